@@ -1,0 +1,33 @@
+"""Permission helpers that open every view.
+
+``LoginRequiredMiddleware`` already sends anonymous users to the login page; these
+helpers add the role check and return 403 to a logged-in user without the capability.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from .roles import perm
+
+
+def require(request: HttpRequest, capability: str) -> None:
+    if not request.user.is_authenticated or not request.user.has_perm(perm(capability)):
+        raise PermissionDenied(f"Your role does not allow this ({capability}).")
+
+
+def capability_required(capability: str) -> Callable:
+    perm(capability)  # fail at import time on a typo
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            require(request, capability)
+            return view(request, *args, **kwargs)
+
+        wrapper.required_capability = capability  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator

@@ -1,0 +1,78 @@
+"""Component checks for /healthz. Each returns True (up) or False (down) and never raises;
+the reasons go to the log, never to the anonymous caller."""
+
+import logging
+import os
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def check_database() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()[0] == 1
+    except Exception:
+        logger.exception("healthz: database down")
+        return False
+
+
+def check_broker() -> bool:
+    from kombu import Connection
+
+    url = settings.CELERY_BROKER_URL
+    try:
+        if url.startswith("filesystem://"):
+            folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
+            os.makedirs(folder, exist_ok=True)
+            return os.access(folder, os.W_OK)
+        with Connection(url, connect_timeout=2,
+                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            return True
+    except Exception:
+        logger.exception("healthz: broker down")
+        return False
+
+
+def check_storage() -> bool:
+    try:
+        for alias in ("default", "exports"):
+            storage = storages[alias]
+            if isinstance(storage, FileSystemStorage):
+                os.makedirs(storage.location, exist_ok=True)
+                if not os.access(storage.location, os.W_OK):
+                    return False
+            else:
+                storage.exists(".healthz")
+        return True
+    except Exception:
+        logger.exception("healthz: storage down")
+        return False
+
+
+def check_model() -> bool:
+    from cutouts.engine import model_check
+
+    try:
+        model_check()
+        return True
+    except Exception:
+        logger.exception("healthz: model file missing or invalid")
+        return False
+
+
+CHECKS = {
+    "database": check_database,
+    "broker": check_broker,
+    "storage": check_storage,
+    "model": check_model,
+}
+
+
+def run_checks() -> dict[str, bool]:
+    return {name: check() for name, check in CHECKS.items()}

@@ -1,0 +1,40 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from catalog import roles
+from catalog.permissions import capability_required
+from cutouts.selectors import worker_ping_recent
+from cutouts.services import worker_ping_create
+
+from .health import run_checks
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    results = run_checks()
+    healthy = all(results.values())
+    body = {
+        "status": "ok" if healthy else "fail",
+        "components": {name: "up" if ok else "down" for name, ok in results.items()},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@capability_required(roles.VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard.html", {"pings": worker_ping_recent(limit=5)})
+
+
+@capability_required(roles.VIEW)
+@require_http_methods(["GET", "POST"])
+def worker_ping(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        worker_ping_create(user=request.user)
+        if not request.htmx:
+            return redirect("dashboard")
+    return render(request, "partials/worker_pings.html", {"pings": worker_ping_recent(limit=5)})

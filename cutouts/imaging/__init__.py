@@ -1,0 +1,1 @@
+"""Cutroom imaging engine: pure numpy/OpenCV/Pillow/onnxruntime code (no Django)."""

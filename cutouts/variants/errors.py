@@ -1,0 +1,33 @@
+"""Exceptions raised by the variant pipeline (pure Python, no Django)."""
+
+from __future__ import annotations
+
+
+class VariantError(Exception):
+    """Base class for every error raised by :mod:`cutouts.variants`."""
+
+
+class SpecError(VariantError, ValueError):
+    """A variant spec string is malformed; the message names the offending token."""
+
+    def __init__(self, message: str, token: str | None = None):
+        self.token = token
+        super().__init__(message)
+
+
+class RenderError(VariantError):
+    """A valid spec cannot be applied to a particular cutout."""
+
+
+class MaxBytesError(RenderError):
+    """The encoded file cannot be brought under ``maxbytes`` by lowering the quality."""
+
+    def __init__(self, message: str, *, limit: int, smallest: int, quality: int | None):
+        self.limit = limit
+        self.smallest = smallest
+        self.quality = quality
+        super().__init__(message)
+
+
+class NamingError(VariantError, ValueError):
+    """A file name cannot be built from a template and a product's identifiers."""
