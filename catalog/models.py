@@ -1,6 +1,15 @@
+from django.conf import settings
 from django.db import models
 
 from .roles import CAPABILITIES
+from .validators import validate_asin, validate_gtin, validate_sku
+
+
+class LiveManager(models.Manager):
+    """Rows not soft-deleted; the default manager still sees everything (admin, purge)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
 
 
 class Capability(models.Model):
@@ -10,3 +19,212 @@ class Capability(models.Model):
         managed = False
         default_permissions = ()
         permissions = list(CAPABILITIES.items())
+
+    def __str__(self) -> str:
+        return "capability"
+
+
+class Product(models.Model):
+    """A sellable item, identified by its SKU. Deleting is soft: ``deleted_at`` is set."""
+
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
+    title = models.CharField(max_length=255, blank=True)
+    brand = models.CharField(max_length=120, blank=True)
+    category = models.CharField(max_length=120, blank=True)
+    gtin = models.CharField(
+        "GTIN/EAN/UPC", max_length=14, blank=True, validators=[validate_gtin],
+        help_text="EAN-8, UPC-A (12), EAN-13 or GTIN-14 digits, with check digit.",
+    )
+    asin = models.CharField("ASIN", max_length=10, blank=True, validators=[validate_asin])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        ordering = ["sku"]
+        indexes = [
+            # Filtered, SKU-ordered list pages over 50k products stay index-only scans.
+            models.Index(fields=["brand", "sku"], name="catalog_product_brand_sku"),
+            models.Index(fields=["category", "sku"], name="catalog_product_category_sku"),
+            models.Index(fields=["gtin"], name="catalog_product_gtin"),
+            models.Index(fields=["-updated_at"], name="catalog_product_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class AssetStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    CUT_OUT = "cut_out", "Cut out"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    NEEDS_RETOUCH = "needs_retouch", "Needs retouch"
+    EXPORTED = "exported", "Exported"
+
+
+class Position(models.TextChoices):
+    MAIN = "MAIN", "Main"
+    PT01 = "PT01", "PT01"
+    PT02 = "PT02", "PT02"
+    PT03 = "PT03", "PT03"
+    PT04 = "PT04", "PT04"
+    PT05 = "PT05", "PT05"
+    PT06 = "PT06", "PT06"
+    PT07 = "PT07", "PT07"
+    PT08 = "PT08", "PT08"
+    SWCH = "SWCH", "Swatch"
+
+
+class ImageAsset(models.Model):
+    """One uploaded photo of a product.
+
+    ``original_name`` is a content-addressed storage name that is written once and never
+    overwritten; ``working_name`` is the normalised copy (8-bit sRGB PNG, EXIF-transposed)
+    that cutouts read. Both are names in ``storages["default"]``.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="assets")
+    position = models.CharField(max_length=4, choices=Position.choices, default=Position.MAIN)
+    original_filename = models.CharField(max_length=255, blank=True)
+    original_name = models.CharField(max_length=255, editable=False)
+    sha256 = models.CharField(max_length=64, editable=False)
+    bytes = models.BigIntegerField(editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    format = models.CharField(max_length=10, editable=False)
+    colour_mode = models.CharField(max_length=16, editable=False)
+    bit_depth = models.PositiveSmallIntegerField(default=8, editable=False)
+    icc_profile_name = models.CharField("ICC profile", max_length=200, blank=True)
+    exif_orientation = models.PositiveSmallIntegerField(default=1)
+    working_name = models.CharField(max_length=255, editable=False)
+    working_width = models.PositiveIntegerField(editable=False)
+    working_height = models.PositiveIntegerField(editable=False)
+    colour_note = models.CharField(max_length=500, blank=True)
+    # True when the sRGB conversion rested on an assumption (untagged CMYK, broken profile).
+    colour_flagged = models.BooleanField(default=False)
+    # Single writer: the cutouts services. Catalog pages only read it.
+    status = models.CharField(
+        max_length=16, choices=AssetStatus.choices, default=AssetStatus.UPLOADED
+    )
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager()
+    live = LiveManager()
+
+    class Meta:
+        ordering = ["product_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "sha256"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="catalog_asset_unique_live_sha",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "product"], name="catalog_asset_status_product"),
+            models.Index(fields=["product", "position"], name="catalog_asset_product_pos"),
+            models.Index(fields=["sha256"], name="catalog_asset_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}/{self.position} {self.sha256[:12]}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ImportJob(models.Model):
+    """A bulk import; the UI polls this row for progress, the report is its ``issues``."""
+
+    class Source(models.TextChoices):
+        ZIP = "zip", "ZIP archive"
+        FOLDER = "folder", "Server folder"
+        UPLOAD = "upload", "Browser upload"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    source_kind = models.CharField(max_length=8, choices=Source.choices)
+    # ZIP/manifest uploaded through the app: names in storages["default"].
+    source_name = models.CharField(max_length=255, blank=True)
+    manifest_name = models.CharField(max_length=255, blank=True)
+    # Server-side path, only ever set by the management command (trusted operator input).
+    source_path = models.CharField(max_length=1024, blank=True)
+    source_filename = models.CharField(max_length=255, blank=True)
+    # Filename rules, create_products, manifest encoding: see import_job_create.
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    products_created = models.PositiveIntegerField(default=0)
+    products_updated = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"], name="catalog_importjob_status")]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} ({self.get_source_kind_display()}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class ImportIssue(models.Model):
+    class Level(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    filename = models.CharField(max_length=512)
+    reason = models.TextField()
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.ERROR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "level"], name="catalog_issue_job_level")]
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.filename}: {self.reason}"

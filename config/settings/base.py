@@ -11,6 +11,7 @@ from .env import env_bool, env_choice, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state (SQLite database, local media, embedded broker spool) lives outside the code.
 VAR_DIR = Path(env_str("CUTROOM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+os.makedirs(VAR_DIR, exist_ok=True)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-cutroom-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -122,6 +123,7 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+os.makedirs(STATIC_ROOT, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ("local", "s3"), "local")
@@ -141,10 +143,12 @@ if STORAGE_BACKEND == "s3":
         "querystring_auth": True,
         "querystring_expire": env_int("S3_SIGNED_URL_SECONDS", 300, minimum=10),
         "file_overwrite": False,
+        "signature_version": "s3v4",
     }
+    _S3 = "storages.backends.s3.S3Storage"
     STORAGES = {
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_s3, "location": "media"}},
-        "exports": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_s3, "location": "exports"}},
+        "default": {"BACKEND": _S3, "OPTIONS": {**_s3, "location": "media"}},
+        "exports": {"BACKEND": _S3, "OPTIONS": {**_s3, "location": "exports"}},
     }
 else:
     STORAGES = {
@@ -174,17 +178,28 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    for _folder in ("queue", "control"):
+        os.makedirs(BROKER_DIR / _folder, exist_ok=True)
+elif CELERY_BROKER_URL.startswith("sqla+"):
+    # Every sqla transport option is passed to create_engine(), so polling is set on the class.
+    import kombu.transport.sqlalchemy
+
+    kombu.transport.sqlalchemy.Transport.polling_interval = 0.1
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # With acks_late, Redis redelivers a message whose worker died after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
     }
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES = (
-    Queue("cutouts-interactive", Exchange("cutouts-interactive"), routing_key="cutouts-interactive"),
-    Queue("cutouts", Exchange("cutouts"), routing_key="cutouts"),
-    Queue("default", Exchange("default"), routing_key="default"),
+# Cutout workers list cutouts-interactive first: single re-runs overtake bulk batches.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("cutouts-interactive", "cutouts", "default")
 )
+# Routing lives here, not on task decorators: one place says which queue does what.
+CELERY_TASK_ROUTES = {
+    "cutouts.tasks.worker_ping_task": {"queue": "default"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -222,5 +237,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-os.makedirs(VAR_DIR, exist_ok=True)

@@ -1,0 +1,248 @@
+"""Read a ZIP (or a server folder) one entry at a time, refusing unsafe entries.
+
+Entries are never extracted by their own names: each is copied in chunks to an anonymous
+temporary file, so a hostile name cannot write anywhere. Sizes come from the central
+directory and are also enforced while copying, because a header can lie.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from .images import IMAGE_EXTENSIONS
+
+CHUNK = 1024 * 1024
+# Spooled in memory up to this size, then on disk: a small JPEG never touches the disk.
+SPOOL_BYTES = 4 * 1024 * 1024
+
+ARCHIVE_EXTENSIONS = frozenset({".zip", ".jar", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2"})
+ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"\x1f\x8b")
+# Metadata that desktop tools add to archives; silently skipped, never reported.
+JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+MANIFEST_NAME = "manifest.csv"
+
+
+class ArchiveError(Exception):
+    """The whole archive is unusable (not a ZIP, over the total-size limit...)."""
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_entry_bytes: int = 2 * 1024**3
+    max_total_bytes: int = 50 * 1024**3
+    max_ratio: int = 100
+    max_entries: int = 100_000
+
+
+@dataclass
+class Entry:
+    """One candidate file. ``problem`` set means refuse it with that reason."""
+
+    name: str
+    size: int
+    problem: str = ""
+    _zip_info: zipfile.ZipInfo | None = None
+    _path: Path | None = None
+
+    @property
+    def basename(self) -> str:
+        return PurePosixPath(self.name).name
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return PurePosixPath(self.name).parts[:-1]
+
+
+def _is_junk(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    if not parts:
+        return True
+    return (
+        parts[0] == "__MACOSX"
+        or parts[-1].lower() in JUNK_NAMES
+        or parts[-1].startswith("._")
+    )
+
+
+def unsafe_name_reason(name: str) -> str:
+    """Why an archive member name is refused, or '' if it is a plain relative path."""
+    if "\x00" in name:
+        return "Refused: the name contains a NUL byte."
+    unified = name.replace("\\", "/")
+    if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
+        return "Refused: absolute path in the archive (path traversal)."
+    if any(part == ".." for part in unified.split("/")):
+        return "Refused: '..' in the path (path traversal)."
+    return ""
+
+
+def _is_symlink(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _is_archive_name(name: str) -> bool:
+    return PurePosixPath(name.lower()).suffix in ARCHIVE_EXTENSIONS
+
+
+class ZipSource:
+    """Iterate a ZIP's entries in order; open each one as a temporary file."""
+
+    kind = "zip"
+
+    def __init__(self, fileobj: BinaryIO, *, limits: ArchiveLimits):
+        try:
+            self.zip = zipfile.ZipFile(fileobj)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ArchiveError(f"Not a readable ZIP file: {exc}")
+        self.limits = limits
+        infos = [i for i in self.zip.infolist() if not i.is_dir()]
+        if len(infos) > limits.max_entries:
+            raise ArchiveError(
+                f"The ZIP has {len(infos):,} files; the limit is {limits.max_entries:,}."
+            )
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_total_bytes:
+            raise ArchiveError(
+                f"Zip bomb refused: the ZIP expands to {total:,} bytes, over the limit of "
+                f"{limits.max_total_bytes:,}."
+            )
+        self._infos = infos
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def manifest(self) -> bytes | None:
+        for info in self._infos:
+            if info.filename.lower() == MANIFEST_NAME and not _is_symlink(info):
+                if info.file_size > 50 * 1024**2:
+                    raise ArchiveError("manifest.csv is over 50 MB.")
+                with self.zip.open(info) as handle:
+                    return handle.read(info.file_size + 1)
+        return None
+
+    def entries(self) -> list[Entry]:
+        result = []
+        for info in self._infos:
+            name = info.filename
+            if _is_junk(name.replace("\\", "/")) or name.lower() == MANIFEST_NAME:
+                continue
+            entry = Entry(name=name, size=info.file_size, _zip_info=info)
+            entry.problem = self._problem(info)
+            result.append(entry)
+        return result
+
+    def _problem(self, info: zipfile.ZipInfo) -> str:
+        reason = unsafe_name_reason(info.filename)
+        if reason:
+            return reason
+        if _is_symlink(info):
+            return "Refused: symbolic link in the archive."
+        if info.flag_bits & 0x1:
+            return "Refused: encrypted entry."
+        if _is_archive_name(info.filename):
+            return "Refused: nested archive; unpack it and upload its images instead."
+        if info.file_size > self.limits.max_entry_bytes:
+            return (
+                f"Refused: {info.file_size:,} bytes is over the per-file limit of "
+                f"{self.limits.max_entry_bytes:,}."
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > CHUNK and ratio > self.limits.max_ratio:
+            return (
+                f"Zip bomb refused: compression ratio {ratio:.0f}:1 is over the limit of "
+                f"{self.limits.max_ratio}:1."
+            )
+        if PurePosixPath(info.filename.lower()).suffix not in IMAGE_EXTENSIONS:
+            return f"Skipped: not an image file name ({PurePosixPath(info.filename).suffix or 'no extension'})."
+        return ""
+
+    def open(self, entry: Entry) -> BinaryIO:
+        """Copy the entry in chunks to a temporary file, refusing more bytes than declared."""
+        assert entry._zip_info is not None
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        try:
+            with self.zip.open(entry._zip_info) as handle:
+                copied = 0
+                while chunk := handle.read(CHUNK):
+                    copied += len(chunk)
+                    if copied > entry.size or copied > self.limits.max_entry_bytes:
+                        raise ArchiveError("Refused: the entry is larger than its header says.")
+                    spool.write(chunk)
+                    if copied == len(chunk) and chunk[:4] in ARCHIVE_MAGICS[:2]:
+                        raise ArchiveError("Refused: nested archive inside the ZIP.")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+            spool.close()
+            raise ArchiveError(f"Corrupt ZIP entry: {exc}")
+        except ArchiveError:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool  # type: ignore[return-value]
+
+
+class FolderSource:
+    """A folder on the server (management command only), walked without following links."""
+
+    kind = "folder"
+
+    def __init__(self, root: str | os.PathLike, *, limits: ArchiveLimits):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise ArchiveError(f"Not a folder: {root}")
+        self.limits = limits
+
+    def close(self) -> None:
+        pass
+
+    def manifest(self) -> bytes | None:
+        path = self.root / MANIFEST_NAME
+        if path.is_file() and not path.is_symlink():
+            return path.read_bytes()
+        return None
+
+    def _walk(self, folder: Path) -> Iterator[Path]:
+        with os.scandir(folder) as it:
+            items = sorted(it, key=lambda e: e.name)
+        for item in items:
+            if item.is_dir(follow_symlinks=False):
+                yield from self._walk(Path(item.path))
+            else:
+                yield Path(item.path)
+
+    def entries(self) -> list[Entry]:
+        result = []
+        for path in self._walk(self.root):
+            rel = path.relative_to(self.root).as_posix()
+            if _is_junk(rel) or rel.lower() == MANIFEST_NAME:
+                continue
+            entry = Entry(name=rel, size=0, _path=path)
+            if path.is_symlink():
+                entry.problem = "Refused: symbolic link."
+            elif not path.is_file():
+                entry.problem = "Refused: not a regular file."
+            else:
+                entry.size = path.stat().st_size
+                if _is_archive_name(rel):
+                    entry.problem = "Refused: nested archive; unpack it first."
+                elif entry.size > self.limits.max_entry_bytes:
+                    entry.problem = (
+                        f"Refused: {entry.size:,} bytes is over the per-file limit of "
+                        f"{self.limits.max_entry_bytes:,}."
+                    )
+                elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+                    entry.problem = (
+                        f"Skipped: not an image file name ({path.suffix or 'no extension'})."
+                    )
+            result.append(entry)
+        return result
+
+    def open(self, entry: Entry) -> BinaryIO:
+        assert entry._path is not None
+        return open(entry._path, "rb")  # noqa: SIM115

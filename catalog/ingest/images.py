@@ -1,0 +1,328 @@
+"""Probe, validate and normalise one image file.
+
+The order matters for safety and memory: the header is parsed first (``Image.open`` is lazy)
+so decompression bombs and unsupported formats are refused before a single pixel is decoded;
+only then is the image decoded once, and that decode both proves the file is complete and
+feeds the working copy.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+
+# HEIC/HEIF from phones; AVIF is native in Pillow 12, so pillow-heif only adds HEIF.
+pillow_heif.register_heif_opener()
+
+# A truncated JPEG must fail to decode rather than be silently padded with grey.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# Pillow format names we accept. MPO is how Pillow names multi-picture JPEGs from cameras.
+SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF", "AVIF")
+SUPPORTED_LABEL = "JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF"
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+)
+
+# Magic numbers of formats we refuse, only to name them in the message.
+_KNOWN_UNSUPPORTED = (
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"II*\x00\x10\x00\x00\x00CR", "Canon RAW"),
+)
+
+WORKING_FORMAT = "PNG"
+WORKING_EXTENSION = ".png"
+# Level 1: the working copy is written once per upload and read by every cutout; higher
+# levels cost 2-4x the encode time for ~10-20% smaller files.
+WORKING_PNG_COMPRESS_LEVEL = 1
+
+SRGB_PROFILE = ImageCms.createProfile("sRGB")
+SRGB_NAME = "sRGB IEC61966-2.1 (LittleCMS built-in)"
+UNTAGGED_CMYK_NOTE = (
+    "Untagged CMYK: no ICC profile embedded, converted with Pillow's naive CMYK→RGB formula "
+    "(no press profile assumed); colours are approximate, check before approval."
+)
+
+
+class ImageRejected(Exception):
+    """The file cannot become an asset; ``reason`` is shown to the user as is."""
+
+    def __init__(self, reason: str, code: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pixels: int = 80_000_000
+    min_long_side: int = 500
+    warn_long_side: int = 1000
+
+
+@dataclass
+class ProbeResult:
+    format: str
+    width: int
+    height: int
+    mode: str
+    bits: int
+    icc_profile: bytes | None
+    icc_profile_name: str
+    exif_orientation: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Normalized:
+    """The working copy, 8-bit sRGB, EXIF-transposed."""
+
+    image: Image.Image
+    colour_note: str = ""
+    colour_flagged: bool = False
+
+
+def _sniff_unsupported(head: bytes) -> str | None:
+    for magic, name in _KNOWN_UNSUPPORTED:
+        if head.startswith(magic):
+            return name
+    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg "):
+        return "SVG"
+    return None
+
+
+def _bits(img: Image.Image) -> int:
+    if img.mode.startswith("I;16") or img.mode == "I":
+        return 16 if img.mode.startswith("I;16") else 32
+    if img.mode == "F":
+        return 32
+    if img.mode == "1":
+        return 1
+    # 16-bit RGB PNG/TIFF load as 8-bit RGB in Pillow; the header still tells.
+    tile = getattr(img, "tile", None) or []
+    return 16 if tile and ";16" in str(tile[0].args) else 8
+
+
+def profile_name(icc: bytes | None) -> str:
+    if not icc:
+        return ""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        return (ImageCms.getProfileDescription(profile) or "").strip()[:200] or "(unnamed)"
+    except (ImageCms.PyCMSError, OSError, TypeError, ValueError):
+        return "(unreadable profile)"
+
+
+def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, ProbeResult]:
+    """Parse the header only and refuse what must not be decoded. Leaves ``fileobj`` open."""
+    fileobj.seek(0)
+    head = fileobj.read(32)
+    fileobj.seek(0)
+    if not head:
+        raise ImageRejected("Empty file.", "empty")
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit applies; Pillow's warning threshold would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fileobj, formats=SUPPORTED_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageRejected(
+            f"Decompression bomb: the image declares more than {limits.max_pixels:,} pixels; "
+            "it was refused without decoding.",
+            "bomb",
+        )
+    except UnidentifiedImageError:
+        other = _sniff_unsupported(head)
+        if other:
+            raise ImageRejected(
+                f"Unsupported format ({other}); use {SUPPORTED_LABEL}.", "unsupported"
+            )
+        raise ImageRejected(
+            f"Not an image, or a corrupt one: no {SUPPORTED_LABEL} header found.", "not_image"
+        )
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
+        raise ImageRejected(f"Corrupt image header: {exc}", "corrupt")
+
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        raise ImageRejected("Corrupt image header: zero width or height.", "corrupt")
+    if width * height > limits.max_pixels:
+        raise ImageRejected(
+            f"Decompression bomb: {width}×{height} = {width * height:,} pixels is over the "
+            f"limit of {limits.max_pixels:,}; it was refused without decoding.",
+            "bomb",
+        )
+    long_side = max(width, height)
+    if long_side < limits.min_long_side:
+        raise ImageRejected(
+            f"Too small: {width}×{height}; the long side must be at least "
+            f"{limits.min_long_side} px.",
+            "too_small",
+        )
+    warns = []
+    if long_side < limits.warn_long_side:
+        warns.append(
+            f"Low resolution: {width}×{height}; marketplaces want at least "
+            f"{limits.warn_long_side} px on the long side for zoom."
+        )
+    if getattr(img, "n_frames", 1) > 1 and img.format not in ("MPO",):
+        warns.append(f"{img.n_frames} frames/pages; only the first one is used.")
+    icc = img.info.get("icc_profile") or None
+    try:
+        orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not sink a good image
+        orientation = 1
+    if orientation not in range(1, 9):
+        orientation = 1
+    probe = ProbeResult(
+        format="JPEG" if img.format == "MPO" else str(img.format),
+        width=width,
+        height=height,
+        mode=img.mode,
+        bits=_bits(img),
+        icc_profile=icc,
+        icc_profile_name=profile_name(icc),
+        exif_orientation=orientation,
+        warnings=warns,
+    )
+    return img, probe
+
+
+def decode(img: Image.Image) -> Image.Image:
+    """Decode every pixel; a truncated or corrupt stream fails here, not later in a cutout."""
+    try:
+        img.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"Decompression bomb: {exc}", "bomb")
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
+        message = str(exc)
+        if "truncated" in message.lower() or isinstance(exc, EOFError):
+            raise ImageRejected(
+                "Truncated file: the image data ends early (incomplete upload or copy?).",
+                "truncated",
+            )
+        raise ImageRejected(f"Corrupt image data: {message or type(exc).__name__}", "corrupt")
+    return img
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Scale high-bit-depth single-channel modes; Pillow's convert() would clip them."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(img).astype(np.uint32)
+        if img.mode == "I" and arr.max(initial=0) <= 255:
+            return Image.fromarray(arr.astype(np.uint8), "L")
+        return Image.fromarray(np.clip(arr >> 8, 0, 255).astype(np.uint8), "L")
+    if img.mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        scale = 255.0 if arr.max(initial=0) <= 1.0 else 1.0
+        return Image.fromarray(np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8), "L")
+    return img
+
+
+def _flatten(img: Image.Image) -> tuple[Image.Image, str]:
+    """Drop alpha on white: product shots with transparency are meant to be seen on white."""
+    note = ""
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("1",):
+        img = img.convert("L")
+    if img.mode in ("LA", "La", "PA"):
+        img = img.convert("RGBA") if img.mode == "PA" else img.convert("LA")
+    if img.mode in ("RGBA", "RGBa", "LA"):
+        if img.getextrema()[-1][0] < 255:
+            note = "Transparency flattened onto white."
+        base_mode = "RGB" if img.mode.startswith("RGB") else "L"
+        background = Image.new(base_mode, img.size, 255 if base_mode == "L" else (255, 255, 255))
+        background.paste(img.convert(base_mode), mask=img.getchannel("A"))
+        img = background
+    if img.mode not in ("RGB", "L", "CMYK"):
+        img = img.convert("RGB")
+    return img, note
+
+
+_transform_cache: dict[tuple[bytes, str], ImageCms.ImageCmsTransform] = {}
+
+
+def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform:
+    key = (icc, mode)
+    cached = _transform_cache.get(key)
+    if cached is None:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        # Perceptual where the profile has tables for it (LUT/CMYK profiles); matrix-shaper
+        # RGB profiles only have colorimetric transforms, so relative colorimetric there.
+        intent = ImageCms.Intent.PERCEPTUAL
+        if not ImageCms.isIntentSupported(source, intent, ImageCms.Direction.INPUT):
+            intent = ImageCms.Intent.RELATIVE_COLORIMETRIC
+        cached = ImageCms.buildTransform(source, SRGB_PROFILE, mode, "RGB", renderingIntent=intent)
+        if len(_transform_cache) > 32:
+            _transform_cache.clear()
+        _transform_cache[key] = cached
+    return cached
+
+
+_PROFILE_SPACE = {"RGB": "RGB ", "CMYK": "CMYK", "L": "GRAY"}
+
+
+def _profile_space(icc: bytes) -> str:
+    return icc[16:20].decode("ascii", "replace") if len(icc) >= 20 else ""
+
+
+def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
+    """Decoded image → EXIF-transposed 8-bit sRGB ``RGB`` image."""
+    img = ImageOps.exif_transpose(img) or img
+    img = _to_8bit(img)
+    img, alpha_note = _flatten(img)
+    notes = [alpha_note] if alpha_note else []
+    flagged = False
+    icc = probe.icc_profile
+    if icc and _profile_space(icc) != _PROFILE_SPACE.get(img.mode):
+        notes.append(
+            f"Embedded ICC profile ({probe.icc_profile_name}) does not match the {img.mode} "
+            "pixels and was ignored."
+        )
+        flagged = True
+        icc = None
+    if icc:
+        try:
+            img = ImageCms.applyTransform(img, _transform(icc, img.mode))
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            notes.append(f"Embedded ICC profile unreadable ({exc}); assumed sRGB.")
+            flagged = True
+            img = img.convert("RGB")
+    elif img.mode == "CMYK":
+        notes.append(UNTAGGED_CMYK_NOTE)
+        flagged = True
+        img = img.convert("RGB")
+    else:
+        # Untagged RGB and greyscale are taken as sRGB, as browsers and marketplaces do.
+        img = img.convert("RGB")
+    img.info.pop("icc_profile", None)
+    return Normalized(image=img, colour_note=" ".join(notes), colour_flagged=flagged)
+
+
+def encode_working(image: Image.Image, out: BinaryIO) -> None:
+    image.save(
+        out, WORKING_FORMAT, compress_level=WORKING_PNG_COMPRESS_LEVEL, icc_profile=None
+    )
+
+
+def thumbnail(image: Image.Image, size: int) -> Image.Image:
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return thumb
+
+
+def encode_thumbnail(image: Image.Image, out: BinaryIO) -> None:
+    image.save(out, "WEBP", quality=82, method=4)

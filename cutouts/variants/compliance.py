@@ -1,0 +1,352 @@
+"""Check an encoded variant against a preset's rules.
+
+The checker decodes the bytes itself and never trusts the renderer: background purity, fill,
+sizes, format, colour profile, file size and metadata are all measured on the file. Only the
+product box (which the pixels cannot tell apart from a shadow) may be supplied by the renderer;
+it is sanity-checked against the pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings as _warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from .presets import TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
+
+_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}
+EXIF_GPS_IFD = 0x8825
+#: fill is compared with this tolerance (percentage points) to absorb 1 px of rounding
+FILL_TOLERANCE = 0.05
+#: JPEG ringing reaches up to 15 px into the margin (16x16 MCUs with 4:2:0 chroma)
+HALO_TOLERANCE_PX = 16
+
+
+@dataclass(frozen=True)
+class ModelLicence:
+    """Licence facts about the segmentation model that produced a cutout."""
+
+    model: str
+    licence: str = ""
+    commercial_use: bool | None = None  # None = unknown, decide from the licence text
+
+
+#: models whose default licence forbids or restricts commercial use
+KNOWN_RESTRICTED_MODELS = {
+    "rmbg-1.4": "BRIA RMBG-1.4 licence: non-commercial use only without a BRIA agreement",
+    "rmbg-2.0": "BRIA RMBG-2.0 licence: CC BY-NC 4.0, non-commercial use only",
+}
+_NONCOMMERCIAL = re.compile(r"non[- ]?commercial|\bby-nc\b|\bnc-|\bcc[- ]by[- ]nc", re.I)
+_AGPL = re.compile(r"\bagpl", re.I)
+
+
+@dataclass
+class ComplianceResult:
+    ok: bool = True
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    measurements: dict = field(default_factory=dict)
+
+    def error(self, message: str) -> None:
+        self.ok = False
+        self.errors.append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def summary(self) -> str:
+        """One line for the manifest: ``ok``, ``ok (warnings: ...)`` or ``failed: ...``."""
+        if self.errors:
+            return "failed: " + "; ".join(self.errors)
+        if self.warnings:
+            return "ok (warnings: " + "; ".join(self.warnings) + ")"
+        return "ok"
+
+
+def _as_licence(info) -> ModelLicence | None:
+    if info is None or isinstance(info, ModelLicence):
+        return info
+    if isinstance(info, str):
+        return ModelLicence(model=info, licence=info)
+    if isinstance(info, dict):
+        return ModelLicence(
+            model=str(info.get("model") or info.get("name") or ""),
+            licence=str(info.get("licence") or info.get("license") or ""),
+            commercial_use=info.get("commercial_use"),
+        )
+    raise TypeError(f"model licence must be a ModelLicence, dict or str, not {type(info)!r}")
+
+
+def licence_warnings(info) -> list[str]:
+    """Warnings for a model licence that restricts commercial use or carries AGPL terms."""
+    lic = _as_licence(info)
+    if lic is None:
+        return []
+    out = []
+    label = lic.model or lic.licence or "the segmentation model"
+    key = lic.model.lower().replace("_", "-").replace(" ", "-")
+    known = next((text for name, text in KNOWN_RESTRICTED_MODELS.items() if name in key), None)
+    if lic.commercial_use is False or _NONCOMMERCIAL.search(lic.licence) or (
+        known and lic.commercial_use is not True
+    ):
+        detail = known or lic.licence or "licence forbids commercial use"
+        out.append(f"model {label}: commercial use restricted ({detail}); check the licence "
+                   "before publishing this image")
+    if _AGPL.search(lic.licence) or _AGPL.search(lic.model):
+        out.append(f"model {label}: AGPL licence terms apply; check obligations before use")
+    return out
+
+
+def _ring(arr: np.ndarray, k: int) -> np.ndarray:
+    """Pixels of the outermost ``k``-pixel frame, as an (N, C) array."""
+    return np.concatenate([
+        arr[:k].reshape(-1, arr.shape[2]),
+        arr[-k:].reshape(-1, arr.shape[2]),
+        arr[k:-k, :k].reshape(-1, arr.shape[2]),
+        arr[k:-k, -k:].reshape(-1, arr.shape[2]),
+    ])
+
+
+def _parse_hex(color: str) -> tuple[int, int, int]:
+    return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
+
+
+def _icc_description(icc: bytes) -> str:
+    try:
+        return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except (OSError, ImageCms.PyCMSError, TypeError):
+        return "<unreadable profile>"
+
+
+def check_variant(
+    data: bytes,
+    preset: Preset | Rules,
+    *,
+    product_bbox: tuple[int, int, int, int] | None = None,
+    fill_pct: float | None = None,
+    model_licence: ModelLicence | dict | str | None = None,
+) -> ComplianceResult:
+    """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
+
+    ``product_bbox`` (x0, y0, x1, y1 in output pixels, product only — no shadow) is used for
+    the fill percentage; without it the fill is measured from every non-background pixel,
+    shadow included. ``fill_pct`` is only used when neither is available (e.g. no background).
+    """
+    rules = preset.rules if isinstance(preset, Preset) else preset
+    result = ComplianceResult()
+    m = result.measurements
+    m["bytes"] = len(data)
+    for w in licence_warnings(model_licence):
+        result.warn(w)
+
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            im.load()
+    except Exception as exc:  # any decoder failure (or bomb) is a compliance failure
+        result.error(f"file cannot be decoded as an image ({exc.__class__.__name__}: {exc})")
+        return result
+
+    fmt = _FORMATS.get(im.format or "", (im.format or "unknown").lower())
+    width, height = im.size
+    m.update(format=fmt, width=width, height=height, mode=im.mode)
+
+    # -- format, size, bytes
+    if fmt not in rules.formats:
+        result.error(f"format {fmt} is not accepted (allowed: {', '.join(sorted(rules.formats))})")
+    if getattr(im, "n_frames", 1) > 1:
+        result.error("animated images are not accepted")
+    if rules.max_bytes is not None and len(data) > rules.max_bytes:
+        result.error(f"file is {len(data):,} bytes; the limit is {rules.max_bytes:,}")
+    long_side, short_side = max(width, height), min(width, height)
+    if rules.square and width != height:
+        result.error(f"image is {width}x{height}; a square (1:1) image is required")
+    if rules.min_long_side and long_side < rules.min_long_side:
+        result.error(f"longest side is {long_side} px; at least {rules.min_long_side} required")
+    if rules.max_long_side and long_side > rules.max_long_side:
+        result.error(f"longest side is {long_side} px; at most {rules.max_long_side} allowed")
+    if rules.min_short_side and short_side < rules.min_short_side:
+        result.error(f"shortest side is {short_side} px; at least {rules.min_short_side} required")
+    if rules.max_pixels and width * height > rules.max_pixels:
+        result.error(f"{width * height:,} pixels; at most {rules.max_pixels:,} allowed")
+    if rules.recommended_long_side and long_side < rules.recommended_long_side:
+        result.warn(f"longest side is {long_side} px; {rules.recommended_long_side} recommended")
+    if rules.recommended_short_side and short_side < rules.recommended_short_side:
+        result.warn(
+            f"shortest side is {short_side} px; {rules.recommended_short_side} recommended"
+        )
+
+    # -- colour mode and profile
+    if im.mode not in ("RGB", "RGBA", "L", "LA", "P"):
+        result.error(f"colour mode {im.mode} is not 8-bit RGB")
+    icc = im.info.get("icc_profile")
+    desc = _icc_description(icc) if icc else None
+    m["icc"] = desc
+    is_srgb = bool(desc) and ("srgb" in desc.lower() or "61966-2" in desc)
+    if rules.require_srgb and not icc:
+        result.error("no ICC colour profile embedded; sRGB is required")
+    elif icc and not is_srgb:
+        (result.error if rules.require_srgb else result.warn)(
+            f"embedded colour profile is {desc!r}, not sRGB"
+        )
+
+    # -- metadata
+    exif = im.getexif()
+    if EXIF_GPS_IFD in exif:
+        result.error("EXIF GPS location is present; exports must not carry it")
+    elif len(exif) and not rules.allow_metadata:
+        result.warn(f"EXIF metadata present ({len(exif)} tags); exports should strip it")
+    if (im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")) and not rules.allow_metadata:
+        result.warn("XMP metadata present; exports should strip it")
+
+    # -- pixels
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+    arr = np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
+    del im
+    _check_background(result, rules, arr, has_alpha, product_bbox)
+    _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct)
+    if rules.no_borders and _has_border(arr[..., :3]):
+        result.error("the image has a border/frame around it; borders are not allowed")
+    return result
+
+
+def _background_mask(arr: np.ndarray, color, has_alpha: bool) -> np.ndarray:
+    """True where the pixel is background (exact colour, or fully transparent)."""
+    if color is None:
+        if arr.shape[2] < 4:
+            return np.zeros(arr.shape[:2], dtype=bool)
+        return arr[..., 3] == 0
+    bg = (arr[..., :3] == np.array(color, dtype=np.uint8)).all(axis=2)
+    if has_alpha:
+        bg &= arr[..., 3] == 255
+    return bg
+
+
+def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool):
+    """Resolve WHITE_OR_TRANSPARENT per file: (rgb or None for transparent) / no rule."""
+    if rules.background is None:
+        if has_alpha and (_ring(arr, 1)[:, 3] == 0).all():
+            return None
+        return tuple(int(v) for v in _ring(arr, 1)[0, :3]) if not has_alpha else None
+    if rules.background == TRANSPARENT:
+        return None
+    if rules.background == WHITE_OR_TRANSPARENT:
+        if has_alpha and (_ring(arr, 1)[:, 3] == 0).all():
+            return None
+        return (255, 255, 255)
+    return _parse_hex(rules.background)
+
+
+def _check_background(result, rules, arr, has_alpha, product_bbox) -> None:
+    if rules.background is None:
+        return
+    h, w = arr.shape[:2]
+    color = _effective_background(rules, arr, has_alpha)
+    if color is None:
+        result.measurements["background"] = "transparent"
+        if not has_alpha:  # encoders (WebP) drop an all-opaque alpha channel
+            result.warn("no alpha channel: the image is fully opaque, nothing is transparent")
+        elif not (arr[..., 3] == 0).any():
+            result.warn("no fully transparent pixel: was the background removed?")
+        return
+
+    hexcol = "#{:02X}{:02X}{:02X}".format(*color)
+    ring = _ring(arr, max(1, min(h, w) // 100))
+    result.measurements["background"] = hexcol
+    if has_alpha:
+        semi = int((arr[..., 3] < 255).sum())
+        if semi:
+            result.error(
+                f"{semi} transparent or semi-transparent pixels: on the marketplace they show "
+                f"as a fringe/halo; flatten the image onto {hexcol}"
+            )
+    target = np.array(color, dtype=np.uint8)
+    diff = (ring[:, :3] != target).any(axis=1)
+    if has_alpha:
+        diff |= ring[:, 3] != 255
+    bad = int(diff.sum())
+    if bad:
+        worst = ring[diff][np.abs(ring[diff][:, :3].astype(int) - target).sum(axis=1).argmax()]
+        result.error(
+            f"background is not pure {hexcol}: {bad} of {len(ring)} border pixels differ "
+            f"(e.g. {tuple(int(v) for v in worst[:3])})"
+        )
+    # stray non-background pixels in the margins (halo, speckles) beyond the product box
+    if product_bbox is not None:
+        x0, y0, x1, y1 = product_bbox
+        t = HALO_TOLERANCE_PX
+        mask = ~_background_mask(arr, color, has_alpha)
+        mask[max(0, y0 - t):y1 + t, max(0, x0 - t):x1 + t] = False
+        # a contact shadow may sit under the product
+        pad = (x1 - x0) // 4
+        mask[max(0, y1 - t):, max(0, x0 - pad):x1 + pad] = False
+        stray = int(mask.sum())
+        if stray > 0.0005 * h * w:
+            result.warn(f"{stray} non-background pixels in the margins around the product "
+                        "(halo, speckles or a detached shadow)")
+
+
+def _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct) -> None:
+    h, w = arr.shape[:2]
+    measured = None
+    if product_bbox is not None:
+        x0, y0, x1, y1 = product_bbox
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+            result.error(f"reported product box {product_bbox} lies outside the {w}x{h} image")
+            return
+        color = _effective_background(rules, arr, has_alpha)
+        inside = arr[y0:y1, x0:x1]
+        if _background_mask(inside, color, has_alpha).all():
+            result.error("the reported product box contains only background pixels")
+            return
+        measured = max((x1 - x0) / w, (y1 - y0) / h) * 100
+    elif rules.background is not None or has_alpha:
+        color = _effective_background(rules, arr, has_alpha)
+        fg = ~_background_mask(arr, color, has_alpha)
+        rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
+        if rows.size == 0:
+            result.error("the image contains only background: no product found")
+            return
+        measured = max((cols[-1] + 1 - cols[0]) / w, (rows[-1] + 1 - rows[0]) / h) * 100
+        if rules.min_fill_pct is not None:
+            result.warn("fill measured from all non-background pixels (shadow included)")
+    elif fill_pct is not None:
+        measured = float(fill_pct)
+    if measured is None:
+        return
+    result.measurements["fill_pct"] = round(measured, 2)
+    if rules.min_fill_pct is not None and measured < rules.min_fill_pct - FILL_TOLERANCE:
+        result.error(f"product fills {measured:.1f}% of the frame; at least "
+                     f"{rules.min_fill_pct:g}% required")
+
+
+def _has_border(rgb: np.ndarray) -> bool:
+    """A uniform frame whose colour differs from what lies just inside it."""
+    h, w = rgb.shape[:2]
+    if min(h, w) < 20:
+        return False
+    outer = _ring(rgb, 1).astype(np.int16)
+    if np.abs(outer - outer.mean(axis=0)).max() > 12:  # not uniform: no drawn frame
+        return False
+    for depth in (2, 4, 8, max(8, min(h, w) // 50)):
+        inner = rgb[depth:h - depth, depth:w - depth]
+        inner_ring = _ring(inner, 1).astype(np.int16)
+        if np.abs(inner_ring.mean(axis=0) - outer.mean(axis=0)).max() > 24:
+            return True
+    return False
+
+
+def check_rendered(rendered, preset: Preset | Rules, model_licence=None) -> ComplianceResult:
+    """:func:`check_variant` for a :class:`~cutouts.variants.render.RenderedVariant`."""
+    return check_variant(
+        rendered.data,
+        preset,
+        product_bbox=rendered.product_bbox,
+        fill_pct=rendered.fill_pct,
+        model_licence=model_licence,
+    )

@@ -1,0 +1,184 @@
+"""File names for exported variants, and collision detection before an export starts.
+
+Templates are literal text with ``{field}`` placeholders; ``{a|b}`` takes the first non-empty
+field (Amazon: ``{asin|sku}.{amazon_position}.{ext}``). Fields:
+
+``sku``, ``asin``, ``gtin``, ``gtin14`` (GTIN zero-padded to 14 digits), ``position`` / ``n``
+(1-based image position, 1 = main image), ``amazon_position`` (``MAIN``, ``PT01`` .. ``PT08``),
+``preset``, ``ext``, and any extra keyword given to :func:`build_name`.
+
+Every substituted value is reduced to ``[A-Za-z0-9._-]`` (accents folded, spaces become ``-``,
+path separators and other characters dropped), so a SKU can never create folders or escape the
+ZIP; only ``/`` written literally in the template creates folders.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import NamingError
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
+_LITERAL_OK = re.compile(r"^[A-Za-z0-9._/-]*$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+KNOWN_FIELDS = frozenset(
+    {"sku", "asin", "gtin", "gtin14", "position", "n", "amazon_position", "preset", "ext"}
+)
+AMAZON_CODES = ("MAIN",) + tuple(f"PT{i:02d}" for i in range(1, 9))
+MAX_COMPONENT = 200
+MAX_PATH = 1000
+
+
+def amazon_position(position: int) -> str:
+    """1 -> ``MAIN``, 2 -> ``PT01`` ... 9 -> ``PT08``."""
+    if not 1 <= position <= len(AMAZON_CODES):
+        raise NamingError(
+            f"Amazon image position {position} has no code: only MAIN and PT01..PT08 "
+            f"(positions 1-{len(AMAZON_CODES)}) exist"
+        )
+    return AMAZON_CODES[position - 1]
+
+
+def sanitize(value: object) -> str:
+    """Reduce ``value`` to a safe file-name fragment (may return an empty string)."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    text = re.sub(r"\s+", "-", text.strip())
+    text = _UNSAFE.sub("", text)
+    return text.lstrip(".-")
+
+
+def validate_template(template: str, extra_fields: Iterable[str] = ()) -> None:
+    """Raise :class:`NamingError` if ``template`` is unusable (for the admin form)."""
+    known = KNOWN_FIELDS | set(extra_fields)
+    if not template or "{" not in template:
+        raise NamingError(f"naming template {template!r} has no placeholder")
+    literal = _PLACEHOLDER.sub("", template)
+    if "{" in literal or "}" in literal:
+        raise NamingError(f"unbalanced braces in naming template {template!r}")
+    if not _LITERAL_OK.match(literal):
+        raise NamingError(f"naming template {template!r} contains characters outside A-Z a-z "
+                          f"0-9 . _ - /")
+    if template.startswith("/") or "//" in template or template.endswith("/"):
+        raise NamingError(f"naming template {template!r} has an empty folder name")
+    for group in _PLACEHOLDER.findall(template):
+        for name in group.split("|"):
+            if not _FIELD.match(name) or name not in known:
+                raise NamingError(f"unknown field {{{name}}} in naming template {template!r} "
+                                  f"(known: {', '.join(sorted(known))})")
+
+
+def _gtin14(gtin: object) -> str:
+    digits = re.sub(r"\D", "", str(gtin or ""))
+    if not digits:
+        return ""
+    if len(digits) > 14:
+        raise NamingError(f"GTIN {gtin!r} has more than 14 digits")
+    return digits.zfill(14)
+
+
+def build_name(
+    template: str,
+    *,
+    sku: str | None = None,
+    asin: str | None = None,
+    gtin: str | None = None,
+    position: int = 1,
+    preset: str = "",
+    ext: str,
+    **extra: object,
+) -> str:
+    """Fill ``template``; raises :class:`NamingError` if a required field ends up empty."""
+    validate_template(template, extra)
+    if not isinstance(position, int) or position < 1:
+        raise NamingError(f"image position must be an integer >= 1, not {position!r}")
+    values: dict[str, object] = {
+        "sku": sku,
+        "asin": asin,
+        "gtin": gtin,
+        "position": position,
+        "n": position,
+        "preset": preset,
+        "ext": ext,
+        **extra,
+    }
+
+    def fill(match: re.Match) -> str:
+        names = match[1].split("|")
+        for name in names:
+            if name == "amazon_position":
+                return amazon_position(position)
+            raw = _gtin14(gtin) if name == "gtin14" else values.get(name)
+            if raw is None:
+                continue
+            cleaned = sanitize(raw)
+            if cleaned:
+                return cleaned
+        raise NamingError(
+            f"cannot name the file: {' / '.join(names)} "
+            f"{'is' if len(names) == 1 else 'are all'} empty after removing invalid characters"
+        )
+
+    name = _PLACEHOLDER.sub(fill, template)
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise NamingError(f"file name {name!r} has an empty or dot-only folder")
+    if any(len(p) > MAX_COMPONENT for p in parts) or len(name) > MAX_PATH:
+        raise NamingError(f"file name {name[:80]!r}... is too long")
+    return name
+
+
+def name_for(preset, *, position: int = 1, **identifiers: object) -> str:
+    """Name a variant of ``preset`` (a :class:`~cutouts.variants.presets.Preset`)."""
+    return build_name(preset.naming, position=position, preset=preset.name,
+                      ext=preset.extension, **identifiers)
+
+
+@dataclass(frozen=True)
+class Collision:
+    """Planned names that would overwrite each other (``kind``: duplicate, case, folder)."""
+
+    kind: str
+    names: tuple[str, ...]
+    indices: tuple[int, ...]
+
+    def __str__(self) -> str:
+        what = {
+            "duplicate": "the same file name",
+            "case": "names that differ only in letter case (they clash on macOS/Windows)",
+            "folder": "a file and a folder with the same name",
+        }[self.kind]
+        rows = ", ".join(str(i + 1) for i in self.indices)
+        return f"{what}: {', '.join(sorted(set(self.names)))} (planned rows {rows})"
+
+
+def find_collisions(names: Iterable[str]) -> list[Collision]:
+    """Report every collision in a list of planned names, before anything is written."""
+    names = list(names)
+    exact: dict[str, list[int]] = defaultdict(list)
+    folded: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        exact[name].append(i)
+        folded[name.casefold()].append(i)
+    out: list[Collision] = []
+    for name, idx in exact.items():
+        if len(idx) > 1:
+            out.append(Collision("duplicate", (name,) * len(idx), tuple(idx)))
+    for idx in folded.values():
+        distinct = {names[i] for i in idx}
+        if len(distinct) > 1:
+            out.append(Collision("case", tuple(names[i] for i in idx), tuple(idx)))
+    folders: dict[str, int] = {}
+    for i, name in enumerate(names):
+        parts = name.casefold().split("/")
+        for depth in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:depth]), i)
+    for i, name in enumerate(names):
+        j = folders.get(name.casefold())
+        if j is not None:
+            out.append(Collision("folder", (name, names[j]), (i, j)))
+    return out

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Cutroom's two commands, runnable with nothing but Python 3.11+:
+
+    python3 dev.py run     install into .venv, migrate, create the first admin, start web + worker
+    python3 dev.py test    install into .venv (with test tools, Chromium) and run the whole suite
+
+Only the standard library is used here, because this runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("CUTROOM_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def run(*cmd: str | Path, env: dict | None = None) -> None:
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=True)
+
+
+def ensure_python() -> None:
+    if not ((3, 11) <= sys.version_info[:2] <= (3, 12)):
+        sys.exit(f"Cutroom needs Python 3.11 or 3.12 (this is {sys.version.split()[0]}).")
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install the project; reinstall only when pyproject.toml changes."""
+    if not PY.exists():
+        say(f"Creating virtualenv in {VENV}")
+        run(sys.executable, "-m", "venv", VENV)
+        run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / f".cutroom-installed-{extras or 'base'}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say(f"Installing Cutroom{f' [{extras}]' if extras else ''} into {VENV}")
+    target = f".[{extras}]" if extras else "."
+    run(PY, "-m", "pip", "install", "--quiet", "--editable", target)
+    stamp.write_text(digest)
+
+
+def manage(*args: str, env: dict | None = None) -> None:
+    run(PY, "manage.py", *args, env=env)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ensure_venv("")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
+        "DJANGO_SETTINGS_MODULE", "config.settings.dev")}
+    var_dir = Path(os.environ.get("CUTROOM_VAR_DIR", ROOT / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    say("Applying migrations")
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    manage("ensure_admin", env=env)
+    say(f"Starting web on http://{args.host}:{args.port}/ and a Celery worker (Ctrl-C stops both)")
+    worker = subprocess.Popen(
+        [str(PY), "-m", "celery", "-A", "config", "worker", "--beat",
+         "--queues", "cutouts-interactive,cutouts,default",
+         "--concurrency", str(args.concurrency), "--loglevel", "info",
+         "--schedule", str(var_dir / "celerybeat-schedule")],
+        cwd=ROOT, env=env,
+    )
+    web = subprocess.Popen(
+        [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
+        cwd=ROOT, env=env,
+    )
+    children = [web, worker]
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        say("A process exited; stopping the other")
+    except KeyboardInterrupt:
+        say("Stopping web and worker")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.time() + 20
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return 0
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("Installing Debian's chromium for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run("apt-get", "update", "-qq", env=env)
+        run("apt-get", "install", "-y", "-qq", "chromium", env=env)
+        return
+    sys.exit(
+        "The browser tests need Debian's Chromium at /usr/bin/chromium. Install it with:\n"
+        "    sudo apt-get install -y chromium\nthen run this command again."
+    )
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_venv("test")
+    ensure_chromium()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    say("Lint (ruff) and migration check")
+    run(BIN / "ruff", "check", ".")
+    manage("makemigrations", "--check", "--dry-run", env=env)
+    say("Running the test suite")
+    result = subprocess.run([str(PY), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env)
+    return result.returncode
+
+
+def main() -> int:
+    ensure_python()
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="install and run web + worker on embedded defaults")
+    p_run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p_run.add_argument("--port", default=os.environ.get("PORT", "8000"))
+    p_run.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKERS", "2")))
+    p_run.set_defaults(func=cmd_run)
+    p_test = sub.add_parser("test", help="install and run the full test suite")
+    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    p_test.set_defaults(func=cmd_test)
+    args = parser.parse_args()
+    try:
+        return args.func(args)
+    except subprocess.CalledProcessError as exc:
+        print(f"Command failed ({exc.returncode}): {' '.join(map(str, exc.cmd))}", file=sys.stderr)
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

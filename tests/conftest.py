@@ -1,0 +1,94 @@
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls tests make
+# around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _describe_backends() -> list[str]:
+    from django.conf import settings
+    from django.core.files.storage import storages
+    from django.db import connection
+
+    storage = storages["default"]
+    where = getattr(storage, "endpoint_url", None) or getattr(storage, "location", "")
+    return [
+        f"cutroom database: {connection.vendor} ({connection.settings_dict['NAME']})",
+        f"cutroom broker: {settings.CELERY_BROKER_URL.split('@')[-1]}",
+        f"cutroom storage: {type(storage).__module__}.{type(storage).__name__} {where}",
+    ]
+
+
+def pytest_report_header(config):
+    return _describe_backends()
+
+
+def _check_services() -> None:
+    """Fail the run at once, never skip, when a configured service is unreachable."""
+    from django.conf import settings
+
+    from config.health import check_broker
+
+    if not check_broker():
+        pytest.exit(f"Broker {settings.CELERY_BROKER_URL} is unreachable", returncode=3)
+    if settings.STORAGE_BACKEND == "s3":
+        _ensure_bucket()
+
+
+def _ensure_bucket() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+    from django.conf import settings
+
+    options = settings.STORAGES["default"]["OPTIONS"]
+    client = boto3.client(
+        "s3", endpoint_url=options["endpoint_url"], aws_access_key_id=options["access_key"],
+        aws_secret_access_key=options["secret_key"],
+        region_name=options["region_name"] or "us-east-1",
+    )
+    try:
+        client.head_bucket(Bucket=options["bucket_name"])
+    except ClientError:
+        client.create_bucket(Bucket=options["bucket_name"])
+    except Exception as exc:
+        pytest.exit(f"S3 endpoint {options['endpoint_url']} is unreachable: {exc}", returncode=3)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session):
+    _check_services()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `python3 dev.py test`, which installs it.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """Save a named screenshot under test-artifacts/screenshots/ (kept by CI)."""
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = folder / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
