@@ -1,26 +1,103 @@
-"""The Django side of the imaging engine: which model file settings point at."""
+"""The Django side of the imaging engine: settings → model spec → per-process session →
+pure pipeline → encoded files. ``cutouts.imaging`` itself never sees Django."""
 
-from importlib import resources
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
+import numpy as np
 from django.conf import settings
+from PIL import Image
+
+from .imaging.models import ModelError, ModelSpec, resolve_model, validate_model_file
+from .imaging.session import get_segmenter
+from .imaging.settings import CutoutSettings
+
+ModelFileError = ModelError
 
 
-class ModelFileError(RuntimeError):
-    pass
+def model_spec(name: str | None = None) -> ModelSpec:
+    return resolve_model(
+        name or settings.CUTROOM_MODEL,
+        paths=settings.CUTROOM_MODEL_PATHS,
+        model_dir=settings.CUTROOM_MODEL_DIR,
+    )
 
 
 def model_path(name: str | None = None) -> Path:
-    name = name or settings.CUTROOM_MODEL
-    if name in settings.CUTROOM_MODEL_PATHS:
-        return Path(settings.CUTROOM_MODEL_PATHS[name])
-    if name == "u2netp":
-        return Path(str(resources.files("rembg") / "u2netp.onnx"))
-    return settings.CUTROOM_MODEL_DIR / f"{name}.onnx"
+    spec = model_spec(name)
+    if spec.path is None:
+        raise ModelError(f"No file configured for model {spec.name!r}")
+    return Path(spec.path)
 
 
-def model_check(name: str | None = None) -> Path:
-    path = model_path(name)
-    if not path.is_file():
-        raise ModelFileError(f"Model file for {name or settings.CUTROOM_MODEL!r} not found: {path}")
-    return path
+def model_check(name: str | None = None) -> ModelSpec:
+    """Raise ModelError unless the model's file exists and matches its spec."""
+    spec = model_spec(name)
+    validate_model_file(spec)
+    return spec
+
+
+def worker_concurrency() -> int:
+    return max(1, int(os.environ.get("CUTROOM_WORKER_CONCURRENCY") or 1))
+
+
+def segmenter_for(name: str):
+    """The process-wide onnxruntime session for ``name``, created on first use."""
+    spec = model_check(name)
+    return get_segmenter(
+        spec, threads=settings.CUTROOM_ONNX_THREADS or None,
+        worker_concurrency=worker_concurrency(),
+    ), spec
+
+
+@dataclass
+class EngineOutput:
+    rgba: IO[bytes]
+    mask: IO[bytes]
+    shadow: IO[bytes] | None
+    width: int
+    height: int
+    bbox: list[int] | None
+    signals: dict
+    timings: dict = field(default_factory=dict)
+    model_name: str = ""
+    model_version: str = ""
+
+    def close(self) -> None:
+        for fh in (self.rgba, self.mask, self.shadow):
+            if fh is not None:
+                fh.close()
+
+
+def _png(array: np.ndarray, mode: str) -> IO[bytes]:
+    # Spooled: small results stay in memory, a 50 MP cutout goes to a temp file.
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - caller closes
+    Image.fromarray(array, mode).save(out, "PNG", compress_level=3)
+    out.seek(0)
+    return out
+
+
+def cutout_compute(*, rgb: np.ndarray, settings_dict: dict) -> EngineOutput:
+    from .imaging.pipeline import run_pipeline
+
+    cutout_settings = CutoutSettings.from_dict(settings_dict)
+    segmenter, spec = segmenter_for(cutout_settings.model)
+    result = run_pipeline(rgb, cutout_settings, segmenter)
+    started = time.perf_counter()
+    rgba = _png(result.rgba, "RGBA")
+    mask = _png(result.alpha, "L")
+    shadow = _png(result.shadow, "L") if result.shadow is not None else None
+    timings = {**result.timings, "encode": round(time.perf_counter() - started, 4)}
+    height, width = result.alpha.shape[:2]
+    return EngineOutput(
+        rgba=rgba, mask=mask, shadow=shadow, width=width, height=height,
+        bbox=list(result.bbox) if result.bbox is not None else None,
+        signals=dict(result.signals), timings=timings, model_name=spec.name,
+        model_version=spec.version,
+    )

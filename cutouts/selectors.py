@@ -1,5 +1,95 @@
-from .models import WorkerPing
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count
+from django.utils import timezone
+
+from .models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
 
 
 def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:
     return list(WorkerPing.objects.order_by("-requested_at")[:limit])
+
+
+def cutout_batch_counts(*, batch: CutoutBatch) -> dict[str, int]:
+    counts = dict.fromkeys(JobStatus.values, 0)
+    rows = batch.cutouts.order_by().values_list("status").annotate(n=Count("pk"))
+    counts.update(dict(rows))
+    return counts
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    batch: CutoutBatch
+    counts: dict[str, int]
+    total: int
+    finished: int
+    percent: int
+    per_minute: float | None
+    eta: datetime | None
+    is_active: bool
+
+
+def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
+    counts = cutout_batch_counts(batch=batch)
+    total = sum(counts.values())
+    finished = counts["done"] + counts["failed"] + counts["cancelled"]
+    percent = int(100 * finished / total) if total else 100
+    per_minute = eta = None
+    if batch.started_at and counts["done"] + counts["failed"]:
+        end = batch.finished_at or timezone.now()
+        elapsed = max((end - batch.started_at).total_seconds(), 1e-3)
+        rate = (counts["done"] + counts["failed"]) / elapsed
+        per_minute = round(rate * 60, 1)
+        remaining = counts["queued"] + counts["running"]
+        if remaining and rate > 0:
+            eta = timezone.now() + timezone.timedelta(seconds=remaining / rate)
+    return BatchProgress(
+        batch=batch, counts=counts, total=total, finished=finished, percent=percent,
+        per_minute=per_minute, eta=eta,
+        is_active=batch.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+    )
+
+
+def cutout_batch_failures(*, batch: CutoutBatch, limit: int = 200) -> list[Cutout]:
+    return list(
+        batch.cutouts.filter(status=JobStatus.FAILED)
+        .select_related("asset", "asset__product").order_by("pk")[:limit]
+    )
+
+
+def cutout_batch_list(*, limit: int = 50) -> list[CutoutBatch]:
+    return list(CutoutBatch.objects.select_related("created_by").order_by("-created_at")[:limit])
+
+
+def cutout_versions(*, asset_id: int) -> list[Cutout]:
+    return list(Cutout.objects.filter(asset_id=asset_id).order_by("-version"))
+
+
+def notification_unread(*, user, limit: int = 20) -> list[Notification]:
+    return list(Notification.objects.filter(user=user, read_at__isnull=True)[:limit])
+
+
+def notification_unread_count(*, user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def assets_for_cutout(
+    *, asset_ids: list[int] | None = None, product_id: int | None = None,
+    import_job_id: int | None = None, all_pending: bool = False,
+):
+    """Live assets chosen for a batch: a selection, a product, an import, or all pending."""
+    from catalog.models import AssetStatus, ImageAsset
+
+    rows = ImageAsset.objects.filter(deleted_at__isnull=True, product__deleted_at__isnull=True)
+    if asset_ids:
+        rows = rows.filter(pk__in=asset_ids)
+    elif product_id:
+        rows = rows.filter(product_id=product_id)
+    elif import_job_id:
+        rows = rows.filter(import_job_id=import_job_id)
+    elif all_pending:
+        rows = rows.filter(status=AssetStatus.UPLOADED)
+    else:
+        return ImageAsset.objects.none()
+    return rows.select_related("product").order_by("pk")

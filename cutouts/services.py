@@ -1,10 +1,55 @@
+"""Writes for cutout jobs. Status changes are compare-and-set updates so retries,
+duplicate deliveries and the reconciler can never produce two outputs for one cutout."""
+
+from __future__ import annotations
+
+import logging
 import os
 import socket
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
 
-from django.db import transaction
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.core.mail import send_mail
+from django.db import OperationalError, transaction
+from django.db.models import F, Max, Q
+from django.urls import reverse
 from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
 
-from .models import WorkerPing
+from catalog.models import AssetStatus, ImageAsset
+
+from .imaging.models import ModelError
+from .imaging.settings import CutoutSettings, profile
+from .models import (
+    Cutout,
+    CutoutBatch,
+    CutoutQueue,
+    JobStatus,
+    Notification,
+    WorkerPing,
+)
+
+logger = logging.getLogger(__name__)
+
+# Statuses in which the asset still follows its newest cutout version (before approval).
+_FOLLOWING = (AssetStatus.UPLOADED, AssetStatus.QUEUED, AssetStatus.CUT_OUT,
+              AssetStatus.IN_REVIEW)
+
+
+class TransientError(Exception):
+    """Worth retrying: storage or broker hiccups, a locked database."""
+
+
+class PermanentError(Exception):
+    """Retrying cannot help: corrupt working copy, model error."""
+
+
+# --- worker ping --------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -26,3 +71,409 @@ def worker_ping_answer(*, ping_id: int) -> bool:
             worker_ppid=os.getppid(),
         )
     )
+
+
+# --- starting work ------------------------------------------------------------------------
+
+
+def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | None = None,
+                            model: str | None = None) -> dict:
+    """Validated settings dict for a profile plus overrides; raises ValueError on bad input."""
+    base = profile(profile_name).to_dict()
+    base["model"] = model or settings.CUTROOM_MODEL
+    if overrides:
+        base.update(overrides)
+    return CutoutSettings.from_dict(base).to_dict()
+
+
+def _time_limits(asset: ImageAsset) -> tuple[int, int]:
+    megapixels = (asset.working_width * asset.working_height) / 1_000_000
+    soft = int(settings.CUTROOM_CUTOUT_TIME_BASE + settings.CUTROOM_CUTOUT_TIME_PER_MP * megapixels)
+    return soft, soft + 30
+
+
+def _enqueue(cutout_ids: list[int]) -> None:
+    from .tasks import cutout_run_task
+
+    rows = Cutout.objects.filter(pk__in=cutout_ids).values_list("pk", "queue", "time_limit")
+    for pk, queue, hard in rows:
+        cutout_run_task.apply_async((pk,), queue=queue, soft_time_limit=hard - 30,
+                                    time_limit=hard)
+
+
+def _asset_follow(asset_ids: Iterable[int], status: str) -> None:
+    """Single writer of ImageAsset.status for the cutout stages."""
+    ImageAsset.objects.filter(pk__in=list(asset_ids), status__in=_FOLLOWING).update(
+        status=status
+    )
+
+
+@transaction.atomic
+def cutout_batch_start(
+    *, assets: Iterable[ImageAsset], user=None, profile_name: str = "default",
+    overrides: dict | None = None, model: str | None = None, label: str = "",
+    queue: str = CutoutQueue.BULK,
+) -> CutoutBatch:
+    """Queue a new cutout version of every asset; earlier versions are kept."""
+    settings_dict = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
+                                            model=model)
+    assets = list(assets)
+    if not assets:
+        raise ValueError("No images to cut out.")
+    batch = CutoutBatch.objects.create(
+        created_by=user if user and user.is_authenticated else None, label=label[:200],
+        profile=profile_name, settings=settings_dict, queue=queue, total=len(assets),
+    )
+    asset_ids = [a.pk for a in assets]
+    # Lock the assets so two concurrent starts cannot hand out the same version number.
+    list(ImageAsset.objects.select_for_update().filter(pk__in=asset_ids).values_list("pk"))
+    latest = dict(
+        Cutout.objects.filter(asset_id__in=asset_ids).values("asset_id")
+        .annotate(v=Max("version")).values_list("asset_id", "v")
+    )
+    now = timezone.now()
+    rows = []
+    for asset in assets:
+        _, hard = _time_limits(asset)
+        rows.append(Cutout(
+            asset=asset, batch=batch, version=latest.get(asset.pk, 0) + 1,
+            settings=settings_dict, profile=profile_name, model_name=settings_dict["model"],
+            queue=queue, created_by=batch.created_by, enqueued_at=now, time_limit=hard,
+        ))
+    Cutout.objects.bulk_create(rows, batch_size=500)
+    _asset_follow(asset_ids, AssetStatus.QUEUED)
+    ids = list(batch.cutouts.values_list("pk", flat=True))
+    transaction.on_commit(lambda: _enqueue(ids))
+    return batch
+
+
+def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
+                 overrides: dict | None = None, model: str | None = None) -> Cutout:
+    """A single re-run with other settings: a new version on the interactive queue."""
+    batch = cutout_batch_start(
+        assets=[asset], user=user, profile_name=profile_name, overrides=overrides, model=model,
+        label=f"Re-run of {asset.product.sku} {asset.position}",
+        queue=CutoutQueue.INTERACTIVE,
+    )
+    return batch.cutouts.get()
+
+
+@transaction.atomic
+def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
+    """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
+    ids = list(batch.cutouts.filter(status=JobStatus.FAILED).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    now = timezone.now()
+    Cutout.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
+        status=JobStatus.QUEUED, error="", enqueued_at=now, started_at=None, finished_at=None,
+        run_token="",
+    )
+    CutoutBatch.objects.filter(pk=batch.pk).update(
+        status=JobStatus.RUNNING, finished_at=None, message=""
+    )
+    transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+@transaction.atomic
+def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
+    """Stop queued work; cutouts already running finish normally."""
+    cancelled = batch.cutouts.filter(status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled"
+    )
+    cutout_batch_refresh(batch_id=batch.pk)
+    return cancelled
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def _claim(cutout_id: int, worker: str) -> str | None:
+    token = uuid.uuid4().hex
+    # attempts counts runs that actually started, not deliveries.
+    claimed = Cutout.objects.filter(pk=cutout_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, run_token=token, worker=worker[:255],
+        started_at=timezone.now(), error="", attempts=F("attempts") + 1,
+    )
+    if not claimed:
+        return None
+    CutoutBatch.objects.filter(cutouts__pk=cutout_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    return token
+
+
+def _load_working_copy(asset: ImageAsset) -> np.ndarray:
+    storage = storages["default"]
+    try:
+        with storage.open(asset.working_name, "rb") as fh, Image.open(fh) as image:
+            image.load()
+            return np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise PermanentError(f"The working copy {asset.working_name} is missing from storage.")
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+    except (ConnectionError, TimeoutError) as exc:
+        raise TransientError(f"Storage unavailable: {exc}")
+    except OSError as exc:
+        if _is_transient_storage_error(exc):
+            raise TransientError(f"Storage unavailable: {exc}")
+        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+
+
+def _is_transient_storage_error(exc: BaseException) -> bool:
+    try:
+        from botocore.exceptions import (
+            ConnectionClosedError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
+    except ImportError:  # pragma: no cover - botocore is a dependency
+        return False
+    return isinstance(exc, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError)
+
+
+def _output_names(cutout: Cutout, token: str) -> dict[str, str]:
+    folder = f"cutouts/{cutout.asset.sha256[:2]}/{cutout.asset.sha256}/v{cutout.version}-{token}"
+    return {"rgba": f"{folder}/cutout.png", "mask": f"{folder}/mask.png",
+            "shadow": f"{folder}/shadow.png"}
+
+
+def cutout_run(*, cutout_id: int, worker: str = "") -> str:
+    """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
+    TransientError after putting the row back to queued for a retry."""
+    from . import engine
+
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    token = _claim(cutout_id, worker)
+    if token is None:
+        return "skipped"
+    cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
+    storage = storages["default"]
+    saved: list[str] = []
+    try:
+        rgb = _load_working_copy(cutout.asset)
+        try:
+            output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings)
+        except (ModelError, ValueError) as exc:
+            raise PermanentError(f"Model error: {exc}")
+        del rgb
+        names = _output_names(cutout, token)
+        try:
+            for key in ("rgba", "mask", "shadow"):
+                fh = getattr(output, key)
+                if fh is not None:
+                    saved.append(storage.save(names[key], File(fh, name=names[key])))
+        except (ConnectionError, TimeoutError, OperationalError) as exc:
+            raise TransientError(f"Storage unavailable: {exc}")
+        except OSError as exc:
+            if _is_transient_storage_error(exc):
+                raise TransientError(f"Storage unavailable: {exc}")
+            raise
+        finally:
+            output.close()
+        finished = _finish(cutout, token, saved, output)
+    except TransientError:
+        _discard(saved)
+        Cutout.objects.filter(pk=cutout_id, run_token=token, status=JobStatus.RUNNING).update(
+            status=JobStatus.QUEUED, run_token="", enqueued_at=timezone.now()
+        )
+        raise
+    except PermanentError as exc:
+        _discard(saved)
+        _fail(cutout_id, token, str(exc))
+        return "failed"
+    except Exception as exc:
+        _discard(saved)
+        logger.exception("cutout %s failed", cutout_id)
+        _fail(cutout_id, token, f"Unexpected error: {type(exc).__name__}: {exc}")
+        return "failed"
+    if not finished:
+        # Another run took this row over (reconciler after a stall); keep its outputs only.
+        _discard(saved)
+        return "skipped"
+    return "done"
+
+
+def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
+    names = dict(zip(("rgba", "mask", "shadow"), [*saved, "", ""], strict=False))
+    with transaction.atomic():
+        done = Cutout.objects.filter(
+            pk=cutout.pk, run_token=token, status=JobStatus.RUNNING
+        ).update(
+            status=JobStatus.DONE, rgba_name=names["rgba"], mask_name=names["mask"],
+            shadow_name=names["shadow"] if output.shadow is not None else "",
+            width=output.width, height=output.height, bbox=output.bbox, signals=output.signals,
+            timings=output.timings, model_name=output.model_name,
+            model_version=output.model_version, finished_at=timezone.now(), error="",
+        )
+        if done:
+            _asset_follow_newest(cutout.asset_id)
+    if done and cutout.batch_id:
+        cutout_batch_refresh(batch_id=cutout.batch_id)
+    return bool(done)
+
+
+def _asset_follow_newest(asset_id: int) -> None:
+    newest = Cutout.objects.filter(asset_id=asset_id).order_by("-version").first()
+    if newest is None:
+        return
+    status = {
+        JobStatus.DONE: AssetStatus.CUT_OUT,
+        JobStatus.QUEUED: AssetStatus.QUEUED,
+        JobStatus.RUNNING: AssetStatus.QUEUED,
+    }.get(newest.status, AssetStatus.UPLOADED)
+    _asset_follow([asset_id], status)
+
+
+def _fail(cutout_id: int, token: str, message: str) -> None:
+    with transaction.atomic():
+        failed = Cutout.objects.filter(
+            pk=cutout_id, run_token=token, status=JobStatus.RUNNING
+        ).update(status=JobStatus.FAILED, error=message[:1000], finished_at=timezone.now())
+        cutout = Cutout.objects.get(pk=cutout_id)
+        if failed:
+            _asset_follow_newest(cutout.asset_id)
+    if failed and cutout.batch_id:
+        cutout_batch_refresh(batch_id=cutout.batch_id)
+
+
+def cutout_fail_timeout(*, cutout_id: int, seconds: int) -> None:
+    cutout = Cutout.objects.filter(pk=cutout_id, status=JobStatus.RUNNING).first()
+    if cutout:
+        _fail(cutout_id, cutout.run_token,
+              f"Took longer than the {seconds} s allowed for an image of this size.")
+
+
+def _discard_existing(names: Iterable[str]) -> None:
+    storage = storages["default"]
+    _discard([name for name in names if storage.exists(name)])
+
+
+def _discard(names: list[str]) -> None:
+    storage = storages["default"]
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the row never pointed at it; purge will catch leftovers
+            logger.warning("could not delete orphan %s", name, exc_info=True)
+
+
+# --- batch bookkeeping --------------------------------------------------------------------
+
+
+def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
+    """Close the batch once nothing is active; notify its owner exactly once."""
+    from .selectors import cutout_batch_counts
+
+    batch = CutoutBatch.objects.get(pk=batch_id)
+    counts = cutout_batch_counts(batch=batch)
+    if counts["queued"] or counts["running"]:
+        return batch
+    if counts["done"] == 0 and counts["failed"]:
+        final = JobStatus.FAILED
+    elif counts["done"] == 0 and counts["cancelled"]:
+        final = JobStatus.CANCELLED
+    else:
+        final = JobStatus.DONE
+    message = (f"{counts['done']} done, {counts['failed']} failed, "
+               f"{counts['cancelled']} cancelled")
+    closed = CutoutBatch.objects.filter(
+        pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(status=final, finished_at=timezone.now(), message=message)
+    batch.refresh_from_db()
+    if closed and batch.created_by_id:
+        notification_create(
+            user=batch.created_by, text=f"{batch}: {message}.",
+            url=reverse("cutouts:batch_detail", args=[batch.pk]),
+        )
+    return batch
+
+
+def notification_create(*, user, text: str, url: str = "") -> Notification:
+    note = Notification.objects.create(user=user, text=text[:500], url=url[:500])
+    if settings.EMAIL_HOST and user.email:
+        transaction.on_commit(lambda: send_mail(
+            subject=f"Cutroom: {text[:80]}", message=f"{text}\n\n{url}",
+            from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email],
+            fail_silently=True,
+        ))
+    return note
+
+
+def notification_mark_read(*, user, notification_id: int | None = None) -> int:
+    rows = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        rows = rows.filter(pk=notification_id)
+    return rows.update(read_at=timezone.now())
+
+
+# --- recovery -----------------------------------------------------------------------------
+
+
+def _queue_depths() -> dict[str, int] | None:
+    """Messages waiting per cutout queue, or None if the broker cannot say."""
+    from config.celery import app
+
+    depths = {}
+    try:
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            for queue in CutoutQueue.values:
+                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+    except Exception:
+        logger.warning("reconciler: cannot read queue depths", exc_info=True)
+        return None
+    return depths
+
+
+def cutouts_reconcile(*, worker_hostname: str | None = None) -> dict[str, int]:
+    """Re-enqueue work that a dead worker or a lost message left behind.
+
+    - running rows whose worker is this (restarted) hostname, or past their hard time limit
+      plus a grace period, are put back to queued;
+    - queued rows older than the grace period are re-sent when their queue is empty.
+    Duplicate deliveries this causes are harmless: runs start with a compare-and-set.
+    """
+    now = timezone.now()
+    grace = timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE)
+    running = Cutout.objects.filter(status=JobStatus.RUNNING)
+    dead = []
+    if worker_hostname:
+        dead += list(running.filter(worker__startswith=f"{worker_hostname}:")
+                     .values_list("pk", flat=True))
+    dead += [
+        c.pk for c in running.only("pk", "started_at", "time_limit")
+        if c.started_at and c.started_at + timedelta(seconds=c.time_limit) + grace < now
+    ]
+    to_send: list[int] = []
+    for cutout in Cutout.objects.filter(pk__in=set(dead)).select_related("asset"):
+        # One CAS per row: a run that finished meanwhile keeps its result.
+        if Cutout.objects.filter(pk=cutout.pk, status=JobStatus.RUNNING,
+                                 run_token=cutout.run_token).update(
+            status=JobStatus.QUEUED, run_token="", enqueued_at=now
+        ):
+            to_send.append(cutout.pk)
+            if cutout.run_token:
+                # Files the dead run may have written before it died.
+                _discard_existing(_output_names(cutout, cutout.run_token).values())
+    requeued_running = len(to_send)
+
+    depths = _queue_depths()
+    for queue in CutoutQueue.values:
+        if depths is not None and depths.get(queue, 0) > 0:
+            continue  # messages are still flowing; nothing is provably lost yet
+        lost = list(
+            Cutout.objects.filter(status=JobStatus.QUEUED, queue=queue)
+            .filter(Q(enqueued_at__lt=now - grace) | Q(enqueued_at__isnull=True))
+            .values_list("pk", flat=True)[:5000]
+        )
+        Cutout.objects.filter(pk__in=lost).update(enqueued_at=now)
+        to_send += lost
+    if to_send:
+        _enqueue(to_send)
+    if requeued_running or to_send:
+        logger.warning("reconciler: %s running rows reset, %s queued rows re-sent",
+                       requeued_running, len(to_send))
+    return {"running_reset": requeued_running, "resent": len(to_send) - requeued_running}

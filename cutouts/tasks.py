@@ -1,8 +1,56 @@
+"""Thin Celery tasks: ids in, re-fetch, return if already done, call a service."""
+
+import logging
+import os
+
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init, worker_ready
 
 from . import services
+from .models import FINAL_STATUSES, Cutout
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def worker_ping_task(ping_id: int) -> None:
     services.worker_ping_answer(ping_id=ping_id)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def cutout_run_task(self, cutout_id: int) -> str:
+    status = Cutout.objects.filter(pk=cutout_id).values_list("status", flat=True).first()
+    if status is None or status in FINAL_STATUSES:
+        return "skipped"
+    worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
+    try:
+        return services.cutout_run(cutout_id=cutout_id, worker=worker)
+    except services.TransientError as exc:
+        # Exponential backoff; the row went back to queued so the reconciler also sees it.
+        raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries))
+    except SoftTimeLimitExceeded:
+        services.cutout_fail_timeout(cutout_id=cutout_id, seconds=int(self.request.timelimit[1]
+                                                                       or 0))
+        return "failed"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def cutouts_reconcile_task() -> dict:
+    return services.cutouts_reconcile()
+
+
+@worker_init.connect
+def _remember_concurrency(sender=None, **kwargs):
+    # Each pool process sizes its onnxruntime thread pool from this (cores ÷ concurrency).
+    os.environ["CUTROOM_WORKER_CONCURRENCY"] = str(getattr(sender, "concurrency", 1) or 1)
+
+
+@worker_ready.connect
+def _reconcile_on_start(sender=None, **kwargs):
+    # Rows this hostname left running before a crash/restart cannot still be running.
+    try:
+        result = services.cutouts_reconcile(worker_hostname=sender.hostname)
+        logger.info("start-up reconcile: %s", result)
+    except Exception:
+        logger.exception("start-up reconcile failed")

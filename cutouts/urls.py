@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "cutouts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("batches/", views.batch_list, name="batch_list"),
+    path("batches/start", views.batch_start, name="batch_start"),
+    path("batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:batch_id>/retry", views.batch_retry_failed, name="batch_retry"),
+    path("batches/<int:batch_id>/cancel", views.batch_cancel, name="batch_cancel"),
+    path("notifications", views.notifications, name="notifications"),
+]

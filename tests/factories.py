@@ -32,3 +32,40 @@ def manager(**kwargs):
 
 def reviewer(**kwargs):
     return UserFactory(role=REVIEWER, **kwargs)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.Product"
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    title = factory.Sequence(lambda n: f"Product {n}")
+    brand = "Acme"
+    category = "Shoes"
+
+
+class ImageAssetFactory(factory.django.DjangoModelFactory):
+    """A row only, with no stored files; use catalog.services.asset_ingest for real files."""
+
+    class Meta:
+        model = "catalog.ImageAsset"
+
+    product = factory.SubFactory(ProductFactory)
+    position = "MAIN"
+    sha256 = factory.Sequence(lambda n: f"{n:064x}")
+    original_name = factory.LazyAttribute(lambda a: f"originals/{a.sha256}.jpg")
+    working_name = factory.LazyAttribute(lambda a: f"working/{a.sha256}-v1.png")
+    bytes = 1000
+    width = 1200
+    height = 1000
+    working_width = 1200
+    working_height = 1000
+    format = "JPEG"
+    colour_mode = "RGB"
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "catalog.ImportJob"
+
+    source_kind = "zip"

@@ -160,7 +160,8 @@ class ZipSource:
                 f"{self.limits.max_ratio}:1."
             )
         if PurePosixPath(info.filename.lower()).suffix not in IMAGE_EXTENSIONS:
-            return f"Skipped: not an image file name ({PurePosixPath(info.filename).suffix or 'no extension'})."
+            suffix = PurePosixPath(info.filename).suffix or "no extension"
+            return f"Skipped: not an image file name ({suffix})."
         return ""
 
     def open(self, entry: Entry) -> BinaryIO:

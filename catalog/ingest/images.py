@@ -24,8 +24,9 @@ pillow_heif.register_heif_opener()
 # A truncated JPEG must fail to decode rather than be silently padded with grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-# Pillow format names we accept. MPO is how Pillow names multi-picture JPEGs from cameras.
-SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF", "AVIF")
+# Pillow plugins we let parse untrusted bytes. The JPEG plugin also opens multi-picture
+# JPEGs from cameras, which Pillow then names MPO.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF", "AVIF")
 SUPPORTED_LABEL = "JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF"
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
@@ -94,6 +95,20 @@ class Normalized:
     colour_flagged: bool = False
 
 
+def _sniff_supported(head: bytes) -> str | None:
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[4:8] == b"ftyp":
+        return "HEIC/AVIF"
+    return None
+
+
 def _sniff_unsupported(head: bytes) -> str | None:
     for magic, name in _KNOWN_UNSUPPORTED:
         if head.startswith(magic):
@@ -144,6 +159,11 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
             "bomb",
         )
     except UnidentifiedImageError:
+        looks_like = _sniff_supported(head)
+        if looks_like:
+            raise ImageRejected(
+                f"Corrupt {looks_like} file: its header cannot be read.", "corrupt"
+            )
         other = _sniff_unsupported(head)
         if other:
             raise ImageRejected(
@@ -155,6 +175,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         raise ImageRejected(f"Corrupt image header: {exc}", "corrupt")
 
+    bits = _bits(img)  # before anything that may decode and drop the tile descriptors
     width, height = img.size
     if width <= 0 or height <= 0:
         raise ImageRejected("Corrupt image header: zero width or height.", "corrupt")
@@ -180,24 +201,29 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
     if getattr(img, "n_frames", 1) > 1 and img.format not in ("MPO",):
         warns.append(f"{img.n_frames} frames/pages; only the first one is used.")
     icc = img.info.get("icc_profile") or None
-    try:
-        orientation = int(img.getexif().get(0x0112, 1) or 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not sink a good image
-        orientation = 1
-    if orientation not in range(1, 9):
-        orientation = 1
+    # PNG keeps EXIF after the pixel data, so asking for it would decode the whole image
+    # here; normalize() reads the orientation of PNGs after the one real decode.
+    orientation = 1 if img.format == "PNG" else read_orientation(img)
     probe = ProbeResult(
         format="JPEG" if img.format == "MPO" else str(img.format),
         width=width,
         height=height,
         mode=img.mode,
-        bits=_bits(img),
+        bits=bits,
         icc_profile=icc,
         icc_profile_name=profile_name(icc),
         exif_orientation=orientation,
         warnings=warns,
     )
     return img, probe
+
+
+def read_orientation(img: Image.Image) -> int:
+    try:
+        orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not sink a good image
+        return 1
+    return orientation if orientation in range(1, 9) else 1
 
 
 def decode(img: Image.Image) -> Image.Image:
@@ -263,7 +289,7 @@ def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform:
         # Perceptual where the profile has tables for it (LUT/CMYK profiles); matrix-shaper
         # RGB profiles only have colorimetric transforms, so relative colorimetric there.
         intent = ImageCms.Intent.PERCEPTUAL
-        if not ImageCms.isIntentSupported(source, intent, ImageCms.Direction.INPUT):
+        if ImageCms.isIntentSupported(source, intent, ImageCms.Direction.INPUT) != 1:
             intent = ImageCms.Intent.RELATIVE_COLORIMETRIC
         cached = ImageCms.buildTransform(source, SRGB_PROFILE, mode, "RGB", renderingIntent=intent)
         if len(_transform_cache) > 32:
@@ -281,6 +307,8 @@ def _profile_space(icc: bytes) -> str:
 
 def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
     """Decoded image → EXIF-transposed 8-bit sRGB ``RGB`` image."""
+    if probe.format == "PNG":
+        probe.exif_orientation = read_orientation(img)
     img = ImageOps.exif_transpose(img) or img
     img = _to_8bit(img)
     img, alpha_note = _flatten(img)

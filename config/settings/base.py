@@ -199,6 +199,9 @@ CELERY_TASK_QUEUES = tuple(
 # Routing lives here, not on task decorators: one place says which queue does what.
 CELERY_TASK_ROUTES = {
     "cutouts.tasks.worker_ping_task": {"queue": "default"},
+    "cutouts.tasks.cutouts_reconcile_task": {"queue": "default"},
+    # Each cutout is sent to its row's queue (bulk or interactive) explicitly.
+    "cutouts.tasks.cutout_run_task": {"queue": "cutouts"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -236,4 +239,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Cutout jobs ----------------------------------------------------------------------------
+# Time limits scale with the image: soft = base + per-megapixel × MP, hard = soft + 30 s.
+CUTROOM_CUTOUT_TIME_BASE = env_int("CUTROOM_CUTOUT_TIME_BASE", 60, minimum=1)
+CUTROOM_CUTOUT_TIME_PER_MP = env_int("CUTROOM_CUTOUT_TIME_PER_MP", 8, minimum=0)
+# Queued/running rows older than this (beyond their time limit) are re-enqueued.
+CUTROOM_RECONCILE_GRACE = env_int("CUTROOM_RECONCILE_GRACE", 60, minimum=1)
+CUTROOM_RECONCILE_EVERY = env_int("CUTROOM_RECONCILE_EVERY", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "cutouts-reconcile": {
+        "task": "cutouts.tasks.cutouts_reconcile_task",
+        "schedule": float(CUTROOM_RECONCILE_EVERY),
+    },
 }

@@ -40,11 +40,12 @@ class CutoutSettings:
     model: str = "u2netp"
     tta_flip: bool = True  # average with the horizontally flipped image
     crop_pass: bool = True  # second model pass on a crop around the object
+    crop_flip: bool = False  # flip TTA on the crop pass too (a fourth model pass)
     crop_margin: float = 0.15  # crop margin as a fraction of the object box
     crop_weight: float = 0.5  # weight of the crop pass where both passes see a pixel
     refine: bool = True  # edge-aware upsampling + contrast shaping in the uncertain band
     edge_threshold: float = 0.53  # probability that becomes alpha 0.5
-    edge_gain: float = 3.0  # logit gain of the edge shaping (1 = unchanged)
+    edge_gain: float = 4.0  # logit gain of the edge shaping (1 = unchanged)
     keep_semi_transparent: bool = True  # do not steepen flat semi-transparent plateaus
     decontaminate: bool = True
     shadow: str = "none"  # none | keep | synthetic
@@ -65,7 +66,7 @@ class CutoutSettings:
             raise ValueError(f"model must be one of {sorted(REGISTRY)}, got {self.model!r}")
         if self.shadow not in SHADOW_MODES:
             raise ValueError(f"shadow must be one of {SHADOW_MODES}, got {self.shadow!r}")
-        for name in ("tta_flip", "crop_pass", "refine", "keep_semi_transparent",
+        for name in ("tta_flip", "crop_pass", "crop_flip", "refine", "keep_semi_transparent",
                      "decontaminate", "cleanup"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

@@ -228,11 +228,13 @@ def _background_mask(arr: np.ndarray, color, has_alpha: bool) -> np.ndarray:
 
 
 def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool):
-    """Resolve WHITE_OR_TRANSPARENT per file: (rgb or None for transparent) / no rule."""
+    """The background of this file: an RGB tuple, or None for transparent.
+
+    WHITE_OR_TRANSPARENT resolves per file; without a rule an alpha channel means transparent
+    and an opaque file's top-left pixel is taken as its background.
+    """
     if rules.background is None:
-        if has_alpha and (_ring(arr, 1)[:, 3] == 0).all():
-            return None
-        return tuple(int(v) for v in _ring(arr, 1)[0, :3]) if not has_alpha else None
+        return None if has_alpha else tuple(int(v) for v in arr[0, 0, :3])
     if rules.background == TRANSPARENT:
         return None
     if rules.background == WHITE_OR_TRANSPARENT:

@@ -49,7 +49,7 @@ def sanitize(value: object) -> str:
     text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
     text = re.sub(r"\s+", "-", text.strip())
     text = _UNSAFE.sub("", text)
-    return text.lstrip(".-")
+    return text.lstrip(".-").rstrip(".")  # Windows drops trailing dots: avoid clashes
 
 
 def validate_template(template: str, extra_fields: Iterable[str] = ()) -> None:

@@ -31,9 +31,10 @@ Sources (checked 2026-11; marketplaces change these pages without notice — re-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields
 
-from .spec import VariantSpec, parse_spec
+from .spec import FORMATS, VariantSpec, parse_spec
 
 WHITE = "ffffff"
 TRANSPARENT = "transparent"
@@ -64,6 +65,34 @@ class Rules:
     no_borders: bool = False
     #: EXIF/XMP allowed in the file (otherwise a warning; GPS is always an error)
     allow_metadata: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form (for a ``JSONField`` on the Django ``Preset`` model)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["formats"] = sorted(self.formats)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Rules:
+        """Inverse of :meth:`to_dict`; unknown keys or bad values raise ``ValueError``."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown compliance rule(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if "formats" in values:
+            formats = frozenset(values["formats"])
+            bad = formats - set(FORMATS)
+            if bad or not formats:
+                raise ValueError(f"unknown or empty format list: {sorted(bad) or '[]'}")
+            values["formats"] = formats
+        bg = values.get("background")
+        if bg not in (None, TRANSPARENT, WHITE_OR_TRANSPARENT) and not (
+            isinstance(bg, str) and re.fullmatch(r"[0-9a-f]{6}", bg)
+        ):
+            raise ValueError(f"background must be RRGGBB hex (lower case), {TRANSPARENT!r}, "
+                             f"{WHITE_OR_TRANSPARENT!r} or null, not {bg!r}")
+        return cls(**values)
 
 
 @dataclass(frozen=True)

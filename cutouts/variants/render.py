@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from PIL import Image, ImageCms, ImageDraw, ImageFilter
+import numpy as np
+from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
 
 from .errors import MaxBytesError, RenderError
 from .spec import EXTENSIONS, FORMATS, MIME_TYPES, VariantSpec, as_spec
@@ -28,6 +29,9 @@ DEFAULT_QUALITY = {"jpeg": 90, "webp": 90, "avif": 80}
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
 SYNTHETIC_SHADOW_OPACITY = 0.45
+#: shadows stop this far from the frame (px, or fraction of the short side if larger)
+SHADOW_SAFE_PX = 24
+SHADOW_SAFE_FRACTION = 0.02
 #: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)
 RIPPLE_ALPHA = 16
 EXIF_ORIENTATION = 0x0112
@@ -46,7 +50,7 @@ class RenderedVariant:
     width: int
     height: int
     #: (x0, y0, x1, y1), x1/y1 exclusive, of the PRODUCT (alpha > 0) in the output; no shadow
-    product_bbox: tuple[int, int, int, int] | None
+    product_bbox: tuple[int, int, int, int]
     #: longest product side relative to the canvas, in percent: max(pw / W, ph / H) * 100
     fill_pct: float | None
     metadata: dict = field(default_factory=dict)
@@ -82,7 +86,7 @@ class _Layout:
 
 def _layout(spec: VariantSpec, size: tuple[int, int], product: tuple[int, int, int, int],
             trimmed: bool) -> _Layout:
-    ops = spec
+    ops = spec  # VariantSpec supports ``in`` and ``get``
     fill = ops.get("fill")
     margin = ops.get("margin")
     ml, mt, mr, mb = (
@@ -184,6 +188,19 @@ def _synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
     return patch.crop((cx0 - left, cy0 - top, cx1 - left, cy1 - top)), (cx0, cy0)
 
 
+def _clip_to_safe_area(patch: tuple[Image.Image, tuple[int, int]], canvas: tuple[int, int]
+                       ) -> tuple[Image.Image, tuple[int, int]] | None:
+    """Keep shadows off the image frame, which marketplaces require to be pure background."""
+    m = min(canvas)
+    inset = round(min(max(SHADOW_SAFE_PX, m * SHADOW_SAFE_FRACTION), m * 0.1))
+    sp, (px, py) = patch
+    x0, y0 = max(px, inset), max(py, inset)
+    x1, y1 = min(px + sp.width, canvas[0] - inset), min(py + sp.height, canvas[1] - inset)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return sp.crop((x0 - px, y0 - py, x1 - px, y1 - py)), (x0, y0)
+
+
 def render_variant(
     rgba: Image.Image,
     spec: str | VariantSpec,
@@ -259,14 +276,10 @@ def render_variant(
     layer.putalpha(layer_alpha)
 
     pbox = layer_alpha.getbbox()
-    product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0) if pbox else None
-    fill_pct = (
-        round(max((product_bbox[2] - product_bbox[0]) / cw,
-                  (product_bbox[3] - product_bbox[1]) / ch) * 100, 3)
-        if product_bbox else None
-    )
-    if product_bbox is None:
+    if pbox is None:
         raise RenderError("the product vanished after resampling (too small for this size)")
+    product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
+    fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
 
     shadow_patch: tuple[Image.Image, tuple[int, int]] | None = None
     if shadow_mode == "keep" and shadow is not None:
@@ -277,6 +290,8 @@ def render_variant(
     elif shadow_mode == "synthetic":
         shadow_patch = _synthetic_shadow(layer_alpha, pbox, (ux0, uy0), (cw, ch))
     del layer_alpha
+    if shadow_patch is not None:
+        shadow_patch = _clip_to_safe_area(shadow_patch, (cw, ch))
 
     bg = spec.background
     if bg is not None:
@@ -296,6 +311,11 @@ def render_variant(
             image.alpha_composite(layer, (ux0, uy0))
         else:
             image.paste(layer, (ux0, uy0))
+        # no leftover colour under fully transparent pixels (ripple we zeroed, hidden matte)
+        arr = np.array(image)
+        arr[arr[..., 3] == 0] = 0
+        image = Image.fromarray(arr)
+        del arr
     del layer
 
     data, quality = _encode_with_limit(image, spec, source_meta, warnings)
@@ -332,11 +352,15 @@ def _save_kwargs(spec: VariantSpec, source_meta: dict | None) -> dict:
                 exif[EXIF_ORIENTATION] = 1  # pixels are already upright
             kwargs["exif"] = exif.tobytes()
         xmp = source_meta.get("xmp")
-        if xmp and fmt in ("jpeg", "png", "webp"):
-            kwargs["xmp"] = xmp.encode() if isinstance(xmp, str) else xmp
-    if fmt == "jpeg":
-        kwargs["optimize"] = True
-    elif fmt == "png":
+        if xmp:
+            xmp = xmp.encode() if isinstance(xmp, str) else bytes(xmp)
+            if fmt == "png":  # Pillow's PNG writer has no ``xmp`` option: use the iTXt chunk
+                info = PngImagePlugin.PngInfo()
+                info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+                kwargs["pnginfo"] = info
+            else:
+                kwargs["xmp"] = xmp
+    if fmt == "png":
         kwargs["compress_level"] = 6
     elif fmt == "webp":
         kwargs["method"] = 4
@@ -368,6 +392,11 @@ def _encode_with_limit(image: Image.Image, spec: VariantSpec, source_meta: dict 
     if limit_op is None or len(data) <= limit_op.limit:
         return data, quality
     limit = limit_op.limit
+    if fmt == "jpeg":  # worth its cost only when we are fighting for bytes
+        kwargs["optimize"] = True
+        data = _encode(image, fmt, quality, kwargs)
+        if len(data) <= limit:
+            return data, quality
 
     if not lossy or quality <= MIN_QUALITY:
         if fmt == "png":

@@ -114,7 +114,9 @@ class Trim(Operation):
 class Fill(Operation):
     """``fill-N``: the PRODUCT's longest side (relative to the canvas) is N % of the canvas.
 
-    Measured on the product alpha only; the shadow never counts.
+    Measured on the product alpha only; the shadow never counts. Implies laying out the
+    product box (as ``trim`` does); the rest of the canvas becomes equal margins. On a fixed
+    canvas the product gets ``max(pw / W, ph / H) = N %`` (rounded up to whole pixels).
     """
 
     percent: int
@@ -594,6 +596,12 @@ class VariantSpec:
                 f"{margin.token()!r} leaves no room on a {fixed[0]}x{fixed[1]} canvas",
                 margin.token(),
             )
+        if margin and ("fit" in ops or "long" in ops) and not fixed:
+            op = ops.get("fit") or ops.get("long")
+            w, h = (op.width, op.height) if op.name == "fit" else (op.size, op.size)
+            if margin.left + margin.right >= w or margin.top + margin.bottom >= h:
+                raise SpecError(f"{margin.token()!r} leaves no room inside {op.token()!r}",
+                                margin.token())
         align = ops.get("align")
         if fixed and align and align.floor is not None and align.floor >= fixed[1]:
             raise SpecError(f"{align.token()!r} is taller than the canvas", align.token())

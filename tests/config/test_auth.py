@@ -26,10 +26,11 @@ def _named_routes(resolver=None, prefix=""):
 
 
 def _dummy_url(name: str, pattern: URLPattern) -> str:
-    kwargs = {}
-    for key, converter in pattern.pattern.converters.items():
-        kwargs[key] = {"IntConverter": 1, "UUIDConverter": "00000000-0000-0000-0000-000000000000"}.get(
-            type(converter).__name__, "x")
+    samples = {"IntConverter": 1, "UUIDConverter": "00000000-0000-0000-0000-000000000000"}
+    kwargs = {
+        key: samples.get(type(converter).__name__, "x")
+        for key, converter in pattern.pattern.converters.items()
+    }
     if not kwargs and re.search(r"\(\?P<", str(pattern.pattern)):
         return ""
     return reverse(name, kwargs=kwargs)

@@ -1,0 +1,84 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from catalog import services
+from catalog.models import ImportIssue, ImportJob
+
+
+class Command(BaseCommand):
+    help = (
+        "Import images from a server folder or ZIP, mapping file names to SKUs; prints every "
+        "refused file with its reason. Runs in this process (no worker needed)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="A folder or a .zip file on this server.")
+        parser.add_argument(
+            "--pattern", action="append", default=[],
+            help="File name pattern, e.g. '{sku}_{position}.jpg' or '{sku}-{n}.png' "
+                 "(repeatable; first match wins). Default: the three built-in patterns.",
+        )
+        parser.add_argument("--regex", default="", help="Regex with a named group (?P<sku>...).")
+        parser.add_argument("--create-products", action="store_true",
+                            help="Create products for SKUs that do not exist yet.")
+        parser.add_argument("--csv", dest="manifest", help="Manifest CSV (sku,title,...).")
+        parser.add_argument("--encoding", default="utf-8", help="Manifest encoding: utf-8 or "
+                                                                 "latin-1.")
+        parser.add_argument("--no-folders", action="store_true",
+                            help="Do not take a parent folder name as the SKU.")
+        parser.add_argument("--user", help="Username recorded as the uploader.")
+
+    def handle(self, *args, path, pattern, regex, create_products, manifest, encoding,
+               no_folders, user, **options):
+        source = Path(path).expanduser()
+        if source.is_dir():
+            kind = ImportJob.Source.FOLDER
+        elif source.is_file():
+            kind = ImportJob.Source.ZIP
+        else:
+            raise CommandError(f"{path} is neither a folder nor a file.")
+        uploader = None
+        if user:
+            from django.contrib.auth import get_user_model
+
+            uploader = get_user_model().objects.filter(username=user).first()
+            if uploader is None:
+                raise CommandError(f"No user {user!r}.")
+        manifest_handle = open(manifest, "rb") if manifest else None  # noqa: SIM115
+        try:
+            job = services.import_job_create(
+                user=uploader, source_kind=kind, source_path=str(source.resolve()),
+                manifest_file=manifest_handle, patterns=pattern, regex=regex,
+                create_products=create_products, encoding=encoding,
+                use_folders=not no_folders, enqueue=False,
+            )
+        except (ValueError, OSError) as exc:
+            raise CommandError(str(exc))
+        finally:
+            if manifest_handle:
+                manifest_handle.close()
+
+        bar = tqdm(total=0, unit="file", desc="Importing", file=self.stderr._out)
+
+        def progress(done=None, total=None, issue=None):
+            if issue is not None:
+                name, reason, level = issue
+                mark = "ERROR" if level == ImportIssue.Level.ERROR else "warn "
+                bar.write(f"{mark} {name}: {reason}", file=self.stdout._out)
+            if total is not None and bar.total != total:
+                bar.total = total
+                bar.refresh()
+            if done is not None:
+                bar.n = done
+                bar.refresh()
+
+        job = services.import_job_run(job_id=job.pk, progress=progress)
+        bar.close()
+        self.stdout.write(
+            f"Import #{job.pk} {job.status}: {job.message} "
+            f"({job.error_count} errors, {job.warning_count} warnings)"
+        )
+        if job.status == ImportJob.Status.FAILED:
+            raise CommandError(job.message)

@@ -1,0 +1,159 @@
+"""The cutout pipeline: photo (RGB uint8) + settings + segmenter -> CutoutResult.
+
+Memory: the model, fusion, cleanup, shadows and signals run at a working
+resolution (long side <= WORK_MAX); the full-resolution alpha and colours are
+produced tile by tile, so a 50 MP photo needs about 4 bytes per pixel of output
+plus a few tile-sized buffers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from . import cleanup, refine, shadow
+from .decontaminate import decontaminate_into
+from .inference import object_box, predict_square
+from .session import Segmenter
+from .settings import CutoutSettings
+from .signals import quality_signals
+
+WORK_MAX = 2048
+PRE_REDUCE = 4  # images larger than 4x the model size are first reduced with INTER_AREA
+
+
+@dataclass
+class CutoutResult:
+    rgba: np.ndarray  # (H, W, 4) uint8, colours decontaminated in the rim
+    alpha: np.ndarray  # (H, W) uint8
+    shadow: np.ndarray | None  # (H, W) uint8 opacity of a black shadow layer, or None
+    bbox: tuple[int, int, int, int] | None  # tight (x0, y0, x1, y1) of alpha > 0
+    signals: dict
+    timings: dict = field(default_factory=dict)
+    model_version: str = ""
+    settings: dict = field(default_factory=dict)
+
+
+def _reduced(rgb: np.ndarray, size: int) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    limit = PRE_REDUCE * size
+    if max(h, w) <= limit:
+        return rgb
+    s = limit / max(h, w)
+    return cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter):
+    """Model passes. Returns (p_full, p_crop or None, box or None, disagreement)."""
+    size = segmenter.input_size
+    small = _reduced(rgb, size)
+    p_full = predict_square(small, segmenter, tta_flip=False)
+    disagreement = None
+    if settings.tta_flip:
+        p_flip = predict_square(np.ascontiguousarray(small[:, ::-1]), segmenter)[:, ::-1]
+        disagreement = float(np.abs(p_full - p_flip).mean())
+        p_full = 0.5 * (p_full + p_flip)
+    p_full = refine.minmax(p_full)
+    p_crop, box = None, None
+    if settings.crop_pass:
+        box = object_box(p_full, rgb.shape[:2], margin=settings.crop_margin)
+        h, w = rgb.shape[:2]
+        if box is not None and (box[2] - box[0]) * (box[3] - box[1]) < 0.97 * h * w:
+            x0, y0, x1, y1 = box
+            p_crop = refine.minmax(predict_square(
+                _reduced(rgb[y0:y1, x0:x1], size), segmenter, tta_flip=settings.crop_flip))
+        else:
+            box = None
+    return p_full, p_crop, box, disagreement
+
+
+def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter) -> CutoutResult:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError("run_pipeline expects an (H, W, 3) uint8 RGB array")
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    h, w = rgb.shape[:2]
+    p_full, p_crop, box, disagreement = infer(rgb, settings, segmenter)
+    timings["inference"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    scale = min(1.0, WORK_MAX / max(h, w))
+    hw, ww = max(1, round(h * scale)), max(1, round(w * scale))
+    if scale < 1.0:
+        scale = ww / w  # exact pixel-grid ratio used by upsample_region
+    prob = refine.fuse(p_full, (hw, ww), scale, p_crop, box, settings.crop_weight)
+    if settings.cleanup:
+        prob, _ = cleanup.remove_specks(prob, settings.min_speck_fraction)
+        prob, _ = cleanup.fill_holes(prob, settings.max_hole_fraction)
+    gate = None
+    if settings.keep_semi_transparent:
+        gate = refine.transition_gate(prob, model_px=max(hw, ww) / segmenter.input_size)
+
+    alpha = np.empty((h, w), np.uint8)
+    for y0, y1, x0, x1 in refine.tiles(h, w, settings.tile_size):
+        p_t = refine.upsample_region(prob, scale, y0, y1, x0, x1)
+        if settings.refine:
+            g_t = None if gate is None else refine.upsample_region(gate, scale, y0, y1, x0, x1)
+            a_t = refine.shape_alpha(p_t, settings.edge_threshold, settings.edge_gain, g_t)
+        else:
+            a_t = p_t
+        alpha[y0:y1, x0:x1] = np.clip(a_t * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    del gate
+
+    rgba = np.empty((h, w, 4), np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = alpha
+    if settings.decontaminate:
+        decontaminate_into(rgba, rgb, alpha, tile=settings.tile_size)
+    rgba[..., :3][alpha == 0] = 0
+
+    # working-resolution views for shadows and signals
+    if scale < 1.0:
+        rgb_w = cv2.resize(rgb, (ww, hw), interpolation=cv2.INTER_AREA)
+        alpha_w = cv2.resize(alpha, (ww, hw), interpolation=cv2.INTER_AREA)
+    else:
+        rgb_w, alpha_w = rgb, alpha
+    alpha_wf = alpha_w.astype(np.float32) / 255.0
+
+    shadow_layer = None
+    if settings.shadow != "none":
+        if settings.shadow == "keep":
+            s_w = shadow.extract_contact_shadow(rgb_w, alpha_wf, settings.keep_shadow_max_opacity)
+        else:
+            s_w = shadow.synthetic_shadow(alpha_wf, settings.synthetic_shadow)
+        s_u8 = np.clip(s_w * 255 + 0.5, 0, 255).astype(np.uint8)
+        shadow_layer = s_u8 if scale == 1.0 else cv2.resize(s_u8, (w, h),
+                                                            interpolation=cv2.INTER_LINEAR)
+
+    background = _backdrop_colour(rgb_w, alpha_wf)
+    signals = quality_signals(prob, alpha_wf, rgb_w, background, disagreement)
+    timings["refinement"] = time.perf_counter() - t
+    return CutoutResult(
+        rgba=rgba, alpha=alpha, shadow=shadow_layer, bbox=tight_bbox(alpha),
+        signals=signals, timings=timings,
+        model_version=getattr(segmenter, "version", type(segmenter).__name__),
+        settings=settings.to_dict(),
+    )
+
+
+def _backdrop_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    h, w = alpha.shape
+    k = max(3, int(0.05 * max(h, w)) | 1)
+    bgm = (alpha < 0.05).astype(np.float32)
+    img = rgb.astype(np.float32) / 255.0
+    num = cv2.blur(img * bgm[..., None], (k, k))
+    den = cv2.blur(bgm, (k, k))[..., None]
+    glob = img[bgm > 0].mean(axis=0) if bgm.any() else np.ones(3, np.float32)
+    return np.where(den > 1e-3, num / np.maximum(den, 1e-3), glob).astype(np.float32)
+
+
+def tight_bbox(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.nonzero(alpha.any(axis=1))[0]
+    if len(rows) == 0:
+        return None
+    cols = np.nonzero(alpha.any(axis=0))[0]
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1

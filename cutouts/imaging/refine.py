@@ -1,0 +1,88 @@
+"""Edge-aware upsampling and shaping of the low-resolution model mask.
+
+The model sees the photo at 320 px, so every edge comes back as a ramp a few
+model pixels wide; upsampled, that ramp becomes a halo outside the object and an
+over-transparent rim inside it. The refinement:
+
+1. fuses the full-frame pass (optionally flip-averaged) with a second pass on a
+   crop around the object (higher effective resolution at the boundary);
+2. upsamples with a Lanczos kernel (sharp, no blocky steps);
+3. steepens *only narrow* transitions: a logit-space gain around a threshold,
+   gated by the local range of the probability over ~5 model pixels. Sharp
+   edges that the model blurred get steeper; wide ramps (feathered edges) and
+   flat semi-transparent plateaus (glass) keep their soft alpha. The result is
+   never binarised.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def minmax(p: np.ndarray) -> np.ndarray:
+    lo, hi = float(p.min()), float(p.max())
+    if hi - lo < 1e-6:
+        return np.zeros_like(p, dtype=np.float32)
+    return ((p - lo) / (hi - lo)).astype(np.float32)
+
+
+def fuse(p_full: np.ndarray, work_shape: tuple[int, int], scale: float,
+         p_crop: np.ndarray | None = None, box: tuple[int, int, int, int] | None = None,
+         crop_weight: float = 0.5) -> np.ndarray:
+    """Fused probability at the working resolution (hw, ww), float32 in [0, 1].
+
+    box is in full-resolution pixels; scale = working / full resolution.
+    """
+    hw, ww = work_shape
+    prob = cv2.resize(p_full, (ww, hw), interpolation=cv2.INTER_LANCZOS4)
+    if p_crop is not None and box is not None:
+        x0, y0, x1, y1 = (int(round(v * scale)) for v in box)
+        x1, y1 = min(max(x1, x0 + 1), ww), min(max(y1, y0 + 1), hw)
+        crop = cv2.resize(p_crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LANCZOS4)
+        region = prob[y0:y1, x0:x1]
+        prob[y0:y1, x0:x1] = crop_weight * crop + (1.0 - crop_weight) * region
+    np.clip(prob, 0.0, 1.0, out=prob)
+    return prob
+
+
+def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
+                    width: float = 0.3) -> np.ndarray:
+    """1 where prob changes by more than ``low`` within ~2 model px (a narrow edge),
+    fading to 0 for wide ramps and flat plateaus (feathering, glass)."""
+    r = max(1, int(round(2 * model_px)))
+    se = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    rng = cv2.dilate(prob, se) - cv2.erode(prob, se)
+    return np.clip((rng - low) / width, 0.0, 1.0)
+
+
+def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
+                gate: np.ndarray | None = None) -> np.ndarray:
+    """Logit-space contrast around ``threshold`` (monotonic, keeps soft values)."""
+    q = np.clip(prob, 1e-4, 1 - 1e-4)
+    logit = np.log(q / (1 - q))
+    lt = np.log(threshold / (1 - threshold))
+    shaped = 1.0 / (1.0 + np.exp(-gain * (logit - lt)))
+    if gate is not None:
+        shaped = gate * shaped + (1.0 - gate) * prob
+    return shaped.astype(np.float32)
+
+
+def upsample_region(work: np.ndarray, scale: float, y0: int, y1: int, x0: int,
+                    x1: int) -> np.ndarray:
+    """Values of a working-resolution map on the full-resolution pixels
+    [y0:y1, x0:x1] (same pixel-centre convention as cv2.resize, bilinear)."""
+    if scale == 1.0:
+        return work[y0:y1, x0:x1]
+    xs = ((np.arange(x0, x1, dtype=np.float32) + 0.5) * scale - 0.5)
+    ys = ((np.arange(y0, y1, dtype=np.float32) + 0.5) * scale - 0.5)
+    map_x = np.broadcast_to(xs[None, :], (y1 - y0, x1 - x0))
+    map_y = np.broadcast_to(ys[:, None], (y1 - y0, x1 - x0))
+    return cv2.remap(work, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def tiles(h: int, w: int, size: int):
+    for y in range(0, h, size):
+        for x in range(0, w, size):
+            yield y, min(y + size, h), x, min(x + size, w)

@@ -1,0 +1,82 @@
+import io
+import json
+import os
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import ImageAsset, ImportJob, Product
+from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_it_imports_a_server_folder_and_prints_every_bad_file(storage, tmp_path):
+    shoot = tmp_path / "shoot"
+    (shoot / "SKU2").mkdir(parents=True)
+    (shoot / "SKU1-1.jpg").write_bytes(jpeg_bytes(seed=1))
+    (shoot / "SKU1-2.jpg").write_bytes(jpeg_bytes(seed=2))
+    (shoot / "SKU2" / "front.jpg").write_bytes(jpeg_bytes(seed=3))
+    (shoot / "SKU3-1.jpg").write_bytes(b"broken")
+    os.symlink("/etc/passwd", shoot / "SKU1-3.jpg")
+    out = run("import_images", str(shoot), "--pattern", "{sku}-{n}.jpg", "--create-products")
+    assert "ERROR SKU3-1.jpg: Not an image" in out
+    assert "ERROR SKU1-3.jpg: Refused: symbolic link." in out
+    assert "done: 3 imported, 2 refused, 3 products created." in out
+    positions = dict(ImageAsset.objects.values_list("original_filename", "position"))
+    assert positions == {"SKU1-1.jpg": "MAIN", "SKU1-2.jpg": "PT01", "front.jpg": "MAIN"}
+    assert ImportJob.objects.get().source_kind == "folder"
+
+
+def test_it_imports_a_zip_with_a_latin1_manifest(storage, tmp_path):
+    archive = tmp_path / "shoot.zip"
+    archive.write_bytes(zip_bytes({"a.jpg": jpeg_bytes(seed=1)}))
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes("sku,title,filename\nK1,Crème,a.jpg\n".encode("latin-1"))
+    out = run("import_images", str(archive), "--csv", str(manifest), "--encoding", "latin-1")
+    assert "done: 1 imported" in out
+    assert Product.objects.get(sku="K1").title == "Crème"
+
+
+def test_it_stops_with_the_manifest_error(storage, tmp_path):
+    archive = tmp_path / "shoot.zip"
+    archive.write_bytes(zip_bytes({"a.jpg": jpeg_bytes()}))
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes("sku,title\nK1,Crème\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        run("import_images", str(archive), "--csv", str(manifest))
+    assert not ImportJob.objects.exists()
+
+
+def test_it_purges_with_a_dry_run_first(storage, tmp_path):
+    ProductFactory()
+    storage.save("originals/ab/cd/" + "a" * 64 + ".jpg", io.BytesIO(b"orphan"))
+    path = tmp_path / "media" / "originals" / "ab" / "cd" / ("a" * 64 + ".jpg")
+    old = time.time() - 40 * 86400
+    os.utime(path, (old, old))
+    assert "Would delete 1 files" in run("purge", "--dry-run")
+    assert path.exists()
+    assert "Deleted 0 files" in run("purge", "--days", "60")
+    assert "Deleted 1 files" in run("purge")
+    assert not path.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+def test_it_benchmarks_a_small_import_through_a_real_worker(tmp_path):
+    report_path = tmp_path / "bench.json"
+    out = run("import_benchmark", "6", "--side", "700", "--json", str(report_path))
+    report = json.loads(report_path.read_text())
+    assert "import/baseline time ratio" in out
+    assert report["job"]["status"] == "done"
+    assert report["job"]["imported"] == 6  # the one bad entry is the '../escape.jpg'
+    assert report["job"]["errors"] == 1
+    assert 0 < report["worker_peak_rss_mb"] < 400

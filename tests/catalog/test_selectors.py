@@ -1,0 +1,76 @@
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog import selectors
+from catalog.models import ImportIssue, Product
+from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_a_page_of_products_with_their_assets_in_two_queries():
+    for n in range(30):
+        product = ProductFactory(sku=f"P{n:03d}")
+        for position in ("MAIN", "PT01")[: n % 3]:
+            ImageAssetFactory(product=product, position=position)
+    with CaptureQueriesContext(connection) as queries:
+        page = list(selectors.product_list()[:25])
+        shown = [(p.sku, p.asset_count, [a.position for a in p.live_assets]) for p in page]
+    assert len(queries) == 2
+    assert shown[1] == ("P001", 1, ["MAIN"])
+    assert shown[2] == ("P002", 2, ["MAIN", "PT01"])
+
+
+def test_it_searches_sku_title_and_gtin_and_filters():
+    ProductFactory(sku="BOOT-1", title="Red boot", brand="Acme", gtin="4006381333931")
+    ProductFactory(sku="HAT-1", title="Blue hat", brand="Other", category="Hats")
+    ProductFactory(sku="BOOT-2", deleted_at=timezone.now())
+    assert [p.sku for p in selectors.product_list(search="boot")] == ["BOOT-1"]
+    assert [p.sku for p in selectors.product_list(search="400638")] == ["BOOT-1"]
+    assert [p.sku for p in selectors.product_list(brand="Other")] == ["HAT-1"]
+    assert [p.sku for p in selectors.product_list(category="Hats")] == ["HAT-1"]
+    assert selectors.product_facets() == {"brands": ["Acme", "Other"], "categories": ["Hats",
+                                                                                     "Shoes"]}
+
+
+def test_it_filters_by_asset_status_and_counts_statuses():
+    approved = ImageAssetFactory(status="approved").product
+    ImageAssetFactory(status="uploaded", product=approved, position="PT01")
+    ImageAssetFactory(status="uploaded")
+    ImageAssetFactory(status="approved", deleted_at=timezone.now())
+    assert list(selectors.product_list(status="approved")) == [approved]
+    counts = selectors.asset_status_counts()
+    assert counts["approved"] == 1 and counts["uploaded"] == 2 and counts["exported"] == 0
+
+
+def test_it_pages_through_50000_products_in_two_queries():
+    Product.objects.bulk_create(
+        Product(sku=f"GEN-{n:06d}", title=f"Generated {n}", brand=f"B{n % 40}",
+                category=f"C{n % 25}")
+        for n in range(50_000)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        page = list(selectors.product_list(brand="B7")[1000:1050])
+    assert len(page) == 50 and page[0].sku == "GEN-040007"
+    assert len(queries) == 2
+
+
+def test_it_writes_the_import_report_with_formula_cells_escaped():
+    job = ImportJobFactory()
+    ImportIssue.objects.create(job=job, filename="=cmd|' /C calc'!A0.jpg", reason="Not an image")
+    ImportIssue.objects.create(job=job, filename="ok.jpg", reason="-5 px", level="warning")
+    rows = list(csv.reader(io.StringIO(selectors.import_job_report_csv(job=job))))
+    assert rows == [["filename", "level", "reason"],
+                    ["'=cmd|' /C calc'!A0.jpg", "error", "Not an image"],
+                    ["ok.jpg", "warning", "'-5 px"]]
+
+
+def test_it_reports_job_progress_for_polling():
+    job = ImportJobFactory(progress_done=5, progress_total=20, imported_count=4, error_count=1)
+    progress = selectors.import_job_progress(pk=job.pk)
+    assert (progress["percent"], progress["finished"], progress["errors"]) == (25, False, 1)

@@ -1,0 +1,442 @@
+import io
+import os
+import time
+import zipfile
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from catalog import services
+from catalog.ingest.manifest import ManifestError
+from catalog.models import ImageAsset, ImportIssue, ImportJob, Product
+from tests.catalog.imagegen import image_bytes, jpeg_bytes, png_declaring, zip_bytes
+from tests.factories import ImageAssetFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(product, data: bytes, name="photo.jpg", **kwargs):
+    return services.asset_ingest(product=product, fileobj=io.BytesIO(data), filename=name,
+                                 **kwargs)
+
+
+def shas_in(names: set[str]) -> set[str]:
+    return {n.rsplit("/", 1)[-1][:64] for n in names}
+
+
+# --- Products ---------------------------------------------------------------------------------
+
+
+def test_it_creates_products_with_cleaned_identifiers():
+    product = services.product_create(sku="ABC-1", title="Boot", gtin="4006 3813-33931",
+                                      asin="b00example")
+    assert (product.gtin, product.asin) == ("4006381333931", "B00EXAMPLE")
+
+
+def test_it_refuses_bad_products_with_field_messages():
+    ProductFactory(sku="TAKEN")
+    with pytest.raises(ValidationError) as info:
+        services.product_create(sku="TAKEN", gtin="4006381333932")
+    assert "sku" in info.value.message_dict and "gtin" in info.value.message_dict
+    assert not Product.objects.filter(gtin="4006381333932").exists()
+
+
+def test_it_updates_only_editable_fields():
+    product = ProductFactory(title="Old")
+    services.product_update(product=product, title="New", brand="B")
+    product.refresh_from_db()
+    assert (product.title, product.brand) == ("New", "B")
+    with pytest.raises(ValueError, match="Unknown product field 'sku'"):
+        services.product_update(product=product, sku="OTHER")
+
+
+def test_it_soft_deletes_a_product_with_its_images(storage):
+    product = ProductFactory()
+    asset = ingest(product, jpeg_bytes()).asset
+    services.product_soft_delete(product=product)
+    assert Product.live.filter(pk=product.pk).count() == 0
+    asset.refresh_from_db()
+    assert asset.deleted_at == Product.objects.get(pk=product.pk).deleted_at
+    assert storage.exists(asset.original_name)
+
+
+# --- Asset ingest -----------------------------------------------------------------------------
+
+
+def test_it_stores_the_original_and_a_working_copy_under_content_names(storage):
+    user = UserFactory()
+    data = jpeg_bytes(size=(1200, 900))
+    result = ingest(ProductFactory(), data, name="dir\\IMG_1.JPG", user=user)
+    asset = result.asset
+    assert result.status == "stored" and result.warnings == []
+    assert asset.original_filename == "IMG_1.JPG"
+    assert asset.original_name.endswith(f"{asset.sha256}.jpg")
+    assert asset.working_name.endswith(f"{asset.sha256}-v1.png")
+    assert (asset.width, asset.height, asset.format, asset.colour_mode, asset.bytes) == (
+        1200, 900, "JPEG", "RGB", len(data))
+    assert (asset.position, asset.status, asset.uploaded_by) == ("MAIN", "uploaded", user)
+    with storage.open(asset.original_name) as handle:
+        assert handle.read() == data
+
+
+def test_it_stores_good_files_and_explains_each_bad_one_in_the_same_batch(storage, stored_files):
+    product = ProductFactory()
+    good = [jpeg_bytes(seed=1), image_bytes("PNG", size=(800, 700), seed=2)]
+    full = jpeg_bytes(seed=3)
+    bad = {
+        "notes.jpg": (b"just text " * 40, "not_image"),
+        "cut.jpg": (full[: len(full) // 2], "truncated"),
+        "bomb.png": (png_declaring(12_000, 12_000), "bomb"),
+        "tiny.jpg": (jpeg_bytes(size=(320, 240)), "too_small"),
+        "anim.gif": (image_bytes("GIF", size=(800, 600)), "unsupported"),
+        "empty.jpg": (b"", "empty"),
+    }
+    results = [ingest(product, data, name=f"good{i}.jpg") for i, data in enumerate(good)]
+    for name, (data, _) in bad.items():
+        results.append(ingest(product, data, name=name))
+    assert [r.status for r in results[:2]] == ["stored", "stored"]
+    for result, (name, (_, code)) in zip(results[2:], bad.items(), strict=True):
+        assert (result.filename, result.status, result.code) == (name, "rejected", code)
+        assert result.reason and result.asset is None
+    assert ImageAsset.objects.filter(product=product).count() == 2
+    assert shas_in(stored_files()) == {r.asset.sha256 for r in results[:2]}
+
+
+def test_it_reports_a_duplicate_instead_of_storing_it_twice(storage, stored_files):
+    product = ProductFactory(sku="DUPE")
+    first = ingest(product, jpeg_bytes())
+    files = stored_files()
+    again = ingest(product, jpeg_bytes(), name="copy.jpg")
+    assert again.status == "duplicate" and again.asset == first.asset
+    assert "already stored for DUPE as MAIN" in again.reason
+    assert ImageAsset.objects.count() == 1
+    assert stored_files() == files
+
+
+def test_it_shares_one_stored_original_between_products(storage, stored_files):
+    one = ingest(ProductFactory(), jpeg_bytes()).asset
+    files = stored_files()
+    two = ingest(ProductFactory(), jpeg_bytes()).asset
+    assert one.pk != two.pk and one.original_name == two.original_name
+    assert stored_files() == files
+
+
+def test_it_never_overwrites_a_stored_original(storage, tmp_path):
+    product = ProductFactory()
+    first = ingest(product, jpeg_bytes()).asset
+    path = tmp_path / "media" / first.original_name
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    services.asset_soft_delete(asset=first)
+    again = ingest(product, jpeg_bytes()).asset
+    assert again.pk != first.pk and again.original_name == first.original_name
+    assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_it_leaves_a_partial_leftover_alone_and_stores_beside_it(storage):
+    data = jpeg_bytes(seed=9)
+    probe = ingest(ProductFactory(), data).asset
+    name = probe.original_name
+    ImageAsset.objects.all().delete()
+    storage.delete(name)
+    storage.save(name, ContentFile(data[:100]))  # an interrupted earlier write
+    asset = ingest(ProductFactory(), data).asset
+    assert asset.original_name != name and asset.original_name.startswith(name[:-4])
+    with storage.open(name) as leftover, storage.open(asset.original_name) as stored:
+        assert (len(leftover.read()), stored.read()) == (100, data)
+
+
+def test_it_streams_from_a_non_seekable_source(storage):
+    class Pipe:
+        def __init__(self, data):
+            self._buffer = io.BytesIO(data)
+            self.reads = 0
+
+        def read(self, size=-1):
+            self.reads += 1
+            return self._buffer.read(size)
+
+    data = image_bytes("TIFF", size=(1500, 1500))
+    pipe = Pipe(data)
+    result = services.asset_ingest(product=ProductFactory(), fileobj=pipe, filename="a.tif")
+    assert result.status == "stored" and result.asset.bytes == len(data)
+    assert pipe.reads > 2  # read in chunks, not in one go
+
+
+def test_it_refuses_files_over_the_size_limit_without_storing(storage, stored_files, settings):
+    settings.CUTROOM_MAX_FILE_BYTES = 10_000
+    result = ingest(ProductFactory(), jpeg_bytes())
+    assert (result.status, result.code) == ("rejected", "too_large")
+    assert stored_files() == set()
+
+
+def test_it_assigns_free_positions_and_warns_on_a_taken_one(storage):
+    product = ProductFactory()
+    positions = [ingest(product, jpeg_bytes(seed=s)).asset.position for s in range(3)]
+    assert positions == ["MAIN", "PT01", "PT02"]
+    clash = ingest(product, jpeg_bytes(seed=7), position="pt01")
+    assert clash.asset.position == "PT01"
+    assert any("already had asset" in w for w in clash.warnings)
+    assert ingest(product, jpeg_bytes(seed=8), position="PT99").code == "position"
+
+
+def test_it_refuses_uploads_to_a_deleted_product(storage):
+    product = ProductFactory(deleted_at=timezone.now())
+    assert ingest(product, jpeg_bytes()).code == "product_deleted"
+
+
+def test_it_generates_a_thumbnail_once_and_then_serves_the_cached_one(storage, tmp_path):
+    asset = ingest(ProductFactory(), jpeg_bytes(size=(1200, 900))).asset
+    name = services.asset_thumbnail(asset=asset, size=200)
+    path = tmp_path / "media" / name
+    mtime = path.stat().st_mtime_ns
+    time.sleep(0.01)
+    assert services.asset_thumbnail(asset=asset, size=200) == name
+    assert path.stat().st_mtime_ns == mtime
+    from PIL import Image
+
+    with Image.open(path) as thumb:
+        assert (thumb.format, thumb.size) == ("WEBP", (200, 150))
+    assert storage.exists(services.thumbnail_storage_name(asset.sha256, services.THUMB_DEFAULT))
+    with pytest.raises(ValueError):
+        services.asset_thumbnail(asset=asset, size=5000)
+
+
+# --- Import jobs ------------------------------------------------------------------------------
+
+
+def zip_job(members: dict, **kwargs) -> ImportJob:
+    upload = ContentFile(zip_bytes(members), name="shoot.zip")
+    return services.import_job_create(user=None, source_kind="zip", source_file=upload,
+                                      enqueue=False, **kwargs)
+
+
+def issues(job) -> dict[str, str]:
+    return {i.filename: i.reason for i in job.issues.all()}
+
+
+def test_it_imports_a_zip_and_explains_every_refused_entry(storage, stored_files, tmp_path):
+    ProductFactory(sku="A1")
+    ProductFactory(sku="B2")
+    symlink = zipfile.ZipInfo("A1_PT02.jpg")
+    symlink.external_attr = 0o120777 << 16
+    members = {
+        "A1_MAIN.jpg": jpeg_bytes(seed=1),
+        "shoot/B2-2.jpg": jpeg_bytes(seed=2),
+        "B2/detail.png": image_bytes("PNG", size=(900, 900), seed=3),
+        "../../etc/A1_PT03.jpg": jpeg_bytes(seed=4),
+        "/abs/A1_PT04.jpg": jpeg_bytes(seed=5),
+        "A1_PT05.zip": zip_bytes({"x.jpg": jpeg_bytes(seed=6)}),
+        "A1_PT06.jpg": zip_bytes({"x.jpg": jpeg_bytes(seed=6)}),
+        "ZZ9_MAIN.jpg": jpeg_bytes(seed=7),
+        "A1_PT07.jpg": b"not really",
+        "readme.txt": b"hello",
+        "__MACOSX/._A1_MAIN.jpg": b"junk",
+    }
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+        zf.writestr(symlink, "/etc/passwd")
+    job = services.import_job_create(
+        user=None, source_kind="zip", source_file=ContentFile(raw.getvalue(), name="s.zip"),
+        enqueue=False,
+    )
+    job = services.import_job_run(job_id=job.pk)
+    assert job.status == "done"
+    assert (job.progress_done, job.progress_total) == (11, 11)
+    assert (job.imported_count, job.error_count, job.warning_count) == (3, 7, 2)
+    assert job.message == "3 imported, 7 refused."
+    got = {(a.product.sku, a.position) for a in ImageAsset.objects.select_related("product")}
+    assert got == {("A1", "MAIN"), ("B2", "PT01"), ("B2", "MAIN")}
+    reasons = issues(job)
+    assert "path traversal" in reasons["../../etc/A1_PT03.jpg"]
+    assert "absolute path" in reasons["/abs/A1_PT04.jpg"]
+    assert "nested archive" in reasons["A1_PT05.zip"]
+    assert "nested archive" in reasons["A1_PT06.jpg"]
+    assert "symbolic link" in reasons["A1_PT02.jpg"]
+    assert "Unknown SKU ZZ9" in reasons["ZZ9_MAIN.jpg"]
+    assert "Not an image" in reasons["A1_PT07.jpg"]
+    assert "not an image file name" in reasons["readme.txt"]
+    assert job.issues.get(filename="readme.txt").level == ImportIssue.Level.WARNING
+    assert "Low resolution: 900×900" in reasons["B2/detail.png"]
+    assert "__MACOSX/._A1_MAIN.jpg" not in reasons
+    # Nothing outside storage: the temp tree holds only the media folder.
+    assert {p.name for p in tmp_path.iterdir()} == {"media"}
+    assert all(n.startswith(("originals/", "working/", "thumbs/", "imports/"))
+               for n in stored_files())
+
+
+def test_it_refuses_zip_bombs_by_ratio_and_by_total_size(storage, settings):
+    ProductFactory(sku="A1")
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("A1_MAIN.jpg", b"\0" * 5_000_000)
+    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
+                                     source_file=ContentFile(raw.getvalue(), name="b.zip"))
+    job = services.import_job_run(job_id=job.pk)
+    assert "compression ratio" in issues(job)["A1_MAIN.jpg"]
+    assert ImageAsset.objects.count() == 0
+
+    settings.CUTROOM_MAX_ZIP_TOTAL_BYTES = 1_000_000
+    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
+                                     source_file=ContentFile(raw.getvalue(), name="b.zip"))
+    job = services.import_job_run(job_id=job.pk)
+    assert job.status == "failed" and "expands to 5,000,000 bytes" in job.message
+
+
+def test_it_fails_a_job_whose_file_is_not_a_zip(storage):
+    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
+                                     source_file=ContentFile(b"nope", name="x.zip"))
+    job = services.import_job_run(job_id=job.pk)
+    assert job.status == "failed" and job.message.startswith("Not a readable ZIP file")
+
+
+def test_it_applies_a_manifest_inside_the_zip(storage):
+    ProductFactory(sku="OLD", title="Old title")
+    manifest = ("sku,title,brand,category,gtin,asin,filename,position\n"
+                "NEW1,New boot,Acme,Boots,4006381333931,,IMG_0001.JPG,MAIN\n"
+                "NEW1,,,,,,IMG_0002.JPG,PT01\n"
+                "OLD,Better title,,,,,IMG_0003.JPG,\n")
+    job = zip_job({"manifest.csv": manifest.encode(), "IMG_0001.JPG": jpeg_bytes(seed=1),
+                   "IMG_0002.JPG": jpeg_bytes(seed=2), "sub/IMG_0003.JPG": jpeg_bytes(seed=3)})
+    job = services.import_job_run(job_id=job.pk)
+    assert (job.status, job.imported_count, job.products_created, job.products_updated) == (
+        "done", 3, 1, 1)
+    new = Product.objects.get(sku="NEW1")
+    assert (new.title, new.gtin) == ("New boot", "4006381333931")
+    assert sorted(new.assets.values_list("position", flat=True)) == ["MAIN", "PT01"]
+    assert Product.objects.get(sku="OLD").title == "Better title"
+
+
+def test_it_refuses_a_broken_manifest_before_storing_anything(storage, stored_files):
+    with pytest.raises(ManifestError, match="Wrong columns"):
+        services.import_job_create(
+            user=None, source_kind="zip", enqueue=False,
+            source_file=ContentFile(zip_bytes({"A_MAIN.jpg": jpeg_bytes()}), name="z.zip"),
+            manifest_file=ContentFile(b"sku,colour\nA,red\n", name="m.csv"),
+        )
+    assert ImportJob.objects.count() == 0 and stored_files() == set()
+
+
+def test_it_creates_products_for_unknown_skus_only_when_asked(storage):
+    members = {"NEWSKU_MAIN.jpg": jpeg_bytes(seed=1), "bad sku!_MAIN.jpg": jpeg_bytes(seed=2)}
+    job = services.import_job_run(job_id=zip_job(members).pk)
+    assert job.imported_count == 0 and not Product.objects.exists()
+    job = services.import_job_run(job_id=zip_job(members, create_products=True).pk)
+    assert (job.imported_count, job.products_created) == (1, 1)
+    assert Product.objects.get().sku == "NEWSKU"
+    assert "no naming rule" in issues(job)["bad sku!_MAIN.jpg"]
+
+
+def test_it_uses_a_custom_pattern_and_regex(storage):
+    ProductFactory(sku="123456")
+    job = services.import_job_run(job_id=zip_job(
+        {"123456-2.png": image_bytes("PNG", size=(700, 700))}, patterns=["{sku}-{n}.png"]).pk)
+    assert ImageAsset.objects.get().position == "PT01"
+    job = services.import_job_run(job_id=zip_job(
+        {"x/123456 v3.jpg": jpeg_bytes()}, regex=r"(?P<sku>\d{6}) v(?P<n>\d)").pk)
+    assert job.imported_count == 1
+    assert set(ImageAsset.objects.values_list("position", flat=True)) == {"PT01", "PT02"}
+
+
+def test_it_claims_a_job_once(storage):
+    job = zip_job({"A_MAIN.jpg": jpeg_bytes()})
+    assert services.import_job_run(job_id=job.pk) is not None
+    assert services.import_job_run(job_id=job.pk) is None
+
+
+def test_it_stops_a_running_import_when_cancelled(storage):
+    ProductFactory(sku="A")
+    job = zip_job({f"A-{n}.jpg": jpeg_bytes(seed=n) for n in range(1, 5)})
+
+    def cancel_after_first(done=None, total=None, issue=None):
+        if done == 1:
+            services.import_job_cancel(job_id=job.pk)
+
+    job = services.import_job_run(job_id=job.pk, progress=cancel_after_first)
+    assert job.status == "cancelled"
+    assert ImageAsset.objects.count() == 1 and job.progress_done == 1
+
+
+def test_it_enqueues_the_import_task_on_commit(storage, django_capture_on_commit_callbacks):
+    with mock.patch("catalog.tasks.import_job_run_task.delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True):
+        job = services.import_job_create(
+            user=None, source_kind="zip",
+            source_file=ContentFile(zip_bytes({"A_MAIN.jpg": jpeg_bytes()}), name="z.zip"))
+    delay.assert_called_once_with(job.pk)
+
+
+def test_it_runs_the_task_and_returns_at_once_when_the_job_is_not_queued(storage):
+    from catalog.tasks import import_job_run_task
+
+    ProductFactory(sku="A")
+    job = zip_job({"A_MAIN.jpg": jpeg_bytes()})
+    import_job_run_task.apply(args=[job.pk])
+    import_job_run_task.apply(args=[job.pk])  # a redelivery
+    assert ImageAsset.objects.count() == 1
+    assert ImportJob.objects.get(pk=job.pk).status == "done"
+
+
+def test_it_counts_a_browser_batch_file_by_file(storage):
+    ProductFactory(sku="A")
+    manifest = ContentFile(b"sku,title,filename\nM1,Made by manifest,shot.jpg\n", name="m.csv")
+    job = services.import_job_create(user=None, source_kind="upload", expected_files=3,
+                                     manifest_file=manifest)
+    assert job.status == "running" and job.products_created == 1
+    results = [
+        services.import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
+        for name, data in [("A_MAIN.jpg", jpeg_bytes(seed=1)), ("shot.jpg", jpeg_bytes(seed=2)),
+                           ("A_PT01.jpg", b"garbage")]
+    ]
+    assert [r.status for r in results] == ["stored", "stored", "rejected"]
+    assert Product.objects.get(sku="M1").assets.count() == 1
+    job = services.import_job_finish(job_id=job.pk)
+    assert (job.status, job.progress_done, job.imported_count, job.error_count) == (
+        "done", 3, 2, 1)
+    late = services.import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes()),
+                                           filename="A_PT02.jpg")
+    assert late.code == "job_closed"
+
+
+# --- Purge ------------------------------------------------------------------------------------
+
+
+def _age(tmp_path, name: str, days: int) -> None:
+    path = tmp_path / "media" / name
+    stamp = time.time() - days * 86400
+    os.utime(path, (stamp, stamp))
+
+
+def test_it_purges_only_unreferenced_files_past_the_retention(storage, tmp_path, stored_files):
+    live = ingest(ProductFactory(), jpeg_bytes(seed=1)).asset
+    recently_deleted = ingest(ProductFactory(), jpeg_bytes(seed=2)).asset
+    long_deleted = ingest(ProductFactory(), jpeg_bytes(seed=3)).asset
+    services.asset_soft_delete(asset=recently_deleted)
+    services.asset_soft_delete(asset=long_deleted)
+    ImageAsset.objects.filter(pk=long_deleted.pk).update(
+        deleted_at=timezone.now() - timedelta(days=40))
+    storage.save("originals/ff/ff/" + "f" * 64 + ".jpg", ContentFile(b"old orphan"))
+    storage.save("originals/ee/ee/" + "e" * 64 + ".jpg", ContentFile(b"fresh orphan"))
+    for name in stored_files():
+        if not name.startswith("originals/ee"):
+            _age(tmp_path, name, 60)
+
+    before = stored_files()
+    dry = services.purge_run(older_than_days=30, dry_run=True)
+    assert stored_files() == before
+    result = services.purge_run(older_than_days=30)
+    assert sorted(result.deleted) == sorted(dry.deleted)
+    assert shas_in(set(result.deleted)) == {long_deleted.sha256, "f" * 64}
+    remaining = shas_in(stored_files())
+    assert {live.sha256, recently_deleted.sha256, "e" * 64} <= remaining
+    assert long_deleted.sha256 not in remaining
+
+
+def test_it_keeps_files_that_a_factory_row_only_names(storage):
+    ImageAssetFactory()
+    assert services.purge_run(older_than_days=0).deleted == []

@@ -1,0 +1,53 @@
+import io
+
+import numpy as np
+import pytest
+
+from catalog.services import asset_ingest, product_create
+from cutouts import engine
+from tests.images import product_jpeg
+
+
+class FakeSegmenter:
+    """Stands in for onnxruntime: says 'object' inside a centred box at model resolution."""
+
+    def __init__(self, size: int = 320):
+        self.size = size
+        self.input_size = size
+        self.calls = 0
+
+    def predict(self, rgb):
+        self.calls += 1
+        mask = np.zeros((self.size, self.size), np.float32)
+        q = self.size // 4
+        mask[q:-q, q:-q] = 1.0
+        return mask
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    segmenter = FakeSegmenter()
+    spec = engine.model_spec("u2netp")
+    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
+    return segmenter
+
+
+@pytest.fixture
+def make_assets(db):
+    def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None):
+        """``count`` assets, one per product (a product holds at most nine positions)."""
+        from catalog.models import Product
+
+        assets = []
+        for i in range(count):
+            product_sku = sku if count == 1 else f"{sku}-{i}"
+            product = Product.objects.filter(sku=product_sku).first() or product_create(
+                sku=product_sku)
+            data = product_jpeg(*size, seed=i)
+            result = asset_ingest(product=product, fileobj=io.BytesIO(data),
+                                  filename=f"{product_sku}.jpg", user=user)
+            assert result.status == "stored", result.reason
+            assets.append(result.asset)
+        return assets
+
+    return make

@@ -1,0 +1,120 @@
+"""Real Celery worker processes (not eager mode) on the configured broker: the embedded
+filesystem broker locally, Redis in CI. The workers run the real embedded model."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import storages
+
+from cutouts import services
+from cutouts.models import Cutout, CutoutBatch, JobStatus
+from tests.workers import running_worker, start_worker, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+CUTOUT_QUEUES = "cutouts-interactive,cutouts,default"
+
+
+def _finished(batch_id: int) -> bool:
+    return CutoutBatch.objects.filter(
+        pk=batch_id, status__in=[JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED]
+    ).exists()
+
+
+def _assert_each_done_exactly_once(batch: CutoutBatch, count: int) -> None:
+    rows = list(Cutout.objects.filter(batch=batch))
+    assert len(rows) == count
+    assert {r.status for r in rows} == {JobStatus.DONE}, [r.error for r in rows if r.error]
+    names = [r.rgba_name for r in rows]
+    assert len(set(names)) == count and all(names)
+    storage = storages["default"]
+    assert all(storage.exists(n) for n in names)
+    # One output folder per cutout: a duplicate delivery left nothing behind.
+    for row in rows:
+        folder = row.rgba_name.rsplit("/", 2)[0]
+        runs = [r for r in storage.listdir(folder)[0] if r.startswith(f"v{row.version}-")
+                and storage.listdir(f"{folder}/{r}")[1]]
+        assert len(runs) == 1, runs
+
+
+def test_it_completes_a_batch_of_forty_on_two_worker_processes(make_assets):
+    assets = make_assets(40, size=(640, 480))
+    with running_worker(queues=CUTOUT_QUEUES, hostname="alpha@%h"), \
+            running_worker(queues=CUTOUT_QUEUES, hostname="beta@%h"):
+        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        wait_for(lambda: _finished(batch.pk), timeout=400, message="the batch to finish")
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.DONE, batch.message
+    _assert_each_done_exactly_once(batch, 40)
+    workers = set(Cutout.objects.filter(batch=batch).values_list("worker", flat=True))
+    assert {w.split("@")[0] for w in workers} == {"alpha", "beta"}
+
+
+def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(make_assets):
+    assets = make_assets(16, size=(640, 480))
+    steady = start_worker(queues=CUTOUT_QUEUES, hostname="steady@%h")
+    victim = start_worker(queues=CUTOUT_QUEUES, hostname="victim@%h")
+    replacement = None
+    try:
+        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING,
+                                               worker__startswith="victim@").exists()
+                 and Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2,
+                 timeout=200, interval=0.02, message="the victim to be mid-cutout")
+        victim.kill()
+        killed_running = Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING,
+                                                worker__startswith="victim@").count()
+        assert killed_running == 1
+        # A supervisor restarts the service under the same name; its start-up reconcile
+        # re-sends what the dead process held.
+        replacement = start_worker(queues=CUTOUT_QUEUES, hostname="victim@%h")
+        wait_for(lambda: _finished(batch.pk), timeout=400, message="the batch to finish")
+    finally:
+        for worker in (steady, victim, replacement):
+            if worker:
+                worker.stop()
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.DONE, batch.message
+    _assert_each_done_exactly_once(batch, 16)
+    assert Cutout.objects.filter(batch=batch, attempts=2).count() >= 1
+
+
+REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port",
+               "6379", "--save", "", "--appendonly", "no", "--dir", "/var/lib/redis",
+               "--logfile", "/var/log/redis/ci.log"]
+
+
+@pytest.mark.skipif(not settings.CELERY_BROKER_URL.startswith("redis://"),
+                    reason="restarts the Redis broker; runs when CELERY_BROKER_URL is Redis (CI)")
+def test_it_loses_nothing_when_redis_restarts_mid_batch(make_assets):
+    assets = make_assets(16, size=(640, 480))
+    env_extra = {"CUTROOM_RECONCILE_EVERY": "2", "CUTROOM_RECONCILE_GRACE": "3"}
+    from tests.workers import worker_env
+
+    env = worker_env(**env_extra)
+    one = start_worker(queues=CUTOUT_QUEUES, hostname="one@%h", env=env)
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--schedule",
+         os.path.join(os.environ["CUTROOM_TEST_TMP"], "beat-schedule"), "-l", "warning"],
+        env=env, start_new_session=True)
+    try:
+        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2,
+                 timeout=200, message="two cutouts done")
+        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False)
+        time.sleep(1)
+        subprocess.run(REDIS_START, check=True)
+        wait_for(lambda: _finished(batch.pk), timeout=400, message="the batch to finish")
+    finally:
+        if subprocess.run(["redis-cli", "ping"], capture_output=True).returncode != 0:
+            subprocess.run(REDIS_START, check=False)
+        beat.terminate()
+        beat.wait(20)
+        one.stop()
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.DONE, batch.message
+    _assert_each_done_exactly_once(batch, 16)

@@ -1,0 +1,426 @@
+"""Rendering: the effect of every operation, compositing purity, shadows, encoding, max bytes."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from cutouts.variants import MaxBytesError, RenderError, parse_spec, render_variant
+from cutouts.variants.render import MIN_QUALITY
+
+from .synthetic import HIDDEN, PRODUCT, cutout, decode, noise_image, shadow_below
+
+SIZE = (400, 300)
+BOX = (100, 60, 300, 240)  # product 200 x 180
+
+
+@pytest.fixture(scope="module")
+def rgba():
+    return cutout(SIZE, BOX)
+
+
+@pytest.fixture(scope="module")
+def square_red():
+    """Hard-edged pure red square over a loud hidden colour: catches any fringe."""
+    return cutout((300, 300), (37, 41, 263, 259), color=(255, 0, 0), shape="rect")
+
+
+def alpha_bbox(arr):
+    a = arr[..., 3]
+    rows, cols = np.flatnonzero(a.any(axis=1)), np.flatnonzero(a.any(axis=0))
+    return cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
+
+
+def source_bbox(im, threshold=8):
+    return im.getchannel("A").point([0] * threshold + list(range(threshold, 256))).getbbox()
+
+
+# ---------------------------------------------------------------- each operation's effect
+
+
+def check_trim(r, arr, src):
+    x0, y0, x1, y1 = source_bbox(src)
+    assert (r.width, r.height) == (x1 - x0, y1 - y0)
+
+
+def check_no_trim(r, arr, src):
+    assert (r.width, r.height) == src.size
+
+
+def check_fill(r, arr, src):
+    assert (r.width, r.height) == (500, 500)
+    assert 80 <= r.fill_pct <= 80.6
+    x0, y0, x1, y1 = r.product_bbox
+    assert 400 <= max(x1 - x0, y1 - y0) <= 403
+
+
+def check_margin(r, arr, src):
+    x0, y0, x1, y1 = source_bbox(src)
+    assert (r.width, r.height) == (x1 - x0 + 20, y1 - y0 + 20)
+    assert (arr[:10, :, 3] == 0).all() and (arr[-10:, :, 3] == 0).all()
+    assert (arr[:, :10, 3] == 0).all() and (arr[:, -10:, 3] == 0).all()
+
+
+def check_margin4(r, arr, src):
+    x0, y0, x1, y1 = source_bbox(src)
+    assert (r.width, r.height) == (x1 - x0 + 40 + 10, y1 - y0 + 5 + 20)
+    bx0, by0, bx1, by1 = alpha_bbox(arr)
+    assert (bx0, by0, r.width - bx1, r.height - by1) == (10, 5, 40, 20)
+
+
+def check_canvas(r, arr, src):
+    assert (r.width, r.height) == (640, 480)
+    x0, y0, x1, y1 = r.product_bbox
+    assert abs((x0 + x1) / 2 - 320) <= 1 and abs((y0 + y1) / 2 - 240) <= 1
+    assert y1 - y0 == 480 or x1 - x0 == 640  # fitted to the canvas
+
+
+def check_fit(r, arr, src):
+    assert max(r.width, r.height) == 100 and min(r.width, r.height) < 100
+    assert abs(r.width / r.height - 200 / 180) < 0.03
+
+
+def check_cover(r, arr, src):
+    assert (r.width, r.height) == (100, 100)
+    # 400x300 covered at 1/3: the product (ellipse) fills the height band fully
+    x0, y0, x1, y1 = r.product_bbox
+    assert y1 - y0 >= 59
+
+
+def check_long(r, arr, src):
+    assert max(r.width, r.height) == 1000
+
+
+def check_short(r, arr, src):
+    assert min(r.width, r.height) == 200
+    assert max(r.width, r.height) > 200
+
+
+def check_square(r, arr, src):
+    x0, y0, x1, y1 = source_bbox(src)
+    assert r.width == r.height == max(x1 - x0, y1 - y0)
+
+
+def check_square_n(r, arr, src):
+    assert r.width == r.height == 256
+
+
+def check_align_bottom(r, arr, src):
+    # fill 80 on 500x500: product 400 px; default floor = the side gap = 50 px
+    assert r.height - r.product_bbox[3] == 50
+
+
+def check_align_bottom_n(r, arr, src):
+    assert r.height - r.product_bbox[3] == 12
+
+
+def check_align_center(r, arr, src):
+    x0, y0, x1, y1 = r.product_bbox
+    assert abs(y0 - (r.height - y1)) <= 1 and abs(x0 - (r.width - x1)) <= 1
+
+
+def check_bg_color(r, arr, src):
+    assert arr.shape[2] == 3
+    assert (arr[0, 0] == (18, 52, 86)).all() and (arr[-1, -1] == (18, 52, 86)).all()
+
+
+def check_bg_transparent(r, arr, src):
+    assert arr.shape[2] == 4 and arr[0, 0, 3] == 0
+
+
+def check_format_png(r, arr, src):
+    assert r.format == "png" and r.data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def check_format_jpeg(r, arr, src):
+    assert r.format == "jpeg" and r.data[:3] == b"\xff\xd8\xff" and r.extension == "jpg"
+
+
+def check_format_webp(r, arr, src):
+    assert r.format == "webp" and r.data[8:12] == b"WEBP" and r.mime_type == "image/webp"
+
+
+def check_format_avif(r, arr, src):
+    assert r.format == "avif" and b"ftypavif" in r.data[:32]
+    assert Image.open(io.BytesIO(r.data)).format == "AVIF"
+
+
+def check_quality(r, arr, src):
+    assert r.metadata["quality"] == 40
+
+
+def check_lossless(r, arr, src):
+    _, ref = decode(render_variant(src, "trim|format-png").data)
+    visible = ref[..., 3] > 0
+    assert (arr[visible] == ref[visible]).all()
+
+
+def check_srgb(r, arr, src):
+    icc = Image.open(io.BytesIO(r.data)).info.get("icc_profile")
+    assert icc and "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(
+        io.BytesIO(icc)))
+
+
+def check_no_icc(r, arr, src):
+    assert "icc_profile" not in Image.open(io.BytesIO(r.data)).info
+
+
+def check_dpi(r, arr, src):
+    dpi = Image.open(io.BytesIO(r.data)).info["dpi"]
+    assert tuple(round(v) for v in dpi) == (300, 300)
+
+
+def check_maxbytes_fits(r, arr, src):
+    assert len(r.data) <= 20_000
+
+
+def check_shadow_none(r, arr, src):
+    x0, y0, x1, y1 = r.product_bbox
+    assert (arr[y1 + 2:, :, :3] == 255).all()
+
+
+def check_shadow_keep(r, arr, src):
+    x0, y0, x1, y1 = r.product_bbox
+    assert arr[y1 + 2:, x0:x1, :3].min() < 200  # darker pixels under the product
+
+
+def check_shadow_synthetic(r, arr, src):
+    x0, y0, x1, y1 = r.product_bbox
+    below = arr[y1:y1 + 15, x0:x1, :3]
+    assert below.min() < 245 and (arr[0, 0] == 255).all()
+
+
+EFFECTS = [
+    ("trim", "trim|format-png", check_trim),
+    ("trim (absent)", "format-png", check_no_trim),
+    ("fill", "trim|fill-80|canvas-500x500|format-png", check_fill),
+    ("margin", "trim|margin-10|format-png", check_margin),
+    ("margin T,R,B,L", "trim|margin-5,40,20,10|format-png", check_margin4),
+    ("canvas", "trim|canvas-640x480|format-png", check_canvas),
+    ("fit", "trim|fit-100x100|format-png", check_fit),
+    ("cover", "cover-100x100|format-png", check_cover),
+    ("long", "trim|long-1000|format-png", check_long),
+    ("short", "trim|short-200|format-png", check_short),
+    ("square", "trim|square|format-png", check_square),
+    ("square-N", "trim|square-256|format-png", check_square_n),
+    ("align-bottom", "trim|fill-80|canvas-500x500|align-bottom|format-png", check_align_bottom),
+    ("align-bottom-N", "trim|fill-80|canvas-500x500|align-bottom-12|format-png",
+     check_align_bottom_n),
+    ("align-center", "trim|fill-80|canvas-500x400|align-center|format-png", check_align_center),
+    ("bg colour", "trim|margin-4|bg-123456|format-png", check_bg_color),
+    ("bg transparent", "trim|margin-4|bg-transparent|format-png", check_bg_transparent),
+    ("format-png", "trim|format-png", check_format_png),
+    ("format-jpeg", "trim|bg-ffffff|format-jpeg", check_format_jpeg),
+    ("format-webp", "trim|format-webp", check_format_webp),
+    ("format-avif", "trim|fit-64x64|format-avif", check_format_avif),
+    ("quality", "trim|bg-ffffff|format-jpeg|quality-40", check_quality),
+    ("lossless", "trim|format-webp|lossless", check_lossless),
+    ("srgb", "trim|format-png|srgb", check_srgb),
+    ("srgb (absent)", "trim|format-png", check_no_icc),
+    ("srgb jpeg", "trim|bg-fff|format-jpeg|srgb", check_srgb),
+    ("srgb webp", "trim|format-webp|srgb", check_srgb),
+    ("dpi png", "trim|format-png|dpi-300", check_dpi),
+    ("dpi jpeg", "trim|bg-fff|format-jpeg|dpi-300", check_dpi),
+    ("maxbytes", "trim|long-800|bg-fff|format-jpeg|quality-95|maxbytes-20000",
+     check_maxbytes_fits),
+    ("shadow-none", "trim|fill-80|canvas-500x500|bg-ffffff|shadow-none|format-png",
+     check_shadow_none),
+    ("shadow-keep", "trim|fill-80|canvas-500x500|bg-ffffff|shadow-keep|format-png",
+     check_shadow_keep),
+    ("shadow-synthetic", "trim|fill-80|canvas-500x500|bg-ffffff|shadow-synthetic|format-png",
+     check_shadow_synthetic),
+]
+
+
+@pytest.mark.parametrize(("label", "spec", "check"), EFFECTS, ids=[e[0] for e in EFFECTS])
+def test_it_applies_each_operation(rgba, label, spec, check):
+    shadow = shadow_below(SIZE, BOX, depth=50)
+    r = render_variant(rgba, spec, shadow=shadow)
+    im, arr = decode(r.data)
+    assert im.size == (r.width, r.height)
+    check(r, arr, rgba)
+
+
+def test_it_covers_every_operation_in_the_effect_table():
+    from cutouts.variants import OPERATIONS
+
+    used = {op.name for _, spec, _ in EFFECTS for op in parse_spec(spec).operations}
+    assert used == set(OPERATIONS) - {"keepmeta"}  # keepmeta has its own tests below
+
+
+# ---------------------------------------------------------------- compositing purity
+
+
+@pytest.mark.parametrize("spec", [
+    "trim|fill-85|canvas-997x1003|bg-ffffff|format-png",  # upscale, odd sizes
+    "trim|fill-85|canvas-131x127|bg-ffffff|format-png",  # downscale
+    "trim|margin-7|long-333|bg-ffffff|format-png",
+])
+def test_it_premultiplies_so_no_fringe_appears_on_white(square_red, spec):
+    r = render_variant(square_red, spec)
+    _, arr = decode(r.data)
+    # red over white is (255, v, v): any leak of the hidden green or black breaks this
+    assert (arr[..., 0] == 255).all()
+    assert (arr[..., 1] == arr[..., 2]).all()
+    assert (arr[0] == 255).all() and (arr[:, 0] == 255).all()
+
+
+def test_it_keeps_exact_background_where_alpha_is_zero(rgba):
+    r = render_variant(rgba, "trim|fill-85|canvas-600x600|bg-ffffff|format-png")
+    _, arr = decode(r.data)
+    x0, y0, x1, y1 = r.product_bbox
+    outside = np.ones(arr.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert (arr[outside] == 255).all()
+
+
+def test_it_keeps_true_colours_on_transparent_edges(square_red):
+    r = render_variant(square_red, "trim|fill-85|canvas-401x401|bg-transparent|format-png")
+    _, arr = decode(r.data)
+    edge = (arr[..., 3] > 32) & (arr[..., 3] < 255)
+    assert edge.any()
+    assert (arr[edge][:, 0] >= 250).all() and (arr[edge][:, 1] <= 5).all()
+    assert (arr[arr[..., 3] == 0][:, :3] == 0).all()  # no hidden colour left behind
+
+
+def test_it_removes_speckles_below_the_trim_threshold():
+    im = cutout(SIZE, BOX, speckles=3)
+    clean = render_variant(im, "trim|format-png")
+    x0, y0, x1, y1 = source_bbox(cutout(SIZE, BOX))
+    assert (clean.width, clean.height) == (x1 - x0, y1 - y0)
+    noisy = render_variant(im, "trim-1|format-png")
+    assert noisy.width > 290 and noisy.height > 230
+
+
+def test_it_downscales_large_sources_through_reduce():
+    big = cutout((2400, 1800), (300, 200, 2100, 1600), color=(255, 0, 0), shape="rect")
+    r = render_variant(big, "trim|fill-85|square-300|bg-ffffff|format-png")
+    _, arr = decode(r.data)
+    assert (r.width, r.height) == (300, 300)
+    assert (arr[..., 0] == 255).all() and (arr[..., 1] == arr[..., 2]).all()
+    assert r.metadata["scale"] < 0.2
+
+
+# ---------------------------------------------------------------- product fill vs shadow
+
+
+def test_it_measures_fill_on_the_product_not_its_shadow(rgba):
+    spec = "trim|fill-85|canvas-600x600|bg-ffffff|{}|align-bottom|format-png"
+    tall_shadow = shadow_below(SIZE, BOX, depth=55, opacity=200)
+    plain = render_variant(rgba, spec.format("shadow-none"), shadow=tall_shadow)
+    shaded = render_variant(rgba, spec.format("shadow-keep"), shadow=tall_shadow)
+    assert shaded.product_bbox == plain.product_bbox
+    assert shaded.fill_pct == plain.fill_pct
+    assert 85 <= plain.fill_pct < 85.6
+    _, arr = decode(shaded.data)
+    below = arr[shaded.product_bbox[3]:, :, :3]
+    assert below.min() < 150  # the shadow is there, outside the product box
+
+
+def test_it_uses_the_shadow_layer_only_when_asked(rgba):
+    shadow = shadow_below(SIZE, BOX)
+    a = render_variant(rgba, "trim|fill-80|canvas-300x300|bg-ffffff|format-png", shadow=shadow)
+    b = render_variant(rgba, "trim|fill-80|canvas-300x300|bg-ffffff|format-png")
+    assert a.data == b.data
+    assert a.metadata["shadow"] == "none"
+
+
+def test_it_warns_when_shadow_keep_has_no_layer(rgba):
+    r = render_variant(rgba, "trim|fill-80|canvas-300x300|bg-ffffff|shadow-keep|format-png")
+    assert r.metadata["shadow"] == "none"
+    assert any("no shadow layer" in w for w in r.warnings)
+
+
+def test_it_renders_a_kept_shadow_on_transparent_backgrounds(rgba):
+    r = render_variant(rgba, "trim|fill-80|canvas-300x300|shadow-keep|format-png",
+                       shadow=shadow_below(SIZE, BOX))
+    _, arr = decode(r.data)
+    below = arr[r.product_bbox[3] + 1:, :, :]
+    assert below[..., 3].max() > 60 and below[..., :3].max() == 0  # black, semi-transparent
+
+
+def test_it_rejects_a_shadow_of_the_wrong_size(rgba):
+    with pytest.raises(RenderError, match="shadow layer"):
+        render_variant(rgba, "trim|shadow-keep", shadow=Image.new("L", (10, 10)))
+
+
+def test_it_rejects_an_empty_cutout():
+    with pytest.raises(RenderError, match="no pixel with alpha"):
+        render_variant(Image.new("RGBA", (50, 50), HIDDEN + (0,)), "trim|format-png")
+
+
+def test_it_accepts_rgb_input_as_fully_opaque():
+    r = render_variant(Image.new("RGB", (40, 30), PRODUCT), "long-80|format-png")
+    assert (r.width, r.height) == (80, 60) and r.fill_pct == 100
+
+
+# ---------------------------------------------------------------- metadata and encoding
+
+
+def exif_with_gps():
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    exif[0x0112] = 6  # Orientation: rotate 90
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 1.0)}  # GPS IFD
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
+def test_it_strips_camera_metadata_by_default(rgba, fmt):
+    spec = f"trim|fit-64x64|bg-ffffff|format-{fmt}|srgb"
+    r = render_variant(rgba, spec, source_meta={"exif": exif_with_gps(), "xmp": b"<x:xmpmeta/>"})
+    im = Image.open(io.BytesIO(r.data))
+    assert len(im.getexif()) == 0
+    assert "xmp" not in im.info and b"xmpmeta" not in r.data
+    assert b"CameraMaker" not in r.data
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
+def test_it_keeps_metadata_with_keepmeta_and_resets_orientation(rgba, fmt):
+    spec = f"trim|fit-64x64|bg-ffffff|format-{fmt}|keepmeta"
+    r = render_variant(rgba, spec, source_meta={"exif": exif_with_gps(), "xmp": b"<x:xmpmeta/>"})
+    exif = Image.open(io.BytesIO(r.data)).getexif()
+    assert exif[0x010F] == "CameraMaker"
+    assert exif.get(0x0112, 1) == 1  # pixels are upright already: viewers must not rotate
+    assert b"xmpmeta" in r.data
+    assert r.metadata["metadata_kept"] is True
+
+
+def test_it_lowers_quality_until_the_file_fits():
+    noisy = noise_image((500, 500))
+    full = render_variant(noisy, "bg-ffffff|format-jpeg|quality-95")
+    limit = len(full.data) // 2
+    r = render_variant(noisy, f"bg-ffffff|format-jpeg|quality-95|maxbytes-{limit}")
+    assert len(r.data) <= limit
+    assert MIN_QUALITY <= r.metadata["quality"] < 95
+    assert any("quality lowered" in w for w in r.warnings)
+    # it is the highest quality that fits: one step up does not
+    q = r.metadata["quality"]
+    assert len(render_variant(noisy, f"bg-ffffff|format-jpeg|quality-{q + 1}").data) > limit
+
+
+def test_it_fails_clearly_when_max_bytes_is_impossible():
+    noisy = noise_image((500, 500))
+    with pytest.raises(MaxBytesError, match=f"even quality-{MIN_QUALITY}") as excinfo:
+        render_variant(noisy, "bg-ffffff|format-jpeg|maxbytes-2000")
+    assert excinfo.value.limit == 2000 and excinfo.value.smallest > 2000
+
+
+def test_it_fails_clearly_when_a_lossless_format_is_over_max_bytes():
+    with pytest.raises(MaxBytesError, match="cannot be compressed further"):
+        render_variant(noise_image((300, 300)), "format-png|maxbytes-5000")
+
+
+def test_it_reports_size_hash_and_metadata(rgba):
+    r = render_variant(rgba, "trim|fill-85|square-300|bg-ffffff|format-jpeg|srgb|dpi-72")
+    assert r.size_bytes == len(r.data) and len(r.sha256) == 64
+    assert r.metadata["spec"] == parse_spec(
+        "trim|fill-85|square-300|bg-ffffff|format-jpeg|srgb|dpi-72").canonical()
+    assert r.metadata["icc"] == "sRGB" and r.metadata["dpi"] == 72
+    assert r.metadata["source_size"] == SIZE
+
+
+def test_it_is_deterministic(rgba):
+    spec = "trim|fill-85|square-300|bg-ffffff|shadow-synthetic|format-jpeg|srgb"
+    assert render_variant(rgba, spec).data == render_variant(rgba, spec).data

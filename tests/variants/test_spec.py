@@ -1,0 +1,184 @@
+"""The spec language: parsing, canonical form, cache keys, and rejection of bad specs."""
+
+import pytest
+
+from cutouts.variants import OPERATIONS, SpecError, VariantSpec, parse_spec
+from cutouts.variants.spec import Operation, register_operation
+
+# one row per registered operation: (valid token, its canonical form)
+OPERATION_EXAMPLES = {
+    "trim": [("trim", "trim"), ("trim-8", "trim"), ("TRIM-40", "trim-40")],
+    "fill": [("fill-85", "fill-85"), ("fill-100", "fill-100")],
+    "margin": [("margin-20", "margin-20"), ("margin-1,2,3,4", "margin-1,2,3,4"),
+               ("margin-5,5,5,5", "margin-5")],
+    "canvas": [("canvas-2000x1500", "canvas-2000x1500")],
+    "fit": [("fit-800x600", "fit-800x600")],
+    "cover": [("cover-300x200", "cover-300x200")],
+    "long": [("long-1600", "long-1600")],
+    "short": [("short-2000", "short-2000")],
+    "square": [("square", "square"), ("square-2048", "square-2048")],
+    "align": [("align-center", "align-center"), ("align-centre", "align-center"),
+              ("align-bottom", "align-bottom"), ("align-bottom-40", "align-bottom-40")],
+    "bg": [("bg-FFFFFF", "bg-ffffff"), ("bg-fff", "bg-ffffff"),
+           ("bg-transparent", "bg-transparent")],
+    "shadow": [("shadow-none", "shadow-none"), ("shadow-keep", "shadow-keep"),
+               ("shadow-synthetic", "shadow-synthetic")],
+    "format": [("format-png", "format-png"), ("format-webp", "format-webp"),
+               ("format-avif", "format-avif")],
+    "quality": [("quality-1", "quality-1"), ("quality-100", "quality-100")],
+    "lossless": [("lossless", "lossless")],
+    "srgb": [("srgb", "srgb")],
+    "maxbytes": [("maxbytes-5000000", "maxbytes-5000000")],
+    "dpi": [("dpi-72", "dpi-72")],
+    "keepmeta": [("keepmeta", "keepmeta")],
+}
+# companions some operations need to form a valid spec on their own
+COMPANIONS = {"quality": "format-jpeg|bg-ffffff", "lossless": "format-webp"}
+
+ROWS = [(name, token, canon) for name, rows in OPERATION_EXAMPLES.items() for token, canon in rows]
+
+
+def test_it_has_an_example_for_every_registered_operation():
+    assert set(OPERATION_EXAMPLES) == set(OPERATIONS)
+
+
+@pytest.mark.parametrize(("name", "token", "canonical"), ROWS)
+def test_it_parses_every_operation_and_round_trips_it(name, token, canonical):
+    text = f"{token}|{COMPANIONS[name]}" if name in COMPANIONS else token
+    spec = parse_spec(text)
+    op = spec.get(name)
+    assert op is not None
+    assert op.token() == canonical
+    assert parse_spec(spec.canonical()) == spec
+    assert parse_spec(spec.canonical()).canonical() == spec.canonical()
+
+
+def test_it_canonicalises_the_issue_example():
+    text = ("trim|fill-85|canvas-2000x2000|bg-FFFFFF|shadow-keep|align-bottom|format-jpg|"
+            "quality-90|srgb|maxbytes-5000000|dpi-72")
+    spec = parse_spec(text)
+    assert spec.canonical() == (
+        "trim|fill-85|canvas-2000x2000|align-bottom|bg-ffffff|shadow-keep|format-jpeg|"
+        "quality-90|srgb|maxbytes-5000000|dpi-72"
+    )
+    assert spec.format == "jpeg" and spec.extension == "jpg" and spec.mime_type == "image/jpeg"
+    assert spec.background == (255, 255, 255)
+    assert spec.shadow == "keep"
+    assert spec.fixed_canvas() == (2000, 2000)
+
+
+def test_it_ignores_token_order_case_and_whitespace():
+    a = parse_spec("format-jpeg|bg-ffffff|trim|fill-85")
+    b = parse_spec("  FILL-85 | Trim |bg-FFF|format-JPEG ")
+    assert a == b and hash(a) == hash(b)
+    assert a.canonical() == b.canonical() == "trim|fill-85|bg-ffffff|format-jpeg"
+
+
+def test_it_gives_stable_cache_keys_per_spec_and_input():
+    spec = parse_spec("trim|fill-85|square-2000|bg-ffffff|format-jpeg")
+    same = parse_spec("format-jpeg|bg-fff|square-2000|fill-85|trim")
+    key = spec.cache_key("abc")
+    assert key == same.cache_key("abc")
+    assert len(key) == 64 and int(key, 16) >= 0
+    assert key != spec.cache_key("abd")
+    assert key != parse_spec("trim|fill-86|square-2000|bg-ffffff|format-jpeg").cache_key("abc")
+
+
+def test_it_defaults_to_a_transparent_png():
+    spec = parse_spec("trim")
+    assert spec.format == "png" and spec.background is None and spec.shadow == "none"
+
+
+def test_it_is_immutable_and_cached():
+    spec = parse_spec("trim|format-png")
+    assert parse_spec("trim|format-png") is spec
+    with pytest.raises(AttributeError):
+        spec.foo = 1
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty spec"),
+        ("trim||fill-85", "empty token at position 2"),
+        ("blur-3", "unknown operation 'blur' in token 'blur-3'"),
+        ("trim|fill-85|fill-90", "duplicate operation 'fill'"),
+        ("fill-abc", "'fill-abc'"),
+        ("fill-5", "between 10 and 100"),
+        ("fill", "'fill'"),
+        ("canvas-2000", "expected WIDTHxHEIGHT"),
+        ("canvas-0x10", "between 1 and"),
+        ("canvas-20000x20000", "more than 100000000 pixels"),
+        ("square-abc", "'square-abc'"),
+        ("bg-red", "expected bg-RRGGBB"),
+        ("bg-12345g", "'bg-12345g'"),
+        ("shadow-soft", "shadow-none, shadow-keep or shadow-synthetic"),
+        ("align-left", "align-center, align-bottom"),
+        ("format-gif", "'format-gif'"),
+        ("quality-0|format-jpeg|bg-fff", "between 1 and 100"),
+        ("quality-101|format-jpeg|bg-fff", "'quality-101'"),
+        ("margin-1,2", "margin-N or margin-T,R,B,L"),
+        ("margin-x", "'margin-x'"),
+        ("trim-0", "'trim-0'"),
+        ("trim-300", "between 1 and 255"),
+        ("srgb-2", "srgb takes no argument"),
+        ("keepmeta-yes", "keepmeta takes no argument"),
+        ("maxbytes-10", "between 1024"),
+        ("dpi-0", "'dpi-0'"),
+        ("canvas-100x100|long-50", "conflicting size operations"),
+        ("fit-100x100|square-50", "conflicting size operations"),
+        ("canvas-100x100|square", "'square' cannot be combined"),
+        ("fill-85|margin-10", "mutually exclusive"),
+        ("fill-85|cover-100x100", "cannot be combined with 'fill'"),
+        ("canvas-100x100|margin-50", "leaves no room"),
+        ("canvas-100x100|align-bottom-100", "taller than the canvas"),
+        ("fit-100x100|margin-50", "leaves no room inside 'fit-100x100'"),
+        ("long-100|margin-0,50,0,50", "leaves no room inside 'long-100'"),
+        ("format-jpeg", "format-jpeg cannot store transparency"),
+        ("format-jpeg|bg-transparent", "add an opaque background"),
+        ("format-png|quality-80", "'quality' does not apply to format-png"),
+        ("format-png|lossless", "only supported with format-webp"),
+        ("format-webp|lossless|quality-80", "mutually exclusive"),
+        ("format-webp|dpi-72", "not supported by format-webp"),
+        ("format-avif|dpi-72", "not supported by format-avif"),
+        ("trim|" * 200, "longer than 500"),
+    ],
+)
+def test_it_rejects_bad_specs_with_a_clear_message(text, fragment):
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(text)
+    assert fragment in str(excinfo.value)
+
+
+def test_it_rejects_non_string_specs():
+    with pytest.raises(SpecError, match="must be a string"):
+        parse_spec(None)
+
+
+def test_it_names_the_bad_token_on_the_exception():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec("trim|fill-85|canvas-2000xx2000|bg-ffffff")
+    assert excinfo.value.token == "canvas-2000xx2000"
+
+
+def test_it_refuses_to_register_an_operation_twice():
+    class Again(Operation):
+        name = "trim"
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_operation(Again)
+
+
+def test_it_resolves_square_with_a_size_to_a_fixed_canvas():
+    assert parse_spec("square|long-1000").fixed_canvas() == (1000, 1000)
+    assert parse_spec("square|short-800").fixed_canvas() == (800, 800)
+    assert parse_spec("square|fit-800x600").fixed_canvas() == (600, 600)
+    assert parse_spec("square").fixed_canvas() is None
+    assert parse_spec("long-1000").fixed_canvas() is None
+
+
+def test_it_builds_a_spec_from_operation_objects():
+    spec = VariantSpec([OPERATIONS["format"].parse("format-png", "png"),
+                        OPERATIONS["trim"].parse("trim", None)])
+    assert spec.canonical() == "trim|format-png"
+    assert repr(spec) == "VariantSpec('trim|format-png')"
