@@ -40,6 +40,24 @@ class CutoutQueue(models.TextChoices):
     INTERACTIVE = "cutouts-interactive", "Interactive"
 
 
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    APPROVED = "approved", "Approved"
+    FLAGGED = "flagged", "Needs retouch"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class FlagReason(models.TextChoices):
+    HALO = "halo", "Halo / white fringe"
+    EDGES_HARD = "edges_hard", "Edges too hard"
+    EDGES_SOFT = "edges_soft", "Edges too soft"
+    LOST_DETAIL = "lost_detail", "Lost fine detail"
+    SHADOW_REMOVED = "shadow_removed", "Shadow removed"
+    TRANSPARENCY = "transparency", "Transparency wrong"
+    WRONG_SUBJECT = "wrong_subject", "Wrong subject"
+    OTHER = "other", "Other"
+
+
 class CutoutBatch(models.Model):
     """A set of cutouts started together; its progress is counted from its cutout rows."""
 
@@ -109,15 +127,37 @@ class Cutout(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     time_limit = models.PositiveIntegerField(default=660)
+    # Review: the approved (or chosen) version is the asset's current one; before any
+    # approval the asset follows its newest version.
+    review_status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    is_current = models.BooleanField(default=False)
+    flag_reasons = models.JSONField(default=list, blank=True)
+    preflags = models.JSONField(default=list, blank=True)  # engine-raised, for reviewers
+    risk = models.FloatField(default=0.0, db_index=True)  # higher = review first
+    reviewed_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
+        help_text="The version a re-run or retouch started from.",
+    )
 
     class Meta:
         ordering = ["asset_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["asset", "version"], name="cutout_unique_version"),
+            models.UniqueConstraint(
+                fields=["asset"], condition=models.Q(is_current=True),
+                name="cutout_one_current_per_asset",
+            ),
         ]
         indexes = [
             models.Index(fields=["batch", "status"]),
             models.Index(fields=["status", "queue"]),
+            models.Index(fields=["status", "review_status", "-risk"]),
         ]
 
     def __str__(self) -> str:
@@ -137,3 +177,117 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ReviewDecision(models.Model):
+    """Audit trail: every review action, who, when, on which version, why."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        FLAG = "flag", "Flagged for retouch"
+        CHOOSE = "choose", "Chose version"
+        RERUN = "rerun", "Re-ran"
+        RETOUCH = "retouch", "Uploaded retouch"
+        STROKES = "strokes", "Refined with strokes"
+        PREFLAG_CONFIRM = "preflag_confirm", "Confirmed pre-flag"
+        PREFLAG_DISMISS = "preflag_dismiss", "Dismissed pre-flag"
+
+    cutout = models.ForeignKey(Cutout, on_delete=models.CASCADE, related_name="decisions")
+    asset = models.ForeignKey(
+        "catalog.ImageAsset", on_delete=models.CASCADE, related_name="review_decisions"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["asset", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} v{self.cutout.version}"
+
+
+class Preset(models.Model):
+    """A named export spec (seeded from cutouts.variants.presets, editable in the admin)."""
+
+    name = models.SlugField(max_length=60, unique=True)
+    label = models.CharField(max_length=120)
+    spec = models.CharField(max_length=500)
+    naming = models.CharField(max_length=300)
+    rules = models.JSONField(default=dict, blank=True)
+    sources = models.TextField(blank=True, help_text="Where each rule comes from.")
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+
+class Rendition(models.Model):
+    """One cutout version rendered with one spec; cached and checked."""
+
+    cutout = models.ForeignKey(Cutout, on_delete=models.CASCADE, related_name="renditions")
+    spec = models.CharField(max_length=500)  # canonical form
+    cache_key = models.CharField(max_length=64, db_index=True)
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    fill_pct = models.FloatField(null=True, blank=True)
+    compliance_ok = models.BooleanField(default=True)
+    compliance = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cutout", "spec"], name="rendition_unique_spec"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cutout} {self.spec}"
+
+
+class ExportJob(models.Model):
+    class Destination(models.TextChoices):
+        DOWNLOAD = "download", "ZIP to download"
+        FOLDER = "folder", "Folder in export storage"
+
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    presets = models.JSONField(default=list)  # preset names
+    filters = models.JSONField(default=dict, blank=True)  # product ids, brand, approved_since
+    dry_run = models.BooleanField(default=False)
+    include_failing = models.BooleanField(default=False)
+    destination = models.CharField(
+        max_length=10, choices=Destination.choices, default=Destination.DOWNLOAD
+    )
+    folder = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    exported_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=1000, blank=True)
+    zip_name = models.CharField(max_length=255, blank=True)
+    manifest_name = models.CharField(max_length=255, blank=True)
+    run_token = models.CharField(max_length=32, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk}"

@@ -273,6 +273,11 @@ def _flatten(img: Image.Image) -> tuple[Image.Image, str]:
         background = Image.new(base_mode, img.size, 255 if base_mode == "L" else (255, 255, 255))
         background.paste(img.convert(base_mode), mask=img.getchannel("A"))
         img = background
+    if img.mode == "LAB":
+        lab_to_srgb = ImageCms.buildTransform(
+            ImageCms.createProfile("LAB"), SRGB_PROFILE, "LAB", "RGB"
+        )
+        img = ImageCms.applyTransform(img, lab_to_srgb)
     if img.mode not in ("RGB", "L", "CMYK"):
         img = img.convert("RGB")
     return img, note
@@ -309,7 +314,9 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
     """Decoded image → EXIF-transposed 8-bit sRGB ``RGB`` image."""
     if probe.format == "PNG":
         probe.exif_orientation = read_orientation(img)
-    img = ImageOps.exif_transpose(img) or img
+    # In place: the non-in-place form copies even an upright image, and at 80 MP every
+    # extra copy is hundreds of megabytes.
+    ImageOps.exif_transpose(img, in_place=True)
     img = _to_8bit(img)
     img, alpha_note = _flatten(img)
     notes = [alpha_note] if alpha_note else []
@@ -333,7 +340,7 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
         notes.append(UNTAGGED_CMYK_NOTE)
         flagged = True
         img = img.convert("RGB")
-    else:
+    elif img.mode != "RGB":
         # Untagged RGB and greyscale are taken as sRGB, as browsers and marketplaces do.
         img = img.convert("RGB")
     img.info.pop("icc_profile", None)
@@ -347,8 +354,10 @@ def encode_working(image: Image.Image, out: BinaryIO) -> None:
 
 
 def thumbnail(image: Image.Image, size: int) -> Image.Image:
-    thumb = image.copy()
-    thumb.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    # A box-filter reduce first, so a big working copy is never copied at full size.
+    factor = max(1, max(image.size) // (size * 2))
+    thumb = image.reduce(factor) if factor > 1 else image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
     return thumb
 
 

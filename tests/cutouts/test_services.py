@@ -3,8 +3,8 @@ from django.core.files.storage import storages
 from PIL import Image
 
 from catalog.models import AssetStatus
-from cutouts import services
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, Notification
+from cutouts.services import jobs as services
 from tests.factories import manager
 
 pytestmark = pytest.mark.django_db
@@ -155,8 +155,8 @@ def test_it_retries_failed_rows_counting_attempts(make_assets, sent, monkeypatch
                         lambda asset: (_ for _ in ()).throw(services.PermanentError("broken")))
     services.cutout_run(cutout_id=first.pk)
     monkeypatch.undo()
-    from tests.cutouts.conftest import FakeSegmenter
     from cutouts import engine
+    from tests.cutouts.conftest import FakeSegmenter
 
     monkeypatch.setattr(engine, "segmenter_for",
                         lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import storages
 
-from cutouts import services
 from cutouts.models import Cutout, CutoutBatch, JobStatus
+from cutouts.services import jobs as services
 from tests.workers import running_worker, start_worker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -4,7 +4,7 @@ from datetime import datetime
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
+from ..models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
 
 
 def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:

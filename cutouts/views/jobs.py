@@ -6,9 +6,9 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import roles
 from catalog.permissions import capability_required
 
-from . import selectors, services
-from .imaging.settings import PROFILES
-from .models import CutoutBatch
+from .. import selectors, services
+from ..imaging.settings import PROFILES
+from ..models import CutoutBatch
 
 
 def _batch_context(batch: CutoutBatch) -> dict:

@@ -23,9 +23,9 @@ from PIL import Image, UnidentifiedImageError
 
 from catalog.models import AssetStatus, ImageAsset
 
-from .imaging.models import ModelError
-from .imaging.settings import CutoutSettings, profile
-from .models import (
+from ..imaging.models import ModelError
+from ..imaging.settings import CutoutSettings, profile
+from ..models import (
     Cutout,
     CutoutBatch,
     CutoutQueue,
@@ -54,7 +54,7 @@ class PermanentError(Exception):
 
 @transaction.atomic
 def worker_ping_create(*, user=None) -> WorkerPing:
-    from .tasks import worker_ping_task
+    from ..tasks import worker_ping_task
 
     ping = WorkerPing.objects.create(requested_by=user if user and user.is_authenticated else None)
     transaction.on_commit(lambda: worker_ping_task.delay(ping.pk))
@@ -93,7 +93,7 @@ def _time_limits(asset: ImageAsset) -> tuple[int, int]:
 
 
 def _enqueue(cutout_ids: list[int]) -> None:
-    from .tasks import cutout_run_task
+    from ..tasks import cutout_run_task
 
     rows = Cutout.objects.filter(pk__in=cutout_ids).values_list("pk", "queue", "time_limit")
     for pk, queue, hard in rows:
@@ -243,7 +243,7 @@ def _output_names(cutout: Cutout, token: str) -> dict[str, str]:
 def cutout_run(*, cutout_id: int, worker: str = "") -> str:
     """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
     TransientError after putting the row back to queued for a retry."""
-    from . import engine
+    from .. import engine
 
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     token = _claim(cutout_id, worker)
@@ -365,7 +365,7 @@ def _discard(names: list[str]) -> None:
 
 def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
     """Close the batch once nothing is active; notify its owner exactly once."""
-    from .selectors import cutout_batch_counts
+    from ..selectors.jobs import cutout_batch_counts
 
     batch = CutoutBatch.objects.get(pk=batch_id)
     counts = cutout_batch_counts(batch=batch)
