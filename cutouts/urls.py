@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import jobs as views
 
 app_name = "cutouts"
 
+# Review and export routes live in their own modules, all under the "cutouts:" namespace.
 urlpatterns = [
     path("batches/", views.batch_list, name="batch_list"),
     path("batches/start", views.batch_start, name="batch_start"),
@@ -11,4 +12,6 @@ urlpatterns = [
     path("batches/<int:batch_id>/retry", views.batch_retry_failed, name="batch_retry"),
     path("batches/<int:batch_id>/cancel", views.batch_cancel, name="batch_cancel"),
     path("notifications", views.notifications, name="notifications"),
+    path("review/", include("cutouts.urls_review")),
+    path("export/", include("cutouts.urls_export")),
 ]

@@ -24,13 +24,38 @@ def _blur_fusion(image, fg, bg, alpha, r):
     return np.clip(fg, 0, 1, out=fg), blurred_b
 
 
+def _coarse_means(image, alpha, r):
+    """Large-radius blurred F and B of the first blur-fusion pass, computed on a
+    reduced copy (they are smooth) and brought back to full size."""
+    h, w = alpha.shape
+    f = max(1, r // 12)
+    if f > 1:
+        sw, sh = max(1, w // f), max(1, h // f)
+        img_s = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        a_s = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
+        r_s = max(3, r // f)
+    else:
+        img_s, a_s, r_s = image, alpha, r
+    k = (r_s, r_s)
+    a3 = a_s[..., None]
+    ba = cv2.blur(a_s, k)[..., None]
+    bf = cv2.blur(img_s * a3, k) / (ba + 1e-5)
+    bb = cv2.blur(img_s * (1 - a3), k) / ((1 - ba) + 1e-5)
+    if f > 1:
+        bf = cv2.resize(bf, (w, h), interpolation=cv2.INTER_LINEAR)
+        bb = cv2.resize(bb, (w, h), interpolation=cv2.INTER_LINEAR)
+    return bf, bb
+
+
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
                         r2: int = 6) -> np.ndarray:
     """rgb uint8 (H, W, 3), alpha float32/uint8 (H, W) -> foreground float32 in [0, 1]."""
     image = rgb.astype(np.float32) / 255.0
     a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
-    fg, bg = _blur_fusion(image, image, image, a, r1)
-    fg, _ = _blur_fusion(image, fg, bg, a, r2)
+    bf, bb = _coarse_means(image, a, r1)
+    a3 = a[..., None]
+    fg = np.clip(bf + a3 * (image - a3 * bf - (1 - a3) * bb), 0, 1)
+    fg, _ = _blur_fusion(image, fg, bb, a, r2)
     return fg
 
 

@@ -141,14 +141,17 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
 
 
 def _backdrop_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Local backdrop colour (H, W, 3) in [0, 1], estimated on a 1/4 size copy."""
     h, w = alpha.shape
-    k = max(3, int(0.05 * max(h, w)) | 1)
-    bgm = (alpha < 0.05).astype(np.float32)
-    img = rgb.astype(np.float32) / 255.0
+    sw, sh = max(1, w // 4), max(1, h // 4)
+    img = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    bgm = (cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA) < 0.05).astype(np.float32)
+    k = max(3, int(0.05 * max(sh, sw)) | 1)
     num = cv2.blur(img * bgm[..., None], (k, k))
     den = cv2.blur(bgm, (k, k))[..., None]
     glob = img[bgm > 0].mean(axis=0) if bgm.any() else np.ones(3, np.float32)
-    return np.where(den > 1e-3, num / np.maximum(den, 1e-3), glob).astype(np.float32)
+    out = np.where(den > 1e-3, num / np.maximum(den, 1e-3), glob).astype(np.float32)
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def tight_bbox(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
