@@ -282,6 +282,8 @@ class ExportJob(models.Model):
     message = models.CharField(max_length=1000, blank=True)
     zip_name = models.CharField(max_length=255, blank=True)
     manifest_name = models.CharField(max_length=255, blank=True)
+    # Collisions, excluded variants (with reasons) and per-run errors, for the job page.
+    report = models.JSONField(default=dict, blank=True)
     run_token = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

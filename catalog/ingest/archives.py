@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -178,9 +179,13 @@ class ZipSource:
                     spool.write(chunk)
                     if copied == len(chunk) and chunk[:4] in ARCHIVE_MAGICS[:2]:
                         raise ArchiveError("Refused: nested archive inside the ZIP.")
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
+                zlib.error) as exc:
             spool.close()
             raise ArchiveError(f"Corrupt ZIP entry: {exc}")
+        except NotImplementedError as exc:  # compression methods zipfile lacks (e.g. PPMd)
+            spool.close()
+            raise ArchiveError(f"Unsupported ZIP entry: {exc}")
         except ArchiveError:
             spool.close()
             raise

@@ -27,10 +27,11 @@ def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, in
     return out, len(small)
 
 
-def fill_holes(prob: np.ndarray, max_fraction: float) -> tuple[np.ndarray, int]:
+def fill_holes(prob: np.ndarray, max_fraction: float,
+               plateau_min_area: float = 0.0) -> tuple[np.ndarray, int]:
     """Fill background holes (prob < 0.5, not touching the frame) smaller than
     ``max_fraction`` x image area. Holes that are semi-transparent (prob well
-    above zero, e.g. glass) are kept as they are."""
+    above zero over more than ``plateau_min_area`` pixels, e.g. glass) are kept."""
     if max_fraction <= 0:
         return prob, 0
     holes = (prob < 0.5).astype(np.uint8)
@@ -44,7 +45,8 @@ def fill_holes(prob: np.ndarray, max_fraction: float) -> tuple[np.ndarray, int]:
     mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
     inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
     # small, enclosed, and really empty (a semi-transparent hole, e.g. glass, stays)
-    fill = inner & (area <= max_fraction * h * w) & (mean_prob <= 0.15)
+    empty = (mean_prob <= 0.15) | (area <= plateau_min_area)
+    fill = inner & (area <= max_fraction * h * w) & empty
     fill[0] = False
     idx = np.nonzero(fill)[0]
     if len(idx) == 0:

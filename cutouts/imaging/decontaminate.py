@@ -15,53 +15,52 @@ import numpy as np
 
 
 def _blur_fusion(image, fg, bg, alpha, r):
-    k = (r, r)
-    a = alpha[..., None]
-    blurred_alpha = cv2.blur(alpha, k)[..., None]
-    blurred_f = cv2.blur(fg * a, k) / (blurred_alpha + 1e-5)
-    blurred_b = cv2.blur(bg * (1 - a), k) / ((1 - blurred_alpha) + 1e-5)
-    fg = blurred_f + a * (image - a * blurred_f - (1 - a) * blurred_b)
-    return np.clip(fg, 0, 1, out=fg), blurred_b
-
-
-def _coarse_means(image, alpha, r):
-    """Large-radius blurred F and B of the first blur-fusion pass, computed on a
-    reduced copy (they are smooth) and brought back to full size."""
+    """One blur-fusion step. The box means are smooth, so for large radii they
+    are computed on a reduced copy and brought back to full size."""
     h, w = alpha.shape
     f = max(1, r // 12)
+    a3 = alpha[..., None]
+    fa, b1a = fg * a3, bg * (1 - a3)
     if f > 1:
-        sw, sh = max(1, w // f), max(1, h // f)
-        img_s = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
-        a_s = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
-        r_s = max(3, r // f)
+        size = (max(1, w // f), max(1, h // f))
+        a_s = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        fa = cv2.resize(fa, size, interpolation=cv2.INTER_AREA)
+        b1a = cv2.resize(b1a, size, interpolation=cv2.INTER_AREA)
+        k = (max(3, r // f),) * 2
     else:
-        img_s, a_s, r_s = image, alpha, r
-    k = (r_s, r_s)
-    a3 = a_s[..., None]
+        a_s, k = alpha, (r, r)
     ba = cv2.blur(a_s, k)[..., None]
-    bf = cv2.blur(img_s * a3, k) / (ba + 1e-5)
-    bb = cv2.blur(img_s * (1 - a3), k) / ((1 - ba) + 1e-5)
+    bf = cv2.blur(fa, k) / (ba + 1e-5)
+    bb = cv2.blur(b1a, k) / ((1 - ba) + 1e-5)
     if f > 1:
         bf = cv2.resize(bf, (w, h), interpolation=cv2.INTER_LINEAR)
         bb = cv2.resize(bb, (w, h), interpolation=cv2.INTER_LINEAR)
-    return bf, bb
+    fg = bf + a3 * (image - a3 * bf - (1 - a3) * bb)
+    return np.clip(fg, 0, 1, out=fg), bb
+
+
+def radii_chain(r1: int, r2: int, step: int = 4) -> list[int]:
+    """r1, r1/step, r1/step^2, ... then r2: coarse-to-fine blur-fusion passes."""
+    radii = [r1]
+    while radii[-1] // step > r2:
+        radii.append(radii[-1] // step)
+    return radii + [r2]
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
-                        r2: int = 6) -> np.ndarray:
+                        r2: int = 3) -> np.ndarray:
     """rgb uint8 (H, W, 3), alpha float32/uint8 (H, W) -> foreground float32 in [0, 1]."""
     image = rgb.astype(np.float32) / 255.0
     a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
-    bf, bb = _coarse_means(image, a, r1)
-    a3 = a[..., None]
-    fg = np.clip(bf + a3 * (image - a3 * bf - (1 - a3) * bb), 0, 1)
-    fg, _ = _blur_fusion(image, fg, bb, a, r2)
+    fg, bg = image, image
+    for r in radii_chain(r1, r2):
+        fg, bg = _blur_fusion(image, fg, bg, a, r)
     return fg
 
 
 def radii_for(shape: tuple[int, int]) -> tuple[int, int]:
-    r1 = int(np.clip(0.045 * max(shape), 15, 90))
-    return r1, max(3, r1 // 15)
+    """90 px (the published setting) for ordinary photos, more for very large ones."""
+    return int(np.clip(0.04 * max(shape), 90, 360)), 3
 
 
 def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
@@ -80,9 +79,14 @@ def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
             soft = (a_t > 0) & (a_t < 255)
             if not soft.any():
                 continue
-            ya, yb = max(0, y0 - margin), min(h, y1 + margin)
-            xa, xb = max(0, x0 - margin), min(w, x1 + margin)
+            # only the rectangle holding the soft rim (plus the blur margin) is solved
+            ys, xs = np.nonzero(soft)
+            sy0, sy1 = y0 + ys.min(), y0 + ys.max() + 1
+            sx0, sx1 = x0 + xs.min(), x0 + xs.max() + 1
+            ya, yb = max(0, sy0 - margin), min(h, sy1 + margin)
+            xa, xb = max(0, sx0 - margin), min(w, sx1 + margin)
             fg = estimate_foreground(rgb[ya:yb, xa:xb], alpha[ya:yb, xa:xb], r1, r2)
-            fg_t = fg[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
-            out = rgba[y0:y1, x0:x1, :3]
-            out[soft] = np.round(fg_t[soft] * 255).astype(np.uint8)
+            fg_t = fg[sy0 - ya:sy1 - ya, sx0 - xa:sx1 - xa]
+            sub = soft[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+            out = rgba[sy0:sy1, sx0:sx1, :3]
+            out[sub] = np.round(fg_t[sub] * 255).astype(np.uint8)

@@ -86,23 +86,28 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     if scale < 1.0:
         scale = ww / w  # exact pixel-grid ratio used by upsample_region
     prob = refine.fuse(p_full, (hw, ww), scale, p_crop, box, settings.crop_weight)
+    model_px = max(hw, ww) / segmenter.input_size
     if settings.cleanup:
         prob, _ = cleanup.remove_specks(prob, settings.min_speck_fraction)
-        prob, _ = cleanup.fill_holes(prob, settings.max_hole_fraction)
-    gate = None
-    if settings.keep_semi_transparent:
-        gate = refine.transition_gate(prob, model_px=max(hw, ww) / segmenter.input_size)
+        prob, _ = cleanup.fill_holes(prob, settings.max_hole_fraction,
+                                     plateau_min_area=(3 * model_px) ** 2)
+    gate = thin = None
+    if settings.refine and settings.keep_semi_transparent:
+        gate = refine.transition_gate(prob, model_px=model_px)
+    if settings.refine and settings.protect_thin:
+        thin = refine.thin_structure_weight(prob, model_px=model_px)
 
     alpha = np.empty((h, w), np.uint8)
     for y0, y1, x0, x1 in refine.tiles(h, w, settings.tile_size):
         p_t = refine.upsample_region(prob, scale, y0, y1, x0, x1)
         if settings.refine:
             g_t = None if gate is None else refine.upsample_region(gate, scale, y0, y1, x0, x1)
-            a_t = refine.shape_alpha(p_t, settings.edge_threshold, settings.edge_gain, g_t)
+            n_t = None if thin is None else refine.upsample_region(thin, scale, y0, y1, x0, x1)
+            a_t = refine.shape_alpha(p_t, settings.edge_threshold, settings.edge_gain, g_t, n_t)
         else:
             a_t = p_t
         alpha[y0:y1, x0:x1] = np.clip(a_t * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    del gate
+    del gate, thin
 
     rgba = np.empty((h, w, 4), np.uint8)
     rgba[..., :3] = rgb

@@ -16,6 +16,8 @@ over-transparent rim inside it. The refinement:
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -56,16 +58,39 @@ def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
     return np.clip((rng - low) / width, 0.0, 1.0)
 
 
+def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12) -> np.ndarray:
+    """1 on ridges narrower than ~3 model px (straps, strands, spokes): the model
+    saw them diluted, so shaping must not push them further down."""
+    r = max(1, int(round(1.5 * model_px)))
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    tophat = cv2.morphologyEx(prob, cv2.MORPH_TOPHAT, se)
+    return np.clip(tophat / level, 0.0, 1.0)
+
+
 def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
-                gate: np.ndarray | None = None) -> np.ndarray:
-    """Logit-space contrast around ``threshold`` (monotonic, keeps soft values)."""
-    q = np.clip(prob, 1e-4, 1 - 1e-4)
-    logit = np.log(q / (1 - q))
-    lt = np.log(threshold / (1 - threshold))
-    shaped = 1.0 / (1.0 + np.exp(-gain * (logit - lt)))
+                gate: np.ndarray | None = None, thin: np.ndarray | None = None) -> np.ndarray:
+    """Logit-space contrast around ``threshold`` (monotonic, keeps soft values).
+
+    gate: where to apply it (1) or keep prob (0); thin: where alpha may not drop
+    below prob (thin structures)."""
+    shaped = _shaping_lut(float(threshold), float(gain))[
+        np.clip(prob * LUT_SIZE + 0.5, 0, LUT_SIZE).astype(np.int32)]
     if gate is not None:
         shaped = gate * shaped + (1.0 - gate) * prob
+    if thin is not None:
+        shaped = shaped + thin * np.maximum(prob - shaped, 0.0)
     return shaped.astype(np.float32)
+
+
+LUT_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=16)
+def _shaping_lut(threshold: float, gain: float) -> np.ndarray:
+    q = np.clip(np.linspace(0.0, 1.0, LUT_SIZE + 1), 1e-4, 1 - 1e-4)
+    logit = np.log(q / (1 - q))
+    lt = np.log(threshold / (1 - threshold))
+    return (1.0 / (1.0 + np.exp(-gain * (logit - lt)))).astype(np.float32)
 
 
 def upsample_region(work: np.ndarray, scale: float, y0: int, y1: int, x0: int,

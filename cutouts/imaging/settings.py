@@ -47,6 +47,7 @@ class CutoutSettings:
     edge_threshold: float = 0.53  # probability that becomes alpha 0.5
     edge_gain: float = 4.0  # logit gain of the edge shaping (1 = unchanged)
     keep_semi_transparent: bool = True  # do not steepen flat semi-transparent plateaus
+    protect_thin: bool = True  # thin ridges (straps, strands) never lose alpha to shaping
     decontaminate: bool = True
     shadow: str = "none"  # none | keep | synthetic
     synthetic_shadow: SyntheticShadow = field(default_factory=SyntheticShadow)
@@ -66,7 +67,8 @@ class CutoutSettings:
             raise ValueError(f"model must be one of {sorted(REGISTRY)}, got {self.model!r}")
         if self.shadow not in SHADOW_MODES:
             raise ValueError(f"shadow must be one of {SHADOW_MODES}, got {self.shadow!r}")
-        for name in ("tta_flip", "crop_pass", "crop_flip", "refine", "keep_semi_transparent",
+        for name in ("tta_flip", "crop_pass", "crop_flip", "protect_thin", "refine",
+                     "keep_semi_transparent",
                      "decontaminate", "cleanup"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

@@ -43,8 +43,10 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     k = _odd(0.3 * max(oh, ow))
     bright = cv2.dilate(bg_lum, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     clean = cv2.GaussianBlur(bright, (0, 0), k / 4)
-    dark = 1.0 - lum / np.maximum(clean, 1e-3)
-    strength = np.clip((dark - min_darkening) / (1.0 - min_darkening), 0.0, 1.0)
+    dark = np.clip(1.0 - lum / np.maximum(clean, 1e-3), 0.0, 1.0)
+    # soft knee: texture and noise below min_darkening are not shadow
+    knee = np.clip((dark - min_darkening) / min_darkening, 0.0, 1.0)
+    strength = dark * knee * knee * (3 - 2 * knee)
     # region: near the object, from its lower part downward, fading with distance
     dist = cv2.distanceTransform((alpha < 0.5).astype(np.uint8), cv2.DIST_L2, 5)
     d_max = max(2.0, reach * max(oh, ow))
@@ -55,7 +57,7 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     shadow[excl] = 0.0
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * max(oh, ow)))
     shadow[shadow < 0.02] = 0.0
-    return np.clip(shadow * max_opacity, 0.0, 1.0).astype(np.float32)
+    return np.clip(shadow, 0.0, max_opacity).astype(np.float32)
 
 
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:

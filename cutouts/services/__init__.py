@@ -18,4 +18,18 @@ from .jobs import (  # noqa: F401
     worker_ping_answer,
     worker_ping_create,
 )
-from .review import ReviewError, cutout_approve, cutout_choose, cutout_flag  # noqa: F401, E402
+from .review import (  # noqa: F401, E402
+    PREFLAGS,
+    STRENGTHS,
+    ReviewError,
+    cutout_approve,
+    cutout_choose,
+    cutout_flag,
+    cutout_image,
+    cutout_preflag_resolve,
+    cutout_refine_with_strokes,
+    cutout_retouch_upload,
+    cutout_review_rerun,
+    cutouts_bulk_approve,
+    preflags_from_signals,
+)

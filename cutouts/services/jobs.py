@@ -297,7 +297,10 @@ def cutout_run(*, cutout_id: int, worker: str = "") -> str:
 
 
 def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
+    from .review import preflags_from_signals
+
     names = dict(zip(("rgba", "mask", "shadow"), [*saved, "", ""], strict=False))
+    preflags, risk = preflags_from_signals(output.signals)
     with transaction.atomic():
         done = Cutout.objects.filter(
             pk=cutout.pk, run_token=token, status=JobStatus.RUNNING
@@ -307,6 +310,7 @@ def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
             width=output.width, height=output.height, bbox=output.bbox, signals=output.signals,
             timings=output.timings, model_name=output.model_name,
             model_version=output.model_version, finished_at=timezone.now(), error="",
+            preflags=preflags, risk=risk,
         )
         if done:
             _asset_follow_newest(cutout.asset_id)

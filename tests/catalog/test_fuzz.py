@@ -77,3 +77,38 @@ def test_it_never_crashes_or_escapes_on_hostile_zip_members(storage, tmp_path, n
     assert outside_storage(tmp_path) == set()
     for asset in ImageAsset.objects.all():
         assert asset.original_name.startswith("originals/")
+
+
+VALID_ZIP = None
+
+
+def _valid_zip() -> bytes:
+    global VALID_ZIP
+    if VALID_ZIP is None:
+        raw = io.BytesIO()
+        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("A1_MAIN.jpg", SEED_JPEG)
+            zf.writestr("A1/detail.jpg", SEED_JPEG[::-1])
+        VALID_ZIP = raw.getvalue()
+    return VALID_ZIP
+
+
+@st.composite
+def mutated_zips(draw):
+    data = bytearray(_valid_zip())
+    for _ in range(draw(st.integers(1, 6))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(archive=st.one_of(st.binary(max_size=2048), mutated_zips()))
+def test_it_never_crashes_on_corrupt_archives(storage, tmp_path, archive):
+    Product.objects.get_or_create(sku="A1")
+    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
+                                     source_file=ContentFile(archive, name="bad.zip"))
+    job = services.import_job_run(job_id=job.pk)
+    assert job.status in ("done", "failed")
+    assert "unexpectedly" not in job.message
+    assert outside_storage(tmp_path) == set()

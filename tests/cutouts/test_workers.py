@@ -118,3 +118,30 @@ def test_it_loses_nothing_when_redis_restarts_mid_batch(make_assets):
     batch.refresh_from_db()
     assert batch.status == JobStatus.DONE, batch.message
     _assert_each_done_exactly_once(batch, 16)
+
+
+def test_it_runs_an_interactive_rerun_ahead_of_a_bulk_batch(make_assets):
+    assets = make_assets(11, size=(640, 480))
+    bulk = services.cutout_batch_start(assets=assets[:10], profile_name="fast")
+    with running_worker(queues=CUTOUT_QUEUES, hostname="solo@%h"):
+        wait_for(lambda: Cutout.objects.filter(batch=bulk, status=JobStatus.DONE).exists(),
+                 timeout=200, message="the bulk batch to start")
+        rerun = services.cutout_rerun(asset=assets[10], profile_name="fast")
+        wait_for(lambda: Cutout.objects.filter(pk=rerun.pk, status=JobStatus.DONE).exists(),
+                 timeout=200, message="the interactive re-run")
+        bulk_done_before = Cutout.objects.filter(batch=bulk, status=JobStatus.DONE).count()
+        wait_for(lambda: _finished(bulk.pk), timeout=300, message="the bulk batch")
+    # The worker alternates between its queues, so the re-run waits for at most a couple of
+    # bulk images instead of the whole batch.
+    assert bulk_done_before <= 4, bulk_done_before
+
+
+def test_it_follows_a_command_line_batch_to_the_end(make_assets, capsys):
+    from django.core.management import call_command
+
+    make_assets(3, sku="CLI")
+    with running_worker(queues=CUTOUT_QUEUES, hostname="cli@%h"):
+        call_command("cutout_batch", "--all-pending", "--profile", "fast", "--timeout", "300")
+    out = capsys.readouterr().out
+    assert "3 done, 0 failed" in out
+    assert Cutout.objects.filter(status=JobStatus.DONE).count() == 3

@@ -1,0 +1,69 @@
+"""Shared helpers for the benchmark commands: synthetic product photos, throwaway
+environments, peak RSS and a plain-text table. No test or eval data is involved."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+
+def product_photo(width: int = 800, height: int = 600, seed: int = 0) -> Image.Image:
+    """A coloured product (rounded box + ellipse) on a light studio sweep with a soft shadow."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    noise = rng.normal(0, 1.5, (height, width, 1)).astype(np.float32)
+    sweep = (242 - 18 * y + noise).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(np.repeat(sweep, 3, axis=2), "RGB")
+    colour = tuple(int(c) for c in rng.integers(20, 200, 3))
+    cx = width // 2 + int(rng.integers(-width // 10, width // 10))
+    cy = height // 2
+    w, h = width // 4 + int(rng.integers(0, width // 8)), height // 3
+    shadow = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(shadow).ellipse((cx - w, cy + h - h // 6, cx + w, cy + h + h // 6), fill=110)
+    shadow = shadow.filter(ImageFilter.GaussianBlur(max(2, width // 80)))
+    image.paste((90, 90, 90), mask=shadow)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((cx - w, cy - h, cx + w, cy + h), radius=w // 4, fill=colour)
+    draw.ellipse((cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 4),
+                 fill=tuple(255 - c for c in colour))
+    return image
+
+
+def peak_rss_mb(children: bool = False) -> float:
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def throwaway_env(prefix: str) -> dict[str, str]:
+    """Environment for a child process with its own SQLite database, media and broker spool."""
+    var = Path(tempfile.mkdtemp(prefix=f"cutroom-{prefix}-"))
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "DATABASE_URL", "CELERY_BROKER_URL", "STORAGE_BACKEND", "CUTROOM_TEST_TMP"}}
+    env.update(CUTROOM_VAR_DIR=str(var), DATABASE_URL=f"sqlite:///{var / 'bench.sqlite3'}",
+               DJANGO_SETTINGS_MODULE="config.settings.dev", DEBUG="false",
+               PYTHONUNBUFFERED="1")
+    return env
+
+
+def print_table(rows: list[dict], columns: list[tuple[str, str, str]], out=None) -> None:
+    """columns: (key, header, format spec)."""
+    out = out or sys.stdout
+    widths = [max(len(h), 12) for _, h, _ in columns]
+    out.write("  ".join(h.rjust(w) for (_, h, _), w in zip(columns, widths, strict=True)) + "\n")
+    for row in rows:
+        cells = []
+        for (key, _, fmt), w in zip(columns, widths, strict=True):
+            value = row.get(key, "")
+            cells.append((format(value, fmt) if value not in ("", None) else "—").rjust(w))
+        out.write("  ".join(cells) + "\n")
+
+
+def write_json(path: str | Path, data) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, default=str))

@@ -1,0 +1,179 @@
+"""Reads for export: presets, what an export would contain (the plan), jobs and their results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.files.storage import storages
+from django.db.models import QuerySet
+
+from catalog.models import Product
+
+from .. import variants
+from ..models import Cutout, ExportJob, JobStatus, Preset
+from .review import cutouts_approved_current
+
+#: ImageAsset.position codes as the 1-based positions the naming templates use
+POSITION_NUMBERS = {"MAIN": 1, **{f"PT{i:02d}": i + 1 for i in range(1, 9)}, "SWCH": 10}
+
+
+class PresetError(ValueError):
+    pass
+
+
+def preset_list(*, enabled_only: bool = True) -> list[Preset]:
+    rows = Preset.objects.all()
+    return list(rows.filter(enabled=True) if enabled_only else rows)
+
+
+def preset_as_variant(preset: Preset) -> variants.Preset:
+    """The admin-editable row as the pure value object the variants package works with."""
+    try:
+        rules = variants.Rules.from_dict(preset.rules or {})
+        variants.parse_spec(preset.spec)
+        variants.validate_template(preset.naming)
+    except (ValueError, TypeError) as exc:
+        raise PresetError(f"Preset {preset.name!r} is invalid: {exc}")
+    return variants.Preset(preset.name, preset.label, preset.spec, preset.naming, rules)
+
+
+def preset_resolve(*, names: Iterable[str]) -> list[variants.Preset]:
+    """Presets by name: the admin's row when there is one (it must be enabled), otherwise the
+    built-in definition, so an unseeded database still exports."""
+    names = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if not names:
+        raise PresetError("Pick at least one preset.")
+    rows = {p.name: p for p in Preset.objects.filter(name__in=names)}
+    out = []
+    for name in names:
+        row = rows.get(name)
+        if row is not None:
+            if not row.enabled:
+                raise PresetError(f"Preset {name!r} is disabled.")
+            out.append(preset_as_variant(row))
+        elif name in variants.PRESETS:
+            out.append(variants.get_preset(name))
+        else:
+            raise PresetError(f"Unknown preset {name!r}.")
+    return out
+
+
+def export_candidates(*, product_ids: Iterable[int] | None = None, brand: str = "",
+                      approved_since: date | str | None = None) -> QuerySet[Cutout]:
+    """Approved current cutouts matching the filters, in the order they are exported."""
+    rows = cutouts_approved_current()
+    if product_ids:
+        rows = rows.filter(asset__product_id__in=list(product_ids))
+    if brand:
+        rows = rows.filter(asset__product__brand__iexact=brand)
+    if approved_since:
+        if isinstance(approved_since, str):
+            approved_since = date.fromisoformat(approved_since)
+        rows = rows.filter(reviewed_at__date__gte=approved_since)
+    return rows.order_by("asset__product__sku", "asset__position", "asset_id")
+
+
+def export_brands() -> list[str]:
+    return list(
+        Product.live.exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
+    )
+
+
+def products_by_sku(*, skus: Iterable[str]) -> tuple[list[int], list[str]]:
+    """(product ids, SKUs that do not exist) for a list of SKUs typed by a user."""
+    skus = list(dict.fromkeys(s.strip() for s in skus if s.strip()))
+    found = dict(Product.live.filter(sku__in=skus).values_list("sku", "pk"))
+    return [found[s] for s in skus if s in found], [s for s in skus if s not in found]
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    cutout_id: int
+    asset_id: int
+    preset: str
+    path: str  # inside the ZIP / folder; "" when the name cannot be built
+    sku: str
+    gtin: str
+    asin: str
+    error: str = ""
+
+
+@dataclass
+class ExportPlan:
+    items: list[PlannedItem] = field(default_factory=list)
+    collisions: list[str] = field(default_factory=list)
+
+    @property
+    def named(self) -> list[PlannedItem]:
+        return [i for i in self.items if not i.error]
+
+
+def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) -> ExportPlan:
+    """Every file an export would write, named, with collisions found before anything runs.
+
+    Each preset gets its own folder, so the files for one marketplace upload together; rows
+    are grouped by cutout so a worker decodes each cutout once for all presets.
+    """
+    plan = ExportPlan()
+    rows = cutouts.values_list(
+        "pk", "asset_id", "asset__position", "asset__product__sku", "asset__product__gtin",
+        "asset__product__asin",
+    )
+    for cutout_id, asset_id, position, sku, gtin, asin in rows.iterator(chunk_size=1000):
+        number = POSITION_NUMBERS.get(position, 1)
+        for preset in presets:
+            try:
+                name = variants.name_for(preset, position=number, sku=sku, gtin=gtin or None,
+                                         asin=asin or None)
+                path, error = f"{preset.name}/{name}", ""
+            except variants.NamingError as exc:
+                path, error = "", str(exc)
+            plan.items.append(PlannedItem(cutout_id, asset_id, preset.name, path, sku,
+                                          gtin or "", asin or "", error))
+    named = plan.named
+    for collision in variants.find_collisions([i.path for i in named]):
+        skus = sorted({named[i].sku for i in collision.indices})
+        plan.collisions.append(f"{collision} — products {', '.join(skus)}")
+    return plan
+
+
+def export_job_list(*, limit: int = 50) -> list[ExportJob]:
+    return list(ExportJob.objects.select_related("created_by")[:limit])
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    job: ExportJob
+    percent: int
+    is_active: bool
+
+
+def export_job_progress(*, job: ExportJob) -> ExportProgress:
+    total = job.progress_total
+    percent = int(100 * job.progress_done / total) if total else 0
+    if job.status == JobStatus.DONE:
+        percent = 100
+    return ExportProgress(job=job, percent=percent,
+                          is_active=job.status in (JobStatus.QUEUED, JobStatus.RUNNING))
+
+
+def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict], bool]:
+    """Manifest rows (unescaped for display) and whether there were more than ``limit``."""
+    if not job.manifest_name:
+        return [], False
+    storage = storages["exports"]
+    rows: list[dict] = []
+    try:
+        with storage.open(job.manifest_name, "rb") as fh:
+            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+            for row in csv.DictReader(text):
+                if len(rows) == limit:
+                    return rows, True
+                rows.append({k: variants.csv_unescape(v or "") for k, v in row.items()})
+    except FileNotFoundError:
+        return [], False
+    return rows, False

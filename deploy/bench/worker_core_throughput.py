@@ -1,0 +1,78 @@
+"""Cutouts per hour for ONE worker core: the real embedded model, one onnxruntime thread.
+
+    CUTROOM_ONNX_THREADS=1 DJANGO_SETTINGS_MODULE=config.settings.dev \
+        .venv/bin/python deploy/bench/worker_core_throughput.py --images 6 --json out.json
+
+Generates product-like 2 MP photos (1632 x 1224) in memory, runs
+``cutouts.engine.cutout_compute`` (decode-free: RGB array in, three encoded PNGs out, exactly
+what a worker does between reading the working copy and saving the outputs) with the ``fast``
+and ``default`` quality profiles, in this one process. The first image of each profile is a
+warm-up (session creation) and is not counted. Prints one line per profile and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+os.environ["CUTROOM_ONNX_THREADS"] = "1"
+os.environ["CUTROOM_WORKER_CONCURRENCY"] = "1"
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=6)
+    parser.add_argument("--width", type=int, default=1632)
+    parser.add_argument("--height", type=int, default=1224)
+    parser.add_argument("--profiles", default="fast,default")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+
+    import cv2
+    import django
+    import numpy as np
+
+    cv2.setNumThreads(1)
+    django.setup()
+    from cutouts import engine
+    from cutouts.services.jobs import cutout_settings_resolve
+    from tests.images import product_photo
+
+    photos = [np.asarray(product_photo(args.width, args.height, seed=i))
+              for i in range(args.images + 1)]
+    results = {}
+    for name in args.profiles.split(","):
+        settings_dict = cutout_settings_resolve(profile_name=name)
+        engine.cutout_compute(rgb=photos[0], settings_dict=settings_dict).close()  # warm-up
+        seconds = []
+        for rgb in photos[1:]:
+            started = time.perf_counter()
+            engine.cutout_compute(rgb=rgb, settings_dict=settings_dict).close()
+            seconds.append(time.perf_counter() - started)
+        mean = statistics.mean(seconds)
+        results[name] = {
+            "images": len(seconds), "megapixels": round(args.width * args.height / 1e6, 2),
+            "mean_s": round(mean, 3), "median_s": round(statistics.median(seconds), 3),
+            "max_s": round(max(seconds), 3), "cutouts_per_hour": int(3600 / mean),
+        }
+        row = results[name]
+        print(f"{name:8s} {row['images']} images of {row['megapixels']} MP: "
+              f"mean {row['mean_s']} s, median {row['median_s']} s, max {row['max_s']} s "
+              f"-> {row['cutouts_per_hour']} cutouts/hour per core", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""catalog.ingest.archives: entry checks, without the database."""
+
+import io
+import zipfile
+
+import pytest
+
+from catalog.ingest.archives import (
+    ArchiveError,
+    ArchiveLimits,
+    FolderSource,
+    ZipSource,
+    unsafe_name_reason,
+)
+from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+
+LIMITS = ArchiveLimits()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../a.jpg", "'..'"),
+        ("a/../../b.jpg", "'..'"),
+        ("..\\..\\win.jpg", "'..'"),
+        ("/etc/a.jpg", "absolute path"),
+        ("\\\\server\\share\\a.jpg", "absolute path"),
+        ("C:\\photos\\a.jpg", "absolute path"),
+        ("a\x00.jpg", "NUL"),
+    ],
+)
+def test_it_refuses_names_that_could_escape(name, reason):
+    assert reason in unsafe_name_reason(name)
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "SKU1/a.jpg", "a..b.jpg", "./a.jpg", "...jpg"])
+def test_it_accepts_plain_relative_names(name):
+    assert unsafe_name_reason(name) == ""
+
+
+def _zip(infos: list[tuple[zipfile.ZipInfo, bytes]], compression=zipfile.ZIP_STORED) -> ZipSource:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", compression=compression) as zf:
+        for info, data in infos:
+            info.compress_type = compression
+            zf.writestr(info, data)
+    raw.seek(0)
+    return ZipSource(raw, limits=LIMITS)
+
+
+def test_it_flags_encrypted_and_symlinked_entries():
+    link = zipfile.ZipInfo("b.jpg")
+    link.external_attr = 0o120755 << 16
+    source = _zip([(zipfile.ZipInfo("a.jpg"), b"x"), (link, b"target")])
+    # zipfile cannot write encrypted entries; set the flag as a reader would see it.
+    source.zip.getinfo("a.jpg").flag_bits |= 0x1
+    assert [e.problem for e in source.entries()] == [
+        "Refused: encrypted entry.", "Refused: symbolic link in the archive."]
+
+
+def test_it_copies_entries_to_anonymous_temp_files_in_chunks():
+    data = jpeg_bytes(size=(1500, 1500))
+    source = ZipSource(io.BytesIO(zip_bytes({"deep/../../x.jpg": b"", "ok.jpg": data})),
+                       limits=LIMITS)
+    entries = source.entries()
+    assert entries[0].problem and not entries[1].problem
+    with source.open(entries[1]) as handle:
+        assert handle.read() == data
+        assert not hasattr(handle, "name") or "ok.jpg" not in str(handle.name)
+
+
+def test_it_limits_the_number_of_entries():
+    members = {f"{n}.jpg": b"x" for n in range(6)}
+    with pytest.raises(ArchiveError, match="the limit is 5"):
+        ZipSource(io.BytesIO(zip_bytes(members)), limits=ArchiveLimits(max_entries=5))
+
+
+def test_it_skips_desktop_junk_silently():
+    members = {"__MACOSX/._a.jpg": b"x", "a/.DS_Store": b"x", "Thumbs.db": b"x", "a.jpg": b"x"}
+    source = ZipSource(io.BytesIO(zip_bytes(members)), limits=LIMITS)
+    assert [e.name for e in source.entries()] == ["a.jpg"]
+
+
+def test_it_reads_a_root_manifest_but_not_one_in_a_folder():
+    with_root = ZipSource(io.BytesIO(zip_bytes({"Manifest.CSV": b"sku\nA\n"})), limits=LIMITS)
+    assert with_root.manifest() == b"sku\nA\n"
+    nested = ZipSource(io.BytesIO(zip_bytes({"x/manifest.csv": b"sku\nA\n"})), limits=LIMITS)
+    assert nested.manifest() is None
+    assert "not an image file name" in nested.entries()[0].problem
+
+
+def test_it_walks_a_folder_in_order_without_following_links(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "2.jpg").write_bytes(b"x")
+    (tmp_path / "1.jpg").write_bytes(b"x")
+    (tmp_path / "inner.zip").write_bytes(zip_bytes({"a.jpg": b"x"}))
+    (tmp_path / "linked").symlink_to(tmp_path / "b")
+    entries = FolderSource(tmp_path, limits=LIMITS).entries()
+    assert [(e.name, bool(e.problem)) for e in entries] == [
+        ("1.jpg", False), ("b/2.jpg", False), ("inner.zip", True), ("linked", True)]

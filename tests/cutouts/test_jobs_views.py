@@ -1,0 +1,111 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from cutouts.models import Cutout, CutoutBatch, JobStatus, Notification
+from cutouts.services import jobs
+from tests.factories import UserFactory, manager, reviewer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    from cutouts.tasks import cutout_run_task
+
+    sent = []
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda args, **kw: sent.append(args[0]))
+    return sent
+
+
+def test_it_starts_a_batch_for_a_product_from_the_web(client, make_assets, no_broker,
+                                                      django_capture_on_commit_callbacks):
+    asset = make_assets(1)[0]
+    client.force_login(manager())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("cutouts:batch_start"),
+                               {"product": asset.product_id, "profile": "fast"})
+    batch = CutoutBatch.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("cutouts:batch_detail", args=[batch.pk])
+    assert no_broker == [batch.cutouts.get().pk]
+
+
+def test_it_explains_why_nothing_was_started(client, make_assets):
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:batch_start"), {"product": 999999}, follow=True)
+    assert b"No images to cut out" in response.content
+    assert not CutoutBatch.objects.exists()
+
+
+def test_it_shows_live_progress_as_an_htmx_partial(client, make_assets, fake_model):
+    batch = jobs.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    first = batch.cutouts.order_by("pk").first()
+    jobs.cutout_run(cutout_id=first.pk)
+    client.force_login(reviewer())
+    page = client.get(reverse("cutouts:batch_detail", args=[batch.pk]))
+    assert page.status_code == 200 and b"<html" in page.content
+    partial = client.get(reverse("cutouts:batch_detail", args=[batch.pk]), HTTP_HX_REQUEST="true")
+    text = partial.content.decode()
+    assert "<html" not in text
+    assert 'hx-trigger="every 1s"' in text  # still polling while work remains
+    assert "1 / 3" in text and 'aria-valuenow="33"' in text
+
+
+def test_it_stops_polling_and_lists_failures_when_the_batch_ends(client, make_assets,
+                                                                 fake_model, monkeypatch):
+    batch = jobs.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    monkeypatch.setattr(jobs, "_load_working_copy", lambda asset: (_ for _ in ()).throw(
+        jobs.PermanentError("The working copy cannot be decoded: truncated")))
+    jobs.cutout_run(cutout_id=batch.cutouts.get().pk)
+    client.force_login(manager())
+    text = client.get(reverse("cutouts:batch_detail", args=[batch.pk]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert "every 1s" not in text
+    assert "The working copy cannot be decoded: truncated" in text
+    assert "Retry failed" in text
+
+
+def test_it_retries_and_cancels_for_managers_only(client, make_assets):
+    batch = jobs.cutout_batch_start(assets=make_assets(2))
+    Cutout.objects.filter(pk=batch.cutouts.first().pk).update(status=JobStatus.FAILED)
+    client.force_login(reviewer())
+    assert client.post(reverse("cutouts:batch_retry", args=[batch.pk])).status_code == 403
+    assert client.post(reverse("cutouts:batch_cancel", args=[batch.pk])).status_code == 403
+    assert client.post(reverse("cutouts:batch_start"), {"all_pending": "1"}).status_code == 403
+    client.force_login(manager())
+    assert client.post(reverse("cutouts:batch_retry", args=[batch.pk])).status_code == 302
+    response = client.post(reverse("cutouts:batch_cancel", args=[batch.pk]),
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and b"batch-progress" in response.content
+    assert set(batch.cutouts.values_list("status", flat=True)) == {JobStatus.CANCELLED}
+
+
+def test_it_denies_batches_to_users_without_a_role(client, make_assets):
+    batch = jobs.cutout_batch_start(assets=make_assets(1))
+    client.force_login(UserFactory())
+    assert client.get(reverse("cutouts:batch_detail", args=[batch.pk])).status_code == 403
+    client.logout()
+    assert client.get(reverse("cutouts:batch_list")).status_code == 302
+
+
+def test_it_notifies_the_starter_and_marks_notifications_read(client, make_assets, fake_model):
+    user = manager()
+    batch = jobs.cutout_batch_start(assets=make_assets(1), user=user, profile_name="fast")
+    jobs.cutout_run(cutout_id=batch.cutouts.get().pk)
+    client.force_login(user)
+    text = client.get(reverse("cutouts:notifications"), HTTP_HX_REQUEST="true").content.decode()
+    assert "1 done, 0 failed" in text
+    client.post(reverse("cutouts:notifications"), HTTP_HX_REQUEST="true")
+    assert not Notification.objects.filter(user=user, read_at__isnull=True).exists()
+
+
+def test_it_starts_a_batch_from_the_command_line(make_assets, capsys):
+    asset = make_assets(1, sku="CLI-1")[0]
+    call_command("cutout_batch", "--product", "CLI-1", "--profile", "fast", "--no-wait")
+    assert "1 cutouts queued" in capsys.readouterr().out
+    assert Cutout.objects.get().asset == asset
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="No product"):
+        call_command("cutout_batch", "--product", "NOPE", "--no-wait")

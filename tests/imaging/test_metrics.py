@@ -1,0 +1,78 @@
+"""Eval metrics on hand-made arrays (definitions from shared/eval/README.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cutouts.imaging import metrics
+
+
+def square(n=40, lo=10, hi=30, value=255):
+    m = np.zeros((n, n), np.uint8)
+    m[lo:hi, lo:hi] = value
+    return m
+
+
+def test_it_scores_a_perfect_prediction_perfectly():
+    gt = square()
+    m = metrics.evaluate(gt.astype(np.float32) / 255, gt)
+    assert m["iou"] == 1 and m["mae"] == 0 and m["max_f"] == pytest.approx(1)
+    assert m["boundary_f"] == 1 and m["halo"] == 0 and m["deficit"] == 0
+
+
+def test_it_computes_iou_and_mae_on_known_overlap():
+    gt = square(lo=10, hi=30)  # 400 px
+    pred = np.zeros((40, 40), np.float32)
+    pred[10:30, 20:40] = 1.0  # 400 px, 200 overlap
+    assert metrics.iou(pred, gt) == pytest.approx(200 / 600)
+    assert metrics.mae(pred, gt) == pytest.approx(400 / 1600)
+
+
+def test_it_leaves_ignore_pixels_out():
+    gt = square()
+    gt[:, :5] = 128
+    pred = gt.astype(np.float32) / 255
+    pred[:, :5] = 0.7  # anything in the ignore band is free
+    assert metrics.mae(pred, gt) == 0
+    assert metrics.iou(pred, gt) == 1
+
+
+def test_it_finds_the_best_threshold_for_max_f():
+    gt = square()
+    pred = (gt > 0) * 0.3 + 0.1  # object 0.4, background 0.1: separable at some threshold
+    assert metrics.max_f(pred, gt) == pytest.approx(1.0)
+    flat = np.full((40, 40), 0.5, np.float32)  # no ranking: precision = 400/1600
+    p = 0.25
+    assert metrics.max_f(flat, gt) == pytest.approx(1.3 * p / (0.3 * p + 1))
+
+
+def test_it_measures_halo_outside_and_deficit_inside():
+    gt = square(n=60, lo=20, hi=40)
+    pred = (gt > 0).astype(np.float32)
+    spill = pred.copy()
+    spill[18:20, 20:40] = 1.0  # two rows of background covered
+    assert metrics.halo(spill, gt) > 0 and metrics.deficit(spill, gt) == 0
+    eaten = pred.copy()
+    eaten[20:40, 20:22] = 0.5  # an over-transparent rim
+    assert metrics.deficit(eaten, gt) > 0 and metrics.halo(eaten, gt) == 0
+    far = pred.copy()
+    far[0:5, :] = 1.0  # spill more than 8 px away is not halo
+    assert metrics.halo(far, gt) == 0
+
+
+def test_it_tolerates_boundary_shifts_up_to_3_px():
+    gt = square(n=80, lo=20, hi=60)
+    near = np.zeros((80, 80), np.float32)
+    near[22:62, 22:62] = 1.0
+    far = np.zeros((80, 80), np.float32)
+    far[26:66, 26:66] = 1.0
+    assert metrics.boundary_f(near, gt) > 0.9
+    assert metrics.boundary_f(far, gt) < 0.5
+
+
+def test_it_reads_uint8_predictions_like_floats():
+    gt = square()
+    u8 = np.where(gt > 0, 200, 30).astype(np.uint8)
+    f = u8.astype(np.float32) / 255
+    assert metrics.evaluate(u8, gt) == pytest.approx(metrics.evaluate(f, gt))
