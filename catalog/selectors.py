@@ -1,5 +1,6 @@
 import csv
 import io
+from dataclasses import dataclass
 
 from django.core.files import File
 from django.core.files.storage import storages
@@ -134,3 +135,137 @@ def import_job_report_csv(*, job: ImportJob) -> str:
     for issue in job.issues.order_by("id").iterator():
         writer.writerow(csv_safe_row([issue.filename, issue.level, issue.reason]))
     return out.getvalue()
+
+
+# --- Browsing pages (catalog views) -----------------------------------------------------------
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class ProductPage:
+    """One keyset page of the product list: ``products`` carry ``live_assets``,
+    ``asset_count`` and ``status_counts`` ([(status, label, n)]) set in Python."""
+
+    products: list[Product]
+    total: int
+    next_after: str = ""
+    prev_before: str = ""
+    first: bool = True
+
+
+def _products_filtered(
+    *, search: str = "", brand: str = "", category: str = "", status: str = ""
+) -> QuerySet[Product]:
+    """The filters of ``product_list`` without its aggregate: a GROUP BY over the whole
+    filtered set is what makes deep pages slow, so counts are taken on the page only."""
+    qs = Product.live.all()
+    search = (search or "").strip()
+    if search:
+        condition = Q(sku__icontains=search) | Q(title__icontains=search)
+        digits = search.replace(" ", "")
+        if digits.isdigit():
+            condition |= Q(gtin__startswith=digits)
+        qs = qs.filter(condition)
+    if brand:
+        qs = qs.filter(brand=brand)
+    if category:
+        qs = qs.filter(category=category)
+    if status:
+        qs = qs.filter(Exists(ImageAsset.live.filter(product=OuterRef("pk"), status=status)))
+    return qs
+
+
+def product_page(
+    *, search: str = "", brand: str = "", category: str = "", status: str = "",
+    after: str = "", before: str = "", size: int = PAGE_SIZE,
+) -> ProductPage:
+    """A page of live products in SKU order, keyset-paginated on the unique SKU index.
+
+    ``after``/``before`` are SKUs of the neighbouring page's edge, so page 1,000 costs what
+    page 1 costs (no OFFSET scan). At most four queries whatever the page: the page, the
+    assets of its products, a probe for an earlier page (only with ``after``), the total.
+    """
+    qs = _products_filtered(search=search, brand=brand, category=category, status=status)
+    if before:
+        rows = list(qs.filter(sku__lt=before).order_by("-sku")[: size + 1])
+        has_more_back = len(rows) > size
+        products = list(reversed(rows[:size]))
+        has_next, has_prev = True, has_more_back
+    else:
+        window = qs.filter(sku__gt=after) if after else qs
+        rows = list(window.order_by("sku")[: size + 1])
+        products = rows[:size]
+        has_next = len(rows) > size
+        has_prev = bool(after) and bool(products) and qs.filter(sku__lt=products[0].sku).exists()
+    _attach_assets(products)
+    return ProductPage(
+        products=products,
+        total=qs.count(),
+        next_after=products[-1].sku if products and has_next else "",
+        prev_before=products[0].sku if products and has_prev else "",
+        first=not has_prev,
+    )
+
+
+def _attach_assets(products: list[Product]) -> None:
+    """One query for the live assets of every product on the page."""
+    by_product: dict[int, list[ImageAsset]] = {p.pk: [] for p in products}
+    if by_product:
+        for asset in ImageAsset.live.filter(product_id__in=list(by_product)).order_by(
+            "product_id", "position", "id"
+        ):
+            by_product[asset.product_id].append(asset)
+    for product in products:
+        assets = by_product[product.pk]
+        product.live_assets = assets
+        product.asset_count = len(assets)
+        counts: dict[str, int] = {}
+        for asset in assets:
+            counts[asset.status] = counts.get(asset.status, 0) + 1
+        # In life-cycle order, with labels, ready for badges.
+        product.status_counts = [
+            (value, label, counts[value]) for value, label in AssetStatus.choices
+            if value in counts
+        ]
+
+
+def product_detail_assets(*, product: Product) -> list[ImageAsset]:
+    """Live assets of one product for its page, with who uploaded them (one query)."""
+    return list(
+        ImageAsset.live.filter(product=product).select_related("uploaded_by")
+        .order_by("position", "id")
+    )
+
+
+def asset_get_for_product(*, product_pk: int, pk: int) -> ImageAsset:
+    """A live asset of a live product; raises ImageAsset.DoesNotExist."""
+    return ImageAsset.live.select_related("product").get(
+        pk=pk, product_id=product_pk, product__deleted_at__isnull=True
+    )
+
+
+def import_job_list(*, limit: int = 50) -> list[ImportJob]:
+    return list(ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit])
+
+
+def import_job_products(*, job: ImportJob, limit: int = 200) -> list[Product]:
+    """Live products that received assets from this import, SKU order."""
+    return list(
+        Product.live.filter(assets__import_job=job, assets__deleted_at__isnull=True)
+        .distinct().order_by("sku")[:limit]
+    )
+
+
+def thumbnail_open(*, name: str) -> File:
+    """A stored thumbnail, for streaming by a permission-checked view."""
+    return storages["default"].open(name, "rb")
+
+
+def thumbnail_signed_url(*, name: str) -> str | None:
+    """A short-lived signed URL when storage is S3, so the app need not proxy the bytes;
+    None on local disk, whose files have no public URL (media is private)."""
+    storage = storages["default"]
+    if getattr(storage, "querystring_auth", False) and hasattr(storage, "bucket_name"):
+        return storage.url(name)
+    return None

@@ -412,7 +412,6 @@ def _job_options(
     return options
 
 
-@transaction.atomic
 def import_job_create(
     *, user, source_kind: str, source_file=None, source_path: str = "", manifest_file=None,
     patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
@@ -427,6 +426,9 @@ def import_job_create(
     once and each file goes through ``import_job_upload_file``, then ``import_job_finish``.
     A manifest is checked here, so a broken one is refused before anything is stored.
     Raises ValueError (NamingError, ManifestError) with a message for the user.
+
+    The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
+    would hold SQLite's write lock for minutes.
     """
     if source_kind not in ImportJob.Source.values:
         raise ValueError(f"Unknown import source {source_kind!r}")
@@ -461,10 +463,15 @@ def import_job_create(
         job.status = ImportJob.Status.RUNNING
         job.started_at = timezone.now()
         job.progress_total = max(0, int(expected_files))
+    return _import_job_save(job=job, manifest=manifest, enqueue=enqueue)
+
+
+@transaction.atomic
+def _import_job_save(*, job: ImportJob, manifest: Manifest | None, enqueue: bool) -> ImportJob:
     job.save()
-    if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
+    if job.source_kind == ImportJob.Source.UPLOAD and manifest is not None:
         _ImportRun(job).apply_manifest(manifest)
-    if enqueue and source_kind != ImportJob.Source.UPLOAD:
+    if enqueue and job.source_kind != ImportJob.Source.UPLOAD:
         from .tasks import import_job_run_task
 
         transaction.on_commit(lambda: import_job_run_task.delay(job.pk))

@@ -1,5 +1,23 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("products/", views.product_list, name="product_list"),
+    path("products/<int:pk>/", views.product_detail, name="product_detail"),
+    path("products/<int:pk>/upload", views.product_upload, name="product_upload"),
+    path("products/<int:pk>/delete", views.product_delete, name="product_delete"),
+    path("products/<int:pk>/assets/<int:asset_pk>/delete", views.asset_delete,
+         name="asset_delete"),
+    path("assets/<int:pk>/thumbnail", views.asset_thumbnail, name="asset_thumbnail"),
+    path("upload/", views.bulk_upload, name="bulk_upload"),
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/files", views.import_upload_file, name="import_upload_file"),
+    path("imports/<int:pk>/finish", views.import_finish, name="import_finish"),
+    path("imports/<int:pk>/cancel", views.import_cancel, name="import_cancel"),
+    path("imports/<int:pk>/report.csv", views.import_report, name="import_report"),
+    path("summary", views.dashboard_summary, name="dashboard_summary"),
+]

@@ -54,3 +54,15 @@ def _reconcile_on_start(sender=None, **kwargs):
         logger.info("start-up reconcile: %s", result)
     except Exception:
         logger.exception("start-up reconcile failed")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=services.export.EXPORT_TIME_LIMIT,
+             time_limit=services.export.EXPORT_TIME_LIMIT + 60)
+def export_job_run_task(job_id: int) -> str:
+    if services.export_job_is_final(job_id=job_id):
+        return "skipped"
+    token = services.export_job_claim(job_id=job_id)
+    if token is None:
+        return "skipped"
+    return services.export_job_run(job_id=job_id, run_token=token)

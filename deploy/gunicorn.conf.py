@@ -2,7 +2,10 @@
 environment variables; pass with ``gunicorn config.wsgi:application -c deploy/gunicorn.conf.py``.
 """
 
+import json
+import logging
 import os
+from datetime import UTC, datetime
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
@@ -25,5 +28,52 @@ access_log_format = (
     '"bytes":"%(B)s","duration_us":%(D)s,"request_id":"%({x-request-id}o)s",'
     '"user_agent":"%(a)s"}'
 )
-worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir(
-    "/dev/shm") else None)
+# Heartbeat files: on a RAM-backed folder in containers (the image sets /dev/shm).
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or None
+# gunicorn >= 24 opens a control socket under $HOME by default: not wanted in a container or
+# a hardened unit (read-only home), and two instances on one host would share it.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "") == ""
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+
+class _JsonFormatter(logging.Formatter):
+    """gunicorn's own messages as JSON lines, like the app's (config.logging)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {"()": _JsonFormatter},
+            # Access lines are already JSON (access_log_format above).
+            "access": {"format": "%(message)s"},
+        },
+        "handlers": {
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json",
+                              "stream": "ext://sys.stderr"},
+            "access_console": {"class": "logging.StreamHandler", "formatter": "access",
+                               "stream": "ext://sys.stdout"},
+        },
+        # Replaces gunicorn's default root handler; Django's LOGGING takes over in workers.
+        "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["error_console"]},
+        "loggers": {
+            "gunicorn.error": {"level": os.environ.get("LOG_LEVEL", "INFO"),
+                               "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access_console"],
+                                "propagate": False},
+        },
+    }

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (redirects and errors too) carries X-Request-ID for the logs.
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,6 +204,7 @@ CELERY_TASK_ROUTES = {
     "cutouts.tasks.cutouts_reconcile_task": {"queue": "default"},
     # Each cutout is sent to its row's queue (bulk or interactive) explicitly.
     "cutouts.tasks.cutout_run_task": {"queue": "cutouts"},
+    "cutouts.tasks.export_job_run_task": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -232,11 +235,18 @@ CUTROOM_WARN_LONG_SIDE = env_int("CUTROOM_WARN_LONG_SIDE", 1000, minimum=1)
 CUTROOM_PURGE_RETENTION_DAYS = env_int("CUTROOM_PURGE_RETENTION_DAYS", 30, minimum=0)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# plain for people (dev default), json for log shippers (prod default); see config/logging.py.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("plain", "json"), "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

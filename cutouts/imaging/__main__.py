@@ -85,8 +85,15 @@ def cmd_bench(args) -> int:
     if args.configs:
         wanted = set(args.configs.split(","))
         configs = [c for c in configs if c.name in wanted]
-    run_benchmark(args.data, configs, args.json, args.limit, paths, args.model_dir,
-                  args.threads, big_megapixels=args.big_mp)
+    from tqdm import tqdm
+
+    from .benchmark import find_pairs
+
+    n = len(find_pairs(args.data)[: args.limit or None]) * len(configs)
+    with tqdm(total=n, unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        run_benchmark(args.data, configs, args.json, args.limit, paths, args.model_dir,
+                      args.threads, big_megapixels=args.big_mp,
+                      progress=lambda name, stem: bar.update(1))
     return 0
 
 
@@ -131,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--limit", type=int, default=None)
     b.add_argument("--configs", default=None, help="comma list, e.g. plain,fast")
     b.add_argument("--no-isnet", action="store_true")
+    b.add_argument("--quiet", action="store_true")
     b.add_argument("--big-mp", type=float, default=None,
                    help="also measure peak RSS on a generated photo of this many MP")
     b.set_defaults(func=cmd_bench)

@@ -83,55 +83,78 @@ def _peak_rss_mb() -> float:
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not resettable
 
 
-def run_config(cfg: Config, pairs, model_paths, model_dir, threads, progress=None) -> dict:
-    _reset_peak_rss()
-    model = "u2netp" if cfg.settings is None else cfg.settings.model
-    spec = resolve_model(model, model_paths, model_dir)
-    seg = get_segmenter(spec, threads=threads)
-    seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # warm-up
-    rows, times = [], []
+def _run_one(cfg: Config, seg, img_path, mask_path) -> tuple[dict, dict]:
+    t0 = time.perf_counter()
+    rgb = decode_image(img_path)
+    t_dec = time.perf_counter() - t0
+    gt = np.asarray(Image.open(mask_path).convert("L"))
+    if cfg.settings is None:
+        t1 = time.perf_counter()
+        alpha = plain_mask(rgb, seg)
+        t_inf, t_ref = time.perf_counter() - t1, 0.0
+        t2 = time.perf_counter()
+        png_bytes(np.dstack([rgb, alpha]))  # what a plain cutout writes: RGBA PNG
+        t_enc = time.perf_counter() - t2
+    else:
+        res = run_pipeline(rgb, cfg.settings, seg)
+        t_inf, t_ref = res.timings["inference"], res.timings["refinement"]
+        t2 = time.perf_counter()
+        png_bytes(res.rgba)
+        t_enc = time.perf_counter() - t2
+        alpha = res.alpha
+    if alpha.shape != gt.shape:
+        raise ValueError(f"{img_path.name}: mask {gt.shape} does not match image {alpha.shape}")
+    times = {"decode": t_dec, "inference": t_inf, "refinement": t_ref, "encode": t_enc,
+             "total": t_dec + t_inf + t_ref + t_enc}
+    return metrics.evaluate(alpha, gt), times
+
+
+def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
+                progress=None, stream=None) -> dict[str, dict]:
+    """Run every configuration on every image, interleaved image by image, so that
+    all configurations see the same machine load (the CPU may be shared)."""
+    segs: dict[str, object] = {}
+    for cfg in configs:
+        model = "u2netp" if cfg.settings is None else cfg.settings.model
+        spec = resolve_model(model, model_paths, model_dir)
+        try:
+            seg = get_segmenter(spec, threads=threads)
+        except ModelError as exc:
+            print(f"skipping {cfg.name}: {exc}", file=stream or sys.stdout)
+            continue
+        seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # warm-up
+        segs[cfg.name] = (seg, getattr(seg, "version", model))
+    rows = {name: [] for name in segs}
+    times = {name: [] for name in segs}
+    peak = dict.fromkeys(segs, 0.0)
     for stem, img_path, mask_path in pairs:
-        t0 = time.perf_counter()
-        rgb = decode_image(img_path)
-        t_dec = time.perf_counter() - t0
-        gt = np.asarray(Image.open(mask_path).convert("L"))
-        if cfg.settings is None:
-            t1 = time.perf_counter()
-            mask = plain_mask(rgb, seg)
-            t_inf = time.perf_counter() - t1
-            t_ref = 0.0
-            t2 = time.perf_counter()
-            rgba = np.dstack([rgb, mask])
-            png_bytes(rgba)
-            t_enc = time.perf_counter() - t2
-            alpha = mask
-        else:
-            res = run_pipeline(rgb, cfg.settings, seg)
-            t_inf, t_ref = res.timings["inference"], res.timings["refinement"]
-            t2 = time.perf_counter()
-            png_bytes(res.rgba)
-            t_enc = time.perf_counter() - t2
-            alpha = res.alpha
-        if alpha.shape != gt.shape:
-            raise ValueError(f"{stem}: mask {gt.shape} does not match image {alpha.shape}")
-        row = metrics.evaluate(alpha, gt)
-        row["stem"] = stem
-        rows.append(row)
-        times.append({"decode": t_dec, "inference": t_inf, "refinement": t_ref,
-                      "encode": t_enc, "total": t_dec + t_inf + t_ref + t_enc})
-        if progress:
-            progress(cfg.name, stem)
-    summary = metrics.mean_metrics(rows)
-    summary["time"] = statistics.median(t["total"] for t in times)
-    for k in ("decode", "inference", "refinement", "encode"):
-        summary[f"t_{k}"] = statistics.median(t[k] for t in times)
-    summary["peak_rss_mb"] = _peak_rss_mb()
-    return {"name": cfg.name, "model": spec.version,
-            "settings": None if cfg.settings is None else cfg.settings.to_dict(),
-            "summary": summary, "images": rows}
+        for cfg in configs:
+            if cfg.name not in segs:
+                continue
+            _reset_peak_rss()
+            row, t = _run_one(cfg, segs[cfg.name][0], img_path, mask_path)
+            peak[cfg.name] = max(peak[cfg.name], _peak_rss_mb())
+            row["stem"] = stem
+            rows[cfg.name].append(row)
+            times[cfg.name].append(t)
+            if progress:
+                progress(cfg.name, stem)
+    out = {}
+    for cfg in configs:
+        if cfg.name not in segs:
+            continue
+        summary = metrics.mean_metrics(rows[cfg.name])
+        summary["time"] = statistics.median(t["total"] for t in times[cfg.name])
+        for k in ("decode", "inference", "refinement", "encode"):
+            summary[f"t_{k}"] = statistics.median(t[k] for t in times[cfg.name])
+        summary["peak_rss_mb"] = peak[cfg.name]
+        out[cfg.name] = {"name": cfg.name, "model": segs[cfg.name][1],
+                         "settings": None if cfg.settings is None else cfg.settings.to_dict(),
+                         "summary": summary, "images": rows[cfg.name]}
+    return out
 
 
 def _check(kind: str, value: float, base: float, limit: float) -> tuple[float, bool]:
@@ -191,12 +214,7 @@ def run_benchmark(data_dir: str | Path, configs: list[Config] | None = None,
     stream = stream or sys.stdout
     pairs = find_pairs(data_dir)[: limit or None]
     configs = configs or default_configs(model_paths, model_dir)
-    results: dict[str, dict] = {}
-    for cfg in configs:
-        try:
-            results[cfg.name] = run_config(cfg, pairs, model_paths, model_dir, threads, progress)
-        except ModelError as exc:
-            print(f"skipping {cfg.name}: {exc}", file=stream)
+    results = run_configs(configs, pairs, model_paths, model_dir, threads, progress, stream)
     report = {
         "data_dir": str(data_dir), "images": len(pairs), "threads": threads or os.cpu_count(),
         "configs": results, "targets": target_report(results),

@@ -60,7 +60,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
 
 def radii_for(shape: tuple[int, int]) -> tuple[int, int]:
     """90 px (the published setting) for ordinary photos, more for very large ones."""
-    return int(np.clip(0.04 * max(shape), 90, 360)), 3
+    return int(np.clip(0.02 * max(shape), 90, 180)), 3
 
 
 def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
@@ -71,7 +71,7 @@ def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
     """
     h, w = alpha.shape
     r1, r2 = radii_for((h, w))
-    margin = r1 + r2 + 2
+    margin = sum(r // 2 + 1 for r in radii_chain(r1, r2)) + 2  # box half-widths
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)

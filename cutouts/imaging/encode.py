@@ -34,9 +34,10 @@ def decode_image(src: str | Path | bytes) -> np.ndarray:
 
 def png_bytes(array: np.ndarray, compress_level: int = 3) -> bytes:
     """RGBA (H, W, 4) or L (H, W) uint8 array -> PNG bytes."""
-    mode = {2: "L", 3: "RGB"}[array.ndim] if array.ndim == 2 or array.shape[2] == 3 else "RGBA"
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ValueError("png_bytes expects a uint8 (H, W) or (H, W, 3|4) array")
     buf = io.BytesIO()
-    Image.fromarray(array, mode=mode).save(buf, format="PNG", compress_level=compress_level)
+    Image.fromarray(array).save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
 
 

@@ -52,7 +52,7 @@ def file_md5(path: str | Path, _cache: dict = {}) -> str:  # noqa: B006 - delibe
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _cache:
-        h = hashlib.md5()
+        h = hashlib.md5(usedforsecurity=False)
         with open(p, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)

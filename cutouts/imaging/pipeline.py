@@ -22,6 +22,7 @@ from .settings import CutoutSettings
 from .signals import quality_signals
 
 WORK_MAX = 2048
+CROP_BASE = 4096  # the crop pass reads a copy of huge photos reduced to this long side
 PRE_REDUCE = 4  # images larger than 4x the model size are first reduced with INTER_AREA
 
 
@@ -63,9 +64,14 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter):
         box = object_box(p_full, rgb.shape[:2], margin=settings.crop_margin)
         h, w = rgb.shape[:2]
         if box is not None and (box[2] - box[0]) * (box[3] - box[1]) < 0.97 * h * w:
-            x0, y0, x1, y1 = box
+            # crop from a copy reduced to CROP_BASE px (no full-size crop copy of huge photos)
+            f = min(1.0, CROP_BASE / max(h, w))
+            base = rgb if f == 1.0 else cv2.resize(
+                rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+            x0, y0, x1, y1 = (int(round(v * f)) for v in box)
             p_crop = refine.minmax(predict_square(
-                _reduced(rgb[y0:y1, x0:x1], size), segmenter, tta_flip=settings.crop_flip))
+                _reduced(base[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)], size), segmenter,
+                tta_flip=settings.crop_flip))
         else:
             box = None
     return p_full, p_crop, box, disagreement
@@ -98,6 +104,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         thin = refine.thin_structure_weight(prob, model_px=model_px)
 
     alpha = np.empty((h, w), np.uint8)
+    rgba = np.empty((h, w, 4), np.uint8)
     for y0, y1, x0, x1 in refine.tiles(h, w, settings.tile_size):
         p_t = refine.upsample_region(prob, scale, y0, y1, x0, x1)
         if settings.refine:
@@ -106,15 +113,16 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
             a_t = refine.shape_alpha(p_t, settings.edge_threshold, settings.edge_gain, g_t, n_t)
         else:
             a_t = p_t
-        alpha[y0:y1, x0:x1] = np.clip(a_t * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        a_u8 = np.clip(a_t * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        alpha[y0:y1, x0:x1] = a_u8
+        out = rgba[y0:y1, x0:x1]
+        out[..., :3] = rgb[y0:y1, x0:x1]
+        out[..., :3] *= (a_u8 > 0)[..., None]  # fully transparent pixels carry no colour
+        out[..., 3] = a_u8
     del gate, thin
 
-    rgba = np.empty((h, w, 4), np.uint8)
-    rgba[..., :3] = rgb
-    rgba[..., 3] = alpha
     if settings.decontaminate:
         decontaminate_into(rgba, rgb, alpha, tile=settings.tile_size)
-    rgba[..., :3][alpha == 0] = 0
 
     # working-resolution views for shadows and signals
     if scale < 1.0:

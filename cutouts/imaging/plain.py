@@ -22,5 +22,5 @@ def plain_mask(rgb: np.ndarray, segmenter: Segmenter) -> np.ndarray:
     pred = segmenter.predict(small).astype(np.float32)
     lo, hi = float(pred.min()), float(pred.max())
     pred = (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
-    mask = Image.fromarray((pred * 255).astype(np.uint8), mode="L")
+    mask = Image.fromarray((pred * 255).astype(np.uint8))
     return np.asarray(mask.resize((w, h), Image.LANCZOS))

@@ -1,5 +1,21 @@
 """Reads for the cutouts app, one module per area (jobs, review, export)."""
 
+from .export import (  # noqa: F401
+    ExportPlan,
+    ExportProgress,
+    PlannedItem,
+    PresetError,
+    export_brands,
+    export_candidates,
+    export_job_list,
+    export_job_progress,
+    export_job_results,
+    export_plan,
+    preset_as_variant,
+    preset_list,
+    preset_resolve,
+    products_by_sku,
+)
 from .jobs import (  # noqa: F401
     BatchProgress,
     assets_for_cutout,
@@ -12,4 +28,20 @@ from .jobs import (  # noqa: F401
     notification_unread_count,
     worker_ping_recent,
 )
-from .review import cutouts_approved_current  # noqa: F401, E402
+from .review import (  # noqa: F401, E402
+    Card,
+    Neighbours,
+    QueueFilters,
+    QueuePage,
+    asset_history,
+    cutout_for_image,
+    cutouts_approved_current,
+    rerun_models,
+    retouch_queue,
+    review_card,
+    review_facets,
+    review_neighbours,
+    review_queue,
+    review_queue_first,
+    review_queue_page,
+)

@@ -1,6 +1,17 @@
-from django.db.models import QuerySet
+"""Review reads: the queue (filters, riskiest first, keyset neighbours for next/previous),
+the card, the retouch queue and an asset's audit trail. Query counts do not depend on the
+page size: related rows come in through joins, never per row."""
 
-from ..models import Cutout, JobStatus, ReviewStatus
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from ..models import Cutout, CutoutBatch, JobStatus, ReviewDecision, ReviewStatus
 
 
 def cutouts_approved_current() -> QuerySet[Cutout]:
@@ -9,3 +20,207 @@ def cutouts_approved_current() -> QuerySet[Cutout]:
         is_current=True, review_status=ReviewStatus.APPROVED, status=JobStatus.DONE,
         asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True,
     ).select_related("asset", "asset__product")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    product: str = ""  # SKU (exact) or product id
+    batch: int | None = None
+    brand: str = ""
+    model: str = ""
+    preflag: str = ""
+
+    FIELDS = ("product", "batch", "brand", "model", "preflag")
+
+    @classmethod
+    def from_query(cls, data) -> QueueFilters:
+        batch = (data.get("batch") or "").strip()
+        return cls(
+            product=(data.get("product") or "").strip()[:64],
+            batch=int(batch) if batch.isdigit() else None,
+            brand=(data.get("brand") or "").strip()[:120],
+            model=(data.get("model") or "").strip()[:60],
+            preflag=(data.get("preflag") or "").strip()[:40],
+        )
+
+    def querystring(self) -> str:
+        pairs = [(name, getattr(self, name)) for name in self.FIELDS]
+        return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
+
+    @property
+    def active(self) -> bool:
+        return bool(self.querystring())
+
+
+def _filtered(rows: QuerySet[Cutout], filters: QueueFilters) -> QuerySet[Cutout]:
+    if filters.product:
+        if filters.product.isdigit():
+            rows = rows.filter(Q(asset__product_id=int(filters.product))
+                               | Q(asset__product__sku=filters.product))
+        else:
+            rows = rows.filter(asset__product__sku=filters.product)
+    if filters.batch:
+        rows = rows.filter(batch_id=filters.batch)
+    if filters.brand:
+        rows = rows.filter(asset__product__brand=filters.brand)
+    if filters.model:
+        rows = rows.filter(model_name=filters.model)
+    if filters.preflag:
+        # JSON list membership as text: works the same on SQLite and PostgreSQL.
+        rows = rows.annotate(_preflags=Cast("preflags", TextField())).filter(
+            _preflags__contains=f'"{filters.preflag}"')
+    return rows
+
+
+def _live(rows: QuerySet[Cutout]) -> QuerySet[Cutout]:
+    return rows.filter(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
+
+
+def review_queue(*, filters: QueueFilters | None = None) -> QuerySet[Cutout]:
+    """Finished versions awaiting review, riskiest first (ties: oldest first)."""
+    rows = _live(Cutout.objects.filter(status=JobStatus.DONE,
+                                       review_status=ReviewStatus.PENDING))
+    return _filtered(rows, filters or QueueFilters()).order_by("-risk", "pk")
+
+
+@dataclass
+class QueuePage:
+    rows: list[Cutout]
+    page: int
+    per_page: int
+    has_next: bool
+    total: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
+                      per_page: int = 50) -> QueuePage:
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+    qs = review_queue(filters=filters)
+    rows = list(
+        qs.select_related("asset", "asset__product", "batch")
+        .only("pk", "version", "risk", "preflags", "model_name", "source", "width", "height",
+              "created_at", "finished_at", "batch__label", "batch__id",
+              "asset__id", "asset__position", "asset__sha256", "asset__working_width",
+              "asset__working_height", "asset__original_filename",
+              "asset__product__id", "asset__product__sku", "asset__product__title",
+              "asset__product__brand")[(page - 1) * per_page: page * per_page + 1]
+    )
+    return QueuePage(rows=rows[:per_page], page=page, per_page=per_page,
+                     has_next=len(rows) > per_page, total=qs.count())
+
+
+def review_queue_first(*, filters: QueueFilters | None = None) -> int | None:
+    return review_queue(filters=filters).values_list("pk", flat=True).first()
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    previous_id: int | None
+    next_id: int | None
+    position: int | None = None  # 1-based place in the queue, None when not in it
+
+
+def review_neighbours(*, cutout: Cutout, filters: QueueFilters | None = None) -> Neighbours:
+    """Keyset neighbours in queue order (-risk, pk): two index range reads, whatever the
+    queue length, and they still work when ``cutout`` itself just left the queue."""
+    qs = review_queue(filters=filters)
+    after = Q(risk__lt=cutout.risk) | Q(risk=cutout.risk, pk__gt=cutout.pk)
+    before = Q(risk__gt=cutout.risk) | Q(risk=cutout.risk, pk__lt=cutout.pk)
+    next_id = qs.filter(after).values_list("pk", flat=True).first()
+    previous_id = (qs.filter(before).order_by("risk", "-pk").values_list("pk", flat=True)
+                   .first())
+    return Neighbours(previous_id=previous_id, next_id=next_id)
+
+
+@dataclass
+class Card:
+    cutout: Cutout
+    versions: list[Cutout]
+    decisions: list[ReviewDecision]
+    confirmed_preflags: set[str] = field(default_factory=set)
+    neighbours: Neighbours | None = None
+
+    @property
+    def awaiting_review(self) -> bool:
+        c = self.cutout
+        return c.status == JobStatus.DONE and c.review_status == ReviewStatus.PENDING
+
+    @property
+    def is_active(self) -> bool:
+        return self.cutout.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
+                with_neighbours: bool = True) -> Card:
+    """Everything the card shows, in five queries. Raises Cutout.DoesNotExist."""
+    cutout = _live(Cutout.objects.select_related(
+        "asset", "asset__product", "batch", "reviewed_by", "parent")).get(pk=cutout_id)
+    versions = list(Cutout.objects.filter(asset_id=cutout.asset_id).order_by("-version")
+                    .only("pk", "version", "status", "review_status", "is_current", "source",
+                          "model_name", "risk", "created_at", "asset_id", "parent_id"))
+    decisions = list(ReviewDecision.objects.filter(asset_id=cutout.asset_id)
+                     .select_related("user", "cutout").only(
+                         "pk", "action", "reasons", "comment", "created_at", "cutout__version",
+                         "cutout__id", "user__username", "asset_id")[:100])
+    confirmed = {r for d in decisions if d.cutout_id == cutout.pk
+                 and d.action == ReviewDecision.Action.PREFLAG_CONFIRM for r in d.reasons}
+    neighbours = review_neighbours(cutout=cutout, filters=filters) if with_neighbours else None
+    return Card(cutout=cutout, versions=versions, decisions=decisions,
+                confirmed_preflags=confirmed, neighbours=neighbours)
+
+
+def cutout_for_image(*, cutout_id: int) -> Cutout:
+    return _live(Cutout.objects.select_related("asset")).only(
+        "pk", "version", "run_token", "rgba_name", "mask_name", "shadow_name", "status",
+        "asset__id", "asset__sha256", "asset__working_name", "asset__working_width",
+        "asset__working_height").get(pk=cutout_id)
+
+
+def retouch_queue(*, filters: QueueFilters | None = None, limit: int = 200) -> list[Cutout]:
+    """Flagged versions waiting for a retouch, oldest flag first."""
+    rows = _live(Cutout.objects.filter(status=JobStatus.DONE,
+                                       review_status=ReviewStatus.FLAGGED))
+    return list(_filtered(rows, filters or QueueFilters())
+                .select_related("asset", "asset__product", "reviewed_by")
+                .order_by("reviewed_at", "pk")[:limit])
+
+
+def asset_history(*, asset_id: int, limit: int = 500) -> list[ReviewDecision]:
+    return list(ReviewDecision.objects.filter(asset_id=asset_id)
+                .select_related("user", "cutout").order_by("-created_at", "-pk")[:limit])
+
+
+def review_facets() -> dict:
+    """Choices for the queue filters (distinct values over the waiting rows only)."""
+    from catalog.models import Product
+
+    waiting = review_queue()
+    return {
+        "brands": list(Product.live.filter(assets__cutouts__in=waiting.values("pk"))
+                       .exclude(brand="").order_by("brand").values_list("brand", flat=True)
+                       .distinct()[:200]),
+        "models": list(waiting.order_by("model_name").values_list("model_name", flat=True)
+                       .distinct()),
+        "batches": list(CutoutBatch.objects.order_by("-created_at").only("pk", "label")[:30]),
+    }
+
+
+@lru_cache(maxsize=1)
+def rerun_models() -> tuple[str, ...]:
+    """Models whose file is installed here, for the re-run form."""
+    from .. import engine
+    from ..imaging.models import REGISTRY, ModelError
+
+    names = []
+    for name in REGISTRY:
+        try:
+            engine.model_check(name)
+        except (ModelError, OSError, ValueError):
+            continue
+        names.append(name)
+    return tuple(names)

@@ -1,6 +1,17 @@
 """Writes for the cutouts app, one module per area: jobs (batches, runs, recovery),
 review (approve, flag, versions, retouch) and export (renditions, export jobs)."""
 
+from .export import (  # noqa: F401
+    ExportCollisionError,
+    ExportError,
+    export_job_cancel,
+    export_job_claim,
+    export_job_create,
+    export_job_is_final,
+    export_job_run,
+    preset_seed,
+    rendition_get_or_create,
+)
 from .jobs import (  # noqa: F401
     PermanentError,
     TransientError,

@@ -244,16 +244,15 @@ def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.width * probe.height > max_pixels:
                 raise ReviewError(f"The image has more than {max_pixels:,} pixels.")
-            image = probe.copy() if probe.mode in ("RGBA", "LA") else probe.convert("RGBA")
-            image.load()
+            if "A" not in probe.getbands() and "transparency" not in probe.info:
+                raise ReviewError("The PNG has no alpha channel; export it with transparency.")
+            probe.load()
+            image = probe.convert("RGBA")
     except ReviewError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, OSError,
             ValueError) as exc:
         raise ReviewError(f"The PNG cannot be decoded: {exc}")
-    if "A" not in image.getbands():
-        raise ReviewError("The PNG has no alpha channel; export it with transparency.")
-    image = image.convert("RGBA")
     low, _ = image.getchannel("A").getextrema()
     if low == 255:
         raise ReviewError("The PNG is fully opaque; a cutout needs a transparent background.")

@@ -14,11 +14,11 @@ from cutouts.imaging.settings import profile
 from .scenes import (
     BG,
     FG,
+    ColourSegmenter,
+    ConstSegmenter,
     H,
     W,
-    ColourSegmenter,
     body,
-    ConstSegmenter,
     compose,
     feathered_scene,
     glass_scene,
@@ -143,7 +143,6 @@ def test_it_extracts_the_contact_shadow_in_keep_mode_only(colour_segmenter):
 
 
 def test_it_draws_a_synthetic_shadow_below_the_product(colour_segmenter):
-    rgb, obj = compose(np.zeros((H, W), np.float32)), None
     _, truth = glass_scene()
     rgb = compose(truth)
     res = run_pipeline(rgb, profile("fast", shadow="synthetic"), colour_segmenter)

@@ -53,6 +53,9 @@ def build_zip(path: Path, count: int, side: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:side, 0:side].astype(np.float32)
     base = np.stack([x / side * 255, y / side * 255, (x + y) / (2 * side) * 255], axis=-1)
+    # Sensor-like grain, so the JPEGs are the size of real 4 MP photos (~1-2 MB), not the
+    # ~100 kB a smooth gradient gives, and decoding costs what it costs on real shoots.
+    grain = rng.normal(0, 9, size=(side, side, 3)).astype(np.float32)
     positions = ["MAIN", "PT01", "PT02"]
     bad = {"truncated": 0, "not_image": 0, "too_small": 0, "traversal": 0}
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -71,7 +74,10 @@ def build_zip(path: Path, count: int, side: int, seed: int = 0) -> dict:
                 bad["too_small"] += 1
                 continue
             tint = rng.uniform(0.6, 1.0, size=3).astype(np.float32)
-            arr = (base * tint).astype(np.uint8)
+            shift = tuple(int(v) for v in rng.integers(0, side, size=2))
+            arr = np.clip(base * tint + np.roll(grain, shift, axis=(0, 1)), 0, 255).astype(
+                np.uint8
+            )
             x0, y0 = rng.integers(0, side // 2, size=2)
             arr[y0 : y0 + side // 4, x0 : x0 + side // 4] = rng.integers(0, 255, size=3)
             buffer = io.BytesIO()

@@ -1,0 +1,85 @@
+import shutil
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from cutouts import selectors, services
+from cutouts.models import ExportJob
+
+
+class Command(BaseCommand):
+    help = ("Export approved cutouts as marketplace images into a local folder: a ZIP with "
+            "manifest.csv (or the files themselves with --files). Runs in this process.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--preset", action="append", required=True, dest="presets",
+                            help="Preset name (repeatable), e.g. amazon_main.")
+        parser.add_argument("--brand", default="")
+        parser.add_argument("--product", action="append", default=[], dest="skus",
+                            metavar="SKU", help="Product SKU (repeatable).")
+        parser.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                            help="Only cutouts approved on or after this date.")
+        parser.add_argument("--dry-run", action="store_true",
+                            help="Write only manifest.csv listing what would be exported.")
+        parser.add_argument("--include-failing", action="store_true",
+                            help="Also export variants that fail their compliance checks.")
+        parser.add_argument("--files", action="store_true",
+                            help="Write the files into DIR instead of a ZIP.")
+        parser.add_argument("--out", required=True, metavar="DIR", type=Path)
+
+    def handle(self, *args, presets, brand, skus, since, dry_run, include_failing, files, out,
+               **options):
+        product_ids, missing = selectors.products_by_sku(skus=skus)
+        if missing:
+            raise CommandError(f"Unknown SKU(s): {', '.join(missing)}")
+        try:
+            job = services.export_job_create(
+                presets=presets, product_ids=product_ids, brand=brand, approved_since=since,
+                dry_run=dry_run, include_failing=include_failing, enqueue=False,
+            )
+        except services.ExportCollisionError as exc:
+            for collision in exc.collisions:
+                self.stderr.write(f"COLLISION {collision}")
+            raise CommandError("File names would collide; nothing was exported.")
+        except services.ExportError as exc:
+            raise CommandError(str(exc))
+        token = services.export_job_claim(job_id=job.pk)
+        with tqdm(total=job.progress_total, unit="file", desc=f"export {job.pk}") as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            services.export_job_run(job_id=job.pk, run_token=token, progress=progress)
+        job = ExportJob.objects.get(pk=job.pk)
+        for row in job.report.get("excluded", []):
+            self.stderr.write(f"EXCLUDED {row['file'] or row['sku']}: {row['reason']}")
+        if job.status != "done":
+            raise CommandError(f"Export {job.pk} {job.status}: {job.message}")
+        out.mkdir(parents=True, exist_ok=True)
+        self._copy(job.manifest_name, out / f"cutroom-export-{job.pk}-manifest.csv")
+        if job.zip_name:
+            target = out / f"cutroom-export-{job.pk}.zip"
+            self._copy(job.zip_name, target)
+            if files:
+                self._extract(target, out)
+                target.unlink()
+        self.stdout.write(f"Export {job.pk}: {job.message} Written to {out}")
+
+    def _copy(self, name: str, target: Path) -> None:
+        with storages["exports"].open(name, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+    def _extract(self, archive: Path, out: Path) -> None:
+        root = out.resolve()
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                target = (root / info.filename).resolve()
+                if root not in target.parents:
+                    raise CommandError(f"Refusing to write outside {out}: {info.filename}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)

@@ -1,0 +1,238 @@
+"""Export throughput and memory against a bare Pillow loop, in a throwaway environment.
+
+Each N gets its own temporary SQLite database and media folder. Three child processes run
+against it: ``setup`` (migrate, N approved synthetic ~2000x2000 cutouts), ``export`` (the
+export service exactly as the worker runs it, then again with every rendition cached) and
+``bare`` (open -> composite on white -> resize -> save JPEG on the same files). Separate
+processes make each peak RSS (getrusage) belong to one phase only.
+"""
+
+import io
+import json
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from PIL import Image
+
+from cutouts.benchmarking import peak_rss_mb, print_table, throwaway_env, write_json
+
+MARK = "EXPORT_BENCHMARK_RESULT "
+COLUMNS = [
+    ("n", "N cutouts", "d"),
+    ("variants", "variants", "d"),
+    ("threads", "threads", "d"),
+    ("export_vps", "export v/s", ".2f"),
+    ("bare_vps", "bare v/s", ".2f"),
+    ("ratio", "ratio", ".2f"),
+    ("cached_vps", "cached v/s", ".1f"),
+    ("export_rss_mb", "export RSS MB", ".0f"),
+    ("bare_rss_mb", "bare RSS MB", ".0f"),
+    ("zip_mb", "ZIP MB", ".1f"),
+]
+
+
+SHAPES = 10
+
+
+def png_with_text(png: bytes, key: str, value: str) -> bytes:
+    """``png`` with a tEXt chunk after IHDR: same pixels, different bytes, so every cutout
+    has its own input hash and rendition (encoding 1000 PNGs of 2000 px would dominate)."""
+    payload = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = (struct.pack(">I", len(payload)) + b"tEXt" + payload
+             + struct.pack(">I", zlib.crc32(b"tEXt" + payload)))
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def synthetic_cutout(index: int, size: int) -> Image.Image:
+    """A shaded product (shape, colour and position vary with ``index``) on transparency."""
+    rng = np.random.default_rng(index)
+    w = h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = w * rng.uniform(0.4, 0.6), h * rng.uniform(0.4, 0.6)
+    rx, ry = w * rng.uniform(0.2, 0.38), h * rng.uniform(0.2, 0.38)
+    d = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+    alpha = np.clip((1.0 - d) * rx / 2, 0, 1)  # ~2 px antialiased edge
+    colour = rng.integers(30, 220, 3).astype(np.float32)
+    shade = (0.6 + 0.4 * (1 - yy / h))[..., None]
+    rgb = np.clip(colour * shade + 10 * np.sin(xx / 37.0)[..., None], 0, 255)
+    rgba = np.dstack([rgb, alpha * 255]).astype(np.uint8)
+    return Image.fromarray(rgba, "RGBA")
+
+
+class Command(BaseCommand):
+    help = ("Benchmark exports: N approved synthetic cutouts in a throwaway database exported "
+            "to two presets, against a bare Pillow loop on the same files.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("n", nargs="+", type=int, help="Cutout counts, e.g. 200 1000.")
+        parser.add_argument("--size", type=int, default=2000, help="Cutout side in px.")
+        parser.add_argument("--preset", action="append", dest="presets",
+                            help="Preset (repeatable); default amazon_main, google_shopping.")
+        parser.add_argument("--threads", type=int, default=0,
+                            help="Export render threads (0: the service default).")
+        parser.add_argument("--json", default="", dest="json_path",
+                            help="Write the results here too.")
+        parser.add_argument("--phase", choices=("setup", "export", "bare"),
+                            help="Internal: run one phase in this (throwaway) process.")
+
+    def handle(self, *args, n, size, presets, threads, json_path, phase, **options):
+        presets = presets or ["amazon_main", "google_shopping"]
+        if phase:
+            result = getattr(self, f"_{phase}")(n[0], size, presets, threads)
+            self.stdout.write(MARK + json_dumps(result))
+            return
+        rows = [self._measure(count, size, presets, threads) for count in n]
+        print_table(rows, COLUMNS, out=self.stdout)
+        if json_path:
+            write_json(json_path, rows)
+
+    # --- parent -------------------------------------------------------------------------
+
+    def _measure(self, count: int, size: int, presets: list[str], threads: int) -> dict:
+        env = throwaway_env("export-bench")
+        results = {}
+        for phase in ("setup", "export", "bare"):
+            cmd = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"),
+                   "export_benchmark", str(count), "--phase", phase, "--size", str(size),
+                   "--threads", str(threads)]
+            for preset in presets:
+                cmd += ["--preset", preset]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
+            if proc.returncode or not lines:
+                raise CommandError(f"{phase} failed for N={count}:\n{proc.stderr[-3000:]}")
+            results[phase] = json.loads(lines[-1][len(MARK):])
+            self.stderr.write(f"N={count} {phase}: {results[phase]}")
+        export, bare = results["export"], results["bare"]
+        return {
+            "n": count, "variants": export["variants"], "threads": export["threads"],
+            "export_vps": export["vps"], "bare_vps": bare["vps"],
+            "ratio": export["vps"] / bare["vps"], "cached_vps": export["cached_vps"],
+            "export_rss_mb": export["rss_mb"], "bare_rss_mb": bare["rss_mb"],
+            "zip_mb": export["zip_bytes"] / 1e6, "setup_seconds": results["setup"]["seconds"],
+            "excluded": export["excluded"], "size": size, "presets": presets,
+        }
+
+    # --- children (throwaway database) ----------------------------------------------------
+
+    def _setup(self, count: int, size: int, presets, threads) -> dict:
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import storages
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        from catalog.models import AssetStatus, ImageAsset, Product
+        from cutouts.models import Cutout, JobStatus, ReviewStatus
+
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        now = timezone.now()
+        Product.objects.bulk_create(
+            [Product(sku=f"BENCH-{i:06d}", brand="Bench") for i in range(count)],
+            batch_size=500)
+        products = list(Product.objects.order_by("sku").values_list("pk", flat=True))
+        ImageAsset.objects.bulk_create([
+            ImageAsset(product_id=pk, position="MAIN", original_name=f"originals/{i}.png",
+                       sha256=f"{i:064x}", bytes=1, width=size, height=size, format="PNG",
+                       colour_mode="RGB", working_name=f"working/{i}.png", working_width=size,
+                       working_height=size, status=AssetStatus.APPROVED)
+            for i, pk in enumerate(products)], batch_size=500)
+        storage = storages["default"]
+        bases = []
+        for shape in range(min(count, SHAPES)):
+            buf = io.BytesIO()
+            synthetic_cutout(shape, size).save(buf, "PNG", compress_level=1)
+            bases.append(buf.getvalue())
+        cutouts = []
+        for i, asset_id in enumerate(ImageAsset.objects.order_by("pk").values_list("pk",
+                                                                                  flat=True)):
+            data = png_with_text(bases[i % len(bases)], "cutroom-bench", str(i))
+            name = storage.save(f"cutouts/bench/{i:06d}/cutout.png", ContentFile(data))
+            cutouts.append(Cutout(
+                asset_id=asset_id, version=1, status=JobStatus.DONE, rgba_name=name,
+                width=size, height=size, model_name="u2netp", is_current=True,
+                review_status=ReviewStatus.APPROVED, reviewed_at=now))
+        Cutout.objects.bulk_create(cutouts, batch_size=500)
+        return {"cutouts": count, "seconds": round(time.perf_counter() - started, 1)}
+
+    def _export(self, count: int, size: int, presets, threads) -> dict:
+        from django.core.files.storage import storages
+
+        from cutouts.models import ExportJob
+        from cutouts.services import export
+
+        if threads:
+            settings.CUTROOM_EXPORT_THREADS = threads
+        _warm_page_cache()
+        timings = []
+        for _ in range(2):  # cold: every variant rendered; then warm: all from the cache
+            job = export.export_job_create(presets=presets, enqueue=False)
+            token = export.export_job_claim(job_id=job.pk)
+            started = time.perf_counter()
+            status = export.export_job_run(job_id=job.pk, run_token=token)
+            timings.append(time.perf_counter() - started)
+            job = ExportJob.objects.get(pk=job.pk)
+            if status != "done":
+                raise CommandError(f"export {status}: {job.message}")
+        variants = job.progress_total
+        return {
+            "variants": variants, "threads": export._threads(),
+            "vps": round(variants / timings[0], 3), "cached_vps": round(variants / timings[1], 3),
+            "excluded": job.failed_count, "rss_mb": round(peak_rss_mb(), 1),
+            "zip_bytes": storages["exports"].size(job.zip_name),
+        }
+
+    def _bare(self, count: int, size: int, presets, threads) -> dict:
+        from django.core.files.storage import storages
+
+        from cutouts import variants
+        from cutouts.models import Cutout
+
+        sides = []
+        for name in presets:
+            canvas = variants.parse_spec(variants.get_preset(name).spec).fixed_canvas()
+            sides.append(canvas or (size, size))
+        storage = storages["default"]
+        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
+        _warm_page_cache()
+        started = time.perf_counter()
+        produced = 0
+        for name in names:
+            with storage.open(name, "rb") as fh:
+                image = Image.open(fh)
+                image.load()
+            for side in sides:
+                white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                white.alpha_composite(image)
+                out = white.convert("RGB").resize(side, Image.Resampling.LANCZOS)
+                buf = io.BytesIO()
+                out.save(buf, "JPEG", quality=90)
+                produced += 1
+        seconds = time.perf_counter() - started
+        return {"variants": produced, "vps": round(produced / seconds, 3),
+                "rss_mb": round(peak_rss_mb(), 1)}
+
+
+def _warm_page_cache() -> None:
+    """Read every cutout file once so neither contender pays for cold disk reads."""
+    from django.core.files.storage import storages
+
+    from cutouts.models import Cutout
+
+    storage = storages["default"]
+    for name in Cutout.objects.values_list("rgba_name", flat=True).iterator():
+        with storage.open(name, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+
+
+def json_dumps(data) -> str:
+    return json.dumps(data, default=str)

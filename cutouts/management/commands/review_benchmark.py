@@ -1,0 +1,220 @@
+"""Server time of the review queue page and the next-card request with 20,000 cutouts in a
+throwaway SQLite database (the developer's database is never touched), measured with the
+Django test client, against the bare SELECT of one page of ids as the baseline."""
+
+import argparse
+import json
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from cutouts.benchmarking import print_table, throwaway_env, write_json
+
+TARGET_P95_MS = 100.0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _timed(fn, n: int) -> list[float]:
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cutouts", type=int, default=20_000)
+        parser.add_argument("--requests", type=int, default=200)
+        parser.add_argument("--json", dest="json_path", default="review_benchmark.json")
+        parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+
+    def handle(self, *args, cutouts, requests, json_path, child, **options):
+        if child:
+            from django.test import override_settings
+
+            # No collectstatic in a throwaway run: plain static URLs instead of the manifest.
+            static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+            with override_settings(STORAGES={**settings.STORAGES, "staticfiles": static}):
+                self.stdout.write(json.dumps(self._measure(cutouts, requests)))
+            return
+        env = throwaway_env("review")
+        self.stdout.write(f"Throwaway database: {env['DATABASE_URL']}")
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True,
+                       cwd=settings.BASE_DIR)
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "review_benchmark", "--child", "--cutouts",
+             str(cutouts), "--requests", str(requests)],
+            env=env, cwd=settings.BASE_DIR, capture_output=True, text=True)
+        if proc.returncode:
+            raise CommandError(f"The measuring process failed:\n{proc.stderr[-3000:]}")
+        out = proc.stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        baseline = result["rows"][0]["p95_ms"]
+        for row in result["rows"]:
+            row["ratio"] = round(row["p95_ms"] / baseline, 1) if baseline else None
+        self.stdout.write(f"{result['cutouts']} cutouts, {result['waiting']} awaiting review, "
+                          f"{requests} requests each (server time through the test client)")
+        print_table(result["rows"], [
+            ("what", "measured", ""), ("p50_ms", "p50 ms", ".2f"), ("p95_ms", "p95 ms", ".2f"),
+            ("queries", "queries", ""), ("ratio", "p95 / base", ".1f")], out=self.stdout)
+        counts = result["query_counts"]
+        self.stdout.write(f"queue page queries at 10 / 50 / 200 rows: {counts['queue_page']}; "
+                          f"card queries on an asset with 1 / 6 versions: {counts['card']}")
+        views = [r for r in result["rows"] if r["what"] != "baseline: SELECT one page of ids"]
+        ok = all(r["p95_ms"] < TARGET_P95_MS for r in views)
+        constant = len(set(counts["queue_page"])) == 1 and len(set(counts["card"])) == 1
+        result.update(target_p95_ms=TARGET_P95_MS, within_target=ok, constant_queries=constant)
+        self.stdout.write(f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'}; "
+                          f"query count constant in page size: {'yes' if constant else 'NO'}")
+        write_json(json_path, result)
+        self.stdout.write(f"wrote {json_path}")
+
+    # --- the child, inside the throwaway database -----------------------------------------
+
+    def _seed(self, n: int):
+        from catalog.models import ImageAsset, Product
+        from catalog.roles import REVIEWER
+        from catalog.services import user_create
+        from cutouts.models import Cutout, CutoutBatch, ReviewDecision
+        from cutouts.services.review import PREFLAGS
+
+        rng = random.Random(7)
+        user = user_create(username="bench-reviewer", password=secrets.token_urlsafe(24),
+                           role=REVIEWER)
+        per_product = 4
+        products = Product.objects.bulk_create([
+            Product(sku=f"RB-{i:06d}", title=f"Bench product {i}", brand=f"Brand {i % 30}")
+            for i in range((n + per_product - 1) // per_product)], batch_size=2000)
+        batches = CutoutBatch.objects.bulk_create(
+            [CutoutBatch(label=f"Shoot {i}", status="done") for i in range(20)])
+        positions = ["MAIN", "PT01", "PT02", "PT03"]
+        assets = ImageAsset.objects.bulk_create([
+            ImageAsset(product=products[i // per_product], position=positions[i % per_product],
+                       original_name=f"originals/{i:064x}.jpg", sha256=f"{i:064x}", bytes=1,
+                       width=2000, height=2000, format="JPEG", colour_mode="RGB",
+                       working_name=f"working/{i:064x}.png", working_width=2000,
+                       working_height=2000)
+            for i in range(n)], batch_size=2000)
+        flags = list(PREFLAGS)
+        rows = []
+        for i, asset in enumerate(assets):
+            roll = rng.random()
+            review_status = "pending" if roll < 0.8 else "approved" if roll < 0.95 else "flagged"
+            rows.append(Cutout(
+                asset=asset, batch=batches[i % len(batches)], version=1, status="done",
+                model_name="u2netp" if i % 3 else "birefnet", profile="default",
+                review_status=review_status, is_current=review_status == "approved",
+                risk=round(rng.random() * 2, 4), preflags=rng.sample(flags, rng.randint(0, 2)),
+                rgba_name=f"cutouts/{i}/cutout.png", mask_name=f"cutouts/{i}/mask.png",
+                width=2000, height=2000, run_token=f"{i:032x}",
+                signals={"halo_risk": 0.1, "confidence": 0.9}))
+        Cutout.objects.bulk_create(rows, batch_size=2000)
+        done = Cutout.objects.filter(review_status="approved").values_list("pk", "asset_id")
+        ReviewDecision.objects.bulk_create([
+            ReviewDecision(cutout_id=pk, asset_id=asset_id, action="approve", user=user)
+            for pk, asset_id in done], batch_size=2000)
+        return user
+
+    def _measure(self, n: int, requests: int) -> dict:
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext, setup_test_environment
+        from django.urls import reverse
+
+        from cutouts.models import Cutout
+        from cutouts.selectors import review as selectors
+
+        setup_test_environment()  # the test client's host and a test e-mail backend
+        started = time.perf_counter()
+        user = self._seed(n)
+        seed_s = time.perf_counter() - started
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")  # what a long-lived database would have
+        client = Client()
+        client.force_login(user)
+        queue_url = reverse("cutouts:review_queue")
+        waiting = selectors.review_queue()
+        order = list(waiting.values_list("pk", flat=True)[: requests + 1])
+        hx = {"HTTP_HX_REQUEST": "true"}
+
+        def baseline(_):
+            list(Cutout.objects.filter(status="done", review_status="pending")
+                 .order_by("-risk", "pk").values_list("pk", flat=True)[:50])
+
+        def get(url, **extra):
+            response = client.get(url, **extra)
+            assert response.status_code == 200, (url, response.status_code)
+            return response
+
+        card_urls = [reverse("cutouts:review_card", args=[pk]) for pk in order]
+        measured = {
+            "baseline: SELECT one page of ids": baseline,
+            "queue page (full HTML, 50 rows)": lambda i: get(queue_url),
+            "queue page, filtered (htmx)": lambda i: get(
+                queue_url, data={"brand": f"Brand {i % 30}", "preflag": "halo_risk"}, **hx),
+            "next card (htmx GET)": lambda i: get(card_urls[i % len(card_urls)], **hx),
+        }
+        rows = []
+        for what, fn in measured.items():
+            fn(0)  # warm caches and template loading
+            with CaptureQueriesContext(connection) as ctx:
+                fn(1)
+            times = _timed(fn, requests)
+            rows.append({"what": what, "p50_ms": round(statistics.median(times), 2),
+                         "p95_ms": round(_pct(times, 0.95), 2),
+                         "queries": len(ctx.captured_queries)})
+
+        # Approve-and-advance: each POST approves a card and renders the next one.
+        approve_ids = order[: requests]
+        posts = []
+        queries_post = None
+        for i, pk in enumerate(approve_ids):
+            url = reverse("cutouts:review_card", args=[pk])
+            started = time.perf_counter()
+            if i == 1:
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.post(url, {"action": "approve"}, **hx)
+                queries_post = len(ctx.captured_queries)
+            else:
+                response = client.post(url, {"action": "approve"}, **hx)
+            posts.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        rows.append({"what": "approve + next card (htmx POST)",
+                     "p50_ms": round(statistics.median(posts), 2),
+                     "p95_ms": round(_pct(posts, 0.95), 2), "queries": queries_post})
+
+        page_counts = []
+        for per_page in (10, 50, 200):
+            with CaptureQueriesContext(connection) as ctx:
+                page = selectors.review_queue_page(per_page=per_page)
+                [(c.asset.product.sku, c.asset.product.brand, c.batch) for c in page.rows]
+            page_counts.append(len(ctx.captured_queries))
+        card_counts = []
+        rich = Cutout.objects.filter(review_status="pending").order_by("pk").first()
+        for extra_versions in (0, 5):
+            for v in range(extra_versions):
+                Cutout.objects.create(asset_id=rich.asset_id, version=2 + v, status="done",
+                                      review_status="superseded")
+            with CaptureQueriesContext(connection) as ctx:
+                get(reverse("cutouts:review_card", args=[rich.pk]), **hx)
+            card_counts.append(len(ctx.captured_queries))
+        return {
+            "cutouts": Cutout.objects.count(), "waiting": waiting.count(),
+            "requests": requests, "seed_s": round(seed_s, 1), "database": connection.vendor,
+            "rows": rows, "query_counts": {"queue_page": page_counts, "card": card_counts},
+        }

@@ -1,0 +1,133 @@
+from django import forms
+from django.contrib import messages
+from django.core.files.storage import storages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog import roles
+from catalog.permissions import capability_required
+
+from .. import selectors, services
+from ..models import ExportJob
+
+
+class ExportForm(forms.Form):
+    presets = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    skus = forms.CharField(
+        label="Products (SKUs)", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One SKU per line or comma-separated. Leave empty for all products.")
+    brand = forms.ChoiceField(required=False)
+    approved_since = forms.DateField(
+        required=False, label="Approved since", widget=forms.DateInput(attrs={"type": "date"}))
+    dry_run = forms.BooleanField(
+        required=False, label="Dry run (manifest only: list what would be exported)")
+    include_failing = forms.BooleanField(
+        required=False, label="Include variants that fail compliance checks")
+    destination = forms.ChoiceField(choices=ExportJob.Destination.choices,
+                                    initial=ExportJob.Destination.DOWNLOAD)
+    folder = forms.CharField(required=False, max_length=200,
+                             help_text="Folder in export storage (destination 'folder' only).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["presets"].choices = [(p.name, p.label) for p in selectors.preset_list()]
+        self.fields["brand"].choices = [("", "All brands")] + [
+            (b, b) for b in selectors.export_brands()]
+        self.product_ids: list[int] = []
+
+    def clean_skus(self) -> str:
+        text = self.cleaned_data["skus"]
+        skus = [s for line in text.splitlines() for s in line.split(",")]
+        self.product_ids, missing = selectors.products_by_sku(skus=skus)
+        if missing:
+            raise forms.ValidationError(f"Unknown SKU(s): {', '.join(missing[:20])}")
+        return text
+
+
+def _list_context(form: ExportForm, collisions: list[str] | None = None) -> dict:
+    return {"form": form, "jobs": selectors.export_job_list(), "collisions": collisions or []}
+
+
+@capability_required(roles.EXPORT)
+@require_GET
+def export_list(request: HttpRequest) -> HttpResponse:
+    initial = {"presets": ["amazon_main"]}
+    if request.GET.get("sku"):
+        initial["skus"] = "\n".join(request.GET.getlist("sku"))
+    return render(request, "cutouts/export/list.html", _list_context(ExportForm(initial=initial)))
+
+
+@capability_required(roles.EXPORT)
+@require_POST
+def export_start(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+    data = form.cleaned_data
+    try:
+        job = services.export_job_create(
+            user=request.user, presets=data["presets"], product_ids=form.product_ids,
+            brand=data["brand"], approved_since=data["approved_since"], dry_run=data["dry_run"],
+            include_failing=data["include_failing"], destination=data["destination"],
+            folder=data["folder"],
+        )
+    except services.ExportCollisionError as exc:
+        form.add_error(None, "File names would collide; nothing was started. Fix the SKUs, "
+                             "ASINs, GTINs or image positions below, or change the naming.")
+        return render(request, "cutouts/export/list.html",
+                      _list_context(form, exc.collisions), status=400)
+    except services.ExportError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+    messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
+    return redirect("cutouts:export_detail", job_id=job.pk)
+
+
+@capability_required(roles.EXPORT)
+@require_GET
+def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ExportJob.objects.select_related("created_by"), pk=job_id)
+    progress = selectors.export_job_progress(job=job)
+    if request.htmx:
+        response = render(request, "cutouts/export/_progress.html", {"progress": progress})
+        if not progress.is_active:
+            # Finished while the page polled: reload it to show results and the download.
+            response["HX-Refresh"] = "true"
+        return response
+    results, truncated = selectors.export_job_results(job=job)
+    return render(request, "cutouts/export/detail.html", {
+        "job": job, "progress": progress, "results": results, "truncated": truncated,
+    })
+
+
+@capability_required(roles.EXPORT)
+@require_POST
+def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ExportJob, pk=job_id)
+    if services.export_job_cancel(job=job):
+        messages.success(request, f"Export {job.pk} cancelled.")
+    return redirect("cutouts:export_detail", job_id=job.pk)
+
+
+@capability_required(roles.EXPORT)
+@require_GET
+def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The ZIP (or ``?file=manifest``): a short-lived signed URL on S3, else streamed."""
+    job = get_object_or_404(ExportJob, pk=job_id)
+    if request.GET.get("file") == "manifest":
+        name, filename = job.manifest_name, f"cutroom-export-{job.pk}-manifest.csv"
+    else:
+        name, filename = job.zip_name, f"cutroom-export-{job.pk}.zip"
+    if not name:
+        raise Http404("This export has no such file.")
+    storage = storages["exports"]
+    if getattr(storage, "querystring_auth", False):
+        url = storage.url(name, parameters={
+            "ResponseContentDisposition": f'attachment; filename="{filename}"'})
+        return redirect(url)
+    try:
+        fh = storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404("The export file is no longer in storage.")
+    return FileResponse(fh, as_attachment=True, filename=filename)

@@ -1,0 +1,405 @@
+/* Browser uploads for Cutroom: drag-and-drop or pick files/folders, one file per request.
+ *
+ * Every [data-uploader] element is one uploader. Files are sent one per request, a few at a
+ * time, so each has its own progress bar, the overall bar is honest, a bad file fails alone,
+ * and neither the browser nor the server ever holds the whole batch.
+ *
+ *   data-upload-url   POST each file here (a product page)
+ *   data-session-url  first POST the options form here; the JSON answer names the upload URL
+ *                     (and a finish URL for an import job)
+ *   data-autostart    "true": start as soon as files are dropped or picked
+ *   data-refresh-url / data-refresh-target: reloaded through htmx once a batch is done
+ *
+ * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
+ * the import page, which polls the worker's progress.
+ */
+(function () {
+  "use strict";
+
+  const CONCURRENCY = 3;
+  const RETRIES = 2; // network errors and 5xx only: a refused file is an answer, not a failure
+  const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
+
+  function csrfToken(root) {
+    const input = root.querySelector("input[name=csrfmiddlewaretoken]") ||
+      document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function formatBytes(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " kB";
+    return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* POST a FormData with XHR (fetch has no upload progress). Resolves {status, data}. */
+  function post(url, body, token, onProgress) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", url);
+      xhr.setRequestHeader("X-CSRFToken", token);
+      xhr.setRequestHeader("Accept", "application/json");
+      if (onProgress) {
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) onProgress(event.loaded / event.total);
+        });
+      }
+      xhr.addEventListener("load", () => {
+        let data = null;
+        try {
+          data = JSON.parse(xhr.responseText);
+        } catch (err) {
+          data = null;
+        }
+        resolve({ status: xhr.status, data: data });
+      });
+      xhr.addEventListener("error", () => resolve({ status: 0, data: null }));
+      xhr.addEventListener("abort", () => resolve({ status: 0, data: null }));
+      xhr.send(body);
+    });
+  }
+
+  /* Files of a drop, folders walked. Entries must be taken during the event itself. */
+  async function filesFromDrop(dataTransfer) {
+    const entries = [];
+    const loose = [];
+    for (const item of Array.from(dataTransfer.items || [])) {
+      if (item.kind !== "file") continue;
+      const entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+      if (entry && entry.isDirectory) entries.push(entry);
+      else {
+        const file = item.getAsFile();
+        if (file) loose.push({ file: file, path: "" });
+      }
+    }
+    if (!entries.length && !loose.length) {
+      for (const file of Array.from(dataTransfer.files || [])) loose.push({ file: file, path: "" });
+    }
+    const walked = [];
+    for (const entry of entries) await walk(entry, walked);
+    return loose.concat(walked);
+  }
+
+  async function walk(entry, out) {
+    if (entry.isFile) {
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      out.push({ file: file, path: entry.fullPath.replace(/^\//, "") });
+      return;
+    }
+    const reader = entry.createReader();
+    // readEntries returns at most ~100 entries per call; keep reading until it is empty.
+    for (;;) {
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (!batch.length) break;
+      for (const child of batch) await walk(child, out);
+    }
+  }
+
+  class Uploader {
+    constructor(root) {
+      this.root = root;
+      this.token = csrfToken(root);
+      this.form = root.querySelector("form[data-options]");
+      this.dropzone = root.querySelector("[data-dropzone]");
+      this.status = root.querySelector("[data-status]");
+      this.summary = root.querySelector("[data-summary]");
+      this.overall = root.querySelector("[data-overall]");
+      this.list = root.querySelector("[data-file-list]");
+      this.failures = root.querySelector("[data-failures]");
+      this.failureList = root.querySelector("[data-failure-list]");
+      this.result = root.querySelector("[data-result]");
+      this.startButton = root.querySelector("[data-start]");
+      this.clearButton = root.querySelector("[data-clear]");
+      this.autostart = root.dataset.autostart === "true";
+      this.items = [];
+      this.running = false;
+      this.bind();
+    }
+
+    bind() {
+      const zone = this.dropzone;
+      const over = (event) => {
+        event.preventDefault();
+        if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+        zone.classList.add("over");
+      };
+      zone.addEventListener("dragenter", over);
+      zone.addEventListener("dragover", over);
+      zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+      zone.addEventListener("drop", async (event) => {
+        event.preventDefault();
+        zone.classList.remove("over");
+        this.add(await filesFromDrop(event.dataTransfer));
+      });
+      zone.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          zone.querySelector("input[data-pick]").click();
+        }
+      });
+      for (const input of this.root.querySelectorAll("input[data-pick]")) {
+        input.addEventListener("change", () => {
+          this.add(Array.from(input.files).map((file) => ({
+            file: file, path: file.webkitRelativePath || "",
+          })));
+          input.value = "";
+        });
+      }
+      this.startButton.addEventListener("click", () => this.start());
+      this.clearButton.addEventListener("click", () => this.clear());
+    }
+
+    add(found) {
+      if (this.running) return;
+      const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
+      for (const { file, path } of found) {
+        if (SKIP.test(file.name)) continue;
+        // A CSV dropped with the photos is the manifest, if none was chosen.
+        if (manifestInput && /\.csv$/i.test(file.name) && !manifestInput.files.length) {
+          const holder = new DataTransfer();
+          holder.items.add(file);
+          manifestInput.files = holder.files;
+          continue;
+        }
+        // A ZIP belongs to the ZIP import (read by the worker), not to the image uploads.
+        if (/\.zip$/i.test(file.name) && this.handOverZip(file)) continue;
+        this.items.push(this.row({ file: file, path: path, loaded: 0, done: false }));
+      }
+      this.status.hidden = false;
+      this.update();
+      if (this.autostart && this.items.length) this.start();
+    }
+
+    handOverZip(file) {
+      const form = document.querySelector("form[data-zip-form]");
+      const input = form && form.querySelector("input[name=archive]");
+      if (!input) return false;
+      const holder = new DataTransfer();
+      holder.items.add(file);
+      input.files = holder.files;
+      form.querySelector("[data-zip-status]").textContent =
+        `${file.name} is ready: press "Import ZIP" to upload it.`;
+      form.scrollIntoView({ behavior: "smooth", block: "center" });
+      return true;
+    }
+
+    row(item) {
+      const li = el("li", "queued");
+      li.dataset.filename = item.path || item.file.name;
+      item.name = el("span", "name", item.path || item.file.name);
+      item.name.title = item.path || item.file.name;
+      item.bar = el("progress");
+      item.bar.max = 100;
+      item.bar.value = 0;
+      item.outcome = el("span", "outcome", "waiting");
+      li.append(item.name, el("span", "size muted", formatBytes(item.file.size)), item.bar,
+        item.outcome);
+      this.list.append(li);
+      item.li = li;
+      return item;
+    }
+
+    clear() {
+      if (this.running) return;
+      this.items = [];
+      this.list.replaceChildren();
+      this.failureList.replaceChildren();
+      this.failures.hidden = true;
+      this.result.replaceChildren();
+      this.overall.value = 0;
+      this.update();
+    }
+
+    counts() {
+      const c = { total: this.items.length, stored: 0, duplicate: 0, rejected: 0, pending: 0 };
+      for (const item of this.items) {
+        if (item.state) c[item.state] += 1;
+        else c.pending += 1;
+      }
+      return c;
+    }
+
+    update() {
+      const c = this.counts();
+      const bytes = this.items.reduce((sum, i) => sum + i.file.size, 0) || 1;
+      const sent = this.items.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
+      this.overall.value = Math.round((100 * sent) / bytes);
+      let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
+      if (c.total - c.pending) {
+        text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
+        if (c.pending) text += ` · ${c.pending} to go`;
+      }
+      this.summary.textContent = text;
+      this.startButton.hidden = this.running || this.autostart || !c.pending;
+      this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
+      this.clearButton.hidden = this.running || !c.total;
+      this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
+    }
+
+    fail(message) {
+      this.result.replaceChildren(el("p", "error", message));
+    }
+
+    async session() {
+      if (!this.root.dataset.sessionUrl) {
+        return { upload_url: this.root.dataset.uploadUrl };
+      }
+      const body = new FormData(this.form);
+      body.append("expected", String(this.counts().pending));
+      const answer = await post(this.root.dataset.sessionUrl, body, this.token);
+      if (answer.status >= 200 && answer.status < 300 && answer.data) return answer.data;
+      this.fail((answer.data && answer.data.error) ||
+        `The upload could not start (HTTP ${answer.status || "network error"}).`);
+      return null;
+    }
+
+    async start() {
+      if (this.running) return;
+      const pending = this.items.filter((i) => !i.state);
+      if (!pending.length) return;
+      this.running = true;
+      this.result.replaceChildren();
+      this.update();
+      const session = await this.session();
+      if (!session) {
+        this.running = false;
+        this.update();
+        return;
+      }
+      const position = this.form && this.form.querySelector("select[name=position]");
+      let next = 0;
+      const worker = async () => {
+        while (next < pending.length) {
+          const item = pending[next++];
+          await this.send(item, session.upload_url, position ? position.value : "");
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pending.length) }, worker));
+      await this.finish(session);
+      this.running = false;
+      this.update();
+    }
+
+    async send(item, url, position) {
+      item.li.className = "sending";
+      item.outcome.textContent = "uploading…";
+      let answer = null;
+      for (let attempt = 0; attempt <= RETRIES; attempt++) {
+        const body = new FormData();
+        body.append("file", item.file, item.file.name);
+        if (item.path) body.append("path", item.path);
+        if (position) body.append("position", position);
+        answer = await post(url, body, this.token, (fraction) => {
+          item.loaded = fraction * item.file.size;
+          item.bar.value = Math.round(fraction * 100);
+          this.update();
+        });
+        if (answer.data || (answer.status && answer.status < 500)) break;
+        item.outcome.textContent = "retrying…";
+      }
+      const data = answer.data || {
+        status: "rejected",
+        reason: answer.status ? `Server error (HTTP ${answer.status}).` : "Network error.",
+      };
+      item.done = true;
+      item.state = ["stored", "duplicate"].includes(data.status) ? data.status : "rejected";
+      item.bar.value = 100;
+      item.li.className = item.state;
+      item.li.dataset.status = item.state;
+      if (item.state === "stored") {
+        item.outcome.textContent = `stored → ${data.product} ${data.position}`;
+        if (data.warnings && data.warnings.length) {
+          item.outcome.append(el("span", "warn-text", ` · ⚠ ${data.warnings.join(" · ")}`));
+        }
+      } else {
+        item.outcome.textContent = data.reason || "Refused.";
+      }
+      if (item.state !== "stored") this.listFailure(item, data);
+      this.update();
+    }
+
+    listFailure(item, data) {
+      const li = el("li", item.state);
+      li.dataset.filename = item.path || item.file.name;
+      li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
+        el("span", "reason", data.reason || "Refused."));
+      this.failureList.append(li);
+      this.failures.hidden = false;
+    }
+
+    async finish(session) {
+      const parts = [];
+      if (session.finish_url) {
+        const answer = await post(session.finish_url, new FormData(), this.token);
+        if (answer.data && answer.data.job_url) {
+          const link = el("a", "", `Import #${answer.data.id}: ${answer.data.message}`);
+          link.href = answer.data.job_url;
+          parts.push(link);
+        }
+      } else if (session.done_url) {
+        const link = el("a", "", `Open ${session.product}`);
+        link.href = session.done_url;
+        parts.push(link);
+      }
+      this.result.replaceChildren(...parts.map((p) => { const d = el("p"); d.append(p); return d; }));
+      const refresh = this.root.dataset.refreshUrl;
+      if (refresh && window.htmx) {
+        window.htmx.ajax("GET", refresh, {
+          target: this.root.dataset.refreshTarget, swap: "outerHTML",
+        });
+      }
+      this.root.dispatchEvent(new CustomEvent("cutroom:uploaded", {
+        bubbles: true, detail: this.counts(),
+      }));
+    }
+  }
+
+  function zipForm(form) {
+    const bar = form.querySelector("[data-zip-progress]");
+    const status = form.querySelector("[data-zip-status]");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = new FormData(form);
+      // The mapping options live in the uploader's form; a ZIP import uses them too.
+      const options = document.querySelector("form[data-options]");
+      if (options) {
+        for (const [key, value] of new FormData(options)) {
+          if (key !== "csrfmiddlewaretoken" && key !== "product") body.append(key, value);
+        }
+      }
+      bar.hidden = false;
+      status.textContent = "uploading…";
+      form.querySelector("button").disabled = true;
+      const answer = await post(form.action, body, csrfToken(form), (fraction) => {
+        bar.value = Math.round(fraction * 100);
+        status.textContent = `uploading… ${bar.value}%`;
+      });
+      if (answer.data && answer.data.job_url) {
+        status.textContent = "uploaded; the worker takes it from here…";
+        window.location.assign(answer.data.job_url);
+        return;
+      }
+      form.querySelector("button").disabled = false;
+      status.textContent = (answer.data && answer.data.error) ||
+        `The ZIP could not be uploaded (HTTP ${answer.status || "network error"}).`;
+      status.className = "error";
+    });
+  }
+
+  function init() {
+    for (const root of document.querySelectorAll("[data-uploader]")) {
+      if (!root.cutroomUploader) root.cutroomUploader = new Uploader(root);
+    }
+    for (const form of document.querySelectorAll("form[data-zip-form]")) zipForm(form);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,226 @@
+"""The review card in Debian's Chromium: keyboard approve, flag, backgrounds, re-run on a real
+worker, retouch upload and strokes. Screenshots go to test-artifacts/screenshots/."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from catalog.services import asset_ingest, product_create
+from cutouts import engine
+from cutouts.models import Cutout, ReviewDecision, ReviewStatus
+from tests.cutouts.conftest import FakeSegmenter
+from tests.cutouts.reviewdata import done_cutouts, rgba_png
+from tests.factories import PASSWORD, reviewer
+from tests.images import product_jpeg
+from tests.workers import running_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def cutouts(monkeypatch):
+    from cutouts.tasks import cutout_run_task
+
+    spec = engine.model_spec("u2netp")
+    segmenter = FakeSegmenter()
+    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
+    sent = []
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: sent.append(a))
+    assets = []
+    for i in range(3):
+        product = product_create(sku=f"REVIEW-{i}")
+        result = asset_ingest(product=product, fileobj=io.BytesIO(product_jpeg(640, 480, seed=i)),
+                              filename=f"review-{i}.jpg")
+        assets.append(result.asset)
+    rows = done_cutouts(assets)
+    monkeypatch.undo()  # the re-run test needs the real broker
+    return sorted(rows, key=lambda c: (-c.risk, c.pk))
+
+
+def _login(page, live_server):
+    user = reviewer()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    return user
+
+
+def _card(page, live_server, cutout):
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutout.pk))
+    expect(page.locator(".rv-stage-side .rv-cutout")).to_be_visible()
+
+
+def test_it_approves_with_the_keyboard_and_loads_the_next_card(live_server, page, screenshot,
+                                                               cutouts):
+    user = _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/")
+    expect(page.locator("#review-queue")).to_contain_text("3 awaiting review")
+    screenshot("queue")
+    page.click("#start-review")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[0].pk))
+    screenshot("card-before")
+    page.evaluate("window.__sameDocument = true")
+    page.keyboard.press("a")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    assert page.evaluate("window.__sameDocument") is True  # no full page reload
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutouts[1].pk}/")
+    approved = Cutout.objects.get(pk=cutouts[0].pk)
+    assert approved.review_status == ReviewStatus.APPROVED and approved.reviewed_by == user
+    page.keyboard.press("k")  # back to the previous card in the queue: none, it left
+    page.keyboard.press("j")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[2].pk))
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    screenshot("card-after")
+
+
+def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    page.keyboard.press("f")
+    expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
+    page.keyboard.press("1")
+    page.keyboard.press("4")
+    page.fill("[data-rv-panel=flag] textarea[name=comment]", "fringe along the left strap")
+    expect(page.locator("[data-rv-key='1']")).to_be_checked()
+    expect(page.locator("[data-rv-key='4']")).to_be_checked()
+    screenshot("flag-panel")
+    page.click("#rv-flag-submit")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    flagged = Cutout.objects.get(pk=cutouts[0].pk)
+    assert flagged.review_status == ReviewStatus.FLAGGED
+    assert flagged.flag_reasons == ["halo", "lost_detail"]
+    decision = ReviewDecision.objects.get(cutout=flagged)
+    assert decision.comment == "fringe along the left strap"
+    page.goto(f"{live_server.url}/cutouts/review/retouch/")
+    expect(page.locator("#retouch-queue")).to_contain_text("Lost fine detail")
+    screenshot("retouch-queue")
+
+
+def _pane_background(page) -> str:
+    return page.eval_on_selector(".rv-stage-side .rv-bg",
+                                 "el => getComputedStyle(el).backgroundColor")
+
+
+def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    viewer = page.locator(".rv-viewer")
+    expect(viewer).to_have_attribute("data-bg", "checker")
+    assert "linear-gradient" in page.eval_on_selector(
+        ".rv-stage-side .rv-bg", "el => getComputedStyle(el).backgroundImage")
+    page.keyboard.press("b")
+    expect(viewer).to_have_attribute("data-bg", "white")
+    assert _pane_background(page) == "rgb(255, 255, 255)"
+    page.keyboard.press("b")
+    expect(viewer).to_have_attribute("data-bg", "black")
+    assert _pane_background(page) == "rgb(0, 0, 0)"
+    screenshot("background-black")
+    page.eval_on_selector("[data-rv-custom]", """el => { el.value = '#00ff00';
+        el.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    expect(viewer).to_have_attribute("data-bg", "custom")
+    assert _pane_background(page) == "rgb(0, 255, 0)"
+    screenshot("background-custom")
+
+    page.click("[data-rv-mode=slider]")
+    expect(page.locator(".rv-stage-slider")).to_be_visible()
+    page.fill("[data-rv-split]", "20")
+    page.click("[data-rv-mode=mask]")
+    mask = page.locator(".rv-stage-mask img")
+    expect(mask).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.rv-mask').naturalWidth === 640")
+    page.click("[data-rv-mode=market]")
+    page.wait_for_function("() => document.querySelector('.rv-market').naturalWidth === 600")
+    screenshot("marketplace-preview")
+
+    page.click("[data-rv-mode=side]")
+    page.keyboard.press("z")
+    expect(viewer).to_have_attribute("data-zoom", "on")
+    box = page.locator(".rv-stage-side .rv-cutout").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 4)
+    expect(page.locator(".rv-loupe")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.rv-loupe-img').naturalWidth === 640")
+    screenshot("loupe")
+    # The choice survives moving to the next card.
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    expect(page.locator(".rv-viewer")).to_have_attribute("data-bg", "custom")
+
+
+def test_it_reruns_on_a_real_worker_and_shows_the_new_version(live_server, page, screenshot,
+                                                              cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    with running_worker(queues="cutouts-interactive"):
+        page.keyboard.press("r")
+        expect(page.locator("[data-rv-panel=rerun]")).to_be_visible()
+        page.select_option("[data-rv-panel=rerun] select[name=strength]", "strong")
+        page.uncheck("[data-rv-panel=rerun] input[name=tta]")
+        screenshot("rerun-panel")
+        page.click("#rv-rerun-submit")
+        expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
+        expect(page.locator(".rv-pending")).to_be_visible()
+        screenshot("rerun-pending")
+        expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
+                                                               timeout=180_000)
+    expect(page.locator(".rv-stage-side .rv-cutout")).to_be_visible()
+    page.wait_for_function(
+        "() => document.querySelector('.rv-stage-side .rv-cutout').naturalWidth > 0")
+    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
+    assert new.status == "done" and new.parent_id == cutouts[0].pk
+    assert new.settings["edge_gain"] == 8.0 and new.worker
+    expect(page.locator(".rv-versions")).to_contain_text("v1")
+    screenshot("rerun-done")
+
+
+def test_it_uploads_a_retouched_png_as_a_new_version(live_server, page, screenshot, cutouts):
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
+    page.set_input_files("#retouch-upload input[type=file]", files=[{
+        "name": "fixed.png", "mimeType": "image/png", "buffer": rgba_png(640, 480)}])
+    page.fill("#retouch-upload input[name=comment]", "hand-cleaned edges")
+    screenshot("retouch-upload")
+    page.click("#retouch-upload button[type=submit]")
+    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(new.pk))
+    expect(page.locator(".messages")).to_contain_text("Version 2 saved")
+    expect(page.locator(".rv-history")).to_contain_text("Uploaded retouch")
+    assert new.source == "retouch" and new.status == "done"
+    screenshot("retouch-new-version")
+
+
+def test_it_paints_a_remove_stroke_and_refines(live_server, page, screenshot, cutouts):
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
+    page.wait_for_function("() => document.querySelector('.rv-canvas').width === 640")
+    page.click("[data-rv-brush=remove]")
+    page.locator(".rv-canvas").scroll_into_view_if_needed()
+    box = page.locator(".rv-canvas").bounding_box()
+    y = box["y"] + box["height"] * 0.27
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
+    page.mouse.up()
+    screenshot("strokes")
+    page.click("#strokes-submit")
+    expect(page.locator(".messages")).to_contain_text("Version 2 saved")
+    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
+    with Image.open(io.BytesIO(open_storage(new.mask_name))) as mask:
+        alpha = np.array(mask)
+    row = round(480 * 0.27)
+    assert (alpha[row, 220:420] == 0).all()
+    screenshot("strokes-new-version")
+
+
+def open_storage(name: str) -> bytes:
+    from django.core.files.storage import storages
+
+    with storages["default"].open(name, "rb") as fh:
+        return fh.read()

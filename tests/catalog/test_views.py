@@ -1,0 +1,533 @@
+import io
+import zipfile
+
+import pytest
+from django.urls import resolve, reverse
+from django.utils import timezone
+
+from catalog import services
+from catalog.models import ImageAsset, ImportJob, Product
+from tests.catalog.imagegen import png_declaring, zip_bytes
+from tests.factories import (
+    ImageAssetFactory,
+    ImportJobFactory,
+    ProductFactory,
+    UserFactory,
+    manager,
+    reviewer,
+)
+from tests.images import product_jpeg
+
+pytestmark = pytest.mark.django_db
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(manager())
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client):
+    client.force_login(reviewer())
+    return client
+
+
+def stored_asset(product, seed=0, **kwargs) -> ImageAsset:
+    result = services.asset_ingest(
+        product=product, fileobj=io.BytesIO(product_jpeg(700, 600, seed=seed)),
+        filename=f"{product.sku}_{seed}.jpg", **kwargs,
+    )
+    assert result.status == "stored", result.reason
+    return result.asset
+
+
+# --- Permissions: every view, every role --------------------------------------------------------
+
+VIEW, UPLOAD, DELETE = "view", "upload", "delete"
+
+
+def _routes(product, asset, job):
+    return [
+        ("get", reverse("catalog:product_list"), VIEW),
+        ("get", reverse("catalog:product_detail", args=[product.pk]), VIEW),
+        ("get", reverse("catalog:asset_thumbnail", args=[asset.pk]), VIEW),
+        ("get", reverse("catalog:import_list"), VIEW),
+        ("get", reverse("catalog:import_detail", args=[job.pk]), VIEW),
+        ("get", reverse("catalog:import_report", args=[job.pk]), VIEW),
+        ("get", reverse("catalog:dashboard_summary"), VIEW),
+        ("get", reverse("catalog:bulk_upload"), UPLOAD),
+        ("post", reverse("catalog:bulk_upload"), UPLOAD),
+        ("post", reverse("catalog:product_upload", args=[product.pk]), UPLOAD),
+        ("post", reverse("catalog:import_list"), UPLOAD),
+        ("post", reverse("catalog:import_upload_file", args=[job.pk]), UPLOAD),
+        ("post", reverse("catalog:import_finish", args=[job.pk]), UPLOAD),
+        ("post", reverse("catalog:import_cancel", args=[job.pk]), UPLOAD),
+        ("post", reverse("catalog:asset_delete", args=[product.pk, asset.pk]), DELETE),
+        ("post", reverse("catalog:product_delete", args=[product.pk]), DELETE),
+    ]
+
+
+@pytest.mark.parametrize("role", ["manager", "reviewer", "no role", "anonymous"])
+def test_it_checks_the_role_on_every_catalog_view(client, storage, role):
+    product = ProductFactory()
+    asset = stored_asset(product)
+    job = ImportJobFactory(source_kind="upload", status="running")
+    users = {"manager": manager, "reviewer": reviewer, "no role": UserFactory}
+    if role != "anonymous":
+        client.force_login(users[role]())
+    allowed = {"manager": {VIEW, UPLOAD, DELETE}, "reviewer": {VIEW}, "no role": set(),
+               "anonymous": set()}[role]
+    # Deletes last: they hide the rows the other routes use.
+    for method, url, capability in _routes(product, asset, job):
+        response = getattr(client, method)(url, **JSON)
+        if role == "anonymous":
+            assert response.status_code == 302, url
+            assert response["Location"].startswith(reverse("login")), url
+        elif capability in allowed:
+            # A plain POST may redirect to its page, never to the login.
+            assert response.status_code != 403 and response.status_code < 500, url
+            assert not response.get("Location", "").startswith(reverse("login")), url
+        else:
+            assert response.status_code == 403, (url, role)
+    assert Product.live.filter(pk=product.pk).exists() == (role != "manager")
+
+
+def test_it_lists_every_catalog_url_in_the_permission_test():
+    from catalog.urls import urlpatterns
+
+    product, asset, job = ProductFactory(), ImageAssetFactory(), ImportJobFactory()
+    tested = {resolve(url).url_name for _, url, _ in _routes(product, asset, job)}
+    assert tested == {p.name for p in urlpatterns}
+
+
+# --- Product list -------------------------------------------------------------------------------
+
+
+def test_it_searches_and_filters_products_and_counts_statuses(reviewer_client):
+    boot = ProductFactory(sku="BOOT-1", title="Red boot", brand="Acme", gtin="4006381333931")
+    hat = ProductFactory(sku="HAT-1", title="Blue hat", brand="Hatters", category="Hats")
+    ProductFactory(sku="GONE-1", deleted_at=timezone.now())
+    ImageAssetFactory(product=boot, status="approved")
+    ImageAssetFactory(product=hat, status="uploaded")
+
+    def skus(**params):
+        response = reviewer_client.get(reverse("catalog:product_list"), params)
+        assert response.status_code == 200
+        return [p.sku for p in response.context["page"].products]
+
+    assert skus() == ["BOOT-1", "HAT-1"]
+    assert skus(q="red") == ["BOOT-1"]
+    assert skus(q="4006381") == ["BOOT-1"]
+    assert skus(brand="Hatters") == ["HAT-1"]
+    assert skus(category="Hats") == ["HAT-1"]
+    assert skus(status="approved") == ["BOOT-1"]
+    page = reviewer_client.get(reverse("catalog:product_list")).content.decode()
+    assert 'data-status="approved">Approved <b>1</b>' in page
+    assert 'data-status="uploaded">Uploaded <b>1</b>' in page
+    assert "GONE-1" not in page
+
+
+def test_it_answers_an_htmx_search_with_the_results_partial_only(reviewer_client):
+    ProductFactory(sku="BOOT-1")
+    response = reviewer_client.get(
+        reverse("catalog:product_list"), {"q": "boot"},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="product-results",
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="product-results">')
+    assert "BOOT-1" in body and "<html" not in body
+
+
+def test_it_pages_by_sku_keyset_forward_and_back(reviewer_client):
+    Product.objects.bulk_create(Product(sku=f"K{n:03d}") for n in range(120))
+    url = reverse("catalog:product_list")
+    first = reviewer_client.get(url)
+    assert [p.sku for p in first.context["page"].products][:2] == ["K000", "K001"]
+    assert first.context["next_url"] == "?after=K049" and first.context["prev_url"] == ""
+    second = reviewer_client.get(url, {"after": "K049"})
+    assert second.context["page"].products[0].sku == "K050"
+    assert second.context["prev_url"] == "?before=K050"
+    last = reviewer_client.get(url, {"after": "K099"})
+    assert len(last.context["page"].products) == 20 and last.context["next_url"] == ""
+    back = reviewer_client.get(url, {"before": "K050"})
+    assert [p.sku for p in back.context["page"].products][0] == "K000"
+    assert back.context["page"].first and back.context["page"].total == 120
+
+
+# --- Product detail -----------------------------------------------------------------------------
+
+
+def test_it_shows_assets_with_status_position_and_colour_notes(manager_client):
+    product = ProductFactory(sku="SHOE-9")
+    ImageAssetFactory(product=product, position="MAIN", status="in_review",
+                      colour_note="Untagged CMYK: converted assuming a press profile.",
+                      colour_flagged=True)
+    ImageAssetFactory(product=product, position="PT01", width=800, height=700)
+    body = manager_client.get(reverse("catalog:product_detail", args=[product.pk])).content
+    page = body.decode()
+    assert '<span class="badge status-in_review">In review</span>' in page
+    assert 'data-position="PT01"' in page
+    assert "Untagged CMYK: converted assuming a press profile." in page
+    assert "Low resolution for zoom" in page
+    assert reverse("cutouts:batch_start") in page and f'name="product" value="{product.pk}"' in page
+    assert reverse("catalog:product_upload", args=[product.pk]) in page
+
+
+def test_it_hides_upload_delete_and_cutouts_from_reviewers(reviewer_client):
+    product = ProductFactory()
+    ImageAssetFactory(product=product)
+    page = reviewer_client.get(reverse("catalog:product_detail", args=[product.pk])).content
+    page = page.decode()
+    assert reverse("cutouts:batch_start") not in page
+    assert reverse("catalog:product_upload", args=[product.pk]) not in page
+    assert reverse("catalog:product_delete", args=[product.pk]) not in page
+
+
+def test_it_returns_404_for_a_deleted_product(manager_client):
+    product = ProductFactory(deleted_at=timezone.now())
+    assert manager_client.get(
+        reverse("catalog:product_detail", args=[product.pk])).status_code == 404
+
+
+def test_it_soft_deletes_an_asset_and_answers_htmx_with_the_grid(manager_client, storage):
+    product = ProductFactory()
+    asset = stored_asset(product)
+    url = reverse("catalog:asset_delete", args=[product.pk, asset.pk])
+    response = manager_client.post(url, **HTMX)
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<section id="asset-grid"')
+    asset.refresh_from_db()
+    assert asset.deleted_at is not None
+    assert storage.exists(asset.original_name)  # kept until purge
+
+
+def test_it_redirects_a_plain_product_delete_and_keeps_the_files(manager_client, storage):
+    product = ProductFactory()
+    asset = stored_asset(product)
+    response = manager_client.post(reverse("catalog:product_delete", args=[product.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "catalog:product_list")
+    assert Product.objects.get(pk=product.pk).deleted_at is not None
+    assert ImageAsset.objects.get(pk=asset.pk).deleted_at is not None
+    assert storage.exists(asset.original_name)
+
+
+# --- Thumbnails ---------------------------------------------------------------------------------
+
+
+def test_it_streams_a_cached_thumbnail_without_exposing_storage(reviewer_client, storage):
+    asset = stored_asset(ProductFactory())
+    url = reverse("catalog:asset_thumbnail", args=[asset.pk])
+    response = reviewer_client.get(url, {"size": "160"})
+    body = b"".join(response.streaming_content)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert body[:4] == b"RIFF" and body[8:12] == b"WEBP"
+    assert "immutable" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert asset.sha256 not in response.get("Location", "") + response["Content-Type"]
+    assert storage.exists(services.thumbnail_storage_name(asset.sha256, 160))
+    again = reviewer_client.get(url, {"size": "160"}, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+
+
+def test_it_refuses_odd_thumbnail_sizes_by_serving_the_default(reviewer_client, storage):
+    asset = stored_asset(ProductFactory())
+    response = reviewer_client.get(reverse("catalog:asset_thumbnail", args=[asset.pk]),
+                                   {"size": "1999"})
+    assert response.status_code == 200
+    assert not storage.exists(services.thumbnail_storage_name(asset.sha256, 1999))
+
+
+def test_it_answers_404_for_a_deleted_or_missing_thumbnail(reviewer_client, storage):
+    gone = stored_asset(ProductFactory())
+    services.asset_soft_delete(asset=gone)
+    missing = ImageAssetFactory()  # a row without files
+    for asset in (gone, missing):
+        url = reverse("catalog:asset_thumbnail", args=[asset.pk])
+        assert reviewer_client.get(url).status_code == 404
+
+
+# --- Upload onto a product ----------------------------------------------------------------------
+
+
+def test_it_stores_a_good_file_and_reports_a_duplicate(manager_client, storage):
+    product = ProductFactory(sku="CUP-1")
+    url = reverse("catalog:product_upload", args=[product.pk])
+    data = product_jpeg(900, 700, seed=3)
+    first = manager_client.post(url, {"file": upload("cup.jpg", data), "position": "PT02"}, **JSON)
+    assert first.status_code == 201
+    answer = first.json()
+    asset = ImageAsset.live.get(pk=answer["asset"])
+    assert (answer["status"], answer["product"], answer["position"]) == ("stored", "CUP-1", "PT02")
+    assert asset.product == product and "Low resolution" in answer["warnings"][0]
+    second = manager_client.post(url, {"file": upload("again.jpg", data)}, **JSON)
+    assert second.status_code == 200
+    assert second.json()["status"] == "duplicate" and "not stored twice" in second.json()["reason"]
+    assert ImageAsset.live.filter(product=product).count() == 1
+
+
+def _truncated_jpeg() -> bytes:
+    data = product_jpeg(800, 800, seed=5)
+    return data[: len(data) // 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code", "words"),
+    [
+        ("notes.jpg", b"These are not the pixels you are looking for.\n" * 20, "not_image",
+         "Not an image"),
+        ("cut.jpg", None, "truncated", "Truncated file"),
+        ("tiny.jpg", product_jpeg(300, 200), "too_small", "Too small: 300×200"),
+        ("bomb.png", png_declaring(20_000, 20_000), "bomb", "Decompression bomb"),
+    ],
+)
+def test_it_refuses_bad_files_with_a_clear_reason(manager_client, storage, name, data, code,
+                                                  words):
+    product = ProductFactory()
+    data = _truncated_jpeg() if data is None else data
+    response = manager_client.post(
+        reverse("catalog:product_upload", args=[product.pk]), {"file": upload(name, data)}, **JSON
+    )
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["status"], answer["code"], answer["asset"]) == ("rejected", code, None)
+    assert words in answer["reason"]
+    assert not ImageAsset.objects.exists()
+
+
+def test_it_answers_a_request_without_a_file_with_400(manager_client):
+    product = ProductFactory()
+    response = manager_client.post(reverse("catalog:product_upload", args=[product.pk]), **JSON)
+    assert response.status_code == 400 and response.json()["code"] == "no_file"
+
+
+def test_it_redirects_a_plain_form_upload_to_the_product(manager_client, storage):
+    product = ProductFactory()
+    response = manager_client.post(
+        reverse("catalog:product_upload", args=[product.pk]),
+        {"file": [upload("a.jpg", product_jpeg(700, 600, seed=1)),
+                  upload("b.txt", b"hello", "text/plain")]},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("catalog:product_detail", args=[product.pk])
+    assert ImageAsset.live.filter(product=product).count() == 1
+
+
+# --- Bulk upload session ------------------------------------------------------------------------
+
+
+def test_it_maps_bulk_files_by_pattern_one_request_each(manager_client, storage):
+    ProductFactory(sku="AB100")
+    ProductFactory(sku="AB200")
+    session = manager_client.post(
+        reverse("catalog:bulk_upload"), {"patterns": "{sku}_{position}.jpg", "expected": "4"},
+        **JSON,
+    )
+    assert session.status_code == 201
+    urls = session.json()
+    files = {
+        "AB100_MAIN.jpg": product_jpeg(700, 600, seed=1),
+        "AB200_PT01.jpg": product_jpeg(700, 600, seed=2),
+        "ZZ999_MAIN.jpg": product_jpeg(700, 600, seed=3),
+        "AB100_PT01.jpg": b"GIF89a not really",
+    }
+    answers = {}
+    for name, data in files.items():
+        response = manager_client.post(urls["upload_url"], {"file": upload(name, data)}, **JSON)
+        answers[name] = response.json()
+    assert answers["AB100_MAIN.jpg"]["product"] == "AB100"
+    assert answers["AB200_PT01.jpg"]["position"] == "PT01"
+    assert answers["ZZ999_MAIN.jpg"]["status"] == "rejected"
+    assert "Unknown SKU ZZ999" in answers["ZZ999_MAIN.jpg"]["reason"]
+    assert answers["AB100_PT01.jpg"]["status"] == "rejected"
+    finish = manager_client.post(urls["finish_url"], **JSON).json()
+    assert (finish["status"], finish["imported"], finish["errors"], finish["done"]) == (
+        "done", 2, 2, 4)
+    page = manager_client.get(urls["job_url"]).content.decode()
+    assert "Unknown SKU ZZ999" in page and "AB100_PT01.jpg" in page
+    assert reverse("catalog:product_detail", args=[Product.objects.get(sku="AB200").pk]) in page
+
+
+def test_it_maps_a_folder_upload_by_its_relative_path(manager_client, storage):
+    ProductFactory(sku="FOLDER1")
+    urls = manager_client.post(reverse("catalog:bulk_upload"), {"expected": "1"}, **JSON).json()
+    response = manager_client.post(
+        urls["upload_url"],
+        {"file": upload("front.jpg", product_jpeg(700, 600)), "path": "shoot/FOLDER1/front.jpg"},
+        **JSON,
+    )
+    assert response.json()["product"] == "FOLDER1"
+
+
+def test_it_creates_products_for_unknown_skus_when_asked(manager_client, storage):
+    urls = manager_client.post(
+        reverse("catalog:bulk_upload"),
+        {"patterns": "{sku}-{n}.png", "create_products": "on"}, **JSON,
+    ).json()
+    response = manager_client.post(
+        urls["upload_url"], {"file": upload("NEW9-2.jpg", product_jpeg(700, 600))}, **JSON
+    )
+    assert (response.json()["product"], response.json()["position"]) == ("NEW9", "PT01")
+
+
+def test_it_sends_bulk_files_to_one_chosen_product(manager_client, storage):
+    product = ProductFactory(sku="ONE-1")
+    answer = manager_client.post(reverse("catalog:bulk_upload"), {"product": "ONE-1"}, **JSON)
+    assert answer.json()["upload_url"] == reverse("catalog:product_upload", args=[product.pk])
+    missing = manager_client.post(reverse("catalog:bulk_upload"), {"product": "NOPE"}, **JSON)
+    assert missing.status_code == 400 and "No product with SKU NOPE" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"patterns": "{code}_{n}.jpg"}, "Unknown placeholder {code}"),
+        ({"regex": "(?P<code>.*)"}, "named group (?P<sku>"),
+    ],
+)
+def test_it_refuses_a_bad_naming_rule_before_any_upload(manager_client, fields, words):
+    response = manager_client.post(reverse("catalog:bulk_upload"), fields, **JSON)
+    assert response.status_code == 400 and words in response.json()["error"]
+    assert not ImportJob.objects.exists()
+
+
+def test_it_applies_a_csv_manifest_to_a_browser_upload(manager_client, storage):
+    manifest = (b"sku,title,brand,category,gtin,asin,filename,position\n"
+                b"MAN-1,=Formula title,Acme,Bags,,,photo.jpg,PT03\n")
+    urls = manager_client.post(
+        reverse("catalog:bulk_upload"),
+        {"manifest": upload("m.csv", manifest, "text/csv")}, **JSON,
+    ).json()
+    answer = manager_client.post(
+        urls["upload_url"], {"file": upload("photo.jpg", product_jpeg(700, 600))}, **JSON
+    ).json()
+    assert (answer["product"], answer["position"]) == ("MAN-1", "PT03")
+    assert Product.objects.get(sku="MAN-1").title == "=Formula title"
+
+
+def test_it_refuses_a_broken_manifest_with_its_reason(manager_client):
+    response = manager_client.post(
+        reverse("catalog:bulk_upload"),
+        {"manifest": upload("m.csv", b"sku;title\nA;B\n", "text/csv")}, **JSON,
+    )
+    assert response.status_code == 400 and "semicolons" in response.json()["error"]
+
+
+def test_it_answers_404_for_a_file_sent_to_a_zip_job(manager_client):
+    job = ImportJobFactory(source_kind="zip")
+    response = manager_client.post(
+        reverse("catalog:import_upload_file", args=[job.pk]),
+        {"file": upload("a.jpg", b"x")}, **JSON,
+    )
+    assert response.status_code == 404
+
+
+# --- ZIP import and the import page --------------------------------------------------------------
+
+
+def test_it_queues_a_zip_and_shows_progress_and_issues(manager_client, storage,
+                                                       django_capture_on_commit_callbacks):
+    ProductFactory(sku="ZIP1")
+    archive = zip_bytes({
+        "ZIP1_MAIN.jpg": product_jpeg(700, 600, seed=1),
+        "ZIP1_PT01.jpg": b"not an image at all",
+        "../evil.jpg": product_jpeg(700, 600, seed=2),
+    })
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = manager_client.post(
+            reverse("catalog:import_list"),
+            {"archive": upload("shoot.zip", archive, "application/zip")}, **JSON,
+        )
+    assert response.status_code == 201 and len(callbacks) == 1  # the worker task is enqueued
+    job = ImportJob.objects.get(pk=response.json()["job"])
+    assert job.status == "queued" and job.source_filename == "shoot.zip"
+    polling = manager_client.get(response.json()["job_url"], **HTMX).content.decode()
+    assert 'hx-trigger="every 1s"' in polling and 'data-status="queued"' in polling
+
+    services.import_job_run(job_id=job.pk)  # what the worker task does
+    done = manager_client.get(response.json()["job_url"], **HTMX).content.decode()
+    assert 'data-status="done"' in done and "every 1s" not in done
+    assert "1 imported" in done and "ZIP1_PT01.jpg" in done and "Not an image" in done
+    assert "evil.jpg" in done
+
+
+def test_it_redirects_a_plain_zip_form_to_the_job_page(manager_client, storage):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("A_MAIN.jpg", b"x")
+    response = manager_client.post(
+        reverse("catalog:import_list"), {"archive": upload("a.zip", buffer.getvalue())}
+    )
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("catalog:import_detail", args=[job.pk])
+
+
+def test_it_cancels_a_queued_import(manager_client):
+    job = ImportJobFactory(status="queued")
+    response = manager_client.post(reverse("catalog:import_cancel", args=[job.pk]), **HTMX)
+    assert response.status_code == 200 and 'data-status="cancelled"' in response.content.decode()
+
+
+def test_it_downloads_the_issue_report_as_csv(reviewer_client):
+    job = ImportJobFactory()
+    job.issues.create(filename="=bad.jpg", reason="Not an image")
+    response = reviewer_client.get(reverse("catalog:import_report", args=[job.pk]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "'=bad.jpg,error,Not an image" in response.content.decode()
+
+
+def test_it_shows_status_counts_and_recent_imports_on_the_dashboard(reviewer_client):
+    ImageAssetFactory(status="approved")
+    job = ImportJobFactory(source_filename="monday.zip")
+    body = reviewer_client.get(reverse("catalog:dashboard_summary")).content.decode()
+    assert "Approved <b>1</b>" in body and "monday.zip" in body
+    assert reverse("catalog:import_detail", args=[job.pk]) in body
+    dashboard = reviewer_client.get(reverse("dashboard")).content.decode()
+    assert reverse("catalog:dashboard_summary") in dashboard
+
+
+@pytest.fixture
+def s3_storage(settings):
+    import time
+
+    import boto3
+    from django.core.files.storage import storages
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint, bucket = f"http://{host}:{port}", f"cutroom-views-{time.monotonic_ns()}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
+        Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": bucket, "endpoint_url": endpoint, "access_key": "test",
+            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
+            "default_acl": "private", "querystring_auth": True, "querystring_expire": 300,
+            "file_overwrite": False, "location": "media", "signature_version": "s3v4",
+        }},
+    }
+    yield storages["default"]
+    server.stop()
+
+
+def test_it_redirects_thumbnails_to_a_short_lived_signed_url_on_s3(reviewer_client, s3_storage):
+    asset = stored_asset(ProductFactory())
+    response = reviewer_client.get(reverse("catalog:asset_thumbnail", args=[asset.pk]))
+    assert response.status_code == 302
+    location = response["Location"]
+    assert "X-Amz-Signature=" in location and "X-Amz-Expires=300" in location
+    assert response["Cache-Control"] == "private, max-age=60"

@@ -1,0 +1,53 @@
+"""Approved cutouts with real RGBA files in storage, without running the model."""
+
+import io
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from PIL import Image, ImageDraw
+
+from cutouts.models import Cutout, JobStatus
+from cutouts.services import review
+from tests.factories import ImageAssetFactory, ProductFactory, reviewer
+
+
+def rgba_png(size=(800, 600), box=None, colour=(200, 30, 30)) -> bytes:
+    """A product ellipse on a transparent background; the hidden RGB is loud green so any
+    leak of un-premultiplied colour would show up in the export."""
+    w, h = size
+    box = box or (w // 4, h // 5, 3 * w // 4, 4 * h // 5)
+    image = Image.new("RGBA", size, (0, 255, 0, 0))
+    ImageDraw.Draw(image).ellipse(box, fill=(*colour, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def shadow_png(size=(800, 600)) -> bytes:
+    w, h = size
+    layer = Image.new("L", size, 0)
+    ImageDraw.Draw(layer).rectangle((w // 5, 4 * h // 5 - 5, 4 * w // 5, h - 20), fill=140)
+    out = io.BytesIO()
+    layer.save(out, "PNG")
+    return out.getvalue()
+
+
+def done_cutout(*, asset=None, product=None, position="MAIN", version=1, size=(800, 600),
+                model_name="u2netp", shadow=False, colour=(200, 30, 30)) -> Cutout:
+    asset = asset or ImageAssetFactory(product=product or ProductFactory(), position=position)
+    storage = storages["default"]
+    folder = f"cutouts/test/{uuid.uuid4().hex}"
+    rgba = storage.save(f"{folder}/cutout.png",
+                        ContentFile(rgba_png(size, colour=colour)))
+    shadow_name = storage.save(f"{folder}/shadow.png", ContentFile(shadow_png(size))) \
+        if shadow else ""
+    return Cutout.objects.create(
+        asset=asset, version=version, status=JobStatus.DONE, rgba_name=rgba,
+        shadow_name=shadow_name, width=size[0], height=size[1], model_name=model_name,
+    )
+
+
+def approved_cutout(**kwargs) -> Cutout:
+    cutout = done_cutout(**kwargs)
+    return review.cutout_approve(cutout=cutout, user=reviewer())

@@ -1,0 +1,62 @@
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from cutouts.models import ExportJob
+from tests.factories import ProductFactory
+
+from .export_helpers import approved_cutout
+
+pytestmark = pytest.mark.django_db
+
+
+def test_export_writes_the_zip_and_manifest_into_the_folder(tmp_path, capsys):
+    approved_cutout(product=ProductFactory(sku="CLI-1", asin="B0CLI00001", brand="Acme"))
+    approved_cutout(product=ProductFactory(sku="CLI-2", brand="Other"))
+    call_command("export", "--preset", "amazon_main", "--preset", "transparent_png",
+                 "--brand", "Acme", "--out", str(tmp_path))
+    job = ExportJob.objects.get()
+    archive = zipfile.ZipFile(tmp_path / f"cutroom-export-{job.pk}.zip")
+    assert sorted(archive.namelist()) == [
+        "amazon_main/B0CLI00001.MAIN.jpg", "manifest.csv",
+        "transparent_png/CLI-1/CLI-1_1_transparent_png.png"]
+    manifest = (tmp_path / f"cutroom-export-{job.pk}-manifest.csv").read_bytes()
+    assert manifest == archive.read("manifest.csv")
+    assert "2 file(s) exported" in capsys.readouterr().out
+
+
+def test_export_dry_run_writes_only_the_manifest_and_files_mode_unpacks(tmp_path):
+    approved_cutout(product=ProductFactory(sku="CLI-3", asin="B0CLI00003"))
+    call_command("export", "--preset", "amazon_main", "--product", "CLI-3", "--dry-run",
+                 "--out", str(tmp_path / "dry"))
+    [manifest] = (tmp_path / "dry").iterdir()
+    rows = list(csv.DictReader(io.StringIO(manifest.read_text("utf-8-sig"))))
+    assert [r["file"] for r in rows] == ["amazon_main/B0CLI00003.MAIN.jpg"]
+    call_command("export", "--preset", "amazon_main", "--since", "2000-01-01", "--files",
+                 "--out", str(tmp_path / "files"))
+    assert (tmp_path / "files" / "amazon_main" / "B0CLI00003.MAIN.jpg").stat().st_size > 1000
+    assert not list((tmp_path / "files").glob("*.zip"))
+
+
+def test_export_refuses_unknown_skus_and_presets(tmp_path):
+    with pytest.raises(CommandError, match="Unknown SKU"):
+        call_command("export", "--preset", "amazon_main", "--product", "NOPE",
+                     "--out", str(tmp_path))
+    with pytest.raises(CommandError, match="Unknown preset"):
+        call_command("export", "--preset", "nope", "--out", str(tmp_path))
+
+
+@pytest.mark.slow
+def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    call_command("export_benchmark", "2", "--size", "400", "--json", str(out))
+    [row] = json.loads(out.read_text())
+    assert row["n"] == 2 and row["variants"] == 4 and row["excluded"] == 0
+    assert row["export_vps"] > 0 and row["bare_vps"] > 0 and row["export_rss_mb"] > 0
+    assert row["ratio"] == pytest.approx(row["export_vps"] / row["bare_vps"])
+    assert "export v/s" in capsys.readouterr().out

@@ -1,0 +1,305 @@
+import csv
+import hashlib
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from django.core.files.storage import storages
+from PIL import Image, ImageCms
+
+from catalog.models import AssetStatus
+from cutouts import variants
+from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
+from cutouts.services import export, review
+from cutouts.tasks import export_job_run_task
+from tests.factories import ProductFactory, manager, reviewer
+
+from .export_helpers import approved_cutout, done_cutout
+
+pytestmark = pytest.mark.django_db
+
+SMALL = "trim|fill-85|square-400|bg-ffffff|format-jpeg|quality-85|srgb"
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    sent = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: sent.append(job_id))
+    return sent
+
+
+@pytest.fixture
+def too_small_preset(db):
+    """Renders 400 px but demands 1000: every variant fails compliance."""
+    return Preset.objects.create(
+        name="too_small", label="Too small", spec=SMALL, naming="{sku}.{ext}",
+        rules={"background": "ffffff", "min_long_side": 1000, "formats": ["jpeg"]},
+    )
+
+
+def run(job: ExportJob) -> ExportJob:
+    """What the worker does: the task body, called in-process."""
+    assert export_job_run_task(job.pk) in ("done", "failed")
+    job.refresh_from_db()
+    return job
+
+
+def read_zip(job: ExportJob) -> zipfile.ZipFile:
+    with storages["exports"].open(job.zip_name, "rb") as fh:
+        return zipfile.ZipFile(io.BytesIO(fh.read()))
+
+
+def manifest_rows(data: bytes) -> list[dict]:
+    assert data.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def product_fill_pct(rgb: np.ndarray) -> float:
+    # JPEG ringing is faint; the product itself is saturated red.
+    product = (np.abs(rgb.astype(int) - 255).sum(axis=2)) > 60
+    rows, cols = np.flatnonzero(product.any(axis=1)), np.flatnonzero(product.any(axis=0))
+    h, w = product.shape
+    return max((cols[-1] + 1 - cols[0]) / w, (rows[-1] + 1 - rows[0]) / h) * 100
+
+
+def test_it_seeds_the_builtin_presets_without_overwriting_admin_edits():
+    assert set(Preset.objects.values_list("name", flat=True)) >= set(variants.PRESETS)
+    amazon = Preset.objects.get(name="amazon_main")
+    assert amazon.spec == variants.PRESETS["amazon_main"].spec
+    assert "[AMZ] Amazon Seller Central" in amazon.sources
+    Preset.objects.filter(name="amazon_main").update(label="Amazon (edited)")
+    Preset.objects.filter(name="ebay").delete()
+    assert export.preset_seed() == 1
+    assert Preset.objects.get(name="amazon_main").label == "Amazon (edited)"
+    assert Preset.objects.filter(name="ebay").exists()
+
+
+def test_it_exports_amazon_main_images_that_pass_the_marketplace_rules(no_enqueue):
+    user = manager()
+    with_asin = ProductFactory(sku="SHOE-1", asin="B0C1234567", gtin="4006381333931")
+    no_asin = ProductFactory(sku="SHOE-2")
+    main = approved_cutout(product=with_asin, position="MAIN")
+    approved_cutout(product=with_asin, position="PT01", colour=(30, 30, 200))
+    approved_cutout(product=no_asin, position="MAIN", size=(500, 900))
+    done_cutout(product=ProductFactory(sku="NOT-APPROVED"))  # never exported
+
+    job = export.export_job_create(user=user, presets=["amazon_main"], brand="acme")
+    assert no_enqueue == [] and job.progress_total == 3  # enqueued only on commit
+    job = run(job)
+
+    assert job.status == JobStatus.DONE, job.message
+    assert (job.exported_count, job.failed_count, job.progress_done) == (3, 0, 3)
+    archive = read_zip(job)
+    assert sorted(archive.namelist()) == [
+        "amazon_main/B0C1234567.MAIN.jpg", "amazon_main/B0C1234567.PT01.jpg",
+        "amazon_main/SHOE-2.MAIN.jpg", "manifest.csv"]
+    for name in archive.namelist()[:-1]:
+        assert archive.getinfo(name).external_attr >> 16 == 0o644
+        data = archive.read(name)
+        image = Image.open(io.BytesIO(data))
+        assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (2000, 2000))
+        icc = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(icc)
+        assert not image.getexif()
+        rgb = np.asarray(image)
+        border = np.concatenate([rgb[:20].reshape(-1, 3), rgb[-20:].reshape(-1, 3),
+                                 rgb[:, :20].reshape(-1, 3), rgb[:, -20:].reshape(-1, 3)])
+        assert (border == 255).all(), f"{name}: border is not pure white"
+        assert 85 <= product_fill_pct(rgb) <= 90, name
+
+    rows = manifest_rows(archive.read("manifest.csv"))
+    assert [r["file"] for r in rows] == sorted(archive.namelist()[:-1])
+    first = rows[0]
+    assert (first["sku"], first["gtin"], first["asin"], first["preset"]) == (
+        "SHOE-1", "4006381333931", "B0C1234567", "amazon_main")
+    data = archive.read(first["file"])
+    assert first["sha256"] == hashlib.sha256(data).hexdigest()
+    assert (first["width"], first["height"], first["bytes"]) == ("2000", "2000", str(len(data)))
+    assert all(r["compliance"] == "ok" for r in rows)
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        assert manifest_rows(fh.read()) == rows
+
+    main.asset.refresh_from_db()
+    assert main.asset.status == AssetStatus.EXPORTED
+    note = Notification.objects.get(user=user)
+    assert "3 file(s) exported" in note.text and note.url.endswith(f"/export/{job.pk}/")
+    assert Rendition.objects.filter(compliance_ok=True).count() == 3
+
+
+def test_a_dry_run_writes_only_a_manifest_and_renders_nothing(no_enqueue):
+    cutout = approved_cutout(product=ProductFactory(sku="DRY-1", asin="B0DRYRUN01"))
+    job = run(export.export_job_create(presets=["amazon_main", "walmart"], dry_run=True))
+    assert job.status == JobStatus.DONE and job.zip_name == ""
+    assert job.exported_count == 0 and "would be exported" in job.message
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        rows = manifest_rows(fh.read())
+    assert [(r["file"], r["compliance"]) for r in rows] == [
+        ("amazon_main/B0DRYRUN01.MAIN.jpg", "dry run: would be rendered"),
+        ("", "not exported: cannot name the file: gtin is empty after removing invalid "
+             "characters"),
+    ]
+    assert not Rendition.objects.exists()
+    cutout.asset.refresh_from_db()
+    assert cutout.asset.status == AssetStatus.APPROVED
+
+
+def test_it_excludes_failing_variants_unless_the_user_overrides(no_enqueue, too_small_preset):
+    approved_cutout(product=ProductFactory(sku="FAIL-1", asin="B0FAIL0001"))
+    job = run(export.export_job_create(presets=["amazon_main", "too_small"]))
+    assert (job.status, job.exported_count, job.failed_count) == (JobStatus.DONE, 1, 1)
+    assert read_zip(job).namelist() == ["amazon_main/B0FAIL0001.MAIN.jpg", "manifest.csv"]
+    [excluded] = job.report["excluded"]
+    assert excluded["file"] == "too_small/FAIL-1.jpg"
+    assert "longest side is 400 px; at least 1000 required" in excluded["reason"]
+    rows = manifest_rows(read_zip(job).read("manifest.csv"))
+    assert rows[1]["compliance"].startswith("not exported: failed: longest side is 400 px")
+
+    forced = run(export.export_job_create(presets=["amazon_main", "too_small"],
+                                          include_failing=True))
+    assert (forced.exported_count, forced.failed_count) == (2, 0)
+    assert "too_small/FAIL-1.jpg" in read_zip(forced).namelist()
+    rows = manifest_rows(read_zip(forced).read("manifest.csv"))
+    assert rows[1]["compliance"].startswith("exported despite: failed:")
+
+
+def test_it_reports_naming_collisions_before_anything_is_written(no_enqueue):
+    product = ProductFactory(sku="DUP-1", asin="B0DUPLICAT")
+    approved_cutout(product=product, position="MAIN")
+    approved_cutout(product=product, position="MAIN")
+    with pytest.raises(export.ExportCollisionError) as caught:
+        export.export_job_create(presets=["amazon_main"], product_ids=[product.pk])
+    assert len(caught.value.collisions) == 1
+    assert "amazon_main/B0DUPLICAT.MAIN.jpg" in caught.value.collisions[0]
+    assert "DUP-1" in caught.value.collisions[0]
+    assert not ExportJob.objects.exists()
+
+
+def test_a_collision_appearing_after_queueing_fails_the_job_without_output(no_enqueue):
+    product = ProductFactory(sku="LATE-1", asin="B0LATECOLL")
+    approved_cutout(product=product, position="MAIN")
+    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    approved_cutout(product=product, position="MAIN")
+    job = run(job)
+    assert job.status == JobStatus.FAILED and "collision" in job.message
+    assert job.report["collisions"] and job.zip_name == "" and job.manifest_name == ""
+    assert not Rendition.objects.exists()
+
+
+def test_it_escapes_formula_cells_in_the_manifest(no_enqueue):
+    approved_cutout(product=ProductFactory(sku="=cmd", asin="B0FORMULA1"))
+    job = run(export.export_job_create(presets=["amazon_main"]))
+    raw = read_zip(job).read("manifest.csv").decode("utf-8-sig")
+    assert "\r\n'=cmd," in raw
+
+
+def test_renditions_are_cached_per_version_and_a_new_approval_uses_new_ones(monkeypatch):
+    first = approved_cutout(product=ProductFactory(sku="VER-1"))
+    rendition = export.rendition_get_or_create(cutout=first, preset="amazon_main")
+    assert rendition.spec == variants.parse_spec(variants.PRESETS["amazon_main"].spec).canonical()
+    assert storages["default"].exists(rendition.file_name)
+    assert rendition.compliance_ok and rendition.compliance["summary"] == "ok"
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached rendition was rendered again")
+
+    monkeypatch.setattr(variants, "render_variant", no_render)
+    again = export.rendition_get_or_create(cutout=first, preset="amazon_main")
+    assert again.pk == rendition.pk and again.cache_key == rendition.cache_key
+    monkeypatch.undo()
+
+    second = done_cutout(asset=first.asset, version=2, colour=(20, 120, 20))
+    review.cutout_approve(cutout=second, user=reviewer())
+    job = run(export.export_job_create(presets=["amazon_main"]))
+    assert job.status == JobStatus.DONE
+    newer = Rendition.objects.get(cutout=second)
+    assert newer.cache_key != rendition.cache_key and newer.sha256 != rendition.sha256
+    assert hashlib.sha256(read_zip(job).read("amazon_main/VER-1.MAIN.jpg")).hexdigest() == \
+        newer.sha256
+    assert Rendition.objects.filter(cutout=first).count() == 1  # untouched, not exported
+
+
+def test_the_shadow_layer_is_used_only_when_the_spec_asks_and_never_counts_for_fill():
+    cutout = approved_cutout(product=ProductFactory(sku="SHADOW-1"), shadow=True)
+    spec = "trim|fill-80|square-600|bg-ffffff|{}|format-png"
+    keep = export.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-keep"))
+    none = export.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-none"))
+    assert keep.sha256 != none.sha256 and keep.cache_key != none.cache_key
+    assert keep.fill_pct == pytest.approx(none.fill_pct) and 80 <= keep.fill_pct < 81
+    with storages["default"].open(keep.file_name, "rb") as fh:
+        kept = np.asarray(Image.open(fh).convert("RGB"))
+    with storages["default"].open(none.file_name, "rb") as fh:
+        plain = np.asarray(Image.open(fh).convert("RGB"))
+    assert kept.sum() < plain.sum()  # the shadow darkens the floor
+
+
+@pytest.mark.parametrize(("model_name", "warning"), [
+    ("rmbg-1.4", "commercial use restricted"),
+    ("isnet-imgly", "AGPL licence terms apply"),
+])
+def test_it_warns_about_restrictive_model_licences(model_name, warning):
+    cutout = approved_cutout(product=ProductFactory(), model_name=model_name)
+    rendition = export.rendition_get_or_create(cutout=cutout, preset="amazon_main")
+    assert rendition.compliance_ok
+    assert any(warning in w for w in rendition.compliance["warnings"])
+    assert rendition.compliance["summary"].startswith("ok (warnings:")
+
+
+def test_it_rechecks_a_cached_rendition_when_the_preset_rules_change(no_enqueue):
+    cutout = approved_cutout(product=ProductFactory(sku="RULES-1"))
+    preset = Preset.objects.get(name="google_shopping")
+    assert export.rendition_get_or_create(cutout=cutout, preset=preset).compliance_ok
+    preset.rules = {**preset.rules, "min_long_side": 4000}
+    preset.save()
+    rechecked = export.rendition_get_or_create(cutout=cutout, preset=preset)
+    assert not rechecked.compliance_ok
+    assert "at least 4000 required" in rechecked.compliance["summary"]
+    assert Rendition.objects.filter(cutout=cutout).count() == 1
+
+
+def test_it_writes_a_folder_export_into_export_storage(no_enqueue):
+    approved_cutout(product=ProductFactory(sku="FOLD-1", asin="B0FOLDER01"))
+    job = run(export.export_job_create(presets=["amazon_main"], destination="folder",
+                                       folder="feeds/amazon"))
+    storage = storages["exports"]
+    assert job.status == JobStatus.DONE and job.zip_name == ""
+    assert storage.exists("feeds/amazon/amazon_main/B0FOLDER01.MAIN.jpg")
+    assert storage.exists("feeds/amazon/manifest.csv")
+    with pytest.raises(export.ExportError, match="already holds an export"):
+        export.export_job_create(presets=["amazon_main"], destination="folder",
+                                 folder="feeds/amazon")
+
+
+def test_it_refuses_unknown_presets_bad_folders_and_empty_selections(no_enqueue):
+    with pytest.raises(export.ExportError, match="Unknown preset"):
+        export.export_job_create(presets=["nope"])
+    approved_cutout(product=ProductFactory(brand="Acme"))
+    with pytest.raises(export.ExportError, match="folder name"):
+        export.export_job_create(presets=["amazon_main"], destination="folder", folder="../x")
+    with pytest.raises(export.ExportError, match="Nothing to export"):
+        export.export_job_create(presets=["amazon_main"], brand="Other")
+
+
+def test_a_cancelled_job_is_not_run_and_a_finished_one_is_not_run_twice(no_enqueue):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL01"))
+    job = export.export_job_create(presets=["amazon_main"])
+    assert export.export_job_cancel(job=job)
+    assert export_job_run_task(job.pk) == "skipped"
+    job = run(export.export_job_create(presets=["amazon_main"]))
+    assert export_job_run_task(job.pk) == "skipped"
+    assert not export.export_job_cancel(job=job)
+
+
+def test_a_run_whose_worker_died_is_taken_over_only_after_the_time_limit(no_enqueue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    approved_cutout(product=ProductFactory(asin="B0STALE001"))
+    job = export.export_job_create(presets=["amazon_main"])
+    lost_token = export.export_job_claim(job_id=job.pk)
+    assert lost_token and export_job_run_task(job.pk) == "skipped"  # still within its limit
+    ExportJob.objects.filter(pk=job.pk).update(
+        started_at=timezone.now() - timedelta(seconds=export.EXPORT_TIME_LIMIT + 120))
+    assert export_job_run_task(job.pk) == "done"
+    assert export.export_job_run(job_id=job.pk, run_token=lost_token) == "skipped"

@@ -1,0 +1,179 @@
+import io
+import urllib.request
+import zipfile
+
+import boto3
+import pytest
+from django.urls import reverse
+from moto.server import ThreadedMotoServer
+from storages.backends.s3 import S3Storage
+
+from cutouts.models import ExportJob, JobStatus
+from cutouts.services import export
+from cutouts.tasks import export_job_run_task
+from tests.factories import ProductFactory, manager, reviewer
+
+from .export_helpers import approved_cutout
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
+    return calls
+
+
+@pytest.fixture
+def finished_job(sent):
+    approved_cutout(product=ProductFactory(sku="VIEW-1", asin="B0VIEW0001"))
+    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    return job
+
+
+def view_urls(job_id: int) -> list[tuple[str, str]]:
+    return [
+        ("get", reverse("cutouts:export_list")),
+        ("post", reverse("cutouts:export_start")),
+        ("get", reverse("cutouts:export_detail", args=[job_id])),
+        ("post", reverse("cutouts:export_cancel", args=[job_id])),
+        ("get", reverse("cutouts:export_download", args=[job_id])),
+    ]
+
+
+def test_every_export_view_is_for_managers_only(client, finished_job):
+    for method, url in view_urls(finished_job.pk):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login")
+    client.force_login(reviewer())
+    for method, url in view_urls(finished_job.pk):
+        assert getattr(client, method)(url).status_code == 403, url
+    client.force_login(manager())
+    expected = {"export_list": 200, "export_start": 400, "export_detail": 200,
+                "export_cancel": 302, "export_download": 200}
+    for (method, url), code in zip(view_urls(finished_job.pk), expected.values(), strict=True):
+        assert getattr(client, method)(url).status_code == code, url
+
+
+def test_the_form_starts_an_export_and_enqueues_it_after_commit(
+        client, sent, django_capture_on_commit_callbacks):
+    product = ProductFactory(sku="FORM-1", asin="B0FORM0001", brand="Zeta")
+    approved_cutout(product=product)
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_list"))
+    assert b'value="amazon_main"' in page.content and b"Zeta" in page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("cutouts:export_start"), {
+            "presets": ["amazon_main", "walmart"], "skus": "FORM-1", "brand": "Zeta",
+            "approved_since": "2020-01-01", "destination": "download", "dry_run": "on",
+        })
+    job = ExportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cutouts:export_detail", args=[job.pk])
+    assert sent == [job.pk]
+    assert job.dry_run and not job.include_failing and job.presets == ["amazon_main", "walmart"]
+    assert job.filters == {"product_ids": [product.pk], "brand": "Zeta",
+                           "approved_since": "2020-01-01"}
+
+
+def test_the_form_shows_unknown_skus_and_collisions(client, sent):
+    product = ProductFactory(sku="CLASH-1", asin="B0CLASH001")
+    approved_cutout(product=product)
+    approved_cutout(product=product)
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "skus": "NOPE-9", "destination": "download"})
+    assert response.status_code == 400 and b"Unknown SKU(s): NOPE-9" in response.content
+    response = client.post(reverse("cutouts:export_start"),
+                           {"presets": ["amazon_main"], "skus": "CLASH-1",
+                            "destination": "download"})
+    assert response.status_code == 400
+    assert b'id="collisions"' in response.content
+    assert b"amazon_main/B0CLASH001.MAIN.jpg" in response.content
+    assert not ExportJob.objects.exists() and sent == []
+
+
+def test_the_job_page_polls_while_active_and_reloads_when_finished(client, sent):
+    approved_cutout(product=ProductFactory(sku="POLL-1", asin="B0POLL0001"))
+    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    client.force_login(manager())
+    url = reverse("cutouts:export_detail", args=[job.pk])
+    partial = client.get(url, headers={"HX-Request": "true"})
+    assert b'hx-trigger="every 1s"' in partial.content and b"0 / 1" in partial.content
+    assert "HX-Refresh" not in partial
+    export_job_run_task(job.pk)
+    partial = client.get(url, headers={"HX-Request": "true"})
+    assert partial["HX-Refresh"] == "true" and b"every 1s" not in partial.content
+    page = client.get(url)
+    assert b'id="results"' in page.content and b"amazon_main/B0POLL0001.MAIN.jpg" in page.content
+    assert b'id="download-zip"' in page.content and b">ok<" in page.content
+
+
+def test_the_job_page_lists_excluded_variants_with_reasons(client, sent):
+    approved_cutout(product=ProductFactory(sku="EXCL-1"))  # no GTIN: Walmart cannot name it
+    job = export.export_job_create(user=manager(), presets=["walmart"])
+    export_job_run_task(job.pk)
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_detail", args=[job.pk]))
+    assert b'id="excluded"' in page.content and b"gtin is empty" in page.content
+
+
+def test_the_download_streams_the_zip_from_storage(client, finished_job):
+    client.force_login(manager())
+    response = client.get(reverse("cutouts:export_download", args=[finished_job.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="cutroom-export-{finished_job.pk}.zip"')
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.namelist() == ["amazon_main/B0VIEW0001.MAIN.jpg", "manifest.csv"]
+    manifest = client.get(reverse("cutouts:export_download", args=[finished_job.pk]),
+                          {"file": "manifest"})
+    assert b"".join(manifest.streaming_content).decode("utf-8-sig").startswith("sku,gtin,asin")
+
+
+def test_a_dry_run_has_no_zip_to_download(client, sent):
+    approved_cutout(product=ProductFactory(asin="B0NOZIP001"))
+    job = export.export_job_create(user=manager(), presets=["amazon_main"], dry_run=True)
+    export_job_run_task(job.pk)
+    client.force_login(manager())
+    assert client.get(reverse("cutouts:export_download", args=[job.pk])).status_code == 404
+
+
+def test_the_download_redirects_to_a_short_lived_signed_url_on_s3(client, finished_job,
+                                                                  monkeypatch):
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
+            Bucket="exports-test")
+        s3 = S3Storage(bucket_name="exports-test", endpoint_url=endpoint, access_key="test",
+                       secret_key="test", region_name="us-east-1", addressing_style="path",
+                       default_acl="private", querystring_auth=True, querystring_expire=60,
+                       file_overwrite=False, location="exports", signature_version="s3v4")
+        s3.save(finished_job.zip_name, io.BytesIO(b"zip bytes"))
+        monkeypatch.setattr("cutouts.views.export.storages", {"exports": s3})
+        client.force_login(manager())
+        response = client.get(reverse("cutouts:export_download", args=[finished_job.pk]))
+        assert response.status_code == 302
+        url = response["Location"]
+        assert "X-Amz-Signature" in url and "X-Amz-Expires=60" in url
+        with urllib.request.urlopen(url) as fetched:
+            assert fetched.read() == b"zip bytes"
+            assert "attachment" in fetched.headers["Content-Disposition"]
+    finally:
+        server.stop()
+
+
+def test_cancel_stops_a_queued_job(client, sent):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL02"))
+    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    client.force_login(manager())
+    client.post(reverse("cutouts:export_cancel", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED

@@ -1,0 +1,103 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cutouts.models import Cutout, CutoutBatch, JobStatus, ReviewStatus
+from cutouts.selectors import review as selectors
+from cutouts.services import review
+from tests.factories import ImageAssetFactory, ProductFactory, reviewer
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(risks, *, brand="Acme", model="u2netp", preflags=None, batch=None, status="done",
+          review_status="pending"):
+    rows = []
+    for i, risk in enumerate(risks):
+        asset = ImageAssetFactory(product=ProductFactory(brand=brand))
+        rows.append(Cutout.objects.create(
+            asset=asset, version=1, status=status, review_status=review_status, risk=risk,
+            model_name=model, preflags=preflags if preflags is not None else [], batch=batch,
+            rgba_name=f"cutouts/x/{i}.png"))
+    return rows
+
+
+def test_it_lists_only_finished_versions_awaiting_review_riskiest_first():
+    low, high, mid = _rows([0.1, 0.9, 0.5])
+    _rows([5.0], status=JobStatus.QUEUED)
+    _rows([5.0], review_status=ReviewStatus.APPROVED)
+    deleted = _rows([9.0])[0]
+    deleted.asset.deleted_at = deleted.asset.uploaded_at
+    deleted.asset.save()
+    assert list(selectors.review_queue()) == [high, mid, low]
+
+
+def test_it_filters_by_product_batch_brand_model_and_preflag():
+    batch = CutoutBatch.objects.create(label="shoot 7")
+    a = _rows([0.3], brand="Zeta", preflags=["halo_risk", "fragments"])[0]
+    b = _rows([0.2], model="birefnet", batch=batch, preflags=["touches_frame"])[0]
+    c = _rows([0.1])[0]
+    q = selectors.QueueFilters
+    assert list(selectors.review_queue(filters=q(brand="Zeta"))) == [a]
+    assert list(selectors.review_queue(filters=q(model="birefnet"))) == [b]
+    assert list(selectors.review_queue(filters=q(batch=batch.pk))) == [b]
+    assert list(selectors.review_queue(filters=q(preflag="fragments"))) == [a]
+    assert list(selectors.review_queue(filters=q(product=c.asset.product.sku))) == [c]
+    assert list(selectors.review_queue(filters=q(product=str(c.asset.product_id)))) == [c]
+
+
+def test_it_reads_filters_from_a_query_and_writes_them_back():
+    filters = selectors.QueueFilters.from_query({"brand": "Acme", "batch": "x", "preflag": "halo_risk"})
+    assert filters.batch is None
+    assert filters.querystring() == "brand=Acme&preflag=halo_risk"
+    assert not selectors.QueueFilters().active
+
+
+def test_it_finds_neighbours_in_queue_order_even_after_the_card_left_the_queue():
+    a, b, c, d = _rows([0.9, 0.5, 0.5, 0.1])  # b and c tie: lower pk first
+    n = selectors.review_neighbours(cutout=b)
+    assert (n.previous_id, n.next_id) == (a.pk, c.pk)
+    n = selectors.review_neighbours(cutout=c)
+    assert (n.previous_id, n.next_id) == (b.pk, d.pk)
+    Cutout.objects.filter(pk=c.pk).update(review_status=ReviewStatus.APPROVED)
+    assert selectors.review_neighbours(cutout=c).next_id == d.pk
+    assert selectors.review_neighbours(cutout=a).previous_id is None
+    assert selectors.review_neighbours(cutout=d).next_id is None
+
+
+def test_it_pages_the_queue_with_a_constant_number_of_queries():
+    _rows([i / 100 for i in range(30)])
+    counts = []
+    for per_page in (5, 25):
+        with CaptureQueriesContext(connection) as ctx:
+            page = selectors.review_queue_page(per_page=per_page)
+            [(c.asset.product.sku, c.batch) for c in page.rows]
+        counts.append(len(ctx.captured_queries))
+        assert len(page.rows) == per_page and page.has_next and page.total == 30
+    assert counts[0] == counts[1] == 2
+    last = selectors.review_queue_page(per_page=25, page=2)
+    assert len(last.rows) == 5 and not last.has_next and last.has_previous
+
+
+def test_it_loads_a_card_with_versions_history_and_confirmed_preflags():
+    first = _rows([0.5], preflags=["halo_risk", "fragments"])[0]
+    second = Cutout.objects.create(asset=first.asset, version=2, status="queued")
+    review.cutout_preflag_resolve(cutout=first, user=reviewer(), preflag="fragments",
+                                  confirm=True)
+    with CaptureQueriesContext(connection) as ctx:
+        card = selectors.review_card(cutout_id=first.pk)
+    assert len(ctx.captured_queries) <= 5
+    assert [v.version for v in card.versions] == [2, 1]
+    assert card.confirmed_preflags == {"fragments"}
+    assert [d.action for d in card.decisions] == ["preflag_confirm"]
+    assert card.awaiting_review and not card.is_active
+    assert selectors.review_card(cutout_id=second.pk).is_active
+
+
+def test_it_lists_flagged_versions_for_retouch_and_the_assets_history():
+    flagged, other = _rows([0.4, 0.3], review_status=ReviewStatus.FLAGGED)
+    _rows([0.2])
+    assert selectors.retouch_queue() == [flagged, other]
+    review.cutout_approve(cutout=other, user=reviewer())
+    history = selectors.asset_history(asset_id=other.asset_id)
+    assert [d.action for d in history] == ["approve"]

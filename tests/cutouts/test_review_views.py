@@ -1,0 +1,288 @@
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from PIL import Image
+
+from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
+from tests.cutouts.reviewdata import done_cutouts, rgba_png
+from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    from cutouts.tasks import cutout_run_task
+
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+
+
+@pytest.fixture
+def cutouts(make_assets, fake_model):
+    return done_cutouts(make_assets(3))
+
+
+def _queue_order():
+    return list(Cutout.objects.filter(status="done", review_status="pending")
+                .order_by("-risk", "pk"))
+
+
+def _login(client, role):
+    if role == "anonymous":
+        return None
+    user = {"manager": manager, "reviewer": reviewer}.get(role, lambda: get_user_model()
+                                                           .objects.create_user("norole",
+                                                                                password=PASSWORD))()
+    client.force_login(user)
+    return user
+
+
+def _gets(c):
+    return [
+        reverse("cutouts:review_queue"), reverse("cutouts:review_grid"),
+        reverse("cutouts:review_card", args=[c.pk]),
+        reverse("cutouts:review_image", args=[c.pk, "cutout"]) + "?size=320",
+        reverse("cutouts:retouch_queue"), reverse("cutouts:retouch_card", args=[c.pk]),
+        reverse("cutouts:review_history", args=[c.asset_id]),
+    ]
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("manager", 200), ("reviewer", 200), ("norole", 403), ("anonymous", 302)])
+def test_it_guards_every_read_by_role(client, cutouts, role, expected):
+    _login(client, role)
+    for url in _gets(cutouts[0]):
+        response = client.get(url)
+        assert response.status_code == expected, url
+        if role == "anonymous":
+            assert response["Location"].startswith("/accounts/login/")
+
+
+def _posts(c):
+    png = io.BytesIO(rgba_png(640, 480))
+    png.name = "fixed.png"
+    return [
+        (reverse("cutouts:review_card", args=[c.pk]), {"action": "approve"}),
+        (reverse("cutouts:review_grid"), {"cutout": [c.pk]}),
+        (reverse("cutouts:retouch_card", args=[c.pk]), {"action": "upload", "png": png}),
+    ]
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("manager", 302), ("reviewer", 302), ("norole", 403), ("anonymous", 302)])
+def test_it_guards_every_action_by_role(client, cutouts, role, expected):
+    _login(client, role)
+    for url, data in _posts(cutouts[0]):
+        response = client.post(url, data)
+        assert response.status_code == expected, url
+        if role == "anonymous":
+            assert response["Location"].startswith("/accounts/login/")
+    changed = ReviewDecision.objects.exists()
+    assert changed == (role in ("manager", "reviewer"))
+
+
+def test_it_refuses_actions_to_a_viewer_without_the_review_capability(client, cutouts):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("viewer", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="view_catalog"))
+    client.force_login(user)
+    card = reverse("cutouts:review_card", args=[cutouts[0].pk])
+    assert client.get(card).status_code == 200
+    assert client.post(card, {"action": "approve"}).status_code == 403
+    assert not ReviewDecision.objects.exists()
+
+
+def test_it_gives_reviewers_no_delete_or_export_capability():
+    user = reviewer()
+    assert user.has_perm("catalog.review_cutouts")
+    assert not user.has_perm("catalog.delete_images")
+    assert not user.has_perm("catalog.export_images")
+    assert manager().has_perm("catalog.export_images")
+
+
+def test_it_approves_over_htmx_and_answers_with_the_next_card(client, cutouts):
+    client.force_login(reviewer())
+    first, second = _queue_order()[:2]
+    response = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                           {"action": "approve", "comment": "ok"}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("cutouts:review_card", args=[second.pk])
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="review-card"')
+    assert f'data-cutout="{second.pk}"' in html and "<html" not in html
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.APPROVED and first.is_current
+
+
+def test_it_redirects_a_plain_post_to_the_next_card_keeping_the_filters(client, cutouts):
+    client.force_login(reviewer())
+    first, second = _queue_order()[:2]
+    response = client.post(reverse("cutouts:review_card", args=[first.pk]) + "?model=u2netp",
+                           {"action": "approve"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cutouts:review_card", args=[second.pk]) + \
+        "?model=u2netp"
+
+
+def test_it_shows_the_empty_queue_after_the_last_card(client, cutouts):
+    client.force_login(reviewer())
+    last = _queue_order()[-1]
+    response = client.post(reverse("cutouts:review_card", args=[last.pk]),
+                           {"action": "approve"}, **HX)
+    assert b"Queue empty" in response.content
+
+
+def test_it_flags_with_reasons_and_shows_errors_in_the_card(client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    response = client.post(url, {"action": "flag", "reason": ["other"]}, **HX)
+    assert response.status_code == 200 and b"rv-error" in response.content
+    assert b"comment" in response.content
+    client.post(url, {"action": "flag", "reason": ["halo", "edges_soft"],
+                      "comment": "left strap"}, **HX)
+    first.refresh_from_db()
+    assert first.flag_reasons == ["halo", "edges_soft"]
+    decision = ReviewDecision.objects.get(cutout=first)
+    assert decision.comment == "left strap"
+
+
+def test_it_reruns_and_the_new_card_polls_until_done(client, cutouts):
+    client.force_login(reviewer())
+    first = cutouts[0]
+    response = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                           {"action": "rerun", "model": "u2netp", "tta": "on",
+                            "shadow": "keep", "strength": "soft"}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    html = response.content.decode()
+    assert f'data-cutout="{new.pk}"' in html
+    assert 'hx-trigger="every 1s"' in html and "queued" in html
+    from cutouts.services import jobs
+
+    jobs.cutout_run(cutout_id=new.pk)
+    html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert "every 1s" not in html and 'class="rv-cutout"' in html
+
+
+def test_it_chooses_a_version_and_resolves_preflags(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    Cutout.objects.filter(pk=c.pk).update(preflags=["halo_risk", "fragments"])
+    url = reverse("cutouts:review_card", args=[c.pk])
+    client.post(url, {"action": "preflag_dismiss", "preflag": "halo_risk"}, **HX)
+    html = client.post(url, {"action": "preflag_confirm", "preflag": "fragments"},
+                       **HX).content.decode()
+    assert "✓ confirmed" in html
+    client.post(url, {"action": "choose"}, **HX)
+    c.refresh_from_db()
+    assert c.is_current and c.preflags == ["fragments"]
+    assert list(ReviewDecision.objects.filter(cutout=c).order_by("pk")
+                .values_list("action", flat=True)) == [
+        "preflag_dismiss", "preflag_confirm", "choose"]
+
+
+def test_it_loads_the_next_card_in_a_constant_number_of_queries(client, make_assets,
+                                                                  fake_model):
+    client.force_login(reviewer())
+    rows = done_cutouts(make_assets(2))
+    url = reverse("cutouts:review_card", args=[rows[0].pk])
+    client.get(url, **HX)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url, **HX).status_code == 200
+    for _ in range(3):
+        asset = ImageAssetFactory(product=ProductFactory())
+        for v in (1, 2, 3):
+            Cutout.objects.create(asset=asset, version=v, status="done", risk=0.01)
+    with CaptureQueriesContext(connection) as large:
+        client.get(url, **HX)
+    assert len(large.captured_queries) == len(small.captured_queries) <= 12
+
+
+def test_it_serves_private_images_with_sizes(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    for kind, size, expected in [("original", 320, (320, 240)), ("cutout", 1024, (640, 480)),
+                                 ("cutout", 0, (640, 480)), ("mask", 320, (320, 240)),
+                                 ("market", 1024, (600, 600))]:
+        response = client.get(reverse("cutouts:review_image", args=[c.pk, kind]),
+                              {"size": size})
+        assert response.status_code == 200, kind
+        assert "private" in response["Cache-Control"]
+        with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
+            assert im.size == expected, kind
+    assert client.get(reverse("cutouts:review_image", args=[c.pk, "shadow"])).status_code == 404
+    assert client.get(reverse("cutouts:review_image", args=[c.pk, "bogus"])).status_code == 404
+    assert client.get(reverse("cutouts:review_image", args=[c.pk, "cutout"]),
+                      {"size": "13"}).status_code == 404
+    html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
+    assert "media/" not in html and c.rgba_name not in html
+
+
+def test_it_uploads_a_retouch_and_rejects_a_wrong_aspect(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    url = reverse("cutouts:retouch_card", args=[c.pk])
+    bad = io.BytesIO(rgba_png(640, 300))
+    bad.name = "bad.png"
+    response = client.post(url, {"action": "upload", "png": bad}, follow=True)
+    assert b"aspect ratio" in response.content
+    good = io.BytesIO(rgba_png(640, 480))
+    good.name = "good.png"
+    response = client.post(url, {"action": "upload", "png": good})
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    assert response["Location"] == reverse("cutouts:review_card", args=[new.pk])
+    assert new.status == JobStatus.DONE and new.parent_id == c.pk
+
+
+def test_it_refines_with_strokes_posted_as_a_png_data_url(client, cutouts):
+    import base64
+
+    client.force_login(reviewer())
+    c = cutouts[0]
+    hint = Image.new("RGBA", (320, 240))
+    hint.paste((235, 20, 30, 255), (100, 55, 220, 62))
+    out = io.BytesIO()
+    hint.save(out, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    response = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
+                           {"action": "strokes", "hints": data_url})
+    assert response.status_code == 302
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    assert ReviewDecision.objects.get(cutout=new).action == "strokes"
+    response = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
+                           {"action": "strokes", "hints": "data:text/plain,hi"}, follow=True)
+    assert b"did not arrive as a PNG" in response.content
+
+
+def test_it_bulk_approves_from_the_grid(client, cutouts):
+    client.force_login(reviewer())
+    ids = [c.pk for c in cutouts[:2]]
+    response = client.post(reverse("cutouts:review_grid"), {"cutout": ids}, follow=True)
+    assert b"Approved 2 cutouts" in response.content
+    assert Cutout.objects.filter(review_status="approved").count() == 2
+
+
+def test_it_lists_the_retouch_queue_and_the_history(client, cutouts):
+    user = reviewer()
+    client.force_login(user)
+    c = cutouts[0]
+    client.post(reverse("cutouts:review_card", args=[c.pk]),
+                {"action": "flag", "reason": ["halo"], "comment": "fringe"})
+    html = client.get(reverse("cutouts:retouch_queue")).content.decode()
+    assert "Halo / white fringe" in html and c.asset.product.sku in html
+    html = client.get(reverse("cutouts:review_history", args=[c.asset_id])).content.decode()
+    assert "Flagged for retouch" in html and "fringe" in html and user.username in html
+
+
+def test_it_filters_the_queue_page_over_htmx(client, cutouts):
+    client.force_login(reviewer())
+    sku = cutouts[1].asset.product.sku
+    html = client.get(reverse("cutouts:review_queue"), {"product": sku}, **HX).content.decode()
+    assert html.lstrip().startswith('<section id="review-queue"')
+    assert sku in html and cutouts[0].asset.product.sku not in html

@@ -1,0 +1,60 @@
+"""The benchmark runner, with a fake segmenter and a tiny generated data set."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cutouts.imaging import benchmark
+from cutouts.imaging.benchmark import Config, run_benchmark
+from cutouts.imaging.settings import profile
+
+from .scenes import ColourSegmenter, glass_scene, hair_scene
+
+
+def test_it_benchmarks_configurations_against_plain(tmp_path, monkeypatch):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    for i, scene in enumerate((glass_scene, hair_scene)):
+        rgb, truth = scene()
+        Image.fromarray(rgb).save(tmp_path / "images" / f"{i:03d}.png")
+        gt = np.where(truth >= 0.5, 255, 0).astype(np.uint8)
+        gt[(truth > 0.05) & (truth < 0.95)] = 128  # mixed pixels: ignore
+        Image.fromarray(gt).save(tmp_path / "masks" / f"{i:03d}.png")
+    (tmp_path / "images" / "notes.txt").write_text("not an image")
+    seg = ColourSegmenter()
+    monkeypatch.setattr(benchmark, "get_segmenter", lambda spec, threads=None: seg)
+    out = tmp_path / "out.json"
+    configs = [Config("plain", None), Config("fast", profile("fast")),
+               Config("default", profile("default"))]
+    lines = []
+
+    class Stream:
+        def write(self, s):
+            lines.append(s)
+
+    report = run_benchmark(tmp_path, configs, out, stream=Stream())
+    data = json.loads(out.read_text())
+    assert data["images"] == 2 and set(data["configs"]) == {"plain", "fast", "default"}
+    for name in ("plain", "fast", "default"):
+        s = data["configs"][name]["summary"]
+        assert {"iou", "mae", "max_f", "boundary_f", "halo", "deficit", "time",
+                "t_decode", "t_inference", "t_refinement", "t_encode", "peak_rss_mb"} <= set(s)
+    assert report["targets"]["default"]["halo"]["met"] in (True, False)
+    text = "".join(lines)
+    assert "vs plain" in text and "targets default" in text
+    assert data["configs"]["default"]["summary"]["mae"] < data["configs"]["plain"]["summary"]["mae"]
+
+
+@pytest.mark.skipif(os.environ.get("CUTROOM_BIG_IMAGE_TEST") != "1",
+                    reason="set CUTROOM_BIG_IMAGE_TEST=1 (takes ~1 min, 50 MP in a subprocess)")
+def test_it_cuts_a_50_megapixel_photo_under_1_5_gb():
+    from cutouts.imaging.bigimage import measure_big_image
+
+    res = measure_big_image(50.0, threads=2)
+    assert res["megapixels"] >= 49.9
+    assert res["peak_rss_mb"] < 1536, res
