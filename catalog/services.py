@@ -164,9 +164,9 @@ def ingest_limits() -> images.Limits:
 
 def archive_limits() -> archives.ArchiveLimits:
     return archives.ArchiveLimits(
-        max_entry_bytes=getattr(settings, "CUTROOM_MAX_FILE_BYTES", 2 * 1024**3),
-        max_total_bytes=getattr(settings, "CUTROOM_MAX_ZIP_TOTAL_BYTES", 50 * 1024**3),
-        max_ratio=getattr(settings, "CUTROOM_MAX_ZIP_RATIO", 100),
+        max_entry_bytes=settings.CUTROOM_MAX_FILE_BYTES,
+        max_total_bytes=settings.CUTROOM_MAX_ZIP_TOTAL_BYTES,
+        max_ratio=settings.CUTROOM_MAX_ZIP_RATIO,
     )
 
 
@@ -264,7 +264,7 @@ def asset_ingest(
     except NamingError as exc:
         result.reason, result.code = str(exc), "position"
         return result
-    max_bytes = getattr(settings, "CUTROOM_MAX_FILE_BYTES", 2 * 1024**3)
+    max_bytes = settings.CUTROOM_MAX_FILE_BYTES
     try:
         stream, sha, size = _hash_stream(fileobj, max_bytes)
         existing = ImageAsset.live.filter(product=product, sha256=sha).first()

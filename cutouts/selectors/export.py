@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -169,8 +169,8 @@ def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict],
     rows: list[dict] = []
     try:
         with storage.open(job.manifest_name, "rb") as fh:
-            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-            for row in csv.DictReader(text):
+            # Django File iterates lines on every backend (S3 files are not io buffers).
+            for row in csv.DictReader(codecs.iterdecode(fh, "utf-8-sig")):
                 if len(rows) == limit:
                     return rows, True
                 rows.append({k: variants.csv_unescape(v or "") for k, v in row.items()})

@@ -22,6 +22,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from catalog.models import AssetStatus, ImageAsset
+from catalog.selectors import asset_working_open
 
 from ..imaging.models import ModelError
 from ..imaging.settings import CutoutSettings, profile
@@ -205,9 +206,8 @@ def _claim(cutout_id: int, worker: str) -> str | None:
 
 
 def _load_working_copy(asset: ImageAsset) -> np.ndarray:
-    storage = storages["default"]
     try:
-        with storage.open(asset.working_name, "rb") as fh, Image.open(fh) as image:
+        with asset_working_open(asset=asset) as fh, Image.open(fh) as image:
             image.load()
             return np.asarray(image.convert("RGB"))
     except FileNotFoundError:

@@ -274,47 +274,51 @@ def _png_file(array: np.ndarray, mode: str) -> io.BytesIO:
 
 def _save_version(*, parent: Cutout, user, rgba: np.ndarray, shadow_name: str,
                   action: str, comment: str, extra_timings: dict | None = None) -> Cutout:
-    """A finished version made by hand: files stored like a model run's, row created done."""
+    """A finished version made by hand: files stored like a model run's, row created done.
+    Images are encoded before the transaction: SQLite transactions here take the write lock
+    at BEGIN, and workers finishing cutouts should not wait for a PNG encoder."""
     from ..imaging.pipeline import tight_bbox
     from .jobs import _output_names
 
     asset = parent.asset
     alpha = rgba[..., 3]
-    token = uuid.uuid4().hex
-    version = _lock_next_version(asset.pk)
-    draft = Cutout(asset=asset, version=version)
-    names = _output_names(draft, token)
-    storage = storages["default"]
-    saved = []
-    try:
-        for key, array, mode in (("rgba", rgba, "RGBA"), ("mask", alpha, "L")):
-            saved.append(storage.save(names[key], File(_png_file(array, mode), name=names[key])))
-    except Exception:
-        for name in saved:
-            storage.delete(name)
-        raise
+    encoded = {"rgba": _png_file(rgba, "RGBA"), "mask": _png_file(alpha, "L")}
     bbox = tight_bbox(alpha)
     signals = _hand_signals(alpha)
     preflags, risk = preflags_from_signals(signals)
-    now = timezone.now()
-    new = Cutout.objects.create(
-        asset=asset, version=version, source=Cutout.Source.RETOUCH,
-        settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
-        model_version=parent.model_version, status=JobStatus.DONE, queue=parent.queue,
-        run_token=token, worker="retouch", rgba_name=saved[0], mask_name=saved[1],
-        shadow_name=shadow_name, width=alpha.shape[1], height=alpha.shape[0],
-        bbox=list(bbox) if bbox else None, signals=signals, timings=extra_timings or {},
-        created_by=user, enqueued_at=now, started_at=now, finished_at=now, parent=parent,
-        preflags=preflags, risk=risk,
-    )
-    # The flagged version is answered by this one: it leaves the retouch queue.
-    Cutout.objects.filter(pk=parent.pk, review_status__in=[
-        ReviewStatus.FLAGGED, ReviewStatus.PENDING]).update(
-        review_status=ReviewStatus.SUPERSEDED)
-    ImageAsset.objects.filter(pk=asset.pk, status=AssetStatus.NEEDS_RETOUCH).update(
-        status=AssetStatus.IN_REVIEW)
-    ReviewDecision.objects.create(cutout=new, asset_id=asset.pk, action=action,
-                                  comment=comment or f"from v{parent.version}", user=user)
+    token = uuid.uuid4().hex
+    storage = storages["default"]
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            version = _lock_next_version(asset.pk)
+            names = _output_names(Cutout(asset=asset, version=version), token)
+            for key in ("rgba", "mask"):
+                saved.append(storage.save(names[key], File(encoded[key], name=names[key])))
+            now = timezone.now()
+            new = Cutout.objects.create(
+                asset=asset, version=version, source=Cutout.Source.RETOUCH,
+                settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
+                model_version=parent.model_version, status=JobStatus.DONE, queue=parent.queue,
+                run_token=token, worker="retouch", rgba_name=saved[0], mask_name=saved[1],
+                shadow_name=shadow_name, width=alpha.shape[1], height=alpha.shape[0],
+                bbox=list(bbox) if bbox else None, signals=signals,
+                timings=extra_timings or {}, created_by=user, enqueued_at=now, started_at=now,
+                finished_at=now, parent=parent, preflags=preflags, risk=risk,
+            )
+            # The flagged version is answered by this one: it leaves the retouch queue.
+            Cutout.objects.filter(pk=parent.pk, review_status__in=[
+                ReviewStatus.FLAGGED, ReviewStatus.PENDING]).update(
+                review_status=ReviewStatus.SUPERSEDED)
+            ImageAsset.objects.filter(pk=asset.pk, status=AssetStatus.NEEDS_RETOUCH).update(
+                status=AssetStatus.IN_REVIEW)
+            ReviewDecision.objects.create(cutout=new, asset_id=asset.pk, action=action,
+                                          comment=comment or f"from v{parent.version}",
+                                          user=user)
+    except Exception:
+        for name in saved:  # the row never pointed at them
+            storage.delete(name)
+        raise
     return new
 
 
@@ -339,7 +343,6 @@ def _require_retouchable(cutout: Cutout) -> None:
         raise ReviewError(f"Version {cutout.version} has no stored cutout to retouch.")
 
 
-@transaction.atomic
 def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "") -> Cutout:
     """A corrected RGBA PNG becomes a new, finished version (parent = ``cutout``). It must
     have the photo's aspect ratio (within 1 %); a different size is scaled to the photo's."""
@@ -366,7 +369,6 @@ def _open_array(name: str, mode: str) -> np.ndarray:
         return np.array(image.convert(mode))
 
 
-@transaction.atomic
 def cutout_refine_with_strokes(*, cutout: Cutout, user, hint_png: bytes,
                                comment: str = "") -> Cutout:
     """Keep/remove strokes painted on the card (green keep, red remove, any size with the

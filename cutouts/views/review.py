@@ -263,7 +263,10 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_GET
 def history(request: HttpRequest, asset_id: int) -> HttpResponse:
+    versions = selectors.cutout_versions(asset_id=asset_id)
+    if not versions:
+        raise Http404("No cutouts of this image")
     decisions = selectors.asset_history(asset_id=asset_id)
     template = "cutouts/review/_history.html" if request.htmx else "cutouts/review/history.html"
     return render(request, template, {"decisions": decisions, "asset_id": asset_id,
-                                      "versions": selectors.cutout_versions(asset_id=asset_id)})
+                                      "versions": versions})

@@ -303,3 +303,9 @@ def test_a_run_whose_worker_died_is_taken_over_only_after_the_time_limit(no_enqu
         started_at=timezone.now() - timedelta(seconds=export.EXPORT_TIME_LIMIT + 120))
     assert export_job_run_task(job.pk) == "done"
     assert export.export_job_run(job_id=job.pk, run_token=lost_token) == "skipped"
+
+
+def test_the_export_task_runs_on_the_default_queue_with_a_long_time_limit(settings):
+    assert settings.CELERY_TASK_ROUTES["cutouts.tasks.export_job_run_task"] == {
+        "queue": "default"}
+    assert export_job_run_task.soft_time_limit == export.EXPORT_TIME_LIMIT

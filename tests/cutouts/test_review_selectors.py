@@ -47,7 +47,8 @@ def test_it_filters_by_product_batch_brand_model_and_preflag():
 
 
 def test_it_reads_filters_from_a_query_and_writes_them_back():
-    filters = selectors.QueueFilters.from_query({"brand": "Acme", "batch": "x", "preflag": "halo_risk"})
+    filters = selectors.QueueFilters.from_query(
+        {"brand": "Acme", "batch": "x", "preflag": "halo_risk"})
     assert filters.batch is None
     assert filters.querystring() == "brand=Acme&preflag=halo_risk"
     assert not selectors.QueueFilters().active

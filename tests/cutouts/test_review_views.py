@@ -1,6 +1,7 @@
 import io
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -168,6 +169,13 @@ def test_it_reruns_and_the_new_card_polls_until_done(client, cutouts):
     jobs.cutout_run(cutout_id=new.pk)
     html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "every 1s" not in html and 'class="rv-cutout"' in html
+    # shadow=keep stored a shadow layer: the card offers it as a toggleable black layer.
+    new.refresh_from_db()
+    assert new.shadow_name and 'class="rv-shadow-layer"' in html
+    if settings.STORAGE_BACKEND != "s3":
+        response = client.get(reverse("cutouts:review_image", args=[new.pk, "shadow"]))
+        with Image.open(io.BytesIO(b"".join(response.streaming_content))) as layer:
+            assert layer.mode == "RGBA" and layer.getpixel((0, 0))[:3] == (0, 0, 0)
 
 
 def test_it_chooses_a_version_and_resolves_preflags(client, cutouts):
@@ -212,6 +220,10 @@ def test_it_serves_private_images_with_sizes(client, cutouts):
                                  ("market", 1024, (600, 600))]:
         response = client.get(reverse("cutouts:review_image", args=[c.pk, kind]),
                               {"size": size})
+        if settings.STORAGE_BACKEND == "s3":
+            # The bucket is private: a short-lived signed URL, never a public one.
+            assert response.status_code == 302 and "Signature" in response["Location"]
+            continue
         assert response.status_code == 200, kind
         assert "private" in response["Cache-Control"]
         with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:

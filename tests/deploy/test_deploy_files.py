@@ -130,6 +130,10 @@ def test_app_services_use_postgres_redis_and_private_s3():
         assert env["DATABASE_URL"].startswith("postgres://")
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         assert env["STORAGE_BACKEND"] == "s3"
+        # The app gets its own bucket user, never MinIO's root account; no env_file leaks
+        # every secret of deploy/.env into the containers.
+        assert not any(key.startswith(("MINIO_ROOT", "POSTGRES_")) for key in env), env
+        assert "env_file" not in services[name]
         depends = services[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends["minio-init"]["condition"] == "service_completed_successfully"

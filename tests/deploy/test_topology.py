@@ -278,8 +278,12 @@ def test_catalog_workflow_over_http_then_a_worker_machine_dies_mid_batch(topolog
     assert task_lines, "no JSON log line with a task_id in the workers' output"
     assert any(str(r.get("request_id", "")).startswith("start-") for r in task_lines), \
         task_lines[:5]
+    # ... and gunicorn's JSON access line for that request carries the same id.
     web_logs = json_log_lines(topo.procs["web"].log())
-    assert any(r.get("request_id") for r in web_logs), web_logs[:5]
+    start_ids = {r["request_id"] for r in task_lines
+                 if str(r.get("request_id", "")).startswith("start-")}
+    assert any(r.get("request_id") in start_ids and r.get("path") == "/cutouts/batches/start"
+               for r in web_logs), web_logs[-5:]
 
     # Throughput and state are visible to Prometheus.
     values = _metrics(topo)
@@ -311,10 +315,13 @@ def test_catalog_workflow_over_http_then_a_worker_machine_dies_mid_batch(topolog
     page = _wait_batch(topo, browser, batch2, timeout=400)
     assert 'data-status="done"' in page and f"{IMAGES} / {IMAGES}" in page, page[:2000]
     rows = _assert_every_cutout_done_once(topo, batch2, IMAGES)
-    # The cutout the dead machine held was finished by the surviving one.
+    # The cutout the dead machine held was run again, by the surviving one.
     for row in rows:
         if row[0] in held_ids:
             assert row[2].startswith("machine-a@"), row
+    attempts = dict(_sql(topo, "SELECT id, attempts FROM cutouts_cutout WHERE id = ANY(%s)",
+                         held_ids))
+    assert all(n >= 2 for n in attempts.values()), attempts
     # Nothing from either batch was lost or failed.
     statuses = dict(_sql(topo, "SELECT status, count(*) FROM cutouts_cutout GROUP BY status"))
     assert statuses == {"done": 2 * IMAGES}, statuses
