@@ -14,13 +14,11 @@ import cv2
 import numpy as np
 
 
-def _blur_fusion(image, fg, bg, alpha, r):
-    """One blur-fusion step. The box means are smooth, so for large radii they
-    are computed on a reduced copy and brought back to full size."""
+def _box_means(fa, b1a, alpha, r):
+    """Box means of F*a, B*(1-a) and a with a box of size r. They are smooth, so
+    for large radii they are computed on a reduced copy and resized back."""
     h, w = alpha.shape
     f = max(1, r // 12)
-    a3 = alpha[..., None]
-    fa, b1a = fg * a3, bg * (1 - a3)
     if f > 1:
         size = (max(1, w // f), max(1, h // f))
         a_s = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
@@ -29,14 +27,10 @@ def _blur_fusion(image, fg, bg, alpha, r):
         k = (max(3, r // f),) * 2
     else:
         a_s, k = alpha, (r, r)
-    ba = cv2.blur(a_s, k)[..., None]
-    bf = cv2.blur(fa, k) / (ba + 1e-5)
-    bb = cv2.blur(b1a, k) / ((1 - ba) + 1e-5)
+    out = [cv2.blur(fa, k), cv2.blur(b1a, k), cv2.blur(a_s, k)]
     if f > 1:
-        bf = cv2.resize(bf, (w, h), interpolation=cv2.INTER_LINEAR)
-        bb = cv2.resize(bb, (w, h), interpolation=cv2.INTER_LINEAR)
-    fg = bf + a3 * (image - a3 * bf - (1 - a3) * bb)
-    return np.clip(fg, 0, 1, out=fg), bb
+        out = [cv2.resize(x, (w, h), interpolation=cv2.INTER_LINEAR) for x in out]
+    return out
 
 
 def radii_chain(r1: int, r2: int, step: int = 4) -> list[int]:
@@ -47,14 +41,41 @@ def radii_chain(r1: int, r2: int, step: int = 4) -> list[int]:
     return radii + [r2]
 
 
+def estimate_foreground_at(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
+                           r2: int = 3) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Foreground colours of the semi-transparent pixels only.
+
+    Returns (indices of pixels with 0 < alpha < 1, their colours (N, 3) in [0, 1]).
+    Only those pixels need solving: opaque pixels keep their colour (blur-fusion
+    gives exactly that), fully transparent ones have none.
+    """
+    image = rgb.astype(np.float32) / 255.0
+    a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
+    idx = np.nonzero((a > 0) & (a < 1))
+    a_s = a[idx][:, None]
+    img_s = image[idx]
+    a3 = a[..., None]
+    fa = image * a3  # F * alpha with F = image to start with
+    b1a = image * (1 - a3)  # B * (1 - alpha) with B = image to start with
+    fg_s = img_s
+    for r in radii_chain(r1, r2):
+        sfa, sb1a, sa = _box_means(fa, b1a, a, r)
+        ba_s = sa[idx][:, None]
+        bf_s = sfa[idx] / (ba_s + 1e-5)
+        bb = sb1a / ((1 - sa)[..., None] + 1e-5)
+        bb_s = bb[idx]
+        fg_s = np.clip(bf_s + a_s * (img_s - a_s * bf_s - (1 - a_s) * bb_s), 0, 1)
+        fa[idx] = fg_s * a_s
+        b1a = bb * (1 - a3)
+    return idx, fg_s
+
+
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
                         r2: int = 3) -> np.ndarray:
     """rgb uint8 (H, W, 3), alpha float32/uint8 (H, W) -> foreground float32 in [0, 1]."""
-    image = rgb.astype(np.float32) / 255.0
-    a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
-    fg, bg = image, image
-    for r in radii_chain(r1, r2):
-        fg, bg = _blur_fusion(image, fg, bg, a, r)
+    fg = rgb.astype(np.float32) / 255.0
+    idx, fg_s = estimate_foreground_at(rgb, alpha, r1, r2)
+    fg[idx] = fg_s
     return fg
 
 
@@ -85,8 +106,8 @@ def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
             sx0, sx1 = x0 + xs.min(), x0 + xs.max() + 1
             ya, yb = max(0, sy0 - margin), min(h, sy1 + margin)
             xa, xb = max(0, sx0 - margin), min(w, sx1 + margin)
-            fg = estimate_foreground(rgb[ya:yb, xa:xb], alpha[ya:yb, xa:xb], r1, r2)
-            fg_t = fg[sy0 - ya:sy1 - ya, sx0 - xa:sx1 - xa]
-            sub = soft[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
-            out = rgba[sy0:sy1, sx0:sx1, :3]
-            out[sub] = np.round(fg_t[sub] * 255).astype(np.uint8)
+            (iy, ix), fg_s = estimate_foreground_at(rgb[ya:yb, xa:xb], alpha[ya:yb, xa:xb],
+                                                    r1, r2)
+            iy, ix = iy + ya, ix + xa
+            inside = (iy >= y0) & (iy < y1) & (ix >= x0) & (ix < x1)  # this tile's pixels
+            rgba[iy[inside], ix[inside], :3] = np.round(fg_s[inside] * 255).astype(np.uint8)

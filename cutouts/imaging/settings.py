@@ -44,7 +44,7 @@ class CutoutSettings:
     crop_margin: float = 0.15  # crop margin as a fraction of the object box
     crop_weight: float = 0.5  # weight of the crop pass where both passes see a pixel
     refine: bool = True  # edge-aware upsampling + contrast shaping in the uncertain band
-    edge_threshold: float = 0.53  # probability that becomes alpha 0.5
+    edge_threshold: float = 0.55  # probability that becomes alpha 0.5
     edge_gain: float = 4.0  # logit gain of the edge shaping (1 = unchanged)
     keep_semi_transparent: bool = True  # do not steepen flat semi-transparent plateaus
     protect_thin: bool = True  # thin ridges (straps, strands) never lose alpha to shaping
@@ -130,7 +130,7 @@ class CutoutSettings:
 
 PROFILES: dict[str, CutoutSettings] = {
     # one model pass; shaping/refinement/decontamination only
-    "fast": CutoutSettings(tta_flip=False, crop_pass=False),
+    "fast": CutoutSettings(tta_flip=False, crop_pass=False, edge_threshold=0.5),
     # best quality: flip TTA + crop pass + refinement (three model passes)
     "default": CutoutSettings(),
 }

@@ -232,6 +232,10 @@ def _produce(source: _Source, targets: list[_Target]) -> list[_Output]:
         except variants.VariantError as exc:
             out.error = f"cannot render: {exc}"
             continue
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # A corrupt cutout file spoils its own variants, not the whole export.
+            out.error = f"cannot read the cutout file: {type(exc).__name__}: {exc}"
+            continue
         cache_key = spec.cache_key(src["hash"])
         name = _rendition_name(cache_key, rendered.extension)
         # Content-addressed: an existing file under this key has exactly these bytes.

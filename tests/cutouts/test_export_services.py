@@ -309,3 +309,17 @@ def test_the_export_task_runs_on_the_default_queue_with_a_long_time_limit(settin
     assert settings.CELERY_TASK_ROUTES["cutouts.tasks.export_job_run_task"] == {
         "queue": "default"}
     assert export_job_run_task.soft_time_limit == export.EXPORT_TIME_LIMIT
+
+
+def test_a_corrupt_cutout_file_is_reported_and_the_rest_still_exports(no_enqueue):
+    from django.core.files.base import ContentFile
+
+    broken = approved_cutout(product=ProductFactory(sku="BROKEN-1"))
+    storages["default"].delete(broken.rgba_name)
+    storages["default"].save(broken.rgba_name, ContentFile(b"\x89PNG\r\n\x1a\n truncated"))
+    approved_cutout(product=ProductFactory(sku="FINE-1"))
+    job = run(export.export_job_create(presets=["amazon_main"]))
+    assert (job.status, job.exported_count, job.failed_count) == (JobStatus.DONE, 1, 1)
+    [excluded] = job.report["excluded"]
+    assert excluded["sku"] == "BROKEN-1"
+    assert excluded["reason"].startswith("not exported: cannot read the cutout file")

@@ -243,3 +243,35 @@ def test_it_renders_and_caches_card_previews(make_assets, fake_model, no_broker)
         review.cutout_image(cutout=cutout, kind="cutout", size=777)
     with pytest.raises(FileNotFoundError):
         review.cutout_image(cutout=cutout, kind="shadow", size=320)
+
+
+def test_it_brings_back_the_missed_part_of_the_product_from_one_keep_stroke(
+        make_assets, fake_model, no_broker):
+    # The product spans y 80-400; the fake model keeps only a centred box, y 120-360.
+    cutout = done_cutouts(make_assets(1))[0]
+    with storages["default"].open(cutout.mask_name) as fh:
+        old_alpha = np.array(Image.open(fh))
+    assert old_alpha[90, 320] == 0 and old_alpha[390, 320] == 0
+    hint = np.zeros((480, 640, 4), np.uint8)
+    hint[96:102, 280:360] = (0, 220, 60, 255)  # one short stroke on the missed top strip
+    out = io.BytesIO()
+    Image.fromarray(hint, "RGBA").save(out, "PNG")
+    new = review.cutout_refine_with_strokes(cutout=cutout, user=reviewer(),
+                                            hint_png=out.getvalue())
+    with storages["default"].open(new.mask_name) as fh:
+        alpha = np.array(Image.open(fh))
+    assert alpha[85, 240] == 255 and alpha[110, 440] == 255  # beyond the stroke itself
+    assert alpha[10, 10] == 0 and alpha[60, 320] == 0  # the backdrop above stays out
+    # The stroke marks the product: the whole rim the model missed, connected in colour,
+    # comes back, so the result matches the product far better than the model's box.
+    from tests.images import product_photo
+
+    photo = np.array(product_photo(640, 480, seed=0)).astype(int)
+    product = np.abs(photo - photo[5, 5]).sum(axis=2) > 60
+    product[402:] = False  # the soft shadow under the product is backdrop
+
+    def iou(a):
+        return (a & product).sum() / (a | product).sum()
+
+    assert iou(old_alpha > 128) < 0.75
+    assert iou(alpha > 128) > 0.95

@@ -186,6 +186,9 @@ class S3Server:
         self.endpoint = ""
 
     def start(self) -> None:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
