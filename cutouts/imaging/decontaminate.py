@@ -13,12 +13,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+MIN_SOLVE = 4 / 255
+MAX_SOLVE = 251 / 255
+
 
 def _box_means(fa, b1a, alpha, r):
     """Box means of F*a, B*(1-a) and a with a box of size r. They are smooth, so
     for large radii they are computed on a reduced copy and resized back."""
     h, w = alpha.shape
-    f = max(1, r // 12)
+    f = max(1, r // 8)
     if f > 1:
         size = (max(1, w // f), max(1, h // f))
         a_s = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
@@ -51,22 +54,25 @@ def estimate_foreground_at(rgb: np.ndarray, alpha: np.ndarray, r1: int = 90,
     """
     image = rgb.astype(np.float32) / 255.0
     a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
-    idx = np.nonzero((a > 0) & (a < 1))
+    # nearly transparent / nearly opaque pixels are left as they are: their colour
+    # error is invisible (alpha * F ~ 0, or F ~ image)
+    idx = np.nonzero((a >= MIN_SOLVE) & (a <= MAX_SOLVE))
     a_s = a[idx][:, None]
     img_s = image[idx]
     a3 = a[..., None]
     fa = image * a3  # F * alpha with F = image to start with
     b1a = image * (1 - a3)  # B * (1 - alpha) with B = image to start with
+    one_minus_a = 1 - a3
     fg_s = img_s
     for r in radii_chain(r1, r2):
         sfa, sb1a, sa = _box_means(fa, b1a, a, r)
         ba_s = sa[idx][:, None]
         bf_s = sfa[idx] / (ba_s + 1e-5)
-        bb = sb1a / ((1 - sa)[..., None] + 1e-5)
+        bb = sb1a / ((1 - sa)[..., None] + 1e-5)  # the backdrop estimate, refined each pass
         bb_s = bb[idx]
         fg_s = np.clip(bf_s + a_s * (img_s - a_s * bf_s - (1 - a_s) * bb_s), 0, 1)
         fa[idx] = fg_s * a_s
-        b1a = bb * (1 - a3)
+        np.multiply(bb, one_minus_a, out=b1a)
     return idx, fg_s
 
 

@@ -1,4 +1,5 @@
 import io
+import zlib
 
 import numpy as np
 import pytest
@@ -33,7 +34,11 @@ def fake_model(monkeypatch):
 
 
 @pytest.fixture
-def make_assets(db):
+def make_assets(db, request):
+    # Distinct pixels per test: storage may be shared by the whole run (S3 in CI), and
+    # content-addressed names must not collide between tests.
+    base = zlib.crc32(request.node.nodeid.encode()) % 1_000_000
+
     def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None):
         """``count`` assets, one per product (a product holds at most nine positions)."""
         from catalog.models import Product
@@ -43,7 +48,7 @@ def make_assets(db):
             product_sku = sku if count == 1 else f"{sku}-{i}"
             product = Product.objects.filter(sku=product_sku).first() or product_create(
                 sku=product_sku)
-            data = product_jpeg(*size, seed=i)
+            data = product_jpeg(*size, seed=base + i)
             result = asset_ingest(product=product, fileobj=io.BytesIO(data),
                                   filename=f"{product_sku}.jpg", user=user)
             assert result.status == "stored", result.reason

@@ -59,6 +59,10 @@ def test_it_guards_every_read_by_role(client, cutouts, role, expected):
     _login(client, role)
     for url in _gets(cutouts[0]):
         response = client.get(url)
+        if expected == 200 and response.status_code == 302 and "/image/" in url:
+            # On S3, images are handed out as short-lived signed URLs instead of streamed.
+            assert "X-Amz-Signature=" in response["Location"], url
+            continue
         assert response.status_code == expected, url
         if role == "anonymous":
             assert response["Location"].startswith("/accounts/login/")

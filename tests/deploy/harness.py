@@ -119,8 +119,19 @@ class ThrowawayDatabase:
         import psycopg
         from psycopg import sql
 
-        with psycopg.connect(_conninfo(self.server), autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+        # template0: CREATE DATABASE from template1 fails while anyone else (another test
+        # run creating its database) is connected to template1.
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+            sql.Identifier(self.name))
+        for attempt in range(5):
+            try:
+                with psycopg.connect(_conninfo(self.server), autocommit=True) as conn:
+                    conn.execute(statement)
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 4:
+                    raise
+                time.sleep(1 + attempt)
 
     def drop(self) -> None:
         import psycopg

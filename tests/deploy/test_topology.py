@@ -274,23 +274,7 @@ def test_catalog_workflow_over_http_then_a_worker_machine_dies_mid_batch(topolog
     _upload(topo, browser, "KILL", IMAGES)
     batch2 = _start_batch(browser)
     victim = topo.procs["machine-b"]
-
-    def victim_mid_cutout():
-        running = _sql(topo, "SELECT id FROM cutouts_cutout WHERE batch_id = %s AND "
-                             "status = 'running' AND worker LIKE 'machine-b@%%'", batch2)
-        done = _sql(topo, "SELECT count(*) FROM cutouts_cutout WHERE batch_id = %s AND "
-                          "status = 'done'", batch2)[0][0]
-        return running if running and done >= 2 else None
-
-    topo.wait(victim_mid_cutout, 300, "machine-b to be mid-cutout", interval=0.02)
-    victim.kill()
-    assert not victim.alive()
-    # What the dead machine held at the moment it died (nothing else can change these rows
-    # for a while: the reconciler waits for their time limit plus the grace period).
-    held_ids = [r[0] for r in _sql(
-        topo, "SELECT id FROM cutouts_cutout WHERE batch_id = %s AND status = 'running' AND "
-              "worker LIKE 'machine-b@%%'", batch2)]
-    assert held_ids, "machine-b finished its cutout in the instant before it was killed"
+    held_ids = _kill_mid_cutout(topo, victim, batch2)
 
     page = _wait_batch(topo, browser, batch2, timeout=400)
     assert 'data-status="done"' in page and f"{IMAGES} / {IMAGES}" in page, page[:2000]
@@ -364,3 +348,35 @@ def _export_and_check_zip(topo: Topology, browser: Browser, skus: list[str]) -> 
     assert sorted(r["sku"] for r in rows) == sorted(skus), manifest[:2000]
     in_zip = [r for r in rows if not r.get("compliance", "").startswith("not exported")]
     assert len(in_zip) == exported
+
+
+def _kill_mid_cutout(topo: Topology, victim, batch_id: int) -> list[int]:
+    """SIGKILL ``victim`` while it is running a cutout of the batch (after two are done).
+
+    The running row is locked (SELECT ... FOR UPDATE) while the kill happens, so the worker
+    cannot finish it in the instant between looking and killing: the kill always lands
+    mid-cutout. The dead worker's blocked UPDATE was inside its own transaction, which dies
+    uncommitted with it."""
+    import time
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        done = _sql(topo, "SELECT count(*) FROM cutouts_cutout WHERE batch_id = %s AND "
+                          "status = 'done'", batch_id)[0][0]
+        if done >= 2:
+            with topo.db.connect() as conn, conn.transaction():
+                locked = [r[0] for r in conn.execute(
+                    "SELECT id FROM cutouts_cutout WHERE batch_id = %s AND status = 'running' "
+                    "AND worker LIKE 'machine-b@%%' FOR UPDATE SKIP LOCKED",
+                    (batch_id,)).fetchall()]
+                if locked:
+                    victim.kill()
+                    assert not victim.alive()
+            if locked:
+                held = [r[0] for r in _sql(
+                    topo, "SELECT id FROM cutouts_cutout WHERE id = ANY(%s) AND "
+                          "status = 'running'", locked)]
+                assert held == locked, (held, locked)
+                return held
+        time.sleep(0.02)
+    raise AssertionError("machine-b never ran a cutout of the second batch")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -50,8 +49,7 @@ def test_it_benchmarks_configurations_against_plain(tmp_path, monkeypatch):
     assert data["configs"]["default"]["summary"]["mae"] < data["configs"]["plain"]["summary"]["mae"]
 
 
-@pytest.mark.skipif(os.environ.get("CUTROOM_BIG_IMAGE_TEST") != "1",
-                    reason="set CUTROOM_BIG_IMAGE_TEST=1 (takes ~1 min, 50 MP in a subprocess)")
+@pytest.mark.slow
 def test_it_cuts_a_50_megapixel_photo_under_1_5_gb():
     from cutouts.imaging.bigimage import measure_big_image
 

@@ -20,8 +20,9 @@ class Command(BaseCommand):
                             help="also measure peak RSS on a generated photo of this many MP")
 
     def handle(self, *args, **opts):
-        paths = getattr(settings, "CUTOUT_MODEL_PATHS", None) or {}
-        model_dir = getattr(settings, "CUTOUT_MODEL_DIR", None)
+        paths = getattr(settings, "CUTROOM_MODEL_PATHS", None) or {}
+        model_dir = getattr(settings, "CUTROOM_MODEL_DIR", None)
+        model_dir = str(model_dir) if model_dir else None
         configs = default_configs(paths, model_dir, include_isnet=not opts["no_isnet"])
         if opts["configs"]:
             wanted = set(opts["configs"].split(","))

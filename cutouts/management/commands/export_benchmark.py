@@ -78,8 +78,9 @@ class Command(BaseCommand):
                             help="Preset (repeatable); default amazon_main, google_shopping.")
         parser.add_argument("--threads", type=int, default=0,
                             help="Export render threads (0: the service default).")
-        parser.add_argument("--json", default="", dest="json_path",
-                            help="Write the results here too.")
+        parser.add_argument("--json", dest="json_path",
+                            default=str(settings.VAR_DIR / "benchmarks" / "export_benchmark.json"),
+                            help="Where to write the results as JSON.")
         parser.add_argument("--phase", choices=("setup", "export", "bare"),
                             help="Internal: run one phase in this (throwaway) process.")
 
@@ -91,8 +92,8 @@ class Command(BaseCommand):
             return
         rows = [self._measure(count, size, presets, threads) for count in n]
         print_table(rows, COLUMNS, out=self.stdout)
-        if json_path:
-            write_json(json_path, rows)
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        write_json(json_path, rows)
 
     # --- parent -------------------------------------------------------------------------
 

