@@ -83,6 +83,18 @@ class Operation:
         raise NotImplementedError
 
 
+class FlagOperation(Operation):
+    """An operation without an argument: its token is its name."""
+
+    @classmethod
+    def parse(cls, token, arg):
+        _no_arg(token, arg, cls.name)
+        return cls()
+
+    def token(self):
+        return self.name
+
+
 # --------------------------------------------------------------------------- geometry
 
 
@@ -407,36 +419,20 @@ class Quality(Operation):
 
 @register_operation
 @dataclass(frozen=True)
-class Lossless(Operation):
+class Lossless(FlagOperation):
     """``lossless``: lossless WebP (for masters)."""
 
     name: ClassVar[str] = "lossless"
     order: ClassVar[int] = 62
 
-    @classmethod
-    def parse(cls, token, arg):
-        _no_arg(token, arg, "lossless")
-        return cls()
-
-    def token(self):
-        return "lossless"
-
 
 @register_operation
 @dataclass(frozen=True)
-class Srgb(Operation):
+class Srgb(FlagOperation):
     """``srgb``: embed an sRGB ICC profile (input pixels are already sRGB)."""
 
     name: ClassVar[str] = "srgb"
     order: ClassVar[int] = 70
-
-    @classmethod
-    def parse(cls, token, arg):
-        _no_arg(token, arg, "srgb")
-        return cls()
-
-    def token(self):
-        return "srgb"
 
 
 @register_operation
@@ -475,19 +471,11 @@ class Dpi(Operation):
 
 @register_operation
 @dataclass(frozen=True)
-class KeepMeta(Operation):
+class KeepMeta(FlagOperation):
     """``keepmeta``: keep the source's EXIF/XMP (orientation reset). Default: strip everything."""
 
     name: ClassVar[str] = "keepmeta"
     order: ClassVar[int] = 90
-
-    @classmethod
-    def parse(cls, token, arg):
-        _no_arg(token, arg, "keepmeta")
-        return cls()
-
-    def token(self):
-        return "keepmeta"
 
 
 # --------------------------------------------------------------------------- the spec

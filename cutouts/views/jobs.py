@@ -18,6 +18,15 @@ def _batch_context(batch: CutoutBatch) -> dict:
     }
 
 
+def _after_batch_action(request: HttpRequest, batch: CutoutBatch, message: str) -> HttpResponse:
+    if request.htmx:
+        batch.refresh_from_db()
+        return render(request, "cutouts/_batch_progress.html",
+                      {"batch": batch, **_batch_context(batch)})
+    messages.success(request, message)
+    return redirect("cutouts:batch_detail", batch_id=batch.pk)
+
+
 @capability_required(roles.VIEW)
 @require_GET
 def batch_list(request: HttpRequest) -> HttpResponse:
@@ -66,12 +75,7 @@ def batch_start(request: HttpRequest) -> HttpResponse:
 def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(CutoutBatch, pk=batch_id)
     count = services.cutout_batch_retry_failed(batch=batch)
-    if request.htmx:
-        batch.refresh_from_db()
-        return render(request, "cutouts/_batch_progress.html", {"batch": batch,
-                                                                **_batch_context(batch)})
-    messages.success(request, f"Re-queued {count} failed cutouts.")
-    return redirect("cutouts:batch_detail", batch_id=batch.pk)
+    return _after_batch_action(request, batch, f"Re-queued {count} failed cutouts.")
 
 
 @capability_required(roles.RUN_CUTOUTS)
@@ -79,12 +83,7 @@ def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
 def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(CutoutBatch, pk=batch_id)
     count = services.cutout_batch_cancel(batch=batch)
-    if request.htmx:
-        batch.refresh_from_db()
-        return render(request, "cutouts/_batch_progress.html", {"batch": batch,
-                                                                **_batch_context(batch)})
-    messages.success(request, f"Cancelled {count} queued cutouts.")
-    return redirect("cutouts:batch_detail", batch_id=batch.pk)
+    return _after_batch_action(request, batch, f"Cancelled {count} queued cutouts.")
 
 
 @capability_required(roles.VIEW)

@@ -1,7 +1,10 @@
 import csv
 import io
 import json
+import tempfile
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -54,9 +57,12 @@ def test_export_refuses_unknown_skus_and_presets(tmp_path):
 @pytest.mark.slow
 def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys):
     out = tmp_path / "bench.json"
+    started = time.time()
     call_command("export_benchmark", "2", "--size", "400", "--json", str(out))
     [row] = json.loads(out.read_text())
     assert row["n"] == 2 and row["variants"] == 4 and row["excluded"] == 0
     assert row["export_vps"] > 0 and row["bare_vps"] > 0 and row["export_rss_mb"] > 0
     assert row["ratio"] == pytest.approx(row["export_vps"] / row["bare_vps"])
     assert "export v/s" in capsys.readouterr().out
+    leftovers = Path(tempfile.gettempdir()).glob("cutroom-export-bench-*")
+    assert all(d.stat().st_mtime < started for d in leftovers), "throwaway state left behind"

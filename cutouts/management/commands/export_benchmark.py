@@ -9,6 +9,7 @@ processes make each peak RSS (getrusage) belong to one phase only.
 
 import io
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -81,24 +82,46 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_path",
                             default=str(settings.VAR_DIR / "benchmarks" / "export_benchmark.json"),
                             help="Where to write the results as JSON.")
+        parser.add_argument("--keep", action="store_true",
+                            help="Keep the throwaway database and media (printed).")
         parser.add_argument("--phase", choices=("setup", "export", "bare"),
                             help="Internal: run one phase in this (throwaway) process.")
 
-    def handle(self, *args, n, size, presets, threads, json_path, phase, **options):
+    def handle(self, *args, n, size, presets, threads, json_path, phase, keep, **options):
         presets = presets or ["amazon_main", "google_shopping"]
         if phase:
             result = getattr(self, f"_{phase}")(n[0], size, presets, threads)
             self.stdout.write(MARK + json_dumps(result))
             return
-        rows = [self._measure(count, size, presets, threads) for count in n]
+        rows = [self._measure(count, size, presets, threads, keep) for count in n]
         print_table(rows, COLUMNS, out=self.stdout)
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         write_json(json_path, rows)
 
     # --- parent -------------------------------------------------------------------------
 
-    def _measure(self, count: int, size: int, presets: list[str], threads: int) -> dict:
+    def _measure(self, count: int, size: int, presets: list[str], threads: int,
+                 keep: bool) -> dict:
         env = throwaway_env("export-bench")
+        try:
+            results = self._phases(env, count, size, presets, threads)
+        finally:
+            if keep:
+                self.stderr.write(f"kept {env['CUTROOM_VAR_DIR']}")
+            else:
+                shutil.rmtree(env["CUTROOM_VAR_DIR"], ignore_errors=True)
+        export, bare = results["export"], results["bare"]
+        return {
+            "n": count, "variants": export["variants"], "threads": export["threads"],
+            "export_vps": export["vps"], "bare_vps": bare["vps"],
+            "ratio": export["vps"] / bare["vps"], "cached_vps": export["cached_vps"],
+            "export_rss_mb": export["rss_mb"], "bare_rss_mb": bare["rss_mb"],
+            "zip_mb": export["zip_bytes"] / 1e6, "setup_seconds": results["setup"]["seconds"],
+            "excluded": export["excluded"], "size": size, "presets": presets,
+        }
+
+    def _phases(self, env: dict, count: int, size: int, presets: list[str],
+                threads: int) -> dict:
         results = {}
         for phase in ("setup", "export", "bare"):
             cmd = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"),
@@ -112,15 +135,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{phase} failed for N={count}:\n{proc.stderr[-3000:]}")
             results[phase] = json.loads(lines[-1][len(MARK):])
             self.stderr.write(f"N={count} {phase}: {results[phase]}")
-        export, bare = results["export"], results["bare"]
-        return {
-            "n": count, "variants": export["variants"], "threads": export["threads"],
-            "export_vps": export["vps"], "bare_vps": bare["vps"],
-            "ratio": export["vps"] / bare["vps"], "cached_vps": export["cached_vps"],
-            "export_rss_mb": export["rss_mb"], "bare_rss_mb": bare["rss_mb"],
-            "zip_mb": export["zip_bytes"] / 1e6, "setup_seconds": results["setup"]["seconds"],
-            "excluded": export["excluded"], "size": size, "presets": presets,
-        }
+        return results
 
     # --- children (throwaway database) ----------------------------------------------------
 
