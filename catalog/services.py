@@ -330,16 +330,18 @@ def _asset_row_create(
     user, import_job,
 ) -> tuple[ImageAsset, list[str]]:
     warnings = []
-    if position is None:
-        position = _next_position(product)
-    else:
-        clash = ImageAsset.live.filter(product=product, position=position).first()
-        if clash is not None:
-            warnings.append(
-                f"Position {position} of {product.sku} already had asset #{clash.pk}; "
-                "both are kept, choose one in review."
-            )
     with transaction.atomic():  # savepoint: an IntegrityError must not poison the outer block
+        # Concurrent uploads to one product must not both take the same free position.
+        Product.objects.select_for_update().filter(pk=product.pk).exists()
+        if position is None:
+            position = _next_position(product)
+        else:
+            clash = ImageAsset.live.filter(product=product, position=position).first()
+            if clash is not None:
+                warnings.append(
+                    f"Position {position} of {product.sku} already had asset #{clash.pk}; "
+                    "both are kept, choose one in review."
+                )
         asset = ImageAsset.objects.create(
             product=product, position=position, original_filename=filename,
             original_name=original_name, sha256=sha, bytes=size, width=probe.width,

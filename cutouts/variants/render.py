@@ -34,6 +34,8 @@ SHADOW_SAFE_PX = 24
 SHADOW_SAFE_FRACTION = 0.02
 #: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)
 RIPPLE_ALPHA = 16
+#: resample passes allowed to reach the requested fill (see render_variant)
+FILL_ATTEMPTS = 4
 EXIF_ORIENTATION = 0x0112
 
 
@@ -85,7 +87,10 @@ class _Layout:
 
 
 def _layout(spec: VariantSpec, size: tuple[int, int], product: tuple[int, int, int, int],
-            trimmed: bool) -> _Layout:
+            trimmed: bool, boost: float = 1.0,
+            fill_product: tuple[int, int, int, int] | None = None) -> _Layout:
+    """Canvas, scale and placement. ``boost`` enlarges a fill scale and ``fill_product`` is
+    the box the fill scale is computed from, when not ``product`` (see render_variant)."""
     ops = spec  # VariantSpec supports ``in`` and ``get``
     fill = ops.get("fill")
     margin = ops.get("margin")
@@ -127,7 +132,9 @@ def _layout(spec: VariantSpec, size: tuple[int, int], product: tuple[int, int, i
     if fill:
         # ceil so rounding can never leave the product below the requested percentage
         f = fill.percent / 100
-        s = min(math.ceil(f * cw - 1e-9) / pw0, math.ceil(f * ch - 1e-9) / ph0)
+        if fill_product is not None:
+            pw0, ph0 = fill_product[2] - fill_product[0], fill_product[3] - fill_product[1]
+        s = min(math.ceil(f * cw - 1e-9) / pw0, math.ceil(f * ch - 1e-9) / ph0) * boost
     elif "cover" in ops:
         s = max((cw - ml - mr) / bw, (ch - mt - mb) / bh)
     else:
@@ -201,6 +208,55 @@ def _clip_to_safe_area(patch: tuple[Image.Image, tuple[int, int]], canvas: tuple
     return sp.crop((x0 - px, y0 - py, x1 - px, y1 - py)), (x0, y0)
 
 
+def _resample(rgba: Image.Image, alpha: Image.Image | None, lay: _Layout, threshold: int):
+    """Premultiplied resample of the visible source region onto the layout.
+
+    ``alpha`` is the thresholded alpha (None when no threshold applies). Returns the layer
+    (RGBA, output size of the visible region), its alpha after the ripple cut-off, the
+    product box in the layer, the layer's position on the canvas and the source crop/box
+    used (for resampling the shadow layer the same way).
+    """
+    cw, ch = lay.canvas
+    s = lay.scale
+    ox, oy = lay.origin
+    bx0, by0 = lay.box[0], lay.box[1]
+    w0, h0 = rgba.size
+
+    # visible part of the source, in output pixels (integers) and source pixels (floats)
+    ux0, uy0 = max(0, round(ox - bx0 * s)), max(0, round(oy - by0 * s))
+    ux1, uy1 = min(cw, round(ox + (w0 - bx0) * s)), min(ch, round(oy + (h0 - by0) * s))
+    if ux1 <= ux0 or uy1 <= uy0:
+        raise RenderError("the product falls outside the canvas")
+
+    def src(v: float, origin: float, base: int, limit: int) -> float:
+        return min(float(limit), max(0.0, base + (v - origin) / s))
+
+    sx0, sx1 = src(ux0, ox, bx0, w0), src(ux1, ox, bx0, w0)
+    sy0, sy1 = src(uy0, oy, by0, h0), src(uy1, oy, by0, h0)
+    crop = (math.floor(sx0), math.floor(sy0), math.ceil(sx1), math.ceil(sy1))
+    rel_box = (sx0 - crop[0], sy0 - crop[1], sx1 - crop[0], sy1 - crop[1])
+    out_size = (ux1 - ux0, uy1 - uy0)
+    gap = 2.0 if s < 0.5 else None
+
+    region = rgba.crop(crop)
+    if alpha is not None:
+        region.putalpha(alpha.crop(crop))
+    premult = region.convert("RGBa")  # premultiply BEFORE resampling: no fringe
+    del region
+    layer = premult.resize(out_size, Image.Resampling.LANCZOS, box=rel_box, reducing_gap=gap)
+    del premult
+    # drop the faint ripple Lanczos leaves outside hard edges (and sub-threshold coverage);
+    # un-premultiplying afterwards is exact where it matters (alpha 0 -> background, 255 -> colour)
+    layer_alpha = layer.getchannel(3).point(_threshold_lut(max(threshold, RIPPLE_ALPHA)))
+    layer = layer.convert("RGBA")
+    layer.putalpha(layer_alpha)
+
+    pbox = layer_alpha.getbbox()
+    if pbox is None:
+        raise RenderError("the product vanished after resampling (too small for this size)")
+    return layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+
+
 def render_variant(
     rgba: Image.Image,
     spec: str | VariantSpec,
@@ -238,48 +294,34 @@ def render_variant(
     if product is None:
         raise RenderError(f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
 
-    lay = _layout(spec, rgba.size, product, trimmed=trim is not None)
-    cw, ch = lay.canvas
-    s = lay.scale
-    ox, oy = lay.origin
-    bx0, by0 = lay.box[0], lay.box[1]
-    w0, h0 = rgba.size
-
-    # visible part of the source, in output pixels (integers) and source pixels (floats)
-    ux0, uy0 = max(0, round(ox - bx0 * s)), max(0, round(oy - by0 * s))
-    ux1, uy1 = min(cw, round(ox + (w0 - bx0) * s)), min(ch, round(oy + (h0 - by0) * s))
-    if ux1 <= ux0 or uy1 <= uy0:
-        raise RenderError("the product falls outside the canvas")
-
-    def src(v: float, origin: float, base: int, limit: int) -> float:
-        return min(float(limit), max(0.0, base + (v - origin) / s))
-
-    sx0, sx1 = src(ux0, ox, bx0, w0), src(ux1, ox, bx0, w0)
-    sy0, sy1 = src(uy0, oy, by0, h0), src(uy1, oy, by0, h0)
-    crop = (math.floor(sx0), math.floor(sy0), math.ceil(sx1), math.ceil(sy1))
-    rel_box = (sx0 - crop[0], sy0 - crop[1], sx1 - crop[0], sy1 - crop[1])
-    out_size = (ux1 - ux0, uy1 - uy0)
-    gap = 2.0 if s < 0.5 else None
-
-    region = rgba.crop(crop)
-    if threshold > 1:
-        region.putalpha(alpha.crop(crop))
+    fill = spec.get("fill")
+    boost = 1.0
+    fill_product = None
+    if fill is not None and threshold < RIPPLE_ALPHA:
+        lay = _layout(spec, rgba.size, product, trimmed=trim is not None)
+        if lay.scale > 1:
+            # Upscaling keeps the soft rim's alpha, and the ripple cut-off below drops what is
+            # under RIPPLE_ALPHA: size the product by what will survive (saves a second pass).
+            fill_product = alpha.point(_threshold_lut(RIPPLE_ALPHA)).getbbox() or product
+    for _attempt in range(FILL_ATTEMPTS):
+        lay = _layout(spec, rgba.size, product, trimmed=trim is not None, boost=boost,
+                      fill_product=fill_product)
+        cw, ch = lay.canvas
+        s = lay.scale
+        placed = _resample(rgba, alpha if threshold > 1 else None, lay, threshold)
+        layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = placed
+        fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
+        if fill is None or fill_pct >= fill.percent:
+            break
+        # The resampled edge lost coverage (the ripple cut-off shaves the soft rim of an
+        # upscaled product, faint pixels vanish): scale up by what is missing, plus one
+        # output pixel, and resample again.
+        boost *= (fill.percent / 100 + 1 / min(cw, ch)) / (fill_pct / 100)
+    else:
+        raise RenderError(f"could not reach fill-{fill.percent:g} (got {fill_pct:.2f} %)")
     del alpha
-    premult = region.convert("RGBa")  # premultiply BEFORE resampling: no fringe
-    del region
-    layer = premult.resize(out_size, Image.Resampling.LANCZOS, box=rel_box, reducing_gap=gap)
-    del premult
-    # drop the faint ripple Lanczos leaves outside hard edges (and sub-threshold coverage);
-    # un-premultiplying afterwards is exact where it matters (alpha 0 -> background, 255 -> colour)
-    layer_alpha = layer.getchannel(3).point(_threshold_lut(max(threshold, RIPPLE_ALPHA)))
-    layer = layer.convert("RGBA")
-    layer.putalpha(layer_alpha)
-
-    pbox = layer_alpha.getbbox()
-    if pbox is None:
-        raise RenderError("the product vanished after resampling (too small for this size)")
+    w0, h0 = rgba.size
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
-    fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
 
     shadow_patch: tuple[Image.Image, tuple[int, int]] | None = None
     if shadow_mode == "keep" and shadow is not None:

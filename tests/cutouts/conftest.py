@@ -1,4 +1,5 @@
 import io
+import os
 import zlib
 
 import numpy as np
@@ -7,6 +8,10 @@ import pytest
 from catalog.services import asset_ingest, product_create
 from cutouts import engine
 from tests.images import product_jpeg
+
+
+# Storage can outlive one run (a long-lived S3 bucket), so names must differ between runs too.
+RUN_ID = os.urandom(8).hex()
 
 
 class FakeSegmenter:
@@ -37,9 +42,10 @@ def fake_model(monkeypatch):
 def make_assets(db, request):
     # Distinct pixels per test: storage may be shared by the whole run (S3 in CI), and
     # content-addressed names must not collide between tests.
-    base = zlib.crc32(request.node.nodeid.encode()) % 1_000_000
+    base = zlib.crc32(f"{RUN_ID}:{request.node.nodeid}".encode()) % 1_000_000
 
-    def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None):
+    def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None,
+             seed: int | None = None):
         """``count`` assets, one per product (a product holds at most nine positions)."""
         from catalog.models import Product
 
@@ -48,7 +54,7 @@ def make_assets(db, request):
             product_sku = sku if count == 1 else f"{sku}-{i}"
             product = Product.objects.filter(sku=product_sku).first() or product_create(
                 sku=product_sku)
-            data = product_jpeg(*size, seed=base + i)
+            data = product_jpeg(*size, seed=(base if seed is None else seed) + i)
             result = asset_ingest(product=product, fileobj=io.BytesIO(data),
                                   filename=f"{product_sku}.jpg", user=user)
             assert result.status == "stored", result.reason

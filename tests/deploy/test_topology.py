@@ -66,7 +66,7 @@ def topology(tmp_path_factory):
         topo.manage("migrate", "--no-input", "-v", "0")
         topo.manage("collectstatic", "--no-input", "-v", "0")
         topo.manage("create_user", "manager", "--role", "catalog manager",
-                    "--password", topo.manager_password, "--email", "manager@example.com")
+                    f"--password={topo.manager_password}", "--email", "manager@example.com")
         topo.start_web()
         topo.wait(lambda: fetch_status(Browser(topo.base, topo.public_origin), "/healthz")[0]
                   == 200, 120, "gunicorn /healthz to answer 200")

@@ -256,3 +256,20 @@ def test_it_summarises_results():
     r.error("e1")
     r.error("e2")
     assert r.summary() == "failed: e1; e2" and not r.ok
+
+
+def test_margin_counting_matches_a_full_image_mask():
+    """The banded margin count is exact: same number as masking the whole image."""
+    from cutouts.variants.compliance import _background_mask, _count_outside
+
+    rng = np.random.default_rng(7)
+    for has_alpha in (False, True):
+        arr = np.full((97, 131, 4 if has_alpha else 3), 255, np.uint8)
+        idx = rng.integers(0, [97, 131], (400, 2))
+        arr[idx[:, 0], idx[:, 1], rng.integers(0, arr.shape[2], 400)] = 254
+        for rects in ([(10, 20, 90, 70), (0, 60, 120, 97)], [(-5, -5, 40, 200)],
+                      [(30, 30, 31, 31), (100, 0, 140, 10)], []):
+            mask = ~_background_mask(arr, (255, 255, 255), has_alpha)
+            for x0, y0, x1, y1 in rects:
+                mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = False
+            assert _count_outside(arr, (255, 255, 255), has_alpha, rects) == int(mask.sum())

@@ -424,3 +424,61 @@ def test_it_reports_size_hash_and_metadata(rgba):
 def test_it_is_deterministic(rgba):
     spec = "trim|fill-85|square-300|bg-ffffff|shadow-synthetic|format-jpeg|srgb"
     assert render_variant(rgba, spec).data == render_variant(rgba, spec).data
+
+
+def _soft_ellipse(size: tuple[int, int], box: tuple[float, float, float, float],
+                  edge: float = 2.0) -> Image.Image:
+    """An ellipse with an ``edge``-px linear alpha ramp (like a model's soft matte)."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    rx, ry = (box[2] - box[0]) / 2, (box[3] - box[1]) / 2
+    d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
+    alpha = np.clip((1.0 - d) * min(rx, ry) / edge, 0, 1)
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., :3] = (40, 90, 160)
+    rgba[..., 3] = np.round(alpha * 255).astype(np.uint8)
+    return Image.fromarray(rgba, "RGBA")
+
+
+# (source size, product box as fractions of the source, edge ramp in px): upscaled by up to
+# ~40x and downscaled by up to ~3x, wide, tall and square products, hard and soft edges
+FILL_CASES = [
+    ((60, 60), (0.2, 0.2, 0.8, 0.8), 2.0),
+    ((120, 80), (0.1, 0.3, 0.9, 0.7), 2.0),
+    ((80, 120), (0.3, 0.1, 0.7, 0.9), 3.0),
+    ((300, 300), (0.2, 0.2, 0.8, 0.8), 2.0),
+    ((300, 300), (0.1, 0.25, 0.9, 0.75), 6.0),
+    ((800, 600), (0.25, 0.15, 0.75, 0.85), 2.0),
+    ((800, 600), (0.05, 0.4, 0.95, 0.6), 1.0),
+    ((2000, 2000), (0.3, 0.3, 0.7, 0.7), 2.0),
+    ((2400, 1800), (0.05, 0.05, 0.95, 0.95), 2.0),
+    ((1800, 3000), (0.2, 0.05, 0.8, 0.95), 4.0),
+    ((5000, 5000), (0.1, 0.1, 0.9, 0.9), 2.0),
+]
+
+
+@pytest.mark.parametrize("preset", ["amazon_main", "walmart", "google_shopping", "etsy"])
+@pytest.mark.parametrize(("size", "frac", "edge"), FILL_CASES,
+                         ids=[f"{s[0]}x{s[1]}-{f[2] - f[0]:.2f}x{f[3] - f[1]:.2f}-e{e:g}"
+                              for s, f, e in FILL_CASES])
+def test_it_meets_the_requested_fill_for_upscaled_and_downscaled_sources(
+        preset, size, frac, edge):
+    from cutouts.variants import PRESETS, check_rendered
+
+    w, h = size
+    src = _soft_ellipse(size, (frac[0] * w, frac[1] * h, frac[2] * w, frac[3] * h), edge)
+    p = PRESETS[preset]
+    rendered = render_variant(src, p.spec)
+    requested = p.variant_spec.get("fill").percent
+    assert rendered.fill_pct >= requested
+    arr = np.asarray(Image.open(io.BytesIO(rendered.data)).convert("RGB"))
+    # the reported product box is what is measured: it holds the product, nothing outside
+    x0, y0, x1, y1 = rendered.product_bbox
+    assert max((x1 - x0) / rendered.width, (y1 - y0) / rendered.height) * 100 >= requested
+    # pure white frame (every pixel of the outer 1 % ring of the encoded file)
+    k = max(1, min(arr.shape[:2]) // 100)
+    for ring in (arr[:k], arr[-k:], arr[:, :k], arr[:, -k:]):
+        assert (ring == 255).all()
+    result = check_rendered(rendered, p)
+    assert result.ok, result.errors
