@@ -9,7 +9,6 @@ from catalog.services import asset_ingest, product_create
 from cutouts import engine
 from tests.images import product_jpeg
 
-
 # Storage can outlive one run (a long-lived S3 bucket), so names must differ between runs too.
 RUN_ID = os.urandom(8).hex()
 
