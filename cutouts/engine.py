@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import cv2
 import numpy as np
 from django.conf import settings
 from PIL import Image
 
 from .imaging.models import ModelError, ModelSpec, resolve_model, validate_model_file
-from .imaging.session import get_segmenter
+from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
 
 ModelFileError = ModelError
@@ -50,10 +51,11 @@ def worker_concurrency() -> int:
 def segmenter_for(name: str):
     """The process-wide onnxruntime session for ``name``, created on first use."""
     spec = model_check(name)
-    return get_segmenter(
-        spec, threads=settings.CUTROOM_ONNX_THREADS or None,
-        worker_concurrency=worker_concurrency(),
-    ), spec
+    threads = settings.CUTROOM_ONNX_THREADS or default_threads(worker_concurrency())
+    # OpenCV sizes its own pool to every core; with one worker process per core that
+    # oversubscribes the CPU, so refinement gets the same share as inference.
+    cv2.setNumThreads(threads)
+    return get_segmenter(spec, threads=threads), spec
 
 
 @dataclass
