@@ -69,30 +69,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("ensure_admin", env=env)
     say(f"Starting web on http://{args.host}:{args.port}/ and a Celery worker (Ctrl-C stops both)")
-    worker = subprocess.Popen(
-        [str(PY), "-m", "celery", "-A", "config", "worker", "--beat",
-         "--queues", "cutouts-interactive,cutouts,default",
-         "--concurrency", str(args.concurrency), "--loglevel", "info",
-         "--schedule", str(var_dir / "celerybeat-schedule")],
-        cwd=ROOT, env=env,
-    )
+    worker_cmd = [str(PY), "-m", "celery", "-A", "config", "worker", "--beat",
+                  "--queues", "cutouts-interactive,cutouts,default",
+                  "--concurrency", str(args.concurrency), "--loglevel", "info",
+                  "--schedule", str(var_dir / "celerybeat-schedule")]
+    worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env)
     web = subprocess.Popen(
         [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
         cwd=ROOT, env=env,
     )
-    children = [web, worker]
 
     def stop(*_):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    restarts: list[float] = []
     try:
-        while all(child.poll() is None for child in children):
+        while web.poll() is None:
+            if worker.poll() is not None:
+                # A dead worker is restarted (its start-up reconcile resumes what it held);
+                # the web keeps serving. Back off if it keeps dying at once.
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < 60] + [now]
+                delay = min(30, 2 ** (len(restarts) - 1)) if len(restarts) > 1 else 0
+                say(f"The worker exited ({worker.returncode}); restarting it"
+                    + (f" in {delay} s" if delay else ""))
+                time.sleep(delay)
+                worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env)
             time.sleep(0.5)
-        say("A process exited; stopping the other")
+        say("The web process exited; stopping the worker")
     except KeyboardInterrupt:
         say("Stopping web and worker")
     finally:
+        children = [web, worker]
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)

@@ -15,3 +15,4 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # Groups must exist before the first user is created, on every database.
         post_migrate.connect(_ensure_roles, sender=self)
+        from . import services  # noqa: F401 - registers the import job kind with catalog.jobs

@@ -61,6 +61,62 @@ class Product(models.Model):
         return self.deleted_at is not None
 
 
+class JobStatus(models.TextChoices):
+    """The one status vocabulary of every job kind (imports, cutout runs and batches,
+    exports); the values are the stored ones, so every job table shares them."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class RunState(models.Model):
+    """Who runs a row and since when: the part every job kind shares (catalog.jobs writes
+    it). ``run_token`` is set by the compare-and-set that starts a run; only the run holding
+    it may report progress or finish; the reconciler reads ``worker`` and ``heartbeat_at``
+    to tell a dead run from a slow one."""
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    run_token = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class Job(RunState):
+    """A job with progress n/N and a message, polled by the UI; ``checkpoint`` says where a
+    resumed run picks up after its worker died."""
+
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=1000, blank=True)
+    checkpoint = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
 class AssetStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
     QUEUED = "queued", "Queued"
@@ -151,7 +207,7 @@ class ImageAsset(models.Model):
         return self.deleted_at is not None
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """A bulk import; the UI polls this row for progress, the report is its ``issues``."""
 
     class Source(models.TextChoices):
@@ -159,12 +215,7 @@ class ImportJob(models.Model):
         FOLDER = "folder", "Server folder"
         UPLOAD = "upload", "Browser upload"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = JobStatus  # the old name, kept for callers
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -179,19 +230,13 @@ class ImportJob(models.Model):
     source_filename = models.CharField(max_length=255, blank=True)
     # Filename rules, create_products, manifest encoding: see import_job_create.
     options = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)
     products_created = models.PositiveIntegerField(default=0)
     products_updated = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -199,16 +244,6 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import #{self.pk} ({self.get_source_kind_display()}, {self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED)
-
-    @property
-    def percent(self) -> int:
-        if not self.progress_total:
-            return 100 if self.is_finished else 0
-        return min(100, round(100 * self.progress_done / self.progress_total))
 
 
 class ImportIssue(models.Model):
@@ -228,3 +263,12 @@ class ImportIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.filename}: {self.reason}"
+
+
+# API keys, idempotency and webhooks (catalog/api_models.py), registered with this app.
+from .api_models import (  # noqa: E402, F401
+    ApiKey,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookSubscription,
+)

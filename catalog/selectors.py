@@ -178,7 +178,7 @@ def _products_filtered(
 
 def product_page(
     *, search: str = "", brand: str = "", category: str = "", status: str = "",
-    after: str = "", before: str = "", size: int = PAGE_SIZE,
+    after: str = "", before: str = "", size: int = PAGE_SIZE, with_total: bool = True,
 ) -> ProductPage:
     """A page of live products in SKU order, keyset-paginated on the unique SKU index.
 
@@ -201,7 +201,8 @@ def product_page(
     _attach_assets(products)
     return ProductPage(
         products=products,
-        total=qs.count(),
+        # The COUNT scans the whole filtered set: the API skips it unless asked (-1).
+        total=qs.count() if with_total else -1,
         next_after=products[-1].sku if products and has_next else "",
         prev_before=products[0].sku if products and has_prev else "",
         first=not has_prev,

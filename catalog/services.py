@@ -5,12 +5,15 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import BinaryIO, ClassVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -20,13 +23,15 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from PIL import Image
 
+from . import events, jobs
 from .ingest import archives, images
 from .ingest.manifest import Manifest, ManifestError, parse_manifest
 from .ingest.naming import FilenameRules, NamingError, normalize_position
-from .models import Capability, ImageAsset, ImportIssue, ImportJob, Position, Product
+from .models import Capability, ImageAsset, ImportIssue, ImportJob, JobStatus, Position, Product
 from .roles import CAPABILITIES, ROLE_CAPABILITIES, ROLES
 from .validators import SKU_RE, clean_identifier
 
@@ -120,6 +125,29 @@ def product_soft_delete(*, product: Product) -> Product:
         )
         product.deleted_at = now
     return product
+
+
+@transaction.atomic
+def product_restore(*, product: Product) -> Product:
+    """Undo a soft delete: the product and the images deleted with it come back."""
+    if product.deleted_at is not None:
+        ImageAsset.objects.filter(product=product, deleted_at=product.deleted_at).update(
+            deleted_at=None)
+        Product.objects.filter(pk=product.pk).update(deleted_at=None)
+        product.deleted_at = None
+    return product
+
+
+@transaction.atomic
+def product_upsert(*, sku: str, **fields: str) -> tuple[Product, bool]:
+    """Create the product with this SKU or update the given fields; (product, created).
+    A soft-deleted SKU is refused (restore it first), as the importer does."""
+    product = Product.objects.select_for_update().filter(sku=(sku or "").strip()).first()
+    if product is None:
+        return product_create(sku=sku, **fields), True
+    if product.deleted_at is not None:
+        raise ValidationError({"sku": [f"Product {product.sku} is deleted; restore it first."]})
+    return product_update(product=product, **fields), False
 
 
 # --- Image assets ----------------------------------------------------------------------------
@@ -290,12 +318,17 @@ def asset_ingest(
     result.warnings.extend(probe.warnings)
 
     working = normalized.image
-    original_name = _save_immutable(original_storage_name(sha, probe.format), stream, size)
-    with tempfile.SpooledTemporaryFile(max_size=archives.SPOOL_BYTES) as buffer:
-        images.encode_working(working, buffer)
-        working_size = buffer.tell()
-        working_name = _save_immutable(working_storage_name(sha), buffer, working_size)
-    _thumbnail_save(sha, THUMB_DEFAULT, working)
+    try:
+        original_name = _save_immutable(original_storage_name(sha, probe.format), stream, size)
+        with tempfile.SpooledTemporaryFile(max_size=archives.SPOOL_BYTES) as buffer:
+            images.encode_working(working, buffer)
+            working_size = buffer.tell()
+            working_name = _save_immutable(working_storage_name(sha), buffer, working_size)
+        _thumbnail_save(sha, THUMB_DEFAULT, working)
+    except Exception as exc:  # noqa: BLE001 - disk full, S3 5xx, timeouts: this file fails
+        logger.warning("storing %s failed", filename, exc_info=True)
+        result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
+        return result
     try:
         asset, warnings = _asset_row_create(
             product=product, position=position, filename=filename, sha=sha, size=size,
@@ -312,7 +345,28 @@ def asset_ingest(
     if normalized.colour_note and normalized.colour_flagged:
         result.warnings.append(normalized.colour_note)
     result.status, result.asset = IngestResult.STORED, asset
+    events.image_stored(asset)
     return result
+
+
+STORAGE_FAULT = "storage"
+
+
+def storage_error_text(exc: BaseException) -> str:
+    """A user-facing reason for a storage failure (local disk or S3)."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Not stored: the storage is full (no space left on device)."
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        meta = response.get("ResponseMetadata", {})
+        code = response.get("Error", {}).get("Code", "")
+        return (f"Not stored: the storage answered with an error "
+                f"({meta.get('HTTPStatusCode', '?')} {code}).".replace(" )", ")"))
+    if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
+        return "Not stored: the storage did not answer in time."
+    return f"Not stored: storage error ({type(exc).__name__}: {exc})."[:480]
 
 
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
@@ -430,7 +484,8 @@ def import_job_create(
     Raises ValueError (NamingError, ManifestError) with a message for the user.
 
     The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
-    would hold SQLite's write lock for minutes.
+    would hold SQLite's write lock for minutes. An upload session's manifest is applied in
+    chunks after the job row is committed, so other writers are never locked out for long.
     """
     if source_kind not in ImportJob.Source.values:
         raise ValueError(f"Unknown import source {source_kind!r}")
@@ -462,22 +517,59 @@ def import_job_create(
     if manifest_file is not None:
         job.manifest_name, _ = _store_upload(job_key, manifest_file, "manifest.csv")
     if source_kind == ImportJob.Source.UPLOAD:
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = timezone.now()
+        job.status = JobStatus.RUNNING
+        job.started_at = job.heartbeat_at = timezone.now()
         job.progress_total = max(0, int(expected_files))
-    return _import_job_save(job=job, manifest=manifest, enqueue=enqueue)
+    job = _import_job_save(job=job, enqueue=enqueue)
+    if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
+        _manifest_remember(job, manifest)
+        _ImportRun(job).apply_manifest(manifest)
+        ImportJob.objects.filter(pk=job.pk).update(
+            checkpoint={"manifest": True}, heartbeat_at=timezone.now())
+        job.refresh_from_db()
+    return job
 
 
 @transaction.atomic
-def _import_job_save(*, job: ImportJob, manifest: Manifest | None, enqueue: bool) -> ImportJob:
+def _import_job_save(*, job: ImportJob, enqueue: bool) -> ImportJob:
     job.save()
-    if job.source_kind == ImportJob.Source.UPLOAD and manifest is not None:
-        _ImportRun(job).apply_manifest(manifest)
     if enqueue and job.source_kind != ImportJob.Source.UPLOAD:
         from .tasks import import_job_run_task
 
         transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
     return job
+
+
+# An upload session sends its files in many requests; each needs the manifest's file -> SKU
+# map. Parsing 100k rows per file is what made big sessions crawl, so each process keeps
+# the few most recent sessions' parsed manifests.
+_MANIFESTS: OrderedDict[tuple[int, str], Manifest] = OrderedDict()
+_MANIFESTS_LOCK = threading.Lock()
+_MANIFESTS_KEPT = 4
+
+
+def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
+    with _MANIFESTS_LOCK:
+        _MANIFESTS[(job.pk, job.manifest_name)] = manifest
+        _MANIFESTS.move_to_end((job.pk, job.manifest_name))
+        while len(_MANIFESTS) > _MANIFESTS_KEPT:
+            _MANIFESTS.popitem(last=False)
+
+
+def _manifest_for(job: ImportJob) -> Manifest:
+    key = (job.pk, job.manifest_name)
+    with _MANIFESTS_LOCK:
+        manifest = _MANIFESTS.get(key)
+    if manifest is None:
+        with _storage().open(job.manifest_name, "rb") as handle:
+            manifest = parse_manifest(handle.read(),
+                                      encoding=job.options.get("encoding", "utf-8"))
+        _manifest_remember(job, manifest)
+    return manifest
+
+
+class _StorageDown(Exception):
+    """Too many storage errors in a row: the storage itself is failing, stop the import."""
 
 
 class _ImportRun:
@@ -490,11 +582,80 @@ class _ImportRun:
         self.manifest: Manifest | None = None
         self.products: dict[str, Product | None] = {}
         self.progress = progress
+        self.last_issue_id = 0
+        self.storage_faults = 0
+        # The entry a dead run was busy with: what it stored is this job's own, not a duplicate.
+        self.resumed_name = ""
 
     def apply_manifest(self, manifest: Manifest) -> None:
+        """Create/update the manifest's products, one short transaction per chunk, with
+        progress in the job's message."""
         self.manifest = manifest
+        skus = list(manifest.products)
+        chunk = settings.CUTROOM_MANIFEST_CHUNK
+        for start in range(0, len(skus), chunk):
+            part = skus[start:start + chunk]
+            try:
+                created, updated = self._apply_chunk(part, manifest)
+            except IntegrityError:
+                # A concurrent writer created one of these SKUs meanwhile: one by one.
+                created, updated = self._apply_each(part, manifest)
+            self.job.products_created += created
+            self.job.products_updated += updated
+            done = start + len(part)
+            ImportJob.objects.filter(pk=self.job.pk).update(
+                products_created=self.job.products_created,
+                products_updated=self.job.products_updated,
+                error_count=self.job.error_count, warning_count=self.job.warning_count,
+                heartbeat_at=timezone.now(),
+                message=f"Manifest: {done:,} of {len(skus):,} products applied.",
+            )
+
+    def _apply_chunk(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
+        # Validation runs before the transaction: on SQLite the write lock is held only for
+        # the two bulk statements, and the gaps between chunks let other writers in.
+        new, changed = [], []
+        now = timezone.now()
+        existing = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        for sku in skus:
+            fields = manifest.products[sku]
+            product = existing.get(sku)
+            try:
+                if product is None:
+                    product = Product(sku=sku.strip(), **_product_clean_fields(fields))
+                    product.full_clean(validate_unique=False, validate_constraints=False)
+                    new.append(product)
+                elif product.deleted_at is not None:
+                    self.issue(sku, f"Product {sku} is deleted; its manifest rows are "
+                               "skipped.", ImportIssue.Level.ERROR)
+                    product = None
+                elif fields:
+                    for key, value in _product_clean_fields(fields).items():
+                        setattr(product, key, value)
+                    product.full_clean(validate_unique=False, validate_constraints=False)
+                    product.updated_at = now
+                    changed.append(product)
+            except ValidationError as exc:
+                self.issue(f"manifest.csv ({sku})", _validation_text(exc),
+                           ImportIssue.Level.ERROR)
+                product = None
+            self.products[sku] = product
+        with transaction.atomic():
+            # A product deleted or created by someone else since the read above: redo the
+            # chunk one by one (IntegrityError), or leave the deleted one alone.
+            Product.objects.bulk_create(new)
+            Product.objects.bulk_update(changed, [*PRODUCT_EDITABLE, "updated_at"])
+        if any(p.pk is None for p in new):  # backends that do not return ids
+            ids = dict(Product.objects.filter(sku__in=[p.sku for p in new])
+                       .values_list("sku", "pk"))
+            for p in new:
+                p.pk = p.id = ids[p.sku]
+        return len(new), len(changed)
+
+    def _apply_each(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
         created = updated = 0
-        for sku, fields in manifest.products.items():
+        for sku in skus:
+            fields = manifest.products[sku]
             with transaction.atomic():
                 product = Product.objects.filter(sku=sku).first()
                 try:
@@ -502,8 +663,6 @@ class _ImportRun:
                         product = product_create(sku=sku, **fields)
                         created += 1
                     elif product.deleted_at is not None:
-                        self.issue(sku, f"Product {sku} is deleted; its manifest rows are "
-                                   "skipped.", ImportIssue.Level.ERROR)
                         product = None
                     elif fields:
                         product = product_update(product=product, **fields)
@@ -513,16 +672,12 @@ class _ImportRun:
                                ImportIssue.Level.ERROR)
                     product = None
             self.products[sku] = product
-        self.job.products_created += created
-        self.job.products_updated += updated
-        ImportJob.objects.filter(pk=self.job.pk).update(
-            products_created=self.job.products_created,
-            products_updated=self.job.products_updated,
-        )
+        return created, updated
 
     def issue(self, filename: str, reason: str, level: str) -> None:
-        ImportIssue.objects.create(job=self.job, filename=filename[:512], reason=reason,
-                                   level=level)
+        issue = ImportIssue.objects.create(job=self.job, filename=filename[:512], reason=reason,
+                                           level=level)
+        self.last_issue_id = max(self.last_issue_id, issue.pk)
         if level == ImportIssue.Level.ERROR:
             self.job.error_count += 1
         else:
@@ -540,8 +695,12 @@ class _ImportRun:
             try:
                 product = product_create(sku=sku)
             except ValidationError as exc:
-                raise _Skip(f"Cannot create product {sku!r}: {_validation_text(exc)}")
-            self.job.products_created += 1
+                # A concurrent upload of the same session may have just created it.
+                product = Product.objects.filter(sku=sku, deleted_at__isnull=True).first()
+                if product is None:
+                    raise _Skip(f"Cannot create product {sku!r}: {_validation_text(exc)}")
+            else:
+                self.job.products_created += 1
         if product is not None:
             self.products[sku] = product
         return product
@@ -589,11 +748,23 @@ class _ImportRun:
                               position=position, import_job=self.job)
         if result.status == IngestResult.STORED:
             self.job.imported_count += 1
+        elif (result.status == IngestResult.DUPLICATE and name == self.resumed_name
+              and result.asset.import_job_id == self.job.pk):
+            # Stored by this job's run that died mid-file: count it once, as imported.
+            self.job.imported_count += 1
+            result.status, result.reason, result.code = IngestResult.STORED, "", ""
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
             self.issue(name, result.reason, ImportIssue.Level.WARNING)
         else:
             self.issue(name, result.reason, ImportIssue.Level.ERROR)
+        if result.code == STORAGE_FAULT:
+            self.storage_faults += 1
+            if self.storage_faults >= settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS:
+                raise _StorageDown(f"Stopped after {self.storage_faults} files in a row could "
+                                   f"not be stored. {result.reason}")
+        else:
+            self.storage_faults = 0
         for warning in result.warnings:
             self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
@@ -633,42 +804,80 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
                            ) -> IngestResult:
     """One file of a browser batch (``upload`` job): map it to a product and ingest it."""
     job = ImportJob.objects.get(pk=job_id, source_kind=ImportJob.Source.UPLOAD)
-    if job.status != ImportJob.Status.RUNNING:
+    if job.status != JobStatus.RUNNING:
         return IngestResult(filename=filename, status=IngestResult.REJECTED,
                             reason=f"The import is {job.get_status_display().lower()}.",
                             code="job_closed")
     run = _ImportRun(job)
     if job.manifest_name:
-        with _storage().open(job.manifest_name, "rb") as handle:
-            run.manifest = parse_manifest(handle.read(), encoding=job.options.get("encoding",
-                                                                                   "utf-8"))
+        run.manifest = _manifest_for(job)
     before = run.counters()
-    result = run.ingest(filename, fileobj, user)
+    try:
+        result = run.ingest(filename, fileobj, user)
+    except _StorageDown:
+        result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                              reason="Not stored: storage error.", code=STORAGE_FAULT)
     # Concurrent uploads of one batch add their own deltas; F() keeps every one of them.
+    # More files than announced (a second drop) raise the total, so progress never reads 6/3.
     deltas = {k: F(k) + (v - before[k]) for k, v in run.counters().items() if v != before[k]}
-    ImportJob.objects.filter(pk=job_id).update(progress_done=F("progress_done") + 1, **deltas)
+    ImportJob.objects.filter(pk=job_id).update(
+        progress_done=F("progress_done") + 1,
+        progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
+        heartbeat_at=timezone.now(), **deltas)
     return result
 
 
 @transaction.atomic
 def import_job_finish(*, job_id: int) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job_id)
-    if job.status == ImportJob.Status.RUNNING:
-        job.status = ImportJob.Status.DONE
+    if job.status == JobStatus.RUNNING:
+        job.status = JobStatus.DONE
         job.finished_at = timezone.now()
         job.message = _summary(job)
-        job.save(update_fields=["status", "finished_at", "message"])
+        job.progress_total = max(job.progress_total, job.progress_done)
+        job.save(update_fields=["status", "finished_at", "message", "progress_total"])
+        events.import_finished(job.pk)
     return job
+
+
+def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
+    """Finish browser upload sessions that received no file for ``idle_seconds`` (the tab
+    was closed): what arrived stays imported, the message says the rest never came."""
+    idle = settings.CUTROOM_UPLOAD_IDLE_SECONDS if idle_seconds is None else idle_seconds
+    cutoff = timezone.now() - timedelta(seconds=idle)
+    stale = ImportJob.objects.filter(source_kind=ImportJob.Source.UPLOAD,
+                                     status=JobStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    closed = 0
+    for job in stale:
+        missing = max(0, job.progress_total - job.progress_done)
+        note = (f" The upload stopped after {job.progress_done} of {job.progress_total} files "
+                f"(no file for {idle // 60 or idle} {'min' if idle >= 60 else 's'}; the page "
+                "was probably closed)." if missing else "")
+        status = JobStatus.DONE if job.progress_done else JobStatus.FAILED
+        message = (_summary(job) + note) if job.progress_done else (
+            "No file arrived; the upload page was probably closed.")
+        if ImportJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(status=status, finished_at=timezone.now(), message=message[:1000]):
+            closed += 1
+            events.import_finished(job.pk)
+    return closed
 
 
 def import_job_cancel(*, job_id: int) -> bool:
     """Cancel a queued or running job; a running one stops before its next file."""
     return bool(
         ImportJob.objects.filter(
-            pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-        ).update(status=ImportJob.Status.CANCELLED, finished_at=timezone.now(),
+            pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
                  message="Cancelled.")
     )
+
+
+def import_job_fail(*, job_id: int, message: str) -> bool:
+    """Fail a running import (a time limit, an operator); its files so far stay imported."""
+    return jobs.job_fail(ImportJob, job_id, None, message)
 
 
 def _open_source(job: ImportJob):
@@ -685,19 +894,34 @@ def _open_source(job: ImportJob):
         raise
 
 
-def import_job_run(*, job_id: int, progress: Callable | None = None) -> ImportJob | None:
+def import_job_run(*, job_id: int, progress: Callable | None = None, worker: str = ""
+                   ) -> ImportJob | None:
     """Run a queued ZIP/folder import to the end. Returns None if another run owns it.
+
+    A run that follows one whose worker died resumes from the job's checkpoint: the manifest
+    is not applied twice, files before the checkpoint are skipped, and the file the dead run
+    was busy with is done again without counting it twice.
 
     ``progress(done=, total=)`` and ``progress(issue=(name, reason, level))`` feed a terminal
     progress bar; the UI polls the row instead.
     """
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
+    token = jobs.job_claim(ImportJob, job_id, worker=worker)
+    if token is None:
         return None
+    with jobs.job_heartbeat(ImportJob, job_id, token):
+        _import_job_execute(job_id, token, progress)
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _import_job_execute(job_id: int, token: str, progress: Callable | None) -> None:
     job = ImportJob.objects.get(pk=job_id)
     run = _ImportRun(job, progress=progress)
+    checkpoint = dict(job.checkpoint or {})
+    start = int(checkpoint.get("next", 0))
+    if checkpoint:
+        # What the dead run wrote after its last checkpoint is redone below.
+        ImportIssue.objects.filter(job=job, pk__gt=checkpoint.get("issues", 0)).delete()
+    run.last_issue_id = int(checkpoint.get("issues", 0))
     user = job.created_by
     source = handle = None
     try:
@@ -709,39 +933,55 @@ def import_job_run(*, job_id: int, progress: Callable | None = None) -> ImportJo
         else:
             manifest_bytes = source.manifest()
         if manifest_bytes is not None:
-            run.apply_manifest(
-                parse_manifest(manifest_bytes, encoding=job.options.get("encoding", "utf-8"))
-            )
+            manifest = parse_manifest(manifest_bytes, encoding=job.options.get("encoding",
+                                                                               "utf-8"))
+            if checkpoint.get("manifest"):
+                run.manifest = manifest
+            else:
+                run.apply_manifest(manifest)
+                checkpoint.update(manifest=True, issues=run.last_issue_id)
+                if not jobs.job_progress(ImportJob, job_id, token, checkpoint=checkpoint,
+                                         **run.counters()):
+                    return
         entries = source.entries()
-        ImportJob.objects.filter(pk=job_id).update(progress_total=len(entries))
+        total = len(entries)
+        if not jobs.job_progress(ImportJob, job_id, token, progress_total=total):
+            return
         if progress:
-            progress(done=0, total=len(entries))
-        for done, entry in enumerate(entries):
-            # Progress and the cancel check share one compare-and-set before each file, so a
-            # cancel takes effect before the next file rather than after it.
-            if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
-                progress_done=done, **run.counters()
-            ):
-                ImportJob.objects.filter(pk=job_id).update(progress_done=done, **run.counters())
-                return ImportJob.objects.get(pk=job_id)
+            progress(done=start, total=total)
+        for done in range(start, total):
+            entry = entries[done]
+            # Progress, checkpoint and the cancel check share one compare-and-set before each
+            # file, so a cancel takes effect before the next file rather than after it.
+            checkpoint.update(next=done, issues=run.last_issue_id)
+            if not jobs.job_progress(ImportJob, job_id, token, progress_done=done,
+                                     checkpoint=checkpoint, **run.counters()):
+                ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
+                    progress_done=done, **run.counters())
+                return
+            run.resumed_name = entry.name if (done == start and start) else ""
             _import_entry(run, source, entry, user)
             if progress:
-                progress(done=done + 1, total=len(entries))
-        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.DONE, finished_at=timezone.now(), message=_summary(run.job),
-            progress_done=len(entries), **run.counters(),
-        )
-    except (archives.ArchiveError, ManifestError, NamingError) as exc:
-        _import_fail(job_id, str(exc), run)
+                progress(done=done + 1, total=total)
+        checkpoint.update(next=total, issues=run.last_issue_id)
+        if jobs.job_finish(ImportJob, job_id, token, message=_summary(run.job),
+                           progress_done=total, checkpoint=checkpoint, **run.counters()):
+            events.import_finished(job_id)
+    except (archives.ArchiveError, ManifestError, NamingError, _StorageDown) as exc:
+        _import_fail(job_id, token, str(exc), run)
+    except SoftTimeLimitExceeded:
+        _import_fail(job_id, token, "The import took longer than allowed "
+                     f"({settings.CUTROOM_IMPORT_TIME_LIMIT // 60} min); what was imported "
+                     "stays. Split the rest into smaller archives.", run)
     except Exception as exc:
         logger.exception("import job %s failed", job_id)
-        _import_fail(job_id, f"Import failed unexpectedly ({type(exc).__name__}: {exc}).", run)
+        _import_fail(job_id, token,
+                     f"Import failed unexpectedly ({type(exc).__name__}: {exc}).", run)
     finally:
         if source is not None:
             source.close()
         if handle is not None:
             handle.close()
-    return ImportJob.objects.get(pk=job_id)
 
 
 def _import_entry(run: _ImportRun, source, entry: archives.Entry, user) -> None:
@@ -759,11 +999,28 @@ def _import_entry(run: _ImportRun, source, entry: archives.Entry, user) -> None:
         run.ingest(entry.name, fileobj, user)
 
 
-def _import_fail(job_id: int, message: str, run: _ImportRun) -> None:
-    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.FAILED, finished_at=timezone.now(), message=message[:1000],
-        **run.counters(),
+def _import_fail(job_id: int, token: str, message: str, run: _ImportRun) -> None:
+    if jobs.job_fail(ImportJob, job_id, token, message, **run.counters()):
+        events.import_finished(job_id)
+
+
+def _import_kind() -> jobs.JobKind:
+    def enqueue(ids: list[int]) -> None:
+        from .tasks import import_job_run_task
+
+        for pk in ids:
+            import_job_run_task.delay(pk)
+
+    return jobs.JobKind(
+        name="import", model=ImportJob, enqueue=enqueue,
+        # Browser sessions have no task: the stale-session sweep closes them instead.
+        scope=~Q(source_kind=ImportJob.Source.UPLOAD),
+        run_limit=lambda job: settings.CUTROOM_IMPORT_TIME_LIMIT,
+        sweep=lambda: import_uploads_close_stale(),
     )
+
+
+jobs.job_kind_register(_import_kind())
 
 
 # --- Purge -----------------------------------------------------------------------------------
@@ -805,7 +1062,7 @@ def purge_run(*, older_than_days: int | None = None, dry_run: bool = False) -> P
     keep_imports = {
         n
         for pair in ImportJob.objects.filter(
-            Q(status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+            Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
             | Q(finished_at__gt=cutoff)
         ).values_list("source_name", "manifest_name")
         for n in pair

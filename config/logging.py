@@ -24,12 +24,17 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "cutroom_request_id", default=""
 )
 
+# The client address as resolved behind trusted proxies (config.security.ClientIpMiddleware).
+client_ip_var: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "cutroom_client_ip", default=""
+)
+
 REQUEST_ID_HEADER = "cutroom_request_id"  # Celery message header
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "request_id", "task_id", "task_name",
+    "message", "asctime", "request_id", "task_id", "task_name", "client_ip",
 }
 
 
@@ -66,6 +71,7 @@ class RequestContextFilter(logging.Filter):
         if not rid and task is not None:
             rid = getattr(task.request, REQUEST_ID_HEADER, None) or ""
         record.request_id = rid
+        record.client_ip = client_ip_var.get()
         return True
 
 
@@ -78,7 +84,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "process": record.process,
         }
-        for key in ("request_id", "task_id", "task_name"):
+        for key in ("request_id", "client_ip", "task_id", "task_name"):
             value = getattr(record, key, "")
             if value:
                 entry[key] = value

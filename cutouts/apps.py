@@ -20,3 +20,5 @@ class CutoutsConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_seed_presets, sender=self,
                              dispatch_uid="cutouts.seed_presets")
+        # Registers cutout runs, batches and exports with the one reconciler (catalog.jobs).
+        from .services import jobs  # noqa: F401

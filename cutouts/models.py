@@ -2,6 +2,9 @@ import uuid
 
 from django.db import models
 
+# One job vocabulary for every kind, defined in the lowest layer; re-exported for callers.
+from catalog.models import ACTIVE_STATUSES, FINAL_STATUSES, Job, JobStatus, RunState  # noqa: F401
+
 
 class WorkerPing(models.Model):
     """A round trip through the broker, proving a separate worker process is consuming."""
@@ -21,18 +24,6 @@ class WorkerPing(models.Model):
 
     def __str__(self) -> str:
         return f"ping {self.token}"
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-FINAL_STATUSES = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class CutoutQueue(models.TextChoices):
@@ -58,7 +49,7 @@ class FlagReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class CutoutBatch(models.Model):
+class CutoutBatch(Job):
     """A set of cutouts started together; its progress is counted from its cutout rows."""
 
     created_by = models.ForeignKey(
@@ -73,9 +64,6 @@ class CutoutBatch(models.Model):
         max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
     total = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=500, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -84,7 +72,7 @@ class CutoutBatch(models.Model):
         return self.label or f"Batch {self.pk}"
 
 
-class Cutout(models.Model):
+class Cutout(RunState):
     """Version ``version`` of an asset's cutout. Rows are never overwritten by a re-run:
     other settings make a new version; a retry re-queues this row (attempts + 1)."""
 
@@ -104,12 +92,7 @@ class Cutout(models.Model):
     profile = models.CharField(max_length=40, blank=True)
     model_name = models.CharField(max_length=60, blank=True)
     model_version = models.CharField(max_length=120, blank=True)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     queue = models.CharField(max_length=24, choices=CutoutQueue.choices, default=CutoutQueue.BULK)
-    attempts = models.PositiveIntegerField(default=0)
-    # Set by the compare-and-set that starts a run; only the run holding it may finish the row.
-    run_token = models.CharField(max_length=32, blank=True)
-    worker = models.CharField(max_length=255, blank=True)
     rgba_name = models.CharField(max_length=255, blank=True)
     mask_name = models.CharField(max_length=255, blank=True)
     shadow_name = models.CharField(max_length=255, blank=True)
@@ -124,8 +107,6 @@ class Cutout(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     time_limit = models.PositiveIntegerField(default=660)
     # Review: the approved (or chosen) version is the asset's current one; before any
     # approval the asset follows its newest version.
@@ -133,6 +114,8 @@ class Cutout(models.Model):
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
     is_current = models.BooleanField(default=False)
+    # Set when an export shipped this version; the asset then reads "exported".
+    exported_at = models.DateTimeField(null=True, blank=True)
     flag_reasons = models.JSONField(default=list, blank=True)
     preflags = models.JSONField(default=list, blank=True)  # engine-raised, for reviewers
     risk = models.FloatField(default=0.0, db_index=True)  # higher = review first
@@ -144,6 +127,11 @@ class Cutout(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children",
         help_text="The version a re-run or retouch started from.",
     )
+    # A retouched version is computed by a worker from its parent: either these strokes
+    # (cutouts.imaging.strokes JSON, full-resolution pixels of the working copy) or an
+    # uploaded corrected PNG waiting in storage.
+    strokes = models.JSONField(default=list, blank=True)
+    upload_name = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["asset_id", "-version"]
@@ -257,7 +245,7 @@ class Rendition(models.Model):
         return f"{self.cutout} {self.spec}"
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     class Destination(models.TextChoices):
         DOWNLOAD = "download", "ZIP to download"
         FOLDER = "folder", "Folder in export storage"
@@ -274,22 +262,46 @@ class ExportJob(models.Model):
         max_length=10, choices=Destination.choices, default=Destination.DOWNLOAD
     )
     folder = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
     exported_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=1000, blank=True)
     zip_name = models.CharField(max_length=255, blank=True)
     manifest_name = models.CharField(max_length=255, blank=True)
     # Collisions, excluded variants (with reasons) and per-run errors, for the job page.
     report = models.JSONField(default=dict, blank=True)
-    run_token = models.CharField(max_length=32, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Export {self.pk}"
+
+
+class Background(models.Model):
+    """A library background or logo for scenes (``bg-<slug>``, ``logo-<slug>-<corner>``)."""
+
+    class Kind(models.TextChoices):
+        BACKGROUND = "background", "Background"
+        LOGO = "logo", "Logo"
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.BACKGROUND)
+    image_name = models.CharField(max_length=255)  # in storages["default"]
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    #: where products stand, % of the height from the top; light: degrees, y up, 0 = right
+    floor_pct = models.FloatField(default=75.0)
+    light_deg = models.FloatField(default=90.0)
+    floor_estimated = models.FloatField(null=True, blank=True)
+    light_estimated = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name

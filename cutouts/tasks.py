@@ -5,7 +5,9 @@ import os
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_init, worker_ready
+from celery.signals import worker_init
+
+from catalog import jobs
 
 from . import services
 from .models import FINAL_STATUSES, Cutout
@@ -13,7 +15,7 @@ from .models import FINAL_STATUSES, Cutout
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=30, time_limit=60)
 def worker_ping_task(ping_id: int) -> None:
     services.worker_ping_answer(ping_id=ping_id)
 
@@ -35,9 +37,10 @@ def cutout_run_task(self, cutout_id: int) -> str:
         return "failed"
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)
 def cutouts_reconcile_task() -> dict:
-    return services.cutouts_reconcile()
+    # The old name, kept for messages already queued: the one reconciler covers every kind.
+    return jobs.jobs_reconcile()
 
 
 @worker_init.connect
@@ -46,23 +49,14 @@ def _remember_concurrency(sender=None, **kwargs):
     os.environ["CUTROOM_WORKER_CONCURRENCY"] = str(getattr(sender, "concurrency", 1) or 1)
 
 
-@worker_ready.connect
-def _reconcile_on_start(sender=None, **kwargs):
-    # Rows this hostname left running before a crash/restart cannot still be running.
-    try:
-        result = services.cutouts_reconcile(worker_hostname=sender.hostname)
-        logger.info("start-up reconcile: %s", result)
-    except Exception:
-        logger.exception("start-up reconcile failed")
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True,
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
              soft_time_limit=services.export.EXPORT_TIME_LIMIT,
              time_limit=services.export.EXPORT_TIME_LIMIT + 60)
-def export_job_run_task(job_id: int) -> str:
+def export_job_run_task(self, job_id: int) -> str:
     if services.export_job_is_final(job_id=job_id):
         return "skipped"
-    token = services.export_job_claim(job_id=job_id)
+    token = services.export_job_claim(job_id=job_id,
+                                      worker=jobs.worker_name(self.request.hostname or None))
     if token is None:
         return "skipped"
     return services.export_job_run(job_id=job_id, run_token=token)

@@ -10,5 +10,6 @@ urlpatterns = [
     path("image/<int:cutout_id>/<slug:kind>", views.image, name="review_image"),
     path("retouch/", views.retouch_queue, name="retouch_queue"),
     path("retouch/<int:cutout_id>/", views.retouch, name="retouch_card"),
+    path("retouch/<int:cutout_id>/preview/", views.retouch_preview, name="retouch_preview"),
     path("history/<int:asset_id>/", views.history, name="review_history"),
 ]

@@ -81,6 +81,24 @@ def test_it_runs_web_and_worker_on_embedded_defaults_and_stops_on_ctrl_c(tmp_pat
                               opener.open(f"{base}/system/ping").read()),
             60, f"the worker to answer\n{output()}")
         assert int(answered.group(1)) not in (proc.pid, os.getpid())
+
+        # A worker that dies is restarted; the web goes on serving.
+        worker_pids = [int(p) for p in subprocess.run(
+            ["pgrep", "-g", str(proc.pid), "-f", "celery -A config worker"],
+            capture_output=True, text=True).stdout.split()]
+        assert worker_pids, output()
+        for pid in worker_pids:
+            os.kill(pid, signal.SIGKILL)
+        _wait(lambda: "restarting it" in output(), 30, f"the restart\n{output()}")
+        token = next(c.value for c in jar if c.name == "csrftoken")
+        opener.open(urllib.request.Request(f"{base}/system/ping", data=b"", headers={
+            "X-CSRFToken": token, "HX-Request": "true", "Referer": f"{base}/"}))
+        again = _wait(
+            lambda: (m := re.findall(rb'class="worker-pid">(\d+)<',
+                                     opener.open(f"{base}/system/ping").read()))
+            and any(int(pid) not in worker_pids for pid in m),
+            90, f"the restarted worker to answer\n{output()}")
+        assert again
     finally:
         proc.send_signal(signal.SIGINT)
         try:

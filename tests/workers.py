@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -75,16 +77,20 @@ class WorkerProcess:
 def start_worker(
     *, queues: str = "cutouts-interactive,cutouts,default", concurrency: int = 1,
     hostname: str | None = None, env: dict[str, str] | None = None, timeout: float = 60,
+    beat: bool = False,
 ) -> WorkerProcess:
+    """``beat=True`` embeds the scheduler (periodic reconciler), as ``dev.py run`` does."""
     hostname = hostname or f"test-{os.getpid()}-{time.monotonic_ns()}@%h"
     log_dir = Path(os.environ.get("CUTROOM_TEST_TMP", tempfile.gettempdir())) / "worker-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{hostname.split('@')[0]}.log"
+    log_path = log_dir / f"{hostname.split('@')[0]}-{time.monotonic_ns()}.log"
     log_file = open(log_path, "wb")  # noqa: SIM115 - the child process owns it
+    extra = ["--beat", "--schedule", str(log_dir / f"beat-{time.monotonic_ns()}")] if beat \
+        else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queues,
          "--concurrency", str(concurrency), "--hostname", hostname, "--loglevel", "info",
-         "--without-gossip", "--without-mingle"],
+         "--without-gossip", "--without-mingle", *extra],
         cwd=ROOT, env=env or worker_env(), stdout=log_file, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -121,3 +127,47 @@ def wait_for(predicate, *, timeout: float = 60, interval: float = 0.1, message: 
 
 def broker_name() -> str:
     return settings.CELERY_BROKER_URL.split("://")[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A throwaway redis-server of this test alone (its own port, no persistence), so a test
+    can stop and restart its broker without touching anybody else's Redis."""
+
+    def __init__(self):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        self.binary = binary
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def answers():
+            with contextlib.suppress(OSError), socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+            return False
+
+        wait_for(answers, timeout=20, message="redis-server to answer")
+
+    def stop(self) -> None:
+        """Like a crash: every message in it is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)

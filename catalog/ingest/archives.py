@@ -40,6 +40,16 @@ class ArchiveLimits:
     max_total_bytes: int = 50 * 1024**3
     max_ratio: int = 100
     max_entries: int = 100_000
+    # Entries smaller than this are not refused one by one for their ratio (tiny files
+    # compress unpredictably), but their bytes still count towards the two limits below.
+    ratio_floor_bytes: int = 64 * 1024
+    # Bytes that entries over the ratio limit may inflate to, all together: 3,000 small
+    # zero-filled entries are a bomb even though each one is small.
+    max_suspicious_bytes: int = 64 * 1024**2
+
+
+def _ratio(uncompressed: int, compressed: int) -> float:
+    return uncompressed / max(compressed, 1)
 
 
 @dataclass
@@ -92,6 +102,36 @@ def _is_archive_name(name: str) -> bool:
     return PurePosixPath(name.lower()).suffix in ARCHIVE_EXTENSIONS
 
 
+def _check_bomb(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    """Refuse the whole archive from its central directory, before inflating a byte.
+
+    Declared sizes are trustworthy here because ``ZipSource.open`` never inflates more than
+    an entry declares. Three limits: the total size, the whole archive's ratio, and the bytes
+    of all over-ratio entries together, small ones included.
+    """
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise ArchiveError(
+            f"Zip bomb refused: the ZIP expands to {total:,} bytes, over the limit of "
+            f"{limits.max_total_bytes:,}."
+        )
+    packed = sum(i.compress_size for i in infos)
+    overall = _ratio(total, packed)
+    if total > limits.max_suspicious_bytes and overall > limits.max_ratio:
+        raise ArchiveError(
+            f"Zip bomb refused: the ZIP's {len(infos):,} files expand {overall:,.0f}:1 "
+            f"({packed:,} bytes to {total:,}), over the limit of {limits.max_ratio}:1."
+        )
+    over = [i for i in infos if _ratio(i.file_size, i.compress_size) > limits.max_ratio]
+    suspicious = sum(i.file_size for i in over)
+    if suspicious > limits.max_suspicious_bytes:
+        raise ArchiveError(
+            f"Zip bomb refused: {len(over):,} files compressed more than "
+            f"{limits.max_ratio}:1 would expand to {suspicious:,} bytes, over the limit of "
+            f"{limits.max_suspicious_bytes:,}."
+        )
+
+
 class ZipSource:
     """Iterate a ZIP's entries in order; open each one as a temporary file."""
 
@@ -108,12 +148,7 @@ class ZipSource:
             raise ArchiveError(
                 f"The ZIP has {len(infos):,} files; the limit is {limits.max_entries:,}."
             )
-        total = sum(i.file_size for i in infos)
-        if total > limits.max_total_bytes:
-            raise ArchiveError(
-                f"Zip bomb refused: the ZIP expands to {total:,} bytes, over the limit of "
-                f"{limits.max_total_bytes:,}."
-            )
+        _check_bomb(infos, limits)
         self._infos = infos
 
     def close(self) -> None:
@@ -154,8 +189,8 @@ class ZipSource:
                 f"Refused: {info.file_size:,} bytes is over the per-file limit of "
                 f"{self.limits.max_entry_bytes:,}."
             )
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > CHUNK and ratio > self.limits.max_ratio:
+        ratio = _ratio(info.file_size, info.compress_size)
+        if info.file_size > self.limits.ratio_floor_bytes and ratio > self.limits.max_ratio:
             return (
                 f"Zip bomb refused: compression ratio {ratio:.0f}:1 is over the limit of "
                 f"{self.limits.max_ratio}:1."

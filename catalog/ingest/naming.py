@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+# Manager-supplied regexes run on the ``regex`` engine, whose matches take a timeout: a
+# backtracking pattern like ``(a|aa)+b`` must not block a web thread or a worker for minutes.
+import regex as timed_re
+
 POSITIONS = ("MAIN", "PT01", "PT02", "PT03", "PT04", "PT05", "PT06", "PT07", "PT08", "SWCH")
 _N_TO_POSITION = {n: POSITIONS[n - 1] for n in range(1, 10)}
 DEFAULT_PATTERNS = ("{sku}_{position}.jpg", "{sku}-{n}.jpg", "{sku}.jpg")
@@ -84,13 +88,70 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(parts) + r"(?:\.[A-Za-z0-9]{1,5})?$", re.IGNORECASE)
 
 
-def compile_regex(regex: str) -> re.Pattern[str]:
+# Seconds one match of a manager's regex may take on one file name.
+REGEX_MATCH_TIMEOUT = 0.5
+# At save time the regex runs against these adversarial names, each under a much shorter
+# timeout: patterns with catastrophic backtracking are refused with a message before any work.
+REGEX_PROBE_TIMEOUT = 0.05
+_PROBE_UNITS = ("a", "A", "0", "_", "-", ".", " ", "ab", "a1", "a_", "a-", "a.", "a/", "/a")
+REGEX_PROBES = tuple(
+    unit * (40 // len(unit)) + tail for unit in _PROBE_UNITS for tail in ("!", ".jpg")
+)
+MAX_REGEX_LENGTH = 500
+
+
+class TimedRegex:
+    """A compiled regex whose ``search`` gives up after a timeout with a NamingError."""
+
+    # After this many timeouts the rule is given up for the rest of the import: 300 files
+    # must not each spend the full timeout.
+    MAX_TIMEOUTS = 3
+
+    def __init__(self, pattern: str, *, timeout: float = REGEX_MATCH_TIMEOUT):
+        self.pattern = pattern
+        self.timeout = timeout
+        self.timeouts = 0
+        self._compiled = timed_re.compile(pattern, timed_re.IGNORECASE | timed_re.VERSION0)
+
+    @property
+    def groupindex(self):
+        return self._compiled.groupindex
+
+    def search(self, text: str, *, timeout: float | None = None):
+        if self.timeouts >= self.MAX_TIMEOUTS:
+            raise NamingError(
+                f"The naming regular expression was given up after {self.timeouts} file names "
+                "took too long; simplify it and import again.")
+        try:
+            return self._compiled.search(text, timeout=timeout or self.timeout)
+        except TimeoutError:
+            self.timeouts += 1
+            raise NamingError(
+                f"The naming regular expression took longer than {timeout or self.timeout:g} s "
+                f"on {text[:80]!r}; simplify it (nested repetition such as (a+)+ backtracks)."
+            )
+
+    match = search
+
+
+def compile_regex(regex: str) -> TimedRegex:
+    if len(regex) > MAX_REGEX_LENGTH:
+        raise NamingError(f"The regular expression is over {MAX_REGEX_LENGTH} characters.")
     try:
-        compiled = re.compile(regex, re.IGNORECASE)
-    except re.error as exc:
+        compiled = TimedRegex(regex)
+    except (timed_re.error, re.error, ValueError, TypeError) as exc:
         raise NamingError(f"Invalid regular expression: {exc}")
     if "sku" not in compiled.groupindex:
         raise NamingError("The regular expression needs a named group (?P<sku>...).")
+    for probe in REGEX_PROBES:
+        try:
+            compiled.search(probe, timeout=REGEX_PROBE_TIMEOUT)
+        except NamingError:
+            raise NamingError(
+                f"Refused: the regular expression {regex[:100]!r} backtracks catastrophically "
+                f"(a file name like {probe[:24]!r}… takes too long). Avoid nested repetition "
+                "such as (a+)+ or (a|aa)+."
+            )
     return compiled
 
 
@@ -100,7 +161,7 @@ class FilenameRules:
     def __init__(
         self, *, patterns: Sequence[str] = (), regex: str = "", use_folders: bool = True
     ):
-        self.rules: list[tuple[str, re.Pattern[str]]] = []
+        self.rules: list[tuple[str, re.Pattern[str] | TimedRegex]] = []
         if regex:
             self.rules.append((f"regex {regex}", compile_regex(regex)))
         for pattern in patterns:

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    # REST API (/api/v1/): its Swagger UI and Redoc files are served from static, no CDN.
+    "ninja",
     "axes",
     "catalog",
     "cutouts",
@@ -34,7 +36,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response (redirects and errors too) carries X-Request-ID for the logs.
     "config.middleware.RequestIdMiddleware",
+    # The real client IP (CUTROOM_TRUSTED_PROXIES) for axes, rate limits and the logs.
+    "config.security.ClientIpMiddleware",
+    # Upload temp files go away when the request ends, also on abort or error.
+    "catalog.uploads.UploadTempCleanupMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response.
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +110,24 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind N proxies the client is the Nth address from the right of X-Forwarded-For; 0 = no
+# proxy, the header is ignored (config.security.client_ip). Prod defaults to 1 (nginx).
+CUTROOM_TRUSTED_PROXIES = env_int("CUTROOM_TRUSTED_PROXIES", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# Per client IP: (requests, seconds) for POSTs to the login and password-reset forms.
+CUTROOM_RATE_LIMITS = {
+    "login": (env_int("CUTROOM_LOGIN_RATE", 20, minimum=1), 300),
+    "password_reset": (env_int("CUTROOM_PASSWORD_RESET_RATE", 3, minimum=1), 900),
+}
+# Rate-limit counters live in the cache: per process by default; set CACHE_URL
+# (redis://host:6379/1) so every web process shares them.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "LOCATION": "cutroom"}}
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- E-mail ---------------------------------------------------------------------------------
@@ -160,10 +186,23 @@ else:
                     "OPTIONS": {"location": str(EXPORTS_ROOT), "base_url": None}},
     }
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+# Images on S3 are reached by redirect to a signed URL: the CSP must allow that origin.
+CUTROOM_CSP_MEDIA_SOURCES: list[str] = []
+if STORAGE_BACKEND == "s3":
+    CUTROOM_CSP_MEDIA_SOURCES = [_s3["endpoint_url"] or "https://*.amazonaws.com"]
 
 # Large uploads stream to a temp file instead of memory; request bodies are capped per file
 # by the ingest code, not here, so a 300-file drop is not refused wholesale.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Upload temp files live in their own folder and are deleted when the request ends, however it
+# ends (catalog.uploads); `manage.py purge` removes what a killed process left behind.
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "upload-tmp")
+os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "catalog.uploads.TrackedTemporaryFileUploadHandler",
+]
+CUTROOM_UPLOAD_TMP_MAX_AGE_HOURS = env_int("CUTROOM_UPLOAD_TMP_MAX_AGE_HOURS", 6, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10_485_760
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
@@ -171,16 +210,27 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
-if CELERY_BROKER_URL.startswith("filesystem://"):
+# kombu's own filesystem transport can hand a worker a half-written file and loses what a
+# killed worker had taken (celery/kombu#1551). filesystem:// therefore means Cutroom's
+# subclass: messages appear atomically (written aside, then renamed), a claimed message stays
+# on disk until acknowledged and a dead worker's claims go back to the queue, and an
+# unreadable file is set aside instead of killing the worker. See config/broker.py.
+import kombu.transport  # noqa: E402
+
+kombu.transport.TRANSPORT_ALIASES["filesystem"] = "config.broker:Transport"
+# The stock transport stays reachable for the broker benchmark's baseline only.
+kombu.transport.TRANSPORT_ALIASES["kombu-filesystem"] = "kombu.transport.filesystem:Transport"
+FILESYSTEM_BROKER_OPTIONS = {
+    "data_folder_in": str(BROKER_DIR / "queue"),
+    "data_folder_out": str(BROKER_DIR / "queue"),
+    "control_folder": str(BROKER_DIR / "control"),
+    "store_processed": False,
+    "polling_interval": 0.02,
+}
+if CELERY_BROKER_URL.startswith(("filesystem://", "kombu-filesystem://")):
     # Measured: 0.1 s polling gives ~50 ms pickup instead of ~1 s at the default interval;
     # 0.02 s keeps a worker from idling between back-to-back cutouts (a listdir is cheap).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.02,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(FILESYSTEM_BROKER_OPTIONS)
     for _folder in ("queue", "control"):
         os.makedirs(BROKER_DIR / _folder, exist_ok=True)
 elif CELERY_BROKER_URL.startswith("sqla+"):
@@ -202,6 +252,7 @@ CELERY_TASK_QUEUES = tuple(
 # Routing lives here, not on task decorators: one place says which queue does what.
 CELERY_TASK_ROUTES = {
     "cutouts.tasks.worker_ping_task": {"queue": "default"},
+    "catalog.tasks.jobs_reconcile_task": {"queue": "default"},
     "catalog.tasks.import_job_run_task": {"queue": "default"},
     "cutouts.tasks.cutouts_reconcile_task": {"queue": "default"},
     # Each cutout is sent to its row's queue (bulk or interactive) explicitly.
@@ -219,6 +270,22 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- REST API and webhooks (config/api.py, catalog/webhooks.py) ----------------------------
+CUTROOM_API_RATE_PER_MINUTE = env_int("CUTROOM_API_RATE_PER_MINUTE", 600, minimum=1)
+CUTROOM_API_DOWNLOAD_SECONDS = env_int("CUTROOM_API_DOWNLOAD_SECONDS", 300, minimum=10)
+CUTROOM_IDEMPOTENCY_HOURS = env_int("CUTROOM_IDEMPOTENCY_HOURS", 24, minimum=1)
+# Seconds between delivery attempts after the first; the last one is ~24 h after the event.
+CUTROOM_WEBHOOK_RETRY_DELAYS = [
+    float(v) for v in env_list("CUTROOM_WEBHOOK_RETRY_DELAYS",
+                               ["5", "300", "1800", "7200", "18000", "36000", "23000"])
+]
+CUTROOM_WEBHOOK_TIMEOUT = env_int("CUTROOM_WEBHOOK_TIMEOUT", 5, minimum=1)
+# A subscription whose endpoint failed this many attempts in a row is disabled.
+CUTROOM_WEBHOOK_DISABLE_AFTER = env_int("CUTROOM_WEBHOOK_DISABLE_AFTER", 20, minimum=1)
+# SSRF guard: webhook URLs must resolve to public addresses and use https, unless allowed.
+CUTROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("CUTROOM_WEBHOOK_ALLOW_PRIVATE", False)
+CUTROOM_WEBHOOK_ALLOW_HTTP = env_bool("CUTROOM_WEBHOOK_ALLOW_HTTP", False)
 
 # --- Cutout engine --------------------------------------------------------------------------
 CUTROOM_MODEL = env_str("CUTROOM_MODEL", "u2netp")
@@ -261,12 +328,33 @@ LOGGING = {
 # Time limits scale with the image: soft = base + per-megapixel × MP, hard = soft + 30 s.
 CUTROOM_CUTOUT_TIME_BASE = env_int("CUTROOM_CUTOUT_TIME_BASE", 60, minimum=1)
 CUTROOM_CUTOUT_TIME_PER_MP = env_int("CUTROOM_CUTOUT_TIME_PER_MP", 8, minimum=0)
-# Queued/running rows older than this (beyond their time limit) are re-enqueued.
+# --- Jobs (imports, cutout runs, exports): see catalog/jobs.py -------------------------------
+# A running job whose heartbeat is older than the grace has lost its worker: the reconciler
+# resumes it (or fails it after CUTROOM_JOB_MAX_ATTEMPTS runs); queued rows whose message is
+# older than the grace and not in the broker are re-sent.
 CUTROOM_RECONCILE_GRACE = env_int("CUTROOM_RECONCILE_GRACE", 60, minimum=1)
 CUTROOM_RECONCILE_EVERY = env_int("CUTROOM_RECONCILE_EVERY", 60, minimum=1)
+# Seconds between heartbeats of a running job (capped at a third of the grace).
+CUTROOM_JOB_HEARTBEAT = env_int("CUTROOM_JOB_HEARTBEAT", 10, minimum=1)
+CUTROOM_JOB_MAX_ATTEMPTS = env_int("CUTROOM_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Hard limits of one import / export run (soft limit 60 s earlier).
+CUTROOM_IMPORT_TIME_LIMIT = env_int("CUTROOM_IMPORT_TIME_LIMIT", 4 * 3600, minimum=120)
+CUTROOM_EXPORT_TIME_LIMIT = env_int("CUTROOM_EXPORT_TIME_LIMIT", 4 * 3600, minimum=120)
+# A browser upload session with no file for this long (tab closed) is finished as it stands.
+CUTROOM_UPLOAD_IDLE_SECONDS = env_int("CUTROOM_UPLOAD_IDLE_SECONDS", 1800, minimum=1)
+# Manifest products are written this many per transaction, so other writers wait at most
+# one chunk.
+CUTROOM_MANIFEST_CHUNK = env_int("CUTROOM_MANIFEST_CHUNK", 500, minimum=1)
+# An import stops (failed, with the reason) after this many storage errors in a row.
+CUTROOM_IMPORT_MAX_STORAGE_FAULTS = env_int("CUTROOM_IMPORT_MAX_STORAGE_FAULTS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "cutouts-reconcile": {
-        "task": "cutouts.tasks.cutouts_reconcile_task",
+    "jobs-reconcile": {
+        "task": "catalog.tasks.jobs_reconcile_task",
         "schedule": float(CUTROOM_RECONCILE_EVERY),
+    },
+    # Webhook retries whose countdown message was lost with a restarted worker.
+    "webhooks-resend-due": {
+        "task": "catalog.webhook_tasks.webhooks_resend_due_task",
+        "schedule": 60.0,
     },
 }

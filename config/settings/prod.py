@@ -2,10 +2,17 @@
 
 from .base import *  # noqa: F403
 from .env import ImproperlyConfiguredEnv, env_bool, env_int, env_str
+from .secret_checks import check_production_secrets, check_url_password
 
 SECRET_KEY = env_str("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-insecure"):
     raise ImproperlyConfiguredEnv("SECRET_KEY must be a random string of at least 50 characters.")
+# Placeholders copied from the examples and low-entropy values stop the start-up too.
+check_production_secrets({
+    name: env_str(name, "")
+    for name in ("SECRET_KEY", "METRICS_TOKEN", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+})
+check_url_password("DATABASE_URL", env_str("DATABASE_URL", ""))
 if env_bool("DEBUG", False):
     raise ImproperlyConfiguredEnv("DEBUG must be off in production settings.")
 DEBUG = False
@@ -23,6 +30,10 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Webhooks leave over https only in production (catalog/webhooks.py, SSRF guard).
+if env_bool("CUTROOM_WEBHOOK_ALLOW_HTTP", False):
+    raise ImproperlyConfiguredEnv("CUTROOM_WEBHOOK_ALLOW_HTTP must be off in production.")
+CUTROOM_WEBHOOK_ALLOW_HTTP = False
 
 # --- Everything below: deployment topology (see deploy/ and README "Running in production") --
 from pathlib import Path  # noqa: E402
@@ -82,3 +93,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Behind one proxy, trust its Host; extra origins for CSRF come from CSRF_TRUSTED_ORIGINS.
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# nginx in front (deploy/): the client is the last X-Forwarded-For entry. Set 0 if gunicorn
+# is reached directly, 2 behind a load balancer plus nginx (config.security.client_ip).
+CUTROOM_TRUSTED_PROXIES = env_int("CUTROOM_TRUSTED_PROXIES", 1, minimum=0)

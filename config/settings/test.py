@@ -17,3 +17,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so the worker processes that tests start see the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+# Every test client and the live server share 127.0.0.1: the per-IP form rate limits are
+# raised so unrelated tests never trip them; tests/security sets real values where it tests them.
+CUTROOM_RATE_LIMITS = {"login": (10_000, 300), "password_reset": (10_000, 900)}

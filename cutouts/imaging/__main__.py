@@ -1,9 +1,10 @@
-"""Command line: ``python -m cutouts.imaging cut|bench|models ...``."""
+"""Command line: ``python -m cutouts.imaging cut|bench|models|clicks|matte ...``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,17 @@ from .models import REGISTRY, ModelError, resolve_model, validate_model_file
 from .pipeline import run_pipeline
 from .session import get_segmenter
 from .settings import PROFILES, SHADOW_MODES, profile
+
+
+def default_model_dir() -> str | None:
+    """Where the app (settings.CUTROOM_MODEL_DIR) and ``install_isnet`` keep model files."""
+    if os.environ.get("CUTROOM_MODEL_DIR"):
+        return os.environ["CUTROOM_MODEL_DIR"]
+    var = os.environ.get("CUTROOM_VAR_DIR")
+    if var:
+        return str(Path(var) / "models")
+    here = Path(__file__).resolve().parent.parent.parent / "var" / "models"
+    return str(here) if here.is_dir() else None
 
 
 def _inputs(paths: list[str]) -> list[Path]:
@@ -87,13 +99,17 @@ def cmd_bench(args) -> int:
         configs = [c for c in configs if c.name in wanted]
     from tqdm import tqdm
 
-    from .benchmark import find_pairs
+    from .benchmark import find_pairs, find_soft_triples
 
-    n = len(find_pairs(args.data)[: args.limit or None]) * len(configs)
-    with tqdm(total=n, unit="run", file=sys.stderr, disable=args.quiet) as bar:
+    if not args.data and not args.soft:
+        print("error: give --data and/or --soft", file=sys.stderr)
+        return 2
+    n = (len(find_pairs(args.data)[: args.limit or None]) if args.data else 0) + \
+        (len(find_soft_triples(args.soft)[: args.limit or None]) if args.soft else 0)
+    with tqdm(total=n * len(configs), unit="run", file=sys.stderr, disable=args.quiet) as bar:
         run_benchmark(args.data, configs, args.json, args.limit, paths, args.model_dir,
                       args.threads, big_megapixels=args.big_mp,
-                      progress=lambda name, stem: bar.update(1))
+                      progress=lambda name, stem: bar.update(1), soft_dir=args.soft)
     return 0
 
 
@@ -112,11 +128,52 @@ def cmd_models(args) -> int:
     return status
 
 
+def cmd_clicks(args) -> int:
+    from .clicks import run_clicks
+
+    spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
+    try:
+        seg = get_segmenter(spec, threads=args.threads)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def progress(engine, stem, row):
+        if not args.quiet:
+            print(f"{engine:<8} {stem:<12} IoU {row['ious'][0]:.3f} -> {row['ious'][-1]:.3f} "
+                  f"({len(row['seconds'])} clicks)", file=sys.stderr)
+
+    try:
+        run_clicks(args.images_dir, args.masks_dir, max_clicks=args.max_clicks, segmenter=seg,
+                   engines=("retouch", "paint") if args.baseline else ("retouch",),
+                   limit=args.limit, stems=set(args.stems.split(",")) if args.stems else None,
+                   cache_dir=args.cache_dir, out_json=args.json, progress=progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_matte(args) -> int:
+    from .matte_eval import run_matte
+
+    try:
+        run_matte(args.images_dir, args.trimaps, args.out, alpha_dir=args.alpha,
+                  json_path=args.json, write_rgba=args.rgba, baseline=args.baseline)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cutouts.imaging")
     sub = ap.add_subparsers(dest="cmd", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model-dir", default=None, help="folder holding model files")
+    common.add_argument("--model-dir", default=default_model_dir(),
+                        help="folder holding model files (default: $CUTROOM_MODEL_DIR, else "
+                             "$CUTROOM_VAR_DIR/models, else var/models of this checkout, as the "
+                             "web app and install_isnet use)")
     common.add_argument("--model-path", action="append", metavar="NAME=PATH")
     common.add_argument("--threads", type=int, default=None)
 
@@ -133,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     c.set_defaults(func=cmd_cut)
 
     b = sub.add_parser("bench", parents=[common], help="benchmark against plain")
-    b.add_argument("--data", required=True)
+    b.add_argument("--data", default=None, help="folder with images/ + masks/")
+    b.add_argument("--soft", default=None, help="soft-alpha set: images/ + alpha/ + trimaps/")
     b.add_argument("--json", default=None)
     b.add_argument("--limit", type=int, default=None)
     b.add_argument("--configs", default=None, help="comma list, e.g. plain,fast")
@@ -146,19 +204,73 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("models", parents=[common], help="list and validate models")
     m.set_defaults(func=cmd_models)
 
+    k = sub.add_parser("clicks", parents=[common],
+                       help="interactive-segmentation click benchmark of the retouch engine")
+    k.add_argument("images_dir")
+    k.add_argument("masks_dir")
+    k.add_argument("--max-clicks", type=int, default=20)
+    k.add_argument("--json", default=None)
+    k.add_argument("--limit", type=int, default=None)
+    k.add_argument("--stems", default=None, help="comma list of image stems to run")
+    k.add_argument("--baseline", action="store_true",
+                   help="also run the baseline (click disks painted on the cutout) in the same run")
+    k.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
+    k.add_argument("--quiet", action="store_true")
+    k.set_defaults(func=cmd_clicks)
+
+    t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")
+    t.add_argument("images_dir")
+    t.add_argument("--trimaps", required=True, help="folder of trimaps paired by file stem")
+    t.add_argument("--out", required=True, help="folder for the alpha PNGs")
+    t.add_argument("--alpha", default=None, help="ground-truth alpha folder: print SAD/MSE/Grad")
+    t.add_argument("--json", default=None)
+    t.add_argument("--rgba", action="store_true",
+                   help="also write <stem>.rgba.png with estimated foreground colours")
+    t.add_argument("--baseline", choices=("pymatting",), default=None,
+                   help="also run pymatting's closed-form matting in the same run")
+    t.set_defaults(func=cmd_matte)
+
     g = sub.add_parser("_bigcut", parents=[common], help=argparse.SUPPRESS)
     g.add_argument("--mp", type=float, default=50.0)
     g.add_argument("--profile", default="default")
+    g.add_argument("--source", default=None)
     g.set_defaults(func=lambda a: _bigcut(a))
+
+    sp = sub.add_parser("speed", parents=[common],
+                        help="end-to-end time and peak RSS per megapixel against plain")
+    sp.add_argument("--mp", default="12,24", help="comma list of megapixel sizes")
+    sp.add_argument("--configs", default="plain,fast,default")
+    sp.add_argument("--json", default=None)
+    sp.set_defaults(func=cmd_speed)
 
     args = ap.parse_args(argv)
     return args.func(args) or 0
 
 
+def cmd_speed(args) -> int:
+    from .bigimage import measure_speed
+
+    report = {}
+    print(f"{'MP':>5} {'config':<9}{'total s':>9}{'vs plain':>9}{'decode':>8}{'infer':>8}"
+          f"{'refine':>8}{'encode':>8}{'ref s/MP':>9}{'enc s/MP':>9}{'RSS MB':>8}")
+    for mp in (float(v) for v in args.mp.split(",")):
+        runs = measure_speed(mp, tuple(args.configs.split(",")), args.model_dir, args.threads)
+        report[str(mp)] = runs
+        for name, r in runs.items():
+            print(f"{r['megapixels']:>5.1f} {name:<9}{r['seconds']:>9.2f}"
+                  f"{r.get('vs_plain', float('nan')):>8.2f}x{r['decode']:>8.2f}"
+                  f"{r['inference']:>8.2f}{r['refinement']:>8.2f}{r['encode']:>8.2f}"
+                  f"{r['s_per_mp']['refinement']:>9.3f}{r['s_per_mp']['encode']:>9.3f}"
+                  f"{r['peak_rss_mb']:>8.0f}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
 def _bigcut(args) -> int:
     from .bigimage import _child
 
-    _child(args.mp, args.profile, args.model_dir, args.threads)
+    _child(args.mp, args.profile, args.model_dir, args.threads, args.source)
     return 0
 
 

@@ -1,10 +1,14 @@
 """Quality/speed benchmark against the plain model, in one process on the same images.
 
-Data folder layout: images/<stem>.<ext> and masks/<stem>.png (0 bg, 255 object, 128 ignore).
+Data folder layout: images/<stem>.<ext> and masks/<stem>.png (0 bg, 255 object, 128 ignore);
+for the soft-alpha set (``--soft``): images/<stem>.<ext>, alpha/<stem>.png (real soft alpha)
+and optionally trimaps/<stem>.png. Every configuration is scored on the alpha of the PNG it
+writes (decoded back), which is exactly what ``python -m cutouts.imaging cut`` stores.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -14,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -22,17 +27,22 @@ from .encode import decode_image, png_bytes
 from .models import ModelError, resolve_model
 from .pipeline import run_pipeline
 from .plain import plain_mask
+from .riskfit import risk_report
 from .session import get_segmenter
 from .settings import CutoutSettings, profile
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
-# targets of issue 4 for `default` against `plain` in the same run
+# targets of issues 4 and 12 for `default` against `plain` in the same run
 TARGETS = {
     "boundary_f": ("delta>=", 0.03), "max_f": ("delta>=", 0.02), "iou": ("delta>=", 0.0),
     "halo": ("ratio<=", 0.75), "deficit": ("ratio<=", 0.85), "time": ("ratio<=", 3.5),
+    "spill_share": ("at most", 0.25),
 }
 FAST_TARGETS = {"time": ("ratio<=", 1.25), "halo": ("ratio<", 1.0), "boundary_f": ("delta>", 0.0)}
+# issue 12, soft-alpha set
+SOFT_TARGETS = {"sad": ("ratio<=", 0.75), "grad": ("ratio<=", 0.85), "soft_mae": ("at most", 0.215)}
+RISK_TARGETS = {"auc": 0.85, "top20": 0.60}
 
 
 @dataclass
@@ -86,34 +96,83 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not resettable
 
 
-def _run_one(cfg: Config, seg, img_path, mask_path) -> tuple[dict, dict]:
+def spill(pred, gt) -> float:
+    """Predicted alpha over certain background more than 16 px from the object, divided by
+    the object's area (shared/eval/README.md); nan without an object."""
+    p = metrics._as_float(pred)
+    obj, bg, _ = metrics.split_gt(gt)
+    if not obj.any():
+        return float("nan")
+    d = cv2.distanceTransform((~obj).astype(np.uint8), cv2.DIST_L2, 5)
+    return float(p[bg & (d > 16)].sum() / np.count_nonzero(obj))
+
+
+SPILL_LIMIT = 0.05
+
+
+def _cut(cfg: Config, seg, img_path) -> tuple[np.ndarray, dict, dict]:
+    """(alpha of the written PNG, signals, times) for one image."""
     t0 = time.perf_counter()
     rgb = decode_image(img_path)
     t_dec = time.perf_counter() - t0
-    gt = np.asarray(Image.open(mask_path).convert("L"))
+    signals: dict = {}
     if cfg.settings is None:
         t1 = time.perf_counter()
         alpha = plain_mask(rgb, seg)
         t_inf, t_ref = time.perf_counter() - t1, 0.0
         t2 = time.perf_counter()
-        png_bytes(np.dstack([rgb, alpha]))  # what a plain cutout writes: RGBA PNG
+        data = png_bytes(np.dstack([rgb, alpha]))  # what a plain cutout writes: RGBA PNG
         t_enc = time.perf_counter() - t2
     else:
         res = run_pipeline(rgb, cfg.settings, seg)
         t_inf, t_ref = res.timings["inference"], res.timings["refinement"]
+        signals = res.signals
         t2 = time.perf_counter()
-        png_bytes(res.rgba)
+        data = png_bytes(res.rgba)  # the bytes `cut` and the workers store
         t_enc = time.perf_counter() - t2
-        alpha = res.alpha
-    if alpha.shape != gt.shape:
-        raise ValueError(f"{img_path.name}: mask {gt.shape} does not match image {alpha.shape}")
+    alpha = np.asarray(Image.open(io.BytesIO(data)))[..., 3]
     times = {"decode": t_dec, "inference": t_inf, "refinement": t_ref, "encode": t_enc,
              "total": t_dec + t_inf + t_ref + t_enc}
-    return metrics.evaluate(alpha, gt), times
+    return alpha, signals, times
+
+
+def _run_one(cfg: Config, seg, img_path, mask_path) -> tuple[dict, dict]:
+    alpha, signals, times = _cut(cfg, seg, img_path)
+    gt = np.asarray(Image.open(mask_path).convert("L"))
+    if alpha.shape != gt.shape:
+        raise ValueError(f"{img_path.name}: mask {gt.shape} does not match image {alpha.shape}")
+    row = metrics.evaluate(alpha, gt)
+    row["spill"] = spill(alpha, gt)
+    if signals:
+        row["risk"] = signals.get("risk", 0.0)
+        row["signals"] = signals
+    return row, times
+
+
+def _run_one_soft(cfg: Config, seg, img_path, alpha_path, trimap_path) -> tuple[dict, dict]:
+    alpha, _, times = _cut(cfg, seg, img_path)
+    gt = np.asarray(Image.open(alpha_path).convert("L"))
+    tri = np.asarray(Image.open(trimap_path).convert("L")) if trimap_path else None
+    return metrics.evaluate_soft(alpha, gt, tri), times
+
+
+def find_soft_triples(data_dir: str | Path) -> list[tuple[str, Path, Path, Path | None]]:
+    data_dir = Path(data_dir)
+    out = []
+    for img in sorted((data_dir / "images").iterdir()):
+        if img.suffix.lower() not in IMAGE_EXTS:
+            continue
+        alpha = data_dir / "alpha" / f"{img.stem}.png"
+        tri = data_dir / "trimaps" / f"{img.stem}.png"
+        if alpha.is_file():
+            out.append((img.stem, img, alpha, tri if tri.is_file() else None))
+    if not out:
+        raise FileNotFoundError(f"no images/ + alpha/ pairs under {data_dir}")
+    return out
 
 
 def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
-                progress=None, stream=None) -> dict[str, dict]:
+                progress=None, stream=None, soft: bool = False) -> dict[str, dict]:
     """Run every configuration on every image, interleaved image by image, so that
     all configurations see the same machine load (the CPU may be shared)."""
     segs: dict[str, object] = {}
@@ -123,19 +182,20 @@ def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
         try:
             seg = get_segmenter(spec, threads=threads)
         except ModelError as exc:
-            print(f"skipping {cfg.name}: {exc}", file=stream or sys.stdout)
+            _say(stream or sys.stdout, f"skipping {cfg.name}: {exc}")
             continue
         seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # warm-up
         segs[cfg.name] = (seg, getattr(seg, "version", model))
     rows = {name: [] for name in segs}
     times = {name: [] for name in segs}
     peak = dict.fromkeys(segs, 0.0)
-    for stem, img_path, mask_path in pairs:
+    for stem, img_path, *truth in pairs:
         for cfg in configs:
             if cfg.name not in segs:
                 continue
             _reset_peak_rss()
-            row, t = _run_one(cfg, segs[cfg.name][0], img_path, mask_path)
+            run = _run_one_soft if soft else _run_one
+            row, t = run(cfg, segs[cfg.name][0], img_path, *truth)
             peak[cfg.name] = max(peak[cfg.name], _peak_rss_mb())
             row["stem"] = stem
             rows[cfg.name].append(row)
@@ -146,7 +206,11 @@ def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
     for cfg in configs:
         if cfg.name not in segs:
             continue
-        summary = metrics.mean_metrics(rows[cfg.name])
+        summary = (metrics.mean_soft_metrics if soft else metrics.mean_metrics)(rows[cfg.name])
+        if not soft:
+            spills = [r["spill"] for r in rows[cfg.name] if not np.isnan(r["spill"])]
+            summary["spill_share"] = (float(np.mean([v > SPILL_LIMIT for v in spills]))
+                                      if spills else float("nan"))
         summary["time"] = statistics.median(t["total"] for t in times[cfg.name])
         for k in ("decode", "inference", "refinement", "encode"):
             summary[f"t_{k}"] = statistics.median(t[k] for t in times[cfg.name])
@@ -158,6 +222,8 @@ def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
 
 
 def _check(kind: str, value: float, base: float, limit: float) -> tuple[float, bool]:
+    if kind == "at most":
+        return value, value <= limit
     if kind.startswith("delta"):
         d = value - base
         return d, (d >= limit) if kind == "delta>=" else (d > limit)
@@ -165,12 +231,14 @@ def _check(kind: str, value: float, base: float, limit: float) -> tuple[float, b
     return r, (r <= limit) if kind == "ratio<=" else (r < limit)
 
 
-def target_report(results: dict[str, dict]) -> dict:
+def target_report(results: dict[str, dict], soft: bool = False) -> dict:
     if "plain" not in results:
         return {}
     base = results["plain"]["summary"]
     out = {}
-    for name, targets in (("default", TARGETS), ("fast", FAST_TARGETS)):
+    pairs = (("default", SOFT_TARGETS),) if soft else (("default", TARGETS),
+                                                      ("fast", FAST_TARGETS))
+    for name, targets in pairs:
         if name not in results:
             continue
         s = results[name]["summary"]
@@ -181,58 +249,107 @@ def target_report(results: dict[str, dict]) -> dict:
     return out
 
 
-COLS = ("iou", "mae", "max_f", "boundary_f", "halo", "deficit")
+COLS = ("iou", "mae", "max_f", "boundary_f", "halo", "deficit", "spill_share")
+SOFT_COLS = ("sad", "mse", "grad", "soft_mae", "band_mae", "iou")
+LOWER_IS_BETTER = {"halo", "deficit", "mae", "spill_share", "sad", "mse", "grad", "soft_mae",
+                   "band_mae"}
 
 
-def format_table(results: dict[str, dict]) -> str:
-    head = (f"{'config':<12}" + "".join(f"{c:>11}" for c in COLS)
+def format_table(results: dict[str, dict], cols=COLS) -> str:
+    head = (f"{'config':<12}" + "".join(f"{c:>12}" for c in cols)
             + f"{'s/img':>8}{'dec':>7}{'inf':>7}{'ref':>7}{'enc':>7}{'RSS MB':>8}")
     lines = [head, "-" * len(head)]
     base = results.get("plain", {}).get("summary")
     for name, r in results.items():
         s = r["summary"]
-        lines.append(f"{name:<12}" + "".join(f"{s[c]:>11.4f}" for c in COLS)
+        lines.append(f"{name:<12}" + "".join(f"{s[c]:>12.4f}" for c in cols)
                      + f"{s['time']:>8.3f}{s['t_decode']:>7.3f}{s['t_inference']:>7.3f}"
                      + f"{s['t_refinement']:>7.3f}{s['t_encode']:>7.3f}{s['peak_rss_mb']:>8.0f}")
         if base and name != "plain":
             cells = []
-            for c in COLS:
-                if c in ("halo", "deficit", "mae"):
-                    cells.append(f"{s[c] / base[c]:>10.3f}x" if base[c] else f"{'-':>11}")
+            for c in cols:
+                if c in LOWER_IS_BETTER:
+                    cells.append(f"{s[c] / base[c]:>11.3f}x" if base[c] else f"{'-':>12}")
                 else:
-                    cells.append(f"{s[c] - base[c]:>+11.4f}")
+                    cells.append(f"{s[c] - base[c]:>+12.4f}")
             lines.append(f"{'  vs plain':<12}" + "".join(cells)
                          + f"{s['time'] / base['time']:>7.2f}x")
     return "\n".join(lines)
+
+
+def risk_reports(results: dict[str, dict]) -> dict[str, dict]:
+    """How well each engine configuration's ``risk`` ranks its bad cutouts (IoU < 0.80)."""
+    out = {}
+    for name, r in results.items():
+        rows = [row for row in r["images"] if "signals" in row]
+        if len(rows) != len(r["images"]) or not rows:
+            continue
+        out[name] = risk_report([row["signals"] for row in rows], [row["iou"] for row in rows],
+                                [row["risk"] for row in rows])
+    return out
 
 
 def run_benchmark(data_dir: str | Path, configs: list[Config] | None = None,
                   out_json: str | Path | None = None, limit: int | None = None,
                   model_paths: dict | None = None, model_dir: str | None = None,
                   threads: int | None = None, big_megapixels: float | None = None,
-                  progress=None, stream=None) -> dict:
+                  progress=None, stream=None, soft_dir: str | Path | None = None) -> dict:
     stream = stream or sys.stdout
-    pairs = find_pairs(data_dir)[: limit or None]
+    pairs = find_pairs(data_dir)[: limit or None] if data_dir else []
     configs = configs or default_configs(model_paths, model_dir)
-    results = run_configs(configs, pairs, model_paths, model_dir, threads, progress, stream)
+    results = (run_configs(configs, pairs, model_paths, model_dir, threads, progress, stream)
+               if pairs else {})
     report = {
-        "data_dir": str(data_dir), "images": len(pairs), "threads": threads or os.cpu_count(),
-        "configs": results, "targets": target_report(results),
+        "data_dir": str(data_dir) if data_dir else None, "images": len(pairs),
+        "threads": threads or os.cpu_count(), "configs": results,
+        "targets": target_report(results), "risk": risk_reports(results),
     }
+    if soft_dir:
+        triples = find_soft_triples(soft_dir)[: limit or None]
+        soft = run_configs(configs, triples, model_paths, model_dir, threads, progress, stream,
+                           soft=True)
+        report["soft"] = {"data_dir": str(soft_dir), "images": len(triples), "configs": soft,
+                          "targets": target_report(soft, soft=True)}
     if big_megapixels:
         from .bigimage import measure_big_image
 
         report["big_image"] = measure_big_image(big_megapixels, model_paths=model_paths,
                                                 model_dir=model_dir, threads=threads)
-    print(format_table(results), file=stream)
-    for name, checks in report["targets"].items():
-        parts = [f"{k}: {v['vs_plain']:+.4f} ({v['target']}) {'OK' if v['met'] else 'MISSED'}"
-                 for k, v in checks.items()]
-        print(f"targets {name}: " + "; ".join(parts), file=stream)
+    if results:
+        _say(stream, format_table(results))
+        _print_targets(report["targets"], stream)
+    for name, r in report["risk"].items():
+        line = (f"risk {name}: {r['bad']}/{r['images']} cutouts with IoU < .80; shipped risk "
+                f"AUC {r['shipped_auc']:.3f}, riskiest 20% hold {r['shipped_top20']:.0%}")
+        if "cv_auc" in r:
+            line += (f"; 5-fold cross-validated refit AUC {r['cv_auc']:.3f}, riskiest 20% hold "
+                     f"{r['cv_top20']:.0%} (targets AUC >= {RISK_TARGETS['auc']}, "
+                     f">= {RISK_TARGETS['top20']:.0%})")
+        _say(stream, line)
+    if "soft" in report:
+        _say(stream, f"soft-alpha set {report['soft']['data_dir']} "
+              f"({report['soft']['images']} images):")
+        _say(stream, format_table(report["soft"]["configs"], SOFT_COLS))
+        _print_targets(report["soft"]["targets"], stream, prefix="soft targets")
     if "big_image" in report:
         b = report["big_image"]
-        print(f"big image {b['megapixels']:.1f} MP: peak RSS {b['peak_rss_mb']:.0f} MB, "
-              f"{b['seconds']:.1f} s", file=stream)
+        _say(stream, f"big image {b['megapixels']:.1f} MP: peak RSS {b['peak_rss_mb']:.0f} MB, "
+              f"{b['seconds']:.1f} s")
     if out_json:
         Path(out_json).write_text(json.dumps(report, indent=2, default=float))
     return report
+
+
+def _say(stream, text: str) -> None:
+    # one write per line: Django's OutputWrapper would add a blank line after print()'s "\n"
+    stream.write(text + "\n")
+
+
+def _print_targets(targets: dict, stream, prefix: str = "targets") -> None:
+    for name, checks in targets.items():
+        parts = []
+        for k, v in checks.items():
+            shown = (f"{v['vs_plain']:.4f}" if v["target"].startswith("at most")
+                     else f"{v['vs_plain']:+.4f}")
+            parts.append(f"{k}: {shown} ({v['target']}) {'OK' if v['met'] else 'MISSED'}")
+        _say(stream, f"{prefix} {name}: " + "; ".join(parts))

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -30,35 +31,88 @@ def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
     return img
 
 
-def _child(megapixels: float, profile_name: str, model_dir: str | None, threads: int | None):
-    from .encode import png_bytes
+def _child(megapixels: float, profile_name: str, model_dir: str | None, threads: int | None,
+           source: str | None = None):
+    """One cutout in this (fresh) process: decode -> cut -> RGBA + mask PNGs written, as a
+    worker stores them; prints timings per stage and the peak RSS as JSON."""
+    import tempfile
+
+    from .encode import decode_image, png_bytes
     from .models import resolve_model
     from .pipeline import run_pipeline
+    from .plain import plain_mask
     from .session import get_segmenter
     from .settings import profile
 
-    rgb = synthetic_photo(megapixels)
-    settings = profile(profile_name)
+    plain = profile_name == "plain"
+    settings = profile("default" if plain else profile_name)
     seg = get_segmenter(resolve_model(settings.model, None, model_dir), threads=threads)
-    t = time.perf_counter()
-    res = run_pipeline(rgb, settings, seg)
-    data = png_bytes(res.rgba, compress_level=1)
-    seconds = time.perf_counter() - t
+    seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # session warm-up
+    t0 = time.perf_counter()
+    rgb = decode_image(source) if source else synthetic_photo(megapixels)
+    t1 = time.perf_counter()
+    if plain:
+        alpha = plain_mask(rgb, seg)
+        rgba = np.dstack([rgb, alpha])
+        timings = {"inference": time.perf_counter() - t1, "refinement": 0.0}
+        fill = float(np.count_nonzero(alpha >= 128)) / alpha.size
+    else:
+        res = run_pipeline(rgb, settings, seg)
+        rgba, alpha, timings = res.rgba, res.alpha, res.timings
+        fill = res.signals["fill_ratio"]
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        # what a worker stores (cutouts/engine.py): the RGBA cutout and its mask, PNG level 3
+        data = png_bytes(rgba)
+        Path(tmp, "cutout.png").write_bytes(data)
+        Path(tmp, "mask.png").write_bytes(png_bytes(alpha))
+    t3 = time.perf_counter()
     with open("/proc/self/status") as fh:
         hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    mp = rgb.shape[0] * rgb.shape[1] / 1e6
     print(json.dumps({
-        "megapixels": rgb.shape[0] * rgb.shape[1] / 1e6, "shape": list(rgb.shape),
-        "peak_rss_mb": hwm / 1024, "seconds": seconds, "png_mb": len(data) / 1e6,
-        "profile": profile_name, "fill_ratio": res.signals["fill_ratio"],
+        "megapixels": mp, "shape": list(rgb.shape),
+        "peak_rss_mb": hwm / 1024, "seconds": t3 - t0, "png_mb": len(data) / 1e6,
+        "decode": t1 - t0, "inference": timings["inference"],
+        "refinement": timings["refinement"], "encode": t3 - t2,
+        "s_per_mp": {"total": (t3 - t0) / mp, "refinement": timings["refinement"] / mp,
+                     "encode": (t3 - t2) / mp},
+        "profile": profile_name, "fill_ratio": fill,
     }))
+
+
+def measure_speed(megapixels: float, configs=("plain", "fast", "default"),
+                  model_dir: str | None = None, threads: int | None = None,
+                  timeout: float = 900) -> dict:
+    """End to end (decode a JPEG -> cutout and mask PNGs written) for each configuration, each
+    in a fresh process on the same generated photo; ratios against plain."""
+    import tempfile
+
+    from PIL import Image
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "photo.jpg"
+        Image.fromarray(synthetic_photo(megapixels)).save(src, quality=92)
+        for name in configs:
+            out[name] = measure_big_image(megapixels, name, model_dir=model_dir,
+                                          threads=threads, timeout=timeout, source=str(src))
+    if "plain" in out:
+        for r in out.values():
+            r["vs_plain"] = r["seconds"] / out["plain"]["seconds"]
+    return out
 
 
 def measure_big_image(megapixels: float = 50.0, profile_name: str = "default",
                       model_paths: dict | None = None, model_dir: str | None = None,
-                      threads: int | None = None, timeout: float = 600) -> dict:
-    """Run one cutout of a generated photo in a subprocess; return its peak RSS etc."""
+                      threads: int | None = None, timeout: float = 600,
+                      source: str | None = None) -> dict:
+    """Run one cutout of a generated photo (or ``source``) in a subprocess; return its peak
+    RSS and timings."""
     cmd = [sys.executable, "-m", "cutouts.imaging", "_bigcut", "--mp", str(megapixels),
            "--profile", profile_name]
+    if source:
+        cmd += ["--source", source]
     if model_dir:
         cmd += ["--model-dir", model_dir]
     if threads:

@@ -1,9 +1,12 @@
-"""Mask cleanup on the soft probability: drop specks, fill pin-holes, never binarise."""
+"""Mask cleanup: drop specks, fill pin-holes, decide the subject, remove ghosts and veil."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+from scipy import ndimage
 
 
 def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, int]:
@@ -19,12 +22,102 @@ def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, in
     small = np.nonzero(areas < min_fraction * areas.max())[0] + 1
     if len(small) == 0:
         return prob, 0
-    kill = np.isin(labels, small).astype(np.uint8)
-    kill = cv2.dilate(kill, np.ones((5, 5), np.uint8))  # their soft rim too
-    keep = binary.astype(bool) & ~np.isin(labels, small)
+    # their soft rim too: the pixels (within 2 px) whose nearest part is a removed one, so
+    # the rim of a kept part next to a speck is never cut (no square holes)
+    near = nearest_part(labels)
+    kill = np.isin(near, small) & (cv2.distanceTransform(
+        (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0)
     out = prob.copy()
-    out[(kill > 0) & ~keep] = 0.0
+    out[kill] = 0.0
     return out, len(small)
+
+
+def nearest_part(labels: np.ndarray) -> np.ndarray:
+    """For every pixel, the label of the nearest labelled part (labels > 0)."""
+    background = (labels == 0).astype(np.uint8)
+    _, vor = cv2.distanceTransformWithLabels(background, cv2.DIST_L2, 3,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    # vor numbers the zero pixels of ``background`` (the parts' pixels) in raster order
+    ys, xs = np.nonzero(background == 0)
+    lut = np.zeros(len(ys) + 1, labels.dtype)
+    lut[1:] = labels[ys, xs]
+    return lut[vor]
+
+
+@dataclass
+class SubjectDecision:
+    keep: np.ndarray  # (h, w) float32 multiplier in [0, 1] for the alpha
+    parts: int  # parts (prob >= 0.5) found
+    kept: int  # parts kept as subject(s)
+    removed_mass: float  # alpha mass removed (ghosts + veil) / kept subject mass
+
+
+def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
+                   near: float = 0.25, second_mass: float = 0.1,
+                   second_confidence: float = 0.7, veil_px: tuple[float, float] = (6.0, 14.0),
+                   protect: np.ndarray | None = None, attach: float = 0.25) -> SubjectDecision:
+    """Which parts are the subject, and a keep multiplier that removes the rest.
+
+    Parts are the connected regions of prob >= 0.5. The main subject has the largest alpha
+    mass weighted by confidence and centrality. Another part stays when it is near the main
+    subject (a detached piece of the same object: a wheel, a strap) or when it is itself a
+    real product: sizeable (>= ``second_mass`` of the main one) and confident (mean model
+    probability >= ``second_confidence``). Everything else (faint blobs, background ghosts)
+    goes, and so does faint alpha far from every kept part (the veil): 1 within
+    ``veil_px[0]`` model px of a kept part, fading to 0 at ``veil_px[1]`` (``protect``, a
+    [0, 1] map such as the soft band, keeps its reach), unless it hangs on a kept part through
+    alpha >= ``attach`` all the way (strands of hair).
+    """
+    h, w = prob.shape
+    ones = np.ones((h, w), np.float32)
+    binary = (prob >= 0.5).astype(np.uint8)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return SubjectDecision(ones, 0, 0, 0.0)
+    idx = labels.ravel()
+    mass = np.bincount(idx, weights=alpha.ravel(), minlength=n)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    conf = np.bincount(idx, weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
+    diag = float(np.hypot(h, w))
+    off = np.hypot(cents[:, 0] - w / 2, cents[:, 1] - h / 2) / (diag / 2)
+    score = mass * conf * (1.0 - 0.5 * np.clip(off, 0, 1))
+    score[0] = -1
+    main = int(np.argmax(score))
+    bw, bh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
+    reach = near * float(np.hypot(bw, bh)) + 2.0 * model_px
+    d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
+    gap = np.asarray(ndimage.minimum(d_main, labels, np.arange(n)), np.float64)
+    kept = np.zeros(n, bool)
+    kept[main] = True
+    close = gap <= reach
+    real = (mass >= second_mass * mass[main]) & (conf >= second_confidence)
+    kept[1:] |= close[1:] | real[1:]
+    kept_mask = kept[labels] & (binary > 0)
+    # what a kept part encloses (a glass pane, the inside of a handle) is the subject's own
+    # business: the veil is measured from the filled outline
+    d = cv2.distanceTransform((~_filled(kept_mask)).astype(np.uint8), cv2.DIST_L2, 3)
+    lo, hi = veil_px[0] * model_px, veil_px[1] * model_px
+    if protect is not None:
+        lo = lo + protect * (hi - lo)
+    keep = np.clip((hi - d) / np.maximum(hi - lo, 1e-3), 0.0, 1.0).astype(np.float32)
+    # strands reach far but hang together: alpha joined to a kept part through a chain of
+    # non-negligible alpha is detail, not veil
+    chain = (alpha >= attach).astype(np.uint8)
+    m, chain_lab = cv2.connectedComponents(chain, connectivity=8)
+    joined = np.zeros(m, bool)
+    joined[np.unique(chain_lab[kept_mask])] = True
+    joined[0] = False
+    keep[joined[chain_lab]] = 1.0
+    # a removed part goes with its own soft rim even when it lies near a kept one
+    removed = ~kept[labels] & (binary > 0)
+    if removed.any():
+        near_lab = nearest_part(labels)
+        rim = ~kept[near_lab] & (cv2.distanceTransform(
+            (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0 * model_px)
+        keep[rim | removed] = 0.0
+    kept_mass = float((alpha * kept_mask).sum()) or 1.0
+    removed_mass = float((alpha * (1.0 - keep)).sum()) / kept_mass
+    return SubjectDecision(keep, int(n - 1), int(kept[1:].sum()), removed_mass)
 
 
 def fill_holes(prob: np.ndarray, max_fraction: float,
@@ -54,3 +147,12 @@ def fill_holes(prob: np.ndarray, max_fraction: float,
     out = prob.copy()
     out[np.isin(labels, idx)] = 1.0
     return out, len(idx)
+
+
+def _filled(mask: np.ndarray) -> np.ndarray:
+    """mask with every region it encloses (not connected to the frame) filled."""
+    h, w = mask.shape
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    flood[1:-1, 1:-1] = mask
+    cv2.floodFill(flood, None, (0, 0), 2)
+    return flood[1:-1, 1:-1] != 2

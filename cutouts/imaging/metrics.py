@@ -2,6 +2,7 @@
 
 gt: uint8 mask, 0 = background, 255 = object, 128 = ignore (left out everywhere).
 pred: float alpha in [0, 1] (or uint8 0..255) of the same shape.
+The soft-alpha metrics at the end (sad, mse, grad, soft_mae, band_mae) take a real soft gt.
 Distances are measured from the certain regions, so an ignore band is excluded.
 """
 
@@ -137,6 +138,100 @@ def evaluate(pred, gt) -> dict[str, float]:
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
     out = {}
     for k in METRICS:
+        vals = np.array([r[k] for r in rows], np.float64)
+        out[k] = float(np.nanmean(vals)) if len(vals) and not np.isnan(vals).all() else float("nan")
+    return out
+
+
+# --- soft-alpha metrics (shared/eval/README.md, "Soft-alpha set") --------------------------
+# gt here is a real soft alpha (uint8 0..255 or float 0..1): 128 means half transparent, not
+# "ignore", so these never go through split_gt.
+
+GRAD_SIGMA = 1.4
+
+
+def _alpha64(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a.astype(np.float64) / 255.0
+    return np.clip(a.astype(np.float64), 0.0, 1.0)
+
+
+def _soft_pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
+    g = _alpha64(gt)
+    p = _alpha64(pred)
+    if p.shape[:2] != g.shape[:2]:
+        # the README's rule: other sizes are resized bilinearly to the ground truth's size
+        p = cv2.resize(p, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return p, g
+
+
+def sad(pred, gt) -> float:
+    """Sum of absolute differences over the whole image / 1000."""
+    p, g = _soft_pair(pred, gt)
+    return float(np.abs(p - g).sum() / 1000.0)
+
+
+def mse(pred, gt) -> float:
+    """Mean squared error x 1000."""
+    p, g = _soft_pair(pred, gt)
+    return float(((p - g) ** 2).mean() * 1000.0)
+
+
+def _grad_mag(a: np.ndarray) -> np.ndarray:
+    gx = cv2.Sobel(a, cv2.CV_64F, 1, 0, ksize=3)
+    gy = cv2.Sobel(a, cv2.CV_64F, 0, 1, ksize=3)
+    gx = cv2.GaussianBlur(gx, (0, 0), GRAD_SIGMA)
+    gy = cv2.GaussianBlur(gy, (0, 0), GRAD_SIGMA)
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def grad(pred, gt) -> float:
+    """Sum of (|grad pred| - |grad gt|)^2 / 1000; Sobel 3x3, then a Gaussian of sigma 1.4."""
+    p, g = _soft_pair(pred, gt)
+    return float(((_grad_mag(p) - _grad_mag(g)) ** 2).sum() / 1000.0)
+
+
+def soft_mae(pred, gt) -> float:
+    """Mean |pred - gt| where the ground truth is fractional (0 < gt < 1); nan if none."""
+    p, g = _soft_pair(pred, gt)
+    m = (g > 0) & (g < 1)
+    return float(np.abs(p[m] - g[m]).mean()) if m.any() else float("nan")
+
+
+def band_mae(pred, gt, trimap) -> float:
+    """Mean |pred - gt| inside the trimap's unknown band (0.1*255 < trimap < 0.9*255)."""
+    p, g = _soft_pair(pred, gt)
+    t = _alpha64(trimap)
+    if t.shape != g.shape:
+        raise ValueError(f"shape mismatch: trimap {t.shape} vs gt {g.shape}")
+    m = (t > 0.1) & (t < 0.9)
+    return float(np.abs(p[m] - g[m]).mean()) if m.any() else float("nan")
+
+
+def soft_iou(pred, gt) -> float:
+    """IoU of (pred >= 0.5) and (gt >= 0.5) with a soft ground truth (nothing ignored)."""
+    p, g = _soft_pair(pred, gt)
+    a, b = p >= 0.5, g >= 0.5
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+SOFT_METRICS = ("sad", "mse", "grad", "soft_mae", "band_mae", "iou")
+
+
+def evaluate_soft(pred, gt, trimap=None) -> dict[str, float]:
+    """All soft-set metrics for one image; band_mae is nan without a trimap."""
+    p, g = _soft_pair(pred, gt)
+    return {
+        "sad": sad(p, g), "mse": mse(p, g), "grad": grad(p, g), "soft_mae": soft_mae(p, g),
+        "band_mae": band_mae(p, g, trimap) if trimap is not None else float("nan"),
+        "iou": soft_iou(p, g),
+    }
+
+
+def mean_soft_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
+    out = {}
+    for k in SOFT_METRICS:
         vals = np.array([r[k] for r in rows], np.float64)
         out[k] = float(np.nanmean(vals)) if len(vals) and not np.isnan(vals).all() else float("nan")
     return out

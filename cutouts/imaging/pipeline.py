@@ -15,11 +15,12 @@ import cv2
 import numpy as np
 
 from . import cleanup, refine, shadow
+from .band import matte_band
 from .decontaminate import decontaminate_into
 from .inference import object_box, predict_square
 from .session import Segmenter
 from .settings import CutoutSettings
-from .signals import quality_signals
+from .signals import quality_signals, risk_score
 
 WORK_MAX = 2048
 CROP_BASE = 4096  # the crop pass reads a copy of huge photos reduced to this long side
@@ -49,14 +50,16 @@ def _reduced(rgb: np.ndarray, size: int) -> np.ndarray:
 
 
 def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter):
-    """Model passes. Returns (p_full, p_crop or None, box or None, disagreement)."""
+    """Model passes. Returns (p_full, p_crop or None, box or None, disagreement,
+    flip_diff map at model size or None)."""
     size = segmenter.input_size
     small = _reduced(rgb, size)
     p_full = predict_square(small, segmenter, tta_flip=False)
-    disagreement = None
+    disagreement = flip_diff = None
     if settings.tta_flip:
         p_flip = predict_square(np.ascontiguousarray(small[:, ::-1]), segmenter)[:, ::-1]
-        disagreement = float(np.abs(p_full - p_flip).mean())
+        flip_diff = np.abs(p_full - p_flip).astype(np.float32)
+        disagreement = float(flip_diff.mean())
         p_full = 0.5 * (p_full + p_flip)
     p_full = refine.minmax(p_full)
     p_crop, box = None, None
@@ -74,7 +77,7 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter):
                 tta_flip=settings.crop_flip))
         else:
             box = None
-    return p_full, p_crop, box, disagreement
+    return p_full, p_crop, box, disagreement, flip_diff
 
 
 def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter) -> CutoutResult:
@@ -83,7 +86,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     timings: dict[str, float] = {}
     t = time.perf_counter()
     h, w = rgb.shape[:2]
-    p_full, p_crop, box, disagreement = infer(rgb, settings, segmenter)
+    p_full, p_crop, box, disagreement, flip_diff = infer(rgb, settings, segmenter)
     timings["inference"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -102,6 +105,30 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         gate = refine.transition_gate(prob, model_px=model_px)
     if settings.refine and settings.protect_thin:
         thin = refine.thin_structure_weight(prob, model_px=model_px)
+    rgb_w = rgb if scale == 1.0 else cv2.resize(rgb, (ww, hw), interpolation=cv2.INTER_AREA)
+
+    # working-resolution alpha for the soft band and the subject decision; the full-size
+    # alpha below applies the same shaping per tile, then these working-size corrections
+    band = keep = None
+    decision = None
+    subject = settings.subject and settings.cleanup
+    if (settings.band and settings.refine) or subject:
+        a_w = (refine.shape_alpha(prob, settings.edge_threshold, settings.edge_gain, gate, thin)
+               if settings.refine else prob.copy())
+        if settings.band and settings.refine:
+            dis_map = None if flip_diff is None else cv2.resize(
+                flip_diff, (ww, hw), interpolation=cv2.INTER_LINEAR)
+            band = matte_band(rgb_w, prob, a_w, model_px, dis_map, settings.band_width)
+            if band is not None:
+                a_w += band.weight * (band.alpha - a_w)
+                if thin is not None:
+                    a_w += thin * np.maximum(prob - a_w, 0.0)
+        if subject:
+            decision = cleanup.decide_subject(
+                prob, a_w, model_px, protect=None if band is None else band.weight)
+            if decision.keep.min() < 1.0:
+                keep = decision.keep
+        del a_w
 
     alpha = np.empty((h, w), np.uint8)
     rgba = np.empty((h, w, 4), np.uint8)
@@ -111,8 +138,17 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
             g_t = None if gate is None else refine.upsample_region(gate, scale, y0, y1, x0, x1)
             n_t = None if thin is None else refine.upsample_region(thin, scale, y0, y1, x0, x1)
             a_t = refine.shape_alpha(p_t, settings.edge_threshold, settings.edge_gain, g_t, n_t)
+            if band is not None:
+                w_t = refine.upsample_region(band.weight, scale, y0, y1, x0, x1)
+                if w_t.any():
+                    a_t = a_t + w_t * (refine.upsample_region(band.alpha, scale, y0, y1, x0, x1)
+                                       - a_t)
+                    if n_t is not None:  # thin ridges keep at least the model's alpha
+                        a_t = a_t + n_t * np.maximum(p_t - a_t, 0.0)
         else:
             a_t = p_t
+        if keep is not None:
+            a_t = a_t * refine.upsample_region(keep, scale, y0, y1, x0, x1)
         a_u8 = np.clip(a_t * 255.0 + 0.5, 0, 255).astype(np.uint8)
         alpha[y0:y1, x0:x1] = a_u8
         out = rgba[y0:y1, x0:x1]
@@ -125,11 +161,8 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         decontaminate_into(rgba, rgb, alpha, tile=settings.tile_size)
 
     # working-resolution views for shadows and signals
-    if scale < 1.0:
-        rgb_w = cv2.resize(rgb, (ww, hw), interpolation=cv2.INTER_AREA)
-        alpha_w = cv2.resize(alpha, (ww, hw), interpolation=cv2.INTER_AREA)
-    else:
-        rgb_w, alpha_w = rgb, alpha
+    alpha_w = alpha if scale == 1.0 else cv2.resize(alpha, (ww, hw),
+                                                    interpolation=cv2.INTER_AREA)
     alpha_wf = alpha_w.astype(np.float32) / 255.0
 
     shadow_layer = None
@@ -144,6 +177,12 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
 
     background = _backdrop_colour(rgb_w, alpha_wf)
     signals = quality_signals(prob, alpha_wf, rgb_w, background, disagreement)
+    signals["band_fraction"] = round(band.unknown_fraction, 4) if band is not None else 0.0
+    if decision is not None:
+        signals["parts"] = decision.parts
+        signals["subjects"] = decision.kept
+        signals["removed_mass"] = round(decision.removed_mass, 4)
+    signals["risk"] = risk_score(signals)
     timings["refinement"] = time.perf_counter() - t
     return CutoutResult(
         rgba=rgba, alpha=alpha, shadow=shadow_layer, bbox=tight_bbox(alpha),

@@ -43,9 +43,35 @@ def fuse(p_full: np.ndarray, work_shape: tuple[int, int], scale: float,
         x1, y1 = min(max(x1, x0 + 1), ww), min(max(y1, y0 + 1), hw)
         crop = cv2.resize(p_crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LANCZOS4)
         region = prob[y0:y1, x0:x1]
-        prob[y0:y1, x0:x1] = crop_weight * crop + (1.0 - crop_weight) * region
+        wgt = crop_weight * window_weight((y1 - y0, x1 - x0), (y0, y1, x0, x1), (hw, ww))
+        prob[y0:y1, x0:x1] = wgt * crop + (1.0 - wgt) * region
     np.clip(prob, 0.0, 1.0, out=prob)
     return prob
+
+
+def window_weight(shape: tuple[int, int], box: tuple[int, int, int, int],
+                  frame: tuple[int, int], fade: float = 0.12) -> np.ndarray:
+    """Weight (h, w) of a pass that saw only the window ``box`` (y0, y1, x0, x1) of
+    ``frame``: 1 inside, falling smoothly to 0 at window borders that lie inside the
+    frame, so the pass leaves no straight seam where its window ends."""
+    h, w = shape
+    y0, y1, x0, x1 = box
+    fh, fw = frame
+
+    def ramp(n: int, open_lo: bool, open_hi: bool) -> np.ndarray:
+        m = max(2.0, fade * n)
+        pos = np.arange(n, dtype=np.float32) + 0.5
+        r = np.ones(n, np.float32)
+        if open_lo:
+            r = np.minimum(r, pos / m)
+        if open_hi:
+            r = np.minimum(r, (n - pos) / m)
+        r = np.clip(r, 0.0, 1.0)
+        return r * r * (3 - 2 * r)  # smoothstep: no kink either
+
+    ry = ramp(h, y0 > 0, y1 < fh)
+    rx = ramp(w, x0 > 0, x1 < fw)
+    return np.minimum(ry[:, None], rx[None, :])
 
 
 def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
@@ -71,11 +97,16 @@ def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
                 gate: np.ndarray | None = None, thin: np.ndarray | None = None) -> np.ndarray:
     """Logit-space contrast around ``threshold`` (monotonic, keeps soft values).
 
-    gate: where to apply it (1) or keep prob (0); thin: where alpha may not drop
-    below prob (thin structures)."""
+    gate: where to apply it (1) or keep prob (0), for plateaus below the threshold only;
+    thin: where alpha may not drop below prob (thin structures)."""
     shaped = _shaping_lut(float(threshold), float(gain))[
         np.clip(prob * LUT_SIZE + 0.5, 0, LUT_SIZE).astype(np.int32)]
     if gate is not None:
+        # a plateau well above the threshold is the model's doubt inside the object (a handle
+        # at 0.85), not see-through material: glass and veils sit lower and stay as they are
+        if PLATEAU_SPAN > 0:
+            gate = np.maximum(gate, np.clip(
+                (prob - threshold - PLATEAU_START) * (1.0 / PLATEAU_SPAN), 0, 1))
         shaped = gate * shaped + (1.0 - gate) * prob
     if thin is not None:
         shaped = shaped + thin * np.maximum(prob - shaped, 0.0)
@@ -83,6 +114,9 @@ def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
 
 
 LUT_SIZE = 8192
+# from threshold + START, over SPAN, a plateau is shaped like an edge (measured on the dev set:
+# starting at the threshold itself costs halo, starting at +0.25 keeps halo and cuts deficit)
+PLATEAU_START, PLATEAU_SPAN = 0.25, 0.1
 
 
 @functools.lru_cache(maxsize=16)

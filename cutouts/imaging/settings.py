@@ -48,6 +48,11 @@ class CutoutSettings:
     edge_gain: float = 4.0  # logit gain of the edge shaping (1 = unchanged)
     keep_semi_transparent: bool = True  # do not steepen flat semi-transparent plateaus
     protect_thin: bool = True  # thin ridges (straps, strands) never lose alpha to shaping
+    # matting in an unknown band that follows soft material (hair, fur); off by default: on
+    # the dev sets it gains little on hair and adds halo on busy photos (see README)
+    band: bool = False
+    band_width: float = 3.0  # widest band (over the softest material), in model pixels
+    subject: bool = True  # decide the subject; remove ghosts, faint far-off alpha (veil)
     decontaminate: bool = True
     shadow: str = "none"  # none | keep | synthetic
     synthetic_shadow: SyntheticShadow = field(default_factory=SyntheticShadow)
@@ -68,7 +73,7 @@ class CutoutSettings:
         if self.shadow not in SHADOW_MODES:
             raise ValueError(f"shadow must be one of {SHADOW_MODES}, got {self.shadow!r}")
         for name in ("tta_flip", "crop_pass", "crop_flip", "protect_thin", "refine",
-                     "keep_semi_transparent",
+                     "keep_semi_transparent", "band", "subject",
                      "decontaminate", "cleanup"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -76,7 +81,7 @@ class CutoutSettings:
             "crop_margin": (0.0, 1.0), "crop_weight": (0.0, 1.0),
             "edge_threshold": (0.05, 0.95), "edge_gain": (0.5, 20.0),
             "keep_shadow_max_opacity": (0.0, 1.0), "min_speck_fraction": (0.0, 0.5),
-            "max_hole_fraction": (0.0, 0.5),
+            "max_hole_fraction": (0.0, 0.5), "band_width": (0.5, 12.0),
         }
         for name, (lo, hi) in checks.items():
             v = getattr(self, name)
@@ -119,7 +124,8 @@ class CutoutSettings:
         for k, v in list(kwargs.items()):
             # JSON has no int/float split: accept 1 for 1.0
             if k in ("crop_margin", "crop_weight", "edge_threshold", "edge_gain",
-                     "keep_shadow_max_opacity", "min_speck_fraction", "max_hole_fraction") \
+                     "keep_shadow_max_opacity", "min_speck_fraction", "max_hole_fraction",
+                     "band_width") \
                     and isinstance(v, int) and not isinstance(v, bool):
                 kwargs[k] = float(v)
         return cls(**kwargs)
@@ -129,9 +135,9 @@ class CutoutSettings:
 
 
 PROFILES: dict[str, CutoutSettings] = {
-    # one model pass; shaping/refinement/decontamination only
+    # one model pass; shaping/refinement/decontamination and the subject decision only
     "fast": CutoutSettings(tta_flip=False, crop_pass=False, edge_threshold=0.5),
-    # best quality: flip TTA + crop pass + refinement (three model passes)
+    # best quality: flip TTA + crop pass + refinement + subject decision (three model passes)
     "default": CutoutSettings(),
 }
 

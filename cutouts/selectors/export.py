@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from catalog.models import Product
 
 from .. import variants
-from ..models import Cutout, ExportJob, JobStatus, Preset
+from ..models import Background, Cutout, ExportJob, JobStatus, Preset
 from .review import cutouts_approved_current
 
 #: ImageAsset.position codes as the 1-based positions the naming templates use
@@ -57,9 +57,55 @@ def preset_resolve(*, names: Iterable[str]) -> list[variants.Preset]:
             out.append(preset_as_variant(row))
         elif name in variants.PRESETS:
             out.append(variants.get_preset(name))
+        elif name.startswith(SPEC_PREFIX):
+            out.append(spec_preset(name[len(SPEC_PREFIX):]))
+        elif BACKGROUND_SEPARATOR in name:
+            out.append(scene_preset(name, rows))
         else:
             raise PresetError(f"Unknown preset {name!r}.")
     return out
+
+
+#: a scene preset on a library background, as stored on an export job: ``web_hero:oak``
+BACKGROUND_SEPARATOR = ":"
+
+
+def scene_preset(name: str, rows: dict | None = None) -> variants.Preset:
+    """``<scene preset>:<background slug>`` as a preset of its own (``web_hero-oak``)."""
+    base_name, _, slug = name.partition(BACKGROUND_SEPARATOR)
+    row = (rows or {}).get(base_name) or Preset.objects.filter(name=base_name).first()
+    if row is not None and not row.enabled:
+        raise PresetError(f"Preset {base_name!r} is disabled.")
+    base = preset_as_variant(row) if row is not None else variants.PRESETS.get(base_name)
+    if base is None:
+        raise PresetError(f"Unknown preset {base_name!r}.")
+    if base.rules.no_scenes:
+        raise PresetError(f"Preset {base_name!r} is a marketplace preset: its rules forbid "
+                          "scenes, so it cannot use a library background.")
+    if not Background.objects.filter(slug=slug, kind=Background.Kind.BACKGROUND).exists():
+        raise PresetError(f"Unknown background {slug!r}.")
+    return variants.with_background(base, slug)
+
+
+#: An export "preset" given as a spec string (API: ``specs``), stored on the job as
+#: ``spec:<spec>`` so the run resolves it again like any preset name.
+SPEC_PREFIX = "spec:"
+
+
+def spec_preset(spec: str) -> variants.Preset:
+    """An ad-hoc preset for a spec string: generic naming, no marketplace rules; its folder
+    is ``spec-<hash of the canonical spec>``."""
+    import hashlib
+
+    try:
+        canonical = variants.parse_spec(spec).canonical()
+    except ValueError as exc:
+        raise PresetError(f"Spec {spec!r} is invalid: {exc}")
+    name = "spec-" + hashlib.sha256(canonical.encode()).hexdigest()[:8]
+    from ..variants.presets import GENERIC_NAMING
+
+    return variants.Preset(name, f"Spec {canonical}", canonical, GENERIC_NAMING,
+                           variants.Rules())
 
 
 def export_candidates(*, product_ids: Iterable[int] | None = None, brand: str = "",

@@ -38,9 +38,12 @@ from .review import (  # noqa: F401, E402
     cutout_flag,
     cutout_image,
     cutout_preflag_resolve,
-    cutout_refine_with_strokes,
+    cutout_retouch_compute,
+    cutout_retouch_preview,
+    cutout_retouch_strokes,
     cutout_retouch_upload,
     cutout_review_rerun,
     cutouts_bulk_approve,
     preflags_from_signals,
 )
+from .status import asset_status_sync, assets_status_sync  # noqa: F401, E402

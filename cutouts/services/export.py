@@ -17,13 +17,12 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -31,19 +30,20 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from catalog.models import AssetStatus, ImageAsset
+from catalog import events, jobs
 
 from .. import variants
 from ..imaging.models import REGISTRY
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus, Preset, Rendition
 from ..selectors import export as export_selectors
+from ..selectors import scenes as scene_selectors
 from ..selectors.export import PlannedItem, PresetError
 from .jobs import notification_create
+from .status import assets_status_sync
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ PRESET_SOURCES = {
     "GMC": "Google Merchant Center Help, Image link [image_link], "
            "https://support.google.com/merchants/answer/6324350",
 }
-#: hard limit of one export run; a job still "running" after it lost its worker and may be
-#: claimed again (the old run, if alive, loses its compare-and-set at the next progress update)
-EXPORT_TIME_LIMIT = 4 * 3600
+#: hard limit of one export run (the task's time limit); a run whose worker died is found by
+#: its stale heartbeat and resumed by the reconciler (catalog.jobs), long before this
+EXPORT_TIME_LIMIT = settings.CUTROOM_EXPORT_TIME_LIMIT
 MAX_REPORTED = 1000  # excluded/failed rows kept on the job row; the manifest has them all
 PROGRESS_EVERY_SECONDS = 0.5
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -146,6 +146,9 @@ class _Target:
     spec: str  # canonical
     rules: variants.Rules
     cached: dict | None = None  # the Rendition row's values, when one exists
+    #: fingerprint of the library backgrounds/logos a scene spec renders with ("" if none)
+    assets_key: str = ""
+    library: tuple = ()  # scene_selectors.LibraryItem values, read outside render threads
 
 
 @dataclass
@@ -186,7 +189,7 @@ def _produce(source: _Source, targets: list[_Target]) -> list[_Output]:
             rgba_bytes = _read(storage, source.rgba_name)
             shadow_bytes = _read(storage, source.shadow_name) if source.shadow_name else b""
             h = hashlib.sha256(rgba_bytes)
-            h.update(b"\0shadow\0" + shadow_bytes)
+            h.update(b"\0shadow\0" + shadow_bytes)  # scene assets: see assets_key below
             image = Image.open(io.BytesIO(rgba_bytes))
             image.load()
             loaded["rgba"] = image if image.mode == "RGBA" else image.convert("RGBA")
@@ -222,8 +225,12 @@ def _produce(source: _Source, targets: list[_Target]) -> list[_Output]:
             shadow = None
             if spec.shadow == "keep" and src["shadow_bytes"]:
                 shadow = Image.open(io.BytesIO(src["shadow_bytes"]))
-            rendered = variants.render_variant(src["rgba"], spec, shadow=shadow)
+            assets = (scene_selectors.scene_assets(items=target.library)
+                      if target.library else None)
+            rendered = variants.render_variant(src["rgba"], spec, shadow=shadow, assets=assets)
             result = variants.check_rendered(rendered, target.rules, model_licence=licence)
+            for error in variants.check_spec(spec, target.rules):
+                result.error(error)
             for warning in rendered.warnings:
                 result.warn(warning)
         except FileNotFoundError as exc:
@@ -236,7 +243,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[_Output]:
             # A corrupt cutout file spoils its own variants, not the whole export.
             out.error = f"cannot read the cutout file: {type(exc).__name__}: {exc}"
             continue
-        cache_key = spec.cache_key(src["hash"])
+        # an edited library background (content, floor, light) changes assets_key: re-render
+        cache_key = spec.cache_key(src["hash"] + target.assets_key)
         name = _rendition_name(cache_key, rendered.extension)
         # Content-addressed: an existing file under this key has exactly these bytes.
         if not storage.exists(name):
@@ -248,7 +256,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[_Output]:
             "width": rendered.width, "height": rendered.height, "bytes": rendered.size_bytes,
             "sha256": rendered.sha256, "fill_pct": rendered.fill_pct,
             "compliance_ok": result.ok,
-            "compliance": _compliance_dict(result, fingerprint, rendered.product_bbox),
+            "compliance": {**_compliance_dict(result, fingerprint, rendered.product_bbox),
+                           "assets": target.assets_key},
         }
     return outputs
 
@@ -264,13 +273,27 @@ def _persist(cutout_id: int, out: _Output) -> Rendition | None:
 
 
 def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int, list[_Target]]:
-    specs = {p.name: variants.parse_spec(p.spec).canonical() for p in presets}
+    parsed = {p.name: variants.parse_spec(p.spec) for p in presets}
+    specs = {name: spec.canonical() for name, spec in parsed.items()}
+    library = {name: scene_selectors.scene_library(slugs=spec.library_slugs())
+               for name, spec in parsed.items()}
+    keys = {name: scene_selectors.scene_fingerprint(items=library[name],
+                                                    slugs=spec.library_slugs())
+            for name, spec in parsed.items()}
     cached: dict[tuple[int, str], dict] = {}
     rows = Rendition.objects.filter(cutout_id__in=cutout_ids, spec__in=set(specs.values()))
     for row in rows.values("cutout_id", "spec", *_RENDITION_FIELDS):
         cached[(row["cutout_id"], row["spec"])] = row
+
+    def fresh(cid: int, name: str) -> dict | None:
+        row = cached.get((cid, specs[name]))
+        if row is not None and (row.get("compliance") or {}).get("assets", "") != keys[name]:
+            return None  # rendered with an older version of a library background or logo
+        return row
+
     return {
-        cid: [_Target(p, specs[p.name], p.rules, cached.get((cid, specs[p.name])))
+        cid: [_Target(p, specs[p.name], p.rules, fresh(cid, p.name), keys[p.name],
+                      library[p.name])
               for p in presets]
         for cid in cutout_ids
     }
@@ -384,17 +407,11 @@ def export_job_create(
     return job
 
 
-def export_job_claim(*, job_id: int) -> str | None:
-    """Compare-and-set queued -> running (or take over a run whose worker died); only the
-    holder of the token may finish the job."""
-    token = uuid.uuid4().hex
-    stale = timezone.now() - timedelta(seconds=EXPORT_TIME_LIMIT + 60)
-    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, started_at__lt=stale)
-    claimed = ExportJob.objects.filter(claimable, pk=job_id).update(
-        status=JobStatus.RUNNING, run_token=token, started_at=timezone.now(), message="",
-        progress_done=0,
-    )
-    return token if claimed else None
+def export_job_claim(*, job_id: int, worker: str = "") -> str | None:
+    """Compare-and-set queued -> running; only the holder of the token may finish the job.
+    A run whose worker died is put back to queued by the reconciler and claimed again; it
+    starts over from the rendition cache, so nothing already rendered is rendered twice."""
+    return jobs.job_claim(ExportJob, job_id, worker=worker, message="", progress_done=0)
 
 
 @transaction.atomic
@@ -495,13 +512,17 @@ class _ZipSink:
 
 
 class _FolderSink:
-    def __init__(self, folder: str):
+    def __init__(self, folder: str, *, resumed: bool = False):
         self.folder = folder
         self.storage = storages["exports"]
         self.saved: list[str] = []
+        # A resumed run rewrites what the dead run already wrote, so each file exists once.
+        self.resumed = resumed
 
     def write(self, path: str, data: bytes) -> None:
         wanted = f"{self.folder}/{path}"
+        if self.resumed and self.storage.exists(wanted):
+            self.storage.delete(wanted)
         name = self.storage.save(wanted, ContentFile(data, name=wanted))
         self.saved.append(name)
         if name != wanted:
@@ -524,10 +545,7 @@ def _manifest_writer(fh):
 
 
 def _progress(job_id: int, token: str, done: int, **counts) -> None:
-    updated = ExportJob.objects.filter(pk=job_id, run_token=token,
-                                       status=JobStatus.RUNNING).update(
-        progress_done=done, **counts)
-    if not updated:
+    if not jobs.job_progress(ExportJob, job_id, token, progress_done=done, **counts):
         raise _Cancelled()
 
 
@@ -537,6 +555,13 @@ def export_job_run(*, job_id: int, run_token: str,
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING or job.run_token != run_token:
         return "skipped"
+    with jobs.job_heartbeat(ExportJob, job_id, run_token):
+        return _export_execute(job, run_token, progress)
+
+
+def _export_execute(job: ExportJob, run_token: str,
+                    progress: Callable[[int, int], None] | None) -> str:
+    job_id = job.pk
     manifest_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
     sink: _ZipSink | _FolderSink | None = None
     report: dict = {"collisions": [], "excluded": [], "excluded_count": 0}
@@ -549,11 +574,11 @@ def export_job_run(*, job_id: int, run_token: str,
         total = len(plan.items)
         ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
         if not job.dry_run:
-            sink = (_FolderSink(job.folder) if job.destination == ExportJob.Destination.FOLDER
-                    else _ZipSink())
+            sink = (_FolderSink(job.folder, resumed=job.attempts > 1)
+                    if job.destination == ExportJob.Destination.FOLDER else _ZipSink())
         text, writer = _manifest_writer(manifest_file)
         exported = excluded = done = 0
-        exported_assets: set[int] = set()
+        exported_cutouts: set[int] = set()
         last = time.monotonic()
         groups = list(_grouped(plan.items))
         for items, outputs in _results(groups, presets, render=not job.dry_run):
@@ -565,7 +590,7 @@ def export_job_run(*, job_id: int, run_token: str,
                 if include and sink is not None:
                     sink.write(item.path, out.data)
                     exported += 1
-                    exported_assets.add(item.asset_id)
+                    exported_cutouts.add(item.cutout_id)
                 elif not job.dry_run:
                     excluded += 1
                     if len(report["excluded"]) < MAX_REPORTED:
@@ -586,7 +611,7 @@ def export_job_run(*, job_id: int, run_token: str,
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
-                       exported_assets)
+                       exported_cutouts)
     except _Cancelled:
         if isinstance(sink, _FolderSink):
             sink.discard()
@@ -600,14 +625,18 @@ def export_job_run(*, job_id: int, run_token: str,
             message = str(exc)
         elif isinstance(exc, SoftTimeLimitExceeded):
             message = "The export took longer than allowed; export fewer products at a time."
+        elif isinstance(exc, OSError) or hasattr(exc, "response"):
+            # Disk full, S3 5xx or a timeout while writing: say so, the job ends failed.
+            from catalog.services import storage_error_text
+
+            message = "The export could not be written: " + storage_error_text(exc).replace(
+                "Not stored: ", "")
         else:
             message = f"Unexpected error: {type(exc).__name__}: {exc}"
-        failed = ExportJob.objects.filter(pk=job.pk, run_token=run_token,
-                                          status=JobStatus.RUNNING).update(
-            status=JobStatus.FAILED, message=message[:1000], report=report,
-            finished_at=timezone.now())
-        if failed:
+        if jobs.job_fail(ExportJob, job.pk, run_token, message, report=report):
             _notify(job, f"Export {job.pk} failed: {message}")
+            job.refresh_from_db()
+            events.export_finished(job)
         return "failed"
     finally:
         if isinstance(sink, _ZipSink):
@@ -641,7 +670,7 @@ def _row(job: ExportJob, item: PlannedItem, out: _Output | None) -> tuple[dict, 
 
 
 def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
-            exported_assets) -> str:
+            exported_cutouts) -> str:
     exports = storages["exports"]
     manifest_file.seek(0)
     manifest_name = exports.save(f"manifests/export-{job.pk}-manifest.csv",
@@ -659,18 +688,19 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     else:
         message = f"{exported} file(s) exported, {excluded} excluded."
     with transaction.atomic():
-        finished = ExportJob.objects.filter(pk=job.pk, run_token=run_token,
-                                            status=JobStatus.RUNNING).update(
-            status=JobStatus.DONE, progress_done=job.progress_total, exported_count=exported,
-            failed_count=excluded, manifest_name=manifest_name, zip_name=zip_name,
-            report=report, message=message, finished_at=timezone.now())
-        if finished and exported_assets:
-            ids = sorted(exported_assets)
+        finished = jobs.job_finish(
+            ExportJob, job.pk, run_token, progress_done=job.progress_total,
+            exported_count=exported, failed_count=excluded, manifest_name=manifest_name,
+            zip_name=zip_name, report=report, message=message)
+        if finished and exported_cutouts:
+            ids = sorted(exported_cutouts)
+            now = timezone.now()
+            asset_ids: set[int] = set()
             for start in range(0, len(ids), 500):
-                ImageAsset.objects.filter(
-                    pk__in=ids[start:start + 500],
-                    status__in=[AssetStatus.APPROVED, AssetStatus.EXPORTED],
-                ).update(status=AssetStatus.EXPORTED)
+                part = Cutout.objects.filter(pk__in=ids[start:start + 500])
+                part.update(exported_at=now)
+                asset_ids.update(part.values_list("asset_id", flat=True))
+            assets_status_sync(asset_ids=asset_ids)
     if not finished:
         for name in (manifest_name, zip_name):
             if name:
@@ -680,6 +710,7 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
         return "cancelled"
     job.refresh_from_db()
     _notify(job, f"Export {job.pk} finished: {message}")
+    events.export_finished(job)
     return "done"
 
 
@@ -692,3 +723,16 @@ def _notify(job: ExportJob, text: str) -> None:
 def export_job_is_final(*, job_id: int) -> bool:
     status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
     return status is None or status in FINAL_STATUSES
+
+
+def _export_enqueue(ids: list[int]) -> None:
+    from ..tasks import export_job_run_task
+
+    for pk in ids:
+        export_job_run_task.delay(pk)
+
+
+jobs.job_kind_register(jobs.JobKind(
+    name="export", model=ExportJob, enqueue=_export_enqueue,
+    run_limit=lambda job: EXPORT_TIME_LIMIT,
+))

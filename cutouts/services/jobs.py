@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Iterable
-from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -16,12 +14,13 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.core.mail import send_mail
 from django.db import OperationalError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from catalog.models import AssetStatus, ImageAsset
+from catalog import events, jobs
+from catalog.models import ImageAsset
 from catalog.selectors import asset_working_open
 
 from ..imaging.models import ModelError
@@ -34,12 +33,9 @@ from ..models import (
     Notification,
     WorkerPing,
 )
+from .status import asset_status_sync, assets_status_sync
 
 logger = logging.getLogger(__name__)
-
-# Statuses in which the asset still follows its newest cutout version (before approval).
-_FOLLOWING = (AssetStatus.UPLOADED, AssetStatus.QUEUED, AssetStatus.CUT_OUT,
-              AssetStatus.IN_REVIEW)
 
 
 class TransientError(Exception):
@@ -102,13 +98,6 @@ def _enqueue(cutout_ids: list[int]) -> None:
                                     time_limit=hard)
 
 
-def _asset_follow(asset_ids: Iterable[int], status: str) -> None:
-    """Single writer of ImageAsset.status for the cutout stages."""
-    ImageAsset.objects.filter(pk__in=list(asset_ids), status__in=_FOLLOWING).update(
-        status=status
-    )
-
-
 @transaction.atomic
 def cutout_batch_start(
     *, assets: Iterable[ImageAsset], user=None, profile_name: str = "default",
@@ -142,7 +131,8 @@ def cutout_batch_start(
             queue=queue, created_by=batch.created_by, enqueued_at=now, time_limit=hard,
         ))
     Cutout.objects.bulk_create(rows, batch_size=500)
-    _asset_follow(asset_ids, AssetStatus.QUEUED)
+    CutoutBatch.objects.filter(pk=batch.pk).update(progress_total=len(rows))
+    assets_status_sync(asset_ids=asset_ids)
     ids = list(batch.cutouts.values_list("pk", flat=True))
     transaction.on_commit(lambda: _enqueue(ids))
     return batch
@@ -162,7 +152,11 @@ def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
 @transaction.atomic
 def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
     """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
-    ids = list(batch.cutouts.filter(status=JobStatus.FAILED).values_list("pk", flat=True))
+    # Images deleted since the batch ran are out of every bulk action.
+    ids = list(batch.cutouts.filter(
+        status=JobStatus.FAILED, asset__deleted_at__isnull=True,
+        asset__product__deleted_at__isnull=True,
+    ).values_list("pk", flat=True))
     if not ids:
         return 0
     now = timezone.now()
@@ -173,6 +167,8 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
     CutoutBatch.objects.filter(pk=batch.pk).update(
         status=JobStatus.RUNNING, finished_at=None, message=""
     )
+    assets_status_sync(asset_ids=batch.cutouts.filter(pk__in=ids).values_list("asset_id",
+                                                                              flat=True))
     transaction.on_commit(lambda: _enqueue(ids))
     return len(ids)
 
@@ -180,9 +176,12 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
 @transaction.atomic
 def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
     """Stop queued work; cutouts already running finish normally."""
+    asset_ids = list(batch.cutouts.filter(status=JobStatus.QUEUED).values_list("asset_id",
+                                                                            flat=True))
     cancelled = batch.cutouts.filter(status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled"
     )
+    assets_status_sync(asset_ids=asset_ids)
     cutout_batch_refresh(batch_id=batch.pk)
     return cancelled
 
@@ -191,16 +190,11 @@ def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
 
 
 def _claim(cutout_id: int, worker: str) -> str | None:
-    token = uuid.uuid4().hex
-    # attempts counts runs that actually started, not deliveries.
-    claimed = Cutout.objects.filter(pk=cutout_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, run_token=token, worker=worker[:255],
-        started_at=timezone.now(), error="", attempts=F("attempts") + 1,
-    )
-    if not claimed:
+    token = jobs.job_claim(Cutout, cutout_id, worker=worker, error="")
+    if token is None:
         return None
     CutoutBatch.objects.filter(cutouts__pk=cutout_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     return token
 
@@ -243,21 +237,32 @@ def _output_names(cutout: Cutout, token: str) -> dict[str, str]:
 def cutout_run(*, cutout_id: int, worker: str = "") -> str:
     """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
     TransientError after putting the row back to queued for a retry."""
-    from .. import engine
-
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     token = _claim(cutout_id, worker)
     if token is None:
         return "skipped"
+    with jobs.job_heartbeat(Cutout, cutout_id, token):
+        return _cutout_execute(cutout_id, token)
+
+
+def _cutout_execute(cutout_id: int, token: str) -> str:
+    from .. import engine
+
     cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
     storage = storages["default"]
     saved: list[str] = []
     try:
         rgb = _load_working_copy(cutout.asset)
-        try:
-            output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings)
-        except (ModelError, ValueError) as exc:
-            raise PermanentError(f"Model error: {exc}")
+        if cutout.source == Cutout.Source.RETOUCH:
+            # A reviewer's strokes or uploaded PNG, applied to the parent version.
+            from .review import cutout_retouch_compute
+
+            output = cutout_retouch_compute(cutout=cutout, rgb=rgb)
+        else:
+            try:
+                output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings)
+            except (ModelError, ValueError) as exc:
+                raise PermanentError(f"Model error: {exc}")
         del rgb
         names = _output_names(cutout, token)
         try:
@@ -313,33 +318,27 @@ def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
             preflags=preflags, risk=risk,
         )
         if done:
-            _asset_follow_newest(cutout.asset_id)
+            asset_status_sync(cutout.asset_id)
+            events.cutout_event("cutout.done", Cutout.objects.get(pk=cutout.pk))
     if done and cutout.batch_id:
         cutout_batch_refresh(batch_id=cutout.batch_id)
     return bool(done)
 
 
-def _asset_follow_newest(asset_id: int) -> None:
-    newest = Cutout.objects.filter(asset_id=asset_id).order_by("-version").first()
-    if newest is None:
+def _fail(cutout_id: int, token: str | None, message: str) -> None:
+    failed = jobs.job_fail(Cutout, cutout_id, token, message, message_field="error")
+    if failed:
+        _cutout_settled(cutout_id)
+        events.cutout_event("cutout.failed", Cutout.objects.get(pk=cutout_id))
+
+
+def _cutout_settled(cutout_id: int) -> None:
+    """A run ended outside the happy path (failed, reset): re-derive its asset and batch."""
+    cutout = Cutout.objects.filter(pk=cutout_id).only("asset_id", "batch_id").first()
+    if cutout is None:
         return
-    status = {
-        JobStatus.DONE: AssetStatus.CUT_OUT,
-        JobStatus.QUEUED: AssetStatus.QUEUED,
-        JobStatus.RUNNING: AssetStatus.QUEUED,
-    }.get(newest.status, AssetStatus.UPLOADED)
-    _asset_follow([asset_id], status)
-
-
-def _fail(cutout_id: int, token: str, message: str) -> None:
-    with transaction.atomic():
-        failed = Cutout.objects.filter(
-            pk=cutout_id, run_token=token, status=JobStatus.RUNNING
-        ).update(status=JobStatus.FAILED, error=message[:1000], finished_at=timezone.now())
-        cutout = Cutout.objects.get(pk=cutout_id)
-        if failed:
-            _asset_follow_newest(cutout.asset_id)
-    if failed and cutout.batch_id:
+    asset_status_sync(cutout.asset_id)
+    if cutout.batch_id:
         cutout_batch_refresh(batch_id=cutout.batch_id)
 
 
@@ -374,6 +373,10 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
     batch = CutoutBatch.objects.get(pk=batch_id)
     counts = cutout_batch_counts(batch=batch)
     if counts["queued"] or counts["running"]:
+        done = counts["done"] + counts["failed"] + counts["cancelled"]
+        if done != batch.progress_done:
+            CutoutBatch.objects.filter(pk=batch_id).update(progress_done=done,
+                                                           heartbeat_at=timezone.now())
         return batch
     if counts["done"] == 0 and counts["failed"]:
         final = JobStatus.FAILED
@@ -383,9 +386,11 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
         final = JobStatus.DONE
     message = (f"{counts['done']} done, {counts['failed']} failed, "
                f"{counts['cancelled']} cancelled")
+    finished = counts["done"] + counts["failed"] + counts["cancelled"]
     closed = CutoutBatch.objects.filter(
         pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-    ).update(status=final, finished_at=timezone.now(), message=message)
+    ).update(status=final, finished_at=timezone.now(), message=message,
+             progress_done=finished, progress_total=sum(counts.values()))
     batch.refresh_from_db()
     if closed and batch.created_by_id:
         notification_create(
@@ -418,66 +423,50 @@ def notification_mark_read(*, user, notification_id: int | None = None) -> int:
 
 def _queue_depths() -> dict[str, int] | None:
     """Messages waiting per cutout queue, or None if the broker cannot say."""
-    from config.celery import app
+    return jobs.queue_depths(list(CutoutQueue.values))
 
-    depths = {}
-    try:
-        with app.connection_for_write() as conn:
-            channel = conn.default_channel
-            for queue in CutoutQueue.values:
-                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
-    except Exception:
-        logger.warning("reconciler: cannot read queue depths", exc_info=True)
-        return None
-    return depths
+
+def _cutout_requeued(cutout: Cutout) -> None:
+    if cutout.run_token:
+        # Files the dead run may have written before it died.
+        row = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+        _discard_existing(_output_names(row, cutout.run_token).values())
+
+
+def _cutout_changed(cutout_id: int) -> None:
+    row = Cutout.objects.filter(pk=cutout_id).only("status").first()
+    if row is not None and row.status == JobStatus.FAILED:
+        _cutout_settled(cutout_id)
+
+
+def _batches_settle() -> int:
+    """Close batches whose rows all finished (a worker died between a row and its batch)."""
+    active = CutoutBatch.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) \
+        .exclude(cutouts__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    closed = 0
+    for pk in active.values_list("pk", flat=True)[:1000]:
+        closed += cutout_batch_refresh(batch_id=pk).status not in (JobStatus.QUEUED,
+                                                                    JobStatus.RUNNING)
+    return closed
+
+
+CUTOUT_KIND = jobs.JobKind(
+    name="cutout", model=Cutout, enqueue=lambda ids: _enqueue(ids), message_field="error",
+    queue_of=lambda row: row.queue, queue_depths=lambda queues: _queue_depths(),
+    sent_field="enqueued_at", created_field="created_at",
+    run_limit=lambda row: row.time_limit, on_requeue=_cutout_requeued,
+    on_change=_cutout_changed,
+)
+BATCH_KIND = jobs.JobKind(name="cutout_batch", model=CutoutBatch, enqueue=None,
+                          sweep=_batches_settle)
+jobs.job_kind_register(CUTOUT_KIND)
+jobs.job_kind_register(BATCH_KIND)
 
 
 def cutouts_reconcile(*, worker_hostname: str | None = None) -> dict[str, int]:
-    """Re-enqueue work that a dead worker or a lost message left behind.
-
-    - running rows whose worker is this (restarted) hostname, or past their hard time limit
-      plus a grace period, are put back to queued;
-    - queued rows older than the grace period are re-sent when their queue is empty.
-    Duplicate deliveries this causes are harmless: runs start with a compare-and-set.
-    """
-    now = timezone.now()
-    grace = timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE)
-    running = Cutout.objects.filter(status=JobStatus.RUNNING)
-    dead = []
-    if worker_hostname:
-        dead += list(running.filter(worker__startswith=f"{worker_hostname}:")
-                     .values_list("pk", flat=True))
-    dead += [
-        c.pk for c in running.only("pk", "started_at", "time_limit")
-        if c.started_at and c.started_at + timedelta(seconds=c.time_limit) + grace < now
-    ]
-    to_send: list[int] = []
-    for cutout in Cutout.objects.filter(pk__in=set(dead)).select_related("asset"):
-        # One CAS per row: a run that finished meanwhile keeps its result.
-        if Cutout.objects.filter(pk=cutout.pk, status=JobStatus.RUNNING,
-                                 run_token=cutout.run_token).update(
-            status=JobStatus.QUEUED, run_token="", enqueued_at=now
-        ):
-            to_send.append(cutout.pk)
-            if cutout.run_token:
-                # Files the dead run may have written before it died.
-                _discard_existing(_output_names(cutout, cutout.run_token).values())
-    requeued_running = len(to_send)
-
-    depths = _queue_depths()
-    for queue in CutoutQueue.values:
-        if depths is not None and depths.get(queue, 0) > 0:
-            continue  # messages are still flowing; nothing is provably lost yet
-        lost = list(
-            Cutout.objects.filter(status=JobStatus.QUEUED, queue=queue)
-            .filter(Q(enqueued_at__lt=now - grace) | Q(enqueued_at__isnull=True))
-            .values_list("pk", flat=True)[:5000]
-        )
-        Cutout.objects.filter(pk__in=lost).update(enqueued_at=now)
-        to_send += lost
-    if to_send:
-        _enqueue(to_send)
-    if requeued_running or to_send:
-        logger.warning("reconciler: %s running rows reset, %s queued rows re-sent",
-                       requeued_running, len(to_send))
-    return {"running_reset": requeued_running, "resent": len(to_send) - requeued_running}
+    """Re-enqueue cutout runs a dead worker or a lost message left behind (running rows of
+    this restarted hostname, with a stale heartbeat or past their hard time limit; queued rows
+    older than the grace period when their queue is empty), or fail a row whose worker died
+    on it too often. Duplicate deliveries this causes are harmless: runs start with a
+    compare-and-set. ``catalog.jobs.jobs_reconcile`` runs this with every other job kind."""
+    return jobs.job_kind_reconcile(CUTOUT_KIND, worker_hostname=worker_hostname)

@@ -1,26 +1,33 @@
-"""Review writes: approve, flag, choose a version, pre-flags, re-run, retouch (uploaded PNG or
-painted hints), bulk approve, and the card's cached preview images. Every reviewer action
-leaves a ReviewDecision."""
+"""Review writes: approve, flag, choose a version, pre-flags, re-run, retouch (strokes or an
+uploaded PNG, queued for a worker; previews at card size), bulk approve, and the card's cached
+preview images. Every reviewer action leaves a ReviewDecision."""
 
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
+import tempfile
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from catalog.models import AssetStatus, ImageAsset
+from catalog import events
+from catalog.models import ImageAsset  # noqa: F401 - kept for callers of this module
 
-from ..models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
+from ..models import Cutout, CutoutQueue, FlagReason, JobStatus, ReviewDecision, ReviewStatus
+from .status import asset_status_sync
 
 
 class ReviewError(ValueError):
@@ -46,6 +53,10 @@ def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     stop being used, since renditions are keyed by version)."""
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     _require_done(cutout)
+    if cutout.review_status == ReviewStatus.APPROVED and cutout.is_current:
+        # A double click or a replayed POST: already the approved current version, so no
+        # second audit row (the row lock above serialises concurrent approvals).
+        return cutout
     _make_current(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
         review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
@@ -55,11 +66,12 @@ def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     Cutout.objects.filter(asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
                           status=JobStatus.DONE).exclude(pk=cutout.pk).update(
         review_status=ReviewStatus.SUPERSEDED)
-    ImageAsset.objects.filter(pk=cutout.asset_id).update(status=AssetStatus.APPROVED)
+    asset_status_sync(cutout.asset_id)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.APPROVE, comment=comment,
                                   user=user)
     cutout.refresh_from_db()
+    events.cutout_event("cutout.approved", cutout)
     return cutout
 
 
@@ -79,28 +91,36 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
         review_status=ReviewStatus.FLAGGED, flag_reasons=reasons, reviewed_by=user,
         reviewed_at=timezone.now(),
     )
-    # A flag on a non-current version does not demote an approved asset.
-    if cutout.is_current or not Cutout.objects.filter(asset_id=cutout.asset_id,
-                                                      is_current=True).exists():
-        ImageAsset.objects.filter(pk=cutout.asset_id).update(status=AssetStatus.NEEDS_RETOUCH)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.FLAG, reasons=reasons,
                                   comment=comment, user=user)
+    # A flag on a non-current version does not demote an approved asset (the derivation
+    # follows the approved current version).
+    asset_status_sync(cutout.asset_id)
     cutout.refresh_from_db()
+    events.cutout_event("cutout.flagged", cutout)
     return cutout
 
 
 @transaction.atomic
 def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
-    """Choose an earlier (or any finished) version as current without re-reviewing it."""
+    """Choose any finished version as the current one. Choosing is the reviewer's approval of
+    that version: it is what the asset shows and what export ships (approve v1, then choose
+    v2 -> v2 is approved and current, v1 stays approved but is no longer current)."""
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     _require_done(cutout)
     _make_current(cutout)
+    if cutout.review_status != ReviewStatus.APPROVED:
+        Cutout.objects.filter(pk=cutout.pk).update(
+            review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
+            flag_reasons=[])
+    Cutout.objects.filter(asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
+                          status=JobStatus.DONE).exclude(pk=cutout.pk).update(
+        review_status=ReviewStatus.SUPERSEDED)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.CHOOSE, comment=comment,
                                   user=user)
-    if cutout.review_status == ReviewStatus.APPROVED:
-        ImageAsset.objects.filter(pk=cutout.asset_id).update(status=AssetStatus.APPROVED)
+    asset_status_sync(cutout.asset_id)
     cutout.refresh_from_db()
     return cutout
 
@@ -152,6 +172,12 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     if uncertain >= 0.05:
         flags.append("uncertain_edges")
     risk += 0.5 * min(1.0, uncertain / 0.1)
+    if s:
+        # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
+        # above only breaks ties and still drops when a reviewer dismisses a pre-flag.
+        from cutouts.imaging.signals import risk_score
+
+        risk = risk_score(s) + 0.01 * risk
     return flags, round(risk, 4)
 
 
@@ -225,27 +251,192 @@ def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: 
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.RERUN,
                                   comment=f"{summary}. {comment}".strip(), user=user)
+    asset_status_sync(cutout.asset_id)
     new.refresh_from_db()
     return new
 
 
-# --- retouch: uploaded PNG or painted hints -----------------------------------------------
+# --- retouch: strokes or an uploaded PNG become a queued version ----------------------------
+# The web process only validates, stores the request and previews at card size; a worker on
+# the interactive queue computes the full-resolution version through the normal run
+# machinery (cutout_run: claim with a run token, output names, asset status, reconciler).
 
 RETOUCH_MAX_BYTES = 80 * 1024 * 1024
 ASPECT_TOLERANCE = 0.01
+STROKES_MAX_CHARS = 4 * 1024 * 1024
+PREVIEW_MAX = 1024  # long side of the card's images; previews are computed at this size
 
 
-def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
+def _require_retouchable(cutout: Cutout) -> None:
+    _require_done(cutout)
+    if not cutout.rgba_name:
+        raise ReviewError(f"Version {cutout.version} has no stored cutout to retouch.")
+
+
+def _parse_strokes(data: object, *, size: tuple[int, int], allow_empty: bool = False) -> list:
+    """Strokes sent by the browser (JSON text or a parsed list), in full-resolution pixels of
+    the working copy (``size`` = width, height). ReviewError says what is wrong."""
+    from ..imaging.strokes import strokes_from_json
+
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    if isinstance(data, str):
+        if len(data) > STROKES_MAX_CHARS:
+            raise ReviewError("Too many strokes to send at once: apply them, then go on.")
+        try:
+            data = json.loads(data or "[]")
+        except ValueError as exc:
+            raise ReviewError(f"The strokes are not valid JSON ({exc}).")
+    try:
+        strokes = strokes_from_json(data)
+    except ValueError as exc:
+        raise ReviewError(f"The strokes cannot be used: {exc}.")
+    if not strokes and not allow_empty:
+        raise ReviewError("Draw at least one keep, remove or detail stroke (or click) first.")
+    width, height = size
+    for i, stroke in enumerate(strokes, start=1):
+        x0, y0, x1, y1 = stroke.bounds()
+        if x1 < 0 or y1 < 0 or x0 > width or y0 > height:
+            raise ReviewError(f"Stroke {i} lies outside the photo ({width}×{height} px); "
+                              "strokes are in the photo's full-size pixels.")
+    return strokes
+
+
+def _stroke_summary(strokes: list) -> str:
+    counts: dict[str, int] = {}
+    for s in strokes:
+        what = f"{s.kind} {'click' if len(s.points) == 1 else 'stroke'}"
+        counts[what] = counts.get(what, 0) + 1
+    return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts.items())
+
+
+def _retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray):
+    """``RetouchResult`` of the strokes, at whatever size the arrays are (preview or full)."""
+    from ..imaging.retouch import retouch
+
+    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba)
+
+
+def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
+                           strokes: list | None = None, upload_name: str = "") -> Cutout:
+    """A new queued version of ``parent``'s asset on the interactive queue, which a worker
+    turns into the retouched cutout (``jobs.cutout_run`` branches on ``source``)."""
+    from ..imaging.strokes import strokes_to_json
+    from .jobs import cutout_batch_start
+
+    asset = parent.asset
+    profile_name = parent.profile if parent.profile in ("fast", "default") else "default"
+    with transaction.atomic():
+        batch = cutout_batch_start(
+            assets=[asset], user=user, profile_name=profile_name, queue=CutoutQueue.INTERACTIVE,
+            label=f"Retouch of {asset.product.sku} {asset.position} v{parent.version}")
+        new = batch.cutouts.get()
+        # Same transaction as the row's creation: the worker (enqueued on commit) never
+        # sees a retouch version without its strokes or upload.
+        Cutout.objects.filter(pk=new.pk).update(
+            source=Cutout.Source.RETOUCH, parent=parent,
+            strokes=strokes_to_json(strokes or []), upload_name=upload_name,
+            settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
+            model_version=parent.model_version)
+        # The version the reviewer retouched is answered by this one.
+        Cutout.objects.filter(pk=parent.pk, review_status__in=[
+            ReviewStatus.FLAGGED, ReviewStatus.PENDING]).update(
+            review_status=ReviewStatus.SUPERSEDED)
+        asset_status_sync(asset.pk)
+        what = _stroke_summary(strokes) if strokes else "uploaded PNG"
+        ReviewDecision.objects.create(
+            cutout=new, asset_id=asset.pk, action=action, user=user,
+            comment=f"v{new.version} from v{parent.version}: {what}. {comment}".strip())
+    new.refresh_from_db()
+    return new
+
+
+def cutout_retouch_strokes(*, cutout: Cutout, user, strokes: object,
+                           comment: str = "") -> Cutout:
+    """Apply keep/remove/detail strokes (and clicks) to a finished version: a new version,
+    queued on the interactive queue, that a worker computes at full resolution."""
+    cutout = Cutout.objects.select_related("asset", "asset__product").get(pk=cutout.pk)
+    _require_retouchable(cutout)
+    asset = cutout.asset
+    parsed = _parse_strokes(strokes, size=(asset.working_width, asset.working_height))
+    return _retouch_version_start(parent=cutout, user=user, strokes=parsed,
+                                  action=ReviewDecision.Action.STROKES, comment=comment)
+
+
+def _check_png_header(data: bytes, *, max_pixels: int, size: tuple[int, int]) -> None:
+    """What can be told from the PNG's header, without decoding its pixels."""
     if len(data) > RETOUCH_MAX_BYTES:
         raise ReviewError(f"The file is larger than {RETOUCH_MAX_BYTES // (1024 * 1024)} MB.")
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
         raise ReviewError("Upload a PNG file (with transparency).")
     try:
         with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            has_alpha = "A" in probe.getbands() or "transparency" in probe.info
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, OSError,
+            ValueError) as exc:
+        raise ReviewError(f"The PNG cannot be decoded: {exc}")
+    if width * height > max_pixels:
+        raise ReviewError(f"The image has more than {max_pixels:,} pixels.")
+    if not has_alpha:
+        raise ReviewError("The PNG has no alpha channel; export it with transparency.")
+    w, h = size
+    if abs((width / height) / (w / h) - 1) > ASPECT_TOLERANCE:
+        raise ReviewError(f"The PNG is {width}×{height}; it must have the photo's "
+                          f"aspect ratio ({w}×{h}) within 1 %.")
+
+
+def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "") -> Cutout:
+    """A corrected RGBA PNG (the photo's aspect ratio within 1 %) becomes a new version queued
+    on the interactive queue; a worker decodes it, scales it to the photo and stores it."""
+    from django.conf import settings
+
+    cutout = Cutout.objects.select_related("asset", "asset__product").get(pk=cutout.pk)
+    _require_retouchable(cutout)
+    asset = cutout.asset
+    _check_png_header(data, max_pixels=settings.CUTROOM_MAX_PIXELS,
+                      size=(asset.working_width, asset.working_height))
+    storage = storages["default"]
+    name = f"cutouts/{asset.sha256[:2]}/{asset.sha256}/uploads/{uuid.uuid4().hex}.png"
+    name = storage.save(name, File(io.BytesIO(data), name=name))
+    try:
+        return _retouch_version_start(parent=cutout, user=user, upload_name=name,
+                                      action=ReviewDecision.Action.RETOUCH, comment=comment)
+    except Exception:
+        storage.delete(name)  # no row points at it
+        raise
+
+
+def _open_array(name: str, mode: str) -> np.ndarray:
+    with storages["default"].open(name, "rb") as fh, Image.open(fh) as image:
+        return np.array(image.convert(mode))
+
+
+def _upload_rgba(name: str, size: tuple[int, int]) -> np.ndarray:
+    from django.conf import settings
+
+    from .jobs import PermanentError
+
+    try:
+        with storages["default"].open(name, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise PermanentError("The uploaded PNG is missing from storage.")
+    try:
+        image = _decode_png_rgba(data, max_pixels=settings.CUTROOM_MAX_PIXELS)
+    except ReviewError as exc:
+        raise PermanentError(str(exc))
+    if image.size != size:
+        # Premultiplied resampling: no dark or light fringe from hidden colours.
+        image = image.convert("RGBa").resize(size, Image.Resampling.LANCZOS).convert("RGBA")
+    return np.array(image)
+
+
+def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
             if probe.width * probe.height > max_pixels:
                 raise ReviewError(f"The image has more than {max_pixels:,} pixels.")
-            if "A" not in probe.getbands() and "transparency" not in probe.info:
-                raise ReviewError("The PNG has no alpha channel; export it with transparency.")
             probe.load()
             image = probe.convert("RGBA")
     except ReviewError:
@@ -259,67 +450,90 @@ def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
-def _lock_next_version(asset_id: int) -> int:
-    # Same lock as cutout_batch_start, so a concurrent re-run cannot take the number.
-    list(ImageAsset.objects.select_for_update().filter(pk=asset_id).values_list("pk"))
-    return (Cutout.objects.filter(asset_id=asset_id).aggregate(v=Max("version"))["v"] or 0) + 1
-
-
-def _png_file(array: np.ndarray, mode: str) -> io.BytesIO:
-    out = io.BytesIO()
+def _spooled_png(array: np.ndarray, mode: str):
+    # Spooled like the engine's outputs: a 50 MP cutout goes to a temp file, not memory.
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - caller closes
     Image.fromarray(array, mode).save(out, "PNG", compress_level=3)
     out.seek(0)
     return out
 
 
-def _save_version(*, parent: Cutout, user, rgba: np.ndarray, shadow_name: str,
-                  action: str, comment: str, extra_timings: dict | None = None) -> Cutout:
-    """A finished version made by hand: files stored like a model run's, row created done.
-    Images are encoded before the transaction: SQLite transactions here take the write lock
-    at BEGIN, and workers finishing cutouts should not wait for a PNG encoder."""
-    from ..imaging.pipeline import tight_bbox
-    from .jobs import _output_names
+def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray):
+    """Worker side of a retouched version: the stored upload, or the parent's cutout refined
+    with the stored strokes, at full resolution. Returns an ``engine.EngineOutput``; raises
+    ``jobs.PermanentError`` with a message the card shows."""
+    from .jobs import PermanentError
 
-    asset = parent.asset
-    alpha = rgba[..., 3]
-    encoded = {"rgba": _png_file(rgba, "RGBA"), "mask": _png_file(alpha, "L")}
-    bbox = tight_bbox(alpha)
-    signals = _hand_signals(alpha)
-    preflags, risk = preflags_from_signals(signals)
-    token = uuid.uuid4().hex
-    storage = storages["default"]
-    saved: list[str] = []
+    parent = Cutout.objects.filter(pk=cutout.parent_id).first()
     try:
-        with transaction.atomic():
-            version = _lock_next_version(asset.pk)
-            names = _output_names(Cutout(asset=asset, version=version), token)
-            for key in ("rgba", "mask"):
-                saved.append(storage.save(names[key], File(encoded[key], name=names[key])))
-            now = timezone.now()
-            new = Cutout.objects.create(
-                asset=asset, version=version, source=Cutout.Source.RETOUCH,
-                settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
-                model_version=parent.model_version, status=JobStatus.DONE, queue=parent.queue,
-                run_token=token, worker="retouch", rgba_name=saved[0], mask_name=saved[1],
-                shadow_name=shadow_name, width=alpha.shape[1], height=alpha.shape[0],
-                bbox=list(bbox) if bbox else None, signals=signals,
-                timings=extra_timings or {}, created_by=user, enqueued_at=now, started_at=now,
-                finished_at=now, parent=parent, preflags=preflags, risk=risk,
-            )
-            # The flagged version is answered by this one: it leaves the retouch queue.
-            Cutout.objects.filter(pk=parent.pk, review_status__in=[
-                ReviewStatus.FLAGGED, ReviewStatus.PENDING]).update(
-                review_status=ReviewStatus.SUPERSEDED)
-            ImageAsset.objects.filter(pk=asset.pk, status=AssetStatus.NEEDS_RETOUCH).update(
-                status=AssetStatus.IN_REVIEW)
-            ReviewDecision.objects.create(cutout=new, asset_id=asset.pk, action=action,
-                                          comment=comment or f"from v{parent.version}",
-                                          user=user)
-    except Exception:
-        for name in saved:  # the row never pointed at them
-            storage.delete(name)
+        return _retouch_output(cutout, parent, rgb)
+    except PermanentError:
+        _parent_give_back(parent)
         raise
-    return new
+
+
+def _parent_give_back(parent: Cutout | None) -> None:
+    """A retouch that cannot be made hands its parent back to the queue it left (retouch if
+    it was flagged, review otherwise), unless a newer finished version answers it."""
+    if parent is None or Cutout.objects.filter(
+            asset_id=parent.asset_id, version__gt=parent.version,
+            status=JobStatus.DONE).exists():
+        return
+    Cutout.objects.filter(pk=parent.pk, review_status=ReviewStatus.SUPERSEDED).update(
+        review_status=ReviewStatus.FLAGGED if parent.flag_reasons else ReviewStatus.PENDING)
+
+
+def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray):
+    """The retouched RGBA at full size, encoded like a model run's output files."""
+    from ..engine import EngineOutput
+    from ..imaging.pipeline import tight_bbox
+    from ..imaging.strokes import strokes_from_json
+    from .jobs import PermanentError
+
+    started = time.perf_counter()
+    height, width = rgb.shape[:2]
+    parts: dict = {}
+    if cutout.upload_name:
+        rgba = _upload_rgba(cutout.upload_name, (width, height))
+    else:
+        if parent is None or not parent.rgba_name:
+            raise PermanentError("The version this retouch starts from has no stored cutout.")
+        try:
+            strokes = strokes_from_json(cutout.strokes)
+        except ValueError as exc:
+            raise PermanentError(f"The stored strokes cannot be used: {exc}")
+        if not strokes:
+            raise PermanentError("This retouch has no strokes.")
+        try:
+            previous = _open_array(parent.rgba_name, "RGBA")
+        except FileNotFoundError:
+            raise PermanentError(f"The cutout of v{parent.version} is missing from storage.")
+        if previous.shape[:2] != (height, width):
+            raise PermanentError(f"The cutout of v{parent.version} does not match the photo's "
+                                 "size.")
+        result = _retouch(rgb, np.ascontiguousarray(previous[..., 3]), strokes, previous)
+        del previous
+        rgba, parts = result.rgba, {
+            f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
+            if isinstance(v, int | float) and k != "total"}
+    rgba[..., :3][rgba[..., 3] == 0] = 0
+    alpha = rgba[..., 3]
+    refined = time.perf_counter()
+    shadow = None
+    if parent is not None and parent.shadow_name:
+        # Each version owns its files: the parent's shadow layer is copied, not shared.
+        shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+        with storages["default"].open(parent.shadow_name, "rb") as fh:
+            shutil.copyfileobj(fh, shadow)
+        shadow.seek(0)
+    output = EngineOutput(
+        rgba=_spooled_png(rgba, "RGBA"), mask=_spooled_png(alpha, "L"), shadow=shadow,
+        width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
+        signals=_hand_signals(alpha), model_name=cutout.model_name,
+        model_version=cutout.model_version)
+    output.timings = {"retouch": round(refined - started, 4), **parts,
+                      "encode": round(time.perf_counter() - refined, 4)}
+    return output
 
 
 def _hand_signals(alpha: np.ndarray) -> dict:
@@ -337,72 +551,117 @@ def _hand_signals(alpha: np.ndarray) -> dict:
             "touching_sides": touches, "hand_made": True}
 
 
-def _require_retouchable(cutout: Cutout) -> None:
-    _require_done(cutout)
-    if not cutout.rgba_name:
-        raise ReviewError(f"Version {cutout.version} has no stored cutout to retouch.")
+# --- retouch preview: the card-size result of the strokes, in the web process --------------
 
 
-def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "") -> Cutout:
-    """A corrected RGBA PNG becomes a new, finished version (parent = ``cutout``). It must
-    have the photo's aspect ratio (within 1 %); a different size is scaled to the photo's."""
-    from django.conf import settings
+@dataclass(frozen=True)
+class RetouchBase:
+    """A version at preview size: the photo, its cutout and the scale from full size."""
 
-    cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
-    _require_retouchable(cutout)
-    image = _decode_png_rgba(data, max_pixels=settings.CUTROOM_MAX_PIXELS)
-    w, h = cutout.asset.working_width, cutout.asset.working_height
-    if abs((image.width / image.height) / (w / h) - 1) > ASPECT_TOLERANCE:
-        raise ReviewError(f"The PNG is {image.width}×{image.height}; it must have the photo's "
-                          f"aspect ratio ({w}×{h}) within 1 %.")
-    if image.size != (w, h):
-        # Premultiplied resampling: no dark or light fringe from hidden colours.
-        image = image.convert("RGBa").resize((w, h), Image.Resampling.LANCZOS).convert("RGBA")
-    rgba = np.array(image)
-    rgba[..., :3][rgba[..., 3] == 0] = 0
-    return _save_version(parent=cutout, user=user, rgba=rgba, shadow_name=cutout.shadow_name,
-                         action=ReviewDecision.Action.RETOUCH, comment=comment)
+    rgb: np.ndarray  # (h, w, 3) uint8
+    rgba: np.ndarray  # (h, w, 4) uint8
+    scale: float  # preview pixels per working-copy pixel
 
 
-def _open_array(name: str, mode: str) -> np.ndarray:
-    with storages["default"].open(name, "rb") as fh, Image.open(fh) as image:
+@dataclass(frozen=True)
+class RetouchPreview:
+    png: bytes
+    width: int
+    height: int
+    timings: dict
+
+
+_BASES: OrderedDict[tuple[int, str], RetouchBase] = OrderedDict()
+_BASES_MAX = 8  # per web process; ~6 MB each
+_BASES_LOCK = threading.Lock()
+
+
+def _retouch_base(cutout: Cutout) -> RetouchBase:
+    """The downscaled arrays a preview starts from: this process's memory, else built from
+    the card's own cached 1024 px images (so no full-size file is decoded for a preview)."""
+    key = (cutout.pk, cutout.run_token)
+    with _BASES_LOCK:
+        if key in _BASES:
+            _BASES.move_to_end(key)
+            return _BASES[key]
+    base = _build_retouch_base(cutout)
+    with _BASES_LOCK:
+        _BASES[key] = base
+        while len(_BASES) > _BASES_MAX:
+            _BASES.popitem(last=False)
+    return base
+
+
+def _build_retouch_base(cutout: Cutout) -> RetouchBase:
+    storage = storages["default"]
+    photo_name, _ = cutout_image(cutout=cutout, kind="original", size=PREVIEW_MAX)
+    cutout_name, _ = cutout_image(cutout=cutout, kind="cutout", size=PREVIEW_MAX)
+    with storage.open(photo_name, "rb") as photo_fh, storage.open(cutout_name, "rb") as cut_fh, \
+            Image.open(photo_fh) as photo, Image.open(cut_fh) as cut:
+        base = retouch_base_from_images(photo, cut)
+    # The scale from the working copy, not from the preview file.
+    return RetouchBase(rgb=base.rgb, rgba=base.rgba,
+                       scale=base.rgb.shape[1] / cutout.asset.working_width)
+
+
+def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
+                             max_side: int = PREVIEW_MAX) -> RetouchBase:
+    """The photo and its cutout at preview size (long side ``max_side``), both on the
+    photo's pixel grid whatever size each file is."""
+    scale = min(1.0, max_side / max(photo.size))
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+
+    def small(image: Image.Image, mode: str) -> np.ndarray:
+        # Premultiplied for the cutout: no fringe from the colours of transparent pixels.
+        image = image.convert("RGBa" if mode == "RGBA" else mode)
+        if image.size != size:
+            # reduce() first: a cheap integer box filter, then a small exact resize.
+            factor = max(1, min(image.width // size[0], image.height // size[1]) // 2)
+            if factor > 1:
+                image = image.reduce(factor)
+            image = image.resize(size, Image.Resampling.LANCZOS)
         return np.array(image.convert(mode))
 
+    return RetouchBase(rgb=small(photo, "RGB"), rgba=small(cutout, "RGBA"),
+                       scale=size[0] / photo.width)
 
-def cutout_refine_with_strokes(*, cutout: Cutout, user, hint_png: bytes,
-                               comment: str = "") -> Cutout:
-    """Keep/remove strokes painted on the card (green keep, red remove, any size with the
-    photo's aspect) re-run the refinement on the previous alpha as a new version."""
-    from ..imaging import hints as hint_engine
 
+def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict]:
+    """(PNG, timings) of ``base`` with the full-size ``strokes`` applied at its scale."""
+    started = time.perf_counter()
+    rgba, parts = base.rgba, {}
+    if strokes:
+        result = _retouch(base.rgb, np.ascontiguousarray(base.rgba[..., 3]),
+                          [s.scaled(base.scale) for s in strokes], base.rgba)
+        rgba = result.rgba
+        parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
+                 if isinstance(v, int | float) and k != "total"}
+    refined = time.perf_counter()
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG", compress_level=1)
+    return out.getvalue(), {"retouch": round(refined - started, 4), **parts,
+                            "encode": round(time.perf_counter() - refined, 4)}
+
+
+def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview:
+    """The version with the strokes applied, at the card's size (long side PREVIEW_MAX), as
+    a PNG: the refinement runs on the cached downscaled copy with the strokes scaled."""
     cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
     _require_retouchable(cutout)
-    if len(hint_png) > RETOUCH_MAX_BYTES:
-        raise ReviewError("The hint image is too large.")
-    try:
-        with Image.open(io.BytesIO(hint_png)) as hint_image:
-            if hint_image.width * hint_image.height > 64_000_000:
-                raise ReviewError("The hint image is too large.")
-            hint = np.array(hint_image.convert("RGBA"))
-    except ReviewError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, OSError,
-            ValueError) as exc:
-        raise ReviewError(f"The hint image cannot be decoded: {exc}")
+    asset = cutout.asset
+    parsed = _parse_strokes(strokes, size=(asset.working_width, asset.working_height),
+                            allow_empty=True)
     started = time.perf_counter()
-    rgb = _open_array(cutout.asset.working_name, "RGB")
-    previous = _open_array(cutout.rgba_name, "RGBA")
-    if previous.shape[:2] != rgb.shape[:2]:
-        raise ReviewError("The stored cutout does not match the photo's size.")
-    hints = hint_engine.hints_from_rgba(hint, rgb.shape[:2])
-    if hints.empty:
-        raise ReviewError("Paint at least one keep (green) or remove (red) stroke.")
-    alpha = hint_engine.apply_hints(rgb, previous[..., 3], hints)
-    rgba = hint_engine.compose_rgba(rgb, alpha, previous)
-    timings = {"strokes": round(time.perf_counter() - started, 4)}
-    return _save_version(parent=cutout, user=user, rgba=rgba, shadow_name=cutout.shadow_name,
-                         action=ReviewDecision.Action.STROKES, comment=comment,
-                         extra_timings=timings)
+    base = _retouch_base(cutout)
+    loaded = time.perf_counter()
+    try:
+        png, timings = retouch_preview_render(base, parsed)
+    except ValueError as exc:  # the refinement refuses these strokes on this image
+        raise ReviewError(f"The preview failed: {exc}")
+    timings = {"base": round(loaded - started, 4), **timings,
+               "total": round(time.perf_counter() - started, 4)}
+    height, width = base.rgba.shape[:2]
+    return RetouchPreview(png=png, width=width, height=height, timings=timings)
 
 
 # --- bulk ---------------------------------------------------------------------------------
@@ -412,6 +671,8 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> int:
     """Approve each selected version still awaiting review; one audited decision each."""
     ids = list(Cutout.objects.filter(
         pk__in=cutout_ids, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
+        # Deleted images (or products) are out of every bulk action, even if still selected.
+        asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True,
     ).values_list("pk", flat=True))
     with transaction.atomic():
         for pk in ids:

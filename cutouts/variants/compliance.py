@@ -13,6 +13,7 @@ import re
 import warnings as _warnings
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
@@ -174,6 +175,9 @@ def check_variant(
         result.error(f"shortest side is {short_side} px; at least {rules.min_short_side} required")
     if rules.max_pixels and width * height > rules.max_pixels:
         result.error(f"{width * height:,} pixels; at most {rules.max_pixels:,} allowed")
+    if rules.aspect_ratios and not _ratio_ok(width, height, rules.aspect_ratios):
+        result.error(f"image is {width}x{height} ({width / height:.3f}:1); the marketplace "
+                     f"expects {' or '.join(rules.aspect_ratios)}")
     if rules.recommended_long_side and long_side < rules.recommended_long_side:
         result.warn(f"longest side is {long_side} px; {rules.recommended_long_side} recommended")
     if rules.recommended_short_side and short_side < rules.recommended_short_side:
@@ -214,7 +218,135 @@ def check_variant(
     _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct)
     if rules.no_borders and _has_border(arr[..., :3]):
         result.error("the image has a border/frame around it; borders are not allowed")
+    if rules.product_clear_of_edges or rules.no_ghosts:
+        paper = _paper(rules, arr, has_alpha)
+        if rules.product_clear_of_edges:
+            _check_edges(result, arr, paper, has_alpha, product_bbox)
+        if rules.no_ghosts:
+            _check_ghosts(result, arr, paper, has_alpha, product_bbox)
     return result
+
+
+#: aspect ratios are compared with this relative tolerance (a pixel of rounding)
+RATIO_TOLERANCE = 0.01
+#: "ink" (difference from the background, 0-255) from which a pixel is a visible mark; above
+#: JPEG ringing on white at quality 90
+INK_LEVEL = 40
+#: a product edge pixel count above this share of a side means the product is cut there
+CUT_SHARE = 0.02
+#: a mark away from the product is a ghost from this much ink (opaque-pixel equivalents),
+#: relative to the image area, with an absolute floor
+GHOST_SHARE = 0.00005
+GHOST_MIN = 25
+GHOST_ANALYSIS_SIDE = 512
+
+
+def _ratio_ok(width: int, height: int, ratios: tuple[str, ...]) -> bool:
+    for ratio in ratios:
+        a, b = (int(v) for v in ratio.split(":"))
+        if abs(width * b / (height * a) - 1) <= RATIO_TOLERANCE:
+            return True
+    return False
+
+
+def _paper(rules: Rules, arr: np.ndarray, has_alpha: bool):
+    """The background to measure marks against: the rule's colour, transparency, or (no rule,
+    opaque file) the median of the outer frame, which a clipped product cannot hijack."""
+    if rules.background is None and not has_alpha:
+        return tuple(int(v) for v in np.median(_ring(arr[..., :3], 1), axis=0))
+    return _effective_background(rules, arr, has_alpha)
+
+
+def _ink(arr: np.ndarray, paper) -> np.ndarray:
+    """Per pixel, how far it is from the background (0-255, uint8)."""
+    if paper is None:
+        return arr[..., 3].copy()
+    ink = np.zeros(arr.shape[:2], np.uint8)
+    for c in range(3):
+        np.maximum(ink, cv2.absdiff(arr[..., c], np.full_like(arr[..., c], paper[c])), out=ink)
+    if arr.shape[2] == 4:  # transparency over a coloured rule shows as the page colour
+        np.minimum(ink, arr[..., 3], out=ink)
+    return ink
+
+
+def _check_edges(result, arr, paper, has_alpha, product_bbox) -> None:
+    h, w = arr.shape[:2]
+    sides = {
+        "top": arr[:1], "bottom": arr[-1:], "left": arr[:, :1], "right": arr[:, -1:],
+    }
+    touching = {}
+    ring = _ink(np.ascontiguousarray(_ring(arr, 1)[None]), paper)
+    if (ring >= INK_LEVEL).mean() > 0.25 and product_bbox is not None:
+        # a scene (photo background) reaches every edge: only the product box can tell
+        sides = {}
+    for side, line in sides.items():
+        count = int((_ink(np.ascontiguousarray(line), paper) >= INK_LEVEL).sum())
+        if count:
+            touching[side] = count
+    if product_bbox is not None:
+        x0, y0, x1, y1 = product_bbox
+        for side, hit in (("left", x0 <= 0), ("top", y0 <= 0), ("right", x1 >= w),
+                          ("bottom", y1 >= h)):
+            if hit:
+                touching.setdefault(side, 1)
+    for side, count in touching.items():
+        length = w if side in ("top", "bottom") else h
+        if not sides:
+            result.error(f"the product reaches the {side} edge of the canvas (touching it or "
+                         "cut off)")
+        elif count > CUT_SHARE * length:
+            result.error(f"the product is cut off at the {side} edge of the canvas")
+        else:
+            result.error(f"the product touches the {side} edge of the canvas")
+    result.measurements["edges_touched"] = sorted(touching)
+
+
+def _check_ghosts(result, arr, paper, has_alpha, product_bbox) -> None:
+    """Marks on the background away from the product: detached blobs, ghosts of the photo's
+    background. The product region is the reported box (sanity-checked elsewhere) or the
+    largest mark; a contact shadow below the product is allowed."""
+    h, w = arr.shape[:2]
+    f = max(1, int(np.ceil(max(h, w) / GHOST_ANALYSIS_SIDE)))
+    small = arr
+    if f > 1:
+        # area averaging first: for a page colour at the end of the range (white, black,
+        # transparent) the ink is linear in the pixel, so every mark keeps its ink mass
+        small = cv2.resize(arr, (int(np.ceil(w / f)), int(np.ceil(h / f))),
+                           interpolation=cv2.INTER_AREA)
+    ink = _ink(small, paper)
+    level = max(2, INK_LEVEL // (f * f)) if f > 1 else INK_LEVEL // 2
+    marks = (ink >= level).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(marks, 8, cv2.CV_32S)
+    if n <= 1:
+        return
+    if product_bbox is not None:
+        x0, y0, x1, y1 = (v / f for v in product_bbox)
+    else:
+        big = 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
+        x0, y0 = stats[big, 0], stats[big, 1]
+        x1, y1 = x0 + stats[big, 2], y0 + stats[big, 3]
+    t = HALO_TOLERANCE_PX / f + 1
+    pad = (x1 - x0) / 4
+    region = np.zeros_like(marks, dtype=bool)
+    hs, ws = marks.shape
+    for a, b, c, d in ((x0 - t, y0 - t, x1 + t, y1 + t), (x0 - pad, y1 - t, x1 + pad, hs)):
+        rows = slice(max(0, int(b)), min(hs, int(np.ceil(d))))
+        region[rows, max(0, int(a)):min(ws, int(np.ceil(c)))] = True
+    outside = labels.copy()
+    outside[region] = 0
+    ids = np.unique(outside[outside > 0])
+    if ids.size == 0:
+        return
+    mass = np.bincount(outside.ravel(), weights=ink.ravel().astype(np.float64),
+                       minlength=n)[ids] * (f * f) / 255.0
+    limit = max(GHOST_MIN, GHOST_SHARE * w * h)
+    ghosts = [(int(i), float(m)) for i, m in zip(ids, mass, strict=True) if m >= limit]
+    result.measurements["ghost_mass"] = round(float(mass.sum()), 1)
+    if ghosts:
+        worst = max(ghosts, key=lambda g: g[1])
+        gx, gy = stats[worst[0], 0] * f, stats[worst[0], 1] * f
+        result.error(f"{len(ghosts)} mark(s) on the background away from the product "
+                     f"(ghosts; the largest near x={gx}, y={gy}, {worst[1]:.0f} px of ink)")
 
 
 def _background_mask(arr: np.ndarray, color, has_alpha: bool) -> np.ndarray:
@@ -402,6 +534,17 @@ def _has_border(rgb: np.ndarray) -> bool:
         if np.abs(inner_ring.mean(axis=0) - outer.mean(axis=0)).max() > 24:
             return True
     return False
+
+
+def check_spec(spec, preset: Preset | Rules) -> list[str]:
+    """Errors a spec earns against a preset's rules before any pixel: scene operations mixed
+    into a marketplace preset, whose rules forbid scenes."""
+    rules = preset.rules if isinstance(preset, Preset) else preset
+    tokens = spec.scene_tokens
+    if rules.no_scenes and tokens:
+        return [f"marketplace rules forbid scenes: remove {', '.join(tokens)} (use a scene "
+                "preset such as web_hero for banners and ads)"]
+    return []
 
 
 def check_rendered(rendered, preset: Preset | Rules, model_licence=None) -> ComplianceResult:

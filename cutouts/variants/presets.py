@@ -41,6 +41,9 @@ TRANSPARENT = "transparent"
 WHITE_OR_TRANSPARENT = "white_or_transparent"
 
 GENERIC_NAMING = "{sku}/{sku}_{position}_{preset}.{ext}"
+#: what every marketplace listing image needs whatever the marketplace's own numbers: the
+#: product whole (not cut by the frame), a clean background (no ghosts) and no scene
+MARKETPLACE = {"product_clear_of_edges": True, "no_ghosts": True, "no_scenes": True}
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,20 @@ class Rules:
     no_borders: bool = False
     #: EXIF/XMP allowed in the file (otherwise a warning; GPS is always an error)
     allow_metadata: bool = False
+    #: accepted width:height ratios, e.g. ("4:3", "5:4"); empty = any (``square`` is 1:1)
+    aspect_ratios: tuple[str, ...] = ()
+    #: the product must not touch or be cut off by the canvas edge
+    product_clear_of_edges: bool = False
+    #: no marks on the background away from the product (ghosts, detached blobs)
+    no_ghosts: bool = False
+    #: the spec must not compose a scene (library backgrounds, logos, scene shadows)
+    no_scenes: bool = False
 
     def to_dict(self) -> dict:
         """JSON-friendly form (for a ``JSONField`` on the Django ``Preset`` model)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["formats"] = sorted(self.formats)
+        data["aspect_ratios"] = list(self.aspect_ratios)
         return data
 
     @classmethod
@@ -86,6 +98,13 @@ class Rules:
             if bad or not formats:
                 raise ValueError(f"unknown or empty format list: {sorted(bad) or '[]'}")
             values["formats"] = formats
+        if "aspect_ratios" in values:
+            ratios = tuple(values["aspect_ratios"] or ())
+            bad = [r for r in ratios if not (isinstance(r, str) and re.fullmatch(
+                r"[1-9][0-9]{0,3}:[1-9][0-9]{0,3}", r))]
+            if bad:
+                raise ValueError(f"aspect ratios must look like '4:3', not {bad!r}")
+            values["aspect_ratios"] = ratios
         bg = values.get("background")
         if bg not in (None, TRANSPARENT, WHITE_OR_TRANSPARENT) and not (
             isinstance(bg, str) and re.fullmatch(r"[0-9a-f]{6}", bg)
@@ -128,6 +147,7 @@ _PRESETS = (
             max_long_side=10_000,  # [AMZ] longest side at most 10,000 px
             formats=frozenset({"jpeg"}),  # [AMZ] JPEG preferred; the issue requires it
             require_srgb=True,  # [AMZ] sRGB (or CMYK, which we never produce)
+            **MARKETPLACE,
         ),
         ("AMZ",),
     ),
@@ -141,6 +161,7 @@ _PRESETS = (
             recommended_long_side=1600,  # [EBAY] 1600 px recommended
             no_borders=True,  # [EBAY] no borders
             formats=frozenset({"jpeg", "png", "webp"}),
+            **MARKETPLACE,
         ),
         ("EBAY",),
     ),
@@ -157,6 +178,7 @@ _PRESETS = (
             recommended_long_side=2200,  # [WMT] 2200 x 2200
             max_bytes=5_000_000,  # [WMT] 5 MB or less (decimal, to be safe)
             formats=frozenset({"jpeg", "png"}),  # [WMT] JPEG/JPG/PNG/BMP
+            **MARKETPLACE,
         ),
         ("WMT",),
     ),
@@ -169,17 +191,23 @@ _PRESETS = (
             square=True,  # [SHOP] square 2048 x 2048 recommended
             recommended_long_side=2048,
             max_bytes=20_000_000,  # [SHOP] 20 MB per file
+            **MARKETPLACE,
         ),
         ("SHOP",),
     ),
     Preset(
         "etsy",
         "Etsy",
-        "trim|fill-85|short-2000|bg-ffffff|shadow-keep|format-jpeg|quality-90|srgb|dpi-72",
+        # A fixed 5:4 canvas: ``short-2000`` sized the canvas from the product's own ratio
+        # (a car gave 4285 x 2000), outside the ratios Etsy's listing crops expect.
+        "trim|fill-85|canvas-2500x2000|bg-ffffff|shadow-keep|format-jpeg|quality-90|srgb"
+        "|dpi-72",
         GENERIC_NAMING,
         Rules(
             recommended_short_side=2000,  # [ETSY] 2000 px on the shortest side, 72 PPI
+            aspect_ratios=("4:3", "5:4"),  # [ETSY] landscape 4:3 / 5:4 recommended
             formats=frozenset({"jpeg", "png"}),
+            **MARKETPLACE,
         ),
         ("ETSY",),
     ),
@@ -196,6 +224,7 @@ _PRESETS = (
             max_pixels=64_000_000,  # [GMC] <= 64 megapixels
             max_bytes=16_000_000,  # [GMC] <= 16 MB
             formats=frozenset({"jpeg", "png", "webp"}),
+            **MARKETPLACE,
         ),
         ("GMC",),
     ),
@@ -215,7 +244,36 @@ _PRESETS = (
     ),
 )
 
-PRESETS: dict[str, Preset] = {p.name: p for p in _PRESETS}
+#: Scene presets: common placements, each with a default safe area (``safe-N``: % of each
+#: side kept free for text overlays and platform UI). Without a chosen library background
+#: they render on white; an export swaps ``bg-ffffff`` for ``bg-<slug>``.
+SCENE_RULES = Rules(formats=frozenset({"jpeg", "png", "webp"}), product_clear_of_edges=True)
+SCENE_TAIL = "bg-ffffff|scale-90|shadow-contact|harmonize|format-jpeg|quality-88|srgb"
+_SCENES = (
+    Preset("web_hero", "Web hero banner 1920x600", f"canvas-1920x600|safe-8|{SCENE_TAIL}",
+           GENERIC_NAMING, SCENE_RULES),
+    Preset("social_square", "Square social post 1080x1080",
+           f"canvas-1080x1080|safe-8|{SCENE_TAIL}", GENERIC_NAMING, SCENE_RULES),
+    Preset("link_ad", "Link ad 1200x628", f"canvas-1200x628|safe-6|{SCENE_TAIL}",
+           GENERIC_NAMING, SCENE_RULES),
+    # stories: the top and bottom ~14 % hold the platform's own UI
+    Preset("story", "Story 1080x1920", f"canvas-1080x1920|safe-14|{SCENE_TAIL}",
+           GENERIC_NAMING, SCENE_RULES),
+    Preset("pinterest", "Pinterest pin 1000x1500", f"canvas-1000x1500|safe-8|{SCENE_TAIL}",
+           GENERIC_NAMING, SCENE_RULES),
+)
+SCENE_PRESETS = frozenset(p.name for p in _SCENES)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (*_PRESETS, *_SCENES)}
+
+
+def with_background(preset: Preset, slug: str) -> Preset:
+    """A scene preset on a library background: its own name (``web_hero-oak``) so the files of
+    each background land in their own folder and never collide."""
+    ops = [op for op in parse_spec(preset.spec).operations if op.name != "bg"]
+    spec = "|".join([op.token() for op in ops] + [f"bg-{slug}"])
+    return Preset(f"{preset.name}-{slug}", f"{preset.label} on {slug}", parse_spec(spec)
+                  .canonical(), preset.naming, preset.rules, preset.sources)
 
 
 def get_preset(name: str) -> Preset:

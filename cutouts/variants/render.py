@@ -2,7 +2,8 @@
 
 Pipeline (fixed order, see ``spec.py``): threshold/trim -> layout (fill, margins, size, square,
 alignment) -> premultiplied resample of only the visible source region -> shadow -> composite on
-the background -> encode (format, quality, sRGB ICC, DPI, metadata) -> max-bytes loop.
+the background -> encode (format, quality, sRGB ICC, DPI, metadata) -> max-bytes loop. Scene
+specs (library backgrounds, logos, placement) are composed by ``scene.py`` and encoded here.
 
 Memory: apart from the caller's input image we hold at most the cropped source region and its
 premultiplied copy (transiently), the thresholded alpha (1/4 size) and output-size buffers.
@@ -23,6 +24,8 @@ import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
 
 from .errors import MaxBytesError, RenderError
+from .layout import significant_region
+from .scene import render_scene
 from .spec import EXTENSIONS, FORMATS, MIME_TYPES, VariantSpec, as_spec
 
 DEFAULT_QUALITY = {"jpeg": 90, "webp": 90, "avif": 80}
@@ -262,12 +265,15 @@ def render_variant(
     spec: str | VariantSpec,
     shadow: Image.Image | None = None,
     source_meta: dict | None = None,
+    assets: dict | None = None,
 ) -> RenderedVariant:
     """Render ``rgba`` (an RGBA cutout in sRGB) as the variant ``spec``.
 
     ``shadow`` is the cutout's stored shadow layer (mode ``L``, same size, 255 = full black),
     used only with ``shadow-keep``. ``source_meta`` may hold ``exif`` (bytes or ``Image.Exif``)
     and ``xmp`` (bytes/str); it is written only with ``keepmeta``.
+    ``assets`` maps library slugs to :class:`~cutouts.variants.scene.SceneAsset` for scene
+    specs (``bg-<slug>``, ``logo-<slug>-<corner>``).
     Raises :class:`RenderError` (or :class:`MaxBytesError`).
     """
     spec = as_spec(spec)
@@ -278,19 +284,35 @@ def render_variant(
         raise RenderError("empty image")
     shadow_mode = spec.shadow
     if shadow_mode == "keep":
+        # No layer is not a problem: shadow-keep keeps the shadow *if* the cutout has one
+        # (metadata "shadow" says "none"), so presets with it do not warn on every cutout.
         if shadow is None:
-            warnings.append("shadow-keep: this cutout has no shadow layer; rendered without one")
+            pass
         elif shadow.size != rgba.size:
             raise RenderError(f"shadow layer is {shadow.size}, cutout is {rgba.size}")
         elif shadow.mode != "L":
             shadow = shadow.convert("L")
 
+    if spec.is_scene:
+        return _render_scene(rgba, spec, shadow, source_meta, assets, warnings)
     trim = spec.get("trim")
     threshold = trim.threshold if trim else 1
     alpha = rgba.getchannel("A")
-    if threshold > 1:
-        alpha = alpha.point(_threshold_lut(threshold))
-    product = alpha.getbbox()
+    cleaned = False
+    if trim is not None or "fill" in spec:
+        # Lay out what a person sees: faint stray alpha and far specks never move the box.
+        sig = significant_region(np.asarray(alpha), threshold)
+        if sig is None:
+            raise RenderError(
+                f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
+        alpha, product, cleaned = Image.fromarray(sig.alpha), sig.box, True
+        if sig.dropped_parts:
+            warnings.append(f"{sig.dropped_parts} detached part(s) far from the product were "
+                            "left out of the layout")
+    else:
+        if threshold > 1:
+            alpha = alpha.point(_threshold_lut(threshold))
+        product = alpha.getbbox()
     if product is None:
         raise RenderError(f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
 
@@ -308,7 +330,7 @@ def render_variant(
                       fill_product=fill_product)
         cw, ch = lay.canvas
         s = lay.scale
-        placed = _resample(rgba, alpha if threshold > 1 else None, lay, threshold)
+        placed = _resample(rgba, alpha if (threshold > 1 or cleaned) else None, lay, threshold)
         layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = placed
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
         if fill is None or fill_pct >= fill.percent:
@@ -374,6 +396,21 @@ def render_variant(
         "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, product_bbox, fill_pct, meta)
+
+
+def _render_scene(rgba, spec, shadow, source_meta, assets, warnings) -> RenderedVariant:
+    image, box, info = render_scene(rgba, spec, shadow, assets, warnings)
+    cw, ch = image.size
+    fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
+    data, quality = _encode_with_limit(image, spec, source_meta, warnings)
+    meta = {
+        "spec": spec.canonical(), "source_size": rgba.size, "scale": info.get("scale"),
+        "quality": quality, "icc": "sRGB" if "srgb" in spec else None,
+        "dpi": spec.get("dpi").value if "dpi" in spec else None,
+        "shadow": info.get("shadow", "none"), "metadata_kept": "keepmeta" in spec,
+        "scene": info, "warnings": warnings,
+    }
+    return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
 
 
 def _save_kwargs(spec: VariantSpec, source_meta: dict | None) -> dict:

@@ -82,6 +82,18 @@ class Operation:
     def token(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def is_scene(self) -> bool:
+        """Whether this operation composes a scene (see ``scene.py``)."""
+        return bool(getattr(self, "slug", None)) or (
+            self.name == "shadow" and getattr(self, "mode", "") in ("contact", "drop"))
+
+    def library_slugs(self) -> tuple[str, ...]:
+        slug = getattr(self, "slug", None)
+        return (slug,) if slug else ()
+
+    def validate_with(self, spec: VariantSpec) -> None:
+        """Cross-checks an operation makes against the rest of the spec (override)."""
+
 
 class FlagOperation(Operation):
     """An operation without an argument: its token is its name."""
@@ -321,12 +333,23 @@ class Align(Operation):
 # --------------------------------------------------------------------------- appearance
 
 
+#: a library background or logo slug: what ``bg-<slug>`` / ``logo-<slug>-<corner>`` name
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$")
+
+
+def is_colour_word(slug: str) -> bool:
+    """Slugs that ``bg-`` would read as a colour, so a library item may not use them."""
+    return slug == "transparent" or bool(re.fullmatch(r"[0-9a-f]{3}|[0-9a-f]{6}", slug))
+
+
 @register_operation
 @dataclass(frozen=True)
 class Background(Operation):
-    """``bg-RRGGBB`` / ``bg-RGB`` or ``bg-transparent`` (the default)."""
+    """``bg-RRGGBB`` / ``bg-RGB``, ``bg-transparent`` (the default) or ``bg-<slug>``: a
+    background from the library, cover-fitted to the canvas (a scene)."""
 
     color: tuple[int, int, int] | None
+    slug: str | None = None
     name: ClassVar[str] = "bg"
     order: ClassVar[int] = 50
 
@@ -336,14 +359,24 @@ class Background(Operation):
             return cls(None)
         if arg and re.fullmatch(r"[0-9a-f]{3}", arg):
             arg = "".join(c * 2 for c in arg)
-        if not arg or not re.fullmatch(r"[0-9a-f]{6}", arg):
-            raise SpecError(
-                f"bad token {token!r}: expected bg-RRGGBB (hex, e.g. bg-ffffff) or bg-transparent",
-                token,
-            )
-        return cls((int(arg[0:2], 16), int(arg[2:4], 16), int(arg[4:6], 16)))
+        if arg and re.fullmatch(r"[0-9a-f]{6}", arg):
+            return cls((int(arg[0:2], 16), int(arg[2:4], 16), int(arg[4:6], 16)))
+        if arg and SLUG_RE.match(arg):
+            return cls(None, arg)
+        raise SpecError(
+            f"bad token {token!r}: expected bg-RRGGBB (hex, e.g. bg-ffffff), bg-transparent "
+            "or bg-<slug> of a library background (letters, digits, '-')",
+            token,
+        )
+
+    def scene_setup(self, ctx) -> None:
+        from .scene import setup_background  # scene.py imports this module
+
+        setup_background(self, ctx)
 
     def token(self):
+        if self.slug is not None:
+            return f"bg-{self.slug}"
         if self.color is None:
             return "bg-transparent"
         return "bg-{:02x}{:02x}{:02x}".format(*self.color)
@@ -352,23 +385,32 @@ class Background(Operation):
 @register_operation
 @dataclass(frozen=True)
 class Shadow(Operation):
-    """``shadow-none`` (default), ``shadow-keep`` (stored shadow layer) or ``shadow-synthetic``."""
+    """``shadow-none`` (default), ``shadow-keep`` (stored shadow layer) or ``shadow-synthetic``;
+    in scenes also ``shadow-contact`` and ``shadow-drop`` (cast away from the light)."""
 
     mode: str
     name: ClassVar[str] = "shadow"
     order: ClassVar[int] = 55
+    MODES: ClassVar[tuple[str, ...]] = ("none", "keep", "synthetic", "contact", "drop")
 
     @classmethod
     def parse(cls, token, arg):
-        if arg not in ("none", "keep", "synthetic"):
+        if arg not in cls.MODES:
             raise SpecError(
-                f"bad token {token!r}: expected shadow-none, shadow-keep or shadow-synthetic",
+                f"bad token {token!r}: expected shadow-none, shadow-keep or shadow-synthetic "
+                "(scenes: shadow-contact, shadow-drop)",
                 token,
             )
         return cls(arg)
 
     def token(self):
         return f"shadow-{self.mode}"
+
+    def scene_compose(self, ctx, phase: str) -> None:
+        if phase == "under" and self.mode != "none":
+            from .scene import draw_shadow  # scene.py imports this module
+
+            draw_shadow("contact" if self.mode == "synthetic" else self.mode, ctx)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -531,6 +573,19 @@ class VariantSpec:
         op = self._ops.get("shadow")
         return op.mode if op else "none"
 
+    @property
+    def scene_tokens(self) -> list[str]:
+        """Tokens that compose a scene (library background, logo, placement, scene shadow)."""
+        return [op.token() for op in self._ops.values() if op.is_scene()]
+
+    @property
+    def is_scene(self) -> bool:
+        return bool(self.scene_tokens)
+
+    def library_slugs(self) -> list[str]:
+        """Library items (backgrounds, logos) this spec renders with, for the cache key."""
+        return sorted({slug for op in self._ops.values() for slug in op.library_slugs()})
+
     # -- identity
     def canonical(self) -> str:
         return "|".join(op.token() for op in self._ops.values())
@@ -594,8 +649,22 @@ class VariantSpec:
         if fixed and align and align.floor is not None and align.floor >= fixed[1]:
             raise SpecError(f"{align.token()!r} is taller than the canvas", align.token())
 
+        for op in ops.values():
+            op.validate_with(self)
+        if self.is_scene:
+            if fixed is None:
+                raise SpecError("a scene needs a fixed canvas: add canvas-WxH or square-N",
+                                self.scene_tokens[0])
+            if self.background is None and "bg" in ops and ops["bg"].slug is None:
+                raise SpecError("a scene needs an opaque background: bg-<slug> or bg-RRGGBB",
+                                "bg-transparent")
+            for name in ("fill", "margin", "align", "cover"):
+                if name in ops:
+                    raise SpecError(f"{ops[name].token()!r} does not apply to a scene: place the "
+                                    "product with safe-N, scale-N and floor-N", ops[name].token())
         fmt = self.format
-        if fmt == "jpeg" and self.background is None:
+        library_bg = "bg" in ops and ops["bg"].slug is not None
+        if fmt == "jpeg" and self.background is None and not library_bg:
             raise SpecError(
                 "format-jpeg cannot store transparency: add an opaque background such as "
                 "bg-ffffff, or use format-png/webp/avif",
@@ -665,3 +734,7 @@ def parse_spec(text: str) -> VariantSpec:
 
 def as_spec(spec: str | VariantSpec) -> VariantSpec:
     return spec if isinstance(spec, VariantSpec) else parse_spec(spec)
+
+
+# Scene operations register themselves on import; scene.py needs the names defined above.
+from . import scene as _scene  # noqa: E402, F401

@@ -8,8 +8,11 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import roles
 from catalog.permissions import capability_required
 
-from .. import selectors, services
-from ..models import ExportJob
+from .. import selectors, services, variants
+from ..models import Background, ExportJob
+from ..selectors import scenes as scene_selectors
+
+PREVIEW_PRODUCTS = 6
 
 
 class ExportForm(forms.Form):
@@ -28,13 +31,29 @@ class ExportForm(forms.Form):
                                     initial=ExportJob.Destination.DOWNLOAD)
     folder = forms.CharField(required=False, max_length=200,
                              help_text="Folder in export storage (destination 'folder' only).")
+    backgrounds = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Scene presets (web hero, social, ads) are rendered once per background.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["presets"].choices = [(p.name, p.label) for p in selectors.preset_list()]
         self.fields["brand"].choices = [("", "All brands")] + [
             (b, b) for b in selectors.export_brands()]
+        self.fields["backgrounds"].choices = [
+            (b.slug, b.name) for b in scene_selectors.background_list(
+                kind=Background.Kind.BACKGROUND)]
         self.product_ids: list[int] = []
+
+    def preset_names(self) -> list[str]:
+        """Chosen presets, each scene preset once per chosen background (``web_hero:oak``)."""
+        names = []
+        for name in self.cleaned_data["presets"]:
+            if name in variants.SCENE_PRESETS and self.cleaned_data["backgrounds"]:
+                names += [f"{name}:{slug}" for slug in self.cleaned_data["backgrounds"]]
+            else:
+                names.append(name)
+        return names
 
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
@@ -45,13 +64,34 @@ class ExportForm(forms.Form):
         return text
 
 
-def _list_context(form: ExportForm, collisions: list[str] | None = None) -> dict:
-    return {"form": form, "jobs": selectors.export_job_list(), "collisions": collisions or []}
+def _list_context(form: ExportForm, collisions: list[str] | None = None,
+                  preview: dict | None = None) -> dict:
+    return {"form": form, "jobs": selectors.export_job_list(), "collisions": collisions or [],
+            "preview": preview}
+
+
+def _preview(form: ExportForm) -> dict:
+    """The scene preview grid: the first products x the chosen backgrounds, for the first
+    chosen scene preset. Each cell is an image URL; nothing renders until it is requested."""
+    data = form.cleaned_data
+    scene = next((n for n in data["presets"] if n in variants.SCENE_PRESETS), None)
+    if scene is None or not data["backgrounds"]:
+        return {"error": "Pick a scene preset (web hero, social, ad, story, Pinterest) and at "
+                         "least one background to preview scenes."}
+    rows = scene_selectors.scene_preview_rows(
+        product_ids=form.product_ids, brand=data["brand"], limit=PREVIEW_PRODUCTS)
+    return {"preset": scene, "backgrounds": data["backgrounds"], "rows": rows}
 
 
 @capability_required(roles.EXPORT)
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("preview"):
+        form = ExportForm(request.GET)
+        if not form.is_valid():
+            return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+        return render(request, "cutouts/export/list.html",
+                      _list_context(form, preview=_preview(form)))
     initial = {"presets": ["amazon_main"]}
     if request.GET.get("sku"):
         initial["skus"] = "\n".join(request.GET.getlist("sku"))
@@ -67,7 +107,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         job = services.export_job_create(
-            user=request.user, presets=data["presets"], product_ids=form.product_ids,
+            user=request.user, presets=form.preset_names(), product_ids=form.product_ids,
             brand=data["brand"], approved_since=data["approved_since"], dry_run=data["dry_run"],
             include_failing=data["include_failing"], destination=data["destination"],
             folder=data["folder"],

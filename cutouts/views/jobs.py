@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import roles
@@ -9,6 +11,15 @@ from catalog.permissions import capability_required
 from .. import selectors, services
 from ..imaging.settings import PROFILES
 from ..models import CutoutBatch
+
+
+def _safe_next(request: HttpRequest, *, fallback: str) -> str:
+    """The form's "next" when it stays on this site (no open redirect, no javascript:)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback
 
 
 def _batch_context(batch: CutoutBatch) -> dict:
@@ -65,7 +76,7 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         )
     except ValueError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
-        return redirect(request.POST.get("next") or "cutouts:batch_list")
+        return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
     messages.success(request, f"Started {batch.total} cutouts.")
     return redirect("cutouts:batch_detail", batch_id=batch.pk)
 

@@ -1,13 +1,12 @@
-import base64
-import binascii
+import json
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from catalog import roles
@@ -153,6 +152,13 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
                 strength=request.POST.get("strength", "normal"), comment=comment)
             return _show(request, new.pk, filters, f"Re-running as version {new.version}…")
+        if action == "strokes":
+            new = services.cutout_retouch_strokes(
+                cutout=cutout, user=request.user, strokes=request.POST.get("strokes", ""),
+                comment=comment)
+            return _show(request, new.pk, filters,
+                         f"Retouching as version {new.version}: the card updates when it is "
+                         "ready.")
         if action == "choose":
             services.cutout_choose(cutout=cutout, user=request.user, comment=comment)
             return _show(request, cutout.pk, filters, f"Version {cutout.version} is current.")
@@ -214,20 +220,12 @@ def retouch_queue(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _hint_bytes(data_url: str) -> bytes:
-    head, _, body = data_url.partition(",")
-    if not head.startswith("data:image/png;base64"):
-        raise services.ReviewError("The painted hints did not arrive as a PNG.")
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise services.ReviewError("The painted hints could not be read.")
-
-
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
-    """Retouch a version: upload a corrected RGBA PNG, or paint keep/remove strokes."""
+    """Retouch a version: paint keep/remove/detail strokes, or upload a corrected RGBA PNG.
+    Either makes a new version queued on the interactive queue; the answer is its card,
+    which polls until a worker has computed it."""
     filters = _filters(request)
     card = _get_card(cutout_id, filters)
     if request.method == "POST":
@@ -244,9 +242,9 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
                 new = services.cutout_retouch_upload(cutout=card.cutout, user=request.user,
                                                      data=upload.read(), comment=comment)
             elif action == "strokes":
-                new = services.cutout_refine_with_strokes(
+                new = services.cutout_retouch_strokes(
                     cutout=card.cutout, user=request.user,
-                    hint_png=_hint_bytes(request.POST.get("hints", "")), comment=comment)
+                    strokes=request.POST.get("strokes", ""), comment=comment)
             else:
                 raise services.ReviewError(f"Unknown action {action!r}.")
         except services.ReviewError as exc:
@@ -254,10 +252,47 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
             if request.htmx:
                 return HttpResponseClientRedirect(request.get_full_path())
             return redirect(request.get_full_path())
-        messages.success(request, f"Version {new.version} saved; it is waiting for review.")
+        messages.success(request, f"Version {new.version} is queued; this card shows it when "
+                                  "it is ready, then it waits for review.")
         url = _card_url(new.pk, filters)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render(request, "cutouts/review/retouch.html", _card_context(card, filters))
+
+
+@capability_required(roles.REVIEW)
+@require_POST
+def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
+    """The strokes applied at the card's size, as a PNG (an empty list gives the version
+    itself and warms the cache). Body: JSON ``{"strokes": [...]}``; errors: 400 + JSON."""
+    try:
+        cutout = selectors.cutout_for_image(cutout_id=cutout_id)
+    except Cutout.DoesNotExist:
+        raise Http404("No such cutout")
+    try:
+        if len(request.body) > services.review.STROKES_MAX_CHARS:
+            raise services.ReviewError("Too many strokes to send at once: apply them, then "
+                                       "go on.")
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            raise services.ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
+        if not isinstance(body, dict):
+            raise services.ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
+        strokes = body.get("strokes", [])
+        if not isinstance(strokes, list):
+            raise services.ReviewError("The strokes cannot be used: strokes must be a JSON "
+                                       "list.")
+        preview = services.cutout_retouch_preview(cutout=cutout, strokes=strokes)
+    except services.ReviewError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    except FileNotFoundError:
+        raise Http404("The files of this version are missing")
+    response = HttpResponse(preview.png, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    response["X-Retouch-Ms"] = str(round(preview.timings["total"] * 1000))
+    response["Server-Timing"] = ", ".join(
+        f"{k};dur={v * 1000:.1f}" for k, v in preview.timings.items())
+    return response
 
 
 @capability_required(roles.VIEW)

@@ -1,4 +1,4 @@
-/* Review card: view modes, backgrounds, loupe, keyboard shortcuts, stroke painting.
+/* Review card: view modes, backgrounds, loupe, keyboard shortcuts (retouch tools: retouch.js).
    No build step; htmx (from base.html) swaps cards, this file re-applies the reviewer's view
    preferences to each new card so moving on keeps the background and mode they chose. */
 (function () {
@@ -26,7 +26,9 @@
 
   function setMode(mode) {
     var v = viewer(); if (!v) return;
-    prefs.mode = mode; save();
+    if (!v.querySelector(".rv-stage-" + mode)) mode = "side";
+    // Retouching is a visit, not a preference: the next card opens in the reviewer's view.
+    if (mode !== "retouch") { prefs.mode = mode; save(); }
     v.dataset.mode = mode;
     each(v, ".rv-stage", function (s) {
       var on = s.classList.contains("rv-stage-" + mode);
@@ -34,7 +36,11 @@
       if (on) loadLazy(s);
     });
     each(v, "[data-rv-mode]", function (b) { b.setAttribute("aria-pressed", String(b.dataset.rvMode === mode)); });
+    if (mode === "retouch" && window.cutroomRetouch) {
+      var editor = window.cutroomRetouch.active(); if (editor) editor.warm();
+    }
   }
+  function retouching() { var v = viewer(); return !!v && v.dataset.mode === "retouch"; }
 
   function setBg(bg) {
     var v = viewer(); if (!v) return;
@@ -132,8 +138,18 @@
     var c = card();
     if (!c || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var panel = openPanelName();
-    if (ev.key === "Escape") { closePanels(); setZoom(false); return; }
+    if (ev.key === "Escape") {
+      if (retouching()) setMode(prefs.mode);
+      closePanels(); setZoom(false); return;
+    }
     if (typing(ev.target)) return;
+    if (retouching()) {
+      // While painting, only leave (E/Esc) or change the background; no approve by accident.
+      var k = ev.key.toLowerCase();
+      if (k === "e") { ev.preventDefault(); setMode(prefs.mode); }
+      else if (k === "b") { ev.preventDefault(); cycleBg(); }
+      return;
+    }
     if (panel === "flag" && /^[1-8]$/.test(ev.key)) {
       var box = c.querySelector('[data-rv-panel="flag"] [data-rv-key="' + ev.key + '"]');
       if (box) { box.checked = !box.checked; ev.preventDefault(); }
@@ -149,6 +165,7 @@
       case "r": ev.preventDefault(); openPanel("rerun"); break;
       case "b": ev.preventDefault(); cycleBg(); break;
       case "z": ev.preventDefault(); setZoom(!zoomOn); break;
+      case "e": if (!panel && c.querySelector(".rv-stage-retouch")) { ev.preventDefault(); setMode("retouch"); } break;
       case "ArrowRight": case "j": ev.preventDefault(); go(c.dataset.nextUrl); break;
       case "ArrowLeft": case "k": ev.preventDefault(); go(c.dataset.previousUrl); break;
       default: break;
@@ -182,50 +199,5 @@
   document.addEventListener("mousemove", moveLoupe);
 
   document.addEventListener("htmx:afterSettle", applyPrefs);
-  document.addEventListener("DOMContentLoaded", function () { applyPrefs(); initPaint(); });
-
-  /* --- stroke painting on the retouch page --------------------------------------------- */
-  function initPaint() {
-    var form = document.querySelector("[data-rv-strokes]"); if (!form) return;
-    var canvas = form.querySelector(".rv-canvas");
-    var img = form.querySelector(".rv-paint-cutout");
-    var ctx = canvas.getContext("2d");
-    var brush = "keep", drawing = false, painted = false, last = null;
-    function fit() {
-      if (img.naturalWidth && (canvas.width !== img.naturalWidth || canvas.height !== img.naturalHeight)) {
-        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight; painted = false;
-      }
-    }
-    if (img.complete) fit(); else img.addEventListener("load", fit);
-    function point(ev) {
-      var r = canvas.getBoundingClientRect();
-      return { x: (ev.clientX - r.left) * canvas.width / r.width,
-               y: (ev.clientY - r.top) * canvas.height / r.height };
-    }
-    function stroke(p) {
-      var size = parseInt(form.querySelector("[data-rv-brush-size]").value, 10) || 12;
-      ctx.strokeStyle = brush === "keep" ? "rgb(0,220,60)" : "rgb(235,20,30)";
-      ctx.lineWidth = size * canvas.width / canvas.getBoundingClientRect().width;
-      ctx.lineCap = "round"; ctx.lineJoin = "round";
-      ctx.beginPath(); ctx.moveTo((last || p).x, (last || p).y); ctx.lineTo(p.x, p.y); ctx.stroke();
-      last = p; painted = true;
-    }
-    canvas.addEventListener("pointerdown", function (ev) {
-      drawing = true; last = null; canvas.setPointerCapture(ev.pointerId); stroke(point(ev));
-    });
-    canvas.addEventListener("pointermove", function (ev) { if (drawing) stroke(point(ev)); });
-    canvas.addEventListener("pointerup", function () { drawing = false; last = null; });
-    form.addEventListener("click", function (ev) {
-      var b = ev.target.closest("[data-rv-brush]");
-      if (b) {
-        brush = b.dataset.rvBrush;
-        each(form, "[data-rv-brush]", function (x) { x.setAttribute("aria-pressed", String(x === b)); });
-      }
-      if (ev.target.closest("[data-rv-clear]")) { ctx.clearRect(0, 0, canvas.width, canvas.height); painted = false; }
-    });
-    form.addEventListener("submit", function (ev) {
-      if (!painted) { ev.preventDefault(); alert("Paint at least one stroke first."); return; }
-      form.querySelector('input[name="hints"]').value = canvas.toDataURL("image/png");
-    });
-  }
+  document.addEventListener("DOMContentLoaded", applyPrefs);
 })();

@@ -1,18 +1,16 @@
 """The review card in Debian's Chromium: keyboard approve, flag, backgrounds, re-run on a real
-worker, retouch upload and strokes. Screenshots go to test-artifacts/screenshots/."""
+worker (retouch: test_retouch.py). Screenshots go to test-artifacts/screenshots/."""
 
 import io
 
-import numpy as np
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from catalog.services import asset_ingest, product_create
 from cutouts import engine
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus
 from tests.cutouts.conftest import FakeSegmenter
-from tests.cutouts.reviewdata import done_cutouts, rgba_png
+from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import PASSWORD, reviewer
 from tests.images import product_jpeg
 from tests.workers import running_worker
@@ -178,49 +176,3 @@ def test_it_reruns_on_a_real_worker_and_shows_the_new_version(live_server, page,
     assert new.settings["edge_gain"] == 8.0 and new.worker
     expect(page.locator(".rv-versions")).to_contain_text("v1")
     screenshot("rerun-done")
-
-
-def test_it_uploads_a_retouched_png_as_a_new_version(live_server, page, screenshot, cutouts):
-    _login(page, live_server)
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
-    page.set_input_files("#retouch-upload input[type=file]", files=[{
-        "name": "fixed.png", "mimeType": "image/png", "buffer": rgba_png(640, 480)}])
-    page.fill("#retouch-upload input[name=comment]", "hand-cleaned edges")
-    screenshot("retouch-upload")
-    page.click("#retouch-upload button[type=submit]")
-    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
-    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(new.pk))
-    expect(page.locator(".messages")).to_contain_text("Version 2 saved")
-    expect(page.locator(".rv-history")).to_contain_text("Uploaded retouch")
-    assert new.source == "retouch" and new.status == "done"
-    screenshot("retouch-new-version")
-
-
-def test_it_paints_a_remove_stroke_and_refines(live_server, page, screenshot, cutouts):
-    _login(page, live_server)
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
-    page.wait_for_function("() => document.querySelector('.rv-canvas').width === 640")
-    page.click("[data-rv-brush=remove]")
-    page.locator(".rv-canvas").scroll_into_view_if_needed()
-    box = page.locator(".rv-canvas").bounding_box()
-    y = box["y"] + box["height"] * 0.27
-    page.mouse.move(box["x"] + box["width"] * 0.3, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
-    page.mouse.up()
-    screenshot("strokes")
-    page.click("#strokes-submit")
-    expect(page.locator(".messages")).to_contain_text("Version 2 saved")
-    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
-    with Image.open(io.BytesIO(open_storage(new.mask_name))) as mask:
-        alpha = np.array(mask)
-    row = round(480 * 0.27)
-    assert (alpha[row, 220:420] == 0).all()
-    screenshot("strokes-new-version")
-
-
-def open_storage(name: str) -> bytes:
-    from django.core.files.storage import storages
-
-    with storages["default"].open(name, "rb") as fh:
-        return fh.read()

@@ -59,10 +59,14 @@ def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_pat
     out = tmp_path / "bench.json"
     started = time.time()
     call_command("export_benchmark", "2", "--size", "400", "--json", str(out))
-    [row] = json.loads(out.read_text())
+    row, scene = json.loads(out.read_text())
     assert row["n"] == 2 and row["variants"] == 4 and row["excluded"] == 0
     assert row["export_vps"] > 0 and row["bare_vps"] > 0 and row["export_rss_mb"] > 0
     assert row["ratio"] == pytest.approx(row["export_vps"] / row["bare_vps"])
+    # the scene row: web_hero on a library background against a bare paste loop
+    assert (scene["kind"], scene["variants"], scene["excluded"]) == ("scene", 2, 0)
+    assert scene["presets"] == ["web_hero:bench-room"] and scene["bare_vps"] > 0
+    assert scene["ratio"] == pytest.approx(scene["export_vps"] / scene["bare_vps"])
     assert "export v/s" in capsys.readouterr().out
     leftovers = Path(tempfile.gettempdir()).glob("cutroom-export-bench-*")
     assert all(d.stat().st_mtime < started for d in leftovers), "throwaway state left behind"

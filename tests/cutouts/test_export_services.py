@@ -290,19 +290,28 @@ def test_a_cancelled_job_is_not_run_and_a_finished_one_is_not_run_twice(no_enque
     assert not export.export_job_cancel(job=job)
 
 
-def test_a_run_whose_worker_died_is_taken_over_only_after_the_time_limit(no_enqueue):
+def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat_is_stale(
+        no_enqueue, settings, monkeypatch):
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from catalog import jobs
+
     approved_cutout(product=ProductFactory(asin="B0STALE001"))
     job = export.export_job_create(presets=["amazon_main"])
     lost_token = export.export_job_claim(job_id=job.pk)
-    assert lost_token and export_job_run_task(job.pk) == "skipped"  # still within its limit
+    assert lost_token and export_job_run_task(job.pk) == "skipped"  # its run is alive
+    monkeypatch.setattr(jobs, "queue_depths", lambda queues: dict.fromkeys(queues, 0))
+    assert jobs.jobs_reconcile()["export"]["running_reset"] == 0  # heartbeat still fresh
     ExportJob.objects.filter(pk=job.pk).update(
-        started_at=timezone.now() - timedelta(seconds=export.EXPORT_TIME_LIMIT + 120))
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 5))
+    assert jobs.jobs_reconcile()["export"]["running_reset"] == 1
+    assert job.pk in no_enqueue
     assert export_job_run_task(job.pk) == "done"
     assert export.export_job_run(job_id=job.pk, run_token=lost_token) == "skipped"
+    job.refresh_from_db()
+    assert job.attempts == 2
 
 
 def test_the_export_task_runs_on_the_default_queue_with_a_long_time_limit(settings):
@@ -323,3 +332,31 @@ def test_a_corrupt_cutout_file_is_reported_and_the_rest_still_exports(no_enqueue
     [excluded] = job.report["excluded"]
     assert excluded["sku"] == "BROKEN-1"
     assert excluded["reason"].startswith("not exported: cannot read the cutout file")
+
+
+class _FullDisk:
+    """An export storage that refuses every write, as a full disk does."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def save(self, name, content, max_length=None):
+        import errno
+
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_full_export_disk_fails_the_job_with_the_reason(no_enqueue, monkeypatch):
+    approved_cutout(product=ProductFactory(sku="FULL-1"))
+    job = export.export_job_create(presets=["amazon_main"])
+    real = storages["exports"]
+    monkeypatch.setitem(storages._storages, "exports", _FullDisk(real))
+    token = export.export_job_claim(job_id=job.pk)
+    assert export.export_job_run(job_id=job.pk, run_token=token) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.finished_at is not None
+    assert job.message == ("The export could not be written: the storage is full (no space "
+                           "left on device).")

@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 from django.conf import settings
@@ -240,7 +241,7 @@ def test_it_serves_private_images_with_sizes(client, cutouts):
     assert "media/" not in html and c.rgba_name not in html
 
 
-def test_it_uploads_a_retouch_and_rejects_a_wrong_aspect(client, cutouts):
+def test_it_queues_an_uploaded_retouch_and_rejects_a_wrong_aspect(client, cutouts):
     client.force_login(reviewer())
     c = cutouts[0]
     url = reverse("cutouts:retouch_card", args=[c.pk])
@@ -253,27 +254,119 @@ def test_it_uploads_a_retouch_and_rejects_a_wrong_aspect(client, cutouts):
     response = client.post(url, {"action": "upload", "png": good})
     new = Cutout.objects.get(asset=c.asset, version=2)
     assert response["Location"] == reverse("cutouts:review_card", args=[new.pk])
-    assert new.status == JobStatus.DONE and new.parent_id == c.pk
+    assert (new.status, new.queue, new.parent_id) == (JobStatus.QUEUED, "cutouts-interactive",
+                                                      c.pk)
+    html = client.get(response["Location"], **HX).content.decode()
+    assert 'hx-trigger="every 1s"' in html  # the card polls until a worker has made it
 
 
-def test_it_refines_with_strokes_posted_as_a_png_data_url(client, cutouts):
-    import base64
+def _json_post(client, url, body, **extra):
+    return client.post(url, data=json.dumps(body), content_type="application/json", **extra)
 
+
+def test_it_previews_strokes_and_explains_bad_ones(client, cutouts):
     client.force_login(reviewer())
     c = cutouts[0]
-    hint = Image.new("RGBA", (320, 240))
-    hint.paste((235, 20, 30, 255), (100, 55, 220, 62))
-    out = io.BytesIO()
-    hint.save(out, "PNG")
-    data_url = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-    response = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
-                           {"action": "strokes", "hints": data_url})
-    assert response.status_code == 302
+    url = reverse("cutouts:retouch_preview", args=[c.pk])
+    response = _json_post(client, url, {"strokes": [
+        {"kind": "remove", "radius": 8, "points": [[200, 150], [440, 150]]},
+        {"kind": "keep", "radius": 5, "points": [[320, 240]]}]})
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert int(response["X-Retouch-Ms"]) >= 0 and "retouch;dur=" in response["Server-Timing"]
+    with Image.open(io.BytesIO(response.content)) as im:
+        assert im.mode == "RGBA" and im.size == (640, 480)
+        assert im.getchannel("A").getpixel((320, 150)) == 0
+    for body, message in [
+        ({"strokes": [{"kind": "erase", "radius": 8, "points": [[1, 1]]}]},
+         "stroke 1: kind must be one of keep, remove, detail"),
+        ({"strokes": [{"kind": "keep", "radius": 8, "points": [[1, "a"]]}]},
+         "stroke 1: point 1 y must be a number"),
+        ({"strokes": "keep"}, "strokes must be a JSON list"),
+        ([1, 2], "Send the strokes as JSON"),
+    ]:
+        response = _json_post(client, url, body)
+        assert response.status_code == 400
+        assert message in response.json()["error"], response.json()
+    response = client.post(url, data="{", content_type="application/json")
+    assert response.status_code == 400 and "Send the strokes as JSON" in response.json()["error"]
+
+
+def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
+        client, cutouts, monkeypatch, django_capture_on_commit_callbacks):
+    from cutouts.services import jobs
+    from cutouts.tasks import cutout_run_task
+
+    sent = []
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: sent.append(k["queue"]))
+    client.force_login(reviewer())
+    c = cutouts[0]
+    card = reverse("cutouts:review_card", args=[c.pk])
+    html = client.get(card, **HX).content.decode()
+    # The card carries the tools: full-size photo dimensions for the stroke coordinates.
+    assert 'data-retouch' in html and 'data-full-width="640"' in html
+    assert reverse("cutouts:retouch_preview", args=[c.pk]) in html
+    strokes = [{"kind": "remove", "radius": 6, "points": [[20, 20]]},
+               {"kind": "detail", "radius": 10, "points": [[300, 120], [340, 120]]}]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(card, {"action": "strokes", "strokes": json.dumps(strokes),
+                                      "comment": "strap"}, **HX)
     new = Cutout.objects.get(asset=c.asset, version=2)
-    assert ReviewDecision.objects.get(cutout=new).action == "strokes"
+    assert sent == ["cutouts-interactive"]
+    html = response.content.decode()
+    assert f'data-cutout="{new.pk}"' in html and 'hx-trigger="every 1s"' in html
+    assert "Retouching as version 2" in html
+    assert new.strokes == strokes and new.status == JobStatus.QUEUED
+    jobs.cutout_run(cutout_id=new.pk)
+    html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert "every 1s" not in html and 'class="rv-cutout"' in html and "rv-approve" in html
+    decision = ReviewDecision.objects.get(cutout=new)
+    assert decision.action == "strokes" and decision.comment.endswith("strap")
+
+
+def test_it_shows_stroke_errors_on_the_card_and_the_retouch_page(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    html = client.post(reverse("cutouts:review_card", args=[c.pk]),
+                       {"action": "strokes", "strokes": "[]"}, **HX).content.decode()
+    assert "Draw at least one keep, remove or detail stroke" in html
     response = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
-                           {"action": "strokes", "hints": "data:text/plain,hi"}, follow=True)
-    assert b"did not arrive as a PNG" in response.content
+                           {"action": "strokes", "strokes": "[{]"}, follow=True)
+    assert b"The strokes are not valid JSON" in response.content
+    assert Cutout.objects.filter(asset=c.asset).count() == 1
+
+
+@pytest.mark.parametrize("role, expected", [
+    ("manager", 200), ("reviewer", 200), ("norole", 403), ("anonymous", 302)])
+def test_it_lets_reviewers_and_managers_retouch_and_nobody_else(client, cutouts, role,
+                                                                  expected):
+    _login(client, role)
+    c = cutouts[0]
+    strokes = [{"kind": "keep", "radius": 4, "points": [[320, 240]]}]
+    preview = _json_post(client, reverse("cutouts:retouch_preview", args=[c.pk]),
+                         {"strokes": strokes})
+    assert preview.status_code == expected
+    apply = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
+                        {"action": "strokes", "strokes": json.dumps(strokes)})
+    assert apply.status_code == (302 if expected != 403 else 403)
+    if role == "anonymous":
+        assert preview["Location"].startswith("/accounts/login/")
+        assert apply["Location"].startswith("/accounts/login/")
+    made = Cutout.objects.filter(asset=c.asset, version=2).exists()
+    assert made == (role in ("manager", "reviewer"))
+
+
+def test_it_refuses_retouch_to_a_viewer_without_the_review_capability(client, cutouts):
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("viewer", password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="view_catalog"))
+    client.force_login(user)
+    c = cutouts[0]
+    html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
+    assert "data-retouch" not in html  # no tools for a viewer
+    response = _json_post(client, reverse("cutouts:retouch_preview", args=[c.pk]),
+                          {"strokes": []})
+    assert response.status_code == 403
 
 
 def test_it_bulk_approves_from_the_grid(client, cutouts):

@@ -262,6 +262,7 @@ class Topology:
     port: int = field(default_factory=free_port)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(64))
     metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    s3_secret: str = field(default_factory=lambda: secrets.token_urlsafe(30))
     procs: dict[str, Proc] = field(default_factory=dict)
     manager_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -288,7 +289,8 @@ class Topology:
             "S3_BUCKET": self.s3.bucket,
             "S3_ENDPOINT_URL": self.s3.endpoint,
             "S3_ACCESS_KEY_ID": "topology",
-            "S3_SECRET_ACCESS_KEY": "topology",
+            # Production settings refuse guessable secrets; moto accepts any.
+            "S3_SECRET_ACCESS_KEY": self.s3_secret,
             "S3_REGION": "us-east-1",
             "S3_ADDRESSING_STYLE": "path",
             "CUTROOM_VAR_DIR": str(self.tmp / "var"),

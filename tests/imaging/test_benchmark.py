@@ -56,3 +56,53 @@ def test_it_cuts_a_50_megapixel_photo_under_1_5_gb():
     res = measure_big_image(50.0, threads=2)
     assert res["megapixels"] >= 49.9
     assert res["peak_rss_mb"] < 1536, res
+
+
+def test_it_scores_the_soft_set_and_reports_spill_and_risk(tmp_path, monkeypatch):
+    from .scenes import feathered_scene
+
+    soft = tmp_path / "soft"
+    dev = tmp_path / "dev"
+    for sub in ("soft/images", "soft/alpha", "soft/trimaps", "dev/images", "dev/masks"):
+        (tmp_path / sub).mkdir(parents=True)
+    for i, scene in enumerate((hair_scene, feathered_scene, glass_scene)):
+        rgb, truth = scene()
+        Image.fromarray(rgb).save(soft / "images" / f"{i}.png")
+        Image.fromarray((truth * 255 + 0.5).astype(np.uint8)).save(soft / "alpha" / f"{i}.png")
+        tri = np.where(truth >= 0.5, 255, 0).astype(np.uint8)
+        tri[(truth > 0.02) & (truth < 0.98)] = 128
+        Image.fromarray(tri).save(soft / "trimaps" / f"{i}.png")
+        Image.fromarray(rgb).save(dev / "images" / f"{i}.png")
+        Image.fromarray(np.where(truth >= 0.5, 255, 0).astype(np.uint8)).save(
+            dev / "masks" / f"{i}.png")
+    seg = ColourSegmenter()
+    monkeypatch.setattr(benchmark, "get_segmenter", lambda spec, threads=None: seg)
+    lines = []
+
+    class Stream:
+        def write(self, s):
+            lines.append(s)
+
+    configs = [Config("plain", None), Config("default", profile("default"))]
+    report = run_benchmark(dev, configs, tmp_path / "out.json", stream=Stream(), soft_dir=soft)
+    text = "".join(lines)
+    assert "soft-alpha set" in text and "grad" in text and "soft targets default" in text
+    s = report["soft"]["configs"]["default"]["summary"]
+    assert {"sad", "mse", "grad", "soft_mae", "band_mae", "iou"} <= set(s)
+    assert s["sad"] < report["soft"]["configs"]["plain"]["summary"]["sad"]
+    assert "spill_share" in report["configs"]["plain"]["summary"]
+    assert "risk" in report["configs"]["default"]["images"][0]
+    assert "risk default" in text
+
+
+def test_it_scores_the_alpha_of_the_written_png(tmp_path):
+    rgb, truth = hair_scene()
+    path = tmp_path / "x.png"
+    Image.fromarray(rgb).save(path)
+    cfg = Config("default", profile("default"))
+    alpha, signals, _ = benchmark._cut(cfg, ColourSegmenter(), path)
+    from cutouts.imaging.pipeline import run_pipeline
+
+    res = run_pipeline(rgb, profile("default"), ColourSegmenter())
+    np.testing.assert_array_equal(alpha, res.alpha)
+    assert signals["risk"] == res.signals["risk"]

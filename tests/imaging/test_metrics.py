@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -76,3 +77,52 @@ def test_it_reads_uint8_predictions_like_floats():
     u8 = np.where(gt > 0, 200, 30).astype(np.uint8)
     f = u8.astype(np.float32) / 255
     assert metrics.evaluate(u8, gt) == pytest.approx(metrics.evaluate(f, gt))
+
+
+# --- soft-alpha metrics ----------------------------------------------------------------------
+
+def test_it_scores_sad_and_mse_on_a_soft_ground_truth():
+    gt = np.full((10, 100), 128, np.uint8)  # 128 is half transparent here, not "ignore"
+    pred = np.zeros((10, 100), np.float32)
+    assert metrics.sad(pred, gt) == pytest.approx(1000 * 128 / 255 / 1000)
+    assert metrics.mse(pred, gt) == pytest.approx((128 / 255) ** 2 * 1000)
+    assert metrics.sad(gt, gt) == 0 and metrics.mse(gt, gt) == 0
+
+
+def test_it_measures_grad_as_the_difference_of_smoothed_sobel_magnitudes():
+    x = np.linspace(0, 1, 64, dtype=np.float64)
+    ramp = np.tile(x, (32, 1))
+    step = (ramp >= 0.5).astype(np.float64)
+    assert metrics.grad(ramp, ramp) == 0
+    # a hard cut where the truth fades has a much larger gradient error than a slight blur
+    assert metrics.grad(step, ramp) > 10 * metrics.grad(np.clip(ramp * 1.02, 0, 1), ramp)
+    # exact value for a constant prediction: the truth's own squared gradient magnitude
+    gx = cv2.GaussianBlur(cv2.Sobel(ramp, cv2.CV_64F, 1, 0, ksize=3), (0, 0), 1.4)
+    gy = cv2.GaussianBlur(cv2.Sobel(ramp, cv2.CV_64F, 0, 1, ksize=3), (0, 0), 1.4)
+    expected = (gx ** 2 + gy ** 2).sum() / 1000
+    assert metrics.grad(np.zeros_like(ramp), ramp) == pytest.approx(expected)
+
+
+def test_it_restricts_soft_mae_to_fractional_truth_and_band_mae_to_the_band():
+    gt = np.zeros((10, 10), np.uint8)
+    gt[:, 5:] = 255
+    gt[:, 4] = 100  # the only fractional column
+    pred = gt.astype(np.float32) / 255
+    pred[:, 4] = 100 / 255 + 0.2
+    pred[:, 0] = 0.5  # an error on a solid pixel: not soft, not in the band
+    trimap = np.where(gt == 255, 255, 0).astype(np.uint8)
+    trimap[:, 3:6] = 128
+    assert metrics.soft_mae(pred, gt) == pytest.approx(0.2, abs=1e-6)
+    assert metrics.band_mae(pred, gt, trimap) == pytest.approx(0.2 / 3, abs=1e-6)
+    assert metrics.soft_mae(np.zeros((4, 4)), np.zeros((4, 4), np.uint8)) != \
+        metrics.soft_mae(np.zeros((4, 4)), np.zeros((4, 4), np.uint8))  # nan without soft pixels
+
+
+def test_it_resizes_a_soft_prediction_to_the_ground_truth_size():
+    gt = np.zeros((40, 40), np.uint8)
+    gt[:, 20:] = 255
+    small = np.zeros((20, 20), np.float32)
+    small[:, 10:] = 1
+    m = metrics.evaluate_soft(small, gt)
+    assert m["iou"] == pytest.approx(1.0) and m["sad"] < 0.05
+    assert set(m) == set(metrics.SOFT_METRICS)

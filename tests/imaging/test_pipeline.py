@@ -192,9 +192,13 @@ def test_it_reports_quality_signals(colour_segmenter):
                 "fill_ratio", "touches_frame", "low_confidence", "pass_disagreement"):
         assert key in sig
     assert 0 < sig["fill_ratio"] < 0.5 and not sig["empty"]
+    for key in ("band_fraction", "subjects", "removed_mass", "interior_alpha", "risk"):
+        assert key in sig
+    assert 0.0 < sig["risk"] < 1.0 and sig["subjects"] == 1
     empty = run_pipeline(compose(np.zeros((H, W), np.float32)), profile("fast"),
                          ColourSegmenter())
     assert empty.signals["empty"] and empty.signals["low_confidence"] and empty.bbox is None
+    assert empty.signals["risk"] == 1.0  # nothing cut out: first in the review queue
 
 
 def test_it_encodes_png_outputs(colour_segmenter):

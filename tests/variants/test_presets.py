@@ -45,10 +45,16 @@ EXPECTED = {
     "ebay": ((1600, 1600), "jpeg", (255, 255, 255)),
     "walmart": ((2200, 2200), "jpeg", (255, 255, 255)),
     "shopify": ((2048, 2048), "jpeg", (255, 255, 255)),
-    "etsy": (None, "jpeg", (255, 255, 255)),
+    "etsy": ((2500, 2000), "jpeg", (255, 255, 255)),
     "google_shopping": ((1500, 1500), "jpeg", (255, 255, 255)),
     "transparent_png": (None, "png", None),
     "transparent_webp": (None, "webp", None),
+    # scenes render on white until an export picks a library background
+    "web_hero": ((1920, 600), "jpeg", (255, 255, 255)),
+    "social_square": ((1080, 1080), "jpeg", (255, 255, 255)),
+    "link_ad": ((1200, 628), "jpeg", (255, 255, 255)),
+    "story": ((1080, 1920), "jpeg", (255, 255, 255)),
+    "pinterest": ((1000, 1500), "jpeg", (255, 255, 255)),
 }
 
 

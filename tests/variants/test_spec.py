@@ -20,9 +20,15 @@ OPERATION_EXAMPLES = {
     "align": [("align-center", "align-center"), ("align-centre", "align-center"),
               ("align-bottom", "align-bottom"), ("align-bottom-40", "align-bottom-40")],
     "bg": [("bg-FFFFFF", "bg-ffffff"), ("bg-fff", "bg-ffffff"),
-           ("bg-transparent", "bg-transparent")],
+           ("bg-transparent", "bg-transparent"), ("bg-Oak-Floor", "bg-oak-floor")],
     "shadow": [("shadow-none", "shadow-none"), ("shadow-keep", "shadow-keep"),
-               ("shadow-synthetic", "shadow-synthetic")],
+               ("shadow-synthetic", "shadow-synthetic"), ("shadow-contact", "shadow-contact"),
+               ("shadow-drop", "shadow-drop")],
+    "safe": [("safe-8", "safe-8")],
+    "scale": [("scale-90", "scale-90")],
+    "floor": [("floor-75", "floor-75")],
+    "harmonize": [("harmonize", "harmonize")],
+    "logo": [("logo-acme-co-br", "logo-acme-co-br"), ("logo-acme-TL", "logo-acme-tl")],
     "format": [("format-png", "format-png"), ("format-webp", "format-webp"),
                ("format-avif", "format-avif")],
     "quality": [("quality-1", "quality-1"), ("quality-100", "quality-100")],
@@ -34,6 +40,10 @@ OPERATION_EXAMPLES = {
 }
 # companions some operations need to form a valid spec on their own
 COMPANIONS = {"quality": "format-jpeg|bg-ffffff", "lossless": "format-webp"}
+SCENE = "canvas-600x400|bg-ffffff"
+COMPANIONS.update(dict.fromkeys(("safe", "scale", "floor", "harmonize", "logo"), SCENE))
+# bg-<slug> and the scene shadows make a scene, which needs a fixed canvas
+COMPANIONS["bg"], COMPANIONS["shadow"] = "canvas-600x400", "canvas-600x400|bg-ffffff"
 
 ROWS = [(name, token, canon) for name, rows in OPERATION_EXAMPLES.items() for token, canon in rows]
 
@@ -110,9 +120,15 @@ def test_it_is_immutable_and_cached():
         ("canvas-0x10", "between 1 and"),
         ("canvas-20000x20000", "more than 100000000 pixels"),
         ("square-abc", "'square-abc'"),
-        ("bg-red", "expected bg-RRGGBB"),
-        ("bg-12345g", "'bg-12345g'"),
+        ("bg-red_wall", "expected bg-RRGGBB"),
+        ("bg-12345g.", "'bg-12345g.'"),
         ("shadow-soft", "shadow-none, shadow-keep or shadow-synthetic"),
+        ("bg-oak|safe-10", "a scene needs a fixed canvas"),
+        ("canvas-100x100|bg-transparent|safe-10", "a scene needs an opaque background"),
+        ("canvas-100x100|bg-oak|fill-85", "'fill-85' does not apply to a scene"),
+        ("canvas-100x100|bg-oak|scale-80|fill-80", "'scale' and 'fill' both size"),
+        ("safe-50", "between 0 and 40"),
+        ("logo-acme-middle", "logo-<slug>-<corner>"),
         ("align-left", "align-center, align-bottom"),
         ("format-gif", "'format-gif'"),
         ("quality-0|format-jpeg|bg-fff", "between 1 and 100"),

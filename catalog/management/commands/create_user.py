@@ -1,5 +1,8 @@
 import getpass
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.roles import ROLES
@@ -22,6 +25,12 @@ class Command(BaseCommand):
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("Passwords do not match.")
+        # The same validators as the password forms: a command line is no excuse for "a".
+        candidate = get_user_model()(username=username, email=email)
+        try:
+            validate_password(password, user=candidate)
+        except ValidationError as exc:
+            raise CommandError("Password refused: " + " ".join(exc.messages))
         try:
             user_create(
                 username=username, password=password, role=role, email=email, staff=staff,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import services
+from catalog.uploads import upload_temp_purge
 
 
 class Command(BaseCommand):
@@ -24,4 +25,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {len(result.deleted)} files ({result.bytes_freed / 1e6:.1f} MB); "
             f"kept {result.kept}."
+        )
+        # Upload temp files of requests whose process was killed mid-upload.
+        temps = upload_temp_purge(
+            older_than_seconds=settings.CUTROOM_UPLOAD_TMP_MAX_AGE_HOURS * 3600, dry_run=dry_run)
+        if options["verbosity"] > 1:
+            for name in temps.deleted:
+                self.stdout.write(f"{verb.lower()} {name}")
+        self.stdout.write(
+            f"{verb} {len(temps.deleted)} abandoned upload temp files "
+            f"({temps.bytes_freed / 1e6:.1f} MB)."
         )

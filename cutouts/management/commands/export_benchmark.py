@@ -5,6 +5,10 @@ against it: ``setup`` (migrate, N approved synthetic ~2000x2000 cutouts), ``expo
 export service exactly as the worker runs it, then again with every rendition cached) and
 ``bare`` (open -> composite on white -> resize -> save JPEG on the same files). Separate
 processes make each peak RSS (getrusage) belong to one phase only.
+
+A second row per N measures a scene preset (``--scene``, default ``web_hero``) on a library
+background against a bare loop that pastes the same cutout on the same background (resized to
+the canvas once) at the same size and saves the same JPEG.
 """
 
 import io
@@ -34,6 +38,7 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 COLUMNS = [
     ("n", "N cutouts", "d"),
+    ("kind", "presets", "s"),
     ("variants", "variants", "d"),
     ("threads", "threads", "d"),
     ("export_vps", "export v/s", ".2f"),
@@ -86,6 +91,8 @@ class Command(BaseCommand):
         parser.add_argument("--size", type=int, default=2000, help="Cutout side in px.")
         parser.add_argument("--preset", action="append", dest="presets",
                             help="Preset (repeatable); default amazon_main, google_shopping.")
+        parser.add_argument("--scene", default="web_hero",
+                            help="Scene preset measured on a library background ('' to skip).")
         parser.add_argument("--threads", type=int, default=0,
                             help="Export render threads (0: the service default).")
         parser.add_argument("--json", dest="json_path",
@@ -96,13 +103,19 @@ class Command(BaseCommand):
         parser.add_argument("--phase", choices=("setup", "export", "bare"),
                             help="Internal: run one phase in this (throwaway) process.")
 
-    def handle(self, *args, n, size, presets, threads, json_path, phase, keep, **options):
+    def handle(self, *args, n, size, presets, threads, json_path, phase, keep, scene,
+               **options):
         presets = presets or ["amazon_main", "google_shopping"]
         if phase:
             result = getattr(self, f"_{phase}")(n[0], size, presets, threads)
             self.stdout.write(MARK + json_dumps(result))
             return
-        rows = [self._measure(count, size, presets, threads, keep) for count in n]
+        rows = []
+        for count in n:
+            rows.append(self._measure(count, size, presets, threads, keep))
+            if scene:
+                rows.append(self._measure(count, size, [f"{scene}:{BENCH_BACKGROUND}"],
+                                          threads, keep))
         print_table(rows, COLUMNS, out=self.stdout)
         self.stdout.write(
             f"export: {rows[0]['threads']} render thread(s); bare loop: 1 thread. Both write "
@@ -132,7 +145,8 @@ class Command(BaseCommand):
                 shutil.rmtree(env["CUTROOM_VAR_DIR"], ignore_errors=True)
         export, bare = results["export"], results["bare"]
         return {
-            "n": count, "variants": export["variants"], "threads": export["threads"],
+            "n": count, "kind": "scene" if any(":" in p for p in presets) else "marketplace",
+            "variants": export["variants"], "threads": export["threads"],
             "export_vps": export["vps"], "bare_vps": bare["vps"],
             "ratio": export["vps"] / bare["vps"], "cached_vps": export["cached_vps"],
             "export_cpu_ms": export["cpu_ms"], "bare_cpu_ms": bare["cpu_ms"],
@@ -199,6 +213,11 @@ class Command(BaseCommand):
                 width=size, height=size, model_name="u2netp", is_current=True,
                 review_status=ReviewStatus.APPROVED, reviewed_at=now))
         Cutout.objects.bulk_create(cutouts, batch_size=500)
+        if any(":" in p for p in presets):
+            from cutouts.services import scenes
+
+            scenes.background_create(name="Bench room", slug=BENCH_BACKGROUND,
+                                     data=bench_background())
         return {"cutouts": count, "seconds": round(time.perf_counter() - started, 1)}
 
     def _export(self, count: int, size: int, presets, threads) -> dict:
@@ -237,6 +256,8 @@ class Command(BaseCommand):
         from cutouts.models import Cutout
         from cutouts.variants.render import srgb_icc_profile
 
+        if any(":" in p for p in presets):
+            return self._bare_scene(presets)
         sides = []
         for name in presets:
             canvas = variants.parse_spec(variants.get_preset(name).spec).fixed_canvas()
@@ -268,6 +289,63 @@ class Command(BaseCommand):
                 "cpu_ms": round(cpu / produced * 1000, 1),
                 "rss_mb": round(peak_rss_mb(), 1),
                 "identity_resizes": ["x".join(map(str, s)) for s in sorted(identity)]}
+
+
+    def _bare_scene(self, presets) -> dict:
+        """Paste each cutout (trimmed, scaled to the same height as the scene puts it) on the
+        same background resized to the canvas once, and save the same JPEG."""
+        from django.core.files.storage import storages
+
+        from cutouts import variants
+        from cutouts.models import Background, Cutout
+        from cutouts.variants.render import srgb_icc_profile
+
+        storage = storages["default"]
+        canvases = [variants.parse_spec(variants.get_preset(p.split(":")[0]).spec)
+                    .fixed_canvas() for p in presets]
+        row = Background.objects.get(slug=BENCH_BACKGROUND)
+        with storage.open(row.image_name, "rb") as fh:
+            source = Image.open(fh).convert("RGB")
+        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
+        icc = srgb_icc_profile()
+        _warm_page_cache()
+        started, cpu = time.perf_counter(), cpu_seconds()
+        backgrounds = [source.resize(c, Image.Resampling.LANCZOS) for c in canvases]
+        produced = 0
+        for name in names:
+            with storage.open(name, "rb") as fh:
+                image = Image.open(fh)
+                image.load()
+            product = image.crop(image.getchannel("A").getbbox())
+            for canvas, background in zip(canvases, backgrounds, strict=True):
+                h = int(canvas[1] * 0.6)
+                w = max(1, round(product.width * h / product.height))
+                layer = product.resize((w, h), Image.Resampling.LANCZOS)
+                out = background.copy()
+                out.paste(layer, ((canvas[0] - w) // 2, (canvas[1] - h) // 2), mask=layer)
+                buf = io.BytesIO()
+                out.save(buf, "JPEG", quality=88, icc_profile=icc)
+                produced += 1
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        return {"variants": produced, "vps": round(produced / seconds, 3),
+                "cpu_ms": round(cpu / produced * 1000, 1), "rss_mb": round(peak_rss_mb(), 1)}
+
+
+BENCH_BACKGROUND = "bench-room"
+
+
+def bench_background(size=(2400, 1200)) -> bytes:
+    """A room photo stand-in: a lit wall above a darker floor, with texture."""
+    w, h = size
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    wall = 200 - 40 * xx / w
+    rgb = np.where((yy < h * 0.72)[..., None], np.dstack([wall, wall * 0.97, wall * 0.92]),
+                   np.dstack([wall * 0.55, wall * 0.5, wall * 0.45]))
+    rgb = np.clip(rgb + rng.normal(0, 4, (h, w, 1)), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
 
 
 def _warm_page_cache() -> None:

@@ -1,0 +1,513 @@
+"""REST API of the catalog app (mounted under /api/v1/ by config/api.py): products, images
+and webhook subscriptions. Operations only check the caller's role and call services and
+selectors; refusals carry the same words as the UI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.decorators import decorate_view
+from ninja.files import UploadedFile
+
+from . import direct_uploads, roles, selectors, services, webhooks
+from .api_models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from .api_support import (
+    AUTH,
+    IDEMPOTENCY_DOC,
+    Problem,
+    cursor_decode,
+    cursor_encode,
+    errors,
+    idempotent,
+    needs,
+    principal,
+    validation_problem,
+)
+from .models import AssetStatus, ImageAsset, Product
+
+router = Router(auth=AUTH)
+
+MAX_LIMIT = 200
+
+
+def _text(value: str | None, limit: int) -> str:
+    # NUL cannot be stored or searched on PostgreSQL; nobody types it on purpose.
+    return (value or "").replace("\x00", "").strip()[:limit]
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    title: str
+    brand: str
+    category: str
+    gtin: str
+    asin: str
+    asset_count: int = 0
+    status_counts: dict[str, int] = {}
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+class ProductPageOut(Schema):
+    items: list[ProductOut]
+    total: int | None = Field(None, description="Only with `total=true` (one more query).")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+    prev_cursor: str | None = None
+
+
+class ProductFields(Schema):
+    title: str = Field("", max_length=255)
+    brand: str = Field("", max_length=120)
+    category: str = Field("", max_length=120)
+    gtin: str = Field("", max_length=20, description="EAN-8, UPC-A, EAN-13 or GTIN-14.")
+    asin: str = Field("", max_length=10)
+
+
+class ProductIn(ProductFields):
+    sku: str = Field(..., max_length=64)
+
+
+class ProductPatch(Schema):
+    title: str | None = Field(None, max_length=255)
+    brand: str | None = Field(None, max_length=120)
+    category: str | None = Field(None, max_length=120)
+    gtin: str | None = Field(None, max_length=20)
+    asin: str | None = Field(None, max_length=10)
+
+
+class OriginalOut(Schema):
+    filename: str
+    sha256: str
+    bytes: int
+    width: int
+    height: int
+    format: str
+    colour_mode: str
+    bit_depth: int
+    icc_profile: str
+    exif_orientation: int
+
+
+class WorkingOut(Schema):
+    width: int
+    height: int
+    colour_note: str
+    colour_flagged: bool
+
+
+class ImageOut(Schema):
+    id: int
+    product_id: int
+    product_sku: str
+    position: str
+    status: str
+    original: OriginalOut
+    working: WorkingOut
+    uploaded_at: datetime
+
+
+class UploadResultOut(Schema):
+    filename: str
+    status: str = Field(..., description="stored, duplicate or rejected")
+    reason: str
+    code: str
+    warnings: list[str]
+    image: ImageOut | None = None
+
+
+class UploadOut(Schema):
+    results: list[UploadResultOut]
+
+
+def product_out(product: Product) -> dict:
+    counts: dict[str, int] = {}
+    for asset in getattr(product, "live_assets", []):
+        counts[asset.status] = counts.get(asset.status, 0) + 1
+    return {
+        "id": product.pk, "sku": product.sku, "title": product.title, "brand": product.brand,
+        "category": product.category, "gtin": product.gtin, "asin": product.asin,
+        "asset_count": getattr(product, "asset_count", sum(counts.values())),
+        "status_counts": counts, "created_at": product.created_at,
+        "updated_at": product.updated_at, "deleted_at": product.deleted_at,
+    }
+
+
+def image_out(asset: ImageAsset) -> dict:
+    return {
+        "id": asset.pk, "product_id": asset.product_id, "product_sku": asset.product.sku,
+        "position": asset.position, "status": asset.status,
+        "original": {
+            "filename": asset.original_filename, "sha256": asset.sha256, "bytes": asset.bytes,
+            "width": asset.width, "height": asset.height, "format": asset.format,
+            "colour_mode": asset.colour_mode, "bit_depth": asset.bit_depth,
+            "icc_profile": asset.icc_profile_name, "exif_orientation": asset.exif_orientation,
+        },
+        "working": {"width": asset.working_width, "height": asset.working_height,
+                    "colour_note": asset.colour_note, "colour_flagged": asset.colour_flagged},
+        "uploaded_at": asset.uploaded_at,
+    }
+
+
+def _product(pk: int, *, include_deleted: bool = False) -> Product:
+    try:
+        if include_deleted:
+            return Product.objects.get(pk=pk)
+        return selectors.product_get(pk=pk)
+    except Product.DoesNotExist:
+        raise Problem(404, "No such product.", slug="not-found")
+
+
+def _with_assets(product: Product) -> Product:
+    product.live_assets = list(selectors.asset_list(product=product))
+    product.asset_count = len(product.live_assets)
+    return product
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+@router.get("/products", response={200: ProductPageOut, **errors(400, 403, 422)},
+            tags=["products"], summary="List products (filters as in the UI)")
+@decorate_view(needs(roles.VIEW))
+def product_list(request: HttpRequest, q: str = "", brand: str = "", category: str = "",
+                 status: AssetStatus | None = None, cursor: str | None = None,
+                 limit: int = Query(50, ge=1, le=MAX_LIMIT), total: bool = False):
+    """Live products in SKU order, keyset-paginated: follow `next_cursor`. `status` keeps
+    products with at least one image in that state; `q` searches SKU, title and GTIN.
+    `total=true` adds the number of matching products (a count over all of them)."""
+    position = cursor_decode(cursor)
+    page = selectors.product_page(
+        search=_text(q, 100), brand=_text(brand, 120), category=_text(category, 120),
+        status=status.value if status else "", after=str(position.get("after", ""))[:64],
+        before=str(position.get("before", ""))[:64], size=limit, with_total=total,
+    )
+    return {
+        "items": [product_out(p) for p in page.products],
+        "total": page.total if total else None,
+        "next_cursor": cursor_encode({"after": page.next_after}) if page.next_after else None,
+        "prev_cursor": cursor_encode({"before": page.prev_before}) if page.prev_before
+        else None,
+    }
+
+
+@router.post("/products", response={201: ProductOut, **errors(403, 409, 422)},
+             tags=["products"], summary="Create a product", description=IDEMPOTENCY_DOC)
+@decorate_view(needs(roles.UPLOAD))
+@decorate_view(idempotent)
+def product_create(request: HttpRequest, payload: ProductIn):
+    try:
+        product = services.product_create(**payload.dict())
+    except ValidationError as exc:
+        raise validation_problem(exc)
+    return Status(201, product_out(_with_assets(product)))
+
+
+@router.get("/products/{product_id}", response={200: ProductOut, **errors(403, 404)},
+            tags=["products"], summary="Read a product")
+@decorate_view(needs(roles.VIEW))
+def product_read(request: HttpRequest, product_id: int):
+    return product_out(_with_assets(_product(product_id)))
+
+
+@router.patch("/products/{product_id}", response={200: ProductOut, **errors(403, 404, 422)},
+              tags=["products"], summary="Update some fields of a product")
+@decorate_view(needs(roles.UPLOAD))
+def product_update(request: HttpRequest, product_id: int, payload: ProductPatch):
+    product = _product(product_id)
+    try:
+        product = services.product_update(product=product, **payload.dict(exclude_none=True))
+    except ValidationError as exc:
+        raise validation_problem(exc)
+    return product_out(_with_assets(product))
+
+
+@router.put("/products/by-sku/{sku}", response={200: ProductOut, 201: ProductOut,
+                                                **errors(403, 422)},
+            tags=["products"], summary="Create or update the product with this SKU")
+@decorate_view(needs(roles.UPLOAD))
+def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
+    """201 when the SKU was new, 200 when it was updated. A deleted SKU is refused."""
+    try:
+        product, created = services.product_upsert(sku=_text(sku, 64), **payload.dict())
+    except ValidationError as exc:
+        raise validation_problem(exc)
+    return Status(201 if created else 200, product_out(_with_assets(product)))
+
+
+@router.delete("/products/{product_id}", response={200: ProductOut, **errors(403, 404)},
+               tags=["products"], summary="Soft-delete a product and its images")
+@decorate_view(needs(roles.DELETE))
+def product_delete(request: HttpRequest, product_id: int):
+    product = services.product_soft_delete(product=_product(product_id))
+    return product_out(product)
+
+
+@router.post("/products/{product_id}/restore", response={200: ProductOut, **errors(403, 404)},
+             tags=["products"], summary="Restore a soft-deleted product")
+@decorate_view(needs(roles.DELETE))
+def product_restore(request: HttpRequest, product_id: int):
+    product = services.product_restore(product=_product(product_id, include_deleted=True))
+    return product_out(_with_assets(product))
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+@router.get("/products/{product_id}/images", response={200: list[ImageOut], **errors(403, 404)},
+            tags=["images"], summary="List a product's images")
+@decorate_view(needs(roles.VIEW))
+def image_list(request: HttpRequest, product_id: int):
+    product = _product(product_id)
+    return [image_out(a) for a in selectors.product_detail_assets(product=product)]
+
+
+@router.get("/images/{image_id}", response={200: ImageOut, **errors(403, 404)},
+            tags=["images"], summary="Original and working-copy metadata of an image")
+@decorate_view(needs(roles.VIEW))
+def image_read(request: HttpRequest, image_id: int):
+    try:
+        asset = selectors.asset_get(pk=image_id)
+    except ImageAsset.DoesNotExist:
+        raise Problem(404, "No such image.", slug="not-found")
+    return image_out(asset)
+
+
+@router.post("/products/{product_id}/images",
+             response={200: UploadOut, 201: UploadOut, **errors(400, 403, 404, 409, 422)},
+             tags=["images"], summary="Upload images (multipart, field `file`, repeatable)",
+             description="The same checks as the browser upload: 201 when at least one file "
+                         "was stored, 200 when all were duplicates, 422 (with each file's "
+                         "reason) when every file was refused." + IDEMPOTENCY_DOC)
+@decorate_view(needs(roles.UPLOAD))
+@decorate_view(idempotent)
+def image_upload(request: HttpRequest, product_id: int, file: File[list[UploadedFile]],
+                 position: Form[str] = ""):
+    product = _product(product_id)
+    results = []
+    for upload in file:
+        with upload:
+            result = services.asset_ingest(
+                product=product, fileobj=upload, filename=upload.name or "upload",
+                user=request.auth.user, position=_text(position, 8) or None,
+            )
+        results.append(result)
+    return _upload_answer(results)
+
+
+def _upload_answer(results: list[services.IngestResult]) -> Status:
+    if all(r.status == services.IngestResult.REJECTED for r in results):
+        raise Problem(422, "; ".join(f"{r.filename}: {r.reason}" for r in results),
+                      slug="image-refused",
+                      errors=[{"field": r.filename, "message": r.reason} for r in results])
+    body = {"results": [
+        {"filename": r.filename, "status": r.status, "reason": r.reason, "code": r.code,
+         "warnings": list(r.warnings), "image": image_out(r.asset) if r.asset else None}
+        for r in results
+    ]}
+    stored = any(r.status == services.IngestResult.STORED for r in results)
+    return Status(201 if stored else 200, body)
+
+
+class DirectUploadIn(Schema):
+    filename: str = Field(..., min_length=1, max_length=255)
+    size: int = Field(..., ge=1, description="Exact size in bytes of the file to PUT.")
+
+
+class DirectUploadOut(Schema):
+    url: str
+    method: str
+    headers: dict[str, str]
+    token: str
+    expires_at: datetime
+
+
+class DirectFinishIn(Schema):
+    token: str = Field(..., max_length=2000)
+    position: str = Field("", max_length=8)
+
+
+@router.post("/products/{product_id}/images/direct",
+             response={201: DirectUploadOut, **errors(403, 404, 409)}, tags=["images"],
+             summary="Large files on S3: get a presigned PUT URL",
+             description="PUT the file to `url` with `headers`, then call "
+                         "`/images/direct/finish` with `token`. Only when storage is S3 "
+                         "(otherwise 409: use the multipart upload).")
+@decorate_view(needs(roles.UPLOAD))
+def image_direct_start(request: HttpRequest, product_id: int, payload: DirectUploadIn):
+    who = principal(request)
+    product = _product(product_id)
+    try:
+        answer = direct_uploads.direct_upload_start(
+            product=product, filename=payload.filename, size=payload.size, owner=who.owner)
+    except ValidationError as exc:
+        raise Problem(409 if not direct_uploads.available() else 422, " ".join(exc.messages),
+                      slug="direct-upload")
+    return Status(201, answer)
+
+
+@router.post("/products/{product_id}/images/direct/finish",
+             response={200: UploadOut, 201: UploadOut, **errors(403, 404, 409)},
+             tags=["images"], summary="Ingest a file PUT to a presigned URL")
+@decorate_view(needs(roles.UPLOAD))
+def image_direct_finish(request: HttpRequest, product_id: int, payload: DirectFinishIn):
+    who = principal(request)
+    product = _product(product_id)
+    try:
+        result = direct_uploads.direct_upload_finish(
+            product=product, token=payload.token, owner=who.owner, user=who.user,
+            position=_text(payload.position, 8) or None)
+    except ValidationError as exc:
+        raise Problem(409, " ".join(exc.messages), slug="direct-upload")
+    return _upload_answer([result])
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class SubscriptionIn(Schema):
+    url: str = Field(..., max_length=500)
+    events: list[WebhookEvent]
+    description: str = Field("", max_length=200)
+
+
+class SubscriptionPatch(Schema):
+    url: str | None = Field(None, max_length=500)
+    events: list[WebhookEvent] | None = None
+    description: str | None = Field(None, max_length=200)
+    is_active: bool | None = None
+
+
+class SubscriptionOut(Schema):
+    id: int
+    url: str
+    events: list[str]
+    description: str
+    is_active: bool
+    disabled_reason: str
+    failure_streak: int
+    created_at: datetime
+
+
+class SubscriptionCreatedOut(SubscriptionOut):
+    secret: str = Field(..., description="Standard Webhooks signing secret (whsec_…).")
+
+
+class AttemptOut(Schema):
+    at: str
+    code: int | None = None
+    error: str = ""
+    ms: int = 0
+
+
+class DeliveryOut(Schema):
+    id: int
+    msg_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None = None
+    last_error: str
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    payload: dict
+    attempts_log: list[AttemptOut]
+
+
+def _subscription(pk: int) -> WebhookSubscription:
+    try:
+        return webhooks.subscription_get(pk=pk)
+    except WebhookSubscription.DoesNotExist:
+        raise Problem(404, "No such webhook subscription.", slug="not-found")
+
+
+def _sub_out(sub: WebhookSubscription) -> dict:
+    return {"id": sub.pk, "url": sub.url, "events": sub.events, "description": sub.description,
+            "is_active": sub.is_active, "disabled_reason": sub.disabled_reason,
+            "failure_streak": sub.failure_streak, "created_at": sub.created_at}
+
+
+@router.get("/webhooks", response={200: list[SubscriptionOut], **errors(403)},
+            tags=["webhooks"], summary="List webhook subscriptions")
+@decorate_view(needs(None))
+def webhook_list(request: HttpRequest):
+    return [_sub_out(s) for s in webhooks.subscriptions_live()]
+
+
+@router.post("/webhooks", response={201: SubscriptionCreatedOut, **errors(403, 409, 422)},
+             tags=["webhooks"], summary="Subscribe a URL to events",
+             description="The answer holds the signing secret." + IDEMPOTENCY_DOC)
+@decorate_view(needs(None))
+@decorate_view(idempotent)
+def webhook_create(request: HttpRequest, payload: SubscriptionIn):
+    who = principal(request)
+    try:
+        sub = webhooks.subscription_create(user=who.user, url=payload.url,
+                                           events=[e.value for e in payload.events],
+                                           description=payload.description)
+    except ValidationError as exc:
+        raise validation_problem(exc)
+    return Status(201, {**_sub_out(sub), "secret": sub.secret})
+
+
+@router.get("/webhooks/{subscription_id}", response={200: SubscriptionOut, **errors(403, 404)},
+            tags=["webhooks"], summary="Read a webhook subscription")
+@decorate_view(needs(None))
+def webhook_read(request: HttpRequest, subscription_id: int):
+    return _sub_out(_subscription(subscription_id))
+
+
+@router.patch("/webhooks/{subscription_id}",
+              response={200: SubscriptionOut, **errors(403, 404, 422)},
+              tags=["webhooks"], summary="Change URL or events, disable or re-enable")
+@decorate_view(needs(None))
+def webhook_update(request: HttpRequest, subscription_id: int, payload: SubscriptionPatch):
+    sub = _subscription(subscription_id)
+    try:
+        sub = webhooks.subscription_update(
+            subscription=sub, url=payload.url, description=payload.description,
+            events=[e.value for e in payload.events] if payload.events is not None else None,
+            is_active=payload.is_active)
+    except ValidationError as exc:
+        raise validation_problem(exc)
+    return _sub_out(sub)
+
+
+@router.delete("/webhooks/{subscription_id}", response={204: None, **errors(403, 404)},
+               tags=["webhooks"], summary="Delete a webhook subscription")
+@decorate_view(needs(None))
+def webhook_delete(request: HttpRequest, subscription_id: int):
+    webhooks.subscription_delete(subscription=_subscription(subscription_id))
+    return Status(204, None)
+
+
+@router.get("/webhooks/{subscription_id}/deliveries",
+            response={200: list[DeliveryOut], **errors(403, 404)},
+            tags=["webhooks"], summary="Delivery log (newest first, last 100)")
+@decorate_view(needs(None))
+def webhook_deliveries(request: HttpRequest, subscription_id: int):
+    return webhooks.deliveries_of(subscription=_subscription(subscription_id))
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/redeliver",
+             response={202: DeliveryOut, **errors(403, 404, 409)},
+             tags=["webhooks"], summary="Send a delivery again now (same webhook-id)")
+@decorate_view(needs(None))
+def webhook_redeliver(request: HttpRequest, delivery_id: int):
+    try:
+        delivery = webhooks.delivery_get(pk=delivery_id)
+    except WebhookDelivery.DoesNotExist:
+        raise Problem(404, "No such delivery.", slug="not-found")
+    try:
+        delivery = webhooks.delivery_redeliver(delivery=delivery)
+    except ValidationError as exc:
+        raise Problem(409, " ".join(exc.messages), slug="conflict")
+    return Status(202, delivery)

@@ -1,0 +1,166 @@
+"""Pages to manage API keys (each user their own) and webhook subscriptions (managers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import apikeys, roles, webhooks
+from .api_models import ApiKey, ApiScope, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .permissions import capability_required
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not roles.ROLE_CAPABILITIES[roles.MANAGER] <= apikeys.user_capabilities(
+            user=request.user):
+        raise PermissionDenied("Only a catalog manager may manage webhooks.")
+
+
+def _form_errors(form: forms.Form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Which system uses it, e.g. 'Akeneo sync'.")
+    scope = forms.ChoiceField(choices=ApiScope.choices)
+    expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False,
+                                         initial=365, help_text="Empty: never expires.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = apikeys.scopes_for_user(user=user)
+        self.fields["scope"].choices = [(v, label) for v, label in ApiScope.choices
+                                       if v in allowed]
+
+
+@capability_required(roles.VIEW)
+@require_http_methods(["GET", "POST"])
+def key_list(request: HttpRequest) -> HttpResponse:
+    """A created key is shown on this answer only (never stored, never redirected to)."""
+    new_token = ""
+    form = KeyForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            days = form.cleaned_data["expires_in_days"]
+            try:
+                created = apikeys.api_key_create(
+                    user=request.user, name=form.cleaned_data["name"],
+                    scope=form.cleaned_data["scope"],
+                    expires_at=timezone.now() + timedelta(days=days) if days else None)
+                new_token = created.token
+                form = KeyForm(user=request.user)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+                status = 400
+        else:
+            status = 400
+    response = render(request, "catalog/api_keys.html", {
+        "form": form, "keys": apikeys.api_keys_of(user=request.user), "new_token": new_token,
+        "now": timezone.now(),
+    }, status=status)
+    if new_token:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@capability_required(roles.VIEW)
+@require_POST
+def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    key = ApiKey.objects.filter(pk=pk, user=request.user).first()
+    if key is None:
+        raise Http404("No such key.")
+    apikeys.api_key_revoke(key=key)
+    messages.success(request, f"Key {key.name} revoked.")
+    return redirect("api_keys")
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(max_length=500, assume_scheme="https",
+                         help_text="https, public address; redirects are not followed.")
+    events = forms.MultipleChoiceField(choices=WebhookEvent.choices,
+                                       widget=forms.CheckboxSelectMultiple)
+    description = forms.CharField(max_length=200, required=False)
+
+
+@capability_required(roles.VIEW)
+@require_http_methods(["GET", "POST"])
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    form = WebhookForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                sub = webhooks.subscription_create(user=request.user, **form.cleaned_data)
+                # The secret is on the subscription's page, never in a message cookie.
+                messages.success(request, f"Subscribed {sub.url}; copy its signing secret below.")
+                return redirect("api_webhook_detail", pk=sub.pk)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+        status = 400
+    return render(request, "catalog/api_webhooks.html", {
+        "form": form, "subscriptions": webhooks.subscriptions_live()}, status=status)
+
+
+def _subscription(pk: int) -> WebhookSubscription:
+    try:
+        return webhooks.subscription_get(pk=pk)
+    except WebhookSubscription.DoesNotExist:
+        raise Http404("No such webhook subscription.")
+
+
+@capability_required(roles.VIEW)
+@require_http_methods(["GET", "POST"])
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delivery log; POST action=enable|disable|delete."""
+    _require_manager(request)
+    sub = _subscription(pk)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("enable", "disable"):
+            webhooks.subscription_update(subscription=sub, is_active=action == "enable")
+            messages.success(request, f"Webhook {action}d.")
+        elif action == "delete":
+            webhooks.subscription_delete(subscription=sub)
+            messages.success(request, f"Webhook to {sub.url} deleted.")
+            return redirect("api_webhooks")
+        return redirect("api_webhook_detail", pk=sub.pk)
+    return render(request, "catalog/api_webhook_detail.html", {
+        "sub": sub, "deliveries": webhooks.deliveries_of(subscription=sub)})
+
+
+@capability_required(roles.VIEW)
+@require_POST
+def webhook_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_manager(request)
+    try:
+        delivery = webhooks.delivery_get(pk=pk)
+    except WebhookDelivery.DoesNotExist:
+        raise Http404("No such delivery.")
+    try:
+        webhooks.delivery_redeliver(delivery=delivery)
+        messages.success(request, f"Delivery {delivery.msg_id} queued again.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("api_webhook_detail", pk=delivery.subscription_id)
+

@@ -1,0 +1,77 @@
+"""Large image uploads straight to S3: a presigned PUT to a staging key, then the same
+ingest as every other upload reads it from storage (and removes the staging copy)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from . import services
+from .models import Product
+
+SALT = "cutroom.api.direct-upload"
+STAGING = "uploads"
+
+
+def _storage():
+    return storages["default"]
+
+
+def available() -> bool:
+    storage = _storage()
+    return hasattr(storage, "bucket_name") and hasattr(storage, "connection")
+
+
+def direct_upload_start(*, product: Product, filename: str, size: int, owner: str) -> dict:
+    """A presigned PUT URL for one file and the token that finishes it. Raises
+    ValidationError (no S3, too large, deleted product) with a message for the user."""
+    if not available():
+        raise ValidationError("Direct uploads need S3 storage; send the file as multipart "
+                              "to /products/{id}/images instead.")
+    if product.deleted_at is not None:
+        raise ValidationError(f"Product {product.sku} is deleted.")
+    limit = settings.CUTROOM_MAX_FILE_BYTES
+    if size > limit:
+        raise ValidationError(f"Too large: over the per-file limit of {limit:,} bytes.")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", filename.rsplit("/", 1)[-1])[:120] or "upload"
+    name = f"{STAGING}/{uuid.uuid4().hex}/{safe}"
+    storage = _storage()
+    key = f"{storage.location}/{name}" if storage.location else name
+    seconds = settings.CUTROOM_API_DOWNLOAD_SECONDS
+    url = storage.connection.meta.client.generate_presigned_url(
+        "put_object", Params={"Bucket": storage.bucket_name, "Key": key,
+                              "ContentLength": size},
+        ExpiresIn=seconds, HttpMethod="PUT")
+    token = signing.dumps({"n": name, "f": filename[:255], "p": product.pk, "o": owner},
+                          salt=SALT, compress=True)
+    expires: datetime = timezone.now() + timedelta(seconds=seconds)
+    return {"url": url, "method": "PUT", "headers": {"Content-Length": str(size)},
+            "token": token, "expires_at": expires}
+
+
+def direct_upload_finish(*, product: Product, token: str, owner: str, user=None,
+                         position: str | None = None) -> services.IngestResult:
+    """Ingest the staged file exactly as a multipart upload would be, then drop the staging
+    copy (the original is stored content-addressed like any other)."""
+    try:
+        claim = signing.loads(token, salt=SALT,
+                              max_age=settings.CUTROOM_API_DOWNLOAD_SECONDS + 3600)
+    except signing.BadSignature:
+        raise ValidationError("This upload token is invalid or has expired; start again.")
+    if claim.get("p") != product.pk or claim.get("o") != owner:
+        raise ValidationError("This upload token belongs to another product or key.")
+    storage = _storage()
+    if not storage.exists(claim["n"]):
+        raise ValidationError("Nothing was uploaded with this token (PUT the file first).")
+    with storage.open(claim["n"], "rb") as fh:
+        result = services.asset_ingest(product=product, fileobj=fh, filename=claim["f"],
+                                       user=user, position=position)
+    storage.delete(claim["n"])
+    return result

@@ -1,0 +1,64 @@
+"""The one place events are emitted (both apps call ``emit``): webhook deliveries are made
+only once the emitting transaction commits, so a rolled-back change announces nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+def emit(event_type: str, data: dict) -> None:
+    """Announce ``event_type`` with ``data`` (ids and small facts, JSON-safe) on commit."""
+    timestamp = timezone.now().isoformat()
+
+    def fanout() -> None:
+        from .webhooks import deliveries_create
+
+        try:
+            deliveries_create(event_type=event_type, data=data, timestamp=timestamp)
+        except Exception:  # a webhook problem must never break the work that emitted it
+            logger.exception("could not queue webhook deliveries for %s", event_type)
+
+    transaction.on_commit(fanout)
+
+
+# --- payloads: ids and small facts, so a receiver can fetch the rest through the API ----------
+
+
+def image_stored(asset) -> None:
+    emit("image.stored", {"image_id": asset.pk, "product_id": asset.product_id,
+                          "product_sku": asset.product.sku, "position": asset.position,
+                          "sha256": asset.sha256, "import_id": asset.import_job_id})
+
+
+def import_finished(job_id: int) -> None:
+    from .models import ImportJob
+
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is not None:
+        emit("import.finished", {
+            "import_id": job.pk, "status": job.status, "message": job.message,
+            "imported": job.imported_count, "duplicates": job.duplicate_count,
+            "errors": job.error_count, "products_created": job.products_created})
+
+
+def cutout_event(event_type: str, cutout) -> None:
+    """``cutout`` is a cutouts.Cutout (duck-typed: catalog never imports cutouts)."""
+    emit(event_type, {
+        "cutout_id": cutout.pk, "image_id": cutout.asset_id, "version": cutout.version,
+        "batch_id": cutout.batch_id, "status": cutout.status,
+        "review_status": cutout.review_status, "risk": cutout.risk,
+        "preflags": list(cutout.preflags or []), "flag_reasons": list(cutout.flag_reasons or []),
+        "error": cutout.error})
+
+
+def export_finished(job) -> None:
+    """``job`` is a cutouts.ExportJob (duck-typed)."""
+    emit("export.finished", {
+        "export_id": job.pk, "status": job.status, "presets": list(job.presets or []),
+        "exported": job.exported_count, "failed": job.failed_count, "message": job.message,
+        "has_zip": bool(job.zip_name)})

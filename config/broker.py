@@ -1,0 +1,170 @@
+"""The embedded (no-server) broker: kombu's filesystem transport made safe for bursts and kills.
+
+kombu's stock ``filesystem://`` creates a message file and then writes it, so a polling worker
+can read an empty or half-written file and die on the JSON error (celery/kombu#1551); and it
+deletes a message as soon as a worker takes it, so a worker killed with ``kill -9`` loses what
+it held. This subclass, registered as ``filesystem://`` by the settings:
+
+- writes each message under ``spool/`` and renames it into the queue folder, so a message
+  appears whole or not at all (``rename`` is atomic within one filesystem);
+- claims a message by renaming it into ``claimed/<host>-<pid>/`` (only one worker can win the
+  rename) and deletes it only on ack; a rejected or restored message goes back to the queue;
+- gives the claims of a process that no longer exists back to the queue whenever a channel
+  opens (a restarted worker, the web, beat), so a killed worker loses nothing;
+- never crashes on a file it cannot decode: a fresh one is retried later (a writer that is not
+  atomic may still be busy), an old one is moved to ``bad/`` and logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+from queue import Empty
+
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+logger = logging.getLogger(__name__)
+
+#: An unreadable file younger than this is left for a later poll, older ones are set aside.
+UNREADABLE_GRACE = 5.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # an unreaped zombie still answers kill(0) but holds nothing
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class Channel(filesystem.Channel):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        root = Path(self.data_folder_in).parent
+        self.spool_folder = root / "spool"
+        self.claims_root = root / "claimed"
+        self.bad_folder = root / "bad"
+        self.owner = f"{socket.gethostname()}-{os.getpid()}"
+        self.claim_folder = self.claims_root / self.owner
+        for folder in (self.spool_folder, self.claim_folder, self.bad_folder,
+                       Path(self.data_folder_in), Path(self.data_folder_out)):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._claimed: dict[str, Path] = {}
+        self.restore_orphans()
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _put(self, queue, payload, **kwargs):
+        # Zero-padded wall-clock nanoseconds: names sort in send order across processes.
+        name = f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
+        spooled = self.spool_folder / name
+        try:
+            with open(spooled, "wb") as fh:
+                fh.write(str_to_bytes(dumps(payload)))
+            os.rename(spooled, os.path.join(self.data_folder_out, name))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                spooled.unlink()
+            raise filesystem.ChannelError(f"Cannot add message {name!r} to the queue") from exc
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _get(self, queue):
+        wanted = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != wanted:
+                continue
+            source = os.path.join(self.data_folder_in, name)
+            claimed = self.claim_folder / name
+            try:
+                os.rename(source, claimed)
+            except FileNotFoundError:
+                continue  # another worker claimed it first
+            except OSError:
+                logger.warning("broker: cannot claim %s", source, exc_info=True)
+                continue
+            try:
+                payload = loads(bytes_to_str(claimed.read_bytes()))
+                tag = payload["properties"]["delivery_tag"]
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the worker
+                self._unreadable(claimed, source, exc)
+                continue
+            self._claimed[tag] = claimed
+            return payload
+        raise Empty()
+
+    def _unreadable(self, claimed: Path, source: str, exc: Exception) -> None:
+        try:
+            age = time.time() - claimed.stat().st_mtime
+        except OSError:
+            return
+        if age < UNREADABLE_GRACE:
+            with contextlib.suppress(OSError):
+                os.rename(claimed, source)  # maybe still being written: try again later
+            return
+        logger.error("broker: set aside unreadable message %s (%s: %s)", claimed.name,
+                     type(exc).__name__, exc)
+        with contextlib.suppress(OSError):
+            os.rename(claimed, self.bad_folder / claimed.name)
+
+    # --- settling -----------------------------------------------------------------------
+
+    def _forget(self, delivery_tag) -> None:
+        path = self._claimed.pop(delivery_tag, None)
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        super().basic_ack(delivery_tag, multiple=multiple)
+        self._forget(delivery_tag)
+
+    def _restore(self, message):
+        # Requeued (rejected, or unacked at a clean shutdown): a new file goes to the queue,
+        # so the claim is settled.
+        super()._restore(message)
+        self._forget(message.delivery_tag)
+
+    def restore_orphans(self) -> int:
+        """Put the claims of processes that no longer exist back in the queue."""
+        restored = 0
+        host = socket.gethostname()
+        try:
+            owners = list(self.claims_root.iterdir())
+        except FileNotFoundError:
+            return 0
+        for folder in owners:
+            owner_host, _, pid = folder.name.rpartition("-")
+            if owner_host != host or not pid.isdigit() or folder == self.claim_folder:
+                continue
+            if _alive(int(pid)):
+                continue
+            for path in folder.iterdir():
+                with contextlib.suppress(OSError):
+                    os.rename(path, os.path.join(self.data_folder_in, path.name))
+                    restored += 1
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if restored:
+            logger.warning("broker: %s message(s) of dead workers put back in the queue",
+                           restored)
+        return restored
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
+    driver_type = "filesystem"
+    driver_name = "cutroom-filesystem"

@@ -1,0 +1,514 @@
+"""REST API of the cutouts app (mounted under /api/v1/ by config/api.py): cutout batches,
+cutouts and their review, exports, presets and signed short-lived downloads. Operations only
+check the caller's role and call services and selectors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import storages
+from django.http import FileResponse, HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from ninja.decorators import decorate_view
+
+from catalog import roles
+from catalog.api_support import (
+    AUTH,
+    IDEMPOTENCY_DOC,
+    MAX_ID,
+    Id,
+    Problem,
+    cursor_decode,
+    cursor_encode,
+    errors,
+    idempotent,
+    needs,
+    principal,
+)
+
+from . import selectors, services
+from .imaging.settings import PROFILES, SHADOW_MODES
+from .models import Cutout, CutoutBatch, ExportJob, FlagReason, JobStatus, Preset, ReviewStatus
+from .selectors.api import cutout_get, cutout_page
+from .selectors.export import SPEC_PREFIX
+
+router = Router(auth=AUTH)
+downloads = Router()  # the signature in the URL is the credential
+
+DOWNLOAD_SALT = "cutroom.api.download"
+CUTOUT_FILES = ("cutout", "mask", "shadow")
+EXPORT_FILES = ("zip", "manifest")
+
+
+def _not_found(what: str) -> Problem:
+    return Problem(404, f"No such {what}.", slug="not-found")
+
+
+# --- signed downloads -------------------------------------------------------------------------
+
+
+class DownloadOut(Schema):
+    url: str
+    expires_at: datetime
+
+
+def _signed_url(request: HttpRequest, *, storage_alias: str, name: str, filename: str,
+                claim: dict) -> dict:
+    seconds = settings.CUTROOM_API_DOWNLOAD_SECONDS
+    expires = timezone.now() + timedelta(seconds=seconds)
+    storage = storages[storage_alias]
+    if getattr(storage, "querystring_auth", False) and hasattr(storage, "bucket_name"):
+        # S3: the client fetches straight from the bucket with a presigned URL.
+        url = storage.url(name, parameters={
+            "ResponseContentDisposition": f'attachment; filename="{filename}"'},
+            expire=seconds)
+        return {"url": url, "expires_at": expires}
+    token = signing.dumps(claim, salt=DOWNLOAD_SALT, compress=True)
+    path = reverse("api:file_download", kwargs={"token": token})
+    return {"url": request.build_absolute_uri(path), "expires_at": expires}
+
+
+@downloads.get("/files/{token}", auth=None, response={200: bytes, 404: None, 410: None},
+               tags=["downloads"], summary="Fetch a file through a signed, short-lived URL",
+               include_in_schema=False)
+def file_download(request: HttpRequest, token: str):
+    try:
+        claim = signing.loads(token, salt=DOWNLOAD_SALT,
+                              max_age=settings.CUTROOM_API_DOWNLOAD_SECONDS)
+    except signing.SignatureExpired:
+        raise Problem(410, "This download link has expired; ask the API for a new one.",
+                      slug="expired")
+    except signing.BadSignature:
+        raise Problem(404, "No such file.", slug="not-found")
+    try:
+        if claim.get("k") == "cutout":
+            cutout = selectors.cutout_for_image(cutout_id=int(claim["id"]))
+            name, content_type = services.cutout_image(cutout=cutout, kind=claim["v"], size=0)
+            filename = f"cutout-{cutout.pk}-v{cutout.version}-{claim['v']}.png"
+            fh = storages["default"].open(name, "rb")
+        elif claim.get("k") == "export":
+            job = ExportJob.objects.get(pk=int(claim["id"]))
+            name = job.manifest_name if claim["v"] == "manifest" else job.zip_name
+            ext, content_type = (("csv", "text/csv") if claim["v"] == "manifest"
+                                 else ("zip", "application/zip"))
+            filename = f"cutroom-export-{job.pk}.{ext}"
+            fh = storages["exports"].open(name, "rb")
+        else:
+            raise _not_found("file")
+    except (Cutout.DoesNotExist, ExportJob.DoesNotExist, FileNotFoundError, KeyError,
+            ValueError):
+        raise _not_found("file")
+    return FileResponse(fh, as_attachment=True, filename=filename, content_type=content_type)
+
+
+# --- presets ----------------------------------------------------------------------------------
+
+
+class PresetOut(Schema):
+    name: str
+    label: str
+    spec: str
+    naming: str
+    rules: dict
+    sources: str
+
+
+def _preset_out(p: Preset) -> dict:
+    return {"name": p.name, "label": p.label, "spec": p.spec, "naming": p.naming,
+            "rules": p.rules or {}, "sources": p.sources}
+
+
+@router.get("/presets", response={200: list[PresetOut], **errors(403)}, tags=["presets"],
+            summary="List export presets")
+@decorate_view(needs(roles.VIEW))
+def preset_list(request: HttpRequest):
+    return [_preset_out(p) for p in selectors.preset_list()]
+
+
+@router.get("/presets/{name}", response={200: PresetOut, **errors(403, 404)},
+            tags=["presets"], summary="Read an export preset")
+@decorate_view(needs(roles.VIEW))
+def preset_read(request: HttpRequest, name: str):
+    for preset in selectors.preset_list():
+        if preset.name == name:
+            return _preset_out(preset)
+    raise _not_found("preset")
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+class BatchIn(Schema):
+    image_ids: list[Id] = Field([], max_length=10000,
+                                 description="The selection; or use product_id / import_id.")
+    product_id: Id | None = None
+    import_id: Id | None = None
+    all_pending: bool = Field(False, description="Every image not cut out yet.")
+    profile: str = Field("default", description=f"Quality profile: {', '.join(PROFILES)}.")
+    model: str | None = Field(None, max_length=60)
+    label: str = Field("", max_length=200)
+
+
+class BatchOut(Schema):
+    id: int
+    label: str
+    profile: str
+    status: str
+    message: str
+    total: int
+    counts: dict[str, int]
+    percent: int
+    per_minute: float | None = None
+    eta: datetime | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+def _batch_out(batch: CutoutBatch) -> dict:
+    progress = selectors.cutout_batch_progress(batch=batch)
+    return {"id": batch.pk, "label": batch.label, "profile": batch.profile,
+            "status": batch.status, "message": batch.message, "total": progress.total,
+            "counts": progress.counts, "percent": progress.percent,
+            "per_minute": progress.per_minute, "eta": progress.eta,
+            "created_at": batch.created_at, "finished_at": batch.finished_at}
+
+
+def _batch(pk: int) -> CutoutBatch:
+    try:
+        return CutoutBatch.objects.get(pk=pk)
+    except CutoutBatch.DoesNotExist:
+        raise _not_found("batch")
+
+
+@router.get("/batches", response={200: list[BatchOut], **errors(403)}, tags=["batches"],
+            summary="Recent cutout batches (newest first, last 50)")
+@decorate_view(needs(roles.VIEW))
+def batch_list(request: HttpRequest):
+    return [_batch_out(b) for b in selectors.cutout_batch_list()]
+
+
+@router.post("/batches", response={201: BatchOut, **errors(403, 409, 422)}, tags=["batches"],
+             summary="Start cutouts for a selection with a profile and model",
+             description=IDEMPOTENCY_DOC)
+@decorate_view(needs(roles.RUN_CUTOUTS))
+@decorate_view(idempotent)
+def batch_start(request: HttpRequest, payload: BatchIn):
+    who = principal(request)
+    assets = selectors.assets_for_cutout(
+        asset_ids=payload.image_ids, product_id=payload.product_id,
+        import_job_id=payload.import_id, all_pending=payload.all_pending)
+    try:
+        batch = services.cutout_batch_start(
+            assets=assets, user=who.user, profile_name=payload.profile, model=payload.model,
+            label=payload.label)
+    except ValueError as exc:
+        # The UI's words: "Could not start cutouts: <reason>".
+        raise Problem(422, f"Could not start cutouts: {exc}", slug="batch-refused")
+    return Status(201, _batch_out(batch))
+
+
+@router.get("/batches/{batch_id}", response={200: BatchOut, **errors(403, 404)},
+            tags=["batches"], summary="Progress of a batch")
+@decorate_view(needs(roles.VIEW))
+def batch_read(request: HttpRequest, batch_id: int):
+    return _batch_out(_batch(batch_id))
+
+
+@router.post("/batches/{batch_id}/cancel", response={200: BatchOut, **errors(403, 404)},
+             tags=["batches"], summary="Cancel the queued cutouts of a batch")
+@decorate_view(needs(roles.RUN_CUTOUTS))
+def batch_cancel(request: HttpRequest, batch_id: int):
+    batch = _batch(batch_id)
+    services.cutout_batch_cancel(batch=batch)
+    batch.refresh_from_db()
+    return _batch_out(batch)
+
+
+@router.post("/batches/{batch_id}/retry", response={200: BatchOut, **errors(403, 404)},
+             tags=["batches"], summary="Re-queue the failed cutouts of a batch")
+@decorate_view(needs(roles.RUN_CUTOUTS))
+def batch_retry(request: HttpRequest, batch_id: int):
+    batch = _batch(batch_id)
+    services.cutout_batch_retry_failed(batch=batch)
+    batch.refresh_from_db()
+    return _batch_out(batch)
+
+
+# --- cutouts ----------------------------------------------------------------------------------
+
+
+class CutoutOut(Schema):
+    id: int
+    image_id: int
+    product_id: int
+    product_sku: str
+    position: str
+    batch_id: int | None = None
+    version: int
+    status: str
+    review_status: str
+    is_current: bool
+    risk: float
+    preflags: list[str]
+    flag_reasons: list[str]
+    profile: str
+    model_name: str
+    error: str
+    width: int | None = None
+    height: int | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    reviewed_at: datetime | None = None
+
+
+class CutoutPageOut(Schema):
+    items: list[CutoutOut]
+    next_cursor: str | None = None
+
+
+class ReviewIn(Schema):
+    comment: str = Field("", max_length=2000)
+
+
+class FlagIn(Schema):
+    reasons: list[FlagReason]
+    comment: str = Field("", max_length=2000)
+
+
+class RerunIn(Schema):
+    model: str | None = Field(None, max_length=60)
+    tta: bool = True
+    shadow: str = Field("none", description=f"One of: {', '.join(SHADOW_MODES)}.")
+    strength: str = Field("normal", description=f"One of: {', '.join(services.STRENGTHS)}.")
+    comment: str = Field("", max_length=2000)
+
+
+def _cutout_out(c: Cutout) -> dict:
+    asset = c.asset
+    return {
+        "id": c.pk, "image_id": c.asset_id, "product_id": asset.product_id,
+        "product_sku": asset.product.sku, "position": asset.position, "batch_id": c.batch_id,
+        "version": c.version, "status": c.status, "review_status": c.review_status,
+        "is_current": c.is_current, "risk": c.risk, "preflags": list(c.preflags or []),
+        "flag_reasons": list(c.flag_reasons or []), "profile": c.profile,
+        "model_name": c.model_name, "error": c.error, "width": c.width, "height": c.height,
+        "created_at": c.created_at, "finished_at": c.finished_at,
+        "reviewed_at": c.reviewed_at,
+    }
+
+
+def _cutout(pk: int) -> Cutout:
+    try:
+        return cutout_get(pk=pk)
+    except Cutout.DoesNotExist:
+        raise _not_found("cutout")
+
+
+@router.get("/cutouts", response={200: CutoutPageOut, **errors(400, 403, 422)},
+            tags=["cutouts"], summary="List cutouts with review state, risk and pre-flags")
+@decorate_view(needs(roles.VIEW))
+def cutout_list(request: HttpRequest, status: JobStatus | None = None,
+                review_status: ReviewStatus | None = None, preflag: str = "",
+                min_risk: float | None = Query(None, ge=0, le=1000), product: str = "",
+                batch_id: int | None = Query(None, ge=1, le=MAX_ID),
+                image_id: int | None = Query(None, ge=1, le=MAX_ID),
+                cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+    """Newest first; follow `next_cursor`. `preflag` is one of the engine's pre-flags."""
+    before = cursor_decode(cursor).get("before")
+    page = cutout_page(
+        status=status.value if status else "",
+        review_status=review_status.value if review_status else "",
+        preflag=preflag.replace("\x00", "")[:40], min_risk=min_risk,
+        product_sku=product.replace("\x00", "")[:64], batch_id=batch_id, image_id=image_id,
+        before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
+        size=limit)
+    return {"items": [_cutout_out(c) for c in page.items],
+            "next_cursor": cursor_encode({"before": page.next_before}) if page.next_before
+            else None}
+
+
+@router.get("/cutouts/{cutout_id}", response={200: CutoutOut, **errors(403, 404)},
+            tags=["cutouts"], summary="Read a cutout version")
+@decorate_view(needs(roles.VIEW))
+def cutout_read(request: HttpRequest, cutout_id: int):
+    return _cutout_out(_cutout(cutout_id))
+
+
+def _review(action, request: HttpRequest, cutout_id: int, **kwargs) -> dict:
+    who = principal(request)
+    cutout = _cutout(cutout_id)
+    try:
+        cutout = action(cutout=cutout, user=who.user, **kwargs)
+    except services.ReviewError as exc:
+        raise Problem(409, str(exc), slug="review-refused")
+    return _cutout_out(cutout_get(pk=cutout.pk))
+
+
+@router.post("/cutouts/{cutout_id}/approve", response={200: CutoutOut, **errors(403, 404, 409)},
+             tags=["cutouts"], summary="Approve a version (it becomes the image's current)")
+@decorate_view(needs(roles.REVIEW))
+def cutout_approve(request: HttpRequest, cutout_id: int, payload: ReviewIn):
+    return _review(services.cutout_approve, request, cutout_id, comment=payload.comment)
+
+
+@router.post("/cutouts/{cutout_id}/flag",
+             response={200: CutoutOut, **errors(403, 404, 409, 422)}, tags=["cutouts"],
+             summary="Flag a version for retouch, with reasons")
+@decorate_view(needs(roles.REVIEW))
+def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
+    return _review(services.cutout_flag, request, cutout_id,
+                   reasons=[r.value for r in payload.reasons], comment=payload.comment)
+
+
+@router.post("/cutouts/{cutout_id}/rerun",
+             response={201: CutoutOut, **errors(403, 404, 409, 422)}, tags=["cutouts"],
+             summary="Re-run with other settings: a new version on the interactive queue")
+@decorate_view(needs(roles.REVIEW))
+def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
+    return Status(201, _review(services.cutout_review_rerun, request, cutout_id,
+                               model=payload.model, tta=payload.tta, shadow=payload.shadow,
+                               strength=payload.strength, comment=payload.comment))
+
+
+@router.get("/cutouts/{cutout_id}/download", response={200: DownloadOut, **errors(403, 404)},
+            tags=["cutouts"], summary="A signed, short-lived URL of the cutout PNG (or mask)")
+@decorate_view(needs(roles.VIEW))
+def cutout_download(request: HttpRequest, cutout_id: int, file: str = "cutout"):
+    cutout = _cutout(cutout_id)
+    if file not in CUTOUT_FILES:
+        raise Problem(404, f"No file {file!r}; choose one of: {', '.join(CUTOUT_FILES)}.",
+                      slug="not-found")
+    name = {"cutout": cutout.rgba_name, "mask": cutout.mask_name,
+            "shadow": cutout.shadow_name}[file]
+    if cutout.status != JobStatus.DONE or not name:
+        raise Problem(404, f"Version {cutout.version} has no {file} file.", slug="not-found")
+    return _signed_url(request, storage_alias="default", name=name,
+                       filename=f"cutout-{cutout.pk}-v{cutout.version}-{file}.png",
+                       claim={"k": "cutout", "id": cutout.pk, "v": file})
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+class ExportIn(Schema):
+    presets: list[str] = Field([], max_length=50,
+                               description="Preset names, e.g. amazon_main.")
+    specs: list[str] = Field([], max_length=20,
+                             description="Spec strings, e.g. `square-1200|bg-ffffff|"
+                                         "format-jpeg`; each gets a `spec-<hash>` folder.")
+    skus: list[str] = Field([], max_length=10000, description="Empty: every product.")
+    brand: str = Field("", max_length=120)
+    approved_since: date | None = None
+    dry_run: bool = False
+    include_failing: bool = False
+
+
+class ExportOut(Schema):
+    id: int
+    status: str
+    presets: list[str]
+    filters: dict
+    dry_run: bool
+    percent: int
+    progress_done: int
+    progress_total: int
+    exported_count: int
+    failed_count: int
+    message: str
+    has_zip: bool
+    created_at: datetime
+    finished_at: datetime | None = None
+
+
+def _export_out(job: ExportJob) -> dict:
+    progress = selectors.export_job_progress(job=job)
+    return {"id": job.pk, "status": job.status, "presets": job.presets, "filters": job.filters,
+            "dry_run": job.dry_run, "percent": progress.percent,
+            "progress_done": job.progress_done, "progress_total": job.progress_total,
+            "exported_count": job.exported_count, "failed_count": job.failed_count,
+            "message": job.message, "has_zip": bool(job.zip_name),
+            "created_at": job.created_at, "finished_at": job.finished_at}
+
+
+def _export(pk: int) -> ExportJob:
+    try:
+        return ExportJob.objects.get(pk=pk)
+    except ExportJob.DoesNotExist:
+        raise _not_found("export")
+
+
+@router.post("/exports", response={201: ExportOut, **errors(403, 409, 422)}, tags=["exports"],
+             summary="Export approved cutouts with presets or spec strings",
+             description=IDEMPOTENCY_DOC)
+@decorate_view(needs(roles.EXPORT))
+@decorate_view(idempotent)
+def export_create(request: HttpRequest, payload: ExportIn):
+    who = principal(request)
+    product_ids, missing = selectors.products_by_sku(
+        skus=[s.replace("\x00", "") for s in payload.skus])
+    if missing:
+        raise Problem(422, f"Unknown SKU(s): {', '.join(missing[:20])}", slug="validation",
+                      errors=[{"field": "skus", "message": f"Unknown SKU(s): "
+                                                           f"{', '.join(missing[:20])}"}])
+    try:
+        job = services.export_job_create(
+            user=who.user, presets=[*payload.presets, *(
+                SPEC_PREFIX + s.replace("\x00", "")[:400] for s in payload.specs)],
+            product_ids=product_ids,
+            brand=payload.brand.replace("\x00", ""), approved_since=payload.approved_since,
+            dry_run=payload.dry_run, include_failing=payload.include_failing)
+    except services.ExportCollisionError as exc:
+        raise Problem(409, "File names would collide; nothing was started. Fix the SKUs, "
+                           "ASINs, GTINs or image positions, or change the naming.",
+                      slug="export-collision",
+                      errors=[{"field": "", "message": c} for c in exc.collisions[:100]])
+    except services.ExportError as exc:
+        raise Problem(422, str(exc), slug="export-refused")
+    return Status(201, _export_out(job))
+
+
+@router.get("/exports/{export_id}", response={200: ExportOut, **errors(403, 404)},
+            tags=["exports"], summary="Progress of an export")
+@decorate_view(needs(roles.EXPORT))
+def export_read(request: HttpRequest, export_id: int):
+    return _export_out(_export(export_id))
+
+
+@router.post("/exports/{export_id}/cancel", response={200: ExportOut, **errors(403, 404)},
+             tags=["exports"], summary="Cancel a queued or running export")
+@decorate_view(needs(roles.EXPORT))
+def export_cancel(request: HttpRequest, export_id: int):
+    job = _export(export_id)
+    services.export_job_cancel(job=job)
+    job.refresh_from_db()
+    return _export_out(job)
+
+
+@router.get("/exports/{export_id}/manifest", response={200: list[dict[str, str]],
+                                                       **errors(403, 404)},
+            tags=["exports"], summary="The export's manifest rows (first 500)")
+@decorate_view(needs(roles.EXPORT))
+def export_manifest(request: HttpRequest, export_id: int):
+    rows, _ = selectors.export_job_results(job=_export(export_id))
+    return rows
+
+
+@router.get("/exports/{export_id}/download", response={200: DownloadOut, **errors(403, 404)},
+            tags=["exports"], summary="A signed, short-lived URL of the ZIP (or manifest)")
+@decorate_view(needs(roles.EXPORT))
+def export_download(request: HttpRequest, export_id: int, file: str = "zip"):
+    job = _export(export_id)
+    if file not in EXPORT_FILES:
+        raise Problem(404, f"No file {file!r}; choose one of: {', '.join(EXPORT_FILES)}.",
+                      slug="not-found")
+    name = job.manifest_name if file == "manifest" else job.zip_name
+    if not name:
+        raise Problem(404, "This export has no such file (yet).", slug="not-found")
+    ext = "csv" if file == "manifest" else "zip"
+    return _signed_url(request, storage_alias="exports", name=name,
+                       filename=f"cutroom-export-{job.pk}.{ext}",
+                       claim={"k": "export", "id": job.pk, "v": file})

@@ -1,0 +1,266 @@
+"""The interactive-segmentation click benchmark (RITM's protocol) for the retouch engine.
+
+Start from the automatic ``default`` cutout; a simulated user, who alone reads the ground
+truth, puts each next click at the pixel deepest inside the larger error region (distance
+transform of missed-object vs spilled-background pixels, the 128 ignore band left out;
+positive if the missed region is deeper), as a disk of radius 5 px; the engine refines with
+the whole click list; repeat up to ``max_clicks``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from . import metrics
+from .encode import decode_image
+from .strokes import Stroke
+
+CLICK_RADIUS = 5.0
+THRESHOLDS = (0.85, 0.90)
+REPORT_AFTER = (0, 1, 3, 5, 10)
+TARGETS = {"grabcut": {"noc90": 4.0}, "davis": {"noc90": 10.0},
+           "all": {"worse_share": 0.03, "median_s": 1.0}}
+
+
+def image_set(stem: str) -> str:
+    """DAVIS stems are three-digit numbers; GrabCut stems are six-digit numbers or names."""
+    return "davis" if re.fullmatch(r"\d{3}", stem) else "grabcut"
+
+
+def next_click(pred: np.ndarray, gt: np.ndarray) -> tuple[tuple[int, int], bool] | None:
+    """((x, y), positive) of the next simulated click, or None when nothing is wrong.
+
+    pred: bool object mask; gt: uint8 with 0 background, 255 object, 128 ignore."""
+    obj, bg = gt > 128, gt < 128
+    fn = obj & ~pred
+    fp = bg & pred
+    if not fn.any() and not fp.any():
+        return None
+    # padding: the frame counts as the edge of an error region, as in RITM
+    def depth(m):
+        d = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 0)
+        return d[1:-1, 1:-1]
+
+    d_fn, d_fp = depth(fn), depth(fp)
+    positive = float(d_fn.max()) > float(d_fp.max())
+    d = d_fn if positive else d_fp
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return (int(x), int(y)), positive
+
+
+def click_stroke(xy: tuple[int, int], positive: bool, radius: float = CLICK_RADIUS) -> Stroke:
+    return Stroke("keep" if positive else "remove", radius, ((float(xy[0]), float(xy[1])),))
+
+
+Refiner = Callable[[np.ndarray, np.ndarray, np.ndarray | None, list[Stroke]], np.ndarray]
+
+
+def retouch_refiner(rgb, alpha, rgba, strokes) -> np.ndarray:
+    from .retouch import retouch
+
+    return retouch(rgb, alpha, strokes, previous_rgba=rgba).alpha
+
+
+def paint_refiner(rgb, alpha, rgba, strokes) -> np.ndarray:
+    """Baseline: the clicks' disks painted onto the automatic cutout, nothing more."""
+    from .strokes import KEEP, REMOVE, rasterise
+
+    labels = rasterise(strokes, alpha.shape)
+    out = alpha.copy()
+    out[labels == KEEP] = 255
+    out[labels == REMOVE] = 0
+    return out
+
+
+ENGINES: dict[str, Refiner] = {"retouch": retouch_refiner, "paint": paint_refiner}
+
+
+def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt: np.ndarray,
+              refiner: Refiner, max_clicks: int) -> dict:
+    """Click up to max_clicks times; IoU after each click and seconds per refinement."""
+    ious = [metrics.iou(alpha0, gt)]
+    seconds: list[float] = []
+    clicks: list[list] = []
+    strokes: list[Stroke] = []
+    pred = alpha0 >= 128
+    for _ in range(max_clicks):
+        click = next_click(pred, gt)
+        if click is None:
+            break
+        (x, y), positive = click
+        strokes.append(click_stroke((x, y), positive))
+        clicks.append([x, y, bool(positive)])
+        t = time.perf_counter()
+        alpha = refiner(rgb, alpha0, rgba0, strokes)
+        seconds.append(time.perf_counter() - t)
+        pred = alpha >= 128
+        ious.append(metrics.iou(alpha, gt))
+    # a perfect mask needs no more clicks: it stays perfect
+    ious += [ious[-1]] * (max_clicks + 1 - len(ious))
+    return {"ious": ious, "seconds": seconds, "clicks": clicks}
+
+
+def noc(ious: list[float], threshold: float, max_clicks: int) -> int:
+    """Clicks needed to reach IoU >= threshold (0 if the automatic cutout does); max if never."""
+    for k, v in enumerate(ious[: max_clicks + 1]):
+        if v >= threshold:
+            return k
+    return max_clicks
+
+
+def summarise(rows: list[dict], max_clicks: int) -> dict:
+    if not rows:
+        return {"images": 0}
+    out: dict = {"images": len(rows)}
+    for thr in THRESHOLDS:
+        out[f"noc{round(thr * 100)}"] = float(np.mean([noc(r["ious"], thr, max_clicks)
+                                                      for r in rows]))
+    for k in REPORT_AFTER:
+        if k <= max_clicks:
+            out[f"iou@{k}"] = float(np.mean([r["ious"][k] for r in rows]))
+    n_clicks = worse = 0
+    for r in rows:
+        real = len(r["seconds"])
+        n_clicks += real
+        worse += sum(1 for a, b in zip(r["ious"][:real], r["ious"][1:real + 1], strict=True)
+                     if b < a - 1e-9)
+    out["clicks"] = n_clicks
+    out["worse_share"] = worse / n_clicks if n_clicks else 0.0
+    secs = [s for r in rows for s in r["seconds"]]
+    out["median_s"] = statistics.median(secs) if secs else 0.0
+    out["p95_s"] = float(np.percentile(secs, 95)) if secs else 0.0
+    return out
+
+
+def _auto_cutout(stem: str, img_path: Path, seg, settings, cache_dir: Path | None):
+    from .pipeline import run_pipeline
+
+    if cache_dir is not None:
+        a_path, c_path = cache_dir / f"{stem}.alpha.png", cache_dir / f"{stem}.rgba.png"
+        if a_path.is_file() and c_path.is_file():
+            return (np.asarray(Image.open(a_path).convert("L")).copy(),
+                    np.asarray(Image.open(c_path).convert("RGBA")).copy())
+    res = run_pipeline(decode_image(img_path), settings, seg)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(res.alpha).save(a_path)
+        Image.fromarray(res.rgba).save(c_path)
+    return res.alpha, res.rgba
+
+
+def find_click_pairs(images_dir, masks_dir) -> list[tuple[str, Path, Path]]:
+    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
+    if not images_dir.is_dir() or not masks_dir.is_dir():
+        raise FileNotFoundError(f"no such folders: {images_dir} / {masks_dir}")
+    from .benchmark import IMAGE_EXTS
+
+    pairs = []
+    for img in sorted(images_dir.iterdir()):
+        mask = masks_dir / f"{img.stem}.png"
+        if img.suffix.lower() in IMAGE_EXTS and mask.is_file():
+            pairs.append((img.stem, img, mask))
+    if not pairs:
+        raise FileNotFoundError(f"no image/mask pairs (same stem) in {images_dir} and {masks_dir}")
+    return pairs
+
+
+def run_clicks(images_dir, masks_dir, *, max_clicks: int = 20, segmenter=None,
+               engines: tuple[str, ...] = ("retouch",), limit: int | None = None,
+               stems: set[str] | None = None, cache_dir: str | Path | None = None,
+               out_json: str | Path | None = None, progress=None, stream=None) -> dict:
+    """Run the protocol on every image/mask pair; returns (and writes) the report."""
+    from .settings import profile
+
+    stream = stream or sys.stdout
+    pairs = find_click_pairs(images_dir, masks_dir)
+    if stems:
+        pairs = [p for p in pairs if p[0] in stems]
+    pairs = pairs[: limit or None]
+    if segmenter is None:
+        from .models import resolve_model
+        from .session import get_segmenter
+
+        segmenter = get_segmenter(resolve_model("u2netp", None, None))
+    settings = profile("default")
+    cache = Path(cache_dir) if cache_dir else None
+    rows: dict[str, list[dict]] = {e: [] for e in engines}
+    for stem, img_path, mask_path in pairs:
+        rgb = decode_image(img_path)
+        gt = np.asarray(Image.open(mask_path).convert("L"))
+        if gt.shape != rgb.shape[:2]:
+            raise ValueError(f"{mask_path.name}: mask {gt.shape} does not match image "
+                             f"{rgb.shape[:2]}")
+        alpha0, rgba0 = _auto_cutout(stem, img_path, segmenter, settings, cache)
+        for e in engines:
+            r = run_image(rgb, alpha0, rgba0, gt, ENGINES[e], max_clicks)
+            r.update(stem=stem, set=image_set(stem))
+            rows[e].append(r)
+            if progress:
+                progress(e, stem, r)
+    report = {"images_dir": str(images_dir), "masks_dir": str(masks_dir),
+              "max_clicks": max_clicks, "click_radius": CLICK_RADIUS, "engines": {}}
+    for e in engines:
+        sets = {name: summarise([r for r in rows[e] if r["set"] == name], max_clicks)
+                for name in ("grabcut", "davis")}
+        sets["all"] = summarise(rows[e], max_clicks)
+        report["engines"][e] = {"sets": sets, "images": rows[e]}
+    report["targets"] = target_report(report)
+    print(format_table(report), file=stream)
+    if out_json:
+        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
+    return report
+
+
+def target_report(report: dict) -> dict:
+    eng = report["engines"].get("retouch")
+    if not eng:
+        return {}
+    out = {}
+    for name, checks in TARGETS.items():
+        s = eng["sets"].get(name, {})
+        for key, limit in checks.items():
+            if key in s:
+                out[f"{name}.{key}"] = {"value": s[key], "limit": limit, "met": s[key] <= limit}
+    return out
+
+
+COLS = ("images", "noc85", "noc90", "iou@0", "iou@1", "iou@3", "iou@5", "iou@10",
+        "worse_share", "median_s", "p95_s")
+
+
+def format_table(report: dict) -> str:
+    head = f"{'engine':<9}{'set':<9}" + "".join(f"{c:>12}" for c in COLS)
+    lines = [head, "-" * len(head)]
+    for e, data in report["engines"].items():
+        for name, s in data["sets"].items():
+            if not s.get("images"):
+                continue
+            cells = []
+            for c in COLS:
+                v = s.get(c)
+                cells.append(f"{'-':>12}" if v is None else
+                             f"{v:>12d}" if isinstance(v, int) else f"{v:>12.3f}")
+            lines.append(f"{e:<9}{name:<9}" + "".join(cells))
+    base = report["engines"].get("paint")
+    new = report["engines"].get("retouch")
+    if base and new:
+        for name in ("grabcut", "davis", "all"):
+            b, n = base["sets"].get(name, {}), new["sets"].get(name, {})
+            if b.get("images") and n.get("images") and b["noc90"]:
+                k = max(c for c in REPORT_AFTER if f"iou@{c}" in n)
+                lines.append(f"{name}: NoC@90 retouch/paint = {n['noc90'] / b['noc90']:.2f}x, "
+                             f"IoU after {k} clicks {n[f'iou@{k}'] - b[f'iou@{k}']:+.3f} vs paint")
+    for k, v in report.get("targets", {}).items():
+        lines.append(f"target {k} <= {v['limit']}: {v['value']:.3f} "
+                     f"{'OK' if v['met'] else 'MISSED'}")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""Latency of the retouch preview (the web process's only imaging work in retouch): a
+reviewer's growing stroke list re-sent after every stroke, rendered at the card's size from the
+downscaled copy, exactly as the preview view does. Measured in the same run: making that copy
+from the card's cached 1024 px images (the first preview of a version in a process) and, as the
+baseline, refining at full resolution inside the request (the old path, now the worker's job).
+Generated photos with a ghost blob and a missing panel; no database, no eval data."""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import statistics
+import time
+
+import cv2
+import numpy as np
+from django.core.management.base import BaseCommand
+from PIL import Image, ImageDraw
+
+from cutouts.benchmarking import print_table, product_photo, write_json
+from cutouts.imaging.strokes import strokes_from_json
+from cutouts.services import review
+
+TARGET_P95_S = 1.0
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def _scene(width: int, height: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(photo RGB, mistaken cutout RGBA): a stain on the backdrop kept, the inner panel lost."""
+    image = product_photo(width, height, seed)
+    r = max(4, width // 26)
+    ImageDraw.Draw(image).ellipse((width // 11 - r, height // 9 - r, width // 11 + r,
+                                   height // 9 + r), fill=(120, 84, 52))
+    rgb = np.array(image)
+    backdrop = np.median(rgb[: height // 20, width // 3: 2 * width // 3].reshape(-1, 3), axis=0)
+    obj = np.abs(rgb.astype(np.int16) - backdrop.astype(np.int16)).sum(axis=2) > 90
+    # The product's light inner panel: the largest region of its own colour inside the box.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
+    product = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = cv2.boundingRect(product.astype(np.uint8))
+    centre = rgb[y + int(h * 0.45), x + w // 2].astype(np.int16)
+    panel = np.abs(rgb.astype(np.int16) - centre).sum(axis=2) < 60
+    alpha = ((obj & ~panel) * 255).astype(np.uint8)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), max(0.8, width / 800))
+    rgba = np.dstack([rgb, alpha])
+    rgba[..., :3][alpha == 0] = 0
+    return rgb, rgba
+
+
+def _strokes(rgba: np.ndarray) -> list[dict]:
+    """What a reviewer does on this scene, in full-size pixels: fill the panel, click the
+    blob away, soften an edge, trim the shadow, then a few corrective clicks."""
+    height, width = rgba.shape[:2]
+    obj = (rgba[..., 3] > 128).astype(np.uint8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(obj, connectivity=8)
+    order = np.argsort(stats[1:, cv2.CC_STAT_AREA])[::-1] + 1
+    x, y, w, h = (int(v) for v in stats[order[0], :4])
+    blob = centroids[order[1]] if n > 2 else (width / 11, height / 9)
+    r = max(2.0, width / 160)
+    cx, cy = x + w / 2, y + h * 0.45
+    return [
+        {"kind": "keep", "radius": r, "points": [[cx - w / 6, cy], [cx + w / 6, cy]]},
+        {"kind": "remove", "radius": r, "points": [[float(blob[0]), float(blob[1])]]},
+        {"kind": "detail", "radius": 2 * r, "points": [[x + w, y + h * 0.3], [x + w, y + h * 0.7]]},
+        {"kind": "remove", "radius": r, "points": [[x + w * 0.2, y + h + 3 * r],
+                                                   [x + w * 0.8, y + h + 3 * r]]},
+        {"kind": "keep", "radius": r, "points": [[x + 2 * r, y + 2 * r]]},
+        {"kind": "remove", "radius": r, "points": [[x - 4 * r, cy]]},
+        {"kind": "detail", "radius": 2 * r, "points": [[x, y + h * 0.4], [x, y + h * 0.6]]},
+        {"kind": "keep", "radius": r, "points": [[x + w * 0.3, y + r], [x + w * 0.7, y + r]]},
+    ]
+
+
+def _card_images(rgb: np.ndarray, rgba: np.ndarray) -> tuple[Image.Image, Image.Image]:
+    """The card's cached 1024 px images the preview starts from: the photo's WebP thumbnail
+    and the cutout's PNG preview (made here untimed, as the card made them before)."""
+    height, width = rgb.shape[:2]
+    scale = min(1.0, review.PREVIEW_MAX / max(width, height))
+    size = (round(width * scale), round(height * scale))
+    photo = Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.LANCZOS)
+    cut = (Image.fromarray(rgba, "RGBA").convert("RGBa")
+           .resize(size, Image.Resampling.LANCZOS).convert("RGBA"))
+    files = []
+    for image, fmt, options in ((photo, "WEBP", {"quality": 82, "method": 4}),
+                                (cut, "PNG", {"compress_level": 3})):
+        out = io.BytesIO()
+        image.save(out, fmt, **options)
+        out.seek(0)
+        files.append(Image.open(out))
+    return files[0], files[1]
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser):
+        parser.add_argument("--photos", type=int, default=3)
+        parser.add_argument("--megapixels", type=float, default=12.0)
+        parser.add_argument("--no-full", action="store_true",
+                            help="skip the full-resolution baseline (slow on big photos)")
+        parser.add_argument("--json", dest="json_path", default="retouch_preview_benchmark.json")
+
+    def handle(self, *args, photos, megapixels, no_full, json_path, **options):
+        width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
+        height = int(round(width * 3 / 4))
+        previews, cpus, firsts, fulls = [], [], [], []
+        load_before = os.getloadavg()[0]
+        parts: dict[str, list[float]] = {}
+        for seed in range(photos):
+            rgb, rgba = _scene(width, height, seed)
+            stroke_json = _strokes(rgba)
+            strokes = strokes_from_json(stroke_json)
+            photo, cut = _card_images(rgb, rgba)
+            started = time.perf_counter()
+            small = review.retouch_base_from_images(photo, cut)
+            base = review.RetouchBase(rgb=small.rgb, rgba=small.rgba,
+                                      scale=small.rgb.shape[1] / width)
+            firsts.append(time.perf_counter() - started)
+            review.retouch_preview_render(base, strokes[:1])  # warm imports and caches
+            for n in range(1, len(strokes) + 1):
+                started, cpu = time.perf_counter(), time.process_time()
+                _, timings = review.retouch_preview_render(base, strokes[:n])
+                previews.append(time.perf_counter() - started)
+                cpus.append(time.process_time() - cpu)
+                for key, value in timings.items():
+                    parts.setdefault(key, []).append(value)
+            if not no_full:
+                started = time.perf_counter()
+                review._retouch(rgb, np.ascontiguousarray(rgba[..., 3]), strokes, rgba)
+                fulls.append(time.perf_counter() - started)
+            self.stdout.write(f"photo {seed + 1}/{photos}: {width}x{height}, "
+                              f"{len(strokes)} previews")
+
+        def row(what, values, note=""):
+            return {"what": what, "n": len(values), "p50_s": statistics.median(values),
+                    "p95_s": _pct(values, 0.95), "max_s": max(values), "note": note}
+
+        rows = [row("preview at 1024 px, cached copy (per stroke)", previews,
+                    "what the reviewer waits for"),
+                row("  same, CPU seconds of the process", cpus,
+                    "all threads; an idle machine's wall time is at most this")]
+        rows += [row(f"  of which {key.replace('retouch_', 'refinement: ')}", values)
+                 for key, values in parts.items() if len(values) == len(previews)]
+        rows += [row("first preview: decode the card's 1024 px images", firsts, "once per "
+                    "version and web process")]
+        if fulls:
+            rows.append(row("baseline: full-resolution refine in the request", fulls,
+                            "all strokes at once; now the worker's job"))
+            base_p95 = rows[-1]["p95_s"]
+            for r in rows:
+                r["ratio"] = round(r["p95_s"] / base_p95, 3)
+        load = (load_before + os.getloadavg()[0]) / 2
+        self.stdout.write(f"{photos} photos of {width}x{height} ({megapixels:g} MP), "
+                          f"{os.cpu_count()} cores, cv2 threads {cv2.getNumThreads()}, "
+                          f"load average {load:.1f}")
+        print_table(rows, [("what", "measured".ljust(52), ""), ("n", "n", ""),
+                           ("p50_s", "p50 s", ".3f"), ("p95_s", "p95 s", ".3f"),
+                           ("max_s", "max s", ".3f"), ("ratio", "p95 / base", ".3f")],
+                    out=self.stdout)
+        ok = rows[0]["p95_s"] <= TARGET_P95_S
+        ok_idle = rows[1]["p95_s"] <= TARGET_P95_S
+        self.stdout.write(f"target: preview p95 <= {TARGET_P95_S:.1f} s: wall "
+                          f"{'met' if ok else 'MISSED'} ({rows[0]['p95_s']:.2f} s at load "
+                          f"{load:.1f}); CPU time {'met' if ok_idle else 'MISSED'} "
+                          f"({rows[1]['p95_s']:.2f} s, an idle machine's bound)")
+        write_json(json_path, {
+            "photos": photos, "width": width, "height": height, "cores": os.cpu_count(),
+            "load_average": round(load, 2),
+            "python": platform.python_version(), "rows": rows, "target_p95_s": TARGET_P95_S,
+            "within_target": ok, "within_target_cpu": ok_idle})
+        self.stdout.write(f"wrote {json_path}")

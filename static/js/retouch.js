@@ -1,0 +1,366 @@
+/* Retouch tools, on the retouch page and on the review card: keep / remove / detail strokes,
+   clicks, undo/redo, brush size and a live preview.
+   Strokes live here as the vector list of cutouts.imaging.strokes
+   ([{kind, radius, points: [[x, y], ...]}], full-size photo pixels; one point = a click) and the
+   whole list is re-sent on every preview, so undo/redo never asks the server for anything.
+   Apply posts the same list; a worker computes the new version at full size. */
+(function () {
+  "use strict";
+
+  var COLOURS = { keep: "rgba(0, 190, 70, 0.6)", remove: "rgba(235, 25, 35, 0.6)",
+                  detail: "rgba(40, 120, 255, 0.6)" };
+  var NAMES = { keep: "Keep", remove: "Remove", detail: "Detail" };
+  var CLICK_PX = 4;        // a press that moves less than this many screen pixels is a click
+  var PREVIEW_MAX = 1024;  // the canvas matches the preview the server computes
+  var SIZE_STEP = 1.25;
+  var DEBOUNCE_MS = 90;
+
+  function typing(el) {
+    return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable ||
+      (el.tagName === "INPUT" && !/^(checkbox|radio|range|button|submit|color|hidden)$/.test(el.type)));
+  }
+
+  function Editor(form) {
+    var self = this;
+    this.form = form;
+    this.fullW = parseInt(form.dataset.fullWidth, 10) || 1;
+    this.fullH = parseInt(form.dataset.fullHeight, 10) || 1;
+    this.canvas = form.querySelector(".rt-canvas");
+    this.stage = form.querySelector(".rt-stage");
+    this.preview = form.querySelector(".rt-preview");
+    this.photo = form.querySelector(".rt-photo");
+    this.baseSrc = this.preview.getAttribute("src");
+    this.input = form.querySelector("[data-rt-strokes]");
+    this.status = form.querySelector("[data-rt-status]");
+    this.size = form.querySelector("[data-rt-size]");
+    this.sizeLabel = form.querySelector("[data-rt-size-label]");
+    this.strokes = [];
+    this.undone = [];
+    this.tool = "keep";
+    this.current = null;
+    this.cursor = null;
+    this.inflight = false;
+    this.dirty = false;
+    this.timer = null;
+    this.seq = 0;
+    this.objectUrl = null;
+    this.warmed = false;
+    var scale = Math.min(1, PREVIEW_MAX / Math.max(this.fullW, this.fullH));
+    this.canvas.width = Math.max(1, Math.round(this.fullW * scale));
+    this.canvas.height = Math.max(1, Math.round(this.fullH * scale));
+    this.scale = this.canvas.width / this.fullW;
+    this.ctx = this.canvas.getContext("2d");
+
+    this.canvas.addEventListener("pointerdown", function (ev) { self.down(ev); });
+    this.canvas.addEventListener("pointermove", function (ev) { self.move(ev); });
+    this.canvas.addEventListener("pointerup", function (ev) { self.up(ev); });
+    this.canvas.addEventListener("pointercancel", function () { self.current = null; self.render(); });
+    this.canvas.addEventListener("pointerleave", function () { self.cursor = null; self.render(); });
+    this.canvas.addEventListener("pointerenter", function () { self.warm(); });
+    this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+    form.addEventListener("click", function (ev) {
+      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear]");
+      if (!t) return;
+      if (t.dataset.rtTool) self.setTool(t.dataset.rtTool);
+      else if (t.hasAttribute("data-rt-undo")) self.undo();
+      else if (t.hasAttribute("data-rt-redo")) self.redo();
+      else if (t.hasAttribute("data-rt-clear")) self.clear();
+    });
+    form.addEventListener("input", function (ev) {
+      if (ev.target === self.size) self.sizeChanged();
+    });
+    form.addEventListener("change", function (ev) {
+      if (ev.target.matches("[data-rt-photo]")) self.photo.classList.toggle("rt-hidden", !ev.target.checked);
+    });
+    form.addEventListener("submit", function (ev) {
+      if (!self.strokes.length) { ev.preventDefault(); self.say("Paint at least one stroke or click first.", "error"); return; }
+      self.sync();
+      self.form.dataset.rtPreview = "applying";
+      self.say("Sending " + self.strokes.length + " stroke" + (self.strokes.length === 1 ? "" : "s") + "…");
+    });
+    form.dataset.rtReady = "1";
+    form._rtEditor = this;
+    try {  // the brush size the reviewer last used, from card to card
+      var saved = parseInt(localStorage.getItem("cutroom.retouch.size"), 10);
+      if (saved) this.size.value = String(saved);
+    } catch (e) { /* private mode: the default */ }
+    this.sizeChanged();
+    this.updateButtons();
+    if (this.visible()) this.warm();
+  }
+
+  Editor.prototype.visible = function () { return this.form.offsetParent !== null; };
+
+  Editor.prototype.say = function (text, kind) {
+    this.status.textContent = text;
+    this.status.classList.toggle("rt-error", kind === "error");
+  };
+
+  /* Screen pixels <-> full-size photo pixels. */
+  Editor.prototype.factor = function () {
+    var r = this.canvas.getBoundingClientRect();
+    return r.width ? this.fullW / r.width : 1;
+  };
+  Editor.prototype.point = function (ev) {
+    var r = this.canvas.getBoundingClientRect();
+    var x = (ev.clientX - r.left) * this.fullW / r.width;
+    var y = (ev.clientY - r.top) * this.fullH / r.height;
+    return [Math.round(Math.min(Math.max(x, 0), this.fullW) * 10) / 10,
+            Math.round(Math.min(Math.max(y, 0), this.fullH) * 10) / 10];
+  };
+  Editor.prototype.radius = function () {
+    var diameter = parseInt(this.size.value, 10) || 24;
+    return Math.max(0.5, Math.round(diameter / 2 * this.factor() * 10) / 10);
+  };
+
+  Editor.prototype.setTool = function (tool) {
+    if (!COLOURS[tool]) return;
+    this.tool = tool;
+    this.stage.dataset.rtToolActive = tool;
+    Array.prototype.forEach.call(this.form.querySelectorAll("[data-rt-tool]"), function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.rtTool === tool));
+    });
+    this.render();
+  };
+  Editor.prototype.resize = function (mult) {
+    var min = parseInt(this.size.min, 10), max = parseInt(this.size.max, 10);
+    var value = parseInt(this.size.value, 10) || 24;
+    var next = Math.round(mult > 1 ? Math.max(value + 1, value * mult) : Math.min(value - 1, value * mult));
+    this.size.value = String(Math.min(max, Math.max(min, next)));
+    this.sizeChanged();
+  };
+  Editor.prototype.sizeChanged = function () {
+    if (this.sizeLabel) this.sizeLabel.textContent = this.size.value;
+    try { localStorage.setItem("cutroom.retouch.size", this.size.value); } catch (e) { /* ignore */ }
+    this.render();
+  };
+
+  Editor.prototype.down = function (ev) {
+    if (ev.button !== 0 && ev.button !== 2) return;
+    ev.preventDefault();
+    this.canvas.setPointerCapture(ev.pointerId);
+    var p = this.point(ev);
+    // The right button paints the opposite of keep/remove: clicks alternate without keys.
+    var kind = ev.button === 2 ? (this.tool === "remove" ? "keep" : "remove") : this.tool;
+    this.current = { kind: kind, radius: this.radius(), points: [p],
+                     x: ev.clientX, y: ev.clientY, moved: false };
+    this.render();
+  };
+  Editor.prototype.move = function (ev) {
+    this.cursor = { x: ev.clientX, y: ev.clientY };
+    var s = this.current;
+    if (s) {
+      if (Math.abs(ev.clientX - s.x) > CLICK_PX || Math.abs(ev.clientY - s.y) > CLICK_PX) s.moved = true;
+      if (s.moved) {
+        var p = this.point(ev), last = s.points[s.points.length - 1];
+        // A point every third of a radius keeps the stroke smooth and the JSON small.
+        if (Math.hypot(p[0] - last[0], p[1] - last[1]) >= Math.max(1, s.radius / 3)) s.points.push(p);
+      }
+    }
+    this.render();
+  };
+  Editor.prototype.up = function (ev) {
+    var s = this.current;
+    if (!s) return;
+    this.current = null;
+    if (s.moved) {
+      var p = this.point(ev), last = s.points[s.points.length - 1];
+      if (p[0] !== last[0] || p[1] !== last[1]) s.points.push(p);
+    } else {
+      s.points = s.points.slice(0, 1);  // a click
+    }
+    this.strokes.push({ kind: s.kind, radius: s.radius, points: s.points });
+    this.undone = [];
+    this.changed();
+  };
+
+  Editor.prototype.undo = function () {
+    if (!this.strokes.length) return;
+    this.undone.push(this.strokes.pop());
+    this.changed();
+  };
+  Editor.prototype.redo = function () {
+    if (!this.undone.length) return;
+    this.strokes.push(this.undone.pop());
+    this.changed();
+  };
+  Editor.prototype.clear = function () {
+    if (!this.strokes.length) return;
+    // Undoable: redo brings the strokes back one by one, in their order.
+    while (this.strokes.length) this.undone.push(this.strokes.pop());
+    this.changed();
+  };
+
+  Editor.prototype.sync = function () { this.input.value = JSON.stringify(this.strokes); };
+  Editor.prototype.updateButtons = function () {
+    var f = this.form;
+    f.querySelector("[data-rt-undo]").disabled = !this.strokes.length;
+    f.querySelector("[data-rt-redo]").disabled = !this.undone.length;
+    f.querySelector("[data-rt-clear]").disabled = !this.strokes.length;
+    f.querySelector("[data-rt-apply]").disabled = !this.strokes.length;
+    f.dataset.rtStrokes = String(this.strokes.length);
+  };
+  Editor.prototype.changed = function () {
+    this.sync();
+    this.updateButtons();
+    this.render();
+    this.requestPreview();
+  };
+
+  Editor.prototype.render = function () {
+    var ctx = this.ctx, k = this.scale;
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    var all = this.current ? this.strokes.concat([this.current]) : this.strokes;
+    all.forEach(function (s) {
+      ctx.strokeStyle = ctx.fillStyle = COLOURS[s.kind];
+      var r = Math.max(0.5, s.radius * k);
+      if (s.points.length === 1) {
+        ctx.beginPath();
+        ctx.arc(s.points[0][0] * k, s.points[0][1] * k, r, 0, 2 * Math.PI);
+        ctx.fill();
+        return;
+      }
+      ctx.lineWidth = 2 * r; ctx.lineCap = "round"; ctx.lineJoin = "round";
+      ctx.beginPath();
+      ctx.moveTo(s.points[0][0] * k, s.points[0][1] * k);
+      for (var i = 1; i < s.points.length; i++) ctx.lineTo(s.points[i][0] * k, s.points[i][1] * k);
+      ctx.stroke();
+    });
+    if (this.cursor) {  // the brush outline, at its real size
+      var rect = this.canvas.getBoundingClientRect();
+      var cx = (this.cursor.x - rect.left) * this.canvas.width / rect.width;
+      var cy = (this.cursor.y - rect.top) * this.canvas.height / rect.height;
+      ctx.lineWidth = 1.5;
+      ctx.strokeStyle = COLOURS[this.tool].replace(/[\d.]+\)$/, "1)");
+      ctx.beginPath(); ctx.arc(cx, cy, Math.max(1, this.radius() * k), 0, 2 * Math.PI); ctx.stroke();
+    }
+  };
+
+  Editor.prototype.csrf = function () {
+    var input = this.form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  };
+  Editor.prototype.post = function (strokes) {
+    return fetch(this.form.dataset.previewUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": this.csrf() },
+      body: JSON.stringify({ strokes: strokes }),
+    });
+  };
+  /* The first preview of a version builds its downscaled copy on the server; do it while
+     the reviewer is still aiming, not after the first stroke. */
+  Editor.prototype.warm = function () {
+    if (this.warmed) return;
+    this.warmed = true;
+    this.post([]).catch(function () { /* the real preview will report */ });
+  };
+
+  /* One preview request at a time: strokes drawn while one is computing wait for it (an
+     aborted fetch would not stop the server's work, only double it), then the newest list
+     goes. A short pause first lets a burst of clicks or undos become one request. */
+  Editor.prototype.requestPreview = function () {
+    var self = this;
+    this.seq++;
+    clearTimeout(this.timer);
+    if (!this.strokes.length) {
+      this.showImage(this.baseSrc, null);
+      this.form.dataset.rtPreview = "idle";
+      this.say("No strokes: showing the version as it is.");
+      return;
+    }
+    this.form.dataset.rtPreview = "loading";
+    this.say("Preview of " + this.describe() + "…");
+    this.timer = setTimeout(function () { self.sendPreview(); }, DEBOUNCE_MS);
+  };
+  Editor.prototype.sendPreview = function () {
+    var self = this, form = this.form;
+    if (this.inflight) { this.dirty = true; return; }
+    var seq = this.seq, strokes = this.strokes.slice(), started = performance.now();
+    if (!strokes.length) return;
+    this.inflight = true;
+    this.dirty = false;
+    function settle() {
+      self.inflight = false;
+      if (self.dirty) self.sendPreview();
+    }
+    this.post(strokes).then(function (response) {
+      if (!response.ok) {
+        return response.json().catch(function () { return { error: "The preview failed (" + response.status + ")." }; })
+          .then(function (body) { throw new Error(body.error || "The preview failed."); });
+      }
+      var server = response.headers.get("X-Retouch-Ms");
+      return response.blob().then(function (blob) {
+        if (seq !== self.seq) return;  // the strokes changed meanwhile: the next one shows
+        self.showImage(URL.createObjectURL(blob), true);
+        form.dataset.rtPreview = "ready";
+        form.dataset.rtPreviewCount = String(strokes.length);
+        var total = Math.round(performance.now() - started);
+        self.say("Preview: " + self.describe() + " · " + total + " ms" +
+                 (server ? " (server " + server + " ms)" : "") + ". Enter applies.");
+      });
+    }).catch(function (err) {
+      if (seq !== self.seq) return;
+      form.dataset.rtPreview = "error";
+      self.say((err && err.message) || "The preview failed.", "error");
+    }).then(settle, settle);
+  };
+  Editor.prototype.describe = function () {
+    var counts = {};
+    this.strokes.forEach(function (s) {
+      var what = NAMES[s.kind].toLowerCase() + (s.points.length === 1 ? " click" : " stroke");
+      counts[what] = (counts[what] || 0) + 1;
+    });
+    return Object.keys(counts).map(function (w) { return counts[w] + " " + w + (counts[w] === 1 ? "" : "s"); }).join(", ");
+  };
+  Editor.prototype.showImage = function (src, owned) {
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.objectUrl = owned ? src : null;
+    this.preview.src = src;
+  };
+
+  Editor.prototype.apply = function () {
+    if (!this.strokes.length) { this.say("Paint at least one stroke or click first.", "error"); return; }
+    this.sync();
+    if (this.form.requestSubmit) this.form.requestSubmit(); else this.form.submit();
+  };
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-retouch]:not([data-rt-ready])"),
+      function (form) { new Editor(form); });  // eslint-disable-line no-new
+  }
+  function active() {
+    var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
+    for (var i = 0; i < forms.length; i++) {
+      if (forms[i]._rtEditor && forms[i]._rtEditor.visible()) return forms[i]._rtEditor;
+    }
+    return null;
+  }
+
+  // Capture phase: while the tools are on screen their keys (K, R, D, Enter) win over the
+  // review card's (previous card, re-run, panels).
+  window.addEventListener("keydown", function (ev) {
+    var ed = active();
+    if (!ed || typing(ev.target)) return;
+    // Focus in another form (an open flag or re-run panel) keeps its own keys.
+    var inForm = ev.target.closest && ev.target.closest("form");
+    if (inForm && inForm !== ed.form) return;
+    var key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    var mod = ev.ctrlKey || ev.metaKey;
+    var handled = true;
+    if (mod && key === "z") { if (ev.shiftKey) ed.redo(); else ed.undo(); }
+    else if (mod && key === "y") ed.redo();
+    else if (mod || ev.altKey) handled = false;
+    else if (key === "k") ed.setTool("keep");
+    else if (key === "r") ed.setTool("remove");
+    else if (key === "d") ed.setTool("detail");
+    else if (key === "[") ed.resize(1 / SIZE_STEP);
+    else if (key === "]") ed.resize(SIZE_STEP);
+    else if (key === "Enter") ed.apply();
+    else handled = false;
+    if (handled) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+  }, true);
+
+  window.cutroomRetouch = { init: init, active: active };
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:afterSettle", init);
+})();

@@ -1,0 +1,225 @@
+import pytest
+from django.core import signing
+from django.test import Client
+
+from cutouts import tasks as cutout_tasks
+from cutouts.models import Cutout, CutoutBatch, ExportJob, JobStatus, ReviewStatus
+from tests.cutouts.export_helpers import approved_cutout, done_cutout
+from tests.factories import ImageAssetFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_broker(monkeypatch):
+    """Record what would be queued; the jobs themselves are tested in tests/cutouts."""
+    sent = []
+    monkeypatch.setattr(cutout_tasks.cutout_run_task, "apply_async",
+                        lambda *a, **k: sent.append(("cutout", a, k)))
+    monkeypatch.setattr(cutout_tasks.export_job_run_task, "delay",
+                        lambda *a, **k: sent.append(("export", a, k)))
+    return sent
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def test_it_starts_a_batch_for_a_selection(manager_api, django_capture_on_commit_callbacks,
+                                           _no_broker):
+    assets = [ImageAssetFactory() for _ in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_api.post("/api/v1/batches", {
+            "image_ids": [a.pk for a in assets[:2]], "profile": "fast", "label": "api"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["total"] == 2 and body["profile"] == "fast" and body["counts"]["queued"] == 2
+    assert len([s for s in _no_broker if s[0] == "cutout"]) == 2
+    progress = manager_api.get(f"/api/v1/batches/{body['id']}").json()
+    assert progress["percent"] == 0 and progress["status"] == "queued"
+
+
+def test_it_refuses_a_batch_with_the_uis_words(manager_api):
+    nothing = manager_api.post("/api/v1/batches", {"image_ids": [999999]})
+    assert nothing.status_code == 422
+    assert nothing.json()["detail"] == "Could not start cutouts: No images to cut out."
+    asset = ImageAssetFactory()
+    bad_profile = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk],
+                                                       "profile": "nope"})
+    assert bad_profile.status_code == 422
+    assert bad_profile.json()["detail"].startswith("Could not start cutouts: unknown profile")
+
+
+def test_it_starts_each_idempotent_batch_once(manager_api):
+    asset = ImageAssetFactory()
+    headers = {"HTTP_IDEMPOTENCY_KEY": "batch-1"}
+    first = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}, headers=headers)
+    again = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}, headers=headers)
+    assert first.json()["id"] == again.json()["id"]
+    assert CutoutBatch.objects.count() == 1 and Cutout.objects.count() == 1
+
+
+def test_it_cancels_and_retries_a_batch(manager_api):
+    assets = [ImageAssetFactory() for _ in range(2)]
+    batch_id = manager_api.post("/api/v1/batches",
+                                {"image_ids": [a.pk for a in assets]}).json()["id"]
+    failed = Cutout.objects.filter(batch_id=batch_id).first()
+    Cutout.objects.filter(pk=failed.pk).update(status=JobStatus.FAILED, error="boom")
+    retried = manager_api.post(f"/api/v1/batches/{batch_id}/retry").json()
+    assert retried["counts"]["failed"] == 0 and retried["counts"]["queued"] == 2
+    cancelled = manager_api.post(f"/api/v1/batches/{batch_id}/cancel").json()
+    assert cancelled["counts"]["cancelled"] == 2
+    assert manager_api.get("/api/v1/batches").json()[0]["id"] == batch_id
+
+
+def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
+    asset = ImageAssetFactory()
+    assert reviewer_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).status_code == 403
+    assert reviewer_api.get("/api/v1/batches").status_code == 200
+
+
+# --- cutouts and review ---------------------------------------------------------------------------
+
+
+def test_it_lists_cutouts_with_review_state_risk_and_preflags(readonly_api):
+    risky = done_cutout()
+    Cutout.objects.filter(pk=risky.pk).update(risk=2.5, preflags=["halo_risk"])
+    calm = done_cutout()
+    page = readonly_api.get("/api/v1/cutouts", {"limit": 1}).json()
+    assert [c["id"] for c in page["items"]] == [calm.pk]
+    rest = readonly_api.get("/api/v1/cutouts", {"limit": 1, "cursor": page["next_cursor"]}).json()
+    assert rest["items"][0]["id"] == risky.pk and rest["items"][0]["preflags"] == ["halo_risk"]
+    flagged = readonly_api.get("/api/v1/cutouts", {"preflag": "halo_risk"}).json()["items"]
+    assert [c["id"] for c in flagged] == [risky.pk]
+    assert [c["id"] for c in readonly_api.get("/api/v1/cutouts", {"min_risk": 1}).json()[
+        "items"]] == [risky.pk]
+    pending = readonly_api.get("/api/v1/cutouts", {"review_status": "pending"}).json()
+    assert {c["review_status"] for c in pending["items"]} == {"pending"}
+
+
+def test_it_approves_and_flags_through_the_review_services(reviewer_api):
+    one, two = done_cutout(), done_cutout()
+    approved = reviewer_api.post(f"/api/v1/cutouts/{one.pk}/approve", {"comment": "ok"})
+    assert approved.status_code == 200
+    assert approved.json()["review_status"] == "approved" and approved.json()["is_current"]
+    flagged = reviewer_api.post(f"/api/v1/cutouts/{two.pk}/flag", {"reasons": ["halo"]})
+    assert flagged.json()["flag_reasons"] == ["halo"]
+    assert Cutout.objects.get(pk=two.pk).review_status == ReviewStatus.FLAGGED
+    other = reviewer_api.post(f"/api/v1/cutouts/{two.pk}/flag", {"reasons": ["other"]})
+    assert other.status_code == 409
+    assert other.json()["detail"] == ("Say what is wrong in the comment when the reason is "
+                                      "'Other'.")
+    unknown = reviewer_api.post(f"/api/v1/cutouts/{two.pk}/flag", {"reasons": ["nope"]})
+    assert unknown.status_code == 422
+
+
+def test_it_refuses_to_approve_an_unfinished_cutout(reviewer_api):
+    asset = ImageAssetFactory()
+    queued = Cutout.objects.create(asset=asset, version=1, status=JobStatus.QUEUED)
+    response = reviewer_api.post(f"/api/v1/cutouts/{queued.pk}/approve", {})
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Version 1 is queued, not a finished cutout."
+
+
+def test_it_reruns_a_cutout_as_a_new_version(reviewer_api):
+    cutout = done_cutout()
+    response = reviewer_api.post(f"/api/v1/cutouts/{cutout.pk}/rerun",
+                                 {"tta": False, "strength": "soft"})
+    assert response.status_code == 201
+    assert response.json()["version"] == 2 and response.json()["status"] == "queued"
+
+
+def test_it_keeps_review_to_reviewers(readonly_api):
+    cutout = done_cutout()
+    assert readonly_api.post(f"/api/v1/cutouts/{cutout.pk}/approve", {}).status_code == 403
+
+
+def test_it_hands_out_signed_short_lived_download_urls(readonly_api, monkeypatch):
+    cutout = done_cutout()
+    answer = readonly_api.get(f"/api/v1/cutouts/{cutout.pk}/download").json()
+    assert answer["url"].startswith("http://testserver/api/v1/files/")
+    path = answer["url"].removeprefix("http://testserver")
+    fetched = Client().get(path)  # no key: the signature is the credential
+    assert fetched.status_code == 200
+    assert b"".join(fetched.streaming_content).startswith(b"\x89PNG")
+    tampered = Client().get(path[:-3] + "abc")
+    assert tampered.status_code == 404
+    real_time = signing.time.time
+    monkeypatch.setattr(signing.time, "time", lambda: real_time() + 3600)
+    expired = Client().get(path)
+    assert expired.status_code == 410 and "expired" in expired.json()["detail"]
+
+
+def test_it_has_no_download_for_an_unfinished_cutout(readonly_api):
+    queued = Cutout.objects.create(asset=ImageAssetFactory(), version=1)
+    assert readonly_api.get(f"/api/v1/cutouts/{queued.pk}/download").status_code == 404
+    cutout = done_cutout()
+    assert readonly_api.get(f"/api/v1/cutouts/{cutout.pk}/download",
+                            {"file": "../etc"}).status_code == 404
+
+
+# --- presets and exports --------------------------------------------------------------------------
+
+
+def test_it_lists_and_reads_presets(readonly_api):
+    names = [p["name"] for p in readonly_api.get("/api/v1/presets").json()]
+    assert "amazon_main" in names
+    one = readonly_api.get("/api/v1/presets/amazon_main").json()
+    assert one["spec"] and one["naming"]
+    assert readonly_api.get("/api/v1/presets/nope").status_code == 404
+
+
+def test_it_exports_approved_cutouts_end_to_end(manager_api):
+    product = ProductFactory(sku="EXP-1", asin="B000000001")
+    approved_cutout(product=product)
+    created = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"],
+                                                   "skus": ["EXP-1"]})
+    assert created.status_code == 201
+    job_id = created.json()["id"]
+    assert created.json()["progress_total"] == 1
+    assert cutout_tasks.export_job_run_task.run(job_id) == "done"
+    progress = manager_api.get(f"/api/v1/exports/{job_id}").json()
+    assert progress["status"] == "done" and progress["percent"] == 100 and progress["has_zip"]
+    manifest = manager_api.get(f"/api/v1/exports/{job_id}/manifest").json()
+    assert manifest[0]["sku"] == "EXP-1"
+    url = manager_api.get(f"/api/v1/exports/{job_id}/download").json()["url"]
+    fetched = Client().get(url.removeprefix("http://testserver"))
+    assert fetched.status_code == 200
+    assert b"".join(fetched.streaming_content)[:2] == b"PK"
+
+
+def test_it_refuses_exports_with_the_uis_words(manager_api):
+    unknown = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"],
+                                                   "skus": ["NOPE"]})
+    assert unknown.status_code == 422 and unknown.json()["detail"] == "Unknown SKU(s): NOPE"
+    nothing = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"]})
+    assert nothing.status_code == 422
+    assert nothing.json()["detail"] == ("Nothing to export: no approved cutouts match these "
+                                        "filters.")
+    bad = manager_api.post("/api/v1/exports", {"presets": ["nope"]})
+    assert bad.json()["detail"] == "Unknown preset 'nope'."
+    assert ExportJob.objects.count() == 0
+
+
+def test_it_cancels_an_export(manager_api):
+    approved_cutout()
+    job_id = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"]}).json()["id"]
+    assert manager_api.post(f"/api/v1/exports/{job_id}/cancel").json()["status"] == "cancelled"
+
+
+def test_it_keeps_exports_to_managers(reviewer_api):
+    assert reviewer_api.get("/api/v1/exports/1").status_code == 403
+
+
+def test_it_exports_with_a_spec_string(manager_api):
+    approved_cutout(product=ProductFactory(sku="SPEC-1"))
+    created = manager_api.post("/api/v1/exports", {
+        "specs": ["square-600|bg-ffffff|format-jpeg"], "skus": ["SPEC-1"]})
+    assert created.status_code == 201
+    job_id = created.json()["id"]
+    assert cutout_tasks.export_job_run_task.run(job_id) == "done"
+    manifest = manager_api.get(f"/api/v1/exports/{job_id}/manifest").json()
+    assert len(manifest) == 1 and "spec-" in str(manifest[0])
+    bad = manager_api.post("/api/v1/exports", {"specs": ["nonsense-1"]})
+    assert bad.status_code == 422 and "unknown operation 'nonsense'" in bad.json()["detail"]
+    empty = manager_api.post("/api/v1/exports", {})
+    assert empty.status_code == 422 and empty.json()["detail"] == "Pick at least one preset."

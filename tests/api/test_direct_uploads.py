@@ -1,0 +1,89 @@
+"""Large files through a presigned S3 PUT, then the same ingest (moto's S3 server)."""
+
+import time
+
+import boto3
+import httpx
+import pytest
+from moto.server import ThreadedMotoServer
+
+from catalog.models import ImageAsset
+from tests.factories import ProductFactory
+from tests.images import product_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint):
+    bucket = f"cutroom-api-{time.monotonic_ns()}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
+        Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": bucket, "endpoint_url": s3_endpoint, "access_key": "test",
+            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
+            "default_acl": "private", "file_overwrite": False, "location": "media",
+            "signature_version": "s3v4",
+        }},
+    }
+    from django.core.files.storage import storages
+
+    return storages["default"]
+
+
+def test_it_ingests_a_file_put_to_a_presigned_url(manager_api, s3_storage):
+    product = ProductFactory(sku="DIRECT-1")
+    data = product_jpeg(1200, 900, seed=91)
+    start = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                             {"filename": "big.jpg", "size": len(data)})
+    assert start.status_code == 201
+    ticket = start.json()
+    put = httpx.put(ticket["url"], content=data, headers=ticket["headers"], timeout=30)
+    assert put.status_code == 200
+    done = manager_api.post(f"/api/v1/products/{product.pk}/images/direct/finish",
+                            {"token": ticket["token"]})
+    assert done.status_code == 201
+    result = done.json()["results"][0]
+    assert result["status"] == "stored" and result["image"]["original"]["filename"] == "big.jpg"
+    assert ImageAsset.live.filter(product=product).count() == 1
+    _, staged = s3_storage.listdir("uploads")
+    assert staged == []  # the staging copy is gone
+    again = manager_api.post(f"/api/v1/products/{product.pk}/images/direct/finish",
+                             {"token": ticket["token"]})
+    assert again.status_code == 409
+
+
+def test_it_refuses_direct_uploads_that_are_too_large_or_foreign(manager_api, s3_storage,
+                                                                 settings):
+    settings.CUTROOM_MAX_FILE_BYTES = 1000
+    product = ProductFactory()
+    big = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                           {"filename": "a.jpg", "size": 5000})
+    assert big.status_code == 422
+    assert big.json()["detail"] == "Too large: over the per-file limit of 1,000 bytes."
+    ticket = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                              {"filename": "a.jpg", "size": 500}).json()
+    other = ProductFactory()
+    wrong = manager_api.post(f"/api/v1/products/{other.pk}/images/direct/finish",
+                             {"token": ticket["token"]})
+    assert wrong.status_code == 409 and "another product" in wrong.json()["detail"]
+
+
+def test_it_says_to_use_multipart_on_local_storage(manager_api):
+    product = ProductFactory()
+    response = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                                {"filename": "a.jpg", "size": 10})
+    assert response.status_code == 409
+    assert "need S3 storage" in response.json()["detail"]

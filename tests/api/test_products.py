@@ -1,0 +1,118 @@
+import pytest
+
+from catalog import services
+from catalog.models import ImageAsset, Product
+from tests.factories import ImageAssetFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_products_with_filters_and_a_cursor(readonly_api):
+    for i in range(5):
+        ProductFactory(sku=f"A-{i}", brand="Acme")
+    ProductFactory(sku="B-1", brand="Other")
+    ImageAssetFactory(product=Product.objects.get(sku="A-3"), status="approved")
+    first = readonly_api.get("/api/v1/products", {"brand": "Acme", "limit": 2}).json()
+    assert [p["sku"] for p in first["items"]] == ["A-0", "A-1"]
+    assert first["total"] is None and first["prev_cursor"] is None
+    counted = readonly_api.get("/api/v1/products", {"brand": "Acme", "total": "true"}).json()
+    assert counted["total"] == 5
+    second = readonly_api.get("/api/v1/products", {"brand": "Acme", "limit": 2,
+                                                   "cursor": first["next_cursor"]}).json()
+    assert [p["sku"] for p in second["items"]] == ["A-2", "A-3"]
+    assert second["items"][1]["status_counts"] == {"approved": 1}
+    back = readonly_api.get("/api/v1/products", {"brand": "Acme", "limit": 2,
+                                                 "cursor": second["prev_cursor"]}).json()
+    assert [p["sku"] for p in back["items"]] == ["A-0", "A-1"]
+    status = readonly_api.get("/api/v1/products", {"status": "approved"}).json()
+    assert [p["sku"] for p in status["items"]] == ["A-3"]
+    search = readonly_api.get("/api/v1/products", {"q": "b-"}).json()
+    assert [p["sku"] for p in search["items"]] == ["B-1"]
+
+
+def test_it_refuses_a_broken_cursor_and_an_unknown_status(readonly_api):
+    bad = readonly_api.get("/api/v1/products", {"cursor": "!!!"})
+    assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
+    unknown = readonly_api.get("/api/v1/products", {"status": "nope"})
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "status"
+
+
+def test_it_creates_a_product(manager_api):
+    response = manager_api.post("/api/v1/products", {"sku": "NEW-1", "title": "Boot",
+                                                     "gtin": "4006381333931"})
+    assert response.status_code == 201
+    assert response.json()["sku"] == "NEW-1"
+    assert Product.objects.get(sku="NEW-1").gtin == "4006381333931"
+
+
+def test_it_refuses_bad_fields_with_the_uis_messages(manager_api):
+    ProductFactory(sku="TAKEN")
+    expected = None
+    try:
+        services.product_create(sku="X-1", gtin="4006381333932")
+    except Exception as exc:  # the service's own words, which the UI shows
+        expected = exc.message_dict["gtin"][0]
+    response = manager_api.post("/api/v1/products", {"sku": "X-1", "gtin": "4006381333932"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "urn:cutroom:problem:validation"
+    assert {"field": "gtin", "message": expected} in body["errors"]
+    taken = manager_api.post("/api/v1/products", {"sku": "TAKEN"}).json()
+    assert taken["errors"][0]["field"] == "sku"
+    missing = manager_api.post("/api/v1/products", {"title": "no sku"})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "sku"
+
+
+def test_it_updates_some_fields(manager_api):
+    product = ProductFactory(sku="UP-1", title="Old", brand="Acme")
+    response = manager_api.patch(f"/api/v1/products/{product.pk}", {"title": "New"})
+    assert response.status_code == 200
+    product.refresh_from_db()
+    assert (product.title, product.brand) == ("New", "Acme")
+
+
+def test_it_upserts_by_sku(manager_api):
+    created = manager_api.put("/api/v1/products/by-sku/UPS-1", {"title": "One"})
+    assert created.status_code == 201
+    updated = manager_api.put("/api/v1/products/by-sku/UPS-1", {"title": "Two"})
+    assert updated.status_code == 200 and updated.json()["id"] == created.json()["id"]
+    assert Product.objects.get(sku="UPS-1").title == "Two"
+
+
+def test_it_soft_deletes_and_restores_with_images(manager_api):
+    product = ProductFactory(sku="DEL-1")
+    asset = ImageAssetFactory(product=product)
+    deleted = manager_api.delete(f"/api/v1/products/{product.pk}")
+    assert deleted.status_code == 200 and deleted.json()["deleted_at"]
+    assert manager_api.get(f"/api/v1/products/{product.pk}").status_code == 404
+    refused = manager_api.put("/api/v1/products/by-sku/DEL-1", {"title": "x"})
+    assert refused.status_code == 422 and "restore it first" in refused.json()["detail"]
+    restored = manager_api.post(f"/api/v1/products/{product.pk}/restore")
+    assert restored.status_code == 200 and restored.json()["asset_count"] == 1
+    assert ImageAsset.live.filter(pk=asset.pk).exists()
+
+
+def test_it_keeps_deleting_to_roles_that_may_delete(reviewer_api):
+    product = ProductFactory()
+    assert reviewer_api.delete(f"/api/v1/products/{product.pk}").status_code == 403
+    assert Product.live.filter(pk=product.pk).exists()
+
+
+def test_it_replays_a_create_with_the_same_idempotency_key(manager_api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-IDEM-1"}
+    first = manager_api.post("/api/v1/products", {"sku": "IDEM-1"}, headers=headers)
+    again = manager_api.post("/api/v1/products", {"sku": "IDEM-1"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    assert Product.objects.filter(sku="IDEM-1").count() == 1
+    other = manager_api.post("/api/v1/products", {"sku": "IDEM-2"}, headers=headers)
+    assert other.status_code == 422 and "different request" in other.json()["detail"]
+
+
+def test_it_lets_a_failed_create_be_retried_with_the_same_key(manager_api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k-2"}
+    assert manager_api.post("/api/v1/products", {"sku": "bad sku!"},
+                            headers=headers).status_code == 422
+    assert manager_api.post("/api/v1/products", {"sku": "bad sku!"},
+                            headers=headers).status_code == 422

@@ -1,0 +1,323 @@
+import base64
+import hashlib
+import hmac
+import io
+import json
+import time
+
+import pytest
+from django.test import override_settings
+
+from catalog import webhooks
+from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from cutouts.models import Cutout, JobStatus
+from cutouts.services import jobs as cutout_jobs
+from tests.api.receiver import Receiver
+from tests.cutouts.export_helpers import done_cutout
+from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
+from tests.images import product_jpeg
+
+pytestmark = pytest.mark.django_db
+
+LOOPBACK = override_settings(CUTROOM_WEBHOOK_ALLOW_PRIVATE=True,
+                             CUTROOM_WEBHOOK_ALLOW_HTTP=True,
+                             CUTROOM_WEBHOOK_RETRY_DELAYS=[0, 0, 0],
+                             CUTROOM_WEBHOOK_TIMEOUT=2)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Delivery ids handed to Celery, in order; ``drain`` plays the worker, bounded."""
+    sent: list[int] = []
+    monkeypatch.setattr(webhooks, "_enqueue", lambda ids, countdown=0: sent.extend(ids))
+    return sent
+
+
+def drain(max_rounds: int = 20) -> None:
+    for _ in range(max_rounds):
+        due = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
+                   .order_by("pk").values_list("pk", flat=True))
+        if not due:
+            return
+        for pk in due:
+            webhooks.delivery_attempt(delivery_id=pk)
+    raise AssertionError("deliveries still pending after the bounded drain")
+
+
+def independent_verify(secret: str, request: dict) -> bool:
+    """The receiver's side written from the Standard Webhooks spec, not from our code."""
+    h = request["headers"]
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + request["body"]
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    fresh = abs(time.time() - int(h["webhook-timestamp"])) < 300
+    return fresh and any(sig == f"v1,{expected}" for sig in h["webhook-signature"].split())
+
+
+def test_it_signs_exactly_like_the_standard_webhooks_test_vector():
+    signature = webhooks.sign(secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                              msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330,
+                              body=b'{"test": 2432232314}')
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_it_verifies_and_rejects_tampering_and_old_timestamps():
+    secret = webhooks.secret_generate()
+    now = int(time.time())
+    body = b'{"a":1}'
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now),
+               "webhook-signature": webhooks.sign(secret=secret, msg_id="msg_1",
+                                                  timestamp=now, body=body)}
+    assert webhooks.verify(secret=secret, headers=headers, body=body)
+    assert not webhooks.verify(secret=secret, headers=headers, body=b'{"a":2}')
+    assert not webhooks.verify(secret=secret, headers=headers, body=body, now=now + 3600)
+    assert not webhooks.verify(secret=webhooks.secret_generate(), headers=headers, body=body)
+
+
+def test_it_makes_ids_that_sort_by_time():
+    ids = []
+    for _ in range(3):
+        ids.append(webhooks.msg_id_new())
+        time.sleep(0.002)
+    assert ids == sorted(ids) and len(set(ids)) == 3 and ids[0].startswith("msg_")
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://example.com/hook", "must use https"),
+    ("https://127.0.0.1/hook", "private or loopback"),
+    ("https://169.254.169.254/latest/meta-data", "private or loopback"),
+    ("https://10.1.2.3/hook", "private or loopback"),
+    ("https://[::1]/hook", "private or loopback"),
+    ("https://user:pw@example.com/hook", "user name or password"),
+    ("ftp://example.com/hook", "valid http(s) URL"),
+])
+def test_it_refuses_unsafe_urls(url, message):
+    with pytest.raises(webhooks.UnsafeUrl, match=message.replace("(", r"\(").replace(")", r"\)")):
+        webhooks.url_check(url)
+
+
+def test_it_refuses_unsafe_urls_through_the_api(manager_api):
+    response = manager_api.post("/api/v1/webhooks", {"url": "https://127.0.0.1/x",
+                                                     "events": ["cutout.done"]})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "url"
+    assert "private or loopback" in response.json()["errors"][0]["message"]
+
+
+@LOOPBACK
+def test_it_delivers_signed_events_retries_after_500s_and_keeps_order(
+        manager_api, reviewer_api, queued, django_capture_on_commit_callbacks):
+    cutouts = [done_cutout() for _ in range(3)]
+    with Receiver(codes=[500, 500]) as receiver:
+        created = manager_api.post("/api/v1/webhooks", {
+            "url": receiver.url, "events": ["cutout.approved", "cutout.flagged"]})
+        assert created.status_code == 201
+        secret = created.json()["secret"]
+        for cutout in cutouts:
+            with django_capture_on_commit_callbacks(execute=True):
+                assert reviewer_api.post(f"/api/v1/cutouts/{cutout.pk}/approve",
+                                         {}).status_code == 200
+            time.sleep(0.002)  # distinct milliseconds: ids order by time
+        assert len(queued) == 3
+        drain()
+    requests = receiver.requests
+    assert len(requests) == 5 and all(independent_verify(secret, r) for r in requests)
+    arrivals = [(r["headers"]["webhook-id"], r["body"]) for r in requests]
+    # Messages 1 and 2 were refused once each (500) and retried with the same id and body;
+    # message 3 went through at once. Arrival order is therefore 1, 2, 3, 1, 2.
+    ids = [i for i, _ in arrivals]
+    assert ids[:3] == ids[3:] + [ids[2]] and ids[0] != ids[1]
+    assert arrivals[0][1] == arrivals[3][1]
+    logs = {d.msg_id: [a["code"] for a in d.attempts_log] for d in WebhookDelivery.objects.all()}
+    assert sorted(logs.values()) == [[200], [500, 200], [500, 200]]
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 3
+    # A receiver restores emission order by sorting accepted messages by webhook-id (or by
+    # the payload timestamp): ids sort by creation time.
+    accepted = sorted(dict(arrivals).items())
+    payloads = [json.loads(body) for _, body in accepted]
+    assert [p["data"]["cutout_id"] for p in payloads] == [c.pk for c in cutouts]
+    assert [p["timestamp"] for p in payloads] == sorted(p["timestamp"] for p in payloads)
+    assert {p["type"] for p in payloads} == {"cutout.approved"}
+    assert WebhookSubscription.objects.get().failure_streak == 0
+
+
+@LOOPBACK
+def test_it_gives_up_after_the_retry_schedule_and_logs_codes(manager_api, queued,
+                                                             django_capture_on_commit_callbacks):
+    with Receiver(codes=[503] * 10) as receiver:
+        sub = webhooks.subscription_create(user=manager(), url=receiver.url,
+                                           events=["image.stored"])
+        product = ProductFactory()
+        with django_capture_on_commit_callbacks(execute=True):
+            manager_api.post(f"/api/v1/products/{product.pk}/images",
+                             {"file": _jpeg("a.jpg")}, json=False)
+        drain()
+    delivery = WebhookDelivery.objects.get(subscription=sub)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 4 and delivery.last_status_code == 503
+    assert len(receiver.requests) == 4
+    assert receiver.payloads()[0]["data"]["product_sku"] == product.sku
+    log = manager_api.get(f"/api/v1/webhooks/{sub.pk}/deliveries").json()
+    assert [a["code"] for a in log[0]["attempts_log"]] == [503] * 4
+
+
+@LOOPBACK
+def test_it_redelivers_by_hand_with_the_same_id(manager_api, queued):
+    with Receiver(codes=[500] * 4) as receiver:
+        sub = webhooks.subscription_create(user=manager(), url=receiver.url,
+                                           events=["cutout.done"])
+        webhooks.deliveries_create(event_type="cutout.done", data={"cutout_id": 1},
+                                   timestamp="2026-01-01T00:00:00+00:00")
+        drain()
+        delivery = WebhookDelivery.objects.get(subscription=sub)
+        assert delivery.status == DeliveryStatus.FAILED
+        response = manager_api.post(f"/api/v1/webhooks/deliveries/{delivery.pk}/redeliver")
+        assert response.status_code == 202 and response.json()["status"] == "pending"
+        drain()
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {delivery.msg_id}
+
+
+@LOOPBACK
+def test_it_disables_an_endpoint_that_keeps_failing(queued):
+    with override_settings(CUTROOM_WEBHOOK_DISABLE_AFTER=3), Receiver(codes=[500] * 10) as rx:
+        sub = webhooks.subscription_create(user=manager(), url=rx.url, events=["cutout.done"])
+        webhooks.deliveries_create(event_type="cutout.done", data={},
+                                   timestamp="2026-01-01T00:00:00+00:00")
+        drain()
+    sub.refresh_from_db()
+    assert not sub.is_active and "3 failed attempts" in sub.disabled_reason
+    assert len(rx.requests) == 3
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.FAILED
+    assert webhooks.deliveries_create(event_type="cutout.done", data={}, timestamp="x") == []
+
+
+@LOOPBACK
+def test_it_does_not_follow_redirects_and_times_out(queued):
+    with Receiver(codes=[302], redirect_to="http://127.0.0.1:1/elsewhere") as rx:
+        code, error = webhooks.post_signed(url=rx.url, headers={}, body=b"{}", timeout=2)
+    assert code == 302 and "Redirects are not followed" in error
+    assert len(rx.requests) == 1
+    with Receiver(delay=1.5) as slow:
+        started = time.monotonic()
+        code, error = webhooks.post_signed(url=slow.url, headers={}, body=b"{}", timeout=0.5)
+    assert code is None and "Timeout" in error and time.monotonic() - started < 1.4
+
+
+def test_it_refuses_loopback_at_send_time_too(queued):
+    with Receiver() as rx:
+        code, error = webhooks.post_signed(url=rx.url, headers={}, body=b"{}", timeout=1)
+    assert code is None and "https" in error
+    assert rx.requests == []
+
+
+@LOOPBACK
+def test_it_emits_cutout_done_and_failed_on_commit(queued, fake_model,
+                                                   django_capture_on_commit_callbacks):
+    from catalog.services import asset_ingest
+
+    product = ProductFactory()
+    asset = asset_ingest(product=product, fileobj=io.BytesIO(product_jpeg(seed=77)),
+                         filename="a.jpg").asset
+    webhooks.subscription_create(user=manager(), url="http://127.0.0.1:9/none",
+                                 events=["cutout.done", "cutout.failed"])
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = cutout_jobs.cutout_batch_start(assets=[asset, ImageAssetFactory()])
+    ok, missing = batch.cutouts.order_by("pk")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cutout_jobs.cutout_run(cutout_id=ok.pk) == "done"
+        assert cutout_jobs.cutout_run(cutout_id=missing.pk) == "failed"
+    events = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", "payload"))
+    assert [e for e, _ in events] == ["cutout.done", "cutout.failed"]
+    assert events[0][1]["data"]["cutout_id"] == ok.pk
+    assert "missing" in events[1][1]["data"]["error"]
+    assert Cutout.objects.get(pk=ok.pk).status == JobStatus.DONE
+
+
+def test_it_emits_nothing_when_the_work_rolls_back(queued, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from catalog import events
+
+    WebhookSubscription.objects.create(url="https://example.com/x", events=["cutout.done"],
+                                       secret=webhooks.secret_generate())
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                events.emit("cutout.done", {"cutout_id": 1})
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        events.emit("cutout.done", {"cutout_id": 2})
+    assert list(WebhookDelivery.objects.values_list("payload__data__cutout_id", flat=True)) \
+        == [2]
+
+
+def test_it_manages_subscriptions_through_the_api(manager_api, reviewer_api):
+    with override_settings(CUTROOM_WEBHOOK_ALLOW_HTTP=True,
+                           CUTROOM_WEBHOOK_ALLOW_PRIVATE=True):
+        created = manager_api.post("/api/v1/webhooks", {
+            "url": "http://127.0.0.1:9/h", "events": ["export.finished"]}).json()
+    assert created["secret"].startswith("whsec_")
+    sub_id = created["id"]
+    assert "secret" not in manager_api.get(f"/api/v1/webhooks/{sub_id}").json()
+    patched = manager_api.patch(f"/api/v1/webhooks/{sub_id}", {"is_active": False}).json()
+    assert patched["is_active"] is False
+    bad = manager_api.patch(f"/api/v1/webhooks/{sub_id}", {"events": ["nope"]})
+    assert bad.status_code == 422
+    assert reviewer_api.get("/api/v1/webhooks").status_code == 403
+    assert manager_api.delete(f"/api/v1/webhooks/{sub_id}").status_code == 204
+    assert manager_api.get(f"/api/v1/webhooks/{sub_id}").status_code == 404
+
+
+def test_it_manages_subscriptions_in_the_ui(client):
+    client.force_login(manager())
+    with override_settings(CUTROOM_WEBHOOK_ALLOW_HTTP=True,
+                           CUTROOM_WEBHOOK_ALLOW_PRIVATE=True):
+        response = client.post("/api/webhooks/", {"url": "http://127.0.0.1:9/h",
+                                                  "events": ["cutout.done", "cutout.failed"]})
+    sub = WebhookSubscription.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/api/webhooks/{sub.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Delivery log" in page and sub.url in page and sub.secret in page
+    refused = client.post("/api/webhooks/", {"url": "https://127.0.0.1/x",
+                                             "events": ["cutout.done"]})
+    assert refused.status_code == 400 and b"private or loopback" in refused.content
+    client.post(f"/api/webhooks/{sub.pk}/", {"action": "disable"})
+    sub.refresh_from_db()
+    assert not sub.is_active
+
+
+def test_it_keeps_the_webhooks_page_to_managers(client):
+    client.force_login(reviewer())
+    assert client.get("/api/webhooks/").status_code == 403
+
+
+def _jpeg(name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, product_jpeg(seed=hash(name) % 1000), "image/jpeg")
+
+
+def test_it_emits_import_and_export_finished(queued, django_capture_on_commit_callbacks,
+                                             monkeypatch):
+    from catalog import services
+    from cutouts import services as cutout_services
+    from cutouts import tasks as cutout_tasks
+    from tests.cutouts.export_helpers import approved_cutout
+
+    WebhookSubscription.objects.create(url="https://example.com/x", secret="whsec_AAAA",
+                                       events=["import.finished", "export.finished"])
+    job = services.import_job_create(user=manager(), source_kind="upload", expected_files=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.import_job_finish(job_id=job.pk)
+    monkeypatch.setattr(cutout_tasks.export_job_run_task, "delay", lambda *a: None)
+    approved_cutout(product=ProductFactory(sku="EVT-1"))
+    export = cutout_services.export_job_create(presets=["amazon_main"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert cutout_tasks.export_job_run_task.run(export.pk) == "done"
+    rows = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", "payload"))
+    assert [e for e, _ in rows] == ["import.finished", "export.finished"]
+    assert rows[0][1]["data"]["import_id"] == job.pk and rows[0][1]["data"]["status"] == "done"
+    assert rows[1][1]["data"]["export_id"] == export.pk and rows[1][1]["data"]["has_zip"]

@@ -1,0 +1,250 @@
+"""Retouch tools in Debian's Chromium on a generated product photo: a keep stroke, a remove
+click on a ghost blob and a detail-brush stroke on the review card; the card shows the live
+preview, then the new version computed by a real worker; the reviewer approves it.
+Screenshots go to test-artifacts/screenshots/."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from catalog.services import asset_ingest, product_create
+from cutouts import engine
+from cutouts.benchmarking import product_photo
+from cutouts.models import Cutout, ReviewDecision, ReviewStatus
+from tests.cutouts.conftest import FakeSegmenter
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import PASSWORD, reviewer
+from tests.workers import running_worker
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+W, H = 640, 480
+BLOB = (56, 52, 24)  # x, y, radius: a stain on the backdrop that the "model" keeps
+PANEL = (360, 220)  # centre of the product's inner panel (product_photo, seed 3)
+EDGE_X = 544  # the product's right edge
+BACKDROP = np.array([233, 233, 233])
+
+
+def _photo(seed: int) -> tuple[bytes, tuple[int, int, int]]:
+    image = product_photo(W, H, seed)
+    ImageDraw.Draw(image).ellipse(
+        (BLOB[0] - BLOB[2], BLOB[1] - BLOB[2], BLOB[0] + BLOB[2], BLOB[1] + BLOB[2]),
+        fill=(120, 84, 52))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95)
+    return out.getvalue(), image.getpixel(PANEL)
+
+
+def _stained_cutout(rgb: np.ndarray, panel) -> np.ndarray:
+    """What a model with two classic mistakes returns: it keeps a stain on the backdrop (a
+    ghost blob) and drops the product's light inner panel (a hole); the rest is right."""
+    obj = np.abs(rgb.astype(int) - BACKDROP).sum(axis=2) > 90
+    hole = np.abs(rgb.astype(int) - np.array(panel)).sum(axis=2) < 60
+    alpha = ((obj & ~hole) * 255).astype(np.uint8)
+    alpha = cv2.GaussianBlur(alpha, (3, 3), 0.8)  # a model's soft edge
+    rgba = np.dstack([rgb, alpha])
+    rgba[..., :3][alpha == 0] = 0
+    return rgba
+
+
+@pytest.fixture
+def stained(monkeypatch):
+    """v1 of a photo whose stored cutout is the mistaken one above (written over the files
+    of a normal run, so the test does not depend on how good the engine is)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from cutouts.tasks import cutout_run_task
+
+    data, panel = _photo(seed=3)
+    monkeypatch.setattr(engine, "segmenter_for",
+                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+    product = product_create(sku="RETOUCH-1")
+    asset = asset_ingest(product=product, fileobj=io.BytesIO(data),
+                         filename="retouch-1.jpg").asset
+    cutout = done_cutouts([asset])[0]
+    monkeypatch.undo()  # the apply goes through the real broker to a real worker
+    storage = storages["default"]
+    with storage.open(asset.working_name, "rb") as fh, Image.open(fh) as im:
+        rgba = _stained_cutout(np.array(im.convert("RGB")), panel)
+    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
+        out = io.BytesIO()
+        Image.fromarray(array, mode).save(out, "PNG")
+        name = getattr(cutout, field)
+        storage.delete(name)
+        assert storage.save(name, ContentFile(out.getvalue())) == name
+    alpha = _alpha(cutout.mask_name)
+    assert alpha[BLOB[1], BLOB[0]] == 255 and alpha[PANEL[1], PANEL[0]] == 0
+    return cutout
+
+
+def _alpha(name: str) -> np.ndarray:
+    from django.core.files.storage import storages
+
+    with storages["default"].open(name, "rb") as fh, Image.open(fh) as im:
+        return np.array(im.convert("L"))
+
+
+def _login(page, live_server):
+    user = reviewer()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    return user
+
+
+def _at(box, x: float, y: float) -> tuple[float, float]:
+    """Screen position of full-size photo pixel (x, y) on the displayed canvas."""
+    return box["x"] + x * box["width"] / W, box["y"] + y * box["height"] / H
+
+
+def _preview_alpha(page, x: int, y: int) -> int:
+    """Alpha of the preview image the browser shows, at photo pixel (x, y)."""
+    return page.evaluate("""([x, y, w]) => {
+        const img = document.querySelector('.rv-stage-retouch .rt-preview');
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const k = img.naturalWidth / w;
+        return ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data[3];
+    }""", [x, y, W])
+
+
+def _wait_preview(page, count: int):
+    editor = page.locator(".rv-stage-retouch [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-preview-count", str(count), timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    page.wait_for_function("""() => {
+        const img = document.querySelector('.rv-stage-retouch .rt-preview');
+        return img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0; }""")
+
+
+def test_it_retouches_on_the_card_with_a_live_preview_and_approves_the_worker_result(
+        live_server, page, screenshot, stained):
+    user = _login(page, live_server)
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
+    page.keyboard.press("e")
+    stage = page.locator(".rv-stage-retouch")
+    expect(stage).to_be_visible()
+    canvas = stage.locator(".rt-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert abs(box["width"] / box["height"] - W / H) < 0.02
+
+    # 1. Keep stroke across the panel the model dropped (K is the default tool).
+    page.keyboard.press("k")
+    page.mouse.move(*_at(box, PANEL[0] - 50, PANEL[1]))
+    page.mouse.down()
+    page.mouse.move(*_at(box, PANEL[0] + 50, PANEL[1]), steps=10)
+    page.mouse.up()
+    _wait_preview(page, 1)
+    assert _preview_alpha(page, *PANEL) > 200
+
+    # 2. One remove click on the ghost blob.
+    page.keyboard.press("r")
+    expect(stage.locator("[data-rt-tool=remove]")).to_have_attribute("aria-pressed", "true")
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_preview(page, 2)
+    assert _preview_alpha(page, BLOB[0], BLOB[1]) < 30
+    screenshot("keep-and-remove-preview")
+
+    # 3. A detail-brush stroke along the product's right edge, with a larger brush.
+    page.keyboard.press("d")
+    for _ in range(3):
+        page.keyboard.press("]")
+    page.mouse.move(*_at(box, EDGE_X, 200))
+    page.mouse.down()
+    page.mouse.move(*_at(box, EDGE_X, 300), steps=8)
+    page.mouse.up()
+    _wait_preview(page, 3)
+    editor = stage.locator("[data-retouch]")
+    expect(editor).to_have_attribute("data-rt-strokes", "3")
+
+    # Undo/redo stay in the browser and re-send the whole list.
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    _wait_preview(page, 2)
+    page.keyboard.press("Control+Shift+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "3")
+    _wait_preview(page, 3)
+    screenshot("three-strokes-preview")
+
+    with running_worker(queues="cutouts-interactive"):
+        page.keyboard.press("Enter")
+        expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
+        expect(page.locator(".rv-pending")).to_be_visible()
+        screenshot("retouch-queued")
+        expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
+                                                               timeout=120_000)
+    new = Cutout.objects.get(asset=stained.asset, version=2)
+    assert new.status == "done" and new.source == "retouch" and new.worker
+    assert new.parent_id == stained.pk
+    assert [s["kind"] for s in new.strokes] == ["keep", "remove", "detail"]
+    assert len(new.strokes[1]["points"]) == 1  # the click
+    alpha = _alpha(new.mask_name)
+    assert alpha[PANEL[1], PANEL[0]] > 200  # the panel is back
+    yy, xx = np.ogrid[:H, :W]
+    blob = (xx - BLOB[0]) ** 2 + (yy - BLOB[1]) ** 2 <= (BLOB[2] - 3) ** 2
+    assert alpha[blob].mean() < 0.1 * _alpha(stained.mask_name)[blob].mean()  # all of it
+    page.wait_for_function(
+        "() => document.querySelector('.rv-stage-side .rv-cutout').naturalWidth === 640")
+    screenshot("retouch-done")
+
+    page.keyboard.press("a")
+    page.wait_for_function("""(pk) => { const c = document.querySelector('#review-card');
+        return !c || c.dataset.cutout !== String(pk); }""", arg=new.pk)
+    new.refresh_from_db()
+    assert new.review_status == ReviewStatus.APPROVED and new.is_current
+    assert list(ReviewDecision.objects.filter(cutout=new).order_by("pk")
+                .values_list("action", "user")) == [("strokes", user.pk), ("approve", user.pk)]
+
+
+def test_it_retouches_on_the_retouch_page_and_queues_an_uploaded_png(
+        live_server, page, screenshot, stained):
+    from tests.cutouts.reviewdata import rgba_png
+
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    canvas = editor.locator(".rt-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    editor.locator("[data-rt-tool=remove]").click()
+    editor.locator("[data-rt-tool=keep]").click()
+    expect(editor.locator("[data-rt-tool=keep]")).to_have_attribute("aria-pressed", "true")
+    # With the keep brush on, the right button clicks "remove".
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]), button="right")
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    expect(editor.locator("[data-rt-status]")).to_contain_text("1 remove click")
+    screenshot("page-preview")
+    with running_worker(queues="cutouts-interactive"):
+        editor.locator("[data-rt-apply]").click()
+        expect(page.locator(".messages")).to_contain_text("Version 2 is queued")
+        expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
+                                                               timeout=120_000)
+        second = Cutout.objects.get(asset=stained.asset, version=2)
+        assert _alpha(second.mask_name)[BLOB[1], BLOB[0]] == 0
+
+        page.goto(f"{live_server.url}/cutouts/review/retouch/{second.pk}/")
+        page.set_input_files("#retouch-upload input[type=file]", files=[{
+            "name": "fixed.png", "mimeType": "image/png", "buffer": rgba_png(W, H)}])
+        page.fill("#retouch-upload input[name=comment]", "hand-cleaned edges")
+        page.click("#retouch-upload button[type=submit]")
+        expect(page.locator("#review-card")).to_have_attribute("data-version", "3")
+        expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
+                                                               timeout=120_000)
+    third = Cutout.objects.get(asset=stained.asset, version=3)
+    assert third.source == "retouch" and third.upload_name and third.parent_id == second.pk
+    expect(page.locator(".rv-history")).to_contain_text("Uploaded retouch")
+    screenshot("upload-done")

@@ -1,0 +1,282 @@
+"""catalog.jobs (claim, progress, fail, the reconciler) and the import job on top of it:
+resume after a dead worker, resource faults, stale upload sessions, big manifests."""
+
+import errno
+import io
+import time
+from datetime import timedelta
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, storages
+from django.utils import timezone
+from moto.server import ThreadedMotoServer
+from storages.backends.s3 import S3Storage
+
+from catalog import jobs, services
+from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus, Product
+from catalog.tasks import import_job_run_task
+from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+class Faults:
+    """Makes the storage below raise ``error`` on every save while it is set."""
+
+    error: BaseException | None = None
+
+
+class FaultyDisk(FileSystemStorage):
+    def _save(self, name, content):
+        if Faults.error is not None:
+            raise Faults.error
+        return super()._save(name, content)
+
+
+class FaultyS3(S3Storage):
+    def _save(self, name, content):
+        if Faults.error is not None:
+            raise Faults.error
+        return super()._save(name, content)
+
+
+@pytest.fixture
+def faulty_disk(settings, tmp_path):
+    Faults.error = None
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": f"{__name__}.FaultyDisk",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None}}}
+    yield storages["default"]
+    Faults.error = None
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    ids = []
+    monkeypatch.setattr(import_job_run_task, "delay", lambda pk: ids.append(pk))
+    return ids
+
+
+def _zip_job(count: int, **kwargs) -> ImportJob:
+    members = {f"J{i:02d}_MAIN.jpg": jpeg_bytes(size=(600, 500), seed=i) for i in range(count)}
+    return services.import_job_create(
+        user=None, source_kind="zip", create_products=True, enqueue=False,
+        source_file=ContentFile(zip_bytes(members), name="s.zip"), **kwargs)
+
+
+def _fault_during(files: set[int], error: BaseException):
+    """A progress callback that breaks storage for the files at these indexes."""
+
+    def progress(done=None, total=None, issue=None):
+        if done is not None:
+            Faults.error = error if done in files else None
+
+    return progress
+
+
+# --- the helpers --------------------------------------------------------------------------
+
+
+def test_it_claims_once_and_refuses_progress_from_a_stale_token(faulty_disk):
+    job = _zip_job(1)
+    token = jobs.job_claim(ImportJob, job.pk, worker="w@h:1")
+    assert token and jobs.job_claim(ImportJob, job.pk) is None
+    assert jobs.job_progress(ImportJob, job.pk, token, progress_done=1)
+    assert not jobs.job_progress(ImportJob, job.pk, "someone-else", progress_done=2)
+    assert jobs.job_finish(ImportJob, job.pk, token, message="ok")
+    assert not jobs.job_fail(ImportJob, job.pk, token, "too late")
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.progress_done, job.message) == ("done", 1, 1, "ok")
+
+
+def test_it_fails_a_run_whose_worker_keeps_dying_exactly_once(faulty_disk, sent, settings):
+    job = _zip_job(1)
+    stale = timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1)
+    for attempt in range(1, settings.CUTROOM_JOB_MAX_ATTEMPTS + 1):
+        assert jobs.job_claim(ImportJob, job.pk, worker="gone@h:1")
+        ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+        result = jobs.jobs_reconcile()["import"]
+        if attempt < settings.CUTROOM_JOB_MAX_ATTEMPTS:
+            assert result["running_reset"] == 1 and sent[-1] == job.pk
+    assert result == {"running_reset": 0, "failed": 1, "resent": 0, "swept": 0}
+    assert jobs.jobs_reconcile()["import"]["failed"] == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "stopped 3 times" in job.message
+
+
+def test_it_resends_a_queued_job_whose_message_was_lost(faulty_disk, sent, settings,
+                                                         monkeypatch):
+    job = _zip_job(1)
+    monkeypatch.setattr(jobs, "queue_depths", lambda queues: dict.fromkeys(queues, 0))
+    assert jobs.jobs_reconcile()["import"]["resent"] == 0  # too young to be lost
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+    assert jobs.jobs_reconcile()["import"]["resent"] == 1 and sent == [job.pk]
+    assert jobs.jobs_reconcile()["import"]["resent"] == 0  # not again within the grace
+
+
+# --- imports resume -----------------------------------------------------------------------
+
+
+class WorkerKilled(BaseException):
+    """Stands in for kill -9: nothing in the run gets to clean up."""
+
+
+def test_it_resumes_an_import_from_its_checkpoint_counting_each_file_once(faulty_disk, sent,
+                                                                          settings):
+    job = _zip_job(6)
+
+    def die_on_fourth(done=None, total=None, issue=None):
+        if done == 3:
+            # The 4th file is being stored when the worker dies: files written, maybe a row.
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        services.import_job_run(job_id=job.pk, progress=die_on_fourth, worker="dead@h:1")
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.checkpoint["next"] == 2
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+    assert jobs.jobs_reconcile()["import"]["running_reset"] == 1 and sent == [job.pk]
+    job = services.import_job_run(job_id=job.pk)
+    assert job.status == JobStatus.DONE and job.attempts == 2
+    assert (job.imported_count, job.duplicate_count, job.error_count) == (6, 0, 0)
+    assert ImageAsset.objects.filter(import_job=job).count() == 6
+    warned = list(ImportIssue.objects.filter(job=job).values_list("filename", flat=True))
+    assert len(warned) == len(set(warned)) == job.warning_count  # one per file, not two
+
+
+# --- resource faults ----------------------------------------------------------------------
+
+
+def test_a_full_disk_fails_the_file_and_the_import_goes_on(faulty_disk):
+    job = _zip_job(5)
+    job = services.import_job_run(job_id=job.pk, progress=_fault_during(
+        {2}, OSError(errno.ENOSPC, "No space left on device")))
+    assert job.status == JobStatus.DONE
+    assert (job.imported_count, job.error_count) == (4, 1)
+    [issue] = ImportIssue.objects.filter(job=job, level="error")
+    assert issue.filename == "J02_MAIN.jpg" and "storage is full" in issue.reason
+
+
+def test_a_disk_that_stays_full_ends_the_import_failed_with_the_reason(faulty_disk, settings):
+    settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS = 3
+    job = _zip_job(6)
+    job = services.import_job_run(job_id=job.pk, progress=_fault_during(
+        {2, 3, 4, 5}, OSError(errno.ENOSPC, "No space left on device")))
+    assert job.status == JobStatus.FAILED and job.finished_at is not None
+    assert "3 files in a row could not be stored" in job.message
+    assert "storage is full" in job.message
+    assert job.imported_count == 2
+    assert not ImportJob.objects.filter(status=JobStatus.RUNNING).exists()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def faulty_s3(settings, s3_endpoint):
+    Faults.error = None
+    bucket = f"cutroom-jobs-{time.monotonic_ns()}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
+        Bucket=bucket)
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": f"{__name__}.FaultyS3", "OPTIONS": {
+            "bucket_name": bucket, "endpoint_url": s3_endpoint, "access_key": "test",
+            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
+            "file_overwrite": False, "location": "media"}}}
+    yield storages["default"]
+    Faults.error = None
+
+
+def test_s3_errors_fail_their_file_with_the_reason_and_the_import_goes_on(faulty_s3):
+    job = _zip_job(5)
+    slow_down = ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce"},
+                             "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+    timeout = ReadTimeoutError(endpoint_url="http://s3")
+    calls = {}
+
+    def progress(done=None, total=None, issue=None):
+        if done is not None:
+            Faults.error = {1: slow_down, 3: timeout}.get(done)
+            calls[done] = True
+
+    job = services.import_job_run(job_id=job.pk, progress=progress)
+    assert job.status == JobStatus.DONE and (job.imported_count, job.error_count) == (3, 2)
+    reasons = dict(ImportIssue.objects.filter(job=job, level="error")
+                   .values_list("filename", "reason"))
+    assert reasons == {
+        "J01_MAIN.jpg": "Not stored: the storage answered with an error (503 SlowDown).",
+        "J03_MAIN.jpg": "Not stored: the storage did not answer in time.",
+    }
+
+
+# --- browser upload sessions ----------------------------------------------------------------
+
+
+def test_it_finishes_an_abandoned_upload_session_after_the_idle_time(faulty_disk, settings):
+    settings.CUTROOM_UPLOAD_IDLE_SECONDS = 60
+    job = services.import_job_create(user=None, source_kind="upload", expected_files=3,
+                                     create_products=True)
+    services.import_job_upload_file(job_id=job.pk, filename="U1_MAIN.jpg",
+                                    fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=1)))
+    empty = services.import_job_create(user=None, source_kind="upload", expected_files=2)
+    assert jobs.jobs_reconcile()["import"]["swept"] == 0  # still within the idle time
+    ImportJob.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    assert jobs.jobs_reconcile()["import"]["swept"] == 2
+    job.refresh_from_db(), empty.refresh_from_db()
+    assert job.status == JobStatus.DONE and "stopped after 1 of 3 files" in job.message
+    assert empty.status == JobStatus.FAILED and "No file arrived" in empty.message
+    late = services.import_job_upload_file(job_id=job.pk, filename="U2_MAIN.jpg",
+                                           fileobj=io.BytesIO(jpeg_bytes(seed=2)))
+    assert late.code == "job_closed"
+
+
+def test_upload_progress_never_reads_more_done_than_total(faulty_disk):
+    job = services.import_job_create(user=None, source_kind="upload", expected_files=1,
+                                     create_products=True)
+    for i in range(3):
+        services.import_job_upload_file(job_id=job.pk, filename=f"V{i}_MAIN.jpg",
+                                        fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=i)))
+        job.refresh_from_db()
+        assert job.progress_done <= job.progress_total
+    assert (job.progress_done, job.progress_total, job.percent) == (3, 3, 100)
+
+
+def test_a_session_manifest_is_parsed_once_and_applied_in_chunks(faulty_disk, settings,
+                                                                 monkeypatch):
+    settings.CUTROOM_MANIFEST_CHUNK = 7
+    rows = ["sku,title,filename"] + [f"M{i:03d},Title {i},m{i}.jpg" for i in range(30)]
+    Product.objects.create(sku="M000", title="old")
+    manifest = ContentFile("\n".join(rows).encode(), name="manifest.csv")
+    job = services.import_job_create(user=None, source_kind="upload", manifest_file=manifest,
+                                     expected_files=3)
+    assert (job.products_created, job.products_updated) == (29, 1)
+    assert job.message == "Manifest: 30 of 30 products applied."
+    assert Product.objects.get(sku="M017").title == "Title 17"
+    parsed = []
+    real_parse = services.parse_manifest
+    monkeypatch.setattr(services, "parse_manifest",
+                        lambda *a, **k: parsed.append(1) or real_parse(*a, **k))
+    for i in (1, 2, 3):
+        result = services.import_job_upload_file(
+            job_id=job.pk, filename=f"m{i}.jpg",
+            fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=i)))
+        assert result.status == "stored" and result.asset.product.sku == f"M{i:03d}"
+    assert parsed == []  # the session's parsed manifest is reused
+    services._MANIFESTS.clear()  # another web process: parses it once, then reuses it
+    for i in (4, 5):
+        services.import_job_upload_file(job_id=job.pk, filename=f"m{i}.jpg",
+                                        fileobj=io.BytesIO(jpeg_bytes(size=(600, 500),
+                                                                      seed=i)))
+    assert parsed == [1]

@@ -1,0 +1,86 @@
+"""Object-level cleanup: the subject stays, ghosts and veil go, no seams and no square holes."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from cutouts.imaging import cleanup, refine
+from cutouts.imaging.pipeline import run_pipeline
+from cutouts.imaging.settings import profile
+
+from .scenes import BG, FG, ColourSegmenter, H, W, compose
+
+MPX = max(H, W) / 320
+
+
+def _box(a, x0, y0, x1, y1, v=1.0):
+    cv2.rectangle(a, (x0, y0), (x1, y1), v, -1)
+    return a
+
+
+def test_it_removes_a_faint_ghost_blob_far_from_the_subject():
+    prob = _box(np.zeros((H, W), np.float32), 300, 150, 560, 450)
+    ghost = _box(np.zeros((H, W), np.float32), 40, 40, 110, 100, 0.6)  # faint, detached
+    prob = np.maximum(prob, ghost)
+    d = cleanup.decide_subject(prob, prob, MPX)
+    out = prob * d.keep
+    assert out[40:100, 40:110].max() == 0.0
+    assert out[160:440, 310:550].min() == 1.0
+    assert d.parts == 2 and d.kept == 1 and d.removed_mass > 0
+
+
+def test_it_keeps_a_second_real_product():
+    prob = _box(np.zeros((H, W), np.float32), 80, 150, 330, 450)
+    prob = _box(prob, 530, 170, 780, 430)  # a second, confident product of similar size
+    d = cleanup.decide_subject(prob, prob, MPX)
+    assert d.kept == 2
+    assert (prob * d.keep)[200:400, 560:750].min() == 1.0
+
+
+def test_it_removes_the_veil_far_from_the_subject_but_keeps_an_enclosed_pane():
+    prob = np.full((H, W), 0.03, np.float32)  # a faint cast over the whole backdrop
+    _box(prob, 300, 150, 560, 450)
+    prob[200:400, 350:510] = 0.45  # glass held by the frame: the subject's own
+    d = cleanup.decide_subject(prob, prob, MPX)
+    out = prob * d.keep
+    assert out[:60].max() == 0.0 and out[:, :150].max() == 0.0
+    assert np.allclose(out[220:380, 370:490], 0.45)
+
+
+def test_it_removes_a_ghost_in_the_pipeline_and_keeps_the_product():
+    a = _box(np.zeros((H, W), np.float32), 300, 150, 560, 450)
+    rgb = compose(a)
+    pink = (0.55 * FG + 0.45 * BG).astype(np.uint8)  # half as red: the model half sees it
+    rgb[30:90, 30:100] = pink
+    on = run_pipeline(rgb, profile("default"), ColourSegmenter())
+    off = run_pipeline(rgb, profile("default", subject=False), ColourSegmenter())
+    assert off.alpha[30:90, 30:100].mean() > 60  # without the decision the ghost ships
+    assert on.alpha[30:90, 30:100].max() == 0
+    assert on.alpha[160:440, 310:550].min() == 255
+    assert on.signals["subjects"] == 1 and on.signals["removed_mass"] > 0
+
+
+def test_it_removes_a_speck_without_cutting_a_square_into_its_neighbour():
+    prob = np.zeros((200, 200), np.float32)
+    prob[50:150, 50:150] = 1.0
+    ramp = np.linspace(0.45, 0.05, 20, dtype=np.float32)
+    prob[50:150, 150:170] = ramp[None, :]  # the product's soft rim
+    prob[98:101, 172:175] = 0.9  # a 3 px speck right beside the rim
+    out, removed = cleanup.remove_specks(prob, 0.002)
+    assert removed == 1 and out[98:101, 172:175].max() == 0.0
+    # the rim pixels nearer the product than the speck keep their alpha
+    np.testing.assert_array_equal(out[60:140, 150:165], prob[60:140, 150:165])
+
+
+def test_it_blends_the_crop_pass_window_without_a_seam():
+    p_full = np.full((320, 320), 0.2, np.float32)
+    p_crop = np.full((320, 320), 0.6, np.float32)  # the crop pass sees the area differently
+    box = (200, 100, 600, 400)  # x0, y0, x1, y1 inside an 800 x 500 frame
+    prob = refine.fuse(p_full, (500, 800), 1.0, p_crop, box, 0.5)
+    assert abs(prob[250, 400] - 0.4) < 1e-3  # the crop pass counts fully inside
+    assert abs(prob[250, 100] - 0.2) < 1e-3
+    step = np.abs(np.diff(prob[250, 150:650])).max()
+    assert step < 0.01  # a ramp, not a 0.2 step where the window ends
+    step_y = np.abs(np.diff(prob[50:450, 400])).max()
+    assert step_y < 0.01

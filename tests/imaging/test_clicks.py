@@ -1,0 +1,102 @@
+import io
+import json
+
+import cv2
+import numpy as np
+from django.core.management import call_command
+from PIL import Image
+
+from cutouts.imaging.__main__ import main
+from cutouts.imaging.clicks import image_set, next_click, noc, run_clicks, summarise
+
+from .scenes import ColourSegmenter, compose
+
+
+def test_it_clicks_positive_at_the_deepest_missed_pixel():
+    gt = np.zeros((100, 120), np.uint8)
+    gt[20:80, 20:100] = 255
+    pred = gt > 128
+    pred[30:70, 60:100] = False  # a missed block, 40 x 40: deepest at its centre
+    pred[0:4, 0:10] = True  # a thin spill: shallower
+    (x, y), positive = next_click(pred, gt)
+    assert positive
+    assert 78 <= x <= 81 and 48 <= y <= 51
+
+
+def test_it_clicks_negative_when_the_spill_is_deeper_and_ignores_the_band():
+    gt = np.zeros((100, 120), np.uint8)
+    gt[40:60, 40:60] = 255
+    gt[38:40, 40:60] = 128  # ignore band: errors there do not count
+    pred = gt > 128
+    pred[38:40, 40:60] = True
+    pred[70:96, 70:116] = True  # a ghost 26 x 46
+    (x, y), positive = next_click(pred, gt)
+    assert not positive
+    assert 80 <= x <= 105 and 80 <= y <= 85
+    assert next_click(gt > 128, gt) is None  # nothing wrong: no click
+
+
+def test_it_counts_clicks_to_a_threshold_and_clicks_that_hurt():
+    rows = [{"ious": [0.80, 0.86, 0.84, 0.91] + [0.91] * 17, "seconds": [0.1, 0.2, 0.3]},
+            {"ious": [0.95] * 21, "seconds": []}]
+    assert noc(rows[0]["ious"], 0.85, 20) == 1 and noc(rows[0]["ious"], 0.90, 20) == 3
+    assert noc([0.5] * 21, 0.9, 20) == 20
+    s = summarise(rows, 20)
+    assert s["noc90"] == 1.5 and s["clicks"] == 3
+    assert abs(s["worse_share"] - 1 / 3) < 1e-9
+    assert s["median_s"] == 0.2
+    assert image_set("036") == "davis" and image_set("106024") == "grabcut"
+    assert image_set("banana1") == "grabcut"
+
+
+def _write_pair(folder, stem, seed):
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    a = np.zeros((h, w), np.float32)
+    cv2.ellipse(a, (int(rng.integers(120, 200)), 120), (70, 50), 0, 0, 360, 1.0, -1)
+    cv2.rectangle(a, (20, 20), (60, 60), 1.0, -1)  # a second red patch: the model takes it
+    truth = np.where(a > 0.5, 255, 0).astype(np.uint8)
+    truth[20:61, 20:61] = 0  # ... but the reviewer only wants the ellipse
+    (folder / "images").mkdir(exist_ok=True)
+    (folder / "masks").mkdir(exist_ok=True)
+    Image.fromarray(compose(a)).save(folder / "images" / f"{stem}.png")
+    Image.fromarray(truth).save(folder / "masks" / f"{stem}.png")
+
+
+def test_it_runs_the_protocol_on_synthetic_images_and_reports_per_set(tmp_path):
+    _write_pair(tmp_path, "007", 1)
+    _write_pair(tmp_path, "toy", 2)
+    out = tmp_path / "clicks.json"
+    report = run_clicks(tmp_path / "images", tmp_path / "masks", max_clicks=3,
+                        segmenter=ColourSegmenter(), out_json=out, stream=io.StringIO())
+    data = json.loads(out.read_text())
+    sets = data["engines"]["retouch"]["sets"]
+    assert sets["davis"]["images"] == 1 and sets["grabcut"]["images"] == 1
+    for row in data["engines"]["retouch"]["images"]:
+        # the first click removes the unwanted patch; IoU never drops
+        assert row["ious"][1] > row["ious"][0] + 0.1
+        assert all(b >= a for a, b in zip(row["ious"], row["ious"][1:], strict=False))
+    assert report["targets"]["all.worse_share"]["met"]
+
+
+def test_it_runs_the_clicks_command_with_the_embedded_model(tmp_path, capsys):
+    _write_pair(tmp_path, "001", 3)
+    _write_pair(tmp_path, "vase", 4)
+    out = tmp_path / "o.json"
+    rc = main(["clicks", str(tmp_path / "images"), str(tmp_path / "masks"), "--max-clicks", "2",
+               "--json", str(out), "--quiet", "--threads", "1"])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert data["max_clicks"] == 2 and len(data["engines"]["retouch"]["images"]) == 2
+    assert "noc90" in capsys.readouterr().out
+
+
+def test_it_wraps_the_protocol_in_a_management_command(tmp_path):
+    _write_pair(tmp_path, "002", 5)
+    out = tmp_path / "r.json"
+    stdout = io.StringIO()
+    call_command("retouch_benchmark", "--data", str(tmp_path), "--max-clicks", "1",
+                 "--json", str(out), stdout=stdout, stderr=io.StringIO())
+    table = stdout.getvalue()
+    assert "noc90" in table and "davis" in table
+    assert json.loads(out.read_text())["engines"]["retouch"]["sets"]["davis"]["images"] == 1
