@@ -55,7 +55,7 @@ class SubjectDecision:
 def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
                    near: float = 0.25, second_mass: float = 0.1,
                    second_confidence: float = 0.7, veil_px: tuple[float, float] = (6.0, 14.0),
-                   protect: np.ndarray | None = None, attach: float = 0.25) -> SubjectDecision:
+                   protect: np.ndarray | None = None, attach: float = 0.2) -> SubjectDecision:
     """Which parts are the subject, and a keep multiplier that removes the rest.
 
     Parts are the connected regions of prob >= 0.5. The main subject has the largest alpha

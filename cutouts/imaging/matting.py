@@ -283,15 +283,17 @@ def _system(rgb, trimap, unknown, diag=0.0):
     rhs = -L_uk a_k).
 
     Only the windows touching the band are built, in vectorised batches (no per-window Python).
-    L is kept as 13 dense offset planes over the crop (half the 5x5 neighbourhood, by symmetry)
-    and becomes CSR directly, already sorted.
+    L is kept as 13 dense offset planes over the crop (half the 5x5 neighbourhood, by symmetry),
+    stored pixel-major, and becomes float32 CSR directly, already sorted.
     """
     h, w = unknown.shape
     n = int(np.count_nonzero(unknown))
     centres = cv2.dilate(unknown.view(np.uint8), np.ones((3, 3), np.uint8))
     img = rgb.astype(np.float32) * np.float32(1 / 255)
     # padded by 2 (zeros) so that every pixel's 5x5 neighbourhood can be read without checks
-    planes = np.zeros((len(_HALF), (h + 4) * (w + 4)), np.float32)
+    # pixel-major (pixel, plane): a pixel's 13 entries share a cache line for scatter and gather
+    planes = np.zeros(((h + 4) * (w + 4), len(_HALF)), np.float32)
+    flatp = planes.ravel()
     # only the windows that touch the band: centres within 1 px of it, inside the crop
     centres[0, :] = centres[-1, :] = 0
     centres[:, 0] = centres[:, -1] = 0
@@ -299,49 +301,72 @@ def _system(rgb, trimap, unknown, diag=0.0):
     cflat = (cy * w + cx).astype(np.int64)
     cpad = ((cy + 2) * (w + 4) + (cx + 2)).astype(np.int64)
     del cy, cx
-    pix = img.reshape(-1, 3)
+    # channel planes: the gathered window colours come out with the window index innermost
+    pix = np.ascontiguousarray(img.reshape(-1, 3).T)
     off3 = np.array([dy * w + dx for dy, dx in _OFFS3], np.int64)
     off3pad = [dy * (w + 4) + dx for dy, dx in _OFFS3]
     for s0 in range(0, len(cflat), WINDOW_CHUNK):
         cf = cflat[s0:s0 + WINDOW_CHUNK]
         cp = cpad[s0:s0 + WINDOW_CHUNK]
-        gram = _window_laplacian(pix[cf[None, :] + off3[:, None]].transpose(0, 2, 1))
+        y, xc = _window_factors(pix[:, cf[None, :] + off3[:, None]].transpose(1, 0, 2))
         for ka in range(9):
+            # L[a, b] = delta_ab - (1 + y_a . xc_b) / 9, only for the members b >= a (symmetry)
+            g = y[ka, 0][None, :] * xc[ka:, 0]
+            g += y[ka, 1][None, :] * xc[ka:, 1]
+            g += y[ka, 2][None, :] * xc[ka:, 2]
+            g += 1.0
+            g *= np.float32(-1 / 9)
+            g[0] += 1.0
             # member a of every window against the members after it: distinct target pixels
             # for a fixed member, so a plain fancy += is exact (no np.add.at needed)
-            planes[np.ix_(_PAIR_PLANES[ka], cp + off3pad[ka])] += gram[ka, ka:]
+            tgt = _PAIR_PLANES[ka][:, None] + ((cp + off3pad[ka]) * len(_HALF))[None, :]
+            flatp[tgt] += g
     # gathers by flat index cost O(band), where boolean masks would cost O(tile) per neighbour
     vpad = np.full((h + 4, w + 4), -1, np.int32)
     vpad[2:-2, 2:-2][unknown] = np.arange(n, dtype=np.int32)
-    kpad = np.zeros((h + 4, w + 4), np.float32)
-    kpad[2:-2, 2:-2] = trimap == 255
+    fgpad = np.zeros((h + 4, w + 4), bool)
+    fgpad[2:-2, 2:-2] = trimap == 255
     ys, xs = np.nonzero(unknown)
     linpad = ((ys + 2) * (w + 4) + (xs + 2)).astype(np.int32)
     offs = np.array([dy * (w + 4) + dx for dy, dx in _OFF5], np.int32)
     nb = linpad[:, None] + offs[None, :]  # (n, 25) padded flat index of every neighbour
-    flat = planes
-    vals = np.empty((n, 25), np.float64)
-    for d, k in _OFF5.items():
-        if d >= (0, 0):
-            vals[:, k] = flat[_HALF[d]][linpad]
-        else:
-            vals[:, k] = flat[_HALF[(-d[0], -d[1])]][linpad + offs[k]]
+    # one gather for all 25 neighbours: where (pixel, plane) each L[p, p + d] is stored
+    # (float32 like the planes: the CG runs in float32)
+    vals = flatp[(linpad * len(_HALF)).astype(np.int64)[:, None] + _gather_shift(w)[None, :]]
     cols = vpad.ravel()[nb]
-    # a known neighbour: -L_uk * alpha_k moves to the right-hand side (kpad is 0 at unknowns)
-    rhs = -(vals * kpad.ravel()[nb]).sum(axis=1)
-    del nb
+    # a foreground neighbour: -L_uk * 1 moves to the right-hand side (background ones add 0);
+    # few pixels have one, so sum over those pairs only
+    rr, cc = np.nonzero(fgpad.ravel()[nb])
+    # (bincount of nothing is int64, hence the cast)
+    rhs = -np.bincount(rr, weights=vals[rr, cc].astype(np.float64), minlength=n).astype(
+        np.float64, copy=False)
+    del nb, rr, cc
     del planes
     vals[:, _OFF5[0, 0]] += diag
     keep = (cols >= 0) & (vals != 0)
-    indptr = np.zeros(n + 1, np.int64)
+    # int32 like the column indices (otherwise scipy upcasts them): n * 25 stays far below 2**31
+    indptr = np.zeros(n + 1, np.int32)
     np.cumsum(keep.sum(axis=1), out=indptr[1:])
     A = sp.csr_matrix((vals[keep], cols[keep], indptr), shape=(n, n))
     return A, rhs
 
 
-def _window_laplacian(colours):
-    """Laplacian entries of m 3x3 windows: colours (9, 3, m) float32 -> (9, 9, m) float32 with
-    gram[a, b] = L[member a, member b] contributed by each window."""
+def _gather_shift(w):
+    """Flat offset into the (pixel, plane) array of L[p, p + d] for each of the 25 offsets d,
+    relative to p's entry 0 (offsets before (0, 0) are read at the neighbour, by symmetry)."""
+    out = np.empty(25, np.int64)
+    for d, k in _OFF5.items():
+        lin = d[0] * (w + 4) + d[1]
+        if d >= (0, 0):
+            out[k] = _HALF[d]
+        else:
+            out[k] = _HALF[(-d[0], -d[1])] + lin * len(_HALF)
+    return out
+
+
+def _window_factors(colours):
+    """For m 3x3 windows, colours (9, 3, m) float32 -> (y, xc), both (9, 3, m) float32, with
+    L[member a, member b] = delta_ab - (1 + y_a . xc_b) / 9 contributed by each window."""
     xc = colours - colours.mean(axis=0)
     # covariance and its inverse in float64: with epsilon 1e-7 it is nearly singular
     x64 = xc.astype(np.float64)
@@ -354,25 +379,21 @@ def _window_laplacian(colours):
     d, f, g = cov(1, 1) + e, cov(1, 2), cov(2, 2) + e
     i00, i01, i02 = d * g - f * f, c * f - b * g, b * f - c * d
     i11, i12, i22 = a * g - c * c, b * c - a * f, a * d - b * b
-    inv = np.stack([np.stack([i00, i01, i02]), np.stack([i01, i11, i12]),
-                    np.stack([i02, i12, i22])]) / (a * i00 + b * i01 + c * i02)
+    det = a * i00 + b * i01 + c * i02
+    i00, i01, i02, i11, i12, i22 = (v / det for v in (i00, i01, i02, i11, i12, i22))
     # y_k = inv @ xc_k (float64: inv is huge where the window is flat and the sum cancels);
     # the entries delta - (1 + y_a . xc_b) / 9 are bounded, so the rest runs in float32
-    y = np.einsum("ijm,ajm->aim", inv, x64).astype(np.float32)  # (9, 3, m)
-    gram = y[:, None, 0] * xc[None, :, 0]
-    gram += y[:, None, 1] * xc[None, :, 1]
-    gram += y[:, None, 2] * xc[None, :, 2]
-    gram += 1.0
-    gram *= np.float32(-1 / 9)
-    idx = np.arange(9)
-    gram[idx, idx] += 1.0
-    return gram
+    y = np.empty(xc.shape, np.float32)
+    x0, x1, x2 = x64[:, 0], x64[:, 1], x64[:, 2]
+    for row, (r0, r1, r2) in enumerate(((i00, i01, i02), (i01, i11, i12), (i02, i12, i22))):
+        y[:, row] = r0 * x0 + r1 * x1 + r2 * x2
+    return y, xc
 
 
 def _dot(a, b):
     # einsum, not np.dot: a BLAS dot spins up OpenBLAS threads, which on a loaded 2-core
     # machine made every dot product ~100x slower
-    return float(np.einsum("i,i->", a, b))
+    return float(np.einsum("i,i->", a, b, dtype=np.float64))
 
 
 def _pcg_jacobi(A, b, x0, maxiter):
@@ -381,8 +402,12 @@ def _pcg_jacobi(A, b, x0, maxiter):
     Stopping early is deliberate (measured on soft-dev): the last iterations of a full
     convergence fit noise in flat colour areas and raise SAD and Grad.
     """
-    inv_d = 1.0 / np.maximum(A.diagonal(), 1e-12)
-    x = np.zeros_like(b) if x0 is None else x0.astype(np.float64).copy()
+    # float32 throughout: the sparse product is memory bound, and a few dozen iterations from a
+    # good start do not need float64's precision (only the dot products accumulate in float64)
+    A = A.astype(np.float32, copy=False)
+    b = b.astype(np.float32)
+    inv_d = (1.0 / np.maximum(A.diagonal(), 1e-12)).astype(np.float32)
+    x = np.zeros_like(b) if x0 is None else x0.astype(np.float32)
     r = b - A @ x
     bnorm = math.sqrt(_dot(b, b)) or 1.0
     z = inv_d * r

@@ -56,7 +56,7 @@ class Params:
     rim_colour_tol: float = 8.0  # Lab distance from the core's colour at which the push fades
     neck_frac: float = 0.04  # blobs joined by necks thinner than 2x this x sqrt(area) split
     blob_bias: float = 1.0  # log-odds push over a blob a remove stroke marks (and no keep)
-    edge_click_px: float = 4.0  # a click this close to the current edge only moves the edge
+    edge_click_px: float = 5.0  # a click this close to the current edge flips only its own disk
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
     window_sigmas: float = 4.0  # a stroke's solve window: its box plus this many radii
     bins: int = 16
@@ -203,8 +203,14 @@ def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int, w: int)
 def _edge_band(state: np.ndarray, st: Stroke, params: Params,
                box: tuple[int, int, int, int]) -> np.ndarray | None:
     """For a click right next to the current edge (within ``edge_click_px``), the pixels it
-    may change inside ``box`` = (y0, y1, x0, x1): those within about twice its distance from
-    the other side. None for a click further in, or a painted stroke."""
+    may change inside ``box`` = (y0, y1, x0, x1): those closer to the click than the click is
+    to the other side (an open disk of that radius, all on the clicked side). None for a click
+    further in, or a painted stroke.
+
+    A click at distance d from the edge says the error is deepest here and only about d deep:
+    a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
+    edge band, a graph-cut region) crosses the true edge about as often as it fixes it, so a
+    click there must not make the cutout worse anywhere else."""
     if len(st.points) != 1:
         return None
     y0, y1, x0, x1 = box
@@ -219,8 +225,8 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     if db > params.edge_click_px:
         return None
     yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
-    near = (yy - cy) ** 2 + (xx - cx) ** 2 <= (3.0 * st.radius + 2.0 * db) ** 2
-    return near & (d_other <= 2.0 * db + 1.0)
+    # strictly inside: a pixel at distance db may already be on the other side
+    return ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other
 
 
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
@@ -344,8 +350,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     fg = ~g.get_grid_segments(nodes)
 
     change = (fg & ~cur) if positive else (cur & ~fg)
-    # a click right next to the current edge says "the edge is a little further here": it
-    # moves the edge by about its own distance from it, it does not open a region
+    # a click right next to the current edge says "a sliver about this deep is wrong here":
+    # it flips only the pixels closer to it than the edge, it does not open a region
     band = _edge_band(state, st, params, (y0, y1, x0, x1))
     if band is not None:
         change &= band

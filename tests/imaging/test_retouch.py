@@ -113,6 +113,27 @@ def test_it_never_lowers_iou_on_simulated_clicks():
     assert ious[-1] > 0.95, ious
 
 
+def test_it_flips_only_the_clicks_own_disk_for_a_click_next_to_the_edge():
+    # the model's edge is two pixels short of the true one along a whole side: the deepest
+    # error is a sliver, and a click there must not spill across the true edge anywhere
+    rgb = busy_background(2, yellowish=False)
+    truth = np.zeros((H, W), np.uint8)
+    cv2.rectangle(truth, (150, 100), (330, 280), 255, -1)
+    rgb[truth > 0] = RED
+    prior = np.zeros_like(truth)
+    cv2.rectangle(prior, (150, 100), (328, 280), 255, -1)
+    pred = prior >= 128
+    (x, y), positive = next_click(pred, truth)
+    assert positive and x in (329, 330)
+    got = retouch(rgb, prior, [click_stroke((x, y), positive)]).alpha >= 128
+    changed = got != pred
+    assert changed[y, x] and not (pred & changed).any()  # a keep click only adds
+    d_edge = cv2.distanceTransform((~pred).astype(np.uint8), cv2.DIST_L2, 5)[y, x]
+    yy, xx = np.nonzero(changed)
+    assert np.hypot(xx - x, yy - y).max() < d_edge
+    assert metrics.iou(got.astype(np.uint8) * 255, truth) > metrics.iou(prior, truth)
+
+
 def test_it_solves_fractional_alpha_under_the_detail_brush():
     rgb, a = feathered_scene()
     hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
