@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _manage(*args, **env):
     dropped = {"SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     full_env = {k: v for k, v in os.environ.items() if k not in dropped}
+    if full_env.get("S3_SECRET_ACCESS_KEY"):
+        # CI's moto server accepts any key; prod refuses CI's short placeholder one.
+        full_env["S3_SECRET_ACCESS_KEY"] = secrets.token_urlsafe(32)
     full_env.update(DJANGO_SETTINGS_MODULE="config.settings.prod", ALLOWED_HOSTS="cutroom.example",
                     **env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
