@@ -92,3 +92,46 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on loopback for tests that need S3 whatever the suite's backend is."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def s3_bucket(endpoint: str, prefix: str) -> str:
+    """A fresh bucket on ``endpoint`` (unique per call, so tests never share objects)."""
+    import time
+
+    import boto3
+
+    bucket = f"{prefix}-{time.monotonic_ns()}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
+        Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture
+def s3_default_storage(settings, s3_endpoint):
+    """Point the ``default`` storage alias at a fresh moto bucket; returns a factory taking the
+    bucket prefix and optionally another S3Storage subclass path."""
+    from django.core.files.storage import storages
+
+    def make(prefix: str, backend: str = "storages.backends.s3.S3Storage"):
+        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend, "OPTIONS": {
+            "bucket_name": s3_bucket(s3_endpoint, prefix), "endpoint_url": s3_endpoint,
+            "access_key": "test", "secret_key": "test", "region_name": "us-east-1",
+            "addressing_style": "path", "default_acl": "private", "file_overwrite": False,
+            "location": "media", "signature_version": "s3v4",
+        }}}
+        return storages["default"]
+
+    return make

@@ -1,11 +1,8 @@
 """Large files through a presigned S3 PUT, then the same ingest (moto's S3 server)."""
 
-import time
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from catalog.models import ImageAsset
 from tests.factories import ProductFactory
@@ -14,33 +11,9 @@ from tests.images import product_jpeg
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3_storage(settings, s3_endpoint):
-    bucket = f"cutroom-api-{time.monotonic_ns()}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": s3_endpoint, "access_key": "test",
-            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
-            "default_acl": "private", "file_overwrite": False, "location": "media",
-            "signature_version": "s3v4",
-        }},
-    }
-    from django.core.files.storage import storages
-
-    return storages["default"]
+def s3_storage(s3_default_storage):
+    return s3_default_storage("cutroom-api")
 
 
 def test_it_ingests_a_file_put_to_a_presigned_url(manager_api, s3_storage):

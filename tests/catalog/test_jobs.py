@@ -3,16 +3,13 @@ resume after a dead worker, resource faults, stale upload sessions, big manifest
 
 import errno
 import io
-import time
 from datetime import timedelta
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from catalog import jobs, services
@@ -174,28 +171,10 @@ def test_a_disk_that_stays_full_ends_the_import_failed_with_the_reason(faulty_di
     assert not ImportJob.objects.filter(status=JobStatus.RUNNING).exists()
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def faulty_s3(settings, s3_endpoint):
+def faulty_s3(s3_default_storage):
     Faults.error = None
-    bucket = f"cutroom-jobs-{time.monotonic_ns()}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket=bucket)
-    settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": f"{__name__}.FaultyS3", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": s3_endpoint, "access_key": "test",
-            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
-            "file_overwrite": False, "location": "media"}}}
-    yield storages["default"]
+    yield s3_default_storage("cutroom-jobs", backend=f"{__name__}.FaultyS3")
     Faults.error = None
 
 

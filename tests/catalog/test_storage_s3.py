@@ -2,13 +2,10 @@
 storage is only ever reached through storages["default"], which may be S3."""
 
 import io
-import time
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from moto.server import ThreadedMotoServer
 
 from catalog import selectors, services
 from catalog.models import ImageAsset
@@ -18,33 +15,9 @@ from tests.factories import ProductFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3_storage(settings, s3_endpoint):
-    bucket = f"cutroom-cat-{time.monotonic_ns()}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": s3_endpoint, "access_key": "test",
-            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
-            "default_acl": "private", "file_overwrite": False, "location": "media",
-            "signature_version": "s3v4",
-        }},
-    }
-    from django.core.files.storage import storages
-
-    return storages["default"]
+def s3_storage(s3_default_storage):
+    return s3_default_storage("cutroom-cat")
 
 
 def test_it_ingests_imports_thumbnails_and_purges_on_s3(s3_storage):

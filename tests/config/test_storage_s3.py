@@ -2,28 +2,17 @@
 
 import urllib.request
 
-import boto3
 import pytest
 from django.core.files.base import ContentFile
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+from tests.conftest import s3_bucket
 
 
 @pytest.fixture
 def storage(s3_endpoint):
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket="cutroom-test")
-    return S3Storage(bucket_name="cutroom-test", endpoint_url=s3_endpoint, access_key="test",
+    return S3Storage(bucket_name=s3_bucket(s3_endpoint, "cutroom-test"),
+                     endpoint_url=s3_endpoint, access_key="test",
                      secret_key="test", region_name="us-east-1", addressing_style="path",
                      default_acl="private", querystring_auth=True, querystring_expire=60,
                      file_overwrite=False, location="media",
