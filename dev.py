@@ -2,7 +2,11 @@
 """Cutroom's two commands, runnable with nothing but Python 3.11+:
 
     python3 dev.py run     install into .venv, migrate, create the first admin, start web + worker
-    python3 dev.py test    install into .venv (with test tools, Chromium) and run the whole suite
+    python3 dev.py test    install into .venv (with test tools) and run the whole suite;
+                           pytest options pass through: python3 dev.py test -k healthz -x
+    python3 dev.py test --install-browser
+                           the same, installing Debian's chromium first when it is missing
+                           (root only; without this flag nothing outside .venv is installed)
 
 Only the standard library is used here, because this runs before anything is installed.
 """
@@ -114,28 +118,69 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_chromium() -> None:
+APT_CHROMIUM = ("apt-get", "install", "-y", "--no-install-recommends", "chromium")
+
+
+def ensure_chromium(*, install: bool, whole_suite: bool) -> None:
+    """System packages change only when asked (``--install-browser``); otherwise this says
+    which command installs the browser. A run of selected tests goes on without it (browser
+    tests among them fail saying why); the whole suite cannot pass, so it stops here."""
     if CHROMIUM.exists():
         return
-    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        say("Installing Debian's chromium for the browser tests")
+    command = " ".join(APT_CHROMIUM)
+    if install:
+        if not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get")):
+            sys.exit(f"--install-browser needs root and apt-get. Run:\n    sudo apt-get update && "
+                     f"sudo {command}\nthen run this command again.")
+        say(f"Installing Debian's chromium for the browser tests: {command}")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run("apt-get", "update", "-qq", env=env)
-        run("apt-get", "install", "-y", "-qq", "chromium", env=env)
+        run(*APT_CHROMIUM, env=env)
         return
-    sys.exit(
-        "The browser tests need Debian's Chromium at /usr/bin/chromium. Install it with:\n"
-        "    sudo apt-get install -y chromium\nthen run this command again."
+    message = (f"The browser tests need Debian's Chromium at {CHROMIUM}; nothing was installed. "
+               f"Install it with:\n    sudo apt-get update && sudo {command}\n"
+               "or run `python3 dev.py test --install-browser` as root.")
+    if whole_suite:
+        sys.exit(message)
+    print(message, file=sys.stderr, flush=True)
+
+
+def split_test_args(argv: list[str]) -> dict:
+    """``dev.py test`` options vs. pytest's: everything but ``--install-browser`` (before a
+    ``--``) goes to pytest untouched, in order (argparse would reject ``-k`` and friends)."""
+    if "--" in argv:
+        cut = argv.index("--")
+        ours, after = argv[:cut], argv[cut + 1:]
+    else:
+        ours, after = argv, []
+    install = "--install-browser" in ours
+    return {"install_browser": install,
+            "pytest_args": [a for a in ours if a != "--install-browser"] + after}
+
+
+def check_architecture(env: dict) -> None:
+    """The import contracts and the type check (both configured in pyproject.toml), before the
+    suite: a broken layer or a type error stops the run here, saying which check failed."""
+    checks = (
+        ("Import contracts (lint-imports)", [BIN / "lint-imports", "--no-logo"],
+         "an import breaks a contract of [tool.importlinter] in pyproject.toml"),
+        ("Type check (mypy)", [PY, "-m", "mypy"],
+         "mypy found type errors in the modules [tool.mypy] in pyproject.toml checks"),
     )
+    for title, cmd, meaning in checks:
+        say(title)
+        if subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode != 0:
+            sys.exit(f"{title} failed: {meaning} (details above). The test suite did not run.")
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     ensure_venv("test")
-    ensure_chromium()
+    ensure_chromium(install=args.install_browser, whole_suite=not args.pytest_args)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     say("Lint (ruff) and migration check")
     run(BIN / "ruff", "check", ".")
     manage("makemigrations", "--check", "--dry-run", env=env)
+    check_architecture(env)
     say("Running the test suite")
     result = subprocess.run([str(PY), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env)
     return result.returncode
@@ -152,10 +197,17 @@ def main() -> int:
     p_run.add_argument("--port", default=os.environ.get("PORT", "8000"))
     p_run.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKERS", "2")))
     p_run.set_defaults(func=cmd_run)
-    p_test = sub.add_parser("test", help="install and run the full test suite")
-    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    p_test = sub.add_parser("test", help="install and run the full test suite (pytest options "
+                                         "pass through: -k, -x, --durations, paths)")
+    p_test.add_argument("--install-browser", action="store_true",
+                        help="install Debian's chromium with apt-get when missing (root)")
+    p_test.add_argument("pytest_args", nargs="*", help="passed to pytest unchanged")
     p_test.set_defaults(func=cmd_test)
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    if argv[:1] == ["test"]:
+        args = argparse.Namespace(func=cmd_test, **split_test_args(argv[1:]))
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.func(args)
     except subprocess.CalledProcessError as exc:

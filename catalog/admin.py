@@ -2,8 +2,11 @@
 
 from django.contrib import admin, messages
 
-from . import services
+from . import selectors
 from .models import ImageAsset, ImportIssue, ImportJob, Product
+from .services import assets as asset_services
+from .services import imports as import_services
+from .services import products as product_services
 
 
 class SoftDeleteConfirmMixin:
@@ -29,20 +32,20 @@ class ProductAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
         return (*self.readonly_fields, "sku") if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {k: form.cleaned_data.get(k, "") for k in services.PRODUCT_EDITABLE}
+        fields = {k: form.cleaned_data.get(k, "") for k in product_services.PRODUCT_EDITABLE}
         if change:
-            current = Product.objects.get(pk=obj.pk)
-            services.product_update(product=current, **fields)
+            current = selectors.product_get(pk=obj.pk, include_deleted=True)
+            product_services.product_update(product=current, **fields)
         else:
-            created = services.product_create(sku=obj.sku, **fields)
+            created = product_services.product_create(sku=obj.sku, **fields)
             obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        services.product_soft_delete(product=obj)
+        product_services.product_soft_delete(product=obj)
 
     def delete_queryset(self, request, queryset):
         for product in queryset:
-            services.product_soft_delete(product=product)
+            product_services.product_soft_delete(product=product)
 
     @admin.action(description="Soft-delete selected products and their images")
     def soft_delete(self, request, queryset):
@@ -67,11 +70,11 @@ class ImageAssetAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj):
-        services.asset_soft_delete(asset=obj)
+        asset_services.asset_soft_delete(asset=obj)
 
     def delete_queryset(self, request, queryset):
         for asset in queryset:
-            services.asset_soft_delete(asset=asset)
+            asset_services.asset_soft_delete(asset=asset)
 
     @admin.action(description="Soft-delete selected images")
     def soft_delete(self, request, queryset):
@@ -109,4 +112,4 @@ class ImportJobAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected imports")
     def cancel(self, request, queryset):
         for job in queryset:
-            services.import_job_cancel(job_id=job.pk)
+            import_services.import_job_cancel(job_id=job.pk)

@@ -12,7 +12,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 
-from . import direct_uploads, roles, selectors, services, webhooks
+from . import direct_uploads, roles, selectors, webhooks
 from .api_models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from .api_support import (
     AUTH,
@@ -27,6 +27,8 @@ from .api_support import (
     validation_problem,
 )
 from .models import AssetStatus, ImageAsset, Product
+from .services import assets as asset_services
+from .services import products as product_services
 
 router = Router(auth=AUTH)
 
@@ -158,9 +160,7 @@ def image_out(asset: ImageAsset) -> dict:
 
 def _product(pk: int, *, include_deleted: bool = False) -> Product:
     try:
-        if include_deleted:
-            return Product.objects.get(pk=pk)
-        return selectors.product_get(pk=pk)
+        return selectors.product_get(pk=pk, include_deleted=include_deleted)
     except Product.DoesNotExist:
         raise Problem(404, "No such product.", slug="not-found")
 
@@ -204,7 +204,7 @@ def product_list(request: HttpRequest, q: str = "", brand: str = "", category: s
 @decorate_view(idempotent)
 def product_create(request: HttpRequest, payload: ProductIn):
     try:
-        product = services.product_create(**payload.dict())
+        product = product_services.product_create(**payload.dict())
     except ValidationError as exc:
         raise validation_problem(exc)
     return Status(201, product_out(_with_assets(product)))
@@ -223,7 +223,8 @@ def product_read(request: HttpRequest, product_id: int):
 def product_update(request: HttpRequest, product_id: int, payload: ProductPatch):
     product = _product(product_id)
     try:
-        product = services.product_update(product=product, **payload.dict(exclude_none=True))
+        product = product_services.product_update(product=product,
+                                                  **payload.dict(exclude_none=True))
     except ValidationError as exc:
         raise validation_problem(exc)
     return product_out(_with_assets(product))
@@ -236,7 +237,7 @@ def product_update(request: HttpRequest, product_id: int, payload: ProductPatch)
 def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
     """201 when the SKU was new, 200 when it was updated. A deleted SKU is refused."""
     try:
-        product, created = services.product_upsert(sku=_text(sku, 64), **payload.dict())
+        product, created = product_services.product_upsert(sku=_text(sku, 64), **payload.dict())
     except ValidationError as exc:
         raise validation_problem(exc)
     return Status(201 if created else 200, product_out(_with_assets(product)))
@@ -246,7 +247,7 @@ def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
                tags=["products"], summary="Soft-delete a product and its images")
 @decorate_view(needs(roles.DELETE))
 def product_delete(request: HttpRequest, product_id: int):
-    product = services.product_soft_delete(product=_product(product_id))
+    product = product_services.product_soft_delete(product=_product(product_id))
     return product_out(product)
 
 
@@ -254,7 +255,7 @@ def product_delete(request: HttpRequest, product_id: int):
              tags=["products"], summary="Restore a soft-deleted product")
 @decorate_view(needs(roles.DELETE))
 def product_restore(request: HttpRequest, product_id: int):
-    product = services.product_restore(product=_product(product_id, include_deleted=True))
+    product = product_services.product_restore(product=_product(product_id, include_deleted=True))
     return product_out(_with_assets(product))
 
 
@@ -294,7 +295,7 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
     results = []
     for upload in file:
         with upload:
-            result = services.asset_ingest(
+            result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name or "upload",
                 user=request.auth.user, position=_text(position, 8) or None,
             )
@@ -302,8 +303,8 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
     return _upload_answer(results)
 
 
-def _upload_answer(results: list[services.IngestResult]) -> Status:
-    if all(r.status == services.IngestResult.REJECTED for r in results):
+def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
+    if all(r.status == asset_services.IngestResult.REJECTED for r in results):
         raise Problem(422, "; ".join(f"{r.filename}: {r.reason}" for r in results),
                       slug="image-refused",
                       errors=[{"field": r.filename, "message": r.reason} for r in results])
@@ -312,7 +313,7 @@ def _upload_answer(results: list[services.IngestResult]) -> Status:
          "warnings": list(r.warnings), "image": image_out(r.asset) if r.asset else None}
         for r in results
     ]}
-    stored = any(r.status == services.IngestResult.STORED for r in results)
+    stored = any(r.status == asset_services.IngestResult.STORED for r in results)
     return Status(201 if stored else 200, body)
 
 

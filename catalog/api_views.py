@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import apikeys, roles, webhooks
-from .api_models import ApiKey, ApiScope, WebhookDelivery, WebhookEvent, WebhookSubscription
+from . import apikeys, roles, selectors, webhooks
+from .api_models import ApiScope, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .permissions import capability_required
 
 
@@ -83,7 +83,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_POST
 def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    key = ApiKey.objects.filter(pk=pk, user=request.user).first()
+    key = selectors.api_key_get(pk=pk, user=request.user)
     if key is None:
         raise Http404("No such key.")
     apikeys.api_key_revoke(key=key)

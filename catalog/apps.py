@@ -3,7 +3,7 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_roles(sender, **kwargs) -> None:
-    from .services import roles_ensure
+    from .services.users import roles_ensure
 
     roles_ensure()
 
@@ -15,4 +15,5 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # Groups must exist before the first user is created, on every database.
         post_migrate.connect(_ensure_roles, sender=self)
-        from . import services  # noqa: F401 - registers the import job kind with catalog.jobs
+        # Registers the import job kind with the one reconciler (catalog.jobs).
+        from .services import imports  # noqa: F401

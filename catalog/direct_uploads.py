@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.utils import timezone
 
-from . import services
 from .models import Product
+from .services import assets as asset_services
 
 SALT = "cutroom.api.direct-upload"
 STAGING = "uploads"
@@ -57,7 +57,7 @@ def direct_upload_start(*, product: Product, filename: str, size: int, owner: st
 
 
 def direct_upload_finish(*, product: Product, token: str, owner: str, user=None,
-                         position: str | None = None) -> services.IngestResult:
+                         position: str | None = None) -> asset_services.IngestResult:
     """Ingest the staged file exactly as a multipart upload would be, then drop the staging
     copy (the original is stored content-addressed like any other)."""
     try:
@@ -71,7 +71,7 @@ def direct_upload_finish(*, product: Product, token: str, owner: str, user=None,
     if not storage.exists(claim["n"]):
         raise ValidationError("Nothing was uploaded with this token (PUT the file first).")
     with storage.open(claim["n"], "rb") as fh:
-        result = services.asset_ingest(product=product, fileobj=fh, filename=claim["f"],
-                                       user=user, position=position)
+        result = asset_services.asset_ingest(product=product, fileobj=fh, filename=claim["f"],
+                                             user=user, position=position)
     storage.delete(claim["n"])
     return result

@@ -4,11 +4,14 @@ from dataclasses import dataclass
 
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 
-from .ingest.manifest import csv_safe_row
-from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Product
+from .api_models import ApiKey
+from .ingest.manifest import Manifest, csv_safe_row
+from .ingest.naming import FilenameRules, NamingError
+from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
+from .validators import SKU_RE
 
 
 def user_role_names(*, user) -> list[str]:
@@ -24,11 +27,18 @@ def user_role_names(*, user) -> list[str]:
 # --- Catalog reads ---------------------------------------------------------------------------
 
 
-def product_get(*, pk: int | None = None, sku: str | None = None) -> Product:
-    """A live product; raises Product.DoesNotExist."""
+def product_get(*, pk: int | None = None, sku: str | None = None,
+                include_deleted: bool = False) -> Product:
+    """A live product (or any, with ``include_deleted``); raises Product.DoesNotExist."""
+    manager = Product.objects if include_deleted else Product.live
     if pk is not None:
-        return Product.live.get(pk=pk)
-    return Product.live.get(sku=sku)
+        return manager.get(pk=pk)
+    return manager.get(sku=sku)
+
+
+def api_key_get(*, pk: int, user) -> ApiKey | None:
+    """One of ``user``'s own API keys; None for anyone else's."""
+    return ApiKey.objects.filter(pk=pk, user=user).first()
 
 
 def product_list(
@@ -104,6 +114,18 @@ def asset_working_open(*, asset: ImageAsset) -> File:
 
 def asset_original_open(*, asset: ImageAsset) -> File:
     return storages["default"].open(asset.original_name, "rb")
+
+
+def status_counts(rows: QuerySet) -> dict[str, int]:
+    """Rows of any job table (they share JobStatus) counted by status, every status present."""
+    counts = dict.fromkeys(JobStatus.values, 0)
+    for status, n in rows.values_list("status").annotate(n=Count("pk")).order_by():
+        counts[status] = n
+    return counts
+
+
+def import_job_status_counts() -> dict[str, int]:
+    return status_counts(ImportJob.objects.all())
 
 
 def import_job_get(*, pk: int) -> ImportJob:
@@ -209,13 +231,21 @@ def product_page(
     )
 
 
+def _with_approved_cutout(assets: QuerySet[ImageAsset]) -> QuerySet[ImageAsset]:
+    """``approved_cutout_id``: the asset's current approved cutout, or None. Read through the
+    reverse relation by name, so catalog never imports cutouts (layers: cutouts -> catalog)."""
+    return assets.annotate(approved_cutout_id=Max(
+        "cutouts__pk", filter=Q(cutouts__is_current=True, cutouts__review_status="approved")))
+
+
 def _attach_assets(products: list[Product]) -> None:
-    """One query for the live assets of every product on the page."""
+    """One query for the live assets of every product on the page, with their approved
+    cutout."""
     by_product: dict[int, list[ImageAsset]] = {p.pk: [] for p in products}
     if by_product:
-        for asset in ImageAsset.live.filter(product_id__in=list(by_product)).order_by(
-            "product_id", "position", "id"
-        ):
+        for asset in _with_approved_cutout(
+            ImageAsset.live.filter(product_id__in=list(by_product))
+        ).order_by("product_id", "position", "id"):
             by_product[asset.product_id].append(asset)
     for product in products:
         assets = by_product[product.pk]
@@ -232,10 +262,37 @@ def _attach_assets(products: list[Product]) -> None:
 
 
 def product_detail_assets(*, product: Product) -> list[ImageAsset]:
-    """Live assets of one product for its page, with who uploaded them (one query)."""
+    """Live assets of one product for its page, with who uploaded them and their approved
+    cutout (one query)."""
     return list(
-        ImageAsset.live.filter(product=product).select_related("uploaded_by")
-        .order_by("position", "id")
+        _with_approved_cutout(ImageAsset.live.filter(product=product))
+        .select_related("uploaded_by").order_by("position", "id")
+    )
+
+
+def product_ids_matching(
+    *, search: str = "", brand: str = "", category: str = "", status: str = ""
+) -> QuerySet:
+    """Ids of the live products a list filter matches ("select all N matching"), as a
+    subquery: the selection is never loaded into Python."""
+    return _products_filtered(search=search, brand=brand, category=category,
+                              status=status).values("pk")
+
+
+#: How many soft-deleted products the manager's "Deleted products" page shows.
+DELETED_LIMIT = 200
+
+
+def product_deleted_list(*, search: str = "", limit: int = DELETED_LIMIT) -> list[Product]:
+    """Soft-deleted products that can still be restored (not purged), newest deletion first,
+    with ``asset_count`` (images deleted with the product)."""
+    qs = Product.objects.filter(deleted_at__isnull=False).exclude(sku__startswith="~")
+    search = (search or "").strip()
+    if search:
+        qs = qs.filter(Q(sku__icontains=search) | Q(title__icontains=search))
+    return list(
+        qs.annotate(asset_count=Count("assets", filter=Q(assets__deleted_at=F("deleted_at"))))
+        .order_by("-deleted_at", "sku")[:limit]
     )
 
 
@@ -258,15 +315,69 @@ def import_job_products(*, job: ImportJob, limit: int = 200) -> list[Product]:
     )
 
 
-def thumbnail_open(*, name: str) -> File:
-    """A stored thumbnail, for streaming by a permission-checked view."""
-    return storages["default"].open(name, "rb")
+# --- Import preview ------------------------------------------------------------------------------
 
 
-def thumbnail_signed_url(*, name: str) -> str | None:
-    """A short-lived signed URL when storage is S3, so the app need not proxy the bytes;
-    None on local disk, whose files have no public URL (media is private)."""
-    storage = storages["default"]
-    if getattr(storage, "querystring_auth", False) and hasattr(storage, "bucket_name"):
-        return storage.url(name)
-    return None
+@dataclass
+class PreviewGroup:
+    sku: str
+    new: bool
+    files: list[tuple[str, str, str]]  # (name, position or "", the rule that read it)
+
+
+@dataclass
+class ImportPreview:
+    groups: list[PreviewGroup]
+    unmapped: list[tuple[str, str]]  # (name, why)
+    total: int
+
+    @property
+    def mapped(self) -> int:
+        return sum(len(group.files) for group in self.groups)
+
+    @property
+    def new_products(self) -> int:
+        return sum(1 for group in self.groups if group.new)
+
+
+def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
+                   manifest: Manifest | None = None) -> ImportPreview:
+    """Where each file name would go, before anything is stored: the same choice as the import
+    (``FilenameRules.choose``; a manifest row first), with one query for the known SKUs."""
+    readings: dict[str, list] = {}
+    unreadable: dict[str, str] = {}
+    for name in names:
+        try:
+            readings[name] = [] if manifest and manifest.row_for(name) else rules.candidates(name)
+        except NamingError as exc:
+            readings[name], unreadable[name] = [], str(exc)
+    wanted = {c.sku for found in readings.values() for c in found}
+    if manifest:
+        wanted |= {row.sku for row in manifest.rows}
+    state = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "deleted_at"))
+    groups: dict[str, PreviewGroup] = {}
+    unmapped: list[tuple[str, str]] = []
+    for name in names:
+        row = manifest.row_for(name) if manifest else None
+        if row is not None:
+            sku, position, rule = row.sku, row.position.upper(), f"manifest line {row.line}"
+            new = sku not in state
+        elif name in unreadable:
+            unmapped.append((name, unreadable[name]))
+            continue
+        else:
+            found, new = rules.choose(name, exists=state.__contains__, create=create_products,
+                                      valid=lambda sku: bool(SKU_RE.match(sku)))
+            if found is None:
+                candidates = readings[name]
+                unmapped.append((name, "matches no naming rule" if not candidates else
+                                 f"unknown SKU {candidates[0].sku}"))
+                continue
+            sku, position, rule = found.sku, found.position or "", found.rule
+        if state.get(sku) is not None:
+            unmapped.append((name, f"product {sku} is deleted"))
+            continue
+        group = groups.setdefault(sku, PreviewGroup(sku=sku, new=new, files=[]))
+        group.files.append((name, position, rule))
+    return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
+                         unmapped=unmapped, total=len(names))

@@ -7,7 +7,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 
-from . import jobs, services
+from . import jobs
+from .services import import_runner, imports
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +19,14 @@ logger = logging.getLogger(__name__)
 def import_job_run_task(self, job_id: int) -> None:
     # The service claims the job with a compare-and-set, so a redelivery returns at once.
     try:
-        services.import_job_run(job_id=job_id,
-                                worker=jobs.worker_name(self.request.hostname or None))
+        import_runner.import_job_run(
+            job_id=job_id, worker=jobs.worker_name(self.request.hostname or None),
+            interrupts=(SoftTimeLimitExceeded,))
     except SoftTimeLimitExceeded:
-        services.import_job_fail(job_id=job_id, message=(
-            "The import took longer than allowed; split it into smaller archives."))
+        # The run saved its counters before letting the time limit through.
+        imports.import_job_fail(job_id=job_id, message=(
+            f"The import took longer than allowed ({settings.CUTROOM_IMPORT_TIME_LIMIT // 60} "
+            "min); what was imported stays. Split the rest into smaller archives."))
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)

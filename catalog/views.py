@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -21,16 +20,27 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import roles, selectors, services
-from .ingest.naming import DEFAULT_PATTERNS
+from . import roles, selectors, serving
+from .errors import (
+    IMPORT_REFUSALS,
+    ManifestError,
+    NamingError,
+    ProductDeletedError,
+    ProductPurgedError,
+)
+from .forms import BulkEditForm, ProductForm
+from .ingest.manifest import parse_manifest
+from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
 from .permissions import capability_required, require
+from .services import assets as asset_services
+from .services import imports as import_services
+from .services import product_bulk
+from .services import products as product_services
 
 # Thumbnails are generated once per size and kept: only these sizes, so a crafted URL cannot
 # fill storage with one file per integer.
 THUMB_SIZES = (160, 320, 640)
-# The asset behind a URL never changes its bytes (content-addressed), so browsers may keep it.
-THUMB_CACHE = "private, max-age=604800, immutable"
 MAX_PATH_CHARS = 500
 
 
@@ -113,7 +123,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @capability_required(roles.DELETE)
 @require_POST
 def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    product = services.product_soft_delete(product=_product_or_404(pk))
+    product = product_services.product_soft_delete(product=_product_or_404(pk))
     messages.success(request, f"Product {product.sku} deleted; its files are kept until purge.")
     if request.htmx:
         response = HttpResponse(status=204)
@@ -122,7 +132,97 @@ def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("catalog:product_list")
 
 
-def _result_json(result: services.IngestResult, product: Product | None = None) -> dict:
+@capability_required(roles.UPLOAD)
+@require_http_methods(["GET", "POST"])
+def product_create(request: HttpRequest) -> HttpResponse:
+    """The "New product" page. A SKU of a deleted product offers "restore it" instead."""
+    form = ProductForm(request.POST or None, initial={"sku": request.GET.get("sku", "")[:64]})
+    deleted = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = product_services.product_create(sku=form.cleaned_data["sku"],
+                                                      **form.product_fields)
+        except ProductDeletedError as exc:
+            deleted = exc.product
+            form.add_error("sku", str(exc))
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Product {product.sku} created.")
+            return redirect("catalog:product_detail", pk=product.pk)
+    return render(request, "catalog/product_form.html",
+                  {"form": form, "product": None, "deleted": deleted},
+                  status=400 if form.errors else 200)
+
+
+@capability_required(roles.UPLOAD)
+@require_http_methods(["GET", "POST"])
+def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _product_or_404(pk)
+    initial = {k: getattr(product, k) for k in product_services.PRODUCT_EDITABLE}
+    form = ProductForm(request.POST or None, initial=initial, with_sku=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product_services.product_update(product=product, **form.product_fields)
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+            product.refresh_from_db()
+        else:
+            messages.success(request, f"Product {product.sku} saved.")
+            return redirect("catalog:product_detail", pk=product.pk)
+    return render(request, "catalog/product_form.html", {"form": form, "product": product},
+                  status=400 if form.errors else 200)
+
+
+@capability_required(roles.DELETE)
+@require_GET
+def product_deleted_list(request: HttpRequest) -> HttpResponse:
+    """Deleted products a manager can restore (until purge frees their SKU)."""
+    search = request.GET.get("q", "").strip()[:100]
+    return render(request, "catalog/product_deleted.html", {
+        "products": selectors.product_deleted_list(search=search),
+        "search": search, "limit": selectors.DELETED_LIMIT,
+    })
+
+
+@capability_required(roles.DELETE)
+@require_POST
+def product_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        product = selectors.product_get(pk=pk, include_deleted=True)
+    except Product.DoesNotExist:
+        raise Http404("No such product.")
+    try:
+        product_services.product_restore(product=product)
+    except ProductPurgedError as exc:
+        messages.error(request, str(exc))
+        return redirect("catalog:product_deleted_list")
+    messages.success(request, f"Product {product.sku} restored with its images.")
+    return redirect("catalog:product_detail", pk=product.pk)
+
+
+@capability_required(roles.UPLOAD)
+@require_http_methods(["GET", "POST"])
+def product_bulk_edit(request: HttpRequest) -> HttpResponse:
+    """Upload ``sku,brand,category`` (other editable columns optional); the answer is the
+    per-line report."""
+    form = BulkEditForm(request.POST or None, request.FILES or None)
+    report, error = None, ""
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            with upload:
+                report = product_bulk.products_bulk_update(
+                    data=upload.read(), encoding=form.cleaned_data["encoding"])
+        except ManifestError as exc:
+            error = str(exc)
+    return render(request, "catalog/product_bulk_edit.html",
+                  {"form": form, "report": report, "error": error,
+                   "columns": ", ".join(product_services.PRODUCT_EDITABLE)},
+                  status=400 if error or form.errors else 200)
+
+
+def _result_json(result: asset_services.IngestResult, product: Product | None = None) -> dict:
     asset = result.asset
     return {
         "filename": result.filename,
@@ -137,9 +237,9 @@ def _result_json(result: services.IngestResult, product: Product | None = None) 
 
 
 def _json_status(results: list[dict]) -> int:
-    if any(r["status"] == services.IngestResult.STORED for r in results):
+    if any(r["status"] == asset_services.IngestResult.STORED for r in results):
         return 201
-    if all(r["status"] == services.IngestResult.REJECTED for r in results):
+    if all(r["status"] == asset_services.IngestResult.REJECTED for r in results):
         return 422
     return 200
 
@@ -149,10 +249,10 @@ def _upload_answer(request: HttpRequest, results: list[dict], back: str) -> Http
         if len(results) == 1:
             return JsonResponse(results[0], status=_json_status(results))
         return JsonResponse({"results": results}, status=_json_status(results))
-    stored = sum(r["status"] == services.IngestResult.STORED for r in results)
+    stored = sum(r["status"] == asset_services.IngestResult.STORED for r in results)
     messages.success(request, f"{stored} of {len(results)} files stored.")
     for r in results:
-        if r["status"] != services.IngestResult.STORED:
+        if r["status"] != asset_services.IngestResult.STORED:
             messages.warning(request, f"{r['filename']}: {r['reason']}")
     return redirect(back)
 
@@ -179,7 +279,7 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
     results = []
     for upload in files:
         with upload:
-            result = services.asset_ingest(
+            result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name, user=request.user,
                 position=position,
             )
@@ -195,7 +295,7 @@ def asset_delete(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
         asset = selectors.asset_get_for_product(product_pk=product.pk, pk=asset_pk)
     except ImageAsset.DoesNotExist:
         raise Http404("No such image.")
-    services.asset_soft_delete(asset=asset)
+    asset_services.asset_soft_delete(asset=asset)
     if request.htmx:
         return render(request, "catalog/_asset_grid.html", _asset_context(product))
     messages.success(request, f"Image {asset.position} of {product.sku} deleted.")
@@ -211,25 +311,19 @@ def asset_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     except ImageAsset.DoesNotExist:
         raise Http404("No such image.")
     raw = request.GET.get("size", "")
-    size = int(raw) if raw.isdigit() and int(raw) in THUMB_SIZES else services.THUMB_DEFAULT
+    size = (int(raw) if raw.isdigit() and int(raw) in THUMB_SIZES
+            else asset_services.THUMB_DEFAULT)
     etag = f'"{asset.sha256[:32]}-{size}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
-        response["ETag"], response["Cache-Control"] = etag, THUMB_CACHE
+        response["ETag"], response["Cache-Control"] = etag, serving.IMMUTABLE
         return response
     try:
-        name = services.asset_thumbnail(asset=asset, size=size)
+        name = asset_services.asset_thumbnail(asset=asset, size=size)
     except (FileNotFoundError, OSError):
         raise Http404("The image file is missing from storage.")
-    signed = selectors.thumbnail_signed_url(name=name)
-    if signed:
-        response = redirect(signed)
-        # The signed URL expires; the redirect must not outlive it.
-        response["Cache-Control"] = "private, max-age=60"
-        return response
-    response = FileResponse(selectors.thumbnail_open(name=name), content_type="image/webp")
-    response["ETag"], response["Cache-Control"] = etag, THUMB_CACHE
-    return response
+    return serving.private_file(name=name, content_type="image/webp", cache=serving.IMMUTABLE,
+                                etag=etag)
 
 
 # --- Bulk upload and imports -------------------------------------------------------------------
@@ -303,20 +397,20 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     files = request.FILES.getlist("file")
     expected = request.POST.get("expected", "")
     try:
-        job = services.import_job_create(
+        job = import_services.import_job_create(
             user=request.user, source_kind=ImportJob.Source.UPLOAD,
             expected_files=int(expected) if expected.isdigit() else len(files), **options,
         )
-    except ValueError as exc:
+    except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)
     if _wants_json(request):
         return JsonResponse(_job_urls(job), status=201)
     # Without JavaScript the files came in this one request; map them the same way.
     for upload in files:
         with upload:
-            services.import_job_upload_file(job_id=job.pk, fileobj=upload, filename=upload.name,
-                                            user=request.user)
-    services.import_job_finish(job_id=job.pk)
+            import_services.import_job_upload_file(job_id=job.pk, fileobj=upload,
+                                                   filename=upload.name, user=request.user)
+    import_services.import_job_finish(job_id=job.pk)
     return redirect("catalog:import_detail", pk=job.pk)
 
 
@@ -332,8 +426,8 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
     name = (request.POST.get("path") or upload.name or "upload")[:MAX_PATH_CHARS]
     try:
         with upload:
-            result = services.import_job_upload_file(job_id=pk, fileobj=upload, filename=name,
-                                                     user=request.user)
+            result = import_services.import_job_upload_file(
+                job_id=pk, fileobj=upload, filename=name, user=request.user)
     except ImportJob.DoesNotExist:
         raise Http404("No such browser upload.")
     return _upload_answer(request, [_result_json(result)], back)
@@ -343,7 +437,7 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        job = services.import_job_finish(job_id=pk)
+        job = import_services.import_job_finish(job_id=pk)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -355,7 +449,7 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
 @capability_required(roles.UPLOAD)
 @require_POST
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    services.import_job_cancel(job_id=pk)
+    import_services.import_job_cancel(job_id=pk)
     if request.htmx:
         return _import_progress(request, pk)
     return redirect("catalog:import_detail", pk=pk)
@@ -376,11 +470,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
         return _error(request, "Choose a ZIP file to import.", back)
     try:
         with archive:
-            job = services.import_job_create(
+            job = import_services.import_job_create(
                 user=request.user, source_kind=ImportJob.Source.ZIP, source_file=archive,
                 **_import_options(request),
             )
-    except (ValueError, ValidationError) as exc:
+    except (*IMPORT_REFUSALS, ValidationError) as exc:
         return _error(request, str(exc), back)
     if _wants_json(request):
         return JsonResponse(_job_urls(job), status=201)
@@ -424,7 +518,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such import.")
     response = HttpResponse(selectors.import_job_report_csv(job=job),
                             content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    response["Content-Disposition"] = serving.attachment_header(f"import-{job.pk}-report.csv")
     return response
 
 
@@ -437,3 +531,30 @@ def dashboard_summary(request: HttpRequest) -> HttpResponse:
         "status_counts": [(value, label, counts[value]) for value, label in AssetStatus.choices],
         "jobs": selectors.import_job_list(limit=5),
     })
+
+
+# Enough for a season's shoot; a preview of more is not read by anybody.
+MAX_PREVIEW_NAMES = 20_000
+
+
+@capability_required(roles.UPLOAD)
+@require_POST
+def import_preview(request: HttpRequest) -> HttpResponse:
+    """Where the chosen files would go ("these 12 files → these 5 products"), before anything
+    is stored. The browser sends only the names (ZIP entries are read from its directory)."""
+    names = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("names")[:MAX_PREVIEW_NAMES]
+             if n.strip()]
+    options = _import_options(request)
+    context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"]}
+    try:
+        rules = FilenameRules.from_options(options)
+        manifest = None
+        if options["manifest_file"] is not None:
+            manifest = parse_manifest(options["manifest_file"].read(),
+                                      encoding=options["encoding"])
+        context["preview"] = selectors.import_preview(
+            names=names, rules=rules, create_products=options["create_products"],
+            manifest=manifest)
+    except (NamingError, ManifestError) as exc:
+        context["error"] = str(exc)
+    return render(request, "catalog/_import_preview.html", context)

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from . import enqueue
 from .api_models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 logger = logging.getLogger(__name__)
@@ -256,18 +257,8 @@ def deliveries_create(*, event_type: str, data: dict, timestamp: str) -> list[in
         for s in subs
     ])
     ids = [r.pk for r in rows]
-    _enqueue(ids)
+    enqueue.webhook_deliveries_send(ids)
     return ids
-
-
-def _enqueue(ids: list[int], countdown: float = 0) -> None:
-    from .webhook_tasks import webhook_delivery_task
-
-    for pk in ids:
-        if countdown:
-            webhook_delivery_task.apply_async((pk,), countdown=countdown)
-        else:
-            webhook_delivery_task.delay(pk)
 
 
 def _claim(delivery_id: int) -> str | None:
@@ -343,7 +334,7 @@ def _record(delivery: WebhookDelivery, token: str, ok: bool, code: int | None, e
             ):
                 logger.warning("webhook subscription %s disabled", delivery.subscription_id)
     if outcome == "retry":
-        transaction.on_commit(lambda: _enqueue([delivery.pk], countdown=delay))
+        enqueue.webhook_delivery_enqueue(delivery.pk, countdown=delay)
     return outcome
 
 
@@ -356,7 +347,7 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
             status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()):
         raise ValidationError("This delivery is being sent right now.")
-    transaction.on_commit(lambda: _enqueue([delivery.pk]))
+    enqueue.webhook_delivery_enqueue(delivery.pk)
     delivery.refresh_from_db()
     return delivery
 
@@ -372,5 +363,5 @@ def deliveries_resend_due() -> int:
     ids = list(WebhookDelivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lt=now - REDELIVER_GRACE,
     ).values_list("pk", flat=True)[:1000])
-    _enqueue(ids)
+    enqueue.webhook_deliveries_send(ids)
     return len(ids)

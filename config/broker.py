@@ -60,7 +60,8 @@ class Channel(filesystem.Channel):
         self.owner = f"{socket.gethostname()}-{os.getpid()}"
         self.claim_folder = self.claims_root / self.owner
         for folder in (self.spool_folder, self.claim_folder, self.bad_folder,
-                       Path(self.data_folder_in), Path(self.data_folder_out)):
+                       Path(self.data_folder_in), Path(self.data_folder_out),
+                       Path(self.control_folder)):
             folder.mkdir(parents=True, exist_ok=True)
         self._claimed: dict[str, Path] = {}
         self.restore_orphans()

@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -27,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 QUEUES = ("cutouts-interactive", "cutouts", "default")
-STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 
 class _Exposition:
@@ -81,16 +79,9 @@ def queue_depths() -> dict[str, int] | None:
     return depths
 
 
-def _by_status(queryset) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    for row in queryset.values("status").annotate(n=Count("pk")).order_by():
-        counts[row["status"]] = row["n"]
-    return counts
-
-
 def render_metrics() -> str:
-    from catalog.models import ImportJob
-    from cutouts.models import Cutout, CutoutBatch, ExportJob, JobStatus
+    from catalog import selectors as catalog_selectors
+    from cutouts.selectors import metrics as selectors
 
     started = time.perf_counter()
     out = _Exposition()
@@ -102,37 +93,36 @@ def render_metrics() -> str:
     out.metric("cutroom_queue_depth", "gauge", "Messages waiting in the broker queue.",
                [({"queue": q}, n) for q, n in (depths or {}).items()])
 
-    finished = Cutout.objects.filter(status__in=[JobStatus.DONE, JobStatus.FAILED])
     windows = []
     for label, seconds in (("1m", 60), ("5m", 300), ("1h", 3600)):
-        counts = _by_status(finished.filter(finished_at__gte=now - timedelta(seconds=seconds)))
-        for status in (JobStatus.DONE, JobStatus.FAILED):
+        counts = selectors.cutouts_finished_since(since=now - timedelta(seconds=seconds))
+        for status in ("done", "failed"):
             windows.append(({"status": status, "window": label},
                             round(counts[status] * 60 / seconds, 3)))
     out.metric("cutroom_cutouts_finished_per_minute", "gauge",
                "Cutouts finished per minute, averaged over the window (done or failed).", windows)
 
-    cutouts = _by_status(Cutout.objects.all())
+    cutouts = selectors.cutout_status_counts()
     out.metric("cutroom_cutouts", "gauge", "Cutout rows by status.",
                [({"status": s}, n) for s, n in cutouts.items()])
     out.metric("cutroom_cutout_failures", "gauge",
                "Cutouts whose last run failed (retries and re-runs lower it).",
                [({}, cutouts["failed"])])
     out.metric("cutroom_cutouts_running_by_queue", "gauge", "Cutouts queued or running per queue.",
-               [({"queue": row["queue"], "status": row["status"]}, row["n"]) for row in
-                Cutout.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-                .values("queue", "status").annotate(n=Count("pk")).order_by()])
-    oldest = Cutout.objects.filter(status=JobStatus.QUEUED).aggregate(t=Min("enqueued_at"))["t"]
+               [({"queue": queue, "status": status}, n)
+                for queue, status, n in selectors.cutouts_active_by_queue()])
+    oldest = selectors.cutout_oldest_queued_at()
     out.metric("cutroom_oldest_queued_cutout_age_seconds", "gauge",
                "Age of the oldest queued cutout (0 when nothing waits).",
                [({}, round((now - oldest).total_seconds(), 1) if oldest else 0)])
 
     out.metric("cutroom_cutout_batches", "gauge", "Cutout batches by status.",
-               [({"status": s}, n) for s, n in _by_status(CutoutBatch.objects.all()).items()])
+               [({"status": s}, n) for s, n in selectors.cutout_batch_status_counts().items()])
     out.metric("cutroom_export_jobs", "gauge", "Export jobs by status.",
-               [({"status": s}, n) for s, n in _by_status(ExportJob.objects.all()).items()])
+               [({"status": s}, n) for s, n in selectors.export_job_status_counts().items()])
     out.metric("cutroom_import_jobs", "gauge", "Import jobs by status.",
-               [({"status": s}, n) for s, n in _by_status(ImportJob.objects.all()).items()])
+               [({"status": s}, n)
+                for s, n in catalog_selectors.import_job_status_counts().items()])
     out.metric("cutroom_metrics_scrape_seconds", "gauge", "Time taken to compute this page.",
                [({}, round(time.perf_counter() - started, 4))])
     return out.text()

@@ -6,8 +6,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import roles
 from catalog.permissions import capability_required
-from cutouts.selectors import worker_ping_recent
-from cutouts.services import worker_ping_create
+from cutouts.selectors.jobs import worker_ping_recent
+from cutouts.selectors.review import COUNT_CAP as REVIEW_COUNT_CAP
+from cutouts.selectors.review import review_queue_count
+from cutouts.services.notifications import worker_ping_create
 
 from .health import run_checks
 
@@ -27,7 +29,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @capability_required(roles.VIEW)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard.html", {"pings": worker_ping_recent(limit=5)})
+    # "In review" is the review queue's own count (one per image), capped as the queue caps it.
+    waiting = review_queue_count(cap=REVIEW_COUNT_CAP + 1)
+    return render(request, "dashboard.html", {
+        "pings": worker_ping_recent(limit=5), "review_waiting": min(waiting, REVIEW_COUNT_CAP),
+        "review_waiting_capped": waiting > REVIEW_COUNT_CAP,
+    })
 
 
 @capability_required(roles.VIEW)

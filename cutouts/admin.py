@@ -29,7 +29,7 @@ class PresetForm(forms.ModelForm):
             # A sample name catches templates that parse but can never build a path ("../").
             variants.build_name(naming, sku="SKU-1", asin="B000000000", gtin="4006381333931",
                                 position=1, preset="preset", ext="jpg")
-        except variants.NamingError as exc:
+        except variants.ExportNamingError as exc:
             raise forms.ValidationError(str(exc))
         return naming
 

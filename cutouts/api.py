@@ -8,14 +8,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.files.storage import storages
-from django.http import FileResponse, HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 
-from catalog import roles
+from catalog import roles, serving
 from catalog.api_support import (
     AUTH,
     IDEMPOTENCY_DOC,
@@ -30,18 +29,24 @@ from catalog.api_support import (
     principal,
 )
 
-from . import selectors, services
+from .errors import BatchError, ExportCollisionError, ExportError, ReviewError
 from .imaging.settings import PROFILES, SHADOW_MODES
 from .models import Cutout, CutoutBatch, ExportJob, FlagReason, JobStatus, Preset, ReviewStatus
+from .selectors import export as export_selectors
+from .selectors import jobs as job_selectors
+from .selectors import review as review_selectors
 from .selectors.api import cutout_get, cutout_page
-from .selectors.export import SPEC_PREFIX
+from .selectors.export import EXPORT_FILES, SPEC_PREFIX, export_job_file, export_job_get
+from .services import batches as batch_services
+from .services import export_jobs as export_services
+from .services import previews as preview_services
+from .services import review as review_services
 
 router = Router(auth=AUTH)
 downloads = Router()  # the signature in the URL is the credential
 
 DOWNLOAD_SALT = "cutroom.api.download"
 CUTOUT_FILES = ("cutout", "mask", "shadow")
-EXPORT_FILES = ("zip", "manifest")
 
 
 def _not_found(what: str) -> Problem:
@@ -60,12 +65,9 @@ def _signed_url(request: HttpRequest, *, storage_alias: str, name: str, filename
                 claim: dict) -> dict:
     seconds = settings.CUTROOM_API_DOWNLOAD_SECONDS
     expires = timezone.now() + timedelta(seconds=seconds)
-    storage = storages[storage_alias]
-    if getattr(storage, "querystring_auth", False) and hasattr(storage, "bucket_name"):
-        # S3: the client fetches straight from the bucket with a presigned URL.
-        url = storage.url(name, parameters={
-            "ResponseContentDisposition": f'attachment; filename="{filename}"'},
-            expire=seconds)
+    url = serving.presigned_url(alias=storage_alias, name=name, filename=filename,
+                                seconds=seconds)
+    if url:
         return {"url": url, "expires_at": expires}
     token = signing.dumps(claim, salt=DOWNLOAD_SALT, compress=True)
     path = reverse("api:file_download", kwargs={"token": token})
@@ -86,23 +88,27 @@ def file_download(request: HttpRequest, token: str):
         raise Problem(404, "No such file.", slug="not-found")
     try:
         if claim.get("k") == "cutout":
-            cutout = selectors.cutout_for_image(cutout_id=int(claim["id"]))
-            name, content_type = services.cutout_image(cutout=cutout, kind=claim["v"], size=0)
-            filename = f"cutout-{cutout.pk}-v{cutout.version}-{claim['v']}.png"
-            fh = storages["default"].open(name, "rb")
+            cutout = review_selectors.cutout_for_image(cutout_id=int(claim["id"]))
+            name, content_type = preview_services.cutout_image(cutout=cutout, kind=claim["v"],
+                                                               size=0)
+            alias, filename = "default", _cutout_filename(cutout, claim["v"])
         elif claim.get("k") == "export":
-            job = ExportJob.objects.get(pk=int(claim["id"]))
-            name = job.manifest_name if claim["v"] == "manifest" else job.zip_name
-            ext, content_type = (("csv", "text/csv") if claim["v"] == "manifest"
-                                 else ("zip", "application/zip"))
-            filename = f"cutroom-export-{job.pk}.{ext}"
-            fh = storages["exports"].open(name, "rb")
+            job = export_job_get(pk=int(claim["id"]))
+            file = export_job_file(job=job, file=claim["v"]) if job else None
+            if file is None:
+                raise _not_found("file")
+            alias, name, filename, content_type = ("exports", file.name, file.filename,
+                                                   file.content_type)
         else:
             raise _not_found("file")
-    except (Cutout.DoesNotExist, ExportJob.DoesNotExist, FileNotFoundError, KeyError,
-            ValueError):
+        return serving.private_file(alias=alias, name=name, filename=filename,
+                                    content_type=content_type, cache=serving.REVALIDATE)
+    except (Cutout.DoesNotExist, FileNotFoundError, Http404, KeyError, ValueError, ReviewError):
         raise _not_found("file")
-    return FileResponse(fh, as_attachment=True, filename=filename, content_type=content_type)
+
+
+def _cutout_filename(cutout: Cutout, file: str) -> str:
+    return f"cutout-{cutout.pk}-v{cutout.version}-{file}.png"
 
 
 # --- presets ----------------------------------------------------------------------------------
@@ -126,14 +132,14 @@ def _preset_out(p: Preset) -> dict:
             summary="List export presets")
 @decorate_view(needs(roles.VIEW))
 def preset_list(request: HttpRequest):
-    return [_preset_out(p) for p in selectors.preset_list()]
+    return [_preset_out(p) for p in export_selectors.preset_list()]
 
 
 @router.get("/presets/{name}", response={200: PresetOut, **errors(403, 404)},
             tags=["presets"], summary="Read an export preset")
 @decorate_view(needs(roles.VIEW))
 def preset_read(request: HttpRequest, name: str):
-    for preset in selectors.preset_list():
+    for preset in export_selectors.preset_list():
         if preset.name == name:
             return _preset_out(preset)
     raise _not_found("preset")
@@ -169,7 +175,7 @@ class BatchOut(Schema):
 
 
 def _batch_out(batch: CutoutBatch) -> dict:
-    progress = selectors.cutout_batch_progress(batch=batch)
+    progress = job_selectors.cutout_batch_progress(batch=batch)
     return {"id": batch.pk, "label": batch.label, "profile": batch.profile,
             "status": batch.status, "message": batch.message, "total": progress.total,
             "counts": progress.counts, "percent": progress.percent,
@@ -178,17 +184,17 @@ def _batch_out(batch: CutoutBatch) -> dict:
 
 
 def _batch(pk: int) -> CutoutBatch:
-    try:
-        return CutoutBatch.objects.get(pk=pk)
-    except CutoutBatch.DoesNotExist:
+    batch = job_selectors.cutout_batch_get(pk=pk)
+    if batch is None:
         raise _not_found("batch")
+    return batch
 
 
 @router.get("/batches", response={200: list[BatchOut], **errors(403)}, tags=["batches"],
             summary="Recent cutout batches (newest first, last 50)")
 @decorate_view(needs(roles.VIEW))
 def batch_list(request: HttpRequest):
-    return [_batch_out(b) for b in selectors.cutout_batch_list()]
+    return [_batch_out(b) for b in job_selectors.cutout_batch_list()]
 
 
 @router.post("/batches", response={201: BatchOut, **errors(403, 409, 422)}, tags=["batches"],
@@ -198,14 +204,14 @@ def batch_list(request: HttpRequest):
 @decorate_view(idempotent)
 def batch_start(request: HttpRequest, payload: BatchIn):
     who = principal(request)
-    assets = selectors.assets_for_cutout(
+    assets = job_selectors.assets_for_cutout(
         asset_ids=payload.image_ids, product_id=payload.product_id,
         import_job_id=payload.import_id, all_pending=payload.all_pending)
     try:
-        batch = services.cutout_batch_start(
+        batch = batch_services.cutout_batch_start(
             assets=assets, user=who.user, profile_name=payload.profile, model=payload.model,
             label=payload.label)
-    except ValueError as exc:
+    except BatchError as exc:
         # The UI's words: "Could not start cutouts: <reason>".
         raise Problem(422, f"Could not start cutouts: {exc}", slug="batch-refused")
     return Status(201, _batch_out(batch))
@@ -223,7 +229,7 @@ def batch_read(request: HttpRequest, batch_id: int):
 @decorate_view(needs(roles.RUN_CUTOUTS))
 def batch_cancel(request: HttpRequest, batch_id: int):
     batch = _batch(batch_id)
-    services.cutout_batch_cancel(batch=batch)
+    batch_services.cutout_batch_cancel(batch=batch)
     batch.refresh_from_db()
     return _batch_out(batch)
 
@@ -233,7 +239,7 @@ def batch_cancel(request: HttpRequest, batch_id: int):
 @decorate_view(needs(roles.RUN_CUTOUTS))
 def batch_retry(request: HttpRequest, batch_id: int):
     batch = _batch(batch_id)
-    services.cutout_batch_retry_failed(batch=batch)
+    batch_services.cutout_batch_retry_failed(batch=batch)
     batch.refresh_from_db()
     return _batch_out(batch)
 
@@ -283,7 +289,7 @@ class RerunIn(Schema):
     model: str | None = Field(None, max_length=60)
     tta: bool = True
     shadow: str = Field("none", description=f"One of: {', '.join(SHADOW_MODES)}.")
-    strength: str = Field("normal", description=f"One of: {', '.join(services.STRENGTHS)}.")
+    strength: str = Field("normal", description=f"One of: {', '.join(review_services.STRENGTHS)}.")
     comment: str = Field("", max_length=2000)
 
 
@@ -343,7 +349,7 @@ def _review(action, request: HttpRequest, cutout_id: int, **kwargs) -> dict:
     cutout = _cutout(cutout_id)
     try:
         cutout = action(cutout=cutout, user=who.user, **kwargs)
-    except services.ReviewError as exc:
+    except ReviewError as exc:
         raise Problem(409, str(exc), slug="review-refused")
     return _cutout_out(cutout_get(pk=cutout.pk))
 
@@ -352,7 +358,7 @@ def _review(action, request: HttpRequest, cutout_id: int, **kwargs) -> dict:
              tags=["cutouts"], summary="Approve a version (it becomes the image's current)")
 @decorate_view(needs(roles.REVIEW))
 def cutout_approve(request: HttpRequest, cutout_id: int, payload: ReviewIn):
-    return _review(services.cutout_approve, request, cutout_id, comment=payload.comment)
+    return _review(review_services.cutout_approve, request, cutout_id, comment=payload.comment)
 
 
 @router.post("/cutouts/{cutout_id}/flag",
@@ -360,7 +366,7 @@ def cutout_approve(request: HttpRequest, cutout_id: int, payload: ReviewIn):
              summary="Flag a version for retouch, with reasons")
 @decorate_view(needs(roles.REVIEW))
 def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
-    return _review(services.cutout_flag, request, cutout_id,
+    return _review(review_services.cutout_flag, request, cutout_id,
                    reasons=[r.value for r in payload.reasons], comment=payload.comment)
 
 
@@ -369,7 +375,7 @@ def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
              summary="Re-run with other settings: a new version on the interactive queue")
 @decorate_view(needs(roles.REVIEW))
 def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
-    return Status(201, _review(services.cutout_review_rerun, request, cutout_id,
+    return Status(201, _review(review_services.cutout_review_rerun, request, cutout_id,
                                model=payload.model, tta=payload.tta, shadow=payload.shadow,
                                strength=payload.strength, comment=payload.comment))
 
@@ -387,7 +393,7 @@ def cutout_download(request: HttpRequest, cutout_id: int, file: str = "cutout"):
     if cutout.status != JobStatus.DONE or not name:
         raise Problem(404, f"Version {cutout.version} has no {file} file.", slug="not-found")
     return _signed_url(request, storage_alias="default", name=name,
-                       filename=f"cutout-{cutout.pk}-v{cutout.version}-{file}.png",
+                       filename=_cutout_filename(cutout, file),
                        claim={"k": "cutout", "id": cutout.pk, "v": file})
 
 
@@ -425,7 +431,7 @@ class ExportOut(Schema):
 
 
 def _export_out(job: ExportJob) -> dict:
-    progress = selectors.export_job_progress(job=job)
+    progress = export_selectors.export_job_progress(job=job)
     return {"id": job.pk, "status": job.status, "presets": job.presets, "filters": job.filters,
             "dry_run": job.dry_run, "percent": progress.percent,
             "progress_done": job.progress_done, "progress_total": job.progress_total,
@@ -435,10 +441,10 @@ def _export_out(job: ExportJob) -> dict:
 
 
 def _export(pk: int) -> ExportJob:
-    try:
-        return ExportJob.objects.get(pk=pk)
-    except ExportJob.DoesNotExist:
+    job = export_job_get(pk=pk)
+    if job is None:
         raise _not_found("export")
+    return job
 
 
 @router.post("/exports", response={201: ExportOut, **errors(403, 409, 422)}, tags=["exports"],
@@ -448,25 +454,25 @@ def _export(pk: int) -> ExportJob:
 @decorate_view(idempotent)
 def export_create(request: HttpRequest, payload: ExportIn):
     who = principal(request)
-    product_ids, missing = selectors.products_by_sku(
+    product_ids, missing = export_selectors.products_by_sku(
         skus=[s.replace("\x00", "") for s in payload.skus])
     if missing:
         raise Problem(422, f"Unknown SKU(s): {', '.join(missing[:20])}", slug="validation",
                       errors=[{"field": "skus", "message": f"Unknown SKU(s): "
                                                            f"{', '.join(missing[:20])}"}])
     try:
-        job = services.export_job_create(
+        job = export_services.export_job_create(
             user=who.user, presets=[*payload.presets, *(
                 SPEC_PREFIX + s.replace("\x00", "")[:400] for s in payload.specs)],
             product_ids=product_ids,
             brand=payload.brand.replace("\x00", ""), approved_since=payload.approved_since,
             dry_run=payload.dry_run, include_failing=payload.include_failing)
-    except services.ExportCollisionError as exc:
+    except ExportCollisionError as exc:
         raise Problem(409, "File names would collide; nothing was started. Fix the SKUs, "
                            "ASINs, GTINs or image positions, or change the naming.",
                       slug="export-collision",
                       errors=[{"field": "", "message": c} for c in exc.collisions[:100]])
-    except services.ExportError as exc:
+    except ExportError as exc:
         raise Problem(422, str(exc), slug="export-refused")
     return Status(201, _export_out(job))
 
@@ -483,7 +489,7 @@ def export_read(request: HttpRequest, export_id: int):
 @decorate_view(needs(roles.EXPORT))
 def export_cancel(request: HttpRequest, export_id: int):
     job = _export(export_id)
-    services.export_job_cancel(job=job)
+    export_services.export_job_cancel(job=job)
     job.refresh_from_db()
     return _export_out(job)
 
@@ -493,7 +499,7 @@ def export_cancel(request: HttpRequest, export_id: int):
             tags=["exports"], summary="The export's manifest rows (first 500)")
 @decorate_view(needs(roles.EXPORT))
 def export_manifest(request: HttpRequest, export_id: int):
-    rows, _ = selectors.export_job_results(job=_export(export_id))
+    rows, _ = export_selectors.export_job_results(job=_export(export_id))
     return rows
 
 
@@ -505,10 +511,8 @@ def export_download(request: HttpRequest, export_id: int, file: str = "zip"):
     if file not in EXPORT_FILES:
         raise Problem(404, f"No file {file!r}; choose one of: {', '.join(EXPORT_FILES)}.",
                       slug="not-found")
-    name = job.manifest_name if file == "manifest" else job.zip_name
-    if not name:
+    found = export_job_file(job=job, file=file)
+    if found is None:
         raise Problem(404, "This export has no such file (yet).", slug="not-found")
-    ext = "csv" if file == "manifest" else "zip"
-    return _signed_url(request, storage_alias="exports", name=name,
-                       filename=f"cutroom-export-{job.pk}.{ext}",
-                       claim={"k": "export", "id": job.pk, "v": file})
+    return _signed_url(request, storage_alias="exports", name=found.name,
+                       filename=found.filename, claim={"k": "export", "id": job.pk, "v": file})

@@ -8,7 +8,7 @@ def _seed_presets(sender, app_config=None, apps=None, using="default", **kwargs)
         model = (apps or app_config.apps).get_model("cutouts", "Preset")
     except LookupError:
         return
-    from .services.export import preset_seed
+    from .services.renditions import preset_seed
 
     preset_seed(model=model, using=using)
 
@@ -21,4 +21,4 @@ class CutoutsConfig(AppConfig):
         post_migrate.connect(_seed_presets, sender=self,
                              dispatch_uid="cutouts.seed_presets")
         # Registers cutout runs, batches and exports with the one reconciler (catalog.jobs).
-        from .services import jobs  # noqa: F401
+        from .services import export_jobs, runs  # noqa: F401

@@ -4,7 +4,6 @@ pure pipeline → encoded files. ``cutouts.imaging`` itself never sees Django.""
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import IO
@@ -12,8 +11,8 @@ from typing import IO
 import cv2
 import numpy as np
 from django.conf import settings
-from PIL import Image
 
+from .imaging.encode import png_spooled
 from .imaging.models import ModelSpec, resolve_model, validate_model_file
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
@@ -67,14 +66,6 @@ class EngineOutput:
                 fh.close()
 
 
-def _png(array: np.ndarray, mode: str) -> IO[bytes]:
-    # Spooled: small results stay in memory, a 50 MP cutout goes to a temp file.
-    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - caller closes
-    Image.fromarray(array, mode).save(out, "PNG", compress_level=3)
-    out.seek(0)
-    return out
-
-
 def cutout_compute(*, rgb: np.ndarray, settings_dict: dict) -> EngineOutput:
     from .imaging.pipeline import run_pipeline
 
@@ -82,9 +73,9 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict) -> EngineOutput:
     segmenter, spec = segmenter_for(cutout_settings.model)
     result = run_pipeline(rgb, cutout_settings, segmenter)
     started = time.perf_counter()
-    rgba = _png(result.rgba, "RGBA")
-    mask = _png(result.alpha, "L")
-    shadow = _png(result.shadow, "L") if result.shadow is not None else None
+    rgba = png_spooled(result.rgba)
+    mask = png_spooled(result.alpha)
+    shadow = png_spooled(result.shadow) if result.shadow is not None else None
     timings = {**result.timings, "encode": round(time.perf_counter() - started, 4)}
     height, width = result.alpha.shape[:2]
     return EngineOutput(

@@ -151,6 +151,12 @@ class Cutout(RunState):
     def __str__(self) -> str:
         return f"{self.asset_id} v{self.version}"
 
+    @property
+    def can_approve(self) -> bool:
+        """Approve applies: a finished version not yet approved (waiting, flagged or passed
+        over). The one rule the review card shows and ``cutout_approve`` checks."""
+        return self.status == JobStatus.DONE and self.review_status != ReviewStatus.APPROVED
+
 
 class Notification(models.Model):
     user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="notifications")

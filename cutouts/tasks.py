@@ -1,4 +1,4 @@
-"""Thin Celery tasks: ids in, re-fetch, return if already done, call a service."""
+"""Thin Celery tasks: ids in, re-fetch, call a service; Celery's time limits are caught here."""
 
 import logging
 import os
@@ -9,15 +9,16 @@ from celery.signals import worker_init
 
 from catalog import jobs
 
-from . import services
+from .errors import TransientError
 from .models import FINAL_STATUSES, Cutout
+from .services import export_jobs, notifications, runs
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=30, time_limit=60)
 def worker_ping_task(ping_id: int) -> None:
-    services.worker_ping_answer(ping_id=ping_id)
+    notifications.worker_ping_answer(ping_id=ping_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
@@ -27,13 +28,13 @@ def cutout_run_task(self, cutout_id: int) -> str:
         return "skipped"
     worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
     try:
-        return services.cutout_run(cutout_id=cutout_id, worker=worker)
-    except services.TransientError as exc:
+        return runs.cutout_run(cutout_id=cutout_id, worker=worker)
+    except TransientError as exc:
         # Exponential backoff; the row went back to queued so the reconciler also sees it.
         raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries))
     except SoftTimeLimitExceeded:
-        services.cutout_fail_timeout(cutout_id=cutout_id, seconds=int(self.request.timelimit[1]
-                                                                       or 0))
+        runs.cutout_fail_timeout(cutout_id=cutout_id,
+                                 seconds=int(self.request.timelimit[1] or 0))
         return "failed"
 
 
@@ -50,13 +51,20 @@ def _remember_concurrency(sender=None, **kwargs):
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
-             soft_time_limit=services.export.EXPORT_TIME_LIMIT,
-             time_limit=services.export.EXPORT_TIME_LIMIT + 60)
+             soft_time_limit=export_jobs.EXPORT_TIME_LIMIT,
+             time_limit=export_jobs.EXPORT_TIME_LIMIT + 60)
 def export_job_run_task(self, job_id: int) -> str:
-    if services.export_job_is_final(job_id=job_id):
+    if export_jobs.export_job_is_final(job_id=job_id):
         return "skipped"
-    token = services.export_job_claim(job_id=job_id,
-                                      worker=jobs.worker_name(self.request.hostname or None))
+    token = export_jobs.export_job_claim(job_id=job_id,
+                                         worker=jobs.worker_name(self.request.hostname or None))
     if token is None:
         return "skipped"
-    return services.export_job_run(job_id=job_id, run_token=token)
+    report: dict = {}
+    try:
+        return export_jobs.export_job_run(job_id=job_id, run_token=token,
+                                          interrupts=(SoftTimeLimitExceeded,), report=report)
+    except SoftTimeLimitExceeded:
+        return export_jobs.export_job_fail(job_id=job_id, run_token=token,
+                                           message=export_jobs.EXPORT_TIMEOUT_MESSAGE,
+                                           report=report)

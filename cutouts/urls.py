@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from .views import jobs as views
+from .views import selection as selection_views
 
 app_name = "cutouts"
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("batches/<int:batch_id>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:batch_id>/retry", views.batch_retry_failed, name="batch_retry"),
     path("batches/<int:batch_id>/cancel", views.batch_cancel, name="batch_cancel"),
+    path("selection/cutouts", selection_views.selection_cutouts, name="selection_cutouts"),
+    path("selection/export", selection_views.selection_export, name="selection_export"),
     path("notifications", views.notifications, name="notifications"),
     path("review/", include("cutouts.urls_review")),
     path("export/", include("cutouts.urls_export")),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("grid/", views.grid, name="review_grid"),
     path("card/<int:cutout_id>/", views.card, name="review_card"),
     path("image/<int:cutout_id>/<slug:kind>", views.image, name="review_image"),
+    path("tile/<int:cutout_id>/<slug:kind>", views.tile, name="review_tile"),
     path("retouch/", views.retouch_queue, name="retouch_queue"),
     path("retouch/<int:cutout_id>/", views.retouch, name="retouch_card"),
     path("retouch/<int:cutout_id>/preview/", views.retouch_preview, name="retouch_preview"),

@@ -2,10 +2,7 @@
 environment variables; pass with ``gunicorn config.wsgi:application -c deploy/gunicorn.conf.py``.
 """
 
-import json
-import logging
 import os
-from datetime import UTC, datetime
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
@@ -37,28 +34,14 @@ if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
-class _JsonFormatter(logging.Formatter):
-    """gunicorn's own messages as JSON lines, like the app's (config.logging)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "process": record.process,
-        }
-        if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
 if os.environ.get("LOG_FORMAT", "json") == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "json": {"()": _JsonFormatter},
+            # The app's one JSON formatter, resolved when gunicorn applies this dict (after it
+            # has put the app folder on sys.path), so loading this file imports no app code.
+            "json": {"()": "config.logging.JsonFormatter"},
             # Access lines are already JSON (access_log_format above).
             "access": {"format": "%(message)s"},
         },

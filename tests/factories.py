@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from catalog.roles import MANAGER, REVIEWER
-from catalog.services import roles_ensure
+from catalog.services.users import roles_ensure
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -45,7 +45,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class ImageAssetFactory(factory.django.DjangoModelFactory):
-    """A row only, with no stored files; use catalog.services.asset_ingest for real files."""
+    """A row only, with no stored files; use catalog.services.assets.asset_ingest for real files."""
 
     class Meta:
         model = "catalog.ImageAsset"

@@ -10,10 +10,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from catalog import services as catalog_services
 from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus
+from catalog.services.imports import import_job_create
 from cutouts.models import Cutout, ExportJob, Preset
-from cutouts.services import export as export_services
+from cutouts.services import export_jobs
 from tests.cutouts.export_helpers import approved_cutout
 from tests.factories import ProductFactory
 from tests.images import product_jpeg
@@ -43,7 +43,7 @@ def test_it_resumes_a_zip_import_of_300_after_every_worker_is_killed():
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for i in range(300):
             archive.writestr(f"KILL{i:03d}_MAIN.jpg", product_jpeg(520, 400, seed=SEED + i))
-    job = catalog_services.import_job_create(
+    job = import_job_create(
         user=None, source_kind="zip", create_products=True,
         source_file=ContentFile(buffer.getvalue(), name="shoot.zip"))
     env = worker_env(**FAST_RECOVERY)
@@ -86,7 +86,7 @@ def test_it_resumes_an_export_of_100_variants_after_every_worker_is_killed():
     for i in range(50):
         approved_cutout(product=ProductFactory(sku=f"EXP{i:03d}"), size=(600, 450))
     presets = _small_presets()
-    job = export_services.export_job_create(presets=presets)
+    job = export_jobs.export_job_create(presets=presets)
     assert job.progress_total == 100
     env = worker_env(**FAST_RECOVERY)
     first = start_worker(queues="default", hostname="exporter@%h", env=env)

@@ -233,7 +233,7 @@ class FolderSource:
 
     kind = "folder"
 
-    def __init__(self, root: str | os.PathLike, *, limits: ArchiveLimits):
+    def __init__(self, root: str | os.PathLike[str], *, limits: ArchiveLimits):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ArchiveError(f"Not a folder: {root}")

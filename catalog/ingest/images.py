@@ -13,7 +13,7 @@ import struct
 import warnings
 import zlib
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 import pillow_heif
@@ -202,8 +202,9 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
             f"Low resolution: {width}×{height}; marketplaces want at least "
             f"{limits.warn_long_side} px on the long side for zoom."
         )
-    if getattr(img, "n_frames", 1) > 1 and img.format not in ("MPO",):
-        warns.append(f"{img.n_frames} frames/pages; only the first one is used.")
+    frames: int = getattr(img, "n_frames", 1)
+    if frames > 1 and img.format not in ("MPO",):
+        warns.append(f"{frames} frames/pages; only the first one is used.")
     icc = img.info.get("icc_profile") or None
     # PNG keeps EXIF after the pixel data, so asking for it would decode the whole image
     # here; normalize() reads the orientation of PNGs after the one real decode.
@@ -271,7 +272,8 @@ def _flatten(img: Image.Image) -> tuple[Image.Image, str]:
     if img.mode in ("LA", "La", "PA"):
         img = img.convert("RGBA") if img.mode == "PA" else img.convert("LA")
     if img.mode in ("RGBA", "RGBa", "LA"):
-        if img.getextrema()[-1][0] < 255:
+        # Multi-band modes give one (min, max) pair per band; the last band is alpha.
+        if img.getextrema()[-1][0] < 255:  # type: ignore[index]
             note = "Transparency flattened onto white."
         base_mode = "RGB" if img.mode.startswith("RGB") else "L"
         background = Image.new(base_mode, img.size, 255 if base_mode == "L" else (255, 255, 255))
@@ -281,7 +283,8 @@ def _flatten(img: Image.Image) -> tuple[Image.Image, str]:
         lab_to_srgb = ImageCms.buildTransform(
             ImageCms.createProfile("LAB"), SRGB_PROFILE, "LAB", "RGB"
         )
-        img = ImageCms.applyTransform(img, lab_to_srgb)
+        # Not in place, so Pillow returns the new image (the stub also allows None).
+        img = cast(Image.Image, ImageCms.applyTransform(img, lab_to_srgb))
     if img.mode not in ("RGB", "L", "CMYK"):
         img = img.convert("RGB")
     return img, note
@@ -335,7 +338,7 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
         icc = None
     if icc:
         try:
-            img = ImageCms.applyTransform(img, _transform(icc, img.mode))
+            img = cast(Image.Image, ImageCms.applyTransform(img, _transform(icc, img.mode)))
         except (ImageCms.PyCMSError, OSError, ValueError) as exc:
             notes.append(f"Embedded ICC profile unreadable ({exc}); assumed sRGB.")
             flagged = True

@@ -1,4 +1,5 @@
-"""CSV manifests in, and safe CSV out.
+"""CSV manifests in, and safe CSV out: the one ``csv_safe`` every CSV the app writes uses
+(import reports here, export manifests in ``cutouts.variants.manifest``).
 
 Cells are kept verbatim: a title like ``=SUM(A1)`` or ``-20% off`` is data, never a formula
 to evaluate or a sign to strip. Every CSV the app writes passes its cells through
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -17,11 +19,12 @@ PRODUCT_FIELDS = ("title", "brand", "category", "gtin", "asin")
 ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": "latin-1", "latin1": "latin-1",
              "iso-8859-1": "latin-1"}
 MAX_MANIFEST_BYTES = 50 * 1024 * 1024
-# OWASP's list: spreadsheet apps start a formula (or DDE call) with any of these.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's list: spreadsheet apps start a formula (or DDE call) with any of these; LibreOffice
+# also reads a leading newline and the full-width forms as the ASCII ones.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
-class ManifestError(ValueError):
+class ManifestError(Exception):
     """The manifest as a whole is unusable; nothing from it is applied."""
 
 
@@ -155,11 +158,27 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8") -> Manifest:
 
 
 def csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas in a cell the app writes (formula injection)."""
-    text = "" if value is None else str(value)
+    """Text for a CSV cell that no spreadsheet will evaluate as a formula.
+
+    ``None`` becomes ``""``; numbers are written as they are (the number ``-5`` stays a
+    number, the text ``"-5"`` does not); other values go through ``str`` and get a leading
+    ``'`` when they start with a formula character, which :func:`csv_unescape` removes.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, numbers.Number):
+        return str(value)
+    text = str(value)
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
+
+
+def csv_unescape(cell: str) -> str:
+    """Inverse of :func:`csv_safe` for text cells."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_PREFIXES):
+        return cell[1:]
+    return cell
 
 
 def csv_safe_row(values: Iterable[object]) -> list[str]:

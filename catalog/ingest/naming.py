@@ -5,21 +5,28 @@ extension is not significant, because one shoot mixes ``.JPG``, ``.jpeg`` and ``
 ``{n}`` counts images the way photographers number them: 1 is MAIN, 2 is PT01, ... 9 is
 PT08. A regex is the escape hatch; it must have a named group ``sku`` and may have
 ``position`` or ``n``.
+
+Which reading wins (``PRECEDENCE``, shown to managers in the upload preview): the manager's
+regex; then a pattern that also reads a position or number (``ABC_PT01.jpg``); then the file
+name as the SKU (``ABC123.jpg``), unless it is a camera or sequence name (``IMG_0001``,
+``DSC01234``, ``003``); then the folder name (``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera
+name is a SKU only when nothing else reads. A SKU that already exists beats a new one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 # Manager-supplied regexes run on the ``regex`` engine, whose matches take a timeout: a
 # backtracking pattern like ``(a|aa)+b`` must not block a web thread or a worker for minutes.
 import regex as timed_re
 
-POSITIONS = ("MAIN", "PT01", "PT02", "PT03", "PT04", "PT05", "PT06", "PT07", "PT08", "SWCH")
-_N_TO_POSITION = {n: POSITIONS[n - 1] for n in range(1, 10)}
+from .positions import POSITIONS, position_for_number
+
 DEFAULT_PATTERNS = ("{sku}_{position}.jpg", "{sku}-{n}.jpg", "{sku}.jpg")
 
 _SKU = r"(?P<sku>[A-Za-z0-9][A-Za-z0-9._-]*?)"
@@ -30,9 +37,27 @@ _PLACEHOLDERS = {
 }
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
+# Names cameras, phones and scanners give files, and bare sequence numbers: they say which shot,
+# never which product, so a folder name above them is the better SKU.
+CAMERA_NAME_RE = re.compile(
+    r"^(?:img|dsc|dscf|dscn|dsc_|_dsc|_mg|_img|p|pxl|mvimg|gopr|dji|cimg|sam|pict|photo|image|"
+    r"scan|picture|screenshot)?[ _-]?\d+(?:[ _.-]\d+)*(?:[ _-]?\(\d+\))?$",
+    re.IGNORECASE,
+)
 
-class NamingError(ValueError):
-    pass
+PRECEDENCE = (
+    "the naming regular expression",
+    "a pattern that reads a position or number ({sku}_{position}, {sku}-{n})",
+    "the file name as the SKU ({sku}), unless it is a camera or sequence name",
+    "the folder name",
+    "a camera or sequence name (IMG_0001, 003) as the SKU",
+)
+
+
+class NamingError(Exception):
+    """A file name cannot be mapped to a product and position, or a naming rule (pattern,
+    regex, position) is unusable; the message is for the user. Export file names have their
+    own ``cutouts.variants.ExportNamingError``."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +68,10 @@ class Match:
 
 
 def position_from_n(n: int) -> str:
-    try:
-        return _N_TO_POSITION[n]
-    except KeyError:
+    position = position_for_number(n)
+    if position is None:
         raise NamingError(f"Image number {n} has no position: use 1 (MAIN) to 9 (PT08).")
+    return position
 
 
 def normalize_position(value: str | None) -> str | None:
@@ -114,10 +139,10 @@ class TimedRegex:
         self._compiled = timed_re.compile(pattern, timed_re.IGNORECASE | timed_re.VERSION0)
 
     @property
-    def groupindex(self):
+    def groupindex(self) -> Mapping[str, int]:
         return self._compiled.groupindex
 
-    def search(self, text: str, *, timeout: float | None = None):
+    def search(self, text: str, *, timeout: float | None = None) -> timed_re.Match[str] | None:
         if self.timeouts >= self.MAX_TIMEOUTS:
             raise NamingError(
                 f"The naming regular expression was given up after {self.timeouts} file names "
@@ -171,7 +196,7 @@ class FilenameRules:
         self.use_folders = use_folders
 
     @classmethod
-    def from_options(cls, options: dict) -> FilenameRules:
+    def from_options(cls, options: dict[str, Any]) -> FilenameRules:
         patterns = options.get("patterns") or []
         if isinstance(patterns, str):
             patterns = [patterns]
@@ -188,7 +213,7 @@ class FilenameRules:
         only the catalog can tell which one exists. ``name`` may include folders.
         """
         path = PurePosixPath(name.replace("\\", "/"))
-        found_all: list[Match] = []
+        ranked: list[tuple[int, Match]] = []
         errors: list[NamingError] = []
         for label, rule in self.rules:
             is_regex = label.startswith("regex")
@@ -199,21 +224,52 @@ class FilenameRules:
                 except NamingError as exc:
                     errors.append(exc)
                     continue
-                if match not in found_all:
-                    found_all.append(match)
+                ranked.append((self._rank(match, is_regex=is_regex), match))
         if self.use_folders and len(path.parts) > 1:
             # Folder-per-SKU archives: "ABC123/front.jpg" belongs to ABC123.
-            found_all.append(Match(sku=path.parts[-2], position=None, rule="folder name"))
-        if not found_all and errors:
+            ranked.append((3, Match(sku=path.parts[-2], position=None, rule="folder name")))
+        if not ranked and errors:
             raise errors[0]
+        found_all: list[Match] = []
+        # A stable sort: within a rank the rules keep the order the manager gave them.
+        for _, match in sorted(ranked, key=lambda item: item[0]):
+            if match not in found_all:
+                found_all.append(match)
         return found_all
+
+    @staticmethod
+    def _rank(match: Match, *, is_regex: bool) -> int:
+        """The index into ``PRECEDENCE`` of a reading."""
+        if is_regex:
+            return 0
+        if match.position is not None:
+            return 1
+        return 4 if CAMERA_NAME_RE.match(match.sku) else 2
+
+    def choose(
+        self, name: str, *, exists: Callable[[str], bool], create: bool,
+        valid: Callable[[str], bool] = lambda sku: True, candidates: list[Match] | None = None,
+    ) -> tuple[Match | None, bool]:
+        """The reading an import uses, and whether it names a new product: the best reading of
+        an existing SKU, else (when creating) the best valid one. One policy for the import and
+        its preview; ``candidates`` saves reading the name twice."""
+        if candidates is None:
+            candidates = self.candidates(name)
+        for candidate in candidates:
+            if exists(candidate.sku):
+                return candidate, False
+        if create:
+            for candidate in candidates:
+                if valid(candidate.sku):
+                    return candidate, True
+        return None, False
 
     def match(self, name: str) -> Match | None:
         found = self.candidates(name)
         return found[0] if found else None
 
     @staticmethod
-    def _to_match(found: re.Match[str], label: str) -> Match:
+    def _to_match(found: re.Match[str] | timed_re.Match[str], label: str) -> Match:
         groups = found.groupdict()
         position = None
         if groups.get("position"):

@@ -1,6 +1,5 @@
 """Settings shared by every environment. Everything deployment-specific comes from env vars."""
 
-import os
 from pathlib import Path
 
 import dj_database_url
@@ -10,8 +9,8 @@ from .env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state (SQLite database, local media, embedded broker spool) lives outside the code.
+# Settings only name folders; config.apps creates them when Django starts.
 VAR_DIR = Path(env_str("CUTROOM_VAR_DIR", str(BASE_DIR / "var"))).resolve()
-os.makedirs(VAR_DIR, exist_ok=True)
 
 SECRET_KEY = env_str("SECRET_KEY", "dev-insecure-cutroom-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -31,6 +30,8 @@ INSTALLED_APPS = [
     "axes",
     "catalog",
     "cutouts",
+    # Last: its ready() creates the runtime folders (config.apps).
+    "config.apps.CutroomConfig",
 ]
 
 MIDDLEWARE = [
@@ -151,7 +152,6 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-os.makedirs(STATIC_ROOT, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 STORAGE_BACKEND = env_choice("STORAGE_BACKEND", ("local", "s3"), "local")
@@ -197,7 +197,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Upload temp files live in their own folder and are deleted when the request ends, however it
 # ends (catalog.uploads); `manage.py purge` removes what a killed process left behind.
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "upload-tmp")
-os.makedirs(FILE_UPLOAD_TEMP_DIR, exist_ok=True)
 FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "catalog.uploads.TrackedTemporaryFileUploadHandler",
@@ -231,8 +230,6 @@ if CELERY_BROKER_URL.startswith(("filesystem://", "kombu-filesystem://")):
     # Measured: 0.1 s polling gives ~50 ms pickup instead of ~1 s at the default interval;
     # 0.02 s keeps a worker from idling between back-to-back cutouts (a listdir is cheap).
     CELERY_BROKER_TRANSPORT_OPTIONS = dict(FILESYSTEM_BROKER_OPTIONS)
-    for _folder in ("queue", "control"):
-        os.makedirs(BROKER_DIR / _folder, exist_ok=True)
 elif CELERY_BROKER_URL.startswith("sqla+"):
     # Every sqla transport option is passed to create_engine(), so polling is set on the class.
     import kombu.transport.sqlalchemy

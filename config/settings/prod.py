@@ -35,7 +35,7 @@ if env_bool("CUTROOM_WEBHOOK_ALLOW_HTTP", False):
     raise ImproperlyConfiguredEnv("CUTROOM_WEBHOOK_ALLOW_HTTP must be off in production.")
 CUTROOM_WEBHOOK_ALLOW_HTTP = False
 
-# --- Everything below: deployment topology (see deploy/ and README "Running in production") --
+# --- Everything below: deployment topology (see deploy/ and docs/operations.md) ------------
 from pathlib import Path  # noqa: E402
 
 from .base import CELERY_BROKER_URL, DATABASES, LOGGING, STATIC_ROOT  # noqa: E402

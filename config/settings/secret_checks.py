@@ -1,6 +1,6 @@
 """Production refuses placeholder and guessable secrets, naming the variable.
 
-The shipped examples (deploy/.env.example, deploy/systemd/cutroom.env.example, README) use
+The shipped examples (deploy/.env.example, deploy/systemd/cutroom.env.example, docs/) use
 ``change-me`` values that are long enough to pass a length check; copying one unchanged must
 stop the process at start-up, not run a site whose sessions anyone can forge.
 """

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .benchmark import IMAGE_EXTS, default_configs, run_benchmark
 from .encode import decode_image, mask_png, rgba_png, shadow_png
@@ -49,7 +50,7 @@ def _model_paths(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def cmd_cut(args) -> int:
+def cmd_cut(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     overrides = {}
@@ -91,7 +92,7 @@ def cmd_cut(args) -> int:
     return 1 if failures else 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     paths = _model_paths(args.model_path)
     configs = default_configs(paths, args.model_dir, include_isnet=not args.no_isnet)
     if args.configs:
@@ -113,7 +114,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
+def cmd_models(args: argparse.Namespace) -> int:
     paths = _model_paths(args.model_path)
     status = 0
     for name in REGISTRY:
@@ -128,7 +129,7 @@ def cmd_models(args) -> int:
     return status
 
 
-def cmd_clicks(args) -> int:
+def cmd_clicks(args: argparse.Namespace) -> int:
     from .clicks import run_clicks
 
     spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
@@ -138,7 +139,7 @@ def cmd_clicks(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    def progress(engine, stem, row):
+    def progress(engine: str, stem: str, row: dict[str, Any]) -> None:
         if not args.quiet:
             print(f"{engine:<8} {stem:<12} IoU {row['ious'][0]:.3f} -> {row['ious'][-1]:.3f} "
                   f"({len(row['seconds'])} clicks)", file=sys.stderr)
@@ -154,7 +155,7 @@ def cmd_clicks(args) -> int:
     return 0
 
 
-def cmd_matte(args) -> int:
+def cmd_matte(args: argparse.Namespace) -> int:
     from .matte_eval import run_matte
 
     try:
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args) or 0
 
 
-def cmd_speed(args) -> int:
+def cmd_speed(args: argparse.Namespace) -> int:
     from .bigimage import measure_speed
 
     report = {}
@@ -267,7 +268,7 @@ def cmd_speed(args) -> int:
     return 0
 
 
-def _bigcut(args) -> int:
+def _bigcut(args: argparse.Namespace) -> int:
     from .bigimage import _child
 
     _child(args.mp, args.profile, args.model_dir, args.threads, args.source)

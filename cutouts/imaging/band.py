@@ -46,7 +46,8 @@ def softness(rgb: np.ndarray, prob: np.ndarray, model_px: float,
         return np.zeros(prob.shape, np.float32)
     s = max(1.0, model_px)
     soft = np.clip(cv2.GaussianBlur(disagreement, (0, 0), 2 * s) / DISAGREE, 0.0, 1.0)
-    return soft.astype(np.float32)
+    result: np.ndarray = soft.astype(np.float32)
+    return result
 
 
 def band_trimap(alpha: np.ndarray, soft: np.ndarray, model_px: float,

@@ -15,8 +15,10 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
 import cv2
 import numpy as np
@@ -28,7 +30,7 @@ from .models import ModelError, resolve_model
 from .pipeline import run_pipeline
 from .plain import plain_mask
 from .riskfit import risk_report
-from .session import get_segmenter
+from .session import Segmenter, get_segmenter
 from .settings import CutoutSettings, profile
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -51,7 +53,7 @@ class Config:
     settings: CutoutSettings | None  # None = plain baseline
 
 
-def default_configs(model_paths: dict | None = None, model_dir: str | None = None,
+def default_configs(model_paths: dict[str, str] | None = None, model_dir: str | None = None,
                     include_isnet: bool = True) -> list[Config]:
     configs = [Config("plain", None), Config("fast", profile("fast")),
                Config("default", profile("default"))]
@@ -96,7 +98,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not resettable
 
 
-def spill(pred, gt) -> float:
+def spill(pred: np.ndarray, gt: np.ndarray) -> float:
     """Predicted alpha over certain background more than 16 px from the object, divided by
     the object's area (shared/eval/README.md); nan without an object."""
     p = metrics._as_float(pred)
@@ -108,14 +110,17 @@ def spill(pred, gt) -> float:
 
 
 SPILL_LIMIT = 0.05
+# progress(config name, image stem) after each image
+Progress = Callable[[str, str], object]
 
 
-def _cut(cfg: Config, seg, img_path) -> tuple[np.ndarray, dict, dict]:
+def _cut(cfg: Config, seg: Segmenter,
+         img_path: Path) -> tuple[np.ndarray, dict[str, Any], dict[str, float]]:
     """(alpha of the written PNG, signals, times) for one image."""
     t0 = time.perf_counter()
     rgb = decode_image(img_path)
     t_dec = time.perf_counter() - t0
-    signals: dict = {}
+    signals: dict[str, Any] = {}
     if cfg.settings is None:
         t1 = time.perf_counter()
         alpha = plain_mask(rgb, seg)
@@ -136,12 +141,13 @@ def _cut(cfg: Config, seg, img_path) -> tuple[np.ndarray, dict, dict]:
     return alpha, signals, times
 
 
-def _run_one(cfg: Config, seg, img_path, mask_path) -> tuple[dict, dict]:
+def _run_one(cfg: Config, seg: Segmenter, img_path: Path,
+             mask_path: Path) -> tuple[dict[str, Any], dict[str, float]]:
     alpha, signals, times = _cut(cfg, seg, img_path)
     gt = np.asarray(Image.open(mask_path).convert("L"))
     if alpha.shape != gt.shape:
         raise ValueError(f"{img_path.name}: mask {gt.shape} does not match image {alpha.shape}")
-    row = metrics.evaluate(alpha, gt)
+    row: dict[str, Any] = metrics.evaluate(alpha, gt)
     row["spill"] = spill(alpha, gt)
     if signals:
         row["risk"] = signals.get("risk", 0.0)
@@ -149,7 +155,8 @@ def _run_one(cfg: Config, seg, img_path, mask_path) -> tuple[dict, dict]:
     return row, times
 
 
-def _run_one_soft(cfg: Config, seg, img_path, alpha_path, trimap_path) -> tuple[dict, dict]:
+def _run_one_soft(cfg: Config, seg: Segmenter, img_path: Path, alpha_path: Path,
+                  trimap_path: Path | None) -> tuple[dict[str, Any], dict[str, float]]:
     alpha, _, times = _cut(cfg, seg, img_path)
     gt = np.asarray(Image.open(alpha_path).convert("L"))
     tri = np.asarray(Image.open(trimap_path).convert("L")) if trimap_path else None
@@ -158,7 +165,7 @@ def _run_one_soft(cfg: Config, seg, img_path, alpha_path, trimap_path) -> tuple[
 
 def find_soft_triples(data_dir: str | Path) -> list[tuple[str, Path, Path, Path | None]]:
     data_dir = Path(data_dir)
-    out = []
+    out: list[tuple[str, Path, Path, Path | None]] = []
     for img in sorted((data_dir / "images").iterdir()):
         if img.suffix.lower() not in IMAGE_EXTS:
             continue
@@ -171,11 +178,13 @@ def find_soft_triples(data_dir: str | Path) -> list[tuple[str, Path, Path, Path 
     return out
 
 
-def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
-                progress=None, stream=None, soft: bool = False) -> dict[str, dict]:
+def run_configs(configs: list[Config], pairs: Sequence[tuple[Any, ...]],
+                model_paths: dict[str, str] | None, model_dir: str | None, threads: int | None,
+                progress: Progress | None = None, stream: TextIO | None = None,
+                soft: bool = False) -> dict[str, dict[str, Any]]:
     """Run every configuration on every image, interleaved image by image, so that
     all configurations see the same machine load (the CPU may be shared)."""
-    segs: dict[str, object] = {}
+    segs: dict[str, tuple[Segmenter, str]] = {}
     for cfg in configs:
         model = "u2netp" if cfg.settings is None else cfg.settings.model
         spec = resolve_model(model, model_paths, model_dir)
@@ -186,15 +195,16 @@ def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
             continue
         seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # warm-up
         segs[cfg.name] = (seg, getattr(seg, "version", model))
-    rows = {name: [] for name in segs}
-    times = {name: [] for name in segs}
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in segs}
+    times: dict[str, list[dict[str, float]]] = {name: [] for name in segs}
     peak = dict.fromkeys(segs, 0.0)
     for stem, img_path, *truth in pairs:
         for cfg in configs:
             if cfg.name not in segs:
                 continue
             _reset_peak_rss()
-            run = _run_one_soft if soft else _run_one
+            run: Callable[..., tuple[dict[str, Any], dict[str, float]]] = (
+                _run_one_soft if soft else _run_one)
             row, t = run(cfg, segs[cfg.name][0], img_path, *truth)
             peak[cfg.name] = max(peak[cfg.name], _peak_rss_mb())
             row["stem"] = stem
@@ -202,7 +212,7 @@ def run_configs(configs: list[Config], pairs, model_paths, model_dir, threads,
             times[cfg.name].append(t)
             if progress:
                 progress(cfg.name, stem)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         if cfg.name not in segs:
             continue
@@ -231,11 +241,11 @@ def _check(kind: str, value: float, base: float, limit: float) -> tuple[float, b
     return r, (r <= limit) if kind == "ratio<=" else (r < limit)
 
 
-def target_report(results: dict[str, dict], soft: bool = False) -> dict:
+def target_report(results: dict[str, dict[str, Any]], soft: bool = False) -> dict[str, Any]:
     if "plain" not in results:
         return {}
     base = results["plain"]["summary"]
-    out = {}
+    out: dict[str, Any] = {}
     pairs = (("default", SOFT_TARGETS),) if soft else (("default", TARGETS),
                                                       ("fast", FAST_TARGETS))
     for name, targets in pairs:
@@ -255,7 +265,7 @@ LOWER_IS_BETTER = {"halo", "deficit", "mae", "spill_share", "sad", "mse", "grad"
                    "band_mae"}
 
 
-def format_table(results: dict[str, dict], cols=COLS) -> str:
+def format_table(results: dict[str, dict[str, Any]], cols: Sequence[str] = COLS) -> str:
     head = (f"{'config':<12}" + "".join(f"{c:>12}" for c in cols)
             + f"{'s/img':>8}{'dec':>7}{'inf':>7}{'ref':>7}{'enc':>7}{'RSS MB':>8}")
     lines = [head, "-" * len(head)]
@@ -277,9 +287,9 @@ def format_table(results: dict[str, dict], cols=COLS) -> str:
     return "\n".join(lines)
 
 
-def risk_reports(results: dict[str, dict]) -> dict[str, dict]:
+def risk_reports(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """How well each engine configuration's ``risk`` ranks its bad cutouts (IoU < 0.80)."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, r in results.items():
         rows = [row for row in r["images"] if "signals" in row]
         if len(rows) != len(r["images"]) or not rows:
@@ -291,15 +301,16 @@ def risk_reports(results: dict[str, dict]) -> dict[str, dict]:
 
 def run_benchmark(data_dir: str | Path, configs: list[Config] | None = None,
                   out_json: str | Path | None = None, limit: int | None = None,
-                  model_paths: dict | None = None, model_dir: str | None = None,
+                  model_paths: dict[str, str] | None = None, model_dir: str | None = None,
                   threads: int | None = None, big_megapixels: float | None = None,
-                  progress=None, stream=None, soft_dir: str | Path | None = None) -> dict:
+                  progress: Progress | None = None, stream: TextIO | None = None,
+                  soft_dir: str | Path | None = None) -> dict[str, Any]:
     stream = stream or sys.stdout
     pairs = find_pairs(data_dir)[: limit or None] if data_dir else []
     configs = configs or default_configs(model_paths, model_dir)
     results = (run_configs(configs, pairs, model_paths, model_dir, threads, progress, stream)
                if pairs else {})
-    report = {
+    report: dict[str, Any] = {
         "data_dir": str(data_dir) if data_dir else None, "images": len(pairs),
         "threads": threads or os.cpu_count(), "configs": results,
         "targets": target_report(results), "risk": risk_reports(results),
@@ -340,12 +351,12 @@ def run_benchmark(data_dir: str | Path, configs: list[Config] | None = None,
     return report
 
 
-def _say(stream, text: str) -> None:
+def _say(stream: TextIO, text: str) -> None:
     # one write per line: Django's OutputWrapper would add a blank line after print()'s "\n"
     stream.write(text + "\n")
 
 
-def _print_targets(targets: dict, stream, prefix: str = "targets") -> None:
+def _print_targets(targets: dict[str, Any], stream: TextIO, prefix: str = "targets") -> None:
     for name, checks in targets.items():
         parts = []
         for k, v in checks.items():

@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,7 +34,7 @@ def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
 
 
 def _child(megapixels: float, profile_name: str, model_dir: str | None, threads: int | None,
-           source: str | None = None):
+           source: str | None = None) -> None:
     """One cutout in this (fresh) process: decode -> cut -> RGBA + mask PNGs written, as a
     worker stores them; prints timings per stage and the peak RSS as JSON."""
     import tempfile
@@ -81,16 +83,16 @@ def _child(megapixels: float, profile_name: str, model_dir: str | None, threads:
     }))
 
 
-def measure_speed(megapixels: float, configs=("plain", "fast", "default"),
+def measure_speed(megapixels: float, configs: Sequence[str] = ("plain", "fast", "default"),
                   model_dir: str | None = None, threads: int | None = None,
-                  timeout: float = 900) -> dict:
+                  timeout: float = 900) -> dict[str, dict[str, Any]]:
     """End to end (decode a JPEG -> cutout and mask PNGs written) for each configuration, each
     in a fresh process on the same generated photo; ratios against plain."""
     import tempfile
 
     from PIL import Image
 
-    out: dict = {}
+    out: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "photo.jpg"
         Image.fromarray(synthetic_photo(megapixels)).save(src, quality=92)
@@ -104,9 +106,9 @@ def measure_speed(megapixels: float, configs=("plain", "fast", "default"),
 
 
 def measure_big_image(megapixels: float = 50.0, profile_name: str = "default",
-                      model_paths: dict | None = None, model_dir: str | None = None,
+                      model_paths: dict[str, str] | None = None, model_dir: str | None = None,
                       threads: int | None = None, timeout: float = 600,
-                      source: str | None = None) -> dict:
+                      source: str | None = None) -> dict[str, Any]:
     """Run one cutout of a generated photo (or ``source``) in a subprocess; return its peak
     RSS and timings."""
     cmd = [sys.executable, "-m", "cutouts.imaging", "_bigcut", "--mp", str(megapixels),
@@ -123,4 +125,5 @@ def measure_big_image(megapixels: float = 50.0, profile_name: str = "default",
                     env.get("PYTHONPATH", "")] if p)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                          check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result

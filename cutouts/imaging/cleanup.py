@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 
@@ -86,7 +87,9 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     bw, bh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
     reach = near * float(np.hypot(bw, bh)) + 2.0 * model_px
     d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
-    gap = np.asarray(ndimage.minimum(d_main, labels, np.arange(n)), np.float64)
+    # cv2's stub types the label image as int | float; connectedComponents gives int32.
+    gap = np.asarray(ndimage.minimum(d_main, labels, np.arange(n)),  # type: ignore[arg-type]
+                     np.float64)
     kept = np.zeros(n, bool)
     kept[main] = True
     close = gap <= reach
@@ -96,7 +99,8 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     # what a kept part encloses (a glass pane, the inside of a handle) is the subject's own
     # business: the veil is measured from the filled outline
     d = cv2.distanceTransform((~_filled(kept_mask)).astype(np.uint8), cv2.DIST_L2, 3)
-    lo, hi = veil_px[0] * model_px, veil_px[1] * model_px
+    lo: float | np.ndarray = veil_px[0] * model_px  # per pixel once ``protect`` raises it
+    hi = veil_px[1] * model_px
     if protect is not None:
         lo = lo + protect * (hi - lo)
     keep = np.clip((hi - d) / np.maximum(hi - lo, 1e-3), 0.0, 1.0).astype(np.float32)
@@ -155,4 +159,5 @@ def _filled(mask: np.ndarray) -> np.ndarray:
     flood = np.zeros((h + 2, w + 2), np.uint8)
     flood[1:-1, 1:-1] = mask
     cv2.floodFill(flood, None, (0, 0), 2)
-    return flood[1:-1, 1:-1] != 2
+    filled: npt.NDArray[np.bool_] = flood[1:-1, 1:-1] != 2
+    return filled

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import cv2
 import numpy as np
@@ -24,6 +25,10 @@ from PIL import Image
 from . import metrics
 from .encode import decode_image
 from .strokes import Stroke
+
+if TYPE_CHECKING:
+    from .session import Segmenter
+    from .settings import CutoutSettings
 
 CLICK_RADIUS = 5.0
 THRESHOLDS = (0.85, 0.90)
@@ -47,8 +52,8 @@ def next_click(pred: np.ndarray, gt: np.ndarray) -> tuple[tuple[int, int], bool]
     if not fn.any() and not fp.any():
         return None
     # padding: the frame counts as the edge of an error region, as in RITM
-    def depth(m):
-        d = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 0)
+    def depth(m: np.ndarray) -> np.ndarray:
+        d: np.ndarray = cv2.distanceTransform(np.pad(m, 1).astype(np.uint8), cv2.DIST_L2, 0)
         return d[1:-1, 1:-1]
 
     d_fn, d_fp = depth(fn), depth(fp)
@@ -65,18 +70,20 @@ def click_stroke(xy: tuple[int, int], positive: bool, radius: float = CLICK_RADI
 Refiner = Callable[[np.ndarray, np.ndarray, np.ndarray | None, list[Stroke]], np.ndarray]
 
 
-def retouch_refiner(rgb, alpha, rgba, strokes) -> np.ndarray:
+def retouch_refiner(rgb: np.ndarray, alpha: np.ndarray, rgba: np.ndarray | None,
+                    strokes: list[Stroke]) -> np.ndarray:
     from .retouch import retouch
 
     return retouch(rgb, alpha, strokes, previous_rgba=rgba).alpha
 
 
-def paint_refiner(rgb, alpha, rgba, strokes) -> np.ndarray:
+def paint_refiner(rgb: np.ndarray, alpha: np.ndarray, rgba: np.ndarray | None,
+                  strokes: list[Stroke]) -> np.ndarray:
     """Baseline: the clicks' disks painted onto the automatic cutout, nothing more."""
     from .strokes import KEEP, REMOVE, rasterise
 
     labels = rasterise(strokes, alpha.shape)
-    out = alpha.copy()
+    out: np.ndarray = alpha.copy()
     out[labels == KEEP] = 255
     out[labels == REMOVE] = 0
     return out
@@ -86,11 +93,11 @@ ENGINES: dict[str, Refiner] = {"retouch": retouch_refiner, "paint": paint_refine
 
 
 def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt: np.ndarray,
-              refiner: Refiner, max_clicks: int) -> dict:
+              refiner: Refiner, max_clicks: int) -> dict[str, Any]:
     """Click up to max_clicks times; IoU after each click and seconds per refinement."""
     ious = [metrics.iou(alpha0, gt)]
     seconds: list[float] = []
-    clicks: list[list] = []
+    clicks: list[list[int | bool]] = []
     strokes: list[Stroke] = []
     pred = alpha0 >= 128
     for _ in range(max_clicks):
@@ -118,10 +125,10 @@ def noc(ious: list[float], threshold: float, max_clicks: int) -> int:
     return max_clicks
 
 
-def summarise(rows: list[dict], max_clicks: int) -> dict:
+def summarise(rows: list[dict[str, Any]], max_clicks: int) -> dict[str, Any]:
     if not rows:
         return {"images": 0}
-    out: dict = {"images": len(rows)}
+    out: dict[str, Any] = {"images": len(rows)}
     for thr in THRESHOLDS:
         out[f"noc{round(thr * 100)}"] = float(np.mean([noc(r["ious"], thr, max_clicks)
                                                       for r in rows]))
@@ -142,7 +149,8 @@ def summarise(rows: list[dict], max_clicks: int) -> dict:
     return out
 
 
-def _auto_cutout(stem: str, img_path: Path, seg, settings, cache_dir: Path | None):
+def _auto_cutout(stem: str, img_path: Path, seg: Segmenter, settings: CutoutSettings,
+                 cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
     from .pipeline import run_pipeline
 
     if cache_dir is not None:
@@ -158,8 +166,8 @@ def _auto_cutout(stem: str, img_path: Path, seg, settings, cache_dir: Path | Non
     return res.alpha, res.rgba
 
 
-def find_click_pairs(images_dir, masks_dir) -> list[tuple[str, Path, Path]]:
-    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
+def find_click_pairs(images: str | Path, masks: str | Path) -> list[tuple[str, Path, Path]]:
+    images_dir, masks_dir = Path(images), Path(masks)
     if not images_dir.is_dir() or not masks_dir.is_dir():
         raise FileNotFoundError(f"no such folders: {images_dir} / {masks_dir}")
     from .benchmark import IMAGE_EXTS
@@ -174,10 +182,13 @@ def find_click_pairs(images_dir, masks_dir) -> list[tuple[str, Path, Path]]:
     return pairs
 
 
-def run_clicks(images_dir, masks_dir, *, max_clicks: int = 20, segmenter=None,
+def run_clicks(images_dir: str | Path, masks_dir: str | Path, *, max_clicks: int = 20,
+               segmenter: Segmenter | None = None,
                engines: tuple[str, ...] = ("retouch",), limit: int | None = None,
                stems: set[str] | None = None, cache_dir: str | Path | None = None,
-               out_json: str | Path | None = None, progress=None, stream=None) -> dict:
+               out_json: str | Path | None = None,
+               progress: Callable[[str, str, dict[str, Any]], object] | None = None,
+               stream: TextIO | None = None) -> dict[str, Any]:
     """Run the protocol on every image/mask pair; returns (and writes) the report."""
     from .settings import profile
 
@@ -193,7 +204,7 @@ def run_clicks(images_dir, masks_dir, *, max_clicks: int = 20, segmenter=None,
         segmenter = get_segmenter(resolve_model("u2netp", None, None))
     settings = profile("default")
     cache = Path(cache_dir) if cache_dir else None
-    rows: dict[str, list[dict]] = {e: [] for e in engines}
+    rows: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
     for stem, img_path, mask_path in pairs:
         rgb = decode_image(img_path)
         gt = np.asarray(Image.open(mask_path).convert("L"))
@@ -207,7 +218,7 @@ def run_clicks(images_dir, masks_dir, *, max_clicks: int = 20, segmenter=None,
             rows[e].append(r)
             if progress:
                 progress(e, stem, r)
-    report = {"images_dir": str(images_dir), "masks_dir": str(masks_dir),
+    report: dict[str, Any] = {"images_dir": str(images_dir), "masks_dir": str(masks_dir),
               "max_clicks": max_clicks, "click_radius": CLICK_RADIUS, "engines": {}}
     for e in engines:
         sets = {name: summarise([r for r in rows[e] if r["set"] == name], max_clicks)
@@ -221,11 +232,11 @@ def run_clicks(images_dir, masks_dir, *, max_clicks: int = 20, segmenter=None,
     return report
 
 
-def target_report(report: dict) -> dict:
+def target_report(report: dict[str, Any]) -> dict[str, Any]:
     eng = report["engines"].get("retouch")
     if not eng:
         return {}
-    out = {}
+    out: dict[str, Any] = {}
     for name, checks in TARGETS.items():
         s = eng["sets"].get(name, {})
         for key, limit in checks.items():
@@ -238,7 +249,7 @@ COLS = ("images", "noc85", "noc90", "iou@0", "iou@1", "iou@3", "iou@5", "iou@10"
         "worse_share", "median_s", "p95_s")
 
 
-def format_table(report: dict) -> str:
+def format_table(report: dict[str, Any]) -> str:
     head = f"{'engine':<9}{'set':<9}" + "".join(f"{c:>12}" for c in COLS)
     lines = [head, "-" * len(head)]
     for e, data in report["engines"].items():

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageCms, ImageOps
+
+if TYPE_CHECKING:
+    from .pipeline import CutoutResult
 
 Image.MAX_IMAGE_PIXELS = 200_000_000  # product photos can be large; still bounded
 
 
 def decode_image(src: str | Path | bytes) -> np.ndarray:
     """Open a photo, apply its EXIF orientation, convert to sRGB, return RGB uint8."""
-    img = Image.open(io.BytesIO(src) if isinstance(src, bytes) else src)
+    img: Image.Image = Image.open(io.BytesIO(src) if isinstance(src, bytes) else src)
     img = ImageOps.exif_transpose(img)
     icc = img.info.get("icc_profile")
     if icc:
@@ -21,8 +27,9 @@ def decode_image(src: str | Path | bytes) -> np.ndarray:
             src_prof = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst_prof = ImageCms.createProfile("sRGB")
             mode = "RGBA" if img.mode in ("RGBA", "LA", "PA") else "RGB"
-            img = ImageCms.profileToProfile(img.convert(mode), src_prof, dst_prof,
-                                            outputMode=mode)
+            # Not in place, so Pillow returns the new image (the stub also allows None).
+            img = cast(Image.Image, ImageCms.profileToProfile(img.convert(mode), src_prof,
+                                                              dst_prof, outputMode=mode))
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -32,24 +39,53 @@ def decode_image(src: str | Path | bytes) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
-def png_bytes(array: np.ndarray, compress_level: int = 3) -> bytes:
-    """RGBA (H, W, 4) or L (H, W) uint8 array -> PNG bytes."""
+#: encodes above this size spill from memory to a temporary file (a 50 MP cutout)
+SPOOL_MAX_BYTES = 32 * 1024 * 1024
+
+
+def _png_image(array: np.ndarray) -> Image.Image:
     if array.dtype != np.uint8 or array.ndim not in (2, 3):
         raise ValueError("png_bytes expects a uint8 (H, W) or (H, W, 3|4) array")
+    return Image.fromarray(array)
+
+
+def png_write(image: Image.Image, out: IO[bytes], compress_level: int = 3) -> None:
+    """The one PNG encoder of the app: every cutout, mask, preview and layer goes through it."""
+    image.save(out, format="PNG", compress_level=compress_level)
+
+
+def png_image_bytes(image: Image.Image, compress_level: int = 3) -> bytes:
+    """A Pillow image -> PNG bytes."""
     buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=compress_level)
+    png_write(image, buf, compress_level)
     return buf.getvalue()
 
 
-def rgba_png(result) -> bytes:
+def png_bytes(array: np.ndarray, compress_level: int = 3) -> bytes:
+    """RGBA (H, W, 4) or L (H, W) uint8 array -> PNG bytes."""
+    return png_image_bytes(_png_image(array), compress_level)
+
+
+def png_spooled(array: np.ndarray, compress_level: int = 3) -> IO[bytes]:
+    """RGBA (H, W, 4) or L (H, W) uint8 array -> PNG in a spooled file at position 0.
+
+    Small results stay in memory, a large one goes to a temporary file; the caller closes it.
+    """
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # noqa: SIM115 - caller closes
+    png_write(_png_image(array), out, compress_level)
+    out.seek(0)
+    return out
+
+
+def rgba_png(result: CutoutResult) -> bytes:
     return png_bytes(result.rgba)
 
 
-def mask_png(result) -> bytes:
+def mask_png(result: CutoutResult) -> bytes:
     return png_bytes(result.alpha)
 
 
-def shadow_png(result) -> bytes | None:
+def shadow_png(result: CutoutResult) -> bytes | None:
     """The shadow layer as an RGBA PNG (black, opacity = layer) or None."""
     if result.shadow is None:
         return None
@@ -59,7 +95,8 @@ def shadow_png(result) -> bytes | None:
     return png_bytes(layer)
 
 
-def composite(result, background=(255, 255, 255), with_shadow: bool = True) -> np.ndarray:
+def composite(result: CutoutResult, background: tuple[int, int, int] = (255, 255, 255),
+              with_shadow: bool = True) -> np.ndarray:
     """Flatten the cutout (and its shadow layer) over a solid colour -> RGB uint8."""
     h, w = result.alpha.shape
     out = np.empty((h, w, 3), np.float32)
@@ -69,4 +106,5 @@ def composite(result, background=(255, 255, 255), with_shadow: bool = True) -> n
         out *= 1.0 - s
     a = result.alpha.astype(np.float32)[..., None] / 255.0
     out = out * (1.0 - a) + result.rgba[..., :3].astype(np.float32) * a
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    flat: npt.NDArray[np.uint8] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return flat

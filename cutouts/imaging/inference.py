@@ -12,7 +12,7 @@ def resize_to(rgb: np.ndarray, size: int) -> np.ndarray:
     """Squash to size x size with PIL's antialiased LANCZOS (what the models were
     evaluated with; measurably better than cv2 INTER_AREA for u2netp)."""
     img = Image.fromarray(rgb)
-    return np.asarray(img.resize((size, size), Image.LANCZOS, reducing_gap=3.0))
+    return np.asarray(img.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0))
 
 
 def predict_square(rgb: np.ndarray, segmenter: Segmenter, tta_flip: bool = False) -> np.ndarray:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,6 +16,8 @@ from .benchmark import IMAGE_EXTS
 from .encode import decode_image
 
 BASELINES = ("pymatting",)
+# (rgb uint8, trimap uint8) -> alpha float32 in [0, 1]
+Solver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _gray(path: Path) -> np.ndarray:
@@ -23,7 +27,8 @@ def _gray(path: Path) -> np.ndarray:
     return img
 
 
-def find_triples(images_dir, trimaps_dir, alpha_dir=None) -> list[tuple[Path, Path, Path | None]]:
+def find_triples(images_dir: str | Path, trimaps_dir: str | Path,
+                 alpha_dir: str | Path | None = None) -> list[tuple[Path, Path, Path | None]]:
     """(image, trimap, ground truth or None) paired by file stem; images without a trimap are
     an error, not silently dropped."""
     images = sorted(p for p in Path(images_dir).iterdir() if p.suffix.lower() in IMAGE_EXTS)
@@ -50,34 +55,37 @@ def _by_stem(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def _pymatting_solver():
+def _pymatting_solver() -> tuple[Solver, float]:
     """pymatting's closed-form matting, imported on demand (its numba compile is the cold start)."""
     t = time.perf_counter()
     import pymatting
 
     import_s = time.perf_counter() - t
 
-    def solve(rgb, trimap):
+    def solve(rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
         a = pymatting.estimate_alpha_cf(rgb.astype(np.float64) / 255.0,
                                         trimap.astype(np.float64) / 255.0)
-        return np.clip(a, 0, 1).astype(np.float32)
+        alpha: np.ndarray = np.clip(a, 0, 1).astype(np.float32)
+        return alpha
     return solve, import_s
 
 
-def run_matte(images_dir, trimaps_dir, out_dir, *, alpha_dir=None, json_path=None,
-              write_rgba=False, baseline=None, echo=print) -> dict:
+def run_matte(images_dir: str | Path, trimaps_dir: str | Path, out_dir: str | Path, *,
+              alpha_dir: str | Path | None = None, json_path: str | Path | None = None,
+              write_rgba: bool = False, baseline: str | None = None,
+              echo: Callable[[str], object] = print) -> dict[str, Any]:
     """Matte every photo with its trimap as the brush; write <stem>.png alphas (and RGBA cutouts
     with estimated foreground colours if asked); score against ground truth when given."""
     triples = find_triples(images_dir, trimaps_dir, alpha_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    solvers = {"cutroom": matting.solve_alpha}
-    cold = {}
+    solvers: dict[str, Solver] = {"cutroom": matting.solve_alpha}
+    cold: dict[str, float] = {}
     if baseline:
         if baseline not in BASELINES:
             raise ValueError(f"unknown baseline {baseline!r}; choose from {', '.join(BASELINES)}")
         solvers[baseline], cold[baseline] = _pymatting_solver()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for img_path, tri_path, gt_path in triples:
         rgb = decode_image(img_path)
         trimap = _gray(tri_path)
@@ -85,7 +93,7 @@ def run_matte(images_dir, trimaps_dir, out_dir, *, alpha_dir=None, json_path=Non
             raise ValueError(f"{tri_path.name}: trimap {trimap.shape} vs image {rgb.shape[:2]}")
         gt = _gray(gt_path) if gt_path is not None else None
         band_mp = np.count_nonzero((trimap > 0) & (trimap < 255)) / 1e6
-        row = {"image": img_path.stem, "band_mp": band_mp}
+        row: dict[str, Any] = {"image": img_path.stem, "band_mp": band_mp}
         for name, solve in solvers.items():
             t, c = time.perf_counter(), time.process_time()
             alpha = solve(rgb, trimap)
@@ -119,7 +127,7 @@ def run_matte(images_dir, trimaps_dir, out_dir, *, alpha_dir=None, json_path=Non
 METRIC_COLS = ("sad", "mse", "grad", "soft_mae", "band_mae")
 
 
-def _row_line(row, solvers) -> str:
+def _row_line(row: dict[str, Any], solvers: Collection[str]) -> str:
     parts = [f"{row['image']:<12} band {row['band_mp']:.3f} MP"]
     for name in solvers:
         s = f"  {name}: {row[f'{name}_s']:.2f} s"
@@ -129,9 +137,10 @@ def _row_line(row, solvers) -> str:
     return "".join(parts)
 
 
-def _summary(rows, solvers, *, gt_available) -> dict:
+def _summary(rows: list[dict[str, Any]], solvers: Collection[str], *,
+             gt_available: bool) -> dict[str, Any]:
     band = sum(r["band_mp"] for r in rows)
-    out = {"images": len(rows), "band_mp": band}
+    out: dict[str, Any] = {"images": len(rows), "band_mp": band}
     for name in solvers:
         secs = sum(r[f"{name}_s"] for r in rows)
         cpu = sum(r[f"{name}_cpu_s"] for r in rows)
@@ -144,7 +153,8 @@ def _summary(rows, solvers, *, gt_available) -> dict:
     return out
 
 
-def _summary_lines(summary, solvers, gt_available) -> list[str]:
+def _summary_lines(summary: dict[str, Any], solvers: Collection[str],
+                   gt_available: bool) -> list[str]:
     cols = ("s_per_band_mp", "cpu_s_per_band_mp",
             *(METRIC_COLS + ("iou",) if gt_available else ()))
     lines = [f"{'mean':<12} " + " ".join(f"{c:>17}" for c in cols)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 BETA2 = 0.3
 RING = (1, 8)
@@ -28,7 +29,7 @@ def split_gt(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return obj, bg, obj | bg
 
 
-def iou(pred, gt) -> float:
+def iou(pred: np.ndarray, gt: np.ndarray) -> float:
     p = _as_float(pred) >= 0.5
     obj, _, valid = split_gt(gt)
     inter = np.count_nonzero(p & obj & valid)
@@ -36,7 +37,7 @@ def iou(pred, gt) -> float:
     return 1.0 if union == 0 else inter / union
 
 
-def mae(pred, gt) -> float:
+def mae(pred: np.ndarray, gt: np.ndarray) -> float:
     p = _as_float(pred)
     obj, _, valid = split_gt(gt)
     if not valid.any():
@@ -44,7 +45,7 @@ def mae(pred, gt) -> float:
     return float(np.abs(p[valid] - obj[valid].astype(np.float32)).mean())
 
 
-def max_f(pred, gt, beta2: float = BETA2) -> float:
+def max_f(pred: np.ndarray, gt: np.ndarray, beta2: float = BETA2) -> float:
     """Largest F-measure over the 256 thresholds t/255 (pred >= t), t = 0..255."""
     p = np.round(_as_float(pred) * 255).astype(np.int64)
     obj, bg, _ = split_gt(gt)
@@ -66,7 +67,8 @@ def _boundary(mask: np.ndarray) -> np.ndarray:
     m = mask.astype(np.uint8)
     er = cv2.erode(m, np.ones((3, 3), np.uint8),
                    borderType=cv2.BORDER_REPLICATE)
-    return (m > 0) & (er == 0)
+    edge: npt.NDArray[np.bool_] = (m > 0) & (er == 0)
+    return edge
 
 
 def _dist_to(mask: np.ndarray) -> np.ndarray:
@@ -76,7 +78,7 @@ def _dist_to(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
 
 
-def boundary_f(pred, gt, tol: float = BOUNDARY_TOL) -> float:
+def boundary_f(pred: np.ndarray, gt: np.ndarray, tol: float = BOUNDARY_TOL) -> float:
     p = _as_float(pred) >= 0.5
     obj, _, _ = split_gt(gt)
     gt_b = _boundary(obj)  # edge of the certain object (next to background or ignore)
@@ -91,7 +93,8 @@ def boundary_f(pred, gt, tol: float = BOUNDARY_TOL) -> float:
     # ignore band lies within the tolerance of it, so the band costs nothing
     gt_b_eval = gt_b
     precision = float(np.count_nonzero(d_gt[pr_b] <= tol)) / np.count_nonzero(pr_b)
-    recall = float(np.count_nonzero(d_pr[gt_b_eval] <= tol)) / max(np.count_nonzero(gt_b_eval), 1)
+    recall = (float(np.count_nonzero(d_pr[gt_b_eval] <= tol))
+              / max(int(np.count_nonzero(gt_b_eval)), 1))
     if precision + recall == 0:
         return 0.0
     return 2 * precision * recall / (precision + recall)
@@ -105,7 +108,7 @@ def _ring(region: np.ndarray) -> np.ndarray:
     return region & (d >= RING[0]) & (d <= RING[1])
 
 
-def halo(pred, gt) -> float:
+def halo(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean predicted alpha over certain background 1-8 px outside the object."""
     _, bg, _ = split_gt(gt)
     ring = _ring(bg)
@@ -114,7 +117,7 @@ def halo(pred, gt) -> float:
     return float(_as_float(pred)[ring].mean())
 
 
-def deficit(pred, gt) -> float:
+def deficit(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean max(0, gt - pred) over certain object pixels 1-8 px inside the edge."""
     obj, _, _ = split_gt(gt)
     ring = _ring(obj)
@@ -129,7 +132,7 @@ METRICS = {
 }
 
 
-def evaluate(pred, gt) -> dict[str, float]:
+def evaluate(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
     if pred.shape[:2] != gt.shape[:2]:
         raise ValueError(f"shape mismatch: pred {pred.shape} vs gt {gt.shape}")
     return {k: f(pred, gt) for k, f in METRICS.items()}
@@ -156,7 +159,7 @@ def _alpha64(a: np.ndarray) -> np.ndarray:
     return np.clip(a.astype(np.float64), 0.0, 1.0)
 
 
-def _soft_pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
+def _soft_pair(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     g = _alpha64(gt)
     p = _alpha64(pred)
     if p.shape[:2] != g.shape[:2]:
@@ -165,13 +168,13 @@ def _soft_pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
     return p, g
 
 
-def sad(pred, gt) -> float:
+def sad(pred: np.ndarray, gt: np.ndarray) -> float:
     """Sum of absolute differences over the whole image / 1000."""
     p, g = _soft_pair(pred, gt)
     return float(np.abs(p - g).sum() / 1000.0)
 
 
-def mse(pred, gt) -> float:
+def mse(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean squared error x 1000."""
     p, g = _soft_pair(pred, gt)
     return float(((p - g) ** 2).mean() * 1000.0)
@@ -185,20 +188,20 @@ def _grad_mag(a: np.ndarray) -> np.ndarray:
     return np.sqrt(gx * gx + gy * gy)
 
 
-def grad(pred, gt) -> float:
+def grad(pred: np.ndarray, gt: np.ndarray) -> float:
     """Sum of (|grad pred| - |grad gt|)^2 / 1000; Sobel 3x3, then a Gaussian of sigma 1.4."""
     p, g = _soft_pair(pred, gt)
     return float(((_grad_mag(p) - _grad_mag(g)) ** 2).sum() / 1000.0)
 
 
-def soft_mae(pred, gt) -> float:
+def soft_mae(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean |pred - gt| where the ground truth is fractional (0 < gt < 1); nan if none."""
     p, g = _soft_pair(pred, gt)
     m = (g > 0) & (g < 1)
     return float(np.abs(p[m] - g[m]).mean()) if m.any() else float("nan")
 
 
-def band_mae(pred, gt, trimap) -> float:
+def band_mae(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """Mean |pred - gt| inside the trimap's unknown band (0.1*255 < trimap < 0.9*255)."""
     p, g = _soft_pair(pred, gt)
     t = _alpha64(trimap)
@@ -208,7 +211,7 @@ def band_mae(pred, gt, trimap) -> float:
     return float(np.abs(p[m] - g[m]).mean()) if m.any() else float("nan")
 
 
-def soft_iou(pred, gt) -> float:
+def soft_iou(pred: np.ndarray, gt: np.ndarray) -> float:
     """IoU of (pred >= 0.5) and (gt >= 0.5) with a soft ground truth (nothing ignored)."""
     p, g = _soft_pair(pred, gt)
     a, b = p >= 0.5, g >= 0.5
@@ -219,7 +222,8 @@ def soft_iou(pred, gt) -> float:
 SOFT_METRICS = ("sad", "mse", "grad", "soft_mae", "band_mae", "iou")
 
 
-def evaluate_soft(pred, gt, trimap=None) -> dict[str, float]:
+def evaluate_soft(pred: np.ndarray, gt: np.ndarray,
+                  trimap: np.ndarray | None = None) -> dict[str, float]:
     """All soft-set metrics for one image; band_mae is nan without a trimap."""
     p, g = _soft_pair(pred, gt)
     return {

@@ -10,6 +10,7 @@ import hashlib
 import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -47,7 +48,8 @@ class ModelSpec:
         return f"{self.name}@{self.input_size}:{digest}"
 
 
-def file_md5(path: str | Path, _cache: dict = {}) -> str:  # noqa: B006 - deliberate memo
+def file_md5(path: str | Path,
+             _cache: dict[tuple[str, int, int], str] = {}) -> str:  # noqa: B006 - deliberate memo
     p = Path(path)
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
@@ -140,7 +142,7 @@ def resolve_model(name: str, paths: dict[str, str] | None = None,
     return spec
 
 
-def _dim_ok(dim, expected: int) -> bool:
+def _dim_ok(dim: object, expected: int) -> bool:
     return not isinstance(dim, int) or dim in (expected, -1, 0)
 
 
@@ -163,7 +165,7 @@ def validate_model_file(spec: ModelSpec) -> None:
     check_session_against_spec(sess, spec)
 
 
-def check_session_against_spec(sess, spec: ModelSpec) -> None:
+def check_session_against_spec(sess: Any, spec: ModelSpec) -> None:
     inputs = sess.get_inputs()
     if len(inputs) != 1:
         raise ModelError(f"model {spec.name!r}: expected 1 input, file has {len(inputs)}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,10 +34,10 @@ class CutoutResult:
     alpha: np.ndarray  # (H, W) uint8
     shadow: np.ndarray | None  # (H, W) uint8 opacity of a black shadow layer, or None
     bbox: tuple[int, int, int, int] | None  # tight (x0, y0, x1, y1) of alpha > 0
-    signals: dict
-    timings: dict = field(default_factory=dict)
+    signals: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
     model_version: str = ""
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _reduced(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -49,7 +50,9 @@ def _reduced(rgb: np.ndarray, size: int) -> np.ndarray:
                       interpolation=cv2.INTER_AREA)
 
 
-def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter):
+def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter) -> tuple[
+        np.ndarray, np.ndarray | None, tuple[int, int, int, int] | None, float | None,
+        np.ndarray | None]:
     """Model passes. Returns (p_full, p_crop or None, box or None, disagreement,
     flip_diff map at model size or None)."""
     size = segmenter.input_size

@@ -18,9 +18,9 @@ def plain_mask(rgb: np.ndarray, segmenter: Segmenter) -> np.ndarray:
     """rgb (H, W, 3) uint8 -> uint8 (H, W) mask exactly as rembg's plain path."""
     h, w = rgb.shape[:2]
     s = segmenter.input_size
-    small = np.asarray(Image.fromarray(rgb).resize((s, s), Image.LANCZOS))
+    small = np.asarray(Image.fromarray(rgb).resize((s, s), Image.Resampling.LANCZOS))
     pred = segmenter.predict(small).astype(np.float32)
     lo, hi = float(pred.min()), float(pred.max())
     pred = (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
     mask = Image.fromarray((pred * 255).astype(np.uint8))
-    return np.asarray(mask.resize((w, h), Image.LANCZOS))
+    return np.asarray(mask.resize((w, h), Image.Resampling.LANCZOS))

@@ -17,9 +17,11 @@ over-transparent rim inside it. The refinement:
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 
 def minmax(p: np.ndarray) -> np.ndarray:
@@ -71,7 +73,8 @@ def window_weight(shape: tuple[int, int], box: tuple[int, int, int, int],
 
     ry = ramp(h, y0 > 0, y1 < fh)
     rx = ramp(w, x0 > 0, x1 < fw)
-    return np.minimum(ry[:, None], rx[None, :])
+    gate: np.ndarray = np.minimum(ry[:, None], rx[None, :])
+    return gate
 
 
 def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
@@ -81,7 +84,8 @@ def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
     r = max(1, int(round(2 * model_px)))
     se = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
     rng = cv2.dilate(prob, se) - cv2.erode(prob, se)
-    return np.clip((rng - low) / width, 0.0, 1.0)
+    gate: np.ndarray = np.clip((rng - low) / width, 0.0, 1.0)
+    return gate
 
 
 def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12) -> np.ndarray:
@@ -90,7 +94,8 @@ def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12
     r = max(1, int(round(1.5 * model_px)))
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     tophat = cv2.morphologyEx(prob, cv2.MORPH_TOPHAT, se)
-    return np.clip(tophat / level, 0.0, 1.0)
+    weight: np.ndarray = np.clip(tophat / level, 0.0, 1.0)
+    return weight
 
 
 def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
@@ -124,7 +129,8 @@ def _shaping_lut(threshold: float, gain: float) -> np.ndarray:
     q = np.clip(np.linspace(0.0, 1.0, LUT_SIZE + 1), 1e-4, 1 - 1e-4)
     logit = np.log(q / (1 - q))
     lt = np.log(threshold / (1 - threshold))
-    return (1.0 / (1.0 + np.exp(-gain * (logit - lt)))).astype(np.float32)
+    lut: npt.NDArray[np.float32] = (1.0 / (1.0 + np.exp(-gain * (logit - lt)))).astype(np.float32)
+    return lut
 
 
 def upsample_region(work: np.ndarray, scale: float, y0: int, y1: int, x0: int,
@@ -141,7 +147,7 @@ def upsample_region(work: np.ndarray, scale: float, y0: int, y1: int, x0: int,
                      interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def tiles(h: int, w: int, size: int):
+def tiles(h: int, w: int, size: int) -> Iterator[tuple[int, int, int, int]]:
     for y in range(0, h, size):
         for x in range(0, w, size):
             yield y, min(y + size, h), x, min(x + size, w)

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import maxflow
 import numpy as np
+import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, paint, rasterise
@@ -65,11 +68,15 @@ class Params:
 DEFAULT = Params()
 
 
+# ((y0, y1, x0, x1), estimated foreground colours, detail band) of one detail window.
+DetailColours = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
+
+
 @dataclass
 class RetouchResult:
     alpha: np.ndarray  # (H, W) uint8
     rgba: np.ndarray  # (H, W, 4) uint8
-    timings: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # --- working resolution: the segmentation -------------------------------------------------
@@ -90,10 +97,12 @@ def _colour_llr(lab: np.ndarray, fg_w: np.ndarray, bg_w: np.ndarray, bins: int,
         return np.zeros(lab.shape[:2], np.float32)
     eps = 1e-3 / n
     llr = np.log(hf / sf + eps) - np.log(hb / sb + eps)
-    return np.clip(llr.ravel()[idx], -clip, clip).reshape(lab.shape[:2]).astype(np.float32)
+    out: npt.NDArray[np.float32] = np.clip(llr.ravel()[idx], -clip, clip).reshape(
+        lab.shape[:2]).astype(np.float32)
+    return out
 
 
-def _pairwise(g, nodes, lab: np.ndarray, smooth: float) -> None:
+def _pairwise(g: Any, nodes: np.ndarray, lab: np.ndarray, smooth: float) -> None:
     f = lab.astype(np.float32)
     h, w = f.shape[:2]
     offsets = ((0, 1), (1, 0), (1, 1), (1, -1))
@@ -189,7 +198,8 @@ def _core_strokes(strokes: list[Stroke], params: Params) -> list[Stroke]:
         for st in strokes]
 
 
-def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int, w: int):
+def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int,
+            w: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = st.bounds()
     x0, y0 = max(0, int(x0 - margin)), max(0, int(y0 - margin))
     x1, y1 = min(w, int(np.ceil(x1 + margin)) + 1), min(h, int(np.ceil(y1 + margin)) + 1)
@@ -226,7 +236,8 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
         return None
     yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
     # strictly inside: a pixel at distance db may already be on the other side
-    return ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other
+    disk: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other
+    return disk
 
 
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
@@ -362,6 +373,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         o |= _components_touching(change, b)
     else:
         o &= ~_components_touching(change, b)
+        assert ghosts is not None  # set above for every removing stroke
         out &= ~ghosts
     out[core_labels == KEEP] = True
     out[core_labels == REMOVE] = False
@@ -370,12 +382,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
 
 # The states after each stroke prefix of the last image seen by this process: the browser
 # re-sends the whole list after every stroke, so the next preview costs one step.
-_CACHE: dict = {}
+_CACHE: dict[str, Any] = {}
 _CACHE_STATES = 64
 _LOCK = threading.Lock()
 
 
-def _key(rgb: np.ndarray, prior: np.ndarray, params: Params) -> tuple:
+def _key(rgb: np.ndarray, prior: np.ndarray,
+         params: Params) -> tuple[tuple[int, ...], str, Params]:
     import hashlib
 
     hsh = hashlib.blake2b(digest_size=16)
@@ -430,13 +443,14 @@ def _scale_of(h: int, w: int, work_max: int) -> float:
     return min(1.0, work_max / max(h, w))
 
 
-def _tiles(h: int, w: int, size: int = TILE):
+def _tiles(h: int, w: int, size: int = TILE) -> Iterator[tuple[int, int, int, int]]:
     for y0 in range(0, h, size):
         for x0 in range(0, w, size):
             yield y0, min(h, y0 + size), x0, min(w, x0 + size)
 
 
-def _upsample(work: np.ndarray, shape_full: tuple[int, int], y0, y1, x0, x1) -> np.ndarray:
+def _upsample(work: np.ndarray, shape_full: tuple[int, int], y0: int, y1: int, x0: int,
+              x1: int) -> np.ndarray:
     """Bilinear sample of a working-resolution float map on a full-resolution window."""
     hw, ww = work.shape
     hf, wf = shape_full
@@ -490,7 +504,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     timings["compose"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    fg_colours: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+    fg_colours: list[DetailColours] = []
     if detail_w.any():
         fg_colours = _detail(rgb, out, strokes)
     timings["detail"] = time.perf_counter() - t2
@@ -500,7 +514,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     return RetouchResult(alpha=out, rgba=rgba, timings=timings)
 
 
-def _box_tiles(box, h: int, w: int):
+def _box_tiles(box: tuple[int, int, int, int], h: int,
+               w: int) -> Iterator[tuple[int, int, int, int]]:
     x0, y0, x1, y1 = box
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     for ty in range(y0, y1, TILE):
@@ -551,14 +566,14 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             tile[lab == REMOVE] = 0
 
 
-def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]):
+def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]) -> list[DetailColours]:
     """Solve the alpha inside the detail band, window by window; returns the windows'
     estimated foreground colours."""
     from . import matting  # the one matting implementation (owned by the matting module)
 
     h, w = out.shape
     detail = [st for st in strokes if st.kind == "detail"]
-    colours = []
+    colours: list[DetailColours] = []
     for y0, y1, x0, x1 in _detail_windows(detail, h, w):
         lab = rasterise(strokes, (y1 - y0, x1 - x0), origin=(x0, y0))
         band = lab == DETAIL
@@ -579,7 +594,8 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]):
     return colours
 
 
-def _detail_windows(detail: list[Stroke], h: int, w: int, margin: int = 24):
+def _detail_windows(detail: list[Stroke], h: int, w: int,
+                    margin: int = 24) -> Iterator[tuple[int, int, int, int]]:
     """Windows (y0, y1, x0, x1) covering the detail strokes with a margin, at most TILE*2
     on a side, merged where they overlap."""
     boxes = []
@@ -606,7 +622,7 @@ def _detail_windows(detail: list[Stroke], h: int, w: int, margin: int = 24):
 
 
 def _rgba(rgb: np.ndarray, base_alpha: np.ndarray, alpha: np.ndarray,
-          previous_rgba: np.ndarray | None, detail_colours) -> np.ndarray:
+          previous_rgba: np.ndarray | None, detail_colours: list[DetailColours]) -> np.ndarray:
     """Colours: the previous cutout's (already decontaminated) where the alpha did not change,
     the photo's where it did, estimated foreground in the detail band."""
     h, w = alpha.shape

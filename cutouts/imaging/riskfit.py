@@ -6,6 +6,9 @@ Used by the benchmark to fit and cross-validate the model whose coefficients shi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .signals import risk_features
@@ -13,14 +16,16 @@ from .signals import risk_features
 BAD_IOU = 0.80
 # every feature can only raise the risk: a fit that wants a negative weight drops the feature
 FEATURES = ("softness", "uncertain", "disagreement", "parts")
+# (intercept, weights, mean, scale) as fit_logistic returns it.
+RiskFit = tuple[float, np.ndarray, np.ndarray, np.ndarray]
 
 
-def design(signals: list[dict], features=FEATURES) -> np.ndarray:
+def design(signals: list[dict[str, Any]], features: Sequence[str] = FEATURES) -> np.ndarray:
     return np.array([[risk_features(s)[k] for k in features] for s in signals], np.float64)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
-                 iterations: int = 50) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+                 iterations: int = 50) -> RiskFit:
     """(intercept, weights, mean, scale): Newton steps on standardised features with an L2
     penalty; weights that come out negative are fixed to 0 and the fit repeated (monotone)."""
     mean = x.mean(axis=0)
@@ -50,12 +55,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
         mean, scale
 
 
-def predict(model, x: np.ndarray) -> np.ndarray:
+def predict(model: RiskFit, x: np.ndarray) -> np.ndarray:
     b, w, mean, scale = model
-    return 1.0 / (1.0 + np.exp(-(b + ((x - mean) / scale) @ w)))
+    risk: np.ndarray = 1.0 / (1.0 + np.exp(-(b + ((x - mean) / scale) @ w)))
+    return risk
 
 
-def to_risk_model(model, features=FEATURES) -> dict[str, float]:
+def to_risk_model(model: RiskFit, features: Sequence[str] = FEATURES) -> dict[str, float]:
     """The fitted model in raw-feature units, as ``signals.RISK_MODEL`` stores it."""
     b, w, mean, scale = model
     raw = w / scale
@@ -96,12 +102,13 @@ def cross_validate(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) 
     return out
 
 
-def risk_report(signals: list[dict], ious: list[float], shipped: list[float]) -> dict:
+def risk_report(signals: list[dict[str, Any]], ious: list[float],
+                shipped: list[float]) -> dict[str, Any]:
     """AUC and riskiest-20 % share of the shipped risk, of a cross-validated refit, and the
     refit's coefficients (to paste into ``signals.RISK_MODEL`` after a recalibration)."""
     x = design(signals)
     y = np.asarray(ious, np.float64) < BAD_IOU
-    report = {"images": len(y), "bad": int(y.sum()),
+    report: dict[str, Any] = {"images": len(y), "bad": int(y.sum()),
               "shipped_auc": roc_auc(np.asarray(shipped), y),
               "shipped_top20": top_share(np.asarray(shipped), y)}
     if 0 < y.sum() < len(y) and len(y) >= 10:

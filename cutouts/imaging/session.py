@@ -11,6 +11,7 @@ import threading
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from .models import ModelError, ModelSpec, check_session_against_spec
 
@@ -54,13 +55,14 @@ def preprocess(rgb: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def postprocess(out: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    m = np.asarray(out, dtype=np.float32).reshape(out.shape[-2], out.shape[-1])
+    m: np.ndarray = np.asarray(out, dtype=np.float32).reshape(out.shape[-2], out.shape[-1])
     if spec.activation == "sigmoid":
         m = 1.0 / (1.0 + np.exp(-m))
     elif spec.activation == "minmax":
         lo, hi = float(m.min()), float(m.max())
         m = (m - lo) / max(hi - lo, 1e-6)
-    return np.clip(m, 0.0, 1.0).astype(np.float32)
+    result: npt.NDArray[np.float32] = np.clip(m, 0.0, 1.0).astype(np.float32)
+    return result
 
 
 class OnnxSegmenter:
@@ -92,7 +94,8 @@ class OnnxSegmenter:
 
     def predict_raw(self, tensor: np.ndarray) -> np.ndarray:
         with self._lock:
-            return self.session.run([self.output_name], {self.input_name: tensor})[0]
+            out: np.ndarray = self.session.run([self.output_name], {self.input_name: tensor})[0]
+        return out
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         s = self.input_size

@@ -49,7 +49,7 @@ class CutoutSettings:
     keep_semi_transparent: bool = True  # do not steepen flat semi-transparent plateaus
     protect_thin: bool = True  # thin ridges (straps, strands) never lose alpha to shaping
     # matting in an unknown band that follows soft material (hair, fur); off by default: on
-    # the dev sets it gains little on hair and adds halo on busy photos (see README)
+    # the dev sets it gains little on hair and adds halo on busy photos (see docs/engine.md)
     band: bool = False
     band_width: float = 3.0  # widest band (over the softest material), in model pixels
     subject: bool = True  # decide the subject; remove ghosts, faint far-off alpha (veil)
@@ -62,7 +62,7 @@ class CutoutSettings:
     max_hole_fraction: float = 0.0005  # fill holes smaller than this x image area
     tile_size: int = 1024  # refinement tile size at full resolution
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
@@ -130,7 +130,7 @@ class CutoutSettings:
                 kwargs[k] = float(v)
         return cls(**kwargs)
 
-    def replace(self, **changes) -> CutoutSettings:
+    def replace(self, **changes: Any) -> CutoutSettings:
         return dataclasses.replace(self, **changes)
 
 
@@ -142,7 +142,7 @@ PROFILES: dict[str, CutoutSettings] = {
 }
 
 
-def profile(name: str, **overrides) -> CutoutSettings:
+def profile(name: str, **overrides: Any) -> CutoutSettings:
     try:
         base = PROFILES[name]
     except KeyError:

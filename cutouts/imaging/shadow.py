@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from .settings import SyntheticShadow
 
@@ -17,7 +18,7 @@ def _odd(n: float) -> int:
     return n if n % 2 else n + 1
 
 
-def _object_box(alpha: np.ndarray):
+def _object_box(alpha: np.ndarray) -> tuple[np.intp, np.intp, np.intp, np.intp] | None:
     ys, xs = np.nonzero(alpha >= 0.5)
     if len(ys) == 0:
         return None
@@ -57,7 +58,8 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     shadow[excl] = 0.0
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * max(oh, ow)))
     shadow[shadow < 0.02] = 0.0
-    return np.clip(shadow, 0.0, max_opacity).astype(np.float32)
+    result: npt.NDArray[np.float32] = np.clip(shadow, 0.0, max_opacity).astype(np.float32)
+    return result
 
 
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
@@ -81,7 +83,7 @@ def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
     out = cv2.GaussianBlur(out, (0, 0), sigma) * params.contact_opacity
     if params.drop:
         dx, dy = params.drop_offset_x * ow, params.drop_offset_y * oh
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
+        m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
         drop = cv2.warpAffine(alpha.astype(np.float32), m, (w, h))
         drop = cv2.GaussianBlur(drop, (0, 0), max(1.0, params.drop_blur * oh))
         out = np.maximum(out, drop * params.drop_opacity)

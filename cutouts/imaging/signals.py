@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
 
 def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
                     background: np.ndarray | None = None,
-                    pass_disagreement: float | None = None) -> dict:
+                    pass_disagreement: float | None = None) -> dict[str, Any]:
     """All inputs at the same (working) resolution.
 
     prob: fused model probability [0, 1]; alpha: final alpha float [0, 1];
@@ -83,7 +85,7 @@ RISK_MODEL: dict[str, float] = {
 }  # the flip-pass disagreement came out at weight 0 (its information is in "uncertain")
 
 
-def risk_features(sig: dict) -> dict[str, float]:
+def risk_features(sig: dict[str, Any]) -> dict[str, float]:
     def num(key: str, default: float = 0.0) -> float:
         v = sig.get(key, default)
         return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else default
@@ -96,7 +98,7 @@ def risk_features(sig: dict) -> dict[str, float]:
     }
 
 
-def risk_score(sig: dict) -> float:
+def risk_score(sig: dict[str, Any]) -> float:
     """Probability-like risk in [0, 1] that the cutout is bad (IoU < 0.80); 1 if empty."""
     if sig.get("empty"):
         return 1.0

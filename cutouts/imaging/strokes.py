@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class Stroke:
     radius: float  # brush radius in pixels of the image the points refer to
     points: tuple[tuple[float, float], ...]  # (x, y); one point = a click
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"stroke kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not (MIN_RADIUS <= self.radius <= MAX_RADIUS) or not math.isfinite(self.radius):
@@ -97,7 +98,7 @@ def strokes_from_json(data: object) -> list[Stroke]:
     return out
 
 
-def strokes_to_json(strokes: Iterable[Stroke]) -> list[dict]:
+def strokes_to_json(strokes: Iterable[Stroke]) -> list[dict[str, Any]]:
     return [{"kind": s.kind, "radius": float(s.radius),
              "points": [[float(x), float(y)] for x, y in s.points]} for s in strokes]
 
@@ -116,7 +117,7 @@ def rasterise(strokes: Iterable[Stroke], shape: tuple[int, int], *,
     return labels
 
 
-def paint(out: np.ndarray, stroke: Stroke, value, origin: tuple[int, int] = (0, 0)) -> None:
+def paint(out: np.ndarray, stroke: Stroke, value: int, origin: tuple[int, int] = (0, 0)) -> None:
     """Set ``out`` to ``value`` under the stroke (in place)."""
     h, w = out.shape[:2]
     r = max(float(stroke.radius), 0.7072)  # sqrt(2)/2: the nearest pixel is always hit

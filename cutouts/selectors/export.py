@@ -11,18 +11,13 @@ from datetime import date
 from django.core.files.storage import storages
 from django.db.models import QuerySet
 
+from catalog.ingest.positions import number_for_position
 from catalog.models import Product
 
 from .. import variants
+from ..errors import PresetError
 from ..models import Background, Cutout, ExportJob, JobStatus, Preset
 from .review import cutouts_approved_current
-
-#: ImageAsset.position codes as the 1-based positions the naming templates use
-POSITION_NUMBERS = {"MAIN": 1, **{f"PT{i:02d}": i + 1 for i in range(1, 9)}, "SWCH": 10}
-
-
-class PresetError(ValueError):
-    pass
 
 
 def preset_list(*, enabled_only: bool = True) -> list[Preset]:
@@ -36,7 +31,7 @@ def preset_as_variant(preset: Preset) -> variants.Preset:
         rules = variants.Rules.from_dict(preset.rules or {})
         variants.parse_spec(preset.spec)
         variants.validate_template(preset.naming)
-    except (ValueError, TypeError) as exc:
+    except (variants.VariantError, ValueError, TypeError) as exc:  # Rules: plain ValueError
         raise PresetError(f"Preset {preset.name!r} is invalid: {exc}")
     return variants.Preset(preset.name, preset.label, preset.spec, preset.naming, rules)
 
@@ -99,7 +94,7 @@ def spec_preset(spec: str) -> variants.Preset:
 
     try:
         canonical = variants.parse_spec(spec).canonical()
-    except ValueError as exc:
+    except variants.SpecError as exc:
         raise PresetError(f"Spec {spec!r} is invalid: {exc}")
     name = "spec-" + hashlib.sha256(canonical.encode()).hexdigest()[:8]
     from ..variants.presets import GENERIC_NAMING
@@ -170,13 +165,13 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
         "asset__product__asin",
     )
     for cutout_id, asset_id, position, sku, gtin, asin in rows.iterator(chunk_size=1000):
-        number = POSITION_NUMBERS.get(position, 1)
+        number = number_for_position(position) or 1
         for preset in presets:
             try:
                 name = variants.name_for(preset, position=number, sku=sku, gtin=gtin or None,
                                          asin=asin or None)
                 path, error = f"{preset.name}/{name}", ""
-            except variants.NamingError as exc:
+            except variants.ExportNamingError as exc:
                 path, error = "", str(exc)
             plan.items.append(PlannedItem(cutout_id, asset_id, preset.name, path, sku,
                                           gtin or "", asin or "", error))
@@ -189,6 +184,36 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
 
 def export_job_list(*, limit: int = 50) -> list[ExportJob]:
     return list(ExportJob.objects.select_related("created_by")[:limit])
+
+
+def export_job_get(*, pk: int) -> ExportJob | None:
+    """One export job with who started it; None when there is none."""
+    return ExportJob.objects.select_related("created_by").filter(pk=pk).first()
+
+
+EXPORT_FILES = ("zip", "manifest")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A file of an export as a download: its name in the ``exports`` storage, the name the
+    client saves it under and its content type."""
+
+    name: str
+    filename: str
+    content_type: str
+
+
+def export_job_file(*, job: ExportJob, file: str = "zip") -> ExportFile | None:
+    """The ZIP or the manifest of ``job``; None when the job has no such file (yet)."""
+    if file == "manifest":
+        if not job.manifest_name:
+            return None
+        return ExportFile(job.manifest_name, f"cutroom-export-{job.pk}-manifest.csv",
+                          "text/csv; charset=utf-8")
+    if file != "zip" or not job.zip_name:
+        return None
+    return ExportFile(job.zip_name, f"cutroom-export-{job.pk}.zip", "application/zip")
 
 
 @dataclass(frozen=True)

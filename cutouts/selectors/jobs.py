@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ..models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
@@ -58,6 +58,15 @@ def cutout_batch_failures(*, batch: CutoutBatch, limit: int = 200) -> list[Cutou
     )
 
 
+def cutout_batch_get(*, pk: int) -> CutoutBatch | None:
+    return CutoutBatch.objects.filter(pk=pk).first()
+
+
+def cutout_find(*, pk: int) -> Cutout | None:
+    """One cutout version, whatever its state; None when there is none."""
+    return Cutout.objects.filter(pk=pk).first()
+
+
 def cutout_batch_list(*, limit: int = 50) -> list[CutoutBatch]:
     return list(CutoutBatch.objects.select_related("created_by").order_by("-created_at")[:limit])
 
@@ -77,13 +86,17 @@ def notification_unread_count(*, user) -> int:
 def assets_for_cutout(
     *, asset_ids: list[int] | None = None, product_id: int | None = None,
     import_job_id: int | None = None, all_pending: bool = False,
+    product_ids=None, skus: list[str] | None = None,
 ):
-    """Live assets chosen for a batch: a selection, a product, an import, or all pending."""
+    """Live assets chosen for a batch: a selection (images, products by id or id subquery, or
+    SKUs), a product, an import, or all pending."""
     from catalog.models import AssetStatus, ImageAsset
 
     rows = ImageAsset.objects.filter(deleted_at__isnull=True, product__deleted_at__isnull=True)
-    if asset_ids:
-        rows = rows.filter(pk__in=asset_ids)
+    if asset_ids or skus:
+        rows = rows.filter(Q(pk__in=asset_ids or []) | Q(product__sku__in=skus or []))
+    elif product_ids is not None:
+        rows = rows.filter(product_id__in=product_ids)
     elif product_id:
         rows = rows.filter(product_id=product_id)
     elif import_job_id:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from ..models import Cutout, CutoutBatch, JobStatus, ReviewDecision, ReviewStatus
@@ -76,11 +76,25 @@ def _live(rows: QuerySet[Cutout]) -> QuerySet[Cutout]:
     return rows.filter(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
 
 
+def _awaiting() -> QuerySet[Cutout]:
+    return Cutout.objects.filter(status=JobStatus.DONE, review_status=ReviewStatus.PENDING)
+
+
 def review_queue(*, filters: QueueFilters | None = None) -> QuerySet[Cutout]:
-    """Finished versions awaiting review, riskiest first (ties: oldest first)."""
-    rows = _live(Cutout.objects.filter(status=JobStatus.DONE,
-                                       review_status=ReviewStatus.PENDING))
+    """One row per image: its newest finished version awaiting review (older waiting versions
+    are reached from the card), riskiest first (ties: oldest first)."""
+    # NOT EXISTS probes the (asset, version) unique index once per scanned row, so a page
+    # still reads the risk index in order and stops after one page.
+    newer = _awaiting().filter(asset_id=OuterRef("asset_id"), version__gt=OuterRef("version"))
+    rows = _live(_awaiting().filter(~Exists(newer)))
     return _filtered(rows, filters or QueueFilters()).order_by("-risk", "pk")
+
+
+def review_queue_count(*, filters: QueueFilters | None = None, cap: int | None = None) -> int:
+    """Images waiting in the review queue (what the queue and the dashboard both show);
+    ``cap`` stops counting early."""
+    qs = review_queue(filters=filters).order_by()
+    return (qs[:cap] if cap else qs).count()
 
 
 COUNT_CAP = 1000
@@ -120,7 +134,7 @@ def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
     if not has_next and (rows or page == 1):
         total = (page - 1) * per_page + len(rows)  # the last page tells the total for free
     else:
-        total = qs.order_by()[:COUNT_CAP + 1].count()
+        total = review_queue_count(filters=filters, cap=COUNT_CAP + 1)
     return QueuePage(rows=rows[:per_page], page=page, per_page=per_page,
                      has_next=has_next, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP)
@@ -152,6 +166,57 @@ def review_neighbours(*, cutout: Cutout, filters: QueueFilters | None = None) ->
     return Neighbours(previous_id=previous_id, next_id=next_id)
 
 
+@dataclass(frozen=True)
+class VersionState:
+    """How one version of an image is labelled wherever versions are listed."""
+
+    key: str  # awaiting_review, approved, needs_retouch, superseded, or the job status
+    label: str
+    current: bool  # what the image shows now (and what export ships once approved)
+    can_choose: bool  # "Choose" makes it the current, approved version
+
+    @property
+    def chip(self) -> str:
+        """The status chip class (templates/partials/status_chip.html)."""
+        return f"version-{self.key}"
+
+
+_REVIEW_STATE = {
+    ReviewStatus.PENDING: ("awaiting_review", "awaiting review"),
+    ReviewStatus.APPROVED: ("approved", "approved"),
+    ReviewStatus.FLAGGED: ("needs_retouch", "needs retouch"),
+    ReviewStatus.SUPERSEDED: ("superseded", "superseded"),
+}
+
+
+def current_version_id(versions: list[Cutout]) -> int | None:
+    """The version an image shows: the chosen (approved) one, else its newest finished one."""
+    chosen = next((v for v in versions if v.is_current), None)
+    if chosen is not None:
+        return chosen.pk
+    finished = [v for v in versions if v.status == JobStatus.DONE]
+    return max(finished, key=lambda v: v.version).pk if finished else None
+
+
+def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
+    """The one definition of a version's badges. A current version is never "superseded"
+    (choosing it is an approval), and only a finished version that is not current can be
+    chosen: on the current one the card offers Approve instead."""
+    current = version.pk == current_id
+    if version.status != JobStatus.DONE:
+        return VersionState(key=version.status, label=version.get_status_display().lower(),
+                            current=False, can_choose=False)
+    key, label = _REVIEW_STATE.get(version.review_status, ("awaiting_review", "awaiting review"))
+    if current and key == "superseded":
+        key, label = "approved", "approved"
+    return VersionState(key=key, label=label, current=current, can_choose=not current)
+
+
+def version_states(versions: list[Cutout]) -> list[tuple[Cutout, VersionState]]:
+    current_id = current_version_id(versions)
+    return [(v, version_state(v, current_id=current_id)) for v in versions]
+
+
 @dataclass
 class Card:
     cutout: Cutout
@@ -168,6 +233,18 @@ class Card:
     @property
     def is_active(self) -> bool:
         return self.cutout.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def can_approve(self) -> bool:
+        return self.cutout.can_approve
+
+    @property
+    def version_rows(self) -> list[tuple[Cutout, VersionState]]:
+        return version_states(self.versions)
+
+    @property
+    def state(self) -> VersionState:
+        return version_state(self.cutout, current_id=current_version_id(self.versions))
 
 
 def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
@@ -212,14 +289,12 @@ def asset_history(*, asset_id: int, limit: int = 500) -> list[ReviewDecision]:
 
 def review_facets() -> dict:
     """Choices for the queue filters, from small tables and indexes only: brands of live
-    products, every known model, the recent batches."""
+    products, the models installed here, the recent batches."""
     from catalog.selectors import product_facets
-
-    from ..imaging.models import REGISTRY
 
     return {
         "brands": product_facets()["brands"],
-        "models": sorted(REGISTRY),
+        "models": sorted(rerun_models()),
         "batches": list(CutoutBatch.objects.order_by("-created_at").only("pk", "label")[:30]),
     }
 

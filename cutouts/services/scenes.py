@@ -1,5 +1,4 @@
-"""Writes for scenes: adding library backgrounds/logos (with estimated floor and light) and
-editing their floor line and light direction."""
+"""Writes for scenes: library backgrounds and logos, and editing their floor line and light."""
 
 from __future__ import annotations
 
@@ -13,16 +12,13 @@ from django.db import transaction
 from PIL import Image
 
 from .. import variants
+from ..errors import SceneError
 from ..models import Background
 from ..variants.spec import SLUG_RE, is_colour_word
 
 MAX_UPLOAD_BYTES = 40 * 1024 * 1024
 MAX_PIXELS = 60_000_000
 FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
-
-
-class SceneError(ValueError):
-    """A library item cannot be stored or edited; the message says why."""
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -1,5 +1,4 @@
-"""The single writer of ImageAsset.status: derived from the asset's cutout versions, so every
-service that changes a version calls ``asset_status_sync`` and nobody else writes the field."""
+"""The single writer of ImageAsset.status, derived from the asset's cutout versions."""
 
 from __future__ import annotations
 
@@ -11,6 +10,8 @@ from django.db import transaction
 from catalog.models import AssetStatus, ImageAsset
 
 from ..models import Cutout, JobStatus, ReviewDecision, ReviewStatus
+
+# Every service that changes a version calls asset_status_sync; nobody else writes the field.
 
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 

@@ -1,9 +1,14 @@
-"""Marketplace variants and scenes: spec language, layout, rendering, presets, naming,
-compliance, manifests.
+"""Marketplace variants and scenes: the spec language, layout, rendering, presets, naming, checks.
 
-Pure Python + numpy + Pillow; no Django imports (the export models call into this package).
+Also compliance and manifests. Pure Python + numpy + Pillow; no Django imports (the export
+models call into this package).
 """
 
+from catalog.ingest.manifest import csv_safe, csv_unescape
+
+# the built-in operations register themselves on import, before anything parses a spec
+from . import operations as operations
+from . import scene as scene
 from .compliance import (
     ComplianceResult,
     ModelLicence,
@@ -12,33 +17,49 @@ from .compliance import (
     check_variant,
     licence_warnings,
 )
-from .errors import MaxBytesError, NamingError, RenderError, SpecError, VariantError
-from .manifest import MANIFEST_COLUMNS, csv_safe, csv_unescape, manifest_csv, manifest_row
+from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, VariantError
+from .manifest import MANIFEST_COLUMNS, manifest_csv, manifest_row
 from .naming import Collision, build_name, find_collisions, name_for, validate_template
 from .presets import PRESETS, SCENE_PRESETS, Preset, Rules, get_preset, with_background
 from .render import RenderedVariant, render_variant
-from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light  # registers scene ops
-from .spec import OPERATIONS, Operation, VariantSpec, parse_spec, register_operation
+from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light
+from .spec import (
+    CUTOUT_INPUT,
+    OPERATIONS,
+    SHADOW_INPUT,
+    Operation,
+    RenderInputs,
+    VariantSpec,
+    as_spec,
+    library_input,
+    parse_spec,
+    register_operation,
+    rendition_key,
+)
 
 __all__ = [
+    "CUTOUT_INPUT",
     "MANIFEST_COLUMNS",
     "OPERATIONS",
     "PRESETS",
     "Collision",
     "ComplianceResult",
+    "ExportNamingError",
     "MaxBytesError",
     "ModelLicence",
-    "NamingError",
     "Operation",
     "Preset",
     "RenderError",
+    "RenderInputs",
     "RenderedVariant",
     "Rules",
     "SCENE_PRESETS",
+    "SHADOW_INPUT",
     "SceneAsset",
     "SpecError",
     "VariantError",
     "VariantSpec",
+    "as_spec",
     "build_name",
     "check_rendered",
     "check_spec",
@@ -50,6 +71,7 @@ __all__ = [
     "estimate_light",
     "find_collisions",
     "get_preset",
+    "library_input",
     "licence_warnings",
     "manifest_csv",
     "manifest_row",
@@ -57,6 +79,7 @@ __all__ = [
     "parse_spec",
     "register_operation",
     "render_variant",
+    "rendition_key",
     "validate_template",
     "with_background",
 ]

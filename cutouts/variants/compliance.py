@@ -12,12 +12,17 @@ import io
 import re
 import warnings as _warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
 from .presets import TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
+from .spec import VariantSpec, as_spec
+
+if TYPE_CHECKING:
+    from .render import RenderedVariant
 
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "AVIF": "avif"}
 EXIF_GPS_IFD = 0x8825
@@ -36,6 +41,12 @@ class ModelLicence:
     commercial_use: bool | None = None  # None = unknown, decide from the licence text
 
 
+#: what a caller may give for a model licence: the facts, a dict of them or a licence name
+LicenceInfo = ModelLicence | dict[str, Any] | str | None
+#: a background colour (RGB), or None for transparency
+Colour = tuple[int, ...] | None
+Box = tuple[int, int, int, int]
+
 #: models whose default licence forbids or restricts commercial use
 KNOWN_RESTRICTED_MODELS = {
     "rmbg-1.4": "BRIA RMBG-1.4 licence: non-commercial use only without a BRIA agreement",
@@ -50,7 +61,7 @@ class ComplianceResult:
     ok: bool = True
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    measurements: dict = field(default_factory=dict)
+    measurements: dict[str, Any] = field(default_factory=dict)
 
     def error(self, message: str) -> None:
         self.ok = False
@@ -68,7 +79,7 @@ class ComplianceResult:
         return "ok"
 
 
-def _as_licence(info) -> ModelLicence | None:
+def _as_licence(info: LicenceInfo) -> ModelLicence | None:
     if info is None or isinstance(info, ModelLicence):
         return info
     if isinstance(info, str):
@@ -82,7 +93,7 @@ def _as_licence(info) -> ModelLicence | None:
     raise TypeError(f"model licence must be a ModelLicence, dict or str, not {type(info)!r}")
 
 
-def licence_warnings(info) -> list[str]:
+def licence_warnings(info: LicenceInfo) -> list[str]:
     """Warnings for a model licence that restricts commercial use or carries AGPL terms."""
     lic = _as_licence(info)
     if lic is None:
@@ -129,7 +140,7 @@ def check_variant(
     *,
     product_bbox: tuple[int, int, int, int] | None = None,
     fill_pct: float | None = None,
-    model_licence: ModelLicence | dict | str | None = None,
+    model_licence: LicenceInfo = None,
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
@@ -191,7 +202,7 @@ def check_variant(
     icc = im.info.get("icc_profile")
     desc = _icc_description(icc) if icc else None
     m["icc"] = desc
-    is_srgb = bool(desc) and ("srgb" in desc.lower() or "61966-2" in desc)
+    is_srgb = bool(desc) and ("srgb" in (desc or "").lower() or "61966-2" in (desc or ""))
     if rules.require_srgb and not icc:
         result.error("no ICC colour profile embedded; sRGB is required")
     elif icc and not is_srgb:
@@ -249,7 +260,7 @@ def _ratio_ok(width: int, height: int, ratios: tuple[str, ...]) -> bool:
     return False
 
 
-def _paper(rules: Rules, arr: np.ndarray, has_alpha: bool):
+def _paper(rules: Rules, arr: np.ndarray, has_alpha: bool) -> Colour:
     """The background to measure marks against: the rule's colour, transparency, or (no rule,
     opaque file) the median of the outer frame, which a clipped product cannot hijack."""
     if rules.background is None and not has_alpha:
@@ -257,7 +268,7 @@ def _paper(rules: Rules, arr: np.ndarray, has_alpha: bool):
     return _effective_background(rules, arr, has_alpha)
 
 
-def _ink(arr: np.ndarray, paper) -> np.ndarray:
+def _ink(arr: np.ndarray, paper: Colour) -> np.ndarray:
     """Per pixel, how far it is from the background (0-255, uint8)."""
     if paper is None:
         return arr[..., 3].copy()
@@ -269,7 +280,8 @@ def _ink(arr: np.ndarray, paper) -> np.ndarray:
     return ink
 
 
-def _check_edges(result, arr, paper, has_alpha, product_bbox) -> None:
+def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_alpha: bool,
+                 product_bbox: Box | None) -> None:
     h, w = arr.shape[:2]
     sides = {
         "top": arr[:1], "bottom": arr[-1:], "left": arr[:, :1], "right": arr[:, -1:],
@@ -301,7 +313,8 @@ def _check_edges(result, arr, paper, has_alpha, product_bbox) -> None:
     result.measurements["edges_touched"] = sorted(touching)
 
 
-def _check_ghosts(result, arr, paper, has_alpha, product_bbox) -> None:
+def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_alpha: bool,
+                  product_bbox: Box | None) -> None:
     """Marks on the background away from the product: detached blobs, ghosts of the photo's
     background. The product region is the reported box (sanity-checked elsewhere) or the
     largest mark; a contact shadow below the product is allowed."""
@@ -316,7 +329,8 @@ def _check_ghosts(result, arr, paper, has_alpha, product_bbox) -> None:
     ink = _ink(small, paper)
     level = max(2, INK_LEVEL // (f * f)) if f > 1 else INK_LEVEL // 2
     marks = (ink >= level).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(marks, 8, cv2.CV_32S)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(marks, connectivity=8,
+                                                           ltype=cv2.CV_32S)
     if n <= 1:
         return
     if product_bbox is not None:
@@ -349,7 +363,7 @@ def _check_ghosts(result, arr, paper, has_alpha, product_bbox) -> None:
                      f"(ghosts; the largest near x={gx}, y={gy}, {worst[1]:.0f} px of ink)")
 
 
-def _background_mask(arr: np.ndarray, color, has_alpha: bool) -> np.ndarray:
+def _background_mask(arr: np.ndarray, color: Colour, has_alpha: bool) -> np.ndarray:
     """True where the pixel is background (exact colour, or fully transparent).
 
     Channels are compared one at a time: ``(arr == color).all(axis=2)`` is several times
@@ -358,21 +372,22 @@ def _background_mask(arr: np.ndarray, color, has_alpha: bool) -> np.ndarray:
     if color is None:
         if arr.shape[2] < 4:
             return np.zeros(arr.shape[:2], dtype=bool)
-        return arr[..., 3] == 0
+        return np.asarray(arr[..., 3] == 0)
     bg = arr[..., 0] == color[0]
     bg &= arr[..., 1] == color[1]
     bg &= arr[..., 2] == color[2]
     if has_alpha:
         bg &= arr[..., 3] == 255
-    return bg
+    return np.asarray(bg)
 
 
-def _count_not_background(arr: np.ndarray, color, has_alpha: bool) -> int:
+def _count_not_background(arr: np.ndarray, color: Colour, has_alpha: bool) -> int:
     return int(arr.shape[0] * arr.shape[1]
                - np.count_nonzero(_background_mask(arr, color, has_alpha)))
 
 
-def _any_not_background(arr: np.ndarray, color, has_alpha: bool, rows: int = 64) -> bool:
+def _any_not_background(arr: np.ndarray, color: Colour, has_alpha: bool,
+                        rows: int = 64) -> bool:
     """Whether any pixel is not background; stops at the first band of rows that has one.
 
     The middle row goes first: a product box almost always has product pixels there.
@@ -399,7 +414,7 @@ def _intervals_outside(excluded: list[tuple[int, int]], size: int) -> list[tuple
     return out
 
 
-def _count_outside(arr: np.ndarray, color, has_alpha: bool,
+def _count_outside(arr: np.ndarray, color: Colour, has_alpha: bool,
                    rects: list[tuple[int, int, int, int]]) -> int:
     """Exact number of non-background pixels outside the (x0, y0, x1, y1) ``rects``.
 
@@ -418,7 +433,7 @@ def _count_outside(arr: np.ndarray, color, has_alpha: bool,
     return total
 
 
-def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool):
+def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool) -> Colour:
     """The background of this file: an RGB tuple, or None for transparent.
 
     WHITE_OR_TRANSPARENT resolves per file; without a rule an alpha channel means transparent
@@ -435,7 +450,8 @@ def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool):
     return _parse_hex(rules.background)
 
 
-def _check_background(result, rules, arr, has_alpha, product_bbox) -> None:
+def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, has_alpha: bool,
+                      product_bbox: Box | None) -> None:
     if rules.background is None:
         return
     h, w = arr.shape[:2]
@@ -486,7 +502,8 @@ def _check_background(result, rules, arr, has_alpha, product_bbox) -> None:
                         "(halo, speckles or a detached shadow)")
 
 
-def _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct) -> None:
+def _check_fill(result: ComplianceResult, rules: Rules, arr: np.ndarray, has_alpha: bool,
+                product_bbox: Box | None, fill_pct: float | None) -> None:
     h, w = arr.shape[:2]
     measured = None
     if product_bbox is not None:
@@ -536,18 +553,19 @@ def _has_border(rgb: np.ndarray) -> bool:
     return False
 
 
-def check_spec(spec, preset: Preset | Rules) -> list[str]:
-    """Errors a spec earns against a preset's rules before any pixel: scene operations mixed
-    into a marketplace preset, whose rules forbid scenes."""
+def check_spec(spec: str | VariantSpec, preset: Preset | Rules) -> list[str]:
+    """Errors a spec (parsed or not) earns against a preset's rules before any pixel: scene
+    operations mixed into a marketplace preset, whose rules forbid scenes."""
     rules = preset.rules if isinstance(preset, Preset) else preset
-    tokens = spec.scene_tokens
+    tokens = as_spec(spec).scene_tokens
     if rules.no_scenes and tokens:
         return [f"marketplace rules forbid scenes: remove {', '.join(tokens)} (use a scene "
                 "preset such as web_hero for banners and ads)"]
     return []
 
 
-def check_rendered(rendered, preset: Preset | Rules, model_licence=None) -> ComplianceResult:
+def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
+                   model_licence: LicenceInfo = None) -> ComplianceResult:
     """:func:`check_variant` for a :class:`~cutouts.variants.render.RenderedVariant`."""
     return check_variant(
         rendered.data,

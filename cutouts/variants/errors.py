@@ -1,4 +1,5 @@
-"""Exceptions raised by the variant pipeline (pure Python, no Django)."""
+"""Exceptions raised by the variant pipeline (pure Python, no Django). None is a ValueError:
+callers catch them by type (``VariantError`` for all)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ class VariantError(Exception):
     """Base class for every error raised by :mod:`cutouts.variants`."""
 
 
-class SpecError(VariantError, ValueError):
+class SpecError(VariantError):
     """A variant spec string is malformed; the message names the offending token."""
 
     def __init__(self, message: str, token: str | None = None):
@@ -29,5 +30,7 @@ class MaxBytesError(RenderError):
         super().__init__(message)
 
 
-class NamingError(VariantError, ValueError):
-    """A file name cannot be built from a template and a product's identifiers."""
+class ExportNamingError(VariantError):
+    """An export file name cannot be built from a naming template and a product's
+    identifiers (not the import's ``catalog.ingest.naming.NamingError``, which maps file
+    names to products)."""

@@ -1,4 +1,11 @@
-"""What a person sees of a cutout: the significant-alpha region that trim, fill and centring use.
+"""Layout: the significant region of a cutout and the layout transform the operations build.
+
+The transform (:func:`plan_layout`) runs every operation's ``layout`` step phase by phase
+(:data:`LAYOUT_PHASES`) on a :class:`LayoutContext`; the phases' defaults (the whole frame, no
+margins, a scale-free canvas, fit inside, centred) apply where no operation contributed, so a
+new operation changes the layout from its own class.
+
+What a person sees of a cutout: the significant-alpha region that trim, fill and centring use.
 
 Faint alpha (a veil, haze, model noise) and small detached specks far from the product are
 invisible on a white page but, counted as "product", they move the trim box, break ``fill-N``
@@ -18,10 +25,28 @@ returned as alpha 0, so it is neither laid out nor pasted. The analysis runs on 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
+from PIL import Image
+
+from .errors import RenderError
+
+Box = tuple[int, int, int, int]
+
+
+class _Spec(Protocol):
+    """What the layout needs of a spec (this module sits below ``spec.py``)."""
+
+    @property
+    def operations(self) -> Sequence[Any]: ...
+
+    def fixed_canvas(self) -> tuple[int, int] | None: ...
+
+    def canonical(self) -> str: ...
 
 #: alpha at or above which a pixel is visibly part of the product on any background
 SIGNIFICANT_ALPHA = 32
@@ -51,19 +76,20 @@ class Significant:
     dropped_parts: int
 
 
-def _components(mask: np.ndarray):
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8, cv2.CV_32S)
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
     return n, labels, stats
 
 
-def _gap(a, b) -> float:
+def _gap(a: Box, b: Box) -> float:
     """Distance between two (x0, y0, x1, y1) boxes (0 when they overlap)."""
     dx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
     dy = max(0, max(a[1], b[1]) - min(a[3], b[3]))
     return math.hypot(dx, dy)
 
 
-def _union(a, b):
+def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
@@ -130,14 +156,14 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     touching = np.unique(vlabels[cores & (vlabels > 0)])
     region_small = (np.isin(vlabels, touching) & near) | cores
     # one analysis pixel of pad covers the reduction's quantisation and keeps the soft rim
-    region_small = cv2.dilate(region_small.astype(np.uint8), np.ones((3, 3), np.uint8))
-    rb = _bbox(region_small.astype(bool))
+    padded = cv2.dilate(region_small.astype(np.uint8), np.ones((3, 3), np.uint8))
+    rb = _bbox(padded.astype(bool))
     if rb is None:  # pragma: no cover - the cores are in the region
         return None
     # full resolution only inside the region's window: the rest of the frame becomes 0
     x0, y0 = rb[0] * factor, rb[1] * factor
     x1, y1 = min(w, rb[2] * factor), min(h, rb[3] * factor)
-    window = region_small[rb[1]:rb[3], rb[0]:rb[2]].astype(bool)
+    window = padded[rb[1]:rb[3], rb[0]:rb[2]].astype(bool)
     if factor > 1:
         window = np.repeat(np.repeat(window, factor, 0), factor, 1)
     window = window[:y1 - y0, :x1 - x0]
@@ -151,3 +177,128 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
     removed = float(alpha.sum(dtype=np.int64) - out.sum(dtype=np.int64)) / 255.0
     return Significant(box=box, alpha=out, removed_mass=round(removed, 1), dropped_parts=dropped)
+
+
+# --------------------------------------------------------------------------- layout transform
+
+#: the phases of the layout transform, in order, and what the operations do in each:
+#: ``box`` choose the layout box and margins (trim, fill, margin); ``size`` the scale of a
+#: canvas no operation fixed (fit, long, short); ``canvas`` reshape that canvas (square);
+#: ``scale`` the product's scale on the canvas (fill, cover); ``place`` its position (align)
+LAYOUT_PHASES = ("box", "size", "canvas", "scale", "place")
+MAX_OUTPUT_PIXELS = 100_000_000
+
+
+@dataclass
+class LayoutContext:
+    """What the operations' layout steps read and fill in (source pixels unless noted)."""
+
+    source: tuple[int, int]  # source image size
+    product: Box  # the product's significant box
+    measured: Box  # the box a fill scale is measured on (the product, or what survives)
+    boost: float = 1.0  # enlarges a fill scale on a second pass (see render_variant)
+    #: the layout box: the whole frame unless an operation picks one
+    box: Box = field(init=False)
+    margins: tuple[int, int, int, int] | None = None  # output px: left, top, right, bottom
+    #: content size to size a free canvas on, as (ax, ay, bx, by): ax * s + bx wide; None:
+    #: the layout box plus the margins
+    extent: tuple[float, float, float, float] | None = None
+    free_scale: float = 1.0  # the scale that sizes a free canvas
+    canvas: tuple[int, int] = (0, 0)  # output size
+    scale: float = 1.0  # source to output; the default fits the box inside the margins
+    origin_y: float = 0.0  # output y of the layout box's top edge; the default centres it
+    target_fill: float | None = None  # the product fill (%) the render must reach
+
+    def __post_init__(self) -> None:
+        self.box = (0, 0, *self.source)
+
+    @property
+    def box_size(self) -> tuple[int, int]:
+        return self.box[2] - self.box[0], self.box[3] - self.box[1]
+
+    @property
+    def margin_values(self) -> tuple[int, int, int, int]:
+        return self.margins or (0, 0, 0, 0)
+
+    @property
+    def content_extent(self) -> tuple[float, float, float, float]:
+        if self.extent is not None:
+            return self.extent
+        (bw, bh), (ml, mt, mr, mb) = self.box_size, self.margin_values
+        return float(bw), float(bh), float(ml + mr), float(mt + mb)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The result: output size, scale and where the layout box lands."""
+
+    canvas: tuple[int, int]
+    scale: float
+    origin: tuple[float, float]  # output position of the layout box's top-left corner
+    box: Box  # layout box in source pixels
+    target_fill: float | None = None
+
+
+def plan_layout(spec: _Spec, source: tuple[int, int], product: Box, *,
+                boost: float = 1.0, measured: Box | None = None) -> Layout:
+    """Run the operations' layout steps over :data:`LAYOUT_PHASES`. Raises RenderError when
+    the margins leave no room or the output would be too large."""
+    ops = spec.operations
+    ctx = LayoutContext(source, product, measured or product, boost)
+
+    def run(phase: str) -> None:
+        for op in ops:
+            op.layout(ctx, phase)
+
+    run("box")
+    ml, mt, mr, mb = ctx.margin_values
+    bw, bh = ctx.box_size
+    fixed = spec.fixed_canvas()
+    if fixed is not None:
+        ctx.canvas = fixed
+    else:
+        run("size")
+        if ctx.free_scale <= 0:
+            raise RenderError(f"margins leave no room for the product in {spec.canonical()!r}")
+        ax, ay, bx, by = ctx.content_extent
+        s = ctx.free_scale
+        ctx.canvas = (max(1, round(ax * s + bx)), max(1, round(ay * s + by)))
+        run("canvas")
+        cw, ch = ctx.canvas
+        if cw * ch > MAX_OUTPUT_PIXELS:
+            raise RenderError(f"output of {cw}x{ch} px is too large; add a size operation")
+    cw, ch = ctx.canvas
+    ctx.scale = min((cw - ml - mr) / bw, (ch - mt - mb) / bh)
+    run("scale")
+    s = ctx.scale
+    if s <= 0:
+        raise RenderError(f"margins leave no room for the product in {spec.canonical()!r}")
+    ox = ml + ((cw - ml - mr) - bw * s) / 2
+    ctx.origin_y = mt + ((ch - mt - mb) - bh * s) / 2
+    run("place")
+    return Layout((cw, ch), s, (ox, ctx.origin_y), ctx.box, ctx.target_fill)
+
+
+#: a mask (L, 255 = full black) and its position on the canvas
+Patch = tuple[Image.Image, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class PlacedProduct:
+    """The resampled product on the canvas, for an operation's ``shadow_patch`` step."""
+
+    alpha: Image.Image  # the product layer's alpha (output pixels)
+    bbox: tuple[int, int, int, int]  # the product's box in that layer
+    offset: tuple[int, int]  # where the layer lies on the canvas
+    canvas: tuple[int, int]
+    stored_shadow: Image.Image | None  # the cutout's shadow layer, when the spec reads it
+    crop: tuple[int, int, int, int]  # the source region the layer was resampled from
+    rel_box: tuple[float, float, float, float]
+    size: tuple[int, int]
+    gap: float | None
+
+    def resample_source(self, layer: Image.Image) -> Patch:
+        """A source-aligned layer (the stored shadow) mapped onto the canvas like the product."""
+        out = layer.crop(self.crop).resize(self.size, Image.Resampling.BILINEAR,
+                                           box=self.rel_box, reducing_gap=self.gap)
+        return out, self.offset

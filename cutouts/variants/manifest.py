@@ -1,9 +1,7 @@
-"""``manifest.csv`` rows for exports, and CSV formula-injection escaping.
+"""``manifest.csv`` rows for exports.
 
-Every CSV the app writes must pass its text cells through :func:`csv_safe`: a cell starting with
-``=``, ``+``, ``-``, ``@``, tab or carriage return is run as a formula by Excel/LibreOffice/
-Google Sheets (OWASP "CSV Injection"). Such cells get a leading apostrophe, which spreadsheets
-display as text and which :func:`csv_unescape` removes again.
+Every cell passes through :func:`catalog.ingest.manifest.csv_safe`, the app's one CSV
+formula-injection escape (a pure module: variants may import it, catalog never imports back).
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
+from typing import TextIO
 
-#: characters that make a spreadsheet treat a cell as a formula (plus full-width variants)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+from catalog.ingest.manifest import csv_safe, csv_unescape
 
 MANIFEST_COLUMNS = (
     "sku",
@@ -28,30 +26,6 @@ MANIFEST_COLUMNS = (
     "sha256",
     "compliance",
 )
-
-
-def csv_safe(value: object) -> str:
-    """Text for a CSV cell that no spreadsheet will evaluate as a formula.
-
-    ``None`` becomes ``""``; ints/floats/bools are written as-is (``-5`` stays a number);
-    any other value is converted with ``str`` and prefixed with ``'`` if it starts with a
-    formula character.
-    """
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float):
-        return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def csv_unescape(cell: str) -> str:
-    """Inverse of :func:`csv_safe` for text cells."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_PREFIXES):
-        return cell[1:]
-    return cell
 
 
 def manifest_row(
@@ -93,7 +67,7 @@ def manifest_row(
     return {key: csv_safe(row[key]) for key in MANIFEST_COLUMNS}
 
 
-def write_manifest(out, rows: Iterable[Mapping[str, str]]) -> None:
+def write_manifest(out: TextIO, rows: Iterable[Mapping[str, str]]) -> None:
     """Write a header and ``rows`` (from :func:`manifest_row`) to the text stream ``out``."""
     writer = csv.DictWriter(out, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     writer.writeheader()

@@ -19,8 +19,14 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .errors import NamingError
+from catalog.ingest.positions import NUMBERED, position_for_number
+
+from .errors import ExportNamingError
+
+if TYPE_CHECKING:
+    from .presets import Preset
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _FIELD = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -29,19 +35,20 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 KNOWN_FIELDS = frozenset(
     {"sku", "asin", "gtin", "gtin14", "position", "n", "amazon_position", "preset", "ext"}
 )
-AMAZON_CODES = ("MAIN",) + tuple(f"PT{i:02d}" for i in range(1, 9))
+AMAZON_CODES = NUMBERED  # Amazon's image slots are the photographer's numbers 1..9
 MAX_COMPONENT = 200
 MAX_PATH = 1000
 
 
 def amazon_position(position: int) -> str:
     """1 -> ``MAIN``, 2 -> ``PT01`` ... 9 -> ``PT08``."""
-    if not 1 <= position <= len(AMAZON_CODES):
-        raise NamingError(
+    code = position_for_number(position)
+    if code is None:
+        raise ExportNamingError(
             f"Amazon image position {position} has no code: only MAIN and PT01..PT08 "
             f"(positions 1-{len(AMAZON_CODES)}) exist"
         )
-    return AMAZON_CODES[position - 1]
+    return code
 
 
 def sanitize(value: object) -> str:
@@ -53,22 +60,22 @@ def sanitize(value: object) -> str:
 
 
 def validate_template(template: str, extra_fields: Iterable[str] = ()) -> None:
-    """Raise :class:`NamingError` if ``template`` is unusable (for the admin form)."""
+    """Raise :class:`ExportNamingError` if ``template`` is unusable (for the admin form)."""
     known = KNOWN_FIELDS | set(extra_fields)
     if not template or "{" not in template:
-        raise NamingError(f"naming template {template!r} has no placeholder")
+        raise ExportNamingError(f"naming template {template!r} has no placeholder")
     literal = _PLACEHOLDER.sub("", template)
     if "{" in literal or "}" in literal:
-        raise NamingError(f"unbalanced braces in naming template {template!r}")
+        raise ExportNamingError(f"unbalanced braces in naming template {template!r}")
     if not _LITERAL_OK.match(literal):
-        raise NamingError(f"naming template {template!r} contains characters outside A-Z a-z "
+        raise ExportNamingError(f"naming template {template!r} contains characters outside A-Z a-z "
                           f"0-9 . _ - /")
     if template.startswith("/") or "//" in template or template.endswith("/"):
-        raise NamingError(f"naming template {template!r} has an empty folder name")
+        raise ExportNamingError(f"naming template {template!r} has an empty folder name")
     for group in _PLACEHOLDER.findall(template):
         for name in group.split("|"):
             if not _FIELD.match(name) or name not in known:
-                raise NamingError(f"unknown field {{{name}}} in naming template {template!r} "
+                raise ExportNamingError(f"unknown field {{{name}}} in naming template {template!r} "
                                   f"(known: {', '.join(sorted(known))})")
 
 
@@ -77,7 +84,7 @@ def _gtin14(gtin: object) -> str:
     if not digits:
         return ""
     if len(digits) > 14:
-        raise NamingError(f"GTIN {gtin!r} has more than 14 digits")
+        raise ExportNamingError(f"GTIN {gtin!r} has more than 14 digits")
     return digits.zfill(14)
 
 
@@ -92,10 +99,10 @@ def build_name(
     ext: str,
     **extra: object,
 ) -> str:
-    """Fill ``template``; raises :class:`NamingError` if a required field ends up empty."""
+    """Fill ``template``; raises :class:`ExportNamingError` if a required field ends up empty."""
     validate_template(template, extra)
     if not isinstance(position, int) or position < 1:
-        raise NamingError(f"image position must be an integer >= 1, not {position!r}")
+        raise ExportNamingError(f"image position must be an integer >= 1, not {position!r}")
     values: dict[str, object] = {
         "sku": sku,
         "asin": asin,
@@ -107,7 +114,7 @@ def build_name(
         **extra,
     }
 
-    def fill(match: re.Match) -> str:
+    def fill(match: re.Match[str]) -> str:
         names = match[1].split("|")
         for name in names:
             if name == "amazon_position":
@@ -118,7 +125,7 @@ def build_name(
             cleaned = sanitize(raw)
             if cleaned:
                 return cleaned
-        raise NamingError(
+        raise ExportNamingError(
             f"cannot name the file: {' / '.join(names)} "
             f"{'is' if len(names) == 1 else 'are all'} empty after removing invalid characters"
         )
@@ -126,13 +133,13 @@ def build_name(
     name = _PLACEHOLDER.sub(fill, template)
     parts = name.split("/")
     if any(p in ("", ".", "..") for p in parts):
-        raise NamingError(f"file name {name!r} has an empty or dot-only folder")
+        raise ExportNamingError(f"file name {name!r} has an empty or dot-only folder")
     if any(len(p) > MAX_COMPONENT for p in parts) or len(name) > MAX_PATH:
-        raise NamingError(f"file name {name[:80]!r}... is too long")
+        raise ExportNamingError(f"file name {name[:80]!r}... is too long")
     return name
 
 
-def name_for(preset, *, position: int = 1, **identifiers: object) -> str:
+def name_for(preset: Preset, *, position: int = 1, **identifiers: str | None) -> str:
     """Name a variant of ``preset`` (a :class:`~cutouts.variants.presets.Preset`)."""
     return build_name(preset.naming, position=position, preset=preset.name,
                       ext=preset.extension, **identifiers)

@@ -32,7 +32,10 @@ Sources (checked 2026-11; marketplaces change these pages without notice — re-
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
+from typing import Any
 
 from .spec import FORMATS, VariantSpec, parse_spec
 
@@ -43,7 +46,9 @@ WHITE_OR_TRANSPARENT = "white_or_transparent"
 GENERIC_NAMING = "{sku}/{sku}_{position}_{preset}.{ext}"
 #: what every marketplace listing image needs whatever the marketplace's own numbers: the
 #: product whole (not cut by the frame), a clean background (no ghosts) and no scene
-MARKETPLACE = {"product_clear_of_edges": True, "no_ghosts": True, "no_scenes": True}
+MARKETPLACE: dict[str, Any] = {
+    "product_clear_of_edges": True, "no_ghosts": True, "no_scenes": True,
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Rules:
     #: the spec must not compose a scene (library backgrounds, logos, scene shadows)
     no_scenes: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for a ``JSONField`` on the Django ``Preset`` model)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["formats"] = sorted(self.formats)
@@ -85,7 +90,7 @@ class Rules:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> Rules:
+    def from_dict(cls, data: Mapping[str, Any]) -> Rules:
         """Inverse of :meth:`to_dict`; unknown keys or bad values raise ``ValueError``."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -94,9 +99,10 @@ class Rules:
         values = dict(data)
         if "formats" in values:
             formats = frozenset(values["formats"])
-            bad = formats - set(FORMATS)
-            if bad or not formats:
-                raise ValueError(f"unknown or empty format list: {sorted(bad) or '[]'}")
+            unknown_formats = formats - set(FORMATS)
+            if unknown_formats or not formats:
+                raise ValueError(
+                    f"unknown or empty format list: {sorted(unknown_formats) or '[]'}")
             values["formats"] = formats
         if "aspect_ratios" in values:
             ratios = tuple(values["aspect_ratios"] or ())
@@ -123,9 +129,17 @@ class Preset:
     rules: Rules
     sources: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def variant_spec(self) -> VariantSpec:
+        """The parsed spec, parsed on first use and kept: hand this object on to planning,
+        rendering and checking instead of the string."""
         return parse_spec(self.spec)
+
+    def checked(self) -> Preset:
+        """This preset with its spec parsed now (raises :class:`SpecError`); the parsed spec
+        stays on the preset for planning and rendering."""
+        _ = self.variant_spec
+        return self
 
     @property
     def extension(self) -> str:
@@ -270,10 +284,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (*_PRESETS, *_SCENES)}
 def with_background(preset: Preset, slug: str) -> Preset:
     """A scene preset on a library background: its own name (``web_hero-oak``) so the files of
     each background land in their own folder and never collide."""
-    ops = [op for op in parse_spec(preset.spec).operations if op.name != "bg"]
-    spec = "|".join([op.token() for op in ops] + [f"bg-{slug}"])
-    return Preset(f"{preset.name}-{slug}", f"{preset.label} on {slug}", parse_spec(spec)
-                  .canonical(), preset.naming, preset.rules, preset.sources)
+    spec = preset.variant_spec.with_tokens(f"bg-{slug}")
+    return Preset(f"{preset.name}-{slug}", f"{preset.label} on {slug}", spec.canonical(),
+                  preset.naming, preset.rules, preset.sources)
 
 
 def get_preset(name: str) -> Preset:

@@ -1,9 +1,11 @@
 """Render a cutout (RGBA, sRGB) into one marketplace variant described by a :class:`VariantSpec`.
 
-Pipeline (fixed order, see ``spec.py``): threshold/trim -> layout (fill, margins, size, square,
-alignment) -> premultiplied resample of only the visible source region -> shadow -> composite on
-the background -> encode (format, quality, sRGB ICC, DPI, metadata) -> max-bytes loop. Scene
-specs (library backgrounds, logos, placement) are composed by ``scene.py`` and encoded here.
+Pipeline (fixed order, see ``spec.py``): threshold/trim -> layout (the operations' layout steps,
+:func:`~cutouts.variants.layout.plan_layout`) -> premultiplied resample of only the visible
+source region -> shadow -> composite on the background -> encode (the operations' encoder
+options, :class:`EncodeOptions`) -> max-bytes loop. Scene specs (library backgrounds, logos,
+placement) are composed by ``scene.py`` and encoded here. Nothing here switches on operation
+names: a new operation contributes through its own class.
 
 Memory: apart from the caller's input image we hold at most the cropped source region and its
 premultiplied copy (transiently), the thresholded alpha (1/4 size) and output-size buffers.
@@ -18,20 +20,28 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
+from PIL import Image
 
 from .errors import MaxBytesError, RenderError
-from .layout import significant_region
-from .scene import render_scene
-from .spec import EXTENSIONS, FORMATS, MIME_TYPES, VariantSpec, as_spec
+from .layout import Box, Layout, Patch, PlacedProduct, plan_layout, significant_region
+from .operations import srgb_icc_profile as srgb_icc_profile
+from .scene import SceneAsset, render_scene
+from .spec import (
+    EXTENSIONS,
+    FORMATS,
+    MIME_TYPES,
+    SHADOW_INPUT,
+    EncodeOptions,
+    VariantSpec,
+    as_spec,
+    encode_options,
+)
 
-DEFAULT_QUALITY = {"jpeg": 90, "webp": 90, "avif": 80}
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
-SYNTHETIC_SHADOW_OPACITY = 0.45
 #: shadows stop this far from the frame (px, or fraction of the short side if larger)
 SHADOW_SAFE_PX = 24
 SHADOW_SAFE_FRACTION = 0.02
@@ -39,13 +49,6 @@ SHADOW_SAFE_FRACTION = 0.02
 RIPPLE_ALPHA = 16
 #: resample passes allowed to reach the requested fill (see render_variant)
 FILL_ATTEMPTS = 4
-EXIF_ORIENTATION = 0x0112
-
-
-@lru_cache(maxsize=1)
-def srgb_icc_profile() -> bytes:
-    """Bytes of LittleCMS's built-in sRGB profile (description ``sRGB built-in``)."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class RenderedVariant:
     product_bbox: tuple[int, int, int, int]
     #: longest product side relative to the canvas, in percent: max(pw / W, ph / H) * 100
     fill_pct: float | None
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def extension(self) -> str:
@@ -81,125 +84,11 @@ class RenderedVariant:
         return list(self.metadata.get("warnings", ()))
 
 
-@dataclass(frozen=True)
-class _Layout:
-    canvas: tuple[int, int]
-    scale: float
-    origin: tuple[float, float]  # output position of the layout box's top-left corner
-    box: tuple[int, int, int, int]  # layout box in source pixels
-
-
-def _layout(spec: VariantSpec, size: tuple[int, int], product: tuple[int, int, int, int],
-            trimmed: bool, boost: float = 1.0,
-            fill_product: tuple[int, int, int, int] | None = None) -> _Layout:
-    """Canvas, scale and placement. ``boost`` enlarges a fill scale and ``fill_product`` is
-    the box the fill scale is computed from, when not ``product`` (see render_variant)."""
-    ops = spec  # VariantSpec supports ``in`` and ``get``
-    fill = ops.get("fill")
-    margin = ops.get("margin")
-    ml, mt, mr, mb = (
-        (margin.left, margin.top, margin.right, margin.bottom) if margin else (0, 0, 0, 0)
-    )
-    box = product if (trimmed or fill) else (0, 0, size[0], size[1])
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    pw0, ph0 = product[2] - product[0], product[3] - product[1]
-    fixed = spec.fixed_canvas()
-
-    if fixed:
-        cw, ch = fixed
-    else:
-        if fill:
-            pad = max(bw, bh) * (100 / fill.percent - 1)
-            ax, ay, bx, by = bw + pad, bh + pad, 0.0, 0.0
-        else:
-            ax, ay, bx, by = float(bw), float(bh), float(ml + mr), float(mt + mb)
-        if "long" in ops:
-            n = ops.get("long").size
-            s = min((n - bx) / ax, (n - by) / ay)
-        elif "short" in ops:
-            n = ops.get("short").size
-            s = max((n - bx) / ax, (n - by) / ay)
-        elif "fit" in ops:
-            fit = ops.get("fit")
-            s = min((fit.width - bx) / ax, (fit.height - by) / ay)
-        else:
-            s = 1.0
-        if s <= 0:
-            raise RenderError(f"margins leave no room for the product in {spec.canonical()!r}")
-        cw, ch = max(1, round(ax * s + bx)), max(1, round(ay * s + by))
-        if "square" in ops:
-            cw = ch = max(cw, ch)
-        if cw * ch > 100_000_000:
-            raise RenderError(f"output of {cw}x{ch} px is too large; add a size operation")
-
-    if fill:
-        # ceil so rounding can never leave the product below the requested percentage
-        f = fill.percent / 100
-        if fill_product is not None:
-            pw0, ph0 = fill_product[2] - fill_product[0], fill_product[3] - fill_product[1]
-        s = min(math.ceil(f * cw - 1e-9) / pw0, math.ceil(f * ch - 1e-9) / ph0) * boost
-    elif "cover" in ops:
-        s = max((cw - ml - mr) / bw, (ch - mt - mb) / bh)
-    else:
-        s = min((cw - ml - mr) / bw, (ch - mt - mb) / bh)
-    if s <= 0:
-        raise RenderError(f"margins leave no room for the product in {spec.canonical()!r}")
-
-    ox = ml + ((cw - ml - mr) - bw * s) / 2
-    align = ops.get("align")
-    if align is not None and align.mode == "bottom":
-        pw, ph = pw0 * s, ph0 * s
-        if align.floor is not None:
-            floor = float(align.floor)
-        elif margin:
-            floor = float(mb)
-        else:
-            floor = max(0.0, min((cw - pw) / 2, (ch - ph) / 2))
-        oy = ch - floor - (product[3] - box[1]) * s
-        top = oy + (product[1] - box[1]) * s
-        if top < 0:  # floor margin too big for this product: keep it inside the canvas
-            oy -= top
-    else:
-        oy = mt + ((ch - mt - mb) - bh * s) / 2
-    return _Layout((cw, ch), s, (ox, oy), box)
-
-
 def _threshold_lut(t: int) -> list[int]:
     return [0] * t + list(range(t, 256))
 
 
-def _synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
-                      offset: tuple[int, int],
-                      canvas: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]] | None:
-    """Soft elliptical contact shadow under the product's footprint (from its alpha).
-
-    The footprint is the horizontal extent of the lowest 5 % of the product's rows.
-    """
-    x0, y0, x1, y1 = pbox
-    band = alpha.crop((x0, max(y0, y1 - max(1, (y1 - y0) // 20)), x1, y1)).getbbox()
-    if band is None:  # pragma: no cover - the band holds the product's lowest row
-        return None
-    width = max(2, band[2] - band[0])
-    height = max(2, int(width * 0.08))
-    blur = max(1, height // 2)
-    pad = blur * 3
-    cx = offset[0] + x0 + (band[0] + band[2]) / 2
-    cy = offset[1] + y1
-    left, top = int(cx - width / 2) - pad, int(cy - height / 2) - pad
-    patch = Image.new("L", (width + 2 * pad, height + 2 * pad), 0)
-    ImageDraw.Draw(patch).ellipse(
-        (pad, pad, pad + width, pad + height), fill=round(255 * SYNTHETIC_SHADOW_OPACITY)
-    )
-    patch = patch.filter(ImageFilter.GaussianBlur(blur))
-    cx0, cy0 = max(0, left), max(0, top)
-    cx1, cy1 = min(canvas[0], left + patch.width), min(canvas[1], top + patch.height)
-    if cx1 <= cx0 or cy1 <= cy0:
-        return None
-    return patch.crop((cx0 - left, cy0 - top, cx1 - left, cy1 - top)), (cx0, cy0)
-
-
-def _clip_to_safe_area(patch: tuple[Image.Image, tuple[int, int]], canvas: tuple[int, int]
-                       ) -> tuple[Image.Image, tuple[int, int]] | None:
+def _clip_to_safe_area(patch: Patch, canvas: tuple[int, int]) -> Patch | None:
     """Keep shadows off the image frame, which marketplaces require to be pure background."""
     m = min(canvas)
     inset = round(min(max(SHADOW_SAFE_PX, m * SHADOW_SAFE_FRACTION), m * 0.1))
@@ -211,7 +100,9 @@ def _clip_to_safe_area(patch: tuple[Image.Image, tuple[int, int]], canvas: tuple
     return sp.crop((x0 - px, y0 - py, x1 - px, y1 - py)), (x0, y0)
 
 
-def _resample(rgba: Image.Image, alpha: Image.Image | None, lay: _Layout, threshold: int):
+def _resample(rgba: Image.Image, alpha: Image.Image | None, lay: Layout, threshold: int
+              ) -> tuple[Image.Image, Image.Image, Box, tuple[int, int], Box,
+                         tuple[float, float, float, float], tuple[int, int], float | None]:
     """Premultiplied resample of the visible source region onto the layout.
 
     ``alpha`` is the thresholded alpha (None when no threshold applies). Returns the layer
@@ -264,8 +155,8 @@ def render_variant(
     rgba: Image.Image,
     spec: str | VariantSpec,
     shadow: Image.Image | None = None,
-    source_meta: dict | None = None,
-    assets: dict | None = None,
+    source_meta: dict[str, Any] | None = None,
+    assets: dict[str, SceneAsset] | None = None,
 ) -> RenderedVariant:
     """Render ``rgba`` (an RGBA cutout in sRGB) as the variant ``spec``.
 
@@ -282,24 +173,23 @@ def render_variant(
         rgba = rgba.convert("RGBA")
     if rgba.width < 1 or rgba.height < 1:
         raise RenderError("empty image")
-    shadow_mode = spec.shadow
-    if shadow_mode == "keep":
-        # No layer is not a problem: shadow-keep keeps the shadow *if* the cutout has one
-        # (metadata "shadow" says "none"), so presets with it do not warn on every cutout.
-        if shadow is None:
-            pass
-        elif shadow.size != rgba.size:
-            raise RenderError(f"shadow layer is {shadow.size}, cutout is {rgba.size}")
-        elif shadow.mode != "L":
-            shadow = shadow.convert("L")
+    if SHADOW_INPUT not in spec.cache_inputs:
+        shadow = None  # an operation that reads the stored layer declares it (shadow-keep)
+    # No layer is not a problem: shadow-keep keeps the shadow *if* the cutout has one
+    # (metadata "shadow" says "none"), so presets with it do not warn on every cutout.
+    elif shadow is None:
+        pass
+    elif shadow.size != rgba.size:
+        raise RenderError(f"shadow layer is {shadow.size}, cutout is {rgba.size}")
+    elif shadow.mode != "L":
+        shadow = shadow.convert("L")
 
     if spec.is_scene:
         return _render_scene(rgba, spec, shadow, source_meta, assets, warnings)
-    trim = spec.get("trim")
-    threshold = trim.threshold if trim else 1
+    threshold = spec.alpha_threshold(1)
     alpha = rgba.getchannel("A")
     cleaned = False
-    if trim is not None or "fill" in spec:
+    if spec.measures_product:
         # Lay out what a person sees: faint stray alpha and far specks never move the box.
         sig = significant_region(np.asarray(alpha), threshold)
         if sig is None:
@@ -312,48 +202,46 @@ def render_variant(
     else:
         if threshold > 1:
             alpha = alpha.point(_threshold_lut(threshold))
-        product = alpha.getbbox()
-    if product is None:
-        raise RenderError(f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
+        found = alpha.getbbox()
+        if found is None:
+            raise RenderError(
+                f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
+        product = found
 
-    fill = spec.get("fill")
     boost = 1.0
-    fill_product = None
-    if fill is not None and threshold < RIPPLE_ALPHA:
-        lay = _layout(spec, rgba.size, product, trimmed=trim is not None)
-        if lay.scale > 1:
-            # Upscaling keeps the soft rim's alpha, and the ripple cut-off below drops what is
-            # under RIPPLE_ALPHA: size the product by what will survive (saves a second pass).
-            fill_product = alpha.point(_threshold_lut(RIPPLE_ALPHA)).getbbox() or product
+    measured = None
+    lay = plan_layout(spec, rgba.size, product)
+    target = lay.target_fill
+    if target is not None and threshold < RIPPLE_ALPHA and lay.scale > 1:
+        # Upscaling keeps the soft rim's alpha, and the ripple cut-off below drops what is
+        # under RIPPLE_ALPHA: size the product by what will survive (saves a second pass).
+        measured = alpha.point(_threshold_lut(RIPPLE_ALPHA)).getbbox() or product
     for _attempt in range(FILL_ATTEMPTS):
-        lay = _layout(spec, rgba.size, product, trimmed=trim is not None, boost=boost,
-                      fill_product=fill_product)
+        lay = plan_layout(spec, rgba.size, product, boost=boost, measured=measured)
         cw, ch = lay.canvas
         s = lay.scale
-        placed = _resample(rgba, alpha if (threshold > 1 or cleaned) else None, lay, threshold)
-        layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = placed
+        resampled = _resample(rgba, alpha if (threshold > 1 or cleaned) else None, lay,
+                              threshold)
+        layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = resampled
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
-        if fill is None or fill_pct >= fill.percent:
+        if target is None or fill_pct >= target:
             break
         # The resampled edge lost coverage (the ripple cut-off shaves the soft rim of an
         # upscaled product, faint pixels vanish): scale up by what is missing, plus one
         # output pixel, and resample again.
-        boost *= (fill.percent / 100 + 1 / min(cw, ch)) / (fill_pct / 100)
+        boost *= (target / 100 + 1 / min(cw, ch)) / (fill_pct / 100)
     else:
-        raise RenderError(f"could not reach fill-{fill.percent:g} (got {fill_pct:.2f} %)")
+        raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
     del alpha
     w0, h0 = rgba.size
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
 
-    shadow_patch: tuple[Image.Image, tuple[int, int]] | None = None
-    if shadow_mode == "keep" and shadow is not None:
-        sp = shadow.crop(crop).resize(
-            out_size, Image.Resampling.BILINEAR, box=rel_box, reducing_gap=gap
-        )
-        shadow_patch = (sp, (ux0, uy0))
-    elif shadow_mode == "synthetic":
-        shadow_patch = _synthetic_shadow(layer_alpha, pbox, (ux0, uy0), (cw, ch))
-    del layer_alpha
+    placed = PlacedProduct(layer_alpha, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
+                           out_size, gap)
+    shadow_patch: Patch | None = None
+    for op in spec.operations:
+        shadow_patch = op.shadow_patch(placed) or shadow_patch
+    del layer_alpha, placed
     if shadow_patch is not None:
         shadow_patch = _clip_to_safe_area(shadow_patch, (cw, ch))
 
@@ -382,75 +270,41 @@ def render_variant(
         del arr
     del layer
 
-    data, quality = _encode_with_limit(image, spec, source_meta, warnings)
+    options = encode_options(spec, source_meta)
+    data, quality = _encode_with_limit(image, spec, options, warnings)
     meta = {
         "spec": spec.canonical(),
         "source_size": (w0, h0),
         "source_product_bbox": product,
         "scale": round(s, 6),
         "quality": quality,
-        "icc": "sRGB" if "srgb" in spec else None,
-        "dpi": spec.get("dpi").value if "dpi" in spec else None,
-        "shadow": shadow_mode if shadow_patch is not None else "none",
-        "metadata_kept": "keepmeta" in spec,
+        "icc": options.icc,
+        "dpi": options.dpi,
+        "shadow": spec.shadow if shadow_patch is not None else "none",
+        "metadata_kept": options.metadata_kept,
         "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, product_bbox, fill_pct, meta)
 
 
-def _render_scene(rgba, spec, shadow, source_meta, assets, warnings) -> RenderedVariant:
+def _render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | None,
+                  source_meta: dict[str, Any] | None, assets: dict[str, SceneAsset] | None,
+                  warnings: list[str]) -> RenderedVariant:
     image, box, info = render_scene(rgba, spec, shadow, assets, warnings)
     cw, ch = image.size
     fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
-    data, quality = _encode_with_limit(image, spec, source_meta, warnings)
+    options = encode_options(spec, source_meta)
+    data, quality = _encode_with_limit(image, spec, options, warnings)
     meta = {
         "spec": spec.canonical(), "source_size": rgba.size, "scale": info.get("scale"),
-        "quality": quality, "icc": "sRGB" if "srgb" in spec else None,
-        "dpi": spec.get("dpi").value if "dpi" in spec else None,
-        "shadow": info.get("shadow", "none"), "metadata_kept": "keepmeta" in spec,
+        "quality": quality, "icc": options.icc, "dpi": options.dpi,
+        "shadow": info.get("shadow", "none"), "metadata_kept": options.metadata_kept,
         "scene": info, "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
 
 
-def _save_kwargs(spec: VariantSpec, source_meta: dict | None) -> dict:
-    fmt = spec.format
-    kwargs: dict = {}
-    if "srgb" in spec:
-        kwargs["icc_profile"] = srgb_icc_profile()
-    if "dpi" in spec:
-        d = spec.get("dpi").value
-        kwargs["dpi"] = (d, d)
-    if "keepmeta" in spec and source_meta:
-        exif = source_meta.get("exif")
-        if exif:
-            if not isinstance(exif, Image.Exif):
-                raw, exif = exif, Image.Exif()
-                exif.load(raw)
-            if EXIF_ORIENTATION in exif:
-                exif[EXIF_ORIENTATION] = 1  # pixels are already upright
-            kwargs["exif"] = exif.tobytes()
-        xmp = source_meta.get("xmp")
-        if xmp:
-            xmp = xmp.encode() if isinstance(xmp, str) else bytes(xmp)
-            if fmt == "png":  # Pillow's PNG writer has no ``xmp`` option: use the iTXt chunk
-                info = PngImagePlugin.PngInfo()
-                info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
-                kwargs["pnginfo"] = info
-            else:
-                kwargs["xmp"] = xmp
-    if fmt == "png":
-        kwargs["compress_level"] = 6
-    elif fmt == "webp":
-        kwargs["method"] = 4
-        if "lossless" in spec:
-            kwargs["lossless"] = True
-    elif fmt == "avif":
-        kwargs["speed"] = 8
-    return kwargs
-
-
-def _encode(image: Image.Image, fmt: str, quality: int | None, kwargs: dict) -> bytes:
+def _encode(image: Image.Image, fmt: str, quality: int | None, kwargs: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     params = dict(kwargs)
     if quality is not None:
@@ -459,25 +313,22 @@ def _encode(image: Image.Image, fmt: str, quality: int | None, kwargs: dict) -> 
     return buf.getvalue()
 
 
-def _encode_with_limit(image: Image.Image, spec: VariantSpec, source_meta: dict | None,
+def _encode_with_limit(image: Image.Image, spec: VariantSpec, options: EncodeOptions,
                        warnings: list[str]) -> tuple[bytes, int | None]:
-    fmt = spec.format
-    kwargs = _save_kwargs(spec, source_meta)
-    lossy = fmt in DEFAULT_QUALITY and "lossless" not in spec
-    quality = (spec.get("quality").value if "quality" in spec else DEFAULT_QUALITY[fmt]) \
-        if lossy else None
+    fmt = options.fmt
+    kwargs = dict(options.save)
+    quality = options.quality
     data = _encode(image, fmt, quality, kwargs)
-    limit_op = spec.get("maxbytes")
-    if limit_op is None or len(data) <= limit_op.limit:
+    limit = options.max_bytes
+    if limit is None or len(data) <= limit:
         return data, quality
-    limit = limit_op.limit
     if fmt == "jpeg":  # worth its cost only when we are fighting for bytes
         kwargs["optimize"] = True
         data = _encode(image, fmt, quality, kwargs)
         if len(data) <= limit:
             return data, quality
 
-    if not lossy or quality <= MIN_QUALITY:
+    if quality is None or quality <= MIN_QUALITY:
         if fmt == "png":
             data = _encode(image, fmt, None, {**kwargs, "compress_level": 9, "optimize": True})
             if len(data) <= limit:

@@ -15,7 +15,7 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 import cv2
 import numpy as np
@@ -23,7 +23,15 @@ from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
 from .errors import RenderError, SpecError
 from .layout import significant_region
-from .spec import SLUG_RE, FlagOperation, Operation, _int, register_operation
+from .spec import (
+    SLUG_RE,
+    FlagOperation,
+    IntOperation,
+    Operation,
+    VariantSpec,
+    library_input,
+    register_operation,
+)
 
 DEFAULT_SAFE_PCT = 5
 DEFAULT_SCALE_PCT = 80
@@ -65,7 +73,7 @@ class SceneContext:
     product_shadow: Image.Image | None = None  # the cutout's shadow layer, cropped like layer
     layer: Image.Image | None = None  # the placed product (RGBA, output size)
     position: tuple[int, int] = (0, 0)
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
     def asset(self, slug: str, what: str) -> SceneAsset:
         found = self.assets.get(slug)
@@ -76,6 +84,7 @@ class SceneContext:
     @property
     def product_box(self) -> tuple[int, int, int, int]:
         x, y = self.position
+        assert self.layer is not None  # placed before any compose step
         box = self.layer.getchannel("A").getbbox() or (0, 0, *self.layer.size)
         return box[0] + x, box[1] + y, box[2] + x, box[3] + y
 
@@ -89,6 +98,7 @@ class SceneContext:
         """Multiply the background by (1 - opacity * mask) where ``mask`` (L) lies."""
         if opacity < 1:
             mask = mask.point(lambda v: round(v * opacity))
+        assert self.background is not None  # set up before any compose step
         self.background.paste((0, 0, 0), (at[0], at[1], at[0] + mask.width,
                                           at[1] + mask.height), mask=mask)
 
@@ -116,7 +126,7 @@ def estimate_floor(rgb: Image.Image) -> float:
     if band.size == 0 or band.max() < 1.0:
         return 75.0
     y = lo + int(band.argmax()) + 1
-    return round(100.0 * y / h, 1)
+    return round(100.0 * y / int(h), 1)
 
 
 def estimate_light(rgb: Image.Image) -> float:
@@ -181,15 +191,17 @@ def _premultiplied_resize(im: Image.Image, size: tuple[int, int]) -> Image.Image
 
 
 # --------------------------------------------------------------------------- operations
-# Background and Shadow live in spec.py (they predate scenes) and call these two functions.
+# Background and Shadow live in operations.py (they predate scenes) and call these two.
 
 
-_FITTED: OrderedDict = OrderedDict()
+_FITTED: OrderedDict[tuple[str, tuple[int, int]], tuple[Image.Image, float, float]] = \
+    OrderedDict()
 _FITTED_LOCK = threading.Lock()
 FITTED_CACHE = 8  # backgrounds x canvases kept fitted: a batch reuses one or two
 
 
-def _cover_fit_cached(asset: SceneAsset, canvas: tuple[int, int]):
+def _cover_fit_cached(asset: SceneAsset, canvas: tuple[int, int]
+                      ) -> tuple[Image.Image, float, float]:
     """cover_fit, remembered per (content, canvas): an export pastes many products on the
     same background, and resampling a large photo is the costliest step of a scene."""
     if not asset.sha256:
@@ -209,7 +221,8 @@ def _cover_fit_cached(asset: SceneAsset, canvas: tuple[int, int]):
     return image.copy(), s, top
 
 
-def setup_background(op, ctx: SceneContext) -> None:
+def setup_background(op: Any, ctx: SceneContext) -> None:
+    """``bg-``: a colour, or a library background cover-fitted with its floor and light."""
     if op.slug is None:
         ctx.background = Image.new("RGB", ctx.canvas, op.color or (255, 255, 255))
         return
@@ -223,6 +236,7 @@ def setup_background(op, ctx: SceneContext) -> None:
 
 def draw_shadow(mode: str, ctx: SceneContext) -> None:
     x0, y0, x1, y1 = ctx.product_box
+    assert ctx.layer is not None  # product_box holds for it
     ph = max(1, y1 - y0)
     dx, dy = ctx.away_from_light
     if mode == "contact":
@@ -268,21 +282,16 @@ def _darken_clipped(ctx: SceneContext, patch: Image.Image, at: tuple[int, int],
 
 @register_operation
 @dataclass(frozen=True)
-class Safe(Operation):
+class Safe(IntOperation):
     """``safe-N``: keep the product (and logos) N % inside every edge of the canvas."""
 
     percent: int
     name: ClassVar[str] = "safe"
     order: ClassVar[int] = 45
+    bounds: ClassVar[tuple[int, int]] = (0, 40)
+    expects: ClassVar[str] = "a safe-area inset 0-40 (% of each side)"
 
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a safe-area inset 0-40 (% of each side)", 0, 40))
-
-    def token(self):
-        return f"safe-{self.percent}"
-
-    def is_scene(self):
+    def is_scene(self) -> bool:
         return True
 
     def scene_setup(self, ctx: SceneContext) -> None:
@@ -293,24 +302,19 @@ class Safe(Operation):
 
 @register_operation
 @dataclass(frozen=True)
-class Scale(Operation):
+class Scale(IntOperation):
     """``scale-N``: the product is N % of the largest size that fits the safe area."""
 
     percent: int
     name: ClassVar[str] = "scale"
     order: ClassVar[int] = 46
+    bounds: ClassVar[tuple[int, int]] = (5, 100)
+    expects: ClassVar[str] = "a product scale 5-100 (% of the safe area)"
 
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a product scale 5-100 (% of the safe area)", 5, 100))
-
-    def token(self):
-        return f"scale-{self.percent}"
-
-    def is_scene(self):
+    def is_scene(self) -> bool:
         return True
 
-    def validate_with(self, spec) -> None:
+    def validate_with(self, spec: VariantSpec) -> None:
         if "fill" in spec:
             raise SpecError("'scale' and 'fill' both size the product: use one", self.token())
 
@@ -320,22 +324,17 @@ class Scale(Operation):
 
 @register_operation
 @dataclass(frozen=True)
-class Floor(Operation):
+class Floor(IntOperation):
     """``floor-N``: the product stands on a floor line N % down the canvas (without it, on the
     library background's own floor line)."""
 
     percent: int
     name: ClassVar[str] = "floor"
     order: ClassVar[int] = 51  # after bg, so it overrides the background's floor line
+    bounds: ClassVar[tuple[int, int]] = (1, 100)
+    expects: ClassVar[str] = "a floor line 1-100 (% of the canvas height)"
 
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a floor line 1-100 (% of the canvas height)", 1, 100))
-
-    def token(self):
-        return f"floor-{self.percent}"
-
-    def is_scene(self):
+    def is_scene(self) -> bool:
         return True
 
     def scene_setup(self, ctx: SceneContext) -> None:
@@ -354,12 +353,13 @@ class Harmonize(FlagOperation):
     MAX_CAST: ClassVar[float] = 0.04  # white balance within +-4 % per channel
     STRENGTH: ClassVar[float] = 0.35
 
-    def is_scene(self):
+    def is_scene(self) -> bool:
         return True
 
     def scene_compose(self, ctx: SceneContext, phase: str) -> None:
         if phase != "product":
             return
+        assert ctx.layer is not None and ctx.background is not None  # placed, set up
         layer = decontaminate(ctx.layer)
         arr = np.asarray(layer).astype(np.float32)
         a = arr[..., 3] / 255.0
@@ -389,15 +389,21 @@ class Logo(Operation):
     order: ClassVar[int] = 57
 
     @classmethod
-    def parse(cls, token, arg):
+    def parse(cls, token: str, arg: str | None) -> Self:
         slug, _, corner = (arg or "").rpartition("-")
         if corner not in CORNERS or not SLUG_RE.match(slug):
             raise SpecError(f"bad token {token!r}: expected logo-<slug>-<corner> with corner "
                             f"one of {', '.join(CORNERS)}, e.g. logo-acme-br", token)
         return cls(slug, corner)
 
-    def token(self):
+    def token(self) -> str:
         return f"logo-{self.slug}-{self.corner}"
+
+    def is_scene(self) -> bool:
+        return True
+
+    def cache_inputs(self) -> tuple[str, ...]:
+        return (library_input(self.slug),)
 
     def scene_compose(self, ctx: SceneContext, phase: str) -> None:
         if phase != "over":
@@ -410,23 +416,25 @@ class Logo(Operation):
         x0, y0, x1, y1 = ctx.safe
         x = x0 if self.corner[1] == "l" else x1 - size[0]
         y = y0 if self.corner[0] == "t" else y1 - size[1]
+        assert ctx.background is not None  # set up before any compose step
         ctx.background.paste(logo, (x, y), mask=logo)
 
 
 # --------------------------------------------------------------------------- renderer
 
 
-def render_scene(rgba: Image.Image, spec, shadow: Image.Image | None,
-                 assets: dict[str, SceneAsset] | None, warnings: list[str]):
-    """Compose ``rgba`` into the scene ``spec`` describes. Returns (RGB image, product box on
-    the canvas, info for the metadata)."""
+def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | None,
+                 assets: dict[str, SceneAsset] | None, warnings: list[str]
+                 ) -> tuple[Image.Image, tuple[int, int, int, int], dict[str, Any]]:
+    """Compose ``rgba`` into the scene ``spec`` describes (``shadow``: the stored layer, when
+    the spec reads it). Returns (RGB image, product box on the canvas, info for the metadata)."""
     canvas = spec.fixed_canvas()
+    assert canvas is not None  # the spec's validation requires one of a scene
     ctx = SceneContext(canvas=canvas, assets=assets or {}, warnings=warnings)
     cw, ch = canvas
     m = round(min(cw, ch) * DEFAULT_SAFE_PCT / 100)
     ctx.safe = (m, m, cw - m, ch - m)
-    trim = spec.get("trim")
-    sig = significant_region(np.asarray(rgba.getchannel("A")), trim.threshold if trim else 8)
+    sig = significant_region(np.asarray(rgba.getchannel("A")), spec.alpha_threshold(8))
     if sig is None:
         raise RenderError("the cutout has no visible pixel: nothing to render")
     box = sig.box
@@ -434,20 +442,18 @@ def render_scene(rgba: Image.Image, spec, shadow: Image.Image | None,
     product.putalpha(Image.fromarray(sig.alpha).crop(box))
 
     ops = spec.operations
-    if "bg" not in spec:
-        ctx.background = Image.new("RGB", canvas, (255, 255, 255))
     for op in ops:
         hook = getattr(op, "scene_setup", None)
         if hook is not None:
             hook(ctx)
-    if ctx.background is None:  # pragma: no cover - Background.scene_setup always sets it
+    if ctx.background is None:  # no bg-: a white scene
         ctx.background = Image.new("RGB", canvas, (255, 255, 255))
 
     # place: the largest size that fits the safe area, times scale-N; on the floor line
     sx0, sy0, sx1, sy1 = ctx.safe
     sw, sh = sx1 - sx0, sy1 - sy0
     bw, bh = box[2] - box[0], box[3] - box[1]
-    room = sh
+    room: float = sh
     if ctx.floor_y is not None and sy0 < ctx.floor_y <= sy1:
         room = ctx.floor_y - sy0  # a product standing on the floor must fit above it
     s = min(sw / bw, room / bh) * ctx.scale_pct / 100
@@ -463,7 +469,7 @@ def render_scene(rgba: Image.Image, spec, shadow: Image.Image | None,
         y = sy0 + (sh - h) // 2
     ctx.layer = _premultiplied_resize(product, (w, h))
     ctx.position = (x, y)
-    if shadow is not None and spec.shadow == "keep":
+    if shadow is not None:  # render_variant passes it only to a spec that reads it
         # a natural shadow reaches beyond the product: map a wider source box the same way
         ex, ey = (box[2] - box[0]) // 2, (box[3] - box[1]) // 2
         wide = (max(0, box[0] - ex), max(0, box[1] - ey),

@@ -1,10 +1,18 @@
-"""Variant spec language: ``trim|fill-85|canvas-2000x2000|bg-ffffff|format-jpeg|quality-90``.
+"""Variant spec language: the operation registry, the parsed :class:`VariantSpec` and its cache key.
 
-A spec string is parsed once into a :class:`VariantSpec` holding registered, self-validating
-operation objects (the idea of Wagtail's ``Filter`` / ``image_operations``). Unlike Wagtail the
-operations are *declarative*: the renderer applies them in a fixed pipeline order, so the order
-of tokens in the string does not matter and ``canonical()`` sorts them into pipeline order.
-That makes ``a|b`` and ``b|a`` share one rendition cache key.
+A spec string such as ``trim|fill-85|canvas-2000x2000|bg-ffffff|format-jpeg|quality-90`` is
+parsed once into a :class:`VariantSpec` holding registered, self-validating operation objects
+(the idea of Wagtail's ``Filter`` / ``image_operations``). Each operation class is the whole of
+its behaviour: it parses and prints its token, contributes its step to the layout transform
+(:meth:`Operation.layout`, phases in :mod:`.layout`), the encoder options it owns
+(:meth:`Operation.encode`), its scene steps (:mod:`.scene`) and the render inputs its cache key
+depends on (:meth:`Operation.cache_inputs`). A new operation is one registered class; the
+renderer has no switch on operation names. The built-in operations live in :mod:`.operations`
+and :mod:`.scene`; this module holds their base classes (one shape per kind of argument).
+
+Unlike Wagtail the operations are *declarative*: the renderer runs them in a fixed pipeline
+order, so the order of tokens in the string does not matter and ``canonical()`` sorts them
+into pipeline order. That makes ``a|b`` and ``b|a`` share one rendition cache key.
 
 Every token is ``name`` or ``name-argument``. Names and arguments are case-insensitive.
 """
@@ -13,11 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 
 from .errors import SpecError
+
+if TYPE_CHECKING:
+    from .layout import LayoutContext, Patch, PlacedProduct
 
 #: Bump when the renderer changes output for an unchanged spec: invalidates every cache key.
 RENDERER_VERSION = "1"
@@ -29,6 +41,14 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9]*$")
 _INT_RE = re.compile(r"^[0-9]{1,9}$")
 _WXH_RE = re.compile(r"^([0-9]{1,6})x([0-9]{1,6})$")
 
+#: render inputs a cache key can depend on: the cutout's RGBA file (every spec), its stored
+#: shadow layer, and library items as ``library:<slug>`` (see :func:`library_input`)
+CUTOUT_INPUT = "cutout"
+SHADOW_INPUT = "shadow"
+LIBRARY_PREFIX = "library:"
+#: what an input the spec depends on but the caller cannot provide counts as in the key
+ABSENT = "-"
+
 OPERATIONS: dict[str, type[Operation]] = {}
 
 
@@ -38,6 +58,17 @@ def register_operation(cls: type[Operation]) -> type[Operation]:
         raise ValueError(f"operation {cls.name!r} is already registered")
     OPERATIONS[cls.name] = cls
     return cls
+
+
+def unregister_operation(name: str) -> None:
+    """Remove an operation (plugins, tests); cached parses that used it are dropped too."""
+    del OPERATIONS[name]
+    parse_spec.cache_clear()
+
+
+def library_input(slug: str) -> str:
+    """The cache-input name of a library background or logo."""
+    return LIBRARY_PREFIX + slug
 
 
 def _int(token: str, arg: str | None, what: str, lo: int, hi: int) -> int:
@@ -68,15 +99,18 @@ def _no_arg(token: str, arg: str | None, name: str) -> None:
 
 @dataclass(frozen=True)
 class Operation:
-    """Base class. Subclasses set ``name``, ``order`` and implement ``parse``/``token``."""
+    """Base class. Subclasses set ``name`` and ``order``, implement ``parse``/``token`` and
+    override the hooks their behaviour needs; every hook defaults to "no contribution"."""
 
     name: ClassVar[str] = ""
     order: ClassVar[int] = 0
     #: operations sharing a group are mutually exclusive (e.g. all the sizing operations)
     group: ClassVar[str | None] = None
+    #: the layout measures the product (significant alpha) rather than the whole frame
+    measures_product: ClassVar[bool] = False
 
     @classmethod
-    def parse(cls, token: str, arg: str | None) -> Operation:  # pragma: no cover - abstract
+    def parse(cls, token: str, arg: str | None) -> Self:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def token(self) -> str:  # pragma: no cover - abstract
@@ -84,253 +118,136 @@ class Operation:
 
     def is_scene(self) -> bool:
         """Whether this operation composes a scene (see ``scene.py``)."""
-        return bool(getattr(self, "slug", None)) or (
-            self.name == "shadow" and getattr(self, "mode", "") in ("contact", "drop"))
-
-    def library_slugs(self) -> tuple[str, ...]:
-        slug = getattr(self, "slug", None)
-        return (slug,) if slug else ()
+        return False
 
     def validate_with(self, spec: VariantSpec) -> None:
         """Cross-checks an operation makes against the rest of the spec (override)."""
+
+    def alpha_threshold(self) -> int | None:
+        """Alpha below which the cutout counts as background (None: no opinion)."""
+        return None
+
+    def fixed_canvas(self, spec: VariantSpec) -> tuple[int, int] | None:
+        """The output size this operation fixes whatever the input, if it does."""
+        return None
+
+    def layout(self, ctx: LayoutContext, phase: str) -> None:
+        """This operation's step of the layout transform in ``phase`` (see
+        :data:`cutouts.variants.layout.LAYOUT_PHASES`)."""
+
+    def shadow_patch(self, placed: PlacedProduct) -> Patch | None:
+        """A shadow to darken under the placed product on a flat (non-scene) canvas."""
+        return None
+
+    def encode(self, options: EncodeOptions) -> None:
+        """The encoder options this operation owns (Pillow save kwargs, quality, byte limit)."""
+
+    def cache_inputs(self) -> tuple[str, ...]:
+        """Render inputs besides the cutout itself that this operation reads (cache key)."""
+        return ()
 
 
 class FlagOperation(Operation):
     """An operation without an argument: its token is its name."""
 
     @classmethod
-    def parse(cls, token, arg):
+    def parse(cls, token: str, arg: str | None) -> Self:
         _no_arg(token, arg, cls.name)
         return cls()
 
-    def token(self):
+    def token(self) -> str:
         return self.name
 
 
-# --------------------------------------------------------------------------- geometry
-
-
-@register_operation
 @dataclass(frozen=True)
-class Trim(Operation):
-    """``trim`` / ``trim-T``: crop to the bounding box of alpha >= T (default 8).
+class IntOperation(Operation):
+    """``name-N``: one whole number within ``bounds``; subclasses declare that one field."""
 
-    Alpha below T is treated as background everywhere (speckles are removed), so faint model
-    noise cannot leave off-white dots in the margins.
-    """
-
-    threshold: int = 8
-    name: ClassVar[str] = "trim"
-    order: ClassVar[int] = 10
+    bounds: ClassVar[tuple[int, int]] = (0, 0)
+    #: what N is, for the error message: "a quality 1-100"
+    expects: ClassVar[str] = ""
 
     @classmethod
-    def parse(cls, token, arg):
-        if arg is None:
-            return cls()
-        return cls(_int(token, arg, "an alpha threshold 1-255", 1, 255))
+    def parse(cls, token: str, arg: str | None) -> Self:
+        # subclasses declare the one field this fills
+        return cls(_int(token, arg, cls.expects, *cls.bounds))  # type: ignore[call-arg]
 
-    def token(self):
-        return "trim" if self.threshold == 8 else f"trim-{self.threshold}"
+    @property
+    def argument(self) -> int:
+        return int(getattr(self, fields(self)[0].name))
+
+    def token(self) -> str:
+        return f"{self.name}-{self.argument}"
 
 
-@register_operation
 @dataclass(frozen=True)
-class Fill(Operation):
-    """``fill-N``: the PRODUCT's longest side (relative to the canvas) is N % of the canvas.
+class SizeOperation(Operation):
+    """The size group: the output relates to a W x H box — fitted inside it or covering it,
+    and either exactly that size (a fixed canvas) or as large as the content needs."""
 
-    Measured on the product alpha only; the shadow never counts. Implies laying out the
-    product box (as ``trim`` does); the rest of the canvas becomes equal margins. On a fixed
-    canvas the product gets ``max(pw / W, ph / H) = N %`` (rounded up to whole pixels).
-    """
+    order: ClassVar[int] = 30
+    group: ClassVar[str | None] = "size"
+    #: the output is exactly W x H
+    fixes: ClassVar[bool] = False
+    #: scale the content to cover W x H rather than to fit inside it
+    covers: ClassVar[bool] = False
 
-    percent: int
-    name: ClassVar[str] = "fill"
-    order: ClassVar[int] = 20
+    def bounds(self) -> tuple[int, int]:  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a product fill percentage 10-100, e.g. fill-85", 10, 100))
+    def square_side(self) -> int:
+        """The side of the square canvas ``square`` makes with this size."""
+        return min(self.bounds())
 
-    def token(self):
-        return f"fill-{self.percent}"
+    def fixed_canvas(self, spec: VariantSpec) -> tuple[int, int] | None:
+        return self.bounds() if self.fixes else None
+
+    def layout(self, ctx: LayoutContext, phase: str) -> None:
+        pick = max if self.covers else min
+        if phase == "size":  # runs only when no operation fixed the canvas
+            w, h = self.bounds()
+            ax, ay, bx, by = ctx.content_extent
+            ctx.free_scale = pick((w - bx) / ax, (h - by) / ay)
+        elif phase == "scale" and self.fixes and self.covers:
+            ml, mt, mr, mb = ctx.margin_values
+            bw, bh = ctx.box_size
+            cw, ch = ctx.canvas
+            ctx.scale = pick((cw - ml - mr) / bw, (ch - mt - mb) / bh)
 
 
-@register_operation
 @dataclass(frozen=True)
-class Margin(Operation):
-    """``margin-N`` or ``margin-TOP,RIGHT,BOTTOM,LEFT`` in output pixels."""
-
-    top: int
-    right: int
-    bottom: int
-    left: int
-    name: ClassVar[str] = "margin"
-    order: ClassVar[int] = 25
-
-    @classmethod
-    def parse(cls, token, arg):
-        parts = (arg or "").split(",")
-        if len(parts) not in (1, 4):
-            raise SpecError(f"bad token {token!r}: expected margin-N or margin-T,R,B,L", token)
-        values = [_int(token, p, "a margin in pixels 0-5000", 0, 5000) for p in parts]
-        if len(values) == 1:
-            values *= 4
-        return cls(*values)
-
-    def token(self):
-        if self.top == self.right == self.bottom == self.left:
-            return f"margin-{self.top}"
-        return f"margin-{self.top},{self.right},{self.bottom},{self.left}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Canvas(Operation):
-    """``canvas-WxH``: output exactly W x H; the product is fitted (or filled) and padded."""
+class BoxSize(SizeOperation):
+    """``name-WxH``."""
 
     width: int
     height: int
-    name: ClassVar[str] = "canvas"
-    order: ClassVar[int] = 30
-    group: ClassVar[str | None] = "size"
 
     @classmethod
-    def parse(cls, token, arg):
+    def parse(cls, token: str, arg: str | None) -> Self:
         return cls(*_wxh(token, arg))
 
-    def token(self):
-        return f"canvas-{self.width}x{self.height}"
+    def token(self) -> str:
+        return f"{self.name}-{self.width}x{self.height}"
+
+    def bounds(self) -> tuple[int, int]:
+        return self.width, self.height
 
 
-@register_operation
 @dataclass(frozen=True)
-class Fit(Operation):
-    """``fit-WxH``: scale so the whole canvas fits inside W x H (no padding added)."""
-
-    width: int
-    height: int
-    name: ClassVar[str] = "fit"
-    order: ClassVar[int] = 30
-    group: ClassVar[str | None] = "size"
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(*_wxh(token, arg))
-
-    def token(self):
-        return f"fit-{self.width}x{self.height}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Cover(Operation):
-    """``cover-WxH``: output W x H, scaled to cover it and centre-cropped (Wagtail ``fill``)."""
-
-    width: int
-    height: int
-    name: ClassVar[str] = "cover"
-    order: ClassVar[int] = 30
-    group: ClassVar[str | None] = "size"
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(*_wxh(token, arg))
-
-    def token(self):
-        return f"cover-{self.width}x{self.height}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Long(Operation):
-    """``long-N``: the output's longest side is N pixels."""
+class SideSize(SizeOperation):
+    """``name-N``: an N x N box."""
 
     size: int
-    name: ClassVar[str] = "long"
-    order: ClassVar[int] = 30
-    group: ClassVar[str | None] = "size"
 
     @classmethod
-    def parse(cls, token, arg):
+    def parse(cls, token: str, arg: str | None) -> Self:
         return cls(_int(token, arg, f"a side length 1-{MAX_SIDE}", 1, MAX_SIDE))
 
-    def token(self):
-        return f"long-{self.size}"
+    def token(self) -> str:
+        return f"{self.name}-{self.size}"
 
-
-@register_operation
-@dataclass(frozen=True)
-class Short(Operation):
-    """``short-N``: the output's shortest side is N pixels (Etsy: ``short-2000``)."""
-
-    size: int
-    name: ClassVar[str] = "short"
-    order: ClassVar[int] = 30
-    group: ClassVar[str | None] = "size"
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, f"a side length 1-{MAX_SIDE}", 1, MAX_SIDE))
-
-    def token(self):
-        return f"short-{self.size}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Square(Operation):
-    """``square``: pad the canvas to a square; ``square-N``: same as ``canvas-NxN``."""
-
-    size: int | None = None
-    name: ClassVar[str] = "square"
-    order: ClassVar[int] = 31
-
-    @classmethod
-    def parse(cls, token, arg):
-        if arg is None:
-            return cls()
-        size = _int(token, arg, f"a side length 1-{MAX_SIDE}", 1, MAX_SIDE)
-        if size * size > MAX_PIXELS:
-            raise SpecError(f"bad token {token!r}: more than {MAX_PIXELS} pixels", token)
-        return cls(size)
-
-    def token(self):
-        return "square" if self.size is None else f"square-{self.size}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Align(Operation):
-    """``align-center`` (alias ``align-centre``), ``align-bottom`` or ``align-bottom-N``.
-
-    Bottom alignment puts the product's lowest pixel N px above the bottom edge (the floor
-    margin). Without N the floor margin equals the gap ``fill`` or ``margin`` would leave.
-    """
-
-    mode: str = "center"
-    floor: int | None = None
-    name: ClassVar[str] = "align"
-    order: ClassVar[int] = 40
-
-    @classmethod
-    def parse(cls, token, arg):
-        if arg in ("center", "centre"):
-            return cls("center")
-        if arg == "bottom":
-            return cls("bottom")
-        if arg and arg.startswith("bottom-"):
-            return cls("bottom", _int(token, arg[7:], "a floor margin 0-5000 px", 0, 5000))
-        raise SpecError(
-            f"bad token {token!r}: expected align-center, align-bottom or align-bottom-N", token
-        )
-
-    def token(self):
-        if self.mode == "center":
-            return "align-center"
-        return "align-bottom" if self.floor is None else f"align-bottom-{self.floor}"
-
-
-# --------------------------------------------------------------------------- appearance
+    def bounds(self) -> tuple[int, int]:
+        return self.size, self.size
 
 
 #: a library background or logo slug: what ``bg-<slug>`` / ``logo-<slug>-<corner>`` name
@@ -342,182 +259,39 @@ def is_colour_word(slug: str) -> bool:
     return slug == "transparent" or bool(re.fullmatch(r"[0-9a-f]{3}|[0-9a-f]{6}", slug))
 
 
-@register_operation
-@dataclass(frozen=True)
-class Background(Operation):
-    """``bg-RRGGBB`` / ``bg-RGB``, ``bg-transparent`` (the default) or ``bg-<slug>``: a
-    background from the library, cover-fitted to the canvas (a scene)."""
-
-    color: tuple[int, int, int] | None
-    slug: str | None = None
-    name: ClassVar[str] = "bg"
-    order: ClassVar[int] = 50
-
-    @classmethod
-    def parse(cls, token, arg):
-        if arg == "transparent":
-            return cls(None)
-        if arg and re.fullmatch(r"[0-9a-f]{3}", arg):
-            arg = "".join(c * 2 for c in arg)
-        if arg and re.fullmatch(r"[0-9a-f]{6}", arg):
-            return cls((int(arg[0:2], 16), int(arg[2:4], 16), int(arg[4:6], 16)))
-        if arg and SLUG_RE.match(arg):
-            return cls(None, arg)
-        raise SpecError(
-            f"bad token {token!r}: expected bg-RRGGBB (hex, e.g. bg-ffffff), bg-transparent "
-            "or bg-<slug> of a library background (letters, digits, '-')",
-            token,
-        )
-
-    def scene_setup(self, ctx) -> None:
-        from .scene import setup_background  # scene.py imports this module
-
-        setup_background(self, ctx)
-
-    def token(self):
-        if self.slug is not None:
-            return f"bg-{self.slug}"
-        if self.color is None:
-            return "bg-transparent"
-        return "bg-{:02x}{:02x}{:02x}".format(*self.color)
-
-
-@register_operation
-@dataclass(frozen=True)
-class Shadow(Operation):
-    """``shadow-none`` (default), ``shadow-keep`` (stored shadow layer) or ``shadow-synthetic``;
-    in scenes also ``shadow-contact`` and ``shadow-drop`` (cast away from the light)."""
-
-    mode: str
-    name: ClassVar[str] = "shadow"
-    order: ClassVar[int] = 55
-    MODES: ClassVar[tuple[str, ...]] = ("none", "keep", "synthetic", "contact", "drop")
-
-    @classmethod
-    def parse(cls, token, arg):
-        if arg not in cls.MODES:
-            raise SpecError(
-                f"bad token {token!r}: expected shadow-none, shadow-keep or shadow-synthetic "
-                "(scenes: shadow-contact, shadow-drop)",
-                token,
-            )
-        return cls(arg)
-
-    def token(self):
-        return f"shadow-{self.mode}"
-
-    def scene_compose(self, ctx, phase: str) -> None:
-        if phase == "under" and self.mode != "none":
-            from .scene import draw_shadow  # scene.py imports this module
-
-            draw_shadow("contact" if self.mode == "synthetic" else self.mode, ctx)
-
-
-# --------------------------------------------------------------------------- encoding
-
 FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
 MIME_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
+#: each format's own encoder settings, before the spec's encoding operations add theirs
+FORMAT_SAVE_OPTIONS: dict[str, dict[str, Any]] = {
+    "jpeg": {}, "png": {"compress_level": 6}, "webp": {"method": 4}, "avif": {"speed": 8},
+}
+DEFAULT_QUALITY = {"jpeg": 90, "webp": 90, "avif": 80}
 
 
-@register_operation
-@dataclass(frozen=True)
-class Format(Operation):
-    """``format-jpeg`` (alias ``jpg``), ``format-png`` (default), ``format-webp``/``avif``."""
+@dataclass
+class EncodeOptions:
+    """What the operations' ``encode`` steps fill in, starting from the format's own settings."""
 
     fmt: str
-    name: ClassVar[str] = "format"
-    order: ClassVar[int] = 60
-
-    @classmethod
-    def parse(cls, token, arg):
-        arg = "jpeg" if arg == "jpg" else arg
-        if arg not in FORMATS:
-            raise SpecError(
-                f"bad token {token!r}: expected one of format-{', format-'.join(FORMATS)}", token
-            )
-        return cls(arg)
-
-    def token(self):
-        return f"format-{self.fmt}"
+    source_meta: dict[str, Any] | None = None
+    save: dict[str, Any] = field(default_factory=dict)  # Pillow ``save`` keyword arguments
+    quality: int | None = None  # starting quality; None for a lossless encoding
+    max_bytes: int | None = None  # re-encode at lower quality until the file fits
+    #: what the rendition's metadata reports
+    icc: str | None = None
+    dpi: int | None = None
+    metadata_kept: bool = False
 
 
-@register_operation
-@dataclass(frozen=True)
-class Quality(Operation):
-    """``quality-N`` (1-100) for JPEG, WebP and AVIF; the starting point for ``maxbytes``."""
-
-    value: int
-    name: ClassVar[str] = "quality"
-    order: ClassVar[int] = 61
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a quality 1-100", 1, 100))
-
-    def token(self):
-        return f"quality-{self.value}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Lossless(FlagOperation):
-    """``lossless``: lossless WebP (for masters)."""
-
-    name: ClassVar[str] = "lossless"
-    order: ClassVar[int] = 62
-
-
-@register_operation
-@dataclass(frozen=True)
-class Srgb(FlagOperation):
-    """``srgb``: embed an sRGB ICC profile (input pixels are already sRGB)."""
-
-    name: ClassVar[str] = "srgb"
-    order: ClassVar[int] = 70
-
-
-@register_operation
-@dataclass(frozen=True)
-class MaxBytes(Operation):
-    """``maxbytes-N``: re-encode with lower quality until the file is at most N bytes."""
-
-    limit: int
-    name: ClassVar[str] = "maxbytes"
-    order: ClassVar[int] = 80
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a byte limit 1024-1000000000", 1024, 1_000_000_000))
-
-    def token(self):
-        return f"maxbytes-{self.limit}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class Dpi(Operation):
-    """``dpi-N``: resolution metadata (JPEG and PNG only)."""
-
-    value: int
-    name: ClassVar[str] = "dpi"
-    order: ClassVar[int] = 85
-
-    @classmethod
-    def parse(cls, token, arg):
-        return cls(_int(token, arg, "a resolution 1-2400 dpi", 1, 2400))
-
-    def token(self):
-        return f"dpi-{self.value}"
-
-
-@register_operation
-@dataclass(frozen=True)
-class KeepMeta(FlagOperation):
-    """``keepmeta``: keep the source's EXIF/XMP (orientation reset). Default: strip everything."""
-
-    name: ClassVar[str] = "keepmeta"
-    order: ClassVar[int] = 90
+def encode_options(spec: VariantSpec, source_meta: dict[str, Any] | None = None) -> EncodeOptions:
+    """The format's settings, then each operation's ``encode`` contribution in order."""
+    fmt = spec.format
+    options = EncodeOptions(fmt, source_meta, dict(FORMAT_SAVE_OPTIONS[fmt]),
+                            DEFAULT_QUALITY.get(fmt))
+    for op in spec.operations:
+        op.encode(options)
+    return options
 
 
 # --------------------------------------------------------------------------- the spec
@@ -527,6 +301,7 @@ class VariantSpec:
     """An immutable, validated list of operations. Build with :func:`parse_spec`."""
 
     __slots__ = ("_ops",)
+    _ops: dict[str, Any]  # name -> operation; Any: each has its own fields
 
     def __init__(self, ops: list[Operation] | tuple[Operation, ...]):
         ordered = tuple(sorted(ops, key=lambda op: (op.order, op.name)))
@@ -535,7 +310,7 @@ class VariantSpec:
             raise SpecError("duplicate operation")
         self._validate()
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("VariantSpec is immutable")
 
     # -- access
@@ -574,6 +349,21 @@ class VariantSpec:
         return op.mode if op else "none"
 
     @property
+    def size_operation(self) -> SizeOperation | None:
+        """The one operation of the size group (canvas, fit, cover, long, short), if any."""
+        return next((op for op in self._ops.values() if op.group == "size"), None)
+
+    @property
+    def measures_product(self) -> bool:
+        """Whether the layout measures the product (trim, fill) rather than the frame."""
+        return any(op.measures_product for op in self._ops.values())
+
+    def alpha_threshold(self, default: int) -> int:
+        """Alpha below which the cutout counts as background (``trim-T``), else ``default``."""
+        found = (op.alpha_threshold() for op in self._ops.values())
+        return next((t for t in found if t is not None), default)
+
+    @property
     def scene_tokens(self) -> list[str]:
         """Tokens that compose a scene (library background, logo, placement, scene shadow)."""
         return [op.token() for op in self._ops.values() if op.is_scene()]
@@ -582,16 +372,32 @@ class VariantSpec:
     def is_scene(self) -> bool:
         return bool(self.scene_tokens)
 
+    # -- identity
+    @property
+    def cache_inputs(self) -> tuple[str, ...]:
+        """The render inputs a rendition of this spec depends on: the cutout, then what the
+        operations declare (the shadow layer only with ``shadow-keep``, library items)."""
+        declared = {name for op in self._ops.values() for name in op.cache_inputs()}
+        return (CUTOUT_INPUT, *sorted(declared - {CUTOUT_INPUT}))
+
     def library_slugs(self) -> list[str]:
         """Library items (backgrounds, logos) this spec renders with, for the cache key."""
-        return sorted({slug for op in self._ops.values() for slug in op.library_slugs()})
+        n = len(LIBRARY_PREFIX)
+        return [name[n:] for name in self.cache_inputs if name.startswith(LIBRARY_PREFIX)]
 
-    # -- identity
     def canonical(self) -> str:
         return "|".join(op.token() for op in self._ops.values())
 
+    def with_tokens(self, *tokens: str) -> VariantSpec:
+        """This spec with each token's operation in place of the one of the same name (or
+        added), validated as a whole: ``spec.with_tokens("square-600")`` for a preview."""
+        new = {op.name: op for op in map(_parse_token, tokens)}
+        kept = [op for op in self._ops.values() if op.name not in new]
+        return parse_spec(VariantSpec([*kept, *new.values()]).canonical())
+
     def cache_key(self, input_hash: str) -> str:
-        """Stable key for a rendition of ``input_hash`` (e.g. the cutout version's sha256)."""
+        """Stable key for a rendition of ``input_hash`` (one opaque digest of every input;
+        :func:`rendition_key` builds it from the inputs the spec declares)."""
         payload = f"cutroom-variant:{RENDERER_VERSION}\n{self.canonical()}\n{input_hash}"
         return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -601,11 +407,21 @@ class VariantSpec:
     def __repr__(self) -> str:
         return f"VariantSpec({self.canonical()!r})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, VariantSpec) and other.canonical() == self.canonical()
 
     def __hash__(self) -> int:
         return hash(self.canonical())
+
+    def __reduce__(self) -> tuple[Callable[[str], VariantSpec], tuple[str]]:
+        # __slots__ and no __setattr__: rebuild from the canonical string when pickled
+        return parse_spec, (self.canonical(),)
+
+    def __copy__(self) -> VariantSpec:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> VariantSpec:
+        return self
 
     # -- cross-operation validation
     def _validate(self) -> None:
@@ -639,11 +455,11 @@ class VariantSpec:
                 f"{margin.token()!r} leaves no room on a {fixed[0]}x{fixed[1]} canvas",
                 margin.token(),
             )
-        if margin and ("fit" in ops or "long" in ops) and not fixed:
-            op = ops.get("fit") or ops.get("long")
-            w, h = (op.width, op.height) if op.name == "fit" else (op.size, op.size)
+        size = self.size_operation
+        if margin and size is not None and not size.covers and not fixed:
+            w, h = size.bounds()
             if margin.left + margin.right >= w or margin.top + margin.bottom >= h:
-                raise SpecError(f"{margin.token()!r} leaves no room inside {op.token()!r}",
+                raise SpecError(f"{margin.token()!r} leaves no room inside {size.token()!r}",
                                 margin.token())
         align = ops.get("align")
         if fixed and align and align.floor is not None and align.floor >= fixed[1]:
@@ -681,20 +497,10 @@ class VariantSpec:
 
     def fixed_canvas(self) -> tuple[int, int] | None:
         """(W, H) when the spec fixes the output size regardless of the input, else None."""
-        ops = self._ops
-        for name in ("canvas", "cover"):
-            if name in ops:
-                return ops[name].width, ops[name].height
-        square = ops.get("square")
-        if square is not None:
-            if square.size is not None:
-                return square.size, square.size
-            if "long" in ops or "short" in ops:
-                side = (ops.get("long") or ops.get("short")).size
-                return side, side
-            if "fit" in ops:
-                side = min(ops["fit"].width, ops["fit"].height)
-                return side, side
+        for op in self._ops.values():
+            size: tuple[int, int] | None = op.fixed_canvas(self)
+            if size is not None:
+                return size
         return None
 
 
@@ -715,26 +521,77 @@ def parse_spec(text: str) -> VariantSpec:
     ops: list[Operation] = []
     seen: dict[str, str] = {}
     for position, raw in enumerate(text.split("|"), start=1):
-        token = raw.strip().lower()
-        if not token:
+        if not raw.strip():
             raise SpecError(f"empty token at position {position} in {text!r}", "")
-        name, arg = _split_token(token)
-        if not _NAME_RE.match(name) or name not in OPERATIONS:
-            known = ", ".join(sorted(OPERATIONS))
-            raise SpecError(f"unknown operation {name!r} in token {raw.strip()!r} "
-                            f"(known: {known})", raw.strip())
-        if name in seen:
-            raise SpecError(
-                f"duplicate operation {name!r}: {seen[name]!r} and {raw.strip()!r}", raw.strip()
-            )
-        seen[name] = raw.strip()
-        ops.append(OPERATIONS[name].parse(raw.strip(), arg))
+        op = _parse_token(raw)
+        if op.name in seen:
+            raise SpecError(f"duplicate operation {op.name!r}: {seen[op.name]!r} and "
+                            f"{raw.strip()!r}", raw.strip())
+        seen[op.name] = raw.strip()
+        ops.append(op)
     return VariantSpec(ops)
 
 
+def _parse_token(raw: str) -> Operation:
+    name, arg = _split_token(raw.strip().lower())
+    if not _NAME_RE.match(name) or name not in OPERATIONS:
+        known = ", ".join(sorted(OPERATIONS))
+        raise SpecError(f"unknown operation {name!r} in token {raw.strip()!r} "
+                        f"(known: {known})", raw.strip())
+    return OPERATIONS[name].parse(raw.strip(), arg)
+
+
 def as_spec(spec: str | VariantSpec) -> VariantSpec:
+    """``spec`` parsed (a :class:`VariantSpec` passes through): what every entry point that
+    takes a spec calls, so callers can parse once and hand the object along."""
     return spec if isinstance(spec, VariantSpec) else parse_spec(spec)
 
 
-# Scene operations register themselves on import; scene.py needs the names defined above.
-from . import scene as _scene  # noqa: E402, F401
+def rendition_key(spec: str | VariantSpec, inputs: Mapping[str, str]) -> str:
+    """The rendition cache key of ``spec`` over the digests of its render inputs.
+
+    ``inputs`` maps input names (:data:`CUTOUT_INPUT`, :data:`SHADOW_INPUT`,
+    :func:`library_input`) to content digests; only the names the spec declares
+    (:attr:`VariantSpec.cache_inputs`) are read, so a spec without ``shadow-keep`` never
+    hashes the shadow layer and a lazy mapping computes only what is needed. A declared input
+    the mapping lacks (a cutout without a shadow layer) counts as :data:`ABSENT`.
+    """
+    spec = as_spec(spec)
+    if CUTOUT_INPUT not in inputs:
+        raise KeyError(f"rendition_key needs the {CUTOUT_INPUT!r} input digest")
+    lines = [f"{name}={inputs.get(name, ABSENT)}" for name in spec.cache_inputs]
+    return spec.cache_key("\n".join(lines))
+
+
+class RenderInputs(Mapping[str, str]):
+    """The digests of one cutout's render inputs for :func:`rendition_key`, each computed on
+    first use: a spec that does not declare the shadow layer never has it hashed.
+
+    ``library`` maps slugs to the fingerprints of the library items the caller has.
+    """
+
+    def __init__(self, *, cutout: bytes, shadow: bytes | None = None,
+                 library: Mapping[str, str] | None = None, _memo: dict[str, str] | None = None):
+        self._sources = {CUTOUT_INPUT: cutout, **({SHADOW_INPUT: shadow} if shadow else {})}
+        self._memo: dict[str, str] = {} if _memo is None else _memo
+        self._library = {library_input(slug): fp for slug, fp in (library or {}).items()}
+
+    def with_library(self, library: Mapping[str, str]) -> RenderInputs:
+        """The same cutout (digests shared, not recomputed) with other library items."""
+        return RenderInputs(cutout=self._sources[CUTOUT_INPUT],
+                            shadow=self._sources.get(SHADOW_INPUT), library=library,
+                            _memo=self._memo)
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._library:
+            return self._library[name]
+        if name not in self._memo:
+            self._memo[name] = hashlib.sha256(self._sources[name]).hexdigest()
+        return self._memo[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._sources, *self._library])
+
+    def __len__(self) -> int:
+        return len(self._sources) + len(self._library)
+

@@ -1,16 +1,18 @@
 from django import forms
 from django.contrib import messages
-from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import roles
+from catalog import roles, serving
 from catalog.permissions import capability_required
 
-from .. import selectors, services, variants
+from .. import variants
+from ..errors import ExportCollisionError, ExportError
 from ..models import Background, ExportJob
+from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
+from ..services import export_jobs as export_services
 
 PREVIEW_PRODUCTS = 6
 
@@ -37,9 +39,9 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["presets"].choices = [(p.name, p.label) for p in selectors.preset_list()]
+        self.fields["presets"].choices = [(p.name, p.label) for p in export_selectors.preset_list()]
         self.fields["brand"].choices = [("", "All brands")] + [
-            (b, b) for b in selectors.export_brands()]
+            (b, b) for b in export_selectors.export_brands()]
         self.fields["backgrounds"].choices = [
             (b.slug, b.name) for b in scene_selectors.background_list(
                 kind=Background.Kind.BACKGROUND)]
@@ -58,16 +60,23 @@ class ExportForm(forms.Form):
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
         skus = [s for line in text.splitlines() for s in line.split(",")]
-        self.product_ids, missing = selectors.products_by_sku(skus=skus)
+        self.product_ids, missing = export_selectors.products_by_sku(skus=skus)
         if missing:
             raise forms.ValidationError(f"Unknown SKU(s): {', '.join(missing[:20])}")
         return text
 
 
+def _job_or_404(job_id: int) -> ExportJob:
+    job = export_selectors.export_job_get(pk=job_id)
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
 def _list_context(form: ExportForm, collisions: list[str] | None = None,
                   preview: dict | None = None) -> dict:
-    return {"form": form, "jobs": selectors.export_job_list(), "collisions": collisions or [],
-            "preview": preview}
+    return {"form": form, "jobs": export_selectors.export_job_list(),
+            "collisions": collisions or [], "preview": preview}
 
 
 def _preview(form: ExportForm) -> dict:
@@ -106,18 +115,18 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html", _list_context(form), status=400)
     data = form.cleaned_data
     try:
-        job = services.export_job_create(
+        job = export_services.export_job_create(
             user=request.user, presets=form.preset_names(), product_ids=form.product_ids,
             brand=data["brand"], approved_since=data["approved_since"], dry_run=data["dry_run"],
             include_failing=data["include_failing"], destination=data["destination"],
             folder=data["folder"],
         )
-    except services.ExportCollisionError as exc:
+    except ExportCollisionError as exc:
         form.add_error(None, "File names would collide; nothing was started. Fix the SKUs, "
                              "ASINs, GTINs or image positions below, or change the naming.")
         return render(request, "cutouts/export/list.html",
                       _list_context(form, exc.collisions), status=400)
-    except services.ExportError as exc:
+    except ExportError as exc:
         form.add_error(None, str(exc))
         return render(request, "cutouts/export/list.html", _list_context(form), status=400)
     messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
@@ -127,15 +136,15 @@ def export_start(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.EXPORT)
 @require_GET
 def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ExportJob.objects.select_related("created_by"), pk=job_id)
-    progress = selectors.export_job_progress(job=job)
+    job = _job_or_404(job_id)
+    progress = export_selectors.export_job_progress(job=job)
     if request.htmx:
         response = render(request, "cutouts/export/_progress.html", {"progress": progress})
         if not progress.is_active:
             # Finished while the page polled: reload it to show results and the download.
             response["HX-Refresh"] = "true"
         return response
-    results, truncated = selectors.export_job_results(job=job)
+    results, truncated = export_selectors.export_job_results(job=job)
     return render(request, "cutouts/export/detail.html", {
         "job": job, "progress": progress, "results": results, "truncated": truncated,
     })
@@ -144,8 +153,8 @@ def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @capability_required(roles.EXPORT)
 @require_POST
 def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ExportJob, pk=job_id)
-    if services.export_job_cancel(job=job):
+    job = _job_or_404(job_id)
+    if export_services.export_job_cancel(job=job):
         messages.success(request, f"Export {job.pk} cancelled.")
     return redirect("cutouts:export_detail", job_id=job.pk)
 
@@ -153,21 +162,10 @@ def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 @capability_required(roles.EXPORT)
 @require_GET
 def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The ZIP (or ``?file=manifest``): a short-lived signed URL on S3, else streamed."""
-    job = get_object_or_404(ExportJob, pk=job_id)
-    if request.GET.get("file") == "manifest":
-        name, filename = job.manifest_name, f"cutroom-export-{job.pk}-manifest.csv"
-    else:
-        name, filename = job.zip_name, f"cutroom-export-{job.pk}.zip"
-    if not name:
+    """The ZIP (or ``?file=manifest``) as a download, served by the private-file policy."""
+    wanted = "manifest" if request.GET.get("file") == "manifest" else "zip"
+    file = export_selectors.export_job_file(job=_job_or_404(job_id), file=wanted)
+    if file is None:
         raise Http404("This export has no such file.")
-    storage = storages["exports"]
-    if getattr(storage, "querystring_auth", False):
-        url = storage.url(name, parameters={
-            "ResponseContentDisposition": f'attachment; filename="{filename}"'})
-        return redirect(url)
-    try:
-        fh = storage.open(name, "rb")
-    except FileNotFoundError:
-        raise Http404("The export file is no longer in storage.")
-    return FileResponse(fh, as_attachment=True, filename=filename)
+    return serving.private_file(alias="exports", name=file.name, filename=file.filename,
+                                content_type=file.content_type, cache=serving.REVALIDATE)

@@ -1,6 +1,6 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -8,9 +8,21 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import roles
 from catalog.permissions import capability_required
 
-from .. import selectors, services
+from ..errors import BatchError
 from ..imaging.settings import PROFILES
 from ..models import CutoutBatch
+from ..selectors.jobs import (
+    assets_for_cutout,
+    cutout_batch_failures,
+    cutout_batch_get,
+    cutout_batch_list,
+    cutout_batch_progress,
+    notification_unread,
+    notification_unread_count,
+)
+from ..selectors.review import rerun_models
+from ..services.batches import cutout_batch_cancel, cutout_batch_retry_failed, cutout_batch_start
+from ..services.notifications import notification_mark_read
 
 
 def _safe_next(request: HttpRequest, *, fallback: str) -> str:
@@ -22,10 +34,17 @@ def _safe_next(request: HttpRequest, *, fallback: str) -> str:
     return fallback
 
 
+def _batch_or_404(batch_id: int) -> CutoutBatch:
+    batch = cutout_batch_get(pk=batch_id)
+    if batch is None:
+        raise Http404("No such batch.")
+    return batch
+
+
 def _batch_context(batch: CutoutBatch) -> dict:
     return {
-        "progress": selectors.cutout_batch_progress(batch=batch),
-        "failures": selectors.cutout_batch_failures(batch=batch),
+        "progress": cutout_batch_progress(batch=batch),
+        "failures": cutout_batch_failures(batch=batch),
     }
 
 
@@ -41,9 +60,9 @@ def _after_batch_action(request: HttpRequest, batch: CutoutBatch, message: str) 
 @capability_required(roles.VIEW)
 @require_GET
 def batch_list(request: HttpRequest) -> HttpResponse:
-    batches = selectors.cutout_batch_list()
+    batches = cutout_batch_list()
     return render(request, "cutouts/batch_list.html", {
-        "rows": [selectors.cutout_batch_progress(batch=b) for b in batches],
+        "rows": [cutout_batch_progress(batch=b) for b in batches],
         "profiles": list(PROFILES),
     })
 
@@ -51,7 +70,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_GET
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = get_object_or_404(CutoutBatch, pk=batch_id)
+    batch = _batch_or_404(batch_id)
     template = "cutouts/_batch_progress.html" if request.htmx else "cutouts/batch_detail.html"
     return render(request, template, {"batch": batch, **_batch_context(batch)})
 
@@ -63,18 +82,22 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         value = request.POST.get(name, "")
         return int(value) if value.isdigit() else None
 
-    assets = selectors.assets_for_cutout(
+    assets = assets_for_cutout(
         asset_ids=[int(v) for v in request.POST.getlist("asset") if v.isdigit()],
         product_id=as_int("product"), import_job_id=as_int("import_job"),
         all_pending=request.POST.get("all_pending") == "1",
     )
     profile_name = request.POST.get("profile", "default")
+    model = request.POST.get("model") or None
+    if model is not None and model not in rerun_models():
+        messages.error(request, f"Model {model!r} is not installed here.")
+        return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
     try:
-        batch = services.cutout_batch_start(
-            assets=assets, user=request.user, profile_name=profile_name,
+        batch = cutout_batch_start(
+            assets=assets, user=request.user, profile_name=profile_name, model=model,
             label=request.POST.get("label", "")[:200],
         )
-    except ValueError as exc:
+    except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
     messages.success(request, f"Started {batch.total} cutouts.")
@@ -84,26 +107,26 @@ def batch_start(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.RUN_CUTOUTS)
 @require_POST
 def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = get_object_or_404(CutoutBatch, pk=batch_id)
-    count = services.cutout_batch_retry_failed(batch=batch)
+    batch = _batch_or_404(batch_id)
+    count = cutout_batch_retry_failed(batch=batch)
     return _after_batch_action(request, batch, f"Re-queued {count} failed cutouts.")
 
 
 @capability_required(roles.RUN_CUTOUTS)
 @require_POST
 def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
-    batch = get_object_or_404(CutoutBatch, pk=batch_id)
-    count = services.cutout_batch_cancel(batch=batch)
+    batch = _batch_or_404(batch_id)
+    count = cutout_batch_cancel(batch=batch)
     return _after_batch_action(request, batch, f"Cancelled {count} queued cutouts.")
 
 
 @capability_required(roles.VIEW)
 def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        services.notification_mark_read(user=request.user)
+        notification_mark_read(user=request.user)
         if not request.htmx:
             return redirect("dashboard")
     return render(request, "cutouts/_notifications.html", {
-        "notes": selectors.notification_unread(user=request.user),
-        "unread": selectors.notification_unread_count(user=request.user),
+        "notes": notification_unread(user=request.user),
+        "unread": notification_unread_count(user=request.user),
     })

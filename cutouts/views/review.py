@@ -1,47 +1,52 @@
 import json
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from catalog import roles
+from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
-from .. import selectors, services
+from ..errors import ReviewError
 from ..imaging.settings import SHADOW_MODES
 from ..models import Cutout, FlagReason
+from ..selectors import jobs as job_selectors
+from ..selectors import review as review_selectors
+from ..services import previews as preview_services
+from ..services import retouch as retouch_services
+from ..services import review as review_services
+from ..services import tiles
 
 PER_PAGE = 50
 
 
-def _filters(request: HttpRequest) -> selectors.QueueFilters:
-    return selectors.QueueFilters.from_query(request.GET)
+def _filters(request: HttpRequest) -> review_selectors.QueueFilters:
+    return review_selectors.QueueFilters.from_query(request.GET)
 
 
-def _card_url(cutout_id: int, filters: selectors.QueueFilters) -> str:
+def _card_url(cutout_id: int, filters: review_selectors.QueueFilters) -> str:
     url = reverse("cutouts:review_card", args=[cutout_id])
     qs = filters.querystring()
     return f"{url}?{qs}" if qs else url
 
 
-def _queue_url(filters: selectors.QueueFilters) -> str:
+def _queue_url(filters: review_selectors.QueueFilters) -> str:
     qs = filters.querystring()
     return reverse("cutouts:review_queue") + (f"?{qs}" if qs else "")
 
 
-def _get_card(cutout_id: int, filters: selectors.QueueFilters) -> selectors.Card:
+def _get_card(cutout_id: int, filters: review_selectors.QueueFilters) -> review_selectors.Card:
     try:
-        return selectors.review_card(cutout_id=cutout_id, filters=filters)
+        return review_selectors.review_card(cutout_id=cutout_id, filters=filters)
     except Cutout.DoesNotExist:
         raise Http404("No such cutout")
 
 
-def _card_context(card: selectors.Card, filters: selectors.QueueFilters, **extra) -> dict:
+def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFilters,
+                  **extra) -> dict:
     n = card.neighbours
     return {
         "card": card,
@@ -53,15 +58,15 @@ def _card_context(card: selectors.Card, filters: selectors.QueueFilters, **extra
         "previous_url": _card_url(n.previous_id, filters) if n and n.previous_id else "",
         "queue_url": _queue_url(filters),
         "reasons": list(enumerate(FlagReason.choices, start=1)),
-        "preflag_labels": services.PREFLAGS,
-        "strengths": list(services.STRENGTHS),
+        "preflag_labels": review_services.PREFLAGS,
+        "strengths": list(review_services.STRENGTHS),
         "shadow_modes": SHADOW_MODES,
-        "models": selectors.rerun_models(),
+        "models": review_selectors.rerun_models(),
         **extra,
     }
 
 
-def _render_card(request: HttpRequest, card: selectors.Card, filters, *, status: int = 200,
+def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, status: int = 200,
                  **extra) -> HttpResponse:
     template = "cutouts/review/_card.html" if request.htmx else "cutouts/review/card.html"
     return render(request, template, _card_context(card, filters, **extra), status=status)
@@ -75,7 +80,7 @@ def _render_empty(request: HttpRequest, filters) -> HttpResponse:
 
 def _after_decision(request: HttpRequest, cutout: Cutout, filters) -> HttpResponse:
     """Approve and flag move on: the next card in queue order after this one."""
-    next_id = selectors.review_neighbours(cutout=cutout, filters=filters).next_id
+    next_id = review_selectors.review_neighbours(cutout=cutout, filters=filters).next_id
     if next_id is None:
         if request.htmx:
             return _render_empty(request, filters)
@@ -91,17 +96,17 @@ def _after_decision(request: HttpRequest, cutout: Cutout, filters) -> HttpRespon
 def queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     page_number = request.GET.get("page", "1")
-    page = selectors.review_queue_page(
+    page = review_selectors.review_queue_page(
         filters=filters, page=int(page_number) if page_number.isdigit() else 1,
         per_page=PER_PAGE)
     context = {
         "page": page, "filters": filters, "qs": filters.querystring(),
-        "preflag_labels": services.PREFLAGS,
+        "preflag_labels": review_services.PREFLAGS,
     }
     if request.htmx:
         return render(request, "cutouts/review/_queue_table.html", context)
     first = page.rows[0].pk if page.rows else None
-    context.update(facets=selectors.review_facets(),
+    context.update(facets=review_selectors.review_facets(),
                    start_url=_card_url(first, filters) if first else "")
     return render(request, "cutouts/review/queue.html", context)
 
@@ -113,16 +118,16 @@ def grid(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require(request, roles.REVIEW)
         ids = [int(v) for v in request.POST.getlist("cutout") if v.isdigit()]
-        count = services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
+        count = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
         messages.success(request, f"Approved {count} cutout{'s' if count != 1 else ''}.")
         if not request.htmx:
             qs = filters.querystring()
             return redirect(reverse("cutouts:review_grid") + (f"?{qs}" if qs else ""))
-    page = selectors.review_queue_page(filters=filters, per_page=60)
+    page = review_selectors.review_queue_page(filters=filters, per_page=60)
     template = "cutouts/review/_grid.html" if request.htmx else "cutouts/review/grid.html"
     return render(request, template, {"page": page, "filters": filters,
                                       "qs": filters.querystring(),
-                                      "preflag_labels": services.PREFLAGS})
+                                      "preflag_labels": review_services.PREFLAGS})
 
 
 @capability_required(roles.VIEW)
@@ -140,35 +145,35 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
     comment = request.POST.get("comment", "").strip()[:2000]
     try:
         if action == "approve":
-            services.cutout_approve(cutout=cutout, user=request.user, comment=comment)
+            review_services.cutout_approve(cutout=cutout, user=request.user, comment=comment)
             return _after_decision(request, cutout, filters)
         if action == "flag":
-            services.cutout_flag(cutout=cutout, user=request.user,
-                                 reasons=request.POST.getlist("reason"), comment=comment)
+            review_services.cutout_flag(cutout=cutout, user=request.user,
+                                        reasons=request.POST.getlist("reason"), comment=comment)
             return _after_decision(request, cutout, filters)
         if action == "rerun":
-            new = services.cutout_review_rerun(
+            new = review_services.cutout_review_rerun(
                 cutout=cutout, user=request.user, model=request.POST.get("model") or None,
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
                 strength=request.POST.get("strength", "normal"), comment=comment)
             return _show(request, new.pk, filters, f"Re-running as version {new.version}…")
         if action == "strokes":
-            new = services.cutout_retouch_strokes(
+            new = retouch_services.cutout_retouch_strokes(
                 cutout=cutout, user=request.user, strokes=request.POST.get("strokes", ""),
                 comment=comment)
             return _show(request, new.pk, filters,
                          f"Retouching as version {new.version}: the card updates when it is "
                          "ready.")
         if action == "choose":
-            services.cutout_choose(cutout=cutout, user=request.user, comment=comment)
+            review_services.cutout_choose(cutout=cutout, user=request.user, comment=comment)
             return _show(request, cutout.pk, filters, f"Version {cutout.version} is current.")
         if action in ("preflag_confirm", "preflag_dismiss"):
-            services.cutout_preflag_resolve(
+            review_services.cutout_preflag_resolve(
                 cutout=cutout, user=request.user, preflag=request.POST.get("preflag", ""),
                 confirm=action == "preflag_confirm", comment=comment)
             return _show(request, cutout.pk, filters, "")
-        raise services.ReviewError(f"Unknown action {action!r}.")
-    except services.ReviewError as exc:
+        raise ReviewError(f"Unknown action {action!r}.")
+    except ReviewError as exc:
         if not request.htmx:
             messages.error(request, str(exc))
             return redirect(_card_url(cutout.pk, filters))
@@ -193,20 +198,38 @@ def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
     the default) or the full-size file (``size=0``, for the loupe)."""
     size_text = request.GET.get("size", "1024")
     size = int(size_text) if size_text.isdigit() else -1
-    if kind not in services.review.IMAGE_KINDS or size not in services.review.IMAGE_SIZES:
+    if kind not in preview_services.IMAGE_KINDS or size not in preview_services.IMAGE_SIZES:
         raise Http404("No such image")
     try:
-        cutout = selectors.cutout_for_image(cutout_id=cutout_id)
-        name, content_type = services.cutout_image(cutout=cutout, kind=kind, size=size)
-    except (Cutout.DoesNotExist, FileNotFoundError, services.ReviewError):
+        cutout = review_selectors.cutout_for_image(cutout_id=cutout_id)
+        name, content_type = preview_services.cutout_image(cutout=cutout, kind=kind, size=size)
+    except (Cutout.DoesNotExist, FileNotFoundError, ReviewError):
         raise Http404("No such image")
-    storage = storages["default"]
-    if settings.STORAGE_BACKEND == "s3":
-        # A short-lived signed URL: the bucket stays private, the web process streams nothing.
-        return redirect(storage.url(name))
-    response = FileResponse(storage.open(name, "rb"), content_type=content_type)
-    # Names are per version and run: the bytes behind this URL never change.
-    response["Cache-Control"] = "private, max-age=86400"
+    return serving.private_file(name=name, content_type=content_type, cache=serving.VERSIONED)
+
+
+def _tile_number(request: HttpRequest, key: str, default: int) -> int:
+    text = request.GET.get(key, "")[:6]
+    return int(text) if text.isdigit() else default
+
+
+@capability_required(roles.VIEW)
+@require_GET
+def tile(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
+    """The loupe's tile: ``x``, ``y``, ``w``, ``h`` in full-size pixels of the working photo or
+    the cutout, clamped into the image and to 512 px a side (X-Tile-Box says what was cut)."""
+    size = tiles.TILE_MAX
+    try:
+        cutout = review_selectors.cutout_for_image(cutout_id=cutout_id)
+        cut = tiles.cutout_image_tile(
+            cutout=cutout, kind=kind, x=_tile_number(request, "x", 0),
+            y=_tile_number(request, "y", 0), w=_tile_number(request, "w", size),
+            h=_tile_number(request, "h", size))
+    except (Cutout.DoesNotExist, FileNotFoundError, tiles.TileError):
+        raise Http404("No such image")
+    response = HttpResponse(cut.png, content_type="image/png")
+    response["Cache-Control"] = serving.VERSIONED
+    response["X-Tile-Box"] = ",".join(str(v) for v in cut.box)
     return response
 
 
@@ -215,7 +238,7 @@ def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
 def retouch_queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     return render(request, "cutouts/review/retouch_queue.html", {
-        "rows": selectors.retouch_queue(filters=filters), "filters": filters,
+        "rows": review_selectors.retouch_queue(filters=filters), "filters": filters,
         "reason_labels": dict(FlagReason.choices),
     })
 
@@ -236,18 +259,18 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
             if action == "upload":
                 upload = request.FILES.get("png")
                 if upload is None:
-                    raise services.ReviewError("Choose a PNG file to upload.")
-                if upload.size > services.review.RETOUCH_MAX_BYTES:
-                    raise services.ReviewError("The file is too large.")
-                new = services.cutout_retouch_upload(cutout=card.cutout, user=request.user,
-                                                     data=upload.read(), comment=comment)
+                    raise ReviewError("Choose a PNG file to upload.")
+                if upload.size > retouch_services.RETOUCH_MAX_BYTES:
+                    raise ReviewError("The file is too large.")
+                new = retouch_services.cutout_retouch_upload(cutout=card.cutout, user=request.user,
+                                                             data=upload.read(), comment=comment)
             elif action == "strokes":
-                new = services.cutout_retouch_strokes(
+                new = retouch_services.cutout_retouch_strokes(
                     cutout=card.cutout, user=request.user,
                     strokes=request.POST.get("strokes", ""), comment=comment)
             else:
-                raise services.ReviewError(f"Unknown action {action!r}.")
-        except services.ReviewError as exc:
+                raise ReviewError(f"Unknown action {action!r}.")
+        except ReviewError as exc:
             messages.error(request, str(exc))
             if request.htmx:
                 return HttpResponseClientRedirect(request.get_full_path())
@@ -265,25 +288,25 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
     """The strokes applied at the card's size, as a PNG (an empty list gives the version
     itself and warms the cache). Body: JSON ``{"strokes": [...]}``; errors: 400 + JSON."""
     try:
-        cutout = selectors.cutout_for_image(cutout_id=cutout_id)
+        cutout = review_selectors.cutout_for_image(cutout_id=cutout_id)
     except Cutout.DoesNotExist:
         raise Http404("No such cutout")
     try:
-        if len(request.body) > services.review.STROKES_MAX_CHARS:
-            raise services.ReviewError("Too many strokes to send at once: apply them, then "
-                                       "go on.")
+        if len(request.body) > retouch_services.STROKES_MAX_CHARS:
+            raise ReviewError("Too many strokes to send at once: apply them, then "
+                              "go on.")
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
-            raise services.ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
+            raise ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
         if not isinstance(body, dict):
-            raise services.ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
+            raise ReviewError("Send the strokes as JSON: {\"strokes\": [...]}.")
         strokes = body.get("strokes", [])
         if not isinstance(strokes, list):
-            raise services.ReviewError("The strokes cannot be used: strokes must be a JSON "
-                                       "list.")
-        preview = services.cutout_retouch_preview(cutout=cutout, strokes=strokes)
-    except services.ReviewError as exc:
+            raise ReviewError("The strokes cannot be used: strokes must be a JSON "
+                              "list.")
+        preview = preview_services.cutout_retouch_preview(cutout=cutout, strokes=strokes)
+    except ReviewError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     except FileNotFoundError:
         raise Http404("The files of this version are missing")
@@ -298,10 +321,11 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_GET
 def history(request: HttpRequest, asset_id: int) -> HttpResponse:
-    versions = selectors.cutout_versions(asset_id=asset_id)
+    versions = job_selectors.cutout_versions(asset_id=asset_id)
     if not versions:
         raise Http404("No cutouts of this image")
-    decisions = selectors.asset_history(asset_id=asset_id)
+    decisions = review_selectors.asset_history(asset_id=asset_id)
     template = "cutouts/review/_history.html" if request.htmx else "cutouts/review/history.html"
     return render(request, template, {"decisions": decisions, "asset_id": asset_id,
-                                      "versions": versions})
+                                      "asset": versions[0].asset,
+                                      "version_rows": review_selectors.version_states(versions)})

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from catalog import roles
+from catalog import roles, serving
 from catalog.permissions import capability_required
 
 from .. import variants
-from ..models import Background, Cutout
+from ..errors import ExportError, PresetError, SceneError
+from ..models import Background
 from ..selectors import export as export_selectors
+from ..selectors import jobs as job_selectors
 from ..selectors import scenes as scene_selectors
-from ..services import export as export_services
+from ..services import renditions as rendition_services
 from ..services import scenes as scene_services
 
 
@@ -52,7 +53,7 @@ def background_list(request: HttpRequest) -> HttpResponse:
             row = scene_services.background_create(
                 user=request.user, name=data["name"], slug=data["slug"], kind=data["kind"],
                 data=data["image"].read())
-        except scene_services.SceneError as exc:
+        except SceneError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"{row.name} added as {row.kind} {row.slug!r}.")
@@ -73,7 +74,7 @@ def background_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             scene_services.background_update(background=row, **form.cleaned_data)
-        except scene_services.SceneError as exc:
+        except SceneError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Saved the floor line of {row.name}.")
@@ -86,11 +87,8 @@ def background_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @capability_required(roles.EXPORT)
 @require_GET
 def background_image(request: HttpRequest, slug: str) -> HttpResponse:
-    row = _background(slug)
-    try:
-        return FileResponse(storages["default"].open(row.image_name, "rb"))
-    except FileNotFoundError:
-        raise Http404("The image is no longer in storage.")
+    # A library image may be replaced under the same slug: revalidate.
+    return serving.private_file(name=_background(slug).image_name, cache=serving.REVALIDATE)
 
 
 @capability_required(roles.REVIEW)
@@ -98,7 +96,7 @@ def background_image(request: HttpRequest, slug: str) -> HttpResponse:
 def scene_card(request: HttpRequest, cutout_id: int) -> HttpResponse:
     """The review card's Scene mode (loaded when the reviewer opens it): this cutout on each
     library background with a scene preset."""
-    cutout = Cutout.objects.filter(pk=cutout_id).only("pk").first()
+    cutout = job_selectors.cutout_find(pk=cutout_id)
     if cutout is None:
         raise Http404("No such cutout.")
     preset = request.GET.get("preset") or "web_hero"
@@ -115,16 +113,13 @@ def scene_card(request: HttpRequest, cutout_id: int) -> HttpResponse:
 def scene_preview_image(request: HttpRequest, cutout_id: int, preset: str,
                         slug: str) -> HttpResponse:
     """One cell of the preview grid: the scene rendition (cached like any other)."""
-    cutout = Cutout.objects.filter(pk=cutout_id).first()
+    cutout = job_selectors.cutout_find(pk=cutout_id)
     if cutout is None:
         raise Http404("No such cutout.")
     try:
         resolved = export_selectors.preset_resolve(names=[f"{preset}:{slug}"])[0]
-        rendition = export_services.rendition_get_or_create(cutout=cutout, preset=resolved)
-    except (export_selectors.PresetError, export_services.ExportError) as exc:
+        rendition = rendition_services.rendition_get_or_create(cutout=cutout, preset=resolved)
+    except (PresetError, ExportError) as exc:
         raise Http404(str(exc))
-    try:
-        return FileResponse(storages["default"].open(rendition.file_name, "rb"),
-                            content_type=f"image/{rendition.format}")
-    except FileNotFoundError:
-        raise Http404("The preview is no longer in storage.")
+    return serving.private_file(name=rendition.file_name, content_type=f"image/{rendition.format}",
+                                cache=serving.REVALIDATE)

@@ -45,7 +45,7 @@ def main() -> int:
     cv2.setNumThreads(1)
     django.setup()
     from cutouts import engine
-    from cutouts.services.jobs import cutout_settings_resolve
+    from cutouts.services.batches import cutout_settings_resolve
     from tests.images import product_photo
 
     photos = [np.asarray(product_photo(args.width, args.height, seed=i))

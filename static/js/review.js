@@ -72,13 +72,41 @@
     if (on && prefs.mode !== "side") setMode("side");
   }
 
+  // The loupe shows the card's preview magnified at once, then a tile of the full-size file
+  // (at most TILE px a side, fetched from the tile view) over it: moving the loupe reads a few
+  // hundred pixels at a time, never the whole full-size file.
+  var TILE = 512, TILE_SNAP = 128;
+  function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+
+  function wantedTile(fx, fy, W, H) {
+    var w = Math.min(TILE, W), h = Math.min(TILE, H);
+    var x = clamp(Math.round((fx - w / 2) / TILE_SNAP) * TILE_SNAP, 0, W - w);
+    var y = clamp(Math.round((fy - h / 2) / TILE_SNAP) * TILE_SNAP, 0, H - h);
+    return { x: x, y: y, w: w, h: h, key: [x, y, w, h].join(",") };
+  }
+
+  function fetchTile(hi, base, box, redraw) {
+    if (hi.dataset.pending === box.key) return;
+    hi.dataset.pending = box.key;
+    var url = base + "?x=" + box.x + "&y=" + box.y + "&w=" + box.w + "&h=" + box.h;
+    var loader = new Image();
+    loader.onload = function () {
+      if (hi.dataset.pending !== box.key) return;  // a newer tile was asked for meanwhile
+      hi.src = url; hi.dataset.box = box.key; delete hi.dataset.pending; redraw();
+    };
+    loader.onerror = function () { if (hi.dataset.pending === box.key) delete hi.dataset.pending; };
+    loader.src = url;
+  }
+
+  var lastLoupe = null;
   function moveLoupe(ev) {
     var v = viewer(); if (!v || !zoomOn) return;
     var frame = ev.target.closest(".rv-zoomable"); if (!frame) return;
+    lastLoupe = { target: ev.target, clientX: ev.clientX, clientY: ev.clientY };
     var img = frame.querySelector(".rv-cutout");
     var loupe = frame.querySelector(".rv-loupe");
-    var inner = loupe.querySelector("img");
-    if (!inner.getAttribute("src")) inner.src = img.dataset.full;
+    var low = loupe.querySelector(".rv-loupe-low"), hi = loupe.querySelector(".rv-loupe-img");
+    if (!low.getAttribute("src")) low.src = img.currentSrc || img.src;
     var r = img.getBoundingClientRect();
     var x = ev.clientX - r.left, y = ev.clientY - r.top;
     if (x < 0 || y < 0 || x > r.width || y > r.height) { loupe.hidden = true; return; }
@@ -86,11 +114,88 @@
     loupe.hidden = false;
     loupe.style.left = (x - size / 2 + img.offsetLeft) + "px";
     loupe.style.top = (y - size / 2 + img.offsetTop) + "px";
-    inner.style.width = r.width * z + "px";
-    inner.style.height = r.height * z + "px";
-    inner.style.left = (size / 2 - x * z) + "px";
-    inner.style.top = (size / 2 - y * z) + "px";
+    low.style.width = r.width * z + "px";
+    low.style.height = r.height * z + "px";
+    low.style.left = (size / 2 - x * z) + "px";
+    low.style.top = (size / 2 - y * z) + "px";
+    var W = parseInt(img.dataset.fullWidth, 10) || img.naturalWidth;
+    var H = parseInt(img.dataset.fullHeight, 10) || img.naturalHeight;
+    if (!W || !H || !img.dataset.tile) return;
+    var s = r.width / W * z;  // loupe pixels per full-size pixel
+    var fx = x / r.width * W, fy = y / r.height * H;
+    var want = wantedTile(fx, fy, W, H);
+    if (hi.dataset.box !== want.key) {
+      fetchTile(hi, img.dataset.tile, want, function () { if (lastLoupe) moveLoupe(lastLoupe); });
+    }
+    if (!hi.dataset.box) return;
+    var box = hi.dataset.box.split(",").map(Number);
+    hi.style.width = box[2] * s + "px";
+    hi.style.height = box[3] * s + "px";
+    hi.style.left = (size / 2 - (fx - box[0]) * s) + "px";
+    hi.style.top = (size / 2 - (fy - box[1]) * s) + "px";
   }
+
+  // Before / after divider: pointer drag anywhere on the compared image, or the keyboard on
+  // the focused handle (a role="slider").
+  var dragging = null;
+  function setSplit(compare, pct) {
+    pct = clamp(pct, 0, 100);
+    compare.style.setProperty("--rv-split", pct + "%");
+    compare.dataset.split = String(pct);
+    var handle = compare.querySelector("[data-rv-split]");
+    if (handle) {
+      handle.setAttribute("aria-valuenow", String(Math.round(pct)));
+      handle.setAttribute("aria-valuetext", Math.round(pct) + " %");
+    }
+  }
+  function splitAt(compare, clientX) {
+    var r = compare.getBoundingClientRect();
+    return r.width ? (clientX - r.left) / r.width * 100 : 50;
+  }
+  function splitKey(ev) {
+    var compare = ev.target.closest(".rv-compare"); if (!compare) return false;
+    var now = parseFloat(compare.dataset.split || "50"), step = ev.shiftKey ? 10 : 1, to = null;
+    if (ev.key === "ArrowLeft" || ev.key === "ArrowDown") to = now - step;
+    else if (ev.key === "ArrowRight" || ev.key === "ArrowUp") to = now + step;
+    else if (ev.key === "PageDown") to = now - 10;
+    else if (ev.key === "PageUp") to = now + 10;
+    else if (ev.key === "Home") to = 0;
+    else if (ev.key === "End") to = 100;
+    if (to === null) return false;
+    ev.preventDefault();
+    setSplit(compare, to);
+    return true;
+  }
+  document.addEventListener("pointerdown", function (ev) {
+    var compare = ev.target.closest && ev.target.closest(".rv-compare");
+    if (!compare || ev.button !== 0) return;
+    ev.preventDefault();
+    dragging = compare;
+    compare.dataset.dragging = "";
+    var handle = compare.querySelector("[data-rv-split]");
+    if (handle) handle.focus({ preventScroll: true });
+    setSplit(compare, splitAt(compare, ev.clientX));
+  });
+  document.addEventListener("pointermove", function (ev) {
+    if (dragging) { ev.preventDefault(); setSplit(dragging, splitAt(dragging, ev.clientX)); }
+  });
+  function endDrag() { if (dragging) { delete dragging.dataset.dragging; dragging = null; } }
+  document.addEventListener("pointerup", endDrag);
+  document.addEventListener("pointercancel", endDrag);
+
+  // Full-screen compare: the whole viewer (modes, backgrounds, zoom) fills the screen.
+  function toggleFullscreen() {
+    var v = viewer(); if (!v) return;
+    if (document.fullscreenElement) { document.exitFullscreen(); return; }
+    if (v.requestFullscreen) v.requestFullscreen().catch(function () { /* refused: stay */ });
+  }
+  document.addEventListener("fullscreenchange", function () {
+    var on = !!document.fullscreenElement;
+    each(document, "[data-rv-fullscreen]", function (b) {
+      b.setAttribute("aria-pressed", String(on));
+      b.textContent = on ? "Leave full screen" : "Full screen";
+    });
+  });
 
   function openPanel(name) {
     var c = card(); if (!c) return null;
@@ -126,6 +231,7 @@
     var custom = v.querySelector("[data-rv-custom]"); if (custom) custom.value = prefs.custom;
     var zl = v.querySelector("[data-rv-zoom-level]"); if (zl) zl.value = String(prefs.zoom);
     setMode(prefs.mode); setBg(prefs.bg); setShadow(prefs.shadow); setZoom(zoomOn);
+    each(v, "[data-rv-fullscreen]", function (b) { b.disabled = !document.fullscreenEnabled; });
   }
 
   function typing(el) {
@@ -143,6 +249,7 @@
       closePanels(); setZoom(false); return;
     }
     if (typing(ev.target)) return;
+    if (ev.target.matches && ev.target.matches("[data-rv-split]") && splitKey(ev)) return;
     if (retouching()) {
       // While painting, only leave (E/Esc) or change the background; no approve by accident.
       var k = ev.key.toLowerCase();
@@ -173,9 +280,10 @@
   });
 
   document.addEventListener("click", function (ev) {
-    var t = ev.target.closest("[data-rv-mode],[data-rv-bg],[data-rv-open],[data-rv-select]");
+    var t = ev.target.closest("[data-rv-mode],[data-rv-bg],[data-rv-open],[data-rv-select],[data-rv-fullscreen]");
     if (!t) return;
-    if (t.dataset.rvMode) setMode(t.dataset.rvMode);
+    if (t.hasAttribute("data-rv-fullscreen")) toggleFullscreen();
+    else if (t.dataset.rvMode) setMode(t.dataset.rvMode);
     else if (t.dataset.rvBg) setBg(t.dataset.rvBg);
     else if (t.dataset.rvOpen) openPanel(t.dataset.rvOpen);
     else if (t.dataset.rvSelect) {
@@ -187,9 +295,6 @@
   document.addEventListener("input", function (ev) {
     var t = ev.target;
     if (t.matches("[data-rv-custom]")) { prefs.custom = t.value; setBg("custom"); }
-    else if (t.matches("[data-rv-split]")) {
-      t.closest(".rv-stage").querySelector(".rv-compare").style.setProperty("--rv-split", t.value + "%");
-    }
   });
   document.addEventListener("change", function (ev) {
     var t = ev.target;

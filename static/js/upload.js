@@ -102,6 +102,62 @@
     }
   }
 
+
+  /* Names of a ZIP's entries, read from its central directory at the end of the file: a few
+   * kB from a multi-GB archive, nothing uploaded. null when the directory cannot be read
+   * (ZIP64, a damaged file): the preview is then skipped, the import itself still reports. */
+  async function zipEntryNames(file) {
+    const tailSize = Math.min(file.size, 65536 + 22);
+    const tail = new DataView(await file.slice(file.size - tailSize).arrayBuffer());
+    let eocd = -1;
+    for (let i = tailSize - 22; i >= 0; i--) {
+      if (tail.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
+    }
+    if (eocd < 0) return null;
+    const count = tail.getUint16(eocd + 10, true);
+    const size = tail.getUint32(eocd + 12, true);
+    const offset = tail.getUint32(eocd + 16, true);
+    if (count === 0xffff || size === 0xffffffff || offset === 0xffffffff) return null;
+    if (offset + size > file.size) return null;
+    const dir = new DataView(await file.slice(offset, offset + size).arrayBuffer());
+    const names = [];
+    const utf8 = new TextDecoder("utf-8");
+    let at = 0;
+    while (at + 46 <= dir.byteLength && dir.getUint32(at, true) === 0x02014b50) {
+      const nameLength = dir.getUint16(at + 28, true);
+      const skip = nameLength + dir.getUint16(at + 30, true) + dir.getUint16(at + 32, true);
+      const name = utf8.decode(new Uint8Array(dir.buffer, dir.byteOffset + at + 46, nameLength));
+      const base = name.split("/").pop();
+      if (!name.endsWith("/") && !name.startsWith("__MACOSX/") && base && !SKIP.test(base) &&
+          base.toLowerCase() !== "manifest.csv") {
+        names.push(name);
+      }
+      at += 46 + skip;
+    }
+    return names;
+  }
+
+  /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
+  async function showPreview(url, form, names, target) {
+    if (!url || !form || !target) return;
+    const body = new FormData(form);
+    body.delete("product");
+    for (const name of names) body.append("names", name);
+    target.hidden = false;
+    target.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(url, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken(form) },
+      });
+      target.innerHTML = response.ok ? await response.text() :
+        `<p class="error">The preview failed (HTTP ${response.status}).</p>`;
+    } catch (err) {
+      target.textContent = "The preview could not be loaded.";
+    }
+    target.removeAttribute("aria-busy");
+  }
+
   class Uploader {
     constructor(root) {
       this.root = root;
@@ -118,6 +174,8 @@
       this.startButton = root.querySelector("[data-start]");
       this.clearButton = root.querySelector("[data-clear]");
       this.autostart = root.dataset.autostart === "true";
+      this.preview = root.querySelector("[data-preview]");
+      this.previewUrl = root.dataset.previewUrl;
       this.items = [];
       this.running = false;
       this.bind();
@@ -153,6 +211,16 @@
         });
       }
       this.startButton.addEventListener("click", () => this.start());
+      if (this.form && this.previewUrl) {
+        // New rules, new mapping: the preview follows the options as they are edited.
+        let timer = null;
+        const again = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => this.refreshPreview(), 300);
+        };
+        this.form.addEventListener("input", again);
+        this.form.addEventListener("change", again);
+      }
       this.clearButton.addEventListener("click", () => this.clear());
     }
 
@@ -175,6 +243,18 @@
       this.status.hidden = false;
       this.update();
       if (this.autostart && this.items.length) this.start();
+      else this.refreshPreview();
+    }
+
+    refreshPreview() {
+      if (!this.previewUrl || !this.preview || this.running) return;
+      const names = this.items.filter((i) => !i.state).map((i) => i.path || i.file.name);
+      const product = this.form.querySelector("input[name=product]");
+      if (!names.length || (product && product.value.trim())) {
+        this.preview.hidden = true;
+        return;
+      }
+      showPreview(this.previewUrl, this.form, names, this.preview);
     }
 
     handOverZip(file) {
@@ -186,6 +266,7 @@
       input.files = holder.files;
       form.querySelector("[data-zip-status]").textContent =
         `${file.name} is ready: press "Import ZIP" to upload it.`;
+      form.dispatchEvent(new CustomEvent("cutroom:zip-ready"));
       form.scrollIntoView({ behavior: "smooth", block: "center" });
       return true;
     }
@@ -214,6 +295,7 @@
       this.failures.hidden = true;
       this.result.replaceChildren();
       this.overall.value = 0;
+      if (this.preview) this.preview.hidden = true;
       this.update();
     }
 
@@ -364,6 +446,37 @@
   function zipForm(form) {
     const bar = form.querySelector("[data-zip-progress]");
     const status = form.querySelector("[data-zip-status]");
+    const input = form.querySelector("input[name=archive]");
+    const target = document.querySelector("[data-zip-preview]");
+    const uploader = document.querySelector("[data-uploader][data-preview-url]");
+    const previewZip = async () => {
+      const file = input && input.files[0];
+      if (!file || !target || !uploader) return;
+      const names = await zipEntryNames(file).catch(() => null);
+      if (names === null) {
+        target.hidden = false;
+        target.textContent = "This ZIP's file list cannot be read in the browser; the import " +
+          "will report how each file was mapped.";
+        return;
+      }
+      showPreview(uploader.dataset.previewUrl, document.querySelector("form[data-options]"),
+        names, target);
+    };
+    if (input) {
+      input.addEventListener("change", previewZip);
+      const options = document.querySelector("form[data-options]");
+      if (options) {
+        let timer = null;
+        const again = () => {
+          clearTimeout(timer);
+          timer = setTimeout(previewZip, 300);
+        };
+        options.addEventListener("input", again);
+        options.addEventListener("change", again);
+      }
+      // A ZIP dropped on the uploader is handed over by setting files, which fires no event.
+      form.addEventListener("cutroom:zip-ready", previewZip);
+    }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = new FormData(form);

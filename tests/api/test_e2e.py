@@ -1,4 +1,4 @@
-"""The README's httpx end-to-end script, run as written against a live server and a real
+"""The httpx end-to-end script of docs/api.md, run as written against a live server and a real
 Celery worker (the embedded model): create a product, upload 3 photos, start cutouts, wait
 for the signed cutout.done webhooks, approve, export to Amazon, download the ZIP."""
 
@@ -20,17 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def readme_script() -> str:
-    text = (ROOT / "README.md").read_text()
+def docs_script() -> str:
+    text = (ROOT / "docs" / "api.md").read_text()
     match = re.search(r"```python\n(# e2e:.*?)```", text, re.S)
-    assert match, "README lost its '# e2e:' python block"
+    assert match, "docs/api.md lost its '# e2e:' python block"
     return match.group(1)
 
 
 @override_settings(CUTROOM_WEBHOOK_ALLOW_HTTP=True, CUTROOM_WEBHOOK_ALLOW_PRIVATE=True)
-def test_it_runs_the_readme_script_end_to_end(live_server, tmp_path):
+def test_it_runs_the_docs_script_end_to_end(live_server, tmp_path):
     script = tmp_path / "e2e.py"
-    script.write_text(readme_script())
+    script.write_text(docs_script())
     photos = []
     for i in range(3):
         photo = tmp_path / f"demo-{i}.jpg"

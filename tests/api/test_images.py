@@ -3,8 +3,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog import services
 from catalog.models import ImageAsset
+from catalog.services.assets import asset_ingest
 from tests.factories import ProductFactory
 from tests.images import product_jpeg
 
@@ -36,15 +36,15 @@ def test_it_reports_duplicates_and_refusals_in_the_uis_words(manager_api):
     assert manager_api.post(url, {"file": _file("a.jpg", data)}, json=False).status_code == 201
     duplicate = manager_api.post(url, {"file": _file("again.jpg", data)}, json=False)
     assert duplicate.status_code == 200
-    expected = services.asset_ingest(product=product, fileobj=io.BytesIO(data),
-                                     filename="again.jpg").reason
+    expected = asset_ingest(product=product, fileobj=io.BytesIO(data),
+                            filename="again.jpg").reason
     assert duplicate.json()["results"][0]["reason"] == expected
     garbage = b"not an image at all" * 10
     refused = manager_api.post(url, {"file": _file("x.jpg", garbage)}, json=False)
     assert refused.status_code == 422
     assert refused["Content-Type"] == "application/problem+json"
-    ui_reason = services.asset_ingest(product=product, fileobj=io.BytesIO(garbage),
-                                      filename="x.jpg").reason
+    ui_reason = asset_ingest(product=product, fileobj=io.BytesIO(garbage),
+                             filename="x.jpg").reason
     assert refused.json()["errors"] == [{"field": "x.jpg", "message": ui_reason}]
 
 

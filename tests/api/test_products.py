@@ -1,7 +1,7 @@
 import pytest
 
-from catalog import services
 from catalog.models import ImageAsset, Product
+from catalog.services.products import product_create
 from tests.factories import ImageAssetFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_it_refuses_bad_fields_with_the_uis_messages(manager_api):
     ProductFactory(sku="TAKEN")
     expected = None
     try:
-        services.product_create(sku="X-1", gtin="4006381333932")
+        product_create(sku="X-1", gtin="4006381333932")
     except Exception as exc:  # the service's own words, which the UI shows
         expected = exc.message_dict["gtin"][0]
     response = manager_api.post("/api/v1/products", {"sku": "X-1", "gtin": "4006381333932"})

@@ -8,10 +8,10 @@ import time
 import pytest
 from django.test import override_settings
 
-from catalog import webhooks
+from catalog import enqueue, webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from cutouts.models import Cutout, JobStatus
-from cutouts.services import jobs as cutout_jobs
+from cutouts.services import batches, export_jobs, runs
 from tests.api.receiver import Receiver
 from tests.cutouts.export_helpers import done_cutout
 from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
@@ -29,7 +29,8 @@ LOOPBACK = override_settings(CUTROOM_WEBHOOK_ALLOW_PRIVATE=True,
 def queued(monkeypatch):
     """Delivery ids handed to Celery, in order; ``drain`` plays the worker, bounded."""
     sent: list[int] = []
-    monkeypatch.setattr(webhooks, "_enqueue", lambda ids, countdown=0: sent.extend(ids))
+    monkeypatch.setattr(enqueue, "webhook_deliveries_send",
+                        lambda ids, countdown=0: sent.extend(ids))
     return sent
 
 
@@ -215,7 +216,7 @@ def test_it_refuses_loopback_at_send_time_too(queued):
 @LOOPBACK
 def test_it_emits_cutout_done_and_failed_on_commit(queued, fake_model,
                                                    django_capture_on_commit_callbacks):
-    from catalog.services import asset_ingest
+    from catalog.services.assets import asset_ingest
 
     product = ProductFactory()
     asset = asset_ingest(product=product, fileobj=io.BytesIO(product_jpeg(seed=77)),
@@ -223,11 +224,11 @@ def test_it_emits_cutout_done_and_failed_on_commit(queued, fake_model,
     webhooks.subscription_create(user=manager(), url="http://127.0.0.1:9/none",
                                  events=["cutout.done", "cutout.failed"])
     with django_capture_on_commit_callbacks(execute=True):
-        batch = cutout_jobs.cutout_batch_start(assets=[asset, ImageAssetFactory()])
+        batch = batches.cutout_batch_start(assets=[asset, ImageAssetFactory()])
     ok, missing = batch.cutouts.order_by("pk")
     with django_capture_on_commit_callbacks(execute=True):
-        assert cutout_jobs.cutout_run(cutout_id=ok.pk) == "done"
-        assert cutout_jobs.cutout_run(cutout_id=missing.pk) == "failed"
+        assert runs.cutout_run(cutout_id=ok.pk) == "done"
+        assert runs.cutout_run(cutout_id=missing.pk) == "failed"
     events = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", "payload"))
     assert [e for e, _ in events] == ["cutout.done", "cutout.failed"]
     assert events[0][1]["data"]["cutout_id"] == ok.pk
@@ -302,19 +303,18 @@ def _jpeg(name):
 
 def test_it_emits_import_and_export_finished(queued, django_capture_on_commit_callbacks,
                                              monkeypatch):
-    from catalog import services
-    from cutouts import services as cutout_services
+    from catalog.services.imports import import_job_create, import_job_finish
     from cutouts import tasks as cutout_tasks
     from tests.cutouts.export_helpers import approved_cutout
 
     WebhookSubscription.objects.create(url="https://example.com/x", secret="whsec_AAAA",
                                        events=["import.finished", "export.finished"])
-    job = services.import_job_create(user=manager(), source_kind="upload", expected_files=1)
+    job = import_job_create(user=manager(), source_kind="upload", expected_files=1)
     with django_capture_on_commit_callbacks(execute=True):
-        services.import_job_finish(job_id=job.pk)
+        import_job_finish(job_id=job.pk)
     monkeypatch.setattr(cutout_tasks.export_job_run_task, "delay", lambda *a: None)
     approved_cutout(product=ProductFactory(sku="EVT-1"))
-    export = cutout_services.export_job_create(presets=["amazon_main"])
+    export = export_jobs.export_job_create(presets=["amazon_main"])
     with django_capture_on_commit_callbacks(execute=True):
         assert cutout_tasks.export_job_run_task.run(export.pk) == "done"
     rows = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", "payload"))

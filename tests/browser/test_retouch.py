@@ -11,7 +11,8 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from catalog.services import asset_ingest, product_create
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
 from cutouts import engine
 from cutouts.benchmarking import product_photo
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus

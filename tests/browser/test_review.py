@@ -6,7 +6,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from catalog.services import asset_ingest, product_create
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
 from cutouts import engine
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus
 from tests.cutouts.conftest import FakeSegmenter
@@ -128,7 +129,9 @@ def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, c
 
     page.click("[data-rv-mode=slider]")
     expect(page.locator(".rv-stage-slider")).to_be_visible()
-    page.fill("[data-rv-split]", "20")
+    page.locator("[data-rv-split]").focus()
+    page.keyboard.press("PageDown")  # the divider on the image is a keyboard slider too
+    expect(page.locator("[data-rv-split]")).to_have_attribute("aria-valuenow", "40")
     page.click("[data-rv-mode=mask]")
     mask = page.locator(".rv-stage-mask img")
     expect(mask).to_be_visible()
@@ -143,7 +146,8 @@ def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, c
     box = page.locator(".rv-stage-side .rv-cutout").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 4)
     expect(page.locator(".rv-loupe")).to_be_visible()
-    page.wait_for_function("() => document.querySelector('.rv-loupe-img').naturalWidth === 640")
+    # A 512 px tile of the 640 px full-size cutout, not the whole file.
+    page.wait_for_function("() => document.querySelector('.rv-loupe-img').naturalWidth === 512")
     screenshot("loupe")
     # The choice survives moving to the next card.
     page.keyboard.press("Escape")

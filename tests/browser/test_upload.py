@@ -225,3 +225,31 @@ def test_it_sends_320_dropped_files_one_per_request_three_at_a_time(live_server,
     assert len(bodies) == 320
     assert all(body.count(b'filename="') == 1 for body in bodies)  # never a whole batch
     assert page.evaluate("window.__maxInflight") == 3
+
+
+def test_it_previews_a_folder_per_sku_zip_before_anything_is_stored(live_server, page, client,
+                                                                    screenshot):
+    """A ZIP picked for import is read in the browser (its central directory only) and
+    previewed: folder names become the SKUs, camera names do not."""
+    from tests.catalog.imagegen import zip_bytes
+
+    _log_in(page, live_server, client, manager())
+    archive = zip_bytes({
+        "SHOE-77/IMG_0001.jpg": product_jpeg(64, 64, seed=1),
+        "SHOE-77/IMG_0002.jpg": product_jpeg(64, 64, seed=2),
+        "EVAL-003/003.jpg": product_jpeg(64, 64, seed=3),
+        "__MACOSX/SHOE-77/._IMG_0001.jpg": b"x",
+    })
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("#zip-import input[name=archive]", files=[{
+        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview).to_contain_text("3 of 3 files → 2 products (2 new)", timeout=15_000)
+    expect(preview.locator("[data-preview-sku]")).to_have_count(2)
+    expect(preview.locator('[data-preview-sku="SHOE-77"] li')).to_have_count(2)
+    screenshot("upload-zip-preview")
+    # Unticking "create products" changes the mapping at once: nothing is known.
+    page.uncheck("input[name=create_products]")
+    expect(preview).to_contain_text("0 of 3 files → 0 products", timeout=15_000)
+    assert not ImageAsset.objects.exists()

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from catalog import services
 from catalog.models import ImageAsset, Product
+from catalog.services.assets import asset_ingest
 from tests.catalog.imagegen import jpeg_bytes
 from tests.factories import ImportJobFactory, ProductFactory
 
@@ -21,7 +21,7 @@ def admin_client(client):
 
 def test_it_shows_the_catalog_changelists(admin_client, storage):
     product = ProductFactory()
-    services.asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes()), filename="a.jpg")
+    asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes()), filename="a.jpg")
     ImportJobFactory()
     for model in ("product", "imageasset", "importjob"):
         response = admin_client.get(reverse(f"admin:catalog_{model}_changelist"))
@@ -41,7 +41,7 @@ def test_it_creates_products_through_the_service_validation(admin_client):
 
 def test_it_soft_deletes_from_the_admin(admin_client, storage):
     product = ProductFactory()
-    services.asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes()), filename="a.jpg")
+    asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes()), filename="a.jpg")
     url = reverse("admin:catalog_product_delete", args=[product.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     product.refresh_from_db()

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from catalog import selectors, services
+from catalog import selectors
 from catalog.ingest import images
+from catalog.services.assets import asset_ingest
 from tests.catalog.imagegen import (
     adobe_rgb_1998_icc,
     cmyk_press_icc,
@@ -60,8 +61,8 @@ def _jpeg(img: Image.Image, icc: bytes | None) -> bytes:
 
 
 def _ingest_working(data: bytes, name: str):
-    result = services.asset_ingest(product=ProductFactory(), fileobj=io.BytesIO(data),
-                                   filename=name)
+    result = asset_ingest(product=ProductFactory(), fileobj=io.BytesIO(data),
+                          filename=name)
     assert result.status == "stored", result.reason
     with selectors.asset_working_open(asset=result.asset) as handle:
         working = np.asarray(Image.open(handle).convert("RGB"))

@@ -9,8 +9,10 @@ from django.core.files.base import ContentFile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import services
 from catalog.models import ImageAsset, Product
+from catalog.services.assets import asset_ingest
+from catalog.services.import_runner import import_job_run
+from catalog.services.imports import import_job_create
 from tests.catalog.imagegen import jpeg_bytes
 from tests.factories import ProductFactory
 
@@ -39,7 +41,7 @@ def outside_storage(tmp_path) -> set[str]:
 @given(data=st.one_of(st.binary(max_size=4096), mutated_jpegs()))
 def test_it_never_crashes_on_hostile_uploads(storage, tmp_path, data):
     product = ProductFactory()
-    result = services.asset_ingest(product=product, fileobj=io.BytesIO(data), filename="x.jpg")
+    result = asset_ingest(product=product, fileobj=io.BytesIO(data), filename="x.jpg")
     assert result.status in ("stored", "rejected", "duplicate")
     if result.status == "rejected":
         assert result.reason and not ImageAsset.objects.filter(product=product).exists()
@@ -67,11 +69,11 @@ def test_it_never_crashes_or_escapes_on_hostile_zip_members(storage, tmp_path, n
     with zipfile.ZipFile(raw, "w") as zf:
         for name in names:
             zf.writestr(zipfile.ZipInfo(name), payload)
-    job = services.import_job_create(
+    job = import_job_create(
         user=None, source_kind="zip", enqueue=False,
         source_file=ContentFile(raw.getvalue(), name="fuzz.zip"),
     )
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_run(job_id=job.pk)
     assert job.status in ("done", "failed")
     assert job.progress_done == job.progress_total
     assert outside_storage(tmp_path) == set()
@@ -106,9 +108,9 @@ def mutated_zips(draw):
 @given(archive=st.one_of(st.binary(max_size=2048), mutated_zips()))
 def test_it_never_crashes_on_corrupt_archives(storage, tmp_path, archive):
     Product.objects.get_or_create(sku="A1")
-    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
-                                     source_file=ContentFile(archive, name="bad.zip"))
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                            source_file=ContentFile(archive, name="bad.zip"))
+    job = import_job_run(job_id=job.pk)
     assert job.status in ("done", "failed")
     assert "unexpectedly" not in job.message
     assert outside_storage(tmp_path) == set()

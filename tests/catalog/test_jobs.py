@@ -12,8 +12,9 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
-from catalog import jobs, services
+from catalog import jobs
 from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus, Product
+from catalog.services import import_runner, imports
 from catalog.tasks import import_job_run_task
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
 
@@ -59,7 +60,7 @@ def sent(monkeypatch):
 
 def _zip_job(count: int, **kwargs) -> ImportJob:
     members = {f"J{i:02d}_MAIN.jpg": jpeg_bytes(size=(600, 500), seed=i) for i in range(count)}
-    return services.import_job_create(
+    return imports.import_job_create(
         user=None, source_kind="zip", create_products=True, enqueue=False,
         source_file=ContentFile(zip_bytes(members), name="s.zip"), **kwargs)
 
@@ -132,13 +133,13 @@ def test_it_resumes_an_import_from_its_checkpoint_counting_each_file_once(faulty
             raise WorkerKilled
 
     with pytest.raises(WorkerKilled):
-        services.import_job_run(job_id=job.pk, progress=die_on_fourth, worker="dead@h:1")
+        import_runner.import_job_run(job_id=job.pk, progress=die_on_fourth, worker="dead@h:1")
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.checkpoint["next"] == 2
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
     assert jobs.jobs_reconcile()["import"]["running_reset"] == 1 and sent == [job.pk]
-    job = services.import_job_run(job_id=job.pk)
+    job = import_runner.import_job_run(job_id=job.pk)
     assert job.status == JobStatus.DONE and job.attempts == 2
     assert (job.imported_count, job.duplicate_count, job.error_count) == (6, 0, 0)
     assert ImageAsset.objects.filter(import_job=job).count() == 6
@@ -151,7 +152,7 @@ def test_it_resumes_an_import_from_its_checkpoint_counting_each_file_once(faulty
 
 def test_a_full_disk_fails_the_file_and_the_import_goes_on(faulty_disk):
     job = _zip_job(5)
-    job = services.import_job_run(job_id=job.pk, progress=_fault_during(
+    job = import_runner.import_job_run(job_id=job.pk, progress=_fault_during(
         {2}, OSError(errno.ENOSPC, "No space left on device")))
     assert job.status == JobStatus.DONE
     assert (job.imported_count, job.error_count) == (4, 1)
@@ -162,7 +163,7 @@ def test_a_full_disk_fails_the_file_and_the_import_goes_on(faulty_disk):
 def test_a_disk_that_stays_full_ends_the_import_failed_with_the_reason(faulty_disk, settings):
     settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS = 3
     job = _zip_job(6)
-    job = services.import_job_run(job_id=job.pk, progress=_fault_during(
+    job = import_runner.import_job_run(job_id=job.pk, progress=_fault_during(
         {2, 3, 4, 5}, OSError(errno.ENOSPC, "No space left on device")))
     assert job.status == JobStatus.FAILED and job.finished_at is not None
     assert "3 files in a row could not be stored" in job.message
@@ -190,7 +191,7 @@ def test_s3_errors_fail_their_file_with_the_reason_and_the_import_goes_on(faulty
             Faults.error = {1: slow_down, 3: timeout}.get(done)
             calls[done] = True
 
-    job = services.import_job_run(job_id=job.pk, progress=progress)
+    job = import_runner.import_job_run(job_id=job.pk, progress=progress)
     assert job.status == JobStatus.DONE and (job.imported_count, job.error_count) == (3, 2)
     reasons = dict(ImportIssue.objects.filter(job=job, level="error")
                    .values_list("filename", "reason"))
@@ -205,28 +206,28 @@ def test_s3_errors_fail_their_file_with_the_reason_and_the_import_goes_on(faulty
 
 def test_it_finishes_an_abandoned_upload_session_after_the_idle_time(faulty_disk, settings):
     settings.CUTROOM_UPLOAD_IDLE_SECONDS = 60
-    job = services.import_job_create(user=None, source_kind="upload", expected_files=3,
-                                     create_products=True)
-    services.import_job_upload_file(job_id=job.pk, filename="U1_MAIN.jpg",
-                                    fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=1)))
-    empty = services.import_job_create(user=None, source_kind="upload", expected_files=2)
+    job = imports.import_job_create(user=None, source_kind="upload", expected_files=3,
+                                    create_products=True)
+    imports.import_job_upload_file(job_id=job.pk, filename="U1_MAIN.jpg",
+                                   fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=1)))
+    empty = imports.import_job_create(user=None, source_kind="upload", expected_files=2)
     assert jobs.jobs_reconcile()["import"]["swept"] == 0  # still within the idle time
     ImportJob.objects.update(heartbeat_at=timezone.now() - timedelta(seconds=61))
     assert jobs.jobs_reconcile()["import"]["swept"] == 2
     job.refresh_from_db(), empty.refresh_from_db()
     assert job.status == JobStatus.DONE and "stopped after 1 of 3 files" in job.message
     assert empty.status == JobStatus.FAILED and "No file arrived" in empty.message
-    late = services.import_job_upload_file(job_id=job.pk, filename="U2_MAIN.jpg",
-                                           fileobj=io.BytesIO(jpeg_bytes(seed=2)))
+    late = imports.import_job_upload_file(job_id=job.pk, filename="U2_MAIN.jpg",
+                                          fileobj=io.BytesIO(jpeg_bytes(seed=2)))
     assert late.code == "job_closed"
 
 
 def test_upload_progress_never_reads_more_done_than_total(faulty_disk):
-    job = services.import_job_create(user=None, source_kind="upload", expected_files=1,
-                                     create_products=True)
+    job = imports.import_job_create(user=None, source_kind="upload", expected_files=1,
+                                    create_products=True)
     for i in range(3):
-        services.import_job_upload_file(job_id=job.pk, filename=f"V{i}_MAIN.jpg",
-                                        fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=i)))
+        imports.import_job_upload_file(job_id=job.pk, filename=f"V{i}_MAIN.jpg",
+                                       fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=i)))
         job.refresh_from_db()
         assert job.progress_done <= job.progress_total
     assert (job.progress_done, job.progress_total, job.percent) == (3, 3, 100)
@@ -238,24 +239,24 @@ def test_a_session_manifest_is_parsed_once_and_applied_in_chunks(faulty_disk, se
     rows = ["sku,title,filename"] + [f"M{i:03d},Title {i},m{i}.jpg" for i in range(30)]
     Product.objects.create(sku="M000", title="old")
     manifest = ContentFile("\n".join(rows).encode(), name="manifest.csv")
-    job = services.import_job_create(user=None, source_kind="upload", manifest_file=manifest,
-                                     expected_files=3)
+    job = imports.import_job_create(user=None, source_kind="upload", manifest_file=manifest,
+                                    expected_files=3)
     assert (job.products_created, job.products_updated) == (29, 1)
     assert job.message == "Manifest: 30 of 30 products applied."
     assert Product.objects.get(sku="M017").title == "Title 17"
     parsed = []
-    real_parse = services.parse_manifest
-    monkeypatch.setattr(services, "parse_manifest",
+    real_parse = imports.parse_manifest
+    monkeypatch.setattr(imports, "parse_manifest",
                         lambda *a, **k: parsed.append(1) or real_parse(*a, **k))
     for i in (1, 2, 3):
-        result = services.import_job_upload_file(
+        result = imports.import_job_upload_file(
             job_id=job.pk, filename=f"m{i}.jpg",
             fileobj=io.BytesIO(jpeg_bytes(size=(600, 500), seed=i)))
         assert result.status == "stored" and result.asset.product.sku == f"M{i:03d}"
     assert parsed == []  # the session's parsed manifest is reused
-    services._MANIFESTS.clear()  # another web process: parses it once, then reuses it
+    imports._MANIFESTS.clear()  # another web process: parses it once, then reuses it
     for i in (4, 5):
-        services.import_job_upload_file(job_id=job.pk, filename=f"m{i}.jpg",
-                                        fileobj=io.BytesIO(jpeg_bytes(size=(600, 500),
+        imports.import_job_upload_file(job_id=job.pk, filename=f"m{i}.jpg",
+                                       fileobj=io.BytesIO(jpeg_bytes(size=(600, 500),
                                                                       seed=i)))
     assert parsed == [1]

@@ -1,9 +1,16 @@
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 
-from catalog.ingest.manifest import ManifestError, csv_safe, csv_safe_row, parse_manifest
+from catalog.ingest.manifest import (
+    ManifestError,
+    csv_safe,
+    csv_safe_row,
+    csv_unescape,
+    parse_manifest,
+)
 
 HEADER = "sku,title,brand,category,gtin,asin,filename,position\r\n"
 
@@ -78,6 +85,22 @@ def test_it_escapes_formula_cells_in_written_csv(cell):
     out = io.StringIO()
     csv.writer(out).writerow(csv_safe_row([cell, "plain", None, 5]))
     assert next(csv.reader(io.StringIO(out.getvalue()))) == ["'" + cell, "plain", "", "5"]
+
+
+@pytest.mark.parametrize(("value", "cell"), [(-5, "-5"), (-1.5, "-1.5"),
+                                             (Decimal("-2.50"), "-2.50"), ("-5", "'-5"),
+                                             ("=1+2", "'=1+2"), ("+cmd", "'+cmd"), ("@x", "'@x"),
+                                             ("\tx", "'\tx"), ("\rx", "'\rx"), ("SKU-1", "SKU-1")])
+def test_it_writes_numbers_as_numbers_and_escapes_formula_text(value, cell):
+    assert csv_safe(value) == cell
+    assert csv_unescape(cell) == (cell if not isinstance(value, str) else value)
+
+
+def test_it_is_the_one_csv_escape_of_the_app():
+    from cutouts.variants import manifest as export_manifest
+
+    assert export_manifest.csv_safe is csv_safe
+    assert export_manifest.csv_unescape is csv_unescape
 
 
 def test_it_reports_ragged_rows_with_line_numbers():

@@ -56,3 +56,47 @@ def test_it_explains_a_bad_pattern(pattern, message):
 def test_it_explains_an_image_number_without_a_position():
     with pytest.raises(NamingError, match="1 \\(MAIN\\) to 9"):
         FilenameRules(patterns=["{sku}-{n}.jpg"]).candidates("ABC-12.jpg")
+
+
+def test_it_keeps_one_position_number_map_for_ingest_models_and_export_names():
+    from catalog.ingest.positions import (
+        POSITIONS,
+        number_for_position,
+        position_for_number,
+    )
+    from catalog.models import Position
+    from cutouts.variants.naming import amazon_position
+
+    assert tuple(Position.values) == POSITIONS
+    assert [position_for_number(n) for n in (0, 1, 2, 9, 10)] == [None, "MAIN", "PT01", "PT08",
+                                                                   None]
+    assert [number_for_position(c) for c in ("MAIN", "PT08", "SWCH", "XX")] == [1, 9, 10, None]
+    for n in range(1, 10):
+        assert amazon_position(n) == position_for_number(n)
+        assert number_for_position(position_for_number(n)) == n
+
+
+@pytest.mark.parametrize("name, sku", [
+    ("SHOE-77/IMG_0001.jpg", "SHOE-77"),
+    ("EVAL-003/003.jpg", "EVAL-003"),
+    ("shoot/DSC01234.JPG", "shoot"),
+    ("shoot/PXL_20240101_123456789.jpg", "shoot"),
+    ("SHOE-77/ABC123.jpg", "ABC123"),  # the file name carries a SKU: it beats the folder
+    ("SHOE-77/ABC123_PT02.jpg", "ABC123"),
+    ("IMG_0001.jpg", "IMG_0001"),  # nothing else reads: a camera name is still a reading
+])
+def test_it_prefers_the_folder_over_a_camera_or_sequence_file_name(name, sku):
+    assert FilenameRules().match(name).sku == sku
+
+
+def test_it_chooses_an_existing_sku_before_a_new_one_and_a_valid_one_when_creating():
+    rules = FilenameRules()
+    found, new = rules.choose("SHOE-77/IMG_0001.jpg", exists={"IMG_0001"}.__contains__,
+                              create=True)
+    assert (found.sku, new) == ("IMG_0001", False)
+    found, new = rules.choose("SHOE-77/IMG_0001.jpg", exists=lambda sku: False, create=True)
+    assert (found.sku, new) == ("SHOE-77", True)
+    found, new = rules.choose("bad sku!/IMG_0001.jpg", exists=lambda sku: False, create=True,
+                              valid=lambda sku: " " not in sku)
+    assert found.sku == "IMG_0001"
+    assert rules.choose("X/IMG_1.jpg", exists=lambda sku: False, create=False) == (None, False)

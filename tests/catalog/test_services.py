@@ -10,9 +10,24 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from catalog import services
-from catalog.ingest.manifest import ManifestError
+from catalog.errors import ManifestError, ProductFieldError, ThumbnailSizeError
 from catalog.models import ImageAsset, ImportIssue, ImportJob, Product
+from catalog.services.assets import (
+    THUMB_DEFAULT,
+    asset_ingest,
+    asset_soft_delete,
+    asset_thumbnail,
+    thumbnail_storage_name,
+)
+from catalog.services.import_runner import import_job_run
+from catalog.services.imports import (
+    import_job_cancel,
+    import_job_create,
+    import_job_finish,
+    import_job_upload_file,
+)
+from catalog.services.products import product_create, product_soft_delete, product_update
+from catalog.services.purge import purge_run
 from tests.catalog.imagegen import image_bytes, jpeg_bytes, png_declaring, zip_bytes
 from tests.factories import ImageAssetFactory, ProductFactory, UserFactory
 
@@ -20,8 +35,8 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest(product, data: bytes, name="photo.jpg", **kwargs):
-    return services.asset_ingest(product=product, fileobj=io.BytesIO(data), filename=name,
-                                 **kwargs)
+    return asset_ingest(product=product, fileobj=io.BytesIO(data), filename=name,
+                        **kwargs)
 
 
 def shas_in(names: set[str]) -> set[str]:
@@ -32,32 +47,32 @@ def shas_in(names: set[str]) -> set[str]:
 
 
 def test_it_creates_products_with_cleaned_identifiers():
-    product = services.product_create(sku="ABC-1", title="Boot", gtin="4006 3813-33931",
-                                      asin="b00example")
+    product = product_create(sku="ABC-1", title="Boot", gtin="4006 3813-33931",
+                             asin="b00example")
     assert (product.gtin, product.asin) == ("4006381333931", "B00EXAMPLE")
 
 
 def test_it_refuses_bad_products_with_field_messages():
     ProductFactory(sku="TAKEN")
     with pytest.raises(ValidationError) as info:
-        services.product_create(sku="TAKEN", gtin="4006381333932")
+        product_create(sku="TAKEN", gtin="4006381333932")
     assert "sku" in info.value.message_dict and "gtin" in info.value.message_dict
     assert not Product.objects.filter(gtin="4006381333932").exists()
 
 
 def test_it_updates_only_editable_fields():
     product = ProductFactory(title="Old")
-    services.product_update(product=product, title="New", brand="B")
+    product_update(product=product, title="New", brand="B")
     product.refresh_from_db()
     assert (product.title, product.brand) == ("New", "B")
-    with pytest.raises(ValueError, match="Unknown product field 'sku'"):
-        services.product_update(product=product, sku="OTHER")
+    with pytest.raises(ProductFieldError, match="Unknown product field 'sku'"):
+        product_update(product=product, sku="OTHER")
 
 
 def test_it_soft_deletes_a_product_with_its_images(storage):
     product = ProductFactory()
     asset = ingest(product, jpeg_bytes()).asset
-    services.product_soft_delete(product=product)
+    product_soft_delete(product=product)
     assert Product.live.filter(pk=product.pk).count() == 0
     asset.refresh_from_db()
     assert asset.deleted_at == Product.objects.get(pk=product.pk).deleted_at
@@ -130,7 +145,7 @@ def test_it_never_overwrites_a_stored_original(storage, tmp_path):
     first = ingest(product, jpeg_bytes()).asset
     path = tmp_path / "media" / first.original_name
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    services.asset_soft_delete(asset=first)
+    asset_soft_delete(asset=first)
     again = ingest(product, jpeg_bytes()).asset
     assert again.pk != first.pk and again.original_name == first.original_name
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
@@ -161,7 +176,7 @@ def test_it_streams_from_a_non_seekable_source(storage):
 
     data = image_bytes("TIFF", size=(1500, 1500))
     pipe = Pipe(data)
-    result = services.asset_ingest(product=ProductFactory(), fileobj=pipe, filename="a.tif")
+    result = asset_ingest(product=ProductFactory(), fileobj=pipe, filename="a.tif")
     assert result.status == "stored" and result.asset.bytes == len(data)
     assert pipe.reads > 2  # read in chunks, not in one go
 
@@ -190,19 +205,19 @@ def test_it_refuses_uploads_to_a_deleted_product(storage):
 
 def test_it_generates_a_thumbnail_once_and_then_serves_the_cached_one(storage, tmp_path):
     asset = ingest(ProductFactory(), jpeg_bytes(size=(1200, 900))).asset
-    name = services.asset_thumbnail(asset=asset, size=200)
+    name = asset_thumbnail(asset=asset, size=200)
     path = tmp_path / "media" / name
     mtime = path.stat().st_mtime_ns
     time.sleep(0.01)
-    assert services.asset_thumbnail(asset=asset, size=200) == name
+    assert asset_thumbnail(asset=asset, size=200) == name
     assert path.stat().st_mtime_ns == mtime
     from PIL import Image
 
     with Image.open(path) as thumb:
         assert (thumb.format, thumb.size) == ("WEBP", (200, 150))
-    assert storage.exists(services.thumbnail_storage_name(asset.sha256, services.THUMB_DEFAULT))
-    with pytest.raises(ValueError):
-        services.asset_thumbnail(asset=asset, size=5000)
+    assert storage.exists(thumbnail_storage_name(asset.sha256, THUMB_DEFAULT))
+    with pytest.raises(ThumbnailSizeError):
+        asset_thumbnail(asset=asset, size=5000)
 
 
 # --- Import jobs ------------------------------------------------------------------------------
@@ -210,8 +225,8 @@ def test_it_generates_a_thumbnail_once_and_then_serves_the_cached_one(storage, t
 
 def zip_job(members: dict, **kwargs) -> ImportJob:
     upload = ContentFile(zip_bytes(members), name="shoot.zip")
-    return services.import_job_create(user=None, source_kind="zip", source_file=upload,
-                                      enqueue=False, **kwargs)
+    return import_job_create(user=None, source_kind="zip", source_file=upload,
+                             enqueue=False, **kwargs)
 
 
 def issues(job) -> dict[str, str]:
@@ -241,11 +256,11 @@ def test_it_imports_a_zip_and_explains_every_refused_entry(storage, stored_files
         for name, data in members.items():
             zf.writestr(zipfile.ZipInfo(name), data)
         zf.writestr(symlink, "/etc/passwd")
-    job = services.import_job_create(
+    job = import_job_create(
         user=None, source_kind="zip", source_file=ContentFile(raw.getvalue(), name="s.zip"),
         enqueue=False,
     )
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_run(job_id=job.pk)
     assert job.status == "done"
     assert (job.progress_done, job.progress_total) == (11, 11)
     assert (job.imported_count, job.error_count, job.warning_count) == (3, 7, 2)
@@ -275,23 +290,23 @@ def test_it_refuses_zip_bombs_by_ratio_and_by_total_size(storage, settings):
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("A1_MAIN.jpg", b"\0" * 5_000_000)
-    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
-                                     source_file=ContentFile(raw.getvalue(), name="b.zip"))
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                            source_file=ContentFile(raw.getvalue(), name="b.zip"))
+    job = import_job_run(job_id=job.pk)
     assert "compression ratio" in issues(job)["A1_MAIN.jpg"]
     assert ImageAsset.objects.count() == 0
 
     settings.CUTROOM_MAX_ZIP_TOTAL_BYTES = 1_000_000
-    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
-                                     source_file=ContentFile(raw.getvalue(), name="b.zip"))
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                            source_file=ContentFile(raw.getvalue(), name="b.zip"))
+    job = import_job_run(job_id=job.pk)
     assert job.status == "failed" and "expands to 5,000,000 bytes" in job.message
 
 
 def test_it_fails_a_job_whose_file_is_not_a_zip(storage):
-    job = services.import_job_create(user=None, source_kind="zip", enqueue=False,
-                                     source_file=ContentFile(b"nope", name="x.zip"))
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                            source_file=ContentFile(b"nope", name="x.zip"))
+    job = import_job_run(job_id=job.pk)
     assert job.status == "failed" and job.message.startswith("Not a readable ZIP file")
 
 
@@ -303,7 +318,7 @@ def test_it_applies_a_manifest_inside_the_zip(storage):
                 "OLD,Better title,,,,,IMG_0003.JPG,\n")
     job = zip_job({"manifest.csv": manifest.encode(), "IMG_0001.JPG": jpeg_bytes(seed=1),
                    "IMG_0002.JPG": jpeg_bytes(seed=2), "sub/IMG_0003.JPG": jpeg_bytes(seed=3)})
-    job = services.import_job_run(job_id=job.pk)
+    job = import_job_run(job_id=job.pk)
     assert (job.status, job.imported_count, job.products_created, job.products_updated) == (
         "done", 3, 1, 1)
     new = Product.objects.get(sku="NEW1")
@@ -314,7 +329,7 @@ def test_it_applies_a_manifest_inside_the_zip(storage):
 
 def test_it_refuses_a_broken_manifest_before_storing_anything(storage, stored_files):
     with pytest.raises(ManifestError, match="Wrong columns"):
-        services.import_job_create(
+        import_job_create(
             user=None, source_kind="zip", enqueue=False,
             source_file=ContentFile(zip_bytes({"A_MAIN.jpg": jpeg_bytes()}), name="z.zip"),
             manifest_file=ContentFile(b"sku,colour\nA,red\n", name="m.csv"),
@@ -324,9 +339,9 @@ def test_it_refuses_a_broken_manifest_before_storing_anything(storage, stored_fi
 
 def test_it_creates_products_for_unknown_skus_only_when_asked(storage):
     members = {"NEWSKU_MAIN.jpg": jpeg_bytes(seed=1), "bad sku!_MAIN.jpg": jpeg_bytes(seed=2)}
-    job = services.import_job_run(job_id=zip_job(members).pk)
+    job = import_job_run(job_id=zip_job(members).pk)
     assert job.imported_count == 0 and not Product.objects.exists()
-    job = services.import_job_run(job_id=zip_job(members, create_products=True).pk)
+    job = import_job_run(job_id=zip_job(members, create_products=True).pk)
     assert (job.imported_count, job.products_created) == (1, 1)
     assert Product.objects.get().sku == "NEWSKU"
     assert "no naming rule" in issues(job)["bad sku!_MAIN.jpg"]
@@ -334,10 +349,10 @@ def test_it_creates_products_for_unknown_skus_only_when_asked(storage):
 
 def test_it_uses_a_custom_pattern_and_regex(storage):
     ProductFactory(sku="123456")
-    job = services.import_job_run(job_id=zip_job(
+    job = import_job_run(job_id=zip_job(
         {"123456-2.png": image_bytes("PNG", size=(700, 700))}, patterns=["{sku}-{n}.png"]).pk)
     assert ImageAsset.objects.get().position == "PT01"
-    job = services.import_job_run(job_id=zip_job(
+    job = import_job_run(job_id=zip_job(
         {"x/123456 v3.jpg": jpeg_bytes()}, regex=r"(?P<sku>\d{6}) v(?P<n>\d)").pk)
     assert job.imported_count == 1
     assert set(ImageAsset.objects.values_list("position", flat=True)) == {"PT01", "PT02"}
@@ -345,8 +360,8 @@ def test_it_uses_a_custom_pattern_and_regex(storage):
 
 def test_it_claims_a_job_once(storage):
     job = zip_job({"A_MAIN.jpg": jpeg_bytes()})
-    assert services.import_job_run(job_id=job.pk) is not None
-    assert services.import_job_run(job_id=job.pk) is None
+    assert import_job_run(job_id=job.pk) is not None
+    assert import_job_run(job_id=job.pk) is None
 
 
 def test_it_stops_a_running_import_when_cancelled(storage):
@@ -355,9 +370,9 @@ def test_it_stops_a_running_import_when_cancelled(storage):
 
     def cancel_after_first(done=None, total=None, issue=None):
         if done == 1:
-            services.import_job_cancel(job_id=job.pk)
+            import_job_cancel(job_id=job.pk)
 
-    job = services.import_job_run(job_id=job.pk, progress=cancel_after_first)
+    job = import_job_run(job_id=job.pk, progress=cancel_after_first)
     assert job.status == "cancelled"
     assert ImageAsset.objects.count() == 1 and job.progress_done == 1
 
@@ -365,7 +380,7 @@ def test_it_stops_a_running_import_when_cancelled(storage):
 def test_it_enqueues_the_import_task_on_commit(storage, django_capture_on_commit_callbacks):
     with mock.patch("catalog.tasks.import_job_run_task.delay") as delay, \
             django_capture_on_commit_callbacks(execute=True):
-        job = services.import_job_create(
+        job = import_job_create(
             user=None, source_kind="zip",
             source_file=ContentFile(zip_bytes({"A_MAIN.jpg": jpeg_bytes()}), name="z.zip"))
     delay.assert_called_once_with(job.pk)
@@ -382,24 +397,56 @@ def test_it_runs_the_task_and_returns_at_once_when_the_job_is_not_queued(storage
     assert ImportJob.objects.get(pk=job.pk).status == "done"
 
 
+def test_the_task_fails_an_import_past_its_time_limit_keeping_what_was_imported(
+        storage, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from catalog import events
+    from catalog.services import import_runner
+    from catalog.tasks import import_job_run_task
+
+    ProductFactory(sku="A")
+    ProductFactory(sku="B")
+    job = zip_job({"A_MAIN.jpg": jpeg_bytes(seed=1), "B_MAIN.jpg": jpeg_bytes(seed=2)})
+    real_entry, calls = import_runner._import_entry, []
+
+    def limit_after_second_file(run, source, entry, user):
+        real_entry(run, source, entry, user)
+        calls.append(entry.name)
+        if len(calls) == 2:
+            raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(import_runner, "_import_entry", limit_after_second_file)
+    finished = []
+    monkeypatch.setattr(events, "import_finished", finished.append)
+    import_job_run_task.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "took longer than allowed" in job.message
+    assert "what was imported stays" in job.message
+    # The second file was stored after the last checkpoint: its count is kept too.
+    assert job.imported_count == 2 and ImageAsset.objects.count() == 2
+    assert finished == [job.pk]
+
+
 def test_it_counts_a_browser_batch_file_by_file(storage):
     ProductFactory(sku="A")
     manifest = ContentFile(b"sku,title,filename\nM1,Made by manifest,shot.jpg\n", name="m.csv")
-    job = services.import_job_create(user=None, source_kind="upload", expected_files=3,
-                                     manifest_file=manifest)
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            manifest_file=manifest)
     assert job.status == "running" and job.products_created == 1
     results = [
-        services.import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
+        import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
         for name, data in [("A_MAIN.jpg", jpeg_bytes(seed=1)), ("shot.jpg", jpeg_bytes(seed=2)),
                            ("A_PT01.jpg", b"garbage")]
     ]
     assert [r.status for r in results] == ["stored", "stored", "rejected"]
     assert Product.objects.get(sku="M1").assets.count() == 1
-    job = services.import_job_finish(job_id=job.pk)
+    job = import_job_finish(job_id=job.pk)
     assert (job.status, job.progress_done, job.imported_count, job.error_count) == (
         "done", 3, 2, 1)
-    late = services.import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes()),
-                                           filename="A_PT02.jpg")
+    late = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes()),
+                                  filename="A_PT02.jpg")
     assert late.code == "job_closed"
 
 
@@ -416,8 +463,8 @@ def test_it_purges_only_unreferenced_files_past_the_retention(storage, tmp_path,
     live = ingest(ProductFactory(), jpeg_bytes(seed=1)).asset
     recently_deleted = ingest(ProductFactory(), jpeg_bytes(seed=2)).asset
     long_deleted = ingest(ProductFactory(), jpeg_bytes(seed=3)).asset
-    services.asset_soft_delete(asset=recently_deleted)
-    services.asset_soft_delete(asset=long_deleted)
+    asset_soft_delete(asset=recently_deleted)
+    asset_soft_delete(asset=long_deleted)
     ImageAsset.objects.filter(pk=long_deleted.pk).update(
         deleted_at=timezone.now() - timedelta(days=40))
     storage.save("originals/ff/ff/" + "f" * 64 + ".jpg", ContentFile(b"old orphan"))
@@ -427,9 +474,9 @@ def test_it_purges_only_unreferenced_files_past_the_retention(storage, tmp_path,
             _age(tmp_path, name, 60)
 
     before = stored_files()
-    dry = services.purge_run(older_than_days=30, dry_run=True)
+    dry = purge_run(older_than_days=30, dry_run=True)
     assert stored_files() == before
-    result = services.purge_run(older_than_days=30)
+    result = purge_run(older_than_days=30)
     assert sorted(result.deleted) == sorted(dry.deleted)
     assert shas_in(set(result.deleted)) == {long_deleted.sha256, "f" * 64}
     remaining = shas_in(stored_files())
@@ -439,4 +486,17 @@ def test_it_purges_only_unreferenced_files_past_the_retention(storage, tmp_path,
 
 def test_it_keeps_files_that_a_factory_row_only_names(storage):
     ImageAssetFactory()
-    assert services.purge_run(older_than_days=0).deleted == []
+    assert purge_run(older_than_days=0).deleted == []
+
+
+def test_it_imports_a_folder_per_sku_zip_as_one_product_per_folder(storage):
+    job = zip_job({
+        "SHOE-77/IMG_0001.jpg": jpeg_bytes(seed=21),
+        "SHOE-77/IMG_0002.jpg": jpeg_bytes(seed=22),
+        "EVAL-003/003.jpg": jpeg_bytes(seed=23),
+    }, create_products=True)
+    job = import_job_run(job_id=job.pk)
+    assert (job.status, job.imported_count, job.products_created) == ("done", 3, 2)
+    skus = sorted(Product.objects.values_list("sku", flat=True))
+    assert skus == ["EVAL-003", "SHOE-77"]
+    assert Product.objects.get(sku="SHOE-77").assets.count() == 2

@@ -5,8 +5,9 @@ import pytest
 from django.urls import resolve, reverse
 from django.utils import timezone
 
-from catalog import services
 from catalog.models import ImageAsset, ImportJob, Product
+from catalog.services.assets import asset_ingest, asset_soft_delete, thumbnail_storage_name
+from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import png_declaring, zip_bytes
 from tests.factories import (
     ImageAssetFactory,
@@ -43,7 +44,7 @@ def reviewer_client(client):
 
 
 def stored_asset(product, seed=0, **kwargs) -> ImageAsset:
-    result = services.asset_ingest(
+    result = asset_ingest(
         product=product, fileobj=io.BytesIO(product_jpeg(700, 600, seed=seed)),
         filename=f"{product.sku}_{seed}.jpg", **kwargs,
     )
@@ -67,11 +68,21 @@ def _routes(product, asset, job):
         ("get", reverse("catalog:dashboard_summary"), VIEW),
         ("get", reverse("catalog:bulk_upload"), UPLOAD),
         ("post", reverse("catalog:bulk_upload"), UPLOAD),
+        ("post", reverse("catalog:import_preview"), UPLOAD),
         ("post", reverse("catalog:product_upload", args=[product.pk]), UPLOAD),
         ("post", reverse("catalog:import_list"), UPLOAD),
         ("post", reverse("catalog:import_upload_file", args=[job.pk]), UPLOAD),
         ("post", reverse("catalog:import_finish", args=[job.pk]), UPLOAD),
         ("post", reverse("catalog:import_cancel", args=[job.pk]), UPLOAD),
+        ("get", reverse("catalog:product_create"), UPLOAD),
+        ("post", reverse("catalog:product_create"), UPLOAD),
+        ("get", reverse("catalog:product_edit", args=[product.pk]), UPLOAD),
+        ("post", reverse("catalog:product_edit", args=[product.pk]), UPLOAD),
+        ("get", reverse("catalog:product_bulk_edit"), UPLOAD),
+        ("post", reverse("catalog:product_bulk_edit"), UPLOAD),
+        ("get", reverse("catalog:product_deleted_list"), DELETE),
+        # Restoring a live product changes nothing; it runs before the delete below.
+        ("post", reverse("catalog:product_restore", args=[product.pk]), DELETE),
         ("post", reverse("catalog:asset_delete", args=[product.pk, asset.pk]), DELETE),
         ("post", reverse("catalog:product_delete", args=[product.pk]), DELETE),
     ]
@@ -144,7 +155,7 @@ def test_it_answers_an_htmx_search_with_the_results_partial_only(reviewer_client
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="product-results",
     )
     body = response.content.decode()
-    assert body.lstrip().startswith('<section id="product-results">')
+    assert body.lstrip().startswith('<section id="product-results"')
     assert "BOOT-1" in body and "<html" not in body
 
 
@@ -175,7 +186,7 @@ def test_it_shows_assets_with_status_position_and_colour_notes(manager_client):
     ImageAssetFactory(product=product, position="PT01", width=800, height=700)
     body = manager_client.get(reverse("catalog:product_detail", args=[product.pk])).content
     page = body.decode()
-    assert '<span class="badge status-in_review">In review</span>' in page
+    assert 'class="badge chip status-in_review" data-status="in_review">In review</span>' in page
     assert 'data-position="PT01"' in page
     assert "Untagged CMYK: converted assuming a press profile." in page
     assert "Low resolution for zoom" in page
@@ -234,7 +245,7 @@ def test_it_streams_a_cached_thumbnail_without_exposing_storage(reviewer_client,
     assert body[:4] == b"RIFF" and body[8:12] == b"WEBP"
     assert "immutable" in response["Cache-Control"] and "private" in response["Cache-Control"]
     assert asset.sha256 not in response.get("Location", "") + response["Content-Type"]
-    assert storage.exists(services.thumbnail_storage_name(asset.sha256, 160))
+    assert storage.exists(thumbnail_storage_name(asset.sha256, 160))
     again = reviewer_client.get(url, {"size": "160"}, HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
 
@@ -244,12 +255,12 @@ def test_it_refuses_odd_thumbnail_sizes_by_serving_the_default(reviewer_client, 
     response = reviewer_client.get(reverse("catalog:asset_thumbnail", args=[asset.pk]),
                                    {"size": "1999"})
     assert response.status_code == 200
-    assert not storage.exists(services.thumbnail_storage_name(asset.sha256, 1999))
+    assert not storage.exists(thumbnail_storage_name(asset.sha256, 1999))
 
 
 def test_it_answers_404_for_a_deleted_or_missing_thumbnail(reviewer_client, storage):
     gone = stored_asset(ProductFactory())
-    services.asset_soft_delete(asset=gone)
+    asset_soft_delete(asset=gone)
     missing = ImageAssetFactory()  # a row without files
     for asset in (gone, missing):
         url = reverse("catalog:asset_thumbnail", args=[asset.pk])
@@ -453,7 +464,7 @@ def test_it_queues_a_zip_and_shows_progress_and_issues(manager_client, storage,
     polling = manager_client.get(response.json()["job_url"], **HTMX).content.decode()
     assert 'hx-trigger="every 1s"' in polling and 'data-status="queued"' in polling
 
-    services.import_job_run(job_id=job.pk)  # what the worker task does
+    import_job_run(job_id=job.pk)  # what the worker task does
     done = manager_client.get(response.json()["job_url"], **HTMX).content.decode()
     assert 'data-status="done"' in done and "every 1s" not in done
     assert "1 imported" in done and "ZIP1_PT01.jpg" in done and "Not an image" in done
@@ -531,3 +542,46 @@ def test_it_redirects_thumbnails_to_a_short_lived_signed_url_on_s3(reviewer_clie
     location = response["Location"]
     assert "X-Amz-Signature=" in location and "X-Amz-Expires=300" in location
     assert response["Cache-Control"] == "private, max-age=60"
+
+
+# --- Import preview -------------------------------------------------------------------------------
+
+
+def _preview(client, names, **fields):
+    response = client.post(reverse("catalog:import_preview"), {"names": names, **fields})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_it_previews_a_folder_per_sku_shoot_as_one_product_per_folder(manager_client):
+    ProductFactory(sku="KNOWN-1")
+    page = _preview(manager_client, [
+        "SHOE-77/IMG_0001.jpg", "SHOE-77/IMG_0002.jpg", "EVAL-003/003.jpg",
+        "KNOWN-1_PT01.jpg", "BAG-5_main.jpg", "bad name!.jpg",
+    ], create_products="on")
+    assert "5 of 6 files → 4 products" in page
+    assert 'data-preview-sku="SHOE-77"' in page and 'data-preview-sku="EVAL-003"' in page
+    assert 'data-preview-sku="IMG_0001"' not in page and 'data-preview-sku="003"' not in page
+    assert "(3 new)" in page  # SHOE-77, EVAL-003 and BAG-5; KNOWN-1 exists
+    assert not Product.objects.filter(sku__in=["SHOE-77", "EVAL-003", "BAG-5"]).exists()
+
+
+def test_it_previews_unknown_skus_as_not_mapped_without_create(manager_client):
+    page = _preview(manager_client, ["SHOE-77/IMG_0001.jpg"])
+    assert "0 of 1 file → 0 products" in page
+    assert "unknown SKU SHOE-77" in page
+
+
+def test_it_previews_a_deleted_product_and_a_bad_rule_with_reasons(manager_client):
+    ProductFactory(sku="GONE-1", deleted_at=timezone.now())
+    page = _preview(manager_client, ["GONE-1_main.jpg"])
+    assert "product GONE-1 is deleted" in page
+    page = _preview(manager_client, ["A_main.jpg"], patterns="{colour}.jpg")
+    assert "Unknown placeholder {colour}" in page
+
+
+def test_it_previews_manifest_rows_before_the_naming_rules(manager_client):
+    manifest = upload("manifest.csv", b"sku,filename,position\r\nMAN-1,IMG_9.jpg,PT02\r\n",
+                      "text/csv")
+    page = _preview(manager_client, ["IMG_9.jpg"], manifest=manifest, create_products="on")
+    assert 'data-preview-sku="MAN-1"' in page and "manifest line 2" in page

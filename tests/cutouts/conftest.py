@@ -5,7 +5,8 @@ import zlib
 import numpy as np
 import pytest
 
-from catalog.services import asset_ingest, product_create
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
 from cutouts import engine
 from tests.images import product_jpeg
 

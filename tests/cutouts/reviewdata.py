@@ -6,14 +6,14 @@ import numpy as np
 from PIL import Image
 
 from cutouts.models import Cutout
-from cutouts.services import jobs
+from cutouts.services import batches, runs
 
 
 def done_cutouts(assets, *, profile_name: str = "fast") -> list[Cutout]:
-    batch = jobs.cutout_batch_start(assets=assets, profile_name=profile_name)
+    batch = batches.cutout_batch_start(assets=assets, profile_name=profile_name)
     rows = list(batch.cutouts.order_by("pk"))
     for row in rows:
-        assert jobs.cutout_run(cutout_id=row.pk) == "done"
+        assert runs.cutout_run(cutout_id=row.pk) == "done"
     return list(Cutout.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
 
 

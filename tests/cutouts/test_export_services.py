@@ -10,8 +10,9 @@ from PIL import Image, ImageCms
 
 from catalog.models import AssetStatus
 from cutouts import variants
+from cutouts.errors import ExportCollisionError, ExportError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
-from cutouts.services import export, review
+from cutouts.services import export_jobs, renditions, review
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
@@ -70,7 +71,7 @@ def test_it_seeds_the_builtin_presets_without_overwriting_admin_edits():
     assert "[AMZ] Amazon Seller Central" in amazon.sources
     Preset.objects.filter(name="amazon_main").update(label="Amazon (edited)")
     Preset.objects.filter(name="ebay").delete()
-    assert export.preset_seed() == 1
+    assert renditions.preset_seed() == 1
     assert Preset.objects.get(name="amazon_main").label == "Amazon (edited)"
     assert Preset.objects.filter(name="ebay").exists()
 
@@ -84,7 +85,7 @@ def test_it_exports_amazon_main_images_that_pass_the_marketplace_rules(no_enqueu
     approved_cutout(product=no_asin, position="MAIN", size=(500, 900))
     done_cutout(product=ProductFactory(sku="NOT-APPROVED"))  # never exported
 
-    job = export.export_job_create(user=user, presets=["amazon_main"], brand="acme")
+    job = export_jobs.export_job_create(user=user, presets=["amazon_main"], brand="acme")
     assert no_enqueue == [] and job.progress_total == 3  # enqueued only on commit
     job = run(job)
 
@@ -129,7 +130,7 @@ def test_it_exports_amazon_main_images_that_pass_the_marketplace_rules(no_enqueu
 
 def test_a_dry_run_writes_only_a_manifest_and_renders_nothing(no_enqueue):
     cutout = approved_cutout(product=ProductFactory(sku="DRY-1", asin="B0DRYRUN01"))
-    job = run(export.export_job_create(presets=["amazon_main", "walmart"], dry_run=True))
+    job = run(export_jobs.export_job_create(presets=["amazon_main", "walmart"], dry_run=True))
     assert job.status == JobStatus.DONE and job.zip_name == ""
     assert job.exported_count == 0 and "would be exported" in job.message
     with storages["exports"].open(job.manifest_name, "rb") as fh:
@@ -146,7 +147,7 @@ def test_a_dry_run_writes_only_a_manifest_and_renders_nothing(no_enqueue):
 
 def test_it_excludes_failing_variants_unless_the_user_overrides(no_enqueue, too_small_preset):
     approved_cutout(product=ProductFactory(sku="FAIL-1", asin="B0FAIL0001"))
-    job = run(export.export_job_create(presets=["amazon_main", "too_small"]))
+    job = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"]))
     assert (job.status, job.exported_count, job.failed_count) == (JobStatus.DONE, 1, 1)
     assert read_zip(job).namelist() == ["amazon_main/B0FAIL0001.MAIN.jpg", "manifest.csv"]
     [excluded] = job.report["excluded"]
@@ -155,8 +156,8 @@ def test_it_excludes_failing_variants_unless_the_user_overrides(no_enqueue, too_
     rows = manifest_rows(read_zip(job).read("manifest.csv"))
     assert rows[1]["compliance"].startswith("not exported: failed: longest side is 400 px")
 
-    forced = run(export.export_job_create(presets=["amazon_main", "too_small"],
-                                          include_failing=True))
+    forced = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"],
+                                               include_failing=True))
     assert (forced.exported_count, forced.failed_count) == (2, 0)
     assert "too_small/FAIL-1.jpg" in read_zip(forced).namelist()
     rows = manifest_rows(read_zip(forced).read("manifest.csv"))
@@ -167,8 +168,8 @@ def test_it_reports_naming_collisions_before_anything_is_written(no_enqueue):
     product = ProductFactory(sku="DUP-1", asin="B0DUPLICAT")
     approved_cutout(product=product, position="MAIN")
     approved_cutout(product=product, position="MAIN")
-    with pytest.raises(export.ExportCollisionError) as caught:
-        export.export_job_create(presets=["amazon_main"], product_ids=[product.pk])
+    with pytest.raises(ExportCollisionError) as caught:
+        export_jobs.export_job_create(presets=["amazon_main"], product_ids=[product.pk])
     assert len(caught.value.collisions) == 1
     assert "amazon_main/B0DUPLICAT.MAIN.jpg" in caught.value.collisions[0]
     assert "DUP-1" in caught.value.collisions[0]
@@ -178,7 +179,7 @@ def test_it_reports_naming_collisions_before_anything_is_written(no_enqueue):
 def test_a_collision_appearing_after_queueing_fails_the_job_without_output(no_enqueue):
     product = ProductFactory(sku="LATE-1", asin="B0LATECOLL")
     approved_cutout(product=product, position="MAIN")
-    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     approved_cutout(product=product, position="MAIN")
     job = run(job)
     assert job.status == JobStatus.FAILED and "collision" in job.message
@@ -188,14 +189,14 @@ def test_a_collision_appearing_after_queueing_fails_the_job_without_output(no_en
 
 def test_it_escapes_formula_cells_in_the_manifest(no_enqueue):
     approved_cutout(product=ProductFactory(sku="=cmd", asin="B0FORMULA1"))
-    job = run(export.export_job_create(presets=["amazon_main"]))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"]))
     raw = read_zip(job).read("manifest.csv").decode("utf-8-sig")
     assert "\r\n'=cmd," in raw
 
 
 def test_renditions_are_cached_per_version_and_a_new_approval_uses_new_ones(monkeypatch):
     first = approved_cutout(product=ProductFactory(sku="VER-1"))
-    rendition = export.rendition_get_or_create(cutout=first, preset="amazon_main")
+    rendition = renditions.rendition_get_or_create(cutout=first, preset="amazon_main")
     assert rendition.spec == variants.parse_spec(variants.PRESETS["amazon_main"].spec).canonical()
     assert storages["default"].exists(rendition.file_name)
     assert rendition.compliance_ok and rendition.compliance["summary"] == "ok"
@@ -204,13 +205,13 @@ def test_renditions_are_cached_per_version_and_a_new_approval_uses_new_ones(monk
         raise AssertionError("a cached rendition was rendered again")
 
     monkeypatch.setattr(variants, "render_variant", no_render)
-    again = export.rendition_get_or_create(cutout=first, preset="amazon_main")
+    again = renditions.rendition_get_or_create(cutout=first, preset="amazon_main")
     assert again.pk == rendition.pk and again.cache_key == rendition.cache_key
     monkeypatch.undo()
 
     second = done_cutout(asset=first.asset, version=2, colour=(20, 120, 20))
     review.cutout_approve(cutout=second, user=reviewer())
-    job = run(export.export_job_create(presets=["amazon_main"]))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"]))
     assert job.status == JobStatus.DONE
     newer = Rendition.objects.get(cutout=second)
     assert newer.cache_key != rendition.cache_key and newer.sha256 != rendition.sha256
@@ -222,8 +223,8 @@ def test_renditions_are_cached_per_version_and_a_new_approval_uses_new_ones(monk
 def test_the_shadow_layer_is_used_only_when_the_spec_asks_and_never_counts_for_fill():
     cutout = approved_cutout(product=ProductFactory(sku="SHADOW-1"), shadow=True)
     spec = "trim|fill-80|square-600|bg-ffffff|{}|format-png"
-    keep = export.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-keep"))
-    none = export.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-none"))
+    keep = renditions.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-keep"))
+    none = renditions.rendition_get_or_create(cutout=cutout, spec=spec.format("shadow-none"))
     assert keep.sha256 != none.sha256 and keep.cache_key != none.cache_key
     assert keep.fill_pct == pytest.approx(none.fill_pct) and 80 <= keep.fill_pct < 81
     with storages["default"].open(keep.file_name, "rb") as fh:
@@ -239,7 +240,7 @@ def test_the_shadow_layer_is_used_only_when_the_spec_asks_and_never_counts_for_f
 ])
 def test_it_warns_about_restrictive_model_licences(model_name, warning):
     cutout = approved_cutout(product=ProductFactory(), model_name=model_name)
-    rendition = export.rendition_get_or_create(cutout=cutout, preset="amazon_main")
+    rendition = renditions.rendition_get_or_create(cutout=cutout, preset="amazon_main")
     assert rendition.compliance_ok
     assert any(warning in w for w in rendition.compliance["warnings"])
     assert rendition.compliance["summary"].startswith("ok (warnings:")
@@ -248,10 +249,10 @@ def test_it_warns_about_restrictive_model_licences(model_name, warning):
 def test_it_rechecks_a_cached_rendition_when_the_preset_rules_change(no_enqueue):
     cutout = approved_cutout(product=ProductFactory(sku="RULES-1"))
     preset = Preset.objects.get(name="google_shopping")
-    assert export.rendition_get_or_create(cutout=cutout, preset=preset).compliance_ok
+    assert renditions.rendition_get_or_create(cutout=cutout, preset=preset).compliance_ok
     preset.rules = {**preset.rules, "min_long_side": 4000}
     preset.save()
-    rechecked = export.rendition_get_or_create(cutout=cutout, preset=preset)
+    rechecked = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
     assert not rechecked.compliance_ok
     assert "at least 4000 required" in rechecked.compliance["summary"]
     assert Rendition.objects.filter(cutout=cutout).count() == 1
@@ -259,35 +260,35 @@ def test_it_rechecks_a_cached_rendition_when_the_preset_rules_change(no_enqueue)
 
 def test_it_writes_a_folder_export_into_export_storage(no_enqueue):
     approved_cutout(product=ProductFactory(sku="FOLD-1", asin="B0FOLDER01"))
-    job = run(export.export_job_create(presets=["amazon_main"], destination="folder",
-                                       folder="feeds/amazon"))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                            folder="feeds/amazon"))
     storage = storages["exports"]
     assert job.status == JobStatus.DONE and job.zip_name == ""
     assert storage.exists("feeds/amazon/amazon_main/B0FOLDER01.MAIN.jpg")
     assert storage.exists("feeds/amazon/manifest.csv")
-    with pytest.raises(export.ExportError, match="already holds an export"):
-        export.export_job_create(presets=["amazon_main"], destination="folder",
-                                 folder="feeds/amazon")
+    with pytest.raises(ExportError, match="already holds an export"):
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                      folder="feeds/amazon")
 
 
 def test_it_refuses_unknown_presets_bad_folders_and_empty_selections(no_enqueue):
-    with pytest.raises(export.ExportError, match="Unknown preset"):
-        export.export_job_create(presets=["nope"])
+    with pytest.raises(ExportError, match="Unknown preset"):
+        export_jobs.export_job_create(presets=["nope"])
     approved_cutout(product=ProductFactory(brand="Acme"))
-    with pytest.raises(export.ExportError, match="folder name"):
-        export.export_job_create(presets=["amazon_main"], destination="folder", folder="../x")
-    with pytest.raises(export.ExportError, match="Nothing to export"):
-        export.export_job_create(presets=["amazon_main"], brand="Other")
+    with pytest.raises(ExportError, match="folder name"):
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder", folder="../x")
+    with pytest.raises(ExportError, match="Nothing to export"):
+        export_jobs.export_job_create(presets=["amazon_main"], brand="Other")
 
 
 def test_a_cancelled_job_is_not_run_and_a_finished_one_is_not_run_twice(no_enqueue):
     approved_cutout(product=ProductFactory(asin="B0CANCEL01"))
-    job = export.export_job_create(presets=["amazon_main"])
-    assert export.export_job_cancel(job=job)
+    job = export_jobs.export_job_create(presets=["amazon_main"])
+    assert export_jobs.export_job_cancel(job=job)
     assert export_job_run_task(job.pk) == "skipped"
-    job = run(export.export_job_create(presets=["amazon_main"]))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"]))
     assert export_job_run_task(job.pk) == "skipped"
-    assert not export.export_job_cancel(job=job)
+    assert not export_jobs.export_job_cancel(job=job)
 
 
 def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat_is_stale(
@@ -299,8 +300,8 @@ def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat
     from catalog import jobs
 
     approved_cutout(product=ProductFactory(asin="B0STALE001"))
-    job = export.export_job_create(presets=["amazon_main"])
-    lost_token = export.export_job_claim(job_id=job.pk)
+    job = export_jobs.export_job_create(presets=["amazon_main"])
+    lost_token = export_jobs.export_job_claim(job_id=job.pk)
     assert lost_token and export_job_run_task(job.pk) == "skipped"  # its run is alive
     monkeypatch.setattr(jobs, "queue_depths", lambda queues: dict.fromkeys(queues, 0))
     assert jobs.jobs_reconcile()["export"]["running_reset"] == 0  # heartbeat still fresh
@@ -309,7 +310,7 @@ def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat
     assert jobs.jobs_reconcile()["export"]["running_reset"] == 1
     assert job.pk in no_enqueue
     assert export_job_run_task(job.pk) == "done"
-    assert export.export_job_run(job_id=job.pk, run_token=lost_token) == "skipped"
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=lost_token) == "skipped"
     job.refresh_from_db()
     assert job.attempts == 2
 
@@ -317,7 +318,7 @@ def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat
 def test_the_export_task_runs_on_the_default_queue_with_a_long_time_limit(settings):
     assert settings.CELERY_TASK_ROUTES["cutouts.tasks.export_job_run_task"] == {
         "queue": "default"}
-    assert export_job_run_task.soft_time_limit == export.EXPORT_TIME_LIMIT
+    assert export_job_run_task.soft_time_limit == export_jobs.EXPORT_TIME_LIMIT
 
 
 def test_a_corrupt_cutout_file_is_reported_and_the_rest_still_exports(no_enqueue):
@@ -327,7 +328,7 @@ def test_a_corrupt_cutout_file_is_reported_and_the_rest_still_exports(no_enqueue
     storages["default"].delete(broken.rgba_name)
     storages["default"].save(broken.rgba_name, ContentFile(b"\x89PNG\r\n\x1a\n truncated"))
     approved_cutout(product=ProductFactory(sku="FINE-1"))
-    job = run(export.export_job_create(presets=["amazon_main"]))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"]))
     assert (job.status, job.exported_count, job.failed_count) == (JobStatus.DONE, 1, 1)
     [excluded] = job.report["excluded"]
     assert excluded["sku"] == "BROKEN-1"
@@ -351,12 +352,35 @@ class _FullDisk:
 
 def test_a_full_export_disk_fails_the_job_with_the_reason(no_enqueue, monkeypatch):
     approved_cutout(product=ProductFactory(sku="FULL-1"))
-    job = export.export_job_create(presets=["amazon_main"])
+    job = export_jobs.export_job_create(presets=["amazon_main"])
     real = storages["exports"]
     monkeypatch.setitem(storages._storages, "exports", _FullDisk(real))
-    token = export.export_job_claim(job_id=job.pk)
-    assert export.export_job_run(job_id=job.pk, run_token=token) == "failed"
+    token = export_jobs.export_job_claim(job_id=job.pk)
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=token) == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.finished_at is not None
     assert job.message == ("The export could not be written: the storage is full (no space "
                            "left on device).")
+
+
+def test_a_soft_time_limit_is_caught_by_the_task_which_fails_the_job_with_its_reason(
+        no_enqueue, monkeypatch, caplog):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    approved_cutout(product=ProductFactory(sku="SLOW-1"))
+    job = export_jobs.export_job_create(presets=["amazon_main"], user=manager())
+
+    def out_of_time(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+        yield  # a generator, like the real pipeline
+
+    monkeypatch.setattr(export_jobs, "plan_renditions", out_of_time)
+    assert export_job_run_task.run(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.finished_at is not None
+    assert job.message == export_jobs.EXPORT_TIMEOUT_MESSAGE
+    assert job.report == {"collisions": [], "excluded": [], "excluded_count": 0}
+    assert Notification.objects.filter(user=job.created_by,
+                                       text__startswith=f"Export {job.pk} failed").exists()
+    # A time limit is an expected end, not a crash: nothing logged as an error.
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

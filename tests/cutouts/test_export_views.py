@@ -10,7 +10,7 @@ from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from cutouts.models import ExportJob, JobStatus
-from cutouts.services import export
+from cutouts.services import export_jobs
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
@@ -29,7 +29,7 @@ def sent(monkeypatch):
 @pytest.fixture
 def finished_job(sent):
     approved_cutout(product=ProductFactory(sku="VIEW-1", asin="B0VIEW0001"))
-    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     assert export_job_run_task(job.pk) == "done"
     job.refresh_from_db()
     return job
@@ -115,7 +115,7 @@ def test_the_form_shows_unknown_skus_and_collisions(client, sent):
 
 def test_the_job_page_polls_while_active_and_reloads_when_finished(client, sent):
     approved_cutout(product=ProductFactory(sku="POLL-1", asin="B0POLL0001"))
-    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     client.force_login(manager())
     url = reverse("cutouts:export_detail", args=[job.pk])
     partial = client.get(url, headers={"HX-Request": "true"})
@@ -131,7 +131,7 @@ def test_the_job_page_polls_while_active_and_reloads_when_finished(client, sent)
 
 def test_the_job_page_lists_excluded_variants_with_reasons(client, sent):
     approved_cutout(product=ProductFactory(sku="EXCL-1"))  # no GTIN: Walmart cannot name it
-    job = export.export_job_create(user=manager(), presets=["walmart"])
+    job = export_jobs.export_job_create(user=manager(), presets=["walmart"])
     export_job_run_task(job.pk)
     client.force_login(manager())
     page = client.get(reverse("cutouts:export_detail", args=[job.pk]))
@@ -151,7 +151,7 @@ def test_the_download_streams_the_zip_from_storage(client, finished_job):
 
 def test_a_dry_run_has_no_zip_to_download(client, sent):
     approved_cutout(product=ProductFactory(asin="B0NOZIP001"))
-    job = export.export_job_create(user=manager(), presets=["amazon_main"], dry_run=True)
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"], dry_run=True)
     export_job_run_task(job.pk)
     client.force_login(manager())
     assert client.get(reverse("cutouts:export_download", args=[job.pk])).status_code == 404
@@ -172,7 +172,7 @@ def test_the_download_redirects_to_a_short_lived_signed_url_on_s3(client, finish
                        default_acl="private", querystring_auth=True, querystring_expire=60,
                        file_overwrite=False, location="exports", signature_version="s3v4")
         s3.save(finished_job.zip_name, io.BytesIO(b"zip bytes"))
-        monkeypatch.setattr("cutouts.views.export.storages", {"exports": s3})
+        monkeypatch.setattr("catalog.serving.storages", {"exports": s3})
         client.force_login(manager())
         response = client.get(reverse("cutouts:export_download", args=[finished_job.pk]))
         assert response.status_code == 302
@@ -187,7 +187,7 @@ def test_the_download_redirects_to_a_short_lived_signed_url_on_s3(client, finish
 
 def test_cancel_stops_a_queued_job(client, sent):
     approved_cutout(product=ProductFactory(asin="B0CANCEL02"))
-    job = export.export_job_create(user=manager(), presets=["amazon_main"])
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     client.force_login(manager())
     client.post(reverse("cutouts:export_cancel", args=[job.pk]))
     job.refresh_from_db()

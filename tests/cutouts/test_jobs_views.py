@@ -2,8 +2,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from cutouts.errors import PermanentError
 from cutouts.models import Cutout, CutoutBatch, JobStatus, Notification
-from cutouts.services import jobs
+from cutouts.services import batches, runs
 from tests.factories import UserFactory, manager, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,9 @@ def test_it_explains_why_nothing_was_started(client, make_assets):
 
 
 def test_it_shows_live_progress_as_an_htmx_partial(client, make_assets, fake_model):
-    batch = jobs.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
     first = batch.cutouts.order_by("pk").first()
-    jobs.cutout_run(cutout_id=first.pk)
+    runs.cutout_run(cutout_id=first.pk)
     client.force_login(reviewer())
     page = client.get(reverse("cutouts:batch_detail", args=[batch.pk]))
     assert page.status_code == 200 and b"<html" in page.content
@@ -54,10 +55,10 @@ def test_it_shows_live_progress_as_an_htmx_partial(client, make_assets, fake_mod
 
 def test_it_stops_polling_and_lists_failures_when_the_batch_ends(client, make_assets,
                                                                  fake_model, monkeypatch):
-    batch = jobs.cutout_batch_start(assets=make_assets(1), profile_name="fast")
-    monkeypatch.setattr(jobs, "_load_working_copy", lambda asset: (_ for _ in ()).throw(
-        jobs.PermanentError("The working copy cannot be decoded: truncated")))
-    jobs.cutout_run(cutout_id=batch.cutouts.get().pk)
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    monkeypatch.setattr(runs, "_load_working_copy", lambda asset: (_ for _ in ()).throw(
+        PermanentError("The working copy cannot be decoded: truncated")))
+    runs.cutout_run(cutout_id=batch.cutouts.get().pk)
     client.force_login(manager())
     text = client.get(reverse("cutouts:batch_detail", args=[batch.pk]),
                       HTTP_HX_REQUEST="true").content.decode()
@@ -67,7 +68,7 @@ def test_it_stops_polling_and_lists_failures_when_the_batch_ends(client, make_as
 
 
 def test_it_retries_and_cancels_for_managers_only(client, make_assets):
-    batch = jobs.cutout_batch_start(assets=make_assets(2))
+    batch = batches.cutout_batch_start(assets=make_assets(2))
     Cutout.objects.filter(pk=batch.cutouts.first().pk).update(status=JobStatus.FAILED)
     client.force_login(reviewer())
     assert client.post(reverse("cutouts:batch_retry", args=[batch.pk])).status_code == 403
@@ -82,7 +83,7 @@ def test_it_retries_and_cancels_for_managers_only(client, make_assets):
 
 
 def test_it_denies_batches_to_users_without_a_role(client, make_assets):
-    batch = jobs.cutout_batch_start(assets=make_assets(1))
+    batch = batches.cutout_batch_start(assets=make_assets(1))
     client.force_login(UserFactory())
     assert client.get(reverse("cutouts:batch_detail", args=[batch.pk])).status_code == 403
     client.logout()
@@ -91,8 +92,8 @@ def test_it_denies_batches_to_users_without_a_role(client, make_assets):
 
 def test_it_notifies_the_starter_and_marks_notifications_read(client, make_assets, fake_model):
     user = manager()
-    batch = jobs.cutout_batch_start(assets=make_assets(1), user=user, profile_name="fast")
-    jobs.cutout_run(cutout_id=batch.cutouts.get().pk)
+    batch = batches.cutout_batch_start(assets=make_assets(1), user=user, profile_name="fast")
+    runs.cutout_run(cutout_id=batch.cutouts.get().pk)
     client.force_login(user)
     text = client.get(reverse("cutouts:notifications"), HTTP_HX_REQUEST="true").content.decode()
     assert "1 done, 0 failed" in text

@@ -102,3 +102,17 @@ def test_it_lists_flagged_versions_for_retouch_and_the_assets_history():
     review.cutout_approve(cutout=other, user=reviewer())
     history = selectors.asset_history(asset_id=other.asset_id)
     assert [d.action for d in history] == ["approve"]
+
+
+@pytest.mark.parametrize(("status", "review_status", "expected"), [
+    (JobStatus.DONE, ReviewStatus.PENDING, True),
+    (JobStatus.DONE, ReviewStatus.FLAGGED, True),
+    (JobStatus.DONE, ReviewStatus.SUPERSEDED, True),
+    (JobStatus.DONE, ReviewStatus.APPROVED, False),
+    (JobStatus.RUNNING, ReviewStatus.PENDING, False),
+    (JobStatus.FAILED, ReviewStatus.PENDING, False),
+])
+def test_it_decides_approve_ability_in_one_place(status, review_status, expected):
+    cutout = Cutout(status=status, review_status=review_status)
+    assert cutout.can_approve is expected
+    assert selectors.Card(cutout=cutout, versions=[], decisions=[]).can_approve is expected

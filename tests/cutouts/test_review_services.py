@@ -1,9 +1,10 @@
 import pytest
 
 from catalog.models import AssetStatus
+from cutouts.errors import ReviewError
 from cutouts.models import ReviewDecision, ReviewStatus
-from cutouts.selectors import cutouts_approved_current
-from cutouts.services import jobs, review
+from cutouts.selectors.review import cutouts_approved_current
+from cutouts.services import batches, previews, retouch, review, runs
 from tests.factories import reviewer
 
 pytestmark = pytest.mark.django_db
@@ -15,10 +16,10 @@ def done_versions(make_assets, fake_model, monkeypatch):
 
     monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
     asset = make_assets(1)[0]
-    first = jobs.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
-    jobs.cutout_run(cutout_id=first.pk)
-    second = jobs.cutout_rerun(asset=asset, profile_name="fast")
-    jobs.cutout_run(cutout_id=second.pk)
+    first = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
+    runs.cutout_run(cutout_id=first.pk)
+    second = batches.cutout_rerun(asset=asset, profile_name="fast")
+    runs.cutout_run(cutout_id=second.pk)
     first.refresh_from_db(), second.refresh_from_db()
     return asset, first, second
 
@@ -40,9 +41,9 @@ def test_it_makes_the_approved_version_current_and_audits_it(done_versions):
 
 def test_it_flags_with_reasons_and_requires_a_comment_for_other(done_versions):
     asset, _, second = done_versions
-    with pytest.raises(review.ReviewError, match="comment"):
+    with pytest.raises(ReviewError, match="comment"):
         review.cutout_flag(cutout=second, user=reviewer(), reasons=["other"])
-    with pytest.raises(review.ReviewError, match="Unknown"):
+    with pytest.raises(ReviewError, match="Unknown"):
         review.cutout_flag(cutout=second, user=reviewer(), reasons=["blurry"])
     flagged = review.cutout_flag(cutout=second, user=reviewer(), reasons=["halo", "lost_detail"],
                                  comment="fringe on the left strap")
@@ -56,8 +57,8 @@ def test_it_refuses_to_approve_an_unfinished_version(make_assets, monkeypatch):
     from cutouts.tasks import cutout_run_task
 
     monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-    queued = jobs.cutout_batch_start(assets=make_assets(1)).cutouts.get()
-    with pytest.raises(review.ReviewError, match="queued"):
+    queued = batches.cutout_batch_start(assets=make_assets(1)).cutouts.get()
+    with pytest.raises(ReviewError, match="queued"):
         review.cutout_approve(cutout=queued, user=reviewer())
 
 
@@ -120,7 +121,7 @@ def test_it_audits_confirming_and_dismissing_a_preflag(make_assets, fake_model, 
                    .values_list("action", "reasons", "comment"))
     assert actions == [("preflag_confirm", ["touches_frame"], ""),
                        ("preflag_dismiss", ["halo_risk"], "it is the white label")]
-    with pytest.raises(review.ReviewError, match="no pre-flag"):
+    with pytest.raises(ReviewError, match="no pre-flag"):
         review.cutout_preflag_resolve(cutout=cutout, user=user, preflag="halo_risk",
                                       confirm=True)
 
@@ -139,9 +140,9 @@ def test_it_reruns_as_a_new_interactive_version_and_supersedes_the_old(
     assert cutout.review_status == ReviewStatus.SUPERSEDED
     decision = ReviewDecision.objects.get(cutout=cutout)
     assert decision.action == "rerun" and "v2" in decision.comment
-    with pytest.raises(review.ReviewError, match="strength"):
+    with pytest.raises(ReviewError, match="strength"):
         review.cutout_review_rerun(cutout=cutout, user=user, strength="extreme")
-    with pytest.raises(review.ReviewError, match="settings"):
+    with pytest.raises(ReviewError, match="settings"):
         review.cutout_review_rerun(cutout=cutout, user=user, shadow="purple")
 
 
@@ -160,15 +161,15 @@ def test_it_queues_an_uploaded_retouch_and_a_worker_stores_it_as_a_child_version
     cutout = done_cutouts(make_assets(1))[0]  # 640 x 480
     user = reviewer()
     review.cutout_flag(cutout=cutout, user=user, reasons=["halo"])
-    new = review.cutout_retouch_upload(cutout=cutout, user=user, data=rgba_png(320, 240),
-                                       comment="cleaned the fringe")
+    new = retouch.cutout_retouch_upload(cutout=cutout, user=user, data=rgba_png(320, 240),
+                                        comment="cleaned the fringe")
     cutout.refresh_from_db()
     # The web request only stored the file: the version waits for a worker.
     assert (new.source, new.status, new.queue) == (
         Cutout.Source.RETOUCH, JobStatus.QUEUED, CutoutQueue.INTERACTIVE)
     assert new.parent_id == cutout.pk and new.version == 2 and new.upload_name
     assert cutout.review_status == ReviewStatus.SUPERSEDED
-    assert jobs.cutout_run(cutout_id=new.pk) == "done"
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
     new.refresh_from_db()
     assert new.status == JobStatus.DONE and new.review_status == ReviewStatus.PENDING
     assert new.run_token and new.model_name == cutout.model_name
@@ -192,8 +193,8 @@ def test_it_queues_an_uploaded_retouch_and_a_worker_stores_it_as_a_child_version
 ])
 def test_it_refuses_a_bad_retouch_upload(make_assets, fake_model, no_broker, data, message):
     cutout = done_cutouts(make_assets(1))[0]
-    with pytest.raises(review.ReviewError, match=message):
-        review.cutout_retouch_upload(cutout=cutout, user=reviewer(), data=data)
+    with pytest.raises(ReviewError, match=message):
+        retouch.cutout_retouch_upload(cutout=cutout, user=reviewer(), data=data)
     assert Cutout.objects.filter(asset=cutout.asset).count() == 1
 
 
@@ -203,16 +204,16 @@ def test_it_fails_an_opaque_upload_in_the_worker_with_a_clear_message(
     cutout = done_cutouts(make_assets(1))[0]
     user = reviewer()
     review.cutout_flag(cutout=cutout, user=user, reasons=["halo"])
-    new = review.cutout_retouch_upload(cutout=cutout, user=user,
-                                       data=rgba_png(640, 480, opaque=True))
+    new = retouch.cutout_retouch_upload(cutout=cutout, user=user,
+                                        data=rgba_png(640, 480, opaque=True))
     assert Cutout.objects.get(pk=cutout.pk).review_status == ReviewStatus.SUPERSEDED
-    assert jobs.cutout_run(cutout_id=new.pk) == "failed"
+    assert runs.cutout_run(cutout_id=new.pk) == "failed"
     new.refresh_from_db()
     assert new.status == JobStatus.FAILED and "fully opaque" in new.error
     assert not new.rgba_name
     # Nothing is lost: the flagged version is back in the retouch queue.
     assert Cutout.objects.get(pk=cutout.pk).review_status == ReviewStatus.FLAGGED
-    from cutouts.selectors import retouch_queue
+    from cutouts.selectors.review import retouch_queue
 
     assert [c.pk for c in retouch_queue()] == [cutout.pk]
     cutout.asset.refresh_from_db()
@@ -235,7 +236,7 @@ def test_it_applies_strokes_as_a_queued_interactive_version_computed_by_the_work
     strokes = _strokes(("remove", 4, [(left + 4, top + 4), (right - 4, top + 4)]),
                        ("remove", 5, [(20, 20)]))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        new = review.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
+        new = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
     assert sent == []  # nothing is sent before the transaction commits
     for callback in callbacks:
         callback()
@@ -268,8 +269,8 @@ def test_it_applies_strokes_as_a_queued_interactive_version_computed_by_the_work
 def test_it_refuses_bad_strokes_with_a_clear_message(make_assets, fake_model, no_broker,
                                                       strokes, message):
     cutout = done_cutouts(make_assets(1))[0]
-    with pytest.raises(review.ReviewError, match=message):
-        review.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
+    with pytest.raises(ReviewError, match=message):
+        retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
     assert Cutout.objects.filter(asset=cutout.asset).count() == 1
 
 
@@ -280,16 +281,16 @@ def test_it_previews_strokes_at_card_size_from_the_cards_own_images(
     ys, xs = np.nonzero(old_alpha > 200)
     top, left, right = int(ys.min()), int(xs.min()), int(xs.max())
     strokes = _strokes(("remove", 12, [(left + 12, top + 12), (right - 12, top + 12)]))
-    review._BASES.clear()
+    previews._BASES.clear()
     cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
-    cards = {review.cutout_image(cutout=cutout, kind=kind, size=1024)[0]
+    cards = {previews.cutout_image(cutout=cutout, kind=kind, size=1024)[0]
              for kind in ("original", "cutout")}  # what showing the card made
     storage = storages["default"]
     opened = []
     real_open = storage.open
     monkeypatch.setattr(storage, "open", lambda name, *a, **k: opened.append(name)
                         or real_open(name, *a, **k))
-    preview = review.cutout_retouch_preview(cutout=cutout, strokes=strokes)
+    preview = previews.cutout_retouch_preview(cutout=cutout, strokes=strokes)
     # Only the card's cached 1024 px images are read, never the full-size files.
     assert set(opened) == cards
     with Image.open(io.BytesIO(preview.png)) as im:
@@ -302,28 +303,28 @@ def test_it_previews_strokes_at_card_size_from_the_cards_own_images(
     assert alpha[768 // 2, 1024 // 2] == 255
     assert set(preview.timings) >= {"base", "retouch", "encode", "total"}
     # The next preview in this process starts from memory: only the refinement is paid.
-    monkeypatch.setattr(review, "_build_retouch_base",
+    monkeypatch.setattr(previews, "_build_retouch_base",
                         lambda c: pytest.fail("rebuilt the base"))
-    again = review.cutout_retouch_preview(cutout=cutout, strokes=strokes)
+    again = previews.cutout_retouch_preview(cutout=cutout, strokes=strokes)
     assert again.png == preview.png
-    unchanged = review.cutout_retouch_preview(cutout=cutout, strokes=[])
+    unchanged = previews.cutout_retouch_preview(cutout=cutout, strokes=[])
     with Image.open(io.BytesIO(unchanged.png)) as im:
         assert np.array(im.getchannel("A"))[round((top + 12) * s), 1024 // 2] > 200
-    with pytest.raises(review.ReviewError, match="kind must be one of"):
-        review.cutout_retouch_preview(cutout=cutout, strokes=[{"kind": "x"}])
+    with pytest.raises(ReviewError, match="kind must be one of"):
+        previews.cutout_retouch_preview(cutout=cutout, strokes=[{"kind": "x"}])
 
 
 def test_it_keeps_the_parents_shadow_layer_on_a_retouched_version(
         make_assets, fake_model, no_broker):
     asset = make_assets(1)[0]
-    first = jobs.cutout_batch_start(assets=[asset], profile_name="fast",
-                                    overrides={"shadow": "keep"}).cutouts.get()
-    assert jobs.cutout_run(cutout_id=first.pk) == "done"
+    first = batches.cutout_batch_start(assets=[asset], profile_name="fast",
+                                       overrides={"shadow": "keep"}).cutouts.get()
+    assert runs.cutout_run(cutout_id=first.pk) == "done"
     first.refresh_from_db()
     assert first.shadow_name
-    new = review.cutout_retouch_strokes(cutout=first, user=reviewer(),
-                                        strokes=_strokes(("remove", 6, [(10, 10)])))
-    assert jobs.cutout_run(cutout_id=new.pk) == "done"
+    new = retouch.cutout_retouch_strokes(cutout=first, user=reviewer(),
+                                         strokes=_strokes(("remove", 6, [(10, 10)])))
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
     new.refresh_from_db()
     assert new.shadow_name and new.shadow_name != first.shadow_name
     assert (_mask(new.shadow_name) == _mask(first.shadow_name)).all()
@@ -343,20 +344,20 @@ def test_it_renders_and_caches_card_previews(make_assets, fake_model, no_broker)
     cutout = Cutout.objects.select_related("asset").get(
         pk=done_cutouts(make_assets(1))[0].pk)
     storage = storages["default"]
-    name, content_type = review.cutout_image(cutout=cutout, kind="cutout", size=320)
+    name, content_type = previews.cutout_image(cutout=cutout, kind="cutout", size=320)
     assert content_type == "image/png" and name.startswith("previews/")
     with storage.open(name) as fh, Image.open(fh) as im:
         assert im.mode == "RGBA" and max(im.size) == 320
-    assert review.cutout_image(cutout=cutout, kind="cutout", size=320)[0] == name
-    market, content_type = review.cutout_image(cutout=cutout, kind="market", size=1024)
+    assert previews.cutout_image(cutout=cutout, kind="cutout", size=320)[0] == name
+    market, content_type = previews.cutout_image(cutout=cutout, kind="market", size=1024)
     with storage.open(market) as fh, Image.open(fh) as im:
         assert im.size == (600, 600) and content_type == "image/jpeg"
         assert im.getpixel((2, 2)) == (255, 255, 255)  # the preset's white background
-    assert review.cutout_image(cutout=cutout, kind="cutout", size=0)[0] == cutout.rgba_name
-    with pytest.raises(review.ReviewError):
-        review.cutout_image(cutout=cutout, kind="cutout", size=777)
+    assert previews.cutout_image(cutout=cutout, kind="cutout", size=0)[0] == cutout.rgba_name
+    with pytest.raises(ReviewError):
+        previews.cutout_image(cutout=cutout, kind="cutout", size=777)
     with pytest.raises(FileNotFoundError):
-        review.cutout_image(cutout=cutout, kind="shadow", size=320)
+        previews.cutout_image(cutout=cutout, kind="shadow", size=320)
 
 
 def test_it_adds_what_a_keep_stroke_marks_and_leaves_the_far_backdrop(
@@ -367,9 +368,9 @@ def test_it_adds_what_a_keep_stroke_marks_and_leaves_the_far_backdrop(
     cutout = done_cutouts(make_assets(1, seed=0))[0]
     old_alpha = _mask(cutout.mask_name)
     assert old_alpha[99, 320] == 0
-    new = review.cutout_retouch_strokes(cutout=cutout, user=reviewer(),
-                                        strokes=_strokes(("keep", 3, [(280, 99), (360, 99)])))
-    assert jobs.cutout_run(cutout_id=new.pk) == "done"
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(),
+                                         strokes=_strokes(("keep", 3, [(280, 99), (360, 99)])))
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
     new.refresh_from_db()
     alpha = _mask(new.mask_name)
     assert (alpha[98:101, 282:358] == 255).all()  # under the brush
@@ -380,15 +381,15 @@ def test_it_adds_what_a_keep_stroke_marks_and_leaves_the_far_backdrop(
 def test_it_recovers_a_retouch_whose_worker_died_like_any_run(make_assets, fake_model,
                                                               no_broker):
     cutout = done_cutouts(make_assets(1))[0]
-    new = review.cutout_retouch_strokes(cutout=cutout, user=reviewer(),
-                                        strokes=_strokes(("remove", 6, [(10, 10)])))
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(),
+                                         strokes=_strokes(("remove", 6, [(10, 10)])))
     # A worker took it and died (SIGKILL): the row is left running under its hostname.
     Cutout.objects.filter(pk=new.pk).update(status=JobStatus.RUNNING, run_token="dead" * 8,
                                             worker="dead-host:123")
-    jobs.cutouts_reconcile(worker_hostname="dead-host")
+    runs.cutouts_reconcile(worker_hostname="dead-host")
     new.refresh_from_db()
     assert new.status == JobStatus.QUEUED and new.strokes  # the request survives
-    assert jobs.cutout_run(cutout_id=new.pk) == "done"
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
     new.refresh_from_db()
     assert new.status == JobStatus.DONE and new.source == Cutout.Source.RETOUCH
     assert _mask(new.mask_name)[10, 10] == 0

@@ -169,9 +169,9 @@ def test_it_reruns_and_the_new_card_polls_until_done(client, cutouts):
     html = response.content.decode()
     assert f'data-cutout="{new.pk}"' in html
     assert 'hx-trigger="every 1s"' in html and "queued" in html
-    from cutouts.services import jobs
+    from cutouts.services import runs
 
-    jobs.cutout_run(cutout_id=new.pk)
+    runs.cutout_run(cutout_id=new.pk)
     html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "every 1s" not in html and 'class="rv-cutout"' in html
     # shadow=keep stored a shadow layer: the card offers it as a toggleable black layer.
@@ -293,7 +293,7 @@ def test_it_previews_strokes_and_explains_bad_ones(client, cutouts):
 
 def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
         client, cutouts, monkeypatch, django_capture_on_commit_callbacks):
-    from cutouts.services import jobs
+    from cutouts.services import runs
     from cutouts.tasks import cutout_run_task
 
     sent = []
@@ -316,7 +316,7 @@ def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
     assert f'data-cutout="{new.pk}"' in html and 'hx-trigger="every 1s"' in html
     assert "Retouching as version 2" in html
     assert new.strokes == strokes and new.status == JobStatus.QUEUED
-    jobs.cutout_run(cutout_id=new.pk)
+    runs.cutout_run(cutout_id=new.pk)
     html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "every 1s" not in html and 'class="rv-cutout"' in html and "rv-approve" in html
     decision = ReviewDecision.objects.get(cutout=new)

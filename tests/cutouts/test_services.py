@@ -3,8 +3,9 @@ from django.core.files.storage import storages
 from PIL import Image
 
 from catalog.models import AssetStatus
+from cutouts.errors import BatchError, PermanentError, TransientError
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, Notification
-from cutouts.services import jobs as services
+from cutouts.services import batches, runs
 from tests.factories import manager
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_it_queues_a_new_version_per_asset_after_commit(make_assets, sent,
                                                         django_capture_on_commit_callbacks):
     assets = make_assets(3)
     with django_capture_on_commit_callbacks(execute=True):
-        batch = services.cutout_batch_start(assets=assets, user=manager(), profile_name="fast")
+        batch = batches.cutout_batch_start(assets=assets, user=manager(), profile_name="fast")
     cutouts = list(batch.cutouts.order_by("pk"))
     assert [c.version for c in cutouts] == [1, 1, 1]
     assert {c.status for c in cutouts} == {JobStatus.QUEUED}
@@ -41,15 +42,15 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(make_assets, sent,
                                                          django_capture_on_commit_callbacks):
     assets = make_assets(1)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.cutout_batch_start(assets=assets)
+        batches.cutout_batch_start(assets=assets)
     assert sent == []  # enqueue waits for the commit
     assert len(callbacks) == 1
 
 
 def test_it_makes_a_new_version_on_the_interactive_queue_for_a_rerun(make_assets, sent):
     asset = make_assets(1)[0]
-    services.cutout_batch_start(assets=[asset])
-    rerun = services.cutout_rerun(asset=asset, overrides={"shadow": "synthetic"})
+    batches.cutout_batch_start(assets=[asset])
+    rerun = batches.cutout_rerun(asset=asset, overrides={"shadow": "synthetic"})
     assert rerun.version == 2
     assert rerun.queue == CutoutQueue.INTERACTIVE
     assert rerun.settings["shadow"] == "synthetic"
@@ -57,17 +58,17 @@ def test_it_makes_a_new_version_on_the_interactive_queue_for_a_rerun(make_assets
 
 
 def test_it_rejects_unknown_settings_before_queueing(make_assets):
-    with pytest.raises(ValueError, match="unknown setting"):
-        services.cutout_batch_start(assets=make_assets(1), overrides={"sharpen": True})
+    with pytest.raises(BatchError, match="unknown setting"):
+        batches.cutout_batch_start(assets=make_assets(1), overrides={"sharpen": True})
     assert not CutoutBatch.objects.exists()
 
 
 def test_it_runs_a_cutout_and_stores_its_files(make_assets, sent, fake_model):
     user = manager()
     asset = make_assets(1)[0]
-    batch = services.cutout_batch_start(assets=[asset], user=user, profile_name="fast")
+    batch = batches.cutout_batch_start(assets=[asset], user=user, profile_name="fast")
     cutout = batch.cutouts.get()
-    assert services.cutout_run(cutout_id=cutout.pk, worker="w1:1") == "done"
+    assert runs.cutout_run(cutout_id=cutout.pk, worker="w1:1") == "done"
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.DONE and cutout.attempts == 1
     assert cutout.model_name == "u2netp" and cutout.model_version
@@ -86,10 +87,10 @@ def test_it_runs_a_cutout_and_stores_its_files(make_assets, sent, fake_model):
 
 
 def test_it_never_runs_a_cutout_twice_on_duplicate_delivery(make_assets, sent, fake_model):
-    batch = services.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
     cutout = batch.cutouts.get()
-    assert services.cutout_run(cutout_id=cutout.pk) == "done"
-    assert services.cutout_run(cutout_id=cutout.pk) == "skipped"
+    assert runs.cutout_run(cutout_id=cutout.pk) == "done"
+    assert runs.cutout_run(cutout_id=cutout.pk) == "skipped"
     assert fake_model.calls == 1
     cutout.refresh_from_db()
     assert cutout.attempts == 1
@@ -97,10 +98,10 @@ def test_it_never_runs_a_cutout_twice_on_duplicate_delivery(make_assets, sent, f
 
 def test_it_discards_the_outputs_of_a_run_that_lost_its_claim(make_assets, sent, monkeypatch,
                                                               fake_model):
-    batch = services.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
     cutout = batch.cutouts.get()
     storage = storages["default"]
-    real_finish = services._finish
+    real_finish = runs._finish
     saved_names = []
 
     def stolen(cutout_obj, token, saved, output):
@@ -109,8 +110,8 @@ def test_it_discards_the_outputs_of_a_run_that_lost_its_claim(make_assets, sent,
         Cutout.objects.filter(pk=cutout_obj.pk).update(run_token="someone-else")
         return real_finish(cutout_obj, token, saved, output)
 
-    monkeypatch.setattr(services, "_finish", stolen)
-    assert services.cutout_run(cutout_id=cutout.pk) == "skipped"
+    monkeypatch.setattr(runs, "_finish", stolen)
+    assert runs.cutout_run(cutout_id=cutout.pk) == "skipped"
     assert saved_names and not any(storage.exists(n) for n in saved_names)
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.RUNNING and cutout.rgba_name == ""
@@ -123,9 +124,9 @@ def test_it_fails_clearly_on_a_corrupt_working_copy(make_assets, sent, fake_mode
     from django.core.files.base import ContentFile
 
     storage.save(asset.working_name, ContentFile(b"not a png at all"))
-    batch = services.cutout_batch_start(assets=[asset], profile_name="fast")
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
     cutout = batch.cutouts.get()
-    assert services.cutout_run(cutout_id=cutout.pk) == "failed"
+    assert runs.cutout_run(cutout_id=cutout.pk) == "failed"
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.FAILED
     assert "cannot be decoded" in cutout.error
@@ -135,60 +136,60 @@ def test_it_fails_clearly_on_a_corrupt_working_copy(make_assets, sent, fake_mode
 
 def test_it_puts_the_row_back_on_a_transient_storage_error(make_assets, sent, monkeypatch,
                                                             fake_model):
-    batch = services.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
     cutout = batch.cutouts.get()
 
     def down(asset):
-        raise services.TransientError("Storage unavailable: connection refused")
+        raise TransientError("Storage unavailable: connection refused")
 
-    monkeypatch.setattr(services, "_load_working_copy", down)
-    with pytest.raises(services.TransientError):
-        services.cutout_run(cutout_id=cutout.pk)
+    monkeypatch.setattr(runs, "_load_working_copy", down)
+    with pytest.raises(TransientError):
+        runs.cutout_run(cutout_id=cutout.pk)
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.QUEUED and cutout.run_token == ""
 
 
 def test_it_retries_failed_rows_counting_attempts(make_assets, sent, monkeypatch, fake_model):
-    batch = services.cutout_batch_start(assets=make_assets(2), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
     first, second = batch.cutouts.order_by("pk")
-    monkeypatch.setattr(services, "_load_working_copy",
-                        lambda asset: (_ for _ in ()).throw(services.PermanentError("broken")))
-    services.cutout_run(cutout_id=first.pk)
+    monkeypatch.setattr(runs, "_load_working_copy",
+                        lambda asset: (_ for _ in ()).throw(PermanentError("broken")))
+    runs.cutout_run(cutout_id=first.pk)
     monkeypatch.undo()
     from cutouts import engine
     from tests.cutouts.conftest import FakeSegmenter
 
     monkeypatch.setattr(engine, "segmenter_for",
                         lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
-    services.cutout_run(cutout_id=second.pk)
+    runs.cutout_run(cutout_id=second.pk)
     batch.refresh_from_db()
     assert batch.status == JobStatus.DONE and "1 failed" in batch.message
-    assert services.cutout_batch_retry_failed(batch=batch) == 1
+    assert batches.cutout_batch_retry_failed(batch=batch) == 1
     first.refresh_from_db()
     assert first.status == JobStatus.QUEUED
-    assert services.cutout_run(cutout_id=first.pk) == "done"
+    assert runs.cutout_run(cutout_id=first.pk) == "done"
     first.refresh_from_db()
     assert first.attempts == 2 and first.version == 1
 
 
 def test_it_cancels_only_queued_work(make_assets, sent, fake_model):
-    batch = services.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
     done, running, queued = batch.cutouts.order_by("pk")
-    services.cutout_run(cutout_id=done.pk)
+    runs.cutout_run(cutout_id=done.pk)
     Cutout.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
-    assert services.cutout_batch_cancel(batch=batch) == 1
+    assert batches.cutout_batch_cancel(batch=batch) == 1
     statuses = dict(batch.cutouts.values_list("pk", "status"))
     assert statuses == {done.pk: "done", running.pk: "running", queued.pk: "cancelled"}
 
 
 def test_it_reconciles_rows_left_by_a_restarted_worker(make_assets, sent, monkeypatch):
-    batch = services.cutout_batch_start(assets=make_assets(2))
+    batch = batches.cutout_batch_start(assets=make_assets(2))
     mine, other = batch.cutouts.order_by("pk")
     Cutout.objects.filter(pk=mine.pk).update(status=JobStatus.RUNNING, worker="w1@host:123")
     Cutout.objects.filter(pk=other.pk).update(status=JobStatus.RUNNING, worker="w2@host:9")
-    monkeypatch.setattr(services, "_queue_depths", lambda: {"cutouts": 5,
+    monkeypatch.setattr(runs, "_queue_depths", lambda: {"cutouts": 5,
                                                              "cutouts-interactive": 0})
-    result = services.cutouts_reconcile(worker_hostname="w1@host")
+    result = runs.cutouts_reconcile(worker_hostname="w1@host")
     assert result["running_reset"] == 1
     mine.refresh_from_db(), other.refresh_from_db()
     assert mine.status == JobStatus.QUEUED and other.status == JobStatus.RUNNING
@@ -200,16 +201,16 @@ def test_it_resends_queued_rows_whose_messages_were_lost(make_assets, sent, monk
 
     from django.utils import timezone
 
-    batch = services.cutout_batch_start(assets=make_assets(2))
+    batch = batches.cutout_batch_start(assets=make_assets(2))
     old = timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 5)
     batch.cutouts.update(enqueued_at=old)
     sent.clear()
-    monkeypatch.setattr(services, "_queue_depths", lambda: {"cutouts": 2,
+    monkeypatch.setattr(runs, "_queue_depths", lambda: {"cutouts": 2,
                                                              "cutouts-interactive": 0})
-    assert services.cutouts_reconcile()["resent"] == 0  # still in the queue: nothing lost
-    monkeypatch.setattr(services, "_queue_depths", lambda: {"cutouts": 0,
+    assert runs.cutouts_reconcile()["resent"] == 0  # still in the queue: nothing lost
+    monkeypatch.setattr(runs, "_queue_depths", lambda: {"cutouts": 0,
                                                              "cutouts-interactive": 0})
-    assert services.cutouts_reconcile()["resent"] == 2
+    assert runs.cutouts_reconcile()["resent"] == 2
     assert sorted(a for a, _, _ in sent) == sorted(batch.cutouts.values_list("pk", flat=True))
 
 
@@ -218,14 +219,14 @@ def test_it_resets_rows_running_past_their_time_limit(make_assets, sent, monkeyp
 
     from django.utils import timezone
 
-    batch = services.cutout_batch_start(assets=make_assets(1))
+    batch = batches.cutout_batch_start(assets=make_assets(1))
     cutout = batch.cutouts.get()
     long_ago = timezone.now() - timedelta(seconds=cutout.time_limit
                                           + settings.CUTROOM_RECONCILE_GRACE + 1)
     Cutout.objects.filter(pk=cutout.pk).update(status=JobStatus.RUNNING, started_at=long_ago,
                                                worker="gone@host:1")
-    monkeypatch.setattr(services, "_queue_depths", lambda: {"cutouts": 1,
+    monkeypatch.setattr(runs, "_queue_depths", lambda: {"cutouts": 1,
                                                              "cutouts-interactive": 0})
-    assert services.cutouts_reconcile()["running_reset"] == 1
+    assert runs.cutouts_reconcile()["running_reset"] == 1
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.QUEUED

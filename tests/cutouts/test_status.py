@@ -5,9 +5,10 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import AssetStatus, ImageAsset
+from cutouts import enqueue
 from cutouts.models import Cutout, JobStatus, ReviewStatus
 from cutouts.selectors.export import export_candidates
-from cutouts.services import export, jobs, review
+from cutouts.services import batches, export_jobs, review
 from cutouts.services.status import asset_status_derive, asset_status_sync
 from tests.cutouts.export_helpers import done_cutout
 from tests.factories import ProductFactory, reviewer
@@ -55,7 +56,7 @@ def test_it_derives_every_status_from_the_versions(versions, reviewed, expected)
 
 @pytest.fixture
 def no_broker(monkeypatch):
-    monkeypatch.setattr(jobs, "_enqueue", lambda ids: None)
+    monkeypatch.setattr(enqueue, "cutout_runs_send", lambda ids: None)
 
 
 def _status(asset) -> str:
@@ -65,9 +66,9 @@ def _status(asset) -> str:
 def test_it_follows_an_asset_through_the_services(make_assets, no_broker):
     [asset] = make_assets(1)
     assert _status(asset) == AssetStatus.UPLOADED
-    batch = jobs.cutout_batch_start(assets=[asset], profile_name="fast")
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
     assert _status(asset) == AssetStatus.QUEUED
-    jobs.cutout_batch_cancel(batch=batch)
+    batches.cutout_batch_cancel(batch=batch)
     assert _status(asset) == AssetStatus.UPLOADED  # cancelled versions do not count
     v1 = done_cutout(asset=asset, version=2)
     asset_status_sync(asset.pk)
@@ -79,7 +80,7 @@ def test_it_follows_an_asset_through_the_services(make_assets, no_broker):
     assert _status(asset) == AssetStatus.IN_REVIEW
     review.cutout_approve(cutout=v2, user=reviewer())
     assert _status(asset) == AssetStatus.APPROVED
-    rerun = jobs.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
+    rerun = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
     assert _status(asset) == AssetStatus.APPROVED  # the approved version stays current
     Cutout.objects.filter(pk=rerun.pk).update(status=JobStatus.FAILED)
     asset_status_sync(asset.pk)
@@ -103,9 +104,9 @@ def test_approve_then_choose_makes_the_chosen_version_current_and_exportable(
     assert v1.is_current is False
     assert _status(asset) == AssetStatus.APPROVED
     assert list(export_candidates(product_ids=[product.pk])) == [v2]
-    job = export.export_job_create(presets=["amazon_main"], product_ids=[product.pk])
-    token = export.export_job_claim(job_id=job.pk)
-    assert export.export_job_run(job_id=job.pk, run_token=token) == "done"
+    job = export_jobs.export_job_create(presets=["amazon_main"], product_ids=[product.pk])
+    token = export_jobs.export_job_claim(job_id=job.pk)
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=token) == "done"
     assert _status(asset) == AssetStatus.EXPORTED
     v2.refresh_from_db()
     assert v2.exported_at is not None

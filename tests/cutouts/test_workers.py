@@ -6,8 +6,9 @@ import pytest
 from django.core.files.storage import storages
 
 from catalog.models import ImageAsset
+from cutouts import enqueue as cutouts_enqueue
 from cutouts.models import Cutout, CutoutBatch, JobStatus
-from cutouts.services import jobs as services
+from cutouts.services import batches
 from tests.workers import PrivateRedis, running_worker, start_worker, wait_for, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -41,7 +42,7 @@ def test_it_completes_a_batch_of_forty_on_two_worker_processes(make_assets):
     assets = make_assets(40, size=(640, 480))
     with running_worker(queues=CUTOUT_QUEUES, hostname="alpha@%h"), \
             running_worker(queues=CUTOUT_QUEUES, hostname="beta@%h"):
-        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
         wait_for(lambda: _finished(batch.pk), timeout=400, message="the batch to finish")
     batch.refresh_from_db()
     assert batch.status == JobStatus.DONE, batch.message
@@ -56,7 +57,7 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(make_assets):
     victim = start_worker(queues=CUTOUT_QUEUES, hostname="victim@%h")
     replacement = None
     try:
-        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
         wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING,
                                                worker__startswith="victim@").exists()
                  and Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2,
@@ -97,7 +98,7 @@ def test_it_finishes_a_batch_after_every_worker_is_killed(make_assets):
     two = start_worker(queues=CUTOUT_QUEUES, hostname="two@%h", env=env)
     rescue = None
     try:
-        batch = services.cutout_batch_start(assets=assets, profile_name="fast")
+        batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
         wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2
                  and Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING).exists(),
                  timeout=200, interval=0.02, message="the batch to be under way")
@@ -138,9 +139,9 @@ def test_it_loses_nothing_when_the_redis_broker_crashes_mid_batch(make_assets, m
             for pk, queue in Cutout.objects.filter(pk__in=ids).values_list("pk", "queue"):
                 cutout_run_task.apply_async((pk,), queue=queue, connection=conn)
 
-    monkeypatch.setattr(services, "_enqueue", enqueue)
+    monkeypatch.setattr(cutouts_enqueue, "cutout_runs_send", enqueue)
     try:
-        batch = services.cutout_batch_start(assets=make_assets(10, size=(640, 480)),
+        batch = batches.cutout_batch_start(assets=make_assets(10, size=(640, 480)),
                                                    profile_name="fast")
         wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2,
                  timeout=200, message="two cutouts done")
@@ -159,11 +160,11 @@ def test_it_loses_nothing_when_the_redis_broker_crashes_mid_batch(make_assets, m
 
 def test_it_runs_an_interactive_rerun_ahead_of_a_bulk_batch(make_assets):
     assets = make_assets(11, size=(640, 480))
-    bulk = services.cutout_batch_start(assets=assets[:10], profile_name="fast")
+    bulk = batches.cutout_batch_start(assets=assets[:10], profile_name="fast")
     with running_worker(queues=CUTOUT_QUEUES, hostname="solo@%h"):
         wait_for(lambda: Cutout.objects.filter(batch=bulk, status=JobStatus.DONE).exists(),
                  timeout=200, message="the bulk batch to start")
-        rerun = services.cutout_rerun(asset=assets[10], profile_name="fast")
+        rerun = batches.cutout_rerun(asset=assets[10], profile_name="fast")
         wait_for(lambda: Cutout.objects.filter(pk=rerun.pk, status=JobStatus.DONE).exists(),
                  timeout=200, message="the interactive re-run")
         bulk_done_before = Cutout.objects.filter(batch=bulk, status=JobStatus.DONE).count()

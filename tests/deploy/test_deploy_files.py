@@ -1,6 +1,6 @@
 """Static checks of deploy/: the Dockerfile passes hadolint, compose.yaml validates against
-the Compose Specification schema and has the topology the README promises, the systemd units
-and the nginx site say what they must."""
+the Compose Specification schema and has the topology docs/operations.md promises, the systemd
+units and the nginx site say what they must."""
 
 from __future__ import annotations
 
@@ -79,6 +79,21 @@ def test_the_gunicorn_config_loads():
     namespace = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert namespace["workers"] >= 1 and namespace["timeout"] >= 120
     assert "request_id" in namespace["access_log_format"]
+
+
+def test_gunicorn_logs_through_the_apps_one_json_formatter(monkeypatch):
+    import logging
+    import logging.config
+
+    from config.logging import JsonFormatter
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["logconfig_dict"]
+    factory = config["formatters"]["json"]["()"]
+    assert logging.config.BaseConfigurator({}).resolve(factory) is JsonFormatter
+    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting %s", ("w",),
+                               None)
+    assert json.loads(JsonFormatter().format(record))["message"] == "Booting w"
 
 
 # --- compose.yaml -----------------------------------------------------------------------------

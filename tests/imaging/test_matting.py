@@ -93,6 +93,41 @@ def test_it_gives_the_same_matte_when_the_band_is_tiled(monkeypatch):
     assert (tiled[trimap == 255] == 1).all() and (tiled[trimap == 0] == 0).all()
 
 
+def test_it_mattes_a_long_thin_stroke_solved_coarse_to_fine():
+    # a band 3 px high and 2400 px long: enough unknowns for the coarse levels, in a crop too
+    # thin for a fill pyramid beyond its first level
+    h, w = 11, 2400
+    alpha_true = np.zeros((h, w), np.float32)
+    alpha_true[:4] = 1.0
+    alpha_true[4], alpha_true[5], alpha_true[6] = 0.75, 0.5, 0.25
+    img = alpha_true[..., None] * RED + (1 - alpha_true[..., None]) * BLUE
+    rgb = np.clip(np.round(img), 0, 255).astype(np.uint8)
+    trimap = np.zeros((h, w), np.uint8)
+    trimap[:4] = 255
+    trimap[4:7] = 128
+    assert np.count_nonzero(trimap == 128) > matting.COARSE_MIN
+    alpha = matting.solve_alpha(rgb, trimap)
+    assert (alpha[:4] == 1).all() and (alpha[7:] == 0).all()
+    band = alpha[4:7, 20:-20]
+    # fades from the object to the background across the band, everywhere along it
+    assert (band[0] > band[1]).all() and (band[1] > band[2]).all()
+    assert np.abs(band.mean(axis=1) - [0.75, 0.5, 0.25]).max() < 0.1
+
+
+def test_it_holds_settled_band_pixels_at_the_coarse_alpha_and_solves_the_rest():
+    rgb, truth, trimap = soft_edge(h=200, w=240, x0=110, ramp=20)
+    # a wide band: most of it is plainly object or background, only the ramp is soft
+    trimap = np.full(trimap.shape, 128, np.uint8)
+    trimap[:, :40] = 255
+    trimap[:, 200:] = 0
+    assert np.count_nonzero(trimap == 128) > matting.COARSE_MIN
+    alpha = matting.solve_alpha(rgb, trimap)
+    band = trimap == 128
+    assert np.abs(alpha[band] - truth[band]).mean() < 0.05
+    ramp = (truth > 0.2) & (truth < 0.8)
+    assert ((alpha[ramp] > 0.05) & (alpha[ramp] < 0.95)).all()
+
+
 @pytest.mark.parametrize("make", [
     lambda rgb, tri: (rgb.astype(np.float32), tri),         # rgb not uint8
     lambda rgb, tri: (rgb[..., 0], tri),                    # not (H, W, 3)

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from config import health
 from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
-from cutouts.services import cutout_approve, cutouts_bulk_approve
+from cutouts.services.review import cutout_approve, cutouts_bulk_approve
 from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,7 +130,7 @@ def test_it_leaves_soft_deleted_images_out_of_retrying_a_batch():
     from django.utils import timezone
 
     from cutouts.models import CutoutBatch
-    from cutouts.services import cutout_batch_retry_failed
+    from cutouts.services.batches import cutout_batch_retry_failed
 
     batch = CutoutBatch.objects.create(total=2)
     live = Cutout.objects.create(asset=ImageAssetFactory(), version=1, batch=batch,

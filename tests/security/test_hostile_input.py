@@ -170,15 +170,16 @@ def test_it_keeps_login_redirects_on_the_site(target):
 @pytest.mark.django_db
 def test_it_fails_an_import_of_a_small_entry_bomb_at_once_with_the_reason(tmp_path):
     """Through the import job: refused before any entry is inflated, and nothing is stored."""
-    from catalog import services
     from catalog.models import ImageAsset, ImportJob
+    from catalog.services.import_runner import import_job_run
+    from catalog.services.imports import import_job_create
 
     path = tmp_path / "bomb.zip"
     path.write_bytes(_zip([(f"ABC{i}_1.jpg", bytes(1_000_000)) for i in range(100)]).getvalue())
-    job = services.import_job_create(user=None, source_kind=ImportJob.Source.ZIP,
-                                     source_path=str(path), enqueue=False)
+    job = import_job_create(user=None, source_kind=ImportJob.Source.ZIP,
+                            source_path=str(path), enqueue=False)
     started = time.perf_counter()
-    services.import_job_run(job_id=job.pk)
+    import_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert time.perf_counter() - started < 2.0
     assert job.status == "failed"

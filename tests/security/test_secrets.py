@@ -18,7 +18,7 @@ from config.settings.secret_checks import (
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [ROOT / "deploy/.env.example", ROOT / "deploy/systemd/cutroom.env.example",
-            ROOT / "README.md"]
+            ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CHECKED = ("SECRET_KEY", "METRICS_TOKEN", "S3_SECRET_ACCESS_KEY", "S3_ACCESS_KEY_ID")
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from catalog.ingest.manifest import FORMULA_PREFIXES
 from cutouts.variants import (
     MANIFEST_COLUMNS,
     ComplianceResult,
@@ -16,7 +17,6 @@ from cutouts.variants import (
     manifest_csv,
     manifest_row,
 )
-from cutouts.variants.manifest import FORMULA_PREFIXES
 
 DANGEROUS = ["=", "+", "-", "@", "\t", "\r"]
 

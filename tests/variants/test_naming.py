@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cutouts.variants import NamingError, build_name, find_collisions, validate_template
+from cutouts.variants import ExportNamingError, build_name, find_collisions, validate_template
 from cutouts.variants.naming import amazon_position, sanitize
 
 AMAZON = "{asin|sku}.{amazon_position}.{ext}"
@@ -40,7 +40,7 @@ def test_it_maps_positions_to_amazon_codes(position, code):
 
 @pytest.mark.parametrize("position", [0, 10, 42])
 def test_it_rejects_positions_amazon_has_no_code_for(position):
-    with pytest.raises(NamingError, match="MAIN and PT01..PT08"):
+    with pytest.raises(ExportNamingError, match="MAIN and PT01..PT08"):
         amazon_position(position)
 
 
@@ -61,7 +61,7 @@ def test_it_rejects_positions_amazon_has_no_code_for(position):
     ],
 )
 def test_it_refuses_unusable_names(template, fields, fragment):
-    with pytest.raises(NamingError) as excinfo:
+    with pytest.raises(ExportNamingError) as excinfo:
         build_name(template, ext="jpg", **fields)
     assert fragment in str(excinfo.value)
 
@@ -69,7 +69,7 @@ def test_it_refuses_unusable_names(template, fields, fragment):
 def test_it_validates_templates_for_the_admin():
     validate_template(AMAZON)
     validate_template("{brand}/{sku}.{ext}", extra_fields=["brand"])
-    with pytest.raises(NamingError):
+    with pytest.raises(ExportNamingError):
         validate_template("{brand}/{sku}.{ext}")
 
 

@@ -226,8 +226,8 @@ def test_every_scene_operation_is_exercised_here():
 
 
 def test_it_draws_the_readme_banner_before_and_after():
-    """The README's picture: the cutout as exported today (white main image) beside the same
-    cutout as a web hero on a room background, grounded by a contact shadow."""
+    """The picture in docs/export.md: the cutout as exported today (white main image) beside
+    the same cutout as a web hero on a room background, grounded by a contact shadow."""
     from pathlib import Path
 
     product = cutout((600, 800), (150, 80, 450, 760), color=(190, 60, 40))

@@ -5,8 +5,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog.errors import UserRefused
 from catalog.roles import ROLES
-from catalog.services import user_create
+from catalog.services.users import user_create
 
 
 class Command(BaseCommand):
@@ -36,6 +37,6 @@ class Command(BaseCommand):
                 username=username, password=password, role=role, email=email, staff=staff,
                 superuser=superuser,
             )
-        except ValueError as exc:
+        except UserRefused as exc:
             raise CommandError(str(exc))
         self.stdout.write(self.style.SUCCESS(f"Created {username} ({role})."))

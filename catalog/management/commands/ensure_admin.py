@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from catalog.roles import MANAGER
-from catalog.services import user_create
+from catalog.services.users import user_create
 
 
 class Command(BaseCommand):

@@ -117,12 +117,12 @@ def _child_import(zip_path: str, timeout: float) -> dict:
     from django.db import transaction
     from tqdm import tqdm
 
-    from catalog import services
     from catalog.models import ImportJob
+    from catalog.services import imports
 
     started = time.perf_counter()
     with transaction.atomic():
-        job = services.import_job_create(
+        job = imports.import_job_create(
             user=None, source_kind=ImportJob.Source.ZIP, source_path=zip_path,
             create_products=True,
         )

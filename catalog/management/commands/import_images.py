@@ -3,8 +3,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog import services
+from catalog.errors import IMPORT_REFUSALS
 from catalog.models import ImportIssue, ImportJob
+from catalog.services import import_runner, imports
 
 
 class Command(BaseCommand):
@@ -48,13 +49,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No user {user!r}.")
         manifest_handle = open(manifest, "rb") if manifest else None  # noqa: SIM115
         try:
-            job = services.import_job_create(
+            job = imports.import_job_create(
                 user=uploader, source_kind=kind, source_path=str(source.resolve()),
                 manifest_file=manifest_handle, patterns=pattern, regex=regex,
                 create_products=create_products, encoding=encoding,
                 use_folders=not no_folders, enqueue=False,
             )
-        except (ValueError, OSError) as exc:
+        except (*IMPORT_REFUSALS, OSError) as exc:
             raise CommandError(str(exc))
         finally:
             if manifest_handle:
@@ -74,7 +75,7 @@ class Command(BaseCommand):
                 bar.n = done
                 bar.refresh()
 
-        job = services.import_job_run(job_id=job.pk, progress=progress)
+        job = import_runner.import_job_run(job_id=job.pk, progress=progress)
         bar.close()
         self.stdout.write(
             f"Import #{job.pk} {job.status}: {job.message} "

@@ -103,7 +103,7 @@ class Command(BaseCommand):
         from django.core.files.base import ContentFile
         from django.db import connections
 
-        from catalog import services
+        from catalog.services import imports
 
         lines = ["sku,title,brand,category,filename"] + [
             f"MB{i:06d},Product {i},Brand {i % 50},Cat {i % 20},mb{i:06d}.jpg"
@@ -131,7 +131,7 @@ class Command(BaseCommand):
                     settings.CUTROOM_MANIFEST_CHUNK
                 started = time.perf_counter()
                 try:
-                    job = services.import_job_create(
+                    job = imports.import_job_create(
                         user=None, source_kind="upload", expected_files=1,
                         manifest_file=ContentFile(text, name="manifest.csv"))
                     message = message or job.message

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import services
+from catalog.services import purge
 from catalog.uploads import upload_temp_purge
 
 
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, days, dry_run, **options):
         if days is not None and days < 0:
             raise CommandError("--days must be 0 or more.")
-        result = services.purge_run(older_than_days=days, dry_run=dry_run)
+        result = purge.purge_run(older_than_days=days, dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
         if options["verbosity"] > 1:
             for name in result.deleted:

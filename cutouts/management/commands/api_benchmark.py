@@ -112,13 +112,14 @@ class Command(BaseCommand):
 def _seed(n_products: int, n_cutouts: int):
     from django.core.management import call_command
 
-    from catalog import apikeys, services
+    from catalog import apikeys
     from catalog.models import ImageAsset, Product
+    from catalog.services.users import user_create
     from cutouts.models import Cutout, JobStatus, ReviewStatus
 
     call_command("migrate", verbosity=0)
-    manager = services.user_create(username="bench", password=secrets.token_urlsafe(16),
-                                   role="catalog manager")
+    manager = user_create(username="bench", password=secrets.token_urlsafe(16),
+                          role="catalog manager")
     brands = [f"Brand {i}" for i in range(40)]
     Product.objects.bulk_create([
         Product(sku=f"SKU-{i:07d}", title=f"Product {i}", brand=brands[i % 40],

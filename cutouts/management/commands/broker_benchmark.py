@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from cutouts.models import WorkerPing
-from cutouts.services import worker_ping_create
+from cutouts.services.notifications import worker_ping_create
 
 
 def _round_trips(count: int) -> list[float]:

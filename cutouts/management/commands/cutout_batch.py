@@ -4,9 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog.models import Product
-from cutouts import selectors, services
+from cutouts.errors import BatchError
 from cutouts.imaging.settings import PROFILES
 from cutouts.models import CutoutBatch
+from cutouts.selectors.jobs import assets_for_cutout, cutout_batch_failures, cutout_batch_progress
+from cutouts.services.batches import cutout_batch_start
 
 
 class Command(BaseCommand):
@@ -28,13 +30,13 @@ class Command(BaseCommand):
                 "pk", flat=True).first()
             if product_id is None:
                 raise CommandError(f"No product with SKU {product!r}.")
-        assets = selectors.assets_for_cutout(product_id=product_id, all_pending=all_pending)
+        assets = assets_for_cutout(product_id=product_id, all_pending=all_pending)
         try:
-            batch = services.cutout_batch_start(
+            batch = cutout_batch_start(
                 assets=assets, profile_name=profile, model=model,
                 label=f"CLI: {product or 'all pending'}",
             )
-        except ValueError as exc:
+        except BatchError as exc:
             raise CommandError(str(exc))
         self.stdout.write(f"Batch {batch.pk}: {batch.total} cutouts queued ({profile}).")
         if no_wait:
@@ -43,7 +45,7 @@ class Command(BaseCommand):
         with tqdm(total=batch.total, unit="img", desc=f"batch {batch.pk}") as bar:
             while True:
                 batch = CutoutBatch.objects.get(pk=batch.pk)
-                progress = selectors.cutout_batch_progress(batch=batch)
+                progress = cutout_batch_progress(batch=batch)
                 bar.n = progress.finished
                 bar.set_postfix(failed=progress.counts["failed"], refresh=False)
                 bar.refresh()
@@ -52,7 +54,7 @@ class Command(BaseCommand):
                 if timeout and time.monotonic() - started > timeout:
                     raise CommandError(f"Batch {batch.pk} still running after {timeout} s.")
                 time.sleep(0.5)
-        for cutout in selectors.cutout_batch_failures(batch=batch):
+        for cutout in cutout_batch_failures(batch=batch):
             self.stderr.write(f"FAILED {cutout.asset.product.sku} {cutout.asset.position}: "
                               f"{cutout.error}")
         self.stdout.write(f"Batch {batch.pk} {batch.status}: {batch.message}")

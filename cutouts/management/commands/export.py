@@ -7,8 +7,10 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from cutouts import selectors, services
+from cutouts.errors import ExportCollisionError, ExportError
 from cutouts.models import ExportJob
+from cutouts.selectors.export import products_by_sku
+from cutouts.services.export_jobs import export_job_claim, export_job_create, export_job_run
 
 
 class Command(BaseCommand):
@@ -33,27 +35,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, presets, brand, skus, since, dry_run, include_failing, files, out,
                **options):
-        product_ids, missing = selectors.products_by_sku(skus=skus)
+        product_ids, missing = products_by_sku(skus=skus)
         if missing:
             raise CommandError(f"Unknown SKU(s): {', '.join(missing)}")
         try:
-            job = services.export_job_create(
+            job = export_job_create(
                 presets=presets, product_ids=product_ids, brand=brand, approved_since=since,
                 dry_run=dry_run, include_failing=include_failing, enqueue=False,
             )
-        except services.ExportCollisionError as exc:
+        except ExportCollisionError as exc:
             for collision in exc.collisions:
                 self.stderr.write(f"COLLISION {collision}")
             raise CommandError("File names would collide; nothing was exported.")
-        except services.ExportError as exc:
+        except ExportError as exc:
             raise CommandError(str(exc))
-        token = services.export_job_claim(job_id=job.pk)
+        token = export_job_claim(job_id=job.pk)
         with tqdm(total=job.progress_total, unit="file", desc=f"export {job.pk}") as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            services.export_job_run(job_id=job.pk, run_token=token, progress=progress)
+            export_job_run(job_id=job.pk, run_token=token, progress=progress)
         job = ExportJob.objects.get(pk=job.pk)
         for row in job.report.get("excluded", []):
             self.stderr.write(f"EXCLUDED {row['file'] or row['sku']}: {row['reason']}")

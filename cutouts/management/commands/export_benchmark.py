@@ -224,17 +224,17 @@ class Command(BaseCommand):
         from django.core.files.storage import storages
 
         from cutouts.models import ExportJob
-        from cutouts.services import export
+        from cutouts.services import export_jobs, renditions
 
         if threads:
             settings.CUTROOM_EXPORT_THREADS = threads
         _warm_page_cache()
         timings, cpus = [], []
         for _ in range(2):  # cold: every variant rendered; then warm: all from the cache
-            job = export.export_job_create(presets=presets, enqueue=False)
-            token = export.export_job_claim(job_id=job.pk)
+            job = export_jobs.export_job_create(presets=presets, enqueue=False)
+            token = export_jobs.export_job_claim(job_id=job.pk)
             started, cpu = time.perf_counter(), cpu_seconds()
-            status = export.export_job_run(job_id=job.pk, run_token=token)
+            status = export_jobs.export_job_run(job_id=job.pk, run_token=token)
             timings.append(time.perf_counter() - started)
             cpus.append(cpu_seconds() - cpu)
             job = ExportJob.objects.get(pk=job.pk)
@@ -242,7 +242,7 @@ class Command(BaseCommand):
                 raise CommandError(f"export {status}: {job.message}")
         variants = job.progress_total
         return {
-            "variants": variants, "threads": export._threads(),
+            "variants": variants, "threads": renditions._threads(),
             "vps": round(variants / timings[0], 3), "cached_vps": round(variants / timings[1], 3),
             "cpu_ms": round(cpus[0] / variants * 1000, 1),
             "excluded": job.failed_count, "rss_mb": round(peak_rss_mb(), 1),

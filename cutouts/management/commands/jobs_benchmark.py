@@ -136,8 +136,8 @@ class Command(BaseCommand):
     def _child_engine(self, *, n: int, profile: str, baseline_images: int, **_) -> dict:
         from catalog.models import ImageAsset
         from cutouts import engine
-        from cutouts.services import cutout_settings_resolve
-        from cutouts.services.jobs import _load_working_copy
+        from cutouts.services.batches import cutout_settings_resolve
+        from cutouts.services.runs import _load_working_copy
 
         settings_dict = cutout_settings_resolve(profile_name=profile)
         assets = list(ImageAsset.objects.order_by("pk")[:min(n, baseline_images)])
@@ -157,12 +157,12 @@ class Command(BaseCommand):
 
     def _child_run(self, *, profile: str, **_) -> dict:
         from catalog.models import ImageAsset
-        from cutouts import services
         from cutouts.models import Cutout, CutoutBatch, JobStatus
+        from cutouts.services.batches import cutout_batch_start
 
         started = time.perf_counter()
-        batch = services.cutout_batch_start(assets=ImageAsset.objects.all(),
-                                            profile_name=profile, label="jobs_benchmark")
+        batch = cutout_batch_start(assets=ImageAsset.objects.all(), profile_name=profile,
+                                   label="jobs_benchmark")
         while CutoutBatch.objects.filter(pk=batch.pk, status__in=[
                 JobStatus.QUEUED, JobStatus.RUNNING]).exists():
             time.sleep(0.25)

@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 
 from cutouts.benchmarking import print_table, product_photo, write_json
 from cutouts.imaging.strokes import strokes_from_json
-from cutouts.services import review
+from cutouts.services import previews as preview_services
+from cutouts.services import retouch as retouch_services
 
 TARGET_P95_S = 1.0
 
@@ -80,7 +81,7 @@ def _card_images(rgb: np.ndarray, rgba: np.ndarray) -> tuple[Image.Image, Image.
     """The card's cached 1024 px images the preview starts from: the photo's WebP thumbnail
     and the cutout's PNG preview (made here untimed, as the card made them before)."""
     height, width = rgb.shape[:2]
-    scale = min(1.0, review.PREVIEW_MAX / max(width, height))
+    scale = min(1.0, preview_services.PREVIEW_MAX / max(width, height))
     size = (round(width * scale), round(height * scale))
     photo = Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.LANCZOS)
     cut = (Image.fromarray(rgba, "RGBA").convert("RGBa")
@@ -117,21 +118,22 @@ class Command(BaseCommand):
             strokes = strokes_from_json(stroke_json)
             photo, cut = _card_images(rgb, rgba)
             started = time.perf_counter()
-            small = review.retouch_base_from_images(photo, cut)
-            base = review.RetouchBase(rgb=small.rgb, rgba=small.rgba,
-                                      scale=small.rgb.shape[1] / width)
+            small = preview_services.retouch_base_from_images(photo, cut)
+            base = preview_services.RetouchBase(rgb=small.rgb, rgba=small.rgba,
+                                              scale=small.rgb.shape[1] / width)
             firsts.append(time.perf_counter() - started)
-            review.retouch_preview_render(base, strokes[:1])  # warm imports and caches
+            preview_services.retouch_preview_render(base, strokes[:1])  # warm imports and caches
             for n in range(1, len(strokes) + 1):
                 started, cpu = time.perf_counter(), time.process_time()
-                _, timings = review.retouch_preview_render(base, strokes[:n])
+                _, timings = preview_services.retouch_preview_render(base, strokes[:n])
                 previews.append(time.perf_counter() - started)
                 cpus.append(time.process_time() - cpu)
                 for key, value in timings.items():
                     parts.setdefault(key, []).append(value)
             if not no_full:
                 started = time.perf_counter()
-                review._retouch(rgb, np.ascontiguousarray(rgba[..., 3]), strokes, rgba)
+                retouch_services.retouch_apply(rgb, np.ascontiguousarray(rgba[..., 3]), strokes,
+                                               rgba)
                 fulls.append(time.perf_counter() - started)
             self.stdout.write(f"photo {seed + 1}/{photos}: {width}x{height}, "
                               f"{len(strokes)} previews")

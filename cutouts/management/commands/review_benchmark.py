@@ -1,9 +1,12 @@
-"""Server time of the review queue page and the next-card request with 20,000 cutouts in a
-throwaway SQLite database (the developer's database is never touched), measured with the
-Django test client, against the bare SELECT of one page of ids as the baseline."""
+"""Server time of the review queue page, the next-card request and the dashboard with 20,000
+cutouts in a throwaway SQLite database (the developer's database is never touched), measured
+with the Django test client, against the bare SELECT of one page of ids as the baseline. One
+image in five was cut out twice (a re-cut batch: both versions wait), so the queue's
+one-row-per-image query does real work."""
 
 import argparse
 import json
+import os
 import random
 import secrets
 import statistics
@@ -46,13 +49,22 @@ class _QueryCount:
         return self._cm.__exit__(*exc)
 
 
-def _timed(fn, n: int) -> list[float]:
-    times = []
+def _timed(fn, n: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds per call. On a shared, loaded machine the wall time includes
+    waiting for a core; the CPU time is what an idle machine's wall time would be at most."""
+    times, cpu = [], []
     for i in range(n):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn(i)
         times.append((time.perf_counter() - started) * 1000)
-    return times
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return times, cpu
+
+
+def _row(what: str, times: list[float], cpu: list[float], queries) -> dict:
+    return {"what": what, "p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(_pct(times, 0.95), 2), "cpu_p50_ms": round(statistics.median(cpu), 2),
+            "cpu_p95_ms": round(_pct(cpu, 0.95), 2), "queries": queries}
 
 
 class Command(BaseCommand):
@@ -88,19 +100,25 @@ class Command(BaseCommand):
         baseline = result["rows"][0]["p95_ms"]
         for row in result["rows"]:
             row["ratio"] = round(row["p95_ms"] / baseline, 1) if baseline else None
-        self.stdout.write(f"{result['cutouts']} cutouts, {result['waiting']} awaiting review, "
+        self.stdout.write(f"{result['cutouts']} cutouts, {result['versions_waiting']} versions "
+                          f"awaiting review on {result['waiting']} images (one queue row each), "
                           f"{requests} requests each (server time through the test client)")
         print_table(result["rows"], [
             ("what", "measured", ""), ("p50_ms", "p50 ms", ".2f"), ("p95_ms", "p95 ms", ".2f"),
-            ("queries", "queries", ""), ("ratio", "p95 / base", ".1f")], out=self.stdout)
+            ("cpu_p95_ms", "CPU p95 ms", ".2f"), ("queries", "queries", ""),
+            ("ratio", "p95 / base", ".1f")], out=self.stdout)
         counts = result["query_counts"]
         self.stdout.write(f"queue page queries at 10 / 50 / 200 rows: {counts['queue_page']}; "
                           f"card queries on an asset with 1 / 6 versions: {counts['card']}")
         views = [r for r in result["rows"] if r["what"] != "baseline: SELECT one page of ids"]
         ok = all(r["p95_ms"] < TARGET_P95_MS for r in views)
+        ok_cpu = all(r["cpu_p95_ms"] < TARGET_P95_MS for r in views)
         constant = len(set(counts["queue_page"])) == 1 and len(set(counts["card"])) == 1
-        result.update(target_p95_ms=TARGET_P95_MS, within_target=ok, constant_queries=constant)
-        self.stdout.write(f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if ok else 'MISSED'}; "
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        result.update(target_p95_ms=TARGET_P95_MS, within_target=ok, within_target_cpu=ok_cpu,
+                      constant_queries=constant, load_average=load)
+        self.stdout.write(f"target p95 < {TARGET_P95_MS:.0f} ms: wall {'met' if ok else 'MISSED'}, "
+                          f"CPU {'met' if ok_cpu else 'MISSED'} (load average {load}); "
                           f"query count constant in page size: {'yes' if constant else 'NO'}")
         write_json(json_path, result)
         self.stdout.write(f"wrote {json_path}")
@@ -110,7 +128,7 @@ class Command(BaseCommand):
     def _seed(self, n: int):
         from catalog.models import ImageAsset, Product
         from catalog.roles import REVIEWER
-        from catalog.services import user_create
+        from catalog.services.users import user_create
         from cutouts.models import Cutout, CutoutBatch, ReviewDecision
         from cutouts.services.review import PREFLAGS
 
@@ -118,9 +136,11 @@ class Command(BaseCommand):
         user = user_create(username="bench-reviewer", password=secrets.token_urlsafe(24),
                            role=REVIEWER)
         per_product = 4
+        recut_every = 5  # these images have a waiting v2 beside their waiting v1
+        n_assets = max(1, n * recut_every // (recut_every + 1))
         products = Product.objects.bulk_create([
             Product(sku=f"RB-{i:06d}", title=f"Bench product {i}", brand=f"Brand {i % 30}")
-            for i in range((n + per_product - 1) // per_product)], batch_size=2000)
+            for i in range((n_assets + per_product - 1) // per_product)], batch_size=2000)
         batches = CutoutBatch.objects.bulk_create(
             [CutoutBatch(label=f"Shoot {i}", status="done") for i in range(20)])
         positions = ["MAIN", "PT01", "PT02", "PT03"]
@@ -130,7 +150,7 @@ class Command(BaseCommand):
                        width=2000, height=2000, format="JPEG", colour_mode="RGB",
                        working_name=f"working/{i:064x}.png", working_width=2000,
                        working_height=2000)
-            for i in range(n)], batch_size=2000)
+            for i in range(n_assets)], batch_size=2000)
         flags = list(PREFLAGS)
         rows = []
         for i, asset in enumerate(assets):
@@ -144,6 +164,14 @@ class Command(BaseCommand):
                 rgba_name=f"cutouts/{i}/cutout.png", mask_name=f"cutouts/{i}/mask.png",
                 width=2000, height=2000, run_token=f"{i:032x}",
                 signals={"halo_risk": 0.1, "confidence": 0.9}))
+            if i % recut_every == 0 and review_status == "pending":
+                rows.append(Cutout(
+                    asset=asset, batch=batches[(i + 1) % len(batches)], version=2,
+                    status="done", model_name="u2netp", profile="default",
+                    review_status="pending", risk=round(rng.random() * 2, 4),
+                    rgba_name=f"cutouts/{i}/v2.png", mask_name=f"cutouts/{i}/v2-mask.png",
+                    width=2000, height=2000, run_token=f"{i:031x}2",
+                    signals={"halo_risk": 0.1, "confidence": 0.9}))
         Cutout.objects.bulk_create(rows, batch_size=2000)
         done = Cutout.objects.filter(review_status="approved").values_list("pk", "asset_id")
         ReviewDecision.objects.bulk_create([
@@ -190,23 +218,22 @@ class Command(BaseCommand):
             "queue page, filtered (htmx)": lambda i: get(
                 queue_url, data={"brand": f"Brand {i % 30}", "preflag": "halo_risk"}, **hx),
             "next card (htmx GET)": lambda i: get(card_urls[i % len(card_urls)], **hx),
+            "dashboard (In review = queue count)": lambda i: get(reverse("dashboard")),
         }
         rows = []
         for what, fn in measured.items():
             fn(0)  # warm caches and template loading
             with _QueryCount() as counted:
                 fn(1)
-            times = _timed(fn, requests)
-            rows.append({"what": what, "p50_ms": round(statistics.median(times), 2),
-                         "p95_ms": round(_pct(times, 0.95), 2), "queries": counted.n})
+            rows.append(_row(what, *_timed(fn, requests), counted.n))
 
         # Approve-and-advance: each POST approves a card and renders the next one.
         approve_ids = order[: requests]
-        posts = []
+        posts, posts_cpu = [], []
         queries_post = None
         for i, pk in enumerate(approve_ids):
             url = reverse("cutouts:review_card", args=[pk])
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             if i == 1:
                 with _QueryCount() as counted:
                     response = client.post(url, {"action": "approve"}, **hx)
@@ -214,10 +241,9 @@ class Command(BaseCommand):
             else:
                 response = client.post(url, {"action": "approve"}, **hx)
             posts.append((time.perf_counter() - started) * 1000)
+            posts_cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200
-        rows.append({"what": "approve + next card (htmx POST)",
-                     "p50_ms": round(statistics.median(posts), 2),
-                     "p95_ms": round(_pct(posts, 0.95), 2), "queries": queries_post})
+        rows.append(_row("approve + next card (htmx POST)", posts, posts_cpu, queries_post))
 
         page_counts = []
         for per_page in (10, 50, 200):
@@ -229,13 +255,18 @@ class Command(BaseCommand):
         rich = Cutout.objects.filter(review_status="pending").order_by("pk").first()
         for extra_versions in (0, 5):
             for v in range(extra_versions):
-                Cutout.objects.create(asset_id=rich.asset_id, version=2 + v, status="done",
+                Cutout.objects.create(asset_id=rich.asset_id, version=10 + v, status="done",
                                       review_status="superseded")
             with _QueryCount() as counted:
                 get(reverse("cutouts:review_card", args=[rich.pk]), **hx)
             card_counts.append(counted.n)
+        first_page = selectors.review_queue_page(per_page=200).rows
+        one_per_image = len({c.asset_id for c in first_page}) == len(first_page)
         return {
             "cutouts": Cutout.objects.count(), "waiting": waiting.count(),
+            "versions_waiting": Cutout.objects.filter(status="done",
+                                                      review_status="pending").count(),
+            "one_row_per_image": one_per_image,
             "requests": requests, "seed_s": round(seed_s, 1), "database": connection.vendor,
             "rows": rows, "query_counts": {"queue_page": page_counts, "card": card_counts},
         }

@@ -1,0 +1,55 @@
+"""Domain exceptions of the catalog app: what its services refuse, caught by type by views,
+the API and commands (the pure ``catalog.ingest`` keeps its own and they are offered here)."""
+
+from .ingest.archives import ArchiveError
+from .ingest.images import ImageRejected
+from .ingest.manifest import ManifestError
+from .ingest.naming import NamingError
+
+__all__ = [
+    "IMPORT_REFUSALS", "ArchiveError", "CatalogError", "ImageRejected", "ImportRefused",
+    "ManifestError", "NamingError", "ProductDeletedError", "ProductFieldError",
+    "ProductPurgedError", "StorageDownError",
+    "ThumbnailSizeError", "UserRefused",
+]
+
+
+class CatalogError(Exception):
+    """A catalog service refused the request; the message is for the user."""
+
+
+class UserRefused(CatalogError):
+    """An unknown role, or a username that is taken."""
+
+
+class ProductFieldError(CatalogError):
+    """A field name that is not an editable product field (a caller's mistake)."""
+
+
+class ProductDeletedError(CatalogError):
+    """A new product's SKU belongs to a soft-deleted one: restore that one instead."""
+
+    def __init__(self, product) -> None:
+        super().__init__(f"Product {product.sku} was deleted; restore it instead of creating "
+                         "it again.")
+        self.product = product
+
+
+class ProductPurgedError(CatalogError):
+    """A product whose files were purged: it cannot come back (its SKU is free again)."""
+
+
+class ThumbnailSizeError(CatalogError):
+    """A thumbnail size outside the sizes that may be generated."""
+
+
+class ImportRefused(CatalogError):
+    """An import job that cannot be created as asked (unknown source, no file, no folder)."""
+
+
+class StorageDownError(CatalogError):
+    """Too many storage errors in a row: the storage itself is failing, stop the import."""
+
+
+#: Everything ``import_job_create`` refuses with a message for the user.
+IMPORT_REFUSALS = (ImportRefused, NamingError, ManifestError)

@@ -1,0 +1,49 @@
+"""Catalog page forms: they only carry input; the product services validate it."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .ingest.manifest import ENCODINGS
+
+
+class ProductForm(forms.Form):
+    """Create (with SKU) or edit a product. Lengths match the model; every other rule (SKU
+    characters, GTIN check digit, ASIN shape, SKU taken) comes from ``product_create`` /
+    ``product_update`` through :meth:`add_service_errors`."""
+
+    sku = forms.CharField(label="SKU", max_length=64)
+    title = forms.CharField(max_length=255, required=False)
+    brand = forms.CharField(max_length=120, required=False)
+    category = forms.CharField(max_length=120, required=False)
+    gtin = forms.CharField(label="GTIN/EAN/UPC", max_length=32, required=False,
+                           help_text="EAN-8, UPC-A (12), EAN-13 or GTIN-14 digits, with check "
+                                     "digit.")
+    asin = forms.CharField(label="ASIN", max_length=10, required=False)
+
+    def __init__(self, *args, with_sku: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_sku:
+            del self.fields["sku"]
+
+    @property
+    def product_fields(self) -> dict[str, str]:
+        return {k: v for k, v in self.cleaned_data.items() if k != "sku"}
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for name, errors in exc.message_dict.items():
+            self.add_error(name if name in self.fields else None, errors)
+
+
+class BulkEditForm(forms.Form):
+    file = forms.FileField(label="CSV file")
+    encoding = forms.ChoiceField(choices=[("utf-8", "UTF-8"), ("latin-1", "Latin-1")],
+                                 initial="utf-8")
+
+    def clean_encoding(self) -> str:
+        value = self.cleaned_data["encoding"]
+        if value not in ENCODINGS:
+            raise ValidationError("Choose UTF-8 or Latin-1.")
+        return value

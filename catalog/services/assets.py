@@ -1,0 +1,310 @@
+"""Image assets: ingest (validate, store, register), content-addressed storage names,
+soft delete and cached thumbnails."""
+
+import errno
+import hashlib
+import io
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from typing import BinaryIO, ClassVar, cast
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from PIL import Image
+
+from .. import events
+from ..errors import ThumbnailSizeError
+from ..ingest import archives, images
+from ..ingest.naming import NamingError, normalize_position
+from ..models import ImageAsset, ImportJob, Position, Product
+
+logger = logging.getLogger(__name__)
+
+HASH_CHUNK = 1024 * 1024
+NORMALIZE_VERSION = "v1"
+THUMB_DEFAULT = 320
+THUMB_SIZES = range(32, 2049)
+#: ``IngestResult.code`` of a file refused because the storage failed, not the file.
+STORAGE_FAULT = "storage"
+_FORMAT_EXTENSIONS = {
+    "JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "HEIF": ".heic",
+    "AVIF": ".avif",
+}
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file; ``reason`` is the user-facing explanation."""
+
+    filename: str
+    status: str  # "stored" | "duplicate" | "rejected"
+    asset: ImageAsset | None = None
+    reason: str = ""
+    code: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    STORED: ClassVar[str] = "stored"
+    DUPLICATE: ClassVar[str] = "duplicate"
+    REJECTED: ClassVar[str] = "rejected"
+
+    @property
+    def ok(self) -> bool:
+        return self.status != self.REJECTED
+
+
+def ingest_limits() -> images.Limits:
+    return images.Limits(
+        max_pixels=settings.CUTROOM_MAX_PIXELS,
+        min_long_side=settings.CUTROOM_MIN_LONG_SIDE,
+        warn_long_side=settings.CUTROOM_WARN_LONG_SIDE,
+    )
+
+
+def storage_default():
+    """The storage of originals, working copies, thumbnails and import uploads."""
+    return storages["default"]
+
+
+def _shard(prefix: str, sha: str) -> str:
+    return f"{prefix}/{sha[:2]}/{sha[2:4]}/"
+
+
+def original_storage_name(sha: str, fmt: str) -> str:
+    return _shard("originals", sha) + sha + _FORMAT_EXTENSIONS.get(fmt, ".bin")
+
+
+def working_storage_name(sha: str) -> str:
+    return _shard("working", sha) + f"{sha}-{NORMALIZE_VERSION}{images.WORKING_EXTENSION}"
+
+
+def thumbnail_storage_name(sha: str, size: int) -> str:
+    return _shard("thumbs", sha) + f"{sha}-{NORMALIZE_VERSION}-{size}.webp"
+
+
+def _hash_stream(fileobj: BinaryIO, max_bytes: int) -> tuple[BinaryIO, str, int]:
+    """sha256 and size in chunks; a non-seekable stream is spooled so it can be re-read."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        fileobj.seek(0)
+        source, spool = fileobj, None
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        source = fileobj
+        spool = tempfile.SpooledTemporaryFile(max_size=archives.SPOOL_BYTES)  # noqa: SIM115
+    while chunk := source.read(HASH_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            if spool is not None:
+                spool.close()
+            raise images.ImageRejected(
+                f"Too large: over the per-file limit of {max_bytes:,} bytes.", "too_large"
+            )
+        digest.update(chunk)
+        if spool is not None:
+            spool.write(chunk)
+    stream = spool if spool is not None else fileobj
+    stream.seek(0)
+    return stream, digest.hexdigest(), size  # type: ignore[return-value]
+
+
+def _spool() -> BinaryIO:
+    """A temporary file kept in memory up to the archive spool size."""
+    return cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=archives.SPOOL_BYTES))
+
+
+def _save_immutable(name: str, content: BinaryIO, size: int) -> str:
+    """Write once under a content-derived name; never overwrite what is there.
+
+    An existing file of the right size is the same content. One of another size is a
+    leftover of an interrupted write, so the new copy goes under a fresh name beside it.
+    """
+    storage = storage_default()
+    if storage.exists(name):
+        try:
+            if storage.size(name) == size:
+                return name
+        except OSError:
+            pass
+    content.seek(0)
+    return storage.save(name, File(content, name=name.rsplit("/", 1)[-1]))
+
+
+def _next_position(product: Product) -> str:
+    used = set(
+        ImageAsset.live.filter(product=product).values_list("position", flat=True)
+    )
+    for position in Position.values:
+        if position != Position.SWCH and position not in used:
+            return position
+    return Position.PT08
+
+
+def asset_ingest(
+    *, product: Product, fileobj: BinaryIO, filename: str, user=None,
+    position: str | None = None, import_job: ImportJob | None = None,
+) -> IngestResult:
+    """Validate, store and register one image file; never raises for bad input.
+
+    The slow part (hashing, decoding, colour conversion, storage writes) runs outside any
+    transaction on purpose: on SQLite an open IMMEDIATE transaction holds the write lock, and
+    one 100 MB TIFF would stall every other writer. Files are written before the row, so an
+    error leaves at most an unreferenced file, which purge_run removes after the retention.
+    """
+    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    result = IngestResult(filename=filename, status=IngestResult.REJECTED)
+    if product.deleted_at is not None:
+        result.reason, result.code = f"Product {product.sku} is deleted.", "product_deleted"
+        return result
+    try:
+        position = normalize_position(position)
+    except NamingError as exc:
+        result.reason, result.code = str(exc), "position"
+        return result
+    max_bytes = settings.CUTROOM_MAX_FILE_BYTES
+    try:
+        stream, sha, size = _hash_stream(fileobj, max_bytes)
+        existing = ImageAsset.live.filter(product=product, sha256=sha).first()
+        if existing is not None:
+            return _duplicate(result, existing)
+        img, probe = images.open_image(stream, limits=ingest_limits())
+        images.decode(img)
+        normalized = images.normalize(img, probe)
+        # Drop the decoded original before encoding; never close() it, since Pillow would
+        # close the caller's stream too.
+        del img
+    except images.ImageRejected as exc:
+        result.reason, result.code = exc.reason, exc.code
+        return result
+    except MemoryError:
+        result.reason, result.code = "Not enough memory to decode this image.", "memory"
+        return result
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, not a crash
+        logger.info("ingest of %s failed in the decoder", filename, exc_info=True)
+        result.reason = f"Corrupt or unreadable image ({type(exc).__name__}: {exc})"[:480]
+        result.code = "corrupt"
+        return result
+    result.warnings.extend(probe.warnings)
+
+    working = normalized.image
+    try:
+        original_name = _save_immutable(original_storage_name(sha, probe.format), stream, size)
+        with _spool() as buffer:
+            images.encode_working(working, buffer)
+            working_size = buffer.tell()
+            working_name = _save_immutable(working_storage_name(sha), buffer, working_size)
+        _thumbnail_save(sha, THUMB_DEFAULT, working)
+    except Exception as exc:  # noqa: BLE001 - disk full, S3 5xx, timeouts: this file fails
+        logger.warning("storing %s failed", filename, exc_info=True)
+        result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
+        return result
+    try:
+        asset, warnings = _asset_row_create(
+            product=product, position=position, filename=filename, sha=sha, size=size,
+            probe=probe, original_name=original_name, working_name=working_name,
+            normalized=normalized, user=user, import_job=import_job,
+        )
+    except IntegrityError:
+        # A concurrent upload of the same file to the same product won the race.
+        existing = ImageAsset.live.filter(product=product, sha256=sha).first()
+        if existing is None:
+            raise
+        return _duplicate(result, existing)
+    result.warnings.extend(warnings)
+    if normalized.colour_note and normalized.colour_flagged:
+        result.warnings.append(normalized.colour_note)
+    result.status, result.asset = IngestResult.STORED, asset
+    events.image_stored(asset)
+    return result
+
+
+def storage_error_text(exc: BaseException) -> str:
+    """A user-facing reason for a storage failure (local disk or S3)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "Not stored: the storage is full (no space left on device)."
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        meta = response.get("ResponseMetadata", {})
+        code = response.get("Error", {}).get("Code", "")
+        return (f"Not stored: the storage answered with an error "
+                f"({meta.get('HTTPStatusCode', '?')} {code}).".replace(" )", ")"))
+    if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
+        return "Not stored: the storage did not answer in time."
+    return f"Not stored: storage error ({type(exc).__name__}: {exc})."[:480]
+
+
+def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
+    result.status, result.asset, result.code = IngestResult.DUPLICATE, existing, "duplicate"
+    result.reason = (
+        f"Duplicate: the same file is already stored for {existing.product.sku} "
+        f"as {existing.position} (asset #{existing.pk}); not stored twice."
+    )
+    return result
+
+
+@transaction.atomic
+def _asset_row_create(
+    *, product, position, filename, sha, size, probe, original_name, working_name, normalized,
+    user, import_job,
+) -> tuple[ImageAsset, list[str]]:
+    warnings = []
+    with transaction.atomic():  # savepoint: an IntegrityError must not poison the outer block
+        # Concurrent uploads to one product must not both take the same free position.
+        Product.objects.select_for_update().filter(pk=product.pk).exists()
+        if position is None:
+            position = _next_position(product)
+        else:
+            clash = ImageAsset.live.filter(product=product, position=position).first()
+            if clash is not None:
+                warnings.append(
+                    f"Position {position} of {product.sku} already had asset #{clash.pk}; "
+                    "both are kept, choose one in review."
+                )
+        asset = ImageAsset.objects.create(
+            product=product, position=position, original_filename=filename,
+            original_name=original_name, sha256=sha, bytes=size, width=probe.width,
+            height=probe.height, format=probe.format, colour_mode=probe.mode,
+            bit_depth=probe.bits, icc_profile_name=probe.icc_profile_name,
+            exif_orientation=probe.exif_orientation, working_name=working_name,
+            working_width=normalized.image.width, working_height=normalized.image.height,
+            colour_note=normalized.colour_note[:500], colour_flagged=normalized.colour_flagged,
+            uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+            import_job=import_job,
+        )
+    return asset, warnings
+
+
+@transaction.atomic
+def asset_soft_delete(*, asset: ImageAsset) -> ImageAsset:
+    if asset.deleted_at is None:
+        now = timezone.now()
+        ImageAsset.objects.filter(pk=asset.pk, deleted_at__isnull=True).update(deleted_at=now)
+        asset.deleted_at = now
+    return asset
+
+
+def _thumbnail_save(sha: str, size: int, image: Image.Image) -> str:
+    name = thumbnail_storage_name(sha, size)
+    storage = storage_default()
+    if storage.exists(name):
+        return name
+    with _spool() as buffer:
+        images.encode_thumbnail(images.thumbnail(image, size), buffer)
+        return _save_immutable(name, buffer, buffer.tell())
+
+
+def asset_thumbnail(*, asset: ImageAsset, size: int = THUMB_DEFAULT) -> str:
+    """Storage name of a WebP thumbnail (long side ``size``), generated once and cached."""
+    if size not in THUMB_SIZES:
+        raise ThumbnailSizeError(
+            f"Thumbnail size must be {THUMB_SIZES.start}-{THUMB_SIZES.stop - 1}")
+    name = thumbnail_storage_name(asset.sha256, size)
+    storage = storage_default()
+    if storage.exists(name):
+        return name
+    with storage.open(asset.working_name, "rb") as handle, Image.open(handle) as working:
+        working.draft("RGB", (size, size))
+        return _thumbnail_save(asset.sha256, size, working.convert("RGB"))

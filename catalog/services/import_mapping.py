@@ -1,0 +1,248 @@
+"""One import's state: applying its manifest, mapping each file to a product and position,
+ingesting it, and the counters and issues that make the report."""
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..errors import StorageDownError
+from ..ingest.manifest import Manifest
+from ..ingest.naming import FilenameRules, NamingError, normalize_position
+from ..models import ImportIssue, ImportJob, Product
+from ..validators import SKU_RE
+from .assets import STORAGE_FAULT, IngestResult, asset_ingest
+from .products import PRODUCT_EDITABLE, product_create, product_fields_clean, product_update
+
+
+class _Skip(Exception):
+    """This file maps to no usable product; ``reason`` goes in the report."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _validation_text(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+class ImportRun:
+    """State of one import: rules, product cache, counters, issue writing."""
+
+    def __init__(self, job: ImportJob, progress: Callable | None = None):
+        self.job = job
+        self.rules = FilenameRules.from_options(job.options)
+        self.create_products = bool(job.options.get("create_products"))
+        self.manifest: Manifest | None = None
+        self.products: dict[str, Product | None] = {}
+        self.progress = progress
+        self.last_issue_id = 0
+        self.storage_faults = 0
+        # The entry a dead run was busy with: what it stored is this job's own, not a duplicate.
+        self.resumed_name = ""
+
+    def apply_manifest(self, manifest: Manifest) -> None:
+        """Create/update the manifest's products, one short transaction per chunk, with
+        progress in the job's message."""
+        self.manifest = manifest
+        skus = list(manifest.products)
+        chunk = settings.CUTROOM_MANIFEST_CHUNK
+        for start in range(0, len(skus), chunk):
+            part = skus[start:start + chunk]
+            try:
+                created, updated = self._apply_chunk(part, manifest)
+            except IntegrityError:
+                # A concurrent writer created one of these SKUs meanwhile: one by one.
+                created, updated = self._apply_each(part, manifest)
+            self.job.products_created += created
+            self.job.products_updated += updated
+            done = start + len(part)
+            ImportJob.objects.filter(pk=self.job.pk).update(
+                products_created=self.job.products_created,
+                products_updated=self.job.products_updated,
+                error_count=self.job.error_count, warning_count=self.job.warning_count,
+                heartbeat_at=timezone.now(),
+                message=f"Manifest: {done:,} of {len(skus):,} products applied.",
+            )
+
+    def _apply_chunk(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
+        # Validation runs before the transaction: on SQLite the write lock is held only for
+        # the two bulk statements, and the gaps between chunks let other writers in.
+        new, changed = [], []
+        now = timezone.now()
+        existing = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        for sku in skus:
+            fields = manifest.products[sku]
+            product = existing.get(sku)
+            try:
+                if product is None:
+                    product = Product(sku=sku.strip(), **product_fields_clean(fields))
+                    product.full_clean(validate_unique=False, validate_constraints=False)
+                    new.append(product)
+                elif product.deleted_at is not None:
+                    self.issue(sku, f"Product {sku} is deleted; its manifest rows are "
+                               "skipped.", ImportIssue.Level.ERROR)
+                    product = None
+                elif fields:
+                    for key, value in product_fields_clean(fields).items():
+                        setattr(product, key, value)
+                    product.full_clean(validate_unique=False, validate_constraints=False)
+                    product.updated_at = now
+                    changed.append(product)
+            except ValidationError as exc:
+                self.issue(f"manifest.csv ({sku})", _validation_text(exc),
+                           ImportIssue.Level.ERROR)
+                product = None
+            self.products[sku] = product
+        with transaction.atomic():
+            # A product deleted or created by someone else since the read above: redo the
+            # chunk one by one (IntegrityError), or leave the deleted one alone.
+            Product.objects.bulk_create(new)
+            Product.objects.bulk_update(changed, [*PRODUCT_EDITABLE, "updated_at"])
+        if any(p.pk is None for p in new):  # backends that do not return ids
+            ids = dict(Product.objects.filter(sku__in=[p.sku for p in new])
+                       .values_list("sku", "pk"))
+            for p in new:
+                p.pk = p.id = ids[p.sku]
+        return len(new), len(changed)
+
+    def _apply_each(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
+        created = updated = 0
+        for sku in skus:
+            fields = manifest.products[sku]
+            with transaction.atomic():
+                product = Product.objects.filter(sku=sku).first()
+                try:
+                    if product is None:
+                        product = product_create(sku=sku, **fields)
+                        created += 1
+                    elif product.deleted_at is not None:
+                        product = None
+                    elif fields:
+                        product = product_update(product=product, **fields)
+                        updated += 1
+                except ValidationError as exc:
+                    self.issue(f"manifest.csv ({sku})", _validation_text(exc),
+                               ImportIssue.Level.ERROR)
+                    product = None
+            self.products[sku] = product
+        return created, updated
+
+    def issue(self, filename: str, reason: str, level: str) -> None:
+        issue = ImportIssue.objects.create(job=self.job, filename=filename[:512], reason=reason,
+                                           level=level)
+        self.last_issue_id = max(self.last_issue_id, issue.pk)
+        if level == ImportIssue.Level.ERROR:
+            self.job.error_count += 1
+        else:
+            self.job.warning_count += 1
+        if self.progress is not None:
+            self.progress(issue=(filename, reason, level))
+
+    def product_for_sku(self, sku: str, *, create: bool) -> Product | None:
+        if sku in self.products and self.products[sku] is not None:
+            return self.products[sku]
+        product = Product.objects.filter(sku=sku).first()
+        if product is not None and product.deleted_at is not None:
+            raise _Skip(f"Product {sku} is deleted.")
+        if product is None and create:
+            try:
+                product = product_create(sku=sku)
+            except ValidationError as exc:
+                # A concurrent upload of the same session may have just created it.
+                product = Product.objects.filter(sku=sku, deleted_at__isnull=True).first()
+                if product is None:
+                    raise _Skip(f"Cannot create product {sku!r}: {_validation_text(exc)}")
+            else:
+                self.job.products_created += 1
+        if product is not None:
+            self.products[sku] = product
+        return product
+
+    def target(self, name: str) -> tuple[Product, str | None]:
+        row = self.manifest.row_for(name) if self.manifest else None
+        if row is not None:
+            product = self.products.get(row.sku) or self.product_for_sku(row.sku, create=True)
+            if product is None:
+                raise _Skip(f"Manifest line {row.line}: product {row.sku} is not available.")
+            try:
+                return product, normalize_position(row.position)
+            except NamingError as exc:
+                raise _Skip(f"Manifest line {row.line}: {exc}")
+        try:
+            candidates = self.rules.candidates(name)
+        except NamingError as exc:
+            raise _Skip(str(exc))
+        if not candidates:
+            rules = ", ".join(label for label, _ in self.rules.rules)
+            raise _Skip(f"The file name matches no naming rule ({rules}) and no manifest row.")
+        found, new = self.rules.choose(
+            name, candidates=candidates, create=self.create_products,
+            # A deleted product among the readings stops the file here (_Skip), as it should.
+            exists=lambda sku: self.product_for_sku(sku, create=False) is not None,
+            valid=lambda sku: bool(SKU_RE.match(sku)))
+        if found is not None:
+            product = self.product_for_sku(found.sku, create=new)
+            if product is not None:
+                return product, found.position
+        raise _Skip(
+            f"Unknown SKU {candidates[0].sku}: no such product. Add it to the manifest or "
+            "choose 'create products for unknown SKUs'."
+        )
+
+    def ingest(self, name: str, fileobj: BinaryIO, user) -> IngestResult:
+        try:
+            product, position = self.target(name)
+        except _Skip as skip:
+            self.issue(name, skip.reason, ImportIssue.Level.ERROR)
+            return IngestResult(filename=name, status=IngestResult.REJECTED, reason=skip.reason,
+                                code="unmapped")
+        result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
+                              position=position, import_job=self.job)
+        if result.status == IngestResult.STORED:
+            self.job.imported_count += 1
+        elif (result.status == IngestResult.DUPLICATE and name == self.resumed_name
+              and result.asset is not None and result.asset.import_job_id == self.job.pk):
+            # Stored by this job's run that died mid-file: count it once, as imported.
+            self.job.imported_count += 1
+            result.status, result.reason, result.code = IngestResult.STORED, "", ""
+        elif result.status == IngestResult.DUPLICATE:
+            self.job.duplicate_count += 1
+            self.issue(name, result.reason, ImportIssue.Level.WARNING)
+        else:
+            self.issue(name, result.reason, ImportIssue.Level.ERROR)
+        if result.code == STORAGE_FAULT:
+            self.storage_faults += 1
+            if self.storage_faults >= settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS:
+                raise StorageDownError(f"Stopped after {self.storage_faults} files in a row could "
+                                   f"not be stored. {result.reason}")
+        else:
+            self.storage_faults = 0
+        for warning in result.warnings:
+            self.issue(name, warning, ImportIssue.Level.WARNING)
+        return result
+
+    def counters(self) -> dict:
+        return {
+            key: getattr(self.job, key)
+            for key in ("imported_count", "duplicate_count", "error_count", "warning_count",
+                        "products_created", "products_updated")
+        }
+
+
+def import_summary(job: ImportJob) -> str:
+    """The one-line outcome of an import, for its message."""
+    parts = [f"{job.imported_count} imported"]
+    if job.duplicate_count:
+        parts.append(f"{job.duplicate_count} duplicates skipped")
+    if job.error_count:
+        parts.append(f"{job.error_count} refused")
+    if job.products_created:
+        parts.append(f"{job.products_created} products created")
+    return ", ".join(parts) + "."

@@ -1,0 +1,155 @@
+"""Running a queued ZIP or folder import to the end, resumably from its checkpoint after a
+worker died."""
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+
+from .. import events, jobs
+from ..errors import StorageDownError
+from ..ingest import archives
+from ..ingest.manifest import ManifestError, parse_manifest
+from ..ingest.naming import NamingError
+from ..models import ImportIssue, ImportJob, JobStatus
+from .assets import storage_default
+from .import_mapping import ImportRun, import_summary
+
+logger = logging.getLogger(__name__)
+
+
+def archive_limits() -> archives.ArchiveLimits:
+    return archives.ArchiveLimits(
+        max_entry_bytes=settings.CUTROOM_MAX_FILE_BYTES,
+        max_total_bytes=settings.CUTROOM_MAX_ZIP_TOTAL_BYTES,
+        max_ratio=settings.CUTROOM_MAX_ZIP_RATIO,
+    )
+
+
+def _open_source(job: ImportJob):
+    limits = archive_limits()
+    if job.source_kind == ImportJob.Source.FOLDER:
+        return archives.FolderSource(job.source_path, limits=limits), None
+    if job.source_path:
+        handle = open(job.source_path, "rb")  # noqa: SIM115 - the caller closes it
+    else:
+        handle = storage_default().open(job.source_name, "rb")
+    try:
+        return archives.ZipSource(handle, limits=limits), handle
+    except archives.ArchiveError:
+        handle.close()
+        raise
+
+
+def import_job_run(*, job_id: int, progress: Callable | None = None, worker: str = "",
+                   interrupts: tuple[type[BaseException], ...] = ()) -> ImportJob | None:
+    """Run a queued ZIP/folder import to the end. Returns None if another run owns it.
+
+    A run that follows one whose worker died resumes from the job's checkpoint: the manifest
+    is not applied twice, files before the checkpoint are skipped, and the file the dead run
+    was busy with is done again without counting it twice.
+
+    ``progress(done=, total=)`` and ``progress(issue=(name, reason, level))`` feed a terminal
+    progress bar; the UI polls the row instead.
+
+    Any other error fails the job with its reason, except ``interrupts``: those (a task's
+    time limit) are raised to the caller once the counters so far are saved, and the caller
+    fails the job.
+    """
+    token = jobs.job_claim(ImportJob, job_id, worker=worker)
+    if token is None:
+        return None
+    with jobs.job_heartbeat(ImportJob, job_id, token):
+        _import_job_execute(job_id, token, progress, interrupts)
+    return ImportJob.objects.get(pk=job_id)
+
+
+def _import_job_execute(job_id: int, token: str, progress: Callable | None,
+                        interrupts: tuple[type[BaseException], ...]) -> None:
+    job = ImportJob.objects.get(pk=job_id)
+    run = ImportRun(job, progress=progress)
+    checkpoint = dict(job.checkpoint or {})
+    start = int(checkpoint.get("next", 0))
+    if checkpoint:
+        # What the dead run wrote after its last checkpoint is redone below.
+        ImportIssue.objects.filter(job=job, pk__gt=checkpoint.get("issues", 0)).delete()
+    run.last_issue_id = int(checkpoint.get("issues", 0))
+    user = job.created_by
+    source = handle = None
+    try:
+        source, handle = _open_source(job)
+        manifest_bytes = None
+        if job.manifest_name:
+            with storage_default().open(job.manifest_name, "rb") as manifest_handle:
+                manifest_bytes = manifest_handle.read()
+        else:
+            manifest_bytes = source.manifest()
+        if manifest_bytes is not None:
+            manifest = parse_manifest(manifest_bytes, encoding=job.options.get("encoding",
+                                                                               "utf-8"))
+            if checkpoint.get("manifest"):
+                run.manifest = manifest
+            else:
+                run.apply_manifest(manifest)
+                checkpoint.update(manifest=True, issues=run.last_issue_id)
+                if not jobs.job_progress(ImportJob, job_id, token, checkpoint=checkpoint,
+                                         **run.counters()):
+                    return
+        entries = source.entries()
+        total = len(entries)
+        if not jobs.job_progress(ImportJob, job_id, token, progress_total=total):
+            return
+        if progress:
+            progress(done=start, total=total)
+        for done in range(start, total):
+            entry = entries[done]
+            # Progress, checkpoint and the cancel check share one compare-and-set before each
+            # file, so a cancel takes effect before the next file rather than after it.
+            checkpoint.update(next=done, issues=run.last_issue_id)
+            if not jobs.job_progress(ImportJob, job_id, token, progress_done=done,
+                                     checkpoint=checkpoint, **run.counters()):
+                ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
+                    progress_done=done, **run.counters())
+                return
+            run.resumed_name = entry.name if (done == start and start) else ""
+            _import_entry(run, source, entry, user)
+            if progress:
+                progress(done=done + 1, total=total)
+        checkpoint.update(next=total, issues=run.last_issue_id)
+        if jobs.job_finish(ImportJob, job_id, token, message=import_summary(run.job),
+                           progress_done=total, checkpoint=checkpoint, **run.counters()):
+            events.import_finished(job_id)
+    except (archives.ArchiveError, ManifestError, NamingError, StorageDownError) as exc:
+        _import_fail(job_id, token, str(exc), run)
+    except Exception as exc:
+        if isinstance(exc, interrupts):
+            jobs.job_progress(ImportJob, job_id, token, **run.counters())
+            raise
+        logger.exception("import job %s failed", job_id)
+        _import_fail(job_id, token,
+                     f"Import failed unexpectedly ({type(exc).__name__}: {exc}).", run)
+    finally:
+        if source is not None:
+            source.close()
+        if handle is not None:
+            handle.close()
+
+
+def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:
+    if entry.problem:
+        level = (ImportIssue.Level.WARNING if entry.problem.startswith("Skipped")
+                 else ImportIssue.Level.ERROR)
+        run.issue(entry.name, entry.problem, level)
+        return
+    try:
+        fileobj = source.open(entry)
+    except archives.ArchiveError as exc:
+        run.issue(entry.name, str(exc), ImportIssue.Level.ERROR)
+        return
+    with fileobj:
+        run.ingest(entry.name, fileobj, user)
+
+
+def _import_fail(job_id: int, token: str, message: str, run: ImportRun) -> None:
+    if jobs.job_fail(ImportJob, job_id, token, message, **run.counters()):
+        events.import_finished(job_id)

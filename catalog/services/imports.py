@@ -1,0 +1,244 @@
+"""Import jobs: creating them, browser-upload sessions (files, finish, stale sessions),
+cancel and fail, and the import kind the one job reconciler handles."""
+
+import os
+import re
+import threading
+import uuid
+from collections import OrderedDict
+from datetime import timedelta
+from typing import BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from .. import enqueue as catalog_enqueue
+from .. import events, jobs
+from ..errors import ImportRefused, StorageDownError
+from ..ingest.manifest import Manifest, parse_manifest
+from ..ingest.naming import FilenameRules
+from ..models import ImportJob, JobStatus
+from .assets import STORAGE_FAULT, IngestResult, storage_default
+from .import_mapping import ImportRun, import_summary
+
+
+def _store_upload(job_key: str, upload, fallback: str) -> tuple[str, str]:
+    original = os.path.basename(getattr(upload, "name", "") or fallback)[:200] or fallback
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", original) or fallback
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    name = storage_default().save(f"imports/{job_key}/{safe}", File(upload, name=safe))
+    return name, original
+
+
+def _job_options(
+    *, patterns, regex, create_products, encoding, use_folders,
+) -> dict:
+    options = {
+        "patterns": [p for p in (patterns or []) if p],
+        "regex": regex or "",
+        "create_products": bool(create_products),
+        "encoding": encoding or "utf-8",
+        "use_folders": bool(use_folders),
+    }
+    FilenameRules.from_options(options)  # raises NamingError on a bad pattern, before any work
+    return options
+
+
+def import_job_create(
+    *, user, source_kind: str, source_file=None, source_path: str = "", manifest_file=None,
+    patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
+    encoding: str = "utf-8", use_folders: bool = True, expected_files: int = 0,
+    enqueue: bool = True,
+) -> ImportJob:
+    """Create an import job.
+
+    ``zip``: ``source_file`` (an upload, streamed to storage) or ``source_path`` (server
+    file, management command only); queued for ``import_job_run_task`` unless ``enqueue`` is
+    False. ``folder``: ``source_path`` only. ``upload``: a browser batch; the job is running at
+    once and each file goes through ``import_job_upload_file``, then ``import_job_finish``.
+    A manifest is checked here, so a broken one is refused before anything is stored.
+    Raises one of ``errors.IMPORT_REFUSALS`` with a message for the user.
+
+    The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
+    would hold SQLite's write lock for minutes. An upload session's manifest is applied in
+    chunks after the job row is committed, so other writers are never locked out for long.
+    """
+    if source_kind not in ImportJob.Source.values:
+        raise ImportRefused(f"Unknown import source {source_kind!r}")
+    options = _job_options(
+        patterns=patterns, regex=regex, create_products=create_products, encoding=encoding,
+        use_folders=use_folders,
+    )
+    manifest = None
+    if manifest_file is not None:
+        if hasattr(manifest_file, "seek"):
+            manifest_file.seek(0)
+        manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"])
+    job_key = uuid.uuid4().hex
+    job = ImportJob(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source_kind=source_kind, options=options, source_path=source_path,
+    )
+    if source_kind == ImportJob.Source.ZIP:
+        if source_file is not None:
+            job.source_name, job.source_filename = _store_upload(job_key, source_file, "import.zip")
+        elif source_path:
+            job.source_filename = os.path.basename(source_path)
+        else:
+            raise ImportRefused("A ZIP import needs a ZIP file.")
+    elif source_kind == ImportJob.Source.FOLDER:
+        if not source_path:
+            raise ImportRefused("A folder import needs a server folder path.")
+        job.source_filename = os.path.basename(os.path.normpath(source_path))
+    if manifest_file is not None:
+        job.manifest_name, _ = _store_upload(job_key, manifest_file, "manifest.csv")
+    if source_kind == ImportJob.Source.UPLOAD:
+        job.status = JobStatus.RUNNING
+        job.started_at = job.heartbeat_at = timezone.now()
+        job.progress_total = max(0, int(expected_files))
+    job = _import_job_save(job=job, enqueue=enqueue)
+    if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
+        _manifest_remember(job, manifest)
+        ImportRun(job).apply_manifest(manifest)
+        ImportJob.objects.filter(pk=job.pk).update(
+            checkpoint={"manifest": True}, heartbeat_at=timezone.now())
+        job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def _import_job_save(*, job: ImportJob, enqueue: bool) -> ImportJob:
+    job.save()
+    if enqueue and job.source_kind != ImportJob.Source.UPLOAD:
+        catalog_enqueue.import_job_enqueue(job.pk)
+    return job
+
+
+# An upload session sends its files in many requests; each needs the manifest's file -> SKU
+# map. Parsing 100k rows per file is what made big sessions crawl, so each process keeps
+# the few most recent sessions' parsed manifests.
+_MANIFESTS: OrderedDict[tuple[int, str], Manifest] = OrderedDict()
+_MANIFESTS_LOCK = threading.Lock()
+_MANIFESTS_KEPT = 4
+
+
+def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
+    with _MANIFESTS_LOCK:
+        _MANIFESTS[(job.pk, job.manifest_name)] = manifest
+        _MANIFESTS.move_to_end((job.pk, job.manifest_name))
+        while len(_MANIFESTS) > _MANIFESTS_KEPT:
+            _MANIFESTS.popitem(last=False)
+
+
+def _manifest_for(job: ImportJob) -> Manifest:
+    key = (job.pk, job.manifest_name)
+    with _MANIFESTS_LOCK:
+        manifest = _MANIFESTS.get(key)
+    if manifest is None:
+        with storage_default().open(job.manifest_name, "rb") as handle:
+            manifest = parse_manifest(handle.read(),
+                                      encoding=job.options.get("encoding", "utf-8"))
+        _manifest_remember(job, manifest)
+    return manifest
+
+
+def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, user=None
+                           ) -> IngestResult:
+    """One file of a browser batch (``upload`` job): map it to a product and ingest it."""
+    job = ImportJob.objects.get(pk=job_id, source_kind=ImportJob.Source.UPLOAD)
+    if job.status != JobStatus.RUNNING:
+        return IngestResult(filename=filename, status=IngestResult.REJECTED,
+                            reason=f"The import is {job.get_status_display().lower()}.",
+                            code="job_closed")
+    run = ImportRun(job)
+    if job.manifest_name:
+        run.manifest = _manifest_for(job)
+    before = run.counters()
+    try:
+        result = run.ingest(filename, fileobj, user)
+    except StorageDownError:
+        result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                              reason="Not stored: storage error.", code=STORAGE_FAULT)
+    # Concurrent uploads of one batch add their own deltas; F() keeps every one of them.
+    # More files than announced (a second drop) raise the total, so progress never reads 6/3.
+    deltas = {k: F(k) + (v - before[k]) for k, v in run.counters().items() if v != before[k]}
+    ImportJob.objects.filter(pk=job_id).update(
+        progress_done=F("progress_done") + 1,
+        progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
+        heartbeat_at=timezone.now(), **deltas)
+    return result
+
+
+@transaction.atomic
+def import_job_finish(*, job_id: int) -> ImportJob:
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    if job.status == JobStatus.RUNNING:
+        job.status = JobStatus.DONE
+        job.finished_at = timezone.now()
+        job.message = import_summary(job)
+        job.progress_total = max(job.progress_total, job.progress_done)
+        job.save(update_fields=["status", "finished_at", "message", "progress_total"])
+        events.import_finished(job.pk)
+    return job
+
+
+def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
+    """Finish browser upload sessions that received no file for ``idle_seconds`` (the tab
+    was closed): what arrived stays imported, the message says the rest never came."""
+    idle = settings.CUTROOM_UPLOAD_IDLE_SECONDS if idle_seconds is None else idle_seconds
+    cutoff = timezone.now() - timedelta(seconds=idle)
+    stale = ImportJob.objects.filter(source_kind=ImportJob.Source.UPLOAD,
+                                     status=JobStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    closed = 0
+    for job in stale:
+        missing = max(0, job.progress_total - job.progress_done)
+        note = (f" The upload stopped after {job.progress_done} of {job.progress_total} files "
+                f"(no file for {idle // 60 or idle} {'min' if idle >= 60 else 's'}; the page "
+                "was probably closed)." if missing else "")
+        status = JobStatus.DONE if job.progress_done else JobStatus.FAILED
+        message = (import_summary(job) + note) if job.progress_done else (
+            "No file arrived; the upload page was probably closed.")
+        if ImportJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
+        ).update(status=status, finished_at=timezone.now(), message=message[:1000]):
+            closed += 1
+            events.import_finished(job.pk)
+    return closed
+
+
+def import_job_cancel(*, job_id: int) -> bool:
+    """Cancel a queued or running job; a running one stops before its next file."""
+    return bool(
+        ImportJob.objects.filter(
+            pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
+                 message="Cancelled.")
+    )
+
+
+def import_job_fail(*, job_id: int, message: str) -> bool:
+    """Fail a running import (a time limit, an operator); its files so far stay imported."""
+    if jobs.job_fail(ImportJob, job_id, None, message):
+        events.import_finished(job_id)
+        return True
+    return False
+
+
+def _import_kind() -> jobs.JobKind:
+    # Registered when this module is imported (the app config does so at start-up).
+    return jobs.JobKind(
+        name="import", model=ImportJob, enqueue=catalog_enqueue.import_jobs_send,
+        # Browser sessions have no task: the stale-session sweep closes them instead.
+        scope=~Q(source_kind=ImportJob.Source.UPLOAD),
+        run_limit=lambda job: settings.CUTROOM_IMPORT_TIME_LIMIT,
+        sweep=lambda: import_uploads_close_stale(),
+    )
+
+
+jobs.job_kind_register(_import_kind())

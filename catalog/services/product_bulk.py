@@ -1,0 +1,121 @@
+"""Bulk edit of product fields (brand, category, ...) from a CSV keyed by SKU, one
+transaction per chunk, with a per-line report."""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..errors import ManifestError
+from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape, decode_manifest
+from ..models import Product
+from .products import product_fields_clean
+
+# A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
+# every line to one bad row at the end.
+CHUNK_LINES = 500
+MAX_LINES = 100_000
+
+
+@dataclass
+class BulkEditLine:
+    line: int
+    sku: str
+    outcome: str  # one of BulkEditReport.OUTCOMES
+    message: str = ""
+
+
+@dataclass
+class BulkEditReport:
+    UPDATED, UNCHANGED, UNKNOWN, INVALID = "updated", "unchanged", "unknown SKU", "invalid"
+    OUTCOMES = (UPDATED, UNCHANGED, UNKNOWN, INVALID)
+
+    columns: list[str]
+    lines: list[BulkEditLine] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(line.outcome == outcome for line in self.lines)
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        return [(outcome, self.count(outcome)) for outcome in self.OUTCOMES]
+
+
+def _read(data: bytes, encoding: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (``sku`` plus editable columns) and the non-empty rows with line numbers;
+    raises ManifestError for a file that cannot be read at all."""
+    reader = csv.reader(io.StringIO(decode_manifest(data, encoding), newline=""), strict=True)
+    try:
+        names = [h.strip().lower() for h in next(reader)]
+        rows = []
+        for values in reader:
+            if any(v.strip() for v in values):
+                rows.append((reader.line_num, values))
+            if len(rows) > MAX_LINES:
+                raise ManifestError(f"The file has more than {MAX_LINES} lines.")
+    except StopIteration:
+        raise ManifestError("The file is empty.")
+    except csv.Error as exc:
+        raise ManifestError(f"The file is not valid CSV: {exc}")
+    unknown = [n for n in names if n != "sku" and n not in PRODUCT_FIELDS]
+    if "sku" not in names or unknown or len(set(names)) != len(names) or len(names) < 2:
+        raise ManifestError(
+            "Wrong columns: the header needs 'sku' and at least one of "
+            f"{', '.join(PRODUCT_FIELDS)}, each once"
+            + (f" (unknown: {', '.join(unknown)})" if unknown else "") + ".")
+    return names, rows
+
+
+def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditReport:
+    """Apply ``sku,brand,category,...`` rows to live products. An empty cell leaves the field
+    as it is; each line is reported as updated, unchanged, unknown SKU or invalid (with the
+    validation message). Raises ManifestError when the file as a whole is unreadable."""
+    names, rows = _read(data, encoding)
+    report = BulkEditReport(columns=names)
+    for start in range(0, len(rows), CHUNK_LINES):
+        report.lines.extend(_apply_chunk(names, rows[start:start + CHUNK_LINES]))
+    return report
+
+
+@transaction.atomic
+def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[BulkEditLine]:
+    records = []
+    for line, values in rows:
+        if len(values) != len(names):
+            records.append((line, "", None, f"{len(values)} cells, the header has {len(names)}"))
+            continue
+        record = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
+        records.append((line, record.pop("sku"), record, ""))
+    skus = {sku for _, sku, record, _ in records if record is not None}
+    products = {p.sku: p for p in Product.live.select_for_update().filter(sku__in=skus)}
+    out = []
+    for line, sku, record, problem in records:
+        if record is None:
+            out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, problem))
+            continue
+        product = products.get(sku)
+        if product is None:
+            out.append(BulkEditLine(line, sku, BulkEditReport.UNKNOWN,
+                                    "no live product has this SKU"))
+            continue
+        changes = {k: v for k, v in product_fields_clean(
+            {k: v for k, v in record.items() if v}).items() if getattr(product, k) != v}
+        if not changes:
+            out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED))
+            continue
+        before = {k: getattr(product, k) for k in changes}
+        for key, value in changes.items():
+            setattr(product, key, value)
+        try:
+            product.full_clean()
+        except ValidationError as exc:
+            for key, value in before.items():
+                setattr(product, key, value)
+            message = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, message))
+            continue
+        product.save(update_fields=[*changes, "updated_at"])
+        out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))))
+    return out

@@ -1,0 +1,126 @@
+"""Products: create, update, upsert, soft delete, restore and SKU release after a purge,
+with one field-cleaning rule.
+
+SKU reuse: a live product's SKU is taken; a soft-deleted product's SKU is still taken (creating
+it again raises ProductDeletedError so the page can offer "restore it"); once purge_run has
+removed a deleted product's files, ``products_release_purged`` renames its SKU to a tombstone
+(``~<pk>~<old sku>``) and the SKU is free for a new product.
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat, Left
+from django.utils import timezone
+
+from ..errors import ProductDeletedError, ProductFieldError, ProductPurgedError
+from ..models import ImageAsset, Product
+from ..validators import clean_identifier
+
+PRODUCT_EDITABLE = ("title", "brand", "category", "gtin", "asin")
+
+
+def product_fields_clean(fields: dict) -> dict:
+    """Stripped editable fields, identifiers normalised; raises ProductFieldError for others."""
+    cleaned = {}
+    for key, value in fields.items():
+        if key not in PRODUCT_EDITABLE:
+            raise ProductFieldError(f"Unknown product field {key!r}")
+        value = (value or "").strip()
+        cleaned[key] = clean_identifier(value) if key in ("gtin", "asin") else value
+    return cleaned
+
+
+@transaction.atomic
+def product_create(
+    *, sku: str, title: str = "", brand: str = "", category: str = "", gtin: str = "",
+    asin: str = "",
+) -> Product:
+    """Raises ValidationError (bad SKU, check digit, SKU taken) with UI-ready messages, and
+    ProductDeletedError when the SKU belongs to a soft-deleted product (restore that one)."""
+    sku = (sku or "").strip()
+    deleted = Product.objects.filter(sku=sku, deleted_at__isnull=False).first()
+    if deleted is not None:
+        raise ProductDeletedError(deleted)
+    product = Product(
+        sku=sku,
+        **product_fields_clean(
+            {"title": title, "brand": brand, "category": category, "gtin": gtin, "asin": asin}
+        ),
+    )
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields: str) -> Product:
+    for key, value in product_fields_clean(fields).items():
+        setattr(product, key, value)
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_soft_delete(*, product: Product) -> Product:
+    """Hide the product and its images; files stay until purge_run passes the retention."""
+    now = timezone.now()
+    if product.deleted_at is None:
+        Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(deleted_at=now)
+        ImageAsset.objects.filter(product=product, deleted_at__isnull=True).update(
+            deleted_at=now
+        )
+        product.deleted_at = now
+    return product
+
+
+@transaction.atomic
+def product_restore(*, product: Product) -> Product:
+    """Undo a soft delete: the product and the images deleted with it come back. Raises
+    ProductPurgedError once purge released the product's SKU (its files are gone)."""
+    if is_purged(product):
+        raise ProductPurgedError(
+            f"Product #{product.pk} was purged: its files are gone; create a new product.")
+    if product.deleted_at is not None:
+        ImageAsset.objects.filter(product=product, deleted_at=product.deleted_at).update(
+            deleted_at=None)
+        Product.objects.filter(pk=product.pk).update(deleted_at=None)
+        product.deleted_at = None
+    return product
+
+
+@transaction.atomic
+def product_upsert(*, sku: str, **fields: str) -> tuple[Product, bool]:
+    """Create the product with this SKU or update the given fields; (product, created).
+    A soft-deleted SKU is refused (restore it first), as the importer does."""
+    product = Product.objects.select_for_update().filter(sku=(sku or "").strip()).first()
+    if product is None:
+        return product_create(sku=sku, **fields), True
+    if product.deleted_at is not None:
+        raise ValidationError({"sku": [f"Product {product.sku} is deleted; restore it first."]})
+    return product_update(product=product, **fields), False
+
+
+#: Tombstone SKUs start with this: no live SKU can (SKU_RE wants a letter or digit first).
+PURGED_PREFIX = "~"
+
+
+def is_purged(product: Product) -> bool:
+    return product.sku.startswith(PURGED_PREFIX)
+
+
+@transaction.atomic
+def products_release_purged(*, deleted_before: datetime) -> list[str]:
+    """Free the SKUs of products deleted before ``deleted_before`` (their files are purged):
+    the row stays as the audit trail, its SKU becomes ``~<pk>~<sku>``. Returns the SKUs."""
+    rows = (Product.objects.filter(deleted_at__lt=deleted_before)
+            .exclude(sku__startswith=PURGED_PREFIX))
+    released = list(rows.values_list("sku", flat=True))
+    if released:
+        rows.update(sku=Left(Concat(
+            Value(PURGED_PREFIX), Cast("id", output_field=CharField()), Value(PURGED_PREFIX),
+            "sku", output_field=CharField()), 64))
+    return released

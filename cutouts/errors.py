@@ -1,0 +1,43 @@
+"""Domain exceptions of the cutouts app: what a service refuses, caught by type by its callers."""
+
+from __future__ import annotations
+
+
+class CutoutsError(Exception):
+    """Base of the cutouts app's domain errors; the message is meant for the user."""
+
+
+class BatchError(CutoutsError):
+    """A cutout batch cannot start: no images, or settings the engine refuses."""
+
+
+class TransientError(CutoutsError):
+    """Worth retrying: storage or broker hiccups, a locked database."""
+
+
+class PermanentError(CutoutsError):
+    """Retrying cannot help: corrupt working copy, model error."""
+
+
+class ReviewError(CutoutsError):
+    """A reviewer action cannot be done on this version; the message says why."""
+
+
+class ExportError(CutoutsError):
+    """An export or rendition cannot be made; the message says why."""
+
+
+class ExportCollisionError(ExportError):
+    """Planned file names would overwrite each other; nothing was written."""
+
+    def __init__(self, collisions: list[str]):
+        self.collisions = collisions
+        super().__init__(f"{len(collisions)} naming collision(s): " + "; ".join(collisions[:5]))
+
+
+class PresetError(CutoutsError):
+    """A preset name or spec cannot be resolved into something to render."""
+
+
+class SceneError(CutoutsError):
+    """A library item cannot be stored or edited; the message says why."""

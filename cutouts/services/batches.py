@@ -1,0 +1,176 @@
+"""Cutout batches: settings, starting versions, retrying, cancelling and closing a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog import jobs
+from catalog.models import ImageAsset
+
+from .. import enqueue
+from ..errors import BatchError
+from ..imaging.settings import CutoutSettings, profile
+from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
+from ..selectors.jobs import cutout_batch_counts
+from .notifications import notification_create
+from .status import assets_status_sync
+
+
+def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | None = None,
+                            model: str | None = None) -> dict:
+    """Validated settings dict for a profile plus overrides; raises BatchError on bad input."""
+    try:
+        base = profile(profile_name).to_dict()
+        base["model"] = model or settings.CUTROOM_MODEL
+        if overrides:
+            base.update(overrides)
+        return CutoutSettings.from_dict(base).to_dict()
+    except ValueError as exc:
+        raise BatchError(str(exc)) from exc
+
+
+def _time_limits(asset: ImageAsset) -> tuple[int, int]:
+    megapixels = (asset.working_width * asset.working_height) / 1_000_000
+    soft = int(settings.CUTROOM_CUTOUT_TIME_BASE + settings.CUTROOM_CUTOUT_TIME_PER_MP * megapixels)
+    return soft, soft + 30
+
+
+@transaction.atomic
+def cutout_batch_start(
+    *, assets: Iterable[ImageAsset], user=None, profile_name: str = "default",
+    overrides: dict | None = None, model: str | None = None, label: str = "",
+    queue: str = CutoutQueue.BULK,
+) -> CutoutBatch:
+    """Queue a new cutout version of every asset; earlier versions are kept."""
+    settings_dict = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
+                                            model=model)
+    assets = list(assets)
+    if not assets:
+        raise BatchError("No images to cut out.")
+    batch = CutoutBatch.objects.create(
+        created_by=user if user and user.is_authenticated else None, label=label[:200],
+        profile=profile_name, settings=settings_dict, queue=queue, total=len(assets),
+    )
+    asset_ids = [a.pk for a in assets]
+    # Lock the assets so two concurrent starts cannot hand out the same version number.
+    list(ImageAsset.objects.select_for_update().filter(pk__in=asset_ids).values_list("pk"))
+    latest = dict(
+        Cutout.objects.filter(asset_id__in=asset_ids).values("asset_id")
+        .annotate(v=Max("version")).values_list("asset_id", "v")
+    )
+    now = timezone.now()
+    rows = []
+    for asset in assets:
+        _, hard = _time_limits(asset)
+        rows.append(Cutout(
+            asset=asset, batch=batch, version=latest.get(asset.pk, 0) + 1,
+            settings=settings_dict, profile=profile_name, model_name=settings_dict["model"],
+            queue=queue, created_by=batch.created_by, enqueued_at=now, time_limit=hard,
+        ))
+    Cutout.objects.bulk_create(rows, batch_size=500)
+    CutoutBatch.objects.filter(pk=batch.pk).update(progress_total=len(rows))
+    assets_status_sync(asset_ids=asset_ids)
+    enqueue.cutout_runs(list(batch.cutouts.values_list("pk", flat=True)))
+    return batch
+
+
+def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
+                 overrides: dict | None = None, model: str | None = None) -> Cutout:
+    """A single re-run with other settings: a new version on the interactive queue."""
+    batch = cutout_batch_start(
+        assets=[asset], user=user, profile_name=profile_name, overrides=overrides, model=model,
+        label=f"Re-run of {asset.product.sku} {asset.position}",
+        queue=CutoutQueue.INTERACTIVE,
+    )
+    return batch.cutouts.get()
+
+
+@transaction.atomic
+def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
+    """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
+    # Images deleted since the batch ran are out of every bulk action.
+    ids = list(batch.cutouts.filter(
+        status=JobStatus.FAILED, asset__deleted_at__isnull=True,
+        asset__product__deleted_at__isnull=True,
+    ).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    now = timezone.now()
+    Cutout.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
+        status=JobStatus.QUEUED, error="", enqueued_at=now, started_at=None, finished_at=None,
+        run_token="",
+    )
+    CutoutBatch.objects.filter(pk=batch.pk).update(
+        status=JobStatus.RUNNING, finished_at=None, message=""
+    )
+    assets_status_sync(asset_ids=batch.cutouts.filter(pk__in=ids).values_list("asset_id",
+                                                                              flat=True))
+    enqueue.cutout_runs(ids)
+    return len(ids)
+
+
+@transaction.atomic
+def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
+    """Stop queued work; cutouts already running finish normally."""
+    asset_ids = list(batch.cutouts.filter(status=JobStatus.QUEUED).values_list("asset_id",
+                                                                            flat=True))
+    cancelled = batch.cutouts.filter(status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled"
+    )
+    assets_status_sync(asset_ids=asset_ids)
+    cutout_batch_refresh(batch_id=batch.pk)
+    return cancelled
+
+
+def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
+    """Close the batch once nothing is active; notify its owner exactly once."""
+    batch = CutoutBatch.objects.get(pk=batch_id)
+    counts = cutout_batch_counts(batch=batch)
+    if counts["queued"] or counts["running"]:
+        done = counts["done"] + counts["failed"] + counts["cancelled"]
+        if done != batch.progress_done:
+            CutoutBatch.objects.filter(pk=batch_id).update(progress_done=done,
+                                                           heartbeat_at=timezone.now())
+        return batch
+    if counts["done"] == 0 and counts["failed"]:
+        final = JobStatus.FAILED
+    elif counts["done"] == 0 and counts["cancelled"]:
+        final = JobStatus.CANCELLED
+    else:
+        final = JobStatus.DONE
+    message = (f"{counts['done']} done, {counts['failed']} failed, "
+               f"{counts['cancelled']} cancelled")
+    finished = counts["done"] + counts["failed"] + counts["cancelled"]
+    closed = CutoutBatch.objects.filter(
+        pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(status=final, finished_at=timezone.now(), message=message,
+             progress_done=finished, progress_total=sum(counts.values()))
+    batch.refresh_from_db()
+    if closed and batch.created_by_id:
+        notification_create(
+            user=batch.created_by, text=f"{batch}: {message}.",
+            url=reverse("cutouts:batch_detail", args=[batch.pk]),
+        )
+    return batch
+
+
+def _batches_settle() -> int:
+    """Close batches whose rows all finished (a worker died between a row and its batch)."""
+    active = CutoutBatch.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]) \
+        .exclude(cutouts__status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    closed = 0
+    for pk in active.values_list("pk", flat=True)[:1000]:
+        closed += cutout_batch_refresh(batch_id=pk).status not in (JobStatus.QUEUED,
+                                                                    JobStatus.RUNNING)
+    return closed
+
+
+#: registered by ``runs`` right after the cutout kind: the reconciler settles rows first
+BATCH_KIND = jobs.JobKind(name="cutout_batch", model=CutoutBatch, enqueue=None,
+                          sweep=_batches_settle)

@@ -1,0 +1,308 @@
+"""Export jobs: validate and queue, claim and run into a sink, finish or fail."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog import events, jobs
+
+from .. import enqueue as enqueue_tasks
+from .. import variants
+from ..errors import ExportCollisionError, ExportError, PresetError
+from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
+from ..selectors import export as export_selectors
+from .export_sinks import FolderSink, ZipSink, manifest_row_for, manifest_writer
+from .notifications import notification_create
+from .renditions import plan_grouped, plan_renditions, rendition_persist
+from .status import assets_status_sync
+
+# A run streams entry by entry into its sink, so memory stays flat however many variants it holds.
+
+logger = logging.getLogger(__name__)
+
+#: hard limit of one export run (the task's time limit); a run whose worker died is found by
+#: its stale heartbeat and resumed by the reconciler (catalog.jobs), long before this
+EXPORT_TIME_LIMIT = settings.CUTROOM_EXPORT_TIME_LIMIT
+#: what a job that hit the task's soft time limit says (the task catches the limit)
+EXPORT_TIMEOUT_MESSAGE = "The export took longer than allowed; export fewer products at a time."
+MAX_REPORTED = 1000  # excluded/failed rows kept on the job row; the manifest has them all
+PROGRESS_EVERY_SECONDS = 0.5
+_FOLDER_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _filters(product_ids, brand, approved_since) -> dict:
+    filters: dict = {}
+    if product_ids:
+        filters["product_ids"] = sorted({int(p) for p in product_ids})
+    if brand:
+        filters["brand"] = brand.strip()
+    if approved_since:
+        filters["approved_since"] = (approved_since.isoformat()
+                                     if isinstance(approved_since, date) else str(approved_since))
+    return filters
+
+
+def _plan(presets: list[str], filters: dict) -> export_selectors.ExportPlan:
+    try:
+        resolved = export_selectors.preset_resolve(names=presets)
+    except PresetError as exc:
+        raise ExportError(str(exc))
+    return export_selectors.export_plan(
+        cutouts=export_selectors.export_candidates(**filters), presets=resolved)
+
+
+def _clean_folder(folder: str) -> str:
+    folder = folder.strip().strip("/")
+    if not folder:
+        return ""
+    if not _FOLDER_RE.match(folder) or any(p in (".", "..") for p in folder.split("/")):
+        raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.")
+    return folder
+
+
+@transaction.atomic
+def export_job_create(
+    *, user=None, presets: Iterable[str], product_ids: Iterable[int] | None = None,
+    brand: str = "", approved_since: date | str | None = None, dry_run: bool = False,
+    include_failing: bool = False, destination: str = ExportJob.Destination.DOWNLOAD,
+    folder: str = "", enqueue: bool = True,
+) -> ExportJob:
+    """Validate and queue an export. Naming collisions are refused here, before any work.
+
+    No product, brand or date means every approved cutout.
+    """
+    presets = list(dict.fromkeys(presets))
+    filters = _filters(product_ids, brand, approved_since)
+    if destination not in ExportJob.Destination.values:
+        raise ExportError(f"Unknown destination {destination!r}.")
+    folder = _clean_folder(folder)
+    if destination == ExportJob.Destination.FOLDER and folder and \
+            storages["exports"].exists(f"{folder}/manifest.csv"):
+        raise ExportError(f"The export folder {folder!r} already holds an export.")
+    plan = _plan(presets, filters)
+    if not plan.items:
+        raise ExportError("Nothing to export: no approved cutouts match these filters.")
+    if plan.collisions:
+        raise ExportCollisionError(plan.collisions)
+    job = ExportJob.objects.create(
+        created_by=user if user is not None and user.is_authenticated else None,
+        presets=presets, filters=filters, dry_run=dry_run, include_failing=include_failing,
+        destination=destination, folder=folder, progress_total=len(plan.items),
+    )
+    if destination == ExportJob.Destination.FOLDER and not folder:
+        ExportJob.objects.filter(pk=job.pk).update(
+            folder=f"export-{job.pk}-{timezone.now():%Y%m%d-%H%M%S}")
+        job.refresh_from_db()
+    if enqueue:
+        enqueue_tasks.export_job(job.pk)
+    return job
+
+
+def export_job_claim(*, job_id: int, worker: str = "") -> str | None:
+    """Compare-and-set queued -> running; only the holder of the token may finish the job.
+    A run whose worker died is put back to queued by the reconciler and claimed again; it
+    starts over from the rendition cache, so nothing already rendered is rendered twice."""
+    return jobs.job_claim(ExportJob, job_id, worker=worker, message="", progress_done=0)
+
+
+@transaction.atomic
+def export_job_cancel(*, job: ExportJob) -> bool:
+    """Stop a queued or running export; a running one stops at its next progress update."""
+    return bool(ExportJob.objects.filter(
+        pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+    ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled."))
+
+
+def _progress(job_id: int, token: str, done: int, **counts) -> None:
+    if not jobs.job_progress(ExportJob, job_id, token, progress_done=done, **counts):
+        raise _Cancelled()
+
+
+def export_job_run(*, job_id: int, run_token: str,
+                   progress: Callable[[int, int], None] | None = None,
+                   interrupts: tuple[type[BaseException], ...] = (),
+                   report: dict | None = None) -> str:
+    """Run a claimed export job. Returns 'done', 'failed', 'cancelled' or 'skipped'.
+
+    An exception of ``interrupts`` (the task's time limit) is not handled here: it leaves
+    after the partial files are discarded, and the caller ends the job (``export_job_fail``)
+    with ``report``, which this run fills in as it goes."""
+    job = ExportJob.objects.filter(pk=job_id).first()
+    if job is None or job.status != JobStatus.RUNNING or job.run_token != run_token:
+        return "skipped"
+    with jobs.job_heartbeat(ExportJob, job_id, run_token):
+        return _export_execute(job, run_token, progress, interrupts,
+                               report if report is not None else {})
+
+
+def _export_execute(job: ExportJob, run_token: str,
+                    progress: Callable[[int, int], None] | None,
+                    interrupts: tuple[type[BaseException], ...], report: dict) -> str:
+    job_id = job.pk
+    manifest_file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finally
+    sink: ZipSink | FolderSink | None = None
+    report.update({"collisions": [], "excluded": [], "excluded_count": 0})
+    try:
+        plan = _plan(job.presets, job.filters)
+        if plan.collisions:
+            report["collisions"] = plan.collisions
+            raise ExportError(f"{len(plan.collisions)} naming collision(s); nothing exported.")
+        presets = {p.name: p for p in export_selectors.preset_resolve(names=job.presets)}
+        total = len(plan.items)
+        ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+        if not job.dry_run:
+            sink = (FolderSink(job.folder, resumed=job.attempts > 1)
+                    if job.destination == ExportJob.Destination.FOLDER else ZipSink())
+        text, writer = manifest_writer(manifest_file)
+        exported = excluded = done = 0
+        exported_cutouts: set[int] = set()
+        last = time.monotonic()
+        groups = list(plan_grouped(plan.items))
+        for items, outputs in plan_renditions(groups, presets, render=not job.dry_run):
+            for item, out in zip(items, outputs, strict=True):
+                if out is not None and out.fresh:
+                    rendition_persist(item.cutout_id, out)
+                row, include = manifest_row_for(job, item, out)
+                writer.writerow(row)
+                if include and sink is not None:
+                    sink.write(item.path, out.data)
+                    exported += 1
+                    exported_cutouts.add(item.cutout_id)
+                elif not job.dry_run:
+                    excluded += 1
+                    if len(report["excluded"]) < MAX_REPORTED:
+                        report["excluded"].append({
+                            "sku": item.sku, "preset": item.preset, "file": item.path,
+                            "reason": variants.csv_unescape(row["compliance"])})
+                if out is not None:
+                    out.data = None  # drop the bytes as soon as they are written
+                done += 1
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY_SECONDS:
+                _progress(job.pk, run_token, done, exported_count=exported,
+                          failed_count=excluded)
+                last = now
+            if progress:
+                progress(done, total)
+        report["excluded_count"] = excluded
+        text.flush()
+        text.detach()
+        return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
+                       exported_cutouts)
+    except _Cancelled:
+        if isinstance(sink, FolderSink):
+            sink.discard()
+        return "cancelled"
+    except Exception as exc:
+        if isinstance(sink, FolderSink):
+            sink.discard()
+        if isinstance(exc, interrupts):
+            raise
+        if not isinstance(exc, ExportError):
+            logger.exception("export %s failed", job_id)
+        if isinstance(exc, ExportError):
+            message = str(exc)
+        elif isinstance(exc, OSError) or hasattr(exc, "response"):
+            # Disk full, S3 5xx or a timeout while writing: say so, the job ends failed.
+            from catalog.services.assets import storage_error_text
+
+            message = "The export could not be written: " + storage_error_text(exc).replace(
+                "Not stored: ", "")
+        else:
+            message = f"Unexpected error: {type(exc).__name__}: {exc}"
+        return export_job_fail(job_id=job.pk, run_token=run_token, message=message,
+                               report=report)
+    finally:
+        if isinstance(sink, ZipSink):
+            sink.close()
+        manifest_file.close()
+
+
+def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
+            exported_cutouts) -> str:
+    exports = storages["exports"]
+    manifest_file.seek(0)
+    manifest_name = exports.save(f"manifests/export-{job.pk}-manifest.csv",
+                                 File(manifest_file, name="manifest.csv"))
+    zip_name = ""
+    if isinstance(sink, ZipSink):
+        sink.finish(manifest_file)
+        zip_name = exports.save(f"zips/cutroom-export-{job.pk}.zip",
+                                File(sink.file, name=f"cutroom-export-{job.pk}.zip"))
+    elif isinstance(sink, FolderSink):
+        manifest_file.seek(0)
+        sink.write("manifest.csv", manifest_file.read())
+    if job.dry_run:
+        message = f"Dry run: {job.progress_total} file(s) would be exported; nothing written."
+    else:
+        message = f"{exported} file(s) exported, {excluded} excluded."
+    with transaction.atomic():
+        finished = jobs.job_finish(
+            ExportJob, job.pk, run_token, progress_done=job.progress_total,
+            exported_count=exported, failed_count=excluded, manifest_name=manifest_name,
+            zip_name=zip_name, report=report, message=message)
+        if finished and exported_cutouts:
+            ids = sorted(exported_cutouts)
+            now = timezone.now()
+            asset_ids: set[int] = set()
+            for start in range(0, len(ids), 500):
+                part = Cutout.objects.filter(pk__in=ids[start:start + 500])
+                part.update(exported_at=now)
+                asset_ids.update(part.values_list("asset_id", flat=True))
+            assets_status_sync(asset_ids=asset_ids)
+    if not finished:
+        for name in (manifest_name, zip_name):
+            if name:
+                exports.delete(name)
+        if isinstance(sink, FolderSink):
+            sink.discard()
+        return "cancelled"
+    job.refresh_from_db()
+    _notify(job, f"Export {job.pk} finished: {message}")
+    events.export_finished(job)
+    return "done"
+
+
+def _notify(job: ExportJob, text: str) -> None:
+    if job.created_by_id:
+        notification_create(user=job.created_by, text=text,
+                            url=reverse("cutouts:export_detail", args=[job.pk]))
+
+
+def export_job_is_final(*, job_id: int) -> bool:
+    status = ExportJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+    return status is None or status in FINAL_STATUSES
+
+
+def export_job_fail(*, job_id: int, run_token: str, message: str,
+                    report: dict | None = None) -> str:
+    """End a running export as failed with ``message`` (if this run still holds it) and tell
+    its owner. Returns 'failed'."""
+    fields = {"report": report} if report is not None else {}
+    if jobs.job_fail(ExportJob, job_id, run_token, message, **fields):
+        job = ExportJob.objects.get(pk=job_id)
+        _notify(job, f"Export {job.pk} failed: {message}")
+        events.export_finished(job)
+    return "failed"
+
+
+jobs.job_kind_register(jobs.JobKind(
+    name="export", model=ExportJob, enqueue=enqueue_tasks.export_jobs_send,
+    run_limit=lambda job: EXPORT_TIME_LIMIT,
+))

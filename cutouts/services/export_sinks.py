@@ -1,0 +1,116 @@
+"""Where an export's files go (a streamed ZIP or a storage folder) and its manifest rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import shutil
+import tempfile
+import time
+import zipfile
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+
+from .. import variants
+from ..errors import ExportError
+from ..models import ExportJob
+from ..selectors.export import PlannedItem
+from .renditions import RenditionOutput
+
+logger = logging.getLogger(__name__)
+
+
+class ZipSink:
+    """The export as one ZIP, streamed entry by entry into a temporary file."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        # Images are already compressed: storing them costs no space and saves the CPU.
+        self.zip = zipfile.ZipFile(self.file, "w", compression=zipfile.ZIP_STORED,
+                                   allowZip64=True)
+
+    @staticmethod
+    def _info(path: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(path, date_time=time.localtime()[:6])
+        info.external_attr = 0o644 << 16  # else unzip creates files nobody can read
+        return info
+
+    def write(self, path: str, data: bytes) -> None:
+        self.zip.writestr(self._info(path), data)
+
+    def finish(self, manifest) -> None:
+        info = self._info("manifest.csv")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        manifest.seek(0)
+        with self.zip.open(info, "w", force_zip64=True) as dst:
+            shutil.copyfileobj(manifest, dst, 1 << 20)
+        self.zip.close()
+        self.file.seek(0)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class FolderSink:
+    """The export as files in a folder of export storage, manifest last."""
+
+    def __init__(self, folder: str, *, resumed: bool = False):
+        self.folder = folder
+        self.storage = storages["exports"]
+        self.saved: list[str] = []
+        # A resumed run rewrites what the dead run already wrote, so each file exists once.
+        self.resumed = resumed
+
+    def write(self, path: str, data: bytes) -> None:
+        wanted = f"{self.folder}/{path}"
+        if self.resumed and self.storage.exists(wanted):
+            self.storage.delete(wanted)
+        name = self.storage.save(wanted, ContentFile(data, name=wanted))
+        self.saved.append(name)
+        if name != wanted:
+            raise ExportError(f"{wanted} already exists in export storage (saved as {name}).")
+
+    def discard(self) -> None:
+        for name in self.saved:
+            try:
+                self.storage.delete(name)
+            except Exception:
+                logger.warning("could not delete partial export file %s", name, exc_info=True)
+
+
+def manifest_writer(fh):
+    """A CSV writer of the manifest over binary ``fh`` (UTF-8 with BOM, header written)."""
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+    text.write("\ufeff")  # Excel needs the BOM to read UTF-8
+    writer = csv.DictWriter(text, fieldnames=variants.MANIFEST_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    return text, writer
+
+
+
+def manifest_row_for(job: ExportJob, item: PlannedItem,
+                     out: RenditionOutput | None) -> tuple[dict, bool]:
+    """The manifest row for a planned file and whether the file goes into the export."""
+    base = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
+            "preset": item.preset, "file": item.path}
+    if item.error:
+        return variants.manifest_row(**base, compliance=f"not exported: {item.error}"), False
+    if out is None or not out.fields:
+        if job.dry_run:
+            return variants.manifest_row(**base, compliance="dry run: would be rendered"), False
+        reason = out.error if out is not None else "cutout no longer available"
+        return variants.manifest_row(**base, compliance=f"not exported: {reason}"), False
+    f = out.fields
+    summary = f["compliance"].get("summary", "ok" if f["compliance_ok"] else "failed")
+    include = out.ok or job.include_failing
+    if job.dry_run:
+        summary = f"dry run (cached): {summary}"
+        include = False
+    elif not out.ok:
+        summary = (f"exported despite: {summary}" if job.include_failing
+                   else f"not exported: {summary}")
+    row = variants.manifest_row(**base, width=f["width"], height=f["height"],
+                                size_bytes=f["bytes"], sha256=f["sha256"], compliance=summary)
+    return row, include

@@ -1,0 +1,209 @@
+"""Preview images: the review card's cached downscaled images and the retouch preview."""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from django.core.files import File
+from django.core.files.storage import storages
+from PIL import Image
+
+from ..errors import ReviewError
+from ..imaging.encode import png_bytes, png_image_bytes
+from ..models import Cutout
+from .retouch import cutout_require_retouchable, retouch_apply, strokes_parse
+
+PREVIEW_MAX = 1024  # long side of the card's images; previews are computed at this size
+
+
+# --- retouch preview: the card-size result of the strokes, in the web process --------------
+
+
+@dataclass(frozen=True)
+class RetouchBase:
+    """A version at preview size: the photo, its cutout and the scale from full size."""
+
+    rgb: np.ndarray  # (h, w, 3) uint8
+    rgba: np.ndarray  # (h, w, 4) uint8
+    scale: float  # preview pixels per working-copy pixel
+
+
+@dataclass(frozen=True)
+class RetouchPreview:
+    png: bytes
+    width: int
+    height: int
+    timings: dict
+
+
+_BASES: OrderedDict[tuple[int, str], RetouchBase] = OrderedDict()
+_BASES_MAX = 8  # per web process; ~6 MB each
+_BASES_LOCK = threading.Lock()
+
+
+def _retouch_base(cutout: Cutout) -> RetouchBase:
+    """The downscaled arrays a preview starts from: this process's memory, else built from
+    the card's own cached 1024 px images (so no full-size file is decoded for a preview)."""
+    key = (cutout.pk, cutout.run_token)
+    with _BASES_LOCK:
+        if key in _BASES:
+            _BASES.move_to_end(key)
+            return _BASES[key]
+    base = _build_retouch_base(cutout)
+    with _BASES_LOCK:
+        _BASES[key] = base
+        while len(_BASES) > _BASES_MAX:
+            _BASES.popitem(last=False)
+    return base
+
+
+def _build_retouch_base(cutout: Cutout) -> RetouchBase:
+    storage = storages["default"]
+    photo_name, _ = cutout_image(cutout=cutout, kind="original", size=PREVIEW_MAX)
+    cutout_name, _ = cutout_image(cutout=cutout, kind="cutout", size=PREVIEW_MAX)
+    with storage.open(photo_name, "rb") as photo_fh, storage.open(cutout_name, "rb") as cut_fh, \
+            Image.open(photo_fh) as photo, Image.open(cut_fh) as cut:
+        base = retouch_base_from_images(photo, cut)
+    # The scale from the working copy, not from the preview file.
+    return RetouchBase(rgb=base.rgb, rgba=base.rgba,
+                       scale=base.rgb.shape[1] / cutout.asset.working_width)
+
+
+def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
+                             max_side: int = PREVIEW_MAX) -> RetouchBase:
+    """The photo and its cutout at preview size (long side ``max_side``), both on the
+    photo's pixel grid whatever size each file is."""
+    scale = min(1.0, max_side / max(photo.size))
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+
+    def small(image: Image.Image, mode: str) -> np.ndarray:
+        # Premultiplied for the cutout: no fringe from the colours of transparent pixels.
+        image = image.convert("RGBa" if mode == "RGBA" else mode)
+        if image.size != size:
+            # reduce() first: a cheap integer box filter, then a small exact resize.
+            factor = max(1, min(image.width // size[0], image.height // size[1]) // 2)
+            if factor > 1:
+                image = image.reduce(factor)
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        return np.array(image.convert(mode))
+
+    return RetouchBase(rgb=small(photo, "RGB"), rgba=small(cutout, "RGBA"),
+                       scale=size[0] / photo.width)
+
+
+def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict]:
+    """(PNG, timings) of ``base`` with the full-size ``strokes`` applied at its scale."""
+    started = time.perf_counter()
+    rgba, parts = base.rgba, {}
+    if strokes:
+        result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]),
+                          [s.scaled(base.scale) for s in strokes], base.rgba)
+        rgba = result.rgba
+        parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
+                 if isinstance(v, int | float) and k != "total"}
+    refined = time.perf_counter()
+    png = png_bytes(rgba, compress_level=1)
+    return png, {"retouch": round(refined - started, 4), **parts,
+                 "encode": round(time.perf_counter() - refined, 4)}
+
+
+def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview:
+    """The version with the strokes applied, at the card's size (long side PREVIEW_MAX), as
+    a PNG: the refinement runs on the cached downscaled copy with the strokes scaled."""
+    cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+    cutout_require_retouchable(cutout)
+    asset = cutout.asset
+    parsed = strokes_parse(strokes, size=(asset.working_width, asset.working_height),
+                            allow_empty=True)
+    started = time.perf_counter()
+    base = _retouch_base(cutout)
+    loaded = time.perf_counter()
+    try:
+        png, timings = retouch_preview_render(base, parsed)
+    except ValueError as exc:  # the refinement refuses these strokes on this image
+        raise ReviewError(f"The preview failed: {exc}")
+    timings = {"base": round(loaded - started, 4), **timings,
+               "total": round(time.perf_counter() - started, 4)}
+    height, width = base.rgba.shape[:2]
+    return RetouchPreview(png=png, width=width, height=height, timings=timings)
+
+
+# --- card images: downscaled previews, cached in storage ----------------------------------
+
+IMAGE_KINDS = ("original", "cutout", "mask", "shadow", "market")
+IMAGE_SIZES = (320, 1024, 0)  # 0 = full size (the loupe)
+MARKET_PREVIEW = 600
+
+
+def _market_spec() -> str:
+    from ..variants import get_preset
+
+    spec = get_preset("amazon_main").spec
+    # The card needs the preset's placement, not its 2000 px file.
+    return re.sub(r"square-\d+", f"square-{MARKET_PREVIEW}", spec)
+
+
+def _preview_name(cutout: Cutout, kind: str, size: int, ext: str) -> str:
+    return f"previews/{cutout.asset.sha256[:2]}/{cutout.pk}-{cutout.run_token[:8]}/" \
+           f"{kind}-{size}.{ext}"
+
+
+def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
+    """(storage name, content type) of one of the card's images, rendered once and cached.
+    ``cutout`` needs ``asset`` loaded."""
+    from catalog.services.assets import asset_thumbnail
+
+    if kind not in IMAGE_KINDS:
+        raise ReviewError(f"Unknown image kind {kind!r}.")
+    if size not in IMAGE_SIZES:
+        raise ReviewError(f"Image size must be one of {IMAGE_SIZES}.")
+    asset = cutout.asset
+    if kind == "original":
+        if size == 0:
+            return asset.working_name, "image/png"
+        return asset_thumbnail(asset=asset, size=size), "image/webp"
+    source = {"cutout": cutout.rgba_name, "mask": cutout.mask_name,
+              "shadow": cutout.shadow_name, "market": cutout.rgba_name}[kind]
+    if not source:
+        raise FileNotFoundError(f"v{cutout.version} has no {kind} image")
+    ext, content_type = ("jpg", "image/jpeg") if kind == "market" else ("png", "image/png")
+    if kind != "market" and size == 0 and kind != "shadow":
+        return source, content_type
+    name = _preview_name(cutout, kind, size, ext)
+    storage = storages["default"]
+    if storage.exists(name):
+        return name, content_type
+    with storage.open(source, "rb") as fh, Image.open(fh) as image:
+        image.load()
+        rendered = _render_preview(image, kind, size)
+    # Two requests may render at once; both write identical bytes, the first name wins.
+    if not storage.exists(name):
+        name = storage.save(name, File(io.BytesIO(rendered), name=name))
+    return name, content_type
+
+
+def _render_preview(image: Image.Image, kind: str, size: int) -> bytes:
+    if kind == "market":
+        from ..variants import render_variant
+
+        return render_variant(image.convert("RGBA"), _market_spec()).data
+    if kind == "shadow":
+        # Shown as a layer: black, with the stored opacity as its alpha.
+        layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+        layer.putalpha(image.convert("L"))
+        image = layer
+    if size and max(image.size) > size:
+        scale = size / max(image.size)
+        target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        if image.mode == "RGBA":
+            image = image.convert("RGBa").resize(target, Image.Resampling.LANCZOS)
+            image = image.convert("RGBA")
+        else:
+            image = image.resize(target, Image.Resampling.LANCZOS)
+    return png_image_bytes(image, compress_level=3)

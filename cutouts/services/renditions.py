@@ -1,0 +1,350 @@
+"""Renditions: preset seeding, and rendering a version with a spec (cached), alone or per plan."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from PIL import Image
+
+from .. import variants
+from ..errors import ExportError
+from ..imaging.models import REGISTRY
+from ..models import Cutout, Preset, Rendition
+from ..selectors import export as export_selectors
+from ..selectors import scenes as scene_selectors
+from ..selectors.export import PlannedItem
+
+#: Full citations for the source codes used in cutouts.variants.presets (checked 2026-11).
+PRESET_SOURCES = {
+    "AMZ": "Amazon Seller Central, Product image requirements (help page G1881)",
+    "EBAY": "eBay Picture policy, https://www.ebay.com/help/policies/listing-policies/"
+            "picture-policy?id=4370",
+    "WMT": "Walmart Marketplace Learn, Product detail page: Image guidelines & requirements",
+    "SHOP": "Shopify Help Center, Product media types and requirements, "
+            "https://help.shopify.com/en/manual/products/product-media/product-media-types",
+    "ETSY": "Etsy Help, How to add photos to your listing",
+    "GMC": "Google Merchant Center Help, Image link [image_link], "
+           "https://support.google.com/merchants/answer/6324350",
+}
+
+
+def preset_seed(*, model=Preset, using: str = "default") -> int:
+    """Create missing built-in presets. Existing rows are left alone: the admin owns them.
+
+    ``model`` lets the post_migrate handler pass the historical model.
+    """
+    created = 0
+    for p in variants.PRESETS.values():
+        _, made = model.objects.using(using).get_or_create(name=p.name, defaults={
+            "label": p.label, "spec": p.spec, "naming": p.naming, "rules": p.rules.to_dict(),
+            "sources": "\n".join(f"[{code}] {PRESET_SOURCES.get(code, code)}"
+                                 for code in p.sources),
+        })
+        created += made
+    return created
+
+def _model_licence(model_name: str) -> variants.ModelLicence | None:
+    if not model_name:
+        return None
+    spec = REGISTRY.get(model_name)
+    if spec is None:
+        return variants.ModelLicence(model=model_name)
+    return variants.ModelLicence(
+        model=spec.name, licence=spec.licence,
+        commercial_use=False if spec.licence_restricts_commercial else None,
+    )
+
+
+def _rules_fingerprint(rules: variants.Rules) -> str:
+    payload = json.dumps(rules.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _compliance_dict(result: variants.ComplianceResult, fingerprint: str,
+                     product_bbox) -> dict:
+    return {
+        "ok": result.ok, "summary": result.summary(), "errors": result.errors,
+        "warnings": result.warnings, "measurements": json.loads(
+            json.dumps(result.measurements, default=str)),
+        "rules": fingerprint, "product_bbox": list(product_bbox) if product_bbox else None,
+    }
+
+
+@dataclass(frozen=True)
+class _Source:
+    cutout_id: int
+    rgba_name: str
+    shadow_name: str
+    model_name: str
+
+
+@dataclass(frozen=True)
+class _Target:
+    preset: variants.Preset
+    spec: str  # canonical
+    rules: variants.Rules
+    cached: dict | None = None  # the Rendition row's values, when one exists
+    #: fingerprint of the library backgrounds/logos a scene spec renders with ("" if none)
+    assets_key: str = ""
+    library: tuple = ()  # scene_selectors.LibraryItem values, read outside render threads
+
+
+@dataclass
+class RenditionOutput:
+    """One preset's result for one cutout: its bytes or why not, and its Rendition columns."""
+
+    target: _Target
+    data: bytes | None = None
+    error: str = ""
+    fields: dict = field(default_factory=dict)  # Rendition columns
+    fresh: bool = False  # the Rendition row must be written
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.fields.get("compliance_ok"))
+
+
+_RENDITION_FIELDS = ("cache_key", "file_name", "format", "width", "height", "bytes", "sha256",
+                     "fill_pct", "compliance_ok", "compliance")
+
+
+def _read(storage, name: str) -> bytes:
+    with storage.open(name, "rb") as fh:
+        return fh.read()
+
+
+def _rendition_name(cache_key: str, ext: str) -> str:
+    return f"renditions/{cache_key[:2]}/{cache_key}.{ext}"
+
+
+def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
+    """Pure work for one cutout (storage I/O, rendering, checks; no database): safe to run
+    in a worker thread. Each target's bytes come from the rendition cache when present."""
+    storage = storages["default"]
+    licence = _model_licence(source.model_name)
+    loaded: dict = {}
+
+    def load():
+        if not loaded:
+            rgba_bytes = _read(storage, source.rgba_name)
+            shadow_bytes = _read(storage, source.shadow_name) if source.shadow_name else b""
+            h = hashlib.sha256(rgba_bytes)
+            h.update(b"\0shadow\0" + shadow_bytes)  # scene assets: see assets_key below
+            image = Image.open(io.BytesIO(rgba_bytes))
+            image.load()
+            loaded["rgba"] = image if image.mode == "RGBA" else image.convert("RGBA")
+            loaded["shadow_bytes"] = shadow_bytes
+            loaded["hash"] = h.hexdigest()
+        return loaded
+
+    outputs = []
+    for target in targets:
+        out = RenditionOutput(target)
+        outputs.append(out)
+        fingerprint = _rules_fingerprint(target.rules)
+        cached = target.cached
+        if cached:
+            try:
+                out.data = _read(storage, cached["file_name"])
+                out.fields = {k: cached[k] for k in _RENDITION_FIELDS}
+                if (cached.get("compliance") or {}).get("rules") != fingerprint:
+                    # The preset's rules changed since this file was checked: check again.
+                    bbox = (cached.get("compliance") or {}).get("product_bbox")
+                    result = variants.check_variant(
+                        out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
+                        fill_pct=cached.get("fill_pct"), model_licence=licence)
+                    out.fields.update(compliance_ok=result.ok,
+                                      compliance=_compliance_dict(result, fingerprint, bbox))
+                    out.fresh = True
+                continue
+            except FileNotFoundError:
+                out.data = None  # purged from storage: render it again below
+        try:
+            src = load()
+            spec = variants.parse_spec(target.spec)
+            shadow = None
+            if spec.shadow == "keep" and src["shadow_bytes"]:
+                shadow = Image.open(io.BytesIO(src["shadow_bytes"]))
+            assets = (scene_selectors.scene_assets(items=target.library)
+                      if target.library else None)
+            rendered = variants.render_variant(src["rgba"], spec, shadow=shadow, assets=assets)
+            result = variants.check_rendered(rendered, target.rules, model_licence=licence)
+            for error in variants.check_spec(spec, target.rules):
+                result.error(error)
+            for warning in rendered.warnings:
+                result.warn(warning)
+        except FileNotFoundError as exc:
+            out.error = f"cutout file missing from storage: {exc}"
+            continue
+        except variants.VariantError as exc:
+            out.error = f"cannot render: {exc}"
+            continue
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # A corrupt cutout file spoils its own variants, not the whole export.
+            out.error = f"cannot read the cutout file: {type(exc).__name__}: {exc}"
+            continue
+        # an edited library background (content, floor, light) changes assets_key: re-render
+        cache_key = spec.cache_key(src["hash"] + target.assets_key)
+        name = _rendition_name(cache_key, rendered.extension)
+        # Content-addressed: an existing file under this key has exactly these bytes.
+        if not storage.exists(name):
+            name = storage.save(name, ContentFile(rendered.data, name=name))
+        out.data = rendered.data
+        out.fresh = True
+        out.fields = {
+            "cache_key": cache_key, "file_name": name, "format": rendered.format,
+            "width": rendered.width, "height": rendered.height, "bytes": rendered.size_bytes,
+            "sha256": rendered.sha256, "fill_pct": rendered.fill_pct,
+            "compliance_ok": result.ok,
+            "compliance": {**_compliance_dict(result, fingerprint, rendered.product_bbox),
+                           "assets": target.assets_key},
+        }
+    return outputs
+
+
+def rendition_persist(cutout_id: int, out: RenditionOutput) -> Rendition | None:
+    """Write the Rendition row of a freshly rendered (or re-checked) output."""
+    if not out.fields:
+        return None
+    if not out.fresh:
+        return None
+    rendition, _ = Rendition.objects.update_or_create(
+        cutout_id=cutout_id, spec=out.target.spec, defaults=out.fields)
+    return rendition
+
+
+def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int, list[_Target]]:
+    parsed = {p.name: variants.parse_spec(p.spec) for p in presets}
+    specs = {name: spec.canonical() for name, spec in parsed.items()}
+    library = {name: scene_selectors.scene_library(slugs=spec.library_slugs())
+               for name, spec in parsed.items()}
+    keys = {name: scene_selectors.scene_fingerprint(items=library[name],
+                                                    slugs=spec.library_slugs())
+            for name, spec in parsed.items()}
+    cached: dict[tuple[int, str], dict] = {}
+    rows = Rendition.objects.filter(cutout_id__in=cutout_ids, spec__in=set(specs.values()))
+    for row in rows.values("cutout_id", "spec", *_RENDITION_FIELDS):
+        cached[(row["cutout_id"], row["spec"])] = row
+
+    def fresh(cid: int, name: str) -> dict | None:
+        row = cached.get((cid, specs[name]))
+        if row is not None and (row.get("compliance") or {}).get("assets", "") != keys[name]:
+            return None  # rendered with an older version of a library background or logo
+        return row
+
+    return {
+        cid: [_Target(p, specs[p.name], p.rules, fresh(cid, p.name), keys[p.name],
+                      library[p.name])
+              for p in presets]
+        for cid in cutout_ids
+    }
+
+
+def _source(cutout: Cutout) -> _Source:
+    return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name)
+
+
+def rendition_get_or_create(
+    *, cutout: Cutout, preset: Preset | variants.Preset | str | None = None,
+    spec: str | None = None,
+) -> Rendition:
+    """The rendition of this cutout version with a preset's spec (or a bare spec, checked
+    only for decodability and licence), rendered on first use and cached in storage.
+
+    Raises ExportError when the cutout cannot be rendered with that spec.
+    """
+    if (preset is None) == (spec is None):
+        raise ExportError("Give either a preset or a spec.")
+    if isinstance(preset, str):
+        preset = export_selectors.preset_resolve(names=[preset])[0]
+    elif isinstance(preset, Preset):
+        preset = export_selectors.preset_as_variant(preset)
+    if preset is None:
+        try:
+            canonical = variants.parse_spec(spec).canonical()
+        except variants.SpecError as exc:
+            raise ExportError(str(exc))
+        preset = variants.Preset("custom", "Custom spec", canonical, "{sku}.{ext}",
+                                 variants.Rules())
+    if not cutout.rgba_name:
+        raise ExportError(f"Cutout {cutout} has no RGBA file.")
+    target = _targets([cutout.pk], [preset])[cutout.pk][0]
+    out = _produce(_source(cutout), [target])[0]
+    if out.error:
+        raise ExportError(out.error)
+    return (rendition_persist(cutout.pk, out)
+            or Rendition.objects.get(cutout=cutout, spec=target.spec))
+
+
+def _threads() -> int:
+    configured = getattr(settings, "CUTROOM_EXPORT_THREADS", 0)
+    return max(1, configured or min(2, os.cpu_count() or 1))
+
+
+def plan_grouped(items: list[PlannedItem]) -> Iterator[tuple[int, list[PlannedItem]]]:
+    """Consecutive planned items of one cutout, with its id: a cutout is loaded once."""
+    current: list[PlannedItem] = []
+    for item in items:
+        if current and current[0].cutout_id != item.cutout_id:
+            yield current[0].cutout_id, current
+            current = []
+        current.append(item)
+    if current:
+        yield current[0].cutout_id, current
+
+
+def plan_renditions(
+    groups: list[tuple[int, list[PlannedItem]]], presets: dict[str, variants.Preset],
+    render: bool,
+) -> Iterator[tuple[list[PlannedItem], list[RenditionOutput | None]]]:
+    """Outputs per cutout, in plan order. Rendering runs in a small thread pool over a
+    bounded window of cutouts, so memory does not grow with the export's size."""
+    threads = _threads() if render else 1
+    window = threads * 2
+    pending: deque = deque()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for start in range(0, len(groups), 50):
+            chunk = groups[start:start + 50]
+            ids = [cid for cid, _ in chunk]
+            cutouts = {c.pk: c for c in Cutout.objects.filter(pk__in=ids).only(
+                "pk", "rgba_name", "shadow_name", "model_name")}
+            targets = _targets(ids, [presets[n] for n in dict.fromkeys(
+                i.preset for _, items in chunk for i in items)])
+            for cid, items in chunk:
+                pending.append(_submit(pool if render else None, cutouts.get(cid), items,
+                                       targets[cid]))
+                if len(pending) >= window:
+                    yield _collect(*pending.popleft())
+        while pending:
+            yield _collect(*pending.popleft())
+
+
+def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list[_Target]):
+    wanted = [t for t in targets
+              if any(i.preset == t.preset.name and not i.error for i in items)]
+    if cutout is None or not wanted:
+        return items, None, []
+    if pool is None:
+        return items, None, wanted
+    return items, pool.submit(_produce, _source(cutout), wanted), []
+
+
+def _collect(items, future,
+             cached_targets) -> tuple[list[PlannedItem], list[RenditionOutput | None]]:
+    if future is not None:
+        by_preset = {o.target.preset.name: o for o in future.result()}
+    else:
+        # Dry run: report what the rendition cache already knows, render nothing.
+        by_preset = {t.preset.name: RenditionOutput(t, fields=dict(t.cached))
+                     for t in cached_targets if t.cached}
+    return items, [by_preset.get(i.preset) for i in items]

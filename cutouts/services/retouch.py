@@ -1,0 +1,300 @@
+"""Retouch: strokes or an uploaded PNG become a queued version a worker computes in full."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tempfile
+import time
+import uuid
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import PermanentError, ReviewError
+from ..imaging.encode import png_spooled
+from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
+from .batches import cutout_batch_start
+from .review import cutout_require_done
+from .status import asset_status_sync
+
+# The web process only validates, stores the request and previews at card size; a worker on
+# the interactive queue computes the full-resolution version through the normal run
+# machinery (cutout_run: claim with a run token, output names, asset status, reconciler).
+
+RETOUCH_MAX_BYTES = 80 * 1024 * 1024
+ASPECT_TOLERANCE = 0.01
+STROKES_MAX_CHARS = 4 * 1024 * 1024
+
+
+def cutout_require_retouchable(cutout: Cutout) -> None:
+    """Raise ReviewError unless this version finished with a stored cutout to start from."""
+    cutout_require_done(cutout)
+    if not cutout.rgba_name:
+        raise ReviewError(f"Version {cutout.version} has no stored cutout to retouch.")
+
+
+def strokes_parse(data: object, *, size: tuple[int, int], allow_empty: bool = False) -> list:
+    """Strokes sent by the browser (JSON text or a parsed list), in full-resolution pixels of
+    the working copy (``size`` = width, height). ReviewError says what is wrong."""
+    from ..imaging.strokes import strokes_from_json
+
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    if isinstance(data, str):
+        if len(data) > STROKES_MAX_CHARS:
+            raise ReviewError("Too many strokes to send at once: apply them, then go on.")
+        try:
+            data = json.loads(data or "[]")
+        except ValueError as exc:
+            raise ReviewError(f"The strokes are not valid JSON ({exc}).")
+    try:
+        strokes = strokes_from_json(data)
+    except ValueError as exc:
+        raise ReviewError(f"The strokes cannot be used: {exc}.")
+    if not strokes and not allow_empty:
+        raise ReviewError("Draw at least one keep, remove or detail stroke (or click) first.")
+    width, height = size
+    for i, stroke in enumerate(strokes, start=1):
+        x0, y0, x1, y1 = stroke.bounds()
+        if x1 < 0 or y1 < 0 or x0 > width or y0 > height:
+            raise ReviewError(f"Stroke {i} lies outside the photo ({width}×{height} px); "
+                              "strokes are in the photo's full-size pixels.")
+    return strokes
+
+
+def _stroke_summary(strokes: list) -> str:
+    counts: dict[str, int] = {}
+    for s in strokes:
+        what = f"{s.kind} {'click' if len(s.points) == 1 else 'stroke'}"
+        counts[what] = counts.get(what, 0) + 1
+    return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts.items())
+
+
+def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray):
+    """``RetouchResult`` of the strokes, at whatever size the arrays are (preview or full)."""
+    from ..imaging.retouch import retouch
+
+    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba)
+
+
+def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
+                           strokes: list | None = None, upload_name: str = "") -> Cutout:
+    """A new queued version of ``parent``'s asset on the interactive queue, which a worker
+    turns into the retouched cutout (``runs.cutout_run`` branches on ``source``)."""
+    from ..imaging.strokes import strokes_to_json
+
+    asset = parent.asset
+    profile_name = parent.profile if parent.profile in ("fast", "default") else "default"
+    with transaction.atomic():
+        batch = cutout_batch_start(
+            assets=[asset], user=user, profile_name=profile_name, queue=CutoutQueue.INTERACTIVE,
+            label=f"Retouch of {asset.product.sku} {asset.position} v{parent.version}")
+        new = batch.cutouts.get()
+        # Same transaction as the row's creation: the worker (enqueued on commit) never
+        # sees a retouch version without its strokes or upload.
+        Cutout.objects.filter(pk=new.pk).update(
+            source=Cutout.Source.RETOUCH, parent=parent,
+            strokes=strokes_to_json(strokes or []), upload_name=upload_name,
+            settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
+            model_version=parent.model_version)
+        # The version the reviewer retouched is answered by this one.
+        Cutout.objects.filter(pk=parent.pk, review_status__in=[
+            ReviewStatus.FLAGGED, ReviewStatus.PENDING]).update(
+            review_status=ReviewStatus.SUPERSEDED)
+        asset_status_sync(asset.pk)
+        what = _stroke_summary(strokes) if strokes else "uploaded PNG"
+        ReviewDecision.objects.create(
+            cutout=new, asset_id=asset.pk, action=action, user=user,
+            comment=f"v{new.version} from v{parent.version}: {what}. {comment}".strip())
+    new.refresh_from_db()
+    return new
+
+
+def cutout_retouch_strokes(*, cutout: Cutout, user, strokes: object,
+                           comment: str = "") -> Cutout:
+    """Apply keep/remove/detail strokes (and clicks) to a finished version: a new version,
+    queued on the interactive queue, that a worker computes at full resolution."""
+    cutout = Cutout.objects.select_related("asset", "asset__product").get(pk=cutout.pk)
+    cutout_require_retouchable(cutout)
+    asset = cutout.asset
+    parsed = strokes_parse(strokes, size=(asset.working_width, asset.working_height))
+    return _retouch_version_start(parent=cutout, user=user, strokes=parsed,
+                                  action=ReviewDecision.Action.STROKES, comment=comment)
+
+
+def _check_png_header(data: bytes, *, max_pixels: int, size: tuple[int, int]) -> None:
+    """What can be told from the PNG's header, without decoding its pixels."""
+    if len(data) > RETOUCH_MAX_BYTES:
+        raise ReviewError(f"The file is larger than {RETOUCH_MAX_BYTES // (1024 * 1024)} MB.")
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ReviewError("Upload a PNG file (with transparency).")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            width, height = probe.size
+            has_alpha = "A" in probe.getbands() or "transparency" in probe.info
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, OSError,
+            ValueError) as exc:
+        raise ReviewError(f"The PNG cannot be decoded: {exc}")
+    if width * height > max_pixels:
+        raise ReviewError(f"The image has more than {max_pixels:,} pixels.")
+    if not has_alpha:
+        raise ReviewError("The PNG has no alpha channel; export it with transparency.")
+    w, h = size
+    if abs((width / height) / (w / h) - 1) > ASPECT_TOLERANCE:
+        raise ReviewError(f"The PNG is {width}×{height}; it must have the photo's "
+                          f"aspect ratio ({w}×{h}) within 1 %.")
+
+
+def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "") -> Cutout:
+    """A corrected RGBA PNG (the photo's aspect ratio within 1 %) becomes a new version queued
+    on the interactive queue; a worker decodes it, scales it to the photo and stores it."""
+    cutout = Cutout.objects.select_related("asset", "asset__product").get(pk=cutout.pk)
+    cutout_require_retouchable(cutout)
+    asset = cutout.asset
+    _check_png_header(data, max_pixels=settings.CUTROOM_MAX_PIXELS,
+                      size=(asset.working_width, asset.working_height))
+    storage = storages["default"]
+    name = f"cutouts/{asset.sha256[:2]}/{asset.sha256}/uploads/{uuid.uuid4().hex}.png"
+    name = storage.save(name, File(io.BytesIO(data), name=name))
+    try:
+        return _retouch_version_start(parent=cutout, user=user, upload_name=name,
+                                      action=ReviewDecision.Action.RETOUCH, comment=comment)
+    except Exception:
+        storage.delete(name)  # no row points at it
+        raise
+
+
+def _open_array(name: str, mode: str) -> np.ndarray:
+    with storages["default"].open(name, "rb") as fh, Image.open(fh) as image:
+        return np.array(image.convert(mode))
+
+
+def _upload_rgba(name: str, size: tuple[int, int]) -> np.ndarray:
+    try:
+        with storages["default"].open(name, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise PermanentError("The uploaded PNG is missing from storage.")
+    try:
+        image = _decode_png_rgba(data, max_pixels=settings.CUTROOM_MAX_PIXELS)
+    except ReviewError as exc:
+        raise PermanentError(str(exc))
+    if image.size != size:
+        # Premultiplied resampling: no dark or light fringe from hidden colours.
+        image = image.convert("RGBa").resize(size, Image.Resampling.LANCZOS).convert("RGBA")
+    return np.array(image)
+
+
+def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.width * probe.height > max_pixels:
+                raise ReviewError(f"The image has more than {max_pixels:,} pixels.")
+            probe.load()
+            image = probe.convert("RGBA")
+    except ReviewError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError, OSError,
+            ValueError) as exc:
+        raise ReviewError(f"The PNG cannot be decoded: {exc}")
+    low, _ = image.getchannel("A").getextrema()
+    if low == 255:
+        raise ReviewError("The PNG is fully opaque; a cutout needs a transparent background.")
+    return image
+
+
+def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray):
+    """Worker side of a retouched version: the stored upload, or the parent's cutout refined
+    with the stored strokes, at full resolution. Returns an ``engine.EngineOutput``; raises
+    ``PermanentError`` with a message the card shows."""
+    parent = Cutout.objects.filter(pk=cutout.parent_id).first()
+    try:
+        return _retouch_output(cutout, parent, rgb)
+    except PermanentError:
+        _parent_give_back(parent)
+        raise
+
+
+def _parent_give_back(parent: Cutout | None) -> None:
+    """A retouch that cannot be made hands its parent back to the queue it left (retouch if
+    it was flagged, review otherwise), unless a newer finished version answers it."""
+    if parent is None or Cutout.objects.filter(
+            asset_id=parent.asset_id, version__gt=parent.version,
+            status=JobStatus.DONE).exists():
+        return
+    Cutout.objects.filter(pk=parent.pk, review_status=ReviewStatus.SUPERSEDED).update(
+        review_status=ReviewStatus.FLAGGED if parent.flag_reasons else ReviewStatus.PENDING)
+
+
+def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray):
+    """The retouched RGBA at full size, encoded like a model run's output files."""
+    from ..engine import EngineOutput
+    from ..imaging.pipeline import tight_bbox
+    from ..imaging.strokes import strokes_from_json
+
+    started = time.perf_counter()
+    height, width = rgb.shape[:2]
+    parts: dict = {}
+    if cutout.upload_name:
+        rgba = _upload_rgba(cutout.upload_name, (width, height))
+    else:
+        if parent is None or not parent.rgba_name:
+            raise PermanentError("The version this retouch starts from has no stored cutout.")
+        try:
+            strokes = strokes_from_json(cutout.strokes)
+        except ValueError as exc:
+            raise PermanentError(f"The stored strokes cannot be used: {exc}")
+        if not strokes:
+            raise PermanentError("This retouch has no strokes.")
+        try:
+            previous = _open_array(parent.rgba_name, "RGBA")
+        except FileNotFoundError:
+            raise PermanentError(f"The cutout of v{parent.version} is missing from storage.")
+        if previous.shape[:2] != (height, width):
+            raise PermanentError(f"The cutout of v{parent.version} does not match the photo's "
+                                 "size.")
+        result = retouch_apply(rgb, np.ascontiguousarray(previous[..., 3]), strokes, previous)
+        del previous
+        rgba, parts = result.rgba, {
+            f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
+            if isinstance(v, int | float) and k != "total"}
+    rgba[..., :3][rgba[..., 3] == 0] = 0
+    alpha = rgba[..., 3]
+    refined = time.perf_counter()
+    shadow = None
+    if parent is not None and parent.shadow_name:
+        # Each version owns its files: the parent's shadow layer is copied, not shared.
+        shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+        with storages["default"].open(parent.shadow_name, "rb") as fh:
+            shutil.copyfileobj(fh, shadow)
+        shadow.seek(0)
+    output = EngineOutput(
+        rgba=png_spooled(rgba), mask=png_spooled(alpha), shadow=shadow,
+        width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
+        signals=_hand_signals(alpha), model_name=cutout.model_name,
+        model_version=cutout.model_version)
+    output.timings = {"retouch": round(refined - started, 4), **parts,
+                      "encode": round(time.perf_counter() - refined, 4)}
+    return output
+
+
+def _hand_signals(alpha: np.ndarray) -> dict:
+    """The signals that need no model probability: a hand-made alpha is certain by
+    definition, but it can still be empty, fragmented or touch the frame."""
+    obj = alpha >= 128
+    area = int(np.count_nonzero(obj))
+    touches = [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
+                                       ("left", obj[:, 0]), ("right", obj[:, -1]))
+               if area and edge.any()]
+    n, _, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
+    fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
+    return {"empty": area == 0, "fill_ratio": round(area / alpha.size, 4),
+            "fragment_count": fragments, "touches_frame": bool(touches),
+            "touching_sides": touches, "hand_made": True}

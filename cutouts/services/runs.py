@@ -1,0 +1,206 @@
+"""Running one cutout version (claim, compute, store, finish or fail) and its reconciler kind."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from catalog import events, jobs
+from catalog.models import ImageAsset
+from catalog.selectors import asset_working_open
+
+from .. import enqueue
+from ..errors import PermanentError, TransientError
+from ..imaging.models import ModelError
+from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
+from .batches import BATCH_KIND, cutout_batch_refresh
+from .outputs import (
+    is_transient_storage_error,
+    output_names,
+    outputs_discard,
+    outputs_discard_existing,
+    outputs_store,
+)
+from .retouch import cutout_retouch_compute
+from .review import preflags_from_signals
+from .status import asset_status_sync
+
+# Status changes are compare-and-set updates, so retries, duplicate deliveries and the reconciler
+# can never produce two outputs for one cutout.
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue(cutout_ids: list[int]) -> None:
+    enqueue.cutout_runs_send(cutout_ids)
+
+
+def _claim(cutout_id: int, worker: str) -> str | None:
+    token = jobs.job_claim(Cutout, cutout_id, worker=worker, error="")
+    if token is None:
+        return None
+    CutoutBatch.objects.filter(cutouts__pk=cutout_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
+    )
+    return token
+
+
+def _load_working_copy(asset: ImageAsset) -> np.ndarray:
+    try:
+        with asset_working_open(asset=asset) as fh, Image.open(fh) as image:
+            image.load()
+            return np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise PermanentError(f"The working copy {asset.working_name} is missing from storage.")
+    except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+    except (ConnectionError, TimeoutError) as exc:
+        raise TransientError(f"Storage unavailable: {exc}")
+    except OSError as exc:
+        if is_transient_storage_error(exc):
+            raise TransientError(f"Storage unavailable: {exc}")
+        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+
+
+def cutout_run(*, cutout_id: int, worker: str = "") -> str:
+    """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
+    TransientError after putting the row back to queued for a retry."""
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    token = _claim(cutout_id, worker)
+    if token is None:
+        return "skipped"
+    with jobs.job_heartbeat(Cutout, cutout_id, token):
+        return _cutout_execute(cutout_id, token)
+
+
+def _cutout_execute(cutout_id: int, token: str) -> str:
+    from .. import engine
+
+    cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
+    saved: list[str] = []
+    try:
+        rgb = _load_working_copy(cutout.asset)
+        if cutout.source == Cutout.Source.RETOUCH:
+            # A reviewer's strokes or uploaded PNG, applied to the parent version.
+            output = cutout_retouch_compute(cutout=cutout, rgb=rgb)
+        else:
+            try:
+                output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings)
+            except (ModelError, ValueError) as exc:
+                raise PermanentError(f"Model error: {exc}")
+        del rgb
+        outputs_store(output=output, names=output_names(cutout, token), saved=saved)
+        finished = _finish(cutout, token, saved, output)
+    except TransientError:
+        outputs_discard(names=saved)
+        Cutout.objects.filter(pk=cutout_id, run_token=token, status=JobStatus.RUNNING).update(
+            status=JobStatus.QUEUED, run_token="", enqueued_at=timezone.now()
+        )
+        raise
+    except PermanentError as exc:
+        outputs_discard(names=saved)
+        _fail(cutout_id, token, str(exc))
+        return "failed"
+    except Exception as exc:
+        outputs_discard(names=saved)
+        logger.exception("cutout %s failed", cutout_id)
+        _fail(cutout_id, token, f"Unexpected error: {type(exc).__name__}: {exc}")
+        return "failed"
+    if not finished:
+        # Another run took this row over (reconciler after a stall); keep its outputs only.
+        outputs_discard(names=saved)
+        return "skipped"
+    return "done"
+
+
+def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
+    names = dict(zip(("rgba", "mask", "shadow"), [*saved, "", ""], strict=False))
+    preflags, risk = preflags_from_signals(output.signals)
+    with transaction.atomic():
+        done = Cutout.objects.filter(
+            pk=cutout.pk, run_token=token, status=JobStatus.RUNNING
+        ).update(
+            status=JobStatus.DONE, rgba_name=names["rgba"], mask_name=names["mask"],
+            shadow_name=names["shadow"] if output.shadow is not None else "",
+            width=output.width, height=output.height, bbox=output.bbox, signals=output.signals,
+            timings=output.timings, model_name=output.model_name,
+            model_version=output.model_version, finished_at=timezone.now(), error="",
+            preflags=preflags, risk=risk,
+        )
+        if done:
+            asset_status_sync(cutout.asset_id)
+            events.cutout_event("cutout.done", Cutout.objects.get(pk=cutout.pk))
+    if done and cutout.batch_id:
+        cutout_batch_refresh(batch_id=cutout.batch_id)
+    return bool(done)
+
+
+def _fail(cutout_id: int, token: str | None, message: str) -> None:
+    failed = jobs.job_fail(Cutout, cutout_id, token, message, message_field="error")
+    if failed:
+        _cutout_settled(cutout_id)
+        events.cutout_event("cutout.failed", Cutout.objects.get(pk=cutout_id))
+
+
+def _cutout_settled(cutout_id: int) -> None:
+    """A run ended outside the happy path (failed, reset): re-derive its asset and batch."""
+    cutout = Cutout.objects.filter(pk=cutout_id).only("asset_id", "batch_id").first()
+    if cutout is None:
+        return
+    asset_status_sync(cutout.asset_id)
+    if cutout.batch_id:
+        cutout_batch_refresh(batch_id=cutout.batch_id)
+
+
+def cutout_fail_timeout(*, cutout_id: int, seconds: int) -> None:
+    cutout = Cutout.objects.filter(pk=cutout_id, status=JobStatus.RUNNING).first()
+    if cutout:
+        _fail(cutout_id, cutout.run_token,
+              f"Took longer than the {seconds} s allowed for an image of this size.")
+
+
+# --- recovery -----------------------------------------------------------------------------
+
+
+def _queue_depths() -> dict[str, int] | None:
+    """Messages waiting per cutout queue, or None if the broker cannot say."""
+    return jobs.queue_depths(list(CutoutQueue.values))
+
+
+def _cutout_requeued(cutout: Cutout) -> None:
+    if cutout.run_token:
+        # Files the dead run may have written before it died.
+        row = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+        outputs_discard_existing(names=output_names(row, cutout.run_token).values())
+
+
+def _cutout_changed(cutout_id: int) -> None:
+    row = Cutout.objects.filter(pk=cutout_id).only("status").first()
+    if row is not None and row.status == JobStatus.FAILED:
+        _cutout_settled(cutout_id)
+
+
+CUTOUT_KIND = jobs.JobKind(
+    name="cutout", model=Cutout, enqueue=lambda ids: _enqueue(ids), message_field="error",
+    queue_of=lambda row: row.queue, queue_depths=lambda queues: _queue_depths(),
+    sent_field="enqueued_at", created_field="created_at",
+    run_limit=lambda row: row.time_limit, on_requeue=_cutout_requeued,
+    on_change=_cutout_changed,
+)
+jobs.job_kind_register(CUTOUT_KIND)
+jobs.job_kind_register(BATCH_KIND)
+
+
+def cutouts_reconcile(*, worker_hostname: str | None = None) -> dict[str, int]:
+    """Re-enqueue cutout runs a dead worker or a lost message left behind (running rows of
+    this restarted hostname, with a stale heartbeat or past their hard time limit; queued rows
+    older than the grace period when their queue is empty), or fail a row whose worker died
+    on it too often. Duplicate deliveries this causes are harmless: runs start with a
+    compare-and-set. ``catalog.jobs.jobs_reconcile`` runs this with every other job kind."""
+    return jobs.job_kind_reconcile(CUTOUT_KIND, worker_hostname=worker_hostname)

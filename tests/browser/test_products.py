@@ -1,0 +1,127 @@
+"""Acceptance: a manager creates, edits, deletes and restores a product, and starts cutouts for
+a shift-click range of products with a chosen profile, all in Chromium."""
+
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from catalog.models import Product
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
+from cutouts.models import CutoutBatch
+from tests.factories import manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(page, live_server, client, user) -> None:
+    client.force_login(user)
+    page.context.add_cookies([{
+        "name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url,
+    }])
+
+
+def _no_overflow(page) -> None:
+    """No element wider than the viewport (the page never scrolls sideways)."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], width
+
+
+def test_it_creates_edits_deletes_and_restores_a_product(live_server, page, client, screenshot):
+    _log_in(page, live_server, client, manager())
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(live_server.url + reverse("catalog:product_list"))
+    page.get_by_role("link", name="New product").click()
+    expect(page.get_by_role("heading", name="New product")).to_be_visible()
+
+    page.fill("#id_sku", "SHOE 77")
+    page.fill("#id_gtin", "4006381333932")
+    page.get_by_role("button", name="Create product").click()
+    expect(page.locator("[data-error-for=sku]")).to_contain_text("SKU must be")
+    expect(page.locator("[data-error-for=gtin]")).to_contain_text("check digit")
+    screenshot("create-errors")
+
+    page.fill("#id_sku", "SHOE-77")
+    page.fill("#id_gtin", "4006381333931")
+    page.fill("#id_title", "Trail runner")
+    page.get_by_role("button", name="Create product").click()
+    expect(page.get_by_role("heading", name="SHOE-77 · Trail runner")).to_be_visible()
+
+    page.get_by_role("link", name="Edit").click()
+    page.fill("#id_brand", "Acme")
+    page.fill("#id_category", "Shoes")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".product-meta")).to_contain_text("Acme")
+    expect(page.locator(".product-meta")).to_contain_text("Shoes")
+
+    page.get_by_role("button", name="Delete product").click()
+    expect(page).to_have_url(re.compile(r"/products/$"))
+    assert Product.live.filter(sku="SHOE-77").count() == 0
+
+    # Creating it again offers the restore instead of a "SKU taken" dead end.
+    page.get_by_role("link", name="New product").click()
+    page.fill("#id_sku", "SHOE-77")
+    page.get_by_role("button", name="Create product").click()
+    expect(page.locator("[data-restore-offer]")).to_contain_text("SHOE-77 was deleted")
+    screenshot("restore-offer")
+
+    page.goto(live_server.url + reverse("catalog:product_list"))
+    page.get_by_role("link", name="Deleted products").click()
+    row = page.locator("#deleted-products tr[data-sku='SHOE-77']")
+    expect(row).to_be_visible()
+    screenshot("deleted-list")
+    row.get_by_role("button", name="Restore").click()
+    expect(page.get_by_role("heading", name="SHOE-77 · Trail runner")).to_be_visible()
+    product = Product.live.get(sku="SHOE-77")
+    assert (product.brand, product.category, product.gtin) == ("Acme", "Shoes", "4006381333931")
+
+
+def _products_with_images(count: int) -> list[Product]:
+    products = []
+    for i in range(count):
+        product = product_create(sku=f"SEL-{i + 1}")
+        result = asset_ingest(product=product, fileobj=io.BytesIO(product_jpeg(640, 600,
+                                                                                seed=700 + i)),
+                              filename=f"SEL-{i + 1}.jpg")
+        assert result.status == "stored", result.reason
+        products.append(product)
+    return products
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_it_starts_cutouts_for_a_shift_click_range_with_a_chosen_profile(
+        live_server, page, client, screenshot, monkeypatch, width):
+    from cutouts.tasks import cutout_run_task
+
+    # The worker need not run: the batch and its versions are what the page creates.
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **kw: None)
+    products = _products_with_images(5)
+    page.set_viewport_size({"width": width, "height": 900})
+    _log_in(page, live_server, client, manager())
+    page.goto(live_server.url + reverse("catalog:product_list"))
+
+    start = page.get_by_role("button", name="Start cutouts")
+    expect(start).to_be_disabled()
+    model = page.locator("#product-selection select[name=model] option")
+    expect(model).to_have_count(1)
+    expect(model).to_have_text("u2netp")
+
+    page.locator("input[data-select-item][value='SEL-2']").click()
+    page.locator("input[data-select-item][value='SEL-4']").click(modifiers=["Shift"])
+    expect(page.locator("[data-selection-count]")).to_have_text("3 selected")
+    expect(page.locator("input[data-select-item]:checked")).to_have_count(3)
+    page.select_option("#product-selection select[name=profile]", "fast")
+    _no_overflow(page)
+    screenshot(f"selection-{width}")
+
+    start.click()
+    expect(page.get_by_text("Started 3 cutouts")).to_be_visible()
+    batch = CutoutBatch.objects.get()
+    assert batch.profile == "fast" and batch.settings["model"] == "u2netp"
+    assert sorted(batch.cutouts.values_list("asset__product__sku", flat=True)) == [
+        p.sku for p in products[1:4]]
+    expect(page).to_have_url(re.compile(rf"/batches/{batch.pk}/$"))

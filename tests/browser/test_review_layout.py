@@ -1,0 +1,243 @@
+"""The review flow and the page layout in Debian's Chromium: one queue row per image, the
+before/after divider on the image (mouse and keyboard), view modes hiding the side-by-side
+panes, full-screen compare, loupe tiles, approve; and every main page at 1440 px and 390 px
+with nothing wider than the screen. Screenshots: test-artifacts/screenshots/."""
+
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
+from cutouts import engine
+from cutouts.models import Cutout, ReviewStatus
+from tests.cutouts.conftest import FakeSegmenter
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import PASSWORD, manager, reviewer
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDE, NARROW = 1440, 390
+
+# Every visible element's box, against the viewport: anything poking out to the right (or
+# left) of the screen makes the page scroll sideways on a phone.
+OVERFLOW_JS = """() => {
+  const width = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > width + 0.5 || r.left < -0.5) {
+      const cls = typeof el.className === 'string' ? el.className.trim() : '';
+      out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}` +
+               `${cls ? '.' + cls.split(/\\s+/).join('.') : ''}` +
+               ` [${Math.round(r.left)}..${Math.round(r.right)}] > ${width}`);
+    }
+  }
+  return {out: out.slice(0, 15), scrollWidth: document.documentElement.scrollWidth, width};
+}"""
+
+
+@pytest.fixture
+def recut(monkeypatch):
+    """Two images; SHOE-77's was cut out twice (both versions wait), EVAL-3's once."""
+    from cutouts.tasks import cutout_run_task
+
+    spec = engine.model_spec("u2netp")
+    segmenter = FakeSegmenter()
+    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+    assets = []
+    for i, sku in enumerate(["SHOE-77", "EVAL-3"]):
+        product = product_create(sku=sku)
+        photo = io.BytesIO(product_jpeg(640, 480, seed=40 + i))
+        result = asset_ingest(product=product, fileobj=photo, filename=f"{sku}.jpg")
+        assets.append(result.asset)
+    first = done_cutouts(assets)
+    second = done_cutouts(assets[:1], profile_name="default")
+    assert [c.version for c in second] == [2]
+    return {"shoe_v1": first[0], "shoe_v2": second[0], "eval_v1": first[1]}
+
+
+def _login(page, live_server, user):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def _split(page) -> float:
+    return page.eval_on_selector(".rv-stage-slider .rv-compare",
+                                 "el => parseFloat(el.dataset.split || '50')")
+
+
+def _clip(page) -> str:
+    return page.eval_on_selector(".rv-stage-slider .rv-compare-top",
+                                 "el => getComputedStyle(el).clipPath")
+
+
+def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server, page, screenshot,
+                                                                    recut):
+    page.set_viewport_size({"width": WIDE, "height": 1000})
+    _login(page, live_server, reviewer())
+    expect(page.locator("#dashboard-in-review")).to_contain_text("In review 2")
+    page.goto(f"{live_server.url}/cutouts/review/")
+    rows = page.locator("#review-queue tbody tr")
+    expect(rows).to_have_count(2)  # three versions wait, on two images
+    expect(page.locator("#rv-queue-count")).to_have_text("2")
+    shoe = page.locator(f"tr[data-cutout='{recut['shoe_v2'].pk}']")
+    expect(shoe).to_contain_text("SHOE-77 · main")
+    expect(page.locator(f"tr[data-cutout='{recut['shoe_v1'].pk}']")).to_have_count(0)
+    print(f"\nscreenshots: {screenshot('queue-1440').parent}")
+
+    page.goto(f"{live_server.url}/cutouts/review/card/{recut['shoe_v2'].pk}/")
+    card = page.locator("#review-card")
+    expect(card.locator("h1")).to_contain_text("SHOE-77 · main")
+    versions = page.locator(".rv-versions li")
+    expect(versions).to_have_count(2)  # the other version is on the card
+    expect(page.locator(".rv-versions li[data-version='2']")).to_contain_text("current")
+    expect(page.locator(".rv-versions li[data-version='1']")).to_contain_text("awaiting review")
+    expect(page.locator(".rv-versions li[data-version='1'] button")).to_have_text("Choose")
+    expect(page.locator(".rv-versions li[data-version='2'] button")).to_have_count(0)
+
+    side = page.locator(".rv-stage-side")
+    expect(side).to_be_visible()
+    for mode in ("slider", "mask", "market", "side", "slider"):
+        page.click(f"[data-rv-mode={mode}]")
+        expect(page.locator(f".rv-stage-{mode}")).to_be_visible()
+        if mode != "side":
+            expect(side).to_be_hidden()  # the panes no longer double the page
+    assert page.eval_on_selector(".rv-stage-side", "el => getComputedStyle(el).display") == "none"
+
+    # Drag the divider on the image: the cutout's clip follows the pointer.
+    compare = page.locator(".rv-stage-slider .rv-compare")
+    page.wait_for_function(
+        "() => document.querySelector('.rv-stage-slider .rv-original').naturalWidth > 0")
+    box = compare.bounding_box()
+    handle = page.locator(".rv-split-handle").bounding_box()
+    assert abs(handle["x"] + handle["width"] / 2 - (box["x"] + box["width"] / 2)) < 3
+    before = _clip(page)
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    assert 23 < _split(page) < 27
+    assert _clip(page) != before and "25" in _clip(page)
+    moved = page.locator(".rv-split-handle").bounding_box()
+    assert abs(moved["x"] + moved["width"] / 2 - (box["x"] + box["width"] * 0.25)) < 3
+    screenshot("slider-dragged-1440")
+
+    # Keyboard: the focused divider is a slider; arrows move it, not to the next card.
+    split = page.locator("[data-rv-split]")
+    expect(split).to_be_focused()
+    page.keyboard.press("End")
+    expect(split).to_have_attribute("aria-valuenow", "100")
+    page.keyboard.press("Shift+ArrowLeft")
+    expect(split).to_have_attribute("aria-valuenow", "90")
+    page.keyboard.press("ArrowLeft")
+    expect(split).to_have_attribute("aria-valuenow", "89")
+    page.keyboard.press("Home")
+    expect(split).to_have_attribute("aria-valuenow", "0")
+    expect(card).to_have_attribute("data-cutout", str(recut["shoe_v2"].pk))
+
+    # Full-screen compare.
+    fullscreen = page.locator("[data-rv-fullscreen]")
+    expect(fullscreen).to_be_visible()
+    expect(fullscreen).to_be_enabled()
+    fullscreen.click()
+    page.wait_for_function("() => document.fullscreenElement &&"
+                           " document.fullscreenElement.classList.contains('rv-viewer')")
+    expect(fullscreen).to_have_attribute("aria-pressed", "true")
+    screenshot("fullscreen-1440")
+    fullscreen.click()
+    page.wait_for_function("() => !document.fullscreenElement")
+
+    # The loupe reads 512 px tiles of the full-size cutout, never the whole file.
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.click("[data-rv-mode=side]")
+    page.keyboard.press("z")
+    cut = page.locator(".rv-stage-side .rv-cutout").bounding_box()
+    page.mouse.move(cut["x"] + cut["width"] * 0.3, cut["y"] + cut["height"] * 0.4)
+    page.mouse.move(cut["x"] + cut["width"] * 0.31, cut["y"] + cut["height"] * 0.41)
+    expect(page.locator(".rv-loupe")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.rv-loupe-img').naturalWidth === 512")
+    assert "/cutouts/review/tile/" in page.eval_on_selector(".rv-loupe-img", "el => el.src")
+    assert not any("size=0" in url for url in asked)
+    screenshot("loupe-tile-1440")
+    page.keyboard.press("Escape")
+
+    # Approve: the image leaves the queue (v1 with it), the next image's card comes.
+    page.click("#rv-approve")
+    expect(card).to_have_attribute("data-cutout", str(recut["eval_v1"].pk))
+    approved = Cutout.objects.get(pk=recut["shoe_v2"].pk)
+    assert approved.review_status == ReviewStatus.APPROVED and approved.is_current
+    assert Cutout.objects.get(pk=recut["shoe_v1"].pk).review_status == ReviewStatus.SUPERSEDED
+    expect(page.locator(".rv-versions li")).to_have_count(1)
+    expect(page.locator(".rv-versions li")).to_contain_text("current")
+    expect(page.locator(".rv-versions li button")).to_have_count(0)  # a fresh v1: no Choose
+    page.goto(f"{live_server.url}/cutouts/review/")
+    expect(rows).to_have_count(1)
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("#dashboard-in-review")).to_contain_text("In review 1")
+
+
+PAGES = [
+    ("dashboard", "/", "#catalog-summary"),
+    ("products", "/catalog/products/", "h1"),
+    ("review-queue", "/cutouts/review/", "#review-queue"),
+    ("review-card", "/cutouts/review/card/{card}/", ".rv-stage-side .rv-cutout"),
+    ("export", "/cutouts/export/", "h1"),
+]
+
+
+def _page_url(live_server, path, recut):
+    return live_server.url + path.format(card=recut["shoe_v2"].pk)
+
+
+def test_it_fits_every_main_page_into_390_px_and_folds_the_navigation(live_server, page,
+                                                                       screenshot, recut):
+    _login(page, live_server, manager())
+    folder = None
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, path, ready in PAGES:
+            page.goto(_page_url(live_server, path, recut))
+            expect(page.locator(ready).first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            folder = screenshot(f"{name}-{width}").parent
+            overflow = page.evaluate(OVERFLOW_JS)
+            assert overflow["out"] == [], f"{name} at {width} px: {overflow}"
+            assert overflow["scrollWidth"] <= overflow["width"], f"{name} at {width} px"
+    print(f"\nscreenshots: {folder}")
+
+    # At 390 px the links hide behind the menu button; it opens and closes them.
+    toggle = page.locator("[data-nav-toggle]")
+    nav = page.locator(".nav")
+    expect(toggle).to_be_visible()
+    expect(nav).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Review")).to_be_visible()
+    assert page.evaluate(OVERFLOW_JS)["out"] == []
+    screenshot(f"menu-open-{NARROW}")
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    expect(toggle).to_be_hidden()
+    expect(nav).to_be_visible()
+
+
+def test_it_colours_status_chips_the_same_on_the_dashboard_and_the_product_list(
+        live_server, page, recut):
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    _login(page, live_server, manager())
+    colour = "el => getComputedStyle(el).backgroundColor"
+    expect(page.locator("#dashboard-in-review")).to_be_visible()
+    dashboard = page.eval_on_selector("#dashboard-in-review", colour)
+    assert dashboard not in ("rgb(238, 240, 243)", "rgba(0, 0, 0, 0)")  # not the grey default
+    page.goto(f"{live_server.url}/catalog/products/")
+    listed = page.eval_on_selector(".status-counts [data-status='in_review']", colour)
+    assert listed == dashboard

@@ -1,0 +1,169 @@
+"""Review queue one row per image, version badges from one definition, the dashboard counting
+what the queue counts, titles by SKU and position, and the loupe's bounded tiles."""
+
+import io
+
+import pytest
+from django.core.files.storage import storages
+from django.urls import reverse
+from PIL import Image
+
+from cutouts.models import Cutout, JobStatus, ReviewStatus
+from cutouts.selectors import review as selectors
+from cutouts.services import review as review_services
+from cutouts.services import tiles
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import ImageAssetFactory, ProductFactory, reviewer
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    from cutouts.tasks import cutout_run_task
+
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+
+
+def _version(asset, version, *, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
+             risk=0.5, is_current=False):
+    return Cutout.objects.create(asset=asset, version=version, status=status,
+                                 review_status=review_status, risk=risk, is_current=is_current,
+                                 rgba_name=f"cutouts/x/{asset.pk}-{version}.png")
+
+
+def _states(asset):
+    versions = list(Cutout.objects.filter(asset=asset).order_by("-version"))
+    return {v.version: state for v, state in selectors.version_states(versions)}
+
+
+def test_it_lists_each_image_once_with_its_newest_waiting_version():
+    recut = ImageAssetFactory(product=ProductFactory(sku="SHOE-77"))
+    v1 = _version(recut, 1, risk=0.9)
+    v2 = _version(recut, 2, risk=0.1)
+    _version(recut, 3, status=JobStatus.RUNNING)
+    single = _version(ImageAssetFactory(), 1, risk=0.5)
+    assert list(selectors.review_queue()) == [single, v2]
+    assert selectors.review_queue_count() == 2
+    page = selectors.review_queue_page(per_page=10)
+    assert page.rows == [single, v2] and page.total == 2
+    # Neighbours walk the same one-row-per-image order.
+    assert selectors.review_neighbours(cutout=single).next_id == v2.pk
+    review_services.cutout_approve(cutout=v2, user=reviewer())
+    assert list(selectors.review_queue()) == [single]
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.SUPERSEDED
+
+
+def test_it_labels_a_fresh_version_current_and_awaiting_review_without_choose():
+    asset = ImageAssetFactory()
+    _version(asset, 1)
+    state = _states(asset)[1]
+    assert (state.key, state.label, state.current, state.can_choose) == (
+        "awaiting_review", "awaiting review", True, False)
+
+
+def test_it_labels_versions_after_choosing_an_older_one():
+    asset = ImageAssetFactory()
+    v1 = _version(asset, 1)
+    _version(asset, 2)
+    before = _states(asset)
+    assert before[2].current and not before[1].current and before[1].can_choose
+    review_services.cutout_choose(cutout=v1, user=reviewer())
+    after = _states(asset)
+    assert (after[1].key, after[1].current, after[1].can_choose) == ("approved", True, False)
+    assert (after[2].key, after[2].current, after[2].can_choose) == ("superseded", False, True)
+    assert list(selectors.review_queue()) == []
+
+
+def test_it_never_labels_the_current_version_superseded_and_running_ones_not_choosable():
+    asset = ImageAssetFactory()
+    _version(asset, 1, review_status=ReviewStatus.SUPERSEDED, is_current=True)
+    _version(asset, 2, review_status=ReviewStatus.FLAGGED)
+    _version(asset, 3, status=JobStatus.RUNNING)
+    states = _states(asset)
+    assert (states[1].key, states[1].current) == ("approved", True)
+    assert (states[2].key, states[2].label, states[2].can_choose) == (
+        "needs_retouch", "needs retouch", True)
+    assert (states[3].key, states[3].can_choose, states[3].chip) == (
+        "running", False, "version-running")
+
+
+def test_it_shows_the_queue_count_as_in_review_on_the_dashboard(client):
+    recut = ImageAssetFactory()
+    _version(recut, 1)
+    _version(recut, 2)
+    _version(ImageAssetFactory(), 1)
+    _version(ImageAssetFactory(), 1, review_status=ReviewStatus.APPROVED, is_current=True)
+    client.force_login(reviewer())
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert 'id="dashboard-in-review" data-status="in_review">In review <b>2</b>' in dashboard
+    queue = client.get(reverse("cutouts:review_queue"), **HX).content.decode()
+    assert '<span id="rv-queue-count">2</span> awaiting review' in queue
+    assert queue.count('<tr data-cutout=') == 2
+    summary = client.get(reverse("catalog:dashboard_summary")).content.decode()
+    assert "In review" not in summary and "Cut out" not in summary  # counted once, above
+
+
+@pytest.fixture
+def cutout(make_assets, fake_model):
+    return done_cutouts(make_assets(1, sku="SHOE-77", size=(640, 480)))[0]
+
+
+def test_it_titles_the_card_and_history_by_sku_and_position(client, cutout):
+    client.force_login(reviewer())
+    history = client.get(reverse("cutouts:review_history", args=[cutout.asset_id]))
+    assert "Review history of SHOE-77 · main" in history.content.decode()
+    assert "Review history of image" not in history.content.decode()
+    card = client.get(reverse("cutouts:review_card", args=[cutout.pk])).content.decode()
+    assert "SHOE-77 · main" in card
+    # A fresh v1: current and awaiting review, approvable, nothing to choose.
+    assert 'data-status="current">current</span>' in card
+    assert 'id="rv-review-status" data-status="awaiting_review"' in card
+    assert 'id="rv-approve"' in card and ">Choose<" not in card
+    # Slider handle on the image, full-screen button, loupe reading tiles.
+    assert 'role="slider" tabindex="0" data-rv-split' in card
+    assert "data-rv-fullscreen" in card
+    assert reverse("cutouts:review_tile", args=[cutout.pk, "cutout"]) in card
+    assert "size=0" not in card
+
+
+def _tile(client, cutout, kind, **box):
+    return client.get(reverse("cutouts:review_tile", args=[cutout.pk, kind]), box)
+
+
+def test_it_cuts_bounded_tiles_of_the_full_size_files(client, cutout):
+    client.force_login(reviewer())
+    response = _tile(client, cutout, "cutout", x=100, y=50, w=64, h=32)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response["X-Tile-Box"] == "100,50,64,32"
+    tile = Image.open(io.BytesIO(response.content))
+    with storages["default"].open(cutout.rgba_name, "rb") as fh:
+        full = Image.open(fh).convert("RGBA")
+        full.load()
+    assert tile.size == (64, 32)
+    assert tile.convert("RGBA").tobytes() == full.crop((100, 50, 164, 82)).tobytes()
+    # Clamped to 512 px a side and into the image (640 x 480).
+    big = _tile(client, cutout, "original", x=600, y=400, w=5000, h=5000)
+    assert big["X-Tile-Box"] == "128,0,512,480"
+    assert Image.open(io.BytesIO(big.content)).size == (512, 480)
+    odd = _tile(client, cutout, "cutout", x="-5", y="abc", w="0")
+    assert odd.status_code == 200 and odd["X-Tile-Box"] == "0,0,1,480"
+    assert _tile(client, cutout, "mask").status_code == 404
+    assert client.get(reverse("cutouts:review_tile", args=[cutout.pk + 999, "cutout"])
+                      ).status_code == 404
+
+
+def test_it_guards_tiles_like_the_other_review_images(client, cutout):
+    url = reverse("cutouts:review_tile", args=[cutout.pk, "cutout"])
+    assert client.get(url).status_code == 302  # to the login page
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("norole", password="x" * 12))
+    assert client.get(url).status_code == 403
+
+
+def test_it_clamps_tile_boxes_into_the_image():
+    assert tiles.tile_box(x=0, y=0, w=9999, h=10, size=(300, 200)) == (0, 0, 300, 10)
+    assert tiles.tile_box(x=290, y=195, w=64, h=64, size=(300, 200)) == (236, 136, 64, 64)
+    assert tiles.tile_box(x=10, y=10, w=0, h=0, size=(300, 200)) == (10, 10, 1, 1)
