@@ -26,6 +26,7 @@ from .api_support import (
     principal,
     validation_problem,
 )
+from .errors import ProductPurgedError
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
@@ -251,11 +252,17 @@ def product_delete(request: HttpRequest, product_id: int):
     return product_out(product)
 
 
-@router.post("/products/{product_id}/restore", response={200: ProductOut, **errors(403, 404)},
+@router.post("/products/{product_id}/restore",
+             response={200: ProductOut, **errors(403, 404, 409)},
              tags=["products"], summary="Restore a soft-deleted product")
 @decorate_view(needs(roles.DELETE))
 def product_restore(request: HttpRequest, product_id: int):
-    product = product_services.product_restore(product=_product(product_id, include_deleted=True))
+    """409 once purge removed the product's files and released its SKU."""
+    try:
+        product = product_services.product_restore(
+            product=_product(product_id, include_deleted=True))
+    except ProductPurgedError as exc:
+        raise Problem(409, str(exc))
     return product_out(_with_assets(product))
 
 

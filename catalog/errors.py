@@ -1,6 +1,8 @@
 """Domain exceptions of the catalog app: what its services refuse, caught by type by views,
 the API and commands (the pure ``catalog.ingest`` keeps its own and they are offered here)."""
 
+from django.core.exceptions import ValidationError
+
 from .ingest.archives import ArchiveError
 from .ingest.images import ImageRejected
 from .ingest.manifest import ManifestError
@@ -26,13 +28,15 @@ class ProductFieldError(CatalogError):
     """A field name that is not an editable product field (a caller's mistake)."""
 
 
-class ProductDeletedError(CatalogError):
-    """A new product's SKU belongs to a soft-deleted one: restore that one instead."""
+class ProductDeletedError(CatalogError, ValidationError):
+    """A new product's SKU belongs to a soft-deleted one: restore that one instead. Also a
+    ValidationError on ``sku``, so callers that report validation errors (API 422, admin,
+    importer) report it; the product pages catch it first to offer the restore."""
 
     def __init__(self, product) -> None:
-        super().__init__(f"Product {product.sku} was deleted; restore it instead of creating "
-                         "it again.")
         self.product = product
+        self.text = f"Product {product.sku} was deleted; restore it instead of creating it again."
+        super().__init__({"sku": [self.text]})
 
 
 class ProductPurgedError(CatalogError):

@@ -18,7 +18,8 @@ class ProductForm(forms.Form):
     gtin = forms.CharField(label="GTIN/EAN/UPC", max_length=32, required=False,
                            help_text="EAN-8, UPC-A (12), EAN-13 or GTIN-14 digits, with check "
                                      "digit.")
-    asin = forms.CharField(label="ASIN", max_length=10, required=False)
+    # Longer than an ASIN: pasted spaces and dashes are removed by the service.
+    asin = forms.CharField(label="ASIN", max_length=20, required=False)
 
     def __init__(self, *args, with_sku: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)

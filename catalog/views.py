@@ -144,7 +144,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
                                                       **form.product_fields)
         except ProductDeletedError as exc:
             deleted = exc.product
-            form.add_error("sku", str(exc))
+            form.add_error("sku", exc.text)
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:

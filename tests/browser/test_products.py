@@ -125,3 +125,42 @@ def test_it_starts_cutouts_for_a_shift_click_range_with_a_chosen_profile(
     assert sorted(batch.cutouts.values_list("asset__product__sku", flat=True)) == [
         p.sku for p in products[1:4]]
     expect(page).to_have_url(re.compile(rf"/batches/{batch.pk}/$"))
+
+
+def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, page, client,
+                                                                 screenshot, monkeypatch):
+    from cutouts import engine
+    from cutouts.services.review import cutout_approve
+    from tests.cutouts.conftest import FakeSegmenter
+    from tests.cutouts.reviewdata import done_cutouts
+
+    monkeypatch.setattr(engine, "segmenter_for",
+                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
+    product = _products_with_images(1)[0]
+    cutout = done_cutouts(list(product.assets.all()))[0]
+    cutout_approve(cutout=cutout, user=None)
+    _log_in(page, live_server, client, manager())
+    page.goto(live_server.url + reverse("catalog:product_detail", args=[product.pk]))
+
+    original = page.locator("#asset-grid img.original-thumb")
+    approved = page.locator("#asset-grid img.cutout-thumb")
+    expect(original).to_be_visible()
+    expect(approved).to_be_visible()
+    # The cutout really loaded through the checked review image view.
+    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0",
+                         approved.element_handle())
+    screenshot("both")
+    toggle = page.locator("[data-thumb-toggle]")
+    toggle.get_by_role("button", name="Cutout").click()
+    expect(original).to_be_hidden()
+    expect(approved).to_be_visible()
+    toggle.get_by_role("button", name="Original").click()
+    expect(approved).to_be_hidden()
+    expect(original).to_be_visible()
+    # The choice carries over to the product list.
+    page.goto(live_server.url + reverse("catalog:product_list"))
+    expect(page.locator("#product-results img.cutout-thumb")).to_be_hidden()
+    page.locator("[data-thumb-toggle]").get_by_role("button", name="Cutout").click()
+    expect(page.locator("#product-results img.cutout-thumb")).to_be_visible()
+    expect(page.locator("#product-results img.original-thumb")).to_be_hidden()
+    screenshot("list-cutout")

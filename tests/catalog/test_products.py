@@ -4,7 +4,6 @@ approved cutout beside the original."""
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +32,8 @@ def test_it_refuses_to_create_a_deleted_sku_and_names_the_product_to_restore():
     with pytest.raises(ProductDeletedError) as caught:
         products.product_create(sku=" SHOE-1 ")
     assert caught.value.product == gone
-    assert "restore" in str(caught.value)
+    assert "restore" in caught.value.text
+    assert caught.value.message_dict == {"sku": [caught.value.text]}
     assert Product.objects.filter(sku="SHOE-1").count() == 1
 
 
@@ -250,3 +250,11 @@ def test_it_reports_a_bulk_edit_upload_line_by_line(manager_client):
     response = manager_client.post(reverse("catalog:product_bulk_edit"),
                                    {"file": broken, "encoding": "utf-8"})
     assert response.status_code == 400 and "needs 'sku'" in response.context["error"]
+
+
+def test_it_says_which_skus_the_purge_command_released(storage, capsys):
+    from django.core.management import call_command
+
+    ProductFactory(sku="OLD-7", deleted_at=timezone.now() - timedelta(days=400))
+    call_command("purge", "--days", "30")
+    assert "Released 1 SKUs of purged products for reuse: OLD-7" in capsys.readouterr().out

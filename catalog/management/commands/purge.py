@@ -26,6 +26,10 @@ class Command(BaseCommand):
             f"{verb} {len(result.deleted)} files ({result.bytes_freed / 1e6:.1f} MB); "
             f"kept {result.kept}."
         )
+        if result.skus_released:
+            self.stdout.write(f"Released {len(result.skus_released)} SKUs of purged products "
+                              f"for reuse: {', '.join(result.skus_released[:20])}"
+                              f"{' …' if len(result.skus_released) > 20 else ''}")
         # Upload temp files of requests whose process was killed mid-upload.
         temps = upload_temp_purge(
             older_than_seconds=settings.CUTROOM_UPLOAD_TMP_MAX_AGE_HOURS * 3600, dry_run=dry_run)

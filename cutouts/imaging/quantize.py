@@ -1,0 +1,267 @@
+"""Static int8 (QDQ) u2netp: procedural calibration renders, the build, the regression gate."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .inference import resize_to
+from .models import REGISTRY, ModelSpec, file_md5
+from .session import preprocess
+
+INT8_MODEL = "u2netp-int8"
+GATE_MEAN_IOU_DROP = 0.005
+GATE_IMAGE_IOU_DROP = 0.03
+CALIBRATION_SEED = 18_000
+
+
+def gate_path(model_path: str | Path) -> Path:
+    """The gate result lives next to the int8 file it describes."""
+    p = Path(model_path)
+    return p.with_name(p.stem + ".gate.json")
+
+
+def gate_passed(model_path: str | Path | None) -> bool:
+    """True only if a recorded gate passed for exactly this file (md5 checked)."""
+    if not model_path or not Path(model_path).is_file():
+        return False
+    try:
+        gate = json.loads(gate_path(model_path).read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(gate.get("passed")) and gate.get("int8_md5") == file_md5(model_path)
+
+
+# --- calibration renders ------------------------------------------------------------------
+# The eval sets must not leak into calibration and no product photos ship with the
+# installed wheels, so calibration uses procedural catalogue shots: studio sweeps, tables,
+# textured and outdoor-like backgrounds; boxes, bottles, garments, shoes, round items with
+# print, highlights and soft shadows; then camera blur, noise and JPEG.
+
+def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:
+    kind = rng.integers(0, 5)
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    base = rng.uniform(150, 250, 3).astype(np.float32)
+    if kind == 0:  # white / grey studio sweep
+        img = base.mean() + 10 - 30 * y + 0 * x
+        img = np.repeat(img, 3, axis=2)
+    elif kind == 1:  # coloured paper with a vignette
+        r = (x - 0.5) ** 2 + (y - 0.5) ** 2
+        img = base * (1.0 - 0.5 * r)
+    elif kind == 2:  # wooden table below a wall
+        grain = np.sin(x * rng.uniform(40, 120) + 3 * np.sin(y * 7)) * 12
+        wood = np.array([150, 105, 65], np.float32) + grain
+        wall = base * np.ones_like(y)
+        horizon = rng.uniform(0.45, 0.75)
+        img = np.where(y > horizon, wood * (0.8 + 0.2 * y), wall)
+    elif kind == 3:  # textured fabric / concrete
+        noise = rng.normal(0, 1, (h // 8 + 1, w // 8 + 1, 1)).astype(np.float32)
+        big = np.asarray(Image.fromarray(((noise + 3) * 40).clip(0, 255).astype(np.uint8)[..., 0])
+                         .resize((w, h), Image.Resampling.BICUBIC), np.float32)[..., None]
+        img = base * 0.7 + (big - 120) * 0.5
+    else:  # outdoor-like: blurred colour blobs (foliage, sky, street)
+        img = np.zeros((h, w, 3), np.float32) + rng.uniform(60, 200, 3)
+        pil = Image.fromarray(img.clip(0, 255).astype(np.uint8))
+        d = ImageDraw.Draw(pil)
+        for _ in range(int(rng.integers(6, 20))):
+            cx, cy, r = rng.integers(0, w), rng.integers(0, h), rng.integers(w // 20, w // 4)
+            d.ellipse((cx - r, cy - r, cx + r, cy + r),
+                      fill=tuple(int(c) for c in rng.integers(20, 235, 3)))
+        pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(4, 20))))
+        img = np.asarray(pil, np.float32)
+    img = np.broadcast_to(img, (h, w, 3)) + rng.normal(0, 2.0, (h, w, 1))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+
+
+def _shape_mask(rng: np.random.Generator, w: int, h: int) -> Image.Image:
+    mask = Image.new("L", (w, h), 0)
+    d = ImageDraw.Draw(mask)
+    cx = w // 2 + int(rng.integers(-w // 8, w // 8 + 1))
+    cy = h // 2 + int(rng.integers(-h // 10, h // 10 + 1))
+    sw, sh = int(w * rng.uniform(0.12, 0.32)), int(h * rng.uniform(0.18, 0.4))
+    kind = rng.integers(0, 5)
+    if kind == 0:  # box / book
+        d.rounded_rectangle((cx - sw, cy - sh, cx + sw, cy + sh), radius=int(rng.integers(0, sw // 3 + 1)),
+                            fill=255)
+    elif kind == 1:  # bottle: body, shoulder, neck, cap
+        d.rounded_rectangle((cx - sw // 2, cy - sh // 3, cx + sw // 2, cy + sh), radius=sw // 6,
+                            fill=255)
+        d.ellipse((cx - sw // 2, cy - sh // 2, cx + sw // 2, cy - sh // 6), fill=255)
+        d.rectangle((cx - sw // 6, cy - sh, cx + sw // 6, cy - sh // 3), fill=255)
+    elif kind == 2:  # garment: torso with sleeves
+        d.polygon([(cx - sw, cy - sh), (cx - sw // 3, cy - sh - sh // 8), (cx + sw // 3, cy - sh - sh // 8),
+                   (cx + sw, cy - sh), (cx + sw + sw // 2, cy - sh // 3), (cx + sw, cy - sh // 5),
+                   (cx + sw * 3 // 4, cy + sh), (cx - sw * 3 // 4, cy + sh), (cx - sw, cy - sh // 5),
+                   (cx - sw - sw // 2, cy - sh // 3)], fill=255)
+    elif kind == 3:  # shoe-like: sole with a rising heel counter and toe
+        d.polygon([(cx - sw - sw // 3, cy + sh // 2), (cx + sw + sw // 2, cy + sh // 2),
+                   (cx + sw + sw // 3, cy + sh // 6), (cx + sw // 4, cy - sh // 6),
+                   (cx - sw // 3, cy - sh // 2), (cx - sw - sw // 3, cy - sh // 3)], fill=255)
+    else:  # round item (plate, clock, ball) possibly with a handle
+        r = min(sw, sh)
+        d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
+        if rng.random() < 0.5:
+            d.ellipse((cx + r - r // 4, cy - r // 3, cx + r + r // 2, cy + r // 3), outline=255,
+                      width=max(2, r // 8))
+    return mask
+
+
+def calibration_photo(seed: int, size: tuple[int, int] = (800, 600)) -> np.ndarray:
+    """One procedural catalogue-like photo, RGB uint8."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    if rng.random() < 0.3:
+        w, h = h, w
+    image = _background(rng, w, h)
+    mask = _shape_mask(rng, w, h)
+    # soft contact shadow, offset down and to one side
+    shadow = mask.filter(ImageFilter.GaussianBlur(max(2, w // 40)))
+    dx, dy = int(rng.integers(-w // 30, w // 30 + 1)), int(rng.integers(0, h // 25 + 1))
+    shadow = shadow.transform(shadow.size, Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy))
+    image.paste((60, 60, 60), mask=shadow.point(lambda v: int(v * rng.uniform(0.2, 0.5))))
+    colour = rng.integers(10, 245, 3).astype(np.float32)
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
+    light = 1.15 - 0.4 * (rng.uniform(0.2, 0.8) * xx + 0.6 * yy)  # key light from one side
+    fill = colour * light
+    pattern = rng.integers(0, 4)
+    if pattern == 1:  # stripes
+        fill = fill * (0.75 + 0.25 * (np.sin(xx * rng.uniform(30, 120)) > 0))
+    elif pattern == 2:  # checks
+        fill = fill * (0.8 + 0.2 * ((np.sin(xx * 80) > 0) ^ (np.sin(yy * 80) > 0)))
+    product = Image.fromarray(np.broadcast_to(fill, (h, w, 3)).clip(0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(product)
+    if pattern == 3:  # a printed label with "text" bars
+        x0, y0 = w // 2 - w // 10, h // 2 - h // 14
+        d.rectangle((x0, y0, x0 + w // 5, y0 + h // 7), fill=tuple(int(c) for c in rng.integers(180, 255, 3)))
+        for i in range(4):
+            d.rectangle((x0 + 6, y0 + 8 + i * h // 40, x0 + int(w // 5 * rng.uniform(0.3, 0.9)),
+                         y0 + 12 + i * h // 40), fill=(30, 30, 30))
+    # specular highlight
+    hx = int(w * rng.uniform(0.35, 0.6))
+    d.ellipse((hx, h // 3, hx + w // 30, h // 3 + h // 6), fill=(255, 255, 255))
+    product = product.filter(ImageFilter.GaussianBlur(0.6))
+    edge = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.5))))
+    image.paste(product, mask=edge)
+    if rng.random() < 0.4:
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
+    arr = np.asarray(image, np.float32) + rng.normal(0, rng.uniform(0.5, 4), (h, w, 1))
+    image = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+    # JPEG round trip, as most catalogue uploads are JPEG
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=int(rng.integers(70, 95)))
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader over the renders, preprocessed like the pipeline."""
+
+    def __init__(self, spec: ModelSpec, input_name: str, count: int, seed: int):
+        self._items: Iterator[dict[str, np.ndarray]] = (
+            {input_name: preprocess(resize_to(calibration_photo(seed + i), spec.input_size), spec)}
+            for i in range(count))
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._items, None)
+
+
+def head_nodes(model: Any) -> list[str]:
+    """Nodes between the decoder's last ReLUs and the outputs (side convs, upsampling, fusion
+    conv, sigmoids): kept fp32 because the mask is read from them directly."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    keep: set[str] = set()
+    stack = [o.name for o in model.graph.output]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or node.name in keep or node.op_type == "Relu":
+            continue
+        keep.add(node.name)
+        stack.extend(node.input)
+    return sorted(keep)
+
+
+def build_int8(fp32_path: str | Path, out_path: str | Path, *, calibration: int = 96,
+               keep_head_fp32: bool = True, seed: int = CALIBRATION_SEED) -> dict[str, Any]:
+    """Write a static QDQ int8 model (per-channel weights, uint8 activations, MinMax)."""
+    import onnx
+    from onnx import version_converter
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    spec = REGISTRY["u2netp"]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = onnx.load(str(fp32_path))
+        # Per-channel QDQ needs opset >= 13; the shipped file is opset 11.
+        model = version_converter.convert_version(model, 13)
+        opset13 = Path(tmp) / "opset13.onnx"
+        onnx.save(model, str(opset13))
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(opset13), str(prepared), skip_symbolic_shape=False)
+        model = onnx.load(str(prepared))
+        exclude = head_nodes(model) if keep_head_fp32 else []
+        reader = _Reader(spec, model.graph.input[0].name, calibration, seed)
+        quantize_static(str(prepared), str(out_path), reader, quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
+    return {"fp32": str(fp32_path), "int8": str(out_path), "calibration_images": calibration,
+            "calibration_seed": seed, "head_fp32_nodes": len(exclude),
+            "seconds": time.perf_counter() - started}
+
+
+def evaluate_gate(rows_fp32: Sequence[float], rows_int8: Sequence[float],
+                  stems: Sequence[str]) -> dict[str, Any]:
+    """The regression gate: mean IoU within .005 of fp32 and no image losing more than .03."""
+    a, b = np.asarray(rows_fp32, float), np.asarray(rows_int8, float)
+    drops = a - b
+    worst = int(np.argmax(drops))
+    mean_drop = float(a.mean() - b.mean())
+    return {"images": len(a), "mean_iou_fp32": float(a.mean()), "mean_iou_int8": float(b.mean()),
+            "mean_drop": mean_drop, "worst_drop": float(drops[worst]),
+            "worst_image": stems[worst],
+            "images_over_limit": int((drops > GATE_IMAGE_IOU_DROP).sum()),
+            "limits": {"mean_drop": GATE_MEAN_IOU_DROP, "image_drop": GATE_IMAGE_IOU_DROP},
+            "passed": bool(mean_drop <= GATE_MEAN_IOU_DROP
+                           and drops[worst] <= GATE_IMAGE_IOU_DROP)}
+
+
+def time_model(run: Callable[[np.ndarray], Any], spec: ModelSpec, repeats: int) -> float:
+    """Median seconds per call at the model size (after one warm-up call)."""
+    x = preprocess(resize_to(calibration_photo(1), spec.input_size), spec)
+    run(x)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run(x)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def gate_ious(segmenters: dict[str, Any], pairs: Sequence[tuple[str, Path, Path]],
+              settings: Any) -> dict[str, dict[str, list[float]]]:
+    """Per-image IoU of each segmenter, for the model mask alone ("plain", as rembg returns
+    it) and for the full pipeline under ``settings`` (what a profile ships)."""
+    from .encode import decode_image
+    from .metrics import iou
+    from .pipeline import run_pipeline
+    from .plain import plain_mask
+
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"plain": [], "pipeline": []} for name in segmenters}
+    for _, img_path, mask_path in pairs:
+        rgb = decode_image(img_path)
+        gt = np.asarray(Image.open(mask_path).convert("L"))
+        for name, seg in segmenters.items():
+            out[name]["plain"].append(iou(plain_mask(rgb, seg), gt))
+            out[name]["pipeline"].append(iou(run_pipeline(rgb, settings, seg).alpha, gt))
+    return out
