@@ -28,7 +28,8 @@ def cutout_run_task(self, cutout_id: int) -> str:
         return "skipped"
     worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
     try:
-        return runs.cutout_run(cutout_id=cutout_id, worker=worker)
+        return runs.cutout_run(cutout_id=cutout_id, worker=worker,
+                               interrupts=(SoftTimeLimitExceeded,))
     except TransientError as exc:
         # Exponential backoff; the row went back to queued so the reconciler also sees it.
         raise self.retry(exc=exc, countdown=min(300, 5 * 2**self.request.retries))

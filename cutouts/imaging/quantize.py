@@ -89,18 +89,19 @@ def _shape_mask(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     sw, sh = int(w * rng.uniform(0.12, 0.32)), int(h * rng.uniform(0.18, 0.4))
     kind = rng.integers(0, 5)
     if kind == 0:  # box / book
-        d.rounded_rectangle((cx - sw, cy - sh, cx + sw, cy + sh), radius=int(rng.integers(0, sw // 3 + 1)),
-                            fill=255)
+        d.rounded_rectangle((cx - sw, cy - sh, cx + sw, cy + sh),
+                            radius=int(rng.integers(0, sw // 3 + 1)), fill=255)
     elif kind == 1:  # bottle: body, shoulder, neck, cap
         d.rounded_rectangle((cx - sw // 2, cy - sh // 3, cx + sw // 2, cy + sh), radius=sw // 6,
                             fill=255)
         d.ellipse((cx - sw // 2, cy - sh // 2, cx + sw // 2, cy - sh // 6), fill=255)
         d.rectangle((cx - sw // 6, cy - sh, cx + sw // 6, cy - sh // 3), fill=255)
     elif kind == 2:  # garment: torso with sleeves
-        d.polygon([(cx - sw, cy - sh), (cx - sw // 3, cy - sh - sh // 8), (cx + sw // 3, cy - sh - sh // 8),
-                   (cx + sw, cy - sh), (cx + sw + sw // 2, cy - sh // 3), (cx + sw, cy - sh // 5),
-                   (cx + sw * 3 // 4, cy + sh), (cx - sw * 3 // 4, cy + sh), (cx - sw, cy - sh // 5),
-                   (cx - sw - sw // 2, cy - sh // 3)], fill=255)
+        d.polygon([(cx - sw, cy - sh), (cx - sw // 3, cy - sh - sh // 8),
+                   (cx + sw // 3, cy - sh - sh // 8), (cx + sw, cy - sh),
+                   (cx + sw + sw // 2, cy - sh // 3), (cx + sw, cy - sh // 5),
+                   (cx + sw * 3 // 4, cy + sh), (cx - sw * 3 // 4, cy + sh),
+                   (cx - sw, cy - sh // 5), (cx - sw - sw // 2, cy - sh // 3)], fill=255)
     elif kind == 3:  # shoe-like: sole with a rising heel counter and toe
         d.polygon([(cx - sw - sw // 3, cy + sh // 2), (cx + sw + sw // 2, cy + sh // 2),
                    (cx + sw + sw // 3, cy + sh // 6), (cx + sw // 4, cy - sh // 6),
@@ -141,7 +142,8 @@ def calibration_photo(seed: int, size: tuple[int, int] = (800, 600)) -> np.ndarr
     d = ImageDraw.Draw(product)
     if pattern == 3:  # a printed label with "text" bars
         x0, y0 = w // 2 - w // 10, h // 2 - h // 14
-        d.rectangle((x0, y0, x0 + w // 5, y0 + h // 7), fill=tuple(int(c) for c in rng.integers(180, 255, 3)))
+        d.rectangle((x0, y0, x0 + w // 5, y0 + h // 7),
+                    fill=tuple(int(c) for c in rng.integers(180, 255, 3)))
         for i in range(4):
             d.rectangle((x0 + 6, y0 + 8 + i * h // 40, x0 + int(w // 5 * rng.uniform(0.3, 0.9)),
                          y0 + 12 + i * h // 40), fill=(30, 30, 30))
@@ -191,11 +193,20 @@ def head_nodes(model: Any) -> list[str]:
 
 
 def build_int8(fp32_path: str | Path, out_path: str | Path, *, calibration: int = 96,
-               keep_head_fp32: bool = True, seed: int = CALIBRATION_SEED) -> dict[str, Any]:
-    """Write a static QDQ int8 model (per-channel weights, uint8 activations, MinMax)."""
+               keep_head_fp32: bool = True, seed: int = CALIBRATION_SEED,
+               conv_only: bool = True, method: str = "MinMax") -> dict[str, Any]:
+    """Write a static QDQ int8 model (per-channel weights, uint8 activations).
+
+    ``conv_only`` quantises only the convolutions: QDQ around Concat/Resize/MaxPool forces
+    shared activation scales across u2netp's skip connections."""
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     spec = REGISTRY["u2netp"]
@@ -213,9 +224,12 @@ def build_int8(fp32_path: str | Path, out_path: str | Path, *, calibration: int 
         reader = _Reader(spec, model.graph.input[0].name, calibration, seed)
         quantize_static(str(prepared), str(out_path), reader, quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
+                        weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
+                        op_types_to_quantize=["Conv"] if conv_only else None,
+                        calibrate_method=getattr(CalibrationMethod, method))
     return {"fp32": str(fp32_path), "int8": str(out_path), "calibration_images": calibration,
             "calibration_seed": seed, "head_fp32_nodes": len(exclude),
+            "conv_only": conv_only, "method": method,
             "seconds": time.perf_counter() - started}
 
 
@@ -265,3 +279,11 @@ def gate_ious(segmenters: dict[str, Any], pairs: Sequence[tuple[str, Path, Path]
             out[name]["plain"].append(iou(plain_mask(rgb, seg), gt))
             out[name]["pipeline"].append(iou(run_pipeline(rgb, settings, seg).alpha, gt))
     return out
+
+
+def fast_model(model: str, model_dir: str | Path | None) -> str:
+    """The model `fast` runs: the int8 u2netp when its recorded gate passed for the file in
+    ``model_dir``, otherwise ``model`` unchanged."""
+    if model != "u2netp" or model_dir is None:
+        return model
+    return INT8_MODEL if gate_passed(Path(model_dir) / REGISTRY[INT8_MODEL].filename) else model

@@ -15,6 +15,7 @@ from catalog.models import ImageAsset
 
 from .. import enqueue
 from ..errors import BatchError
+from ..imaging.quantize import fast_model
 from ..imaging.settings import CutoutSettings, profile
 from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
 from ..selectors.jobs import cutout_batch_counts
@@ -28,6 +29,9 @@ def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | 
     try:
         base = profile(profile_name).to_dict()
         base["model"] = model or settings.CUTROOM_MODEL
+        if profile_name == "fast" and not model:
+            # int8 only once its regression gate passed for the installed file.
+            base["model"] = fast_model(base["model"], settings.CUTROOM_MODEL_DIR)
         if overrides:
             base.update(overrides)
         return CutoutSettings.from_dict(base).to_dict()

@@ -68,18 +68,23 @@ def _load_working_copy(asset: ImageAsset) -> np.ndarray:
         raise PermanentError(f"The working copy cannot be decoded: {exc}")
 
 
-def cutout_run(*, cutout_id: int, worker: str = "") -> str:
+def cutout_run(*, cutout_id: int, worker: str = "",
+               interrupts: tuple[type[BaseException], ...] = ()) -> str:
     """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
-    TransientError after putting the row back to queued for a retry."""
+    TransientError after putting the row back to queued for a retry.
+
+    An exception of ``interrupts`` (the task's time limit) is not handled here: the outputs
+    saved so far are discarded and it propagates, so the caller can record why."""
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
     token = _claim(cutout_id, worker)
     if token is None:
         return "skipped"
     with jobs.job_heartbeat(Cutout, cutout_id, token):
-        return _cutout_execute(cutout_id, token)
+        return _cutout_execute(cutout_id, token, interrupts)
 
 
-def _cutout_execute(cutout_id: int, token: str) -> str:
+def _cutout_execute(cutout_id: int, token: str,
+                    interrupts: tuple[type[BaseException], ...] = ()) -> str:
     from .. import engine
 
     cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
@@ -109,6 +114,8 @@ def _cutout_execute(cutout_id: int, token: str) -> str:
         return "failed"
     except Exception as exc:
         outputs_discard(names=saved)
+        if isinstance(exc, interrupts):
+            raise
         logger.exception("cutout %s failed", cutout_id)
         _fail(cutout_id, token, f"Unexpected error: {type(exc).__name__}: {exc}")
         return "failed"

@@ -230,3 +230,28 @@ def test_it_resets_rows_running_past_their_time_limit(make_assets, sent, monkeyp
     assert runs.cutouts_reconcile()["running_reset"] == 1
     cutout.refresh_from_db()
     assert cutout.status == JobStatus.QUEUED
+
+
+def test_a_soft_time_limit_fails_the_cutout_with_the_time_it_was_allowed(make_assets, sent,
+                                                                         monkeypatch, caplog):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from cutouts.tasks import cutout_run_task
+
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    cutout = batch.cutouts.get()
+
+    def out_of_time(asset):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(runs, "_load_working_copy", out_of_time)
+    cutout_run_task.push_request(timelimit=(130, 120), hostname="w1", retries=0)
+    try:
+        assert cutout_run_task.run(cutout.pk) == "failed"
+    finally:
+        cutout_run_task.pop_request()
+    cutout.refresh_from_db()
+    assert cutout.status == JobStatus.FAILED
+    assert cutout.error == "Took longer than the 120 s allowed for an image of this size."
+    # An expected end, not a crash: nothing logged as an error.
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -136,8 +136,8 @@ class Command(BaseCommand):
         user = user_create(username="bench-reviewer", password=secrets.token_urlsafe(24),
                            role=REVIEWER)
         per_product = 4
-        recut_every = 5  # these images have a waiting v2 beside their waiting v1
-        n_assets = max(1, n * recut_every // (recut_every + 1))
+        recut_every = 5  # these images have a waiting v2 (beside a waiting v1, mostly)
+        n_assets = max(1, -(-n * recut_every // (recut_every + 1)))
         products = Product.objects.bulk_create([
             Product(sku=f"RB-{i:06d}", title=f"Bench product {i}", brand=f"Brand {i % 30}")
             for i in range((n_assets + per_product - 1) // per_product)], batch_size=2000)
@@ -164,7 +164,7 @@ class Command(BaseCommand):
                 rgba_name=f"cutouts/{i}/cutout.png", mask_name=f"cutouts/{i}/mask.png",
                 width=2000, height=2000, run_token=f"{i:032x}",
                 signals={"halo_risk": 0.1, "confidence": 0.9}))
-            if i % recut_every == 0 and review_status == "pending":
+            if i % recut_every == 0:
                 rows.append(Cutout(
                     asset=asset, batch=batches[(i + 1) % len(batches)], version=2,
                     status="done", model_name="u2netp", profile="default",
