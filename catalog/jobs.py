@@ -19,6 +19,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
@@ -130,41 +131,45 @@ def job_heartbeat(model: type[RunState], pk: int, token: str):
 # --- the reconciler -------------------------------------------------------------------------
 
 
+#: The job model of one kind; its callbacks receive rows of that model.
+M = TypeVar("M", bound=RunState)
+
+
 @dataclass(frozen=True)
-class JobKind:
+class JobKind(Generic[M]):
     """How the reconciler treats one job model."""
 
     name: str
-    model: type[RunState]
+    model: type[M]
     #: Send task messages for these ids (None: the kind has no task of its own).
     enqueue: Callable[[list[int]], None] | None
     #: Rows the reconciler may touch (e.g. not browser upload sessions, which have no task).
     scope: Q = field(default_factory=Q)
     message_field: str = "message"
     #: The queue a row's message goes to, and messages waiting per queue (None: unknown).
-    queue_of: Callable[[RunState], str] = lambda row: "default"
+    queue_of: Callable[[M], str] = lambda row: "default"
     queue_depths: Callable[[list[str]], dict[str, int] | None] | None = None
     #: When a queued row was last sent; rows never re-sent fall back to this field.
     sent_field: str = "heartbeat_at"
     created_field: str = "created_at"
     #: Hard limit of one run in seconds (row -> seconds), a last resort beside the heartbeat.
-    run_limit: Callable[[RunState], int] | None = None
+    run_limit: Callable[[M], int] | None = None
     #: Called with the dead row before it is re-queued (discard partial outputs).
-    on_requeue: Callable[[RunState], None] | None = None
+    on_requeue: Callable[[M], None] | None = None
     #: Called with the pk after the reconciler failed or re-queued rows (refresh parents).
     on_change: Callable[[int], None] | None = None
     #: Extra sweeps of this kind (stale upload sessions, batches whose rows all finished).
     sweep: Callable[[], int] | None = None
 
 
-_KINDS: dict[str, JobKind] = {}
+_KINDS: dict[str, JobKind[Any]] = {}
 
 
-def job_kind_register(kind: JobKind) -> None:
+def job_kind_register(kind: JobKind[Any]) -> None:
     _KINDS[kind.name] = kind
 
 
-def job_kinds() -> dict[str, JobKind]:
+def job_kinds() -> dict[str, JobKind[Any]]:
     return dict(_KINDS)
 
 

@@ -249,13 +249,14 @@ def _attach_assets(products: list[Product]) -> None:
             by_product[asset.product_id].append(asset)
     for product in products:
         assets = by_product[product.pk]
-        product.live_assets = assets
-        product.asset_count = len(assets)
+        # Attributes of this page only (the template reads them), not model fields.
+        product.live_assets = assets  # type: ignore[attr-defined]
+        product.asset_count = len(assets)  # type: ignore[attr-defined]
         counts: dict[str, int] = {}
         for asset in assets:
             counts[asset.status] = counts.get(asset.status, 0) + 1
         # In life-cycle order, with labels, ready for badges.
-        product.status_counts = [
+        product.status_counts = [  # type: ignore[attr-defined]
             (value, label, counts[value]) for value, label in AssetStatus.choices
             if value in counts
         ]

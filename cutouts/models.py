@@ -236,7 +236,8 @@ class Rendition(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     bytes = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
+    # Indexed: the contact sheet finds a rendition by the hash in its thumbnail URL.
+    sha256 = models.CharField(max_length=64, db_index=True)
     fill_pct = models.FloatField(null=True, blank=True)
     compliance_ok = models.BooleanField(default=True)
     compliance = models.JSONField(default=dict, blank=True)

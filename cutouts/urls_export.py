@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:job_id>/", views.export_detail, name="export_detail"),
     path("<int:job_id>/cancel", views.export_cancel, name="export_cancel"),
     path("<int:job_id>/download", views.export_download, name="export_download"),
+    path("<int:job_id>/thumbs/<slug:sha256>.webp", views.export_thumbnail,
+         name="export_thumbnail"),
     path("backgrounds/", scene_views.background_list, name="background_list"),
     path("backgrounds/<slug:slug>/", scene_views.background_edit, name="background_edit"),
     path("backgrounds/<slug:slug>/image", scene_views.background_image,

@@ -81,13 +81,13 @@ def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditRep
 
 @transaction.atomic
 def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[BulkEditLine]:
-    records = []
+    records: list[tuple[int, str, dict[str, str] | None, str]] = []
     for line, values in rows:
         if len(values) != len(names):
             records.append((line, "", None, f"{len(values)} cells, the header has {len(names)}"))
             continue
-        record = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
-        records.append((line, record.pop("sku"), record, ""))
+        cells = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
+        records.append((line, cells.pop("sku"), cells, ""))
     skus = {sku for _, sku, record, _ in records if record is not None}
     products = {p.sku: p for p in Product.live.select_for_update().filter(sku__in=skus)}
     out = []

@@ -21,6 +21,8 @@ not carry a fringe of the old one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -57,10 +59,17 @@ SETTLE_MARGIN = 1
 COARSE_MIN = 5000  # unknown pixels below which a level is solved directly
 MAX_TILE_AREA = 1_500_000  # px of a tile's bounding box (its L planes take 64 B/px)
 
+Box = tuple[int, int, int, int]  # (y0, y1, x0, x1)
+Cuts = tuple[tuple[int, int, int], ...]  # (axis, mid, side) of each split above a tile
+# colour fills per pyramid level, finest first; the finest is None (see _fill_levels)
+FillLevels = list[np.ndarray | None]
+Fills = tuple[FillLevels, FillLevels]  # (foreground, background)
+MatVec = Callable[[np.ndarray, np.ndarray], None]  # (v, out): out = A @ v
+
 _OFFS3 = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 
 
-def _check_inputs(rgb, trimap, prior):
+def _check_inputs(rgb: np.ndarray, trimap: np.ndarray, prior: np.ndarray | None) -> None:
     if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be an (H, W, 3) array, got {getattr(rgb, 'shape', type(rgb))}")
     if rgb.dtype != np.uint8:
@@ -90,7 +99,7 @@ def solve_alpha(
     alpha guess in [0, 1] (e.g. a model's probability), a weak pull inside the unknown band.
     """
     _check_inputs(rgb, trimap, prior)
-    alpha = (trimap == 255).astype(np.float32)
+    alpha: np.ndarray = (trimap == 255).astype(np.float32)
     unknown = (trimap != 0) & (trimap != 255)
     n_unknown = int(np.count_nonzero(unknown))
     if n_unknown == 0:
@@ -110,7 +119,7 @@ def solve_alpha(
 
 # --- tiling ---------------------------------------------------------------------------------
 
-def _tiles(unknown: np.ndarray, n_unknown: int):
+def _tiles(unknown: np.ndarray, n_unknown: int) -> Iterator[tuple[Box, np.ndarray | None]]:
     """(box, weight) per solve: the band's bounding box, halved while it holds too many unknowns.
 
     Each half is solved with TILE_OVERLAP px of context beyond its cut and blended across the cut
@@ -121,7 +130,7 @@ def _tiles(unknown: np.ndarray, n_unknown: int):
     ys = np.flatnonzero(unknown.any(axis=1))
     xs = np.flatnonzero(unknown.any(axis=0))
     box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
-    leaves: list = []
+    leaves: list[tuple[Box, Cuts]] = []
     _split(unknown, box, n_unknown, (), leaves)
     if len(leaves) == 1:
         y0, y1, x0, x1 = box
@@ -144,7 +153,8 @@ def _tiles(unknown: np.ndarray, n_unknown: int):
         yield (y0, y1, x0, x1), wy[:, None] * wx[None, :]
 
 
-def _split(unknown, box, n, cuts, out):
+def _split(unknown: np.ndarray, box: Box, n: int, cuts: Cuts,
+           out: list[tuple[Box, Cuts]]) -> None:
     y0, y1, x0, x1 = box
     small = n <= MAX_VARS and (y1 - y0) * (x1 - x0) <= MAX_TILE_AREA
     if small or max(y1 - y0, x1 - x0) < 4 * TILE_OVERLAP:
@@ -167,7 +177,7 @@ def _split(unknown, box, n, cuts, out):
             out.append((b, cuts + ((axis, mid, side),)))
 
 
-def _near_cut(unknown, b, axis, mid):
+def _near_cut(unknown: np.ndarray, b: Box, axis: int, mid: int) -> bool:
     """True if the other half has unknowns within the blend zone of this (empty) half."""
     m = TILE_OVERLAP // 2 + 1
     y0, y1, x0, x1 = b
@@ -178,7 +188,9 @@ def _near_cut(unknown, b, axis, mid):
 
 # --- one solve --------------------------------------------------------------------------------
 
-def _solve_tile(rgb, trimap, unknown, prior, level=0, fills=None):
+def _solve_tile(rgb: np.ndarray, trimap: np.ndarray, unknown: np.ndarray,
+                prior: np.ndarray | None, level: int = 0,
+                fills: Fills | None = None) -> np.ndarray:
     """Closed-form alpha for one crop (windows lie fully inside it), coarse to fine.
 
     A half-resolution solve (recursively) gives the starting point, so the full-resolution CG
@@ -187,10 +199,10 @@ def _solve_tile(rgb, trimap, unknown, prior, level=0, fills=None):
     fills: the colour fill pyramids of the finest crop (see _fill_levels), shared by all levels.
     """
     n = int(np.count_nonzero(unknown))
-    out = (trimap == 255).astype(np.float32)
+    out: np.ndarray = (trimap == 255).astype(np.float32)
     if n == 0:
         return out
-    x0 = None
+    x0: np.ndarray | None = None
     iterations = DIRECT_ITERATIONS if level == 0 else COARSEST_ITERATIONS
     if DATA_WEIGHT > 0 and (fills is None or not fills[0]):
         # a crop only a few px high has a short pyramid: its coarse levels fill their own
@@ -205,15 +217,16 @@ def _solve_tile(rgb, trimap, unknown, prior, level=0, fills=None):
             unknown, out = _settle(out, unknown, up, SETTLE[level])
         x0 = up[unknown].astype(np.float64)
     # a weak pull towards the prior (or towards 0.5 for islands with no known pixel nearby)
+    p: np.ndarray | float
     if prior is not None:
         p = prior[unknown].astype(np.float64).clip(0, 1)
         weight = PRIOR_WEIGHT
         if x0 is None:
-            x0 = p
+            x0 = cast(np.ndarray, p)  # the prior's values in this branch
     else:
         p = 0.5
         weight = ISLAND_WEIGHT
-    if DATA_WEIGHT > 0:
+    if DATA_WEIGHT > 0 and fills is not None:  # fills is set above when DATA_WEIGHT > 0
         idx = np.flatnonzero(unknown)
         f = _fill_at(fills[0], idx, unknown.shape)
         b = _fill_at(fills[1], idx, unknown.shape)
@@ -229,7 +242,8 @@ def _solve_tile(rgb, trimap, unknown, prior, level=0, fills=None):
     return out
 
 
-def _settle(out, unknown, up, tol):
+def _settle(out: np.ndarray, unknown: np.ndarray, up: np.ndarray,
+            tol: float) -> tuple[np.ndarray, np.ndarray]:
     """(unknown, known alpha) with the band pixels that the upsampled coarse alpha `up` already
     puts within tol of 0 or 1, and not next to a pixel it does not, moved to the known side at
     their coarse alpha: the finer level then solves only where alpha is in question. On soft-dev
@@ -247,7 +261,7 @@ def _settle(out, unknown, up, tol):
     return unknown & ~settled, out
 
 
-def _fill_levels(rgba, mask):
+def _fill_levels(rgba: np.ndarray, mask: np.ndarray) -> FillLevels:
     """Push-pull: spread the colours of mask's pixels into the rest (nearest ones dominate).
 
     Returns the filled colours at every pyramid level, finest first, except the finest itself
@@ -261,7 +275,7 @@ def _fill_levels(rgba, mask):
     if min(cm.shape[:2]) > 8:
         # the finest level is only reduced: reduce it in uint8 (a quarter of the bytes; the
         # rounding is 1/255 of a colour where the mask is dense and is weighted down where not)
-        pyr = [None, cv2.pyrDown(cm).astype(np.float32)]
+        pyr: list[Any] = [None, cv2.pyrDown(cm).astype(np.float32)]  # None: never built
     else:
         pyr = [cm.astype(np.float32)]
     while min(pyr[-1].shape[:2]) > 8:
@@ -271,7 +285,7 @@ def _fill_levels(rgba, mask):
     est = cv2.merge([c * inv for c in top])
     if len(pyr) == 1:
         return [est]
-    levels = [est]
+    levels: FillLevels = [est]
     for cm in reversed(pyr[1:-1]):
         up = cv2.split(cv2.pyrUp(est, dstsize=(cm.shape[1], cm.shape[0])))
         # wgt * (c / m) + (1 - wgt) * up, per channel plane: numpy broadcasting a mask over
@@ -286,7 +300,7 @@ def _fill_levels(rgba, mask):
     return levels[::-1]
 
 
-def _fill_at(levels, idx, shape):
+def _fill_at(levels: FillLevels, idx: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """The filled colours (k, 3) at the flat indices idx of a crop of this level's shape."""
     est = levels[0]
     if est is None:
@@ -302,21 +316,25 @@ def _fill_at(levels, idx, shape):
         my[:k] = ys
         mx *= 0.5
         my *= 0.5
-        out = cv2.remap(levels[1], mx.reshape(rows, side), my.reshape(rows, side),
+        # only the finest level is None
+        out = cv2.remap(cast(np.ndarray, levels[1]), mx.reshape(rows, side), my.reshape(rows, side),
                         cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        return out.reshape(-1, 3)[:k]
+        near: np.ndarray = out.reshape(-1, 3)[:k]
+        return near
     if est.shape[:2] != tuple(shape):  # pyramid too short for this level: not expected
         raise AssertionError(f"fill level {est.shape[:2]} vs crop {shape}")
-    return est.reshape(-1, 3)[idx]
+    filled: np.ndarray = est.reshape(-1, 3)[idx]
+    return filled
 
 
-def _fills(rgb, trimap):
+def _fills(rgb: np.ndarray, trimap: np.ndarray) -> Fills:
     """The fill pyramids (see _fill_levels) of the known foreground and background colours."""
     rgba = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)  # alpha 255: the mask channel
     return _fill_levels(rgba, trimap == 255), _fill_levels(rgba, trimap == 0)
 
 
-def _colour_estimate(rgb, idx, f, b):
+def _colour_estimate(rgb: np.ndarray, idx: np.ndarray, f: np.ndarray,
+                     b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A sampling data term (as in robust matting): alpha from the nearest known foreground and
     background colours (f, b at the unknown pixels idx), with a confidence that is high only
     where the pixel is well explained as their mixture and the two colours differ."""
@@ -330,7 +348,8 @@ def _colour_estimate(rgb, idx, f, b):
     return a.astype(np.float64), conf.astype(np.float64)
 
 
-def _downsample(rgb, trimap, prior):
+def _downsample(rgb: np.ndarray, trimap: np.ndarray, prior: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Half-size problem: a coarse pixel is unknown if any of its 2x2 pixels is, foreground only
     if all four are (so the coarse band covers the fine one)."""
     h, w = trimap.shape
@@ -360,7 +379,8 @@ _PAIR_PLANES = [np.array([_HALF[(by - ay, bx - ax)] for by, bx in _OFFS3[ka:]])
                 for ka, (ay, ax) in enumerate(_OFFS3)]
 
 
-def _system(rgb, known, unknown, diag=0.0):
+def _system(rgb: np.ndarray, known: np.ndarray, unknown: np.ndarray,
+            diag: float | np.ndarray = 0.0) -> tuple[sp.csr_matrix, np.ndarray]:
     """The unknown pixels' rows of the matting Laplacian: (A = L_uu + diag I as CSR,
     rhs = -L_uk a_k), with a_k = known (float32 alpha, read only outside the unknown band).
 
@@ -431,7 +451,8 @@ def _system(rgb, known, unknown, diag=0.0):
         rr = np.flatnonzero(near_u[s0:s0 + k])
         if len(rr):
             rhs[s0 + rr] -= (vals[rr] * kflat.take(nb[rr])).sum(axis=1, dtype=np.float64)
-        vals[:, 12] += diag if np.isscalar(diag) else diag[s0:s0 + k]
+        # np.isscalar is no type guard: diag is an array in the else branch
+        vals[:, 12] += diag if np.isscalar(diag) else diag[s0:s0 + k]  # type: ignore[index, arg-type]
         keep = cols >= 0
         counts[s0:s0 + k] = keep.sum(axis=1)
         data_parts.append(vals[keep])
@@ -444,7 +465,7 @@ def _system(rgb, known, unknown, diag=0.0):
     return A, rhs
 
 
-def _window_factors(colours):
+def _window_factors(colours: np.ndarray) -> np.ndarray:
     """For m 3x3 windows, colours (9, m) int32 (RGBA bytes, A unused) -> whitened colours
     y (9, 3, m) float32 with L[member a, member b] = delta_ab - (1 + y_a . y_b) / 9 contributed
     by each window.
@@ -464,8 +485,9 @@ def _window_factors(colours):
         x[c] -= x[c].mean(axis=0)
     e = EPSILON / 9.0
 
-    def cov(i, j):
-        return np.einsum("am,am->m", x[i], x[j]).astype(np.float64) / 9.0
+    def cov(i: int, j: int) -> np.ndarray:
+        c: np.ndarray = np.einsum("am,am->m", x[i], x[j]).astype(np.float64) / 9.0
+        return c
 
     l00 = np.sqrt(cov(0, 0) + e)
     l10 = cov(0, 1) / l00
@@ -491,7 +513,7 @@ def _window_factors(colours):
     return y
 
 
-def _dot(a, b):
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
     # einsum, not np.dot: a BLAS dot spins up OpenBLAS threads, which on a loaded 2-core
     # machine made every dot product ~100x slower. Summed in float32 (einsum's unrolled
     # partial sums keep the error far below what a few dozen CG steps notice): casting to
@@ -499,7 +521,7 @@ def _dot(a, b):
     return float(np.einsum("i,i->", a, b))
 
 
-def _csr_matvec(A):
+def _csr_matvec(A: sp.csr_matrix) -> MatVec:
     """out = A @ v into a preallocated array, without scipy's per-call checks and allocation
     (a tenth of the CG time on the small coarse levels); falls back to A @ v."""
     try:
@@ -509,18 +531,19 @@ def _csr_matvec(A):
         kernel = None
     if kernel is None or A.indices.dtype != A.indptr.dtype:
 
-        def fallback(v, out):
+        def fallback(v: np.ndarray, out: np.ndarray) -> None:
             out[...] = A @ v
         return fallback
     n_rows, n_cols = A.shape
 
-    def matvec(v, out):
+    def matvec(v: np.ndarray, out: np.ndarray) -> None:
         out.fill(0)  # the kernel accumulates
         kernel(n_rows, n_cols, A.indptr, A.indices, A.data, v, out)
     return matvec
 
 
-def _pcg_jacobi(A, b, x0, maxiter):
+def _pcg_jacobi(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None,
+                maxiter: int) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients, a fixed number of iterations.
 
     The iteration counts are a speed/quality trade-off, not a regulariser: on soft-dev more
@@ -601,7 +624,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
-def _blur_fusion(rgb, alpha):
+def _blur_fusion(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     img = rgb.astype(np.float32) / 255.0
     a = alpha.clip(0, 1)[..., None]
     f, b = img, img
@@ -610,7 +633,8 @@ def _blur_fusion(rgb, alpha):
     return np.round(f * 255).clip(0, 255).astype(np.uint8)
 
 
-def _blur_fusion_pass(img, f, b, a, r):
+def _blur_fusion_pass(img: np.ndarray, f: np.ndarray, b: np.ndarray, a: np.ndarray,
+                      r: int) -> tuple[np.ndarray, np.ndarray]:
     k = (r, r)
     ba = cv2.blur(a[..., 0], k)[..., None]
     bf = cv2.blur(f * a, k) / (ba + 1e-5)

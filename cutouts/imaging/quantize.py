@@ -45,8 +45,31 @@ def gate_passed(model_path: str | Path | None) -> bool:
 # textured and outdoor-like backgrounds; boxes, bottles, garments, shoes, round items with
 # print, highlights and soft shadows; then camera blur, noise and JPEG.
 
+def _pink_noise(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """(h, w, 3) float32 in [0, 255] with a 1/f spectrum, the texture statistics of real
+    photos, so activation ranges are not calibrated on flat colour alone."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    f = np.sqrt(fx * fx + fy * fy)
+    f[0, 0] = 1.0
+    out = np.empty((h, w, 3), np.float32)
+    mix = rng.uniform(0.3, 1.0)  # how colourful: shared luminance + per-channel detail
+    lum = np.fft.irfft2((rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f,
+                        s=(h, w))
+    for c in range(3):
+        ch = np.fft.irfft2((rng.normal(size=f.shape) + 1j * rng.normal(size=f.shape)) / f,
+                           s=(h, w))
+        ch = (1 - mix) * lum / lum.std() + mix * ch / ch.std()
+        out[..., c] = ch
+    out -= out.min()
+    out *= rng.uniform(180, 255) / max(float(out.max()), 1e-6)
+    return out
+
+
 def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:
-    kind = rng.integers(0, 5)
+    kind = rng.integers(0, 7)
+    if kind >= 5:  # natural clutter: 1/f texture (an outdoor or lifestyle backdrop)
+        return Image.fromarray(_pink_noise(rng, w, h).astype(np.uint8), "RGB")
     y = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
     x = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
     base = rng.uniform(150, 250, 3).astype(np.float32)
@@ -72,8 +95,9 @@ def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:
         pil = Image.fromarray(img.clip(0, 255).astype(np.uint8))
         d = ImageDraw.Draw(pil)
         for _ in range(int(rng.integers(6, 20))):
-            cx, cy, r = rng.integers(0, w), rng.integers(0, h), rng.integers(w // 20, w // 4)
-            d.ellipse((cx - r, cy - r, cx + r, cy + r),
+            cx, cy, rad = (int(rng.integers(0, w)), int(rng.integers(0, h)),
+                           int(rng.integers(w // 20, w // 4)))
+            d.ellipse((cx - rad, cy - rad, cx + rad, cy + rad),
                       fill=tuple(int(c) for c in rng.integers(20, 235, 3)))
         pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(4, 20))))
         img = np.asarray(pil, np.float32)
@@ -138,7 +162,10 @@ def calibration_photo(seed: int, size: tuple[int, int] = (800, 600)) -> np.ndarr
         fill = fill * (0.75 + 0.25 * (np.sin(xx * rng.uniform(30, 120)) > 0))
     elif pattern == 2:  # checks
         fill = fill * (0.8 + 0.2 * ((np.sin(xx * 80) > 0) ^ (np.sin(yy * 80) > 0)))
-    product = Image.fromarray(np.broadcast_to(fill, (h, w, 3)).clip(0, 255).astype(np.uint8))
+    fill = np.broadcast_to(fill, (h, w, 3))
+    if rng.random() < 0.35:  # printed or woven surface
+        fill = fill * 0.6 + _pink_noise(rng, w, h) * 0.4
+    product = Image.fromarray(fill.clip(0, 255).astype(np.uint8))
     d = ImageDraw.Draw(product)
     if pattern == 3:  # a printed label with "text" bars
         x0, y0 = w // 2 - w // 10, h // 2 - h // 14

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,11 +30,13 @@ def preset_as_variant(preset: Preset) -> variants.Preset:
     """The admin-editable row as the pure value object the variants package works with."""
     try:
         rules = variants.Rules.from_dict(preset.rules or {})
-        variants.parse_spec(preset.spec)
+        # parsed here once; the parsed spec travels on the preset to planning and rendering
+        checked = variants.Preset(preset.name, preset.label, preset.spec, preset.naming,
+                                  rules).checked()
         variants.validate_template(preset.naming)
     except (variants.VariantError, ValueError, TypeError) as exc:  # Rules: plain ValueError
         raise PresetError(f"Preset {preset.name!r} is invalid: {exc}")
-    return variants.Preset(preset.name, preset.label, preset.spec, preset.naming, rules)
+    return checked
 
 
 def preset_resolve(*, names: Iterable[str]) -> list[variants.Preset]:
@@ -248,3 +251,128 @@ def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict],
     except FileNotFoundError:
         return [], False
     return rows, False
+
+
+@dataclass(frozen=True)
+class PresetCard:
+    """What the export form shows of a preset: its spec and the canvas it renders on."""
+
+    name: str
+    label: str
+    spec: str
+    width: int | None  # None: the canvas follows the product (trimmed, transparent)
+    height: int | None
+    background: str  # CSS colour of the canvas, or "" for transparent/scene
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}×{self.height}" if self.width else "fits the product"
+
+    @property
+    def preview(self) -> tuple[int, int]:
+        """The canvas scaled into a 120 x 72 px box (CSS px), keeping its ratio."""
+        if not self.width or not self.height:
+            return 54, 72
+        scale = min(120 / self.width, 72 / self.height)
+        return max(8, round(self.width * scale)), max(8, round(self.height * scale))
+
+
+_CANVAS_RE = re.compile(r"(?:^|\|)(?:square-(\d+)|canvas-(\d+)x(\d+))(?:\||$)")
+_BG_RE = re.compile(r"(?:^|\|)bg-([0-9a-fA-F]{6})(?:\||$)")
+
+
+def preset_card(preset: Preset) -> PresetCard:
+    """Read only the spec string, not the parsed spec: the preview needs two tokens, and the
+    string form is the stable contract (the admin edits it)."""
+    width = height = None
+    match = _CANVAS_RE.search(preset.spec)
+    if match:
+        side, w, h = match.groups()
+        width, height = (int(side), int(side)) if side else (int(w), int(h))
+    bg = _BG_RE.search(preset.spec)
+    return PresetCard(preset.name, preset.label, preset.spec, width, height,
+                      f"#{bg.group(1)}" if bg else "")
+
+
+#: contact-sheet cells per page: bounds the page (and the manifest rows held) for big exports
+SHEET_PAGE_SIZE = 60
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def is_sha256(value: str) -> bool:
+    return bool(_SHA256_RE.match(value))
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    """One exported (or excluded) variant on the contact sheet."""
+
+    sku: str
+    preset: str
+    file: str
+    size: str
+    sha256: str  # "" when nothing was rendered (no thumbnail)
+    state: str  # ok | warning | failed | pending
+    compliance: str
+
+
+@dataclass(frozen=True)
+class ContactSheet:
+    cells: list[SheetCell]
+    page: int
+    pages: int
+    total: int
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def compliance_state(text: str) -> str:
+    """The chip for a manifest compliance text (see manifest_row_for and summary())."""
+    text = text.strip()
+    if text.startswith("dry run") and "cached" not in text:
+        return "pending"
+    text = text.removeprefix("dry run (cached): ")
+    if text.startswith(("failed", "not exported", "exported despite")):
+        return "failed"
+    if text.startswith("ok (warnings"):
+        return "warning"
+    return "ok"
+
+
+def export_job_sheet(*, job: ExportJob, page: int = 1,
+                     per_page: int = SHEET_PAGE_SIZE) -> ContactSheet:
+    """One page of the contact sheet, read by streaming the manifest: only that page's rows
+    are kept, so a 1000-variant export costs the same memory as a 10-variant one."""
+    page = max(1, page)
+    start = (page - 1) * per_page
+    cells: list[SheetCell] = []
+    total = 0
+    if job.manifest_name:
+        try:
+            with storages["exports"].open(job.manifest_name, "rb") as fh:
+                for row in csv.DictReader(codecs.iterdecode(fh, "utf-8-sig")):
+                    if start <= total < start + per_page:
+                        cells.append(_sheet_cell(row))
+                    total += 1
+        except FileNotFoundError:
+            pass
+    pages = max(1, -(-total // per_page))
+    return ContactSheet(cells=cells, page=min(page, pages), pages=pages, total=total)
+
+
+def _sheet_cell(row: dict) -> SheetCell:
+    value = {k: variants.csv_unescape(v or "") for k, v in row.items()}
+    sha = value.get("sha256", "")
+    compliance = value.get("compliance", "")
+    width, height = value.get("width", ""), value.get("height", "")
+    return SheetCell(
+        sku=value.get("sku", ""), preset=value.get("preset", ""), file=value.get("file", ""),
+        size=f"{width}×{height}" if width and height else "",
+        sha256=sha if _SHA256_RE.match(sha) else "", state=compliance_state(compliance),
+        compliance=compliance)

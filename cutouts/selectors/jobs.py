@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -43,7 +43,7 @@ def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
         per_minute = round(rate * 60, 1)
         remaining = counts["queued"] + counts["running"]
         if remaining and rate > 0:
-            eta = timezone.now() + timezone.timedelta(seconds=remaining / rate)
+            eta = timezone.now() + timedelta(seconds=remaining / rate)
     return BatchProgress(
         batch=batch, counts=counts, total=total, finished=finished, percent=percent,
         per_minute=per_minute, eta=eta,

@@ -181,7 +181,7 @@ class VersionState:
         return f"version-{self.key}"
 
 
-_REVIEW_STATE = {
+_REVIEW_STATE: dict[str, tuple[str, str]] = {
     ReviewStatus.PENDING: ("awaiting_review", "awaiting review"),
     ReviewStatus.APPROVED: ("approved", "approved"),
     ReviewStatus.FLAGGED: ("needs_retouch", "needs retouch"),

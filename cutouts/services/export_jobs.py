@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -58,13 +59,15 @@ def _filters(product_ids, brand, approved_since) -> dict:
     return filters
 
 
-def _plan(presets: list[str], filters: dict) -> export_selectors.ExportPlan:
+def _plan(presets: list[str], filters: dict
+          ) -> tuple[export_selectors.ExportPlan, list[variants.Preset]]:
+    """The plan and the resolved presets, whose parsed specs the rendering reuses."""
     try:
         resolved = export_selectors.preset_resolve(names=presets)
     except PresetError as exc:
         raise ExportError(str(exc))
     return export_selectors.export_plan(
-        cutouts=export_selectors.export_candidates(**filters), presets=resolved)
+        cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
 
 
 def _clean_folder(folder: str) -> str:
@@ -95,7 +98,7 @@ def export_job_create(
     if destination == ExportJob.Destination.FOLDER and folder and \
             storages["exports"].exists(f"{folder}/manifest.csv"):
         raise ExportError(f"The export folder {folder!r} already holds an export.")
-    plan = _plan(presets, filters)
+    plan, _ = _plan(presets, filters)
     if not plan.items:
         raise ExportError("Nothing to export: no approved cutouts match these filters.")
     if plan.collisions:
@@ -159,11 +162,11 @@ def _export_execute(job: ExportJob, run_token: str,
     sink: ZipSink | FolderSink | None = None
     report.update({"collisions": [], "excluded": [], "excluded_count": 0})
     try:
-        plan = _plan(job.presets, job.filters)
+        plan, resolved = _plan(job.presets, job.filters)
         if plan.collisions:
             report["collisions"] = plan.collisions
             raise ExportError(f"{len(plan.collisions)} naming collision(s); nothing exported.")
-        presets = {p.name: p for p in export_selectors.preset_resolve(names=job.presets)}
+        presets = {p.name: p for p in resolved}
         total = len(plan.items)
         ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
         if not job.dry_run:
@@ -181,6 +184,7 @@ def _export_execute(job: ExportJob, run_token: str,
                 row, include = manifest_row_for(job, item, out)
                 writer.writerow(row)
                 if include and sink is not None:
+                    assert out is not None and out.data is not None  # included: rendered
                     sink.write(item.path, out.data)
                     exported += 1
                     exported_cutouts.add(item.cutout_id)
@@ -294,7 +298,7 @@ def export_job_fail(*, job_id: int, run_token: str, message: str,
                     report: dict | None = None) -> str:
     """End a running export as failed with ``message`` (if this run still holds it) and tell
     its owner. Returns 'failed'."""
-    fields = {"report": report} if report is not None else {}
+    fields: dict[str, Any] = {"report": report} if report is not None else {}
     if jobs.job_fail(ExportJob, job_id, run_token, message, **fields):
         job = ExportJob.objects.get(pk=job_id)
         _notify(job, f"Export {job.pk} failed: {message}")

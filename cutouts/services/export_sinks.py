@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -93,7 +94,7 @@ def manifest_writer(fh):
 def manifest_row_for(job: ExportJob, item: PlannedItem,
                      out: RenditionOutput | None) -> tuple[dict, bool]:
     """The manifest row for a planned file and whether the file goes into the export."""
-    base = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
+    base: dict[str, Any] = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
             "preset": item.preset, "file": item.path}
     if item.error:
         return variants.manifest_row(**base, compliance=f"not exported: {item.error}"), False

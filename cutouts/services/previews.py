@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -17,6 +16,7 @@ from PIL import Image
 from ..errors import ReviewError
 from ..imaging.encode import png_bytes, png_image_bytes
 from ..models import Cutout
+from ..variants.spec import VariantSpec
 from .retouch import cutout_require_retouchable, retouch_apply, strokes_parse
 
 PREVIEW_MAX = 1024  # long side of the card's images; previews are computed at this size
@@ -141,12 +141,11 @@ IMAGE_SIZES = (320, 1024, 0)  # 0 = full size (the loupe)
 MARKET_PREVIEW = 600
 
 
-def _market_spec() -> str:
+def _market_spec() -> VariantSpec:
     from ..variants import get_preset
 
-    spec = get_preset("amazon_main").spec
     # The card needs the preset's placement, not its 2000 px file.
-    return re.sub(r"square-\d+", f"square-{MARKET_PREVIEW}", spec)
+    return get_preset("amazon_main").variant_spec.with_tokens(f"square-{MARKET_PREVIEW}")
 
 
 def _preview_name(cutout: Cutout, kind: str, size: int, ext: str) -> str:

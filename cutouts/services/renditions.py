@@ -138,13 +138,12 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
         if not loaded:
             rgba_bytes = _read(storage, source.rgba_name)
             shadow_bytes = _read(storage, source.shadow_name) if source.shadow_name else b""
-            h = hashlib.sha256(rgba_bytes)
-            h.update(b"\0shadow\0" + shadow_bytes)  # scene assets: see assets_key below
+            # digested on demand: a spec without shadow-keep never hashes the shadow layer
+            loaded["inputs"] = variants.RenderInputs(cutout=rgba_bytes, shadow=shadow_bytes)
             image = Image.open(io.BytesIO(rgba_bytes))
             image.load()
             loaded["rgba"] = image if image.mode == "RGBA" else image.convert("RGBA")
             loaded["shadow_bytes"] = shadow_bytes
-            loaded["hash"] = h.hexdigest()
         return loaded
 
     outputs = []
@@ -171,9 +170,9 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                 out.data = None  # purged from storage: render it again below
         try:
             src = load()
-            spec = variants.parse_spec(target.spec)
+            spec = target.preset.variant_spec  # parsed once, at validation
             shadow = None
-            if spec.shadow == "keep" and src["shadow_bytes"]:
+            if variants.SHADOW_INPUT in spec.cache_inputs and src["shadow_bytes"]:
                 shadow = Image.open(io.BytesIO(src["shadow_bytes"]))
             assets = (scene_selectors.scene_assets(items=target.library)
                       if target.library else None)
@@ -193,8 +192,10 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             # A corrupt cutout file spoils its own variants, not the whole export.
             out.error = f"cannot read the cutout file: {type(exc).__name__}: {exc}"
             continue
-        # an edited library background (content, floor, light) changes assets_key: re-render
-        cache_key = spec.cache_key(src["hash"] + target.assets_key)
+        # the key hashes only what the spec reads: an edited library background (content,
+        # floor, light) changes it, the shadow layer only with shadow-keep
+        library = {i.slug: f"{i.sha256}:{i.floor_pct}:{i.light_deg}" for i in target.library}
+        cache_key = variants.rendition_key(spec, src["inputs"].with_library(library))
         name = _rendition_name(cache_key, rendered.extension)
         # Content-addressed: an existing file under this key has exactly these bytes.
         if not storage.exists(name):
@@ -224,7 +225,7 @@ def rendition_persist(cutout_id: int, out: RenditionOutput) -> Rendition | None:
 
 
 def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int, list[_Target]]:
-    parsed = {p.name: variants.parse_spec(p.spec) for p in presets}
+    parsed = {p.name: p.variant_spec for p in presets}
     specs = {name: spec.canonical() for name, spec in parsed.items()}
     library = {name: scene_selectors.scene_library(slugs=spec.library_slugs())
                for name, spec in parsed.items()}
@@ -348,3 +349,41 @@ def _collect(items, future,
         by_preset = {t.preset.name: RenditionOutput(t, fields=dict(t.cached))
                      for t in cached_targets if t.cached}
     return items, [by_preset.get(i.preset) for i in items]
+
+
+#: longest side of a contact-sheet thumbnail
+THUMBNAIL_SIDE = 320
+
+
+def _thumbnail_name(sha256: str) -> str:
+    return f"renditions/thumbs/{sha256[:2]}/{sha256}-{THUMBNAIL_SIDE}.webp"
+
+
+def rendition_thumbnail(*, sha256: str) -> str | None:
+    """Storage name of a small WebP of the rendition whose bytes hash to ``sha256``; made on
+    first request, then served as is. Named by that hash, so it is never stale and never made
+    twice. WebP keeps alpha: a transparent variant shows the page's checkerboard, so a ghost
+    or halo stays visible. None when no rendition has these bytes."""
+    storage = storages["default"]
+    name = _thumbnail_name(sha256)
+    if storage.exists(name):
+        return name
+    rendition = Rendition.objects.filter(sha256=sha256).only("file_name").first()
+    if rendition is None:
+        return None
+    try:
+        with storage.open(rendition.file_name, "rb") as fh:
+            image: Image.Image = Image.open(fh)
+            image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG: decode at 1/2..1/8
+            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+            if image.mode not in ("RGB", "RGBA"):
+                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    except FileNotFoundError:
+        return None  # purged; the next export renders it again
+    out = io.BytesIO()
+    image.save(out, "WEBP", quality=80, method=4)
+    saved = storage.save(name, ContentFile(out.getvalue(), name=name))
+    if saved != name:
+        # Another request made it meanwhile: keep the one under the content-addressed name.
+        storage.delete(saved)
+    return name

@@ -214,7 +214,8 @@ def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray):
     """Worker side of a retouched version: the stored upload, or the parent's cutout refined
     with the stored strokes, at full resolution. Returns an ``engine.EngineOutput``; raises
     ``PermanentError`` with a message the card shows."""
-    parent = Cutout.objects.filter(pk=cutout.parent_id).first()
+    # A version without a parent finds no row (and fails below with a message).
+    parent = Cutout.objects.filter(pk=cutout.parent_id).first()  # type: ignore[misc]
     try:
         return _retouch_output(cutout, parent, rgb)
     except PermanentError:

@@ -65,7 +65,8 @@ def background_create(*, user=None, name: str, slug: str, data: bytes,
     if kind == Background.Kind.BACKGROUND:
         rgb = image.convert("RGB")
         floor, light = variants.estimate_floor(rgb), variants.estimate_light(rgb)
-    name_in_storage = f"scenes/{slug}-{sha[:12]}.{FORMATS[image.format]}"
+    # _decode accepts only the formats FORMATS names, so the lookup cannot miss.
+    name_in_storage = f"scenes/{slug}-{sha[:12]}.{FORMATS[image.format]}"  # type: ignore[index]
     stored = storages["default"].save(name_in_storage, ContentFile(data, name=name_in_storage))
     return Background.objects.create(
         slug=slug, name=(name or slug).strip()[:120], kind=kind, image_name=stored, sha256=sha,

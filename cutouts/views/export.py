@@ -13,6 +13,7 @@ from ..models import Background, ExportJob
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
 from ..services import export_jobs as export_services
+from ..services import renditions as rendition_services
 
 PREVIEW_PRODUCTS = 6
 
@@ -39,13 +40,19 @@ class ExportForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["presets"].choices = [(p.name, p.label) for p in export_selectors.preset_list()]
+        presets = export_selectors.preset_list()
+        self.fields["presets"].choices = [(p.name, p.label) for p in presets]
         self.fields["brand"].choices = [("", "All brands")] + [
             (b, b) for b in export_selectors.export_brands()]
         self.fields["backgrounds"].choices = [
             (b.slug, b.name) for b in scene_selectors.background_list(
                 kind=Background.Kind.BACKGROUND)]
         self.product_ids: list[int] = []
+        self.preset_cards = {p.name: export_selectors.preset_card(p) for p in presets}
+
+    def preset_choices(self) -> list[tuple]:
+        """(checkbox, PresetCard) pairs: the form shows each preset as a card with a preview."""
+        return [(box, self.preset_cards.get(box.data["value"])) for box in self["presets"]]
 
     def preset_names(self) -> list[str]:
         """Chosen presets, each scene preset once per chosen background (``web_hero:oak``)."""
@@ -144,10 +151,27 @@ def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             # Finished while the page polled: reload it to show results and the download.
             response["HX-Refresh"] = "true"
         return response
-    results, truncated = export_selectors.export_job_results(job=job)
+    try:
+        page = int(request.GET.get("page", 1))
+    except ValueError:
+        page = 1
+    sheet = export_selectors.export_job_sheet(job=job, page=page)
     return render(request, "cutouts/export/detail.html", {
-        "job": job, "progress": progress, "results": results, "truncated": truncated,
+        "job": job, "progress": progress, "sheet": sheet,
     })
+
+
+@capability_required(roles.EXPORT)
+@require_GET
+def export_thumbnail(request: HttpRequest, job_id: int, sha256: str) -> HttpResponse:
+    """A contact-sheet thumbnail of a variant, by the sha256 its manifest row lists."""
+    _job_or_404(job_id)
+    if not export_selectors.is_sha256(sha256):
+        raise Http404("No such variant.")
+    name = rendition_services.rendition_thumbnail(sha256=sha256)
+    if name is None:
+        raise Http404("No such variant.")
+    return serving.private_file(name=name, content_type="image/webp", cache=serving.IMMUTABLE)
 
 
 @capability_required(roles.EXPORT)

@@ -50,7 +50,6 @@ def _batched_copy(path: str, folder: str) -> str:
 
 def _time(sess, x, repeats: int) -> float:
     name = sess.get_inputs()[0].name
-    sess.run(None, {name: x})  # warm-up: first call allocates and plans
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -84,7 +83,6 @@ class Command(BaseCommand):
         x = _tensor(1)
         x2 = np.concatenate([x, _tensor(2)])
         load = os.getloadavg()
-        rows = []
         with tempfile.TemporaryDirectory() as tmp:
             batched = _batched_copy(path, tmp)
             configs = [
@@ -99,11 +97,19 @@ class Command(BaseCommand):
                 ("batch 2 per call, intra 1", batched, {}, x2, 2),
                 ("batch 2 per call, intra 2", batched, {"intra": 2}, x2, 2),
             ]
-            for label, model, kw, tensor, images in configs:
-                sess = _session(model, **kw)
-                seconds = _time(sess, tensor, repeats) / images
-                rows.append({"what": label, "ms": seconds * 1000})
-                del sess
+            sessions = [_session(model, **kw) for _, model, kw, _, _ in configs]
+            times: list[list[float]] = [[] for _ in configs]
+            # Round-robin, one call per configuration per round: on a shared machine the
+            # load drifts, and interleaving gives every configuration the same drift.
+            for round_ in range(repeats + 1):
+                for i, (sess, (_, _, _, tensor, images)) in enumerate(
+                        zip(sessions, configs, strict=True)):
+                    seconds = _time(sess, tensor, 1) / images
+                    if round_:  # the first round warms every session up
+                        times[i].append(seconds)
+            rows = [{"what": label, "ms": statistics.median(t) * 1000}
+                    for (label, *_), t in zip(configs, times, strict=True)]
+            del sessions
         base = rows[0]["ms"]
         for row in rows:
             row["ratio"] = base / row["ms"]

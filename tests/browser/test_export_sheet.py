@@ -1,0 +1,102 @@
+"""Export in Chromium: preset cards on the styled form, then the finished job's contact sheet
+(thumbnails with compliance chips, SKUs on one line) at 1440 px and 390 px, with nothing
+wider than the screen. Screenshots: test-artifacts/screenshots/."""
+
+import pytest
+from playwright.sync_api import expect
+
+from cutouts.models import ExportJob, JobStatus
+from cutouts.services.renditions import THUMBNAIL_SIDE
+from cutouts.tasks import export_job_run_task
+from tests.browser.test_review_layout import NARROW, OVERFLOW_JS, WIDE
+from tests.cutouts.export_helpers import approved_cutout
+from tests.factories import PASSWORD, ProductFactory, manager
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LONG_SKU = "LONG-SKU-WITH-A-VERY-LONG-NAME-THAT-WOULD-WRAP-0001"
+
+
+def _no_overflow(page, name: str, width: int) -> None:
+    overflow = page.evaluate(OVERFLOW_JS)
+    assert overflow["out"] == [], f"{name} at {width} px: {overflow}"
+    assert overflow["scrollWidth"] <= overflow["width"], f"{name} at {width} px"
+
+
+def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, screenshot,
+                                                        monkeypatch):
+    queued = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: queued.append(job_id))
+    approved_cutout(product=ProductFactory(sku=LONG_SKU, gtin="00012345678905"))
+    approved_cutout(product=ProductFactory(sku="CAR-1", gtin="00012345678912"),
+                    size=(1600, 400), colour=(30, 120, 200))
+    approved_cutout(product=ProductFactory(sku="NO-GTIN-1"), colour=(40, 160, 60))
+    user = manager()
+    page.set_viewport_size({"width": WIDE, "height": 1000})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    # the form: presets as cards, each with a canvas of the preset's aspect ratio
+    page.goto(f"{live_server.url}/cutouts/export/")
+    etsy = page.locator(".preset-card[data-preset=etsy]")
+    expect(etsy).to_be_visible()
+    expect(etsy.locator(".preset-size")).to_have_text("2500×2000")
+    canvas = etsy.locator(".preset-canvas").bounding_box()
+    assert abs(canvas["width"] / canvas["height"] - 1.25) < 0.05
+    legend_border = page.locator("#export-form fieldset").first.evaluate(
+        "el => getComputedStyle(el).borderTopStyle + ' ' + getComputedStyle(el).borderRadius")
+    assert legend_border == "solid 6px"  # styled, not the browser's groove
+    page.locator("input[name=presets]").evaluate_all("els => els.forEach(e => e.checked = false)")
+    etsy.click()  # the whole card toggles its checkbox
+    page.check("input[name=presets][value=walmart]")
+    expect(page.locator("input[name=presets][value=etsy]")).to_be_checked()
+    page.fill("#id_skus", f"{LONG_SKU}\nCAR-1\nNO-GTIN-1")
+    screenshot(f"export-form-{WIDE}")
+    _no_overflow(page, "export form", WIDE)
+    page.set_viewport_size({"width": NARROW, "height": 900})
+    screenshot(f"export-form-{NARROW}")
+    _no_overflow(page, "export form", NARROW)
+    page.set_viewport_size({"width": WIDE, "height": 1000})
+
+    page.click("#export-form button.primary")
+    expect(page.locator("#export-status")).to_be_visible()
+    job = ExportJob.objects.get()
+    assert queued == [job.pk] and job.presets == ["etsy", "walmart"]
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE and job.exported_count == 5, job.message
+
+    # the contact sheet: 6 cells; 5 rendered with thumbnails, Walmart without a GTIN failed
+    page.reload()
+    cells = page.locator("#results .sheet-cell")
+    expect(cells).to_have_count(6)
+    thumbs = page.locator("#results .sheet-thumb img")
+    expect(thumbs).to_have_count(5)
+    for i in range(5):
+        thumbs.nth(i).scroll_into_view_if_needed()
+        expect(thumbs.nth(i)).to_have_js_property("complete", True)
+        natural = thumbs.nth(i).evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert 0 < max(natural) <= THUMBNAIL_SIDE, natural
+    expect(page.locator("#results .chip.compliance-ok")).to_have_count(5)
+    failed = page.locator("#results .chip.compliance-failed")
+    expect(failed).to_have_count(1)
+    assert "gtin" in failed.first.get_attribute("title")
+    # every Etsy variant is 2500 x 2000, the wide car included
+    etsy_sizes = page.locator("#results .sheet-cell:has(.sheet-preset:text-is('etsy')) .muted")
+    expect(etsy_sizes).to_have_count(3)
+    assert set(etsy_sizes.all_inner_texts()) == {"2500×2000"}
+
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        sku = page.locator(f"#results .sheet-sku[title='{LONG_SKU}']").first
+        # one line, cut with an ellipsis: its box is one line tall and its text overflows
+        metrics = sku.evaluate("""el => ({lh: parseFloat(getComputedStyle(el).lineHeight),
+            h: el.getBoundingClientRect().height, sw: el.scrollWidth, cw: el.clientWidth,
+            ws: getComputedStyle(el).whiteSpace, to: getComputedStyle(el).textOverflow})""")
+        assert metrics["ws"] == "nowrap" and metrics["to"] == "ellipsis", metrics
+        assert metrics["h"] < 1.5 * metrics["lh"] and metrics["sw"] > metrics["cw"], metrics
+        screenshot(f"export-contact-sheet-{width}")
+        _no_overflow(page, "export job page", width)

@@ -1,0 +1,187 @@
+"""The export job's contact sheet (thumbnails, compliance chips, pages), the preset cards of
+the export form, the Etsy canvas and the shadow-keep warning rule."""
+
+import io
+import re
+
+import pytest
+from django.core.files.storage import storages
+from django.urls import reverse
+from PIL import Image
+
+from cutouts.models import Rendition
+from cutouts.selectors import export as export_selectors
+from cutouts.services import export_jobs, renditions
+from cutouts.tasks import export_job_run_task
+from tests.factories import ProductFactory, manager, reviewer
+
+from .export_helpers import approved_cutout
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
+    return calls
+
+
+def _run(presets, sent, **kwargs):
+    job = export_jobs.export_job_create(user=manager(), presets=presets, **kwargs)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def finished_job(sent):
+    approved_cutout(product=ProductFactory(sku="SHEET-1", asin="B0SHEET001"))
+    return _run(["amazon_main", "transparent_png"], sent)
+
+
+def _thumb_urls(content: bytes) -> list[str]:
+    return re.findall(r'src="(/cutouts/export/\d+/thumbs/[0-9a-f]{64}\.webp)"', content.decode())
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_it_shows_every_variant_with_a_thumbnail_and_a_compliance_chip(client, finished_job):
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_detail", args=[finished_job.pk]))
+    html = page.content.decode()
+    urls = _thumb_urls(page.content)
+    assert len(urls) == 2
+    assert html.count('class="sheet-cell"') == 2
+    assert html.count("compliance-ok") == 2 and 'title="ok"' in html
+    assert "SHEET-1" in html and "transparent_png" in html and "2000×2000" in html
+
+
+def test_it_serves_a_small_thumbnail_for_managers_only(client, finished_job):
+    url = _thumb_urls(client.force_login(manager()) or client.get(
+        reverse("cutouts:export_detail", args=[finished_job.pk])).content)[0]
+    client.logout()
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login")
+    client.force_login(reviewer())
+    assert client.get(url).status_code == 403
+    client.force_login(manager())
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert "immutable" in response["Cache-Control"]
+    image = Image.open(io.BytesIO(_body(response)))
+    assert image.format == "WEBP" and max(image.size) <= renditions.THUMBNAIL_SIDE
+    assert max(image.size) == renditions.THUMBNAIL_SIDE  # a 2000 px variant, scaled down
+
+
+def test_it_answers_404_for_an_unknown_job_variant_or_hash(client, finished_job):
+    client.force_login(manager())
+    sha = Rendition.objects.first().sha256
+    ok = reverse("cutouts:export_thumbnail", args=[finished_job.pk, sha])
+    assert client.get(ok).status_code == 200
+    assert client.get(reverse("cutouts:export_thumbnail",
+                              args=[finished_job.pk + 1, sha])).status_code == 404
+    assert client.get(reverse("cutouts:export_thumbnail",
+                              args=[finished_job.pk, "0" * 64])).status_code == 404
+    assert client.get(reverse("cutouts:export_thumbnail",
+                              args=[finished_job.pk, "not-a-hash"])).status_code == 404
+
+
+def test_it_makes_each_thumbnail_once_and_serves_it_from_storage_after(client, finished_job,
+                                                                      monkeypatch):
+    client.force_login(manager())
+    rendition = Rendition.objects.first()
+    url = reverse("cutouts:export_thumbnail", args=[finished_job.pk, rendition.sha256])
+    first = _body(client.get(url))
+    name = renditions._thumbnail_name(rendition.sha256)
+    assert storages["default"].exists(name)
+    made = []
+    monkeypatch.setattr(renditions.Image, "open",
+                        lambda *a, **k: made.append(a) or pytest.fail("re-decoded"))
+    Rendition.objects.all().delete()  # only the cached thumbnail can answer now
+    second = client.get(url)
+    assert second.status_code == 200 and _body(second) == first and made == []
+
+
+def test_it_pages_the_contact_sheet_without_reading_more_than_a_page(sent):
+    for i in range(5):
+        approved_cutout(product=ProductFactory(sku=f"PAGE-{i}", asin=f"B0PAGE000{i}"))
+    job = _run(["amazon_main"], sent)
+    first = export_selectors.export_job_sheet(job=job, page=1, per_page=2)
+    last = export_selectors.export_job_sheet(job=job, page=3, per_page=2)
+    beyond = export_selectors.export_job_sheet(job=job, page=9, per_page=2)
+    assert (first.total, first.pages, len(first.cells), first.next, first.previous) == \
+        (5, 3, 2, 2, None)
+    assert [c.sku for c in first.cells] == ["PAGE-0", "PAGE-1"]
+    assert [c.sku for c in last.cells] == ["PAGE-4"] and last.next is None
+    assert beyond.cells == [] and beyond.page == 3
+
+
+def test_the_job_page_links_to_the_next_page_of_the_sheet(client, sent, monkeypatch):
+    for i in range(3):
+        approved_cutout(product=ProductFactory(sku=f"NEXT-{i}", asin=f"B0NEXT000{i}"))
+    job = _run(["amazon_main"], sent)
+    real = export_selectors.export_job_sheet
+    monkeypatch.setattr(export_selectors, "export_job_sheet",
+                        lambda **kw: real(**kw, per_page=2))
+    client.force_login(manager())
+    url = reverse("cutouts:export_detail", args=[job.pk])
+    page = client.get(url)
+    assert len(_thumb_urls(page.content)) == 2 and b'href="?page=2"' in page.content
+    page2 = client.get(url, {"page": "2"})
+    assert len(_thumb_urls(page2.content)) == 1 and b"NEXT-2" in page2.content
+    assert client.get(url, {"page": "x"}).status_code == 200
+
+
+@pytest.mark.parametrize(("text", "state"), [
+    ("ok", "ok"),
+    ("ok (warnings: fill measured from all non-background pixels)", "warning"),
+    ("failed: background is not white", "failed"),
+    ("not exported: failed: too small", "failed"),
+    ("exported despite: failed: too small", "failed"),
+    ("not exported: gtin is empty", "failed"),
+    ("dry run: would be rendered", "pending"),
+    ("dry run (cached): ok", "ok"),
+])
+def test_it_maps_compliance_text_to_a_chip(text, state):
+    assert export_selectors.compliance_state(text) == state
+
+
+def test_the_form_shows_each_preset_as_a_card_with_its_canvas(client):
+    client.force_login(manager())
+    html = client.get(reverse("cutouts:export_list")).content.decode()
+    assert html.count('class="preset-card"') >= 8
+    etsy = re.search(r'data-preset="etsy">(.*?)</label>', html, re.S).group(1)
+    assert 'value="etsy"' in etsy and 'data-ratio="2500/2000"' in etsy
+    assert "width: 90px; height: 72px;" in etsy and "canvas-2500x2000" in etsy
+    hero = re.search(r'data-preset="web_hero">(.*?)</label>', html, re.S).group(1)
+    assert "width: 120px; height: 38px;" in hero  # scaled to fit the card, not overflowing
+    png = re.search(r'data-preset="transparent_png">(.*?)</label>', html, re.S).group(1)
+    assert "fits the product" in png and 'data-ratio=""' in png
+
+
+ETSY_RATIOS = {(4, 3), (5, 4), (1, 1)}  # Etsy's listing-photo recommendations
+
+
+@pytest.mark.parametrize("size", [(1600, 400), (400, 1600), (800, 600)],
+                         ids=["wide-car", "tall-bottle", "landscape"])
+def test_it_renders_etsy_on_a_recommended_ratio_whatever_the_product_shape(sent, size):
+    approved_cutout(product=ProductFactory(sku="ETSY-1"), size=size)
+    job = _run(["etsy"], sent)
+    rendition = Rendition.objects.get()
+    w, h = rendition.width, rendition.height
+    assert min(w, h) >= 2000  # Etsy: 2000 px on the shortest side
+    assert any(w * b == h * a for a, b in ETSY_RATIOS), (w, h)
+    assert rendition.compliance_ok and "ratio" not in rendition.compliance["summary"]
+    assert job.exported_count == 1
+
+
+@pytest.mark.parametrize("preset", ["ebay", "etsy", "amazon_main"])
+def test_it_does_not_warn_about_a_missing_shadow_layer(sent, preset):
+    approved_cutout(product=ProductFactory(sku="SHADE-1", asin="B0SHADE001"), shadow=False)
+    _run([preset], sent)
+    summary = Rendition.objects.get().compliance["summary"]
+    assert "shadow" not in summary, summary
+    assert summary == "ok"
