@@ -18,8 +18,8 @@ from ninja import Field, Schema
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
 
-from . import apikeys
 from .api_models import ApiKey
+from .services import api_keys as apikeys
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 MAX_ID = 2**63 - 1

@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import apikeys, roles, selectors, webhooks
+from . import roles, selectors, webhooks
 from .api_models import ApiScope, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .permissions import capability_required
+from .services import api_keys as apikeys
 
 
 def _require_manager(request: HttpRequest) -> None:
@@ -72,7 +73,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     response = render(request, "catalog/api_keys.html", {
-        "form": form, "keys": apikeys.api_keys_of(user=request.user), "new_token": new_token,
+        "form": form, "keys": selectors.api_key_list(user=request.user), "new_token": new_token,
         "now": timezone.now(),
     }, status=status)
     if new_token:

@@ -41,6 +41,11 @@ def api_key_get(*, pk: int, user) -> ApiKey | None:
     return ApiKey.objects.filter(pk=pk, user=user).first()
 
 
+def api_key_list(*, user) -> list[ApiKey]:
+    """``user``'s API keys, newest first (revoked and expired ones too, marked as such)."""
+    return list(ApiKey.objects.filter(user=user).order_by("-created_at"))
+
+
 def product_list(
     *, search: str = "", brand: str = "", category: str = "", status: str = "",
     with_assets: bool = True,

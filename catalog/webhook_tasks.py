@@ -3,7 +3,8 @@ workers find them)."""
 
 from celery import shared_task
 
-from . import apikeys, webhooks
+from . import webhooks
+from .services import api_keys as apikeys
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True,

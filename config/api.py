@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from catalog import api as catalog_api
 from catalog import api_views
 from catalog.api_support import Problem, problem_response
-from catalog.apikeys import RateLimited
+from catalog.services.api_keys import RateLimited
 from cutouts import api as cutouts_api
 
 logger = logging.getLogger("cutroom.api")

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from catalog import apikeys
+from catalog.services import api_keys as apikeys
 from tests.factories import UserFactory, manager, reviewer
 
 

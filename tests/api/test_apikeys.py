@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from catalog import apikeys
 from catalog.api_models import IdempotencyRecord
+from catalog.services import api_keys as apikeys
 from catalog.webhook_tasks import webhooks_resend_due_task
 from tests.api.conftest import key_for
 from tests.factories import manager

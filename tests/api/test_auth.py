@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from catalog import apikeys
 from catalog.api_models import ApiKey
 from catalog.roles import MANAGER, REVIEWER
+from catalog.services import api_keys as apikeys
 from config.api import api
 from tests.api.conftest import ApiClient, key_for
 from tests.factories import ProductFactory, manager, reviewer

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from catalog import apikeys
+from catalog.services import api_keys as apikeys
 from tests.factories import manager
 from tests.images import product_jpeg
 from tests.workers import running_worker, worker_env

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, settings
 from openapi_spec_validator import validate
 from schemathesis import checks
 
-from catalog import apikeys
+from catalog.services import api_keys as apikeys
 from config.api import api
 from tests.cutouts.export_helpers import approved_cutout, done_cutout
 from tests.factories import ImageAssetFactory, ProductFactory, manager

@@ -112,8 +112,8 @@ class Command(BaseCommand):
 def _seed(n_products: int, n_cutouts: int):
     from django.core.management import call_command
 
-    from catalog import apikeys
     from catalog.models import ImageAsset, Product
+    from catalog.services import api_keys as apikeys
     from catalog.services.users import user_create
     from cutouts.models import Cutout, JobStatus, ReviewStatus
 

@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import roles
-from .api_models import ApiKey, ApiScope, IdempotencyRecord
+from .. import roles
+from ..api_models import ApiKey, ApiScope, IdempotencyRecord
 
 KEY_PREFIX = "crk"
 SCOPE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -79,10 +79,6 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     key.refresh_from_db()
     return key
-
-
-def api_keys_of(*, user) -> list[ApiKey]:
-    return list(ApiKey.objects.filter(user=user).order_by("-created_at"))
 
 
 def api_key_authenticate(*, token: str) -> ApiKey | None:
@@ -170,10 +166,11 @@ def idempotency_claim(*, owner: str, key: str, method: str, path: str,
         return IdempotencyClaim(record=record, replay=False)
     except IntegrityError:
         pass
-    record = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
-    if record is None:  # expired and deleted by a concurrent request: treat as new
+    existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+    if existing is None:  # expired and deleted by a concurrent request: treat as new
         return idempotency_claim(owner=owner, key=key, method=method, path=path,
                                  fingerprint=fingerprint)
+    record = existing
     if (record.method, record.path, record.fingerprint) != (method, path[:500], fingerprint):
         raise IdempotencyConflict(
             "This Idempotency-Key was already used for a different request.")
