@@ -41,3 +41,7 @@ class PresetError(CutoutsError):
 
 class SceneError(CutoutsError):
     """A library item cannot be stored or edited; the message says why."""
+
+
+class TileError(CutoutsError):
+    """A loupe tile cannot be cut: an unknown kind of image."""

@@ -1,5 +1,4 @@
-"""Loupe tiles: a bounded crop of a version's full-size original or cutout, so the review card's
-loupe reads a few hundred pixels instead of downloading the whole full-size file."""
+"""Loupe tiles: bounded crops of a version's full-size original or cutout for the card's loupe."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from django.core.files.storage import storages
 from PIL import Image
 
+from ..errors import TileError
 from ..models import Cutout
 
 TILE_KINDS = ("original", "cutout")
@@ -19,10 +19,6 @@ _CACHE_ENTRIES = 2  # decoded full-size images kept: moving the loupe asks for m
 
 _cache: OrderedDict[str, Image.Image] = OrderedDict()
 _lock = threading.Lock()
-
-
-class TileError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)

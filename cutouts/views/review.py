@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
-from ..errors import ReviewError
+from ..errors import ReviewError, TileError
 from ..imaging.settings import SHADOW_MODES
 from ..models import Cutout, FlagReason
 from ..selectors import jobs as job_selectors
@@ -225,7 +225,7 @@ def tile(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
             cutout=cutout, kind=kind, x=_tile_number(request, "x", 0),
             y=_tile_number(request, "y", 0), w=_tile_number(request, "w", size),
             h=_tile_number(request, "h", size))
-    except (Cutout.DoesNotExist, FileNotFoundError, tiles.TileError):
+    except (Cutout.DoesNotExist, FileNotFoundError, TileError):
         raise Http404("No such image")
     response = HttpResponse(cut.png, content_type="image/png")
     response["Cache-Control"] = serving.VERSIONED
