@@ -147,8 +147,9 @@ def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, pa
     expect(original).to_be_visible()
     expect(approved).to_be_visible()
     # The cutout really loaded through the checked review image view.
-    assert page.evaluate("(img) => img.complete && img.naturalWidth > 0",
-                         approved.element_handle())
+    # On S3 the view answers with a redirect to a signed URL: wait for the image to arrive.
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=approved.element_handle(), timeout=15_000)
     screenshot("both")
     toggle = page.locator("[data-thumb-toggle]")
     toggle.get_by_role("button", name="Cutout").click()

@@ -1,6 +1,7 @@
 """Approved cutouts with real RGBA files in storage, without running the model."""
 
 import io
+import urllib.request
 import uuid
 
 from django.core.files.base import ContentFile
@@ -51,3 +52,13 @@ def done_cutout(*, asset=None, product=None, position="MAIN", version=1, size=(8
 def approved_cutout(**kwargs) -> Cutout:
     cutout = done_cutout(**kwargs)
     return review.cutout_approve(cutout=cutout, user=reviewer())
+
+
+def served(response) -> bytes:
+    """The bytes of a private image, streamed (local disk) or behind a presigned URL (S3)."""
+    if response.status_code == 302:
+        assert "X-Amz-Signature=" in response["Location"], response["Location"]
+        with urllib.request.urlopen(response["Location"], timeout=10) as fetched:  # noqa: S310
+            return fetched.read()
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)

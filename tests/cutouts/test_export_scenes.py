@@ -2,7 +2,6 @@
 changes), scene exports per background, the marketplace guard and the pages."""
 
 import io
-import urllib.request
 import zipfile
 
 import numpy as np
@@ -18,18 +17,9 @@ from cutouts.services import export_jobs, renditions, scenes
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout
+from .export_helpers import approved_cutout, served
 
 pytestmark = pytest.mark.django_db
-
-
-def served(response) -> bytes:
-    """The bytes of a private image, streamed (local disk) or behind a presigned URL (S3)."""
-    if response.status_code == 302:
-        with urllib.request.urlopen(response["Location"], timeout=10) as fetched:  # noqa: S310
-            return fetched.read()
-    assert response.status_code == 200
-    return b"".join(response.streaming_content)
 
 
 def room_jpeg(size=(960, 300), floor=0.7) -> bytes:
