@@ -1,5 +1,6 @@
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.files import File
@@ -44,6 +45,23 @@ def api_key_get(*, pk: int, user) -> ApiKey | None:
 def api_key_list(*, user) -> list[ApiKey]:
     """``user``'s API keys, newest first (revoked and expired ones too, marked as such)."""
     return list(ApiKey.objects.filter(user=user).order_by("-created_at"))
+
+
+def product_filters(params: Mapping[str, str]) -> dict[str, str]:
+    """The product list's filter from its query parameters (``q``, ``brand``, ``category``,
+    ``status``), as the keyword arguments of ``product_page`` and ``product_ids_matching``.
+
+    The one parser for the list and for "select all N matching" acting on it, so a selection
+    always matches what the list showed. Lengths are capped at the fields' sizes and an
+    unknown status means no status filter.
+    """
+    status = params.get("status", "")
+    return {
+        "search": params.get("q", "").strip()[:100],
+        "brand": params.get("brand", "")[:120],
+        "category": params.get("category", "")[:120],
+        "status": status if status in AssetStatus.values else "",
+    }
 
 
 def product_list(

@@ -55,23 +55,13 @@ def _product_or_404(pk: int) -> Product:
         raise Http404("No such product.")
 
 
-def _filters(request: HttpRequest) -> dict[str, str]:
-    status = request.GET.get("status", "")
-    return {
-        "search": request.GET.get("q", "").strip()[:100],
-        "brand": request.GET.get("brand", "")[:120],
-        "category": request.GET.get("category", "")[:120],
-        "status": status if status in AssetStatus.values else "",
-    }
-
-
 # --- Products ---------------------------------------------------------------------------------
 
 
 @capability_required(roles.VIEW)
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
-    filters = _filters(request)
+    filters = selectors.product_filters(request.GET)
     page = selectors.product_page(
         **filters, after=request.GET.get("after", "")[:64],
         before=request.GET.get("before", "")[:64],

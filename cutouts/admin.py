@@ -41,7 +41,7 @@ class PresetForm(forms.ModelForm):
             raise forms.ValidationError("Rules must be a JSON object.")
         try:
             variants.Rules.from_dict(rules)
-        except (ValueError, TypeError) as exc:
+        except variants.VariantError as exc:
             raise forms.ValidationError(str(exc))
         return rules
 

@@ -97,7 +97,11 @@ def screenshot(page, request):
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A moto S3 server on loopback for tests that need S3 whatever the suite's backend is."""
-    from moto.server import ThreadedMotoServer
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        # A failure, never a skip: CI must not go green without its S3 tests.
+        pytest.fail(f"moto[server] is missing ({exc}): install the dev dependencies.")
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
     server.start()
@@ -122,15 +126,15 @@ def s3_bucket(endpoint: str, prefix: str) -> str:
 @pytest.fixture
 def s3_default_storage(settings, s3_endpoint):
     """Point the ``default`` storage alias at a fresh moto bucket; returns a factory taking the
-    bucket prefix and optionally another S3Storage subclass path."""
+    bucket prefix, optionally another S3Storage subclass path and more storage options."""
     from django.core.files.storage import storages
 
-    def make(prefix: str, backend: str = "storages.backends.s3.S3Storage"):
+    def make(prefix: str, backend: str = "storages.backends.s3.S3Storage", **options):
         settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend, "OPTIONS": {
             "bucket_name": s3_bucket(s3_endpoint, prefix), "endpoint_url": s3_endpoint,
             "access_key": "test", "secret_key": "test", "region_name": "us-east-1",
             "addressing_style": "path", "default_acl": "private", "file_overwrite": False,
-            "location": "media", "signature_version": "s3v4",
+            "location": "media", "signature_version": "s3v4", **options,
         }}}
         return storages["default"]
 

@@ -34,7 +34,7 @@ def preset_as_variant(preset: Preset) -> variants.Preset:
         checked = variants.Preset(preset.name, preset.label, preset.spec, preset.naming,
                                   rules).checked()
         variants.validate_template(preset.naming)
-    except (variants.VariantError, ValueError, TypeError) as exc:  # Rules: plain ValueError
+    except variants.VariantError as exc:
         raise PresetError(f"Preset {preset.name!r} is invalid: {exc}")
     return checked
 

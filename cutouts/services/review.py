@@ -87,7 +87,12 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
 def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     """Choose any finished version as the current one. Choosing is the reviewer's approval of
     that version: it is what the asset shows and what export ships (approve v1, then choose
-    v2 -> v2 is approved and current, v1 stays approved but is no longer current)."""
+    v2 -> v2 is approved and current, v1 stays approved but is no longer current).
+
+    The choice answers every other version awaiting review, including runs still queued or
+    running (a re-run or retouch the reviewer started, a batch): they finish superseded, so
+    they never come back to the review queue or bulk approval to replace the choice. They
+    stay in the version list, and choosing or approving one later is a new decision."""
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
     _make_current(cutout)
@@ -95,9 +100,12 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
         Cutout.objects.filter(pk=cutout.pk).update(
             review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
             flag_reasons=[])
-    Cutout.objects.filter(asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
-                          status=JobStatus.DONE).exclude(pk=cutout.pk).update(
-        review_status=ReviewStatus.SUPERSEDED)
+    # A run's finish writes its status and outputs, never review_status, so a queued or
+    # running version marked here stays superseded when it is done.
+    Cutout.objects.filter(
+        asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
+        status__in=[JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING],
+    ).exclude(pk=cutout.pk).update(review_status=ReviewStatus.SUPERSEDED)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.CHOOSE, comment=comment,
                                   user=user)

@@ -30,6 +30,11 @@ class MaxBytesError(RenderError):
         super().__init__(message)
 
 
+class RulesError(VariantError):
+    """A preset's compliance rules (admin-edited JSON) are malformed; the message names the
+    offending rule."""
+
+
 class ExportNamingError(VariantError):
     """An export file name cannot be built from a naming template and a product's
     identifiers (not the import's ``catalog.ingest.naming.NamingError``, which maps file

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any
 
+from .errors import RulesError
 from .spec import FORMATS, VariantSpec, parse_spec
 
 WHITE = "ffffff"
@@ -49,6 +50,14 @@ GENERIC_NAMING = "{sku}/{sku}_{position}_{preset}.{ext}"
 MARKETPLACE: dict[str, Any] = {
     "product_clear_of_edges": True, "no_ghosts": True, "no_scenes": True,
 }
+
+
+def _listed(value: Any, rule: str) -> list[Any]:
+    # Admin JSON: a bare string or number here would otherwise be split into characters or
+    # fail with a TypeError the callers do not catch.
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise RulesError(f"{rule} must be a list, not {value!r}")
+    return list(value)
 
 
 @dataclass(frozen=True)
@@ -91,31 +100,33 @@ class Rules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rules:
-        """Inverse of :meth:`to_dict`; unknown keys or bad values raise ``ValueError``."""
+        """Inverse of :meth:`to_dict`; unknown keys or bad values raise :class:`RulesError`."""
+        if not isinstance(data, Mapping):
+            raise RulesError(f"rules must be a JSON object, not {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"unknown compliance rule(s): {', '.join(sorted(unknown))}")
+            raise RulesError(f"unknown compliance rule(s): {', '.join(sorted(unknown))}")
         values = dict(data)
         if "formats" in values:
-            formats = frozenset(values["formats"])
+            formats = frozenset(_listed(values["formats"], "formats"))
             unknown_formats = formats - set(FORMATS)
             if unknown_formats or not formats:
-                raise ValueError(
+                raise RulesError(
                     f"unknown or empty format list: {sorted(unknown_formats) or '[]'}")
             values["formats"] = formats
         if "aspect_ratios" in values:
-            ratios = tuple(values["aspect_ratios"] or ())
+            ratios = tuple(_listed(values["aspect_ratios"] or (), "aspect_ratios"))
             bad = [r for r in ratios if not (isinstance(r, str) and re.fullmatch(
                 r"[1-9][0-9]{0,3}:[1-9][0-9]{0,3}", r))]
             if bad:
-                raise ValueError(f"aspect ratios must look like '4:3', not {bad!r}")
+                raise RulesError(f"aspect ratios must look like '4:3', not {bad!r}")
             values["aspect_ratios"] = ratios
         bg = values.get("background")
         if bg not in (None, TRANSPARENT, WHITE_OR_TRANSPARENT) and not (
             isinstance(bg, str) and re.fullmatch(r"[0-9a-f]{6}", bg)
         ):
-            raise ValueError(f"background must be RRGGBB hex (lower case), {TRANSPARENT!r}, "
+            raise RulesError(f"background must be RRGGBB hex (lower case), {TRANSPARENT!r}, "
                              f"{WHITE_OR_TRANSPARENT!r} or null, not {bg!r}")
         return cls(**values)
 

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 
 from catalog import roles
 from catalog import selectors as catalog_selectors
-from catalog.models import AssetStatus
 from catalog.permissions import capability_required
 
 from ..errors import BatchError
@@ -24,20 +23,11 @@ from .jobs import _safe_next
 MAX_EXPORT_SKUS = 500
 
 
-def _matching_filter(request: HttpRequest) -> dict[str, str]:
-    status = request.POST.get("status", "")
-    return {
-        "search": request.POST.get("q", "").strip()[:100],
-        "brand": request.POST.get("brand", "")[:120],
-        "category": request.POST.get("category", "")[:120],
-        "status": status if status in AssetStatus.values else "",
-    }
-
-
 def _selected_assets(request: HttpRequest):
     if request.POST.get("all_matching") == "1":
         return assets_for_cutout(
-            product_ids=catalog_selectors.product_ids_matching(**_matching_filter(request)))
+            product_ids=catalog_selectors.product_ids_matching(
+                **catalog_selectors.product_filters(request.POST)))
     return assets_for_cutout(
         asset_ids=[int(v) for v in request.POST.getlist("asset") if v.isdigit()],
         skus=[v[:64] for v in request.POST.getlist("sku")][:10_000],

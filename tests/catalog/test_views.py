@@ -508,31 +508,8 @@ def test_it_shows_status_counts_and_recent_imports_on_the_dashboard(reviewer_cli
 
 
 @pytest.fixture
-def s3_storage(settings):
-    import time
-
-    import boto3
-    from django.core.files.storage import storages
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint, bucket = f"http://{host}:{port}", f"cutroom-views-{time.monotonic_ns()}"
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-        Bucket=bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": bucket, "endpoint_url": endpoint, "access_key": "test",
-            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
-            "default_acl": "private", "querystring_auth": True, "querystring_expire": 300,
-            "file_overwrite": False, "location": "media", "signature_version": "s3v4",
-        }},
-    }
-    yield storages["default"]
-    server.stop()
+def s3_storage(s3_default_storage):
+    return s3_default_storage("cutroom-views", querystring_auth=True, querystring_expire=300)
 
 
 def test_it_redirects_thumbnails_to_a_short_lived_signed_url_on_s3(reviewer_client, s3_storage):

@@ -62,3 +62,23 @@ def make_assets(db, request):
         return assets
 
     return make
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """Cutout runs are not sent to a broker; returns the ids of the cutouts that would be."""
+    from cutouts.tasks import cutout_run_task
+
+    sent = []
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda args, **kw: sent.append(args[0]))
+    return sent
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Export jobs are not sent to a broker; returns the ids of the jobs that would be."""
+    from cutouts.tasks import export_job_run_task
+
+    calls = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
+    return calls

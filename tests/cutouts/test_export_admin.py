@@ -27,6 +27,7 @@ def test_it_saves_a_valid_preset_with_its_canonical_spec():
     ("naming", "../{sku}.{ext}", "empty or dot-only folder"),
     ("naming", "{sku}%.{ext}", "contains characters outside"),
     ("rules", '{"min_fill": 85}', "unknown compliance rule(s): min_fill"),
+    ("rules", '{"aspect_ratios": 43}', "aspect_ratios must be a list, not 43"),
     ("rules", '{"formats": ["png"]}', "The spec writes jpeg, which these rules reject"),
 ])
 def test_it_rejects_presets_that_exports_could_not_use(field, value, message):

@@ -20,13 +20,6 @@ from .export_helpers import approved_cutout, served
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
-    return calls
-
-
 def _run(presets, sent, **kwargs):
     job = export_jobs.export_job_create(user=manager(), presets=presets, **kwargs)
     assert export_job_run_task(job.pk) == "done"

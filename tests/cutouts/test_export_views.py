@@ -2,28 +2,20 @@ import io
 import urllib.request
 import zipfile
 
-import boto3
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from cutouts.models import ExportJob, JobStatus
 from cutouts.services import export_jobs
 from cutouts.tasks import export_job_run_task
+from tests.conftest import s3_bucket
 from tests.factories import ProductFactory, manager, reviewer
 
 from .export_helpers import approved_cutout
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
-    return calls
 
 
 @pytest.fixture
@@ -158,31 +150,22 @@ def test_a_dry_run_has_no_zip_to_download(client, sent):
 
 
 def test_the_download_redirects_to_a_short_lived_signed_url_on_s3(client, finished_job,
-                                                                  monkeypatch):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
-            Bucket="exports-test")
-        s3 = S3Storage(bucket_name="exports-test", endpoint_url=endpoint, access_key="test",
-                       secret_key="test", region_name="us-east-1", addressing_style="path",
-                       default_acl="private", querystring_auth=True, querystring_expire=60,
-                       file_overwrite=False, location="exports", signature_version="s3v4")
-        s3.save(finished_job.zip_name, io.BytesIO(b"zip bytes"))
-        monkeypatch.setattr("catalog.serving.storages", {"exports": s3})
-        client.force_login(manager())
-        response = client.get(reverse("cutouts:export_download", args=[finished_job.pk]))
-        assert response.status_code == 302
-        url = response["Location"]
-        assert "X-Amz-Signature" in url and "X-Amz-Expires=60" in url
-        with urllib.request.urlopen(url) as fetched:
-            assert fetched.read() == b"zip bytes"
-            assert "attachment" in fetched.headers["Content-Disposition"]
-    finally:
-        server.stop()
+                                                                  monkeypatch, s3_endpoint):
+    s3 = S3Storage(bucket_name=s3_bucket(s3_endpoint, "exports-test"), endpoint_url=s3_endpoint,
+                   access_key="test", secret_key="test", region_name="us-east-1",
+                   addressing_style="path", default_acl="private", querystring_auth=True,
+                   querystring_expire=60, file_overwrite=False, location="exports",
+                   signature_version="s3v4")
+    s3.save(finished_job.zip_name, io.BytesIO(b"zip bytes"))
+    monkeypatch.setattr("catalog.serving.storages", {"exports": s3})
+    client.force_login(manager())
+    response = client.get(reverse("cutouts:export_download", args=[finished_job.pk]))
+    assert response.status_code == 302
+    url = response["Location"]
+    assert "X-Amz-Signature" in url and "X-Amz-Expires=60" in url
+    with urllib.request.urlopen(url) as fetched:
+        assert fetched.read() == b"zip bytes"
+        assert "attachment" in fetched.headers["Content-Disposition"]
 
 
 def test_cancel_stops_a_queued_job(client, sent):

@@ -7,16 +7,7 @@ from cutouts.models import Cutout, CutoutBatch, JobStatus, Notification
 from cutouts.services import batches, runs
 from tests.factories import UserFactory, manager, reviewer
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    sent = []
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda args, **kw: sent.append(args[0]))
-    return sent
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 def test_it_starts_a_batch_for_a_product_from_the_web(client, make_assets, no_broker,

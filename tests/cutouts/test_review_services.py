@@ -74,13 +74,6 @@ from cutouts.models import Cutout, CutoutQueue, JobStatus  # noqa: E402
 from tests.cutouts.reviewdata import done_cutouts, rgba_png  # noqa: E402
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-
-
 def test_it_raises_preflags_and_ranks_worse_signals_riskier():
     clean = {"empty": False, "fragment_count": 1, "uncertain_fraction": 0.001,
              "confidence": 0.98, "low_confidence": False, "halo_risk": 0.02,
@@ -124,6 +117,35 @@ def test_it_audits_confirming_and_dismissing_a_preflag(make_assets, fake_model, 
     with pytest.raises(ReviewError, match="no pre-flag"):
         review.cutout_preflag_resolve(cutout=cutout, user=user, preflag="halo_risk",
                                       confirm=True)
+
+
+def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
+        make_assets, fake_model, no_broker, monkeypatch):
+    [v1] = done_cutouts(make_assets(1))
+    [v2] = done_cutouts([v1.asset])
+    user = reviewer()
+    running = review.cutout_review_rerun(cutout=v2, user=user)
+    queued = review.cutout_review_rerun(cutout=v2, user=user)
+    predict, seen = fake_model.predict, []
+
+    def choose_while_running(rgb):
+        if not seen:  # the first re-run is running, the second still queued
+            seen.append(Cutout.objects.get(pk=running.pk).status)
+            review.cutout_choose(cutout=v1, user=user)
+        return predict(rgb)
+
+    monkeypatch.setattr(fake_model, "predict", choose_while_running)
+    for rerun in (running, queued):
+        assert runs.cutout_run(cutout_id=rerun.pk) == "done"
+    assert seen == [JobStatus.RUNNING]
+    versions = {c.version: c for c in Cutout.objects.filter(asset=v1.asset)}
+    assert versions[1].is_current and versions[1].review_status == ReviewStatus.APPROVED
+    assert [versions[n].review_status for n in (2, 3, 4)] == [ReviewStatus.SUPERSEDED] * 3
+    assert [versions[n].status for n in (3, 4)] == [JobStatus.DONE] * 2
+    v1.asset.refresh_from_db()
+    assert v1.asset.status == AssetStatus.APPROVED
+    assert review.cutouts_bulk_approve(cutout_ids=[running.pk, queued.pk], user=user) == 0
+    assert cutouts_approved_current().get(asset=v1.asset) == versions[1]
 
 
 def test_it_reruns_as_a_new_interactive_version_and_supersedes_the_old(

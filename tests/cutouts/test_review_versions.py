@@ -15,15 +15,8 @@ from cutouts.services import tiles
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
 
 
 def _version(asset, version, *, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,

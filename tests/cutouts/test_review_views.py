@@ -13,15 +13,8 @@ from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
 from tests.cutouts.reviewdata import done_cutouts, rgba_png
 from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
 
 
 @pytest.fixture

@@ -17,16 +17,7 @@ from tests.cutouts.export_helpers import served
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import manager, reviewer
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    sent = []
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda args, **kw: sent.append(args[0]))
-    return sent
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 
 @pytest.fixture
@@ -57,6 +48,23 @@ def test_it_starts_cutouts_for_every_product_the_filter_matches(manager_client, 
     batch = CutoutBatch.objects.get()
     assert sorted(batch.cutouts.values_list("asset_id", flat=True)) == sorted(
         a.pk for a in assets[:3])
+
+
+def test_it_selects_exactly_the_products_the_list_shows_for_the_same_filter(
+        manager_client, make_assets):
+    assets = make_assets(4, sku="SAME")
+    Product.objects.filter(pk__in=[a.product_id for a in assets[1:]]).update(brand="Acme")
+    # A padded search and an unknown status (ignored): both views must read them the same way.
+    for params, expected in (({"q": "  same-1 ", "status": "bogus"}, {"SAME-1"}),
+                             ({"brand": "Acme"}, {"SAME-1", "SAME-2", "SAME-3"})):
+        listed = manager_client.get(reverse("catalog:product_list"), params)
+        shown = {p.sku for p in listed.context["page"].products}
+        assert shown == expected, params
+        CutoutBatch.objects.all().delete()
+        manager_client.post(reverse("cutouts:selection_cutouts"), {
+            **params, "all_matching": "1", "profile": "default", "model": "u2netp"})
+        batch = CutoutBatch.objects.get()
+        assert set(batch.cutouts.values_list("asset__product__sku", flat=True)) == shown, params
 
 
 def test_it_reruns_selected_images_as_new_versions(manager_client, make_assets):

@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from cutouts.variants import Rules, check_rendered, check_variant, get_preset, render_variant
+from cutouts.variants.errors import RulesError
 from cutouts.variants.layout import significant_region
 
 from .synthetic import PRODUCT, cutout, decode, encode
@@ -116,5 +117,5 @@ def test_it_flags_a_canvas_outside_the_marketplace_ratios():
     result = check_variant(wide, get_preset("etsy").rules)
     assert any("expects 4:3 or 5:4" in e for e in result.errors), result.errors
     assert Rules.from_dict(get_preset("etsy").rules.to_dict()) == get_preset("etsy").rules
-    with pytest.raises(ValueError, match="aspect ratios"):
+    with pytest.raises(RulesError, match="aspect ratios"):
         Rules.from_dict({"aspect_ratios": ["wide"]})

@@ -1,6 +1,7 @@
 """Every built-in preset renders a synthetic cutout into a file that passes its own rules."""
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -199,10 +200,16 @@ def test_it_round_trips_rules_through_json(name):
         ({"formats": ["gif"]}, "unknown or empty format list"),
         ({"formats": []}, "unknown or empty format list"),
         ({"background": "white"}, "background must be RRGGBB"),
+        ({"formats": "png"}, "formats must be a list"),
+        ({"aspect_ratios": 43}, "aspect_ratios must be a list"),
+        (["formats"], "rules must be a JSON object"),
     ],
 )
-def test_it_rejects_bad_rules_from_the_admin(data, fragment):
-    from cutouts.variants import Rules
+def test_it_rejects_bad_rules_from_the_admin_with_a_rules_error(data, fragment):
+    from cutouts.variants import Rules, VariantError
+    from cutouts.variants.errors import RulesError
 
-    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(RulesError, match=re.escape(fragment)) as raised:
         Rules.from_dict(data)
+    # Callers catch the package's errors by type; none of them is a ValueError.
+    assert isinstance(raised.value, VariantError) and not isinstance(raised.value, ValueError)
