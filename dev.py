@@ -198,13 +198,15 @@ def main() -> int:
     p_run.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKERS", "2")))
     p_run.set_defaults(func=cmd_run)
     p_test = sub.add_parser("test", help="install and run the full test suite (pytest options "
-                                         "pass through: -k, -x, --durations, paths)")
+                                         "pass through: -k, -x, --durations, paths)",
+                            epilog="pytest's own help: python3 dev.py test -- --help")
     p_test.add_argument("--install-browser", action="store_true",
                         help="install Debian's chromium with apt-get when missing (root)")
     p_test.add_argument("pytest_args", nargs="*", help="passed to pytest unchanged")
     p_test.set_defaults(func=cmd_test)
     argv = sys.argv[1:]
-    if argv[:1] == ["test"]:
+    ours = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+    if argv[:1] == ["test"] and not {"-h", "--help"} & set(ours):
         args = argparse.Namespace(func=cmd_test, **split_test_args(argv[1:]))
     else:
         args = parser.parse_args(argv)

@@ -31,6 +31,24 @@ def test_it_passes_pytest_options_through_in_order(dev, monkeypatch):
     assert seen["install_browser"] is True
 
 
+def test_it_prints_its_help_without_installing_or_testing(dev, monkeypatch, capsys):
+    monkeypatch.setattr(dev, "cmd_test", lambda args: pytest.fail("the suite ran"))
+    monkeypatch.setattr(sys, "argv", ["dev.py", "test", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        dev.main()
+    assert exit_.value.code == 0
+    assert "--install-browser" in capsys.readouterr().out
+    assert dev.ran == []
+
+
+def test_it_leaves_a_help_after_a_double_dash_to_pytest(dev, monkeypatch):
+    seen = {}
+    monkeypatch.setattr(dev, "cmd_test", lambda args: seen.update(vars(args)) or 0)
+    monkeypatch.setattr(sys, "argv", ["dev.py", "test", "--", "--help"])
+    assert dev.main() == 0
+    assert seen["pytest_args"] == ["--help"]
+
+
 def test_it_leaves_an_install_browser_after_a_double_dash_to_pytest(dev):
     parsed = dev.split_test_args(["-q", "--", "--install-browser"])
     assert parsed == {"install_browser": False, "pytest_args": ["-q", "--install-browser"]}
