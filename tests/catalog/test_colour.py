@@ -124,3 +124,14 @@ def test_it_ignores_and_flags_a_profile_that_does_not_match_the_pixels(storage):
     assert asset.colour_flagged is True
     assert "does not match the RGB pixels" in asset.colour_note
     assert _max_delta_e(working, np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))) < 2
+
+
+@pytest.mark.django_db
+def test_it_keeps_an_untagged_srgb_photo_pixel_for_pixel_in_the_working_copy(storage):
+    # The working copy's encoding is lossless: an sRGB photo comes back exactly as decoded.
+    data = _jpeg(_saturated_rgb(), None)
+    asset, working = _ingest_working(data, "srgb.jpg")
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert asset.working_name.endswith(".png")
+    assert np.array_equal(working, decoded)
+    assert _max_delta_e(working, decoded) == 0

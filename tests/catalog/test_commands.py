@@ -76,7 +76,20 @@ def test_it_benchmarks_a_small_import_through_a_real_worker(tmp_path):
     out = run("import_benchmark", "6", "--side", "700", "--json", str(report_path))
     report = json.loads(report_path.read_text())
     assert "import/baseline time ratio" in out
+    assert "import/bare loop throughput: wall " in out and "(target >= 0.5)" in out
     assert report["job"]["status"] == "done"
     assert report["job"]["imported"] == 6  # the one bad entry is the '../escape.jpg'
     assert report["job"]["errors"] == 1
     assert 0 < report["worker_peak_rss_mb"] < 400
+    # The bare loop decodes and saves the same six photos as working copies.
+    assert report["bare"]["saved"] == 6 and report["bare"]["failed"] == 0
+    assert [row["run"] for row in report["rows"]] == [
+        "baseline: copy entries to storage", "bare loop: decode+transpose+save",
+        "import via worker"]
+    import_row = report["rows"][2]
+    assert import_row["cpu_seconds"] > 0
+    assert report["throughput_ratio_wall"] == pytest.approx(
+        report["bare"]["seconds"] / report["job"]["seconds"], rel=1e-2)
+    assert report["throughput_ratio_cpu"] == pytest.approx(
+        report["bare"]["cpu_seconds"] / report["job"]["cpu_seconds"], rel=1e-2)
+    assert report["target_ratio"] == 0.5

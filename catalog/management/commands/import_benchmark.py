@@ -1,12 +1,17 @@
-"""Import a generated ZIP through a real worker in a throwaway state, against a baseline.
+"""Import a generated ZIP through a real worker in a throwaway state, against two baselines.
 
 The parent builds the ZIP and a temporary var dir (SQLite database, local media, file
-broker), so nothing touches the developer's data. Two measured runs, each in its own
-process so each peak RSS is its own:
+broker), so nothing touches the developer's data. Three measured runs on the same ZIP, each
+in its own process so each peak RSS is its own:
 
-* baseline: a bare loop copying every ZIP entry to storage in chunks (the I/O floor);
+* copy: a bare loop copying every ZIP entry to storage in chunks (the I/O floor);
+* bare loop (issue #18's target): every entry decoded by Pillow, EXIF-transposed and saved
+  with ``images.encode_working`` (the working copy's own encoder) to a temp dir, one process;
 * import: ``import_job_create`` → a real ``celery worker -P solo`` runs the task; its peak
-  RSS is the kernel's high-water mark (VmHWM) of that one worker process.
+  RSS is the kernel's high-water mark (VmHWM) of that one worker process, its CPU time the
+  worker's user + system time from the job's start to its end.
+
+Target: import throughput ≥ 0.5 × the bare loop's, in wall-clock and in CPU time.
 """
 
 import argparse
@@ -14,6 +19,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +33,7 @@ from django.core.management.base import BaseCommand, CommandError
 from PIL import Image
 
 TARGET_RSS_MB = 400
+TARGET_RATIO = 0.5
 
 
 def _peak_rss_mb_self() -> float:
@@ -46,6 +53,15 @@ def _vm_hwm_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def build_zip(path: Path, count: int, side: int, seed: int = 0) -> dict:
@@ -113,7 +129,37 @@ def _child_baseline(zip_path: str) -> dict:
             "peak_rss_mb": _peak_rss_mb_self()}
 
 
-def _child_import(zip_path: str, timeout: float) -> dict:
+def _child_bare(zip_path: str, out_dir: str) -> dict:
+    """Issue #18's bare loop: decode, EXIF transpose, save as the working copy; nothing else."""
+    from PIL import ImageOps
+
+    from catalog.ingest import images
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    saved = failed = 0
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            if info.is_dir() or ".." in info.filename:
+                continue
+            try:
+                with zf.open(info) as handle, Image.open(handle) as image:
+                    image.load()
+                    upright = ImageOps.exif_transpose(image)
+                    if upright.mode not in ("RGB", "L"):
+                        upright = upright.convert("RGB")
+                    with open(out / f"{saved:06d}{images.WORKING_EXTENSION}", "wb") as target:
+                        images.encode_working(upright, target)
+                saved += 1
+            except Exception:  # noqa: BLE001 - the ZIP's bad entries fail here as in the import
+                failed += 1
+    return {"seconds": time.perf_counter() - started,
+            "cpu_seconds": time.process_time() - cpu_started, "saved": saved,
+            "failed": failed, "peak_rss_mb": _peak_rss_mb_self()}
+
+
+def _child_import(zip_path: str, timeout: float, worker_pid: int | None) -> dict:
     from django.db import transaction
     from tqdm import tqdm
 
@@ -127,23 +173,31 @@ def _child_import(zip_path: str, timeout: float) -> dict:
             create_products=True,
         )
     bar = tqdm(total=0, unit="img", desc="import (worker)", file=sys.stderr)
+    cpu_started = cpu_finished = None
     while True:
         job.refresh_from_db()
+        if cpu_started is None and job.started_at is not None and worker_pid:
+            # Sampled as soon as the task claims the job (polled fast until then), so the
+            # worker's boot is not counted.
+            cpu_started = _cpu_seconds(worker_pid)
         if job.progress_total and bar.total != job.progress_total:
             bar.total = job.progress_total
         bar.n = job.progress_done
         bar.refresh()
         if job.is_finished:
+            cpu_finished = _cpu_seconds(worker_pid) if worker_pid else None
             break
         if time.perf_counter() - started > timeout:
             raise CommandError(f"Import not finished after {timeout:.0f} s: {job.status}")
-        time.sleep(0.25)
+        time.sleep(0.25 if cpu_started is not None else 0.02)
     bar.close()
     # Worker-side time: from the task claiming the job to the last file, without the wait
     # for the worker to boot.
     worker_seconds = (job.finished_at - job.started_at).total_seconds()
     return {
         "seconds": worker_seconds, "wall_seconds": time.perf_counter() - started,
+        "cpu_seconds": (cpu_finished - cpu_started
+                        if cpu_started is not None and cpu_finished is not None else None),
         "status": job.status,
         "imported": job.imported_count, "errors": job.error_count,
         "duplicates": job.duplicate_count, "message": job.message,
@@ -161,15 +215,22 @@ class Command(BaseCommand):
                             default=str(settings.VAR_DIR / "benchmarks" / "import_benchmark.json"))
         parser.add_argument("--timeout", type=float, default=3600)
         parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
-        parser.add_argument("--child", choices=["baseline", "import"], help=argparse.SUPPRESS)
+        parser.add_argument("--child", choices=["baseline", "bare", "import"],
+                            help=argparse.SUPPRESS)
         parser.add_argument("--zip", dest="zip_path", help=argparse.SUPPRESS)
+        parser.add_argument("--out", dest="out_dir", help=argparse.SUPPRESS)
+        parser.add_argument("--worker-pid", type=int, help=argparse.SUPPRESS)
 
-    def handle(self, *args, count, side, json_path, timeout, keep, child, zip_path, **options):
+    def handle(self, *args, count, side, json_path, timeout, keep, child, zip_path, out_dir,
+               worker_pid, **options):
         if child == "baseline":
             self.stdout.write(json.dumps(_child_baseline(zip_path)))
             return
+        if child == "bare":
+            self.stdout.write(json.dumps(_child_bare(zip_path, out_dir)))
+            return
         if child == "import":
-            self.stdout.write(json.dumps(_child_import(zip_path, timeout)))
+            self.stdout.write(json.dumps(_child_import(zip_path, timeout, worker_pid)))
             return
         if count < 1:
             raise CommandError("count must be at least 1")
@@ -178,8 +239,6 @@ class Command(BaseCommand):
             report = self._run(tmp, count, side, timeout)
         finally:
             if not keep:
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
         out = Path(json_path)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +252,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"built {zip_path.name}: {count} entries of {side}x{side} "
             f"({zip_path.stat().st_size / 1e6:.0f} MB, bad: {bad}) in "
-            f"{time.perf_counter() - started:.1f} s"
+            f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}"
         )
         env = {
             **os.environ, "CUTROOM_VAR_DIR": str(tmp / "var"),
@@ -204,15 +263,18 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=settings.BASE_DIR)
 
-        def child(kind: str) -> dict:
+        def child(kind: str, *extra: str) -> dict:
             done = subprocess.run(
                 [*manage, "import_benchmark", str(count), "--child", kind, "--zip",
-                 str(zip_path), "--timeout", str(timeout)],
+                 str(zip_path), "--timeout", str(timeout), *extra],
                 env=env, cwd=settings.BASE_DIR, check=True, stdout=subprocess.PIPE, text=True,
             )
             return json.loads(done.stdout.strip().splitlines()[-1])
 
         baseline = child("baseline")
+        bare = child("bare", "--out", str(tmp / "bare"))
+        # 500 working copies are ~3 GB; the import writes its own next.
+        shutil.rmtree(tmp / "bare", ignore_errors=True)
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-P",
              "solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l",
@@ -220,22 +282,33 @@ class Command(BaseCommand):
             env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL,
         )
         try:
-            imported = child("import")
+            imported = child("import", "--worker-pid", str(worker.pid))
             imported["peak_rss_mb"] = _vm_hwm_mb(worker.pid)
         finally:
             worker.terminate()
             worker.wait(30)
         rows = []
-        for label, run, images in (("baseline: copy entries to storage", baseline, count),
-                                   ("import via worker", imported, count)):
+        for label, run in (("baseline: copy entries to storage", baseline),
+                           ("bare loop: decode+transpose+save", bare),
+                           ("import via worker", imported)):
+            cpu = run.get("cpu_seconds")
             rows.append({"run": label, "seconds": round(run["seconds"], 2),
-                         "images_per_s": round(images / run["seconds"], 2),
+                         "images_per_s": round(count / run["seconds"], 2),
+                         "cpu_seconds": round(cpu, 2) if cpu is not None else None,
                          "peak_rss_mb": round(run["peak_rss_mb"] or 0, 1)})
         ratio = imported["seconds"] / baseline["seconds"]
-        self.stdout.write(f"{'run':<36}{'seconds':>10}{'images/s':>10}{'peak RSS MB':>13}")
+        # Throughput ratios on the same images: import ÷ bare loop (target >= 0.5).
+        wall_ratio = bare["seconds"] / imported["seconds"]
+        cpu_ratio = (bare["cpu_seconds"] / imported["cpu_seconds"]
+                     if imported.get("cpu_seconds") else None)
+        self.stdout.write(f"{'run':<36}{'seconds':>10}{'images/s':>10}{'CPU s':>9}"
+                          f"{'peak RSS MB':>13}")
         for row in rows:
+            cpu_text = f"{row['cpu_seconds']:>9.2f}" if row["cpu_seconds"] is not None \
+                else f"{'-':>9}"
             self.stdout.write(f"{row['run']:<36}{row['seconds']:>10.2f}"
-                              f"{row['images_per_s']:>10.2f}{row['peak_rss_mb']:>13.1f}")
+                              f"{row['images_per_s']:>10.2f}{cpu_text}"
+                              f"{row['peak_rss_mb']:>13.1f}")
         peak = imported["peak_rss_mb"] or 0
         verdict = "OK" if peak < TARGET_RSS_MB else "OVER TARGET"
         self.stdout.write(
@@ -243,6 +316,22 @@ class Command(BaseCommand):
             f"(target < {TARGET_RSS_MB} MB: {verdict}); job {imported['status']}: "
             f"{imported['message']}"
         )
+
+        def judged(value: float | None) -> str:
+            if value is None:
+                return "n/a"
+            return f"{value:.2f} ({'OK' if value >= TARGET_RATIO else 'UNDER TARGET'})"
+
+        load = [round(v, 2) for v in os.getloadavg()]
+        self.stdout.write(
+            f"import/bare loop throughput: wall {judged(wall_ratio)}, CPU {judged(cpu_ratio)} "
+            f"(target >= {TARGET_RATIO}); load average {load[0]:.2f} {load[1]:.2f} "
+            f"{load[2]:.2f}"
+        )
         return {"count": count, "side": side, "bad_entries": bad, "rows": rows,
                 "time_ratio": round(ratio, 2), "worker_peak_rss_mb": peak,
-                "target_rss_mb": TARGET_RSS_MB, "job": imported}
+                "target_rss_mb": TARGET_RSS_MB,
+                "throughput_ratio_wall": round(wall_ratio, 3),
+                "throughput_ratio_cpu": round(cpu_ratio, 3) if cpu_ratio is not None else None,
+                "target_ratio": TARGET_RATIO, "bare": bare, "load_average": load,
+                "job": imported}
