@@ -7,11 +7,12 @@ exactly 0/1). A weak, confidence-weighted sampling data term (as in robust matti
 known foreground and background colours explain the pixel as their mixture) pulls each unknown
 pixel towards that estimate. Only windows that touch the unknown band are built (vectorised
 batches) and only the unknown pixels are variables, so time and memory follow the band, not the
-image. The system is solved coarse to fine (half-size problems give the starting point) with a
-few Jacobi-preconditioned CG iterations per level — pure numpy/scipy, no numba compile; band
-pixels that the half-size solution already puts at 0 or 1, away from any fractional pixel, are
-held there at full size, so the full-size problem covers only the soft part of the band. Big
-bands are split into overlapping tiles blended at the seams.
+image. The system is solved coarse to fine (a half-size problem, started from the sampling
+estimate, gives the full-size starting point) with a few Jacobi-preconditioned CG iterations per
+level — pure numpy/scipy, no numba compile; band pixels that the half-size solution already puts
+near 0 or 1, away from any fractional pixel, are held there at full size, so the full-size problem
+covers only the soft part of the band. Big bands are split into overlapping tiles blended at the
+seams.
 
 Foreground colours use blur-fusion (Forte & Pitie 2021, "Approximate fast foreground colour
 estimation"), computed only around fractional alpha, so hair composited on a new background does
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import cv2
 import numpy as np
@@ -39,25 +40,27 @@ DATA_TAU2 = 0.05
 ISLAND_WEIGHT = 1e-6  # keeps unknown regions that touch no known pixel solvable
 MAX_VARS = 400_000  # unknown pixels per solve; above this the band is tiled
 TILE_OVERLAP = 48
-# windows built (and unknown rows assembled) per vectorised batch: small enough that the
-# batch's float64 temporaries stay in cache (8192 was ~10% faster overall than 32768)
-WINDOW_CHUNK = 8192
 CG_RTOL = 1e-7
 RESIDUAL_EVERY = 10
-# CG iterations at full size, half size, quarter size, ... (coarse to fine; see _solve_tile)
-ITERATIONS = (40, 100)
-MAX_LEVEL = 2
-DIRECT_ITERATIONS = 300  # a small band solved at full size only, starting from nothing
-# the coarsest level of a coarse-to-fine solve (also from nothing): its result is only a
-# starting point, and 100 scored as well on soft-dev as 300
+# CG iterations at full size, half size, ... (coarse to fine; see _solve_tile): one coarse level.
+# On soft-dev a quarter-size level (100 iterations) below the half-size one bought nothing once
+# the coarsest level starts from the sampling estimate instead of from nothing
+ITERATIONS = (40,)
+MAX_LEVEL = 1
+DIRECT_ITERATIONS = 300  # a small band solved at full size only (from the sampling estimate)
+# the coarsest level of a coarse-to-fine solve, started from the sampling estimate (see
+# _colour_estimate): on soft-dev that start scored better than starting from nothing (SAD
+# 4.26 vs 4.29, Grad 3.60 vs 3.65); fewer iterations raised SAD (80: 4.32), more cost time
 COARSEST_ITERATIONS = 100
 # per level (full size first): band pixels whose upsampled coarser alpha is within this of 0 or 1,
 # and more than SETTLE_MARGIN px from any other band pixel, are held at that alpha (see _settle).
-# Only at full size: settling the half-size level too cost Grad on soft-dev.
-SETTLE = (0.03,)
+# Only at full size: settling the half-size level too cost Grad on soft-dev. 0.08 instead of
+# 0.03 leaves a quarter fewer pixels to the full-size solve for Grad 3.66 instead of 3.60
+# (0.1: 3.68).
+SETTLE = (0.08,)
 SETTLE_MARGIN = 1
 COARSE_MIN = 5000  # unknown pixels below which a level is solved directly
-MAX_TILE_AREA = 1_500_000  # px of a tile's bounding box (its L planes take 64 B/px)
+MAX_TILE_AREA = 1_500_000  # px of a tile's bounding box (its index images take 20 B/px)
 
 Box = tuple[int, int, int, int]  # (y0, y1, x0, x1)
 Cuts = tuple[tuple[int, int, int], ...]  # (axis, mid, side) of each split above a tile
@@ -232,6 +235,8 @@ def _solve_tile(rgb: np.ndarray, trimap: np.ndarray, unknown: np.ndarray,
         b = _fill_at(fills[1], idx, unknown.shape)
         est, conf = _colour_estimate(rgb, idx, f, b)
         dw = DATA_WEIGHT * conf
+        if x0 is None:
+            x0 = est  # the coarsest level (or a small band): start from the estimate
         A, rhs = _system(rgb, out, unknown, weight + dw)
         rhs += weight * p + dw * est
     else:
@@ -367,105 +372,132 @@ def _downsample(rgb: np.ndarray, trimap: np.ndarray, prior: np.ndarray | None
     return rc, tc, pc
 
 
-_OFF5 = {(dy, dx): (dy + 2) * 5 + dx + 2 for dy in range(-2, 3) for dx in range(-2, 3)}
-# L is symmetric: only the 13 offsets at or after (0, 0) in raster order are stored as planes;
-# L[p, p + d] for the other 12 is read at the neighbour, L[p + d, (p + d) - d]
-_HALF = {d: j for j, d in enumerate(d for d in _OFF5 if d >= (0, 0))}
-# for window member a: the half planes of its pairs with members a..8 (raster order)
-PLANE_STRIDE = 16  # 13 planes padded to 16 floats: 64-byte pixel rows gather fast
-# the 12 offsets before (0, 0) in raster order: L[p, p + d] is stored at p + d, plane HALF[-d]
-_NEG = [d for d in _OFF5 if d < (0, 0)]
-_PAIR_PLANES = [np.array([_HALF[(by - ay, bx - ax)] for by, bx in _OFFS3[ka:]])
-                for ka, (ay, ax) in enumerate(_OFFS3)]
+_OFF5 = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]  # a row's 25 columns, raster
+# unknown rows assembled per batch, with the windows they need built alongside: small enough
+# that the batch's blocks (324 B per window) stay in cache; 2048 and 8192 measured the same
+ROW_CHUNK = 4096
+
+
+class _Rows(NamedTuple):
+    """The unknown pixels' rows of A = L_uu + diag I, 25 columns each (the 5x5 neighbourhood in
+    raster order, column 12 the diagonal): a neighbour that is not unknown points at column n, a
+    dummy variable that CG holds at 0, so the arrays are CSR with a fixed row length and need no
+    compaction or masking (see _pcg_jacobi)."""
+
+    data: np.ndarray  # (n, 25) float32
+    cols: np.ndarray  # (n, 25) int32
 
 
 def _system(rgb: np.ndarray, known: np.ndarray, unknown: np.ndarray,
-            diag: float | np.ndarray = 0.0) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The unknown pixels' rows of the matting Laplacian: (A = L_uu + diag I as CSR,
-    rhs = -L_uk a_k), with a_k = known (float32 alpha, read only outside the unknown band).
+            diag: float | np.ndarray = 0.0) -> tuple[_Rows, np.ndarray]:
+    """The unknown pixels' rows of the matting Laplacian: (A = L_uu + diag I, rhs = -L_uk a_k),
+    with a_k = known (float32 alpha, read only outside the unknown band).
 
-    Only the windows touching the band are built, in vectorised batches (no per-window Python).
-    L is kept as 13 dense offset planes over the crop (half the 5x5 neighbourhood, by symmetry),
-    stored pixel-major in 64-byte rows (a row's upper half is one fast row gather), and becomes
-    float32 CSR directly, already sorted. Only rows within 2 px of a nonzero known alpha get a
-    right-hand side.
+    Rows are assembled in raster-order batches, and with each batch only the windows it touches
+    are built (a few image rows either side are built twice): every window's 9x9 block of L is
+    made in cache and each row gathers its 9 windows' blocks into its 5x5 neighbourhood, with no
+    scatter into a whole-crop buffer (its fresh pages and scattered adds were a third of the
+    build). Only rows within 2 px of a nonzero known alpha get a right-hand side.
     """
     h, w = unknown.shape
     wp = w + 4
     n = int(np.count_nonzero(unknown))
-    S = PLANE_STRIDE
     centres = cv2.dilate(unknown.view(np.uint8), np.ones((3, 3), np.uint8))
     centres[0, :] = centres[-1, :] = 0
     centres[:, 0] = centres[:, -1] = 0
     # a pixel's RGBA bytes as one int32: a window's colours are 9 word gathers (gathering
     # channel planes was ~10x slower), and no float copy of the crop is made
     pix = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA).reshape(-1).view(np.int32)
-    planes = np.zeros(((h + 4) * wp, S), np.float32)
-    flatp = planes.ravel()
-    cy, cx = np.nonzero(centres)
-    cflat = (cy * w + cx).astype(np.int64)
-    cpad = ((cy + 2) * wp + (cx + 2)).astype(np.int64)
-    del cy, cx
-    off3 = np.array([dy * w + dx for dy, dx in _OFFS3], np.int64)
+    # indices into the crop padded by 2 px (neighbour offsets then never leave it)
+    cpad = np.flatnonzero(cv2.copyMakeBorder(centres, 2, 2, 2, 2, cv2.BORDER_CONSTANT))
+    m = len(cpad)
+    wid = np.full((h + 4) * wp, m, np.int32)  # window id per centre; m: no window there
+    wid[cpad] = np.arange(m, dtype=np.int32)
+    cy, cx = np.divmod(cpad, wp)
+    cflat = (cy - 2) * w + (cx - 2)
+    del cy, cx, centres
+    off3 = np.array([dy * w + dx for dy, dx in _OFFS3], np.intp)
     off3pad = [dy * wp + dx for dy, dx in _OFFS3]
-    for s0 in range(0, len(cflat), WINDOW_CHUNK):
-        cf = cflat[s0:s0 + WINDOW_CHUNK]
-        cp = cpad[s0:s0 + WINDOW_CHUNK]
-        y = _window_factors(pix.take(cf[None, :] + off3[:, None]))
-        for ka in range(9):
-            g = y[ka, 0][None, :] * y[ka:, 0]
-            g += y[ka, 1][None, :] * y[ka:, 1]
-            g += y[ka, 2][None, :] * y[ka:, 2]
-            g += 1.0
-            g *= np.float32(-1 / 9)
-            g[0] += 1.0
-            # member a of every window against the members after it: distinct target pixels
-            # for a fixed member, so a plain fancy += is exact (no np.add.at needed)
-            tgt = _PAIR_PLANES[ka][:, None] + ((cp + off3pad[ka]) * S)[None, :]
-            flatp[tgt] += g
-    vpad = np.full((h + 4, wp), -1, np.int32)
-    vpad[2:-2, 2:-2][unknown] = np.arange(n, dtype=np.int32)
-    kpad = np.zeros((h + 4, wp), np.float32)
-    kpad[2:-2, 2:-2] = known
-    kpad[2:-2, 2:-2][unknown] = 0
+    linpad = np.flatnonzero(cv2.copyMakeBorder(unknown.view(np.uint8), 2, 2, 2, 2,
+                                               cv2.BORDER_CONSTANT))
+    vpad = np.full((h + 4) * wp, n, np.int32)  # n: not unknown, the dummy column
+    vpad[linpad] = np.arange(n, dtype=np.int32)
+    kpad = cv2.copyMakeBorder(known, 2, 2, 2, 2, cv2.BORDER_CONSTANT).reshape(-1)
+    kpad[linpad] = 0
     # rows with a nonzero known value within 2 px: the only ones with a right-hand side
-    near = cv2.dilate((kpad != 0).view(np.uint8), np.ones((5, 5), np.uint8))
-    near_u = near[2:-2, 2:-2][unknown].astype(bool)
-    ys, xs = np.nonzero(unknown)
-    linpad = ((ys + 2) * wp + (xs + 2)).astype(np.int64)
-    del ys, xs
-    offs = np.array([dy * wp + dx for dy, dx in _OFF5], np.int64)
-    neg_shift = np.array([(dy * wp + dx) * S + _HALF[(-dy, -dx)] for dy, dx in _NEG], np.int64)
-    vflat, kflat = vpad.ravel(), kpad.ravel()
+    near = cv2.dilate((kpad != 0).view(np.uint8).reshape(h + 4, wp), np.ones((5, 5), np.uint8))
+    near_u = near.reshape(-1)[linpad].astype(bool)
+    del near
+    offs = np.array([dy * wp + dx for dy, dx in _OFF5], np.intp)
     rhs = np.zeros(n, np.float64)
-    counts = np.empty(n, np.int32)
-    data_parts, col_parts = [], []
-    for s0 in range(0, n, WINDOW_CHUNK):
-        lp = linpad[s0:s0 + WINDOW_CHUNK]
+    data = np.empty((n, 25), np.float32)
+    cols = np.empty((n, 25), np.int32)
+    # each batch's windows: centres within one px of its rows, a contiguous run in raster order
+    starts = linpad[::ROW_CHUNK]
+    ends = linpad[np.minimum(np.arange(ROW_CHUNK, n + ROW_CHUNK, ROW_CHUNK), n) - 1]
+    c0s = np.searchsorted(cpad, starts - wp - 1)
+    c1s = np.searchsorted(cpad, ends + wp + 2)
+    # the batches' big temporaries, allocated once: fresh pages per batch were a tenth of the
+    # CPU time (page faults)
+    k_max = min(n, ROW_CHUNK)
+    mc_max = int((c1s - c0s).max())
+    g_buf = np.empty(81 * (mc_max + 1), np.float32)
+    xy_buf = np.empty(54 * mc_max, np.float32)
+    v5_buf = np.empty(25 * k_max, np.float32)
+    nb_buf = np.empty((k_max, 25), np.intp)
+    for s0, c0, c1 in zip(range(0, n, ROW_CHUNK), c0s.tolist(), c1s.tolist(), strict=True):
+        lp = linpad[s0:s0 + ROW_CHUNK]
         k = len(lp)
-        vals = np.empty((k, 25), np.float32)
-        vals[:, 12:] = planes.take(lp, axis=0)[:, :13]
-        vals[:, :12] = flatp.take((lp * S)[:, None] + neg_shift[None, :])
-        nb = lp[:, None] + offs[None, :]
-        cols = vflat.take(nb)
+        mc = c1 - c0
+        y = _window_factors(pix.take(cflat[c0:c1][None, :] + off3[:, None]), xy_buf)
+        g = _window_blocks(y, g_buf[:81 * (mc + 1)].reshape(9, 9, mc + 1))
+        v5 = v5_buf[:25 * k].reshape(5, 5, k)
+        v5.fill(0)
+        for a, (ay, ax) in enumerate(_OFFS3):
+            # the row is member a of the window centred at (-ay, -ax): that window's row a of
+            # its block lands on the 3x3 of columns around (-ay, -ax)
+            ids = wid.take(lp - off3pad[a])
+            ids -= c0
+            np.minimum(ids, mc, out=ids)  # no window: the zero column
+            v5[1 - ay:4 - ay, 1 - ax:4 - ax] += g[a].take(ids, axis=1).reshape(3, 3, k)
+        vals = data[s0:s0 + k]
+        vals[...] = v5.reshape(25, k).T
+        nb = nb_buf[:k]
+        np.add(lp[:, None], offs[None, :], out=nb)
+        cc = cols[s0:s0 + k]
+        vpad.take(nb, out=cc, mode="clip")  # "raise" would buffer out: fresh pages per batch
         rr = np.flatnonzero(near_u[s0:s0 + k])
         if len(rr):
-            rhs[s0 + rr] -= (vals[rr] * kflat.take(nb[rr])).sum(axis=1, dtype=np.float64)
+            rhs[s0 + rr] -= (vals[rr] * kpad.take(nb[rr])).sum(axis=1, dtype=np.float64)
         # np.isscalar is no type guard: diag is an array in the else branch
         vals[:, 12] += diag if np.isscalar(diag) else diag[s0:s0 + k]  # type: ignore[index, arg-type]
-        keep = cols >= 0
-        counts[s0:s0 + k] = keep.sum(axis=1)
-        data_parts.append(vals[keep])
-        col_parts.append(cols[keep])
-    del planes
-    indptr = np.zeros(n + 1, np.int32)
-    np.cumsum(counts, out=indptr[1:])
-    A = sp.csr_matrix((np.concatenate(data_parts), np.concatenate(col_parts), indptr),
-                      shape=(n, n))
-    return A, rhs
+    return _Rows(data, cols), rhs
 
 
-def _window_factors(colours: np.ndarray) -> np.ndarray:
+def _window_blocks(y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Whitened colours y (9, 3, m) of m windows (scaled in place) -> g (9, 9, m + 1) float32,
+    filled in place: g[a, b, i] the entry window i adds to L[member a, member b],
+    delta_ab - (1 + y_a . y_b) / 9; g[:, :, m] = 0 (for rows that have no window somewhere)."""
+    m = y.shape[2]
+    g[:, :, m] = 0
+    y *= np.float32(1 / 3)  # then delta_ab - 1/9 - y_a . y_b
+    tmp = np.empty((9, m), np.float32)
+    for a in range(9):
+        # the block is symmetric: members a..8 made, the rest copied (half the passes)
+        ga = g[a, a:, :m]
+        t = tmp[:9 - a]
+        np.multiply(y[a, 0][None, :], y[a:, 0], out=ga)
+        np.multiply(y[a, 1][None, :], y[a:, 1], out=t)
+        ga += t
+        np.multiply(y[a, 2][None, :], y[a:, 2], out=t)
+        ga += t
+        np.subtract(np.float32(-1 / 9), ga, out=ga)
+        ga[0] += 1.0
+        g[a + 1:, a, :m] = g[a, a + 1:, :m]
+    return g
+
+
+def _window_factors(colours: np.ndarray, buf: np.ndarray | None = None) -> np.ndarray:
     """For m 3x3 windows, colours (9, m) int32 (RGBA bytes, A unused) -> whitened colours
     y (9, 3, m) float32 with L[member a, member b] = delta_ab - (1 + y_a . y_b) / 9 contributed
     by each window.
@@ -475,11 +507,13 @@ def _window_factors(colours: np.ndarray) -> np.ndarray:
     (below 9): float32 holds y and its dot products well. Only the per-window factor is taken
     in float64 (the covariance is nearly singular with epsilon 1e-7); the (9, m) arrays stay
     float32 (float64 there scored the same on soft-dev, largest alpha difference .025, and was
-    slower).
+    slower). buf: optional float32 scratch of at least 54 m (x and y are made in it).
     """
     m = colours.shape[1]
     rgba = colours.view(np.uint8).reshape(9, m, 4)
-    x = np.empty((3, 9, m), np.float32)
+    if buf is None:
+        buf = np.empty(54 * m, np.float32)
+    x = buf[:27 * m].reshape(3, 9, m)
     for c in range(3):
         np.multiply(rgba[:, :, c], np.float32(1 / 255), out=x[c])
         x[c] -= x[c].mean(axis=0)
@@ -498,7 +532,7 @@ def _window_factors(colours: np.ndarray) -> np.ndarray:
     f = np.float32
     r00, r11, r22 = (1.0 / l00).astype(f), (1.0 / l11).astype(f), (1.0 / l22).astype(f)
     l10, l20, l21 = l10.astype(f), l20.astype(f), l21.astype(f)
-    y = np.empty((9, 3, m), np.float32)
+    y = buf[27 * m:54 * m].reshape(9, 3, m)
     y0 = y[:, 0]
     np.multiply(x[0], r00, out=y0)
     y1 = y[:, 1]
@@ -521,29 +555,34 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
-def _csr_matvec(A: sp.csr_matrix) -> MatVec:
-    """out = A @ v into a preallocated array, without scipy's per-call checks and allocation
-    (a tenth of the CG time on the small coarse levels); falls back to A @ v."""
+def _rows_matvec(A: _Rows) -> MatVec:
+    """out = A @ v into a preallocated array with scipy's CSR kernel called directly (no
+    per-call checks or allocation, no sparse matrix object to build); falls back to A @ v."""
+    nnz = A.data.size
+    n = A.data.shape[0] + 1  # the band's rows and the dummy variable's, empty
+    indptr = np.minimum(np.arange(n + 1, dtype=np.int64) * 25, nnz).astype(
+        np.int32 if nnz < 2**31 else np.int64)
+    indices = A.cols.reshape(-1).astype(indptr.dtype, copy=False)
+    data = A.data.reshape(-1)
     try:
         from scipy.sparse import _sparsetools
         kernel = _sparsetools.csr_matvec
     except (ImportError, AttributeError):  # private scipy module: keep working if it moves
         kernel = None
-    if kernel is None or A.indices.dtype != A.indptr.dtype:
+    if kernel is None:
+        csr = sp.csr_matrix((data, indices, indptr), shape=(n, n))
 
         def fallback(v: np.ndarray, out: np.ndarray) -> None:
-            out[...] = A @ v
+            out[...] = csr @ v
         return fallback
-    n_rows, n_cols = A.shape
 
     def matvec(v: np.ndarray, out: np.ndarray) -> None:
         out.fill(0)  # the kernel accumulates
-        kernel(n_rows, n_cols, A.indptr, A.indices, A.data, v, out)
+        kernel(n, n, indptr, indices, data, v, out)
     return matvec
 
 
-def _pcg_jacobi(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None,
-                maxiter: int) -> np.ndarray:
+def _pcg_jacobi(A: _Rows, b: np.ndarray, x0: np.ndarray | None, maxiter: int) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients, a fixed number of iterations.
 
     The iteration counts are a speed/quality trade-off, not a regulariser: on soft-dev more
@@ -552,36 +591,39 @@ def _pcg_jacobi(A: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None,
     the time; fewer raised them (30/100: SAD 4.47, Grad 3.84).
     """
     # float32 throughout: the sparse product is memory bound, and a few dozen iterations from a
-    # good start do not need float64's precision (dot products: see _dot)
-    A = A.astype(np.float32, copy=False)
-    b = b.astype(np.float32)
-    inv_d = (1.0 / np.maximum(A.diagonal(), 1e-12)).astype(np.float32)
-    x = np.zeros_like(b) if x0 is None else x0.astype(np.float32)
-    r = b - A @ x
+    # good start do not need float64's precision (dot products: see _dot). Every vector carries
+    # the dummy variable n (see _Rows) at 0: its b, x0 and preconditioner are 0 and its row is
+    # empty, so r, z, p and x stay 0 there
+    n = len(b)
+    b = np.append(b, 0).astype(np.float32)
+    inv_d = np.zeros(n + 1, np.float32)
+    np.divide(1.0, np.maximum(A.data[:, 12], 1e-12), out=inv_d[:n])
+    x = np.zeros_like(b)
+    if x0 is not None:
+        x[:n] = x0
+    matvec = _rows_matvec(A)
+    q = np.empty_like(b)
+    matvec(x, q)
+    r = b - q
     bnorm = math.sqrt(_dot(b, b)) or 1.0
     z = inv_d * r
     p = z.copy()
-    q = np.empty_like(b)
-    tmp = np.empty_like(b)
-    matvec = _csr_matvec(A)
     rz = _dot(r, z)
     for it in range(maxiter):
         # the residual test costs a dot product: only every few steps
         if it % RESIDUAL_EVERY == 0 and math.sqrt(_dot(r, r)) <= CG_RTOL * bnorm:
             break
         matvec(p, q)
-        step = np.float32(rz / _dot(p, q))
-        # in place: thousands of small solves' temporaries were a measurable share
-        np.multiply(p, step, out=tmp)
-        x += tmp
-        np.multiply(q, step, out=tmp)
-        r -= tmp
-        np.multiply(inv_d, r, out=z)
+        step = rz / _dot(p, q)
+        # in place, and each update one fused pass (cv2's a * u + v): numpy's multiply then
+        # add was 2-3x slower, a tenth of the CG time
+        cv2.scaleAdd(p, step, x, dst=x)
+        cv2.scaleAdd(q, -step, r, dst=r)
+        cv2.multiply(inv_d, r, dst=z)
         rz_new = _dot(r, z)
-        p *= np.float32(rz_new / rz)
-        p += z
+        cv2.scaleAdd(p, rz_new / rz, z, dst=p)
         rz = rz_new
-    return x
+    return x[:n]
 
 
 # --- foreground -------------------------------------------------------------------------------

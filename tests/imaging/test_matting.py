@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from cutouts.imaging import matting, metrics
 
@@ -126,6 +127,45 @@ def test_it_holds_settled_band_pixels_at_the_coarse_alpha_and_solves_the_rest():
     assert np.abs(alpha[band] - truth[band]).mean() < 0.05
     ramp = (truth > 0.2) & (truth < 0.8)
     assert ((alpha[ramp] > 0.05) & (alpha[ramp] < 0.95)).all()
+
+
+def _levin_laplacian(rgb, eps):
+    """Reference: the dense matting Laplacian of Levin et al., one 3x3 window at a time."""
+    h, w = rgb.shape[:2]
+    img = rgb.astype(np.float64) / 255
+    lap = np.zeros((h * w, h * w))
+    for cy in range(1, h - 1):
+        for cx in range(1, w - 1):
+            ys, xs = np.mgrid[cy - 1:cy + 2, cx - 1:cx + 2]
+            idx = (ys * w + xs).ravel()
+            c = img[cy - 1:cy + 2, cx - 1:cx + 2].reshape(9, 3)
+            d = c - c.mean(axis=0)
+            cov = d.T @ d / 9 + eps / 9 * np.eye(3)
+            lap[np.ix_(idx, idx)] += np.eye(9) - (1 + d @ np.linalg.solve(cov, d.T)) / 9
+    return lap
+
+
+def test_it_builds_the_laplacian_rows_of_the_band_exactly(monkeypatch):
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    unknown = np.zeros((13, 17), bool)
+    unknown[2:11, 3:9] = True
+    unknown[0, 14:] = True  # on the crop's edge: fewer windows
+    unknown[6, 12] = True  # an isolated pixel
+    known = (rng.random((13, 17)) < 0.5).astype(np.float32)
+    diag = rng.random(int(unknown.sum()))
+    # small batches: rows of one batch need windows built for the next one too
+    monkeypatch.setattr(matting, "ROW_CHUNK", 7)
+    rows, rhs = matting._system(rgb, known, unknown, diag)
+    n = len(rhs)
+    # column n: the dummy variable that stands for every neighbour outside the band
+    a = sp.csr_matrix((rows.data.ravel(), rows.cols.ravel(), np.arange(0, 25 * n + 1, 25)),
+                      shape=(n, n + 1)).toarray()[:, :n]
+    lap = _levin_laplacian(rgb, matting.EPSILON)
+    u = np.flatnonzero(unknown)
+    k = np.flatnonzero(~unknown)
+    np.testing.assert_allclose(a, lap[np.ix_(u, u)] + np.diag(diag), atol=2e-4)
+    np.testing.assert_allclose(rhs, -lap[np.ix_(u, k)] @ known.ravel()[k], atol=2e-4)
 
 
 @pytest.mark.parametrize("make", [
