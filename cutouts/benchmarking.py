@@ -1,8 +1,11 @@
-"""Shared helpers for the benchmark commands: synthetic product photos, throwaway
-environments, peak RSS and a plain-text table. No test or eval data is involved."""
+"""Shared helpers for the benchmark commands: synthetic product photos and the catalogue rows
+that hold them, throwaway environments, peak RSS and a plain-text table. No test or eval data
+is involved."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import resource
@@ -34,6 +37,35 @@ def product_photo(width: int = 800, height: int = 600, seed: int = 0) -> Image.I
     draw.ellipse((cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 4),
                  fill=tuple(255 - c for c in colour))
     return image
+
+
+def seed_assets(n: int, size: tuple[int, int], prefix: str) -> int:
+    """Create ``n`` products, each with one asset whose working copy is ``product_photo`` at
+    ``size`` (a PNG, as ingest stores it), in the current database and default storage.
+    SKUs are ``PREFIX-00000``…; returns ``n``."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from catalog.models import ImageAsset, Product
+
+    storage = storages["default"]
+    products = Product.objects.bulk_create(
+        [Product(sku=f"{prefix.upper()}-{i:05d}", title=f"{prefix.title()} {i}")
+         for i in range(n)])
+    width, height = size
+    assets = []
+    for i, product in enumerate(products):
+        buf = io.BytesIO()
+        product_photo(width, height, seed=i).save(buf, "PNG", compress_level=1)
+        data = buf.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        name = storage.save(f"working/{sha[:2]}/{sha}.png", ContentFile(data))
+        assets.append(ImageAsset(
+            product=product, original_name=name, sha256=sha, bytes=len(data),
+            width=width, height=height, format="PNG", colour_mode="RGB",
+            working_name=name, working_width=width, working_height=height))
+    ImageAsset.objects.bulk_create(assets)
+    return n
 
 
 def peak_rss_mb(children: bool = False) -> float:

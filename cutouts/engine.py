@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 from django.conf import settings
 
+from .imaging.clock import NO_CLOCK, StageClock
 from .imaging.encode import png_spooled
 from .imaging.models import ModelSpec, resolve_model, validate_model_file
 from .imaging.session import default_threads, get_segmenter
@@ -66,16 +67,23 @@ class EngineOutput:
                 fh.close()
 
 
-def cutout_compute(*, rgb: np.ndarray, settings_dict: dict) -> EngineOutput:
+def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
+                   clock: StageClock = NO_CLOCK) -> EngineOutput:
+    """``clock`` gets a lap per pipeline stage and per encoded file (``cutout_profile``)."""
     from .imaging.pipeline import run_pipeline
 
     cutout_settings = CutoutSettings.from_dict(settings_dict)
     segmenter, spec = segmenter_for(cutout_settings.model)
-    result = run_pipeline(rgb, cutout_settings, segmenter)
+    result = run_pipeline(rgb, cutout_settings, segmenter, clock)
     started = time.perf_counter()
+    clock.reset()
     rgba = png_spooled(result.rgba)
+    clock.lap("encode_cutout")
     mask = png_spooled(result.alpha)
+    clock.lap("encode_mask")
     shadow = png_spooled(result.shadow) if result.shadow is not None else None
+    if shadow is not None:
+        clock.lap("encode_shadow")
     timings = {**result.timings, "encode": round(time.perf_counter() - started, 4)}
     height, width = result.alpha.shape[:2]
     return EngineOutput(

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cutouts.imaging cut|bench|models|clicks|matte ...``."""
+"""Command line: ``python -m cutouts.imaging cut|bench|models|clicks|matte|speed|profile ...``."""
 
 from __future__ import annotations
 
@@ -244,8 +244,47 @@ def main(argv: list[str] | None = None) -> int:
     sp.add_argument("--json", default=None)
     sp.set_defaults(func=cmd_speed)
 
+    pr = sub.add_parser("profile", parents=[common],
+                        help="CPU per pipeline stage (decode, resize, model, refinement, encode)")
+    pr.add_argument("--mp", default="2,12,24", help="comma list of megapixel sizes")
+    pr.add_argument("--profile", default="fast", choices=sorted(PROFILES))
+    pr.add_argument("--repeats", type=int, default=3, help="photos per size (median per stage)")
+    pr.add_argument("--bare-repeats", type=int, default=10,
+                    help="bare model calls timed as the floor")
+    pr.add_argument("--json", default=None)
+    pr.set_defaults(func=cmd_profile)
+
     args = ap.parse_args(argv)
     return args.func(args) or 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .profile import bare_model_seconds, print_report, profile_sizes
+
+    settings = profile(args.profile)
+    spec = resolve_model(settings.model, _model_paths(args.model_path), args.model_dir)
+    threads = args.threads or 1
+    cv2.setNumThreads(threads)  # as a worker does (cutouts/engine.py)
+    try:
+        seg = get_segmenter(spec, threads=threads)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sizes = [float(v) for v in args.mp.split(",")]
+    report = profile_sizes(sizes, settings, seg, repeats=args.repeats,
+                           progress=lambda mp: print(f"… {mp:g} MP", file=sys.stderr))
+    bare = bare_model_seconds(seg, args.bare_repeats) if hasattr(seg, "predict_raw") else None
+    print(f"profile {args.profile}, model {spec.name}, {threads} thread(s), CPU ms per stage "
+          f"(median of {args.repeats}); load average {os.getloadavg()[0]:.2f}")
+    print_report(report, bare)
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            {"profile": args.profile, "model": spec.name, "threads": threads,
+             "load_average": os.getloadavg(), "bare_model": bare, "sizes": report}, indent=2))
+        print(f"wrote {args.json}")
+    return 0
 
 
 def cmd_speed(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .clock import NO_CLOCK, StageClock
 from .session import Segmenter
 
 
@@ -15,13 +16,16 @@ def resize_to(rgb: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(img.resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0))
 
 
-def predict_square(rgb: np.ndarray, segmenter: Segmenter, tta_flip: bool = False) -> np.ndarray:
+def predict_square(rgb: np.ndarray, segmenter: Segmenter, tta_flip: bool = False,
+                   clock: StageClock = NO_CLOCK) -> np.ndarray:
     """Model mask (S, S) float32 for an image of any size (squashed to S x S)."""
     small = resize_to(rgb, segmenter.input_size)
+    clock.lap("resize")
     pred = segmenter.predict(small).astype(np.float32)
     if tta_flip:
         flipped = segmenter.predict(np.ascontiguousarray(small[:, ::-1])).astype(np.float32)
         pred = 0.5 * (pred + flipped[:, ::-1])
+    clock.lap("inference")
     return pred
 
 

@@ -133,6 +133,35 @@ def _shaping_lut(threshold: float, gain: float) -> np.ndarray:
     return lut
 
 
+def flat_maps(prob: np.ndarray, keep: np.ndarray | None, threshold: float,
+              gain: float) -> tuple[np.ndarray, np.ndarray]:
+    """Working-resolution maps (transparent, opaque) of where every full-resolution pixel the
+    bilinear upsampling draws from here gets alpha 0 (resp. 255) whatever the gate and thin
+    weights: ``shape_alpha`` lies between the shaping curve and prob itself (a convex blend,
+    then a pull towards prob), so prob below ``zero`` everywhere in a 3x3 footprint, or above
+    ``one`` with keep at 1, decides the uint8 alpha without computing it."""
+    lut = _shaping_lut(float(threshold), float(gain))
+    low, high = 0.49 / 255, 254.51 / 255  # alpha * 255 + 0.5 rounds to 0 / 255, with margin
+    last_low = int(np.flatnonzero(lut <= low)[-1]) if lut[0] <= low else -2
+    first_high = int(np.flatnonzero(lut < high)[-1]) + 1 if lut[0] < high else 0
+    zero = min(low, max(0, last_low - 1) / LUT_SIZE)  # LUT index of p: floor(p*N + 0.5)
+    one = max(high, (first_high + 1) / LUT_SIZE)
+    k3 = np.ones((3, 3), np.uint8)
+    transparent = cv2.dilate(prob, k3) < zero
+    opaque = cv2.erode(prob, k3) >= one
+    if keep is not None:
+        opaque &= cv2.erode(keep, k3) >= 1.0
+    return transparent, opaque
+
+
+def work_window(scale: float, a: int, b: int, n: int) -> slice:
+    """Working-resolution pixels (with one pixel of slack) that full-resolution pixels [a, b)
+    interpolate from (``upsample_region``'s pixel-centre convention)."""
+    lo = int(np.floor((a + 0.5) * scale - 0.5)) - 1
+    hi = int(np.floor((b - 0.5) * scale - 0.5)) + 3
+    return slice(max(0, lo), min(n, hi))
+
+
 def upsample_region(work: np.ndarray, scale: float, y0: int, y1: int, x0: int,
                     x1: int) -> np.ndarray:
     """Values of a working-resolution map on the full-resolution pixels

@@ -17,6 +17,8 @@ from catalog.selectors import asset_working_open
 
 from .. import enqueue
 from ..errors import PermanentError, TransientError
+from ..imaging.clock import NO_CLOCK, StageClock
+from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
 from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
 from .batches import BATCH_KIND, cutout_batch_refresh
@@ -53,9 +55,8 @@ def _claim(cutout_id: int, worker: str) -> str | None:
 
 def _load_working_copy(asset: ImageAsset) -> np.ndarray:
     try:
-        with asset_working_open(asset=asset) as fh, Image.open(fh) as image:
-            image.load()
-            return np.asarray(image.convert("RGB"))
+        with asset_working_open(asset=asset) as fh:
+            return decode_working_copy(fh)
     except FileNotFoundError:
         raise PermanentError(f"The working copy {asset.working_name} is missing from storage.")
     except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
@@ -69,39 +70,51 @@ def _load_working_copy(asset: ImageAsset) -> np.ndarray:
 
 
 def cutout_run(*, cutout_id: int, worker: str = "",
-               interrupts: tuple[type[BaseException], ...] = ()) -> str:
+               interrupts: tuple[type[BaseException], ...] = (),
+               clock: StageClock = NO_CLOCK) -> str:
     """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
     TransientError after putting the row back to queued for a retry.
 
     An exception of ``interrupts`` (the task's time limit) is not handled here: the outputs
-    saved so far are discarded and it propagates, so the caller can record why."""
+    saved so far are discarded and it propagates, so the caller can record why. ``clock``
+    gets a lap per stage, database and storage steps included (``cutout_profile``)."""
     worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    clock.reset()
     token = _claim(cutout_id, worker)
+    clock.lap("db_claim")
     if token is None:
         return "skipped"
     with jobs.job_heartbeat(Cutout, cutout_id, token):
-        return _cutout_execute(cutout_id, token, interrupts)
+        return _cutout_execute(cutout_id, token, interrupts, clock)
 
 
 def _cutout_execute(cutout_id: int, token: str,
-                    interrupts: tuple[type[BaseException], ...] = ()) -> str:
+                    interrupts: tuple[type[BaseException], ...] = (),
+                    clock: StageClock = NO_CLOCK) -> str:
     from .. import engine
 
+    clock.reset()
     cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
+    clock.lap("db_read")
     saved: list[str] = []
     try:
         rgb = _load_working_copy(cutout.asset)
+        clock.lap("decode")
         if cutout.source == Cutout.Source.RETOUCH:
             # A reviewer's strokes or uploaded PNG, applied to the parent version.
             output = cutout_retouch_compute(cutout=cutout, rgb=rgb)
         else:
             try:
-                output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings)
+                output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings,
+                                               clock=clock)
             except (ModelError, ValueError) as exc:
                 raise PermanentError(f"Model error: {exc}")
         del rgb
+        clock.reset()
         outputs_store(output=output, names=output_names(cutout, token), saved=saved)
+        clock.lap("storage_write")
         finished = _finish(cutout, token, saved, output)
+        clock.lap("db_finish")
     except TransientError:
         outputs_discard(names=saved)
         Cutout.objects.filter(pk=cutout_id, run_token=token, status=JobStatus.RUNNING).update(

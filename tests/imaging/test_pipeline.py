@@ -246,3 +246,29 @@ def test_it_works_below_the_working_resolution_like_huge_photos(monkeypatch):
     assert small.alpha.shape == truth.shape and small.shadow.shape == truth.shape
     assert np.abs(alpha_f(small) - truth).mean() < 2 * np.abs(alpha_f(full) - truth).mean()
     assert np.abs(alpha_f(small) - alpha_f(full)).mean() < 0.02
+
+
+@pytest.mark.parametrize("name", ["fast", "default"])
+def test_it_fills_decided_blocks_above_the_working_resolution_exactly(monkeypatch, name):
+    """Blocks of background or core skip the per-pixel shaping, with the same bytes out."""
+    from cutouts.imaging import pipeline, refine
+
+    rgb, _ = feathered_scene()
+    monkeypatch.setattr(pipeline, "WORK_MAX", 432)  # the alpha pass upsamples 2×
+    monkeypatch.setattr(pipeline, "FLAT_BLOCK", 32)
+    decided = []
+    flat_maps = refine.flat_maps
+
+    def spy(*args, **kwargs):
+        maps = flat_maps(*args, **kwargs)
+        decided.append(tuple(float(m.mean()) for m in maps))
+        return maps
+
+    monkeypatch.setattr(refine, "flat_maps", spy)
+    skipped = run_pipeline(rgb, profile(name), ColourSegmenter())
+    monkeypatch.setattr(refine, "flat_maps", lambda prob, *a: (
+        np.zeros(prob.shape, bool), np.zeros(prob.shape, bool)))
+    shaped = run_pipeline(rgb, profile(name), ColourSegmenter())
+    assert decided and decided[0][0] > 0.2 and decided[0][1] > 0.05  # both kinds were skipped
+    assert np.array_equal(skipped.alpha, shaped.alpha)
+    assert np.array_equal(skipped.rgba, shaped.rgba)

@@ -1,10 +1,10 @@
 """Push N generated 2-megapixel photos through real worker processes and compare the
-throughput with the engine's own single-process, single-thread speed on the same images."""
+throughput with the engine's own single-process, single-thread speed on the same images, and
+with the bare model (u2netp fp32 at its 320² input, one thread) measured in the same run."""
 
 import argparse
-import hashlib
-import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -14,9 +14,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.benchmarking import peak_rss_mb, print_table, product_photo, throwaway_env, write_json
+from cutouts.benchmarking import peak_rss_mb, print_table, seed_assets, throwaway_env, write_json
 
 SIZE = (1632, 1224)  # 2.0 MP
+BARE_MODEL = "u2netp"  # the floor of issue #18 is the fp32 model whatever the profile runs
+# queue images/s ÷ (workers × bare model images/s) that each profile must reach (issue #18)
+MODEL_RATIO_TARGETS = {"fast": 0.85, "default": 0.30}
 
 
 def _child(env: dict, *args: str) -> dict:
@@ -35,16 +38,19 @@ class Command(BaseCommand):
         parser.add_argument("--profile", default="fast")
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--baseline-images", type=int, default=30)
+        parser.add_argument("--bare-repeats", type=int, default=30,
+                            help="bare model calls timed (one process, one thread)")
         parser.add_argument("--broker", help="Broker URL (default: the embedded filesystem://)")
         parser.add_argument("--json", dest="json_path", default="jobs_benchmark.json")
-        parser.add_argument("--child", choices=["prepare", "engine", "run"],
+        parser.add_argument("--child", choices=["prepare", "engine", "bare", "run"],
                             help=argparse.SUPPRESS)
 
-    def handle(self, *args, n, profile, workers, baseline_images, broker, json_path, child,
-               **options):
+    def handle(self, *args, n, profile, workers, baseline_images, bare_repeats, broker,
+               json_path, child, **options):
         if child:
             result = getattr(self, f"_child_{child}")(n=n, profile=profile,
-                                                      baseline_images=baseline_images)
+                                                      baseline_images=baseline_images,
+                                                      bare_repeats=bare_repeats)
             self.stdout.write(json.dumps(result))
             return
         env = throwaway_env("jobs")
@@ -58,6 +64,9 @@ class Command(BaseCommand):
         self.stdout.write("Engine baseline (one process, one thread) …")
         engine = _child(env, str(n), "--child", "engine", "--profile", profile,
                         "--baseline-images", str(baseline_images))
+        self.stdout.write(f"Bare model ({BARE_MODEL} fp32 at its input size, one process, "
+                          f"one thread, {bare_repeats} calls) …")
+        bare = _child(env, str(n), "--child", "bare", "--bare-repeats", str(bare_repeats))
         procs = [self._start_worker(env, i) for i in range(workers)]
         try:
             self.stdout.write(f"Running the batch on {workers} worker processes …")
@@ -69,26 +78,44 @@ class Command(BaseCommand):
                 proc.wait(30)
         engine_per_core = engine["images_per_s"]
         ratio = run["images_per_s"] / (workers * engine_per_core)
+        bare_ips = bare["images_per_s"]
+        model_ratio = run["images_per_s"] / (workers * bare_ips)
         rows = [
+            {"what": f"bare model, {BARE_MODEL} fp32 × 1 thread", "images": bare["repeats"],
+             "ips": bare_ips, "p50": bare["wall_s"], "rss": bare["peak_rss_mb"],
+             "model_ratio": 1.0},
             {"what": "engine, 1 process × 1 thread", "images": engine["images"],
              "ips": engine_per_core, "p50": engine["p50_s"], "p95": engine["p95_s"],
-             "rss": engine["peak_rss_mb"], "ratio": 1.0},
+             "rss": engine["peak_rss_mb"], "ratio": 1.0,
+             "model_ratio": engine_per_core / bare_ips},
             {"what": f"queue, {workers} workers × 1 thread", "images": run["images"],
              "ips": run["images_per_s"], "p50": run["latency_p50_s"],
              "p95": run["latency_p95_s"], "rss": None,
-             "ratio": ratio},
+             "ratio": ratio, "model_ratio": model_ratio},
         ]
         print_table(rows, [("what", "configuration", ">34"), ("images", "images", "d"),
                            ("ips", "images/s", ".2f"), ("p50", "p50 s", ".2f"),
                            ("p95", "p95 s", ".2f"), ("rss", "peak RSS MB", ".0f"),
-                           ("ratio", "per-core ratio", ".2f")], out=self.stdout)
+                           ("ratio", "per-core ratio", ".2f"),
+                           ("model_ratio", "vs bare model", ".2f")], out=self.stdout)
         self.stdout.write(
             f"Queue throughput per core = {ratio:.2f} × the engine's (target ≥ 0.90). "
             f"Queue p50/p95 are end-to-end (batch start → cutout done); run time per image "
             f"p50 {run['run_p50_s']:.2f} s.")
+        target = MODEL_RATIO_TARGETS.get(profile)
+        verdict = (f" (target for {profile} ≥ {target:.2f}: "
+                   f"{'PASS' if model_ratio >= target else 'MISSED'})" if target else "")
+        self.stdout.write(
+            f"Queue throughput = {model_ratio:.2f} × ({workers} workers × the bare {BARE_MODEL} "
+            f"fp32 rate {bare_ips:.2f} images/s){verdict}; targets: "
+            + ", ".join(f"{k} ≥ {v:.2f}" for k, v in MODEL_RATIO_TARGETS.items())
+            + f". Load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}.")
         write_json(json_path, {"n": n, "profile": profile, "workers": workers,
                                "broker": broker or "filesystem://", "engine": engine,
-                               "queue": run, "ratio_per_core": ratio})
+                               "queue": run, "ratio_per_core": ratio, "bare_model": bare,
+                               "ratio_vs_bare_model": model_ratio,
+                               "ratio_vs_bare_model_target": target,
+                               "load_average": os.getloadavg()})
         self.stdout.write(f"wrote {json_path}")
         if run["failed"]:
             raise CommandError(f"{run['failed']} cutouts failed")
@@ -111,27 +138,15 @@ class Command(BaseCommand):
     # --- children (run inside the throwaway environment) ---------------------------------
 
     def _child_prepare(self, *, n: int, **_) -> dict:
-        from django.core.files.base import ContentFile
-        from django.core.files.storage import storages
+        return {"assets": seed_assets(n, SIZE, "bench")}
 
-        from catalog.models import ImageAsset, Product
+    def _child_bare(self, *, bare_repeats: int, **_) -> dict:
+        from cutouts import engine
+        from cutouts.imaging.profile import bare_model_seconds
 
-        storage = storages["default"]
-        products = Product.objects.bulk_create(
-            [Product(sku=f"BENCH-{i:05d}", title=f"Bench {i}") for i in range(n)])
-        assets = []
-        for i, product in enumerate(products):
-            buf = io.BytesIO()
-            product_photo(*SIZE, seed=i).save(buf, "PNG", compress_level=1)
-            data = buf.getvalue()
-            sha = hashlib.sha256(data).hexdigest()
-            name = storage.save(f"working/{sha[:2]}/{sha}.png", ContentFile(data))
-            assets.append(ImageAsset(
-                product=product, original_name=name, sha256=sha, bytes=len(data),
-                width=SIZE[0], height=SIZE[1], format="PNG", colour_mode="RGB",
-                working_name=name, working_width=SIZE[0], working_height=SIZE[1]))
-        ImageAsset.objects.bulk_create(assets)
-        return {"assets": n}
+        segmenter, _spec = engine.segmenter_for(BARE_MODEL)  # CUTROOM_ONNX_THREADS=1, as workers
+        return {**bare_model_seconds(segmenter, bare_repeats), "model": BARE_MODEL,
+                "peak_rss_mb": peak_rss_mb()}
 
     def _child_engine(self, *, n: int, profile: str, baseline_images: int, **_) -> dict:
         from catalog.models import ImageAsset

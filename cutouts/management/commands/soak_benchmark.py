@@ -2,8 +2,6 @@
 to show that memory stays flat after warm-up (target: growth < 50 MB over 1,000 cutouts)."""
 
 import argparse
-import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -13,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.benchmarking import print_table, product_photo, throwaway_env, write_json
+from cutouts.benchmarking import print_table, seed_assets, throwaway_env, write_json
 
 SIZE = (1632, 1224)  # 2.0 MP, as jobs_benchmark
 GROWTH_TARGET_MB = 50.0
@@ -167,27 +165,7 @@ class Command(BaseCommand):
     # --- children (run inside the throwaway environment) ---------------------------------
 
     def _child_prepare(self, *, n: int, size: tuple[int, int]) -> dict:
-        from django.core.files.base import ContentFile
-        from django.core.files.storage import storages
-
-        from catalog.models import ImageAsset, Product
-
-        storage = storages["default"]
-        products = Product.objects.bulk_create(
-            [Product(sku=f"SOAK-{i:05d}", title=f"Soak {i}") for i in range(n)])
-        assets = []
-        for i, product in enumerate(products):
-            buf = io.BytesIO()
-            product_photo(*size, seed=i).save(buf, "PNG", compress_level=1)
-            data = buf.getvalue()
-            sha = hashlib.sha256(data).hexdigest()
-            name = storage.save(f"working/{sha[:2]}/{sha}.png", ContentFile(data))
-            assets.append(ImageAsset(
-                product=product, original_name=name, sha256=sha, bytes=len(data),
-                width=size[0], height=size[1], format="PNG", colour_mode="RGB",
-                working_name=name, working_width=size[0], working_height=size[1]))
-        ImageAsset.objects.bulk_create(assets)
-        return {"assets": n}
+        return {"assets": seed_assets(n, size, "soak")}
 
     def _child_run(self, *, profile: str, every: int, worker_pid: int) -> None:
         from catalog.models import ImageAsset
