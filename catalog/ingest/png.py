@@ -1,20 +1,30 @@
-"""A streaming PNG writer with one fixed row filter, for the lossless working copy.
+"""The one module that writes PNG files: two encodings behind one function, ``png_write``.
 
-Pillow's PNG encoder tries three filters on every row and keeps the one with the smallest
-sum; on a 4 MP photo that choice costs as much CPU as deflate itself at level 1, while a fixed
-"up" filter gives files within a few per cent of the same size (measured by
-``python -m catalog.ingest.working_bench``; table in docs/ingest.md). The output is a plain
-8-bit PNG (IHDR, IDAT, IEND) that every decoder reads: Pillow, libpng, browsers.
+Which encoding each use takes was measured, not assumed:
 
-Rows are filtered and deflated a strip at a time, so an 80 MP image never has a second
-full-size copy in memory.
+- **Working copies** (opaque photos; ``images.encode_working``): a streaming writer with one
+  fixed row filter, "up", at zlib level 1. Pillow's PNG encoder tries the filters on every row
+  and keeps the one with the smallest sum; on a 4 MP photo that choice costs as much CPU as
+  deflate itself at level 1, while a fixed "up" filter gives files within a few per cent of the
+  same size (``python -m catalog.ingest.working_bench``; table in docs/ingest.md).
+- **Cutouts, masks, previews and layers** (``cutouts.imaging.encode.png_write``): Pillow's
+  per-row ``"adaptive"`` choice with zlib's run-length strategy. On cutouts, large transparent
+  areas around a soft edge, the best fixed filter ("up", RLE) costs 40% less CPU but writes
+  files 23% (RGBA) and 16% (mask) larger; only a Paeth filter matches the per-row size, and in
+  numpy it costs more CPU than Pillow's whole encode (table in docs/ingest.md).
+
+Both write a plain 8-bit PNG (IHDR, IDAT, IEND; no metadata chunks, the caller has already
+made the pixels sRGB and upright) that every decoder reads: Pillow, libpng, browsers.
+
+The fixed-filter writer filters and deflates the rows a strip at a time, so an 80 MP image never
+has a second full-size copy in memory.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 from PIL import Image
@@ -22,12 +32,15 @@ from PIL import Image
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FILTER_NONE, FILTER_SUB, FILTER_UP = 0, 1, 2
 FILTERS = {"none": FILTER_NONE, "sub": FILTER_SUB, "up": FILTER_UP}
+#: Pillow's encoder, which picks a filter per row (``row_filter=ADAPTIVE``)
+ADAPTIVE = "adaptive"
+ROW_FILTERS = (ADAPTIVE, *FILTERS)
 _COLOUR_TYPES = {"L": 0, "RGB": 2, "RGBA": 6}
 STRIP_ROWS = 64
 IDAT_BYTES = 256 * 1024
 
 
-def _chunk(out: BinaryIO, kind: bytes, body: bytes | bytearray) -> None:
+def _chunk(out: IO[bytes], kind: bytes, body: bytes | bytearray) -> None:
     out.write(struct.pack(">I", len(body)))
     out.write(kind)
     out.write(body)
@@ -52,13 +65,19 @@ def _filtered(rows: np.ndarray, above: np.ndarray, kind: int, channels: int) -> 
 
 
 def png_write(
-    image: Image.Image, out: BinaryIO, *, level: int = 1,
+    image: Image.Image, out: IO[bytes], *, level: int = 1,
     strategy: int = zlib.Z_DEFAULT_STRATEGY, row_filter: str = "up",
 ) -> None:
     """Write an 8-bit ``L``, ``RGB`` or ``RGBA`` image as PNG, losslessly, with no metadata
-    chunks (the caller has already made the pixels sRGB and upright)."""
+    chunks. ``row_filter`` is one of ``ROW_FILTERS``: a fixed filter on every row, or
+    ``ADAPTIVE`` for Pillow's choice per row; ``level`` and ``strategy`` are zlib's."""
     if image.mode not in _COLOUR_TYPES:
         raise ValueError(f"png_write takes L, RGB or RGBA images, not {image.mode}")
+    if row_filter == ADAPTIVE:
+        # None overrides a profile or tRNS colour the image may carry in ``info``.
+        image.save(out, format="PNG", compress_level=level, compress_type=strategy,
+                   icc_profile=None, transparency=None)
+        return
     kind = FILTERS[row_filter]
     width, height = image.size
     channels = len(image.getbands())

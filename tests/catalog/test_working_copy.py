@@ -1,4 +1,5 @@
-"""The working copy's encoding: catalog.ingest.png and its measurement, working_bench."""
+"""The one PNG writer (catalog.ingest.png), the working copy's encoding through it, and its
+measurement, working_bench."""
 
 import io
 import json
@@ -38,7 +39,7 @@ def _written(image: Image.Image, **kwargs) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("row_filter", sorted(png.FILTERS))
+@pytest.mark.parametrize("row_filter", png.ROW_FILTERS)
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
 def test_it_writes_a_png_that_pillow_reads_back_pixel_for_pixel(mode, row_filter):
     # 150 rows: two full strips and a partial one, so the row above each strip is carried.
@@ -66,9 +67,25 @@ def test_it_writes_image_data_strip_by_strip_not_all_at_the_end(monkeypatch):
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), _photo(400, 300))
 
 
-def test_it_refuses_modes_it_cannot_write():
+@pytest.mark.parametrize("row_filter", png.ROW_FILTERS)
+def test_it_refuses_modes_it_cannot_write(row_filter):
     with pytest.raises(ValueError, match="not CMYK"):
-        _written(Image.new("CMYK", (10, 10)))
+        _written(Image.new("CMYK", (10, 10)), row_filter=row_filter)
+
+
+@pytest.mark.parametrize("row_filter", png.ROW_FILTERS)
+def test_it_writes_no_metadata_chunks_whatever_the_image_carries(row_filter):
+    image = Image.fromarray(_photo(40, 30), "RGB")
+    image.info["icc_profile"] = b"not written"
+    image.info["transparency"] = (0, 0, 0)
+    data = _written(image, row_filter=row_filter)
+    kinds, at = [], len(png.SIGNATURE)
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        kinds.append(kind)
+        at += 12 + length
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    assert set(kinds[1:-1]) == {b"IDAT"}
 
 
 def test_it_encodes_the_working_copy_with_the_fixed_up_filter_losslessly():
