@@ -123,6 +123,13 @@ def _read(storage, name: str) -> bytes:
         return fh.read()
 
 
+def _decode(data: bytes) -> Image.Image:
+    """A cutout file's pixels (RGBA); called once per cutout of an export."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image if image.mode == "RGBA" else image.convert("RGBA")
+
+
 def _rendition_name(cache_key: str, ext: str) -> str:
     return f"renditions/{cache_key[:2]}/{cache_key}.{ext}"
 
@@ -140,16 +147,22 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             shadow_bytes = _read(storage, source.shadow_name) if source.shadow_name else b""
             # digested on demand: a spec without shadow-keep never hashes the shadow layer
             loaded["inputs"] = variants.RenderInputs(cutout=rgba_bytes, shadow=shadow_bytes)
-            image = Image.open(io.BytesIO(rgba_bytes))
-            image.load()
-            loaded["rgba"] = image if image.mode == "RGBA" else image.convert("RGBA")
+            # one decode, one significant-alpha scan and one premultiplied product per
+            # cutout, however many presets render from it
+            loaded["rgba"] = variants.SourceImage(_decode(rgba_bytes))
             loaded["shadow_bytes"] = shadow_bytes
         return loaded
 
-    outputs = []
-    for target in targets:
-        out = RenditionOutput(target)
-        outputs.append(out)
+    outputs = [RenditionOutput(target) for target in targets]
+    # specs of one size class one after another: they share one resampled layer, which is
+    # dropped once the next class starts
+    classes = {id(o): variants.size_class(o.target.preset.variant_spec) for o in outputs}
+    previous = None
+    for out in sorted(outputs, key=lambda o: classes[id(o)]):
+        target = out.target
+        if loaded and classes[id(out)] != previous:
+            loaded["rgba"].forget_layers()
+        previous = classes[id(out)]
         fingerprint = _rules_fingerprint(target.rules)
         cached = target.cached
         if cached:
@@ -173,7 +186,10 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             spec = target.preset.variant_spec  # parsed once, at validation
             shadow = None
             if variants.SHADOW_INPUT in spec.cache_inputs and src["shadow_bytes"]:
-                shadow = Image.open(io.BytesIO(src["shadow_bytes"]))
+                if "shadow" not in src:  # decoded once, for every spec that keeps it
+                    src["shadow"] = Image.open(io.BytesIO(src["shadow_bytes"]))
+                    src["shadow"].load()
+                shadow = src["shadow"]
             assets = (scene_selectors.scene_assets(items=target.library)
                       if target.library else None)
             rendered = variants.render_variant(src["rgba"], spec, shadow=shadow, assets=assets)

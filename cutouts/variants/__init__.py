@@ -21,7 +21,7 @@ from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, Va
 from .manifest import MANIFEST_COLUMNS, manifest_csv, manifest_row
 from .naming import Collision, build_name, find_collisions, name_for, validate_template
 from .presets import PRESETS, SCENE_PRESETS, Preset, Rules, get_preset, with_background
-from .render import RenderedVariant, render_variant
+from .render import RenderedVariant, SourceImage, render_variant, size_class
 from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light
 from .spec import (
     CUTOUT_INPUT,
@@ -56,6 +56,7 @@ __all__ = [
     "SCENE_PRESETS",
     "SHADOW_INPUT",
     "SceneAsset",
+    "SourceImage",
     "SpecError",
     "VariantError",
     "VariantSpec",
@@ -79,6 +80,7 @@ __all__ = [
     "parse_spec",
     "register_operation",
     "render_variant",
+    "size_class",
     "rendition_key",
     "validate_template",
     "with_background",

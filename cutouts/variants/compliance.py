@@ -134,6 +134,21 @@ def _icc_description(icc: bytes) -> str:
         return "<unreadable profile>"
 
 
+def _decode_jpeg(im: Image.Image, data: bytes) -> np.ndarray | None:
+    """The pixels of an RGB JPEG decoded by OpenCV straight into an array (Pillow's decode
+    plus ``np.asarray`` copies the image once more), or None for anything else. Both wrap
+    libjpeg-turbo with the same defaults and give the same pixels (tests compare them);
+    OpenCV only warns on a truncated file, so one without its end marker goes to Pillow,
+    which refuses it."""
+    if im.format != "JPEG" or im.mode != "RGB" or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8),
+                       cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+    if arr is None or arr.shape[:2] != (im.height, im.width):
+        return None
+    return arr
+
+
 def check_variant(
     data: bytes,
     preset: Preset | Rules,
@@ -158,8 +173,10 @@ def check_variant(
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-            im.load()
+            im = Image.open(io.BytesIO(data))  # the headers; the bomb check happens here
+            pixels = _decode_jpeg(im, data)
+            if pixels is None:
+                im.load()
     except Exception as exc:  # any decoder failure (or bomb) is a compliance failure
         result.error(f"file cannot be decoded as an image ({exc.__class__.__name__}: {exc})")
         return result
@@ -222,9 +239,12 @@ def check_variant(
     # -- pixels
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
     want = "RGBA" if has_alpha else "RGB"
-    # the decoded pixels themselves when the mode already fits (a JPEG decodes to RGB)
-    arr = np.asarray(im if im.mode == want else im.convert(want))
-    del im
+    if pixels is not None:
+        arr = pixels
+    else:
+        # the decoded pixels themselves when the mode already fits
+        arr = np.asarray(im if im.mode == want else im.convert(want))
+    del im, pixels
     _check_background(result, rules, arr, has_alpha, product_bbox)
     _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct)
     if rules.no_borders and _has_border(arr[..., :3]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Self
@@ -396,10 +397,19 @@ def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
 EXIF_ORIENTATION = 0x0112
 
 
+#: creation date written into the sRGB profile's header (year, month, day, h, m, s)
+ICC_PROFILE_DATE = (2026, 1, 1, 0, 0, 0)
+
+
 @lru_cache(maxsize=1)
 def srgb_icc_profile() -> bytes:
-    """Bytes of LittleCMS's built-in sRGB profile (description ``sRGB built-in``)."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """Bytes of LittleCMS's built-in sRGB profile (description ``sRGB built-in``).
+
+    LittleCMS stamps the profile with the time it is made, so without a fixed date every
+    process would encode different bytes for the same render and rendition cache key."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[24:36] = struct.pack(">6H", *ICC_PROFILE_DATE)  # ICC header: dateTimeNumber
+    return bytes(data)
 
 
 @register_operation

@@ -19,14 +19,24 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from PIL import Image
 
 from .errors import MaxBytesError, RenderError
-from .layout import Box, Layout, Patch, PlacedProduct, plan_layout, significant_region
+from .layout import (
+    Box,
+    Layout,
+    Patch,
+    PlacedProduct,
+    Significant,
+    plan_layout,
+    significant_region,
+)
 from .operations import srgb_icc_profile as srgb_icc_profile
 from .scene import SceneAsset, render_scene
 from .spec import (
@@ -100,21 +110,130 @@ def _clip_to_safe_area(patch: Patch, canvas: tuple[int, int]) -> Patch | None:
     return sp.crop((x0 - px, y0 - py, x1 - px, y1 - py)), (x0, y0)
 
 
-def _resample(rgba: Image.Image, alpha: Image.Image | None, lay: Layout, threshold: int
+#: resampled layers one source keeps for specs of the same geometry (a size class); callers
+#: render the specs of one size class one after another (:func:`size_class`), so the last one
+#: is enough, and memory holds one layer per source
+LAYERS_KEPT = 1
+#: operations ordered before this one decide the geometry (trim, fill, margins, size, align)
+_APPEARANCE_ORDER = 50
+
+
+def size_class(spec: str | VariantSpec) -> tuple[str, ...]:
+    """The tokens that place the product on the canvas: specs with the same ones share a
+    resampled layer and differ only in background, shadow or encoding. An order to render in,
+    never a cache key (the layer cache compares the exact geometry)."""
+    return tuple(op.token() for op in as_spec(spec).operations
+                 if op.order < _APPEARANCE_ORDER)
+
+
+_T = TypeVar("_T")
+#: which alpha a render uses: ("source", 0), ("threshold", t) or ("significant", t)
+AlphaKey = tuple[str, int]
+#: a resampled layer: the product (RGBA, its box only), the full alpha, the product box
+_Layer = tuple[Image.Image, Image.Image, Box]
+
+
+class SourceImage:
+    """One decoded cutout, shared by every variant rendered from it (all presets of an export).
+
+    What does not depend on the spec's geometry is computed once per source and kept: the
+    significant region per trim threshold and its alpha, the premultiplied product (only the
+    region where alpha is not 0). What does (the resampled layer) is kept for the last
+    geometry, so specs that differ only in background, shadow or encoding resample once when
+    rendered one after another (:func:`size_class`). The caches live as long as the object:
+    the export holds one per cutout, so memory stays flat.
+    """
+
+    def __init__(self, rgba: Image.Image):
+        self.rgba = rgba if rgba.mode == "RGBA" else rgba.convert("RGBA")
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._layers: OrderedDict[tuple[Any, ...], _Layer] = OrderedDict()
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgba.size
+
+    def _once(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(_T, self._memo[key])
+
+    def significant(self, threshold: int) -> Significant | None:
+        """:func:`~cutouts.variants.layout.significant_region` of the alpha, per threshold."""
+        # the channel is not kept: the region's own alpha is what the renders use
+        return self._once(("significant", threshold), lambda: significant_region(
+            np.asarray(self.rgba.getchannel("A")), threshold))
+
+    def layout_alpha(self, key: AlphaKey) -> Image.Image:
+        """The alpha a render lays out and resamples: ``("source", 0)`` as stored,
+        ``("threshold", t)`` with alpha below t zeroed, ``("significant", t)`` the
+        significant region's."""
+        def make() -> Image.Image:
+            if key[0] == "significant":
+                sig = self.significant(key[1])
+                assert sig is not None  # the caller checked
+                return Image.fromarray(sig.alpha)
+            if key[0] == "threshold":
+                return self.rgba.getchannel("A").point(_threshold_lut(key[1]))
+            return self.rgba.getchannel("A")
+        return self._once(("layout_alpha", key), make)
+
+    def bbox(self, key: AlphaKey, level: int = 1) -> Box | None:
+        """Box of ``layout_alpha(key)`` >= ``level``."""
+        def make() -> Box | None:
+            alpha = self.layout_alpha(key)
+            return (alpha if level <= 1 else alpha.point(_threshold_lut(level))).getbbox()
+        return self._once(("bbox", key, level), make)
+
+    def premultiplied(self, key: AlphaKey) -> tuple[Image.Image, Box] | None:
+        """The source with ``layout_alpha(key)``, premultiplied, over the box where that alpha
+        is not 0 (everything else premultiplies to 0), and that box."""
+        def make() -> tuple[Image.Image, Box] | None:
+            box = self.bbox(key)
+            if box is None:
+                return None
+            region = self.rgba.crop(box)
+            if key[0] != "source":
+                region.putalpha(self.layout_alpha(key).crop(box))
+            return region.convert("RGBa"), box
+        return self._once(("premultiplied", key), make)
+
+    def forget_layers(self) -> None:
+        """Drop the kept layers: the next renders are of another size class."""
+        self._layers.clear()
+
+    def layer(self, key: tuple[Any, ...], make: Callable[[], _Layer]) -> _Layer:
+        """The resampled layer of one geometry, made once while it is among the last kept."""
+        if key in self._layers:
+            self._layers.move_to_end(key)
+            return self._layers[key]
+        value = make()
+        self._layers[key] = value
+        if len(self._layers) > LAYERS_KEPT:
+            self._layers.popitem(last=False)
+        return value
+
+
+def as_source(rgba: Image.Image | SourceImage) -> SourceImage:
+    return rgba if isinstance(rgba, SourceImage) else SourceImage(rgba)
+
+
+def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: int
               ) -> tuple[Image.Image, Image.Image, Box, tuple[int, int], Box,
                          tuple[float, float, float, float], tuple[int, int], float | None]:
     """Premultiplied resample of the visible source region onto the layout.
 
-    ``alpha`` is the thresholded alpha (None when no threshold applies). Returns the layer
-    (RGBA, output size of the visible region), its alpha after the ripple cut-off, the
-    product box in the layer, the layer's position on the canvas and the source crop/box
-    used (for resampling the shadow layer the same way).
+    ``alpha_key`` names the alpha to resample with (:meth:`SourceImage.layout_alpha`).
+    Returns the product layer (RGBA, cropped to the product box: the rest of the resampled
+    region is transparent), its full alpha after the ripple cut-off, the product box in that
+    alpha, the alpha's position on the canvas and the source crop/box used (for resampling the
+    shadow layer the same way). Specs with the same geometry share one result.
     """
     cw, ch = lay.canvas
     s = lay.scale
     ox, oy = lay.origin
     bx0, by0 = lay.box[0], lay.box[1]
-    w0, h0 = rgba.size
+    w0, h0 = source.size
 
     # visible part of the source, in output pixels (integers) and source pixels (floats)
     ux0, uy0 = max(0, round(ox - bx0 * s)), max(0, round(oy - by0 * s))
@@ -132,33 +251,78 @@ def _resample(rgba: Image.Image, alpha: Image.Image | None, lay: Layout, thresho
     out_size = (ux1 - ux0, uy1 - uy0)
     gap = 2.0 if s < 0.5 else None
 
-    region = rgba.crop(crop)
-    if alpha is not None:
-        region.putalpha(alpha.crop(crop))
-    premult = region.convert("RGBa")  # premultiply BEFORE resampling: no fringe
-    del region
-    layer = premult.resize(out_size, Image.Resampling.LANCZOS, box=rel_box, reducing_gap=gap)
-    del premult
-    # drop the faint ripple Lanczos leaves outside hard edges (and sub-threshold coverage);
-    # un-premultiplying afterwards is exact where it matters (alpha 0 -> background, 255 -> colour)
-    layer_alpha = layer.getchannel(3).point(_threshold_lut(max(threshold, RIPPLE_ALPHA)))
-    layer = layer.convert("RGBA")
-    layer.putalpha(layer_alpha)
+    def make() -> _Layer:
+        strip, x0 = _lanczos(source.premultiplied(alpha_key), crop, rel_box, out_size, gap)
+        # drop the faint ripple Lanczos leaves outside hard edges (and sub-threshold
+        # coverage); un-premultiplying afterwards is exact where it matters (alpha 0 ->
+        # background, 255 -> colour)
+        strip_alpha = strip.getchannel(3).point(_threshold_lut(max(threshold, RIPPLE_ALPHA)))
+        found = strip_alpha.getbbox()
+        if found is None:
+            raise RenderError("the product vanished after resampling (too small for this size)")
+        layer_alpha = Image.new("L", out_size)
+        layer_alpha.paste(strip_alpha, (x0, 0))
+        pbox = (found[0] + x0, found[1], found[2] + x0, found[3])
+        # only the product box can show: outside it the alpha is 0
+        product = strip.crop(found).convert("RGBA")
+        product.putalpha(strip_alpha.crop(found))
+        return product, layer_alpha, pbox
 
-    pbox = layer_alpha.getbbox()
-    if pbox is None:
-        raise RenderError("the product vanished after resampling (too small for this size)")
-    return layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+    product, layer_alpha, pbox = source.layer(
+        (alpha_key, threshold, crop, rel_box, out_size, gap), make)
+    return product, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+
+
+def _lanczos(premultiplied: tuple[Image.Image, Box] | None, crop: Box,
+             rel_box: tuple[float, float, float, float], out_size: tuple[int, int],
+             gap: float | None) -> tuple[Image.Image, int]:
+    """``crop`` of the premultiplied source resized to ``out_size`` (Lanczos, from ``rel_box``
+    of the crop), as the columns that can be non-zero and their x offset in the output.
+
+    Same pixels as one ``resize`` of the whole crop, with less work: Pillow resizes in two
+    passes, horizontal (an 8-bit intermediate, then) vertical, whose weights depend only on
+    the box and the sizes. So the horizontal pass runs on the product's rows alone (the other
+    rows are 0 and stay 0) and the vertical pass on the intermediate's non-zero columns alone
+    (the other columns stay 0). Large reductions (``gap``) take one ``resize``: its
+    pre-reduction bins pixels in blocks counted from the crop's corner."""
+    cw, ch = crop[2] - crop[0], crop[3] - crop[1]
+    if premultiplied is None:
+        return Image.new("RGBa", out_size), 0
+    premult, box = premultiplied
+    if gap is not None:
+        region = Image.new("RGBa", (cw, ch))
+        region.paste(premult, (box[0] - crop[0], box[1] - crop[1]))
+        return region.resize(out_size, Image.Resampling.LANCZOS, box=rel_box,
+                             reducing_gap=gap), 0
+    # the crop's rows that hold product pixels, at full crop width
+    r0, r1 = max(box[1], crop[1]) - crop[1], min(box[3], crop[3]) - crop[1]
+    if r1 <= r0:
+        return Image.new("RGBa", out_size), 0
+    band = Image.new("RGBa", (cw, r1 - r0))
+    band.paste(premult, (box[0] - crop[0], box[1] - crop[1] - r0))
+    ow, oh = out_size
+    rx0, ry0, rx1, ry1 = rel_box
+    band = band.resize((ow, r1 - r0), Image.Resampling.LANCZOS, box=(rx0, 0, rx1, r1 - r0))
+    cols = band.getbbox(alpha_only=False)
+    if cols is None:
+        return Image.new("RGBa", out_size), 0
+    x0, x1 = cols[0], cols[2]
+    middle = Image.new("RGBa", (x1 - x0, ch))
+    middle.paste(band.crop((x0, 0, x1, r1 - r0)), (0, r0))
+    del band
+    return middle.resize((x1 - x0, oh), Image.Resampling.LANCZOS,
+                         box=(0, ry0, x1 - x0, ry1)), x0
 
 
 def render_variant(
-    rgba: Image.Image,
+    rgba: Image.Image | SourceImage,
     spec: str | VariantSpec,
     shadow: Image.Image | None = None,
     source_meta: dict[str, Any] | None = None,
     assets: dict[str, SceneAsset] | None = None,
 ) -> RenderedVariant:
-    """Render ``rgba`` (an RGBA cutout in sRGB) as the variant ``spec``.
+    """Render ``rgba`` (an RGBA cutout in sRGB, or a :class:`SourceImage` shared by several
+    renders of it) as the variant ``spec``.
 
     ``shadow`` is the cutout's stored shadow layer (mode ``L``, same size, 255 = full black),
     used only with ``shadow-keep``. ``source_meta`` may hold ``exif`` (bytes or ``Image.Exif``)
@@ -169,9 +333,8 @@ def render_variant(
     """
     spec = as_spec(spec)
     warnings: list[str] = []
-    if rgba.mode != "RGBA":
-        rgba = rgba.convert("RGBA")
-    if rgba.width < 1 or rgba.height < 1:
+    source = as_source(rgba)
+    if source.rgba.width < 1 or source.rgba.height < 1:
         raise RenderError("empty image")
     if SHADOW_INPUT not in spec.cache_inputs:
         shadow = None  # an operation that reads the stored layer declares it (shadow-keep)
@@ -179,30 +342,28 @@ def render_variant(
     # (metadata "shadow" says "none"), so presets with it do not warn on every cutout.
     elif shadow is None:
         pass
-    elif shadow.size != rgba.size:
-        raise RenderError(f"shadow layer is {shadow.size}, cutout is {rgba.size}")
+    elif shadow.size != source.size:
+        raise RenderError(f"shadow layer is {shadow.size}, cutout is {source.size}")
     elif shadow.mode != "L":
         shadow = shadow.convert("L")
 
     if spec.is_scene:
-        return _render_scene(rgba, spec, shadow, source_meta, assets, warnings)
+        return _render_scene(source, spec, shadow, source_meta, assets, warnings)
     threshold = spec.alpha_threshold(1)
-    alpha = rgba.getchannel("A")
-    cleaned = False
+    alpha_key: AlphaKey
     if spec.measures_product:
         # Lay out what a person sees: faint stray alpha and far specks never move the box.
-        sig = significant_region(np.asarray(alpha), threshold)
+        sig = source.significant(threshold)
         if sig is None:
             raise RenderError(
                 f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
-        alpha, product, cleaned = Image.fromarray(sig.alpha), sig.box, True
+        alpha_key, product = ("significant", threshold), sig.box
         if sig.dropped_parts:
             warnings.append(f"{sig.dropped_parts} detached part(s) far from the product were "
                             "left out of the layout")
     else:
-        if threshold > 1:
-            alpha = alpha.point(_threshold_lut(threshold))
-        found = alpha.getbbox()
+        alpha_key = ("threshold", threshold) if threshold > 1 else ("source", 0)
+        found = source.bbox(alpha_key)
         if found is None:
             raise RenderError(
                 f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
@@ -210,18 +371,17 @@ def render_variant(
 
     boost = 1.0
     measured = None
-    lay = plan_layout(spec, rgba.size, product)
+    lay = plan_layout(spec, source.size, product)
     target = lay.target_fill
     if target is not None and threshold < RIPPLE_ALPHA and lay.scale > 1:
         # Upscaling keeps the soft rim's alpha, and the ripple cut-off below drops what is
         # under RIPPLE_ALPHA: size the product by what will survive (saves a second pass).
-        measured = alpha.point(_threshold_lut(RIPPLE_ALPHA)).getbbox() or product
+        measured = source.bbox(alpha_key, RIPPLE_ALPHA) or product
     for _attempt in range(FILL_ATTEMPTS):
-        lay = plan_layout(spec, rgba.size, product, boost=boost, measured=measured)
+        lay = plan_layout(spec, source.size, product, boost=boost, measured=measured)
         cw, ch = lay.canvas
         s = lay.scale
-        resampled = _resample(rgba, alpha if (threshold > 1 or cleaned) else None, lay,
-                              threshold)
+        resampled = _resample(source, alpha_key, lay, threshold)
         layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = resampled
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
         if target is None or fill_pct >= target:
@@ -232,9 +392,9 @@ def render_variant(
         boost *= (target / 100 + 1 / min(cw, ch)) / (fill_pct / 100)
     else:
         raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
-    del alpha
-    w0, h0 = rgba.size
+    w0, h0 = source.size
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
+    at = product_bbox[:2]  # the layer holds the product box only
 
     placed = PlacedProduct(layer_alpha, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
                            out_size, gap)
@@ -252,7 +412,7 @@ def render_variant(
             sp, (px, py) = shadow_patch
             image.paste((0, 0, 0), (px, py, px + sp.width, py + sp.height), mask=sp)
         # paste-with-mask blends src*a + dst*(1-a): exactly the background where alpha is 0
-        image.paste(layer, (ux0, uy0), mask=layer)
+        image.paste(layer, at, mask=layer)
     else:
         image = Image.new("RGBA", (cw, ch), (0, 0, 0, 0))
         if shadow_patch is not None:
@@ -260,9 +420,9 @@ def render_variant(
             black = Image.new("RGBA", sp.size, (0, 0, 0, 0))
             black.putalpha(sp)
             image.paste(black, (px, py))
-            image.alpha_composite(layer, (ux0, uy0))
+            image.alpha_composite(layer, at)
         else:
-            image.paste(layer, (ux0, uy0))
+            image.paste(layer, at)
         # no leftover colour under fully transparent pixels (ripple we zeroed, hidden matte)
         arr = np.array(image)
         arr[arr[..., 3] == 0] = 0
@@ -287,10 +447,12 @@ def render_variant(
     return RenderedVariant(data, spec.format, cw, ch, product_bbox, fill_pct, meta)
 
 
-def _render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | None,
+def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | None,
                   source_meta: dict[str, Any] | None, assets: dict[str, SceneAsset] | None,
                   warnings: list[str]) -> RenderedVariant:
-    image, box, info = render_scene(rgba, spec, shadow, assets, warnings)
+    rgba = source.rgba
+    image, box, info = render_scene(rgba, spec, shadow, assets, warnings,
+                                    sig=source.significant(spec.alpha_threshold(8)))
     cw, ch = image.size
     fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
     options = encode_options(spec, source_meta)

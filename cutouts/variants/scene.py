@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
 from .errors import RenderError, SpecError
-from .layout import significant_region
+from .layout import Significant, significant_region
 from .spec import (
     SLUG_RE,
     FlagOperation,
@@ -424,7 +424,8 @@ class Logo(Operation):
 
 
 def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | None,
-                 assets: dict[str, SceneAsset] | None, warnings: list[str]
+                 assets: dict[str, SceneAsset] | None, warnings: list[str],
+                 sig: Significant | None = None,
                  ) -> tuple[Image.Image, tuple[int, int, int, int], dict[str, Any]]:
     """Compose ``rgba`` into the scene ``spec`` describes (``shadow``: the stored layer, when
     the spec reads it). Returns (RGB image, product box on the canvas, info for the metadata)."""
@@ -434,7 +435,8 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     cw, ch = canvas
     m = round(min(cw, ch) * DEFAULT_SAFE_PCT / 100)
     ctx.safe = (m, m, cw - m, ch - m)
-    sig = significant_region(np.asarray(rgba.getchannel("A")), spec.alpha_threshold(8))
+    if sig is None:  # a caller rendering several specs of one cutout computed it once
+        sig = significant_region(np.asarray(rgba.getchannel("A")), spec.alpha_threshold(8))
     if sig is None:
         raise RenderError("the cutout has no visible pixel: nothing to render")
     box = sig.box

@@ -14,6 +14,7 @@ from cutouts.errors import ExportCollisionError, ExportError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
 from cutouts.services import export_jobs, renditions, review
 from cutouts.tasks import export_job_run_task
+from cutouts.variants import render as render_module
 from tests.factories import ProductFactory, manager, reviewer
 
 from .export_helpers import approved_cutout, done_cutout
@@ -384,3 +385,33 @@ def test_a_soft_time_limit_is_caught_by_the_task_which_fails_the_job_with_its_re
                                        text__startswith=f"Export {job.pk} failed").exists()
     # A time limit is an expected end, not a crash: nothing logged as an error.
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_it_decodes_each_cutout_once_per_export_across_presets(no_enqueue, monkeypatch):
+    decoded, scanned = [], []
+    real_decode, real_scan = renditions._decode, render_module.significant_region
+    monkeypatch.setattr(renditions, "_decode", lambda data: decoded.append(len(data))
+                        or real_decode(data))
+    monkeypatch.setattr(render_module, "significant_region",
+                        lambda *a: scanned.append(a[1]) or real_scan(*a))
+    for name, spec in (("small_white", SMALL),
+                       ("small_clear", "trim|fill-85|square-300|bg-transparent|format-png")):
+        Preset.objects.create(name=name, label=name, spec=spec, naming="{sku}.{ext}",
+                              rules={"background": "ffffff" if "white" in name else None})
+    approved_cutout(product=ProductFactory(sku="ONE-1"))
+    approved_cutout(product=ProductFactory(sku="TWO-2"), size=(600, 700))
+
+    job = run(export_jobs.export_job_create(presets=["small_white", "small_clear"]))
+
+    assert job.status == JobStatus.DONE and job.exported_count == 4, job.message
+    assert len(decoded) == 2  # one decode per cutout, shared by both presets
+    assert scanned == [8, 8]  # one significant-alpha scan per cutout (both presets trim)
+    archive = read_zip(job)
+    for rendition in Rendition.objects.select_related("cutout"):
+        # the shared source renders the same bytes as the cutout rendered on its own
+        with storages["default"].open(rendition.cutout.rgba_name, "rb") as fh:
+            alone = variants.render_variant(Image.open(fh).convert("RGBA"), rendition.spec)
+        assert hashlib.sha256(alone.data).hexdigest() == rendition.sha256
+        with storages["default"].open(rendition.file_name, "rb") as fh:
+            assert fh.read() == alone.data
+    assert len(archive.namelist()) == 5

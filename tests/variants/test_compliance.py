@@ -1,6 +1,7 @@
 """The compliance checker decodes files itself and flags every rule it knows."""
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from cutouts.variants import (
     Rules,
     check_rendered,
     check_variant,
+    compliance,
     licence_warnings,
     render_variant,
 )
+from cutouts.variants.operations import ICC_PROFILE_DATE
 from cutouts.variants.presets import TRANSPARENT, WHITE_OR_TRANSPARENT
 from cutouts.variants.render import srgb_icc_profile
 
@@ -273,3 +276,31 @@ def test_margin_counting_matches_a_full_image_mask():
             for x0, y0, x1, y1 in rects:
                 mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = False
             assert _count_outside(arr, (255, 255, 255), has_alpha, rects) == int(mask.sum())
+
+
+@pytest.mark.parametrize("quality", [50, 90])
+def test_it_reads_a_jpeg_to_the_same_pixels_as_pillow(quality):
+    rng = np.random.default_rng(quality)
+    arr = with_product(white(300))
+    arr[100:200, 100:200] = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=quality, icc_profile=srgb_icc_profile())
+    data = buf.getvalue()
+    fast = compliance._decode_jpeg(Image.open(io.BytesIO(data)), data)
+    assert fast is not None
+    assert np.array_equal(fast, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+def test_it_refuses_a_truncated_jpeg():
+    data = jpeg(with_product(white()))
+    assert compliance._decode_jpeg(Image.open(io.BytesIO(data)), data[:-200]) is None
+    result = check_variant(data[:-200], SMALL_WHITE)
+    assert not result.ok and "cannot be decoded" in result.summary()
+
+
+def test_it_embeds_an_srgb_profile_with_a_fixed_date():
+    """LittleCMS stamps the current time: unfixed, every process encodes other bytes."""
+    icc = srgb_icc_profile()
+    assert struct.unpack(">6H", icc[24:36]) == ICC_PROFILE_DATE
+    described = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    assert described.strip() == "sRGB built-in"

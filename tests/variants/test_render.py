@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from cutouts.variants import MaxBytesError, RenderError, parse_spec, render_variant
+from cutouts.variants import (
+    MaxBytesError,
+    RenderError,
+    SourceImage,
+    parse_spec,
+    render_variant,
+)
+from cutouts.variants import render as render_module
 from cutouts.variants.render import MIN_QUALITY
 
 from .synthetic import HIDDEN, PRODUCT, cutout, decode, noise_image, shadow_below
@@ -489,3 +496,74 @@ def test_it_meets_the_requested_fill_for_upscaled_and_downscaled_sources(
         assert (ring == 255).all()
     result = check_rendered(rendered, p)
     assert result.ok, result.errors
+
+
+# ---------------------------------------------------------------- one source, many renders
+
+SHARED_SPECS = [
+    "trim|fill-85|square-600|bg-ffffff|format-jpeg|quality-90|srgb",  # upscale
+    "trim|fill-85|square-600|bg-transparent|format-png",  # same geometry, other look
+    "trim|fill-85|square-600|bg-ffffff|shadow-keep|format-jpeg|quality-90",
+    "trim|fill-85|square-120|bg-ffffff|format-png",  # large reduction (pre-reduce)
+    "trim-40|fit-300x300|bg-ffffff|format-png",
+    "fit-500x500|bg-transparent|format-png",  # no trim: the stored alpha
+    "trim|fill-90|canvas-700x400|align-bottom|bg-f0f0f0|shadow-synthetic|format-webp",
+]
+
+
+def test_it_renders_the_same_bytes_from_a_shared_source_as_from_the_image():
+    image = cutout((500, 400), (90, 70, 380, 330), speckles=3)
+    shadow = shadow_below((500, 400), (90, 70, 380, 330))
+    source = SourceImage(image)
+    for spec in SHARED_SPECS:
+        alone = render_variant(image, spec, shadow=shadow)
+        shared = render_variant(source, spec, shadow=shadow)
+        assert shared.data == alone.data, spec
+        assert (shared.product_bbox, shared.fill_pct) == (alone.product_bbox, alone.fill_pct)
+
+
+def test_it_resamples_a_geometry_once_for_specs_that_differ_only_in_look(monkeypatch):
+    calls = []
+    real = render_module._lanczos
+    monkeypatch.setattr(render_module, "_lanczos", lambda *a: calls.append(a[1]) or real(*a))
+    source = SourceImage(cutout((500, 400), (90, 70, 380, 330)))
+    for spec in SHARED_SPECS[:3]:  # one geometry: white JPEG, transparent PNG, shadow-keep
+        render_variant(source, spec)
+    assert len(calls) == 1
+    render_variant(source, SHARED_SPECS[3])  # another size: its own resample
+    assert len(calls) == 2
+
+
+def test_it_finds_the_significant_region_once_per_source_and_threshold(monkeypatch):
+    calls = []
+    real = render_module.significant_region
+    monkeypatch.setattr(render_module, "significant_region",
+                        lambda *a: calls.append(a[1]) or real(*a))
+    source = SourceImage(cutout((500, 400), (90, 70, 380, 330)))
+    for spec in SHARED_SPECS[:4]:
+        render_variant(source, spec)
+    assert calls == [8]
+    render_variant(source, SHARED_SPECS[4])
+    assert calls == [8, 40]
+
+
+@pytest.mark.parametrize(("out_size", "rel_box"), [
+    ((613, 587), (0.4, 0.7, 299.6, 280.2)),  # upscale, fractional box
+    ((151, 97), (3.0, 1.5, 297.0, 279.0)),  # reduction under the pre-reduce limit
+    ((300, 281), (0.0, 0.0, 300.0, 281.0)),  # same size: Pillow copies
+])
+def test_it_resamples_the_product_rows_and_columns_like_one_resize_of_the_crop(out_size,
+                                                                                rel_box):
+    rng = np.random.default_rng(5)
+    crop = (20, 10, 320, 291)
+    premult = Image.fromarray(rng.integers(0, 256, (90, 140, 4), dtype=np.uint8),
+                              "RGBA").convert("RGBa")
+    box = (110, 95, 250, 185)  # where the premultiplied source is not 0
+    region = Image.new("RGBa", (300, 281))
+    region.paste(premult, (box[0] - crop[0], box[1] - crop[1]))
+    whole = region.resize(out_size, Image.Resampling.LANCZOS, box=rel_box)
+    strip, x0 = render_module._lanczos((premult, box), crop, rel_box, out_size, None)
+    layer = Image.new("RGBa", out_size)
+    layer.paste(strip, (x0, 0))
+    assert x0 > 0 and strip.width < out_size[0]
+    assert layer.tobytes() == whole.tobytes()
