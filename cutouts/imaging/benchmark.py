@@ -56,11 +56,12 @@ class Config:
 def default_configs(model_paths: dict[str, str] | None = None, model_dir: str | None = None,
                     include_isnet: bool = True) -> list[Config]:
     configs = [Config("plain", None), Config("fast", profile("fast")),
-               Config("default", profile("default"))]
+               Config("default", profile("default")), Config("soft", profile("soft"))]
     if include_isnet:
         spec = resolve_model("isnet-imgly", model_paths, model_dir)
         if spec.path and Path(spec.path).is_file():
             configs.append(Config("isnet-fast", profile("fast", model="isnet-imgly")))
+            configs.append(Config("isnet-default", profile("default", model="isnet-imgly")))
     return configs
 
 

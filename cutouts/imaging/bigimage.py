@@ -14,6 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .settings import CutoutSettings, profile
+
 
 def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
     """A product-like scene: light sweep, an object with a thin strap, a soft shadow."""
@@ -33,6 +35,17 @@ def synthetic_photo(megapixels: float, seed: int = 0) -> np.ndarray:
     return img
 
 
+ISNET_PREFIX = "isnet-"  # benchmark configuration names: isnet-fast, isnet-default
+
+
+def config_settings(name: str) -> CutoutSettings:
+    """A profile name, or ``isnet-<profile>`` for that profile with the IS-Net model (the
+    names `cutout_benchmark` gives its configurations)."""
+    if name.startswith(ISNET_PREFIX):
+        return profile(name[len(ISNET_PREFIX):], model="isnet-imgly")
+    return profile(name)
+
+
 def _child(megapixels: float, profile_name: str, model_dir: str | None, threads: int | None,
            source: str | None = None) -> None:
     """One cutout in this (fresh) process: decode -> cut -> RGBA + mask PNGs written, as a
@@ -44,10 +57,9 @@ def _child(megapixels: float, profile_name: str, model_dir: str | None, threads:
     from .pipeline import run_pipeline
     from .plain import plain_mask
     from .session import get_segmenter
-    from .settings import profile
 
     plain = profile_name == "plain"
-    settings = profile("default" if plain else profile_name)
+    settings = config_settings("default" if plain else profile_name)
     seg = get_segmenter(resolve_model(settings.model, None, model_dir), threads=threads)
     seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # session warm-up
     t0 = time.perf_counter()
