@@ -139,7 +139,18 @@ PROFILES: dict[str, CutoutSettings] = {
     "fast": CutoutSettings(tta_flip=False, crop_pass=False, edge_threshold=0.5),
     # best quality: flip TTA + crop pass + refinement + subject decision (three model passes)
     "default": CutoutSettings(),
+    # hair, fur, plush, wool: `default` plus the matting band opened wide over the material
+    # and a lighter crop pass. Fine detail fades instead of being cut (soft-dev: Grad and
+    # soft MAE better than plain, `default` is worse), at the price of more halo on busy
+    # photos with hard edges (dev set); see docs/engine.md. Chosen per catalogue, not per image.
+    "soft": CutoutSettings(band=True, band_width=12.0, crop_weight=0.3),
 }
+
+
+def profile_or_default(name: str) -> str:
+    """The profile a re-run or retouch of a version cut with ``name`` starts from: the same
+    one, or ``default`` for a name no longer (or never) in ``PROFILES``."""
+    return name if name in PROFILES else "default"
 
 
 def profile(name: str, **overrides: Any) -> CutoutSettings:

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import PermanentError, ReviewError
 from ..imaging.encode import png_spooled
+from ..imaging.settings import profile_or_default
 from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_batch_start
 from .review import cutout_require_done
@@ -91,7 +92,7 @@ def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
     from ..imaging.strokes import strokes_to_json
 
     asset = parent.asset
-    profile_name = parent.profile if parent.profile in ("fast", "default") else "default"
+    profile_name = profile_or_default(parent.profile)
     with transaction.atomic():
         batch = cutout_batch_start(
             assets=[asset], user=user, profile_name=profile_name, queue=CutoutQueue.INTERACTIVE,

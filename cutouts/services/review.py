@@ -8,6 +8,7 @@ from django.utils import timezone
 from catalog import events
 
 from ..errors import BatchError, ReviewError
+from ..imaging.settings import profile_or_default
 from ..models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_rerun
 from .status import asset_status_sync
@@ -222,7 +223,7 @@ def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: 
     The version it started from leaves the review queue: the reviewer has judged it."""
     if strength not in STRENGTHS:
         raise ReviewError(f"Unknown refinement strength {strength!r}.")
-    profile_name = cutout.profile if cutout.profile in ("fast", "default") else "default"
+    profile_name = profile_or_default(cutout.profile)
     overrides = {"tta_flip": bool(tta), "shadow": shadow, **STRENGTHS[strength]}
     try:
         new = cutout_rerun(asset=cutout.asset, user=user, profile_name=profile_name,

@@ -168,6 +168,13 @@ def test_it_reruns_as_a_new_interactive_version_and_supersedes_the_old(
         review.cutout_review_rerun(cutout=cutout, user=user, shadow="purple")
 
 
+def test_it_reruns_a_soft_cutout_with_the_soft_profile(make_assets, fake_model, no_broker):
+    cutout = done_cutouts(make_assets(1), profile_name="soft")[0]
+    new = review.cutout_review_rerun(cutout=cutout, user=reviewer())
+    assert (cutout.profile, new.profile) == ("soft", "soft")
+    assert new.settings["band"] is True
+
+
 def _strokes(*items) -> list[dict]:
     """[(kind, radius, [(x, y), ...]), ...] -> the JSON the browser sends."""
     return [{"kind": k, "radius": r, "points": [list(p) for p in pts]} for k, r, pts in items]

@@ -105,3 +105,27 @@ def test_it_bounds_the_unknown_band_by_solving_a_reduced_copy(monkeypatch):
     assert small.alpha.shape == (H, W)
     inside = small.weight > 0.99
     assert np.abs(small.alpha[inside] - full.alpha[inside]).mean() < 0.15
+
+
+def test_it_keeps_strands_on_a_textured_edge_fractional_in_the_soft_profile():
+    # fine strands over a textured backdrop beside a body whose lower outline is a hard edge
+    rgb, truth = _textured_hair_scene(seed=2)
+    soft = run_pipeline(rgb, profile("soft"), StrandDoubtSegmenter())
+    default = run_pipeline(rgb, profile("default"), StrandDoubtSegmenter())
+    a = soft.alpha.astype(np.float32) / 255
+    b = default.alpha.astype(np.float32) / 255
+    strands = (truth > 0.2) & (truth < 0.9)
+    assert np.count_nonzero(strands) > 500 and soft.signals["band_fraction"] > 0
+    # the strands fade: partial alpha, not cut to 0 or pushed to 1, and closer to the truth
+    # than what `default`'s edge shaping leaves of them
+    assert ((a[strands] > 0.02) & (a[strands] < 0.98)).mean() > 0.5
+    assert np.abs(a[strands] - truth[strands]).mean() < np.abs(b[strands] - truth[strands]).mean()
+    # the body's lower outline, a hard edge both passes agree on, stays crisp: a step of at
+    # most ~3 px from 0.1 to 0.9 across it, as in `default`
+    col = W // 2
+    lower = a[H // 2 + 150:, col]
+    ramp = np.count_nonzero((lower > 0.1) & (lower < 0.9))
+    assert lower[0] > 0.95 and lower[-1] < 0.05 and ramp <= 3
+    # (the lighter crop pass moves it by at most a few levels)
+    diff = np.abs(a[H // 2 + 150:, :] - b[H // 2 + 150:, :])
+    assert diff.max() < 0.1 and diff.mean() < 0.005

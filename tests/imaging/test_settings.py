@@ -35,7 +35,7 @@ def test_it_accepts_json_integers_for_floats():
 
 
 def test_it_names_the_quality_profiles():
-    assert set(PROFILES) == {"fast", "default"}
+    assert set(PROFILES) == {"fast", "default", "soft"}
     fast = profile("fast")
     assert not fast.tta_flip and not fast.crop_pass  # one model pass
     assert profile("default").tta_flip and profile("default").crop_pass
