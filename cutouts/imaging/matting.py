@@ -629,10 +629,25 @@ def _pcg_jacobi(A: _Rows, b: np.ndarray, x0: np.ndarray | None, maxiter: int) ->
 # --- foreground -------------------------------------------------------------------------------
 
 FG_RADII = (90, 6)  # blur-fusion's two passes: a wide one for a stable estimate, a narrow one
+# The wide pass's box means are computed at 1/FG_COARSE resolution and interpolated: a box of 90
+# px is smooth, and 3 divides 90, so on the coarse grid the coarse box (30) covers exactly the
+# full-resolution box. On the profile's generated 2-24 MP photos and three dev photos the colours
+# of fractional pixels differ from the full-resolution pass by a mean of 0.06-0.34/255, at most
+# 5/255 where alpha >= 0.1 (up to ~45/255 below it, where the wide box holds almost no object);
+# alpha times the difference, what a composite shows, stays within 1/255. 4 (box 22 = 88 px)
+# gave 3-5x the mean difference, 2 cost ~20% more time.
+FG_COARSE = 3
+_FG_EPS = 1e-5
+_FG_TILE = 192  # px side of the tiles the narrow pass runs on (canvases stay ~0.3 MB)
+_REMAP_W = 4096  # cv2.remap wants maps under 32767 px a side
 
 
 def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Foreground colours (H, W, 3) uint8: rgb where alpha is 0 or 1, unmixed where fractional."""
+    """Foreground colours (H, W, 3) uint8: rgb where alpha is 0 or 1, unmixed where fractional.
+
+    Blur-fusion (Forte & Pitie 2021) with the wide pass at reduced resolution, evaluated only
+    where the narrow pass reads it, and the narrow pass only at fractional pixels (see FG_COARSE).
+    """
     if (not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3
             or rgb.dtype != np.uint8):
         raise ValueError("rgb must be an (H, W, 3) uint8 array")
@@ -641,46 +656,163 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = alpha.astype(np.float32, copy=False)
     if not np.isfinite(a).all():
         raise ValueError("alpha must be finite")
-    out = rgb.copy()
-    frac = (a > 1.0 / 512) & (a < 1.0 - 1.0 / 512)
-    if not frac.any():
-        return out
-    margin = sum(FG_RADII) + 2
+    out = np.ascontiguousarray(rgb).copy()
+    # 1/512 < alpha < 1 - 1/512 (inRange is inclusive) in one pass instead of three
+    frac = cv2.inRange(a, float(np.nextafter(np.float32(1 / 512), np.float32(1))),
+                       float(np.nextafter(np.float32(1 - 1 / 512), np.float32(0))))
     ys = np.flatnonzero(frac.any(axis=1))
+    if ys.size == 0:
+        return out
     xs = np.flatnonzero(frac.any(axis=0))
     h, w = a.shape
-    y0, y1 = max(ys[0] - margin, 0), min(ys[-1] + 1 + margin, h)
-    x0, x1 = max(xs[0] - margin, 0), min(xs[-1] + 1 + margin, w)
-    step = 1024
-    for ty in range(y0, y1, step):
-        for tx in range(x0, x1, step):
-            ty1, tx1 = min(ty + step, y1), min(tx + step, x1)
-            f = frac[ty:ty1, tx:tx1]
-            if not f.any():
-                continue
-            cy0, cy1 = max(ty - margin, 0), min(ty1 + margin, h)
-            cx0, cx1 = max(tx - margin, 0), min(tx1 + margin, w)
-            fg = _blur_fusion(rgb[cy0:cy1, cx0:cx1], a[cy0:cy1, cx0:cx1])
-            fg = fg[ty - cy0:ty1 - cy0, tx - cx0:tx1 - cx0]
-            out[ty:ty1, tx:tx1][f] = fg[f]
+    reach = FG_RADII[1] // 2 + 1  # how far the narrow box reads from a pixel, one px spare
+    # the wide means are read within `reach` of a fractional pixel, and their box reaches half
+    # the wide radius further; one coarse pixel for the interpolation, one for the grid
+    margin = reach + FG_RADII[0] // 2 + 2 * FG_COARSE
+    y0, y1 = _coarse_span(ys[0] - margin, ys[-1] + 1 + margin, h)
+    x0, x1 = _coarse_span(xs[0] - margin, xs[-1] + 1 + margin, w)
+    wide = _wide_means(rgb[y0:y1, x0:x1], a[y0:y1, x0:x1], frac[y0:y1, x0:x1], reach)
+    for ty in range(ys[0], ys[-1] + 1, _FG_TILE):
+        ty1 = min(ty + _FG_TILE, ys[-1] + 1)
+        for tx in range(xs[0], xs[-1] + 1, _FG_TILE):
+            tx1 = min(tx + _FG_TILE, xs[-1] + 1)
+            if frac[ty:ty1, tx:tx1].any():
+                _fg_tile(rgb, a, frac, out, wide, (y0, x0), (ty, ty1, tx, tx1), reach)
     return out
 
 
-def _blur_fusion(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    img = rgb.astype(np.float32) / 255.0
-    a = alpha.clip(0, 1)[..., None]
-    f, b = img, img
-    for r in FG_RADII:
-        f, b = _blur_fusion_pass(img, f, b, a, r)
-    return np.round(f * 255).clip(0, 255).astype(np.uint8)
+def _fg_tile(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, out: np.ndarray,
+             wide: np.ndarray, origin: tuple[int, int], box: Box, reach: int) -> None:
+    """Both passes for the fractional pixels of box (ty, ty1, tx, tx1), written into out.
+
+    The narrow box of a fractional pixel is read from a canvas of the box plus `reach`; the
+    wide pass (f1, b1) is evaluated only at the canvas pixels some such box reads."""
+    h, w = a.shape
+    r = FG_RADII[1]
+    ty, ty1, tx, tx1 = box
+    cy0, cy1 = max(ty - reach, 0), min(ty1 + reach, h)
+    cx0, cx1 = max(tx - reach, 0), min(tx1 + reach, w)
+    hc, wc = cy1 - cy0, cx1 - cx0
+    f = np.zeros((hc, wc), np.uint8)
+    f[ty - cy0:ty1 - cy0, tx - cx0:tx1 - cx0] = frac[ty:ty1, tx:tx1]
+    # the box of pixel p covers p + [-(r//2), r - 1 - r//2], so a pixel q is read by the
+    # fractional pixels in q + [r//2 + 1 - r, r//2]
+    near = np.flatnonzero(cv2.dilate(f, np.ones((r, r), np.uint8), anchor=(r - 1 - r // 2,) * 2))
+    a_c = np.clip(a[cy0:cy1, cx0:cx1], 0.0, 1.0).ravel()
+    rgb_c = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]).reshape(-1, 3)
+    an = a_c[near][:, None]
+    img = rgb_c[near].astype(np.float32)
+    img *= np.float32(1 / 255)
+    m = _sample_wide(wide, near // wc + (cy0 - origin[0]), near % wc + (cx0 - origin[1]))
+    ba = m[:, :1]
+    bf = m[:, 1:4] / (ba + _FG_EPS)
+    bb = m[:, 4:7] - m[:, 1:4]  # the mean of rgb*(1-alpha)
+    bb /= (1.0 + _FG_EPS) - ba
+    f1 = bf * (1.0 - an * an)  # = bf + a (img - a bf - (1 - a) bb)
+    f1 += an * (img - (1.0 - an) * bb)
+    np.clip(f1, 0.0, 1.0, out=f1)
+    # narrow pass; f1*alpha and b1*(1-alpha) are left at zero outside `near`, which no
+    # fractional pixel's box reads
+    fi = np.flatnonzero(f)
+    ba2 = cv2.blur(a_c.reshape(hc, wc), (r, r)).ravel()[fi][:, None]
+    canvas = np.zeros((hc * wc, 3), np.float32)
+    f1 *= an
+    canvas[near] = f1
+    bf2 = cv2.blur(canvas.reshape(hc, wc, 3), (r, r)).reshape(-1, 3)[fi]
+    np.divide(bf2, ba2 + _FG_EPS, out=bf2)
+    bb *= 1.0 - an
+    canvas[near] = bb
+    bb2 = cv2.blur(canvas.reshape(hc, wc, 3), (r, r)).reshape(-1, 3)[fi]
+    np.divide(bb2, (1.0 + _FG_EPS) - ba2, out=bb2)
+    af = a_c[fi][:, None]
+    img = rgb_c[fi].astype(np.float32)
+    img *= np.float32(1 / 255)
+    f2 = bf2 * (1.0 - af * af)
+    f2 += af * (img - (1.0 - af) * bb2)
+    f2 *= 255.0
+    np.clip(f2, 0.0, 255.0, out=f2)
+    at = (fi // wc + cy0) * w + (fi % wc + cx0)
+    out.reshape(-1, 3)[at] = np.rint(f2).astype(np.uint8)
 
 
-def _blur_fusion_pass(img: np.ndarray, f: np.ndarray, b: np.ndarray, a: np.ndarray,
-                      r: int) -> tuple[np.ndarray, np.ndarray]:
-    k = (r, r)
-    ba = cv2.blur(a[..., 0], k)[..., None]
-    bf = cv2.blur(f * a, k) / (ba + 1e-5)
-    bb = cv2.blur(b * (1 - a), k) / ((1 - ba) + 1e-5)
-    f = bf + a * (img - a * bf - (1 - a) * bb)
-    return np.clip(f, 0, 1), bb
+def _coarse_span(lo: int, hi: int, n: int) -> tuple[int, int]:
+    """[lo, hi) clipped to [0, n) and widened (inside [0, n)) to a multiple of FG_COARSE."""
+    lo, hi = max(lo, 0), min(hi, n)
+    size = -(-(hi - lo) // FG_COARSE) * FG_COARSE
+    hi = min(lo + size, n)
+    return max(hi - size, 0), hi
 
+
+def _wide_means(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, reach: int) -> np.ndarray:
+    """Box means of (alpha, rgb*alpha, rgb) over the wide radius at 1/FG_COARSE resolution,
+    (H/s, W/s, 7) float32, correct where `_sample_wide` reads them within `reach` px of a
+    fractional pixel; blocks farther from every fractional pixel are left at zero.
+
+    rgb, a, frac: the region, its top-left corner on the coarse grid."""
+    s = FG_COARSE
+    band = 64 * s
+    h, w = a.shape
+    low = np.zeros((-(-h // s), -(-w // s), 7), np.float32)
+    # the interpolated means read the coarse box around a point within `reach` of a fractional
+    # pixel: half the wide radius, a coarse pixel for the interpolation, one for the grid
+    far = reach + FG_RADII[0] // 2 + 2 * s
+    rows = np.asarray(frac.any(axis=1))
+    for y in range(0, h, band):
+        y1 = min(y + band, h)
+        ya, yb = max(y - far, 0), min(y1 + far, h)
+        if not rows[ya:yb].any():
+            continue
+        any_col = np.asarray(frac[ya:yb].any(axis=0), np.uint8)
+        cols = cv2.dilate(any_col[None, :],
+                          np.ones((1, 2 * far + 1), np.uint8))[0]
+        for x, x1 in _coarse_runs(cols):
+            rb, ab = rgb[y:y1, x:x1], np.clip(a[y:y1, x:x1], 0.0, 1.0)
+            ph, pw = -(y1 - y) % s, -(x1 - x) % s
+            if ph or pw:  # only at the image's far edges: repeat the last pixel
+                rb = cv2.copyMakeBorder(rb, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+                ab = cv2.copyMakeBorder(ab, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+            size = ((x1 - x + pw) // s, (y1 - y + ph) // s)
+            dst = low[y // s:y // s + size[1], x // s:x // s + size[0]]
+            dst[..., 0] = cv2.resize(ab, size, interpolation=cv2.INTER_AREA)
+            dst[..., 1:4] = cv2.resize(rb * ab[..., None], size, interpolation=cv2.INTER_AREA)
+            dst[..., 4:7] = cv2.resize(rb, size, interpolation=cv2.INTER_AREA)
+    low[..., 1:] *= np.float32(1 / 255)
+    k = FG_RADII[0] // s
+    return cv2.blur(low, (k, k))
+
+
+def _coarse_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of the runs of nonzero entries of a 1-D mask, widened to FG_COARSE."""
+    s = FG_COARSE
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask != 0, [0])).astype(np.int8)))
+    runs: list[tuple[int, int]] = []
+    for lo, hi in zip(edges[::2], edges[1::2], strict=True):
+        lo, hi = int(lo) // s * s, min(-(-int(hi) // s) * s, mask.size)
+        if runs and lo <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], hi)
+        else:
+            runs.append((lo, hi))
+    return runs
+
+
+def _sample_wide(low: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The coarse wide means linearly interpolated at full-resolution pixels (y, x): (N, 7)."""
+    s, r = FG_COARSE, FG_RADII[0]
+    k = r // s
+    # the full-resolution box of size r is centred at pixel + ((r-1)/2 - r//2); coarse pixel j
+    # covers s px centred at s*j + (s-1)/2, and its box of size k is centred at
+    # j + ((k-1)/2 - k//2)
+    off = np.float32(((r - 1) / 2 - r // 2 - (s - 1) / 2) / s - ((k - 1) / 2 - k // 2))
+    n = x.size
+    rows = -(-n // _REMAP_W)
+    mx = np.zeros(rows * _REMAP_W, np.float32)
+    my = np.zeros(rows * _REMAP_W, np.float32)
+    mx[:n] = x
+    my[:n] = y
+    mx *= np.float32(1 / s)
+    my *= np.float32(1 / s)
+    mx += off
+    my += off
+    got = cv2.remap(low, mx.reshape(rows, _REMAP_W), my.reshape(rows, _REMAP_W),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return got.reshape(-1, low.shape[2])[:n]
