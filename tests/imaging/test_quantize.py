@@ -60,3 +60,41 @@ def test_it_keeps_the_output_head_in_float():
     assert "Relu" not in {ops[h] for h in head}
     # six side outputs and the fusion conv: nothing of the encoder or decoder
     assert sum(ops[h] == "Conv" for h in head) == 7
+
+
+def _two_conv_model(offset):
+    """x (1, 2, 8, 8) -> identity Conv with bias (0, offset) -> Relu -> 1x1 Conv."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    eye = np.eye(2, dtype=np.float32).reshape(2, 2, 1, 1)
+    inits = [numpy_helper.from_array(eye, "w1"),
+             numpy_helper.from_array(np.array([0, offset], np.float32), "b1"),
+             numpy_helper.from_array(np.ones((1, 2, 1, 1), np.float32), "w2")]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="first"),
+             helper.make_node("Relu", ["c1"], ["r1"], name="relu"),
+             helper.make_node("Conv", ["r1", "w2"], ["y"], name="second")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def test_it_keeps_convs_fed_by_a_constant_offset_channel_in_float():
+    rng = np.random.default_rng(0)
+    inputs = [rng.uniform(0, 1, (1, 2, 8, 8)).astype(np.float32) for _ in range(3)]
+    # channel 1 sits at 100..101 while channel 0 spans 0..1: it alone sets the uint8 scale
+    assert quantize.offset_channel_nodes(_two_conv_model(100.0), inputs) == [
+        "first", "relu", "second"]
+    # the same layers with an ordinary bias are quantised (the graph input never counts)
+    assert quantize.offset_channel_nodes(_two_conv_model(0.5), inputs) == []
+
+
+def test_it_times_the_models_alternately_in_one_run():
+    calls = []
+    spec = REGISTRY["u2netp"]
+    result = quantize.time_models({"a": lambda x: calls.append(("a", x.shape)),
+                                   "b": lambda x: calls.append(("b", x.shape))}, spec, 3)
+    assert [name for name, _ in calls] == ["a", "b"] * 4  # warm-up, then alternated
+    assert calls[0][1] == (1, 3, 320, 320)
+    assert set(result) == {"a", "b"} and all(v["cpu"] >= 0 and v["wall"] > 0
+                                             for v in result.values())
