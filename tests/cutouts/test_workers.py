@@ -2,8 +2,11 @@
 filesystem broker locally, Redis in CI; the Redis crash test always starts its own private
 redis-server. The workers run the real embedded model."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.storage import storages
+from django.utils import timezone
 
 from catalog.models import ImageAsset
 from cutouts import enqueue as cutouts_enqueue
@@ -58,10 +61,14 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(make_assets):
     replacement = None
     try:
         batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
-        wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING,
-                                               worker__startswith="victim@").exists()
+        # Kill within 150 ms of the victim's claim: a cutout costs at least one model call
+        # (~0.3 s), so the victim is certainly still inside it. Waiting only for "running"
+        # raced a fast cutout finishing between the check and the kill.
+        wait_for(lambda: Cutout.objects.filter(
+                     batch=batch, status=JobStatus.RUNNING, worker__startswith="victim@",
+                     started_at__gte=timezone.now() - timedelta(seconds=0.15)).exists()
                  and Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2,
-                 timeout=200, interval=0.02, message="the victim to be mid-cutout")
+                 timeout=200, interval=0.01, message="the victim to be mid-cutout")
         victim.kill()
         killed_running = Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING,
                                                 worker__startswith="victim@").count()
@@ -100,8 +107,10 @@ def test_it_finishes_a_batch_after_every_worker_is_killed(make_assets):
     try:
         batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
         wait_for(lambda: Cutout.objects.filter(batch=batch, status=JobStatus.DONE).count() >= 2
-                 and Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING).exists(),
-                 timeout=200, interval=0.02, message="the batch to be under way")
+                 and Cutout.objects.filter(
+                     batch=batch, status=JobStatus.RUNNING,
+                     started_at__gte=timezone.now() - timedelta(seconds=0.15)).exists(),
+                 timeout=200, interval=0.01, message="the batch to be under way")
         one.kill()
         two.kill()
         assert Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING).exists()
