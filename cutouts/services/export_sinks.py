@@ -51,6 +51,11 @@ class ZipSink:
         self.file.seek(0)
 
     def close(self) -> None:
+        # An export that failed before finish() still has the ZipFile open; closing it first
+        # (its central directory goes to the doomed temp file) keeps ZipFile.__del__ from
+        # seeking the closed file later.
+        if self.zip.fp is not None:
+            self.zip.close()
         self.file.close()
 
 

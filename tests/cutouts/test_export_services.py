@@ -415,3 +415,20 @@ def test_it_decodes_each_cutout_once_per_export_across_presets(no_enqueue, monke
         with storages["default"].open(rendition.file_name, "rb") as fh:
             assert fh.read() == alone.data
     assert len(archive.namelist()) == 5
+
+
+def test_it_closes_an_unfinished_zip_sink_without_a_late_error(monkeypatch):
+    import gc
+    import sys
+
+    from cutouts.services.export_sinks import ZipSink
+
+    raised = []
+    monkeypatch.setattr(sys, "unraisablehook", raised.append)
+    sink = ZipSink()
+    sink.write("a/b.jpg", b"x" * 100)
+    sink.close()  # an export that failed before finish()
+    assert sink.file.closed
+    del sink
+    gc.collect()
+    assert raised == []
