@@ -638,39 +638,60 @@ FG_RADII = (90, 6)  # blur-fusion's two passes: a wide one for a stable estimate
 # gave 3-5x the mean difference, 2 cost ~20% more time.
 FG_COARSE = 3
 _FG_EPS = 1e-5
+_FG_REACH = FG_RADII[1] // 2 + 1  # how far the narrow box reads from a pixel, one px spare
+# the wide means are read within _FG_REACH of a fractional pixel, and their box reaches half the
+# wide radius further; one coarse pixel for the interpolation, one for the grid: the context a
+# fractional pixel's estimate reads
+FG_MARGIN = _FG_REACH + FG_RADII[0] // 2 + 2 * FG_COARSE
 _FG_TILE = 192  # px side of the tiles the narrow pass runs on (canvases stay ~0.3 MB)
 _REMAP_W = 4096  # cv2.remap wants maps under 32767 px a side
 
 
-def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, *,
+                        core: Box | None = None) -> np.ndarray:
     """Foreground colours (H, W, 3) uint8: rgb where alpha is 0 or 1, unmixed where fractional.
 
     Blur-fusion (Forte & Pitie 2021) with the wide pass at reduced resolution, evaluated only
     where the narrow pass reads it, and the narrow pass only at fractional pixels (see FG_COARSE).
+    alpha: float in [0, 1], or uint8 read as alpha/255 (bit-identical to passing
+    ``alpha.astype(np.float32) * np.float32(1 / 255)``).
+    core (y0, y1, x0, x1): unmix only the fractional pixels inside it (the rest keep rgb), for a
+    caller that tiles an image with FG_MARGIN px of context around each tile; the coarse grid
+    is then anchored at multiples of FG_COARSE from the array's origin, so tiles cut at such
+    offsets share one grid and the result does not depend on the tiling.
     """
     if (not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3
             or rgb.dtype != np.uint8):
         raise ValueError("rgb must be an (H, W, 3) uint8 array")
     if not isinstance(alpha, np.ndarray) or alpha.shape != rgb.shape[:2]:
         raise ValueError(f"alpha must be an array of shape {rgb.shape[:2]}")
-    a = alpha.astype(np.float32, copy=False)
-    if not np.isfinite(a).all():
-        raise ValueError("alpha must be finite")
-    out = np.ascontiguousarray(rgb).copy()
-    # 1/512 < alpha < 1 - 1/512 (inRange is inclusive) in one pass instead of three
-    frac = cv2.inRange(a, float(np.nextafter(np.float32(1 / 512), np.float32(1))),
-                       float(np.nextafter(np.float32(1 - 1 / 512), np.float32(0))))
+    out = np.array(rgb, order="C")  # one copy, contiguous
+    if alpha.dtype == np.uint8:  # 0..255, scaled where the passes read it (no float copy)
+        a = alpha
+        frac = cv2.inRange(a, 1, 254)  # the same pixels as the float bounds below
+    else:
+        a = alpha.astype(np.float32, copy=False)
+        if not np.isfinite(a).all():
+            raise ValueError("alpha must be finite")
+        # 1/512 < alpha < 1 - 1/512 (inRange is inclusive) in one pass instead of three
+        frac = cv2.inRange(a, float(np.nextafter(np.float32(1 / 512), np.float32(1))),
+                           float(np.nextafter(np.float32(1 - 1 / 512), np.float32(0))))
+    if core is not None:
+        cy0, cy1, cx0, cx1 = core
+        frac[:max(cy0, 0)] = 0
+        frac[max(cy1, 0):] = 0
+        frac[:, :max(cx0, 0)] = 0
+        frac[:, max(cx1, 0):] = 0
     ys = np.flatnonzero(frac.any(axis=1))
     if ys.size == 0:
         return out
     xs = np.flatnonzero(frac.any(axis=0))
     h, w = a.shape
-    reach = FG_RADII[1] // 2 + 1  # how far the narrow box reads from a pixel, one px spare
-    # the wide means are read within `reach` of a fractional pixel, and their box reaches half
-    # the wide radius further; one coarse pixel for the interpolation, one for the grid
-    margin = reach + FG_RADII[0] // 2 + 2 * FG_COARSE
-    y0, y1 = _coarse_span(ys[0] - margin, ys[-1] + 1 + margin, h)
-    x0, x1 = _coarse_span(xs[0] - margin, xs[-1] + 1 + margin, w)
+    reach = _FG_REACH
+    margin = FG_MARGIN
+    grid = core is not None
+    y0, y1 = _coarse_span(ys[0] - margin, ys[-1] + 1 + margin, h, grid)
+    x0, x1 = _coarse_span(xs[0] - margin, xs[-1] + 1 + margin, w, grid)
     wide = _wide_means(rgb[y0:y1, x0:x1], a[y0:y1, x0:x1], frac[y0:y1, x0:x1], reach)
     for ty in range(ys[0], ys[-1] + 1, _FG_TILE):
         ty1 = min(ty + _FG_TILE, ys[-1] + 1)
@@ -698,7 +719,7 @@ def _fg_tile(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, out: np.ndarray,
     # the box of pixel p covers p + [-(r//2), r - 1 - r//2], so a pixel q is read by the
     # fractional pixels in q + [r//2 + 1 - r, r//2]
     near = np.flatnonzero(cv2.dilate(f, np.ones((r, r), np.uint8), anchor=(r - 1 - r // 2,) * 2))
-    a_c = np.clip(a[cy0:cy1, cx0:cx1], 0.0, 1.0).ravel()
+    a_c = _unit_alpha(a[cy0:cy1, cx0:cx1]).ravel()
     rgb_c = np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]).reshape(-1, 3)
     an = a_c[near][:, None]
     img = rgb_c[near].astype(np.float32)
@@ -735,9 +756,21 @@ def _fg_tile(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, out: np.ndarray,
     out.reshape(-1, 3)[at] = np.rint(f2).astype(np.uint8)
 
 
-def _coarse_span(lo: int, hi: int, n: int) -> tuple[int, int]:
-    """[lo, hi) clipped to [0, n) and widened (inside [0, n)) to a multiple of FG_COARSE."""
+def _unit_alpha(a: np.ndarray) -> np.ndarray:
+    """A float32 copy of alpha in [0, 1]: uint8 scaled by 1/255, float clipped."""
+    if a.dtype == np.uint8:
+        u = a.astype(np.float32)
+        u *= np.float32(1 / 255)
+        return u
+    return cast(np.ndarray, np.clip(a, 0.0, 1.0))
+
+
+def _coarse_span(lo: int, hi: int, n: int, grid: bool = False) -> tuple[int, int]:
+    """[lo, hi) clipped to [0, n) and widened (inside [0, n)) to a multiple of FG_COARSE;
+    with grid, to multiples of FG_COARSE (the last block may end at n)."""
     lo, hi = max(lo, 0), min(hi, n)
+    if grid:
+        return lo // FG_COARSE * FG_COARSE, min(-(-hi // FG_COARSE) * FG_COARSE, n)
     size = -(-(hi - lo) // FG_COARSE) * FG_COARSE
     hi = min(lo + size, n)
     return max(hi - size, 0), hi
@@ -766,7 +799,7 @@ def _wide_means(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, reach: int) ->
         cols = cv2.dilate(any_col[None, :],
                           np.ones((1, 2 * far + 1), np.uint8))[0]
         for x, x1 in _coarse_runs(cols):
-            rb, ab = rgb[y:y1, x:x1], np.clip(a[y:y1, x:x1], 0.0, 1.0)
+            rb, ab = rgb[y:y1, x:x1], _unit_alpha(a[y:y1, x:x1])
             ph, pw = -(y1 - y) % s, -(x1 - x) % s
             if ph or pw:  # only at the image's far edges: repeat the last pixel
                 rb = cv2.copyMakeBorder(rb, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
