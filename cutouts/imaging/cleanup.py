@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 
 def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, int]:
@@ -70,58 +69,83 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     alpha >= ``attach`` all the way (strands of hair).
     """
     h, w = prob.shape
-    ones = np.ones((h, w), np.float32)
     binary = (prob >= 0.5).astype(np.uint8)
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    if n <= 1:
-        return SubjectDecision(ones, 0, 0, 0.0)
+    bx, by, bw, bh = cv2.boundingRect(binary)
+    if bw == 0:
+        return SubjectDecision(np.ones((h, w), np.float32), 0, 0, 0.0)
+    # every part lies in the parts' bounding box, so the part statistics and distances are
+    # computed there only (a product photo's subject rarely fills the frame)
+    box = np.s_[by:by + bh, bx:bx + bw]
+    bin_b = binary[box]
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(bin_b, connectivity=8)
     idx = labels.ravel()
-    mass = np.bincount(idx, weights=alpha.ravel(), minlength=n)
+    mass = np.bincount(idx, weights=alpha[box].ravel(), minlength=n)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    conf = np.bincount(idx, weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
+    conf = np.bincount(idx, weights=prob[box].ravel(), minlength=n) / np.maximum(area, 1)
     diag = float(np.hypot(h, w))
-    off = np.hypot(cents[:, 0] - w / 2, cents[:, 1] - h / 2) / (diag / 2)
+    off = np.hypot(cents[:, 0] + bx - w / 2, cents[:, 1] + by - h / 2) / (diag / 2)
     score = mass * conf * (1.0 - 0.5 * np.clip(off, 0, 1))
     score[0] = -1
     main = int(np.argmax(score))
-    bw, bh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
-    reach = near * float(np.hypot(bw, bh)) + 2.0 * model_px
-    d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
-    # cv2's stub types the label image as int | float; connectedComponents gives int32.
-    gap = np.asarray(ndimage.minimum(d_main, labels, np.arange(n)),  # type: ignore[arg-type]
-                     np.float64)
     kept = np.zeros(n, bool)
     kept[main] = True
-    close = gap <= reach
     real = (mass >= second_mass * mass[main]) & (conf >= second_confidence)
-    kept[1:] |= close[1:] | real[1:]
-    kept_mask = kept[labels] & (binary > 0)
+    kept[1:] |= real[1:]
+    if not kept[1:].all():
+        # a part is close when any of its pixels is within reach of the main part
+        mw, mh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
+        reach = _f32_at_most(near * float(np.hypot(mw, mh)) + 2.0 * model_px)
+        d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
+        close = np.zeros(n, bool)
+        close[labels[(d_main <= reach) & (bin_b > 0)]] = True
+        kept[1:] |= close[1:]
+    kept_b = kept[labels] & (bin_b > 0)
     # what a kept part encloses (a glass pane, the inside of a handle) is the subject's own
-    # business: the veil is measured from the filled outline
-    d = cv2.distanceTransform((~_filled(kept_mask)).astype(np.uint8), cv2.DIST_L2, 3)
+    # business: the veil is measured from the filled outline. Beyond ``hi`` the keep is 0, so
+    # the distance is only needed that far around the parts' box (a 3x3 chamfer step is
+    # >= 0.955 px, and its shortest paths never leave the box around their two ends; OpenCV
+    # sums in float, so a few values differ from a whole-frame transform in the last bits)
     lo: float | np.ndarray = veil_px[0] * model_px  # per pixel once ``protect`` raises it
     hi = veil_px[1] * model_px
+    pad = int(np.ceil(hi / 0.95)) + 2
+    vy0, vx0 = max(0, by - pad), max(0, bx - pad)
+    vy1, vx1 = min(h, by + bh + pad), min(w, bx + bw + pad)
+    veil = np.s_[vy0:vy1, vx0:vx1]
+    kept_v = np.zeros((vy1 - vy0, vx1 - vx0), bool)
+    kept_v[by - vy0:by - vy0 + bh, bx - vx0:bx - vx0 + bw] = kept_b
+    d = cv2.distanceTransform((~_filled(kept_v)).astype(np.uint8), cv2.DIST_L2, 3)
     if protect is not None:
-        lo = lo + protect * (hi - lo)
-    keep = np.clip((hi - d) / np.maximum(hi - lo, 1e-3), 0.0, 1.0).astype(np.float32)
+        lo = lo + protect[veil] * (hi - lo)
+    keep = np.zeros((h, w), np.float32)
+    keep[veil] = np.clip((hi - d) / np.maximum(hi - lo, 1e-3), 0.0, 1.0)
+    kept_mask = np.zeros((h, w), bool)
+    kept_mask[box] = kept_b
     # strands reach far but hang together: alpha joined to a kept part through a chain of
     # non-negligible alpha is detail, not veil
     chain = (alpha >= attach).astype(np.uint8)
     m, chain_lab = cv2.connectedComponents(chain, connectivity=8)
     joined = np.zeros(m, bool)
-    joined[np.unique(chain_lab[kept_mask])] = True
+    joined[chain_lab[box][kept_b]] = True
     joined[0] = False
     keep[joined[chain_lab]] = 1.0
     # a removed part goes with its own soft rim even when it lies near a kept one
-    removed = ~kept[labels] & (binary > 0)
-    if removed.any():
-        near_lab = nearest_part(labels)
+    if not kept[1:].all():
+        full = np.zeros((h, w), labels.dtype)
+        full[box] = labels
+        near_lab = nearest_part(full)
         rim = ~kept[near_lab] & (cv2.distanceTransform(
             (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0 * model_px)
-        keep[rim | removed] = 0.0
+        keep[rim | (~kept[full] & (binary > 0))] = 0.0
     kept_mass = float((alpha * kept_mask).sum()) or 1.0
     removed_mass = float((alpha * (1.0 - keep)).sum()) / kept_mass
     return SubjectDecision(keep, int(n - 1), int(kept[1:].sum()), removed_mass)
+
+
+def _f32_at_most(limit: float) -> np.float32:
+    """The largest float32 <= ``limit``: ``d <= it`` is ``d <= limit`` for a float32 ``d``
+    (a plain float would be rounded to float32 first, possibly upwards)."""
+    r = np.float32(limit)
+    return r if float(r) <= limit else np.nextafter(r, np.float32(-np.inf))
 
 
 def fill_holes(prob: np.ndarray, max_fraction: float,
@@ -139,17 +163,19 @@ def fill_holes(prob: np.ndarray, max_fraction: float,
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     area = stats[:, cv2.CC_STAT_AREA]
-    mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
     inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
-    # small, enclosed, and really empty (a semi-transparent hole, e.g. glass, stays)
-    empty = (mean_prob <= 0.15) | (area <= plateau_min_area)
-    fill = inner & (area <= max_fraction * h * w) & empty
+    fill = inner & (area <= max_fraction * h * w)
     fill[0] = False
+    if not fill.any():  # most photos: no small enclosed hole, no per-hole mean to take
+        return prob, 0
+    mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
+    # small, enclosed, and really empty (a semi-transparent hole, e.g. glass, stays)
+    fill &= (mean_prob <= 0.15) | (area <= plateau_min_area)
     idx = np.nonzero(fill)[0]
     if len(idx) == 0:
         return prob, 0
     out = prob.copy()
-    out[np.isin(labels, idx)] = 1.0
+    out[fill[labels]] = 1.0
     return out, len(idx)
 
 

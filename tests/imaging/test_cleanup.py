@@ -84,3 +84,35 @@ def test_it_blends_the_crop_pass_window_without_a_seam():
     assert step < 0.01  # a ramp, not a 0.2 step where the window ends
     step_y = np.abs(np.diff(prob[50:450, 400])).max()
     assert step_y < 0.01
+
+
+def test_it_keeps_a_strand_hanging_on_the_subject_far_beyond_the_veil():
+    prob = _box(np.zeros((H, W), np.float32), 300, 150, 560, 450)
+    alpha = prob.copy()
+    alpha[299:302, 560:] = 0.3  # a strand of hair to the frame, far past the veil's reach
+    alpha[99:102, 700:] = 0.3  # the same faint alpha, not attached: veil
+    d = cleanup.decide_subject(prob, alpha, MPX)
+    assert d.keep[299:302, 560:].min() == 1.0
+    assert d.keep[99:102, 700:].max() == 0.0
+
+
+def test_it_fades_the_veil_between_its_two_reaches_around_the_subject():
+    prob = _box(np.zeros((H, W), np.float32), 300, 150, 560, 450)
+    d = cleanup.decide_subject(prob, prob, MPX)
+    row = d.keep[300, 561:]  # walking right, away from the subject's edge
+    assert row[: int(5 * MPX)].min() == 1.0
+    assert 0.0 < row[int(10 * MPX)] < 1.0
+    assert row[int(15 * MPX):].max() == 0.0
+    assert np.all(np.diff(row) <= 0)
+
+
+def test_it_fills_a_small_empty_hole_but_keeps_glass_and_large_holes():
+    prob = np.zeros((200, 300), np.float32)
+    prob[20:180, 20:280] = 1.0
+    prob[40:44, 40:44] = 0.0  # a pin-hole
+    prob[40:50, 100:110] = 0.35  # glass: semi-transparent over more than the plateau area
+    prob[60:160, 150:260] = 0.0  # a large opening (a handle's inside)
+    out, filled = cleanup.fill_holes(prob, 0.001, plateau_min_area=20)
+    assert filled == 1 and out[40:44, 40:44].min() == 1.0
+    np.testing.assert_array_equal(out[40:50, 100:110], np.float32(0.35))
+    assert out[60:160, 150:260].max() == 0.0
