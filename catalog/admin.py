@@ -9,6 +9,19 @@ from .services import imports as import_services
 from .services import products as product_services
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows only the services change (jobs, cutouts, decisions): listed, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class SoftDeleteConfirmMixin:
     """Deleting only sets deleted_at, so rows that protect this one do not block it."""
 
@@ -93,21 +106,12 @@ class ImportIssueInline(admin.TabularInline):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     list_display = ("id", "source_kind", "source_filename", "status", "progress_done",
                     "progress_total", "imported_count", "error_count", "created_by", "created_at")
     list_filter = ("status", "source_kind")
     inlines = [ImportIssueInline]
     actions = ["cancel"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Cancel selected imports")
     def cancel(self, request, queryset):

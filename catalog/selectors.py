@@ -73,21 +73,7 @@ def product_list(
     ``status`` keeps products having at least one live asset in that status. Always two
     queries when iterated (products + assets), whatever the page size.
     """
-    qs = Product.live.all()
-    search = (search or "").strip()
-    if search:
-        condition = Q(sku__icontains=search) | Q(title__icontains=search)
-        if search.replace(" ", "").isdigit():
-            condition |= Q(gtin__startswith=search.replace(" ", ""))
-        qs = qs.filter(condition)
-    if brand:
-        qs = qs.filter(brand=brand)
-    if category:
-        qs = qs.filter(category=category)
-    if status:
-        qs = qs.filter(
-            Exists(ImageAsset.live.filter(product=OuterRef("pk"), status=status))
-        )
+    qs = _products_filtered(search=search, brand=brand, category=category, status=status)
     qs = qs.annotate(
         asset_count=Count("assets", filter=Q(assets__deleted_at__isnull=True))
     )
@@ -202,8 +188,9 @@ class ProductPage:
 def _products_filtered(
     *, search: str = "", brand: str = "", category: str = "", status: str = ""
 ) -> QuerySet[Product]:
-    """The filters of ``product_list`` without its aggregate: a GROUP BY over the whole
-    filtered set is what makes deep pages slow, so counts are taken on the page only."""
+    """The one implementation of the product filters (``product_list`` adds its aggregate;
+    ``product_page`` does not: a GROUP BY over the whole filtered set is what makes deep pages
+    slow, so counts are taken on the page only)."""
     qs = Product.live.all()
     search = (search or "").strip()
     if search:

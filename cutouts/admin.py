@@ -4,6 +4,8 @@ review and rendition rows are read-only because only the services may change the
 from django import forms
 from django.contrib import admin
 
+from catalog.admin import ReadOnlyAdmin
+
 from . import variants
 from .models import Cutout, CutoutBatch, ExportJob, Preset, Rendition, ReviewDecision
 
@@ -62,17 +64,6 @@ class PresetAdmin(admin.ModelAdmin):
     list_display = ("name", "label", "spec", "naming", "enabled", "updated_at")
     list_filter = ("enabled",)
     search_fields = ("name", "label")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Rendition)

@@ -9,12 +9,16 @@ import io
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from catalog.ingest.png import encode_working
 
 
 def product_photo(width: int = 800, height: int = 600, seed: int = 0) -> Image.Image:
@@ -56,7 +60,7 @@ def seed_assets(n: int, size: tuple[int, int], prefix: str) -> int:
     assets = []
     for i, product in enumerate(products):
         buf = io.BytesIO()
-        product_photo(width, height, seed=i).save(buf, "PNG", compress_level=1)
+        encode_working(product_photo(width, height, seed=i), buf)
         data = buf.getvalue()
         sha = hashlib.sha256(data).hexdigest()
         name = storage.save(f"working/{sha[:2]}/{sha}.png", ContentFile(data))
@@ -82,6 +86,30 @@ def throwaway_env(prefix: str) -> dict[str, str]:
                DJANGO_SETTINGS_MODULE="config.settings.dev", DEBUG="false",
                PYTHONUNBUFFERED="1")
     return env
+
+
+def start_cutout_worker(env: dict[str, str], name: str) -> subprocess.Popen:
+    """A Celery worker on the cutouts queue of the throwaway ``env``, logging to
+    ``<CUTROOM_VAR_DIR>/<name>.log`` as ``<name>@host``; returns once it is ready.
+
+    Prefork with one pool process, as deployed; no max-tasks-per-child, so one process runs
+    every cutout and a leak cannot hide behind process recycling."""
+    from django.conf import settings
+    from django.core.management.base import CommandError
+
+    log = open(Path(env["CUTROOM_VAR_DIR"]) / f"{name}.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cutouts",
+         "-c", "1", "--hostname", f"{name}@%h", "-l", "info", "--without-gossip",
+         "--without-mingle"], env=env, cwd=settings.BASE_DIR, stdout=log,
+        stderr=subprocess.STDOUT)
+    path = Path(log.name)
+    deadline = time.monotonic() + 90
+    while " ready." not in path.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise CommandError(f"worker {name} did not start:\n{path.read_text()}")
+        time.sleep(0.2)
+    return proc
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]], out=None) -> None:

@@ -72,6 +72,11 @@ class CutoutBatch(Job):
         return self.label or f"Batch {self.pk}"
 
 
+#: The one definition of a live version: neither its image nor the image's product is
+#: soft-deleted. Every list, page, card and bulk action on cutouts filters by it.
+CUTOUT_LIVE = models.Q(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
+
+
 class Cutout(RunState):
     """Version ``version`` of an asset's cutout. Rows are never overwritten by a re-run:
     other settings make a new version; a retry re-queues this row (attempts + 1)."""

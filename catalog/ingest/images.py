@@ -18,7 +18,11 @@ import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
-from .png import png_write
+# The working copy's encoder and its setting live beside the writer, where the pure imaging
+# package (which may import nothing else of catalog) reaches them too.
+from .png import WORKING_PNG_COMPRESS_LEVEL as WORKING_PNG_COMPRESS_LEVEL
+from .png import WORKING_PNG_FILTER as WORKING_PNG_FILTER
+from .png import encode_working as encode_working
 
 # HEIC/HEIF from phones; AVIF is native in Pillow 12, so pillow-heif only adds HEIF.
 pillow_heif.register_heif_opener()
@@ -50,13 +54,8 @@ WORKING_EXTENSION = ".png"
 # Lossless, so the working copy adds no generation loss before matting and export (ΔE2000 = 0),
 # and a PNG, so browsers show it as is (the review card's full-size original) and any side
 # fits (lossless WebP method 0 is ~30% smaller at about the same CPU, but stops at 16,383 px).
-# Written by our own streaming writer with the "up" filter on every row and zlib level 1:
-# Pillow's PNG encoder picks a filter per row by trying three, which costs as much as
-# deflating. Chosen by ``python -m catalog.ingest.working_bench`` (table in docs/ingest.md):
-# ~1.5x less encode CPU than the previous setting (Pillow level 1, RLE) and ~1.6x less than
-# Pillow's level 1, within 5% of their size, and 20-30% less CPU for the worker to decode.
-WORKING_PNG_FILTER = "up"
-WORKING_PNG_COMPRESS_LEVEL = 1
+# Written by our own streaming writer with the "up" filter on every row and zlib level 1
+# (``png.encode_working``; why, in catalog/ingest/png.py).
 
 SRGB_PROFILE = ImageCms.createProfile("sRGB")
 SRGB_NAME = "sRGB IEC61966-2.1 (LittleCMS built-in)"
@@ -357,11 +356,6 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
         img = img.convert("RGB")
     img.info.pop("icc_profile", None)
     return Normalized(image=img, colour_note=" ".join(notes), colour_flagged=flagged)
-
-
-def encode_working(image: Image.Image, out: BinaryIO) -> None:
-    """The one encoder of working copies (8-bit sRGB ``RGB``, already upright)."""
-    png_write(image, out, level=WORKING_PNG_COMPRESS_LEVEL, row_filter=WORKING_PNG_FILTER)
 
 
 def thumbnail(image: Image.Image, size: int) -> Image.Image:

@@ -3,9 +3,7 @@ cancel and fail, and the import kind the one job reconciler handles."""
 
 import os
 import re
-import threading
 import uuid
-from collections import OrderedDict
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -21,6 +19,7 @@ from .. import events, jobs
 from ..errors import ImportRefused, StorageDownError
 from ..ingest.manifest import Manifest, parse_manifest
 from ..ingest.naming import FilenameRules
+from ..lru import LruCache
 from ..models import ImportJob, JobStatus
 from .assets import STORAGE_FAULT, IngestResult, storage_default
 from .import_mapping import ImportRun, import_summary
@@ -122,29 +121,18 @@ def _import_job_save(*, job: ImportJob, enqueue: bool) -> ImportJob:
 # An upload session sends its files in many requests; each needs the manifest's file -> SKU
 # map. Parsing 100k rows per file is what made big sessions crawl, so each process keeps
 # the few most recent sessions' parsed manifests.
-_MANIFESTS: OrderedDict[tuple[int, str], Manifest] = OrderedDict()
-_MANIFESTS_LOCK = threading.Lock()
-_MANIFESTS_KEPT = 4
+_MANIFESTS: LruCache[tuple[int, str], Manifest] = LruCache(4)
 
 
 def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
-    with _MANIFESTS_LOCK:
-        _MANIFESTS[(job.pk, job.manifest_name)] = manifest
-        _MANIFESTS.move_to_end((job.pk, job.manifest_name))
-        while len(_MANIFESTS) > _MANIFESTS_KEPT:
-            _MANIFESTS.popitem(last=False)
+    _MANIFESTS.put((job.pk, job.manifest_name), manifest)
 
 
 def _manifest_for(job: ImportJob) -> Manifest:
-    key = (job.pk, job.manifest_name)
-    with _MANIFESTS_LOCK:
-        manifest = _MANIFESTS.get(key)
-    if manifest is None:
+    def parse() -> Manifest:
         with storage_default().open(job.manifest_name, "rb") as handle:
-            manifest = parse_manifest(handle.read(),
-                                      encoding=job.options.get("encoding", "utf-8"))
-        _manifest_remember(job, manifest)
-    return manifest
+            return parse_manifest(handle.read(), encoding=job.options.get("encoding", "utf-8"))
+    return _MANIFESTS.get((job.pk, job.manifest_name), parse)
 
 
 def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, user=None

@@ -692,7 +692,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray, *,
     grid = core is not None
     y0, y1 = _coarse_span(ys[0] - margin, ys[-1] + 1 + margin, h, grid)
     x0, x1 = _coarse_span(xs[0] - margin, xs[-1] + 1 + margin, w, grid)
-    wide = _wide_means(rgb[y0:y1, x0:x1], a[y0:y1, x0:x1], frac[y0:y1, x0:x1], reach)
+    wide = _wide_means(rgb[y0:y1, x0:x1], a[y0:y1, x0:x1], frac[y0:y1, x0:x1])
     for ty in range(ys[0], ys[-1] + 1, _FG_TILE):
         ty1 = min(ty + _FG_TILE, ys[-1] + 1)
         for tx in range(xs[0], xs[-1] + 1, _FG_TILE):
@@ -776,19 +776,17 @@ def _coarse_span(lo: int, hi: int, n: int, grid: bool = False) -> tuple[int, int
     return max(hi - size, 0), hi
 
 
-def _wide_means(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray, reach: int) -> np.ndarray:
+def _wide_means(rgb: np.ndarray, a: np.ndarray, frac: np.ndarray) -> np.ndarray:
     """Box means of (alpha, rgb*alpha, rgb) over the wide radius at 1/FG_COARSE resolution,
-    (H/s, W/s, 7) float32, correct where `_sample_wide` reads them within `reach` px of a
-    fractional pixel; blocks farther from every fractional pixel are left at zero.
+    (H/s, W/s, 7) float32, correct where `_sample_wide` reads them within `_FG_REACH` px of a
+    fractional pixel; blocks farther than FG_MARGIN from every fractional pixel are left at zero.
 
     rgb, a, frac: the region, its top-left corner on the coarse grid."""
     s = FG_COARSE
     band = 64 * s
     h, w = a.shape
     low = np.zeros((-(-h // s), -(-w // s), 7), np.float32)
-    # the interpolated means read the coarse box around a point within `reach` of a fractional
-    # pixel: half the wide radius, a coarse pixel for the interpolation, one for the grid
-    far = reach + FG_RADII[0] // 2 + 2 * s
+    far = FG_MARGIN  # the context a fractional pixel's estimate reads
     rows = np.asarray(frac.any(axis=1))
     for y in range(0, h, band):
         y1 = min(y + band, h)

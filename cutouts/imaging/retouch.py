@@ -584,11 +584,11 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]) -> list[Det
         trimap[band] = 128
         # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
         # prior would pull the matte back to a hard edge
-        a = matting.solve_alpha(np.ascontiguousarray(rgb[y0:y1, x0:x1]), trimap)
+        win = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        a = matting.solve_alpha(win, trimap)
         a_u8 = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
         cur[band] = a_u8[band]
-        fg = matting.estimate_foreground(np.ascontiguousarray(rgb[y0:y1, x0:x1]),
-                                         cur.astype(np.float32) / 255.0)
+        fg = matting.estimate_foreground(win, cur)  # uint8 alpha: read as alpha/255, no copy
         colours.append(((y0, y1, x0, x1), np.where(band[..., None], fg, 0).astype(np.uint8),
                         band))
     return colours

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 
-from ..models import Cutout
+from ..models import CUTOUT_LIVE, Cutout
+from .review import cutouts_with_preflag
 
 
 @dataclass
@@ -22,17 +22,14 @@ def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
                 ) -> CutoutPage:
     """Cutouts of live images, newest first, keyset on the id (deep pages cost what page 1
     costs). One query, whatever the page size."""
-    rows: QuerySet[Cutout] = Cutout.objects.filter(
-        asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True,
-    ).select_related("asset", "asset__product")
+    rows: QuerySet[Cutout] = Cutout.objects.filter(CUTOUT_LIVE).select_related(
+        "asset", "asset__product")
     if status:
         rows = rows.filter(status=status)
     if review_status:
         rows = rows.filter(review_status=review_status)
     if preflag:
-        # JSON list membership as text: the same on SQLite and PostgreSQL (as the review queue).
-        rows = rows.annotate(_preflags=Cast("preflags", TextField())).filter(
-            _preflags__contains=f'"{preflag}"')
+        rows = cutouts_with_preflag(rows, preflag=preflag)
     if min_risk is not None:
         rows = rows.filter(risk__gte=min_risk)
     if product_sku:
@@ -51,5 +48,4 @@ def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
 
 def cutout_get(*, pk: int) -> Cutout:
     """A cutout of a live image; raises Cutout.DoesNotExist."""
-    return Cutout.objects.select_related("asset", "asset__product").get(
-        pk=pk, asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
+    return Cutout.objects.select_related("asset", "asset__product").get(CUTOUT_LIVE, pk=pk)

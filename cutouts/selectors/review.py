@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from ..models import Cutout, CutoutBatch, JobStatus, ReviewDecision, ReviewStatus
+from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, JobStatus, ReviewDecision, ReviewStatus
 
 
 def cutouts_approved_current() -> QuerySet[Cutout]:
     """The version of each live asset that export uses: approved and current."""
     return Cutout.objects.filter(
-        is_current=True, review_status=ReviewStatus.APPROVED, status=JobStatus.DONE,
-        asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True,
+        CUTOUT_LIVE, is_current=True, review_status=ReviewStatus.APPROVED,
+        status=JobStatus.DONE,
     ).select_related("asset", "asset__product")
 
 
@@ -66,14 +66,19 @@ def _filtered(rows: QuerySet[Cutout], filters: QueueFilters) -> QuerySet[Cutout]
     if filters.model:
         rows = rows.filter(model_name=filters.model)
     if filters.preflag:
-        # JSON list membership as text: works the same on SQLite and PostgreSQL.
-        rows = rows.annotate(_preflags=Cast("preflags", TextField())).filter(
-            _preflags__contains=f'"{filters.preflag}"')
+        rows = cutouts_with_preflag(rows, preflag=filters.preflag)
     return rows
 
 
+def cutouts_with_preflag(rows: QuerySet[Cutout], *, preflag: str) -> QuerySet[Cutout]:
+    """The rows whose ``preflags`` list holds ``preflag`` (the review queue's filter and the
+    API's): JSON list membership as text, the same on SQLite and PostgreSQL."""
+    return rows.annotate(_preflags=Cast("preflags", TextField())).filter(
+        _preflags__contains=f'"{preflag}"')
+
+
 def _live(rows: QuerySet[Cutout]) -> QuerySet[Cutout]:
-    return rows.filter(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
+    return rows.filter(CUTOUT_LIVE)
 
 
 def _awaiting() -> QuerySet[Cutout]:

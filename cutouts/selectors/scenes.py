@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.files.storage import storages
 from PIL import Image
+
+from catalog.lru import LruCache
 
 from .. import variants
 from ..models import Background
@@ -60,27 +60,19 @@ def scene_fingerprint(*, items: Iterable[LibraryItem], slugs: Iterable[str] = ()
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
-_DECODED: OrderedDict = OrderedDict()
-_DECODED_LOCK = threading.Lock()
 DECODED_CACHE = 4  # library images kept decoded per process (content-addressed by sha256)
+_DECODED: LruCache[str, Image.Image] = LruCache(DECODED_CACHE)
 
 
 def _decoded(name: str, sha256: str) -> Image.Image:
     """A library image, decoded once per process: an export renders many products on it.
     Callers must not modify it (the renderer copies before drawing)."""
-    with _DECODED_LOCK:
-        hit = _DECODED.get(sha256)
-        if hit is not None:
-            _DECODED.move_to_end(sha256)
-            return hit
-    with storages["default"].open(name, "rb") as fh:
-        image = Image.open(io.BytesIO(fh.read()))
-        image.load()
-    with _DECODED_LOCK:
-        _DECODED[sha256] = image
-        while len(_DECODED) > DECODED_CACHE:
-            _DECODED.popitem(last=False)
-    return image
+    def decode() -> Image.Image:
+        with storages["default"].open(name, "rb") as fh:
+            image = Image.open(io.BytesIO(fh.read()))
+            image.load()
+        return image
+    return _DECODED.get(sha256, decode)
 
 
 def scene_assets(*, items: Iterable[LibraryItem]) -> dict[str, variants.SceneAsset]:

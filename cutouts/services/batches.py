@@ -17,7 +17,7 @@ from .. import enqueue
 from ..errors import BatchError
 from ..imaging.quantize import fast_model
 from ..imaging.settings import CutoutSettings, profile
-from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
+from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
 from ..selectors.jobs import cutout_batch_counts
 from .notifications import notification_create
 from .status import assets_status_sync
@@ -99,10 +99,8 @@ def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
 def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
     """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
     # Images deleted since the batch ran are out of every bulk action.
-    ids = list(batch.cutouts.filter(
-        status=JobStatus.FAILED, asset__deleted_at__isnull=True,
-        asset__product__deleted_at__isnull=True,
-    ).values_list("pk", flat=True))
+    ids = list(batch.cutouts.filter(CUTOUT_LIVE, status=JobStatus.FAILED)
+               .values_list("pk", flat=True))
     if not ids:
         return 0
     now = timezone.now()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import io
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from django.core.files import File
 from django.core.files.storage import storages
 from PIL import Image
+
+from catalog.lru import LruCache
 
 from ..errors import ReviewError
 from ..imaging.encode import png_bytes, png_image_bytes
@@ -42,25 +42,13 @@ class RetouchPreview:
     timings: dict
 
 
-_BASES: OrderedDict[tuple[int, str], RetouchBase] = OrderedDict()
-_BASES_MAX = 8  # per web process; ~6 MB each
-_BASES_LOCK = threading.Lock()
+_BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
 
 
 def _retouch_base(cutout: Cutout) -> RetouchBase:
     """The downscaled arrays a preview starts from: this process's memory, else built from
     the card's own cached 1024 px images (so no full-size file is decoded for a preview)."""
-    key = (cutout.pk, cutout.run_token)
-    with _BASES_LOCK:
-        if key in _BASES:
-            _BASES.move_to_end(key)
-            return _BASES[key]
-    base = _build_retouch_base(cutout)
-    with _BASES_LOCK:
-        _BASES[key] = base
-        while len(_BASES) > _BASES_MAX:
-            _BASES.popitem(last=False)
-    return base
+    return _BASES.get((cutout.pk, cutout.run_token), lambda: _build_retouch_base(cutout))
 
 
 def _build_retouch_base(cutout: Cutout) -> RetouchBase:

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.core.files.storage import storages
 from PIL import Image
+
+from catalog.ingest import png
+from catalog.lru import LruCache
 
 from ..errors import TileError
 from ..models import Cutout
 
 TILE_KINDS = ("original", "cutout")
 TILE_MAX = 512  # px per side: what the 180 px loupe needs at any zoom, and a bounded answer
-_CACHE_ENTRIES = 2  # decoded full-size images kept: moving the loupe asks for many tiles of one
-
-_cache: OrderedDict[str, Image.Image] = OrderedDict()
-_lock = threading.Lock()
+# decoded full-size images kept: moving the loupe asks for many tiles of one
+_cache: LruCache[str, Image.Image] = LruCache(2)
 
 
 @dataclass(frozen=True)
@@ -48,19 +47,11 @@ def _source(cutout: Cutout, kind: str) -> str:
 
 
 def _decoded(name: str) -> Image.Image:
-    with _lock:
-        image = _cache.get(name)
-        if image is not None:
-            _cache.move_to_end(name)
-            return image
-    with storages["default"].open(name, "rb") as fh, Image.open(fh) as opened:
-        opened.load()
-        image = opened.copy()
-    with _lock:
-        _cache[name] = image
-        while len(_cache) > _CACHE_ENTRIES:
-            _cache.popitem(last=False)
-    return image
+    def decode() -> Image.Image:
+        with storages["default"].open(name, "rb") as fh, Image.open(fh) as opened:
+            opened.load()
+            return opened.copy()
+    return _cache.get(name, decode)
 
 
 def cutout_image_tile(*, cutout: Cutout, kind: str, x: int, y: int, w: int, h: int) -> Tile:
@@ -71,5 +62,10 @@ def cutout_image_tile(*, cutout: Cutout, kind: str, x: int, y: int, w: int, h: i
     box = tile_box(x=x, y=y, w=w, h=h, size=image.size)
     bx, by, bw, bh = box
     out = io.BytesIO()
-    image.crop((bx, by, bx + bw, by + bh)).save(out, "PNG", compress_level=1)
+    tile = image.crop((bx, by, bx + bw, by + bh))
+    if tile.mode not in ("L", "RGB", "RGBA"):  # the writer's modes; stored ones are RGB, RGBA
+        tile = tile.convert("RGBA")
+    # the working copy's fast setting: a tile is sent once and never stored (why, in png.py)
+    png.png_write(tile, out, level=png.WORKING_PNG_COMPRESS_LEVEL,
+                  row_filter=png.WORKING_PNG_FILTER)
     return Tile(png=out.getvalue(), box=box)

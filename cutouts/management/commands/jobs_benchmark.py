@@ -9,12 +9,18 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.benchmarking import peak_rss_mb, print_table, seed_assets, throwaway_env, write_json
+from cutouts.benchmarking import (
+    peak_rss_mb,
+    print_table,
+    seed_assets,
+    start_cutout_worker,
+    throwaway_env,
+    write_json,
+)
 
 SIZE = (1632, 1224)  # 2.0 MP
 BARE_MODEL = "u2netp"  # the floor of issue #18 is the fp32 model whatever the profile runs
@@ -67,7 +73,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Bare model ({BARE_MODEL} fp32 at its input size, one process, "
                           f"one thread, {bare_repeats} calls) …")
         bare = _child(env, str(n), "--child", "bare", "--bare-repeats", str(bare_repeats))
-        procs = [self._start_worker(env, i) for i in range(workers)]
+        procs = [start_cutout_worker(env, f"bench{i}") for i in range(workers)]
         try:
             self.stdout.write(f"Running the batch on {workers} worker processes …")
             run = _child(env, str(n), "--child", "run", "--profile", profile)
@@ -119,21 +125,6 @@ class Command(BaseCommand):
         self.stdout.write(f"wrote {json_path}")
         if run["failed"]:
             raise CommandError(f"{run['failed']} cutouts failed")
-
-    def _start_worker(self, env: dict, index: int) -> subprocess.Popen:
-        log = open(Path(env["CUTROOM_VAR_DIR"]) / f"worker{index}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cutouts",
-             "-c", "1", "--hostname", f"bench{index}@%h", "-l", "info", "--without-gossip",
-             "--without-mingle"], env=env, cwd=settings.BASE_DIR, stdout=log,
-            stderr=subprocess.STDOUT)
-        path = Path(log.name)
-        deadline = time.monotonic() + 90
-        while " ready." not in path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise CommandError(f"worker {index} did not start:\n{path.read_text()}")
-            time.sleep(0.2)
-        return proc
 
     # --- children (run inside the throwaway environment) ---------------------------------
 

@@ -11,7 +11,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.benchmarking import print_table, seed_assets, throwaway_env, write_json
+from cutouts.benchmarking import (
+    print_table,
+    seed_assets,
+    start_cutout_worker,
+    throwaway_env,
+    write_json,
+)
 
 SIZE = (1632, 1224)  # 2.0 MP, as jobs_benchmark
 GROWTH_TARGET_MB = 50.0
@@ -69,7 +75,7 @@ class Command(BaseCommand):
                         "prepare", "--width", str(width), "--height", str(height)],
                        env=env, cwd=settings.BASE_DIR, check=True, capture_output=True)
         self.stdout.write(f"  … {time.perf_counter() - started:.0f} s")
-        worker = self._start_worker(env)
+        worker = start_cutout_worker(env, "soak")
         try:
             pool = child_pids(worker.pid)
             if len(pool) != 1:
@@ -87,23 +93,6 @@ class Command(BaseCommand):
         self.stdout.write(f"wrote {json_path}")
         if result["failed"]:
             raise CommandError(f"{result['failed']} cutouts failed")
-
-    def _start_worker(self, env: dict) -> subprocess.Popen:
-        log = open(Path(env["CUTROOM_VAR_DIR"]) / "worker.log", "wb")  # noqa: SIM115
-        # Prefork with one pool process, as deployed; no max-tasks-per-child, so one process
-        # runs every cutout and a leak cannot hide behind process recycling.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cutouts",
-             "-c", "1", "--hostname", "soak@%h", "-l", "info", "--without-gossip",
-             "--without-mingle"], env=env, cwd=settings.BASE_DIR, stdout=log,
-            stderr=subprocess.STDOUT)
-        path = Path(log.name)
-        deadline = time.monotonic() + 90
-        while " ready." not in path.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise CommandError(f"worker did not start:\n{path.read_text()}")
-            time.sleep(0.2)
-        return proc
 
     def _follow(self, env: dict, *, n: int, profile: str, every: int, worker_pid: int,
                 main_pid: int) -> tuple[list[dict], dict]:
