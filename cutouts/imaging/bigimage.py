@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ def _child(megapixels: float, profile_name: str, model_dir: str | None, threads:
     worker stores them; prints timings per stage and the peak RSS as JSON."""
     import tempfile
 
+    from .clock import StageClock
     from .encode import decode_image, png_bytes
     from .models import resolve_model
     from .pipeline import run_pipeline
@@ -62,35 +62,37 @@ def _child(megapixels: float, profile_name: str, model_dir: str | None, threads:
     settings = config_settings("default" if plain else profile_name)
     seg = get_segmenter(resolve_model(settings.model, None, model_dir), threads=threads)
     seg.predict(np.zeros((seg.input_size, seg.input_size, 3), np.uint8))  # session warm-up
-    t0 = time.perf_counter()
+    clock = StageClock()  # one set of laps: decode, the pipeline's stages, encode
     rgb = decode_image(source) if source else synthetic_photo(megapixels)
-    t1 = time.perf_counter()
+    clock.lap("decode")
     if plain:
         alpha = plain_mask(rgb, seg)
         rgba = np.dstack([rgb, alpha])
-        timings = {"inference": time.perf_counter() - t1, "refinement": 0.0}
+        clock.lap("inference")
+        timings = {"inference": clock.wall["inference"], "refinement": 0.0}
         fill = float(np.count_nonzero(alpha >= 128)) / alpha.size
     else:
-        res = run_pipeline(rgb, settings, seg)
+        res = run_pipeline(rgb, settings, seg, clock)
         rgba, alpha, timings = res.rgba, res.alpha, res.timings
         fill = res.signals["fill_ratio"]
-    t2 = time.perf_counter()
+    clock.reset()
     with tempfile.TemporaryDirectory() as tmp:
         # what a worker stores (cutouts/engine.py): the RGBA cutout and its mask, PNG level 3
         data = png_bytes(rgba)
         Path(tmp, "cutout.png").write_bytes(data)
         Path(tmp, "mask.png").write_bytes(png_bytes(alpha))
-    t3 = time.perf_counter()
+    clock.lap("encode")
+    seconds, encode = sum(clock.wall.values()), clock.wall["encode"]
     with open("/proc/self/status") as fh:
         hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
     mp = rgb.shape[0] * rgb.shape[1] / 1e6
     print(json.dumps({
         "megapixels": mp, "shape": list(rgb.shape),
-        "peak_rss_mb": hwm / 1024, "seconds": t3 - t0, "png_mb": len(data) / 1e6,
-        "decode": t1 - t0, "inference": timings["inference"],
-        "refinement": timings["refinement"], "encode": t3 - t2,
-        "s_per_mp": {"total": (t3 - t0) / mp, "refinement": timings["refinement"] / mp,
-                     "encode": (t3 - t2) / mp},
+        "peak_rss_mb": hwm / 1024, "seconds": seconds, "png_mb": len(data) / 1e6,
+        "decode": clock.wall["decode"], "inference": timings["inference"],
+        "refinement": timings["refinement"], "encode": encode,
+        "s_per_mp": {"total": seconds / mp, "refinement": timings["refinement"] / mp,
+                     "encode": encode / mp},
         "profile": profile_name, "fill_ratio": fill,
     }))
 

@@ -36,6 +36,8 @@ def decontaminate_into(rgba: np.ndarray, rgb: np.ndarray, alpha: np.ndarray,
             xa, xb = max(0, (x0 - margin) // s * s), min(w, -(-(x1 + margin) // s) * s)
             fg = estimate_foreground(rgb[ya:yb, xa:xb], alpha[ya:yb, xa:xb],
                                      core=(y0 - ya, y1 - ya, x0 - xa, x1 - xa))
-            # rgba is black where alpha is 0, so copy only the pixels the estimator unmixed
-            np.copyto(rgba[y0:y1, x0:x1, :3], fg[y0 - ya:y1 - ya, x0 - xa:x1 - xa],
-                      where=(soft != 0)[..., None])
+            # rgba is black where alpha is 0, so copy only the pixels the estimator unmixed:
+            # OpenCV's masked copy of whole RGBA pixels (their alpha is the tile's own) takes
+            # a sixth of the time of numpy's masked copy into the RGB channels of rgba
+            fg4 = cv2.merge([*cv2.split(fg[y0 - ya:y1 - ya, x0 - xa:x1 - xa]), a_t])
+            cv2.copyTo(fg4, soft, rgba[y0:y1, x0:x1])

@@ -20,6 +20,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
+from catalog.ingest.png import encode_working
+
 from .bigimage import synthetic_photo
 from .clock import StageClock
 from .encode import decode_working_copy, png_spooled
@@ -34,7 +36,7 @@ MODEL_STAGES = ("inference",)
 def working_copy_png(megapixels: float, seed: int = 0) -> bytes:
     """A generated photo of this size, encoded as a lossless PNG working copy."""
     buf = io.BytesIO()
-    Image.fromarray(synthetic_photo(megapixels, seed)).save(buf, "PNG", compress_level=1)
+    encode_working(Image.fromarray(synthetic_photo(megapixels, seed)), buf)
     return buf.getvalue()
 
 

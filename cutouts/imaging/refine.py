@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+Box = tuple[int, int, int, int]  # (y0, y1, x0, x1)
+
 
 def minmax(p: np.ndarray) -> np.ndarray:
     lo, hi = float(p.min()), float(p.max())
@@ -77,25 +79,72 @@ def window_weight(shape: tuple[int, int], box: tuple[int, int, int, int],
     return gate
 
 
-def transition_gate(prob: np.ndarray, model_px: float, low: float = 0.2,
-                    width: float = 0.3) -> np.ndarray:
+GATE_LOW = 0.2  # the local range of prob above which ``transition_gate`` opens
+
+
+def gate_radius(model_px: float) -> int:
+    return max(1, int(round(2 * model_px)))
+
+
+def gate_box(prob: np.ndarray, model_px: float, low: float = GATE_LOW) -> Box | None:
+    """The box (y0, y1, x0, x1) outside which ``transition_gate`` is exactly 0 and the plateau
+    term of ``shape_alpha`` too, so shaping leaves prob unchanged there; None if prob never
+    exceeds ``low``. The local range exceeds ``low`` only within the gate's radius of a pixel
+    above it (prob >= 0), and the plateau starts above the threshold, far above ``low``."""
+    x, y, w, h = cv2.boundingRect((prob > low).view(np.uint8))
+    if w == 0:
+        return None
+    return pad_box((y, y + h, x, x + w), gate_radius(model_px), prob.shape)
+
+
+def pad_box(box: Box, pad: int, shape: tuple[int, ...]) -> Box:
+    y0, y1, x0, x1 = box
+    return max(0, y0 - pad), min(shape[0], y1 + pad), max(0, x0 - pad), min(shape[1], x1 + pad)
+
+
+def transition_gate(prob: np.ndarray, model_px: float, low: float = GATE_LOW,
+                    width: float = 0.3, box: Box | None = None) -> np.ndarray:
     """1 where prob changes by more than ``low`` within ~2 model px (a narrow edge),
-    fading to 0 for wide ramps and flat plateaus (feathering, glass)."""
-    r = max(1, int(round(2 * model_px)))
+    fading to 0 for wide ramps and flat plateaus (feathering, glass).
+
+    ``box`` (from ``gate_box``): the gate is computed there only, on a crop padded by the
+    radius (min and max ignore the crop's border, so values inside the box are exact); outside
+    it the gate is 0, as it is everywhere outside ``gate_box``."""
+    r = gate_radius(model_px)
     se = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    if box is not None:
+        gate = np.zeros(prob.shape, np.float32)
+        y0, y1, x0, x1 = box
+        cy0, cy1, cx0, cx1 = pad_box(box, r, prob.shape)
+        g = transition_gate(prob[cy0:cy1, cx0:cx1], model_px, low, width)
+        gate[y0:y1, x0:x1] = g[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        return gate
     rng = cv2.dilate(prob, se) - cv2.erode(prob, se)
-    gate: np.ndarray = np.clip((rng - low) / width, 0.0, 1.0)
-    return gate
+    clipped: np.ndarray = np.clip((rng - low) / width, 0.0, 1.0)
+    return clipped
 
 
-def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12) -> np.ndarray:
+def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12,
+                          box: Box | None = None) -> np.ndarray:
     """1 on ridges narrower than ~3 model px (straps, strands, spokes): the model
-    saw them diluted, so shaping must not push them further down."""
+    saw them diluted, so shaping must not push them further down.
+
+    ``box``: the weight is exact there only (0 outside), computed on a crop padded by the
+    opening's reach (an erosion then a dilation, each ignoring the crop's border). Where the
+    gate is 0 shaping returns prob whatever this weight, so ``gate_box`` (plus the bilinear
+    footprint) is all it needs: the elliptic top-hat is the costliest map of the refinement."""
     r = max(1, int(round(1.5 * model_px)))
+    if box is not None:
+        weight = np.zeros(prob.shape, np.float32)
+        y0, y1, x0, x1 = box
+        cy0, cy1, cx0, cx1 = pad_box(box, 2 * r, prob.shape)
+        t = thin_structure_weight(prob[cy0:cy1, cx0:cx1], model_px, level)
+        weight[y0:y1, x0:x1] = t[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        return weight
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     tophat = cv2.morphologyEx(prob, cv2.MORPH_TOPHAT, se)
-    weight: np.ndarray = np.clip(tophat / level, 0.0, 1.0)
-    return weight
+    clipped: np.ndarray = np.clip(tophat / level, 0.0, 1.0)
+    return clipped
 
 
 def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
@@ -104,6 +153,8 @@ def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
 
     gate: where to apply it (1) or keep prob (0), for plateaus below the threshold only;
     thin: where alpha may not drop below prob (thin structures)."""
+    if all(m is None or m.dtype == np.float32 for m in (prob, gate, thin)):
+        return _shape_alpha_f32(prob, threshold, gain, gate, thin)
     shaped = _shaping_lut(float(threshold), float(gain))[
         np.clip(prob * LUT_SIZE + 0.5, 0, LUT_SIZE).astype(np.int32)]
     if gate is not None:
@@ -116,6 +167,48 @@ def shape_alpha(prob: np.ndarray, threshold: float, gain: float,
     if thin is not None:
         shaped = shaped + thin * np.maximum(prob - shaped, 0.0)
     return shaped.astype(np.float32)
+
+
+def _shape_alpha_f32(prob: np.ndarray, threshold: float, gain: float,
+                     gate: np.ndarray | None, thin: np.ndarray | None) -> np.ndarray:
+    """``shape_alpha`` on float32 maps: the same float32 operations in the same order (products
+    and sums commute exactly), in place in two buffers instead of a temporary per operation."""
+    buf = np.multiply(prob, LUT_SIZE, dtype=np.float32)
+    buf += 0.5
+    np.clip(buf, 0, LUT_SIZE, out=buf)
+    shaped: np.ndarray = _shaping_lut(float(threshold), float(gain)).take(buf.astype(np.int32))
+    if gate is not None:
+        if PLATEAU_SPAN > 0:
+            np.subtract(prob, threshold, out=buf)
+            buf -= PLATEAU_START
+            buf *= 1.0 / PLATEAU_SPAN
+            np.clip(buf, 0, 1, out=buf)
+            np.maximum(gate, buf, out=buf)
+        else:
+            buf[...] = gate
+        shaped *= buf  # gate * shaped
+        np.subtract(1.0, buf, out=buf)
+        buf *= prob  # (1 - gate) * prob
+        shaped += buf
+    if thin is not None:
+        np.subtract(prob, shaped, out=buf)
+        np.maximum(buf, 0.0, out=buf)
+        buf *= thin
+        shaped += buf
+    return shaped
+
+
+def shape_alpha_in(prob: np.ndarray, threshold: float, gain: float, gate: np.ndarray,
+                   thin: np.ndarray | None, box: Box | None) -> np.ndarray:
+    """``shape_alpha`` with a gate, computed inside ``box`` (from ``gate_box``) only: outside
+    it the gate and the plateau term are 0, so the shaped alpha is prob itself, bit for bit."""
+    out = prob.copy()
+    if box is not None:
+        y0, y1, x0, x1 = box
+        win = np.s_[y0:y1, x0:x1]
+        out[win] = shape_alpha(prob[win], threshold, gain, gate[win],
+                               None if thin is None else thin[win])
+    return out
 
 
 LUT_SIZE = 8192

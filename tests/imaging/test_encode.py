@@ -88,3 +88,47 @@ def test_it_refuses_arrays_that_are_not_l_rgb_or_rgba():
         png_bytes(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         png_bytes(np.zeros((4, 4), np.uint16))
+
+
+def _pillow_rgb(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _png(image: Image.Image, **params) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG", **params)
+    return buf.getvalue()
+
+
+def test_it_decodes_an_rgb_working_copy_with_opencv_to_pillow_s_pixels(tmp_path):
+    rgb = np.random.default_rng(2).integers(0, 256, (61, 47, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    png.png_write(Image.fromarray(rgb), buf)  # the working copy's own writer
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90": a working copy is upright already, nothing may turn it
+    for data in (buf.getvalue(), _png(Image.fromarray(rgb), exif=exif)):
+        assert encode._png_rgb8(data) is not None  # the OpenCV path
+        np.testing.assert_array_equal(encode.decode_working_copy(io.BytesIO(data)), rgb)
+    path = tmp_path / "wc.png"
+    path.write_bytes(buf.getvalue())
+    np.testing.assert_array_equal(encode.decode_working_copy(path), rgb)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16"])
+def test_it_decodes_other_pngs_through_pillow(mode):
+    rgb = np.random.default_rng(4).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    image = Image.fromarray(rgb)
+    image = (Image.fromarray(rgb[..., 0].astype(np.uint16) * 257) if mode == "I;16"
+             else image.convert(mode))
+    data = _png(image)
+    assert encode._png_rgb8(data) is None
+    np.testing.assert_array_equal(encode.decode_working_copy(io.BytesIO(data)),
+                                  _pillow_rgb(data))
+
+
+def test_it_raises_pillow_s_error_for_a_truncated_working_copy():
+    data = _png(Image.fromarray(np.random.default_rng(1).integers(
+        0, 256, (64, 64, 3), dtype=np.uint8)))
+    with pytest.raises(OSError):
+        encode.decode_working_copy(io.BytesIO(data[: len(data) // 2]))

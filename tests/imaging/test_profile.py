@@ -96,3 +96,17 @@ def test_it_prints_the_stage_table_and_writes_json(tmp_path, monkeypatch, capsys
     assert data["profile"] == "fast" and data["threads"] == 1
     assert data["bare_model"] is None  # a fake segmenter has no session to time
     assert list(data["sizes"]["0.3"]["cpu_ms"]) == FAST_STAGES
+
+
+def test_it_derives_the_cutout_timings_from_the_stage_laps():
+    rgb = decode_working_copy(io.BytesIO(working_copy_png(0.3, seed=1)))
+    clock = StageClock()
+    clock.lap("decode")  # a caller's own lap before the pipeline is not the pipeline's
+    res = run_pipeline(rgb, profile("fast"), ColourSegmenter(), clock)
+    model = clock.wall["resize"] + clock.wall["inference"]
+    rest = sum(v for k, v in clock.wall.items() if k not in ("decode", "resize", "inference"))
+    assert res.timings == pytest.approx({"inference": model, "refinement": rest})
+    assert res.timings["refinement"] > 0
+    # without a clock the timings come from the laps all the same
+    assert set(run_pipeline(rgb, profile("fast"), ColourSegmenter()).timings) == {
+        "inference", "refinement"}
