@@ -1,4 +1,5 @@
-"""Quality signals computed without ground truth (used to pre-flag and sort review)."""
+"""Quality signals computed without ground truth, and the risk model on them (used to
+pre-flag and sort review)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,70 @@ from typing import Any
 import cv2
 import numpy as np
 
+# a contour pixel is "on an edge" when the image gradient within EDGE_REACH model px of it
+# reaches EDGE_SHARE of the strong edges (90th percentile) around the object (EDGE_BAND
+# model px either side of the contour), and at least EDGE_FLOOR (a step of 4 grey levels under
+# the 3x3 Sobel: below it, noise, not an edge); round numbers, not fitted. It is measured at
+# EDGE_SCALE to twice that px per model px whatever the photo's size: the same photo gives
+# about the same value at any resolution, and a 2 MP working image costs a ninth of the pixels.
+EDGE_REACH, EDGE_BAND, EDGE_SHARE, EDGE_SCALE, EDGE_FLOOR = 1.0, 4.0, 0.5, 2.0, 16.0
+
+
+def edge_support(rgb: np.ndarray, obj: np.ndarray, model_px: float) -> float:
+    """Share of the object's contour (inside the frame) that lies on an image edge.
+
+    A cutout whose outline runs where the photo has no edge (across a flat backdrop, through
+    the middle of a second object, beside a missed part) is wrong there, whatever the model's
+    confidence: this is the one signal that reads the photo rather than the model. rgb:
+    uint8 (H, W, 3); obj: bool (H, W) object mask. 1.0 without a contour.
+    """
+    h, w = obj.shape
+    obj_u8 = obj.view(np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(obj_u8)
+    if bw == 0:
+        return 1.0
+    k = max(1, int(model_px / EDGE_SCALE))  # whole-pixel reduction: OpenCV's fast path
+    px = model_px / k  # measuring px per model px, in [EDGE_SCALE, 2 EDGE_SCALE)
+    reach = max(1, int(round(EDGE_REACH * px)))
+    band_px = max(2, int(round(EDGE_BAND * px)))
+    # everything read lies within pad px of the object's box (Sobel: 1 px more)
+    pad = (band_px + reach + 2) * k
+    y0, x0 = max(0, by - pad), max(0, bx - pad)
+    y1, x1 = min(h, by + bh + pad), min(w, bx + bw + pad)
+    # a multiple of k, trimmed on the side with more margin (a frame side loses < k px)
+    dy, dx = (y1 - y0) % k, (x1 - x0) % k
+    y0, y1 = (y0 + dy, y1) if by - y0 >= y1 - by - bh else (y0, y1 - dy)
+    x0, x1 = (x0 + dx, x1) if bx - x0 >= x1 - bx - bw else (x0, x1 - dx)
+    g = cv2.cvtColor(rgb[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY)
+    o: np.ndarray = obj_u8[y0:y1, x0:x1]
+    if k > 1:
+        size = ((x1 - x0) // k, (y1 - y0) // k)
+        g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
+        o = cv2.resize(o, size, interpolation=cv2.INTER_AREA)  # 0/1: the majority, rounded
+    if not o.any():
+        return 1.0
+    contour = o > cv2.erode(o, np.ones((3, 3), np.uint8))  # the frame never erodes
+    if not contour.any():
+        return 1.0
+    mag = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    d_in = cv2.distanceTransform(o, cv2.DIST_L2, 3)
+    d_out = cv2.distanceTransform(1 - o, cv2.DIST_L2, 3)
+    around = mag[(d_in <= band_px) & (d_out <= band_px)]
+    q = int(0.9 * (len(around) - 1))
+    strong = max(EDGE_FLOOR, EDGE_SHARE * float(np.partition(around, q)[q]))
+    near_edge = cv2.distanceTransform((mag < strong).view(np.uint8), cv2.DIST_L2, 3) <= reach
+    return float(np.count_nonzero(near_edge[contour]) / np.count_nonzero(contour))
+
 
 def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
                     background: np.ndarray | None = None,
-                    pass_disagreement: float | None = None) -> dict[str, Any]:
+                    pass_disagreement: float | None = None,
+                    model_px: float | None = None) -> dict[str, Any]:
     """All inputs at the same (working) resolution.
 
     prob: fused model probability [0, 1]; alpha: final alpha float [0, 1];
-    rgb: uint8 image; background: optional estimated backdrop colour (H, W, 3) in [0, 1].
+    rgb: uint8 image; background: optional estimated backdrop colour (H, W, 3) in [0, 1];
+    model_px: working pixels per model pixel (default: a 320 px model).
     """
     h, w = alpha.shape
     obj = alpha >= 0.5
@@ -66,9 +123,11 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     # not glass, far more often than not
     core = inner2[box] > 0
     interior = float(alpha[box][core].mean()) if core.any() else 0.0
+    on_edges = edge_support(rgb, obj, model_px or max(h, w) / 320) if area else 0.0
     sig = {
         "empty": area == 0,
         "interior_alpha": round(interior, 4),
+        "edge_support": round(on_edges, 4),
         "fill_ratio": round(area / total, 4),
         "fragment_count": fragments,
         "edge_softness_px": round(float(np.count_nonzero(soft)) / max(perimeter, 1), 3),
@@ -84,16 +143,23 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     return sig
 
 
-# Logistic model of P(IoU < 0.80) from a few signals, fitted once on the 84-image dev set
-# (`cutout_benchmark` prints the 5-fold cross-validated AUC of a refit next to the shipped
-# one); monotone by construction: every weight is >= 0, so more doubt never lowers the risk.
-# The signals are heavy-tailed, hence the logs: a few extreme photos must not set the scale.
+# Logistic model of P(IoU < 0.80) from three signals, fitted once on the 84-image dev set
+# (`cutout_benchmark` prints the cross-validated AUC of a refit next to the shipped one);
+# monotone by construction: every weight is >= 0, so more doubt never lowers the risk. The
+# three see different failures: a second part (another object, a ghost), a core that is not
+# opaque (a half-transparent handle, a filled wheel) and an outline that does not follow the
+# photo's edges (a wrong or extra object, a missed part). Edge softness, uncertain fraction,
+# pass disagreement and the crop pass's agreement were tried too: they measure the same doubt
+# as the core and added nothing out of sample. Heavy-tailed signals are logged: a few extreme
+# photos must not set the scale.
 RISK_MODEL: dict[str, float] = {
-    "intercept": -2.5909, "softness": 0.6302, "uncertain": 0.3404, "parts": 1.9568,
-}  # the flip-pass disagreement came out at weight 0 (its information is in "uncertain")
+    "intercept": -2.168, "parts": 1.3274, "core_doubt": 0.7499, "off_edge": 6.7324,
+}
 
 
 def risk_features(sig: dict[str, Any]) -> dict[str, float]:
+    """Every feature the risk model may use, from stored signals; a signal missing from an
+    older cutout counts as no doubt."""
     def num(key: str, default: float = 0.0) -> float:
         v = sig.get(key, default)
         return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else default
@@ -103,6 +169,8 @@ def risk_features(sig: dict[str, Any]) -> dict[str, float]:
         "uncertain": float(np.log1p(100 * num("uncertain_fraction"))),
         "disagreement": float(np.log1p(100 * num("pass_disagreement"))),
         "parts": float(np.log(max(1.0, num("parts", num("fragment_count", 1))))),
+        "core_doubt": float(np.log1p(100 * max(0.0, 1.0 - num("interior_alpha", 1.0)))),
+        "off_edge": 1.0 - min(1.0, max(0.0, num("edge_support", 1.0))),
     }
 
 

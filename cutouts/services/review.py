@@ -9,7 +9,7 @@ from catalog import events
 
 from ..errors import BatchError, ReviewError
 from ..imaging.settings import profile_or_default
-from ..models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
+from ..models import CUTOUT_LIVE, Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_rerun
 from .status import asset_status_sync
 
@@ -172,7 +172,8 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
 
 
 _PREFLAG_SIGNALS = {
-    "empty": ("empty",), "halo_risk": ("halo_risk",), "fragments": ("fragment_count",),
+    # "parts" is what the risk model reads for fragments: dismissing the flag drops both
+    "empty": ("empty",), "halo_risk": ("halo_risk",), "fragments": ("fragment_count", "parts"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",),
 }
@@ -249,9 +250,9 @@ def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: 
 def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> int:
     """Approve each selected version still awaiting review; one audited decision each."""
     ids = list(Cutout.objects.filter(
-        pk__in=cutout_ids, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
         # Deleted images (or products) are out of every bulk action, even if still selected.
-        asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True,
+        CUTOUT_LIVE,
+        pk__in=cutout_ids, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
     ).values_list("pk", flat=True))
     with transaction.atomic():
         for pk in ids:

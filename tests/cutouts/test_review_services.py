@@ -119,6 +119,23 @@ def test_it_audits_confirming_and_dismissing_a_preflag(make_assets, fake_model, 
                                       confirm=True)
 
 
+def test_it_stops_counting_the_parts_when_fragments_are_dismissed(make_assets, fake_model,
+                                                                   no_broker):
+    cutout = done_cutouts(make_assets(1))[0]
+    signals = {**cutout.signals, "fragment_count": 4, "parts": 4, "interior_alpha": 1.0,
+               "edge_support": 1.0}
+    flags, risk = review.preflags_from_signals(signals)
+    assert "fragments" in flags
+    Cutout.objects.filter(pk=cutout.pk).update(preflags=flags, signals=signals, risk=risk)
+    cutout.refresh_from_db()
+    after = review.cutout_preflag_resolve(cutout=cutout, user=reviewer(), preflag="fragments",
+                                          confirm=False)
+    # the calibrated model reads "parts": with only fragment_count hidden it barely moved
+    single = review.preflags_from_signals({**signals, "fragment_count": 1, "parts": 1})[1]
+    assert after.risk == pytest.approx(single, abs=0.02)
+    assert after.risk < risk - 0.05
+
+
 def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
         make_assets, fake_model, no_broker, monkeypatch):
     [v1] = done_cutouts(make_assets(1))

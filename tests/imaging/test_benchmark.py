@@ -93,6 +93,9 @@ def test_it_scores_the_soft_set_and_reports_spill_and_risk(tmp_path, monkeypatch
     assert "spill_share" in report["configs"]["plain"]["summary"]
     assert "risk" in report["configs"]["default"]["images"][0]
     assert "risk default" in text
+    risk = report["risk"]["default"]
+    # no cutout of these clean scenes is bad: nothing to rank, and no nan printed for it
+    assert risk["bad"] == 0 and "risk default: 0/3 cutouts with IoU < .80\n" in lines
 
 
 def test_it_scores_the_alpha_of_the_written_png(tmp_path):
