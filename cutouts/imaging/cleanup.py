@@ -14,8 +14,13 @@ def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, in
     area is below ``min_fraction`` x the largest part. Returns (prob, removed)."""
     if min_fraction <= 0:
         return prob, 0
-    binary = (prob >= 0.5).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    binary = (prob >= 0.5).view(np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(binary)
+    if bw == 0:
+        return prob, 0
+    # every part lies in the parts' bounding box: labels and areas are found there
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary[by:by + bh, bx:bx + bw],
+                                                           connectivity=8)
     if n <= 2:
         return prob, 0
     areas = stats[1:, cv2.CC_STAT_AREA]
@@ -23,13 +28,29 @@ def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, in
     if len(small) == 0:
         return prob, 0
     # their soft rim too: the pixels (within 2 px) whose nearest part is a removed one, so
-    # the rim of a kept part next to a speck is never cut (no square holes)
-    near = nearest_part(labels)
+    # the rim of a kept part next to a speck is never cut (no square holes). The rim lies
+    # within 3 px of the specks' box, and a distance of at most 2 there is decided by parts
+    # a few px away: a crop with SPECK_CONTEXT px around it gives the whole frame's answer.
+    h, w = prob.shape
+    sx, sy = stats[small, cv2.CC_STAT_LEFT] + bx, stats[small, cv2.CC_STAT_TOP] + by
+    ky0, kx0 = max(0, int(sy.min()) - 3), max(0, int(sx.min()) - 3)
+    ky1 = min(h, int((sy + stats[small, cv2.CC_STAT_HEIGHT]).max()) + 3)
+    kx1 = min(w, int((sx + stats[small, cv2.CC_STAT_WIDTH]).max()) + 3)
+    cy0, cx0 = max(0, ky0 - SPECK_CONTEXT), max(0, kx0 - SPECK_CONTEXT)
+    cy1, cx1 = min(h, ky1 + SPECK_CONTEXT), min(w, kx1 + SPECK_CONTEXT)
+    crop = np.zeros((cy1 - cy0, cx1 - cx0), labels.dtype)  # the labels, 0 outside their box
+    oy0, oy1, ox0, ox1 = max(cy0, by), min(cy1, by + bh), max(cx0, bx), min(cx1, bx + bw)
+    crop[oy0 - cy0:oy1 - cy0, ox0 - cx0:ox1 - cx0] = labels[oy0 - by:oy1 - by, ox0 - bx:ox1 - bx]
+    near = nearest_part(crop)
     kill = np.isin(near, small) & (cv2.distanceTransform(
-        (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0)
+        (crop == 0).view(np.uint8), cv2.DIST_L2, 3) <= 2.0)
+    kill = kill[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0]
     out = prob.copy()
-    out[kill] = 0.0
+    out[ky0:ky1, kx0:kx1][kill] = 0.0
     return out, len(small)
+
+
+SPECK_CONTEXT = 10  # px of context around a speck's rim: chamfer paths of length <= 2 + a step
 
 
 def nearest_part(labels: np.ndarray) -> np.ndarray:
@@ -55,18 +76,22 @@ class SubjectDecision:
 def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
                    near: float = 0.25, second_mass: float = 0.1,
                    second_confidence: float = 0.7, veil_px: tuple[float, float] = (6.0, 14.0),
-                   protect: np.ndarray | None = None, attach: float = 0.2) -> SubjectDecision:
+                   protect: np.ndarray | None = None, attach: float = 0.2,
+                   close_mass: float = 0.15, clear_subject: float = 0.8) -> SubjectDecision:
     """Which parts are the subject, and a keep multiplier that removes the rest.
 
     Parts are the connected regions of prob >= 0.5. The main subject has the largest alpha
-    mass weighted by confidence and centrality. Another part stays when it is near the main
-    subject (a detached piece of the same object: a wheel, a strap) or when it is itself a
-    real product: sizeable (>= ``second_mass`` of the main one) and confident (mean model
-    probability >= ``second_confidence``). Everything else (faint blobs, background ghosts)
-    goes, and so does faint alpha far from every kept part (the veil): 1 within
-    ``veil_px[0]`` model px of a kept part, fading to 0 at ``veil_px[1]`` (``protect``, a
-    [0, 1] map such as the soft band, keeps its reach), unless it hangs on a kept part through
-    alpha >= ``attach`` all the way (strands of hair).
+    mass weighted by confidence and centrality. Another part stays when it is a real
+    product: sizeable (>= ``second_mass`` of the main one) and confident (mean model
+    probability >= ``second_confidence``), or when it is near the main subject (a detached
+    piece of the same object: a wheel, a strap) and, if the main part is clear (mean
+    probability >= ``clear_subject``), small (< ``close_mass`` of it: a big unconfident region
+    beside a clear subject is a reflection, a shadow or a neighbour). Everything else
+    (faint blobs, background ghosts) goes, and so does faint alpha far from every kept part
+    (the veil): 1 within ``veil_px[0]`` model px of a kept part, fading to 0
+    at ``veil_px[1]`` (``protect``, a [0, 1] map such as the soft band, keeps its reach),
+    unless it hangs on a kept part through alpha >= ``attach`` all the way (strands of hair,
+    however broad: a fur trim is as broad as a haze, so breadth never cuts a chain).
     """
     h, w = prob.shape
     binary = (prob >= 0.5).astype(np.uint8)
@@ -98,6 +123,10 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
         d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
         close = np.zeros(n, bool)
         close[labels[(d_main <= reach) & (bin_b > 0)]] = True
+        if conf[main] >= clear_subject:
+            # beside a subject the model is sure of, a sizeable unsure part is a reflection,
+            # a shadow or a neighbour; beside an unsure subject it may be the rest of it
+            close &= mass < close_mass * mass[main]
         kept[1:] |= close[1:]
     kept_b = kept[labels] & (bin_b > 0)
     # what a kept part encloses (a glass pane, the inside of a handle) is the subject's own
