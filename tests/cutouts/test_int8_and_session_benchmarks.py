@@ -30,6 +30,7 @@ def test_it_builds_gates_and_records_the_int8_model(tmp_path, capsys):
     gate = json.loads((models / "u2netp-int8.gate.json").read_text())
     assert isinstance(gate["passed"], bool) and len(gate["int8_md5"]) == 32
     assert set(gate["gates"]) == {"plain", "pipeline"}
+    assert gate["build"]["bias_corrected_convs"] > 100  # every quantised conv
     assert gate["gates"]["pipeline"]["images"] == 2
     assert gate["speed_s"]["fp32"] > 0 and gate["speed_s"]["int8"] > 0
     assert json.loads(out.read_text())["per_image"]["stems"] == ["000", "001"]

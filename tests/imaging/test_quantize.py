@@ -98,3 +98,62 @@ def test_it_times_the_models_alternately_in_one_run():
     assert calls[0][1] == (1, 3, 320, 320)
     assert set(result) == {"a", "b"} and all(v["cpu"] >= 0 and v["wall"] > 0
                                              for v in result.values())
+
+
+def _rounding_biased_conv():
+    """x (1, 16, 8, 8) -> 1x1 Conv to 2 channels, each a weight of 1 plus fifteen small
+    weights that per-channel int8 rounding (step 1/127) all rounds up: a systematic shift."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.zeros((2, 16, 1, 1), np.float32)
+    w[:, 0] = 1.0
+    w[0, 1:] = 0.006
+    w[1, 1:] = 0.0045
+    inits = [numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.array([0.1, -0.1], np.float32), "b")]
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def test_it_folds_a_convs_mean_rounding_error_into_its_bias(tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    rng = np.random.default_rng(3)
+    inputs = [rng.uniform(0, 1, (1, 16, 8, 8)).astype(np.float32) for _ in range(8)]
+    fp32 = _rounding_biased_conv()
+    onnx.save(fp32, tmp_path / "fp32.onnx")
+    quantize_static(str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx"),
+                    quantize._Reader("x", inputs), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8)
+    qdq = onnx.load(tmp_path / "int8.onnx")
+    held_out = [rng.uniform(0, 1, (1, 16, 8, 8)).astype(np.float32) for _ in range(8)]
+
+    def mean_error(model):  # per channel, int8 kernels as shipped, on held-out inputs
+        a = ort.InferenceSession(fp32.SerializeToString(), providers=["CPUExecutionProvider"])
+        b = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        return np.mean([(a.run(None, {"x": x})[0] - b.run(None, {"x": x})[0]).mean(axis=(0, 2, 3))
+                        for x in held_out], axis=0)
+
+    before = mean_error(qdq)
+    errors = quantize.bias_errors(qdq, fp32, inputs)
+    assert set(errors) == {"conv"}
+    np.testing.assert_allclose(errors["conv"], before, atol=0.004)  # measures the real shift
+    assert quantize.correct_bias(qdq, errors) == 1
+    after = mean_error(qdq)
+    assert np.all(np.abs(before) > 0.01)
+    assert np.all(np.abs(after) < 0.2 * np.abs(before))
+
+
+def test_it_scores_a_model_against_itself_as_identical():
+    from cutouts.imaging.models import embedded_u2netp_path
+
+    path = embedded_u2netp_path()
+    result = quantize.render_agreement(path, path, seeds=[900])
+    assert result["renders"] == 1
+    assert result["mean_abs_delta"] == 0 and result["mask_iou"] == result["worst_mask_iou"] == 1

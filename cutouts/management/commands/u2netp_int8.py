@@ -28,14 +28,17 @@ class Command(BaseCommand):
                             help="model folder (default CUTROOM_MODEL_DIR)")
         parser.add_argument("--calibration", type=int, default=96,
                             help="procedural calibration renders")
+        parser.add_argument("--no-bias-correction", dest="bias_correction",
+                            action="store_false",
+                            help="skip folding each conv's mean rounding error into its bias")
         parser.add_argument("--skip-build", action="store_true",
                             help="gate the int8 file already in the model folder")
         parser.add_argument("--limit", type=int, default=None, help="first N gate images")
         parser.add_argument("--repeats", type=int, default=20, help="timed calls per model")
         parser.add_argument("--json", dest="json_path", default="u2netp_int8.json")
 
-    def handle(self, *args, data, target, calibration, skip_build, limit, repeats, json_path,
-               **options):
+    def handle(self, *args, data, target, calibration, bias_correction, skip_build, limit,
+               repeats, json_path, **options):
         folder = Path(target or settings.CUTROOM_MODEL_DIR)
         folder.mkdir(parents=True, exist_ok=True)
         fp32 = embedded_u2netp_path()
@@ -45,8 +48,11 @@ class Command(BaseCommand):
         build = None
         if not skip_build:
             self.stdout.write(f"Building {out} ({calibration} calibration renders) …")
-            build = quantize.build_int8(fp32, out, calibration=calibration)
-            self.stdout.write(f"  … {build['seconds']:.0f} s")
+            build = quantize.build_int8(fp32, out, calibration=calibration,
+                                         bias_correction=bias_correction)
+            self.stdout.write(f"  … {build['seconds']:.0f} s; bias correction on "
+                              f"{build['bias_corrected_convs']} convs "
+                              f"({build['bias_correction_renders']} renders)")
         elif not out.is_file():
             raise CommandError(f"--skip-build but {out} does not exist")
         fp32_spec = resolve_model("u2netp", {"u2netp": str(fp32)})
