@@ -402,6 +402,11 @@ def _background_mask(arr: np.ndarray, color: Colour, has_alpha: bool) -> np.ndar
 
 
 def _count_not_background(arr: np.ndarray, color: Colour, has_alpha: bool) -> int:
+    if color is not None and arr.size and arr.shape[2] == 3 + has_alpha:
+        # one OpenCV pass instead of a mask per channel: the margins of every file go here
+        exact = (*color[:3], 255)[:arr.shape[2]]
+        return int(arr.shape[0] * arr.shape[1]
+                   - cv2.countNonZero(cv2.inRange(arr, exact, exact)))
     return int(arr.shape[0] * arr.shape[1]
                - np.count_nonzero(_background_mask(arr, color, has_alpha)))
 

@@ -163,20 +163,33 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     # full resolution only inside the region's window: the rest of the frame becomes 0
     x0, y0 = rb[0] * factor, rb[1] * factor
     x1, y1 = min(w, rb[2] * factor), min(h, rb[3] * factor)
-    window = padded[rb[1]:rb[3], rb[0]:rb[2]].astype(bool)
+    window = padded[rb[1]:rb[3], rb[0]:rb[2]]
     if factor > 1:
         window = np.repeat(np.repeat(window, factor, 0), factor, 1)
     window = window[:y1 - y0, :x1 - x0]
     patch = alpha[y0:y1, x0:x1]
-    keep = window & (patch >= threshold)
     out = np.zeros_like(alpha)
-    out[y0:y1, x0:x1] = np.where(keep, patch, 0)
-    box = _bbox(keep & (patch >= visible_level)) or _bbox(keep)
+    # full resolution costs most here: OpenCV's single passes (the window is 0/1, so a
+    # multiply masks; below-threshold alpha goes to 0; sums are exact in float64)
+    kept_patch = out[y0:y1, x0:x1]
+    cv2.multiply(patch, window, dst=kept_patch)
+    if threshold > 1:
+        cv2.threshold(kept_patch, threshold - 1, 0, cv2.THRESH_TOZERO, dst=kept_patch)
+    box = _mask_box(kept_patch, visible_level) or _mask_box(kept_patch, 1)
     if box is None:
         return None
     box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
-    removed = float(alpha.sum(dtype=np.int64) - out.sum(dtype=np.int64)) / 255.0
+    removed = (cv2.sumElems(alpha)[0] - cv2.sumElems(kept_patch)[0]) / 255.0
     return Significant(box=box, alpha=out, removed_mass=round(removed, 1), dropped_parts=dropped)
+
+
+def _mask_box(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
+    """:func:`_bbox` of ``alpha >= level`` (uint8), in one OpenCV pass or two."""
+    mask = alpha if level <= 1 else cv2.threshold(alpha, level - 1, 255, cv2.THRESH_BINARY)[1]
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0 or h == 0:
+        return None
+    return x, y, x + w, y + h
 
 
 # --------------------------------------------------------------------------- layout transform
@@ -287,15 +300,23 @@ Patch = tuple[Image.Image, tuple[int, int]]
 class PlacedProduct:
     """The resampled product on the canvas, for an operation's ``shadow_patch`` step."""
 
-    alpha: Image.Image  # the product layer's alpha (output pixels)
-    bbox: tuple[int, int, int, int]  # the product's box in that layer
+    product: Image.Image  # the product (RGBA), its box only
+    bbox: tuple[int, int, int, int]  # the product's box in the resampled layer
     offset: tuple[int, int]  # where the layer lies on the canvas
     canvas: tuple[int, int]
     stored_shadow: Image.Image | None  # the cutout's shadow layer, when the spec reads it
     crop: tuple[int, int, int, int]  # the source region the layer was resampled from
     rel_box: tuple[float, float, float, float]
-    size: tuple[int, int]
+    size: tuple[int, int]  # the resampled layer's
     gap: float | None
+
+    @property
+    def alpha(self) -> Image.Image:
+        """The product's alpha on the whole resampled layer (output pixels), made only for
+        the operation that asks (a synthetic shadow): most renders never need it."""
+        alpha = Image.new("L", self.size)
+        alpha.paste(self.product.getchannel("A"), self.bbox[:2])
+        return alpha
 
     def resample_source(self, layer: Image.Image) -> Patch:
         """A source-aligned layer (the stored shadow) mapped onto the canvas like the product."""

@@ -129,8 +129,8 @@ def size_class(spec: str | VariantSpec) -> tuple[str, ...]:
 _T = TypeVar("_T")
 #: which alpha a render uses: ("source", 0), ("threshold", t) or ("significant", t)
 AlphaKey = tuple[str, int]
-#: a resampled layer: the product (RGBA, its box only), the full alpha, the product box
-_Layer = tuple[Image.Image, Image.Image, Box]
+#: a resampled layer: the product (RGBA, its box only) and that box in the layer
+_Layer = tuple[Image.Image, Box]
 
 
 class SourceImage:
@@ -219,14 +219,14 @@ def as_source(rgba: Image.Image | SourceImage) -> SourceImage:
 
 
 def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: int
-              ) -> tuple[Image.Image, Image.Image, Box, tuple[int, int], Box,
+              ) -> tuple[Image.Image, Box, tuple[int, int], Box,
                          tuple[float, float, float, float], tuple[int, int], float | None]:
     """Premultiplied resample of the visible source region onto the layout.
 
     ``alpha_key`` names the alpha to resample with (:meth:`SourceImage.layout_alpha`).
-    Returns the product layer (RGBA, cropped to the product box: the rest of the resampled
-    region is transparent), its full alpha after the ripple cut-off, the product box in that
-    alpha, the alpha's position on the canvas and the source crop/box used (for resampling the
+    Returns the product layer (RGBA after the ripple cut-off, cropped to the product box: the
+    rest of the resampled region is transparent), the product box in the resampled region,
+    the region's position on the canvas and the source crop/box used (for resampling the
     shadow layer the same way). Specs with the same geometry share one result.
     """
     cw, ch = lay.canvas
@@ -252,7 +252,8 @@ def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: 
     gap = 2.0 if s < 0.5 else None
 
     def make() -> _Layer:
-        strip, x0 = _lanczos(source.premultiplied(alpha_key), crop, rel_box, out_size, gap)
+        strip, (x0, y0) = _lanczos(source.premultiplied(alpha_key), crop, rel_box, out_size,
+                                   gap)
         # drop the faint ripple Lanczos leaves outside hard edges (and sub-threshold
         # coverage); un-premultiplying afterwards is exact where it matters (alpha 0 ->
         # background, 255 -> colour)
@@ -260,58 +261,90 @@ def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: 
         found = strip_alpha.getbbox()
         if found is None:
             raise RenderError("the product vanished after resampling (too small for this size)")
-        layer_alpha = Image.new("L", out_size)
-        layer_alpha.paste(strip_alpha, (x0, 0))
-        pbox = (found[0] + x0, found[1], found[2] + x0, found[3])
+        pbox = (found[0] + x0, found[1] + y0, found[2] + x0, found[3] + y0)
         # only the product box can show: outside it the alpha is 0
         product = strip.crop(found).convert("RGBA")
         product.putalpha(strip_alpha.crop(found))
-        return product, layer_alpha, pbox
+        return product, pbox
 
-    product, layer_alpha, pbox = source.layer(
-        (alpha_key, threshold, crop, rel_box, out_size, gap), make)
-    return product, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+    product, pbox = source.layer((alpha_key, threshold, crop, rel_box, out_size, gap), make)
+    return product, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+
+
+#: Pillow's Lanczos kernel reads this many source pixels either side (times the reduction)
+LANCZOS_SUPPORT = 3.0
+
+
+def _window(lo: int, hi: int, start: float, end: float, out: int, size: int
+            ) -> tuple[int, int, float, float, int, int]:
+    """For one Lanczos pass of ``start``..``end`` (of a source ``size`` long) to ``out``
+    pixels, whose source is 0 outside ``lo``..``hi``: the output pixels ``a``..``b`` that can
+    be non-zero (one wider each side than Pillow's own kernel bounds, so rounding never cuts
+    one), the source span ``s0``..``s1`` they map from, and the source pixels ``c0``..``c1``
+    their kernels read. Pillow renormalises a kernel cut by the image's edge, so the window
+    keeps every pixel a kept kernel reads: it is cut only where the whole source cut it."""
+    scale = (end - start) / out
+    support = LANCZOS_SUPPORT * max(scale, 1.0)
+    a = max(0, math.floor((lo - support - start) / scale - 0.5) - 1)
+    b = min(out, math.ceil((hi + support - start) / scale - 0.5) + 2)
+    s0 = start if a == 0 else start + a * scale
+    s1 = end if b == out else start + b * scale
+    c0, c1 = max(0, math.floor(s0 - support - 2)), min(size, math.ceil(s1 + support + 2))
+    return a, b, s0, s1, c0, c1
 
 
 def _lanczos(premultiplied: tuple[Image.Image, Box] | None, crop: Box,
              rel_box: tuple[float, float, float, float], out_size: tuple[int, int],
-             gap: float | None) -> tuple[Image.Image, int]:
+             gap: float | None) -> tuple[Image.Image, tuple[int, int]]:
     """``crop`` of the premultiplied source resized to ``out_size`` (Lanczos, from ``rel_box``
-    of the crop), as the columns that can be non-zero and their x offset in the output.
+    of the crop), as the part that can be non-zero and its offset in the output.
 
-    Same pixels as one ``resize`` of the whole crop, with less work: Pillow resizes in two
-    passes, horizontal (an 8-bit intermediate, then) vertical, whose weights depend only on
-    the box and the sizes. So the horizontal pass runs on the product's rows alone (the other
-    rows are 0 and stay 0) and the vertical pass on the intermediate's non-zero columns alone
-    (the other columns stay 0). Large reductions (``gap``) take one ``resize``: its
-    pre-reduction bins pixels in blocks counted from the crop's corner."""
+    Pillow resizes in two passes, horizontal (an 8-bit intermediate, then) vertical. Outside
+    the product the source is 0, and so is every output pixel whose kernel reads only zeros:
+    the horizontal pass runs on the product's rows and makes only the columns whose kernels
+    reach the product, the vertical pass runs on the intermediate's non-zero columns and
+    makes only the rows whose kernels reach the product's rows. Each pass reads a window of
+    the source a little wider than the kernels it keeps (:func:`_window`). The kernels are
+    placed from a shifted box, so a pixel can differ by 1 level from one resize of the whole
+    crop (float rounding of the box; tested). Large reductions (``gap``) take one ``resize``:
+    its pre-reduction bins pixels in blocks counted from the crop's corner."""
     cw, ch = crop[2] - crop[0], crop[3] - crop[1]
+    empty = Image.new("RGBa", out_size), (0, 0)
     if premultiplied is None:
-        return Image.new("RGBa", out_size), 0
+        return empty
     premult, box = premultiplied
     if gap is not None:
         region = Image.new("RGBa", (cw, ch))
         region.paste(premult, (box[0] - crop[0], box[1] - crop[1]))
         return region.resize(out_size, Image.Resampling.LANCZOS, box=rel_box,
-                             reducing_gap=gap), 0
-    # the crop's rows that hold product pixels, at full crop width
-    r0, r1 = max(box[1], crop[1]) - crop[1], min(box[3], crop[3]) - crop[1]
-    if r1 <= r0:
-        return Image.new("RGBa", out_size), 0
-    band = Image.new("RGBa", (cw, r1 - r0))
-    band.paste(premult, (box[0] - crop[0], box[1] - crop[1] - r0))
+                             reducing_gap=gap), (0, 0)
     ow, oh = out_size
     rx0, ry0, rx1, ry1 = rel_box
-    band = band.resize((ow, r1 - r0), Image.Resampling.LANCZOS, box=(rx0, 0, rx1, r1 - r0))
+    # where the premultiplied source is not 0, in crop coordinates
+    px0, py0 = box[0] - crop[0], box[1] - crop[1]
+    r0, r1 = max(0, py0), min(ch, box[3] - crop[1])
+    q0, q1 = max(0, px0), min(cw, box[2] - crop[0])
+    if r1 <= r0 or q1 <= q0:
+        return empty
+    a, b, s0, s1, c0, c1 = _window(q0, q1, rx0, rx1, ow, cw)
+    if b <= a:
+        return empty
+    band = Image.new("RGBa", (c1 - c0, r1 - r0))
+    band.paste(premult, (px0 - c0, py0 - r0))
+    band = band.resize((b - a, r1 - r0), Image.Resampling.LANCZOS,
+                       box=(s0 - c0, 0, s1 - c0, r1 - r0))
     cols = band.getbbox(alpha_only=False)
     if cols is None:
-        return Image.new("RGBa", out_size), 0
+        return empty
     x0, x1 = cols[0], cols[2]
-    middle = Image.new("RGBa", (x1 - x0, ch))
-    middle.paste(band.crop((x0, 0, x1, r1 - r0)), (0, r0))
+    ya, yb, t0, t1, d0, d1 = _window(r0, r1, ry0, ry1, oh, ch)
+    if yb <= ya:
+        return empty
+    middle = Image.new("RGBa", (x1 - x0, d1 - d0))
+    middle.paste(band.crop((x0, 0, x1, r1 - r0)), (0, r0 - d0))
     del band
-    return middle.resize((x1 - x0, oh), Image.Resampling.LANCZOS,
-                         box=(0, ry0, x1 - x0, ry1)), x0
+    return middle.resize((x1 - x0, yb - ya), Image.Resampling.LANCZOS,
+                         box=(0, t0 - d0, x1 - x0, t1 - d0)), (a + x0, ya)
 
 
 def render_variant(
@@ -382,7 +415,7 @@ def render_variant(
         cw, ch = lay.canvas
         s = lay.scale
         resampled = _resample(source, alpha_key, lay, threshold)
-        layer, layer_alpha, pbox, (ux0, uy0), crop, rel_box, out_size, gap = resampled
+        layer, pbox, (ux0, uy0), crop, rel_box, out_size, gap = resampled
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
         if target is None or fill_pct >= target:
             break
@@ -396,12 +429,12 @@ def render_variant(
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
     at = product_bbox[:2]  # the layer holds the product box only
 
-    placed = PlacedProduct(layer_alpha, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
+    placed = PlacedProduct(layer, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
                            out_size, gap)
     shadow_patch: Patch | None = None
     for op in spec.operations:
         shadow_patch = op.shadow_patch(placed) or shadow_patch
-    del layer_alpha, placed
+    del placed
     if shadow_patch is not None:
         shadow_patch = _clip_to_safe_area(shadow_patch, (cw, ch))
 

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from .layout import LayoutContext, Patch, PlacedProduct
 
 #: Bump when the renderer changes output for an unchanged spec: invalidates every cache key.
-RENDERER_VERSION = "1"
+#: 2: the product is resampled in windows around it (a pixel may move by a level or two).
+RENDERER_VERSION = "2"
 
 MAX_SPEC_LENGTH = 500
 MAX_SIDE = 20_000

@@ -63,10 +63,15 @@ def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_pat
     assert row["n"] == 2 and row["variants"] == 4 and row["excluded"] == 0
     assert row["export_vps"] > 0 and row["bare_vps"] > 0 and row["export_rss_mb"] > 0
     assert row["ratio"] == pytest.approx(row["export_vps"] / row["bare_vps"])
+    assert row["cpu_ratio"] == pytest.approx(row["export_cpu_ms"] / row["bare_cpu_ms"])
+    # the first bare loop of issue #18 (no trim, no fill) is still measured beside it
+    assert row["naive_vps"] > 0 and row["naive_cpu_ratio"] == pytest.approx(
+        row["export_cpu_ms"] / row["naive_cpu_ms"])
     # the scene row: web_hero on a library background against a bare paste loop
     assert (scene["kind"], scene["variants"], scene["excluded"]) == ("scene", 2, 0)
     assert scene["presets"] == ["web_hero:bench-room"] and scene["bare_vps"] > 0
     assert scene["ratio"] == pytest.approx(scene["export_vps"] / scene["bare_vps"])
+    assert scene["naive_vps"] is None
     assert "export v/s" in capsys.readouterr().out
     leftovers = Path(tempfile.gettempdir()).glob("cutroom-export-bench-*")
     assert all(d.stat().st_mtime < started for d in leftovers), "throwaway state left behind"

@@ -547,23 +547,26 @@ def test_it_finds_the_significant_region_once_per_source_and_threshold(monkeypat
     assert calls == [8, 40]
 
 
-@pytest.mark.parametrize(("out_size", "rel_box"), [
-    ((613, 587), (0.4, 0.7, 299.6, 280.2)),  # upscale, fractional box
-    ((151, 97), (3.0, 1.5, 297.0, 279.0)),  # reduction under the pre-reduce limit
-    ((300, 281), (0.0, 0.0, 300.0, 281.0)),  # same size: Pillow copies
+@pytest.mark.parametrize(("out_size", "rel_box", "box"), [
+    ((613, 587), (0.4, 0.7, 299.6, 280.2), (110, 95, 250, 185)),  # upscale, fractional box
+    ((151, 97), (3.0, 1.5, 297.0, 279.0), (110, 95, 250, 185)),  # reduction, no pre-reduce
+    ((300, 281), (0.0, 0.0, 300.0, 281.0), (110, 95, 250, 185)),  # same size: Pillow copies
+    ((1111, 1040), (0.0, 0.0, 300.0, 281.0), (15, 5, 155, 95)),  # cut by the crop's corner
 ])
-def test_it_resamples_the_product_rows_and_columns_like_one_resize_of_the_crop(out_size,
-                                                                                rel_box):
+def test_it_resamples_only_around_the_product_like_one_resize_of_the_crop(out_size, rel_box,
+                                                                          box):
     rng = np.random.default_rng(5)
     crop = (20, 10, 320, 291)
     premult = Image.fromarray(rng.integers(0, 256, (90, 140, 4), dtype=np.uint8),
                               "RGBA").convert("RGBa")
-    box = (110, 95, 250, 185)  # where the premultiplied source is not 0
     region = Image.new("RGBa", (300, 281))
-    region.paste(premult, (box[0] - crop[0], box[1] - crop[1]))
-    whole = region.resize(out_size, Image.Resampling.LANCZOS, box=rel_box)
-    strip, x0 = render_module._lanczos((premult, box), crop, rel_box, out_size, None)
+    region.paste(premult, (box[0] - crop[0], box[1] - crop[1]))  # 0 outside ``box``
+    whole = np.asarray(region.resize(out_size, Image.Resampling.LANCZOS, box=rel_box))
+    strip, (x0, y0) = render_module._lanczos((premult, box), crop, rel_box, out_size, None)
     layer = Image.new("RGBa", out_size)
-    layer.paste(strip, (x0, 0))
-    assert x0 > 0 and strip.width < out_size[0]
-    assert layer.tobytes() == whole.tobytes()
+    layer.paste(strip, (x0, y0))
+    assert strip.width < out_size[0] and strip.height < out_size[1]
+    diff = np.abs(np.asarray(layer).astype(int) - whole)
+    # the kernels sit on a shifted box: float rounding may move a pixel by a level or two
+    assert diff.max() <= 2
+    assert (diff > 0).mean() < 0.001

@@ -1,10 +1,13 @@
 """Export throughput and memory against a bare Pillow loop, in a throwaway environment.
 
-Each N gets its own temporary SQLite database and media folder. Three child processes run
-against it: ``setup`` (migrate, N approved synthetic ~2000x2000 cutouts), ``export`` (the
-export service exactly as the worker runs it, then again with every rendition cached) and
-``bare`` (open -> composite on white -> resize -> save JPEG on the same files). Separate
-processes make each peak RSS (getrusage) belong to one phase only.
+Each N gets its own temporary SQLite database and media folder. Child processes run against
+it: ``setup`` (migrate, N approved synthetic ~2000x2000 cutouts), ``export`` (the export
+service exactly as the worker runs it, then again with every rendition cached), ``bare``
+(the same files as the export with plain Pillow: open -> crop to the alpha's box -> Lanczos
+resize to the preset's fill -> paste centred on white -> save JPEG) and ``naive`` (the loop
+issue #18 first measured against: open -> composite on white -> resize the whole image to
+the canvas -> save JPEG, which neither trims nor fills: its 2000 px "resize" is a copy).
+Separate processes make each peak RSS (getrusage) belong to one phase only.
 
 A second row per N measures a scene preset (``--scene``, default ``web_hero``) on a library
 background against a bare loop that pastes the same cutout on the same background (resized to
@@ -46,6 +49,10 @@ COLUMNS = [
     ("ratio", "ratio", ".2f"),
     ("export_cpu_ms", "export CPU ms/v", ".0f"),
     ("bare_cpu_ms", "bare CPU ms/v", ".0f"),
+    ("cpu_ratio", "CPU ×bare", ".2f"),
+    ("naive_vps", "naive v/s", ".2f"),
+    ("naive_cpu_ms", "naive CPU ms/v", ".0f"),
+    ("naive_cpu_ratio", "CPU ×naive", ".2f"),
     ("cached_vps", "cached v/s", ".1f"),
     ("export_rss_mb", "export RSS MB", ".0f"),
     ("bare_rss_mb", "bare RSS MB", ".0f"),
@@ -100,7 +107,7 @@ class Command(BaseCommand):
                             help="Where to write the results as JSON.")
         parser.add_argument("--keep", action="store_true",
                             help="Keep the throwaway database and media (printed).")
-        parser.add_argument("--phase", choices=("setup", "export", "bare"),
+        parser.add_argument("--phase", choices=("setup", "export", "bare", "naive"),
                             help="Internal: run one phase in this (throwaway) process.")
 
     def handle(self, *args, n, size, presets, threads, json_path, phase, keep, scene,
@@ -119,15 +126,16 @@ class Command(BaseCommand):
         print_table(rows, COLUMNS, out=self.stdout)
         self.stdout.write(
             f"export: {rows[0]['threads']} render thread(s); bare loop: 1 thread. Both write "
-            "each preset's canvas as a JPEG (quality 90, sRGB ICC) from the same cutout files. "
+            "each preset's canvas as a JPEG (quality 90, sRGB ICC) from the same cutout files, "
+            "the product trimmed and scaled to the preset's fill. naive: the whole cutout "
+            "composited on white and resized to the canvas (no trim, no fill). "
             "CPU ms/v is process CPU time (all threads) per variant: less sensitive to other "
             "load on the machine than v/s.")
         for row in rows:
             if row["bare_identity"]:
                 self.stdout.write(
-                    f"N={row['n']}: the bare loop's resize is a no-op (Pillow copies) for "
-                    f"{', '.join(row['bare_identity'])}: source and canvas are the same size. "
-                    "The export still trims, scales the product to its fill and checks the file.")
+                    f"N={row['n']}: the naive loop's resize is a no-op (Pillow copies) for "
+                    f"{', '.join(row['bare_identity'])}: source and canvas are the same size.")
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         write_json(json_path, rows)
 
@@ -144,22 +152,30 @@ class Command(BaseCommand):
             else:
                 shutil.rmtree(env["CUTROOM_VAR_DIR"], ignore_errors=True)
         export, bare = results["export"], results["bare"]
+        naive = results.get("naive", {})
         return {
             "n": count, "kind": "scene" if any(":" in p for p in presets) else "marketplace",
             "variants": export["variants"], "threads": export["threads"],
             "export_vps": export["vps"], "bare_vps": bare["vps"],
             "ratio": export["vps"] / bare["vps"], "cached_vps": export["cached_vps"],
             "export_cpu_ms": export["cpu_ms"], "bare_cpu_ms": bare["cpu_ms"],
+            "cpu_ratio": export["cpu_ms"] / bare["cpu_ms"],
+            "naive_vps": naive.get("vps"), "naive_cpu_ms": naive.get("cpu_ms"),
+            "naive_ratio": export["vps"] / naive["vps"] if naive else None,
+            "naive_cpu_ratio": export["cpu_ms"] / naive["cpu_ms"] if naive else None,
+            "naive_rss_mb": naive.get("rss_mb"),
             "export_rss_mb": export["rss_mb"], "bare_rss_mb": bare["rss_mb"],
             "zip_mb": export["zip_bytes"] / 1e6, "setup_seconds": results["setup"]["seconds"],
             "excluded": export["excluded"], "size": size, "presets": presets,
-            "bare_identity": bare.get("identity_resizes", []),
+            "bare_identity": naive.get("identity_resizes", []),
         }
 
     def _phases(self, env: dict, count: int, size: int, presets: list[str],
                 threads: int) -> dict:
         results = {}
-        for phase in ("setup", "export", "bare"):
+        scene = any(":" in p for p in presets)
+        for phase in ("setup", "export", "bare") if scene else ("setup", "export", "bare",
+                                                                   "naive"):
             cmd = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"),
                    "export_benchmark", str(count), "--phase", phase, "--size", str(size),
                    "--threads", str(threads)]
@@ -250,6 +266,9 @@ class Command(BaseCommand):
         }
 
     def _bare(self, count: int, size: int, presets, threads) -> dict:
+        """What a competent script writes to make the export's files with plain Pillow: crop
+        to the alpha's box, one Lanczos resize to the preset's fill (Pillow premultiplies
+        RGBA itself), paste centred on white, save the same JPEG. No checks, no cache."""
         from django.core.files.storage import storages
 
         from cutouts import variants
@@ -258,6 +277,44 @@ class Command(BaseCommand):
 
         if any(":" in p for p in presets):
             return self._bare_scene(presets)
+        targets = []
+        for name in presets:
+            spec = variants.parse_spec(variants.get_preset(name).spec)
+            fill = next((op.percent for op in spec.operations if op.name == "fill"), 100)
+            targets.append((spec.fixed_canvas() or (size, size), fill / 100))
+        storage = storages["default"]
+        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
+        icc = srgb_icc_profile()
+        _warm_page_cache()
+        started, cpu = time.perf_counter(), cpu_seconds()
+        produced = 0
+        for name in names:
+            with storage.open(name, "rb") as fh:
+                image = Image.open(fh)
+                image.load()
+            product = image.crop(image.getchannel("A").getbbox())
+            for (cw, ch), fill in targets:
+                scale = fill / max(product.width / cw, product.height / ch)
+                w, h = round(product.width * scale), round(product.height * scale)
+                layer = product.resize((w, h), Image.Resampling.LANCZOS)
+                out = Image.new("RGB", (cw, ch), (255, 255, 255))
+                out.paste(layer, ((cw - w) // 2, (ch - h) // 2), mask=layer)
+                buf = io.BytesIO()
+                out.save(buf, "JPEG", quality=90, icc_profile=icc)
+                produced += 1
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+        return {"variants": produced, "vps": round(produced / seconds, 3),
+                "cpu_ms": round(cpu / produced * 1000, 1), "rss_mb": round(peak_rss_mb(), 1)}
+
+    def _naive(self, count: int, size: int, presets, threads) -> dict:
+        """The first bare loop of issue #18: the whole cutout on white, resized to the canvas
+        (no trim, no fill; a copy when the sizes match). Kept for comparison with old runs."""
+        from django.core.files.storage import storages
+
+        from cutouts import variants
+        from cutouts.models import Cutout
+        from cutouts.variants.render import srgb_icc_profile
+
         sides = []
         for name in presets:
             canvas = variants.parse_spec(variants.get_preset(name).spec).fixed_canvas()
