@@ -20,6 +20,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 # The working copy's encoder and its setting live beside the writer, where the pure imaging
 # package (which may import nothing else of catalog) reaches them too.
+from . import png
 from .png import WORKING_PNG_COMPRESS_LEVEL as WORKING_PNG_COMPRESS_LEVEL
 from .png import WORKING_PNG_FILTER as WORKING_PNG_FILTER
 from .png import encode_working as encode_working
@@ -106,7 +107,7 @@ class Normalized:
 def _sniff_supported(head: bytes) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+    if head.startswith(png.SIGNATURE):
         return "PNG"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WebP"

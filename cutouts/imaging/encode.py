@@ -50,33 +50,48 @@ def decode_working_copy(fh: IO[bytes] | str | Path) -> np.ndarray:
     The working copy's own format, an 8-bit RGB PNG, is decoded by OpenCV (libpng straight
     into the array: half the CPU of Pillow's decoder and copy, the same pixels); anything
     else, or anything OpenCV refuses, goes through Pillow, whose errors callers handle."""
-    data = Path(fh).read_bytes() if isinstance(fh, str | Path) else fh.read()
-    rgb = _png_rgb8(data)
-    if rgb is not None:
-        return rgb
-    with Image.open(io.BytesIO(data)) as image:
+    if isinstance(fh, str | Path):
+        with open(fh, "rb") as opened:
+            return decode_working_copy(opened)
+    # only a file OpenCV will take is read whole; anything else streams through Pillow
+    start = fh.tell()
+    head = fh.read(_IHDR_END)
+    fh.seek(start)
+    if _is_png_rgb8(head):
+        rgb = _png_rgb8(fh.read())
+        if rgb is not None:
+            return rgb
+        fh.seek(start)
+    with Image.open(fh) as image:
         image.load()
         # an RGB image is not converted to itself first (a frame's worth of copying)
         return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
-def _png_rgb8(data: bytes) -> np.ndarray | None:
-    """An 8-bit RGB PNG (colour type 2, per its IHDR) within Pillow's pixel limit, decoded by
-    OpenCV without its EXIF rotation (Pillow applies none here either); else None."""
-    if len(data) < 29 or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR":
-        return None
-    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+_IHDR_END = 29  # signature, IHDR length and type, width, height, depth, colour type, ...
+
+
+def _is_png_rgb8(head: bytes) -> bool:
+    """The file starts as an 8-bit RGB PNG (colour type 2, per its IHDR) within Pillow's pixel
+    limit (so a decompression bomb still meets Pillow's check)."""
+    if len(head) < _IHDR_END or head[:8] != png.SIGNATURE or head[12:16] != b"IHDR":
+        return False
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     limit = Image.MAX_IMAGE_PIXELS
-    if depth != 8 or colour != 2 or (limit is not None and width * height > limit):
+    return depth == 8 and colour == 2 and (limit is None or width * height <= limit)
+
+
+def _png_rgb8(data: bytes) -> np.ndarray | None:
+    """An 8-bit RGB PNG decoded by OpenCV without its EXIF rotation (Pillow applies none here
+    either); None if it is not one or OpenCV refuses it."""
+    if not _is_png_rgb8(data[:_IHDR_END]):
         return None
+    width, height = struct.unpack(">II", data[16:24])
     rgb = cv2.imdecode(np.frombuffer(data, np.uint8),
                        cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
     if rgb is None or rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
         return None
     return rgb
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 #: encodes above this size spill from memory to a temporary file (a 50 MP cutout)

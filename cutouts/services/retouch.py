@@ -17,6 +17,8 @@ from django.core.files.storage import storages
 from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
+from catalog.ingest import png
+
 from ..errors import PermanentError, ReviewError
 from ..imaging.encode import png_spooled
 from ..imaging.settings import profile_or_default
@@ -134,7 +136,7 @@ def _check_png_header(data: bytes, *, max_pixels: int, size: tuple[int, int]) ->
     """What can be told from the PNG's header, without decoding its pixels."""
     if len(data) > RETOUCH_MAX_BYTES:
         raise ReviewError(f"The file is larger than {RETOUCH_MAX_BYTES // (1024 * 1024)} MB.")
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+    if not data.startswith(png.SIGNATURE):
         raise ReviewError("Upload a PNG file (with transparency).")
     try:
         with Image.open(io.BytesIO(data)) as probe:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -269,10 +270,8 @@ class Command(BaseCommand):
         """What a competent script writes to make the export's files with plain Pillow: crop
         to the alpha's box, one Lanczos resize to the preset's fill (Pillow premultiplies
         RGBA itself), paste centred on white, save the same JPEG. No checks, no cache."""
-        from django.core.files.storage import storages
 
         from cutouts import variants
-        from cutouts.models import Cutout
         from cutouts.variants.render import srgb_icc_profile
 
         if any(":" in p for p in presets):
@@ -282,16 +281,9 @@ class Command(BaseCommand):
             spec = variants.parse_spec(variants.get_preset(name).spec)
             fill = next((op.percent for op in spec.operations if op.name == "fill"), 100)
             targets.append((spec.fixed_canvas() or (size, size), fill / 100))
-        storage = storages["default"]
-        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
         icc = srgb_icc_profile()
-        _warm_page_cache()
-        started, cpu = time.perf_counter(), cpu_seconds()
-        produced = 0
-        for name in names:
-            with storage.open(name, "rb") as fh:
-                image = Image.open(fh)
-                image.load()
+
+        def render(image: Image.Image) -> int:
             product = image.crop(image.getchannel("A").getbbox())
             for (cw, ch), fill in targets:
                 scale = fill / max(product.width / cw, product.height / ch)
@@ -299,38 +291,27 @@ class Command(BaseCommand):
                 layer = product.resize((w, h), Image.Resampling.LANCZOS)
                 out = Image.new("RGB", (cw, ch), (255, 255, 255))
                 out.paste(layer, ((cw - w) // 2, (ch - h) // 2), mask=layer)
-                buf = io.BytesIO()
-                out.save(buf, "JPEG", quality=90, icc_profile=icc)
-                produced += 1
-        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        return {"variants": produced, "vps": round(produced / seconds, 3),
-                "cpu_ms": round(cpu / produced * 1000, 1), "rss_mb": round(peak_rss_mb(), 1)}
+                out.save(io.BytesIO(), "JPEG", quality=90, icc_profile=icc)
+            return len(targets)
+
+        return _timed_loop(render)
 
     def _naive(self, count: int, size: int, presets, threads) -> dict:
         """The first bare loop of issue #18: the whole cutout on white, resized to the canvas
         (no trim, no fill; a copy when the sizes match). Kept for comparison with old runs."""
-        from django.core.files.storage import storages
 
         from cutouts import variants
-        from cutouts.models import Cutout
         from cutouts.variants.render import srgb_icc_profile
 
         sides = []
         for name in presets:
             canvas = variants.parse_spec(variants.get_preset(name).spec).fixed_canvas()
             sides.append(canvas or (size, size))
-        storage = storages["default"]
-        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
         # Same output as the export: each preset's canvas, JPEG quality 90, sRGB ICC embedded.
         icc = srgb_icc_profile()
-        _warm_page_cache()
-        started, cpu = time.perf_counter(), cpu_seconds()
-        produced = 0
         identity: set[tuple[int, int]] = set()
-        for name in names:
-            with storage.open(name, "rb") as fh:
-                image = Image.open(fh)
-                image.load()
+
+        def render(image: Image.Image) -> int:
             for side in sides:
                 white = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 white.alpha_composite(image)
@@ -338,13 +319,10 @@ class Command(BaseCommand):
                 if tuple(side) == image.size:
                     identity.add(tuple(side))
                 out = white.convert("RGB").resize(side, Image.Resampling.LANCZOS)
-                buf = io.BytesIO()
-                out.save(buf, "JPEG", quality=90, icc_profile=icc)
-                produced += 1
-        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        return {"variants": produced, "vps": round(produced / seconds, 3),
-                "cpu_ms": round(cpu / produced * 1000, 1),
-                "rss_mb": round(peak_rss_mb(), 1),
+                out.save(io.BytesIO(), "JPEG", quality=90, icc_profile=icc)
+            return len(sides)
+
+        return {**_timed_loop(render),
                 "identity_resizes": ["x".join(map(str, s)) for s in sorted(identity)]}
 
 
@@ -354,7 +332,7 @@ class Command(BaseCommand):
         from django.core.files.storage import storages
 
         from cutouts import variants
-        from cutouts.models import Background, Cutout
+        from cutouts.models import Background
         from cutouts.variants.render import srgb_icc_profile
 
         storage = storages["default"]
@@ -363,16 +341,13 @@ class Command(BaseCommand):
         row = Background.objects.get(slug=BENCH_BACKGROUND)
         with storage.open(row.image_name, "rb") as fh:
             source = Image.open(fh).convert("RGB")
-        names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
         icc = srgb_icc_profile()
-        _warm_page_cache()
-        started, cpu = time.perf_counter(), cpu_seconds()
-        backgrounds = [source.resize(c, Image.Resampling.LANCZOS) for c in canvases]
-        produced = 0
-        for name in names:
-            with storage.open(name, "rb") as fh:
-                image = Image.open(fh)
-                image.load()
+        backgrounds: list[Image.Image] = []
+
+        def prepare() -> None:  # timed: the export resizes the background too
+            backgrounds.extend(source.resize(c, Image.Resampling.LANCZOS) for c in canvases)
+
+        def render(image: Image.Image) -> int:
             product = image.crop(image.getchannel("A").getbbox())
             for canvas, background in zip(canvases, backgrounds, strict=True):
                 h = int(canvas[1] * 0.6)
@@ -380,12 +355,36 @@ class Command(BaseCommand):
                 layer = product.resize((w, h), Image.Resampling.LANCZOS)
                 out = background.copy()
                 out.paste(layer, ((canvas[0] - w) // 2, (canvas[1] - h) // 2), mask=layer)
-                buf = io.BytesIO()
-                out.save(buf, "JPEG", quality=88, icc_profile=icc)
-                produced += 1
-        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
-        return {"variants": produced, "vps": round(produced / seconds, 3),
-                "cpu_ms": round(cpu / produced * 1000, 1), "rss_mb": round(peak_rss_mb(), 1)}
+                out.save(io.BytesIO(), "JPEG", quality=88, icc_profile=icc)
+            return len(canvases)
+
+        return _timed_loop(render, prepare)
+
+
+def _timed_loop(render: Callable[[Image.Image], int],
+                prepare: Callable[[], None] | None = None) -> dict:
+    """The bare loops' shared frame: every stored cutout decoded once, in order, and handed to
+    ``render`` (which returns how many variants it made), timed in wall and CPU seconds from a
+    warm page cache."""
+    from django.core.files.storage import storages
+
+    from cutouts.models import Cutout
+
+    storage = storages["default"]
+    names = list(Cutout.objects.order_by("pk").values_list("rgba_name", flat=True))
+    _warm_page_cache()
+    started, cpu = time.perf_counter(), cpu_seconds()
+    if prepare is not None:
+        prepare()
+    produced = 0
+    for name in names:
+        with storage.open(name, "rb") as fh:
+            image = Image.open(fh)
+            image.load()
+        produced += render(image)
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
+    return {"variants": produced, "vps": round(produced / seconds, 3),
+            "cpu_ms": round(cpu / produced * 1000, 1), "rss_mb": round(peak_rss_mb(), 1)}
 
 
 BENCH_BACKGROUND = "bench-room"
