@@ -12,7 +12,10 @@ it held. This subclass, registered as ``filesystem://`` by the settings:
 - gives the claims of a process that no longer exists back to the queue whenever a channel
   opens (a restarted worker, the web, beat), so a killed worker loses nothing;
 - never crashes on a file it cannot decode: a fresh one is retried later (a writer that is not
-  atomic may still be busy), an old one is moved to ``bad/`` and logged.
+  atomic may still be busy), an old one is moved to ``bad/`` and logged;
+- stops polling for tasks while a worker holds all the messages its prefetch allows (busy
+  with a task, ``acks_late``): the ack wakes it at once, so the next task starts without a
+  polling delay and a busy worker's main process does not spin (see ``drain_events``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -34,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 #: An unreadable file younger than this is left for a later poll, older ones are set aside.
 UNREADABLE_GRACE = 5.0
+#: Seconds between polls while every prefetch slot is taken: only remote control (``celery
+#: inspect ping``) can arrive then; an ack or reject ends the wait at once.
+BUSY_POLL = 0.25
 
 
 def _alive(pid: int) -> bool:
@@ -132,6 +139,11 @@ class Channel(filesystem.Channel):
     def basic_ack(self, delivery_tag, multiple=False):
         super().basic_ack(delivery_tag, multiple=multiple)
         self._forget(delivery_tag)
+        self.connection.settled.set()  # a prefetch slot is free: poll now
+
+    def basic_reject(self, delivery_tag, requeue=False):
+        super().basic_reject(delivery_tag, requeue=requeue)
+        self.connection.settled.set()
 
     def _restore(self, message):
         # Requeued (rejected, or unacked at a clean shutdown): a new file goes to the queue,
@@ -169,3 +181,33 @@ class Transport(filesystem.Transport):
     Channel = Channel
     driver_type = "filesystem"
     driver_name = "cutroom-filesystem"
+
+    def __init__(self, client, **kwargs):
+        super().__init__(client, **kwargs)
+        #: set by every ack and reject (Celery acks from its result thread)
+        self.settled = threading.Event()
+
+    def _saturated(self) -> bool:
+        """Every prefetch-limited channel holds all the messages it may: no poll can take one."""
+        limited = [ch for ch in self.channels if ch.qos.prefetch_count]
+        return bool(limited) and not any(ch.qos.can_consume() for ch in limited)
+
+    def drain_events(self, connection, timeout=None):
+        # kombu's loop, with its fixed sleep between polls replaced by a wait that an ack ends
+        # (measured: a polling worker's main process used 1.1 % of a core all the time, and
+        # the next task started on average half a polling interval after the ack).
+        started = time.monotonic()
+        while True:
+            self.settled.clear()  # before the poll: an ack during it still ends the wait
+            try:
+                self.cycle.get(self._deliver, timeout=timeout)
+                return
+            except Empty:
+                pass
+            elapsed = time.monotonic() - started
+            if timeout is not None and elapsed >= timeout:
+                raise TimeoutError()
+            wait = BUSY_POLL if self._saturated() else (self.polling_interval or 0)
+            if timeout is not None:
+                wait = min(wait, timeout - elapsed)
+            self.settled.wait(wait)

@@ -88,9 +88,10 @@ def throwaway_env(prefix: str) -> dict[str, str]:
     return env
 
 
-def start_cutout_worker(env: dict[str, str], name: str) -> subprocess.Popen:
-    """A Celery worker on the cutouts queue of the throwaway ``env``, logging to
-    ``<CUTROOM_VAR_DIR>/<name>.log`` as ``<name>@host``; returns once it is ready.
+def start_cutout_worker(env: dict[str, str], name: str, *,
+                        queues: str = "cutouts") -> subprocess.Popen:
+    """A Celery worker on ``queues`` (the cutouts queue unless told) of the throwaway ``env``,
+    logging to ``<CUTROOM_VAR_DIR>/<name>.log`` as ``<name>@host``; returns once it is ready.
 
     Prefork with one pool process, as deployed; no max-tasks-per-child, so one process runs
     every cutout and a leak cannot hide behind process recycling."""
@@ -99,7 +100,7 @@ def start_cutout_worker(env: dict[str, str], name: str) -> subprocess.Popen:
 
     log = open(Path(env["CUTROOM_VAR_DIR"]) / f"{name}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "cutouts",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues,
          "-c", "1", "--hostname", f"{name}@%h", "-l", "info", "--without-gossip",
          "--without-mingle"], env=env, cwd=settings.BASE_DIR, stdout=log,
         stderr=subprocess.STDOUT)
@@ -110,6 +111,20 @@ def start_cutout_worker(env: dict[str, str], name: str) -> subprocess.Popen:
             raise CommandError(f"worker {name} did not start:\n{path.read_text()}")
         time.sleep(0.2)
     return proc
+
+
+def process_cpu_s(pid: int) -> dict[str, float] | None:
+    """CPU seconds (user + system) of process ``pid`` ("main") and of its live children
+    ("children", e.g. a Celery worker's pool), from /proc; None where /proc cannot say."""
+    def cpu(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return {"main": cpu(pid), "children": sum(cpu(int(c)) for c in children)}
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]], out=None) -> None:

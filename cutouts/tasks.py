@@ -10,7 +10,6 @@ from celery.signals import worker_init
 from catalog import jobs
 
 from .errors import TransientError
-from .models import FINAL_STATUSES, Cutout
 from .services import export_jobs, notifications, runs
 
 logger = logging.getLogger(__name__)
@@ -23,9 +22,8 @@ def worker_ping_task(ping_id: int) -> None:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def cutout_run_task(self, cutout_id: int) -> str:
-    status = Cutout.objects.filter(pk=cutout_id).values_list("status", flat=True).first()
-    if status is None or status in FINAL_STATUSES:
-        return "skipped"
+    # No status read first: the run's compare-and-set claim already skips a row that is
+    # missing, final or another run's, in the same one query.
     worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
     try:
         return runs.cutout_run(cutout_id=cutout_id, worker=worker,

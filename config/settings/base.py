@@ -228,7 +228,8 @@ FILESYSTEM_BROKER_OPTIONS = {
 }
 if CELERY_BROKER_URL.startswith(("filesystem://", "kombu-filesystem://")):
     # Measured: 0.1 s polling gives ~50 ms pickup instead of ~1 s at the default interval;
-    # 0.02 s keeps a worker from idling between back-to-back cutouts (a listdir is cheap).
+    # 0.02 s keeps an idle worker's pickup short (a listdir is cheap); a busy one, its prefetch
+    # full, waits for its ack instead of polling (config/broker.py).
     CELERY_BROKER_TRANSPORT_OPTIONS = dict(FILESYSTEM_BROKER_OPTIONS)
 elif CELERY_BROKER_URL.startswith("sqla+"):
     # Every sqla transport option is passed to create_engine(), so polling is set on the class.

@@ -44,13 +44,16 @@ def _enqueue(cutout_ids: list[int]) -> None:
 
 
 def _claim(cutout_id: int, worker: str) -> str | None:
-    token = jobs.job_claim(Cutout, cutout_id, worker=worker, error="")
-    if token is None:
-        return None
-    CutoutBatch.objects.filter(cutouts__pk=cutout_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
-    )
-    return token
+    return jobs.job_claim(Cutout, cutout_id, worker=worker, error="")
+
+
+def _batch_started(cutout: Cutout) -> None:
+    """The first run of a batch starts it (compare-and-set: concurrent first runs are fine).
+    ``cutout`` comes with its batch, so the later runs of a batch write nothing here."""
+    if cutout.batch is not None and cutout.batch.status == JobStatus.QUEUED:
+        now = timezone.now()
+        CutoutBatch.objects.filter(pk=cutout.batch.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
 
 
 def _load_working_copy(asset: ImageAsset) -> np.ndarray:
@@ -94,7 +97,8 @@ def _cutout_execute(cutout_id: int, token: str,
     from .. import engine
 
     clock.reset()
-    cutout = Cutout.objects.select_related("asset").get(pk=cutout_id)
+    cutout = Cutout.objects.select_related("asset", "batch").get(pk=cutout_id)
+    _batch_started(cutout)
     clock.lap("db_read")
     saved: list[str] = []
     try:
@@ -155,17 +159,26 @@ def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
         )
         if done:
             asset_status_sync(cutout.asset_id)
-            events.cutout_event("cutout.done", Cutout.objects.get(pk=cutout.pk))
+            events.cutout_event("cutout.done", _event_row(cutout.pk))
     if done and cutout.batch_id:
         cutout_batch_refresh(batch_id=cutout.batch_id)
     return bool(done)
+
+
+#: what ``events.cutout_event`` reads: not the row's settings, signals and timings JSON
+_EVENT_FIELDS = ("asset_id", "version", "batch_id", "status", "review_status", "risk",
+                 "preflags", "flag_reasons", "error")
+
+
+def _event_row(cutout_id: int) -> Cutout:
+    return Cutout.objects.only(*_EVENT_FIELDS).get(pk=cutout_id)
 
 
 def _fail(cutout_id: int, token: str | None, message: str) -> None:
     failed = jobs.job_fail(Cutout, cutout_id, token, message, message_field="error")
     if failed:
         _cutout_settled(cutout_id)
-        events.cutout_event("cutout.failed", Cutout.objects.get(pk=cutout_id))
+        events.cutout_event("cutout.failed", _event_row(cutout_id))
 
 
 def _cutout_settled(cutout_id: int) -> None:

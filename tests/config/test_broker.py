@@ -70,6 +70,38 @@ def test_it_sets_aside_an_unreadable_file_instead_of_failing():
         assert not fresh.exists() and (channel.bad_folder / fresh.name).exists()
 
 
+def test_it_waits_for_the_ack_instead_of_polling_while_its_prefetch_is_full():
+    import threading
+
+    from kombu import Consumer, Exchange, Producer
+    from kombu import Queue as KombuQueue
+
+    name = f"t-{os.getpid()}-{time.monotonic_ns()}"
+    queue = KombuQueue(name, Exchange(name), routing_key=name)
+    with _connection() as conn:
+        received = []
+        producer = Producer(conn.channel())
+        consumer = Consumer(conn.channel(), [queue], callbacks=[lambda body, m: received.append(m)])
+        consumer.qos(prefetch_count=1)  # as a worker with acks_late: one message at a time
+        for body in ("first", "second"):
+            producer.publish(body, exchange=queue.exchange, routing_key=name, declare=[queue])
+        with consumer:
+            conn.drain_events(timeout=2)
+            assert [m.payload for m in received] == ["first"]
+            polls = []
+            cycle_get = conn.transport.cycle.get
+            conn.transport.cycle.get = lambda *a, **kw: (polls.append(1), cycle_get(*a, **kw))[1]
+            threading.Timer(0.3, received[0].ack).start()  # the task ends in another thread
+            started = time.monotonic()
+            conn.drain_events(timeout=2)
+            elapsed = time.monotonic() - started
+            received[1].ack()
+    assert [m.payload for m in received] == ["first", "second"]
+    # Woken by the ack, not by the timeout; a 0.01 s polling loop would have polled ~30 times.
+    assert 0.25 < elapsed < 1.0
+    assert len(polls) <= 4, len(polls)
+
+
 def _malformed(name: str, data: bytes) -> Path:
     path = QUEUE_DIR / f"{time.time_ns():020d}_{name}.default.msg"
     path.write_bytes(data)

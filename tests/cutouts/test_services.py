@@ -86,6 +86,52 @@ def test_it_runs_a_cutout_and_stores_its_files(make_assets, sent, fake_model):
     assert "1 done" in note.text and str(batch.pk) in note.url
 
 
+def _statements(queries) -> list[str]:
+    # Savepoints come from the test's own transaction, not from the run.
+    return [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_it_runs_a_cutout_of_a_started_batch_in_eleven_queries(
+        make_assets, sent, fake_model, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cutouts.tasks import cutout_run_task
+
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    first, second, third = batch.cutouts.order_by("pk")
+    assert cutout_run_task.run(first.pk) == "done"  # starts the batch
+    with CaptureQueriesContext(connection) as queries, \
+            django_capture_on_commit_callbacks(execute=True):
+        assert cutout_run_task.run(second.pk) == "done"
+    # Per cutout, webhook fan-out included: claim; read row + asset + batch; finish
+    # (update, asset status: versions, decisions, update; event row; webhook
+    # subscriptions); batch progress (row, counts, update). Pinned so it cannot silently grow.
+    assert len(_statements(queries.captured_queries)) == 11, \
+        "\n".join(_statements(queries.captured_queries))
+    with CaptureQueriesContext(connection) as queries:
+        assert cutout_run_task.run(second.pk) == "skipped"  # a duplicate delivery
+    assert len(_statements(queries.captured_queries)) == 1  # the claim alone refuses it
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.RUNNING and batch.progress_done == 2
+    third.refresh_from_db()
+    assert third.status == JobStatus.QUEUED
+
+
+def test_it_starts_the_batch_with_its_first_run(make_assets, sent, fake_model):
+    batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
+    first = batch.cutouts.order_by("pk").first()
+    assert batch.status == JobStatus.QUEUED and batch.started_at is None
+    assert runs.cutout_run(cutout_id=first.pk) == "done"
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.RUNNING and batch.started_at is not None
+    started = batch.started_at
+    second = batch.cutouts.order_by("pk").last()
+    assert runs.cutout_run(cutout_id=second.pk) == "done"
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.DONE and batch.started_at == started
+
+
 def test_it_never_runs_a_cutout_twice_on_duplicate_delivery(make_assets, sent, fake_model):
     batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
     cutout = batch.cutouts.get()

@@ -23,6 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from cutouts.benchmarking import start_cutout_worker
 from cutouts.models import WorkerPing
 from cutouts.services.notifications import worker_ping_create
 
@@ -154,8 +155,12 @@ class Command(BaseCommand):
         self.stdout.write(f"wrote {json_path}")
 
     def _env(self, broker: str) -> dict:
-        env = {**os.environ, "CELERY_BROKER_URL": broker,
-               "CUTROOM_VAR_DIR": tempfile.mkdtemp(prefix="cutroom-brokerbench-"),
+        var = tempfile.mkdtemp(prefix="cutroom-brokerbench-")
+        # kombu's stock filesystem transport never creates its folders: without them its
+        # worker dies at start-up ("Unrecoverable error: FileNotFoundError").
+        for folder in ("queue", "control"):
+            (Path(var) / "broker" / folder).mkdir(parents=True)
+        env = {**os.environ, "CELERY_BROKER_URL": broker, "CUTROOM_VAR_DIR": var,
                "DJANGO_SETTINGS_MODULE": "config.settings.dev", "LOG_LEVEL": "WARNING"}
         env.pop("DATABASE_URL", None)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True,
@@ -172,14 +177,10 @@ class Command(BaseCommand):
 
     def _latency(self, broker: str, count: int) -> dict:
         env = self._env(broker)
-        log = Path(env["CUTROOM_VAR_DIR"]) / "worker.log"
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default", "-c",
-             "1", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l",
-             "warning"], env=env, cwd=settings.BASE_DIR, stdout=open(log, "ab"),  # noqa: SIM115
-            stderr=subprocess.STDOUT)
+        # The shared start: one pool process, and the first ping goes out once it is ready
+        # (which it logs at INFO).
+        worker = start_cutout_worker({**env, "LOG_LEVEL": "INFO"}, "worker", queues="default")
         try:
-            time.sleep(4)
             times = json.loads(self._child(env, "--child", "latency", "--count",
                                            str(count)))[1:]  # the first includes warm-up
         finally:
