@@ -26,7 +26,7 @@ from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
 from ..selectors import export as export_selectors
 from .export_sinks import FolderSink, ZipSink, manifest_row_for, manifest_writer
 from .notifications import notification_create
-from .renditions import plan_grouped, plan_renditions, rendition_persist
+from .renditions import plan_grouped, plan_renditions, renditions_persist
 from .status import assets_status_sync
 
 # A run streams entry by entry into its sink, so memory stays flat however many variants it holds.
@@ -178,9 +178,9 @@ def _export_execute(job: ExportJob, run_token: str,
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
         for items, outputs in plan_renditions(groups, presets, render=not job.dry_run):
+            renditions_persist((item.cutout_id, out)
+                               for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
-                if out is not None and out.fresh:
-                    rendition_persist(item.cutout_id, out)
                 row, include = manifest_row_for(job, item, out)
                 writer.writerow(row)
                 if include and sink is not None:

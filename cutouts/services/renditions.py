@@ -7,7 +7,7 @@ import io
 import json
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -229,15 +229,20 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
     return outputs
 
 
-def rendition_persist(cutout_id: int, out: RenditionOutput) -> Rendition | None:
-    """Write the Rendition row of a freshly rendered (or re-checked) output."""
-    if not out.fields:
-        return None
-    if not out.fresh:
-        return None
-    rendition, _ = Rendition.objects.update_or_create(
-        cutout_id=cutout_id, spec=out.target.spec, defaults=out.fields)
-    return rendition
+def renditions_persist(outputs: Iterable[tuple[int, RenditionOutput | None]]) -> None:
+    """Write the Rendition rows of freshly rendered (or re-checked) outputs, inserted or
+    updated on (cutout version, spec), in one statement: an export writes one cutout's
+    presets at a time, and a row per variant cost more than its ZIP entry."""
+    rows: dict[tuple[int, str], Rendition] = {}
+    for cutout_id, out in outputs:
+        if out is not None and out.fresh and out.fields:
+            # keyed: one output serving two planned files is one row, written once
+            rows[(cutout_id, out.target.spec)] = Rendition(
+                cutout_id=cutout_id, spec=out.target.spec, **out.fields)
+    if rows:
+        Rendition.objects.bulk_create(
+            list(rows.values()), update_conflicts=True, unique_fields=["cutout", "spec"],
+            update_fields=list(_RENDITION_FIELDS))
 
 
 def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int, list[_Target]]:
@@ -299,8 +304,8 @@ def rendition_get_or_create(
     out = _produce(_source(cutout), [target])[0]
     if out.error:
         raise ExportError(out.error)
-    return (rendition_persist(cutout.pk, out)
-            or Rendition.objects.get(cutout=cutout, spec=target.spec))
+    renditions_persist([(cutout.pk, out)])
+    return Rendition.objects.get(cutout=cutout, spec=target.spec)
 
 
 def _threads() -> int:

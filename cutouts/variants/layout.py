@@ -145,7 +145,7 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
                 changed = True
     dropped = len(candidates)
 
-    cores = np.isin(labels, kept)
+    cores = _label_mask(labels, n, kept)
     long_side = max(group[2] - group[0], group[3] - group[1])
     r = max(1, round(REACH_SHARE * long_side))
     # within r of a core: a distance transform costs the same for any r (a disc dilation
@@ -153,8 +153,8 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     dist = cv2.distanceTransform((~cores).astype(np.uint8), cv2.DIST_L2, 3)
     near = dist <= r
     vn, vlabels, _ = _components(small >= visible_level)
-    touching = np.unique(vlabels[cores & (vlabels > 0)])
-    region_small = (np.isin(vlabels, touching) & near) | cores
+    touching = np.flatnonzero(np.bincount(vlabels[cores], minlength=vn)[1:]) + 1
+    region_small = (_label_mask(vlabels, vn, touching) & near) | cores
     # one analysis pixel of pad covers the reduction's quantisation and keeps the soft rim
     padded = cv2.dilate(region_small.astype(np.uint8), np.ones((3, 3), np.uint8))
     rb = _bbox(padded.astype(bool))
@@ -175,7 +175,7 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     cv2.multiply(patch, window, dst=kept_patch)
     if threshold > 1:
         cv2.threshold(kept_patch, threshold - 1, 0, cv2.THRESH_TOZERO, dst=kept_patch)
-    box = _mask_box(kept_patch, visible_level) or _mask_box(kept_patch, 1)
+    box = mask_box(kept_patch, visible_level) or mask_box(kept_patch, 1)
     if box is None:
         return None
     box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
@@ -183,7 +183,14 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     return Significant(box=box, alpha=out, removed_mass=round(removed, 1), dropped_parts=dropped)
 
 
-def _mask_box(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
+def _label_mask(labels: np.ndarray, n: int, ids: list[int] | np.ndarray) -> np.ndarray:
+    """``np.isin(labels, ids)`` for labels 0..n-1, by table lookup (isin sorts or hashes)."""
+    table = np.zeros(n, dtype=bool)
+    table[np.asarray(ids, dtype=np.intp)] = True
+    return np.asarray(table[labels])
+
+
+def mask_box(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
     """:func:`_bbox` of ``alpha >= level`` (uint8), in one OpenCV pass or two."""
     mask = alpha if level <= 1 else cv2.threshold(alpha, level - 1, 255, cv2.THRESH_BINARY)[1]
     x, y, w, h = cv2.boundingRect(mask)

@@ -34,6 +34,7 @@ from .layout import (
     Patch,
     PlacedProduct,
     Significant,
+    mask_box,
     plan_layout,
     significant_region,
 )
@@ -181,8 +182,22 @@ class SourceImage:
     def bbox(self, key: AlphaKey, level: int = 1) -> Box | None:
         """Box of ``layout_alpha(key)`` >= ``level``."""
         def make() -> Box | None:
+            if key[0] == "significant":
+                # one or two OpenCV passes over the array the region already holds (Pillow's
+                # getbbox, and a point() copy per level, cost several times more)
+                sig = self.significant(key[1])
+                assert sig is not None  # the caller checked
+                return mask_box(sig.alpha, level)
             alpha = self.layout_alpha(key)
-            return (alpha if level <= 1 else alpha.point(_threshold_lut(level))).getbbox()
+            if level <= 1:
+                return alpha.getbbox()
+            # alpha >= level lies inside the box of alpha >= 1: threshold only that crop
+            outer = self.bbox(key)
+            if outer is None:
+                return None
+            found = alpha.crop(outer).point(_threshold_lut(level)).getbbox()
+            return None if found is None else (found[0] + outer[0], found[1] + outer[1],
+                                               found[2] + outer[0], found[3] + outer[1])
         return self._once(("bbox", key, level), make)
 
     def premultiplied(self, key: AlphaKey) -> tuple[Image.Image, Box] | None:
@@ -301,17 +316,20 @@ def _lanczos(premultiplied: tuple[Image.Image, Box] | None, crop: Box,
 
     Pillow resizes in two passes, horizontal (an 8-bit intermediate, then) vertical. Outside
     the product the source is 0, and so is every output pixel whose kernel reads only zeros:
-    the horizontal pass runs on the product's rows and makes only the columns whose kernels
-    reach the product, the vertical pass runs on the intermediate's non-zero columns and
-    makes only the rows whose kernels reach the product's rows. Each pass reads a window of
-    the source a little wider than the kernels it keeps (:func:`_window`). The kernels are
+    only the columns and rows whose kernels reach the product are made, in one ``resize`` of
+    a window of the source a little wider than the kernels it keeps (:func:`_window`); its
+    horizontal pass runs only on the rows the vertical kernels read. The kernels are
     placed from a shifted box, so a pixel can differ by 1 level from one resize of the whole
     crop (float rounding of the box; tested). Large reductions (``gap``) take one ``resize``:
     its pre-reduction bins pixels in blocks counted from the crop's corner."""
     cw, ch = crop[2] - crop[0], crop[3] - crop[1]
-    empty = Image.new("RGBa", out_size), (0, 0)
+
+    def empty() -> tuple[Image.Image, tuple[int, int]]:
+        # made only when needed: an output-size image is a large allocation for nothing
+        return Image.new("RGBa", out_size), (0, 0)
+
     if premultiplied is None:
-        return empty
+        return empty()
     premult, box = premultiplied
     if gap is not None:
         region = Image.new("RGBa", (cw, ch))
@@ -325,26 +343,20 @@ def _lanczos(premultiplied: tuple[Image.Image, Box] | None, crop: Box,
     r0, r1 = max(0, py0), min(ch, box[3] - crop[1])
     q0, q1 = max(0, px0), min(cw, box[2] - crop[0])
     if r1 <= r0 or q1 <= q0:
-        return empty
+        return empty()
     a, b, s0, s1, c0, c1 = _window(q0, q1, rx0, rx1, ow, cw)
-    if b <= a:
-        return empty
-    band = Image.new("RGBa", (c1 - c0, r1 - r0))
-    band.paste(premult, (px0 - c0, py0 - r0))
-    band = band.resize((b - a, r1 - r0), Image.Resampling.LANCZOS,
-                       box=(s0 - c0, 0, s1 - c0, r1 - r0))
-    cols = band.getbbox(alpha_only=False)
-    if cols is None:
-        return empty
-    x0, x1 = cols[0], cols[2]
     ya, yb, t0, t1, d0, d1 = _window(r0, r1, ry0, ry1, oh, ch)
-    if yb <= ya:
-        return empty
-    middle = Image.new("RGBa", (x1 - x0, d1 - d0))
-    middle.paste(band.crop((x0, 0, x1, r1 - r0)), (0, r0 - d0))
-    del band
-    return middle.resize((x1 - x0, yb - ya), Image.Resampling.LANCZOS,
-                         box=(0, t0 - d0, x1 - x0, t1 - d0)), (a + x0, ya)
+    if b <= a or yb <= ya:
+        return empty()
+    # One resize of the window both passes read (columns c0..c1, rows d0..d1; d0 <= r0 and
+    # r1 <= d1 by construction): Pillow's horizontal pass runs only on the rows the vertical
+    # kernels read, with the same coefficients as two one-axis resizes of the same extents
+    # (each pass's kernels depend only on its axis's size and box), and its intermediate is
+    # 8-bit in both, so the pixels are the same without the second image and its copies.
+    window = Image.new("RGBa", (c1 - c0, d1 - d0))
+    window.paste(premult, (px0 - c0, py0 - d0))
+    return window.resize((b - a, yb - ya), Image.Resampling.LANCZOS,
+                         box=(s0 - c0, t0 - d0, s1 - c0, t1 - d0)), (a, ya)
 
 
 def render_variant(

@@ -432,3 +432,34 @@ def test_it_closes_an_unfinished_zip_sink_without_a_late_error(monkeypatch):
     del sink
     gc.collect()
     assert raised == []
+
+
+def test_it_writes_an_exports_rendition_rows_once_per_cutout_and_updates_them_on_a_recheck(
+        no_enqueue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for sku in ("ROWS-1", "ROWS-2"):
+        approved_cutout(product=ProductFactory(sku=sku))
+    with CaptureQueriesContext(connection) as queries:
+        job = run(export_jobs.export_job_create(presets=["amazon_main", "google_shopping"]))
+    assert job.status == JobStatus.DONE and job.exported_count == 4, job.message
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].startswith("INSERT") and "cutouts_rendition" in q["sql"]]
+    assert len(writes) == 2  # one statement per cutout, holding both presets' rows
+    before = {(r.cutout_id, r.spec): r for r in Rendition.objects.all()}
+    assert len(before) == 4 and all(r.compliance_ok for r in before.values())
+
+    preset = Preset.objects.get(name="google_shopping")
+    preset.rules = {**preset.rules, "min_long_side": 4000}
+    preset.save()
+    job = run(export_jobs.export_job_create(presets=["amazon_main", "google_shopping"]))
+
+    assert job.exported_count == 2 and job.failed_count == 2, job.message
+    after = {(r.cutout_id, r.spec): r for r in Rendition.objects.all()}
+    assert after.keys() == before.keys()  # updated in place, not duplicated
+    google = variants.parse_spec(preset.spec).canonical()
+    for key, row in after.items():
+        assert row.created_at == before[key].created_at and row.sha256 == before[key].sha256
+        assert row.compliance_ok == (row.spec != google)
+        assert ("at least 4000 required" in row.compliance["summary"]) == (row.spec == google)

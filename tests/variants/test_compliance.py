@@ -304,3 +304,18 @@ def test_it_embeds_an_srgb_profile_with_a_fixed_date():
     assert struct.unpack(">6H", icc[24:36]) == ICC_PROFILE_DATE
     described = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
     assert described.strip() == "sRGB built-in"
+
+
+@pytest.mark.parametrize(("inside", "outer_speck", "framed"), [
+    (175, 0, True),  # the inner colour 25 levels from the frame's: a drawn frame
+    (176, 0, False),  # 24 levels: within tolerance
+    (175, 12, True),  # one frame pixel 12 levels off: still a uniform frame
+    (175, 13, False),  # 13 levels off: not uniform, so no drawn frame
+])
+def test_it_finds_a_border_by_the_frames_mean_and_spread(inside, outer_speck, framed):
+    from cutouts.variants.compliance import _has_border
+
+    arr = np.full((100, 100, 3), 200, np.uint8)
+    arr[1:-1, 1:-1] = inside
+    arr[0, 50] = 200 + outer_speck
+    assert _has_border(arr) is framed

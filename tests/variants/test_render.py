@@ -570,3 +570,18 @@ def test_it_resamples_only_around_the_product_like_one_resize_of_the_crop(out_si
     # the kernels sit on a shifted box: float rounding may move a pixel by a level or two
     assert diff.max() <= 2
     assert (diff > 0).mean() < 0.001
+
+
+@pytest.mark.parametrize("level", [1, 16, 200])
+def test_it_boxes_the_significant_alpha_as_pillow_does_at_each_level(level):
+    image = cutout((500, 400), (90, 70, 380, 330), speckles=40)
+    alpha = np.asarray(image.getchannel("A")).copy()
+    alpha[200:210, 20:25] = 30  # a faint mark near the product, inside the region or not
+    image.putalpha(Image.fromarray(alpha))
+    source = SourceImage(image)
+    sig = source.significant(8)
+    assert sig is not None
+    lut = [0] * level + list(range(level, 256))
+    expected = Image.fromarray(sig.alpha).point(lut).getbbox()
+    assert expected is not None
+    assert source.bbox(("significant", 8), level) == expected

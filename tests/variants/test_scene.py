@@ -225,9 +225,13 @@ def test_every_scene_operation_is_exercised_here():
     assert scene == {"safe", "scale", "floor", "harmonize", "logo"}
 
 
-def test_it_draws_the_readme_banner_before_and_after():
+def test_it_draws_the_readme_banner_before_and_after(tmp_path):
     """The picture in docs/export.md: the cutout as exported today (white main image) beside
-    the same cutout as a web hero on a room background, grounded by a contact shadow."""
+    the same cutout as a web hero on a room background, grounded by a contact shadow.
+
+    Tests never write into the repository: the sheet goes to ``tmp_path``. To regenerate the
+    committed docs/img/scene-banner.png, run this test with CUTROOM_WRITE_DOCS_IMAGES=1."""
+    import os
     from pathlib import Path
 
     product = cutout((600, 800), (150, 80, 450, 760), color=(190, 60, 40))
@@ -245,7 +249,8 @@ def test_it_draws_the_readme_banner_before_and_after():
     sheet = Image.new("RGB", (b.width + a.width + 12, height), (255, 255, 255))
     sheet.paste(b, (0, 0))
     sheet.paste(a, (b.width + 12, 0))
-    out = Path(__file__).resolve().parents[2] / "docs" / "img" / "scene-banner.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = tmp_path / "scene-banner.png"
+    if os.environ.get("CUTROOM_WRITE_DOCS_IMAGES") == "1":  # explicit: refresh the docs image
+        out = Path(__file__).resolve().parents[2] / "docs" / "img" / "scene-banner.png"
     sheet.save(out, optimize=True)
     assert out.stat().st_size < 300_000
