@@ -1,4 +1,4 @@
-"""Command line: ``python -m cutouts.imaging cut|bench|models|clicks|matte|speed|profile ...``."""
+"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|matte|speed|profile commands."""
 
 from __future__ import annotations
 
@@ -155,6 +155,33 @@ def cmd_clicks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detail(args: argparse.Namespace) -> int:
+    from .detail_protocol import run_detail
+
+    spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
+    try:
+        seg = get_segmenter(spec, threads=args.threads)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def progress(engine: str, stem: str, row: dict[str, Any]) -> None:
+        if not args.quiet:
+            s = row["states"]
+            print(f"{engine:<8} {stem:<8} SAD {s[0]['sad']:.2f} -> {s[-1]['sad']:.2f} "
+                  f"({len(row['touches'])} touches)", file=sys.stderr)
+
+    try:
+        run_detail(args.data_dir, max_touches=args.max_touches, segmenter=seg,
+                   engines=("retouch", "paint") if args.baseline else ("retouch",),
+                   limit=args.limit, stems=set(args.stems.split(",")) if args.stems else None,
+                   cache_dir=args.cache_dir, out_json=args.json, progress=progress)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_matte(args: argparse.Namespace) -> int:
     from .matte_eval import run_matte
 
@@ -218,6 +245,19 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
     k.add_argument("--quiet", action="store_true")
     k.set_defaults(func=cmd_clicks)
+
+    d = sub.add_parser("detail", parents=[common],
+                       help="detail-brush benchmark on a soft-alpha set (simulated touches)")
+    d.add_argument("data_dir", help="folder with images/, alpha/ and trimaps/")
+    d.add_argument("--max-touches", type=int, default=10)
+    d.add_argument("--json", default=None)
+    d.add_argument("--limit", type=int, default=None)
+    d.add_argument("--stems", default=None, help="comma list of image stems to run")
+    d.add_argument("--baseline", action="store_true",
+                   help="also run the baseline (clicks painted as disks, detail strokes ignored)")
+    d.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_detail)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")
     t.add_argument("images_dir")

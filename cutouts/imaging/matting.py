@@ -218,6 +218,8 @@ def _solve_tile(rgb: np.ndarray, trimap: np.ndarray, unknown: np.ndarray,
         up = cv2.resize(ac, (unknown.shape[1], unknown.shape[0]), interpolation=cv2.INTER_LINEAR)
         if level < len(SETTLE) and SETTLE[level] > 0:
             unknown, out = _settle(out, unknown, up, SETTLE[level])
+            if not unknown.any():  # the coarse level settled the whole band: nothing to solve
+                return out
         x0 = up[unknown].astype(np.float64)
     # a weak pull towards the prior (or towards 0.5 for islands with no known pixel nearby)
     p: np.ndarray | float
@@ -614,13 +616,18 @@ def _pcg_jacobi(A: _Rows, b: np.ndarray, x0: np.ndarray | None, maxiter: int) ->
         if it % RESIDUAL_EVERY == 0 and math.sqrt(_dot(r, r)) <= CG_RTOL * bnorm:
             break
         matvec(p, q)
-        step = rz / _dot(p, q)
+        pq = _dot(p, q)
+        if pq <= 0.0:  # solved exactly (a band of a few pixels): p is 0, x is the answer
+            break
+        step = rz / pq
         # in place, and each update one fused pass (cv2's a * u + v): numpy's multiply then
         # add was 2-3x slower, a tenth of the CG time
         cv2.scaleAdd(p, step, x, dst=x)
         cv2.scaleAdd(q, -step, r, dst=r)
         cv2.multiply(inv_d, r, dst=z)
         rz_new = _dot(r, z)
+        if rz_new <= 0.0:  # the residual is exactly 0: solved
+            break
         cv2.scaleAdd(p, rz_new / rz, z, dst=p)
         rz = rz_new
     return x[:n]

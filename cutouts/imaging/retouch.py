@@ -23,7 +23,6 @@ and ``matting.estimate_foreground``, in windows around the band.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
+from .clock import NO_CLOCK, StageClock, running
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, paint, rasterise
 
 WORK_MAX = 1024  # long side of the graph cut; the preview runs at about this size
@@ -470,14 +470,17 @@ def _validate(rgb: np.ndarray, alpha: np.ndarray) -> None:
 
 def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             previous_rgba: np.ndarray | None = None, params: Params = DEFAULT,
-            work_max: int = WORK_MAX) -> RetouchResult:
-    """Apply the whole stroke list (since the base version) to the base alpha."""
+            work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK) -> RetouchResult:
+    """Apply the whole stroke list (since the base version) to the base alpha. ``clock``
+    receives a lap per stage (segment, compose, detail, rgba); the result's ``timings`` are
+    their wall seconds (and ``total``), as a cutout's come from the pipeline's laps."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
     strokes = list(strokes)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    clock = running(clock)
+    mark = clock.mark()
+    clock.reset()
     h, w = alpha.shape
     s = _scale_of(h, w, work_max)
     if s < 1.0:
@@ -493,24 +496,25 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     prior_w = alpha_w.astype(np.float32) / 255.0
     seg_w = segment(rgb_w, prior_w, scaled, params)
     changed_w = seg_w != (prior_w >= 0.5)
-    timings["segment"] = time.perf_counter() - t0
+    clock.lap("segment")
 
-    t1 = time.perf_counter()
     out = alpha.copy()
     detail_w = labels_w == DETAIL
     any_stroke_full = bool(strokes)
     if changed_w.any() or any_stroke_full:
         _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s)
-    timings["compose"] = time.perf_counter() - t1
+    clock.lap("compose")
 
-    t2 = time.perf_counter()
     fg_colours: list[DetailColours] = []
     if detail_w.any():
         fg_colours = _detail(rgb, out, strokes)
-    timings["detail"] = time.perf_counter() - t2
+    clock.lap("detail")
 
     rgba = _rgba(rgb, alpha, out, previous_rgba, fg_colours)
-    timings["total"] = time.perf_counter() - t0
+    clock.lap("rgba")
+    # the keys callers read (as ``retouch_<stage>``): three of the stages, and the whole call
+    timings = {**clock.wall_split(mark, {k: (k,) for k in ("segment", "compose", "detail")}),
+               **clock.wall_split(mark, {}, rest="total")}
     return RetouchResult(alpha=out, rgba=rgba, timings=timings)
 
 
@@ -566,9 +570,20 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             tile[lab == REMOVE] = 0
 
 
-def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]) -> list[DetailColours]:
+def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *, context: int = 24,
+            deadband: int = 8) -> list[DetailColours]:
     """Solve the alpha inside the detail band, window by window; returns the windows'
-    estimated foreground colours."""
+    estimated foreground colours.
+
+    Each connected piece of the band is solved on its own, in its box plus ``context`` px, with
+    the known side from the alpha before any detail solve: a piece's alpha depends only on the
+    strokes that paint it and the cutout around it, so a stroke painted elsewhere in the window
+    leaves it exactly as it was (solved jointly, the bigger system took another solver path and
+    moved it). Strokes that touch are solved together: on soft-dev that beat solving each
+    stroke alone under its own brush (final SAD 39.8 vs 40.4 after 10 touches).
+    A band pixel whose solved alpha is within ``deadband`` (0..255) of its current alpha keeps
+    the current one: closed-form matting leaves a haze of about 0.03 over solid parts the brush
+    covers, which made strokes raise SAD; what is within that haze is not detail."""
     from . import matting  # the one matting implementation (owned by the matting module)
 
     h, w = out.shape
@@ -580,14 +595,27 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke]) -> list[Det
         if not band.any():
             continue
         cur = out[y0:y1, x0:x1]
-        trimap = np.where(cur >= 128, 255, 0).astype(np.uint8)
-        trimap[band] = 128
-        # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
-        # prior would pull the matte back to a hard edge
+        known = np.where(cur >= 128, 255, 0).astype(np.uint8)
+        solved = cur.copy()
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(band.view(np.uint8), connectivity=8)
+        for i in range(1, n):
+            bx, by, bw, bh = (int(v) for v in stats[i, :4])
+            cy0, cy1 = max(0, by - context), min(y1 - y0, by + bh + context)
+            cx0, cx1 = max(0, bx - context), min(x1 - x0, bx + bw + context)
+            piece = comp[cy0:cy1, cx0:cx1] == i
+            trimap = known[cy0:cy1, cx0:cx1].copy()
+            trimap[piece] = 128
+            # no prior: the base alpha is what the reviewer says is wrong here, and a
+            # near-binary prior would pull the matte back to a hard edge
+            crop = np.ascontiguousarray(rgb[y0 + cy0:y0 + cy1, x0 + cx0:x0 + cx1])
+            a = matting.solve_alpha(crop, trimap)
+            new = np.clip(a[piece] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            if deadband:
+                old = cur[cy0:cy1, cx0:cx1][piece]
+                new = np.where(np.abs(new.astype(np.int16) - old) <= deadband, old, new)
+            solved[cy0:cy1, cx0:cx1][piece] = new
+        cur[band] = solved[band]
         win = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        a = matting.solve_alpha(win, trimap)
-        a_u8 = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        cur[band] = a_u8[band]
         fg = matting.estimate_foreground(win, cur)  # uint8 alpha: read as alpha/255, no copy
         colours.append(((y0, y1, x0, x1), np.where(band[..., None], fg, 0).astype(np.uint8),
                         band))
@@ -603,15 +631,23 @@ def _detail_windows(detail: list[Stroke], h: int, w: int,
         x0, y0, x1, y1 = st.bounds()
         boxes.append([max(0, int(x0) - margin), max(0, int(y0) - margin),
                       min(w, int(np.ceil(x1)) + margin), min(h, int(np.ceil(y1)) + margin)])
-    merged: list[list[int]] = []
-    for b in sorted(boxes):
-        for m in merged:
-            if b[0] <= m[2] and b[2] >= m[0] and b[1] <= m[3] and b[3] >= m[1]:
-                m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
-                m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
-                break
-        else:
-            merged.append(b)
+    # merged until no two overlap (one pass is not enough: a grown box may then reach one
+    # merged before), so no window cuts through another's band
+    merged = sorted(boxes)
+    changed = True
+    while changed:
+        changed = False
+        out: list[list[int]] = []
+        for b in merged:
+            for m in out:
+                if b[0] <= m[2] and b[2] >= m[0] and b[1] <= m[3] and b[3] >= m[1]:
+                    m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
+                    m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
+                    changed = True
+                    break
+            else:
+                out.append(b)
+        merged = out
     size = 2 * TILE
     for x0, y0, x1, y1 in merged:
         if x1 <= x0 or y1 <= y0:

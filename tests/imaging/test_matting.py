@@ -62,6 +62,23 @@ def test_it_returns_the_trimap_when_nothing_is_unknown():
     np.testing.assert_array_equal(alpha, hard.astype(np.float32) / 255)
 
 
+def test_it_solves_a_band_of_a_few_pixels_that_conjugate_gradients_solve_exactly():
+    # one to three unknown pixels among random known ones: CG reaches a zero residual between
+    # its residual checks, which once divided by zero
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        h, w = rng.integers(5, 40, 2)
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        trimap = np.where(rng.random((h, w)) < 0.5, 0, 255).astype(np.uint8)
+        k = rng.integers(1, 4)
+        ys, xs = rng.integers(0, h, k), rng.integers(0, w, k)
+        trimap[ys, xs] = 128
+        alpha = matting.solve_alpha(rgb, trimap)
+        assert np.isfinite(alpha).all() and alpha.min() >= 0.0 and alpha.max() <= 1.0
+        known = trimap != 128
+        np.testing.assert_array_equal(alpha[known], trimap[known] / 255.0)
+
+
 def test_it_treats_any_value_between_0_and_255_as_unknown():
     rgb, truth, trimap = soft_edge()
     other = np.where(trimap == 128, 77, trimap).astype(np.uint8)

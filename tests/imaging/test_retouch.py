@@ -225,3 +225,21 @@ def test_it_keeps_peak_memory_per_pixel_within_the_50_mp_budget():
     interpreter = r["base"] - inputs_per_px * 12e6 / 2**20
     at_50mp = interpreter + (inputs_per_px + added_per_px) * 50e6 / 2**20
     assert at_50mp < 1536, (at_50mp, r)
+
+
+def test_it_reports_its_timings_through_the_stage_clock():
+    from cutouts.imaging.clock import StageClock
+
+    rgb, prior, _, _ = banana_scene()
+    clock = StageClock()
+    clock.lap("earlier")  # a stage timed before the retouch is not charged to it
+    clock.wall["earlier"] = 100.0
+    res = retouch(rgb, prior, [click_stroke((240, 90), positive=True)], clock=clock)
+    assert list(clock.wall) == ["earlier", "segment", "compose", "detail", "rgba"]
+    assert set(res.timings) == {"segment", "compose", "detail", "total"}
+    assert res.timings["segment"] == clock.wall["segment"] > 0
+    # the whole call: every lap since the retouch began, the earlier stage left out
+    laps = sum(v for k, v in clock.wall.items() if k != "earlier")
+    assert res.timings["total"] == pytest.approx(laps) and res.timings["total"] < 100
+    # without a clock the timings still come from laps
+    assert retouch(rgb, prior, []).timings["total"] > 0

@@ -1,4 +1,5 @@
-"""``manage.py retouch_benchmark``: the click benchmark of the retouch engine (RITM protocol)."""
+"""``manage.py retouch_benchmark``: the click benchmark of the retouch engine (RITM protocol),
+and with ``--soft DIR`` the detail-brush benchmark on a soft-alpha set."""
 
 from pathlib import Path
 
@@ -6,13 +7,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cutouts.imaging.clicks import run_clicks
+from cutouts.imaging.detail_protocol import run_detail
 
 
 class Command(BaseCommand):
     help = (
         "Simulated clicks (RITM protocol) from the automatic default cutout: NoC@85/90, mean IoU "
         "after 0/1/3/5/10 clicks, share of clicks that lowered IoU and seconds per click, for "
-        "the GrabCut and DAVIS photos separately; --baseline also runs the clicks painted as disks."
+        "the GrabCut and DAVIS photos separately; --baseline also runs the clicks painted as "
+        "disks. --soft DIR (images/, alpha/, trimaps/) runs the detail-brush benchmark instead: "
+        "SAD, Grad, soft and band MAE after 0/1/2/3/5/10 touches (clicks and detail strokes)."
     )
 
     def add_arguments(self, parser):
@@ -23,8 +27,16 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None)
         parser.add_argument("--baseline", action="store_true")
         parser.add_argument("--json", dest="json_path", default="retouch_benchmark.json")
+        parser.add_argument("--soft", default=None,
+                            help="soft-alpha set (images/, alpha/, trimaps/): run the detail "
+                                 "benchmark on it instead, e.g. ../shared/eval/soft-dev")
+        parser.add_argument("--max-touches", type=int, default=10)
 
-    def handle(self, *args, data, max_clicks, limit, baseline, json_path, **options):
+    def handle(self, *args, data, max_clicks, limit, baseline, json_path, soft=None,
+               max_touches=10, **options):
+        if soft:
+            self._detail(Path(soft), max_touches, limit, baseline, json_path)
+            return
         root = Path(data)
         if not (root / "images").is_dir() or not (root / "masks").is_dir():
             raise CommandError(f"{root} needs images/ and masks/ folders")
@@ -35,6 +47,23 @@ class Command(BaseCommand):
 
         try:
             run_clicks(root / "images", root / "masks", max_clicks=max_clicks, limit=limit,
+                       engines=("retouch", "paint") if baseline else ("retouch",),
+                       out_json=json_path, progress=progress, stream=self.stdout)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"wrote {json_path}")
+
+    def _detail(self, root, max_touches, limit, baseline, json_path):
+        for sub in ("images", "alpha", "trimaps"):
+            if not (root / sub).is_dir():
+                raise CommandError(f"{root} needs images/, alpha/ and trimaps/ folders")
+
+        def progress(engine, stem, row):
+            s = row["states"]
+            self.stderr.write(f"{engine:<8} {stem:<8} SAD {s[0]['sad']:.2f} -> {s[-1]['sad']:.2f}")
+
+        try:
+            run_detail(root, max_touches=max_touches, limit=limit,
                        engines=("retouch", "paint") if baseline else ("retouch",),
                        out_json=json_path, progress=progress, stream=self.stdout)
         except (FileNotFoundError, ValueError) as exc:

@@ -1,0 +1,331 @@
+"""The detail-brush benchmark on the soft-alpha set: simulated clicks and detail strokes."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from . import metrics
+from .clicks import CLICK_RADIUS, ENGINES, Refiner, _auto_cutout, click_stroke, next_click
+from .encode import decode_image
+from .strokes import DETAIL, Stroke, rasterise
+
+if TYPE_CHECKING:
+    from .session import Segmenter
+
+REPORT_AFTER = (0, 1, 2, 3, 5, 10)
+COLS = ("sad", "grad", "soft_mae", "band_mae")
+# a segmentation error (outside the person's band) this many px deep or deeper gets a click:
+# the click's disk fits inside it; shallower slivers are the band's business
+SEG_DEPTH = CLICK_RADIUS
+# a detail stroke: a person paints along the band's centre line, at most this far either way
+# from where the error is worst, with one brush as wide as the band there (clamped)
+HALF_LENGTH = 120
+RADIUS_MIN, RADIUS_MAX = 3.0, 30.0
+ERR_SIGMA = 3.0  # px: the reviewer sees where a patch of the band is wrong, not one pixel
+DONE_ERR = 0.03  # smoothed band error below which the reviewer sees nothing left to fix
+WINDOW_MARGIN = 24  # as retouch._detail_windows: the stroke's window for the local SAD
+
+
+def band_of(trimap: np.ndarray) -> np.ndarray:
+    """The trimap's unknown band (the README's band_mae rule: strictly between 0.1 and 0.9)."""
+    t = trimap.astype(np.float32) / 255.0
+    return (t > 0.1) & (t < 0.9)
+
+
+def _seg_click(alpha: np.ndarray, gt: np.ndarray,
+               band: np.ndarray) -> tuple[tuple[int, int], bool, float] | None:
+    """The clicks.py click on the binarised error outside the band, and its depth."""
+    mask = np.where(gt >= 128, 255, 0).astype(np.uint8)
+    mask[band] = 128  # the band is the detail brush's: ignored, as RITM ignores void
+    pred = alpha >= 128
+    click = next_click(pred, mask)
+    if click is None:
+        return None
+    (x, y), positive = click
+    err = (mask > 128) & ~pred if positive else (mask < 128) & pred
+    d = cv2.distanceTransform(np.pad(err, 1).astype(np.uint8), cv2.DIST_L2, 0)[1:-1, 1:-1]
+    return (x, y), positive, float(d[y, x])
+
+
+def _thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning (bool): the centre line of a band, 8-connected, one pixel wide."""
+    img = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = img
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
+                 p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]  # P2..P9
+            c = p[1:-1, 1:-1]
+            b = sum(x.astype(np.int32) for x in n)
+            seq = n + [n[0]]
+            a = sum(((seq[i] == 0) & (seq[i + 1] == 1)).astype(np.int32) for i in range(8))
+            if step == 0:
+                m1, m2 = n[0] * n[2] * n[4], n[2] * n[4] * n[6]
+            else:
+                m1, m2 = n[0] * n[2] * n[6], n[0] * n[4] * n[6]
+            kill = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & (m1 == 0) & (m2 == 0)
+            if kill.any():
+                c[kill] = 0
+                changed = True
+        if not changed:
+            out: np.ndarray = img[1:-1, 1:-1] > 0
+            return out
+
+
+_N8 = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+def _walk(skel: np.ndarray, start: tuple[int, int], blocked: set[tuple[int, int]],
+          limit: float) -> list[tuple[int, int]]:
+    """The skeleton path from start to the pixel farthest along it (geodesic, at most limit)."""
+    h, w = skel.shape
+    dist = {start: 0.0}
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+    q = deque([start])
+    far = start
+    while q:
+        p = q.popleft()
+        for dy, dx in _N8:
+            n = (p[0] + dy, p[1] + dx)
+            if not (0 <= n[0] < h and 0 <= n[1] < w) or not skel[n] or n in blocked:
+                continue
+            d = dist[p] + (1.4142 if dy and dx else 1.0)
+            if d > limit or d >= dist.get(n, np.inf):
+                continue
+            dist[n], parent[n] = d, p
+            q.append(n)
+            if d > dist[far]:
+                far = n
+    path = [far]
+    while path[-1] != start:
+        path.append(parent[path[-1]])
+    return path[::-1]
+
+
+def detail_stroke(err: np.ndarray, band: np.ndarray, painted: np.ndarray) -> Stroke | None:
+    """One detail stroke a person could paint: from the band pixel where the (smoothed) alpha
+    error is worst, along the band's centre line at most HALF_LENGTH px either way, one radius
+    = the band's median half-width along the path (clamped). None when the band looks right."""
+    e = cv2.GaussianBlur(np.where(band, err, 0).astype(np.float32), (0, 0), ERR_SIGMA)
+    # a reviewer moves on from a spot already painted
+    e[~band | painted] = 0
+    if float(e.max()) < DONE_ERR:
+        return None
+    y, x = (int(v) for v in np.unravel_index(int(np.argmax(e)), e.shape))
+    h, w = band.shape
+    r = int(HALF_LENGTH + 2 * RADIUS_MAX)
+    y0, y1, x0, x1 = max(0, y - r), min(h, y + r + 1), max(0, x - r), min(w, x + r + 1)
+    # the part of the band not painted yet: a person paints along what is left, not over the
+    # same stretch again
+    sub = band[y0:y1, x0:x1] & ~painted[y0:y1, x0:x1]
+    half = cv2.distanceTransform(np.pad(sub, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    skel = _thin(sub)
+    # the centre-line pixel nearest the worst spot (of the band piece it lies in)
+    _, comp = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
+    here = comp == comp[y - y0, x - x0]
+    ys, xs = np.nonzero(skel & here)
+    if ys.size == 0:
+        pts = [(float(x), float(y))]
+        radius = float(half[y - y0, x - x0])
+    else:
+        i = int(np.argmin((ys - (y - y0)) ** 2 + (xs - (x - x0)) ** 2))
+        start = (int(ys[i]), int(xs[i]))
+        one = _walk(skel, start, set(), HALF_LENGTH)
+        other = _walk(skel, start, set(one[1:]), HALF_LENGTH)
+        path = one[::-1] + other[1:]
+        radius = float(np.median([half[p] for p in path]))
+        step = max(1, int(min(max(radius, RADIUS_MIN), RADIUS_MAX) // 2))
+        keep = path[::step] + ([path[-1]] if (len(path) - 1) % step else [])
+        pts = [(float(px + x0), float(py + y0)) for py, px in keep]
+    radius = min(max(radius + 1.0, RADIUS_MIN), RADIUS_MAX)
+    return Stroke("detail", radius, tuple(pts))
+
+
+def next_touch(alpha: np.ndarray, gt: np.ndarray, band: np.ndarray,
+               painted: np.ndarray) -> Stroke | None:
+    """The simulated reviewer's next touch: a keep/remove click (clicks.py's) when a
+    segmentation error outside the band is at least SEG_DEPTH deep, else a detail stroke along
+    the band where the alpha is most wrong; None when nothing is left to fix.
+
+    alpha, gt: uint8 (gt real soft alpha); band: the person-drawn unknown band;
+    painted: pixels the earlier detail strokes covered."""
+    click = _seg_click(alpha, gt, band)
+    if click is not None and click[2] >= SEG_DEPTH:
+        return click_stroke(click[0], click[1])
+    err = np.abs(alpha.astype(np.float32) - gt.astype(np.float32)) / 255.0
+    return detail_stroke(err, band, painted)
+
+
+def _window_box(st: Stroke, h: int, w: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = st.bounds()
+    return (max(0, int(y0) - WINDOW_MARGIN), min(h, int(np.ceil(y1)) + WINDOW_MARGIN),
+            max(0, int(x0) - WINDOW_MARGIN), min(w, int(np.ceil(x1)) + WINDOW_MARGIN))
+
+
+def _abs_err(alpha: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    return np.abs(alpha.astype(np.float64) - gt.astype(np.float64)) / 255.0
+
+
+def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt: np.ndarray,
+              trimap: np.ndarray, refiner: Refiner, max_touches: int) -> dict[str, Any]:
+    """Touch up to max_touches times; the soft metrics after each touch and per-touch facts."""
+    band = band_of(trimap)
+    h, w = gt.shape
+    states = [metrics.evaluate_soft(alpha0, gt, trimap)]
+    touches: list[dict[str, Any]] = []
+    strokes: list[Stroke] = []
+    alpha = alpha0
+    for _ in range(max_touches):
+        painted = rasterise([s for s in strokes if s.kind == "detail"], (h, w)) == DETAIL
+        st = next_touch(alpha, gt, band, painted)
+        if st is None:
+            break
+        strokes.append(st)
+        t, c = time.perf_counter(), time.process_time()
+        new = refiner(rgb, alpha0, rgba0, strokes)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        y0, y1, x0, x1 = _window_box(st, h, w)
+        before, after = _abs_err(alpha, gt), _abs_err(new, gt)
+        inside = np.zeros((h, w), bool)
+        inside[y0:y1, x0:x1] = True
+        d = after - before
+        length = float(sum(np.hypot(bx - ax, by - ay) for (ax, ay), (bx, by)
+                           in zip(st.points[:-1], st.points[1:], strict=True)))
+        touches.append({"kind": st.kind, "radius": st.radius, "points": len(st.points),
+                        "stroke": [[round(x, 1), round(y, 1)] for x, y in st.points],
+                        "length": round(length, 1), "seconds": wall, "cpu_seconds": cpu,
+                        "window_dsad": float(d[inside].sum() / 1000.0),
+                        "outside_dsad": float(d[~inside].sum() / 1000.0)})
+        alpha = new
+        states.append(metrics.evaluate_soft(alpha, gt, trimap))
+    return {"states": states, "touches": touches}
+
+
+def summarise(rows: list[dict[str, Any]], max_touches: int) -> dict[str, Any]:
+    if not rows:
+        return {"images": 0}
+    out: dict[str, Any] = {"images": len(rows)}
+    for k in REPORT_AFTER:
+        if k > max_touches:
+            continue
+        for col in COLS:
+            # an image the reviewer finished early stays as it was left
+            vals = [r["states"][min(k, len(r["states"]) - 1)][col] for r in rows]
+            out[f"{col}@{k}"] = float(np.nanmean(vals))
+    touches = [t for r in rows for t in r["touches"]]
+    out["touches"] = len(touches)
+    out["clicks"] = sum(1 for t in touches if t["kind"] != "detail")
+    out["detail_strokes"] = len(touches) - out["clicks"]
+    # touches that raised SAD / Grad against the state before them, all and by kind
+    worse = {(m, k): 0 for m in ("sad", "grad") for k in ("all", "click", "detail")}
+    for r in rows:
+        s = r["states"]
+        for t, a, b in zip(r["touches"], s[:-1], s[1:], strict=True):
+            kind = "detail" if t["kind"] == "detail" else "click"
+            for m in ("sad", "grad"):
+                if b[m] > a[m] + 1e-9:
+                    worse[m, "all"] += 1
+                    worse[m, kind] += 1
+    n = {"all": len(touches), "click": out["clicks"], "detail": out["detail_strokes"]}
+    for (m, which), v in worse.items():
+        prefix = "" if which == "all" else f"{which}_"
+        out[f"{prefix}worse_{m}_share"] = v / n[which] if n[which] else 0.0
+    det = [t for t in touches if t["kind"] == "detail"]
+    out["detail_window_worse_share"] = (sum(1 for t in det if t["window_dsad"] > 1e-9)
+                                        / len(det) if det else 0.0)
+    out["detail_outside_dsad_max"] = max((abs(t["outside_dsad"]) for t in det), default=0.0)
+    secs = [t["seconds"] for t in touches]
+    cpus = [t["cpu_seconds"] for t in touches]
+    out["median_s"] = statistics.median(secs) if secs else 0.0
+    out["median_cpu_s"] = statistics.median(cpus) if cpus else 0.0
+    out["median_stroke_length"] = statistics.median([t["length"] for t in det]) if det else 0.0
+    out["median_stroke_radius"] = statistics.median([t["radius"] for t in det]) if det else 0.0
+    return out
+
+
+def run_detail(data_dir: str | Path, *, max_touches: int = 10,
+               segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
+               limit: int | None = None, stems: set[str] | None = None,
+               cache_dir: str | Path | None = None, out_json: str | Path | None = None,
+               progress: Callable[[str, str, dict[str, Any]], object] | None = None,
+               stream: TextIO | None = None) -> dict[str, Any]:
+    """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/)."""
+    from .benchmark import find_soft_triples
+    from .settings import profile
+
+    stream = stream or sys.stdout
+    triples = [t for t in find_soft_triples(data_dir) if t[3] is not None]
+    if not triples:
+        raise FileNotFoundError(f"no images with trimaps under {data_dir}")
+    if stems:
+        triples = [t for t in triples if t[0] in stems]
+    triples = triples[: limit or None]
+    if segmenter is None:
+        from .models import resolve_model
+        from .session import get_segmenter
+
+        segmenter = get_segmenter(resolve_model("u2netp", None, None))
+    settings = profile("default")
+    cache = Path(cache_dir) if cache_dir else None
+    rows: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
+    for stem, img_path, alpha_path, tri_path in triples:
+        assert tri_path is not None
+        rgb = decode_image(img_path)
+        gt = np.asarray(Image.open(alpha_path).convert("L"))
+        trimap = np.asarray(Image.open(tri_path).convert("L"))
+        if gt.shape != rgb.shape[:2] or trimap.shape != gt.shape:
+            raise ValueError(f"{stem}: image {rgb.shape[:2]}, alpha {gt.shape} and trimap "
+                             f"{trimap.shape} differ")
+        alpha0, rgba0 = _auto_cutout(stem, img_path, segmenter, settings, cache)
+        for e in engines:
+            r = run_image(rgb, alpha0, rgba0, gt, trimap, ENGINES[e], max_touches)
+            r["stem"] = stem
+            rows[e].append(r)
+            if progress:
+                progress(e, stem, r)
+    report: dict[str, Any] = {"data_dir": str(data_dir), "max_touches": max_touches,
+                              "load_average": list(os.getloadavg()), "engines": {}}
+    for e in engines:
+        report["engines"][e] = {"summary": summarise(rows[e], max_touches), "images": rows[e]}
+    print(format_table(report), file=stream)
+    if out_json:
+        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    ks = [k for k in REPORT_AFTER if k <= report["max_touches"]]
+    head = f"{'engine':<9}{'metric':<10}" + "".join(f"{'@' + str(k):>9}" for k in ks)
+    lines = [head, "-" * len(head)]
+    for e, data in report["engines"].items():
+        s = data["summary"]
+        if not s.get("images"):
+            continue
+        for col in COLS:
+            lines.append(f"{e:<9}{col:<10}" + "".join(f"{s[f'{col}@{k}']:>9.3f}" for k in ks))
+    for e, data in report["engines"].items():
+        s = data["summary"]
+        if s.get("images"):
+            lines.append(
+                f"{e}: {s['images']} images, {s['touches']} touches ({s['clicks']} clicks, "
+                f"{s['detail_strokes']} detail strokes); raised SAD {s['worse_sad_share']:.1%}, "
+                f"Grad {s['worse_grad_share']:.1%} (detail strokes: SAD "
+                f"{s['detail_worse_sad_share']:.1%}, Grad {s['detail_worse_grad_share']:.1%}, "
+                f"SAD in their window {s['detail_window_worse_share']:.1%}; clicks: SAD "
+                f"{s['click_worse_sad_share']:.1%}, Grad {s['click_worse_grad_share']:.1%}); "
+                f"median {s['median_s']:.2f} s "
+                f"({s['median_cpu_s']:.2f} CPU s) per touch")
+    return "\n".join(lines)
