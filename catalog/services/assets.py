@@ -169,6 +169,10 @@ def asset_ingest(
         stream, sha, size = _hash_stream(fileobj, max_bytes)
         existing = ImageAsset.live.filter(product=product, sha256=sha).first()
         if existing is not None:
+            if import_job is not None and existing.import_job_id == import_job.pk:
+                # stored by a run of this import that died before its next checkpoint: the
+                # resumed run reports the file's warnings (the dead run's rows are dropped)
+                result.warnings.extend(_stored_warnings(stream, existing))
             return _duplicate(result, existing)
         img, probe = images.open_image(stream, limits=ingest_limits())
         images.decode(img)
@@ -234,6 +238,19 @@ def storage_error_text(exc: BaseException) -> str:
     if "timeout" in type(exc).__name__.lower() or isinstance(exc, TimeoutError):
         return "Not stored: the storage did not answer in time."
     return f"Not stored: storage error ({type(exc).__name__}: {exc})."[:480]
+
+
+def _stored_warnings(stream: BinaryIO, asset: ImageAsset) -> list[str]:
+    """The warnings a stored file's ingest gave, from its header and the asset's row (a
+    position clash, known only at the row's creation, is not repeated)."""
+    try:
+        _img, probe = images.open_image(stream, limits=ingest_limits())
+    except images.ImageRejected:
+        return []
+    warnings = list(probe.warnings)
+    if asset.colour_note and asset.colour_flagged:
+        warnings.append(asset.colour_note)
+    return warnings
 
 
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:

@@ -184,27 +184,34 @@ def fill_holes(prob: np.ndarray, max_fraction: float,
     above zero over more than ``plateau_min_area`` pixels, e.g. glass) are kept."""
     if max_fraction <= 0:
         return prob, 0
-    holes = (prob < 0.5).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
-    if n <= 2:
-        return prob, 0
     h, w = prob.shape
+    # an enclosed hole lies inside the object's box, and a background region touching that
+    # box's border reaches the background outside it (all of which is < 0.5): labelling the
+    # box alone finds the same holes as the whole frame, at the object's share of the cost
+    bx, by, bw_, bh_ = cv2.boundingRect((prob >= 0.5).view(np.uint8))
+    if bw_ < 3 or bh_ < 3:
+        return prob, 0
+    sub = prob[by:by + bh_, bx:bx + bw_]
+    holes = (sub < 0.5).view(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    if n <= 1:  # label 0 is the object; a rectangle's box may hold no outer background at all
+        return prob, 0
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     area = stats[:, cv2.CC_STAT_AREA]
-    inner = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    inner = (x > 0) & (y > 0) & (x + bw < bw_) & (y + bh < bh_)
     fill = inner & (area <= max_fraction * h * w)
     fill[0] = False
     if not fill.any():  # most photos: no small enclosed hole, no per-hole mean to take
         return prob, 0
-    mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
+    mean_prob = np.bincount(labels.ravel(), weights=sub.ravel(), minlength=n) / np.maximum(area, 1)
     # small, enclosed, and really empty (a semi-transparent hole, e.g. glass, stays)
     fill &= (mean_prob <= 0.15) | (area <= plateau_min_area)
     idx = np.nonzero(fill)[0]
     if len(idx) == 0:
         return prob, 0
     out = prob.copy()
-    out[fill[labels]] = 1.0
+    out[by:by + bh_, bx:bx + bw_][fill[labels]] = 1.0
     return out, len(idx)
 
 

@@ -118,6 +118,52 @@ def test_it_fills_a_small_empty_hole_but_keeps_glass_and_large_holes():
     assert out[60:160, 150:260].max() == 0.0
 
 
+def _holes_whole_frame(prob, max_fraction, plateau_min_area):
+    """The hole filling computed over the whole frame."""
+    holes = (prob < 0.5).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    h, w = prob.shape
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    fill = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h) & (area <= max_fraction * h * w)
+    fill[0] = False
+    mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
+    fill &= (mean_prob <= 0.15) | (area <= plateau_min_area)
+    out = prob.copy()
+    out[fill[labels]] = 1.0
+    return out, int(fill.sum())
+
+
+def test_it_fills_the_same_holes_in_the_objects_box_as_over_the_whole_frame():
+    rng = np.random.default_rng(12)
+    for trial in range(12):
+        prob = np.zeros((240, 320), np.float32)
+        y0, x0 = rng.integers(0, 60), rng.integers(0, 80)
+        y1, x1 = y0 + rng.integers(60, 180), x0 + rng.integers(60, 240)
+        prob[y0:min(y1, 240), x0:min(x1, 320)] = rng.uniform(0.5, 1.0)
+        for _ in range(30):  # holes of every kind, some on the object's border
+            cy, cx = rng.integers(0, 240), rng.integers(0, 320)
+            r = rng.integers(1, 8)
+            prob[max(0, cy - r):cy + r, max(0, cx - r):cx + r] = rng.choice([0.0, 0.1, 0.35])
+        expected, n_expected = _holes_whole_frame(prob, 0.002, 20)
+        out, n = cleanup.fill_holes(prob, 0.002, plateau_min_area=20)
+        assert n == n_expected
+        np.testing.assert_array_equal(out, expected)
+        if trial == 0:
+            assert n > 0  # the scene really has holes to fill
+
+
+def test_it_fills_the_only_hole_of_an_object_that_fills_its_own_box():
+    # the box of a rectangle holds no outer background: the hole is its only background part
+    prob = np.zeros((120, 160), np.float32)
+    prob[20:100, 30:130] = 1.0
+    prob[50:54, 60:64] = 0.0
+    out, n = cleanup.fill_holes(prob, 0.01)
+    assert n == 1 and out[50:54, 60:64].min() == 1.0
+    np.testing.assert_array_equal(out, _holes_whole_frame(prob, 0.01, 0.0)[0])
+
+
 def _specks_whole_frame(prob, min_fraction):
     """The speck removal computed over the whole frame (labels, nearest part, distance)."""
     binary = (prob >= 0.5).astype(np.uint8)
