@@ -129,14 +129,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     return status
 
 
+def _retouch_segmenter(args: argparse.Namespace) -> Any:
+    """The u2netp session the retouch benchmarks' automatic cutouts start from; None (the
+    error printed) when the model cannot be loaded."""
+    spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
+    try:
+        return get_segmenter(spec, threads=args.threads)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_clicks(args: argparse.Namespace) -> int:
     from .clicks import run_clicks
 
-    spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
-    try:
-        seg = get_segmenter(spec, threads=args.threads)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    seg = _retouch_segmenter(args)
+    if seg is None:
         return 2
 
     def progress(engine: str, stem: str, row: dict[str, Any]) -> None:
@@ -158,11 +166,8 @@ def cmd_clicks(args: argparse.Namespace) -> int:
 def cmd_detail(args: argparse.Namespace) -> int:
     from .detail_protocol import run_detail
 
-    spec = resolve_model("u2netp", _model_paths(args.model_path), args.model_dir)
-    try:
-        seg = get_segmenter(spec, threads=args.threads)
-    except ModelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    seg = _retouch_segmenter(args)
+    if seg is None:
         return 2
 
     def progress(engine: str, stem: str, row: dict[str, Any]) -> None:

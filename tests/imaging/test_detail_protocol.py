@@ -3,6 +3,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from django.core.management import call_command
 from PIL import Image
 
@@ -142,6 +143,17 @@ def test_it_writes_the_detail_report_from_the_cli(tmp_path, capsys):
     assert summary["images"] == 1 and all(k in summary for k in KEYS)
     assert "paint" in data["engines"] and data["max_touches"] == 1
     assert "band_mae" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["detail", "clicks"])
+def test_it_says_why_when_the_model_cannot_be_loaded(tmp_path, capsys, command):
+    _write_soft_set(tmp_path / "soft")
+    data = [str(tmp_path / "soft")] if command == "detail" else [
+        str(tmp_path / "soft" / "images"), str(tmp_path / "soft" / "alpha")]
+    rc = main([command, *data, "--model-path", f"u2netp={tmp_path / 'missing.onnx'}",
+               "--quiet"])
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_it_runs_the_detail_benchmark_from_the_management_command(tmp_path):
