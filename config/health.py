@@ -3,7 +3,6 @@ the reasons go to the log, never to the anonymous caller."""
 
 import logging
 import os
-import threading
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
@@ -56,31 +55,13 @@ def check_storage() -> bool:
         return False
 
 
-# Model files that loaded and matched their spec: path -> (size, mtime_ns) at that time.
-# Loading builds an onnxruntime session (tens of ms and MBs for the small model, seconds for
-# big ones), so it happens once per process and again only when the file changes on disk;
-# every other probe costs one stat().
-_validated_models: dict[str, tuple[int, int]] = {}
-_validate_lock = threading.Lock()
-
-
 def check_model() -> bool:
-    from cutouts.engine import model_check, model_spec
+    # The model is loaded once per file and process; every other probe costs one stat()
+    # (cutouts.imaging.models.check_model_file).
+    from cutouts.engine import model_check
 
     try:
-        spec = model_spec()
-        if not spec.path:
-            raise FileNotFoundError(f"model {spec.name!r} has no configured path")
-        path = os.fspath(spec.path)
-        stat = os.stat(path)
-        signature = (stat.st_size, stat.st_mtime_ns)
-        if _validated_models.get(path) == signature:
-            return True
-        with _validate_lock:
-            if _validated_models.get(path) != signature:
-                _validated_models.pop(path, None)
-                model_check()
-                _validated_models[path] = signature
+        model_check()
         return True
     except Exception:
         logger.exception("healthz: model file missing or invalid")

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from .imaging.clock import NO_CLOCK, StageClock, running
 from .imaging.encode import png_spooled
-from .imaging.models import ModelSpec, resolve_model, validate_model_file
+from .imaging.models import ModelSpec, check_model_file, resolve_model
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
 
@@ -27,9 +27,10 @@ def model_spec(name: str | None = None) -> ModelSpec:
 
 
 def model_check(name: str | None = None) -> ModelSpec:
-    """Raise ModelError unless the model's file exists and matches its spec."""
+    """Raise ModelError unless the model's file exists and matches its spec (loaded once per
+    file and process, see ``check_model_file``)."""
     spec = model_spec(name)
-    validate_model_file(spec)
+    check_model_file(spec)
     return spec
 
 
@@ -37,30 +38,9 @@ def worker_concurrency() -> int:
     return max(1, int(os.environ.get("CUTROOM_WORKER_CONCURRENCY") or 1))
 
 
-#: (name, path, size, mtime) of model files this process has loaded and checked
-_CHECKED: set[tuple[str, str, int, int]] = set()
-
-
-def _model_checked(name: str) -> ModelSpec:
-    """``model_check`` once per model file and process: the check loads a whole onnxruntime
-    session (~145 ms of CPU for u2netp, measured), which per cutout cost ~14 % of a `fast`
-    run. A missing, replaced or rewritten file (another size or mtime) is checked again."""
-    spec = model_spec(name)
-    try:
-        stat = os.stat(spec.path) if spec.path else None
-    except OSError:
-        stat = None
-    key = (spec.name, str(spec.path), stat.st_size, stat.st_mtime_ns) if stat else None
-    if key is None or key not in _CHECKED:
-        validate_model_file(spec)  # raises ModelError: missing, unloadable, wrong shapes
-        if key is not None:
-            _CHECKED.add(key)
-    return spec
-
-
 def segmenter_for(name: str):
     """The process-wide onnxruntime session for ``name``, created on first use."""
-    spec = _model_checked(name)
+    spec = model_check(name)
     threads = settings.CUTROOM_ONNX_THREADS or default_threads(worker_concurrency())
     # OpenCV sizes its own pool to every core; with one worker process per core that
     # oversubscribes the CPU, so refinement gets the same share as inference.
@@ -96,10 +76,11 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     from .imaging.pipeline import run_pipeline
 
     cutout_settings = CutoutSettings.from_dict(settings_dict)
+    clock = running(clock)  # the timings below come from its laps
+    clock.reset()
     segmenter, spec = segmenter_for(cutout_settings.model)
     # Charged to its own stage: it once hid a per-cutout model load outside every lap.
     clock.lap("session")
-    clock = running(clock)  # the timings below come from its laps
     result = run_pipeline(rgb, cutout_settings, segmenter, clock)
     mark = clock.mark()
     clock.reset()

@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from cutouts import engine
+from cutouts.imaging import models
 from cutouts.imaging.models import ModelError, embedded_u2netp_path
 
 
@@ -13,10 +14,10 @@ def model_copy(tmp_path, settings, monkeypatch):
     path = tmp_path / "u2netp.onnx"
     shutil.copyfile(embedded_u2netp_path(), path)
     settings.CUTROOM_MODEL_PATHS = {"u2netp": str(path)}
-    monkeypatch.setattr(engine, "_CHECKED", set())
+    monkeypatch.setattr(models, "_checked", {})
     checks = []
-    real = engine.validate_model_file
-    monkeypatch.setattr(engine, "validate_model_file",
+    real = models.validate_model_file
+    monkeypatch.setattr(models, "validate_model_file",
                         lambda spec: (checks.append(spec.path), real(spec))[1])
     return path, checks
 

@@ -24,17 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def counted_model_check(monkeypatch):
-    from cutouts import engine
+    """Counts the model loads (onnxruntime sessions built to check the file)."""
+    from cutouts.imaging import models
 
     calls = []
-    real = engine.model_check
+    real = models.validate_model_file
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "model_check", counting)
-    monkeypatch.setattr(health, "_validated_models", {})
+    monkeypatch.setattr(models, "validate_model_file", counting)
+    monkeypatch.setattr(models, "_checked", {})
     return calls
 
 
