@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,51 +141,41 @@ def _retouch_segmenter(args: argparse.Namespace) -> Any:
         return None
 
 
-def cmd_clicks(args: argparse.Namespace) -> int:
-    from .clicks import run_clicks
-
+def _run_retouch_benchmark(args: argparse.Namespace, runner: Callable[..., Any],
+                           progress_line: Callable[[dict[str, Any]], str], **data: Any) -> int:
+    """Run one of the retouch protocols (clicks or detail) from the arguments they share."""
     seg = _retouch_segmenter(args)
     if seg is None:
         return 2
 
     def progress(engine: str, stem: str, row: dict[str, Any]) -> None:
         if not args.quiet:
-            print(f"{engine:<8} {stem:<12} IoU {row['ious'][0]:.3f} -> {row['ious'][-1]:.3f} "
-                  f"({len(row['seconds'])} clicks)", file=sys.stderr)
+            print(f"{engine:<8} {stem:<12} {progress_line(row)}", file=sys.stderr)
 
     try:
-        run_clicks(args.images_dir, args.masks_dir, max_clicks=args.max_clicks, segmenter=seg,
-                   engines=("retouch", "paint") if args.baseline else ("retouch",),
-                   limit=args.limit, stems=set(args.stems.split(",")) if args.stems else None,
-                   cache_dir=args.cache_dir, out_json=args.json, progress=progress)
+        runner(**data, segmenter=seg,
+               engines=("retouch", "paint") if args.baseline else ("retouch",),
+               limit=args.limit, stems=set(args.stems.split(",")) if args.stems else None,
+               cache_dir=args.cache_dir, out_json=args.json, progress=progress)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_clicks(args: argparse.Namespace) -> int:
+    from . import clicks
+
+    return _run_retouch_benchmark(args, clicks.run_clicks, clicks.progress_line,
+                                  images_dir=args.images_dir, masks_dir=args.masks_dir,
+                                  max_clicks=args.max_clicks)
 
 
 def cmd_detail(args: argparse.Namespace) -> int:
-    from .detail_protocol import run_detail
+    from . import detail_protocol
 
-    seg = _retouch_segmenter(args)
-    if seg is None:
-        return 2
-
-    def progress(engine: str, stem: str, row: dict[str, Any]) -> None:
-        if not args.quiet:
-            s = row["states"]
-            print(f"{engine:<8} {stem:<8} SAD {s[0]['sad']:.2f} -> {s[-1]['sad']:.2f} "
-                  f"({len(row['touches'])} touches)", file=sys.stderr)
-
-    try:
-        run_detail(args.data_dir, max_touches=args.max_touches, segmenter=seg,
-                   engines=("retouch", "paint") if args.baseline else ("retouch",),
-                   limit=args.limit, stems=set(args.stems.split(",")) if args.stems else None,
-                   cache_dir=args.cache_dir, out_json=args.json, progress=progress)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return _run_retouch_benchmark(args, detail_protocol.run_detail, detail_protocol.progress_line,
+                                  data_dir=args.data_dir, max_touches=args.max_touches)
 
 
 def cmd_matte(args: argparse.Namespace) -> int:

@@ -14,9 +14,9 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -27,6 +27,8 @@ from .encode import decode_image
 from .strokes import Stroke
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from .session import Segmenter
     from .settings import CutoutSettings
 
@@ -149,8 +151,9 @@ def summarise(rows: list[dict[str, Any]], max_clicks: int) -> dict[str, Any]:
     return out
 
 
-def _auto_cutout(stem: str, img_path: Path, seg: Segmenter, settings: CutoutSettings,
-                 cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+def auto_cutout(stem: str, img_path: Path, seg: Segmenter, settings: CutoutSettings,
+                cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The automatic cutout (alpha, RGBA) a retouch protocol starts from, cached by stem."""
     from .pipeline import run_pipeline
 
     if cache_dir is not None:
@@ -164,6 +167,47 @@ def _auto_cutout(stem: str, img_path: Path, seg: Segmenter, settings: CutoutSett
         Image.fromarray(res.alpha).save(a_path)
         Image.fromarray(res.rgba).save(c_path)
     return res.alpha, res.rgba
+
+
+Progress = Callable[[str, str, dict[str, Any]], object]
+
+
+def run_engines(items: Sequence[tuple[str, Path]], *,
+                load: Callable[[str, np.ndarray], Any],
+                play: Callable[[np.ndarray, np.ndarray, np.ndarray, Any, Refiner], dict[str, Any]],
+                segmenter: Segmenter | None, engines: tuple[str, ...],
+                cache_dir: str | Path | None, progress: Progress | None
+                ) -> dict[str, list[dict[str, Any]]]:
+    """Each engine's rows over the images, every image played from its automatic ``default``
+    cutout: the loop the click and detail protocols share. ``load(stem, rgb)`` reads and checks
+    the image's ground truth; ``play(rgb, alpha0, rgba0, truth, refiner)`` makes its row."""
+    from .settings import profile
+
+    if segmenter is None:
+        from .models import resolve_model
+        from .session import get_segmenter
+
+        segmenter = get_segmenter(resolve_model("u2netp", None, None))
+    settings = profile("default")
+    cache = Path(cache_dir) if cache_dir else None
+    rows: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
+    for stem, img_path in items:
+        rgb = decode_image(img_path)
+        truth = load(stem, rgb)
+        alpha0, rgba0 = auto_cutout(stem, img_path, segmenter, settings, cache)
+        for e in engines:
+            r = play(rgb, alpha0, rgba0, truth, ENGINES[e])
+            r["stem"] = stem
+            rows[e].append(r)
+            if progress:
+                progress(e, stem, r)
+    return rows
+
+
+def progress_line(row: dict[str, Any]) -> str:
+    """One image's result for a progress printer."""
+    return (f"IoU {row['ious'][0]:.3f} -> {row['ious'][-1]:.3f} "
+            f"({len(row['seconds'])} clicks)")
 
 
 def find_click_pairs(images: str | Path, masks: str | Path) -> list[tuple[str, Path, Path]]:
@@ -187,37 +231,33 @@ def run_clicks(images_dir: str | Path, masks_dir: str | Path, *, max_clicks: int
                engines: tuple[str, ...] = ("retouch",), limit: int | None = None,
                stems: set[str] | None = None, cache_dir: str | Path | None = None,
                out_json: str | Path | None = None,
-               progress: Callable[[str, str, dict[str, Any]], object] | None = None,
-               stream: TextIO | None = None) -> dict[str, Any]:
+               progress: Progress | None = None,
+               stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
     """Run the protocol on every image/mask pair; returns (and writes) the report."""
-    from .settings import profile
-
     stream = stream or sys.stdout
     pairs = find_click_pairs(images_dir, masks_dir)
     if stems:
         pairs = [p for p in pairs if p[0] in stems]
     pairs = pairs[: limit or None]
-    if segmenter is None:
-        from .models import resolve_model
-        from .session import get_segmenter
+    masks = {stem: mask_path for stem, _, mask_path in pairs}
 
-        segmenter = get_segmenter(resolve_model("u2netp", None, None))
-    settings = profile("default")
-    cache = Path(cache_dir) if cache_dir else None
-    rows: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
-    for stem, img_path, mask_path in pairs:
-        rgb = decode_image(img_path)
-        gt = np.asarray(Image.open(mask_path).convert("L"))
+    def load(stem: str, rgb: np.ndarray) -> np.ndarray:
+        gt = np.asarray(Image.open(masks[stem]).convert("L"))
         if gt.shape != rgb.shape[:2]:
-            raise ValueError(f"{mask_path.name}: mask {gt.shape} does not match image "
+            raise ValueError(f"{masks[stem].name}: mask {gt.shape} does not match image "
                              f"{rgb.shape[:2]}")
-        alpha0, rgba0 = _auto_cutout(stem, img_path, segmenter, settings, cache)
-        for e in engines:
-            r = run_image(rgb, alpha0, rgba0, gt, ENGINES[e], max_clicks)
-            r.update(stem=stem, set=image_set(stem))
-            rows[e].append(r)
-            if progress:
-                progress(e, stem, r)
+        return gt
+
+    def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray, gt: np.ndarray,
+             refiner: Refiner) -> dict[str, Any]:
+        return run_image(rgb, alpha0, rgba0, gt, refiner, max_clicks)
+
+    rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load, play=play,
+                       segmenter=segmenter, engines=engines, cache_dir=cache_dir,
+                       progress=progress)
+    for e in engines:
+        for r in rows[e]:
+            r["set"] = image_set(r["stem"])
     report: dict[str, Any] = {"images_dir": str(images_dir), "masks_dir": str(masks_dir),
               "max_clicks": max_clicks, "click_radius": CLICK_RADIUS, "engines": {}}
     for e in engines:

@@ -8,20 +8,20 @@ import statistics
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
 from . import metrics
-from .clicks import CLICK_RADIUS, ENGINES, Refiner, _auto_cutout, click_stroke, next_click
-from .encode import decode_image
+from .clicks import CLICK_RADIUS, Progress, Refiner, click_stroke, next_click, run_engines
 from .strokes import DETAIL, Stroke, rasterise
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from .session import Segmenter
 
 REPORT_AFTER = (0, 1, 2, 3, 5, 10)
@@ -260,11 +260,10 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
                segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
                limit: int | None = None, stems: set[str] | None = None,
                cache_dir: str | Path | None = None, out_json: str | Path | None = None,
-               progress: Callable[[str, str, dict[str, Any]], object] | None = None,
-               stream: TextIO | None = None) -> dict[str, Any]:
+               progress: Progress | None = None,
+               stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
     """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/)."""
     from .benchmark import find_soft_triples
-    from .settings import profile
 
     stream = stream or sys.stdout
     triples = [t for t in find_soft_triples(data_dir) if t[3] is not None]
@@ -273,29 +272,25 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
     if stems:
         triples = [t for t in triples if t[0] in stems]
     triples = triples[: limit or None]
-    if segmenter is None:
-        from .models import resolve_model
-        from .session import get_segmenter
+    truth_paths = {stem: (alpha_path, tri_path) for stem, _, alpha_path, tri_path in triples}
 
-        segmenter = get_segmenter(resolve_model("u2netp", None, None))
-    settings = profile("default")
-    cache = Path(cache_dir) if cache_dir else None
-    rows: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
-    for stem, img_path, alpha_path, tri_path in triples:
+    def load(stem: str, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        alpha_path, tri_path = truth_paths[stem]
         assert tri_path is not None
-        rgb = decode_image(img_path)
         gt = np.asarray(Image.open(alpha_path).convert("L"))
         trimap = np.asarray(Image.open(tri_path).convert("L"))
         if gt.shape != rgb.shape[:2] or trimap.shape != gt.shape:
             raise ValueError(f"{stem}: image {rgb.shape[:2]}, alpha {gt.shape} and trimap "
                              f"{trimap.shape} differ")
-        alpha0, rgba0 = _auto_cutout(stem, img_path, segmenter, settings, cache)
-        for e in engines:
-            r = run_image(rgb, alpha0, rgba0, gt, trimap, ENGINES[e], max_touches)
-            r["stem"] = stem
-            rows[e].append(r)
-            if progress:
-                progress(e, stem, r)
+        return gt, trimap
+
+    def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray,
+             truth: tuple[np.ndarray, np.ndarray], refiner: Refiner) -> dict[str, Any]:
+        return run_image(rgb, alpha0, rgba0, *truth, refiner, max_touches)
+
+    rows = run_engines([(stem, img) for stem, img, _, _ in triples], load=load, play=play,
+                       segmenter=segmenter, engines=engines, cache_dir=cache_dir,
+                       progress=progress)
     report: dict[str, Any] = {"data_dir": str(data_dir), "max_touches": max_touches,
                               "load_average": list(os.getloadavg()), "engines": {}}
     for e in engines:
@@ -304,6 +299,12 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
     if out_json:
         Path(out_json).write_text(json.dumps(report, indent=1, default=float))
     return report
+
+
+def progress_line(row: dict[str, Any]) -> str:
+    """One image's result for a progress printer."""
+    s = row["states"]
+    return f"SAD {s[0]['sad']:.2f} -> {s[-1]['sad']:.2f} ({len(row['touches'])} touches)"
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -6,8 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.imaging.clicks import run_clicks
-from cutouts.imaging.detail_protocol import run_detail
+from cutouts.imaging import clicks, detail_protocol
 
 
 class Command(BaseCommand):
@@ -41,14 +40,11 @@ class Command(BaseCommand):
         if not (root / "images").is_dir() or not (root / "masks").is_dir():
             raise CommandError(f"{root} needs images/ and masks/ folders")
 
-        def progress(engine, stem, row):
-            self.stderr.write(f"{engine:<8} {stem:<12} IoU {row['ious'][0]:.3f} -> "
-                              f"{row['ious'][-1]:.3f}")
-
         try:
-            run_clicks(root / "images", root / "masks", max_clicks=max_clicks, limit=limit,
-                       engines=("retouch", "paint") if baseline else ("retouch",),
-                       out_json=json_path, progress=progress, stream=self.stdout)
+            clicks.run_clicks(root / "images", root / "masks", max_clicks=max_clicks, limit=limit,
+                              engines=("retouch", "paint") if baseline else ("retouch",),
+                              out_json=json_path, progress=self._progress(clicks.progress_line),
+                              stream=self.stdout)
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"wrote {json_path}")
@@ -58,14 +54,18 @@ class Command(BaseCommand):
             if not (root / sub).is_dir():
                 raise CommandError(f"{root} needs images/, alpha/ and trimaps/ folders")
 
-        def progress(engine, stem, row):
-            s = row["states"]
-            self.stderr.write(f"{engine:<8} {stem:<8} SAD {s[0]['sad']:.2f} -> {s[-1]['sad']:.2f}")
-
         try:
-            run_detail(root, max_touches=max_touches, limit=limit,
-                       engines=("retouch", "paint") if baseline else ("retouch",),
-                       out_json=json_path, progress=progress, stream=self.stdout)
+            detail_protocol.run_detail(
+                root, max_touches=max_touches, limit=limit,
+                engines=("retouch", "paint") if baseline else ("retouch",),
+                out_json=json_path, progress=self._progress(detail_protocol.progress_line),
+                stream=self.stdout)
         except (FileNotFoundError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"wrote {json_path}")
+
+    def _progress(self, line):
+        def progress(engine, stem, row):
+            self.stderr.write(f"{engine:<8} {stem:<12} {line(row)}")
+
+        return progress
