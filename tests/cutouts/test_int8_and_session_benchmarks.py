@@ -25,7 +25,7 @@ def test_it_builds_gates_and_records_the_int8_model(tmp_path, capsys):
     models = tmp_path / "models"
     out = tmp_path / "int8.json"
     call_command("u2netp_int8", "--data", str(tmp_path / "eval"), "--target", str(models),
-                 "--calibration", "2", "--repeats", "2", "--json", str(out))
+                 "--calibration", "2", "--repeats", "2", "--noise-draws", "2", "--json", str(out))
     assert (models / "u2netp-int8.onnx").stat().st_size > 500_000
     gate = json.loads((models / "u2netp-int8.gate.json").read_text())
     assert isinstance(gate["passed"], bool) and len(gate["int8_md5"]) == 32
@@ -34,8 +34,11 @@ def test_it_builds_gates_and_records_the_int8_model(tmp_path, capsys):
     assert gate["gates"]["pipeline"]["images"] == 2
     assert gate["speed_s"]["fp32"] > 0 and gate["speed_s"]["int8"] > 0
     assert json.loads(out.read_text())["per_image"]["stems"] == ["000", "001"]
+    noise = gate["noise_floor"]
+    assert noise["draws"] == 2 and set(noise["per_image"]) == {"000", "001"}
+    assert gate["passed"] == gate["gates"]["pipeline"]["passed"]  # reported, never the decision
     printed = capsys.readouterr().out
-    assert "mean drop" in printed and "speed-up" in printed
+    assert "mean drop" in printed and "speed-up" in printed and "own IoU spread" in printed
 
 
 def test_it_measures_session_options_in_one_run(tmp_path, capsys):

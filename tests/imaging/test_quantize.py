@@ -17,6 +17,29 @@ def test_it_passes_the_gate_only_within_both_limits():
     assert mean["passed"] is False and mean["mean_drop"] == pytest.approx(0.02)
 
 
+def test_it_dithers_invisibly_and_reproducibly():
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[4:] = 255
+    a, b = quantize.dithered(rgb, 1), quantize.dithered(rgb, 1)
+    assert np.array_equal(a, b) and not np.array_equal(a, quantize.dithered(rgb, 2))
+    diff = a.astype(int) - rgb
+    assert diff.min() >= -1 and diff.max() <= 1 and np.any(diff != 0)
+    assert a[:4].min() == 0 and a[4:].max() == 255  # clipped, not wrapped
+
+
+def test_it_separates_a_noisy_image_from_a_real_loss():
+    # "noisy": fp32 itself moves by .15 between invisible copies, int8 is no worse on average;
+    # "lossy": fp32 is stable and int8 loses .05 on every copy
+    fp32 = [[0.80, 0.95, 0.85], [0.90, 0.90, 0.90]]
+    int8 = [[0.86, 0.80, 0.94], [0.85, 0.85, 0.85]]
+    floor = quantize.evaluate_noise_floor(fp32, int8, ["noisy", "lossy"])
+    assert floor["draws"] == 3
+    assert floor["images_fp32_spread_over_limit"] == ["noisy"]
+    assert floor["images_mean_drop_over_limit"] == ["lossy"]
+    assert floor["per_image"]["noisy"]["mean_drop"] == pytest.approx(0.0)
+    assert floor["worst_image"] == "lossy"
+
+
 def _gated_file(tmp_path, passed, md5=None):
     model = tmp_path / REGISTRY[quantize.INT8_MODEL].filename
     model.write_bytes(b"not really onnx")

@@ -36,9 +36,13 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None, help="first N gate images")
         parser.add_argument("--repeats", type=int, default=20, help="timed calls per model")
         parser.add_argument("--json", dest="json_path", default="u2netp_int8.json")
+        parser.add_argument("--noise-draws", type=int, default=0,
+                            help="also run `fast` on N dithered copies (±1 per sample) of "
+                                 "every gate image with both models: fp32's own IoU spread "
+                                 "per image against int8's mean drop (reported, not gated)")
 
     def handle(self, *args, data, target, calibration, bias_correction, skip_build, limit,
-               repeats, json_path, **options):
+               repeats, json_path, noise_draws=0, **options):
         folder = Path(target or settings.CUTROOM_MODEL_DIR)
         folder.mkdir(parents=True, exist_ok=True)
         fp32 = embedded_u2netp_path()
@@ -86,12 +90,26 @@ class Command(BaseCommand):
                     [("what", "u2netp 320², 1 thread", ">22"), ("ms", "CPU ms / call", ".0f"),
                      ("wall", "wall ms", ".0f"), ("x", "speed-up (CPU)", ".2f")],
                     out=self.stdout)
+        noise = None
+        if noise_draws:
+            self.stdout.write(f"Noise floor: {noise_draws} dithered copies per image …")
+            runs = quantize.noise_floor_ious(segs, pairs, profile("fast"), range(noise_draws))
+            noise = quantize.evaluate_noise_floor(runs["fp32"], runs["int8"], stems)
+            self.stdout.write(
+                f"  fp32's own IoU spread over the copies: median "
+                f"{noise['fp32_spread_median']:.4f}, max {noise['fp32_spread_max']:.4f}; "
+                f"over the .03 limit on "
+                f"{len(noise['images_fp32_spread_over_limit'])} image(s) "
+                f"({', '.join(noise['images_fp32_spread_over_limit']) or 'none'})\n"
+                f"  int8's drop averaged over the copies: mean {noise['mean_drop']:+.4f}, worst "
+                f"{noise['worst_mean_drop']:+.4f} ({noise['worst_image']}); over .03: "
+                f"{', '.join(noise['images_mean_drop_over_limit']) or 'none'}")
         # `fast` ships the pipeline output, so the pipeline gate decides; the model-mask
-        # gate is recorded too.
+        # gate is recorded too. The noise floor is reported beside it, never instead of it.
         passed = gates["pipeline"]["passed"]
         record = {"passed": passed, "decided_by": "pipeline (fast)",
                   "int8_md5": file_md5(out), "fp32_md5": file_md5(fp32),
-                  "data": str(data), "gates": gates, "speed_s": speed,
+                  "data": str(data), "gates": gates, "noise_floor": noise, "speed_s": speed,
                   "speed_wall_s": {name: t["wall"] for name, t in timing.items()},
                   "speedup": speed["fp32"] / speed["int8"], "build": build,
                   "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
