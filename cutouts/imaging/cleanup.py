@@ -8,21 +8,32 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+Rect = tuple[int, int, int, int]  # (x, y, w, h), as cv2.boundingRect gives it
 
-def remove_specks(prob: np.ndarray, min_fraction: float) -> tuple[np.ndarray, int]:
+
+def parts_rect(prob: np.ndarray) -> Rect:
+    """The bounding box of prob >= 0.5 (w = 0 when there is none): ``remove_specks`` and
+    ``fill_holes`` both work inside it, so a caller running both computes it once."""
+    x, y, w, h = cv2.boundingRect((prob >= 0.5).view(np.uint8))
+    return x, y, w, h
+
+
+def remove_specks(prob: np.ndarray, min_fraction: float,
+                  rect: Rect | None = None) -> tuple[np.ndarray, int]:
     """Zero connected parts (prob >= 0.5, 8-connected, with their soft rim) whose
-    area is below ``min_fraction`` x the largest part. Returns (prob, removed)."""
+    area is below ``min_fraction`` x the largest part. Returns (prob, removed).
+    ``rect``: ``parts_rect(prob)``, or any box holding it (computed when None)."""
     if min_fraction <= 0:
         return prob, 0
-    binary = (prob >= 0.5).view(np.uint8)
-    bx, by, bw, bh = cv2.boundingRect(binary)
+    bx, by, bw, bh = parts_rect(prob) if rect is None else rect
     if bw == 0:
         return prob, 0
     # every part lies in the parts' bounding box: labels and areas are found there
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary[by:by + bh, bx:bx + bw],
-                                                           connectivity=8)
-    if n <= 2:
+    binary = (prob[by:by + bh, bx:bx + bw] >= 0.5).view(np.uint8)
+    # labels alone cost an eighth of labels with statistics: most photos have one part
+    if cv2.connectedComponents(binary, connectivity=8)[0] <= 2:
         return prob, 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     small = np.nonzero(areas < min_fraction * areas.max())[0] + 1
     if len(small) == 0:
@@ -94,7 +105,7 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     however broad: a fur trim is as broad as a haze, so breadth never cuts a chain).
     """
     h, w = prob.shape
-    binary = (prob >= 0.5).astype(np.uint8)
+    binary = (prob >= 0.5).view(np.uint8)
     bx, by, bw, bh = cv2.boundingRect(binary)
     if bw == 0:
         return SubjectDecision(np.ones((h, w), np.float32), 0, 0, 0.0)
@@ -102,20 +113,27 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     # computed there only (a product photo's subject rarely fills the frame)
     box = np.s_[by:by + bh, bx:bx + bw]
     bin_b = binary[box]
-    n, labels, stats, cents = cv2.connectedComponentsWithStats(bin_b, connectivity=8)
-    idx = labels.ravel()
-    mass = np.bincount(idx, weights=alpha[box].ravel(), minlength=n)
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
-    conf = np.bincount(idx, weights=prob[box].ravel(), minlength=n) / np.maximum(area, 1)
-    diag = float(np.hypot(h, w))
-    off = np.hypot(cents[:, 0] + bx - w / 2, cents[:, 1] + by - h / 2) / (diag / 2)
-    score = mass * conf * (1.0 - 0.5 * np.clip(off, 0, 1))
-    score[0] = -1
-    main = int(np.argmax(score))
+    # labels alone cost an eighth of labels with statistics, which one part does not need
+    n, labels = cv2.connectedComponents(bin_b, connectivity=8)
     kept = np.zeros(n, bool)
-    kept[main] = True
-    real = (mass >= second_mass * mass[main]) & (conf >= second_confidence)
-    kept[1:] |= real[1:]
+    if n == 2:
+        # one part (most product photos): it is the subject, whatever its score
+        main = 1
+        kept[main] = True
+    else:
+        n, labels, stats, cents = cv2.connectedComponentsWithStats(bin_b, connectivity=8)
+        idx = labels.ravel()
+        mass = np.bincount(idx, weights=alpha[box].ravel(), minlength=n)
+        area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+        conf = np.bincount(idx, weights=prob[box].ravel(), minlength=n) / np.maximum(area, 1)
+        diag = float(np.hypot(h, w))
+        off = np.hypot(cents[:, 0] + bx - w / 2, cents[:, 1] + by - h / 2) / (diag / 2)
+        score = mass * conf * (1.0 - 0.5 * np.clip(off, 0, 1))
+        score[0] = -1
+        main = int(np.argmax(score))
+        kept[main] = True
+        real = (mass >= second_mass * mass[main]) & (conf >= second_confidence)
+        kept[1:] |= real[1:]
     if not kept[1:].all():
         # a part is close when any of its pixels is within reach of the main part
         mw, mh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
@@ -146,28 +164,55 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     if protect is not None:
         lo = lo + protect[veil] * (hi - lo)
     keep = np.zeros((h, w), np.float32)
-    keep[veil] = np.clip((hi - d) / np.maximum(hi - lo, 1e-3), 0.0, 1.0)
-    kept_mask = np.zeros((h, w), bool)
-    kept_mask[box] = kept_b
+    keep_veil = keep[veil]
+    # in strips of rows: the same operations, but their float64 temporaries stay small (a
+    # frame-sized one costs more in fresh pages than in arithmetic)
+    for y in range(0, d.shape[0], VEIL_STRIP):
+        rows = slice(y, y + VEIL_STRIP)
+        lo_s = lo[rows] if isinstance(lo, np.ndarray) else lo
+        keep_veil[rows] = np.clip((hi - d[rows]) / np.maximum(hi - lo_s, 1e-3), 0.0, 1.0)
     # strands reach far but hang together: alpha joined to a kept part through a chain of
-    # non-negligible alpha is detail, not veil
-    chain = (alpha >= attach).astype(np.uint8)
-    m, chain_lab = cv2.connectedComponents(chain, connectivity=8)
+    # non-negligible alpha is detail, not veil. Every chain lies in the chains' bounding box,
+    # so they are labelled there (with the parts' box, whose kept pixels are looked up)
+    chain = (alpha >= attach).view(np.uint8)
+    cx, cy, cw, ch = cv2.boundingRect(chain)
+    if cw == 0:
+        cx, cy, cw, ch = bx, by, bw, bh
+    cx0, cy0 = min(cx, bx), min(cy, by)
+    cx, cy, cw, ch = cx0, cy0, max(cx + cw, bx + bw) - cx0, max(cy + ch, by + bh) - cy0
+    cbox = np.s_[cy:cy + ch, cx:cx + cw]
+    m, chain_lab = cv2.connectedComponents(chain[cbox], connectivity=8)
     joined = np.zeros(m, bool)
-    joined[chain_lab[box][kept_b]] = True
+    joined[chain_lab[by - cy:by - cy + bh, bx - cx:bx - cx + bw][kept_b]] = True
     joined[0] = False
-    keep[joined[chain_lab]] = 1.0
+    keep[cbox][joined[chain_lab]] = 1.0
     # a removed part goes with its own soft rim even when it lies near a kept one
     if not kept[1:].all():
-        full = np.zeros((h, w), labels.dtype)
-        full[box] = labels
+        # the rim lies within 2 model px of the parts, so within the parts' box padded by that
+        # reach (a 3x3 chamfer step is >= 0.955 px) and SPECK_CONTEXT px of context, as for
+        # the specks: nearest part and distance are found in that window, not the frame
+        rpad = int(np.ceil(2.0 * model_px / 0.95)) + 2 + SPECK_CONTEXT
+        ry0, rx0 = max(0, by - rpad), max(0, bx - rpad)
+        ry1, rx1 = min(h, by + bh + rpad), min(w, bx + bw + rpad)
+        full = np.zeros((ry1 - ry0, rx1 - rx0), labels.dtype)
+        full[by - ry0:by - ry0 + bh, bx - rx0:bx - rx0 + bw] = labels
+        bin_r = binary[ry0:ry1, rx0:rx1]
         near_lab = nearest_part(full)
         rim = ~kept[near_lab] & (cv2.distanceTransform(
-            (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0 * model_px)
-        keep[rim | (~kept[full] & (binary > 0))] = 0.0
-    kept_mass = float((alpha * kept_mask).sum()) or 1.0
-    removed_mass = float((alpha * (1.0 - keep)).sum()) / kept_mass
+            (bin_r == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0 * model_px)
+        keep[ry0:ry1, rx0:rx1][rim | (~kept[full] & (bin_r > 0))] = 0.0
+    # the same float32 products as alpha * kept_mask over the frame (0 outside the box), so
+    # the same sum
+    kept_alpha = np.zeros((h, w), alpha.dtype)
+    np.multiply(alpha[box], kept_b, out=kept_alpha[box])
+    kept_mass = float(kept_alpha.sum()) or 1.0
+    rest = 1.0 - keep  # then alpha * rest in place: one frame-sized temporary, not two
+    rest = np.multiply(rest, alpha, out=rest) if rest.dtype == alpha.dtype else alpha * rest
+    removed_mass = float(rest.sum()) / kept_mass
     return SubjectDecision(keep, int(n - 1), int(kept[1:].sum()), removed_mass)
+
+
+VEIL_STRIP = 64  # rows of the veil's ramp computed at a time
 
 
 def _f32_at_most(limit: float) -> np.float32:
@@ -178,28 +223,37 @@ def _f32_at_most(limit: float) -> np.float32:
 
 
 def fill_holes(prob: np.ndarray, max_fraction: float,
-               plateau_min_area: float = 0.0) -> tuple[np.ndarray, int]:
+               plateau_min_area: float = 0.0, rect: Rect | None = None) -> tuple[np.ndarray, int]:
     """Fill background holes (prob < 0.5, not touching the frame) smaller than
     ``max_fraction`` x image area. Holes that are semi-transparent (prob well
-    above zero over more than ``plateau_min_area`` pixels, e.g. glass) are kept."""
+    above zero over more than ``plateau_min_area`` pixels, e.g. glass) are kept.
+    ``rect``: ``parts_rect(prob)``, or any box holding it (computed when None): the one
+    computed before ``remove_specks`` still holds the parts it leaves."""
     if max_fraction <= 0:
         return prob, 0
     h, w = prob.shape
     # an enclosed hole lies inside the object's box, and a background region touching that
     # box's border reaches the background outside it (all of which is < 0.5): labelling the
-    # box alone finds the same holes as the whole frame, at the object's share of the cost
-    bx, by, bw_, bh_ = cv2.boundingRect((prob >= 0.5).view(np.uint8))
+    # box alone finds the same holes as the whole frame, at the object's share of the cost.
+    # A larger box finds the same holes: what lies between it and the object's box is
+    # background joined to the larger box's border.
+    bx, by, bw_, bh_ = parts_rect(prob) if rect is None else rect
     if bw_ < 3 or bh_ < 3:
         return prob, 0
     sub = prob[by:by + bh_, bx:bx + bw_]
     holes = (sub < 0.5).view(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    # labels without OpenCV's statistics (which cost eight times the labelling): a region is
+    # enclosed when its label is nowhere on the box's border, and areas are counted only
+    # when there is one
+    n, labels = cv2.connectedComponents(holes, connectivity=4)
     if n <= 1:  # label 0 is the object; a rectangle's box may hold no outer background at all
         return prob, 0
-    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    area = stats[:, cv2.CC_STAT_AREA]
-    inner = (x > 0) & (y > 0) & (x + bw < bw_) & (y + bh < bh_)
+    inner = np.ones(n, bool)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        inner[edge] = False
+    if not inner[1:].any():
+        return prob, 0
+    area = np.bincount(labels.ravel(), minlength=n)
     fill = inner & (area <= max_fraction * h * w)
     fill[0] = False
     if not fill.any():  # most photos: no small enclosed hole, no per-hole mean to take

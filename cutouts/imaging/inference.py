@@ -29,6 +29,20 @@ def predict_square(rgb: np.ndarray, segmenter: Segmenter, tta_flip: bool = False
     return pred
 
 
+def predict_square_mirrored(rgb: np.ndarray, segmenter: Segmenter,
+                            clock: StageClock = NO_CLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Model masks (S, S) float32 of the image and of its mirror image (mirrored back), from
+    one squash: Pillow's LANCZOS weights are mirror-symmetric and summed in integers, so the
+    squashed mirror image is the mirrored squash, pixel for pixel (a test checks it; the dev
+    photos at four sizes and 300 random sizes gave no difference), at one resize, not two."""
+    small = resize_to(rgb, segmenter.input_size)
+    clock.lap("resize")
+    pred = segmenter.predict(small).astype(np.float32)
+    mirrored = segmenter.predict(np.ascontiguousarray(small[:, ::-1])).astype(np.float32)
+    clock.lap("inference")
+    return pred, mirrored[:, ::-1]
+
+
 def object_box(pred: np.ndarray, shape: tuple[int, int], threshold: float = 0.5,
                margin: float = 0.15, min_margin_px: int = 8) -> tuple[int, int, int, int] | None:
     """Bounding box (x0, y0, x1, y1) in image pixels of pred >= threshold, plus a margin."""

@@ -18,7 +18,7 @@ from . import cleanup, refine, shadow
 from .band import matte_band
 from .clock import INFERENCE_STAGES, NO_CLOCK, StageClock, running
 from .decontaminate import decontaminate_into
-from .inference import object_box, predict_square
+from .inference import object_box, predict_square, predict_square_mirrored
 from .session import Segmenter
 from .settings import CutoutSettings
 from .signals import quality_signals, risk_score
@@ -62,14 +62,14 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter,
     flip_diff map at model size or None)."""
     size = segmenter.input_size
     small = _reduced(rgb, size)
-    p_full = predict_square(small, segmenter, tta_flip=False, clock=clock)
     disagreement = flip_diff = None
     if settings.tta_flip:
-        p_flip = predict_square(np.ascontiguousarray(small[:, ::-1]), segmenter,
-                                clock=clock)[:, ::-1]
+        p_full, p_flip = predict_square_mirrored(small, segmenter, clock=clock)
         flip_diff = np.abs(p_full - p_flip).astype(np.float32)
         disagreement = float(flip_diff.mean())
         p_full = 0.5 * (p_full + p_flip)
+    else:
+        p_full = predict_square(small, segmenter, tta_flip=False, clock=clock)
     p_full = refine.minmax(p_full)
     p_crop, box = None, None
     if settings.crop_pass:
@@ -109,9 +109,11 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     clock.lap("fuse")
     model_px = max(hw, ww) / segmenter.input_size
     if settings.cleanup:
-        prob, _ = cleanup.remove_specks(prob, settings.min_speck_fraction)
+        # one pass over the frame for both: the box still holds the parts after the specks go
+        rect = cleanup.parts_rect(prob)
+        prob, _ = cleanup.remove_specks(prob, settings.min_speck_fraction, rect)
         prob, _ = cleanup.fill_holes(prob, settings.max_hole_fraction,
-                                     plateau_min_area=(3 * model_px) ** 2)
+                                     plateau_min_area=(3 * model_px) ** 2, rect=rect)
         clock.lap("cleanup")
     gate = thin = None
     # with the gate, shaping changes prob only inside ``gate_box`` (the object and its edge

@@ -47,8 +47,14 @@ def fuse(p_full: np.ndarray, work_shape: tuple[int, int], scale: float,
         x1, y1 = min(max(x1, x0 + 1), ww), min(max(y1, y0 + 1), hw)
         crop = cv2.resize(p_crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LANCZOS4)
         region = prob[y0:y1, x0:x1]
-        wgt = crop_weight * window_weight((y1 - y0, x1 - x0), (y0, y1, x0, x1), (hw, ww))
-        prob[y0:y1, x0:x1] = wgt * crop + (1.0 - wgt) * region
+        wgt = window_weight((y1 - y0, x1 - x0), (y0, y1, x0, x1), (hw, ww))
+        # wgt * crop + (1 - wgt) * region, the same float32 operations in two buffers
+        wgt *= crop_weight
+        rest = 1.0 - wgt
+        rest *= region
+        wgt *= crop
+        wgt += rest
+        region[...] = wgt
     np.clip(prob, 0.0, 1.0, out=prob)
     return prob
 
@@ -119,8 +125,12 @@ def transition_gate(prob: np.ndarray, model_px: float, low: float = GATE_LOW,
         g = transition_gate(prob[cy0:cy1, cx0:cx1], model_px, low, width)
         gate[y0:y1, x0:x1] = g[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         return gate
-    rng = cv2.dilate(prob, se) - cv2.erode(prob, se)
-    clipped: np.ndarray = np.clip((rng - low) / width, 0.0, 1.0)
+    # (dilate - erode - low) / width clipped, the same operations in one buffer
+    rng: np.ndarray = cv2.dilate(prob, se)
+    np.subtract(rng, cv2.erode(prob, se), out=rng)
+    np.subtract(rng, low, out=rng)
+    np.divide(rng, width, out=rng)
+    clipped: np.ndarray = np.clip(rng, 0.0, 1.0, out=rng)
     return clipped
 
 
@@ -142,8 +152,9 @@ def thin_structure_weight(prob: np.ndarray, model_px: float, level: float = 0.12
         weight[y0:y1, x0:x1] = t[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
         return weight
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    tophat = cv2.morphologyEx(prob, cv2.MORPH_TOPHAT, se)
-    clipped: np.ndarray = np.clip(tophat / level, 0.0, 1.0)
+    tophat: np.ndarray = cv2.morphologyEx(prob, cv2.MORPH_TOPHAT, se)
+    np.divide(tophat, level, out=tophat)
+    clipped: np.ndarray = np.clip(tophat, 0.0, 1.0, out=tophat)
     return clipped
 
 

@@ -236,3 +236,70 @@ def test_it_keeps_a_big_unsure_part_beside_an_unsure_subject():
     _box(prob, 600, 200, 750, 350, 0.6)
     d = cleanup.decide_subject(prob, prob, MPX)
     assert d.kept == 2 and d.keep[210:340, 610:740].min() == 1.0
+
+
+def test_it_removes_specks_and_fills_holes_alike_with_the_box_found_before_the_specks_go():
+    # the pipeline finds the parts' box once, before the specks go: a speck far out makes it
+    # larger than the object's box that fill_holes would find by itself
+    rng = np.random.default_rng(21)
+    filled_total = removed_total = 0
+    for _ in range(40):
+        prob = np.zeros((200, 260), np.float32)
+        y0, x0 = int(rng.integers(20, 70)), int(rng.integers(20, 90))
+        prob[y0:y0 + int(rng.integers(60, 120)), x0:x0 + int(rng.integers(60, 150))] = 0.9
+        for _ in range(8):  # holes, some empty, some glass-like, some cut into the border
+            cy, cx = int(rng.integers(0, 200)), int(rng.integers(0, 260))
+            r = int(rng.integers(1, 6))
+            prob[max(0, cy - r):cy + r, max(0, cx - r):cx + r] = rng.choice([0.0, 0.35])
+        for _ in range(int(rng.integers(0, 4))):  # specks anywhere, often beyond the object
+            cv2.circle(prob, (int(rng.integers(0, 260)), int(rng.integers(0, 200))), 1, 0.8, -1)
+        rect = cleanup.parts_rect(prob)
+        alone, removed = cleanup.remove_specks(prob, 0.01)
+        given, removed_given = cleanup.remove_specks(prob, 0.01, rect)
+        assert removed_given == removed
+        np.testing.assert_array_equal(given, alone)
+        out, n = cleanup.fill_holes(alone, 0.002, plateau_min_area=12)
+        out_given, n_given = cleanup.fill_holes(alone, 0.002, plateau_min_area=12, rect=rect)
+        assert n_given == n
+        np.testing.assert_array_equal(out_given, out)
+        filled_total += n
+        removed_total += removed
+    assert filled_total > 10 and removed_total > 10  # the scenes had holes and specks
+
+
+def test_it_keeps_a_lone_part_however_faint_and_labels_strands_beyond_its_box():
+    # one part (no statistics taken) is the subject even when unsure; a strand of alpha >= 0.2
+    # leaving the parts' box, and a faint chain elsewhere, are told apart in the chains' box
+    prob = np.zeros((200, 300), np.float32)
+    prob[80:120, 100:160] = 0.55
+    alpha = prob.copy()
+    alpha[98:101, 160:290] = 0.3  # a strand from the part to near the frame
+    alpha[10:13, 10:200] = 0.3  # a faint line touching nothing
+    decision = cleanup.decide_subject(prob, alpha, model_px=1.0)
+    assert decision.parts == 1 and decision.kept == 1
+    assert decision.keep[80:120, 100:160].min() == 1.0
+    assert decision.keep[98:101, 160:290].min() == 1.0  # hangs on the subject
+    assert decision.keep[10:13, 10:200].max() == 0.0  # far and detached: veil
+
+
+def test_it_drops_the_rims_of_removed_parts_in_their_window_as_over_the_whole_frame(monkeypatch):
+    # with a context wider than any frame the window is the frame: the old computation
+    rng = np.random.default_rng(7)
+    removed = 0
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(60, 300, 2))
+        prob = np.zeros((h, w), np.float32)
+        for _ in range(int(rng.integers(2, 10))):
+            cv2.circle(prob, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                       int(rng.choice([1, 3, 8, 20, 40])), float(rng.uniform(0.3, 1.0)), -1)
+        prob = cv2.GaussianBlur(prob, (0, 0), float(rng.uniform(0.5, 4)))
+        alpha = np.clip(prob * rng.uniform(0.6, 1.2), 0, 1).astype(np.float32)
+        model_px = float(rng.uniform(0.5, 4))
+        windowed = cleanup.decide_subject(prob, alpha, model_px)
+        with monkeypatch.context() as m:
+            m.setattr(cleanup, "SPECK_CONTEXT", 10**6)
+            whole = cleanup.decide_subject(prob, alpha, model_px)
+        np.testing.assert_array_equal(windowed.keep, whole.keep)
+        assert windowed.removed_mass == whole.removed_mass
+        removed += windowed.parts - windowed.kept
+    assert removed > 20  # the scenes had parts to remove

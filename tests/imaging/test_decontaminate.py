@@ -61,3 +61,19 @@ def test_it_reads_uint8_alpha_as_alpha_over_255(core):
     as_float = alpha.astype(np.float32) * np.float32(1 / 255)
     np.testing.assert_array_equal(matting.estimate_foreground(rgb, alpha, core=core),
                                   matting.estimate_foreground(rgb, as_float, core=core))
+
+
+def test_it_tiles_only_the_rims_box_with_the_whole_frames_result():
+    # tiles start at the rim's box (here off the coarse grid), not at the frame's corner
+    rgba, rgb, alpha = red_disc_on_white()
+    h, w = alpha.shape
+    shifted = np.zeros_like(alpha)
+    shifted[101:, 202:] = alpha[:h - 101, :w - 202]
+    rgba_s = np.dstack([rgb * (shifted > 0)[..., None], shifted]).astype(np.uint8)
+    whole = matting.estimate_foreground(rgb, shifted, core=(0, h, 0, w))
+    soft = (shifted > 0) & (shifted < 255)
+    for tile in (128, 1024):
+        out = rgba_s.copy()
+        decontaminate_into(out, rgb, shifted, tile=tile)
+        np.testing.assert_array_equal(out[soft][:, :3], whole[soft])
+        np.testing.assert_array_equal(out[~soft], rgba_s[~soft])

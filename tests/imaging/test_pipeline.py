@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cutouts.imaging import encode
+from cutouts.imaging.inference import resize_to
 from cutouts.imaging.pipeline import run_pipeline
 from cutouts.imaging.plain import plain_mask
 from cutouts.imaging.settings import profile
@@ -53,6 +54,35 @@ def test_it_runs_three_model_passes_in_the_default_profile(colour_segmenter):
     rgb, _ = glass_scene()
     run_pipeline(rgb, profile("default"), colour_segmenter)
     assert colour_segmenter.calls == 3  # full, flipped, crop
+
+
+@pytest.mark.parametrize("shape", [(853, 1280), (1001, 777), (301, 451), (150, 203)])
+def test_it_squashes_a_mirrored_photo_to_the_mirrored_squash(shape):
+    # the flip pass reuses the squashed photo mirrored (inference.predict_square_mirrored):
+    # that is the model's input only while Pillow's LANCZOS squash commutes with a mirror
+    rng = np.random.default_rng(sum(shape))
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (0, 0), 1.5)
+    squashed = resize_to(rgb, 320)
+    assert squashed.std() > 1  # a textured image, not a flat one
+    np.testing.assert_array_equal(resize_to(np.ascontiguousarray(rgb[:, ::-1]), 320),
+                                  squashed[:, ::-1])
+
+
+def test_it_feeds_the_flip_pass_the_mirrored_squash():
+    seen = []
+
+    class Recording:
+        input_size = 320
+
+        def predict(self, rgb):
+            seen.append(rgb.copy())
+            return np.full((320, 320), 0.5, np.float32)
+
+    rgb, _ = glass_scene()
+    run_pipeline(rgb, profile("fast").replace(tta_flip=True), Recording())
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[1], seen[0][:, ::-1])
+    np.testing.assert_array_equal(seen[0], resize_to(rgb, 320))
 
 
 @pytest.mark.parametrize("scene", [feathered_scene, hair_scene, glass_scene],

@@ -92,3 +92,57 @@ def test_it_ranks_an_outline_off_the_edges_riskier():
     # a cutout stored before these signals existed counts as no doubt, not as full doubt
     assert risk_score({"parts": 1}) == risk_score({"parts": 1, "interior_alpha": 1.0,
                                                    "edge_support": 1.0})
+
+
+def test_it_counts_soft_and_uncertain_pixels_at_their_bounds_as_numpy_does():
+    # the counts run through OpenCV's inclusive range: the bounds themselves, as float32, and
+    # their float32 neighbours must fall on the same side as numpy's strict comparisons
+    values = []
+    for bound in (0.05, 0.95, 0.1, 0.9):
+        b = np.float32(bound)
+        values += [np.nextafter(b, np.float32(0)), b, np.nextafter(b, np.float32(1))]
+    values = np.array(values + [0.0, 0.5, 1.0], np.float32)
+    alpha = np.zeros((60, 80), np.float32)
+    alpha[20:40, 20:60] = 1.0
+    alpha[10, :len(values)] = values
+    prob = alpha.copy()
+    prob[50, :len(values)] = values
+    sig = quality_signals(prob, alpha, np.zeros((60, 80, 3), np.uint8))
+    obj = (alpha >= 0.5).view(np.uint8)
+    perimeter = int(obj.sum()) - int(cv2.erode(obj, np.ones((3, 3), np.uint8)).sum())
+    soft = np.count_nonzero((alpha > 0.05) & (alpha < 0.95))
+    uncertain = np.count_nonzero((prob > 0.1) & (prob < 0.9))
+    assert soft == 9 and uncertain == 6  # the inner float32 neighbour of each bound counts
+    assert sig["edge_softness_px"] == round(float(soft) / perimeter, 3)
+    assert sig["uncertain_fraction"] == round(float(uncertain) / alpha.size, 4)
+
+
+def test_it_reads_rim_core_and_parts_as_the_per_pixel_expressions_do():
+    rng = np.random.default_rng(5)
+    for trial in range(6):
+        h, w = 90 + 7 * trial, 130 - 5 * trial
+        alpha = np.zeros((h, w), np.float32)
+        for _ in range(1 + trial):  # one part first, then several, some tiny
+            cv2.circle(alpha, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                       int(rng.choice([1, 4, 15, 30])), 1.0, -1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), 1.5)
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        background = rng.uniform(0, 1, (h, w, 3)).astype(np.float32)
+        sig = quality_signals(alpha, alpha, rgb, background)
+        obj = alpha >= 0.5
+        area = int(obj.sum())
+        stats = cv2.connectedComponentsWithStats(obj.view(np.uint8), connectivity=8)[2]
+        assert sig["fragment_count"] == int(
+            np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
+        inner2 = cv2.erode(obj.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        rim, core = obj & ~inner2, obj & inner2
+        if not rim.any():
+            continue
+        fg_mean = (rgb[core if core.any() else rim].astype(np.float32) / 255.0).mean(axis=0)
+        rim_img = rgb[rim].astype(np.float32) / 255.0
+        d_bg = np.linalg.norm(rim_img - background[rim], axis=1)
+        d_fg = np.linalg.norm(rim_img - fg_mean, axis=1)
+        assert sig["halo_risk"] == round(float(np.mean(d_bg < d_fg)), 4)
+        ys, xs = np.flatnonzero(obj.any(1)), np.flatnonzero(obj.any(0))
+        box = alpha[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
+        assert sig["confidence"] == round(float(np.abs(2 * box - 1).mean()), 4)
