@@ -12,7 +12,8 @@ The model's alpha (the base version) is the prior; the strokes are hard labels. 
 The cut is then gated: a change is kept only in a connected region that a stroke of the same
 sign touches (a keep stroke can only add what is connected to it, a remove stroke can only take
 away what is connected to it), so nothing far from a stroke moves. A remove stroke on a blob of
-the prior that is separate from the main object (a ghost) removes the whole blob.
+the prior that is separate from the main object (a ghost) removes the whole blob; a remove
+click spares a thin strap-like piece it reaches only across an edge (a strap beside the gap).
 
 Full resolution: the unchanged pixels keep the base alpha exactly; the changed regions are
 upsampled tile by tile, and the strokes themselves are rasterised at full resolution. The detail
@@ -62,6 +63,15 @@ class Params:
     edge_click_px: float = 5.0  # a click this close to the current edge flips only its own disk
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
     window_sigmas: float = 4.0  # a stroke's solve window: its box plus this many radii
+    # a remove click spares a strap-like piece of its flip (see _thin_spared): half-width at
+    # most thin_width x the click's radius, at least thin_length of its widths long, reached
+    # from the kept object thin_margin rungs lower on a ladder of Lab steps
+    # thin_step0 * sqrt(2)**k, k < thin_levels
+    thin_width: float = 1.0
+    thin_length: float = 6.0
+    thin_margin: int = 1
+    thin_step0: float = 2.0
+    thin_levels: int = 12
     bins: int = 16
 
 
@@ -240,6 +250,80 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     return disk
 
 
+def _reach_levels(lab: np.ndarray, seeds: list[np.ndarray], step0: float,
+                  levels: int) -> list[np.ndarray]:
+    """For each seed mask, the rung k (int16; ``levels`` when never) of the lowest
+    ``step0 * sqrt(2)**k`` at which a pixel is 4-connected to the seeds across Lab steps no
+    higher than that: the strongest edge on the best path from the seeds, on a sqrt(2) ladder."""
+    h, w = lab.shape[:2]
+    f = lab.astype(np.float32)
+    dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(axis=2))
+    dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(axis=2))
+    # pixels on the even nodes of a doubled grid, the steps between them on the odd ones: node
+    # connectivity of the doubled grid is then edge connectivity of the image
+    grid = np.zeros((2 * h - 1, 2 * w - 1), np.uint8)
+    grid[::2, ::2] = 1
+    out = [np.full((h, w), levels, np.int16) for _ in seeds]
+    for k in range(levels):
+        tau = step0 * 2.0 ** (k / 2)
+        grid[::2, 1::2] = dx <= tau
+        grid[1::2, ::2] = dy <= tau
+        _, lbl = cv2.connectedComponents(grid, connectivity=4)
+        node = lbl[::2, ::2]
+        done = True
+        for sd, o in zip(seeds, out, strict=True):
+            if sd.any():
+                o[np.isin(node, np.unique(node[sd])) & (o == levels)] = k
+            done &= bool((o < levels).all())
+        if done:
+            break
+    return out
+
+
+def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
+                 radius: float, params: Params) -> np.ndarray:
+    """The pieces of a remove click's ``flip`` (object pixels it would remove) that it spares:
+    strap-like pieces between the flip and the background already there, which the kept
+    object reaches across a lower image edge than the click's ``core`` does.
+
+    A remove click in the gap beside a strap, spoke or tube whose colour is close to the
+    background's took the strap with the gap: the colour model cannot tell them apart and the
+    prior is discounted near the click; only the edge between them can. Sparing every piece
+    behind an edge kept too much of large wrong regions with inner edges, and most thin pieces
+    glued along the object's side are bits of the wrong region too, so a piece is spared only
+    if it is no wider than the click, at least ``thin_length`` of its widths long and touches
+    the old background (it lies between two background areas)."""
+    if not (core & flip).any():
+        return np.zeros(flip.shape, bool)
+    h, w = flip.shape
+    ys, xs = np.nonzero(flip)
+    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
+    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    fl, cu = flip[y0:y1, x0:x1], cur[y0:y1, x0:x1]
+    kept = cu & ~fl
+    if not kept.any():
+        return np.zeros(flip.shape, bool)
+    lv_click, lv_kept = _reach_levels(lab[y0:y1, x0:x1], [core[y0:y1, x0:x1] & fl, kept],
+                                      params.thin_step0, params.thin_levels)
+    spared = fl & (lv_kept + params.thin_margin <= lv_click)
+    out = np.zeros(flip.shape, bool)
+    if not spared.any():
+        return out
+    n, lbl = cv2.connectedComponents(spared.view(np.uint8), connectivity=8)
+    dt = cv2.distanceTransform(np.pad(spared, 1).view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    widest = np.zeros(n, np.float32)
+    np.maximum.at(widest, lbl.ravel().astype(np.intp), dt.ravel())
+    area = np.bincount(lbl.ravel(), minlength=n)
+    bg = cv2.dilate((~(cu | fl)).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    touches_bg = np.zeros(n, bool)
+    touches_bg[np.unique(lbl[bg & spared])] = True
+    keep = ((widest <= params.thin_width * radius)
+            & (area >= params.thin_length * (2.0 * widest) ** 2) & touches_bg)
+    keep[0] = False
+    out[y0:y1, x0:x1] = keep[lbl]
+    return out
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray) -> np.ndarray:
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
@@ -369,10 +453,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     out = state.copy()
     o = out[win]
     # gate: only a change connected to this stroke, of its sign, survives
+    gated = _components_touching(change, b)
     if positive:
-        o |= _components_touching(change, b)
+        o |= gated
     else:
-        o &= ~_components_touching(change, b)
+        if band is None and len(st.points) == 1:
+            # a click in the gap beside a thin strap must not take the strap
+            gated &= ~_thin_spared(lab_w, cur, gated, core_here, st.radius, params)
+        o &= ~gated
         assert ghosts is not None  # set above for every removing stroke
         out &= ~ghosts
     out[core_labels == KEEP] = True
