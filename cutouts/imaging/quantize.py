@@ -564,7 +564,8 @@ def dithered(rgb: np.ndarray, seed: int) -> np.ndarray:
     """``rgb`` with independent −1/0/+1 noise per sample: a re-encode's worth of change, no
     person could tell the two photos apart."""
     noise = np.random.default_rng(seed).integers(-1, 2, rgb.shape, dtype=np.int16)
-    return np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    return out
 
 
 def noise_floor_ious(segmenters: dict[str, Any], pairs: Sequence[tuple[str, Path, Path]],
@@ -599,15 +600,15 @@ def evaluate_noise_floor(fp32: Sequence[Sequence[float]], int8: Sequence[Sequenc
     spread = a.max(axis=1) - a.min(axis=1)
     mean_drop = (a - b).mean(axis=1)
     worst = int(np.argmax(mean_drop))
-    noisy = [stems[i] for i in np.flatnonzero(spread > GATE_IMAGE_IOU_DROP)]
+    noisy = [stems[int(i)] for i in np.flatnonzero(spread > GATE_IMAGE_IOU_DROP)]
     return {"draws": int(a.shape[1]), "images": len(stems),
             "fp32_spread_median": float(np.median(spread)),
             "fp32_spread_max": float(spread.max()),
             "images_fp32_spread_over_limit": noisy,
             "mean_drop": float(mean_drop.mean()), "worst_mean_drop": float(mean_drop[worst]),
             "worst_image": stems[worst],
-            "images_mean_drop_over_limit": [stems[i] for i in
-                                            np.flatnonzero(mean_drop > GATE_IMAGE_IOU_DROP)],
+            "images_mean_drop_over_limit": [
+                stems[int(i)] for i in np.flatnonzero(mean_drop > GATE_IMAGE_IOU_DROP)],
             "per_image": {stem: {"fp32_spread": float(spread[i]),
                                  "mean_drop": float(mean_drop[i])}
                           for i, stem in enumerate(stems)}}
