@@ -229,20 +229,25 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
     return outputs
 
 
-def renditions_persist(outputs: Iterable[tuple[int, RenditionOutput | None]]) -> None:
+def renditions_persist(outputs: Iterable[tuple[int, RenditionOutput | None]]
+                       ) -> list[Rendition]:
     """Write the Rendition rows of freshly rendered (or re-checked) outputs, inserted or
     updated on (cutout version, spec), in one statement: an export writes one cutout's
-    presets at a time, and a row per variant cost more than its ZIP entry."""
+    presets at a time, and a row per variant cost more than its ZIP entry. Returns the
+    written objects; their ``pk`` is set where the backend returns rows from the upsert
+    (PostgreSQL, SQLite >= 3.35), else None. Their ``created_at`` is this call's, which is
+    not the row's when it already existed (the upsert keeps the first one)."""
     rows: dict[tuple[int, str], Rendition] = {}
     for cutout_id, out in outputs:
         if out is not None and out.fresh and out.fields:
             # keyed: one output serving two planned files is one row, written once
             rows[(cutout_id, out.target.spec)] = Rendition(
                 cutout_id=cutout_id, spec=out.target.spec, **out.fields)
-    if rows:
-        Rendition.objects.bulk_create(
-            list(rows.values()), update_conflicts=True, unique_fields=["cutout", "spec"],
-            update_fields=list(_RENDITION_FIELDS))
+    if not rows:
+        return []
+    return Rendition.objects.bulk_create(
+        list(rows.values()), update_conflicts=True, unique_fields=["cutout", "spec"],
+        update_fields=list(_RENDITION_FIELDS))
 
 
 def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int, list[_Target]]:
@@ -304,7 +309,17 @@ def rendition_get_or_create(
     out = _produce(_source(cutout), [target])[0]
     if out.error:
         raise ExportError(out.error)
-    renditions_persist([(cutout.pk, out)])
+    written = renditions_persist([(cutout.pk, out)])
+    if written and written[0].pk is not None:
+        # The upsert returned the row's id (inserted or updated; every column but
+        # created_at is what it wrote): no second query. created_at is left deferred, so
+        # it is read from the row only if asked for: the upsert keeps an existing row's.
+        row = written[0]
+        names = [f.attname for f in Rendition._meta.concrete_fields
+                 if f.attname != "created_at"]
+        return Rendition.from_db(Rendition.objects.db, names,
+                                 [getattr(row, name) for name in names])
+    # a cached rendition (nothing written), or a backend that returns no rows from an upsert
     return Rendition.objects.get(cutout=cutout, spec=target.spec)
 
 

@@ -123,6 +123,29 @@ def _ring(arr: np.ndarray, k: int) -> np.ndarray:
     ])
 
 
+def _ring_parts(arr: np.ndarray, k: int) -> list[np.ndarray]:
+    """The four sides of the outermost ``k``-pixel frame (the pixels of :func:`_ring`),
+    as views."""
+    return [arr[:k], arr[-k:], arr[k:-k, :k], arr[k:-k, -k:]]
+
+
+def _all_exactly(parts: list[np.ndarray], exact: tuple[int, ...]) -> bool | None:
+    """Whether every pixel of ``parts`` is ``exact`` (one value per channel), answered by one
+    min or max pass when every channel is 255 or every channel is 0 (white, black: no byte
+    can be above or below it); None otherwise (the caller compares channel by channel)."""
+    if len(set(exact)) != 1 or exact[0] not in (0, 255):
+        return None
+    present = [p for p in parts if p.size]
+    if exact[0] == 255:
+        return all(int(p.min()) == 255 for p in present)
+    return all(int(p.max()) == 0 for p in present)
+
+
+def _exact_pixel(color: tuple[int, ...], channels: int) -> tuple[int, ...]:
+    """The background pixel as stored: the colour, opaque when the array has alpha."""
+    return (*color[:3], 255)[:channels]
+
+
 def _parse_hex(color: str) -> tuple[int, int, int]:
     return int(color[0:2], 16), int(color[2:4], 16), int(color[4:6], 16)
 
@@ -245,7 +268,7 @@ def check_variant(
         # the decoded pixels themselves when the mode already fits
         arr = np.asarray(im if im.mode == want else im.convert(want))
     del im, pixels
-    _check_background(result, rules, arr, has_alpha, product_bbox)
+    clean = _check_background(result, rules, arr, has_alpha, product_bbox)
     _check_fill(result, rules, arr, has_alpha, product_bbox, fill_pct)
     if rules.no_borders and _has_border(arr[..., :3]):
         result.error("the image has a border/frame around it; borders are not allowed")
@@ -254,7 +277,7 @@ def check_variant(
         if rules.product_clear_of_edges:
             _check_edges(result, arr, paper, has_alpha, product_bbox)
         if rules.no_ghosts:
-            _check_ghosts(result, arr, paper, has_alpha, product_bbox)
+            _check_ghosts(result, arr, paper, has_alpha, product_bbox, clean)
     return result
 
 
@@ -307,14 +330,17 @@ def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_a
         "top": arr[:1], "bottom": arr[-1:], "left": arr[:, :1], "right": arr[:, -1:],
     }
     touching = {}
-    ring = _ink(np.ascontiguousarray(_ring(arr, 1)[None]), paper)
-    if (ring >= INK_LEVEL).mean() > 0.25 and product_bbox is not None:
-        # a scene (photo background) reaches every edge: only the product box can tell
-        sides = {}
-    for side, line in sides.items():
-        count = int((_ink(np.ascontiguousarray(line), paper) >= INK_LEVEL).sum())
-        if count:
-            touching[side] = count
+    # a frame of exactly the page colour has no ink anywhere: nothing to measure on it
+    if paper is None or not _all_exactly(_ring_parts(arr, 1),
+                                         _exact_pixel(paper, arr.shape[2])):
+        ring = _ink(np.ascontiguousarray(_ring(arr, 1)[None]), paper)
+        if (ring >= INK_LEVEL).mean() > 0.25 and product_bbox is not None:
+            # a scene (photo background) reaches every edge: only the product box can tell
+            sides = {}
+        for side, line in sides.items():
+            count = int((_ink(np.ascontiguousarray(line), paper) >= INK_LEVEL).sum())
+            if count:
+                touching[side] = count
     if product_bbox is not None:
         x0, y0, x1, y1 = product_bbox
         for side, hit in (("left", x0 <= 0), ("top", y0 <= 0), ("right", x1 >= w),
@@ -333,19 +359,60 @@ def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_a
     result.measurements["edges_touched"] = sorted(touching)
 
 
+def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
+                  ) -> list[Box]:
+    """The product's region in the ``ws`` x ``hs`` analysis image (``box`` already divided by
+    ``f``): the box with the halo tolerance, and the contact-shadow zone below it."""
+    x0, y0, x1, y1 = box
+    t = HALO_TOLERANCE_PX / f + 1
+    pad = (x1 - x0) / 4
+    return [(max(0, int(a)), max(0, int(b)), min(ws, int(np.ceil(c))), min(hs, int(np.ceil(d))))
+            for a, b, c, d in ((x0 - t, y0 - t, x1 + t, y1 + t),
+                               (x0 - pad, y1 - t, x1 + pad, hs))]
+
+
+def _footprint_inside(rect: Box, size: tuple[int, int], small: tuple[int, int]) -> Box:
+    """The source pixels (``size``: w, h) that an area reduction to ``small`` feeds only into
+    analysis pixels inside ``rect``: a pixel outside ``rect`` averages source pixels
+    [c * w / ws, (c + 1) * w / ws), so those are every source pixel not overlapping it.
+    Integer arithmetic: the bounds are exact."""
+    (w, h), (ws, hs) = size, small
+    a, b, c, d = rect
+    return (-(-a * w // ws) if a > 0 else 0, -(-b * h // hs) if b > 0 else 0,
+            c * w // ws if c < ws else w, d * h // hs if d < hs else h)
+
+
+def _rects_cover(outer: list[Box], inner: list[Box]) -> bool:
+    """Whether every (non-empty) rectangle of ``inner`` lies inside one of ``outer``."""
+    return all(any(o[0] <= r[0] and o[1] <= r[1] and r[2] <= o[2] and r[3] <= o[3]
+                   for o in outer)
+               for r in inner if r[0] < r[2] and r[1] < r[3])
+
+
 def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_alpha: bool,
-                  product_bbox: Box | None) -> None:
+                  product_bbox: Box | None, clean: list[Box] | None = None) -> None:
     """Marks on the background away from the product: detached blobs, ghosts of the photo's
     background. The product region is the reported box (sanity-checked elsewhere) or the
-    largest mark; a contact shadow below the product is allowed."""
+    largest mark; a contact shadow below the product is allowed.
+
+    ``clean``: rectangles outside which every pixel is known to be exactly ``paper`` (the
+    margin count of :func:`_check_background` found none). When the analysis pixels outside
+    the product's region average only such pixels, each is exactly ``paper``: no ink, no
+    mark, nothing to report, which is what the analysis would conclude at the cost of a
+    reduction and a labelling of the whole image."""
     h, w = arr.shape[:2]
     f = max(1, int(np.ceil(max(h, w) / GHOST_ANALYSIS_SIDE)))
+    hs, ws = (int(np.ceil(h / f)), int(np.ceil(w / f))) if f > 1 else (h, w)
+    if clean is not None and product_bbox is not None and paper is not None:
+        bx0, by0, bx1, by1 = product_bbox
+        zone = _ghost_region((bx0 / f, by0 / f, bx1 / f, by1 / f), f, ws, hs)
+        if _rects_cover([_footprint_inside(r, (w, h), (ws, hs)) for r in zone], clean):
+            return
     small = arr
     if f > 1:
         # area averaging first: for a page colour at the end of the range (white, black,
         # transparent) the ink is linear in the pixel, so every mark keeps its ink mass
-        small = cv2.resize(arr, (int(np.ceil(w / f)), int(np.ceil(h / f))),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(arr, (ws, hs), interpolation=cv2.INTER_AREA)
     ink = _ink(small, paper)
     level = max(2, INK_LEVEL // (f * f)) if f > 1 else INK_LEVEL // 2
     marks = (ink >= level).astype(np.uint8)
@@ -359,13 +426,9 @@ def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_
         big = 1 + int(stats[1:, cv2.CC_STAT_AREA].argmax())
         x0, y0 = stats[big, 0], stats[big, 1]
         x1, y1 = x0 + stats[big, 2], y0 + stats[big, 3]
-    t = HALO_TOLERANCE_PX / f + 1
-    pad = (x1 - x0) / 4
     region = np.zeros_like(marks, dtype=bool)
-    hs, ws = marks.shape
-    for a, b, c, d in ((x0 - t, y0 - t, x1 + t, y1 + t), (x0 - pad, y1 - t, x1 + pad, hs)):
-        rows = slice(max(0, int(b)), min(hs, int(np.ceil(d))))
-        region[rows, max(0, int(a)):min(ws, int(np.ceil(c)))] = True
+    for a, b, c, d in _ghost_region((x0, y0, x1, y1), f, ws, hs):
+        region[b:d, a:c] = True
     outside = labels.copy()
     outside[region] = 0
     ids = np.unique(outside[outside > 0])
@@ -403,8 +466,10 @@ def _background_mask(arr: np.ndarray, color: Colour, has_alpha: bool) -> np.ndar
 
 def _count_not_background(arr: np.ndarray, color: Colour, has_alpha: bool) -> int:
     if color is not None and arr.size and arr.shape[2] == 3 + has_alpha:
+        exact = _exact_pixel(color, arr.shape[2])
+        if _all_exactly([arr], exact):  # a clean white margin: one min pass, no mask
+            return 0
         # one OpenCV pass instead of a mask per channel: the margins of every file go here
-        exact = (*color[:3], 255)[:arr.shape[2]]
         return int(arr.shape[0] * arr.shape[1]
                    - cv2.countNonZero(cv2.inRange(arr, exact, exact)))
     return int(arr.shape[0] * arr.shape[1]
@@ -439,6 +504,12 @@ def _intervals_outside(excluded: list[tuple[int, int]], size: int) -> list[tuple
     return out
 
 
+def _clip_rects(rects: list[Box], w: int, h: int) -> list[Box]:
+    """The (x0, y0, x1, y1) ``rects`` cut to a ``w`` x ``h`` image, empty ones dropped."""
+    rects = [(max(0, x0), max(0, y0), min(w, x1), min(h, y1)) for x0, y0, x1, y1 in rects]
+    return [r for r in rects if r[0] < r[2] and r[1] < r[3]]
+
+
 def _count_outside(arr: np.ndarray, color: Colour, has_alpha: bool,
                    rects: list[tuple[int, int, int, int]]) -> int:
     """Exact number of non-background pixels outside the (x0, y0, x1, y1) ``rects``.
@@ -447,8 +518,7 @@ def _count_outside(arr: np.ndarray, color: Colour, has_alpha: bool,
     product filling 85 % of the frame costs a fraction of a full-image mask.
     """
     h, w = arr.shape[:2]
-    rects = [(max(0, x0), max(0, y0), min(w, x1), min(h, y1)) for x0, y0, x1, y1 in rects]
-    rects = [r for r in rects if r[0] < r[2] and r[1] < r[3]]
+    rects = _clip_rects(rects, w, h)
     cuts = sorted({0, h, *(r[1] for r in rects), *(r[3] for r in rects)})
     total = 0
     for r0, r1 in zip(cuts, cuts[1:], strict=False):
@@ -476,9 +546,12 @@ def _effective_background(rules: Rules, arr: np.ndarray, has_alpha: bool) -> Col
 
 
 def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, has_alpha: bool,
-                      product_bbox: Box | None) -> None:
+                      product_bbox: Box | None) -> list[Box] | None:
+    """Background purity and stray pixels in the margins. Returns the rectangles outside which
+    every pixel is exactly the (opaque) background colour, when the margin count proved it,
+    else None."""
     if rules.background is None:
-        return
+        return None
     h, w = arr.shape[:2]
     color = _effective_background(rules, arr, has_alpha)
     if color is None:
@@ -487,10 +560,11 @@ def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, h
             result.warn("no alpha channel: the image is fully opaque, nothing is transparent")
         elif not (arr[..., 3] == 0).any():
             result.warn("no fully transparent pixel: was the background removed?")
-        return
+        return None
 
     hexcol = "#{:02X}{:02X}{:02X}".format(*color)
-    ring = _ring(arr, max(1, min(h, w) // 100))
+    k = max(1, min(h, w) // 100)
+    ring_size = sum(p.shape[0] * p.shape[1] for p in _ring_parts(arr, k))
     result.measurements["background"] = hexcol
     if has_alpha:
         semi = int((arr[..., 3] < 255).sum())
@@ -500,31 +574,37 @@ def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, h
                 f"as a fringe/halo; flatten the image onto {hexcol}"
             )
     target = np.array(color, dtype=np.uint8)
-    diff = ring[:, 0] != color[0]
-    diff |= ring[:, 1] != color[1]
-    diff |= ring[:, 2] != color[2]
-    if has_alpha:
-        diff |= ring[:, 3] != 255
-    bad = int(diff.sum())
+    bad = 0
+    if not _all_exactly(_ring_parts(arr, k), _exact_pixel(color, arr.shape[2])):
+        ring = _ring(arr, k)
+        diff = ring[:, 0] != color[0]
+        diff |= ring[:, 1] != color[1]
+        diff |= ring[:, 2] != color[2]
+        if has_alpha:
+            diff |= ring[:, 3] != 255
+        bad = int(diff.sum())
     if bad:
         worst = ring[diff][np.abs(ring[diff][:, :3].astype(int) - target).sum(axis=1).argmax()]
         result.error(
-            f"background is not pure {hexcol}: {bad} of {len(ring)} border pixels differ "
+            f"background is not pure {hexcol}: {bad} of {ring_size} border pixels differ "
             f"(e.g. {tuple(int(v) for v in worst[:3])})"
         )
     # stray non-background pixels in the margins (halo, speckles) beyond the product box
-    if product_bbox is not None:
-        x0, y0, x1, y1 = product_bbox
-        t = HALO_TOLERANCE_PX
-        pad = (x1 - x0) // 4
-        stray = _count_outside(arr, color, has_alpha, [
-            (x0 - t, y0 - t, x1 + t, y1 + t),
-            # a contact shadow may sit under the product
-            (x0 - pad, y1 - t, x1 + pad, h),
-        ])
-        if stray > 0.0005 * h * w:
-            result.warn(f"{stray} non-background pixels in the margins around the product "
-                        "(halo, speckles or a detached shadow)")
+    if product_bbox is None:
+        return None
+    x0, y0, x1, y1 = product_bbox
+    t = HALO_TOLERANCE_PX
+    pad = (x1 - x0) // 4
+    rects = _clip_rects([
+        (x0 - t, y0 - t, x1 + t, y1 + t),
+        # a contact shadow may sit under the product
+        (x0 - pad, y1 - t, x1 + pad, h),
+    ], w, h)
+    stray = _count_outside(arr, color, has_alpha, rects)
+    if stray > 0.0005 * h * w:
+        result.warn(f"{stray} non-background pixels in the margins around the product "
+                    "(halo, speckles or a detached shadow)")
+    return rects if stray == 0 else None
 
 
 def _check_fill(result: ComplianceResult, rules: Rules, arr: np.ndarray, has_alpha: bool,

@@ -68,12 +68,44 @@ ANALYSIS_SIDE = 512
 class Significant:
     #: (x0, y0, x1, y1), exclusive, of the product's significant alpha in source pixels
     box: tuple[int, int, int, int]
-    #: the alpha to render: sub-threshold and out-of-region alpha set to 0
-    alpha: np.ndarray
+    #: the alpha to render over ``window``: sub-threshold and out-of-region alpha set to 0
+    #: (outside the window it is 0 everywhere, so only the window is kept)
+    patch: np.ndarray
+    #: (x0, y0, x1, y1) of ``patch`` in the source; it holds ``box``
+    window: tuple[int, int, int, int]
+    #: the source's (width, height)
+    size: tuple[int, int]
     #: alpha mass (in fully opaque pixel equivalents) removed outside the product region
     removed_mass: float
     #: solid detached parts (not specks) that were left out as far from the product
     dropped_parts: int
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """The alpha to render over the whole frame (made on each call: renders crop)."""
+        out = np.zeros((self.size[1], self.size[0]), np.uint8)
+        x0, y0, x1, y1 = self.window
+        out[y0:y1, x0:x1] = self.patch
+        return out
+
+    def crop(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The alpha to render over ``box``, which lies inside ``window`` (a view)."""
+        x0, y0 = self.window[:2]
+        assert _inside(box, self.window)
+        return self.patch[box[1] - y0:box[3] - y0, box[0] - x0:box[2] - x0]
+
+
+def _inside(inner: tuple[int, int, int, int], outer: tuple[int, int, int, int]) -> bool:
+    return (outer[0] <= inner[0] <= inner[2] <= outer[2]
+            and outer[1] <= inner[1] <= inner[3] <= outer[3])
+
+
+def alpha_array(rgba: Image.Image) -> np.ndarray:
+    """The alpha of an RGBA image as a read-only (H, W) uint8 array, packed straight from the
+    image (``np.asarray(rgba.getchannel("A"))`` makes an image of it and copies that)."""
+    if rgba.mode != "RGBA":
+        return np.asarray(rgba.getchannel("A"))
+    return np.frombuffer(rgba.tobytes("raw", "A"), np.uint8).reshape(rgba.height, rgba.width)
 
 
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -152,7 +184,9 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
     # of a large r does not)
     dist = cv2.distanceTransform((~cores).astype(np.uint8), cv2.DIST_L2, 3)
     near = dist <= r
-    vn, vlabels, _ = _components(small >= visible_level)
+    # the same labels as with stats (one algorithm), without the stats nobody reads
+    vn, vlabels = cv2.connectedComponents((small >= visible_level).astype(np.uint8),
+                                          connectivity=8, ltype=cv2.CV_32S)
     touching = np.flatnonzero(np.bincount(vlabels[cores], minlength=vn)[1:]) + 1
     region_small = (_label_mask(vlabels, vn, touching) & near) | cores
     # one analysis pixel of pad covers the reduction's quantisation and keeps the soft rim
@@ -168,11 +202,10 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
         window = np.repeat(np.repeat(window, factor, 0), factor, 1)
     window = window[:y1 - y0, :x1 - x0]
     patch = alpha[y0:y1, x0:x1]
-    out = np.zeros_like(alpha)
     # full resolution costs most here: OpenCV's single passes (the window is 0/1, so a
-    # multiply masks; below-threshold alpha goes to 0; sums are exact in float64)
-    kept_patch = out[y0:y1, x0:x1]
-    cv2.multiply(patch, window, dst=kept_patch)
+    # multiply masks; below-threshold alpha goes to 0; sums are exact in float64); the
+    # rest of the frame is 0 and is never made
+    kept_patch = cv2.multiply(patch, window)
     if threshold > 1:
         cv2.threshold(kept_patch, threshold - 1, 0, cv2.THRESH_TOZERO, dst=kept_patch)
     box = mask_box(kept_patch, visible_level) or mask_box(kept_patch, 1)
@@ -180,11 +213,14 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
         return None
     box = (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
     removed = (cv2.sumElems(alpha)[0] - cv2.sumElems(kept_patch)[0]) / 255.0
-    return Significant(box=box, alpha=out, removed_mass=round(removed, 1), dropped_parts=dropped)
+    return Significant(box=box, patch=kept_patch, window=(x0, y0, x1, y1), size=(w, h),
+                       removed_mass=round(removed, 1), dropped_parts=dropped)
 
 
 def _label_mask(labels: np.ndarray, n: int, ids: list[int] | np.ndarray) -> np.ndarray:
     """``np.isin(labels, ids)`` for labels 0..n-1, by table lookup (isin sorts or hashes)."""
+    if len(ids) == n - 1:  # every label (the usual single product): one comparison
+        return np.asarray(labels != 0)
     table = np.zeros(n, dtype=bool)
     table[np.asarray(ids, dtype=np.intp)] = True
     return np.asarray(table[labels])
@@ -307,7 +343,7 @@ Patch = tuple[Image.Image, tuple[int, int]]
 class PlacedProduct:
     """The resampled product on the canvas, for an operation's ``shadow_patch`` step."""
 
-    product: Image.Image  # the product (RGBA), its box only
+    product: Image.Image  # the product (RGBA; alpha 0 outside ``bbox``)
     bbox: tuple[int, int, int, int]  # the product's box in the resampled layer
     offset: tuple[int, int]  # where the layer lies on the canvas
     canvas: tuple[int, int]
@@ -316,13 +352,14 @@ class PlacedProduct:
     rel_box: tuple[float, float, float, float]
     size: tuple[int, int]  # the resampled layer's
     gap: float | None
+    at: tuple[int, int] = (0, 0)  # where ``product`` lies in the resampled layer
 
     @property
     def alpha(self) -> Image.Image:
         """The product's alpha on the whole resampled layer (output pixels), made only for
         the operation that asks (a synthetic shadow): most renders never need it."""
         alpha = Image.new("L", self.size)
-        alpha.paste(self.product.getchannel("A"), self.bbox[:2])
+        alpha.paste(self.product.getchannel("A"), self.at)
         return alpha
 
     def resample_source(self, layer: Image.Image) -> Patch:

@@ -34,6 +34,7 @@ from .layout import (
     Patch,
     PlacedProduct,
     Significant,
+    alpha_array,
     mask_box,
     plan_layout,
     significant_region,
@@ -130,8 +131,9 @@ def size_class(spec: str | VariantSpec) -> tuple[str, ...]:
 _T = TypeVar("_T")
 #: which alpha a render uses: ("source", 0), ("threshold", t) or ("significant", t)
 AlphaKey = tuple[str, int]
-#: a resampled layer: the product (RGBA, its box only) and that box in the layer
-_Layer = tuple[Image.Image, Box]
+#: a resampled layer: the product (RGBA, alpha 0 outside its box), the product's box in the
+#: resampled region and where the image's corner lies in that region
+_Layer = tuple[Image.Image, Box, tuple[int, int]]
 
 
 class SourceImage:
@@ -163,12 +165,12 @@ class SourceImage:
         """:func:`~cutouts.variants.layout.significant_region` of the alpha, per threshold."""
         # the channel is not kept: the region's own alpha is what the renders use
         return self._once(("significant", threshold), lambda: significant_region(
-            np.asarray(self.rgba.getchannel("A")), threshold))
+            alpha_array(self.rgba), threshold))
 
     def layout_alpha(self, key: AlphaKey) -> Image.Image:
         """The alpha a render lays out and resamples: ``("source", 0)`` as stored,
         ``("threshold", t)`` with alpha below t zeroed, ``("significant", t)`` the
-        significant region's."""
+        significant region's (renders use only its window: :meth:`premultiplied`)."""
         def make() -> Image.Image:
             if key[0] == "significant":
                 sig = self.significant(key[1])
@@ -183,11 +185,14 @@ class SourceImage:
         """Box of ``layout_alpha(key)`` >= ``level``."""
         def make() -> Box | None:
             if key[0] == "significant":
-                # one or two OpenCV passes over the array the region already holds (Pillow's
-                # getbbox, and a point() copy per level, cost several times more)
+                # one or two OpenCV passes over the window the region holds (outside it the
+                # alpha is 0; Pillow's getbbox, and a point() copy per level, cost more)
                 sig = self.significant(key[1])
                 assert sig is not None  # the caller checked
-                return mask_box(sig.alpha, level)
+                found = mask_box(sig.patch, level)
+                x, y = sig.window[:2]
+                return None if found is None else (found[0] + x, found[1] + y,
+                                                   found[2] + x, found[3] + y)
             alpha = self.layout_alpha(key)
             if level <= 1:
                 return alpha.getbbox()
@@ -208,7 +213,11 @@ class SourceImage:
             if box is None:
                 return None
             region = self.rgba.crop(box)
-            if key[0] != "source":
+            if key[0] == "significant":
+                sig = self.significant(key[1])
+                assert sig is not None  # the caller checked
+                region.putalpha(Image.fromarray(sig.crop(box)))  # the box lies in its window
+            elif key[0] != "source":
                 region.putalpha(self.layout_alpha(key).crop(box))
             return region.convert("RGBa"), box
         return self._once(("premultiplied", key), make)
@@ -234,15 +243,15 @@ def as_source(rgba: Image.Image | SourceImage) -> SourceImage:
 
 
 def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: int
-              ) -> tuple[Image.Image, Box, tuple[int, int], Box,
+              ) -> tuple[_Layer, tuple[int, int], Box,
                          tuple[float, float, float, float], tuple[int, int], float | None]:
     """Premultiplied resample of the visible source region onto the layout.
 
     ``alpha_key`` names the alpha to resample with (:meth:`SourceImage.layout_alpha`).
-    Returns the product layer (RGBA after the ripple cut-off, cropped to the product box: the
-    rest of the resampled region is transparent), the product box in the resampled region,
-    the region's position on the canvas and the source crop/box used (for resampling the
-    shadow layer the same way). Specs with the same geometry share one result.
+    Returns the product layer (:data:`_Layer`: RGBA after the ripple cut-off, the part of the
+    resampled region that can be non-zero; the rest is transparent), the region's position
+    on the canvas and the source crop/box used (for resampling the shadow layer the same
+    way). Specs with the same geometry share one result.
     """
     cw, ch = lay.canvas
     s = lay.scale
@@ -277,13 +286,15 @@ def _resample(source: SourceImage, alpha_key: AlphaKey, lay: Layout, threshold: 
         if found is None:
             raise RenderError("the product vanished after resampling (too small for this size)")
         pbox = (found[0] + x0, found[1] + y0, found[2] + x0, found[3] + y0)
-        # only the product box can show: outside it the alpha is 0
-        product = strip.crop(found).convert("RGBA")
-        product.putalpha(strip_alpha.crop(found))
-        return product, pbox
+        # Outside the product box the alpha is now 0, so those pixels paste nothing: the
+        # strip is kept whole rather than cropped to the box (a crop is another copy of
+        # the product, and of its alpha, for a few rows and columns of ripple).
+        product = strip.convert("RGBA")
+        product.putalpha(strip_alpha)
+        return product, pbox, (x0, y0)
 
-    product, pbox = source.layer((alpha_key, threshold, crop, rel_box, out_size, gap), make)
-    return product, pbox, (ux0, uy0), crop, rel_box, out_size, gap
+    layer = source.layer((alpha_key, threshold, crop, rel_box, out_size, gap), make)
+    return layer, (ux0, uy0), crop, rel_box, out_size, gap
 
 
 #: Pillow's Lanczos kernel reads this many source pixels either side (times the reduction)
@@ -427,7 +438,7 @@ def render_variant(
         cw, ch = lay.canvas
         s = lay.scale
         resampled = _resample(source, alpha_key, lay, threshold)
-        layer, pbox, (ux0, uy0), crop, rel_box, out_size, gap = resampled
+        (layer, pbox, (lx, ly)), (ux0, uy0), crop, rel_box, out_size, gap = resampled
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
         if target is None or fill_pct >= target:
             break
@@ -439,10 +450,10 @@ def render_variant(
         raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
     w0, h0 = source.size
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
-    at = product_bbox[:2]  # the layer holds the product box only
+    at = (ux0 + lx, uy0 + ly)  # where the layer's image lies on the canvas
 
     placed = PlacedProduct(layer, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
-                           out_size, gap)
+                           out_size, gap, (lx, ly))
     shadow_patch: Patch | None = None
     for op in spec.operations:
         shadow_patch = op.shadow_patch(placed) or shadow_patch

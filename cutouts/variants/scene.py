@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
 from .errors import RenderError, SpecError
-from .layout import Significant, significant_region
+from .layout import Significant, alpha_array, significant_region
 from .spec import (
     SLUG_RE,
     FlagOperation,
@@ -436,12 +436,12 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     m = round(min(cw, ch) * DEFAULT_SAFE_PCT / 100)
     ctx.safe = (m, m, cw - m, ch - m)
     if sig is None:  # a caller rendering several specs of one cutout computed it once
-        sig = significant_region(np.asarray(rgba.getchannel("A")), spec.alpha_threshold(8))
+        sig = significant_region(alpha_array(rgba), spec.alpha_threshold(8))
     if sig is None:
         raise RenderError("the cutout has no visible pixel: nothing to render")
     box = sig.box
     product = rgba.crop(box)
-    product.putalpha(Image.fromarray(sig.alpha).crop(box))
+    product.putalpha(Image.fromarray(sig.crop(box)))
 
     ops = spec.operations
     for op in ops:

@@ -259,6 +259,34 @@ def test_it_rechecks_a_cached_rendition_when_the_preset_rules_change(no_enqueue)
     assert Rendition.objects.filter(cutout=cutout).count() == 1
 
 
+def test_it_returns_the_upserted_rendition_without_reading_it_again(no_enqueue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cutout = approved_cutout(product=ProductFactory(sku="UPSERT-1"))
+    preset = Preset.objects.get(name="google_shopping")
+    with CaptureQueriesContext(connection) as queries:
+        made = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    writes = [i for i, q in enumerate(queries.captured_queries)
+              if q["sql"].lstrip().upper().startswith("INSERT") and "rendition" in q["sql"]]
+    assert len(writes) == 1  # the upsert; nothing reads the row back after it
+    assert not [q for q in queries.captured_queries[writes[0] + 1:]
+                if "rendition" in q["sql"].lower()]
+    stored = Rendition.objects.get(cutout=cutout)
+    fields = [f.attname for f in Rendition._meta.concrete_fields]
+    assert [getattr(made, f) for f in fields] == [getattr(stored, f) for f in fields]
+
+    # re-checked under edited rules: the same row is updated, and its first creation time
+    # is the one the returned object reports
+    preset.rules = {**preset.rules, "min_long_side": 4000}
+    preset.save()
+    rechecked = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    stored = Rendition.objects.get(cutout=cutout)
+    assert rechecked.pk == made.pk and not rechecked.compliance_ok
+    assert [getattr(rechecked, f) for f in fields] == [getattr(stored, f) for f in fields]
+    assert rechecked.created_at == made.created_at
+
+
 def test_it_writes_a_folder_export_into_export_storage(no_enqueue):
     approved_cutout(product=ProductFactory(sku="FOLD-1", asin="B0FOLDER01"))
     job = run(export_jobs.export_job_create(presets=["amazon_main"], destination="folder",

@@ -319,3 +319,103 @@ def test_it_finds_a_border_by_the_frames_mean_and_spread(inside, outer_speck, fr
     arr[1:-1, 1:-1] = inside
     arr[0, 50] = 200 + outer_speck
     assert _has_border(arr) is framed
+
+
+def test_it_maps_each_analysis_pixel_to_exactly_the_source_pixels_it_averages():
+    """The ghost analysis's short cut rests on this: source pixels inside the footprint of a
+    rectangle of the area-reduced image reach no reduced pixel outside it."""
+    import cv2
+
+    from cutouts.variants.compliance import _footprint_inside
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        w, h = (int(v) for v in rng.integers(40, 700, 2))
+        f = int(rng.integers(2, 6))
+        ws, hs = -(-w // f), -(-h // f)
+        a, b = (int(v) for v in rng.integers(0, [ws, hs]))
+        c, d = int(rng.integers(a, ws + 1)), int(rng.integers(b, hs + 1))
+        x0, y0, x1, y1 = _footprint_inside((a, b, c, d), (w, h), (ws, hs))
+        arr = np.full((h, w, 3), 255, np.uint8)
+        arr[y0:y1, x0:x1] = rng.integers(0, 255, (max(0, y1 - y0), max(0, x1 - x0), 3))
+        small = cv2.resize(arr, (ws, hs), interpolation=cv2.INTER_AREA)
+        outside = np.ones((hs, ws), bool)
+        outside[b:d, a:c] = False
+        assert (small[outside] == 255).all()
+        # and the footprint is not needlessly small: one more column or row on a side that
+        # is not the image's edge does reach outside
+        if x0 > 0 and a < c and b < d:
+            arr[y0:y1, x0 - 1] = 0
+            small = cv2.resize(arr, (ws, hs), interpolation=cv2.INTER_AREA)
+            assert not (small[outside] == 255).all()
+
+
+def _marked(seed: int, size: int = 900) -> tuple[bytes, tuple[int, int, int, int]]:
+    """A white JPEG with a product and, per seed, specks or blobs near or far from it (some
+    just outside the halo tolerance, where the short cut must not hide them)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    arr = np.full((size, size + int(rng.integers(0, 7))), 255, np.uint8)
+    arr = np.dstack([arr] * 3)
+    box = (200, 150, 700, 650)
+    arr[box[1]:box[3], box[0]:box[2]] = (40, 60, 90)
+    for _ in range(int(rng.integers(0, 4))):
+        d = int(rng.choice([14, 17, 20, 26, 40, 150]))
+        side = int(rng.integers(0, 4))
+        x = [box[0] - d, box[2] + d, int(rng.integers(200, 700)), int(rng.integers(0, 900))][side]
+        y = [int(rng.integers(150, 650)), int(rng.integers(150, 650)), box[1] - d,
+             box[3] + d][side]
+        value = int(rng.choice([0, 150, 240, 254]))
+        cv2.circle(arr, (x, y), int(rng.choice([0, 1, 3, 8])), (value,) * 3, -1)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.choice([80, 95])))
+    return buf.getvalue(), box
+
+
+def test_it_skips_the_ghost_analysis_only_where_it_would_find_nothing(monkeypatch):
+    rules = Rules(background="ffffff", no_ghosts=True, product_clear_of_edges=True,
+                  formats=frozenset({"jpeg"}))
+    real = compliance._check_ghosts
+    shortcuts = []
+
+    def full(result, arr, paper, has_alpha, bbox, clean=None):
+        return real(result, arr, paper, has_alpha, bbox)  # the whole analysis, always
+
+    def counted(result, arr, paper, has_alpha, bbox, clean=None):
+        resize = compliance.cv2.resize
+        compliance.cv2.resize = lambda *a, **k: shortcuts.append(0) or resize(*a, **k)
+        try:
+            return real(result, arr, paper, has_alpha, bbox, clean)
+        finally:
+            compliance.cv2.resize = resize
+
+    verdicts = set()
+    for seed in range(60):
+        data, box = _marked(seed)
+        monkeypatch.setattr(compliance, "_check_ghosts", full)
+        slow = check_variant(data, rules, product_bbox=box)
+        monkeypatch.setattr(compliance, "_check_ghosts", counted)
+        before = len(shortcuts)
+        fast = check_variant(data, rules, product_bbox=box)
+        assert (fast.ok, fast.errors, fast.warnings, fast.measurements) == \
+            (slow.ok, slow.errors, slow.warnings, slow.measurements)
+        verdicts.add((fast.ok, len(shortcuts) == before))
+    # both ways were taken: clean files skip the analysis, files with ghosts fail as before
+    assert (True, True) in verdicts and (False, False) in verdicts
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 0), (240, 240, 240)])
+@pytest.mark.parametrize("has_alpha", [False, True])
+def test_it_counts_a_clean_margin_as_zero_on_the_fast_path(colour, has_alpha):
+    from cutouts.variants.compliance import _background_mask, _count_not_background
+
+    channels = 4 if has_alpha else 3
+    arr = np.empty((40, 50, channels), np.uint8)
+    arr[...] = (*colour, 255)[:channels]
+    assert _count_not_background(arr, colour, has_alpha) == 0
+    for y, x, c in ((0, 0, 0), (39, 49, channels - 1), (20, 7, 1)):
+        marked = arr.copy()
+        marked[y, x, c] ^= 1  # one level off in one channel, the alpha included
+        expected = int((~_background_mask(marked, colour, has_alpha)).sum())
+        assert expected == 1 and _count_not_background(marked, colour, has_alpha) == 1

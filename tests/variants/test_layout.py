@@ -119,3 +119,36 @@ def test_it_flags_a_canvas_outside_the_marketplace_ratios():
     assert Rules.from_dict(get_preset("etsy").rules.to_dict()) == get_preset("etsy").rules
     with pytest.raises(RulesError, match="aspect ratios"):
         Rules.from_dict({"aspect_ratios": ["wide"]})
+
+
+def test_it_keeps_only_the_window_of_the_significant_alpha():
+    from cutouts.variants.layout import alpha_array
+
+    image = car(stray_alpha=40, veil=12, speck=True)
+    alpha = np.asarray(image.getchannel("A"))
+    assert np.array_equal(alpha_array(image), alpha)
+    sig = significant_region(alpha_array(image), 8)
+    x0, y0, x1, y1 = sig.window
+    full = sig.alpha
+    assert full.shape == alpha.shape and sig.patch.shape == (y1 - y0, x1 - x0)
+    assert np.array_equal(full[y0:y1, x0:x1], sig.patch)
+    outside = full.copy()
+    outside[y0:y1, x0:x1] = 0
+    assert not outside.any()  # nothing of the region lies outside its window
+    assert x0 <= sig.box[0] and sig.box[2] <= x1 and y0 <= sig.box[1] and sig.box[3] <= y1
+    box = sig.box
+    assert np.array_equal(sig.crop(box), full[box[1]:box[3], box[0]:box[2]])
+
+
+def test_it_labels_the_visible_alpha_as_the_labelling_with_stats_does():
+    """significant_region labels the visible alpha without stats: same labels."""
+    import cv2
+
+    rng = np.random.default_rng(4)
+    for _ in range(40):
+        mask = (cv2.GaussianBlur(rng.integers(0, 256, (120, 160), dtype=np.uint8), (9, 9), 0)
+                > rng.integers(120, 136)).astype(np.uint8)
+        n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+        m, with_stats, _, _ = cv2.connectedComponentsWithStats(mask, connectivity=8,
+                                                              ltype=cv2.CV_32S)
+        assert n == m and n > 2 and np.array_equal(labels, with_stats)
