@@ -228,31 +228,29 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("models", parents=[common], help="list and validate models")
     m.set_defaults(func=cmd_models)
 
-    k = sub.add_parser("clicks", parents=[common],
+    # what both retouch protocols (clicks, detail) take besides their data and touch count
+    protocol = argparse.ArgumentParser(add_help=False, parents=[common])
+    protocol.add_argument("--json", default=None)
+    protocol.add_argument("--limit", type=int, default=None)
+    protocol.add_argument("--stems", default=None, help="comma list of image stems to run")
+    protocol.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
+    protocol.add_argument("--quiet", action="store_true")
+
+    k = sub.add_parser("clicks", parents=[protocol],
                        help="interactive-segmentation click benchmark of the retouch engine")
     k.add_argument("images_dir")
     k.add_argument("masks_dir")
     k.add_argument("--max-clicks", type=int, default=20)
-    k.add_argument("--json", default=None)
-    k.add_argument("--limit", type=int, default=None)
-    k.add_argument("--stems", default=None, help="comma list of image stems to run")
     k.add_argument("--baseline", action="store_true",
                    help="also run the baseline (click disks painted on the cutout) in the same run")
-    k.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
-    k.add_argument("--quiet", action="store_true")
     k.set_defaults(func=cmd_clicks)
 
-    d = sub.add_parser("detail", parents=[common],
+    d = sub.add_parser("detail", parents=[protocol],
                        help="detail-brush benchmark on a soft-alpha set (simulated touches)")
     d.add_argument("data_dir", help="folder with images/, alpha/ and trimaps/")
     d.add_argument("--max-touches", type=int, default=10)
-    d.add_argument("--json", default=None)
-    d.add_argument("--limit", type=int, default=None)
-    d.add_argument("--stems", default=None, help="comma list of image stems to run")
     d.add_argument("--baseline", action="store_true",
                    help="also run the baseline (clicks painted as disks, detail strokes ignored)")
-    d.add_argument("--cache-dir", default=None, help="keep the automatic cutouts here")
-    d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_detail)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")

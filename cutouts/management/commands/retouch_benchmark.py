@@ -33,39 +33,28 @@ class Command(BaseCommand):
 
     def handle(self, *args, data, max_clicks, limit, baseline, json_path, soft=None,
                max_touches=10, **options):
+        engines = ("retouch", "paint") if baseline else ("retouch",)
         if soft:
-            self._detail(Path(soft), max_touches, limit, baseline, json_path)
+            root = Path(soft)
+            if not all((root / sub).is_dir() for sub in ("images", "alpha", "trimaps")):
+                raise CommandError(f"{root} needs images/, alpha/ and trimaps/ folders")
+            self._run(detail_protocol.run_detail, detail_protocol.progress_line, json_path,
+                      root, max_touches=max_touches, limit=limit, engines=engines)
             return
         root = Path(data)
         if not (root / "images").is_dir() or not (root / "masks").is_dir():
             raise CommandError(f"{root} needs images/ and masks/ folders")
+        self._run(clicks.run_clicks, clicks.progress_line, json_path, root / "images",
+                  root / "masks", max_clicks=max_clicks, limit=limit, engines=engines)
 
-        try:
-            clicks.run_clicks(root / "images", root / "masks", max_clicks=max_clicks, limit=limit,
-                              engines=("retouch", "paint") if baseline else ("retouch",),
-                              out_json=json_path, progress=self._progress(clicks.progress_line),
-                              stream=self.stdout)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(f"wrote {json_path}")
+    def _run(self, runner, line, json_path, *data, **kwargs):
+        """One protocol run: progress lines on stderr, the table on stdout, the JSON written."""
 
-    def _detail(self, root, max_touches, limit, baseline, json_path):
-        for sub in ("images", "alpha", "trimaps"):
-            if not (root / sub).is_dir():
-                raise CommandError(f"{root} needs images/, alpha/ and trimaps/ folders")
-
-        try:
-            detail_protocol.run_detail(
-                root, max_touches=max_touches, limit=limit,
-                engines=("retouch", "paint") if baseline else ("retouch",),
-                out_json=json_path, progress=self._progress(detail_protocol.progress_line),
-                stream=self.stdout)
-        except (FileNotFoundError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(f"wrote {json_path}")
-
-    def _progress(self, line):
         def progress(engine, stem, row):
             self.stderr.write(f"{engine:<8} {stem:<12} {line(row)}")
 
-        return progress
+        try:
+            runner(*data, **kwargs, out_json=json_path, progress=progress, stream=self.stdout)
+        except (FileNotFoundError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"wrote {json_path}")
