@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .parts import label_parts
+
 Rect = tuple[int, int, int, int]  # (x, y, w, h), as cv2.boundingRect gives it
 
 
@@ -29,11 +31,9 @@ def remove_specks(prob: np.ndarray, min_fraction: float,
     if bw == 0:
         return prob, 0
     # every part lies in the parts' bounding box: labels and areas are found there
-    binary = (prob[by:by + bh, bx:bx + bw] >= 0.5).view(np.uint8)
-    # labels alone cost an eighth of labels with statistics: most photos have one part
-    if cv2.connectedComponents(binary, connectivity=8)[0] <= 2:
+    _, labels, stats, _ = label_parts((prob[by:by + bh, bx:bx + bw] >= 0.5).view(np.uint8))
+    if stats is None:  # one part (most photos): no speck
         return prob, 0
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     areas = stats[1:, cv2.CC_STAT_AREA]
     small = np.nonzero(areas < min_fraction * areas.max())[0] + 1
     if len(small) == 0:
@@ -113,15 +113,12 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
     # computed there only (a product photo's subject rarely fills the frame)
     box = np.s_[by:by + bh, bx:bx + bw]
     bin_b = binary[box]
-    # labels alone cost an eighth of labels with statistics, which one part does not need
-    n, labels = cv2.connectedComponents(bin_b, connectivity=8)
+    n, labels, stats, cents = label_parts(bin_b)
     kept = np.zeros(n, bool)
-    if n == 2:
+    if stats is None or cents is None:
         # one part (most product photos): it is the subject, whatever its score
-        main = 1
-        kept[main] = True
+        kept[1] = True
     else:
-        n, labels, stats, cents = cv2.connectedComponentsWithStats(bin_b, connectivity=8)
         idx = labels.ravel()
         mass = np.bincount(idx, weights=alpha[box].ravel(), minlength=n)
         area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
@@ -134,18 +131,18 @@ def decide_subject(prob: np.ndarray, alpha: np.ndarray, model_px: float,
         kept[main] = True
         real = (mass >= second_mass * mass[main]) & (conf >= second_confidence)
         kept[1:] |= real[1:]
-    if not kept[1:].all():
-        # a part is close when any of its pixels is within reach of the main part
-        mw, mh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
-        reach = _f32_at_most(near * float(np.hypot(mw, mh)) + 2.0 * model_px)
-        d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
-        close = np.zeros(n, bool)
-        close[labels[(d_main <= reach) & (bin_b > 0)]] = True
-        if conf[main] >= clear_subject:
-            # beside a subject the model is sure of, a sizeable unsure part is a reflection,
-            # a shadow or a neighbour; beside an unsure subject it may be the rest of it
-            close &= mass < close_mass * mass[main]
-        kept[1:] |= close[1:]
+        if not kept[1:].all():
+            # a part is close when any of its pixels is within reach of the main part
+            mw, mh = stats[main, cv2.CC_STAT_WIDTH], stats[main, cv2.CC_STAT_HEIGHT]
+            reach = _f32_at_most(near * float(np.hypot(mw, mh)) + 2.0 * model_px)
+            d_main = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 3)
+            close = np.zeros(n, bool)
+            close[labels[(d_main <= reach) & (bin_b > 0)]] = True
+            if conf[main] >= clear_subject:
+                # beside a subject the model is sure of, a sizeable unsure part is a
+                # reflection, a shadow or a neighbour; beside an unsure one it may be the rest
+                close &= mass < close_mass * mass[main]
+            kept[1:] |= close[1:]
     kept_b = kept[labels] & (bin_b > 0)
     # what a kept part encloses (a glass pane, the inside of a handle) is the subject's own
     # business: the veil is measured from the filled outline. Beyond ``hi`` the keep is 0, so

@@ -8,6 +8,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .parts import label_parts
+
 # a contour pixel is "on an edge" when the image gradient within EDGE_REACH model px of it
 # reaches EDGE_SHARE of the strong edges (90th percentile) around the object (EDGE_BAND
 # model px either side of the contour), and at least EDGE_FLOOR (a step of 4 grey levels under
@@ -114,12 +116,10 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     fragments = 0
     if area:
         least = max(4, 0.001 * area)
-        # labels alone cost an eighth of labels with statistics; one part's area is ``area``
-        if cv2.connectedComponents(obj_u8[box], connectivity=8)[0] == 2:
-            fragments = int(area >= least)
-        else:
-            stats = cv2.connectedComponentsWithStats(obj_u8[box], connectivity=8)[2]
-            fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= least))
+        stats = label_parts(obj_u8[box]).stats
+        # one part's area is ``area``
+        fragments = (int(area >= least) if stats is None
+                     else int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= least)))
     touches = []
     if area:
         if obj[0].any():

@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from cutouts.imaging.parts import label_parts
+
 from .errors import RenderError
 
 Box = tuple[int, int, int, int]
@@ -108,12 +110,6 @@ def alpha_array(rgba: Image.Image) -> np.ndarray:
     return np.frombuffer(rgba.tobytes("raw", "A"), np.uint8).reshape(rgba.height, rgba.width)
 
 
-def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8, ltype=cv2.CV_32S)
-    return n, labels, stats
-
-
 def _gap(a: Box, b: Box) -> float:
     """Distance between two (x0, y0, x1, y1) boxes (0 when they overlap)."""
     dx = max(0, max(a[0], b[0]) - min(a[2], b[2]))
@@ -147,38 +143,46 @@ def significant_region(alpha: np.ndarray, threshold: int = 1) -> Significant | N
         small = alpha
     visible_level = max(SIGNIFICANT_ALPHA, threshold)
     core_level = max(CORE_ALPHA, threshold)
-    n, labels, stats = _components(small >= core_level)
-    if n <= 1:  # nothing solid (glass, a very soft subject): fall back to the visible alpha
-        n, labels, stats = _components(small >= visible_level)
-    if n <= 1:
-        n, labels, stats = _components(small >= threshold)
-    if n <= 1:
+    # nothing solid (glass, a very soft subject): fall back to the visible alpha, then to any
+    for level in (core_level, visible_level, threshold):
+        mask = (small >= level).view(np.uint8)
+        bx, by, bw, bh = cv2.boundingRect(mask)
+        if bw:
+            break
+    else:
         return None
+    # every core lies in the cores' bounding box: they are labelled there
+    n, labels, stats, _ = label_parts(mask[by:by + bh, bx:bx + bw])
+    if stats is None:  # one core (the usual single product): the product
+        kept, dropped, long_side = [1], 0, max(bw, bh)
+    else:
+        # boxes in the window's pixels: only their gaps and sizes are read
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        largest = int(areas.max())
+        boxes = {i: (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]),
+                     int(stats[i, 1] + stats[i, 3])) for i in range(1, n)}
+        kept = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= PRODUCT_SHARE * largest]
+        group = boxes[kept[0]]
+        for i in kept[1:]:
+            group = _union(group, boxes[i])
+        speck = max(MIN_CORE_PX / factor ** 2, SPECK_SHARE * largest)
+        candidates = [i for i in range(1, n)
+                      if i not in kept and stats[i, cv2.CC_STAT_AREA] >= speck]
+        changed = True
+        while changed:  # a part near the product can bring another one into reach
+            changed = False
+            reach = NEAR_SHARE * max(group[2] - group[0], group[3] - group[1])
+            for i in list(candidates):
+                if _gap(boxes[i], group) <= reach:
+                    kept.append(i)
+                    candidates.remove(i)
+                    group = _union(group, boxes[i])
+                    changed = True
+        dropped = len(candidates)
+        long_side = max(group[2] - group[0], group[3] - group[1])
 
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    largest = int(areas.max())
-    boxes = {i: (int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]),
-                 int(stats[i, 1] + stats[i, 3])) for i in range(1, n)}
-    kept = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= PRODUCT_SHARE * largest]
-    group = boxes[kept[0]]
-    for i in kept[1:]:
-        group = _union(group, boxes[i])
-    speck = max(MIN_CORE_PX / factor ** 2, SPECK_SHARE * largest)
-    candidates = [i for i in range(1, n) if i not in kept and stats[i, cv2.CC_STAT_AREA] >= speck]
-    changed = True
-    while changed:  # a part near the product can bring another one into reach
-        changed = False
-        reach = NEAR_SHARE * max(group[2] - group[0], group[3] - group[1])
-        for i in list(candidates):
-            if _gap(boxes[i], group) <= reach:
-                kept.append(i)
-                candidates.remove(i)
-                group = _union(group, boxes[i])
-                changed = True
-    dropped = len(candidates)
-
-    cores = _label_mask(labels, n, kept)
-    long_side = max(group[2] - group[0], group[3] - group[1])
+    cores = np.zeros(small.shape, bool)
+    cores[by:by + bh, bx:bx + bw] = _label_mask(labels, n, kept)
     r = max(1, round(REACH_SHARE * long_side))
     # within r of a core: a distance transform costs the same for any r (a disc dilation
     # of a large r does not)

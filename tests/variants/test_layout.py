@@ -57,6 +57,18 @@ def test_it_keeps_a_second_real_product_in_the_box():
     assert sig.box == (50, 100, 750, 300) and sig.dropped_parts == 0
 
 
+def test_it_reads_parts_labelled_in_their_window_in_frame_pixels():
+    """The cores are labelled inside their bounding window, not the frame: the box, the kept
+    near part and the dropped far part must still come out in the frame's pixels."""
+    a = np.array(cutout((900, 600), (400, 250, 600, 450), shape="rect"))
+    a[300:340, 620:640] = (*PRODUCT, 255)  # a strap 20 px beside the product: kept
+    a[520:560, 820:860] = (*PRODUCT, 255)  # a solid part far away in the corner: dropped
+    sig = significant_region(a[..., 3], 8)
+    assert sig.box == (400, 250, 640, 450)
+    assert sig.dropped_parts == 1
+    assert sig.alpha[520:560, 820:860].max() == 0 and sig.alpha[300:340, 620:640].min() == 255
+
+
 def test_it_flags_a_product_clipped_by_the_canvas_edge():
     rules = Rules(background="ffffff", product_clear_of_edges=True)
     # the old Etsy failure: a wide car on a canvas that cuts off its ends
