@@ -13,7 +13,8 @@ The cut is then gated: a change is kept only in a connected region that a stroke
 sign touches (a keep stroke can only add what is connected to it, a remove stroke can only take
 away what is connected to it), so nothing far from a stroke moves. A remove stroke on a blob of
 the prior that is separate from the main object (a ghost) removes the whole blob; a remove
-click spares a thin strap-like piece it reaches only across an edge (a strap beside the gap).
+click or painted remove stroke spares a thin strap-like piece it reaches only across an edge (a
+strap beside the gap).
 
 Full resolution: the unchanged pixels keep the base alpha exactly; the changed regions are
 upsampled tile by tile, and the strokes themselves are rasterised at full resolution. The detail
@@ -72,6 +73,11 @@ class Params:
     thin_margin: int = 1
     thin_step0: float = 2.0
     thin_levels: int = 12
+    # a painted remove stroke spares such pieces too: half-width at most thin_paint_frac x its
+    # brush radius (its hard core's; 0 turns this off), and the kept object must reach the
+    # piece, over its median pixel, at least thin_paint_gap rungs lower than the core does
+    thin_paint_frac: float = 0.5
+    thin_paint_gap: float = 2.0
     bins: int = 16
 
 
@@ -281,7 +287,7 @@ def _reach_levels(lab: np.ndarray, seeds: list[np.ndarray], step0: float,
 
 
 def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
-                 radius: float, params: Params) -> np.ndarray:
+                 radius: float, params: Params, piece_gap: float = 0.0) -> np.ndarray:
     """The pieces of a remove click's ``flip`` (object pixels it would remove) that it spares:
     strap-like pieces between the flip and the background already there, which the kept
     object reaches across a lower image edge than the click's ``core`` does.
@@ -292,7 +298,10 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     behind an edge kept too much of large wrong regions with inner edges, and most thin pieces
     glued along the object's side are bits of the wrong region too, so a piece is spared only
     if it is no wider than the click, at least ``thin_length`` of its widths long and touches
-    the old background (it lies between two background areas)."""
+    the old background (it lies between two background areas). ``radius`` is the click's, or
+    a share of a painted stroke's brush; with ``piece_gap`` > 0 (painted strokes) a piece is
+    spared only if the kept object reaches its median pixel at least that many rungs lower
+    than the core does."""
     if not (core & flip).any():
         return np.zeros(flip.shape, bool)
     h, w = flip.shape
@@ -319,6 +328,11 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     touches_bg[np.unique(lbl[bg & spared])] = True
     keep = ((widest <= params.thin_width * radius)
             & (area >= params.thin_length * (2.0 * widest) ** 2) & touches_bg)
+    if piece_gap > 0:
+        gap = lv_click - lv_kept
+        for i in np.nonzero(keep)[0]:
+            if float(np.median(gap[lbl == i])) < piece_gap:
+                keep[i] = False
     keep[0] = False
     out[y0:y1, x0:x1] = keep[lbl]
     return out
@@ -460,6 +474,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         if band is None and len(st.points) == 1:
             # a click in the gap beside a thin strap must not take the strap
             gated &= ~_thin_spared(lab_w, cur, gated, core_here, st.radius, params)
+        elif band is None and params.thin_paint_frac > 0:
+            # nor a stroke painted through that gap. Its long core reaches the flanks of a
+            # wrong region across weaker edges than a click's does: on the dev photos nearly
+            # all the pieces spared by the click's test alone were background outlines
+            # (docs/review.md), so the piece as a whole must be clearly nearer the kept side
+            gated &= ~_thin_spared(lab_w, cur, gated, core_here,
+                                   params.thin_paint_frac * st.radius, params,
+                                   params.thin_paint_gap)
         o &= ~gated
         assert ghosts is not None  # set above for every removing stroke
         out &= ~ghosts

@@ -177,6 +177,24 @@ def test_it_spares_a_thin_bar_beside_a_removed_gap():
     assert metrics.iou(alpha, truth) > 0.98
 
 
+def test_it_spares_a_thin_bar_beside_a_gap_painted_away():
+    # a reviewer drags the remove brush through one hole, then the other: the cut used to
+    # take the bar and the frame beyond the brush (86 % of the bar went with the first one)
+    rgb, prior, truth, handle, holes = handle_scene()
+    bar = np.zeros((H, W), bool)
+    bar[66:200, 238:243] = True
+    # a zigzag down the middle of the left hole, the brush inside the hole
+    left = ((196.0, 82.0), (216.0, 110.0), (196.0, 140.0), (216.0, 170.0), (206.0, 184.0))
+    strokes = [Stroke("remove", 14.0, left),
+               Stroke("remove", 14.0, tuple((W - x, y) for x, y in left))]
+    for n in (1, 2):
+        alpha = retouch(rgb, prior, strokes[:n]).alpha
+        pred = alpha >= 128
+        assert pred[bar].mean() > 0.98 and pred[handle].mean() > 0.98, n
+    assert pred[holes].mean() < 0.02
+    assert metrics.iou(alpha, truth) > 0.98
+
+
 def test_it_solves_fractional_alpha_under_the_detail_brush():
     rgb, a = feathered_scene()
     hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
