@@ -204,7 +204,7 @@ def current_version_id(versions: list[Cutout]) -> int | None:
 
 
 def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
-    """The one definition of a version's badges. A current version is never "superseded"
+    """The one definition of a version's badges. A chosen version is never "superseded"
     (choosing it is an approval), and only a finished version that is not current can be
     chosen: on the current one the card offers Approve instead."""
     current = version.pk == current_id
@@ -213,7 +213,11 @@ def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
                             current=False, can_choose=False)
     key, label = _REVIEW_STATE.get(version.review_status, ("awaiting_review", "awaiting review"))
     if current and key == "superseded":
-        key, label = "approved", "approved"
+        if version.is_current:
+            key, label = "approved", "approved"
+        else:
+            # shown only because the re-run or retouch that replaces it has not finished
+            label = "replaced by a newer run"
     return VersionState(key=key, label=label, current=current, can_choose=not current)
 
 

@@ -19,6 +19,7 @@ from ..imaging.quantize import fast_model
 from ..imaging.settings import CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
 from ..selectors.jobs import cutout_batch_counts
+from .lineage import cutouts_parents_give_back
 from .notifications import notification_create
 from .status import assets_status_sync
 
@@ -120,12 +121,13 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
 @transaction.atomic
 def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
     """Stop queued work; cutouts already running finish normally."""
-    asset_ids = list(batch.cutouts.filter(status=JobStatus.QUEUED).values_list("asset_id",
-                                                                            flat=True))
-    cancelled = batch.cutouts.filter(status=JobStatus.QUEUED).update(
+    queued = list(batch.cutouts.filter(status=JobStatus.QUEUED).values_list("pk", "asset_id"))
+    cancelled = Cutout.objects.filter(pk__in=[pk for pk, _ in queued],
+                                      status=JobStatus.QUEUED).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled"
     )
-    assets_status_sync(asset_ids=asset_ids)
+    cutouts_parents_give_back(cutout_ids=[pk for pk, _ in queued])
+    assets_status_sync(asset_ids=[asset_id for _, asset_id in queued])
     cutout_batch_refresh(batch_id=batch.pk)
     return cancelled
 

@@ -22,7 +22,7 @@ from catalog.ingest import png
 from ..errors import PermanentError, ReviewError
 from ..imaging.encode import png_spooled
 from ..imaging.settings import profile_or_default
-from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
+from ..models import Cutout, CutoutQueue, ReviewDecision, ReviewStatus
 from .batches import cutout_batch_start
 from .review import cutout_require_done
 from .status import asset_status_sync
@@ -219,22 +219,9 @@ def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray):
     ``PermanentError`` with a message the card shows."""
     # A version without a parent finds no row (and fails below with a message).
     parent = Cutout.objects.filter(pk=cutout.parent_id).first()  # type: ignore[misc]
-    try:
-        return _retouch_output(cutout, parent, rgb)
-    except PermanentError:
-        _parent_give_back(parent)
-        raise
-
-
-def _parent_give_back(parent: Cutout | None) -> None:
-    """A retouch that cannot be made hands its parent back to the queue it left (retouch if
-    it was flagged, review otherwise), unless a newer finished version answers it."""
-    if parent is None or Cutout.objects.filter(
-            asset_id=parent.asset_id, version__gt=parent.version,
-            status=JobStatus.DONE).exists():
-        return
-    Cutout.objects.filter(pk=parent.pk, review_status=ReviewStatus.SUPERSEDED).update(
-        review_status=ReviewStatus.FLAGGED if parent.flag_reasons else ReviewStatus.PENDING)
+    # a PermanentError fails the run, and the failed run hands the parent back to its queue
+    # (services.lineage)
+    return _retouch_output(cutout, parent, rgb)
 
 
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray):

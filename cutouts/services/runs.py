@@ -22,6 +22,7 @@ from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
 from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
 from .batches import BATCH_KIND, cutout_batch_refresh
+from .lineage import cutouts_parents_give_back
 from .outputs import (
     is_transient_storage_error,
     output_names,
@@ -186,6 +187,7 @@ def _cutout_settled(cutout_id: int) -> None:
     cutout = Cutout.objects.filter(pk=cutout_id).only("asset_id", "batch_id").first()
     if cutout is None:
         return
+    cutouts_parents_give_back(cutout_ids=[cutout_id])
     asset_status_sync(cutout.asset_id)
     if cutout.batch_id:
         cutout_batch_refresh(batch_id=cutout.batch_id)
