@@ -41,7 +41,9 @@ class KeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Which system uses it, e.g. 'Akeneo sync'.")
     scope = forms.ChoiceField(choices=ApiScope.choices)
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, required=False,
-                                         initial=365, help_text="Empty: never expires.")
+                                         initial=365,
+                                         help_text="A year unless changed; clear the field "
+                                                   "for a key that never expires.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.timesince import timeuntil
 
 from ..models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
 
@@ -28,6 +29,16 @@ class BatchProgress:
     per_minute: float | None
     eta: datetime | None
     is_active: bool
+
+    @property
+    def time_left(self) -> str:
+        """The ETA as a person reads it ("under a minute" rather than Django's "0 minutes")."""
+        if self.eta is None:
+            return ""
+        seconds = (self.eta - timezone.now()).total_seconds()
+        if seconds < 60:
+            return "under a minute"
+        return f"about {timeuntil(self.eta)}"
 
 
 def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:

@@ -142,6 +142,19 @@ def test_it_shows_a_new_key_once_on_the_keys_page(client):
     assert "Shopify" in again and token not in again
 
 
+def test_it_makes_a_key_that_never_expires_when_the_expiry_is_left_empty(client):
+    from catalog.models import ApiKey
+
+    client.force_login(manager())
+    page = client.get("/api/keys/").content.decode()
+    assert "clear the field for a key that never expires" in page
+    assert 'name="expires_in_days" value="365"' in page
+    client.post("/api/keys/", {"name": "PIM", "scope": "read_only", "expires_in_days": ""})
+    client.post("/api/keys/", {"name": "Feed", "scope": "read_only", "expires_in_days": "30"})
+    keys = {k.name: k.expires_at for k in ApiKey.objects.all()}
+    assert keys["PIM"] is None and keys["Feed"] is not None
+
+
 def test_it_offers_a_reviewer_only_scopes_within_the_role(client):
     client.force_login(reviewer())
     page = client.get("/api/keys/").content.decode()

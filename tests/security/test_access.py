@@ -400,3 +400,21 @@ def test_it_escapes_hostile_input_on_every_page_and_partial():
     assert rendered >= 20
     listing = client.get(reverse("catalog:product_list")).content.decode()
     assert "XSS-1" in listing and "<script>alert(7)" not in listing
+
+
+# --- a refused page says why, inside the app's own frame ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_explains_a_403_inside_the_app_and_keeps_a_404_in_it(settings):
+    settings.DEBUG = False  # the error templates are what production serves
+    client = Client()
+    client.force_login(reviewer())
+    response = client.get(reverse("cutouts:export_list"))
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Your role does not allow this (export_images)." in body
+    assert 'href="/"' in body or reverse("dashboard") in body  # the menu and a way back
+    assert "<h1>Not allowed</h1>" in body
+    missing = client.get("/catalog/products/999999999/")
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.content.decode()

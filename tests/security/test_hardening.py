@@ -82,6 +82,23 @@ def test_it_refuses_weak_passwords_on_the_command_line(password):
     assert not get_user_model().objects.filter(username="rita").exists()
 
 
+@pytest.mark.django_db
+def test_it_reads_the_password_from_stdin_and_explains_a_missing_terminal(monkeypatch):
+    import io
+
+    from django.contrib.auth import get_user_model
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(CommandError, match="No terminal.*--password-stdin"):
+        call_command("create_user", "rita", "--role", "reviewer")
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret-enough-1\n"))
+    call_command("create_user", "rita", "--role", "reviewer", "--password-stdin")
+    assert get_user_model().objects.get(username="rita").check_password("s3cret-enough-1")
+    with pytest.raises(CommandError, match="either"):
+        call_command("create_user", "sam", "--role", "reviewer", "--password-stdin",
+                     "--password", "s3cret-enough-1")
+
+
 # --- approve is idempotent; bulk actions skip deleted images -------------------------------
 
 

@@ -1,4 +1,5 @@
 import getpass
+import sys
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -17,12 +18,26 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=ROLES)
         parser.add_argument("--email", default="")
-        parser.add_argument("--password", help="Prompted for when omitted.")
+        parser.add_argument("--password", help="Prompted for when omitted (visible to other "
+                            "users of the machine in the process list: prefer the prompt or "
+                            "--password-stdin).")
+        parser.add_argument("--password-stdin", action="store_true",
+                            help="Read the password from the first line of standard input "
+                                 "(for scripts).")
         parser.add_argument("--staff", action="store_true", help="Allow Django admin access.")
         parser.add_argument("--superuser", action="store_true")
 
-    def handle(self, *args, username, role, email, password, staff, superuser, **options):
-        if not password:
+    def handle(self, *args, username, role, email, password, password_stdin, staff, superuser,
+               **options):
+        if password_stdin:
+            if password:
+                raise CommandError("Give either --password or --password-stdin, not both.")
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif not password:
+            if not sys.stdin.isatty():
+                # getpass would fall back to reading a pipe, and end in EOFError on nothing
+                raise CommandError("No terminal to ask for the password on: pipe it in with "
+                                   "--password-stdin (or pass --password).")
             password = getpass.getpass("Password: ")
             if password != getpass.getpass("Password (again): "):
                 raise CommandError("Passwords do not match.")
