@@ -106,7 +106,7 @@ def content_security_policy() -> str:
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in ("camera", "microphone", "geolocation", "payment", "usb", "serial",
-                    "bluetooth", "midi", "magnetometer", "gyroscope", "accelerometer",
+                    "midi", "magnetometer", "gyroscope", "accelerometer",
                     "display-capture", "interest-cohort", "browsing-topics")
 )
 
