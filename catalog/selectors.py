@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import io
 from collections.abc import Mapping
@@ -8,8 +9,9 @@ from django.core.files.storage import storages
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 
 from .api_models import ApiKey
+from .ingest import archives
 from .ingest.manifest import Manifest, csv_safe_row
-from .ingest.naming import FilenameRules, NamingError
+from .ingest.naming import DELETED, LIVE, FilenameRules, NamingError, Unmapped, file_target
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
 from .validators import SKU_RE
@@ -353,42 +355,42 @@ class ImportPreview:
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
                    manifest: Manifest | None = None) -> ImportPreview:
-    """Where each file name would go, before anything is stored: the same choice as the import
-    (``FilenameRules.choose``; a manifest row first), with one query for the known SKUs."""
-    readings: dict[str, list] = {}
-    unreadable: dict[str, str] = {}
-    for name in names:
-        try:
-            readings[name] = [] if manifest and manifest.row_for(name) else rules.candidates(name)
-        except NamingError as exc:
-            readings[name], unreadable[name] = [], str(exc)
-    wanted = {c.sku for found in readings.values() for c in found}
-    if manifest:
-        wanted |= {row.sku for row in manifest.rows}
-    state = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "deleted_at"))
-    groups: dict[str, PreviewGroup] = {}
+    """Where each file name would go, before anything is stored. The import's own decisions
+    are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
+    at all) and ``naming.file_target`` (which product and position), with one query for the
+    SKUs the names and the manifest can name."""
+    considered: list[str] = []
     unmapped: list[tuple[str, str]] = []
     for name in names:
-        row = manifest.row_for(name) if manifest else None
-        if row is not None:
-            sku, position, rule = row.sku, row.position.upper(), f"manifest line {row.line}"
-            new = sku not in state
-        elif name in unreadable:
-            unmapped.append((name, unreadable[name]))
+        problem = archives.entry_name_problem(name)
+        if problem is None:  # desktop metadata, the manifest itself: not a file to import
             continue
+        if problem:
+            unmapped.append((name, problem))
         else:
-            found, new = rules.choose(name, exists=state.__contains__, create=create_products,
-                                      valid=lambda sku: bool(SKU_RE.match(sku)))
-            if found is None:
-                candidates = readings[name]
-                unmapped.append((name, "matches no naming rule" if not candidates else
-                                 f"unknown SKU {candidates[0].sku}"))
-                continue
-            sku, position, rule = found.sku, found.position or "", found.rule
-        if state.get(sku) is not None:
-            unmapped.append((name, f"product {sku} is deleted"))
+            considered.append(name)
+    wanted: set[str] = {row.sku for row in manifest.rows} if manifest else set()
+    for name in considered:
+        with contextlib.suppress(NamingError):  # file_target reports it below
+            wanted.update(c.sku for c in rules.candidates(name))
+    deleted_at = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "deleted_at"))
+
+    def state(sku: str) -> str | None:
+        if sku not in deleted_at:
+            return None
+        return LIVE if deleted_at[sku] is None else DELETED
+
+    total = len(considered) + len(unmapped)
+    groups: dict[str, PreviewGroup] = {}
+    for name in considered:
+        try:
+            target = file_target(name, rules=rules, manifest=manifest, create=create_products,
+                                 state=state, valid=lambda sku: bool(SKU_RE.match(sku)))
+        except Unmapped as exc:
+            unmapped.append((name, str(exc)))
             continue
-        group = groups.setdefault(sku, PreviewGroup(sku=sku, new=new, files=[]))
-        group.files.append((name, position, rule))
+        group = groups.setdefault(target.sku, PreviewGroup(sku=target.sku, new=target.new,
+                                                           files=[]))
+        group.files.append((name, target.position or "", target.rule))
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
-                         unmapped=unmapped, total=len(names))
+                         unmapped=unmapped, total=total)

@@ -29,6 +29,7 @@ from .errors import (
     ProductPurgedError,
 )
 from .forms import BulkEditForm, ProductForm
+from .ingest import archives
 from .ingest.manifest import parse_manifest
 from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
@@ -531,17 +532,21 @@ MAX_PREVIEW_NAMES = 20_000
 @require_POST
 def import_preview(request: HttpRequest) -> HttpResponse:
     """Where the chosen files would go ("these 12 files → these 5 products"), before anything
-    is stored. The browser sends only the names (ZIP entries are read from its directory)."""
+    is stored. The browser sends only the names (ZIP entries are read from its directory) and,
+    for a ZIP, its ``manifest.csv`` as ``zip_manifest`` when it could read it."""
     names = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("names")[:MAX_PREVIEW_NAMES]
              if n.strip()]
     options = _import_options(request)
     context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"]}
+    # The import's order: the manifest chosen on the page, else the one inside the ZIP.
+    manifest_file = options["manifest_file"] or request.FILES.get("zip_manifest")
+    context["zip_manifest_unread"] = manifest_file is None and any(
+        name.lower() == archives.MANIFEST_NAME for name in names)
     try:
         rules = FilenameRules.from_options(options)
         manifest = None
-        if options["manifest_file"] is not None:
-            manifest = parse_manifest(options["manifest_file"].read(),
-                                      encoding=options["encoding"])
+        if manifest_file is not None:
+            manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"])
         context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
             manifest=manifest)

@@ -94,6 +94,34 @@ def unsafe_name_reason(name: str) -> str:
     return ""
 
 
+def _not_image_reason(name: str) -> str:
+    if PurePosixPath(name.lower()).suffix in IMAGE_EXTENSIONS:
+        return ""
+    return f"Skipped: not an image file name ({PurePosixPath(name).suffix or 'no extension'})."
+
+
+def _nested_archive_reason(name: str) -> str:
+    if _is_archive_name(name):
+        return "Refused: nested archive; unpack it and upload its images instead."
+    return ""
+
+
+def is_ignored(name: str) -> bool:
+    """Desktop metadata and the root manifest: never an entry, never reported."""
+    return _is_junk(name.replace("\\", "/")) or name.lower() == MANIFEST_NAME
+
+
+def entry_name_problem(name: str) -> str | None:
+    """What a ZIP import does with an entry, judged by its name alone (what a browser can
+    read from the central directory): None when it is silently ignored, '' when it is
+    imported, else the reason it is refused or skipped. ``ZipSource`` applies the same
+    rules, with the checks that need the entry's header in between."""
+    if is_ignored(name):
+        return None
+    return (unsafe_name_reason(name) or _nested_archive_reason(name)
+            or _not_image_reason(name))
+
+
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return stat.S_ISLNK(info.external_attr >> 16)
 
@@ -167,7 +195,7 @@ class ZipSource:
         result = []
         for info in self._infos:
             name = info.filename
-            if _is_junk(name.replace("\\", "/")) or name.lower() == MANIFEST_NAME:
+            if is_ignored(name):
                 continue
             entry = Entry(name=name, size=info.file_size, _zip_info=info)
             entry.problem = self._problem(info)
@@ -182,8 +210,8 @@ class ZipSource:
             return "Refused: symbolic link in the archive."
         if info.flag_bits & 0x1:
             return "Refused: encrypted entry."
-        if _is_archive_name(info.filename):
-            return "Refused: nested archive; unpack it and upload its images instead."
+        if reason := _nested_archive_reason(info.filename):
+            return reason
         if info.file_size > self.limits.max_entry_bytes:
             return (
                 f"Refused: {info.file_size:,} bytes is over the per-file limit of "
@@ -195,10 +223,7 @@ class ZipSource:
                 f"Zip bomb refused: compression ratio {ratio:.0f}:1 is over the limit of "
                 f"{self.limits.max_ratio}:1."
             )
-        if PurePosixPath(info.filename.lower()).suffix not in IMAGE_EXTENSIONS:
-            suffix = PurePosixPath(info.filename).suffix or "no extension"
-            return f"Skipped: not an image file name ({suffix})."
-        return ""
+        return _not_image_reason(info.filename)
 
     def open(self, entry: Entry) -> BinaryIO:
         """Copy the entry in chunks to a temporary file, refusing more bytes than declared."""

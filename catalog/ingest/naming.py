@@ -19,13 +19,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Manager-supplied regexes run on the ``regex`` engine, whose matches take a timeout: a
 # backtracking pattern like ``(a|aa)+b`` must not block a web thread or a worker for minutes.
 import regex as timed_re
 
 from .positions import POSITIONS, position_for_number
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
 DEFAULT_PATTERNS = ("{sku}_{position}.jpg", "{sku}-{n}.jpg", "{sku}.jpg")
 
@@ -277,3 +280,69 @@ class FilenameRules:
         elif groups.get("n"):
             position = position_from_n(int(groups["n"]))
         return Match(sku=groups["sku"], position=position, rule=label)
+
+
+# --- Where a file goes: the import's decision, shared with its preview -------------------------
+
+#: What the catalog holds under a SKU, as ``file_target``'s ``state`` tells it.
+LIVE, DELETED = "live", "deleted"
+
+
+class Unmapped(Exception):
+    """A file maps to no usable product; the message is the reason the report shows."""
+
+
+@dataclass(frozen=True)
+class Target:
+    sku: str
+    position: str | None
+    rule: str  # the naming rule that read the name, or "manifest line N"
+    new: bool  # no product has this SKU yet; storing the file would create it
+    manifest_line: int = 0
+
+
+def file_target(
+    name: str, *, rules: FilenameRules, manifest: Manifest | None, create: bool,
+    state: Callable[[str], str | None], valid: Callable[[str], bool] = lambda sku: True,
+) -> Target:
+    """The product and position ``name`` goes to, or ``Unmapped`` with the reason.
+
+    The import and its preview both decide here, so the preview cannot promise what the
+    import then does differently. ``state(sku)`` is LIVE, DELETED or None (no such product);
+    nothing is read or written beyond it. A manifest row wins over every naming rule.
+    """
+    row = manifest.row_for(name) if manifest is not None else None
+    if row is not None:
+        known = state(row.sku)
+        if known == DELETED:
+            raise Unmapped(f"Product {row.sku} is deleted.")
+        try:
+            position = normalize_position(row.position)
+        except NamingError as exc:
+            raise Unmapped(f"Manifest line {row.line}: {exc}")
+        return Target(sku=row.sku, position=position, rule=f"manifest line {row.line}",
+                      new=known is None, manifest_line=row.line)
+    try:
+        candidates = rules.candidates(name)
+    except NamingError as exc:
+        raise Unmapped(str(exc))
+    if not candidates:
+        labels = ", ".join(label for label, _ in rules.rules)
+        raise Unmapped(f"The file name matches no naming rule ({labels}) and no manifest row.")
+
+    def exists(sku: str) -> bool:
+        known = state(sku)
+        if known == DELETED:
+            # A deleted product among the readings stops the file rather than sending it to
+            # another reading's product.
+            raise Unmapped(f"Product {sku} is deleted.")
+        return known is not None
+
+    found, new = rules.choose(name, candidates=candidates, create=create, exists=exists,
+                              valid=valid)
+    if found is None:
+        raise Unmapped(
+            f"Unknown SKU {candidates[0].sku}: no such product. Add it to the manifest or "
+            "choose 'create products for unknown SKUs'."
+        )
+    return Target(sku=found.sku, position=found.position, rule=found.rule, new=new)

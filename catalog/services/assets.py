@@ -17,10 +17,11 @@ from django.utils import timezone
 from PIL import Image
 
 from .. import events
-from ..errors import ThumbnailSizeError
+from ..errors import ProductDeletedError, ThumbnailSizeError
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
 from ..models import ImageAsset, ImportJob, Position, Product
+from .products import PRODUCT_EDITABLE
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class IngestResult:
     reason: str = ""
     code: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: The file's product was a new one, saved with this file (see ``asset_ingest``).
+    product_created: bool = False
 
     STORED: ClassVar[str] = "stored"
     DUPLICATE: ClassVar[str] = "duplicate"
@@ -149,6 +152,9 @@ def asset_ingest(
 ) -> IngestResult:
     """Validate, store and register one image file; never raises for bad input.
 
+    ``product`` may be unsaved (an import's unknown SKU): it is saved with the asset's row,
+    so a refused file never leaves an empty product behind.
+
     The slow part (hashing, decoding, colour conversion, storage writes) runs outside any
     transaction on purpose: on SQLite an open IMMEDIATE transaction holds the write lock, and
     one 100 MB TIFF would stall every other writer. Files are written before the row, so an
@@ -167,7 +173,8 @@ def asset_ingest(
     max_bytes = settings.CUTROOM_MAX_FILE_BYTES
     try:
         stream, sha, size = _hash_stream(fileobj, max_bytes)
-        existing = ImageAsset.live.filter(product=product, sha256=sha).first()
+        existing = (ImageAsset.live.filter(product=product, sha256=sha).first()
+                    if product.pk is not None else None)
         if existing is not None:
             if import_job is not None and existing.import_job_id == import_job.pk:
                 # stored by a run of this import that died before its next checkpoint: the
@@ -206,17 +213,21 @@ def asset_ingest(
         result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
         return result
     try:
-        asset, warnings = _asset_row_create(
+        asset, warnings, created = _asset_row_create(
             product=product, position=position, filename=filename, sha=sha, size=size,
             probe=probe, original_name=original_name, working_name=working_name,
             normalized=normalized, user=user, import_job=import_job,
         )
+    except ProductDeletedError:
+        result.reason, result.code = f"Product {product.sku} is deleted.", "product_deleted"
+        return result
     except IntegrityError:
         # A concurrent upload of the same file to the same product won the race.
-        existing = ImageAsset.live.filter(product=product, sha256=sha).first()
+        existing = ImageAsset.live.filter(product__sku=product.sku, sha256=sha).first()
         if existing is None:
             raise
         return _duplicate(result, existing)
+    result.product_created = created
     result.warnings.extend(warnings)
     if normalized.colour_note and normalized.colour_flagged:
         result.warnings.append(normalized.colour_note)
@@ -262,12 +273,36 @@ def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
     return result
 
 
+def _product_saved(product: Product) -> tuple[Product, bool]:
+    """The saved row of ``product``, and whether it was created here. An unsaved product is
+    inserted now, inside the asset's transaction; if a concurrent upload of the same new SKU
+    got there first, its row is used."""
+    if product.pk is not None:
+        return product, False
+    existing = Product.objects.filter(sku=product.sku).first()
+    if existing is None:
+        # A fresh instance: if the transaction rolls back, the caller's stays unsaved.
+        new = Product(sku=product.sku, **{key: getattr(product, key) for key in PRODUCT_EDITABLE})
+        try:
+            with transaction.atomic():
+                new.save(force_insert=True)
+            return new, True
+        except IntegrityError:
+            existing = Product.objects.filter(sku=product.sku).first()
+            if existing is None:
+                raise
+    if existing.deleted_at is not None:
+        raise ProductDeletedError(existing)
+    return existing, False
+
+
 @transaction.atomic
 def _asset_row_create(
     *, product, position, filename, sha, size, probe, original_name, working_name, normalized,
     user, import_job,
-) -> tuple[ImageAsset, list[str]]:
+) -> tuple[ImageAsset, list[str], bool]:
     warnings = []
+    product, created = _product_saved(product)
     with transaction.atomic():  # savepoint: an IntegrityError must not poison the outer block
         # Concurrent uploads to one product must not both take the same free position.
         Product.objects.select_for_update().filter(pk=product.pk).exists()
@@ -291,7 +326,7 @@ def _asset_row_create(
             uploaded_by=user if getattr(user, "is_authenticated", False) else None,
             import_job=import_job,
         )
-    return asset, warnings
+    return asset, warnings, created
 
 
 @transaction.atomic

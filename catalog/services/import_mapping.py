@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..errors import StorageDownError
 from ..ingest.manifest import Manifest
-from ..ingest.naming import FilenameRules, NamingError, normalize_position
+from ..ingest.naming import DELETED, LIVE, FilenameRules, Target, Unmapped, file_target
 from ..models import ImportIssue, ImportJob, Product
 from ..validators import SKU_RE
 from .assets import STORAGE_FAULT, IngestResult, asset_ingest
@@ -145,56 +145,46 @@ class ImportRun:
         if self.progress is not None:
             self.progress(issue=(filename, reason, level))
 
-    def product_for_sku(self, sku: str, *, create: bool) -> Product | None:
-        if sku in self.products and self.products[sku] is not None:
-            return self.products[sku]
+    def sku_state(self, sku: str) -> str | None:
+        """LIVE, DELETED or None (no product yet), for ``file_target``; live ones are kept."""
+        cached = self.products.get(sku)
+        if cached is not None and cached.pk is not None:
+            return LIVE
         product = Product.objects.filter(sku=sku).first()
-        if product is not None and product.deleted_at is not None:
-            raise _Skip(f"Product {sku} is deleted.")
-        if product is None and create:
+        if product is None:
+            return None
+        if product.deleted_at is not None:
+            return DELETED
+        self.products[sku] = product
+        return LIVE
+
+    def _product_new(self, target: Target) -> Product:
+        """An unsaved product for a new SKU, checked now: ``asset_ingest`` saves it with the
+        first of its files that is stored, so a refused file creates no empty product."""
+        product = self.products.get(target.sku)
+        if product is None:
+            product = Product(sku=target.sku)
             try:
-                product = product_create(sku=sku)
+                product.full_clean(validate_unique=False, validate_constraints=False)
             except ValidationError as exc:
-                # A concurrent upload of the same session may have just created it.
-                product = Product.objects.filter(sku=sku, deleted_at__isnull=True).first()
-                if product is None:
-                    raise _Skip(f"Cannot create product {sku!r}: {_validation_text(exc)}")
-            else:
-                self.job.products_created += 1
-        if product is not None:
-            self.products[sku] = product
+                where = f"Manifest line {target.manifest_line}: " if target.manifest_line else ""
+                raise _Skip(f"{where}Cannot create product {target.sku!r}: "
+                            f"{_validation_text(exc)}")
+            self.products[target.sku] = product
         return product
 
     def target(self, name: str) -> tuple[Product, str | None]:
-        row = self.manifest.row_for(name) if self.manifest else None
-        if row is not None:
-            product = self.products.get(row.sku) or self.product_for_sku(row.sku, create=True)
-            if product is None:
-                raise _Skip(f"Manifest line {row.line}: product {row.sku} is not available.")
-            try:
-                return product, normalize_position(row.position)
-            except NamingError as exc:
-                raise _Skip(f"Manifest line {row.line}: {exc}")
         try:
-            candidates = self.rules.candidates(name)
-        except NamingError as exc:
+            target = file_target(name, rules=self.rules, manifest=self.manifest,
+                                 create=self.create_products, state=self.sku_state,
+                                 valid=lambda sku: bool(SKU_RE.match(sku)))
+        except Unmapped as exc:
             raise _Skip(str(exc))
-        if not candidates:
-            rules = ", ".join(label for label, _ in self.rules.rules)
-            raise _Skip(f"The file name matches no naming rule ({rules}) and no manifest row.")
-        found, new = self.rules.choose(
-            name, candidates=candidates, create=self.create_products,
-            # A deleted product among the readings stops the file here (_Skip), as it should.
-            exists=lambda sku: self.product_for_sku(sku, create=False) is not None,
-            valid=lambda sku: bool(SKU_RE.match(sku)))
-        if found is not None:
-            product = self.product_for_sku(found.sku, create=new)
-            if product is not None:
-                return product, found.position
-        raise _Skip(
-            f"Unknown SKU {candidates[0].sku}: no such product. Add it to the manifest or "
-            "choose 'create products for unknown SKUs'."
-        )
+        if target.new:
+            return self._product_new(target), target.position
+        product = self.products[target.sku]
+        assert product is not None  # sku_state kept every product it called live
+        return product, target.position
 
     def ingest(self, name: str, fileobj: BinaryIO, user) -> IngestResult:
         try:
@@ -205,6 +195,10 @@ class ImportRun:
                                 code="unmapped")
         result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
                               position=position, import_job=self.job)
+        if result.product_created:
+            self.job.products_created += 1
+        if product.pk is None and result.asset is not None:
+            self.products[product.sku] = result.asset.product
         if result.status == IngestResult.STORED:
             self.job.imported_count += 1
         elif (result.status == IngestResult.DUPLICATE and name == self.resumed_name
@@ -244,5 +238,6 @@ def import_summary(job: ImportJob) -> str:
     if job.error_count:
         parts.append(f"{job.error_count} refused")
     if job.products_created:
-        parts.append(f"{job.products_created} products created")
+        plural = "" if job.products_created == 1 else "s"
+        parts.append(f"{job.products_created} product{plural} created")
     return ", ".join(parts) + "."

@@ -128,8 +128,14 @@
       const skip = nameLength + dir.getUint16(at + 30, true) + dir.getUint16(at + 32, true);
       const name = utf8.decode(new Uint8Array(dir.buffer, dir.byteOffset + at + 46, nameLength));
       const base = name.split("/").pop();
-      if (!name.endsWith("/") && !name.startsWith("__MACOSX/") && base && !SKIP.test(base) &&
-          base.toLowerCase() !== "manifest.csv") {
+      if (name.toLowerCase() === "manifest.csv") {
+        // the import reads the manifest at the archive's root: so does the preview
+        names.manifest = {
+          method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
+          header: dir.getUint32(at + 42, true),
+        };
+      } else if (!name.endsWith("/") && !name.startsWith("__MACOSX/") && base &&
+          !SKIP.test(base) && base.toLowerCase() !== "manifest.csv") {
         names.push(name);
       }
       at += 46 + skip;
@@ -137,12 +143,27 @@
     return names;
   }
 
+  /* The root manifest.csv of a ZIP as a Blob (stored or deflated), or null when it cannot
+   * be read here (another compression, too big, a damaged header). */
+  async function zipManifest(file, entry) {
+    if (!entry || entry.size > 8 * 1024 * 1024 || ![0, 8].includes(entry.method)) return null;
+    const local = new DataView(await file.slice(entry.header, entry.header + 30).arrayBuffer());
+    if (local.byteLength < 30 || local.getUint32(0, true) !== 0x04034b50) return null;
+    const start = entry.header + 30 + local.getUint16(26, true) + local.getUint16(28, true);
+    const data = file.slice(start, start + entry.size);
+    if (entry.method === 0) return data;
+    if (typeof DecompressionStream === "undefined") return null;
+    const inflated = data.stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return await new Response(inflated).blob();
+  }
+
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
-  async function showPreview(url, form, names, target) {
+  async function showPreview(url, form, names, target, zipManifestBlob) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     body.delete("product");
     for (const name of names) body.append("names", name);
+    if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
     target.hidden = false;
     target.setAttribute("aria-busy", "true");
     try {
@@ -327,6 +348,8 @@
 
     fail(message) {
       this.result.replaceChildren(el("p", "error", message));
+      // the preview already said why (a bad manifest, a bad pattern): say it once, here
+      if (this.preview && this.preview.querySelector(".error")) this.preview.hidden = true;
     }
 
     async session() {
@@ -459,8 +482,14 @@
           "will report how each file was mapped.";
         return;
       }
+      let manifest = null;
+      if (names.manifest) {
+        manifest = await zipManifest(file, names.manifest).catch(() => null);
+        // unread, the server says so in the preview rather than mapping without it
+        if (!manifest) names.push("manifest.csv");
+      }
       showPreview(uploader.dataset.previewUrl, document.querySelector("form[data-options]"),
-        names, target);
+        names, target, manifest);
     };
     if (input) {
       input.addEventListener("change", previewZip);
@@ -503,6 +532,7 @@
       status.textContent = (answer.data && answer.data.error) ||
         `The ZIP could not be uploaded (HTTP ${answer.status || "network error"}).`;
       status.className = "error";
+      if (target && target.querySelector(".error")) target.hidden = true;
     });
   }
 

@@ -253,3 +253,28 @@ def test_it_previews_a_folder_per_sku_zip_before_anything_is_stored(live_server,
     page.uncheck("input[name=create_products]")
     expect(preview).to_contain_text("0 of 3 files → 0 products", timeout=15_000)
     assert not ImageAsset.objects.exists()
+
+
+@pytest.mark.parametrize("compression", ["stored", "deflated"])
+def test_it_previews_a_zip_with_the_manifest_inside_it(live_server, page, client, compression):
+    """The browser reads the ZIP's root manifest.csv (stored or deflated) and sends it with
+    the names, so the preview maps the files as the import will: to the manifest's SKU."""
+    import zipfile
+
+    from tests.catalog.imagegen import zip_bytes
+
+    _log_in(page, live_server, client, manager())
+    archive = zip_bytes({
+        "a.jpg": product_jpeg(64, 64, seed=1), "b.jpg": product_jpeg(64, 64, seed=2),
+        "manifest.csv": b"sku,filename,position\r\nMAN-1,a.jpg,MAIN\r\nMAN-1,b.jpg,PT01\r\n",
+        "notes.txt": b"shot on Monday",
+    }, compression=zipfile.ZIP_DEFLATED if compression == "deflated" else zipfile.ZIP_STORED)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("#zip-import input[name=archive]", files=[{
+        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview).to_contain_text("2 of 3 files → 1 product", timeout=15_000)
+    expect(preview.locator('[data-preview-sku="MAN-1"] li')).to_have_count(2)
+    expect(preview.locator("[data-preview-manifest-unread]")).to_have_count(0)
+    assert not ImageAsset.objects.exists()

@@ -30,7 +30,9 @@ def test_it_imports_a_server_folder_and_prints_every_bad_file(storage, tmp_path)
     out = run("import_images", str(shoot), "--pattern", "{sku}-{n}.jpg", "--create-products")
     assert "ERROR SKU3-1.jpg: Not an image" in out
     assert "ERROR SKU1-3.jpg: Refused: symbolic link." in out
-    assert "done: 3 imported, 2 refused, 3 products created." in out
+    # SKU3's only file is refused, so no empty SKU3 product is left behind.
+    assert "done: 3 imported, 2 refused, 2 products created." in out
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["SKU1", "SKU2"]
     positions = dict(ImageAsset.objects.values_list("original_filename", "position"))
     assert positions == {"SKU1-1.jpg": "MAIN", "SKU1-2.jpg": "PT01", "front.jpg": "MAIN"}
     assert ImportJob.objects.get().source_kind == "folder"

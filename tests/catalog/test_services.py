@@ -19,6 +19,7 @@ from catalog.services.assets import (
     asset_thumbnail,
     thumbnail_storage_name,
 )
+from catalog.services.import_mapping import ImportRun
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import (
     import_job_cancel,
@@ -448,6 +449,68 @@ def test_it_counts_a_browser_batch_file_by_file(storage):
     late = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes()),
                                   filename="A_PT02.jpg")
     assert late.code == "job_closed"
+
+
+def _refused_files() -> dict[str, bytes]:
+    """One file per way of being refused, each the only file of its SKU."""
+    return {"TINY-1.jpg": jpeg_bytes(size=(300, 200), seed=4),
+            "CORRUPT-1.jpg": jpeg_bytes(seed=5)[:1500],
+            "TEXT-1.jpg": b"just some text, renamed .jpg\n",
+            "EMPTY-1.jpg": b""}
+
+
+def test_it_creates_no_product_for_an_upload_whose_files_are_all_refused(storage):
+    job = import_job_create(user=None, source_kind="upload", create_products=True,
+                            expected_files=5)
+    files = {**_refused_files(), "GOOD-1.jpg": jpeg_bytes(seed=6)}
+    results = {name: import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data),
+                                            filename=name).status
+               for name, data in files.items()}
+    assert results == {**dict.fromkeys(_refused_files(), "rejected"), "GOOD-1.jpg": "stored"}
+    assert list(Product.objects.values_list("sku", flat=True)) == ["GOOD"]
+    job = import_job_finish(job_id=job.pk)
+    assert job.products_created == 1
+    assert job.message == "1 imported, 4 refused, 1 product created."
+
+
+def test_it_creates_no_product_for_a_zip_entry_that_is_refused(storage):
+    members = {**_refused_files(), "OK-1.jpg": jpeg_bytes(seed=7)}
+    job = import_job_run(job_id=zip_job(members, create_products=True).pk)
+    assert (job.imported_count, job.error_count, job.products_created) == (1, 4, 1)
+    assert list(Product.objects.values_list("sku", flat=True)) == ["OK"]
+    assert job.message == "1 imported, 4 refused, 1 product created."
+
+
+def test_it_creates_a_new_product_with_its_first_stored_file(storage):
+    members = {"NEW-1.jpg": b"not a photo", "NEW-2.jpg": jpeg_bytes(seed=8),
+               "NEW-3.jpg": jpeg_bytes(seed=9)}
+    job = import_job_run(job_id=zip_job(members, create_products=True).pk)
+    assert (job.imported_count, job.products_created) == (2, 1)
+    product = Product.objects.get()
+    assert sorted(product.assets.values_list("position", flat=True)) == ["PT01", "PT02"]
+
+
+def test_it_does_not_create_a_new_product_before_a_file_of_it_is_stored(storage):
+    run = ImportRun(import_job_create(user=None, source_kind="upload", create_products=True))
+    product, position = run.target("LATER-2.jpg")
+    assert (product.sku, product.pk, position) == ("LATER", None, "PT01")
+    assert not Product.objects.exists()
+
+
+def test_it_refuses_a_file_whose_new_product_was_deleted_meanwhile(storage):
+    ProductFactory(sku="LATE", deleted_at=timezone.now())
+    result = ingest(Product(sku="LATE"), jpeg_bytes(seed=10))
+    assert (result.status, result.reason) == ("rejected", "Product LATE is deleted.")
+    assert not result.product_created and not ImageAsset.objects.exists()
+
+
+def test_it_uses_the_product_a_concurrent_upload_created_for_the_same_new_sku(storage):
+    # Two requests of one session both saw RACE as new; the second one stores second.
+    first = ingest(Product(sku="RACE"), jpeg_bytes(seed=11), name="RACE-1.jpg")
+    second = ingest(Product(sku="RACE"), jpeg_bytes(seed=12), name="RACE-2.jpg")
+    assert [first.status, second.status] == ["stored", "stored"]
+    assert [first.product_created, second.product_created] == [True, False]
+    assert Product.objects.get().assets.count() == 2
 
 
 # --- Purge ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 def _state(cutout: Cutout):
     versions = list(Cutout.objects.filter(asset_id=cutout.asset_id).order_by("-version"))
-    return dict((v.pk, s) for v, s in selectors.version_states(versions))[cutout.pk]
+    return {v.pk: s for v, s in selectors.version_states(versions)}[cutout.pk]
 
 
 def _status(cutout: Cutout) -> str:
