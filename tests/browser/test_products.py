@@ -165,3 +165,45 @@ def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, pa
     expect(page.locator("#product-results img.cutout-thumb")).to_be_visible()
     expect(page.locator("#product-results img.original-thumb")).to_be_hidden()
     screenshot("list-cutout")
+
+
+def test_it_filters_the_product_list_as_the_manager_types_and_picks(live_server, page, client,
+                                                                    screenshot):
+    for sku, brand, category in [("BOOT-1", "Acme", "Shoes"), ("BOOT-2", "Zeta", "Shoes"),
+                                 ("HAT-1", "Acme", "Hats")]:
+        product_create(sku=sku, brand=brand, category=category)
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    _log_in(page, live_server, client, manager())
+    page.goto(live_server.url + reverse("catalog:product_list"))
+    results = page.locator("#product-results")
+    rows = page.locator("#product-results [data-select-item]")
+    expect(rows).to_have_count(3)
+    assert problems == []  # e.g. htmx:syntax:error for a trigger it cannot parse
+    # The page names its icon, so the browser does not ask for a missing /favicon.ico.
+    icon = page.locator("head link[rel=icon]").get_attribute("href")
+    assert icon and page.request.get(live_server.url + icon).ok, icon
+
+    # Picking a brand alone filters (no Filter button press).
+    page.select_option("form.filters select[name=brand]", "Acme")
+    expect(page).to_have_url(re.compile(r"brand=Acme"))
+    expect(rows).to_have_count(2)
+    expect(page.locator("#product-total")).to_contain_text("2 products")
+    page.select_option("form.filters select[name=category]", "Hats")
+    expect(rows).to_have_count(1)
+    expect(page.locator("input[data-select-item][value='HAT-1']")).to_have_count(1)
+    page.select_option("form.filters select[name=brand]", "")
+    page.select_option("form.filters select[name=category]", "")
+    expect(rows).to_have_count(3)
+
+    # Typing searches; the results replace the old ones instead of nesting inside them.
+    page.fill("form.filters input[name=q]", "boot")
+    expect(rows).to_have_count(2)
+    page.fill("form.filters input[name=q]", "boot-2")
+    expect(rows).to_have_count(1)
+    expect(results).to_have_count(1)
+    expect(page.locator("#product-results #product-results")).to_have_count(0)
+    expect(page.locator("#product-total")).to_have_count(1)
+    screenshot("filtered")
+    assert not [p for p in problems if "htmx" in p.lower()], problems

@@ -4,6 +4,7 @@ preview, then the new version computed by a real worker; the reviewer approves i
 Screenshots go to test-artifacts/screenshots/."""
 
 import io
+import json
 
 import cv2
 import numpy as np
@@ -249,3 +250,88 @@ def test_it_retouches_on_the_retouch_page_and_queues_an_uploaded_png(
     assert third.source == "retouch" and third.upload_name and third.parent_id == second.pk
     expect(page.locator(".rv-history")).to_contain_text("Uploaded retouch")
     screenshot("upload-done")
+
+
+BIG_W, BIG_H = 1600, 1200
+
+
+@pytest.fixture
+def big(monkeypatch):
+    """v1 of a 1600 x 1200 photo: taller than the editor's box on a laptop screen."""
+    from cutouts.tasks import cutout_run_task
+
+    monkeypatch.setattr(engine, "segmenter_for",
+                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+    out = io.BytesIO()
+    product_photo(BIG_W, BIG_H, 5).save(out, "JPEG", quality=90)
+    asset = asset_ingest(product=product_create(sku="BIG-1"), fileobj=io.BytesIO(out.getvalue()),
+                         filename="big-1.jpg").asset
+    assert asset is not None
+    assert (asset.working_width, asset.working_height) == (BIG_W, BIG_H)
+    return done_cutouts([asset])[0]
+
+
+BOX_JS = """(el) => { const r = el.getBoundingClientRect();
+  return {x: r.x, y: r.y, w: r.width, h: r.height}; }"""
+
+
+def _check_one_box_and_click(page, scope: str, viewport) -> None:
+    """Photo, preview and canvas share one box in the photo's proportions, all of it on the
+    screen; a click on a point of the preview marks that photo point."""
+    editor = page.locator(f"{scope} [data-retouch]")
+    stage = editor.locator(".rt-stage")
+    stage.scroll_into_view_if_needed()
+    page.wait_for_function("""(sel) => Array.from(document.querySelectorAll(sel))
+        .every((i) => i.complete && i.naturalWidth > 0)""",
+                           arg=f"{scope} .rt-stage img")
+    boxes = {name: editor.locator(f".rt-{name}").evaluate(BOX_JS)
+             for name in ("photo", "preview", "canvas")}
+    inner = stage.evaluate("""(el) => { const r = el.getBoundingClientRect();
+        return {x: r.x + el.clientLeft, y: r.y + el.clientTop, w: el.clientWidth,
+                h: el.clientHeight}; }""")
+    photo = boxes["photo"]
+    for name, box in boxes.items():
+        for key in ("x", "y", "w", "h"):
+            assert abs(box[key] - photo[key]) < 1, (name, boxes)
+    assert abs(photo["w"] / photo["h"] - BIG_W / BIG_H) < 0.01, boxes
+    # Nothing clipped by the stage, and the whole picture fits the screen.
+    assert inner["w"] >= photo["w"] - 1 and inner["h"] >= photo["h"] - 1, (inner, photo)
+    assert photo["h"] <= viewport[1] and photo["w"] <= viewport[0], photo
+    assert photo["y"] >= 0 and photo["y"] + photo["h"] <= viewport[1] + 0.5, photo
+
+    # Near the bottom right, the part of the photo the clipped editor hid.
+    target = (1400, 1100)
+    preview = boxes["preview"]
+    page.mouse.click(preview["x"] + target[0] * preview["w"] / BIG_W,
+                     preview["y"] + target[1] * preview["h"] / BIG_H)
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    strokes = json.loads(editor.locator("[data-rt-strokes]").input_value())
+    (point,) = strokes[0]["points"]
+    tolerance = BIG_W / preview["w"]  # one screen pixel in photo pixels
+    assert abs(point[0] - target[0]) <= tolerance and abs(point[1] - target[1]) <= tolerance, point
+    # The mark is drawn there on the canvas, too.
+    rgba = editor.locator(".rt-canvas").evaluate("""(c, [x, y, w]) => {
+        const k = c.width / w;
+        return Array.from(c.getContext('2d').getImageData(
+            Math.round(x * k), Math.round(y * k), 1, 1).data); }""", [*target, BIG_W])
+    assert rgba[3] > 0 and rgba[1] > rgba[0], rgba  # the keep colour, green
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+
+
+@pytest.mark.parametrize("viewport", [(1366, 900), (1280, 720), (1366, 768), (1920, 1080)])
+def test_it_lines_up_photo_preview_and_canvas_and_marks_where_the_reviewer_clicks(
+        live_server, page, screenshot, big, viewport):
+    _login(page, live_server)
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
+    _check_one_box_and_click(page, "#retouch-strokes", viewport)
+    screenshot(f"page-{viewport[0]}x{viewport[1]}")
+
+    page.goto(f"{live_server.url}/cutouts/review/card/{big.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(big.pk))
+    page.keyboard.press("e")
+    expect(page.locator(".rv-stage-retouch")).to_be_visible()
+    _check_one_box_and_click(page, ".rv-stage-retouch", viewport)
+    screenshot(f"card-{viewport[0]}x{viewport[1]}")

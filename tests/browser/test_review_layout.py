@@ -190,6 +190,7 @@ PAGES = [
     ("review-queue", "/cutouts/review/", "#review-queue"),
     ("review-card", "/cutouts/review/card/{card}/", ".rv-stage-side .rv-cutout"),
     ("export", "/cutouts/export/", "h1"),
+    ("upload", "/catalog/upload/", "h1"),
 ]
 
 
@@ -241,3 +242,75 @@ def test_it_colours_status_chips_the_same_on_the_dashboard_and_the_product_list(
     page.goto(f"{live_server.url}/catalog/products/")
     listed = page.eval_on_selector(".status-counts [data-status='in_review']", colour)
     assert listed == dashboard
+
+
+@pytest.fixture
+def shapes(monkeypatch):
+    """A portrait (1200 x 1600) and a landscape (1600 x 1200) photo, each cut out once."""
+    from cutouts.tasks import cutout_run_task
+
+    monkeypatch.setattr(engine, "segmenter_for",
+                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+    assets = []
+    for i, (sku, w, h) in enumerate([("TALL-1", 1200, 1600), ("WIDE-1", 1600, 1200)]):
+        result = asset_ingest(product=product_create(sku=sku),
+                              fileobj=io.BytesIO(product_jpeg(w, h, seed=60 + i)),
+                              filename=f"{sku}.jpg")
+        assets.append(result.asset)
+    tall, wide = done_cutouts(assets)
+    return {"tall": tall, "wide": wide}
+
+
+# The drawn box of every visible review image against the picture it shows: a box with another
+# aspect ratio than the picture stretches the product.
+BOXES_JS = """(sel) => Array.from(document.querySelectorAll(sel)).filter((i) => i.offsetParent)
+  .map((i) => { const r = i.getBoundingClientRect();
+    return {cls: i.className, w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight,
+            fit: getComputedStyle(i).objectFit, bottom: r.bottom + window.scrollY}; })"""
+
+
+def _loaded(page, selector: str) -> None:
+    page.wait_for_function("""(sel) => { const all = Array.from(document.querySelectorAll(sel))
+        .filter((i) => i.offsetParent);
+        return all.length && all.every((i) => i.complete && i.naturalWidth > 0); }""",
+                           arg=selector)
+
+
+def _proportional(page, selector: str, count: int) -> list[dict]:
+    _loaded(page, selector)
+    boxes = page.evaluate(BOXES_JS, selector)
+    assert len(boxes) == count, boxes
+    for b in boxes:
+        assert b["w"] > 100 and b["h"] > 100, b
+        # 1.5 %: rounding of the drawn size; the stretching this guards against was 30-90 %.
+        assert abs((b["w"] / b["h"]) / (b["nw"] / b["nh"]) - 1) < 0.015, b
+    return boxes
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (1920, 1080)])
+def test_it_draws_review_images_in_their_proportions_and_the_market_preview_at_600_px(
+        live_server, page, screenshot, shapes, viewport):
+    width, height = viewport
+    page.set_viewport_size({"width": width, "height": height})
+    _login(page, live_server, reviewer())
+    for name in ("tall", "wide"):
+        cutout = shapes[name]
+        page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+        page.click("[data-rv-mode=side]")  # the card keeps the last card's view mode
+        side = _proportional(page, ".rv-stage-side img.rv-original, .rv-stage-side img.rv-cutout",
+                             2)
+        for box in side:  # the whole picture is on the screen, the panes side by side
+            assert box["h"] <= 0.7 * height + 1 and box["w"] <= width / 2, box
+        screenshot(f"{name}-side-{width}")
+        expect(page.get_by_text("No decisions yet.")).to_be_visible()
+        expect(page.locator("li", has_text="No decisions yet.")).to_have_count(0)  # not "1. No…"
+        page.click("[data-rv-mode=slider]")
+        _proportional(page, ".rv-stage-slider .rv-compare > img.rv-original", 1)
+        page.click("[data-rv-mode=mask]")
+        _proportional(page, ".rv-stage-mask img.rv-mask", 1)
+        page.click("[data-rv-mode=market]")
+        (market,) = _proportional(page, ".rv-stage-market img.rv-market", 1)
+        assert (market["nw"], market["nh"]) == (600, 600)
+        assert market["w"] <= 600.5 and market["h"] <= 600.5, market  # "shown at 600 px"
+        screenshot(f"{name}-market-{width}")

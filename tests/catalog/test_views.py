@@ -159,6 +159,22 @@ def test_it_answers_an_htmx_search_with_the_results_partial_only(reviewer_client
     assert "BOOT-1" in body and "<html" not in body
 
 
+def test_it_answers_an_htmx_filter_by_select_with_one_results_section(reviewer_client):
+    # The form swaps the answer in place of #product-results (outerHTML): one section, no page.
+    ProductFactory(sku="BOOT-1", brand="Acme")
+    ProductFactory(sku="HAT-1", brand="Hatters")
+    page = reviewer_client.get(reverse("catalog:product_list")).content.decode()
+    assert 'hx-target="#product-results" hx-swap="outerHTML"' in page
+    assert "from:(form.filters select)" in page  # a selector with a space needs the brackets
+    response = reviewer_client.get(
+        reverse("catalog:product_list"), {"brand": "Hatters"},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="product-results",
+    )
+    body = response.content.decode()
+    assert body.count('id="product-results"') == 1 and "<form class=\"card filters\"" not in body
+    assert "HAT-1" in body and "BOOT-1" not in body
+
+
 def test_it_pages_by_sku_keyset_forward_and_back(reviewer_client):
     Product.objects.bulk_create(Product(sku=f"K{n:03d}") for n in range(120))
     url = reverse("catalog:product_list")
@@ -546,13 +562,13 @@ def test_it_previews_a_folder_per_sku_shoot_as_one_product_per_folder(manager_cl
 def test_it_previews_unknown_skus_as_not_mapped_without_create(manager_client):
     page = _preview(manager_client, ["SHOE-77/IMG_0001.jpg"])
     assert "0 of 1 file → 0 products" in page
-    assert "unknown SKU SHOE-77" in page
+    assert "Unknown SKU SHOE-77: no such product" in page
 
 
 def test_it_previews_a_deleted_product_and_a_bad_rule_with_reasons(manager_client):
     ProductFactory(sku="GONE-1", deleted_at=timezone.now())
     page = _preview(manager_client, ["GONE-1_main.jpg"])
-    assert "product GONE-1 is deleted" in page
+    assert "Product GONE-1 is deleted." in page
     page = _preview(manager_client, ["A_main.jpg"], patterns="{colour}.jpg")
     assert "Unknown placeholder {colour}" in page
 
@@ -562,3 +578,54 @@ def test_it_previews_manifest_rows_before_the_naming_rules(manager_client):
                       "text/csv")
     page = _preview(manager_client, ["IMG_9.jpg"], manifest=manifest, create_products="on")
     assert 'data-preview-sku="MAN-1"' in page and "manifest line 2" in page
+
+
+def _preview_parts(page: str) -> tuple[set[str], dict[str, str]]:
+    """The SKUs the preview maps files to, and each not-mapped name with its reason."""
+    import html
+    import re
+
+    skus = set(re.findall(r'data-preview-sku="([^"]+)"', page))
+    unmapped = dict(re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                               r"([^<]*)</li>", page))
+    return skus, {html.unescape(k): html.unescape(v) for k, v in unmapped.items()}
+
+
+def test_it_previews_a_zip_as_its_import_maps_it(manager_client, storage):
+    manifest = b"sku,filename,position\r\nMAN-1,a.jpg,MAIN\r\nMAN-1,b.jpg,PT01\r\n"
+    members = {"a.jpg": product_jpeg(1200, 900, seed=1), "b.jpg": product_jpeg(1200, 900, seed=2),
+               "manifest.csv": manifest, "notes.txt": b"shot on Monday",
+               "../../evil-1.jpg": product_jpeg(seed=3), ".DS_Store": b"\0"}
+    page = _preview(manager_client, list(members), create_products="on",
+                    zip_manifest=upload("manifest.csv", manifest, "text/csv"))
+    skus, unmapped = _preview_parts(page)
+    assert "2 of 4 files → 1 product" in page
+    assert skus == {"MAN-1"} and "manifest line 3" in page
+    assert unmapped == {"notes.txt": "Skipped: not an image file name (.txt).",
+                        "../../evil-1.jpg": "Refused: '..' in the path (path traversal)."}
+
+    response = manager_client.post(reverse("catalog:import_list"), {
+        "archive": upload("shoot.zip", zip_bytes(members), "application/zip"),
+        "create_products": "on"})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert set(Product.objects.filter(assets__import_job=job).values_list("sku", flat=True)) \
+        == skus
+    assert dict(job.issues.values_list("filename", "reason")) == unmapped
+
+
+def test_it_says_when_the_zip_manifest_could_not_be_read_for_the_preview(manager_client):
+    page = _preview(manager_client, ["a.jpg", "manifest.csv"], create_products="on")
+    assert "data-preview-manifest-unread" in page and "1 of 1 file → 1 product" in page
+    page = _preview(manager_client, ["a.jpg", "manifest.csv"], create_products="on",
+                    zip_manifest=upload("manifest.csv", b"sku,filename\r\nM-1,a.jpg\r\n",
+                                        "text/csv"))
+    assert "data-preview-manifest-unread" not in page and 'data-preview-sku="M-1"' in page
+
+
+def test_it_pluralises_the_products_created_by_an_import(manager_client):
+    job = ImportJobFactory(products_created=1, status="done")
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert "1 product created" in page.content.decode()
+    ImportJob.objects.filter(pk=job.pk).update(products_created=2)
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert "2 products created" in page.content.decode()
