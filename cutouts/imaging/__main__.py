@@ -168,7 +168,7 @@ def cmd_clicks(args: argparse.Namespace) -> int:
 
     return _run_retouch_benchmark(args, clicks.run_clicks, clicks.progress_line,
                                   images_dir=args.images_dir, masks_dir=args.masks_dir,
-                                  max_clicks=args.max_clicks)
+                                  max_clicks=args.max_clicks, painted=args.painted)
 
 
 def cmd_detail(args: argparse.Namespace) -> int:
@@ -243,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--max-clicks", type=int, default=20)
     k.add_argument("--baseline", action="store_true",
                    help="also run the baseline (click disks painted on the cutout) in the same run")
+    k.add_argument("--painted", action="store_true",
+                   help="painted keep/remove strokes along each error region instead of clicks "
+                        "(--max-clicks then counts strokes)")
     k.set_defaults(func=cmd_clicks)
 
     d = sub.add_parser("detail", parents=[protocol],

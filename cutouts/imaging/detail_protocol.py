@@ -7,7 +7,6 @@ import os
 import statistics
 import sys
 import time
-from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from . import metrics
+from .centreline import thin, walk
 from .clicks import CLICK_RADIUS, Progress, Refiner, click_stroke, next_click, run_engines
 from .strokes import DETAIL, Stroke, rasterise
 
@@ -59,62 +59,6 @@ def _seg_click(alpha: np.ndarray, gt: np.ndarray,
     return (x, y), positive, float(d[y, x])
 
 
-def _thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning (bool): the centre line of a band, 8-connected, one pixel wide."""
-    img = np.pad(mask.astype(np.uint8), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = img
-            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
-                 p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]  # P2..P9
-            c = p[1:-1, 1:-1]
-            b = sum(x.astype(np.int32) for x in n)
-            seq = n + [n[0]]
-            a = sum(((seq[i] == 0) & (seq[i + 1] == 1)).astype(np.int32) for i in range(8))
-            if step == 0:
-                m1, m2 = n[0] * n[2] * n[4], n[2] * n[4] * n[6]
-            else:
-                m1, m2 = n[0] * n[2] * n[6], n[0] * n[4] * n[6]
-            kill = (c == 1) & (b >= 2) & (b <= 6) & (a == 1) & (m1 == 0) & (m2 == 0)
-            if kill.any():
-                c[kill] = 0
-                changed = True
-        if not changed:
-            out: np.ndarray = img[1:-1, 1:-1] > 0
-            return out
-
-
-_N8 = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-
-
-def _walk(skel: np.ndarray, start: tuple[int, int], blocked: set[tuple[int, int]],
-          limit: float) -> list[tuple[int, int]]:
-    """The skeleton path from start to the pixel farthest along it (geodesic, at most limit)."""
-    h, w = skel.shape
-    dist = {start: 0.0}
-    parent: dict[tuple[int, int], tuple[int, int]] = {}
-    q = deque([start])
-    far = start
-    while q:
-        p = q.popleft()
-        for dy, dx in _N8:
-            n = (p[0] + dy, p[1] + dx)
-            if not (0 <= n[0] < h and 0 <= n[1] < w) or not skel[n] or n in blocked:
-                continue
-            d = dist[p] + (1.4142 if dy and dx else 1.0)
-            if d > limit or d >= dist.get(n, np.inf):
-                continue
-            dist[n], parent[n] = d, p
-            q.append(n)
-            if d > dist[far]:
-                far = n
-    path = [far]
-    while path[-1] != start:
-        path.append(parent[path[-1]])
-    return path[::-1]
-
-
 def detail_stroke(err: np.ndarray, band: np.ndarray, painted: np.ndarray) -> Stroke | None:
     """One detail stroke a person could paint: from the band pixel where the (smoothed) alpha
     error is worst, along the band's centre line at most HALF_LENGTH px either way, one radius
@@ -132,7 +76,7 @@ def detail_stroke(err: np.ndarray, band: np.ndarray, painted: np.ndarray) -> Str
     # same stretch again
     sub = band[y0:y1, x0:x1] & ~painted[y0:y1, x0:x1]
     half = cv2.distanceTransform(np.pad(sub, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    skel = _thin(sub)
+    skel = thin(sub)
     # the centre-line pixel nearest the worst spot (of the band piece it lies in)
     _, comp = cv2.connectedComponents(sub.astype(np.uint8), connectivity=8)
     here = comp == comp[y - y0, x - x0]
@@ -143,8 +87,8 @@ def detail_stroke(err: np.ndarray, band: np.ndarray, painted: np.ndarray) -> Str
     else:
         i = int(np.argmin((ys - (y - y0)) ** 2 + (xs - (x - x0)) ** 2))
         start = (int(ys[i]), int(xs[i]))
-        one = _walk(skel, start, set(), HALF_LENGTH)
-        other = _walk(skel, start, set(one[1:]), HALF_LENGTH)
+        one = walk(skel, start, set(), HALF_LENGTH)
+        other = walk(skel, start, set(one[1:]), HALF_LENGTH)
         path = one[::-1] + other[1:]
         radius = float(np.median([half[p] for p in path]))
         step = max(1, int(min(max(radius, RADIUS_MIN), RADIUS_MAX) // 2))

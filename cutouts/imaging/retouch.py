@@ -4,7 +4,9 @@ The model's alpha (the base version) is the prior; the strokes are hard labels. 
 (PyMaxflow) at a working resolution decides the rest from three terms:
 
 * the prior's log-odds, trusted less close to a stroke (a stroke says "the model was wrong
-  around here"), fully trusted far from every stroke;
+  around here"), fully trusted far from every stroke; how far "close" reaches grows with the
+  object, and for a painted stroke is capped by the stroke's own size (twice its brush radius,
+  or twice its depth inside the region it paints), so a stroke along a thin sliver stays there;
 * a colour model (Lab histograms) built from the strokes and the model's confident regions,
   the latter weighted by their nearness to the strokes, so it describes the local scene;
 * an edge-aware (contrast-sensitive) 8-neighbour smoothness term.
@@ -63,6 +65,11 @@ class Params:
     blob_bias: float = 1.0  # log-odds push over a blob a remove stroke marks (and no keep)
     edge_click_px: float = 5.0  # a click this close to the current edge flips only its own disk
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
+    # a painted stroke's influence radius: at most paint_reach_mult x its reach (its brush
+    # radius, or its median distance from the current edge if larger), at least
+    # paint_sigma_min px; 0 leaves it to the object's area alone
+    paint_reach_mult: float = 2.0
+    paint_sigma_min: float = 3.0
     window_sigmas: float = 4.0  # a stroke's solve window: its box plus this many radii
     # a remove click spares a strap-like piece of its flip (see _thin_spared): half-width at
     # most thin_width x the click's radius, at least thin_length of its widths long, reached
@@ -368,6 +375,22 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     return core
 
 
+def _paint_reach(state: np.ndarray, st: Stroke, positive: bool, margin: int) -> float:
+    """A painted stroke's brush radius, or the median distance of its points from the current
+    state's other side (looked for within ``margin`` px of the stroke), whichever is larger."""
+    h, w = state.shape
+    bx0, by0, bx1, by1 = st.bounds()
+    ya, yb = max(0, int(by0) - margin), min(h, int(np.ceil(by1)) + margin + 1)
+    xa, xb = max(0, int(bx0) - margin), min(w, int(np.ceil(bx1)) + margin + 1)
+    if ya >= yb or xa >= xb:
+        return st.radius
+    other = state[ya:yb, xa:xb] if positive else ~state[ya:yb, xa:xb]
+    d = cv2.distanceTransform((~other).astype(np.uint8), cv2.DIST_L2, 5)
+    ds = [float(d[min(max(int(round(py)), ya), yb - 1) - ya,
+                  min(max(int(round(px)), xa), xb - 1) - xa]) for px, py in st.points]
+    return max(st.radius, float(np.median(ds)))
+
+
 def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndarray,
           state: np.ndarray, core_labels: np.ndarray, seen: np.ndarray, st: Stroke,
           core: np.ndarray, params: Params) -> np.ndarray:
@@ -393,6 +416,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             d = cv2.distanceTransform(np.pad(same[ys, xs], 1).astype(np.uint8), cv2.DIST_L2, 5)
             depth = float(d[1 + cy - ys.start, 1 + cx - xs.start])
             sigma = max(sigma, min(params.depth_sigma * depth, 3 * sigma))
+    if params.paint_reach_mult and len(st.points) > 1:
+        # a painted stroke says how big the wrong region is: as wide as its brush, or as deep
+        # as it lies inside the current other side (a thin scribble through a missed part).
+        # An object-sized influence let a stroke along a one- or two-pixel sliver discount the
+        # prior 20+ px around it, and the cut moved the edge past the true one (docs/review.md)
+        sigma = min(sigma, max(params.paint_sigma_min,
+                               params.paint_reach_mult * _paint_reach(state, st, positive,
+                                                                      int(np.ceil(3 * sigma)))))
     seen_keep = seen == KEEP
     blob = ghosts = None
     if not positive:

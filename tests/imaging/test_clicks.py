@@ -7,7 +7,16 @@ from django.core.management import call_command
 from PIL import Image
 
 from cutouts.imaging.__main__ import main
-from cutouts.imaging.clicks import image_set, next_click, noc, run_clicks, summarise
+from cutouts.imaging.clicks import (
+    PAINT_RADIUS_MAX,
+    image_set,
+    next_click,
+    next_paint,
+    noc,
+    run_clicks,
+    summarise,
+)
+from cutouts.imaging.strokes import rasterise
 
 from .scenes import ColourSegmenter, compose
 
@@ -100,3 +109,69 @@ def test_it_wraps_the_protocol_in_a_management_command(tmp_path):
     table = stdout.getvalue()
     assert "noc90" in table and "davis" in table
     assert json.loads(out.read_text())["engines"]["retouch"]["sets"]["davis"]["images"] == 1
+
+
+def test_it_paints_along_the_missed_band_with_a_brush_that_fits_inside_it():
+    gt = np.zeros((120, 200), np.uint8)
+    gt[20:100, 20:180] = 255
+    pred = gt > 128
+    pred[50:62, 30:170] = False  # a missed band 12 px high, 140 long
+    st = next_paint(pred, gt)
+    assert st is not None and st.kind == "keep"
+    # the brush fits the band's half-width (6 px) and covers most of its length
+    assert 3.0 <= st.radius <= 6.0
+    xs = [x for x, _ in st.points]
+    assert max(xs) - min(xs) >= 100
+    painted = rasterise([st], gt.shape) > 0
+    assert painted.any() and not (painted & pred).any()  # nothing outside the error region
+
+
+def test_it_paints_a_remove_stroke_when_the_spill_is_deeper():
+    gt = np.zeros((120, 200), np.uint8)
+    gt[20:100, 20:100] = 255
+    pred = gt > 128
+    pred[50:54, 40:90] = False  # a shallow miss (2 px deep)
+    pred[30:90, 130:190] = True  # a spilled block 60 x 60: deeper
+    st = next_paint(pred, gt)
+    assert st is not None and st.kind == "remove"
+    painted = rasterise([st], gt.shape) > 0
+    assert (painted & (gt < 128) & pred).sum() == painted.sum()
+    assert st.radius <= PAINT_RADIUS_MAX
+
+
+def test_it_paints_nothing_when_every_error_is_shallower_than_two_pixels():
+    gt = np.zeros((80, 80), np.uint8)
+    gt[20:60, 20:60] = 255
+    pred = gt > 128
+    pred[20:60, 20] = False  # a one-pixel sliver
+    assert next_paint(pred, gt) is None
+    assert next_paint(gt > 128, gt) is None
+
+
+def test_it_runs_the_painted_protocol_and_counts_strokes_that_hurt(tmp_path):
+    _write_pair(tmp_path, "008", 6)
+    out = tmp_path / "painted.json"
+    stream = io.StringIO()
+    run_clicks(tmp_path / "images", tmp_path / "masks", max_clicks=2, painted=True,
+               segmenter=ColourSegmenter(), out_json=out, stream=stream)
+    data = json.loads(out.read_text())
+    assert data["policy"] == "painted" and "click_radius" not in data
+    row = data["engines"]["retouch"]["images"][0]
+    assert row["strokes"] and "clicks" not in row
+    assert row["strokes"][0]["kind"] == "remove" and len(row["strokes"][0]["points"]) >= 2
+    assert row["ious"][1] > row["ious"][0] + 0.1  # the stroke over the unwanted patch removes it
+    assert data["engines"]["retouch"]["sets"]["all"]["worse"] == 0
+    assert "worse" in stream.getvalue().splitlines()[0]
+
+
+def test_it_runs_the_painted_protocol_from_both_commands(tmp_path, capsys):
+    _write_pair(tmp_path, "003", 7)
+    out = tmp_path / "p.json"
+    rc = main(["clicks", str(tmp_path / "images"), str(tmp_path / "masks"), "--max-clicks", "1",
+               "--painted", "--json", str(out), "--quiet", "--threads", "1"])
+    assert rc == 0 and json.loads(out.read_text())["policy"] == "painted"
+    assert "strokes" in capsys.readouterr().out
+    out2 = tmp_path / "q.json"
+    call_command("retouch_benchmark", "--data", str(tmp_path), "--max-clicks", "1", "--painted",
+                 "--json", str(out2), stdout=io.StringIO(), stderr=io.StringIO())
+    assert json.loads(out2.read_text())["policy"] == "painted"

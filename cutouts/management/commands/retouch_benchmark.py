@@ -14,7 +14,9 @@ class Command(BaseCommand):
         "Simulated clicks (RITM protocol) from the automatic default cutout: NoC@85/90, mean IoU "
         "after 0/1/3/5/10 clicks, share of clicks that lowered IoU and seconds per click, for "
         "the GrabCut and DAVIS photos separately; --baseline also runs the clicks painted as "
-        "disks. --soft DIR (images/, alpha/, trimaps/) runs the detail-brush benchmark instead: "
+        "disks. --painted replaces each click by a painted stroke along the error region "
+        "(strokes lowering IoU counted). --soft DIR (images/, alpha/, trimaps/) runs the "
+        "detail-brush benchmark instead: "
         "SAD, Grad, soft and band MAE after 0/1/2/3/5/10 touches (clicks and detail strokes)."
     )
 
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--max-clicks", type=int, default=20)
         parser.add_argument("--limit", type=int, default=None)
         parser.add_argument("--baseline", action="store_true")
+        parser.add_argument("--painted", action="store_true",
+                            help="painted keep/remove strokes instead of clicks")
         parser.add_argument("--json", dest="json_path", default="retouch_benchmark.json")
         parser.add_argument("--soft", default=None,
                             help="soft-alpha set (images/, alpha/, trimaps/): run the detail "
@@ -32,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-touches", type=int, default=10)
 
     def handle(self, *args, data, max_clicks, limit, baseline, json_path, soft=None,
-               max_touches=10, **options):
+               max_touches=10, painted=False, **options):
         engines = ("retouch", "paint") if baseline else ("retouch",)
         if soft:
             root = Path(soft)
@@ -45,7 +49,8 @@ class Command(BaseCommand):
         if not (root / "images").is_dir() or not (root / "masks").is_dir():
             raise CommandError(f"{root} needs images/ and masks/ folders")
         self._run(clicks.run_clicks, clicks.progress_line, json_path, root / "images",
-                  root / "masks", max_clicks=max_clicks, limit=limit, engines=engines)
+                  root / "masks", max_clicks=max_clicks, limit=limit, engines=engines,
+                  painted=painted)
 
     def _run(self, runner, line, json_path, *data, **kwargs):
         """One protocol run: progress lines on stderr, the table on stdout, the JSON written."""
