@@ -319,7 +319,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
                              "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (DEBUG only) would print every django.request line a
+        # second time beside the root's: the root handler alone writes them, in our format
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Cutout jobs ----------------------------------------------------------------------------

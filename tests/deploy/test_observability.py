@@ -121,6 +121,35 @@ def test_task_id_and_the_publishing_requests_id_reach_worker_log_lines(monkeypat
     assert cutroom_logging.request_id_var.get() == ""
 
 
+@pytest.mark.django_db
+def test_a_refused_request_is_logged_once_in_our_format(client, settings):
+    import logging
+
+    from tests.factories import reviewer
+
+    settings.DEBUG = True  # Django's own console handler only speaks under DEBUG
+    handlers = []
+    logger = logging.getLogger("django.request")
+    while logger is not None:
+        handlers += logger.handlers
+        logger = logger.parent if logger.propagate else None
+    assert handlers == logging.getLogger().handlers  # the root's console handler, nothing else
+    lines = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+
+    collect = Collect()
+    logging.getLogger().addHandler(collect)
+    try:
+        client.force_login(reviewer())
+        assert client.get("/cutouts/export/").status_code == 403
+    finally:
+        logging.getLogger().removeHandler(collect)
+    assert sum("Forbidden" in line for line in lines) == 1
+
+
 def test_production_uses_json_logs_and_development_stays_plain(settings):
     from config.settings import base
 
