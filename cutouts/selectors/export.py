@@ -106,6 +106,26 @@ def spec_preset(spec: str) -> variants.Preset:
                            variants.Rules())
 
 
+def library_missing(*, presets: Iterable[variants.Preset]) -> list[str]:
+    """What the presets' specs name from the scene library but the library lacks (a
+    ``bg-<slug>`` that is no background, a ``logo-<slug>-…`` that is no logo), one message
+    each: a render would only find out per variant and exclude them all."""
+    wanted: dict[tuple[str, str], str] = {}  # (slug, kind) -> the spec that names it
+    for preset in presets:
+        for op in preset.variant_spec.operations:
+            slug = getattr(op, "slug", None)
+            if slug is None:
+                continue
+            kind = Background.Kind.LOGO if op.name == "logo" else Background.Kind.BACKGROUND
+            wanted.setdefault((slug, kind), op.token())
+    if not wanted:
+        return []
+    found = set(Background.objects.filter(slug__in={s for s, _ in wanted})
+                .values_list("slug", "kind"))
+    return [f"{token!r}: there is no library {kind} {slug!r}"
+            for (slug, kind), token in sorted(wanted.items()) if (slug, kind) not in found]
+
+
 def export_candidates(*, product_ids: Iterable[int] | None = None, brand: str = "",
                       approved_since: date | str | None = None) -> QuerySet[Cutout]:
     """Approved current cutouts matching the filters, in the order they are exported."""
@@ -214,8 +234,8 @@ def export_job_file(*, job: ExportJob, file: str = "zip") -> ExportFile | None:
             return None
         return ExportFile(job.manifest_name, f"cutroom-export-{job.pk}-manifest.csv",
                           "text/csv; charset=utf-8")
-    if file != "zip" or not job.zip_name:
-        return None
+    if file != "zip" or not job.zip_name or not job.exported_count:
+        return None  # an empty export's ZIP (made before 2026-12-02) holds only the manifest
     return ExportFile(job.zip_name, f"cutroom-export-{job.pk}.zip", "application/zip")
 
 
@@ -224,6 +244,8 @@ class ExportProgress:
     job: ExportJob
     percent: int
     is_active: bool
+    #: finished, not a dry run, and wrote no file: there is nothing to download
+    empty: bool = False
 
 
 def export_job_progress(*, job: ExportJob) -> ExportProgress:
@@ -232,7 +254,9 @@ def export_job_progress(*, job: ExportJob) -> ExportProgress:
     if job.status == JobStatus.DONE:
         percent = 100
     return ExportProgress(job=job, percent=percent,
-                          is_active=job.status in (JobStatus.QUEUED, JobStatus.RUNNING))
+                          is_active=job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+                          empty=job.status == JobStatus.DONE and not job.dry_run
+                          and not job.exported_count)
 
 
 def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict], bool]:

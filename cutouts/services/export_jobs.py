@@ -66,6 +66,10 @@ def _plan(presets: list[str], filters: dict
         resolved = export_selectors.preset_resolve(names=presets)
     except PresetError as exc:
         raise ExportError(str(exc))
+    # refused when the export is asked for, not excluded variant by variant when it runs
+    missing = export_selectors.library_missing(presets=resolved)
+    if missing:
+        raise ExportError("Unknown library item(s): " + "; ".join(missing) + ".")
     return export_selectors.export_plan(
         cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
 
@@ -173,7 +177,7 @@ def _export_execute(job: ExportJob, run_token: str,
             sink = (FolderSink(job.folder, resumed=job.attempts > 1)
                     if job.destination == ExportJob.Destination.FOLDER else ZipSink())
         text, writer = manifest_writer(manifest_file)
-        exported = excluded = done = 0
+        exported = excluded = done = would = 0
         exported_cutouts: set[int] = set()
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
@@ -188,7 +192,9 @@ def _export_execute(job: ExportJob, run_token: str,
                     sink.write(item.path, out.data)
                     exported += 1
                     exported_cutouts.add(item.cutout_id)
-                elif not job.dry_run:
+                elif job.dry_run and _would_export(job, item, out):
+                    would += 1
+                else:
                     excluded += 1
                     if len(report["excluded"]) < MAX_REPORTED:
                         report["excluded"].append({
@@ -205,6 +211,8 @@ def _export_execute(job: ExportJob, run_token: str,
             if progress:
                 progress(done, total)
         report["excluded_count"] = excluded
+        if job.dry_run:
+            report["would_export"] = would
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
@@ -245,7 +253,9 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     manifest_name = exports.save(f"manifests/export-{job.pk}-manifest.csv",
                                  File(manifest_file, name="manifest.csv"))
     zip_name = ""
-    if isinstance(sink, ZipSink):
+    # A ZIP of nothing but the manifest offers a download that holds no image: keep only the
+    # manifest (downloadable on its own) and say why nothing was written.
+    if isinstance(sink, ZipSink) and exported:
         sink.finish(manifest_file)
         zip_name = exports.save(f"zips/cutroom-export-{job.pk}.zip",
                                 File(sink.file, name=f"cutroom-export-{job.pk}.zip"))
@@ -253,7 +263,11 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
         manifest_file.seek(0)
         sink.write("manifest.csv", manifest_file.read())
     if job.dry_run:
-        message = f"Dry run: {job.progress_total} file(s) would be exported; nothing written."
+        message = (f"Dry run: {report.get('would_export', 0)} file(s) would be exported"
+                   f"{f', {excluded} excluded' if excluded else ''}; nothing written.")
+    elif not exported:
+        message = (f"0 files written: all {excluded} excluded — see the reasons."
+                   if excluded else "0 files written.")
     else:
         message = f"{exported} file(s) exported, {excluded} excluded."
     with transaction.atomic():
@@ -281,6 +295,14 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     _notify(job, f"Export {job.pk} finished: {message}")
     events.export_finished(job)
     return "done"
+
+
+def _would_export(job: ExportJob, item: Any, out: Any) -> bool:
+    """Whether a dry run's planned file would go into the real export: it can be named and is
+    not rendered yet, or its cached rendition passes (or failing ones are included)."""
+    if item.error:
+        return False
+    return out is None or not out.fields or out.ok or job.include_failing
 
 
 def _notify(job: ExportJob, text: str) -> None:

@@ -411,6 +411,9 @@ def rendition_thumbnail(*, sha256: str) -> str | None:
         with storage.open(rendition.file_name, "rb") as fh:
             image: Image.Image = Image.open(fh)
             image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG: decode at 1/2..1/8
+            # thumbnail() leaves an image already within the side undecoded, and save() below
+            # runs after the file is closed: decode while it is still open.
+            image.load()
             image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
             if image.mode not in ("RGB", "RGBA"):
                 image = image.convert("RGBA" if "A" in image.getbands() else "RGB")

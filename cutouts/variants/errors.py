@@ -39,3 +39,14 @@ class ExportNamingError(VariantError):
     """An export file name cannot be built from a naming template and a product's
     identifiers (not the import's ``catalog.ingest.naming.NamingError``, which maps file
     names to products)."""
+
+
+class EmptyNamingFieldError(ExportNamingError):
+    """The naming template needs a field (or one of ``{a|b}``) the product has no value for:
+    ``fields`` are the template's names, ``missing`` False when a value was there but was
+    reduced to nothing by the file-name cleaning."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...], missing: bool):
+        self.fields = fields
+        self.missing = missing
+        super().__init__(message)

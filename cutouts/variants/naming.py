@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from catalog.ingest.positions import NUMBERED, position_for_number
 
-from .errors import ExportNamingError
+from .errors import EmptyNamingFieldError, ExportNamingError
 
 if TYPE_CHECKING:
     from .presets import Preset
@@ -116,19 +116,25 @@ def build_name(
 
     def fill(match: re.Match[str]) -> str:
         names = match[1].split("|")
+        present = False
         for name in names:
             if name == "amazon_position":
                 return amazon_position(position)
             raw = _gtin14(gtin) if name == "gtin14" else values.get(name)
-            if raw is None:
+            if raw is None or not str(raw).strip():
                 continue
+            present = True
             cleaned = sanitize(raw)
             if cleaned:
                 return cleaned
-        raise ExportNamingError(
+        if not present:  # nothing to clean: say the product lacks it, not that it was cleaned
+            raise EmptyNamingFieldError(
+                f"cannot name the file: the product has no {field_label(names)}",
+                fields=tuple(names), missing=True)
+        raise EmptyNamingFieldError(
             f"cannot name the file: {' / '.join(names)} "
-            f"{'is' if len(names) == 1 else 'are all'} empty after removing invalid characters"
-        )
+            f"{'is' if len(names) == 1 else 'are all'} empty after removing invalid characters",
+            fields=tuple(names), missing=False)
 
     name = _PLACEHOLDER.sub(fill, template)
     parts = name.split("/")
@@ -139,10 +145,31 @@ def build_name(
     return name
 
 
+_FIELD_LABELS = {"sku": "SKU", "asin": "ASIN", "gtin": "GTIN", "gtin14": "GTIN",
+                 "position": "image position", "n": "image position"}
+
+
+def field_label(names: Iterable[str]) -> str:
+    """``["asin", "sku"]`` -> ``"ASIN or SKU"``: naming fields as a catalog manager calls them."""
+    labels = dict.fromkeys(_FIELD_LABELS.get(n, n) for n in names)
+    return " or ".join(labels)
+
+
 def name_for(preset: Preset, *, position: int = 1, **identifiers: str | None) -> str:
-    """Name a variant of ``preset`` (a :class:`~cutouts.variants.presets.Preset`)."""
-    return build_name(preset.naming, position=position, preset=preset.name,
-                      ext=preset.extension, **identifiers)
+    """Name a variant of ``preset`` (a :class:`~cutouts.variants.presets.Preset`). A field
+    the product has no value for is reported as such, with the SKU and the preset's label:
+    "SKU-1 has no GTIN; Walmart files are named by GTIN"."""
+    try:
+        return build_name(preset.naming, position=position, preset=preset.name,
+                          ext=preset.extension, **identifiers)
+    except EmptyNamingFieldError as exc:
+        if not exc.missing:
+            raise
+        label = field_label(exc.fields)
+        sku = (identifiers.get("sku") or "").strip()
+        raise EmptyNamingFieldError(
+            f"{sku or 'the product'} has no {label}; {preset.label} files are named by {label}",
+            fields=exc.fields, missing=True) from None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from .spec import (
     SideSize,
     VariantSpec,
     _int,
+    is_broken_hex,
     library_input,
     register_operation,
 )
@@ -291,6 +292,9 @@ class Background(Operation):
             arg = "".join(c * 2 for c in arg)
         if arg and re.fullmatch(r"[0-9a-f]{6}", arg):
             return cls((int(arg[0:2], 16), int(arg[2:4], 16), int(arg[4:6], 16)))
+        if arg and is_broken_hex(arg):
+            raise SpecError(f"bad token {token!r}: bg-RRGGBB needs 6 hex digits (got "
+                            f"{len(arg)}), e.g. bg-ffffff", token)
         if arg and SLUG_RE.match(arg):
             return cls(None, arg)
         raise SpecError(

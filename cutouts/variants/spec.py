@@ -77,7 +77,8 @@ def _int(token: str, arg: str | None, what: str, lo: int, hi: int) -> int:
         raise SpecError(f"bad token {token!r}: expected {what}", token)
     value = int(arg)
     if not lo <= value <= hi:
-        raise SpecError(f"bad token {token!r}: {what} must be between {lo} and {hi}", token)
+        # ``what`` already states the range ("a quality 1-100"): say it once
+        raise SpecError(f"bad token {token!r}: {value} is out of range, expected {what}", token)
     return value
 
 
@@ -256,8 +257,19 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$")
 
 
 def is_colour_word(slug: str) -> bool:
-    """Slugs that ``bg-`` would read as a colour, so a library item may not use them."""
-    return slug == "transparent" or bool(re.fullmatch(r"[0-9a-f]{3}|[0-9a-f]{6}", slug))
+    """Slugs that ``bg-`` would read as a colour (or refuse as a mistyped one, see
+    :func:`is_broken_hex`), so a library item may not use them."""
+    return slug == "transparent" or bool(re.fullmatch(r"[0-9a-f]{3}|[0-9a-f]{6}", slug)) \
+        or is_broken_hex(slug)
+
+
+def is_broken_hex(arg: str) -> bool:
+    """4, 5 or 7 hex digits holding a digit or at most two distinct letters ("fffff",
+    "f5f5f", "eeeeee0"): a colour with a digit missing or doubled, so ``bg-`` refuses it
+    rather than looking for such a background. Words made of the letters a-f ("cafe",
+    "faded") stay possible library names."""
+    return bool(re.fullmatch(r"[0-9a-f]{4,5}|[0-9a-f]{7}", arg)) and (
+        any(c.isdigit() for c in arg) or len(set(arg)) <= 2)
 
 
 FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
@@ -480,6 +492,14 @@ class VariantSpec:
                     raise SpecError(f"{ops[name].token()!r} does not apply to a scene: place the "
                                     "product with safe-N, scale-N and floor-N", ops[name].token())
         fmt = self.format
+        # before the transparency check: with format-jpeg the wrong token is 'lossless'
+        if "lossless" in ops and fmt == "jpeg":
+            raise SpecError("'lossless' does not apply to format-jpeg: JPEG is lossy; use "
+                            "format-webp|lossless, or format-png (always lossless)", "lossless")
+        if "lossless" in ops and fmt != "webp":
+            raise SpecError(f"'lossless' applies to format-webp only (format-{fmt} "
+                            f"{'is always lossless' if fmt == 'png' else 'is lossy here'})",
+                            "lossless")
         library_bg = "bg" in ops and ops["bg"].slug is not None
         if fmt == "jpeg" and self.background is None and not library_bg:
             raise SpecError(
@@ -489,8 +509,6 @@ class VariantSpec:
             )
         if "quality" in ops and fmt == "png":
             raise SpecError("'quality' does not apply to format-png (lossless)", "quality")
-        if "lossless" in ops and fmt != "webp":
-            raise SpecError("'lossless' is only supported with format-webp", "lossless")
         if "lossless" in ops and "quality" in ops:
             raise SpecError("'lossless' and 'quality' are mutually exclusive", "lossless")
         if "dpi" in ops and fmt in ("webp", "avif"):

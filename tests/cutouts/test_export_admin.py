@@ -23,6 +23,8 @@ def test_it_saves_a_valid_preset_with_its_canonical_spec():
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("spec", "trim|fill-85|blur-3", "unknown operation 'blur'"),
     ("spec", "trim|format-jpeg", "format-jpeg cannot store transparency"),
+    ("spec", "trim|fill-85|square-1000|bg-fffff|format-jpeg", "bg-RRGGBB needs 6 hex digits"),
+    ("spec", "trim|lossless|format-jpeg|bg-ffffff", "JPEG is lossy"),
     ("naming", "{sku}.{colour}.{ext}", "unknown field {colour}"),
     ("naming", "../{sku}.{ext}", "empty or dot-only folder"),
     ("naming", "{sku}%.{ext}", "contains characters outside"),

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image
 
 from cutouts.errors import SceneError
-from cutouts.models import Background, JobStatus, Rendition
+from cutouts.models import Background, ExportJob, JobStatus, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, scenes
 from cutouts.tasks import export_job_run_task
@@ -89,6 +89,23 @@ def test_it_exports_a_scene_preset_once_per_background_with_a_manifest(oak, no_e
                      "web_hero-oak/LAMP-2/LAMP-2_1_web_hero-oak.jpg",
                      "web_hero-slate/LAMP-1/LAMP-1_1_web_hero-slate.jpg",
                      "web_hero-slate/LAMP-2/LAMP-2_1_web_hero-slate.jpg"]
+
+
+def test_it_refuses_a_spec_naming_a_missing_library_item_when_the_export_is_asked_for(oak,
+                                                                                    no_enqueue):
+    approved_cutout(product=ProductFactory(sku="LAMP-1"))
+    for spec, fragment in [("square-1200|bg-oka|format-jpeg", "no library background 'oka'"),
+                           ("square-1200|bg-oak|logo-acme-tr|format-jpeg",
+                            "no library logo 'acme'"),
+                           ("square-1200|bg-oak|logo-oak-tr|format-jpeg",
+                            "no library logo 'oak'")]:
+        with pytest.raises(export_jobs.ExportError, match=fragment):
+            export_jobs.export_job_create(user=manager(), presets=["spec:" + spec],
+                                          dry_run=True)
+    assert not ExportJob.objects.exists()
+    job = export_jobs.export_job_create(user=manager(),
+                                        presets=["spec:square-1200|bg-oak|format-jpeg"])
+    assert job.pk
 
 
 def test_marketplace_presets_refuse_backgrounds_and_scene_specs(oak):

@@ -138,8 +138,7 @@ def test_a_dry_run_writes_only_a_manifest_and_renders_nothing(no_enqueue):
         rows = manifest_rows(fh.read())
     assert [(r["file"], r["compliance"]) for r in rows] == [
         ("amazon_main/B0DRYRUN01.MAIN.jpg", "dry run: would be rendered"),
-        ("", "not exported: cannot name the file: gtin is empty after removing invalid "
-             "characters"),
+        ("", "not exported: DRY-1 has no GTIN; Walmart files are named by GTIN"),
     ]
     assert not Rendition.objects.exists()
     cutout.asset.refresh_from_db()

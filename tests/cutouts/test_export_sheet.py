@@ -79,6 +79,22 @@ def test_it_serves_a_small_thumbnail_for_managers_only(client, finished_job):
     assert max(image.size) == renditions.THUMBNAIL_SIDE  # a 2000 px variant, scaled down
 
 
+def test_it_serves_the_thumbnail_of_a_variant_smaller_than_the_thumbnail(client, sent):
+    # trimmed to about 112 x 107: thumbnail() has nothing to shrink, so nothing decoded the
+    # file before it was closed (was a 500 "seek of closed file")
+    approved_cutout(product=ProductFactory(sku="SMALL-1"), size=(224, 178))
+    job = _run(["transparent_png"], sent)
+    client.force_login(manager())
+    urls = _thumb_urls(client.get(reverse("cutouts:export_detail", args=[job.pk])).content)
+    assert len(urls) == 1
+    response = client.get(urls[0])
+    assert _is_served(response)
+    image = Image.open(io.BytesIO(_body(response)))
+    rendition = Rendition.objects.get()
+    assert image.format == "WEBP" and image.size == (rendition.width, rendition.height)
+    assert max(image.size) < renditions.THUMBNAIL_SIDE
+
+
 def test_it_answers_404_for_an_unknown_job_variant_or_hash(client, finished_job):
     client.force_login(manager())
     sha = Rendition.objects.first().sha256

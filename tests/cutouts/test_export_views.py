@@ -127,7 +127,39 @@ def test_the_job_page_lists_excluded_variants_with_reasons(client, sent):
     export_job_run_task(job.pk)
     client.force_login(manager())
     page = client.get(reverse("cutouts:export_detail", args=[job.pk]))
-    assert b'id="excluded"' in page.content and b"gtin is empty" in page.content
+    assert b'id="excluded"' in page.content
+    assert b"EXCL-1 has no GTIN; Walmart files are named by GTIN" in page.content
+
+
+def test_an_export_that_wrote_no_file_says_so_and_offers_no_zip(client, sent):
+    for sku in ("NONE-1", "NONE-2"):  # no GTIN: Walmart can name neither
+        approved_cutout(product=ProductFactory(sku=sku))
+    job = export_jobs.export_job_create(user=manager(), presets=["walmart"])
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    assert (job.exported_count, job.failed_count, job.zip_name) == (0, 2, "")
+    assert job.message == "0 files written: all 2 excluded — see the reasons."
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    assert 'id="download-zip"' not in page and "Download manifest.csv" in page
+    assert "Nothing to download." in page and "all 2 excluded" in page
+    listing = client.get(reverse("cutouts:export_list")).content.decode()
+    assert "Download ZIP" not in listing
+    assert client.get(reverse("cutouts:export_download", args=[job.pk])).status_code == 404
+
+
+def test_the_export_list_says_how_many_files_a_dry_run_would_export(client, sent):
+    for sku in ("DRY-1", "DRY-2"):
+        approved_cutout(product=ProductFactory(sku=sku, asin=f"B0{sku}XXX"))
+    job = export_jobs.export_job_create(user=manager(), presets=["amazon_main", "walmart"],
+                                        dry_run=True)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.message == "Dry run: 2 file(s) would be exported, 2 excluded; nothing written."
+    client.force_login(manager())
+    listing = client.get(reverse("cutouts:export_list")).content.decode()
+    assert "2 would be exported" in listing and "0 exported" not in listing
+    assert "2 excluded" in listing
 
 
 def test_the_download_streams_the_zip_from_storage(client, finished_job):

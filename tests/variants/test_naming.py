@@ -48,7 +48,8 @@ def test_it_rejects_positions_amazon_has_no_code_for(position):
     ("template", "fields", "fragment"),
     [
         (AMAZON, {"asin": "", "sku": "%%%"}, "asin / sku are all empty"),
-        (GENERIC, {"sku": None}, "sku is empty"),
+        (GENERIC, {"sku": None}, "the product has no SKU"),
+        (AMAZON, {"asin": "", "sku": " "}, "the product has no ASIN or SKU"),
         ("{gtin14}_{n}.{ext}", {"gtin": "123456789012345"}, "more than 14 digits"),
         (GENERIC, {"sku": "S", "position": 0}, "position must be an integer >= 1"),
         ("{nope}.{ext}", {"sku": "S"}, "unknown field {nope}"),
@@ -64,6 +65,24 @@ def test_it_refuses_unusable_names(template, fields, fragment):
     with pytest.raises(ExportNamingError) as excinfo:
         build_name(template, ext="jpg", **fields)
     assert fragment in str(excinfo.value)
+
+
+@pytest.mark.parametrize("gtin", [None, "", "  "])
+def test_it_says_which_field_a_product_lacks_and_what_the_preset_names_files_by(gtin):
+    from cutouts.variants import get_preset
+    from cutouts.variants.naming import name_for
+
+    with pytest.raises(ExportNamingError) as excinfo:
+        name_for(get_preset("walmart"), sku="WM-7", gtin=gtin)
+    assert str(excinfo.value) == "WM-7 has no GTIN; Walmart files are named by GTIN"
+
+
+def test_it_still_says_when_cleaning_emptied_a_field_the_product_has():
+    from cutouts.variants import get_preset
+    from cutouts.variants.naming import name_for
+
+    with pytest.raises(ExportNamingError, match="asin / sku are all empty after removing"):
+        name_for(get_preset("amazon_main"), sku="%%%", asin="")
 
 
 def test_it_validates_templates_for_the_admin():

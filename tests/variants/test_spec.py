@@ -114,7 +114,7 @@ def test_it_is_immutable_and_cached():
         ("blur-3", "unknown operation 'blur' in token 'blur-3'"),
         ("trim|fill-85|fill-90", "duplicate operation 'fill'"),
         ("fill-abc", "'fill-abc'"),
-        ("fill-5", "between 10 and 100"),
+        ("fill-5", "5 is out of range, expected a product fill percentage 10-100"),
         ("fill", "'fill'"),
         ("canvas-2000", "expected WIDTHxHEIGHT"),
         ("canvas-0x10", "between 1 and"),
@@ -127,19 +127,19 @@ def test_it_is_immutable_and_cached():
         ("canvas-100x100|bg-transparent|safe-10", "a scene needs an opaque background"),
         ("canvas-100x100|bg-oak|fill-85", "'fill-85' does not apply to a scene"),
         ("canvas-100x100|bg-oak|scale-80|fill-80", "'scale' and 'fill' both size"),
-        ("safe-50", "between 0 and 40"),
+        ("safe-50", "50 is out of range, expected a safe-area inset 0-40"),
         ("logo-acme-middle", "logo-<slug>-<corner>"),
         ("align-left", "align-center, align-bottom"),
         ("format-gif", "'format-gif'"),
-        ("quality-0|format-jpeg|bg-fff", "between 1 and 100"),
+        ("quality-0|format-jpeg|bg-fff", "0 is out of range, expected a quality 1-100"),
         ("quality-101|format-jpeg|bg-fff", "'quality-101'"),
         ("margin-1,2", "margin-N or margin-T,R,B,L"),
         ("margin-x", "'margin-x'"),
         ("trim-0", "'trim-0'"),
-        ("trim-300", "between 1 and 255"),
+        ("trim-300", "300 is out of range, expected"),
         ("srgb-2", "srgb takes no argument"),
         ("keepmeta-yes", "keepmeta takes no argument"),
-        ("maxbytes-10", "between 1024"),
+        ("maxbytes-10", "expected a byte limit 1024-"),
         ("dpi-0", "'dpi-0'"),
         ("canvas-100x100|long-50", "conflicting size operations"),
         ("fit-100x100|square-50", "conflicting size operations"),
@@ -153,7 +153,7 @@ def test_it_is_immutable_and_cached():
         ("format-jpeg", "format-jpeg cannot store transparency"),
         ("format-jpeg|bg-transparent", "add an opaque background"),
         ("format-png|quality-80", "'quality' does not apply to format-png"),
-        ("format-png|lossless", "only supported with format-webp"),
+        ("format-png|lossless", "format-webp only (format-png is always lossless)"),
         ("format-webp|lossless|quality-80", "mutually exclusive"),
         ("format-webp|dpi-72", "not supported by format-webp"),
         ("format-avif|dpi-72", "not supported by format-avif"),
@@ -164,6 +164,41 @@ def test_it_rejects_bad_specs_with_a_clear_message(text, fragment):
     with pytest.raises(SpecError) as excinfo:
         parse_spec(text)
     assert fragment in str(excinfo.value)
+
+
+@pytest.mark.parametrize("text", ["bg-fffff", "bg-ffff", "bg-fffffff", "square-1200|bg-fffff",
+                                  "trim|fill-85|square-2000|bg-fffff|format-jpeg"])
+def test_it_says_a_mistyped_hex_colour_needs_6_digits_rather_than_naming_a_background(text):
+    # was read as the library background 'fffff': a scene, so "'fill-85' does not apply"
+    with pytest.raises(SpecError, match="bg-RRGGBB needs 6 hex digits") as excinfo:
+        parse_spec(text)
+    assert excinfo.value.token.startswith("bg-f")
+
+
+def test_it_keeps_mistyped_colours_out_of_the_library_slugs():
+    from cutouts.variants.spec import is_colour_word
+
+    assert all(is_colour_word(s) for s in ("fff", "ffff", "fffff", "ffffff", "fffffff",
+                                           "f5f5f", "eeeeee0"))
+    # words made of a-f stay possible background names: a typo has a digit or repeats
+    assert not any(is_colour_word(s) for s in ("oak", "ffffffff", "fffffg", "cafe-wall",
+                                               "cafe", "faded", "decaf"))
+    assert parse_spec("square-1000|bg-cafe").library_slugs() == ["cafe"]
+
+
+def test_it_says_lossless_needs_a_lossless_format_not_that_jpeg_has_no_alpha():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec("lossless|format-jpeg")
+    assert "JPEG is lossy" in str(excinfo.value) and "transparency" not in str(excinfo.value)
+    assert excinfo.value.token == "lossless"
+
+
+@pytest.mark.parametrize("text", ["square-0", "quality-0|format-jpeg|bg-fff", "fill-5", "dpi-0"])
+def test_it_states_a_range_once_in_its_error(text):
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(text)
+    message = str(excinfo.value)
+    assert "must be between" not in message and "out of range, expected" in message
 
 
 def test_it_rejects_non_string_specs():
