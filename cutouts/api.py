@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 
 from catalog import roles, serving
+from catalog import selectors as catalog_selectors
 from catalog.api_support import (
     AUTH,
     IDEMPOTENCY_DOC,
@@ -28,6 +29,7 @@ from catalog.api_support import (
     needs,
     principal,
 )
+from catalog.models import ImportJob, Product
 
 from .errors import BatchError, ExportCollisionError, ExportError, ReviewError
 from .imaging.settings import PROFILES, SHADOW_MODES
@@ -197,13 +199,30 @@ def batch_list(request: HttpRequest):
     return [_batch_out(b) for b in job_selectors.cutout_batch_list()]
 
 
-@router.post("/batches", response={201: BatchOut, **errors(403, 409, 422)}, tags=["batches"],
+@router.post("/batches", response={201: BatchOut, **errors(403, 404, 409, 422)}, tags=["batches"],
              summary="Start cutouts for a selection with a profile and model",
              description=IDEMPOTENCY_DOC)
 @decorate_view(needs(roles.RUN_CUTOUTS))
 @decorate_view(idempotent)
 def batch_start(request: HttpRequest, payload: BatchIn):
     who = principal(request)
+    if not (payload.image_ids or payload.product_id or payload.import_id
+            or payload.all_pending):
+        raise Problem(422, "Say which images to cut out: image_ids, product_id, import_id or "
+                           "all_pending=true.", slug="batch-refused",
+                      errors=[{"field": "image_ids", "message": "Required without product_id, "
+                               "import_id or all_pending."}])
+    # An unknown product or import is not an empty selection.
+    if payload.product_id:
+        try:
+            catalog_selectors.product_get(pk=payload.product_id)
+        except Product.DoesNotExist:
+            raise _not_found("product") from None
+    if payload.import_id:
+        try:
+            catalog_selectors.import_job_get(pk=payload.import_id)
+        except ImportJob.DoesNotExist:
+            raise _not_found("import") from None
     assets = job_selectors.assets_for_cutout(
         asset_ids=payload.image_ids, product_id=payload.product_id,
         import_job_id=payload.import_id, all_pending=payload.all_pending)
@@ -224,11 +243,15 @@ def batch_read(request: HttpRequest, batch_id: int):
     return _batch_out(_batch(batch_id))
 
 
-@router.post("/batches/{batch_id}/cancel", response={200: BatchOut, **errors(403, 404)},
-             tags=["batches"], summary="Cancel the queued cutouts of a batch")
+@router.post("/batches/{batch_id}/cancel", response={200: BatchOut, **errors(403, 404, 409)},
+             tags=["batches"], summary="Cancel the queued cutouts of a batch",
+             description="409 when the batch has already finished: nothing is left to cancel.")
 @decorate_view(needs(roles.RUN_CUTOUTS))
 def batch_cancel(request: HttpRequest, batch_id: int):
     batch = _batch(batch_id)
+    if batch.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise Problem(409, f"Batch #{batch.pk} is already {batch.get_status_display().lower()}; "
+                           "nothing is left to cancel.", slug="batch-finished")
     batch_services.cutout_batch_cancel(batch=batch)
     batch.refresh_from_db()
     return _batch_out(batch)
@@ -371,13 +394,28 @@ def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
 
 
 @router.post("/cutouts/{cutout_id}/rerun",
-             response={201: CutoutOut, **errors(403, 404, 409, 422)}, tags=["cutouts"],
-             summary="Re-run with other settings: a new version on the interactive queue")
+             response={200: CutoutOut, 201: CutoutOut, **errors(403, 404, 409, 422)},
+             tags=["cutouts"],
+             summary="Re-run with other settings: a new version on the interactive queue",
+             description="201 with the new version; 200 with the re-run of this version with "
+                         "the same settings that is still queued or running (no second "
+                         "one is made). A model that is not installed here is 422, naming "
+                         "the installed ones.")
 @decorate_view(needs(roles.REVIEW))
 def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
-    return Status(201, _review(review_services.cutout_review_rerun, request, cutout_id,
-                               model=payload.model, tta=payload.tta, shadow=payload.shadow,
-                               strength=payload.strength, comment=payload.comment))
+    who = principal(request)
+    cutout = _cutout(cutout_id)
+    try:
+        new, created = review_services.cutout_review_rerun_start(
+            cutout=cutout, user=who.user, model=payload.model, tta=payload.tta,
+            shadow=payload.shadow, strength=payload.strength, comment=payload.comment)
+    except ReviewError as exc:
+        # Settings the engine refuses (unknown or uninstalled model, bad shadow) are a bad
+        # request; a version that cannot be re-run now is a conflict.
+        invalid = isinstance(exc.__cause__, BatchError)
+        raise Problem(422 if invalid else 409, str(exc),
+                      slug="rerun-refused" if invalid else "review-refused")
+    return Status(201 if created else 200, _cutout_out(cutout_get(pk=new.pk)))
 
 
 @router.get("/cutouts/{cutout_id}/download", response={200: DownloadOut, **errors(403, 404)},

@@ -136,14 +136,30 @@ def _save_immutable(name: str, content: BinaryIO, size: int) -> str:
     return storage.save(name, File(content, name=name.rsplit("/", 1)[-1]))
 
 
-def _next_position(product: Product) -> str:
+#: The position an image gets when MAIN and PT01-PT08 are all taken (Amazon allows no more).
+OVERFLOW_POSITION = Position.PT08
+
+
+def _next_position(product: Product) -> tuple[str, str]:
+    """The first free position (MAIN, PT01...PT08) and a warning, empty unless none is free.
+
+    With none free the image shares PT08: it is kept (docs/ingest.md: a taken position keeps
+    both images and says so), but exports by position name would collide until it is moved.
+    """
     used = set(
         ImageAsset.live.filter(product=product).values_list("position", flat=True)
     )
     for position in Position.values:
         if position != Position.SWCH and position not in used:
-            return position
-    return Position.PT08
+            return position, ""
+    clash = (ImageAsset.live.filter(product=product, position=OVERFLOW_POSITION)
+             .order_by("pk").first())
+    return OVERFLOW_POSITION, (
+        f"No free position left for {product.sku}: MAIN and PT01-PT08 are all taken, so this "
+        f"image shares {OVERFLOW_POSITION} with asset #{clash.pk if clash else '?'}. Both are "
+        "kept; it cannot be exported to presets named by position until one is moved or "
+        "deleted."
+    )
 
 
 def asset_ingest(
@@ -307,7 +323,9 @@ def _asset_row_create(
         # Concurrent uploads to one product must not both take the same free position.
         Product.objects.select_for_update().filter(pk=product.pk).exists()
         if position is None:
-            position = _next_position(product)
+            position, full = _next_position(product)
+            if full:
+                warnings.append(full)
         else:
             clash = ImageAsset.live.filter(product=product, position=position).first()
             if clash is not None:

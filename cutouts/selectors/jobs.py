@@ -41,6 +41,12 @@ class BatchProgress:
         return f"about {timeuntil(self.eta)}"
 
 
+#: Below both, a rate says nothing (one image failing in 30 ms reads as 2,000 a minute), so
+#: ``per_minute`` is None until a few images finished or some seconds went by.
+RATE_MIN_FINISHED = 3
+RATE_MIN_SECONDS = 10.0
+
+
 def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
     counts = cutout_batch_counts(batch=batch)
     total = sum(counts.values())
@@ -51,7 +57,9 @@ def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
         end = batch.finished_at or timezone.now()
         elapsed = max((end - batch.started_at).total_seconds(), 1e-3)
         rate = (counts["done"] + counts["failed"]) / elapsed
-        per_minute = round(rate * 60, 1)
+        if (counts["done"] + counts["failed"] >= RATE_MIN_FINISHED
+                or elapsed >= RATE_MIN_SECONDS):
+            per_minute = round(rate * 60, 1)
         remaining = counts["queued"] + counts["running"]
         if remaining and rate > 0:
             eta = timezone.now() + timedelta(seconds=remaining / rate)

@@ -19,6 +19,7 @@ from ..imaging.quantize import fast_model
 from ..imaging.settings import CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
 from ..selectors.jobs import cutout_batch_counts
+from ..selectors.review import rerun_models
 from .lineage import cutouts_parents_give_back
 from .notifications import notification_create
 from .status import assets_status_sync
@@ -26,7 +27,12 @@ from .status import assets_status_sync
 
 def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | None = None,
                             model: str | None = None) -> dict:
-    """Validated settings dict for a profile plus overrides; raises BatchError on bad input."""
+    """Validated settings dict for a profile plus overrides; raises BatchError on bad input.
+
+    A model asked for by name must be installed here: the registry knows models whose file
+    this server may not have, and such a run would only fail later in the worker."""
+    if model:
+        model_require_installed(name=model)
     try:
         base = profile(profile_name).to_dict()
         base["model"] = model or settings.CUTROOM_MODEL
@@ -38,6 +44,17 @@ def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | 
         return CutoutSettings.from_dict(base).to_dict()
     except ValueError as exc:
         raise BatchError(str(exc)) from exc
+
+
+def model_require_installed(*, name: str) -> None:
+    """Raise BatchError unless ``name`` is a model installed here, naming the installed ones
+    (the same check as the re-run menu: ``rerun_models``)."""
+    installed = rerun_models()
+    if name not in installed:
+        raise BatchError(
+            f"Model {name!r} is not installed here; installed models: "
+            f"{', '.join(sorted(installed)) or 'none'}."
+        )
 
 
 def _time_limits(asset: ImageAsset) -> tuple[int, int]:

@@ -9,8 +9,16 @@ from catalog import events
 
 from ..errors import BatchError, ReviewError
 from ..imaging.settings import profile_or_default
-from ..models import CUTOUT_LIVE, Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
-from .batches import cutout_rerun
+from ..models import (
+    CUTOUT_LIVE,
+    Cutout,
+    CutoutQueue,
+    FlagReason,
+    JobStatus,
+    ReviewDecision,
+    ReviewStatus,
+)
+from .batches import cutout_rerun, cutout_settings_resolve
 from .status import asset_status_sync
 
 # Every reviewer action leaves a ReviewDecision.
@@ -216,21 +224,47 @@ STRENGTHS: dict[str, dict] = {
 }
 
 
-@transaction.atomic
 def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: bool = True,
                         shadow: str = "none", strength: str = "normal",
                         comment: str = "") -> Cutout:
-    """Queue a new version of the cutout's asset with other settings (interactive queue).
-    The version it started from leaves the review queue: the reviewer has judged it."""
+    """Queue a new version of the cutout's asset with other settings (interactive queue);
+    see ``cutout_review_rerun_start``."""
+    return cutout_review_rerun_start(cutout=cutout, user=user, model=model, tta=tta,
+                                     shadow=shadow, strength=strength, comment=comment)[0]
+
+
+@transaction.atomic
+def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
+                              tta: bool = True, shadow: str = "none", strength: str = "normal",
+                              comment: str = "") -> tuple[Cutout, bool]:
+    """Queue a new version of the cutout's asset with other settings (interactive queue), and
+    whether it was created. The version it started from leaves the review queue: the
+    reviewer has judged it.
+
+    While a re-run of this version with the same settings is still queued or running, that
+    one is returned instead (``created`` False): a double click or a repeated request would
+    otherwise compute the same version twice and queue both for review."""
     if strength not in STRENGTHS:
         raise ReviewError(f"Unknown refinement strength {strength!r}.")
     profile_name = profile_or_default(cutout.profile)
     overrides = {"tta_flip": bool(tta), "shadow": shadow, **STRENGTHS[strength]}
     try:
+        wanted = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
+                                         model=model or None)
+    except BatchError as exc:
+        raise ReviewError(f"Cannot re-run with these settings: {exc}") from exc
+    # The row lock serialises concurrent re-runs of one version, so the second sees the first.
+    Cutout.objects.select_for_update().filter(pk=cutout.pk).exists()
+    for pending in Cutout.objects.filter(
+            parent_id=cutout.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+            queue=CutoutQueue.INTERACTIVE, source=Cutout.Source.MODEL).order_by("-version"):
+        if pending.settings == wanted:
+            return pending, False
+    try:
         new = cutout_rerun(asset=cutout.asset, user=user, profile_name=profile_name,
                            overrides=overrides, model=model or None)
     except BatchError as exc:
-        raise ReviewError(f"Cannot re-run with these settings: {exc}")
+        raise ReviewError(f"Cannot re-run with these settings: {exc}") from exc
     Cutout.objects.filter(pk=new.pk).update(parent=cutout)
     Cutout.objects.filter(pk=cutout.pk, review_status=ReviewStatus.PENDING).update(
         review_status=ReviewStatus.SUPERSEDED)
@@ -241,7 +275,7 @@ def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: 
                                   comment=f"{summary}. {comment}".strip(), user=user)
     asset_status_sync(cutout.asset_id)
     new.refresh_from_db()
-    return new
+    return new, True
 
 
 # --- bulk ---------------------------------------------------------------------------------

@@ -62,6 +62,49 @@ def test_it_refuses_a_batch_with_the_uis_words(manager_api):
     assert bad_profile.json()["detail"].startswith("Could not start cutouts: unknown profile")
 
 
+def test_it_says_which_fields_a_batch_needs_and_404s_an_unknown_product(manager_api):
+    empty = manager_api.post("/api/v1/batches", {})
+    assert empty.status_code == 422
+    assert "image_ids, product_id, import_id or all_pending" in empty.json()["detail"]
+    assert manager_api.post("/api/v1/batches", {"product_id": 999999}).status_code == 404
+    assert manager_api.post("/api/v1/batches", {"import_id": 999999}).status_code == 404
+    assert CutoutBatch.objects.count() == 0
+
+
+@pytest.fixture
+def two_models_installed(monkeypatch):
+    """Only u2netp and isnet-general-use have their file here, for the check the re-run
+    menu uses (engine.model_check; its answer is cached per process)."""
+    from cutouts import engine
+    from cutouts.imaging.models import ModelError
+    from cutouts.selectors.review import rerun_models
+
+    def check(name=None):
+        if name not in ("u2netp", "isnet-general-use"):
+            raise ModelError(f"model {name!r}: file not found")
+        return engine.model_spec(name)
+
+    monkeypatch.setattr(engine, "model_check", check)
+    rerun_models.cache_clear()
+    yield
+    rerun_models.cache_clear()
+
+
+def test_it_refuses_a_model_not_installed_naming_the_installed_ones(
+        manager_api, reviewer_api, two_models_installed):
+    asset = ImageAssetFactory()
+    started = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk], "model": "u2net"})
+    assert started.status_code == 422
+    assert started.json()["detail"] == (
+        "Could not start cutouts: Model 'u2net' is not installed here; installed models: "
+        "isnet-general-use, u2netp.")
+    cutout = done_cutout()
+    rerun = reviewer_api.post(f"/api/v1/cutouts/{cutout.pk}/rerun", {"model": "birefnet"})
+    assert rerun.status_code == 422
+    assert "installed models: isnet-general-use, u2netp" in rerun.json()["detail"]
+    assert Cutout.objects.filter(asset=cutout.asset).count() == 1
+
+
 def test_it_starts_each_idempotent_batch_once(manager_api):
     asset = ImageAssetFactory()
     headers = {"HTTP_IDEMPOTENCY_KEY": "batch-1"}
@@ -82,6 +125,37 @@ def test_it_cancels_and_retries_a_batch(manager_api):
     cancelled = manager_api.post(f"/api/v1/batches/{batch_id}/cancel").json()
     assert cancelled["counts"]["cancelled"] == 2
     assert manager_api.get("/api/v1/batches").json()[0]["id"] == batch_id
+
+
+def test_it_refuses_to_cancel_a_finished_batch(manager_api):
+    asset = ImageAssetFactory()
+    batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]
+    Cutout.objects.filter(batch_id=batch_id).update(status=JobStatus.DONE)
+    CutoutBatch.objects.filter(pk=batch_id).update(status=JobStatus.DONE)
+    response = manager_api.post(f"/api/v1/batches/{batch_id}/cancel")
+    assert response.status_code == 409
+    assert response.json()["detail"] == f"Batch #{batch_id} is already done; nothing is left " \
+                                         "to cancel."
+    assert Cutout.objects.get(batch_id=batch_id).status == JobStatus.DONE
+
+
+def test_it_shows_a_rate_only_once_it_means_something(manager_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assets = [ImageAssetFactory() for _ in range(3)]
+    batch_id = manager_api.post("/api/v1/batches",
+                                {"image_ids": [a.pk for a in assets]}).json()["id"]
+    now = timezone.now()
+    CutoutBatch.objects.filter(pk=batch_id).update(
+        started_at=now - timedelta(milliseconds=30), finished_at=now, status=JobStatus.FAILED)
+    rows = list(Cutout.objects.filter(batch_id=batch_id).order_by("pk"))
+    Cutout.objects.filter(pk=rows[0].pk).update(status=JobStatus.FAILED)
+    assert manager_api.get(f"/api/v1/batches/{batch_id}").json()["per_minute"] is None
+    Cutout.objects.filter(batch_id=batch_id).update(status=JobStatus.DONE)
+    CutoutBatch.objects.filter(pk=batch_id).update(started_at=now - timedelta(seconds=6))
+    assert manager_api.get(f"/api/v1/batches/{batch_id}").json()["per_minute"] == 30.0
 
 
 def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
@@ -139,6 +213,18 @@ def test_it_reruns_a_cutout_as_a_new_version(reviewer_api):
                                  {"tta": False, "strength": "soft"})
     assert response.status_code == 201
     assert response.json()["version"] == 2 and response.json()["status"] == "queued"
+
+
+def test_it_answers_a_repeated_rerun_with_the_queued_one(reviewer_api):
+    cutout = done_cutout()
+    url = f"/api/v1/cutouts/{cutout.pk}/rerun"
+    first = reviewer_api.post(url, {"tta": False, "strength": "soft"})
+    again = reviewer_api.post(url, {"tta": False, "strength": "soft"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again.json()["version"] == 2
+    assert Cutout.objects.filter(asset=cutout.asset).count() == 2
+    other = reviewer_api.post(url, {"tta": True, "strength": "soft"})
+    assert (other.status_code, other.json()["version"]) == (201, 3)
 
 
 def test_it_keeps_review_to_reviewers(readonly_api):

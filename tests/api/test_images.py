@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import ImageAsset
 from catalog.services.assets import asset_ingest
-from tests.factories import ProductFactory
+from tests.factories import ImageAssetFactory, ProductFactory
 from tests.images import product_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +46,19 @@ def test_it_reports_duplicates_and_refusals_in_the_uis_words(manager_api):
     ui_reason = asset_ingest(product=product, fileobj=io.BytesIO(garbage),
                              filename="x.jpg").reason
     assert refused.json()["errors"] == [{"field": "x.jpg", "message": ui_reason}]
+
+
+def test_it_warns_that_an_image_past_pt08_shares_pt08(manager_api):
+    product = ProductFactory(sku="IMG-FULL")
+    for position in ["MAIN"] + [f"PT0{n}" for n in range(1, 9)]:
+        ImageAssetFactory(product=product, position=position)
+    response = manager_api.post(f"/api/v1/products/{product.pk}/images",
+                                {"file": _file("tenth.jpg", product_jpeg(seed=9))}, json=False)
+    assert response.status_code == 201
+    result = response.json()["results"][0]
+    assert result["image"]["position"] == "PT08"
+    assert any("No free position left for IMG-FULL" in w and "shares PT08" in w
+               for w in result["warnings"]), result["warnings"]
 
 
 def test_it_needs_a_file(manager_api):

@@ -199,6 +199,19 @@ def test_it_assigns_free_positions_and_warns_on_a_taken_one(storage):
     assert ingest(product, jpeg_bytes(seed=8), position="PT99").code == "position"
 
 
+def test_it_warns_when_a_product_has_no_free_position_left(storage):
+    product = ProductFactory(sku="FULL-1")
+    results = [ingest(product, jpeg_bytes(seed=s)) for s in range(11)]
+    positions = [r.asset.position for r in results]
+    assert positions[:9] == ["MAIN"] + [f"PT0{n}" for n in range(1, 9)]
+    assert positions[9:] == ["PT08", "PT08"]
+    assert not any("No free position" in w for r in results[:9] for w in r.warnings)
+    first_pt08 = results[8].asset.pk
+    for late in results[9:]:
+        assert any("No free position left for FULL-1" in w and f"#{first_pt08}" in w
+                   for w in late.warnings), late.warnings
+
+
 def test_it_refuses_uploads_to_a_deleted_product(storage):
     product = ProductFactory(deleted_at=timezone.now())
     assert ingest(product, jpeg_bytes()).code == "product_deleted"

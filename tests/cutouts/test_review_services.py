@@ -142,7 +142,8 @@ def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
     [v2] = done_cutouts([v1.asset])
     user = reviewer()
     running = review.cutout_review_rerun(cutout=v2, user=user)
-    queued = review.cutout_review_rerun(cutout=v2, user=user)
+    # other settings: the same ones would return the first re-run while it is queued
+    queued = review.cutout_review_rerun(cutout=v2, user=user, tta=False)
     predict, seen = fake_model.predict, []
 
     def choose_while_running(rgb):
@@ -183,6 +184,54 @@ def test_it_reruns_as_a_new_interactive_version_and_supersedes_the_old(
         review.cutout_review_rerun(cutout=cutout, user=user, strength="extreme")
     with pytest.raises(ReviewError, match="settings"):
         review.cutout_review_rerun(cutout=cutout, user=user, shadow="purple")
+
+
+def test_it_returns_the_queued_rerun_instead_of_a_second_identical_one(
+        make_assets, fake_model, no_broker):
+    cutout = done_cutouts(make_assets(1))[0]
+    user = reviewer()
+    first, created = review.cutout_review_rerun_start(cutout=cutout, user=user, tta=False)
+    again, created_again = review.cutout_review_rerun_start(cutout=cutout, user=user, tta=False)
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert Cutout.objects.filter(asset=cutout.asset).count() == 2
+    assert ReviewDecision.objects.filter(cutout=cutout, action="rerun").count() == 1
+    other = review.cutout_review_rerun(cutout=cutout, user=user, tta=True)
+    assert other.version == 3
+    assert runs.cutout_run(cutout_id=first.pk) == "done"
+    # finished: a new request is a new version, not the old answer
+    assert review.cutout_review_rerun(cutout=cutout, user=user, tta=False).version == 4
+
+
+@pytest.fixture
+def two_models_installed(monkeypatch):
+    """Only u2netp and isnet-general-use have their file here, for the check the re-run
+    menu uses (engine.model_check; its answer is cached per process)."""
+    from cutouts import engine
+    from cutouts.imaging.models import ModelError
+    from cutouts.selectors.review import rerun_models
+
+    def check(name=None):
+        if name not in ("u2netp", "isnet-general-use"):
+            raise ModelError(f"model {name!r}: file not found")
+        return engine.model_spec(name)
+
+    monkeypatch.setattr(engine, "model_check", check)
+    rerun_models.cache_clear()
+    yield
+    rerun_models.cache_clear()
+
+
+def test_it_refuses_a_rerun_with_a_model_not_installed_naming_the_installed_ones(
+        make_assets, fake_model, no_broker, two_models_installed):
+    cutout = done_cutouts(make_assets(1))[0]
+    with pytest.raises(ReviewError, match="'u2net' is not installed here; installed models: "
+                                          "isnet-general-use, u2netp") as caught:
+        review.cutout_review_rerun(cutout=cutout, user=reviewer(), model="u2net")
+    assert "birefnet" not in str(caught.value)
+    assert Cutout.objects.filter(asset=cutout.asset).count() == 1
+    with pytest.raises(batches.BatchError, match="not installed"):
+        batches.cutout_batch_start(assets=[cutout.asset], model="u2net")
 
 
 def test_it_reruns_a_soft_cutout_with_the_soft_profile(make_assets, fake_model, no_broker):
