@@ -90,24 +90,28 @@ def _preview(form: ExportForm) -> dict:
     """The scene preview grid: the first products x the chosen backgrounds, for the first
     chosen scene preset. Each cell is an image URL; nothing renders until it is requested."""
     data = form.cleaned_data
-    scene = next((n for n in data["presets"] if n in variants.SCENE_PRESETS), None)
-    if scene is None or not data["backgrounds"]:
+    scenes = [n for n in data["presets"] if n in variants.SCENE_PRESETS]
+    if not scenes or not data["backgrounds"]:
         return {"error": "Pick a scene preset (web hero, social, ad, story, Pinterest) and at "
                          "least one background to preview scenes."}
     rows = scene_selectors.scene_preview_rows(
         product_ids=form.product_ids, brand=data["brand"], limit=PREVIEW_PRODUCTS)
-    return {"preset": scene, "backgrounds": data["backgrounds"], "rows": rows}
+    return {"preset": scenes[0], "others": scenes[1:], "backgrounds": data["backgrounds"],
+            "rows": rows}
+
+
+def _preview_page(request: HttpRequest, data) -> HttpResponse:
+    form = ExportForm(data)
+    if not form.is_valid():
+        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+    return render(request, "cutouts/export/list.html", _list_context(form, preview=_preview(form)))
 
 
 @capability_required(roles.EXPORT)
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
-    if request.GET.get("preview"):
-        form = ExportForm(request.GET)
-        if not form.is_valid():
-            return render(request, "cutouts/export/list.html", _list_context(form), status=400)
-        return render(request, "cutouts/export/list.html",
-                      _list_context(form, preview=_preview(form)))
+    if request.GET.get("preview"):  # a shared link to a preview
+        return _preview_page(request, request.GET)
     initial = {"presets": ["amazon_main"]}
     if request.GET.get("sku"):
         initial["skus"] = "\n".join(request.GET.getlist("sku"))
@@ -117,6 +121,10 @@ def export_list(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.EXPORT)
 @require_POST
 def export_start(request: HttpRequest) -> HttpResponse:
+    if request.POST.get("preview"):
+        # the form's "Preview scenes" button: posted, so the CSRF token stays out of URLs,
+        # history and access logs (it used to submit the form with GET)
+        return _preview_page(request, request.POST)
     form = ExportForm(request.POST)
     if not form.is_valid():
         return render(request, "cutouts/export/list.html", _list_context(form), status=400)

@@ -70,6 +70,8 @@ def test_a_manager_builds_hero_banners_on_a_library_background(live_server, page
     page.fill("#id_skus", "HERO-0\nHERO-1\nHERO-2")
     page.click("#preview-scenes")
     cells = page.locator("#scene-preview img.scene-cell")
+    expect(cells.first).to_be_visible()
+    assert "csrfmiddlewaretoken" not in page.url
     expect(cells).to_have_count(3)
     for i in range(3):
         cells.nth(i).scroll_into_view_if_needed()

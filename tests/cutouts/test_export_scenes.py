@@ -160,6 +160,24 @@ def test_the_export_page_previews_products_by_backgrounds(client, oak):
     assert missing.status_code == 404
 
 
+def test_the_preview_button_posts_and_says_which_scene_presets_it_leaves_out(client, oak):
+    from cutouts.models import ExportJob
+
+    approved_cutout(product=ProductFactory(sku="LAMP-2"))
+    client.force_login(manager())
+    page = client.post(reverse("cutouts:export_start"), {
+        "preview": "1", "presets": ["web_hero", "story", "social_square"],
+        "backgrounds": ["oak"], "skus": "LAMP-2", "destination": "download"})
+    body = page.content.decode()
+    assert page.status_code == 200 and 'id="scene-preview"' in body
+    assert "Only the first scene preset is previewed" in body
+    assert "story" in body.split("Only the first scene preset")[1].split("</p>")[0]
+    assert not ExportJob.objects.exists()  # a preview starts nothing
+    listing = client.get(reverse("cutouts:export_list")).content.decode()
+    preview_button = listing.split('id="preview-scenes"')[1].split(">")[0]
+    assert "formmethod" not in preview_button  # posted with the form: no token in a URL
+
+
 def test_the_review_cards_scene_mode_shows_the_cutout_on_each_background(client, oak):
     cutout = approved_cutout(product=ProductFactory(sku="LAMP-3"))
     client.force_login(reviewer())
