@@ -38,7 +38,19 @@ def worker_name(hostname: str | None = None) -> str:
 
 def job_claim(model: type[RunState], pk: int, *, worker: str = "", **fields) -> str | None:
     """Compare-and-set queued -> running with a fresh token, or None if another run owns it
-    (or it is final). ``attempts`` counts runs that started, not deliveries."""
+    (or it is final). ``attempts`` counts runs that started, not deliveries.
+
+    A row still running under a process of this host that no longer exists (a pool child
+    killed by the out-of-memory killer: Celery puts its message back at once) is that dead
+    run's: it is requeued as the reconciler would (or failed after the last attempt) and
+    claimed by this delivery, instead of waiting for the reconciler's grace period."""
+    token = _claim_queued(model, pk, worker, fields)
+    if token is None and _take_over_dead(model, pk):
+        token = _claim_queued(model, pk, worker, fields)
+    return token
+
+
+def _claim_queued(model: type[RunState], pk: int, worker: str, fields: dict) -> str | None:
     token = uuid.uuid4().hex
     now = timezone.now()
     claimed = model.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
@@ -47,6 +59,39 @@ def job_claim(model: type[RunState], pk: int, *, worker: str = "", **fields) -> 
         **fields,
     )
     return token if claimed else None
+
+
+def owner_dead_here(worker: str) -> bool:
+    """True when ``worker`` (``hostname:pid``, as ``worker_name`` writes it) names a process
+    of this host that no longer exists. Another host's processes are never judged from here;
+    a pid this process may not signal exists, so it counts as alive."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _take_over_dead(model: type[RunState], pk: int) -> bool:
+    """Requeue the row if it is running under a dead process of this host; True if it was."""
+    row = model.objects.filter(pk=pk, status=JobStatus.RUNNING).first()
+    if row is None or not owner_dead_here(row.worker):
+        return False
+    kind = next((k for k in _KINDS.values() if k.model is model and k.enqueue is not None),
+                None)
+    if kind is None or not kind.model.objects.filter(kind.scope, pk=pk).exists():
+        return False
+    outcome = _dead_run_reset(kind, row, timezone.now())
+    if outcome is not None:
+        logger.warning("%s %s: its worker %s is gone; %s", kind.name, pk, row.worker, outcome)
+        if kind.on_change is not None:
+            kind.on_change(pk)
+    return outcome == "requeued"
 
 
 def _owned(model: type[RunState], pk: int, token: str):
@@ -216,6 +261,29 @@ def _dead_rows(kind: JobKind, now, grace: timedelta, hostname: str | None) -> li
     return rows
 
 
+def _dead_run_reset(kind: JobKind, row: RunState, now,
+                    max_attempts: int | None = None) -> str | None:
+    """Requeue one run whose worker died, or fail it once it has used its attempts: one
+    compare-and-set on its token, so it happens once. 'requeued', 'failed', or None when
+    the row moved on meanwhile."""
+    if max_attempts is None:
+        max_attempts = settings.CUTROOM_JOB_MAX_ATTEMPTS
+    owned = kind.model.objects.filter(pk=row.pk, status=JobStatus.RUNNING,
+                                      run_token=row.run_token)
+    if row.attempts >= max_attempts:
+        message = (f"The worker running this stopped {row.attempts} times (killed, out of "
+                   "memory or restarted); giving up. Try again with fewer or smaller files.")
+        if owned.update(status=JobStatus.FAILED, finished_at=now,
+                        **{kind.message_field: message}):
+            return "failed"
+        return None
+    if owned.update(status=JobStatus.QUEUED, run_token="", **{kind.sent_field: now}):
+        if kind.on_requeue is not None:
+            kind.on_requeue(row)
+        return "requeued"
+    return None
+
+
 def job_kind_reconcile(kind: JobKind, *, worker_hostname: str | None = None) -> dict[str, int]:
     """Resume or fail the runs of one kind whose worker died, exactly once each (one
     compare-and-set per row on its token), and re-send queued rows whose message is lost."""
@@ -227,20 +295,11 @@ def job_kind_reconcile(kind: JobKind, *, worker_hostname: str | None = None) -> 
     to_send: list[int] = []
     if kind.enqueue is not None:
         for row in _dead_rows(kind, now, grace, worker_hostname):
-            owned = kind.model.objects.filter(pk=row.pk, status=JobStatus.RUNNING,
-                                              run_token=row.run_token)
-            if row.attempts >= max_attempts:
-                message = (f"The worker running this stopped {row.attempts} times (killed, "
-                           "out of memory or restarted); giving up. Try again with fewer or "
-                           "smaller files.")
-                if owned.update(status=JobStatus.FAILED, finished_at=now,
-                                **{kind.message_field: message}):
-                    result["failed"] += 1
-                    changed.add(row.pk)
-                continue
-            if owned.update(status=JobStatus.QUEUED, run_token="", **{kind.sent_field: now}):
-                if kind.on_requeue is not None:
-                    kind.on_requeue(row)
+            outcome = _dead_run_reset(kind, row, now, max_attempts)
+            if outcome == "failed":
+                result["failed"] += 1
+                changed.add(row.pk)
+            elif outcome == "requeued":
                 to_send.append(row.pk)
                 changed.add(row.pk)
         result["running_reset"] = len(to_send)

@@ -90,6 +90,66 @@ def test_it_claims_once_and_refuses_progress_from_a_stale_token(faulty_disk):
     assert (job.status, job.attempts, job.progress_done, job.message) == ("done", 1, 1, "ok")
 
 
+def _gone_here() -> str:
+    """The worker name of a process of this host that has exited."""
+    import socket
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return f"{socket.gethostname()}:{proc.pid}"
+
+
+def test_it_tells_a_gone_process_of_this_host_from_a_live_or_foreign_one():
+    import os
+    import socket
+
+    host = socket.gethostname()
+    assert jobs.owner_dead_here(_gone_here())
+    assert not jobs.owner_dead_here(f"{host}:{os.getpid()}")  # this very process
+    assert not jobs.owner_dead_here(f"{host}:{os.getppid()}")  # alive
+    assert not jobs.owner_dead_here(f"not-{host}:{_gone_here().rsplit(':', 1)[1]}")
+    assert not jobs.owner_dead_here("") and not jobs.owner_dead_here(f"{host}:x")
+
+
+def test_it_takes_over_at_once_a_run_whose_process_here_died(faulty_disk, sent):
+    # a pool child killed mid-run: Celery puts the message back and it arrives within
+    # seconds, while the row's heartbeat still looks fresh to the reconciler
+    job = _zip_job(1)
+    dead = jobs.job_claim(ImportJob, job.pk, worker=_gone_here())
+    assert dead
+    token = jobs.job_claim(ImportJob, job.pk, worker="new-child")
+    assert token and token != dead
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.worker) == (JobStatus.RUNNING, 2, "new-child")
+    assert not jobs.job_progress(ImportJob, job.pk, dead, progress_done=1)
+    assert sent == []  # this delivery runs it: nothing is sent again
+    # a second delivery while the new owner lives (a duplicate message) does not steal it
+    assert jobs.job_claim(ImportJob, job.pk, worker="another-child") is None
+
+
+def test_it_leaves_a_running_row_to_its_live_or_foreign_owner(faulty_disk):
+    import os
+    import socket
+
+    for owner in (f"{socket.gethostname()}:{os.getppid()}", "other-host:1"):
+        job = _zip_job(1)
+        assert jobs.job_claim(ImportJob, job.pk, worker=owner)
+        assert jobs.job_claim(ImportJob, job.pk, worker="new-child") is None
+        job.refresh_from_db()
+        assert (job.worker, job.attempts) == (owner, 1)
+
+
+def test_it_fails_a_taken_over_run_on_its_last_attempt(faulty_disk, settings):
+    job = _zip_job(1)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=settings.CUTROOM_JOB_MAX_ATTEMPTS - 1)
+    assert jobs.job_claim(ImportJob, job.pk, worker=_gone_here())
+    assert jobs.job_claim(ImportJob, job.pk, worker="new-child") is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "stopped 3 times" in job.message
+
+
 def test_it_fails_a_run_whose_worker_keeps_dying_exactly_once(faulty_disk, sent, settings):
     job = _zip_job(1)
     stale = timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1)

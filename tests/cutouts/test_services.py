@@ -111,7 +111,8 @@ def test_it_runs_a_cutout_of_a_started_batch_in_eleven_queries(
         "\n".join(_statements(queries.captured_queries))
     with CaptureQueriesContext(connection) as queries:
         assert cutout_run_task.run(second.pk) == "skipped"  # a duplicate delivery
-    assert len(_statements(queries.captured_queries)) == 1  # the claim alone refuses it
+    # the claim refuses it, and one read finds no running row with a dead owner to take over
+    assert len(_statements(queries.captured_queries)) == 2
     batch.refresh_from_db()
     assert batch.status == JobStatus.RUNNING and batch.progress_done == 2
     third.refresh_from_db()
@@ -239,6 +240,25 @@ def test_it_reconciles_rows_left_by_a_restarted_worker(make_assets, sent, monkey
     assert result["running_reset"] == 1
     mine.refresh_from_db(), other.refresh_from_db()
     assert mine.status == JobStatus.QUEUED and other.status == JobStatus.RUNNING
+
+
+def test_it_runs_at_once_a_cutout_whose_pool_child_was_killed(make_assets, fake_model, sent):
+    # The redelivered message used to be skipped (the row still said running) and the image
+    # waited for the reconciler's grace period (about 95 s in an exploratory run).
+    import socket
+    import subprocess
+    import sys
+
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    cutout = batch.cutouts.get()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    Cutout.objects.filter(pk=cutout.pk).update(
+        status=JobStatus.RUNNING, run_token="dead-run", attempts=1,
+        worker=f"{socket.gethostname()}:{child.pid}")
+    assert runs.cutout_run(cutout_id=cutout.pk) == "done"
+    cutout.refresh_from_db()
+    assert (cutout.status, cutout.attempts) == (JobStatus.DONE, 2) and cutout.rgba_name
 
 
 def test_it_resends_queued_rows_whose_messages_were_lost(make_assets, sent, monkeypatch,
