@@ -62,10 +62,12 @@ def _claim_queued(model: type[RunState], pk: int, worker: str, fields: dict) -> 
 
 
 def owner_dead_here(worker: str) -> bool:
-    """True when ``worker`` (``hostname:pid``, as ``worker_name`` writes it) names a process
-    of this host that no longer exists. Another host's processes are never judged from here;
-    a pid this process may not signal exists, so it counts as alive."""
-    host, _, pid = worker.rpartition(":")
+    """True when ``worker`` (``[node@]hostname:pid``, as ``worker_name`` writes it for a
+    Celery node name or a bare host) names a process of this host that no longer exists.
+    Another host's processes are never judged from here; a pid this process may not signal
+    exists, so it counts as alive."""
+    node, _, pid = worker.rpartition(":")
+    host = node.rpartition("@")[2]
     if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:

@@ -107,9 +107,11 @@ def test_it_tells_a_gone_process_of_this_host_from_a_live_or_foreign_one():
 
     host = socket.gethostname()
     assert jobs.owner_dead_here(_gone_here())
+    assert jobs.owner_dead_here(f"victim@{_gone_here()}")  # a Celery node name
     assert not jobs.owner_dead_here(f"{host}:{os.getpid()}")  # this very process
     assert not jobs.owner_dead_here(f"{host}:{os.getppid()}")  # alive
     assert not jobs.owner_dead_here(f"not-{host}:{_gone_here().rsplit(':', 1)[1]}")
+    assert not jobs.owner_dead_here(f"{host}@not-{host}:{_gone_here().rsplit(':', 1)[1]}")
     assert not jobs.owner_dead_here("") and not jobs.owner_dead_here(f"{host}:x")
 
 

@@ -87,6 +87,33 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_batch(make_assets):
     assert Cutout.objects.filter(batch=batch, attempts=2).count() >= 1
 
 
+def test_it_runs_again_at_once_a_cutout_whose_pool_child_was_killed(make_assets):
+    """The out-of-memory killer takes one pool child, not the worker: its message comes back
+    within seconds while the row still says running. No beat runs here, so the reconciler
+    cannot be what finishes the batch: the redelivered message must take the dead run over."""
+    import os
+    import signal
+
+    assets = make_assets(3, size=(640, 480))
+    with running_worker(queues=CUTOUT_QUEUES, hostname="oom@%h") as worker:
+        batch = batches.cutout_batch_start(assets=assets, profile_name="fast")
+        wait_for(lambda: Cutout.objects.filter(
+                     batch=batch, status=JobStatus.RUNNING,
+                     started_at__gte=timezone.now() - timedelta(seconds=0.15)).exists(),
+                 timeout=200, interval=0.01, message="a cutout to be mid-run")
+        row = Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING).first()
+        assert row is not None, "it finished between the check and the read"
+        child = int(row.worker.rsplit(":", 1)[1])
+        assert child != worker.pid  # a pool child, not the main process
+        os.kill(child, signal.SIGKILL)
+        wait_for(lambda: _finished(batch.pk), timeout=120,
+                 message=f"the batch to finish without the reconciler\n{worker.log()[-3000:]}")
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.DONE, batch.message
+    _assert_each_done_exactly_once(batch, 3)
+    assert Cutout.objects.get(pk=row.pk).attempts == 2
+
+
 # The reconciler runs every second (embedded beat) and trusts a heartbeat for 3 s.
 FAST_RECOVERY = {"CUTROOM_RECONCILE_GRACE": "3", "CUTROOM_RECONCILE_EVERY": "1",
                  "CUTROOM_JOB_HEARTBEAT": "1"}
