@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, cast
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
@@ -21,7 +22,7 @@ from ..errors import ProductDeletedError, ThumbnailSizeError
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
 from ..models import ImageAsset, ImportJob, Position, Product
-from .products import PRODUCT_EDITABLE
+from .products import PRODUCT_EDITABLE, product_create
 
 logger = logging.getLogger(__name__)
 
@@ -297,13 +298,15 @@ def _product_saved(product: Product) -> tuple[Product, bool]:
         return product, False
     existing = Product.objects.filter(sku=product.sku).first()
     if existing is None:
-        # A fresh instance: if the transaction rolls back, the caller's stays unsaved.
-        new = Product(sku=product.sku, **{key: getattr(product, key) for key in PRODUCT_EDITABLE})
+        # Made by the one product writer, as a fresh row: if the transaction rolls back,
+        # the caller's instance stays unsaved.
         try:
             with transaction.atomic():
-                new.save(force_insert=True)
+                new = product_create(sku=product.sku, **{key: getattr(product, key)
+                                                         for key in PRODUCT_EDITABLE})
             return new, True
-        except IntegrityError:
+        except (ValidationError, IntegrityError):
+            # a concurrent upload of the same new SKU got there first: its row is used
             existing = Product.objects.filter(sku=product.sku).first()
             if existing is None:
                 raise
