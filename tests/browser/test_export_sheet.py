@@ -83,7 +83,7 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
     expect(page.locator("#results .chip.compliance-ok")).to_have_count(5)
     failed = page.locator("#results .chip.compliance-failed")
     expect(failed).to_have_count(1)
-    assert "gtin" in failed.first.get_attribute("title")
+    assert "has no GTIN" in failed.first.get_attribute("title")  # the reason, named
     # every Etsy variant is 2500 x 2000, the wide car included
     etsy_sizes = page.locator("#results .sheet-cell:has(.sheet-preset:text-is('etsy')) .muted")
     expect(etsy_sizes).to_have_count(3)
