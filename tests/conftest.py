@@ -139,3 +139,22 @@ def s3_default_storage(settings, s3_endpoint):
         return storages["default"]
 
     return make
+
+
+@pytest.fixture
+def two_models_installed(monkeypatch):
+    """Only u2netp and isnet-general-use have their file here, for the check the re-run
+    menu uses (engine.model_check; its answer is cached per process)."""
+    from cutouts import engine
+    from cutouts.imaging.models import ModelError
+    from cutouts.selectors.review import rerun_models
+
+    def check(name=None):
+        if name not in ("u2netp", "isnet-general-use"):
+            raise ModelError(f"model {name!r}: file not found")
+        return engine.model_spec(name)
+
+    monkeypatch.setattr(engine, "model_check", check)
+    rerun_models.cache_clear()
+    yield
+    rerun_models.cache_clear()

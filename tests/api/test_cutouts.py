@@ -71,25 +71,6 @@ def test_it_says_which_fields_a_batch_needs_and_404s_an_unknown_product(manager_
     assert CutoutBatch.objects.count() == 0
 
 
-@pytest.fixture
-def two_models_installed(monkeypatch):
-    """Only u2netp and isnet-general-use have their file here, for the check the re-run
-    menu uses (engine.model_check; its answer is cached per process)."""
-    from cutouts import engine
-    from cutouts.imaging.models import ModelError
-    from cutouts.selectors.review import rerun_models
-
-    def check(name=None):
-        if name not in ("u2netp", "isnet-general-use"):
-            raise ModelError(f"model {name!r}: file not found")
-        return engine.model_spec(name)
-
-    monkeypatch.setattr(engine, "model_check", check)
-    rerun_models.cache_clear()
-    yield
-    rerun_models.cache_clear()
-
-
 def test_it_refuses_a_model_not_installed_naming_the_installed_ones(
         manager_api, reviewer_api, two_models_installed):
     asset = ImageAssetFactory()

@@ -203,25 +203,6 @@ def test_it_returns_the_queued_rerun_instead_of_a_second_identical_one(
     assert review.cutout_review_rerun(cutout=cutout, user=user, tta=False).version == 4
 
 
-@pytest.fixture
-def two_models_installed(monkeypatch):
-    """Only u2netp and isnet-general-use have their file here, for the check the re-run
-    menu uses (engine.model_check; its answer is cached per process)."""
-    from cutouts import engine
-    from cutouts.imaging.models import ModelError
-    from cutouts.selectors.review import rerun_models
-
-    def check(name=None):
-        if name not in ("u2netp", "isnet-general-use"):
-            raise ModelError(f"model {name!r}: file not found")
-        return engine.model_spec(name)
-
-    monkeypatch.setattr(engine, "model_check", check)
-    rerun_models.cache_clear()
-    yield
-    rerun_models.cache_clear()
-
-
 def test_it_refuses_a_rerun_with_a_model_not_installed_naming_the_installed_ones(
         make_assets, fake_model, no_broker, two_models_installed):
     cutout = done_cutouts(make_assets(1))[0]
