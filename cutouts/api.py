@@ -31,13 +31,25 @@ from catalog.api_support import (
 )
 from catalog.models import ImportJob, Product
 
-from .errors import BatchError, ExportCollisionError, ExportError, ReviewError
+from .errors import (
+    BatchError,
+    BatchFinishedError,
+    ExportCollisionError,
+    ExportError,
+    ReviewError,
+)
 from .imaging.settings import PROFILES, SHADOW_MODES
 from .models import Cutout, CutoutBatch, ExportJob, FlagReason, JobStatus, Preset, ReviewStatus
 from .selectors import export as export_selectors
 from .selectors import jobs as job_selectors
 from .selectors import review as review_selectors
-from .selectors.api import cutout_get, cutout_page
+from .selectors.api import (
+    cutout_get,
+    cutout_page,
+    export_file_missing_reason,
+    export_manifest_rows,
+    export_page,
+)
 from .selectors.export import EXPORT_FILES, SPEC_PREFIX, export_job_file, export_job_get
 from .services import batches as batch_services
 from .services import export_jobs as export_services
@@ -249,10 +261,10 @@ def batch_read(request: HttpRequest, batch_id: int):
 @decorate_view(needs(roles.RUN_CUTOUTS))
 def batch_cancel(request: HttpRequest, batch_id: int):
     batch = _batch(batch_id)
-    if batch.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-        raise Problem(409, f"Batch #{batch.pk} is already {batch.get_status_display().lower()}; "
-                           "nothing is left to cancel.", slug="batch-finished")
-    batch_services.cutout_batch_cancel(batch=batch)
+    try:
+        batch_services.cutout_batch_cancel(batch=batch)
+    except BatchFinishedError as exc:
+        raise Problem(409, str(exc), slug="batch-finished")
     batch.refresh_from_db()
     return _batch_out(batch)
 
@@ -345,14 +357,20 @@ def cutout_list(request: HttpRequest, status: JobStatus | None = None,
                 min_risk: float | None = Query(None, ge=0, le=1000), product: str = "",
                 batch_id: int | None = Query(None, ge=1, le=MAX_ID),
                 image_id: int | None = Query(None, ge=1, le=MAX_ID),
+                include_superseded: bool = False,
                 cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
-    """Newest first; follow `next_cursor`. `preflag` is one of the engine's pre-flags."""
+    """Newest first; follow `next_cursor`. `preflag` is one of the engine's pre-flags.
+    Versions an approval replaced (approved before another version became the image's
+    current one, or `superseded`) are left out unless `include_superseded=true` or
+    `review_status=superseded`: `review_status=approved` lists the version each image
+    shows and export ships."""
     before = cursor_decode(cursor).get("before")
     page = cutout_page(
         status=status.value if status else "",
         review_status=review_status.value if review_status else "",
         preflag=preflag.replace("\x00", "")[:40], min_risk=min_risk,
         product_sku=product.replace("\x00", "")[:64], batch_id=batch_id, image_id=image_id,
+        include_superseded=include_superseded,
         before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
         size=limit)
     return {"items": [_cutout_out(c) for c in page.items],
@@ -478,6 +496,26 @@ def _export_out(job: ExportJob) -> dict:
             "created_at": job.created_at, "finished_at": job.finished_at}
 
 
+class ExportPageOut(Schema):
+    items: list[ExportOut]
+    next_cursor: str | None = None
+
+
+class ManifestRowOut(Schema):
+    """A manifest.csv row; the CSV's text cells, but numbers as numbers."""
+
+    sku: str = ""
+    gtin: str = ""
+    asin: str = ""
+    preset: str = ""
+    file: str = ""
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    sha256: str = ""
+    compliance: str = ""
+
+
 def _export(pk: int) -> ExportJob:
     job = export_job_get(pk=pk)
     if job is None:
@@ -515,6 +553,23 @@ def export_create(request: HttpRequest, payload: ExportIn):
     return Status(201, _export_out(job))
 
 
+@router.get("/exports", response={200: ExportPageOut, **errors(400, 403, 422)},
+            tags=["exports"], summary="List exports (newest first)")
+@decorate_view(needs(roles.EXPORT))
+def export_list(request: HttpRequest, status: JobStatus | None = None,
+                dry_run: bool | None = None, cursor: str | None = None,
+                limit: int = Query(50, ge=1, le=200)):
+    """Newest first; follow `next_cursor`."""
+    before = cursor_decode(cursor).get("before")
+    page = export_page(
+        status=status.value if status else "", dry_run=dry_run,
+        before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
+        size=limit)
+    return {"items": [_export_out(j) for j in page.items],
+            "next_cursor": cursor_encode({"before": page.next_before}) if page.next_before
+            else None}
+
+
 @router.get("/exports/{export_id}", response={200: ExportOut, **errors(403, 404)},
             tags=["exports"], summary="Progress of an export")
 @decorate_view(needs(roles.EXPORT))
@@ -532,13 +587,14 @@ def export_cancel(request: HttpRequest, export_id: int):
     return _export_out(job)
 
 
-@router.get("/exports/{export_id}/manifest", response={200: list[dict[str, str]],
+@router.get("/exports/{export_id}/manifest", response={200: list[ManifestRowOut],
                                                        **errors(403, 404)},
-            tags=["exports"], summary="The export's manifest rows (first 500)")
+            tags=["exports"], summary="The export's manifest rows (first 500)",
+            description="`width`, `height` and `bytes` are numbers, `null` for a variant "
+                        "that was not rendered (dry run, excluded before rendering).")
 @decorate_view(needs(roles.EXPORT))
 def export_manifest(request: HttpRequest, export_id: int):
-    rows, _ = export_selectors.export_job_results(job=_export(export_id))
-    return rows
+    return export_manifest_rows(job=_export(export_id))
 
 
 @router.get("/exports/{export_id}/download", response={200: DownloadOut, **errors(403, 404)},
@@ -551,6 +607,6 @@ def export_download(request: HttpRequest, export_id: int, file: str = "zip"):
                       slug="not-found")
     found = export_job_file(job=job, file=file)
     if found is None:
-        raise Problem(404, "This export has no such file (yet).", slug="not-found")
+        raise Problem(404, export_file_missing_reason(job=job, file=file), slug="not-found")
     return _signed_url(request, storage_alias="exports", name=found.name,
                        filename=found.filename, claim={"k": "export", "id": job.pk, "v": file})

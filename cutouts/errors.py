@@ -11,6 +11,10 @@ class BatchError(CutoutsError):
     """A cutout batch cannot start: no images, or settings the engine refuses."""
 
 
+class BatchFinishedError(CutoutsError):
+    """A batch action that needs queued or running work on a batch that already ended."""
+
+
 class TransientError(CutoutsError):
     """Worth retrying: storage or broker hiccups, a locked database."""
 

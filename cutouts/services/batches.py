@@ -14,7 +14,7 @@ from catalog import jobs
 from catalog.models import ImageAsset
 
 from .. import enqueue
-from ..errors import BatchError
+from ..errors import BatchError, BatchFinishedError
 from ..imaging.quantize import fast_model
 from ..imaging.settings import CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
@@ -137,7 +137,14 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
 
 @transaction.atomic
 def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
-    """Stop queued work; cutouts already running finish normally."""
+    """Stop queued work; cutouts already running finish normally. Raises
+    BatchFinishedError when the batch already ended: nothing is left to cancel."""
+    # The lock orders this against the last run closing the batch (cutout_batch_refresh).
+    locked = CutoutBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        raise BatchFinishedError(
+            f"Batch #{locked.pk} is already {locked.get_status_display().lower()}; "
+            "nothing is left to cancel.")
     queued = list(batch.cutouts.filter(status=JobStatus.QUEUED).values_list("pk", "asset_id"))
     cancelled = Cutout.objects.filter(pk__in=[pk for pk, _ in queued],
                                       status=JobStatus.QUEUED).update(
@@ -161,7 +168,9 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
         return batch
     if counts["done"] == 0 and counts["failed"]:
         final = JobStatus.FAILED
-    elif counts["done"] == 0 and counts["cancelled"]:
+    elif counts["cancelled"]:
+        # Someone stopped the batch before all of it ran: "done" would read as complete.
+        # The message keeps the counts of what did finish.
         final = JobStatus.CANCELLED
     else:
         final = JobStatus.DONE

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import roles, serving
 from catalog.permissions import capability_required
@@ -12,6 +13,7 @@ from ..errors import ExportCollisionError, ExportError
 from ..models import Background, ExportJob
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
+from ..selectors.api import export_file_missing_reason
 from ..services import export_jobs as export_services
 from ..services import renditions as rendition_services
 
@@ -119,8 +121,14 @@ def export_list(request: HttpRequest) -> HttpResponse:
 
 
 @capability_required(roles.EXPORT)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def export_start(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # A bookmarked or reloaded form address (it used to be a bare 405): the form and
+        # the recent exports are on the list page, with the query (e.g. ?sku=) kept.
+        url = reverse("cutouts:export_list")
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
     if request.POST.get("preview"):
         # the form's "Preview scenes" button: posted, so the CSRF token stays out of URLs,
         # history and access logs (it used to submit the form with GET)
@@ -196,8 +204,9 @@ def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
     """The ZIP (or ``?file=manifest``) as a download, served by the private-file policy."""
     wanted = "manifest" if request.GET.get("file") == "manifest" else "zip"
-    file = export_selectors.export_job_file(job=_job_or_404(job_id), file=wanted)
+    job = _job_or_404(job_id)
+    file = export_selectors.export_job_file(job=job, file=wanted)
     if file is None:
-        raise Http404("This export has no such file.")
+        raise Http404(export_file_missing_reason(job=job, file=wanted))
     return serving.private_file(alias="exports", name=file.name, filename=file.filename,
                                 content_type=file.content_type, cache=serving.REVALIDATE)

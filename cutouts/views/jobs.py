@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog import roles
 from catalog.permissions import capability_required
 
-from ..errors import BatchError
+from ..errors import BatchError, BatchFinishedError
 from ..imaging.settings import PROFILES
 from ..models import CutoutBatch
 from ..selectors.jobs import (
@@ -116,7 +116,17 @@ def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_POST
 def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
-    count = cutout_batch_cancel(batch=batch)
+    try:
+        count = cutout_batch_cancel(batch=batch)
+    except BatchFinishedError as exc:
+        # A stale page (the batch ended since it was drawn), or a double click.
+        if request.htmx:
+            # 200, not 4xx: htmx only swaps successful responses, and the partial shows it.
+            batch.refresh_from_db()
+            return render(request, "cutouts/_batch_progress.html",
+                          {"batch": batch, "error": str(exc), **_batch_context(batch)})
+        messages.error(request, str(exc))
+        return redirect("cutouts:batch_detail", batch_id=batch.pk)
     return _after_batch_action(request, batch, f"Cancelled {count} queued cutouts.")
 
 

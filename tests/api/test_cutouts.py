@@ -164,6 +164,29 @@ def test_it_lists_cutouts_with_review_state_risk_and_preflags(readonly_api):
     assert {c["review_status"] for c in pending["items"]} == {"pending"}
 
 
+def test_it_lists_the_version_each_image_shows_unless_replaced_ones_are_asked_for(
+        reviewer_api):
+    v1 = done_cutout()
+    v2 = done_cutout(asset=v1.asset, version=2)
+    v3 = done_cutout(asset=v1.asset, version=3)
+    other = done_cutout()  # never reviewed: no version of its image is current yet
+    for approved in (v1, v3):  # the first approval supersedes v2 and v3, the second v1
+        assert reviewer_api.post(f"/api/v1/cutouts/{approved.pk}/approve", {}).status_code == 200
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.APPROVED
+
+    def ids(**params) -> list[int]:
+        response = reviewer_api.get("/api/v1/cutouts", params)
+        assert response.status_code == 200
+        return [c["id"] for c in response.json()["items"]]
+
+    # v1 is still marked approved, but v3 is what the image shows and export ships.
+    assert ids(review_status="approved") == [v3.pk]
+    assert ids(review_status="approved", include_superseded="true") == [v3.pk, v1.pk]
+    assert ids() == [other.pk, v3.pk]
+    assert ids(image_id=v1.asset_id, include_superseded="true") == [v3.pk, v2.pk, v1.pk]
+    assert ids(review_status="superseded") == [v2.pk]
+
+
 def test_it_approves_and_flags_through_the_review_services(reviewer_api):
     one, two = done_cutout(), done_cutout()
     approved = reviewer_api.post(f"/api/v1/cutouts/{one.pk}/approve", {"comment": "ok"})
@@ -267,9 +290,81 @@ def test_it_exports_approved_cutouts_end_to_end(manager_api):
     assert progress["status"] == "done" and progress["percent"] == 100 and progress["has_zip"]
     manifest = manager_api.get(f"/api/v1/exports/{job_id}/manifest").json()
     assert manifest[0]["sku"] == "EXP-1"
+    # numbers, not the CSV's text
+    assert type(manifest[0]["width"]) is int and type(manifest[0]["height"]) is int
+    assert type(manifest[0]["bytes"]) is int and manifest[0]["bytes"] > 0
     url = manager_api.get(f"/api/v1/exports/{job_id}/download").json()["url"]
     status, body = _fetch(url)
     assert status == 200 and body[:2] == b"PK"
+
+
+def test_it_gives_no_sizes_for_variants_a_dry_run_did_not_render(manager_api):
+    approved_cutout(product=ProductFactory(sku="DRY-1", asin="B0DRY00001"))
+    job_id = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"],
+                                                  "dry_run": True}).json()["id"]
+    assert cutout_tasks.export_job_run_task.run(job_id) == "done"
+    [row] = manager_api.get(f"/api/v1/exports/{job_id}/manifest").json()
+    assert row["sku"] == "DRY-1" and row["compliance"].startswith("dry run")
+    assert (row["width"], row["height"], row["bytes"]) == (None, None, None)
+
+
+def test_it_says_why_an_export_has_no_zip_to_download(manager_api):
+    from cutouts.services import export_jobs
+    from tests.factories import manager
+
+    approved_cutout(product=ProductFactory(sku="WHY-1", asin="B0WHY00001"))
+
+    def refusal(job_id: int) -> str:
+        response = manager_api.get(f"/api/v1/exports/{job_id}/download")
+        assert response.status_code == 404
+        assert "(yet)" not in response.json()["detail"]
+        return response.json()["detail"]
+
+    def started(**kwargs) -> int:
+        return export_jobs.export_job_create(user=manager(), presets=["amazon_main"],
+                                             **kwargs).pk
+
+    queued = started()
+    assert refusal(queued) == (f"Export {queued} is still queued; its ZIP is there once it "
+                               "is done.")
+    manager_api.post(f"/api/v1/exports/{queued}/cancel")
+    assert refusal(queued) == (f"Export {queued} was cancelled, so nothing was written: "
+                               "there is no ZIP.")
+    dry = started(dry_run=True)
+    assert cutout_tasks.export_job_run_task.run(dry) == "done"
+    assert refusal(dry).startswith(f"Export {dry} was a dry run: nothing was written")
+    folder = started(destination=ExportJob.Destination.FOLDER, folder="why-folder")
+    assert cutout_tasks.export_job_run_task.run(folder) == "done"
+    assert refusal(folder) == (f"Export {folder} was written to the folder 'why-folder' in "
+                               "export storage, not to a ZIP; the manifest is there too.")
+    # the manifest of each finished one is there
+    for job_id in (dry, folder):
+        assert manager_api.get(f"/api/v1/exports/{job_id}/download",
+                               {"file": "manifest"}).status_code == 200
+
+
+def test_it_lists_exports_newest_first_with_filters_and_a_cursor(manager_api, reviewer_api):
+    approved_cutout()
+    ids = [manager_api.post("/api/v1/exports", {"presets": ["amazon_main"],
+                                                "dry_run": dry}).json()["id"]
+           for dry in (False, True, False)]
+    manager_api.post(f"/api/v1/exports/{ids[0]}/cancel")
+
+    def page(**params) -> dict:
+        response = manager_api.get("/api/v1/exports", params)
+        assert response.status_code == 200
+        return response.json()
+
+    first = page(limit=2)
+    assert [e["id"] for e in first["items"]] == [ids[2], ids[1]]
+    assert first["items"][1]["dry_run"] and first["items"][0]["status"] == "queued"
+    rest = page(limit=2, cursor=first["next_cursor"])
+    assert [e["id"] for e in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+    assert [e["id"] for e in page(status="cancelled")["items"]] == [ids[0]]
+    assert [e["id"] for e in page(dry_run="true")["items"]] == [ids[1]]
+    assert [e["id"] for e in page(dry_run="false")["items"]] == [ids[2], ids[0]]
+    assert manager_api.get("/api/v1/exports", {"cursor": "!"}).status_code == 400
+    assert reviewer_api.get("/api/v1/exports").status_code == 403
 
 
 def test_it_refuses_exports_with_the_uis_words(manager_api):

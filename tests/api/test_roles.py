@@ -53,6 +53,7 @@ MATRIX = {
     ("post", "/api/v1/cutouts/{cutout_id}/rerun"): (REVIEW, {}),
     ("get", "/api/v1/cutouts/{cutout_id}/download"): (ALL, None),
     ("post", "/api/v1/exports"): (MANAGER, {"presets": ["amazon_main"]}),
+    ("get", "/api/v1/exports"): (MANAGER, None),
     ("get", "/api/v1/exports/{export_id}"): (MANAGER, None),
     ("post", "/api/v1/exports/{export_id}/cancel"): (MANAGER, None),
     ("get", "/api/v1/exports/{export_id}/manifest"): (MANAGER, None),

@@ -73,6 +73,25 @@ def test_it_retries_and_cancels_for_managers_only(client, make_assets):
     assert set(batch.cutouts.values_list("status", flat=True)) == {JobStatus.CANCELLED}
 
 
+def test_it_explains_that_a_finished_batch_has_nothing_to_cancel(client, make_assets):
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    batch.cutouts.update(status=JobStatus.DONE)
+    batches.cutout_batch_refresh(batch_id=batch.pk)
+    url = reverse("cutouts:batch_cancel", args=[batch.pk])
+    refusal = f"Batch #{batch.pk} is already done; nothing is left to cancel."
+    client.force_login(manager())
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cutouts:batch_detail", args=[batch.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "msg-error" in page and refusal in page
+    partial = client.post(url, HTTP_HX_REQUEST="true")
+    text = partial.content.decode()
+    assert partial.status_code == 200 and 'id="batch-progress"' in text and "<html" not in text
+    assert 'role="alert"' in text and refusal in text
+    assert batch.cutouts.get().status == JobStatus.DONE
+
+
 def test_it_denies_batches_to_users_without_a_role(client, make_assets):
     batch = batches.cutout_batch_start(assets=make_assets(1))
     client.force_login(UserFactory())

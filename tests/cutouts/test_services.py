@@ -3,7 +3,7 @@ from django.core.files.storage import storages
 from PIL import Image
 
 from catalog.models import AssetStatus
-from cutouts.errors import BatchError, PermanentError, TransientError
+from cutouts.errors import BatchError, BatchFinishedError, PermanentError, TransientError
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, Notification
 from cutouts.services import batches, runs
 from tests.factories import manager
@@ -227,6 +227,32 @@ def test_it_cancels_only_queued_work(make_assets, sent, fake_model):
     assert batches.cutout_batch_cancel(batch=batch) == 1
     statuses = dict(batch.cutouts.values_list("pk", "status"))
     assert statuses == {done.pk: "done", running.pk: "running", queued.pk: "cancelled"}
+
+
+def test_it_refuses_to_cancel_a_batch_that_already_ended(make_assets, sent):
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    batch.cutouts.update(status=JobStatus.DONE)
+    batch = batches.cutout_batch_refresh(batch_id=batch.pk)
+    assert batch.status == JobStatus.DONE
+    with pytest.raises(BatchFinishedError) as refused:
+        batches.cutout_batch_cancel(batch=batch)
+    assert str(refused.value) == (f"Batch #{batch.pk} is already done; nothing is left to "
+                                  "cancel.")
+    assert batch.cutouts.get().status == JobStatus.DONE
+
+
+def test_it_ends_a_partly_cancelled_batch_cancelled_with_the_counts(make_assets, sent):
+    batch = batches.cutout_batch_start(assets=make_assets(3), user=manager(),
+                                       profile_name="fast")
+    Cutout.objects.filter(pk=batch.cutouts.order_by("pk").first().pk).update(
+        status=JobStatus.DONE)
+    assert batches.cutout_batch_cancel(batch=batch) == 2
+    batch.refresh_from_db()
+    # It used to read "Done": as if every image had been cut out.
+    assert batch.status == JobStatus.CANCELLED
+    assert batch.message == "1 done, 0 failed, 2 cancelled"
+    assert Notification.objects.get(user=batch.created_by).text.endswith(
+        "1 done, 0 failed, 2 cancelled.")
 
 
 def test_it_reconciles_rows_left_by_a_restarted_worker(make_assets, sent, monkeypatch):
