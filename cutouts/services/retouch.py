@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
 import tempfile
 import time
-import uuid
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ from catalog.ingest import png
 from ..errors import PermanentError, ReviewError
 from ..imaging.encode import png_spooled
 from ..imaging.settings import profile_or_default
-from ..models import Cutout, CutoutQueue, ReviewDecision, ReviewStatus
+from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_batch_start
 from .review import cutout_require_done
 from .status import asset_status_sync
@@ -90,12 +90,25 @@ def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rg
 def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
                            strokes: list | None = None, upload_name: str = "") -> Cutout:
     """A new queued version of ``parent``'s asset on the interactive queue, which a worker
-    turns into the retouched cutout (``runs.cutout_run`` branches on ``source``)."""
+    turns into the retouched cutout (``runs.cutout_run`` branches on ``source``).
+
+    While a retouch of ``parent`` with the same strokes (or the same uploaded file) is still
+    queued or running, that one is returned instead: a double click on Apply would otherwise
+    compute the same version twice and queue both for review."""
     from ..imaging.strokes import strokes_to_json
 
     asset = parent.asset
     profile_name = profile_or_default(parent.profile)
+    stored = strokes_to_json(strokes or [])
     with transaction.atomic():
+        # The row lock serialises concurrent retouches of one version: the second sees the
+        # first.
+        Cutout.objects.select_for_update().filter(pk=parent.pk).exists()
+        for pending in Cutout.objects.filter(
+                parent_id=parent.pk, source=Cutout.Source.RETOUCH,
+                status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).order_by("-version"):
+            if pending.strokes == stored and pending.upload_name == upload_name:
+                return pending
         batch = cutout_batch_start(
             assets=[asset], user=user, profile_name=profile_name, queue=CutoutQueue.INTERACTIVE,
             label=f"Retouch of {asset.product.sku} {asset.position} v{parent.version}")
@@ -104,7 +117,7 @@ def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
         # sees a retouch version without its strokes or upload.
         Cutout.objects.filter(pk=new.pk).update(
             source=Cutout.Source.RETOUCH, parent=parent,
-            strokes=strokes_to_json(strokes or []), upload_name=upload_name,
+            strokes=stored, upload_name=upload_name,
             settings=parent.settings, profile=parent.profile, model_name=parent.model_name,
             model_version=parent.model_version)
         # The version the reviewer retouched is answered by this one.
@@ -164,13 +177,19 @@ def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "
     _check_png_header(data, max_pixels=settings.CUTROOM_MAX_PIXELS,
                       size=(asset.working_width, asset.working_height))
     storage = storages["default"]
-    name = f"cutouts/{asset.sha256[:2]}/{asset.sha256}/uploads/{uuid.uuid4().hex}.png"
-    name = storage.save(name, File(io.BytesIO(data), name=name))
+    # Named by content, so the same file uploaded twice while the first is still queued is
+    # recognised as the same retouch (``_retouch_version_start``).
+    digest = hashlib.sha256(data).hexdigest()
+    name = f"cutouts/{asset.sha256[:2]}/{asset.sha256}/uploads/{digest}.png"
+    created = not storage.exists(name)
+    if created:
+        name = storage.save(name, File(io.BytesIO(data), name=name))
     try:
         return _retouch_version_start(parent=cutout, user=user, upload_name=name,
                                       action=ReviewDecision.Action.RETOUCH, comment=comment)
     except Exception:
-        storage.delete(name)  # no row points at it
+        if created:
+            storage.delete(name)  # no row points at it
         raise
 
 
@@ -213,20 +232,22 @@ def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
-def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray):
+def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray, preview_side: int = 0):
     """Worker side of a retouched version: the stored upload, or the parent's cutout refined
-    with the stored strokes, at full resolution. Returns an ``engine.EngineOutput``; raises
-    ``PermanentError`` with a message the card shows."""
+    with the stored strokes, at full resolution. Returns an ``engine.EngineOutput`` (with a
+    screen copy when ``preview_side`` > 0); raises ``PermanentError`` with a message the card
+    shows."""
     # A version without a parent finds no row (and fails below with a message).
     parent = Cutout.objects.filter(pk=cutout.parent_id).first()  # type: ignore[misc]
     # a PermanentError fails the run, and the failed run hands the parent back to its queue
     # (services.lineage)
-    return _retouch_output(cutout, parent, rgb)
+    return _retouch_output(cutout, parent, rgb, preview_side)
 
 
-def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray):
+def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
+                    preview_side: int = 0):
     """The retouched RGBA at full size, encoded like a model run's output files."""
-    from ..engine import EngineOutput
+    from ..engine import EngineOutput, screen_copy
     from ..imaging.pipeline import tight_bbox
     from ..imaging.strokes import strokes_from_json
 
@@ -270,7 +291,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray):
         rgba=png_spooled(rgba), mask=png_spooled(alpha), shadow=shadow,
         width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
         signals=_hand_signals(alpha), model_name=cutout.model_name,
-        model_version=cutout.model_version)
+        model_version=cutout.model_version, preview=screen_copy(rgba, preview_side))
     output.timings = {"retouch": round(refined - started, 4), **parts,
                       "encode": round(time.perf_counter() - refined, 4)}
     return output

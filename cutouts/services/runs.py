@@ -30,6 +30,7 @@ from .outputs import (
     outputs_discard_existing,
     outputs_store,
 )
+from .previews import cutout_previews_store, preview_premade_side
 from .retouch import cutout_retouch_compute
 from .review import preflags_from_signals
 from .status import asset_status_sync
@@ -105,18 +106,22 @@ def _cutout_execute(cutout_id: int, token: str,
     try:
         rgb = _load_working_copy(cutout.asset)
         clock.lap("decode")
+        preview_side = preview_premade_side(pixels=rgb.shape[0] * rgb.shape[1])
         if cutout.source == Cutout.Source.RETOUCH:
             # A reviewer's strokes or uploaded PNG, applied to the parent version.
-            output = cutout_retouch_compute(cutout=cutout, rgb=rgb)
+            output = cutout_retouch_compute(cutout=cutout, rgb=rgb, preview_side=preview_side)
         else:
             try:
                 output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings,
-                                               clock=clock)
+                                               clock=clock, preview_side=preview_side)
             except (ModelError, ValueError) as exc:
                 raise PermanentError(f"Model error: {exc}")
         del rgb
         clock.reset()
+        preview, output.preview = output.preview, None
         outputs_store(output=output, names=output_names(cutout, token), saved=saved)
+        if preview is not None:
+            cutout_previews_store(cutout=cutout, token=token, image=preview, saved=saved)
         clock.lap("storage_write")
         finished = _finish(cutout, token, saved, output)
         clock.lap("db_finish")

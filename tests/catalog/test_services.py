@@ -234,6 +234,28 @@ def test_it_generates_a_thumbnail_once_and_then_serves_the_cached_one(storage, t
         asset_thumbnail(asset=asset, size=5000)
 
 
+def test_it_makes_the_screen_thumbnails_at_ingest_and_the_card_size_for_big_photos(
+        storage, settings):
+    from PIL import Image
+
+    settings.CUTROOM_PRERENDER_MIN_PIXELS = 1200 * 900
+    big = ingest(ProductFactory(), jpeg_bytes(size=(1200, 900), seed=1)).asset
+    small = ingest(ProductFactory(), jpeg_bytes(size=(1000, 750), seed=2)).asset
+    sizes = {}
+    for asset in (big, small):
+        for side in (1024, 320, 160):
+            name = thumbnail_storage_name(asset.sha256, side)
+            if storage.exists(name):
+                with storage.open(name) as fh, Image.open(fh) as thumb:
+                    sizes[asset.pk, side] = thumb.size
+    assert sizes == {(big.pk, 1024): (1024, 768), (big.pk, 320): (320, 240),
+                     (big.pk, 160): (160, 120), (small.pk, 320): (320, 240),
+                     (small.pk, 160): (160, 120)}
+    # what ingest made is what the screens are served: the same names, no second file
+    assert asset_thumbnail(asset=big, size=1024) == thumbnail_storage_name(big.sha256, 1024)
+    assert asset_thumbnail(asset=small, size=1024) == thumbnail_storage_name(small.sha256, 1024)
+
+
 # --- Import jobs ------------------------------------------------------------------------------
 
 

@@ -333,6 +333,29 @@ def test_it_applies_strokes_as_a_queued_interactive_version_computed_by_the_work
     assert new.timings["retouch"] >= 0
 
 
+def test_it_makes_one_version_of_a_retouch_applied_twice_while_it_waits(
+        make_assets, fake_model, no_broker):
+    cutout = done_cutouts(make_assets(1))[0]
+    user = reviewer()
+    strokes = _strokes(("remove", 5, [(20, 20)]))
+    first = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
+    again = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
+    other = retouch.cutout_retouch_strokes(cutout=cutout, user=user,
+                                           strokes=_strokes(("remove", 6, [(20, 20)])))
+    assert again.pk == first.pk and other.pk != first.pk
+    upload = retouch.cutout_retouch_upload(cutout=cutout, user=user, data=rgba_png(320, 240))
+    assert retouch.cutout_retouch_upload(cutout=cutout, user=user,
+                                         data=rgba_png(320, 240)).pk == upload.pk
+    assert Cutout.objects.filter(parent=cutout).count() == 3
+    assert ReviewDecision.objects.filter(cutout__parent=cutout).count() == 3
+    # once it has run, the same strokes are a new request: a reviewer may want it again
+    assert runs.cutout_run(cutout_id=first.pk) == "done"
+    assert retouch.cutout_retouch_strokes(cutout=cutout, user=user,
+                                          strokes=strokes).pk not in (first.pk, other.pk)
+    # the uploaded file is stored once and read by the worker like any upload
+    assert runs.cutout_run(cutout_id=upload.pk) == "done"
+
+
 @pytest.mark.parametrize("strokes, message", [
     ("not json", "not valid JSON"),
     ({"kind": "keep"}, "must be a JSON list"),
@@ -434,6 +457,41 @@ def test_it_renders_and_caches_card_previews(make_assets, fake_model, no_broker)
         previews.cutout_image(cutout=cutout, kind="cutout", size=777)
     with pytest.raises(FileNotFoundError):
         previews.cutout_image(cutout=cutout, kind="shadow", size=320)
+
+
+def test_it_stores_the_card_previews_with_the_run_of_a_big_photo(
+        make_assets, fake_model, no_broker, settings, monkeypatch):
+    settings.CUTROOM_PRERENDER_MIN_PIXELS = 640 * 480
+    big, small = make_assets(2, size=(640, 480))[0], make_assets(1, size=(600, 400),
+                                                                  sku="SMALL")[0]
+    first, plain = done_cutouts([big]), done_cutouts([small])
+    storage = storages["default"]
+    for cutout in (*first, *plain):
+        cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+        made = [storage.exists(previews._preview_name(cutout, "cutout", size, "png"))
+                for size in (1024, 320)]
+        assert made == ([True, True] if cutout.asset_id == big.pk else [False, False])
+    # a retouched version of a big photo gets its previews from its own run as well
+    cutout = Cutout.objects.select_related("asset").get(pk=first[0].pk)
+    user = reviewer()
+    review.cutout_flag(cutout=cutout, user=user, reasons=["halo"])
+    new = retouch.cutout_retouch_upload(cutout=cutout, user=user, data=rgba_png(640, 480))
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    # the worker's previews are what a first view serves: nothing is rendered again
+    monkeypatch.setattr(previews, "_render_preview", lambda *a: pytest.fail("rendered"))
+    new = Cutout.objects.select_related("asset").get(pk=new.pk)
+    with storage.open(previews.cutout_image(cutout=new, kind="cutout", size=320)[0]) as fh, \
+            Image.open(fh) as im:
+        assert im.getpixel((3, 3))[3] == 0 and im.getpixel((160, 120))[3] == 255
+    name, _ = previews.cutout_image(cutout=cutout, kind="cutout", size=320)
+    with storage.open(name) as fh, Image.open(fh) as im:
+        assert im.mode == "RGBA" and im.size == (320, 240)
+        # the fake model keeps the centre and drops the corners, on the small copy too
+        assert im.getpixel((160, 120))[3] == 255 and im.getpixel((3, 3))[3] == 0
+    with storage.open(previews.cutout_image(cutout=cutout, kind="cutout", size=1024)[0]) as fh, \
+            Image.open(fh) as im, storage.open(cutout.rgba_name) as full, \
+            Image.open(full) as stored:
+        assert im.tobytes() == stored.tobytes()  # not enlarged: the card shows it as stored
 
 
 def test_it_adds_what_a_keep_stroke_marks_and_leaves_the_far_backdrop(
