@@ -61,6 +61,9 @@ SHADOW_SAFE_FRACTION = 0.02
 RIPPLE_ALPHA = 16
 #: resample passes allowed to reach the requested fill (see render_variant)
 FILL_ATTEMPTS = 4
+#: enlarging the product more than this makes it visibly soft (resampling invents no detail):
+#: the variant is still made, with a warning naming the photo size that would not need it
+ENLARGE_WARN = 2.0
 
 
 @dataclass(frozen=True)
@@ -449,6 +452,7 @@ def render_variant(
     else:
         raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
     w0, h0 = source.size
+    _warn_enlarged(warnings, s, (w0, h0))
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
     at = (ux0 + lx, uy0 + ly)  # where the layer's image lies on the canvas
 
@@ -510,6 +514,7 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     image, box, info = render_scene(rgba, spec, shadow, assets, warnings,
                                     sig=source.significant(spec.alpha_threshold(8)))
     cw, ch = image.size
+    _warn_enlarged(warnings, info.get("scale"), rgba.size)
     fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
     options = encode_options(spec, source_meta)
     data, quality = _encode_with_limit(image, spec, options, warnings)
@@ -520,6 +525,16 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
         "scene": info, "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
+
+
+def _warn_enlarged(warnings: list[str], scale: float | None, size: tuple[int, int]) -> None:
+    # compared as printed, so the message never reads "enlarged 2.0x ... at most 2x"
+    if scale is None or round(scale, 1) <= ENLARGE_WARN:
+        return
+    needed = math.ceil(max(size) * scale / ENLARGE_WARN)
+    warnings.append(f"the product is enlarged {scale:.1f}x from a {size[0]}x{size[1]} photo "
+                    f"and will look soft; a photo of at least {needed:,} px on its long side "
+                    f"would need at most {ENLARGE_WARN:g}x")
 
 
 def _encode(image: Image.Image, fmt: str, quality: int | None, kwargs: dict[str, Any]) -> bytes:

@@ -9,7 +9,7 @@ from cutouts.models import ExportJob, JobStatus
 from cutouts.services.renditions import THUMBNAIL_SIDE
 from cutouts.tasks import export_job_run_task
 from tests.browser.test_review_layout import NARROW, OVERFLOW_JS, WIDE
-from tests.cutouts.export_helpers import approved_cutout
+from tests.cutouts.export_helpers import MARKET_PHOTO, approved_cutout
 from tests.factories import PASSWORD, ProductFactory, manager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,10 +27,12 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
                                                         monkeypatch):
     queued = []
     monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: queued.append(job_id))
-    approved_cutout(product=ProductFactory(sku=LONG_SKU, gtin="00012345678905"))
+    approved_cutout(product=ProductFactory(sku=LONG_SKU, gtin="00012345678905"),
+                    size=MARKET_PHOTO)
     approved_cutout(product=ProductFactory(sku="CAR-1", gtin="00012345678912"),
-                    size=(1600, 400), colour=(30, 120, 200))
-    approved_cutout(product=ProductFactory(sku="NO-GTIN-1"), colour=(40, 160, 60))
+                    size=(3200, 800), colour=(30, 120, 200))
+    approved_cutout(product=ProductFactory(sku="NO-GTIN-1"), colour=(40, 160, 60),
+                    size=MARKET_PHOTO)
     user = manager()
     page.set_viewport_size({"width": WIDE, "height": 1000})
     page.goto(f"{live_server.url}/accounts/login/")

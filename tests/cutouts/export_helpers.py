@@ -12,6 +12,10 @@ from cutouts.models import Cutout, JobStatus
 from cutouts.services import review
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
+#: a photo big enough that no marketplace preset enlarges its product more than 2x, so its
+#: variants carry no softness warning (the helpers' 800 x 600 default is enlarged over 4x)
+MARKET_PHOTO = (2000, 1500)
+
 
 def rgba_png(size=(800, 600), box=None, colour=(200, 30, 30)) -> bytes:
     """A product ellipse on a transparent background; the hidden RGB is loud green so any

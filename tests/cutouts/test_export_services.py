@@ -17,7 +17,7 @@ from cutouts.tasks import export_job_run_task
 from cutouts.variants import render as render_module
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout, done_cutout
+from .export_helpers import MARKET_PHOTO, approved_cutout, done_cutout
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +81,9 @@ def test_it_exports_amazon_main_images_that_pass_the_marketplace_rules(no_enqueu
     user = manager()
     with_asin = ProductFactory(sku="SHOE-1", asin="B0C1234567", gtin="4006381333931")
     no_asin = ProductFactory(sku="SHOE-2")
-    main = approved_cutout(product=with_asin, position="MAIN")
-    approved_cutout(product=with_asin, position="PT01", colour=(30, 30, 200))
-    approved_cutout(product=no_asin, position="MAIN", size=(500, 900))
+    main = approved_cutout(product=with_asin, position="MAIN", size=MARKET_PHOTO)
+    approved_cutout(product=with_asin, position="PT01", colour=(30, 30, 200), size=MARKET_PHOTO)
+    approved_cutout(product=no_asin, position="MAIN", size=(1000, 1800))
     done_cutout(product=ProductFactory(sku="NOT-APPROVED"))  # never exported
 
     job = export_jobs.export_job_create(user=user, presets=["amazon_main"], brand="acme")
@@ -195,7 +195,7 @@ def test_it_escapes_formula_cells_in_the_manifest(no_enqueue):
 
 
 def test_renditions_are_cached_per_version_and_a_new_approval_uses_new_ones(monkeypatch):
-    first = approved_cutout(product=ProductFactory(sku="VER-1"))
+    first = approved_cutout(product=ProductFactory(sku="VER-1"), size=MARKET_PHOTO)
     rendition = renditions.rendition_get_or_create(cutout=first, preset="amazon_main")
     assert rendition.spec == variants.parse_spec(variants.PRESETS["amazon_main"].spec).canonical()
     assert storages["default"].exists(rendition.file_name)

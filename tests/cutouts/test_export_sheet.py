@@ -15,7 +15,7 @@ from cutouts.services import export_jobs, renditions
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout, served
+from .export_helpers import MARKET_PHOTO, approved_cutout, served
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def _run(presets, sent, **kwargs):
 
 @pytest.fixture
 def finished_job(sent):
-    approved_cutout(product=ProductFactory(sku="SHEET-1", asin="B0SHEET001"))
+    approved_cutout(product=ProductFactory(sku="SHEET-1", asin="B0SHEET001"), size=MARKET_PHOTO)
     return _run(["amazon_main", "transparent_png"], sent)
 
 
@@ -199,7 +199,8 @@ def test_it_renders_etsy_on_a_recommended_ratio_whatever_the_product_shape(sent,
 
 @pytest.mark.parametrize("preset", ["ebay", "etsy", "amazon_main"])
 def test_it_does_not_warn_about_a_missing_shadow_layer(sent, preset):
-    approved_cutout(product=ProductFactory(sku="SHADE-1", asin="B0SHADE001"), shadow=False)
+    approved_cutout(product=ProductFactory(sku="SHADE-1", asin="B0SHADE001"), shadow=False,
+                    size=MARKET_PHOTO)
     _run([preset], sent)
     summary = Rendition.objects.get().compliance["summary"]
     assert "shadow" not in summary, summary

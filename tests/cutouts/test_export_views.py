@@ -13,7 +13,7 @@ from cutouts.tasks import export_job_run_task
 from tests.conftest import s3_bucket
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout
+from .export_helpers import MARKET_PHOTO, approved_cutout
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_the_form_shows_unknown_skus_and_collisions(client, sent):
 
 
 def test_the_job_page_polls_while_active_and_reloads_when_finished(client, sent):
-    approved_cutout(product=ProductFactory(sku="POLL-1", asin="B0POLL0001"))
+    approved_cutout(product=ProductFactory(sku="POLL-1", asin="B0POLL0001"), size=MARKET_PHOTO)
     job = export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     client.force_login(manager())
     url = reverse("cutouts:export_detail", args=[job.pk])
@@ -198,6 +198,18 @@ def test_the_download_redirects_to_a_short_lived_signed_url_on_s3(client, finish
     with urllib.request.urlopen(url) as fetched:
         assert fetched.read() == b"zip bytes"
         assert "attachment" in fetched.headers["Content-Disposition"]
+
+
+def test_a_get_of_the_start_address_shows_the_export_page(client, sent):
+    # A reloaded or bookmarked form address used to answer a bare 405.
+    client.force_login(manager())
+    response = client.get(reverse("cutouts:export_start"), {"sku": "A-1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cutouts:export_list") + "?sku=A-1"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and b"Recent exports" in page.content
+    client.force_login(reviewer())
+    assert client.get(reverse("cutouts:export_start")).status_code == 403
 
 
 def test_cancel_stops_a_queued_job(client, sent):

@@ -346,6 +346,24 @@ def test_it_keeps_quiet_when_shadow_keep_finds_no_layer(rgba):
     assert r.warnings == []
 
 
+def test_it_warns_when_the_product_is_enlarged_more_than_twice():
+    # a 201 px wide product to 85 % of 1000 px: 4.23x, soft on any marketplace
+    small = render_variant(cutout(), "trim|fill-85|canvas-1000x1000|bg-ffffff|format-jpeg")
+    assert small.metadata["scale"] == pytest.approx(850 / 201, abs=0.001)
+    assert small.warnings == [
+        "the product is enlarged 4.2x from a 400x300 photo and will look soft; a photo of at "
+        "least 846 px on its long side would need at most 2x"]
+    # the same product from a photo twice the size is enlarged 2.1x: printed as 2.1, warned
+    twice = cutout(size=(800, 600), box=(200, 120, 600, 480))
+    warned = render_variant(twice, "trim|fill-85|canvas-1000x1000|bg-ffffff|format-jpeg")
+    assert "enlarged 2.1x from a 800x600 photo" in warned.warnings[0]
+    quiet = render_variant(twice, "trim|fill-80|canvas-1000x1000|bg-ffffff|format-jpeg")
+    assert quiet.metadata["scale"] == pytest.approx(2.0, abs=0.01) and quiet.warnings == []
+    # scenes place the product by their own scale and are held to the same rule
+    scene = render_variant(cutout(), "canvas-1600x1000|bg-ffffff|scale-100|format-png")
+    assert scene.metadata["scale"] > 2 and "will look soft" in scene.warnings[0]
+
+
 def test_it_renders_a_kept_shadow_on_transparent_backgrounds(rgba):
     r = render_variant(rgba, "trim|fill-80|canvas-300x300|shadow-keep|format-png",
                        shadow=shadow_below(SIZE, BOX))
