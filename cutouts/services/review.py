@@ -52,10 +52,8 @@ def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
         review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
         flag_reasons=[],
     )
-    # Older versions still waiting would otherwise ask for a second decision on this asset.
-    Cutout.objects.filter(asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
-                          status=JobStatus.DONE).exclude(pk=cutout.pk).update(
-        review_status=ReviewStatus.SUPERSEDED)
+    # Finished versions still waiting would otherwise ask for a second decision on this asset.
+    _other_versions_answer(cutout, runs=[JobStatus.DONE])
     asset_status_sync(cutout.asset_id)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.APPROVE, comment=comment,
@@ -63,6 +61,16 @@ def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     cutout.refresh_from_db()
     events.cutout_event("cutout.approved", cutout)
     return cutout
+
+
+def _other_versions_answer(cutout: Cutout, *, runs: list[str]) -> None:
+    """The asset's other versions in ``runs`` that still wait for a decision — pending
+    review, or flagged for a retouch nobody made — are answered by ``cutout``'s approval:
+    superseded, so neither the review nor the retouch queue offers them again."""
+    Cutout.objects.filter(
+        asset_id=cutout.asset_id, status__in=runs,
+        review_status__in=[ReviewStatus.PENDING, ReviewStatus.FLAGGED],
+    ).exclude(pk=cutout.pk).update(review_status=ReviewStatus.SUPERSEDED)
 
 
 @transaction.atomic
@@ -111,10 +119,7 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
             flag_reasons=[])
     # A run's finish writes its status and outputs, never review_status, so a queued or
     # running version marked here stays superseded when it is done.
-    Cutout.objects.filter(
-        asset_id=cutout.asset_id, review_status=ReviewStatus.PENDING,
-        status__in=[JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING],
-    ).exclude(pk=cutout.pk).update(review_status=ReviewStatus.SUPERSEDED)
+    _other_versions_answer(cutout, runs=[JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING])
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.CHOOSE, comment=comment,
                                   user=user)

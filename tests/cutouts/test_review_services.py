@@ -39,6 +39,21 @@ def test_it_makes_the_approved_version_current_and_audits_it(done_versions):
     assert decisions[0].comment == "clean edges"
 
 
+@pytest.mark.parametrize("decide", [review.cutout_approve, review.cutout_choose])
+def test_it_takes_a_flagged_version_out_of_the_retouch_queue_once_another_is_approved(
+        done_versions, decide):
+    from cutouts.selectors.review import retouch_queue
+
+    asset, first, second = done_versions
+    user = reviewer()
+    review.cutout_flag(cutout=first, user=user, reasons=["halo"])
+    assert [c.pk for c in retouch_queue()] == [first.pk]
+    decide(cutout=second, user=user)
+    first.refresh_from_db(), asset.refresh_from_db()
+    assert first.review_status == ReviewStatus.SUPERSEDED and first.flag_reasons == ["halo"]
+    assert retouch_queue() == [] and asset.status == AssetStatus.APPROVED
+
+
 def test_it_flags_with_reasons_and_requires_a_comment_for_other(done_versions):
     asset, _, second = done_versions
     with pytest.raises(ReviewError, match="comment"):
