@@ -3,7 +3,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import roles
 from catalog.permissions import capability_required
@@ -76,8 +76,13 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @capability_required(roles.RUN_CUTOUTS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def batch_start(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # A reloaded form address (after a refused start, say) used to be a bare 405: the
+        # batches are on the list page.
+        return redirect("cutouts:batch_list")
+
     def as_int(name):
         value = request.POST.get(name, "")
         return int(value) if value.isdigit() else None

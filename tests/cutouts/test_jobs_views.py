@@ -28,6 +28,10 @@ def test_it_explains_why_nothing_was_started(client, make_assets):
     response = client.post(reverse("cutouts:batch_start"), {"product": 999999}, follow=True)
     assert b"No images to cut out" in response.content
     assert not CutoutBatch.objects.exists()
+    # reloading the form's address afterwards shows the batches, not a bare 405
+    response = client.get(reverse("cutouts:batch_start"))
+    assert (response.status_code, response.url) == (302, reverse("cutouts:batch_list"))
+    assert not CutoutBatch.objects.exists()
 
 
 def test_it_shows_live_progress_as_an_htmx_partial(client, make_assets, fake_model):
