@@ -530,12 +530,12 @@ def _export(pk: int) -> ExportJob:
 @decorate_view(idempotent)
 def export_create(request: HttpRequest, payload: ExportIn):
     who = principal(request)
-    product_ids, missing = export_selectors.products_by_sku(
+    lookup = export_selectors.products_by_sku(
         skus=[s.replace("\x00", "") for s in payload.skus])
-    if missing:
-        raise Problem(422, f"Unknown SKU(s): {', '.join(missing[:20])}", slug="validation",
-                      errors=[{"field": "skus", "message": f"Unknown SKU(s): "
-                                                           f"{', '.join(missing[:20])}"}])
+    if lookup.problem:
+        raise Problem(422, lookup.problem, slug="validation",
+                      errors=[{"field": "skus", "message": lookup.problem}])
+    product_ids = lookup.product_ids
     try:
         job = export_services.export_job_create(
             user=who.user, presets=[*payload.presets, *(

@@ -147,11 +147,31 @@ def export_brands() -> list[str]:
     )
 
 
-def products_by_sku(*, skus: Iterable[str]) -> tuple[list[int], list[str]]:
-    """(product ids, SKUs that do not exist) for a list of SKUs typed by a user."""
+@dataclass(frozen=True)
+class SkuLookup:
+    product_ids: list[int]
+    unknown: list[str]  # no such product
+    deleted: list[str]  # the product was deleted
+
+    @property
+    def problem(self) -> str:
+        """Why the list cannot be used as typed ("" when every SKU is a live product); at
+        most 20 SKUs of each kind are named."""
+        parts = [f"{label}: {', '.join(skus[:20])}{' …' if len(skus) > 20 else ''}"
+                 for label, skus in (("Unknown SKU(s)", self.unknown),
+                                     ("Deleted product(s)", self.deleted)) if skus]
+        return "; ".join(parts)
+
+
+def products_by_sku(*, skus: Iterable[str]) -> SkuLookup:
+    """The live products of a list of SKUs typed by a user, and which SKUs are not."""
     skus = list(dict.fromkeys(s.strip() for s in skus if s.strip()))
-    found = dict(Product.live.filter(sku__in=skus).values_list("sku", "pk"))
-    return [found[s] for s in skus if s in found], [s for s in skus if s not in found]
+    rows = Product.objects.filter(sku__in=skus).values_list("sku", "pk", "deleted_at")
+    found = {sku: pk for sku, pk, deleted_at in rows if deleted_at is None}
+    gone = {sku for sku, _, deleted_at in rows if deleted_at is not None}
+    return SkuLookup(product_ids=[found[s] for s in skus if s in found],
+                     unknown=[s for s in skus if s not in found and s not in gone],
+                     deleted=[s for s in skus if s in gone])
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,10 @@ def _clean_folder(folder: str) -> str:
     folder = folder.strip().strip("/")
     if not folder:
         return ""
-    if not _FOLDER_RE.match(folder) or any(p in (".", "..") for p in folder.split("/")):
+    if any(p in (".", "..") for p in folder.split("/")):
+        raise ExportError("A folder cannot step up or stay put with '..' or '.': name a "
+                          "folder inside export storage, e.g. spring/amazon.")
+    if not _FOLDER_RE.match(folder):
         raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.")
     return folder
 

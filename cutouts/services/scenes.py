@@ -9,7 +9,7 @@ import warnings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from .. import variants
 from ..errors import SceneError
@@ -33,8 +33,13 @@ def _decode(data: bytes) -> Image.Image:
             image.load()
     except SceneError:
         raise
-    except Exception as exc:
-        raise SceneError(f"This file is not a readable image ({type(exc).__name__}).")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise SceneError("The image is larger than 60 megapixels.")
+    except UnidentifiedImageError:
+        raise SceneError("This file is not an image: upload a JPEG, PNG or WebP picture.")
+    except Exception:  # noqa: BLE001 - a truncated or corrupt file of a known format
+        raise SceneError("This image is damaged or truncated and cannot be read; export it "
+                         "again as JPEG, PNG or WebP.")
     return image
 
 

@@ -69,9 +69,10 @@ class ExportForm(forms.Form):
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
         skus = [s for line in text.splitlines() for s in line.split(",")]
-        self.product_ids, missing = export_selectors.products_by_sku(skus=skus)
-        if missing:
-            raise forms.ValidationError(f"Unknown SKU(s): {', '.join(missing[:20])}")
+        lookup = export_selectors.products_by_sku(skus=skus)
+        if lookup.problem:
+            raise forms.ValidationError(lookup.problem)
+        self.product_ids = lookup.product_ids
         return text
 
 

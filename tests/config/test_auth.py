@@ -73,6 +73,9 @@ def test_it_locks_out_after_repeated_failed_logins(client, settings):
     response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 429
     assert b"Too many failed logins" in response.content
+    minutes = round(settings.AXES_COOLOFF_TIME * 60)
+    assert (f"After {settings.AXES_FAILURE_LIMIT} failed attempts this account is locked for "
+            f"{minutes} minutes.").encode() in response.content
 
 
 @pytest.mark.django_db

@@ -53,9 +53,12 @@ def test_it_stores_a_background_and_estimates_its_floor_and_light(oak):
 @pytest.mark.parametrize(("slug", "data", "fragment"), [
     ("fff", None, "reads as a colour"),
     ("Bad Slug!", None, "lower-case letters"),
-    ("oak2", b"not an image", "not a readable image"),
+    ("oak2", b"not an image", "This file is not an image: upload a JPEG, PNG or WebP"),
+    ("oak3", "truncated", "damaged or truncated"),
 ])
 def test_it_refuses_bad_backgrounds_with_a_clear_message(slug, data, fragment):
+    if data == "truncated":
+        data = room_jpeg()[:2000]
     with pytest.raises(SceneError, match=fragment):
         scenes.background_create(name="x", slug=slug, data=data or room_jpeg())
     assert not Background.objects.exists()

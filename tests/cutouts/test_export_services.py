@@ -303,8 +303,12 @@ def test_it_refuses_unknown_presets_bad_folders_and_empty_selections(no_enqueue)
     with pytest.raises(ExportError, match="Unknown preset"):
         export_jobs.export_job_create(presets=["nope"])
     approved_cutout(product=ProductFactory(brand="Acme"))
-    with pytest.raises(ExportError, match="folder name"):
-        export_jobs.export_job_create(presets=["amazon_main"], destination="folder", folder="../x")
+    with pytest.raises(ExportError, match="cannot step up or stay put with '..'"):
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                      folder="../../etc")
+    with pytest.raises(ExportError, match="folder name may use letters"):
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                      folder="spring drop")
     with pytest.raises(ExportError, match="Nothing to export"):
         export_jobs.export_job_create(presets=["amazon_main"], brand="Other")
 

@@ -5,6 +5,7 @@ import zipfile
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
+from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
 from cutouts.models import ExportJob, JobStatus
@@ -96,6 +97,10 @@ def test_the_form_shows_unknown_skus_and_collisions(client, sent):
     response = client.post(reverse("cutouts:export_start"), {
         "presets": ["amazon_main"], "skus": "NOPE-9", "destination": "download"})
     assert response.status_code == 400 and b"Unknown SKU(s): NOPE-9" in response.content
+    ProductFactory(sku="GONE-1", deleted_at=timezone.now())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "skus": "NOPE-9\nGONE-1", "destination": "download"})
+    assert b"Unknown SKU(s): NOPE-9; Deleted product(s): GONE-1" in response.content
     response = client.post(reverse("cutouts:export_start"),
                            {"presets": ["amazon_main"], "skus": "CLASH-1",
                             "destination": "download"})

@@ -35,9 +35,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, presets, brand, skus, since, dry_run, include_failing, files, out,
                **options):
-        product_ids, missing = products_by_sku(skus=skus)
-        if missing:
-            raise CommandError(f"Unknown SKU(s): {', '.join(missing)}")
+        lookup = products_by_sku(skus=skus)
+        if lookup.problem:
+            raise CommandError(lookup.problem)
+        product_ids = lookup.product_ids
         try:
             job = export_job_create(
                 presets=presets, product_ids=product_ids, brand=brand, approved_since=since,
