@@ -16,6 +16,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -79,14 +80,18 @@ def product_list(request: HttpRequest) -> HttpResponse:
         "prev_url": "?" + urlencode({**query, "before": page.prev_before}) if page.prev_before
         else "",
         "status_choices": AssetStatus.choices,
+        # a chip swaps the status and keeps the search, brand and category
+        "chip_query": "".join(f"{urlencode({k: v})}&" for k, v in query.items()
+                              if k != "status"),
     }
-    if request.htmx and request.htmx.target == "product-results":
-        return render(request, "catalog/_product_results.html", context)
     counts = selectors.asset_status_counts()
-    context.update(
-        facets=selectors.product_facets(),
-        status_counts=[(value, label, counts[value]) for value, label in AssetStatus.choices],
-    )
+    context["status_counts"] = [(value, label, counts[value])
+                                for value, label in AssetStatus.choices]
+    if request.htmx and request.htmx.target == "product-results":
+        return HttpResponse(
+            render_to_string("catalog/_product_results.html", context, request)
+            + render_to_string("catalog/_status_counts.html", {**context, "oob": True}, request))
+    context["facets"] = selectors.product_facets()
     return render(request, "catalog/product_list.html", context)
 
 

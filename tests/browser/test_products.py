@@ -205,5 +205,11 @@ def test_it_filters_the_product_list_as_the_manager_types_and_picks(live_server,
     expect(results).to_have_count(1)
     expect(page.locator("#product-results #product-results")).to_have_count(0)
     expect(page.locator("#product-total")).to_have_count(1)
+    # the Status select moves the current chip, and the chips keep the search
+    page.select_option("form.filters select[name=status]", "uploaded")
+    current = page.locator("#status-counts a.current")
+    expect(current).to_have_attribute("data-status", "uploaded")
+    expect(current).to_have_attribute("href", "?q=boot-2&status=uploaded")
+    expect(page.locator("#status-counts")).to_have_count(1)
     screenshot("filtered")
     assert not [p for p in problems if "htmx" in p.lower()], problems

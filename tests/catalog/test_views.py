@@ -175,6 +175,28 @@ def test_it_answers_an_htmx_filter_by_select_with_one_results_section(reviewer_c
     assert "HAT-1" in body and "BOOT-1" not in body
 
 
+def test_it_moves_the_current_status_chip_with_the_filter_and_keeps_the_search(
+        reviewer_client):
+    import re
+
+    ImageAssetFactory(product=ProductFactory(sku="BOOT-1", brand="Acme"), status="approved")
+    response = reviewer_client.get(
+        reverse("catalog:product_list"), {"q": "boot", "status": "approved"},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="product-results",
+    )
+    body = response.content.decode()
+    # the results section, then the chips again for htmx to swap out of band
+    assert body.count('id="product-results"') == 1
+    nav = body[body.index('<nav class="status-counts" id="status-counts"'):]
+    assert 'hx-swap-oob="true"' in nav[:200]
+    current = re.findall(r'<a href="([^"]+)" class="badge chip status-(\w+) current"', nav)
+    assert current == [("?q=boot&amp;status=approved", "approved")]
+    assert 'href="?q=boot&amp;status=uploaded"' in nav
+    page = reviewer_client.get(reverse("catalog:product_list"), {"brand": "Acme"})
+    assert 'href="?brand=Acme&amp;status=approved"' in page.content.decode()
+    assert 'hx-swap-oob' not in page.content.decode()
+
+
 def test_it_pages_by_sku_keyset_forward_and_back(reviewer_client):
     Product.objects.bulk_create(Product(sku=f"K{n:03d}") for n in range(120))
     url = reverse("catalog:product_list")
