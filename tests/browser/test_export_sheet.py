@@ -48,6 +48,13 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
     expect(etsy.locator(".preset-size")).to_have_text("2500×2000")
     canvas = etsy.locator(".preset-canvas").bounding_box()
     assert abs(canvas["width"] / canvas["height"] - 1.25) < 0.05
+    # every built-in preset's name is shown whole at a laptop width (none cut with "…")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    cut = page.locator(".preset-head b").evaluate_all(
+        "els => els.filter(b => b.scrollWidth > b.clientWidth + 1"
+        " || b.scrollHeight > b.clientHeight + 1).map(b => b.textContent)")
+    assert cut == [], cut
+    page.set_viewport_size({"width": WIDE, "height": 1000})
     legend_border = page.locator("#export-form fieldset").first.evaluate(
         "el => getComputedStyle(el).borderTopStyle + ' ' + getComputedStyle(el).borderRadius")
     assert legend_border == "solid 6px"  # styled, not the browser's groove
