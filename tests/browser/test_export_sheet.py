@@ -79,9 +79,10 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
     assert job.status == JobStatus.DONE and job.exported_count == 5, job.message
 
     # the contact sheet: 6 cells; 5 rendered with thumbnails, Walmart without a GTIN failed
-    page.reload()
+    # the page polls its job every second and reloads itself once it is done (HX-Refresh); a
+    # reload from here raced that one (net::ERR_ABORTED under load)
     cells = page.locator("#results .sheet-cell")
-    expect(cells).to_have_count(6)
+    expect(cells).to_have_count(6, timeout=30_000)
     thumbs = page.locator("#results .sheet-thumb img")
     expect(thumbs).to_have_count(5)
     for i in range(5):
