@@ -18,6 +18,7 @@ from .api_support import (
     AUTH,
     IDEMPOTENCY_DOC,
     Problem,
+    StrictIn,
     cursor_decode,
     cursor_encode,
     errors,
@@ -66,7 +67,7 @@ class ProductPageOut(Schema):
     prev_cursor: str | None = None
 
 
-class ProductFields(Schema):
+class ProductFields(StrictIn):
     title: str = Field("", max_length=255)
     brand: str = Field("", max_length=120)
     category: str = Field("", max_length=120)
@@ -78,7 +79,7 @@ class ProductIn(ProductFields):
     sku: str = Field(..., max_length=64)
 
 
-class ProductPatch(Schema):
+class ProductPatch(StrictIn):
     title: str | None = Field(None, max_length=255)
     brand: str | None = Field(None, max_length=120)
     category: str | None = Field(None, max_length=120)
@@ -324,7 +325,7 @@ def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
     return Status(201 if stored else 200, body)
 
 
-class DirectUploadIn(Schema):
+class DirectUploadIn(StrictIn):
     filename: str = Field(..., min_length=1, max_length=255)
     size: int = Field(..., ge=1, description="Exact size in bytes of the file to PUT.")
 
@@ -337,7 +338,7 @@ class DirectUploadOut(Schema):
     expires_at: datetime
 
 
-class DirectFinishIn(Schema):
+class DirectFinishIn(StrictIn):
     token: str = Field(..., max_length=2000)
     position: str = Field("", max_length=8)
 
@@ -380,13 +381,13 @@ def image_direct_finish(request: HttpRequest, product_id: int, payload: DirectFi
 # --- webhooks ---------------------------------------------------------------------------------
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(StrictIn):
     url: str = Field(..., max_length=500)
     events: list[WebhookEvent]
     description: str = Field("", max_length=200)
 
 
-class SubscriptionPatch(Schema):
+class SubscriptionPatch(StrictIn):
     url: str | None = Field(None, max_length=500)
     events: list[WebhookEvent] | None = None
     description: str | None = Field(None, max_length=200)

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from ninja.utils import check_csrf
+from pydantic import ConfigDict
 
 from .api_models import ApiKey
 from .services import api_keys as apikeys
@@ -26,6 +27,17 @@ MAX_ID = 2**63 - 1
 #: A row id in a body or query: databases refuse integers past 63 bits (a 500 otherwise).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+# --- request bodies ---------------------------------------------------------------------------
+
+
+class StrictIn(Schema):
+    """Base of every request body: a field the operation does not know is a 422 naming it,
+    never silently dropped (a misspelt or unsupported option would otherwise run with the
+    default and look as if it had been applied)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # --- problems ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ only once the emitting transaction commits, so a rolled-back change announces no
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,15 +12,17 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
-def emit(event_type: str, data: dict) -> None:
-    """Announce ``event_type`` with ``data`` (ids and small facts, JSON-safe) on commit."""
+def emit(event_type: str, data: dict, *, more: Callable[[], dict] | None = None) -> None:
+    """Announce ``event_type`` with ``data`` (ids and small facts, JSON-safe) on commit.
+    ``more`` adds facts that cost a query: it runs only when someone subscribed."""
     timestamp = timezone.now().isoformat()
 
     def fanout() -> None:
         from .webhooks import deliveries_create
 
         try:
-            deliveries_create(event_type=event_type, data=data, timestamp=timestamp)
+            deliveries_create(event_type=event_type, data=data, timestamp=timestamp,
+                              more=more)
         except Exception:  # a webhook problem must never break the work that emitted it
             logger.exception("could not queue webhook deliveries for %s", event_type)
 
@@ -46,14 +49,30 @@ def import_finished(job_id: int) -> None:
             "errors": job.error_count, "products_created": job.products_created})
 
 
-def cutout_event(event_type: str, cutout) -> None:
-    """``cutout`` is a cutouts.Cutout (duck-typed: catalog never imports cutouts)."""
-    emit(event_type, {
+def cutout_event(event_type: str, cutout, *, comment: str | None = None) -> None:
+    """``cutout`` is a cutouts.Cutout (duck-typed: catalog never imports cutouts).
+    ``comment``: the reviewer's, on a decision (approved, flagged)."""
+    data = {
         "cutout_id": cutout.pk, "image_id": cutout.asset_id, "version": cutout.version,
         "batch_id": cutout.batch_id, "status": cutout.status,
         "review_status": cutout.review_status, "risk": cutout.risk,
         "preflags": list(cutout.preflags or []), "flag_reasons": list(cutout.flag_reasons or []),
-        "error": cutout.error})
+        "error": cutout.error}
+    if comment is not None:
+        data["comment"] = comment
+    asset_id = cutout.asset_id
+    emit(event_type, data, more=lambda: _image_facts(asset_id))
+
+
+def _image_facts(asset_id: int) -> dict:
+    """What a receiver needs to act without a lookup: whose image (SKU) and which one."""
+    from .models import ImageAsset
+
+    # The plain manager: a decision on a since-deleted image still names it.
+    row = ImageAsset.objects.filter(pk=asset_id).values_list("product__sku",
+                                                             "position").first()
+    sku, position = row or ("", "")
+    return {"product_sku": sku, "position": position}
 
 
 def export_finished(job) -> None:

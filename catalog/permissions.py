@@ -10,11 +10,18 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from .roles import perm
+from .roles import CAPABILITIES, MANAGER, REVIEWER, perm
+
+NO_ROLE = (f"Your account has no role yet: ask an administrator to give you the {MANAGER} or "
+           f"{REVIEWER} role.")
 
 
 def require(request: HttpRequest, capability: str) -> None:
     if not request.user.is_authenticated or not request.user.has_perm(perm(capability)):
+        # has_perm caches the user's permissions: the extra checks cost no query.
+        if request.user.is_authenticated and not any(
+                request.user.has_perm(perm(c)) for c in CAPABILITIES):
+            raise PermissionDenied(NO_ROLE)
         raise PermissionDenied(f"Your role does not allow this ({capability}).")
 
 

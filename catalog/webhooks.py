@@ -15,7 +15,7 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -242,13 +242,17 @@ def deliveries_of(*, subscription: WebhookSubscription, limit: int = 100
 # --- deliveries -----------------------------------------------------------------------------
 
 
-def deliveries_create(*, event_type: str, data: dict, timestamp: str) -> list[int]:
-    """One delivery per active subscription to ``event_type``; queued for sending."""
+def deliveries_create(*, event_type: str, data: dict, timestamp: str,
+                      more: Callable[[], dict] | None = None) -> list[int]:
+    """One delivery per active subscription to ``event_type``; queued for sending.
+    ``more()`` (facts that cost a query) is added to ``data`` only when someone listens."""
     subs = [s for s in WebhookSubscription.objects.filter(
         is_active=True, deleted_at__isnull=True).only("pk", "events")
         if event_type in (s.events or [])]
     if not subs:
         return []
+    if more is not None:
+        data = {**data, **more()}
     now = timezone.now()
     payload = {"type": event_type, "timestamp": timestamp, "data": data}
     rows = WebhookDelivery.objects.bulk_create([

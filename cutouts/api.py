@@ -22,6 +22,7 @@ from catalog.api_support import (
     MAX_ID,
     Id,
     Problem,
+    StrictIn,
     cursor_decode,
     cursor_encode,
     errors,
@@ -37,6 +38,7 @@ from .errors import (
     ExportCollisionError,
     ExportError,
     ReviewError,
+    ReviewInputError,
 )
 from .imaging.settings import PROFILES, SHADOW_MODES
 from .models import Cutout, CutoutBatch, ExportJob, FlagReason, JobStatus, Preset, ReviewStatus
@@ -162,7 +164,7 @@ def preset_read(request: HttpRequest, name: str):
 # --- batches ----------------------------------------------------------------------------------
 
 
-class BatchIn(Schema):
+class BatchIn(StrictIn):
     image_ids: list[Id] = Field([], max_length=10000,
                                  description="The selection; or use product_id / import_id.")
     product_id: Id | None = None
@@ -170,6 +172,8 @@ class BatchIn(Schema):
     all_pending: bool = Field(False, description="Every image not cut out yet.")
     profile: str = Field("default", description=f"Quality profile: {', '.join(PROFILES)}.")
     model: str | None = Field(None, max_length=60)
+    shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; "
+                                                 "empty: the profile's (none).")
     label: str = Field("", max_length=200)
 
 
@@ -241,6 +245,7 @@ def batch_start(request: HttpRequest, payload: BatchIn):
     try:
         batch = batch_services.cutout_batch_start(
             assets=assets, user=who.user, profile_name=payload.profile, model=payload.model,
+            overrides=batch_services.batch_overrides(shadow=payload.shadow),
             label=payload.label)
     except BatchError as exc:
         # The UI's words: "Could not start cutouts: <reason>".
@@ -311,20 +316,22 @@ class CutoutPageOut(Schema):
     next_cursor: str | None = None
 
 
-class ReviewIn(Schema):
+class ReviewIn(StrictIn):
     comment: str = Field("", max_length=2000)
 
 
-class FlagIn(Schema):
+class FlagIn(StrictIn):
     reasons: list[FlagReason]
     comment: str = Field("", max_length=2000)
 
 
-class RerunIn(Schema):
+class RerunIn(StrictIn):
     model: str | None = Field(None, max_length=60)
     tta: bool = True
     shadow: str = Field("none", description=f"One of: {', '.join(SHADOW_MODES)}.")
     strength: str = Field("normal", description=f"One of: {', '.join(review_services.STRENGTHS)}.")
+    profile: str | None = Field(None, description=f"One of: {', '.join(PROFILES)}; empty: "
+                                                  "the version's own.")
     comment: str = Field("", max_length=2000)
 
 
@@ -385,13 +392,22 @@ def cutout_read(request: HttpRequest, cutout_id: int):
     return _cutout_out(_cutout(cutout_id))
 
 
+def _review_problem(exc: ReviewError, *, invalid_slug: str = "validation") -> Problem:
+    """The service decides what is bad input (ReviewInputError: 422 naming the field) and
+    what the version's state refuses (409)."""
+    if isinstance(exc, ReviewInputError):
+        return Problem(422, str(exc), slug=invalid_slug,
+                       errors=[{"field": exc.field, "message": str(exc)}])
+    return Problem(409, str(exc), slug="review-refused")
+
+
 def _review(action, request: HttpRequest, cutout_id: int, **kwargs) -> dict:
     who = principal(request)
     cutout = _cutout(cutout_id)
     try:
         cutout = action(cutout=cutout, user=who.user, **kwargs)
     except ReviewError as exc:
-        raise Problem(409, str(exc), slug="review-refused")
+        raise _review_problem(exc)
     return _cutout_out(cutout_get(pk=cutout.pk))
 
 
@@ -417,8 +433,9 @@ def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
              summary="Re-run with other settings: a new version on the interactive queue",
              description="201 with the new version; 200 with the re-run of this version with "
                          "the same settings that is still queued or running (no second "
-                         "one is made). A model that is not installed here is 422, naming "
-                         "the installed ones.")
+                         "one is made). Settings no re-run accepts (an unknown strength, "
+                         "shadow or profile, a model that is not installed here) are 422 "
+                         "naming the field; 409 only when this version cannot be re-run now.")
 @decorate_view(needs(roles.REVIEW))
 def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
     who = principal(request)
@@ -426,13 +443,10 @@ def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
     try:
         new, created = review_services.cutout_review_rerun_start(
             cutout=cutout, user=who.user, model=payload.model, tta=payload.tta,
-            shadow=payload.shadow, strength=payload.strength, comment=payload.comment)
+            shadow=payload.shadow, strength=payload.strength, profile=payload.profile or None,
+            comment=payload.comment)
     except ReviewError as exc:
-        # Settings the engine refuses (unknown or uninstalled model, bad shadow) are a bad
-        # request; a version that cannot be re-run now is a conflict.
-        invalid = isinstance(exc.__cause__, BatchError)
-        raise Problem(422 if invalid else 409, str(exc),
-                      slug="rerun-refused" if invalid else "review-refused")
+        raise _review_problem(exc, invalid_slug="rerun-refused")
     return Status(201 if created else 200, _cutout_out(cutout_get(pk=new.pk)))
 
 
@@ -456,7 +470,7 @@ def cutout_download(request: HttpRequest, cutout_id: int, file: str = "cutout"):
 # --- exports ----------------------------------------------------------------------------------
 
 
-class ExportIn(Schema):
+class ExportIn(StrictIn):
     presets: list[str] = Field([], max_length=50,
                                description="Preset names, e.g. amazon_main.")
     specs: list[str] = Field([], max_length=20,

@@ -27,6 +27,16 @@ class ReviewError(CutoutsError):
     """A reviewer action cannot be done on this version; the message says why."""
 
 
+class ReviewInputError(ReviewError):
+    """A reviewer action asked with values no version could accept (an unknown strength, a
+    missing comment): bad input, not a conflict with the version's state. ``field`` names
+    the input at fault ("" when the settings as a whole are refused)."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
 class ExportError(CutoutsError):
     """An export or rendition cannot be made; the message says why."""
 

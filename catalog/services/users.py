@@ -3,6 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from ..errors import UserRefused
@@ -24,14 +26,27 @@ def roles_ensure() -> None:
         group.permissions.set([permissions[c] for c in capabilities])
 
 
+def email_check(*, email: str) -> None:
+    """Raise UserRefused unless ``email`` is empty or an address Django's forms accept."""
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            # Password resets go to this address: a typo here locks the user out later.
+            raise UserRefused(f"{email!r} is not a valid e-mail address.") from None
+
+
 @transaction.atomic
 def user_create(
     *, username: str, password: str, role: str, email: str = "", staff: bool = False,
     superuser: bool = False,
 ):
-    """Raises UserRefused (unknown role, username taken) with a message for the user."""
+    """Raises UserRefused (unknown role, invalid e-mail, username taken) with a message for
+    the user. ``staff`` only opens the Django admin's login: what it shows there is the
+    user's model permissions, which roles do not grant; ``superuser`` sees and edits all."""
     if role not in ROLES:
         raise UserRefused(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    email_check(email=email)
     roles_ensure()
     User = get_user_model()
     if User.objects.filter(username=username).exists():

@@ -8,10 +8,18 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
-from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, JobStatus, ReviewDecision, ReviewStatus
+from ..models import (
+    CUTOUT_LIVE,
+    Cutout,
+    CutoutBatch,
+    CutoutQueue,
+    JobStatus,
+    ReviewDecision,
+    ReviewStatus,
+)
 
 
 def cutouts_approved_current() -> QuerySet[Cutout]:
@@ -282,13 +290,37 @@ def cutout_for_image(*, cutout_id: int) -> Cutout:
         "asset__working_height").get(pk=cutout_id)
 
 
-def retouch_queue(*, filters: QueueFilters | None = None, limit: int = 200) -> list[Cutout]:
-    """Flagged versions waiting for a retouch, oldest flag first."""
+def _retouch_rows(filters: QueueFilters | None) -> QuerySet[Cutout]:
     rows = _live(Cutout.objects.filter(status=JobStatus.DONE,
                                        review_status=ReviewStatus.FLAGGED))
-    return list(_filtered(rows, filters or QueueFilters())
-                .select_related("asset", "asset__product", "reviewed_by")
-                .order_by("reviewed_at", "pk")[:limit])
+    return _filtered(rows, filters or QueueFilters())
+
+
+def retouch_queue(*, filters: QueueFilters | None = None, limit: int = 200) -> list[Cutout]:
+    """Flagged versions waiting for a retouch, oldest flag first."""
+    return retouch_queue_page(filters=filters, per_page=limit).rows
+
+
+def retouch_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
+                       per_page: int = 50) -> QueuePage:
+    """A page of the retouch queue, oldest flag first; each row carries ``flag_comment``,
+    the comment of the flag that put it there (one subquery, not one query per row)."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+    flag = ReviewDecision.objects.filter(
+        cutout_id=OuterRef("pk"), action=ReviewDecision.Action.FLAG).order_by("-created_at", "-pk")
+    qs = _retouch_rows(filters)
+    rows: list[Cutout] = list(
+        qs.select_related("asset", "asset__product", "reviewed_by")
+        .annotate(flag_comment=Subquery(flag.values("comment")[:1]))
+        .order_by("reviewed_at", "pk")[(page - 1) * per_page: page * per_page + 1])
+    has_next = len(rows) > per_page
+    if not has_next and (rows or page == 1):
+        total = (page - 1) * per_page + len(rows)
+    else:
+        total = qs.order_by()[:COUNT_CAP + 1].count()
+    return QueuePage(rows=rows[:per_page], page=page, per_page=per_page, has_next=has_next,
+                     total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP)
 
 
 def asset_history(*, asset_id: int, limit: int = 500) -> list[ReviewDecision]:
@@ -304,8 +336,23 @@ def review_facets() -> dict:
     return {
         "brands": product_facets()["brands"],
         "models": sorted(rerun_models()),
-        "batches": list(CutoutBatch.objects.order_by("-created_at").only("pk", "label")[:30]),
+        # A re-run or retouch makes its own one-image interactive batch; listing those would
+        # push the upload batches reviewers filter by out of the 30 shown.
+        "batches": list(CutoutBatch.objects.exclude(queue=CutoutQueue.INTERACTIVE, total__lte=1)
+                        .order_by("-created_at").only("pk", "label")[:30]),
     }
+
+
+def rerun_strength(settings: dict | None, *, strengths: dict[str, dict]) -> str:
+    """The refinement strength name a version's settings were made with, for the re-run form:
+    the first of ``strengths`` (``services.review.STRENGTHS``: name -> setting overrides; a
+    parameter because selectors do not import services) whose overrides the settings hold,
+    else "normal"."""
+    settings = settings or {}
+    for name, overrides in strengths.items():
+        if all(settings.get(k) == v for k, v in overrides.items()):
+            return name
+    return "normal"
 
 
 @lru_cache(maxsize=1)

@@ -46,6 +46,13 @@ def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | 
         raise BatchError(str(exc)) from exc
 
 
+def batch_overrides(*, shadow: str | None = None) -> dict | None:
+    """What a batch start form or request may change on top of its profile: the shadow
+    mode, so a whole catalogue can keep its natural shadows without a re-run per image.
+    Empty keeps the profile's; ``cutout_settings_resolve`` refuses an unknown mode."""
+    return {"shadow": shadow} if shadow else None
+
+
 def model_require_installed(*, name: str) -> None:
     """Raise BatchError unless ``name`` is a model installed here, naming the installed ones
     (the same check as the re-run menu: ``rerun_models``)."""

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from catalog import events
 
-from ..errors import BatchError, ReviewError
-from ..imaging.settings import profile_or_default
+from ..errors import BatchError, ReviewError, ReviewInputError
+from ..imaging.settings import PROFILES, SHADOW_MODES, profile_or_default
 from ..models import (
     CUTOUT_LIVE,
     Cutout,
@@ -18,7 +18,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
-from .batches import cutout_rerun, cutout_settings_resolve
+from .batches import cutout_rerun, cutout_settings_resolve, model_require_installed
 from .status import asset_status_sync
 
 # Every reviewer action leaves a ReviewDecision.
@@ -59,7 +59,7 @@ def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
                                   action=ReviewDecision.Action.APPROVE, comment=comment,
                                   user=user)
     cutout.refresh_from_db()
-    events.cutout_event("cutout.approved", cutout)
+    events.cutout_event("cutout.approved", cutout, comment=comment)
     return cutout
 
 
@@ -77,12 +77,14 @@ def _other_versions_answer(cutout: Cutout, *, runs: list[str]) -> None:
 def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") -> Cutout:
     reasons = list(dict.fromkeys(reasons))
     if not reasons:
-        raise ReviewError("Pick at least one reason to flag a cutout.")
+        raise ReviewInputError("Pick at least one reason to flag a cutout.", field="reasons")
     unknown = [r for r in reasons if r not in FlagReason.values]
     if unknown:
-        raise ReviewError(f"Unknown flag reason(s): {', '.join(unknown)}")
+        raise ReviewInputError(f"Unknown flag reason(s): {', '.join(unknown)}",
+                               field="reasons")
     if FlagReason.OTHER in reasons and not comment.strip():
-        raise ReviewError("Say what is wrong in the comment when the reason is 'Other'.")
+        raise ReviewInputError("Say what is wrong in the comment when the reason is 'Other'.",
+                               field="comment")
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
@@ -96,7 +98,7 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
     # follows the approved current version).
     asset_status_sync(cutout.asset_id)
     cutout.refresh_from_db()
-    events.cutout_event("cutout.flagged", cutout)
+    events.cutout_event("cutout.flagged", cutout, comment=comment)
     return cutout
 
 
@@ -231,50 +233,78 @@ STRENGTHS: dict[str, dict] = {
 
 def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: bool = True,
                         shadow: str = "none", strength: str = "normal",
-                        comment: str = "") -> Cutout:
+                        profile: str | None = None, comment: str = "") -> Cutout:
     """Queue a new version of the cutout's asset with other settings (interactive queue);
     see ``cutout_review_rerun_start``."""
     return cutout_review_rerun_start(cutout=cutout, user=user, model=model, tta=tta,
-                                     shadow=shadow, strength=strength, comment=comment)[0]
+                                     shadow=shadow, strength=strength, profile=profile,
+                                     comment=comment)[0]
+
+
+def _rerun_input_check(*, model: str | None, shadow: str, strength: str,
+                       profile: str | None) -> None:
+    """Raise ReviewInputError naming the first value no re-run could use. The one place that
+    says what a re-run accepts: the API and the card both rely on it."""
+    if strength not in STRENGTHS:
+        raise ReviewInputError(f"Unknown refinement strength {strength!r}; one of: "
+                               f"{', '.join(STRENGTHS)}.", field="strength")
+    if shadow not in SHADOW_MODES:
+        raise ReviewInputError(f"Unknown shadow mode {shadow!r}; one of: "
+                               f"{', '.join(SHADOW_MODES)}.", field="shadow")
+    if profile and profile not in PROFILES:
+        raise ReviewInputError(f"Unknown profile {profile!r}; one of: {', '.join(PROFILES)}.",
+                               field="profile")
+    if model:
+        try:
+            model_require_installed(name=model)
+        except BatchError as exc:
+            raise ReviewInputError(f"Cannot re-run with these settings: {exc}",
+                                   field="model") from exc
 
 
 @transaction.atomic
 def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
                               tta: bool = True, shadow: str = "none", strength: str = "normal",
+                              profile: str | None = None,
                               comment: str = "") -> tuple[Cutout, bool]:
     """Queue a new version of the cutout's asset with other settings (interactive queue), and
     whether it was created. The version it started from leaves the review queue: the
-    reviewer has judged it.
+    reviewer has judged it. ``profile`` empty: the version's own profile (``default`` when
+    that one is gone).
 
-    While a re-run of this version with the same settings is still queued or running, that
-    one is returned instead (``created`` False): a double click or a repeated request would
-    otherwise compute the same version twice and queue both for review."""
-    if strength not in STRENGTHS:
-        raise ReviewError(f"Unknown refinement strength {strength!r}.")
-    profile_name = profile_or_default(cutout.profile)
+    Values no re-run accepts raise ReviewInputError (naming the field); ReviewError is left
+    for what this version's state refuses.
+
+    While a re-run of this version with the same settings (profile included) is still
+    queued or running, that one is returned instead (``created`` False): a double click or a
+    repeated request would otherwise compute the same version twice and queue both for
+    review."""
+    _rerun_input_check(model=model, shadow=shadow, strength=strength, profile=profile)
+    profile_name = profile or profile_or_default(cutout.profile)
     overrides = {"tta_flip": bool(tta), "shadow": shadow, **STRENGTHS[strength]}
     try:
         wanted = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
                                          model=model or None)
     except BatchError as exc:
-        raise ReviewError(f"Cannot re-run with these settings: {exc}") from exc
+        raise ReviewInputError(f"Cannot re-run with these settings: {exc}") from exc
     # The row lock serialises concurrent re-runs of one version, so the second sees the first.
     Cutout.objects.select_for_update().filter(pk=cutout.pk).exists()
     for pending in Cutout.objects.filter(
             parent_id=cutout.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
             queue=CutoutQueue.INTERACTIVE, source=Cutout.Source.MODEL).order_by("-version"):
-        if pending.settings == wanted:
+        # Two profiles can resolve to the same settings; the version records its profile.
+        if pending.settings == wanted and pending.profile == profile_name:
             return pending, False
     try:
         new = cutout_rerun(asset=cutout.asset, user=user, profile_name=profile_name,
                            overrides=overrides, model=model or None)
     except BatchError as exc:
-        raise ReviewError(f"Cannot re-run with these settings: {exc}") from exc
+        raise ReviewInputError(f"Cannot re-run with these settings: {exc}") from exc
     Cutout.objects.filter(pk=new.pk).update(parent=cutout)
     Cutout.objects.filter(pk=cutout.pk, review_status=ReviewStatus.PENDING).update(
         review_status=ReviewStatus.SUPERSEDED)
-    summary = (f"v{new.version}: model {new.model_name}, TTA {'on' if tta else 'off'}, "
-               f"shadow {shadow}, refinement {strength}")
+    summary = (f"v{new.version}: profile {profile_name}, model {new.model_name}, "
+               f"TTA {'on' if tta else 'off'}, shadow {shadow}, refinement {strength}")
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.RERUN,
                                   comment=f"{summary}. {comment}".strip(), user=user)

@@ -4,7 +4,7 @@ contributes it here, so catalog templates offer it without catalog importing cut
 from django import template
 from django.conf import settings
 
-from ..imaging.settings import PROFILES
+from ..imaging.settings import PROFILES, SHADOW_MODES
 from ..selectors.review import rerun_models
 
 register = template.Library()
@@ -12,6 +12,7 @@ register = template.Library()
 
 @register.inclusion_tag("cutouts/_cutout_chooser.html")
 def cutout_chooser() -> dict:
-    """Profiles, and the models whose file is installed here (never the whole registry)."""
+    """Profiles, the models whose file is installed here (never the whole registry) and the
+    shadow modes (the ones a re-run offers)."""
     return {"profiles": list(PROFILES), "models": rerun_models(),
-            "default_model": settings.CUTROOM_MODEL}
+            "default_model": settings.CUTROOM_MODEL, "shadow_modes": SHADOW_MODES}

@@ -21,7 +21,12 @@ from ..selectors.jobs import (
     notification_unread_count,
 )
 from ..selectors.review import rerun_models
-from ..services.batches import cutout_batch_cancel, cutout_batch_retry_failed, cutout_batch_start
+from ..services.batches import (
+    batch_overrides,
+    cutout_batch_cancel,
+    cutout_batch_retry_failed,
+    cutout_batch_start,
+)
 from ..services.notifications import notification_mark_read
 
 
@@ -100,6 +105,7 @@ def batch_start(request: HttpRequest) -> HttpResponse:
     try:
         batch = cutout_batch_start(
             assets=assets, user=request.user, profile_name=profile_name, model=model,
+            overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
             label=request.POST.get("label", "")[:200],
         )
     except BatchError as exc:

@@ -11,7 +11,7 @@ from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, TileError
-from ..imaging.settings import SHADOW_MODES
+from ..imaging.settings import PROFILES, SHADOW_MODES
 from ..models import Cutout, FlagReason
 from ..selectors import jobs as job_selectors
 from ..selectors import review as review_selectors
@@ -21,6 +21,8 @@ from ..services import review as review_services
 from ..services import tiles
 
 PER_PAGE = 50
+# Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
+REASON_LABELS = {**dict(FlagReason.choices), **review_services.PREFLAGS}
 
 
 def _filters(request: HttpRequest) -> review_selectors.QueueFilters:
@@ -60,15 +62,25 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "reasons": list(enumerate(FlagReason.choices, start=1)),
         "preflag_labels": review_services.PREFLAGS,
         "strengths": list(review_services.STRENGTHS),
+        "rerun_strength": review_selectors.rerun_strength(
+            card.cutout.settings, strengths=review_services.STRENGTHS),
+        "reason_labels": REASON_LABELS,
         "shadow_modes": SHADOW_MODES,
+        "profiles": list(PROFILES),
         "models": review_selectors.rerun_models(),
+        "flag_open": False, "flag_reasons": [], "flag_comment": "",
         **extra,
     }
 
 
+def _partial(request: HttpRequest) -> bool:
+    """An htmx swap of part of the page; Back/Forward (a history restore) wants the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, status: int = 200,
                  **extra) -> HttpResponse:
-    template = "cutouts/review/_card.html" if request.htmx else "cutouts/review/card.html"
+    template = "cutouts/review/_card.html" if _partial(request) else "cutouts/review/card.html"
     return render(request, template, _card_context(card, filters, **extra), status=status)
 
 
@@ -103,7 +115,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "page": page, "filters": filters, "qs": filters.querystring(),
         "preflag_labels": review_services.PREFLAGS,
     }
-    if request.htmx:
+    if _partial(request):
         return render(request, "cutouts/review/_queue_table.html", context)
     first = page.rows[0].pk if page.rows else None
     context.update(facets=review_selectors.review_facets(),
@@ -118,8 +130,11 @@ def grid(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require(request, roles.REVIEW)
         ids = [int(v) for v in request.POST.getlist("cutout") if v.isdigit()]
-        count = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
-        messages.success(request, f"Approved {count} cutout{'s' if count != 1 else ''}.")
+        if not ids:
+            messages.error(request, "Tick at least one cutout to approve.")
+        else:
+            count = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
+            messages.success(request, f"Approved {count} cutout{'s' if count != 1 else ''}.")
         if not request.htmx:
             qs = filters.querystring()
             return redirect(reverse("cutouts:review_grid") + (f"?{qs}" if qs else ""))
@@ -155,7 +170,8 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
             new = review_services.cutout_review_rerun(
                 cutout=cutout, user=request.user, model=request.POST.get("model") or None,
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
-                strength=request.POST.get("strength", "normal"), comment=comment)
+                strength=request.POST.get("strength", "normal"),
+                profile=request.POST.get("profile") or None, comment=comment)
             return _show(request, new.pk, filters, f"Re-running as version {new.version}…")
         if action == "strokes":
             new = retouch_services.cutout_retouch_strokes(
@@ -178,7 +194,11 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect(_card_url(cutout.pk, filters))
         # 200, not 4xx: htmx only swaps successful responses, and the card shows the error.
-        return _render_card(request, _get_card(cutout.pk, filters), filters, error=str(exc))
+        # A refused flag comes back open with what was ticked, so only the fix is left to do.
+        flag = ({"flag_open": True, "flag_reasons": request.POST.getlist("reason"),
+                 "flag_comment": comment} if action == "flag" else {})
+        return _render_card(request, _get_card(cutout.pk, filters), filters, error=str(exc),
+                            **flag)
 
 
 def _show(request: HttpRequest, cutout_id: int, filters, note: str) -> HttpResponse:
@@ -237,9 +257,13 @@ def tile(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
 @require_GET
 def retouch_queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
+    page_number = request.GET.get("page", "1")
+    page = review_selectors.retouch_queue_page(
+        filters=filters, page=int(page_number) if page_number.isdigit() else 1,
+        per_page=PER_PAGE)
     return render(request, "cutouts/review/retouch_queue.html", {
-        "rows": review_selectors.retouch_queue(filters=filters), "filters": filters,
-        "reason_labels": dict(FlagReason.choices),
+        "page": page, "rows": page.rows, "filters": filters, "qs": filters.querystring(),
+        "reason_labels": REASON_LABELS,
     })
 
 
@@ -328,4 +352,5 @@ def history(request: HttpRequest, asset_id: int) -> HttpResponse:
     template = "cutouts/review/_history.html" if request.htmx else "cutouts/review/history.html"
     return render(request, template, {"decisions": decisions, "asset_id": asset_id,
                                       "asset": versions[0].asset,
+                                      "reason_labels": REASON_LABELS,
                                       "version_rows": review_selectors.version_states(versions)})

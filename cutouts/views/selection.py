@@ -16,7 +16,7 @@ from catalog.permissions import capability_required
 from ..errors import BatchError
 from ..selectors.jobs import assets_for_cutout
 from ..selectors.review import rerun_models
-from ..services.batches import cutout_batch_start
+from ..services.batches import batch_overrides, cutout_batch_start
 from .jobs import _safe_next
 
 # The export form takes SKUs in its query string; past this a URL gets too long to trust.
@@ -51,6 +51,7 @@ def selection_cutouts(request: HttpRequest) -> HttpResponse:
         batch = cutout_batch_start(
             assets=assets, user=request.user, model=model,
             profile_name=request.POST.get("profile", "default")[:40],
+            overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
             label=f"Selection: {products} product{'s' if products != 1 else ''}, "
                   f"{len(assets)} image{'s' if len(assets) != 1 else ''}",
         )

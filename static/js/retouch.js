@@ -45,6 +45,7 @@
     this.seq = 0;
     this.objectUrl = null;
     this.warmed = false;
+    this.applying = false;  // set once Apply sends the strokes: leaving is fine then
     var scale = Math.min(1, PREVIEW_MAX / Math.max(this.fullW, this.fullH));
     this.canvas.width = Math.max(1, Math.round(this.fullW * scale));
     this.canvas.height = Math.max(1, Math.round(this.fullH * scale));
@@ -75,6 +76,7 @@
     form.addEventListener("submit", function (ev) {
       if (!self.strokes.length) { ev.preventDefault(); self.say("Paint at least one stroke or click first.", "error"); return; }
       self.sync();
+      self.applying = true;
       self.form.dataset.rtPreview = "applying";
       self.say("Sending " + self.strokes.length + " stroke" + (self.strokes.length === 1 ? "" : "s") + "…");
     });
@@ -138,9 +140,11 @@
   Editor.prototype.down = function (ev) {
     if (ev.button !== 0 && ev.button !== 2) return;
     ev.preventDefault();
+    // The right button paints the opposite of keep/remove: clicks alternate without keys.
+    // Detail has no opposite, and a remove stroke from it would be a surprise: nothing.
+    if (ev.button === 2 && this.tool === "detail") return;
     this.canvas.setPointerCapture(ev.pointerId);
     var p = this.point(ev);
-    // The right button paints the opposite of keep/remove: clicks alternate without keys.
     var kind = ev.button === 2 ? (this.tool === "remove" ? "keep" : "remove") : this.tool;
     this.current = { kind: kind, radius: this.radius(), points: [p],
                      x: ev.clientX, y: ev.clientY, moved: false };
@@ -359,6 +363,21 @@
     else handled = false;
     if (handled) { ev.preventDefault(); ev.stopImmediatePropagation(); }
   }, true);
+
+  // Strokes live only in this page until Apply: leaving (reload, link, closing the tab) asks
+  // first. Clear empties the list, so it ends the guard too (redo is gone with the page).
+  window.addEventListener("beforeunload", function (ev) {
+    var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
+    for (var i = 0; i < forms.length; i++) {
+      var ed = forms[i]._rtEditor;
+      if (ed && ed.strokes.length && !ed.applying) {
+        ev.preventDefault();
+        ev.returnValue = "";  // older Chromium shows the prompt only with this set
+        return "";
+      }
+    }
+    return undefined;
+  });
 
   window.cutroomRetouch = { init: init, active: active };
   document.addEventListener("DOMContentLoaded", init);

@@ -216,12 +216,35 @@
     var c = card(); if (c) each(c, "[data-rv-panel]", function (p) { p.hidden = true; });
   }
 
-  function go(url) {
-    if (!url || !window.htmx) { if (url) window.location.href = url; return; }
-    window.htmx.ajax("GET", url, { target: "#review-card", swap: "outerHTML" }).then(function () {
-      history.pushState({}, "", url);
-    });
+  // J/K follow the card's own Next / Previous link, so htmx makes the history entry: Back and
+  // Forward then load the card of the address (the card carries hx-history="false", so htmx
+  // asks the server rather than restoring a stale snapshot whose forms could act on a card
+  // in another state).
+  function go(which) {
+    var c = card(); if (!c) return;
+    var url = which === "next" ? c.dataset.nextUrl : c.dataset.previousUrl;
+    if (!url) return;
+    var link = c.querySelector(which === "next" ? "#rv-next" : "#rv-previous");
+    if (link && window.htmx) link.click(); else window.location.href = url;
   }
+
+  // "Other" says nothing by itself: the flag waits for a comment, with the ticks kept (the
+  // server refuses it too; this only saves the round trip and keeps the reviewer typing).
+  function flagNeedsComment(form) {
+    var other = form.querySelector('input[name="reason"][value="other"]');
+    var comment = form.querySelector('textarea[name="comment"]');
+    if (!other || !other.checked || !comment || comment.value.trim()) return false;
+    var hint = form.querySelector("[data-rv-other-hint]"); if (hint) hint.hidden = false;
+    comment.focus();
+    return true;
+  }
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form.matches && form.matches('[data-rv-panel="flag"]') && flagNeedsComment(form)) {
+      // Capture phase on the document: htmx's own submit listener on the form never runs.
+      ev.preventDefault(); ev.stopImmediatePropagation();
+    }
+  }, true);
 
   function submit(form) { if (form) form.requestSubmit ? form.requestSubmit() : form.submit(); }
 
@@ -232,6 +255,9 @@
     var zl = v.querySelector("[data-rv-zoom-level]"); if (zl) zl.value = String(prefs.zoom);
     setMode(prefs.mode); setBg(prefs.bg); setShadow(prefs.shadow); setZoom(zoomOn);
     each(v, "[data-rv-fullscreen]", function (b) { b.disabled = !document.fullscreenEnabled; });
+    // A refused flag comes back open: the comment is what is left to do.
+    var want = card().querySelector("[data-rv-focus]");
+    if (want && document.activeElement !== want) want.focus();
   }
 
   function typing(el) {
@@ -247,6 +273,10 @@
     if (ev.key === "Escape") {
       if (retouching()) setMode(prefs.mode);
       closePanels(); setZoom(false); return;
+    }
+    if (panel === "flag" && ev.key === "Enter" && !ev.shiftKey && ev.target.tagName === "TEXTAREA") {
+      // Enter in the flag comment sends (Shift+Enter: a new line).
+      ev.preventDefault(); submit(ev.target.form); return;
     }
     if (typing(ev.target)) return;
     if (ev.target.matches && ev.target.matches("[data-rv-split]") && splitKey(ev)) return;
@@ -273,8 +303,8 @@
       case "b": ev.preventDefault(); cycleBg(); break;
       case "z": ev.preventDefault(); setZoom(!zoomOn); break;
       case "e": if (!panel && c.querySelector(".rv-stage-retouch")) { ev.preventDefault(); setMode("retouch"); } break;
-      case "ArrowRight": case "j": ev.preventDefault(); go(c.dataset.nextUrl); break;
-      case "ArrowLeft": case "k": ev.preventDefault(); go(c.dataset.previousUrl); break;
+      case "ArrowRight": case "j": ev.preventDefault(); go("next"); break;
+      case "ArrowLeft": case "k": ev.preventDefault(); go("previous"); break;
       default: break;
     }
   });
@@ -304,5 +334,6 @@
   document.addEventListener("mousemove", moveLoupe);
 
   document.addEventListener("htmx:afterSettle", applyPrefs);
+  document.addEventListener("htmx:historyRestore", applyPrefs);
   document.addEventListener("DOMContentLoaded", applyPrefs);
 })();

@@ -51,6 +51,16 @@ def test_it_starts_a_batch_for_a_selection(manager_api, django_capture_on_commit
     assert progress["percent"] == 0 and progress["status"] == "queued"
 
 
+def test_it_starts_a_batch_with_a_shadow_mode(manager_api):
+    asset = ImageAssetFactory()
+    started = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk], "shadow": "keep"})
+    assert started.status_code == 201
+    assert Cutout.objects.get(batch_id=started.json()["id"]).settings["shadow"] == "keep"
+    bad = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk], "shadow": "drama"})
+    assert bad.status_code == 422 and "shadow must be one of" in bad.json()["detail"]
+    assert CutoutBatch.objects.count() == 1
+
+
 def test_it_refuses_a_batch_with_the_uis_words(manager_api):
     nothing = manager_api.post("/api/v1/batches", {"image_ids": [999999]})
     assert nothing.status_code == 422
@@ -196,9 +206,11 @@ def test_it_approves_and_flags_through_the_review_services(reviewer_api):
     assert flagged.json()["flag_reasons"] == ["halo"]
     assert Cutout.objects.get(pk=two.pk).review_status == ReviewStatus.FLAGGED
     other = reviewer_api.post(f"/api/v1/cutouts/{two.pk}/flag", {"reasons": ["other"]})
-    assert other.status_code == 409
+    # Bad input, not a conflict with the version's state: 422 naming the field.
+    assert other.status_code == 422
     assert other.json()["detail"] == ("Say what is wrong in the comment when the reason is "
                                       "'Other'.")
+    assert other.json()["errors"][0]["field"] == "comment"
     unknown = reviewer_api.post(f"/api/v1/cutouts/{two.pk}/flag", {"reasons": ["nope"]})
     assert unknown.status_code == 422
 
@@ -229,6 +241,52 @@ def test_it_answers_a_repeated_rerun_with_the_queued_one(reviewer_api):
     assert Cutout.objects.filter(asset=cutout.asset).count() == 2
     other = reviewer_api.post(url, {"tta": True, "strength": "soft"})
     assert (other.status_code, other.json()["version"]) == (201, 3)
+
+
+def test_it_refuses_bad_rerun_settings_as_invalid_naming_the_field(reviewer_api):
+    cutout = done_cutout()
+    url = f"/api/v1/cutouts/{cutout.pk}/rerun"
+    for field, value in (("strength", "extreme"), ("shadow", "dramatic"), ("profile", "nope")):
+        response = reviewer_api.post(url, {field: value})
+        assert response.status_code == 422, (field, response.json())
+        assert response.json()["errors"][0]["field"] == field
+        assert repr(value) in response.json()["detail"]
+    assert Cutout.objects.filter(asset=cutout.asset).count() == 1
+
+
+def test_it_keeps_409_for_a_version_that_cannot_be_rerun_now(reviewer_api):
+    asset = ImageAssetFactory()
+    queued = Cutout.objects.create(asset=asset, version=1, status=JobStatus.QUEUED)
+    response = reviewer_api.post(f"/api/v1/cutouts/{queued.pk}/flag", {"reasons": ["halo"]})
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:cutroom:problem:review-refused"
+
+
+def test_it_reruns_with_another_profile_and_answers_a_repeat_with_the_queued_one(
+        reviewer_api):
+    cutout = done_cutout()
+    url = f"/api/v1/cutouts/{cutout.pk}/rerun"
+    soft = reviewer_api.post(url, {"profile": "soft"})
+    assert soft.status_code == 201 and soft.json()["profile"] == "soft"
+    assert Cutout.objects.get(pk=soft.json()["id"]).settings["band"] is True
+    again = reviewer_api.post(url, {"profile": "soft"})
+    assert (again.status_code, again.json()["id"]) == (200, soft.json()["id"])
+    own = reviewer_api.post(url, {})
+    assert own.status_code == 201 and own.json()["profile"] == "default"
+
+
+def test_it_refuses_unknown_body_fields_naming_them(reviewer_api, manager_api):
+    cutout = done_cutout()
+    rerun = reviewer_api.post(f"/api/v1/cutouts/{cutout.pk}/rerun", {"profle": "soft"})
+    assert rerun.status_code == 422
+    assert [e["field"] for e in rerun.json()["errors"]] == ["profle"]
+    asset = ImageAssetFactory()
+    batch = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk],
+                                                 "settings": {"band": True}})
+    assert batch.status_code == 422 and batch.json()["errors"][0]["field"] == "settings"
+    product = manager_api.post("/api/v1/products", {"sku": "X-1", "colour": "red"})
+    assert product.status_code == 422 and product.json()["errors"][0]["field"] == "colour"
+    assert Cutout.objects.count() == 1 and CutoutBatch.objects.count() == 0
 
 
 def test_it_keeps_review_to_reviewers(readonly_api):

@@ -163,6 +163,34 @@ def test_it_gives_up_after_the_retry_schedule_and_logs_codes(manager_api, queued
 
 
 @LOOPBACK
+def test_it_names_the_sku_position_and_reviewers_words_in_decision_events(
+        reviewer_api, queued, django_capture_on_commit_callbacks):
+    webhooks.subscription_create(user=manager(), url="http://127.0.0.1:9/hook",
+                                 events=["cutout.flagged", "cutout.approved"])
+    flagged, approved = done_cutout(), done_cutout()
+    with django_capture_on_commit_callbacks(execute=True):
+        reviewer_api.post(f"/api/v1/cutouts/{flagged.pk}/flag",
+                          {"reasons": ["other"], "comment": "strap cut off"})
+        reviewer_api.post(f"/api/v1/cutouts/{approved.pk}/approve", {"comment": "fine"})
+    data = {d.event_type: d.payload["data"] for d in WebhookDelivery.objects.all()}
+    asset = flagged.asset
+    assert data["cutout.flagged"]["product_sku"] == asset.product.sku
+    assert data["cutout.flagged"]["position"] == asset.position
+    assert data["cutout.flagged"]["comment"] == "strap cut off"
+    assert data["cutout.flagged"]["flag_reasons"] == ["other"]
+    assert data["cutout.approved"]["comment"] == "fine"
+    assert data["cutout.approved"]["product_sku"] == approved.asset.product.sku
+
+
+def test_it_looks_up_extra_facts_only_when_someone_listens(queued):
+    def boom() -> dict:
+        raise AssertionError("looked up without a subscriber")
+
+    assert webhooks.deliveries_create(event_type="cutout.done", data={}, timestamp="x",
+                                      more=boom) == []
+
+
+@LOOPBACK
 def test_it_redelivers_by_hand_with_the_same_id(manager_api, queued):
     with Receiver(codes=[500] * 4) as receiver:
         sub = webhooks.subscription_create(user=manager(), url=receiver.url,

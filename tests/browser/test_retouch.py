@@ -335,3 +335,43 @@ def test_it_lines_up_photo_preview_and_canvas_and_marks_where_the_reviewer_click
     expect(page.locator(".rv-stage-retouch")).to_be_visible()
     _check_one_box_and_click(page, ".rv-stage-retouch", viewport)
     screenshot(f"card-{viewport[0]}x{viewport[1]}")
+
+
+def _leaving_is_guarded(page) -> bool:
+    return page.evaluate("""() => {
+        const ev = new Event('beforeunload', {cancelable: true});
+        window.dispatchEvent(ev);
+        return ev.defaultPrevented; }""")
+
+
+def _retouch_page(page, live_server, cutout):
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    canvas = editor.locator(".rt-canvas")
+    canvas.scroll_into_view_if_needed()
+    return editor, canvas.bounding_box()
+
+
+def test_it_paints_nothing_on_a_right_click_with_the_detail_brush(live_server, page, stained):
+    _login(page, live_server)
+    editor, box = _retouch_page(page, live_server, stained)
+    editor.locator("[data-rt-tool=detail]").click()
+    page.mouse.click(*_at(box, EDGE_X, PANEL[1]), button="right")
+    page.mouse.click(*_at(box, EDGE_X - 10, PANEL[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    expect(editor.locator("[data-rt-status]")).to_contain_text("1 detail click")
+    strokes = json.loads(editor.locator("[data-rt-strokes]").input_value())
+    assert [s["kind"] for s in strokes] == ["detail"]
+
+
+def test_it_asks_before_leaving_with_strokes_not_applied(live_server, page, stained):
+    _login(page, live_server)
+    editor, box = _retouch_page(page, live_server, stained)
+    assert not _leaving_is_guarded(page)
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]), button="right")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    assert _leaving_is_guarded(page)
+    editor.locator("[data-rt-clear]").click()
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    assert not _leaving_is_guarded(page)

@@ -180,3 +180,75 @@ def test_it_reruns_on_a_real_worker_and_shows_the_new_version(live_server, page,
     assert new.settings["edge_gain"] == 8.0 and new.worker
     expect(page.locator(".rv-versions")).to_contain_text("v1")
     screenshot("rerun-done")
+
+
+def _on_card(page, live_server, cutout):
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutout.pk))
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    # The forms on screen act on the card on screen.
+    expect(page.locator("[data-rv-form=approve]")).to_have_attribute(
+        "action", f"/cutouts/review/card/{cutout.pk}/")
+
+
+def test_it_shows_the_card_of_the_address_on_back_and_forward(live_server, page, cutouts):
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/")
+    page.click("#start-review")
+    _on_card(page, live_server, cutouts[0])
+    page.keyboard.press("j")
+    _on_card(page, live_server, cutouts[1])
+    page.keyboard.press("j")
+    _on_card(page, live_server, cutouts[2])
+    page.go_back()
+    _on_card(page, live_server, cutouts[1])
+    page.go_back()
+    _on_card(page, live_server, cutouts[0])
+    page.go_forward()
+    _on_card(page, live_server, cutouts[1])
+    page.reload()  # the address and the card agree: a reload shows the same card
+    _on_card(page, live_server, cutouts[1])
+    page.keyboard.press("a")
+    _on_card(page, live_server, cutouts[2])
+    assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.APPROVED
+    assert Cutout.objects.get(pk=cutouts[0].pk).review_status == ReviewStatus.PENDING
+    page.go_back()  # back on the approved card: it shows what it is now, not a snapshot
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    expect(page.locator("#review-card")).to_have_attribute("data-review-status", "approved")
+
+
+def _focused_name(page) -> str:
+    return page.evaluate("() => document.activeElement && document.activeElement.name")
+
+
+def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, screenshot,
+                                                           cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    panel = page.locator("[data-rv-panel=flag]")
+    page.keyboard.press("f")
+    for key in "5678":
+        page.keyboard.press(key)
+    page.keyboard.press("Enter")
+    expect(panel).to_be_visible()
+    expect(panel.locator("[data-rv-other-hint]")).to_be_visible()
+    for key in "5678":
+        expect(panel.locator(f"[data-rv-key='{key}']")).to_be_checked()
+    assert _focused_name(page) == "comment"
+    screenshot("flag-other-needs-a-comment")
+    assert Cutout.objects.get(pk=cutouts[0].pk).review_status == ReviewStatus.PENDING
+    page.keyboard.type("strap cut off")
+    page.keyboard.press("Enter")  # Enter in the comment sends
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    flagged = Cutout.objects.get(pk=cutouts[0].pk)
+    assert flagged.review_status == ReviewStatus.FLAGGED
+    assert flagged.flag_reasons == ["shadow_removed", "transparency", "wrong_subject", "other"]
+    assert ReviewDecision.objects.get(cutout=flagged).comment == "strap cut off"
+
+    # A flag the server refuses comes back open, the comment focused.
+    page.keyboard.press("f")
+    page.keyboard.press("Enter")  # no reason ticked
+    expect(page.locator(".rv-error")).to_contain_text("Pick at least one reason")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
+    page.wait_for_function("() => document.activeElement && document.activeElement.name "
+                           "=== 'comment'")

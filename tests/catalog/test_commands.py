@@ -95,3 +95,30 @@ def test_it_benchmarks_a_small_import_through_a_real_worker(tmp_path):
     assert report["throughput_ratio_cpu"] == pytest.approx(
         report["bare"]["cpu_seconds"] / report["job"]["cpu_seconds"], rel=1e-2)
     assert report["target_ratio"] == 0.5
+
+
+def test_it_refuses_a_single_photo_before_making_an_import(storage, tmp_path):
+    photo = tmp_path / "SKU1-1.jpg"
+    photo.write_bytes(jpeg_bytes(seed=1))
+    with pytest.raises(CommandError, match="not a ZIP file.*folder of images or a .zip"):
+        run("import_images", str(photo))
+    assert not ImportJob.objects.exists()
+
+
+def test_it_refuses_an_invalid_email_before_asking_for_a_password():
+    from django.contrib.auth import get_user_model
+
+    # No --password: a valid address would stop at the missing terminal instead.
+    with pytest.raises(CommandError, match="'notanemail' is not a valid e-mail address"):
+        run("create_user", "rita", "--role", "reviewer", "--email", "notanemail")
+    assert not get_user_model().objects.exists()
+
+
+def test_it_makes_a_superuser_when_users_exist_already():
+    from django.contrib.auth import get_user_model
+
+    run("create_user", "rita", "--role", "reviewer", "--password", "s3cret-enough-1")
+    run("create_user", "root", "--role", "catalog manager", "--superuser",
+        "--password", "s3cret-enough-2", "--email", "root@example.com")
+    root = get_user_model().objects.get(username="root")
+    assert root.is_superuser and root.is_staff and root.groups.get().name == "catalog manager"

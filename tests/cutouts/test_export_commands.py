@@ -54,6 +54,15 @@ def test_export_refuses_unknown_skus_and_presets(tmp_path):
         call_command("export", "--preset", "nope", "--out", str(tmp_path))
 
 
+def test_export_refuses_a_file_as_out_before_exporting(tmp_path):
+    approved_cutout(product=ProductFactory(sku="CLI-4", asin="B0CLI00004"))
+    existing = tmp_path / "passwd"
+    existing.write_text("root:x:0:0\n")
+    with pytest.raises(CommandError, match="is an existing file; give a folder"):
+        call_command("export", "--preset", "amazon_main", "--out", str(existing))
+    assert not ExportJob.objects.exists() and existing.read_text() == "root:x:0:0\n"
+
+
 @pytest.mark.slow
 def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys):
     out = tmp_path / "bench.json"

@@ -23,6 +23,19 @@ def test_it_starts_a_batch_for_a_product_from_the_web(client, make_assets, no_br
     assert no_broker == [batch.cutouts.get().pk]
 
 
+def test_it_starts_a_batch_with_the_chosen_shadow_mode(client, make_assets):
+    asset = make_assets(1)[0]
+    client.force_login(manager())
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id]))
+    assert b'name="shadow"' in page.content and b'value="keep"' in page.content
+    refused = client.post(reverse("cutouts:batch_start"),
+                          {"product": asset.product_id, "shadow": "dramatic"}, follow=True)
+    assert b"shadow must be one of" in refused.content
+    assert not CutoutBatch.objects.exists()
+    client.post(reverse("cutouts:batch_start"), {"product": asset.product_id, "shadow": "keep"})
+    assert CutoutBatch.objects.get().cutouts.get().settings["shadow"] == "keep"
+
+
 def test_it_explains_why_nothing_was_started(client, make_assets):
     client.force_login(manager())
     response = client.post(reverse("cutouts:batch_start"), {"product": 999999}, follow=True)

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from cutouts.models import Cutout, CutoutBatch, JobStatus, ReviewStatus
+from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
 from cutouts.selectors import review as selectors
 from cutouts.services import review
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
@@ -116,3 +116,40 @@ def test_it_decides_approve_ability_in_one_place(status, review_status, expected
     cutout = Cutout(status=status, review_status=review_status)
     assert cutout.can_approve is expected
     assert selectors.Card(cutout=cutout, versions=[], decisions=[]).can_approve is expected
+
+
+def test_it_leaves_one_image_interactive_batches_out_of_the_batch_facet(monkeypatch):
+    monkeypatch.setattr(selectors, "rerun_models", lambda: ())
+    upload = CutoutBatch.objects.create(label="shoot 7", total=40)
+    small_upload = CutoutBatch.objects.create(label="one photo", total=1)
+    CutoutBatch.objects.create(label="Re-run of X MAIN", total=1, queue=CutoutQueue.INTERACTIVE)
+    CutoutBatch.objects.create(label="Retouch of X MAIN v1", total=1,
+                               queue=CutoutQueue.INTERACTIVE)
+    assert {b.pk for b in selectors.review_facets()["batches"]} == {upload.pk, small_upload.pk}
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({"refine": False, "edge_gain": 4.0}, "off"),
+    ({"refine": True, "edge_gain": 2.0}, "soft"),
+    ({"refine": True, "edge_gain": 4.0}, "normal"),
+    ({"refine": True, "edge_gain": 8.0}, "strong"),
+    ({"refine": True, "edge_gain": 6.0}, "normal"),  # a profile's own gain: the default
+    ({}, "normal"),
+])
+def test_it_names_the_refinement_strength_a_version_was_made_with(settings, expected):
+    assert selectors.rerun_strength(settings, strengths=review.STRENGTHS) == expected
+
+
+def test_it_pages_the_retouch_queue_with_the_flag_comment():
+    rows = _rows([0.5, 0.4, 0.3])
+    user = reviewer()
+    for i, row in enumerate(rows):
+        review.cutout_flag(cutout=row, user=user, reasons=["halo"], comment=f"note {i}")
+    review.cutout_flag(cutout=rows[0], user=user, reasons=["halo"], comment="newer note")
+    first = selectors.retouch_queue_page(per_page=2)
+    assert [c.pk for c in first.rows] == [rows[1].pk, rows[2].pk]
+    assert [c.flag_comment for c in first.rows] == ["note 1", "note 2"]
+    assert first.has_next and first.total == 3
+    second = selectors.retouch_queue_page(page=2, per_page=2)
+    assert [c.pk for c in second.rows] == [rows[0].pk] and not second.has_next
+    assert second.rows[0].flag_comment == "newer note" and second.total == 3

@@ -1,7 +1,7 @@
 import pytest
 
 from catalog.models import AssetStatus
-from cutouts.errors import ReviewError
+from cutouts.errors import ReviewError, ReviewInputError
 from cutouts.models import ReviewDecision, ReviewStatus
 from cutouts.selectors.review import cutouts_approved_current
 from cutouts.services import batches, previews, retouch, review, runs
@@ -52,6 +52,16 @@ def test_it_takes_a_flagged_version_out_of_the_retouch_queue_once_another_is_app
     first.refresh_from_db(), asset.refresh_from_db()
     assert first.review_status == ReviewStatus.SUPERSEDED and first.flag_reasons == ["halo"]
     assert retouch_queue() == [] and asset.status == AssetStatus.APPROVED
+
+
+def test_it_refuses_flag_input_as_invalid_naming_the_field(done_versions):
+    _, _, cutout = done_versions
+    for reasons, comment, field in ((["other"], " ", "comment"), ([], "", "reasons"),
+                                    (["nope"], "", "reasons")):
+        with pytest.raises(ReviewInputError) as caught:
+            review.cutout_flag(cutout=cutout, user=reviewer(), reasons=reasons,
+                               comment=comment)
+        assert caught.value.field == field
 
 
 def test_it_flags_with_reasons_and_requires_a_comment_for_other(done_versions):
@@ -195,10 +205,11 @@ def test_it_reruns_as_a_new_interactive_version_and_supersedes_the_old(
     assert cutout.review_status == ReviewStatus.SUPERSEDED
     decision = ReviewDecision.objects.get(cutout=cutout)
     assert decision.action == "rerun" and "v2" in decision.comment
-    with pytest.raises(ReviewError, match="strength"):
-        review.cutout_review_rerun(cutout=cutout, user=user, strength="extreme")
-    with pytest.raises(ReviewError, match="settings"):
-        review.cutout_review_rerun(cutout=cutout, user=user, shadow="purple")
+    # Bad input is a ReviewInputError naming the field (the API's 422), not a state refusal.
+    for field, value in (("strength", "extreme"), ("shadow", "purple"), ("profile", "nope")):
+        with pytest.raises(ReviewInputError, match=repr(value)) as caught:
+            review.cutout_review_rerun(cutout=cutout, user=user, **{field: value})
+        assert caught.value.field == field
 
 
 def test_it_returns_the_queued_rerun_instead_of_a_second_identical_one(
@@ -235,6 +246,23 @@ def test_it_reruns_a_soft_cutout_with_the_soft_profile(make_assets, fake_model, 
     new = review.cutout_review_rerun(cutout=cutout, user=reviewer())
     assert (cutout.profile, new.profile) == ("soft", "soft")
     assert new.settings["band"] is True
+
+
+def test_it_reruns_with_another_profile_and_keeps_one_pending_rerun_per_profile(
+        make_assets, fake_model, no_broker):
+    cutout = done_cutouts(make_assets(1))[0]
+    user = reviewer()
+    soft, created = review.cutout_review_rerun_start(cutout=cutout, user=user, profile="soft")
+    assert created and (soft.profile, soft.settings["band"]) == ("soft", True)
+    again, created_again = review.cutout_review_rerun_start(cutout=cutout, user=user,
+                                                            profile="soft")
+    assert (again.pk, created_again) == (soft.pk, False)
+    # Same overrides, another profile: another version, not the pending soft one.
+    own, created_own = review.cutout_review_rerun_start(cutout=cutout, user=user)
+    assert created_own and own.pk != soft.pk and own.profile == cutout.profile
+    comments = list(ReviewDecision.objects.filter(action="rerun").order_by("pk")
+                    .values_list("comment", flat=True))
+    assert "profile soft" in comments[0] and f"profile {cutout.profile}" in comments[1]
 
 
 def _strokes(*items) -> list[dict]:

@@ -388,3 +388,124 @@ def test_it_filters_the_queue_page_over_htmx(client, cutouts):
     html = client.get(reverse("cutouts:review_queue"), {"product": sku}, **HX).content.decode()
     assert html.lstrip().startswith('<section id="review-queue"')
     assert sku in html and cutouts[0].asset.product.sku not in html
+
+
+def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_focused(
+        client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    html = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                       {"action": "flag", "reason": ["halo", "other"]}, **HX).content.decode()
+    assert 'data-rv-panel="flag">' in html  # not hidden
+    assert 'value="halo" data-rv-key="1" checked' in html
+    assert 'value="other" data-rv-key="8" checked' in html
+    assert 'value="edges_hard" data-rv-key="2">' in html
+    assert "autofocus data-rv-focus" in html
+    assert "data-rv-other-hint>" in html  # the hint shows
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.PENDING
+    # A card that was not refused opens with the panel closed and nothing ticked.
+    html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
+    assert 'data-rv-panel="flag" hidden>' in html and 'data-rv-key="1" checked' not in html
+    assert "data-rv-focus" not in html
+
+
+def test_it_preselects_the_versions_own_refinement_in_the_rerun_panel(client, cutouts):
+    client.force_login(reviewer())
+    first = cutouts[0]
+    client.post(reverse("cutouts:review_card", args=[first.pk]),
+                {"action": "rerun", "model": "u2netp", "shadow": "none", "strength": "strong"},
+                **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert "<option selected>strong</option>" in html
+    assert "<option >normal</option>" in html
+
+
+def test_it_answers_back_and_forward_with_the_whole_page(client, cutouts):
+    """htmx restores a card's history entry from the server (the card is hx-history="false"),
+    and swaps the answer into the body: it must be the page, not the card alone."""
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_card", args=[cutouts[0].pk])
+    html = client.get(url, HTTP_HX_REQUEST="true",
+                      HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+    assert "<html" in html and 'hx-history="false"' in html
+    html = client.get(reverse("cutouts:review_queue"), HTTP_HX_REQUEST="true",
+                      HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+    assert "<html" in html
+
+
+def test_it_names_flag_reasons_and_preflags_by_their_labels(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    Cutout.objects.filter(pk=c.pk).update(preflags=["uncertain_edges"])
+    url = reverse("cutouts:review_card", args=[c.pk])
+    client.post(url, {"action": "preflag_confirm", "preflag": "uncertain_edges"}, **HX)
+    client.post(url, {"action": "flag", "reason": ["halo", "edges_hard"], "comment": "x"}, **HX)
+    html = client.get(reverse("cutouts:retouch_card", args=[c.pk])).content.decode()
+    assert "Flagged: Halo / white fringe, Edges too hard." in html
+    assert "edges_hard" not in html
+    html = client.get(url).content.decode()  # the card's own history list
+    assert "Halo / white fringe, Edges too hard" in html and "uncertain_edges ✓" not in html
+    assert "edges_hard" not in html.split('class="rv-audit"')[1]
+    html = client.get(reverse("cutouts:review_history", args=[c.asset_id])).content.decode()
+    assert "Halo / white fringe, Edges too hard" in html and "Uncertain edges" in html
+    assert "uncertain_edges" not in html and "edges_hard" not in html
+
+
+def test_it_shows_the_flag_comment_and_pages_the_retouch_queue(client, cutouts, monkeypatch):
+    from cutouts.views import review as views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    client.force_login(reviewer())
+    for i, c in enumerate(cutouts):
+        client.post(reverse("cutouts:review_card", args=[c.pk]),
+                    {"action": "flag", "reason": ["halo"], "comment": f"fringe at the strap {i}"})
+    html = client.get(reverse("cutouts:retouch_queue")).content.decode()
+    assert '<span id="rt-queue-count">3</span> flagged for retouch' in html
+    assert "fringe at the strap 0" in html and "fringe at the strap 1" in html
+    assert "fringe at the strap 2" not in html and "page=2" in html
+    html = client.get(reverse("cutouts:retouch_queue"), {"page": "2"}).content.decode()
+    assert "fringe at the strap 2" in html and "page=1" in html
+
+
+def test_it_asks_for_a_tick_before_bulk_approving(client, cutouts):
+    client.force_login(reviewer())
+    response = client.post(reverse("cutouts:review_grid"), {}, follow=True)
+    assert b"Tick at least one cutout to approve." in response.content
+    assert b"Approved 0" not in response.content
+
+
+def test_it_tells_a_user_without_a_role_to_ask_for_one(client, cutouts):
+    _login(client, "norole")
+    response = client.get(reverse("cutouts:review_queue"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Your account has no role yet: ask an administrator to give you the catalog " \
+           "manager or reviewer role." in html
+    assert "view_catalog" not in html
+
+
+def test_it_ends_a_failed_versions_error_with_one_full_stop(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    Cutout.objects.filter(pk=c.pk).update(
+        status=JobStatus.FAILED,
+        error="The PNG is fully opaque; a cutout needs a transparent background.")
+    html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
+    assert "transparent background. Choose another version" in html
+    Cutout.objects.filter(pk=c.pk).update(error="worker lost")
+    html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
+    assert "worker lost. Choose another version" in html
+
+
+def test_it_reruns_from_the_card_with_another_profile(client, cutouts):
+    client.force_login(reviewer())
+    first = cutouts[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    html = client.get(url, **HX).content.decode()
+    assert '<select name="profile"><option value="">' in html and '<option value="soft">' in html
+    client.post(url, {"action": "rerun", "model": "u2netp", "shadow": "none",
+                      "strength": "normal", "profile": "soft"}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    assert (new.profile, new.settings["band"]) == ("soft", True)

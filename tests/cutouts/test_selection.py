@@ -142,3 +142,10 @@ def test_it_shows_the_approved_cutout_beside_the_original(manager_client, make_a
                                         args=[approved.product_id])).content.decode()
     assert image_url in detail and "data-thumb-toggle" in detail
     assert Image.open(io.BytesIO(served(manager_client.get(image_url + "?size=320")))).size
+
+
+def test_it_starts_a_selection_batch_with_the_chosen_shadow_mode(manager_client, make_assets):
+    asset = make_assets(1)[0]
+    manager_client.post(reverse("cutouts:selection_cutouts"),
+                        {"sku": [asset.product.sku], "model": "u2netp", "shadow": "synthetic"})
+    assert CutoutBatch.objects.get().settings["shadow"] == "synthetic"

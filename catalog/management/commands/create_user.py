@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog.errors import UserRefused
 from catalog.roles import ROLES
-from catalog.services.users import user_create
+from catalog.services.users import email_check, user_create
 
 
 class Command(BaseCommand):
@@ -24,11 +24,20 @@ class Command(BaseCommand):
         parser.add_argument("--password-stdin", action="store_true",
                             help="Read the password from the first line of standard input "
                                  "(for scripts).")
-        parser.add_argument("--staff", action="store_true", help="Allow Django admin access.")
-        parser.add_argument("--superuser", action="store_true")
+        parser.add_argument("--staff", action="store_true",
+                            help="Let the user log in to the Django admin (/admin/); it shows "
+                                 "nothing there unless a superuser grants model permissions. "
+                                 "For the full admin use --superuser.")
+        parser.add_argument("--superuser", action="store_true",
+                            help="Full Django admin (every model, every permission); works "
+                                 "whether or not other users exist, unlike ensure_admin.")
 
     def handle(self, *args, username, role, email, password, password_stdin, staff, superuser,
                **options):
+        try:
+            email_check(email=email)  # before the password prompt, not after it
+        except UserRefused as exc:
+            raise CommandError(str(exc))
         if password_stdin:
             if password:
                 raise CommandError("Give either --password or --password-stdin, not both.")

@@ -1,3 +1,4 @@
+import zipfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -37,6 +38,13 @@ class Command(BaseCommand):
         if source.is_dir():
             kind = ImportJob.Source.FOLDER
         elif source.is_file():
+            # Refused before an import row exists: a photo given by mistake would otherwise
+            # leave a failed "Import #n" behind.
+            if not zipfile.is_zipfile(source):
+                raise CommandError(
+                    f"{path} is not a ZIP file. import_images takes a folder of images or a "
+                    ".zip of them; for one photo, put it in a folder (named after its SKU, or "
+                    "with the SKU in its file name) or upload it on the product's page.")
             kind = ImportJob.Source.ZIP
         else:
             raise CommandError(f"{path} is neither a folder nor a file.")

@@ -35,6 +35,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, presets, brand, skus, since, dry_run, include_failing, files, out,
                **options):
+        # Checked before any work: the export would run to the end and only then fail to
+        # write (a raw FileExistsError for a file given as --out).
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"--out {out} is an existing file; give a folder (it is "
+                               "created when missing).")
         lookup = products_by_sku(skus=skus)
         if lookup.problem:
             raise CommandError(lookup.problem)
@@ -62,14 +67,18 @@ class Command(BaseCommand):
             self.stderr.write(f"EXCLUDED {row['file'] or row['sku']}: {row['reason']}")
         if job.status != "done":
             raise CommandError(f"Export {job.pk} {job.status}: {job.message}")
-        out.mkdir(parents=True, exist_ok=True)
-        self._copy(job.manifest_name, out / f"cutroom-export-{job.pk}-manifest.csv")
-        if job.zip_name:
-            target = out / f"cutroom-export-{job.pk}.zip"
-            self._copy(job.zip_name, target)
-            if files:
-                self._extract(target, out)
-                target.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            self._copy(job.manifest_name, out / f"cutroom-export-{job.pk}-manifest.csv")
+            if job.zip_name:
+                target = out / f"cutroom-export-{job.pk}.zip"
+                self._copy(job.zip_name, target)
+                if files:
+                    self._extract(target, out)
+                    target.unlink()
+        except OSError as exc:
+            raise CommandError(f"Cannot write to {out}: {exc.strerror or exc}. Export {job.pk} "
+                               "is done: download it from the Exports page.") from exc
         self.stdout.write(f"Export {job.pk}: {job.message} Written to {out}")
 
     def _copy(self, name: str, target: Path) -> None:
