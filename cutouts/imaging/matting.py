@@ -11,8 +11,9 @@ image. The system is solved coarse to fine (a half-size problem, started from th
 estimate, gives the full-size starting point) with a few Jacobi-preconditioned CG iterations per
 level — pure numpy/scipy, no numba compile; band pixels that the half-size solution already puts
 near 0 or 1, away from any fractional pixel, are held there at full size, so the full-size problem
-covers only the soft part of the band. Big bands are split into overlapping tiles blended at the
-seams.
+covers only the soft part of the band. Each connected piece of the band is solved in its own box
+(with some known context, on a fixed grid), so a piece's alpha does not depend on pieces far from
+it; big pieces are split into overlapping tiles blended at the seams.
 
 Foreground colours use blur-fusion (Forte & Pitie 2021, "Approximate fast foreground colour
 estimation"), computed only around fractional alpha, so hair composited on a new background does
@@ -39,6 +40,14 @@ DATA_SIGMA2 = 0.003
 DATA_TAU2 = 0.05
 ISLAND_WEIGHT = 1e-6  # keeps unknown regions that touch no known pixel solvable
 MAX_VARS = 400_000  # unknown pixels per solve; above this the band is tiled
+# Each connected piece of the band is solved in its own box: its bounding box plus CONTEXT px of
+# known pixels, widened to multiples of ALIGN (from the array's origin); pieces whose boxes
+# overlap are solved together. A piece's alpha then does not depend on other pieces farther away
+# (the colour fills, the half-size level and the CG steps were shared by everything in one
+# bounding box), and a caller solving crops of one image whose origins are multiples of ALIGN
+# gets the same alpha for a piece whatever else the crop holds (see retouch._detail).
+CONTEXT = 16
+ALIGN = 16
 TILE_OVERLAP = 48
 CG_RTOL = 1e-7
 RESIDUAL_EVERY = 10
@@ -107,17 +116,50 @@ def solve_alpha(
     n_unknown = int(np.count_nonzero(unknown))
     if n_unknown == 0:
         return alpha
-    for (y0, y1, x0, x1), weight in _tiles(unknown, n_unknown):
-        sub = _solve_tile(rgb[y0:y1, x0:x1], trimap[y0:y1, x0:x1], unknown[y0:y1, x0:x1],
-                          None if prior is None else prior[y0:y1, x0:x1])
-        u = unknown[y0:y1, x0:x1]
-        if weight is None:
-            alpha[y0:y1, x0:x1][u] = sub[u]
-        else:
-            # alpha starts at 0 in the band; the tiles' weights add up to 1 at every pixel
-            alpha[y0:y1, x0:x1][u] += (weight * sub)[u]
+    for gy0, gy1, gx0, gx1 in _groups(unknown):
+        g_unknown = unknown[gy0:gy1, gx0:gx1]
+        for (y0, y1, x0, x1), weight in _tiles(g_unknown, int(np.count_nonzero(g_unknown))):
+            y0, y1, x0, x1 = y0 + gy0, y1 + gy0, x0 + gx0, x1 + gx0
+            sub = _solve_tile(rgb[y0:y1, x0:x1], trimap[y0:y1, x0:x1], unknown[y0:y1, x0:x1],
+                              None if prior is None else prior[y0:y1, x0:x1])
+            u = unknown[y0:y1, x0:x1]
+            if weight is None:
+                alpha[y0:y1, x0:x1][u] = sub[u]
+            else:
+                # alpha starts at 0 in the band; the tiles' weights add up to 1 at every pixel
+                alpha[y0:y1, x0:x1][u] += (weight * sub)[u]
     np.clip(alpha, 0.0, 1.0, out=alpha)
     return alpha
+
+
+def _groups(unknown: np.ndarray) -> list[Box]:
+    """The solve boxes: each connected piece of the band plus CONTEXT px, its ends on multiples
+    of ALIGN (or the array's edge), boxes that overlap or touch merged until none do.
+
+    The boxes live on the ALIGN grid, so they are merged on a grid 1/ALIGN the size."""
+    h, w = unknown.shape
+    # labelled in the band's bounding box only: a label image of the whole photo is 4 B/px
+    ys = np.flatnonzero(unknown.any(axis=1))
+    xs = np.flatnonzero(unknown.any(axis=0))
+    by, bx = int(ys[0]), int(xs[0])
+    n, _, stats, _ = cv2.connectedComponentsWithStats(
+        unknown[by:int(ys[-1]) + 1, bx:int(xs[-1]) + 1].view(np.uint8), connectivity=8)
+    a, c = ALIGN, CONTEXT
+    gh, gw = -(-h // a), -(-w // a)
+    # cells (ALIGN px squares) [y0, y1) x [x0, x1) per piece
+    rects = [(max(y + by - c, 0) // a, -(-min(y + by + bh + c, h) // a),
+              max(x + bx - c, 0) // a, -(-min(x + bx + bw + c, w) // a))
+             for x, y, bw, bh in (map(int, row) for row in stats[1:n, :4])]
+    while True:
+        grid = np.zeros((gh, gw), np.uint8)
+        for y0, y1, x0, x1 in rects:
+            grid[y0:y1, x0:x1] = 1
+        m, _, st, _ = cv2.connectedComponentsWithStats(grid, connectivity=4)
+        merged = [(y, y + bh, x, x + bw) for x, y, bw, bh in (map(int, r) for r in st[1:m, :4])]
+        if len(merged) == len(rects):
+            return [(y0 * a, min(y1 * a, h), x0 * a, min(x1 * a, w))
+                    for y0, y1, x0, x1 in merged]
+        rects = merged  # a merged box can reach another: merge again
 
 
 # --- tiling ---------------------------------------------------------------------------------
@@ -135,9 +177,8 @@ def _tiles(unknown: np.ndarray, n_unknown: int) -> Iterator[tuple[Box, np.ndarra
     box = (int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1)
     leaves: list[tuple[Box, Cuts]] = []
     _split(unknown, box, n_unknown, (), leaves)
-    if len(leaves) == 1:
-        y0, y1, x0, x1 = box
-        yield (max(y0 - 2, 0), min(y1 + 2, h), max(x0 - 2, 0), min(x1 + 2, w)), None
+    if len(leaves) == 1:  # the whole array: the caller's box, with its context (see _groups)
+        yield (0, h, 0, w), None
         return
     m = TILE_OVERLAP
     for (cy0, cy1, cx0, cx1), cuts in leaves:

@@ -111,6 +111,26 @@ def test_it_gives_the_same_matte_when_the_band_is_tiled(monkeypatch):
     assert (tiled[trimap == 255] == 1).all() and (tiled[trimap == 0] == 0).all()
 
 
+def test_it_mattes_a_piece_the_same_alone_and_beside_a_distant_second_piece():
+    # a soft edge with a band of ~3000 px (solved at full size alone) and, 200 px below, a second
+    # band as big: solved in one bounding box, the two made one bigger system (coarse to fine,
+    # shared colour fills and CG steps) and the first piece's alpha moved
+    rgb, _, trimap = soft_edge(h=300, w=160, x0=60, ramp=20)
+    band = np.zeros(trimap.shape, bool)
+    band[20:110, 50:90] = True
+    alone = np.where(band, 128, np.where(trimap == 128, 0, trimap)).astype(np.uint8)
+    alone[:, :60] = np.where(band[:, :60], 128, 255)
+    second = np.zeros(trimap.shape, bool)
+    second[200:290, 50:90] = True
+    joined = alone.copy()
+    joined[second] = 128
+    assert np.count_nonzero(band) < matting.COARSE_MIN < np.count_nonzero(band | second)
+    a1 = matting.solve_alpha(rgb, alone)
+    a2 = matting.solve_alpha(rgb, joined)
+    assert 0.1 < a1[band].mean() < 0.9  # a real soft edge, not a settled band
+    assert np.abs(a1[band] - a2[band]).max() < 1e-3
+
+
 def test_it_mattes_a_long_thin_stroke_solved_coarse_to_fine():
     # a band 3 px high and 2400 px long: enough unknowns for the coarse levels, in a crop too
     # thin for a fill pyramid beyond its first level

@@ -10,7 +10,7 @@ from cutouts.imaging import metrics
 from cutouts.imaging import retouch as retouch_mod
 from cutouts.imaging.clicks import click_stroke, next_click, next_paint
 from cutouts.imaging.retouch import retouch
-from cutouts.imaging.strokes import Stroke
+from cutouts.imaging.strokes import Stroke, rasterise
 
 from .scenes import feathered_scene
 
@@ -250,6 +250,27 @@ def test_it_solves_fractional_alpha_under_the_detail_brush():
     assert fg[:, 0].mean() > fg[:, 1].mean() + 80
 
 
+def test_it_keeps_an_earlier_detail_stroke_beyond_the_reach_of_one_that_joins_it():
+    # two strokes along the feathered edge, the second continuing the first: their bands join,
+    # and the joint solve moved the first stroke's far end (a stroke made its far neighbour
+    # worse); now the second changes the joined band only within DETAIL_REACH of its brush
+    rgb, a = feathered_scene()
+    hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
+    h, w = a.shape
+    x = float(w // 2 + 230)
+    first = Stroke("detail", 20.0, ((x, h / 3 + 5), (x - 10, h / 2)))
+    second = Stroke("detail", 20.0, ((x - 10, h / 2 + 15), (x + 10, 2 * h / 3 - 5)))
+    one = retouch(rgb, hard, [first]).alpha
+    two = retouch(rgb, hard, [first, second]).alpha
+    brush = lambda st: rasterise([st], (h, w)) > 0  # noqa: E731
+    dist = cv2.distanceTransform((~brush(second)).astype(np.uint8), cv2.DIST_L2, 5)
+    far = brush(first) & (dist > retouch_mod.DETAIL_REACH + 1)
+    assert far.sum() > 500 and ((one[far] > 10) & (one[far] < 245)).any()
+    assert np.array_equal(one[far], two[far])
+    # near the junction the joined band is still solved together
+    assert (one[brush(second)] != two[brush(second)]).any()
+
+
 def test_it_returns_the_base_alpha_without_strokes_and_rejects_bad_input():
     rgb, prior, _, _ = banana_scene()
     assert np.array_equal(retouch(rgb, prior, []).alpha, prior)
@@ -289,7 +310,7 @@ def test_it_keeps_peak_memory_per_pixel_within_the_50_mp_budget():
     code = textwrap.dedent("""
         import json, numpy as np, cv2
         from cutouts.imaging.retouch import retouch
-        from cutouts.imaging.strokes import Stroke
+        from cutouts.imaging.strokes import Stroke, rasterise
         h, w = 3000, 4000
         rgb = np.full((h, w, 3), 240, np.uint8)
         rgb[800:2200, 1200:2800] = (190, 30, 40)
