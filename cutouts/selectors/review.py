@@ -62,11 +62,13 @@ class QueueFilters:
 
 def _filtered(rows: QuerySet[Cutout], filters: QueueFilters) -> QuerySet[Cutout]:
     if filters.product:
+        # what a reviewer types: the start of a SKU in any case ("qa-shoe" finds QA-SHOE-1),
+        # or a product id
+        sku = Q(asset__product__sku__istartswith=filters.product)
         if filters.product.isdigit():
-            rows = rows.filter(Q(asset__product_id=int(filters.product))
-                               | Q(asset__product__sku=filters.product))
+            rows = rows.filter(Q(asset__product_id=int(filters.product)) | sku)
         else:
-            rows = rows.filter(asset__product__sku=filters.product)
+            rows = rows.filter(sku)
     if filters.batch:
         rows = rows.filter(batch_id=filters.batch)
     if filters.brand:

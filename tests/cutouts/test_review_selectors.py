@@ -44,6 +44,10 @@ def test_it_filters_by_product_batch_brand_model_and_preflag():
     assert list(selectors.review_queue(filters=q(preflag="fragments"))) == [a]
     assert list(selectors.review_queue(filters=q(product=c.asset.product.sku))) == [c]
     assert list(selectors.review_queue(filters=q(product=str(c.asset.product_id)))) == [c]
+    sku = c.asset.product.sku  # SKU-000123
+    assert list(selectors.review_queue(filters=q(product=sku.lower()))) == [c]
+    assert len(selectors.review_queue(filters=q(product="sku-"))) == 3
+    assert list(selectors.review_queue(filters=q(product=sku[1:]))) == []  # a start, not a part
 
 
 def test_it_reads_filters_from_a_query_and_writes_them_back():
