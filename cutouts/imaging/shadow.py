@@ -25,10 +25,28 @@ def _object_box(alpha: np.ndarray) -> tuple[np.intp, np.intp, np.intp, np.intp] 
     return xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
 
 
+#: a kept shadow lies beside the product from this share of its height down (a contact shadow
+#: wraps the base; nothing beside the upper half is taken for shadow) ...
+KEEP_FROM = 0.5
+#: ... and at most this share of the product's larger side away from it
+KEEP_REACH = 0.35
+
+
+def kept_shadow_zone(box: tuple[float, float, float, float], reach: float = KEEP_REACH
+                     ) -> tuple[float, float, float, float]:
+    """Where a kept (natural) shadow may lie: (x0, y0, x1, y1), x1/y1 exclusive, from the
+    product's box in the same pixels. The one definition: :func:`extract_contact_shadow`
+    keeps nothing outside it, and the compliance check calls no mark inside it that is joined
+    to the product a ghost (``cutouts.variants.compliance``)."""
+    x0, y0, x1, y1 = box
+    r = reach * max(x1 - x0, y1 - y0)
+    return x0 - r, y0 + KEEP_FROM * (y1 - y0), x1 + r, y1 + r
+
+
 def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: float = 0.8,
-                           reach: float = 0.35, min_darkening: float = 0.06) -> np.ndarray:
-    """Darkening of the background relative to its locally estimated clean level,
-    kept only below / around the lower part of the product."""
+                           reach: float = KEEP_REACH, min_darkening: float = 0.06) -> np.ndarray:
+    """Darkening of the background relative to its locally estimated clean level, kept
+    only where it joins the product, below / around its lower part (:func:`kept_shadow_zone`)."""
     h, w = alpha.shape
     box = _object_box(alpha)
     if box is None:
@@ -37,6 +55,8 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     oh, ow = y1 - y0, x1 - x0
     lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     lum = cv2.medianBlur(lum, 5).astype(np.float32) / 255.0
+    # the product and a ring around it (its anti-aliased rim, the median's reach, a slightly
+    # eaten mask) darken the photo by the product's own colour: never measured as shadow
     rim = _odd(max(3, 0.015 * max(oh, ow)))
     excl = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((rim, rim), np.uint8)) > 0
     bg_lum = np.where(excl, 0.0, lum).astype(np.float32)
@@ -52,14 +72,61 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     dist = cv2.distanceTransform((alpha < 0.5).astype(np.uint8), cv2.DIST_L2, 5)
     d_max = max(2.0, reach * max(oh, ow))
     fade = np.clip(1.0 - dist / d_max, 0.0, 1.0)
+    zx0, zy0, zx1, zy1 = kept_shadow_zone((float(x0), float(y0), float(x1), float(y1)), reach)
     rows = np.arange(h, dtype=np.float32)[:, None]
-    lower = np.clip((rows - (y0 + 0.5 * oh)) / max(0.15 * oh, 1.0), 0.0, 1.0)
+    lower = np.clip((rows - zy0) / max(0.15 * oh, 1.0), 0.0, 1.0)
     shadow = strength * fade * lower
-    shadow[excl] = 0.0
+    _continue_into_ring(shadow, excl, rim)
     shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * max(oh, ow)))
     shadow[shadow < 0.02] = 0.0
+    _keep_joined(shadow, excl)
+    # nothing outside the zone, which the compliance check allows for it
+    inside = np.zeros((h, w), bool)
+    inside[max(0, int(np.ceil(zy0))):max(0, int(zy1)),
+           max(0, int(np.ceil(zx0))):max(0, int(zx1))] = True
+    shadow[~inside] = 0.0
     result: npt.NDArray[np.float32] = np.clip(shadow, 0.0, max_opacity).astype(np.float32)
     return result
+
+
+def _continue_into_ring(shadow: np.ndarray, excl: np.ndarray, rim: int) -> None:
+    """Give the excluded ring (and the product's soft edge) the shadow of the nearest pixel
+    just outside it, in place. Zeroed, the ring left a light seam between the product and its
+    contact shadow, where the photo is darkest; continued, the shadow meets the product's
+    edge, while beside a product without shadow the pixels outside are clean and the ring
+    stays clear (no dark halo). Pixels deeper inside the product are covered by it."""
+    depth = 2 * rim  # the ring (rim / 2 wide) and as far again into the product's edge
+    ys, xs = np.nonzero(excl)
+    if len(ys) == 0:
+        return
+    shadow[excl] = 0.0  # what was measured there is the product's own darkness
+    h, w = excl.shape
+    # nearest pixels outside lie within ``depth`` of the filled ones: a window is enough
+    ya, yb = max(0, ys.min() - depth - 1), min(h, ys.max() + depth + 2)
+    xa, xb = max(0, xs.min() - depth - 1), min(w, xs.max() + depth + 2)
+    ex = excl[ya:yb, xa:xb]
+    sh = shadow[ya:yb, xa:xb]
+    if ex.all():
+        return
+    dist, labels = cv2.distanceTransformWithLabels(ex.view(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    value = np.zeros(int(labels.max()) + 1, np.float32)
+    value[labels[~ex]] = sh[~ex]
+    fill = ex & (dist <= depth)
+    sh[fill] = value[labels[fill]]
+
+
+def _keep_joined(shadow: np.ndarray, excl: np.ndarray) -> None:
+    """Zero, in place, the parts of the shadow that do not reach the product's ring: darkening
+    of the sweep away from the product (a vignette, a stain) is no contact shadow, and the
+    compliance check would call it a ghost."""
+    n, labels = cv2.connectedComponents((shadow > 0).view(np.uint8), connectivity=8)
+    if n <= 1:
+        return
+    joined = np.zeros(n, bool)
+    joined[labels[excl & (shadow > 0)]] = True
+    joined[0] = False
+    shadow[~joined[labels]] = 0.0
 
 
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:

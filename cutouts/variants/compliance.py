@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
+from cutouts.imaging.shadow import kept_shadow_zone
+
 from .presets import TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
 
@@ -366,9 +368,23 @@ def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: i
     x0, y0, x1, y1 = box
     t = HALO_TOLERANCE_PX / f + 1
     pad = (x1 - x0) / 4
-    return [(max(0, int(a)), max(0, int(b)), min(ws, int(np.ceil(c))), min(hs, int(np.ceil(d))))
-            for a, b, c, d in ((x0 - t, y0 - t, x1 + t, y1 + t),
-                               (x0 - pad, y1 - t, x1 + pad, hs))]
+    return [_clip_analysis(r, ws, hs) for r in ((x0 - t, y0 - t, x1 + t, y1 + t),
+                                                (x0 - pad, y1 - t, x1 + pad, hs))]
+
+
+def _kept_shadow_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
+                        ) -> Box:
+    """Where a kept natural shadow may lie (the extractor's one zone, which wraps the
+    product's base and so reaches beside its lower half), in the analysis image, with the
+    halo tolerance."""
+    x0, y0, x1, y1 = kept_shadow_zone(box)
+    t = HALO_TOLERANCE_PX / f + 1
+    return _clip_analysis((x0 - t, y0 - t, x1 + t, y1 + t), ws, hs)
+
+
+def _clip_analysis(rect: tuple[float, float, float, float], ws: int, hs: int) -> Box:
+    a, b, c, d = rect
+    return max(0, int(a)), max(0, int(b)), min(ws, int(np.ceil(c))), min(hs, int(np.ceil(d)))
 
 
 def _footprint_inside(rect: Box, size: tuple[int, int], small: tuple[int, int]) -> Box:
@@ -393,7 +409,9 @@ def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_
                   product_bbox: Box | None, clean: list[Box] | None = None) -> None:
     """Marks on the background away from the product: detached blobs, ghosts of the photo's
     background. The product region is the reported box (sanity-checked elsewhere) or the
-    largest mark; a contact shadow below the product is allowed.
+    largest mark; a contact shadow below the product is allowed, and so is a kept natural
+    shadow wrapping its base (:func:`~cutouts.imaging.shadow.kept_shadow_zone`) where it is
+    joined to the product: a detached mark there is still a ghost.
 
     ``clean``: rectangles outside which every pixel is known to be exactly ``paper`` (the
     margin count of :func:`_check_background` found none). When the analysis pixels outside
@@ -431,6 +449,15 @@ def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_
         region[b:d, a:c] = True
     outside = labels.copy()
     outside[region] = 0
+    if outside.any():
+        # the extractor keeps a shadow only where it joins the product, so a mark in its zone
+        # is shadow when it reaches the product's region
+        a, b, c, d = _kept_shadow_region((x0, y0, x1, y1), f, ws, hs)
+        kept = outside[b:d, a:c]  # a view: zeroed in place
+        joined = np.zeros(n, bool)
+        joined[labels[region]] = True
+        joined[0] = False
+        kept[joined[kept]] = 0
     ids = np.unique(outside[outside > 0])
     if ids.size == 0:
         return
@@ -441,7 +468,9 @@ def _check_ghosts(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_
     result.measurements["ghost_mass"] = round(float(mass.sum()), 1)
     if ghosts:
         worst = max(ghosts, key=lambda g: g[1])
-        gx, gy = stats[worst[0], 0] * f, stats[worst[0], 1] * f
+        # where the counted part lies: the component's own box may hold the product
+        ys, xs = np.nonzero(outside == worst[0])
+        gx, gy = int(xs.min()) * f, int(ys.min()) * f
         result.error(f"{len(ghosts)} mark(s) on the background away from the product "
                      f"(ghosts; the largest near x={gx}, y={gy}, {worst[1]:.0f} px of ink)")
 
@@ -602,7 +631,15 @@ def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, h
     ], w, h)
     stray = _count_outside(arr, color, has_alpha, rects)
     if stray > 0.0005 * h * w:
-        result.warn(f"{stray} non-background pixels in the margins around the product "
+        # a kept natural shadow wrapping the base is neither halo nor speckle (the ghost check
+        # tells a mark detached from the product there)
+        zx0, zy0, zx1, zy1 = kept_shadow_zone(product_bbox)
+        zone = (int(zx0) - t, int(zy0) - t, int(np.ceil(zx1)) + t, int(np.ceil(zy1)) + t)
+        beyond = _count_outside(arr, color, has_alpha, [*rects, *_clip_rects([zone], w, h)])
+    else:
+        beyond = stray
+    if beyond > 0.0005 * h * w:
+        result.warn(f"{beyond} non-background pixels in the margins around the product "
                     "(halo, speckles or a detached shadow)")
     return rects if stray == 0 else None
 

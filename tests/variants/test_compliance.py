@@ -1,12 +1,14 @@
 """The compliance checker decodes files itself and flags every rule it knows."""
 
 import io
+import re
 import struct
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from cutouts.imaging.shadow import extract_contact_shadow
 from cutouts.variants import (
     ComplianceResult,
     ModelLicence,
@@ -14,14 +16,17 @@ from cutouts.variants import (
     check_rendered,
     check_variant,
     compliance,
+    get_preset,
     licence_warnings,
     render_variant,
 )
 from cutouts.variants.operations import ICC_PROFILE_DATE
 from cutouts.variants.presets import TRANSPARENT, WHITE_OR_TRANSPARENT
 from cutouts.variants.render import srgb_icc_profile
+from tests.imaging.sweep import BOX, sweep_scene
+from tests.imaging.sweep import PRODUCT as MUG
 
-from .synthetic import cutout
+from .synthetic import cutout, decode, encode
 
 SMALL_WHITE = Rules(
     background="ffffff",
@@ -419,3 +424,69 @@ def test_it_counts_a_clean_margin_as_zero_on_the_fast_path(colour, has_alpha):
         marked[y, x, c] ^= 1  # one level off in one channel, the alpha included
         expected = int((~_background_mask(marked, colour, has_alpha)).sum())
         assert expected == 1 and _count_not_background(marked, colour, has_alpha) == 1
+
+
+# -- a kept natural shadow: it wraps the product's base, which is no ghost
+
+def _kept_shadow_render(preset_name: str = "ebay", blob: tuple[int, int] | None = None):
+    """The sweep scene's cutout with its extracted shadow layer, rendered for a marketplace;
+    ``blob`` (x, y in the photo) adds a detached dark mark to the layer, as an extractor that
+    kept a stain on the sweep would."""
+    import cv2
+
+    rgb, alpha, _ = sweep_scene()
+    layer = np.clip(extract_contact_shadow(rgb, alpha) * 255 + 0.5, 0, 255).astype(np.uint8)
+    if blob is not None:
+        cv2.circle(layer, blob, 12, 120, -1)
+    rgba = np.dstack([np.broadcast_to(MUG.astype(np.uint8), (*alpha.shape, 3)),
+                      np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)])
+    preset = get_preset(preset_name)
+    r = render_variant(Image.fromarray(rgba, "RGBA"), preset.spec, shadow=Image.fromarray(layer))
+    ys, xs = np.nonzero(alpha > 0)
+    # photo pixel -> output pixel, from the product's box in each
+    scale = (r.product_bbox[2] - r.product_bbox[0]) / (xs.max() + 1 - xs.min())
+
+    def to_output(x: float, y: float) -> tuple[float, float]:
+        return (r.product_bbox[0] + (x - xs.min()) * scale,
+                r.product_bbox[1] + (y - ys.min()) * scale)
+
+    return r, preset, to_output
+
+
+@pytest.mark.parametrize("preset_name", ["ebay", "etsy"])
+def test_it_passes_a_kept_shadow_that_wraps_the_products_base(preset_name):
+    r, preset, _ = _kept_shadow_render(preset_name)
+    result = check_rendered(r, preset)
+    assert result.ok, result.errors
+    assert not any("margins" in w for w in result.warnings), result.warnings
+    # the shadow does rise beside the base, past the halo tolerance and above the bottom edge
+    _, arr = decode(r.data)
+    x0, _, _, y1 = r.product_bbox
+    t = compliance.HALO_TOLERANCE_PX
+    beside = 255 - arr[: y1 - 2 * t, : x0 - 2 * t]
+    assert int((beside.max(axis=2) >= compliance.INK_LEVEL).sum()) > 500
+
+
+def test_it_still_calls_a_mark_detached_from_the_product_a_ghost():
+    # one beside the base, inside the zone a kept shadow may take but not joined to the product
+    near = (BOX[2] + 70, BOX[3] - 40)
+    r, preset, to_output = _kept_shadow_render(blob=near)
+    result = check_rendered(r, preset)
+    assert any("ghosts" in e for e in result.errors), result.errors
+    gx, gy = (int(v) for v in re.search(r"near x=(\d+), y=(\d+)", result.summary()).groups())
+    bx, by = to_output(*near)
+    assert abs(gx - bx) < 60 and abs(gy - by) < 60, (gx, gy, bx, by)
+    # and one far from it
+    r, preset, _ = _kept_shadow_render(blob=(BOX[0] - 65, BOX[1] - 10))
+    assert any("ghosts" in e for e in check_rendered(r, preset).errors)
+
+
+def test_it_reports_where_a_ghost_lies_not_the_box_its_mark_shares_with_the_product():
+    arr = np.full((1000, 1000, 3), 255, np.uint8)
+    arr[300:700, 300:700] = (40, 60, 90)
+    arr[380:420, 100:305] = (90, 90, 90)  # a streak leaving the product's upper half
+    result = check_variant(encode(arr), Rules(background="ffffff", no_ghosts=True),
+                           product_bbox=(300, 300, 700, 700))
+    assert not result.ok
+    gx, gy = (int(v) for v in re.search(r"near x=(\d+), y=(\d+)", result.summary()).groups())
+    assert gx <= 110 and 370 <= gy <= 390, result.errors  # not the product's top (y=300)
