@@ -4,8 +4,9 @@ filters, the manifest as typed rows, and why an export has no file to download."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from ..models import CUTOUT_LIVE, Cutout, ExportJob, JobStatus, ReviewStatus
 from .export import export_job_results
@@ -18,16 +19,30 @@ REPLACED_VERSION = Q(is_current=False,
                      review_status__in=[ReviewStatus.APPROVED, ReviewStatus.SUPERSEDED])
 
 
+M = TypeVar("M", bound=Model)
+
+
 @dataclass
-class CutoutPage:
-    items: list[Cutout]
+class Page(Generic[M]):
+    items: list[M]
     next_before: int | None
+
+
+def _newest_first(rows: QuerySet[M], *, before: int | None, size: int) -> Page[M]:
+    """One page of ``rows``, newest first (ids grow with creation time), keyset on the id:
+    a deep page costs what page 1 costs. One query."""
+    if before:
+        rows = rows.filter(pk__lt=before)
+    items = list(rows.order_by("-pk")[: size + 1])
+    more = len(items) > size
+    items = items[:size]
+    return Page(items=items, next_before=items[-1].pk if more and items else None)
 
 
 def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
                 min_risk: float | None = None, product_sku: str = "", batch_id: int | None = None,
                 image_id: int | None = None, include_superseded: bool = False,
-                before: int | None = None, size: int = 50) -> CutoutPage:
+                before: int | None = None, size: int = 50) -> Page[Cutout]:
     """Cutouts of live images, newest first, keyset on the id (deep pages cost what page 1
     costs). One query, whatever the page size. Versions an approval replaced are left out
     unless ``include_superseded`` (or ``review_status`` asks for superseded ones): without
@@ -51,12 +66,7 @@ def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
         rows = rows.filter(batch_id=batch_id)
     if image_id:
         rows = rows.filter(asset_id=image_id)
-    if before:
-        rows = rows.filter(pk__lt=before)
-    items = list(rows.order_by("-pk")[: size + 1])
-    more = len(items) > size
-    items = items[:size]
-    return CutoutPage(items=items, next_before=items[-1].pk if more and items else None)
+    return _newest_first(rows, before=before, size=size)
 
 
 def cutout_get(*, pk: int) -> Cutout:
@@ -64,26 +74,15 @@ def cutout_get(*, pk: int) -> Cutout:
     return Cutout.objects.select_related("asset", "asset__product").get(CUTOUT_LIVE, pk=pk)
 
 
-@dataclass
-class ExportPage:
-    items: list[ExportJob]
-    next_before: int | None
-
-
 def export_page(*, status: str = "", dry_run: bool | None = None, before: int | None = None,
-                size: int = 50) -> ExportPage:
-    """Export jobs, newest first (ids grow with creation time), keyset on the id."""
+                size: int = 50) -> Page[ExportJob]:
+    """Export jobs, newest first, keyset on the id."""
     rows: QuerySet[ExportJob] = ExportJob.objects.all()
     if status:
         rows = rows.filter(status=status)
     if dry_run is not None:
         rows = rows.filter(dry_run=dry_run)
-    if before:
-        rows = rows.filter(pk__lt=before)
-    items = list(rows.order_by("-pk")[: size + 1])
-    more = len(items) > size
-    items = items[:size]
-    return ExportPage(items=items, next_before=items[-1].pk if more and items else None)
+    return _newest_first(rows, before=before, size=size)
 
 
 #: manifest columns that hold numbers; the CSV has them as text, "" when nothing was rendered
