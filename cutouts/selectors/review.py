@@ -4,6 +4,7 @@ page size: related rows come in through joins, never per row."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -129,30 +130,35 @@ class QueuePage:
         return self.page > 1
 
 
-def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
-                      per_page: int = 50) -> QueuePage:
+def _queue_page(rows: QuerySet[Cutout], *, page: int, per_page: int,
+                count: Callable[[int], int]) -> QueuePage:
+    """Page ``page`` of the ordered ``rows``; ``count(cap)`` counts them up to ``cap``, asked
+    only when the page does not tell the total. Counting every waiting row joins 20,000 rows
+    to check the asset is live (~100 ms); nobody needs more than "1000+" to plan their day."""
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
-    qs = review_queue(filters=filters)
-    rows = list(
-        qs.select_related("asset", "asset__product", "batch")
-        .only("pk", "version", "risk", "preflags", "model_name", "source", "width", "height",
-              "created_at", "finished_at", "batch__label", "batch__id",
-              "asset__id", "asset__position", "asset__sha256", "asset__working_width",
-              "asset__working_height", "asset__original_filename",
-              "asset__product__id", "asset__product__sku", "asset__product__title",
-              "asset__product__brand")[(page - 1) * per_page: page * per_page + 1]
-    )
-    # Counting every waiting row joins 20,000 rows to check the asset is live (~100 ms);
-    # nobody needs more than "1000+" to plan their day.
-    has_next = len(rows) > per_page
-    if not has_next and (rows or page == 1):
-        total = (page - 1) * per_page + len(rows)  # the last page tells the total for free
+    got = list(rows[(page - 1) * per_page: page * per_page + 1])
+    has_next = len(got) > per_page
+    if not has_next and (got or page == 1):
+        total = (page - 1) * per_page + len(got)  # the last page tells the total for free
     else:
-        total = review_queue_count(filters=filters, cap=COUNT_CAP + 1)
-    return QueuePage(rows=rows[:per_page], page=page, per_page=per_page,
+        total = count(COUNT_CAP + 1)
+    return QueuePage(rows=got[:per_page], page=page, per_page=per_page,
                      has_next=has_next, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP)
+
+
+def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
+                      per_page: int = 50) -> QueuePage:
+    rows = review_queue(filters=filters).select_related("asset", "asset__product", "batch").only(
+        "pk", "version", "risk", "preflags", "model_name", "source", "width", "height",
+        "created_at", "finished_at", "batch__label", "batch__id",
+        "asset__id", "asset__position", "asset__sha256", "asset__working_width",
+        "asset__working_height", "asset__original_filename",
+        "asset__product__id", "asset__product__sku", "asset__product__title",
+        "asset__product__brand")
+    return _queue_page(rows, page=page, per_page=per_page,
+                       count=lambda cap: review_queue_count(filters=filters, cap=cap))
 
 
 def review_queue_first(*, filters: QueueFilters | None = None) -> int | None:
@@ -307,22 +313,14 @@ def retouch_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
                        per_page: int = 50) -> QueuePage:
     """A page of the retouch queue, oldest flag first; each row carries ``flag_comment``,
     the comment of the flag that put it there (one subquery, not one query per row)."""
-    page = max(1, page)
-    per_page = max(1, min(per_page, 200))
     flag = ReviewDecision.objects.filter(
         cutout_id=OuterRef("pk"), action=ReviewDecision.Action.FLAG).order_by("-created_at", "-pk")
     qs = _retouch_rows(filters)
-    rows: list[Cutout] = list(
-        qs.select_related("asset", "asset__product", "reviewed_by")
-        .annotate(flag_comment=Subquery(flag.values("comment")[:1]))
-        .order_by("reviewed_at", "pk")[(page - 1) * per_page: page * per_page + 1])
-    has_next = len(rows) > per_page
-    if not has_next and (rows or page == 1):
-        total = (page - 1) * per_page + len(rows)
-    else:
-        total = qs.order_by()[:COUNT_CAP + 1].count()
-    return QueuePage(rows=rows[:per_page], page=page, per_page=per_page, has_next=has_next,
-                     total=min(total, COUNT_CAP), total_capped=total > COUNT_CAP)
+    rows = (qs.select_related("asset", "asset__product", "reviewed_by")
+            .annotate(flag_comment=Subquery(flag.values("comment")[:1]))
+            .order_by("reviewed_at", "pk"))
+    return _queue_page(rows, page=page, per_page=per_page,
+                       count=lambda cap: qs.order_by()[:cap].count())
 
 
 def asset_history(*, asset_id: int, limit: int = 500) -> list[ReviewDecision]:
