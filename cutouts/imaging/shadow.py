@@ -60,10 +60,7 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     rim = _odd(max(3, 0.015 * max(oh, ow)))
     excl = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((rim, rim), np.uint8)) > 0
     bg_lum = np.where(excl, 0.0, lum).astype(np.float32)
-    # clean backdrop level: local maximum of the backdrop (shadows are darker), smoothed
-    k = _odd(0.3 * max(oh, ow))
-    bright = cv2.dilate(bg_lum, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    clean = cv2.GaussianBlur(bright, (0, 0), k / 4)
+    clean = _clean_backdrop(bg_lum, _odd(0.3 * max(oh, ow)))
     dark = np.clip(1.0 - lum / np.maximum(clean, 1e-3), 0.0, 1.0)
     # soft knee: texture and noise below min_darkening are not shadow
     knee = np.clip((dark - min_darkening) / min_darkening, 0.0, 1.0)
@@ -87,6 +84,33 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     shadow[~inside] = 0.0
     result: npt.NDArray[np.float32] = np.clip(shadow, 0.0, max_opacity).astype(np.float32)
     return result
+
+
+#: the clean backdrop is estimated on blocks that leave its window about this many blocks wide
+CLEAN_BLOCKS = 24
+
+
+def _clean_backdrop(bg_lum: np.ndarray, k: int) -> np.ndarray:
+    """The clean backdrop's level: the local maximum of the backdrop within a ``k`` px disc
+    (shadows are darker than the sweep around them), smoothed at ``k / 4``. Both are that wide
+    (a product's third), so they run on the maxima of f×f blocks and are scaled back: at full
+    resolution the disc alone took 8.8 of 9.8 s on a 2000 px photo. A block's maximum keeps what
+    the disc would find (excluded pixels are 0 and never win), reaching at most one block
+    further; on the dev photos at 2.5× the kept shadow moved by 0.05/255 on average and its sum
+    by 0.15 %."""
+    f = max(1, k // CLEAN_BLOCKS)
+    h, w = bg_lum.shape
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    padded = np.zeros((hp, wp), np.float32)
+    padded[:h, :w] = bg_lum
+    blocks = padded.reshape(hp // f, f, wp // f, f).max(axis=(1, 3))
+    ks = _odd(k / f)
+    bright = cv2.dilate(blocks, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ks, ks)))
+    clean = cv2.GaussianBlur(bright, (0, 0), k / 4 / f)
+    if f == 1:
+        return clean
+    # padded to whole blocks, the resize is an exact f× scale (block centres stay put)
+    return cv2.resize(clean, (wp, hp), interpolation=cv2.INTER_LINEAR)[:h, :w]
 
 
 def _continue_into_ring(shadow: np.ndarray, excl: np.ndarray, rim: int) -> None:

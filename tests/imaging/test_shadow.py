@@ -72,3 +72,21 @@ def test_it_keeps_the_shadow_inside_the_zone_the_compliance_check_allows():
     assert sx.min() < BOX[0] - 20 and sy.min() < BOX[3] - 20
     assert zy0 > BOX[1] + 0.4 * (BOX[3] - BOX[1])
     assert s.shape == (H, W)
+
+
+def test_it_estimates_the_clean_backdrop_on_blocks_as_the_full_disc_would():
+    import cv2
+
+    from cutouts.imaging.shadow import _clean_backdrop
+
+    rgb, alpha, _ = sweep_scene()
+    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    lum[alpha > 0.02] = 0.0  # the product is left out of the measurement
+    for k in (121, 241):  # 5 and 10 px blocks
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        full = cv2.GaussianBlur(cv2.dilate(lum, disc), (0, 0), k / 4)
+        blocks = _clean_backdrop(lum, k)
+        assert blocks.shape == full.shape
+        # a block's maximum reaches at most one block further: never darker, barely lighter
+        assert (blocks - full).min() > -0.002
+        assert np.abs(blocks - full).max() < 0.02 and np.abs(blocks - full).mean() < 0.002
