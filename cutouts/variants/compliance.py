@@ -184,9 +184,11 @@ def check_variant(
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
-    ``product_bbox`` (x0, y0, x1, y1 in output pixels, product only — no shadow) is used for
-    the fill percentage; without it the fill is measured from every non-background pixel,
-    shadow included. ``fill_pct`` is only used when neither is available (e.g. no background).
+    ``product_bbox`` (x0, y0, x1, y1 in output pixels, product only — no shadow; the renderer
+    gives the box of the significant alpha, so a faint blob the cutout kept lies outside it and
+    the ghost analysis judges it) is used for the fill percentage; without it the fill is
+    measured from every non-background pixel, shadow included. ``fill_pct`` is only used
+    when neither is available (e.g. no background).
     """
     rules = preset.rules if isinstance(preset, Preset) else preset
     result = ComplianceResult()

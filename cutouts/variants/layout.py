@@ -347,8 +347,10 @@ Patch = tuple[Image.Image, tuple[int, int]]
 class PlacedProduct:
     """The resampled product on the canvas, for an operation's ``shadow_patch`` step."""
 
-    product: Image.Image  # the product (RGBA; alpha 0 outside ``bbox``)
-    bbox: tuple[int, int, int, int]  # the product's box in the resampled layer
+    product: Image.Image  # the pasted layer (RGBA; with trim or fill, alpha 0 outside ``bbox``)
+    #: the product's (significant alpha's) box in the resampled layer; a spec without trim
+    #: pastes the cutout's other alpha too, outside it
+    bbox: tuple[int, int, int, int]
     offset: tuple[int, int]  # where the layer lies on the canvas
     canvas: tuple[int, int]
     stored_shadow: Image.Image | None  # the cutout's shadow layer, when the spec reads it

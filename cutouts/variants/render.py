@@ -72,7 +72,9 @@ class RenderedVariant:
     format: str  # spec format name: jpeg, png, webp, avif
     width: int
     height: int
-    #: (x0, y0, x1, y1), x1/y1 exclusive, of the PRODUCT (alpha > 0) in the output; no shadow
+    #: (x0, y0, x1, y1), x1/y1 exclusive, of the PRODUCT in the output: its significant alpha
+    #: (:func:`~cutouts.variants.layout.significant_region`; trim and fill paste nothing
+    #: else, a spec without them pastes the rest too, outside this box); no shadow
     product_bbox: tuple[int, int, int, int]
     #: longest product side relative to the canvas, in percent: max(pw / W, ph / H) * 100
     fill_pct: float | None
@@ -410,9 +412,11 @@ def render_variant(
         return _render_scene(source, spec, shadow, source_meta, assets, warnings)
     threshold = spec.alpha_threshold(1)
     alpha_key: AlphaKey
+    # One product box for layout and for compliance: the significant alpha's (what a person
+    # sees; faint stray alpha and far specks never move it).
+    sig = source.significant(threshold)
     if spec.measures_product:
-        # Lay out what a person sees: faint stray alpha and far specks never move the box.
-        sig = source.significant(threshold)
+        # trim and fill paste only the significant region: what lies outside it is gone
         if sig is None:
             raise RenderError(
                 f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
@@ -421,12 +425,16 @@ def render_variant(
             warnings.append(f"{sig.dropped_parts} detached part(s) far from the product were "
                             "left out of the layout")
     else:
+        # Without trim the alpha is pasted as stored, a faint blob the cutout kept included;
+        # it is still no product: reported outside the product box, the compliance ghost
+        # analysis judges it as a mark on the background (it used to widen the box and hide).
         alpha_key = ("threshold", threshold) if threshold > 1 else ("source", 0)
         found = source.bbox(alpha_key)
         if found is None:
             raise RenderError(
                 f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
-        product = found
+        # no significant region (a reduction averaged a lone pixel away): the alpha's box
+        product = found if sig is None else sig.box
 
     boost = 1.0
     measured = None
@@ -454,6 +462,13 @@ def render_variant(
     w0, h0 = source.size
     _warn_enlarged(warnings, s, (w0, h0))
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
+    if alpha_key[0] != "significant":
+        # the pasted alpha's box holds whatever else the cutout kept: the product is the
+        # significant box, placed as the layout placed it
+        product_bbox = _placed_box(product, lay, product_bbox)
+        pbox = (product_bbox[0] - ux0, product_bbox[1] - uy0,
+                product_bbox[2] - ux0, product_bbox[3] - uy0)
+        fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
     at = (ux0 + lx, uy0 + ly)  # where the layer's image lies on the canvas
 
     placed = PlacedProduct(layer, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
@@ -505,6 +520,20 @@ def render_variant(
         "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, product_bbox, fill_pct, meta)
+
+
+def _placed_box(product: Box, lay: Layout, pasted: Box) -> Box:
+    """``product`` (source pixels) on the canvas as ``lay`` places it, rounded outwards and
+    cut to ``pasted`` (the box of the alpha the render pasted, which holds the product's
+    soft rim); ``pasted`` itself when they do not meet (the layout cropped the product away)."""
+    s = lay.scale
+    ox, oy = lay.origin
+    bx0, by0 = lay.box[0], lay.box[1]
+    x0 = max(pasted[0], math.floor(ox + (product[0] - bx0) * s + 1e-6))
+    y0 = max(pasted[1], math.floor(oy + (product[1] - by0) * s + 1e-6))
+    x1 = min(pasted[2], math.ceil(ox + (product[2] - bx0) * s - 1e-6))
+    y1 = min(pasted[3], math.ceil(oy + (product[3] - by0) * s - 1e-6))
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else pasted
 
 
 def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | None,
