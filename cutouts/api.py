@@ -57,6 +57,7 @@ from .services import batches as batch_services
 from .services import export_jobs as export_services
 from .services import previews as preview_services
 from .services import review as review_services
+from .strengths import STRENGTHS
 
 router = Router(auth=AUTH)
 downloads = Router()  # the signature in the URL is the credential
@@ -329,7 +330,7 @@ class RerunIn(StrictIn):
     model: str | None = Field(None, max_length=60)
     tta: bool = True
     shadow: str = Field("none", description=f"One of: {', '.join(SHADOW_MODES)}.")
-    strength: str = Field("normal", description=f"One of: {', '.join(review_services.STRENGTHS)}.")
+    strength: str = Field("normal", description=f"One of: {', '.join(STRENGTHS)}.")
     profile: str | None = Field(None, description=f"One of: {', '.join(PROFILES)}; empty: "
                                                   "the version's own.")
     comment: str = Field("", max_length=2000)

@@ -21,6 +21,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
+from ..strengths import STRENGTHS
 
 
 def cutouts_approved_current() -> QuerySet[Cutout]:
@@ -193,13 +194,23 @@ class VersionState:
 
     key: str  # awaiting_review, approved, needs_retouch, superseded, or the job status
     label: str
-    current: bool  # what the image shows now (and what export ships once approved)
+    current: bool  # what the image shows now: the chosen version, else the newest finished one
     can_choose: bool  # "Choose" makes it the current, approved version
+    chosen: bool = False  # approved or chosen: Cutout.is_current, the API's is_current
 
     @property
     def chip(self) -> str:
         """The status chip class (templates/partials/status_chip.html)."""
         return f"version-{self.key}"
+
+    @property
+    def mark(self) -> str:
+        """The badge beside the state, if any. "current" means what the API's is_current
+        means, the approved or chosen version export ships; the newest finished version,
+        shown while none is, is marked "newest" so a pending one never reads as current."""
+        if not self.current:
+            return ""
+        return "current" if self.chosen else "newest"
 
 
 _REVIEW_STATE: dict[str, tuple[str, str]] = {
@@ -234,7 +245,8 @@ def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
         else:
             # shown only because the re-run or retouch that replaces it has not finished
             label = "replaced by a newer run"
-    return VersionState(key=key, label=label, current=current, can_choose=not current)
+    return VersionState(key=key, label=label, current=current, can_choose=not current,
+                        chosen=version.is_current)
 
 
 def version_states(versions: list[Cutout]) -> list[tuple[Cutout, VersionState]]:
@@ -343,13 +355,11 @@ def review_facets() -> dict:
     }
 
 
-def rerun_strength(settings: dict | None, *, strengths: dict[str, dict]) -> str:
+def rerun_strength(settings: dict | None) -> str:
     """The refinement strength name a version's settings were made with, for the re-run form:
-    the first of ``strengths`` (``services.review.STRENGTHS``: name -> setting overrides; a
-    parameter because selectors do not import services) whose overrides the settings hold,
-    else "normal"."""
+    the first of ``STRENGTHS`` whose overrides the settings hold, else "normal"."""
     settings = settings or {}
-    for name, overrides in strengths.items():
+    for name, overrides in STRENGTHS.items():
         if all(settings.get(k) == v for k, v in overrides.items()):
             return name
     return "normal"

@@ -18,6 +18,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
+from ..strengths import STRENGTHS
 from .batches import cutout_rerun, cutout_settings_resolve, model_require_installed
 from .status import asset_status_sync
 
@@ -221,15 +222,6 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
     return cutout
 
 # --- re-run with other settings -----------------------------------------------------------
-
-STRENGTHS: dict[str, dict] = {
-    # Refinement strength maps onto the edge shaping gain; "off" keeps the model's ramp.
-    "off": {"refine": False},
-    "soft": {"refine": True, "edge_gain": 2.0},
-    "normal": {"refine": True, "edge_gain": 4.0},
-    "strong": {"refine": True, "edge_gain": 8.0},
-}
-
 
 def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: bool = True,
                         shadow: str = "none", strength: str = "normal",

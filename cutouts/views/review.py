@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -10,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
-from ..errors import ReviewError, TileError
+from ..errors import ReviewError, ReviewInputError, TileError
 from ..imaging.settings import PROFILES, SHADOW_MODES
 from ..models import Cutout, FlagReason
 from ..selectors import jobs as job_selectors
@@ -19,6 +20,7 @@ from ..services import previews as preview_services
 from ..services import retouch as retouch_services
 from ..services import review as review_services
 from ..services import tiles
+from ..strengths import STRENGTHS
 
 PER_PAGE = 50
 # Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
@@ -61,9 +63,8 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "queue_url": _queue_url(filters),
         "reasons": list(enumerate(FlagReason.choices, start=1)),
         "preflag_labels": review_services.PREFLAGS,
-        "strengths": list(review_services.STRENGTHS),
-        "rerun_strength": review_selectors.rerun_strength(
-            card.cutout.settings, strengths=review_services.STRENGTHS),
+        "strengths": list(STRENGTHS),
+        "rerun_strength": review_selectors.rerun_strength(card.cutout.settings),
         "reason_labels": REASON_LABELS,
         "shadow_modes": SHADOW_MODES,
         "profiles": list(PROFILES),
@@ -190,15 +191,21 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
             return _show(request, cutout.pk, filters, "")
         raise ReviewError(f"Unknown action {action!r}.")
     except ReviewError as exc:
-        if not request.htmx:
-            messages.error(request, str(exc))
-            return redirect(_card_url(cutout.pk, filters))
-        # 200, not 4xx: htmx only swaps successful responses, and the card shows the error.
         # A refused flag comes back open with what was ticked, so only the fix is left to do.
-        flag = ({"flag_open": True, "flag_reasons": request.POST.getlist("reason"),
-                 "flag_comment": comment} if action == "flag" else {})
-        return _render_card(request, _get_card(cutout.pk, filters), filters, error=str(exc),
-                            **flag)
+        # The ticks only decide which boxes show checked; the comment is escaped as any text.
+        flag: dict[str, Any] = ({"flag_open": True, "flag_reasons": request.POST.getlist("reason"),
+                                  "flag_comment": comment} if action == "flag" else {})
+        if request.htmx:
+            # 200, not 4xx: htmx only swaps successful responses, and the card shows the error.
+            return _render_card(request, _get_card(cutout.pk, filters), filters,
+                                error=str(exc), **flag)
+        if flag and isinstance(exc, ReviewInputError):
+            # Without JavaScript too: a redirect would drop the ticks and the comment, so the
+            # page comes again with the form as sent and 422, as Django answers invalid forms.
+            return _render_card(request, _get_card(cutout.pk, filters), filters, status=422,
+                                error=str(exc), **flag)
+        messages.error(request, str(exc))
+        return redirect(_card_url(cutout.pk, filters))
 
 
 def _show(request: HttpRequest, cutout_id: int, filters, note: str) -> HttpResponse:

@@ -97,7 +97,9 @@ def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server,
     expect(card.locator("h1")).to_contain_text("SHOE-77 · main")
     versions = page.locator(".rv-versions li")
     expect(versions).to_have_count(2)  # the other version is on the card
-    expect(page.locator(".rv-versions li[data-version='2']")).to_contain_text("current")
+    # Nothing approved yet: v2 is the newest, not "current" (the API's approved/chosen one).
+    expect(page.locator(".rv-versions li[data-version='2']")).to_contain_text("newest")
+    expect(page.locator(".rv-versions li[data-version='2']")).not_to_contain_text("current")
     expect(page.locator(".rv-versions li[data-version='1']")).to_contain_text("awaiting review")
     expect(page.locator(".rv-versions li[data-version='1'] button")).to_have_text("Choose")
     expect(page.locator(".rv-versions li[data-version='2'] button")).to_have_count(0)
@@ -176,7 +178,7 @@ def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server,
     assert approved.review_status == ReviewStatus.APPROVED and approved.is_current
     assert Cutout.objects.get(pk=recut["shoe_v1"].pk).review_status == ReviewStatus.SUPERSEDED
     expect(page.locator(".rv-versions li")).to_have_count(1)
-    expect(page.locator(".rv-versions li")).to_contain_text("current")
+    expect(page.locator(".rv-versions li")).to_contain_text("newest")
     expect(page.locator(".rv-versions li button")).to_have_count(0)  # a fresh v1: no Choose
     page.goto(f"{live_server.url}/cutouts/review/")
     expect(rows).to_have_count(1)

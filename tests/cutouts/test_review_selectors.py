@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cutouts import strengths
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
 from cutouts.selectors import review as selectors
 from cutouts.services import review
@@ -141,7 +142,14 @@ def test_it_leaves_one_image_interactive_batches_out_of_the_batch_facet(monkeypa
     ({}, "normal"),
 ])
 def test_it_names_the_refinement_strength_a_version_was_made_with(settings, expected):
-    assert selectors.rerun_strength(settings, strengths=review.STRENGTHS) == expected
+    assert selectors.rerun_strength(settings) == expected
+
+
+def test_it_reads_the_strengths_the_rerun_service_applies():
+    # One table, outside services and selectors, so the selector needs nothing passed in.
+    assert review.STRENGTHS is strengths.STRENGTHS
+    assert [selectors.rerun_strength(o) for o in strengths.STRENGTHS.values()] == list(
+        strengths.STRENGTHS)
 
 
 def test_it_pages_the_retouch_queue_with_the_flag_comment():

@@ -69,6 +69,38 @@ def test_it_labels_versions_after_choosing_an_older_one():
     assert list(selectors.review_queue()) == []
 
 
+def test_it_marks_only_the_approved_or_chosen_version_current_and_else_the_newest():
+    asset = ImageAssetFactory()
+    v1 = _version(asset, 1)
+    _version(asset, 2)
+    _version(asset, 3, status=JobStatus.RUNNING)
+    states = _states(asset)
+    # Nothing approved yet: the newest finished version is what the image shows, not current.
+    assert [states[v].mark for v in (1, 2, 3)] == ["", "newest", ""]
+    assert not any(state.chosen for state in states.values())
+    review_services.cutout_choose(cutout=v1, user=reviewer())
+    states = _states(asset)
+    # "current" is what the API's is_current says: the chosen (approved) version.
+    assert [states[v].mark for v in (1, 2, 3)] == ["current", "", ""]
+    assert Cutout.objects.get(pk=v1.pk).is_current and states[1].chosen
+
+
+def test_it_badges_the_newest_and_the_current_version_apart_on_the_card(client):
+    asset = ImageAssetFactory(product=ProductFactory(sku="SHOE-78"))
+    v1 = _version(asset, 1)
+    v2 = _version(asset, 2)
+    client.force_login(reviewer())
+    card = client.get(reverse("cutouts:review_card", args=[v2.pk]), **HX).content.decode()
+    assert 'data-version="2" data-state="awaiting_review" data-mark="newest">' in card
+    assert 'data-status="newest">newest</span>' in card and 'data-status="current"' not in card
+    review_services.cutout_choose(cutout=v1, user=reviewer())
+    card = client.get(reverse("cutouts:review_card", args=[v1.pk]), **HX).content.decode()
+    assert 'data-version="1" data-state="approved" data-mark="current">' in card
+    assert 'data-status="current">current</span>' in card and 'data-status="newest"' not in card
+    history = client.get(reverse("cutouts:review_history", args=[asset.pk])).content.decode()
+    assert 'data-status="current">current</span>' in history
+
+
 def test_it_never_labels_the_current_version_superseded_and_running_ones_not_choosable():
     asset = ImageAssetFactory()
     _version(asset, 1, review_status=ReviewStatus.SUPERSEDED, is_current=True)
@@ -110,8 +142,10 @@ def test_it_titles_the_card_and_history_by_sku_and_position(client, cutout):
     assert "Review history of image" not in history.content.decode()
     card = client.get(reverse("cutouts:review_card", args=[cutout.pk])).content.decode()
     assert "SHOE-77 · main" in card
-    # A fresh v1: current and awaiting review, approvable, nothing to choose.
-    assert 'data-status="current">current</span>' in card
+    # A fresh v1: the newest (not yet current: nothing approved) and awaiting review,
+    # approvable, nothing to choose.
+    assert 'data-status="newest">newest</span>' in card
+    assert 'data-status="current"' not in card
     assert 'id="rv-review-status" data-status="awaiting_review"' in card
     assert 'id="rv-approve"' in card and ">Choose<" not in card
     # Slider handle on the image, full-screen button, loupe reading tiles.

@@ -410,6 +410,41 @@ def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_fo
     assert "data-rv-focus" not in html
 
 
+def test_it_keeps_a_refused_flag_open_with_its_ticks_and_comment_without_javascript(
+        client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk]) + "?model=u2netp"
+    response = client.post(url, {"action": "flag", "reason": ["halo", "other"]})
+    # The page again, not a redirect: the form as sent, and 422 for the bad input.
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert html.lstrip().lower().startswith("<!doctype html>") and 'id="review-card"' in html
+    assert "Say what is wrong in the comment when the reason is &#x27;Other&#x27;." in html
+    assert 'data-rv-panel="flag">' in html  # not hidden
+    assert 'value="halo" data-rv-key="1" checked' in html
+    assert 'value="other" data-rv-key="8" checked' in html
+    assert 'value="edges_hard" data-rv-key="2">' in html
+    assert "data-rv-other-hint>" in html and "autofocus data-rv-focus" in html
+    assert "model=u2netp" in html  # the queue filters stay on the card's forms
+    # No reason ticked: the comment comes back (escaped), the card still open.
+    response = client.post(url, {"action": "flag", "comment": "strap <b>halo</b>"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Pick at least one reason to flag a cutout." in html
+    assert ">strap &lt;b&gt;halo&lt;/b&gt;</textarea>" in html
+    assert 'data-rv-panel="flag">' in html and 'data-rv-key="1" checked' not in html
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.PENDING
+    assert not ReviewDecision.objects.filter(cutout=first).exists()
+    # Sent right, the plain POST still redirects to the next card.
+    response = client.post(url, {"action": "flag", "reason": ["halo", "other"],
+                                 "comment": "strap"})
+    assert response.status_code == 302
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.FLAGGED
+
+
 def test_it_preselects_the_versions_own_refinement_in_the_rerun_panel(client, cutouts):
     client.force_login(reviewer())
     first = cutouts[0]
@@ -481,9 +516,22 @@ def test_it_tells_a_user_without_a_role_to_ask_for_one(client, cutouts):
     response = client.get(reverse("cutouts:review_queue"))
     assert response.status_code == 403
     html = response.content.decode()
-    assert "Your account has no role yet: ask an administrator to give you the catalog " \
-           "manager or reviewer role." in html
+    assert html.count("Your account has no role yet: ask an administrator to give you the "
+                      "catalog manager or reviewer role.") == 1
     assert "view_catalog" not in html
+    # Said once: no second "ask", and no way back to a dashboard that refuses them too.
+    assert "Ask a catalog manager" not in html and "Back to the dashboard" not in html
+
+
+def test_it_sends_a_user_whose_role_does_not_allow_a_page_back_to_the_dashboard(client):
+    client.force_login(reviewer())
+    response = client.get(reverse("cutouts:export_list"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Your role does not allow this (export_images)." in html
+    assert "Your account has no role yet" not in html
+    assert "Ask a catalog manager if you need this." in html
+    assert f'<a href="{reverse("dashboard")}">Back to the dashboard</a>' in html
 
 
 def test_it_ends_a_failed_versions_error_with_one_full_stop(client, cutouts):
