@@ -511,9 +511,10 @@ def test_it_stores_the_card_previews_with_the_run_of_a_big_photo(
     storage = storages["default"]
     for cutout in (*first, *plain):
         cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
-        made = [storage.exists(previews._preview_name(cutout, "cutout", size, "png"))
-                for size in (1024, 320)]
-        assert made == ([True, True] if cutout.asset_id == big.pk else [False, False])
+        made = [storage.exists(previews._preview_name(cutout, kind, size, "png"))
+                for kind in ("cutout", "mask") for size in (1024, 320)]
+        made.append(storage.exists(previews._preview_name(cutout, "market", 600, "jpg")))
+        assert made == [cutout.asset_id == big.pk] * 5
     # a retouched version of a big photo gets its previews from its own run as well
     cutout = Cutout.objects.select_related("asset").get(pk=first[0].pk)
     user = reviewer()
@@ -535,6 +536,19 @@ def test_it_stores_the_card_previews_with_the_run_of_a_big_photo(
             Image.open(fh) as im, storage.open(cutout.rgba_name) as full, \
             Image.open(full) as stored:
         assert im.tobytes() == stored.tobytes()  # not enlarged: the card shows it as stored
+    # the mask is the cutout's own alpha, at each size
+    for size in (1024, 320):
+        with storage.open(previews.cutout_image(cutout=cutout, kind="mask", size=size)[0]) \
+                as fh, Image.open(fh) as mask, \
+                storage.open(previews.cutout_image(cutout=cutout, kind="cutout", size=size)[0]) \
+                as fc, Image.open(fc) as rgba:
+            assert mask.mode == "L" and mask.tobytes() == rgba.getchannel("A").tobytes()
+    # one marketplace view whatever size the card asks for, made by the run
+    names = {previews.cutout_image(cutout=cutout, kind="market", size=size)[0]
+             for size in (320, 1024, 0)}
+    assert len(names) == 1
+    with storage.open(names.pop()) as fh, Image.open(fh) as market:
+        assert market.size == (600, 600) and market.getpixel((3, 3)) == (255, 255, 255)
 
 
 def test_it_adds_what_a_keep_stroke_marks_and_leaves_the_far_backdrop(
