@@ -4,9 +4,11 @@ the reasons go to the log, never to the anonymous caller."""
 import logging
 import os
 
+from botocore.config import Config
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
+from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +50,35 @@ def check_storage() -> bool:
                 if not os.access(storage.location, os.W_OK):
                     return False
             else:
-                storage.exists(".healthz")
+                _probe(alias).exists(".healthz")
         return True
     except Exception:
         logger.exception("healthz: storage down")
         return False
+
+
+#: /healthz answers a load balancer: a storage that has not answered in this long is down
+PROBE_TIMEOUT = 2.0
+_PROBES: dict[tuple[str, int], Storage] = {}
+
+
+def _probe(alias: str) -> Storage:
+    """The storage behind ``alias``, or for S3 a copy of it whose client gives up after
+    PROBE_TIMEOUT without retrying: the app's own client waits long enough for a large
+    upload, so a stalled endpoint held /healthz for minutes (botocore's reads, retried)."""
+    storage = storages[alias]
+    if not isinstance(storage, S3Storage):
+        return storage
+    options = settings.STORAGES[alias].get("OPTIONS", {})
+    key = (alias, id(options))
+    if key not in _PROBES:
+        base = options.get("client_config") or Config(
+            s3={"addressing_style": options.get("addressing_style")},
+            signature_version=options.get("signature_version"))
+        short = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
+                       retries={"mode": "standard", "total_max_attempts": 1})
+        _PROBES[key] = type(storage)(**{**options, "client_config": base.merge(short)})
+    return _PROBES[key]
 
 
 def check_model() -> bool:

@@ -52,12 +52,16 @@ def env_int(name: str, default: int | object = _MISSING, *, minimum: int | None 
     return number
 
 
-def env_float(name: str, default: float | object = _MISSING) -> float:
+def env_float(name: str, default: float | object = _MISSING, *,
+              minimum: float | None = None) -> float:
     value = _raw(name, default)
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ImproperlyConfiguredEnv(f"{name}={value!r} is not a number.")
+    if minimum is not None and not number >= minimum:  # NaN fails too
+        raise ImproperlyConfiguredEnv(f"{name}={number:g} must be at least {minimum:g}.")
+    return number
 
 
 def env_list(name: str, default: list[str] | object = _MISSING) -> list[str]:

@@ -38,3 +38,65 @@ def test_it_leaks_no_details_to_anonymous_callers(client, settings):
     text = client.get("/healthz").content.decode()
     assert "u2net" not in text
     assert "/" not in text.replace("\\/", "")
+
+
+@pytest.fixture
+def stalled_endpoint():
+    """An S3 endpoint that accepts connections and never answers (a frozen server: the
+    kernel completes the handshake from its backlog)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.mark.django_db
+def test_it_reports_a_stalled_storage_as_down_within_seconds(client, settings, stalled_endpoint):
+    import time
+
+    from botocore.config import Config
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": "stalled", "endpoint_url": stalled_endpoint, "access_key": "test",
+            "secret_key": "test", "region_name": "us-east-1", "addressing_style": "path",
+            # the app's own client would wait 60 s per read, three times
+            "client_config": Config(read_timeout=60, retries={"total_max_attempts": 3}),
+        }}}
+    started = time.monotonic()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["components"]["storage"] == "down"
+    assert time.monotonic() - started < 2 * health.PROBE_TIMEOUT + 3
+
+
+@pytest.mark.django_db
+def test_it_probes_a_working_s3_storage_as_up(s3_default_storage):
+    s3_default_storage("healthz")
+    assert health.check_storage() is True
+
+
+def test_it_gives_the_apps_s3_client_timeouts_from_the_environment():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+           "STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_ADDRESSING_STYLE": "path",
+           "S3_READ_TIMEOUT": "12"}
+    code = ("import django, json; django.setup(); from django.conf import settings; "
+            "c = settings.STORAGES['default']['OPTIONS']['client_config']; "
+            "print(json.dumps([c.connect_timeout, c.read_timeout, c.s3, c.retries]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    connect, read, s3, retries = json.loads(out.stdout.strip().splitlines()[-1])
+    assert (connect, read) == (5.0, 12.0)
+    assert s3 == {"addressing_style": "path"}  # what S3Storage would have set itself
+    assert retries["total_max_attempts"] == 3
+    env["S3_READ_TIMEOUT"] = "0"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "S3_READ_TIMEOUT=0 must be at least 1" in bad.stderr
