@@ -74,7 +74,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     manage("ensure_admin", env=env)
     say(f"Starting web on http://{args.host}:{args.port}/ and a Celery worker (Ctrl-C stops both)")
     worker_cmd = [str(PY), "-m", "celery", "-A", "config", "worker", "--beat",
-                  "--queues", "cutouts-interactive,cutouts,default",
+                  "--queues", "cutouts-interactive,cutouts,default,webhooks",
                   "--concurrency", str(args.concurrency), "--loglevel", "info",
                   "--schedule", str(var_dir / "celerybeat-schedule")]
     worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env)

@@ -13,7 +13,7 @@ from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 
 from . import direct_uploads, roles, selectors, webhooks
-from .api_models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from .api_models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .api_support import (
     AUTH,
     IDEMPOTENCY_DOC,
@@ -402,6 +402,8 @@ class SubscriptionOut(Schema):
     is_active: bool
     disabled_reason: str
     failure_streak: int
+    failing_since: datetime | None = Field(
+        None, description="Start of the current run of failed attempts (null after a success).")
     created_at: datetime
 
 
@@ -431,6 +433,16 @@ class DeliveryOut(Schema):
     attempts_log: list[AttemptOut]
 
 
+class DeliveryPageOut(Schema):
+    items: list[DeliveryOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for older deliveries.")
+    prev_cursor: str | None = Field(None, description="Pass as `cursor` for newer deliveries.")
+
+
+class RedeliveredOut(Schema):
+    queued: int
+
+
 def _subscription(pk: int) -> WebhookSubscription:
     try:
         return webhooks.subscription_get(pk=pk)
@@ -441,7 +453,8 @@ def _subscription(pk: int) -> WebhookSubscription:
 def _sub_out(sub: WebhookSubscription) -> dict:
     return {"id": sub.pk, "url": sub.url, "events": sub.events, "description": sub.description,
             "is_active": sub.is_active, "disabled_reason": sub.disabled_reason,
-            "failure_streak": sub.failure_streak, "created_at": sub.created_at}
+            "failure_streak": sub.failure_streak, "failing_since": sub.failing_since,
+            "created_at": sub.created_at}
 
 
 @router.get("/webhooks", response={200: list[SubscriptionOut], **errors(403)},
@@ -498,12 +511,41 @@ def webhook_delete(request: HttpRequest, subscription_id: int):
     return Status(204, None)
 
 
+def _cursor_id(position: dict, key: str) -> int | None:
+    value = position.get(key)
+    return value if isinstance(value, int) and 0 < value < 2**63 else None
+
+
 @router.get("/webhooks/{subscription_id}/deliveries",
-            response={200: list[DeliveryOut], **errors(403, 404)},
-            tags=["webhooks"], summary="Delivery log (newest first, last 100)")
+            response={200: DeliveryPageOut, **errors(400, 403, 404, 422)},
+            tags=["webhooks"], summary="Delivery log (newest first, cursor pagination)")
 @decorate_view(needs(None))
-def webhook_deliveries(request: HttpRequest, subscription_id: int):
-    return webhooks.deliveries_of(subscription=_subscription(subscription_id))
+def webhook_deliveries(request: HttpRequest, subscription_id: int,
+                       status: DeliveryStatus | None = None, cursor: str | None = None,
+                       limit: int = Query(50, ge=1, le=MAX_LIMIT)):
+    """Newest first; follow `next_cursor` for older deliveries, `prev_cursor` for newer
+    ones. `status` keeps one state (`failed`: what *redeliver-failed* would send)."""
+    sub = _subscription(subscription_id)
+    position = cursor_decode(cursor)
+    page = webhooks.deliveries_page(
+        subscription=sub, status=status.value if status else "",
+        before=_cursor_id(position, "before"), after=_cursor_id(position, "after"), size=limit)
+    return {"items": page.items,
+            "next_cursor": cursor_encode({"before": page.older}) if page.older else None,
+            "prev_cursor": cursor_encode({"after": page.newer}) if page.newer else None}
+
+
+@router.post("/webhooks/{subscription_id}/deliveries/redeliver-failed",
+             response={202: RedeliveredOut, **errors(403, 404, 409)},
+             tags=["webhooks"], summary="Send every failed delivery again (same webhook-ids)")
+@decorate_view(needs(None))
+def webhook_redeliver_failed(request: HttpRequest, subscription_id: int):
+    try:
+        count = webhooks.deliveries_redeliver_failed(
+            subscription=_subscription(subscription_id))
+    except ValidationError as exc:
+        raise Problem(409, " ".join(exc.messages), slug="conflict")
+    return Status(202, {"queued": count})
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver",

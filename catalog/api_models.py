@@ -82,6 +82,9 @@ class WebhookSubscription(models.Model):
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
     failure_streak = models.PositiveIntegerField(default=0)
+    # When the current run of failed attempts began (None after a success): the endpoint is
+    # disabled only once it has failed for the whole retry window, not after a burst.
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

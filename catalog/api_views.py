@@ -13,7 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import roles, selectors, webhooks
-from .api_models import ApiScope, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .api_models import (
+    ApiScope,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from .permissions import capability_required
 from .services import api_keys as apikeys
 
@@ -52,11 +58,16 @@ class KeyForm(forms.Form):
                                        if v in allowed]
 
 
+#: where a created key waits for the redirected GET that shows it once
+NEW_KEY_SESSION_SLOT = "api_keys_new"
+
+
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def key_list(request: HttpRequest) -> HttpResponse:
-    """A created key is shown on this answer only (never stored, never redirected to)."""
-    new_token = ""
+    """Post/Redirect/Get: a created key waits in the session (server-side, never in a
+    cookie or URL) for the redirected GET, which shows it once and forgets it, so reloading
+    the page never creates a second key."""
     form = KeyForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST":
@@ -67,13 +78,14 @@ def key_list(request: HttpRequest) -> HttpResponse:
                     user=request.user, name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
                     expires_at=timezone.now() + timedelta(days=days) if days else None)
-                new_token = created.token
-                form = KeyForm(user=request.user)
+                request.session[NEW_KEY_SESSION_SLOT] = created.token
+                return redirect("api_keys")
             except ValidationError as exc:
                 _form_errors(form, exc)
                 status = 400
         else:
             status = 400
+    new_token = request.session.pop(NEW_KEY_SESSION_SLOT, "") if request.method == "GET" else ""
     response = render(request, "catalog/api_keys.html", {
         "form": form, "keys": selectors.api_key_list(user=request.user), "new_token": new_token,
         "now": timezone.now(),
@@ -132,12 +144,22 @@ def _subscription(pk: int) -> WebhookSubscription:
         raise Http404("No such webhook subscription.")
 
 
+WEBHOOK_ACTIONS = ("enable", "disable", "delete", "redeliver_failed")
+DELIVERY_PAGE_SIZE = 50
+
+
+def _positive_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
+
+
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The delivery log; POST action=enable|disable|delete."""
+    """The delivery log (GET status=, before= / after= for older / newer pages); POST
+    action=enable|disable|delete|redeliver_failed."""
     _require_manager(request)
     sub = _subscription(pk)
+    status = 200
     if request.method == "POST":
         action = request.POST.get("action")
         if action in ("enable", "disable"):
@@ -147,9 +169,28 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
             webhooks.subscription_delete(subscription=sub)
             messages.success(request, f"Webhook to {sub.url} deleted.")
             return redirect("api_webhooks")
-        return redirect("api_webhook_detail", pk=sub.pk)
+        elif action == "redeliver_failed":
+            try:
+                count = webhooks.deliveries_redeliver_failed(subscription=sub)
+                messages.success(request, f"{count} failed deliveries queued again.")
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+        else:
+            # A stale or hand-made form: say so instead of redirecting as if it worked.
+            messages.error(request, f"Unknown action {str(action or '')[:40]!r}; use one of "
+                                    f"{', '.join(WEBHOOK_ACTIONS)}.")
+            status = 400
+        if status == 200:
+            return redirect("api_webhook_detail", pk=sub.pk)
+    state = request.GET.get("status", "")
+    state = state if state in DeliveryStatus.values else ""
+    page = webhooks.deliveries_page(
+        subscription=sub, status=state, before=_positive_int(request.GET.get("before")),
+        after=_positive_int(request.GET.get("after")), size=DELIVERY_PAGE_SIZE)
     return render(request, "catalog/api_webhook_detail.html", {
-        "sub": sub, "deliveries": webhooks.deliveries_of(subscription=sub)})
+        "sub": sub, "deliveries": page.items, "page": page, "status": state,
+        "statuses": DeliveryStatus.choices,
+        "paged": bool(request.GET.get("before") or request.GET.get("after"))}, status=status)
 
 
 @capability_required(roles.VIEW)

@@ -39,3 +39,10 @@ def webhook_delivery_enqueue(delivery_id: int, *, countdown: float = 0) -> None:
     """Send one delivery's message once the current transaction commits."""
     transaction.on_commit(
         lambda: webhook_deliveries_send([delivery_id], countdown=countdown))
+
+
+def webhook_deliveries_enqueue(delivery_ids: list[int]) -> None:
+    """Send delivery messages once the current transaction commits (a subscription enabled
+    again, failed deliveries sent again)."""
+    ids = list(delivery_ids)
+    transaction.on_commit(lambda: webhook_deliveries_send(ids))

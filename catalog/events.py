@@ -76,8 +76,12 @@ def _image_facts(asset_id: int) -> dict:
 
 
 def export_finished(job) -> None:
-    """``job`` is a cutouts.ExportJob (duck-typed)."""
+    """``job`` is a cutouts.ExportJob (duck-typed), done, failed or cancelled. A dry run
+    writes nothing (``exported`` 0): ``would_export`` says how many files a real run would
+    write (``null`` on a real run, or a dry run that ended before counting)."""
     emit("export.finished", {
         "export_id": job.pk, "status": job.status, "presets": list(job.presets or []),
+        "dry_run": bool(job.dry_run),
+        "would_export": (job.report or {}).get("would_export") if job.dry_run else None,
         "exported": job.exported_count, "failed": job.failed_count, "message": job.message,
         "has_zip": bool(job.zip_name)})

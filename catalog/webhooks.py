@@ -1,6 +1,7 @@
 """Webhook subscriptions and deliveries: Standard Webhooks signing, SSRF-safe sending,
-retries with exponential back-off for about 24 h, the delivery log, manual redelivery and
-automatic disabling of endpoints that keep failing."""
+retries with exponential back-off for about 24 h, the delivery log (paged, by status),
+manual redelivery and automatic disabling of endpoints that have failed for the whole retry
+window. A disabled subscription's waiting deliveries are kept and resumed on re-enabling."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import urllib3
@@ -37,6 +39,8 @@ SIGNATURE_TOLERANCE = 300  # seconds a receiver should accept between timestamp 
 MAX_RESPONSE_BYTES = 64 * 1024
 LOG_ENTRIES = 50
 REDELIVER_GRACE = timedelta(seconds=60)
+# Messages sent in one go (sweeper, re-enable, bulk redeliver); the sweeper sends the rest.
+SEND_BATCH = 1000
 
 
 class UnsafeUrl(ValueError):
@@ -97,6 +101,40 @@ def _addresses(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
+# NAT64 prefixes (RFC 6052 well-known, RFC 8215 local-use) and 6to4 (RFC 3056): IPv6 forms
+# that carry an IPv4 address the packet ends up at. Python calls most of them global.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, IPv4-compatible, 6to4 or well-known NAT64 address
+    wraps (None for plain IPv6)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def address_is_public(address: str) -> bool:
+    """True when ``address`` (as getaddrinfo gives it) reaches the public internet; an IPv6
+    address that wraps an IPv4 one (``::127.0.0.1``, ``64:ff9b::a9fe:a9fe``,
+    ``2002:7f00:1::``) is judged by the IPv4 address it wraps."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            ip = inner
+        elif ip in _NAT64_LOCAL:
+            # Where the IPv4 bits sit depends on the local translator's prefix length.
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
 def url_check(url: str, *, resolve: bool = True) -> tuple[str, int, list[str]]:
     """(host, port, addresses) of an allowed webhook URL; raises UnsafeUrl with a message.
 
@@ -119,10 +157,10 @@ def url_check(url: str, *, resolve: bool = True) -> tuple[str, int, list[str]]:
     addresses = _addresses(host, port)
     if not settings.CUTROOM_WEBHOOK_ALLOW_PRIVATE:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
+            if not address_is_public(address):
                 raise UnsafeUrl(f"The host {host!r} resolves to a private or loopback "
-                                f"address ({ip}); webhooks go to public addresses only.")
+                                f"address ({address.split('%', 1)[0]}); webhooks go to public "
+                                "addresses only.")
     return host, port, addresses
 
 
@@ -206,18 +244,40 @@ def subscription_update(*, subscription: WebhookSubscription, url: str | None = 
         subscription.events = _clean_events(events)
     if description is not None:
         subscription.description = description[:200]
+    resume = is_active is True and not subscription.is_active
     if is_active is not None:
         subscription.is_active = is_active
         if is_active:  # re-enabled by a person: a fresh start
             subscription.failure_streak = 0
+            subscription.failing_since = None
             subscription.disabled_reason = ""
     subscription.save()
+    if resume:
+        _deliveries_resume(subscription_id=subscription.pk)
     return subscription
 
 
+def _deliveries_resume(*, subscription_id: int) -> int:
+    """Queue the deliveries that came due while the subscription was disabled (after this
+    transaction commits); later ones keep their own countdown messages."""
+    ids = list(WebhookDelivery.objects.filter(
+        subscription_id=subscription_id, status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=timezone.now(),
+    ).order_by("pk").values_list("pk", flat=True)[:SEND_BATCH])
+    if ids:
+        enqueue.webhook_deliveries_enqueue(ids)
+    return len(ids)
+
+
+@transaction.atomic
 def subscription_delete(*, subscription: WebhookSubscription) -> None:
+    """Soft delete; its waiting deliveries end failed (nobody can enable it again)."""
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
         deleted_at=timezone.now(), is_active=False)
+    WebhookDelivery.objects.filter(subscription_id=subscription.pk,
+                                   status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None,
+        last_error="The subscription was deleted.")
 
 
 def subscriptions_live():
@@ -234,9 +294,38 @@ def delivery_get(*, pk: int) -> WebhookDelivery:
         pk=pk, subscription__deleted_at__isnull=True)
 
 
-def deliveries_of(*, subscription: WebhookSubscription, limit: int = 100
-                  ) -> list[WebhookDelivery]:
-    return list(subscription.deliveries.order_by("-created_at", "-pk")[:limit])
+@dataclass
+class DeliveryPage:
+    """Newest first. ``older``: pass as ``before`` for the next page; ``newer``: pass as
+    ``after`` for the previous one (None: there is none)."""
+
+    items: list[WebhookDelivery]
+    older: int | None
+    newer: int | None
+
+
+def deliveries_page(*, subscription: WebhookSubscription, status: str = "",
+                    before: int | None = None, after: int | None = None,
+                    size: int = 50) -> DeliveryPage:
+    """One page of the delivery log, newest first, keyset on the id (ids grow with creation
+    time, as in the API's other lists): a deep page costs what page 1 costs. One query."""
+    rows = subscription.deliveries.all()
+    if status:
+        rows = rows.filter(status=status)
+    if after:
+        items = list(rows.filter(pk__gt=after).order_by("pk")[: size + 1])
+        newer_exists = len(items) > size
+        items = items[:size][::-1]
+        # Coming back from an older page: the row at ``after`` is older than this page.
+        return DeliveryPage(items=items, older=items[-1].pk if items else None,
+                            newer=items[0].pk if newer_exists and items else None)
+    if before:
+        rows = rows.filter(pk__lt=before)
+    items = list(rows.order_by("-pk")[: size + 1])
+    older_exists = len(items) > size
+    items = items[:size]
+    return DeliveryPage(items=items, older=items[-1].pk if older_exists and items else None,
+                        newer=items[0].pk if before and items else None)
 
 
 # --- deliveries -----------------------------------------------------------------------------
@@ -274,17 +363,24 @@ def _claim(delivery_id: int) -> str | None:
 
 
 def delivery_attempt(*, delivery_id: int) -> str:
-    """Send one due delivery. Returns 'delivered', 'retry', 'failed' or 'skipped' (not due,
-    already sent, or another worker has it)."""
+    """Send one due delivery. Returns 'delivered', 'retry', 'failed', 'paused' (the
+    subscription is disabled: the delivery waits, unchanged, until it is enabled again) or
+    'skipped' (not due, already sent, or another worker has it)."""
     token = _claim(delivery_id)
     if token is None:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
     sub = delivery.subscription
-    if not sub.is_active or sub.deleted_at is not None:
-        WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(
-            status=DeliveryStatus.FAILED, last_error="The subscription is disabled.")
+    mine = WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token)
+    if sub.deleted_at is not None:
+        mine.update(status=DeliveryStatus.FAILED, next_attempt_at=None, claim_token="",
+                    last_error="The subscription was deleted.")
         return "failed"
+    if not sub.is_active:
+        # Not an attempt: the event keeps its place in its retry schedule, and enabling the
+        # subscription sends it (an outage must not turn queued events into failures).
+        mine.update(status=DeliveryStatus.PENDING, claim_token="")
+        return "paused"
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     stamp = int(time.time())
     headers = {
@@ -325,21 +421,39 @@ def _record(delivery: WebhookDelivery, token: str, ok: bool, code: int | None, e
         outcome = "failed"
     with transaction.atomic():
         WebhookDelivery.objects.filter(pk=delivery.pk, claim_token=token).update(**fields)
-        sub_rows = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
         if ok:
-            sub_rows.update(failure_streak=0)
+            WebhookSubscription.objects.filter(pk=delivery.subscription_id).update(
+                failure_streak=0, failing_since=None)
         else:
-            sub_rows.update(failure_streak=F("failure_streak") + 1)
-            limit = settings.CUTROOM_WEBHOOK_DISABLE_AFTER
-            if sub_rows.filter(failure_streak__gte=limit, is_active=True).update(
-                is_active=False,
-                disabled_reason=f"Disabled after {limit} failed attempts in a row "
-                                f"(last: {error or code})."[:300],
-            ):
-                logger.warning("webhook subscription %s disabled", delivery.subscription_id)
+            _failure_count(subscription_id=delivery.subscription_id, now=now,
+                           last=error or str(code))
     if outcome == "retry":
         enqueue.webhook_delivery_enqueue(delivery.pk, countdown=delay)
     return outcome
+
+
+def _failure_count(*, subscription_id: int, now: datetime, last: str) -> None:
+    """Count a failed attempt; disable the subscription once its endpoint has failed without
+    a single success for CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS (the retry window) and at least
+    CUTROOM_WEBHOOK_DISABLE_AFTER attempts. A burst of events meeting a short outage fails
+    many first attempts within seconds: that alone must never disable it (each event keeps
+    its ~24 h of retries)."""
+    rows = WebhookSubscription.objects.filter(pk=subscription_id)
+    rows.filter(failing_since__isnull=True).update(failing_since=now)
+    rows.update(failure_streak=F("failure_streak") + 1)
+    window = timedelta(seconds=settings.CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS)
+    streak = settings.CUTROOM_WEBHOOK_DISABLE_AFTER
+    failing = rows.filter(is_active=True, failure_streak__gte=streak,
+                          failing_since__lte=now - window)
+    sub = failing.only("failure_streak", "failing_since").first()
+    if sub is None or sub.failing_since is None:
+        return
+    hours = (now - sub.failing_since).total_seconds() / 3600
+    if failing.update(is_active=False, disabled_reason=(
+            f"Disabled after {sub.failure_streak} failed attempts in a row over "
+            f"{hours:.1f} h without a success (last: {last}). Waiting deliveries are sent "
+            "when it is enabled again.")[:300]):
+        logger.warning("webhook subscription %s disabled", subscription_id)
 
 
 def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -349,11 +463,25 @@ def delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         raise ValidationError("The subscription is disabled; enable it first.")
     if not WebhookDelivery.objects.filter(pk=delivery.pk).exclude(
             status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()):
+            status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), last_error=""):
         raise ValidationError("This delivery is being sent right now.")
     enqueue.webhook_delivery_enqueue(delivery.pk)
     delivery.refresh_from_db()
     return delivery
+
+
+@transaction.atomic
+def deliveries_redeliver_failed(*, subscription: WebhookSubscription) -> int:
+    """Send every failed delivery of ``subscription`` again (same webhook-ids); the number
+    queued. Each gets one more attempt (and the rest of its schedule if it never used it)."""
+    if not subscription.is_active:
+        raise ValidationError("The subscription is disabled; enable it first.")
+    rows = WebhookDelivery.objects.filter(subscription_id=subscription.pk,
+                                          status=DeliveryStatus.FAILED)
+    count = rows.update(status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(),
+                        last_error="")
+    _deliveries_resume(subscription_id=subscription.pk)  # the sweeper sends any beyond it
+    return count
 
 
 def deliveries_resend_due() -> int:
@@ -364,8 +492,11 @@ def deliveries_resend_due() -> int:
     WebhookDelivery.objects.filter(status=DeliveryStatus.SENDING,
                                    next_attempt_at__lt=stuck).update(
         status=DeliveryStatus.PENDING, claim_token="")
+    # A disabled subscription's deliveries wait for it to be enabled (which sends them):
+    # re-sending them every minute would only crowd out the deliveries that can go.
     ids = list(WebhookDelivery.objects.filter(
         status=DeliveryStatus.PENDING, next_attempt_at__lt=now - REDELIVER_GRACE,
-    ).values_list("pk", flat=True)[:1000])
+        subscription__is_active=True, subscription__deleted_at__isnull=True,
+    ).values_list("pk", flat=True)[:SEND_BATCH])
     enqueue.webhook_deliveries_send(ids)
     return len(ids)

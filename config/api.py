@@ -10,6 +10,7 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
@@ -150,15 +151,27 @@ def _logged(view):
     return wrapper
 
 
+def _unknown_path(request: HttpRequest, **kwargs):
+    """Any path under /api/v1/ that no operation matched, and the bare /api/v1/ (ninja's
+    root raises a plain Http404, the site's HTML page): the API's own 404 (problem+json)
+    for every caller. Nothing is read or written, so no CSRF."""
+    return problem_response(404, f"No API endpoint at {request.path}; the operations are "
+                                 "listed at /api/v1/docs.", slug="not-found")
+
+
 def _api_urls() -> list:
     patterns, _, _ = api.urls
     for pattern in patterns:
+        if getattr(pattern, "name", "") == "api-root":  # kept: ninja reverses it
+            pattern.callback = csrf_exempt(_unknown_path)
         pattern.callback = _logged(pattern.callback)
     return patterns
 
 
 urlpatterns = [
     path("v1/", include((_api_urls(), "api"), namespace="api")),
+    # after the API's own routes: only what none of them matched lands here
+    path("v1/<path:rest>", _logged(csrf_exempt(_unknown_path))),
     path("keys/", api_views.key_list, name="api_keys"),
     path("keys/<int:pk>/revoke", api_views.key_revoke, name="api_key_revoke"),
     path("webhooks/", api_views.webhook_list, name="api_webhooks"),

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-QUEUES = ("cutouts-interactive", "cutouts", "default")
+QUEUES = ("cutouts-interactive", "cutouts", "default", "webhooks")
 
 
 class _Exposition:

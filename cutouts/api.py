@@ -37,6 +37,7 @@ from .errors import (
     BatchFinishedError,
     ExportCollisionError,
     ExportError,
+    ExportFinishedError,
     ReviewError,
     ReviewInputError,
 )
@@ -52,7 +53,7 @@ from .selectors.api import (
     export_manifest_rows,
     export_page,
 )
-from .selectors.export import EXPORT_FILES, SPEC_PREFIX, export_job_file, export_job_get
+from .selectors.export import EXPORT_FILES, export_job_file, export_job_get
 from .services import batches as batch_services
 from .services import export_jobs as export_services
 from .services import previews as preview_services
@@ -474,7 +475,7 @@ def cutout_download(request: HttpRequest, cutout_id: int, file: str = "cutout"):
 class ExportIn(StrictIn):
     presets: list[str] = Field([], max_length=50,
                                description="Preset names, e.g. amazon_main.")
-    specs: list[str] = Field([], max_length=20,
+    specs: list[str] = Field([], max_length=export_services.MAX_SPECS,
                              description="Spec strings, e.g. `square-1200|bg-ffffff|"
                                          "format-jpeg`; each gets a `spec-<hash>` folder.")
     skus: list[str] = Field([], max_length=10000, description="Empty: every product.")
@@ -493,7 +494,9 @@ class ExportOut(Schema):
     percent: int
     progress_done: int
     progress_total: int
-    exported_count: int
+    exported_count: int = Field(description="Files written. On a cancelled export: what the "
+                                            "run had rendered before the cancel; nothing of "
+                                            "it was kept (no ZIP, no folder).")
     failed_count: int
     message: str
     has_zip: bool
@@ -553,8 +556,7 @@ def export_create(request: HttpRequest, payload: ExportIn):
     product_ids = lookup.product_ids
     try:
         job = export_services.export_job_create(
-            user=who.user, presets=[*payload.presets, *(
-                SPEC_PREFIX + s.replace("\x00", "")[:400] for s in payload.specs)],
+            user=who.user, presets=payload.presets, specs=payload.specs,
             product_ids=product_ids,
             brand=payload.brand.replace("\x00", ""), approved_since=payload.approved_since,
             dry_run=payload.dry_run, include_failing=payload.include_failing)
@@ -564,7 +566,9 @@ def export_create(request: HttpRequest, payload: ExportIn):
                       slug="export-collision",
                       errors=[{"field": "", "message": c} for c in exc.collisions[:100]])
     except ExportError as exc:
-        raise Problem(422, str(exc), slug="export-refused")
+        # the service names the input at fault (specs, presets), as the skus refusal does
+        raise Problem(422, str(exc), slug="export-refused",
+                      errors=[{"field": exc.field, "message": str(exc)}])
     return Status(201, _export_out(job))
 
 
@@ -592,13 +596,16 @@ def export_read(request: HttpRequest, export_id: int):
     return _export_out(_export(export_id))
 
 
-@router.post("/exports/{export_id}/cancel", response={200: ExportOut, **errors(403, 404)},
-             tags=["exports"], summary="Cancel a queued or running export")
+@router.post("/exports/{export_id}/cancel", response={200: ExportOut, **errors(403, 404, 409)},
+             tags=["exports"], summary="Cancel a queued or running export",
+             description="409 when the export has already ended (done, failed or "
+                         "cancelled): nothing is left to cancel.")
 @decorate_view(needs(roles.EXPORT))
 def export_cancel(request: HttpRequest, export_id: int):
-    job = _export(export_id)
-    export_services.export_job_cancel(job=job)
-    job.refresh_from_db()
+    try:
+        job = export_services.export_job_cancel(job=_export(export_id))
+    except ExportFinishedError as exc:
+        raise Problem(409, str(exc), slug="export-finished")
     return _export_out(job)
 
 

@@ -38,7 +38,18 @@ class ReviewInputError(ReviewError):
 
 
 class ExportError(CutoutsError):
-    """An export or rendition cannot be made; the message says why."""
+    """An export or rendition cannot be made; the message says why. ``field`` names the
+    input at fault ("specs", "presets", "folder"; "" when the request as a whole is refused),
+    so the API's 422 and the form's error name it."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+class ExportFinishedError(CutoutsError):
+    """Cancelling an export that already ended (done, failed or cancelled): nothing is left
+    to cancel. A conflict with the job's state, like BatchFinishedError, not bad input."""
 
 
 class ExportCollisionError(ExportError):

@@ -75,7 +75,7 @@ class WorkerProcess:
 
 
 def start_worker(
-    *, queues: str = "cutouts-interactive,cutouts,default", concurrency: int = 1,
+    *, queues: str = "cutouts-interactive,cutouts,default,webhooks", concurrency: int = 1,
     hostname: str | None = None, env: dict[str, str] | None = None, timeout: float = 60,
     beat: bool = False,
 ) -> WorkerProcess:

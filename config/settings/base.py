@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from kombu import Exchange, Queue
 
-from .env import env_bool, env_choice, env_int, env_list, env_str
+from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state (SQLite database, local media, embedded broker spool) lives outside the code.
@@ -173,6 +173,18 @@ if STORAGE_BACKEND == "s3":
         "file_overwrite": False,
         "signature_version": "s3v4",
     }
+    from botocore.config import Config as _BotoConfig
+
+    # botocore waits 60 s per read and retries: a stalled endpoint held every request that
+    # touched an image (and /healthz) for minutes. The read limit still covers one large part
+    # of a 50 MP upload on a slow link; /healthz probes with its own, shorter limits.
+    _s3["client_config"] = _BotoConfig(
+        s3={"addressing_style": _s3["addressing_style"]},
+        signature_version="s3v4",
+        connect_timeout=env_float("S3_CONNECT_TIMEOUT", 5.0, minimum=0.5),
+        read_timeout=env_float("S3_READ_TIMEOUT", 30.0, minimum=1.0),
+        retries={"mode": "standard", "total_max_attempts": 3},
+    )
     _S3 = "storages.backends.s3.S3Storage"
     STORAGES = {
         "default": {"BACKEND": _S3, "OPTIONS": {**_s3, "location": "media"}},
@@ -243,9 +255,11 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Cutout workers list cutouts-interactive first: single re-runs overtake bulk batches.
+# Webhook deliveries have their own queue (and worker): a receiver that times out must never
+# hold up imports and exports on the default queue.
 CELERY_TASK_QUEUES = tuple(
     Queue(name, Exchange(name), routing_key=name)
-    for name in ("cutouts-interactive", "cutouts", "default")
+    for name in ("cutouts-interactive", "cutouts", "default", "webhooks")
 )
 # Routing lives here, not on task decorators: one place says which queue does what.
 CELERY_TASK_ROUTES = {
@@ -256,6 +270,9 @@ CELERY_TASK_ROUTES = {
     # Each cutout is sent to its row's queue (bulk or interactive) explicitly.
     "cutouts.tasks.cutout_run_task": {"queue": "cutouts"},
     "cutouts.tasks.export_job_run_task": {"queue": "default"},
+    "catalog.webhook_tasks.webhook_delivery_task": {"queue": "webhooks"},
+    # The sweeper only sends messages (fast), so it stays with the other upkeep.
+    "catalog.webhook_tasks.webhooks_resend_due_task": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -279,8 +296,13 @@ CUTROOM_WEBHOOK_RETRY_DELAYS = [
                                ["5", "300", "1800", "7200", "18000", "36000", "23000"])
 ]
 CUTROOM_WEBHOOK_TIMEOUT = env_int("CUTROOM_WEBHOOK_TIMEOUT", 5, minimum=1)
-# A subscription whose endpoint failed this many attempts in a row is disabled.
+# A subscription is disabled only when its endpoint has failed continuously for this long
+# (default: the whole retry schedule, ~24 h, so an outage shorter than that loses nothing)
+# and at least CUTROOM_WEBHOOK_DISABLE_AFTER attempts in a row; never on a burst of first
+# attempts. Its waiting deliveries are kept and resumed when it is enabled again.
 CUTROOM_WEBHOOK_DISABLE_AFTER = env_int("CUTROOM_WEBHOOK_DISABLE_AFTER", 20, minimum=1)
+CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
+    "CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS", int(sum(CUTROOM_WEBHOOK_RETRY_DELAYS)), minimum=1)
 # SSRF guard: webhook URLs must resolve to public addresses and use https, unless allowed.
 CUTROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("CUTROOM_WEBHOOK_ALLOW_PRIVATE", False)
 CUTROOM_WEBHOOK_ALLOW_HTTP = env_bool("CUTROOM_WEBHOOK_ALLOW_HTTP", False)

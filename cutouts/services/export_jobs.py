@@ -21,7 +21,7 @@ from catalog import events, jobs
 
 from .. import enqueue as enqueue_tasks
 from .. import variants
-from ..errors import ExportCollisionError, ExportError, PresetError
+from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
 from ..selectors import export as export_selectors
 from .export_sinks import FolderSink, ZipSink, manifest_row_for, manifest_writer
@@ -40,6 +40,8 @@ EXPORT_TIME_LIMIT = settings.CUTROOM_EXPORT_TIME_LIMIT
 EXPORT_TIMEOUT_MESSAGE = "The export took longer than allowed; export fewer products at a time."
 MAX_REPORTED = 1000  # excluded/failed rows kept on the job row; the manifest has them all
 PROGRESS_EVERY_SECONDS = 0.5
+#: spec strings one export may carry (each is a preset of its own: a folder, a render each)
+MAX_SPECS = 20
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
@@ -61,15 +63,30 @@ def _filters(product_ids, brand, approved_since) -> dict:
 
 def _plan(presets: list[str], filters: dict
           ) -> tuple[export_selectors.ExportPlan, list[variants.Preset]]:
-    """The plan and the resolved presets, whose parsed specs the rendering reuses."""
+    """The plan and the resolved presets, whose parsed specs the rendering reuses. A refusal
+    names its field: "specs" for a spec string (every bad one at once), else "presets"."""
+    spec_names: set[str] = set()
+    bad_specs: list[str] = []
+    for name in presets:
+        if name.startswith(export_selectors.SPEC_PREFIX):
+            try:
+                spec_names.add(export_selectors.spec_preset(
+                    name[len(export_selectors.SPEC_PREFIX):]).name)
+            except PresetError as exc:
+                bad_specs.append(str(exc))
+    if bad_specs:
+        raise ExportError(" ".join(bad_specs), field="specs")
     try:
         resolved = export_selectors.preset_resolve(names=presets)
     except PresetError as exc:
-        raise ExportError(str(exc))
+        raise ExportError(str(exc), field="presets")
     # refused when the export is asked for, not excluded variant by variant when it runs
-    missing = export_selectors.library_missing(presets=resolved)
-    if missing:
-        raise ExportError("Unknown library item(s): " + "; ".join(missing) + ".")
+    for field, part in (("specs", [p for p in resolved if p.name in spec_names]),
+                        ("presets", [p for p in resolved if p.name not in spec_names])):
+        missing = export_selectors.library_missing(presets=part)
+        if missing:
+            raise ExportError("Unknown library item(s): " + "; ".join(missing) + ".",
+                              field=field)
     return export_selectors.export_plan(
         cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
 
@@ -80,31 +97,41 @@ def _clean_folder(folder: str) -> str:
         return ""
     if any(p in (".", "..") for p in folder.split("/")):
         raise ExportError("A folder cannot step up or stay put with '..' or '.': name a "
-                          "folder inside export storage, e.g. spring/amazon.")
+                          "folder inside export storage, e.g. spring/amazon.", field="folder")
     if not _FOLDER_RE.match(folder):
-        raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.")
+        raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.",
+                          field="folder")
     return folder
 
 
 @transaction.atomic
 def export_job_create(
-    *, user=None, presets: Iterable[str], product_ids: Iterable[int] | None = None,
+    *, user=None, presets: Iterable[str] = (), specs: Iterable[str] = (),
+    product_ids: Iterable[int] | None = None,
     brand: str = "", approved_since: date | str | None = None, dry_run: bool = False,
     include_failing: bool = False, destination: str = ExportJob.Destination.DOWNLOAD,
     folder: str = "", enqueue: bool = True,
 ) -> ExportJob:
     """Validate and queue an export. Naming collisions are refused here, before any work.
 
-    No product, brand or date means every approved cutout.
+    No product, brand or date means every approved cutout. ``specs`` are spec strings
+    (``square-1200|bg-ffffff|format-jpeg``), each exported as an ad-hoc preset of its own
+    (``spec-<hash>/``); the API and the export form both pass them here.
     """
-    presets = list(dict.fromkeys(presets))
+    specs = list(specs)
+    if len(specs) > MAX_SPECS:
+        raise ExportError(f"At most {MAX_SPECS} spec strings per export, not {len(specs)}.",
+                          field="specs")
+    presets = list(dict.fromkeys([*presets, *(
+        export_selectors.SPEC_PREFIX + s.replace("\x00", "")[:400] for s in specs)]))
     filters = _filters(product_ids, brand, approved_since)
     if destination not in ExportJob.Destination.values:
-        raise ExportError(f"Unknown destination {destination!r}.")
+        raise ExportError(f"Unknown destination {destination!r}.", field="destination")
     folder = _clean_folder(folder)
     if destination == ExportJob.Destination.FOLDER and folder and \
             storages["exports"].exists(f"{folder}/manifest.csv"):
-        raise ExportError(f"The export folder {folder!r} already holds an export.")
+        raise ExportError(f"The export folder {folder!r} already holds an export.",
+                          field="folder")
     plan, _ = _plan(presets, filters)
     if not plan.items:
         raise ExportError("Nothing to export: no approved cutouts match these filters.")
@@ -132,11 +159,20 @@ def export_job_claim(*, job_id: int, worker: str = "") -> str | None:
 
 
 @transaction.atomic
-def export_job_cancel(*, job: ExportJob) -> bool:
-    """Stop a queued or running export; a running one stops at its next progress update."""
-    return bool(ExportJob.objects.filter(
+def export_job_cancel(*, job: ExportJob) -> ExportJob:
+    """Stop a queued or running export (a running one stops at its next progress update) and
+    announce ``export.finished`` (status cancelled): the run that notices stops silently.
+    Returns the job as cancelled; raises ExportFinishedError when it already ended."""
+    cancelled = ExportJob.objects.filter(
         pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-    ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled."))
+    ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(), message="Cancelled.")
+    current = ExportJob.objects.get(pk=job.pk)
+    if not cancelled:
+        raise ExportFinishedError(
+            f"Export {current.pk} is already {current.get_status_display().lower()}; "
+            "nothing is left to cancel.")
+    events.export_finished(current)
+    return current
 
 
 def _progress(job_id: int, token: str, done: int, **counts) -> None:

@@ -539,24 +539,49 @@ def parse_spec(text: str) -> VariantSpec:
         raise SpecError("empty spec")
     ops: list[Operation] = []
     seen: dict[str, str] = {}
+    # every bad token at once, so a spec typed by hand is fixed in one round trip
+    problems: list[SpecError] = []
     for position, raw in enumerate(text.split("|"), start=1):
         if not raw.strip():
-            raise SpecError(f"empty token at position {position} in {text!r}", "")
-        op = _parse_token(raw)
+            problems.append(SpecError(f"empty token at position {position} in {text!r}", ""))
+            continue
+        try:
+            op = _parse_token(raw)
+        except SpecError as exc:
+            problems.append(exc)
+            continue
         if op.name in seen:
-            raise SpecError(f"duplicate operation {op.name!r}: {seen[op.name]!r} and "
-                            f"{raw.strip()!r}", raw.strip())
+            problems.append(SpecError(f"duplicate operation {op.name!r}: {seen[op.name]!r} "
+                                      f"and {raw.strip()!r}", raw.strip()))
+            continue
         seen[op.name] = raw.strip()
         ops.append(op)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise _combined(problems)
     return VariantSpec(ops)
+
+
+def _known_operations() -> str:
+    return f" (known: {', '.join(sorted(OPERATIONS))})"
+
+
+def _combined(problems: list[SpecError]) -> SpecError:
+    """One error naming every bad token; the list of known operations is said once, at the
+    end. ``token`` is the first bad one."""
+    known = _known_operations()
+    messages = [str(p).replace(known, "") for p in problems]
+    unknown = any(str(p).endswith(known) for p in problems)
+    return SpecError(f"{len(problems)} bad tokens: " + "; ".join(messages)
+                     + (known if unknown else ""), problems[0].token)
 
 
 def _parse_token(raw: str) -> Operation:
     name, arg = _split_token(raw.strip().lower())
     if not _NAME_RE.match(name) or name not in OPERATIONS:
-        known = ", ".join(sorted(OPERATIONS))
-        raise SpecError(f"unknown operation {name!r} in token {raw.strip()!r} "
-                        f"(known: {known})", raw.strip())
+        raise SpecError(f"unknown operation {name!r} in token {raw.strip()!r}"
+                        f"{_known_operations()}", raw.strip())
     return OPERATIONS[name].parse(raw.strip(), arg)
 
 

@@ -9,7 +9,7 @@ from catalog import roles, serving
 from catalog.permissions import capability_required
 
 from .. import variants
-from ..errors import ExportCollisionError, ExportError
+from ..errors import ExportCollisionError, ExportError, ExportFinishedError
 from ..models import Background, ExportJob
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
@@ -21,7 +21,12 @@ PREVIEW_PRODUCTS = 6
 
 
 class ExportForm(forms.Form):
-    presets = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    # Not required here: presets or custom specs, and the service says when neither is given.
+    presets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    specs = forms.CharField(
+        label="Custom spec", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: one spec string per line, e.g. square-1200|bg-ffffff|format-jpeg. "
+                  "Each gets its own spec-<hash> folder, generic naming, no marketplace rules.")
     skus = forms.CharField(
         label="Products (SKUs)", required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One SKU per line or comma-separated. Leave empty for all products.")
@@ -65,6 +70,11 @@ class ExportForm(forms.Form):
             else:
                 names.append(name)
         return names
+
+    def spec_lines(self) -> list[str]:
+        """The custom spec strings, one a line (blank lines skipped); the service parses them."""
+        return [line.strip() for line in self.cleaned_data["specs"].splitlines()
+                if line.strip()]
 
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
@@ -140,7 +150,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     try:
         job = export_services.export_job_create(
-            user=request.user, presets=form.preset_names(), product_ids=form.product_ids,
+            user=request.user, presets=form.preset_names(), specs=form.spec_lines(),
+            product_ids=form.product_ids,
             brand=data["brand"], approved_since=data["approved_since"], dry_run=data["dry_run"],
             include_failing=data["include_failing"], destination=data["destination"],
             folder=data["folder"],
@@ -151,7 +162,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html",
                       _list_context(form, exc.collisions), status=400)
     except ExportError as exc:
-        form.add_error(None, str(exc))
+        # the service names the field at fault (specs, presets, folder): show it there
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         return render(request, "cutouts/export/list.html", _list_context(form), status=400)
     messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
     return redirect("cutouts:export_detail", job_id=job.pk)
@@ -195,8 +207,12 @@ def export_thumbnail(request: HttpRequest, job_id: int, sha256: str) -> HttpResp
 @require_POST
 def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(job_id)
-    if export_services.export_job_cancel(job=job):
+    try:
+        export_services.export_job_cancel(job=job)
         messages.success(request, f"Export {job.pk} cancelled.")
+    except ExportFinishedError as exc:
+        # A stale page (the export ended since it was drawn), or a double click.
+        messages.error(request, str(exc))
     return redirect("cutouts:export_detail", job_id=job.pk)
 
 

@@ -35,6 +35,26 @@ def test_it_answers_anonymous_calls_with_a_401_problem(client, method, path):
     assert "WWW-Authenticate" in response
 
 
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/", "/api/v1/products/1/nope",
+                                  "/api/v1/exports/1/cancel/nope"])
+@pytest.mark.parametrize("who", ["anonymous", "key"])
+def test_it_answers_unknown_api_paths_with_a_404_problem(path, who):
+    client = ApiClient(key_for(manager(), "manager")) if who == "key" else ApiClient()
+    for response in (client.get(path), client.post(path, {})):
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == 404 and body["type"] == "urn:cutroom:problem:not-found"
+        assert path in body["detail"]
+
+
+def test_it_still_answers_known_paths_and_wrong_methods_as_before():
+    client = ApiClient(key_for(manager(), "manager"))
+    assert client.get("/api/v1/products").status_code == 200
+    assert client.delete("/api/v1/presets").status_code == 405
+    assert Client().get("/api/v1/schema").status_code == 200
+
+
 def test_it_refuses_wrong_revoked_and_expired_keys():
     user = manager()
     good = apikeys.api_key_create(user=user, name="pim", scope="manager")
@@ -133,13 +153,38 @@ def test_it_shows_a_new_key_once_on_the_keys_page(client):
     user = manager()
     client.force_login(user)
     response = client.post("/api/keys/", {"name": "Shopify", "scope": "manager",
-                                          "expires_in_days": "30"})
-    assert response.status_code == 200
+                                          "expires_in_days": "30"}, follow=True)
+    assert response.redirect_chain == [("/api/keys/", 302)]
     token = re.search(r"crk_[0-9a-f]+_[A-Za-z0-9_-]+", response.content.decode()).group(0)
     assert response["Cache-Control"] == "no-store"
     assert ApiClient(token).get("/api/v1/products").status_code == 200
-    again = client.get("/api/keys/").content.decode()
-    assert "Shopify" in again and token not in again
+    again = client.get("/api/keys/")
+    assert "Shopify" in again.content.decode() and token not in again.content.decode()
+    assert "no-store" not in again.get("Cache-Control", "")
+
+
+def test_it_creates_one_key_however_often_the_page_is_reloaded(client):
+    from catalog.models import ApiKey
+
+    client.force_login(manager())
+    created = client.post("/api/keys/", {"name": "PIM", "scope": "read_only",
+                                         "expires_in_days": "30"})
+    # Post/Redirect/Get: a reload repeats the GET, never the POST
+    assert created.status_code == 302 and created["Location"] == "/api/keys/"
+    assert "crk_" not in created.cookies.output()
+    pages = [client.get("/api/keys/").content.decode() for _ in range(2)]
+    assert 'id="new-token"' in pages[0]
+    assert 'id="new-token"' not in pages[1]
+    assert ApiKey.objects.count() == 1
+
+
+def test_it_keeps_the_form_and_creates_nothing_when_a_key_is_refused(client):
+    from catalog.models import ApiKey
+
+    client.force_login(manager())
+    response = client.post("/api/keys/", {"name": "", "scope": "manager"})
+    assert response.status_code == 400 and 'id="new-token"' not in response.content.decode()
+    assert not ApiKey.objects.exists()
 
 
 def test_it_makes_a_key_that_never_expires_when_the_expiry_is_left_empty(client):

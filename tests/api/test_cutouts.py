@@ -444,6 +444,40 @@ def test_it_cancels_an_export(manager_api):
     assert manager_api.post(f"/api/v1/exports/{job_id}/cancel").json()["status"] == "cancelled"
 
 
+def test_it_refuses_to_cancel_an_export_that_already_ended_with_a_409(manager_api):
+    approved_cutout(product=ProductFactory(asin="B0ENDED001"))
+    job_id = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"]}).json()["id"]
+    assert cutout_tasks.export_job_run_task.run(job_id) == "done"
+    refused = manager_api.post(f"/api/v1/exports/{job_id}/cancel")
+    assert refused.status_code == 409, refused.content
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:cutroom:problem:export-finished"
+    assert refused.json()["detail"] == (f"Export {job_id} is already done; nothing is left "
+                                        "to cancel.")
+    assert manager_api.get(f"/api/v1/exports/{job_id}").json()["status"] == "done"
+    # as a batch does: a second cancel is a conflict too
+    again = manager_api.post("/api/v1/exports", {"presets": ["amazon_main"]}).json()["id"]
+    assert manager_api.post(f"/api/v1/exports/{again}/cancel").status_code == 200
+    assert manager_api.post(f"/api/v1/exports/{again}/cancel").status_code == 409
+
+
+def test_it_names_the_field_of_a_refused_spec_or_preset(manager_api):
+    approved_cutout()
+    bad = manager_api.post("/api/v1/exports", {"specs": ["squar-600|bg-fffff",
+                                                         "square-600|bg-ffffff|format-png"]})
+    assert bad.status_code == 422 and bad.json()["type"] == "urn:cutroom:problem:export-refused"
+    [error] = bad.json()["errors"]
+    assert error["field"] == "specs" and error["message"] == bad.json()["detail"]
+    assert "'squar'" in error["message"] and "bg-RRGGBB needs 6 hex digits" in error["message"]
+    preset = manager_api.post("/api/v1/exports", {"presets": ["nope"]}).json()
+    assert preset["errors"] == [{"field": "presets", "message": "Unknown preset 'nope'."}]
+    empty = manager_api.post("/api/v1/exports", {}).json()
+    assert empty["errors"] == [{"field": "presets", "message": "Pick at least one preset."}]
+    too_many = manager_api.post("/api/v1/exports", {"specs": ["square-600"] * 21})
+    assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "specs"
+    assert ExportJob.objects.count() == 0
+
+
 def test_it_keeps_exports_to_managers(reviewer_api):
     assert reviewer_api.get("/api/v1/exports/1").status_code == 403
 

@@ -38,6 +38,7 @@ MATRIX = {
     ("patch", "/api/v1/webhooks/{subscription_id}"): (MANAGER, {"is_active": False}),
     ("delete", "/api/v1/webhooks/{subscription_id}"): (MANAGER, None),
     ("get", "/api/v1/webhooks/{subscription_id}/deliveries"): (MANAGER, None),
+    ("post", "/api/v1/webhooks/{subscription_id}/deliveries/redeliver-failed"): (MANAGER, None),
     ("post", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"): (MANAGER, None),
     ("get", "/api/v1/presets"): (ALL, None),
     ("get", "/api/v1/presets/{name}"): (ALL, None),

@@ -4,9 +4,11 @@ import hmac
 import io
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from catalog import enqueue, webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -159,7 +161,7 @@ def test_it_gives_up_after_the_retry_schedule_and_logs_codes(manager_api, queued
     assert len(receiver.requests) == 4
     assert receiver.payloads()[0]["data"]["product_sku"] == product.sku
     log = manager_api.get(f"/api/v1/webhooks/{sub.pk}/deliveries").json()
-    assert [a["code"] for a in log[0]["attempts_log"]] == [503] * 4
+    assert [a["code"] for a in log["items"][0]["attempts_log"]] == [503] * 4
 
 
 @LOOPBACK
@@ -210,16 +212,70 @@ def test_it_redelivers_by_hand_with_the_same_id(manager_api, queued):
 
 @LOOPBACK
 def test_it_disables_an_endpoint_that_keeps_failing(queued):
-    with override_settings(CUTROOM_WEBHOOK_DISABLE_AFTER=3), Receiver(codes=[500] * 10) as rx:
+    window = override_settings(CUTROOM_WEBHOOK_DISABLE_AFTER=3,
+                               CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS=3600)
+    with window, Receiver(codes=[500] * 10) as rx:
         sub = webhooks.subscription_create(user=manager(), url=rx.url, events=["cutout.done"])
         webhooks.deliveries_create(event_type="cutout.done", data={},
                                    timestamp="2026-01-01T00:00:00+00:00")
-        drain()
+        webhooks.deliveries_create(event_type="cutout.done", data={},
+                                   timestamp="2026-01-01T00:00:01+00:00")
+        first, second = WebhookDelivery.objects.order_by("pk")
+        assert webhooks.delivery_attempt(delivery_id=first.pk) == "retry"
+        # Failing since more than the window: the next failure disables it.
+        WebhookSubscription.objects.filter(pk=sub.pk).update(
+            failing_since=timezone.now() - timedelta(hours=2), failure_streak=5)
+        assert webhooks.delivery_attempt(delivery_id=first.pk) == "retry"
+        assert webhooks.delivery_attempt(delivery_id=second.pk) == "paused"
     sub.refresh_from_db()
-    assert not sub.is_active and "3 failed attempts" in sub.disabled_reason
-    assert len(rx.requests) == 3
-    assert WebhookDelivery.objects.get().status == DeliveryStatus.FAILED
+    assert not sub.is_active and "6 failed attempts in a row over 2.0 h" in sub.disabled_reason
+    assert len(rx.requests) == 2
+    # The other event was not sent and not failed: it waits for the subscription.
+    assert sorted(WebhookDelivery.objects.values_list("status", "attempts")) == [
+        ("pending", 0), ("pending", 2)]
     assert webhooks.deliveries_create(event_type="cutout.done", data={}, timestamp="x") == []
+
+
+def test_it_pages_and_filters_deliveries_through_the_api(manager_api):
+    sub = WebhookSubscription.objects.create(url="https://example.com/x", events=["cutout.done"],
+                                             secret=webhooks.secret_generate())
+    for status in ["failed", "delivered", "failed", "failed", "delivered"]:
+        WebhookDelivery.objects.create(subscription=sub, msg_id=webhooks.msg_id_new(),
+                                       event_type="cutout.done", payload={}, status=status)
+    url = f"/api/v1/webhooks/{sub.pk}/deliveries"
+    first = manager_api.get(url, {"status": "failed", "limit": 2}).json()
+    assert [d["status"] for d in first["items"]] == ["failed", "failed"]
+    assert first["next_cursor"] and first["prev_cursor"] is None
+    older = manager_api.get(url, {"status": "failed", "limit": 2,
+                                  "cursor": first["next_cursor"]}).json()
+    assert len(older["items"]) == 1 and older["next_cursor"] is None
+    newer = manager_api.get(url, {"status": "failed", "limit": 2,
+                                  "cursor": older["prev_cursor"]}).json()
+    assert newer["items"] == first["items"]
+    everything = manager_api.get(url).json()["items"]
+    assert len(everything) == 5
+    assert everything[0]["id"] > everything[-1]["id"]
+    assert manager_api.get(url, {"status": "nope"}).status_code == 422
+    assert manager_api.get(url, {"cursor": "%%%"}).status_code == 400
+
+
+def test_it_redelivers_every_failed_delivery_through_the_api(manager_api, queued,
+                                                             django_capture_on_commit_callbacks):
+    sub = WebhookSubscription.objects.create(url="https://example.com/x", events=["cutout.done"],
+                                             secret=webhooks.secret_generate())
+    for status in ["failed", "delivered", "failed"]:
+        WebhookDelivery.objects.create(subscription=sub, msg_id=webhooks.msg_id_new(),
+                                       event_type="cutout.done", payload={}, status=status,
+                                       last_error="boom" if status == "failed" else "")
+    url = f"/api/v1/webhooks/{sub.pk}/deliveries/redeliver-failed"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager_api.post(url)
+    assert response.status_code == 202 and response.json() == {"queued": 2}
+    assert len(queued) == 2
+    assert not WebhookDelivery.objects.filter(status="failed").exists()
+    manager_api.patch(f"/api/v1/webhooks/{sub.pk}", {"is_active": False})
+    refused = manager_api.post(url)
+    assert refused.status_code == 409 and "enable it first" in refused.json()["detail"]
 
 
 @LOOPBACK

@@ -10,7 +10,7 @@ from PIL import Image, ImageCms
 
 from catalog.models import AssetStatus
 from cutouts import variants
-from cutouts.errors import ExportCollisionError, ExportError
+from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
 from cutouts.services import export_jobs, renditions, review
 from cutouts.tasks import export_job_run_task
@@ -320,7 +320,90 @@ def test_a_cancelled_job_is_not_run_and_a_finished_one_is_not_run_twice(no_enque
     assert export_job_run_task(job.pk) == "skipped"
     job = run(export_jobs.export_job_create(presets=["amazon_main"]))
     assert export_job_run_task(job.pk) == "skipped"
-    assert not export_jobs.export_job_cancel(job=job)
+    with pytest.raises(ExportFinishedError):
+        export_jobs.export_job_cancel(job=job)
+
+
+@pytest.fixture
+def announced(monkeypatch):
+    """The export.finished events the services emit, as (type, data), without the on-commit
+    fan-out (the cutout fixtures emit cutout.* events of their own)."""
+    from catalog import events
+
+    sent: list[tuple[str, dict]] = []
+    monkeypatch.setattr(events, "emit", lambda event_type, data, **kw: sent.append(
+        (event_type, data)) if event_type == "export.finished" else None)
+    return sent
+
+
+def test_it_announces_a_cancelled_export_once(no_enqueue, announced):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL02"))
+    queued = export_jobs.export_job_create(presets=["amazon_main"])
+    cancelled = export_jobs.export_job_cancel(job=queued)
+    assert cancelled.status == JobStatus.CANCELLED
+    running = export_jobs.export_job_create(presets=["amazon_main"], dry_run=True)
+    token = export_jobs.export_job_claim(job_id=running.pk)
+    assert token
+    # cancelled while it runs: the run notices and stops without announcing it a second time
+    assert export_jobs.export_job_run(
+        job_id=running.pk, run_token=token,
+        progress=lambda done, total: export_jobs.export_job_cancel(job=running)) == "cancelled"
+    assert [(e, d["export_id"], d["status"]) for e, d in announced] == [
+        ("export.finished", queued.pk, "cancelled"),
+        ("export.finished", running.pk, "cancelled")]
+    assert announced[1][1]["dry_run"] is True and announced[1][1]["would_export"] is None
+    assert announced[0][1]["dry_run"] is False and not announced[0][1]["has_zip"]
+
+
+def test_it_refuses_to_cancel_an_export_that_already_ended(no_enqueue, announced):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL03"))
+    done = run(export_jobs.export_job_create(presets=["amazon_main"]))
+    with pytest.raises(ExportFinishedError, match=f"Export {done.pk} is already done; "
+                                                  "nothing is left to cancel"):
+        export_jobs.export_job_cancel(job=done)
+    cancelled = export_jobs.export_job_cancel(
+        job=export_jobs.export_job_create(presets=["amazon_main"]))
+    with pytest.raises(ExportFinishedError, match="is already cancelled"):
+        export_jobs.export_job_cancel(job=cancelled)
+    done.refresh_from_db()
+    assert done.status == JobStatus.DONE
+    assert [d["status"] for _, d in announced] == ["done", "cancelled"]
+
+
+def test_it_says_in_the_finished_event_that_a_dry_run_wrote_nothing_on_purpose(
+        no_enqueue, announced):
+    for asin in ("B0DRYEVT01", "B0DRYEVT02"):
+        approved_cutout(product=ProductFactory(asin=asin))
+    run(export_jobs.export_job_create(presets=["amazon_main"], dry_run=True))
+    run(export_jobs.export_job_create(presets=["amazon_main"]))
+    (_, dry), (_, real) = announced
+    assert (dry["dry_run"], dry["would_export"], dry["exported"], dry["failed"]) == (
+        True, 2, 0, 0)
+    assert (real["dry_run"], real["would_export"], real["exported"]) == (False, None, 2)
+
+
+def test_it_names_the_field_of_a_refused_spec_or_preset(no_enqueue):
+    approved_cutout()
+
+    def refusal(**kwargs) -> ExportError:
+        with pytest.raises(ExportError) as refused:
+            export_jobs.export_job_create(**kwargs)
+        return refused.value
+
+    specs = refusal(presets=["amazon_main"], specs=[
+        "squar-600|bg-fffff", "square-600|bg-ffffff|format-png", "square-600|quality-0"])
+    assert specs.field == "specs"
+    # every bad spec, and every bad token of one, in one message
+    assert "'squar'" in str(specs) and "bg-RRGGBB needs 6 hex digits" in str(specs)
+    assert "'quality-0'" in str(specs) and "format-png" not in str(specs)
+    assert refusal(presets=["nope"]).field == "presets"
+    assert refusal(presets=[]).field == "presets"
+    assert refusal(specs=["square-600|bg-nolibrary"]).field == "specs"
+    assert refusal(presets=["amazon_main"], folder="a/../b",
+                   destination="folder").field == "folder"
+    too_many = refusal(specs=["square-600"] * (export_jobs.MAX_SPECS + 1))
+    assert too_many.field == "specs" and "At most 20 spec strings" in str(too_many)
+    assert not ExportJob.objects.exists()
 
 
 def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat_is_stale(

@@ -224,3 +224,66 @@ def test_cancel_stops_a_queued_job(client, sent):
     client.post(reverse("cutouts:export_cancel", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
+
+
+def test_cancel_of_an_export_that_already_ended_says_so(client, finished_job):
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_cancel", args=[finished_job.pk]),
+                           follow=True)
+    assert response.redirect_chain[-1][0] == reverse("cutouts:export_detail",
+                                                     args=[finished_job.pk])
+    assert (f"Export {finished_job.pk} is already done; nothing is left to cancel."
+            in response.content.decode())
+    finished_job.refresh_from_db()
+    assert finished_job.status == JobStatus.DONE
+
+
+def test_a_cancelled_export_says_what_it_rendered_before_the_cancel_not_exported(client, sent):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL04"))
+    job = export_jobs.export_job_cancel(
+        job=export_jobs.export_job_create(user=manager(), presets=["amazon_main"]))
+    # what a run had counted when it noticed the cancel (it wrote no ZIP)
+    ExportJob.objects.filter(pk=job.pk).update(exported_count=15)
+    client.force_login(manager())
+    for url in (reverse("cutouts:export_list"), reverse("cutouts:export_detail", args=[job.pk])):
+        page = client.get(url).content.decode()
+        assert "15 rendered before cancel" in page and "15 exported" not in page, url
+
+
+def test_the_form_exports_a_custom_spec_per_line(client, sent):
+    approved_cutout(product=ProductFactory(sku="SPEC-F1"))
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_list")).content.decode()
+    assert "Custom spec" in page and 'name="specs"' in page
+    response = client.post(reverse("cutouts:export_start"), {
+        "specs": "square-600|bg-ffffff|format-jpeg\n\n  square-300|format-png  \n",
+        "destination": "download"})
+    assert response.status_code == 302, response.content.decode()
+    job = ExportJob.objects.get()
+    assert job.presets == ["spec:square-600|bg-ffffff|format-jpeg", "spec:square-300|format-png"]
+    assert export_job_run_task(job.pk) == "done"
+
+
+def test_the_form_names_the_custom_spec_field_in_the_apis_words(client, sent):
+    from django.utils.html import escape
+
+    from cutouts.errors import ExportError
+
+    approved_cutout(product=ProductFactory(sku="SPEC-F2"))
+    client.force_login(manager())
+    specs = ["squar-600|bg-fffff", "square-600|format-jpeg"]
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "specs": "\n".join(specs), "destination": "download"})
+    assert response.status_code == 400
+    # the service's refusal, which the API's 422 passes on as errors[{field: "specs"}]
+    with pytest.raises(ExportError) as refused:
+        export_jobs.export_job_create(presets=["amazon_main"], specs=specs)
+    message = str(refused.value)
+    assert "'squar'" in message and "format-jpeg cannot store transparency" in message
+    assert f'<span class="error" data-error-for="specs">{escape(message)}</span>' in (
+        response.content.decode())
+    # nothing picked at all: the service's words, on the presets
+    response = client.post(reverse("cutouts:export_start"), {"destination": "download"})
+    assert response.status_code == 400 and "Pick at least one preset." in (
+        response.content.decode())
+    assert not ExportJob.objects.exists()

@@ -137,6 +137,25 @@ def test_cutout_workers_scale_and_consume_interactive_first():
     assert services["web"]["command"][0] == "gunicorn"
 
 
+def test_every_queue_has_a_consumer_and_webhooks_have_their_own_worker():
+    from django.conf import settings
+
+    services = _compose()["services"]
+    consumed: dict[str, set[str]] = {}
+    for name, service in services.items():
+        command = service.get("command") or []
+        if "worker" in command and "--queues" in command:
+            consumed[name] = set(command[command.index("--queues") + 1].split(","))
+    assert {q.name for q in settings.CELERY_TASK_QUEUES} <= set().union(*consumed.values())
+    # A receiver that times out holds only the webhooks worker, never imports and exports.
+    assert consumed["worker-webhooks"] == {"webhooks"}
+    assert "webhooks" not in consumed["worker-default"]
+    env = services["worker-webhooks"]["environment"]
+    assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.prod"
+    target = (DEPLOY / "systemd" / "cutroom.target").read_text()
+    assert "cutroom-worker-webhooks" in target
+
+
 def test_app_services_use_postgres_redis_and_private_s3():
     services = _compose()["services"]
     for name in ("web", "worker-cutouts", "worker-default", "beat", "migrate"):
@@ -190,6 +209,7 @@ def _unit(name: str) -> dict[str, dict[str, str]]:
     ("cutroom-web.service", "gunicorn config.wsgi:application"),
     ("cutroom-worker-cutouts@.service", "--queues cutouts-interactive,cutouts"),
     ("cutroom-worker-default.service", "--queues default"),
+    ("cutroom-worker-webhooks.service", "--queues webhooks"),
     ("cutroom-beat.service", "celery -A config beat"),
 ])
 def test_systemd_units_run_the_right_process_as_an_unprivileged_user(name, needle):

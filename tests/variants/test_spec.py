@@ -212,6 +212,18 @@ def test_it_names_the_bad_token_on_the_exception():
     assert excinfo.value.token == "canvas-2000xx2000"
 
 
+def test_it_reports_every_bad_token_at_once_and_the_known_operations_once():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec("squar-1200|bg-fffff|trim||qualty-80|trim")
+    message = str(excinfo.value)
+    assert message.startswith("5 bad tokens: unknown operation 'squar' in token 'squar-1200'")
+    for fragment in ("bg-RRGGBB needs 6 hex digits", "empty token at position 4",
+                     "unknown operation 'qualty'", "duplicate operation 'trim'"):
+        assert fragment in message
+    assert message.count("(known: ") == 1 and message.endswith("srgb, trim)")
+    assert excinfo.value.token == "squar-1200"  # the first bad one
+
+
 def test_it_refuses_to_register_an_operation_twice():
     class Again(Operation):
         name = "trim"
