@@ -285,6 +285,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimu
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660, minimum=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A 45 MP photo's cutout peaks near 1.2 GB and its export near 1.4 GB in a worker process, which
+# keeps about 1 GB afterwards; a process past this limit is replaced after its task (the model
+# loads again in the new one, ~1 s). 0: never.
+CUTROOM_WORKER_MAX_MEMORY_MB = env_int("CUTROOM_WORKER_MAX_MEMORY_MB", 1536, minimum=0)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = CUTROOM_WORKER_MAX_MEMORY_MB * 1024 or None  # KiB
 
 # --- REST API and webhooks (config/api.py, catalog/webhooks.py) ----------------------------
 CUTROOM_API_RATE_PER_MINUTE = env_int("CUTROOM_API_RATE_PER_MINUTE", 600, minimum=1)
