@@ -17,7 +17,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -31,6 +30,7 @@ from django.utils import timezone
 
 from . import enqueue
 from .api_models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from .paging import Page, newest_first
 
 logger = logging.getLogger(__name__)
 
@@ -294,38 +294,14 @@ def delivery_get(*, pk: int) -> WebhookDelivery:
         pk=pk, subscription__deleted_at__isnull=True)
 
 
-@dataclass
-class DeliveryPage:
-    """Newest first. ``older``: pass as ``before`` for the next page; ``newer``: pass as
-    ``after`` for the previous one (None: there is none)."""
-
-    items: list[WebhookDelivery]
-    older: int | None
-    newer: int | None
-
-
 def deliveries_page(*, subscription: WebhookSubscription, status: str = "",
                     before: int | None = None, after: int | None = None,
-                    size: int = 50) -> DeliveryPage:
-    """One page of the delivery log, newest first, keyset on the id (ids grow with creation
-    time, as in the API's other lists): a deep page costs what page 1 costs. One query."""
+                    size: int = 50) -> Page[WebhookDelivery]:
+    """One page of the delivery log, newest first (``catalog.paging``)."""
     rows = subscription.deliveries.all()
     if status:
         rows = rows.filter(status=status)
-    if after:
-        items = list(rows.filter(pk__gt=after).order_by("pk")[: size + 1])
-        newer_exists = len(items) > size
-        items = items[:size][::-1]
-        # Coming back from an older page: the row at ``after`` is older than this page.
-        return DeliveryPage(items=items, older=items[-1].pk if items else None,
-                            newer=items[0].pk if newer_exists and items else None)
-    if before:
-        rows = rows.filter(pk__lt=before)
-    items = list(rows.order_by("-pk")[: size + 1])
-    older_exists = len(items) > size
-    items = items[:size]
-    return DeliveryPage(items=items, older=items[-1].pk if older_exists and items else None,
-                        newer=items[0].pk if before and items else None)
+    return newest_first(rows, before=before, after=after, size=size)
 
 
 # --- deliveries -----------------------------------------------------------------------------

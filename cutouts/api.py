@@ -383,7 +383,7 @@ def cutout_list(request: HttpRequest, status: JobStatus | None = None,
         before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
         size=limit)
     return {"items": [_cutout_out(c) for c in page.items],
-            "next_cursor": cursor_encode({"before": page.next_before}) if page.next_before
+            "next_cursor": cursor_encode({"before": page.older}) if page.older
             else None}
 
 
@@ -585,7 +585,7 @@ def export_list(request: HttpRequest, status: JobStatus | None = None,
         before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
         size=limit)
     return {"items": [_export_out(j) for j in page.items],
-            "next_cursor": cursor_encode({"before": page.next_before}) if page.next_before
+            "next_cursor": cursor_encode({"before": page.older}) if page.older
             else None}
 
 

@@ -3,10 +3,9 @@ filters, the manifest as typed rows, and why an export has no file to download."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from django.db.models import Q, QuerySet
 
-from django.db.models import Model, Q, QuerySet
+from catalog.paging import Page, newest_first
 
 from ..models import CUTOUT_LIVE, Cutout, ExportJob, JobStatus, ReviewStatus
 from .export import export_job_results
@@ -17,26 +16,6 @@ from .review import cutouts_with_preflag
 #: queue and export never show these; the API lists them only when asked.
 REPLACED_VERSION = Q(is_current=False,
                      review_status__in=[ReviewStatus.APPROVED, ReviewStatus.SUPERSEDED])
-
-
-M = TypeVar("M", bound=Model)
-
-
-@dataclass
-class Page(Generic[M]):
-    items: list[M]
-    next_before: int | None
-
-
-def _newest_first(rows: QuerySet[M], *, before: int | None, size: int) -> Page[M]:
-    """One page of ``rows``, newest first (ids grow with creation time), keyset on the id:
-    a deep page costs what page 1 costs. One query."""
-    if before:
-        rows = rows.filter(pk__lt=before)
-    items = list(rows.order_by("-pk")[: size + 1])
-    more = len(items) > size
-    items = items[:size]
-    return Page(items=items, next_before=items[-1].pk if more and items else None)
 
 
 def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
@@ -66,7 +45,7 @@ def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
         rows = rows.filter(batch_id=batch_id)
     if image_id:
         rows = rows.filter(asset_id=image_id)
-    return _newest_first(rows, before=before, size=size)
+    return newest_first(rows, before=before, size=size)
 
 
 def cutout_get(*, pk: int) -> Cutout:
@@ -82,7 +61,7 @@ def export_page(*, status: str = "", dry_run: bool | None = None, before: int | 
         rows = rows.filter(status=status)
     if dry_run is not None:
         rows = rows.filter(dry_run=dry_run)
-    return _newest_first(rows, before=before, size=size)
+    return newest_first(rows, before=before, size=size)
 
 
 #: manifest columns that hold numbers; the CSV has them as text, "" when nothing was rendered
