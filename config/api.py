@@ -66,7 +66,7 @@ class CutroomAPI(NinjaAPI):
 
 api = CutroomAPI(
     title="Cutroom API", version="1", description=DESCRIPTION, urls_namespace="api",
-    openapi_url="/schema", docs_url="/docs", docs=Swagger(settings={"persistAuthorization": True}),
+    openapi_url="/schema", docs_url="/docs", docs=Swagger(settings={"persistAuthorization": False}),
 )
 api.add_router("/", catalog_api.router)
 api.add_router("/", cutouts_api.router)

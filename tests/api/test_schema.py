@@ -43,6 +43,8 @@ def test_it_serves_the_docs_page_without_any_cdn(db):
     assert "swagger-ui-bundle.js" in html
     assert not re.search(r"""(src|href)=["']https?://""", html)
     assert not re.search(r"<script>(?!\s*</script>)", html)  # no inline code (CSP)
+    # a key pasted into the page must not outlive the tab in localStorage (shared desks)
+    assert '"persistAuthorization": false' in html
 
 
 @pytest.fixture
