@@ -316,6 +316,15 @@ def asset_get_for_product(*, product_pk: int, pk: int) -> ImageAsset:
     )
 
 
+def import_upload_positions(*, job: ImportJob) -> list[dict]:
+    """Where a browser session's files that took the next free position are now, once the
+    session's end has put them in name order: the page corrects what it said on arrival."""
+    named = {int(pk): str(name) for pk, name in (job.checkpoint or {}).get("auto", [])}
+    assets = ImageAsset.live.filter(pk__in=named).select_related("product")
+    return [{"filename": named[a.pk], "product": a.product.sku, "position": a.position}
+            for a in assets]
+
+
 def import_job_list(*, limit: int = 50) -> list[ImportJob]:
     return list(ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit])
 
@@ -382,7 +391,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
 
     total = len(considered) + len(unmapped)
     groups: dict[str, PreviewGroup] = {}
-    for name in considered:
+    # the order files without a position take the free ones in (archives.name_order_key)
+    for name in sorted(considered, key=archives.name_order_key):
         try:
             target = file_target(name, rules=rules, manifest=manifest, create=create_products,
                                  state=state, valid=lambda sku: bool(SKU_RE.match(sku)))

@@ -30,7 +30,7 @@ from .errors import (
     ProductPurgedError,
 )
 from .forms import BulkEditForm, ProductForm
-from .ingest import archives
+from .ingest import archives, images
 from .ingest.manifest import parse_manifest
 from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
@@ -113,6 +113,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # upload.js asks for the grid again once a batch of files is in.
         return render(request, "catalog/_asset_grid.html", context)
     context["positions"] = Position.choices
+    context.update(_image_name_rule())
     return render(request, "catalog/product_detail.html", context)
 
 
@@ -355,8 +356,18 @@ def _job_urls(job: ImportJob) -> dict:
     }
 
 
+def _image_name_rule() -> dict:
+    """The server's one rule for an image file name, for upload.js (data attributes of the
+    drop zone): files it would skip are not sent, and are skipped in the same words."""
+    return {
+        "image_extensions": " ".join(sorted(images.IMAGE_EXTENSIONS)),
+        "not_image_reason": archives.NOT_IMAGE_REASON,
+    }
+
+
 def _upload_page_context() -> dict:
     return {
+        **_image_name_rule(),
         "default_patterns": DEFAULT_PATTERNS,
         "min_long_side": settings.CUTROOM_MIN_LONG_SIDE,
         "warn_long_side": settings.CUTROOM_WARN_LONG_SIDE,
@@ -432,12 +443,16 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
 @capability_required(roles.UPLOAD)
 @require_POST
 def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    # upload.js lists what it could not send (network, 5xx) and what it skipped by name
+    failed = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("failed") if n.strip()]
+    skipped = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("skipped") if n.strip()]
     try:
-        job = import_services.import_job_finish(job_id=pk)
+        job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
         return JsonResponse({**selectors.import_job_progress(pk=job.pk),
+                             "positions": selectors.import_upload_positions(job=job),
                              "job_url": reverse("catalog:import_detail", args=[job.pk])})
     return redirect("catalog:import_detail", pk=job.pk)
 
@@ -551,7 +566,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         rules = FilenameRules.from_options(options)
         manifest = None
         if manifest_file is not None:
-            manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"])
+            manifest = parse_manifest(
+                manifest_file.read(), encoding=options["encoding"],
+                name=import_services.manifest_display_name(manifest_file))
         context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
             manifest=manifest)

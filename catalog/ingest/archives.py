@@ -28,6 +28,9 @@ ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!", 
 # Metadata that desktop tools add to archives; silently skipped, never reported.
 JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 MANIFEST_NAME = "manifest.csv"
+#: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
+#: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
+NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
 
 
 class ArchiveError(Exception):
@@ -94,10 +97,19 @@ def unsafe_name_reason(name: str) -> str:
     return ""
 
 
-def _not_image_reason(name: str) -> str:
+def name_order_key(name: str) -> tuple[str, ...]:
+    """The order files take positions in when their names give none: by path, folder by
+    folder, as a server folder is walked (``FolderSource`` sorts each folder's names), so a
+    ZIP, a folder and a browser upload session give IMG_0001 the first free position
+    whatever order the files arrive in."""
+    return PurePosixPath(name.replace("\\", "/")).parts
+
+
+def not_image_reason(name: str) -> str:
+    """'' for an image file name (by extension), else why the file is skipped."""
     if PurePosixPath(name.lower()).suffix in IMAGE_EXTENSIONS:
         return ""
-    return f"Skipped: not an image file name ({PurePosixPath(name).suffix or 'no extension'})."
+    return NOT_IMAGE_REASON.format(ext=PurePosixPath(name).suffix or "no extension")
 
 
 def _nested_archive_reason(name: str) -> str:
@@ -119,7 +131,7 @@ def entry_name_problem(name: str) -> str | None:
     if is_ignored(name):
         return None
     return (unsafe_name_reason(name) or _nested_archive_reason(name)
-            or _not_image_reason(name))
+            or not_image_reason(name))
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -192,8 +204,10 @@ class ZipSource:
         return None
 
     def entries(self) -> list[Entry]:
+        """The entries in name order (``name_order_key``), not the archive's: files without a
+        position take the free ones in this order."""
         result = []
-        for info in self._infos:
+        for info in sorted(self._infos, key=lambda i: name_order_key(i.filename)):
             name = info.filename
             if is_ignored(name):
                 continue
@@ -223,7 +237,7 @@ class ZipSource:
                 f"Zip bomb refused: compression ratio {ratio:.0f}:1 is over the limit of "
                 f"{self.limits.max_ratio}:1."
             )
-        return _not_image_reason(info.filename)
+        return not_image_reason(info.filename)
 
     def open(self, entry: Entry) -> BinaryIO:
         """Copy the entry in chunks to a temporary file, refusing more bytes than declared."""
@@ -275,6 +289,7 @@ class FolderSource:
 
     def _walk(self, folder: Path) -> Iterator[Path]:
         with os.scandir(folder) as it:
+            # the same order as name_order_key: each folder's names sorted, depth first
             items = sorted(it, key=lambda e: e.name)
         for item in items:
             if item.is_dir(follow_symlinks=False):
@@ -302,10 +317,8 @@ class FolderSource:
                         f"Refused: {entry.size:,} bytes is over the per-file limit of "
                         f"{self.limits.max_entry_bytes:,}."
                     )
-                elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-                    entry.problem = (
-                        f"Skipped: not an image file name ({path.suffix or 'no extension'})."
-                    )
+                elif reason := not_image_reason(rel):
+                    entry.problem = reason
             result.append(entry)
         return result
 

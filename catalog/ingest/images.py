@@ -65,6 +65,13 @@ UNTAGGED_CMYK_NOTE = (
     "(no press profile assumed); colours are approximate, check before approval."
 )
 
+#: An import warning, like CMYK's: a cut-out product on transparency is usually already done.
+TRANSPARENCY_WARNING = (
+    "Transparent original: flattened onto white for the working copy (what cutouts start "
+    "from); the original, with its transparency, is kept unchanged."
+)
+TRANSPARENCY_NOTE = "Transparency flattened onto white."
+
 
 class ImageRejected(Exception):
     """The file cannot become an asset; ``reason`` is shown to the user as is."""
@@ -102,6 +109,8 @@ class Normalized:
     image: Image.Image
     colour_note: str = ""
     colour_flagged: bool = False
+    #: Said in the import report and the upload's answer, but not a colour flag.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _sniff_supported(head: bytes) -> str | None:
@@ -279,7 +288,7 @@ def _flatten(img: Image.Image) -> tuple[Image.Image, str]:
     if img.mode in ("RGBA", "RGBa", "LA"):
         # Multi-band modes give one (min, max) pair per band; the last band is alpha.
         if img.getextrema()[-1][0] < 255:  # type: ignore[index]
-            note = "Transparency flattened onto white."
+            note = TRANSPARENCY_NOTE
         base_mode = "RGB" if img.mode.startswith("RGB") else "L"
         background = Image.new(base_mode, img.size, 255 if base_mode == "L" else (255, 255, 255))
         background.paste(img.convert(base_mode), mask=img.getchannel("A"))
@@ -332,6 +341,7 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
     img = _to_8bit(img)
     img, alpha_note = _flatten(img)
     notes = [alpha_note] if alpha_note else []
+    warnings = [TRANSPARENCY_WARNING] if alpha_note else []
     flagged = False
     icc = probe.icc_profile
     if icc and _profile_space(icc) != _PROFILE_SPACE.get(img.mode):
@@ -356,7 +366,8 @@ def normalize(img: Image.Image, probe: ProbeResult) -> Normalized:
         # Untagged RGB and greyscale are taken as sRGB, as browsers and marketplaces do.
         img = img.convert("RGB")
     img.info.pop("icc_profile", None)
-    return Normalized(image=img, colour_note=" ".join(notes), colour_flagged=flagged)
+    return Normalized(image=img, colour_note=" ".join(notes), colour_flagged=flagged,
+                      warnings=warnings)
 
 
 def thumbnail(image: Image.Image, size: int) -> Image.Image:

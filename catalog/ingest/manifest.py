@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .positions import POSITIONS, position_for_number
+
 COLUMNS = ("sku", "title", "brand", "category", "gtin", "asin", "filename", "position")
 PRODUCT_FIELDS = ("title", "brand", "category", "gtin", "asin")
 ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": "latin-1", "latin1": "latin-1",
@@ -22,6 +24,8 @@ MAX_MANIFEST_BYTES = 50 * 1024 * 1024
 # OWASP's list: spreadsheet apps start a formula (or DDE call) with any of these; LibreOffice
 # also reads a leading newline and the full-width forms as the ASCII ones.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A workbook saved as .xlsx (a ZIP) or .xls (an OLE compound file) instead of as CSV.
+WORKBOOK_MAGICS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 class ManifestError(Exception):
@@ -42,6 +46,26 @@ class Manifest:
     rows: list[ManifestRow]
     products: dict[str, dict[str, str]] = field(default_factory=dict)
     by_filename: dict[str, ManifestRow] = field(default_factory=dict)
+    #: The file's own name (the uploaded one, or the ZIP's manifest.csv), for the report.
+    name: str = "manifest.csv"
+    #: Per SKU, the first line that gives it product fields (else its first line).
+    product_lines: dict[str, int] = field(default_factory=dict)
+
+    def where(self, sku: str) -> str:
+        """'line N' of a SKU's product fields, for a report line about that product."""
+        line = self.product_lines.get(sku)
+        return f"line {line}" if line else "a line"
+
+    def unmatched(self, names: Iterable[str]) -> list[ManifestRow]:
+        """Rows naming a file that is none of ``names`` (as ``row_for`` matches: the full
+        path or the base name, any case)."""
+        keys: set[str] = set()
+        for name in names:
+            key = name.replace("\\", "/").lower()
+            keys.add(key)
+            keys.add(key.rsplit("/", 1)[-1])
+        return [row for row in self.rows if row.filename
+                and row.filename.replace("\\", "/").lower() not in keys]
 
     def row_for(self, name: str) -> ManifestRow | None:
         """Match on the full archive path first, then on the base name."""
@@ -55,6 +79,11 @@ def decode_manifest(data: bytes, encoding: str = "utf-8") -> str:
         raise ManifestError(f"Unsupported manifest encoding {encoding!r}; use UTF-8 or Latin-1.")
     if len(data) > MAX_MANIFEST_BYTES:
         raise ManifestError("The manifest is over 50 MB.")
+    if data.startswith(WORKBOOK_MAGICS):
+        raise ManifestError(
+            "The manifest is an Excel workbook, not a CSV file; save it as CSV UTF-8 "
+            "(File > Save As > CSV UTF-8) and choose that file."
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ManifestError("The manifest is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel).")
     try:
@@ -70,7 +99,16 @@ def decode_manifest(data: bytes, encoding: str = "utf-8") -> str:
     return text
 
 
-def parse_manifest(data: bytes, *, encoding: str = "utf-8") -> Manifest:
+def _normalize_position(value: str) -> str | None:
+    """A position code (MAIN, PT01..PT08, SWCH) or image number 1..9; None if unknown: what
+    ``naming.normalize_position`` accepts, checked here so a bad row refuses the file."""
+    if value.isdigit():
+        return position_for_number(int(value))
+    return value if value in POSITIONS else None
+
+
+def parse_manifest(data: bytes, *, encoding: str = "utf-8",
+                   name: str = "manifest.csv") -> Manifest:
     text = decode_manifest(data, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -97,64 +135,88 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8") -> Manifest:
     by_filename: dict[str, ManifestRow] = {}
     positions: dict[tuple[str, str], int] = {}
     errors: list[str] = []
-    try:
-        for values in reader:
-            line = reader.line_num
-            if not any(v.strip() for v in values):
+    product_lines: dict[str, int] = {}
+    while True:
+        # A record may span lines (a quoted newline): its line is where it starts, and so is
+        # the line an unclosed quote is reported on (the reader only fails at the end).
+        line = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            hint = (" (a quote opened there is never closed)"
+                    if "unexpected end of data" in str(exc) else "")
+            raise ManifestError(
+                f"The manifest is not valid CSV: the row starting on line {line}{hint}: {exc}")
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(names):
+            errors.append(f"line {line}: {len(values)} cells, the header has {len(names)}")
+            continue
+        record = {n: v.strip() for n, v in zip(names, values, strict=True)}
+        sku = record["sku"]
+        if not sku:
+            errors.append(f"line {line}: empty sku")
+            continue
+        fields = {k: record[k] for k in PRODUCT_FIELDS if record.get(k)}
+        seen = sku in first_line
+        filename = record.get("filename", "")
+        if seen and not filename:
+            # Repeating a SKU is how a manifest links several files; without a file
+            # the row can only be a copy-paste slip.
+            errors.append(f"line {line}: duplicate SKU {sku} (first on line {first_line[sku]})")
+            continue
+        known = products.setdefault(sku, {})
+        for key, value in fields.items():
+            if key in known and known[key] != value:
+                errors.append(
+                    f"line {line}: duplicate SKU {sku} (first on line {first_line[sku]}) "
+                    f"with a different {key}: {known[key]!r} vs {value!r}"
+                )
+            known[key] = value
+        first_line.setdefault(sku, line)
+        if fields:
+            product_lines.setdefault(sku, line)
+        position = record.get("position", "").upper()
+        if position:
+            normal = _normalize_position(position)
+            if normal is None:
+                # Refused with the whole file, before anything is stored: a row whose
+                # file would be refused must not create its product either.
+                errors.append(
+                    f"line {line}: unknown position {position!r} (use "
+                    f"{', '.join(POSITIONS)} or 1-9)")
                 continue
-            if len(values) != len(names):
-                errors.append(f"line {line}: {len(values)} cells, the header has {len(names)}")
-                continue
-            record = {n: v.strip() for n, v in zip(names, values, strict=True)}
-            sku = record["sku"]
-            if not sku:
-                errors.append(f"line {line}: empty sku")
-                continue
-            fields = {k: record[k] for k in PRODUCT_FIELDS if record.get(k)}
-            seen = sku in first_line
-            filename = record.get("filename", "")
-            if seen and not filename:
-                # Repeating a SKU is how a manifest links several files; without a file
-                # the row can only be a copy-paste slip.
-                errors.append(f"line {line}: duplicate SKU {sku} (first on line {first_line[sku]})")
-                continue
-            known = products.setdefault(sku, {})
-            for key, value in fields.items():
-                if key in known and known[key] != value:
-                    errors.append(
-                        f"line {line}: duplicate SKU {sku} (first on line {first_line[sku]}) "
-                        f"with a different {key}: {known[key]!r} vs {value!r}"
-                    )
-                known[key] = value
-            first_line.setdefault(sku, line)
-            position = record.get("position", "").upper()
-            row = ManifestRow(line=line, sku=sku, fields=fields, filename=filename,
-                              position=position)
-            if filename:
-                key = filename.replace("\\", "/").lower()
-                if key in by_filename:
-                    errors.append(
-                        f"line {line}: file {filename} is already listed on line "
-                        f"{by_filename[key].line}"
-                    )
-                by_filename[key] = row
-            if position:
-                if (sku, position) in positions:
-                    errors.append(
-                        f"line {line}: SKU {sku} position {position} is already given on line "
-                        f"{positions[(sku, position)]}"
-                    )
-                positions[(sku, position)] = line
-            rows.append(row)
-    except csv.Error as exc:
-        raise ManifestError(f"The manifest is not valid CSV near line {reader.line_num}: {exc}")
+            position = normal
+        row = ManifestRow(line=line, sku=sku, fields=fields, filename=filename,
+                          position=position)
+        if filename:
+            key = filename.replace("\\", "/").lower()
+            if key in by_filename:
+                errors.append(
+                    f"line {line}: file {filename} is already listed on line "
+                    f"{by_filename[key].line}"
+                )
+            by_filename[key] = row
+        if position:
+            if (sku, position) in positions:
+                errors.append(
+                    f"line {line}: SKU {sku} position {position} is already given on line "
+                    f"{positions[(sku, position)]}"
+                )
+            positions[(sku, position)] = line
+        rows.append(row)
     if errors:
         shown = "; ".join(errors[:10])
         more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
         raise ManifestError(f"The manifest has errors: {shown}{more}.")
     if not rows:
         raise ManifestError("The manifest has a header but no rows.")
-    return Manifest(rows=rows, products=products, by_filename=by_filename)
+    for sku in products:
+        product_lines.setdefault(sku, first_line[sku])
+    return Manifest(rows=rows, products=products, by_filename=by_filename, name=name,
+                    product_lines=product_lines)
 
 
 def csv_safe(value: object) -> str:

@@ -52,6 +52,9 @@ class IngestResult:
     warnings: list[str] = field(default_factory=list)
     #: The file's product was a new one, saved with this file (see ``asset_ingest``).
     product_created: bool = False
+    #: Stored without a position from its name or a manifest: it took the next free one,
+    #: which ``asset_positions_by_name`` may change to put a session's files in name order.
+    auto_position: bool = False
 
     STORED: ClassVar[str] = "stored"
     DUPLICATE: ClassVar[str] = "duplicate"
@@ -165,6 +168,38 @@ def _next_position(product: Product) -> tuple[str, str]:
     )
 
 
+def asset_positions_by_name(*, named: list[tuple[int, str]]) -> dict[int, str]:
+    """Give files that took the next free position (``IngestResult.auto_position``) those
+    positions again in name order, so the result does not depend on the order they arrived
+    in (a browser sends three at a time, a big file arrives last). ``named`` is (asset id,
+    the name it came with); returns {asset id: new position} for the assets that moved.
+
+    Per product, the positions held by its other live images (named ones, older ones) stay
+    as they are; these files take the free ones, MAIN first, in ``name_order_key`` order,
+    and share PT08 beyond (as ``_next_position`` does). Running it again changes nothing,
+    so a retried finish is harmless. Only the position changes: originals are immutable,
+    a position is metadata.
+    """
+    names = dict(named)
+    moved: dict[int, str] = {}
+    product_ids = set(ImageAsset.live.filter(pk__in=names).values_list("product_id", flat=True))
+    for product_id in sorted(product_ids):
+        with transaction.atomic():
+            # the same lock as _asset_row_create: no upload takes a position meanwhile
+            Product.objects.select_for_update().filter(pk=product_id).exists()
+            live = list(ImageAsset.live.filter(product_id=product_id).order_by("pk"))
+            mine = sorted((a for a in live if a.pk in names),
+                          key=lambda a: (archives.name_order_key(names[a.pk]), a.pk))
+            held = {a.position for a in live if a.pk not in names}
+            free = [p for p in Position.values if p != Position.SWCH and p not in held]
+            for asset in mine:
+                position = free.pop(0) if free else OVERFLOW_POSITION
+                if asset.position != position:
+                    ImageAsset.objects.filter(pk=asset.pk).update(position=position)
+                    moved[asset.pk] = position
+    return moved
+
+
 def asset_ingest(
     *, product: Product, fileobj: BinaryIO, filename: str, user=None,
     position: str | None = None, import_job: ImportJob | None = None,
@@ -247,9 +282,11 @@ def asset_ingest(
             raise
         return _duplicate(result, existing)
     result.product_created = created
+    result.auto_position = position is None
     result.warnings.extend(warnings)
     if normalized.colour_note and normalized.colour_flagged:
         result.warnings.append(normalized.colour_note)
+    result.warnings.extend(normalized.warnings)
     result.status, result.asset = IngestResult.STORED, asset
     events.image_stored(asset)
     return result
@@ -280,6 +317,8 @@ def _stored_warnings(stream: BinaryIO, asset: ImageAsset) -> list[str]:
     warnings = list(probe.warnings)
     if asset.colour_note and asset.colour_flagged:
         warnings.append(asset.colour_note)
+    if images.TRANSPARENCY_NOTE in asset.colour_note:
+        warnings.append(images.TRANSPARENCY_WARNING)
     return warnings
 
 

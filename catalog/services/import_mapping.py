@@ -86,8 +86,9 @@ class ImportRun:
                     product.full_clean(validate_unique=False, validate_constraints=False)
                     new.append(product)
                 elif product.deleted_at is not None:
-                    self.issue(sku, f"Product {sku} is deleted; its manifest rows are "
-                               "skipped.", ImportIssue.Level.ERROR)
+                    self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product "
+                               f"{sku} is deleted; its manifest rows are skipped.",
+                               ImportIssue.Level.ERROR)
                     product = None
                 elif fields:
                     for key, value in product_fields_clean(fields).items():
@@ -96,8 +97,7 @@ class ImportRun:
                     product.updated_at = now
                     changed.append(product)
             except ValidationError as exc:
-                self.issue(f"manifest.csv ({sku})", _validation_text(exc),
-                           ImportIssue.Level.ERROR)
+                self._manifest_refused(manifest, sku, exc, created=sku not in existing)
                 product = None
             self.products[sku] = product
         with transaction.atomic():
@@ -128,11 +128,20 @@ class ImportRun:
                         product = product_update(product=product, **fields)
                         updated += 1
                 except ValidationError as exc:
-                    self.issue(f"manifest.csv ({sku})", _validation_text(exc),
-                               ImportIssue.Level.ERROR)
+                    self._manifest_refused(manifest, sku, exc, created=product is None)
                     product = None
             self.products[sku] = product
         return created, updated
+
+    def _manifest_refused(self, manifest: Manifest, sku: str, exc: ValidationError, *,
+                          created: bool) -> None:
+        """A product the manifest cannot create or update (a bad GTIN...), reported against
+        the manifest's own file name and line. A product it would have created is not
+        created, and ``_product_new`` refuses its files, so a refused row leaves no product."""
+        outcome = ("not created; its files are refused" if created
+                   else "left as it was; its files are still imported")
+        self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} "
+                   f"{outcome}: {_validation_text(exc)}", ImportIssue.Level.ERROR)
 
     def issue(self, filename: str, reason: str, level: str) -> None:
         issue = ImportIssue.objects.create(job=self.job, filename=filename[:512], reason=reason,
@@ -163,11 +172,17 @@ class ImportRun:
         first of its files that is stored, so a refused file creates no empty product."""
         product = self.products.get(target.sku)
         if product is None:
-            product = Product(sku=target.sku)
+            # A manifest's product is made with the manifest's fields, so one whose row was
+            # refused (a bad GTIN) is refused here too, in every process of an upload session,
+            # rather than created bare from its first file.
+            fields = (self.manifest.products.get(target.sku, {})
+                      if self.manifest is not None and target.manifest_line else {})
             try:
+                product = Product(sku=target.sku, **product_fields_clean(fields))
                 product.full_clean(validate_unique=False, validate_constraints=False)
             except ValidationError as exc:
-                where = f"Manifest line {target.manifest_line}: " if target.manifest_line else ""
+                where = (f"{self.manifest.name} line {target.manifest_line}: "
+                         if self.manifest is not None and target.manifest_line else "")
                 raise _Skip(f"{where}Cannot create product {target.sku!r}: "
                             f"{_validation_text(exc)}")
             self.products[target.sku] = product

@@ -9,7 +9,7 @@ from django.conf import settings
 from .. import events, jobs
 from ..errors import StorageDownError
 from ..ingest import archives
-from ..ingest.manifest import ManifestError, parse_manifest
+from ..ingest.manifest import Manifest, ManifestError, parse_manifest
 from ..ingest.naming import NamingError
 from ..models import ImportIssue, ImportJob, JobStatus
 from .assets import storage_default
@@ -79,14 +79,18 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
     try:
         source, handle = _open_source(job)
         manifest_bytes = None
+        manifest_name = archives.MANIFEST_NAME
         if job.manifest_name:
+            manifest_name = job.options.get("manifest_filename", archives.MANIFEST_NAME)
             with storage_default().open(job.manifest_name, "rb") as manifest_handle:
                 manifest_bytes = manifest_handle.read()
         else:
             manifest_bytes = source.manifest()
+        manifest: Manifest | None = None
         if manifest_bytes is not None:
             manifest = parse_manifest(manifest_bytes, encoding=job.options.get("encoding",
-                                                                               "utf-8"))
+                                                                               "utf-8"),
+                                      name=manifest_name)
             if checkpoint.get("manifest"):
                 run.manifest = manifest
             else:
@@ -97,7 +101,11 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                     return
         entries = source.entries()
         total = len(entries)
-        if not jobs.job_progress(ImportJob, job_id, token, progress_total=total):
+        if manifest is not None and not checkpoint.get("unmatched"):
+            _manifest_unmatched_report(run, manifest, entries, source.kind)
+            checkpoint.update(unmatched=True, issues=run.last_issue_id)
+        if not jobs.job_progress(ImportJob, job_id, token, progress_total=total,
+                                 checkpoint=checkpoint, **run.counters()):
             return
         if progress:
             progress(done=start, total=total)
@@ -133,6 +141,16 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             source.close()
         if handle is not None:
             handle.close()
+
+
+def _manifest_unmatched_report(run: ImportRun, manifest: Manifest,
+                               entries: list[archives.Entry], kind: str) -> None:
+    """A warning per manifest row whose file is not in the ZIP or folder: such a row would
+    otherwise be silently unused (a typo in a file name, a photo left out of the ZIP)."""
+    where = "the folder" if kind == "folder" else "the archive"
+    for row in manifest.unmatched(entry.name for entry in entries):
+        run.issue(manifest.name, f"Manifest line {row.line} names {row.filename}, which is "
+                  f"not in {where}.", ImportIssue.Level.WARNING)
 
 
 def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:

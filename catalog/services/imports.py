@@ -4,6 +4,7 @@ cancel and fail, and the import kind the one job reconciler handles."""
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -17,11 +18,12 @@ from django.utils import timezone
 from .. import enqueue as catalog_enqueue
 from .. import events, jobs
 from ..errors import ImportRefused, StorageDownError
+from ..ingest import archives
 from ..ingest.manifest import Manifest, parse_manifest
 from ..ingest.naming import FilenameRules
 from ..lru import LruCache
-from ..models import ImportJob, JobStatus
-from .assets import STORAGE_FAULT, IngestResult, storage_default
+from ..models import ImportIssue, ImportJob, JobStatus
+from .assets import STORAGE_FAULT, IngestResult, asset_positions_by_name, storage_default
 from .import_mapping import ImportRun, import_summary
 
 
@@ -32,6 +34,12 @@ def _store_upload(job_key: str, upload, fallback: str) -> tuple[str, str]:
         upload.seek(0)
     name = storage_default().save(f"imports/{job_key}/{safe}", File(upload, name=safe))
     return name, original
+
+
+def manifest_display_name(manifest_file) -> str:
+    """The uploaded manifest's own file name, for the report and its messages."""
+    name = os.path.basename(str(getattr(manifest_file, "name", "") or "").replace("\\", "/"))
+    return name[:200] or archives.MANIFEST_NAME
 
 
 def _job_options(
@@ -77,7 +85,10 @@ def import_job_create(
     if manifest_file is not None:
         if hasattr(manifest_file, "seek"):
             manifest_file.seek(0)
-        manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"])
+        # the report names the manifest as the manager knows it (manifest_bad3.csv)
+        options["manifest_filename"] = manifest_display_name(manifest_file)
+        manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"],
+                                  name=options["manifest_filename"])
     job_key = uuid.uuid4().hex
     job = ImportJob(
         created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -131,7 +142,8 @@ def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
 def _manifest_for(job: ImportJob) -> Manifest:
     def parse() -> Manifest:
         with storage_default().open(job.manifest_name, "rb") as handle:
-            return parse_manifest(handle.read(), encoding=job.options.get("encoding", "utf-8"))
+            return parse_manifest(handle.read(), encoding=job.options.get("encoding", "utf-8"),
+                                  name=job.options.get("manifest_filename", archives.MANIFEST_NAME))
     return _MANIFESTS.get((job.pk, job.manifest_name), parse)
 
 
@@ -147,31 +159,111 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
     if job.manifest_name:
         run.manifest = _manifest_for(job)
     before = run.counters()
-    try:
-        result = run.ingest(filename, fileobj, user)
-    except StorageDownError:
-        result = IngestResult(filename=filename, status=IngestResult.REJECTED,
-                              reason="Not stored: storage error.", code=STORAGE_FAULT)
+    skipped = archives.entry_name_problem(filename)
+    if skipped:
+        # What a ZIP import and the preview skip (readme.txt, a .gif), with their words.
+        level = (ImportIssue.Level.WARNING if skipped.startswith("Skipped")
+                 else ImportIssue.Level.ERROR)
+        run.issue(filename, skipped, level)
+        result = IngestResult(filename=filename, status=IngestResult.REJECTED, reason=skipped,
+                              code="skipped" if level == ImportIssue.Level.WARNING else "name")
+    else:
+        try:
+            result = run.ingest(filename, fileobj, user)
+        except StorageDownError:
+            result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                                  reason="Not stored: storage error.", code=STORAGE_FAULT)
     # Concurrent uploads of one batch add their own deltas; F() keeps every one of them.
     # More files than announced (a second drop) raise the total, so progress never reads 6/3.
     deltas = {k: F(k) + (v - before[k]) for k, v in run.counters().items() if v != before[k]}
-    ImportJob.objects.filter(pk=job_id).update(
-        progress_done=F("progress_done") + 1,
-        progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
-        heartbeat_at=timezone.now(), **deltas)
+    with transaction.atomic():
+        ImportJob.objects.filter(pk=job_id).update(
+            progress_done=F("progress_done") + 1,
+            progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
+            heartbeat_at=timezone.now(), **deltas)
+        if result.auto_position and result.asset is not None:
+            _auto_position_remember(job_id, result.asset.pk, filename)
     return result
 
 
-@transaction.atomic
-def import_job_finish(*, job_id: int) -> ImportJob:
-    job = ImportJob.objects.select_for_update().get(pk=job_id)
-    if job.status == JobStatus.RUNNING:
+def _auto_position_remember(job_id: int, asset_id: int, name: str) -> None:
+    """Note a file that took the next free position on arrival, with its name: the session's
+    end puts these in name order (``_positions_by_name``). Inside the caller's transaction,
+    with the row locked, so concurrent files of the session never lose each other's notes."""
+    job = ImportJob.objects.select_for_update().only("checkpoint").get(pk=job_id)
+    checkpoint = dict(job.checkpoint or {})
+    checkpoint["auto"] = [*checkpoint.get("auto", []), [asset_id, name]]
+    ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
+
+
+def _positions_by_name(job: ImportJob) -> dict[int, str]:
+    """A browser session's files without a position from their names take the free ones in
+    name order, whatever order they arrived in (three at a time, a big file last)."""
+    named = [(int(pk), str(name)) for pk, name in (job.checkpoint or {}).get("auto", [])]
+    return asset_positions_by_name(named=named) if named else {}
+
+
+def upload_stopped_note(job: ImportJob, why: str = "") -> str:
+    """What a browser session's message adds when fewer files arrived than it announced:
+    the same words whether the page finished it or the stale-session sweep did."""
+    if job.progress_done >= job.progress_total:
+        return ""
+    return (f" The upload stopped after {job.progress_done} of {job.progress_total} files"
+            f"{why}.")
+
+
+#: Names a finish may list as not sent (network errors, 5xx) or skipped by the browser;
+#: more are counted, not listed.
+MAX_FINISH_NAMES = 200
+NOT_SENT_REASON = ("Not received: the browser could not send this file (network or server "
+                   "error); upload it again.")
+
+
+def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str]
+                         ) -> tuple[int, int]:
+    """Issues for files the browser did not send: those it failed to send, and those it
+    skipped by name (the reason is the server's own, never the page's words)."""
+    errors = warnings = 0
+    issues = []
+    for name in list(failed)[:MAX_FINISH_NAMES]:
+        issues.append(ImportIssue(job=job, filename=name[:512], reason=NOT_SENT_REASON,
+                                  level=ImportIssue.Level.ERROR))
+        errors += 1
+    for name in list(skipped)[:MAX_FINISH_NAMES]:
+        reason = archives.entry_name_problem(name)
+        if not reason:  # an image name or desktop metadata: not a skip the server would make
+            continue
+        level = (ImportIssue.Level.WARNING if reason.startswith("Skipped")
+                 else ImportIssue.Level.ERROR)
+        issues.append(ImportIssue(job=job, filename=name[:512], reason=reason, level=level))
+        errors += level == ImportIssue.Level.ERROR
+        warnings += level == ImportIssue.Level.WARNING
+    ImportIssue.objects.bulk_create(issues)
+    return errors, warnings
+
+
+def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
+                      skipped: Sequence[str] = ()) -> ImportJob:
+    """The page's end of a browser session. ``failed``: names the browser could not send
+    (network errors, 5xx after its retries); ``skipped``: names it did not send because they
+    are not image file names. Both are listed in the report. Files without a position from
+    their names are then put in name order (``_positions_by_name``); a second finish changes
+    nothing."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != JobStatus.RUNNING:
+            return job
+        errors, warnings = _finish_names_report(job, failed=failed, skipped=skipped)
+        job.error_count += errors
+        job.warning_count += warnings
         job.status = JobStatus.DONE
         job.finished_at = timezone.now()
-        job.message = import_summary(job)
+        job.message = (import_summary(job) + upload_stopped_note(job))[:1000]
         job.progress_total = max(job.progress_total, job.progress_done)
-        job.save(update_fields=["status", "finished_at", "message", "progress_total"])
-        events.import_finished(job.pk)
+        job.save(update_fields=["status", "finished_at", "message", "progress_total",
+                                "error_count", "warning_count"])
+    _positions_by_name(job)
+    events.import_finished(job.pk)
     return job
 
 
@@ -185,10 +277,9 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
     closed = 0
     for job in stale:
-        missing = max(0, job.progress_total - job.progress_done)
-        note = (f" The upload stopped after {job.progress_done} of {job.progress_total} files "
-                f"(no file for {idle // 60 or idle} {'min' if idle >= 60 else 's'}; the page "
-                "was probably closed)." if missing else "")
+        note = upload_stopped_note(
+            job, f" (no file for {idle // 60 or idle} {'min' if idle >= 60 else 's'}; the page "
+            "was probably closed)")
         status = JobStatus.DONE if job.progress_done else JobStatus.FAILED
         message = (import_summary(job) + note) if job.progress_done else (
             "No file arrived; the upload page was probably closed.")
@@ -196,6 +287,7 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
             pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
         ).update(status=status, finished_at=timezone.now(), message=message[:1000]):
             closed += 1
+            _positions_by_name(job)
             events.import_finished(job.pk)
     return closed
 

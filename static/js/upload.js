@@ -10,6 +10,12 @@
  *   data-autostart    "true": start as soon as files are dropped or picked
  *   data-refresh-url / data-refresh-target: reloaded through htmx once a batch is done
  *
+ * Files whose names are not image file names (the server's rule, given by the drop zone's
+ * data-image-extensions and data-not-image) are not sent: they are shown as skipped in the
+ * server's words, and a session's finish lists them in the report, as a ZIP import does.
+ * Files are sent in name order, and a session's finish lists the files that could not be
+ * sent; the server then puts unpositioned files in name order, and the rows say where.
+ *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
  */
@@ -19,6 +25,30 @@
   const CONCURRENCY = 3;
   const RETRIES = 2; // network errors and 5xx only: a refused file is an answer, not a failure
   const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
+  const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
+
+  /* The server's order for files without a position (archives.name_order_key): by path,
+   * folder by folder, by code point. */
+  function byPath(a, b) {
+    const x = (a.path || a.file.name).split("/");
+    const y = (b.path || b.file.name).split("/");
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    }
+    return x.length - y.length;
+  }
+
+  /* '' for an image file name, else why the server would skip it (its words). */
+  function notImageReason(zone, name) {
+    const known = (zone && zone.dataset.imageExtensions || "").split(/\s+/).filter(Boolean);
+    if (!known.length) return ""; // no rule given: the server decides
+    const base = name.split("/").pop();
+    const dot = base.lastIndexOf(".");
+    const ext = dot > 0 ? base.slice(dot) : "";
+    if (ext && known.includes(ext.toLowerCase())) return "";
+    return (zone.dataset.notImage || "Skipped: not an image file name ({ext}).")
+      .replace("{ext}", ext || "no extension");
+  }
 
   function csrfToken(root) {
     const input = root.querySelector("input[name=csrfmiddlewaretoken]") ||
@@ -259,7 +289,17 @@
         }
         // A ZIP belongs to the ZIP import (read by the worker), not to the image uploads.
         if (/\.zip$/i.test(file.name) && this.handOverZip(file)) continue;
-        this.items.push(this.row({ file: file, path: path, loaded: 0, done: false }));
+        const item = this.row({ file: file, path: path, loaded: 0, done: false });
+        const skip = notImageReason(this.dropzone, path || file.name);
+        if (skip) {
+          // not sent: what the preview and a ZIP import skip, said in the same words
+          item.state = "skipped";
+          item.done = true;
+          item.li.className = item.li.dataset.status = "skipped";
+          item.outcome.textContent = skip;
+          this.listFailure(item, { reason: skip });
+        }
+        this.items.push(item);
       }
       this.status.hidden = false;
       this.update();
@@ -269,9 +309,11 @@
 
     refreshPreview() {
       if (!this.previewUrl || !this.preview || this.running) return;
-      const names = this.items.filter((i) => !i.state).map((i) => i.path || i.file.name);
+      const pending = this.items.filter((i) => !i.state);
+      const names = this.items.filter((i) => !i.state || i.state === "skipped")
+        .map((i) => i.path || i.file.name);
       const product = this.form.querySelector("input[name=product]");
-      if (!names.length || (product && product.value.trim())) {
+      if (!pending.length || (product && product.value.trim())) {
         this.preview.hidden = true;
         return;
       }
@@ -321,7 +363,9 @@
     }
 
     counts() {
-      const c = { total: this.items.length, stored: 0, duplicate: 0, rejected: 0, pending: 0 };
+      const c = {
+        total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
+      };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
         else c.pending += 1;
@@ -331,14 +375,16 @@
 
     update() {
       const c = this.counts();
-      const bytes = this.items.reduce((sum, i) => sum + i.file.size, 0) || 1;
-      const sent = this.items.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
+      const sendable = this.items.filter((i) => i.state !== "skipped");
+      const bytes = sendable.reduce((sum, i) => sum + i.file.size, 0) || 1;
+      const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
-      if (c.total - c.pending) {
+      if (c.total - c.pending - c.skipped) {
         text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
+      if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
@@ -367,7 +413,9 @@
 
     async start() {
       if (this.running) return;
-      const pending = this.items.filter((i) => !i.state);
+      // In name order, so files usually arrive in the order they take positions in; the
+      // server's finish makes that order hold whatever order they arrive in.
+      const pending = this.items.filter((i) => !i.state).sort(byPath);
       if (!pending.length) return;
       this.running = true;
       this.result.replaceChildren();
@@ -387,7 +435,7 @@
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pending.length) }, worker));
-      await this.finish(session);
+      await this.finish(session, pending);
       this.running = false;
       this.update();
     }
@@ -409,6 +457,8 @@
         if (answer.data || (answer.status && answer.status < 500)) break;
         item.outcome.textContent = "retrying…";
       }
+      // no answer after the retries: the server may never have seen the file
+      item.notSent = !answer.data;
       const data = answer.data || {
         status: "rejected",
         reason: answer.status ? `Server error (HTTP ${answer.status}).` : "Network error.",
@@ -439,10 +489,26 @@
       this.failures.hidden = false;
     }
 
-    async finish(session) {
+    async finish(session, sent) {
       const parts = [];
       if (session.finish_url) {
-        const answer = await post(session.finish_url, new FormData(), this.token);
+        const body = new FormData();
+        const name = (i) => i.path || i.file.name;
+        for (const item of sent.filter((i) => i.notSent).slice(0, MAX_FINISH_NAMES)) {
+          body.append("failed", name(item));
+        }
+        const skipped = this.items.filter((i) => i.state === "skipped" && !i.reported);
+        for (const item of skipped.slice(0, MAX_FINISH_NAMES)) {
+          body.append("skipped", name(item));
+          item.reported = true;
+        }
+        const answer = await post(session.finish_url, body, this.token);
+        for (const moved of (answer.data && answer.data.positions) || []) {
+          // the session's end put unpositioned files in name order: say where they are now
+          const item = sent.find((i) => name(i) === moved.filename && i.state === "stored");
+          if (item) item.outcome.firstChild.textContent =
+            `stored → ${moved.product} ${moved.position}`;
+        }
         if (answer.data && answer.data.job_url) {
           const link = el("a", "", `Import #${answer.data.id}: ${answer.data.message}`);
           link.href = answer.data.job_url;

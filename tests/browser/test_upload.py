@@ -278,3 +278,61 @@ def test_it_previews_a_zip_with_the_manifest_inside_it(live_server, page, client
     expect(preview.locator('[data-preview-sku="MAN-1"] li')).to_have_count(2)
     expect(preview.locator("[data-preview-manifest-unread]")).to_have_count(0)
     assert not ImageAsset.objects.exists()
+
+
+def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
+        live_server, page, client, screenshot):
+    """QA 2026-12-02: the MAIN image follows the names, not the arrival order (shot1 is the
+    biggest file, so usually the last in); readme.txt and a GIF are skipped in the ZIP
+    import's words, never sent; a file the network lost is listed in the report."""
+    _log_in(page, live_server, client, manager())
+    files = {
+        "RACE-1_shot3.jpg": product_jpeg(700, 600, seed=3),
+        "RACE-1_shot1.jpg": product_jpeg(3000, 2400, seed=1),
+        "RACE-1_shot4.jpg": product_jpeg(700, 600, seed=4),
+        "RACE-1_shot2.jpg": product_jpeg(700, 600, seed=2),
+        "readme.txt": b"shoot notes\n",
+        "anim.gif": b"GIF89a" + bytes(64),
+    }
+    sent = []
+
+    def maybe_lose(route):
+        body = route.request.post_data_buffer or b""
+        name = body.split(b'filename="', 1)[1].split(b'"', 1)[0].decode()
+        sent.append(name)
+        if name == "RACE-1_shot4.jpg":
+            route.abort()  # a network error, every retry
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/catalog/imports/\d+/files$"), maybe_lose)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("input[name=regex]", "(?P<sku>RACE-1)_shot")
+    page.check("input[name=create_products]")
+    payload = [{"name": name, "type": "application/octet-stream",
+                "b64": base64.b64encode(data).decode()} for name, data in files.items()]
+    page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload])
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator('[data-file-list] li[data-filename="readme.txt"] .outcome')
+           ).to_have_text("Skipped: not an image file name (.txt).")
+    expect(uploader.locator('[data-file-list] li[data-filename="anim.gif"] .outcome')
+           ).to_have_text("Skipped: not an image file name (.gif).")
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_contain_text(
+        "6 files · 3 stored · 0 duplicate · 1 failed · 2 skipped")
+    assert "readme.txt" not in sent and "anim.gif" not in sent
+    assert list(dict.fromkeys(sent)) == [f"RACE-1_shot{n}.jpg" for n in (1, 2, 3, 4)]
+    expect(uploader.locator('[data-file-list] li[data-filename="RACE-1_shot1.jpg"] .outcome')
+           ).to_contain_text("stored → RACE-1 MAIN")
+    expect(uploader.locator("[data-result] a")).to_contain_text(
+        "The upload stopped after 3 of 4 files.")
+    screenshot("upload-name-order")
+    stored = dict(ImageAsset.live.values_list("original_filename", "position"))
+    assert stored == {"RACE-1_shot1.jpg": "MAIN", "RACE-1_shot2.jpg": "PT01",
+                      "RACE-1_shot3.jpg": "PT02"}
+    uploader.locator("[data-result] a").click()
+    issues = page.locator("table.issues")
+    expect(issues).to_contain_text("RACE-1_shot4.jpg")
+    expect(issues).to_contain_text("could not send this file")
+    expect(issues).to_contain_text("Skipped: not an image file name (.txt).")

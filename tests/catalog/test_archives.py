@@ -10,6 +10,9 @@ from catalog.ingest.archives import (
     ArchiveLimits,
     FolderSource,
     ZipSource,
+    entry_name_problem,
+    name_order_key,
+    not_image_reason,
     unsafe_name_reason,
 )
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
@@ -98,3 +101,28 @@ def test_it_walks_a_folder_in_order_without_following_links(tmp_path):
     entries = FolderSource(tmp_path, limits=LIMITS).entries()
     assert [(e.name, bool(e.problem)) for e in entries] == [
         ("1.jpg", False), ("b/2.jpg", False), ("inner.zip", True), ("linked", True)]
+
+
+def test_it_lists_zip_entries_in_name_order_as_a_folder_is_walked(tmp_path):
+    names = ["ORD-1/IMG_0003.jpg", "ORD-1/IMG_0001.jpg", "B.jpg", "ORD-1/IMG_0002.jpg",
+             "A/z.jpg", "A.jpg"]
+    data = zip_bytes(dict.fromkeys(names, jpeg_bytes(size=(600, 500))))
+    zipped = [e.name for e in ZipSource(io.BytesIO(data), limits=LIMITS).entries()]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    walked = [e.name for e in FolderSource(tmp_path, limits=LIMITS).entries()]
+    assert zipped == walked == sorted(names, key=name_order_key)
+    assert zipped == ["A/z.jpg", "A.jpg", "B.jpg", "ORD-1/IMG_0001.jpg", "ORD-1/IMG_0002.jpg",
+                      "ORD-1/IMG_0003.jpg"]
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("readme.txt", "Skipped: not an image file name (.txt)."),
+    ("anim.GIF", "Skipped: not an image file name (.GIF)."),
+    ("noext", "Skipped: not an image file name (no extension)."),
+    ("a/IMG_1.JPEG", ""),
+])
+def test_it_has_one_wording_for_names_that_are_not_images(name, reason):
+    assert not_image_reason(name) == reason
+    assert entry_name_problem(name) == reason

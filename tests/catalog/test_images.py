@@ -136,6 +136,14 @@ def test_it_flattens_transparency_onto_white():
     assert normalized.image.getpixel((500, 10)) == (255, 255, 255)
     assert normalized.image.getpixel((10, 10)) == (0, 0, 255)
     assert "flattened onto white" in normalized.colour_note
+    assert normalized.warnings == [images.TRANSPARENCY_WARNING]
+
+
+def test_it_gives_an_opaque_rgba_image_no_transparency_warning():
+    out = io.BytesIO()
+    Image.new("RGBA", (600, 500), (9, 9, 9, 255)).save(out, "PNG")
+    _, normalized = process(out.getvalue())
+    assert normalized.warnings == [] and normalized.colour_note == ""
 
 
 def test_it_encodes_the_working_copy_as_lossless_png():

@@ -211,6 +211,28 @@ def test_it_resumes_an_import_from_its_checkpoint_counting_each_file_once(faulty
     assert len(warned) == len(set(warned)) == job.warning_count == 6
 
 
+
+@pytest.mark.parametrize("dies_at", [0, 2])
+def test_it_warns_of_an_unmatched_manifest_row_once_across_a_resume(faulty_disk, sent,
+                                                                    settings, dies_at):
+    manifest = ContentFile(b"sku,filename\nJ00,J00_MAIN.jpg\nJ01,lost.jpg\n", name="m.csv")
+    job = _zip_job(3, manifest_file=manifest)
+
+    def die(done=None, total=None, issue=None):
+        if done == dies_at and total is not None:
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        import_runner.import_job_run(job_id=job.pk, progress=die, worker="dead@h:1")
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+    jobs.jobs_reconcile()
+    job = import_runner.import_job_run(job_id=job.pk)
+    assert job.status == JobStatus.DONE
+    lost = ImportIssue.objects.filter(job=job, reason__contains="lost.jpg, which is not in")
+    assert lost.count() == 1 and lost.get().filename == "m.csv"
+
+
 # --- resource faults ----------------------------------------------------------------------
 
 

@@ -106,3 +106,46 @@ def test_it_is_the_one_csv_escape_of_the_app():
 def test_it_reports_ragged_rows_with_line_numbers():
     with pytest.raises(ManifestError, match="line 2: 2 cells, the header has 3"):
         parse_manifest(b"sku,title,brand\nA,b\n")
+
+
+def test_it_reports_an_unclosed_quote_on_the_line_where_its_row_starts():
+    data = (b'sku,title\nA,ok\nB,"never closed\nC,x\nD,y\nE,z\nF,w\nG,v\n')
+    with pytest.raises(ManifestError) as info:
+        parse_manifest(data)
+    assert "row starting on line 3" in str(info.value)
+    assert "never closed" in str(info.value) and "line 8" not in str(info.value)
+
+
+def test_it_gives_a_multi_line_row_the_line_it_starts_on():
+    manifest = parse_manifest(b'sku,title,filename\nA,"two\nlines",a.jpg\nB,b,b.jpg\n')
+    assert [row.line for row in manifest.rows] == [2, 4]
+
+
+@pytest.mark.parametrize("magic", [b"PK\x03\x04\x14\x00\x06\x00",  # .xlsx
+                                   b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])  # .xls
+def test_it_says_an_excel_workbook_is_not_a_csv(magic):
+    with pytest.raises(ManifestError, match="an Excel workbook.*save it as CSV UTF-8"):
+        parse_manifest(magic + b"\x00" * 64)
+
+
+def test_it_refuses_an_unknown_position_with_its_line_before_anything_is_stored():
+    with pytest.raises(ManifestError, match="line 3: unknown position 'ZZZ'"):
+        parse_manifest(b"sku,title,filename,position\nA,a,a.jpg,MAIN\nB,b,b.jpg,zzz\n")
+
+
+def test_it_reads_image_numbers_as_positions():
+    manifest = parse_manifest(b"sku,filename,position\nA,a.jpg,2\nA,b.jpg,main\n")
+    assert [row.position for row in manifest.rows] == ["PT01", "MAIN"]
+
+
+def test_it_lists_rows_naming_files_that_are_not_among_the_names():
+    manifest = parse_manifest(b"sku,filename\nA,shoot/a.jpg\nB,B.JPG\nC,missing.jpg\nD,\n",
+                              name="manifest_bad3.csv")
+    assert manifest.name == "manifest_bad3.csv"
+    unmatched = manifest.unmatched(["shoot/a.jpg", "other/b.jpg"])
+    assert [(row.line, row.filename) for row in unmatched] == [(4, "missing.jpg")]
+
+
+def test_it_knows_the_line_of_each_products_fields():
+    manifest = parse_manifest(b"sku,title,filename\nA,,a1.jpg\nA,Boot,a2.jpg\nB,,b.jpg\n")
+    assert (manifest.where("A"), manifest.where("B")) == ("line 3", "line 4")

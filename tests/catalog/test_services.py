@@ -9,9 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from PIL import Image
 
 from catalog.errors import ManifestError, ProductFieldError, ThumbnailSizeError
+from catalog.ingest.images import TRANSPARENCY_WARNING
 from catalog.models import ImageAsset, ImportIssue, ImportJob, Product
+from catalog.selectors import import_job_report_csv
 from catalog.services.assets import (
     THUMB_DEFAULT,
     asset_ingest,
@@ -22,10 +25,12 @@ from catalog.services.assets import (
 from catalog.services.import_mapping import ImportRun
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import (
+    NOT_SENT_REASON,
     import_job_cancel,
     import_job_create,
     import_job_finish,
     import_job_upload_file,
+    import_uploads_close_stale,
 )
 from catalog.services.products import product_create, product_soft_delete, product_update
 from catalog.services.purge import purge_run
@@ -598,3 +603,147 @@ def test_it_imports_a_folder_per_sku_zip_as_one_product_per_folder(storage):
     skus = sorted(Product.objects.values_list("sku", flat=True))
     assert skus == ["EVAL-003", "SHOE-77"]
     assert Product.objects.get(sku="SHOE-77").assets.count() == 2
+
+
+# --- Positions in name order, manifest rows, early finishes (QA 2026-12-02) -------------------
+
+
+def _positions(sku: str) -> dict[str, str]:
+    return dict(ImageAsset.live.filter(product__sku=sku)
+                .values_list("original_filename", "position"))
+
+
+def test_it_gives_main_to_the_first_name_of_a_zip_whatever_the_entry_order(storage):
+    members = {f"ORD-1/IMG_000{n}.jpg": jpeg_bytes(size=(600, 500), seed=n) for n in (3, 1, 2)}
+    job = import_job_run(job_id=zip_job(members, create_products=True).pk)
+    assert job.imported_count == 3
+    assert _positions("ORD-1") == {"IMG_0001.jpg": "MAIN", "IMG_0002.jpg": "PT01",
+                                   "IMG_0003.jpg": "PT02"}
+
+
+def _session_send(job, names, data=None):
+    return {name: import_job_upload_file(
+        job_id=job.pk, fileobj=io.BytesIO((data or {}).get(name) or jpeg_bytes(
+            seed=sum(map(ord, name)))), filename=name) for name in names}
+
+
+def test_it_gives_main_to_the_first_name_of_a_browser_session_whatever_the_arrival_order(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            create_products=True)
+    results = _session_send(job, ["RACE-1/IMG_0003.jpg", "RACE-1/IMG_0002.jpg",
+                                  "RACE-1/IMG_0001.jpg"])
+    assert results["RACE-1/IMG_0001.jpg"].asset.position == "PT02"  # on arrival
+    job = import_job_finish(job_id=job.pk)
+    expected = {"IMG_0001.jpg": "MAIN", "IMG_0002.jpg": "PT01", "IMG_0003.jpg": "PT02"}
+    assert _positions("RACE-1") == expected
+    # a second finish (a retried request) changes nothing
+    import_job_finish(job_id=job.pk)
+    assert _positions("RACE-1") == expected
+
+
+def test_it_lets_explicit_positions_win_over_name_order_in_a_session(storage):
+    old = ProductFactory(sku="RACE-2")
+    ImageAssetFactory(product=old, position="PT01")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    _session_send(job, ["RACE-2/IMG_0002.jpg", "RACE-2/IMG_0001.jpg", "RACE-2_MAIN.jpg"])
+    import_job_finish(job_id=job.pk)
+    got = dict(ImageAsset.live.filter(product=old, import_job=job)
+               .values_list("original_filename", "position"))
+    assert got == {"RACE-2_MAIN.jpg": "MAIN", "IMG_0001.jpg": "PT02", "IMG_0002.jpg": "PT03"}
+    assert ImageAsset.live.filter(product=old, import_job=None).get().position == "PT01"
+
+
+def test_it_orders_what_arrived_when_a_session_file_fails(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            create_products=True)
+    results = _session_send(job, ["R3/IMG_0003.jpg", "R3/IMG_0001.jpg", "R3/IMG_0002.jpg"],
+                            {"R3/IMG_0001.jpg": b"not a photo"})
+    assert results["R3/IMG_0001.jpg"].status == "rejected"
+    import_job_finish(job_id=job.pk)
+    assert _positions("R3") == {"IMG_0002.jpg": "MAIN", "IMG_0003.jpg": "PT01"}
+
+
+def test_it_orders_an_abandoned_session_when_the_sweep_closes_it(storage, settings):
+    job = import_job_create(user=None, source_kind="upload", expected_files=4,
+                            create_products=True)
+    _session_send(job, ["R4/IMG_0002.jpg", "R4/IMG_0001.jpg"])
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_UPLOAD_IDLE_SECONDS + 5))
+    assert import_uploads_close_stale() == 1
+    assert _positions("R4") == {"IMG_0001.jpg": "MAIN", "IMG_0002.jpg": "PT01"}
+    job.refresh_from_db()
+    assert "The upload stopped after 2 of 4 files (no file for" in job.message
+
+
+def test_it_says_how_many_files_never_arrived_when_a_session_finishes_early(storage):
+    ProductFactory(sku="E1")
+    job = import_job_create(user=None, source_kind="upload", expected_files=5)
+    _session_send(job, ["E1_MAIN.jpg", "E1_PT01.jpg"])
+    job = import_job_finish(job_id=job.pk, failed=["E1_PT02.jpg", "E1_PT03.jpg"],
+                            skipped=["notes.txt", "E1_PT04.jpg"])
+    assert job.message == "2 imported, 2 refused. The upload stopped after 2 of 5 files."
+    assert issues(job) == {
+        "E1_PT02.jpg": NOT_SENT_REASON, "E1_PT03.jpg": NOT_SENT_REASON,
+        "notes.txt": "Skipped: not an image file name (.txt).",
+    }  # an image name listed as skipped is not the server's skip: not reported
+    assert (job.error_count, job.warning_count) == (2, 1)
+
+
+def test_it_skips_a_non_image_name_in_a_session_in_the_zip_import_words(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    results = _session_send(job, ["readme.txt", "anim.gif"],
+                            {"readme.txt": b"hello", "anim.gif": b"GIF89a" + b"\0" * 64})
+    assert {r.reason for r in results.values()} == {
+        "Skipped: not an image file name (.txt).", "Skipped: not an image file name (.gif)."}
+    job = import_job_finish(job_id=job.pk)
+    assert job.warning_count == 2 and job.error_count == 0
+
+
+def test_it_warns_of_manifest_rows_whose_file_is_not_in_the_zip(storage):
+    seen = []
+    manifest = ContentFile(b"sku,filename\nM1,m1.jpg\nM1,gone.jpg\nM2,shoot/also-gone.jpg\n",
+                           name="manifest_qa.csv")
+    job = zip_job({"m1.jpg": jpeg_bytes()}, manifest_file=manifest)
+    job = import_job_run(job_id=job.pk, progress=lambda **kw: seen.append(kw.get("issue")))
+    warned = list(job.issues.filter(level="warning").values_list("filename", "reason"))
+    assert warned == [
+        ("manifest_qa.csv", "Manifest line 3 names gone.jpg, which is not in the archive."),
+        ("manifest_qa.csv",
+         "Manifest line 4 names shoot/also-gone.jpg, which is not in the archive."),
+    ]
+    assert ("manifest_qa.csv", warned[0][1], "warning") in seen  # the command prints it
+    assert "gone.jpg, which is not in the archive" in import_job_report_csv(job=job)
+    assert job.imported_count == 1 and job.warning_count == 2
+
+
+def test_it_names_the_manifest_and_line_of_a_refused_product_and_creates_none(storage):
+    manifest = ContentFile(b"sku,title,gtin,filename\nQA001,ok,,a.jpg\n"
+                           b"QA003,bad,4006381333932,b.jpg\n", name="manifest_bad3.csv")
+    job = zip_job({"a.jpg": jpeg_bytes(size=(600, 500), seed=1),
+                   "b.jpg": jpeg_bytes(size=(600, 500), seed=2)}, manifest_file=manifest)
+    job = import_job_run(job_id=job.pk)
+    reasons = {(i.filename, i.reason) for i in job.issues.all()}
+    assert any(name == "manifest_bad3.csv" and reason.startswith(
+        "Line 3: product QA003 not created; its files are refused: gtin")
+        for name, reason in reasons), reasons
+    assert any(name == "b.jpg" and "manifest_bad3.csv line 3: Cannot create product 'QA003'"
+               in reason for name, reason in reasons), reasons
+    assert not Product.objects.filter(sku="QA003").exists()
+    assert (job.imported_count, job.products_created) == (1, 1)
+
+
+def test_it_refuses_a_manifest_with_an_unknown_position_before_creating_anything(storage):
+    manifest = ContentFile(b"sku,title,filename,position\nZ1,t,z.jpg,ZZZ\n", name="m.csv")
+    with pytest.raises(ManifestError, match="line 2: unknown position 'ZZZ'"):
+        import_job_create(user=None, source_kind="upload", manifest_file=manifest)
+    assert not Product.objects.exists()
+
+
+def test_it_warns_that_a_transparent_original_was_flattened(storage):
+    rgba = Image.new("RGBA", (800, 600), (0, 0, 0, 0))
+    rgba.paste((200, 10, 10, 255), (100, 100, 700, 500))
+    out = io.BytesIO()
+    rgba.save(out, "PNG")
+    result = ingest(ProductFactory(sku="CUT-1"), out.getvalue(), name="cut.png")
+    assert result.status == "stored" and TRANSPARENCY_WARNING in result.warnings
+    assert "original, with its transparency, is kept" in TRANSPARENCY_WARNING

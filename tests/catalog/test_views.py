@@ -651,3 +651,42 @@ def test_it_pluralises_the_products_created_by_an_import(manager_client):
     ImportJob.objects.filter(pk=job.pk).update(products_created=2)
     page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
     assert "2 products created" in page.content.decode()
+
+
+def test_it_finishes_a_session_with_the_files_the_browser_could_not_send(manager_client,
+                                                                          storage):
+    urls = manager_client.post(reverse("catalog:bulk_upload"),
+                               {"create_products": "on", "expected": "5"}, **JSON).json()
+    for name, seed in [("RACE-1/IMG_0003.jpg", 3), ("RACE-1/IMG_0002.jpg", 2)]:
+        answer = manager_client.post(urls["upload_url"], {
+            "file": upload(name.split("/")[1], product_jpeg(700, 600, seed=seed)),
+            "path": name}, **JSON).json()
+    assert answer["position"] == "PT01"  # IMG_0002 arrived second
+    finish = manager_client.post(urls["finish_url"], {
+        "failed": ["RACE-1/IMG_0001.jpg", "RACE-1/IMG_0004.jpg"], "skipped": ["readme.txt"],
+    }, **JSON).json()
+    assert finish["message"] == ("2 imported, 2 refused, 1 product created. The upload "
+                                 "stopped after 2 of 5 files.")
+    assert sorted((p["filename"], p["position"]) for p in finish["positions"]) == [
+        ("RACE-1/IMG_0002.jpg", "MAIN"), ("RACE-1/IMG_0003.jpg", "PT01")]
+    page = manager_client.get(urls["job_url"]).content.decode()
+    assert "RACE-1/IMG_0001.jpg" in page and "could not send this file" in page
+    assert "Skipped: not an image file name (.txt)." in page
+
+
+def test_it_gives_the_drop_zones_the_servers_image_name_rule(manager_client):
+    product = ProductFactory(sku="DZ-1")
+    for url in (reverse("catalog:bulk_upload"),
+                reverse("catalog:product_detail", args=[product.pk])):
+        page = manager_client.get(url).content.decode()
+        assert 'data-image-extensions=".avif .heic .heif .jpe .jpeg .jpg .png .tif .tiff ' \
+               '.webp"' in page
+        assert 'data-not-image="Skipped: not an image file name ({ext})."' in page
+
+
+def test_it_reports_where_an_unclosed_quote_starts_in_the_preview(manager_client):
+    page = manager_client.post(reverse("catalog:import_preview"), {
+        "names": ["a.jpg"],
+        "manifest": upload("manifest_bad3.csv", b"sku,filename\nA,\"a.jpg\n", "text/csv"),
+    }).content.decode()
+    assert "row starting on line 2" in page and "never closed" in page
