@@ -230,6 +230,45 @@ def test_it_spares_a_thin_bar_beside_a_gap_painted_away():
     assert metrics.iou(alpha, truth) > 0.98
 
 
+def wrong_ground_scene(seed=5):
+    """A red box the model took with a large patch of the ground beside it: smoothly shaded
+    earth (its colour drifts across it, no edge inside), about as big as the box and joined to
+    it along a wide front, in front of a blue-grey backdrop."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:H, :W].astype(np.float32)
+    rgb = np.zeros((H, W, 3), np.float32)
+    rgb[:] = (70, 110, 150)
+    box = np.zeros((H, W), np.uint8)
+    cv2.rectangle(box, (60, 90), (250, 290), 255, -1)
+    ground = np.zeros((H, W), np.uint8)
+    cv2.ellipse(ground, (300, 200), (150, 130), 0, 0, 360, 255, -1)
+    wrong = (ground > 0) & (box == 0)
+    shade = np.stack([150 + 60 * (xx - 250) / 160, 120 + 30 * (yy - 130) / 140,
+                      np.full_like(xx, 80)], -1)
+    rgb[wrong] = shade[wrong]
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 1.5)
+    rgb[box > 0] = RED
+    rgb = cv2.GaussianBlur(np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8),
+                           (3, 3), 0)
+    prior = cv2.GaussianBlur(np.maximum(box, ground), (5, 5), 0)
+    return rgb, prior, box, wrong
+
+
+def test_it_takes_most_of_a_large_wrong_region_with_one_deep_remove_click():
+    # the cutout is half a wrong region of smooth colour: its confident pixels are most of the
+    # object's colour samples, and one remove click deep inside used to take under a third of
+    # it (the patch that looked like the click); the smooth part of the cutout within the
+    # click's depth now counts as background colour as well
+    rgb, prior, truth, wrong = wrong_ground_scene()
+    pred = prior >= 128
+    click = next_click(pred, truth)
+    assert click is not None and not click[1]
+    got = retouch(rgb, prior, [click_stroke(*click)]).alpha
+    assert (got[wrong] >= 128).mean() < 0.45  # more than half of it goes
+    assert (got[truth > 0] >= 128).mean() > 0.999  # the box stays
+    assert metrics.iou(got, truth) > metrics.iou(prior, truth) + 0.15
+
+
 def test_it_solves_fractional_alpha_under_the_detail_brush():
     rgb, a = feathered_scene()
     hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
