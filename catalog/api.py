@@ -404,6 +404,9 @@ class SubscriptionOut(Schema):
     failure_streak: int
     failing_since: datetime | None = Field(
         None, description="Start of the current run of failed attempts (null after a success).")
+    previous_secret_expires_at: datetime | None = Field(
+        None, description="After a secret rotation: until then deliveries are signed with the "
+                          "replaced secret too (a second `v1,` signature).")
     created_at: datetime
 
 
@@ -454,6 +457,8 @@ def _sub_out(sub: WebhookSubscription) -> dict:
     return {"id": sub.pk, "url": sub.url, "events": sub.events, "description": sub.description,
             "is_active": sub.is_active, "disabled_reason": sub.disabled_reason,
             "failure_streak": sub.failure_streak, "failing_since": sub.failing_since,
+            "previous_secret_expires_at": sub.previous_secret_expires_at
+            if sub.previous_secret else None,
             "created_at": sub.created_at}
 
 
@@ -501,6 +506,20 @@ def webhook_update(request: HttpRequest, subscription_id: int, payload: Subscrip
     except ValidationError as exc:
         raise validation_problem(exc)
     return _sub_out(sub)
+
+
+@router.post("/webhooks/{subscription_id}/rotate-secret",
+             response={200: SubscriptionCreatedOut, **errors(403, 404)},
+             tags=["webhooks"], summary="Replace the signing secret (the answer holds it)",
+             description="The replaced secret keeps signing deliveries too (a second `v1,` "
+                         "signature in `webhook-signature`) until `previous_secret_expires_at` "
+                         "(CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS, 24 h by default), so the "
+                         "receiver can switch without rejecting events. Not repeat-safe: "
+                         "each call makes a new secret.")
+@decorate_view(needs(None))
+def webhook_rotate_secret(request: HttpRequest, subscription_id: int):
+    sub = webhooks.subscription_secret_rotate(subscription=_subscription(subscription_id))
+    return {**_sub_out(sub), "secret": sub.secret}
 
 
 @router.delete("/webhooks/{subscription_id}", response={204: None, **errors(403, 404)},

@@ -79,6 +79,10 @@ class WebhookSubscription(models.Model):
     events = models.JSONField(default=list)
     # Standard Webhooks secret ("whsec_" + base64); needed in clear to sign.
     secret = models.CharField(max_length=100, editable=False)
+    # After a rotation the replaced secret keeps signing (alongside the new one) until
+    # ``previous_secret_expires_at``, so receivers can switch without dropping events.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
     failure_streak = models.PositiveIntegerField(default=0)

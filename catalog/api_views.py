@@ -60,6 +60,30 @@ class KeyForm(forms.Form):
 
 #: where a created key waits for the redirected GET that shows it once
 NEW_KEY_SESSION_SLOT = "api_keys_new"
+#: where a rotated webhook signing secret waits for the same
+NEW_SECRET_SESSION_SLOT = "api_webhook_new_secret"  # noqa: S105 - a session slot name
+
+
+def _once_keep(request: HttpRequest, slot: str, value: str, *, page: str) -> None:
+    """Post/Redirect/Get for a secret shown once: it waits in the session (server-side,
+    never in a cookie or URL) for the redirected GET of ``page``."""
+    request.session[slot] = {"page": page, "value": value}
+
+
+def _once_take(request: HttpRequest, slot: str, *, page: str) -> str:
+    """The secret waiting for a GET of ``page``, forgotten as it is read (a reload does not
+    show it again); '' otherwise. Another page leaves it waiting."""
+    kept = request.session.get(slot) if request.method == "GET" else None
+    if not isinstance(kept, dict) or kept.get("page") != page:
+        return ""
+    del request.session[slot]
+    return str(kept.get("value") or "")
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # A page carrying a secret in clear must not be kept by the browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @capability_required(roles.VIEW)
@@ -78,21 +102,19 @@ def key_list(request: HttpRequest) -> HttpResponse:
                     user=request.user, name=form.cleaned_data["name"],
                     scope=form.cleaned_data["scope"],
                     expires_at=timezone.now() + timedelta(days=days) if days else None)
-                request.session[NEW_KEY_SESSION_SLOT] = created.token
+                _once_keep(request, NEW_KEY_SESSION_SLOT, created.token, page="api_keys")
                 return redirect("api_keys")
             except ValidationError as exc:
                 _form_errors(form, exc)
                 status = 400
         else:
             status = 400
-    new_token = request.session.pop(NEW_KEY_SESSION_SLOT, "") if request.method == "GET" else ""
+    new_token = _once_take(request, NEW_KEY_SESSION_SLOT, page="api_keys")
     response = render(request, "catalog/api_keys.html", {
         "form": form, "keys": selectors.api_key_list(user=request.user), "new_token": new_token,
         "now": timezone.now(),
     }, status=status)
-    if new_token:
-        response["Cache-Control"] = "no-store"
-    return response
+    return _no_store(response) if new_token else response
 
 
 @capability_required(roles.VIEW)
@@ -144,7 +166,7 @@ def _subscription(pk: int) -> WebhookSubscription:
         raise Http404("No such webhook subscription.")
 
 
-WEBHOOK_ACTIONS = ("enable", "disable", "delete", "redeliver_failed")
+WEBHOOK_ACTIONS = ("enable", "disable", "delete", "redeliver_failed", "rotate_secret")
 DELIVERY_PAGE_SIZE = 50
 
 
@@ -156,7 +178,8 @@ def _positive_int(value: str | None) -> int | None:
 @require_http_methods(["GET", "POST"])
 def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The delivery log (GET status=, before= / after= for older / newer pages); POST
-    action=enable|disable|delete|redeliver_failed."""
+    action=enable|disable|delete|redeliver_failed|rotate_secret. A rotated secret is shown
+    once, on the redirected GET (Post/Redirect/Get, as for API keys)."""
     _require_manager(request)
     sub = _subscription(pk)
     status = 200
@@ -169,6 +192,10 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
             webhooks.subscription_delete(subscription=sub)
             messages.success(request, f"Webhook to {sub.url} deleted.")
             return redirect("api_webhooks")
+        elif action == "rotate_secret":
+            sub = webhooks.subscription_secret_rotate(subscription=sub)
+            _once_keep(request, NEW_SECRET_SESSION_SLOT, sub.secret, page=f"webhook:{sub.pk}")
+            messages.success(request, "Signing secret rotated; copy the new one below.")
         elif action == "redeliver_failed":
             try:
                 count = webhooks.deliveries_redeliver_failed(subscription=sub)
@@ -187,10 +214,38 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = webhooks.deliveries_page(
         subscription=sub, status=state, before=_positive_int(request.GET.get("before")),
         after=_positive_int(request.GET.get("after")), size=DELIVERY_PAGE_SIZE)
-    return render(request, "catalog/api_webhook_detail.html", {
+    new_secret = _once_take(request, NEW_SECRET_SESSION_SLOT, page=f"webhook:{sub.pk}")
+    response = render(request, "catalog/api_webhook_detail.html", {
         "sub": sub, "deliveries": page.items, "page": page, "status": state,
-        "statuses": DeliveryStatus.choices,
+        "statuses": DeliveryStatus.choices, "new_secret": new_secret,
+        "previous_secret_signs": bool(sub.previous_secret and sub.previous_secret_expires_at
+                                      and sub.previous_secret_expires_at > timezone.now()),
         "paged": bool(request.GET.get("before") or request.GET.get("after"))}, status=status)
+    # The page shows the signing secret (in its <details>) on every visit, not only now.
+    return _no_store(response)
+
+
+@capability_required(roles.VIEW)
+@require_http_methods(["GET", "POST"])
+def webhook_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change URL, events and description (the checks of creation, SSRF guard included);
+    the secret and the delivery log stay."""
+    _require_manager(request)
+    sub = _subscription(pk)
+    form = WebhookForm(request.POST or None, initial={
+        "url": sub.url, "events": sub.events, "description": sub.description})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                webhooks.subscription_update(subscription=sub, **form.cleaned_data)
+                messages.success(request, "Webhook saved.")
+                return redirect("api_webhook_detail", pk=sub.pk)
+            except ValidationError as exc:
+                _form_errors(form, exc)
+        status = 400
+    return render(request, "catalog/api_webhook_edit.html", {"form": form, "sub": sub},
+                  status=status)
 
 
 @capability_required(roles.VIEW)

@@ -251,10 +251,41 @@ def subscription_update(*, subscription: WebhookSubscription, url: str | None = 
             subscription.failure_streak = 0
             subscription.failing_since = None
             subscription.disabled_reason = ""
-    subscription.save()
+    # Only what this call may change: a full save of a row read before a concurrent
+    # "Rotate secret" would put the old secret back.
+    subscription.save(update_fields=["url", "events", "description", "is_active",
+                                     "failure_streak", "failing_since", "disabled_reason"])
     if resume:
         _deliveries_resume(subscription_id=subscription.pk)
     return subscription
+
+
+@transaction.atomic
+def subscription_secret_rotate(*, subscription: WebhookSubscription) -> WebhookSubscription:
+    """A new signing secret. For CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS the replaced one keeps
+    signing too (a second ``v1,`` signature), so a receiver can switch to the new secret
+    without rejecting events in between; with 0 the old secret stops at once. Rotating again
+    within the grace period drops the oldest secret (only the last replaced one is kept)."""
+    sub = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    grace = settings.CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS
+    sub.previous_secret = sub.secret if grace else ""
+    sub.previous_secret_expires_at = (timezone.now() + timedelta(seconds=grace)
+                                      if grace else None)
+    sub.secret = secret_generate()
+    sub.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return sub
+
+
+def signatures(*, sub: WebhookSubscription, msg_id: str, timestamp: int, body: bytes,
+               now: datetime | None = None) -> str:
+    """The ``webhook-signature`` value: the current secret's signature, then the replaced
+    secret's while its grace period lasts (space-separated, as Standard Webhooks allows)."""
+    values = [sign(secret=sub.secret, msg_id=msg_id, timestamp=timestamp, body=body)]
+    until = sub.previous_secret_expires_at
+    if sub.previous_secret and until is not None and until > (now or timezone.now()):
+        values.append(sign(secret=sub.previous_secret, msg_id=msg_id, timestamp=timestamp,
+                           body=body))
+    return " ".join(values)
 
 
 def _deliveries_resume(*, subscription_id: int) -> int:
@@ -362,8 +393,8 @@ def delivery_attempt(*, delivery_id: int) -> str:
     headers = {
         "Content-Type": "application/json", "User-Agent": "Cutroom-Webhooks/1",
         "webhook-id": delivery.msg_id, "webhook-timestamp": str(stamp),
-        "webhook-signature": sign(secret=sub.secret, msg_id=delivery.msg_id, timestamp=stamp,
-                                  body=body),
+        "webhook-signature": signatures(sub=sub, msg_id=delivery.msg_id, timestamp=stamp,
+                                        body=body),
     }
     started = time.monotonic()
     code, error = post_signed(url=sub.url, headers=headers, body=body,

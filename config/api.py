@@ -8,7 +8,7 @@ import logging
 import time
 from functools import wraps
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
@@ -159,12 +159,32 @@ def _unknown_path(request: HttpRequest, **kwargs):
                                  "listed at /api/v1/docs.", slug="not-found")
 
 
+def _method_problem(view):
+    """A known path asked with a method none of its operations has: ninja's path view answers
+    a plain-text 405 itself (no exception reaches the handlers above), so turn it into the
+    API's problem+json here, keeping the methods it allows in ``Allow``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        allowed = sorted({m.strip().upper() for m in response.get("Allow", "").split(",")
+                          if m.strip()})
+        return problem_response(
+            405, f"{request.method} is not allowed on {request.path}; allowed: "
+                 f"{', '.join(allowed)}.", slug="method-not-allowed",
+            headers={"Allow": ", ".join(allowed)})
+
+    return wrapper
+
+
 def _api_urls() -> list:
     patterns, _, _ = api.urls
     for pattern in patterns:
         if getattr(pattern, "name", "") == "api-root":  # kept: ninja reverses it
             pattern.callback = csrf_exempt(_unknown_path)
-        pattern.callback = _logged(pattern.callback)
+        pattern.callback = _logged(_method_problem(pattern.callback))
     return patterns
 
 
@@ -176,6 +196,7 @@ urlpatterns = [
     path("keys/<int:pk>/revoke", api_views.key_revoke, name="api_key_revoke"),
     path("webhooks/", api_views.webhook_list, name="api_webhooks"),
     path("webhooks/<int:pk>/", api_views.webhook_detail, name="api_webhook_detail"),
+    path("webhooks/<int:pk>/edit", api_views.webhook_edit, name="api_webhook_edit"),
     path("webhooks/deliveries/<int:pk>/redeliver", api_views.webhook_redeliver,
          name="api_webhook_redeliver"),
 ]

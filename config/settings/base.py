@@ -308,6 +308,9 @@ CUTROOM_WEBHOOK_TIMEOUT = env_int("CUTROOM_WEBHOOK_TIMEOUT", 5, minimum=1)
 CUTROOM_WEBHOOK_DISABLE_AFTER = env_int("CUTROOM_WEBHOOK_DISABLE_AFTER", 20, minimum=1)
 CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS = env_int(
     "CUTROOM_WEBHOOK_DISABLE_AFTER_SECONDS", int(sum(CUTROOM_WEBHOOK_RETRY_DELAYS)), minimum=1)
+# After "Rotate secret" the old secret signs too (a second v1 signature) for this long.
+CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS = env_int("CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS", 86400,
+                                               minimum=0)
 # SSRF guard: webhook URLs must resolve to public addresses and use https, unless allowed.
 CUTROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("CUTROOM_WEBHOOK_ALLOW_PRIVATE", False)
 CUTROOM_WEBHOOK_ALLOW_HTTP = env_bool("CUTROOM_WEBHOOK_ALLOW_HTTP", False)

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from catalog.ingest.positions import number_for_position
 from catalog.models import Product
+from catalog.paging import Page, newest_first
 
 from .. import variants
 from ..errors import PresetError
@@ -225,8 +226,12 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
     return plan
 
 
-def export_job_list(*, limit: int = 50) -> list[ExportJob]:
-    return list(ExportJob.objects.select_related("created_by")[:limit])
+def export_job_page(*, before: int | None = None, after: int | None = None,
+                    size: int = 50) -> Page[ExportJob]:
+    """One page of export jobs with who started them, newest first (``catalog.paging``:
+    ``before`` an id for older jobs, ``after`` an id for newer ones)."""
+    return newest_first(ExportJob.objects.select_related("created_by"), before=before,
+                        after=after, size=size)
 
 
 def export_job_get(*, pk: int) -> ExportJob | None:

@@ -18,6 +18,7 @@ from ..services import export_jobs as export_services
 from ..services import renditions as rendition_services
 
 PREVIEW_PRODUCTS = 6
+RECENT_EXPORTS_PAGE_SIZE = 50
 
 
 class ExportForm(forms.Form):
@@ -93,9 +94,18 @@ def _job_or_404(job_id: int) -> ExportJob:
     return job
 
 
-def _list_context(form: ExportForm, collisions: list[str] | None = None,
+def _positive_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
+
+
+def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
                   preview: dict | None = None) -> dict:
-    return {"form": form, "jobs": export_selectors.export_job_list(),
+    """The form and one page of recent exports (GET before= / after= for older / newer)."""
+    before, after = _positive_int(request.GET.get("before")), _positive_int(
+        request.GET.get("after"))
+    page = export_selectors.export_job_page(before=before, after=after,
+                                            size=RECENT_EXPORTS_PAGE_SIZE)
+    return {"form": form, "jobs": page.items, "page": page, "paged": bool(before or after),
             "collisions": collisions or [], "preview": preview}
 
 
@@ -116,8 +126,10 @@ def _preview(form: ExportForm) -> dict:
 def _preview_page(request: HttpRequest, data) -> HttpResponse:
     form = ExportForm(data)
     if not form.is_valid():
-        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
-    return render(request, "cutouts/export/list.html", _list_context(form, preview=_preview(form)))
+        return render(request, "cutouts/export/list.html", _list_context(request, form),
+                      status=400)
+    return render(request, "cutouts/export/list.html",
+                  _list_context(request, form, preview=_preview(form)))
 
 
 @capability_required(roles.EXPORT)
@@ -128,7 +140,8 @@ def export_list(request: HttpRequest) -> HttpResponse:
     initial = {"presets": ["amazon_main"]}
     if request.GET.get("sku"):
         initial["skus"] = "\n".join(request.GET.getlist("sku"))
-    return render(request, "cutouts/export/list.html", _list_context(ExportForm(initial=initial)))
+    return render(request, "cutouts/export/list.html",
+                  _list_context(request, ExportForm(initial=initial)))
 
 
 @capability_required(roles.EXPORT)
@@ -146,7 +159,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return _preview_page(request, request.POST)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+        return render(request, "cutouts/export/list.html", _list_context(request, form),
+                      status=400)
     data = form.cleaned_data
     try:
         job = export_services.export_job_create(
@@ -160,11 +174,12 @@ def export_start(request: HttpRequest) -> HttpResponse:
         form.add_error(None, "File names would collide; nothing was started. Fix the SKUs, "
                              "ASINs, GTINs or image positions below, or change the naming.")
         return render(request, "cutouts/export/list.html",
-                      _list_context(form, exc.collisions), status=400)
+                      _list_context(request, form, exc.collisions), status=400)
     except ExportError as exc:
         # the service names the field at fault (specs, presets, folder): show it there
         form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-        return render(request, "cutouts/export/list.html", _list_context(form), status=400)
+        return render(request, "cutouts/export/list.html", _list_context(request, form),
+                      status=400)
     messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
     return redirect("cutouts:export_detail", job_id=job.pk)
 

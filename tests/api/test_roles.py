@@ -37,6 +37,7 @@ MATRIX = {
     ("get", "/api/v1/webhooks/{subscription_id}"): (MANAGER, None),
     ("patch", "/api/v1/webhooks/{subscription_id}"): (MANAGER, {"is_active": False}),
     ("delete", "/api/v1/webhooks/{subscription_id}"): (MANAGER, None),
+    ("post", "/api/v1/webhooks/{subscription_id}/rotate-secret"): (MANAGER, None),
     ("get", "/api/v1/webhooks/{subscription_id}/deliveries"): (MANAGER, None),
     ("post", "/api/v1/webhooks/{subscription_id}/deliveries/redeliver-failed"): (MANAGER, None),
     ("post", "/api/v1/webhooks/deliveries/{delivery_id}/redeliver"): (MANAGER, None),
@@ -99,3 +100,29 @@ def test_it_allows_exactly_the_scopes_with_the_capability(scope, method, path):
     else:
         assert response.status_code == 403, (scope, method, url, response.status_code)
         assert response["Content-Type"] == "application/problem+json"
+
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.mark.parametrize("path", sorted({p for _, p in MATRIX}))
+def test_it_answers_a_wrong_method_with_a_problem_and_the_allowed_methods(path):
+    """A method no operation of a known path has: 405 as problem+json (like every other API
+    error), with ``Allow`` naming exactly the path's operations, before any key is checked."""
+    allowed = {m for m, p in MATRIX if p == path}
+    wrong = sorted(HTTP_METHODS - allowed)[0]
+    url = path.replace("{sku}", "ROLE-1").replace("{name}", "amazon_main")
+    url = url.split("{")[0] + "1" + url.split("}", 1)[1] if "{" in url else url
+    response = getattr(_client("manager"), wrong)(url)
+    assert response.status_code == 405, (wrong, url, response.status_code)
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Allow"] == ", ".join(sorted(m.upper() for m in allowed))
+    body = response.json()
+    assert body["status"] == 405 and body["type"] == "urn:cutroom:problem:method-not-allowed"
+    assert wrong.upper() in body["detail"] and url in body["detail"]
+
+
+def test_it_answers_405_before_asking_for_a_key():
+    response = ApiClient().delete("/api/v1/presets")
+    assert response.status_code == 405 and response["Allow"] == "GET"
+    assert response["Content-Type"] == "application/problem+json"

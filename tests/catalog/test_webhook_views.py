@@ -134,3 +134,95 @@ def test_it_clears_the_stale_error_on_redeliver(client, sub, sent):
     client.post(f"/api/webhooks/deliveries/{delivery.pk}/redeliver")
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING and delivery.last_error == ""
+
+
+# --- editing and secret rotation ------------------------------------------------------------
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Host names resolve to a public address (tests have no DNS); IP literals stay."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host.replace(".", "").isdigit() or ":" in host:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def test_it_edits_a_webhook_and_keeps_its_secret_and_log(client, sub, public_dns):
+    delivery = _delivery(sub)
+    secret = sub.secret
+    client.force_login(manager())
+    form = client.get(f"/api/webhooks/{sub.pk}/edit")
+    assert form.status_code == 200
+    html = form.content.decode()
+    assert 'value="https://example.com/h"' in html
+    assert re.search(r'value="cutout.done"[^>]* checked', html)
+    assert f'href="/api/webhooks/{sub.pk}/edit"' in client.get(
+        f"/api/webhooks/{sub.pk}/").content.decode()
+    response = client.post(f"/api/webhooks/{sub.pk}/edit", {
+        "url": "https://example.org/new", "events": ["cutout.failed", "export.finished"],
+        "description": "Shop"})
+    assert response.status_code == 302 and response["Location"] == f"/api/webhooks/{sub.pk}/"
+    sub.refresh_from_db()
+    assert (sub.url, sub.events, sub.description) == (
+        "https://example.org/new", ["cutout.failed", "export.finished"], "Shop")
+    assert sub.secret == secret
+    assert _rows(client.get(response["Location"]).content.decode()) == [delivery.msg_id]
+
+
+def test_it_refuses_an_unsafe_or_empty_edit_and_changes_nothing(client, sub):
+    client.force_login(manager())
+    refused = client.post(f"/api/webhooks/{sub.pk}/edit",
+                          {"url": "https://127.0.0.1/x", "events": ["cutout.done"]})
+    assert refused.status_code == 400 and b"private or loopback" in refused.content
+    no_events = client.post(f"/api/webhooks/{sub.pk}/edit", {"url": "https://example.com/h"})
+    assert no_events.status_code == 400
+    sub.refresh_from_db()
+    assert sub.url == "https://example.com/h" and sub.events == ["cutout.done"]
+
+
+def test_it_keeps_editing_and_rotating_to_managers(client, sub):
+    secret = sub.secret
+    client.force_login(reviewer())
+    assert client.get(f"/api/webhooks/{sub.pk}/edit").status_code == 403
+    assert client.post(f"/api/webhooks/{sub.pk}/edit", {
+        "url": "https://example.org/x", "events": ["cutout.done"]}).status_code == 403
+    assert client.post(f"/api/webhooks/{sub.pk}/",
+                       {"action": "rotate_secret"}).status_code == 403
+    sub.refresh_from_db()
+    assert sub.secret == secret and sub.url == "https://example.com/h"
+    client.force_login(manager())
+    assert client.get("/api/webhooks/999999/edit").status_code == 404
+
+
+def test_it_shows_a_rotated_secret_once_and_never_lets_the_page_be_cached(client, sub):
+    old = sub.secret
+    client.force_login(manager())
+    response = client.post(f"/api/webhooks/{sub.pk}/", {"action": "rotate_secret"})
+    assert response.status_code == 302 and response["Location"] == f"/api/webhooks/{sub.pk}/"
+    sub.refresh_from_db()
+    assert sub.secret != old and sub.previous_secret == old
+    shown = client.get(response["Location"])
+    html = shown.content.decode()
+    assert shown["Cache-Control"] == "no-store"
+    assert f'<code id="new-secret-value">{sub.secret}</code>' in html
+    assert "two signatures" in html  # the grace period is explained
+    again = client.get(response["Location"])
+    assert 'id="new-secret"' not in again.content.decode()
+    assert again["Cache-Control"] == "no-store"  # the <details> still holds the secret
+
+
+def test_it_keeps_a_rotated_secret_for_the_page_it_was_made_on(client, sub):
+    other = WebhookSubscription.objects.create(url="https://example.com/o",
+                                               events=["cutout.done"],
+                                               secret=webhooks.secret_generate())
+    client.force_login(manager())
+    client.post(f"/api/webhooks/{sub.pk}/", {"action": "rotate_secret"})
+    assert 'id="new-secret"' not in client.get(f"/api/webhooks/{other.pk}/").content.decode()
+    assert 'id="new-secret"' in client.get(f"/api/webhooks/{sub.pk}/").content.decode()

@@ -3,6 +3,7 @@ disabled, resuming on re-enable, the paged delivery log, bulk redelivery, the SS
 IPv6 forms that wrap IPv4, and the webhooks queue."""
 
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -293,3 +294,120 @@ def test_it_has_a_worker_for_the_webhooks_queue_in_dev_and_test_workers():
     assert "cutouts-interactive,cutouts,default,webhooks" in inspect.getsource(dev.cmd_run)
     default = inspect.signature(workers.start_worker).parameters["queues"].default
     assert "webhooks" in default.split(",")
+
+
+# --- editing and secret rotation ------------------------------------------------------------
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Host names resolve to a public address (tests have no DNS); IP literals stay as they
+    are, so the SSRF guard still sees a loopback one."""
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host.replace(".", "").isdigit() or ":" in host:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def _sub(**fields):
+    return WebhookSubscription.objects.create(
+        url="https://example.com/h", events=["cutout.done"], secret=webhooks.secret_generate(),
+        **fields)
+
+
+def test_it_edits_url_events_and_description_with_the_checks_of_creation(public_dns):
+    sub = _sub()
+    secret = sub.secret
+    webhooks.subscription_update(subscription=sub, url=" https://example.org/new ",
+                                 events=["export.finished", "export.finished"],
+                                 description="PIM")
+    sub.refresh_from_db()
+    assert (sub.url, sub.events, sub.description) == (
+        "https://example.org/new", ["export.finished"], "PIM")
+    assert sub.secret == secret
+    with pytest.raises(ValidationError) as refused:
+        webhooks.subscription_update(subscription=sub, url="https://127.0.0.1/x")
+    assert "private or loopback" in refused.value.message_dict["url"][0]
+    with pytest.raises(ValidationError):
+        webhooks.subscription_update(subscription=sub, url="http://example.org/plain")
+    with pytest.raises(ValidationError):
+        webhooks.subscription_update(subscription=sub, events=["nope"])
+    sub.refresh_from_db()
+    assert sub.url == "https://example.org/new" and sub.events == ["export.finished"]
+
+
+def test_it_keeps_a_concurrent_rotation_when_an_edit_is_saved():
+    sub = _sub()
+    stale = WebhookSubscription.objects.get(pk=sub.pk)  # a page read before the rotation
+    rotated = webhooks.subscription_secret_rotate(subscription=sub)
+    webhooks.subscription_update(subscription=stale, description="edited")
+    sub.refresh_from_db()
+    assert sub.secret == rotated.secret and sub.description == "edited"
+
+
+def test_it_signs_with_the_old_and_the_new_secret_during_the_grace_period():
+    sub = _sub()
+    old = sub.secret
+    before = timezone.now()
+    sub = webhooks.subscription_secret_rotate(subscription=sub)
+    assert sub.secret != old and sub.secret.startswith("whsec_")
+    grace = timedelta(seconds=settings.CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS)
+    assert grace == timedelta(hours=24)
+    assert sub.previous_secret == old
+    assert before + grace <= sub.previous_secret_expires_at <= timezone.now() + grace
+    stamp = int(time.time())
+    value = webhooks.signatures(sub=sub, msg_id="msg_1", timestamp=stamp, body=b"{}")
+    assert len(value.split()) == 2
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(stamp), "webhook-signature": value}
+    assert webhooks.verify(secret=old, headers=headers, body=b"{}")
+    assert webhooks.verify(secret=sub.secret, headers=headers, body=b"{}")
+    later = sub.previous_secret_expires_at + timedelta(seconds=1)
+    value = webhooks.signatures(sub=sub, msg_id="msg_1", timestamp=stamp, body=b"{}", now=later)
+    headers["webhook-signature"] = value
+    assert len(value.split()) == 1
+    assert webhooks.verify(secret=sub.secret, headers=headers, body=b"{}")
+    assert not webhooks.verify(secret=old, headers=headers, body=b"{}")
+
+
+def test_it_drops_the_oldest_secret_when_rotating_twice_within_the_grace_period():
+    sub = _sub()
+    first = sub.secret
+    second = webhooks.subscription_secret_rotate(subscription=sub).secret
+    sub = webhooks.subscription_secret_rotate(subscription=sub)
+    assert sub.previous_secret == second and first not in (sub.secret, sub.previous_secret)
+
+
+@override_settings(CUTROOM_WEBHOOK_ROTATE_GRACE_SECONDS=0)
+def test_it_stops_the_old_secret_at_once_without_a_grace_period():
+    sub = _sub()
+    old = sub.secret
+    sub = webhooks.subscription_secret_rotate(subscription=sub)
+    assert sub.previous_secret == "" and sub.previous_secret_expires_at is None
+    stamp = int(time.time())
+    value = webhooks.signatures(sub=sub, msg_id="msg_1", timestamp=stamp, body=b"{}")
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(stamp), "webhook-signature": value}
+    assert webhooks.verify(secret=sub.secret, headers=headers, body=b"{}")
+    assert not webhooks.verify(secret=old, headers=headers, body=b"{}")
+
+
+def test_it_sends_both_signatures_after_a_rotation(sent, monkeypatch):
+    sub = _sub()
+    old = sub.secret
+    sub = webhooks.subscription_secret_rotate(subscription=sub)
+    posted: list[tuple[dict, bytes]] = []
+
+    def post(*, url, headers, body, timeout):
+        posted.append((headers, body))
+        return 204, ""
+
+    monkeypatch.setattr(webhooks, "post_signed", post)
+    (pk,) = _events(1)
+    assert webhooks.delivery_attempt(delivery_id=pk) == "delivered"
+    headers, body = posted[0]
+    assert len(headers["webhook-signature"].split()) == 2
+    assert webhooks.verify(secret=old, headers=headers, body=body)
+    assert webhooks.verify(secret=sub.secret, headers=headers, body=body)

@@ -1,4 +1,5 @@
 import io
+import re
 import urllib.request
 import zipfile
 
@@ -287,3 +288,47 @@ def test_the_form_names_the_custom_spec_field_in_the_apis_words(client, sent):
     assert response.status_code == 400 and "Pick at least one preset." in (
         response.content.decode())
     assert not ExportJob.objects.exists()
+
+
+def _export_ids(html: str) -> list[int]:
+    table = html.split('id="export-jobs"', 1)[1].split("</table>", 1)[0]
+    return [int(pk) for pk in re.findall(r">Export (\d+)</a>", table)]
+
+
+def test_it_pages_recent_exports_newest_first_with_older_and_newer_links(
+        client, django_assert_max_num_queries):
+    from cutouts.selectors import export as export_selectors
+    from cutouts.views.export import RECENT_EXPORTS_PAGE_SIZE as size
+
+    boss = manager()
+    jobs = ExportJob.objects.bulk_create(
+        [ExportJob(presets=["amazon_main"], created_by=boss) for _ in range(2 * size + 3)])
+    newest = sorted((j.pk for j in jobs), reverse=True)
+    with django_assert_max_num_queries(1):  # the page and who started each job: one query
+        assert [j.created_by.pk for j in export_selectors.export_job_page(size=2)
+                .items] == [boss.pk, boss.pk]
+    client.force_login(boss)
+    url = reverse("cutouts:export_list")
+    first = client.get(url).content.decode()
+    assert _export_ids(first) == newest[:size]
+    assert "‹ Newer" not in first and "« Newest" not in first
+    older = re.search(r'href="/cutouts/export/\?before=(\d+)#recent-exports"', first)
+    assert older
+    second = client.get(url, {"before": older.group(1)}).content.decode()
+    assert _export_ids(second) == newest[size:2 * size] and "« Newest" in second
+    third_link = re.search(r'\?before=(\d+)#recent-exports"', second)
+    third = client.get(url, {"before": third_link.group(1)}).content.decode()
+    assert _export_ids(third) == newest[2 * size:] and "Older ›" not in third
+    newer = re.search(r'\?after=(\d+)#recent-exports"', third)
+    assert _export_ids(client.get(url, {"after": newer.group(1)}).content.decode()) == \
+        newest[size:2 * size]
+    # Nonsense in the query string is the first page, not a 500.
+    junk = client.get(url, {"before": "x", "after": "-1"})
+    assert junk.status_code == 200 and _export_ids(junk.content.decode()) == newest[:size]
+
+
+def test_it_shows_no_paging_links_when_every_export_fits_one_page(client, finished_job):
+    client.force_login(manager())
+    html = client.get(reverse("cutouts:export_list")).content.decode()
+    assert _export_ids(html) == [finished_job.pk]
+    assert 'aria-label="Pages of recent exports"' not in html

@@ -54,6 +54,7 @@ DECLARED = {
     # Webhook pages: the decorator lets every role read; the view then requires a manager.
     "api_webhooks": f"role:{roles.MANAGER}",
     "api_webhook_detail": f"role:{roles.MANAGER}",
+    "api_webhook_edit": f"role:{roles.MANAGER}",
     "api_webhook_redeliver": f"role:{roles.MANAGER}",
 }
 # Views that open GET to every role and check a stronger capability for POST inside.
