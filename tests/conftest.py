@@ -158,3 +158,14 @@ def two_models_installed(monkeypatch):
     rerun_models.cache_clear()
     yield
     rerun_models.cache_clear()
+
+
+@pytest.fixture
+def webhook_sends(monkeypatch):
+    """Webhook delivery ids handed to Celery, in order (nothing reaches a broker)."""
+    from catalog import enqueue
+
+    ids: list[int] = []
+    monkeypatch.setattr(enqueue, "webhook_deliveries_send",
+                        lambda batch, countdown=0: ids.extend(batch))
+    return ids

@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from catalog import enqueue, webhooks
+from catalog import webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from cutouts.models import Cutout, JobStatus
 from cutouts.services import batches, export_jobs, runs
@@ -28,12 +28,9 @@ LOOPBACK = override_settings(CUTROOM_WEBHOOK_ALLOW_PRIVATE=True,
 
 
 @pytest.fixture
-def queued(monkeypatch):
+def queued(webhook_sends):
     """Delivery ids handed to Celery, in order; ``drain`` plays the worker, bounded."""
-    sent: list[int] = []
-    monkeypatch.setattr(enqueue, "webhook_deliveries_send",
-                        lambda ids, countdown=0: sent.extend(ids))
-    return sent
+    return webhook_sends
 
 
 def drain(max_rounds: int = 20) -> None:

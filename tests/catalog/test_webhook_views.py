@@ -6,7 +6,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 
-from catalog import enqueue, webhooks
+from catalog import webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from catalog.api_views import DELIVERY_PAGE_SIZE
 from tests.factories import manager, reviewer
@@ -15,11 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    ids: list[int] = []
-    monkeypatch.setattr(enqueue, "webhook_deliveries_send",
-                        lambda batch, countdown=0: ids.extend(batch))
-    return ids
+def sent(webhook_sends):
+    return webhook_sends
 
 
 @pytest.fixture

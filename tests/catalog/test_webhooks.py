@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import timezone
 
-from catalog import enqueue, webhooks
+from catalog import webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from tests.api.receiver import Receiver
 from tests.factories import manager
@@ -25,12 +25,8 @@ LOOPBACK = override_settings(CUTROOM_WEBHOOK_ALLOW_PRIVATE=True, CUTROOM_WEBHOOK
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Delivery ids handed to Celery, in order (nothing reaches a broker)."""
-    ids: list[int] = []
-    monkeypatch.setattr(enqueue, "webhook_deliveries_send",
-                        lambda batch, countdown=0: ids.extend(batch))
-    return ids
+def sent(webhook_sends):
+    return webhook_sends
 
 
 def _events(n: int, event_type: str = "cutout.done") -> list[int]:
