@@ -169,3 +169,19 @@ def webhook_sends(monkeypatch):
     monkeypatch.setattr(enqueue, "webhook_deliveries_send",
                         lambda batch, countdown=0: ids.extend(batch))
     return ids
+
+
+@pytest.fixture
+def public_dns(monkeypatch):
+    """Host names resolve to a public address (tests have no DNS); IP literals stay as they
+    are, so the webhook SSRF guard still sees a loopback one."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host.replace(".", "").isdigit() or ":" in host:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)

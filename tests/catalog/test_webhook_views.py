@@ -136,21 +136,6 @@ def test_it_clears_the_stale_error_on_redeliver(client, sub, sent):
 # --- editing and secret rotation ------------------------------------------------------------
 
 
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Host names resolve to a public address (tests have no DNS); IP literals stay."""
-    import socket
-
-    real = socket.getaddrinfo
-
-    def resolve(host, port, *args, **kwargs):
-        if host.replace(".", "").isdigit() or ":" in host:
-            return real(host, port, *args, **kwargs)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-
-
 def test_it_edits_a_webhook_and_keeps_its_secret_and_log(client, sub, public_dns):
     delivery = _delivery(sub)
     secret = sub.secret

@@ -295,20 +295,6 @@ def test_it_has_a_worker_for_the_webhooks_queue_in_dev_and_test_workers():
 # --- editing and secret rotation ------------------------------------------------------------
 
 
-@pytest.fixture
-def public_dns(monkeypatch):
-    """Host names resolve to a public address (tests have no DNS); IP literals stay as they
-    are, so the SSRF guard still sees a loopback one."""
-    real = socket.getaddrinfo
-
-    def resolve(host, port, *args, **kwargs):
-        if host.replace(".", "").isdigit() or ":" in host:
-            return real(host, port, *args, **kwargs)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-
-
 def _sub(**fields):
     return WebhookSubscription.objects.create(
         url="https://example.com/h", events=["cutout.done"], secret=webhooks.secret_generate(),
