@@ -329,9 +329,11 @@ class FlagIn(StrictIn):
 
 class RerunIn(StrictIn):
     model: str | None = Field(None, max_length=60)
-    tta: bool = True
-    shadow: str = Field("none", description=f"One of: {', '.join(SHADOW_MODES)}.")
-    strength: str = Field("normal", description=f"One of: {', '.join(STRENGTHS)}.")
+    tta: bool | None = Field(None, description="Empty: the version's own.")
+    shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; empty: "
+                                                 "the version's own.")
+    strength: str | None = Field(None, description=f"One of: {', '.join(STRENGTHS)}; empty: "
+                                                   "the version's own.")
     profile: str | None = Field(None, description=f"One of: {', '.join(PROFILES)}; empty: "
                                                   "the version's own.")
     comment: str = Field("", max_length=2000)

@@ -1,4 +1,5 @@
-"""Refinement strengths a re-run offers: name -> setting overrides.
+"""Refinement strengths a re-run offers: name -> setting overrides, and which one a version's
+settings hold.
 
 A module of its own, importing nothing of the project, because both sides need the table:
 the re-run service applies it and the review selector reads a version's strength back from
@@ -16,3 +17,13 @@ STRENGTHS: Final[dict[str, dict]] = {
     "normal": {"refine": True, "edge_gain": 4.0},
     "strong": {"refine": True, "edge_gain": 8.0},
 }
+
+
+def strength_of(settings: dict | None) -> str:
+    """The refinement strength name a version's settings were made with: the first of
+    ``STRENGTHS`` whose overrides the settings hold, else "normal"."""
+    settings = settings or {}
+    for name, overrides in STRENGTHS.items():
+        if all(settings.get(k) == v for k, v in overrides.items()):
+            return name
+    return "normal"

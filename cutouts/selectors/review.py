@@ -21,7 +21,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
-from ..strengths import STRENGTHS
+from ..strengths import strength_of
 
 
 def cutouts_approved_current() -> QuerySet[Cutout]:
@@ -356,13 +356,8 @@ def review_facets() -> dict:
 
 
 def rerun_strength(settings: dict | None) -> str:
-    """The refinement strength name a version's settings were made with, for the re-run form:
-    the first of ``STRENGTHS`` whose overrides the settings hold, else "normal"."""
-    settings = settings or {}
-    for name, overrides in STRENGTHS.items():
-        if all(settings.get(k) == v for k, v in overrides.items()):
-            return name
-    return "normal"
+    """The refinement strength a version's settings were made with, for the re-run form."""
+    return strength_of(settings)
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
-from ..strengths import STRENGTHS
+from ..strengths import STRENGTHS, strength_of
 from .batches import cutout_rerun, cutout_settings_resolve, model_require_installed
 from .status import asset_status_sync
 
@@ -223,9 +223,10 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
 
 # --- re-run with other settings -----------------------------------------------------------
 
-def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: bool = True,
-                        shadow: str = "none", strength: str = "normal",
-                        profile: str | None = None, comment: str = "") -> Cutout:
+def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None,
+                        tta: bool | None = None, shadow: str | None = None,
+                        strength: str | None = None, profile: str | None = None,
+                        comment: str = "") -> Cutout:
     """Queue a new version of the cutout's asset with other settings (interactive queue);
     see ``cutout_review_rerun_start``."""
     return cutout_review_rerun_start(cutout=cutout, user=user, model=model, tta=tta,
@@ -233,14 +234,15 @@ def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None, tta: 
                                      comment=comment)[0]
 
 
-def _rerun_input_check(*, model: str | None, shadow: str, strength: str,
+def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str | None,
                        profile: str | None) -> None:
-    """Raise ReviewInputError naming the first value no re-run could use. The one place that
-    says what a re-run accepts: the API and the card both rely on it."""
-    if strength not in STRENGTHS:
+    """Raise ReviewInputError naming the first value no re-run could use (None: the
+    version's own, always usable). The one place that says what a re-run accepts: the API
+    and the card both rely on it."""
+    if strength is not None and strength not in STRENGTHS:
         raise ReviewInputError(f"Unknown refinement strength {strength!r}; one of: "
                                f"{', '.join(STRENGTHS)}.", field="strength")
-    if shadow not in SHADOW_MODES:
+    if shadow is not None and shadow not in SHADOW_MODES:
         raise ReviewInputError(f"Unknown shadow mode {shadow!r}; one of: "
                                f"{', '.join(SHADOW_MODES)}.", field="shadow")
     if profile and profile not in PROFILES:
@@ -256,13 +258,15 @@ def _rerun_input_check(*, model: str | None, shadow: str, strength: str,
 
 @transaction.atomic
 def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
-                              tta: bool = True, shadow: str = "none", strength: str = "normal",
-                              profile: str | None = None,
+                              tta: bool | None = None, shadow: str | None = None,
+                              strength: str | None = None, profile: str | None = None,
                               comment: str = "") -> tuple[Cutout, bool]:
     """Queue a new version of the cutout's asset with other settings (interactive queue), and
     whether it was created. The version it started from leaves the review queue: the
-    reviewer has judged it. ``profile`` empty: the version's own profile (``default`` when
-    that one is gone).
+    reviewer has judged it. ``tta``, ``shadow``, ``strength``, ``profile`` None: the
+    version's own, as the card's re-run panel starts from them (``default`` when its profile
+    is gone; a re-run of a ``shadow=keep`` version keeps its shadow unless told otherwise);
+    ``model`` None: the configured default.
 
     Values no re-run accepts raise ReviewInputError (naming the field); ReviewError is left
     for what this version's state refuses.
@@ -272,6 +276,12 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
     repeated request would otherwise compute the same version twice and queue both for
     review."""
     _rerun_input_check(model=model, shadow=shadow, strength=strength, profile=profile)
+    own = cutout.settings or {}
+    # TTA and strength are quality knobs of a profile: another profile brings its own
+    base = own if profile is None else PROFILES[profile].to_dict()
+    tta = bool(base.get("tta_flip", True)) if tta is None else tta
+    strength = strength_of(base) if strength is None else strength
+    shadow = (own.get("shadow") or "none") if shadow is None else shadow
     profile_name = profile or profile_or_default(cutout.profile)
     overrides = {"tta_flip": bool(tta), "shadow": shadow, **STRENGTHS[strength]}
     try:

@@ -275,6 +275,27 @@ def test_it_reruns_with_another_profile_and_answers_a_repeat_with_the_queued_one
     assert own.status_code == 201 and own.json()["profile"] == "default"
 
 
+def test_it_reruns_with_the_versions_own_settings_where_the_request_is_silent(reviewer_api):
+    from cutouts.imaging.settings import PROFILES
+
+    cutout = done_cutout()
+    own = {**PROFILES["default"].to_dict(), "shadow": "keep", "tta_flip": False,
+           "edge_gain": 2.0}
+    Cutout.objects.filter(pk=cutout.pk).update(settings=own, profile="default")
+    url = f"/api/v1/cutouts/{cutout.pk}/rerun"
+    same = Cutout.objects.get(pk=reviewer_api.post(url, {}).json()["id"]).settings
+    # a re-run of a kept-shadow version keeps its shadow, TTA and strength (as the card does)
+    assert (same["shadow"], same["tta_flip"], same["edge_gain"]) == ("keep", False, 2.0)
+    other = reviewer_api.post(url, {"profile": "soft"}).json()
+    moved = Cutout.objects.get(pk=other["id"]).settings
+    # another profile brings its own quality knobs; the shadow is the user's choice and stays
+    assert moved["shadow"] == "keep"
+    assert moved["tta_flip"] is PROFILES["soft"].tta_flip
+    told = reviewer_api.post(url, {"shadow": "none", "tta": True}).json()
+    told_settings = Cutout.objects.get(pk=told["id"]).settings
+    assert (told_settings["shadow"], told_settings["tta_flip"]) == ("none", True)
+
+
 def test_it_refuses_unknown_body_fields_naming_them(reviewer_api, manager_api):
     cutout = done_cutout()
     rerun = reviewer_api.post(f"/api/v1/cutouts/{cutout.pk}/rerun", {"profle": "soft"})
