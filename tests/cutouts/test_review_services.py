@@ -166,9 +166,9 @@ def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
     [v1] = done_cutouts(make_assets(1))
     [v2] = done_cutouts([v1.asset])
     user = reviewer()
-    running = review.cutout_review_rerun(cutout=v2, user=user)
+    running = review.cutout_review_rerun(cutout=v2, user=user)  # v2's own settings (fast)
     # other settings: the same ones would return the first re-run while it is queued
-    queued = review.cutout_review_rerun(cutout=v2, user=user, tta=False)
+    queued = review.cutout_review_rerun(cutout=v2, user=user, tta=True)
     predict, seen = fake_model.predict, []
 
     def choose_while_running(rgb):
