@@ -46,6 +46,13 @@ WORK_MAX = 1024  # long side of the graph cut; the preview runs at about this si
 TILE = 1024  # full-resolution tiles
 # px from its brush within which a detail stroke may change the band it joins (see _detail)
 DETAIL_REACH = 30.0
+# the detail brush's haze guard (see _spare_haze): a solid pixel the solve moves by at most
+# HAZE_MAX (0..255) keeps its value unless a pixel within HAZE_CLEAR px is solved in HAZE_MID
+# or the pixel's step is mostly a ridge of the matte (at least half of it, and HAZE_RIDGE)
+HAZE_MAX = 40
+HAZE_CLEAR = 2
+HAZE_MID = (64, 191)
+HAZE_RIDGE = 4
 HARD = 1e9
 
 
@@ -790,9 +797,10 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     brush, final SAD 39.8 vs 40.4 after 10 touches), but changes it only within ``reach`` px of
     its own brush; farther on, the earlier strokes' pixels keep their values (the joined solve
     moved them, and on soft-dev that was most of what made detail strokes raise SAD).
-    A band pixel whose solved alpha is within ``deadband`` (0..255) of its current alpha keeps
-    the current one: closed-form matting leaves a haze of about 0.03 over solid parts the brush
-    covers, which made strokes raise SAD; what is within that haze is not detail."""
+    A band pixel whose solved alpha is within ``deadband`` (0..255) of its alpha so far (earlier
+    strokes' solves included) keeps it, and so does a solid one the solve only hazes
+    (``_spare_haze``): closed-form matting leaves a haze of about 0.03 over solid parts the
+    brush covers, which made strokes raise SAD; what is within that haze is not detail."""
     from . import matting  # the one matting implementation (owned by the matting module)
 
     h, w = out.shape
@@ -834,10 +842,11 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                                              cv2.DIST_L2, 5) <= reach
                 new = _solve_piece(rgb, before, mine, (y0 + by, x0 + bx), matting)
                 write = mine & near
-                new = new[write[mine]]
-                if deadband:
-                    old = cur[by:by + bh, bx:bx + bw][write]
-                    new = np.where(np.abs(new.astype(np.int16) - old) <= deadband, old, new)
+                # the reference is the alpha so far (earlier strokes' solves included): an
+                # earlier stroke's pixel the re-solve barely moves keeps its value, not the
+                # value from before any detail solve
+                old = solved[by:by + bh, bx:bx + bw][write]
+                new = _spare_haze(new, mine, write, old, deadband)
                 solved[box[0]:box[1], box[2]:box[3]][write] = new
         cur[band] = solved[band]
         win = np.ascontiguousarray(rgb[y0:y1, x0:x1])
@@ -845,6 +854,38 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
         colours.append(((y0, y1, x0, x1), np.where(band[..., None], fg, 0).astype(np.uint8),
                         band))
     return colours
+
+
+def _spare_haze(new: np.ndarray, mine: np.ndarray, write: np.ndarray, old: np.ndarray,
+                deadband: int) -> np.ndarray:
+    """The values to write (at ``write``'s pixels) from one piece's solve ``new`` (at
+    ``mine``'s), against the alpha so far ``old`` (at ``write``'s).
+
+    A pixel keeps ``old`` where the solve moved it by at most ``deadband`` (0..255), and where
+    ``old`` is solid (0 or 255), the solve moved it by at most HAZE_MAX and no pixel within
+    HAZE_CLEAR px of it is solved well inside the mix (HAZE_MID): closed-form matting leaves a
+    haze over solid ground the brush covers (mean 4-8/255, tail ~40/255), and on soft-dev that
+    haze was what made most detail strokes that raised SAD do so. Structure is written: a
+    pixel next to one the matte puts at a real mix, a faint strand or gap (a ridge of the
+    solved matte: top-hat / black-hat over 5 px), a change beyond HAZE_MAX. Decided from the
+    solve and the alpha so far alone (no ground truth)."""
+    full = np.zeros(mine.shape, np.uint8)
+    full[mine] = new
+    mid = mine & (full >= HAZE_MID[0]) & (full <= HAZE_MID[1])
+    k = 2 * HAZE_CLEAR + 1
+    near_mid = cv2.dilate(mid.view(np.uint8),
+                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))[write] > 0
+    got = full[write]
+    step = np.abs(got.astype(np.int16) - old)
+    # a strand or a gap a few px wide stands out of the matte around it (top-hat / black-hat);
+    # the haze is flat: a pixel whose step is mostly such a ridge is structure, not haze
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    ridge = np.maximum(cv2.morphologyEx(full, cv2.MORPH_TOPHAT, ker),
+                       cv2.morphologyEx(full, cv2.MORPH_BLACKHAT, ker))[write]
+    structure = near_mid | (ridge.astype(np.int16) * 2 >= np.maximum(step, HAZE_RIDGE))
+    haze = ((old == 0) | (old == 255)) & (step <= HAZE_MAX) & ~structure
+    out: np.ndarray = np.where(haze | (step <= deadband), old, got)
+    return out
 
 
 def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,

@@ -289,6 +289,56 @@ def test_it_solves_fractional_alpha_under_the_detail_brush():
     assert fg[:, 0].mean() > fg[:, 1].mean() + 80
 
 
+def right_edge_scene(seed=0, strands=False):
+    # a solid product left of x = 150 with a hard edge, on a textured backdrop (blotches of
+    # about 3 px, +-30 levels); ``strands``: faint 1 px strands (alpha 0.35) leaving the edge
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    a = np.zeros((h, w), np.float32)
+    a[:, :150] = 1.0
+    if strands:
+        for y in range(30, 210, 12):
+            cv2.line(a, (150, y), (200, y + 20), 0.35, 1)
+
+    def texture():
+        t = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 3.0)
+        return t / t.std()
+
+    bg = np.array((190, 180, 170), np.float32) + 30 * texture()[..., None] * np.array(
+        (1, 0.7, 0.2), np.float32)
+    fg = np.array((120, 100, 90), np.float32) + 30 * texture()[..., None]
+    rgb = np.clip(a[..., None] * fg + (1 - a[..., None]) * bg, 0, 255).astype(np.uint8)
+    return rgb, a
+
+
+def test_it_leaves_an_edge_the_cutout_already_has_right_under_the_detail_brush():
+    # the cutout is exactly right (a hard edge); a detail stroke over it must not make it
+    # worse: closed-form matting put a haze over the solid sides (mean 1.5/255 over the brush,
+    # tail ~20/255), which the haze guard keeps out
+    rgb, a = right_edge_scene()
+    hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
+    stroke = Stroke("detail", 25.0, ((160.0, 40.0), (160.0, 200.0)))
+    got = retouch(rgb, hard, [stroke]).alpha
+    brush = rasterise([stroke], a.shape) > 0
+    change = np.abs(got.astype(int) - hard)
+    assert change[brush].mean() < 1.0  # 0..255
+    assert (change[brush] > 20).mean() < 0.005
+
+
+def test_it_still_brings_back_faint_strands_beside_the_edge():
+    # the haze guard keeps a solid pixel only where the matte is flat: faint strands (a ridge
+    # of the matte) next to the edge are still written, and the stroke now pays in its brush
+    # (the plain matte's haze over the backdrop made it worse: 1.02 x the cutout's error)
+    rgb, a = right_edge_scene(strands=True)
+    hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
+    stroke = Stroke("detail", 25.0, ((160.0, 40.0), (160.0, 200.0)))
+    got = retouch(rgb, hard, [stroke]).alpha / 255.0
+    brush = rasterise([stroke], a.shape) > 0
+    strand = brush & (a > 0.2) & (a < 0.5)
+    assert got[strand].mean() > 0.1  # the plain matte: 0.113; a guard blind to ridges: 0.082
+    assert np.abs(got - a)[brush].sum() < 0.9 * np.abs(hard / 255.0 - a)[brush].sum()
+
+
 def test_it_keeps_an_earlier_detail_stroke_beyond_the_reach_of_one_that_joins_it():
     # two strokes along the feathered edge, the second continuing the first: their bands join,
     # and the joint solve moved the first stroke's far end (a stroke made its far neighbour
