@@ -434,7 +434,10 @@
           await this.send(item, session.upload_url, position ? position.value : "");
         }
       };
-      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, pending.length) }, worker));
+      // Without a session's finish to put unpositioned files in name order (a product page's
+      // own uploader), the next free position goes by arrival: send them one at a time.
+      const lanes = session.finish_url ? CONCURRENCY : 1;
+      await Promise.all(Array.from({ length: Math.min(lanes, pending.length) }, worker));
       await this.finish(session, pending);
       this.running = false;
       this.update();

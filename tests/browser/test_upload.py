@@ -201,6 +201,22 @@ MANY_FILES_JS = """
 """
 
 
+def test_it_gives_a_product_pages_drop_its_positions_in_name_order(live_server, page, client):
+    product = ProductFactory(sku="SOLO-2")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/products/{product.pk}/")
+    # the first name is the biggest file: three at a time it arrived last and took PT02
+    sizes = {"IMG_0003.jpg": 500, "IMG_0001.jpg": 2400, "IMG_0002.jpg": 900}
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(side, side, seed=side)).decode()}
+               for name, side in sizes.items()]
+    page.evaluate(DROP_JS, ["[data-uploader] [data-dropzone]", payload])
+    expect(page.locator("#asset-grid figure.asset")).to_have_count(3, timeout=60_000)
+    placed = dict(ImageAsset.live.filter(product=product).values_list("original_filename",
+                                                                      "position"))
+    assert placed == {"IMG_0001.jpg": "MAIN", "IMG_0002.jpg": "PT01", "IMG_0003.jpg": "PT02"}
+
+
 def test_it_sends_320_dropped_files_one_per_request_three_at_a_time(live_server, page, client):
     """The client side at shoot scale; the server's per-file answers are stubbed, since the
     real ingest is covered above and 320 decodes would only measure the CPU."""
