@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from ..imaging.settings import PROFILES
 from ..models import (
     CUTOUT_LIVE,
     Cutout,
@@ -353,6 +354,13 @@ def review_facets() -> dict:
         "batches": list(CutoutBatch.objects.exclude(queue=CutoutQueue.INTERACTIVE, total__lte=1)
                         .order_by("-created_at").only("pk", "label")[:30]),
     }
+
+
+def rerun_profiles() -> list[dict]:
+    """The profiles a re-run offers, with the TTA and refinement strength each brings: the
+    card's panel shows them when another profile is picked, as the re-run service applies."""
+    return [{"name": name, "tta": s.tta_flip, "strength": strength_of(s.to_dict())}
+            for name, s in PROFILES.items()]
 
 
 def rerun_strength(settings: dict | None) -> str:

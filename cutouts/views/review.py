@@ -12,7 +12,7 @@ from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, ReviewInputError, TileError
-from ..imaging.settings import PROFILES, SHADOW_MODES
+from ..imaging.settings import SHADOW_MODES
 from ..models import Cutout, FlagReason
 from ..selectors import jobs as job_selectors
 from ..selectors import review as review_selectors
@@ -67,7 +67,7 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "rerun_strength": review_selectors.rerun_strength(card.cutout.settings),
         "reason_labels": REASON_LABELS,
         "shadow_modes": SHADOW_MODES,
-        "profiles": list(PROFILES),
+        "profiles": review_selectors.rerun_profiles(),
         "models": review_selectors.rerun_models(),
         "flag_open": False, "flag_reasons": [], "flag_comment": "",
         **extra,

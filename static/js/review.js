@@ -330,7 +330,17 @@
     var t = ev.target;
     if (t.matches("[data-rv-shadow]")) setShadow(t.checked);
     else if (t.matches("[data-rv-zoom-level]")) { prefs.zoom = parseInt(t.value, 10) || 2; save(); }
+    else if (t.matches("[data-rv-profile]")) profileKnobs(t);
   });
+  // Another profile brings its own TTA and refinement strength (the API applies the same):
+  // the panel shows what the re-run will use; the reviewer may still change them after.
+  function profileKnobs(select) {
+    var opt = select.options[select.selectedIndex], form = select.form;
+    var tta = form.querySelector('input[name="tta"]');
+    var strength = form.querySelector('select[name="strength"]');
+    if (tta && opt.dataset.tta) tta.checked = opt.dataset.tta === "1";
+    if (strength && opt.dataset.strength) strength.value = opt.dataset.strength;
+  }
   document.addEventListener("mousemove", moveLoupe);
 
   document.addEventListener("htmx:afterSettle", applyPrefs);

@@ -252,3 +252,22 @@ def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, scr
     expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
     page.wait_for_function("() => document.activeElement && document.activeElement.name "
                            "=== 'comment'")
+
+
+def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page, cutouts):
+    _login(page, live_server)
+    cutout = cutouts[0]  # cut with `fast`: no TTA
+    _card(page, live_server, cutout)
+    page.keyboard.press("r")
+    panel = page.locator("[data-rv-panel=rerun]")
+    expect(panel).to_be_visible()
+    tta, strength = panel.locator("input[name=tta]"), panel.locator("select[name=strength]")
+    expect(tta).not_to_be_checked()
+    page.select_option("[data-rv-panel=rerun] select[name=strength]", "strong")
+    page.select_option("[data-rv-panel=rerun] select[name=profile]", "default")
+    # what the re-run will use, as the service applies it for another profile
+    expect(tta).to_be_checked()
+    expect(strength).to_have_value("normal")
+    page.select_option("[data-rv-panel=rerun] select[name=profile]", "")
+    expect(tta).not_to_be_checked()
+    expect(strength).to_have_value("normal")  # the version's own

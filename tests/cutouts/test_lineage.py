@@ -79,7 +79,7 @@ def test_it_leaves_the_parent_out_while_another_rerun_of_it_is_queued(make_asset
     [v1] = done_cutouts(make_assets(1))
     user = reviewer()
     first = review.cutout_review_rerun(cutout=v1, user=user)
-    second = review.cutout_review_rerun(cutout=v1, user=user, tta=True)  # other settings than v1 (fast)
+    second = review.cutout_review_rerun(cutout=v1, user=user, tta=True)  # v1 is fast: others
     batches.cutout_batch_cancel(batch=first.batch)
     assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.SUPERSEDED
     assert runs.cutout_run(cutout_id=second.pk) == "done"

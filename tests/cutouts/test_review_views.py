@@ -552,7 +552,8 @@ def test_it_reruns_from_the_card_with_another_profile(client, cutouts):
     first = cutouts[0]
     url = reverse("cutouts:review_card", args=[first.pk])
     html = client.get(url, **HX).content.decode()
-    assert '<select name="profile"><option value="">' in html and '<option value="soft">' in html
+    assert '<select name="profile" data-rv-profile><option value=""' in html
+    assert '<option value="soft" data-tta="1" data-strength="normal">' in html
     client.post(url, {"action": "rerun", "model": "u2netp", "shadow": "none",
                       "strength": "normal", "profile": "soft"}, **HX)
     new = Cutout.objects.get(asset=first.asset, version=2)
