@@ -105,6 +105,16 @@ def _clean_folder(folder: str) -> str:
 
 
 @transaction.atomic
+def _spec_key(text: str) -> str:
+    """A spec as stored and compared: its canonical form, so one spec written twice with other
+    spaces, case or token order is one spec (it used to read as a file-name collision); a
+    spec that does not parse stays as typed, for the plan to name its bad tokens."""
+    try:
+        return variants.parse_spec(text).canonical()
+    except variants.SpecError:
+        return text
+
+
 def export_job_create(
     *, user=None, presets: Iterable[str] = (), specs: Iterable[str] = (),
     product_ids: Iterable[int] | None = None,
@@ -123,7 +133,7 @@ def export_job_create(
         raise ExportError(f"At most {MAX_SPECS} spec strings per export, not {len(specs)}.",
                           field="specs")
     presets = list(dict.fromkeys([*presets, *(
-        export_selectors.SPEC_PREFIX + s.replace("\x00", "")[:400] for s in specs)]))
+        export_selectors.SPEC_PREFIX + _spec_key(s.replace("\x00", "")[:400]) for s in specs)]))
     filters = _filters(product_ids, brand, approved_since)
     if destination not in ExportJob.Destination.values:
         raise ExportError(f"Unknown destination {destination!r}.", field="destination")

@@ -271,3 +271,29 @@ def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page,
     page.select_option("[data-rv-panel=rerun] select[name=profile]", "")
     expect(tta).not_to_be_checked()
     expect(strength).to_have_value("normal")  # the version's own
+
+
+def test_it_flags_from_the_card_without_javascript(live_server, browser, client, cutouts):
+    from tests.factories import reviewer as make_reviewer
+
+    user = make_reviewer()
+    client.force_login(user)
+    context = browser.new_context(java_script_enabled=False)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    page = context.new_page()
+    cutout = cutouts[0]
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    flag = page.locator("[data-rv-panel=flag]")
+    expect(flag).to_be_visible()  # no script to open it: shown open
+    expect(page.locator("[data-rv-open=flag]")).to_be_hidden()
+    flag.locator('input[name="reason"][value="other"]').check()
+    flag.locator('input[name="reason"][value="halo"]').check()
+    flag.locator("button[type=submit]").first.click()
+    # refused ("other" needs a comment): the page again, with the ticks kept
+    expect(flag.locator('input[name="reason"][value="halo"]')).to_be_checked()
+    flag.locator("textarea[name=comment]").fill("strap cut at the buckle")
+    flag.locator("button[type=submit]").first.click()
+    cutout.refresh_from_db()
+    assert cutout.review_status == ReviewStatus.FLAGGED
+    context.close()

@@ -12,6 +12,7 @@ from catalog.models import AssetStatus
 from cutouts import variants
 from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
+from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, review
 from cutouts.tasks import export_job_run_task
 from cutouts.variants import render as render_module
@@ -404,6 +405,15 @@ def test_it_names_the_field_of_a_refused_spec_or_preset(no_enqueue):
     too_many = refusal(specs=["square-600"] * (export_jobs.MAX_SPECS + 1))
     assert too_many.field == "specs" and "At most 20 spec strings" in str(too_many)
     assert not ExportJob.objects.exists()
+
+
+def test_it_takes_one_spec_written_several_ways_as_one(no_enqueue):
+    approved_cutout(size=MARKET_PHOTO)
+    job = export_jobs.export_job_create(specs=[
+        "square-800|bg-ffffff|format-jpeg", "square-800 | bg-ffffff | format-jpeg",
+        "SQUARE-800|BG-FFFFFF|FORMAT-JPEG", "format-jpeg|bg-ffffff|square-800"])
+    canonical = variants.parse_spec("square-800|bg-ffffff|format-jpeg").canonical()
+    assert job.presets == [export_selectors.SPEC_PREFIX + canonical]
 
 
 def test_a_run_whose_worker_died_is_resumed_by_the_reconciler_once_its_heartbeat_is_stale(

@@ -249,6 +249,20 @@ def test_a_cancelled_export_says_what_it_rendered_before_the_cancel_not_exported
     for url in (reverse("cutouts:export_list"), reverse("cutouts:export_detail", args=[job.pk])):
         page = client.get(url).content.decode()
         assert "15 rendered before cancel" in page and "15 exported" not in page, url
+    # a cancelled run keeps no report of what it excluded: no count without its reasons
+    ExportJob.objects.filter(pk=job.pk).update(failed_count=1)
+    assert "excluded" not in client.get(reverse("cutouts:export_list")).content.decode()
+
+
+def test_a_cancelled_dry_run_says_so_not_what_it_would_export(client, sent):
+    approved_cutout(product=ProductFactory(asin="B0CANCEL05"))
+    job = export_jobs.export_job_cancel(job=export_jobs.export_job_create(
+        user=manager(), presets=["amazon_main"], dry_run=True))
+    ExportJob.objects.filter(pk=job.pk).update(progress_total=80)
+    client.force_login(manager())
+    for url in (reverse("cutouts:export_list"), reverse("cutouts:export_detail", args=[job.pk])):
+        page = client.get(url).content.decode()
+        assert "dry run cancelled" in page and "80 would be exported" not in page, url
 
 
 def test_the_form_exports_a_custom_spec_per_line(client, sent):
