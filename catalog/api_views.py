@@ -208,7 +208,8 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                     f"{', '.join(WEBHOOK_ACTIONS)}.")
             status = 400
         if status == 200:
-            return redirect("api_webhook_detail", pk=sub.pk)
+            # back to the log as it was filtered (the form posts to the page's own address)
+            return redirect(request.get_full_path())
     state = request.GET.get("status", "")
     state = state if state in DeliveryStatus.values else ""
     page = webhooks.deliveries_page(
