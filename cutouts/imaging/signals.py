@@ -91,6 +91,53 @@ def _count_between(x: np.ndarray, lo: float, hi: float) -> int:
     return int(cv2.countNonZero(inside))
 
 
+# "see-through inside": translucent alpha (SEE_LO < alpha < SEE_HI) at least SEE_DEPTH of the
+# product's size (the square root of its outline's area, holes filled) and SEE_DEPTH_MODEL
+# model px from its outline and from every clear (alpha <= SEE_LO) pixel, so a real hole (a
+# handle's loop) and the soft rims of the outline and of the holes never count. Measured on
+# the object's box at SEE_SCALE to twice that px per model px. Round numbers, not fitted.
+SEE_LO, SEE_HI, SEE_DEPTH, SEE_DEPTH_MODEL, SEE_SCALE = 0.1, 0.9, 0.05, 2.0, 2.0
+
+
+def see_through(alpha: np.ndarray, obj: np.ndarray, model_px: float) -> float:
+    """Share of the product's outline (alpha >= 0.5, holes filled) that is translucent deep
+    inside it: a solid part cut half-transparent (a cap the crop pass doubts) or glass.
+
+    alpha: float32 (H, W) in [0, 1]; obj: bool (H, W), alpha >= 0.5. 0.0 without an object.
+    """
+    obj_u8 = obj.view(np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(obj_u8)
+    if bw == 0:
+        return 0.0
+    # measured at 2-4 px per model px (as edge_support): the depth is a share of the size, so
+    # a 2 MP photo costs a ninth of the pixels for the same value
+    k = max(1, int(model_px / SEE_SCALE))
+    a = alpha[by:by + bh, bx:bx + bw]
+    o: np.ndarray = obj_u8[by:by + bh, bx:bx + bw]
+    if k > 1:
+        a = cv2.resize(a, (max(1, bw // k), max(1, bh // k)), interpolation=cv2.INTER_AREA)
+        o = (a >= 0.5).view(np.uint8)
+    # the box in a 1 px ring of background: the flood fill starts there, and the distance
+    # transform (which sees nothing beyond the array) measures from it where the object
+    # fills its box (the frame counts as outside)
+    o = cv2.copyMakeBorder(o, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    a = cv2.copyMakeBorder(a, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(o, None, (0, 0), 2)
+    filled = cv2.inRange(o, 0, 1)  # 255 on the object and its holes (not the fill's 2)
+    area = cv2.countNonZero(filled)
+    if area == 0:  # an object thinner than the reduction
+        return 0.0
+    # inside the outline and not clear: a clear pixel is a hole (or a cut) whose soft rim
+    # the distance keeps out
+    lo = float(np.nextafter(np.float32(SEE_LO), np.float32(np.inf)))  # inRange is inclusive
+    hi = float(np.nextafter(np.float32(SEE_HI), np.float32(-np.inf)))
+    src = cv2.bitwise_and(filled, cv2.inRange(a, lo, 2.0))
+    depth = max(SEE_DEPTH_MODEL * model_px / k, SEE_DEPTH * float(np.sqrt(area)))
+    deep = cv2.inRange(cv2.distanceTransform(src, cv2.DIST_L2, 3), depth, float(a.size))
+    translucent = cv2.bitwise_and(deep, cv2.inRange(a, lo, hi))
+    return float(cv2.countNonZero(translucent) / area)
+
+
 def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
                     background: np.ndarray | None = None,
                     pass_disagreement: float | None = None,
@@ -159,11 +206,15 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     # not glass, far more often than not
     core = inner2[box] > 0
     interior = float(alpha[box][core].mean()) if core.any() else 0.0
-    on_edges = edge_support(rgb, obj, model_px or max(h, w) / 320) if area else 0.0
+    model_px = model_px or max(h, w) / 320
+    on_edges = edge_support(rgb, obj, model_px) if area else 0.0
+    # a hint for the reviewer (a doubted cap and glass read alike), not part of the risk
+    inside = see_through(alpha, obj, model_px) if area else 0.0
     sig = {
         "empty": area == 0,
         "interior_alpha": round(interior, 4),
         "edge_support": round(on_edges, 4),
+        "see_through": round(inside, 4),
         "fill_ratio": round(area / total, 4),
         "fragment_count": fragments,
         "edge_softness_px": round(float(soft) / max(perimeter, 1), 3),

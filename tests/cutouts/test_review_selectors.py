@@ -38,7 +38,9 @@ def test_it_filters_by_product_batch_brand_model_and_preflag():
     a = _rows([0.3], brand="Zeta", preflags=["halo_risk", "fragments"])[0]
     b = _rows([0.2], model="birefnet", batch=batch, preflags=["touches_frame"])[0]
     c = _rows([0.1])[0]
+    d = _rows([0.05], preflags=["see_through"])[0]
     q = selectors.QueueFilters
+    assert list(selectors.review_queue(filters=q(preflag="see_through"))) == [d]
     assert list(selectors.review_queue(filters=q(brand="Zeta"))) == [a]
     assert list(selectors.review_queue(filters=q(model="birefnet"))) == [b]
     assert list(selectors.review_queue(filters=q(batch=batch.pk))) == [b]
@@ -47,7 +49,7 @@ def test_it_filters_by_product_batch_brand_model_and_preflag():
     assert list(selectors.review_queue(filters=q(product=str(c.asset.product_id)))) == [c]
     sku = c.asset.product.sku  # SKU-000123
     assert list(selectors.review_queue(filters=q(product=sku.lower()))) == [c]
-    assert len(selectors.review_queue(filters=q(product="sku-"))) == 3
+    assert len(selectors.review_queue(filters=q(product="sku-"))) == 4
     assert list(selectors.review_queue(filters=q(product=sku[1:]))) == []  # a start, not a part
 
 

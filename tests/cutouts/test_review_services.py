@@ -161,6 +161,22 @@ def test_it_stops_counting_the_parts_when_fragments_are_dismissed(make_assets, f
     assert after.risk < risk - 0.05
 
 
+def test_it_preflags_a_see_through_interior_as_a_hint_outside_the_risk():
+    from cutouts.imaging.signals import quality_signals
+    from tests.imaging.test_signals import see_through_scenes
+
+    rgb = np.zeros((300, 200, 3), np.uint8)
+    raised = {}
+    for name, alpha in see_through_scenes().items():
+        signals = quality_signals(alpha, alpha, rgb)
+        flags, risk = review.preflags_from_signals(signals)
+        raised[name] = "see_through" in flags
+        # the flag tells the reviewer; the queue's order does not move for it
+        assert risk == review.preflags_from_signals({**signals, "see_through": 0.0})[1]
+    assert raised == {"solid": False, "patched": True, "patched_low": True, "ring": False}
+    assert "glass is fine" in review.PREFLAGS["see_through"]
+
+
 def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
         make_assets, fake_model, no_broker, monkeypatch):
     [v1] = done_cutouts(make_assets(1))

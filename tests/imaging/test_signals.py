@@ -146,3 +146,37 @@ def test_it_reads_rim_core_and_parts_as_the_per_pixel_expressions_do():
         ys, xs = np.flatnonzero(obj.any(1)), np.flatnonzero(obj.any(0))
         box = alpha[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
         assert sig["confidence"] == round(float(np.abs(2 * box - 1).mean()), 4)
+
+
+def see_through_scenes() -> dict[str, np.ndarray]:
+    """Alpha of the same product cut three ways, with anti-aliased (soft) outlines: a solid
+    bottle, the bottle with a half-transparent patch deep inside (a doubted cap or label, cut
+    to 0.6 or to 0.3, below the object's own threshold) and a solid ring whose hole is real."""
+    def soft(a: np.ndarray) -> np.ndarray:
+        out: np.ndarray = cv2.GaussianBlur(a, (5, 5), 0)
+        return out
+
+    solid = np.zeros((300, 200), np.float32)
+    solid[60:260, 60:140] = 1.0
+    patched = solid.copy()
+    patched[120:180, 80:120] = 0.6
+    patched_low = solid.copy()
+    patched_low[120:180, 80:120] = 0.3
+    ring = np.zeros((300, 200), np.float32)
+    cv2.circle(ring, (100, 150), 80, 1.0, -1)
+    cv2.circle(ring, (100, 150), 35, 0.0, -1)  # a handle's loop: background seen through
+    return {"solid": soft(solid), "patched": soft(patched), "patched_low": soft(patched_low),
+            "ring": soft(ring)}
+
+
+def test_it_finds_a_see_through_patch_deep_inside_a_solid_product_only():
+    rgb = np.zeros((300, 200, 3), np.uint8)
+    sig = {k: quality_signals(a, a, rgb) for k, a in see_through_scenes().items()}
+    # the patch is 2400 of the outline's 16000 px, all of it 20 px inside (its blurred
+    # border adds a little)
+    assert 0.15 <= sig["patched"]["see_through"] <= 0.17
+    assert 0.15 <= sig["patched_low"]["see_through"] <= 0.17
+    # the outline's soft rim and the ring's hole (with its soft rim) never count
+    assert sig["solid"]["see_through"] == 0.0 and sig["ring"]["see_through"] == 0.0
+    # a see-through interior is a hint, not risk
+    assert risk_score({**sig["solid"], "see_through": 0.5}) == risk_score(sig["solid"])
