@@ -141,7 +141,7 @@ PREFLAGS: dict[str, str] = {
     "low_confidence": "Low confidence",
     "uncertain_edges": "Uncertain edges",
     # a hint, not a verdict: glass and clear plastic are translucent inside by right
-    "see_through": "See-through inside: a solid part may be cut half-transparent; glass is fine",
+    "see_through": "See-through inside (glass is fine)",
 }
 
 # the share of the product's outline translucent deep inside it (signals.see_through) above
