@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
@@ -23,6 +23,7 @@ from .api_support import (
     cursor_encode,
     errors,
     idempotent,
+    idempotent_replay_without,
     needs,
     principal,
     validation_problem,
@@ -38,8 +39,20 @@ MAX_LIMIT = 200
 
 
 def _text(value: str | None, limit: int) -> str:
+    """Free text (a search): cut to what the field can hold."""
     # NUL cannot be stored or searched on PostgreSQL; nobody types it on purpose.
     return (value or "").replace("\x00", "").strip()[:limit]
+
+
+def _ident(value: str | None, limit: int, *, field: str) -> str:
+    """An identifier (a SKU, a position): too long is a 422 naming ``field``, never cut,
+    since two different values cut to the same prefix would name the same row."""
+    text = (value or "").replace("\x00", "").strip()
+    if len(text) > limit:
+        message = f"String should have at most {limit} characters"
+        raise Problem(422, f"{field}: {message}", slug="validation",
+                      errors=[{"field": field, "message": message}])
+    return text
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -125,6 +138,10 @@ class UploadResultOut(Schema):
     code: str
     warnings: list[str]
     image: ImageOut | None = None
+    replaced: list[int] = Field(
+        default_factory=list,
+        description="Ids of the older images this file replaced at its position (`replace`), "
+                    "now deleted; each is named in `warnings` too.")
 
 
 class UploadOut(Schema):
@@ -239,7 +256,8 @@ def product_update(request: HttpRequest, product_id: int, payload: ProductPatch)
 def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
     """201 when the SKU was new, 200 when it was updated. A deleted SKU is refused."""
     try:
-        product, created = product_services.product_upsert(sku=_text(sku, 64), **payload.dict())
+        product, created = product_services.product_upsert(
+            sku=_ident(sku, 64, field="sku"), **payload.dict())
     except ValidationError as exc:
         raise validation_problem(exc)
     return Status(201 if created else 200, product_out(_with_assets(product)))
@@ -258,10 +276,16 @@ def product_delete(request: HttpRequest, product_id: int):
              tags=["products"], summary="Restore a soft-deleted product")
 @decorate_view(needs(roles.DELETE))
 def product_restore(request: HttpRequest, product_id: int):
-    """409 once purge removed the product's files and released its SKU."""
+    """409 when the product is not deleted (nothing to restore), and once purge removed the
+    product's files and released its SKU."""
+    product = _product(product_id, include_deleted=True)
     try:
-        product = product_services.product_restore(
-            product=_product(product_id, include_deleted=True))
+        if product.deleted_at is None:
+            # the service treats it as done (the UI's restore of a live product is a no-op);
+            # an integration asking for it has the wrong id or state, so it is told
+            raise Problem(409, f"Product {product.sku} is not deleted; nothing to restore.",
+                          slug="not-deleted")
+        product = product_services.product_restore(product=product)
     except ProductPurgedError as exc:
         raise Problem(409, str(exc))
     return product_out(_with_assets(product))
@@ -289,24 +313,54 @@ def image_read(request: HttpRequest, image_id: int):
     return image_out(asset)
 
 
+@router.delete("/products/{product_id}/images/{int:image_id}",
+               response={204: None, **errors(403, 404)}, tags=["images"],
+               summary="Delete an image (soft, as the browser's Delete)",
+               description="Its cutouts leave every list and export; the stored original is "
+                           "kept until purge. Restoring the product does not bring back an "
+                           "image deleted on its own.")
+@decorate_view(needs(roles.DELETE))
+def image_delete(request: HttpRequest, product_id: int, image_id: int):
+    product = _product(product_id)
+    try:
+        asset = selectors.asset_get_for_product(product_pk=product.pk, pk=image_id)
+    except ImageAsset.DoesNotExist:
+        raise Problem(404, "No such image.", slug="not-found")
+    asset_services.asset_soft_delete(asset=asset)
+    return _no_content()
+
+
+def _no_content() -> HttpResponse:
+    """A 204: no body, so no Content-Type either (ninja would send application/json)."""
+    response = HttpResponse(status=204)
+    del response["Content-Type"]
+    return response
+
+
 @router.post("/products/{product_id}/images",
              response={200: UploadOut, 201: UploadOut, **errors(400, 403, 404, 409, 422)},
              tags=["images"], summary="Upload images (multipart, field `file`, repeatable)",
              description="The same checks as the browser upload: 201 when at least one file "
                          "was stored, 200 when all were duplicates, 422 (with each file's "
-                         "reason) when every file was refused." + IDEMPOTENCY_DOC)
+                         "reason) when every file was refused. `replace=true` with a "
+                         "`position` another image holds replaces that image (deleted as by "
+                         "DELETE) instead of refusing the file." + IDEMPOTENCY_DOC)
 @decorate_view(needs(roles.UPLOAD))
 @decorate_view(idempotent)
 def image_upload(request: HttpRequest, product_id: int, file: File[list[UploadedFile]],
-                 position: Form[str] = ""):
+                 position: Form[str] = "", replace: Form[bool] = False):
     product = _product(product_id)
+    position_or_none = _ident(position, 8, field="position") or None
     results = []
     for upload in file:
         with upload:
             result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name or "upload",
-                user=request.auth.user, position=_text(position, 8) or None,
+                user=request.auth.user, position=position_or_none, replace=replace,
             )
+        # Every file has the one ``position``: only the first may replace the older image,
+        # the next ones clash with it (as two files of one import do).
+        replace = replace and not result.ok
         results.append(result)
     return _upload_answer(results)
 
@@ -318,7 +372,8 @@ def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
                       errors=[{"field": r.filename, "message": r.reason} for r in results])
     body = {"results": [
         {"filename": r.filename, "status": r.status, "reason": r.reason, "code": r.code,
-         "warnings": list(r.warnings), "image": image_out(r.asset) if r.asset else None}
+         "warnings": list(r.warnings), "image": image_out(r.asset) if r.asset else None,
+         "replaced": [old.pk for old in r.replaced]}
         for r in results
     ]}
     stored = any(r.status == asset_services.IngestResult.STORED for r in results)
@@ -341,6 +396,8 @@ class DirectUploadOut(Schema):
 class DirectFinishIn(StrictIn):
     token: str = Field(..., max_length=2000)
     position: str = Field("", max_length=8)
+    replace: bool = Field(False, description="Replace the image holding `position` (a "
+                                             "re-shoot), as the upload's `replace` does.")
 
 
 @router.post("/products/{product_id}/images/direct",
@@ -372,7 +429,7 @@ def image_direct_finish(request: HttpRequest, product_id: int, payload: DirectFi
     try:
         result = direct_uploads.direct_upload_finish(
             product=product, token=payload.token, owner=who.owner, user=who.user,
-            position=_text(payload.position, 8) or None)
+            position=_text(payload.position, 8) or None, replace=payload.replace)
     except ValidationError as exc:
         raise Problem(409, " ".join(exc.messages), slug="direct-upload")
     return _upload_answer([result])
@@ -411,7 +468,18 @@ class SubscriptionOut(Schema):
 
 
 class SubscriptionCreatedOut(SubscriptionOut):
-    secret: str = Field(..., description="Standard Webhooks signing secret (whsec_…).")
+    secret: str | None = Field(..., description="Standard Webhooks signing secret (whsec_…). "
+                                                "Shown once: `null` in an Idempotency-Key "
+                                                "replay (rotate it if it was lost).")
+    note: str | None = Field(None, description="Why `secret` is null (a replay).")
+
+
+REPLAY_NOTE = ("The signing secret is shown only in the first answer; rotate it "
+               "(POST /webhooks/{id}/rotate-secret) if it was lost.")
+
+
+class RotateIn(StrictIn):
+    """Rotation takes no options: no body, or ``{}``."""
 
 
 class AttemptOut(Schema):
@@ -482,6 +550,8 @@ def webhook_create(request: HttpRequest, payload: SubscriptionIn):
                                            description=payload.description)
     except ValidationError as exc:
         raise validation_problem(exc)
+    # Shown once: a replay of this request answers without it (api_support.idempotent).
+    idempotent_replay_without(request, secret=REPLAY_NOTE)
     return Status(201, {**_sub_out(sub), "secret": sub.secret})
 
 
@@ -509,7 +579,7 @@ def webhook_update(request: HttpRequest, subscription_id: int, payload: Subscrip
 
 
 @router.post("/webhooks/{subscription_id}/rotate-secret",
-             response={200: SubscriptionCreatedOut, **errors(403, 404)},
+             response={200: SubscriptionCreatedOut, **errors(403, 404, 422)},
              tags=["webhooks"], summary="Replace the signing secret (the answer holds it)",
              description="The replaced secret keeps signing deliveries too (a second `v1,` "
                          "signature in `webhook-signature`) until `previous_secret_expires_at` "
@@ -517,7 +587,9 @@ def webhook_update(request: HttpRequest, subscription_id: int, payload: Subscrip
                          "receiver can switch without rejecting events. Not repeat-safe: "
                          "each call makes a new secret.")
 @decorate_view(needs(None))
-def webhook_rotate_secret(request: HttpRequest, subscription_id: int):
+def webhook_rotate_secret(request: HttpRequest, subscription_id: int,
+                          payload: RotateIn | None = None):
+    # payload: only so that a body with fields (an option that does not exist) is a 422
     sub = webhooks.subscription_secret_rotate(subscription=_subscription(subscription_id))
     return {**_sub_out(sub), "secret": sub.secret}
 
@@ -527,7 +599,7 @@ def webhook_rotate_secret(request: HttpRequest, subscription_id: int):
 @decorate_view(needs(None))
 def webhook_delete(request: HttpRequest, subscription_id: int):
     webhooks.subscription_delete(subscription=_subscription(subscription_id))
-    return Status(204, None)
+    return _no_content()
 
 
 def _cursor_id(position: dict, key: str) -> int | None:

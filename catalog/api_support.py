@@ -252,8 +252,41 @@ def _fingerprint(request: HttpRequest) -> str:
                     digest.update(chunk)
                 upload.seek(0)
     else:
-        digest.update(request.body)
+        digest.update(_canonical_body(request))
     return digest.hexdigest()
+
+
+def _canonical_body(request: HttpRequest) -> bytes:
+    """A JSON body as parsed, keys sorted, no whitespace: a retry that formats the same
+    request differently (a client library, pretty-printing) is the same request. Anything
+    else (or JSON that does not parse, which the operation refuses anyway): the bytes."""
+    body = request.body
+    if request.content_type == "application/json" and body:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        # ASCII escapes: a lone surrogate ("\ud800") parses but cannot be UTF-8 encoded
+        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return body
+
+
+def idempotent_replay_without(request: HttpRequest, **notes: str) -> None:
+    """Called by an operation under ``idempotent`` whose answer holds something shown once
+    (a signing secret): the stored answer, the one a repeat replays, has each named field
+    ``null`` and ``note`` saying why. The first answer is unchanged."""
+    request._idempotent_redact = notes  # type: ignore[attr-defined]
+
+
+def _replay_body(request: HttpRequest, content: bytes) -> bytes:
+    notes = getattr(request, "_idempotent_redact", None)
+    if not notes:
+        return content
+    data = json.loads(content)
+    for field in notes:
+        data[field] = None
+    data["note"] = " ".join(notes.values())
+    return json.dumps(data).encode()
 
 
 def idempotent(run):
@@ -291,7 +324,7 @@ def idempotent(run):
             raise
         if 200 <= response.status_code < 300 and not getattr(response, "streaming", False):
             apikeys.idempotency_store(record=claim.record, status_code=response.status_code,
-                                      body=response.content,
+                                      body=_replay_body(request, response.content),
                                       content_type=response.get("Content-Type", ""))
         else:
             apikeys.idempotency_release(record=claim.record)

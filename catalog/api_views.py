@@ -1,4 +1,5 @@
-"""Pages to manage API keys (each user their own) and webhook subscriptions (managers)."""
+"""Pages to manage API keys (each user their own; catalog managers every user's) and webhook
+subscriptions (managers)."""
 
 from __future__ import annotations
 
@@ -110,8 +111,10 @@ def key_list(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     new_token = _once_take(request, NEW_KEY_SESSION_SLOT, page="api_keys")
+    manages = apikeys.user_manages_keys(user=request.user)
     response = render(request, "catalog/api_keys.html", {
         "form": form, "keys": selectors.api_key_list(user=request.user), "new_token": new_token,
+        "other_keys": selectors.api_key_list_others(user=request.user) if manages else None,
         "now": timezone.now(),
     }, status=status)
     return _no_store(response) if new_token else response
@@ -120,11 +123,15 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_POST
 def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    key = selectors.api_key_get(pk=pk, user=request.user)
+    """Your own key; a catalog manager any key (someone leaves). Another user's key is a 404
+    to everyone else, as if it did not exist."""
+    key = selectors.api_key_get(pk=pk, user=request.user,
+                                any_owner=apikeys.user_manages_keys(user=request.user))
     if key is None:
         raise Http404("No such key.")
-    apikeys.api_key_revoke(key=key)
-    messages.success(request, f"Key {key.name} revoked.")
+    apikeys.api_key_revoke(key=key, by=request.user)
+    whose = "" if key.user_id == request.user.pk else f" of {key.user.get_username()}"
+    messages.success(request, f"Key {key.name}{whose} revoked.")
     return redirect("api_keys")
 
 

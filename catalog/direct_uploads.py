@@ -49,7 +49,8 @@ def direct_upload_start(*, product: Product, filename: str, size: int, owner: st
         "put_object", Params={"Bucket": storage.bucket_name, "Key": key,
                               "ContentLength": size},
         ExpiresIn=seconds, HttpMethod="PUT")
-    token = signing.dumps({"n": name, "f": filename[:255], "p": product.pk, "o": owner},
+    token = signing.dumps({"n": name, "f": filename[:255], "p": product.pk, "o": owner,
+                           "s": size},
                           salt=SALT, compress=True)
     expires: datetime = timezone.now() + timedelta(seconds=seconds)
     return {"url": url, "method": "PUT", "headers": {"Content-Length": str(size)},
@@ -57,7 +58,8 @@ def direct_upload_start(*, product: Product, filename: str, size: int, owner: st
 
 
 def direct_upload_finish(*, product: Product, token: str, owner: str, user=None,
-                         position: str | None = None) -> asset_services.IngestResult:
+                         position: str | None = None,
+                         replace: bool = False) -> asset_services.IngestResult:
     """Ingest the staged file exactly as a multipart upload would be, then drop the staging
     copy (the original is stored content-addressed like any other)."""
     try:
@@ -70,8 +72,17 @@ def direct_upload_finish(*, product: Product, token: str, owner: str, user=None,
     storage = _storage()
     if not storage.exists(claim["n"]):
         raise ValidationError("Nothing was uploaded with this token (PUT the file first).")
+    declared, stored = claim.get("s"), storage.size(claim["n"])
+    # S3 enforces the signed Content-Length, other S3-compatible stores (moto, some
+    # gateways) do not: the size limit checked at start must hold for what arrived.
+    if declared is not None and stored != declared:
+        storage.delete(claim["n"])  # the staging copy only; nothing was ingested from it
+        raise ValidationError(
+            f"The uploaded file is {stored:,} bytes, not the {declared:,} declared when the "
+            "upload started; it was discarded. Start again with the file's exact size.")
     with storage.open(claim["n"], "rb") as fh:
         result = asset_services.asset_ingest(product=product, fileobj=fh, filename=claim["f"],
-                                             user=user, position=position)
+                                             user=user, position=position,
+                                             replace=replace)
     storage.delete(claim["n"])
     return result

@@ -231,6 +231,8 @@ class ImportJob(Job):
     # Filename rules, create_products, manifest encoding: see import_job_create.
     options = models.JSONField(default=dict, blank=True)
     imported_count = models.PositiveIntegerField(default=0)
+    # Of the imported, files that replaced an older image at their position (option replace).
+    replaced_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     warning_count = models.PositiveIntegerField(default=0)

@@ -39,14 +39,23 @@ def product_get(*, pk: int | None = None, sku: str | None = None,
     return manager.get(sku=sku)
 
 
-def api_key_get(*, pk: int, user) -> ApiKey | None:
-    """One of ``user``'s own API keys; None for anyone else's."""
-    return ApiKey.objects.filter(pk=pk, user=user).first()
+def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:
+    """One of ``user``'s own API keys (anyone's with ``any_owner``, for a catalog manager);
+    None otherwise."""
+    rows = ApiKey.objects.select_related("user")
+    return (rows if any_owner else rows.filter(user=user)).filter(pk=pk).first()
 
 
 def api_key_list(*, user) -> list[ApiKey]:
     """``user``'s API keys, newest first (revoked and expired ones too, marked as such)."""
     return list(ApiKey.objects.filter(user=user).order_by("-created_at"))
+
+
+def api_key_list_others(*, user) -> list[ApiKey]:
+    """Every other user's API keys with their owner, newest first: what a catalog manager
+    reviews and revokes. The secret's hash is not even read (the page never shows it)."""
+    return list(ApiKey.objects.exclude(user=user).select_related("user")
+                .defer("secret_hash").order_by("-created_at"))
 
 
 def product_filters(params: Mapping[str, str]) -> dict[str, str]:

@@ -230,6 +230,8 @@ def _result_json(result: asset_services.IngestResult, product: Product | None = 
         "asset": asset.pk if asset else None,
         "product": asset.product.sku if asset else (product.sku if product else None),
         "position": asset.position if asset else None,
+        # older images this file replaced at its position (the replace option), now deleted
+        "replaced": [old.pk for old in result.replaced],
     }
 
 
@@ -273,13 +275,17 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not files:
         return _no_file(request, back)
     position = request.POST.get("position") or None
+    replace = _flag(request, "replace")
     results = []
     for upload in files:
         with upload:
             result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name, user=request.user,
-                position=position,
+                position=position, replace=replace,
             )
+        # One position for every file of the request: only the first may replace the older
+        # image; the next ones clash with it (as two files of one import do).
+        replace = replace and not result.ok
         results.append(_result_json(result, product))
     return _upload_answer(request, results, back)
 
@@ -326,6 +332,10 @@ def asset_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Bulk upload and imports -------------------------------------------------------------------
 
 
+def _flag(request: HttpRequest, name: str) -> bool:
+    return request.POST.get(name) in ("on", "1", "true")
+
+
 def _import_options(request: HttpRequest) -> dict:
     patterns = [
         line.strip() for line in request.POST.get("patterns", "").splitlines() if line.strip()
@@ -336,6 +346,8 @@ def _import_options(request: HttpRequest) -> dict:
         "create_products": request.POST.get("create_products") in ("on", "1", "true"),
         "encoding": request.POST.get("encoding", "utf-8"),
         "use_folders": request.POST.get("use_folders", "on") in ("on", "1", "true"),
+        # the page's "Replace older images at taken positions" box (asset_ingest's replace)
+        "replace": _flag(request, "replace"),
         "manifest_file": request.FILES.get("manifest") or None,
     }
 

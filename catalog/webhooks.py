@@ -1,7 +1,10 @@
 """Webhook subscriptions and deliveries: Standard Webhooks signing, SSRF-safe sending,
 retries with exponential back-off for about 24 h, the delivery log (paged, by status),
 manual redelivery and automatic disabling of endpoints that have failed for the whole retry
-window. A disabled subscription's waiting deliveries are kept and resumed on re-enabling."""
+window. A disabled subscription keeps its waiting deliveries and goes on recording its events
+(paused, not sent); enabling it sends them, except those older than the retry window, which
+end failed as expired (a Redeliver sends them) rather than arriving as a flood of stale
+events."""
 
 from __future__ import annotations
 
@@ -151,7 +154,14 @@ def url_check(url: str, *, resolve: bool = True) -> tuple[str, int, list[str]]:
     if parts.username or parts.password:
         raise UnsafeUrl("Webhook URLs must not carry a user name or password.")
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port  # ValueError past 65535 (the validator's pattern allows 5 digits)
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        # Port 0 is no port: urllib3 would connect to the scheme's default instead.
+        raise UnsafeUrl("The URL's port must be between 1 and 65535.")
+    port = port or (443 if parts.scheme == "https" else 80)
     if not resolve:
         return host, port, []
     addresses = _addresses(host, port)
@@ -245,6 +255,8 @@ def subscription_update(*, subscription: WebhookSubscription, url: str | None = 
     if description is not None:
         subscription.description = description[:200]
     resume = is_active is True and not subscription.is_active
+    if resume:  # before the row says active: only a disabled subscription's rows expire
+        deliveries_expire(subscription_id=subscription.pk)
     if is_active is not None:
         subscription.is_active = is_active
         if is_active:  # re-enabled by a person: a fresh start
@@ -286,6 +298,31 @@ def signatures(*, sub: WebhookSubscription, msg_id: str, timestamp: int, body: b
         values.append(sign(secret=sub.previous_secret, msg_id=msg_id, timestamp=timestamp,
                            body=body))
     return " ".join(values)
+
+
+EXPIRED_ERROR = ("Expired: not sent within the retry window (about {hours:.0f} h after the "
+                 "event) because the subscription was disabled; Redeliver sends it.")
+
+
+def _retry_window() -> timedelta:
+    """How long after its event a delivery is sent without anyone asking (its retry
+    schedule, ~24 h)."""
+    return timedelta(seconds=sum(settings.CUTROOM_WEBHOOK_RETRY_DELAYS))
+
+
+def deliveries_expire(*, subscription_id: int | None = None) -> int:
+    """Fail the paused deliveries (disabled subscription) whose event is older than the
+    retry window: enabling a subscription after a long outage must not fire days of stale
+    events at once. They stay in the log, failed with the reason, for a deliberate
+    Redeliver. The number expired."""
+    window = _retry_window()
+    rows = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, created_at__lt=timezone.now() - window,
+        subscription__is_active=False, subscription__deleted_at__isnull=True)
+    if subscription_id is not None:
+        rows = rows.filter(subscription_id=subscription_id)
+    return rows.update(status=DeliveryStatus.FAILED, next_attempt_at=None,
+                       last_error=EXPIRED_ERROR.format(hours=window.total_seconds() / 3600))
 
 
 def _deliveries_resume(*, subscription_id: int) -> int:
@@ -340,10 +377,13 @@ def deliveries_page(*, subscription: WebhookSubscription, status: str = "",
 
 def deliveries_create(*, event_type: str, data: dict, timestamp: str,
                       more: Callable[[], dict] | None = None) -> list[int]:
-    """One delivery per active subscription to ``event_type``; queued for sending.
-    ``more()`` (facts that cost a query) is added to ``data`` only when someone listens."""
+    """One delivery per live subscription to ``event_type``. An active subscription's are
+    queued for sending; a disabled one's are recorded paused and sent when it is enabled
+    (an integrator re-enabling after fixing its receiver must not miss what happened
+    meanwhile). ``more()`` (facts that cost a query) is added to ``data`` only when someone
+    listens."""
     subs = [s for s in WebhookSubscription.objects.filter(
-        is_active=True, deleted_at__isnull=True).only("pk", "events")
+        deleted_at__isnull=True).only("pk", "events", "is_active")
         if event_type in (s.events or [])]
     if not subs:
         return []
@@ -356,8 +396,9 @@ def deliveries_create(*, event_type: str, data: dict, timestamp: str,
                         payload=payload, next_attempt_at=now)
         for s in subs
     ])
+    active = {s.pk for s in subs if s.is_active}
     ids = [r.pk for r in rows]
-    enqueue.webhook_deliveries_send(ids)
+    enqueue.webhook_deliveries_send([r.pk for r in rows if r.subscription_id in active])
     return ids
 
 
@@ -456,10 +497,11 @@ def _failure_count(*, subscription_id: int, now: datetime, last: str) -> None:
     if sub is None or sub.failing_since is None:
         return
     hours = (now - sub.failing_since).total_seconds() / 3600
+    # The last error goes at the end: it may be long, and the cut must not take the rest.
     if failing.update(is_active=False, disabled_reason=(
             f"Disabled after {sub.failure_streak} failed attempts in a row over "
-            f"{hours:.1f} h without a success (last: {last}). Waiting deliveries are sent "
-            "when it is enabled again.")[:300]):
+            f"{hours:.1f} h without a success. Waiting deliveries and new events are kept "
+            f"and sent when it is enabled again. Last: {last}")[:300]):
         logger.warning("webhook subscription %s disabled", subscription_id)
 
 
@@ -499,6 +541,7 @@ def deliveries_resend_due() -> int:
     WebhookDelivery.objects.filter(status=DeliveryStatus.SENDING,
                                    next_attempt_at__lt=stuck).update(
         status=DeliveryStatus.PENDING, claim_token="")
+    deliveries_expire()  # so the log of a disabled subscription says what will not go out
     # A disabled subscription's deliveries wait for it to be enabled (which sends them):
     # re-sending them every minute would only crowd out the deliveries that can go.
     ids = list(WebhookDelivery.objects.filter(

@@ -8,7 +8,7 @@ import logging
 import time
 from functools import wraps
 
-from django.http import Http404, HttpRequest, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
@@ -102,12 +102,18 @@ def _invalid(request: HttpRequest, exc: ValidationError):
     field_errors = []
     for error in exc.errors:
         loc = [str(p) for p in error.get("loc", ())]
+        source = ""
         # ninja puts where the value came from first ("body", "query", …), then the name.
         if loc and loc[0] in ("body", "query", "path", "form", "file", "header", "cookie"):
-            loc = loc[1:]
+            source, loc = loc[0], loc[1:]
         if loc and loc[0] == "payload":
             loc = loc[1:]
-        field_errors.append({"field": ".".join(loc), "message": error.get("msg", "Invalid")})
+        message = error.get("msg", "Invalid")
+        if not loc and source == "body":
+            # The body as a whole (missing, or not an object): name it, never an empty field.
+            message = ("Send a JSON object as the request body." if error.get("type") == "missing"
+                       else f"The request body must be a JSON object ({message}).")
+        field_errors.append({"field": ".".join(loc) or source, "message": message})
     detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
                        for e in field_errors)
     return problem_response(422, detail, slug="validation", errors=field_errors)
@@ -159,18 +165,44 @@ def _unknown_path(request: HttpRequest, **kwargs):
                                  "listed at /api/v1/docs.", slug="not-found")
 
 
+def _head(view, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """HEAD wherever GET is (RFC 9110): ninja routes by method and has no HEAD operations,
+    so answer the GET's status and headers without its body. A path without GET still
+    answers 405 (naming HEAD, the method asked)."""
+    request.method = "GET"
+    try:
+        response = view(request, *args, **kwargs)
+    finally:
+        request.method = "HEAD"
+    if isinstance(response, HttpResponseNotAllowed):
+        return response
+    if response.streaming:
+        response.streaming_content = []  # the file's closer stays registered
+    else:
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
 def _method_problem(view):
     """A known path asked with a method none of its operations has: ninja's path view answers
     a plain-text 405 itself (no exception reaches the handlers above), so turn it into the
-    API's problem+json here, keeping the methods it allows in ``Allow``."""
+    API's problem+json here, keeping the methods it allows in ``Allow`` (HEAD with GET).
+    HEAD itself is answered like GET, without the body."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        if request.method == "HEAD":
+            response = _head(view, request, *args, **kwargs)
+        else:
+            response = view(request, *args, **kwargs)
         if not isinstance(response, HttpResponseNotAllowed):
             return response
-        allowed = sorted({m.strip().upper() for m in response.get("Allow", "").split(",")
-                          if m.strip()})
+        methods = {m.strip().upper() for m in response.get("Allow", "").split(",")
+                   if m.strip()}
+        if "GET" in methods:
+            methods.add("HEAD")
+        allowed = sorted(methods)
         return problem_response(
             405, f"{request.method} is not allowed on {request.path}; allowed: "
                  f"{', '.join(allowed)}.", slug="method-not-allowed",

@@ -59,7 +59,8 @@ def check_storage() -> bool:
 
 #: /healthz answers a load balancer: a storage that has not answered in this long is down
 PROBE_TIMEOUT = 2.0
-_PROBES: dict[tuple[str, int], Storage] = {}
+#: alias -> (a copy of the options it was built from, the probe storage)
+_PROBES: dict[str, tuple[dict, Storage]] = {}
 
 
 def _probe(alias: str) -> Storage:
@@ -70,15 +71,20 @@ def _probe(alias: str) -> Storage:
     if not isinstance(storage, S3Storage):
         return storage
     options = settings.STORAGES[alias].get("OPTIONS", {})
-    key = (alias, id(options))
-    if key not in _PROBES:
-        base = options.get("client_config") or Config(
-            s3={"addressing_style": options.get("addressing_style")},
-            signature_version=options.get("signature_version"))
-        short = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
-                       retries={"mode": "standard", "total_max_attempts": 1})
-        _PROBES[key] = type(storage)(**{**options, "client_config": base.merge(short)})
-    return _PROBES[key]
+    cached = _PROBES.get(alias)
+    # One probe per alias, rebuilt when its options differ from the ones it was made from
+    # (compared by value: an id() key could be reused by a later options dict once the
+    # first is freed, and would hand out a probe for another endpoint or bucket).
+    if cached is not None and cached[0] == options:
+        return cached[1]
+    base = options.get("client_config") or Config(
+        s3={"addressing_style": options.get("addressing_style")},
+        signature_version=options.get("signature_version"))
+    short = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
+                   retries={"mode": "standard", "total_max_attempts": 1})
+    probe = type(storage)(**{**options, "client_config": base.merge(short)})
+    _PROBES[alias] = (dict(options), probe)
+    return probe
 
 
 def check_model() -> bool:

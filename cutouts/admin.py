@@ -84,10 +84,17 @@ class ExportJobAdmin(ReadOnlyAdmin):
 @admin.register(Cutout)
 class CutoutAdmin(ReadOnlyAdmin):
     list_display = ("pk", "asset", "version", "status", "review_status", "is_current",
-                    "model_name", "created_at")
+                    "made_by", "model_name", "created_at")
     list_filter = ("status", "review_status", "is_current", "model_name")
     raw_id_fields = ("asset", "batch", "parent")
     show_full_result_count = False
+
+    @admin.display(description="made by", ordering="source")
+    def made_by(self, obj: Cutout) -> str:
+        # one source value covers both kinds of retouch; the uploaded file's name tells them
+        if obj.source == Cutout.Source.RETOUCH:
+            return "uploaded retouch" if obj.upload_name else "retouch strokes"
+        return obj.get_source_display()
 
 
 @admin.register(CutoutBatch)

@@ -71,6 +71,22 @@ def _not_found(what: str) -> Problem:
     return Problem(404, f"No such {what}.", slug="not-found")
 
 
+def _invalid(field: str, message: str) -> Problem:
+    """A 422 naming ``field``, worded like the validation errors ninja raises."""
+    return Problem(422, f"{field}: {message}", slug="validation",
+                   errors=[{"field": field, "message": message}])
+
+
+def _batch_refused(field: str, message: str) -> Problem:
+    # The UI's words: "Could not start cutouts: <reason>".
+    return Problem(422, f"Could not start cutouts: {message}", slug="batch-refused",
+                   errors=[{"field": field, "message": message}])
+
+
+def _one_of(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
 # --- signed downloads -------------------------------------------------------------------------
 
 
@@ -210,11 +226,28 @@ def _batch(pk: int) -> CutoutBatch:
     return batch
 
 
-@router.get("/batches", response={200: list[BatchOut], **errors(403)}, tags=["batches"],
-            summary="Recent cutout batches (newest first, last 50)")
+@router.get("/batches", response={200: list[BatchOut], **errors(403, 422)}, tags=["batches"],
+            summary="Recent cutout batches (newest first, last 50)",
+            description="Takes no query parameters: any (such as a `status` filter, which "
+                        "this list does not have) is a 422 naming it.")
 @decorate_view(needs(roles.VIEW))
 def batch_list(request: HttpRequest):
+    # No filters here: one asked for is refused rather than answered with every batch.
+    unknown = sorted(request.GET)
+    if unknown:
+        raise Problem(422, f"GET /batches takes no query parameters; unknown: "
+                           f"{', '.join(unknown)}.", slug="validation",
+                      errors=[{"field": name, "message": "Unknown query parameter; this list "
+                               "has no filters."} for name in unknown])
     return [_batch_out(b) for b in job_selectors.cutout_batch_list()]
+
+
+def _selection_field(payload: BatchIn) -> str:
+    """The selection ``assets_for_cutout`` used (it takes the first one given)."""
+    for field in ("image_ids", "product_id", "import_id"):
+        if getattr(payload, field):
+            return field
+    return "all_pending"
 
 
 @router.post("/batches", response={201: BatchOut, **errors(403, 404, 409, 422)}, tags=["batches"],
@@ -250,8 +283,9 @@ def batch_start(request: HttpRequest, payload: BatchIn):
             overrides=batch_services.batch_overrides(shadow=payload.shadow),
             label=payload.label)
     except BatchError as exc:
-        # The UI's words: "Could not start cutouts: <reason>".
-        raise Problem(422, f"Could not start cutouts: {exc}", slug="batch-refused")
+        # No setting at fault: the selection was empty, so name the one used.
+        field = exc.field or (_selection_field(payload) if not assets.exists() else "")
+        raise _batch_refused(field, str(exc)) from None
     return Status(201, _batch_out(batch))
 
 
@@ -276,12 +310,18 @@ def batch_cancel(request: HttpRequest, batch_id: int):
     return _batch_out(batch)
 
 
-@router.post("/batches/{batch_id}/retry", response={200: BatchOut, **errors(403, 404)},
-             tags=["batches"], summary="Re-queue the failed cutouts of a batch")
+@router.post("/batches/{batch_id}/retry", response={200: BatchOut, **errors(403, 404, 409)},
+             tags=["batches"], summary="Re-queue the failed cutouts of a batch",
+             description="409 when the batch has no failed cutout (of a live image): "
+                         "nothing to retry.")
 @decorate_view(needs(roles.RUN_CUTOUTS))
 def batch_retry(request: HttpRequest, batch_id: int):
     batch = _batch(batch_id)
-    batch_services.cutout_batch_retry_failed(batch=batch)
+    # The service answers 0 (and changes nothing) when nothing failed; the UI's button
+    # only shows with failures, an integration is told instead of getting a silent 200.
+    if not batch_services.cutout_batch_retry_failed(batch=batch):
+        raise Problem(409, f"Batch #{batch.pk} is {batch.get_status_display().lower()} and "
+                           "has no failed cutouts; nothing to retry.", slug="nothing-to-retry")
     batch.refresh_from_db()
     return _batch_out(batch)
 
@@ -365,22 +405,30 @@ def _cutout(pk: int) -> Cutout:
 @decorate_view(needs(roles.VIEW))
 def cutout_list(request: HttpRequest, status: JobStatus | None = None,
                 review_status: ReviewStatus | None = None, preflag: str = "",
-                min_risk: float | None = Query(None, ge=0, le=1000), product: str = "",
+                min_risk: float | None = Query(None, ge=0, le=1000, allow_inf_nan=False),
+                product: str = "",
                 batch_id: int | None = Query(None, ge=1, le=MAX_ID),
                 image_id: int | None = Query(None, ge=1, le=MAX_ID),
                 include_superseded: bool = False,
                 cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
-    """Newest first; follow `next_cursor`. `preflag` is one of the engine's pre-flags.
+    """Newest first; follow `next_cursor`. `preflag` is one of the engine's pre-flags
+    (another value is a 422 listing them); `product` is an exact SKU.
     Versions an approval replaced (approved before another version became the image's
     current one, or `superseded`) are left out unless `include_superseded=true` or
     `review_status=superseded`: `review_status=approved` lists the version each image
     shows and export ships."""
+    if preflag and preflag not in review_services.PREFLAGS:
+        raise _invalid("preflag", f"Unknown pre-flag {preflag[:40]!r}; one of: "
+                                  f"{_one_of(review_services.PREFLAGS)}.")
+    sku = product.replace("\x00", "").strip()
+    if len(sku) > 64:  # never cut: a prefix would list another product's cutouts
+        raise _invalid("product", "String should have at most 64 characters")
     before = cursor_decode(cursor).get("before")
     page = cutout_page(
         status=status.value if status else "",
         review_status=review_status.value if review_status else "",
-        preflag=preflag.replace("\x00", "")[:40], min_risk=min_risk,
-        product_sku=product.replace("\x00", "")[:64], batch_id=batch_id, image_id=image_id,
+        preflag=preflag, min_risk=min_risk,
+        product_sku=sku, batch_id=batch_id, image_id=image_id,
         include_superseded=include_superseded,
         before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
         size=limit)
@@ -415,10 +463,13 @@ def _review(action, request: HttpRequest, cutout_id: int, **kwargs) -> dict:
     return _cutout_out(cutout_get(pk=cutout.pk))
 
 
-@router.post("/cutouts/{cutout_id}/approve", response={200: CutoutOut, **errors(403, 404, 409)},
+@router.post("/cutouts/{cutout_id}/approve",
+             response={200: CutoutOut, **errors(403, 404, 409, 422)},
              tags=["cutouts"], summary="Approve a version (it becomes the image's current)")
 @decorate_view(needs(roles.REVIEW))
-def cutout_approve(request: HttpRequest, cutout_id: int, payload: ReviewIn):
+def cutout_approve(request: HttpRequest, cutout_id: int, payload: ReviewIn | None = None):
+    # Approving needs nothing but the version: no body is the same as {}.
+    payload = payload or ReviewIn()
     return _review(review_services.cutout_approve, request, cutout_id, comment=payload.comment)
 
 
@@ -441,7 +492,8 @@ def cutout_flag(request: HttpRequest, cutout_id: int, payload: FlagIn):
                          "shadow or profile, a model that is not installed here) are 422 "
                          "naming the field; 409 only when this version cannot be re-run now.")
 @decorate_view(needs(roles.REVIEW))
-def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn):
+def cutout_rerun(request: HttpRequest, cutout_id: int, payload: RerunIn | None = None):
+    payload = payload or RerunIn()  # no body: the version's own settings, as {} says
     who = principal(request)
     cutout = _cutout(cutout_id)
     try:

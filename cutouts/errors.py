@@ -8,7 +8,13 @@ class CutoutsError(Exception):
 
 
 class BatchError(CutoutsError):
-    """A cutout batch cannot start: no images, or settings the engine refuses."""
+    """A cutout batch cannot start: no images, or settings the engine refuses. ``field``
+    names the setting at fault ("shadow", "profile", "model"; "" for an empty selection or
+    the settings as a whole), so the API's 422 names it."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
 
 
 class BatchFinishedError(CutoutsError):

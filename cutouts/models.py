@@ -67,6 +67,7 @@ class CutoutBatch(Job):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "cutout batches"
 
     def __str__(self) -> str:
         return self.label or f"Batch {self.pk}"
@@ -83,7 +84,9 @@ class Cutout(RunState):
 
     class Source(models.TextChoices):
         MODEL = "model", "Model"
-        RETOUCH = "retouch", "Retouched upload"
+        # Strokes and an uploaded PNG both make a retouch version (upload_name tells them
+        # apart): the label names neither alone.
+        RETOUCH = "retouch", "Retouch (strokes or upload)"
 
     asset = models.ForeignKey(
         "catalog.ImageAsset", on_delete=models.PROTECT, related_name="cutouts"

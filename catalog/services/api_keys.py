@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import time
@@ -12,12 +13,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .. import roles
 from ..api_models import ApiKey, ApiScope, IdempotencyRecord
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "crk"
 SCOPE_CAPABILITIES: dict[str, frozenset[str]] = {
@@ -75,8 +78,22 @@ def api_key_create(*, user, name: str, scope: str, expires_at: datetime | None =
     return NewKey(key=key, token=token)
 
 
-def api_key_revoke(*, key: ApiKey) -> ApiKey:
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def user_manages_keys(*, user) -> bool:
+    """Catalog managers see and revoke every key of the instance (someone leaves, a system
+    is retired); everyone else only their own."""
+    return roles.ROLE_CAPABILITIES[roles.MANAGER] <= user_capabilities(user=user)
+
+
+def api_key_revoke(*, key: ApiKey, by=None) -> ApiKey:
+    """Revoke ``key`` at once. ``by`` (the person asking, when there is one) must own it or
+    be a catalog manager; anyone else gets PermissionDenied."""
+    if by is not None and key.user_id != by.pk and not user_manages_keys(user=by):
+        raise PermissionDenied("Only a catalog manager may revoke another user's key.")
+    if ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()) and by is not None and key.user_id != by.pk:
+        # Someone else's key: say who did it (the row keeps only when).
+        logger.info("api key %s (%s) of user %s revoked by %s", key.prefix, key.name,
+                    key.user_id, by.get_username())
     key.refresh_from_db()
     return key
 

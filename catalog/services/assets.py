@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import tempfile
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, cast
 
@@ -34,6 +35,8 @@ THUMB_CARD = 1024  # the review card and the retouch page (cutouts.services.prev
 THUMB_SIZES = range(32, 2049)
 #: ``IngestResult.code`` of a file refused because the storage failed, not the file.
 STORAGE_FAULT = "storage"
+#: ``IngestResult.code`` of a file whose explicit position another image already holds.
+POSITION_TAKEN = "position_taken"
 _FORMAT_EXTENSIONS = {
     "JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif", "HEIF": ".heic",
     "AVIF": ".avif",
@@ -55,6 +58,9 @@ class IngestResult:
     #: Stored without a position from its name or a manifest: it took the next free one,
     #: which ``asset_positions_by_name`` may change to put a session's files in name order.
     auto_position: bool = False
+    #: The older images this file replaced at its position (``asset_ingest``'s ``replace``),
+    #: now soft-deleted; each is named in ``warnings`` too.
+    replaced: list[ImageAsset] = field(default_factory=list)
 
     STORED: ClassVar[str] = "stored"
     DUPLICATE: ClassVar[str] = "duplicate"
@@ -146,11 +152,69 @@ def _save_immutable(name: str, content: BinaryIO, size: int) -> str:
 OVERFLOW_POSITION = Position.PT08
 
 
+class PositionTaken(Exception):
+    """An explicit position that another live image of the product holds (``holder``)."""
+
+    def __init__(self, holder: ImageAsset):
+        super().__init__(holder.pk)
+        self.holder = holder
+
+
+#: The asset ids an ingest may move out of the way: files of the same import that took the
+#: next free position, whose place came from name order rather than from anyone's choice.
+Movable = Callable[[], Collection[int]]
+
+
+def _position_holders(product: Product, position: str, movable: Movable | None
+                      ) -> tuple[list[ImageAsset], list[ImageAsset]]:
+    """The live images at ``position``: those ``movable`` lets an explicit file displace, and
+    the others (which refuse the file, unless it replaces them: ``_position_kept``)."""
+    holders = list(ImageAsset.live.filter(product=product, position=position).order_by("pk"))
+    if not holders:
+        return [], []
+    soft = set(movable()) if movable is not None else set()
+    return [a for a in holders if a.pk in soft], [a for a in holders if a.pk not in soft]
+
+
+def _position_kept(fixed: list[ImageAsset], *, replace: bool,
+                   import_job: ImportJob | None) -> ImageAsset | None:
+    """The holder that refuses the file, if any. Without ``replace``, any; with it, only one
+    stored by this same import: two files of one import asking for one position still clash
+    (which one the manager meant is not ours to guess), only older images are replaced."""
+    for holder in fixed:
+        if not replace or (import_job is not None and holder.import_job_id == import_job.pk):
+            return holder
+    return None
+
+
+def position_replaced_note(old: ImageAsset, *, sku: str) -> str:
+    """The warning of a file that replaced ``old`` (``replace``): names it, so the report
+    says which image went."""
+    when = f", uploaded {old.uploaded_at:%Y-%m-%d}" if old.uploaded_at else ""
+    return (f"Replaced {old.position} of {sku} ({old.original_filename or 'an image'}, asset "
+            f"#{old.pk}{when}): that image is deleted, as the product page's Delete does; its "
+            "original is kept until purge.")
+
+
+def position_taken_reason(holder: ImageAsset, *, import_job: ImportJob | None) -> str:
+    """Why a file is refused for a position ``holder`` holds: names the other file, so the
+    manager can choose which one stays (a position is one image; see docs/ingest.md)."""
+    when = ("from this import" if import_job is not None and holder.import_job_id == import_job.pk
+            else f"uploaded {holder.uploaded_at:%Y-%m-%d}" if holder.uploaded_at else "")
+    return (
+        f"Position {holder.position} of {holder.product.sku} is already taken by "
+        f"{holder.original_filename or 'an image'} (asset #{holder.pk}"
+        f"{', ' + when if when else ''}); not stored. Delete that image first, or give this "
+        "file another position."
+    )
+
+
 def _next_position(product: Product) -> tuple[str, str]:
     """The first free position (MAIN, PT01...PT08) and a warning, empty unless none is free.
 
-    With none free the image shares PT08: it is kept (docs/ingest.md: a taken position keeps
-    both images and says so), but exports by position name would collide until it is moved.
+    With none free the image shares PT08: it asked for no position, so unlike a file naming a
+    taken one (refused, ``POSITION_TAKEN``) it is kept, with this warning; exports by position
+    name would collide until one of the two is deleted.
     """
     used = set(
         ImageAsset.live.filter(product=product).values_list("position", flat=True)
@@ -203,11 +267,28 @@ def asset_positions_by_name(*, named: list[tuple[int, str]]) -> dict[int, str]:
 def asset_ingest(
     *, product: Product, fileobj: BinaryIO, filename: str, user=None,
     position: str | None = None, import_job: ImportJob | None = None,
+    movable: Movable | None = None, placed: Callable[[ImageAsset], None] | None = None,
+    replace: bool = False,
 ) -> IngestResult:
     """Validate, store and register one image file; never raises for bad input.
 
     ``product`` may be unsaved (an import's unknown SKU): it is saved with the asset's row,
     so a refused file never leaves an empty product behind.
+
+    An explicit ``position`` (a file name's, a manifest row's, a form's) is one image: a
+    file asking for one that a live image holds is refused with the holder's name
+    (``POSITION_TAKEN``), unless ``movable()`` lists the holder (a file of the same import
+    that only took the next free position): that one moves to the next free position.
+    ``placed(asset)`` is called in the row's transaction for a file stored without a
+    position, so an import notes it before any other file can find it in the way.
+
+    ``replace`` (asked for by the manager: a season's re-shoot) turns that refusal into a
+    replacement: the holder is soft-deleted (``asset_soft_delete``, as the product page's
+    Delete) in the transaction that inserts the new row, under the product's lock, so the
+    position is never empty and a file that fails to store deletes nothing. Not for a holder
+    of the same ``import_job`` (still refused), nor for a file with the holder's content (a
+    duplicate, as always); the replaced images are in ``IngestResult.replaced`` and named
+    in its warnings.
 
     The slow part (hashing, decoding, colour conversion, storage writes) runs outside any
     transaction on purpose: on SQLite an open IMMEDIATE transaction holds the write lock, and
@@ -235,6 +316,12 @@ def asset_ingest(
                 # resumed run reports the file's warnings (the dead run's rows are dropped)
                 result.warnings.extend(_stored_warnings(stream, existing))
             return _duplicate(result, existing)
+        if position is not None and product.pk is not None:
+            # before the decode and the writes: a refused file costs a hash, not a decode
+            _soft, fixed = _position_holders(product, position, movable)
+            holder = _position_kept(fixed, replace=replace, import_job=import_job)
+            if holder is not None:
+                raise PositionTaken(holder)
         img, probe = images.open_image(stream, limits=ingest_limits())
         images.decode(img)
         normalized = images.normalize(img, probe)
@@ -244,6 +331,8 @@ def asset_ingest(
     except images.ImageRejected as exc:
         result.reason, result.code = exc.reason, exc.code
         return result
+    except PositionTaken as exc:
+        return _position_refused(result, exc.holder, import_job)
     except MemoryError:
         result.reason, result.code = "Not enough memory to decode this image.", "memory"
         return result
@@ -267,11 +356,15 @@ def asset_ingest(
         result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
         return result
     try:
-        asset, warnings, created = _asset_row_create(
+        asset, warnings, created, replaced = _asset_row_create(
             product=product, position=position, filename=filename, sha=sha, size=size,
             probe=probe, original_name=original_name, working_name=working_name,
-            normalized=normalized, user=user, import_job=import_job,
+            normalized=normalized, user=user, import_job=import_job, movable=movable,
+            placed=placed, replace=replace,
         )
+    except PositionTaken as exc:
+        # taken meanwhile (a concurrent file of the session); the stored files are left to purge
+        return _position_refused(result, exc.holder, import_job)
     except ProductDeletedError:
         result.reason, result.code = f"Product {product.sku} is deleted.", "product_deleted"
         return result
@@ -283,6 +376,7 @@ def asset_ingest(
         return _duplicate(result, existing)
     result.product_created = created
     result.auto_position = position is None
+    result.replaced = replaced
     result.warnings.extend(warnings)
     if normalized.colour_note and normalized.colour_flagged:
         result.warnings.append(normalized.colour_note)
@@ -322,6 +416,13 @@ def _stored_warnings(stream: BinaryIO, asset: ImageAsset) -> list[str]:
     return warnings
 
 
+def _position_refused(result: IngestResult, holder: ImageAsset,
+                      import_job: ImportJob | None) -> IngestResult:
+    result.reason = position_taken_reason(holder, import_job=import_job)
+    result.code = POSITION_TAKEN
+    return result
+
+
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
     result.status, result.asset, result.code = IngestResult.DUPLICATE, existing, "duplicate"
     result.reason = (
@@ -359,10 +460,12 @@ def _product_saved(product: Product) -> tuple[Product, bool]:
 @transaction.atomic
 def _asset_row_create(
     *, product, position, filename, sha, size, probe, original_name, working_name, normalized,
-    user, import_job,
-) -> tuple[ImageAsset, list[str], bool]:
+    user, import_job, movable=None, placed=None, replace=False,
+) -> tuple[ImageAsset, list[str], bool, list[ImageAsset]]:
     warnings = []
+    replaced: list[ImageAsset] = []
     product, created = _product_saved(product)
+    auto = position is None
     with transaction.atomic():  # savepoint: an IntegrityError must not poison the outer block
         # Concurrent uploads to one product must not both take the same free position.
         Product.objects.select_for_update().filter(pk=product.pk).exists()
@@ -371,12 +474,18 @@ def _asset_row_create(
             if full:
                 warnings.append(full)
         else:
-            clash = ImageAsset.live.filter(product=product, position=position).first()
-            if clash is not None:
-                warnings.append(
-                    f"Position {position} of {product.sku} already had asset #{clash.pk}; "
-                    "both are kept, choose one in review."
-                )
+            soft, fixed = _position_holders(product, position, movable)
+            holder = _position_kept(fixed, replace=replace, import_job=import_job)
+            if holder is not None:
+                raise PositionTaken(holder)
+            for other in soft:
+                warnings.append(_position_yield(product, other, position, filename))
+            # replace: in this savepoint with the new row, so an error below (the row's
+            # insert) rolls the deletion back too and the position is never left empty
+            for old in fixed:
+                asset_soft_delete(asset=old)
+                replaced.append(old)
+                warnings.append(position_replaced_note(old, sku=product.sku))
         asset = ImageAsset.objects.create(
             product=product, position=position, original_filename=filename,
             original_name=original_name, sha256=sha, bytes=size, width=probe.width,
@@ -388,7 +497,33 @@ def _asset_row_create(
             uploaded_by=user if getattr(user, "is_authenticated", False) else None,
             import_job=import_job,
         )
-    return asset, warnings, created
+        if auto and placed is not None:
+            placed(asset)
+        for old in replaced:
+            _replacement_log(old, asset, user)
+    return asset, warnings, created, replaced
+
+
+def _replacement_log(old: ImageAsset, new: ImageAsset, user) -> None:
+    """Who replaced what. ``asset_soft_delete`` keeps no author (the browser's Delete is not
+    audited either); the new row keeps ``uploaded_by`` and ``import_job``, an import's
+    report the warning, and this log line the pair, written only once the deletion commits."""
+    who = getattr(user, "username", "") or "an unknown user"
+    message = ("image replaced: asset #%s (%s, %s of %s) deleted for asset #%s (%s) by %s%s",
+               old.pk, old.original_filename, old.position, new.product.sku, new.pk,
+               new.original_filename, who,
+               f", import #{new.import_job_id}" if new.import_job_id else "")
+    transaction.on_commit(lambda: logger.info(*message))
+
+
+def _position_yield(product: Product, other: ImageAsset, position: str, filename: str) -> str:
+    """Move ``other`` (a file of this import placed by name order) out of ``position``, which
+    an explicitly positioned file takes; says where it went. Only the row's position changes."""
+    new, full = _next_position(product)
+    ImageAsset.objects.filter(pk=other.pk).update(position=new)
+    return (f"{filename} takes {position} of {product.sku}, as its name or manifest row says; "
+            f"{other.original_filename} (asset #{other.pk}), placed there by name order, moves "
+            f"to {new}." + (f" {full}" if full else ""))
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..errors import StorageDownError
 from ..ingest.manifest import Manifest
 from ..ingest.naming import DELETED, LIVE, FilenameRules, Target, Unmapped, file_target
-from ..models import ImportIssue, ImportJob, Product
+from ..models import ImageAsset, ImportIssue, ImportJob, Product
 from ..validators import SKU_RE
 from .assets import STORAGE_FAULT, IngestResult, asset_ingest
 from .products import PRODUCT_EDITABLE, product_create, product_fields_clean, product_update
@@ -39,6 +39,8 @@ class ImportRun:
         self.job = job
         self.rules = FilenameRules.from_options(job.options)
         self.create_products = bool(job.options.get("create_products"))
+        # The manager asked to replace older images at taken positions (a re-shoot).
+        self.replace = bool(job.options.get("replace"))
         self.manifest: Manifest | None = None
         self.products: dict[str, Product | None] = {}
         self.progress = progress
@@ -46,6 +48,26 @@ class ImportRun:
         self.storage_faults = 0
         # The entry a dead run was busy with: what it stored is this job's own, not a duplicate.
         self.resumed_name = ""
+        # Files of this run that took the next free position: an explicitly positioned file
+        # may move them out of its way (``asset_ingest``'s ``movable``). A browser session
+        # keeps them in the job's checkpoint instead, shared by all its requests.
+        self.auto: set[int] = set()
+        self.session = job.source_kind == ImportJob.Source.UPLOAD
+
+    def _movable(self) -> set[int]:
+        if not self.session:
+            return self.auto
+        # read inside the product's lock, so a file that arrived just before is seen
+        checkpoint = ImportJob.objects.filter(pk=self.job.pk).values_list(
+            "checkpoint", flat=True).first() or {}
+        return {int(pk) for pk, _name in checkpoint.get("auto", [])}
+
+    def _placed(self, name: str) -> Callable[[ImageAsset], None]:
+        def note(asset: ImageAsset) -> None:
+            self.auto.add(asset.pk)
+            if self.session:
+                auto_position_remember(self.job.pk, asset.pk, name)
+        return note
 
     def apply_manifest(self, manifest: Manifest) -> None:
         """Create/update the manifest's products, one short transaction per chunk, with
@@ -209,13 +231,16 @@ class ImportRun:
             return IngestResult(filename=name, status=IngestResult.REJECTED, reason=skip.reason,
                                 code="unmapped")
         result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
-                              position=position, import_job=self.job)
+                              position=position, import_job=self.job, movable=self._movable,
+                              placed=self._placed(name), replace=self.replace)
         if result.product_created:
             self.job.products_created += 1
         if product.pk is None and result.asset is not None:
             self.products[product.sku] = result.asset.product
         if result.status == IngestResult.STORED:
             self.job.imported_count += 1
+            if result.replaced:
+                self.job.replaced_count += 1
         elif (result.status == IngestResult.DUPLICATE and name == self.resumed_name
               and result.asset is not None and result.asset.import_job_id == self.job.pk):
             # Stored by this job's run that died mid-file: count it once, as imported.
@@ -240,14 +265,30 @@ class ImportRun:
     def counters(self) -> dict:
         return {
             key: getattr(self.job, key)
-            for key in ("imported_count", "duplicate_count", "error_count", "warning_count",
-                        "products_created", "products_updated")
+            for key in ("imported_count", "replaced_count", "duplicate_count", "error_count",
+                        "warning_count", "products_created", "products_updated")
         }
+
+
+def auto_position_remember(job_id: int, asset_id: int, name: str) -> None:
+    """Note a session's file that took the next free position on arrival, with its name: the
+    session's end puts these in name order (``imports._positions_by_name``), and an explicitly
+    positioned file of the session may move it. Called in the asset row's transaction, with
+    the job's row locked, so concurrent files of the session never lose each other's notes
+    and no file is stored without its note."""
+    job = ImportJob.objects.select_for_update().only("checkpoint").get(pk=job_id)
+    checkpoint = dict(job.checkpoint or {})
+    checkpoint["auto"] = [*checkpoint.get("auto", []), [asset_id, name]]
+    ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
 
 
 def import_summary(job: ImportJob) -> str:
     """The one-line outcome of an import, for its message."""
     parts = [f"{job.imported_count} imported"]
+    if job.replaced_count:
+        # of the imported: files that took a position from an older image (``replace``)
+        parts[0] += (f" ({job.replaced_count} replacing an older image)" if job.replaced_count == 1
+                     else f" ({job.replaced_count} replacing older images)")
     if job.duplicate_count:
         parts.append(f"{job.duplicate_count} duplicates skipped")
     if job.error_count:

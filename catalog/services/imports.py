@@ -43,7 +43,7 @@ def manifest_display_name(manifest_file) -> str:
 
 
 def _job_options(
-    *, patterns, regex, create_products, encoding, use_folders,
+    *, patterns, regex, create_products, encoding, use_folders, replace=False,
 ) -> dict:
     options = {
         "patterns": [p for p in (patterns or []) if p],
@@ -51,6 +51,8 @@ def _job_options(
         "create_products": bool(create_products),
         "encoding": encoding or "utf-8",
         "use_folders": bool(use_folders),
+        # a file for a taken explicit position replaces the older image there (asset_ingest)
+        "replace": bool(replace),
     }
     FilenameRules.from_options(options)  # raises NamingError on a bad pattern, before any work
     return options
@@ -60,7 +62,7 @@ def import_job_create(
     *, user, source_kind: str, source_file=None, source_path: str = "", manifest_file=None,
     patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
     encoding: str = "utf-8", use_folders: bool = True, expected_files: int = 0,
-    enqueue: bool = True,
+    enqueue: bool = True, replace: bool = False,
 ) -> ImportJob:
     """Create an import job.
 
@@ -69,6 +71,8 @@ def import_job_create(
     False. ``folder``: ``source_path`` only. ``upload``: a browser batch; the job is running at
     once and each file goes through ``import_job_upload_file``, then ``import_job_finish``.
     A manifest is checked here, so a broken one is refused before anything is stored.
+    ``replace``: a file for an explicit position an older image holds replaces that image
+    (soft-deleted) instead of being refused; kept in the job's options for every file.
     Raises one of ``errors.IMPORT_REFUSALS`` with a message for the user.
 
     The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
@@ -79,7 +83,7 @@ def import_job_create(
         raise ImportRefused(f"Unknown import source {source_kind!r}")
     options = _job_options(
         patterns=patterns, regex=regex, create_products=create_products, encoding=encoding,
-        use_folders=use_folders,
+        use_folders=use_folders, replace=replace,
     )
     manifest = None
     if manifest_file is not None:
@@ -181,19 +185,9 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
             progress_done=F("progress_done") + 1,
             progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
             heartbeat_at=timezone.now(), **deltas)
-        if result.auto_position and result.asset is not None:
-            _auto_position_remember(job_id, result.asset.pk, filename)
+    # A file that took the next free position was noted in the job's checkpoint with its row
+    # (``import_mapping.auto_position_remember``).
     return result
-
-
-def _auto_position_remember(job_id: int, asset_id: int, name: str) -> None:
-    """Note a file that took the next free position on arrival, with its name: the session's
-    end puts these in name order (``_positions_by_name``). Inside the caller's transaction,
-    with the row locked, so concurrent files of the session never lose each other's notes."""
-    job = ImportJob.objects.select_for_update().only("checkpoint").get(pk=job_id)
-    checkpoint = dict(job.checkpoint or {})
-    checkpoint["auto"] = [*checkpoint.get("auto", []), [asset_id, name]]
-    ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
 
 
 def _positions_by_name(job: ImportJob) -> dict[int, str]:

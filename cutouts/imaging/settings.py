@@ -69,9 +69,11 @@ class CutoutSettings:
         from .models import REGISTRY
 
         if self.model not in REGISTRY:
-            raise ValueError(f"model must be one of {sorted(REGISTRY)}, got {self.model!r}")
+            raise ValueError(f"model must be one of {', '.join(sorted(REGISTRY))}; "
+                             f"got {self.model!r}")
         if self.shadow not in SHADOW_MODES:
-            raise ValueError(f"shadow must be one of {SHADOW_MODES}, got {self.shadow!r}")
+            raise ValueError(f"shadow must be one of {', '.join(SHADOW_MODES)}; "
+                             f"got {self.shadow!r}")
         for name in ("tta_flip", "crop_pass", "crop_flip", "protect_thin", "refine",
                      "keep_semi_transparent", "band", "subject",
                      "decontaminate", "cleanup"):

@@ -16,7 +16,7 @@ from catalog.models import ImageAsset
 from .. import enqueue
 from ..errors import BatchError, BatchFinishedError
 from ..imaging.quantize import fast_model
-from ..imaging.settings import CutoutSettings, profile
+from ..imaging.settings import PROFILES, SHADOW_MODES, CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
 from ..selectors.jobs import cutout_batch_counts
 from ..selectors.review import rerun_models
@@ -31,8 +31,8 @@ def cutout_settings_resolve(*, profile_name: str = "default", overrides: dict | 
 
     A model asked for by name must be installed here: the registry knows models whose file
     this server may not have, and such a run would only fail later in the worker."""
-    if model:
-        model_require_installed(name=model)
+    settings_choices_check(shadow=(overrides or {}).get("shadow"), profile_name=profile_name,
+                           model=model)
     try:
         base = profile(profile_name).to_dict()
         base["model"] = model or settings.CUTROOM_MODEL
@@ -53,6 +53,20 @@ def batch_overrides(*, shadow: str | None = None) -> dict | None:
     return {"shadow": shadow} if shadow else None
 
 
+def settings_choices_check(*, shadow: str | None = None, profile_name: str | None = None,
+                           model: str | None = None) -> None:
+    """Raise BatchError naming the first choice no cutout run could use (None or empty: not
+    asked for). The one wording of these refusals: batch starts and re-runs both use it."""
+    if shadow is not None and shadow not in SHADOW_MODES:
+        raise BatchError(f"Unknown shadow mode {shadow!r}; one of: {', '.join(SHADOW_MODES)}.",
+                         field="shadow")
+    if profile_name and profile_name not in PROFILES:
+        raise BatchError(f"Unknown profile {profile_name!r}; one of: {', '.join(PROFILES)}.",
+                         field="profile")
+    if model:
+        model_require_installed(name=model)
+
+
 def model_require_installed(*, name: str) -> None:
     """Raise BatchError unless ``name`` is a model installed here, naming the installed ones
     (the same check as the re-run menu: ``rerun_models``)."""
@@ -60,7 +74,7 @@ def model_require_installed(*, name: str) -> None:
     if name not in installed:
         raise BatchError(
             f"Model {name!r} is not installed here; installed models: "
-            f"{', '.join(sorted(installed)) or 'none'}."
+            f"{', '.join(sorted(installed)) or 'none'}.", field="model",
         )
 
 

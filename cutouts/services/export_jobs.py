@@ -75,7 +75,7 @@ def _plan(presets: list[str], filters: dict
             except PresetError as exc:
                 bad_specs.append(str(exc))
     if bad_specs:
-        raise ExportError(" ".join(bad_specs), field="specs")
+        raise ExportError("; ".join(bad_specs), field="specs")
     try:
         resolved = export_selectors.preset_resolve(names=presets)
     except PresetError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import time
@@ -15,7 +16,7 @@ from PIL import Image
 
 from catalog.lru import LruCache
 
-from ..errors import ReviewError
+from ..errors import PresetError, ReviewError
 from ..imaging.encode import downsized, png_bytes, png_image_bytes
 from ..models import Cutout
 from ..variants.spec import VariantSpec
@@ -133,16 +134,40 @@ IMAGE_SIZES = (320, 1024, 0)  # 0 = full size (the loupe)
 MARKET_PREVIEW = 600
 
 
-def _market_spec() -> VariantSpec:
+MARKET_PRESET = "amazon_main"
+
+
+def market_spec() -> VariantSpec:
+    """The marketplace view's spec: the preset as an export resolves it (the admin's row
+    when there is one, else the built-in), at the card's 600 px instead of its own size."""
+    from ..selectors.export import preset_resolve
     from ..variants import get_preset
 
+    try:
+        preset = preset_resolve(names=[MARKET_PRESET])[0]
+    except PresetError:
+        # A disabled or broken row exports nothing; the card still shows the built-in
+        # placement rather than no picture.
+        logger.warning("preset %s unusable for the marketplace view", MARKET_PRESET,
+                       exc_info=True)
+        preset = get_preset(MARKET_PRESET)
     # The card needs the preset's placement, not its 2000 px file.
-    return get_preset("amazon_main").variant_spec.with_tokens(f"square-{MARKET_PREVIEW}")
+    return preset.variant_spec.with_tokens(f"square-{MARKET_PREVIEW}")
 
 
-def _preview_name(cutout: Cutout, kind: str, size: int, ext: str, token: str = "") -> str:
+def market_key(spec: VariantSpec | None = None) -> str:
+    """A short hash of the marketplace view's spec: in its file name and in the card's image
+    URL, so an edit of the preset makes a new file, and browsers fetch it."""
+    canonical = (spec or market_spec()).canonical()
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def _preview_name(cutout: Cutout, kind: str, size: int, ext: str, token: str = "",
+                  variant: str = "") -> str:
     token = token or cutout.run_token
-    return f"previews/{cutout.asset.sha256[:2]}/{cutout.pk}-{token[:8]}/{kind}-{size}.{ext}"
+    suffix = f"-{variant}" if variant else ""
+    return (f"previews/{cutout.asset.sha256[:2]}/{cutout.pk}-{token[:8]}/"
+            f"{kind}-{size}{suffix}.{ext}")
 
 
 def preview_premade_side(*, pixels: int) -> int:
@@ -168,10 +193,12 @@ def cutout_previews_store(*, cutout: Cutout, token: str, image: Image.Image,
     renders = ([("cutout", size, image) for size in sizes]
                + [("mask", size, alpha) for size in sizes] + [("market", MARKET_PREVIEW, image)])
     try:
+        spec = market_spec()
         for kind, size, source in renders:
             ext = "jpg" if kind == "market" else "png"
-            name = _preview_name(cutout, kind, size, ext, token)
-            rendered = _render_preview(source, kind, size)
+            variant = market_key(spec) if kind == "market" else ""
+            name = _preview_name(cutout, kind, size, ext, token, variant)
+            rendered = _render_preview(source, kind, size, spec)
             saved.append(storage.save(name, File(io.BytesIO(rendered), name=name)))
     except Exception:  # noqa: BLE001 - a missing cache entry is rendered later, not an error
         logger.warning("storing the previews of cutout %s failed", cutout.pk, exc_info=True)
@@ -198,26 +225,30 @@ def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
     ext, content_type = ("jpg", "image/jpeg") if kind == "market" else ("png", "image/png")
     if kind != "market" and size == 0 and kind != "shadow":
         return source, content_type
+    spec, variant = None, ""
     if kind == "market":
         size = MARKET_PREVIEW  # one size whatever the card asks for: one file, not three
-    name = _preview_name(cutout, kind, size, ext)
+        spec = market_spec()
+        variant = market_key(spec)  # an edited preset: another file
+    name = _preview_name(cutout, kind, size, ext, variant=variant)
     storage = storages["default"]
     if storage.exists(name):
         return name, content_type
     with storage.open(source, "rb") as fh, Image.open(fh) as image:
         image.load()
-        rendered = _render_preview(image, kind, size)
+        rendered = _render_preview(image, kind, size, spec)
     # Two requests may render at once; both write identical bytes, the first name wins.
     if not storage.exists(name):
         name = storage.save(name, File(io.BytesIO(rendered), name=name))
     return name, content_type
 
 
-def _render_preview(image: Image.Image, kind: str, size: int) -> bytes:
+def _render_preview(image: Image.Image, kind: str, size: int,
+                    spec: VariantSpec | None = None) -> bytes:
     if kind == "market":
         from ..variants import render_variant
 
-        return render_variant(image.convert("RGBA"), _market_spec()).data
+        return render_variant(image.convert("RGBA"), spec or market_spec()).data
     if kind == "shadow":
         # Shown as a layer: black, with the stored opacity as its alpha.
         layer = Image.new("RGBA", image.size, (0, 0, 0, 0))

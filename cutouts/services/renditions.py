@@ -224,7 +224,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             "sha256": rendered.sha256, "fill_pct": rendered.fill_pct,
             "compliance_ok": result.ok,
             "compliance": {**_compliance_dict(result, fingerprint, rendered.product_bbox),
-                           "assets": target.assets_key},
+                           "assets": target.assets_key,
+                           "renderer": variants.RENDERER_VERSION},
         }
     return outputs
 
@@ -265,8 +266,13 @@ def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int,
 
     def fresh(cid: int, name: str) -> dict | None:
         row = cached.get((cid, specs[name]))
-        if row is not None and (row.get("compliance") or {}).get("assets", "") != keys[name]:
+        if row is None:
+            return None
+        made = row.get("compliance") or {}
+        if made.get("assets", "") != keys[name]:
             return None  # rendered with an older version of a library background or logo
+        if made.get("renderer") != variants.RENDERER_VERSION:
+            return None  # an older renderer's bytes and compliance: render again
         return row
 
     return {

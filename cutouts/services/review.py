@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog import events
 
 from ..errors import BatchError, ReviewError, ReviewInputError
-from ..imaging.settings import PROFILES, SHADOW_MODES, profile_or_default
+from ..imaging.settings import PROFILES, profile_or_default
 from ..models import (
     CUTOUT_LIVE,
     Cutout,
@@ -19,7 +19,7 @@ from ..models import (
     ReviewStatus,
 )
 from ..strengths import STRENGTHS, strength_of
-from .batches import cutout_rerun, cutout_settings_resolve, model_require_installed
+from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
 from .status import asset_status_sync
 
 # Every reviewer action leaves a ReviewDecision.
@@ -252,18 +252,11 @@ def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str |
     if strength is not None and strength not in STRENGTHS:
         raise ReviewInputError(f"Unknown refinement strength {strength!r}; one of: "
                                f"{', '.join(STRENGTHS)}.", field="strength")
-    if shadow is not None and shadow not in SHADOW_MODES:
-        raise ReviewInputError(f"Unknown shadow mode {shadow!r}; one of: "
-                               f"{', '.join(SHADOW_MODES)}.", field="shadow")
-    if profile and profile not in PROFILES:
-        raise ReviewInputError(f"Unknown profile {profile!r}; one of: {', '.join(PROFILES)}.",
-                               field="profile")
-    if model:
-        try:
-            model_require_installed(name=model)
-        except BatchError as exc:
-            raise ReviewInputError(f"Cannot re-run with these settings: {exc}",
-                                   field="model") from exc
+    try:
+        settings_choices_check(shadow=shadow, profile_name=profile, model=model)
+    except BatchError as exc:
+        message = f"Cannot re-run with these settings: {exc}" if exc.field == "model" else str(exc)
+        raise ReviewInputError(message, field=exc.field) from exc
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light
 from .spec import (
     CUTOUT_INPUT,
     OPERATIONS,
+    RENDERER_VERSION,
     SHADOW_INPUT,
     Operation,
     RenderInputs,
@@ -41,6 +42,7 @@ __all__ = [
     "CUTOUT_INPUT",
     "MANIFEST_COLUMNS",
     "OPERATIONS",
+    "RENDERER_VERSION",
     "PRESETS",
     "Collision",
     "ComplianceResult",

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 #: Bump when the renderer changes output for an unchanged spec: invalidates every cache key.
 #: 2: the product is resampled in windows around it (a pixel may move by a level or two).
-RENDERER_VERSION = "2"
+#: 3: a spec without trim or fill lays out and reports (product box, fill) the significant
+#:    alpha's box, not the box of all the alpha: faint stray alpha no longer moves the product.
+RENDERER_VERSION = "3"
 
 MAX_SPEC_LENGTH = 500
 MAX_SIDE = 20_000

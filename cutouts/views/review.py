@@ -70,6 +70,8 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "profiles": review_selectors.rerun_profiles(),
         "models": review_selectors.rerun_models(),
         "flag_open": False, "flag_reasons": [], "flag_comment": "",
+        # a callable: the template asks for it (one preset query) only on a finished card
+        "market_key": preview_services.market_key,
         **extra,
     }
 
@@ -306,8 +308,11 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
             if request.htmx:
                 return HttpResponseClientRedirect(request.get_full_path())
             return redirect(request.get_full_path())
+        # "rv-queued": review.js says "ready" instead once the card polls the version done.
+        # The extra tag also carries "msg-success": base.html prefixes the tags string once.
         messages.success(request, f"Version {new.version} is queued; this card shows it when "
-                                  "it is ready, then it waits for review.")
+                                  "it is ready, then it waits for review.",
+                         extra_tags="rv-queued msg-success")
         url = _card_url(new.pk, filters)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     return render(request, "cutouts/review/retouch.html", _card_context(card, filters))

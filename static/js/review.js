@@ -63,13 +63,21 @@
     each(v, ".rv-shadow-layer", function (img) { img.hidden = !(available && prefs.shadow); });
   }
 
-  function setZoom(on) {
+  function setZoom(on, show) {
     var v = viewer(); if (!v) return;
     zoomOn = on;
     v.dataset.zoom = on ? "on" : "off";
+    each(v, "[data-rv-zoom]", function (b) { b.setAttribute("aria-pressed", String(on)); });
     var loupe = v.querySelector(".rv-loupe");
     if (!on && loupe) loupe.hidden = true;
     if (on && prefs.mode !== "side") setMode("side");
+    // Turned on by the button or Z: the loupe shows at once over the image's centre, so a
+    // touch reviewer sees it (and where to drag it) without hovering first.
+    var img = on && show && v.querySelector(".rv-stage-side .rv-cutout");
+    if (img) {
+      var r = img.getBoundingClientRect();
+      if (r.width) moveLoupe({ target: img, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2 });
+    }
   }
 
   // The loupe shows the card's preview magnified at once, then a tile of the full-size file
@@ -101,7 +109,7 @@
   var lastLoupe = null;
   function moveLoupe(ev) {
     var v = viewer(); if (!v || !zoomOn) return;
-    var frame = ev.target.closest(".rv-zoomable"); if (!frame) return;
+    var frame = ev.target.closest && ev.target.closest(".rv-zoomable"); if (!frame) return;
     lastLoupe = { target: ev.target, clientX: ev.clientX, clientY: ev.clientY };
     var img = frame.querySelector(".rv-cutout");
     var loupe = frame.querySelector(".rv-loupe");
@@ -197,9 +205,12 @@
     });
   });
 
-  function openPanel(name) {
+  var opener = null;  // the control that opened the panel: focus goes back to it on Esc
+  function openPanel(name, from) {
     var c = card(); if (!c) return null;
     var panel = c.querySelector('[data-rv-panel="' + name + '"]'); if (!panel) return null;
+    // Opened by its key: the panel's own button stands for the opener.
+    opener = from || c.querySelector('[data-rv-open="' + name + '"]');
     each(c, "[data-rv-panel]", function (p) { p.hidden = p !== panel; });
     panel.hidden = false;
     // Focus the send button, not a field: number keys and Enter keep working as shortcuts.
@@ -214,6 +225,12 @@
   }
   function closePanels() {
     var c = card(); if (c) each(c, "[data-rv-panel]", function (p) { p.hidden = true; });
+  }
+  // A card's heading takes the focus after a swap (tabindex=-1): focus left on <body> would
+  // start Tab from the top of the page again.
+  function focusHeading() {
+    var c = card(), h = c && c.querySelector("[data-rv-heading]");
+    if (h) h.focus({ preventScroll: true });
   }
 
   // J/K follow the card's own Next / Previous link, so htmx makes the history entry: Back and
@@ -249,15 +266,48 @@
   function submit(form) { if (form) form.requestSubmit ? form.requestSubmit() : form.submit(); }
 
   function applyPrefs() {
+    var c = card(); if (!c) return;
+    // A refused flag comes back open: focus what is left to do (the reasons, or the comment
+    // when "Other" wants one), the error in view.
+    var want = c.querySelector("[data-rv-focus]");
+    if (want && document.activeElement !== want) {
+      want.focus({ preventScroll: true });
+      var error = c.querySelector(".rv-error");
+      if (error) error.scrollIntoView({ block: "nearest" });
+      want.scrollIntoView({ block: "nearest" });
+    }
     if (!viewer()) return;
     var v = viewer();
     var custom = v.querySelector("[data-rv-custom]"); if (custom) custom.value = prefs.custom;
     var zl = v.querySelector("[data-rv-zoom-level]"); if (zl) zl.value = String(prefs.zoom);
     setMode(prefs.mode); setBg(prefs.bg); setShadow(prefs.shadow); setZoom(zoomOn);
     each(v, "[data-rv-fullscreen]", function (b) { b.disabled = !document.fullscreenEnabled; });
-    // A refused flag comes back open: the comment is what is left to do.
-    var want = card().querySelector("[data-rv-focus]");
-    if (want && document.activeElement !== want) want.focus();
+  }
+  var shownCutout = null;
+  function afterSwap() {
+    applyPrefs();
+    var c = card(); if (!c) return;
+    // Another card (next, previous, a new version): its heading, so a screen reader reads
+    // the new image and Tab starts from the top of the card. htmx would keep the focus on
+    // the new card's "Next →" (same id); a refused flag keeps its own (data-rv-focus). The
+    // same card polled or re-shown: only focus that fell to <body> is picked up.
+    var a = document.activeElement, lost = !a || a === document.body || a === document.documentElement;
+    var other = c.dataset.cutout !== shownCutout && !c.querySelector("[data-rv-focus]") && !typing(a);
+    if (lost || other) focusHeading();
+    shownCutout = c.dataset.cutout;
+    updateQueuedNote();
+  }
+  // The "version N is queued" message above the card is true until the card polls the
+  // version finished; then it says so instead (or goes, when the run failed: the card says why).
+  function updateQueuedNote() {
+    var c = card(); if (!c || c.hasAttribute("hx-trigger")) return;
+    each(document, ".messages .msg-rv-queued", function (li) {
+      if (c.dataset.status === "done") {
+        li.textContent = "Version " + c.dataset.version + " is ready and waits for review.";
+      } else {
+        li.remove();
+      }
+    });
   }
 
   function typing(el) {
@@ -272,7 +322,11 @@
     var panel = openPanelName();
     if (ev.key === "Escape") {
       if (retouching()) setMode(prefs.mode);
-      closePanels(); setZoom(false); return;
+      closePanels(); setZoom(false);
+      if (panel) {
+        if (opener && opener.isConnected) opener.focus(); else focusHeading();
+      }
+      return;
     }
     if (panel === "flag" && ev.key === "Enter" && !ev.shiftKey && ev.target.tagName === "TEXTAREA") {
       // Enter in the flag comment sends (Shift+Enter: a new line).
@@ -293,7 +347,13 @@
       return;
     }
     if (panel && ev.key === "Enter") {
-      ev.preventDefault(); submit(c.querySelector('[data-rv-panel="' + panel + '"]')); return;
+      // Enter sends the open panel only from inside it (or with focus on nothing); on any
+      // other control (Next, Approve, a link) it does what that control does.
+      var form = c.querySelector('[data-rv-panel="' + panel + '"]'), t = ev.target;
+      if (t === document.body || t === document.documentElement || form.contains(t)) {
+        ev.preventDefault(); submit(form);
+      }
+      return;
     }
     var key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
     switch (key) {
@@ -301,7 +361,7 @@
       case "f": ev.preventDefault(); openPanel("flag"); break;
       case "r": ev.preventDefault(); openPanel("rerun"); break;
       case "b": ev.preventDefault(); cycleBg(); break;
-      case "z": ev.preventDefault(); setZoom(!zoomOn); break;
+      case "z": ev.preventDefault(); setZoom(!zoomOn, true); break;
       case "e": if (!panel && c.querySelector(".rv-stage-retouch")) { ev.preventDefault(); setMode("retouch"); } break;
       case "ArrowRight": case "j": ev.preventDefault(); go("next"); break;
       case "ArrowLeft": case "k": ev.preventDefault(); go("previous"); break;
@@ -310,12 +370,13 @@
   });
 
   document.addEventListener("click", function (ev) {
-    var t = ev.target.closest("[data-rv-mode],[data-rv-bg],[data-rv-open],[data-rv-select],[data-rv-fullscreen]");
+    var t = ev.target.closest("[data-rv-mode],[data-rv-bg],[data-rv-open],[data-rv-select],[data-rv-fullscreen],[data-rv-zoom]");
     if (!t) return;
     if (t.hasAttribute("data-rv-fullscreen")) toggleFullscreen();
+    else if (t.hasAttribute("data-rv-zoom")) setZoom(!zoomOn, true);
     else if (t.dataset.rvMode) setMode(t.dataset.rvMode);
     else if (t.dataset.rvBg) setBg(t.dataset.rvBg);
-    else if (t.dataset.rvOpen) openPanel(t.dataset.rvOpen);
+    else if (t.dataset.rvOpen) openPanel(t.dataset.rvOpen, t);
     else if (t.dataset.rvSelect) {
       var on = t.dataset.rvSelect === "all";
       each(t.closest("form"), 'input[name="cutout"]', function (b) { b.checked = on; });
@@ -341,9 +402,15 @@
     if (tta && opt.dataset.tta) tta.checked = opt.dataset.tta === "1";
     if (strength && opt.dataset.strength) strength.value = opt.dataset.strength;
   }
-  document.addEventListener("mousemove", moveLoupe);
+  // Pointer events: a mouse hovering, a pen or a finger dragging over the image (while the
+  // loupe is on, the image takes touch drags instead of scrolling: review.css).
+  document.addEventListener("pointermove", moveLoupe);
+  document.addEventListener("pointerdown", function (ev) { if (zoomOn) moveLoupe(ev); });
 
-  document.addEventListener("htmx:afterSettle", applyPrefs);
-  document.addEventListener("htmx:historyRestore", applyPrefs);
-  document.addEventListener("DOMContentLoaded", applyPrefs);
+  document.addEventListener("htmx:afterSettle", afterSwap);
+  document.addEventListener("htmx:historyRestore", afterSwap);
+  document.addEventListener("DOMContentLoaded", function () {
+    applyPrefs(); updateQueuedNote();
+    var c = card(); if (c) shownCutout = c.dataset.cutout;
+  });
 })();

@@ -15,6 +15,9 @@
  * server's words, and a session's finish lists them in the report, as a ZIP import does.
  * Files are sent in name order, and a session's finish lists the files that could not be
  * sent; the server then puts unpositioned files in name order, and the rows say where.
+ * Files the preview lists as not mapped (an unknown SKU, a deleted product) are not sent
+ * either: the server would refuse them. They are marked "will be skipped" with the preview's
+ * reason and left out of the count on the Upload button until new options map them.
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
@@ -227,6 +230,7 @@
       this.autostart = root.dataset.autostart === "true";
       this.preview = root.querySelector("[data-preview]");
       this.previewUrl = root.dataset.previewUrl;
+      this.skipNote = null; // "N files will be skipped", under the preview's reasons
       this.items = [];
       this.running = false;
       this.bind();
@@ -315,9 +319,38 @@
       const product = this.form.querySelector("input[name=product]");
       if (!pending.length || (product && product.value.trim())) {
         this.preview.hidden = true;
+        this.markUnmapped(new Map()); // every file goes to the typed product
         return;
       }
-      showPreview(this.previewUrl, this.form, names, this.preview);
+      showPreview(this.previewUrl, this.form, names, this.preview)
+        .then(() => this.markUnmapped(this.previewUnmapped()));
+    }
+
+    /* name → reason for the files the preview shown now would not map. */
+    previewUnmapped() {
+      const found = new Map();
+      if (this.preview.hidden) return found;
+      for (const li of this.preview.querySelectorAll("[data-preview-unmapped]")) {
+        const name = li.querySelector(".name");
+        if (!name) continue;
+        const reason = li.textContent.slice(name.textContent.length).replace(/^:\s*/, "");
+        found.set(name.textContent, reason.trim());
+      }
+      return found;
+    }
+
+    /* Files the preview refused are not sent; files it maps again (new options) are. */
+    markUnmapped(unmapped) {
+      if (this.running) return;
+      for (const item of this.items) {
+        if (item.state) continue;
+        const why = unmapped.get(item.path || item.file.name);
+        if (why === undefined && item.unmapped === undefined) continue;
+        item.unmapped = why;
+        item.li.className = why === undefined ? "queued" : "unmapped";
+        item.outcome.textContent = why === undefined ? "waiting" : `Will be skipped: ${why}`;
+      }
+      this.update();
     }
 
     handOverZip(file) {
@@ -365,9 +398,11 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
+        unmapped: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
+        else if (item.unmapped !== undefined) c.unmapped += 1;
         else c.pending += 1;
       }
       return c;
@@ -375,21 +410,36 @@
 
     update() {
       const c = this.counts();
-      const sendable = this.items.filter((i) => i.state !== "skipped");
+      const sendable = this.items.filter((i) => i.state !== "skipped" &&
+        (i.state || i.unmapped === undefined));
       const bytes = sendable.reduce((sum, i) => sum + i.file.size, 0) || 1;
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
-      if (c.total - c.pending - c.skipped) {
+      if (c.total - c.pending - c.skipped - c.unmapped) {
         text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
+      if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
       this.clearButton.hidden = this.running || !c.total;
+      this.showSkipNote(this.running ? 0 : c.unmapped);
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
+    }
+
+    showSkipNote(count) {
+      if (!this.preview) return;
+      if (!this.skipNote) {
+        this.skipNote = el("p", "warn-text");
+        this.skipNote.dataset.previewSkipNote = "";
+        this.preview.after(this.skipNote);
+      }
+      this.skipNote.hidden = !count;
+      this.skipNote.textContent =
+        `${count} file${count === 1 ? "" : "s"} will be skipped (see why above).`;
     }
 
     fail(message) {
@@ -415,7 +465,8 @@
       if (this.running) return;
       // In name order, so files usually arrive in the order they take positions in; the
       // server's finish makes that order hold whatever order they arrive in.
-      const pending = this.items.filter((i) => !i.state).sort(byPath);
+      const pending = this.items.filter((i) => !i.state && i.unmapped === undefined)
+        .sort(byPath);
       if (!pending.length) return;
       this.running = true;
       this.result.replaceChildren();
@@ -427,11 +478,18 @@
         return;
       }
       const position = this.form && this.form.querySelector("select[name=position]");
+      // A session carries "replace" itself (its start sent the form); the per-file uploader
+      // sends it with the first file only: one file per request, so only the page can stop a
+      // second file from replacing the first.
+      let replace = !session.finish_url && !!(this.form &&
+        this.form.querySelector("input[name=replace]:checked"));
       let next = 0;
       const worker = async () => {
         while (next < pending.length) {
           const item = pending[next++];
-          await this.send(item, session.upload_url, position ? position.value : "");
+          const status = await this.send(item, session.upload_url,
+            position ? position.value : "", replace);
+          if (status === "stored" || status === "duplicate") replace = false;
         }
       };
       // Without a session's finish to put unpositioned files in name order (a product page's
@@ -443,7 +501,7 @@
       this.update();
     }
 
-    async send(item, url, position) {
+    async send(item, url, position, replace = false) {
       item.li.className = "sending";
       item.outcome.textContent = "uploading…";
       let answer = null;
@@ -452,6 +510,7 @@
         body.append("file", item.file, item.file.name);
         if (item.path) body.append("path", item.path);
         if (position) body.append("position", position);
+        if (replace) body.append("replace", "on");
         answer = await post(url, body, this.token, (fraction) => {
           item.loaded = fraction * item.file.size;
           item.bar.value = Math.round(fraction * 100);
@@ -481,6 +540,7 @@
       }
       if (item.state !== "stored") this.listFailure(item, data);
       this.update();
+      return item.state;
     }
 
     listFailure(item, data) {

@@ -25,6 +25,9 @@ class ApiClient:
     def get(self, path, data=None, **kw):
         return self.client.get(path, data or {}, **{**self.headers, **kw})
 
+    def head(self, path, **kw):
+        return self.client.head(path, **{**self.headers, **kw})
+
     def post(self, path, data=None, **kw):
         return self._call("post", path, data if data is not None else {}, **kw)
 

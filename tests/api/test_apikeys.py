@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
@@ -8,7 +9,7 @@ from catalog.api_models import IdempotencyRecord
 from catalog.services import api_keys as apikeys
 from catalog.webhook_tasks import webhooks_resend_due_task
 from tests.api.conftest import key_for
-from tests.factories import manager
+from tests.factories import manager, reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +50,18 @@ def test_it_refuses_a_key_of_a_deactivated_user():
     user.save()
     assert Client().get("/api/v1/products",
                         HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+
+
+def test_it_lets_only_the_owner_or_a_catalog_manager_revoke_a_key(caplog):
+    owner = reviewer()
+    key = apikeys.api_key_create(user=owner, name="qa", scope="read_only").key
+    with pytest.raises(PermissionDenied):
+        apikeys.api_key_revoke(key=key, by=reviewer())
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    boss = manager(username="boss")
+    with caplog.at_level("INFO", logger="catalog.services.api_keys"):
+        assert apikeys.api_key_revoke(key=key, by=boss).revoked_at is not None
+    assert f"api key {key.prefix} (qa) of user {owner.pk} revoked by boss" in caplog.text
+    own = apikeys.api_key_create(user=owner, name="mine", scope="read_only").key
+    assert apikeys.api_key_revoke(key=own, by=owner).revoked_at is not None

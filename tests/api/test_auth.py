@@ -217,11 +217,35 @@ def test_it_revokes_a_key_from_the_page(client):
     assert ApiClient(new.token).get("/api/v1/products").status_code == 401
 
 
-def test_it_does_not_let_one_user_revoke_anothers_key(client):
+def test_it_does_not_let_a_reviewer_revoke_anothers_key(client):
     new = apikeys.api_key_create(user=manager(), name="pim", scope="read_only")
+    colleague = apikeys.api_key_create(user=reviewer(), name="qa", scope="read_only")
+    client.force_login(reviewer())
+    for other in (new, colleague):
+        assert client.post(f"/api/keys/{other.key.pk}/revoke").status_code == 404
+        assert ApiClient(other.token).get("/api/v1/products").status_code == 200
+    page = client.get("/api/keys/").content.decode()
+    assert 'id="other-keys"' not in page and "pim" not in page and "qa" not in page
+
+
+def test_it_lets_a_manager_see_and_revoke_every_users_key_without_its_secret(client):
+    leaver = reviewer(username="leaver")
+    new = apikeys.api_key_create(user=leaver, name="Akeneo sync", scope="reviewer")
+    ApiClient(new.token).get("/api/v1/products")  # sets last_used_at
+    new.key.refresh_from_db()
     client.force_login(manager())
-    assert client.post(f"/api/keys/{new.key.pk}/revoke").status_code == 404
-    assert ApiClient(new.token).get("/api/v1/products").status_code == 200
+    page = client.get("/api/keys/").content.decode()
+    others = page.split('id="other-keys"', 1)[1]
+    row = others.split("</tr>", 2)[1]
+    assert "leaver" in row and "Akeneo sync" in row and f"crk_{new.key.prefix}_…" in row
+    assert new.key.last_used_at.strftime("%Y-%m-%d") in row
+    assert new.token not in page and new.key.secret_hash not in page
+    assert new.token.rsplit("_", 1)[1] not in page  # not even the secret part alone
+
+    revoked = client.post(f"/api/keys/{new.key.pk}/revoke", follow=True)
+    assert revoked.status_code == 200
+    assert "Key Akeneo sync of leaver revoked." in revoked.content.decode()
+    assert ApiClient(new.token).get("/api/v1/products").status_code == 401
 
 
 def test_it_sends_anonymous_visitors_of_the_keys_page_to_login(client):

@@ -57,7 +57,9 @@ def test_it_starts_a_batch_with_a_shadow_mode(manager_api):
     assert started.status_code == 201
     assert Cutout.objects.get(batch_id=started.json()["id"]).settings["shadow"] == "keep"
     bad = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk], "shadow": "drama"})
-    assert bad.status_code == 422 and "shadow must be one of" in bad.json()["detail"]
+    assert bad.status_code == 422 and bad.json()["errors"] == [
+        {"field": "shadow", "message": "Unknown shadow mode 'drama'; one of: none, keep, "
+                                       "synthetic."}]
     assert CutoutBatch.objects.count() == 1
 
 
@@ -69,7 +71,31 @@ def test_it_refuses_a_batch_with_the_uis_words(manager_api):
     bad_profile = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk],
                                                        "profile": "nope"})
     assert bad_profile.status_code == 422
-    assert bad_profile.json()["detail"].startswith("Could not start cutouts: unknown profile")
+    assert bad_profile.json()["detail"].startswith("Could not start cutouts: Unknown profile")
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"shadow": "purple"}, "shadow",
+     "Unknown shadow mode 'purple'; one of: none, keep, synthetic."),
+    ({"profile": "ultra"}, "profile", "Unknown profile 'ultra'; one of: fast, default, "),
+    ({"model": "birefnet"}, "model", "Model 'birefnet' is not installed here; "),
+    ({"image_ids": [99999]}, "image_ids", "No images to cut out."),
+    ({"product_id": "PRODUCT"}, "product_id", "No images to cut out."),
+])
+def test_it_names_the_field_of_a_refused_batch(manager_api, body, field, message):
+    if body.get("product_id") == "PRODUCT":  # a product with no live image
+        body = {"product_id": ProductFactory().pk}
+    else:
+        body = {"image_ids": [ImageAssetFactory().pk], **body}
+    response = manager_api.post("/api/v1/batches", body)
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "urn:cutroom:problem:batch-refused"
+    [error] = problem["errors"]
+    assert error["field"] == field and error["message"].startswith(message)
+    assert "(" not in error["message"]  # no Python tuple
+    assert problem["detail"] == f"Could not start cutouts: {error['message']}"
+    assert CutoutBatch.objects.count() == 0
 
 
 def test_it_says_which_fields_a_batch_needs_and_404s_an_unknown_product(manager_api):
@@ -118,6 +144,21 @@ def test_it_cancels_and_retries_a_batch(manager_api):
     assert manager_api.get("/api/v1/batches").json()[0]["id"] == batch_id
 
 
+@pytest.mark.parametrize("state", ["running", "cancelled", "done"])
+def test_it_refuses_to_retry_a_batch_with_nothing_failed(manager_api, state):
+    asset = ImageAssetFactory()
+    batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]
+    Cutout.objects.filter(batch_id=batch_id).update(
+        status=JobStatus.RUNNING if state == "running" else state)
+    CutoutBatch.objects.filter(pk=batch_id).update(status=state)
+    response = manager_api.post(f"/api/v1/batches/{batch_id}/retry")
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:cutroom:problem:nothing-to-retry"
+    assert response.json()["detail"] == (
+        f"Batch #{batch_id} is {state} and has no failed cutouts; nothing to retry.")
+    assert CutoutBatch.objects.get(pk=batch_id).status == state
+
+
 def test_it_refuses_to_cancel_a_finished_batch(manager_api):
     asset = ImageAssetFactory()
     batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]
@@ -156,6 +197,32 @@ def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
 
 
 # --- cutouts and review ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("preflag=bogus", "preflag",
+     "Unknown pre-flag 'bogus'; one of: empty, halo_risk, fragments, touches_frame, "
+     "low_confidence, uncertain_edges, see_through."),
+    ("min_risk=nan", "min_risk", "Input should be a finite number"),
+    ("min_risk=inf", "min_risk", "Input should be a finite number"),
+    ("product=" + "S" * 65, "product", "String should have at most 64 characters"),
+    ("status=bogus", "status", "Input should be 'queued', "),
+])
+def test_it_refuses_an_unknown_cutout_filter_value_naming_it(readonly_api, query, field,
+                                                              message):
+    done_cutout()
+    response = readonly_api.get(f"/api/v1/cutouts?{query}")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field and error["message"].startswith(message)
+
+
+def test_it_refuses_query_parameters_on_the_batch_list_naming_them(readonly_api):
+    response = readonly_api.get("/api/v1/batches?status=bogus")
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "status", "message": "Unknown query parameter; this list has no filters."}]
+    assert readonly_api.get("/api/v1/batches").status_code == 200
 
 
 def test_it_lists_cutouts_with_review_state_risk_and_preflags(readonly_api):
@@ -221,6 +288,38 @@ def test_it_refuses_to_approve_an_unfinished_cutout(reviewer_api):
     response = reviewer_api.post(f"/api/v1/cutouts/{queued.pk}/approve", {})
     assert response.status_code == 409
     assert response.json()["detail"] == "Version 1 is queued, not a finished cutout."
+
+
+def _bare_post(api, path, body=b"", content_type=""):
+    """A POST as `curl -X POST` sends it: no body and no Content-Type unless given."""
+    return api.client.generic("POST", path, body, content_type=content_type, **api.headers)
+
+
+def test_it_approves_and_reruns_with_no_body_at_all(reviewer_api):
+    cutout = done_cutout()
+    approved = _bare_post(reviewer_api, f"/api/v1/cutouts/{cutout.pk}/approve")
+    assert approved.status_code == 200 and approved.json()["review_status"] == "approved"
+    other = done_cutout()
+    rerun = _bare_post(reviewer_api, f"/api/v1/cutouts/{other.pk}/rerun",
+                       content_type="application/json")
+    assert rerun.status_code == 201 and rerun.json()["version"] == 2
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"", "Send a JSON object as the request body."),
+    (b"[]", "The request body must be a JSON object"),
+])
+def test_it_names_the_body_when_it_is_missing_or_not_an_object(reviewer_api, body, message):
+    cutout = done_cutout()
+    for action in ("flag", "approve"):
+        if action == "approve" and not body:
+            continue  # approving needs no body
+        response = _bare_post(reviewer_api, f"/api/v1/cutouts/{cutout.pk}/{action}", body,
+                              content_type="application/json")
+        assert response.status_code == 422
+        (error,) = response.json()["errors"]
+        assert error["field"] == "body" and error["message"].startswith(message)
+        assert response.json()["detail"].startswith(f"body: {message}")
 
 
 def test_it_reruns_a_cutout_as_a_new_version(reviewer_api):
@@ -328,7 +427,11 @@ def test_it_hands_out_signed_short_lived_download_urls(readonly_api, monkeypatch
     path = answer["url"].removeprefix("http://testserver")
     fetched = Client().get(path)  # no key: the signature is the credential
     assert fetched.status_code == 200
-    assert b"".join(fetched.streaming_content).startswith(b"\x89PNG")
+    png = b"".join(fetched.streaming_content)
+    assert png.startswith(b"\x89PNG")
+    head = Client().head(path)  # HEAD as GET, without the file
+    assert head.status_code == 200 and b"".join(head.streaming_content) == b""
+    assert head["Content-Length"] == str(len(png))
     tampered = Client().get(path[:-3] + "abc")
     assert tampered.status_code == 404
     real_time = signing.time.time

@@ -66,3 +66,42 @@ def test_it_says_to_use_multipart_on_local_storage(manager_api, monkeypatch):
                                 {"filename": "a.jpg", "size": 10})
     assert response.status_code == 409
     assert "need S3 storage" in response.json()["detail"]
+
+
+def test_it_refuses_and_discards_a_file_whose_size_is_not_the_declared_one(manager_api,
+                                                                          s3_storage):
+    product = ProductFactory(sku="DIRECT-2")
+    data = product_jpeg(800, 600, seed=92)
+    ticket = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                              {"filename": "big.jpg", "size": len(data) - 100}).json()
+    # moto, like some S3-compatible stores, does not hold the PUT to the signed length
+    put = httpx.put(ticket["url"], content=data, timeout=30)
+    assert put.status_code == 200
+    done = manager_api.post(f"/api/v1/products/{product.pk}/images/direct/finish",
+                            {"token": ticket["token"]})
+    assert done.status_code == 409
+    assert done.json()["detail"] == (
+        f"The uploaded file is {len(data):,} bytes, not the {len(data) - 100:,} declared when "
+        "the upload started; it was discarded. Start again with the file's exact size.")
+    assert not ImageAsset.objects.filter(product=product).exists()
+    assert s3_storage.listdir("uploads") == ([], [])  # the stray staging copy is gone
+
+
+def test_it_replaces_a_taken_position_from_a_direct_upload_when_asked(manager_api, s3_storage):
+    product = ProductFactory(sku="DIRECT-RESHOOT")
+    url = f"/api/v1/products/{product.pk}/images/direct"
+
+    def finish(name: str, seed: int, **fields) -> httpx.Response:
+        data = product_jpeg(900, 700, seed=seed)
+        ticket = manager_api.post(url, {"filename": name, "size": len(data)}).json()
+        httpx.put(ticket["url"], content=data, headers=ticket["headers"], timeout=30)
+        return manager_api.post(f"{url}/finish", {"token": ticket["token"], **fields})
+
+    first = finish("old.jpg", 1, position="MAIN")
+    assert first.status_code == 201
+    assert finish("refused.jpg", 2, position="MAIN").status_code == 422
+    replaced = finish("new.jpg", 3, position="MAIN", replace=True)
+    assert replaced.status_code == 201
+    assert replaced.json()["results"][0]["replaced"] == [first.json()["results"][0]["image"]["id"]]
+    assert list(ImageAsset.live.filter(product=product).values_list(
+        "original_filename", "position")) == [("new.jpg", "MAIN")]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from catalog.api_models import WebhookSubscription
 from catalog.services import api_keys as apikeys
 from tests.factories import manager
 from tests.images import product_jpeg
@@ -39,10 +40,17 @@ def test_it_runs_the_docs_script_end_to_end(live_server, tmp_path):
     token = apikeys.api_key_create(user=manager(), name="e2e", scope="manager").token
     env = worker_env(CUTROOM_WEBHOOK_ALLOW_HTTP="1", CUTROOM_WEBHOOK_ALLOW_PRIVATE="1")
     with running_worker(env=env):
-        run = subprocess.run([sys.executable, str(script), live_server.url, token, *photos],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=420)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 images, 3 cutout.done webhooks" in run.stdout
+        # twice: its Idempotency-Keys are per run, so the second is a new batch and export
+        # (not a replay of the first, which would wait for cutout.done webhooks in vain)
+        runs = [subprocess.run([sys.executable, str(script), live_server.url, token, *photos],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=420)
+                for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "3 images, 3 cutout.done webhooks" in run.stdout
+    # each run deletes its subscription (a soft delete: the delivery log stays)
+    assert not WebhookSubscription.objects.filter(deleted_at__isnull=True).exists()
+    assert WebhookSubscription.objects.count() == 2
     with zipfile.ZipFile(tmp_path / "export.zip") as archive:
         names = archive.namelist()
     assert sum(n.startswith("amazon_main/") for n in names) == 3 and "manifest.csv" in names

@@ -100,3 +100,79 @@ def test_it_never_stores_an_idempotent_upload_twice(manager_api):
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["results"][0]["status"] == "stored"
     assert ImageAsset.objects.filter(product=product).count() == 1
+
+
+def test_it_refuses_a_position_too_long_instead_of_cutting_it(manager_api):
+    product = ProductFactory()
+    response = manager_api.post(f"/api/v1/products/{product.pk}/images",
+                                {"file": _file("a.jpg", product_jpeg(seed=7)),
+                                 "position": "PT01-EXTRA"}, json=False)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "position", "message": "String should have at most 8 characters"}]
+    assert not ImageAsset.objects.filter(product=product).exists()
+
+
+def test_it_deletes_an_image_as_the_browser_does(manager_api, reviewer_api):
+    product = ProductFactory()
+    asset, other = ImageAssetFactory(product=product), ImageAssetFactory()
+    url = f"/api/v1/products/{product.pk}/images/{asset.pk}"
+    assert reviewer_api.delete(url).status_code == 403
+    # an image of another product is not found under this one
+    assert manager_api.delete(
+        f"/api/v1/products/{product.pk}/images/{other.pk}").status_code == 404
+    deleted = manager_api.delete(url)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert "Content-Type" not in deleted
+    assert not ImageAsset.live.filter(pk=asset.pk).exists()
+    assert ImageAsset.objects.filter(pk=asset.pk).exists()  # soft: kept until purge
+    assert manager_api.get(f"/api/v1/images/{asset.pk}").status_code == 404
+    assert manager_api.get(f"/api/v1/products/{product.pk}/images").json() == []
+    assert manager_api.delete(url).status_code == 404
+
+
+def test_it_refuses_a_file_for_a_position_another_image_holds(manager_api):
+    product = ProductFactory(sku="IMG-TAKEN")
+    url = f"/api/v1/products/{product.pk}/images"
+    manager_api.post(url, {"file": _file("a.jpg", product_jpeg(seed=8)), "position": "PT01"},
+                     json=False)
+    clash = manager_api.post(url, {"file": _file("b.jpg", product_jpeg(seed=9)),
+                                   "position": "PT01"}, json=False)
+    assert clash.status_code == 422
+    [error] = clash.json()["errors"]
+    assert error["field"] == "b.jpg"
+    assert "Position PT01 of IMG-TAKEN is already taken by a.jpg" in error["message"]
+    assert ImageAsset.objects.filter(product=product).count() == 1
+
+
+def test_it_replaces_the_image_at_a_position_when_asked(manager_api):
+    product = ProductFactory(sku="IMG-RESHOOT")
+    url = f"/api/v1/products/{product.pk}/images"
+    first = manager_api.post(url, {"file": _file("old.jpg", product_jpeg(seed=10)),
+                                   "position": "MAIN"}, json=False).json()["results"][0]
+    old_id = first["image"]["id"]
+    # the same content again is a duplicate, even with replace: nothing is deleted
+    same = manager_api.post(url, {"file": _file("again.jpg", product_jpeg(seed=10)),
+                                  "position": "MAIN", "replace": "true"}, json=False)
+    assert (same.status_code, same.json()["results"][0]["replaced"]) == (200, [])
+    # two new files for one position in one request: the first replaces, the second clashes
+    answer = manager_api.post(url, {"file": [_file("new.jpg", product_jpeg(seed=11)),
+                                             _file("newer.jpg", product_jpeg(seed=12))],
+                                    "position": "MAIN", "replace": "true"}, json=False)
+    assert answer.status_code == 201
+    new, newer = answer.json()["results"]
+    assert (new["status"], new["replaced"], new["image"]["position"]) == (
+        "stored", [old_id], "MAIN")
+    assert any(w.startswith(f"Replaced MAIN of IMG-RESHOOT (old.jpg, asset #{old_id}, "
+                            "uploaded ") for w in new["warnings"])
+    assert (newer["status"], newer["code"], newer["replaced"]) == (
+        "rejected", "position_taken", [])
+    assert "already taken by new.jpg" in newer["reason"]
+    listed = manager_api.get(url).json()
+    assert [(i["id"], i["original"]["filename"]) for i in listed] == [
+        (new["image"]["id"], "new.jpg")]
+    assert manager_api.get(f"/api/v1/images/{old_id}").status_code == 404
+    # without the flag a taken position is refused as before
+    refused = manager_api.post(url, {"file": _file("later.jpg", product_jpeg(seed=13)),
+                                     "position": "MAIN"}, json=False)
+    assert refused.status_code == 422

@@ -83,6 +83,29 @@ def test_it_upserts_by_sku(manager_api):
     assert Product.objects.get(sku="UPS-1").title == "Two"
 
 
+def test_it_refuses_a_sku_too_long_to_upsert_instead_of_cutting_it(manager_api):
+    base = "L" * 64
+    assert manager_api.put(f"/api/v1/products/by-sku/{base}", {"title": "64"}).status_code == 201
+    for sku in (base + "A", base + "B"):
+        response = manager_api.put(f"/api/v1/products/by-sku/{sku}", {"title": sku[-1]})
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"field": "sku", "message": "String should have at most 64 characters"}]
+    assert Product.objects.get().title == "64"
+    # the same words as POST /products, which pydantic refuses
+    posted = manager_api.post("/api/v1/products", {"sku": base + "A"})
+    assert posted.json()["errors"] == [
+        {"field": "sku", "message": "String should have at most 64 characters"}]
+
+
+def test_it_refuses_to_restore_a_product_that_is_not_deleted(manager_api):
+    product = ProductFactory(sku="LIVE-1")
+    response = manager_api.post(f"/api/v1/products/{product.pk}/restore")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Product LIVE-1 is not deleted; nothing to restore."
+    assert response.json()["type"] == "urn:cutroom:problem:not-deleted"
+
+
 def test_it_soft_deletes_and_restores_with_images(manager_api):
     product = ProductFactory(sku="DEL-1")
     asset = ImageAssetFactory(product=product)
@@ -111,6 +134,23 @@ def test_it_replays_a_create_with_the_same_idempotency_key(manager_api):
     assert Product.objects.filter(sku="IDEM-1").count() == 1
     other = manager_api.post("/api/v1/products", {"sku": "IDEM-2"}, headers=headers)
     assert other.status_code == 422 and "different request" in other.json()["detail"]
+
+
+def test_it_replays_the_same_json_however_it_is_formatted(manager_api):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-WS-1"}
+    first = manager_api.post("/api/v1/products", '{"sku":"WS-1","title":"x"}', headers=headers)
+    again = manager_api.post("/api/v1/products", '{ "title": "x",\n  "sku": "WS-1" }',
+                             headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    other = manager_api.post("/api/v1/products", '{"sku": "WS-1", "title": "y"}',
+                             headers=headers)
+    assert other.status_code == 422 and "different request" in other.json()["detail"]
+    assert Product.objects.filter(sku="WS-1").count() == 1
+    # a lone surrogate parses but has no UTF-8 form: still fingerprinted, then refused
+    odd = manager_api.post("/api/v1/products", '{"sku": "WS-2", "title": "\\ud800"}',
+                           headers={"HTTP_IDEMPOTENCY_KEY": "create-WS-2"})
+    assert odd.status_code in (201, 422)
 
 
 def test_it_lets_a_failed_create_be_retried_with_the_same_key(manager_api):

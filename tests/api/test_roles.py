@@ -1,6 +1,8 @@
 """Every operation of the schema against every key scope: 403 exactly when the scope (capped
 by the role) lacks the capability; 401 without a key is in test_auth.py."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -31,6 +33,7 @@ MATRIX = {
     ("post", "/api/v1/products/{product_id}/images/direct/finish"): (
         MANAGER, {"token": "x"}),
     ("get", "/api/v1/images/{image_id}"): (ALL, None),
+    ("delete", "/api/v1/products/{product_id}/images/{image_id}"): (MANAGER, None),
     ("get", "/api/v1/webhooks"): (MANAGER, None),
     ("post", "/api/v1/webhooks"): (MANAGER, {"url": "https://example.com/h",
                                              "events": ["cutout.done"]}),
@@ -79,7 +82,7 @@ def _client(scope: str) -> ApiClient:
 def test_it_allows_exactly_the_scopes_with_the_capability(scope, method, path):
     allowed, body = MATRIX[(method, path)]
     url = path.replace("{sku}", "ROLE-1").replace("{name}", "amazon_main")
-    url = url.split("{")[0] + "1" + url.split("}", 1)[1] if "{" in url else url
+    url = re.sub(r"\{[^}]+\}", "1", url)
     client = _client(scope)
     if path.endswith("/images") and method == "post":
         # Parameters are validated before the role check: send a well-formed upload.
@@ -108,15 +111,17 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 @pytest.mark.parametrize("path", sorted({p for _, p in MATRIX}))
 def test_it_answers_a_wrong_method_with_a_problem_and_the_allowed_methods(path):
     """A method no operation of a known path has: 405 as problem+json (like every other API
-    error), with ``Allow`` naming exactly the path's operations, before any key is checked."""
+    error), with ``Allow`` naming exactly the path's operations (and HEAD with GET), before
+    any key is checked."""
     allowed = {m for m, p in MATRIX if p == path}
     wrong = sorted(HTTP_METHODS - allowed)[0]
     url = path.replace("{sku}", "ROLE-1").replace("{name}", "amazon_main")
-    url = url.split("{")[0] + "1" + url.split("}", 1)[1] if "{" in url else url
+    url = re.sub(r"\{[^}]+\}", "1", url)
     response = getattr(_client("manager"), wrong)(url)
     assert response.status_code == 405, (wrong, url, response.status_code)
     assert response["Content-Type"] == "application/problem+json"
-    assert response["Allow"] == ", ".join(sorted(m.upper() for m in allowed))
+    answered = allowed | {"head"} if "get" in allowed else allowed
+    assert response["Allow"] == ", ".join(sorted(m.upper() for m in answered))
     body = response.json()
     assert body["status"] == 405 and body["type"] == "urn:cutroom:problem:method-not-allowed"
     assert wrong.upper() in body["detail"] and url in body["detail"]
@@ -124,5 +129,21 @@ def test_it_answers_a_wrong_method_with_a_problem_and_the_allowed_methods(path):
 
 def test_it_answers_405_before_asking_for_a_key():
     response = ApiClient().delete("/api/v1/presets")
-    assert response.status_code == 405 and response["Allow"] == "GET"
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", sorted({p for m, p in MATRIX if m == "get"}))
+def test_it_answers_head_wherever_get_is_answered_without_a_body(path):
+    url = re.sub(r"\{[^}]+\}", "1", path.replace("{name}", "amazon_main"))
+    client = _client("manager")
+    get, head = client.get(url), client.head(url)
+    assert head.status_code == get.status_code, (url, head.status_code, get.status_code)
+    assert head.content == b""
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head["Content-Length"] == str(len(get.content))
+
+
+def test_it_refuses_head_where_there_is_no_get():
+    response = _client("manager").head("/api/v1/exports/1/cancel")
+    assert response.status_code == 405 and response["Allow"] == "POST"

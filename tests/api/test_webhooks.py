@@ -90,6 +90,8 @@ def test_it_makes_ids_that_sort_by_time():
     ("https://[::1]/hook", "private or loopback"),
     ("https://user:pw@example.com/hook", "user name or password"),
     ("ftp://example.com/hook", "valid http(s) URL"),
+    ("https://example.com:99999/hook", "port must be between 1 and 65535"),
+    ("https://example.com:0/hook", "port must be between 1 and 65535"),
 ])
 def test_it_refuses_unsafe_urls(url, message):
     with pytest.raises(webhooks.UnsafeUrl, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -102,6 +104,24 @@ def test_it_refuses_unsafe_urls_through_the_api(manager_api):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "url"
     assert "private or loopback" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "00"])
+def test_it_refuses_a_port_out_of_range_with_a_422_naming_url(manager_api, client, port):
+    url = f"http://127.0.0.1:{port}/x"
+    with LOOPBACK:
+        created = manager_api.post("/api/v1/webhooks", {"url": url, "events": ["cutout.done"]})
+        sub_id = manager_api.post("/api/v1/webhooks", {
+            "url": "http://127.0.0.1:9/h", "events": ["cutout.done"]}).json()["id"]
+        patched = manager_api.patch(f"/api/v1/webhooks/{sub_id}", {"url": url})
+        client.force_login(manager())
+        form = client.post("/api/webhooks/", {"url": url, "events": ["cutout.done"]})
+    for response in (created, patched):
+        assert response.status_code == 422
+        assert response.json()["errors"] == [
+            {"field": "url", "message": "The URL's port must be between 1 and 65535."}]
+    assert form.status_code == 400 and b"port must be between 1 and 65535" in form.content
+    assert WebhookSubscription.objects.get().url == "http://127.0.0.1:9/h"
 
 
 @LOOPBACK
@@ -230,7 +250,10 @@ def test_it_disables_an_endpoint_that_keeps_failing(queued):
     # The other event was not sent and not failed: it waits for the subscription.
     assert sorted(WebhookDelivery.objects.values_list("status", "attempts")) == [
         ("pending", 0), ("pending", 2)]
-    assert webhooks.deliveries_create(event_type="cutout.done", data={}, timestamp="x") == []
+    # An event while it is disabled is recorded, paused, not queued: enabling sends it.
+    queued.clear()
+    (later,) = webhooks.deliveries_create(event_type="cutout.done", data={}, timestamp="x")
+    assert queued == [] and WebhookDelivery.objects.get(pk=later).status == "pending"
 
 
 def test_it_pages_and_filters_deliveries_through_the_api(manager_api):
@@ -384,6 +407,44 @@ def test_it_edits_and_rotates_the_secret_through_the_api(manager_api):
     assert (sub.secret, sub.previous_secret) == (body["secret"], created["secret"])
     missing = manager_api.post("/api/v1/webhooks/999999/rotate-secret")
     assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+
+
+def test_it_shows_the_signing_secret_once_even_to_an_idempotent_replay(manager_api):
+    from catalog.api_models import IdempotencyRecord
+
+    body = {"url": "http://127.0.0.1:9/h", "events": ["cutout.done"]}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "hook-1"}
+    with LOOPBACK:
+        first = manager_api.post("/api/v1/webhooks", body, headers=headers)
+        again = manager_api.post("/api/v1/webhooks", body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_") and first.json()["note"] is None
+    assert again["Idempotent-Replayed"] == "true"
+    replay = again.json()
+    assert replay["secret"] is None and "shown only in the first answer" in replay["note"]
+    assert replay["id"] == first.json()["id"] and WebhookSubscription.objects.count() == 1
+    # nor is it kept for the replay window
+    assert secret.encode() not in bytes(IdempotencyRecord.objects.get().body)
+
+
+def test_it_refuses_unknown_fields_when_rotating_and_deletes_without_a_content_type(
+        manager_api):
+    with LOOPBACK:
+        sub_id = manager_api.post("/api/v1/webhooks", {
+            "url": "http://127.0.0.1:9/h", "events": ["cutout.done"]}).json()["id"]
+    secret = WebhookSubscription.objects.get().secret
+    refused = manager_api.post(f"/api/v1/webhooks/{sub_id}/rotate-secret", {"x": 1})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "x"
+    assert WebhookSubscription.objects.get().secret == secret
+    assert manager_api.post(f"/api/v1/webhooks/{sub_id}/rotate-secret", {}).status_code == 200
+    for content_type in ("", "application/json"):  # `curl -X POST`: no body at all
+        bare = manager_api.client.generic("POST", f"/api/v1/webhooks/{sub_id}/rotate-secret",
+                                          b"", content_type=content_type, **manager_api.headers)
+        assert bare.status_code == 200, content_type
+    deleted = manager_api.delete(f"/api/v1/webhooks/{sub_id}")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert "Content-Type" not in deleted
 
 
 def test_it_signs_deliveries_with_both_secrets_after_an_api_rotation(manager_api, queued):

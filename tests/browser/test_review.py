@@ -2,6 +2,7 @@
 worker (retouch: test_retouch.py). Screenshots go to test-artifacts/screenshots/."""
 
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -15,6 +16,8 @@ from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import PASSWORD, reviewer
 from tests.images import product_jpeg
 from tests.workers import running_worker
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -244,14 +247,22 @@ def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, scr
     assert flagged.flag_reasons == ["shadow_removed", "transparency", "wrong_subject", "other"]
     assert ReviewDecision.objects.get(cutout=flagged).comment == "strap cut off"
 
-    # A flag the server refuses comes back open, the comment focused.
+    # A flag the server refuses for want of a reason comes back open, the reasons focused
+    # and the error in view: 1-8 tick boxes, they do not type digits into the comment.
     page.keyboard.press("f")
     page.keyboard.press("Enter")  # no reason ticked
-    expect(page.locator(".rv-error")).to_contain_text("Pick at least one reason")
+    error = page.locator(".rv-error")
+    expect(error).to_contain_text("Pick at least one reason")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
     expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
-    page.wait_for_function("() => document.activeElement && document.activeElement.name "
-                           "=== 'comment'")
+    expect(page.locator("[data-rv-key='1']")).to_be_focused()
+    expect(error).to_be_in_viewport()
+    page.keyboard.press("2")
+    expect(page.locator("[data-rv-key='2']")).to_be_checked()
+    expect(page.locator("[data-rv-panel=flag] textarea[name=comment]")).to_have_value("")
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[2].pk))
+    assert Cutout.objects.get(pk=cutouts[1].pk).flag_reasons == ["edges_hard"]
 
 
 def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page, cutouts):
@@ -297,3 +308,203 @@ def test_it_flags_from_the_card_without_javascript(live_server, browser, client,
     cutout.refresh_from_db()
     assert cutout.review_status == ReviewStatus.FLAGGED
     context.close()
+
+
+def test_it_lets_enter_activate_the_focused_control_while_a_panel_is_open(live_server, page,
+                                                                          cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    # F, 2, then Enter on "Next →": moves on, nothing flagged.
+    page.keyboard.press("f")
+    page.keyboard.press("2")
+    page.locator("#rv-next").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    assert Cutout.objects.get(pk=cutouts[0].pk).review_status == ReviewStatus.PENDING
+    # After the swap the new card's heading has the focus, not <body>.
+    expect(page.locator("[data-rv-heading]")).to_be_focused()
+    # R, then Enter on Approve: approved, no re-run queued.
+    page.keyboard.press("r")
+    expect(page.locator("[data-rv-panel=rerun]")).to_be_visible()
+    page.locator("#rv-approve").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[2].pk))
+    assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.APPROVED
+    assert not Cutout.objects.filter(asset=cutouts[1].asset, version=2).exists()
+    # Esc closes a panel and gives the focus back to what opened it.
+    page.click("[data-rv-open=flag]")
+    expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-rv-panel=flag]")).to_be_hidden()
+    expect(page.locator("[data-rv-open=flag]")).to_be_focused()
+    page.keyboard.press("r")
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-rv-open=rerun]")).to_be_focused()
+    # Enter inside the panel still sends it.
+    page.keyboard.press("f")
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#review-card[data-cutout='{cutouts[2].pk}']")).to_have_count(0)
+    assert Cutout.objects.get(pk=cutouts[2].pk).review_status == ReviewStatus.FLAGGED
+
+
+def test_it_turns_the_loupe_on_with_its_button(live_server, page, screenshot, cutouts):
+    _login(page, live_server)
+    _card(page, live_server, cutouts[0])
+    toggle = page.locator("[data-rv-zoom]")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".rv-viewer")).to_have_attribute("data-zoom", "on")
+    # shown at once over the image's centre, with a tile of the full-size cutout
+    expect(page.locator(".rv-stage-side .rv-loupe")).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.rv-loupe-img').naturalWidth === 512")
+    screenshot("loupe-button")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".rv-stage-side .rv-loupe")).to_be_hidden()
+
+
+def _touch_drag(cdp, x0, y0, x1, y1, steps=12):
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                          "touchPoints": [{"x": x0, "y": y0}]})
+    for i in range(1, steps + 1):
+        x, y = x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove",
+                                              "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    _login(page, live_server)
+    yield page, context.new_cdp_session(page)
+    context.close()
+
+
+def test_it_moves_the_divider_and_the_loupe_with_a_finger(live_server, phone, cutouts):
+    page, cdp = phone
+    _card(page, live_server, cutouts[0])
+    page.tap("[data-rv-mode=slider]")
+    compare = page.locator(".rv-stage-slider .rv-compare")
+    compare.scroll_into_view_if_needed()
+    expect(compare.locator(".rv-cutout")).to_have_js_property("complete", True)
+    box = compare.bounding_box()
+    # across the image, well away from the handle in the middle
+    y = box["y"] + box["height"] * 0.25
+    _touch_drag(cdp, box["x"] + box["width"] * 0.85, y, box["x"] + box["width"] * 0.3, y)
+    split = float(compare.get_attribute("data-split"))
+    assert 25 <= split <= 35, split
+    # an upward swipe on the image still scrolls the page
+    page.evaluate("window.scrollTo(0, 0)")
+    compare.scroll_into_view_if_needed()
+    before = page.evaluate("scrollY")
+    box = compare.bounding_box()
+    x = box["x"] + box["width"] * 0.7
+    _touch_drag(cdp, x, box["y"] + box["height"] * 0.8, x, box["y"] + box["height"] * 0.2)
+    page.wait_for_function(f"() => scrollY > {before}")
+    assert float(compare.get_attribute("data-split")) == split
+
+    # The loupe follows a finger dragged over the cutout.
+    page.tap("[data-rv-mode=side]")
+    page.tap("[data-rv-zoom]")
+    loupe = page.locator(".rv-stage-side .rv-loupe")
+    expect(loupe).to_be_visible()
+    img = page.locator(".rv-stage-side .rv-cutout")
+    img.scroll_into_view_if_needed()
+    box = img.bounding_box()
+    y = box["y"] + box["height"] * 0.5
+    _touch_drag(cdp, box["x"] + box["width"] * 0.2, y, box["x"] + box["width"] * 0.8, y)
+    left = loupe.evaluate("el => el.getBoundingClientRect().left + 90")
+    assert abs(left - (box["x"] + box["width"] * 0.8)) < 8, (left, box)
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (1024, 768), (768, 1024), (375, 812)])
+def test_it_keeps_the_decision_buttons_on_screen(live_server, browser, width, height,
+                                                   cutouts):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        _login(page, live_server)
+        _card(page, live_server, cutouts[0])
+        page.wait_for_function(
+            "() => document.querySelector('.rv-stage-side .rv-cutout').complete")
+        for selector in ("#rv-approve", "[data-rv-open=flag]", "[data-rv-open=rerun]"):
+            button = page.locator(selector)
+            box = button.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, (selector, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box)
+            # nothing drawn over it: the button itself is what a tap at its centre hits
+            assert button.evaluate("""el => { const r = el.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                return el.contains(hit); }"""), selector
+        page.screenshot(path=str(ARTIFACTS / f"decision-bar-{width}x{height}.png"))
+        # scrolled to the end, the bar sits in place above the panels, covering nothing
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.keyboard.press("f")
+        panel = page.locator("[data-rv-panel=flag]")
+        panel.scroll_into_view_if_needed()
+        bar, form = page.locator(".rv-actions").bounding_box(), panel.bounding_box()
+        assert bar["y"] + bar["height"] <= form["y"] + 1
+        # approving from the bar works as before
+        page.locator("#rv-approve").click()
+        expect(page.locator("#review-card")).to_have_attribute("data-cutout",
+                                                               str(cutouts[1].pk))
+    finally:
+        context.close()
+
+
+def test_it_says_the_queued_retouch_is_ready_once_the_card_polls_it_done(
+        live_server, page, monkeypatch, cutouts):
+    from cutouts.services import runs
+    from cutouts.tasks import cutout_run_task
+    from tests.cutouts.reviewdata import rgba_png
+
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)  # no worker
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
+    # one include names the image everywhere: "main", as on the card and in the queue
+    expect(page.locator("h1")).to_contain_text(f"{cutouts[0].asset.product.sku} · main")
+    page.set_input_files("#retouch-upload input[type=file]", files=[{
+        "name": "fixed.png", "mimeType": "image/png", "buffer": rgba_png(640, 480)}])
+    page.click("#retouch-upload button[type=submit]")
+    expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
+    note = page.locator(".messages .msg-rv-queued")
+    expect(note).to_contain_text("Version 2 is queued")
+    expect(page.locator(".rv-pending")).to_be_visible()
+    new = Cutout.objects.get(asset=cutouts[0].asset, version=2)
+    assert runs.cutout_run(cutout_id=new.pk) == "done"  # the worker's part, here
+    expect(page.locator("#review-card")).to_have_attribute("data-status", "done")
+    expect(note).to_have_text("Version 2 is ready and waits for review.")
+    expect(note).to_have_class("msg msg-rv-queued msg-success success")  # still styled
+
+
+def test_it_fits_both_queues_on_a_360_px_phone_with_the_risk_shown(live_server, browser,
+                                                                   cutouts):
+    from cutouts.services import review as review_services
+
+    review_services.cutout_flag(cutout=cutouts[2], user=reviewer(), reasons=["halo", "other"],
+                                comment="strap cut at the buckle, fringe on the left side")
+    for width in (360, 375):
+        context = browser.new_context(viewport={"width": width, "height": 740})
+        page = context.new_page()
+        try:
+            _login(page, live_server)
+            page.goto(f"{live_server.url}/cutouts/review/")
+            risk = page.locator("#review-queue tbody tr").first.locator(".rv-col-risk")
+            expect(risk).to_be_visible()  # the queue is sorted by it
+            expect(risk).to_have_text(f"{cutouts[0].risk:.2f}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(ARTIFACTS / f"queue-{width}.png"), full_page=True)
+            page.goto(f"{live_server.url}/cutouts/review/retouch/")
+            row = page.locator("#retouch-queue tbody tr").first
+            expect(row).to_contain_text(f"{cutouts[2].asset.product.sku} · main")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            button = row.get_by_role("link", name="Retouch").bounding_box()
+            assert button["width"] >= 60 and button["x"] + button["width"] <= width
+            page.screenshot(path=str(ARTIFACTS / f"retouch-queue-{width}.png"), full_page=True)
+        finally:
+            context.close()

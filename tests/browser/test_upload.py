@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import ImageAsset
-from tests.factories import ProductFactory, manager
+from tests.factories import ImageAssetFactory, ProductFactory, manager
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,23 +59,40 @@ def _log_in(page, live_server, client, user) -> None:
 
 def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, client,
                                                             screenshot):
+    """QA 2026-12-02 too: a file the preview already refused (an unknown SKU) is not sent."""
     products = {f"T{n:02d}": ProductFactory(sku=f"T{n:02d}") for n in range(10)}
     _log_in(page, live_server, client, manager())
     files = _shoot()
+    files["T99_MAIN.jpg"] = product_jpeg(640, 600, seed=199)  # no product T99
+    sent = []
+
+    def record(route):
+        body = route.request.post_data_buffer or b""
+        if b'filename="' in body:
+            sent.append(body.split(b'filename="', 1)[1].split(b'"', 1)[0].decode())
+        route.continue_()
+
+    page.route(re.compile(r"/catalog/imports/\d+/files$"), record)
     page.goto(f"{live_server.url}/catalog/upload/")
     page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
 
     payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
                for name, data in files.items()]
-    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 30
-    expect(page.locator("#bulk-uploader [data-file-list] li")).to_have_count(30)
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 31
+    expect(page.locator("#bulk-uploader [data-file-list] li")).to_have_count(31)
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview-skip-note]")).to_have_text(
+        "1 file will be skipped (see why above).", timeout=15_000)
+    expect(uploader.locator('[data-file-list] li[data-filename="T99_MAIN.jpg"] .outcome')
+           ).to_contain_text("Will be skipped: Unknown SKU T99")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 30 files")
     page.click("#bulk-uploader [data-start]")
 
-    uploader = page.locator("#bulk-uploader")
     expect(uploader.locator("[data-file-list] li[data-status]")).to_have_count(30, timeout=90_000)
     expect(uploader).to_have_attribute("data-state", "idle", timeout=30_000)
     expect(uploader.locator("[data-summary]")).to_contain_text(
-        "30 files · 27 stored · 0 duplicate · 3 failed")
+        "31 files · 27 stored · 0 duplicate · 3 failed · 1 not mapped")
+    assert len(sent) == 30 and "T99_MAIN.jpg" not in sent
     failures = uploader.locator("[data-failure-list] li")
     expect(failures).to_have_count(3)
     for name, reason in BAD.items():
@@ -90,7 +107,7 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
         for a in ImageAsset.live.select_related("product")
     }
     expected = {
-        (name[:3], name[4:8]) for name in files if name not in BAD
+        (name[:3], name[4:8]) for name in files if name not in BAD and name != "T99_MAIN.jpg"
     }
     assert len(stored) == 27 and stored == expected
     assert set(ImageAsset.live.filter(product=products["T07"]).values_list(
@@ -201,6 +218,29 @@ MANY_FILES_JS = """
 """
 
 
+def test_it_replaces_a_taken_position_from_a_product_page_with_the_first_file_only(
+        live_server, page, client):
+    product = ProductFactory(sku="RESHOOT-1")
+    old = ImageAssetFactory(product=product, position="MAIN", original_filename="old.jpg")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/products/{product.pk}/")
+    page.select_option("[data-uploader] select[name=position]", "MAIN")
+    page.check("[data-uploader] input[name=replace]")
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(700, 600, seed=seed)).decode()}
+               for name, seed in (("b-second.jpg", 2), ("a-first.jpg", 1))]
+    page.evaluate(DROP_JS, ["[data-uploader] [data-dropzone]", payload])
+    # name order: a-first replaces the old MAIN; b-second, sent without "replace", may not
+    # replace the image this same drop just stored
+    expect(page.locator('[data-uploader] li.rejected[data-status="rejected"]')).to_contain_text(
+        "already taken by a-first.jpg", timeout=30_000)
+    live = dict(ImageAsset.live.filter(product=product).values_list("original_filename",
+                                                                    "position"))
+    assert live == {"a-first.jpg": "MAIN"}
+    old.refresh_from_db()
+    assert old.deleted_at is not None
+
+
 def test_it_gives_a_product_pages_drop_its_positions_in_name_order(live_server, page, client):
     product = ProductFactory(sku="SOLO-2")
     _log_in(page, live_server, client, manager())
@@ -219,7 +259,8 @@ def test_it_gives_a_product_pages_drop_its_positions_in_name_order(live_server, 
 
 def test_it_sends_320_dropped_files_one_per_request_three_at_a_time(live_server, page, client):
     """The client side at shoot scale; the server's per-file answers are stubbed, since the
-    real ingest is covered above and 320 decodes would only measure the CPU."""
+    real ingest is covered above and 320 decodes would only measure the CPU. The preview
+    says which products the files would make (none exists), so none is held back as unknown."""
     _log_in(page, live_server, client, manager())
     page.add_init_script(COUNT_XHR_JS)
     bodies = []
@@ -233,6 +274,7 @@ def test_it_sends_320_dropped_files_one_per_request_three_at_a_time(live_server,
 
     page.route(re.compile(r"/catalog/imports/\d+/files$"), answer)
     page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
     page.evaluate(MANY_FILES_JS, ["#bulk-uploader [data-dropzone]", 320])
     page.click("#bulk-uploader [data-start]")
     uploader = page.locator("#bulk-uploader")

@@ -194,13 +194,21 @@ def test_it_refuses_files_over_the_size_limit_without_storing(storage, stored_fi
     assert stored_files() == set()
 
 
-def test_it_assigns_free_positions_and_warns_on_a_taken_one(storage):
-    product = ProductFactory()
-    positions = [ingest(product, jpeg_bytes(seed=s)).asset.position for s in range(3)]
-    assert positions == ["MAIN", "PT01", "PT02"]
-    clash = ingest(product, jpeg_bytes(seed=7), position="pt01")
-    assert clash.asset.position == "PT01"
-    assert any("already had asset" in w for w in clash.warnings)
+def test_it_assigns_free_positions_and_refuses_a_taken_one(storage, stored_files):
+    product = ProductFactory(sku="POS-1")
+    results = [ingest(product, jpeg_bytes(seed=s), name=f"p{s}.jpg") for s in range(3)]
+    assert [r.asset.position for r in results] == ["MAIN", "PT01", "PT02"]
+    before = stored_files()
+    clash = ingest(product, jpeg_bytes(seed=7), name="new.jpg", position="pt01")
+    assert (clash.status, clash.code, clash.asset) == ("rejected", "position_taken", None)
+    assert clash.reason.startswith(
+        f"Position PT01 of POS-1 is already taken by p1.jpg (asset #{results[1].asset.pk}, "
+        "uploaded ")
+    assert stored_files() == before  # refused before the decode: nothing written
+    assert ImageAsset.live.filter(product=product).count() == 3
+    # the same file again at its own position is a duplicate, not a clash
+    assert ingest(product, jpeg_bytes(seed=1), position="PT01").status == "duplicate"
+    assert ingest(product, jpeg_bytes(seed=7), position="PT03").asset.position == "PT03"
     assert ingest(product, jpeg_bytes(seed=8), position="PT99").code == "position"
 
 
@@ -747,3 +755,78 @@ def test_it_warns_that_a_transparent_original_was_flattened(storage):
     result = ingest(ProductFactory(sku="CUT-1"), out.getvalue(), name="cut.png")
     assert result.status == "stored" and TRANSPARENCY_WARNING in result.warnings
     assert "original, with its transparency, is kept" in TRANSPARENCY_WARNING
+
+
+
+# --- Explicit positions that clash (one image per position) ----------------------------------
+
+
+def test_it_refuses_a_second_file_for_a_taken_position_in_a_zip_naming_the_other(
+        storage, tmp_path):
+    product = ProductFactory(sku="CL1")
+    old = ImageAssetFactory(product=product, position="PT01", original_filename="old_pt01.jpg")
+    members = {
+        "CL1_MAIN.jpg": jpeg_bytes(seed=31),  # MAIN by _MAIN ...
+        "CL1-1.png": image_bytes("PNG", seed=32),  # ... and by -1; "CL1-1" sorts first
+        "CL1_PT01.jpg": jpeg_bytes(seed=33),  # PT01 is the older image's
+        "CL1-3.jpg": jpeg_bytes(seed=34),  # PT02 ...
+        "shoot/a.jpg": jpeg_bytes(seed=35),  # ... and PT02 by the manifest
+        "CL1_PT03.jpg": jpeg_bytes(seed=36),
+        "manifest.csv": b"sku,filename,position\nCL1,shoot/a.jpg,PT02\n",
+    }
+    job = import_job_run(job_id=zip_job(members).pk)
+    assert (job.imported_count, job.error_count) == (3, 3)
+    assert job.message == "3 imported, 3 refused."
+    got = _positions("CL1")
+    assert got == {"old_pt01.jpg": "PT01", "CL1-1.png": "MAIN", "CL1-3.jpg": "PT02",
+                   "CL1_PT03.jpg": "PT03"}
+    first = {a.original_filename: a.pk for a in ImageAsset.live.filter(product=product)}
+    tail = "; not stored. Delete that image first, or give this file another position."
+    assert issues(job) == {
+        "CL1_MAIN.jpg": f"Position MAIN of CL1 is already taken by CL1-1.png "
+                        f"(asset #{first['CL1-1.png']}, from this import){tail}",
+        "CL1_PT01.jpg": f"Position PT01 of CL1 is already taken by old_pt01.jpg "
+                        f"(asset #{old.pk}, uploaded {old.uploaded_at:%Y-%m-%d}){tail}",
+        "shoot/a.jpg": f"Position PT02 of CL1 is already taken by CL1-3.jpg "
+                       f"(asset #{first['CL1-3.jpg']}, from this import){tail}",
+    }
+    # the same rule for a server folder (manage.py import_images)
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    (folder / "CL1_PT03.jpg").write_bytes(jpeg_bytes(seed=37))
+    job = import_job_create(user=None, source_kind="folder", source_path=str(folder),
+                            enqueue=False)
+    job = import_job_run(job_id=job.pk)
+    assert (job.imported_count, job.error_count) == (0, 1)
+    assert "Position PT03 of CL1 is already taken by CL1_PT03.jpg" in issues(job)["CL1_PT03.jpg"]
+
+
+def test_it_moves_a_file_placed_by_name_order_out_of_an_explicit_position(storage):
+    members = {"SHOE/IMG_0001.jpg": jpeg_bytes(seed=41), "SHOE/SHOE_MAIN.jpg": jpeg_bytes(seed=42)}
+    job = import_job_run(job_id=zip_job(members, create_products=True).pk)
+    assert (job.imported_count, job.error_count) == (2, 0)
+    assert _positions("SHOE") == {"SHOE_MAIN.jpg": "MAIN", "IMG_0001.jpg": "PT01"}
+    moved = ImageAsset.live.get(original_filename="IMG_0001.jpg")
+    assert issues(job) == {"SHOE/SHOE_MAIN.jpg": (
+        f"SHOE_MAIN.jpg takes MAIN of SHOE, as its name or manifest row says; IMG_0001.jpg "
+        f"(asset #{moved.pk}), placed there by name order, moves to PT01.")}
+
+
+def test_it_applies_the_one_image_per_position_rule_in_a_browser_session(storage):
+    ProductFactory(sku="SES")
+    job = import_job_create(user=None, source_kind="upload", expected_files=4)
+    # the unpositioned file arrives first and takes MAIN; the named one still gets MAIN
+    results = _session_send(job, ["SES/IMG_0001.jpg", "SES_MAIN.jpg", "SES-1.jpg",
+                                  "SES_PT01.jpg"])
+    assert results["SES_MAIN.jpg"].asset.position == "MAIN"
+    refused = results["SES-1.jpg"]
+    assert (refused.status, refused.code) == ("rejected", "position_taken")
+    assert refused.reason.startswith(
+        f"Position MAIN of SES is already taken by SES_MAIN.jpg "
+        f"(asset #{results['SES_MAIN.jpg'].asset.pk}, from this import); not stored.")
+    # IMG_0001 moved out of MAIN to PT01, then out of PT01 for SES_PT01
+    assert results["SES_PT01.jpg"].asset.position == "PT01"
+    job = import_job_finish(job_id=job.pk)
+    assert _positions("SES") == {"SES_MAIN.jpg": "MAIN", "SES_PT01.jpg": "PT01",
+                                 "IMG_0001.jpg": "PT02"}
+    assert (job.imported_count, job.error_count) == (3, 1)

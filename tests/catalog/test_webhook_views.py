@@ -57,6 +57,21 @@ def test_it_shows_why_a_delivery_failed_without_attempts_and_no_past_next_attemp
     assert cells[5] == "—"  # a failed delivery has no next attempt
 
 
+def test_it_shows_why_an_expired_delivery_with_attempts_was_not_sent(page, sub):
+    _delivery(sub, attempts=1, last_error=webhooks.EXPIRED_ERROR.format(hours=24),
+              attempts_log=[{"at": "2026-01-01T00:00:00+00:00", "code": 500,
+                             "error": "The endpoint answered 500.", "ms": 3}])
+    cells = _cells(page().content.decode())
+    assert "Expired: not sent within the retry window (about 24 h" in cells[4]
+
+
+def test_it_does_not_repeat_the_last_attempts_error_under_last_response(page, sub):
+    _delivery(sub, attempts=1, last_error="The endpoint answered 500.", last_status_code=500,
+              attempts_log=[{"at": "2026-01-01T00:00:00+00:00", "code": 500,
+                             "error": "The endpoint answered 500.", "ms": 3}])
+    assert "delivery-error" not in _cells(page().content.decode())[4]
+
+
 def test_it_says_a_waiting_delivery_waits_for_the_disabled_subscription(page, sub):
     from django.utils import timezone
 

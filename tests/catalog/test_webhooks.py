@@ -146,6 +146,78 @@ def test_it_keeps_deliveries_waiting_while_disabled_and_sends_them_when_enabled(
 
 
 @LOOPBACK
+def test_it_records_events_while_disabled_and_sends_them_when_enabled(
+        sent, django_capture_on_commit_callbacks):
+    sub = webhooks.subscription_create(user=manager(), url=DOWN, events=["cutout.done"])
+    other = webhooks.subscription_create(user=manager(), url=DOWN, events=["cutout.done"])
+    webhooks.subscription_update(subscription=sub, is_active=False)
+    ids = _events(2)
+    mine = list(WebhookDelivery.objects.filter(subscription=sub).values_list("pk", flat=True))
+    assert len(mine) == 2  # recorded, not dropped
+    # Only the active subscription's are queued; the disabled one's wait, paused.
+    assert sorted(sent) == sorted(set(ids) - set(mine))
+    assert {d.status for d in WebhookDelivery.objects.filter(pk__in=mine)} == {"pending"}
+    assert [webhooks.delivery_attempt(delivery_id=pk) for pk in mine] == ["paused"] * 2
+    WebhookDelivery.objects.filter(pk__in=mine).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5))
+    sent.clear()
+    webhooks.deliveries_resend_due()
+    assert set(sent).isdisjoint(mine)  # the sweeper leaves paused ones alone
+
+    with Receiver() as rx:
+        WebhookSubscription.objects.filter(pk=sub.pk).update(url=rx.url)
+        sub.refresh_from_db()
+        sent.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            webhooks.subscription_update(subscription=sub, is_active=True)
+        assert sorted(sent) == sorted(mine)
+        assert [webhooks.delivery_attempt(delivery_id=pk) for pk in mine] == ["delivered"] * 2
+    assert len(rx.requests) == 2
+    assert other.deliveries.count() == 2
+
+
+@LOOPBACK
+@override_settings(CUTROOM_WEBHOOK_RETRY_DELAYS=[60, 3540])  # a retry window of 1 h
+def test_it_expires_paused_events_older_than_the_retry_window_instead_of_sending_them(
+        sent, django_capture_on_commit_callbacks):
+    sub = webhooks.subscription_create(user=manager(), url=DOWN, events=["cutout.done"])
+    webhooks.subscription_update(subscription=sub, is_active=False)
+    stale, fresh = _events(2)
+    WebhookDelivery.objects.filter(pk=stale).update(
+        created_at=timezone.now() - timedelta(hours=1, seconds=1))
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.subscription_update(subscription=sub, is_active=True)
+    assert sent == [fresh]  # no flood of stale events
+    expired = WebhookDelivery.objects.get(pk=stale)
+    assert expired.status == DeliveryStatus.FAILED and expired.next_attempt_at is None
+    assert expired.last_error.startswith("Expired: not sent within the retry window (about 1 h")
+    assert expired.attempts == 0 and expired.attempts_log == []
+    # Still there for a deliberate redelivery, with its webhook-id.
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.deliveries_redeliver_failed(subscription=sub) == 1
+    assert stale in sent
+
+
+@override_settings(CUTROOM_WEBHOOK_RETRY_DELAYS=[60, 3540])
+def test_it_marks_a_disabled_subscriptions_stale_events_expired_in_the_sweeper(sent):
+    sub = WebhookSubscription.objects.create(url="https://example.com/h", events=["cutout.done"],
+                                             secret=webhooks.secret_generate(), is_active=False)
+    live = WebhookSubscription.objects.create(url="https://example.com/l",
+                                              events=["cutout.done"],
+                                              secret=webhooks.secret_generate())
+    _events(1)
+    old = timezone.now() - timedelta(hours=2)
+    WebhookDelivery.objects.update(created_at=old, next_attempt_at=old)
+    webhooks.deliveries_resend_due()
+    statuses = dict(WebhookDelivery.objects.values_list("subscription_id", "status"))
+    # The log of the disabled one says it will not go out; an active one's retry schedule
+    # is its own business.
+    assert statuses == {sub.pk: DeliveryStatus.FAILED, live.pk: DeliveryStatus.PENDING}
+
+
+@LOOPBACK
 @override_settings(CUTROOM_WEBHOOK_RETRY_DELAYS=[0, 0])
 def test_it_still_fails_a_delivery_past_its_retry_schedule(sent):
     sub = webhooks.subscription_create(user=manager(), url=DOWN, events=["cutout.done"])

@@ -100,3 +100,24 @@ def test_it_gives_the_apps_s3_client_timeouts_from_the_environment():
     env["S3_READ_TIMEOUT"] = "0"
     bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "S3_READ_TIMEOUT=0 must be at least 1" in bad.stderr
+
+
+def test_it_keeps_one_s3_probe_per_alias_for_the_options_it_was_made_from(settings, monkeypatch):
+    monkeypatch.setattr(health, "_PROBES", {})
+
+    def point_at(bucket: str) -> None:
+        # a new dict each time, as a settings reload or override makes
+        settings.STORAGES = {**settings.STORAGES, "default": {
+            "BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+                "bucket_name": bucket, "endpoint_url": "http://127.0.0.1:9", "access_key": "t",
+                "secret_key": "t", "region_name": "us-east-1", "addressing_style": "path"}}}
+
+    point_at("one")
+    first = health._probe("default")
+    assert first.bucket_name == "one" and first.client_config.read_timeout == health.PROBE_TIMEOUT
+    point_at("one")  # equal options in another dict: the same probe
+    assert health._probe("default") is first
+    point_at("two")  # other options: never the probe of the old bucket, whatever the ids
+    second = health._probe("default")
+    assert second is not first and second.bucket_name == "two"
+    assert list(health._PROBES) == ["default"]  # one per alias, not one per options dict seen

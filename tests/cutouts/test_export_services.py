@@ -397,6 +397,7 @@ def test_it_names_the_field_of_a_refused_spec_or_preset(no_enqueue):
     # every bad spec, and every bad token of one, in one message
     assert "'squar'" in str(specs) and "bg-RRGGBB needs 6 hex digits" in str(specs)
     assert "'quality-0'" in str(specs) and "format-png" not in str(specs)
+    assert "); Spec 'square-600|quality-0'" in str(specs)  # one message per spec, apart
     assert refusal(presets=["nope"]).field == "presets"
     assert refusal(presets=[]).field == "presets"
     assert refusal(specs=["square-600|bg-nolibrary"]).field == "specs"
@@ -587,3 +588,17 @@ def test_it_writes_an_exports_rendition_rows_once_per_cutout_and_updates_them_on
         assert row.created_at == before[key].created_at and row.sha256 == before[key].sha256
         assert row.compliance_ok == (row.spec != google)
         assert ("at least 4000 required" in row.compliance["summary"]) == (row.spec == google)
+
+
+def test_it_renders_again_a_rendition_an_older_renderer_made(no_enqueue):
+    cutout = approved_cutout(product=ProductFactory(sku="RENDERER-1"))
+    preset = Preset.objects.get(name="google_shopping")
+    made = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    assert made.compliance["renderer"] == variants.RENDERER_VERSION
+    # a row an older renderer wrote: same (cutout, spec), other bytes and compliance
+    Rendition.objects.filter(pk=made.pk).update(
+        sha256="0" * 64, compliance={**made.compliance, "renderer": "old"})
+    again = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    assert again.sha256 == made.sha256
+    assert again.compliance["renderer"] == variants.RENDERER_VERSION
+    assert Rendition.objects.filter(cutout=cutout).count() == 1

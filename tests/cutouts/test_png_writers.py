@@ -24,6 +24,7 @@ def served(monkeypatch):
     """Serve tiles of an in-memory image instead of a stored file."""
     def serve(image: Image.Image) -> None:
         monkeypatch.setattr(tiles, "_source", lambda cutout, kind: "in-memory")
+        monkeypatch.setattr(tiles, "_index_for", lambda name: None)  # not a stored PNG to band
         monkeypatch.setattr(tiles, "_decoded", lambda name: image)
     return serve
 

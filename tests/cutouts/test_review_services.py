@@ -529,7 +529,8 @@ def test_it_stores_the_card_previews_with_the_run_of_a_big_photo(
         cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
         made = [storage.exists(previews._preview_name(cutout, kind, size, "png"))
                 for kind in ("cutout", "mask") for size in (1024, 320)]
-        made.append(storage.exists(previews._preview_name(cutout, "market", 600, "jpg")))
+        made.append(storage.exists(previews._preview_name(
+            cutout, "market", 600, "jpg", variant=previews.market_key())))
         assert made == [cutout.asset_id == big.pk] * 5
     # a retouched version of a big photo gets its previews from its own run as well
     cutout = Cutout.objects.select_related("asset").get(pk=first[0].pk)

@@ -194,3 +194,112 @@ def test_it_clamps_tile_boxes_into_the_image():
     assert tiles.tile_box(x=0, y=0, w=9999, h=10, size=(300, 200)) == (0, 0, 300, 10)
     assert tiles.tile_box(x=290, y=195, w=64, h=64, size=(300, 200)) == (236, 136, 64, 64)
     assert tiles.tile_box(x=10, y=10, w=0, h=0, size=(300, 200)) == (10, 10, 1, 1)
+
+
+@pytest.fixture
+def tile_storage(settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None}}}
+    for cache in (tiles._cache, tiles._indexes, tiles._bands):
+        cache.clear()
+    yield storages["default"]
+    for cache in (tiles._cache, tiles._indexes, tiles._bands):
+        cache.clear()
+
+
+def _stored_png(storage, name, mode, row_filter, size=(700, 900)):
+    """A photo-like gradient with noise (and a disc of alpha): rows whose best filter varies,
+    so the adaptive writer uses sub, up, average and Paeth rows."""
+    import numpy as np
+
+    from catalog.ingest import png
+
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    channels = len(mode)
+    rng = np.random.default_rng(7)
+    arr = np.repeat(((xx * 3 + yy * 5) % 256).astype(np.uint8)[..., None], channels, axis=2)
+    arr += rng.integers(0, 40, arr.shape, dtype=np.uint8) * (rng.random((h, w, 1)) < 0.5)
+    if mode == "RGBA":
+        arr[..., 3] = np.where((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (h / 3) ** 2, 255, 0)
+    image = Image.fromarray(arr[..., 0] if mode == "L" else arr, mode)
+    out = io.BytesIO()
+    if row_filter == "pillow":
+        image.convert("P").save(out, "PNG")  # palette: not a file the band reader reads
+    else:
+        png.png_write(image, out, row_filter=row_filter)
+    return storage.save(name, io.BytesIO(out.getvalue()))
+
+
+def _whole_decode_tile(storage, name, box) -> bytes:
+    """What the tile view answered before the band reader: the whole file decoded, cropped."""
+    from catalog.ingest import png
+
+    x, y, w, h = box
+    with storage.open(name, "rb") as fh, Image.open(fh) as image:
+        tile = image.crop((x, y, x + w, y + h))
+        if tile.mode not in ("L", "RGB", "RGBA"):
+            tile = tile.convert("RGBA")
+        out = io.BytesIO()
+        png.png_write(tile, out, level=png.WORKING_PNG_COMPRESS_LEVEL,
+                      row_filter=png.WORKING_PNG_FILTER)
+        return out.getvalue()
+
+
+def test_it_cuts_a_tile_reading_bands_down_to_its_last_row_only(tile_storage, monkeypatch):
+    monkeypatch.setattr(tiles, "BAND_BYTES", 700 * 4 * 50)  # 50-row bands of the RGBA file
+    heights = []
+    frombytes = Image.frombytes
+
+    def counted(mode, size, *args, **kwargs):
+        heights.append(size[1])
+        return frombytes(mode, size, *args, **kwargs)
+
+    monkeypatch.setattr(tiles.Image, "frombytes", counted)
+    files = [_stored_png(tile_storage, "cut.png", "RGBA", "adaptive"),
+             _stored_png(tile_storage, "photo.png", "RGB", "up"),
+             _stored_png(tile_storage, "grey.png", "L", "adaptive")]
+    boxes = [(0, 0, 64, 30), (188, 388, 512, 512), (100, 333, 64, 32), (0, 449, 700, 52),
+             (300, 0, 512, 512), (188, 388, 512, 512)]
+    for name in files:
+        for x, y, w, h in boxes:
+            heights.clear()
+            tile = tiles.file_tile(name=name, x=x, y=y, w=w, h=h)
+            assert tile.png == _whole_decode_tile(tile_storage, name, tile.box), (name, tile.box)
+            assert max(heights, default=0) <= tiles._indexes.get(name, dict).band_rows + 1
+            if (name, (x, y, w, h)) == (files[0], (0, 0, 64, 30)):
+                assert heights == [50]  # the first band only: nothing below the tile is read
+    assert len(tiles._cache) == 0  # no file was decoded whole
+    # a tile read again starts at the mark above it, not at the top
+    tiles._bands.clear()
+    heights.clear()
+    tiles.file_tile(name=files[0], x=0, y=850, w=64, h=50)
+    assert heights == [51]  # the last band, behind the row above it
+    # any other PNG (here a palette one) is still decoded whole, as before
+    other = _stored_png(tile_storage, "palette.png", "RGB", "pillow")
+    tile = tiles.file_tile(name=other, x=10, y=20, w=100, h=100)
+    assert tile.png == _whole_decode_tile(tile_storage, other, (10, 20, 100, 100))
+    assert other in tiles._cache
+
+
+def test_it_reads_tile_bands_from_s3_with_ranged_gets_not_whole_downloads(
+        s3_default_storage, monkeypatch):
+    from storages.backends.s3 import S3File
+
+    storage = s3_default_storage("cutroom-tiles")
+    for cache in (tiles._cache, tiles._indexes, tiles._bands):
+        cache.clear()
+    monkeypatch.setattr(tiles, "BAND_BYTES", 700 * 4 * 50)
+    name = _stored_png(storage, "cutouts/cut.png", "RGBA", "adaptive")
+    boxes = [(0, 0, 64, 30), (188, 388, 512, 512), (100, 850, 512, 50)]
+    expected = [_whole_decode_tile(storage, name, box) for box in boxes]
+
+    def downloaded(self):
+        raise AssertionError("the whole object was downloaded")
+
+    monkeypatch.setattr(S3File, "_get_file", downloaded)
+    for box, want in zip(boxes, expected, strict=True):
+        assert tiles.file_tile(name=name, x=box[0], y=box[1], w=box[2], h=box[3]).png == want
+    for cache in (tiles._cache, tiles._indexes, tiles._bands):
+        cache.clear()

@@ -558,3 +558,82 @@ def test_it_reruns_from_the_card_with_another_profile(client, cutouts):
                       "strength": "normal", "profile": "soft"}, **HX)
     new = Cutout.objects.get(asset=first.asset, version=2)
     assert (new.profile, new.settings["band"]) == ("soft", True)
+
+
+def test_it_focuses_the_reasons_of_a_flag_refused_for_having_none(client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    html = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                       {"action": "flag", "comment": "edge"}, **HX).content.decode()
+    # the first reason takes the focus, not the comment (1-8 would type digits there)
+    assert 'value="halo" data-rv-key="1" autofocus data-rv-focus>' in html
+    assert html.count("data-rv-focus") == 1
+    # the error sits in the open panel, next to the reasons it is about
+    panel = html[html.index('data-rv-panel="flag"'):html.index('data-rv-panel="rerun"')]
+    assert "Pick at least one reason" in panel and 'class="msg msg-error rv-error"' in panel
+
+
+def test_it_gives_the_marketplace_view_an_address_per_preset_spec(client, cutouts):
+    from cutouts.models import Preset
+
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_card", args=[cutouts[0].pk])
+    first = client.get(url, **HX).content.decode()
+    Preset.objects.filter(name="amazon_main").update(
+        spec="trim|fill-70|square-2000|bg-ffffff|format-jpeg")
+    second = client.get(url, **HX).content.decode()
+    market = reverse("cutouts:review_image", args=[cutouts[0].pk, "market"])
+
+    def src(html):
+        start = html.index(market)
+        return html[start:html.index('"', start)]
+
+    assert "?spec=" in src(first) and src(first) != src(second)
+
+
+def test_it_names_images_one_way_and_stacks_the_retouch_queue_on_phones(client, cutouts):
+    user = reviewer()
+    client.force_login(user)
+    from cutouts.services import review as review_services
+
+    cutout = cutouts[0]
+    review_services.cutout_flag(cutout=cutout, user=user, reasons=["halo"])
+    html = client.get(reverse("cutouts:retouch_queue")).content.decode()
+    assert 'class="table stack' in html and 'data-label="Reasons"' in html
+    sku = cutout.asset.product.sku
+    assert f"{sku} · main" in html and "· MAIN" not in html
+    html = client.get(reverse("cutouts:retouch_card", args=[cutout.pk])).content.decode()
+    assert f"Retouch {sku} · main" in html
+
+
+def test_it_marks_the_queued_retouch_message_for_the_card_to_replace(client, cutouts):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(reviewer())
+    cutout = cutouts[0]
+    png = SimpleUploadedFile("fixed.png", rgba_png(640, 480), content_type="image/png")
+    response = client.post(reverse("cutouts:retouch_card", args=[cutout.pk]),
+                           {"action": "upload", "png": png}, follow=True)
+    html = response.content.decode()
+    # review.js finds it by this class once the card polls the version done
+    assert 'class="msg msg-rv-queued msg-success success">Version 2 is queued' in html
+
+
+def test_it_labels_retouch_versions_and_batches_for_the_admin():
+    from cutouts.models import CutoutBatch
+
+    # strokes and uploads both make a retouch version: the label claims neither alone
+    assert Cutout.Source.RETOUCH.label == "Retouch (strokes or upload)"
+    assert CutoutBatch._meta.verbose_name_plural == "cutout batches"
+
+
+def test_it_tells_retouch_strokes_from_an_uploaded_retouch_in_the_admin_list():
+    from django.contrib import admin as django_admin
+
+    from cutouts.admin import CutoutAdmin
+
+    made_by = CutoutAdmin(Cutout, django_admin.site).made_by
+    assert made_by(Cutout(source=Cutout.Source.RETOUCH, upload_name="fixed.png")) == (
+        "uploaded retouch")
+    assert made_by(Cutout(source=Cutout.Source.RETOUCH)) == "retouch strokes"
+    assert made_by(Cutout(source=Cutout.Source.MODEL)) == "Model"

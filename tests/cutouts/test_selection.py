@@ -80,7 +80,7 @@ def test_it_reruns_selected_images_as_new_versions(manager_client, make_assets):
 @pytest.mark.parametrize("fields, words", [
     ({"sku": ["SKU-1"], "model": "birefnet"}, "not installed"),
     ({"sku": ["NOPE"], "model": "u2netp"}, "Select at least one"),
-    ({"sku": ["SKU-1"], "model": "u2netp", "profile": "turbo"}, "unknown profile"),
+    ({"sku": ["SKU-1"], "model": "u2netp", "profile": "turbo"}, "Unknown profile"),
 ])
 def test_it_refuses_a_selection_it_cannot_start_and_says_why(manager_client, make_assets,
                                                            fields, words):

@@ -16,7 +16,7 @@ def test_it_round_trips_settings_through_json():
 
 @pytest.mark.parametrize("bad, message", [
     ({"colour": "red"}, "unknown setting"),
-    ({"shadow": "dramatic"}, "shadow must be one of"),
+    ({"shadow": "dramatic"}, "shadow must be one of none, keep, synthetic; got 'dramatic'"),
     ({"model": "sam"}, "model must be one of"),
     ({"edge_threshold": 1.5}, "edge_threshold"),
     ({"tta_flip": "yes"}, "tta_flip must be true or false"),

@@ -94,6 +94,16 @@ def test_it_gives_stable_cache_keys_per_spec_and_input():
     assert key != parse_spec("trim|fill-86|square-2000|bg-ffffff|format-jpeg").cache_key("abc")
 
 
+def test_it_changes_every_cache_key_with_the_renderer_version(monkeypatch):
+    from cutouts.variants import spec as spec_module
+
+    spec = parse_spec("square-1200|bg-ffffff|format-jpeg")
+    before = spec.cache_key("abc")
+    monkeypatch.setattr(spec_module, "RENDERER_VERSION", spec_module.RENDERER_VERSION + "x")
+    # content-addressed files: an older renderer's file must never pass for a new render
+    assert spec.cache_key("abc") != before
+
+
 def test_it_defaults_to_a_transparent_png():
     spec = parse_spec("trim")
     assert spec.format == "png" and spec.background is None and spec.shadow == "none"

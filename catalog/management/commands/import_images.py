@@ -31,9 +31,14 @@ class Command(BaseCommand):
         parser.add_argument("--no-folders", action="store_true",
                             help="Do not take a parent folder name as the SKU.")
         parser.add_argument("--user", help="Username recorded as the uploader.")
+        parser.add_argument(
+            "--replace", action="store_true",
+            help="A file whose name or manifest row asks for a position an older image of "
+                 "the product holds replaces that image (deleted as the product page's Delete "
+                 "does; the original is kept until purge) instead of being refused.")
 
     def handle(self, *args, path, pattern, regex, create_products, manifest, encoding,
-               no_folders, user, **options):
+               no_folders, user, replace=False, **options):
         source = Path(path).expanduser()
         if source.is_dir():
             kind = ImportJob.Source.FOLDER
@@ -61,7 +66,7 @@ class Command(BaseCommand):
                 user=uploader, source_kind=kind, source_path=str(source.resolve()),
                 manifest_file=manifest_handle, patterns=pattern, regex=regex,
                 create_products=create_products, encoding=encoding,
-                use_folders=not no_folders, enqueue=False,
+                use_folders=not no_folders, enqueue=False, replace=replace,
             )
         except (*IMPORT_REFUSALS, OSError) as exc:
             raise CommandError(str(exc))

@@ -1,0 +1,199 @@
+"""Phones and tablets (QA 2026-12-02): the API key, webhook, batch, export and upload pages fit
+a 375 px and a 768 px screen with long names in them; a new key is copied with a button;
+compliance details open with a tap or the keyboard; touch screens get bigger checkboxes and
+buttons while a desktop keeps its density. Screenshots: test-artifacts/screenshots/."""
+
+import base64
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from catalog import webhooks
+from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from catalog.services.api_keys import api_key_create, scopes_for_user
+from cutouts.models import CutoutBatch, JobStatus
+from cutouts.services.export_jobs import export_job_create
+from cutouts.tasks import export_job_run_task
+from tests.browser.test_review_layout import OVERFLOW_JS
+from tests.browser.test_upload import DROP_JS
+from tests.cutouts.export_helpers import MARKET_PHOTO, approved_cutout
+from tests.factories import ProductFactory, manager, reviewer
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE, TABLET = (375, 812), (768, 1024)
+LONG_URL = ("https://hooks.example.com/cutroom/receiver/with/a/very/long/path/segment/"
+            "1234567890?token=abcdefghijklmnopqrstuvwxyz")
+LONG_NAME = "Akeneo sync for the EU storefront catalogue"
+
+
+def _context(browser, live_server, client, user, size, *, touch):
+    """A logged-in page; touch=True is a phone or tablet (coarse pointer, touch events)."""
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                  has_touch=touch, is_mobile=touch)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    return context
+
+
+def _fits(page, name: str) -> None:
+    overflow = page.evaluate(OVERFLOW_JS)
+    assert overflow["scrollWidth"] <= overflow["width"], f"{name}: {overflow}"
+    assert overflow["out"] == [], f"{name}: {overflow}"
+
+
+def _shot(page, request, name: str) -> None:
+    from tests.conftest import ARTIFACTS
+
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{request.node.name}-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def pages_data():
+    """What made the pages too wide: long names and URLs, a delivery log, a batch, an export
+    with a failed compliance check."""
+    boss = manager()
+    colleague = reviewer()
+    api_key_create(user=colleague, name="Nightly PIM sync for the storefront",
+                   scope=scopes_for_user(user=colleague)[0])
+    sub = WebhookSubscription.objects.create(
+        url=LONG_URL, events=["cutout.approved", "export.finished", "image.stored"],
+        secret=webhooks.secret_generate(), description="PIM")
+    error = "The host 'hooks.example.com' cannot be resolved (Name or service not known)."
+    WebhookDelivery.objects.create(
+        subscription=sub, msg_id=webhooks.msg_id_new(), event_type="image.stored", payload={},
+        status=DeliveryStatus.FAILED, attempts=2, last_error=error,
+        attempts_log=[{"at": "2026-12-02T15:41:50", "code": None, "error": error}] * 2)
+    CutoutBatch.objects.create(label="Selection: 2 products, 4 images", created_by=boss,
+                               total=4, status=JobStatus.DONE)
+    approved_cutout(product=ProductFactory(sku="SHEET-1"), size=MARKET_PHOTO)
+    job = export_job_create(user=boss, presets=["walmart"], enqueue=False)  # no GTIN: fails
+    assert export_job_run_task(job.pk) == "done"
+    return {"user": boss, "sub": sub, "job": job}
+
+
+def test_it_fits_the_listed_pages_on_a_phone_and_a_tablet(live_server, browser, client,
+                                                          pages_data, request):
+    sub, job = pages_data["sub"], pages_data["job"]
+    paths = {
+        "webhooks": reverse("api_webhooks"),
+        "webhook-detail": reverse("api_webhook_detail", args=[sub.pk]),
+        "webhook-edit": reverse("api_webhook_edit", args=[sub.pk]),
+        "batches": reverse("cutouts:batch_list"),
+        "export-form": reverse("cutouts:export_list"),
+        "export-detail": reverse("cutouts:export_detail", args=[job.pk]),
+    }
+    for size in (PHONE, TABLET):
+        context = _context(browser, live_server, client, pages_data["user"], size, touch=True)
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        page = context.new_page()
+        width = size[0]
+
+        # a new key: shown whole, wrapped, with a Copy button that copies it
+        page.goto(live_server.url + reverse("api_keys"))
+        page.fill("input[name=name]", LONG_NAME)
+        page.get_by_role("button", name="Create key").click()
+        token = page.locator("#new-token")
+        expect(token).to_be_visible()
+        copy = page.get_by_role("button", name="Copy")
+        expect(copy).to_be_visible()
+        copy.click()
+        expect(page.locator("[data-copy-status]")).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()") == token.inner_text().strip()
+        expect(page.locator("#other-keys")).to_contain_text("Nightly PIM sync")
+        _shot(page, request, f"api-keys-{width}")
+        _fits(page, f"API keys at {width} px")
+        if width == PHONE[0]:
+            # stacked: one cell per line, so "Revoke" is one word on one line
+            revoke = page.locator("#keys").get_by_role("button", name="Revoke").first
+            box = revoke.bounding_box()
+            assert box["height"] >= 32 and box["width"] > box["height"], box  # touch size
+
+        for name, path in paths.items():
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            _shot(page, request, f"{name}-{width}")
+            _fits(page, f"{name} at {width} px")
+        context.close()
+
+
+def test_it_shows_each_files_status_on_a_phone_while_it_uploads(live_server, browser, client,
+                                                                request):
+    ProductFactory(sku="PHONE-1")
+    context = _context(browser, live_server, client, manager(), PHONE, touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/catalog/upload/")
+    names = ["PHONE-1_MAIN.jpg", "PHONE-1_PT01.jpg",
+             "a-rather-long-camera-file-name-from-the-studio-PHONE-1_PT02.jpg"]
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n, name in enumerate(names)]
+    page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload])
+    rows = page.locator("#bulk-uploader [data-file-list] li")
+    expect(rows).to_have_count(3)
+    _fits(page, "upload at 375 px")
+    # name, bar and status of every row inside the list's own box: nothing to scroll to
+    outside = page.evaluate("""() => {
+      const box = document.querySelector('#bulk-uploader [data-file-list]');
+      const list = box.getBoundingClientRect();
+      const out = [];
+      for (const li of box.querySelectorAll('li')) {
+        for (const part of li.querySelectorAll('.name, progress, .outcome')) {
+          const r = part.getBoundingClientRect();
+          if (r.width === 0 || r.right > list.right + 0.5) {
+            out.push(`${li.dataset.filename} ${part.tagName} ${part.className}`);
+          }
+        }
+      }
+      return out;
+    }""")
+    assert outside == [], outside
+    _shot(page, request, "upload-rows-375")
+    context.close()
+
+
+def test_it_opens_compliance_details_by_tap_and_keyboard(live_server, browser, client,
+                                                         pages_data, request):
+    job = pages_data["job"]
+    context = _context(browser, live_server, client, pages_data["user"], PHONE, touch=True)
+    page = context.new_page()
+    page.goto(live_server.url + reverse("cutouts:export_detail", args=[job.pk]))
+    expect(page.locator("main")).to_contain_text("Tap or click a chip for the details")
+    details = page.locator("#results .sheet-compliance").first
+    text = details.locator("p")
+    expect(text).to_be_hidden()
+    details.locator("summary").tap()
+    expect(text).to_be_visible()
+    expect(text).to_contain_text("GTIN")  # the reason, readable on a phone
+    _shot(page, request, "compliance-open-375")
+    details.locator("summary").tap()
+    expect(text).to_be_hidden()
+    details.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(text).to_be_visible()
+    context.close()
+
+
+def test_it_keeps_desktop_density_and_grows_targets_on_touch(live_server, browser, client):
+    ProductFactory(sku="DENSE-1")
+    user = manager()
+    sizes = {}
+    for touch in (False, True):
+        context = _context(browser, live_server, client, user, TABLET, touch=touch)
+        page = context.new_page()
+        page.goto(live_server.url + reverse("api_webhooks"))
+        box = page.locator("input[name=events]").first.bounding_box()
+        url = page.locator("input[name=url]").bounding_box()
+        page.goto(live_server.url + reverse("catalog:product_list"))
+        select = page.locator("input[data-select-item]").first.bounding_box()
+        sizes[touch] = (box["width"], box["height"], select["width"])
+        # the URL field is styled like the other inputs: the form's width, not 177 px
+        assert url["width"] > 500, url
+        context.close()
+    assert sizes[False][0] < 20 and sizes[False][1] < 20, sizes  # a mouse: as before
+    assert min(sizes[True]) >= 20, sizes
