@@ -1,5 +1,6 @@
 """Admin pages: read freely, write only through services (soft deletes, validated saves)."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from . import selectors
@@ -31,8 +32,24 @@ class SoftDeleteConfirmMixin:
         return [str(o) for o in objs], {label: len(objs)}, set(), []
 
 
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ("sku", *product_services.PRODUCT_EDITABLE)
+
+    def clean_sku(self):
+        # The service refuses a case twin in save_model, where an error would be a 500 page.
+        sku = (self.cleaned_data.get("sku") or "").strip()
+        twin = product_services.product_sku_twin(sku, exclude_pk=self.instance.pk)
+        if twin is not None:
+            raise forms.ValidationError(product_services.sku_twin_message(sku, twin),
+                                        code="sku_case_twin")
+        return sku
+
+
 @admin.register(Product)
 class ProductAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
+    form = ProductAdminForm
     list_display = ("sku", "title", "brand", "category", "gtin", "asin", "updated_at",
                     "deleted_at")
     list_filter = ("brand", "category")

@@ -254,7 +254,9 @@ def product_update(request: HttpRequest, product_id: int, payload: ProductPatch)
             tags=["products"], summary="Create or update the product with this SKU")
 @decorate_view(needs(roles.UPLOAD))
 def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
-    """201 when the SKU was new, 200 when it was updated. A deleted SKU is refused."""
+    """201 when the SKU was new, 200 when it was updated. A deleted SKU is refused, and so is
+    a SKU that differs only in case from a product's (422 naming `sku` and that product):
+    never a silent twin."""
     try:
         product, created = product_services.product_upsert(
             sku=_ident(sku, 64, field="sku"), **payload.dict())

@@ -11,9 +11,19 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from .api_models import ApiKey
 from .ingest import archives
 from .ingest.manifest import Manifest, csv_safe_row
-from .ingest.naming import DELETED, LIVE, FilenameRules, NamingError, Unmapped, file_target
+from .ingest.naming import (
+    FilenameRules,
+    NamingError,
+    Unmapped,
+    file_target,
+    fold_sku,
+    manifest_case_twins,
+    manifest_case_variants,
+    sku_known,
+)
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
+from .services.products import products_sku_folded
 from .validators import SKU_RE
 
 
@@ -391,12 +401,30 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     for name in considered:
         with contextlib.suppress(NamingError):  # file_target reports it below
             wanted.update(c.sku for c in rules.candidates(name))
-    deleted_at = dict(Product.objects.filter(sku__in=wanted).values_list("sku", "deleted_at"))
+    # SKUs match ignoring case (naming.sku_known): every product a wanted SKU names
+    stored: dict[str, list[tuple[str, bool]]] = {}
+    for sku, deleted_at in products_sku_folded(wanted).values_list("sku", "deleted_at"):
+        stored.setdefault(fold_sku(sku), []).append((sku, deleted_at is not None))
 
-    def state(sku: str) -> str | None:
-        if sku not in deleted_at:
-            return None
-        return LIVE if deleted_at[sku] is None else DELETED
+    def known(sku: str):
+        return sku_known(sku, stored.get(fold_sku(sku), ()))
+
+    twins: dict[str, str] = {}
+    made: set[str] = set()  # products the import would make before (or with) a file
+    if manifest is not None:
+        variants = manifest_case_variants(manifest)
+        twins = manifest_case_twins(manifest, variants, known) if variants else {}
+        # the import makes the manifest's products first: a file read as one finds it
+        for sku in manifest.products:
+            if sku not in twins and known(sku) is None:
+                made.add(sku)
+                stored.setdefault(fold_sku(sku), []).append((sku, False))
+
+    def state(sku: str):
+        found = known(sku)
+        if sku in twins and not isinstance(found, str):  # exact: kept, as in the import
+            raise Unmapped(twins[sku])
+        return found
 
     total = len(considered) + len(unmapped)
     groups: dict[str, PreviewGroup] = {}
@@ -408,8 +436,14 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         except Unmapped as exc:
             unmapped.append((name, str(exc)))
             continue
-        group = groups.setdefault(target.sku, PreviewGroup(sku=target.sku, new=target.new,
-                                                           files=[]))
-        group.files.append((name, target.position or "", target.rule))
+        if target.new:  # made with this file: a later file in other case goes to it
+            made.add(target.sku)
+            stored.setdefault(fold_sku(target.sku), []).append((target.sku, False))
+        rule = target.rule
+        if target.read_sku:
+            rule += f" (SKU {target.read_sku}, matched ignoring case)"
+        group = groups.setdefault(target.sku, PreviewGroup(
+            sku=target.sku, new=target.new or target.sku in made, files=[]))
+        group.files.append((name, target.position or "", rule))
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
                          unmapped=unmapped, total=total)

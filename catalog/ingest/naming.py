@@ -11,12 +11,15 @@ regex; then a pattern that also reads a position or number (``ABC_PT01.jpg``); t
 name as the SKU (``ABC123.jpg``), unless it is a camera or sequence name (``IMG_0001``,
 ``DSC01234``, ``003``); then the folder name (``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera
 name is a SKU only when nothing else reads. A SKU that already exists beats a new one.
+
+SKUs match ignoring case (``shoe-77_main.jpg`` goes to SHOE-77): case twins would be export
+folders that collide on macOS and Windows. An exact match beats one ignoring case.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -293,35 +296,143 @@ class Unmapped(Exception):
 
 
 @dataclass(frozen=True)
+class Known:
+    """What ``state`` may answer instead of LIVE or DELETED: the product named by a SKU read
+    from a file is stored as ``sku`` (the read one in other case), or ``twins`` lists the live
+    products that all match it ignoring case and none exactly (an install that already held
+    case twins): such a file is refused naming them, never sent to one of them by a guess."""
+
+    state: str  # LIVE or DELETED
+    sku: str  # as stored
+    twins: tuple[str, ...] = ()
+
+
+def fold_sku(sku: str) -> str:
+    """What case variants of a SKU share. Only ASCII folds: valid SKUs are ASCII, and the
+    database's and Python's upper case of other letters differ (``"ß".upper()`` is "SS")."""
+    return sku.upper() if sku.isascii() else sku
+
+
+def sku_known(sku: str, stored: Iterable[tuple[str, bool]]) -> str | Known | None:
+    """``state``'s answer for ``sku`` from ``stored``, (SKU, is deleted) of products that may
+    match it (others are ignored): the product with exactly this SKU; else the one live
+    product whose SKU matches ignoring case; else ``twins`` when several do; else a deleted
+    one that matches ignoring case (the file stops, as for a deleted exact SKU); else None.
+    Only ASCII SKUs fold (``fold_sku``)."""
+    folded = fold_sku(sku)
+    matches = [(s, deleted) for s, deleted in stored
+               if s == sku or (sku.isascii() and fold_sku(s) == folded)]
+    for s, deleted in matches:
+        if s == sku:
+            return DELETED if deleted else LIVE
+    live = sorted(s for s, deleted in matches if not deleted)
+    if len(live) > 1:
+        return Known(state=LIVE, sku=live[0], twins=tuple(live))
+    if live:
+        return Known(state=LIVE, sku=live[0])
+    if matches:
+        return Known(state=DELETED, sku=min(s for s, _ in matches))
+    return None
+
+
+def _known(sku: str, answer: str | Known | None) -> Known | None:
+    if answer is None or isinstance(answer, Known):
+        return answer
+    return Known(state=answer, sku=sku)
+
+
+def known_usable(sku: str, found: Known) -> Known:
+    """``found`` if a file can go to it, else ``Unmapped`` with the reason."""
+    if found.twins:
+        names = ", ".join(found.twins[:-1]) + f" and {found.twins[-1]}"
+        raise Unmapped(
+            f"SKU {sku} matches products {names} ignoring case, and none exactly: use one of "
+            "these SKUs exactly.")
+    if found.state == DELETED:
+        raise Unmapped(f"Product {found.sku} is deleted.")
+    return found
+
+
+def manifest_case_variants(manifest: Manifest) -> list[str]:
+    """The manifest's SKUs that another of its SKUs differs from only in case (usually none),
+    each group in manifest order: the only SKUs ``manifest_case_twins`` looks at."""
+    groups: dict[str, list[str]] = {}
+    for sku in manifest.products:
+        groups.setdefault(fold_sku(sku), []).append(sku)
+    return [sku for group in groups.values() if len(group) > 1 for sku in group]
+
+
+def manifest_case_twins(manifest: Manifest, variants: list[str],
+                        state: Callable[[str], str | Known | None]) -> dict[str, str]:
+    """Manifest SKUs refused because another SKU of the manifest, in other case, names the
+    same product (existing, or one the manifest makes: ``NEW-1`` and ``new-1``), with the
+    reason their rows and files get: one product, one spelling. The product's own SKU is
+    kept, else the first spelling. SKUs naming different products (an install's existing
+    twins, each named exactly) are not refused. ``variants`` is ``manifest_case_variants``,
+    ``state`` as for ``file_target``. The import and its preview both decide here."""
+    named: dict[tuple[str, str], list[str]] = {}
+    for sku in variants:
+        known = _known(sku, state(sku))
+        if known is not None and (known.twins or known.state == DELETED):
+            continue  # refused as such, whatever the other spellings
+        key = ("product", known.sku) if known is not None else ("new", fold_sku(sku))
+        named.setdefault(key, []).append(sku)
+    refused: dict[str, str] = {}
+    for (kind, stored), spellings in named.items():
+        kept = stored if kind == "product" and stored in spellings else spellings[0]
+        for sku in spellings:
+            if sku != kept:
+                refused[sku] = (
+                    f"{manifest.name} {manifest.where(sku)}: SKU {sku} differs only in case "
+                    f"from SKU {kept} ({manifest.where(kept)}), the same product: use one "
+                    "spelling (export folders that differ only in case collide on macOS and "
+                    "Windows).")
+    return refused
+
+
+@dataclass(frozen=True)
 class Target:
-    sku: str
+    sku: str  # as stored (for a new product: as read)
     position: str | None
     rule: str  # the naming rule that read the name, or "manifest line N"
     new: bool  # no product has this SKU yet; storing the file would create it
     manifest_line: int = 0
+    read_sku: str = ""  # the SKU as the name or row gave it, when ``sku`` differs in case
 
 
 def file_target(
     name: str, *, rules: FilenameRules, manifest: Manifest | None, create: bool,
-    state: Callable[[str], str | None], valid: Callable[[str], bool] = lambda sku: True,
+    state: Callable[[str], str | Known | None], valid: Callable[[str], bool] = lambda sku: True,
 ) -> Target:
     """The product and position ``name`` goes to, or ``Unmapped`` with the reason.
 
     The import and its preview both decide here, so the preview cannot promise what the
-    import then does differently. ``state(sku)`` is LIVE, DELETED or None (no such product);
-    nothing is read or written beyond it. A manifest row wins over every naming rule.
+    import then does differently. ``state(sku)`` is LIVE, DELETED, a ``Known`` (the product
+    is stored in other case: ``sku_known``) or None (no such product), and may raise
+    ``Unmapped`` itself; nothing is read or written beyond it. A manifest row wins over every
+    naming rule. A SKU matches ignoring case, but a reading that matches exactly wins over
+    every reading that matches only ignoring case.
     """
+    answers: dict[str, str | Known | None] = {}
+
+    def state_once(sku: str) -> str | Known | None:  # both passes below ask about each reading
+        if sku not in answers:
+            answers[sku] = state(sku)
+        return answers[sku]
+
     row = manifest.row_for(name) if manifest is not None else None
     if row is not None:
-        known = state(row.sku)
-        if known == DELETED:
-            raise Unmapped(f"Product {row.sku} is deleted.")
+        known = _known(row.sku, state(row.sku))
+        if known is not None:
+            known_usable(row.sku, known)
         try:
             position = normalize_position(row.position)
         except NamingError as exc:
             raise Unmapped(f"Manifest line {row.line}: {exc}")
-        return Target(sku=row.sku, position=position, rule=f"manifest line {row.line}",
-                      new=known is None, manifest_line=row.line)
+        sku = known.sku if known is not None else row.sku
+        return Target(sku=sku, position=position, rule=f"manifest line {row.line}",
+                      new=known is None, manifest_line=row.line,
+                      read_sku=row.sku if sku != row.sku else "")
     try:
         candidates = rules.candidates(name)
     except NamingError as exc:
@@ -329,20 +440,27 @@ def file_target(
     if not candidates:
         labels = ", ".join(label for label, _ in rules.rules)
         raise Unmapped(f"The file name matches no naming rule ({labels}) and no manifest row.")
+    stored: dict[str, str] = {}
 
-    def exists(sku: str) -> bool:
-        known = state(sku)
-        if known == DELETED:
-            # A deleted product among the readings stops the file rather than sending it to
-            # another reading's product.
-            raise Unmapped(f"Product {sku} is deleted.")
-        return known is not None
+    def exists(sku: str, *, exact: bool) -> bool:
+        known = _known(sku, state_once(sku))
+        if known is None or (exact and (known.sku != sku or known.twins)):
+            return False
+        # A deleted product among the readings stops the file rather than sending it to
+        # another reading's product; so do twins that match only ignoring case.
+        stored[sku] = known_usable(sku, known).sku
+        return True
 
-    found, new = rules.choose(name, candidates=candidates, create=create, exists=exists,
-                              valid=valid)
+    found, new = rules.choose(name, candidates=candidates, create=False,
+                              exists=lambda sku: exists(sku, exact=True))
+    if found is None:
+        found, new = rules.choose(name, candidates=candidates, create=create, valid=valid,
+                                  exists=lambda sku: exists(sku, exact=False))
     if found is None:
         raise Unmapped(
             f"Unknown SKU {candidates[0].sku}: no such product. Add it to the manifest or "
             "choose 'create products for unknown SKUs'."
         )
-    return Target(sku=found.sku, position=found.position, rule=found.rule, new=new)
+    sku = found.sku if new else stored[found.sku]
+    return Target(sku=sku, position=found.position, rule=found.rule, new=new,
+                  read_sku=found.sku if sku != found.sku else "")

@@ -23,7 +23,7 @@ from ..errors import ProductDeletedError, ThumbnailSizeError
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
 from ..models import ImageAsset, ImportJob, Position, Product
-from .products import PRODUCT_EDITABLE, product_create
+from .products import PRODUCT_EDITABLE, product_create, product_sku_twin
 
 logger = logging.getLogger(__name__)
 
@@ -435,7 +435,8 @@ def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
 def _product_saved(product: Product) -> tuple[Product, bool]:
     """The saved row of ``product``, and whether it was created here. An unsaved product is
     inserted now, inside the asset's transaction; if a concurrent upload of the same new SKU
-    got there first, its row is used."""
+    got there first, its row is used, as is the row of a concurrent upload's case variant of
+    the SKU (``product_create`` refuses the twin; the import would have sent the file there)."""
     if product.pk is not None:
         return product, False
     existing = Product.objects.filter(sku=product.sku).first()
@@ -449,7 +450,8 @@ def _product_saved(product: Product) -> tuple[Product, bool]:
             return new, True
         except (ValidationError, IntegrityError):
             # a concurrent upload of the same new SKU got there first: its row is used
-            existing = Product.objects.filter(sku=product.sku).first()
+            existing = (Product.objects.filter(sku=product.sku).first()
+                        or product_sku_twin(product.sku))
             if existing is None:
                 raise
     if existing.deleted_at is not None:

@@ -11,11 +11,30 @@ from django.utils import timezone
 
 from ..errors import StorageDownError
 from ..ingest.manifest import Manifest
-from ..ingest.naming import DELETED, LIVE, FilenameRules, Target, Unmapped, file_target
+from ..ingest.naming import (
+    DELETED,
+    LIVE,
+    FilenameRules,
+    Known,
+    Target,
+    Unmapped,
+    file_target,
+    fold_sku,
+    known_usable,
+    manifest_case_twins,
+    manifest_case_variants,
+    sku_known,
+)
 from ..models import ImageAsset, ImportIssue, ImportJob, Product
 from ..validators import SKU_RE
 from .assets import STORAGE_FAULT, IngestResult, asset_ingest
-from .products import PRODUCT_EDITABLE, product_create, product_fields_clean, product_update
+from .products import (
+    PRODUCT_EDITABLE,
+    product_create,
+    product_fields_clean,
+    product_update,
+    products_sku_folded,
+)
 
 
 class _Skip(Exception):
@@ -35,6 +54,10 @@ def _validation_text(exc: ValidationError) -> str:
 class ImportRun:
     """State of one import: rules, product cache, counters, issue writing."""
 
+    #: SKUs a run looks up in other case one scan each (UPPER(sku) is in no index; ~10 ms at
+    #: 50k products); past these it reads every SKU once and looks them up in memory.
+    FOLD_SCANS = 8
+
     def __init__(self, job: ImportJob, progress: Callable | None = None):
         self.job = job
         self.rules = FilenameRules.from_options(job.options)
@@ -42,7 +65,14 @@ class ImportRun:
         # The manager asked to replace older images at taken positions (a re-shoot).
         self.replace = bool(job.options.get("replace"))
         self.manifest: Manifest | None = None
+        # Products by their stored SKU; ``folded`` maps a SKU read in other case to one.
         self.products: dict[str, Product | None] = {}
+        self.folded: dict[str, str] = {}
+        # SKUs (``fold_sku``) no product had in any case when asked: one scan each per run
+        self.absent: set[str] = set()
+        self._fold_scans = 0
+        self._all_skus: dict[str, list[tuple[str, bool]]] | None = None
+        self._twin_rows: dict[str, str] | None = None  # see ``twin_rows``
         self.progress = progress
         self.last_issue_id = 0
         self.storage_faults = 0
@@ -98,10 +128,17 @@ class ImportRun:
         # the two bulk statements, and the gaps between chunks let other writers in.
         new, changed = [], []
         now = timezone.now()
-        existing = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        twins = self.twin_rows()
+        existing, ambiguous = self._manifest_existing(skus, twins)
         for sku in skus:
             fields = manifest.products[sku]
             product = existing.get(sku)
+            if sku in twins or sku in ambiguous:
+                self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} "
+                           "is skipped and its files are refused: "
+                           f"{twins.get(sku) or ambiguous[sku]}", ImportIssue.Level.ERROR)
+                self.products.setdefault(sku, None)
+                continue
             try:
                 if product is None:
                     product = Product(sku=sku.strip(), **product_fields_clean(fields))
@@ -109,7 +146,7 @@ class ImportRun:
                     new.append(product)
                 elif product.deleted_at is not None:
                     self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product "
-                               f"{sku} is deleted; its manifest rows are skipped.",
+                               f"{product.sku} is deleted; its manifest rows are skipped.",
                                ImportIssue.Level.ERROR)
                     product = None
                 elif fields:
@@ -121,7 +158,7 @@ class ImportRun:
             except ValidationError as exc:
                 self._manifest_refused(manifest, sku, exc, created=sku not in existing)
                 product = None
-            self.products[sku] = product
+            self._keep(sku, product)
         with transaction.atomic():
             # A product deleted or created by someone else since the read above: redo the
             # chunk one by one (IntegrityError), or leave the deleted one alone.
@@ -134,12 +171,69 @@ class ImportRun:
                 p.pk = p.id = ids[p.sku]
         return len(new), len(changed)
 
+    def _manifest_existing(self, skus: list[str], twins: dict[str, str]
+                           ) -> tuple[dict[str, Product], dict[str, str]]:
+        """Per manifest SKU, the product it names: exactly, else the one live product whose
+        SKU matches it ignoring case (``naming.sku_known``); and why a SKU names none when
+        several live ones match it ignoring case and none exactly."""
+        existing = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+        ambiguous: dict[str, str] = {}
+        for sku in skus:
+            if sku in existing or sku in twins:
+                continue
+            found = sku_known(sku, self._in_any_case(sku))
+            if not isinstance(found, Known):
+                continue
+            if found.twins:
+                try:
+                    known_usable(sku, found)
+                except Unmapped as exc:
+                    ambiguous[sku] = str(exc)
+                continue
+            product = Product.objects.filter(sku=found.sku).first()
+            if product is not None:
+                existing[sku] = product
+        return existing, ambiguous
+
+    def twin_rows(self) -> dict[str, str]:
+        """Manifest SKUs that are another's case twin (``naming.manifest_case_twins``: never
+        created, as ``bulk_create`` would make twins), with the reason their files are
+        refused. Worked out once per run, from the manifest and the products its case
+        variants name: the same in the run that applies it and in each request of a session."""
+        if self._twin_rows is None:
+            self._twin_rows = {}
+            variants = manifest_case_variants(self.manifest) if self.manifest else []
+            if variants:
+                assert self.manifest is not None
+                self._twin_rows = manifest_case_twins(self.manifest, variants,
+                                                      _stored(variants)[1])
+        return self._twin_rows
+
+    def _keep(self, sku: str, product: Product | None) -> None:
+        """Note the product a manifest SKU names, for its files (None: none yet, or refused)."""
+        if product is None:
+            self.products.setdefault(sku, None)
+            return
+        self.products[product.sku] = product
+        if product.sku != sku:
+            self.folded[sku] = product.sku
+        elif product.pk is None and self._all_skus is not None:  # made now: files find it
+            self._all_skus.setdefault(fold_sku(sku), []).append((sku, False))
+
     def _apply_each(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
         created = updated = 0
         for sku in skus:
+            if sku in self.twin_rows():  # reported by _apply_chunk
+                continue
             fields = manifest.products[sku]
             with transaction.atomic():
                 product = Product.objects.filter(sku=sku).first()
+                if product is None:  # in other case?
+                    by_sku, state = _stored([sku])
+                    found = state(sku)
+                    if isinstance(found, Known) and found.twins:
+                        continue  # reported by _apply_chunk
+                    product = by_sku[found.sku] if isinstance(found, Known) else None
                 try:
                     if product is None:
                         product = product_create(sku=sku, **fields)
@@ -152,7 +246,7 @@ class ImportRun:
                 except ValidationError as exc:
                     self._manifest_refused(manifest, sku, exc, created=product is None)
                     product = None
-            self.products[sku] = product
+            self._keep(sku, product)
         return created, updated
 
     def _manifest_refused(self, manifest: Manifest, sku: str, exc: ValidationError, *,
@@ -176,18 +270,57 @@ class ImportRun:
         if self.progress is not None:
             self.progress(issue=(filename, reason, level))
 
-    def sku_state(self, sku: str) -> str | None:
-        """LIVE, DELETED or None (no product yet), for ``file_target``; live ones are kept."""
+    def sku_state(self, sku: str) -> str | Known | None:
+        """LIVE, DELETED, a ``Known`` (the product is stored in other case, or several are:
+        ``naming.sku_known``) or None (no product yet), for ``file_target``; live products are
+        kept under their stored SKU. A manifest row's case twin stops its files."""
         cached = self.products.get(sku)
         if cached is not None and cached.pk is not None:
             return LIVE
+        if sku in self.folded:
+            return Known(state=LIVE, sku=self.folded[sku])
         product = Product.objects.filter(sku=sku).first()
-        if product is None:
+        if product is not None:
+            if product.deleted_at is not None:
+                return DELETED
+            self.products[sku] = product
+            return LIVE
+        # Not exactly (never a case twin then): the manifest's only spelling of its product?
+        if self.manifest is not None and sku in self.manifest.products:
+            reason = self.twin_rows().get(sku)
+            if reason:
+                raise Unmapped(reason)
+        # In other case? (A scan of the SKUs, once per SKU not found exactly.) A product made
+        # meanwhile by another upload is found by ``asset_ingest``, which then uses it.
+        if fold_sku(sku) in self.absent:
             return None
-        if product.deleted_at is not None:
-            return DELETED
-        self.products[sku] = product
-        return LIVE
+        found = sku_known(sku, self._in_any_case(sku))
+        if isinstance(found, Known) and found.state == LIVE and not found.twins:
+            product = Product.objects.filter(sku=found.sku).first()
+            if product is None or product.deleted_at is not None:  # gone since the read
+                return None if product is None else Known(state=DELETED, sku=product.sku)
+            kept = self.products.get(product.sku)
+            if kept is None or kept.pk is None:
+                self.products[product.sku] = product
+            self.folded[sku] = product.sku
+        elif found is None:
+            self.absent.add(fold_sku(sku))
+        return found
+
+    def _in_any_case(self, sku: str) -> list[tuple[str, bool]]:
+        """(SKU, is deleted) of the products whose SKU matches ``sku`` ignoring case: one scan
+        each for the first ``FOLD_SCANS`` SKUs, then from every SKU read once. Products made
+        since that read are found by ``asset_ingest``, which then uses them."""
+        if self._all_skus is None:
+            self._fold_scans += 1
+            if self._fold_scans <= self.FOLD_SCANS:
+                return [(s, deleted_at is not None) for s, deleted_at in
+                        products_sku_folded([sku]).values_list("sku", "deleted_at")]
+            self._all_skus = {}
+            for s, deleted_at in Product.objects.values_list("sku", "deleted_at").iterator(
+                    chunk_size=5000):
+                self._all_skus.setdefault(fold_sku(s), []).append((s, deleted_at is not None))
+        return self._all_skus.get(fold_sku(sku), [])
 
     def _product_new(self, target: Target) -> Product:
         """An unsaved product for a new SKU, checked now: ``asset_ingest`` saves it with the
@@ -236,7 +369,13 @@ class ImportRun:
         if result.product_created:
             self.job.products_created += 1
         if product.pk is None and result.asset is not None:
-            self.products[product.sku] = result.asset.product
+            saved = result.asset.product  # a concurrent case variant's row, maybe
+            self.products[saved.sku] = saved
+            self.absent.discard(fold_sku(saved.sku))
+            if self._all_skus is not None:
+                self._all_skus.setdefault(fold_sku(saved.sku), []).append((saved.sku, False))
+            if saved.sku != product.sku:
+                self.folded[product.sku] = saved.sku
         if result.status == IngestResult.STORED:
             self.job.imported_count += 1
             if result.replaced:
@@ -268,6 +407,17 @@ class ImportRun:
             for key in ("imported_count", "replaced_count", "duplicate_count", "error_count",
                         "warning_count", "products_created", "products_updated")
         }
+
+
+def _stored(skus: list[str]) -> tuple[dict[str, Product], Callable[[str], str | Known | None]]:
+    """The products ``skus`` name exactly or ignoring case, by SKU, and ``file_target``'s
+    ``state`` over them (``naming.sku_known``), from one query."""
+    rows = list(products_sku_folded(skus))
+    buckets: dict[str, list[tuple[str, bool]]] = {}
+    for p in rows:
+        buckets.setdefault(fold_sku(p.sku), []).append((p.sku, p.deleted_at is not None))
+    return ({p.sku: p for p in rows},
+            lambda sku: sku_known(sku, buckets.get(fold_sku(sku), ())))
 
 
 def auto_position_remember(job_id: int, asset_id: int, name: str) -> None:

@@ -5,21 +5,57 @@ SKU reuse: a live product's SKU is taken; a soft-deleted product's SKU is still 
 it again raises ProductDeletedError so the page can offer "restore it"); once purge_run has
 removed a deleted product's files, ``products_release_purged`` renames its SKU to a tombstone
 (``~<pk>~<old sku>``) and the SKU is free for a new product.
+
+SKUs that differ only in case (``shoe-77`` beside ``SHOE-77``) name one product: their export
+folders would collide on macOS and Windows, whose file systems ignore case. A new SKU that is
+a case twin of a live product's is refused (``product_sku_twin``), and imports send such a SKU
+to the product it names (``ImportRun``). The database index stays exact, so installs that
+already hold twins keep them.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import CharField, Value
-from django.db.models.functions import Cast, Concat, Left
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat, Left, Upper
 from django.utils import timezone
 
 from ..errors import ProductDeletedError, ProductFieldError, ProductPurgedError
+from ..ingest.naming import fold_sku
 from ..models import ImageAsset, Product
 from ..validators import clean_identifier
 
 PRODUCT_EDITABLE = ("title", "brand", "category", "gtin", "asin")
+
+
+def products_sku_folded(skus: Iterable[str]) -> QuerySet[Product]:
+    """Products, deleted ones too, whose SKU equals one of ``skus`` exactly or ignoring case
+    (``naming.fold_sku``: ASCII only), in one query. UPPER(sku) is in no index, so this reads
+    every SKU; a lookup of one SKU tries the exact one (indexed) first."""
+    skus = {sku for sku in skus if sku}
+    ascii_skus = {sku for sku in skus if sku.isascii()}
+    return Product.objects.annotate(sku_folded=Upper("sku")).filter(
+        Q(sku_folded__in={fold_sku(sku) for sku in ascii_skus})
+        | Q(sku__in=skus - ascii_skus))
+
+
+def product_sku_twin(sku: str, *, exclude_pk: int | None = None) -> Product | None:
+    """The live product whose SKU equals ``sku`` ignoring case but not exactly (first in SKU
+    order if an install already holds several), or None."""
+    if not sku.isascii():
+        return None
+    rows = products_sku_folded([sku]).filter(deleted_at__isnull=True).exclude(sku=sku)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return rows.order_by("sku").first()
+
+
+def sku_twin_message(sku: str, twin: Product) -> str:
+    return (f"SKU {sku} differs only in case from product {twin.sku} (#{twin.pk}); their "
+            "export folders would collide on macOS and Windows. Use that product, or another "
+            "SKU.")
 
 
 def product_fields_clean(fields: dict) -> dict:
@@ -38,8 +74,9 @@ def product_create(
     *, sku: str, title: str = "", brand: str = "", category: str = "", gtin: str = "",
     asin: str = "",
 ) -> Product:
-    """Raises ValidationError (bad SKU, check digit, SKU taken) with UI-ready messages, and
-    ProductDeletedError when the SKU belongs to a soft-deleted product (restore that one)."""
+    """Raises ValidationError (bad SKU, check digit, SKU taken or a case twin of a live
+    product's: ``product_sku_twin``) with UI-ready messages, and ProductDeletedError when the
+    SKU belongs to a soft-deleted product (restore that one)."""
     sku = (sku or "").strip()
     deleted = Product.objects.filter(sku=sku, deleted_at__isnull=False).first()
     if deleted is not None:
@@ -50,7 +87,17 @@ def product_create(
             {"title": title, "brand": brand, "category": category, "gtin": gtin, "asin": asin}
         ),
     )
-    product.full_clean()
+    errors: dict = {}
+    try:
+        product.full_clean()
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    if "sku" not in errors:  # a valid SKU nobody has exactly: is it another's in other case?
+        twin = product_sku_twin(sku)
+        if twin is not None:
+            errors["sku"] = [ValidationError(sku_twin_message(sku, twin), code="sku_case_twin")]
+    if errors:
+        raise ValidationError(errors)
     product.save()
     return product
 

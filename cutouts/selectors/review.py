@@ -163,8 +163,13 @@ def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
                        count=lambda cap: review_queue_count(filters=filters, cap=cap))
 
 
-def review_queue_first(*, filters: QueueFilters | None = None) -> int | None:
-    return review_queue(filters=filters).values_list("pk", flat=True).first()
+def review_queue_first(*, filters: QueueFilters | None = None,
+                       exclude: int | None = None) -> int | None:
+    """The first card of the queue (``exclude``: a card left out, the one just decided)."""
+    rows = review_queue(filters=filters)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return rows.values_list("pk", flat=True).first()
 
 
 @dataclass(frozen=True)

@@ -179,13 +179,16 @@ def preview_premade_side(*, pixels: int) -> int:
 
 
 def cutout_previews_store(*, cutout: Cutout, token: str, image: Image.Image,
-                          saved: list[str]) -> None:
+                          saved: list[str], shadow_name: str = "") -> None:
     """Store run ``token``'s card images (cutout and mask at every screen size, the
-    marketplace view) from its screen copy, under the names ``cutout_image`` looks for,
+    marketplace view, and the shadow layer at the card's size when the run stored one as
+    ``shadow_name``) from its screen copy, under the names ``cutout_image`` looks for,
     appending them to ``saved``. Made on first view instead, each decoded the full-size file:
-    on a 45 MP photo the mask took 0.3-1.5 s and the marketplace view 2.8-13 s. The mask is
-    the screen copy's alpha (resampled as the mask alone would be); the marketplace view
-    places a product of at most 600 px, which the 1024 px copy holds. They are a cache: a
+    on a 45 MP photo the mask took 0.3-1.5 s, the marketplace view 2.8-13 s and the shadow
+    layer 1.4 s. The mask is the screen copy's alpha (resampled as the mask alone would be);
+    the marketplace view places a product of at most 600 px, which the 1024 px copy holds.
+    The shadow layer is not in the screen copy: it is read back from the stored file, once,
+    here in the worker rather than in a reviewer's first request. They are a cache: a
     failure here is logged and the images are made on first view instead."""
     storage = storages["default"]
     sizes = sorted((s for s in IMAGE_SIZES if s), reverse=True)
@@ -199,6 +202,13 @@ def cutout_previews_store(*, cutout: Cutout, token: str, image: Image.Image,
             variant = market_key(spec) if kind == "market" else ""
             name = _preview_name(cutout, kind, size, ext, token, variant)
             rendered = _render_preview(source, kind, size, spec)
+            saved.append(storage.save(name, File(io.BytesIO(rendered), name=name)))
+        if shadow_name:
+            # the card shows the layer at its own size only (templates/cutouts/review/_card)
+            name = _preview_name(cutout, "shadow", PREVIEW_MAX, "png", token)
+            with storage.open(shadow_name, "rb") as fh, Image.open(fh) as layer:
+                layer.load()
+                rendered = _render_preview(layer, "shadow", PREVIEW_MAX)
             saved.append(storage.save(name, File(io.BytesIO(rendered), name=name)))
     except Exception:  # noqa: BLE001 - a missing cache entry is rendered later, not an error
         logger.warning("storing the previews of cutout %s failed", cutout.pk, exc_info=True)

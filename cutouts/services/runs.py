@@ -121,7 +121,9 @@ def _cutout_execute(cutout_id: int, token: str,
         preview, output.preview = output.preview, None
         outputs_store(output=output, names=output_names(cutout, token), saved=saved)
         if preview is not None:
-            cutout_previews_store(cutout=cutout, token=token, image=preview, saved=saved)
+            # saved: the cutout, the mask, then the shadow layer when there is one (_finish)
+            cutout_previews_store(cutout=cutout, token=token, image=preview, saved=saved,
+                                  shadow_name=saved[2] if output.shadow is not None else "")
         clock.lap("storage_write")
         finished = _finish(cutout, token, saved, output)
         clock.lap("db_finish")

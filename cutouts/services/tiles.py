@@ -15,12 +15,18 @@ inflater state and one row), whatever the image's size; before, a 45 MP RGBA was
 Each band is unfiltered by Pillow's own PNG decoder, fed the band's inflated rows again as a
 zlib stream of stored blocks, behind the row above written unfiltered: the pixels are exactly
 those of a whole decode, and a tile's PNG the same bytes.
+
+A file's tile is cut under that file's lock (``_file_lock``): a loupe sweep sends tiles of one
+file at once, and without it each request decoded the same missing bands from the same mark
+(22-33 at once on a 45 MP cutout, 417-433 MB of web RSS); now the first decodes them and the
+others wait and cut from the kept bands. Files apart do not wait for each other.
 """
 
 from __future__ import annotations
 
 import io
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +121,36 @@ class _Index:
 _indexes: LruCache[str, _Index | None] = LruCache(FILES_MARKED)
 # (file, band) -> (the band's rows, decoded, with the row above first when top == 1; top)
 _bands: LruCache[tuple[str, int], tuple[Image.Image, int]] = LruCache(BANDS_KEPT)
+
+
+class _FileLock:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0  # threads holding or waiting for it
+
+
+# file -> its lock, only while a thread holds or waits for it: the dict stays as small as the
+# requests in flight, and a lock is never dropped while another thread still needs it
+_file_locks: dict[str, _FileLock] = {}
+_file_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _file_lock(name: str) -> Iterator[None]:
+    """Held while one request reads the index and bands of ``name`` and cuts its tile."""
+    with _file_locks_guard:
+        entry = _file_locks.get(name)
+        if entry is None:
+            entry = _file_locks[name] = _FileLock()
+        entry.users += 1
+    try:
+        with entry.lock:
+            yield
+    finally:
+        with _file_locks_guard:
+            entry.users -= 1
+            if not entry.users:
+                del _file_locks[name]
 
 
 def _read_exact(fh: Any, n: int) -> bytes:
@@ -277,7 +313,7 @@ def _band_images(name: str, index: _Index, first: int, last: int
     missing = [k for k in range(first, last + 1) if k not in found]
     if not missing:
         return found
-    # list(): another request may add marks meanwhile (a mark is never changed or removed)
+    # the marks so far (only a tile of this file, under its lock, adds to them)
     start = max(row for row in list(index.marks) if row <= missing[0] * index.band_rows)
     with _stream_at(name, index.marks[start].offset) as fh:
         reader = _Reader(fh, index, index.marks[start])
@@ -326,15 +362,19 @@ def cutout_image_tile(*, cutout: Cutout, kind: str, x: int, y: int, w: int, h: i
 
 def file_tile(*, name: str, x: int, y: int, w: int, h: int) -> Tile:
     """The tile of a stored image file (``cutout_image_tile``'s work, by storage name)."""
-    index = _index_for(name)
-    if index is not None:
-        box = tile_box(x=x, y=y, w=w, h=h, size=(index.width, index.height))
-        tile = _banded_tile(name, index, box)
-    else:
-        image = _decoded(name)
-        box = tile_box(x=x, y=y, w=w, h=h, size=image.size)
-        bx, by, bw, bh = box
-        tile = image.crop((bx, by, bx + bw, by + bh))
+    # Under the file's lock: concurrent tiles of one file wait for the bands (and the index,
+    # and marks) the first one reads, instead of each decoding them again. The crop is inside
+    # too, so the bands a tile uses are the kept ones (evicted only by another file's tile).
+    with _file_lock(name):
+        index = _index_for(name)
+        if index is not None:
+            box = tile_box(x=x, y=y, w=w, h=h, size=(index.width, index.height))
+            tile = _banded_tile(name, index, box)
+        else:
+            image = _decoded(name)
+            box = tile_box(x=x, y=y, w=w, h=h, size=image.size)
+            bx, by, bw, bh = box
+            tile = image.crop((bx, by, bx + bw, by + bh))
     if tile.mode not in ("L", "RGB", "RGBA"):  # the writer's modes; stored ones are RGB, RGBA
         tile = tile.convert("RGBA")
     out = io.BytesIO()

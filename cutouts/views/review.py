@@ -94,8 +94,12 @@ def _render_empty(request: HttpRequest, filters) -> HttpResponse:
 
 
 def _after_decision(request: HttpRequest, cutout: Cutout, filters) -> HttpResponse:
-    """Approve and flag move on: the next card in queue order after this one."""
+    """Approve and flag move on: the next card in queue order after this one, else the first
+    one still waiting (a card opened from the end of the queue, or from the retouch page,
+    has cards before it); the empty queue only when nothing else waits."""
     next_id = review_selectors.review_neighbours(cutout=cutout, filters=filters).next_id
+    if next_id is None:
+        next_id = review_selectors.review_queue_first(filters=filters, exclude=cutout.pk)
     if next_id is None:
         if request.htmx:
             return _render_empty(request, filters)

@@ -98,6 +98,19 @@ def test_it_refuses_a_sku_too_long_to_upsert_instead_of_cutting_it(manager_api):
         {"field": "sku", "message": "String should have at most 64 characters"}]
 
 
+def test_it_refuses_a_case_twin_of_an_existing_sku_on_post_and_put(manager_api):
+    shoe = ProductFactory(sku="SHOE-77", title="Kept")
+    twin = (f"SKU shoe-77 differs only in case from product SHOE-77 (#{shoe.pk}); their export "
+            "folders would collide on macOS and Windows. Use that product, or another SKU.")
+    posted = manager_api.post("/api/v1/products", {"sku": "shoe-77"})
+    assert posted.status_code == 422
+    assert posted.json()["errors"] == [{"field": "sku", "message": twin}]
+    put = manager_api.put("/api/v1/products/by-sku/shoe-77", {"title": "x"})
+    assert put.status_code == 422
+    assert put.json()["errors"] == [{"field": "sku", "message": twin}]
+    assert list(Product.objects.values_list("sku", "title")) == [("SHOE-77", "Kept")]
+
+
 def test_it_refuses_to_restore_a_product_that_is_not_deleted(manager_api):
     product = ProductFactory(sku="LIVE-1")
     response = manager_api.post(f"/api/v1/products/{product.pk}/restore")

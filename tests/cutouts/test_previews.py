@@ -1,11 +1,12 @@
-"""The card's marketplace view follows the export's preset (cutouts/services/previews.py)."""
+"""The card's previews (cutouts/services/previews.py): the marketplace view follows the
+export's preset; the run of a big photo prepares the shadow layer's."""
 
 import pytest
 from django.core.files.storage import storages
 from PIL import Image
 
 from cutouts.models import Cutout, Preset
-from cutouts.services import previews
+from cutouts.services import batches, previews, runs
 from tests.cutouts.reviewdata import done_cutouts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
@@ -41,3 +42,30 @@ def test_it_shows_the_built_in_placement_while_the_row_is_disabled(make_assets, 
     )
     name, _ = previews.cutout_image(cutout=cutout, kind="market", size=1024)
     assert _corner(name) == (255, 255, 255)
+
+
+def test_it_prepares_the_shadow_layers_preview_with_the_run_of_a_big_photo(
+    make_assets, fake_model, settings, monkeypatch
+):
+    settings.CUTROOM_PRERENDER_MIN_PIXELS = 640 * 480
+    asset = make_assets(1, size=(640, 480))[0]
+    batch = batches.cutout_batch_start(
+        assets=[asset], profile_name="fast", overrides={"shadow": "keep"}
+    )
+    assert runs.cutout_run(cutout_id=batch.cutouts.get().pk) == "done"
+    cutout = Cutout.objects.select_related("asset").get(asset=asset)
+    assert cutout.shadow_name
+    name = previews._preview_name(cutout, "shadow", 1024, "png")
+    storage = storages["default"]
+    assert storage.exists(name)
+    with storage.open(name) as fh, Image.open(fh) as made:
+        made.load()
+    # what a first view renders from the stored layer, which it now does not have to
+    monkeypatch.setattr(previews, "_render_preview", lambda *a: pytest.fail("rendered"))
+    assert previews.cutout_image(cutout=cutout, kind="shadow", size=1024)[0] == name
+    with storage.open(cutout.shadow_name) as fh, Image.open(fh) as layer:
+        layer.load()
+        expected = Image.new("RGBA", layer.size, (0, 0, 0, 0))
+        expected.putalpha(layer.convert("L"))
+    assert made.mode == "RGBA" and made.size == (640, 480)
+    assert made.tobytes() == expected.tobytes()

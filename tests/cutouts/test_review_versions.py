@@ -283,6 +283,36 @@ def test_it_cuts_a_tile_reading_bands_down_to_its_last_row_only(tile_storage, mo
     assert other in tiles._cache
 
 
+def test_it_decodes_each_band_once_for_concurrent_tiles_of_one_file(tile_storage, monkeypatch):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(tiles, "BAND_BYTES", 700 * 4 * 50)  # 18 bands of 50 rows
+    name = _stored_png(tile_storage, "cut.png", "RGBA", "adaptive")
+    decoded = []
+    band = tiles._Reader.band
+
+    def counted(self, n):
+        decoded.append(self.row)
+        time.sleep(0.002)  # long enough for the other threads to ask for the same bands
+        return band(self, n)
+
+    monkeypatch.setattr(tiles._Reader, "band", counted)
+    start = threading.Barrier(8)
+
+    def cut(_):
+        start.wait()
+        return tiles.file_tile(name=name, x=188, y=388, w=512, h=512).png
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(cut, range(8)))
+    # bands 0-17 read once (0-6 on the way down, 7-17 kept), by one request; the rest waited
+    assert sorted(decoded) == list(range(0, 900, 50))
+    assert set(answers) == {_whole_decode_tile(tile_storage, name, (188, 388, 512, 512))}
+    assert tiles._file_locks == {}  # a file's lock goes with its last request
+
+
 def test_it_reads_tile_bands_from_s3_with_ranged_gets_not_whole_downloads(
         s3_default_storage, monkeypatch):
     from storages.backends.s3 import S3File

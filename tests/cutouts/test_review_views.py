@@ -129,12 +129,36 @@ def test_it_redirects_a_plain_post_to_the_next_card_keeping_the_filters(client, 
         "?model=u2netp"
 
 
-def test_it_shows_the_empty_queue_after_the_last_card(client, cutouts):
+def test_it_shows_the_empty_queue_only_when_nothing_else_waits(client, cutouts):
     client.force_login(reviewer())
-    last = _queue_order()[-1]
+    first, second, last = _queue_order()
+    response = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                           {"action": "approve"}, **HX)
+    assert f'data-cutout="{second.pk}"'.encode() in response.content
+    response = client.post(reverse("cutouts:review_card", args=[second.pk]),
+                           {"action": "flag", "reason": ["halo"]}, **HX)
+    assert f'data-cutout="{last.pk}"'.encode() in response.content
     response = client.post(reverse("cutouts:review_card", args=[last.pk]),
                            {"action": "approve"}, **HX)
     assert b"Queue empty" in response.content
+    assert response["HX-Push-Url"] == reverse("cutouts:review_queue")
+
+
+def test_it_wraps_to_the_first_waiting_card_after_the_last_one(client, cutouts):
+    # A card that sorts last (opened from the queue's end, or the card the retouch page
+    # opens) has the others before it: a decision moves on to the first of them.
+    client.force_login(reviewer())
+    first, second, last = _queue_order()
+    response = client.post(reverse("cutouts:review_card", args=[last.pk]),
+                           {"action": "approve"}, **HX)
+    assert b"Queue empty" not in response.content
+    assert f'data-cutout="{first.pk}"'.encode() in response.content
+    assert response["HX-Push-Url"] == reverse("cutouts:review_card", args=[first.pk])
+    # flag too, and without htmx: a redirect to the first waiting card, filters kept
+    response = client.post(reverse("cutouts:review_card", args=[second.pk]) + "?model=u2netp",
+                           {"action": "flag", "reason": ["halo"]})
+    assert response["Location"] == reverse("cutouts:review_card", args=[first.pk]) + \
+        "?model=u2netp"
 
 
 def test_it_flags_with_reasons_and_shows_errors_in_the_card(client, cutouts):
