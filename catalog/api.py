@@ -28,7 +28,7 @@ from .api_support import (
     principal,
     validation_problem,
 )
-from .errors import ProductPurgedError
+from .errors import ProductPurgedError, ProductRestoreError
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
@@ -288,7 +288,7 @@ def product_restore(request: HttpRequest, product_id: int):
             raise Problem(409, f"Product {product.sku} is not deleted; nothing to restore.",
                           slug="not-deleted")
         product = product_services.product_restore(product=product)
-    except ProductPurgedError as exc:
+    except (ProductPurgedError, ProductRestoreError) as exc:
         raise Problem(409, str(exc))
     return product_out(_with_assets(product))
 

@@ -43,6 +43,11 @@ class ProductPurgedError(CatalogError):
     """A product whose files were purged: it cannot come back (its SKU is free again)."""
 
 
+class ProductRestoreError(CatalogError):
+    """A deleted product cannot come back now: a live product holds its SKU in another case
+    (restoring would make two products whose export folders collide)."""
+
+
 class ThumbnailSizeError(CatalogError):
     """A thumbnail size outside the sizes that may be generated."""
 

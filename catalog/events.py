@@ -46,7 +46,8 @@ def import_finished(job_id: int) -> None:
         emit("import.finished", {
             "import_id": job.pk, "status": job.status, "message": job.message,
             "imported": job.imported_count, "duplicates": job.duplicate_count,
-            "errors": job.error_count, "products_created": job.products_created})
+            "errors": job.error_count, "replaced": job.replaced_count,
+            "products_created": job.products_created})
 
 
 def cutout_event(event_type: str, cutout, *, comment: str | None = None) -> None:

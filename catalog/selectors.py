@@ -170,6 +170,7 @@ def import_job_progress(*, pk: int) -> dict:
         "done": job.progress_done, "total": job.progress_total, "percent": job.percent,
         "imported": job.imported_count, "duplicates": job.duplicate_count,
         "errors": job.error_count, "warnings": job.warning_count,
+        "replaced": job.replaced_count,
         "products_created": job.products_created, "message": job.message,
     }
 

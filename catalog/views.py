@@ -28,6 +28,7 @@ from .errors import (
     NamingError,
     ProductDeletedError,
     ProductPurgedError,
+    ProductRestoreError,
 )
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
@@ -191,7 +192,7 @@ def product_restore(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such product.")
     try:
         product_services.product_restore(product=product)
-    except ProductPurgedError as exc:
+    except (ProductPurgedError, ProductRestoreError) as exc:
         messages.error(request, str(exc))
         return redirect("catalog:product_deleted_list")
     messages.success(request, f"Product {product.sku} restored with its images.")

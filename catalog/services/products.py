@@ -22,7 +22,12 @@ from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, Left, Upper
 from django.utils import timezone
 
-from ..errors import ProductDeletedError, ProductFieldError, ProductPurgedError
+from ..errors import (
+    ProductDeletedError,
+    ProductFieldError,
+    ProductPurgedError,
+    ProductRestoreError,
+)
 from ..ingest.naming import fold_sku
 from ..models import ImageAsset, Product
 from ..validators import clean_identifier
@@ -127,11 +132,16 @@ def product_soft_delete(*, product: Product) -> Product:
 @transaction.atomic
 def product_restore(*, product: Product) -> Product:
     """Undo a soft delete: the product and the images deleted with it come back. Raises
-    ProductPurgedError once purge released the product's SKU (its files are gone)."""
+    ProductPurgedError once purge released the product's SKU (its files are gone), and
+    ProductRestoreError while a live product holds its SKU in another case."""
     if is_purged(product):
         raise ProductPurgedError(
             f"Product #{product.pk} was purged: its files are gone; create a new product.")
     if product.deleted_at is not None:
+        twin = product_sku_twin(product.sku, exclude_pk=product.pk)
+        if twin is not None:
+            raise ProductRestoreError(
+                f"Product {product.sku} cannot be restored: {sku_twin_message(product.sku, twin)}")
         ImageAsset.objects.filter(product=product, deleted_at=product.deleted_at).update(
             deleted_at=None)
         Product.objects.filter(pk=product.pk).update(deleted_at=None)

@@ -183,3 +183,12 @@ def test_it_refuses_to_restore_a_purged_product_with_409(manager_api):
     assert refused.status_code == 409 and "purged" in refused.json()["detail"]
     created = manager_api.put("/api/v1/products/by-sku/PURGED-1", {"title": "New life"})
     assert created.status_code == 201
+
+
+def test_it_refuses_to_restore_a_case_twin_of_a_live_product_with_409(manager_api):
+    gone = ProductFactory(sku="boot-9")
+    assert manager_api.delete(f"/api/v1/products/{gone.pk}").status_code == 200
+    ProductFactory(sku="BOOT-9")
+    refused = manager_api.post(f"/api/v1/products/{gone.pk}/restore")
+    assert refused.status_code == 409
+    assert "differs only in case from product BOOT-9" in refused.json()["detail"]

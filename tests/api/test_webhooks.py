@@ -508,4 +508,5 @@ def test_it_emits_import_and_export_finished(queued, django_capture_on_commit_ca
     rows = list(WebhookDelivery.objects.order_by("pk").values_list("event_type", "payload"))
     assert [e for e, _ in rows] == ["import.finished", "export.finished"]
     assert rows[0][1]["data"]["import_id"] == job.pk and rows[0][1]["data"]["status"] == "done"
+    assert rows[0][1]["data"]["replaced"] == 0
     assert rows[1][1]["data"]["export_id"] == export.pk and rows[1][1]["data"]["has_zip"]

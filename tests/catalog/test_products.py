@@ -224,6 +224,17 @@ def test_it_explains_that_a_purged_product_cannot_be_restored(manager_client):
     assert Product.live.count() == 0
 
 
+def test_it_refuses_to_restore_a_product_whose_sku_a_live_one_holds_in_another_case(
+        manager_client):
+    gone = ProductFactory(sku="shoe-77")
+    products.product_soft_delete(product=gone)
+    live = ProductFactory(sku="SHOE-77")  # made while shoe-77 was deleted
+    response = manager_client.post(reverse("catalog:product_restore", args=[gone.pk]),
+                                   follow=True)
+    assert "differs only in case from product SHOE-77" in response.content.decode()
+    assert list(Product.live.values_list("pk", flat=True)) == [live.pk]  # no live twins
+
+
 def test_it_hides_product_forms_from_reviewers(client):
     client.force_login(reviewer())
     product = ProductFactory()

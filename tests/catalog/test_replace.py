@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import ImageAsset, ImportJob
+from catalog.selectors import import_job_progress
 from catalog.services import assets
 from catalog.services.assets import asset_ingest
 from catalog.services.import_runner import import_job_run
@@ -57,6 +58,7 @@ def test_it_replaces_the_older_main_from_a_zip_import_with_replace_and_reports_i
     assert (job.status, job.imported_count, job.replaced_count, job.error_count) == (
         "done", 1, 1, 0)
     assert job.message == "1 imported (1 replacing an older image)."
+    assert import_job_progress(pk=job.pk)["replaced"] == 1  # what the import page polls
     old.refresh_from_db()
     assert old.deleted_at is not None  # soft: the row and its original stay until purge
     assert storage.exists(old.original_name)
