@@ -1,9 +1,15 @@
 """Admin pages: read freely, write only through services (soft deletes, validated saves)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 
 from . import selectors
+from .errors import ProductDeletedError
 from .models import ImageAsset, ImportIssue, ImportJob, Product
 from .services import assets as asset_services
 from .services import imports as import_services
@@ -23,13 +29,55 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+def _soft_delete_selected(modeladmin, request, queryset):
+    """Django's "Delete selected" (its confirmation page, then ``delete_queryset``, which is
+    the soft delete here), with the page saying so."""
+    response = delete_selected(modeladmin, request, queryset)
+    if isinstance(response, TemplateResponse) and response.context_data is not None:
+        response.context_data.update(modeladmin.soft_delete_context())
+    return response
+
+
 class SoftDeleteConfirmMixin:
-    """Deleting only sets deleted_at, so rows that protect this one do not block it."""
+    """Deleting only sets deleted_at (``delete_model``/``delete_queryset`` call the services),
+    so rows that protect this one do not block it, and the admin's one delete action and
+    both confirmation pages say what really happens: a soft delete, the original files kept
+    until the purge. Django's page would say "All of the following related items will be
+    deleted", which is not so."""
+
+    delete_confirmation_template = "catalog/admin/soft_delete_confirmation.html"
+    delete_selected_confirmation_template = "catalog/admin/soft_delete_selected_confirmation.html"
+    #: What the soft delete hides, for the confirmation pages.
+    soft_delete_hides = "They are hidden"
 
     def get_deleted_objects(self, objs, request):
         objs = list(objs)
         label = self.model._meta.verbose_name_plural
-        return [str(o) for o in objs], {label: len(objs)}, set(), []
+        return [str(o) for o in objs], {label: len(objs), **self.hidden_with(objs)}, set(), []
+
+    def hidden_with(self, objs: list) -> dict[str, int]:
+        """Other rows the soft delete hides with ``objs``, counted for the summary."""
+        return {}
+
+    def soft_delete_context(self) -> dict:
+        days = settings.CUTROOM_PURGE_RETENTION_DAYS
+        return {"soft_delete_note": (
+            f"This is a soft delete: nothing is erased now. {self.soft_delete_hides}; their "
+            f"original files are kept until the purge, {days} day{'' if days == 1 else 's'} "
+            "after the deletion.")}
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            # the one delete action: Django's, whose deletion is the soft delete here
+            actions["delete_selected"] = (
+                _soft_delete_selected, "delete_selected",
+                "Delete selected %(verbose_name_plural)s (soft delete)")
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return super().delete_view(request, object_id,
+                                   {**self.soft_delete_context(), **(extra_context or {})})
 
 
 class ProductAdminForm(forms.ModelForm):
@@ -40,6 +88,9 @@ class ProductAdminForm(forms.ModelForm):
     def clean_sku(self):
         # The service refuses a case twin in save_model, where an error would be a 500 page.
         sku = (self.cleaned_data.get("sku") or "").strip()
+        deleted = Product.objects.filter(sku=sku, deleted_at__isnull=False).first()
+        if deleted is not None and deleted.pk != self.instance.pk:
+            raise forms.ValidationError(ProductDeletedError(deleted).text, code="sku_deleted")
         twin = product_services.product_sku_twin(sku, exclude_pk=self.instance.pk)
         if twin is not None:
             raise forms.ValidationError(product_services.sku_twin_message(sku, twin),
@@ -56,7 +107,22 @@ class ProductAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
     search_fields = ("sku", "title", "gtin")
     show_full_result_count = False  # a COUNT(*) per page is wasted work at 50k rows
     readonly_fields = ("created_at", "updated_at", "deleted_at")
-    actions = ["soft_delete"]
+    soft_delete_hides = ("The products and their images are hidden, and can be restored "
+                         "with those images from Products → Deleted products")
+
+    def hidden_with(self, objs: list) -> dict[str, int]:
+        images = ImageAsset.live.filter(product__in=objs).count()
+        return {ImageAsset._meta.verbose_name_plural: images} if images else {}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            # The form checked the SKU, yet another save took it (or a case twin of it) before
+            # save_model's service call; that refusal is for the user, not a server error.
+            # The view's transaction is rolled back by then.
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "sku") if obj else self.readonly_fields
@@ -77,11 +143,6 @@ class ProductAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
         for product in queryset:
             product_services.product_soft_delete(product=product)
 
-    @admin.action(description="Soft-delete selected products and their images")
-    def soft_delete(self, request, queryset):
-        self.delete_queryset(request, queryset)
-        messages.success(request, "Deleted; files are purged after the retention period.")
-
 
 @admin.register(ImageAsset)
 class ImageAssetAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
@@ -91,7 +152,7 @@ class ImageAssetAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
     search_fields = ("product__sku", "sha256", "original_filename")
     list_select_related = ("product",)
     show_full_result_count = False
-    actions = ["soft_delete"]
+    soft_delete_hides = "The images are hidden from their products"
 
     def has_add_permission(self, request):
         return False  # files come in through upload and import, which validate them
@@ -105,10 +166,6 @@ class ImageAssetAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for asset in queryset:
             asset_services.asset_soft_delete(asset=asset)
-
-    @admin.action(description="Soft-delete selected images")
-    def soft_delete(self, request, queryset):
-        self.delete_queryset(request, queryset)
 
 
 class ImportIssueInline(admin.TabularInline):

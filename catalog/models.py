@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 from .roles import CAPABILITIES
 from .validators import validate_asin, validate_gtin, validate_sku
@@ -22,6 +23,10 @@ class Capability(models.Model):
 
     def __str__(self) -> str:
         return "capability"
+
+
+#: ``ValidationError`` code of a SKU refused as a live product's case twin.
+SKU_CASE_TWIN = "sku_case_twin"
 
 
 class Product(models.Model):
@@ -51,6 +56,21 @@ class Product(models.Model):
             models.Index(fields=["category", "sku"], name="catalog_product_category_sku"),
             models.Index(fields=["gtin"], name="catalog_product_gtin"),
             models.Index(fields=["-updated_at"], name="catalog_product_updated"),
+            # SKUs match ignoring case (imports, case twins): UPPER(sku) IN (...) over every
+            # row, deleted ones too, is an index lookup rather than a read of every SKU.
+            models.Index(Upper("sku"), name="catalog_product_sku_upper"),
+        ]
+        constraints = [
+            # No live case twins (shoe-77 beside SHOE-77: export folders that collide on
+            # macOS and Windows). The services refuse them first, naming the product
+            # (``product_sku_twin``); this stops two saves racing past that check. Live rows
+            # only: a deleted product keeps its SKU exactly (``unique``), and one in another
+            # case may be made beside it; restoring it is refused while that one is live.
+            models.UniqueConstraint(
+                Upper("sku"), condition=models.Q(deleted_at__isnull=True),
+                name="catalog_product_sku_upper_live", violation_error_code=SKU_CASE_TWIN,
+                violation_error_message="A live product has this SKU in another case.",
+            ),
         ]
 
     def __str__(self) -> str:

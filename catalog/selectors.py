@@ -1,7 +1,7 @@
 import contextlib
 import csv
-import io
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from django.core.files import File
@@ -17,12 +17,15 @@ from .ingest.naming import (
     Unmapped,
     file_target,
     fold_sku,
+    lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
     sku_known,
+    sku_prefixes,
 )
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
+from .services.import_mapping import SKU_RULE
 from .services.products import products_sku_folded
 from .validators import SKU_RE
 
@@ -180,14 +183,64 @@ def import_job_issues(*, job: ImportJob, level: str | None = None) -> QuerySet[I
     return qs.filter(level=level) if level else qs
 
 
+#: The report's columns: an issue's three first (as before), then what a team reconciles
+#: with (docs/ingest.md, "Import report").
+REPORT_COLUMNS = ("filename", "level", "reason", "sku", "position", "asset_id", "status")
+# ``assets._duplicate``'s words name the stored copy (a test ties the two together).
+_DUPLICATE_RE = re.compile(r"^Duplicate: the same file is already stored for (?P<sku>\S+) as "
+                           r"(?P<position>\w+) \(asset #(?P<asset>\d+)\)")
+# ``assets.position_replaced_note``: the file stored at that position replaced an older image.
+_REPLACED_RE = re.compile(r"^Replaced (?P<position>\w+) of (?P<sku>\S+) \(")
+REPORT_CHUNK = 2000
+
+
+def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
+    """The import report, row by row (``REPORT_COLUMNS``), read in chunks so a report of
+    100k files never sits in memory: every issue in order (status ``refused`` for an error,
+    ``duplicate`` with the stored copy's SKU, position and asset id, empty for another
+    warning), then every file the import stored (status ``stored``, or ``replaced`` when it
+    replaced an older image), whose level and reason are empty. Every cell is escaped
+    against formula injection."""
+    yield list(REPORT_COLUMNS)
+    replaced: set[tuple[str, str]] = set()
+    for issue in job.issues.order_by("id").iterator(chunk_size=REPORT_CHUNK):
+        sku = position = asset = status = ""
+        if issue.level == ImportIssue.Level.ERROR:
+            status = "refused"
+        elif found := _DUPLICATE_RE.match(issue.reason):
+            sku, position, asset = found["sku"], found["position"], found["asset"]
+            status = "duplicate"
+        elif job.replaced_count and (found := _REPLACED_RE.match(issue.reason)):
+            replaced.add((found["sku"], found["position"]))  # at most replaced_count
+        yield csv_safe_row([issue.filename, issue.level, issue.reason, sku, position, asset,
+                            status])
+    assets = (ImageAsset.objects.filter(import_job=job).select_related("product")
+              .order_by("pk").only("pk", "position", "original_filename", "deleted_at",
+                                   "product__sku"))
+    for a in assets.iterator(chunk_size=REPORT_CHUNK):
+        status = "replaced" if (a.product.sku, a.position) in replaced else "stored"
+        note = f"deleted since {a.deleted_at:%Y-%m-%d}" if a.deleted_at else ""
+        yield csv_safe_row([a.original_filename, "", note, a.product.sku, a.position, a.pk,
+                            status])
+
+
+class _Line:
+    """A file-like ``csv.writer`` target that hands back the line it was given."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def import_job_report_lines(*, job: ImportJob) -> Iterator[str]:
+    """``import_job_report_rows`` as CSV lines, for a streamed download."""
+    writer = csv.writer(_Line())
+    for row in import_job_report_rows(job=job):
+        yield writer.writerow(row)
+
+
 def import_job_report_csv(*, job: ImportJob) -> str:
-    """The per-file report as CSV; every cell escaped against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["filename", "level", "reason"])
-    for issue in job.issues.order_by("id").iterator():
-        writer.writerow(csv_safe_row([issue.filename, issue.level, issue.reason]))
-    return out.getvalue()
+    """The whole report as one CSV text (small jobs, tests); the view streams it."""
+    return "".join(import_job_report_lines(job=job))
 
 
 # --- Browsing pages (catalog views) -----------------------------------------------------------
@@ -365,6 +418,8 @@ class PreviewGroup:
     sku: str
     new: bool
     files: list[tuple[str, str, str]]  # (name, position or "", the rule that read it)
+    # a new SKU that is an existing one plus a token (naming.lookalike_warning), or ""
+    warning: str = ""
 
 
 @dataclass
@@ -380,6 +435,28 @@ class ImportPreview:
     @property
     def new_products(self) -> int:
         return sum(1 for group in self.groups if group.new)
+
+
+#: SKUs per query when the preview looks up the prefixes of the products it would make.
+LOOKALIKE_CHUNK = 1000
+
+
+def _lookalikes(groups: dict[str, PreviewGroup], made: list[str],
+                stored: dict[str, list[tuple[str, bool]]]) -> None:
+    """Warn on each new product whose SKU is an existing one's plus a token
+    (``naming.lookalike_warning``, the import's rule), looking up the prefixes not yet read,
+    one query per ``LOOKALIKE_CHUNK``."""
+    # a SKU folded as a key of ``stored`` was read already, with all its case variants
+    wanted = sorted({p for sku in made for p in sku_prefixes(sku) if fold_sku(p) not in stored})
+    for start in range(0, len(wanted), LOOKALIKE_CHUNK):
+        for sku, deleted_at in products_sku_folded(
+                wanted[start:start + LOOKALIKE_CHUNK]).values_list("sku", "deleted_at"):
+            bucket = stored.setdefault(fold_sku(sku), [])
+            if (sku, deleted_at is not None) not in bucket:  # case variants in two chunks
+                bucket.append((sku, deleted_at is not None))
+    for sku in made:
+        groups[sku].warning = lookalike_warning(
+            sku, state=lambda p: sku_known(p, stored.get(fold_sku(p), ())), created=False)
 
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
@@ -429,22 +506,27 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
 
     total = len(considered) + len(unmapped)
     groups: dict[str, PreviewGroup] = {}
+    made_by_name: list[str] = []  # new products a file name makes, for lookalike_warning
     # the order files without a position take the free ones in (archives.name_order_key)
     for name in sorted(considered, key=archives.name_order_key):
         try:
             target = file_target(name, rules=rules, manifest=manifest, create=create_products,
-                                 state=state, valid=lambda sku: bool(SKU_RE.match(sku)))
+                                 state=state, valid=lambda sku: bool(SKU_RE.match(sku)),
+                                 sku_rule=SKU_RULE)
         except Unmapped as exc:
             unmapped.append((name, str(exc)))
             continue
         if target.new:  # made with this file: a later file in other case goes to it
             made.add(target.sku)
             stored.setdefault(fold_sku(target.sku), []).append((target.sku, False))
+            if not target.manifest_line:
+                made_by_name.append(target.sku)
         rule = target.rule
         if target.read_sku:
             rule += f" (SKU {target.read_sku}, matched ignoring case)"
         group = groups.setdefault(target.sku, PreviewGroup(
             sku=target.sku, new=target.new or target.sku in made, files=[]))
         group.files.append((name, target.position or "", rule))
+    _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
                          unmapped=unmapped, total=total)

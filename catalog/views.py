@@ -14,6 +14,7 @@ from django.http import (
     HttpResponse,
     HttpResponseNotModified,
     JsonResponse,
+    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -37,8 +38,8 @@ from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
 from .permissions import capability_required, require
 from .services import assets as asset_services
+from .services import import_mapping, product_bulk
 from .services import imports as import_services
-from .services import product_bulk
 from .services import products as product_services
 
 # Thumbnails are generated once per size and kept: only these sizes, so a crafted URL cannot
@@ -459,8 +460,11 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     # upload.js lists what it could not send (network, 5xx) and what it skipped by name
     failed = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("failed") if n.strip()]
     skipped = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("skipped") if n.strip()]
+    # and what its preview refused (no product, a taken position): the server says why again
+    held = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("held") if n.strip()]
     try:
-        job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped)
+        job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
+                                                held=held)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -535,13 +539,14 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @capability_required(roles.VIEW)
 @require_GET
-def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+def import_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     try:
         job = selectors.import_job_get(pk=pk)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
-    response = HttpResponse(selectors.import_job_report_csv(job=job),
-                            content_type="text/csv; charset=utf-8")
+    # streamed: a row per stored file, so a 100k-file import's report is never in memory
+    response = StreamingHttpResponse(selectors.import_job_report_lines(job=job),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = serving.attachment_header(f"import-{job.pk}-report.csv")
     return response
 
@@ -582,9 +587,34 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             manifest = parse_manifest(
                 manifest_file.read(), encoding=options["encoding"],
                 name=import_services.manifest_display_name(manifest_file))
-        context["preview"] = selectors.import_preview(
+        preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
             manifest=manifest)
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
+    else:
+        context.update(_preview_positions(preview, replace=options["replace"]))
     return render(request, "catalog/_import_preview.html", context)
+
+
+#: Files the preview lists before "Show all" hides the rest.
+PREVIEW_LIST_SHOWN = 50
+
+
+def _preview_positions(preview: selectors.ImportPreview, *, replace: bool) -> dict:
+    """The preview's files with what the import would say about their explicit positions:
+    refused (taken, naming the holder) or replacing older images (the "Replace" box)."""
+    checked = import_mapping.preview_positions(
+        files=[(group.sku, name, position) for group in preview.groups
+               for name, position, _rule in group.files], replace=replace)
+    groups = [(group, [(name, position, rule, checked.refused.get(name, ""),
+                        checked.replaces.get(name, ()))
+                       for name, position, rule in group.files])
+              for group in preview.groups]
+    refused = [(name, why) for group in preview.groups for name, _p, _r in group.files
+               if (why := checked.refused.get(name))]
+    return {"groups": groups, "refused": refused, "list_shown": PREVIEW_LIST_SHOWN,
+            "list_shown_slice": f":{PREVIEW_LIST_SHOWN}",
+            "taken_label": import_mapping.PREVIEW_TAKEN_LABEL,
+            "lookalikes": sum(1 for group in preview.groups if group.warning)}
+

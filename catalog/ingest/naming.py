@@ -42,6 +42,8 @@ _PLACEHOLDERS = {
     "n": r"(?P<n>[0-9]{1,2})",
 }
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+# One character ``_SKU`` reads (``catalog.validators.SKU_RE`` allows the same ones).
+_SKU_CHAR = re.compile(r"[A-Za-z0-9._-]")
 
 # Names cameras, phones and scanners give files, and bare sequence numbers: they say which shot,
 # never which product, so a folder name above them is the better SKU.
@@ -403,6 +405,7 @@ class Target:
 def file_target(
     name: str, *, rules: FilenameRules, manifest: Manifest | None, create: bool,
     state: Callable[[str], str | Known | None], valid: Callable[[str], bool] = lambda sku: True,
+    sku_rule: str = "",
 ) -> Target:
     """The product and position ``name`` goes to, or ``Unmapped`` with the reason.
 
@@ -411,7 +414,8 @@ def file_target(
     is stored in other case: ``sku_known``) or None (no such product), and may raise
     ``Unmapped`` itself; nothing is read or written beyond it. A manifest row wins over every
     naming rule. A SKU matches ignoring case, but a reading that matches exactly wins over
-    every reading that matches only ignoring case.
+    every reading that matches only ignoring case. ``sku_rule`` is the validator's wording of
+    the characters a SKU may have, for a name that no rule reads because of other ones.
     """
     answers: dict[str, str | Known | None] = {}
 
@@ -438,6 +442,16 @@ def file_target(
     except NamingError as exc:
         raise Unmapped(str(exc))
     if not candidates:
+        stem = PurePosixPath(name.replace("\\", "/")).stem
+        # a pattern's own separators ("{sku} {position}.jpg") are not the SKU's
+        literal = {char for label, _ in rules.rules if not label.startswith("regex")
+                   for char in _PLACEHOLDER_RE.sub("", label)}
+        bad = sorted({char for char in stem if not _SKU_CHAR.match(char)} - literal)
+        if bad and sku_rule:
+            # "QA035_MAIN_é.jpg": no rule reads it because of the é, which is what to fix
+            shown = ", ".join(repr(char) for char in bad)
+            raise Unmapped(f"The file name has characters a SKU cannot have ({shown}): "
+                           f"{sku_rule} Rename the file, or map it with a manifest row.")
         labels = ", ".join(label for label, _ in rules.rules)
         raise Unmapped(f"The file name matches no naming rule ({labels}) and no manifest row.")
     stored: dict[str, str] = {}
@@ -464,3 +478,42 @@ def file_target(
     sku = found.sku if new else stored[found.sku]
     return Target(sku=sku, position=found.position, rule=found.rule, new=new,
                   read_sku=found.sku if sku != found.sku else "")
+
+
+# --- A new SKU that looks like a mistyped position ---------------------------------------------
+
+#: What separates a SKU from a position token in a file name (``QA012_ZZZ``, ``QA012-ZZZ``).
+TOKEN_SEPARATORS = "_- ."  # noqa: S105 - not a password
+#: The longest prefixes looked up per new SKU: each costs a lookup, and a real position
+#: typo leaves one token after the SKU (two at most: ``QA012_MAIN_old``).
+MAX_LOOKALIKE_PREFIXES = 3
+
+
+def sku_prefixes(sku: str) -> list[str]:
+    """The SKUs a new ``sku`` may be an existing one of plus a separator and a token, longest
+    first: ``A-1_ZZZ`` gives ``A-1`` and ``A``."""
+    cuts = [i for i in range(len(sku) - 2, 0, -1) if sku[i] in TOKEN_SEPARATORS
+            and sku[i - 1] not in TOKEN_SEPARATORS]
+    return [sku[:i] for i in cuts[:MAX_LOOKALIKE_PREFIXES]]
+
+
+def lookalike_warning(sku: str, *, state: Callable[[str], str | Known | None],
+                      created: bool = True) -> str:
+    """The warning for a new product whose SKU is a live product's SKU (ignoring case) plus a
+    separator and a token, "" if none: ``QA012_ZZZ.jpg`` read whole by ``{sku}.jpg`` while
+    QA012 exists is most likely QA012 with a mistyped position, and creating a product
+    silently would hide that. ``state`` as for ``file_target`` (only the prefixes are asked);
+    ``created``: the import's words (made), else the preview's (would be made). The import
+    and its preview both warn here."""
+    for prefix in sku_prefixes(sku):
+        try:
+            found = _known(prefix, state(prefix))
+        except Unmapped:
+            continue
+        if found is None or found.state != LIVE:
+            continue
+        token = sku[len(prefix) + 1:]
+        made = "new product created" if created else "a new product would be created"
+        return (f"{sku}: {made}; did you mean product {found.sku} with an unknown position "
+                f"{token!r}? Known positions: {', '.join(POSITIONS)}.")
+    return ""

@@ -165,10 +165,10 @@ class PositionTaken(Exception):
 Movable = Callable[[], Collection[int]]
 
 
-def _position_holders(product: Product, position: str, movable: Movable | None
+def position_holders(product: Product, position: str, movable: Movable | None
                       ) -> tuple[list[ImageAsset], list[ImageAsset]]:
     """The live images at ``position``: those ``movable`` lets an explicit file displace, and
-    the others (which refuse the file, unless it replaces them: ``_position_kept``)."""
+    the others (which refuse the file, unless it replaces them: ``position_kept``)."""
     holders = list(ImageAsset.live.filter(product=product, position=position).order_by("pk"))
     if not holders:
         return [], []
@@ -176,7 +176,7 @@ def _position_holders(product: Product, position: str, movable: Movable | None
     return [a for a in holders if a.pk in soft], [a for a in holders if a.pk not in soft]
 
 
-def _position_kept(fixed: list[ImageAsset], *, replace: bool,
+def position_kept(fixed: list[ImageAsset], *, replace: bool,
                    import_job: ImportJob | None) -> ImageAsset | None:
     """The holder that refuses the file, if any. Without ``replace``, any; with it, only one
     stored by this same import: two files of one import asking for one position still clash
@@ -318,8 +318,8 @@ def asset_ingest(
             return _duplicate(result, existing)
         if position is not None and product.pk is not None:
             # before the decode and the writes: a refused file costs a hash, not a decode
-            _soft, fixed = _position_holders(product, position, movable)
-            holder = _position_kept(fixed, replace=replace, import_job=import_job)
+            _soft, fixed = position_holders(product, position, movable)
+            holder = position_kept(fixed, replace=replace, import_job=import_job)
             if holder is not None:
                 raise PositionTaken(holder)
         img, probe = images.open_image(stream, limits=ingest_limits())
@@ -476,8 +476,8 @@ def _asset_row_create(
             if full:
                 warnings.append(full)
         else:
-            soft, fixed = _position_holders(product, position, movable)
-            holder = _position_kept(fixed, replace=replace, import_job=import_job)
+            soft, fixed = position_holders(product, position, movable)
+            holder = position_kept(fixed, replace=replace, import_job=import_job)
             if holder is not None:
                 raise PositionTaken(holder)
             for other in soft:

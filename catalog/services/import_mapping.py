@@ -1,7 +1,9 @@
 """One import's state: applying its manifest, mapping each file to a product and position,
 ingesting it, and the counters and issues that make the report."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 from django.conf import settings
@@ -21,13 +23,23 @@ from ..ingest.naming import (
     file_target,
     fold_sku,
     known_usable,
+    lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
     sku_known,
+    sku_prefixes,
 )
 from ..models import ImageAsset, ImportIssue, ImportJob, Product
-from ..validators import SKU_RE
-from .assets import STORAGE_FAULT, IngestResult, asset_ingest
+from ..validators import SKU_RE, validate_sku
+from .assets import (
+    STORAGE_FAULT,
+    IngestResult,
+    asset_ingest,
+    position_holders,
+    position_kept,
+    position_replaced_note,
+    position_taken_reason,
+)
 from .products import (
     PRODUCT_EDITABLE,
     product_create,
@@ -45,6 +57,19 @@ class _Skip(Exception):
         self.reason = reason
 
 
+def _sku_rule() -> str:
+    try:
+        validate_sku("")
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return ""
+
+
+#: The validator's wording of the characters a SKU may have (``naming.file_target``'s
+#: ``sku_rule``), for the import and its preview.
+SKU_RULE = _sku_rule()
+
+
 def _validation_text(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
         return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
@@ -54,8 +79,9 @@ def _validation_text(exc: ValidationError) -> str:
 class ImportRun:
     """State of one import: rules, product cache, counters, issue writing."""
 
-    #: SKUs a run looks up in other case one scan each (UPPER(sku) is in no index; ~10 ms at
-    #: 50k products); past these it reads every SKU once and looks them up in memory.
+    #: SKUs a run looks up in other case one query each (an index lookup on UPPER(sku),
+    #: ~0.4 ms at 50k products); past these it reads every SKU once and looks them up in
+    #: memory (a ZIP of thousands of new SKUs then costs one read, not thousands of queries).
     FOLD_SCANS = 8
 
     def __init__(self, job: ImportJob, progress: Callable | None = None):
@@ -78,6 +104,9 @@ class ImportRun:
         self.storage_faults = 0
         # The entry a dead run was busy with: what it stored is this job's own, not a duplicate.
         self.resumed_name = ""
+        # When the checkpoint before that entry was written: what the dead run replaced for
+        # it was deleted after this (``_replaced_before_resume``). None: not known.
+        self.resumed_since: datetime | None = None
         # Files of this run that took the next free position: an explicitly positioned file
         # may move them out of its way (``asset_ingest``'s ``movable``). A browser session
         # keeps them in the job's checkpoint instead, shared by all its requests.
@@ -308,7 +337,7 @@ class ImportRun:
         return found
 
     def _in_any_case(self, sku: str) -> list[tuple[str, bool]]:
-        """(SKU, is deleted) of the products whose SKU matches ``sku`` ignoring case: one scan
+        """(SKU, is deleted) of the products whose SKU matches ``sku`` ignoring case: one query
         each for the first ``FOLD_SCANS`` SKUs, then from every SKU read once. Products made
         since that read are found by ``asset_ingest``, which then uses them."""
         if self._all_skus is None:
@@ -344,21 +373,41 @@ class ImportRun:
         return product
 
     def target(self, name: str) -> tuple[Product, str | None]:
+        product, target = self._target(name)
+        return product, target.position
+
+    def _target(self, name: str) -> tuple[Product, Target]:
         try:
             target = file_target(name, rules=self.rules, manifest=self.manifest,
                                  create=self.create_products, state=self.sku_state,
-                                 valid=lambda sku: bool(SKU_RE.match(sku)))
+                                 valid=lambda sku: bool(SKU_RE.match(sku)), sku_rule=SKU_RULE)
         except Unmapped as exc:
             raise _Skip(str(exc))
         if target.new:
-            return self._product_new(target), target.position
+            return self._product_new(target), target
         product = self.products[target.sku]
         assert product is not None  # sku_state kept every product it called live
-        return product, target.position
+        return product, target
+
+    def _lookalike(self, sku: str) -> str:
+        """``naming.lookalike_warning`` for a product a file just created: its prefixes in
+        one query, or from the SKU map once the run has read it (``_in_any_case``)."""
+        prefixes = sku_prefixes(sku)
+        if not prefixes:
+            return ""
+        if self._all_skus is None and self._fold_scans < self.FOLD_SCANS:
+            self._fold_scans += 1
+            buckets: dict[str, list[tuple[str, bool]]] = {}
+            for s, deleted_at in products_sku_folded(prefixes).values_list("sku", "deleted_at"):
+                buckets.setdefault(fold_sku(s), []).append((s, deleted_at is not None))
+            return lookalike_warning(
+                sku, state=lambda p: sku_known(p, buckets.get(fold_sku(p), ())))
+        return lookalike_warning(sku, state=lambda p: sku_known(p, self._in_any_case(p)))
 
     def ingest(self, name: str, fileobj: BinaryIO, user) -> IngestResult:
         try:
-            product, position = self.target(name)
+            product, target = self._target(name)
+            position = target.position
         except _Skip as skip:
             self.issue(name, skip.reason, ImportIssue.Level.ERROR)
             return IngestResult(filename=name, status=IngestResult.REJECTED, reason=skip.reason,
@@ -368,6 +417,11 @@ class ImportRun:
                               placed=self._placed(name), replace=self.replace)
         if result.product_created:
             self.job.products_created += 1
+            if not target.manifest_line:  # a manifest's SKU is what the manager wrote
+                lookalike = self._lookalike(result.asset.product.sku if result.asset else
+                                            product.sku)
+                if lookalike:
+                    result.warnings.append(lookalike)
         if product.pk is None and result.asset is not None:
             saved = result.asset.product  # a concurrent case variant's row, maybe
             self.products[saved.sku] = saved
@@ -382,9 +436,15 @@ class ImportRun:
                 self.job.replaced_count += 1
         elif (result.status == IngestResult.DUPLICATE and name == self.resumed_name
               and result.asset is not None and result.asset.import_job_id == self.job.pk):
-            # Stored by this job's run that died mid-file: count it once, as imported.
+            # Stored by this job's run that died mid-file: count it once, as imported, with
+            # the replacement that run made for it (its warning was dropped with its issues).
             self.job.imported_count += 1
             result.status, result.reason, result.code = IngestResult.STORED, "", ""
+            result.replaced = self._replaced_before_resume(result.asset)
+            if result.replaced:
+                self.job.replaced_count += 1
+                result.warnings.extend(position_replaced_note(old, sku=result.asset.product.sku)
+                                       for old in result.replaced)
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
             self.issue(name, result.reason, ImportIssue.Level.WARNING)
@@ -400,6 +460,35 @@ class ImportRun:
         for warning in result.warnings:
             self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
+
+    def _replaced_before_resume(self, asset: ImageAsset) -> list[ImageAsset]:
+        """The older images the dead run replaced with ``asset`` (the entry it was storing).
+        ``asset_ingest`` deletes them in the transaction that inserts ``asset``, so they are
+        the images at its position deleted between the checkpoint written before the entry
+        (``resumed_since``) and the asset's row; not this import's own (those are never
+        replaced). Without that checkpoint time nothing is claimed."""
+        if not self.replace or self.resumed_since is None:
+            return []
+        return list(ImageAsset.objects.filter(
+            product_id=asset.product_id, position=asset.position, pk__lt=asset.pk,
+            deleted_at__gte=self.resumed_since, deleted_at__lte=asset.uploaded_at,
+        ).exclude(import_job_id=self.job.pk).order_by("pk"))
+
+    def refusal(self, name: str) -> str:
+        """Why the import would refuse ``name`` now, from its name alone (no product for it,
+        or a position another image holds), in the import's words; "" if it would not. For
+        files a browser session did not send because its preview refused them."""
+        try:
+            product, position = self.target(name)
+        except _Skip as skip:
+            return skip.reason
+        if position is None or product.pk is None:
+            return ""
+        _soft, fixed = position_holders(product, position, self._movable)
+        holder = position_kept(fixed, replace=self.replace, import_job=self.job)
+        # never sent, so its content was never compared with the holder's
+        return (position_taken_reason(holder, import_job=self.job) + UNSEEN_CONTENT_NOTE
+                if holder else "")
 
     def counters(self) -> dict:
         return {
@@ -440,10 +529,83 @@ def import_summary(job: ImportJob) -> str:
         parts[0] += (f" ({job.replaced_count} replacing an older image)" if job.replaced_count == 1
                      else f" ({job.replaced_count} replacing older images)")
     if job.duplicate_count:
-        parts.append(f"{job.duplicate_count} duplicates skipped")
+        plural = "" if job.duplicate_count == 1 else "s"
+        parts.append(f"{job.duplicate_count} duplicate{plural} skipped")
     if job.error_count:
         parts.append(f"{job.error_count} refused")
     if job.products_created:
         plural = "" if job.products_created == 1 else "s"
         parts.append(f"{job.products_created} product{plural} created")
     return ", ".join(parts) + "."
+
+
+# --- Preview: explicit positions ---------------------------------------------------------------
+
+#: Products per query when the preview looks up the images holding positions.
+PREVIEW_CHUNK = 500
+
+#: What the preview (and the report of a file it held back) adds to a position refusal: it
+#: knows names, not contents, and ``asset_ingest`` checks for a duplicate before the position,
+#: so a copy of the image holding the position is skipped as a duplicate, not refused.
+UNSEEN_CONTENT_NOTE = (" If this file is identical to the image holding the position, the "
+                       "import skips it as a duplicate instead (file contents are not "
+                       "compared before the upload).")
+#: The preview's short label for those files, beside each one and in its counts.
+PREVIEW_TAKEN_LABEL = "position taken: refused, or skipped as a duplicate if identical"
+
+
+@dataclass
+class PreviewPositions:
+    """What the preview says about files that name a position: ``refused`` (name -> the
+    reason the import would give, with ``UNSEEN_CONTENT_NOTE``) and ``replaces`` (name -> the
+    older images it would replace, with the upload's "Replace" box ticked)."""
+
+    refused: dict[str, str] = field(default_factory=dict)
+    replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
+
+
+def preview_position_clash(first: str, *, sku: str, position: str) -> str:
+    """Why a file is refused for a position an earlier file of the same upload names: the
+    words of ``assets.position_taken_reason`` for a holder not stored yet (no asset id)."""
+    other = first.replace("\\", "/").rsplit("/", 1)[-1]
+    return (f"Position {position} of {sku} is already taken by {other} (from this import, "
+            "before it in name order); not stored. Leave one of the two out, or give this "
+            "file another position." + UNSEEN_CONTENT_NOTE)
+
+
+def preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool
+                      ) -> PreviewPositions:
+    """Which of an upload's files ``asset_ingest`` would refuse for their explicit position,
+    before anything is sent. ``files`` are (stored SKU, name, position or "") in name order,
+    as the preview maps them. The import's rule, applied to what is stored now
+    (``assets.position_kept``, so "replace" lets a file take an older image's place) and
+    then across the files themselves: the first in name order keeps a position, a later
+    file for it is refused (also with "replace": only older images are replaced). Files
+    without a position never clash (they take a free one, and give way to a named file)."""
+    named = [(sku, name, position) for sku, name, position in files if position]
+    holders: dict[tuple[str, str], list[ImageAsset]] = {}
+    skus = sorted({sku for sku, _name, _position in named})
+    positions = {position for _sku, _name, position in named}
+    for start in range(0, len(skus), PREVIEW_CHUNK):
+        rows = ImageAsset.live.filter(
+            product__sku__in=skus[start:start + PREVIEW_CHUNK], product__deleted_at__isnull=True,
+            position__in=positions).select_related("product").order_by("pk")
+        for asset in rows:
+            holders.setdefault((asset.product.sku, asset.position), []).append(asset)
+    answer = PreviewPositions()
+    first: dict[tuple[str, str], str] = {}
+    for sku, name, position in named:
+        key = (sku, position)
+        older = holders.get(key, [])
+        holder = position_kept(older, replace=replace, import_job=None)
+        if holder is not None:
+            answer.refused[name] = (position_taken_reason(holder, import_job=None)
+                                    + UNSEEN_CONTENT_NOTE)
+        elif key in first:
+            answer.refused[name] = preview_position_clash(first[key], sku=sku,
+                                                          position=position)
+        else:
+            first[key] = name
+            if older:
+                answer.replaces[name] = older
+    return answer

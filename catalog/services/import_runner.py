@@ -3,8 +3,10 @@ worker died."""
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from .. import events, jobs
 from ..errors import StorageDownError
@@ -109,17 +111,24 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             return
         if progress:
             progress(done=start, total=total)
+        # A dead run was busy with entry ``start`` (the first one too) since ``at``.
+        resumed = "next" in checkpoint
+        since = _checkpoint_time(checkpoint)
         for done in range(start, total):
             entry = entries[done]
             # Progress, checkpoint and the cancel check share one compare-and-set before each
             # file, so a cancel takes effect before the next file rather than after it.
-            checkpoint.update(next=done, issues=run.last_issue_id)
+            # ``at``: a run resumed at this entry finds what the dead run replaced for it by
+            # the deletions made since (``ImportRun._replaced_before_resume``)
+            checkpoint.update(next=done, issues=run.last_issue_id,
+                              at=timezone.now().isoformat())
             if not jobs.job_progress(ImportJob, job_id, token, progress_done=done,
                                      checkpoint=checkpoint, **run.counters()):
                 ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
                     progress_done=done, **run.counters())
                 return
-            run.resumed_name = entry.name if (done == start and start) else ""
+            run.resumed_name = entry.name if (done == start and resumed) else ""
+            run.resumed_since = since if run.resumed_name else None
             _import_entry(run, source, entry, user)
             if progress:
                 progress(done=done + 1, total=total)
@@ -141,6 +150,13 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             source.close()
         if handle is not None:
             handle.close()
+
+
+def _checkpoint_time(checkpoint: dict) -> datetime | None:
+    try:
+        return datetime.fromisoformat(checkpoint["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _manifest_unmatched_report(run: ImportRun, manifest: Manifest,

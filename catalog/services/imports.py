@@ -213,12 +213,30 @@ NOT_SENT_REASON = ("Not received: the browser could not send this file (network 
                    "error); upload it again.")
 
 
-def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str]
-                         ) -> tuple[int, int]:
-    """Issues for files the browser did not send: those it failed to send, and those it
-    skipped by name (the reason is the server's own, never the page's words)."""
+#: A file the page held back because its preview said the import would refuse it, when the
+#: import, asked again at the finish, no longer finds a reason (the options or the catalog
+#: changed meanwhile).
+HELD_REASON = ("Not sent: the upload page's preview said this file would be refused; upload "
+               "it again to import it.")
+
+
+def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
+                         held: Sequence[str] = ()) -> tuple[int, int]:
+    """Issues for files the browser did not send: those it failed to send, those it
+    skipped by name, and those its preview refused (``held``: no product for the name, a
+    position another image holds). The reasons are the server's own, never the page's
+    words: a held file's is asked of the import again (``ImportRun.refusal``)."""
     errors = warnings = 0
     issues = []
+    if held:
+        run = ImportRun(job)
+        if job.manifest_name:
+            run.manifest = _manifest_for(job)
+        for name in list(held)[:MAX_FINISH_NAMES]:
+            issues.append(ImportIssue(job=job, filename=name[:512],
+                                      reason=run.refusal(name) or HELD_REASON,
+                                      level=ImportIssue.Level.ERROR))
+            errors += 1
     for name in list(failed)[:MAX_FINISH_NAMES]:
         issues.append(ImportIssue(job=job, filename=name[:512], reason=NOT_SENT_REASON,
                                   level=ImportIssue.Level.ERROR))
@@ -237,17 +255,20 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
 
 
 def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
-                      skipped: Sequence[str] = ()) -> ImportJob:
+                      skipped: Sequence[str] = (), held: Sequence[str] = ()) -> ImportJob:
     """The page's end of a browser session. ``failed``: names the browser could not send
     (network errors, 5xx after its retries); ``skipped``: names it did not send because they
-    are not image file names. Both are listed in the report. Files without a position from
+    are not image file names; ``held``: names it did not send because its preview said the
+    import would refuse them. All are listed in the report (at most ``MAX_FINISH_NAMES`` of
+    each). Files without a position from
     their names are then put in name order (``_positions_by_name``); a second finish changes
     nothing."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != JobStatus.RUNNING:
             return job
-        errors, warnings = _finish_names_report(job, failed=failed, skipped=skipped)
+        errors, warnings = _finish_names_report(job, failed=failed, skipped=skipped,
+                                                held=held)
         job.error_count += errors
         job.warning_count += warnings
         job.status = JobStatus.DONE

@@ -1,5 +1,6 @@
 """Bulk edit of product fields (brand, category, ...) from a CSV keyed by SKU, one
-transaction per chunk, with a per-line report."""
+transaction per chunk, with a per-line report. SKUs match as in imports
+(``naming.sku_known``): exactly, else ignoring case."""
 
 import csv
 import io
@@ -10,8 +11,8 @@ from django.db import transaction
 
 from ..errors import ManifestError
 from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape, decode_manifest
-from ..models import Product
-from .products import product_fields_clean
+from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
+from .products import product_fields_clean, products_sku_folded
 
 # A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
 # every line to one bad row at the end.
@@ -70,8 +71,10 @@ def _read(data: bytes, encoding: str) -> tuple[list[str], list[tuple[int, list[s
 
 def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditReport:
     """Apply ``sku,brand,category,...`` rows to live products. An empty cell leaves the field
-    as it is; each line is reported as updated, unchanged, unknown SKU or invalid (with the
-    validation message). Raises ManifestError when the file as a whole is unreadable."""
+    as it is; each line is reported as updated, unchanged, unknown SKU (none, or a deleted
+    product) or invalid (with the validation message, or the live products a SKU matches
+    ignoring case when none matches exactly). A SKU that names one product only ignoring case
+    updates it. Raises ManifestError when the file as a whole is unreadable."""
     names, rows = _read(data, encoding)
     report = BulkEditReport(columns=names)
     for start in range(0, len(rows), CHUNK_LINES):
@@ -89,27 +92,43 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[Bu
         cells = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
         records.append((line, cells.pop("sku"), cells, ""))
     skus = {sku for _, sku, record, _ in records if record is not None}
-    products = {p.sku: p for p in Product.live.select_for_update().filter(sku__in=skus)}
+    # every product a SKU names exactly or ignoring case, deleted ones too (sku_known decides)
+    matching = list(products_sku_folded(skus).select_for_update())
+    products = {p.sku: p for p in matching}
+    stored: dict[str, list[tuple[str, bool]]] = {}
+    for p in matching:
+        stored.setdefault(fold_sku(p.sku), []).append((p.sku, p.deleted_at is not None))
     out = []
     for line, sku, record, problem in records:
         if record is None:
             out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, problem))
             continue
-        product = products.get(sku)
-        if product is None:
+        found = sku_known(sku, stored.get(fold_sku(sku), ()))
+        if found is None:
             out.append(BulkEditLine(line, sku, BulkEditReport.UNKNOWN,
                                     "no live product has this SKU"))
             continue
+        if not isinstance(found, Known):
+            found = Known(state=found, sku=sku)
+        try:
+            known_usable(sku, found)
+        except Unmapped as exc:
+            outcome = BulkEditReport.UNKNOWN if found.state == DELETED else BulkEditReport.INVALID
+            out.append(BulkEditLine(line, sku, outcome, str(exc)))
+            continue
+        product = products[found.sku]
+        matched = f"product {product.sku}, matched ignoring case" if found.sku != sku else ""
         changes = {k: v for k, v in product_fields_clean(
             {k: v for k, v in record.items() if v}).items() if getattr(product, k) != v}
         if not changes:
-            out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED))
+            out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED, matched))
             continue
         before = {k: getattr(product, k) for k in changes}
         for key, value in changes.items():
             setattr(product, key, value)
         try:
-            product.full_clean()
+            # The SKU is not edited here: no SKU rules, uniqueness or case check to run.
+            product.full_clean(exclude=["sku"])
         except ValidationError as exc:
             for key, value in before.items():
                 setattr(product, key, value)
@@ -117,5 +136,6 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[Bu
             out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, message))
             continue
         product.save(update_fields=[*changes, "updated_at"])
-        out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))))
+        out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
+                                + (f" ({matched})" if matched else "")))
     return out

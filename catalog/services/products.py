@@ -9,15 +9,17 @@ removed a deleted product's files, ``products_release_purged`` renames its SKU t
 SKUs that differ only in case (``shoe-77`` beside ``SHOE-77``) name one product: their export
 folders would collide on macOS and Windows, whose file systems ignore case. A new SKU that is
 a case twin of a live product's is refused (``product_sku_twin``), and imports send such a SKU
-to the product it names (``ImportRun``). The database index stays exact, so installs that
-already hold twins keep them.
+to the product it names (``ImportRun``). The database refuses live case twins too
+(``Product.Meta.constraints``), for two saves that race past that check: such an
+IntegrityError is the same refusal, naming the product. A deleted product's SKU in another case
+is free for a new product (restoring the deleted one is then refused while the new one is live).
 """
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, Left, Upper
 from django.utils import timezone
@@ -29,7 +31,7 @@ from ..errors import (
     ProductRestoreError,
 )
 from ..ingest.naming import fold_sku
-from ..models import ImageAsset, Product
+from ..models import SKU_CASE_TWIN, ImageAsset, Product
 from ..validators import clean_identifier
 
 PRODUCT_EDITABLE = ("title", "brand", "category", "gtin", "asin")
@@ -37,8 +39,7 @@ PRODUCT_EDITABLE = ("title", "brand", "category", "gtin", "asin")
 
 def products_sku_folded(skus: Iterable[str]) -> QuerySet[Product]:
     """Products, deleted ones too, whose SKU equals one of ``skus`` exactly or ignoring case
-    (``naming.fold_sku``: ASCII only), in one query. UPPER(sku) is in no index, so this reads
-    every SKU; a lookup of one SKU tries the exact one (indexed) first."""
+    (``naming.fold_sku``: ASCII only), in one query, by the index on UPPER(sku)."""
     skus = {sku for sku in skus if sku}
     ascii_skus = {sku for sku in skus if sku.isascii()}
     return Product.objects.annotate(sku_folded=Upper("sku")).filter(
@@ -61,6 +62,11 @@ def sku_twin_message(sku: str, twin: Product) -> str:
     return (f"SKU {sku} differs only in case from product {twin.sku} (#{twin.pk}); their "
             "export folders would collide on macOS and Windows. Use that product, or another "
             "SKU.")
+
+
+def _sku_twin_error(sku: str, twin: Product) -> ValidationError:
+    return ValidationError({"sku": [ValidationError(sku_twin_message(sku, twin),
+                                                    code=SKU_CASE_TWIN)]})
 
 
 def product_fields_clean(fields: dict) -> dict:
@@ -97,13 +103,28 @@ def product_create(
         product.full_clean()
     except ValidationError as exc:
         errors = exc.update_error_dict(errors)
+    # The case constraint's own message names no product; the one below does.
+    general = [e for e in errors.pop(NON_FIELD_ERRORS, []) if e.code != SKU_CASE_TWIN]
+    if general:
+        errors[NON_FIELD_ERRORS] = general
     if "sku" not in errors:  # a valid SKU nobody has exactly: is it another's in other case?
         twin = product_sku_twin(sku)
         if twin is not None:
-            errors["sku"] = [ValidationError(sku_twin_message(sku, twin), code="sku_case_twin")]
+            errors.update(_sku_twin_error(sku, twin).error_dict)
     if errors:
         raise ValidationError(errors)
-    product.save()
+    try:
+        with transaction.atomic():  # savepoint: the caller's transaction stays usable
+            product.save()
+    except IntegrityError:
+        # Another save made this SKU, or a case twin of it, since the checks above.
+        raced = Product.objects.filter(sku=sku).first()
+        if raced is not None and raced.deleted_at is not None:
+            raise ProductDeletedError(raced)
+        twin = product_sku_twin(sku)
+        if twin is not None:
+            raise _sku_twin_error(sku, twin)
+        raise
     return product
 
 
@@ -111,7 +132,9 @@ def product_create(
 def product_update(*, product: Product, **fields: str) -> Product:
     for key, value in product_fields_clean(fields).items():
         setattr(product, key, value)
-    product.full_clean()
+    # The SKU is not changed here: a purged product's tombstone (``~12~SHOE-77``) fails
+    # validate_sku, yet its other fields may still be edited.
+    product.full_clean(exclude=["sku"])
     product.save()
     return product
 
@@ -139,12 +162,20 @@ def product_restore(*, product: Product) -> Product:
             f"Product #{product.pk} was purged: its files are gone; create a new product.")
     if product.deleted_at is not None:
         twin = product_sku_twin(product.sku, exclude_pk=product.pk)
+        if twin is None:
+            try:
+                with transaction.atomic():
+                    Product.objects.filter(pk=product.pk).update(deleted_at=None)
+            except IntegrityError:
+                # a case twin made live since the check above (``Product.Meta.constraints``)
+                twin = product_sku_twin(product.sku, exclude_pk=product.pk)
+                if twin is None:
+                    raise
         if twin is not None:
             raise ProductRestoreError(
                 f"Product {product.sku} cannot be restored: {sku_twin_message(product.sku, twin)}")
         ImageAsset.objects.filter(product=product, deleted_at=product.deleted_at).update(
             deleted_at=None)
-        Product.objects.filter(pk=product.pk).update(deleted_at=None)
         product.deleted_at = None
     return product
 

@@ -17,8 +17,9 @@ import numpy as np
 from . import cleanup, refine, shadow
 from .band import matte_band
 from .clock import INFERENCE_STAGES, NO_CLOCK, StageClock, running
+from .colour import mirrored_vote
 from .decontaminate import decontaminate_into
-from .inference import object_box, predict_square, predict_square_mirrored
+from .inference import object_box, predict_square, predict_square_mirrored, resize_to
 from .session import Segmenter
 from .settings import CutoutSettings
 from .signals import quality_signals, risk_score
@@ -62,11 +63,18 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter,
     flip_diff map at model size or None)."""
     size = segmenter.input_size
     small = _reduced(rgb, size)
-    disagreement = flip_diff = None
+    disagreement = flip_diff = voted = None
     if settings.tta_flip:
-        p_full, p_flip = predict_square_mirrored(small, segmenter, clock=clock)
+        # the colour vote reads the squash the model sees; squashed here, it is not squashed
+        # twice (resizing to its own size, Pillow returns a copy)
+        squash = resize_to(small, size) if settings.colour_vote else small
+        p_full, p_flip = predict_square_mirrored(squash, segmenter, clock=clock)
         flip_diff = np.abs(p_full - p_flip).astype(np.float32)
         disagreement = float(flip_diff.mean())
+        if settings.colour_vote:
+            # where the two passes disagree, the photo's own colours pick one (``colour``)
+            voted = mirrored_vote(p_full, p_flip, squash)
+            clock.lap("colour_vote")
         p_full = 0.5 * (p_full + p_flip)
     else:
         p_full = predict_square(small, segmenter, tta_flip=False, clock=clock)
@@ -86,6 +94,10 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter,
                 tta_flip=settings.crop_flip, clock=clock))
         else:
             box = None
+    if voted is not None:
+        # after the crop window: it stays where the mean puts it (a window from the pass that
+        # sees more was measured and rejected, docs/engine.md)
+        p_full = refine.minmax(voted)
     return p_full, p_crop, box, disagreement, flip_diff
 
 

@@ -39,6 +39,8 @@ class SyntheticShadow:
 class CutoutSettings:
     model: str = "u2netp"
     tta_flip: bool = True  # average with the horizontally flipped image
+    # with tta_flip: where the two passes disagree, the photo's colours pick one (``colour``)
+    colour_vote: bool = True
     crop_pass: bool = True  # second model pass on a crop around the object
     crop_flip: bool = False  # flip TTA on the crop pass too (a fourth model pass)
     crop_margin: float = 0.15  # crop margin as a fraction of the object box
@@ -74,8 +76,8 @@ class CutoutSettings:
         if self.shadow not in SHADOW_MODES:
             raise ValueError(f"shadow must be one of {', '.join(SHADOW_MODES)}; "
                              f"got {self.shadow!r}")
-        for name in ("tta_flip", "crop_pass", "crop_flip", "protect_thin", "refine",
-                     "keep_semi_transparent", "band", "subject",
+        for name in ("tta_flip", "colour_vote", "crop_pass", "crop_flip", "protect_thin",
+                     "refine", "keep_semi_transparent", "band", "subject",
                      "decontaminate", "cleanup"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")

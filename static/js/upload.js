@@ -15,9 +15,12 @@
  * server's words, and a session's finish lists them in the report, as a ZIP import does.
  * Files are sent in name order, and a session's finish lists the files that could not be
  * sent; the server then puts unpositioned files in name order, and the rows say where.
- * Files the preview lists as not mapped (an unknown SKU, a deleted product) are not sent
- * either: the server would refuse them. They are marked "will be skipped" with the preview's
- * reason and left out of the count on the Upload button until new options map them.
+ * Files the preview lists as not mapped (an unknown SKU, a deleted product) or refused for a
+ * position another image holds (or an earlier file of this upload names) are not sent
+ * either: the server would refuse them. The preview lists every one (the first 50, the rest
+ * behind "Show all"); they are marked "will be skipped" with the preview's reason, left out
+ * of the count on the Upload button until new options (or "Replace") map them, and a
+ * session's finish names them (held) so the report lists them with the server's reason.
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
@@ -326,7 +329,8 @@
         .then(() => this.markUnmapped(this.previewUnmapped()));
     }
 
-    /* name → reason for the files the preview shown now would not map. */
+    /* name → {reason, taken} for the files the preview shown now would not send: not
+     * mapped, or refused for a taken position (taken). Hidden ones ("Show all") too. */
     previewUnmapped() {
       const found = new Map();
       if (this.preview.hidden) return found;
@@ -334,7 +338,9 @@
         const name = li.querySelector(".name");
         if (!name) continue;
         const reason = li.textContent.slice(name.textContent.length).replace(/^:\s*/, "");
-        found.set(name.textContent, reason.trim());
+        found.set(name.textContent, {
+          reason: reason.trim(), taken: !!li.closest("[data-preview-refused]"),
+        });
       }
       return found;
     }
@@ -344,11 +350,13 @@
       if (this.running) return;
       for (const item of this.items) {
         if (item.state) continue;
-        const why = unmapped.get(item.path || item.file.name);
-        if (why === undefined && item.unmapped === undefined) continue;
-        item.unmapped = why;
-        item.li.className = why === undefined ? "queued" : "unmapped";
-        item.outcome.textContent = why === undefined ? "waiting" : `Will be skipped: ${why}`;
+        const held = unmapped.get(item.path || item.file.name);
+        if (held === undefined && item.unmapped === undefined) continue;
+        item.unmapped = held && held.reason;
+        item.taken = !!(held && held.taken);
+        item.li.className = held === undefined ? "queued" : "unmapped";
+        item.outcome.textContent = held === undefined ? "waiting" :
+          `Will be skipped: ${held.reason}`;
       }
       this.update();
     }
@@ -398,11 +406,11 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0,
+        unmapped: 0, taken: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
-        else if (item.unmapped !== undefined) c.unmapped += 1;
+        else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else c.pending += 1;
       }
       return c;
@@ -416,17 +424,18 @@
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
-      if (c.total - c.pending - c.skipped - c.unmapped) {
+      if (c.total - c.pending - c.skipped - c.unmapped - c.taken) {
         text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
       if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
+      if (c.taken) text += ` · ${c.taken} refused (position taken)`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
       this.clearButton.hidden = this.running || !c.total;
-      this.showSkipNote(this.running ? 0 : c.unmapped);
+      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
     }
 
@@ -563,6 +572,13 @@
         const skipped = this.items.filter((i) => i.state === "skipped" && !i.reported);
         for (const item of skipped.slice(0, MAX_FINISH_NAMES)) {
           body.append("skipped", name(item));
+          item.reported = true;
+        }
+        // held back because the preview refused them: the server says why in the report
+        const held = this.items.filter((i) => !i.state && i.unmapped !== undefined &&
+          !i.reported);
+        for (const item of held.slice(0, MAX_FINISH_NAMES)) {
+          body.append("held", name(item));
           item.reported = true;
         }
         const answer = await post(session.finish_url, body, this.token);

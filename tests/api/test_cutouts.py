@@ -141,7 +141,7 @@ def test_it_cancels_and_retries_a_batch(manager_api):
     assert retried["counts"]["failed"] == 0 and retried["counts"]["queued"] == 2
     cancelled = manager_api.post(f"/api/v1/batches/{batch_id}/cancel").json()
     assert cancelled["counts"]["cancelled"] == 2
-    assert manager_api.get("/api/v1/batches").json()[0]["id"] == batch_id
+    assert manager_api.get("/api/v1/batches").json()["items"][0]["id"] == batch_id
 
 
 @pytest.mark.parametrize("state", ["running", "cancelled", "done"])
@@ -217,12 +217,54 @@ def test_it_refuses_an_unknown_cutout_filter_value_naming_it(readonly_api, query
     assert error["field"] == field and error["message"].startswith(message)
 
 
-def test_it_refuses_query_parameters_on_the_batch_list_naming_them(readonly_api):
-    response = readonly_api.get("/api/v1/batches?status=bogus")
+def test_it_lists_batches_newest_first_with_a_status_filter_and_a_cursor(manager_api,
+                                                                          readonly_api):
+    assets = [ImageAssetFactory() for _ in range(3)]
+    ids = [manager_api.post("/api/v1/batches", {"image_ids": [a.pk]}).json()["id"]
+           for a in assets]
+    manager_api.post(f"/api/v1/batches/{ids[0]}/cancel")
+
+    def page(**params) -> dict:
+        response = readonly_api.get("/api/v1/batches", params)
+        assert response.status_code == 200
+        return response.json()
+
+    first = page(limit=2)
+    assert [b["id"] for b in first["items"]] == [ids[2], ids[1]] and first["next_cursor"]
+    rest = page(limit=2, cursor=first["next_cursor"])
+    assert [b["id"] for b in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+    # a page that ends exactly on the last batch has no next one
+    assert page(limit=3)["next_cursor"] is None
+    assert [b["id"] for b in page(status="cancelled")["items"]] == [ids[0]]
+    assert [b["id"] for b in page(status="queued")["items"]] == [ids[2], ids[1]]
+    assert page(status="done") == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("status=bogus", "status", "Input should be 'queued', "),
+    ("limit=0", "limit", "Input should be greater than or equal to 1"),
+    ("limit=201", "limit", "Input should be less than or equal to 200"),
+])
+def test_it_refuses_a_bad_batch_filter_value_naming_it(readonly_api, query, field, message):
+    response = readonly_api.get(f"/api/v1/batches?{query}")
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == field and error["message"].startswith(message)
+
+
+def test_it_refuses_a_broken_batch_cursor(readonly_api):
+    bad = readonly_api.get("/api/v1/batches", {"cursor": "!"})
+    assert bad.status_code == 400 and bad["Content-Type"] == "application/problem+json"
+    assert bad.json()["errors"] == [{"field": "cursor", "message": "Invalid"}]
+
+
+def test_it_refuses_unknown_query_parameters_on_the_batch_list_naming_them(readonly_api):
+    response = readonly_api.get("/api/v1/batches?profile=fast&limit=5&sort=oldest")
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "status", "message": "Unknown query parameter; this list has no filters."}]
-    assert readonly_api.get("/api/v1/batches").status_code == 200
+        {"field": name, "message": "Unknown query parameter; this list takes status, cursor, "
+                                   "limit."} for name in ("profile", "sort")]
+    assert readonly_api.get("/api/v1/batches", {"status": "queued"}).status_code == 200
 
 
 def test_it_lists_cutouts_with_review_state_risk_and_preflags(readonly_api):
@@ -619,3 +661,22 @@ def test_it_exports_with_a_spec_string(manager_api):
     assert bad.status_code == 422 and "unknown operation 'nonsense'" in bad.json()["detail"]
     empty = manager_api.post("/api/v1/exports", {})
     assert empty.status_code == 422 and empty.json()["detail"] == "Pick at least one preset."
+
+
+def test_it_skips_images_already_cut_with_these_settings_unless_recut(manager_api):
+    done, fresh = ImageAssetFactory(), ImageAssetFactory()
+    assert manager_api.post("/api/v1/batches", {"image_ids": [done.pk],
+                                                "profile": "fast"}).status_code == 201
+    again = manager_api.post("/api/v1/batches", {"image_ids": [done.pk], "profile": "fast"})
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "recut"
+    assert "1 selected image already has a cutout with these settings" in (
+        again.json()["detail"])
+    started = manager_api.post("/api/v1/batches", {"image_ids": [done.pk, fresh.pk],
+                                                   "profile": "fast"})
+    assert started.status_code == 201
+    body = started.json()
+    assert body["total"] == 1 and body["message"] == "1 skipped: already cut with these settings"
+    recut = manager_api.post("/api/v1/batches", {"image_ids": [done.pk, fresh.pk],
+                                                 "profile": "fast", "recut": True}).json()
+    assert recut["total"] == 2 and recut["message"] == ""
+    assert Cutout.objects.filter(asset=done).count() == 2

@@ -99,7 +99,8 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
         expect(uploader.locator(f'[data-failure-list] li[data-filename="{name}"] .reason')
                ).to_contain_text(reason)
     expect(uploader.locator("[data-overall]")).to_have_attribute("value", "100")
-    expect(uploader.locator("[data-result] a")).to_contain_text("27 imported, 3 refused")
+    # the file the preview held back is named in the report with the server's reason
+    expect(uploader.locator("[data-result] a")).to_contain_text("27 imported, 4 refused")
     screenshot("bulk-upload")
 
     stored = {
@@ -118,9 +119,59 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
     expect(page.locator("#import-status")).to_have_text("Done")
     for reason in BAD.values():
         expect(page.locator("table.issues")).to_contain_text(reason)
+    expect(page.locator("table.issues")).to_contain_text("Unknown SKU T99")
     page.locator(".product-links a", has_text="T04").click()
     expect(page.locator("#asset-grid figure.asset")).to_have_count(3)
     screenshot("product-after-upload")
+
+
+def test_it_holds_back_a_file_whose_position_is_taken_and_names_the_holder(
+        live_server, page, client):
+    """The preview applies the import's position rule before anything is sent: a file for a
+    position another image holds is not sent, says which image holds it, and is listed in the
+    report; ticking "Replace" lets it through."""
+    holder = ImageAssetFactory(product=ProductFactory(sku="T00"), position="MAIN",
+                               original_filename="old-main.jpg")
+    _log_in(page, live_server, client, manager())
+    sent = []
+
+    def record(route):
+        body = route.request.post_data_buffer or b""
+        if b'filename="' in body:
+            sent.append(body.split(b'filename="', 1)[1].split(b'"', 1)[0].decode())
+        route.continue_()
+
+    page.route(re.compile(r"/catalog/imports/\d+/files$"), record)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n, name in enumerate(("T00_MAIN.jpg", "T00_PT01.jpg"))]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 2
+    uploader = page.locator("#bulk-uploader")
+    taken = uploader.locator('[data-file-list] li[data-filename="T00_MAIN.jpg"] .outcome')
+    expect(taken).to_contain_text("Will be skipped: Position MAIN of T00 is already taken by "
+                                  "old-main.jpg", timeout=15_000)
+    expect(taken).to_contain_text(f"asset #{holder.pk}")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+
+    # "Replace" changes the answer: the preview is asked again and the file goes
+    page.check("input[name=replace]")
+    expect(taken).to_have_text("waiting", timeout=15_000)
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
+    page.uncheck("input[name=replace]")
+    expect(taken).to_contain_text("Will be skipped", timeout=15_000)
+
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_contain_text("1 refused (position taken)")
+    assert sent == ["T00_PT01.jpg"]
+    expect(uploader.locator("[data-result] a")).to_contain_text("1 imported, 1 refused")
+    uploader.locator("[data-result] a").click()
+    expect(page.locator("table.issues")).to_contain_text(
+        "Position MAIN of T00 is already taken by old-main.jpg")
+    assert list(ImageAsset.live.filter(product__sku="T00").values_list(
+        "position", flat=True).order_by("position")) == ["MAIN", "PT01"]
 
 
 def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page, client,

@@ -100,3 +100,35 @@ def test_it_chooses_an_existing_sku_before_a_new_one_and_a_valid_one_when_creati
                               valid=lambda sku: " " not in sku)
     assert found.sku == "IMG_0001"
     assert rules.choose("X/IMG_1.jpg", exists=lambda sku: False, create=False) == (None, False)
+
+
+def test_it_warns_when_a_new_sku_is_a_live_one_plus_a_separator_and_a_token():
+    from catalog.ingest.naming import DELETED, LIVE, lookalike_warning, sku_prefixes
+
+    assert sku_prefixes("A-1_ZZZ") == ["A-1", "A"]
+    assert sku_prefixes("ABC") == [] and sku_prefixes("A__B") == ["A"]
+    stored = {"QA012": LIVE, "OLD": DELETED}
+    state = stored.get
+    assert lookalike_warning("QA012_ZZZ", state=state) == (
+        "QA012_ZZZ: new product created; did you mean product QA012 with an unknown position "
+        "'ZZZ'? Known positions: MAIN, PT01, PT02, PT03, PT04, PT05, PT06, PT07, PT08, SWCH.")
+    assert lookalike_warning("QA012 ZZZ", state=state, created=False).startswith(
+        "QA012 ZZZ: a new product would be created; did you mean product QA012 ")
+    assert lookalike_warning("OLD_ZZZ", state=state) == ""  # a deleted product: no
+    assert lookalike_warning("QA0123", state=state) == ""  # no separator: another SKU
+
+
+def test_it_names_the_characters_a_sku_cannot_have_but_not_a_patterns_own():
+    from catalog.ingest.naming import Unmapped, file_target
+
+    def why(name, rules):
+        with pytest.raises(Unmapped) as refused:
+            file_target(name, rules=rules, manifest=None, create=True, state=lambda sku: None,
+                        sku_rule="SKU: letters and digits.")
+        return str(refused.value)
+
+    assert why("QA035_MAIN_é.jpg", FilenameRules()).startswith(
+        "The file name has characters a SKU cannot have ('é'): SKU: letters and digits. ")
+    # the space is the pattern's; nothing else in the name is wrong for a SKU
+    assert why("QA035 ZZZ.jpg", FilenameRules(patterns=["{sku} {position}.jpg"])).startswith(
+        "The file name matches no naming rule ({sku} {position}.jpg)")

@@ -196,3 +196,84 @@ def test_it_replaces_with_the_command_flag(storage, tmp_path):
         out.getvalue())
     assert "done: 1 imported (1 replacing an older image)." in out.getvalue()
     assert ImageAsset.live.get(product=product).original_filename == "SEA-10_MAIN.jpg"
+
+
+class WorkerKilled(BaseException):
+    """Stands in for kill -9: nothing in the run gets to clean up."""
+
+
+@pytest.mark.parametrize("held, entry", [("MAIN", 0), ("PT01", 1)])
+def test_it_keeps_the_replacement_of_the_file_a_dead_worker_was_storing(storage, settings,
+                                                                        held, entry):
+    """The worker dies once the file that replaced the older image is stored, before the
+    next checkpoint: the resumed run drops what the dead one reported after its checkpoint
+    and finds the file already stored; the count and the "Replaced" warning stay (the
+    first entry of the ZIP too)."""
+    from datetime import timedelta
+
+    from catalog import jobs
+    from catalog.models import JobStatus
+
+    product = ProductFactory(sku="SEA-9")
+    old = _old(product, "old.jpg", held, seed=91)
+    upload = ContentFile(zip_bytes({"SEA-9_MAIN.jpg": jpeg_bytes(seed=92),
+                                    "SEA-9_PT01.jpg": jpeg_bytes(seed=93)}), name="season.zip")
+    job = import_job_create(user=None, source_kind="zip", source_file=upload, enqueue=False,
+                            replace=True)
+
+    def die(done=None, total=None, issue=None):
+        if done == entry + 1:  # the entry is stored, its warning written; no checkpoint yet
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        import_job_run(job_id=job.pk, progress=die, worker="dead@h:1")
+    job.refresh_from_db()
+    assert job.checkpoint["next"] == entry and job.replaced_count == 0
+    assert ImageAsset.objects.get(pk=old.pk).deleted_at is not None  # the dead run's work
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+    assert jobs.jobs_reconcile()["import"]["running_reset"] == 1
+    job = import_job_run(job_id=job.pk)
+    assert job.status == JobStatus.DONE and job.attempts == 2
+    assert (job.imported_count, job.replaced_count, job.duplicate_count, job.error_count) == (
+        2, 1, 0, 0)
+    assert job.message == "2 imported (1 replacing an older image)."
+    assert _issues(job)[f"SEA-9_{held}.jpg"] == [
+        f"Replaced {held} of SEA-9 (old.jpg, asset #{old.pk}, uploaded 2026-11-20): that image "
+        "is deleted, as the product page's Delete does; its original is kept until purge."]
+    assert job.warning_count == 1
+
+
+def test_it_claims_no_replacement_for_a_resumed_file_without_replace(storage, settings,
+                                                                     monkeypatch):
+    """Without "replace" the resumed file replaced nothing, even though the image at its
+    position was deleted (by hand) while the dead run was storing it."""
+    from datetime import timedelta
+
+    from catalog import jobs
+    from catalog.services import import_mapping
+
+    product = ProductFactory(sku="SEA-10")
+    gone = _old(product, "by-hand.jpg", "MAIN", seed=96)
+    upload = ContentFile(zip_bytes({"SEA-10_MAIN.jpg": jpeg_bytes(seed=95)}), name="s.zip")
+    job = import_job_create(user=None, source_kind="zip", source_file=upload, enqueue=False)
+    ingest = import_mapping.asset_ingest
+
+    def deleted_by_hand_first(**kwargs):
+        assets.asset_soft_delete(asset=gone)
+        return ingest(**kwargs)
+
+    def die(done=None, total=None, issue=None):
+        if done == 1:
+            raise WorkerKilled
+
+    monkeypatch.setattr(import_mapping, "asset_ingest", deleted_by_hand_first)
+    with pytest.raises(WorkerKilled):
+        import_job_run(job_id=job.pk, progress=die, worker="dead@h:1")
+    assert ImageAsset.live.get(product=product).original_filename == "SEA-10_MAIN.jpg"
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+    jobs.jobs_reconcile()
+    job = import_job_run(job_id=job.pk)
+    assert (job.imported_count, job.replaced_count, job.duplicate_count) == (1, 0, 0)
+    assert job.message == "1 imported." and not job.issues.exists()

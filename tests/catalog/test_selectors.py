@@ -65,9 +65,9 @@ def test_it_writes_the_import_report_with_formula_cells_escaped():
     ImportIssue.objects.create(job=job, filename="=cmd|' /C calc'!A0.jpg", reason="Not an image")
     ImportIssue.objects.create(job=job, filename="ok.jpg", reason="-5 px", level="warning")
     rows = list(csv.reader(io.StringIO(selectors.import_job_report_csv(job=job))))
-    assert rows == [["filename", "level", "reason"],
-                    ["'=cmd|' /C calc'!A0.jpg", "error", "Not an image"],
-                    ["ok.jpg", "warning", "'-5 px"]]
+    assert rows == [["filename", "level", "reason", "sku", "position", "asset_id", "status"],
+                    ["'=cmd|' /C calc'!A0.jpg", "error", "Not an image", "", "", "", "refused"],
+                    ["ok.jpg", "warning", "'-5 px", "", "", "", ""]]
 
 
 def test_it_reports_job_progress_for_polling():

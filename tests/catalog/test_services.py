@@ -393,7 +393,7 @@ def test_it_creates_products_for_unknown_skus_only_when_asked(storage):
     job = import_job_run(job_id=zip_job(members, create_products=True).pk)
     assert (job.imported_count, job.products_created) == (1, 1)
     assert Product.objects.get().sku == "NEWSKU"
-    assert "no naming rule" in issues(job)["bad sku!_MAIN.jpg"]
+    assert "characters a SKU cannot have (' ', '!')" in issues(job)["bad sku!_MAIN.jpg"]
 
 
 def test_it_uses_a_custom_pattern_and_regex(storage):

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from catalog.ingest.manifest import parse_manifest
@@ -19,6 +20,14 @@ from tests.catalog.test_services import issues, zip_job
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def legacy_twins():
+    """An install that made live case twins before the database refused them: the constraint
+    is dropped inside the test's transaction, which brings it back."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX catalog_product_sku_upper_live")
 
 
 def _skus() -> list[str]:
@@ -101,7 +110,8 @@ def test_it_lets_an_exact_match_win_over_one_ignoring_case(storage):
     assert job.imported_count == 1 and _on("ABC-1") == {"ABC-1.jpg": "MAIN"}
 
 
-def test_it_refuses_a_file_matching_existing_twins_ignoring_case_naming_both(storage):
+def test_it_refuses_a_file_matching_existing_twins_ignoring_case_naming_both(storage,
+                                                                            legacy_twins):
     # an install that made twins before the check: neither is guessed
     Product.objects.bulk_create([Product(sku="Shoe-77"), Product(sku="SHOE-77")])
     job = import_job_run(job_id=zip_job({"shoe-77_main.jpg": jpeg_bytes(seed=1),
@@ -201,7 +211,7 @@ def test_it_uses_a_twin_a_concurrent_upload_made_instead_of_failing(storage):
 # --- The preview agrees -----------------------------------------------------------------------
 
 
-def test_it_previews_case_variants_as_the_import_maps_them(storage):
+def test_it_previews_case_variants_as_the_import_maps_them(storage, legacy_twins):
     ProductFactory(sku="SHOE-77")
     Product.objects.bulk_create([Product(sku="Twin-1"), Product(sku="TWIN-1")])
     names = ["shoe-77_main.jpg", "twin-1_main.jpg", "Bag-5/IMG_0001.jpg", "BAG-5_pt01.jpg"]
@@ -254,7 +264,8 @@ def test_it_shows_the_case_twin_refusal_on_the_new_product_page(client):
     assert _skus() == ["SHOE-77"]
 
 
-def test_it_matches_ignoring_case_the_same_once_a_run_reads_every_sku(storage, monkeypatch):
+def test_it_matches_ignoring_case_the_same_once_a_run_reads_every_sku(storage, monkeypatch,
+                                                                     legacy_twins):
     from catalog.services.import_mapping import ImportRun
 
     monkeypatch.setattr(ImportRun, "FOLD_SCANS", 0)  # the big import's path from the start
@@ -267,3 +278,151 @@ def test_it_matches_ignoring_case_the_same_once_a_run_reads_every_sku(storage, m
     assert _on("SHOE-77") == {"shoe-77_main.jpg": "MAIN"} and len(_on("BAG-5")) == 2
     assert list(issues(job)) == ["twin-1_main.jpg"]
     assert _skus() == ["BAG-5", "SHOE-77", "TWIN-1", "Twin-1"]
+
+
+# --- Bulk edit from a CSV ---------------------------------------------------------------------
+
+
+def _bulk(text: str) -> list[tuple[str, str, str]]:
+    from catalog.services.product_bulk import products_bulk_update
+
+    report = products_bulk_update(data=text.encode())
+    return [(line.sku, line.outcome, line.message) for line in report.lines]
+
+
+def test_it_bulk_edits_a_product_named_in_another_case():
+    ProductFactory(sku="SHOE-77", brand="Old")
+    assert _bulk("sku,brand\nshoe-77,Acme\nShoe-77,Acme\n") == [
+        ("shoe-77", "updated", "brand (product SHOE-77, matched ignoring case)"),
+        ("Shoe-77", "unchanged", "product SHOE-77, matched ignoring case")]
+    assert Product.objects.get(sku="SHOE-77").brand == "Acme"
+    assert _skus() == ["SHOE-77"]
+
+
+def test_it_bulk_edits_the_exact_sku_before_one_in_another_case(legacy_twins):
+    ProductFactory(sku="SHOE-77", brand="")
+    ProductFactory(sku="Shoe-77", brand="")
+    ProductFactory(sku="shoe-77", brand="", deleted_at="2026-01-01T00:00:00Z")
+    ProductFactory(sku="GONE-1", brand="", deleted_at="2026-01-01T00:00:00Z")
+    assert _bulk("sku,brand\nShoe-77,Acme\nshoe-77,Acme\nSHOE-77,Bolt\ngone-1,X\n") == [
+        ("Shoe-77", "updated", "brand"),
+        # the exact SKU is a deleted product's: not sent to a live one in another case
+        ("shoe-77", "unknown SKU", "Product shoe-77 is deleted."),
+        ("SHOE-77", "updated", "brand"),
+        ("gone-1", "unknown SKU", "Product GONE-1 is deleted.")]
+    assert dict(Product.objects.values_list("sku", "brand")) == {
+        "SHOE-77": "Bolt", "Shoe-77": "Acme", "shoe-77": "", "GONE-1": ""}
+
+
+def test_it_refuses_a_bulk_line_matching_twins_only_ignoring_case_naming_both(legacy_twins):
+    ProductFactory(sku="SHOE-77", brand="")
+    ProductFactory(sku="Shoe-77", brand="")
+    assert _bulk("sku,brand\nshoe-77,Acme\n") == [(
+        "shoe-77", "invalid",
+        "SKU shoe-77 matches products SHOE-77 and Shoe-77 ignoring case, and none exactly: "
+        "use one of these SKUs exactly.")]
+    assert set(Product.objects.values_list("brand", flat=True)) == {""}
+
+
+# --- The database refuses live case twins -----------------------------------------------------
+
+
+def test_it_refuses_live_case_twins_in_the_database():
+    Product.objects.create(sku="SHOE-77")
+    Product.objects.create(sku="Shoe-77", deleted_at="2026-01-01T00:00:00Z")  # deleted: kept
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(sku="shoe-77")
+    assert _skus() == ["SHOE-77", "Shoe-77"]
+
+
+def _racing(monkeypatch, make: str, *, on_call: int = 1) -> list[Product]:
+    """``product_sku_twin`` answers None on its ``on_call``-th call, as a check made just before
+    another request saved ``make`` would, and that save happens then. (On one connection it
+    is rolled back with the refused call; another request's would stay.)"""
+    from catalog.services import products as product_services
+
+    real = product_services.product_sku_twin
+    calls, made = [], []
+
+    def twin(sku, **kwargs):
+        calls.append(sku)
+        if len(calls) == on_call:
+            made.append(ProductFactory(sku=make))
+            return None
+        return real(sku, **kwargs)
+
+    monkeypatch.setattr(product_services, "product_sku_twin", twin)
+    return made
+
+
+def test_it_refuses_a_case_twin_saved_meanwhile_naming_it(monkeypatch):
+    made = _racing(monkeypatch, "SHOE-77")
+    with pytest.raises(ValidationError) as info:
+        product_create(sku="shoe-77")
+    assert info.value.message_dict == {"sku": [
+        f"SKU shoe-77 differs only in case from product SHOE-77 (#{made[0].pk}); their export "
+        "folders would collide on macOS and Windows. Use that product, or another SKU."]}
+    assert "shoe-77" not in _skus()  # and the caller's transaction is still usable
+
+
+def test_it_refuses_a_restore_once_a_case_twin_was_made_live_meanwhile(monkeypatch):
+    from catalog.errors import ProductRestoreError
+    from catalog.services.products import product_restore, product_soft_delete
+
+    gone = product_soft_delete(product=ProductFactory(sku="shoe-77"))
+    _racing(monkeypatch, "SHOE-77")
+    with pytest.raises(ProductRestoreError, match="differs only in case from product SHOE-77"):
+        product_restore(product=gone)
+    gone.refresh_from_db()
+    assert gone.deleted_at is not None
+
+
+def test_it_shows_a_case_twin_saved_meanwhile_on_the_admin_add_page(client, monkeypatch):
+    client.force_login(get_user_model().objects.create_superuser(
+        "root", "root@example.com", "pw-long-enough"))
+    _racing(monkeypatch, "SHOE-77", on_call=2)  # the form's check passed; the service's too
+    url = reverse("admin:catalog_product_add")
+    response = client.post(url, {"sku": "shoe-77"}, follow=True)
+    assert response.status_code == 200 and response.redirect_chain == [(url, 302)]
+    assert "differs only in case from product SHOE-77" in response.content.decode()
+    assert "shoe-77" not in _skus()
+
+
+def test_it_does_not_repeat_the_case_refusal_without_the_product():
+    ProductFactory(sku="SHOE-77")
+    with pytest.raises(ValidationError) as info:
+        product_create(sku="shoe-77")
+    assert list(info.value.message_dict) == ["sku"]  # not the constraint's general message
+
+
+def test_it_looks_skus_up_ignoring_case_by_index():
+    from catalog.services.products import products_sku_folded
+
+    ProductFactory(sku="SHOE-77")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # a few rows: the planner would read them all
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = products_sku_folded(["shoe-77", "bag-5"]).explain()
+    assert "catalog_product_sku_upper" in plan
+    assert [p.sku for p in products_sku_folded(["shoe-77"])] == ["SHOE-77"]
+
+
+def test_it_names_live_case_twins_that_stop_the_migration(legacy_twins):
+    import importlib
+
+    from django.apps import apps
+    from django.core.management.base import CommandError
+
+    migration = importlib.import_module("catalog.migrations.0008_product_sku_case_unique")
+    migration.refuse_live_case_twins(apps, None)  # none yet: nothing to say
+    for sku in ("Shoe-77", "SHOE-77", "A-1", "a-1", "B-2"):
+        ProductFactory(sku=sku)
+    ProductFactory(sku="b-2", deleted_at="2026-01-01T00:00:00Z")  # a deleted twin may stay
+    ids = dict(Product.objects.values_list("sku", "pk"))
+    with pytest.raises(CommandError) as info:
+        migration.refuse_live_case_twins(apps, None)
+    text = str(info.value)
+    assert "2 groups of live products" in text
+    assert f"A-1 (#{ids['A-1']}), a-1 (#{ids['a-1']})" in text
+    assert f"SHOE-77 (#{ids['SHOE-77']}), Shoe-77 (#{ids['Shoe-77']})" in text
+    assert "B-2" not in text and "delete the others" in text

@@ -532,7 +532,9 @@ def test_it_downloads_the_issue_report_as_csv(reviewer_client):
     job.issues.create(filename="=bad.jpg", reason="Not an image")
     response = reviewer_client.get(reverse("catalog:import_report", args=[job.pk]))
     assert response["Content-Type"].startswith("text/csv")
-    assert "'=bad.jpg,error,Not an image" in response.content.decode()
+    assert response.streaming  # a row per stored file too: streamed, never built in memory
+    assert "'=bad.jpg,error,Not an image,,,,refused" in b"".join(
+        response.streaming_content).decode()
 
 
 def test_it_shows_status_counts_and_recent_imports_on_the_dashboard(reviewer_client):

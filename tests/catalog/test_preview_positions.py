@@ -1,0 +1,159 @@
+"""The upload preview and explicit positions: a file naming a position another image holds
+(or an earlier file of the same upload names) is shown as refused, in the import's words,
+before anything is sent; every file the preview refuses is listed; a browser session's
+finish reports the files the page held back."""
+
+import html
+import io
+import re
+from datetime import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import ImageAsset, ImportIssue
+from catalog.services.assets import asset_ingest, asset_soft_delete
+from catalog.services.import_mapping import UNSEEN_CONTENT_NOTE
+from catalog.services.import_runner import import_job_run
+from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+from tests.factories import ProductFactory, manager
+
+pytestmark = pytest.mark.django_db
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+OLD_DAY = timezone.make_aware(datetime(2026, 11, 20, 10, 0))
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(manager())
+    return client
+
+
+def _old(product, name: str, position: str, seed: int) -> ImageAsset:
+    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=seed)),
+                          filename=name, position=position)
+    assert result.status == "stored", result.reason
+    ImageAsset.objects.filter(pk=result.asset.pk).update(uploaded_at=OLD_DAY)
+    return ImageAsset.objects.get(pk=result.asset.pk)
+
+
+def _preview(client, names, **fields) -> str:
+    response = client.post(reverse("catalog:import_preview"), {"names": names, **fields})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _listed(page: str) -> dict[str, str]:
+    """Every file the preview says will not be imported (what upload.js holds back)."""
+    found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                       r"([^<]*)</li>", page)
+    return {html.unescape(k): html.unescape(v) for k, v in found}
+
+
+def _zip_reasons(client, members: dict, **fields) -> dict[str, str]:
+    response = client.post(reverse("catalog:import_list"), {
+        "archive": SimpleUploadedFile("shoot.zip", zip_bytes(members), "application/zip"),
+        **fields})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    return dict(job.issues.filter(level="error").values_list("filename", "reason"))
+
+
+def test_it_previews_a_taken_position_as_refused_in_the_imports_words(manager_client, storage):
+    product = ProductFactory(sku="CL1")
+    old = _old(product, "old.jpg", "MAIN", seed=1)
+    _old(product, "gone.jpg", "PT02", seed=3)
+    asset_soft_delete(asset=ImageAsset.objects.get(original_filename="gone.jpg"))
+    members = {"CL1_MAIN.jpg": jpeg_bytes(seed=11), "CL1_PT01.jpg": jpeg_bytes(seed=12),
+               "CL1_PT02.jpg": jpeg_bytes(seed=13), "CL1/IMG_0001.jpg": jpeg_bytes(seed=14)}
+    page = _preview(manager_client, list(members))
+    taken = (f"Position MAIN of CL1 is already taken by old.jpg (asset #{old.pk}, uploaded "
+             "2026-11-20); not stored. Delete that image first, or give this file another "
+             "position.")
+    # a free position, a deleted image's and no position at all are not refused; the
+    # preview cannot see contents, so it says a copy of old.jpg would be a duplicate instead
+    assert _listed(page) == {"CL1_MAIN.jpg": taken + UNSEEN_CONTENT_NOTE}
+    assert "4 of 4 files → 1 product" in page
+    assert ("1 position taken: refused, or skipped as a duplicate if identical" in page)
+    # one policy: the import refuses that file, and only it, with the same words
+    assert _zip_reasons(manager_client, members) == {"CL1_MAIN.jpg": taken}
+
+
+def test_it_previews_two_files_of_one_upload_for_one_position_as_a_clash(manager_client,
+                                                                          storage):
+    ProductFactory(sku="CL2")
+    members = {"CL2_MAIN.jpg": jpeg_bytes(seed=21), "CL2-1.jpg": jpeg_bytes(seed=22),
+               "CL2-2.jpg": jpeg_bytes(seed=23)}
+    fields = {"patterns": "{sku}_{position}.jpg\n{sku}-{n}.jpg"}
+    page = _preview(manager_client, list(members), **fields)
+    # name order: CL2-1.jpg comes before CL2_MAIN.jpg ("-" < "_") and keeps MAIN
+    assert _listed(page) == {"CL2_MAIN.jpg": (
+        "Position MAIN of CL2 is already taken by CL2-1.jpg (from this import, before it in "
+        "name order); not stored. Leave one of the two out, or give this file another "
+        "position." + UNSEEN_CONTENT_NOTE)}
+    [reason] = _zip_reasons(manager_client, members, **fields).values()
+    assert reason.startswith("Position MAIN of CL2 is already taken by CL2-1.jpg (asset #")
+    assert ImageAsset.live.get(product__sku="CL2", position="MAIN").original_filename == \
+        "CL2-1.jpg"
+
+
+def test_it_previews_a_replacement_with_replace_ticked_and_still_the_clash(manager_client,
+                                                                          storage):
+    product = ProductFactory(sku="CL3")
+    old = _old(product, "old.jpg", "MAIN", seed=31)
+    names = ["CL3_MAIN.jpg", "CL3-1.jpg"]
+    fields = {"patterns": "{sku}_{position}.jpg\n{sku}-{n}.jpg"}
+    page = _preview(manager_client, names, **fields)
+    assert set(_listed(page)) == {"CL3_MAIN.jpg", "CL3-1.jpg"}  # both: old.jpg holds MAIN
+    assert all("already taken by old.jpg" in why for why in _listed(page).values())
+    page = _preview(manager_client, names, replace="on", **fields)
+    # the first in name order replaces old.jpg; the second still clashes with it
+    assert set(_listed(page)) == {"CL3_MAIN.jpg"}
+    assert "already taken by CL3-1.jpg (from this import" in _listed(page)["CL3_MAIN.jpg"]
+    assert f"replaces old.jpg (asset #{old.pk})" in page
+    assert ImageAsset.live.get(pk=old.pk)  # a preview changes nothing
+
+
+def test_it_lists_every_file_it_refuses_beyond_the_first_fifty(manager_client):
+    names = [f"NOPE-{n:03d}_MAIN.jpg" for n in range(120)]
+    page = _preview(manager_client, names)
+    listed = _listed(page)
+    assert len(listed) == 120 and set(listed) == set(names)
+    assert "Not mapped (120)" in page and "Show all 120" in page
+    shown = page.split("data-preview-more", 1)[0]
+    assert shown.count("data-preview-unmapped") == 50  # the rest behind "Show all"
+
+
+def test_it_reports_the_files_the_page_held_back_with_the_servers_reasons(manager_client,
+                                                                           storage):
+    product = ProductFactory(sku="CL4")
+    old = _old(product, "old.jpg", "PT01", seed=41)
+    urls = manager_client.post(reverse("catalog:bulk_upload"),
+                               {"patterns": "{sku}_{position}.jpg\n{sku}-{n}.jpg",
+                                "expected": "1"}, **JSON).json()
+    answer = manager_client.post(urls["upload_url"], {
+        "file": SimpleUploadedFile("CL4-1.jpg", jpeg_bytes(seed=42), "image/jpeg")}, **JSON)
+    assert answer.status_code == 201
+    finish = manager_client.post(urls["finish_url"], {
+        "held": ["CL4_MAIN.jpg", "CL4_PT01.jpg", "NOPE_MAIN.jpg", "CL4_PT02.jpg"]}, **JSON)
+    assert finish.json()["message"] == "1 imported, 4 refused."
+    mine = ImageAsset.live.get(product=product, position="MAIN")
+    reasons = dict(ImportIssue.objects.filter(job_id=urls["job"]).values_list("filename",
+                                                                          "reason"))
+    assert reasons == {
+        # never sent, so never compared with the holder either
+        "CL4_MAIN.jpg": (f"Position MAIN of CL4 is already taken by CL4-1.jpg (asset "
+                         f"#{mine.pk}, from this import); not stored. Delete that image "
+                         "first, or give this file another position." + UNSEEN_CONTENT_NOTE),
+        "CL4_PT01.jpg": (f"Position PT01 of CL4 is already taken by old.jpg (asset #{old.pk}, "
+                         "uploaded 2026-11-20); not stored. Delete that image first, or give "
+                         "this file another position." + UNSEEN_CONTENT_NOTE),
+        "NOPE_MAIN.jpg": ("Unknown SKU NOPE: no such product. Add it to the manifest or "
+                          "choose 'create products for unknown SKUs'."),
+        # nothing refuses it now (the page's preview was older): said so, never guessed
+        "CL4_PT02.jpg": ("Not sent: the upload page's preview said this file would be "
+                         "refused; upload it again to import it."),
+    }
+
