@@ -15,13 +15,6 @@ from tests.factories import manager
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, live_server, client, user) -> None:
-    client.force_login(user)
-    page.context.add_cookies([{
-        "name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url,
-    }])
-
-
 def _posts(page) -> list[str]:
     """The URLs of the POSTs the page sends from now on."""
     sent: list[str] = []
@@ -42,11 +35,11 @@ def _answer(page, accept: bool) -> list[str]:
     return asked
 
 
-def test_it_keeps_a_key_when_the_revoke_dialog_is_dismissed(live_server, page, client,
+def test_it_keeps_a_key_when_the_revoke_dialog_is_dismissed(live_server, page, session_for,
                                                             screenshot):
     user = manager()
     key = apikeys.api_key_create(user=user, name="Akeneo sync", scope="read_only").key
-    _log_in(page, live_server, client, user)
+    session_for(page, user)
     page.goto(live_server.url + reverse("api_keys"))
     posts = _posts(page)
 
@@ -67,10 +60,10 @@ def test_it_keeps_a_key_when_the_revoke_dialog_is_dismissed(live_server, page, c
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
 
 
-def test_it_still_asks_for_a_question_on_the_form(live_server, page, client):
+def test_it_still_asks_for_a_question_on_the_form(live_server, page, session_for):
     user = manager()
     product = product_create(sku="ASK-1")
-    _log_in(page, live_server, client, user)
+    session_for(page, user)
     page.goto(live_server.url + reverse("catalog:product_detail", args=[product.pk]))
     posts = _posts(page)
     asked = _answer(page, accept=False)
@@ -80,9 +73,9 @@ def test_it_still_asks_for_a_question_on_the_form(live_server, page, client):
     assert posts == [] and Product.objects.get(pk=product.pk).deleted_at is None
 
 
-def test_it_asks_nothing_for_a_button_without_a_question(live_server, page, client):
+def test_it_asks_nothing_for_a_button_without_a_question(live_server, page, session_for):
     user = manager()
-    _log_in(page, live_server, client, user)
+    session_for(page, user)
     page.goto(live_server.url + reverse("api_keys"))
     asked: list[str] = []
     page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))

@@ -10,7 +10,7 @@ from cutouts.services.renditions import THUMBNAIL_SIDE
 from cutouts.tasks import export_job_run_task
 from tests.browser.test_review_layout import NARROW, OVERFLOW_JS, WIDE
 from tests.cutouts.export_helpers import MARKET_PHOTO, approved_cutout
-from tests.factories import PASSWORD, ProductFactory, manager
+from tests.factories import ProductFactory, manager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def _no_overflow(page, name: str, width: int) -> None:
 
 
 def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, screenshot,
-                                                        monkeypatch):
+                                                        monkeypatch, log_in):
     queued = []
     monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: queued.append(job_id))
     approved_cutout(product=ProductFactory(sku=LONG_SKU, gtin="00012345678905"),
@@ -35,11 +35,7 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
                     size=MARKET_PHOTO)
     user = manager()
     page.set_viewport_size({"width": WIDE, "height": 1000})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    log_in(page, user)
 
     # the form: presets as cards, each with a canvas of the preset's aspect ratio
     page.goto(f"{live_server.url}/cutouts/export/")

@@ -1,19 +1,13 @@
 """The loupe in Debian's Chromium: a mouse sweep keeps one tile request in flight and ends on
 the tile of where the mouse stopped (static/js/review.js; the server side: test_review_versions)."""
 
-import io
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from catalog.services.assets import asset_ingest
-from catalog.services.products import product_create
-from cutouts import engine
 from cutouts.services import tiles
-from tests.cutouts.conftest import FakeSegmenter
-from tests.cutouts.reviewdata import done_cutouts
-from tests.factories import PASSWORD, reviewer
+from tests.factories import reviewer
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,19 +16,9 @@ TILE, SNAP = 512, 128  # review.js's tile side and step
 
 
 @pytest.fixture
-def big_cutout(monkeypatch):
+def big_cutout(make_cutouts, monkeypatch):
     """One finished cutout of a 2400 x 1600 photo: ~120 tile positions for the loupe."""
-    from cutouts.tasks import cutout_run_task
-
-    spec = engine.model_spec("u2netp")
-    segmenter = FakeSegmenter()
-    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-    product = product_create(sku="LOUPE-1")
-    asset = asset_ingest(
-        product=product, fileobj=io.BytesIO(product_jpeg(2400, 1600, seed=3)), filename="loupe.jpg"
-    ).asset
-    (cutout,) = done_cutouts([asset])
+    (cutout,) = make_cutouts([("LOUPE-1", product_jpeg(2400, 1600, seed=3), "loupe.jpg")])
     monkeypatch.undo()
     return cutout
 
@@ -48,7 +32,7 @@ def _wanted(fx: float, fy: float, width: int, height: int) -> str:
 
 
 def test_it_keeps_one_tile_request_in_flight_over_a_sweep_and_ends_on_the_last_position(
-    live_server, page, screenshot, big_cutout, monkeypatch
+    live_server, page, screenshot, big_cutout, monkeypatch, log_in
 ):
     # A slow server, as a big file on S3 is: every tile takes 80 ms to cut.
     cut = tiles.cutout_image_tile
@@ -58,12 +42,7 @@ def test_it_keeps_one_tile_request_in_flight_over_a_sweep_and_ends_on_the_last_p
         return cut(**kwargs)
 
     monkeypatch.setattr(tiles, "cutout_image_tile", slow)
-    user = reviewer()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/card/{big_cutout.pk}/")
     image = page.locator(".rv-stage-side .rv-cutout")
     expect(image).to_be_visible()

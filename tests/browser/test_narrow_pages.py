@@ -29,13 +29,11 @@ LONG_URL = ("https://hooks.example.com/cutroom/receiver/with/a/very/long/path/se
 LONG_NAME = "Akeneo sync for the EU storefront catalogue"
 
 
-def _context(browser, live_server, client, user, size, *, touch):
+def _context(browser, session_for, user, size, *, touch):
     """A logged-in page; touch=True is a phone or tablet (coarse pointer, touch events)."""
-    client.force_login(user)
     context = browser.new_context(viewport={"width": size[0], "height": size[1]},
                                   has_touch=touch, is_mobile=touch)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "url": live_server.url}])
+    session_for(context, user)
     return context
 
 
@@ -77,7 +75,7 @@ def pages_data():
     return {"user": boss, "sub": sub, "job": job}
 
 
-def test_it_fits_the_listed_pages_on_a_phone_and_a_tablet(live_server, browser, client,
+def test_it_fits_the_listed_pages_on_a_phone_and_a_tablet(live_server, browser, session_for,
                                                           pages_data, request):
     sub, job = pages_data["sub"], pages_data["job"]
     paths = {
@@ -89,7 +87,7 @@ def test_it_fits_the_listed_pages_on_a_phone_and_a_tablet(live_server, browser, 
         "export-detail": reverse("cutouts:export_detail", args=[job.pk]),
     }
     for size in (PHONE, TABLET):
-        context = _context(browser, live_server, client, pages_data["user"], size, touch=True)
+        context = _context(browser, session_for, pages_data["user"], size, touch=True)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
         page = context.new_page()
         width = size[0]
@@ -122,10 +120,10 @@ def test_it_fits_the_listed_pages_on_a_phone_and_a_tablet(live_server, browser, 
         context.close()
 
 
-def test_it_shows_each_files_status_on_a_phone_while_it_uploads(live_server, browser, client,
+def test_it_shows_each_files_status_on_a_phone_while_it_uploads(live_server, browser, session_for,
                                                                 request):
     ProductFactory(sku="PHONE-1")
-    context = _context(browser, live_server, client, manager(), PHONE, touch=True)
+    context = _context(browser, session_for, manager(), PHONE, touch=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/catalog/upload/")
     names = ["PHONE-1_MAIN.jpg", "PHONE-1_PT01.jpg",
@@ -157,10 +155,10 @@ def test_it_shows_each_files_status_on_a_phone_while_it_uploads(live_server, bro
     context.close()
 
 
-def test_it_opens_compliance_details_by_tap_and_keyboard(live_server, browser, client,
+def test_it_opens_compliance_details_by_tap_and_keyboard(live_server, browser, session_for,
                                                          pages_data, request):
     job = pages_data["job"]
-    context = _context(browser, live_server, client, pages_data["user"], PHONE, touch=True)
+    context = _context(browser, session_for, pages_data["user"], PHONE, touch=True)
     page = context.new_page()
     page.goto(live_server.url + reverse("cutouts:export_detail", args=[job.pk]))
     expect(page.locator("main")).to_contain_text("Tap or click a chip for the details")
@@ -179,12 +177,12 @@ def test_it_opens_compliance_details_by_tap_and_keyboard(live_server, browser, c
     context.close()
 
 
-def test_it_keeps_desktop_density_and_grows_targets_on_touch(live_server, browser, client):
+def test_it_keeps_desktop_density_and_grows_targets_on_touch(live_server, browser, session_for):
     ProductFactory(sku="DENSE-1")
     user = manager()
     sizes = {}
     for touch in (False, True):
-        context = _context(browser, live_server, client, user, TABLET, touch=touch)
+        context = _context(browser, session_for, user, TABLET, touch=touch)
         page = context.new_page()
         page.goto(live_server.url + reverse("api_webhooks"))
         box = page.locator("input[name=events]").first.bounding_box()

@@ -18,21 +18,15 @@ from tests.images import product_jpeg
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, live_server, client, user) -> None:
-    client.force_login(user)
-    page.context.add_cookies([{
-        "name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url,
-    }])
-
-
 def _no_overflow(page) -> None:
     """No element wider than the viewport (the page never scrolls sideways)."""
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], width
 
 
-def test_it_creates_edits_deletes_and_restores_a_product(live_server, page, client, screenshot):
-    _log_in(page, live_server, client, manager())
+def test_it_creates_edits_deletes_and_restores_a_product(live_server, page, session_for,
+                                                         screenshot):
+    session_for(page, manager())
     page.on("dialog", lambda dialog: dialog.accept())
     page.goto(live_server.url + reverse("catalog:product_list"))
     page.get_by_role("link", name="New product").click()
@@ -94,14 +88,14 @@ def _products_with_images(count: int) -> list[Product]:
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_it_starts_cutouts_for_a_shift_click_range_with_a_chosen_profile(
-        live_server, page, client, screenshot, monkeypatch, width):
+        live_server, page, session_for, screenshot, monkeypatch, width):
     from cutouts.tasks import cutout_run_task
 
     # The worker need not run: the batch and its versions are what the page creates.
     monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **kw: None)
     products = _products_with_images(5)
     page.set_viewport_size({"width": width, "height": 900})
-    _log_in(page, live_server, client, manager())
+    session_for(page, manager())
     page.goto(live_server.url + reverse("catalog:product_list"))
 
     start = page.get_by_role("button", name="Start cutouts")
@@ -127,19 +121,14 @@ def test_it_starts_cutouts_for_a_shift_click_range_with_a_chosen_profile(
     expect(page).to_have_url(re.compile(rf"/batches/{batch.pk}/$"))
 
 
-def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, page, client,
-                                                                 screenshot, monkeypatch):
-    from cutouts import engine
+def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, page, session_for,
+                                                                 screenshot, make_cutouts):
     from cutouts.services.review import cutout_approve
-    from tests.cutouts.conftest import FakeSegmenter
-    from tests.cutouts.reviewdata import done_cutouts
 
-    monkeypatch.setattr(engine, "segmenter_for",
-                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
-    product = _products_with_images(1)[0]
-    cutout = done_cutouts(list(product.assets.all()))[0]
+    (cutout,) = make_cutouts([("SEL-1", product_jpeg(640, 600, seed=700), "SEL-1.jpg")])
+    product = cutout.asset.product
     cutout_approve(cutout=cutout, user=None)
-    _log_in(page, live_server, client, manager())
+    session_for(page, manager())
     page.goto(live_server.url + reverse("catalog:product_detail", args=[product.pk]))
 
     original = page.locator("#asset-grid img.original-thumb")
@@ -167,7 +156,7 @@ def test_it_toggles_between_the_original_and_the_approved_cutout(live_server, pa
     screenshot("list-cutout")
 
 
-def test_it_filters_the_product_list_as_the_manager_types_and_picks(live_server, page, client,
+def test_it_filters_the_product_list_as_the_manager_types_and_picks(live_server, page, session_for,
                                                                     screenshot):
     for sku, brand, category in [("BOOT-1", "Acme", "Shoes"), ("BOOT-2", "Zeta", "Shoes"),
                                  ("HAT-1", "Acme", "Hats")]:
@@ -175,7 +164,7 @@ def test_it_filters_the_product_list_as_the_manager_types_and_picks(live_server,
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    _log_in(page, live_server, client, manager())
+    session_for(page, manager())
     page.goto(live_server.url + reverse("catalog:product_list"))
     results = page.locator("#product-results")
     rows = page.locator("#product-results [data-select-item]")

@@ -3,18 +3,12 @@ before/after divider on the image (mouse and keyboard), view modes hiding the si
 panes, full-screen compare, loupe tiles, approve; and every main page at 1440 px and 390 px
 with nothing wider than the screen. Screenshots: test-artifacts/screenshots/."""
 
-import io
-
 import pytest
 from playwright.sync_api import expect
 
-from catalog.services.assets import asset_ingest
-from catalog.services.products import product_create
-from cutouts import engine
 from cutouts.models import Cutout, ReviewStatus
-from tests.cutouts.conftest import FakeSegmenter
 from tests.cutouts.reviewdata import done_cutouts
-from tests.factories import PASSWORD, manager, reviewer
+from tests.factories import manager, reviewer
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,32 +34,13 @@ OVERFLOW_JS = """() => {
 
 
 @pytest.fixture
-def recut(monkeypatch):
+def recut(make_cutouts):
     """Two images; SHOE-77's was cut out twice (both versions wait), EVAL-3's once."""
-    from cutouts.tasks import cutout_run_task
-
-    spec = engine.model_spec("u2netp")
-    segmenter = FakeSegmenter()
-    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-    assets = []
-    for i, sku in enumerate(["SHOE-77", "EVAL-3"]):
-        product = product_create(sku=sku)
-        photo = io.BytesIO(product_jpeg(640, 480, seed=40 + i))
-        result = asset_ingest(product=product, fileobj=photo, filename=f"{sku}.jpg")
-        assets.append(result.asset)
-    first = done_cutouts(assets)
-    second = done_cutouts(assets[:1], profile_name="default")
+    first = make_cutouts([(sku, product_jpeg(640, 480, seed=40 + i), f"{sku}.jpg")
+                          for i, sku in enumerate(["SHOE-77", "EVAL-3"])])
+    second = done_cutouts([first[0].asset], profile_name="default")
     assert [c.version for c in second] == [2]
     return {"shoe_v1": first[0], "shoe_v2": second[0], "eval_v1": first[1]}
-
-
-def _login(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
 def _split(page) -> float:
@@ -79,9 +54,9 @@ def _clip(page) -> str:
 
 
 def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server, page, screenshot,
-                                                                    recut):
+                                                                    recut, log_in):
     page.set_viewport_size({"width": WIDE, "height": 1000})
-    _login(page, live_server, reviewer())
+    log_in(page, reviewer())
     expect(page.locator("#dashboard-in-review")).to_contain_text("In review 2")
     page.goto(f"{live_server.url}/cutouts/review/")
     rows = page.locator("#review-queue tbody tr")
@@ -201,8 +176,8 @@ def _page_url(live_server, path, recut):
 
 
 def test_it_fits_every_main_page_into_390_px_and_folds_the_navigation(live_server, page,
-                                                                       screenshot, recut):
-    _login(page, live_server, manager())
+                                                                       screenshot, recut, log_in):
+    log_in(page, manager())
     folder = None
     for width in (WIDE, NARROW):
         page.set_viewport_size({"width": width, "height": 900})
@@ -234,9 +209,9 @@ def test_it_fits_every_main_page_into_390_px_and_folds_the_navigation(live_serve
 
 
 def test_it_colours_status_chips_the_same_on_the_dashboard_and_the_product_list(
-        live_server, page, recut):
+        live_server, page, recut, log_in):
     page.set_viewport_size({"width": WIDE, "height": 900})
-    _login(page, live_server, manager())
+    log_in(page, manager())
     colour = "el => getComputedStyle(el).backgroundColor"
     expect(page.locator("#dashboard-in-review")).to_be_visible()
     dashboard = page.eval_on_selector("#dashboard-in-review", colour)
@@ -247,20 +222,11 @@ def test_it_colours_status_chips_the_same_on_the_dashboard_and_the_product_list(
 
 
 @pytest.fixture
-def shapes(monkeypatch):
+def shapes(make_cutouts):
     """A portrait (1200 x 1600) and a landscape (1600 x 1200) photo, each cut out once."""
-    from cutouts.tasks import cutout_run_task
-
-    monkeypatch.setattr(engine, "segmenter_for",
-                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-    assets = []
-    for i, (sku, w, h) in enumerate([("TALL-1", 1200, 1600), ("WIDE-1", 1600, 1200)]):
-        result = asset_ingest(product=product_create(sku=sku),
-                              fileobj=io.BytesIO(product_jpeg(w, h, seed=60 + i)),
-                              filename=f"{sku}.jpg")
-        assets.append(result.asset)
-    tall, wide = done_cutouts(assets)
+    sizes = [("TALL-1", 1200, 1600), ("WIDE-1", 1600, 1200)]
+    tall, wide = make_cutouts([(sku, product_jpeg(w, h, seed=60 + i), f"{sku}.jpg")
+                               for i, (sku, w, h) in enumerate(sizes)])
     return {"tall": tall, "wide": wide}
 
 
@@ -292,10 +258,10 @@ def _proportional(page, selector: str, count: int) -> list[dict]:
 
 @pytest.mark.parametrize("viewport", [(1366, 768), (1920, 1080)])
 def test_it_draws_review_images_in_their_proportions_and_the_market_preview_at_600_px(
-        live_server, page, screenshot, shapes, viewport):
+        live_server, page, screenshot, shapes, viewport, log_in):
     width, height = viewport
     page.set_viewport_size({"width": width, "height": height})
-    _login(page, live_server, reviewer())
+    log_in(page, reviewer())
     for name in ("tall", "wide"):
         cutout = shapes[name]
         page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from cutouts.models import Background, ExportJob, JobStatus
 from cutouts.tasks import export_job_run_task
 from tests.cutouts.export_helpers import approved_cutout
-from tests.factories import PASSWORD, ProductFactory, manager
+from tests.factories import ProductFactory, manager
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,17 +28,13 @@ def room_jpeg(path, size=(1200, 400), floor=0.7):
 
 
 def test_a_manager_builds_hero_banners_on_a_library_background(live_server, page, screenshot,
-                                                                tmp_path, monkeypatch):
+                                                                tmp_path, monkeypatch, log_in):
     queued = []
     monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: queued.append(job_id))
     cutouts = [approved_cutout(product=ProductFactory(sku=f"HERO-{i}"), colour=colour)
                for i, colour in enumerate([(200, 30, 30), (30, 120, 200), (40, 160, 60)])]
     user = manager()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    log_in(page, user)
 
     # upload: the floor line is estimated (70 %), then dragged up to about 60 %
     page.goto(f"{live_server.url}/cutouts/export/backgrounds/")
