@@ -47,6 +47,7 @@ from .selectors import export as export_selectors
 from .selectors import jobs as job_selectors
 from .selectors import review as review_selectors
 from .selectors.api import (
+    batch_page,
     cutout_get,
     cutout_page,
     export_file_missing_reason,
@@ -193,6 +194,10 @@ class BatchIn(StrictIn):
     shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; "
                                                  "empty: the profile's (none).")
     label: str = Field("", max_length=200)
+    recut: bool = Field(False, description="Cut again images that already have a cutout with "
+                                           "these settings (queued, running, awaiting review "
+                                           "or approved); by default they are skipped and "
+                                           "`message` counts them.")
 
 
 class BatchOut(Schema):
@@ -226,20 +231,37 @@ def _batch(pk: int) -> CutoutBatch:
     return batch
 
 
-@router.get("/batches", response={200: list[BatchOut], **errors(403, 422)}, tags=["batches"],
-            summary="Recent cutout batches (newest first, last 50)",
-            description="Takes no query parameters: any (such as a `status` filter, which "
-                        "this list does not have) is a 422 naming it.")
+class BatchPageOut(Schema):
+    items: list[BatchOut]
+    next_cursor: str | None = None
+
+
+#: What GET /batches reads from the query string; anything else is refused, not ignored.
+BATCH_LIST_PARAMS = ("status", "cursor", "limit")
+
+
+@router.get("/batches", response={200: BatchPageOut, **errors(400, 403, 422)},
+            tags=["batches"], summary="List cutout batches (newest first)",
+            description="Newest first; follow `next_cursor`. Takes `status`, `cursor` and "
+                        "`limit` only: any other query parameter is a 422 naming it.")
 @decorate_view(needs(roles.VIEW))
-def batch_list(request: HttpRequest):
-    # No filters here: one asked for is refused rather than answered with every batch.
-    unknown = sorted(request.GET)
+def batch_list(request: HttpRequest, status: JobStatus | None = None,
+               cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
+    # An unknown parameter (a misspelt filter) is refused rather than answered with every
+    # batch, as if it had been applied.
+    unknown = sorted(set(request.GET) - set(BATCH_LIST_PARAMS))
     if unknown:
-        raise Problem(422, f"GET /batches takes no query parameters; unknown: "
+        raise Problem(422, f"GET /batches takes {', '.join(BATCH_LIST_PARAMS)}; unknown: "
                            f"{', '.join(unknown)}.", slug="validation",
                       errors=[{"field": name, "message": "Unknown query parameter; this list "
-                               "has no filters."} for name in unknown])
-    return [_batch_out(b) for b in job_selectors.cutout_batch_list()]
+                               f"takes {', '.join(BATCH_LIST_PARAMS)}."} for name in unknown])
+    before = cursor_decode(cursor).get("before")
+    page = batch_page(
+        status=status.value if status else "",
+        before=before if isinstance(before, int) and 0 < before <= MAX_ID else None,
+        size=limit)
+    return {"items": [_batch_out(b) for b in page.items],
+            "next_cursor": cursor_encode({"before": page.older}) if page.older else None}
 
 
 def _selection_field(payload: BatchIn) -> str:
@@ -281,7 +303,7 @@ def batch_start(request: HttpRequest, payload: BatchIn):
         batch = batch_services.cutout_batch_start(
             assets=assets, user=who.user, profile_name=payload.profile, model=payload.model,
             overrides=batch_services.batch_overrides(shadow=payload.shadow),
-            label=payload.label)
+            label=payload.label, recut=payload.recut)
     except BatchError as exc:
         # No setting at fault: the selection was empty, so name the one used.
         field = exc.field or (_selection_field(payload) if not assets.exists() else "")

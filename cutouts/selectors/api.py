@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 
 from catalog.paging import Page, newest_first
 
-from ..models import CUTOUT_LIVE, Cutout, ExportJob, JobStatus, ReviewStatus
+from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, ExportJob, JobStatus, ReviewStatus
 from .export import export_job_results
 from .review import cutouts_with_preflag
 
@@ -61,6 +61,15 @@ def export_page(*, status: str = "", dry_run: bool | None = None, before: int | 
         rows = rows.filter(status=status)
     if dry_run is not None:
         rows = rows.filter(dry_run=dry_run)
+    return newest_first(rows, before=before, size=size)
+
+
+def batch_page(*, status: str = "", before: int | None = None, size: int = 50
+               ) -> Page[CutoutBatch]:
+    """Cutout batches, newest first, keyset on the id."""
+    rows: QuerySet[CutoutBatch] = CutoutBatch.objects.all()
+    if status:
+        rows = rows.filter(status=status)
     return newest_first(rows, before=before, size=size)
 
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.files.storage import storages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
 from catalog.models import Product
 from catalog.paging import Page, newest_first
+from catalog.services.products import products_sku_folded
 
 from .. import variants
 from ..errors import PresetError
@@ -142,6 +144,37 @@ def export_candidates(*, product_ids: Iterable[int] | None = None, brand: str = 
     return rows.order_by("asset__product__sku", "asset__position", "asset_id")
 
 
+def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
+                       brand: str = "", approved_since: date | str | None = None) -> list[str]:
+    """Before an export starts: for each preset named by an identifier (Walmart by GTIN),
+    how many of the products the filters select have none, whose images it will exclude.
+    Counted in the database, one query per preset and identifier; "" nowhere."""
+    cutouts = export_candidates(product_ids=product_ids, brand=brand,
+                                approved_since=approved_since)
+    products = Product.objects.filter(pk__in=cutouts.values("asset__product_id"))
+    total = None
+    notes = []
+    for preset in presets:
+        for fields in variants.identifier_groups(preset.naming):
+            lacking = Q()
+            for name in fields:
+                lacking &= Q(**{name: ""})
+            missing = products.filter(lacking)
+            count = missing.count()
+            if not count:
+                continue
+            total = products.count() if total is None else total
+            label = variants.field_label(fields)
+            shown = list(missing.order_by("sku").values_list("sku", flat=True)[:5])
+            more = " …" if count > len(shown) else ""
+            share = (f"none of the {total} selected product(s) has one" if count == total
+                     else f"{count} of {total} selected product(s) have none")
+            notes.append(f"{preset.label} files are named by {label}: {share} "
+                         f"({', '.join(shown)}{more}); their images will be excluded from "
+                         f"{preset.label}.")
+    return notes
+
+
 def export_brands() -> list[str]:
     return list(
         Product.live.exclude(brand="").order_by("brand").values_list("brand", flat=True).distinct()
@@ -153,6 +186,8 @@ class SkuLookup:
     product_ids: list[int]
     unknown: list[str]  # no such product
     deleted: list[str]  # the product was deleted
+    #: SKUs that several live products match ignoring case and none exactly: why, per SKU
+    ambiguous: list[str] = field(default_factory=list)
 
     @property
     def problem(self) -> str:
@@ -161,18 +196,41 @@ class SkuLookup:
         parts = [f"{label}: {', '.join(skus[:20])}{' …' if len(skus) > 20 else ''}"
                  for label, skus in (("Unknown SKU(s)", self.unknown),
                                      ("Deleted product(s)", self.deleted)) if skus]
-        return "; ".join(parts)
+        return "; ".join(parts + self.ambiguous[:20])
 
 
 def products_by_sku(*, skus: Iterable[str]) -> SkuLookup:
-    """The live products of a list of SKUs typed by a user, and which SKUs are not."""
+    """The live products of a list of SKUs typed by a user, and which SKUs are not. A SKU
+    matches as import, manifest and preview match it (``catalog.ingest.naming.sku_known``):
+    exactly, else ignoring case (ASCII), never by a guess among case twins."""
     skus = list(dict.fromkeys(s.strip() for s in skus if s.strip()))
-    rows = Product.objects.filter(sku__in=skus).values_list("sku", "pk", "deleted_at")
-    found = {sku: pk for sku, pk, deleted_at in rows if deleted_at is None}
-    gone = {sku for sku, _, deleted_at in rows if deleted_at is not None}
-    return SkuLookup(product_ids=[found[s] for s in skus if s in found],
-                     unknown=[s for s in skus if s not in found and s not in gone],
-                     deleted=[s for s in skus if s in gone])
+    rows = list(products_sku_folded(skus).values_list("sku", "pk", "deleted_at"))
+    pks = {sku: pk for sku, pk, _ in rows}
+    stored: dict[str, list[tuple[str, bool]]] = {}
+    for sku, _, deleted_at in rows:
+        stored.setdefault(fold_sku(sku), []).append((sku, deleted_at is not None))
+    ids: list[int] = []
+    unknown: list[str] = []
+    deleted: list[str] = []
+    ambiguous: list[str] = []
+    for sku in skus:
+        found = sku_known(sku, stored.get(fold_sku(sku), ()))
+        if found is None:
+            unknown.append(sku)
+            continue
+        if not isinstance(found, Known):
+            found = Known(state=found, sku=sku)
+        if found.state == DELETED and not found.twins:
+            deleted.append(sku)
+            continue
+        try:
+            known_usable(sku, found)
+        except Unmapped as exc:
+            ambiguous.append(str(exc))
+            continue
+        if pks[found.sku] not in ids:  # qa004 and QA004 typed: one product
+            ids.append(pks[found.sku])
+    return SkuLookup(product_ids=ids, unknown=unknown, deleted=deleted, ambiguous=ambiguous)
 
 
 @dataclass(frozen=True)
@@ -185,6 +243,7 @@ class PlannedItem:
     gtin: str
     asin: str
     error: str = ""
+    position: str = ""  # the image's position in the catalog ("main", "2"): which image
 
 
 @dataclass
@@ -218,7 +277,7 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
             except variants.ExportNamingError as exc:
                 path, error = "", str(exc)
             plan.items.append(PlannedItem(cutout_id, asset_id, preset.name, path, sku,
-                                          gtin or "", asin or "", error))
+                                          gtin or "", asin or "", error, position or ""))
     named = plan.named
     for collision in variants.find_collisions([i.path for i in named]):
         skus = sorted({named[i].sku for i in collision.indices})
@@ -363,6 +422,8 @@ class SheetCell:
     sha256: str  # "" when nothing was rendered (no thumbnail)
     state: str  # ok | warning | failed | pending
     compliance: str
+    position: str = ""  # "" in manifests written before the column
+    asset_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -424,4 +485,5 @@ def _sheet_cell(row: dict) -> SheetCell:
         sku=value.get("sku", ""), preset=value.get("preset", ""), file=value.get("file", ""),
         size=f"{width}×{height}" if width and height else "",
         sha256=sha if _SHA256_RE.match(sha) else "", state=compliance_state(compliance),
-        compliance=compliance)
+        compliance=compliance, position=value.get("position", ""),
+        asset_id=value.get("asset_id", ""))

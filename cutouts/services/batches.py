@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +18,7 @@ from .. import enqueue
 from ..errors import BatchError, BatchFinishedError
 from ..imaging.quantize import fast_model
 from ..imaging.settings import PROFILES, SHADOW_MODES, CutoutSettings, profile
-from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus
+from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
 from ..selectors.jobs import cutout_batch_counts
 from ..selectors.review import rerun_models
 from .lineage import cutouts_parents_give_back
@@ -84,25 +85,80 @@ def _time_limits(asset: ImageAsset) -> tuple[int, int]:
     return soft, soft + 30
 
 
+#: the words a batch uses for the images it left out (batch page, API ``message``, command)
+SKIPPED_NOTE = "{n} skipped: already cut with these settings"
+
+
+def batch_skipped(batch: CutoutBatch) -> int:
+    """How many selected images ``cutout_batch_start`` left out as already cut."""
+    return int((batch.checkpoint or {}).get("skipped", 0))
+
+
+def skip_note(skipped: int) -> str:
+    return SKIPPED_NOTE.format(n=skipped) if skipped else ""
+
+
+def _already_cut(*, asset_ids: list[int], settings_dict: dict) -> set[int]:
+    """The assets with a version of exactly these settings that is queued, running, done
+    and awaiting review, or approved: another one would only be computed again and queued
+    for a second review (or, on an approved image, reopen it)."""
+    found: set[int] = set()
+    # as the JSON column gives it back (tuples become lists)
+    wanted = json.loads(json.dumps(settings_dict))
+    waiting = (Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+               | Q(status=JobStatus.DONE,
+                   review_status__in=[ReviewStatus.PENDING, ReviewStatus.APPROVED]))
+    for start in range(0, len(asset_ids), 500):
+        rows = Cutout.objects.filter(waiting, asset_id__in=asset_ids[start:start + 500]) \
+            .values_list("asset_id", "settings")
+        # Compared in Python: JSON equality in SQL depends on the backend and key order.
+        found.update(asset_id for asset_id, row_settings in rows
+                     if row_settings == wanted)
+    return found
+
+
 @transaction.atomic
 def cutout_batch_start(
     *, assets: Iterable[ImageAsset], user=None, profile_name: str = "default",
     overrides: dict | None = None, model: str | None = None, label: str = "",
-    queue: str = CutoutQueue.BULK,
+    queue: str = CutoutQueue.BULK, recut: bool = False,
 ) -> CutoutBatch:
-    """Queue a new cutout version of every asset; earlier versions are kept."""
+    """Queue a new cutout version of every asset; earlier versions are kept.
+
+    A bulk batch skips, unless ``recut``, the images that already have a version with the
+    same settings queued, running, awaiting review or approved (``batch_skipped`` counts
+    them; the batch's message says so). Starting the same cutouts twice would otherwise cut
+    every image again, approved ones included. Runs on the interactive queue (a re-run or a
+    retouch a reviewer asked for) are deliberate and never skipped. Raises BatchError when
+    nothing is left to cut."""
     settings_dict = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
                                             model=model)
     assets = list(assets)
     if not assets:
         raise BatchError("No images to cut out.")
+    asset_ids = [a.pk for a in assets]
+    # Lock the assets so two concurrent starts cannot hand out the same version number, and
+    # so the second of two identical starts sees the first one's queued versions.
+    list(ImageAsset.objects.select_for_update().filter(pk__in=asset_ids).values_list("pk"))
+    skipped = 0
+    if not recut and queue == CutoutQueue.BULK:
+        done = _already_cut(asset_ids=asset_ids, settings_dict=settings_dict)
+        if done:
+            assets = [a for a in assets if a.pk not in done]
+            asset_ids = [a.pk for a in assets]
+            skipped = len(done)
+        if not assets:
+            raise BatchError(
+                f"{'All ' if skipped != 1 else ''}{skipped} selected "
+                f"image{'s' if skipped != 1 else ''} already "
+                f"{'have' if skipped != 1 else 'has'} a cutout with these settings (queued, "
+                "running, awaiting review or approved), so nothing was started; ask to "
+                "\"cut again\" to re-cut on purpose.", field="recut")
     batch = CutoutBatch.objects.create(
         created_by=user if user and user.is_authenticated else None, label=label[:200],
         profile=profile_name, settings=settings_dict, queue=queue, total=len(assets),
+        message=skip_note(skipped), checkpoint={"skipped": skipped} if skipped else {},
     )
-    asset_ids = [a.pk for a in assets]
-    # Lock the assets so two concurrent starts cannot hand out the same version number.
-    list(ImageAsset.objects.select_for_update().filter(pk__in=asset_ids).values_list("pk"))
     latest = dict(
         Cutout.objects.filter(asset_id__in=asset_ids).values("asset_id")
         .annotate(v=Max("version")).values_list("asset_id", "v")
@@ -148,7 +204,7 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
         run_token="",
     )
     CutoutBatch.objects.filter(pk=batch.pk).update(
-        status=JobStatus.RUNNING, finished_at=None, message=""
+        status=JobStatus.RUNNING, finished_at=None, message=skip_note(batch_skipped(batch))
     )
     assets_status_sync(asset_ids=batch.cutouts.filter(pk__in=ids).values_list("asset_id",
                                                                               flat=True))
@@ -197,6 +253,8 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
         final = JobStatus.DONE
     message = (f"{counts['done']} done, {counts['failed']} failed, "
                f"{counts['cancelled']} cancelled")
+    if batch_skipped(batch):
+        message += f"; {skip_note(batch_skipped(batch))}"
     finished = counts["done"] + counts["failed"] + counts["cancelled"]
     closed = CutoutBatch.objects.filter(
         pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]

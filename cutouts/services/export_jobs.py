@@ -235,6 +235,9 @@ def _export_execute(job: ExportJob, run_token: str,
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
                 row, include = manifest_row_for(job, item, out)
+                # which image of the product the row is: one SKU's rows otherwise read alike
+                row.update(position=variants.csv_safe(item.position),
+                           asset_id=variants.csv_safe(item.asset_id))
                 writer.writerow(row)
                 if include and sink is not None:
                     assert out is not None and out.data is not None  # included: rendered
@@ -248,6 +251,7 @@ def _export_execute(job: ExportJob, run_token: str,
                     if len(report["excluded"]) < MAX_REPORTED:
                         report["excluded"].append({
                             "sku": item.sku, "preset": item.preset, "file": item.path,
+                            "position": item.position, "asset_id": item.asset_id,
                             "reason": variants.csv_unescape(row["compliance"])})
                 if out is not None:
                     out.data = None  # drop the bytes as soon as they are written

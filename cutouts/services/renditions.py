@@ -77,6 +77,7 @@ def _compliance_dict(result: variants.ComplianceResult, fingerprint: str,
         "warnings": result.warnings, "measurements": json.loads(
             json.dumps(result.measurements, default=str)),
         "rules": fingerprint, "product_bbox": list(product_bbox) if product_bbox else None,
+        "checks": variants.CHECKS_VERSION,
     }
 
 
@@ -171,10 +172,16 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                 out.fields = {k: cached[k] for k in _RENDITION_FIELDS}
                 if (cached.get("compliance") or {}).get("rules") != fingerprint:
                     # The preset's rules changed since this file was checked: check again.
-                    bbox = (cached.get("compliance") or {}).get("product_bbox")
+                    made = cached.get("compliance") or {}
+                    bbox = made.get("product_bbox")
+                    # the renderer's facts the file cannot tell, as the first check saw them
+                    seen = made.get("measurements") or {}
+                    size = seen.get("source_product_size")
                     result = variants.check_variant(
                         out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
-                        fill_pct=cached.get("fill_pct"), model_licence=licence)
+                        fill_pct=cached.get("fill_pct"), model_licence=licence,
+                        enlargement=seen.get("enlargement"),
+                        source_product_size=tuple(size) if size else None)
                     out.fields.update(compliance_ok=result.ok,
                                       compliance=_compliance_dict(result, fingerprint, bbox))
                     out.fresh = True
@@ -273,6 +280,10 @@ def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int,
             return None  # rendered with an older version of a library background or logo
         if made.get("renderer") != variants.RENDERER_VERSION:
             return None  # an older renderer's bytes and compliance: render again
+        if made.get("checks", "1") != variants.CHECKS_VERSION:
+            # checked before a check was added (a blown-up speck passed): render and check
+            # again; the file's bytes are the same, under the same key
+            return None
         return row
 
     return {
@@ -292,7 +303,8 @@ def rendition_get_or_create(
     spec: str | None = None,
 ) -> Rendition:
     """The rendition of this cutout version with a preset's spec (or a bare spec, checked
-    only for decodability and licence), rendered on first use and cached in storage.
+    only for decodability, licence and a product too small in the cutout to make an image
+    of), rendered on first use and cached in storage.
 
     Raises ExportError when the cutout cannot be rendered with that spec.
     """

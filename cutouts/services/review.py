@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,40 +40,68 @@ def _make_current(cutout: Cutout) -> None:
     Cutout.objects.filter(pk=cutout.pk).update(is_current=True)
 
 
-@transaction.atomic
 def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
+    """Approve a version; see ``cutout_approve_answering``."""
+    return cutout_approve_answering(cutout=cutout, user=user, comment=comment)[0]
+
+
+@transaction.atomic
+def cutout_approve_answering(*, cutout: Cutout, user,
+                             comment: str = "") -> tuple[Cutout, list[int]]:
     """Approve a version: it becomes the asset's current one (renditions of other versions
-    stop being used, since renditions are keyed by version)."""
+    stop being used, since renditions are keyed by version). Returns it and the version
+    numbers of the runs still queued or running that the approval answered (for the
+    message: they will finish superseded).
+
+    The approval answers the asset's other versions as a choice does
+    (``_other_versions_answer``): approving the old version while a re-run of it is still
+    running must not let the re-run come back for review and replace the approval later."""
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
-    if cutout.review_status == ReviewStatus.APPROVED and cutout.is_current:
+    if (cutout.review_status == ReviewStatus.APPROVED and cutout.is_current
+            and not _other_versions_waiting(cutout).exists()):
         # A double click or a replayed POST: already the approved current version, so no
         # second audit row (the row lock above serialises concurrent approvals).
-        return cutout
+        return cutout, []
     _make_current(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
         review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
         flag_reasons=[],
     )
-    # Finished versions still waiting would otherwise ask for a second decision on this asset.
-    _other_versions_answer(cutout, runs=[JobStatus.DONE])
+    answered = _other_versions_answer(cutout)
     asset_status_sync(cutout.asset_id)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.APPROVE, comment=comment,
                                   user=user)
     cutout.refresh_from_db()
     events.cutout_event("cutout.approved", cutout, comment=comment)
-    return cutout
+    return cutout, answered
 
 
-def _other_versions_answer(cutout: Cutout, *, runs: list[str]) -> None:
-    """The asset's other versions in ``runs`` that still wait for a decision — pending
-    review, or flagged for a retouch nobody made — are answered by ``cutout``'s approval:
-    superseded, so neither the review nor the retouch queue offers them again."""
-    Cutout.objects.filter(
-        asset_id=cutout.asset_id, status__in=runs,
+#: what an approval or a choice answers: finished versions and the runs not finished yet
+_ANSWERED_RUNS = [JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING]
+
+
+def _other_versions_waiting(cutout: Cutout):
+    """The asset's other versions, finished or still queued or running, that wait for a
+    decision: pending review, or flagged for a retouch nobody made."""
+    return Cutout.objects.filter(
+        asset_id=cutout.asset_id, status__in=_ANSWERED_RUNS,
         review_status__in=[ReviewStatus.PENDING, ReviewStatus.FLAGGED],
-    ).exclude(pk=cutout.pk).update(review_status=ReviewStatus.SUPERSEDED)
+    ).exclude(pk=cutout.pk)
+
+
+def _other_versions_answer(cutout: Cutout) -> list[int]:
+    """Approving or choosing ``cutout`` answers the asset's other versions waiting for a
+    decision: superseded, so neither the review nor the retouch queue (nor a grid approval)
+    offers them again. That includes runs still queued or running (a re-run or retouch the
+    reviewer started, a batch): a run's finish writes its status and outputs, never
+    review_status, so one marked here stays superseded when it is done. Returns the version
+    numbers of those unfinished runs."""
+    waiting = _other_versions_waiting(cutout)
+    running = sorted(waiting.exclude(status=JobStatus.DONE).values_list("version", flat=True))
+    waiting.update(review_status=ReviewStatus.SUPERSEDED)
+    return running
 
 
 @transaction.atomic
@@ -120,9 +150,7 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
         Cutout.objects.filter(pk=cutout.pk).update(
             review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
             flag_reasons=[])
-    # A run's finish writes its status and outputs, never review_status, so a queued or
-    # running version marked here stays superseded when it is done.
-    _other_versions_answer(cutout, runs=[JobStatus.DONE, JobStatus.QUEUED, JobStatus.RUNNING])
+    _other_versions_answer(cutout)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
                                   action=ReviewDecision.Action.CHOOSE, comment=comment,
                                   user=user)
@@ -135,6 +163,8 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
 
 PREFLAGS: dict[str, str] = {
     "empty": "Empty cutout",
+    # the kept product is a speck of the frame (signals.TINY_SHARE): usually a wrong cut
+    "tiny_subject": "Tiny subject",
     "halo_risk": "Halo risk",
     "fragments": "Fragments",
     "touches_frame": "Touches frame",
@@ -167,6 +197,9 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     if s.get("empty"):
         flags.append("empty")
         risk += 5.0
+    elif s.get("tiny_subject"):
+        flags.append("tiny_subject")
+        risk += 1.0
     halo = num("halo_risk")
     if halo >= 0.3:
         flags.append("halo_risk")
@@ -199,7 +232,8 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
 
 _PREFLAG_SIGNALS = {
     # "parts" is what the risk model reads for fragments: dismissing the flag drops both
-    "empty": ("empty",), "halo_risk": ("halo_risk",), "fragments": ("fragment_count", "parts"),
+    "empty": ("empty",), "tiny_subject": ("tiny_subject",), "halo_risk": ("halo_risk",),
+    "fragments": ("fragment_count", "parts"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
 }
@@ -321,15 +355,44 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
 # --- bulk ---------------------------------------------------------------------------------
 
 
-def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> int:
-    """Approve each selected version still awaiting review; one audited decision each."""
-    ids = list(Cutout.objects.filter(
+@dataclass(frozen=True)
+class BulkApproval:
+    """What a grid approval did: versions approved, selected versions left out because a
+    newer selected version of the same image was approved (one approval per image), and
+    selected versions no longer awaiting review (decided meanwhile, or gone)."""
+
+    approved: int
+    older: int
+    not_pending: int
+
+
+def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
+    """Approve the selected versions still awaiting review, one per image — the newest
+    selected — with one audited decision each. Approving two versions of an image would
+    leave both approved (the older one current first, then not) with two audit rows; the
+    approval answers the image's other waiting versions anyway.
+
+    Each version is read again under its row lock before it is approved: one approved,
+    chosen, flagged or superseded since the page was drawn (or by an earlier approval of
+    this request) is not approved."""
+    wanted = set(cutout_ids)
+    rows = list(Cutout.objects.filter(
         # Deleted images (or products) are out of every bulk action, even if still selected.
         CUTOUT_LIVE,
-        pk__in=cutout_ids, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
-    ).values_list("pk", flat=True))
+        pk__in=wanted, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
+    ).values_list("pk", "asset_id", "version"))
+    newest: dict[int, tuple[int, int]] = {}
+    for pk, asset_id, version in rows:
+        if asset_id not in newest or version > newest[asset_id][1]:
+            newest[asset_id] = (pk, version)
+    approved = 0
     with transaction.atomic():
-        for pk in ids:
-            cutout_approve(cutout=Cutout(pk=pk), user=user, comment="bulk approve")
-    return len(ids)
-
+        for pk, _ in sorted(newest.values()):
+            locked = Cutout.objects.select_for_update().filter(
+                pk=pk, status=JobStatus.DONE, review_status=ReviewStatus.PENDING).first()
+            if locked is None:
+                continue
+            cutout_approve(cutout=locked, user=user, comment="bulk approve")
+            approved += 1
+    return BulkApproval(approved=approved, older=len(rows) - len(newest),
+                        not_pending=len(wanted) - len(rows) + len(newest) - approved)

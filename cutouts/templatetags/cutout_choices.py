@@ -11,8 +11,10 @@ register = template.Library()
 
 
 @register.inclusion_tag("cutouts/_cutout_chooser.html")
-def cutout_chooser() -> dict:
+def cutout_chooser(recut: bool = True) -> dict:
     """Profiles, the models whose file is installed here (never the whole registry) and the
-    shadow modes (the ones a re-run offers)."""
+    shadow modes (the ones a re-run offers); with ``recut``, the "Cut again" box (a form
+    that only cuts images without a cutout has nothing to cut again)."""
     return {"profiles": list(PROFILES), "models": rerun_models(),
-            "default_model": settings.CUTROOM_MODEL, "shadow_modes": SHADOW_MODES}
+            "default_model": settings.CUTROOM_MODEL, "shadow_modes": SHADOW_MODES,
+            "recut": recut}

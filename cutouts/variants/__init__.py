@@ -10,6 +10,7 @@ from catalog.ingest.manifest import csv_safe, csv_unescape
 from . import operations as operations
 from . import scene as scene
 from .compliance import (
+    CHECKS_VERSION,
     ComplianceResult,
     ModelLicence,
     check_rendered,
@@ -19,7 +20,15 @@ from .compliance import (
 )
 from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, VariantError
 from .manifest import MANIFEST_COLUMNS, manifest_csv, manifest_row
-from .naming import Collision, build_name, find_collisions, name_for, validate_template
+from .naming import (
+    Collision,
+    build_name,
+    field_label,
+    find_collisions,
+    identifier_groups,
+    name_for,
+    validate_template,
+)
 from .presets import PRESETS, SCENE_PRESETS, Preset, Rules, get_preset, with_background
 from .render import RenderedVariant, SourceImage, render_variant, size_class
 from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light
@@ -43,6 +52,7 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "OPERATIONS",
     "RENDERER_VERSION",
+    "CHECKS_VERSION",
     "PRESETS",
     "Collision",
     "ComplianceResult",
@@ -79,6 +89,8 @@ __all__ = [
     "manifest_csv",
     "manifest_row",
     "name_for",
+    "field_label",
+    "identifier_groups",
     "parse_spec",
     "register_operation",
     "render_variant",

@@ -32,6 +32,21 @@ EXIF_GPS_IFD = 0x8825
 FILL_TOLERANCE = 0.05
 #: JPEG ringing reaches up to 15 px into the margin (16x16 MCUs with 4:2:0 chroma)
 HALO_TOLERANCE_PX = 16
+#: Past this enlargement of the product a variant fails, whatever the preset (2x only warns:
+#: ``ENLARGE_WARN`` in render.py). At 8x every photo pixel becomes an 8x8 block: the image
+#: holds the detail of a product an eighth of its size, a product filled to 85 % of a 2000 px
+#: canvas from under 213 px in the photo, under half eBay's 500 px minimum for a whole image.
+#: Ordinary photos stay inside it: a 500 px product filled to 85 % of 2000 px is 3.4x, a
+#: 250 px one (a small web photo) 6.8x, and only warn; a 136x blow-up (a cutout that kept a
+#: speck) is a smear to exclude, not a file to ship with a warning.
+MAX_ENLARGEMENT = 8.0
+#: A product whose box in the cutout is under this on its long side fails: it is a speck the
+#: cutout kept (icon size; no marketplace shows a product from it), not a product. It catches
+#: what the enlargement limit cannot: an export without a size (trim only) ships it 1:1.
+MIN_PRODUCT_PX = 32
+#: Bump when a check is added that earlier compliance results did not make: cached renditions
+#: checked by an older version are rendered and checked again (their bytes do not change).
+CHECKS_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -181,6 +196,8 @@ def check_variant(
     product_bbox: tuple[int, int, int, int] | None = None,
     fill_pct: float | None = None,
     model_licence: LicenceInfo = None,
+    enlargement: float | None = None,
+    source_product_size: tuple[int, int] | None = None,
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
@@ -188,7 +205,9 @@ def check_variant(
     gives the box of the significant alpha, so a faint blob the cutout kept lies outside it and
     the ghost analysis judges it) is used for the fill percentage; without it the fill is
     measured from every non-background pixel, shadow included. ``fill_pct`` is only used
-    when neither is available (e.g. no background).
+    when neither is available (e.g. no background). ``enlargement`` (the product's scale from
+    the cutout) and ``source_product_size`` (its box in the cutout, w x h) are the renderer's
+    facts the file cannot tell: with them a blown-up speck fails (:func:`check_source`).
     """
     rules = preset.rules if isinstance(preset, Preset) else preset
     result = ComplianceResult()
@@ -196,6 +215,7 @@ def check_variant(
     m["bytes"] = len(data)
     for w in licence_warnings(model_licence):
         result.warn(w)
+    check_source(result, enlargement, source_product_size)
 
     try:
         with _warnings.catch_warnings():
@@ -297,6 +317,31 @@ CUT_SHARE = 0.02
 GHOST_SHARE = 0.00005
 GHOST_MIN = 25
 GHOST_ANALYSIS_SIDE = 512
+
+
+def check_source(result: ComplianceResult, enlargement: float | None,
+                 size: tuple[int, int] | None) -> None:
+    """Fail a variant made from a product too small in the cutout to make any image of:
+    under MIN_PRODUCT_PX, or enlarged past MAX_ENLARGEMENT. Recorded in the measurements,
+    so a later re-check of the stored file (edited rules) can apply them again."""
+    m = result.measurements
+    if size is not None:
+        w, h = (int(v) for v in size)
+        m["source_product_size"] = [w, h]
+        if max(w, h) < MIN_PRODUCT_PX:
+            result.error(f"the product is only {w}x{h} px in the cutout (at least "
+                         f"{MIN_PRODUCT_PX} px across needed): the cutout kept a speck, not "
+                         "the product; re-cut or retouch it in review")
+            return  # its enlargement says the same again
+    if enlargement is not None:
+        m["enlargement"] = round(float(enlargement), 3)
+        # compared as printed, as the 2x warning is
+        if round(enlargement, 1) > MAX_ENLARGEMENT:
+            across = f" from {size[0]}x{size[1]} px in the cutout" if size else ""
+            result.error(f"the product is enlarged {enlargement:.1f}x{across}, over the "
+                         f"{MAX_ENLARGEMENT:g}x limit, and would be a blur; check the cutout "
+                         "kept the whole product (re-cut or retouch it) or use a closer or "
+                         "larger photo")
 
 
 def _ratio_ok(width: int, height: int, ratios: tuple[str, ...]) -> bool:
@@ -714,10 +759,14 @@ def check_spec(spec: str | VariantSpec, preset: Preset | Rules) -> list[str]:
 def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
                    model_licence: LicenceInfo = None) -> ComplianceResult:
     """:func:`check_variant` for a :class:`~cutouts.variants.render.RenderedVariant`."""
+    meta = rendered.metadata
+    box = meta.get("source_product_bbox")
     return check_variant(
         rendered.data,
         preset,
         product_bbox=rendered.product_bbox,
         fill_pct=rendered.fill_pct,
         model_licence=model_licence,
+        enlargement=meta.get("scale"),
+        source_product_size=(box[2] - box[0], box[3] - box[1]) if box else None,
     )

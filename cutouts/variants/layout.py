@@ -326,7 +326,12 @@ def plan_layout(spec: _Spec, source: tuple[int, int], product: Box, *,
         run("canvas")
         cw, ch = ctx.canvas
         if cw * ch > MAX_OUTPUT_PIXELS:
-            raise RenderError(f"output of {cw}x{ch} px is too large; add a size operation")
+            sized = [op.token() for op in ops if op.group == "size"]
+            fix = (f"the size asked ({', '.join(sized)}) is over it for this product's "
+                   "shape: ask for a smaller one" if sized
+                   else "add a size operation (long-N, fit-WxH, canvas-WxH)")
+            raise RenderError(f"output of {cw}x{ch} px ({cw * ch:,} px) is over the "
+                              f"{MAX_OUTPUT_PIXELS:,} px limit; {fix}")
     cw, ch = ctx.canvas
     ctx.scale = min((cw - ml - mr) / bw, (ch - mt - mb) / bh)
     run("scale")

@@ -25,6 +25,10 @@ MANIFEST_COLUMNS = (
     "bytes",
     "sha256",
     "compliance",
+    # appended (2026-12-02) so readers of the older columns by position keep working: which
+    # image of the product a row is, as the catalog names it, and the image's id
+    "position",
+    "asset_id",
 )
 
 
@@ -41,6 +45,8 @@ def manifest_row(
     compliance: object = "",
     gtin: str | None = None,
     asin: str | None = None,
+    position: str | None = None,
+    asset_id: int | None = None,
 ) -> dict[str, str]:
     """One escaped manifest row (a dict keyed by :data:`MANIFEST_COLUMNS`).
 
@@ -63,6 +69,8 @@ def manifest_row(
         "bytes": size_bytes,
         "sha256": sha256,
         "compliance": summary,
+        "position": position,
+        "asset_id": asset_id,
     }
     return {key: csv_safe(row[key]) for key in MANIFEST_COLUMNS}
 

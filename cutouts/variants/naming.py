@@ -155,6 +155,22 @@ def field_label(names: Iterable[str]) -> str:
     return " or ".join(labels)
 
 
+#: the product's own identifiers a template can name files by (others are always there)
+IDENTIFIER_FIELDS = ("sku", "asin", "gtin", "gtin14")
+
+
+def identifier_groups(template: str) -> list[tuple[str, ...]]:
+    """The placeholders of ``template`` that only product identifiers fill, each as its
+    fields (``{asin|sku}`` -> ``("asin", "sku")``): a product lacking all of one group's
+    cannot be named (``{gtin}`` needs a GTIN). ``gtin14`` is read as ``gtin``."""
+    groups = []
+    for match in _PLACEHOLDER.finditer(template):
+        names = tuple(dict.fromkeys("gtin" if n == "gtin14" else n for n in match[1].split("|")))
+        if names and all(n in IDENTIFIER_FIELDS for n in names) and names not in groups:
+            groups.append(names)
+    return groups
+
+
 def name_for(preset: Preset, *, position: int = 1, **identifiers: str | None) -> str:
     """Name a variant of ``preset`` (a :class:`~cutouts.variants.presets.Preset`). A field
     the product has no value for is reported as such, with the SKU and the preset's label:

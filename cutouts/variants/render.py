@@ -62,7 +62,8 @@ RIPPLE_ALPHA = 16
 #: resample passes allowed to reach the requested fill (see render_variant)
 FILL_ATTEMPTS = 4
 #: enlarging the product more than this makes it visibly soft (resampling invents no detail):
-#: the variant is still made, with a warning naming the photo size that would not need it
+#: the variant is still made, with a warning saying how large the product must be in the photo
+#: not to need it (compliance fails far beyond it: ``MAX_ENLARGEMENT`` in compliance.py)
 ENLARGE_WARN = 2.0
 
 
@@ -460,7 +461,7 @@ def render_variant(
     else:
         raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
     w0, h0 = source.size
-    _warn_enlarged(warnings, s, (w0, h0))
+    _warn_enlarged(warnings, s, product)
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
     if alpha_key[0] != "significant":
         # the pasted alpha's box holds whatever else the cutout kept: the product is the
@@ -540,15 +541,17 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
                   source_meta: dict[str, Any] | None, assets: dict[str, SceneAsset] | None,
                   warnings: list[str]) -> RenderedVariant:
     rgba = source.rgba
-    image, box, info = render_scene(rgba, spec, shadow, assets, warnings,
-                                    sig=source.significant(spec.alpha_threshold(8)))
+    sig = source.significant(spec.alpha_threshold(8))
+    image, box, info = render_scene(rgba, spec, shadow, assets, warnings, sig=sig)
     cw, ch = image.size
-    _warn_enlarged(warnings, info.get("scale"), rgba.size)
+    product = sig.box if sig is not None else source.bbox(("source", 0))
+    _warn_enlarged(warnings, info.get("scale"), product)
     fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
     options = encode_options(spec, source_meta)
     data, quality = _encode_with_limit(image, spec, options, warnings)
     meta = {
-        "spec": spec.canonical(), "source_size": rgba.size, "scale": info.get("scale"),
+        "spec": spec.canonical(), "source_size": rgba.size, "source_product_bbox": product,
+        "scale": info.get("scale"),
         "quality": quality, "icc": options.icc, "dpi": options.dpi,
         "shadow": info.get("shadow", "none"), "metadata_kept": options.metadata_kept,
         "scene": info, "warnings": warnings,
@@ -556,14 +559,19 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
 
 
-def _warn_enlarged(warnings: list[str], scale: float | None, size: tuple[int, int]) -> None:
+def _warn_enlarged(warnings: list[str], scale: float | None, product: Box | None) -> None:
+    """Warn when the product (its box in the cutout) is enlarged past ENLARGE_WARN, saying
+    what a person can change: how large the product must be in the photo, or the size."""
     # compared as printed, so the message never reads "enlarged 2.0x ... at most 2x"
-    if scale is None or round(scale, 1) <= ENLARGE_WARN:
+    if scale is None or product is None or round(scale, 1) <= ENLARGE_WARN:
         return
-    needed = math.ceil(max(size) * scale / ENLARGE_WARN)
-    warnings.append(f"the product is enlarged {scale:.1f}x from a {size[0]}x{size[1]} photo "
-                    f"and will look soft; a photo of at least {needed:,} px on its long side "
-                    f"would need at most {ENLARGE_WARN:g}x")
+    pw, ph = product[2] - product[0], product[3] - product[1]
+    shown = round(max(pw, ph) * scale)
+    needed = math.ceil(shown / ENLARGE_WARN)
+    warnings.append(f"the product is enlarged {scale:.1f}x ({pw}x{ph} px in the cutout, "
+                    f"{shown:,} px across in the image) and will look soft; for at most "
+                    f"{ENLARGE_WARN:g}x it must span at least {needed:,} px in the photo "
+                    "(a closer or larger photo), or choose a smaller size or fill")
 
 
 def _encode(image: Image.Image, fmt: str, quality: int | None, kwargs: dict[str, Any]) -> bytes:

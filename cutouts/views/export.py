@@ -9,7 +9,7 @@ from catalog import roles, serving
 from catalog.permissions import capability_required
 
 from .. import variants
-from ..errors import ExportCollisionError, ExportError, ExportFinishedError
+from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import Background, ExportJob
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
@@ -99,14 +99,28 @@ def _positive_int(value: str | None) -> int | None:
 
 
 def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
-                  preview: dict | None = None) -> dict:
+                  preview: dict | None = None, naming_gaps: list[str] | None = None) -> dict:
     """The form and one page of recent exports (GET before= / after= for older / newer)."""
     before, after = _positive_int(request.GET.get("before")), _positive_int(
         request.GET.get("after"))
     page = export_selectors.export_job_page(before=before, after=after,
                                             size=RECENT_EXPORTS_PAGE_SIZE)
     return {"form": form, "jobs": page.items, "page": page, "paged": bool(before or after),
-            "collisions": collisions or [], "preview": preview}
+            "collisions": collisions or [], "preview": preview,
+            "naming_gaps": naming_gaps or []}
+
+
+def _naming_gaps(form: ExportForm) -> list[str]:
+    """What the chosen presets cannot name among the chosen products (Walmart: no GTIN);
+    presets the service will refuse are its to report."""
+    data = form.cleaned_data
+    try:
+        presets = export_selectors.preset_resolve(names=form.preset_names())
+    except (PresetError, ExportError, variants.VariantError):
+        return []
+    return export_selectors.export_naming_gaps(
+        presets=presets, product_ids=form.product_ids, brand=data["brand"],
+        approved_since=data["approved_since"])
 
 
 def _preview(form: ExportForm) -> dict:
@@ -162,6 +176,13 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
     data = form.cleaned_data
+    if not request.POST.get("naming_gaps_ok"):
+        # said before anything starts, not found excluded image by image afterwards; the
+        # form comes back with a "Start anyway" button
+        gaps = _naming_gaps(form)
+        if gaps:
+            return render(request, "cutouts/export/list.html",
+                          _list_context(request, form, naming_gaps=gaps))
     try:
         job = export_services.export_job_create(
             user=request.user, presets=form.preset_names(), specs=form.spec_lines(),

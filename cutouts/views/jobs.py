@@ -23,9 +23,11 @@ from ..selectors.jobs import (
 from ..selectors.review import rerun_models
 from ..services.batches import (
     batch_overrides,
+    batch_skipped,
     cutout_batch_cancel,
     cutout_batch_retry_failed,
     cutout_batch_start,
+    skip_note,
 )
 from ..services.notifications import notification_mark_read
 
@@ -37,6 +39,18 @@ def _safe_next(request: HttpRequest, *, fallback: str) -> str:
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
+
+
+def batch_started_message(batch: CutoutBatch, detail: str = "") -> str:
+    """What a start tells the person who asked: how many were queued (``detail``: with what)
+    and how many left out."""
+    text = f"Started {batch.total} cutout{'s' if batch.total != 1 else ''}"
+    if detail:
+        text += f" ({detail})"
+    skipped = batch_skipped(batch)
+    if not skipped:
+        return f"{text}."
+    return f"{text}; {skip_note(skipped)} (tick \"Cut again\" to re-cut them)."
 
 
 def _batch_or_404(batch_id: int) -> CutoutBatch:
@@ -107,11 +121,12 @@ def batch_start(request: HttpRequest) -> HttpResponse:
             assets=assets, user=request.user, profile_name=profile_name, model=model,
             overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
             label=request.POST.get("label", "")[:200],
+            recut=request.POST.get("recut") == "1",
         )
     except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
-    messages.success(request, f"Started {batch.total} cutouts.")
+    messages.success(request, batch_started_message(batch))
     return redirect("cutouts:batch_detail", batch_id=batch.pk)
 
 

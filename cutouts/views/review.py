@@ -87,26 +87,42 @@ def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, 
     return render(request, template, _card_context(card, filters, **extra), status=status)
 
 
-def _render_empty(request: HttpRequest, filters) -> HttpResponse:
+def _render_empty(request: HttpRequest, filters, note: str = "") -> HttpResponse:
     template = "cutouts/review/_done.html" if request.htmx else "cutouts/review/done.html"
-    response = render(request, template, {"queue_url": _queue_url(filters)})
+    response = render(request, template, {"queue_url": _queue_url(filters), "note": note})
     return push_url(response, _queue_url(filters)) if request.htmx else response
 
 
-def _after_decision(request: HttpRequest, cutout: Cutout, filters) -> HttpResponse:
+def _approved_note(cutout: Cutout, answered: list[int]) -> str:
+    """Said after an approval that answered runs still queued or running: they will not
+    come back for review."""
+    if not answered:
+        return ""
+    names = ", ".join(f"v{n}" for n in answered)
+    one = len(answered) == 1
+    return (f"Approved v{cutout.version}. {names} (not finished yet) will finish superseded, "
+            f"so {'it' if one else 'they'} will not come back for review; choose "
+            f"{'it' if one else 'one'} from v{cutout.version}'s version list to use it instead.")
+
+
+def _after_decision(request: HttpRequest, cutout: Cutout, filters,
+                    note: str = "") -> HttpResponse:
     """Approve and flag move on: the next card in queue order after this one, else the first
     one still waiting (a card opened from the end of the queue, or from the retouch page,
-    has cards before it); the empty queue only when nothing else waits."""
+    has cards before it); the empty queue only when nothing else waits. ``note`` is said on
+    the card shown next (a message without htmx)."""
     next_id = review_selectors.review_neighbours(cutout=cutout, filters=filters).next_id
     if next_id is None:
         next_id = review_selectors.review_queue_first(filters=filters, exclude=cutout.pk)
+    if note and not request.htmx:
+        messages.success(request, note)
     if next_id is None:
         if request.htmx:
-            return _render_empty(request, filters)
+            return _render_empty(request, filters, note=note)
         return redirect(_queue_url(filters))
     if not request.htmx:
         return redirect(_card_url(next_id, filters))
-    response = _render_card(request, _get_card(next_id, filters), filters)
+    response = _render_card(request, _get_card(next_id, filters), filters, note=note)
     return push_url(response, _card_url(next_id, filters))
 
 
@@ -130,6 +146,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "cutouts/review/queue.html", context)
 
 
+def _bulk_older_note(count: int) -> str:
+    return (f"{count} older version{'s' if count != 1 else ''} not approved: a newer selected "
+            "version of the same image was approved (one approval per image).")
+
+
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def grid(request: HttpRequest) -> HttpResponse:
@@ -140,8 +161,14 @@ def grid(request: HttpRequest) -> HttpResponse:
         if not ids:
             messages.error(request, "Tick at least one cutout to approve.")
         else:
-            count = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
-            messages.success(request, f"Approved {count} cutout{'s' if count != 1 else ''}.")
+            done = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
+            messages.success(request, f"Approved {done.approved} "
+                                      f"cutout{'s' if done.approved != 1 else ''}.")
+            if done.older:
+                messages.warning(request, _bulk_older_note(done.older))
+            if done.not_pending:
+                messages.warning(request, f"{done.not_pending} not approved: no longer "
+                                          "awaiting review.")
         if not request.htmx:
             qs = filters.querystring()
             return redirect(reverse("cutouts:review_grid") + (f"?{qs}" if qs else ""))
@@ -167,8 +194,10 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
     comment = request.POST.get("comment", "").strip()[:2000]
     try:
         if action == "approve":
-            review_services.cutout_approve(cutout=cutout, user=request.user, comment=comment)
-            return _after_decision(request, cutout, filters)
+            _, answered = review_services.cutout_approve_answering(
+                cutout=cutout, user=request.user, comment=comment)
+            return _after_decision(request, cutout, filters,
+                                   note=_approved_note(cutout, answered))
         if action == "flag":
             review_services.cutout_flag(cutout=cutout, user=request.user,
                                         reasons=request.POST.getlist("reason"), comment=comment)

@@ -17,7 +17,7 @@ from ..errors import BatchError
 from ..selectors.jobs import assets_for_cutout
 from ..selectors.review import rerun_models
 from ..services.batches import batch_overrides, cutout_batch_start
-from .jobs import _safe_next
+from .jobs import _safe_next, batch_started_message
 
 # The export form takes SKUs in its query string; past this a URL gets too long to trust.
 MAX_EXPORT_SKUS = 500
@@ -54,11 +54,12 @@ def selection_cutouts(request: HttpRequest) -> HttpResponse:
             overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
             label=f"Selection: {products} product{'s' if products != 1 else ''}, "
                   f"{len(assets)} image{'s' if len(assets) != 1 else ''}",
+            recut=request.POST.get("recut") == "1",
         )
     except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(back)
-    messages.success(request, f"Started {batch.total} cutouts ({batch.profile}, {model}).")
+    messages.success(request, batch_started_message(batch, f"{batch.profile}, {model}"))
     return redirect("cutouts:batch_detail", batch_id=batch.pk)
 
 

@@ -201,8 +201,8 @@ def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
 
 @pytest.mark.parametrize(("query", "field", "message"), [
     ("preflag=bogus", "preflag",
-     "Unknown pre-flag 'bogus'; one of: empty, halo_risk, fragments, touches_frame, "
-     "low_confidence, uncertain_edges, see_through."),
+     "Unknown pre-flag 'bogus'; one of: empty, tiny_subject, halo_risk, fragments, "
+     "touches_frame, low_confidence, uncertain_edges, see_through."),
     ("min_risk=nan", "min_risk", "Input should be a finite number"),
     ("min_risk=inf", "min_risk", "Input should be a finite number"),
     ("product=" + "S" * 65, "product", "String should have at most 64 characters"),

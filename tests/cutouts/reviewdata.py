@@ -10,7 +10,8 @@ from cutouts.services import batches, runs
 
 
 def done_cutouts(assets, *, profile_name: str = "fast") -> list[Cutout]:
-    batch = batches.cutout_batch_start(assets=assets, profile_name=profile_name)
+    # recut: tests make further versions of one image with the same settings on purpose
+    batch = batches.cutout_batch_start(assets=assets, profile_name=profile_name, recut=True)
     rows = list(batch.cutouts.order_by("pk"))
     for row in rows:
         assert runs.cutout_run(cutout_id=row.pk) == "done"

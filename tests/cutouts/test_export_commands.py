@@ -67,7 +67,9 @@ def test_export_refuses_a_file_as_out_before_exporting(tmp_path):
 def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys):
     out = tmp_path / "bench.json"
     started = time.time()
-    call_command("export_benchmark", "2", "--size", "400", "--json", str(out))
+    # 800 px: the synthetic products span 320-600 px, enlarged to 2000 px well within the
+    # 8x a variant may be (at 400 px the smallest, 160 px, is enlarged 10.6x and excluded)
+    call_command("export_benchmark", "2", "--size", "800", "--json", str(out))
     row, scene = json.loads(out.read_text())
     assert row["n"] == 2 and row["variants"] == 4 and row["excluded"] == 0
     assert row["export_vps"] > 0 and row["bare_vps"] > 0 and row["export_rss_mb"] > 0

@@ -602,3 +602,112 @@ def test_it_renders_again_a_rendition_an_older_renderer_made(no_enqueue):
     assert again.sha256 == made.sha256
     assert again.compliance["renderer"] == variants.RENDERER_VERSION
     assert Rendition.objects.filter(cutout=cutout).count() == 1
+
+
+# --- QA 2026-12-02: specks, SKU case, which image an excluded row is
+
+
+def speck_cutout(*, product, position="MAIN"):
+    """An approved cutout that kept a 9x10 px blob of an 1100 x 825 photo."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from cutouts.models import Cutout
+    from tests.factories import ImageAssetFactory
+
+    image = Image.new("RGBA", (1100, 825), (0, 255, 0, 0))
+    image.paste((200, 30, 30, 255), (500, 400, 509, 410))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    name = storages["default"].save(f"cutouts/test/{uuid.uuid4().hex}/cutout.png",
+                                    ContentFile(out.getvalue()))
+    cutout = Cutout.objects.create(
+        asset=ImageAssetFactory(product=product, position=position), version=1,
+        status=JobStatus.DONE, rgba_name=name, width=1100, height=825, model_name="u2netp")
+    return review.cutout_approve(cutout=cutout, user=reviewer())
+
+
+def test_it_excludes_a_speck_with_a_clear_reason_instead_of_ok(no_enqueue):
+    speck_cutout(product=ProductFactory(sku="QA-SPECK"))
+    job = run(export_jobs.export_job_create(presets=["ebay", "transparent_png"]))
+    assert (job.exported_count, job.failed_count) == (0, 2)
+    reasons = {r["preset"]: r["reason"] for r in job.report["excluded"]}
+    assert reasons["ebay"].startswith(
+        "not exported: failed: the product is only 9x10 px in the cutout")
+    assert "re-cut or retouch it in review" in reasons["transparent_png"]
+    assert not Rendition.objects.filter(compliance_ok=True).exists()
+
+
+def test_an_ordinary_photo_enlarged_to_the_canvas_still_exports(no_enqueue):
+    # the helpers' 800 x 600 photo (a 401 px product) to Amazon's 2000 px: 4.2x, a warning
+    approved_cutout(product=ProductFactory(sku="QA-ORD", asin="B0QAORD001"))
+    job = run(export_jobs.export_job_create(presets=["amazon_main"]))
+    assert (job.exported_count, job.failed_count) == (1, 0)
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        (row,) = manifest_rows(fh.read())
+    assert row["compliance"].startswith("ok (warnings: the product is enlarged 4.2x")
+
+
+def test_a_rendition_checked_before_the_speck_limits_is_checked_again(no_enqueue):
+    cutout = speck_cutout(product=ProductFactory(sku="QA-CACHED"))
+    run(export_jobs.export_job_create(presets=["ebay"]))
+    # what an older check stored: "ok", and no checks version
+    row = Rendition.objects.get(cutout=cutout)
+    made = {k: v for k, v in row.compliance.items() if k != "checks"}
+    Rendition.objects.filter(pk=row.pk).update(
+        compliance_ok=True, compliance={**made, "ok": True, "summary": "ok", "errors": []})
+    job = run(export_jobs.export_job_create(presets=["ebay"]))
+    assert (job.exported_count, job.failed_count) == (0, 1)
+    row.refresh_from_db()
+    assert not row.compliance_ok and row.compliance["checks"] == variants.CHECKS_VERSION
+
+
+def test_edited_rules_re_check_a_stored_speck_with_the_source_limits(no_enqueue):
+    cutout = speck_cutout(product=ProductFactory(sku="QA-RULES"))
+    run(export_jobs.export_job_create(presets=["ebay"]))
+    Preset.objects.filter(name="ebay").update(rules={**variants.PRESETS["ebay"].rules.to_dict(),
+                                                     "max_bytes": 9_000_000})
+    job = run(export_jobs.export_job_create(presets=["ebay"]))
+    assert job.failed_count == 1
+    row = Rendition.objects.get(cutout=cutout)
+    assert "only 9x10 px in the cutout" in row.compliance["summary"]
+
+
+def test_excluded_rows_and_the_manifest_say_which_image(no_enqueue):
+    product = ProductFactory(sku="QA001")  # no GTIN: Walmart names neither image
+    main = approved_cutout(product=product, position="MAIN")
+    back = approved_cutout(product=product, position="PT01")
+    job = run(export_jobs.export_job_create(presets=["walmart", "amazon_main"]))
+    excluded = sorted((r["position"], r["asset_id"]) for r in job.report["excluded"])
+    assert excluded == sorted([("MAIN", main.asset_id), ("PT01", back.asset_id)])
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        rows = manifest_rows(fh.read())
+    # appended after the old columns: a reader of those by position is not moved
+    assert tuple(rows[0])[:10] == variants.MANIFEST_COLUMNS[:10]
+    assert tuple(rows[0])[10:] == ("position", "asset_id")
+    walmart = sorted((r["position"], r["asset_id"]) for r in rows if r["preset"] == "walmart")
+    assert walmart == sorted([("MAIN", str(main.asset_id)), ("PT01", str(back.asset_id))])
+
+
+def test_the_sku_filter_matches_as_import_does():
+    from django.utils import timezone
+
+    from catalog.models import Product
+    from cutouts.selectors.export import products_by_sku
+
+    qa = ProductFactory(sku="QA004")
+    assert products_by_sku(skus=["qa004"]).product_ids == [qa.pk]
+    assert products_by_sku(skus=["qa004", "QA004"]).product_ids == [qa.pk]  # one product
+    # an exact match wins over a case twin (live twins cannot exist: UPPER(sku) is unique
+    # among live products; a deleted one can)
+    live = ProductFactory(sku="qa005")
+    deleted = ProductFactory(sku="QA005-OLD")
+    Product.objects.filter(pk=deleted.pk).update(sku="QA005", deleted_at=timezone.now())
+    assert products_by_sku(skus=["qa005"]).product_ids == [live.pk]
+    assert products_by_sku(skus=["QA005"]).problem == "Deleted product(s): QA005"
+    # unknown and deleted, in any case
+    gone = ProductFactory(sku="QA007")
+    Product.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    lookup = products_by_sku(skus=["nope", "qa007"])
+    assert lookup.problem == "Unknown SKU(s): nope; Deleted product(s): qa007"

@@ -76,11 +76,15 @@ def test_the_form_starts_an_export_and_enqueues_it_after_commit(
     client.force_login(manager())
     page = client.get(reverse("cutouts:export_list"))
     assert b'value="amazon_main"' in page.content and b"Zeta" in page.content
+    form = {"presets": ["amazon_main", "walmart"], "skus": "FORM-1", "brand": "Zeta",
+            "approved_since": "2020-01-01", "destination": "download", "dry_run": "on"}
+    # FORM-1 has no GTIN: Walmart cannot name it, said before anything starts
+    warned = client.post(reverse("cutouts:export_start"), form)
+    assert warned.status_code == 200 and not ExportJob.objects.exists()
+    assert b'id="naming-gaps"' in warned.content and b'name="naming_gaps_ok"' in warned.content
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("cutouts:export_start"), {
-            "presets": ["amazon_main", "walmart"], "skus": "FORM-1", "brand": "Zeta",
-            "approved_since": "2020-01-01", "destination": "download", "dry_run": "on",
-        })
+        response = client.post(reverse("cutouts:export_start"),
+                               {**form, "naming_gaps_ok": "1"})
     job = ExportJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("cutouts:export_detail", args=[job.pk])
@@ -346,3 +350,49 @@ def test_it_shows_no_paging_links_when_every_export_fits_one_page(client, finish
     html = client.get(reverse("cutouts:export_list")).content.decode()
     assert _export_ids(html) == [finished_job.pk]
     assert 'aria-label="Pages of recent exports"' not in html
+
+
+def test_the_form_finds_skus_in_any_case(client, sent):
+    product = ProductFactory(sku="QA004", asin="B0QA004001")
+    approved_cutout(product=product)
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "skus": "qa004", "destination": "download"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ExportJob.objects.get().filters["product_ids"] == [product.pk]
+
+
+def test_the_form_warns_before_start_how_many_products_lack_a_gtin(client, sent):
+    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"))
+    approved_cutout(product=ProductFactory(sku="GT-2"))
+    approved_cutout(product=ProductFactory(sku="GT-3", asin="B0GT300001"))
+    client.force_login(manager())
+    form = {"presets": ["walmart", "amazon_main"], "skus": "GT-1, GT-2, GT-3",
+            "destination": "download"}
+    page = client.post(reverse("cutouts:export_start"), form)
+    assert page.status_code == 200 and not ExportJob.objects.exists()
+    text = page.content.decode()
+    assert ("Walmart files are named by GTIN: 2 of 3 selected product(s) have none "
+            "(GT-2, GT-3); their images will be excluded from Walmart.") in text
+    assert "Amazon" not in text.split('id="naming-gaps"')[1].split("</div>")[0]  # ASIN or SKU
+    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert response.status_code == 302 and ExportJob.objects.count() == 1
+    # nothing to say: no warning step
+    ExportJob.objects.all().delete()
+    response = client.post(reverse("cutouts:export_start"), {**form, "skus": "GT-1"})
+    assert response.status_code == 302
+
+
+def test_the_excluded_table_names_the_image(client, sent):
+    product = ProductFactory(sku="QA001")  # no GTIN: both images are excluded from Walmart
+    main = approved_cutout(product=product, position="MAIN")
+    back = approved_cutout(product=product, position="PT01")
+    job = export_jobs.export_job_create(user=manager(), presets=["walmart"])
+    export_job_run_task(job.pk)
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    table = page.split('id="excluded"')[1].split("</table>")[0]
+    assert "<th>Image</th>" in table
+    assert f"MAIN <span class=\"muted\">· asset #{main.asset_id}</span>" in table
+    assert f"PT01 <span class=\"muted\">· asset #{back.asset_id}</span>" in table
+    assert "(no file name)" in table

@@ -59,7 +59,7 @@ def test_it_shows_live_progress_as_an_htmx_partial(client, make_assets, fake_mod
     text = partial.content.decode()
     assert "<html" not in text
     assert 'hx-trigger="every 1s"' in text  # still polling while work remains
-    assert "1 / 3" in text and 'aria-valuenow="33"' in text
+    assert "1 of 3 ended: 1 done" in text and 'aria-valuenow="33"' in text
 
 
 def test_it_stops_polling_and_lists_failures_when_the_batch_ends(client, make_assets,
@@ -138,3 +138,62 @@ def test_it_starts_a_batch_from_the_command_line(make_assets, capsys):
 
     with pytest.raises(CommandError, match="No product"):
         call_command("cutout_batch", "--product", "NOPE", "--no-wait")
+
+
+def test_it_skips_images_already_cut_unless_asked_to_cut_again(client, make_assets):
+    from catalog.models import ImageAsset
+    from tests.factories import ImportJobFactory
+
+    job = ImportJobFactory()
+    assets = make_assets(3)
+    ImageAsset.objects.filter(pk__in=[a.pk for a in assets[:2]]).update(import_job=job)
+    client.force_login(manager())
+    start = reverse("cutouts:batch_start")
+    client.post(start, {"import_job": job.pk, "profile": "fast"})
+    # the same start again: nothing new to cut, and the page says why
+    page = client.post(start, {"import_job": job.pk, "profile": "fast"}, follow=True)
+    assert ("Could not start cutouts: All 2 selected images already have a cutout with these "
+            "settings") in page.content.decode()
+    assert CutoutBatch.objects.count() == 1
+    ImageAsset.objects.filter(pk=assets[2].pk).update(import_job=job)
+    page = client.post(start, {"import_job": job.pk, "profile": "fast"}, follow=True)
+    text = page.content.decode()
+    assert ("Started 1 cutout; 2 skipped: already cut with these settings (tick "
+            "&quot;Cut again&quot; to re-cut them).") in text
+    assert 'id="batch-progress"' in text and "2 skipped: already cut with these settings" in (
+        text.split('id="batch-progress"')[1])
+    page = client.post(start, {"import_job": job.pk, "profile": "fast", "recut": "1"},
+                       follow=True)
+    assert "Started 3 cutouts." in page.content.decode()
+    assert Cutout.objects.count() == 6
+    # offered where a selection may hold cut images; not beside "all pending images", which
+    # only ever holds images without a cutout
+    form = client.get(reverse("catalog:product_detail", args=[assets[0].product_id])
+                      ).content.decode()
+    assert 'name="recut" value="1"' in form and "Cut again" in form
+    assert 'name="recut"' not in client.get(reverse("cutouts:batch_list")).content.decode()
+
+
+def test_it_counts_ended_cutouts_apart_from_done_ones(client, make_assets):
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    first, *rest = batch.cutouts.order_by("pk")
+    Cutout.objects.filter(pk__in=[c.pk for c in rest]).update(status=JobStatus.CANCELLED)
+    client.force_login(reviewer())
+    text = client.get(reverse("cutouts:batch_detail", args=[batch.pk]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert ">2 of 3 ended: 0 done, 2 cancelled</strong>" in text
+    assert "1 queued" in text and 'aria-valuenow="66"' in text
+
+
+def test_it_skips_already_cut_images_from_the_command_line_unless_told(make_assets, capsys):
+    make_assets(1, sku="CLI-2")
+    call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait")
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="already has a cutout with these settings"):
+        call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait")
+    capsys.readouterr()
+    call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait",
+                 "--recut")
+    assert "1 cutouts queued (fast)." in capsys.readouterr().out
+    assert Cutout.objects.count() == 2

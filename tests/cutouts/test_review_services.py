@@ -203,7 +203,8 @@ def test_it_keeps_a_chosen_version_when_reruns_started_before_finish_after(
     assert [versions[n].status for n in (3, 4)] == [JobStatus.DONE] * 2
     v1.asset.refresh_from_db()
     assert v1.asset.status == AssetStatus.APPROVED
-    assert review.cutouts_bulk_approve(cutout_ids=[running.pk, queued.pk], user=user) == 0
+    assert review.cutouts_bulk_approve(cutout_ids=[running.pk, queued.pk],
+                                      user=user).approved == 0
     assert cutouts_approved_current().get(asset=v1.asset) == versions[1]
 
 
@@ -492,7 +493,8 @@ def test_it_bulk_approves_only_versions_awaiting_review(make_assets, fake_model,
     a, b, c = done_cutouts(make_assets(3))
     user = reviewer()
     review.cutout_flag(cutout=c, user=user, reasons=["halo"])
-    assert review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk, c.pk, 999999], user=user) == 2
+    assert review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk, c.pk, 999999], user=user) == (
+        review.BulkApproval(approved=2, older=0, not_pending=2))
     statuses = dict(Cutout.objects.values_list("pk", "review_status"))
     assert statuses == {a.pk: "approved", b.pk: "approved", c.pk: "flagged"}
     assert ReviewDecision.objects.filter(action="approve").count() == 2
@@ -601,3 +603,85 @@ def test_it_recovers_a_retouch_whose_worker_died_like_any_run(make_assets, fake_
     new.refresh_from_db()
     assert new.status == JobStatus.DONE and new.source == Cutout.Source.RETOUCH
     assert _mask(new.mask_name)[10, 10] == 0
+
+
+def test_it_answers_reruns_still_queued_or_running_when_the_old_version_is_approved(
+        make_assets, fake_model, no_broker, monkeypatch):
+    from cutouts.selectors.review import review_queue_first
+
+    [v1] = done_cutouts(make_assets(1))
+    user = reviewer()
+    running = review.cutout_review_rerun(cutout=v1, user=user)  # v1's own settings (fast)
+    queued = review.cutout_review_rerun(cutout=v1, user=user, tta=True)
+    predict, seen = fake_model.predict, []
+
+    def approve_while_running(rgb):
+        if not seen:  # the first re-run is running, the second still queued
+            seen.append(Cutout.objects.get(pk=running.pk).status)
+            review.cutout_approve(cutout=v1, user=user)
+        return predict(rgb)
+
+    monkeypatch.setattr(fake_model, "predict", approve_while_running)
+    for rerun in (running, queued):
+        assert runs.cutout_run(cutout_id=rerun.pk) == "done"
+    assert seen == [JobStatus.RUNNING]
+    versions = {c.version: c for c in Cutout.objects.filter(asset=v1.asset)}
+    assert versions[1].is_current and versions[1].review_status == ReviewStatus.APPROVED
+    # finished, but never back in the queue (nor the grid) to replace the approval
+    assert [versions[n].review_status for n in (2, 3)] == [ReviewStatus.SUPERSEDED] * 2
+    assert review_queue_first(filters=None) is None
+    assert review.cutouts_bulk_approve(cutout_ids=[running.pk, queued.pk],
+                                       user=user).approved == 0
+    assert cutouts_approved_current().get(asset=v1.asset) == versions[1]
+
+
+def test_it_answers_a_rerun_started_after_the_approval_when_approved_again(
+        make_assets, fake_model, no_broker):
+    [v1] = done_cutouts(make_assets(1))
+    user = reviewer()
+    review.cutout_approve(cutout=v1, user=user)
+    rerun = review.cutout_review_rerun(cutout=v1, user=user, tta=True)
+    assert review.cutout_approve_answering(cutout=v1, user=user)[1] == [rerun.version]
+    # a replay with nothing left to answer adds no audit row
+    assert review.cutout_approve_answering(cutout=v1, user=user)[1] == []
+    rerun.refresh_from_db()
+    assert rerun.review_status == ReviewStatus.SUPERSEDED
+    assert ReviewDecision.objects.filter(cutout=v1, action="approve").count() == 2
+
+
+def test_it_bulk_approves_one_version_per_image_the_newest_selected(
+        make_assets, fake_model, no_broker):
+    asset, other_asset = make_assets(2)
+    [v1] = done_cutouts([asset])
+    [v2] = done_cutouts([asset])
+    [v3] = done_cutouts([asset])
+    [other] = done_cutouts([other_asset])
+    user = reviewer()
+    done = review.cutouts_bulk_approve(cutout_ids=[v2.pk, v3.pk, other.pk], user=user)
+    assert done == review.BulkApproval(approved=2, older=1, not_pending=0)
+    statuses = dict(Cutout.objects.filter(asset=v1.asset)
+                    .values_list("version", "review_status"))
+    assert statuses == {1: "superseded", 2: "superseded", 3: "approved"}
+    assert Cutout.objects.get(asset=v1.asset, is_current=True) == v3
+    assert list(ReviewDecision.objects.filter(action="approve").order_by("pk")
+                .values_list("cutout_id", flat=True)) == [v3.pk, other.pk]
+
+
+def test_it_checks_each_bulk_approval_again_under_the_row_lock(
+        make_assets, fake_model, no_broker, monkeypatch):
+    a, b = done_cutouts(make_assets(2))
+    user = reviewer()
+    approve = review.cutout_approve
+
+    def flag_b_meanwhile(*, cutout, **kwargs):
+        # another reviewer flags b after the grid read the selection, before its turn
+        if cutout.pk == a.pk:
+            review.cutout_flag(cutout=b, user=reviewer(), reasons=["halo"])
+        return approve(cutout=cutout, **kwargs)
+
+    monkeypatch.setattr(review, "cutout_approve", flag_b_meanwhile)
+    done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk], user=user)
+    assert done == review.BulkApproval(approved=1, older=0, not_pending=1)
+    b.refresh_from_db()
+    assert b.review_status == ReviewStatus.FLAGGED
+    assert not ReviewDecision.objects.filter(cutout=b, action="approve").exists()

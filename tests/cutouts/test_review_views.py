@@ -661,3 +661,47 @@ def test_it_tells_retouch_strokes_from_an_uploaded_retouch_in_the_admin_list():
         "uploaded retouch")
     assert made_by(Cutout(source=Cutout.Source.RETOUCH)) == "retouch strokes"
     assert made_by(Cutout(source=Cutout.Source.MODEL)) == "Model"
+
+
+def test_it_says_an_approval_answers_the_rerun_still_running(client, cutouts):
+    client.force_login(reviewer())
+    v1 = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[v1.pk])
+    client.post(url, {"action": "rerun", "tta": "on", "shadow": "none", "strength": "normal"},
+                **HX)
+    v2 = Cutout.objects.get(asset=v1.asset, version=2)
+    html = client.post(url, {"action": "approve"}, **HX).content.decode()
+    assert ("Approved v1. v2 (not finished yet) will finish superseded, so it will not come "
+            "back for review; choose it from v1&#x27;s version list") in html
+    from cutouts.services import runs
+
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"
+    v1.refresh_from_db(), v2.refresh_from_db()
+    assert v1.is_current and v2.review_status == ReviewStatus.SUPERSEDED
+    queue = client.get(reverse("cutouts:review_queue")).content.decode()
+    assert f'data-cutout="{v2.pk}"' not in queue
+    # without JavaScript the same words come as a message on the next card
+    client.post(url, {"action": "rerun", "shadow": "keep", "strength": "normal"})
+    assert Cutout.objects.get(asset=v1.asset, version=3).status == JobStatus.QUEUED
+    page = client.post(url, {"action": "approve"}, follow=True).content.decode()
+    assert "Approved v1. v3 (not finished yet) will finish superseded" in page
+
+
+def test_it_bulk_approves_one_version_per_image_and_says_why(client, make_assets, fake_model):
+    [v1] = done_cutouts(make_assets(1))
+    [v2] = done_cutouts([v1.asset])
+    client.force_login(reviewer())
+    page = client.post(reverse("cutouts:review_grid"), {"cutout": [v1.pk, v2.pk]},
+                       follow=True).content.decode()
+    assert "Approved 1 cutout." in page
+    assert ("1 older version not approved: a newer selected version of the same image was "
+            "approved (one approval per image).") in page
+    assert list(Cutout.objects.filter(review_status="approved")) == [v2]
+
+
+def test_it_shows_key_hints_only_on_the_card_where_the_keys_work(client, cutouts):
+    client.force_login(reviewer())
+    queue = client.get(reverse("cutouts:review_queue")).content.decode()
+    assert 'id="start-review"' in queue and "Keys:" not in queue and "<kbd>" not in queue
+    card = client.get(reverse("cutouts:review_card", args=[cutouts[0].pk])).content.decode()
+    assert "<kbd>A</kbd> Approve" in card

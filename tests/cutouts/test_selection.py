@@ -61,8 +61,10 @@ def test_it_selects_exactly_the_products_the_list_shows_for_the_same_filter(
         shown = {p.sku for p in listed.context["page"].products}
         assert shown == expected, params
         CutoutBatch.objects.all().delete()
+        # recut: SAME-1, queued by the first start, would be skipped by the second
         manager_client.post(reverse("cutouts:selection_cutouts"), {
-            **params, "all_matching": "1", "profile": "default", "model": "u2netp"})
+            **params, "all_matching": "1", "profile": "default", "model": "u2netp",
+            "recut": "1"})
         batch = CutoutBatch.objects.get()
         assert set(batch.cutouts.values_list("asset__product__sku", flat=True)) == shown, params
 
@@ -149,3 +151,15 @@ def test_it_starts_a_selection_batch_with_the_chosen_shadow_mode(manager_client,
     manager_client.post(reverse("cutouts:selection_cutouts"),
                         {"sku": [asset.product.sku], "model": "u2netp", "shadow": "synthetic"})
     assert CutoutBatch.objects.get().settings["shadow"] == "synthetic"
+
+
+def test_it_skips_selected_images_already_cut_with_these_settings(manager_client, make_assets):
+    cut, fresh = make_assets(2)
+    fields = {"asset": [cut.pk], "profile": "fast", "model": "u2netp"}
+    manager_client.post(reverse("cutouts:selection_cutouts"), fields)
+    page = manager_client.post(reverse("cutouts:selection_cutouts"),
+                               {**fields, "asset": [cut.pk, fresh.pk]}, follow=True)
+    assert ("Started 1 cutout (fast, u2netp); 1 skipped: already cut with these settings "
+            "(tick &quot;Cut again&quot; to re-cut them).") in page.content.decode()
+    manager_client.post(reverse("cutouts:selection_cutouts"), {**fields, "recut": "1"})
+    assert list(cut.cutouts.order_by("version").values_list("version", flat=True)) == [1, 2]

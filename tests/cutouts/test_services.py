@@ -347,3 +347,55 @@ def test_a_soft_time_limit_fails_the_cutout_with_the_time_it_was_allowed(make_as
     assert cutout.error == "Took longer than the 120 s allowed for an image of this size."
     # An expected end, not a crash: nothing logged as an error.
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_it_skips_images_already_cut_with_these_settings(make_assets, sent):
+    from cutouts.models import ReviewStatus
+
+    queued, running, pending, approved, flagged, other, fresh = make_assets(7)
+    first = batches.cutout_batch_start(
+        assets=[queued, running, pending, approved, flagged], profile_name="fast")
+    rows = {c.asset_id: c for c in first.cutouts.all()}
+    Cutout.objects.filter(pk=rows[running.pk].pk).update(status=JobStatus.RUNNING)
+    Cutout.objects.filter(pk__in=[rows[a.pk].pk for a in (pending, approved, flagged)]).update(
+        status=JobStatus.DONE)
+    Cutout.objects.filter(pk=rows[approved.pk].pk).update(review_status=ReviewStatus.APPROVED)
+    Cutout.objects.filter(pk=rows[flagged.pk].pk).update(review_status=ReviewStatus.FLAGGED)
+    batches.cutout_batch_start(assets=[other], profile_name="default")
+    everyone = [queued, running, pending, approved, flagged, other, fresh]
+
+    again = batches.cutout_batch_start(assets=everyone, profile_name="fast")
+    # a flagged version is not an answer; other settings are other cutouts
+    assert sorted(again.cutouts.values_list("asset_id", flat=True)) == sorted(
+        [flagged.pk, other.pk, fresh.pk])
+    assert again.total == 3 and batches.batch_skipped(again) == 4
+    assert again.message == "4 skipped: already cut with these settings"
+    # asked for on purpose, every image gets a new version
+    recut = batches.cutout_batch_start(assets=everyone, profile_name="fast", recut=True)
+    assert recut.cutouts.count() == 7 and batches.batch_skipped(recut) == 0
+
+
+def test_it_starts_nothing_when_every_image_is_already_cut(make_assets, sent):
+    assets = make_assets(2)
+    batches.cutout_batch_start(assets=assets, profile_name="fast")
+    with pytest.raises(BatchError, match="All 2 selected images already have a cutout with "
+                                         "these settings") as refused:
+        batches.cutout_batch_start(assets=assets, profile_name="fast")
+    assert refused.value.field == "recut"
+    assert CutoutBatch.objects.count() == 1
+    # one-image runs a reviewer asked for are never skipped
+    rerun = batches.cutout_rerun(asset=assets[0], profile_name="fast")
+    assert rerun.version == 2
+
+
+def test_it_keeps_the_skipped_count_in_the_message_of_a_closed_batch(make_assets, sent):
+    user = manager()
+    done, new = make_assets(2)
+    batches.cutout_batch_start(assets=[done], profile_name="fast")
+    batch = batches.cutout_batch_start(assets=[done, new], user=user, profile_name="fast")
+    batches.cutout_batch_cancel(batch=batch)
+    batch.refresh_from_db()
+    assert batch.message == ("0 done, 0 failed, 1 cancelled; "
+                             "1 skipped: already cut with these settings")
+    assert Notification.objects.get(user=user).text.endswith(
+        "1 skipped: already cut with these settings.")

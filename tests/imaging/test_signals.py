@@ -180,3 +180,31 @@ def test_it_finds_a_see_through_patch_deep_inside_a_solid_product_only():
     assert sig["solid"]["see_through"] == 0.0 and sig["ring"]["see_through"] == 0.0
     # a see-through interior is a hint, not risk
     assert risk_score({**sig["solid"], "see_through": 0.5}) == risk_score(sig["solid"])
+
+
+def test_it_calls_a_speck_of_the_frame_a_tiny_subject():
+    # QA: a photo the product fills, cut down to a 9x10 px blob: not empty, but no product
+    rgb = np.zeros((825, 1100, 3), np.uint8)
+    alpha = np.zeros((825, 1100), np.float32)
+    alpha[400:410, 500:509] = 1.0
+    speck = quality_signals(alpha, alpha, rgb)
+    assert speck["tiny_subject"] and not speck["empty"]
+    # a tenth of the shorter side (82.5 px) is the line: 80 px is a speck, 90 px is not
+    alpha[:] = 0
+    alpha[300:380, 500:560] = 1.0
+    assert quality_signals(alpha, alpha, rgb)["tiny_subject"]
+    alpha[300:390, 500:560] = 1.0
+    assert not quality_signals(alpha, alpha, rgb)["tiny_subject"]
+    # a thin product across the frame (a pen) is long, not tiny, whatever its area
+    alpha[:] = 0
+    alpha[400:406, 100:1000] = 1.0
+    assert not quality_signals(alpha, alpha, rgb)["tiny_subject"]
+    # in a small photo, under 32 px is a speck even above a tenth of the side
+    small = np.zeros((120, 160), np.float32)
+    small[40:70, 50:80] = 1.0
+    assert quality_signals(small, small, np.zeros((120, 160, 3), np.uint8))["tiny_subject"]
+    # an empty cutout is empty, not tiny; the risk does not read the new signal
+    none = np.zeros((120, 160), np.float32)
+    assert not quality_signals(none, none, np.zeros((120, 160, 3), np.uint8))["tiny_subject"]
+    assert risk_score(speck) == risk_score({k: v for k, v in speck.items()
+                                            if k != "tiny_subject"})

@@ -490,3 +490,67 @@ def test_it_reports_where_a_ghost_lies_not_the_box_its_mark_shares_with_the_prod
     assert not result.ok
     gx, gy = (int(v) for v in re.search(r"near x=(\d+), y=(\d+)", result.summary()).groups())
     assert gx <= 110 and 370 <= gy <= 390, result.errors  # not the product's top (y=300)
+
+
+# --- a product too small in the cutout to make an image of (QA: a 9x10 speck shipped "ok")
+
+
+def test_it_fails_a_speck_enlarged_far_past_the_limit_instead_of_warning():
+    from cutouts.variants import PRESETS
+    from cutouts.variants.compliance import MAX_ENLARGEMENT
+
+    # a cutout that kept a 9x10 px blob of an 1100 x 825 photo: eBay enlarges it 136x
+    speck = cutout(size=(1100, 825), box=(500, 400, 509, 410), shape="rect")
+    rendered = render_variant(speck, PRESETS["ebay"].spec)
+    assert rendered.metadata["scale"] > MAX_ENLARGEMENT
+    result = check_rendered(rendered, PRESETS["ebay"])
+    assert not result.ok
+    assert result.summary().startswith("failed: the product is only 9x10 px in the cutout")
+    # a 40 px product (not a speck) still fails the enlargement: 1360 px from 40 is 34x
+    small = cutout(size=(1100, 825), box=(500, 400, 540, 430), shape="rect")
+    result = check_rendered(render_variant(small, PRESETS["ebay"].spec), PRESETS["ebay"])
+    assert result.errors == [
+        "the product is enlarged 34.0x from 40x30 px in the cutout, over the 8x limit, and "
+        "would be a blur; check the cutout kept the whole product (re-cut or retouch it) or "
+        "use a closer or larger photo"]
+    assert result.measurements["enlargement"] == 34.0
+    assert result.measurements["source_product_size"] == [40, 30]
+
+
+def test_it_fails_a_speck_exported_without_a_size():
+    from cutouts.variants import PRESETS
+
+    # trim only: the 9x10 px PNG is not enlarged at all, and still no product image
+    speck = cutout(size=(1100, 825), box=(500, 400, 509, 410), shape="rect")
+    rendered = render_variant(speck, PRESETS["transparent_png"].spec)
+    assert (rendered.width, rendered.height) == (9, 10)
+    result = check_rendered(rendered, PRESETS["transparent_png"])
+    assert not result.ok and "only 9x10 px in the cutout (at least 32 px" in result.errors[0]
+
+
+def test_it_only_warns_when_an_ordinary_product_is_enlarged():
+    from cutouts.variants import PRESETS
+
+    # a 500 px product filled to 85 % of Amazon's 2000 px: 3.4x, soft but shipped
+    photo = cutout(size=(800, 700), box=(150, 100, 650, 600))
+    rendered = render_variant(photo, PRESETS["amazon_main"].spec)
+    result = check_rendered(rendered, PRESETS["amazon_main"])
+    for warning in rendered.warnings:
+        result.warn(warning)
+    assert result.ok, result.errors
+    assert result.summary().startswith("ok (warnings: the product is enlarged 3.4x")
+    # a 212 px product is enlarged 8.0x (the limit, as printed): still only a warning
+    edge = cutout(size=(800, 700), box=(300, 250, 512, 462), shape="rect")
+    at_limit = render_variant(edge, PRESETS["amazon_main"].spec)
+    assert round(at_limit.metadata["scale"], 1) == 8.0
+    assert check_rendered(at_limit, PRESETS["amazon_main"]).ok
+
+
+def test_a_re_check_of_a_stored_file_applies_the_source_limits():
+    from cutouts.variants import PRESETS
+
+    # edited rules re-check the stored bytes: the renderer's facts come from the first check
+    data = encode(np.full((1600, 1600, 3), 255, np.uint8), "JPEG")
+    result = check_variant(data, PRESETS["ebay"].rules, enlargement=136.0,
+                           source_product_size=(9, 10))
+    assert not result.ok and "only 9x10 px" in result.errors[0]

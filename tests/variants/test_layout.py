@@ -164,3 +164,17 @@ def test_it_labels_the_visible_alpha_as_the_labelling_with_stats_does():
         m, with_stats, _, _ = cv2.connectedComponentsWithStats(mask, connectivity=8,
                                                               ltype=cv2.CV_32S)
         assert n == m and n > 2 and np.array_equal(labels, with_stats)
+
+
+def test_it_says_the_size_asked_is_over_the_output_limit():
+    from cutouts.variants import RenderError
+
+    # long-N is a size operation: the message says the limit and that the size is over it
+    wide = cutout(size=(400, 300), box=(0, 0, 400, 300), shape="rect")
+    with pytest.raises(RenderError) as caught:
+        render_variant(wide, "long-15000|format-png")
+    message = str(caught.value)
+    assert "add a size operation" not in message
+    assert message == ("output of 15000x11250 px (168,750,000 px) is over the 100,000,000 px "
+                       "limit; the size asked (long-15000) is over it for this product's "
+                       "shape: ask for a smaller one")

@@ -96,3 +96,15 @@ def test_it_writes_a_csv_that_reads_back_safely():
     for row in parsed:
         for cell in row.values():
             assert not cell.startswith(FORMULA_PREFIXES)
+
+
+def test_it_appends_the_image_columns_after_the_old_ones():
+    # readers of the first ten columns by position keep working; the new ones say which image
+    # of a SKU a row is (one product's excluded rows read alike without them)
+    assert MANIFEST_COLUMNS[:10] == ("sku", "gtin", "asin", "preset", "file", "width",
+                                     "height", "bytes", "sha256", "compliance")
+    assert MANIFEST_COLUMNS[10:] == ("position", "asset_id")
+    row = manifest_row(sku="QA001", preset="walmart", file="", position="back", asset_id=42,
+                       compliance="not exported: QA001 has no GTIN")
+    assert (row["position"], row["asset_id"]) == ("back", "42")
+    assert manifest_row(sku="S", preset="ebay", file="x.jpg")["position"] == ""

@@ -131,3 +131,12 @@ def test_it_finds_collisions_created_by_sanitising():
     a = build_name(GENERIC, sku="AB 1", preset="ebay", ext="jpg")
     b = build_name(GENERIC, sku="AB-1", preset="ebay", ext="jpg")
     assert [c.kind for c in find_collisions([a, b])] == ["duplicate"]
+
+
+def test_it_lists_the_identifiers_a_template_cannot_name_a_file_without():
+    from cutouts.variants import identifier_groups
+
+    assert identifier_groups("{gtin}_{n}.{ext}") == [("gtin",)]
+    assert identifier_groups("{asin|sku}.{amazon_position}.{ext}") == [("asin", "sku")]
+    assert identifier_groups("{sku}/{gtin14}_{gtin}_{position}.{ext}") == [("sku",), ("gtin",)]
+    assert identifier_groups("{preset}_{n}.{ext}") == []

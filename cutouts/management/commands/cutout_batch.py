@@ -8,7 +8,7 @@ from cutouts.errors import BatchError
 from cutouts.imaging.settings import PROFILES
 from cutouts.models import CutoutBatch
 from cutouts.selectors.jobs import assets_for_cutout, cutout_batch_failures, cutout_batch_progress
-from cutouts.services.batches import cutout_batch_start
+from cutouts.services.batches import batch_skipped, cutout_batch_start, skip_note
 
 
 class Command(BaseCommand):
@@ -20,10 +20,15 @@ class Command(BaseCommand):
         target.add_argument("--all-pending", action="store_true")
         parser.add_argument("--profile", default="default", choices=list(PROFILES))
         parser.add_argument("--model", help="Model name (default: CUTROOM_MODEL).")
+        parser.add_argument("--recut", action="store_true",
+                            help="Cut again images that already have a cutout with these "
+                                 "settings (queued, running, awaiting review or approved); "
+                                 "by default they are skipped.")
         parser.add_argument("--no-wait", action="store_true", help="Return once queued.")
         parser.add_argument("--timeout", type=float, default=0, help="Stop waiting after N s.")
 
-    def handle(self, *args, product, all_pending, profile, model, no_wait, timeout, **options):
+    def handle(self, *args, product, all_pending, profile, model, no_wait, timeout,
+               recut=False, **options):
         product_id = None
         if product:
             product_id = Product.objects.filter(sku=product, deleted_at__isnull=True).values_list(
@@ -34,11 +39,14 @@ class Command(BaseCommand):
         try:
             batch = cutout_batch_start(
                 assets=assets, profile_name=profile, model=model,
-                label=f"CLI: {product or 'all pending'}",
+                label=f"CLI: {product or 'all pending'}", recut=recut,
             )
         except BatchError as exc:
             raise CommandError(str(exc))
-        self.stdout.write(f"Batch {batch.pk}: {batch.total} cutouts queued ({profile}).")
+        skipped = batch_skipped(batch)
+        self.stdout.write(f"Batch {batch.pk}: {batch.total} cutouts queued ({profile})"
+                          + (f"; {skip_note(skipped)} (--recut to re-cut them)." if skipped
+                             else "."))
         if no_wait:
             return
         started = time.monotonic()
