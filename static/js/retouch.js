@@ -14,6 +14,8 @@
   var PREVIEW_MAX = 1024;  // the canvas matches the preview the server computes
   var SIZE_STEP = 1.25;
   var DEBOUNCE_MS = 90;
+  var ZOOMS = [1, 2, 4];   // the zoom buttons and Z; Ctrl+wheel and a pinch go in between
+  var ZOOM_MAX = 8;
 
   function typing(el) {
     return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable ||
@@ -27,6 +29,9 @@
     this.fullH = parseInt(form.dataset.fullHeight, 10) || 1;
     this.canvas = form.querySelector(".rt-canvas");
     this.stage = form.querySelector(".rt-stage");
+    this.view = form.querySelector(".rt-view") || this.stage;
+    this.tools = form.querySelector(".rt-tools");
+    this.foot = form.querySelector(".rt-foot");
     this.preview = form.querySelector(".rt-preview");
     this.photo = form.querySelector(".rt-photo");
     this.baseSrc = this.preview.getAttribute("src");
@@ -46,6 +51,13 @@
     this.objectUrl = null;
     this.warmed = false;
     this.applying = false;  // set once Apply sends the strokes: leaving is fine then
+    this.showStrokes = true;
+    this.zoom = 1;
+    this.fit = 0;           // screen pixels per photo pixel at 1x (0: not laid out yet)
+    this.pointers = {};     // touch / pen / mouse pointers down on the canvas, by id
+    this.gesture = null;    // two fingers: pinch and pan, never paint
+    this.alphas = {};       // preview alpha by stroke list, to tell a stroke that changed nothing
+    this.addedAt = -1;
     var scale = Math.min(1, PREVIEW_MAX / Math.max(this.fullW, this.fullH));
     this.canvas.width = Math.max(1, Math.round(this.fullW * scale));
     this.canvas.height = Math.max(1, Math.round(this.fullH * scale));
@@ -55,14 +67,21 @@
     this.canvas.addEventListener("pointerdown", function (ev) { self.down(ev); });
     this.canvas.addEventListener("pointermove", function (ev) { self.move(ev); });
     this.canvas.addEventListener("pointerup", function (ev) { self.up(ev); });
-    this.canvas.addEventListener("pointercancel", function () { self.current = null; self.render(); });
-    this.canvas.addEventListener("pointerleave", function () { self.cursor = null; self.render(); });
+    this.canvas.addEventListener("pointercancel", function (ev) { self.cancel(ev); });
+    // A finger lifted leaves its brush outline where it was (touch has no hover to show it).
+    this.canvas.addEventListener("pointerleave", function (ev) {
+      if (ev.pointerType !== "touch") { self.cursor = null; self.render(); }
+    });
+    this.view.addEventListener("wheel", function (ev) { self.wheel(ev); }, { passive: false });
+    this.preview.addEventListener("load", function () { self.previewLoaded(); });
     this.canvas.addEventListener("pointerenter", function () { self.warm(); });
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
-      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear]");
+      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom]");
       if (!t) return;
       if (t.dataset.rtTool) self.setTool(t.dataset.rtTool);
+      else if (t.hasAttribute("data-rt-overlay")) self.toggleStrokes();
+      else if (t.dataset.rtZoom) self.setZoom(parseFloat(t.dataset.rtZoom));
       else if (t.hasAttribute("data-rt-undo")) self.undo();
       else if (t.hasAttribute("data-rt-redo")) self.redo();
       else if (t.hasAttribute("data-rt-clear")) self.clear();
@@ -86,16 +105,105 @@
       var saved = parseInt(localStorage.getItem("cutroom.retouch.size"), 10);
       if (saved) this.size.value = String(saved);
     } catch (e) { /* private mode: the default */ }
-    this.sizeChanged();
+    this.sizeChanged(true);
     this.updateButtons();
+    this.layout();
+    if (this.preview.complete) this.previewLoaded();
+    // Shown (the card's Retouch view), the window or the column resized: fit the picture
+    // again; shown on the card, the whole editor comes into view.
+    this.shownWidth = this.form.clientWidth;
+    if (window.ResizeObserver) {
+      var observer = new ResizeObserver(function () {
+        var was = self.shownWidth;
+        self.shownWidth = self.form.clientWidth;
+        self.layout();  // the same sizes again change nothing: no loop
+        if (!was && self.shownWidth) self.intoView();
+      });
+      [this.form, this.tools, this.foot].forEach(function (el) { observer.observe(el); });
+    }
+    window.addEventListener("resize", function () { self.layout(); });
     if (this.visible()) this.warm();
   }
+
+  /* The picture as large as the column and the screen allow (a 640 px photo on a tablet is
+     scaled up too), below the sticky tools and above the sticky Apply row; zoomed, the same
+     box scrolls over the larger picture. The canvas box is the photo box at every zoom, so
+     point() maps the pointer right without knowing the zoom. */
+  Editor.prototype.layout = function () {
+    var width = this.form.clientWidth;
+    if (!width) return;  // hidden: the observer lays it out when it shows
+    var gap = parseFloat(getComputedStyle(this.form).rowGap) || 0;
+    var height = window.innerHeight - this.tools.offsetHeight - this.foot.offsetHeight - 2 * gap - 8;
+    height = Math.max(160, height);
+    var fit = Math.min(width / this.fullW, height / this.fullH);
+    if (this.view === this.stage) return;
+    this.fit = fit;
+    this.form.dataset.rtFit = "1";
+    this.view.style.width = Math.floor(this.fullW * fit) + "px";
+    this.view.style.height = Math.floor(this.fullH * fit) + "px";
+    this.sizeStage();
+  };
+  Editor.prototype.sizeStage = function () {
+    this.stage.style.width = Math.floor(this.fullW * this.fit * this.zoom) + "px";
+    this.stage.style.height = Math.floor(this.fullH * this.fit * this.zoom) + "px";
+  };
+  Editor.prototype.intoView = function () {
+    var r = this.form.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) window.scrollBy(0, r.top - 4);
+  };
+
+  /* Zoom z (1 = fit). The photo point under the screen point (ax, ay) ends under (toX, toY):
+     the pointer for Ctrl+wheel and Z, the fingers' midpoint for a pinch (which pans too). */
+  Editor.prototype.setZoom = function (z, ax, ay, toX, toY) {
+    if (!this.fit) return;
+    z = Math.min(ZOOM_MAX, Math.max(1, z));
+    var v = this.view.getBoundingClientRect(), s = this.stage.getBoundingClientRect();
+    if (ax === undefined) { ax = v.left + v.width / 2; ay = v.top + v.height / 2; }
+    if (toX === undefined) { toX = ax; toY = ay; }
+    var fx = s.width ? (ax - s.left) / s.width : 0.5, fy = s.height ? (ay - s.top) / s.height : 0.5;
+    this.zoom = z;
+    this.sizeStage();
+    this.view.scrollLeft = fx * this.fullW * this.fit * z - (toX - v.left);
+    this.view.scrollTop = fy * this.fullH * this.fit * z - (toY - v.top);
+    this.form.dataset.rtZoom = String(Math.round(z * 100) / 100);
+    Array.prototype.forEach.call(this.form.querySelectorAll("[data-rt-zoom]"), function (b) {
+      b.setAttribute("aria-pressed", String(Math.abs(parseFloat(b.dataset.rtZoom) - z) < 0.01));
+    });
+    var label = this.form.querySelector("[data-rt-zoom-label]");
+    if (label) label.textContent = (Math.round(z * 10) / 10) + "×";
+    this.render();
+  };
+  Editor.prototype.cycleZoom = function () {
+    var z = this.zoom, next = 1;
+    for (var i = 0; i < ZOOMS.length; i++) if (ZOOMS[i] > z + 0.01) { next = ZOOMS[i]; break; }
+    var c = this.cursor;
+    if (c) this.setZoom(next, c.x, c.y); else this.setZoom(next);
+  };
+  Editor.prototype.wheel = function (ev) {
+    // Ctrl+wheel (and a touchpad pinch, which Chromium sends as one) zooms at the pointer;
+    // the plain wheel scrolls the zoomed picture, then the page.
+    if (!ev.ctrlKey) return;
+    ev.preventDefault();
+    this.setZoom(this.zoom * (ev.deltaY < 0 ? 1.25 : 0.8), ev.clientX, ev.clientY);
+  };
+
+  Editor.prototype.toggleStrokes = function () {
+    this.showStrokes = !this.showStrokes;
+    var b = this.form.querySelector("[data-rt-overlay]");
+    if (b) b.setAttribute("aria-pressed", String(this.showStrokes));
+    this.form.dataset.rtStrokesShown = this.showStrokes ? "1" : "0";
+    this.say(this.showStrokes ? "Strokes shown (O hides them)." :
+             "Strokes hidden: the preview shows the result; hatched = removed. O shows them.");
+    this.render();
+  };
 
   Editor.prototype.visible = function () { return this.form.offsetParent !== null; };
 
   Editor.prototype.say = function (text, kind) {
     this.status.textContent = text;
+    this.status.title = text;  // the line is clamped to keep its height: the whole on hover
     this.status.classList.toggle("rt-error", kind === "error");
+    this.status.classList.toggle("rt-hint", kind === "hint");
   };
 
   /* Screen pixels <-> full-size photo pixels. */
@@ -131,18 +239,42 @@
     this.size.value = String(Math.min(max, Math.max(min, next)));
     this.sizeChanged();
   };
-  Editor.prototype.sizeChanged = function () {
+  Editor.prototype.sizeChanged = function (quiet) {
+    var self = this;
     if (this.sizeLabel) this.sizeLabel.textContent = this.size.value;
     try { localStorage.setItem("cutroom.retouch.size", this.size.value); } catch (e) { /* ignore */ }
+    // No pointer over the picture (the slider, a finger): the outline shows at its middle
+    // for a moment, so the size is seen before the first stroke.
+    if (!quiet && !this.cursor) {
+      this.sizeHint = true;
+      clearTimeout(this.hintTimer);
+      this.hintTimer = setTimeout(function () { self.sizeHint = false; self.render(); }, 1500);
+    }
     this.render();
   };
 
+  Editor.prototype.pointerCount = function () { return Object.keys(this.pointers).length; };
   Editor.prototype.down = function (ev) {
     if (ev.button !== 0 && ev.button !== 2) return;
     ev.preventDefault();
+    this.pointers[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+    // A second finger is a pinch or a pan: the stroke the first one started is dropped and
+    // neither paints until both are lifted.
+    if (this.gesture || !ev.isPrimary || this.pointerCount() > 1) {
+      if (this.current) this.current = null;
+      this.startGesture();
+      this.render();
+      return;
+    }
+    this.cursor = { x: ev.clientX, y: ev.clientY };
     // The right button paints the opposite of keep/remove: clicks alternate without keys.
     // Detail has no opposite, and a remove stroke from it would be a surprise: nothing.
-    if (ev.button === 2 && this.tool === "detail") return;
+    if (ev.button === 2 && this.tool === "detail") {
+      this.say("Nothing painted: the right button has no opposite for the detail brush. " +
+               "Use the left button, or K / R for keep / remove.", "hint");
+      this.render();
+      return;
+    }
     this.canvas.setPointerCapture(ev.pointerId);
     var p = this.point(ev);
     var kind = ev.button === 2 ? (this.tool === "remove" ? "keep" : "remove") : this.tool;
@@ -150,7 +282,32 @@
                      x: ev.clientX, y: ev.clientY, moved: false };
     this.render();
   };
+  Editor.prototype.startGesture = function () {
+    var ids = Object.keys(this.pointers);
+    if (ids.length < 2) { this.gesture = { lone: true }; return; }
+    var a = this.pointers[ids[0]], b = this.pointers[ids[1]];
+    this.gesture = { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2,
+                     d: Math.max(1, Math.hypot(a.x - b.x, a.y - b.y)) };
+  };
+  Editor.prototype.cancel = function (ev) {
+    delete this.pointers[ev.pointerId];
+    this.current = null;
+    if (!this.pointerCount()) this.gesture = null;
+    this.render();
+  };
   Editor.prototype.move = function (ev) {
+    if (this.pointers[ev.pointerId]) this.pointers[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+    if (this.gesture) {
+      var g = this.gesture;
+      if (g.lone) { if (this.pointerCount() > 1) this.startGesture(); return; }
+      var ids = Object.keys(this.pointers);
+      if (ids.length < 2) return;
+      var a = this.pointers[ids[0]], b = this.pointers[ids[1]];
+      var x = (a.x + b.x) / 2, y = (a.y + b.y) / 2, d = Math.max(1, Math.hypot(a.x - b.x, a.y - b.y));
+      this.setZoom(this.zoom * d / g.d, g.x, g.y, x, y);
+      this.gesture = { x: x, y: y, d: d };
+      return;
+    }
     this.cursor = { x: ev.clientX, y: ev.clientY };
     var s = this.current;
     if (s) {
@@ -164,6 +321,11 @@
     this.render();
   };
   Editor.prototype.up = function (ev) {
+    delete this.pointers[ev.pointerId];
+    if (this.gesture) {
+      if (!this.pointerCount()) this.gesture = null;
+      return;
+    }
     var s = this.current;
     if (!s) return;
     this.current = null;
@@ -175,16 +337,19 @@
     }
     this.strokes.push({ kind: s.kind, radius: s.radius, points: s.points });
     this.undone = [];
+    this.addedAt = this.strokes.length;
     this.changed();
   };
 
   Editor.prototype.undo = function () {
     if (!this.strokes.length) return;
+    this.addedAt = -1;
     this.undone.push(this.strokes.pop());
     this.changed();
   };
   Editor.prototype.redo = function () {
     if (!this.undone.length) return;
+    this.addedAt = -1;
     this.strokes.push(this.undone.pop());
     this.changed();
   };
@@ -214,7 +379,9 @@
   Editor.prototype.render = function () {
     var ctx = this.ctx, k = this.scale;
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    var all = this.current ? this.strokes.concat([this.current]) : this.strokes;
+    // Hidden (O), only the stroke being painted shows: the preview under it is the result.
+    var all = this.showStrokes ? this.strokes : [];
+    if (this.current) all = all.concat([this.current]);
     all.forEach(function (s) {
       ctx.strokeStyle = ctx.fillStyle = COLOURS[s.kind];
       var r = Math.max(0.5, s.radius * k);
@@ -230,10 +397,13 @@
       for (var i = 1; i < s.points.length; i++) ctx.lineTo(s.points[i][0] * k, s.points[i][1] * k);
       ctx.stroke();
     });
-    if (this.cursor) {  // the brush outline, at its real size
+    if ((this.cursor || this.sizeHint) && !this.gesture) {  // the brush outline, at its real size
       var rect = this.canvas.getBoundingClientRect();
-      var cx = (this.cursor.x - rect.left) * this.canvas.width / rect.width;
-      var cy = (this.cursor.y - rect.top) * this.canvas.height / rect.height;
+      var cx = this.canvas.width / 2, cy = this.canvas.height / 2;
+      if (this.cursor) {
+        cx = (this.cursor.x - rect.left) * this.canvas.width / rect.width;
+        cy = (this.cursor.y - rect.top) * this.canvas.height / rect.height;
+      }
       ctx.lineWidth = 1.5;
       ctx.strokeStyle = COLOURS[this.tool].replace(/[\d.]+\)$/, "1)");
       ctx.beginPath(); ctx.arc(cx, cy, Math.max(1, this.radius() * k), 0, 2 * Math.PI); ctx.stroke();
@@ -295,6 +465,7 @@
       var server = response.headers.get("X-Retouch-Ms");
       return response.blob().then(function (blob) {
         if (seq !== self.seq) return;  // the strokes changed meanwhile: the next one shows
+        self.loading = { strokes: strokes, key: JSON.stringify(strokes) };
         self.showImage(URL.createObjectURL(blob), true);
         form.dataset.rtPreview = "ready";
         form.dataset.rtPreviewCount = String(strokes.length);
@@ -316,6 +487,47 @@
     });
     return Object.keys(counts).map(function (w) { return counts[w] + " " + w + (counts[w] === 1 ? "" : "s"); }).join(", ");
   };
+  /* A stroke whose preview is the one before it, pixel for pixel, says so: a remove click
+     on what is already gone (or on a patch too like the product) otherwise looks ignored. */
+  Editor.prototype.alphaOf = function () {
+    var img = this.preview, w = img.naturalWidth, h = img.naturalHeight;
+    if (!w || !h) return null;
+    var c = this.scratch || (this.scratch = document.createElement("canvas"));
+    c.width = w; c.height = h;
+    var x = c.getContext("2d", { willReadFrequently: true });
+    x.clearRect(0, 0, w, h);
+    x.drawImage(img, 0, 0);
+    var d = x.getImageData(0, 0, w, h).data, a = new Uint8Array(w * h);
+    for (var i = 0; i < a.length; i++) a[i] = d[i * 4 + 3];
+    return { w: w, h: h, a: a };
+  };
+  Editor.prototype.previewLoaded = function () {
+    var job = this.loading, base = !this.objectUrl;
+    this.loading = null;
+    if (!job && !base) return;
+    var key = base ? "[]" : job.key;
+    if (this.alphas[key]) return;
+    var now;
+    try { now = this.alphaOf(); } catch (e) { return; }  // a tainted image: no hint
+    if (!now) return;
+    var keep = {}; keep["[]"] = this.alphas["[]"]; keep[key] = now;
+    if (base || job.strokes.length !== this.addedAt) { this.alphas = keep; return; }
+    var before = this.alphas[JSON.stringify(job.strokes.slice(0, -1))];
+    this.alphas = keep;
+    if (!before || before.w !== now.w || before.h !== now.h) return;
+    var changed = 0;
+    for (var i = 0; i < now.a.length && changed < 4; i++) if (Math.abs(now.a[i] - before.a[i]) > 8) changed++;
+    if (changed >= 4) return;
+    var last = job.strokes[job.strokes.length - 1];
+    var what = NAMES[last.kind].toLowerCase() + (last.points.length === 1 ? " click" : " stroke");
+    var why = last.kind === "keep" ? "what it covers is already kept" :
+              last.kind === "remove" ? "what it covers is already removed, or too like the product to take" :
+              "no soft edge to fade under it";
+    this.form.dataset.rtUnchanged = String(job.strokes.length);
+    this.say("Nothing changed: the last " + what + " found " + why + ". Paint across the area, " +
+             "or undo (Ctrl+Z).", "hint");
+  };
+
   Editor.prototype.showImage = function (src, owned) {
     if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
     this.objectUrl = owned ? src : null;
@@ -357,6 +569,8 @@
     else if (key === "k") ed.setTool("keep");
     else if (key === "r") ed.setTool("remove");
     else if (key === "d") ed.setTool("detail");
+    else if (key === "o") ed.toggleStrokes();
+    else if (key === "z") ed.cycleZoom();
     else if (key === "[") ed.resize(1 / SIZE_STEP);
     else if (key === "]") ed.resize(SIZE_STEP);
     else if (key === "Enter") ed.apply();
@@ -379,7 +593,61 @@
     return undefined;
   });
 
-  window.cutroomRetouch = { init: init, active: active };
+  function unapplied() {
+    var out = [];
+    Array.prototype.forEach.call(document.querySelectorAll("[data-retouch][data-rt-ready]"), function (f) {
+      var ed = f._rtEditor;
+      if (ed && ed.strokes.length && !ed.applying) out.push(ed);
+    });
+    return out;
+  }
+  function discardQuestion(eds) {
+    var n = 0;
+    eds.forEach(function (ed) { n += ed.strokes.length; });
+    return n + " retouch stroke" + (n === 1 ? " is" : "s are") + " not applied yet. " +
+      "Leave this card and discard " + (n === 1 ? "it" : "them") + "?";
+  }
+  function keep(eds) {
+    // Kept: the strokes come back into view (the card's Retouch view, if it was left).
+    var ed = eds[0];
+    if (!ed.visible()) {
+      var open = document.querySelector('[data-rv-mode="retouch"]');
+      if (open) open.click();
+    }
+    ed.say("Strokes kept: Enter applies them, Clear drops them.", "hint");
+  }
+
+  // Strokes on the review card are lost when htmx swaps the card (Next / Previous, A, F, a
+  // re-run, a version link — by key or by click): every such request asks first. Apply is
+  // the editor's own request; a poll never asks (nobody to answer) and waits instead.
+  document.addEventListener("htmx:confirm", function (ev) {
+    var d = ev.detail || {}, target = d.target, elt = d.elt;
+    if (!target || !elt) return;
+    var eds = unapplied().filter(function (ed) {
+      return target.contains(ed.form) && !ed.form.contains(elt);
+    });
+    if (!eds.length) return;
+    if (/\bevery\b/.test(elt.getAttribute("hx-trigger") || "")) { ev.preventDefault(); return; }
+    if (window.confirm(discardQuestion(eds))) return;
+    ev.preventDefault();
+    keep(eds);
+  });
+  // Back / Forward to another card: the address has changed already; kept, it goes back.
+  var here = location.href;
+  function remember() { here = location.href; }
+  document.addEventListener("htmx:afterSettle", remember);
+  document.addEventListener("htmx:pushedIntoHistory", remember);
+  function historyGuard(ev) {
+    var eds = unapplied();
+    if (!eds.length || window.confirm(discardQuestion(eds))) return;
+    ev.preventDefault();
+    history.pushState({ htmx: true }, "", here);
+    keep(eds);
+  }
+  document.addEventListener("htmx:historyCacheMiss", historyGuard);
+  document.addEventListener("htmx:historyCacheHit", historyGuard);
+
+  window.cutroomRetouch = { init: init, active: active, unapplied: unapplied };
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", init);
 })();

@@ -12,14 +12,9 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from catalog.services.assets import asset_ingest
-from catalog.services.products import product_create
-from cutouts import engine
 from cutouts.benchmarking import product_photo
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus
-from tests.cutouts.conftest import FakeSegmenter
-from tests.cutouts.reviewdata import done_cutouts
-from tests.factories import PASSWORD, reviewer
+from tests.factories import reviewer
 from tests.workers import running_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,22 +49,15 @@ def _stained_cutout(rgb: np.ndarray, panel) -> np.ndarray:
 
 
 @pytest.fixture
-def stained(monkeypatch):
+def stained(make_cutouts, monkeypatch):
     """v1 of a photo whose stored cutout is the mistaken one above (written over the files
     of a normal run, so the test does not depend on how good the engine is)."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
-    from cutouts.tasks import cutout_run_task
-
     data, panel = _photo(seed=3)
-    monkeypatch.setattr(engine, "segmenter_for",
-                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
-    product = product_create(sku="RETOUCH-1")
-    asset = asset_ingest(product=product, fileobj=io.BytesIO(data),
-                         filename="retouch-1.jpg").asset
-    cutout = done_cutouts([asset])[0]
+    (cutout,) = make_cutouts([("RETOUCH-1", data, "retouch-1.jpg")])
+    asset = cutout.asset
     monkeypatch.undo()  # the apply goes through the real broker to a real worker
     storage = storages["default"]
     with storage.open(asset.working_name, "rb") as fh, Image.open(fh) as im:
@@ -90,16 +78,6 @@ def _alpha(name: str) -> np.ndarray:
 
     with storages["default"].open(name, "rb") as fh, Image.open(fh) as im:
         return np.array(im.convert("L"))
-
-
-def _login(page, live_server):
-    user = reviewer()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    return user
 
 
 def _at(box, x: float, y: float) -> tuple[float, float]:
@@ -130,8 +108,8 @@ def _wait_preview(page, count: int):
 
 
 def test_it_retouches_on_the_card_with_a_live_preview_and_approves_the_worker_result(
-        live_server, page, screenshot, stained):
-    user = _login(page, live_server)
+        live_server, page, screenshot, stained, log_in):
+    user = log_in(page, reviewer())
     page.set_viewport_size({"width": 1280, "height": 1100})
     page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
@@ -212,10 +190,10 @@ def test_it_retouches_on_the_card_with_a_live_preview_and_approves_the_worker_re
 
 
 def test_it_retouches_on_the_retouch_page_and_queues_an_uploaded_png(
-        live_server, page, screenshot, stained):
+        live_server, page, screenshot, stained, log_in):
     from tests.cutouts.reviewdata import rgba_png
 
-    _login(page, live_server)
+    log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/")
     editor = page.locator("#retouch-strokes [data-retouch]")
     canvas = editor.locator(".rt-canvas")
@@ -256,20 +234,13 @@ BIG_W, BIG_H = 1600, 1200
 
 
 @pytest.fixture
-def big(monkeypatch):
+def big(make_cutouts):
     """v1 of a 1600 x 1200 photo: taller than the editor's box on a laptop screen."""
-    from cutouts.tasks import cutout_run_task
-
-    monkeypatch.setattr(engine, "segmenter_for",
-                        lambda name: (FakeSegmenter(), engine.model_spec("u2netp")))
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
     out = io.BytesIO()
     product_photo(BIG_W, BIG_H, 5).save(out, "JPEG", quality=90)
-    asset = asset_ingest(product=product_create(sku="BIG-1"), fileobj=io.BytesIO(out.getvalue()),
-                         filename="big-1.jpg").asset
-    assert asset is not None
-    assert (asset.working_width, asset.working_height) == (BIG_W, BIG_H)
-    return done_cutouts([asset])[0]
+    (cutout,) = make_cutouts([("BIG-1", out.getvalue(), "big-1.jpg")])
+    assert (cutout.asset.working_width, cutout.asset.working_height) == (BIG_W, BIG_H)
+    return cutout
 
 
 BOX_JS = """(el) => { const r = el.getBoundingClientRect();
@@ -281,7 +252,9 @@ def _check_one_box_and_click(page, scope: str, viewport) -> None:
     screen; a click on a point of the preview marks that photo point."""
     editor = page.locator(f"{scope} [data-retouch]")
     stage = editor.locator(".rt-stage")
-    stage.scroll_into_view_if_needed()
+    # The whole editor: scrolled to the picture alone, the Apply row (sticky) would cover its
+    # bottom edge.
+    editor.scroll_into_view_if_needed()
     page.wait_for_function("""(sel) => Array.from(document.querySelectorAll(sel))
         .every((i) => i.complete && i.naturalWidth > 0)""",
                            arg=f"{scope} .rt-stage img")
@@ -322,8 +295,8 @@ def _check_one_box_and_click(page, scope: str, viewport) -> None:
 
 @pytest.mark.parametrize("viewport", [(1366, 900), (1280, 720), (1366, 768), (1920, 1080)])
 def test_it_lines_up_photo_preview_and_canvas_and_marks_where_the_reviewer_clicks(
-        live_server, page, screenshot, big, viewport):
-    _login(page, live_server)
+        live_server, page, screenshot, big, viewport, log_in):
+    log_in(page, reviewer())
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
     page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
     _check_one_box_and_click(page, "#retouch-strokes", viewport)
@@ -345,28 +318,42 @@ def _leaving_is_guarded(page) -> bool:
 
 
 def _retouch_page(page, live_server, cutout):
+    """The retouch page scrolled so the whole editor shows: the Apply row sticks to the
+    bottom of the screen otherwise, over the bottom of the picture."""
     page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
     editor = page.locator("#retouch-strokes [data-retouch]")
-    canvas = editor.locator(".rt-canvas")
-    canvas.scroll_into_view_if_needed()
-    return editor, canvas.bounding_box()
+    editor.scroll_into_view_if_needed()
+    return editor, editor.locator(".rt-canvas").bounding_box()
 
 
-def test_it_paints_nothing_on_a_right_click_with_the_detail_brush(live_server, page, stained):
-    _login(page, live_server)
+def _shot(page, request, name: str) -> None:
+    """The screen as the reviewer sees it (a full-page capture lays the page out again at
+    its whole height, and the editor fits the picture to the window)."""
+    from tests.conftest import ARTIFACTS
+
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{request.node.name}-{name}.png"))
+
+
+def test_it_paints_nothing_on_a_right_click_with_the_detail_brush(live_server, page, stained,
+                                                                  log_in):
+    log_in(page, reviewer())
     editor, box = _retouch_page(page, live_server, stained)
     editor.locator("[data-rt-tool=detail]").click()
     page.mouse.click(*_at(box, EDGE_X, PANEL[1]), button="right")
     page.mouse.click(*_at(box, EDGE_X - 10, PANEL[1]))
     expect(editor).to_have_attribute("data-rt-strokes", "1")
     expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
-    expect(editor.locator("[data-rt-status]")).to_contain_text("1 detail click")
+    # "Preview: 1 detail click", or "Nothing changed: the last detail click ..." when the
+    # click fades no edge at this size.
+    expect(editor.locator("[data-rt-status]")).to_contain_text("detail click")
     strokes = json.loads(editor.locator("[data-rt-strokes]").input_value())
     assert [s["kind"] for s in strokes] == ["detail"]
 
 
-def test_it_asks_before_leaving_with_strokes_not_applied(live_server, page, stained):
-    _login(page, live_server)
+def test_it_asks_before_leaving_with_strokes_not_applied(live_server, page, stained, log_in):
+    log_in(page, reviewer())
     editor, box = _retouch_page(page, live_server, stained)
     assert not _leaving_is_guarded(page)
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]), button="right")
@@ -375,3 +362,305 @@ def test_it_asks_before_leaving_with_strokes_not_applied(live_server, page, stai
     editor.locator("[data-rt-clear]").click()
     expect(editor).to_have_attribute("data-rt-strokes", "0")
     assert not _leaving_is_guarded(page)
+
+
+# --- The retouch UI: a card swap asks first, strokes can be hidden, zoom, fit, touch. ---
+
+def _pair(make_cutouts):
+    """Two cutouts in queue order (riskiest first): the first card has a Next."""
+    rows = make_cutouts([(f"GUARD-{i}", _photo(seed=3 + i)[0], f"guard-{i}.jpg")
+                         for i in range(2)])
+    return sorted(rows, key=lambda c: (-c.risk, c.pk))
+
+
+def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page, request,
+                                                              make_cutouts, log_in):
+    first, _ = _pair(make_cutouts)
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/cutouts/review/card/{first.pk}/")
+    card = page.locator("#review-card")
+    expect(card).to_have_attribute("data-cutout", str(first.pk))
+    page.keyboard.press("e")
+    stage = page.locator(".rv-stage-retouch")
+    editor = stage.locator("[data-retouch]")
+    expect(stage).to_be_visible()
+    box = editor.locator(".rt-canvas").bounding_box()
+    page.keyboard.press("r")
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview", "ready", timeout=20_000)
+    page.keyboard.press("Escape")
+    expect(stage).to_be_hidden()
+
+    asked = []
+
+    def answer(accept):
+        def handle(dialog):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        return handle
+
+    # Next (→) and Approve (A) by key, Next by click: each asks; kept, the strokes show again.
+    for act in (lambda: page.keyboard.press("ArrowRight"), lambda: page.keyboard.press("a"),
+                lambda: page.click("#rv-next")):
+        page.once("dialog", answer(False))
+        act()
+        expect(stage).to_be_visible()
+        expect(editor.locator("[data-rt-status]")).to_contain_text("Strokes kept")
+        page.keyboard.press("Escape")
+    assert len(asked) == 3 and all("1 retouch stroke is not applied" in q for q in asked), asked
+    expect(card).to_have_attribute("data-cutout", str(first.pk))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    first.refresh_from_db()
+    assert first.review_status != ReviewStatus.APPROVED
+    _shot(page, request, "kept")
+
+    page.once("dialog", answer(True))
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("(pk) => document.querySelector('#review-card').dataset.cutout !== pk",
+                           arg=str(first.pk))
+    assert len(asked) == 4
+    # No strokes: no question.
+    page.on("dialog", lambda d: pytest.fail(f"asked without strokes: {d.message}"))
+    second = page.locator("#review-card").get_attribute("data-cutout")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("(pk) => document.querySelector('#review-card').dataset.cutout !== pk",
+                           arg=second)
+
+
+def test_it_asks_before_back_leaves_a_card_with_strokes(live_server, page, make_cutouts, log_in):
+    first, second = _pair(make_cutouts)
+    log_in(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/card/{first.pk}/")
+    card = page.locator("#review-card")
+    page.keyboard.press("ArrowRight")
+    expect(card).to_have_attribute("data-cutout", str(second.pk))
+    # settled: the card's heading has the focus (E before that is undone by the settle)
+    page.wait_for_function("() => document.activeElement.matches('[data-rv-heading]')")
+    page.keyboard.press("e")
+    editor = page.locator(".rv-stage-retouch [data-retouch]")
+    expect(editor).to_be_visible()
+    page.mouse.click(*_at(editor.locator(".rt-canvas").bounding_box(), BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    page.keyboard.press("Escape")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.go_back()
+    expect(editor.locator("[data-rt-status]")).to_contain_text("Strokes kept")
+    assert asked and "not applied" in asked[0]
+    expect(card).to_have_attribute("data-cutout", str(second.pk))
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{second.pk}/")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+
+
+def _colour(page, x: float, y: float) -> tuple[float, ...]:
+    """The mean colour the screen shows in the 16 px square around (x, y)."""
+    shot = page.screenshot(clip={"x": x - 8, "y": y - 8, "width": 16, "height": 16})
+    with Image.open(io.BytesIO(shot)) as im:
+        return tuple(np.array(im.convert("RGB")).reshape(-1, 3).mean(axis=0))
+
+
+def test_it_hides_the_strokes_and_hatches_removed_areas(live_server, page, request, stained,
+                                                        log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.move(*_at(box, PANEL[0] - 40, PANEL[1]))
+    page.mouse.down()
+    page.mouse.move(*_at(box, PANEL[0] + 40, PANEL[1]), steps=6)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    page.mouse.move(box["x"] + box["width"] + 40, box["y"])  # no brush outline in the way
+    canvas_alpha = """(c, [x, y, w]) => { const k = c.width / w, ctx = c.getContext('2d');
+        return ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data[3]; }"""
+    assert editor.locator(".rt-canvas").evaluate(canvas_alpha, [*PANEL, W]) > 0
+    # The backdrop is removed: hatched red over the faint photo, not a grey "photo" look.
+    corner = _colour(page, *_at(box, W - 30, H - 30))
+    assert corner[0] > corner[1] + 20 and corner[0] > corner[2] + 20, corner
+    _shot(page, request, "strokes-shown")
+
+    page.keyboard.press("o")
+    expect(editor.locator("[data-rt-overlay]")).to_have_attribute("aria-pressed", "false")
+    assert editor.locator(".rt-canvas").evaluate(canvas_alpha, [*PANEL, W]) == 0
+    # What shows at the stroke is now the preview: the product's kept panel, not green paint.
+    assert _preview_alpha_on(editor, *PANEL) > 200
+    _shot(page, request, "strokes-hidden")
+    editor.locator("[data-rt-overlay]").click()
+    expect(editor.locator("[data-rt-overlay]")).to_have_attribute("aria-pressed", "true")
+    assert editor.locator(".rt-canvas").evaluate(canvas_alpha, [*PANEL, W]) > 0
+    expect(page.locator(".rt-keys")).to_contain_text("hide / show your strokes")
+
+
+def _preview_alpha_on(editor, x: int, y: int) -> int:
+    return editor.locator(".rt-preview").evaluate("""(img, [x, y, w]) => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const k = img.naturalWidth / w;
+        return ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data[3]; }""",
+                                                  [x, y, W])
+
+
+def _last_point(editor) -> list[float]:
+    strokes = json.loads(editor.locator("[data-rt-strokes]").input_value())
+    return strokes[-1]["points"][0]
+
+
+def test_it_zooms_and_still_marks_the_clicked_photo_point(live_server, page, request, big,
+                                                          log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    editor.scroll_into_view_if_needed()
+    view = editor.locator(".rt-view")
+    fit = view.evaluate(BOX_JS)
+    page.mouse.move(fit["x"] + fit["w"] / 2, fit["y"] + fit["h"] / 2)
+    page.keyboard.press("z")
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    expect(editor.locator("[data-rt-zoom='2']")).to_have_attribute("aria-pressed", "true")
+    stage = editor.locator(".rt-stage").evaluate(BOX_JS)
+    assert abs(stage["w"] - 2 * fit["w"]) <= 2 and abs(stage["h"] - 2 * fit["h"]) <= 2, stage
+    assert view.evaluate(BOX_JS) == fit  # the box stays; the picture scrolls inside it
+
+    # Scrolled to the bottom right (the wheel or the scroll bars), a click lands on its point.
+    view.evaluate("(v) => { v.scrollLeft = v.scrollWidth; v.scrollTop = v.scrollHeight; }")
+    inner = view.evaluate("""(v) => { const r = v.getBoundingClientRect();
+        return {x: r.x, y: r.y, w: v.clientWidth, h: v.clientHeight}; }""")
+    stage = editor.locator(".rt-stage").evaluate(BOX_JS)
+    for target in ((1400, 1100), (1250, 900)):
+        x = stage["x"] + target[0] * stage["w"] / BIG_W
+        y = stage["y"] + target[1] * stage["h"] / BIG_H
+        assert inner["x"] < x < inner["x"] + inner["w"] and inner["y"] < y < inner["y"] + inner["h"]
+        page.mouse.click(x, y)
+        point = _last_point(editor)
+        tolerance = BIG_W / stage["w"]
+        assert abs(point[0] - target[0]) <= tolerance and abs(point[1] - target[1]) <= tolerance
+    assert json.loads(editor.locator("[data-rt-strokes]").input_value())[-1]["radius"] < 24
+    _shot(page, request, "zoom-2x")
+
+    page.keyboard.press("z")
+    expect(editor).to_have_attribute("data-rt-zoom", "4")
+    page.keyboard.press("z")
+    expect(editor).to_have_attribute("data-rt-zoom", "1")
+    page.mouse.move(fit["x"] + 100, fit["y"] + 100)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    expect(editor).to_have_attribute("data-rt-zoom", "1.25")
+    editor.locator("[data-rt-zoom='4']").click()
+    expect(editor).to_have_attribute("data-rt-zoom", "4")
+    editor.locator("[data-rt-zoom='1']").click()
+    expect(editor).to_have_attribute("data-rt-zoom", "1")
+    assert editor.locator(".rt-stage").evaluate(BOX_JS)["w"] == fit["w"]
+    expect(page.locator(".rt-keys")).to_contain_text("zoom")
+
+
+def _in_view(box, viewport) -> bool:
+    return box["y"] >= -0.5 and box["y"] + box["h"] <= viewport[1] + 0.5
+
+
+def test_it_keeps_tools_and_apply_in_view_and_fits_the_picture_at_1366x768(
+        live_server, page, request, big, log_in):
+    viewport = (1366, 768)
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    tools, foot = editor.locator(".rt-tools"), editor.locator(".rt-foot")
+    # On arrival: the tools and Apply are on the screen (Apply sticks to its bottom).
+    assert _in_view(tools.evaluate(BOX_JS), viewport)
+    assert _in_view(editor.locator("[data-rt-apply]").evaluate(BOX_JS), viewport)
+    _shot(page, request, "page-top")
+    # The editor scrolled into view: tools, the whole picture and Apply at once.
+    editor.scroll_into_view_if_needed()
+    photo = editor.locator(".rt-photo").evaluate(BOX_JS)
+    assert _in_view(photo, viewport), photo
+    assert tools.evaluate(BOX_JS)["y"] + tools.evaluate(BOX_JS)["h"] <= photo["y"] + 1
+    assert foot.evaluate(BOX_JS)["y"] >= photo["y"] + photo["h"] - 1
+    assert photo["h"] > 0.75 * (viewport[1] - 2 * 48), photo  # most of the height, not 72 vh
+    _shot(page, request, "page-editor")
+    # Scrolled past the top of the picture: the tools stay.
+    page.evaluate("(y) => window.scrollBy(0, y)", photo["y"] + 200)
+    assert abs(tools.evaluate(BOX_JS)["y"]) <= 1
+
+    page.goto(f"{live_server.url}/cutouts/review/card/{big.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(big.pk))
+    page.keyboard.press("e")
+    stage = page.locator(".rv-stage-retouch")
+    expect(stage).to_be_visible()
+    editor = stage.locator("[data-retouch]")
+    page.wait_for_timeout(200)
+    # Opened by E: scrolled so that tools, picture and Apply are all on the screen.
+    for part in (".rt-tools", ".rt-photo", ".rt-foot"):
+        assert _in_view(editor.locator(part).evaluate(BOX_JS), viewport), part
+    _shot(page, request, "card-editor")
+
+
+def _touch(cdp, kind: str, points) -> None:
+    cdp.send("Input.dispatchTouchEvent", {
+        "type": kind, "touchPoints": [{"x": x, "y": y, "id": i} for i, (x, y) in points]})
+
+
+def test_it_never_paints_with_two_fingers_and_sizes_controls_for_touch(
+        live_server, browser, session_for, stained, request):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True,
+                                  is_mobile=True)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, box = _retouch_page(page, live_server, stained)
+    assert page.evaluate("matchMedia('(pointer: coarse)').matches")
+    # A 640 px photo fills the tablet's column.
+    assert box["width"] > 680, box
+    for control in ("[data-rt-tool=keep]", "[data-rt-undo]", "[data-rt-overlay]",
+                    "[data-rt-zoom='2']", "[data-rt-apply]", "[data-rt-size]"):
+        assert editor.locator(control).bounding_box()["height"] >= 44, control
+    cdp = context.new_cdp_session(page)
+    a = _at(box, 200, 200)
+    b = _at(box, 300, 260)
+    _touch(cdp, "touchStart", [(1, a)])
+    _touch(cdp, "touchMove", [(1, (a[0] + 30, a[1] + 10))])
+    _touch(cdp, "touchStart", [(1, (a[0] + 30, a[1] + 10)), (2, b)])
+    for step in range(1, 6):  # pinch out and move
+        _touch(cdp, "touchMove", [(1, (a[0] + 30 - 12 * step, a[1] + 10 - 8 * step)),
+                                  (2, (b[0] + 12 * step, b[1] + 8 * step))])
+    _touch(cdp, "touchEnd", [(2, (b[0] + 60, b[1] + 40))])
+    _touch(cdp, "touchEnd", [])
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    assert float(editor.get_attribute("data-rt-zoom")) > 1.2
+    editor.locator("[data-rt-zoom='1']").tap()
+    # One finger still paints: a tap is a click, its outline stays where the finger was.
+    page.touchscreen.tap(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    _shot(page, request, "tablet")
+    # A phone: nothing wider than the screen, the picture across the column.
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.reload()
+    editor.scroll_into_view_if_needed()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    photo = editor.locator(".rt-photo").evaluate(BOX_JS)
+    assert photo["x"] >= 0 and photo["x"] + photo["w"] <= 375 and photo["w"] > 300, photo
+    _shot(page, request, "phone")
+    context.close()
+
+
+def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    status = editor.locator("[data-rt-status]")
+    editor.locator("[data-rt-tool=detail]").click()
+    page.mouse.click(*_at(box, EDGE_X, PANEL[1]), button="right")
+    expect(status).to_contain_text("Nothing painted: the right button has no opposite")
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    # A remove click on the backdrop the model already removed.
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, W - 20, H - 20))
+    expect(editor).to_have_attribute("data-rt-unchanged", "1", timeout=20_000)
+    expect(status).to_contain_text("Nothing changed: the last remove click")
+    # One that does change something says nothing of the kind.
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    expect(status).to_contain_text("Preview: 2 remove clicks")

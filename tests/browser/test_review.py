@@ -1,19 +1,13 @@
 """The review card in Debian's Chromium: keyboard approve, flag, backgrounds, re-run on a real
 worker (retouch: test_retouch.py). Screenshots go to test-artifacts/screenshots/."""
 
-import io
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from catalog.services.assets import asset_ingest
-from catalog.services.products import product_create
-from cutouts import engine
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus
-from tests.cutouts.conftest import FakeSegmenter
-from tests.cutouts.reviewdata import done_cutouts
-from tests.factories import PASSWORD, reviewer
+from tests.factories import reviewer
 from tests.images import product_jpeg
 from tests.workers import running_worker
 
@@ -23,33 +17,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def cutouts(monkeypatch):
-    from cutouts.tasks import cutout_run_task
-
-    spec = engine.model_spec("u2netp")
-    segmenter = FakeSegmenter()
-    monkeypatch.setattr(engine, "segmenter_for", lambda name: (segmenter, spec))
-    sent = []
-    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: sent.append(a))
-    assets = []
-    for i in range(3):
-        product = product_create(sku=f"REVIEW-{i}")
-        result = asset_ingest(product=product, fileobj=io.BytesIO(product_jpeg(640, 480, seed=i)),
-                              filename=f"review-{i}.jpg")
-        assets.append(result.asset)
-    rows = done_cutouts(assets)
+def cutouts(make_cutouts, monkeypatch):
+    rows = make_cutouts([(f"REVIEW-{i}", product_jpeg(640, 480, seed=i), f"review-{i}.jpg")
+                         for i in range(3)])
     monkeypatch.undo()  # the re-run test needs the real broker
     return sorted(rows, key=lambda c: (-c.risk, c.pk))
-
-
-def _login(page, live_server):
-    user = reviewer()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    return user
 
 
 def _card(page, live_server, cutout):
@@ -59,8 +31,8 @@ def _card(page, live_server, cutout):
 
 
 def test_it_approves_with_the_keyboard_and_loads_the_next_card(live_server, page, screenshot,
-                                                               cutouts):
-    user = _login(page, live_server)
+                                                               cutouts, log_in):
+    user = log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/")
     expect(page.locator("#review-queue")).to_contain_text("3 awaiting review")
     screenshot("queue")
@@ -82,8 +54,8 @@ def test_it_approves_with_the_keyboard_and_loads_the_next_card(live_server, page
     screenshot("card-after")
 
 
-def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, cutouts):
-    _login(page, live_server)
+def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     page.keyboard.press("f")
     expect(page.locator("[data-rv-panel=flag]")).to_be_visible()
@@ -110,8 +82,8 @@ def _pane_background(page) -> str:
                                  "el => getComputedStyle(el).backgroundColor")
 
 
-def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, cutouts):
-    _login(page, live_server)
+def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     viewer = page.locator(".rv-viewer")
     expect(viewer).to_have_attribute("data-bg", "checker")
@@ -160,8 +132,8 @@ def test_it_switches_backgrounds_views_and_zoom(live_server, page, screenshot, c
 
 
 def test_it_reruns_on_a_real_worker_and_shows_the_new_version(live_server, page, screenshot,
-                                                              cutouts):
-    _login(page, live_server)
+                                                              cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     with running_worker(queues="cutouts-interactive"):
         page.keyboard.press("r")
@@ -193,8 +165,8 @@ def _on_card(page, live_server, cutout):
         "action", f"/cutouts/review/card/{cutout.pk}/")
 
 
-def test_it_shows_the_card_of_the_address_on_back_and_forward(live_server, page, cutouts):
-    _login(page, live_server)
+def test_it_shows_the_card_of_the_address_on_back_and_forward(live_server, page, cutouts, log_in):
+    log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/")
     page.click("#start-review")
     _on_card(page, live_server, cutouts[0])
@@ -224,8 +196,8 @@ def _focused_name(page) -> str:
 
 
 def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, screenshot,
-                                                           cutouts):
-    _login(page, live_server)
+                                                           cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     panel = page.locator("[data-rv-panel=flag]")
     page.keyboard.press("f")
@@ -265,8 +237,8 @@ def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, scr
     assert Cutout.objects.get(pk=cutouts[1].pk).flag_reasons == ["edges_hard"]
 
 
-def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page, cutouts):
-    _login(page, live_server)
+def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page, cutouts, log_in):
+    log_in(page, reviewer())
     cutout = cutouts[0]  # cut with `fast`: no TTA
     _card(page, live_server, cutout)
     page.keyboard.press("r")
@@ -284,14 +256,10 @@ def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page,
     expect(strength).to_have_value("normal")  # the version's own
 
 
-def test_it_flags_from_the_card_without_javascript(live_server, browser, client, cutouts):
-    from tests.factories import reviewer as make_reviewer
-
-    user = make_reviewer()
-    client.force_login(user)
+def test_it_flags_from_the_card_without_javascript(live_server, browser, session_for,
+                                                   cutouts):
     context = browser.new_context(java_script_enabled=False)
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                          "url": live_server.url}])
+    session_for(context, reviewer())
     page = context.new_page()
     cutout = cutouts[0]
     page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
@@ -311,8 +279,8 @@ def test_it_flags_from_the_card_without_javascript(live_server, browser, client,
 
 
 def test_it_lets_enter_activate_the_focused_control_while_a_panel_is_open(live_server, page,
-                                                                          cutouts):
-    _login(page, live_server)
+                                                                          cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     # F, 2, then Enter on "Next →": moves on, nothing flagged.
     page.keyboard.press("f")
@@ -348,8 +316,8 @@ def test_it_lets_enter_activate_the_focused_control_while_a_panel_is_open(live_s
     assert Cutout.objects.get(pk=cutouts[2].pk).review_status == ReviewStatus.FLAGGED
 
 
-def test_it_turns_the_loupe_on_with_its_button(live_server, page, screenshot, cutouts):
-    _login(page, live_server)
+def test_it_turns_the_loupe_on_with_its_button(live_server, page, screenshot, cutouts, log_in):
+    log_in(page, reviewer())
     _card(page, live_server, cutouts[0])
     toggle = page.locator("[data-rv-zoom]")
     expect(toggle).to_have_attribute("aria-pressed", "false")
@@ -376,11 +344,11 @@ def _touch_drag(cdp, x0, y0, x1, y1, steps=12):
 
 
 @pytest.fixture
-def phone(browser, live_server):
+def phone(browser, live_server, log_in):
     context = browser.new_context(viewport={"width": 375, "height": 812}, has_touch=True,
                                   is_mobile=True)
     page = context.new_page()
-    _login(page, live_server)
+    log_in(page, reviewer())
     yield page, context.new_cdp_session(page)
     context.close()
 
@@ -424,11 +392,11 @@ def test_it_moves_the_divider_and_the_loupe_with_a_finger(live_server, phone, cu
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (1024, 768), (768, 1024), (375, 812)])
 def test_it_keeps_the_decision_buttons_on_screen(live_server, browser, width, height,
-                                                   cutouts):
+                                                   cutouts, log_in):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     try:
-        _login(page, live_server)
+        log_in(page, reviewer())
         _card(page, live_server, cutouts[0])
         page.wait_for_function(
             "() => document.querySelector('.rv-stage-side .rv-cutout').complete")
@@ -458,13 +426,13 @@ def test_it_keeps_the_decision_buttons_on_screen(live_server, browser, width, he
 
 
 def test_it_says_the_queued_retouch_is_ready_once_the_card_polls_it_done(
-        live_server, page, monkeypatch, cutouts):
+        live_server, page, monkeypatch, cutouts, log_in):
     from cutouts.services import runs
     from cutouts.tasks import cutout_run_task
     from tests.cutouts.reviewdata import rgba_png
 
     monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)  # no worker
-    _login(page, live_server)
+    log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
     # one include names the image everywhere: "main", as on the card and in the queue
     expect(page.locator("h1")).to_contain_text(f"{cutouts[0].asset.product.sku} · main")
@@ -483,7 +451,7 @@ def test_it_says_the_queued_retouch_is_ready_once_the_card_polls_it_done(
 
 
 def test_it_fits_both_queues_on_a_360_px_phone_with_the_risk_shown(live_server, browser,
-                                                                   cutouts):
+                                                                   cutouts, log_in):
     from cutouts.services import review as review_services
 
     review_services.cutout_flag(cutout=cutouts[2], user=reviewer(), reasons=["halo", "other"],
@@ -492,7 +460,7 @@ def test_it_fits_both_queues_on_a_360_px_phone_with_the_risk_shown(live_server, 
         context = browser.new_context(viewport={"width": width, "height": 740})
         page = context.new_page()
         try:
-            _login(page, live_server)
+            log_in(page, reviewer())
             page.goto(f"{live_server.url}/cutouts/review/")
             risk = page.locator("#review-queue tbody tr").first.locator(".rv-col-risk")
             expect(risk).to_be_visible()  # the queue is sorted by it
