@@ -289,13 +289,16 @@ def _replay_body(request: HttpRequest, content: bytes) -> bytes:
     return json.dumps(data).encode()
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
 def idempotent(run):
     """Wrap an operation (``@decorate_view(idempotent)``): with an Idempotency-Key header a
     repeat of the same request returns the first 2xx answer and never does the work twice."""
 
     @wraps(run)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             return run(request, *args, **kwargs)
         try:
@@ -310,7 +313,9 @@ def idempotent(run):
                 path=request.path, fingerprint=_fingerprint(request))
         except apikeys.IdempotencyConflict as exc:
             status = 409 if "still being processed" in str(exc) else 422
-            return problem_response(status, str(exc), slug="idempotency-key")
+            # name the header, as every other 422 names its field
+            return problem_response(status, str(exc), slug="idempotency-key",
+                                    errors=[{"field": IDEMPOTENCY_HEADER, "message": str(exc)}])
         if claim.replay:
             record = claim.record
             response = HttpResponse(bytes(record.body), status=record.status_code,

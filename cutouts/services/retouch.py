@@ -25,7 +25,7 @@ from ..imaging.settings import profile_or_default
 from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_batch_start
 from .review import cutout_require_done
-from .status import asset_status_sync
+from .status import asset_status_sync, assets_lock
 
 # The web process only validates, stores the request and previews at card size; a worker on
 # the interactive queue computes the full-resolution version through the normal run
@@ -101,8 +101,10 @@ def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
     profile_name = profile_or_default(parent.profile)
     stored = strokes_to_json(strokes or [])
     with transaction.atomic():
-        # The row lock serialises concurrent retouches of one version: the second sees the
+        # The image first (every writer of its versions does: ``assets_lock``), then the
+        # version's row, which serialises concurrent retouches of it: the second sees the
         # first.
+        assets_lock(asset_ids=[asset.pk])
         Cutout.objects.select_for_update().filter(pk=parent.pk).exists()
         for pending in Cutout.objects.filter(
                 parent_id=parent.pk, source=Cutout.Source.RETOUCH,

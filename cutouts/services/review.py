@@ -22,7 +22,7 @@ from ..models import (
 )
 from ..strengths import STRENGTHS, strength_of
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
-from .status import asset_status_sync
+from .status import asset_status_sync, assets_lock
 
 # Every reviewer action leaves a ReviewDecision.
 
@@ -56,6 +56,7 @@ def cutout_approve_answering(*, cutout: Cutout, user,
     The approval answers the asset's other versions as a choice does
     (``_other_versions_answer``): approving the old version while a re-run of it is still
     running must not let the re-run come back for review and replace the approval later."""
+    assets_lock(asset_ids=[cutout.asset_id])
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
     if (cutout.review_status == ReviewStatus.APPROVED and cutout.is_current
@@ -116,6 +117,7 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
     if FlagReason.OTHER in reasons and not comment.strip():
         raise ReviewInputError("Say what is wrong in the comment when the reason is 'Other'.",
                                field="comment")
+    assets_lock(asset_ids=[cutout.asset_id])  # before the version, as an approval does
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
@@ -143,6 +145,7 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     running (a re-run or retouch the reviewer started, a batch): they finish superseded, so
     they never come back to the review queue or bulk approval to replace the choice. They
     stay in the version list, and choosing or approving one later is a new decision."""
+    assets_lock(asset_ids=[cutout.asset_id])
     cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
     cutout_require_done(cutout)
     _make_current(cutout)
@@ -326,7 +329,9 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
                                          model=model or None)
     except BatchError as exc:
         raise ReviewInputError(f"Cannot re-run with these settings: {exc}") from exc
-    # The row lock serialises concurrent re-runs of one version, so the second sees the first.
+    # The row lock serialises concurrent re-runs of one version, so the second sees the first;
+    # the image first, as an approval locks it (starting the run locks it too).
+    assets_lock(asset_ids=[cutout.asset_id])
     Cutout.objects.select_for_update().filter(pk=cutout.pk).exists()
     for pending in Cutout.objects.filter(
             parent_id=cutout.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
@@ -387,6 +392,8 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
             newest[asset_id] = (pk, version)
     approved = 0
     with transaction.atomic():
+        # every image first, pk ascending: two grid approvals sharing images cannot deadlock
+        assets_lock(asset_ids=newest.keys())
         for pk, _ in sorted(newest.values()):
             locked = Cutout.objects.select_for_update().filter(
                 pk=pk, status=JobStatus.DONE, review_status=ReviewStatus.PENDING).first()

@@ -33,7 +33,7 @@ from .outputs import (
 from .previews import cutout_previews_store, preview_premade_side
 from .retouch import cutout_retouch_compute
 from .review import preflags_from_signals
-from .status import asset_status_sync
+from .status import asset_status_sync, assets_lock
 
 # Status changes are compare-and-set updates, so retries, duplicate deliveries and the reconciler
 # can never produce two outputs for one cutout.
@@ -155,6 +155,8 @@ def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
     names = dict(zip(("rgba", "mask", "shadow"), [*saved, "", ""], strict=False))
     preflags, risk = preflags_from_signals(output.signals)
     with transaction.atomic():
+        # the image before the version, as every writer of its versions (``assets_lock``)
+        assets_lock(asset_ids=[cutout.asset_id])
         done = Cutout.objects.filter(
             pk=cutout.pk, run_token=token, status=JobStatus.RUNNING
         ).update(

@@ -1,4 +1,5 @@
-"""The single writer of ImageAsset.status, derived from the asset's cutout versions."""
+"""The single writer of ImageAsset.status, derived from the asset's cutout versions, and the
+lock order every writer of an image's versions follows (the image first)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,18 @@ from ..models import Cutout, JobStatus, ReviewDecision, ReviewStatus
 # Every service that changes a version calls asset_status_sync; nobody else writes the field.
 
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def assets_lock(*, asset_ids: Iterable[int]) -> None:
+    """Lock the images' rows, pk ascending, before any of their versions' rows (inside the
+    caller's transaction). Decisions about an image's versions serialise on it: two approvals
+    of different versions (v2 in one request, v3 in another) would otherwise each lock only
+    their own version, see the other still pending and both succeed; and a writer that took a
+    version first and the image last (a run finishing, then syncing the image's status) would
+    deadlock against one that took them the other way. NO KEY: rows that merely reference the
+    image (a decision, a new version) are not held up."""
+    list(ImageAsset.objects.select_for_update(no_key=True)
+         .filter(pk__in=sorted(set(asset_ids))).order_by("pk").values_list("pk", flat=True))
 
 
 def asset_status_derive(versions: list[Cutout], *, reviewed: bool) -> str:

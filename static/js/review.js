@@ -194,6 +194,10 @@
     setSplit(compare, to);
     return true;
   }
+  // A finger may be scrolling the page (touch-action: pan-y), not dragging: the divider
+  // waits until the finger has moved more sideways than up or down (a tap still moves it).
+  var TOUCH_SLOP = 6;
+  var touchFrom = null;
   document.addEventListener("pointerdown", function (ev) {
     var compare = ev.target.closest && ev.target.closest(".rv-compare");
     if (!compare || ev.button !== 0) return;
@@ -202,13 +206,34 @@
     compare.dataset.dragging = "";
     var handle = compare.querySelector("[data-rv-split]");
     if (handle) handle.focus({ preventScroll: true });
+    if (ev.pointerType === "touch") {
+      touchFrom = { x: ev.clientX, y: ev.clientY, moved: false };
+      return;
+    }
+    touchFrom = null;
     setSplit(compare, splitAt(compare, ev.clientX));
   });
   document.addEventListener("pointermove", function (ev) {
-    if (dragging) { ev.preventDefault(); setSplit(dragging, splitAt(dragging, ev.clientX)); }
+    if (!dragging) return;
+    if (touchFrom && !touchFrom.moved) {
+      var dx = Math.abs(ev.clientX - touchFrom.x), dy = Math.abs(ev.clientY - touchFrom.y);
+      if (dx < TOUCH_SLOP && dy < TOUCH_SLOP) return;
+      if (dy >= dx) { endDrag(); return; }  // a scroll: the page moves, the divider stays
+      touchFrom.moved = true;
+    }
+    ev.preventDefault();
+    setSplit(dragging, splitAt(dragging, ev.clientX));
   });
-  function endDrag() { if (dragging) { delete dragging.dataset.dragging; dragging = null; } }
-  document.addEventListener("pointerup", endDrag);
+  function endDrag() {
+    if (dragging) { delete dragging.dataset.dragging; dragging = null; }
+    touchFrom = null;
+  }
+  document.addEventListener("pointerup", function (ev) {
+    if (dragging && touchFrom && !touchFrom.moved) {
+      setSplit(dragging, splitAt(dragging, ev.clientX));  // a tap
+    }
+    endDrag();
+  });
   document.addEventListener("pointercancel", endDrag);
 
   // Full-screen compare: the whole viewer (modes, backgrounds, zoom) fills the screen.

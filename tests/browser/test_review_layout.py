@@ -282,3 +282,42 @@ def test_it_draws_review_images_in_their_proportions_and_the_market_preview_at_6
         assert (market["nw"], market["nh"]) == (600, 600)
         assert market["w"] <= 600.5 and market["h"] <= 600.5, market  # "shown at 600 px"
         screenshot(f"{name}-market-{width}")
+
+
+# Each visible review image's box against the decision bar's, as the screen shows them.
+BAR_JS = """(sel) => {
+  const el = document.querySelector('.rv-actions'), bar = el.getBoundingClientRect();
+  return Array.from(document.querySelectorAll(sel)).filter((i) => i.offsetParent).map((i) => {
+    const r = i.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, barTop: bar.top, barBottom: bar.bottom,
+            stuck: getComputedStyle(el).position === 'sticky'
+                   && Math.abs(bar.bottom - window.innerHeight) < 1,
+            vh: window.innerHeight};
+  });
+}"""
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (375, 812)])
+def test_it_shows_the_whole_image_above_the_sticky_decision_bar(
+        live_server, page, screenshot, shapes, viewport, session_for):
+    # The bar sticks to the bottom of the screen: an image scrolled into view (by the
+    # browser, a focused control, the keyboard) must stop above it, not under its strip.
+    width, height = viewport
+    page.set_viewport_size({"width": width, "height": height})
+    session_for(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/card/{shapes['tall'].pk}/")
+    page.click("[data-rv-mode=side]")
+    selector = ".rv-stage-side img.rv-original, .rv-stage-side img.rv-cutout"
+    _loaded(page, selector)
+    stuck = []
+    for i in range(2):
+        page.evaluate("([sel, i]) => document.querySelectorAll(sel)[i]"
+                      ".scrollIntoView({block: 'end'})", [selector, i])
+        box = page.evaluate(BAR_JS, selector)[i]
+        stuck.append(box["stuck"])
+        assert box["top"] >= -0.5 and box["bottom"] <= box["barTop"] + 0.5, box
+    assert stuck[0]  # the case at hand: the bar over the page, not in its place below
+    screenshot(f"tall-above-bar-{width}")
+    page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    last = page.evaluate(BAR_JS, selector)[-1]
+    assert last["bottom"] <= last["barTop"] + 0.5, last

@@ -685,3 +685,54 @@ def test_it_checks_each_bulk_approval_again_under_the_row_lock(
     b.refresh_from_db()
     assert b.review_status == ReviewStatus.FLAGGED
     assert not ReviewDecision.objects.filter(cutout=b, action="approve").exists()
+
+
+def _lock_order(monkeypatch) -> list[str]:
+    """The models whose rows are locked (select_for_update), in call order."""
+    from django.db.models.query import QuerySet
+
+    locks: list[str] = []
+    real = QuerySet.select_for_update
+
+    def spy(self, *args, **kwargs):
+        locks.append(self.model.__name__)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "select_for_update", spy)
+    return locks
+
+
+def test_it_locks_the_image_before_its_versions_for_every_approval(
+        make_assets, fake_model, no_broker, monkeypatch):
+    # Two approvals of v1 and v2 of one image at once must serialise on the image: locking
+    # only their own version, each would see the other still pending and both succeed.
+    asset, other_asset = make_assets(2)
+    [v1], [v2] = done_cutouts([asset]), done_cutouts([asset])
+    [other] = done_cutouts([other_asset])
+    locks = _lock_order(monkeypatch)
+    review.cutout_approve(cutout=v2, user=reviewer())
+    assert locks[:2] == ["ImageAsset", "Cutout"]
+    locks.clear()
+    review.cutouts_bulk_approve(cutout_ids=[other.pk, v1.pk], user=reviewer())
+    assert locks and locks[0] == "ImageAsset" and "Cutout" in locks
+
+
+def test_it_locks_the_images_by_pk_before_any_version_on_postgresql(
+        make_assets, fake_model, no_broker):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writes and has no row locks")
+    first, second = make_assets(2)
+    [a2], [a3] = done_cutouts([first]), done_cutouts([first])
+    [b] = done_cutouts([second])
+    with CaptureQueriesContext(connection) as ctx:
+        done = review.cutouts_bulk_approve(cutout_ids=[b.pk, a2.pk, a3.pk], user=reviewer())
+    assert done == review.BulkApproval(approved=2, older=1, not_pending=0)
+    locking = [q["sql"] for q in ctx.captured_queries
+               if q["sql"].endswith(("FOR UPDATE", "FOR NO KEY UPDATE"))]
+    # the images, pk ascending, before any version row: the first lock, one query
+    assert locking[0].startswith('SELECT "catalog_imageasset"."id"'), locking
+    assert f"IN ({first.pk}, {second.pk}) ORDER BY 1 ASC" in locking[0]
+    assert 'FROM "cutouts_cutout"' in "".join(locking[1:])

@@ -91,7 +91,7 @@ def _statements(queries) -> list[str]:
     return [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
 
 
-def test_it_runs_a_cutout_of_a_started_batch_in_eleven_queries(
+def test_it_runs_a_cutout_of_a_started_batch_in_twelve_queries(
         make_assets, sent, fake_model, django_capture_on_commit_callbacks):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -105,9 +105,9 @@ def test_it_runs_a_cutout_of_a_started_batch_in_eleven_queries(
             django_capture_on_commit_callbacks(execute=True):
         assert cutout_run_task.run(second.pk) == "done"
     # Per cutout, webhook fan-out included: claim; read row + asset + batch; finish
-    # (update, asset status: versions, decisions, update; event row; webhook
+    # (image lock, update, asset status: versions, decisions, update; event row; webhook
     # subscriptions); batch progress (row, counts, update). Pinned so it cannot silently grow.
-    assert len(_statements(queries.captured_queries)) == 11, \
+    assert len(_statements(queries.captured_queries)) == 12, \
         "\n".join(_statements(queries.captured_queries))
     with CaptureQueriesContext(connection) as queries:
         assert cutout_run_task.run(second.pk) == "skipped"  # a duplicate delivery
