@@ -137,7 +137,7 @@ def test_it_leaves_soft_deleted_images_out_of_bulk_approve():
     deleted_product = _done_cutout(product=ProductFactory(deleted_at=timezone.now()))
     count = cutouts_bulk_approve(cutout_ids=[live.pk, deleted_asset.pk, deleted_product.pk],
                                  user=reviewer())
-    assert count == 1
+    assert count.approved == 1
     statuses = dict(Cutout.objects.values_list("pk", "review_status"))
     assert statuses == {live.pk: ReviewStatus.APPROVED, deleted_asset.pk: ReviewStatus.PENDING,
                         deleted_product.pk: ReviewStatus.PENDING}
