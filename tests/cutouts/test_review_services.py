@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from catalog.models import AssetStatus
@@ -723,7 +725,9 @@ def test_it_locks_the_images_by_pk_before_any_version_on_postgresql(
     from django.test.utils import CaptureQueriesContext
 
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite serialises writes and has no row locks")
+        if os.environ.get("CI"):  # CI runs on PostgreSQL: missing it there is a failure
+            pytest.fail("CI is set but the tests run on SQLite; set DATABASE_URL", pytrace=False)
+        pytest.skip("SQLite serialises writes and has no row locks (CI runs this on PostgreSQL)")
     first, second = make_assets(2)
     [a2], [a3] = done_cutouts([first]), done_cutouts([first])
     [b] = done_cutouts([second])
