@@ -69,3 +69,20 @@ class ImportJobFactory(factory.django.DjangoModelFactory):
         model = "catalog.ImportJob"
 
     source_kind = "zip"
+
+
+def stored_image(product, name: str, position: str, *, seed: int, uploaded_at=None):
+    """An image stored for real at ``position`` (files and row, through ``asset_ingest``),
+    dated ``uploaded_at`` when given (an earlier season's shot for a re-shoot to replace)."""
+    import io
+
+    from catalog.models import ImageAsset
+    from catalog.services.assets import asset_ingest
+    from tests.catalog.imagegen import jpeg_bytes
+
+    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=seed)),
+                          filename=name, position=position)
+    assert result.status == "stored", result.reason
+    if uploaded_at is not None:
+        ImageAsset.objects.filter(pk=result.asset.pk).update(uploaded_at=uploaded_at)
+    return ImageAsset.objects.get(pk=result.asset.pk)

@@ -57,14 +57,9 @@ def _log_in(page, live_server, client, user) -> None:
     }])
 
 
-def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, client,
-                                                            screenshot):
-    """QA 2026-12-02 too: a file the preview already refused (an unknown SKU) is not sent."""
-    products = {f"T{n:02d}": ProductFactory(sku=f"T{n:02d}") for n in range(10)}
-    _log_in(page, live_server, client, manager())
-    files = _shoot()
-    files["T99_MAIN.jpg"] = product_jpeg(640, 600, seed=199)  # no product T99
-    sent = []
+def _record_sent(page) -> list[str]:
+    """The names of the files the page sends, in order, as the server receives them."""
+    sent: list[str] = []
 
     def record(route):
         body = route.request.post_data_buffer or b""
@@ -73,6 +68,17 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
         route.continue_()
 
     page.route(re.compile(r"/catalog/imports/\d+/files$"), record)
+    return sent
+
+
+def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, client,
+                                                            screenshot):
+    """QA 2026-12-02 too: a file the preview already refused (an unknown SKU) is not sent."""
+    products = {f"T{n:02d}": ProductFactory(sku=f"T{n:02d}") for n in range(10)}
+    _log_in(page, live_server, client, manager())
+    files = _shoot()
+    files["T99_MAIN.jpg"] = product_jpeg(640, 600, seed=199)  # no product T99
+    sent = _record_sent(page)
     page.goto(f"{live_server.url}/catalog/upload/")
     page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
 
@@ -133,15 +139,7 @@ def test_it_holds_back_a_file_whose_position_is_taken_and_names_the_holder(
     holder = ImageAssetFactory(product=ProductFactory(sku="T00"), position="MAIN",
                                original_filename="old-main.jpg")
     _log_in(page, live_server, client, manager())
-    sent = []
-
-    def record(route):
-        body = route.request.post_data_buffer or b""
-        if b'filename="' in body:
-            sent.append(body.split(b'filename="', 1)[1].split(b'"', 1)[0].decode())
-        route.continue_()
-
-    page.route(re.compile(r"/catalog/imports/\d+/files$"), record)
+    sent = _record_sent(page)
     page.goto(f"{live_server.url}/catalog/upload/")
     page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
     payload = [{"name": name, "type": "image/jpeg",

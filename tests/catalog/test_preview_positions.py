@@ -4,7 +4,6 @@ before anything is sent; every file the preview refuses is listed; a browser ses
 finish reports the files the page held back."""
 
 import html
-import io
 import re
 from datetime import datetime
 
@@ -14,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import ImageAsset, ImportIssue
-from catalog.services.assets import asset_ingest, asset_soft_delete
+from catalog.services.assets import asset_soft_delete
 from catalog.services.import_mapping import UNSEEN_CONTENT_NOTE
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory, manager, stored_image
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +31,9 @@ def manager_client(client):
     return client
 
 
-def _old(product, name: str, position: str, seed: int) -> ImageAsset:
-    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=seed)),
-                          filename=name, position=position)
-    assert result.status == "stored", result.reason
-    ImageAsset.objects.filter(pk=result.asset.pk).update(uploaded_at=OLD_DAY)
-    return ImageAsset.objects.get(pk=result.asset.pk)
+def _old(product, name: str, position: str, seed: int):
+    """An image of an earlier season, stored for real at ``position``."""
+    return stored_image(product, name, position, seed=seed, uploaded_at=OLD_DAY)
 
 
 def _preview(client, names, **fields) -> str:

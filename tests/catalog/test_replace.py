@@ -19,20 +19,16 @@ from catalog.services.assets import asset_ingest
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create, import_job_finish, import_job_upload_file
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, UserFactory, manager
+from tests.factories import ProductFactory, UserFactory, manager, stored_image
 
 pytestmark = pytest.mark.django_db
 
 OLD_DAY = timezone.make_aware(datetime(2026, 11, 20, 10, 0))
 
 
-def _old(product, name: str, position: str, seed: int) -> ImageAsset:
+def _old(product, name: str, position: str, seed: int):
     """An image of an earlier season, stored for real at ``position``."""
-    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=seed)),
-                          filename=name, position=position)
-    assert result.status == "stored", result.reason
-    ImageAsset.objects.filter(pk=result.asset.pk).update(uploaded_at=OLD_DAY)
-    return ImageAsset.objects.get(pk=result.asset.pk)
+    return stored_image(product, name, position, seed=seed, uploaded_at=OLD_DAY)
 
 
 def _zip_import(members: dict, **options) -> ImportJob:
