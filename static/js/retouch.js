@@ -426,7 +426,15 @@
   Editor.prototype.warm = function () {
     if (this.warmed) return;
     this.warmed = true;
-    this.post([]).catch(function () { /* the real preview will report */ });
+    var self = this;
+    this.post([]).then(function (response) {
+      if (!response.ok || self.alphas["[]"] || !window.createImageBitmap) return null;
+      // The version's own alpha for the "nothing changed" hint: the page's image may come
+      // from another origin (S3), whose pixels a canvas may not read; this answer is ours.
+      return response.blob().then(createImageBitmap).then(function (bitmap) {
+        if (!self.alphas["[]"]) self.alphas["[]"] = self.alphaOf(bitmap);
+      });
+    }).catch(function () { /* the real preview will report */ });
   };
 
   /* One preview request at a time: strokes drawn while one is computing wait for it (an
@@ -489,8 +497,9 @@
   };
   /* A stroke whose preview is the one before it, pixel for pixel, says so: a remove click
      on what is already gone (or on a patch too like the product) otherwise looks ignored. */
-  Editor.prototype.alphaOf = function () {
-    var img = this.preview, w = img.naturalWidth, h = img.naturalHeight;
+  Editor.prototype.alphaOf = function (source) {
+    var img = source || this.preview;
+    var w = img.naturalWidth || img.width, h = img.naturalHeight || img.height;
     if (!w || !h) return null;
     var c = this.scratch || (this.scratch = document.createElement("canvas"));
     c.width = w; c.height = h;
