@@ -28,7 +28,7 @@ from .api_support import (
     principal,
     validation_problem,
 )
-from .errors import ProductPurgedError, ProductRestoreError
+from .errors import AssetRestoreError, ProductPurgedError, ProductRestoreError
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
@@ -71,6 +71,9 @@ class ProductOut(Schema):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    #: on a create or an update: what deserves a second look (another live product has this
+    #: GTIN); the same words the product pages flash
+    warnings: list[str] = []
 
 
 class ProductPageOut(Schema):
@@ -226,7 +229,12 @@ def product_create(request: HttpRequest, payload: ProductIn):
         product = product_services.product_create(**payload.dict())
     except ValidationError as exc:
         raise validation_problem(exc)
-    return Status(201, product_out(_with_assets(product)))
+    return Status(201, _saved_out(product))
+
+
+def _saved_out(product: Product) -> dict:
+    warning = selectors.product_gtin_warning(product=product)
+    return {**product_out(_with_assets(product)), "warnings": [warning] if warning else []}
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, **errors(403, 404)},
@@ -246,7 +254,7 @@ def product_update(request: HttpRequest, product_id: int, payload: ProductPatch)
                                                   **payload.dict(exclude_none=True))
     except ValidationError as exc:
         raise validation_problem(exc)
-    return product_out(_with_assets(product))
+    return _saved_out(product)
 
 
 @router.put("/products/by-sku/{sku}", response={200: ProductOut, 201: ProductOut,
@@ -262,7 +270,7 @@ def product_upsert(request: HttpRequest, sku: str, payload: ProductFields):
             sku=_ident(sku, 64, field="sku"), **payload.dict())
     except ValidationError as exc:
         raise validation_problem(exc)
-    return Status(201 if created else 200, product_out(_with_assets(product)))
+    return Status(201 if created else 200, _saved_out(product))
 
 
 @router.delete("/products/{product_id}", response={200: ProductOut, **errors(403, 404)},
@@ -330,6 +338,27 @@ def image_delete(request: HttpRequest, product_id: int, image_id: int):
         raise Problem(404, "No such image.", slug="not-found")
     asset_services.asset_soft_delete(asset=asset)
     return _no_content()
+
+
+@router.post("/products/{product_id}/images/{int:image_id}/restore",
+             response={200: ImageOut, **errors(403, 404, 409)}, tags=["images"],
+             summary="Restore a deleted image (undo its delete)",
+             description="Back at its position with its cutouts. 409 while another image holds "
+                         "that position, the same file is live on the product again, the "
+                         "product is deleted (restore it) or purge removed the files.")
+@decorate_view(needs(roles.DELETE))
+def image_restore(request: HttpRequest, product_id: int, image_id: int):
+    try:
+        asset = selectors.asset_get(pk=image_id, include_deleted=True)
+    except ImageAsset.DoesNotExist:
+        raise Problem(404, "No such image.", slug="not-found")
+    if asset.product_id != product_id:
+        raise Problem(404, "No such image.", slug="not-found")
+    try:
+        asset = asset_services.asset_restore(asset=asset)
+    except AssetRestoreError as exc:
+        raise Problem(409, str(exc), slug="restore-refused")
+    return image_out(asset)
 
 
 def _no_content() -> HttpResponse:

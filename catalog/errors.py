@@ -9,7 +9,8 @@ from .ingest.manifest import ManifestError
 from .ingest.naming import NamingError
 
 __all__ = [
-    "IMPORT_REFUSALS", "ArchiveError", "CatalogError", "ImageRejected", "ImportRefused",
+    "IMPORT_REFUSALS", "ArchiveError", "AssetRestoreError", "CatalogError", "ImageRejected",
+    "ImportRefused",
     "ManifestError", "NamingError", "ProductDeletedError", "ProductFieldError",
     "ProductPurgedError", "StorageDownError",
     "ThumbnailSizeError", "UserRefused",
@@ -37,6 +38,11 @@ class ProductDeletedError(CatalogError, ValidationError):
         self.product = product
         self.text = f"Product {product.sku} was deleted; restore it instead of creating it again."
         super().__init__({"sku": [self.text]})
+
+
+class AssetRestoreError(CatalogError):
+    """A deleted image cannot come back now (its position is taken, the same file is live on
+    the product again, its product is deleted, or purge removed its files)."""
 
 
 class ProductPurgedError(CatalogError):

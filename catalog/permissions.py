@@ -10,7 +10,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from .roles import CAPABILITIES, MANAGER, REVIEWER, perm
+from .roles import CAPABILITIES, MANAGER, REVIEWER, perm, refusal
 
 NO_ROLE = (f"Your account has no role yet: ask an administrator to give you the {MANAGER} or "
            f"{REVIEWER} role.")
@@ -22,7 +22,7 @@ def require(request: HttpRequest, capability: str) -> None:
         if request.user.is_authenticated and not any(
                 request.user.has_perm(perm(c)) for c in CAPABILITIES):
             raise PermissionDenied(NO_ROLE)
-        raise PermissionDenied(f"Your role does not allow this ({capability}).")
+        raise PermissionDenied(refusal(capability))
 
 
 def capability_required(capability: str) -> Callable:

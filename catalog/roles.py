@@ -31,6 +31,24 @@ ROLE_CAPABILITIES: Final = {
     REVIEWER: frozenset({VIEW, REVIEW}),
 }
 
+#: What each capability lets a user do, in the words of a refusal ("Only … can <this>.").
+CAPABILITY_ACTIONS: Final = {
+    VIEW: "browse the catalog",
+    UPLOAD: "create and edit products and upload or import images",
+    DELETE: "delete and restore products and images",
+    RUN_CUTOUTS: "start cutouts",
+    REVIEW: "review cutouts",
+    EXPORT: "export images",
+}
+
+
+def refusal(capability: str) -> str:
+    """Why a page is refused, for a person: the roles that may do it, not the capability id
+    ("Only catalog managers can export images.")."""
+    perm(capability)
+    allowed = [f"{role}s" for role in ROLES if capability in ROLE_CAPABILITIES[role]]
+    return f"Only {' and '.join(allowed)} can {CAPABILITY_ACTIONS[capability]}."
+
 
 def perm(capability: str) -> str:
     if capability not in CAPABILITIES:

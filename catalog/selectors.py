@@ -1,8 +1,8 @@
 import contextlib
 import csv
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from django.core.files import File
 from django.core.files.storage import storages
@@ -25,7 +25,13 @@ from .ingest.naming import (
 )
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
-from .services.import_mapping import SKU_RULE
+from .services.assets import (
+    original_filename_of,
+    position_kept,
+    position_taken_reason,
+    position_taken_text,
+)
+from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE
 from .services.products import products_sku_folded
 from .validators import SKU_RE
 
@@ -50,6 +56,36 @@ def product_get(*, pk: int | None = None, sku: str | None = None,
     if pk is not None:
         return manager.get(pk=pk)
     return manager.get(sku=sku)
+
+
+#: products named in a shared-GTIN warning; the rest are counted
+GTIN_SHARERS_SHOWN = 5
+
+
+def products_sharing_gtin(*, gtin: str, exclude_pk: int | None = None) -> list[Product]:
+    """Other live products with this GTIN, by SKU (the first ``GTIN_SHARERS_SHOWN`` + 1)."""
+    if not gtin:
+        return []
+    rows = Product.live.filter(gtin=gtin)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return list(rows.order_by("sku")[:GTIN_SHARERS_SHOWN + 1])
+
+
+def product_gtin_warning(*, product: Product) -> str:
+    """Why saving ``product`` deserves a second look: another live product has its GTIN
+    ("" when none). A GTIN names one trade item, so two products with one GTIN are usually a
+    typo; it is a warning, not a refusal, because variants sold as one item can share it.
+    The form pages flash it; marketplaces that name files by GTIN would get colliding names
+    (the export form says so too: ``export_naming_gaps``)."""
+    others = products_sharing_gtin(gtin=product.gtin, exclude_pk=product.pk)
+    if not others:
+        return ""
+    named = ", ".join(f"{o.sku} (#{o.pk})" for o in others[:GTIN_SHARERS_SHOWN])
+    more = " and others" if len(others) > GTIN_SHARERS_SHOWN else ""
+    return (f"GTIN {product.gtin} is also on product {named}{more}. A GTIN identifies one "
+            "trade item: check the number; exports that name files by GTIN (Walmart) would "
+            "give these products the same file names.")
 
 
 def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:
@@ -530,3 +566,60 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
                          unmapped=unmapped, total=total)
+
+
+#: Products per query when the preview looks up the images holding positions.
+PREVIEW_CHUNK = 500
+
+
+@dataclass
+class PreviewPositions:
+    """What the preview says about files that name a position: ``refused`` (name -> the
+    reason the import would give, with ``UNSEEN_CONTENT_NOTE``) and ``replaces`` (name -> the
+    older images it would replace, with the upload's "Replace" box ticked)."""
+
+    refused: dict[str, str] = field(default_factory=dict)
+    replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
+
+
+def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool
+                             ) -> PreviewPositions:
+    """Which of an upload's files ``asset_ingest`` would refuse for their explicit position,
+    before anything is sent. ``files`` are (stored SKU, name, position or "") in name order,
+    as the preview maps them. The import's rule, applied to what is stored now
+    (``assets.position_kept``, so "replace" lets a file take an older image's place) and
+    then across the files themselves: the first in name order keeps a position, a later
+    file for it is refused (also with "replace": only older images are replaced), in the
+    import's words (``assets.position_taken_text``). Files without a position never clash
+    (they take a free one, and give way to a named file)."""
+    named = [(sku, name, position) for sku, name, position in files if position]
+    holders: dict[tuple[str, str], list[ImageAsset]] = {}
+    skus = sorted({sku for sku, _name, _position in named})
+    positions = {position for _sku, _name, position in named}
+    for start in range(0, len(skus), PREVIEW_CHUNK):
+        rows = ImageAsset.live.filter(
+            product__sku__in=skus[start:start + PREVIEW_CHUNK], product__deleted_at__isnull=True,
+            position__in=positions).select_related("product").order_by("pk")
+        for asset in rows:
+            holders.setdefault((asset.product.sku, asset.position), []).append(asset)
+    answer = PreviewPositions()
+    first: dict[tuple[str, str], str] = {}
+    for sku, name, position in named:
+        key = (sku, position)
+        older = holders.get(key, [])
+        holder = position_kept(older, replace=replace, import_job=None)
+        if holder is not None:
+            answer.refused[name] = (position_taken_reason(holder, import_job=None)
+                                    + UNSEEN_CONTENT_NOTE)
+        elif key in first:
+            # the holder is a file of this upload, not stored yet: no asset id to name
+            answer.refused[name] = position_taken_text(
+                sku=sku, position=position, holder=original_filename_of(first[key]),
+                asset_id=None, when="from this import, before it in name order",
+            ) + UNSEEN_CONTENT_NOTE
+        else:
+            first[key] = name
+            if older:
+                answer.replaces[name] = older
+    return answer
+

@@ -16,6 +16,8 @@ urlpatterns = [
     path("products/<int:pk>/delete", views.product_delete, name="product_delete"),
     path("products/<int:pk>/assets/<int:asset_pk>/delete", views.asset_delete,
          name="asset_delete"),
+    path("products/<int:pk>/assets/<int:asset_pk>/restore", views.asset_restore,
+         name="asset_restore"),
     path("assets/<int:pk>/thumbnail", views.asset_thumbnail, name="asset_thumbnail"),
     path("upload/", views.bulk_upload, name="bulk_upload"),
     path("upload/preview", views.import_preview, name="import_preview"),

@@ -16,15 +16,19 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import roles, selectors, serving
 from .errors import (
     IMPORT_REFUSALS,
+    AssetRestoreError,
     ManifestError,
     NamingError,
     ProductDeletedError,
@@ -57,6 +61,22 @@ def _product_or_404(pk: int) -> Product:
         return selectors.product_get(pk=pk)
     except Product.DoesNotExist:
         raise Http404("No such product.")
+
+
+def _with_undo(request: HttpRequest, text: str, url: str) -> SafeString:
+    """A flash message with an Undo button: a small POST form (a restore changes data), its
+    CSRF token inline because the message is rendered by base.html as it is."""
+    return format_html(
+        '{} <form method="post" action="{}" class="inline undo">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button class="btn" type="submit">Undo</button></form>',
+        text, url, get_token(request))
+
+
+def _gtin_warning(request: HttpRequest, product: Product) -> None:
+    warning = selectors.product_gtin_warning(product=product)
+    if warning:
+        messages.warning(request, warning)
 
 
 # --- Products ---------------------------------------------------------------------------------
@@ -123,7 +143,9 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_services.product_soft_delete(product=_product_or_404(pk))
-    messages.success(request, f"Product {product.sku} deleted; its files are kept until purge.")
+    messages.success(request, _with_undo(
+        request, f"Product {product.sku} deleted; its files are kept until purge.",
+        reverse("catalog:product_restore", args=[product.pk])))
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("catalog:product_list")
@@ -148,6 +170,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Product {product.sku} created.")
+            _gtin_warning(request, product)
             return redirect("catalog:product_detail", pk=product.pk)
     return render(request, "catalog/product_form.html",
                   {"form": form, "product": None, "deleted": deleted},
@@ -168,6 +191,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
             product.refresh_from_db()
         else:
             messages.success(request, f"Product {product.sku} saved.")
+            _gtin_warning(request, product)
             return redirect("catalog:product_detail", pk=product.pk)
     return render(request, "catalog/product_form.html", {"form": form, "product": product},
                   status=400 if form.errors else 200)
@@ -301,10 +325,38 @@ def asset_delete(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     except ImageAsset.DoesNotExist:
         raise Http404("No such image.")
     asset_services.asset_soft_delete(asset=asset)
+    text = (f"Image {asset.position} of {product.sku} ({asset.original_filename or 'no name'}) "
+            "deleted; its file is kept until purge.")
+    undo_url = reverse("catalog:asset_restore", args=[product.pk, asset.pk])
     if request.htmx:
-        return render(request, "catalog/_asset_grid.html", _asset_context(product))
-    messages.success(request, f"Image {asset.position} of {product.sku} deleted.")
+        # the grid, and the page's undo note swapped in out of band (no page load shows a flash)
+        return HttpResponse(
+            render_to_string("catalog/_asset_grid.html", _asset_context(product), request)
+            + render_to_string("catalog/product_asset_undo.html",
+                               {"undo_text": text, "undo_url": undo_url, "oob": True}, request))
+    messages.success(request, _with_undo(request, text, undo_url))
     return redirect("catalog:product_detail", pk=product.pk)
+
+
+@capability_required(roles.DELETE)
+@require_POST
+def asset_restore(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
+    """The Undo of an image's delete: back at its position, unless that is taken now."""
+    try:
+        asset = selectors.asset_get(pk=asset_pk, include_deleted=True)
+    except ImageAsset.DoesNotExist:
+        raise Http404("No such image.")
+    if asset.product_id != pk:
+        raise Http404("No such image.")
+    try:
+        asset_services.asset_restore(asset=asset)
+    except AssetRestoreError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Image {asset.position} of {asset.product.sku} restored.")
+    if asset.product.deleted_at is not None:
+        return redirect("catalog:product_deleted_list")
+    return redirect("catalog:product_detail", pk=pk)
 
 
 @capability_required(roles.VIEW)
@@ -597,6 +649,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/_import_preview.html", context)
 
 
+def _manifest_first(file: tuple) -> bool:
+    """Sort key putting a file whose position came from the manifest first."""
+    _name, position, rule = file
+    return not (position and rule.startswith("manifest line"))
+
+
 #: Files the preview lists before "Show all" hides the rest.
 PREVIEW_LIST_SHOWN = 50
 
@@ -604,9 +662,11 @@ PREVIEW_LIST_SHOWN = 50
 def _preview_positions(preview: selectors.ImportPreview, *, replace: bool) -> dict:
     """The preview's files with what the import would say about their explicit positions:
     refused (taken, naming the holder) or replacing older images (the "Replace" box)."""
-    checked = import_mapping.preview_positions(
+    # the import stores manifest-mapped files first, so the manifest wins a position tie
+    checked = selectors.import_preview_positions(
         files=[(group.sku, name, position) for group in preview.groups
-               for name, position, _rule in group.files], replace=replace)
+               for name, position, _rule in sorted(group.files, key=_manifest_first)],
+        replace=replace)
     groups = [(group, [(name, position, rule, checked.refused.get(name, ""),
                         checked.replaces.get(name, ()))
                        for name, position, rule in group.files])

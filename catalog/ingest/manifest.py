@@ -28,8 +28,19 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\
 WORKBOOK_MAGICS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
+#: Bad lines a manifest's message lists; the rest are counted ("and 7 more"), so one message
+#: (a job's message keeps 1000 characters) still lets the manager fix most of them at once.
+MAX_LISTED_ERRORS = 20
+
+
 class ManifestError(Exception):
-    """The manifest as a whole is unusable; nothing from it is applied."""
+    """The manifest as a whole is unusable; nothing from it is applied. ``errors``: every bad
+    line ("line 4: ..."), when the manifest was read to its end (empty for a file that is
+    unreadable as a whole)."""
+
+    def __init__(self, message: str, errors: Iterable[str] = ()):
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 @dataclass
@@ -107,6 +118,19 @@ def _normalize_position(value: str) -> str | None:
     return value if value in POSITIONS else None
 
 
+def _outside_path(filename: str) -> str:
+    """Why a row's file name can name no file of an import ('..', an absolute path), "" if it
+    can: such a row would match nothing and its product would get no image."""
+    unified = filename.replace("\\", "/")
+    if unified.startswith("/") or (len(unified) > 1 and unified[1] == ":"):
+        return ("an absolute path; name the file as it is in the ZIP or folder "
+                "(photos/A4.jpg or A4.jpg)")
+    if ".." in unified.split("/"):
+        return ("'..' in the path; name the file as it is in the ZIP or folder "
+                "(photos/A4.jpg or A4.jpg)")
+    return ""
+
+
 def parse_manifest(data: bytes, *, encoding: str = "utf-8",
                    name: str = "manifest.csv") -> Manifest:
     text = decode_manifest(data, encoding)
@@ -145,10 +169,13 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
         except StopIteration:
             break
         except csv.Error as exc:
+            # Reported with the lines before and after it: the reader resumes on the next
+            # line (an unclosed quote has swallowed the rest of the file, so that ends it).
             hint = (" (a quote opened there is never closed)"
                     if "unexpected end of data" in str(exc) else "")
-            raise ManifestError(
-                f"The manifest is not valid CSV: the row starting on line {line}{hint}: {exc}")
+            errors.append(f"line {line}: not valid CSV: the row starting on line {line}{hint}: "
+                          f"{exc}")
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(names):
@@ -189,6 +216,10 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
                     f"{', '.join(POSITIONS)} or 1-9)")
                 continue
             position = normal
+        outside = _outside_path(filename)
+        if outside:
+            errors.append(f"line {line}: file {filename}: {outside}")
+            continue
         row = ManifestRow(line=line, sku=sku, fields=fields, filename=filename,
                           position=position)
         if filename:
@@ -208,9 +239,10 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
             positions[(sku, position)] = line
         rows.append(row)
     if errors:
-        shown = "; ".join(errors[:10])
-        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
-        raise ManifestError(f"The manifest has errors: {shown}{more}.")
+        shown = "; ".join(errors[:MAX_LISTED_ERRORS])
+        more = (f" (and {len(errors) - MAX_LISTED_ERRORS} more)"
+                if len(errors) > MAX_LISTED_ERRORS else "")
+        raise ManifestError(f"The manifest has errors: {shown}{more}.", errors)
     if not rows:
         raise ManifestError("The manifest has a header but no rows.")
     for sku in products:

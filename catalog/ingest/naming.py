@@ -471,9 +471,12 @@ def file_target(
         found, new = rules.choose(name, candidates=candidates, create=create, valid=valid,
                                   exists=lambda sku: exists(sku, exact=False))
     if found is None:
+        # The hint a created product would get as a warning (``lookalike_warning``): without
+        # it the manager sees an unknown SKU and not the mistyped position that made it.
+        hint = lookalike_hint(candidates[0].sku, state=state_once)
         raise Unmapped(
-            f"Unknown SKU {candidates[0].sku}: no such product. Add it to the manifest or "
-            "choose 'create products for unknown SKUs'."
+            f"Unknown SKU {candidates[0].sku}: no such product{'; ' + hint if hint else '.'} "
+            "Add it to the manifest or choose 'create products for unknown SKUs'."
         )
     sku = found.sku if new else stored[found.sku]
     return Target(sku=sku, position=found.position, rule=found.rule, new=new,
@@ -505,6 +508,17 @@ def lookalike_warning(sku: str, *, state: Callable[[str], str | Known | None],
     silently would hide that. ``state`` as for ``file_target`` (only the prefixes are asked);
     ``created``: the import's words (made), else the preview's (would be made). The import
     and its preview both warn here."""
+    hint = lookalike_hint(sku, state=state)
+    if not hint:
+        return ""
+    made = "new product created" if created else "a new product would be created"
+    return f"{sku}: {made}; {hint}"
+
+
+def lookalike_hint(sku: str, *, state: Callable[[str], str | Known | None]) -> str:
+    """"did you mean product QA012 with an unknown position 'ZZZ'? Known positions: ..." for a
+    SKU that is a live product's plus a separator and a token, "" if none: the words of
+    ``lookalike_warning`` (a product is made) and of an unknown SKU's refusal (none is)."""
     for prefix in sku_prefixes(sku):
         try:
             found = _known(prefix, state(prefix))
@@ -513,7 +527,6 @@ def lookalike_warning(sku: str, *, state: Callable[[str], str | Known | None],
         if found is None or found.state != LIVE:
             continue
         token = sku[len(prefix) + 1:]
-        made = "new product created" if created else "a new product would be created"
-        return (f"{sku}: {made}; did you mean product {found.sku} with an unknown position "
-                f"{token!r}? Known positions: {', '.join(POSITIONS)}.")
+        return (f"did you mean product {found.sku} with an unknown position {token!r}? "
+                f"Known positions: {', '.join(POSITIONS)}.")
     return ""

@@ -1,5 +1,5 @@
 """Image assets: ingest (validate, store, register), content-addressed storage names,
-soft delete and cached thumbnails."""
+soft delete and restore, and cached thumbnails."""
 
 import errno
 import hashlib
@@ -19,7 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from .. import events
-from ..errors import ProductDeletedError, ThumbnailSizeError
+from ..errors import AssetRestoreError, ProductDeletedError, ThumbnailSizeError
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
 from ..models import ImageAsset, ImportJob, Position, Product
@@ -196,17 +196,38 @@ def position_replaced_note(old: ImageAsset, *, sku: str) -> str:
             "original is kept until purge.")
 
 
+def original_filename_of(name: str) -> str:
+    """The name an image is stored under (``original_filename``): the file's own name, without
+    the folders of its ZIP entry or upload path."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1][:255]
+
+
+def position_taken_text(*, sku: str, position: str, holder: str, asset_id: int | None,
+                        when: str) -> str:
+    """The one wording of a file refused for a taken position, for the import's refusal and
+    the upload preview's alike: names the other file (``holder``), so the manager can choose
+    which one stays (a position is one image; see docs/ingest.md). ``asset_id`` None: the
+    holder is a file of the same upload, not stored yet, so the advice is to leave one out
+    rather than to delete a stored image."""
+    stored = f"asset #{asset_id}" if asset_id is not None else ""
+    detail = ", ".join(part for part in (stored, when) if part)
+    advice = ("Delete that image first" if asset_id is not None
+              else "Leave one of the two out")
+    return (
+        f"Position {position} of {sku} is already taken by {holder}"
+        f"{f' ({detail})' if detail else ''}; not stored. {advice}, or give this file "
+        "another position."
+    )
+
+
 def position_taken_reason(holder: ImageAsset, *, import_job: ImportJob | None) -> str:
-    """Why a file is refused for a position ``holder`` holds: names the other file, so the
-    manager can choose which one stays (a position is one image; see docs/ingest.md)."""
+    """Why a file is refused for a position ``holder`` (a stored image) holds
+    (``position_taken_text``)."""
     when = ("from this import" if import_job is not None and holder.import_job_id == import_job.pk
             else f"uploaded {holder.uploaded_at:%Y-%m-%d}" if holder.uploaded_at else "")
-    return (
-        f"Position {holder.position} of {holder.product.sku} is already taken by "
-        f"{holder.original_filename or 'an image'} (asset #{holder.pk}"
-        f"{', ' + when if when else ''}); not stored. Delete that image first, or give this "
-        "file another position."
-    )
+    return position_taken_text(sku=holder.product.sku, position=holder.position,
+                               holder=holder.original_filename or "an image",
+                               asset_id=holder.pk, when=when)
 
 
 def _next_position(product: Product) -> tuple[str, str]:
@@ -295,7 +316,7 @@ def asset_ingest(
     one 100 MB TIFF would stall every other writer. Files are written before the row, so an
     error leaves at most an unreferenced file, which purge_run removes after the retention.
     """
-    filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
     if product.deleted_at is not None:
         result.reason, result.code = f"Product {product.sku} is deleted.", "product_deleted"
@@ -534,6 +555,42 @@ def asset_soft_delete(*, asset: ImageAsset) -> ImageAsset:
         now = timezone.now()
         ImageAsset.objects.filter(pk=asset.pk, deleted_at__isnull=True).update(deleted_at=now)
         asset.deleted_at = now
+    return asset
+
+
+@transaction.atomic
+def asset_restore(*, asset: ImageAsset) -> ImageAsset:
+    """Undo an image's delete (the product page's Undo), as ``product_restore`` does for a
+    product: the row comes back at its position with its cutouts. Refused, with a message
+    naming what is in the way, while another live image holds that position (a position is
+    one image: the manager chooses which one stays), while the same file is live on the
+    product again, while the product is deleted (restoring it brings its images back) and
+    once purge removed the files. A live image is returned as it is."""
+    if asset.deleted_at is None:
+        return asset
+    product = asset.product
+    what = f"Image {asset.position} of {product.sku} ({asset.original_filename or 'an image'})"
+    if product.deleted_at is not None:
+        raise AssetRestoreError(f"{what} cannot be restored: product {product.sku} is deleted; "
+                                "restore the product (its images come back with it).")
+    storage = storage_default()
+    if not storage.exists(asset.working_name) or not storage.exists(asset.original_name):
+        raise AssetRestoreError(f"{what} cannot be restored: purge removed its files.")
+    # lock the product's live images, so two restores (or an upload) cannot both take it
+    live = list(ImageAsset.live.select_for_update().filter(product=product).order_by("pk"))
+    holder = next((a for a in live if a.position == asset.position), None)
+    if holder is not None:
+        raise AssetRestoreError(
+            f"{what} cannot be restored: position {asset.position} is now taken by "
+            f"{holder.original_filename or 'an image'} (asset #{holder.pk}). Delete that image "
+            "first, or upload this file again at another position.")
+    same = next((a for a in live if a.sha256 == asset.sha256), None)
+    if same is not None:
+        raise AssetRestoreError(
+            f"{what} cannot be restored: the same file is on {product.sku} again, at "
+            f"{same.position} (asset #{same.pk}).")
+    ImageAsset.objects.filter(pk=asset.pk).update(deleted_at=None)
+    asset.deleted_at = None
     return asset
 
 

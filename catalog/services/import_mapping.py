@@ -1,8 +1,7 @@
 """One import's state: applying its manifest, mapping each file to a product and position,
 ingesting it, and the counters and issues that make the report."""
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from typing import BinaryIO
 
@@ -12,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import StorageDownError
-from ..ingest.manifest import Manifest
+from ..ingest.manifest import Manifest, ManifestRow
 from ..ingest.naming import (
     DELETED,
     LIVE,
@@ -112,6 +111,8 @@ class ImportRun:
         # keeps them in the job's checkpoint instead, shared by all its requests.
         self.auto: set[int] = set()
         self.session = job.source_kind == ImportJob.Source.UPLOAD
+        # (SKU folded, position) -> the manifest row giving it (``_manifest_claim_check``)
+        self._claims: dict[tuple[str, str], ManifestRow] | None = None
 
     def _movable(self) -> set[int]:
         if not self.session:
@@ -383,11 +384,31 @@ class ImportRun:
                                  valid=lambda sku: bool(SKU_RE.match(sku)), sku_rule=SKU_RULE)
         except Unmapped as exc:
             raise _Skip(str(exc))
+        self._manifest_claim_check(target)
         if target.new:
             return self._product_new(target), target
         product = self.products[target.sku]
         assert product is not None  # sku_state kept every product it called live
         return product, target
+
+    def _manifest_claim_check(self, target: Target) -> None:
+        """In a browser session, refuse a file whose name gives it a position a manifest row
+        gives another file: a manifest row beats every naming rule, and the session's files
+        arrive in any order, so the position is kept for the row's file whether it came
+        first or not. (A ZIP or folder import takes the rows' files first instead, and the
+        named file meets the usual position-taken refusal: ``import_runner``.)"""
+        if not self.session or self.manifest is None or target.manifest_line \
+                or not target.position:
+            return
+        if self._claims is None:
+            self._claims = {(fold_sku(row.sku), row.position): row
+                            for row in self.manifest.rows if row.position and row.filename}
+        row = self._claims.get((fold_sku(target.sku), target.position))
+        if row is not None:
+            raise _Skip(f"Position {target.position} of {target.sku} is kept for "
+                        f"{row.filename}, which {self.manifest.name} line {row.line} puts "
+                        "there: a manifest row beats the file's name. Rename this file or "
+                        "change the manifest.")
 
     def _lookalike(self, sku: str) -> str:
         """``naming.lookalike_warning`` for a product a file just created: its prefixes in
@@ -539,10 +560,7 @@ def import_summary(job: ImportJob) -> str:
     return ", ".join(parts) + "."
 
 
-# --- Preview: explicit positions ---------------------------------------------------------------
-
-#: Products per query when the preview looks up the images holding positions.
-PREVIEW_CHUNK = 500
+# --- Preview: explicit positions (the read is ``selectors.import_preview_positions``) ------------
 
 #: What the preview (and the report of a file it held back) adds to a position refusal: it
 #: knows names, not contents, and ``asset_ingest`` checks for a duplicate before the position,
@@ -552,60 +570,3 @@ UNSEEN_CONTENT_NOTE = (" If this file is identical to the image holding the posi
                        "compared before the upload).")
 #: The preview's short label for those files, beside each one and in its counts.
 PREVIEW_TAKEN_LABEL = "position taken: refused, or skipped as a duplicate if identical"
-
-
-@dataclass
-class PreviewPositions:
-    """What the preview says about files that name a position: ``refused`` (name -> the
-    reason the import would give, with ``UNSEEN_CONTENT_NOTE``) and ``replaces`` (name -> the
-    older images it would replace, with the upload's "Replace" box ticked)."""
-
-    refused: dict[str, str] = field(default_factory=dict)
-    replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
-
-
-def preview_position_clash(first: str, *, sku: str, position: str) -> str:
-    """Why a file is refused for a position an earlier file of the same upload names: the
-    words of ``assets.position_taken_reason`` for a holder not stored yet (no asset id)."""
-    other = first.replace("\\", "/").rsplit("/", 1)[-1]
-    return (f"Position {position} of {sku} is already taken by {other} (from this import, "
-            "before it in name order); not stored. Leave one of the two out, or give this "
-            "file another position." + UNSEEN_CONTENT_NOTE)
-
-
-def preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool
-                      ) -> PreviewPositions:
-    """Which of an upload's files ``asset_ingest`` would refuse for their explicit position,
-    before anything is sent. ``files`` are (stored SKU, name, position or "") in name order,
-    as the preview maps them. The import's rule, applied to what is stored now
-    (``assets.position_kept``, so "replace" lets a file take an older image's place) and
-    then across the files themselves: the first in name order keeps a position, a later
-    file for it is refused (also with "replace": only older images are replaced). Files
-    without a position never clash (they take a free one, and give way to a named file)."""
-    named = [(sku, name, position) for sku, name, position in files if position]
-    holders: dict[tuple[str, str], list[ImageAsset]] = {}
-    skus = sorted({sku for sku, _name, _position in named})
-    positions = {position for _sku, _name, position in named}
-    for start in range(0, len(skus), PREVIEW_CHUNK):
-        rows = ImageAsset.live.filter(
-            product__sku__in=skus[start:start + PREVIEW_CHUNK], product__deleted_at__isnull=True,
-            position__in=positions).select_related("product").order_by("pk")
-        for asset in rows:
-            holders.setdefault((asset.product.sku, asset.position), []).append(asset)
-    answer = PreviewPositions()
-    first: dict[tuple[str, str], str] = {}
-    for sku, name, position in named:
-        key = (sku, position)
-        older = holders.get(key, [])
-        holder = position_kept(older, replace=replace, import_job=None)
-        if holder is not None:
-            answer.refused[name] = (position_taken_reason(holder, import_job=None)
-                                    + UNSEEN_CONTENT_NOTE)
-        elif key in first:
-            answer.refused[name] = preview_position_clash(first[key], sku=sku,
-                                                          position=position)
-        else:
-            first[key] = name
-            if older:
-                answer.replaces[name] = older
-    return answer

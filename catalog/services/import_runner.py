@@ -102,6 +102,8 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                                          **run.counters()):
                     return
         entries = source.entries()
+        if manifest is not None:
+            entries = manifest_positions_first(entries, manifest)
         total = len(entries)
         if manifest is not None and not checkpoint.get("unmatched"):
             _manifest_unmatched_report(run, manifest, entries, source.kind)
@@ -136,7 +138,12 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
         if jobs.job_finish(ImportJob, job_id, token, message=import_summary(run.job),
                            progress_done=total, checkpoint=checkpoint, **run.counters()):
             events.import_finished(job_id)
-    except (archives.ArchiveError, ManifestError, NamingError, StorageDownError) as exc:
+    except ManifestError as exc:
+        # the message keeps the first lines (1000 characters); the report has every one
+        for error in exc.errors:
+            run.issue(manifest_name, error[:1].upper() + error[1:], ImportIssue.Level.ERROR)
+        _import_fail(job_id, token, str(exc), run)
+    except (archives.ArchiveError, NamingError, StorageDownError) as exc:
         _import_fail(job_id, token, str(exc), run)
     except Exception as exc:
         if isinstance(exc, interrupts):
@@ -150,6 +157,18 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             source.close()
         if handle is not None:
             handle.close()
+
+
+def manifest_positions_first(entries: list[archives.Entry], manifest: Manifest
+                             ) -> list[archives.Entry]:
+    """The entries a manifest row gives a position first, then the rest, each in name order:
+    a manifest row beats every naming rule, so on a position tie with a file named
+    ``SKU_MAIN.jpg`` the row's file takes it and the named one is refused as taken. The
+    order depends only on the entries and the manifest, so a resumed run sees it again."""
+    def named_by_row(entry: archives.Entry) -> bool:
+        row = manifest.row_for(entry.name)
+        return row is not None and bool(row.position)
+    return sorted(entries, key=lambda entry: not named_by_row(entry))
 
 
 def _checkpoint_time(checkpoint: dict) -> datetime | None:

@@ -74,20 +74,32 @@ def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditRep
     as it is; each line is reported as updated, unchanged, unknown SKU (none, or a deleted
     product) or invalid (with the validation message, or the live products a SKU matches
     ignoring case when none matches exactly). A SKU that names one product only ignoring case
-    updates it. Raises ManifestError when the file as a whole is unreadable."""
+    updates it. A line that would change a product an earlier line applied to
+    (``ss26-toy-005`` after ``SS26-TOY-005``, another brand) is refused as invalid, naming that
+    line and both values, as the import manifest refuses a duplicate SKU with a different
+    value: which one was meant is not ours to guess, and the last one silently winning hid it.
+    A repeat with the same values is unchanged; a line refused before (a bad GTIN) claims
+    nothing: the next line for that product is its correction. Raises ManifestError when the
+    file as a whole is unreadable."""
     names, rows = _read(data, encoding)
     report = BulkEditReport(columns=names)
+    first_lines: dict[int, int] = {}  # product pk -> the line applied to it, across chunks
     for start in range(0, len(rows), CHUNK_LINES):
-        report.lines.extend(_apply_chunk(names, rows[start:start + CHUNK_LINES]))
+        report.lines.extend(_apply_chunk(names, rows[start:start + CHUNK_LINES], first_lines))
     return report
 
 
 @transaction.atomic
-def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[BulkEditLine]:
+def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
+                 first_lines: dict[int, int]) -> list[BulkEditLine]:
     records: list[tuple[int, str, dict[str, str] | None, str]] = []
+    sku_at = names.index("sku")
     for line, values in rows:
         if len(values) != len(names):
-            records.append((line, "", None, f"{len(values)} cells, the header has {len(names)}"))
+            # the SKU cell, when the line reaches it, so the report says which product
+            sku = csv_unescape(values[sku_at].strip()) if sku_at < len(values) else ""
+            records.append((line, sku[:64], None,
+                            f"{len(values)} cells, the header has {len(names)}"))
             continue
         cells = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
         records.append((line, cells.pop("sku"), cells, ""))
@@ -120,7 +132,17 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[Bu
         matched = f"product {product.sku}, matched ignoring case" if found.sku != sku else ""
         changes = {k: v for k, v in product_fields_clean(
             {k: v for k, v in record.items() if v}).items() if getattr(product, k) != v}
+        first = first_lines.get(product.pk)
+        if first is not None and changes:
+            differs = "; ".join(f"{k} {getattr(product, k)!r} there, {v!r} here"
+                                for k, v in sorted(changes.items()))
+            out.append(BulkEditLine(
+                line, sku, BulkEditReport.INVALID,
+                f"duplicate of line {first} (product {product.sku}) with different values "
+                f"({differs}); not applied: one line per product"))
+            continue
         if not changes:
+            first_lines[product.pk] = line
             out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED, matched))
             continue
         before = {k: getattr(product, k) for k in changes}
@@ -136,6 +158,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]]) -> list[Bu
             out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, message))
             continue
         product.save(update_fields=[*changes, "updated_at"])
+        first_lines[product.pk] = line
         out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
                                 + (f" ({matched})" if matched else "")))
     return out

@@ -9,6 +9,8 @@
  *                     (and a finish URL for an import job)
  *   data-autostart    "true": start as soon as files are dropped or picked
  *   data-refresh-url / data-refresh-target: reloaded through htmx once a batch is done
+ *   data-recent-url   a page whose [data-recent-imports] section replaces this page's once a
+ *                     session is done (the upload page's "Recent imports")
  *
  * Files whose names are not image file names (the server's rule, given by the drop zone's
  * data-image-extensions and data-not-image) are not sent: they are shown as skipped in the
@@ -20,7 +22,10 @@
  * either: the server would refuse them. The preview lists every one (the first 50, the rest
  * behind "Show all"); they are marked "will be skipped" with the preview's reason, left out
  * of the count on the Upload button until new options (or "Replace") map them, and a
- * session's finish names them (held) so the report lists them with the server's reason.
+ * session's finish names them (held) so the report lists them with the server's reason,
+ * and the "Not stored" box lists them once the session is done. While the preview says the
+ * options themselves are unusable (a manifest with errors, a bad pattern) the Upload button
+ * is disabled: the server would refuse the session with the same words.
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
@@ -234,6 +239,8 @@
       this.preview = root.querySelector("[data-preview]");
       this.previewUrl = root.dataset.previewUrl;
       this.skipNote = null; // "N files will be skipped", under the preview's reasons
+      this.heldList = null; // files the preview held back, in the "Not stored" box
+      this.previewError = ""; // the preview's refusal of the options (a bad manifest)
       this.items = [];
       this.running = false;
       this.bind();
@@ -322,11 +329,17 @@
       const product = this.form.querySelector("input[name=product]");
       if (!pending.length || (product && product.value.trim())) {
         this.preview.hidden = true;
+        this.previewError = "";
         this.markUnmapped(new Map()); // every file goes to the typed product
         return;
       }
       showPreview(this.previewUrl, this.form, names, this.preview)
-        .then(() => this.markUnmapped(this.previewUnmapped()));
+        .then(() => {
+          // the server's own refusal of the options (not a failed preview request)
+          const error = this.preview.querySelector("[data-import-preview-result] > .error");
+          this.previewError = error ? error.textContent.trim() : "";
+          this.markUnmapped(this.previewUnmapped());
+        });
     }
 
     /* name → {reason, taken} for the files the preview shown now would not send: not
@@ -396,6 +409,7 @@
       this.items = [];
       this.list.replaceChildren();
       this.failureList.replaceChildren();
+      if (this.heldList) this.heldList.replaceChildren();
       this.failures.hidden = true;
       this.result.replaceChildren();
       this.overall.value = 0;
@@ -434,6 +448,15 @@
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
+      this.startButton.disabled = !!this.previewError;
+      // the stylesheet has no disabled look for buttons: dim it here, and say why beside it
+      this.startButton.style.opacity = this.previewError ? "0.5" : "";
+      this.startButton.style.cursor = this.previewError ? "not-allowed" : "";
+      this.startButton.title = this.previewError ?
+        "Fix the error the preview shows first: the upload would be refused." : "";
+      if (this.previewError && c.pending && !this.running) {
+        this.summary.textContent += " · fix the error shown below to upload";
+      }
       this.clearButton.hidden = this.running || !c.total;
       this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
@@ -471,7 +494,7 @@
     }
 
     async start() {
-      if (this.running) return;
+      if (this.running || this.previewError) return;
       // In name order, so files usually arrive in the order they take positions in; the
       // server's finish makes that order hold whatever order they arrive in.
       const pending = this.items.filter((i) => !i.state && i.unmapped === undefined)
@@ -561,6 +584,39 @@
       this.failures.hidden = false;
     }
 
+    /* A file the preview held back (not mapped, position taken), in the "Not stored" box
+     * beside the files the server refused: the summary counts both. */
+    listHeld(item) {
+      if (!this.heldList) {
+        this.heldList = el("ul", "held");
+        this.heldList.dataset.heldList = "";
+        this.failureList.after(this.heldList);
+      }
+      const li = el("li", "unmapped");
+      li.dataset.filename = item.path || item.file.name;
+      li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
+        el("span", "reason", `Not sent: ${item.unmapped || "the preview refused it."}`));
+      this.heldList.append(li);
+      this.failures.hidden = false;
+    }
+
+    /* The page's "Recent imports", read again from the page itself: the session just made
+     * is one of them. */
+    async refreshRecent() {
+      const url = this.root.dataset.recentUrl;
+      const section = document.querySelector("[data-recent-imports]");
+      if (!url || !section) return;
+      try {
+        const response = await fetch(url, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const page = new DOMParser().parseFromString(await response.text(), "text/html");
+        const fresh = page.querySelector("[data-recent-imports]");
+        if (fresh) section.replaceWith(document.importNode(fresh, true));
+      } catch (err) {
+        // the list is a convenience: the import's own link above is what matters
+      }
+    }
+
     async finish(session, sent) {
       const parts = [];
       if (session.finish_url) {
@@ -581,6 +637,7 @@
           body.append("held", name(item));
           item.reported = true;
         }
+        for (const item of held) this.listHeld(item);
         const answer = await post(session.finish_url, body, this.token);
         for (const moved of (answer.data && answer.data.positions) || []) {
           // the session's end put unpositioned files in name order: say where they are now
@@ -599,6 +656,7 @@
         parts.push(link);
       }
       this.result.replaceChildren(...parts.map((p) => { const d = el("p"); d.append(p); return d; }));
+      if (session.finish_url) this.refreshRecent();
       const refresh = this.root.dataset.refreshUrl;
       if (refresh && window.htmx) {
         window.htmx.ajax("GET", refresh, {

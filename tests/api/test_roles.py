@@ -34,6 +34,7 @@ MATRIX = {
         MANAGER, {"token": "x"}),
     ("get", "/api/v1/images/{image_id}"): (ALL, None),
     ("delete", "/api/v1/products/{product_id}/images/{image_id}"): (MANAGER, None),
+    ("post", "/api/v1/products/{product_id}/images/{image_id}/restore"): (MANAGER, None),
     ("get", "/api/v1/webhooks"): (MANAGER, None),
     ("post", "/api/v1/webhooks"): (MANAGER, {"url": "https://example.com/h",
                                              "events": ["cutout.done"]}),

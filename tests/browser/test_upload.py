@@ -447,3 +447,76 @@ def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
     expect(issues).to_contain_text("RACE-1_shot4.jpg")
     expect(issues).to_contain_text("could not send this file")
     expect(issues).to_contain_text("Skipped: not an image file name (.txt).")
+
+
+def test_it_disables_the_upload_while_the_manifest_has_errors(live_server, page, client,
+                                                              tmp_path, screenshot):
+    """QA 2026-12-02 (second run): with a manifest the server refuses (a SKU's position given
+    twice) the preview says why and "Upload 3 files" cannot be pressed, rather than answering
+    with a silent 400; a good manifest enables it again."""
+    for sku in ("M1", "M2", "M3"):
+        ProductFactory(sku=sku)
+    _log_in(page, live_server, client, manager())
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,filename,position\nM1,a.jpg,MAIN\nM1,b.jpg,MAIN\nM3,c.jpg,MAIN\n")
+    page.set_input_files("input[data-manifest]", str(bad))
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n, name in enumerate(("a.jpg", "b.jpg", "c.jpg"))]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview] .error")).to_contain_text(
+        "line 3: SKU M1 position MAIN is already given on line 2", timeout=15_000)
+    start = uploader.locator("[data-start]")
+    expect(start).to_have_text("Upload 3 files")
+    expect(start).to_be_disabled()
+    expect(uploader.locator("[data-summary]")).to_contain_text(
+        "fix the error shown below to upload")
+    screenshot("upload-manifest-errors")
+    good = tmp_path / "good.csv"
+    good.write_text("sku,filename,position\nM1,a.jpg,MAIN\nM2,b.jpg,MAIN\nM3,c.jpg,MAIN\n")
+    page.set_input_files("input[data-manifest]", str(good))
+    expect(start).to_be_enabled(timeout=15_000)
+    assert sent == []
+    start.click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_contain_text("3 stored")
+
+
+def test_it_lists_held_files_as_not_stored_and_refreshes_recent_imports(live_server, page,
+                                                                        client):
+    """QA 2026-12-02 (second run): the files the preview held back (not mapped, position
+    taken) are in the "Not stored" box the summary counts them for, and "Recent imports"
+    shows the session just finished without a reload."""
+    from catalog.models import ImportJob
+
+    ImageAssetFactory(product=ProductFactory(sku="T00"), position="MAIN",
+                      original_filename="old-main.jpg")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    recent = page.locator("[data-recent-imports]")
+    expect(recent).to_be_hidden()  # no import yet
+    page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n, name in enumerate(("T00_MAIN.jpg", "T00_PT01.jpg", "T99_MAIN.jpg"))]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file", timeout=15_000)
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_contain_text(
+        "1 not mapped · 1 refused (position taken)")
+    held = uploader.locator("[data-held-list] li")
+    expect(held).to_have_count(2)
+    expect(uploader.locator('[data-held-list] li[data-filename="T99_MAIN.jpg"] .reason')
+           ).to_contain_text("Not sent: Unknown SKU T99")
+    expect(uploader.locator('[data-held-list] li[data-filename="T00_MAIN.jpg"] .reason')
+           ).to_contain_text("Position MAIN of T00 is already taken by old-main.jpg")
+    expect(uploader.locator("[data-failures]")).to_be_visible()
+    job = ImportJob.objects.get()
+    expect(recent).to_be_visible(timeout=15_000)
+    expect(recent.locator(f'a[href$="/imports/{job.pk}/"]')).to_have_text(f"#{job.pk}")
+    expect(recent).to_contain_text("Done")

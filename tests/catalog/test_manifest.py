@@ -149,3 +149,41 @@ def test_it_lists_rows_naming_files_that_are_not_among_the_names():
 def test_it_knows_the_line_of_each_products_fields():
     manifest = parse_manifest(b"sku,title,filename\nA,,a1.jpg\nA,Boot,a2.jpg\nB,,b.jpg\n")
     assert (manifest.where("A"), manifest.where("B")) == ("line 3", "line 4")
+
+
+def test_it_reports_every_bad_line_before_an_unclosed_quote():
+    data = (b"sku,filename,position\nA1,a1.jpg,MAIN\nA2,a2.jpg,MAIN,extra\n"
+            b'A3,"a3.jpg,MAIN\nA4,a4.jpg\n')
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data)
+    assert "line 3: 4 cells, the header has 3" in str(caught.value)
+    assert "line 4" in str(caught.value) and "never closed" in str(caught.value)
+    assert [e.split(":")[0] for e in caught.value.errors] == ["line 3", "line 4"]
+
+
+def test_it_reports_a_path_outside_the_import_with_the_other_bad_lines():
+    data = (b"sku,filename,position\nA1,a1.jpg,MAIN\nA2,a2.jpg,MAIN,extra\nA3,a3.jpg,MAIN\n"
+            b"A4,../pics/A4.jpg,MAIN\nA5,/abs/A5.jpg,MAIN\n")
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data)
+    message = str(caught.value)
+    assert "line 3: 4 cells" in message
+    assert "line 5: file ../pics/A4.jpg" in message and "'..'" in message
+    assert "line 6: file /abs/A5.jpg" in message
+
+
+def test_it_reports_every_bad_line_after_a_bad_quote_mid_file():
+    data = b'sku,filename\nA1,"a"1.jpg\nA2,a2.jpg,x\nA3,a3.jpg\n'
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data)
+    assert [e.split(":")[0] for e in caught.value.errors] == ["line 2", "line 3"]
+
+
+def test_it_lists_the_first_twenty_bad_lines_and_counts_the_rest():
+    data = "sku,filename\n" + "".join(f"A{i},a{i}.jpg,x\n" for i in range(25))
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data.encode())
+    message = str(caught.value)
+    assert "line 21:" in message and "line 22:" not in message
+    assert "and 5 more" in message
+    assert len(caught.value.errors) == 25

@@ -770,7 +770,7 @@ def test_it_refuses_a_second_file_for_a_taken_position_in_a_zip_naming_the_other
         "CL1-1.png": image_bytes("PNG", seed=32),  # ... and by -1; "CL1-1" sorts first
         "CL1_PT01.jpg": jpeg_bytes(seed=33),  # PT01 is the older image's
         "CL1-3.jpg": jpeg_bytes(seed=34),  # PT02 ...
-        "shoot/a.jpg": jpeg_bytes(seed=35),  # ... and PT02 by the manifest
+        "shoot/a.jpg": jpeg_bytes(seed=35),  # ... and PT02 by the manifest, which wins
         "CL1_PT03.jpg": jpeg_bytes(seed=36),
         "manifest.csv": b"sku,filename,position\nCL1,shoot/a.jpg,PT02\n",
     }
@@ -778,7 +778,7 @@ def test_it_refuses_a_second_file_for_a_taken_position_in_a_zip_naming_the_other
     assert (job.imported_count, job.error_count) == (3, 3)
     assert job.message == "3 imported, 3 refused."
     got = _positions("CL1")
-    assert got == {"old_pt01.jpg": "PT01", "CL1-1.png": "MAIN", "CL1-3.jpg": "PT02",
+    assert got == {"old_pt01.jpg": "PT01", "CL1-1.png": "MAIN", "a.jpg": "PT02",
                    "CL1_PT03.jpg": "PT03"}
     first = {a.original_filename: a.pk for a in ImageAsset.live.filter(product=product)}
     tail = "; not stored. Delete that image first, or give this file another position."
@@ -787,8 +787,8 @@ def test_it_refuses_a_second_file_for_a_taken_position_in_a_zip_naming_the_other
                         f"(asset #{first['CL1-1.png']}, from this import){tail}",
         "CL1_PT01.jpg": f"Position PT01 of CL1 is already taken by old_pt01.jpg "
                         f"(asset #{old.pk}, uploaded {old.uploaded_at:%Y-%m-%d}){tail}",
-        "shoot/a.jpg": f"Position PT02 of CL1 is already taken by CL1-3.jpg "
-                       f"(asset #{first['CL1-3.jpg']}, from this import){tail}",
+        "CL1-3.jpg": f"Position PT02 of CL1 is already taken by a.jpg "
+                     f"(asset #{first['a.jpg']}, from this import){tail}",
     }
     # the same rule for a server folder (manage.py import_images)
     folder = tmp_path / "shoot"

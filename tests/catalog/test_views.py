@@ -84,6 +84,7 @@ def _routes(product, asset, job):
         # Restoring a live product changes nothing; it runs before the delete below.
         ("post", reverse("catalog:product_restore", args=[product.pk]), DELETE),
         ("post", reverse("catalog:asset_delete", args=[product.pk, asset.pk]), DELETE),
+        ("post", reverse("catalog:asset_restore", args=[product.pk, asset.pk]), DELETE),
         ("post", reverse("catalog:product_delete", args=[product.pk]), DELETE),
     ]
 

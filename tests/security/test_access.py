@@ -414,7 +414,7 @@ def test_it_explains_a_403_inside_the_app_and_keeps_a_404_in_it(settings):
     response = client.get(reverse("cutouts:export_list"))
     body = response.content.decode()
     assert response.status_code == 403
-    assert "Your role does not allow this (export_images)." in body
+    assert "Only catalog managers can export images." in body
     assert 'href="/"' in body or reverse("dashboard") in body  # the menu and a way back
     assert "<h1>Not allowed</h1>" in body
     missing = client.get("/catalog/products/999999999/")
