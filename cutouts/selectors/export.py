@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.files.storage import storages
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
@@ -144,16 +144,41 @@ def export_candidates(*, product_ids: Iterable[int] | None = None, brand: str = 
     return rows.order_by("asset__product__sku", "asset__position", "asset_id")
 
 
+#: the code of a naming-gap warning (API ``warnings[].code``)
+NAMING_GAP = "naming-gap"
+#: the code of a shared-identifier warning: products whose files one preset would name alike
+NAMING_SHARED = "naming-shared"
+#: shared values (and products per value) a warning names; the rest are counted
+SHARED_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class NamingGap:
+    """A preset named by an identifier (Walmart by GTIN) that some selected products lack:
+    their images will be excluded from that preset; or (``code`` NAMING_SHARED) that several
+    selected products share: their files would get one name, and the export would refuse
+    to start. The form, the API and ``manage.py export`` all show ``message``."""
+
+    preset: str  # the preset's name (``walmart``)
+    identifier: str  # the field the products lack or share, as the naming reads it (``gtin``)
+    count: int  # selected products without it (sharing one value of it)
+    total: int  # selected products
+    skus: list[str]  # the first five of them, by SKU
+    message: str
+    code: str = NAMING_GAP
+
+
 def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
-                       brand: str = "", approved_since: date | str | None = None) -> list[str]:
+                       brand: str = "", approved_since: date | str | None = None
+                       ) -> list[NamingGap]:
     """Before an export starts: for each preset named by an identifier (Walmart by GTIN),
     how many of the products the filters select have none, whose images it will exclude.
-    Counted in the database, one query per preset and identifier; "" nowhere."""
+    Counted in the database, one query per preset and identifier; nothing when none lacks."""
     cutouts = export_candidates(product_ids=product_ids, brand=brand,
                                 approved_since=approved_since)
     products = Product.objects.filter(pk__in=cutouts.values("asset__product_id"))
     total = None
-    notes = []
+    gaps = []
     for preset in presets:
         for fields in variants.identifier_groups(preset.naming):
             lacking = Q()
@@ -169,10 +194,67 @@ def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[
             more = " …" if count > len(shown) else ""
             share = (f"none of the {total} selected product(s) has one" if count == total
                      else f"{count} of {total} selected product(s) have none")
-            notes.append(f"{preset.label} files are named by {label}: {share} "
-                         f"({', '.join(shown)}{more}); their images will be excluded from "
-                         f"{preset.label}.")
-    return notes
+            gaps.append(NamingGap(
+                preset=preset.name, identifier="|".join(fields), count=count, total=total,
+                skus=shown,
+                message=f"{preset.label} files are named by {label}: {share} "
+                        f"({', '.join(shown)}{more}); their images will be excluded from "
+                        f"{preset.label}."))
+        gaps.extend(_shared_identifiers(preset, products))
+    return gaps
+
+
+def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) -> list[NamingGap]:
+    """Identifiers (a GTIN on two products) that give several selected products one file
+    name in ``preset``: the export would refuse those names as collisions, so the form says
+    which products share which value before it starts. Only a placeholder the product's own
+    identifier always fills counts (``{gtin}``; ``{asin|sku}`` falls back per product, and a
+    template with ``{sku}`` too tells the products apart)."""
+    groups = variants.identifier_groups(preset.naming)
+    if any("sku" in fields for fields in groups):
+        return []
+    out = []
+    for fields in groups:
+        if len(fields) != 1:
+            continue
+        name = fields[0]
+        shared = (products.exclude(**{name: ""}).values(name).annotate(n=Count("pk"))
+                  .filter(n__gt=1).order_by(name))
+        values = {row[name]: row["n"] for row in shared[:SHARED_SHOWN + 1]}
+        if not values:
+            continue
+        rows = (products.filter(**{f"{name}__in": list(values)[:SHARED_SHOWN]})
+                .order_by(name, "sku").values_list(name, "sku"))
+        by_value: dict[str, list[str]] = {}
+        for value, sku in rows:
+            by_value.setdefault(value, []).append(sku)
+        label = variants.field_label(fields)
+        parts = []
+        for value, skus in by_value.items():
+            more = f" and {values[value] - SHARED_SHOWN} more" if values[value] > SHARED_SHOWN \
+                else ""
+            parts.append(f"{label} {value} is on {', '.join(skus[:SHARED_SHOWN])}{more}")
+        others = " …" if len(values) > SHARED_SHOWN else ""
+        skus = sorted({sku for skus in by_value.values() for sku in skus})
+        out.append(NamingGap(
+            preset=preset.name, identifier=name, count=len(skus), total=products.count(),
+            skus=skus[:SHARED_SHOWN], code=NAMING_SHARED,
+            message=f"{preset.label} files are named by {label}, and products share one: "
+                    f"{'; '.join(parts)}{others}. Their files would get the same names, so the "
+                    f"export will not start: correct the {label}s, or leave all but one of "
+                    "each out."))
+    return out
+
+
+def export_job_naming_gaps(*, job: ExportJob) -> list[NamingGap]:
+    """``export_naming_gaps`` for a queued job, read from the presets and filters it stored
+    (what its run will plan from): the API and the command warn with it after creating the
+    job, as the form warns before. Nothing when a preset no longer resolves (the run says)."""
+    try:
+        presets = preset_resolve(names=job.presets)
+    except (PresetError, variants.VariantError):
+        return []
+    return export_naming_gaps(presets=presets, **job.filters)
 
 
 def export_brands() -> list[str]:
@@ -280,9 +362,30 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
                                           gtin or "", asin or "", error, position or ""))
     named = plan.named
     for collision in variants.find_collisions([i.path for i in named]):
-        skus = sorted({named[i].sku for i in collision.indices})
-        plan.collisions.append(f"{collision} — products {', '.join(skus)}")
+        plan.collisions.append(_collision_text(collision, [named[i] for i in collision.indices]))
     return plan
+
+
+_COLLISION_KINDS = {
+    "duplicate": "would be written by",
+    "case": "differ only in letter case (they clash on macOS/Windows), written by",
+    "folder": "are a file and a folder with the same name, written by",
+}
+
+
+def _collision_text(collision: variants.Collision, items: list[PlannedItem]) -> str:
+    """A collision as a user reads it: the file name(s) and the images that would write
+    them, by SKU and position (``walmart/4006381333931_1.jpg would be written by SHOE-1
+    MAIN, SHOE-2 MAIN``), and the identifier they share when that is the cause."""
+    names = ", ".join(sorted(set(collision.names)))
+    what = _COLLISION_KINDS.get(collision.kind, "would collide, written by")
+    images = ", ".join(dict.fromkeys(f"{i.sku} {i.position}".strip() for i in items))
+    cause = ""
+    gtins = {i.gtin for i in items}
+    if len({i.sku for i in items}) > 1 and len(gtins) == 1 and "" not in gtins \
+            and next(iter(gtins)) in names:
+        cause = f" (they share GTIN {next(iter(gtins))})"
+    return f"{names} {what} {images}{cause}"
 
 
 def export_job_page(*, before: int | None = None, after: int | None = None,
@@ -296,6 +399,38 @@ def export_job_page(*, before: int | None = None, after: int | None = None,
 def export_job_get(*, pk: int) -> ExportJob | None:
     """One export job with who started it; None when there is none."""
     return ExportJob.objects.select_related("created_by").filter(pk=pk).first()
+
+
+@dataclass(frozen=True)
+class ExcludedRow:
+    """A variant an export left out, as its job recorded it (``report["excluded"]``, the
+    rows the export page's Excluded table shows)."""
+
+    sku: str
+    preset: str
+    file: str  # "" when it could not be named
+    reason: str
+    position: str = ""  # "" in exports made before 2026-12-02
+    asset_id: int | None = None
+
+    @property
+    def image(self) -> str:
+        """Which image of the product, as the page's Image column says it."""
+        if self.asset_id is None:
+            return "—"
+        return f"{self.position or '—'} · asset #{self.asset_id}"
+
+
+def export_job_excluded(*, job: ExportJob) -> tuple[list[ExcludedRow], int]:
+    """The excluded rows the job kept (at most ``MAX_REPORTED``) and how many it excluded in
+    all (the manifest lists every one)."""
+    report = job.report if isinstance(job.report, dict) else {}
+    rows = [ExcludedRow(sku=r.get("sku", ""), preset=r.get("preset", ""),
+                        file=r.get("file", ""), reason=r.get("reason", ""),
+                        position=str(r.get("position") or ""),
+                        asset_id=r["asset_id"] if isinstance(r.get("asset_id"), int) else None)
+            for r in report.get("excluded", [])]
+    return rows, max(len(rows), int(report.get("excluded_count") or 0))
 
 
 EXPORT_FILES = ("zip", "manifest")
@@ -482,7 +617,9 @@ def _sheet_cell(row: dict) -> SheetCell:
     compliance = value.get("compliance", "")
     width, height = value.get("width", ""), value.get("height", "")
     return SheetCell(
-        sku=value.get("sku", ""), preset=value.get("preset", ""), file=value.get("file", ""),
+        # an excluded row has no file, only the name it would have had
+        sku=value.get("sku", ""), preset=value.get("preset", ""),
+        file=value.get("file") or value.get("planned_file", ""),
         size=f"{width}×{height}" if width and height else "",
         sha256=sha if _SHA256_RE.match(sha) else "", state=compliance_state(compliance),
         compliance=compliance, position=value.get("position", ""),

@@ -104,7 +104,6 @@ def _clean_folder(folder: str) -> str:
     return folder
 
 
-@transaction.atomic
 def _spec_key(text: str) -> str:
     """A spec as stored and compared: its canonical form, so one spec written twice with other
     spaces, case or token order is one spec (it used to read as a file-name collision); a
@@ -115,6 +114,7 @@ def _spec_key(text: str) -> str:
         return text
 
 
+@transaction.atomic  # the row, its folder name and the run message (on commit) or none
 def export_job_create(
     *, user=None, presets: Iterable[str] = (), specs: Iterable[str] = (),
     product_ids: Iterable[int] | None = None,

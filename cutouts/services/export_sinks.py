@@ -98,25 +98,31 @@ def manifest_writer(fh):
 
 def manifest_row_for(job: ExportJob, item: PlannedItem,
                      out: RenditionOutput | None) -> tuple[dict, bool]:
-    """The manifest row for a planned file and whether the file goes into the export."""
+    """The manifest row for a planned file and whether the file goes into the export. A row
+    whose file is not in the export (excluded; in a dry run, one that would be) names it
+    only in ``planned_file``, with no size or hash: see ``variants.manifest_row``."""
     base: dict[str, Any] = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
             "preset": item.preset, "file": item.path}
     if item.error:
-        return variants.manifest_row(**base, compliance=f"not exported: {item.error}"), False
+        return variants.manifest_row(**base, compliance=f"not exported: {item.error}",
+                                     included=False), False
     if out is None or not out.fields:
         if job.dry_run:
             return variants.manifest_row(**base, compliance="dry run: would be rendered"), False
         reason = out.error if out is not None else "cutout no longer available"
-        return variants.manifest_row(**base, compliance=f"not exported: {reason}"), False
+        return variants.manifest_row(**base, compliance=f"not exported: {reason}",
+                                     included=False), False
     f = out.fields
     summary = f["compliance"].get("summary", "ok" if f["compliance_ok"] else "failed")
     include = out.ok or job.include_failing
     if job.dry_run:
         summary = f"dry run (cached): {summary}"
-        include = False
     elif not out.ok:
         summary = (f"exported despite: {summary}" if job.include_failing
                    else f"not exported: {summary}")
+    # a dry run writes nothing: its rows say what the export would be, so those it would
+    # leave out read as excluded rows do
     row = variants.manifest_row(**base, width=f["width"], height=f["height"],
-                                size_bytes=f["bytes"], sha256=f["sha256"], compliance=summary)
-    return row, include
+                                size_bytes=f["bytes"], sha256=f["sha256"], compliance=summary,
+                                included=include)
+    return row, include and not job.dry_run

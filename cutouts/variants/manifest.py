@@ -29,6 +29,10 @@ MANIFEST_COLUMNS = (
     # image of the product a row is, as the catalog names it, and the image's id
     "position",
     "asset_id",
+    # appended (2026-12-03): the name the variant has, or would have had, in the export.
+    # ``file`` (and width, height, bytes, sha256) stay empty on a row whose file is not in
+    # it (excluded): a reader going by ``file`` never looks for a file that was not written.
+    "planned_file",
 )
 
 
@@ -47,13 +51,20 @@ def manifest_row(
     asin: str | None = None,
     position: str | None = None,
     asset_id: int | None = None,
+    included: bool = True,
 ) -> dict[str, str]:
     """One escaped manifest row (a dict keyed by :data:`MANIFEST_COLUMNS`).
 
     Give ``data`` to have ``bytes`` and ``sha256`` computed; ``compliance`` may be a
     :class:`~cutouts.variants.compliance.ComplianceResult` (its ``summary()`` is used) or text
-    (e.g. ``"not exported (dry run)"``).
+    (e.g. ``"not exported (dry run)"``). ``included=False``: the file is not in the export
+    (excluded), so ``file``, ``width``, ``height``, ``bytes`` and ``sha256`` are left empty
+    and only ``planned_file`` names it (a rendered-then-excluded file has a hash, but no file
+    of that hash was written).
     """
+    planned = file
+    if not included:
+        file, data, width, height, size_bytes, sha256 = "", None, None, None, None, None
     if data is not None:
         size_bytes = len(data) if size_bytes is None else size_bytes
         sha256 = hashlib.sha256(data).hexdigest() if sha256 is None else sha256
@@ -71,6 +82,7 @@ def manifest_row(
         "compliance": summary,
         "position": position,
         "asset_id": asset_id,
+        "planned_file": planned,
     }
     return {key: csv_safe(row[key]) for key in MANIFEST_COLUMNS}
 

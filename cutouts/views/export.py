@@ -118,9 +118,10 @@ def _naming_gaps(form: ExportForm) -> list[str]:
         presets = export_selectors.preset_resolve(names=form.preset_names())
     except (PresetError, ExportError, variants.VariantError):
         return []
-    return export_selectors.export_naming_gaps(
+    gaps = export_selectors.export_naming_gaps(
         presets=presets, product_ids=form.product_ids, brand=data["brand"],
         approved_since=data["approved_since"])
+    return [gap.message for gap in gaps]
 
 
 def _preview(form: ExportForm) -> dict:

@@ -88,7 +88,8 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
     expect(thumbs).to_have_count(5)
     for i in range(5):
         thumbs.nth(i).scroll_into_view_if_needed()
-        expect(thumbs.nth(i)).to_have_js_property("complete", True)
+        # each thumbnail is cut from the export's file on first request: slow under CI load
+        expect(thumbs.nth(i)).to_have_js_property("complete", True, timeout=20_000)
         natural = thumbs.nth(i).evaluate("img => [img.naturalWidth, img.naturalHeight]")
         assert 0 < max(natural) <= THUMBNAIL_SIDE, natural
     expect(page.locator("#results .chip.compliance-ok")).to_have_count(5)
@@ -111,3 +112,32 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
         assert metrics["h"] < 1.5 * metrics["lh"] and metrics["sw"] > metrics["cw"], metrics
         screenshot(f"export-contact-sheet-{width}")
         _no_overflow(page, "export job page", width)
+
+
+def test_the_export_counts_fit_their_card_on_a_phone(live_server, page, screenshot, log_in):
+    # QA: at 390 x 844, "33 exported · 9 excluded" ran ~20 px past the card's edge
+    from cutouts.services.export_jobs import export_job_create
+
+    approved_cutout(product=ProductFactory(sku="FIT-1", gtin="00012345678905"))
+    user = manager()
+    job = export_job_create(user=user, presets=["walmart"], enqueue=False)
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.DONE, progress_done=42, progress_total=42, exported_count=33,
+        failed_count=9, message="33 file(s) exported; 9 excluded (see the manifest).")
+    page.set_viewport_size({"width": NARROW, "height": 844})
+    log_in(page, user)
+    page.goto(f"{live_server.url}/cutouts/export/{job.pk}/")
+    expect(page.locator("#export-progress")).to_contain_text("33 exported · 9 excluded")
+    screenshot("export-progress-390")
+    out = page.locator("#export-progress").evaluate("""card => {
+        const box = card.getBoundingClientRect(), out = [];
+        for (const el of card.querySelectorAll('*')) {
+          const r = el.getBoundingClientRect();
+          if (r.width && (r.right > box.right - 0.5 || r.left < box.left + 0.5))
+            out.push(`${el.tagName} ${el.id || el.className} ${Math.round(r.left)}..` +
+                     `${Math.round(r.right)} in ${Math.round(box.left)}..${Math.round(box.right)}`);
+        }
+        return out;
+    }""")
+    assert out == [], out
+    _no_overflow(page, "export job page", NARROW)

@@ -2,9 +2,7 @@ import csv
 import io
 import json
 import tempfile
-import time
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -64,9 +62,14 @@ def test_export_refuses_a_file_as_out_before_exporting(tmp_path):
 
 
 @pytest.mark.slow
-def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys):
+def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_path, capsys,
+                                                                          monkeypatch):
     out = tmp_path / "bench.json"
-    started = time.time()
+    # the benchmark's throwaway state goes under a temp dir of this test's own, so another
+    # process's benchmark in the shared /tmp cannot look like a leftover
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     # 800 px: the synthetic products span 320-600 px, enlarged to 2000 px well within the
     # 8x a variant may be (at 400 px the smallest, 160 px, is enlarged 10.6x and excluded)
     call_command("export_benchmark", "2", "--size", "800", "--json", str(out))
@@ -84,5 +87,55 @@ def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_pat
     assert scene["ratio"] == pytest.approx(scene["export_vps"] / scene["bare_vps"])
     assert scene["naive_vps"] is None
     assert "export v/s" in capsys.readouterr().out
-    leftovers = Path(tempfile.gettempdir()).glob("cutroom-export-bench-*")
-    assert all(d.stat().st_mtime < started for d in leftovers), "throwaway state left behind"
+    assert not list(scratch.glob("cutroom-export-bench-*")), "throwaway state left behind"
+
+
+def test_export_warns_on_stderr_of_products_lacking_a_gtin_and_still_exports(tmp_path, capsys):
+    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"))
+    approved_cutout(product=ProductFactory(sku="GT-2"))
+    call_command("export", "--preset", "walmart", "--product", "gt-1", "--product", "GT-2",
+                 "--dry-run", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    # the export form's words, from the same selector
+    assert ("WARNING Walmart files are named by GTIN: 1 of 2 selected product(s) have none "
+            "(GT-2); their images will be excluded from Walmart.") in err
+    assert ExportJob.objects.get().status == "done"
+    call_command("export", "--preset", "walmart", "--product", "GT-1", "--dry-run",
+                 "--out", str(tmp_path))
+    assert "WARNING" not in capsys.readouterr().err
+
+
+def test_export_names_the_sku_position_and_image_of_each_excluded_line(tmp_path, capsys):
+    product = ProductFactory(sku="QA001")  # no GTIN: both images are excluded from Walmart
+    main = approved_cutout(product=product, position="MAIN")
+    back = approved_cutout(product=product, position="PT01")
+    call_command("export", "--preset", "walmart", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    reason = "not exported: QA001 has no GTIN; Walmart files are named by GTIN"
+    assert (f"EXCLUDED QA001, image MAIN · asset #{main.asset_id}, walmart (no file name): "
+            f"{reason}") in err
+    assert (f"EXCLUDED QA001, image PT01 · asset #{back.asset_id}, walmart (no file name): "
+            f"{reason}") in err
+
+
+def test_export_says_how_many_excluded_lines_it_did_not_print(tmp_path, capsys, monkeypatch):
+    from cutouts.services import export_jobs
+
+    monkeypatch.setattr(export_jobs, "MAX_REPORTED", 1)  # the job keeps one row, as the page
+    product = ProductFactory(sku="QA002")
+    approved_cutout(product=product, position="MAIN")
+    approved_cutout(product=product, position="PT01")
+    call_command("export", "--preset", "walmart", "--out", str(tmp_path))
+    err = capsys.readouterr().err
+    assert err.count("EXCLUDED QA002, image ") == 1
+    assert "EXCLUDED … 1 more: see the manifest." in err
+
+
+def test_export_takes_spec_strings_as_the_form_and_the_api_do(tmp_path):
+    approved_cutout(product=ProductFactory(sku="SPEC-1"))
+    call_command("export", "--spec", "square-600|bg-ffffff|format-jpeg", "--files",
+                 "--out", str(tmp_path))
+    [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert folder.name.startswith("spec-") and len(list(folder.rglob("*.jpg"))) == 1
+    with pytest.raises(CommandError, match="Pick at least one preset"):
+        call_command("export", "--out", str(tmp_path))

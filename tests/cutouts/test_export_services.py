@@ -685,7 +685,7 @@ def test_excluded_rows_and_the_manifest_say_which_image(no_enqueue):
         rows = manifest_rows(fh.read())
     # appended after the old columns: a reader of those by position is not moved
     assert tuple(rows[0])[:10] == variants.MANIFEST_COLUMNS[:10]
-    assert tuple(rows[0])[10:] == ("position", "asset_id")
+    assert tuple(rows[0])[10:12] == ("position", "asset_id")
     walmart = sorted((r["position"], r["asset_id"]) for r in rows if r["preset"] == "walmart")
     assert walmart == sorted([("MAIN", str(main.asset_id)), ("PT01", str(back.asset_id))])
 
@@ -711,3 +711,35 @@ def test_the_sku_filter_matches_as_import_does():
     Product.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
     lookup = products_by_sku(skus=["nope", "qa007"])
     assert lookup.problem == "Unknown SKU(s): nope; Deleted product(s): qa007"
+
+
+def test_it_describes_no_file_for_excluded_rows_in_the_manifest(no_enqueue, too_small_preset):
+    # QA: an excluded row kept the file name, size and sha256 of a file not in the ZIP
+    approved_cutout(product=ProductFactory(sku="SS26-TEE-001", asin="B0TEE00001"),
+                    position="PT01")
+    job = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"]))
+    archive = read_zip(job)
+    rows = manifest_rows(archive.read("manifest.csv"))
+    kept, excluded = rows
+    assert kept["file"] in archive.namelist() and kept["planned_file"] == kept["file"]
+    assert kept["sha256"] == hashlib.sha256(archive.read(kept["file"])).hexdigest()
+    assert excluded["compliance"].startswith("not exported: failed:")
+    assert [excluded[k] for k in ("file", "width", "height", "bytes", "sha256")] == [""] * 5
+    assert excluded["planned_file"] == "too_small/SS26-TEE-001.jpg"
+    assert excluded["planned_file"] not in archive.namelist()
+    assert (excluded["sku"], excluded["position"]) == ("SS26-TEE-001", "PT01")
+    assert excluded["asset_id"] == kept["asset_id"] != ""
+    # the page's excluded list still names the file it would have been
+    assert job.report["excluded"][0]["file"] == "too_small/SS26-TEE-001.jpg"
+    # forced in, the failing file is in the ZIP and its row describes it
+    forced = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"],
+                                               include_failing=True))
+    row = manifest_rows(read_zip(forced).read("manifest.csv"))[1]
+    assert row["file"] == "too_small/SS26-TEE-001.jpg" and row["sha256"]
+    # a dry run writes nothing; the rows it would leave out read as excluded ones do
+    dry = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"],
+                                            dry_run=True))
+    with storages["exports"].open(dry.manifest_name, "rb") as fh:
+        cached = manifest_rows(fh.read())
+    assert [(r["file"], r["sha256"] != "") for r in cached] == [
+        ("amazon_main/B0TEE00001.PT01.jpg", True), ("", False)]

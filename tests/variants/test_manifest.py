@@ -103,8 +103,27 @@ def test_it_appends_the_image_columns_after_the_old_ones():
     # of a SKU a row is (one product's excluded rows read alike without them)
     assert MANIFEST_COLUMNS[:10] == ("sku", "gtin", "asin", "preset", "file", "width",
                                      "height", "bytes", "sha256", "compliance")
-    assert MANIFEST_COLUMNS[10:] == ("position", "asset_id")
+    assert MANIFEST_COLUMNS[10:12] == ("position", "asset_id")
     row = manifest_row(sku="QA001", preset="walmart", file="", position="back", asset_id=42,
                        compliance="not exported: QA001 has no GTIN")
     assert (row["position"], row["asset_id"]) == ("back", "42")
     assert manifest_row(sku="S", preset="ebay", file="x.jpg")["position"] == ""
+
+
+def test_it_leaves_file_size_and_hash_empty_on_a_row_not_in_the_export():
+    # a reader going by file or sha256 must not look for a file that was never written
+    assert MANIFEST_COLUMNS[12:] == ("planned_file",)
+    data = b"rendered, then excluded"
+    row = manifest_row(sku="SS26-TEE-001", preset="amazon_main",
+                       file="amazon_main/SS26-TEE-001.PT01.jpg", data=data, width=2000,
+                       height=2000, compliance="not exported: failed: background",
+                       position="PT01", asset_id=7, included=False)
+    assert [row[k] for k in ("file", "width", "height", "bytes", "sha256")] == [""] * 5
+    assert (row["planned_file"], row["compliance"], row["sku"], row["position"],
+            row["asset_id"]) == ("amazon_main/SS26-TEE-001.PT01.jpg",
+                                 "not exported: failed: background", "SS26-TEE-001", "PT01",
+                                 "7")
+    kept = manifest_row(sku="S", preset="ebay", file="ebay/S.jpg", data=data, width=5,
+                        height=4)
+    assert (kept["file"], kept["planned_file"], kept["bytes"]) == (
+        "ebay/S.jpg", "ebay/S.jpg", str(len(data)))

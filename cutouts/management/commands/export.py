@@ -9,7 +9,11 @@ from tqdm import tqdm
 
 from cutouts.errors import ExportCollisionError, ExportError
 from cutouts.models import ExportJob
-from cutouts.selectors.export import products_by_sku
+from cutouts.selectors.export import (
+    export_job_excluded,
+    export_job_naming_gaps,
+    products_by_sku,
+)
 from cutouts.services.export_jobs import export_job_claim, export_job_create, export_job_run
 
 
@@ -18,8 +22,14 @@ class Command(BaseCommand):
             "manifest.csv (or the files themselves with --files). Runs in this process.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--preset", action="append", required=True, dest="presets",
-                            help="Preset name (repeatable), e.g. amazon_main.")
+        parser.add_argument("--preset", action="append", default=[], dest="presets",
+                            help="Preset name (repeatable), e.g. amazon_main; a scene preset "
+                                 "on a library background as web_hero:<slug>.")
+        parser.add_argument("--spec", action="append", default=[], dest="specs",
+                            metavar="SPEC",
+                            help="Spec string (repeatable), e.g. square-1200|bg-ffffff|"
+                                 "format-jpeg: its own spec-<hash> folder, as in the form "
+                                 "and the API.")
         parser.add_argument("--brand", default="")
         parser.add_argument("--product", action="append", default=[], dest="skus",
                             metavar="SKU", help="Product SKU (repeatable).")
@@ -33,8 +43,8 @@ class Command(BaseCommand):
                             help="Write the files into DIR instead of a ZIP.")
         parser.add_argument("--out", required=True, metavar="DIR", type=Path)
 
-    def handle(self, *args, presets, brand, skus, since, dry_run, include_failing, files, out,
-               **options):
+    def handle(self, *args, presets, specs, brand, skus, since, dry_run, include_failing, files,
+               out, **options):
         # Checked before any work: the export would run to the end and only then fail to
         # write (a raw FileExistsError for a file given as --out).
         if out.exists() and not out.is_dir():
@@ -46,7 +56,8 @@ class Command(BaseCommand):
         product_ids = lookup.product_ids
         try:
             job = export_job_create(
-                presets=presets, product_ids=product_ids, brand=brand, approved_since=since,
+                presets=presets, specs=specs, product_ids=product_ids, brand=brand,
+                approved_since=since,
                 dry_run=dry_run, include_failing=include_failing, enqueue=False,
             )
         except ExportCollisionError as exc:
@@ -55,6 +66,9 @@ class Command(BaseCommand):
             raise CommandError("File names would collide; nothing was exported.")
         except ExportError as exc:
             raise CommandError(str(exc))
+        # the export form's warning before it starts; here it starts anyway, as the API does
+        for gap in export_job_naming_gaps(job=job):
+            self.stderr.write(f"WARNING {gap.message}")
         token = export_job_claim(job_id=job.pk)
         with tqdm(total=job.progress_total, unit="file", desc=f"export {job.pk}") as bar:
             def progress(done: int, total: int) -> None:
@@ -63,8 +77,14 @@ class Command(BaseCommand):
 
             export_job_run(job_id=job.pk, run_token=token, progress=progress)
         job = ExportJob.objects.get(pk=job.pk)
-        for row in job.report.get("excluded", []):
-            self.stderr.write(f"EXCLUDED {row['file'] or row['sku']}: {row['reason']}")
+        excluded, excluded_count = export_job_excluded(job=job)
+        for row in excluded:
+            # the export page's Excluded columns: one SKU's images are told apart by image
+            self.stderr.write(f"EXCLUDED {row.sku}, image {row.image}, "
+                              f"{row.file or f'{row.preset} (no file name)'}: {row.reason}")
+        if excluded_count > len(excluded):
+            self.stderr.write(f"EXCLUDED … {excluded_count - len(excluded)} more: see the "
+                              "manifest.")
         if job.status != "done":
             raise CommandError(f"Export {job.pk} {job.status}: {job.message}")
         try:

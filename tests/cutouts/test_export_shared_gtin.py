@@ -1,0 +1,68 @@
+"""A GTIN two selected products share: the export form names them before it starts, and the
+collision refusal names the images (SKU and position), not "planned rows"."""
+
+import pytest
+from django.urls import reverse
+
+from cutouts.errors import ExportCollisionError
+from cutouts.models import ExportJob
+from cutouts.selectors import export as export_selectors
+from cutouts.services import export_jobs
+from cutouts.tasks import export_job_run_task
+from tests.factories import ProductFactory, manager
+
+from .export_helpers import approved_cutout
+
+pytestmark = pytest.mark.django_db
+
+GTIN = "4006381333931"
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    jobs = []
+    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: jobs.append(job_id))
+    return jobs
+
+
+@pytest.fixture
+def shared():
+    products = [ProductFactory(sku=sku, gtin=GTIN) for sku in ("TOY-2", "TOY-1")]
+    for product in products:
+        approved_cutout(product=product, position="MAIN")
+    approved_cutout(product=ProductFactory(sku="TOY-3", gtin="96385074"))
+    return products
+
+
+def test_it_names_the_products_sharing_a_gtin_in_the_naming_gaps(shared):
+    presets = export_selectors.preset_resolve(names=["walmart", "amazon_main"])
+    gaps = export_selectors.export_naming_gaps(presets=presets)
+    assert [(g.preset, g.code, g.identifier, g.skus) for g in gaps] == [
+        ("walmart", export_selectors.NAMING_SHARED, "gtin", ["TOY-1", "TOY-2"])]
+    assert gaps[0].message.startswith(
+        f"Walmart files are named by GTIN, and products share one: GTIN {GTIN} is on TOY-1, "
+        "TOY-2. Their files would get the same names")
+
+
+def test_it_says_nothing_of_a_gtin_only_one_selected_product_has(shared):
+    presets = export_selectors.preset_resolve(names=["walmart"])
+    assert export_selectors.export_naming_gaps(
+        presets=presets, product_ids=[shared[0].pk]) == []
+
+
+def test_it_names_skus_and_positions_in_a_collision_refusal(shared, sent):
+    with pytest.raises(ExportCollisionError) as caught:
+        export_jobs.export_job_create(presets=["walmart"])
+    (text,) = caught.value.collisions
+    assert text == (f"walmart/{GTIN}_1.jpg would be written by TOY-1 MAIN, TOY-2 MAIN "
+                    f"(they share GTIN {GTIN})")
+    assert "planned rows" not in text
+
+
+def test_the_export_form_warns_of_a_shared_gtin_before_it_starts(client, shared, sent):
+    client.force_login(manager())
+    page = client.post(reverse("cutouts:export_start"),
+                       {"presets": ["walmart"], "destination": "download"})
+    assert page.status_code == 200 and not ExportJob.objects.exists()
+    warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
+    assert f"GTIN {GTIN} is on TOY-1, TOY-2" in warning
