@@ -194,10 +194,13 @@ class BatchIn(StrictIn):
     shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; "
                                                  "empty: the profile's (none).")
     label: str = Field("", max_length=200)
-    recut: bool = Field(False, description="Cut again images that already have a cutout with "
-                                           "these settings (queued, running, awaiting review "
-                                           "or approved); by default they are skipped and "
-                                           "`message` counts them.")
+    recut: bool = Field(False, description="Cut again images that already have a finished "
+                                           "cutout with these settings (awaiting review or "
+                                           "approved); by default they are skipped and "
+                                           "`message` counts them. Images whose cutout with "
+                                           "these settings is still queued or running are "
+                                           "skipped even so (counted in `message`): the same "
+                                           "cut twice at once is a double submit.")
 
 
 class BatchOut(Schema):
@@ -550,7 +553,9 @@ def cutout_download(request: HttpRequest, cutout_id: int, file: str = "cutout"):
 
 class ExportIn(StrictIn):
     presets: list[str] = Field([], max_length=50,
-                               description="Preset names, e.g. amazon_main.")
+                               description="Preset names, e.g. amazon_main; a scene "
+                                           "preset on a library background as "
+                                           "`web_hero:<slug>`, as the form stores it.")
     specs: list[str] = Field([], max_length=export_services.MAX_SPECS,
                              description="Spec strings, e.g. `square-1200|bg-ffffff|"
                                          "format-jpeg`; each gets a `spec-<hash>` folder.")
@@ -590,6 +595,33 @@ def _export_out(job: ExportJob) -> dict:
             "created_at": job.created_at, "finished_at": job.finished_at}
 
 
+class ExportWarningOut(Schema):
+    """Something the export will do that the caller may not expect; it started anyway."""
+
+    code: str = Field(description="`naming-gap`: a preset names its files by an identifier "
+                                  "(Walmart: GTIN) that some selected products lack; their "
+                                  "images will be excluded from that preset.")
+    message: str = Field(description="The export form's words for it.")
+    preset: str
+    identifier: str = Field(description="The field the products lack, e.g. `gtin`; "
+                                        "`asin|sku` when any one of them would do.")
+    count: int = Field(description="Selected products without it.")
+    total: int = Field(description="Selected products.")
+    skus: list[str] = Field(description="The first five of them, by SKU.")
+
+
+class ExportCreatedOut(ExportOut):
+    warnings: list[ExportWarningOut] = Field(
+        [], description="What the export form warns of before it starts (the API starts "
+                        "at once): empty when nothing.")
+
+
+def _export_warnings(job: ExportJob) -> list[dict]:
+    return [{"code": gap.code, "message": gap.message, "preset": gap.preset,
+             "identifier": gap.identifier, "count": gap.count, "total": gap.total,
+             "skus": gap.skus} for gap in export_selectors.export_job_naming_gaps(job=job)]
+
+
 class ExportPageOut(Schema):
     items: list[ExportOut]
     next_cursor: str | None = None
@@ -602,12 +634,24 @@ class ManifestRowOut(Schema):
     gtin: str = ""
     asin: str = ""
     preset: str = ""
-    file: str = ""
+    file: str = Field("", description="The file's path in the ZIP or folder; empty when the "
+                                      "variant is not in the export (excluded: see "
+                                      "`compliance`), as `width`, `height`, `bytes` and "
+                                      "`sha256` are.")
     width: int | None = None
     height: int | None = None
     bytes: int | None = None
     sha256: str = ""
     compliance: str = ""
+    position: str = Field("", description="Which image of the product: its catalog position "
+                                          "(`main`, `2`); empty in exports made before "
+                                          "2026-12-02.")
+    asset_id: int | None = Field(None, description="The image's id (`GET /images/{id}`); "
+                                                   "null in exports made before 2026-12-02.")
+    planned_file: str = Field("", description="The name the variant has in the export, or "
+                                              "would have had when excluded (empty when it "
+                                              "could not be named, and in exports made "
+                                              "before 2026-12-03).")
 
 
 def _export(pk: int) -> ExportJob:
@@ -617,7 +661,8 @@ def _export(pk: int) -> ExportJob:
     return job
 
 
-@router.post("/exports", response={201: ExportOut, **errors(403, 409, 422)}, tags=["exports"],
+@router.post("/exports", response={201: ExportCreatedOut, **errors(403, 409, 422)},
+             tags=["exports"],
              summary="Export approved cutouts with presets or spec strings",
              description=IDEMPOTENCY_DOC)
 @decorate_view(needs(roles.EXPORT))
@@ -645,7 +690,7 @@ def export_create(request: HttpRequest, payload: ExportIn):
         # the service names the input at fault (specs, presets), as the skus refusal does
         raise Problem(422, str(exc), slug="export-refused",
                       errors=[{"field": exc.field, "message": str(exc)}])
-    return Status(201, _export_out(job))
+    return Status(201, {**_export_out(job), "warnings": _export_warnings(job)})
 
 
 @router.get("/exports", response={200: ExportPageOut, **errors(400, 403, 422)},
@@ -689,10 +734,17 @@ def export_cancel(request: HttpRequest, export_id: int):
                                                        **errors(403, 404)},
             tags=["exports"], summary="The export's manifest rows (first 500)",
             description="`width`, `height` and `bytes` are numbers, `null` for a variant "
-                        "that was not rendered (dry run, excluded before rendering).")
+                        "that is not in the export (excluded, or not rendered in a dry run); "
+                        "an excluded row has an empty `file` and `sha256` too, and names the "
+                        "file it would have been in `planned_file`; "
+                        "`position` and `asset_id` say which image of the product a row is.")
 @decorate_view(needs(roles.EXPORT))
 def export_manifest(request: HttpRequest, export_id: int):
-    return export_manifest_rows(job=_export(export_id))
+    rows = export_manifest_rows(job=_export(export_id))
+    for row in rows:  # the CSV's text, a number here as the image's id is everywhere else
+        asset_id = (row.get("asset_id") or "").strip()
+        row["asset_id"] = int(asset_id) if asset_id.isdigit() else None
+    return rows
 
 
 @router.get("/exports/{export_id}/download", response={200: DownloadOut, **errors(403, 404)},

@@ -8,7 +8,8 @@ from django.db.models import Q, QuerySet
 from catalog.paging import Page, newest_first
 
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, ExportJob, JobStatus, ReviewStatus
-from .export import export_job_results
+from .export import export_job_results, products_by_sku
+from .jobs import cutout_batches_counted
 from .review import cutouts_with_preflag
 
 #: A version an approval replaced: approved once but another version is the image's current
@@ -40,7 +41,8 @@ def cutout_page(*, status: str = "", review_status: str = "", preflag: str = "",
     if min_risk is not None:
         rows = rows.filter(risk__gte=min_risk)
     if product_sku:
-        rows = rows.filter(asset__product__sku=product_sku)
+        # as every other SKU input: exactly, else ignoring case (never a guess among twins)
+        rows = rows.filter(asset__product_id__in=products_by_sku(skus=[product_sku]).product_ids)
     if batch_id:
         rows = rows.filter(batch_id=batch_id)
     if image_id:
@@ -66,11 +68,14 @@ def export_page(*, status: str = "", dry_run: bool | None = None, before: int | 
 
 def batch_page(*, status: str = "", before: int | None = None, size: int = 50
                ) -> Page[CutoutBatch]:
-    """Cutout batches, newest first, keyset on the id."""
+    """Cutout batches, newest first, keyset on the id, with their cutouts counted for the
+    whole page in one query (``cutout_batches_counted``): two queries, whatever the size."""
     rows: QuerySet[CutoutBatch] = CutoutBatch.objects.all()
     if status:
         rows = rows.filter(status=status)
-    return newest_first(rows, before=before, size=size)
+    page = newest_first(rows, before=before, size=size)
+    cutout_batches_counted(page.items)
+    return page
 
 
 #: manifest columns that hold numbers; the CSV has them as text, "" when nothing was rendered

@@ -12,11 +12,43 @@ def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:
     return list(WorkerPing.objects.order_by("-requested_at")[:limit])
 
 
+#: Where ``cutout_batches_counted`` keeps the counts it read for a batch: in the instance's
+#: ``__dict__``, as ``cached_property`` does, so they live and die with that one object (a
+#: batch read again, to be closed or shown alone, counts afresh).
+_COUNTS_KEY = "_cutout_status_counts"
+
+
 def cutout_batch_counts(*, batch: CutoutBatch) -> dict[str, int]:
+    """Its cutouts per status (every status present); one query, none for a batch of a list
+    counted with ``cutout_batches_counted``."""
+    counted = batch.__dict__.get(_COUNTS_KEY)
+    if counted is not None:
+        return dict(counted)
     counts = dict.fromkeys(JobStatus.values, 0)
     rows = batch.cutouts.order_by().values_list("status").annotate(n=Count("pk"))
     counts.update(dict(rows))
     return counts
+
+
+def cutout_batches_counted(batches: list[CutoutBatch]) -> list[CutoutBatch]:
+    """``batches``, each with its cutouts' counts per status read in one query for all (a
+    page of 200 batches used to cost 200 counts), for ``cutout_batch_counts`` and
+    ``cutout_batch_progress``."""
+    counts = {b.pk: dict.fromkeys(JobStatus.values, 0) for b in batches}
+    if counts:
+        rows = (Cutout.objects.filter(batch_id__in=list(counts)).order_by()
+                .values_list("batch_id", "status").annotate(n=Count("pk")))
+        for batch_id, status, n in rows:
+            counts[batch_id][status] = n
+    for batch in batches:
+        batch.__dict__[_COUNTS_KEY] = counts[batch.pk]
+    return batches
+
+
+def cutout_batch_skipped(*, batch: CutoutBatch) -> int:
+    """How many selected images ``cutout_batch_start`` left out as already cut (kept in the
+    batch's ``checkpoint``, as the start wrote it)."""
+    return int((batch.checkpoint or {}).get("skipped", 0))
 
 
 @dataclass(frozen=True)
@@ -87,7 +119,9 @@ def cutout_find(*, pk: int) -> Cutout | None:
 
 
 def cutout_batch_list(*, limit: int = 50) -> list[CutoutBatch]:
-    return list(CutoutBatch.objects.select_related("created_by").order_by("-created_at")[:limit])
+    """The newest batches, counted (``cutout_batches_counted``): two queries, any length."""
+    return cutout_batches_counted(list(
+        CutoutBatch.objects.select_related("created_by").order_by("-created_at")[:limit]))
 
 
 def cutout_versions(*, asset_id: int) -> list[Cutout]:

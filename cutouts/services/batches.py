@@ -87,27 +87,44 @@ def _time_limits(asset: ImageAsset) -> tuple[int, int]:
 
 #: the words a batch uses for the images it left out (batch page, API ``message``, command)
 SKIPPED_NOTE = "{n} skipped: already cut with these settings"
-
-
-def batch_skipped(batch: CutoutBatch) -> int:
-    """How many selected images ``cutout_batch_start`` left out as already cut."""
-    return int((batch.checkpoint or {}).get("skipped", 0))
+#: the same for a "cut again" batch, which only leaves out the images being cut right now
+SKIPPED_RUNNING_NOTE = "{n} skipped: a cut with these settings is already queued or running"
 
 
 def skip_note(skipped: int) -> str:
     return SKIPPED_NOTE.format(n=skipped) if skipped else ""
 
 
-def _already_cut(*, asset_ids: list[int], settings_dict: dict) -> set[int]:
+def batch_skip_note(*, batch: CutoutBatch) -> str:
+    """What the batch left out, in its words: already cut (a plain start) or still being
+    cut (a "cut again" start); "" when it left out nothing."""
+    return _skip_note_of(batch.checkpoint)
+
+
+def _skip_note_of(checkpoint: object) -> str:
+    # the count of a plain start's skips is cutout_batch_skipped's "skipped"
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
+    if running := int(checkpoint.get("skipped_running") or 0):
+        return SKIPPED_RUNNING_NOTE.format(n=running)
+    return skip_note(int(checkpoint.get("skipped") or 0))
+
+
+_UNFINISHED = Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+
+
+def _already_cut(*, asset_ids: list[int], settings_dict: dict,
+                 unfinished_only: bool = False) -> set[int]:
     """The assets with a version of exactly these settings that is queued, running, done
     and awaiting review, or approved: another one would only be computed again and queued
-    for a second review (or, on an approved image, reopen it)."""
+    for a second review (or, on an approved image, reopen it). ``unfinished_only``: only
+    the queued or running ones (what even a "cut again" leaves alone: the same cut twice at
+    once is a double submit, never a deliberate re-cut)."""
     found: set[int] = set()
     # as the JSON column gives it back (tuples become lists)
     wanted = json.loads(json.dumps(settings_dict))
-    waiting = (Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
-               | Q(status=JobStatus.DONE,
-                   review_status__in=[ReviewStatus.PENDING, ReviewStatus.APPROVED]))
+    waiting = _UNFINISHED if unfinished_only else (
+        _UNFINISHED | Q(status=JobStatus.DONE,
+                        review_status__in=[ReviewStatus.PENDING, ReviewStatus.APPROVED]))
     for start in range(0, len(asset_ids), 500):
         rows = Cutout.objects.filter(waiting, asset_id__in=asset_ids[start:start + 500]) \
             .values_list("asset_id", "settings")
@@ -126,11 +143,13 @@ def cutout_batch_start(
     """Queue a new cutout version of every asset; earlier versions are kept.
 
     A bulk batch skips, unless ``recut``, the images that already have a version with the
-    same settings queued, running, awaiting review or approved (``batch_skipped`` counts
+    same settings queued, running, awaiting review or approved (``cutout_batch_skipped`` counts
     them; the batch's message says so). Starting the same cutouts twice would otherwise cut
-    every image again, approved ones included. Runs on the interactive queue (a re-run or a
-    retouch a reviewer asked for) are deliberate and never skipped. Raises BatchError when
-    nothing is left to cut."""
+    every image again, approved ones included. A ``recut`` still skips the images whose
+    same-settings version is queued or running (counted apart, ``batch_skip_note``): a double
+    submit would cut each twice at the same time (``/rerun`` answers with the queued one).
+    Runs on the interactive queue (a re-run or a retouch a reviewer asked for) are deliberate
+    and never skipped. Raises BatchError when nothing is left to cut."""
     settings_dict = cutout_settings_resolve(profile_name=profile_name, overrides=overrides,
                                             model=model)
     assets = list(assets)
@@ -141,23 +160,22 @@ def cutout_batch_start(
     # so the second of two identical starts sees the first one's queued versions.
     list(ImageAsset.objects.select_for_update().filter(pk__in=asset_ids).values_list("pk"))
     skipped = 0
-    if not recut and queue == CutoutQueue.BULK:
-        done = _already_cut(asset_ids=asset_ids, settings_dict=settings_dict)
+    if queue == CutoutQueue.BULK:
+        done = _already_cut(asset_ids=asset_ids, settings_dict=settings_dict,
+                            unfinished_only=recut)
         if done:
             assets = [a for a in assets if a.pk not in done]
             asset_ids = [a.pk for a in assets]
             skipped = len(done)
         if not assets:
-            raise BatchError(
-                f"{'All ' if skipped != 1 else ''}{skipped} selected "
-                f"image{'s' if skipped != 1 else ''} already "
-                f"{'have' if skipped != 1 else 'has'} a cutout with these settings (queued, "
-                "running, awaiting review or approved), so nothing was started; ask to "
-                "\"cut again\" to re-cut on purpose.", field="recut")
+            raise BatchError(_nothing_to_cut(skipped, recut=recut), field="recut")
+    # A plain start's skips are "already cut" (cutout_batch_skipped reads them), a cut
+    # again's are "still being cut": kept apart, since "tick Cut again" would not help those.
+    checkpoint = {"skipped_running" if recut else "skipped": skipped} if skipped else {}
     batch = CutoutBatch.objects.create(
         created_by=user if user and user.is_authenticated else None, label=label[:200],
         profile=profile_name, settings=settings_dict, queue=queue, total=len(assets),
-        message=skip_note(skipped), checkpoint={"skipped": skipped} if skipped else {},
+        checkpoint=checkpoint, message=_skip_note_of(checkpoint),
     )
     latest = dict(
         Cutout.objects.filter(asset_id__in=asset_ids).values("asset_id")
@@ -177,6 +195,18 @@ def cutout_batch_start(
     assets_status_sync(asset_ids=asset_ids)
     enqueue.cutout_runs(list(batch.cutouts.values_list("pk", flat=True)))
     return batch
+
+
+def _nothing_to_cut(skipped: int, *, recut: bool) -> str:
+    several = skipped != 1
+    head = (f"{'All ' if several else ''}{skipped} selected image{'s' if several else ''} "
+            f"already {'have' if several else 'has'} a cutout with these settings")
+    if recut:
+        return (f"{head} queued or running, so nothing was started: cutting the same image "
+                "twice at once would only make the same version twice. Cut again once it "
+                "has finished.")
+    return (f"{head} (queued, running, awaiting review or approved), so nothing was "
+            "started; ask to \"cut again\" to re-cut on purpose.")
 
 
 def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
@@ -204,7 +234,8 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
         run_token="",
     )
     CutoutBatch.objects.filter(pk=batch.pk).update(
-        status=JobStatus.RUNNING, finished_at=None, message=skip_note(batch_skipped(batch))
+        status=JobStatus.RUNNING, finished_at=None,
+        message=batch_skip_note(batch=batch),
     )
     assets_status_sync(asset_ids=batch.cutouts.filter(pk__in=ids).values_list("asset_id",
                                                                               flat=True))
@@ -253,8 +284,8 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
         final = JobStatus.DONE
     message = (f"{counts['done']} done, {counts['failed']} failed, "
                f"{counts['cancelled']} cancelled")
-    if batch_skipped(batch):
-        message += f"; {skip_note(batch_skipped(batch))}"
+    if note := batch_skip_note(batch=batch):
+        message += f"; {note}"
     finished = counts["done"] + counts["failed"] + counts["cancelled"]
     closed = CutoutBatch.objects.filter(
         pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]

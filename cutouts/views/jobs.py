@@ -17,17 +17,17 @@ from ..selectors.jobs import (
     cutout_batch_get,
     cutout_batch_list,
     cutout_batch_progress,
+    cutout_batch_skipped,
     notification_unread,
     notification_unread_count,
 )
 from ..selectors.review import rerun_models
 from ..services.batches import (
     batch_overrides,
-    batch_skipped,
+    batch_skip_note,
     cutout_batch_cancel,
     cutout_batch_retry_failed,
     cutout_batch_start,
-    skip_note,
 )
 from ..services.notifications import notification_mark_read
 
@@ -47,10 +47,12 @@ def batch_started_message(batch: CutoutBatch, detail: str = "") -> str:
     text = f"Started {batch.total} cutout{'s' if batch.total != 1 else ''}"
     if detail:
         text += f" ({detail})"
-    skipped = batch_skipped(batch)
-    if not skipped:
+    note = batch_skip_note(batch=batch)
+    if not note:
         return f"{text}."
-    return f"{text}; {skip_note(skipped)} (tick \"Cut again\" to re-cut them)."
+    # only a plain start's skips can be re-cut; a "cut again" start skipped running ones
+    hint = ' (tick "Cut again" to re-cut them)' if cutout_batch_skipped(batch=batch) else ""
+    return f"{text}; {note}{hint}."
 
 
 def _batch_or_404(batch_id: int) -> CutoutBatch:

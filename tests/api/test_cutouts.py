@@ -202,7 +202,7 @@ def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
 @pytest.mark.parametrize(("query", "field", "message"), [
     ("preflag=bogus", "preflag",
      "Unknown pre-flag 'bogus'; one of: empty, tiny_subject, halo_risk, fragments, "
-     "touches_frame, low_confidence, uncertain_edges, see_through."),
+     "touches_frame, low_confidence, uncertain_edges, see_through, too_small_for_export."),
     ("min_risk=nan", "min_risk", "Input should be a finite number"),
     ("min_risk=inf", "min_risk", "Input should be a finite number"),
     ("product=" + "S" * 65, "product", "String should have at most 64 characters"),
@@ -238,6 +238,41 @@ def test_it_lists_batches_newest_first_with_a_status_filter_and_a_cursor(manager
     assert [b["id"] for b in page(status="cancelled")["items"]] == [ids[0]]
     assert [b["id"] for b in page(status="queued")["items"]] == [ids[2], ids[1]]
     assert page(status="done") == {"items": [], "next_cursor": None}
+
+
+def test_it_counts_a_page_of_batches_in_the_same_queries_whatever_its_size(readonly_api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cutouts.selectors.jobs import cutout_batch_counts
+    from cutouts.services.batches import cutout_batch_start
+
+    def start(n: int) -> list[int]:
+        return [cutout_batch_start(assets=[ImageAssetFactory() for _ in range(2)]).pk
+                for _ in range(n)]
+
+    def listed() -> tuple[int, dict]:
+        with CaptureQueriesContext(connection) as queries:
+            response = readonly_api.get("/api/v1/batches", {"limit": 200})
+        assert response.status_code == 200
+        return len(queries), {b["id"]: b["counts"] for b in response.json()["items"]}
+
+    ids = start(3)
+    Cutout.objects.filter(batch_id=ids[0]).update(status=JobStatus.DONE)
+    Cutout.objects.filter(batch_id=ids[1], pk=Cutout.objects.filter(batch_id=ids[1])
+                          .order_by("pk").values("pk")[:1]).update(status=JobStatus.FAILED)
+    listed()  # the key's first use is written down once: not part of the page's cost
+    few, counts = listed()
+    assert set(counts) == set(ids)
+    # the counts read for the whole page are each batch's own
+    for pk in ids:
+        assert counts[pk] == cutout_batch_counts(batch=CutoutBatch.objects.get(pk=pk))
+    assert counts[ids[0]]["done"] == 2 and counts[ids[1]]["failed"] == 1
+    ids += start(27)
+    many, counts = listed()
+    assert len(counts) == 30 and counts[ids[-1]]["queued"] == 2
+    # the page and one count for all of it (plus the key and role checks), not one per batch
+    assert many == few
 
 
 @pytest.mark.parametrize(("query", "field", "message"), [
@@ -676,7 +711,45 @@ def test_it_skips_images_already_cut_with_these_settings_unless_recut(manager_ap
     assert started.status_code == 201
     body = started.json()
     assert body["total"] == 1 and body["message"] == "1 skipped: already cut with these settings"
+    # finished (a version still queued or running is not cut again at once, even on purpose)
+    Cutout.objects.update(status=JobStatus.DONE)
     recut = manager_api.post("/api/v1/batches", {"image_ids": [done.pk, fresh.pk],
                                                  "profile": "fast", "recut": True}).json()
     assert recut["total"] == 2 and recut["message"] == ""
     assert Cutout.objects.filter(asset=done).count() == 2
+
+
+def test_it_lists_a_products_cutouts_by_its_sku_in_any_case(readonly_api):
+    mine = done_cutout(asset=ImageAssetFactory(product=ProductFactory(sku="SS26-TEE-001")))
+    done_cutout(asset=ImageAssetFactory(product=ProductFactory(sku="SS26-TEE-002")))
+
+    def ids(product: str) -> list[int]:
+        response = readonly_api.get("/api/v1/cutouts", {"product": product})
+        assert response.status_code == 200
+        return [c["id"] for c in response.json()["items"]]
+
+    assert ids("SS26-TEE-001") == ids("ss26-tee-001") == ids(" Ss26-Tee-001 ") == [mine.pk]
+    assert ids("ss26-tee") == []  # never a prefix
+
+
+def test_it_skips_a_recut_of_images_whose_same_cut_is_still_queued_or_running(manager_api):
+    busy, done, fresh = ImageAssetFactory(), ImageAssetFactory(), ImageAssetFactory()
+    body = {"image_ids": [busy.pk, done.pk], "recut": True, "profile": "fast"}
+    assert manager_api.post("/api/v1/batches", body).status_code == 201
+    # a double submit (or the same request three times) cuts nothing twice at once
+    for _ in range(2):
+        again = manager_api.post("/api/v1/batches", body)
+        assert again.status_code == 422 and again.json()["errors"][0]["field"] == "recut"
+        assert ("All 2 selected images already have a cutout with these settings queued or "
+                "running") in again.json()["detail"]
+    assert Cutout.objects.count() == 2
+    Cutout.objects.filter(asset=busy).update(status=JobStatus.RUNNING)
+    Cutout.objects.filter(asset=done).update(status=JobStatus.DONE)  # awaiting review
+    mixed = manager_api.post("/api/v1/batches", {**body, "image_ids": [busy.pk, done.pk,
+                                                                        fresh.pk]})
+    assert mixed.status_code == 201
+    assert mixed.json()["total"] == 2
+    assert mixed.json()["message"] == ("1 skipped: a cut with these settings is already "
+                                       "queued or running")
+    assert Cutout.objects.filter(asset=busy).count() == 1
+    assert Cutout.objects.filter(asset=done).count() == 2  # finished: cut again on purpose

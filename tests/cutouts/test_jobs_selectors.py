@@ -1,11 +1,20 @@
-"""A batch's progress as the page shows it: the time left reads as a person would say it."""
+"""A batch's progress as the page shows it: the time left reads as a person would say it,
+and the list of batches is counted in the same queries whatever its length."""
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
-from cutouts.models import CutoutBatch
-from cutouts.selectors.jobs import BatchProgress
+from cutouts.models import Cutout, CutoutBatch, JobStatus
+from cutouts.selectors.jobs import (
+    BatchProgress,
+    cutout_batch_counts,
+    cutout_batch_list,
+    cutout_batch_progress,
+)
+from cutouts.services.batches import cutout_batch_start
+from tests.factories import ImageAssetFactory
 
 
 def _progress(eta):
@@ -18,3 +27,19 @@ def test_it_says_under_a_minute_instead_of_zero_minutes():
     assert _progress(timezone.now() + timedelta(minutes=10, seconds=20)).time_left == \
         "about 10\xa0minutes"
     assert _progress(None).time_left == ""
+
+
+@pytest.mark.django_db
+def test_it_counts_the_batch_list_in_two_queries_whatever_its_length(
+        django_assert_num_queries):
+    started = [cutout_batch_start(assets=[ImageAssetFactory() for _ in range(2)])
+               for _ in range(3)]
+    Cutout.objects.filter(batch=started[0]).update(status=JobStatus.DONE)
+    for length in (3, 1):
+        with django_assert_num_queries(2):  # the batches, then one count for all of them
+            rows = [cutout_batch_progress(batch=b) for b in cutout_batch_list(limit=length)]
+        assert len(rows) == length
+    rows = [cutout_batch_progress(batch=b) for b in cutout_batch_list()]
+    assert {r.batch.pk: r.counts for r in rows} == {
+        b.pk: cutout_batch_counts(batch=CutoutBatch.objects.get(pk=b.pk)) for b in started}
+    assert {r.batch.pk: r.finished for r in rows}[started[0].pk] == 2

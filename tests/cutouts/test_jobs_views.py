@@ -162,10 +162,13 @@ def test_it_skips_images_already_cut_unless_asked_to_cut_again(client, make_asse
             "&quot;Cut again&quot; to re-cut them).") in text
     assert 'id="batch-progress"' in text and "2 skipped: already cut with these settings" in (
         text.split('id="batch-progress"')[1])
+    # "cut again" re-cuts the finished ones; the one still queued is not cut twice at once
+    Cutout.objects.filter(asset__in=assets[:2]).update(status=JobStatus.DONE)
     page = client.post(start, {"import_job": job.pk, "profile": "fast", "recut": "1"},
                        follow=True)
-    assert "Started 3 cutouts." in page.content.decode()
-    assert Cutout.objects.count() == 6
+    assert ("Started 2 cutouts; 1 skipped: a cut with these settings is already queued or "
+            "running.") in page.content.decode()
+    assert Cutout.objects.count() == 5
     # offered where a selection may hold cut images; not beside "all pending images", which
     # only ever holds images without a cutout
     form = client.get(reverse("catalog:product_detail", args=[assets[0].product_id])
@@ -193,6 +196,11 @@ def test_it_skips_already_cut_images_from_the_command_line_unless_told(make_asse
     with pytest.raises(CommandError, match="already has a cutout with these settings"):
         call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait")
     capsys.readouterr()
+    # --recut while the first cut is still queued would cut the image twice at once
+    with pytest.raises(CommandError, match="queued or running, so nothing was started"):
+        call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait",
+                     "--recut")
+    Cutout.objects.update(status=JobStatus.DONE)
     call_command("cutout_batch", "--product", "CLI-2", "--profile", "fast", "--no-wait",
                  "--recut")
     assert "1 cutouts queued (fast)." in capsys.readouterr().out

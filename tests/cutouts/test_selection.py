@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog.models import Product
-from cutouts.models import CutoutBatch
+from cutouts.models import Cutout, CutoutBatch, JobStatus
 from cutouts.selectors import review as review_selectors
 from cutouts.services.review import cutout_approve
 from tests.cutouts.export_helpers import served
@@ -61,7 +61,8 @@ def test_it_selects_exactly_the_products_the_list_shows_for_the_same_filter(
         shown = {p.sku for p in listed.context["page"].products}
         assert shown == expected, params
         CutoutBatch.objects.all().delete()
-        # recut: SAME-1, queued by the first start, would be skipped by the second
+        # recut: SAME-1, cut by the first start, would be skipped by a plain second one
+        Cutout.objects.update(status=JobStatus.DONE)
         manager_client.post(reverse("cutouts:selection_cutouts"), {
             **params, "all_matching": "1", "profile": "default", "model": "u2netp",
             "recut": "1"})
@@ -161,5 +162,6 @@ def test_it_skips_selected_images_already_cut_with_these_settings(manager_client
                                {**fields, "asset": [cut.pk, fresh.pk]}, follow=True)
     assert ("Started 1 cutout (fast, u2netp); 1 skipped: already cut with these settings "
             "(tick &quot;Cut again&quot; to re-cut them).") in page.content.decode()
+    Cutout.objects.update(status=JobStatus.DONE)
     manager_client.post(reverse("cutouts:selection_cutouts"), {**fields, "recut": "1"})
     assert list(cut.cutouts.order_by("version").values_list("version", flat=True)) == [1, 2]

@@ -7,8 +7,13 @@ from catalog.models import Product
 from cutouts.errors import BatchError
 from cutouts.imaging.settings import PROFILES
 from cutouts.models import CutoutBatch
-from cutouts.selectors.jobs import assets_for_cutout, cutout_batch_failures, cutout_batch_progress
-from cutouts.services.batches import batch_skipped, cutout_batch_start, skip_note
+from cutouts.selectors.jobs import (
+    assets_for_cutout,
+    cutout_batch_failures,
+    cutout_batch_progress,
+    cutout_batch_skipped,
+)
+from cutouts.services.batches import batch_skip_note, cutout_batch_start
 
 
 class Command(BaseCommand):
@@ -43,10 +48,10 @@ class Command(BaseCommand):
             )
         except BatchError as exc:
             raise CommandError(str(exc))
-        skipped = batch_skipped(batch)
+        note = batch_skip_note(batch=batch)
+        hint = " (--recut to re-cut them)" if cutout_batch_skipped(batch=batch) else ""
         self.stdout.write(f"Batch {batch.pk}: {batch.total} cutouts queued ({profile})"
-                          + (f"; {skip_note(skipped)} (--recut to re-cut them)." if skipped
-                             else "."))
+                          + (f"; {note}{hint}." if note else "."))
         if no_wait:
             return
         started = time.monotonic()
