@@ -20,11 +20,12 @@ from ..errors import PresetError, ReviewError
 from ..imaging.encode import downsized, png_bytes, png_image_bytes
 from ..models import Cutout
 from ..variants.spec import VariantSpec
-from .retouch import cutout_require_retouchable, retouch_apply, strokes_parse
+from .retouch import cutout_require_retouchable, retouch_apply, retouch_reduce, strokes_parse
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_MAX = 1024  # long side of the card's images; previews are computed at this size
+# (the retouch engine's graph-cut size, imaging.retouch.WORK_MAX: a test holds them equal)
 
 
 # --- retouch preview: the card-size result of the strokes, in the web process --------------
@@ -36,7 +37,7 @@ class RetouchBase:
 
     rgb: np.ndarray  # (h, w, 3) uint8
     rgba: np.ndarray  # (h, w, 4) uint8
-    scale: float  # preview pixels per working-copy pixel
+    scale: float  # preview pixels per working-copy pixel (the engine's stroke mapping)
 
 
 @dataclass(frozen=True)
@@ -51,43 +52,80 @@ _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process;
 
 
 def _retouch_base(cutout: Cutout) -> RetouchBase:
-    """The downscaled arrays a preview starts from: this process's memory, else built from
-    the card's own cached 1024 px images (so no full-size file is decoded for a preview)."""
+    """The reduced arrays a preview starts from: this process's memory, else their lossless
+    copy in storage, else made from the version's full-size files (once per version)."""
     return _BASES.get((cutout.pk, cutout.run_token), lambda: _build_retouch_base(cutout))
 
 
+def _retouch_base_names(cutout: Cutout) -> tuple[str, str]:
+    return (_preview_name(cutout, "retouch-photo", PREVIEW_MAX, "png"),
+            _preview_name(cutout, "retouch-cutout", PREVIEW_MAX, "png"))
+
+
 def _build_retouch_base(cutout: Cutout) -> RetouchBase:
+    """The version reduced exactly as the worker's run reduces it for its graph cut
+    (``retouch.retouch_reduce``), from the working copy and the stored cutout.
+
+    Not from the card's 1024 px images: the photo's is a lossy WebP (chroma at half size) and
+    the cutout's a Lanczos resample (ringing at hard edges, and resampled a second time when
+    Pillow's thumbnail rounded the photo's size another way), so the preview's cut and
+    matting saw another photo and another alpha than the run's, and a detail stroke's
+    preview differed from the saved version by about half of what the stroke changed
+    (docs/review.md). Decoding the full-size files costs a few hundred ms once per version;
+    the reduced arrays are kept in storage (lossless PNG) so no other process pays it."""
+    from catalog.selectors import asset_working_open
+
+    from ..imaging.encode import decode_working_copy
+
     storage = storages["default"]
-    photo_name, _ = cutout_image(cutout=cutout, kind="original", size=PREVIEW_MAX)
-    cutout_name, _ = cutout_image(cutout=cutout, kind="cutout", size=PREVIEW_MAX)
-    with storage.open(photo_name, "rb") as photo_fh, storage.open(cutout_name, "rb") as cut_fh, \
-            Image.open(photo_fh) as photo, Image.open(cut_fh) as cut:
-        base = retouch_base_from_images(photo, cut)
-    # The scale from the working copy, not from the preview file.
-    return RetouchBase(rgb=base.rgb, rgba=base.rgba,
-                       scale=base.rgb.shape[1] / cutout.asset.working_width)
+    asset = cutout.asset
+    photo_name, cutout_name = _retouch_base_names(cutout)
+    width, height = asset.working_width, asset.working_height
+    try:
+        with storage.open(photo_name, "rb") as photo_fh, \
+                storage.open(cutout_name, "rb") as cut_fh:
+            rgb, rgba = decode_working_copy(photo_fh), _png_array(cut_fh, "RGBA")
+    except Exception:  # noqa: BLE001 - a missing or unreadable cache entry is made again
+        # one full-size file in memory at a time (an 80 MP cutout alone is 320 MB)
+        with storage.open(cutout.rgba_name, "rb") as fh:
+            full = _png_array(fh, "RGBA")
+        if full.shape[:2] != (height, width):
+            raise ReviewError(f"The cutout of v{cutout.version} does not match the photo's size.")
+        rgba = retouch_reduce(full, PREVIEW_MAX)
+        del full
+        with asset_working_open(asset=asset) as fh:
+            full = decode_working_copy(fh)
+        rgb = retouch_reduce(full, PREVIEW_MAX)
+        del full
+        rgb, rgba = np.ascontiguousarray(rgb), np.ascontiguousarray(rgba)
+        # a cache: a failure to store it costs the next process the decode, nothing else
+        for name, array in ((photo_name, rgb), (cutout_name, rgba)):
+            try:
+                if not storage.exists(name):
+                    storage.save(name, File(io.BytesIO(png_bytes(array, compress_level=1)),
+                                            name=name))
+            except Exception:  # noqa: BLE001
+                logger.warning("storing the retouch base %s failed", name, exc_info=True)
+    # the scale the run's engine maps the strokes with (reduced width / full width)
+    return RetouchBase(rgb=rgb, rgba=rgba, scale=rgb.shape[1] / width)
+
+
+def _png_array(fh, mode: str) -> np.ndarray:
+    with Image.open(fh) as image:
+        return np.array(image.convert(mode))
 
 
 def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
                              max_side: int = PREVIEW_MAX) -> RetouchBase:
-    """The photo and its cutout at preview size (long side ``max_side``), both on the
-    photo's pixel grid whatever size each file is."""
-    scale = min(1.0, max_side / max(photo.size))
-    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-
-    def small(image: Image.Image, mode: str) -> np.ndarray:
-        # Premultiplied for the cutout: no fringe from the colours of transparent pixels.
-        image = image.convert("RGBa" if mode == "RGBA" else mode)
-        if image.size != size:
-            # reduce() first: a cheap integer box filter, then a small exact resize.
-            factor = max(1, min(image.width // size[0], image.height // size[1]) // 2)
-            if factor > 1:
-                image = image.reduce(factor)
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        return np.array(image.convert(mode))
-
-    return RetouchBase(rgb=small(photo, "RGB"), rgba=small(cutout, "RGBA"),
-                       scale=size[0] / photo.width)
+    """The photo and its full-size cutout (same size) reduced as a preview starts from them:
+    the run's own reduction (``retouch.retouch_reduce``)."""
+    rgb = np.asarray(photo.convert("RGB"))
+    rgba = np.asarray(cutout.convert("RGBA"))
+    if rgba.shape[:2] != rgb.shape[:2]:
+        raise ValueError("the cutout must have the photo's size")
+    small = np.ascontiguousarray(retouch_reduce(rgb, max_side))
+    return RetouchBase(rgb=small, rgba=np.ascontiguousarray(retouch_reduce(rgba, max_side)),
+                       scale=small.shape[1] / rgb.shape[1])
 
 
 def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict]:
@@ -95,8 +133,9 @@ def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dic
     started = time.perf_counter()
     rgba, parts = base.rgba, {}
     if strokes:
-        result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]),
-                          [s.scaled(base.scale) for s in strokes], base.rgba)
+        # the worker's call, on the reduced arrays (retouch_reduce) with their scale
+        result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
+                               base.rgba, scale=base.scale)
         rgba = result.rgba
         parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
                  if isinstance(v, int | float) and k != "total"}
@@ -108,7 +147,8 @@ def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dic
 
 def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview:
     """The version with the strokes applied, at the card's size (long side PREVIEW_MAX), as
-    a PNG: the refinement runs on the cached downscaled copy with the strokes scaled."""
+    a PNG: the worker's refinement, run on the version reduced as the worker's run reduces it
+    for its graph cut (cached), with the strokes mapped as the run maps them."""
     cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
     cutout_require_retouchable(cutout)
     asset = cutout.asset

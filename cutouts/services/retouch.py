@@ -80,10 +80,31 @@ def _stroke_summary(strokes: list) -> str:
     return ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in counts.items())
 
 
-def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray):
-    """``RetouchResult`` of the strokes, at whatever size the arrays are (preview or full)."""
+def retouch_reduce(image: np.ndarray, max_side: int) -> np.ndarray:
+    """A photo, cutout or alpha (H, W[, C] uint8) reduced to long side ``max_side`` exactly as
+    ``imaging.retouch.retouch`` reduces a full-size photo and alpha for its graph cut (the
+    same size, rounding and INTER_AREA filter; each channel on its own, so a cutout's alpha
+    comes out as the alpha alone would): a preview made from these arrays cuts the same pixels
+    as the worker's run at full size. The image itself when already small enough; the stroke
+    scale is the reduced width over the full width, the engine's own mapping."""
+    height, width = image.shape[:2]
+    s = min(1.0, max_side / max(height, width))
+    if s >= 1.0:
+        return image
+    size = (max(1, round(width * s)), max(1, round(height * s)))
+    return cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+
+
+def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray,
+                  *, scale: float = 1.0):
+    """``RetouchResult`` of the strokes (in the working copy's full-size pixels) on a version:
+    the worker's run passes the full-size arrays, the preview the ``retouch_reduce`` ones with
+    their ``scale``. The one path both take, so they differ only in resolution."""
     from ..imaging.retouch import retouch
 
+    if scale != 1.0:
+        # the engine's own mapping onto a reduced grid (``retouch`` maps them so for its cut)
+        strokes = [s.scaled(scale) for s in strokes]
     return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba)
 
 
@@ -301,14 +322,24 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
 
 def _hand_signals(alpha: np.ndarray) -> dict:
     """The signals that need no model probability: a hand-made alpha is certain by
-    definition, but it can still be empty, fragmented or touch the frame."""
-    obj = alpha >= 128
+    definition, but it can still be empty, a speck of the frame, fragmented or touch the
+    frame."""
+    from ..imaging.signals import tiny_subject
+
+    obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
     area = int(np.count_nonzero(obj))
+    _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
     touches = [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
                                        ("left", obj[:, 0]), ("right", obj[:, -1]))
                if area and edge.any()]
     n, _, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
     fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
-    return {"empty": area == 0, "fill_ratio": round(area / alpha.size, 4),
+    height, width = alpha.shape
+    return {"empty": area == 0,
+            # the rule model cutouts get (signals.quality_signals): export refuses a speck
+            "tiny_subject": bool(area) and tiny_subject(box_w, box_h, height, width),
+            # photo px: a hand-made alpha is full size (compliance.too_small_for_export)
+            "product_px": [box_w, box_h] if area else [0, 0],
+            "fill_ratio": round(area / alpha.size, 4),
             "fragment_count": fragments, "touches_frame": bool(touches),
             "touching_sides": touches, "hand_made": True}

@@ -21,6 +21,7 @@ from ..models import (
     ReviewStatus,
 )
 from ..strengths import STRENGTHS, strength_of
+from ..variants.compliance import too_small_for_export
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
 from .status import asset_status_sync, assets_lock
 
@@ -175,6 +176,9 @@ PREFLAGS: dict[str, str] = {
     "uncertain_edges": "Uncertain edges",
     # a hint, not a verdict: glass and clear plastic are translucent inside by right
     "see_through": "See-through inside (glass is fine)",
+    # a marketplace preset would enlarge the product past its limit, so export leaves it out
+    # (compliance.too_small_for_export): told before approval, not after
+    "too_small_for_export": "Too small for export",
 }
 
 # the share of the product's outline translucent deep inside it (signals.see_through) above
@@ -182,6 +186,9 @@ PREFLAGS: dict[str, str] = {
 # set's `default` cutouts it fires on 25 of 84 (docs/review.md); it stays out of the risk,
 # which it did not improve out of sample.
 SEE_THROUGH_FLAG = 0.05
+# a product export will leave out is worth a look before approval, but it is not a bad cut:
+# it sorts ahead of a clean cutout and behind every edge problem
+TOO_SMALL_RISK = 0.5
 
 
 def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
@@ -224,12 +231,15 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     risk += 0.5 * min(1.0, uncertain / 0.1)
     if num("see_through") >= SEE_THROUGH_FLAG:
         flags.append("see_through")
+    too_small = too_small_for_export(s.get("product_px"))
+    if too_small:
+        flags.append("too_small_for_export")
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag.
         from cutouts.imaging.signals import risk_score
 
-        risk = risk_score(s) + 0.01 * risk
+        risk = risk_score(s) + 0.01 * risk + (TOO_SMALL_RISK if too_small else 0.0)
     return flags, round(risk, 4)
 
 
@@ -239,6 +249,7 @@ _PREFLAG_SIGNALS = {
     "fragments": ("fragment_count", "parts"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
+    "too_small_for_export": ("product_px",),
 }
 
 
@@ -363,12 +374,16 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
 @dataclass(frozen=True)
 class BulkApproval:
     """What a grid approval did: versions approved, selected versions left out because a
-    newer selected version of the same image was approved (one approval per image), and
-    selected versions no longer awaiting review (decided meanwhile, or gone)."""
+    newer selected version of the same image was approved (one approval per image),
+    selected versions no longer awaiting review (decided meanwhile: approved, chosen,
+    flagged or superseded) and selected versions whose image or product was deleted (or that
+    no longer exist): a reviewer reads those two apart, someone else's decision is not a
+    deletion."""
 
     approved: int
     older: int
     not_pending: int
+    deleted: int = 0
 
 
 def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
@@ -379,27 +394,36 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
 
     Each version is read again under its row lock before it is approved: one approved,
     chosen, flagged or superseded since the page was drawn (or by an earlier approval of
-    this request) is not approved."""
+    this request), or whose image was deleted meanwhile, is not approved."""
     wanted = set(cutout_ids)
-    rows = list(Cutout.objects.filter(
-        # Deleted images (or products) are out of every bulk action, even if still selected.
-        CUTOUT_LIVE,
-        pk__in=wanted, status=JobStatus.DONE, review_status=ReviewStatus.PENDING,
-    ).values_list("pk", "asset_id", "version"))
+    # Deleted images (or products) are out of every bulk action, even if still selected.
+    live = list(Cutout.objects.filter(CUTOUT_LIVE, pk__in=wanted).values_list(
+        "pk", "asset_id", "version", "status", "review_status"))
+    rows = [(pk, asset_id, version) for pk, asset_id, version, status, review_status in live
+            if status == JobStatus.DONE and review_status == ReviewStatus.PENDING]
     newest: dict[int, tuple[int, int]] = {}
     for pk, asset_id, version in rows:
         if asset_id not in newest or version > newest[asset_id][1]:
             newest[asset_id] = (pk, version)
-    approved = 0
+    approved = deleted_meanwhile = 0
     with transaction.atomic():
         # every image first, pk ascending: two grid approvals sharing images cannot deadlock
         assets_lock(asset_ids=newest.keys())
+        # read again now that the images are locked: one deleted since the read above is
+        # left out too (and counted as deleted, not as decided)
+        still_live = set(Cutout.objects.filter(
+            CUTOUT_LIVE, pk__in=[pk for pk, _ in newest.values()]).values_list("pk", flat=True))
         for pk, _ in sorted(newest.values()):
+            if pk not in still_live:
+                deleted_meanwhile += 1
+                continue
             locked = Cutout.objects.select_for_update().filter(
                 pk=pk, status=JobStatus.DONE, review_status=ReviewStatus.PENDING).first()
             if locked is None:
                 continue
             cutout_approve(cutout=locked, user=user, comment="bulk approve")
             approved += 1
-    return BulkApproval(approved=approved, older=len(rows) - len(newest),
-                        not_pending=len(wanted) - len(rows) + len(newest) - approved)
+    return BulkApproval(
+        approved=approved, older=len(rows) - len(newest),
+        not_pending=len(live) - len(rows) + len(newest) - approved - deleted_meanwhile,
+        deleted=len(wanted) - len(live) + deleted_meanwhile)

@@ -9,9 +9,12 @@ it is sanity-checked against the pixels.
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings as _warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -20,7 +23,9 @@ from PIL import Image, ImageCms
 
 from cutouts.imaging.shadow import kept_shadow_zone
 
-from .presets import TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
+from .errors import RenderError
+from .layout import plan_layout
+from .presets import PRESETS, TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
 
 if TYPE_CHECKING:
@@ -342,6 +347,91 @@ def check_source(result: ComplianceResult, enlargement: float | None,
                          f"{MAX_ENLARGEMENT:g}x limit, and would be a blur; check the cutout "
                          "kept the whole product (re-cut or retouch it) or use a closer or "
                          "larger photo")
+
+
+@dataclass(frozen=True)
+class ExportSize:
+    """What :func:`check_source` will make of a product of this size, told before export: the
+    review pre-flags a product export would leave out (``too_small_for_export``)."""
+
+    #: the product's long side in the photo (px)
+    product_px: int
+    #: the long side (same shape) at which no preset refuses it any more
+    needed_px: int
+    #: the presets that would refuse it (names and labels, in registry order)
+    refused_by: tuple[str, ...] = ()
+    refused_labels: tuple[str, ...] = ()
+    limit: float = MAX_ENLARGEMENT
+
+    @property
+    def too_small(self) -> bool:
+        return bool(self.refused_by)
+
+
+def _enlargement(preset: Preset, w: int, h: int) -> float | None:
+    """The scale the preset's layout gives a w x h product (as rendered from a cutout cropped
+    to it); None when the layout refuses it outright (margins, output size)."""
+    try:
+        return plan_layout(preset.variant_spec, (w, h), (0, 0, w, h)).scale
+    except RenderError:
+        return None
+
+
+def _over(scale: float) -> bool:
+    # compared as printed, as check_source does
+    return round(scale, 1) > MAX_ENLARGEMENT
+
+
+def export_size(box_w: int, box_h: int,
+                presets: Iterable[Preset] | None = None) -> ExportSize | None:
+    """The enlargement limit applied to a product whose box in the photo is box_w x box_h px
+    (None without a product): the presets whose layout would enlarge it past MAX_ENLARGEMENT
+    (or all, under MIN_PRODUCT_PX), and the long side it needs for none to. The same layout
+    and comparison export runs (:func:`check_source`), by default on the built-in marketplace
+    presets (``no_scenes``: the listing images; the admin's presets are seeded from them, and
+    a scene refuses only a product every marketplace already does); a fill on a fixed canvas
+    scales as 1 / size, which gives the needed size without a search."""
+    w, h = int(box_w), int(box_h)
+    if w <= 0 or h <= 0:
+        return None
+    if presets is None:
+        return _default_export_size(w, h)
+    longest = max(w, h)
+    needed = MIN_PRODUCT_PX
+    refused: list[Preset] = []
+    for preset in presets:
+        scale = _enlargement(preset, w, h)
+        if scale is None:
+            continue
+        if longest < MIN_PRODUCT_PX or _over(scale):
+            refused.append(preset)
+        if _over(scale):
+            c = scale * longest  # the scale at a long side L is c / L
+            least = max(1, math.floor(c / (MAX_ENLARGEMENT + 0.05)))
+            while _over(c / least):
+                least += 1
+            needed = max(needed, least)
+    return ExportSize(longest, needed, tuple(p.name for p in refused),
+                      tuple(p.label for p in refused))
+
+
+def too_small_for_export(product_px: Any) -> bool:
+    """The review's pre-flag from a cutout's ``signals["product_px"]`` ([w, h] in photo px):
+    a marketplace preset would refuse it for its size. False for anything else (a version
+    computed before the signal, an empty cutout)."""
+    if not (isinstance(product_px, list | tuple) and len(product_px) == 2):
+        return False
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in product_px):
+        return False
+    size = export_size(int(product_px[0]), int(product_px[1]))
+    return size is not None and size.too_small
+
+
+@lru_cache(maxsize=4096)
+def _default_export_size(w: int, h: int) -> ExportSize | None:
+    # the review derives pre-flags per finished cutout and per dismissal: the same boxes
+    # come back, and the built-in presets never change at run time
+    return export_size(w, h, [p for p in PRESETS.values() if p.rules.no_scenes])
 
 
 def _ratio_ok(width: int, height: int, ratios: tuple[str, ...]) -> bool:

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, push_url
+from django_htmx.http import push_url
 
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
@@ -169,6 +169,11 @@ def grid(request: HttpRequest) -> HttpResponse:
             if done.not_pending:
                 messages.warning(request, f"{done.not_pending} not approved: no longer "
                                           "awaiting review.")
+            if done.deleted:
+                # said apart: a deletion is not someone's review decision
+                messages.warning(request, f"{done.deleted} not approved: "
+                                          f"{'its' if done.deleted == 1 else 'their'} image "
+                                          "or product was deleted.")
         if not request.htmx:
             qs = filters.querystring()
             return redirect(reverse("cutouts:review_grid") + (f"?{qs}" if qs else ""))
@@ -309,16 +314,33 @@ def retouch_queue(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _retouch_url(cutout_id: int, filters: review_selectors.QueueFilters) -> str:
+    url = reverse("cutouts:retouch_card", args=[cutout_id])
+    qs = filters.querystring()
+    return f"{url}?{qs}" if qs else url
+
+
+def _render_retouch(request: HttpRequest, cutout_id: int, filters) -> HttpResponse:
+    """The retouch page, or (htmx) its body: what Apply and the page's own poll swap in."""
+    template = ("cutouts/review/_retouch_main.html" if _partial(request)
+                else "cutouts/review/retouch.html")
+    return render(request, template, _card_context(
+        _get_card(cutout_id, filters), filters,
+        retouch_url=_retouch_url(cutout_id, filters)))
+
+
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
     """Retouch a version: paint keep/remove/detail strokes, or upload a corrected RGBA PNG.
-    Either makes a new version queued on the interactive queue; the answer is its card,
-    which polls until a worker has computed it."""
+    Either makes a new version queued on the interactive queue. Strokes applied from the
+    page (htmx) stay on the page: the answer is the new version's retouch page body, which
+    polls until a worker has computed it and then is the editor again, so the next touch
+    needs no click. Without htmx the answer is a redirect to the new version's card."""
     filters = _filters(request)
-    card = _get_card(cutout_id, filters)
     if request.method == "POST":
         require(request, roles.REVIEW)
+        card = _get_card(cutout_id, filters)
         action = request.POST.get("action", "")
         comment = request.POST.get("comment", "").strip()[:2000]
         try:
@@ -337,18 +359,22 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
             else:
                 raise ReviewError(f"Unknown action {action!r}.")
         except ReviewError as exc:
-            messages.error(request, str(exc))
             if request.htmx:
-                return HttpResponseClientRedirect(request.get_full_path())
+                # Not swapped (htmx swaps only 2xx): retouch.js says it in the status line
+                # and the strokes stay, to fix and apply again.
+                return HttpResponse(str(exc), status=422, content_type="text/plain")
+            messages.error(request, str(exc))
             return redirect(request.get_full_path())
+        if request.htmx:
+            return push_url(_render_retouch(request, new.pk, filters),
+                            _retouch_url(new.pk, filters))
         # "rv-queued": review.js says "ready" instead once the card polls the version done.
         # The extra tag also carries "msg-success": base.html prefixes the tags string once.
         messages.success(request, f"Version {new.version} is queued; this card shows it when "
                                   "it is ready, then it waits for review.",
                          extra_tags="rv-queued msg-success")
-        url = _card_url(new.pk, filters)
-        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    return render(request, "cutouts/review/retouch.html", _card_context(card, filters))
+        return redirect(_card_url(new.pk, filters))
+    return _render_retouch(request, cutout_id, filters)
 
 
 @capability_required(roles.REVIEW)

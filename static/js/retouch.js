@@ -11,11 +11,24 @@
                   detail: "rgba(40, 120, 255, 0.6)" };
   var NAMES = { keep: "Keep", remove: "Remove", detail: "Detail" };
   var CLICK_PX = 4;        // a press that moves less than this many screen pixels is a click
-  var PREVIEW_MAX = 1024;  // the canvas matches the preview the server computes
+  var PREVIEW_MAX = 1024;  // the canvas before it is laid out: the preview's size
+  // The strokes canvas is drawn at the size it is shown times devicePixelRatio, so lines stay
+  // crisp zoomed in; its long side stops here (4096 x 3072 x 4 bytes = 48 MB at most).
+  var CANVAS_MAX = 4096;
   var SIZE_STEP = 1.25;
   var DEBOUNCE_MS = 90;
   var ZOOMS = [1, 2, 4];   // the zoom buttons and Z; Ctrl+wheel and a pinch go in between
   var ZOOM_MAX = 8;
+  // "Faint alpha": a pixel the cutout keeps below this alpha is painted in FAINT_RGB, at
+  // least FAINT_MIN opaque whatever its alpha (haze at alpha 10 shows as strongly as a soft
+  // edge); at or above it the product shows as it is.
+  var FAINT_SOLID = 250;
+  var FAINT_RGB = [255, 0, 200];
+  var FAINT_MIN = 150;
+  // What Apply on the retouch page carries to the new version's editor (see htmx:beforeSwap
+  // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
+  // tool and what shows.
+  var carry = null;
 
   function typing(el) {
     return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable ||
@@ -63,6 +76,12 @@
     this.canvas.height = Math.max(1, Math.round(this.fullH * scale));
     this.scale = this.canvas.width / this.fullW;
     this.ctx = this.canvas.getContext("2d");
+    this.more = form.querySelector("[data-rt-more]");
+    this.asset = form.dataset.asset || "";
+    this.alphaCanvas = form.querySelector(".rt-alpha");
+    this.faint = false;
+    this.commentToggle = form.querySelector("[data-rt-comment]");
+    this.comment = form.querySelector("input[name=comment]");
 
     this.canvas.addEventListener("pointerdown", function (ev) { self.down(ev); });
     this.canvas.addEventListener("pointermove", function (ev) { self.move(ev); });
@@ -73,13 +92,16 @@
       if (ev.pointerType !== "touch") { self.cursor = null; self.render(); }
     });
     this.view.addEventListener("wheel", function (ev) { self.wheel(ev); }, { passive: false });
-    this.preview.addEventListener("load", function () { self.previewLoaded(); });
+    this.preview.addEventListener("load", function () { self.previewLoaded(); self.drawFaint(); });
     this.canvas.addEventListener("pointerenter", function () { self.warm(); });
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
-      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom]");
+      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom],[data-rt-more],[data-rt-faint],[data-rt-comment]");
       if (!t) return;
-      if (t.dataset.rtTool) self.setTool(t.dataset.rtTool);
+      if (t.hasAttribute("data-rt-more")) self.toggleMore();
+      else if (t.hasAttribute("data-rt-faint")) self.setFaint(!self.faint);
+      else if (t.hasAttribute("data-rt-comment")) self.toggleComment();
+      else if (t.dataset.rtTool) self.setTool(t.dataset.rtTool);
       else if (t.hasAttribute("data-rt-overlay")) self.toggleStrokes();
       else if (t.dataset.rtZoom) self.setZoom(parseFloat(t.dataset.rtZoom));
       else if (t.hasAttribute("data-rt-undo")) self.undo();
@@ -88,6 +110,9 @@
     });
     form.addEventListener("input", function (ev) {
       if (ev.target === self.size) self.sizeChanged();
+      if (ev.target === self.comment && self.commentToggle) {
+        self.commentToggle.toggleAttribute("data-filled", !!self.comment.value.trim());
+      }
     });
     form.addEventListener("change", function (ev) {
       if (ev.target.matches("[data-rt-photo]")) self.photo.classList.toggle("rt-hidden", !ev.target.checked);
@@ -96,9 +121,21 @@
       if (!self.strokes.length) { ev.preventDefault(); self.say("Paint at least one stroke or click first.", "error"); return; }
       self.sync();
       self.applying = true;
+      self.unpause();
       self.form.dataset.rtPreview = "applying";
+      self.toggleComment(false);
       self.say("Sending " + self.strokes.length + " stroke" + (self.strokes.length === 1 ? "" : "s") + "…");
     });
+    // Apply refused (the retouch page answers 422 and swaps nothing): said here, the
+    // strokes kept to fix and apply again.
+    function refused(ev) {
+      var xhr = ev.detail && ev.detail.xhr;
+      self.applying = false;
+      self.form.dataset.rtPreview = "error";
+      self.say((xhr && xhr.status && xhr.responseText) || "Apply failed: the server did not answer. Try again.", "error");
+    }
+    form.addEventListener("htmx:responseError", refused);
+    form.addEventListener("htmx:sendError", refused);
     form.dataset.rtReady = "1";
     form._rtEditor = this;
     try {  // the brush size the reviewer last used, from card to card
@@ -123,7 +160,29 @@
     }
     window.addEventListener("resize", function () { self.layout(); });
     if (this.visible()) this.warm();
+    // The retouch page opened at its top: scrolled just enough that the sticky Apply row
+    // rests below the picture instead of over its bottom (a reload keeps its own position).
+    // Arrived from Apply on the retouch page: the new version at the zoom and scroll the
+    // reviewer left, ready for the next touch.
+    var c = carry;
+    if (c && c.asset === this.asset && !this.form.closest(".rv-stage-retouch")) this.restore(c);
+    else if (this.visible() && !window.scrollY && !this.form.closest(".rv-stage-retouch")) this.reveal();
   }
+
+  Editor.prototype.restore = function (c) {
+    carry = null;
+    this.setTool(c.tool);
+    var photo = this.form.querySelector("[data-rt-photo]");
+    if (photo && !c.photo) { photo.checked = false; this.photo.classList.add("rt-hidden"); }
+    if (!c.showStrokes) this.toggleStrokes();
+    if (c.faint) this.setFaint(true);
+    if (c.zoom > 1.001) this.setZoom(c.zoom);
+    keepPlace(this.view, this.form, c);
+    this.form.dataset.rtRestored = "1";
+    var back = this.form.querySelector("[data-rt-parent-link]");
+    this.say("Version " + this.form.dataset.version + " is ready (applied at full size): paint the next fix" +
+             (back ? "; " + back.textContent.trim() + " undoes it." : "."), "hint");
+  };
 
   /* The picture as large as the column and the screen allow (a 640 px photo on a tablet is
      scaled up too), below the sticky tools and above the sticky Apply row; zoomed, the same
@@ -146,10 +205,41 @@
   Editor.prototype.sizeStage = function () {
     this.stage.style.width = Math.floor(this.fullW * this.fit * this.zoom) + "px";
     this.stage.style.height = Math.floor(this.fullH * this.fit * this.zoom) + "px";
+    this.sizeCanvas();
+  };
+  /* The canvas's backing store: one pixel per device pixel of the stage as shown (fit x zoom
+     x devicePixelRatio), up to CANVAS_MAX on the long side. Strokes are vectors in photo
+     pixels, so they are simply drawn again at the new scale. */
+  Editor.prototype.sizeCanvas = function () {
+    if (!this.fit) return;
+    var k = Math.min(this.fit * this.zoom * (window.devicePixelRatio || 1),
+                     CANVAS_MAX / Math.max(this.fullW, this.fullH));
+    var w = Math.max(1, Math.min(CANVAS_MAX, Math.round(this.fullW * k)));
+    var h = Math.max(1, Math.min(CANVAS_MAX, Math.round(this.fullH * k)));
+    if (w === this.canvas.width && h === this.canvas.height) return;
+    this.canvas.width = w;  // resets (clears) the canvas: render() draws it again
+    this.canvas.height = h;
+    this.scale = w / this.fullW;
+    this.render();
   };
   Editor.prototype.intoView = function () {
     var r = this.form.getBoundingClientRect();
     if (r.top < 0 || r.bottom > window.innerHeight) window.scrollBy(0, r.top - 4);
+  };
+  /* The least scroll that shows the whole editor: layout() made it no taller than the
+     window, so its top never goes under the sticky tools. */
+  Editor.prototype.reveal = function () {
+    var r = this.form.getBoundingClientRect(), below = r.bottom - window.innerHeight + 4;
+    if (below > 0) window.scrollBy(0, Math.min(Math.max(0, r.top), below));
+  };
+
+  /* Phones: the bar shows the brushes, undo / redo and the size; "More" opens the rest as a
+     panel over the picture (the bar keeps its height, so the picture does not jump). */
+  Editor.prototype.toggleMore = function (open) {
+    if (!this.more) return;
+    if (open === undefined) open = this.more.getAttribute("aria-expanded") !== "true";
+    this.more.setAttribute("aria-expanded", String(open));
+    this.form.toggleAttribute("data-rt-more-open", open);
   };
 
   /* Zoom z (1 = fit). The photo point under the screen point (ax, ay) ends under (toX, toY):
@@ -185,6 +275,57 @@
     if (!ev.ctrlKey) return;
     ev.preventDefault();
     this.setZoom(this.zoom * (ev.deltaY < 0 ? 1.25 : 0.8), ev.clientX, ev.clientY);
+  };
+
+  /* Phones: the comment opens over the picture from a button, so the Apply row keeps one row. */
+  Editor.prototype.toggleComment = function (open) {
+    if (!this.commentToggle) return;
+    if (open === undefined) open = this.commentToggle.getAttribute("aria-expanded") !== "true";
+    this.commentToggle.setAttribute("aria-expanded", String(open));
+    this.form.toggleAttribute("data-rt-comment-open", open);
+    if (open && this.comment) this.comment.focus();
+  };
+
+  /* "Faint alpha" (H): haze far out in the background (alpha 10-127) is invisible under the
+     hatching and faint grey without it. Every pixel the preview keeps below FAINT_SOLID is
+     painted strongly in magenta over a dark stage (photo and hatching hidden), so what is left
+     to remove stands out; the solid product shows as it is. Client-side, from the preview
+     the editor already has. */
+  Editor.prototype.setFaint = function (on) {
+    this.faint = on;
+    this.form.dataset.rtFaint = on ? "1" : "0";
+    var b = this.form.querySelector("[data-rt-faint]");
+    if (b) b.setAttribute("aria-pressed", String(on));
+    if (on) this.drawFaint();
+    else this.say("Faint alpha hidden (H shows it).");
+  };
+  Editor.prototype.drawFaint = function () {
+    if (!this.faint || !this.alphaCanvas) return;
+    var data = null;
+    try { data = this.alphaOf(); } catch (e) { data = null; }  // another origin's image
+    if (!data && !this.objectUrl) data = this.alphas["[]"] || null;  // the warm-up's copy
+    if (!data) {
+      var self = this;
+      if (!this.objectUrl && !this.faintWait) {  // the warm-up preview has not come yet
+        this.faintWait = setTimeout(function () { self.faintWait = null; self.drawFaint(); }, 300);
+      }
+      return;
+    }
+    var c = this.alphaCanvas, a = data.a, n = 0;
+    c.width = data.w; c.height = data.h;
+    var x = c.getContext("2d"), img = x.createImageData(data.w, data.h), d = img.data;
+    for (var i = 0, j = 0; i < a.length; i++, j += 4) {
+      var v = a[i];
+      if (!v || v >= FAINT_SOLID) continue;
+      d[j] = FAINT_RGB[0]; d[j + 1] = FAINT_RGB[1]; d[j + 2] = FAINT_RGB[2];
+      d[j + 3] = FAINT_MIN + Math.round((255 - FAINT_MIN) * Math.min(1, v / 128));
+      n++;
+    }
+    x.putImageData(img, 0, 0);
+    this.form.dataset.rtFaintPixels = String(n);
+    var pct = n / a.length * 100;
+    this.say("Faint alpha: magenta = kept but not solid (" + (pct < 0.1 && n ? "< 0.1" : Math.round(pct * 10) / 10) +
+             " % of the picture). Remove what is not the product's edge; H hides it.");
   };
 
   Editor.prototype.toggleStrokes = function () {
@@ -257,6 +398,7 @@
   Editor.prototype.down = function (ev) {
     if (ev.button !== 0 && ev.button !== 2) return;
     ev.preventDefault();
+    if (this.form.hasAttribute("data-rt-more-open")) this.toggleMore(false);
     this.pointers[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
     // A second finger is a pinch or a pan: the stroke the first one started is dropped and
     // neither paints until both are lifted.
@@ -368,6 +510,29 @@
     f.querySelector("[data-rt-clear]").disabled = !this.strokes.length;
     f.querySelector("[data-rt-apply]").disabled = !this.strokes.length;
     f.dataset.rtStrokes = String(this.strokes.length);
+    if (!this.strokes.length) this.unpause();
+  };
+  /* A polling card waits while strokes are not applied (see htmx:confirm below): a small
+     note says so, in the editor's sticky foot while it shows, else in the card's sticky
+     decision bar, so the reviewer knows why the card does not update. */
+  Editor.prototype.paused = function (card) {
+    var note = this.pausedNote;
+    if (!note) {
+      note = this.pausedNote = document.createElement("p");
+      note.className = "rt-paused";
+      note.setAttribute("role", "status");
+      note.setAttribute("data-rt-paused", "");
+      note.textContent = "Updates paused while you have unapplied strokes";
+      note.title = "This card refreshes again once the strokes are applied (Enter) or cleared.";
+    }
+    var home = this.visible() ? this.foot :
+      (card.querySelector(".rv-actions") || card.querySelector(".rv-head") || card);
+    if (note.parentNode === home) return;
+    if (home === this.foot) home.insertBefore(note, this.status.nextSibling);
+    else home.appendChild(note);
+  };
+  Editor.prototype.unpause = function () {
+    if (this.pausedNote && this.pausedNote.parentNode) this.pausedNote.parentNode.removeChild(this.pausedNote);
   };
   Editor.prototype.changed = function () {
     this.sync();
@@ -404,7 +569,7 @@
         cx = (this.cursor.x - rect.left) * this.canvas.width / rect.width;
         cy = (this.cursor.y - rect.top) * this.canvas.height / rect.height;
       }
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = 1.5 * (rect.width ? this.canvas.width / rect.width : 1);  // 1.5 CSS px
       ctx.strokeStyle = COLOURS[this.tool].replace(/[\d.]+\)$/, "1)");
       ctx.beginPath(); ctx.arc(cx, cy, Math.max(1, this.radius() * k), 0, 2 * Math.PI); ctx.stroke();
     }
@@ -550,9 +715,46 @@
   };
 
   function init() {
+    var main = document.getElementById("retouch-main");
+    if (main && main.dataset.version) document.title = document.title.replace(/ v\d+/, " v" + main.dataset.version);
+    // The new version still computing: the picture the reviewer left stays, dimmed, under
+    // the progress note, at its zoom and scroll.
+    var slot = document.querySelector("[data-rt-keep-view]");
+    if (slot && carry && carry.view && !slot.contains(carry.view)) {
+      slot.appendChild(carry.view);
+      keepPlace(carry.view, slot.closest(".rt-editor") || slot, carry);
+    }
     Array.prototype.forEach.call(document.querySelectorAll("[data-retouch]:not([data-rt-ready])"),
       function (form) { new Editor(form); });  // eslint-disable-line no-new
   }
+  /* The photo point that was in the middle of the view is there again, and the editor sits
+     where it sat on the screen (a line above it, such as "Back to v1", does not push it). */
+  function keepPlace(view, box, c) {
+    view.scrollLeft = c.fx * view.scrollWidth - view.clientWidth / 2;
+    view.scrollTop = c.fy * view.scrollHeight - view.clientHeight / 2;
+    window.scrollBy(0, box.getBoundingClientRect().top - c.boxTop);
+  }
+  // The retouch page's body is swapped by Apply (for the new version) and by its own poll
+  // while that version computes: what the reviewer had on screen is noted first.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var d = ev.detail || {}, t = d.target;
+    if (!t || t.id !== "retouch-main" || d.shouldSwap === false) return;
+    var form = t.querySelector("[data-retouch][data-rt-ready]"), ed = form && form._rtEditor;
+    var c = carry;
+    var view = ed ? ed.view : t.querySelector("[data-rt-keep-view] .rt-view");
+    if (ed) {
+      // Where the editor sat on the screen: taken from the editor only (the progress view's
+      // page is shorter, and the window may have scrolled back to fit it).
+      c = { asset: ed.asset, zoom: ed.zoom, tool: ed.tool, faint: ed.faint,
+            showStrokes: ed.showStrokes, photo: !ed.photo.classList.contains("rt-hidden"),
+            boxTop: ed.form.getBoundingClientRect().top };
+    }
+    if (!c || !view) return;
+    c.view = view;
+    c.fx = view.scrollWidth ? (view.scrollLeft + view.clientWidth / 2) / view.scrollWidth : 0.5;
+    c.fy = view.scrollHeight ? (view.scrollTop + view.clientHeight / 2) / view.scrollHeight : 0.5;
+    carry = c;
+  });
   function active() {
     var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
     for (var i = 0; i < forms.length; i++) {
@@ -579,6 +781,7 @@
     else if (key === "r") ed.setTool("remove");
     else if (key === "d") ed.setTool("detail");
     else if (key === "o") ed.toggleStrokes();
+    else if (key === "h") ed.setFaint(!ed.faint);
     else if (key === "z") ed.cycleZoom();
     else if (key === "[") ed.resize(1 / SIZE_STEP);
     else if (key === "]") ed.resize(SIZE_STEP);
@@ -636,7 +839,11 @@
       return target.contains(ed.form) && !ed.form.contains(elt);
     });
     if (!eds.length) return;
-    if (/\bevery\b/.test(elt.getAttribute("hx-trigger") || "")) { ev.preventDefault(); return; }
+    if (/\bevery\b/.test(elt.getAttribute("hx-trigger") || "")) {
+      ev.preventDefault();
+      eds.forEach(function (ed) { ed.paused(target); });
+      return;
+    }
     if (window.confirm(discardQuestion(eds))) return;
     ev.preventDefault();
     keep(eds);

@@ -210,10 +210,12 @@ def test_it_retouches_on_the_retouch_page_and_queues_an_uploaded_png(
     screenshot("page-preview")
     with running_worker(queues="cutouts-interactive"):
         editor.locator("[data-rt-apply]").click()
-        expect(page.locator(".messages")).to_contain_text("Version 2 is queued")
-        expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
-                                                               timeout=120_000)
+        # Applied on the retouch page, the new version opens there once a worker made it.
+        expect(page.locator("[data-rt-applying]")).to_contain_text("as version 2")
         second = Cutout.objects.get(asset=stained.asset, version=2)
+        expect(page.locator(f"#retouch-main[data-cutout='{second.pk}']")).to_have_attribute(
+            "data-status", "done", timeout=120_000)
+        second.refresh_from_db()
         assert _alpha(second.mask_name)[BLOB[1], BLOB[0]] == 0
 
         page.goto(f"{live_server.url}/cutouts/review/retouch/{second.pk}/")
@@ -664,3 +666,357 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
     expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
     expect(status).to_contain_text("Preview: 2 remove clicks")
+
+
+def _canvas_size(editor) -> dict:
+    """The strokes canvas: its backing pixels and the CSS pixels it is drawn over."""
+    return editor.locator(".rt-canvas").evaluate("""(c) => { const r = c.getBoundingClientRect();
+        return {w: c.width, h: c.height, cssW: r.width, cssH: r.height}; }""")
+
+
+def test_it_draws_the_strokes_at_screen_resolution_so_zoomed_lines_stay_crisp(
+        live_server, browser, session_for, big, request):
+    context = browser.new_context(viewport={"width": 1366, "height": 768},
+                                  device_scale_factor=2)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, box = _retouch_page(page, live_server, big)
+    fit = _canvas_size(editor)
+    # Fitted: one backing pixel per device pixel (the CSS box times devicePixelRatio 2).
+    assert abs(fit["w"] - 2 * fit["cssW"]) <= 2 and abs(fit["h"] - 2 * fit["cssH"]) <= 2, fit
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    editor.locator("[data-rt-zoom='2']").click()
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    zoomed = _canvas_size(editor)
+    # 2x on a 2x screen: four times the fitted CSS width, within the 4096 px budget.
+    assert zoomed["w"] >= 3.9 * fit["cssW"] or max(zoomed["w"], zoomed["h"]) == 4096, zoomed
+    assert zoomed["w"] > 1.9 * fit["w"], (fit, zoomed)
+    _shot(page, request, "zoom-2x")
+    # Zoomed to 8x the backing store stops at 4096 px on the long side.
+    editor.evaluate("(f) => f._rtEditor.setZoom(8)")
+    expect(editor).to_have_attribute("data-rt-zoom", "8")
+    most = _canvas_size(editor)
+    assert max(most["w"], most["h"]) == 4096, most
+    assert abs(most["w"] / most["h"] - BIG_W / BIG_H) < 0.01, most
+    # The click is still drawn where it was made (the middle of the photo).
+    rgba = editor.locator(".rt-canvas").evaluate("""(c) => Array.from(c.getContext('2d')
+        .getImageData(Math.round(c.width / 2), Math.round(c.height / 2), 1, 1).data)""")
+    assert rgba[3] > 0 and rgba[1] > rgba[0], rgba
+    # Back to fit: the backing store shrinks again (no 4096 px canvas kept for nothing).
+    editor.locator("[data-rt-zoom='1']").click()
+    again = _canvas_size(editor)
+    assert abs(again["w"] - fit["w"]) <= 2, (again, fit)
+    _shot(page, request, "zoom-back")
+    context.close()
+
+
+def test_it_shows_the_whole_picture_above_the_apply_row_on_arrival_at_1366x768(
+        live_server, page, request, big, log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.rt-stage img'))
+        .every((i) => i.complete && i.naturalWidth > 0)""")
+    page.wait_for_timeout(300)
+    _shot(page, request, "arrival")
+    # No scrolling by the test: the picture sits between the sticky tools and Apply row.
+    photo = editor.locator(".rt-photo").evaluate(BOX_JS)
+    tools = editor.locator(".rt-tools").evaluate(BOX_JS)
+    foot = editor.locator(".rt-foot").evaluate(BOX_JS)
+    assert photo["y"] >= tools["y"] + tools["h"] - 0.5, (photo, tools)
+    assert photo["y"] + photo["h"] <= foot["y"] + 0.5, (photo, foot)
+    assert foot["y"] + foot["h"] <= 768 + 0.5, foot
+    assert photo["h"] > 0.75 * (768 - 2 * 48), photo
+    # The product's bottom edge takes a click: the canvas, not the Apply row, is there.
+    x, y = photo["x"] + photo["w"] / 2, photo["y"] + photo["h"] - 3
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).className", [x, y]) \
+        == "rt-canvas"
+    page.mouse.click(x, y)
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    (point,) = json.loads(editor.locator("[data-rt-strokes]").input_value())[0]["points"]
+    assert point[1] > BIG_H - 10, point
+
+
+def test_it_keeps_the_toolbar_compact_on_a_phone(live_server, browser, session_for, stained,
+                                                  request):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, box = _retouch_page(page, live_server, stained)
+    tools = editor.locator(".rt-tools")
+    _shot(page, request, "phone")
+    # Two rows of 44 px controls at most (it wrapped to five).
+    assert tools.evaluate(BOX_JS)["h"] <= 112, tools.evaluate(BOX_JS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The everyday controls are on the bar, each a 44 px target with a name.
+    for control in ("[data-rt-tool=keep]", "[data-rt-tool=remove]", "[data-rt-tool=detail]",
+                    "[data-rt-undo]", "[data-rt-redo]", "[data-rt-size]", "[data-rt-more]"):
+        target = editor.locator(control)
+        expect(target).to_be_visible()
+        assert target.bounding_box()["height"] >= 44, control
+        assert target.bounding_box()["width"] >= 44 or control == "[data-rt-size]", control
+    expect(editor.get_by_role("button", name="Undo")).to_be_visible()
+    expect(editor.get_by_role("button", name="Redo")).to_be_visible()
+    # The rest behind "More": hidden until tapped, then 44 px targets that work.
+    more = editor.locator("[data-rt-more]")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(editor.locator("[data-rt-zoom='2']")).to_be_hidden()
+    more.tap()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    for control in ("[data-rt-clear]", "[data-rt-overlay]", "[data-rt-photo]",
+                    "[data-rt-zoom='1']", "[data-rt-zoom='2']", "[data-rt-zoom='4']"):
+        expect(editor.locator(control)).to_be_visible()
+        if control != "[data-rt-photo]":
+            assert editor.locator(control).bounding_box()["height"] >= 44, control
+    _shot(page, request, "phone-more")
+    editor.locator("[data-rt-zoom='2']").tap()
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    # The opened panel floats over the picture: the bar keeps its height.
+    assert tools.evaluate(BOX_JS)["h"] <= 112
+    more.tap()
+    expect(editor.locator("[data-rt-zoom='2']")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+def test_it_says_the_card_updates_are_paused_while_strokes_are_unapplied(
+        live_server, page, request, stained, log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
+    card = page.locator("#review-card")
+    expect(card).to_have_attribute("data-cutout", str(stained.pk))
+    page.keyboard.press("e")
+    stage = page.locator(".rv-stage-retouch")
+    editor = stage.locator("[data-retouch]")
+    expect(stage).to_be_visible()
+    box = editor.locator(".rt-canvas").bounding_box()
+    page.mouse.click(*_at(box, PANEL[0], PANEL[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    note = page.locator("[data-rt-paused]")
+    expect(note).to_have_count(0)
+    foot = editor.locator(".rt-foot").evaluate(BOX_JS)
+    # The card polls (as it does while a version runs): the strokes hold the refresh back,
+    # and the card says so where the reviewer is looking.
+    page.evaluate("""() => { const c = document.querySelector('#review-card');
+        c.setAttribute('hx-get', c.dataset.cardUrl); c.setAttribute('hx-trigger', 'every 1s');
+        c.setAttribute('hx-swap', 'outerHTML'); htmx.process(c); }""")
+    expect(note).to_be_visible(timeout=5_000)
+    expect(note).to_have_text("Updates paused while you have unapplied strokes")
+    assert editor.locator(".rt-foot").evaluate("(f, n) => f.contains(n)", note.element_handle())
+    # In the foot's one row: the Apply row, and so the fitted picture, keeps its height.
+    assert abs(editor.locator(".rt-foot").evaluate(BOX_JS)["h"] - foot["h"]) <= 1
+    _shot(page, request, "paused")
+    # Left with Esc (strokes kept): the note moves to the card, still on the screen.
+    page.keyboard.press("Escape")
+    expect(stage).to_be_hidden()
+    expect(note).to_be_visible(timeout=5_000)
+    nb = note.evaluate(BOX_JS)
+    assert nb["y"] >= 0 and nb["y"] + nb["h"] <= 768, nb
+    _shot(page, request, "paused-card")
+    expect(card).to_have_attribute("data-cutout", str(stained.pk))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    # Cleared: the next poll refreshes the card, and the note goes.
+    page.keyboard.press("e")
+    editor.locator("[data-rt-clear]").click()
+    expect(note).to_have_count(0, timeout=5_000)
+
+
+PAGE_PREVIEW_LOADED = """() => {
+    const i = document.querySelector('#retouch-strokes .rt-preview');
+    return i.complete && i.naturalWidth > 0; }"""
+
+
+def test_it_applies_on_the_retouch_page_and_opens_the_new_version_in_place(
+        live_server, page, request, stained, log_in):
+    import re
+
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-fit", "1")
+    # Zoomed in on the ghost blob (top left), the page scrolled a little.
+    editor.locator("[data-rt-zoom='2']").click()
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    view = editor.locator(".rt-view")
+    view.evaluate("(v) => { v.scrollLeft = 37; v.scrollTop = 21; }")
+    page.evaluate("window.scrollBy(0, 40)")
+    # The view's scroll and where the editor sits on the screen.
+    place = "(v) => [v.scrollLeft, v.scrollTop, v.closest('form').getBoundingClientRect().top]"
+    before = view.evaluate(place)
+    assert before[0] > 0 and before[1] > 0, before
+    box = editor.locator(".rt-canvas").bounding_box()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]), button="right")  # keep brush: right = remove
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    with running_worker(queues="cutouts-interactive"):
+        page.keyboard.press("Enter")
+        # The worker computes v2: a progress note over the picture the reviewer left.
+        progress = page.locator("[data-rt-applying]")
+        expect(progress).to_be_visible()
+        expect(progress).to_contain_text("as version 2")
+        expect(page.locator("[data-rt-keep-view] .rt-view")).to_have_count(1)
+        new = Cutout.objects.get(asset=stained.asset, version=2)
+        expect(page).to_have_url(re.compile(rf"/cutouts/review/retouch/{new.pk}/$"))
+        _shot(page, request, "applying")
+        fresh = page.locator(f"#retouch-strokes [data-retouch][data-cutout='{new.pk}']")
+        expect(fresh).to_have_attribute("data-rt-restored", "1", timeout=120_000)
+    # On the retouch page still (no card), at the same zoom and scroll, ready for a touch.
+    expect(page.locator("#review-card")).to_have_count(0)
+    expect(fresh).to_have_attribute("data-rt-zoom", "2")
+    after = fresh.locator(".rt-view").evaluate(place)
+    assert all(abs(a - b) <= 2 for a, b in zip(after, before, strict=True)), (before, after)
+    expect(page.locator("h1")).to_contain_text("v2")
+    assert "v2" in page.title()
+    # The result of the worker shows: the blob is gone from v2's own picture.
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    alpha = fresh.locator(".rt-preview").evaluate("""(img, [x, y, w]) => {
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+        const k = img.naturalWidth / w;
+        return ctx.getImageData(Math.round(x * k), Math.round(y * k), 1, 1).data[3]; }""",
+                                                  [BLOB[0], BLOB[1], W])
+    assert alpha == 0, alpha
+    # Undo stays one click away: the version before this retouch.
+    back = page.locator("[data-rt-parent-link]")
+    expect(back).to_have_attribute("href", f"/cutouts/review/retouch/{stained.pk}/")
+    _shot(page, request, "ready")
+    box = fresh.locator(".rt-canvas").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(fresh).to_have_attribute("data-rt-strokes", "1")
+    back.click()
+    expect(page.locator("#retouch-strokes [data-retouch]")).to_have_attribute(
+        "data-cutout", str(stained.pk))
+
+
+def test_it_keeps_the_apply_row_to_one_row_on_a_phone(live_server, browser, session_for,
+                                                      stained, request):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, _ = _retouch_page(page, live_server, stained)
+    page.wait_for_timeout(300)
+    _shot(page, request, "phone-apply-row")
+    tools, foot = (editor.locator(sel).evaluate(BOX_JS) for sel in (".rt-tools", ".rt-foot"))
+    photo = editor.locator(".rt-photo").evaluate(BOX_JS)
+    # One row of 44 px controls (status, comment button, Apply): it was 172 px.
+    assert foot["h"] <= 64, foot
+    apply = editor.locator("[data-rt-apply]")
+    expect(apply).to_be_visible()
+    assert apply.bounding_box()["height"] >= 44
+    # The whole picture between the two sticky bars, as wide as the screen allows.
+    assert photo["y"] >= tools["y"] + tools["h"] - 0.5, (photo, tools)
+    assert photo["y"] + photo["h"] <= foot["y"] + 0.5, (photo, foot)
+    assert foot["y"] + foot["h"] <= 844 + 0.5, foot
+    assert photo["w"] >= 330, photo
+    # The comment opens over the picture from its button; the row keeps its height.
+    comment = editor.locator("input[name=comment]")
+    expect(comment).to_be_hidden()
+    editor.locator("[data-rt-comment]").tap()
+    expect(comment).to_be_visible()
+    expect(comment).to_be_focused()
+    comment.fill("halo left of the strap")
+    _shot(page, request, "phone-comment")
+    assert abs(editor.locator(".rt-foot").evaluate(BOX_JS)["h"] - foot["h"]) <= 1
+    editor.locator("[data-rt-comment]").tap()
+    expect(comment).to_be_hidden()
+    expect(comment).to_have_value("halo left of the strap")  # folded, still sent with Apply
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # A retouched version adds "back to the version before" to the row: still one row.
+    retouched = Cutout.objects.get(pk=stained.pk)
+    retouched.pk, retouched.version, retouched.parent_id = None, 2, stained.pk
+    retouched.source, retouched.is_current = Cutout.Source.RETOUCH, False
+    retouched.save()
+    editor, _ = _retouch_page(page, live_server, retouched)
+    back = editor.locator("[data-rt-parent-link]")
+    expect(back).to_be_visible()
+    assert back.bounding_box()["height"] >= 44
+    assert editor.locator(".rt-foot").evaluate(BOX_JS)["h"] <= 64
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, request, "phone-retouched")
+    context.close()
+
+
+HAZE = (584, 12, 632, 60)  # x0, y0, x1, y1: a patch of backdrop far from the product
+
+
+@pytest.fixture
+def hazy(stained):
+    """The stained cutout with background haze: alpha 24 over a patch of backdrop."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from cutouts.services import previews
+
+    storage = storages["default"]
+    with storage.open(stained.rgba_name, "rb") as fh, Image.open(fh) as im:
+        rgba = np.array(im.convert("RGBA"))
+    x0, y0, x1, y1 = HAZE
+    assert rgba[y0:y1, x0:x1, 3].max() == 0
+    rgba[y0:y1, x0:x1] = (233, 233, 233, 24)
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    storage.delete(stained.rgba_name)
+    assert storage.save(stained.rgba_name, ContentFile(out.getvalue())) == stained.rgba_name
+    folder = previews._preview_name(stained, "cutout", 1024, "png").rsplit("/", 1)[0]
+    if storage.exists(folder):
+        for name in storage.listdir(folder)[1]:
+            storage.delete(f"{folder}/{name}")
+    return stained
+
+
+def _layer_rgba(editor, x: int, y: int) -> list[int]:
+    return editor.locator(".rt-alpha").evaluate("""(c, [x, y, w]) => {
+        const k = c.width / w;
+        return Array.from(c.getContext('2d').getImageData(
+            Math.round(x * k), Math.round(y * k), 1, 1).data); }""", [x, y, W])
+
+
+def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, request, hazy,
+                                                           log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 768})
+    editor, _ = _retouch_page(page, live_server, hazy)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    hx, hy = (HAZE[0] + HAZE[2]) // 2, (HAZE[1] + HAZE[3]) // 2
+    layer = editor.locator(".rt-alpha")
+    expect(layer).to_be_hidden()
+    _shot(page, request, "faint-off")
+    page.keyboard.press("h")
+    expect(editor).to_have_attribute("data-rt-faint", "1")
+    expect(editor.locator("[data-rt-faint]")).to_have_attribute("aria-pressed", "true")
+    expect(layer).to_be_visible()
+    page.wait_for_function("(e) => Number(e.dataset.rtFaintPixels) > 0",
+                           arg=editor.element_handle())
+    # The haze (alpha 24 of 255) is painted strongly in magenta...
+    r, g, b, a = _layer_rgba(editor, hx, hy)
+    assert a >= 150 and r > 200 and g < 60, (r, g, b, a)
+    # ...where there is nothing (far backdrop) and inside the solid product, nothing.
+    assert _layer_rgba(editor, 10, H - 10)[3] == 0
+    assert _layer_rgba(editor, 300, 300)[3] == 0 or _alpha(hazy.mask_name)[300, 300] < 250
+    # On screen: the photo and the hatching go, so the magenta stands on a dark stage.
+    expect(editor.locator(".rt-photo")).to_be_hidden()
+    box = editor.locator(".rt-canvas").bounding_box()
+    shown = page.screenshot(clip={"x": _at(box, hx, hy)[0] - 2, "y": _at(box, hx, hy)[1] - 2,
+                                  "width": 4, "height": 4})
+    px = Image.open(io.BytesIO(shown)).convert("RGB").getpixel((2, 2))
+    assert px[0] > 150 and px[1] < 80 and px[2] > 110, px
+    _shot(page, request, "faint-on")
+    # It follows the live preview: a remove stroke over the haze takes it off the layer.
+    page.mouse.move(*_at(box, HAZE[0] - 6, hy))
+    page.mouse.down(button="right")
+    page.mouse.move(*_at(box, HAZE[2] + 4, hy), steps=6)
+    page.mouse.up(button="right")
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    page.wait_for_function("""([e, x, y, w]) => { const c = e.querySelector('.rt-alpha');
+        const k = c.width / w;
+        return c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1)
+            .data[3] === 0; }""", arg=[editor.element_handle(), hx, hy, W])
+    page.keyboard.press("h")
+    expect(layer).to_be_hidden()
+    expect(editor.locator(".rt-photo")).to_be_visible()

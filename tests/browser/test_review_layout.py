@@ -57,7 +57,7 @@ def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server,
                                                                     recut, log_in):
     page.set_viewport_size({"width": WIDE, "height": 1000})
     log_in(page, reviewer())
-    expect(page.locator("#dashboard-in-review")).to_contain_text("In review 2")
+    expect(page.locator("#dashboard-in-review")).to_contain_text("To review 2")
     page.goto(f"{live_server.url}/cutouts/review/")
     rows = page.locator("#review-queue tbody tr")
     expect(rows).to_have_count(2)  # three versions wait, on two images
@@ -158,7 +158,7 @@ def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server,
     page.goto(f"{live_server.url}/cutouts/review/")
     expect(rows).to_have_count(1)
     page.goto(f"{live_server.url}/")
-    expect(page.locator("#dashboard-in-review")).to_contain_text("In review 1")
+    expect(page.locator("#dashboard-in-review")).to_contain_text("To review 1")
 
 
 PAGES = [

@@ -435,7 +435,7 @@ def test_it_refuses_bad_strokes_with_a_clear_message(make_assets, fake_model, no
     assert Cutout.objects.filter(asset=cutout.asset).count() == 1
 
 
-def test_it_previews_strokes_at_card_size_from_the_cards_own_images(
+def test_it_previews_strokes_at_card_size_from_the_workers_own_inputs(
         make_assets, fake_model, no_broker, monkeypatch):
     cutout = done_cutouts(make_assets(1, size=(1600, 1200)))[0]
     old_alpha = _mask(cutout.mask_name)
@@ -452,8 +452,16 @@ def test_it_previews_strokes_at_card_size_from_the_cards_own_images(
     monkeypatch.setattr(storage, "open", lambda name, *a, **k: opened.append(name)
                         or real_open(name, *a, **k))
     preview = previews.cutout_retouch_preview(cutout=cutout, strokes=strokes)
-    # Only the card's cached 1024 px images are read, never the full-size files.
-    assert set(opened) == cards
+    # The first preview reads the worker's own inputs (working copy and stored cutout), not
+    # the card's lossy thumbnails, so preview and Apply solve the same picture; it leaves
+    # their shrunk copies beside the card's images.
+    full = {cutout.asset.working_name, cutout.rgba_name}
+    assert set(opened) >= full and not set(opened) & cards
+    # Another process starts from those shrunk copies, not the full-size files.
+    previews._BASES.clear()
+    opened.clear()
+    assert previews.cutout_retouch_preview(cutout=cutout, strokes=strokes).png == preview.png
+    assert set(opened) == set(previews._retouch_base_names(cutout))
     with Image.open(io.BytesIO(preview.png)) as im:
         assert im.mode == "RGBA" and im.size == (1024, 768)
         alpha = np.array(im.getchannel("A"))
@@ -496,7 +504,7 @@ def test_it_bulk_approves_only_versions_awaiting_review(make_assets, fake_model,
     user = reviewer()
     review.cutout_flag(cutout=c, user=user, reasons=["halo"])
     assert review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk, c.pk, 999999], user=user) == (
-        review.BulkApproval(approved=2, older=0, not_pending=2))
+        review.BulkApproval(approved=2, older=0, not_pending=1, deleted=1))
     statuses = dict(Cutout.objects.values_list("pk", "review_status"))
     assert statuses == {a.pk: "approved", b.pk: "approved", c.pk: "flagged"}
     assert ReviewDecision.objects.filter(action="approve").count() == 2
@@ -740,3 +748,58 @@ def test_it_locks_the_images_by_pk_before_any_version_on_postgresql(
     assert locking[0].startswith('SELECT "catalog_imageasset"."id"'), locking
     assert f"IN ({first.pk}, {second.pk}) ORDER BY 1 ASC" in locking[0]
     assert 'FROM "cutouts_cutout"' in "".join(locking[1:])
+
+
+def test_it_counts_bulk_selections_whose_image_was_deleted_apart_from_decided_ones(
+        make_assets, fake_model, no_broker):
+    from django.utils import timezone
+
+    from catalog.models import ImageAsset
+    from catalog.services.products import product_soft_delete
+
+    a, b, c, d = done_cutouts(make_assets(4))
+    user = reviewer()
+    review.cutout_flag(cutout=b, user=user, reasons=["halo"])
+    ImageAsset.objects.filter(pk=c.asset_id).update(deleted_at=timezone.now())
+    product_soft_delete(product=d.asset.product)
+    done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk, c.pk, d.pk], user=user)
+    assert done == review.BulkApproval(approved=1, older=0, not_pending=1, deleted=2)
+
+
+def test_it_leaves_out_a_bulk_selection_whose_image_is_deleted_before_its_lock(
+        make_assets, fake_model, no_broker, monkeypatch):
+    from django.utils import timezone
+
+    from catalog.models import ImageAsset
+
+    a, b = done_cutouts(make_assets(2))
+    lock = review.assets_lock
+
+    def delete_b_first(*, asset_ids):
+        # the image is deleted after the grid's read, before the approval locks it
+        ImageAsset.objects.filter(pk=b.asset_id).update(deleted_at=timezone.now())
+        lock(asset_ids=asset_ids)
+
+    monkeypatch.setattr(review, "assets_lock", delete_b_first)
+    done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk], user=reviewer())
+    assert done == review.BulkApproval(approved=1, older=0, not_pending=0, deleted=1)
+    b.refresh_from_db()
+    assert b.review_status == ReviewStatus.PENDING
+
+
+@pytest.mark.parametrize("order", [(0, 2, 1), (2, 1, 0), (1, 0, 2), (0, 1, 2)])
+def test_it_bulk_approves_the_newest_ticked_version_whatever_the_order_of_the_ids(
+        make_assets, fake_model, no_broker, order):
+    # QA: cutout=19&cutout=21&cutout=20 (v2, v4, v3 of one image) must approve v4
+    asset = make_assets(1)[0]
+    done_cutouts([asset])  # v1, not ticked
+    ticked = [done_cutouts([asset])[0] for _ in range(3)]  # v2, v3, v4
+    v4 = ticked[2]
+    done = review.cutouts_bulk_approve(cutout_ids=[ticked[i].pk for i in order],
+                                       user=reviewer())
+    assert done == review.BulkApproval(approved=1, older=2, not_pending=0)
+    assert Cutout.objects.get(asset=asset, is_current=True) == v4
+    assert dict(Cutout.objects.filter(asset=asset).values_list("version", "review_status")) == {
+        1: "superseded", 2: "superseded", 3: "superseded", 4: "approved"}
+    assert list(ReviewDecision.objects.filter(action="approve").values_list(
+        "cutout_id", flat=True)) == [v4.pk]

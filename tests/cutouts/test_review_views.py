@@ -552,7 +552,7 @@ def test_it_sends_a_user_whose_role_does_not_allow_a_page_back_to_the_dashboard(
     response = client.get(reverse("cutouts:export_list"))
     assert response.status_code == 403
     html = response.content.decode()
-    assert "Your role does not allow this (export_images)." in html
+    assert "Only catalog managers can export images." in html
     assert "Your account has no role yet" not in html
     assert "Ask a catalog manager if you need this." in html
     assert f'<a href="{reverse("dashboard")}">Back to the dashboard</a>' in html
@@ -699,9 +699,105 @@ def test_it_bulk_approves_one_version_per_image_and_says_why(client, make_assets
     assert list(Cutout.objects.filter(review_status="approved")) == [v2]
 
 
+def test_it_says_apart_which_bulk_selections_were_decided_and_which_deleted(
+        client, make_assets, fake_model):
+    from django.utils import timezone
+
+    from catalog.models import ImageAsset
+
+    a, b, c = done_cutouts(make_assets(3))
+    client.force_login(reviewer())
+    client.post(reverse("cutouts:review_card", args=[b.pk]), {"action": "approve"})
+    ImageAsset.objects.filter(pk=c.asset_id).update(deleted_at=timezone.now())
+    page = client.post(reverse("cutouts:review_grid"), {"cutout": [a.pk, b.pk, c.pk]},
+                       follow=True).content.decode()
+    assert "Approved 1 cutout." in page
+    assert "1 not approved: no longer awaiting review." in page
+    assert "1 not approved: its image or product was deleted." in page
+
+
 def test_it_shows_key_hints_only_on_the_card_where_the_keys_work(client, cutouts):
     client.force_login(reviewer())
     queue = client.get(reverse("cutouts:review_queue")).content.decode()
     assert 'id="start-review"' in queue and "Keys:" not in queue and "<kbd>" not in queue
     card = client.get(reverse("cutouts:review_card", args=[cutouts[0].pk])).content.decode()
     assert "<kbd>A</kbd> Approve" in card
+
+
+def test_it_warns_on_the_card_and_grid_that_export_will_leave_a_small_product_out(
+        client, cutouts):
+    # QA: a 112x107 px product of an 854x480 photo, no pre-flag, bulk-approved, then left out
+    # of amazon_main, shopify, google_shopping and walmart for an enlargement over 8x
+    client.force_login(reviewer())
+    small, old, dismissed = cutouts
+    for c, signals, flags in (
+            (small, {**small.signals, "product_px": [112, 107]}, ["too_small_for_export"]),
+            # computed before the signal: its stored box (full size) tells
+            (old, {k: v for k, v in old.signals.items() if k != "product_px"}, []),
+            # the reviewer dismissed the pre-flag: the card stops telling
+            (dismissed, {**dismissed.signals, "product_px": [112, 107]}, [])):
+        Cutout.objects.filter(pk=c.pk).update(signals=signals, preflags=flags,
+                                              bbox=[300, 200, 412, 307])
+    html = client.get(reverse("cutouts:review_card", args=[small.pk])).content.decode()
+    warning = html.split('class="msg msg-warning rv-export-size"')[1].split("</p>")[0]
+    assert "the product is 112 px across" in warning and "at least 233 px" in warning
+    assert "8× enlargement limit" in warning
+    for label in ("Amazon main image", "Walmart", "Shopify", "Google Shopping"):
+        assert label in warning
+    html = client.get(reverse("cutouts:review_card", args=[old.pk])).content.decode()
+    assert "rv-export-size" in html and "the product is 112 px across" in html
+    html = client.get(reverse("cutouts:review_card", args=[dismissed.pk])).content.decode()
+    assert "rv-export-size" not in html
+    # a product export takes (the fake model keeps half of a 640x480 photo) is not warned about
+    Cutout.objects.filter(pk=old.pk).update(bbox=[160, 120, 480, 360])
+    html = client.get(reverse("cutouts:review_card", args=[old.pk])).content.decode()
+    assert "rv-export-size" not in html
+    # the grid, where bulk approval happens, says it on the tile
+    html = client.get(reverse("cutouts:review_grid")).content.decode()
+    tiles = html.split('class="rv-tile"')[1:]
+    assert sum("Export will leave it out" in t for t in tiles) == 1
+    assert "Export will leave it out" in next(t for t in tiles if f'value="{small.pk}"' in t)
+
+
+def test_it_keeps_an_htmx_apply_on_the_retouch_page_and_polls_the_new_version(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    strokes = [{"kind": "remove", "radius": 4, "points": [[20, 20]]}]
+    response = client.post(reverse("cutouts:retouch_card", args=[c.pk]) + "?brand=x",
+                           {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    assert response.status_code == 200
+    # The page's body for the new version (no base template), at its own address.
+    assert response["HX-Push-Url"] == reverse("cutouts:retouch_card", args=[new.pk]) + "?brand=x"
+    html = response.content.decode()
+    assert "<html" not in html and 'id="retouch-main"' in html
+    assert f'data-cutout="{new.pk}"' in html and "data-rt-applying" in html
+    assert "Applying 1 stroke as version 2" in html
+    # It polls itself until the worker is done, and undo is a link to the version before.
+    assert 'hx-trigger="every 1s"' in html
+    assert f'href="{reverse("cutouts:retouch_card", args=[c.pk])}?brand=x"' in html
+
+    new.status = JobStatus.DONE
+    new.rgba_name = c.rgba_name
+    new.save(update_fields=["status", "rgba_name"])
+    html = client.get(reverse("cutouts:retouch_card", args=[new.pk]), **HX).content.decode()
+    assert 'hx-trigger="every 1s"' not in html and "data-rt-applying" not in html
+    assert "data-retouch" in html and 'hx-target="#retouch-main"' in html
+    assert "Back to v1" in html and "data-rt-parent-link" in html
+
+
+def test_it_redirects_a_retouch_page_apply_without_htmx_and_refuses_bad_strokes_in_place(
+        client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    url = reverse("cutouts:retouch_card", args=[c.pk])
+    strokes = json.dumps([{"kind": "keep", "radius": 4, "points": [[320, 240]]}])
+    response = client.post(url, {"action": "strokes", "strokes": strokes})
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("cutouts:review_card", args=[new.pk])
+    # htmx: refused with the reason and nothing swapped (retouch.js shows it, strokes kept).
+    response = client.post(url, {"action": "strokes", "strokes": "[{]"}, **HX)
+    assert response.status_code == 422
+    assert "The strokes are not valid JSON" in response.content.decode()
+    assert Cutout.objects.filter(asset=c.asset).count() == 2

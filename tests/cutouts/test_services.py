@@ -5,6 +5,7 @@ from PIL import Image
 from catalog.models import AssetStatus
 from cutouts.errors import BatchError, BatchFinishedError, PermanentError, TransientError
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, Notification
+from cutouts.selectors.jobs import cutout_batch_skipped
 from cutouts.services import batches, runs
 from tests.factories import manager
 
@@ -368,11 +369,15 @@ def test_it_skips_images_already_cut_with_these_settings(make_assets, sent):
     # a flagged version is not an answer; other settings are other cutouts
     assert sorted(again.cutouts.values_list("asset_id", flat=True)) == sorted(
         [flagged.pk, other.pk, fresh.pk])
-    assert again.total == 3 and batches.batch_skipped(again) == 4
+    assert again.total == 3 and cutout_batch_skipped(batch=again) == 4
     assert again.message == "4 skipped: already cut with these settings"
-    # asked for on purpose, every image gets a new version
+    # asked for on purpose, every image gets a new version but those still being cut
+    Cutout.objects.filter(batch=again).update(status=JobStatus.DONE)
     recut = batches.cutout_batch_start(assets=everyone, profile_name="fast", recut=True)
-    assert recut.cutouts.count() == 7 and batches.batch_skipped(recut) == 0
+    assert sorted(recut.cutouts.values_list("asset_id", flat=True)) == sorted(
+        a.pk for a in everyone if a not in (queued, running))
+    assert cutout_batch_skipped(batch=recut) == 0  # not "already cut": "being cut"
+    assert recut.message == "2 skipped: a cut with these settings is already queued or running"
 
 
 def test_it_starts_nothing_when_every_image_is_already_cut(make_assets, sent):

@@ -554,3 +554,46 @@ def test_a_re_check_of_a_stored_file_applies_the_source_limits():
     result = check_variant(data, PRESETS["ebay"].rules, enlargement=136.0,
                            source_product_size=(9, 10))
     assert not result.ok and "only 9x10 px" in result.errors[0]
+
+
+# --- the enlargement limit told before export (QA: a 112x107 px product passed review with no
+# pre-flag, then export left it out of amazon_main, shopify, google_shopping and walmart)
+
+
+def test_it_tells_which_marketplaces_would_refuse_a_small_product_for_its_size():
+    from cutouts.variants import PRESETS
+    from cutouts.variants.compliance import MAX_ENLARGEMENT, export_size, too_small_for_export
+
+    size = export_size(112, 107)
+    assert size is not None and size.too_small and size.product_px == 112
+    assert {"amazon_main", "walmart", "shopify", "google_shopping"} <= set(size.refused_by)
+    assert "transparent_png" not in size.refused_by  # a master is not enlarged
+    assert "Amazon main image" in size.refused_labels
+    # the largest marketplace canvas sets the need: Walmart fills 85 % of 2200 px (1870 px)
+    assert size.needed_px == 233 > 1870 / (MAX_ENLARGEMENT + 0.05)
+    assert too_small_for_export([112, 107]) and too_small_for_export((112, 107))
+    # a square product of the needed size passes everywhere, one pixel less does not
+    assert not export_size(233, 233).too_small and not too_small_for_export([233, 233])
+    assert export_size(232, 232).refused_by == ("walmart",)
+    # Amazon's 2000 px canvas (1700 px of product) refuses under 212 px, as compliance does
+    amazon = [PRESETS["amazon_main"]]
+    assert export_size(211, 200, amazon).too_small
+    assert not export_size(212, 200, amazon).too_small
+    # no product, or a missing / malformed signal (an older cutout): no verdict
+    assert export_size(0, 0) is None
+    assert not any(too_small_for_export(v) for v in (None, [], [0, 0], [True, 5], "112x107"))
+
+
+@pytest.mark.parametrize("box", [(0, 0, 211, 200), (0, 0, 212, 200)])
+def test_it_says_before_export_what_the_export_check_then_does(box):
+    # the same layout and comparison as check_source on a rendered file, either side of the
+    # limit on Amazon's main image
+    from cutouts.variants import PRESETS
+    from cutouts.variants.compliance import export_size
+
+    preset = PRESETS["amazon_main"]
+    small = cutout(size=(400, 300), box=(100, 50, 100 + box[2], 50 + box[3]), shape="rect")
+    rendered = render_variant(small, preset.spec)
+    refused = any("over the 8x limit" in e for e in check_rendered(rendered, preset).errors)
+    assert export_size(box[2], box[3], [preset]).too_small is refused
+    assert refused is (box[2] == 211)

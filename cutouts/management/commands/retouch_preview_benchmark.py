@@ -1,13 +1,13 @@
 """Latency of the retouch preview (the web process's only imaging work in retouch): a
 reviewer's growing stroke list re-sent after every stroke, rendered at the card's size from the
 downscaled copy, exactly as the preview view does. Measured in the same run: making that copy
-from the card's cached 1024 px images (the first preview of a version in a process) and, as the
-baseline, refining at full resolution inside the request (the old path, now the worker's job).
+from the full-size photo and cutout with the worker's own reduction (the first preview of a
+version; decoding the stored files is not counted) and, as the baseline, refining at full
+resolution inside the request (the old path, now the worker's job).
 Generated photos with a ghost blob and a missing panel; no database, no eval data."""
 
 from __future__ import annotations
 
-import io
 import os
 import platform
 import statistics
@@ -77,25 +77,6 @@ def _strokes(rgba: np.ndarray) -> list[dict]:
     ]
 
 
-def _card_images(rgb: np.ndarray, rgba: np.ndarray) -> tuple[Image.Image, Image.Image]:
-    """The card's cached 1024 px images the preview starts from: the photo's WebP thumbnail
-    and the cutout's PNG preview (made here untimed, as the card made them before)."""
-    height, width = rgb.shape[:2]
-    scale = min(1.0, preview_services.PREVIEW_MAX / max(width, height))
-    size = (round(width * scale), round(height * scale))
-    photo = Image.fromarray(rgb, "RGB").resize(size, Image.Resampling.LANCZOS)
-    cut = (Image.fromarray(rgba, "RGBA").convert("RGBa")
-           .resize(size, Image.Resampling.LANCZOS).convert("RGBA"))
-    files = []
-    for image, fmt, options in ((photo, "WEBP", {"quality": 82, "method": 4}),
-                                (cut, "PNG", {"compress_level": 3})):
-        out = io.BytesIO()
-        image.save(out, fmt, **options)
-        out.seek(0)
-        files.append(Image.open(out))
-    return files[0], files[1]
-
-
 class Command(BaseCommand):
     help = __doc__
 
@@ -116,11 +97,10 @@ class Command(BaseCommand):
             rgb, rgba = _scene(width, height, seed)
             stroke_json = _strokes(rgba)
             strokes = strokes_from_json(stroke_json)
-            photo, cut = _card_images(rgb, rgba)
             started = time.perf_counter()
-            small = preview_services.retouch_base_from_images(photo, cut)
-            base = preview_services.RetouchBase(rgb=small.rgb, rgba=small.rgba,
-                                              scale=small.rgb.shape[1] / width)
+            # the worker's inputs, reduced as the first preview of a version reduces them
+            base = preview_services.retouch_base_from_images(Image.fromarray(rgb, "RGB"),
+                                                             Image.fromarray(rgba, "RGBA"))
             firsts.append(time.perf_counter() - started)
             preview_services.retouch_preview_render(base, strokes[:1])  # warm imports and caches
             for n in range(1, len(strokes) + 1):
@@ -148,7 +128,7 @@ class Command(BaseCommand):
                     "all threads; an idle machine's wall time is at most this")]
         rows += [row(f"  of which {key.replace('retouch_', 'refinement: ')}", values)
                  for key, values in parts.items() if len(values) == len(previews)]
-        rows += [row("first preview: decode the card's 1024 px images", firsts, "once per "
+        rows += [row("first preview: reduce the full-size photo and cutout", firsts, "once per "
                     "version and web process")]
         if fulls:
             rows.append(row("baseline: full-resolution refine in the request", fulls,

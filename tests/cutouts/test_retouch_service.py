@@ -1,0 +1,69 @@
+"""Retouch services (cutouts/services/retouch.py): the signals of a hand-made version, and the
+one reduction the preview and the worker's engine share."""
+
+import numpy as np
+import pytest
+
+from cutouts.imaging import retouch as engine_retouch
+from cutouts.imaging.signals import quality_signals
+from cutouts.models import Cutout
+from cutouts.services import previews, retouch, review, runs
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import reviewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+
+
+def test_it_flags_a_hand_retouch_that_leaves_a_speck_as_a_tiny_subject(make_assets, fake_model):
+    cutout = done_cutouts(make_assets(1))[0]
+    assert not cutout.signals["tiny_subject"]
+    # remove everything but a speck: a remove stroke whose hard half covers the kept box (the
+    # fake model's centred 320x240), then a keep click in its middle (later strokes win)
+    strokes = [
+        {"kind": "remove", "radius": 450, "points": [[300, 240], [340, 240]]},
+        {"kind": "keep", "radius": 3, "points": [[320, 240]]},
+    ]
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    new = Cutout.objects.get(pk=new.pk)
+    assert new.signals["hand_made"] and not new.signals["empty"]
+    assert new.signals["tiny_subject"], new.signals
+    assert "tiny_subject" in review.preflags_from_signals(new.signals)[0]
+
+
+@pytest.mark.parametrize("box, tiny", [((5, 5), True), ((300, 40), False), ((0, 0), False)])
+def test_it_calls_a_speck_a_tiny_subject_as_the_models_signals_do(box, tiny):
+    alpha = np.zeros((480, 640), np.uint8)
+    alpha[100:100 + box[1], 100:100 + box[0]] = 255
+    hand = retouch._hand_signals(alpha)
+    model = quality_signals(alpha / 255.0, alpha / 255.0, np.zeros((480, 640, 3), np.uint8))
+    assert hand["tiny_subject"] is model["tiny_subject"] is tiny
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (2401, 1799), (1999, 1333), (800, 600)])
+def test_it_reduces_a_version_as_the_engine_reduces_it_for_its_cut(size, monkeypatch):
+    width, height = size
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (height, width, 4), np.uint8)
+    seen = {}
+    real = engine_retouch.segment
+
+    def spy(rgb, prior, strokes, params=engine_retouch.DEFAULT):
+        seen.update(rgb=rgb.copy(), prior=prior.copy(), strokes=strokes)
+        return real(rgb, prior, strokes, params)
+
+    monkeypatch.setattr(engine_retouch, "segment", spy)
+    strokes = retouch.strokes_parse([{"kind": "keep", "radius": 9, "points": [[50, 60]]}],
+                                    size=size)
+    rgb = np.ascontiguousarray(rgba[..., :3])
+    retouch.retouch_apply(rgb, np.ascontiguousarray(rgba[..., 3]), strokes, rgba)
+    full = dict(seen)
+    base = previews.retouch_base_from_images(*(
+        __import__("PIL.Image", fromlist=["Image"]).fromarray(a) for a in (rgb, rgba)))
+    retouch.retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
+                          base.rgba, scale=base.scale)
+    # the preview's graph cut sees the worker's photo, prior and strokes, exactly
+    assert np.array_equal(seen["rgb"], full["rgb"])
+    assert np.array_equal(seen["prior"], full["prior"])
+    assert seen["strokes"] == full["strokes"]
+    assert previews.PREVIEW_MAX == engine_retouch.WORK_MAX
