@@ -740,11 +740,7 @@ def export_cancel(request: HttpRequest, export_id: int):
                         "`position` and `asset_id` say which image of the product a row is.")
 @decorate_view(needs(roles.EXPORT))
 def export_manifest(request: HttpRequest, export_id: int):
-    rows = export_manifest_rows(job=_export(export_id))
-    for row in rows:  # the CSV's text, a number here as the image's id is everywhere else
-        asset_id = (row.get("asset_id") or "").strip()
-        row["asset_id"] = int(asset_id) if asset_id.isdigit() else None
-    return rows
+    return export_manifest_rows(job=_export(export_id))
 
 
 @router.get("/exports/{export_id}/download", response={200: DownloadOut, **errors(403, 404)},

@@ -566,9 +566,12 @@ def asset_restore(*, asset: ImageAsset) -> ImageAsset:
     one image: the manager chooses which one stays), while the same file is live on the
     product again, while the product is deleted (restoring it brings its images back) and
     once purge removed the files. A live image is returned as it is."""
+    # the product row is the lock every position writer takes (upload, ingest, moves), so an
+    # upload and an Undo cannot both find the position free; then re-read the image under it
+    product = Product.objects.select_for_update().get(pk=asset.product_id)
+    asset = ImageAsset.objects.get(pk=asset.pk)
     if asset.deleted_at is None:
         return asset
-    product = asset.product
     what = f"Image {asset.position} of {product.sku} ({asset.original_filename or 'an image'})"
     if product.deleted_at is not None:
         raise AssetRestoreError(f"{what} cannot be restored: product {product.sku} is deleted; "
@@ -576,8 +579,7 @@ def asset_restore(*, asset: ImageAsset) -> ImageAsset:
     storage = storage_default()
     if not storage.exists(asset.working_name) or not storage.exists(asset.original_name):
         raise AssetRestoreError(f"{what} cannot be restored: purge removed its files.")
-    # lock the product's live images, so two restores (or an upload) cannot both take it
-    live = list(ImageAsset.live.select_for_update().filter(product=product).order_by("pk"))
+    live = list(ImageAsset.live.filter(product=product).order_by("pk"))
     holder = next((a for a in live if a.position == asset.position), None)
     if holder is not None:
         raise AssetRestoreError(

@@ -102,8 +102,12 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                                          **run.counters()):
                     return
         entries = source.entries()
-        if manifest is not None:
+        # a run checkpointed before manifest-first order existed resumes in its name order,
+        # or its "next" would skip some files and redo others
+        if manifest is not None and (checkpoint.get("order") == ORDER_MANIFEST_FIRST
+                                     or "next" not in checkpoint):
             entries = manifest_positions_first(entries, manifest)
+            checkpoint["order"] = ORDER_MANIFEST_FIRST
         total = len(entries)
         if manifest is not None and not checkpoint.get("unmatched"):
             _manifest_unmatched_report(run, manifest, entries, source.kind)
@@ -139,9 +143,14 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                            progress_done=total, checkpoint=checkpoint, **run.counters()):
             events.import_finished(job_id)
     except ManifestError as exc:
-        # the message keeps the first lines (1000 characters); the report has every one
-        for error in exc.errors:
+        # the message keeps the first lines (1000 characters); the report has the first
+        # MANIFEST_ISSUES_KEPT, one row each, and counts the rest (a manifest of 100 000 bad
+        # lines is one mistake, not 100 000 inserts)
+        for error in exc.errors[:MANIFEST_ISSUES_KEPT]:
             run.issue(manifest_name, error[:1].upper() + error[1:], ImportIssue.Level.ERROR)
+        if len(exc.errors) > MANIFEST_ISSUES_KEPT:
+            run.issue(manifest_name, f"… and {len(exc.errors) - MANIFEST_ISSUES_KEPT} more "
+                      "bad lines like these.", ImportIssue.Level.ERROR)
         _import_fail(job_id, token, str(exc), run)
     except (archives.ArchiveError, NamingError, StorageDownError) as exc:
         _import_fail(job_id, token, str(exc), run)
@@ -157,6 +166,12 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             source.close()
         if handle is not None:
             handle.close()
+
+
+#: a checkpoint's file order: manifest-positioned files first (``manifest_positions_first``)
+ORDER_MANIFEST_FIRST = "manifest-first"
+#: bad manifest lines the import report lists one per row
+MANIFEST_ISSUES_KEPT = 1000
 
 
 def manifest_positions_first(entries: list[archives.Entry], manifest: Manifest

@@ -142,7 +142,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
                 f"({differs}); not applied: one line per product"))
             continue
         if not changes:
-            first_lines[product.pk] = line
+            first_lines.setdefault(product.pk, line)
             out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED, matched))
             continue
         before = {k: getattr(product, k) for k in changes}
@@ -158,7 +158,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, message))
             continue
         product.save(update_fields=[*changes, "updated_at"])
-        first_lines[product.pk] = line
+        first_lines.setdefault(product.pk, line)
         out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
                                 + (f" ({matched})" if matched else "")))
     return out

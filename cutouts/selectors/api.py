@@ -79,7 +79,8 @@ def batch_page(*, status: str = "", before: int | None = None, size: int = 50
 
 
 #: manifest columns that hold numbers; the CSV has them as text, "" when nothing was rendered
-MANIFEST_NUMBERS = ("width", "height", "bytes")
+#: (and the image's id, a number here as it is everywhere else in the API)
+MANIFEST_NUMBERS = ("width", "height", "bytes", "asset_id")
 
 
 def export_manifest_rows(*, job: ExportJob, limit: int = 500) -> list[dict]:

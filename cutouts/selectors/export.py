@@ -155,9 +155,10 @@ SHARED_SHOWN = 5
 @dataclass(frozen=True)
 class NamingGap:
     """A preset named by an identifier (Walmart by GTIN) that some selected products lack:
-    their images will be excluded from that preset; or (``code`` NAMING_SHARED) that several
-    selected products share: their files would get one name, and the export would refuse
-    to start. The form, the API and ``manage.py export`` all show ``message``."""
+    their images will be excluded from that preset; or (``code`` NAMING_SHARED, on the form
+    only) that several selected products share: their images at one position would get one
+    file name, which the export refuses. The form, the API and ``manage.py export`` show
+    ``message``."""
 
     preset: str  # the preset's name (``walmart``)
     identifier: str  # the field the products lack or share, as the naming reads it (``gtin``)
@@ -240,21 +241,24 @@ def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) ->
             preset=preset.name, identifier=name, count=len(skus), total=products.count(),
             skus=skus[:SHARED_SHOWN], code=NAMING_SHARED,
             message=f"{preset.label} files are named by {label}, and products share one: "
-                    f"{'; '.join(parts)}{others}. Their files would get the same names, so the "
-                    f"export will not start: correct the {label}s, or leave all but one of "
-                    "each out."))
+                    f"{'; '.join(parts)}{others}. Their images at the same position would get "
+                    f"the same file name, and the export refuses to start on such a name: "
+                    f"correct the {label}s, or leave all but one of each out."))
     return out
 
 
 def export_job_naming_gaps(*, job: ExportJob) -> list[NamingGap]:
     """``export_naming_gaps`` for a queued job, read from the presets and filters it stored
     (what its run will plan from): the API and the command warn with it after creating the
-    job, as the form warns before. Nothing when a preset no longer resolves (the run says)."""
+    job, as the form warns before. Only the gaps: a job that was created has no name two
+    files share (``export_job_create`` refuses those). Nothing when a preset no longer
+    resolves (the run says)."""
     try:
         presets = preset_resolve(names=job.presets)
     except (PresetError, variants.VariantError):
         return []
-    return export_naming_gaps(presets=presets, **job.filters)
+    return [gap for gap in export_naming_gaps(presets=presets, **job.filters)
+            if gap.code == NAMING_GAP]
 
 
 def export_brands() -> list[str]:

@@ -186,8 +186,9 @@ PREFLAGS: dict[str, str] = {
 # set's `default` cutouts it fires on 25 of 84 (docs/review.md); it stays out of the risk,
 # which it did not improve out of sample.
 SEE_THROUGH_FLAG = 0.05
-# a product export will leave out is worth a look before approval, but it is not a bad cut:
-# it sorts ahead of a clean cutout and behind every edge problem
+# a product export will leave out is worth a look before approval, but the cut itself may be
+# fine: it weighs in the hand-made tie-break only, so the calibrated risk still puts every
+# likely bad cut first and a too-small one comes before an equally trusted clean one
 TOO_SMALL_RISK = 0.5
 
 
@@ -231,15 +232,15 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     risk += 0.5 * min(1.0, uncertain / 0.1)
     if num("see_through") >= SEE_THROUGH_FLAG:
         flags.append("see_through")
-    too_small = too_small_for_export(s.get("product_px"))
-    if too_small:
+    if too_small_for_export(s.get("product_px")):
         flags.append("too_small_for_export")
+        risk += TOO_SMALL_RISK
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag.
         from cutouts.imaging.signals import risk_score
 
-        risk = risk_score(s) + 0.01 * risk + (TOO_SMALL_RISK if too_small else 0.0)
+        risk = risk_score(s) + 0.01 * risk
     return flags, round(risk, 4)
 
 

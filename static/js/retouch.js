@@ -132,7 +132,12 @@
       var xhr = ev.detail && ev.detail.xhr;
       self.applying = false;
       self.form.dataset.rtPreview = "error";
-      self.say((xhr && xhr.status && xhr.responseText) || "Apply failed: the server did not answer. Try again.", "error");
+      // only a refusal (422) is plain words for the reviewer; a 403, a CSRF failure or a 500
+      // answers with an HTML page, never shown as source text
+      var text = !(xhr && xhr.status) ? "Apply failed: the server did not answer. Try again."
+        : xhr.status === 422 && xhr.responseText ? xhr.responseText
+        : "Apply failed (HTTP " + xhr.status + "). Reload the page and try again.";
+      self.say(text, "error");
     }
     form.addEventListener("htmx:responseError", refused);
     form.addEventListener("htmx:sendError", refused);

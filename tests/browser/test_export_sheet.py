@@ -114,7 +114,7 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
         _no_overflow(page, "export job page", width)
 
 
-def test_the_export_counts_fit_their_card_on_a_phone(live_server, page, screenshot, log_in):
+def test_it_fits_the_export_counts_in_their_card_on_a_phone(live_server, page, screenshot, log_in):
     # QA: at 390 x 844, "33 exported · 9 excluded" ran ~20 px past the card's edge
     from cutouts.services.export_jobs import export_job_create
 

@@ -375,19 +375,25 @@ def _pair(make_cutouts):
     return sorted(rows, key=lambda c: (-c.risk, c.pk))
 
 
-def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page, request,
-                                                              make_cutouts, log_in):
-    first, _ = _pair(make_cutouts)
+def _retouch_on_card(page, live_server, log_in, cutout):
+    """A reviewer on ``cutout``'s review card at laptop size with the retouch stage open
+    (key E): the card, the stage, its editor and the strokes canvas's box."""
     log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/cutouts/review/card/{first.pk}/")
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
     card = page.locator("#review-card")
-    expect(card).to_have_attribute("data-cutout", str(first.pk))
+    expect(card).to_have_attribute("data-cutout", str(cutout.pk))
     page.keyboard.press("e")
     stage = page.locator(".rv-stage-retouch")
     editor = stage.locator("[data-retouch]")
     expect(stage).to_be_visible()
-    box = editor.locator(".rt-canvas").bounding_box()
+    return card, stage, editor, editor.locator(".rt-canvas").bounding_box()
+
+
+def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page, request,
+                                                              make_cutouts, log_in):
+    first, _ = _pair(make_cutouts)
+    card, stage, editor, box = _retouch_on_card(page, live_server, log_in, first)
     page.keyboard.press("r")
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
     expect(editor).to_have_attribute("data-rt-preview", "ready", timeout=20_000)
@@ -784,16 +790,7 @@ def test_it_keeps_the_toolbar_compact_on_a_phone(live_server, browser, session_f
 
 def test_it_says_the_card_updates_are_paused_while_strokes_are_unapplied(
         live_server, page, request, stained, log_in):
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
-    card = page.locator("#review-card")
-    expect(card).to_have_attribute("data-cutout", str(stained.pk))
-    page.keyboard.press("e")
-    stage = page.locator(".rv-stage-retouch")
-    editor = stage.locator("[data-retouch]")
-    expect(stage).to_be_visible()
-    box = editor.locator(".rt-canvas").bounding_box()
+    card, stage, editor, box = _retouch_on_card(page, live_server, log_in, stained)
     page.mouse.click(*_at(box, PANEL[0], PANEL[1]))
     expect(editor).to_have_attribute("data-rt-strokes", "1")
     note = page.locator("[data-rt-paused]")

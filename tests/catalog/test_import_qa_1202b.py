@@ -50,6 +50,21 @@ def test_it_lists_every_bad_manifest_line_of_a_failed_zip_in_its_message_and_rep
         ("manifest.csv", "Line 3"), ("manifest.csv", "Line 4")]
 
 
+def test_it_keeps_the_first_bad_manifest_lines_in_the_report_and_counts_the_rest(
+        manager_client, storage, monkeypatch):
+    from catalog.services import import_runner
+
+    monkeypatch.setattr(import_runner, "MANIFEST_ISSUES_KEPT", 3)
+    rows = b"".join(b",x%d.jpg,MAIN\n" % i for i in range(5))  # 5 lines without a SKU
+    job = _zip_job(manager_client, {"manifest.csv": b"sku,filename,position\n" + rows,
+                                    "a1.jpg": jpeg_bytes(seed=1)})
+    assert job.status == JobStatus.FAILED
+    reasons = list(ImportIssue.objects.filter(job=job).order_by("pk")
+                   .values_list("reason", flat=True))
+    assert [r.split(":")[0] for r in reasons[:3]] == ["Line 2", "Line 3", "Line 4"]
+    assert reasons[3:] == ["… and 2 more bad lines like these."]
+
+
 def test_it_shows_why_a_zip_failed_instead_of_empty_counts(manager_client, storage):
     job = _zip_job(manager_client, {"manifest.csv": BAD_MANIFEST,
                                     "a1.jpg": jpeg_bytes(seed=1)})

@@ -224,6 +224,9 @@ def test_it_warns_of_an_unmatched_manifest_row_once_across_a_resume(faulty_disk,
 
     with pytest.raises(WorkerKilled):
         import_runner.import_job_run(job_id=job.pk, progress=die, worker="dead@h:1")
+    # the checkpoint says its file order, so the resumed run counts "next" in the same one
+    job.refresh_from_db()
+    assert job.checkpoint["order"] == import_runner.ORDER_MANIFEST_FIRST
     ImportJob.objects.filter(pk=job.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
     jobs.jobs_reconcile()

@@ -3,10 +3,9 @@ the product list, Undo after a product or image delete, the image restore servic
 refusals, and bulk-edit lines naming one product twice."""
 
 import pytest
-from django.urls import clear_url_caches, path, reverse
+from django.urls import reverse
 
-from catalog import selectors, views
-from catalog import urls as catalog_urls
+from catalog import selectors
 from catalog.errors import AssetRestoreError
 from catalog.models import AssetStatus, ImageAsset, Product
 from catalog.services import assets, product_bulk
@@ -16,22 +15,6 @@ pytestmark = pytest.mark.django_db
 
 GTIN = "4006381333931"
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def restore_url():
-    """catalog:asset_restore, until catalog/urls.py routes it (the lead adds that line)."""
-    names = {getattr(p, "name", None) for p in catalog_urls.urlpatterns}
-    added = None
-    if "asset_restore" not in names:
-        added = path("products/<int:pk>/assets/<int:asset_pk>/restore", views.asset_restore,
-                     name="asset_restore")
-        catalog_urls.urlpatterns.append(added)
-        clear_url_caches()
-    yield
-    if added is not None:
-        catalog_urls.urlpatterns.remove(added)
-        clear_url_caches()
 
 
 @pytest.fixture
@@ -104,7 +87,7 @@ def test_it_offers_undo_after_a_product_delete(manager_client):
     assert Product.live.filter(pk=product.pk).exists()
 
 
-def test_it_restores_a_deleted_image_at_its_position(storage, restore_url, manager_client):
+def test_it_restores_a_deleted_image_at_its_position(storage, manager_client):
     product = ProductFactory(sku="TOY-1")
     image = stored_image(product, "toy-1.jpg", "MAIN", seed=1)
     response = manager_client.post(
@@ -118,7 +101,7 @@ def test_it_restores_a_deleted_image_at_its_position(storage, restore_url, manag
     assert ImageAsset.live.get(pk=image.pk).position == "MAIN"
 
 
-def test_it_offers_undo_in_the_flash_without_htmx(storage, restore_url, manager_client):
+def test_it_offers_undo_in_the_flash_without_htmx(storage, manager_client):
     product = ProductFactory(sku="TOY-1")
     image = stored_image(product, "toy-1.jpg", "PT01", seed=1)
     response = manager_client.post(
@@ -127,7 +110,7 @@ def test_it_offers_undo_in_the_flash_without_htmx(storage, restore_url, manager_
     assert f'action="{reverse("catalog:asset_restore", args=[product.pk, image.pk])}"' in text
 
 
-def test_it_refuses_to_restore_an_image_whose_position_is_taken(storage, restore_url,
+def test_it_refuses_to_restore_an_image_whose_position_is_taken(storage,
                                                                 manager_client):
     product = ProductFactory(sku="TOY-1")
     old = stored_image(product, "old.jpg", "MAIN", seed=1)

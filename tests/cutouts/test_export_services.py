@@ -26,9 +26,8 @@ SMALL = "trim|fill-85|square-400|bg-ffffff|format-jpeg|quality-85|srgb"
 
 
 @pytest.fixture
-def no_enqueue(monkeypatch):
-    sent = []
-    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: sent.append(job_id))
+def no_enqueue(sent):
+    """The export jobs that would be sent to a broker (conftest's ``sent``)."""
     return sent
 
 

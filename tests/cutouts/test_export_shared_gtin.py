@@ -8,7 +8,6 @@ from cutouts.errors import ExportCollisionError
 from cutouts.models import ExportJob
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs
-from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager
 
 from .export_helpers import approved_cutout
@@ -16,13 +15,6 @@ from .export_helpers import approved_cutout
 pytestmark = pytest.mark.django_db
 
 GTIN = "4006381333931"
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    jobs = []
-    monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: jobs.append(job_id))
-    return jobs
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ def test_it_names_the_products_sharing_a_gtin_in_the_naming_gaps(shared):
         ("walmart", export_selectors.NAMING_SHARED, "gtin", ["TOY-1", "TOY-2"])]
     assert gaps[0].message.startswith(
         f"Walmart files are named by GTIN, and products share one: GTIN {GTIN} is on TOY-1, "
-        "TOY-2. Their files would get the same names")
+        "TOY-2. Their images at the same position would get the same file name")
 
 
 def test_it_says_nothing_of_a_gtin_only_one_selected_product_has(shared):
@@ -59,10 +51,22 @@ def test_it_names_skus_and_positions_in_a_collision_refusal(shared, sent):
     assert "planned rows" not in text
 
 
-def test_the_export_form_warns_of_a_shared_gtin_before_it_starts(client, shared, sent):
+def test_it_warns_on_the_export_form_of_a_shared_gtin_before_it_starts(client, shared, sent):
     client.force_login(manager())
     page = client.post(reverse("cutouts:export_start"),
                        {"presets": ["walmart"], "destination": "download"})
     assert page.status_code == 200 and not ExportJob.objects.exists()
     warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
     assert f"GTIN {GTIN} is on TOY-1, TOY-2" in warning
+
+
+def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):
+    # review: TOY-1 (MAIN) and TOY-2 (PT01) share a GTIN, but no file name: the job starts,
+    # so its warnings (API, command) must not say it "will not start"
+    for sku, position in (("TOY-1", "MAIN"), ("TOY-2", "PT01")):
+        approved_cutout(product=ProductFactory(sku=sku, gtin=GTIN), position=position)
+    presets = export_selectors.preset_resolve(names=["walmart"])
+    assert [g.code for g in export_selectors.export_naming_gaps(presets=presets)] == [
+        export_selectors.NAMING_SHARED]
+    job = export_jobs.export_job_create(presets=["walmart"])
+    assert export_selectors.export_job_naming_gaps(job=job) == []

@@ -38,6 +38,17 @@ def test_it_calls_a_speck_a_tiny_subject_as_the_models_signals_do(box, tiny):
     hand = retouch._hand_signals(alpha)
     model = quality_signals(alpha / 255.0, alpha / 255.0, np.zeros((480, 640, 3), np.uint8))
     assert hand["tiny_subject"] is model["tiny_subject"] is tiny
+    # the product's box in photo px, as the model's signals give it at full size
+    assert hand["product_px"] == model["product_px"] == (list(box) if tiny or box[0] else [0, 0])
+
+
+def test_it_preflags_a_hand_retouch_export_would_leave_out_for_its_size():
+    # a hand retouch that keeps a 112 x 107 px product: over 8x to fill Amazon's 1700 px
+    alpha = np.zeros((480, 854), np.uint8)
+    alpha[200:307, 300:412] = 255
+    hand = retouch._hand_signals(alpha)
+    assert hand["product_px"] == [112, 107]
+    assert "too_small_for_export" in review.preflags_from_signals(hand)[0]
 
 
 @pytest.mark.parametrize("size", [(4000, 3000), (2401, 1799), (1999, 1333), (800, 600)])

@@ -1,6 +1,8 @@
-"""The "Tiny subject" pre-flag: a cutout that kept a speck of a photo the product fills."""
+"""The "Tiny subject" pre-flag (a cutout that kept a speck of a photo the product fills) and
+"Too small for export" (a product a marketplace preset would enlarge past its limit)."""
 
 import numpy as np
+import pytest
 
 from cutouts.imaging.signals import quality_signals
 from cutouts.services import review
@@ -28,3 +30,27 @@ def test_it_preflags_a_tiny_subject_for_the_reviewer():
     full[100:700, 200:900] = 1.0
     ok = quality_signals(full, full, np.zeros((825, 1100, 3), np.uint8))
     assert "tiny_subject" not in review.preflags_from_signals(ok)[0]
+
+
+def test_it_preflags_a_product_export_would_leave_out_and_ranks_it_ahead_of_a_clean_one():
+    rgb = np.zeros((480, 854, 3), np.uint8)
+    alpha = np.zeros((480, 854), np.float32)
+    alpha[200:307, 300:412] = 1.0  # QA: 112 x 107 px of an 854 x 480 photo
+    small = quality_signals(alpha, alpha, rgb)
+    flags, risk = review.preflags_from_signals(small)
+    assert "too_small_for_export" in flags and "tiny_subject" not in flags
+    assert review.PREFLAGS["too_small_for_export"] == "Too small for export"
+    # the same cut of a photo four times the size is big enough: no flag, and it sorts after
+    big = quality_signals(alpha, alpha, rgb, work_scale=0.25)
+    assert big["product_px"] == [448, 428]
+    big_flags, big_risk = review.preflags_from_signals(big)
+    assert "too_small_for_export" not in big_flags
+    # a tie-break only: ahead of the same cut that export takes, never ahead of a likely bad cut
+    assert risk == pytest.approx(big_risk + 0.01 * review.TOO_SMALL_RISK)
+    doubted = {**big, "confidence": 0.6, "uncertain_fraction": 0.08}
+    assert review.preflags_from_signals(doubted)[1] > risk
+    # a reviewer who dismisses it (the product is for a scene, not a marketplace) drops it
+    assert review._risk_without(small, {"too_small_for_export"}) == pytest.approx(big_risk)
+    # a version computed before the signal raises nothing
+    old = {k: v for k, v in small.items() if k != "product_px"}
+    assert "too_small_for_export" not in review.preflags_from_signals(old)[0]
