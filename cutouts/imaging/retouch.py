@@ -17,12 +17,14 @@ sign touches (a keep stroke can only add what is connected to it, a remove strok
 away what is connected to it), so nothing far from a stroke moves. A remove stroke on a blob of
 the prior that is separate from the main object (a ghost) removes the whole blob; a remove
 click or painted remove stroke spares a thin strap-like piece it reaches only across an edge (a
-strap beside the gap).
+strap beside the gap). A click on a thin smooth thing (a pencil) changes nothing farther than a
+few of its widths from it, so it cannot take the large object the thing lies on.
 
 Full resolution: the unchanged pixels keep the base alpha exactly; the changed regions are
 upsampled tile by tile, and the strokes themselves are rasterised at full resolution. The detail
 brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation outside the band)
-and ``matting.estimate_foreground``, in windows around the band.
+and ``matting.estimate_foreground``, in windows around the band; a solid part the matte turns
+into a wide, smooth slab of half alpha fades only a little per stroke.
 """
 
 from __future__ import annotations
@@ -58,6 +60,17 @@ HAZE_RIDGE = 4
 # FADE_MAX (0..255) below its alpha so far
 FADE_MAX = 0
 TRANSLUCENT = 64
+# the detail brush's slab guard (see _keep_slab): pixels the alpha so far holds at SLAB_SOLID
+# or more that the solve puts in SLAB_MID go at most SLAB_DROP (0..255) lower where they form
+# a slab wider than 2 * SLAB_RADIUS px over which the matte is smooth (its fine structure,
+# |matte - Gaussian(1.5 px)| averaged over 5 x 5, has a median under SLAB_SMOOTH): fine detail
+# is thin or structured; a wide smooth slab at half alpha is the matte reading a solid part's
+# colour as the backdrop's
+SLAB_SOLID = 250
+SLAB_MID = (32, 223)
+SLAB_RADIUS = 4
+SLAB_SMOOTH = 6.0
+SLAB_DROP = 64
 HARD = 1e9
 
 
@@ -118,6 +131,14 @@ class Params:
     thin_held: float = 0.9
     thin_rim: int = 2
     thin_along: float = 0.2  # share of the piece's outline within thin_rim px of the background
+    # a click's spread limit (see _spread_limited): where its smooth part (the flip reached
+    # from its core across Lab steps <= spread_step) is thin (inscribed radius spread_thin_min
+    # to spread_thin px), what it flips stays within spread_mult x max(that radius, its own
+    # radius) of that part; spread_mult 0 turns this off
+    spread_step: float = 32.0
+    spread_thin_min: float = 3.0
+    spread_thin: float = 6.0
+    spread_mult: float = 4.0
     bins: int = 16
 
 
@@ -406,6 +427,58 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     return out
 
 
+def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius: float,
+                    params: Params) -> np.ndarray:
+    """The part of a click's ``flip`` it may change. Its smooth part S is the flip reached
+    4-connected from the click's ``core``, inside the flip, across Lab steps no higher than
+    ``spread_step``; where S is thin but not mere texture around the core (its largest
+    inscribed radius t between ``spread_thin_min`` and ``spread_thin``), the flip keeps only
+    what lies within ``spread_mult`` x max(t, ``radius``) of S (and is still connected to the
+    click).
+
+    A keep click on a pencil lying across a pale calculator (soft-dev GT25) added the whole
+    calculator: the prior is discounted over an object-sized radius around a click and the
+    calculator's colour is in the cup's. A click on a thin thing vouches for that thing, not
+    for a large, differently coloured region beyond a strong edge. A click inside a wide
+    wrong region is left alone: its smooth part is thick, and there the region beyond its
+    inner edges is mostly wrong too (bounding every click's spread cost NoC on the dev set,
+    docs/review.md § Click benchmark), and so is a click whose smooth part is a few px of
+    texture (t < spread_thin_min: bounding those cost dev photo 21077 two clicks)."""
+    seeds = core & flip
+    if not seeds.any() or not params.spread_mult:
+        return flip
+    ys, xs = np.nonzero(flip)
+    h, w = flip.shape
+    y0, y1 = max(0, int(ys.min()) - 1), min(h, int(ys.max()) + 2)
+    x0, x1 = max(0, int(xs.min()) - 1), min(w, int(xs.max()) + 2)
+    fl = flip[y0:y1, x0:x1]
+    f = lab[y0:y1, x0:x1].astype(np.float32)
+    dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(axis=2))
+    dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(axis=2))
+    # pixels on the even nodes of a doubled grid, the steps between them on the odd ones (as
+    # in _reach_levels)
+    hh, ww = fl.shape
+    grid = np.zeros((2 * hh - 1, 2 * ww - 1), np.uint8)
+    grid[::2, ::2] = fl
+    grid[::2, 1::2] = (dx <= params.spread_step) & fl[:, 1:] & fl[:, :-1]
+    grid[1::2, ::2] = (dy <= params.spread_step) & fl[1:] & fl[:-1]
+    _, lbl = cv2.connectedComponents(grid, connectivity=4)
+    node = lbl[::2, ::2]
+    ids = np.unique(node[seeds[y0:y1, x0:x1]])
+    part = np.isin(node, ids[ids > 0]) & fl
+    thick = float(cv2.distanceTransform(np.pad(part, 1).view(np.uint8), cv2.DIST_L2, 5).max())
+    if not params.spread_thin_min <= thick <= params.spread_thin:
+        return flip
+    far = cv2.distanceTransform((~part).view(np.uint8), cv2.DIST_L2, 5)
+    reach = params.spread_mult * max(thick, radius)
+    if float(far[fl].max()) <= reach:
+        return flip
+    out = np.zeros_like(flip)
+    out[y0:y1, x0:x1] = fl & (far <= reach)
+    kept: np.ndarray = _components_touching(out, seeds) & out
+    return kept
+
+
 def _smooth_part(lab: np.ndarray, cur: np.ndarray, core: np.ndarray, cy: int, cx: int,
                  depth: float, step: float) -> np.ndarray:
     """The part of the cutout ``cur`` inside the disk of radius ``depth`` around (cy, cx)
@@ -610,6 +683,9 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     o = out[win]
     # gate: only a change connected to this stroke, of its sign, survives
     gated = _components_touching(change, b)
+    if band is None and len(st.points) == 1 and params.spread_mult:
+        # one click does not flip a large region far beyond what its smooth part vouches for
+        gated = _spread_limited(lab_w, gated, core_here, st.radius, params)
     if positive:
         o |= gated
     else:
@@ -898,6 +974,7 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 new = _solve_piece(rgb, before, mine, (y0 + by, x0 + bx), matting)
                 sofar = solved[by:by + bh, bx:bx + bw][mine]
                 new = _fade_only(new, sofar, _beside_translucent(before, mine, (y0 + by, x0 + bx)))
+                new = _keep_slab(new, sofar, mine)
                 write = mine & near
                 # the reference is the alpha so far (earlier strokes' solves included): an
                 # earlier stroke's pixel the re-solve barely moves keeps its value, not the
@@ -950,6 +1027,51 @@ def _fade_only(new: np.ndarray, old: np.ndarray, beside: np.ndarray) -> np.ndarr
     frac = (old > 0) & (old < 255) & beside
     floor = old.astype(np.int16) - FADE_MAX
     out: np.ndarray = np.where(frac & (new < floor), floor, new).astype(np.uint8)
+    return out
+
+
+def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray:
+    """A solved piece's alpha ``new`` (at ``mine``'s pixels), where the pixels the alpha so far
+    ``old`` holds solid (SLAB_SOLID or more) and the solve puts at a mid value (SLAB_MID) form
+    a wide slab (what an opening with a disk of radius SLAB_RADIUS keeps) over which the matte
+    is smooth (median fine structure under SLAB_SMOOTH, per connected slab): there a pixel goes
+    at most SLAB_DROP below ``old``.
+
+    A detail stroke along the solid rim of a wire-mesh cup (soft-dev GT25) turned the rim about
+    half transparent (mean 255 -> 193 under the brush): the matte read the grey metal as the
+    grey backdrop above it. Fine detail the brush is for is thin (strands, gaps, mesh holes: a
+    few px) or structured; hair the model had filled solid comes out of the matte as strands
+    (fine structure 6.6 and up on soft-dev, the rim 3.9). A smooth wide slab may still be a
+    real soft fade (a feathered edge: the photo cannot tell it from the rim), so the drop is
+    capped, not refused: one stroke fades it a quarter, another stroke more; a drop to near 0
+    (under SLAB_MID), where the matte is sure, goes through."""
+    full_new = np.zeros(mine.shape, np.uint8)
+    full_new[mine] = new
+    full_old = np.zeros(mine.shape, np.uint8)
+    full_old[mine] = old
+    slab = mine & (full_old >= SLAB_SOLID) & (full_new >= SLAB_MID[0]) & (full_new <= SLAB_MID[1])
+    if not slab.any():
+        return new
+    k = 2 * SLAB_RADIUS + 1
+    wide = cv2.morphologyEx(slab.view(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    if not wide.any():
+        return new
+    # smooth: the matte's own fine structure (its difference from a Gaussian blur of 1.5 px,
+    # averaged over 5 x 5, 0..255) is low over the slab; hair or fur the model had filled
+    # solid comes out of the matte as strands and gaps (soft-dev: 6.6 and up; GT25's rim 3.9)
+    f = full_new.astype(np.float32)
+    fine = cv2.blur(np.abs(f - cv2.GaussianBlur(f, (0, 0), 1.5)), (5, 5))
+    n, lbl = cv2.connectedComponents(wide, connectivity=8)
+    flat = np.zeros(mine.shape, bool)
+    for i in range(1, n):
+        m = lbl == i
+        if float(np.median(fine[m])) < SLAB_SMOOTH:
+            flat |= m
+    if not flat.any():
+        return new
+    floor = old.astype(np.int16) - SLAB_DROP
+    out: np.ndarray = np.where(flat[mine] & (new < floor), floor, new).astype(np.uint8)
     return out
 
 

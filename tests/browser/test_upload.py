@@ -274,7 +274,16 @@ def test_it_replaces_a_taken_position_from_a_product_page_with_the_first_file_on
     _log_in(page, live_server, client, manager())
     page.goto(f"{live_server.url}/catalog/products/{product.pk}/")
     page.select_option("[data-uploader] select[name=position]", "MAIN")
+    # ticking "Replace" asks first, naming the image it would delete (replace-confirm.js)
+    asked: list[str] = []
+
+    def accept(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
     page.check("[data-uploader] input[name=replace]")
+    assert len(asked) == 1 and asked[0].startswith("Replace MAIN (old.jpg"), asked
     payload = [{"name": name, "type": "image/jpeg",
                 "b64": base64.b64encode(product_jpeg(700, 600, seed=seed)).decode()}
                for name, seed in (("b-second.jpg", 2), ("a-first.jpg", 1))]
