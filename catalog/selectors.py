@@ -20,6 +20,8 @@ from .ingest.naming import (
     lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
+    manifest_claim_text,
+    manifest_claims,
     sku_known,
     sku_prefixes,
 )
@@ -582,7 +584,8 @@ class PreviewPositions:
     replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
 
 
-def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool
+def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool,
+                             manifest: Manifest | None = None, session: bool = False
                              ) -> PreviewPositions:
     """Which of an upload's files ``asset_ingest`` would refuse for their explicit position,
     before anything is sent. ``files`` are (stored SKU, name, position or "") in name order,
@@ -591,8 +594,11 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
     then across the files themselves: the first in name order keeps a position, a later
     file for it is refused (also with "replace": only older images are replaced), in the
     import's words (``assets.position_taken_text``). Files without a position never clash
-    (they take a free one, and give way to a named file)."""
+    (they take a free one, and give way to a named file). In a browser ``session`` a file
+    the naming rules place where a ``manifest`` row puts another file is refused first, as
+    the session's import refuses it (``naming.manifest_claims``)."""
     named = [(sku, name, position) for sku, name, position in files if position]
+    claims = manifest_claims(manifest) if session and manifest is not None else {}
     holders: dict[tuple[str, str], list[ImageAsset]] = {}
     skus = sorted({sku for sku, _name, _position in named})
     positions = {position for _sku, _name, position in named}
@@ -606,6 +612,11 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
     first: dict[tuple[str, str], str] = {}
     for sku, name, position in named:
         key = (sku, position)
+        row = claims.get((fold_sku(sku), position))
+        if row is not None and manifest is not None and manifest.row_for(name) is None:
+            answer.refused[name] = manifest_claim_text(
+                sku=sku, position=position, row=row, manifest_name=manifest.name)
+            continue
         older = holders.get(key, [])
         holder = position_kept(older, replace=replace, import_job=None)
         if holder is not None:

@@ -37,7 +37,7 @@ from .errors import (
 )
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
-from .ingest.manifest import parse_manifest
+from .ingest.manifest import Manifest, parse_manifest
 from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
 from .permissions import capability_required, require
@@ -645,7 +645,10 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:
-        context.update(_preview_positions(preview, replace=options["replace"]))
+        # the browser says whether these are a session's files or a ZIP's entries
+        context.update(_preview_positions(
+            preview, replace=options["replace"], manifest=manifest,
+            session=request.POST.get("source") == "session"))
     return render(request, "catalog/_import_preview.html", context)
 
 
@@ -659,14 +662,15 @@ def _manifest_first(file: tuple) -> bool:
 PREVIEW_LIST_SHOWN = 50
 
 
-def _preview_positions(preview: selectors.ImportPreview, *, replace: bool) -> dict:
+def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
+                       manifest: Manifest | None = None, session: bool = False) -> dict:
     """The preview's files with what the import would say about their explicit positions:
     refused (taken, naming the holder) or replacing older images (the "Replace" box)."""
     # the import stores manifest-mapped files first, so the manifest wins a position tie
     checked = selectors.import_preview_positions(
         files=[(group.sku, name, position) for group in preview.groups
                for name, position, _rule in sorted(group.files, key=_manifest_first)],
-        replace=replace)
+        replace=replace, manifest=manifest, session=session)
     groups = [(group, [(name, position, rule, checked.refused.get(name, ""),
                         checked.replaces.get(name, ()))
                        for name, position, rule in group.files])

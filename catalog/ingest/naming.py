@@ -31,7 +31,7 @@ import regex as timed_re
 from .positions import POSITIONS, position_for_number
 
 if TYPE_CHECKING:
-    from .manifest import Manifest
+    from .manifest import Manifest, ManifestRow
 
 DEFAULT_PATTERNS = ("{sku}_{position}.jpg", "{sku}-{n}.jpg", "{sku}.jpg")
 
@@ -313,6 +313,22 @@ def fold_sku(sku: str) -> str:
     """What case variants of a SKU share. Only ASCII folds: valid SKUs are ASCII, and the
     database's and Python's upper case of other letters differ (``"ß".upper()`` is "SS")."""
     return sku.upper() if sku.isascii() else sku
+
+
+def manifest_claims(manifest: Manifest) -> dict[tuple[str, str], ManifestRow]:
+    """(SKU folded, position) -> the manifest row that puts its file there: in a browser
+    session a file the naming rules give that position is refused (``manifest_claim_text``),
+    whether the row's file is part of the session or not, since a row beats every rule and
+    the session's files arrive in any order. The import and its preview both read this."""
+    return {(fold_sku(row.sku), row.position): row
+            for row in manifest.rows if row.position and row.filename}
+
+
+def manifest_claim_text(*, sku: str, position: str, row: ManifestRow, manifest_name: str) -> str:
+    """The refusal of a named file whose position ``row`` claims (``manifest_claims``)."""
+    return (f"Position {position} of {sku} is kept for {row.filename}, which {manifest_name} "
+            f"line {row.line} puts there: a manifest row beats the file's name. Rename this "
+            "file or change the manifest.")
 
 
 def sku_known(sku: str, stored: Iterable[tuple[str, bool]]) -> str | Known | None:

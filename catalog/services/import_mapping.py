@@ -25,6 +25,8 @@ from ..ingest.naming import (
     lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
+    manifest_claim_text,
+    manifest_claims,
     sku_known,
     sku_prefixes,
 )
@@ -401,14 +403,11 @@ class ImportRun:
                 or not target.position:
             return
         if self._claims is None:
-            self._claims = {(fold_sku(row.sku), row.position): row
-                            for row in self.manifest.rows if row.position and row.filename}
+            self._claims = manifest_claims(self.manifest)
         row = self._claims.get((fold_sku(target.sku), target.position))
         if row is not None:
-            raise _Skip(f"Position {target.position} of {target.sku} is kept for "
-                        f"{row.filename}, which {self.manifest.name} line {row.line} puts "
-                        "there: a manifest row beats the file's name. Rename this file or "
-                        "change the manifest.")
+            raise _Skip(manifest_claim_text(sku=target.sku, position=target.position, row=row,
+                                            manifest_name=self.manifest.name))
 
     def _lookalike(self, sku: str) -> str:
         """``naming.lookalike_warning`` for a product a file just created: its prefixes in

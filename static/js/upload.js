@@ -205,6 +205,8 @@
     body.delete("product");
     for (const name of names) body.append("names", name);
     if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
+    // a session's files (no ZIP argument at all) meet the manifest's position claims
+    body.append("source", zipManifestBlob === undefined ? "session" : "zip");
     target.hidden = false;
     target.setAttribute("aria-busy", "true");
     try {

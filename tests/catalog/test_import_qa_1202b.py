@@ -4,6 +4,7 @@ a file named by the naming rules, and the 'did you mean' hint of a mistyped posi
 whether products would be created or not."""
 
 import html
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -122,6 +123,29 @@ def test_it_refuses_a_named_file_whose_position_the_manifest_gives_another_file_
     assert mapped["status"] == "stored", mapped
     main = ImageAsset.objects.get(product=product, position="MAIN", deleted_at__isnull=True)
     assert main.original_filename.endswith("DSC_100.jpg")
+
+
+@pytest.mark.parametrize("source, refused", [("session", True), ("zip", False)])
+def test_it_previews_a_sessions_named_file_the_manifest_keeps_a_position_from(
+        manager_client, storage, source, refused):
+    # review: the preview showed SS26-SHOE-003_MAIN.jpg as fine and the session then refused
+    # it; a ZIP import takes it (the manifest's file is not in the ZIP)
+    ProductFactory(sku="SS26-SHOE-003")
+    manifest = SimpleUploadedFile(
+        "m.csv", b"sku,filename,position\nSS26-SHOE-003,shoot/DSC_100.jpg,MAIN\n")
+    page = manager_client.post(reverse("catalog:import_preview"), {
+        "names": ["SS26-SHOE-003_MAIN.jpg"], "manifest": manifest, "source": source})
+    assert page.status_code == 200
+    found = dict(re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                            r"([^<]*)</li>", page.content.decode()))
+    if not refused:
+        assert found == {}
+        return
+    # the session's import refuses it in these words (the test above)
+    assert html.unescape(found["SS26-SHOE-003_MAIN.jpg"]) == (
+        "Position MAIN of SS26-SHOE-003 is kept for shoot/DSC_100.jpg, which m.csv line 2 "
+        "puts there: a manifest row beats the file's name. Rename this file or change the "
+        "manifest.")
 
 
 # --- 4. the 'did you mean' hint without creating products --------------------------------------

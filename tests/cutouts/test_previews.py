@@ -1,5 +1,6 @@
 """The card's previews (cutouts/services/previews.py): the marketplace view follows the
-export's preset; the run of a big photo prepares the shadow layer's."""
+export's preset; the run of a big photo prepares the shadow layer's; the retouch preview starts
+from the worker's own reduction and shows what the worker saves."""
 
 import io
 
@@ -203,3 +204,20 @@ def test_it_previews_what_the_worker_saves_for_detail_keep_and_remove_strokes(fu
         # saved one by well under what the stroke did (0.22 of it; was 0.35 from the
         # card's images). The rest is the matte solved at 0.43x: docs/review.md
         assert off_small < 0.3 * change, (off_small, change)
+
+
+def test_it_reduces_a_stored_version_as_the_engine_does_and_reads_the_cache_back_the_same(
+        furry_version):
+    from cutouts.services.retouch import retouch_reduce
+
+    version, rgb, rgba, _strokes = furry_version
+    built = previews._build_retouch_base(version)  # decodes the full-size files
+    assert np.array_equal(built.rgba, retouch_reduce(rgba, previews.PREVIEW_MAX))
+    # the working copy is lossless: the photo reduces to what the engine reduces it to
+    assert np.array_equal(built.rgb, retouch_reduce(rgb, previews.PREVIEW_MAX))
+    assert built.scale == built.rgb.shape[1] / rgb.shape[1] < 1
+    photo_name, cutout_name = previews._retouch_base_names(version)
+    assert storages["default"].exists(photo_name) and storages["default"].exists(cutout_name)
+    cached = previews._build_retouch_base(version)  # another process: the stored PNGs
+    assert np.array_equal(cached.rgb, built.rgb) and np.array_equal(cached.rgba, built.rgba)
+    assert cached.scale == built.scale
