@@ -652,12 +652,6 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/_import_preview.html", context)
 
 
-def _manifest_first(file: tuple) -> bool:
-    """Sort key putting a file whose position came from the manifest first."""
-    _name, position, rule = file
-    return not (position and rule.startswith("manifest line"))
-
-
 #: Files the preview lists before "Show all" hides the rest.
 PREVIEW_LIST_SHOWN = 50
 
@@ -666,10 +660,13 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
                        manifest: Manifest | None = None, session: bool = False) -> dict:
     """The preview's files with what the import would say about their explicit positions:
     refused (taken, naming the holder) or replacing older images (the "Replace" box)."""
-    # the import stores manifest-mapped files first, so the manifest wins a position tie
+    # the import's order: the files the manifest positions first (import_runner)
+    def first(file: tuple) -> bool:
+        return not (manifest is not None and manifest.positions(file[0]))
+
     checked = selectors.import_preview_positions(
         files=[(group.sku, name, position) for group in preview.groups
-               for name, position, _rule in sorted(group.files, key=_manifest_first)],
+               for name, position, _rule in sorted(group.files, key=first)],
         replace=replace, manifest=manifest, session=session)
     groups = [(group, [(name, position, rule, checked.refused.get(name, ""),
                         checked.replaces.get(name, ()))

@@ -83,6 +83,12 @@ class Manifest:
         key = name.replace("\\", "/").lower()
         return self.by_filename.get(key) or self.by_filename.get(key.rsplit("/", 1)[-1])
 
+    def positions(self, name: str) -> bool:
+        """A row gives ``name`` its position: such files go first in an import (and its
+        preview), so the manifest wins a position tie with a file the naming rules place."""
+        row = self.row_for(name)
+        return row is not None and bool(row.position)
+
 
 def decode_manifest(data: bytes, encoding: str = "utf-8") -> str:
     codec = ENCODINGS.get(encoding.lower().strip())

@@ -180,10 +180,7 @@ def manifest_positions_first(entries: list[archives.Entry], manifest: Manifest
     a manifest row beats every naming rule, so on a position tie with a file named
     ``SKU_MAIN.jpg`` the row's file takes it and the named one is refused as taken. The
     order depends only on the entries and the manifest, so a resumed run sees it again."""
-    def named_by_row(entry: archives.Entry) -> bool:
-        row = manifest.row_for(entry.name)
-        return row is not None and bool(row.position)
-    return sorted(entries, key=lambda entry: not named_by_row(entry))
+    return sorted(entries, key=lambda entry: not manifest.positions(entry.name))
 
 
 def _checkpoint_time(checkpoint: dict) -> datetime | None:

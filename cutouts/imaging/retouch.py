@@ -452,20 +452,7 @@ def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius:
     y0, y1 = max(0, int(ys.min()) - 1), min(h, int(ys.max()) + 2)
     x0, x1 = max(0, int(xs.min()) - 1), min(w, int(xs.max()) + 2)
     fl = flip[y0:y1, x0:x1]
-    f = lab[y0:y1, x0:x1].astype(np.float32)
-    dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(axis=2))
-    dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(axis=2))
-    # pixels on the even nodes of a doubled grid, the steps between them on the odd ones (as
-    # in _reach_levels)
-    hh, ww = fl.shape
-    grid = np.zeros((2 * hh - 1, 2 * ww - 1), np.uint8)
-    grid[::2, ::2] = fl
-    grid[::2, 1::2] = (dx <= params.spread_step) & fl[:, 1:] & fl[:, :-1]
-    grid[1::2, ::2] = (dy <= params.spread_step) & fl[1:] & fl[:-1]
-    _, lbl = cv2.connectedComponents(grid, connectivity=4)
-    node = lbl[::2, ::2]
-    ids = np.unique(node[seeds[y0:y1, x0:x1]])
-    part = np.isin(node, ids[ids > 0]) & fl
+    part = _reached(lab[y0:y1, x0:x1], fl, seeds[y0:y1, x0:x1], params.spread_step)
     thick = float(cv2.distanceTransform(np.pad(part, 1).view(np.uint8), cv2.DIST_L2, 5).max())
     if not params.spread_thin_min <= thick <= params.spread_thin:
         return flip
@@ -493,7 +480,14 @@ def _smooth_part(lab: np.ndarray, cur: np.ndarray, core: np.ndarray, cy: int, cx
     out = np.zeros((h, w), bool)
     if not seeds.any():
         return out
-    f = lab[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = _reached(lab[y0:y1, x0:x1], region, seeds, step)
+    return out
+
+
+def _reached(lab: np.ndarray, region: np.ndarray, seeds: np.ndarray, step: float) -> np.ndarray:
+    """The part of ``region`` (bool, the shape of ``lab``) that ``seeds`` reach 4-connected
+    inside it across Lab steps no higher than ``step``."""
+    f = lab.astype(np.float32)
     dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(axis=2))
     dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(axis=2))
     # pixels on the even nodes of a doubled grid, the steps between them on the odd ones (as
@@ -506,8 +500,8 @@ def _smooth_part(lab: np.ndarray, cur: np.ndarray, core: np.ndarray, cy: int, cx
     _, lbl = cv2.connectedComponents(grid, connectivity=4)
     node = lbl[::2, ::2]
     ids = np.unique(node[seeds])
-    out[y0:y1, x0:x1] = np.isin(node, ids[ids > 0]) & region
-    return out
+    reached: np.ndarray = np.isin(node, ids[ids > 0]) & region
+    return reached
 
 
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
