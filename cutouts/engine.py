@@ -63,6 +63,8 @@ class EngineOutput:
     model_version: str = ""
     #: the cutout at screen size, made from the array still in memory (see ``screen_copy``)
     preview: Image.Image | None = None
+    #: the photo and the cutout reduced as a retouch reduces them (see ``retouch_copy``)
+    retouch_base: tuple[np.ndarray, np.ndarray] | None = None
 
     def close(self) -> None:
         for fh in (self.rgba, self.mask, self.shadow):
@@ -79,6 +81,20 @@ def screen_copy(rgba: np.ndarray, long_side: int) -> Image.Image | None:
     if not long_side:
         return None
     return downsized(Image.fromarray(rgba, "RGBA"), long_side).copy()
+
+
+def retouch_copy(rgb: np.ndarray, rgba: np.ndarray,
+                 long_side: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(photo, cutout) reduced exactly as a retouch of this version reduces them for its
+    graph cut, the arrays its preview starts from, or None when ``long_side`` is 0 (as
+    ``screen_copy``). Made here while the full-size arrays are in memory: made on first
+    preview instead, the web process decoded both full-size files (about 1 GB at 80 MP)."""
+    if not long_side:
+        return None
+    from .imaging.retouch import WORK_MAX, reduce_for_cut
+
+    return (np.ascontiguousarray(reduce_for_cut(rgb, WORK_MAX)),
+            np.ascontiguousarray(reduce_for_cut(rgba, WORK_MAX)))
 
 
 def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
@@ -104,6 +120,7 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     if shadow is not None:
         clock.lap("encode_shadow")
     preview = screen_copy(result.rgba, preview_side)
+    retouch_base = retouch_copy(rgb, result.rgba, preview_side)
     if preview is not None:
         clock.lap("encode_preview")
     encode = clock.wall_split(mark, {"encode": ENCODE_STAGES})["encode"]
@@ -113,5 +130,5 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
         rgba=rgba, mask=mask, shadow=shadow, width=width, height=height,
         bbox=list(result.bbox) if result.bbox is not None else None,
         signals=dict(result.signals), timings=timings, model_name=spec.name,
-        model_version=spec.version, preview=preview,
+        model_version=spec.version, preview=preview, retouch_base=retouch_base,
     )

@@ -777,6 +777,19 @@ def _scale_of(h: int, w: int, work_max: int) -> float:
     return min(1.0, work_max / max(h, w))
 
 
+def reduce_for_cut(image: np.ndarray, work_max: int = WORK_MAX) -> np.ndarray:
+    """A photo, alpha or cutout (H, W[, C] uint8) at the size ``retouch`` runs its graph cut
+    (long side ``work_max``, INTER_AREA, each channel on its own); the image itself when
+    already small enough. The preview starts from these arrays, so they must be this one
+    reduction: the stroke scale is the reduced width over the full width."""
+    h, w = image.shape[:2]
+    s = _scale_of(h, w, work_max)
+    if s >= 1.0:
+        return image
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+
+
 def _tiles(h: int, w: int, size: int = TILE) -> Iterator[tuple[int, int, int, int]]:
     for y0 in range(0, h, size):
         for x0 in range(0, w, size):
@@ -818,10 +831,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     h, w = alpha.shape
     s = _scale_of(h, w, work_max)
     if s < 1.0:
-        ww, hw = max(1, round(w * s)), max(1, round(h * s))
-        rgb_w = cv2.resize(rgb, (ww, hw), interpolation=cv2.INTER_AREA)
-        alpha_w = cv2.resize(alpha, (ww, hw), interpolation=cv2.INTER_AREA)
-        sx = ww / w
+        rgb_w, alpha_w = reduce_for_cut(rgb, work_max), reduce_for_cut(alpha, work_max)
+        sx = alpha_w.shape[1] / w
         scaled = [st.scaled(sx) for st in strokes]
     else:
         rgb_w, alpha_w = rgb, alpha

@@ -81,18 +81,12 @@ def _stroke_summary(strokes: list) -> str:
 
 
 def retouch_reduce(image: np.ndarray, max_side: int) -> np.ndarray:
-    """A photo, cutout or alpha (H, W[, C] uint8) reduced to long side ``max_side`` exactly as
-    ``imaging.retouch.retouch`` reduces a full-size photo and alpha for its graph cut (the
-    same size, rounding and INTER_AREA filter; each channel on its own, so a cutout's alpha
-    comes out as the alpha alone would): a preview made from these arrays cuts the same pixels
-    as the worker's run at full size. The image itself when already small enough; the stroke
-    scale is the reduced width over the full width, the engine's own mapping."""
-    height, width = image.shape[:2]
-    s = min(1.0, max_side / max(height, width))
-    if s >= 1.0:
-        return image
-    size = (max(1, round(width * s)), max(1, round(height * s)))
-    return cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+    """A photo, cutout or alpha reduced exactly as ``imaging.retouch.retouch`` reduces a
+    full-size photo and alpha for its graph cut (``reduce_for_cut``): a preview made from
+    these arrays cuts the same pixels as the worker's run at full size."""
+    from ..imaging.retouch import reduce_for_cut
+
+    return reduce_for_cut(image, max_side)
 
 
 def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray,
@@ -270,7 +264,7 @@ def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray, preview_side: int
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
                     preview_side: int = 0):
     """The retouched RGBA at full size, encoded like a model run's output files."""
-    from ..engine import EngineOutput, screen_copy
+    from ..engine import EngineOutput, retouch_copy, screen_copy
     from ..imaging.pipeline import tight_bbox
     from ..imaging.strokes import strokes_from_json
 
@@ -314,7 +308,8 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         rgba=png_spooled(rgba), mask=png_spooled(alpha), shadow=shadow,
         width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
         signals=_hand_signals(alpha), model_name=cutout.model_name,
-        model_version=cutout.model_version, preview=screen_copy(rgba, preview_side))
+        model_version=cutout.model_version, preview=screen_copy(rgba, preview_side),
+        retouch_base=retouch_copy(rgb, rgba, preview_side))
     output.timings = {"retouch": round(refined - started, 4), **parts,
                       "encode": round(time.perf_counter() - refined, 4)}
     return output

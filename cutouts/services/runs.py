@@ -30,7 +30,7 @@ from .outputs import (
     outputs_discard_existing,
     outputs_store,
 )
-from .previews import cutout_previews_store, preview_premade_side
+from .previews import cutout_previews_store, cutout_retouch_base_store, preview_premade_side
 from .retouch import cutout_retouch_compute
 from .review import preflags_from_signals
 from .status import asset_status_sync, assets_lock
@@ -119,11 +119,16 @@ def _cutout_execute(cutout_id: int, token: str,
         del rgb
         clock.reset()
         preview, output.preview = output.preview, None
+        retouch_base, output.retouch_base = output.retouch_base, None
         outputs_store(output=output, names=output_names(cutout, token), saved=saved)
         if preview is not None:
             # saved: the cutout, the mask, then the shadow layer when there is one (_finish)
             cutout_previews_store(cutout=cutout, token=token, image=preview, saved=saved,
                                   shadow_name=saved[2] if output.shadow is not None else "")
+        if retouch_base is not None:
+            cutout_retouch_base_store(cutout=cutout, token=token, base=retouch_base,
+                                      saved=saved)
+            del retouch_base
         clock.lap("storage_write")
         finished = _finish(cutout, token, saved, output)
         clock.lap("db_finish")

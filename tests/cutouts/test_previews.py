@@ -211,13 +211,72 @@ def test_it_reduces_a_stored_version_as_the_engine_does_and_reads_the_cache_back
     from cutouts.services.retouch import retouch_reduce
 
     version, rgb, rgba, _strokes = furry_version
-    built = previews._build_retouch_base(version)  # decodes the full-size files
+    storage = storages["default"]
+    names = previews._retouch_base_names(version)
+    # the run of this 4.3 MP photo (above CUTROOM_PRERENDER_MIN_PIXELS) stored them
+    assert all(storage.exists(name) for name in names)
+    from_run = previews._build_retouch_base(version)
+    for name in names:
+        storage.delete(name)
+    built = previews._build_retouch_base(version)  # without them: the full-size files
     assert np.array_equal(built.rgba, retouch_reduce(rgba, previews.PREVIEW_MAX))
     # the working copy is lossless: the photo reduces to what the engine reduces it to
     assert np.array_equal(built.rgb, retouch_reduce(rgb, previews.PREVIEW_MAX))
     assert built.scale == built.rgb.shape[1] / rgb.shape[1] < 1
-    photo_name, cutout_name = previews._retouch_base_names(version)
-    assert storages["default"].exists(photo_name) and storages["default"].exists(cutout_name)
+    assert np.array_equal(from_run.rgb, built.rgb) and np.array_equal(from_run.rgba, built.rgba)
+    assert from_run.scale == built.scale
+    assert all(storage.exists(name) for name in names)
     cached = previews._build_retouch_base(version)  # another process: the stored PNGs
     assert np.array_equal(cached.rgb, built.rgb) and np.array_equal(cached.rgba, built.rgba)
     assert cached.scale == built.scale
+
+
+def test_it_stores_the_retouch_base_with_the_run_of_a_big_photo(
+        make_assets, fake_model, settings, monkeypatch):
+    from catalog.selectors import asset_working_open
+    from cutouts.imaging.encode import decode_working_copy
+    from cutouts.services.retouch import retouch_reduce
+    from cutouts.services.review import cutout_flag
+    from tests.factories import reviewer
+
+    settings.CUTROOM_PRERENDER_MIN_PIXELS = 1600 * 1200
+    big = make_assets(1, size=(1600, 1200))[0]
+    small = make_assets(1, size=(1500, 1000), sku="SMALL")[0]
+    first, plain = done_cutouts([big])[0], done_cutouts([small])[0]
+    storage = storages["default"]
+
+    def stored(cutout) -> list[bool]:
+        cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+        return [storage.exists(name) for name in previews._retouch_base_names(cutout)]
+
+    # below the threshold the first preview decodes the full-size files (a fraction of a
+    # second there) rather than every run paying for a copy most versions never need
+    assert stored(first) == [True, True] and stored(plain) == [False, False]
+    user = reviewer()
+    cutout_flag(cutout=first, user=user, reasons=["halo"])
+    strokes = [{"kind": "remove", "radius": 30.0, "points": [[800.0, 100.0]]}]
+    version = retouch_strokes_done(first, user, strokes)
+    assert stored(version) == [True, True]  # a retouched version's run stores its own
+    for cutout in (first, version):
+        cutout = Cutout.objects.select_related("asset").get(pk=cutout.pk)
+        with storage.open(cutout.rgba_name) as fh, Image.open(fh) as im:
+            full = np.array(im.convert("RGBA"))
+        with asset_working_open(asset=cutout.asset) as fh:
+            photo = decode_working_copy(fh)
+        previews._BASES.clear()
+        # the preview now starts from the run's copies: nothing full-size is reduced
+        with monkeypatch.context() as patch:
+            patch.setattr(previews, "retouch_reduce", lambda *a: pytest.fail("decoded"))
+            base = previews._retouch_base(cutout)
+        assert base.rgba.shape == (768, 1024, 4)
+        assert np.array_equal(base.rgba, retouch_reduce(full, previews.PREVIEW_MAX))
+        assert np.array_equal(base.rgb, retouch_reduce(photo, previews.PREVIEW_MAX))
+        assert base.scale == 1024 / 1600
+
+
+def retouch_strokes_done(cutout, user, strokes) -> Cutout:
+    from cutouts.services import retouch
+
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    return new
