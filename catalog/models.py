@@ -273,10 +273,24 @@ class ImportIssue(models.Model):
         ERROR = "error", "Error"
         WARNING = "warning", "Warning"
 
+    class Kind(models.TextChoices):
+        """What the report reads from an issue besides its words (``import_job_report_rows``)."""
+
+        OTHER = "", "Other"
+        DUPLICATE = "duplicate", "Duplicate of a stored image"
+        REPLACED = "replaced", "Replaced an older image"
+
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     filename = models.CharField(max_length=512)
     reason = models.TextField()
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.ERROR)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER, blank=True)
+    # The image the file's row is about: its stored copy (duplicate), the new image that
+    # replaced an older one (replaced). Plain values, not a foreign key: the report keeps
+    # saying what happened after purge removes the image.
+    sku = models.CharField(max_length=64, blank=True, default="")
+    position = models.CharField(max_length=4, blank=True, default="")
+    asset_pk = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

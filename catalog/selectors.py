@@ -1,6 +1,5 @@
 import contextlib
 import csv
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -224,11 +223,6 @@ def import_job_issues(*, job: ImportJob, level: str | None = None) -> QuerySet[I
 #: The report's columns: an issue's three first (as before), then what a team reconciles
 #: with (docs/ingest.md, "Import report").
 REPORT_COLUMNS = ("filename", "level", "reason", "sku", "position", "asset_id", "status")
-# ``assets._duplicate``'s words name the stored copy (a test ties the two together).
-_DUPLICATE_RE = re.compile(r"^Duplicate: the same file is already stored for (?P<sku>\S+) as "
-                           r"(?P<position>\w+) \(asset #(?P<asset>\d+)\)")
-# ``assets.position_replaced_note``: the file stored at that position replaced an older image.
-_REPLACED_RE = re.compile(r"^Replaced (?P<position>\w+) of (?P<sku>\S+) \(")
 REPORT_CHUNK = 2000
 
 
@@ -240,23 +234,23 @@ def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
     replaced an older image), whose level and reason are empty. Every cell is escaped
     against formula injection."""
     yield list(REPORT_COLUMNS)
-    replaced: set[tuple[str, str]] = set()
+    replaced: set[int] = set()  # the new images, at most replaced_count
     for issue in job.issues.order_by("id").iterator(chunk_size=REPORT_CHUNK):
         sku = position = asset = status = ""
         if issue.level == ImportIssue.Level.ERROR:
             status = "refused"
-        elif found := _DUPLICATE_RE.match(issue.reason):
-            sku, position, asset = found["sku"], found["position"], found["asset"]
+        elif issue.kind == ImportIssue.Kind.DUPLICATE:
+            sku, position, asset = issue.sku, issue.position, str(issue.asset_pk or "")
             status = "duplicate"
-        elif job.replaced_count and (found := _REPLACED_RE.match(issue.reason)):
-            replaced.add((found["sku"], found["position"]))  # at most replaced_count
+        elif issue.kind == ImportIssue.Kind.REPLACED and issue.asset_pk:
+            replaced.add(issue.asset_pk)
         yield csv_safe_row([issue.filename, issue.level, issue.reason, sku, position, asset,
                             status])
     assets = (ImageAsset.objects.filter(import_job=job).select_related("product")
               .order_by("pk").only("pk", "position", "original_filename", "deleted_at",
                                    "product__sku"))
     for a in assets.iterator(chunk_size=REPORT_CHUNK):
-        status = "replaced" if (a.product.sku, a.position) in replaced else "stored"
+        status = "replaced" if a.pk in replaced else "stored"
         note = f"deleted since {a.deleted_at:%Y-%m-%d}" if a.deleted_at else ""
         yield csv_safe_row([a.original_filename, "", note, a.product.sku, a.position, a.pk,
                             status])

@@ -291,9 +291,15 @@ class ImportRun:
         self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} "
                    f"{outcome}: {_validation_text(exc)}", ImportIssue.Level.ERROR)
 
-    def issue(self, filename: str, reason: str, level: str) -> None:
-        issue = ImportIssue.objects.create(job=self.job, filename=filename[:512], reason=reason,
-                                           level=level)
+    def issue(self, filename: str, reason: str, level: str, *,
+              kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None) -> None:
+        """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
+        duplicate's stored copy, a replacement's new image) are what the report reads."""
+        issue = ImportIssue.objects.create(
+            job=self.job, filename=filename[:512], reason=reason, level=level, kind=kind,
+            sku=about.product.sku if about is not None else "",
+            position=about.position if about is not None else "",
+            asset_pk=about.pk if about is not None else None)
         self.last_issue_id = max(self.last_issue_id, issue.pk)
         if level == ImportIssue.Level.ERROR:
             self.job.error_count += 1
@@ -467,7 +473,8 @@ class ImportRun:
                                        for old in result.replaced)
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
-            self.issue(name, result.reason, ImportIssue.Level.WARNING)
+            self.issue(name, result.reason, ImportIssue.Level.WARNING,
+                       kind=ImportIssue.Kind.DUPLICATE, about=result.asset)
         else:
             self.issue(name, result.reason, ImportIssue.Level.ERROR)
         if result.code == STORAGE_FAULT:
@@ -477,8 +484,15 @@ class ImportRun:
                                    f"not be stored. {result.reason}")
         else:
             self.storage_faults = 0
+        # a replacement's note is tied to the new image it made, the other warnings to nothing
+        notes = ({position_replaced_note(old, sku=result.asset.product.sku)
+                  for old in result.replaced} if result.asset is not None else set())
         for warning in result.warnings:
-            self.issue(name, warning, ImportIssue.Level.WARNING)
+            if warning in notes:
+                self.issue(name, warning, ImportIssue.Level.WARNING,
+                           kind=ImportIssue.Kind.REPLACED, about=result.asset)
+            else:
+                self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
 
     def _replaced_before_resume(self, asset: ImageAsset) -> list[ImageAsset]:

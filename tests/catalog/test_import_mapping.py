@@ -20,7 +20,7 @@ from catalog.services.assets import asset_ingest
 from catalog.services.import_mapping import ImportRun, import_summary
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ImportJobFactory, ProductFactory, manager
+from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory, manager
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +135,59 @@ def test_it_lists_every_stored_duplicate_and_replacing_file_in_the_report(manage
     assert any(r["level"] == "warning" and f"asset #{old.pk}" in r["reason"] for r in rows)
     assert job.message.startswith("2 imported (1 replacing an older image), 1 duplicate "
                                   "skipped, 1 refused.")
+
+
+def _report(job) -> dict[str, tuple[str, str, str, str]]:
+    rows = csv.DictReader(io.StringIO(selectors.import_job_report_csv(job=job)))
+    return {r["filename"]: (r["status"], r["sku"], r["position"], r["asset_id"]) for r in rows}
+
+
+def test_it_reads_the_reports_columns_from_the_issue_not_from_its_words():
+    job = ImportJobFactory(replaced_count=1)
+    stored = ImageAssetFactory(product=ProductFactory(sku="RW1"), position="PT03")
+    new = ImageAssetFactory(product=stored.product, position="MAIN", import_job=job,
+                            original_filename="RW1_MAIN.jpg")
+    # other words (a translation, a rewording): the kind and the image decide, not the text
+    job.issues.create(filename="a.jpg", reason="Doppelt: schon gespeichert.", level="warning",
+                      kind="duplicate", sku="RW1", position="PT03", asset_pk=stored.pk)
+    job.issues.create(filename="RW1_MAIN.jpg", reason="Ersetzt MAIN.", level="warning",
+                      kind="replaced", sku="RW1", position="MAIN", asset_pk=new.pk)
+    # the old wording alone no longer makes a duplicate row
+    job.issues.create(filename="b.jpg", level="warning", reason=(
+        f"Duplicate: the same file is already stored for RW1 as PT03 (asset #{stored.pk}); "
+        "not stored twice."))
+    assert _report(job) == {
+        "a.jpg": ("duplicate", "RW1", "PT03", str(stored.pk)),
+        "RW1_MAIN.jpg": ("replaced", "RW1", "MAIN", str(new.pk)),  # the stored file's row
+        "b.jpg": ("", "", "", ""),
+    }
+
+
+def test_it_fills_the_kind_of_issues_written_before_from_their_words():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("catalog.migrations.0009_importissue_kind")
+    job = ImportJobFactory(replaced_count=1)
+    product = ProductFactory(sku="RW2")
+    stored = ImageAssetFactory(product=product, position="PT01")
+    new = ImageAssetFactory(product=product, position="MAIN", import_job=job,
+                            original_filename="RW2_MAIN.jpg")
+    job.issues.create(filename="dup.jpg", level="warning", reason=(
+        f"Duplicate: the same file is already stored for RW2 as PT01 (asset #{stored.pk}); "
+        "not stored twice."))
+    job.issues.create(filename="RW2_MAIN.jpg", level="warning", reason=(
+        "Replaced MAIN of RW2 (old.jpg, asset #1, uploaded 2026-11-20): that image is deleted, "
+        "as the product page's Delete does; its original is kept until purge."))
+    job.issues.create(filename="x.txt", level="warning", reason="Skipped x.txt: not an image.")
+    job.issues.create(filename="y.jpg", reason="Duplicate: an error keeps its kind")
+    migration.fill_kinds(apps, None)
+    got = {i.filename: (i.kind, i.sku, i.position, i.asset_pk) for i in job.issues.all()}
+    assert got == {"dup.jpg": ("duplicate", "RW2", "PT01", stored.pk),
+                   "RW2_MAIN.jpg": ("replaced", "RW2", "MAIN", new.pk),
+                   "x.txt": ("", "", "", None), "y.jpg": ("", "", "", None)}
+    assert _report(job)["RW2_MAIN.jpg"] == ("replaced", "RW2", "MAIN", str(new.pk))
 
 
 def test_it_says_one_duplicate_in_the_singular():
