@@ -25,6 +25,13 @@
   var FAINT_SOLID = 250;
   var FAINT_RGB = [255, 0, 200];
   var FAINT_MIN = 150;
+  // What the last stroke changed flashes over the preview for CHANGE_MS: what it took from
+  // the cutout in the remove colour, what it added in the keep colour, a partial fade (a
+  // detail stroke) as strongly as it moved; changes under CHANGE_MIN of 255 do not show.
+  var CHANGE_TAKEN = [235, 25, 35];
+  var CHANGE_ADDED = [0, 190, 70];
+  var CHANGE_MIN = 9;
+  var CHANGE_MS = 1800;
   // What Apply on the retouch page carries to the new version's editor (see htmx:beforeSwap
   // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
   // tool and what shows.
@@ -79,6 +86,9 @@
     this.more = form.querySelector("[data-rt-more]");
     this.asset = form.dataset.asset || "";
     this.alphaCanvas = form.querySelector(".rt-alpha");
+    this.changeCanvas = form.querySelector(".rt-change");
+    this.changeTimer = null;
+    this.previewText = "";
     this.faint = false;
     this.commentToggle = form.querySelector("[data-rt-comment]");
     this.comment = form.querySelector("input[name=comment]");
@@ -648,8 +658,9 @@
         form.dataset.rtPreview = "ready";
         form.dataset.rtPreviewCount = String(strokes.length);
         var total = Math.round(performance.now() - started);
-        self.say("Preview: " + self.describe() + " · " + total + " ms" +
-                 (server ? " (server " + server + " ms)" : "") + ". Enter applies.");
+        self.previewText = "Preview: " + self.describe() + " · " + total + " ms" +
+                           (server ? " (server " + server + " ms)" : "") + ". Enter applies.";
+        self.say(self.previewText);
       });
     }).catch(function (err) {
       if (seq !== self.seq) return;
@@ -694,17 +705,62 @@
     var before = this.alphas[JSON.stringify(job.strokes.slice(0, -1))];
     this.alphas = keep;
     if (!before || before.w !== now.w || before.h !== now.h) return;
-    var changed = 0;
-    for (var i = 0; i < now.a.length && changed < 4; i++) if (Math.abs(now.a[i] - before.a[i]) > 8) changed++;
-    if (changed >= 4) return;
     var last = job.strokes[job.strokes.length - 1];
     var what = NAMES[last.kind].toLowerCase() + (last.points.length === 1 ? " click" : " stroke");
+    var change = this.flashChange(before, now);
+    if (change.taken + change.added + change.faded >= 4) {
+      // a click can take more than it should (the tyre around a wheel's gap): how much it
+      // took or added, flashed on the picture and said in numbers, so one look tells
+      var pct = function (n) { var p = n / Math.max(change.had, 1) * 100; return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
+      var parts = [];
+      if (change.taken) parts.push("took " + pct(change.taken) + " of the cutout (red)");
+      if (change.added) parts.push("added " + pct(change.added) + " (green)");
+      if (change.faded) parts.push("changed the alpha of " + pct(change.faded) + " more");
+      this.say(this.previewText + " The last " + what + " " + parts.join(", ") + "; Ctrl+Z undoes it.");
+      return;
+    }
     var why = last.kind === "keep" ? "what it covers is already kept" :
               last.kind === "remove" ? "what it covers is already removed, or too like the product to take" :
               "no soft edge to fade under it";
     this.form.dataset.rtUnchanged = String(job.strokes.length);
     this.say("Nothing changed: the last " + what + " found " + why + ". Paint across the area, " +
              "or undo (Ctrl+Z).", "hint");
+  };
+
+  /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
+     and show it for CHANGE_MS; returns the pixel counts: taken (crossed to the background),
+     added (crossed to the product), faded (moved without crossing), had (product before). */
+  Editor.prototype.flashChange = function (before, now) {
+    var out = { taken: 0, added: 0, faded: 0, had: 0 };
+    var c = this.changeCanvas, d = null, img = null, x = null;
+    if (c) {
+      c.width = now.w; c.height = now.h;
+      x = c.getContext("2d");
+      img = x.createImageData(now.w, now.h);
+      d = img.data;
+    }
+    for (var i = 0, j = 0; i < now.a.length; i++, j += 4) {
+      var b = before.a[i], a = now.a[i], delta = a - b;
+      if (b >= 128) out.had++;
+      if (delta > -CHANGE_MIN && delta < CHANGE_MIN) continue;
+      var crossed = (b >= 128) !== (a >= 128);
+      if (crossed) { if (a < 128) out.taken++; else out.added++; }
+      else out.faded++;
+      if (!d) continue;
+      var rgb = delta < 0 ? CHANGE_TAKEN : CHANGE_ADDED;
+      d[j] = rgb[0]; d[j + 1] = rgb[1]; d[j + 2] = rgb[2];
+      d[j + 3] = crossed ? 200 : Math.min(200, 60 + Math.abs(delta));
+    }
+    this.form.dataset.rtChangeTaken = String(out.taken);
+    this.form.dataset.rtChangeAdded = String(out.added);
+    this.form.dataset.rtChangeFaded = String(out.faded);
+    if (!d || out.taken + out.added + out.faded < 4) return out;
+    x.putImageData(img, 0, 0);
+    var form = this.form;
+    form.dataset.rtChange = "shown";
+    clearTimeout(this.changeTimer);
+    this.changeTimer = setTimeout(function () { form.dataset.rtChange = ""; }, CHANGE_MS);
+    return out;
   };
 
   Editor.prototype.showImage = function (src, owned) {

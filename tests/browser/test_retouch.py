@@ -674,6 +674,56 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     expect(status).to_contain_text("Preview: 2 remove clicks")
 
 
+def _change_rgba(editor, x: int, y: int) -> list[int]:
+    return editor.locator(".rt-change").evaluate("""(c, [x, y, w]) => {
+        const k = c.width / w;
+        return Array.from(c.getContext('2d').getImageData(
+            Math.round(x * k), Math.round(y * k), 1, 1).data); }""", [x, y, W])
+
+
+def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, request, stained,
+                                                          log_in):
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    status, layer = editor.locator("[data-rt-status]"), editor.locator(".rt-change")
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    expect(layer).to_have_css("opacity", "0")
+    # A remove click on the stain the model kept: what it took flashes red, and is counted.
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-change", "shown", timeout=20_000)
+    expect(layer).to_have_css("opacity", "1")
+    taken = int(editor.get_attribute("data-rt-change-taken"))
+    # about the stain's disk, counted on the preview's grid
+    scale = min(1, 1024 / max(W, H))
+    assert 0.6 * np.pi * (BLOB[2] * scale) ** 2 < taken < 3 * np.pi * (BLOB[2] * scale) ** 2
+    assert editor.get_attribute("data-rt-change-added") == "0"
+    r, g, b, a = _change_rgba(editor, BLOB[0], BLOB[1])
+    assert a >= 150 and r > 200 and g < 60, (r, g, b, a)
+    assert _change_rgba(editor, 300, 300)[3] == 0  # the product it left alone: nothing
+    expect(status).to_contain_text("The last remove click took")
+    expect(status).to_contain_text("of the cutout (red)")
+    _shot(page, request, "change-flash")
+    # it fades out by itself; the numbers stay for the next look
+    expect(editor).not_to_have_attribute("data-rt-change", "shown", timeout=5_000)
+    expect(layer).to_have_css("opacity", "0", timeout=5_000)
+    # A keep click on the hole the model made in the panel: what it added flashes green.
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.click(*_at(box, PANEL[0], PANEL[1]))
+    expect(editor).to_have_attribute("data-rt-change", "shown", timeout=20_000)
+    assert int(editor.get_attribute("data-rt-change-added")) > 50
+    r, g, b, a = _change_rgba(editor, PANEL[0], PANEL[1])
+    assert a >= 150 and g > 150 and r < 60, (r, g, b, a)
+    expect(status).to_contain_text("The last keep click added")
+    # Undo shows the earlier preview again and flashes nothing (only a new stroke does).
+    page.keyboard.press("Control+z")
+    expect(editor).not_to_have_attribute("data-rt-change", "shown", timeout=5_000)
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    page.wait_for_timeout(300)
+    expect(editor).not_to_have_attribute("data-rt-change", "shown")
+
+
 def _canvas_size(editor) -> dict:
     """The strokes canvas: its backing pixels and the CSS pixels it is drawn over."""
     return editor.locator(".rt-canvas").evaluate("""(c) => { const r = c.getBoundingClientRect();
