@@ -107,7 +107,9 @@
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
       var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom],[data-rt-more],[data-rt-faint],[data-rt-comment]");
-      if (!t) return;
+      // the form carries its own state in data-rt-* attributes (data-rt-faint once Faint was
+      // used): a click anywhere inside it must not count as a click on that control
+      if (!t || t === form || !form.contains(t)) return;
       if (t.hasAttribute("data-rt-more")) self.toggleMore();
       else if (t.hasAttribute("data-rt-faint")) self.setFaint(!self.faint);
       else if (t.hasAttribute("data-rt-comment")) self.toggleComment();

@@ -1065,3 +1065,18 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
     page.keyboard.press("h")
     expect(layer).to_be_hidden()
     expect(editor.locator(".rt-photo")).to_be_visible()
+    # Off again, it stays off whatever else is clicked: a click on the picture, the status
+    # line, the Photo switch (the form itself carries data-rt-faint once Faint was used)
+    page.mouse.click(*_at(box, 10, H - 10))
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    editor.locator("[data-rt-status]").click()
+    editor.locator("[data-rt-photo]").click()
+    editor.locator("[data-rt-photo]").click()
+    expect(editor).to_have_attribute("data-rt-faint", "0")
+    expect(layer).to_be_hidden()
+    # and on again, a click leaves it on
+    page.keyboard.press("h")
+    page.mouse.click(*_at(box, 12, H - 12))
+    expect(editor).to_have_attribute("data-rt-preview-count", "3", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-faint", "1")
+    expect(layer).to_be_visible()
