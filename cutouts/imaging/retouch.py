@@ -138,7 +138,7 @@ class Params:
     spread_step: float = 32.0
     spread_thin_min: float = 3.0
     spread_thin: float = 6.0
-    spread_mult: float = 4.0
+    spread_mult: float = 1.5
     bins: int = 16
 
 

@@ -801,3 +801,20 @@ def test_it_redirects_a_retouch_page_apply_without_htmx_and_refuses_bad_strokes_
     assert response.status_code == 422
     assert "The strokes are not valid JSON" in response.content.decode()
     assert Cutout.objects.filter(asset=c.asset).count() == 2
+
+
+def test_it_warns_of_inexact_colours_on_the_card_where_the_approval_is_made(client, cutouts):
+    client.force_login(reviewer())
+    cutout = cutouts[0]
+    url = reverse("cutouts:review_card", args=[cutout.pk])
+    assert "data-colour-note" not in client.get(url).content.decode()
+    note = "Untagged CMYK: converted with a generic profile; colours are approximate."
+    asset = cutout.asset
+    asset.colour_note, asset.colour_flagged = note, True
+    asset.save(update_fields=["colour_note", "colour_flagged"])
+    html = client.get(url).content.decode()
+    assert "data-colour-note" in html and "Check the colours:</b> " + note in html
+    # a note that is only informative (nothing to check) stays on the product page
+    asset.colour_flagged = False
+    asset.save(update_fields=["colour_flagged"])
+    assert "data-colour-note" not in client.get(url).content.decode()
