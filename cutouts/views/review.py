@@ -21,6 +21,7 @@ from ..services import retouch as retouch_services
 from ..services import review as review_services
 from ..services import tiles
 from ..strengths import STRENGTHS
+from ..templatetags.review_tags import image_title
 
 PER_PAGE = 50
 # Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
@@ -93,14 +94,21 @@ def _render_empty(request: HttpRequest, filters, note: str = "") -> HttpResponse
     return push_url(response, _queue_url(filters)) if request.htmx else response
 
 
+def _decided_note(cutout: Cutout, verb: str) -> str:
+    """What the next card says of the decision just made (it replaces the decided card, so
+    without it an approval looked like nothing happened)."""
+    return f"{verb} {image_title(cutout.asset)} v{cutout.version}."
+
+
 def _approved_note(cutout: Cutout, answered: list[int]) -> str:
-    """Said after an approval that answered runs still queued or running: they will not
-    come back for review."""
+    """Said after an approval; when it answered runs still queued or running, that they
+    will not come back for review."""
+    note = _decided_note(cutout, "Approved")
     if not answered:
-        return ""
+        return note
     names = ", ".join(f"v{n}" for n in answered)
     one = len(answered) == 1
-    return (f"Approved v{cutout.version}. {names} (not finished yet) will finish superseded, "
+    return (f"{note} {names} (not finished yet) will finish superseded, "
             f"so {'it' if one else 'they'} will not come back for review; choose "
             f"{'it' if one else 'one'} from v{cutout.version}'s version list to use it instead.")
 
@@ -206,7 +214,8 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
         if action == "flag":
             review_services.cutout_flag(cutout=cutout, user=request.user,
                                         reasons=request.POST.getlist("reason"), comment=comment)
-            return _after_decision(request, cutout, filters)
+            return _after_decision(request, cutout, filters,
+                                   note=_decided_note(cutout, "Flagged for retouch:"))
         if action == "rerun":
             new = review_services.cutout_review_rerun(
                 cutout=cutout, user=request.user, model=request.POST.get("model") or None,

@@ -671,8 +671,9 @@ def test_it_says_an_approval_answers_the_rerun_still_running(client, cutouts):
                 **HX)
     v2 = Cutout.objects.get(asset=v1.asset, version=2)
     html = client.post(url, {"action": "approve"}, **HX).content.decode()
-    assert ("Approved v1. v2 (not finished yet) will finish superseded, so it will not come "
-            "back for review; choose it from v1&#x27;s version list") in html
+    title = f"{v1.asset.product.sku} · main"
+    assert (f"Approved {title} v1. v2 (not finished yet) will finish superseded, so it will "
+            "not come back for review; choose it from v1&#x27;s version list") in html
     from cutouts.services import runs
 
     assert runs.cutout_run(cutout_id=v2.pk) == "done"
@@ -684,7 +685,7 @@ def test_it_says_an_approval_answers_the_rerun_still_running(client, cutouts):
     client.post(url, {"action": "rerun", "shadow": "keep", "strength": "normal"})
     assert Cutout.objects.get(asset=v1.asset, version=3).status == JobStatus.QUEUED
     page = client.post(url, {"action": "approve"}, follow=True).content.decode()
-    assert "Approved v1. v3 (not finished yet) will finish superseded" in page
+    assert f"Approved {title} v1. v3 (not finished yet) will finish superseded" in page
 
 
 def test_it_bulk_approves_one_version_per_image_and_says_why(client, make_assets, fake_model):
@@ -818,3 +819,21 @@ def test_it_warns_of_inexact_colours_on_the_card_where_the_approval_is_made(clie
     asset.colour_flagged = False
     asset.save(update_fields=["colour_flagged"])
     assert "data-colour-note" not in client.get(url).content.decode()
+
+
+def test_it_says_on_the_next_card_what_was_decided_on_the_last(client, cutouts):
+    client.force_login(reviewer())
+    first, second = _queue_order()[:2]
+    html = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                       {"action": "approve"}, **HX).content.decode()
+    assert f'data-cutout="{second.pk}"' in html  # the next card...
+    said = f"Approved {first.asset.product.sku} · main v1."
+    assert 'class="msg msg-success rv-note" role="status">' + said in html  # ...says so
+    html = client.post(reverse("cutouts:review_card", args=[second.pk]),
+                       {"action": "flag", "reason": "halo"}, **HX).content.decode()
+    assert f"Flagged for retouch: {second.asset.product.sku} · main v1." in html
+    # without JavaScript, as a message on the card the redirect opens
+    third = _queue_order()[0]
+    page = client.post(reverse("cutouts:review_card", args=[third.pk]), {"action": "approve"},
+                       follow=True).content.decode()
+    assert f"Approved {third.asset.product.sku} · main v1." in page
