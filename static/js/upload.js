@@ -658,6 +658,16 @@
         parts.push(link);
       }
       this.result.replaceChildren(...parts.map((p) => { const d = el("p"); d.append(p); return d; }));
+      // The preview's counts are its plan from the names ("8 of 8 files → 7 products"); a
+      // file refused on arrival (corrupt, not an image) never made its product, so once the
+      // import has answered they are labelled as the plan they were, beside its outcome.
+      const summary = this.preview && !this.preview.hidden &&
+        this.preview.querySelector(".preview-summary");
+      if (summary && parts.length && !summary.querySelector("[data-preview-planned]")) {
+        const label = el("span", "muted", "Planned before the upload: ");
+        label.dataset.previewPlanned = "";
+        summary.prepend(label);
+      }
       if (session.finish_url) this.refreshRecent();
       const refresh = this.root.dataset.refreshUrl;
       if (refresh && window.htmx) {
