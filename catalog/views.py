@@ -506,6 +506,10 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
     return _upload_answer(request, [_result_json(result)], back)
 
 
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
 @capability_required(roles.UPLOAD)
 @require_POST
 def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
@@ -514,9 +518,14 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     skipped = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("skipped") if n.strip()]
     # and what its preview refused (no product, a taken position): the server says why again
     held = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("held") if n.strip()]
+    # held files the page found identical to the stored image at their position: "<sha256
+    # hex>:<name>", checked against the catalog again (import_job_finish)
+    held_sha256 = {v[65:65 + MAX_PATH_CHARS]: v[:64].lower()
+                   for v in request.POST.getlist("held_sha256")
+                   if len(v) > 65 and v[64] == ":" and _is_sha256(v[:64])}
     try:
         job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
-                                                held=held)
+                                                held=held, held_sha256=held_sha256)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -674,7 +683,8 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
               for group in preview.groups]
     refused = [(name, why) for group in preview.groups for name, _p, _r in group.files
                if (why := checked.refused.get(name))]
-    return {"groups": groups, "refused": refused, "list_shown": PREVIEW_LIST_SHOWN,
+    return {"groups": groups, "refused": refused, "holders": checked.holders,
+            "list_shown": PREVIEW_LIST_SHOWN,
             "list_shown_slice": f":{PREVIEW_LIST_SHOWN}",
             "taken_label": import_mapping.PREVIEW_TAKEN_LABEL,
             "lookalikes": sum(1 for group in preview.groups if group.warning)}

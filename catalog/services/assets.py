@@ -444,12 +444,15 @@ def _position_refused(result: IngestResult, holder: ImageAsset,
     return result
 
 
+def duplicate_reason(existing: ImageAsset) -> str:
+    """Why a file identical to ``existing`` (same product, same bytes) is not stored."""
+    return (f"Duplicate: the same file is already stored for {existing.product.sku} "
+            f"as {existing.position} (asset #{existing.pk}); not stored twice.")
+
+
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:
     result.status, result.asset, result.code = IngestResult.DUPLICATE, existing, "duplicate"
-    result.reason = (
-        f"Duplicate: the same file is already stored for {existing.product.sku} "
-        f"as {existing.position} (asset #{existing.pk}); not stored twice."
-    )
+    result.reason = duplicate_reason(existing)
     return result
 
 

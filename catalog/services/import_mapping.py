@@ -524,6 +524,19 @@ class ImportRun:
         return (position_taken_reason(holder, import_job=self.job) + UNSEEN_CONTENT_NOTE
                 if holder else "")
 
+    def held_duplicate(self, name: str, sha256: str) -> ImageAsset | None:
+        """The stored image ``name`` duplicates, by the sha256 the page computed of the file
+        it did not send: a live image of the product the name maps to with those bytes (the
+        import's own duplicate test, ``asset_ingest``), else None."""
+        try:
+            product, _position = self.target(name)
+        except _Skip:
+            return None
+        if product.pk is None:
+            return None
+        return (ImageAsset.live.filter(product=product, sha256=sha256)
+                .select_related("product").order_by("pk").first())
+
     def counters(self) -> dict:
         return {
             key: getattr(self.job, key)

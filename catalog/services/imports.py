@@ -4,7 +4,7 @@ cancel and fail, and the import kind the one job reconciler handles."""
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -23,7 +23,13 @@ from ..ingest.manifest import Manifest, parse_manifest
 from ..ingest.naming import FilenameRules
 from ..lru import LruCache
 from ..models import ImportIssue, ImportJob, JobStatus
-from .assets import STORAGE_FAULT, IngestResult, asset_positions_by_name, storage_default
+from .assets import (
+    STORAGE_FAULT,
+    IngestResult,
+    asset_positions_by_name,
+    duplicate_reason,
+    storage_default,
+)
 from .import_mapping import ImportRun, import_summary
 
 
@@ -221,18 +227,32 @@ HELD_REASON = ("Not sent: the upload page's preview said this file would be refu
 
 
 def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
-                         held: Sequence[str] = ()) -> tuple[int, int]:
+                         held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None
+                         ) -> tuple[int, int, int]:
     """Issues for files the browser did not send: those it failed to send, those it
     skipped by name, and those its preview refused (``held``: no product for the name, a
     position another image holds). The reasons are the server's own, never the page's
-    words: a held file's is asked of the import again (``ImportRun.refusal``)."""
-    errors = warnings = 0
+    words: a held file's is asked of the import again (``ImportRun.refusal``), and a held
+    file whose bytes (``held_sha256``, as the page hashed them) an image of its product
+    already has is a duplicate, as the import would have called it. Returns (errors,
+    warnings, duplicates)."""
+    errors = warnings = duplicates = 0
     issues = []
+    hashes = held_sha256 or {}
     if held:
         run = ImportRun(job)
         if job.manifest_name:
             run.manifest = _manifest_for(job)
         for name in list(held)[:MAX_FINISH_NAMES]:
+            existing = run.held_duplicate(name, hashes[name]) if name in hashes else None
+            if existing is not None:
+                issues.append(ImportIssue(
+                    job=job, filename=name[:512], reason=duplicate_reason(existing),
+                    level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
+                    sku=existing.product.sku, position=existing.position,
+                    asset_pk=existing.pk))
+                duplicates += 1
+                continue
             issues.append(ImportIssue(job=job, filename=name[:512],
                                       reason=run.refusal(name) or HELD_REASON,
                                       level=ImportIssue.Level.ERROR))
@@ -251,32 +271,35 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         errors += level == ImportIssue.Level.ERROR
         warnings += level == ImportIssue.Level.WARNING
     ImportIssue.objects.bulk_create(issues)
-    return errors, warnings
+    return errors, warnings, duplicates
 
 
 def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
-                      skipped: Sequence[str] = (), held: Sequence[str] = ()) -> ImportJob:
+                      skipped: Sequence[str] = (), held: Sequence[str] = (),
+                      held_sha256: Mapping[str, str] | None = None) -> ImportJob:
     """The page's end of a browser session. ``failed``: names the browser could not send
     (network errors, 5xx after its retries); ``skipped``: names it did not send because they
     are not image file names; ``held``: names it did not send because its preview said the
-    import would refuse them. All are listed in the report (at most ``MAX_FINISH_NAMES`` of
-    each). Files without a position from
+    import would refuse them (``held_sha256``: name -> the sha256 the page computed of a held
+    file it found identical to the image holding its position). All are listed in the report
+    (at most ``MAX_FINISH_NAMES`` of each). Files without a position from
     their names are then put in name order (``_positions_by_name``); a second finish changes
     nothing."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != JobStatus.RUNNING:
             return job
-        errors, warnings = _finish_names_report(job, failed=failed, skipped=skipped,
-                                                held=held)
+        errors, warnings, duplicates = _finish_names_report(
+            job, failed=failed, skipped=skipped, held=held, held_sha256=held_sha256)
         job.error_count += errors
-        job.warning_count += warnings
+        job.warning_count += warnings + duplicates
+        job.duplicate_count += duplicates
         job.status = JobStatus.DONE
         job.finished_at = timezone.now()
         job.message = (import_summary(job) + upload_stopped_note(job))[:1000]
         job.progress_total = max(job.progress_total, job.progress_done)
         job.save(update_fields=["status", "finished_at", "message", "progress_total",
-                                "error_count", "warning_count"])
+                                "error_count", "warning_count", "duplicate_count"])
     _positions_by_name(job)
     events.import_finished(job.pk)
     return job

@@ -341,7 +341,39 @@
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
           this.previewError = error ? error.textContent.trim() : "";
           this.markUnmapped(this.previewUnmapped());
+          this.findIdentical();
         });
+    }
+
+    /* A file held back for a taken position may be the very image that holds it (a shoot
+     * dropped again): the import would skip it as a duplicate, not refuse it. The preview
+     * gives the holder's sha256; the file's own is computed here (SubtleCrypto: https or
+     * localhost only; elsewhere the file stays "position taken"), and an identical file is
+     * counted and reported as a duplicate (the session's finish sends its hash, and the
+     * server checks it against the catalog again). */
+    async findIdentical() {
+      const script = this.preview && this.preview.querySelector("[data-preview-holders] script");
+      const subtle = window.crypto && window.crypto.subtle;
+      if (!script || !subtle) return;
+      let holders;
+      try { holders = JSON.parse(script.textContent); } catch (e) { return; }
+      const generation = (this.hashGeneration = (this.hashGeneration || 0) + 1);
+      for (const item of this.items) {
+        const name = item.path || item.file.name;
+        if (item.state || !item.taken || !holders[name]) continue;
+        let hex;
+        try {
+          const digest = await subtle.digest("SHA-256", await item.file.arrayBuffer());
+          hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+        } catch (e) { continue; }  // unreadable now (moved, too large): stays held as taken
+        if (generation !== this.hashGeneration || this.running) return;  // a newer preview
+        if (hex !== holders[name] || !item.taken) continue;
+        item.identical = hex;
+        item.outcome.textContent = "Will be skipped: identical to the image stored at its " +
+          "position (a duplicate)";
+        this.update();
+      }
+      this.root.dataset.identicalChecked = String(generation);
     }
 
     /* name → {reason, taken} for the files the preview shown now would not send: not
@@ -369,6 +401,7 @@
         if (held === undefined && item.unmapped === undefined) continue;
         item.unmapped = held && held.reason;
         item.taken = !!(held && held.taken);
+        item.identical = "";  // the new preview's holders decide again (findIdentical)
         item.li.className = held === undefined ? "queued" : "unmapped";
         item.outcome.textContent = held === undefined ? "waiting" :
           `Will be skipped: ${held.reason}`;
@@ -422,10 +455,11 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0, taken: 0,
+        unmapped: 0, taken: 0, identical: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
+        else if (item.identical) c.identical += 1;
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else c.pending += 1;
       }
@@ -440,12 +474,13 @@
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
-      if (c.total - c.pending - c.skipped - c.unmapped - c.taken) {
+      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.identical) {
         text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
       if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
+      if (c.identical) text += ` · ${c.identical} identical to a stored image (not sent)`;
       if (c.taken) text += ` · ${c.taken} refused (position taken)`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
@@ -460,7 +495,7 @@
         this.summary.textContent += " · fix the error shown below to upload";
       }
       this.clearButton.hidden = this.running || !c.total;
-      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
+      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken + c.identical);
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
     }
 
@@ -597,7 +632,9 @@
       const li = el("li", "unmapped");
       li.dataset.filename = item.path || item.file.name;
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
-        el("span", "reason", `Not sent: ${item.unmapped || "the preview refused it."}`));
+        el("span", "reason", item.identical ?
+          "Not sent: identical to the image stored at its position (a duplicate)." :
+          `Not sent: ${item.unmapped || "the preview refused it."}`));
       this.heldList.append(li);
       this.failures.hidden = false;
     }
@@ -637,6 +674,7 @@
           !i.reported);
         for (const item of held.slice(0, MAX_FINISH_NAMES)) {
           body.append("held", name(item));
+          if (item.identical) body.append("held_sha256", `${item.identical}:${name(item)}`);
           item.reported = true;
         }
         for (const item of held) this.listHeld(item);

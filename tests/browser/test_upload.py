@@ -175,6 +175,57 @@ def test_it_holds_back_a_file_whose_position_is_taken_and_names_the_holder(
         "position", flat=True).order_by("position")) == ["MAIN", "PT01"]
 
 
+def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
+        live_server, page, client):
+    """QA 2026-12-03: a shoot dropped again had every file refused ("position taken"), while
+    the same bytes under another name were duplicates. The page compares the held file's
+    sha256 with the holder's: identical is a duplicate, on the page and in the report."""
+    import hashlib
+
+    from catalog.models import ImportIssue
+
+    same, other = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
+    holder = ImageAssetFactory(product=ProductFactory(sku="T00"), position="MAIN",
+                               original_filename="T00_MAIN.jpg",
+                               sha256=hashlib.sha256(same).hexdigest())
+    ImageAssetFactory(product=holder.product, position="PT01", original_filename="pt01.jpg")
+    _log_in(page, live_server, client, manager())
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
+    payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
+               for name, data in (("T00_MAIN.jpg", same), ("T00_PT01.jpg", other),
+                                  ("T00_PT02.jpg", product_jpeg(640, 600, seed=3)))]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
+    uploader = page.locator("#bulk-uploader")
+
+    def row(name):
+        return uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
+
+    expect(row("T00_MAIN.jpg")).to_have_text(
+        "Will be skipped: identical to the image stored at its position (a duplicate)",
+        timeout=15_000)
+    # another file for a taken position is still refused
+    expect(row("T00_PT01.jpg")).to_contain_text("Will be skipped: Position PT01 of T00 is "
+                                                "already taken")
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "3 files · 1 identical to a stored image (not sent) · 1 refused (position taken)")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sent == ["T00_PT02.jpg"]
+    expect(uploader.locator("[data-result] a")).to_contain_text(
+        "1 imported, 1 duplicate skipped, 1 refused")
+    expect(uploader.locator('[data-held-list] li[data-filename="T00_MAIN.jpg"]')).to_contain_text(
+        "Not sent: identical to the image stored at its position (a duplicate).")
+    # the server checked the hash against the catalog and reported it as the import would
+    issue = ImportIssue.objects.get(filename="T00_MAIN.jpg")
+    assert (issue.level, issue.kind, issue.asset_pk) == ("warning", "duplicate", holder.pk)
+    assert issue.reason.startswith("Duplicate: the same file is already stored for T00 as MAIN")
+    assert ImportIssue.objects.get(filename="T00_PT01.jpg").level == "error"
+
+
 def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page, client,
                                                               screenshot):
     product = ProductFactory(sku="SOLO-1")

@@ -178,3 +178,38 @@ def test_it_reports_the_files_the_page_held_back_with_the_servers_reasons(manage
                          "refused; upload it again to import it."),
     }
 
+
+
+def test_it_records_a_held_file_as_a_duplicate_only_when_its_hash_is_in_the_catalog(
+        manager_client, storage):
+    import hashlib
+
+    product = ProductFactory(sku="CL5")
+    old = _old(product, "old.jpg", "PT01", seed=51)
+    bytes_of_old = storage.open(old.original_name).read()
+    same = hashlib.sha256(bytes_of_old).hexdigest()
+    assert same == old.sha256
+    # the preview gives the holder's hash for the page to compare
+    page = _preview(manager_client, ["CL5_PT01.jpg"])
+    assert f'"CL5_PT01.jpg": "{same}"' in html.unescape(page)
+    urls = manager_client.post(reverse("catalog:bulk_upload"),
+                               {"patterns": "{sku}_{position}.jpg", "expected": "1"},
+                               **JSON).json()
+    assert manager_client.post(urls["upload_url"], {"file": SimpleUploadedFile(
+        "CL5_PT02.jpg", jpeg_bytes(seed=52), "image/jpeg")}, **JSON).status_code == 201
+    other = hashlib.sha256(b"not in the catalog").hexdigest()
+    finish = manager_client.post(urls["finish_url"], {
+        "held": ["CL5_PT01.jpg", "CL5_PT03.jpg", "NOPE_MAIN.jpg", "CL5_MAIN.jpg"],
+        "held_sha256": [f"{same.upper()}:CL5_PT01.jpg",
+                        f"{other}:CL5_PT03.jpg",  # a hash no image of CL5 has: not a duplicate
+                        f"{same}:NOPE_MAIN.jpg",  # no product: the name decides
+                        f"{same[:40]}:CL5_MAIN.jpg"]}, **JSON)  # malformed: ignored
+    assert finish.json()["message"] == "1 imported, 1 duplicate skipped, 3 refused."
+    issues = {i.filename: i for i in ImportIssue.objects.filter(job_id=urls["job"])}
+    dup = issues["CL5_PT01.jpg"]
+    assert (dup.level, dup.kind, dup.sku, dup.position, dup.asset_pk) == (
+        "warning", "duplicate", "CL5", "PT01", old.pk)
+    assert dup.reason == (f"Duplicate: the same file is already stored for CL5 as PT01 "
+                          f"(asset #{old.pk}); not stored twice.")
+    assert {n: i.level for n, i in issues.items() if n != "CL5_PT01.jpg"} == {
+        "CL5_PT03.jpg": "error", "NOPE_MAIN.jpg": "error", "CL5_MAIN.jpg": "error"}
