@@ -717,7 +717,8 @@
       var parts = [];
       if (change.taken) parts.push("took " + pct(change.taken) + " of the cutout (red)");
       if (change.added) parts.push("added " + pct(change.added) + " (green)");
-      if (change.faded) parts.push("changed the alpha of " + pct(change.faded) + " more");
+      if (change.faded) parts.push((parts.length ? "and changed the alpha of " + pct(change.faded) + " more"
+                                                 : "changed the alpha of " + pct(change.faded) + " of the cutout"));
       this.say(this.previewText + " The last " + what + " " + parts.join(", ") + "; Ctrl+Z undoes it.");
       return;
     }
