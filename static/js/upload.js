@@ -373,7 +373,6 @@
           "position (a duplicate)";
         this.update();
       }
-      this.root.dataset.identicalChecked = String(generation);
     }
 
     /* name → {reason, taken} for the files the preview shown now would not send: not

@@ -674,8 +674,10 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     expect(status).to_contain_text("Preview: 2 remove clicks")
 
 
-def _change_rgba(editor, x: int, y: int) -> list[int]:
-    return editor.locator(".rt-change").evaluate("""(c, [x, y, w]) => {
+def _layer_rgba(editor, x: int, y: int, layer: str = ".rt-alpha") -> list[int]:
+    """RGBA of an editor canvas layer (the Faint layer, the change flash) at photo pixel
+    (x, y)."""
+    return editor.locator(layer).evaluate("""(c, [x, y, w]) => {
         const k = c.width / w;
         return Array.from(c.getContext('2d').getImageData(
             Math.round(x * k), Math.round(y * k), 1, 1).data); }""", [x, y, W])
@@ -699,9 +701,9 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     scale = min(1, 1024 / max(W, H))
     assert 0.6 * np.pi * (BLOB[2] * scale) ** 2 < taken < 3 * np.pi * (BLOB[2] * scale) ** 2
     assert editor.get_attribute("data-rt-change-added") == "0"
-    r, g, b, a = _change_rgba(editor, BLOB[0], BLOB[1])
+    r, g, b, a = _layer_rgba(editor, BLOB[0], BLOB[1], ".rt-change")
     assert a >= 150 and r > 200 and g < 60, (r, g, b, a)
-    assert _change_rgba(editor, 300, 300)[3] == 0  # the product it left alone: nothing
+    assert _layer_rgba(editor, 300, 300, ".rt-change")[3] == 0  # the product it left alone: nothing
     expect(status).to_contain_text("The last remove click took")
     expect(status).to_contain_text("of the cutout (red)")
     _shot(page, request, "change-flash")
@@ -713,7 +715,7 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     page.mouse.click(*_at(box, PANEL[0], PANEL[1]))
     expect(editor).to_have_attribute("data-rt-change", "shown", timeout=20_000)
     assert int(editor.get_attribute("data-rt-change-added")) > 50
-    r, g, b, a = _change_rgba(editor, PANEL[0], PANEL[1])
+    r, g, b, a = _layer_rgba(editor, PANEL[0], PANEL[1], ".rt-change")
     assert a >= 150 and g > 150 and r < 60, (r, g, b, a)
     expect(status).to_contain_text("The last keep click added")
     # Undo shows the earlier preview again and flashes nothing (only a new stroke does).
@@ -1013,13 +1015,6 @@ def hazy(stained):
         for name in storage.listdir(folder)[1]:
             storage.delete(f"{folder}/{name}")
     return stained
-
-
-def _layer_rgba(editor, x: int, y: int) -> list[int]:
-    return editor.locator(".rt-alpha").evaluate("""(c, [x, y, w]) => {
-        const k = c.width / w;
-        return Array.from(c.getContext('2d').getImageData(
-            Math.round(x * k), Math.round(y * k), 1, 1).data); }""", [x, y, W])
 
 
 def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, request, hazy,
