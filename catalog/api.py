@@ -403,7 +403,7 @@ def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
                       errors=[{"field": r.filename, "message": r.reason} for r in results])
     body = {"results": [
         {"filename": r.filename, "status": r.status, "reason": r.reason, "code": r.code,
-         "warnings": list(r.warnings), "image": image_out(r.asset) if r.asset else None,
+         "warnings": r.notes, "image": image_out(r.asset) if r.asset else None,
          "replaced": [old.pk for old in r.replaced]}
         for r in results
     ]}

@@ -252,7 +252,7 @@ def _result_json(result: asset_services.IngestResult, product: Product | None = 
         "status": result.status,
         "reason": result.reason,
         "code": result.code,
-        "warnings": list(result.warnings),
+        "warnings": result.notes,
         "asset": asset.pk if asset else None,
         "product": asset.product.sku if asset else (product.sku if product else None),
         "position": asset.position if asset else None,

@@ -52,6 +52,7 @@ class IngestResult:
     asset: ImageAsset | None = None
     reason: str = ""
     code: str = ""
+    #: Notes on the file that name no replaced image (``notes`` adds those).
     warnings: list[str] = field(default_factory=list)
     #: The file's product was a new one, saved with this file (see ``asset_ingest``).
     product_created: bool = False
@@ -59,7 +60,7 @@ class IngestResult:
     #: which ``asset_positions_by_name`` may change to put a session's files in name order.
     auto_position: bool = False
     #: The older images this file replaced at its position (``asset_ingest``'s ``replace``),
-    #: now soft-deleted; each is named in ``warnings`` too.
+    #: now soft-deleted; ``replacement_notes`` names them.
     replaced: list[ImageAsset] = field(default_factory=list)
 
     STORED: ClassVar[str] = "stored"
@@ -69,6 +70,19 @@ class IngestResult:
     @property
     def ok(self) -> bool:
         return self.status != self.REJECTED
+
+    @property
+    def replacement_notes(self) -> list[str]:
+        """One note per replaced image, naming it (kept apart from ``warnings`` so a report
+        ties each to the new image without matching wording)."""
+        if self.asset is None:
+            return []
+        return [position_replaced_note(old, sku=self.asset.product.sku) for old in self.replaced]
+
+    @property
+    def notes(self) -> list[str]:
+        """Everything the uploader is told about a file that was not refused."""
+        return self.replacement_notes + self.warnings
 
 
 def ingest_limits() -> images.Limits:
@@ -309,7 +323,7 @@ def asset_ingest(
     position is never empty and a file that fails to store deletes nothing. Not for a holder
     of the same ``import_job`` (still refused), nor for a file with the holder's content (a
     duplicate, as always); the replaced images are in ``IngestResult.replaced`` and named
-    in its warnings.
+    in its ``notes``.
 
     The slow part (hashing, decoding, colour conversion, storage writes) runs outside any
     transaction on purpose: on SQLite an open IMMEDIATE transaction holds the write lock, and
@@ -511,7 +525,6 @@ def _asset_row_create(
             for old in fixed:
                 asset_soft_delete(asset=old)
                 replaced.append(old)
-                warnings.append(position_replaced_note(old, sku=product.sku))
         asset = ImageAsset.objects.create(
             product=product, position=position, original_filename=filename,
             original_name=original_name, sha256=sha, bytes=size, width=probe.width,

@@ -38,7 +38,6 @@ from .assets import (
     asset_ingest,
     position_holders,
     position_kept,
-    position_replaced_note,
     position_taken_reason,
 )
 from .products import (
@@ -469,8 +468,6 @@ class ImportRun:
             result.replaced = self._replaced_before_resume(result.asset)
             if result.replaced:
                 self.job.replaced_count += 1
-                result.warnings.extend(position_replaced_note(old, sku=result.asset.product.sku)
-                                       for old in result.replaced)
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
             self.issue(name, result.reason, ImportIssue.Level.WARNING,
@@ -485,14 +482,11 @@ class ImportRun:
         else:
             self.storage_faults = 0
         # a replacement's note is tied to the new image it made, the other warnings to nothing
-        notes = ({position_replaced_note(old, sku=result.asset.product.sku)
-                  for old in result.replaced} if result.asset is not None else set())
+        for note in result.replacement_notes:
+            self.issue(name, note, ImportIssue.Level.WARNING, kind=ImportIssue.Kind.REPLACED,
+                       about=result.asset)
         for warning in result.warnings:
-            if warning in notes:
-                self.issue(name, warning, ImportIssue.Level.WARNING,
-                           kind=ImportIssue.Kind.REPLACED, about=result.asset)
-            else:
-                self.issue(name, warning, ImportIssue.Level.WARNING)
+            self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
 
     def _replaced_before_resume(self, asset: ImageAsset) -> list[ImageAsset]:

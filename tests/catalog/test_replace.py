@@ -69,6 +69,20 @@ def test_it_replaces_the_older_main_from_a_zip_import_with_replace_and_reports_i
     assert job.issues.get().level == "warning"
 
 
+def test_it_keeps_the_replacement_note_apart_from_the_files_other_warnings(storage):
+    product = ProductFactory(sku="SEA-1B")
+    old = _old(product, "old.jpg", "MAIN", seed=1)
+    job = ImportJob.objects.create(source_kind="zip", options={"replace": True})
+    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=12)),
+                          filename="SEA-1B_MAIN.jpg", position="MAIN", replace=True,
+                          import_job=job)
+    assert result.replaced == [old]
+    assert not any(w.startswith("Replaced") for w in result.warnings)  # no wording to match
+    [note] = result.replacement_notes
+    assert note.startswith(f"Replaced MAIN of SEA-1B (old.jpg, asset #{old.pk}")
+    assert result.notes[0] == note  # what the uploader is shown
+
+
 def test_it_refuses_a_taken_position_in_a_zip_import_without_replace(storage):
     product = ProductFactory(sku="SEA-2")
     old = _old(product, "old.jpg", "MAIN", seed=3)
