@@ -64,6 +64,10 @@ class CutoutBatch(Job):
         max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
     )
     total = models.PositiveIntegerField(default=0)
+    #: selected images a plain start left out as already cut ("Cut again" would cut them)
+    skipped = models.PositiveIntegerField(default=0)
+    #: selected images a "cut again" start left out as queued or running with these settings
+    skipped_running = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -46,9 +46,8 @@ def cutout_batches_counted(batches: list[CutoutBatch]) -> list[CutoutBatch]:
 
 
 def cutout_batch_skipped(*, batch: CutoutBatch) -> int:
-    """How many selected images ``cutout_batch_start`` left out as already cut (kept in the
-    batch's ``checkpoint``, as the start wrote it)."""
-    return int((batch.checkpoint or {}).get("skipped", 0))
+    """How many selected images ``cutout_batch_start`` left out as already cut."""
+    return batch.skipped
 
 
 @dataclass(frozen=True)

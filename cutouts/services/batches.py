@@ -98,15 +98,9 @@ def skip_note(skipped: int) -> str:
 def batch_skip_note(*, batch: CutoutBatch) -> str:
     """What the batch left out, in its words: already cut (a plain start) or still being
     cut (a "cut again" start); "" when it left out nothing."""
-    return _skip_note_of(batch.checkpoint)
-
-
-def _skip_note_of(checkpoint: object) -> str:
-    # the count of a plain start's skips is cutout_batch_skipped's "skipped"
-    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
-    if running := int(checkpoint.get("skipped_running") or 0):
-        return SKIPPED_RUNNING_NOTE.format(n=running)
-    return skip_note(int(checkpoint.get("skipped") or 0))
+    if batch.skipped_running:
+        return SKIPPED_RUNNING_NOTE.format(n=batch.skipped_running)
+    return skip_note(batch.skipped)
 
 
 _UNFINISHED = Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
@@ -169,14 +163,15 @@ def cutout_batch_start(
             skipped = len(done)
         if not assets:
             raise BatchError(_nothing_to_cut(skipped, recut=recut), field="recut")
-    # A plain start's skips are "already cut" (cutout_batch_skipped reads them), a cut
-    # again's are "still being cut": kept apart, since "tick Cut again" would not help those.
-    checkpoint = {"skipped_running" if recut else "skipped": skipped} if skipped else {}
-    batch = CutoutBatch.objects.create(
+    # A plain start's skips are "already cut", a cut again's are "still being cut": kept
+    # apart, since "tick Cut again" would not help those.
+    batch = CutoutBatch(
         created_by=user if user and user.is_authenticated else None, label=label[:200],
         profile=profile_name, settings=settings_dict, queue=queue, total=len(assets),
-        checkpoint=checkpoint, message=_skip_note_of(checkpoint),
+        skipped=0 if recut else skipped, skipped_running=skipped if recut else 0,
     )
+    batch.message = batch_skip_note(batch=batch)
+    batch.save()
     latest = dict(
         Cutout.objects.filter(asset_id__in=asset_ids).values("asset_id")
         .annotate(v=Max("version")).values_list("asset_id", "v")

@@ -380,6 +380,28 @@ def test_it_skips_images_already_cut_with_these_settings(make_assets, sent):
     assert recut.message == "2 skipped: a cut with these settings is already queued or running"
 
 
+def test_it_moves_the_skip_counts_of_batches_started_before_out_of_their_checkpoint():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("cutouts.migrations.0010_batch_skip_counts")
+    plain = CutoutBatch.objects.create(checkpoint={"skipped": 4})
+    again = CutoutBatch.objects.create(checkpoint={"skipped_running": 2, "other": 1})
+    none = CutoutBatch.objects.create()
+    migration.move_counts(apps, None)
+    for batch in (plain, again, none):
+        batch.refresh_from_db()
+    assert (plain.skipped, plain.skipped_running, plain.checkpoint) == (4, 0, {})
+    assert (again.skipped, again.skipped_running, again.checkpoint) == (0, 2, {"other": 1})
+    assert (none.skipped, none.skipped_running) == (0, 0)
+    assert batches.batch_skip_note(batch=again) == (
+        "2 skipped: a cut with these settings is already queued or running")
+    migration.restore_counts(apps, None)
+    plain.refresh_from_db()
+    assert plain.checkpoint == {"skipped": 4}
+
+
 def test_it_starts_nothing_when_every_image_is_already_cut(make_assets, sent):
     assets = make_assets(2)
     batches.cutout_batch_start(assets=assets, profile_name="fast")
