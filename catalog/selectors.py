@@ -576,10 +576,10 @@ class PreviewPositions:
 
     refused: dict[str, str] = field(default_factory=dict)
     replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
-    #: name -> the sha256 of the stored image holding its position: the page compares the
-    #: file's own and, when they are equal, says (and the session's finish records) a
-    #: duplicate, as the import would, instead of a refusal
-    holders: dict[str, str] = field(default_factory=dict)
+    #: name -> the stored image holding its position, as {"sha256", "bytes"}: the page
+    #: hashes a file of that very size and, when the hashes are equal, says (and the
+    #: session's finish records) a duplicate, as the import would, instead of a refusal
+    holders: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool,
@@ -620,7 +620,7 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
         if holder is not None:
             answer.refused[name] = (position_taken_reason(holder, import_job=None)
                                     + UNSEEN_CONTENT_NOTE)
-            answer.holders[name] = holder.sha256
+            answer.holders[name] = {"sha256": holder.sha256, "bytes": holder.bytes}
         elif key in first:
             # the holder is a file of this upload, not stored yet: no asset id to name
             answer.refused[name] = position_taken_text(

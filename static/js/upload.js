@@ -347,10 +347,11 @@
 
     /* A file held back for a taken position may be the very image that holds it (a shoot
      * dropped again): the import would skip it as a duplicate, not refuse it. The preview
-     * gives the holder's sha256; the file's own is computed here (SubtleCrypto: https or
-     * localhost only; elsewhere the file stays "position taken"), and an identical file is
-     * counted and reported as a duplicate (the session's finish sends its hash, and the
-     * server checks it against the catalog again). */
+     * gives the holder's sha256 and size; the file's own hash is computed here, for a file
+     * of the holder's size only (a re-shoot's new files are never read whole) (SubtleCrypto:
+     * https or localhost only; elsewhere the file stays "position taken"), and an identical
+     * file is counted and reported as a duplicate (the session's finish sends its hash, and
+     * the server checks it against the catalog again). */
     async findIdentical() {
       const script = this.preview && this.preview.querySelector("[data-preview-holders] script");
       const subtle = window.crypto && window.crypto.subtle;
@@ -360,14 +361,15 @@
       const generation = (this.hashGeneration = (this.hashGeneration || 0) + 1);
       for (const item of this.items) {
         const name = item.path || item.file.name;
-        if (item.state || !item.taken || !holders[name]) continue;
+        const held = holders[name];
+        if (item.state || !item.taken || !held || item.file.size !== held.bytes) continue;
         let hex;
         try {
           const digest = await subtle.digest("SHA-256", await item.file.arrayBuffer());
           hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
         } catch (e) { continue; }  // unreadable now (moved, too large): stays held as taken
         if (generation !== this.hashGeneration || this.running) return;  // a newer preview
-        if (hex !== holders[name] || !item.taken) continue;
+        if (hex !== held.sha256 || !item.taken) continue;
         item.identical = hex;
         item.outcome.textContent = "Will be skipped: identical to the image stored at its " +
           "position (a duplicate)";

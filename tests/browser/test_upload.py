@@ -185,12 +185,19 @@ def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
     from catalog.models import ImportIssue
 
     same, other = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
+    assert len(other) != len(same)
     holder = ImageAssetFactory(product=ProductFactory(sku="T00"), position="MAIN",
-                               original_filename="T00_MAIN.jpg",
+                               original_filename="T00_MAIN.jpg", bytes=len(same),
                                sha256=hashlib.sha256(same).hexdigest())
     ImageAssetFactory(product=holder.product, position="PT01", original_filename="pt01.jpg")
     _log_in(page, live_server, client, manager())
     sent = _record_sent(page)
+    # the sizes of what the page hashes: a held file of another size than the holder's
+    # cannot be identical, and is never read whole
+    page.add_init_script("""window.hashedSizes = [];
+        const digest = crypto.subtle.digest.bind(crypto.subtle);
+        crypto.subtle.digest = (algo, data) => {
+          window.hashedSizes.push(data.byteLength); return digest(algo, data); };""")
     page.goto(f"{live_server.url}/catalog/upload/")
     page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
     payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
@@ -211,6 +218,7 @@ def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
     expect(uploader.locator("[data-summary]")).to_have_text(
         "3 files · 1 identical to a stored image (not sent) · 1 refused (position taken)")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+    assert set(page.evaluate("window.hashedSizes")) == {len(same)}
 
     page.click("#bulk-uploader [data-start]")
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)

@@ -189,9 +189,10 @@ def test_it_records_a_held_file_as_a_duplicate_only_when_its_hash_is_in_the_cata
     bytes_of_old = storage.open(old.original_name).read()
     same = hashlib.sha256(bytes_of_old).hexdigest()
     assert same == old.sha256
-    # the preview gives the holder's hash for the page to compare
+    # the preview gives the holder's hash and size for the page to compare
     page = _preview(manager_client, ["CL5_PT01.jpg"])
-    assert f'"CL5_PT01.jpg": "{same}"' in html.unescape(page)
+    assert (f'"CL5_PT01.jpg": {{"sha256": "{same}", "bytes": {len(bytes_of_old)}}}'
+            in html.unescape(page))
     urls = manager_client.post(reverse("catalog:bulk_upload"),
                                {"patterns": "{sku}_{position}.jpg", "expected": "1"},
                                **JSON).json()
