@@ -42,6 +42,25 @@
       (el.tagName === "INPUT" && !/^(checkbox|radio|range|button|submit|color|hidden)$/.test(el.type)));
   }
 
+  // A control reached by keyboard that Enter itself activates (Undo, "Back to v1", a
+  // summary): Enter there does what the control does, not Apply (QA: Enter on Undo made a
+  // new version instead). A tool button clicked with the mouse keeps focus, and Enter still
+  // applies from there. (:focus-visible cannot tell: the Enter keydown itself turns it on.)
+  var keyboardModality = false;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Tab" || ev.key.indexOf("Arrow") === 0) keyboardModality = true;
+  }, true);
+  document.addEventListener("pointerdown", function () { keyboardModality = false; }, true);
+  document.addEventListener("focusin", function (ev) {
+    if (ev.target && ev.target.dataset) ev.target.dataset.rtKeyFocus = keyboardModality ? "1" : "";
+  }, true);
+  function activatedByEnter(el) {
+    var control = el && el.closest && el.closest(
+      "a[href], button, summary, [role=button], input[type=button], input[type=submit], " +
+      "input[type=checkbox], input[type=radio], input[type=file], input[type=color]");
+    return !!(control && control === el && keyboardModality && el.dataset.rtKeyFocus === "1");
+  }
+
   function Editor(form) {
     var self = this;
     this.form = form;
@@ -849,7 +868,7 @@
     else if (key === "z") ed.cycleZoom();
     else if (key === "[") ed.resize(1 / SIZE_STEP);
     else if (key === "]") ed.resize(SIZE_STEP);
-    else if (key === "Enter") ed.apply();
+    else if (key === "Enter" && !activatedByEnter(ev.target)) ed.apply();
     else handled = false;
     if (handled) { ev.preventDefault(); ev.stopImmediatePropagation(); }
   }, true);

@@ -674,6 +674,33 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     expect(status).to_contain_text("Preview: 2 remove clicks")
 
 
+def test_it_lets_enter_activate_the_control_the_keyboard_is_on(live_server, page, stained,
+                                                                log_in):
+    """QA 2026-12-03: Enter applied the strokes wherever focus was: on Undo it made a new
+    version instead of undoing."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    editor.locator("[data-rt-tool=remove]").click()  # with the mouse: focus not shown
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    page.mouse.click(*_at(box, BLOB[0] + 8, BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    undo = editor.locator("[data-rt-undo]")
+    undo.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # on Undo by keyboard
+    assert page.evaluate("document.activeElement.matches('[data-rt-undo]')")
+    page.keyboard.press("Enter")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    assert not Cutout.objects.filter(parent=stained).exists()
+    # from a tool button clicked with the mouse, Enter still applies
+    editor.locator("[data-rt-tool=remove]").click()
+    with running_worker(queues="cutouts-interactive"):
+        page.keyboard.press("Enter")
+        expect(page.locator("[data-rt-applying]")).to_be_visible()
+        assert Cutout.objects.filter(parent=stained).count() == 1
+
+
 def _layer_rgba(editor, x: int, y: int, layer: str = ".rt-alpha") -> list[int]:
     """RGBA of an editor canvas layer (the Faint layer, the change flash) at photo pixel
     (x, y)."""
