@@ -263,6 +263,53 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     return sig
 
 
+def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> dict[str, Any]:
+    """The signals of an alpha no model probability came with (a retouch's strokes or an
+    uploaded PNG): no confidence or uncertainty, but everything the risk model reads — the
+    core's opacity, the outline on the photo's edges, the parts — so a retouch that made the
+    cutout worse ranks in the queue like a model run would, not last (QA 2026-12-03: risk
+    0.11 and no pre-flags for a wheel whose hub a click had taken).
+
+    alpha: uint8 (H, W) at full size; rgb: uint8 (H, W, 3). The box, parts and frame sides
+    are measured at full size, the core and outline on a copy reduced to ``work_max``."""
+    obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
+    area = int(np.count_nonzero(obj))
+    _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
+    touches = [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
+                                       ("left", obj[:, 0]), ("right", obj[:, -1]))
+               if area and edge.any()]
+    n, _, stats, _ = cv2.connectedComponentsWithStats(obj.view(np.uint8), connectivity=8)
+    fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
+    height, width = alpha.shape
+    sig: dict[str, Any] = {
+        "empty": area == 0,
+        "tiny_subject": bool(area) and tiny_subject(box_w, box_h, height, width),
+        "product_px": [box_w, box_h] if area else [0, 0],
+        "fill_ratio": round(area / alpha.size, 4),
+        "fragment_count": fragments, "touches_frame": bool(touches),
+        "touching_sides": touches, "hand_made": True,
+    }
+    if not area:
+        return sig
+    k = work_max / max(height, width)
+    if k < 1.0:
+        size = (max(1, round(width * k)), max(1, round(height * k)))
+        alpha_w = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        rgb_w = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    else:
+        alpha_w, rgb_w = alpha, rgb
+    a = alpha_w.astype(np.float32) / 255.0
+    obj_w = a >= 0.5
+    if not obj_w.any():  # a product thinner than a reduced pixel
+        return sig
+    model_px = max(a.shape) / 320
+    core = cv2.erode(obj_w.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    sig["interior_alpha"] = round(float(a[core].mean()) if core.any() else 0.0, 4)
+    sig["edge_support"] = round(edge_support(rgb_w, obj_w, model_px), 4)
+    sig["see_through"] = round(see_through(a, obj_w, model_px), 4)
+    return sig
+
+
 # Logistic model of P(IoU < 0.80) from three signals, fitted once on the 84-image dev set
 # (`cutout_benchmark` prints the cross-validated AUC of a refit next to the shipped one);
 # monotone by construction: every weight is >= 0, so more doubt never lowers the risk. The

@@ -9,7 +9,6 @@ import shutil
 import tempfile
 import time
 
-import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files import File
@@ -266,6 +265,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     """The retouched RGBA at full size, encoded like a model run's output files."""
     from ..engine import EngineOutput, retouch_copy, screen_copy
     from ..imaging.pipeline import tight_bbox
+    from ..imaging.signals import drawn_signals
     from ..imaging.strokes import strokes_from_json
 
     started = time.perf_counter()
@@ -307,7 +307,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     output = EngineOutput(
         rgba=png_spooled(rgba), mask=png_spooled(alpha), shadow=shadow,
         width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
-        signals=_hand_signals(alpha), model_name=cutout.model_name,
+        signals=drawn_signals(alpha, rgb), model_name=cutout.model_name,
         model_version=cutout.model_version, preview=screen_copy(rgba, preview_side),
         retouch_base=retouch_copy(rgb, rgba, preview_side))
     output.timings = {"retouch": round(refined - started, 4), **parts,
@@ -315,26 +315,3 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     return output
 
 
-def _hand_signals(alpha: np.ndarray) -> dict:
-    """The signals that need no model probability: a hand-made alpha is certain by
-    definition, but it can still be empty, a speck of the frame, fragmented or touch the
-    frame."""
-    from ..imaging.signals import tiny_subject
-
-    obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
-    area = int(np.count_nonzero(obj))
-    _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
-    touches = [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
-                                       ("left", obj[:, 0]), ("right", obj[:, -1]))
-               if area and edge.any()]
-    n, _, stats, _ = cv2.connectedComponentsWithStats(obj.astype(np.uint8), connectivity=8)
-    fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
-    height, width = alpha.shape
-    return {"empty": area == 0,
-            # the rule model cutouts get (signals.quality_signals): export refuses a speck
-            "tiny_subject": bool(area) and tiny_subject(box_w, box_h, height, width),
-            # photo px: a hand-made alpha is full size (compliance.too_small_for_export)
-            "product_px": [box_w, box_h] if area else [0, 0],
-            "fill_ratio": round(area / alpha.size, 4),
-            "fragment_count": fragments, "touches_frame": bool(touches),
-            "touching_sides": touches, "hand_made": True}

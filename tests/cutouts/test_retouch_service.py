@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cutouts.imaging import retouch as engine_retouch
-from cutouts.imaging.signals import quality_signals
+from cutouts.imaging.signals import drawn_signals, quality_signals
 from cutouts.models import Cutout
 from cutouts.services import previews, retouch, review, runs
 from tests.cutouts.reviewdata import done_cutouts
@@ -35,7 +35,7 @@ def test_it_flags_a_hand_retouch_that_leaves_a_speck_as_a_tiny_subject(make_asse
 def test_it_calls_a_speck_a_tiny_subject_as_the_models_signals_do(box, tiny):
     alpha = np.zeros((480, 640), np.uint8)
     alpha[100:100 + box[1], 100:100 + box[0]] = 255
-    hand = retouch._hand_signals(alpha)
+    hand = drawn_signals(alpha, np.zeros((480, 640, 3), np.uint8))
     model = quality_signals(alpha / 255.0, alpha / 255.0, np.zeros((480, 640, 3), np.uint8))
     assert hand["tiny_subject"] is model["tiny_subject"] is tiny
     # the product's box in photo px, as the model's signals give it at full size
@@ -46,9 +46,28 @@ def test_it_preflags_a_hand_retouch_export_would_leave_out_for_its_size():
     # a hand retouch that keeps a 112 x 107 px product: over 8x to fill Amazon's 1700 px
     alpha = np.zeros((480, 854), np.uint8)
     alpha[200:307, 300:412] = 255
-    hand = retouch._hand_signals(alpha)
+    hand = drawn_signals(alpha, np.zeros((480, 854, 3), np.uint8))
     assert hand["product_px"] == [112, 107]
     assert "too_small_for_export" in review.preflags_from_signals(hand)[0]
+
+
+def test_it_ranks_a_retouch_that_hollowed_the_product_above_a_clean_one():
+    """QA 2026-12-03: retouched versions lacked the signals the risk model reads (the core's
+    opacity, the outline on the photo's edges) and ranked last whatever they looked like."""
+    rgb = np.full((1500, 2000, 3), 235, np.uint8)
+    rgb[400:1100, 600:1400] = (40, 60, 160)  # the product, on a plain backdrop
+    clean = np.zeros((1500, 2000), np.uint8)
+    clean[400:1100, 600:1400] = 255
+    hollow = clean.copy()
+    hollow[500:1000, 700:1300] = 150  # the middle left half-transparent
+    off = np.zeros((1500, 2000), np.uint8)
+    off[250:1250, 450:1550] = 255  # the outline out on the flat backdrop
+    risk = {name: review.preflags_from_signals(drawn_signals(alpha, rgb))[1]
+            for name, alpha in (("clean", clean), ("hollow", hollow), ("off", off))}
+    assert drawn_signals(clean, rgb)["edge_support"] > 0.9
+    assert drawn_signals(off, rgb)["edge_support"] < 0.1
+    assert drawn_signals(hollow, rgb)["interior_alpha"] < 0.8
+    assert risk["hollow"] > risk["clean"] + 0.2 and risk["off"] > risk["clean"] + 0.2, risk
 
 
 @pytest.mark.parametrize("size", [(4000, 3000), (2401, 1799), (1999, 1333), (800, 600)])
