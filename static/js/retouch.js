@@ -61,6 +61,12 @@
     return !!(control && control === el && keyboardModality && el.dataset.rtKeyFocus === "1");
   }
 
+  // A touch screen's words: no Enter or Ctrl+Z there (the status line says what to tap).
+  function touchFirst() {
+    return !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+  }
+  function undoWord() { return touchFirst() ? "Undo takes it back." : "Ctrl+Z undoes it."; }
+
   function Editor(form) {
     var self = this;
     this.form = form;
@@ -134,7 +140,11 @@
       else if (t.hasAttribute("data-rt-comment")) self.toggleComment();
       else if (t.dataset.rtTool) self.setTool(t.dataset.rtTool);
       else if (t.hasAttribute("data-rt-overlay")) self.toggleStrokes();
-      else if (t.dataset.rtZoom) self.setZoom(parseFloat(t.dataset.rtZoom));
+      else if (t.dataset.rtZoom) {
+        self.setZoom(parseFloat(t.dataset.rtZoom));
+        // on a phone the More panel lies over the picture: the zoom chosen, it closes
+        if (self.form.hasAttribute("data-rt-more-open")) self.toggleMore(false);
+      }
       else if (t.hasAttribute("data-rt-undo")) self.undo();
       else if (t.hasAttribute("data-rt-redo")) self.redo();
       else if (t.hasAttribute("data-rt-clear")) self.clear();
@@ -680,7 +690,8 @@
         form.dataset.rtPreviewCount = String(strokes.length);
         var total = Math.round(performance.now() - started);
         self.previewText = "Preview: " + self.describe() + " · " + total + " ms" +
-                           (server ? " (server " + server + " ms)" : "") + ". Enter applies.";
+                           (server ? " (server " + server + " ms)" : "") + ". " +
+                           (touchFirst() ? "Apply saves it." : "Enter applies.");
         self.say(self.previewText);
       });
     }).catch(function (err) {
@@ -738,15 +749,21 @@
       if (change.added) parts.push("added " + pct(change.added) + " (green)");
       if (change.faded) parts.push((parts.length ? "and changed the alpha of " + pct(change.faded) + " more"
                                                  : "changed the alpha of " + pct(change.faded) + " of the cutout"));
-      this.say(this.previewText + " The last " + what + " " + parts.join(", ") + "; Ctrl+Z undoes it.");
+      // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
+      this.say("The last " + what + " " + parts.join(", ") + "; " + undoWord() + " " +
+               this.previewText);
       return;
     }
     var why = last.kind === "keep" ? "what it covers is already kept" :
               last.kind === "remove" ? "what it covers is already removed, or too like the product to take" :
               "no soft edge to fade under it";
+    // faint haze (alpha under a quarter) hides under the removed area's hatching: a click on
+    // it finds "already removed" (QA 2026-12-03); Faint shows it, a painted stroke takes it
+    var haze = last.kind === "remove" ? " Faint haze shows with Faint" + (touchFirst() ? "" : " (H)") +
+               "; paint across it to take it." : "";
     this.form.dataset.rtUnchanged = String(job.strokes.length);
-    this.say("Nothing changed: the last " + what + " found " + why + ". Paint across the area, " +
-             "or undo (Ctrl+Z).", "hint");
+    this.say("Nothing changed: the last " + what + " found " + why + "." + haze +
+             " Paint across the area, or " + (touchFirst() ? "tap Undo." : "undo (Ctrl+Z)."), "hint");
   };
 
   /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
@@ -909,7 +926,7 @@
       var open = document.querySelector('[data-rv-mode="retouch"]');
       if (open) open.click();
     }
-    ed.say("Strokes kept: Enter applies them, Clear drops them.", "hint");
+    ed.say("Strokes kept: " + (touchFirst() ? "Apply" : "Enter") + " applies them, Clear drops them.", "hint");
   }
 
   // Strokes on the review card are lost when htmx swaps the card (Next / Previous, A, F, a

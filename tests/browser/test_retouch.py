@@ -558,6 +558,8 @@ def test_it_zooms_and_still_marks_the_clicked_photo_point(live_server, page, req
     page.mouse.wheel(0, -100)
     page.keyboard.up("Control")
     expect(editor).to_have_attribute("data-rt-zoom", "1.25")
+    # between the steps no step button is lit: the zoom is said in numbers (QA 2026-12-03)
+    expect(editor.locator("[data-rt-zoom-label]")).to_have_text("1.3×")
     editor.locator("[data-rt-zoom='4']").click()
     expect(editor).to_have_attribute("data-rt-zoom", "4")
     editor.locator("[data-rt-zoom='1']").click()
@@ -668,6 +670,8 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     page.mouse.click(*_at(box, W - 20, H - 20))
     expect(editor).to_have_attribute("data-rt-unchanged", "1", timeout=20_000)
     expect(status).to_contain_text("Nothing changed: the last remove click")
+    # faint haze hides under the hatching: the hint names the view that shows it (QA)
+    expect(status).to_contain_text("Faint haze shows with Faint (H); paint across it")
     # One that does change something says nothing of the kind.
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
     expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
@@ -732,6 +736,8 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     assert a >= 150 and r > 200 and g < 60, (r, g, b, a)
     assert _layer_rgba(editor, 300, 300, ".rt-change")[3] == 0  # the product it left alone: nothing
     expect(status).to_contain_text("The last remove click took")
+    # the change leads the line: a phone's two clamped lines show its start (QA 2026-12-03)
+    assert status.text_content().startswith("The last remove click took"), status.text_content()
     expect(status).to_contain_text("of the cutout (red)")
     _shot(page, request, "change-flash")
     # it fades out by itself; the numbers stay for the next look
@@ -857,11 +863,12 @@ def test_it_keeps_the_toolbar_compact_on_a_phone(live_server, browser, session_f
         if control != "[data-rt-photo]":
             assert editor.locator(control).bounding_box()["height"] >= 44, control
     _shot(page, request, "phone-more")
-    editor.locator("[data-rt-zoom='2']").tap()
-    expect(editor).to_have_attribute("data-rt-zoom", "2")
     # The opened panel floats over the picture: the bar keeps its height.
     assert tools.evaluate(BOX_JS)["h"] <= 112
-    more.tap()
+    editor.locator("[data-rt-zoom='2']").tap()
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    # the zoom chosen, the panel gets out of the picture's way (QA 2026-12-03)
+    expect(more).to_have_attribute("aria-expanded", "false")
     expect(editor.locator("[data-rt-zoom='2']")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()

@@ -321,3 +321,32 @@ def test_it_shows_the_whole_image_above_the_sticky_decision_bar(
     page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
     last = page.evaluate(BAR_JS, selector)[-1]
     assert last["bottom"] <= last["barTop"] + 0.5, last
+
+
+def test_it_shows_the_cutout_on_arrival_on_a_phone(live_server, browser, shapes, session_for):
+    """QA 2026-12-03: on a 390 x 664 phone (touch) the cutout began below the sticky decision
+    bar, under the pre-flags and the view switches: Approve was in reach of a cutout nobody
+    had seen. The pictures come before their switches there, the cutout first."""
+    from cutouts.models import Cutout
+
+    cutout = shapes["wide"]
+    Cutout.objects.filter(pk=cutout.pk).update(preflags=["halo_risk", "uncertain_edges"])
+    context = browser.new_context(viewport={"width": 390, "height": 664}, has_touch=True,
+                                  is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        session_for(page, reviewer())
+        page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+        _loaded(page, ".rv-stage-side img.rv-cutout")
+        box = page.evaluate(BAR_JS, ".rv-stage-side img.rv-cutout")[0]
+        shown = min(box["bottom"], box["barTop"]) - max(box["top"], 0)
+        # most of the cutout shows above the bar before any scrolling
+        assert shown >= 0.6 * (box["bottom"] - box["top"]), box
+        # every control of the card is a finger's size
+        small = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '#review-card button, #review-card .btn, #review-card .rv-group > label'))
+            .filter((e) => e.offsetParent).map((e) => [e.textContent.trim().slice(0, 20),
+            e.getBoundingClientRect().height]).filter(([, h]) => h < 43.5)""")
+        assert small == [], small
+    finally:
+        context.close()
