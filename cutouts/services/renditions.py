@@ -181,7 +181,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                         out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
                         fill_pct=cached.get("fill_pct"), model_licence=licence,
                         enlargement=seen.get("enlargement"),
-                        source_product_size=tuple(size) if size else None)
+                        source_product_size=tuple(size) if size else None,
+                        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"))
                     out.fields.update(compliance_ok=result.ok,
                                       compliance=_compliance_dict(result, fingerprint, bbox))
                     out.fresh = True

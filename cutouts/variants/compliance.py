@@ -3,7 +3,10 @@
 The checker decodes the bytes itself and never trusts the renderer: background purity, fill,
 sizes, format, colour profile, file size and metadata are all measured on the file. Only the
 product box (which the pixels cannot tell apart from a shadow) may be supplied by the renderer;
-it is sanity-checked against the pixels.
+it is sanity-checked against the pixels. Likewise the facts of the cutout the file cannot show:
+the product's size and scale in the cutout, whether the photo's frame cuts it, and whether the
+render is a scene (a photo background reaches every edge, so only the product box can say
+where the product lies).
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ MAX_ENLARGEMENT = 8.0
 MIN_PRODUCT_PX = 32
 #: Bump when a check is added that earlier compliance results did not make: cached renditions
 #: checked by an older version are rendered and checked again (their bytes do not change).
-CHECKS_VERSION = "2"
+#: 3: scenes judge the product box at the canvas edge, not the photo's pixels; a product cut by
+#: the photo's frame warns on listing images; a master too small for every marketplace warns.
+CHECKS_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,8 @@ def check_variant(
     model_licence: LicenceInfo = None,
     enlargement: float | None = None,
     source_product_size: tuple[int, int] | None = None,
+    scene: bool = False,
+    frame_cut: Iterable[str] | None = None,
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
@@ -213,6 +220,11 @@ def check_variant(
     when neither is available (e.g. no background). ``enlargement`` (the product's scale from
     the cutout) and ``source_product_size`` (its box in the cutout, w x h) are the renderer's
     facts the file cannot tell: with them a blown-up speck fails (:func:`check_source`).
+    ``scene``: the file is a scene (a photo or colour background reaching every edge), so the
+    product's canvas edges are judged from ``product_bbox`` alone. ``frame_cut``: the sides on
+    which the photo's frame cuts the product in the cutout (the renderer's ``frame_cut``).
+    All of these are recorded in the measurements, so a re-check of the stored file can pass
+    them again.
     """
     rules = preset.rules if isinstance(preset, Preset) else preset
     result = ComplianceResult()
@@ -221,6 +233,10 @@ def check_variant(
     for w in licence_warnings(model_licence):
         result.warn(w)
     check_source(result, enlargement, source_product_size)
+    if scene:
+        m["scene"] = True
+    if frame_cut is not None:
+        _check_frame_cut(result, rules, frame_cut)
 
     try:
         with _warnings.catch_warnings():
@@ -304,7 +320,7 @@ def check_variant(
     if rules.product_clear_of_edges or rules.no_ghosts:
         paper = _paper(rules, arr, has_alpha)
         if rules.product_clear_of_edges:
-            _check_edges(result, arr, paper, has_alpha, product_bbox)
+            _check_edges(result, arr, paper, has_alpha, product_bbox, scene=scene)
         if rules.no_ghosts:
             _check_ghosts(result, arr, paper, has_alpha, product_bbox, clean)
     return result
@@ -347,6 +363,27 @@ def check_source(result: ComplianceResult, enlargement: float | None,
                          f"{MAX_ENLARGEMENT:g}x limit, and would be a blur; check the cutout "
                          "kept the whole product (re-cut or retouch it) or use a closer or "
                          "larger photo")
+            return
+    if size is not None and enlargement is not None and enlargement <= 1.0:
+        # A file at the cutout's own size (a transparent master: trim only) meets neither
+        # limit, yet it is what listings are made from: say what the marketplace presets
+        # will do with it, in their words, without failing a small product that is fine here.
+        fit = export_size(*size)
+        if fit is not None and fit.too_small:
+            result.warn(f"the product is only {size[0]}x{size[1]} px in the cutout: "
+                        f"{_presets_phrase(fit.refused_labels)} would enlarge it over the "
+                        f"{MAX_ENLARGEMENT:g}x limit and refuse it (at least {fit.needed_px} "
+                        "px across needed); check the cutout kept the whole product (re-cut "
+                        "or retouch it) or use a closer or larger photo")
+
+
+def _presets_phrase(labels: tuple[str, ...]) -> str:
+    """The refusing presets, named: all of them as such, a few by label, more as a count."""
+    if len(labels) == sum(p.rules.no_scenes for p in PRESETS.values()):
+        return f"every marketplace preset ({', '.join(labels[:2])}, …)"
+    if len(labels) <= 3:
+        return "the " + ", ".join(labels) + (" presets" if len(labels) > 1 else " preset")
+    return f"{len(labels)} marketplace presets ({', '.join(labels[:2])}, …)"
 
 
 @dataclass(frozen=True)
@@ -463,15 +500,20 @@ def _ink(arr: np.ndarray, paper: Colour) -> np.ndarray:
 
 
 def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_alpha: bool,
-                 product_bbox: Box | None) -> None:
+                 product_bbox: Box | None, scene: bool = False) -> None:
     h, w = arr.shape[:2]
     sides = {
         "top": arr[:1], "bottom": arr[-1:], "left": arr[:, :1], "right": arr[:, -1:],
     }
     touching = {}
+    if scene and product_bbox is not None:
+        # the background of a scene is meant to reach every edge, and a photo's edge can be
+        # mostly sky or wall (a plain page to the ink test below): only the product's placed
+        # box, which the renderer knows, says where the product lies
+        sides = {}
     # a frame of exactly the page colour has no ink anywhere: nothing to measure on it
-    if paper is None or not _all_exactly(_ring_parts(arr, 1),
-                                         _exact_pixel(paper, arr.shape[2])):
+    elif paper is None or not _all_exactly(_ring_parts(arr, 1),
+                                           _exact_pixel(paper, arr.shape[2])):
         ring = _ink(np.ascontiguousarray(_ring(arr, 1)[None]), paper)
         if (ring >= INK_LEVEL).mean() > 0.25 and product_bbox is not None:
             # a scene (photo background) reaches every edge: only the product box can tell
@@ -496,6 +538,22 @@ def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_a
         else:
             result.error(f"the product touches the {side} edge of the canvas")
     result.measurements["edges_touched"] = sorted(touching)
+
+
+_SIDES = ("top", "bottom", "left", "right")
+
+
+def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable[str]) -> None:
+    """Warn when the photo's own frame cuts the product (the renderer's ``frame_cut``, as the
+    cutout's ``touches_frame`` signal sees it): the file then shows a straight hard cut, which
+    no canvas margin can tell from a product edge. Listing images (and scenes) must show the
+    whole product; a transparent master is the cutout as it is."""
+    cut = set(frame_cut)
+    sides = [side for side in _SIDES if side in cut]
+    result.measurements["frame_cut"] = sides
+    if sides and rules.product_clear_of_edges:
+        result.warn(f"the product is cut off by the photo's edge ({', '.join(sides)}): the "
+                    "image cannot show the whole product; use a photo with space around it")
 
 
 def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
@@ -859,4 +917,6 @@ def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
         model_licence=model_licence,
         enlargement=meta.get("scale"),
         source_product_size=(box[2] - box[0], box[3] - box[1]) if box else None,
+        scene="scene" in meta,
+        frame_cut=meta.get("frame_cut"),
     )

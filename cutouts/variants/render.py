@@ -29,6 +29,7 @@ from PIL import Image
 
 from .errors import MaxBytesError, RenderError
 from .layout import (
+    CORE_ALPHA,
     Box,
     Layout,
     Patch,
@@ -242,6 +243,22 @@ class SourceImage:
         if len(self._layers) > LAYERS_KEPT:
             self._layers.popitem(last=False)
         return value
+
+
+def frame_cut(sig: Significant | None) -> list[str]:
+    """The sides of the cutout (the photo's frame) on which the product's own alpha is solid
+    (>= CORE_ALPHA, the model's alpha >= 0.5 of the cutout's ``touches_frame`` signal): the
+    photo cut the product there, and the file shows a straight hard cut. Only the product's
+    significant region is read, so a detached part the layout left out does not count."""
+    if sig is None:
+        return []
+    x0, y0, x1, y1 = sig.window
+    w, h = sig.size
+    patch = sig.patch
+    lines = (("top", y0 == 0, patch[:1]), ("bottom", y1 == h, patch[-1:]),
+             ("left", x0 == 0, patch[:, :1]), ("right", x1 == w, patch[:, -1:]))
+    return [side for side, on_frame, line in lines
+            if on_frame and line.size and int(line.max()) >= CORE_ALPHA]
 
 
 def as_source(rgba: Image.Image | SourceImage) -> SourceImage:
@@ -512,6 +529,8 @@ def render_variant(
         "spec": spec.canonical(),
         "source_size": (w0, h0),
         "source_product_bbox": product,
+        # the photo's frame cuts the product (compliance warns on listing images)
+        "frame_cut": frame_cut(sig),
         "scale": round(s, 6),
         "quality": quality,
         "icc": options.icc,
@@ -551,7 +570,7 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     data, quality = _encode_with_limit(image, spec, options, warnings)
     meta = {
         "spec": spec.canonical(), "source_size": rgba.size, "source_product_bbox": product,
-        "scale": info.get("scale"),
+        "frame_cut": frame_cut(sig), "scale": info.get("scale"),
         "quality": quality, "icc": options.icc, "dpi": options.dpi,
         "shadow": info.get("shadow", "none"), "metadata_kept": options.metadata_kept,
         "scene": info, "warnings": warnings,

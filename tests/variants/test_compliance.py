@@ -597,3 +597,136 @@ def test_it_says_before_export_what_the_export_check_then_does(box):
     refused = any("over the 8x limit" in e for e in check_rendered(rendered, preset).errors)
     assert export_size(box[2], box[3], [preset]).too_small is refused
     assert refused is (box[2] == 211)
+
+
+# --- QA: a scene on a photo whose edges are mostly sky was failed as "product cut off" (the
+# photo's content at the canvas edge counted as product)
+
+
+def sky_banner(size=(1920, 600)) -> Image.Image:
+    """A photo background whose frame is mostly plain sky: dark hill, tree and cloud reach
+    the edges over about a fifth of the frame (under the old scene test's 25 %)."""
+    w, h = size
+    arr = np.full((h, w, 3), (200, 220, 250), np.uint8)
+    arr[h - 120:, :400] = (40, 70, 30)  # a hill in the bottom-left corner
+    arr[350:, w - 40:] = (60, 40, 20)  # a tree trunk on the right edge
+    arr[:30, 900:1050] = (90, 90, 100)  # a cloud cut by the top edge
+    return Image.fromarray(arr)
+
+
+def _on_sky(name: str):
+    from cutouts.variants.presets import with_background
+    from cutouts.variants.scene import SceneAsset
+
+    preset = with_background(get_preset(name), "sky")
+    assets = {"sky": SceneAsset(sky_banner(), floor_pct=80.0)}
+    photo = cutout(size=(400, 300), box=(100, 60, 300, 240))
+    return preset, render_variant(photo, preset.variant_spec, assets=assets)
+
+
+def test_it_judges_a_scenes_product_by_its_placed_box_not_the_photo_at_the_edge():
+    preset, rendered = _on_sky("web_hero")
+    # the product sits well inside the banner: the photo's own edges are no product
+    x0, y0, x1, y1 = rendered.product_bbox
+    assert x0 > 0 and y0 > 0 and x1 < rendered.width and y1 < rendered.height
+    result = check_rendered(rendered, preset)
+    assert result.ok, result.errors
+    assert result.measurements["edges_touched"] == []
+    assert result.measurements["scene"] is True
+    # a re-check of the stored file (edited rules) gets the same verdict from the same facts
+    again = check_variant(rendered.data, preset.rules, product_bbox=rendered.product_bbox,
+                          scene=True)
+    assert again.ok, again.errors
+
+
+def test_it_still_fails_a_scene_whose_product_box_reaches_the_canvas_edge():
+    preset, rendered = _on_sky("web_hero")
+    x0, y0, x1, y1 = rendered.product_bbox
+    result = check_variant(rendered.data, preset.rules, product_bbox=(0, y0, x1, y1),
+                           scene=True)
+    assert result.errors == ["the product reaches the left edge of the canvas (touching it or "
+                             "cut off)"]
+
+
+# --- QA: a product cut by the photo's own frame shipped to Amazon main as "ok" (a straight
+# hard cut the canvas margins cannot show)
+
+
+def _alpha_cutout(alpha: np.ndarray) -> Image.Image:
+    rgba = np.zeros((*alpha.shape, 4), np.uint8)
+    rgba[..., :3] = (200, 30, 30)
+    rgba[..., 3] = alpha
+    return Image.fromarray(rgba)
+
+
+def test_it_warns_when_the_photos_edge_cuts_the_product_on_a_listing_image():
+    from cutouts.variants import PRESETS
+
+    # a box standing on the photo's bottom edge: its base is cut by the frame
+    cut = cutout(size=(854, 480), box=(300, 100, 700, 480), shape="rect")
+    rendered = render_variant(cut, PRESETS["amazon_main"].spec)
+    assert rendered.metadata["frame_cut"] == ["bottom"]
+    result = check_rendered(rendered, PRESETS["amazon_main"])
+    assert ("the product is cut off by the photo's edge (bottom): the image cannot show the "
+            "whole product; use a photo with space around it") in result.warnings
+    assert result.measurements["frame_cut"] == ["bottom"]
+    # the master is the cutout as it is: no listing rule, no warning
+    master = check_rendered(render_variant(cut, PRESETS["transparent_png"].spec),
+                            PRESETS["transparent_png"])
+    assert not any("photo's edge" in w for w in master.warnings)
+    # a re-check of the stored file (edited rules) applies the recorded fact again
+    again = check_variant(rendered.data, PRESETS["amazon_main"].rules,
+                          product_bbox=rendered.product_bbox, frame_cut=["bottom", "bogus"])
+    assert any("photo's edge (bottom)" in w for w in again.warnings)
+    assert again.measurements["frame_cut"] == ["bottom"]
+
+
+def test_it_reads_only_the_products_solid_alpha_at_the_photos_edge():
+    from cutouts.variants import PRESETS
+
+    whole = np.zeros((480, 854), np.uint8)
+    whole[100:470, 300:700] = 255
+    whole[470:, 300:700] = 60  # a faint rim reaching the frame: not a cut (alpha < 0.5)
+    rendered = render_variant(_alpha_cutout(whole), PRESETS["amazon_main"].spec)
+    assert rendered.metadata["frame_cut"] == []
+    assert not any("photo's edge" in w for w in check_rendered(
+        rendered, PRESETS["amazon_main"]).warnings)
+    # a solid part cut by the frame but far from the product is left out of the layout
+    apart = np.zeros((480, 854), np.uint8)
+    apart[100:400, 300:600] = 255
+    apart[440:, :60] = 255
+    rendered = render_variant(_alpha_cutout(apart), PRESETS["amazon_main"].spec)
+    assert rendered.metadata["frame_cut"] == []
+    assert any("detached part" in w for w in rendered.warnings)
+
+
+# --- QA: a cutout that kept only a 50x44 px wheel was refused by every marketplace preset but
+# its transparent masters shipped "ok"
+
+
+@pytest.mark.parametrize("name", ["transparent_png", "transparent_webp"])
+def test_it_warns_on_a_master_every_marketplace_would_refuse_for_its_size(name):
+    from cutouts.variants import PRESETS
+
+    wheel = cutout(size=(854, 480), box=(400, 200, 450, 244))
+    rendered = render_variant(wheel, PRESETS[name].spec)
+    assert rendered.metadata["scale"] == 1.0
+    result = check_rendered(rendered, PRESETS[name])
+    assert result.ok, result.errors  # small, not a speck: the master itself is fine
+    (warning,) = [w for w in result.warnings if "over the 8x limit" in w]
+    assert warning.startswith("the product is only 51x45 px in the cutout: every marketplace "
+                               "preset (Amazon main image, eBay, …) would enlarge it over the 8x")
+    assert "Amazon main image" in warning and "(at least 240 px across needed)" in warning
+    # the marketplace variant fails in the same words
+    amazon = check_rendered(render_variant(wheel, PRESETS["amazon_main"].spec),
+                            PRESETS["amazon_main"])
+    assert "from 51x45 px in the cutout, over the 8x limit" in amazon.errors[0]
+
+
+def test_it_does_not_warn_on_a_master_large_enough_for_every_marketplace():
+    from cutouts.variants import PRESETS
+
+    photo = cutout(size=(800, 700), box=(150, 100, 650, 600))
+    result = check_rendered(render_variant(photo, PRESETS["transparent_png"].spec),
+                            PRESETS["transparent_png"])
+    assert result.ok and not any("8x limit" in w for w in result.warnings)
