@@ -557,9 +557,13 @@ class ExportIn(StrictIn):
                                            "preset on a library background as "
                                            "`web_hero:<slug>`, as the form stores it.")
     specs: list[str] = Field([], max_length=export_services.MAX_SPECS,
-                             description="Spec strings, e.g. `square-1200|bg-ffffff|"
-                                         "format-jpeg`; each gets a `spec-<hash>` folder.")
-    skus: list[str] = Field([], max_length=10000, description="Empty: every product.")
+                             description="Spec strings, e.g. `trim|fill-85|square-1200|"
+                                         "bg-ffffff|format-jpeg`; each gets a `spec-<hash>` "
+                                         "folder (the manifest's `spec` column names it).")
+    skus: list[str] = Field([], max_length=10000,
+                            description="Empty: every product. An item may hold several "
+                                        "SKUs separated by spaces, tabs, commas or "
+                                        "semicolons (as pasted from a sheet).")
     brand: str = Field("", max_length=120)
     approved_since: date | None = None
     dry_run: bool = False
@@ -600,12 +604,22 @@ class ExportWarningOut(Schema):
 
     code: str = Field(description="`naming-gap`: a preset names its files by an identifier "
                                   "(Walmart: GTIN) that some selected products lack; their "
-                                  "images will be excluded from that preset.")
+                                  "images will be excluded from that preset. "
+                                  "`not-approved`: images of the selected products (by SKU "
+                                  "or brand) have no approved cutout (no cutout, awaiting "
+                                  "review, flagged) or a product has no image; they are not "
+                                  "exported, and the manifest lists them as `not approved: "
+                                  "<reason>`. `spec-note`: a spec token that will not act "
+                                  "as it reads (a margin without trim).")
     message: str = Field(description="The export form's words for it.")
-    preset: str
+    preset: str = Field(description="The preset it concerns; empty for `not-approved` "
+                                    "(every preset).")
     identifier: str = Field(description="The field the products lack, e.g. `gtin`; "
-                                        "`asin|sku` when any one of them would do.")
-    count: int = Field(description="Selected products without it.")
+                                        "`asin|sku` when any one of them would do; "
+                                        "`approved` for `not-approved`; empty for "
+                                        "`spec-note`.")
+    count: int = Field(description="Selected products without it (`not-approved`: with an "
+                                   "image that is not exported, or no image).")
     total: int = Field(description="Selected products.")
     skus: list[str] = Field(description="The first five of them, by SKU.")
 
@@ -619,7 +633,7 @@ class ExportCreatedOut(ExportOut):
 def _export_warnings(job: ExportJob) -> list[dict]:
     return [{"code": gap.code, "message": gap.message, "preset": gap.preset,
              "identifier": gap.identifier, "count": gap.count, "total": gap.total,
-             "skus": gap.skus} for gap in export_selectors.export_job_naming_gaps(job=job)]
+             "skus": gap.skus} for gap in export_selectors.export_job_warnings(job=job)]
 
 
 class ExportPageOut(Schema):
@@ -652,6 +666,9 @@ class ManifestRowOut(Schema):
                                               "would have had when excluded (empty when it "
                                               "could not be named, and in exports made "
                                               "before 2026-12-03).")
+    spec: str = Field("", description="The spec string the row's preset renders with: how a "
+                                      "`spec-<hash>` folder is matched back to its spec "
+                                      "(empty in exports made before 2026-12-03).")
 
 
 def _export(pk: int) -> ExportJob:
@@ -670,7 +687,7 @@ def _export(pk: int) -> ExportJob:
 def export_create(request: HttpRequest, payload: ExportIn):
     who = principal(request)
     lookup = export_selectors.products_by_sku(
-        skus=[s.replace("\x00", "") for s in payload.skus])
+        skus=export_selectors.sku_tokens(s.replace("\x00", "") for s in payload.skus))
     if lookup.problem:
         raise Problem(422, lookup.problem, slug="validation",
                       errors=[{"field": "skus", "message": lookup.problem}])

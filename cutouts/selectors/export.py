@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 
 from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
-from catalog.models import Product
+from catalog.models import AssetStatus, ImageAsset, Product
 from catalog.paging import Page, newest_first
 from catalog.services.products import products_sku_folded
 
@@ -167,6 +167,8 @@ class NamingGap:
     skus: list[str]  # the first five of them, by SKU
     message: str
     code: str = NAMING_GAP
+    #: a not-approved warning's list of images by state, without the sentence around it
+    detail: str = ""
 
 
 def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
@@ -247,18 +249,184 @@ def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) ->
     return out
 
 
-def export_job_naming_gaps(*, job: ExportJob) -> list[NamingGap]:
-    """``export_naming_gaps`` for a queued job, read from the presets and filters it stored
-    (what its run will plan from): the API and the command warn with it after creating the
-    job, as the form warns before. Only the gaps: a job that was created has no name two
-    files share (``export_job_create`` refuses those). Nothing when a preset no longer
-    resolves (the run says)."""
+#: the code of a not-approved warning: images of the selected products that have no approved
+#: current cutout, so the export leaves them out (API ``warnings[].code``)
+NOT_APPROVED = "not-approved"
+#: the code of a spec note: a spec token that will not do what it reads as
+SPEC_NOTE = "spec-note"
+#: why an image of a selected product is not exported, by the status the catalog shows for it
+#: (``cutouts.services.status`` derives it from the versions); in the order the warning lists
+NOT_APPROVED_REASONS: dict[str, str] = {
+    AssetStatus.UPLOADED: "no cutout",
+    AssetStatus.QUEUED: "cutout in progress",
+    AssetStatus.CUT_OUT: "awaiting review",
+    AssetStatus.IN_REVIEW: "awaiting review",
+    AssetStatus.NEEDS_RETOUCH: "flagged",
+}
+#: a selected product with no live image at all
+NO_IMAGE = "no image"
+
+
+def _selected_products(product_ids: Iterable[int] | None, brand: str,
+                       approved_since: date | str | None) -> QuerySet[Product] | None:
+    """The live products an export's filters name one by one (SKUs), whose every image the
+    user expects in it; None without a SKU list: no filter, a brand or an approval date
+    select "the approved cutouts of …" (a brand's work in progress is not asked for), and an
+    approval date leaves out unapproved images by definition."""
+    if approved_since or not product_ids:
+        return None
+    rows = Product.live.all()
+    if product_ids:
+        rows = rows.filter(pk__in=list(product_ids))
+    if brand:
+        rows = rows.filter(brand__iexact=brand)
+    return rows
+
+
+def _not_approved_images(products: QuerySet[Product], candidates: QuerySet[Cutout]
+                         ) -> QuerySet[ImageAsset]:
+    return (ImageAsset.live.filter(product__in=products)
+            .exclude(pk__in=candidates.values("asset_id")))
+
+
+def _reason(status: str) -> str:
+    return NOT_APPROVED_REASONS.get(status, "not approved")
+
+
+def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str = "",
+                        approved_since: date | str | None = None) -> NamingGap | None:
+    """Before an export starts: the selected products' images it will leave out because they
+    have no approved current cutout (no cutout, awaiting review, flagged), and the selected
+    products with no image at all; None when every one has its approved cutout. A fixed
+    number of queries (counts in the database, five examples a kind) whatever the number of
+    products, so a 10,000-product export asks no more than a one-product one."""
+    products = _selected_products(product_ids, brand, approved_since)
+    if products is None:
+        return None
+    candidates = export_candidates(product_ids=product_ids, brand=brand)
+    images = _not_approved_images(products, candidates)
+    no_image = products.exclude(pk__in=ImageAsset.live.values("product_id"))
+    affected = products.filter(Q(pk__in=images.values("product_id")) | Q(pk__in=no_image))
+    count = affected.count()
+    if not count:
+        return None
+    total = products.count()
+    skus = list(affected.order_by("sku").values_list("sku", flat=True)[:SHARED_SHOWN])
+    parts = []
+    none_approved = products.exclude(pk__in=candidates.values("asset__product_id"))
+    n = none_approved.count()
+    if n:
+        shown = list(none_approved.order_by("sku").values_list("sku", flat=True)[:SHARED_SHOWN])
+        parts.append(f"{_listed(shown, n)} {'has' if n == 1 else 'have'} no approved image")
+    by_reason: dict[str, int] = {}
+    for status, k in images.values_list("status").annotate(k=Count("pk")).order_by():
+        by_reason[_reason(status)] = by_reason.get(_reason(status), 0) + k
+    for reason in dict.fromkeys([*NOT_APPROVED_REASONS.values(), "not approved"]):
+        k = by_reason.get(reason)
+        if not k:
+            continue
+        statuses = [s for s, r in NOT_APPROVED_REASONS.items() if r == reason] or \
+            [s for s in AssetStatus.values if s not in NOT_APPROVED_REASONS]
+        shown = [f"{sku} {position}" for sku, position in
+                 images.filter(status__in=statuses).order_by("product__sku", "position", "pk")
+                 .values_list("product__sku", "position")[:SHARED_SHOWN]]
+        parts.append(f"{reason}: {_listed(shown, k)}")
+    k = no_image.count()
+    if k:
+        shown = list(no_image.order_by("sku").values_list("sku", flat=True)[:SHARED_SHOWN])
+        parts.append(f"{NO_IMAGE}: {_listed(shown, k)}")
+    return NamingGap(
+        preset="", identifier="approved", count=count, total=total, skus=skus,
+        code=NOT_APPROVED, detail="; ".join(parts),
+        message=f"Only approved cutouts are exported, and {count} of the {total} selected "
+                f"product(s) have an image without one: {'; '.join(parts)}. Those images "
+                "will not be exported; the manifest lists them as not approved.")
+
+
+def _listed(shown: list[str], count: int) -> str:
+    more = f" and {count - len(shown)} more" if count > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+@dataclass(frozen=True)
+class NotApprovedRow:
+    """An image of a selected product that an export leaves out for want of an approved
+    cutout (or a selected product without an image: ``asset_id`` None)."""
+
+    sku: str
+    gtin: str
+    asin: str
+    position: str
+    asset_id: int | None
+    reason: str  # "awaiting review", "no cutout", "flagged", "no image", …
+
+
+def export_not_approved_rows(*, product_ids: Iterable[int] | None = None, brand: str = "",
+                             approved_since: date | str | None = None
+                             ) -> Iterable[NotApprovedRow]:
+    """Every image ``export_not_approved`` counts, streamed (two queries, read in chunks),
+    by SKU and position: the run writes each into the manifest as not exported."""
+    products = _selected_products(product_ids, brand, approved_since)
+    if products is None:
+        return
+    candidates = export_candidates(product_ids=product_ids, brand=brand)
+    rows = (_not_approved_images(products, candidates)
+            .order_by("product__sku", "position", "pk")
+            .values_list("product__sku", "product__gtin", "product__asin", "position", "pk",
+                         "status"))
+    for sku, gtin, asin, position, pk, status in rows.iterator(chunk_size=1000):
+        yield NotApprovedRow(sku, gtin or "", asin or "", position or "", pk, _reason(status))
+    no_image = (products.exclude(pk__in=ImageAsset.live.values("product_id")).order_by("sku")
+                .values_list("sku", "gtin", "asin"))
+    for sku, gtin, asin in no_image.iterator(chunk_size=1000):
+        yield NotApprovedRow(sku, gtin or "", asin or "", "", None, NO_IMAGE)
+
+
+def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
+    """Spec tokens that parse but will not do what they read as: ``margin-N`` without
+    ``trim`` pads the whole cutout frame, transparent edges included, so the product keeps
+    its place in the photo instead of getting N px around it (``fill-N`` sets its own
+    margins and refuses ``margin``)."""
+    notes = []
+    for preset in presets:
+        names = {op.name for op in preset.variant_spec.operations}
+        if "margin" in names and not names & {"trim", "fill"}:
+            notes.append(NamingGap(
+                preset=preset.name, identifier="", count=0, total=0, skus=[], code=SPEC_NOTE,
+                message=f"{preset.label}: margin only acts with trim or fill. Without trim "
+                        "the margin is measured from the edges of the whole cutout frame, not "
+                        "from the product, so the product stays where it was in the photo: "
+                        f"add trim (e.g. trim|{preset.variant_spec.canonical()})."))
+    return notes
+
+
+def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
+                    brand: str = "", approved_since: date | str | None = None
+                    ) -> list[NamingGap]:
+    """Everything the form (and the API, after creating the job) warns of before an export:
+    the naming gaps and shared identifiers, the selected images that are not approved, and
+    the spec notes."""
+    warnings = export_naming_gaps(presets=presets, product_ids=product_ids, brand=brand,
+                                  approved_since=approved_since)
+    unapproved = export_not_approved(product_ids=product_ids, brand=brand,
+                                     approved_since=approved_since)
+    if unapproved is not None:
+        warnings.append(unapproved)
+    return warnings + spec_notes(presets=presets)
+
+
+def export_job_warnings(*, job: ExportJob) -> list[NamingGap]:
+    """``export_warnings`` for a queued job, read from the presets and filters it stored (what
+    its run will plan from): the API and the command warn with it after creating the job, as
+    the form warns before. The naming gaps (not a name two files share: a job that was
+    created has none, ``export_job_create`` refuses those), the selected images that are not
+    approved and the spec notes. Nothing when a preset no longer resolves (the run says)."""
     try:
         presets = preset_resolve(names=job.presets)
     except (PresetError, variants.VariantError):
         return []
-    return [gap for gap in export_naming_gaps(presets=presets, **job.filters)
-            if gap.code == NAMING_GAP]
+    return [gap for gap in export_warnings(presets=presets, **job.filters)
+            if gap.code != NAMING_SHARED]
 
 
 def export_brands() -> list[str]:
@@ -283,6 +451,19 @@ class SkuLookup:
                  for label, skus in (("Unknown SKU(s)", self.unknown),
                                      ("Deleted product(s)", self.deleted)) if skus]
         return "; ".join(parts + self.ambiguous[:20])
+
+
+#: what separates SKUs typed or pasted as one text: any whitespace (spaces, tabs from a
+#: spreadsheet, newlines), commas and semicolons; a SKU holds none of them
+#: (``catalog.validators.SKU_RE``), so no SKU is ever cut in two
+_SKU_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def sku_tokens(texts: str | Iterable[str]) -> list[str]:
+    """The SKUs in a text (or in each of several texts), in order, blanks dropped."""
+    if isinstance(texts, str):
+        texts = [texts]
+    return [sku for text in texts for sku in _SKU_SEPARATORS.split(text) if sku]
 
 
 def products_by_sku(*, skus: Iterable[str]) -> SkuLookup:
@@ -563,6 +744,15 @@ class SheetCell:
     compliance: str
     position: str = ""  # "" in manifests written before the column
     asset_id: str = ""
+    spec: str = ""  # the spec string it was rendered with ("" before the column)
+    #: the variant has no transparency (a JPEG, an opaque background, a scene): its cell gets
+    #: a plain background, as the checkerboard would read as transparent pixels around it
+    opaque: bool = False
+
+    @property
+    def is_custom_spec(self) -> bool:
+        """A ``spec-<hash>`` folder, whose name alone does not say which spec it is."""
+        return self.preset.startswith("spec-")
 
 
 @dataclass(frozen=True)
@@ -587,7 +777,7 @@ def compliance_state(text: str) -> str:
     if text.startswith("dry run") and "cached" not in text:
         return "pending"
     text = text.removeprefix("dry run (cached): ")
-    if text.startswith(("failed", "not exported", "exported despite")):
+    if text.startswith(("failed", "not exported", "exported despite", "not approved")):
         return "failed"
     if text.startswith("ok (warnings"):
         return "warning"
@@ -615,16 +805,45 @@ def export_job_sheet(*, job: ExportJob, page: int = 1,
     return ContactSheet(cells=cells, page=min(page, pages), pages=pages, total=total)
 
 
+def spec_is_opaque(spec: str, file: str = "") -> bool:
+    """Whether a variant of ``spec`` has no transparent pixel: a JPEG, an opaque ``bg-``
+    colour or a scene. Without a spec (a manifest written before the column) the file's
+    extension decides, JPEG only."""
+    try:
+        parsed = variants.parse_spec(spec) if spec else None
+    except variants.SpecError:
+        parsed = None
+    if parsed is None:
+        return file.lower().endswith((".jpg", ".jpeg"))
+    return parsed.format == "jpeg" or parsed.background is not None or parsed.is_scene
+
+
+def export_job_specs(*, job: ExportJob) -> list[tuple[str, str]]:
+    """The job's custom specs as (folder, spec string) pairs, ``spec-db4f42c6`` beside the
+    spec it stands for, so a reader of the ZIP can tell its ``spec-<hash>`` folders apart."""
+    out = []
+    for name in job.presets:
+        if isinstance(name, str) and name.startswith(SPEC_PREFIX):
+            spec = name[len(SPEC_PREFIX):]
+            try:
+                out.append((spec_preset(spec).name, spec))
+            except PresetError:
+                out.append(("", spec))  # the run says why it does not parse
+    return out
+
+
 def _sheet_cell(row: dict) -> SheetCell:
     value = {k: variants.csv_unescape(v or "") for k, v in row.items()}
     sha = value.get("sha256", "")
     compliance = value.get("compliance", "")
     width, height = value.get("width", ""), value.get("height", "")
+    file = value.get("file") or value.get("planned_file", "")
+    spec = value.get("spec", "")
     return SheetCell(
         # an excluded row has no file, only the name it would have had
         sku=value.get("sku", ""), preset=value.get("preset", ""),
-        file=value.get("file") or value.get("planned_file", ""),
+        file=file,
         size=f"{width}×{height}" if width and height else "",
         sha256=sha if _SHA256_RE.match(sha) else "", state=compliance_state(compliance),
         compliance=compliance, position=value.get("position", ""),
-        asset_id=value.get("asset_id", ""))
+        asset_id=value.get("asset_id", ""), spec=spec, opaque=spec_is_opaque(spec, file))

@@ -24,7 +24,13 @@ from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
 from ..selectors import export as export_selectors
-from .export_sinks import FolderSink, ZipSink, manifest_row_for, manifest_writer
+from .export_sinks import (
+    FolderSink,
+    ZipSink,
+    manifest_row_for,
+    manifest_row_not_approved,
+    manifest_writer,
+)
 from .notifications import notification_create
 from .renditions import plan_grouped, plan_renditions, renditions_persist
 from .status import assets_status_sync
@@ -144,7 +150,15 @@ def export_job_create(
                           field="folder")
     plan, _ = _plan(presets, filters)
     if not plan.items:
-        raise ExportError("Nothing to export: no approved cutouts match these filters.")
+        # named after the filter that selected nothing approved, so the API's 422 and the
+        # form point at it; the selected images' states say why
+        field = ("brand" if filters.get("brand") and not filters.get("product_ids")
+                 else "approved_since" if filters.get("approved_since")
+                 and not filters.get("product_ids") else "skus")
+        unapproved = export_selectors.export_not_approved(**filters)
+        why = f" {unapproved.detail}." if unapproved is not None else ""
+        raise ExportError("Nothing to export: no approved cutouts match these filters."
+                          + why, field=field)
     if plan.collisions:
         raise ExportCollisionError(plan.collisions)
     job = ExportJob.objects.create(
@@ -237,7 +251,8 @@ def _export_execute(job: ExportJob, run_token: str,
                 row, include = manifest_row_for(job, item, out)
                 # which image of the product the row is: one SKU's rows otherwise read alike
                 row.update(position=variants.csv_safe(item.position),
-                           asset_id=variants.csv_safe(item.asset_id))
+                           asset_id=variants.csv_safe(item.asset_id),
+                           spec=variants.csv_safe(presets[item.preset].spec))
                 writer.writerow(row)
                 if include and sink is not None:
                     assert out is not None and out.data is not None  # included: rendered
@@ -264,6 +279,7 @@ def _export_execute(job: ExportJob, run_token: str,
             if progress:
                 progress(done, total)
         report["excluded_count"] = excluded
+        report["not_approved_count"] = _write_not_approved(job, resolved, writer, report)
         if job.dry_run:
             report["would_export"] = would
         text.flush()
@@ -299,6 +315,24 @@ def _export_execute(job: ExportJob, run_token: str,
         manifest_file.close()
 
 
+def _write_not_approved(job: ExportJob, presets: list[variants.Preset], writer,
+                        report: dict) -> int:
+    """Write a manifest row per preset for each selected image that is not exported for want
+    of an approved cutout (the plan holds approved ones only, so they would otherwise be
+    missing without a word), keep the first ``MAX_REPORTED`` on the job and return how many
+    images (and image-less products) there were."""
+    rows = report.setdefault("not_approved", [])
+    count = 0
+    for image in export_selectors.export_not_approved_rows(**job.filters):
+        for preset in presets:
+            writer.writerow(manifest_row_not_approved(row=image, preset=preset))
+        count += 1
+        if len(rows) < MAX_REPORTED:
+            rows.append({"sku": image.sku, "position": image.position,
+                         "asset_id": image.asset_id, "reason": image.reason})
+    return count
+
+
 def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
             exported_cutouts) -> str:
     exports = storages["exports"]
@@ -315,6 +349,11 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     elif isinstance(sink, FolderSink):
         manifest_file.seek(0)
         sink.write("manifest.csv", manifest_file.read())
+    unapproved = report.get("not_approved_count") or 0
+    # said in the result, not only in the manifest: "2 exported, 0 excluded" for 3 selected
+    # products read as if the export were complete
+    not_approved = (f" {unapproved} selected image(s) {'would not be' if job.dry_run else 'not'}"
+                    " exported: not approved (see the manifest)." if unapproved else "")
     if job.dry_run:
         message = (f"Dry run: {report.get('would_export', 0)} file(s) would be exported"
                    f"{f', {excluded} excluded' if excluded else ''}; nothing written.")
@@ -323,6 +362,7 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
                    if excluded else "0 files written.")
     else:
         message = f"{exported} file(s) exported, {excluded} excluded."
+    message += not_approved
     with transaction.atomic():
         finished = jobs.job_finish(
             ExportJob, job.pk, run_token, progress_done=job.progress_total,

@@ -17,7 +17,7 @@ from django.core.files.storage import storages
 from .. import variants
 from ..errors import ExportError
 from ..models import ExportJob
-from ..selectors.export import PlannedItem
+from ..selectors.export import NotApprovedRow, PlannedItem
 from .renditions import RenditionOutput
 
 logger = logging.getLogger(__name__)
@@ -86,13 +86,31 @@ class FolderSink:
                 logger.warning("could not delete partial export file %s", name, exc_info=True)
 
 
+#: an export's manifest.csv columns: the variants package's, then (appended 2026-12-03, so
+#: readers by position keep working) ``spec``, the spec string each row was rendered with: a
+#: custom spec's folder is only ``spec-<hash>``, and this is how a reader matches it back
+EXPORT_MANIFEST_COLUMNS = (*variants.MANIFEST_COLUMNS, "spec")
+
+
 def manifest_writer(fh):
     """A CSV writer of the manifest over binary ``fh`` (UTF-8 with BOM, header written)."""
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
     text.write("\ufeff")  # Excel needs the BOM to read UTF-8
-    writer = csv.DictWriter(text, fieldnames=variants.MANIFEST_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(text, fieldnames=EXPORT_MANIFEST_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     return text, writer
+
+
+def manifest_row_not_approved(*, row: NotApprovedRow, preset: variants.Preset) -> dict:
+    """The manifest row of a selected image the export leaves out for want of an approved
+    cutout: no file, its reason in ``compliance`` (``not approved: awaiting review``), so a
+    team reconciling the manifest against its SKU list finds every image it asked for."""
+    out = variants.manifest_row(sku=row.sku, gtin=row.gtin or None, asin=row.asin or None,
+                                preset=preset.name, file="",
+                                compliance=f"not approved: {row.reason}", position=row.position,
+                                asset_id=row.asset_id, included=False)
+    out["spec"] = variants.csv_safe(preset.spec)
+    return out
 
 
 

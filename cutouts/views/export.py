@@ -26,11 +26,14 @@ class ExportForm(forms.Form):
     presets = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     specs = forms.CharField(
         label="Custom spec", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional: one spec string per line, e.g. square-1200|bg-ffffff|format-jpeg. "
-                  "Each gets its own spec-<hash> folder, generic naming, no marketplace rules.")
+        help_text="Optional: one spec string per line, e.g. "
+                  "trim|fill-85|square-1200|bg-ffffff|format-jpeg (trim and fill centre the "
+                  "product; margin-N acts only with trim). Each gets its own spec-<hash> "
+                  "folder, generic naming, no marketplace rules.")
     skus = forms.CharField(
         label="Products (SKUs)", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One SKU per line or comma-separated. Leave empty for all products.")
+        help_text="SKUs separated by spaces, tabs, new lines, commas or semicolons (a column "
+                  "pasted from a spreadsheet works). Leave empty for all products.")
     brand = forms.ChoiceField(required=False)
     approved_since = forms.DateField(
         required=False, label="Approved since", widget=forms.DateInput(attrs={"type": "date"}))
@@ -79,8 +82,7 @@ class ExportForm(forms.Form):
 
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
-        skus = [s for line in text.splitlines() for s in line.split(",")]
-        lookup = export_selectors.products_by_sku(skus=skus)
+        lookup = export_selectors.products_by_sku(skus=export_selectors.sku_tokens(text))
         if lookup.problem:
             raise forms.ValidationError(lookup.problem)
         self.product_ids = lookup.product_ids
@@ -111,14 +113,18 @@ def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] 
 
 
 def _naming_gaps(form: ExportForm) -> list[str]:
-    """What the chosen presets cannot name among the chosen products (Walmart: no GTIN);
-    presets the service will refuse are its to report."""
+    """What the chosen presets cannot name among the chosen products (Walmart: no GTIN), the
+    chosen products' images that are not approved, and spec tokens that will not act (a
+    margin without trim), custom specs included; presets and specs the service will refuse
+    are its to report."""
     data = form.cleaned_data
     try:
-        presets = export_selectors.preset_resolve(names=form.preset_names())
+        presets = export_selectors.preset_resolve(names=[
+            *form.preset_names(),
+            *(export_selectors.SPEC_PREFIX + spec for spec in form.spec_lines())])
     except (PresetError, ExportError, variants.VariantError):
         return []
-    gaps = export_selectors.export_naming_gaps(
+    gaps = export_selectors.export_warnings(
         presets=presets, product_ids=form.product_ids, brand=data["brand"],
         approved_since=data["approved_since"])
     return [gap.message for gap in gaps]
@@ -134,8 +140,9 @@ def _preview(form: ExportForm) -> dict:
                          "least one background to preview scenes."}
     rows = scene_selectors.scene_preview_rows(
         product_ids=form.product_ids, brand=data["brand"], limit=PREVIEW_PRODUCTS)
+    # a row is an image, and a product has several: "6 product(s)" for 6 images of 2 misled
     return {"preset": scenes[0], "others": scenes[1:], "backgrounds": data["backgrounds"],
-            "rows": rows}
+            "rows": rows, "products": len({row["sku"] for row in rows})}
 
 
 def _preview_page(request: HttpRequest, data) -> HttpResponse:
@@ -224,6 +231,7 @@ def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     sheet = export_selectors.export_job_sheet(job=job, page=page)
     return render(request, "cutouts/export/detail.html", {
         "job": job, "progress": progress, "sheet": sheet,
+        "specs": export_selectors.export_job_specs(job=job),
     })
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.storage import storages
 from PIL import Image, ImageCms
 
-from catalog.models import AssetStatus
+from catalog.models import AssetStatus, Product
 from cutouts import variants
 from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
@@ -742,3 +742,125 @@ def test_it_describes_no_file_for_excluded_rows_in_the_manifest(no_enqueue, too_
         cached = manifest_rows(fh.read())
     assert [(r["file"], r["sha256"] != "") for r in cached] == [
         ("amazon_main/B0TEE00001.PT01.jpg", True), ("", False)]
+
+
+def _qa_catalog():
+    """QA's catalog: DOLL-011 imported, never cut; GIRAFFE-013 cut (MAIN) and awaiting
+    review on PT01, never approved; TOOL-001 approved; PLUSH-002 MAIN approved, PT01 awaiting
+    review, PT02 flagged; KITE-004 has no image at all."""
+    from catalog.models import ImageAsset
+    from cutouts.models import FlagReason
+    from cutouts.services.review import cutout_flag
+    from cutouts.services.status import assets_status_sync
+    from tests.factories import ImageAssetFactory
+
+    doll = ProductFactory(sku="DOLL-011")
+    ImageAssetFactory(product=doll, position="MAIN")
+    giraffe = ProductFactory(sku="GIRAFFE-013")
+    ImageAssetFactory(product=giraffe, position="MAIN")
+    done_cutout(product=giraffe, position="PT01")
+    approved_cutout(product=ProductFactory(sku="TOOL-001"), size=MARKET_PHOTO)
+    plush = ProductFactory(sku="PLUSH-002")
+    approved_cutout(product=plush, position="MAIN", size=MARKET_PHOTO)
+    done_cutout(product=plush, position="PT01")
+    flagged = done_cutout(product=plush, position="PT02")
+    cutout_flag(cutout=flagged, user=reviewer(), reasons=[FlagReason.HALO])
+    kite = ProductFactory(sku="KITE-004")
+    assets_status_sync(asset_ids=ImageAsset.objects.values_list("pk", flat=True))
+    return [p.pk for p in (doll, giraffe, kite,
+                           *Product.objects.filter(sku__in=["TOOL-001", "PLUSH-002"]))]
+
+
+def test_it_warns_before_start_of_selected_images_without_an_approved_cutout(no_enqueue):
+    ids = _qa_catalog()
+    warning = export_selectors.export_not_approved(product_ids=ids)
+    assert warning is not None and warning.code == export_selectors.NOT_APPROVED
+    assert (warning.count, warning.total) == (4, 5)
+    assert warning.skus == ["DOLL-011", "GIRAFFE-013", "KITE-004", "PLUSH-002"]
+    assert ("DOLL-011, GIRAFFE-013, KITE-004 have no approved image; "
+            "no cutout: DOLL-011 MAIN, GIRAFFE-013 MAIN; "
+            "awaiting review: GIRAFFE-013 PT01, PLUSH-002 PT01; flagged: PLUSH-002 PT02; "
+            "no image: KITE-004") in warning.message
+    # the approved ones alone: nothing to say; nor without a SKU list (every approved cutout)
+    tool = Product.objects.get(sku="TOOL-001").pk
+    assert export_selectors.export_not_approved(product_ids=[tool]) is None
+    assert export_selectors.export_not_approved() is None
+    presets = export_selectors.preset_resolve(names=["ebay"])
+    assert [w.code for w in export_selectors.export_warnings(presets=presets, product_ids=ids)
+            ] == [export_selectors.NOT_APPROVED]
+
+
+def test_it_counts_the_images_without_approval_in_a_bounded_number_of_queries(
+        no_enqueue, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ImageAssetFactory
+
+    ids = _qa_catalog()
+    with CaptureQueriesContext(connection) as few:
+        export_selectors.export_not_approved(product_ids=ids)
+    for n in range(30):
+        ImageAssetFactory(product=ProductFactory(sku=f"MORE-{n:03}"), position="MAIN")
+    ids += list(Product.objects.filter(sku__startswith="MORE-").values_list("pk", flat=True))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        warning = export_selectors.export_not_approved(product_ids=ids)
+    assert warning.count == 34
+    assert "MORE-001 and 28 more have no approved image" in warning.message
+    assert "MORE-002 MAIN and 27 more; awaiting review" in warning.message
+
+
+def test_the_manifest_and_result_name_the_selected_images_that_are_not_approved(no_enqueue):
+    ids = _qa_catalog()
+    job = run(export_jobs.export_job_create(presets=["ebay"], product_ids=ids))
+    assert job.status == JobStatus.DONE, job.message
+    assert job.exported_count == 2  # TOOL-001 and PLUSH-002 MAIN
+    assert job.message == ("2 file(s) exported, 0 excluded. 6 selected image(s) not exported: "
+                           "not approved (see the manifest).")
+    assert job.report["not_approved_count"] == 6
+    rows = manifest_rows(read_zip(job).read("manifest.csv"))
+    left_out = [(r["sku"], r["position"], r["compliance"], r["file"]) for r in rows
+                if r["compliance"].startswith("not approved")]
+    assert left_out == [
+        ("DOLL-011", "MAIN", "not approved: no cutout", ""),
+        ("GIRAFFE-013", "MAIN", "not approved: no cutout", ""),
+        ("GIRAFFE-013", "PT01", "not approved: awaiting review", ""),
+        ("PLUSH-002", "PT01", "not approved: awaiting review", ""),
+        ("PLUSH-002", "PT02", "not approved: flagged", ""),
+        ("KITE-004", "", "not approved: no image", ""),
+    ]
+    # a dry run says the same
+    dry = run(export_jobs.export_job_create(presets=["ebay"], product_ids=ids, dry_run=True))
+    assert "6 selected image(s) would not be exported: not approved" in dry.message
+    with storages["exports"].open(dry.manifest_name, "rb") as fh:
+        assert sum(r["compliance"].startswith("not approved")
+                   for r in manifest_rows(fh.read())) == 6
+
+
+def test_it_names_the_sku_field_and_why_when_nothing_selected_is_approved(no_enqueue):
+    ids = _qa_catalog()[:2]  # DOLL-011, GIRAFFE-013
+    with pytest.raises(ExportError) as refused:
+        export_jobs.export_job_create(presets=["ebay"], product_ids=ids)
+    assert refused.value.field == "skus"
+    assert "DOLL-011, GIRAFFE-013 have no approved image" in str(refused.value)
+
+
+def test_the_manifest_names_the_spec_of_every_row(no_enqueue):
+    approved_cutout(product=ProductFactory(sku="SPEC-1", asin="B0SPEC0001"), size=MARKET_PHOTO)
+    spec = "trim|fill-85|square-400|bg-ffffff|format-jpeg"
+    job = run(export_jobs.export_job_create(presets=["amazon_main"], specs=[spec]))
+    rows = manifest_rows(read_zip(job).read("manifest.csv"))
+    assert tuple(rows[0])[:13] == variants.MANIFEST_COLUMNS and tuple(rows[0])[13:] == ("spec",)
+    by_preset = {r["preset"]: r["spec"] for r in rows}
+    folder = export_selectors.spec_preset(spec).name
+    assert by_preset[folder] == variants.parse_spec(spec).canonical()
+    assert by_preset["amazon_main"] == variants.get_preset("amazon_main").spec
+
+
+def test_it_notes_a_margin_that_acts_without_trim():
+    presets = export_selectors.preset_resolve(names=[
+        "spec:margin-60|square-800|bg-ffffff|format-jpeg",
+        "spec:trim|margin-60|square-800|bg-ffffff|format-jpeg"])
+    notes = export_selectors.spec_notes(presets=presets)
+    assert len(notes) == 1 and notes[0].preset == presets[0].name
+    assert "margin only acts with trim or fill" in notes[0].message

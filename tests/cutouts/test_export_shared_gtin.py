@@ -69,4 +69,4 @@ def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):
     assert [g.code for g in export_selectors.export_naming_gaps(presets=presets)] == [
         export_selectors.NAMING_SHARED]
     job = export_jobs.export_job_create(presets=["walmart"])
-    assert export_selectors.export_job_naming_gaps(job=job) == []
+    assert export_selectors.export_job_warnings(job=job) == []

@@ -205,3 +205,33 @@ def test_it_does_not_warn_about_a_missing_shadow_layer(sent, preset):
     summary = Rendition.objects.get().compliance["summary"]
     assert "shadow" not in summary, summary
     assert summary == "ok"
+
+
+def test_it_draws_the_checkerboard_only_behind_transparent_variants(client, sent):
+    approved_cutout(product=ProductFactory(sku="SHEET-3", asin="B0SHEET003"), size=MARKET_PHOTO)
+    job = _run(["transparent_png"], sent,
+               specs=["cover-400x150|bg-ffffff|format-jpeg"])
+    sheet = export_selectors.export_job_sheet(job=job)
+    opaque = {cell.preset: cell.opaque for cell in sheet.cells}
+    assert opaque == {"transparent_png": False,
+                      export_selectors.spec_preset("cover-400x150|bg-ffffff|format-jpeg").name:
+                      True}
+    client.force_login(manager())
+    html = client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    assert html.count('class="sheet-thumb opaque"') == 1
+    assert html.count('class="sheet-thumb"') == 1
+
+
+@pytest.mark.parametrize(("spec", "file", "opaque"), [
+    ("trim|bg-transparent|format-png|srgb", "a.png", False),
+    ("trim|square-800|bg-ffffff|format-png", "a.png", True),
+    ("cover-400x150|bg-ffffff|format-jpeg", "a.jpg", True),
+    ("", "old/a.jpg", True),  # a manifest written before the spec column
+    ("", "old/a.png", False),
+])
+def test_it_tells_opaque_variants_from_transparent_ones(spec, file, opaque):
+    assert export_selectors.spec_is_opaque(spec, file) is opaque
+
+
+def test_it_shows_a_not_approved_row_as_a_failed_chip():
+    assert export_selectors.compliance_state("not approved: awaiting review") == "failed"

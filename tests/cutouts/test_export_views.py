@@ -396,3 +396,106 @@ def test_the_excluded_table_names_the_image(client, sent):
     assert f"MAIN <span class=\"muted\">· asset #{main.asset_id}</span>" in table
     assert f"PT01 <span class=\"muted\">· asset #{back.asset_id}</span>" in table
     assert "(no file name)" in table
+
+
+def _qa_products():
+    """DOLL-011 and GIRAFFE-013 imported, never cut (GIRAFFE-013's PT01 awaiting review);
+    TOOL-001 and PLUSH-002 approved."""
+    from catalog.models import ImageAsset
+    from cutouts.services.status import assets_status_sync
+    from tests.factories import ImageAssetFactory
+
+    from .export_helpers import done_cutout
+
+    ImageAssetFactory(product=ProductFactory(sku="DOLL-011"), position="MAIN")
+    giraffe = ProductFactory(sku="GIRAFFE-013")
+    ImageAssetFactory(product=giraffe, position="MAIN")
+    done_cutout(product=giraffe, position="PT01")
+    approved_cutout(product=ProductFactory(sku="TOOL-001"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="PLUSH-002"), size=MARKET_PHOTO)
+    assets_status_sync(asset_ids=ImageAsset.objects.values_list("pk", flat=True))
+
+
+def test_it_warns_before_start_of_selected_skus_without_an_approved_image(client, sent):
+    _qa_products()
+    client.force_login(manager())
+    form = {"presets": ["ebay"], "skus": "DOLL-011, GIRAFFE-013, TOOL-001",
+            "destination": "download"}
+    for dry_run in ("", "1"):
+        page = client.post(reverse("cutouts:export_start"), {**form, "dry_run": dry_run})
+        assert page.status_code == 200 and not ExportJob.objects.exists()
+        warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
+        assert ("DOLL-011, GIRAFFE-013 have no approved image; no cutout: DOLL-011 MAIN, "
+                "GIRAFFE-013 MAIN; awaiting review: GIRAFFE-013 PT01") in warning
+        assert 'name="naming_gaps_ok"' in page.content.decode()
+    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert response.status_code == 302
+    job = ExportJob.objects.get()
+    assert export_job_run_task(job.pk) == "done"
+    page = client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    assert "3 selected image(s) not exported: not approved" in page
+    table = page.split('id="not-approved"')[1].split("</table>")[0]
+    assert "GIRAFFE-013" in table and "not approved: awaiting review" in table
+
+
+def test_it_splits_the_sku_list_on_any_whitespace_commas_and_semicolons(client, sent):
+    _qa_products()
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["ebay"], "skus": "TOOL-001 PLUSH-002", "destination": "download"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ExportJob.objects.all().delete()
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["ebay"], "skus": "TOOL-001\tPLUSH-002;\r\n  tool-001 ;",
+        "destination": "download"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert len(ExportJob.objects.get().filters["product_ids"]) == 2
+
+
+def test_its_custom_spec_example_centres_the_product_and_a_bare_margin_is_noted(client, sent):
+    approved_cutout(product=ProductFactory(sku="SPEC-2"), size=MARKET_PHOTO)
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_list")).content.decode()
+    assert "trim|fill-85|square-1200|bg-ffffff|format-jpeg" in page
+    assert "e.g. square-1200|bg-ffffff|format-jpeg" not in page
+    form = {"specs": "margin-60|square-800|bg-ffffff|format-jpeg", "skus": "SPEC-2",
+            "destination": "download"}
+    page = client.post(reverse("cutouts:export_start"), form)
+    assert page.status_code == 200 and not ExportJob.objects.exists()
+    assert "margin only acts with trim or fill" in page.content.decode()
+    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert response.status_code == 302
+
+
+def test_the_job_page_shows_each_custom_specs_string_beside_its_folder(client, sent):
+    from cutouts.selectors.export import spec_preset
+
+    approved_cutout(product=ProductFactory(sku="SPEC-3"), size=MARKET_PHOTO)
+    spec = "trim|fill-85|square-400|bg-ffffff|format-jpeg"
+    job = export_jobs.export_job_create(user=manager(), specs=[spec])
+    assert export_job_run_task(job.pk) == "done"
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    folder = spec_preset(spec).name
+    specs = page.split('id="custom-specs"')[1].split("</dl>")[0]
+    assert f"<code>{folder}/</code>" in specs
+    assert f'<code data-spec-for="{folder}">{spec_preset(spec).spec}</code>' in specs
+    # and on the contact sheet, under the hash
+    cell = page.split('class="sheet-cell"')[1].split("</li>")[0]
+    assert folder in cell and spec_preset(spec).spec in cell
+
+
+def test_the_scene_preview_counts_images_and_products_apart(client, sent):
+    from cutouts.services import scenes
+
+    from .test_export_scenes import room_jpeg
+
+    scenes.background_create(user=manager(), name="Oak table", slug="oak", data=room_jpeg())
+    product = ProductFactory(sku="LAMP-2")
+    for position in ("MAIN", "PT01", "PT02"):
+        approved_cutout(product=product, position=position)
+    client.force_login(manager())
+    page = client.post(reverse("cutouts:export_start"), {
+        "preview": "1", "presets": ["web_hero"], "backgrounds": ["oak"], "skus": "LAMP-2",
+        "destination": "download"}).content.decode()
+    assert "3 image(s) of 1 product(s) × 1 background(s)" in page

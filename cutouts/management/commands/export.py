@@ -11,7 +11,7 @@ from cutouts.errors import ExportCollisionError, ExportError
 from cutouts.models import ExportJob
 from cutouts.selectors.export import (
     export_job_excluded,
-    export_job_naming_gaps,
+    export_job_warnings,
     products_by_sku,
 )
 from cutouts.services.export_jobs import export_job_claim, export_job_create, export_job_run
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         except ExportError as exc:
             raise CommandError(str(exc))
         # the export form's warning before it starts; here it starts anyway, as the API does
-        for gap in export_job_naming_gaps(job=job):
+        for gap in export_job_warnings(job=job):
             self.stderr.write(f"WARNING {gap.message}")
         token = export_job_claim(job_id=job.pk)
         with tqdm(total=job.progress_total, unit="file", desc=f"export {job.pk}") as bar:
