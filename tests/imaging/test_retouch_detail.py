@@ -32,3 +32,42 @@ def test_it_estimates_detail_colours_from_the_uint8_alpha(monkeypatch):
     diff = np.abs(real(rgb_w, alpha_w).astype(int) - as_float.astype(int))
     assert diff.max() <= 1
     assert res.alpha.dtype == np.uint8
+
+
+def test_it_saves_at_full_size_the_detail_the_preview_showed():
+    # the preview solves a detail stroke on the reduced arrays (long side 1024 px), Apply on the
+    # full-size photo; closed-form matting is not scale-invariant, so the full-size matte came
+    # out another matte, not a finer one: on soft-dev photos upscaled to 24 MP, 129-9 100 preview
+    # pixels more than 64/255 apart (QA: a semi-opaque patch where the preview showed clear
+    # background). Here a hair scene at twice its size (1728 x 1152): 144 such pixels before.
+    import cv2
+
+    from cutouts.imaging.retouch import reduce_for_cut
+
+    from .scenes import H, W, hair_scene
+
+    rgb0, a = hair_scene(0)
+    rgb = cv2.resize(rgb0, (2 * W, 2 * H), interpolation=cv2.INTER_CUBIC)
+    hard = cv2.GaussianBlur((a >= 0.5).astype(np.float32), (0, 0), 1.0)
+    alpha = cv2.resize(np.clip(hard * 255 + 0.5, 0, 255).astype(np.uint8), (2 * W, 2 * H),
+                       interpolation=cv2.INTER_LINEAR)
+    cx, cy = W // 2, H // 2 + 40
+    arc = np.linspace(np.pi * 1.15, np.pi * 1.85, 12)
+    stroke = Stroke("detail", 60.0, tuple((float(2 * (cx + np.cos(t) * W / 6 * 1.15)),
+                                           float(2 * (cy + np.sin(t) * H / 4 * 1.15)))
+                                          for t in arc))
+    rgb_p, alpha_p = reduce_for_cut(rgb), reduce_for_cut(alpha)
+    scale = rgb_p.shape[1] / rgb.shape[1]
+    shown = retouch(rgb_p, alpha_p, [stroke.scaled(scale)]).alpha.astype(np.float32)
+    saved = retouch(rgb, alpha, [stroke]).alpha
+    small = reduce_for_cut(saved).astype(np.float32)
+    changed = (np.abs(shown - alpha_p) > 4) | (np.abs(small - alpha_p) > 4)
+    assert np.abs(shown - alpha_p)[changed].mean() > 30  # the stroke did change the hair
+    diff = np.abs(small - shown)
+    assert int((diff > 64).sum()) == 0
+    assert float(diff[changed].mean()) < 3.0  # was 9.8
+    # the full-size matte keeps what is finer than a preview pixel: it is not the preview
+    # upsampled
+    up = cv2.resize(shown, (2 * W, 2 * H), interpolation=cv2.INTER_LINEAR)
+    assert float(np.abs(saved - up)[cv2.resize(changed.view(np.uint8), (2 * W, 2 * H)) > 0]
+                 .mean()) > 4.0
