@@ -32,6 +32,9 @@
   var CHANGE_ADDED = [0, 190, 70];
   var CHANGE_MIN = 9;
   var CHANGE_MS = 1800;
+  // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
+  // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush.
+  var SOFT_LOW = 16, SOFT_HIGH = 240, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
   // What Apply on the retouch page carries to the new version's editor (see htmx:beforeSwap
   // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
   // tool and what shows.
@@ -749,9 +752,15 @@
       if (change.added) parts.push("added " + pct(change.added) + " (green)");
       if (change.faded) parts.push((parts.length ? "and changed the alpha of " + pct(change.faded) + " more"
                                                  : "changed the alpha of " + pct(change.faded) + " of the cutout"));
+      // a keep stroke over hair or fur makes it solid, which is what keep means: the brush
+      // that keeps it soft is named when most of what it changed was soft (QA 2026-12-03)
+      var soft = last.kind === "keep" && change.hardened >= SOFT_HINT_PX &&
+                 change.hardened >= SOFT_HINT_SHARE * (change.taken + change.added + change.faded);
+      var hint = soft ? " It made soft edge solid: for hair, fur or mesh the Detail brush" +
+                        (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
-      this.say("The last " + what + " " + parts.join(", ") + "; " + undoWord() + " " +
-               this.previewText);
+      this.say("The last " + what + " " + parts.join(", ") + "; " + undoWord() + hint + " " +
+               this.previewText, soft ? "hint" : undefined);
       return;
     }
     var why = last.kind === "keep" ? "what it covers is already kept" :
@@ -770,7 +779,7 @@
      and show it for CHANGE_MS; returns the pixel counts: taken (crossed to the background),
      added (crossed to the product), faded (moved without crossing), had (product before). */
   Editor.prototype.flashChange = function (before, now) {
-    var out = { taken: 0, added: 0, faded: 0, had: 0 };
+    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0 };
     var c = this.changeCanvas, d = null, img = null, x = null;
     if (c) {
       c.width = now.w; c.height = now.h;
@@ -782,6 +791,7 @@
       var b = before.a[i], a = now.a[i], delta = a - b;
       if (b >= 128) out.had++;
       if (delta > -CHANGE_MIN && delta < CHANGE_MIN) continue;
+      if (b >= SOFT_LOW && b < SOFT_HIGH && a >= SOLID) out.hardened++;  // soft made solid
       var crossed = (b >= 128) !== (a >= 128);
       if (crossed) { if (a < 128) out.taken++; else out.added++; }
       else out.faded++;
@@ -793,6 +803,7 @@
     this.form.dataset.rtChangeTaken = String(out.taken);
     this.form.dataset.rtChangeAdded = String(out.added);
     this.form.dataset.rtChangeFaded = String(out.faded);
+    this.form.dataset.rtChangeHardened = String(out.hardened);
     if (!d || out.taken + out.added + out.faded < 4) return out;
     x.putImageData(img, 0, 0);
     var form = this.form;

@@ -1109,3 +1109,38 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
     expect(editor).to_have_attribute("data-rt-preview-count", "3", timeout=20_000)
     expect(editor).to_have_attribute("data-rt-faint", "1")
     expect(layer).to_be_visible()
+
+
+def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
+        live_server, page, hazy, log_in):
+    """QA 2026-12-03: a keep stroke over hair filled the gaps between strands solid, with no
+    word of the brush that keeps them soft."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, hazy)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    status = editor.locator("[data-rt-status]")
+    editor.locator("[data-rt-tool=keep]").click()
+    x0, y0, x1, y1 = HAZE
+    page.mouse.move(*_at(box, x0 + 8, (y0 + y1) / 2))
+    page.mouse.down()
+    page.mouse.move(*_at(box, x1 - 8, (y0 + y1) / 2), steps=8)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    page.wait_for_function("(e) => e.dataset.rtChangeHardened !== undefined",
+                           arg=editor.element_handle())
+    expect(status).to_contain_text("It made soft edge solid: for hair, fur or mesh the Detail "
+                                   "brush (D) keeps it soft.")
+    # a keep click that restores a solid part says nothing of the kind
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    editor, box = _retouch_page(page, live_server, hazy)  # a fresh editor: counts from 0
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    expect(status).to_contain_text("The last keep click added")
+    expect(status).not_to_contain_text("soft edge solid")
