@@ -32,8 +32,13 @@ from .services.assets import (
     position_taken_reason,
     position_taken_text,
 )
-from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE
-from .services.products import products_sku_folded
+from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
+from .services.products import (  # noqa: F401 - the product reads views and the API call here
+    GTIN_SHARERS_SHOWN,
+    product_gtin_warning,
+    products_sharing_gtin,
+    products_sku_folded,
+)
 from .validators import SKU_RE
 
 
@@ -57,36 +62,6 @@ def product_get(*, pk: int | None = None, sku: str | None = None,
     if pk is not None:
         return manager.get(pk=pk)
     return manager.get(sku=sku)
-
-
-#: products named in a shared-GTIN warning; the rest are counted
-GTIN_SHARERS_SHOWN = 5
-
-
-def products_sharing_gtin(*, gtin: str, exclude_pk: int | None = None) -> list[Product]:
-    """Other live products with this GTIN, by SKU (the first ``GTIN_SHARERS_SHOWN`` + 1)."""
-    if not gtin:
-        return []
-    rows = Product.live.filter(gtin=gtin)
-    if exclude_pk is not None:
-        rows = rows.exclude(pk=exclude_pk)
-    return list(rows.order_by("sku")[:GTIN_SHARERS_SHOWN + 1])
-
-
-def product_gtin_warning(*, product: Product) -> str:
-    """Why saving ``product`` deserves a second look: another live product has its GTIN
-    ("" when none). A GTIN names one trade item, so two products with one GTIN are usually a
-    typo; it is a warning, not a refusal, because variants sold as one item can share it.
-    The form pages flash it; marketplaces that name files by GTIN would get colliding names
-    (the export form says so too: ``export_naming_gaps``)."""
-    others = products_sharing_gtin(gtin=product.gtin, exclude_pk=product.pk)
-    if not others:
-        return ""
-    named = ", ".join(f"{o.sku} (#{o.pk})" for o in others[:GTIN_SHARERS_SHOWN])
-    more = " and others" if len(others) > GTIN_SHARERS_SHOWN else ""
-    return (f"GTIN {product.gtin} is also on product {named}{more}. A GTIN identifies one "
-            "trade item: check the number; exports that name files by GTIN (Walmart) would "
-            "give these products the same file names.")
 
 
 def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:
@@ -495,8 +470,10 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                    manifest: Manifest | None = None) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
-    at all) and ``naming.file_target`` (which product and position), with one query for the
-    SKUs the names and the manifest can name."""
+    at all), ``naming.file_target`` (which product and position) and
+    ``import_mapping.manifest_product_new`` (whether a product it would create is valid: a
+    manifest row with a bad SKU or GTIN refuses its files), with one query for the SKUs the
+    names and the manifest can name."""
     considered: list[str] = []
     unmapped: list[tuple[str, str]] = []
     for name in names:
@@ -521,6 +498,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
 
     twins: dict[str, str] = {}
     made: set[str] = set()  # products the import would make before (or with) a file
+    from_manifest: set[str] = set()  # of those, the manifest's (checked per file, below)
     if manifest is not None:
         variants = manifest_case_variants(manifest)
         twins = manifest_case_twins(manifest, variants, known) if variants else {}
@@ -528,6 +506,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         for sku in manifest.products:
             if sku not in twins and known(sku) is None:
                 made.add(sku)
+                from_manifest.add(sku)
                 stored.setdefault(fold_sku(sku), []).append((sku, False))
 
     def state(sku: str):
@@ -545,6 +524,12 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             target = file_target(name, rules=rules, manifest=manifest, create=create_products,
                                  state=state, valid=lambda sku: bool(SKU_RE.match(sku)),
                                  sku_rule=SKU_RULE)
+            if target.new or target.sku in from_manifest:
+                # The import's own check of a product it would create (a bad SKU or GTIN
+                # refuses its files, ``ImportRun._product_new``), only for products files
+                # name: a 100k-row manifest is not validated whole for a few files.
+                manifest_product_new(sku=target.sku, manifest=manifest,
+                                     line=target.manifest_line)
         except Unmapped as exc:
             unmapped.append((name, str(exc)))
             continue

@@ -8,39 +8,25 @@ to evaluate or a sign to strip. Every CSV the app writes passes its cells throug
 
 from __future__ import annotations
 
-import csv
-import io
 import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+# ENCODINGS: the upload forms' encoding choices, still read from here
+from .csvfile import ENCODINGS as ENCODINGS
+from .csvfile import CsvFileError, lines_refused, read_csv
 from .positions import POSITIONS, position_for_number
 
 COLUMNS = ("sku", "title", "brand", "category", "gtin", "asin", "filename", "position")
 PRODUCT_FIELDS = ("title", "brand", "category", "gtin", "asin")
-ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": "latin-1", "latin1": "latin-1",
-             "iso-8859-1": "latin-1"}
-MAX_MANIFEST_BYTES = 50 * 1024 * 1024
 # OWASP's list: spreadsheet apps start a formula (or DDE call) with any of these; LibreOffice
 # also reads a leading newline and the full-width forms as the ASCII ones.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-# A workbook saved as .xlsx (a ZIP) or .xls (an OLE compound file) instead of as CSV.
-WORKBOOK_MAGICS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
-#: Bad lines a manifest's message lists; the rest are counted ("and 7 more"), so one message
-#: (a job's message keeps 1000 characters) still lets the manager fix most of them at once.
-MAX_LISTED_ERRORS = 20
-
-
-class ManifestError(Exception):
-    """The manifest as a whole is unusable; nothing from it is applied. ``errors``: every bad
-    line ("line 4: ..."), when the manifest was read to its end (empty for a file that is
-    unreadable as a whole)."""
-
-    def __init__(self, message: str, errors: Iterable[str] = ()):
-        super().__init__(message)
-        self.errors = list(errors)
+#: One error type for an unusable CSV file, a manifest or a bulk-edit file (``csvfile``):
+#: the views and ``errors.IMPORT_REFUSALS`` catch it by this name.
+ManifestError = CsvFileError
 
 
 @dataclass
@@ -90,32 +76,6 @@ class Manifest:
         return row is not None and bool(row.position)
 
 
-def decode_manifest(data: bytes, encoding: str = "utf-8") -> str:
-    codec = ENCODINGS.get(encoding.lower().strip())
-    if codec is None:
-        raise ManifestError(f"Unsupported manifest encoding {encoding!r}; use UTF-8 or Latin-1.")
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ManifestError("The manifest is over 50 MB.")
-    if data.startswith(WORKBOOK_MAGICS):
-        raise ManifestError(
-            "The manifest is an Excel workbook, not a CSV file; save it as CSV UTF-8 "
-            "(File > Save As > CSV UTF-8) and choose that file."
-        )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ManifestError("The manifest is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel).")
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ManifestError(
-            f"The manifest is not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}). "
-            "Save it as UTF-8, or choose Latin-1 if it came from an old Excel."
-        )
-    if "\x00" in text:
-        raise ManifestError("The manifest contains NUL bytes; it is not a text CSV file.")
-    return text
-
-
 def _normalize_position(value: str) -> str | None:
     """A position code (MAIN, PT01..PT08, SWCH) or image number 1..9; None if unknown: what
     ``naming.normalize_position`` accepts, checked here so a bad row refuses the file."""
@@ -139,17 +99,8 @@ def _outside_path(filename: str) -> str:
 
 def parse_manifest(data: bytes, *, encoding: str = "utf-8",
                    name: str = "manifest.csv") -> Manifest:
-    text = decode_manifest(data, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ManifestError("The manifest is empty.")
-    except csv.Error as exc:
-        raise ManifestError(f"The manifest is not valid CSV: {exc}")
-    names = [h.strip().lower() for h in header]
-    if len(names) == 1 and ";" in names[0]:
-        raise ManifestError("The manifest uses semicolons; separate columns with commas.")
+    csv_file = read_csv(data, encoding, kind="manifest")
+    names = csv_file.names
     unknown = [n for n in names if n not in COLUMNS]
     if unknown or "sku" not in names or len(set(names)) != len(names):
         raise ManifestError(
@@ -166,23 +117,9 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
     positions: dict[tuple[str, str], int] = {}
     errors: list[str] = []
     product_lines: dict[str, int] = {}
-    while True:
-        # A record may span lines (a quoted newline): its line is where it starts, and so is
-        # the line an unclosed quote is reported on (the reader only fails at the end).
-        line = reader.line_num + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            # Reported with the lines before and after it: the reader resumes on the next
-            # line (an unclosed quote has swallowed the rest of the file, so that ends it).
-            hint = (" (a quote opened there is never closed)"
-                    if "unexpected end of data" in str(exc) else "")
-            errors.append(f"line {line}: not valid CSV: the row starting on line {line}{hint}: "
-                          f"{exc}")
-            continue
-        if not any(v.strip() for v in values):
+    for line, values in csv_file.records:
+        if isinstance(values, str):  # not valid CSV: reported with the lines around it
+            errors.append(f"line {line}: {values}")
             continue
         if len(values) != len(names):
             errors.append(f"line {line}: {len(values)} cells, the header has {len(names)}")
@@ -245,10 +182,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
             positions[(sku, position)] = line
         rows.append(row)
     if errors:
-        shown = "; ".join(errors[:MAX_LISTED_ERRORS])
-        more = (f" (and {len(errors) - MAX_LISTED_ERRORS} more)"
-                if len(errors) > MAX_LISTED_ERRORS else "")
-        raise ManifestError(f"The manifest has errors: {shown}{more}.", errors)
+        raise lines_refused("manifest", errors)
     if not rows:
         raise ManifestError("The manifest has a header but no rows.")
     for sku in products:

@@ -76,6 +76,36 @@ def _validation_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def product_new_validated(*, sku: str, fields: dict[str, str]) -> Product:
+    """An unsaved product for a new SKU with ``fields``, validated as the import creates it
+    (SKU rules, GTIN check digit, ASIN format; raises ValidationError). The one check of a
+    product the import would make: its manifest (``ImportRun._apply_chunk``), its files
+    (``manifest_product_new``) and its preview all call it."""
+    product = Product(sku=sku.strip(), **product_fields_clean(fields))
+    product.full_clean(validate_unique=False, validate_constraints=False)
+    return product
+
+
+def manifest_product_new(*, sku: str, manifest: Manifest | None, line: int = 0) -> Product:
+    """The product a file whose SKU names no product would create, with the manifest's
+    fields for that SKU; raises ``Unmapped`` with the reason its files are refused,
+    "manifest.csv line 2: Cannot create product 'BAD SKU!': sku: …". The import
+    (``ImportRun._product_new``) and its preview (``selectors.import_preview``) both ask
+    here, so the preview refuses exactly the files the import refuses. ``line``: the
+    manifest row of the file, if a row names it (else the SKU's product line is named)."""
+    # A manifest's product is made with the manifest's fields, so one whose row is refused
+    # (a bad GTIN) is refused for every file of it, also one the naming rules send there,
+    # rather than created bare from its first file.
+    fields = manifest.products.get(sku, {}) if manifest is not None else {}
+    try:
+        return product_new_validated(sku=sku, fields=fields)
+    except ValidationError as exc:
+        where = ""
+        if manifest is not None and (line or sku in manifest.products):
+            where = f"{manifest.name} {f'line {line}' if line else manifest.where(sku)}: "
+        raise Unmapped(f"{where}Cannot create product {sku!r}: {_validation_text(exc)}")
+
+
 class ImportRun:
     """State of one import: rules, product cache, counters, issue writing."""
 
@@ -114,6 +144,7 @@ class ImportRun:
         self.session = job.source_kind == ImportJob.Source.UPLOAD
         # (SKU folded, position) -> the manifest row giving it (``_manifest_claim_check``)
         self._claims: dict[tuple[str, str], ManifestRow] | None = None
+        self._skus_with_files: set[str] | None = None  # see ``_manifest_line_issue``
 
     def _movable(self) -> set[int]:
         if not self.session:
@@ -165,20 +196,19 @@ class ImportRun:
             fields = manifest.products[sku]
             product = existing.get(sku)
             if sku in twins or sku in ambiguous:
-                self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} "
-                           "is skipped and its files are refused: "
-                           f"{twins.get(sku) or ambiguous[sku]}", ImportIssue.Level.ERROR)
+                self._manifest_line_issue(
+                    manifest, sku, f"{manifest.where(sku).capitalize()}: product {sku} is "
+                    f"skipped and its files are refused: {twins.get(sku) or ambiguous[sku]}")
                 self.products.setdefault(sku, None)
                 continue
             try:
                 if product is None:
-                    product = Product(sku=sku.strip(), **product_fields_clean(fields))
-                    product.full_clean(validate_unique=False, validate_constraints=False)
+                    product = product_new_validated(sku=sku, fields=fields)
                     new.append(product)
                 elif product.deleted_at is not None:
-                    self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product "
-                               f"{product.sku} is deleted; its manifest rows are skipped.",
-                               ImportIssue.Level.ERROR)
+                    self._manifest_line_issue(
+                        manifest, sku, f"{manifest.where(sku).capitalize()}: product "
+                        f"{product.sku} is deleted; its manifest rows are skipped.")
                     product = None
                 elif fields:
                     for key, value in product_fields_clean(fields).items():
@@ -285,10 +315,24 @@ class ImportRun:
         """A product the manifest cannot create or update (a bad GTIN...), reported against
         the manifest's own file name and line. A product it would have created is not
         created, and ``_product_new`` refuses its files, so a refused row leaves no product."""
-        outcome = ("not created; its files are refused" if created
-                   else "left as it was; its files are still imported")
-        self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} "
-                   f"{outcome}: {_validation_text(exc)}", ImportIssue.Level.ERROR)
+        text = _validation_text(exc)
+        if created:
+            self._manifest_line_issue(manifest, sku, f"{manifest.where(sku).capitalize()}: "
+                                      f"product {sku} not created; its files are refused: {text}")
+            return
+        # a warning: its files are imported, and the summary's "refused" counts files
+        self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} left as "
+                   f"it was; its files are still imported: {text}", ImportIssue.Level.WARNING)
+
+    def _manifest_line_issue(self, manifest: Manifest, sku: str, reason: str) -> None:
+        """A manifest product whose files are all refused (it cannot be created, is deleted,
+        is a case twin): reported against the manifest only when its rows name no file.
+        Otherwise each of its files is refused with the line's reason (``_product_new``,
+        ``sku_state``, ``file_target``), and the report counts files, not the line again."""
+        if self._skus_with_files is None:
+            self._skus_with_files = {row.sku for row in manifest.rows if row.filename}
+        if sku not in self._skus_with_files:
+            self.issue(manifest.name, reason, ImportIssue.Level.ERROR)
 
     def issue(self, filename: str, reason: str, level: str, *,
               kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None) -> None:
@@ -364,19 +408,11 @@ class ImportRun:
         first of its files that is stored, so a refused file creates no empty product."""
         product = self.products.get(target.sku)
         if product is None:
-            # A manifest's product is made with the manifest's fields, so one whose row was
-            # refused (a bad GTIN) is refused here too, in every process of an upload session,
-            # rather than created bare from its first file.
-            fields = (self.manifest.products.get(target.sku, {})
-                      if self.manifest is not None and target.manifest_line else {})
             try:
-                product = Product(sku=target.sku, **product_fields_clean(fields))
-                product.full_clean(validate_unique=False, validate_constraints=False)
-            except ValidationError as exc:
-                where = (f"{self.manifest.name} line {target.manifest_line}: "
-                         if self.manifest is not None and target.manifest_line else "")
-                raise _Skip(f"{where}Cannot create product {target.sku!r}: "
-                            f"{_validation_text(exc)}")
+                product = manifest_product_new(sku=target.sku, manifest=self.manifest,
+                                               line=target.manifest_line)
+            except Unmapped as exc:
+                raise _Skip(str(exc))
             self.products[target.sku] = product
         return product
 

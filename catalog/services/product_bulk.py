@@ -2,17 +2,16 @@
 transaction per chunk, with a per-line report. SKUs match as in imports
 (``naming.sku_known``): exactly, else ignoring case."""
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ..errors import ManifestError
-from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape, decode_manifest
+from ..ingest.csvfile import lines_refused, read_csv
+from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
-from .products import product_fields_clean, products_sku_folded
+from .products import product_fields_clean, product_gtin_warning, products_sku_folded
 
 # A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
 # every line to one bad row at the end.
@@ -44,28 +43,34 @@ class BulkEditReport:
         return [(outcome, self.count(outcome)) for outcome in self.OUTCOMES]
 
 
+#: How the shared CSV reader (``ingest.csvfile``) names this file in its messages.
+FILE_KIND = "bulk-edit file"
+
+
 def _read(data: bytes, encoding: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header (``sku`` plus editable columns) and the non-empty rows with line numbers;
-    raises ManifestError for a file that cannot be read at all."""
-    reader = csv.reader(io.StringIO(decode_manifest(data, encoding), newline=""), strict=True)
-    try:
-        names = [h.strip().lower() for h in next(reader)]
-        rows = []
-        for values in reader:
-            if any(v.strip() for v in values):
-                rows.append((reader.line_num, values))
-            if len(rows) > MAX_LINES:
-                raise ManifestError(f"The file has more than {MAX_LINES} lines.")
-    except StopIteration:
-        raise ManifestError("The file is empty.")
-    except csv.Error as exc:
-        raise ManifestError(f"The file is not valid CSV: {exc}")
+    """Header (``sku`` plus editable columns) and the non-empty rows with the line each
+    starts on; raises ManifestError for a file that cannot be read at all, or that has a
+    line the CSV reader cannot read (an unclosed quote swallows the lines after it, so
+    nothing of such a file is applied), listing those lines."""
+    csv_file = read_csv(data, encoding, kind=FILE_KIND)
+    names = csv_file.names
     unknown = [n for n in names if n != "sku" and n not in PRODUCT_FIELDS]
     if "sku" not in names or unknown or len(set(names)) != len(names) or len(names) < 2:
         raise ManifestError(
             "Wrong columns: the header needs 'sku' and at least one of "
             f"{', '.join(PRODUCT_FIELDS)}, each once"
             + (f" (unknown: {', '.join(unknown)})" if unknown else "") + ".")
+    rows: list[tuple[int, list[str]]] = []
+    errors: list[str] = []
+    for line, values in csv_file.records:
+        if isinstance(values, str):
+            errors.append(f"line {line}: {values}")
+            continue
+        rows.append((line, values))
+        if len(rows) > MAX_LINES:
+            raise ManifestError(f"The {FILE_KIND} has more than {MAX_LINES} lines.")
+    if errors:
+        raise lines_refused(FILE_KIND, errors, "; nothing was changed.")
     return names, rows
 
 
@@ -159,6 +164,10 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             continue
         product.save(update_fields=[*changes, "updated_at"])
         first_lines.setdefault(product.pk, line)
+        # The product page's and the API's warning, in their words: a GTIN another live
+        # product has is allowed (variants sold as one item) but is usually a typo.
+        shared = product_gtin_warning(product=product) if "gtin" in changes else ""
         out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
-                                + (f" ({matched})" if matched else "")))
+                                + (f" ({matched})" if matched else "")
+                                + (f". Warning: {shared}" if shared else "")))
     return out

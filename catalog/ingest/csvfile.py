@@ -1,0 +1,137 @@
+"""Reading an uploaded CSV file: the one reader the import manifest and the product bulk edit
+share (decoding, the delimiter, and quote errors with the line a row starts on), so both
+files are read, and refused, in the same words with their own name ("The manifest …",
+"The bulk-edit file …")."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": "latin-1", "latin1": "latin-1",
+             "iso-8859-1": "latin-1"}
+MAX_CSV_BYTES = 50 * 1024 * 1024
+# A workbook saved as .xlsx (a ZIP) or .xls (an OLE compound file) instead of as CSV.
+WORKBOOK_MAGICS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+#: Bad lines a file's message lists; the rest are counted ("and 7 more"), so one message
+#: (a job's message keeps 1000 characters) still lets the manager fix most of them at once.
+MAX_LISTED_ERRORS = 20
+
+
+class CsvFileError(Exception):
+    """The file as a whole is unusable; nothing from it is applied. ``errors``: every bad
+    line ("line 4: ..."), when the file was read to its end (empty for a file that is
+    unreadable as a whole)."""
+
+    def __init__(self, message: str, errors: Iterable[str] = ()):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+def lines_refused(kind: str, errors: list[str], after: str = ".") -> CsvFileError:
+    """The error refusing a file for its bad lines ("line 4: ..."), every one of them in
+    ``errors`` and the first ``MAX_LISTED_ERRORS`` in the message."""
+    shown = "; ".join(errors[:MAX_LISTED_ERRORS])
+    more = (f" (and {len(errors) - MAX_LISTED_ERRORS} more)"
+            if len(errors) > MAX_LISTED_ERRORS else "")
+    return CsvFileError(f"The {kind} has errors: {shown}{more}{after}", errors)
+
+
+def decode_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") -> str:
+    """The file's text; ``kind`` names the file in the messages ("manifest")."""
+    the = f"The {kind}"
+    codec = ENCODINGS.get(encoding.lower().strip())
+    if codec is None:
+        raise CsvFileError(f"Unsupported {kind} encoding {encoding!r}; use UTF-8 or Latin-1.")
+    if len(data) > MAX_CSV_BYTES:
+        raise CsvFileError(f"{the} is over 50 MB.")
+    if data.startswith(WORKBOOK_MAGICS):
+        raise CsvFileError(
+            f"{the} is an Excel workbook, not a CSV file; save it as CSV UTF-8 "
+            "(File > Save As > CSV UTF-8) and choose that file."
+        )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CsvFileError(f"{the} is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel).")
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CsvFileError(
+            f"{the} is not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}). "
+            "Save it as UTF-8, or choose Latin-1 if it came from an old Excel."
+        )
+    if "\x00" in text:
+        raise CsvFileError(f"{the} contains NUL bytes; it is not a text CSV file.")
+    return text
+
+
+@dataclass
+class CsvRecords:
+    """A CSV file's header (stripped, lower case) and its records: ``(line, cells)`` for a
+    row that has a non-blank cell, ``(line, "not valid CSV: …")`` for one the reader cannot
+    read; ``line`` is where the record starts (a quoted cell may span lines)."""
+
+    names: list[str]
+    records: Iterator[tuple[int, list[str] | str]]
+    delimiter: str = ","
+
+
+def read_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") -> CsvRecords:
+    """Decode ``data`` (``decode_csv``) and read its header; raises CsvFileError for a file
+    unreadable as a whole (empty, semicolons). Comma-separated, or tab-separated when the
+    header has tabs and no comma (Excel's "Text (Tab delimited)"): a header that is one
+    cell with a tab in it is never a valid header, so reading it as tabs misreads nothing.
+    Semicolons are refused rather than guessed: they come from a locale whose decimal
+    comma a cell may also hold."""
+    the = f"The {kind}"
+    text = decode_csv(data, encoding, kind=kind)
+    first = _reader(text, ",")
+    try:
+        header = next(first)
+    except StopIteration:
+        raise CsvFileError(f"{the} is empty.")
+    except csv.Error as exc:
+        raise CsvFileError(f"{the} is not valid CSV: {exc}")
+    delimiter = ","
+    if len(header) == 1 and "\t" in header[0]:
+        delimiter = "\t"
+    elif len(header) == 1 and ";" in header[0]:
+        raise CsvFileError(f"{the} uses semicolons; separate columns with commas.")
+    reader = first
+    if delimiter != ",":
+        reader = _reader(text, delimiter)
+        try:
+            header = next(reader)
+        except csv.Error as exc:
+            raise CsvFileError(f"{the} is not valid CSV: {exc}")
+    return CsvRecords(names=[h.strip().lower() for h in header], records=_records(reader),
+                      delimiter=delimiter)
+
+
+def _reader(text: str, delimiter: str) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _records(reader: Any) -> Iterator[tuple[int, list[str] | str]]:
+    while True:
+        # A record may span lines (a quoted newline): its line is where it starts, and so is
+        # the line an unclosed quote is reported on (the reader only fails at the end).
+        line = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The reader resumes on the next line (an unclosed quote has swallowed the rest
+            # of the file, so that ends it): the lines after a bad one are still checked.
+            hint = (" (a quote opened there is never closed)"
+                    if "unexpected end of data" in str(exc) else "")
+            yield line, f"not valid CSV: the row starting on line {line}{hint}: {exc}"
+            continue
+        if any(v.strip() for v in values):
+            yield line, values
