@@ -1,4 +1,5 @@
 import urllib.request
+import uuid
 
 import pytest
 from django.conf import settings
@@ -592,9 +593,11 @@ def test_it_says_why_an_export_has_no_zip_to_download(manager_api):
     dry = started(dry_run=True)
     assert cutout_tasks.export_job_run_task.run(dry) == "done"
     assert refusal(dry).startswith(f"Export {dry} was a dry run: nothing was written")
-    folder = started(destination=ExportJob.Destination.FOLDER, folder="why-folder")
+    # a name of its own: export storage outlives the test, and a folder holds one export
+    name = f"why-folder-{uuid.uuid4().hex[:8]}"
+    folder = started(destination=ExportJob.Destination.FOLDER, folder=name)
     assert cutout_tasks.export_job_run_task.run(folder) == "done"
-    assert refusal(folder) == (f"Export {folder} was written to the folder 'why-folder' in "
+    assert refusal(folder) == (f"Export {folder} was written to the folder '{name}' in "
                                "export storage, not to a ZIP; the manifest is there too.")
     # the manifest of each finished one is there
     for job_id in (dry, folder):
