@@ -71,3 +71,56 @@ def test_it_saves_at_full_size_the_detail_the_preview_showed():
     up = cv2.resize(shown, (2 * W, 2 * H), interpolation=cv2.INTER_LINEAR)
     assert float(np.abs(saved - up)[cv2.resize(changed.view(np.uint8), (2 * W, 2 * H)) > 0]
                  .mean()) > 4.0
+
+
+def _strands_before_a_pillar(seed):
+    """Orange hair (solid right of x = 230, 1 px strands reaching left) in front of a wide
+    smooth grey block (a bridge pillar) on a lighter sky; the cutout has the solid hair only."""
+    import cv2
+
+    h, w = 400, 400
+    rng = np.random.default_rng(seed)
+    back = np.empty((h, w, 3), np.float32)
+    back[:] = (200, 206, 216)  # sky
+    pillar = np.zeros((h, w), bool)
+    pillar[130:270, 110:180] = True
+    back[pillar] = (110, 112, 118)
+    a = np.zeros((h, w), np.float32)
+    a[:, 230:] = 1.0
+    strands = np.zeros_like(a)
+    for _ in range(30):
+        y0, ang = rng.uniform(110, 290), rng.uniform(np.pi * 0.85, np.pi * 1.15)
+        length = rng.uniform(100, 190)
+        end = (int(230 + np.cos(ang) * length), int(y0 + np.sin(ang) * length))
+        cv2.line(strands, (230, int(y0)), end, float(rng.uniform(0.6, 1.0)), 1, cv2.LINE_AA)
+    a = np.maximum(a, strands)
+    img = a[..., None] * np.float32((225, 95, 30)) + (1 - a[..., None]) * back
+    rgb = np.clip(img + rng.normal(0, 1.0, img.shape) + 0.5, 0, 255).astype(np.uint8)
+    cut = np.zeros((h, w), np.uint8)
+    cut[:, 230:] = 255
+    return rgb, a, cut, pillar
+
+
+def test_a_detail_stroke_over_hair_does_not_pull_a_grey_structure_behind_it_in():
+    # QA (soft-dev GT03): a 60 px detail stroke along stray strands pulled the grey bridge
+    # pillar behind them into the cutout at alpha 60-130 (SAD 17.55 -> 19.9): the pillar is
+    # neither the sky nor the hair, and the matte read its colour as part foreground. Here the
+    # block rose from 0 to 0.32 everywhere before the guard (_lift_slab); the strands beside it
+    # must still come back fractional.
+    from cutouts.imaging.strokes import Stroke as S
+
+    cols = np.arange(400)[None, :]
+    for seed in range(2):
+        rgb, a, cut, pillar = _strands_before_a_pillar(seed)
+        stroke = S("detail", 70.0, ((165.0, 130.0), (165.0, 270.0)))  # over strands and block
+        out = retouch(rgb, cut, [stroke]).alpha.astype(np.float32) / 255.0
+        band = np.zeros_like(pillar)
+        band[110:290, 100:230] = True
+        block = band & pillar & (a < 0.02)
+        assert float(out[block].mean()) < 0.1  # was 0.32
+        assert float((out[block] > 0.25).mean()) < 0.1  # was all of it
+        strands = band & ~pillar & (a >= 0.5) & (cols < 225)  # off the block, cutout 0 there
+        got = out[strands]
+        assert float(got.mean()) > 0.3  # truth ~0.8; the plain matte gives 0.39-0.45
+        assert float(((got > 0.05) & (got < 0.95)).mean()) > 0.8
+        assert float(np.abs(out - a)[band].mean()) < 0.12  # was 0.17
