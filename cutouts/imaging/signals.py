@@ -148,6 +148,12 @@ def see_through(alpha: np.ndarray, obj: np.ndarray, model_px: float) -> float:
 TINY_SHARE, TINY_PX = 0.1, 32
 
 
+def touching_sides(obj: np.ndarray) -> list[str]:
+    """The frame's sides (top, bottom, left, right) the object mask ``obj`` reaches."""
+    return [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
+                                    ("left", obj[:, 0]), ("right", obj[:, -1])) if edge.any()]
+
+
 def tiny_subject(box_w: int, box_h: int, frame_h: int, frame_w: int) -> bool:
     """Whether an object whose box is box_w x box_h is a speck of a frame_w x frame_h frame
     (False without an object)."""
@@ -193,16 +199,7 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
         # one part's area is ``area``
         fragments = (int(area >= least) if stats is None
                      else int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= least)))
-    touches = []
-    if area:
-        if obj[0].any():
-            touches.append("top")
-        if obj[-1].any():
-            touches.append("bottom")
-        if obj[:, 0].any():
-            touches.append("left")
-        if obj[:, -1].any():
-            touches.append("right")
+    touches = touching_sides(obj) if area else []
     uncertain = _count_between(prob, 0.1, 0.9)
     confidence = 0.0
     if area:  # |2 prob - 1| over the box, the same operations in one buffer
@@ -275,9 +272,7 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> d
     obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
     area = int(np.count_nonzero(obj))
     _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
-    touches = [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
-                                       ("left", obj[:, 0]), ("right", obj[:, -1]))
-               if area and edge.any()]
+    touches = touching_sides(obj) if area else []
     n, _, stats, _ = cv2.connectedComponentsWithStats(obj.view(np.uint8), connectivity=8)
     fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
     height, width = alpha.shape
@@ -291,13 +286,9 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> d
     }
     if not area:
         return sig
-    k = work_max / max(height, width)
-    if k < 1.0:
-        size = (max(1, round(width * k)), max(1, round(height * k)))
-        alpha_w = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
-        rgb_w = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    else:
-        alpha_w, rgb_w = alpha, rgb
+    from .retouch import reduce_for_cut  # the one reduction to the retouch's working size
+
+    alpha_w, rgb_w = reduce_for_cut(alpha, work_max), reduce_for_cut(rgb, work_max)
     a = alpha_w.astype(np.float32) / 255.0
     obj_w = a >= 0.5
     if not obj_w.any():  # a product thinner than a reduced pixel
