@@ -83,17 +83,19 @@ def screen_copy(rgba: np.ndarray, long_side: int) -> Image.Image | None:
     return downsized(Image.fromarray(rgba, "RGBA"), long_side).copy()
 
 
-def retouch_copy(rgb: np.ndarray, rgba: np.ndarray,
-                 long_side: int) -> tuple[np.ndarray, np.ndarray] | None:
+def retouch_copy(rgb: np.ndarray, rgba: np.ndarray, long_side: int,
+                 rgb_reduced: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(photo, cutout) reduced exactly as a retouch of this version reduces them for its
     graph cut, the arrays its preview starts from, or None when ``long_side`` is 0 (as
     ``screen_copy``). Made here while the full-size arrays are in memory: made on first
-    preview instead, the web process decoded both full-size files (about 1 GB at 80 MP)."""
+    preview instead, the web process decoded both full-size files (about 1 GB at 80 MP).
+    ``rgb_reduced``: the photo already so reduced (a retouch's ``rgb_work``)."""
     if not long_side:
         return None
     from .imaging.retouch import WORK_MAX, reduce_for_cut
 
-    return (np.ascontiguousarray(reduce_for_cut(rgb, WORK_MAX)),
+    photo = reduce_for_cut(rgb, WORK_MAX) if rgb_reduced is None else rgb_reduced
+    return (np.ascontiguousarray(photo),
             np.ascontiguousarray(reduce_for_cut(rgba, WORK_MAX)))
 
 

@@ -172,6 +172,9 @@ class RetouchResult:
     alpha: np.ndarray  # (H, W) uint8
     rgba: np.ndarray  # (H, W, 4) uint8
     timings: dict[str, float] = field(default_factory=dict)
+    #: the photo as ``reduce_for_cut`` reduced it for the graph cut (None when it ran at full
+    #: size): the caller's retouch base is this same array, so a 24 MP photo is reduced once
+    rgb_work: np.ndarray | None = None
 
 
 # --- working resolution: the segmentation -------------------------------------------------
@@ -888,7 +891,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     # the keys callers read (as ``retouch_<stage>``): three of the stages, and the whole call
     timings = {**clock.wall_split(mark, {k: (k,) for k in ("segment", "compose", "detail")}),
                **clock.wall_split(mark, {}, rest="total")}
-    return RetouchResult(alpha=out, rgba=rgba, timings=timings)
+    return RetouchResult(alpha=out, rgba=rgba, timings=timings,
+                         rgb_work=rgb_w if s < 1.0 else None)
 
 
 def _box_tiles(box: tuple[int, int, int, int], h: int,

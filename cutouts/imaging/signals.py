@@ -260,7 +260,8 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     return sig
 
 
-def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> dict[str, Any]:
+def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
+                  reduced: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """The signals of an alpha no model probability came with (a retouch's strokes or an
     uploaded PNG): no confidence or uncertainty, but everything the risk model reads — the
     core's opacity, the outline on the photo's edges, the parts — so a retouch that made the
@@ -268,7 +269,9 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> d
     0.11 and no pre-flags for a wheel whose hub a click had taken).
 
     alpha: uint8 (H, W) at full size; rgb: uint8 (H, W, 3). The box, parts and frame sides
-    are measured at full size, the core and outline on a copy reduced to ``work_max``."""
+    are measured at full size, the core and outline on a copy reduced to ``work_max``;
+    ``reduced`` is that copy (alpha, rgb) when the caller has already made it (a retouch
+    stores the same reduction as its retouch base: one pass over a 24 MP photo, not two)."""
     obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
     area = int(np.count_nonzero(obj))
     _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
@@ -288,7 +291,7 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024) -> d
         return sig
     from .retouch import reduce_for_cut  # the one reduction to the retouch's working size
 
-    alpha_w, rgb_w = reduce_for_cut(alpha, work_max), reduce_for_cut(rgb, work_max)
+    alpha_w, rgb_w = reduced or (reduce_for_cut(alpha, work_max), reduce_for_cut(rgb, work_max))
     a = alpha_w.astype(np.float32) / 255.0
     obj_w = a >= 0.5
     if not obj_w.any():  # a product thinner than a reduced pixel

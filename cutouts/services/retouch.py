@@ -271,6 +271,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     started = time.perf_counter()
     height, width = rgb.shape[:2]
     parts: dict = {}
+    rgb_reduced = None
     if cutout.upload_name:
         rgba = _upload_rgba(cutout.upload_name, (width, height))
     else:
@@ -291,7 +292,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
                                  "size.")
         result = retouch_apply(rgb, np.ascontiguousarray(previous[..., 3]), strokes, previous)
         del previous
-        rgba, parts = result.rgba, {
+        rgba, rgb_reduced, parts = result.rgba, result.rgb_work, {
             f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
             if isinstance(v, int | float) and k != "total"}
     rgba[..., :3][rgba[..., 3] == 0] = 0
@@ -304,12 +305,15 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         with storages["default"].open(parent.shadow_name, "rb") as fh:
             shutil.copyfileobj(fh, shadow)
         shadow.seek(0)
+    retouch_base = retouch_copy(rgb, rgba, preview_side, rgb_reduced)
+    # the signals read the reduction the retouch base stores: the photo is reduced once
+    reduced = (retouch_base[1][..., 3], retouch_base[0]) if retouch_base else None
     output = EngineOutput(
         rgba=png_spooled(rgba), mask=png_spooled(alpha), shadow=shadow,
         width=width, height=height, bbox=(list(b) if (b := tight_bbox(alpha)) else None),
-        signals=drawn_signals(alpha, rgb), model_name=cutout.model_name,
+        signals=drawn_signals(alpha, rgb, reduced=reduced), model_name=cutout.model_name,
         model_version=cutout.model_version, preview=screen_copy(rgba, preview_side),
-        retouch_base=retouch_copy(rgb, rgba, preview_side))
+        retouch_base=retouch_base)
     output.timings = {"retouch": round(refined - started, 4), **parts,
                       "encode": round(time.perf_counter() - refined, 4)}
     return output

@@ -3,6 +3,8 @@ one reduction the preview and the worker's engine share."""
 
 import numpy as np
 import pytest
+from django.core.files.storage import storages
+from PIL import Image
 
 from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
@@ -97,3 +99,28 @@ def test_it_reduces_a_version_as_the_engine_reduces_it_for_its_cut(size, monkeyp
     assert np.array_equal(seen["prior"], full["prior"])
     assert seen["strokes"] == full["strokes"]
     assert previews.PREVIEW_MAX == engine_retouch.WORK_MAX
+
+
+def test_it_reduces_a_large_retouch_once_for_its_signals_and_its_base(make_assets, fake_model,
+                                                                      monkeypatch):
+    """The risk signals read the retouch base's reduction: a 24 MP photo was reduced twice."""
+    cutout = done_cutouts(make_assets(1, size=(2400, 1800)))[0]
+    strokes = [{"kind": "remove", "radius": 40, "points": [[200, 200], [260, 220]]}]
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
+    with storages["default"].open(cutout.asset.working_name, "rb") as fh:
+        rgb = np.asarray(Image.open(fh).convert("RGB"))
+    calls = []
+    real = engine_retouch.reduce_for_cut
+
+    def counted(image, work_max=engine_retouch.WORK_MAX):
+        calls.append(image.shape)
+        return real(image, work_max)
+
+    monkeypatch.setattr(engine_retouch, "reduce_for_cut", counted)
+    output = retouch.cutout_retouch_compute(cutout=Cutout.objects.get(pk=new.pk), rgb=rgb,
+                                            preview_side=1200)
+    # the photo's one pass (the engine's own reductions run on other shapes)
+    assert calls.count(rgb.shape) == 1, calls
+    alpha = np.asarray(Image.open(output.mask))
+    monkeypatch.setattr(engine_retouch, "reduce_for_cut", real)
+    assert output.signals == drawn_signals(alpha, rgb), "the shared copy changed a signal"
