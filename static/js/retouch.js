@@ -878,7 +878,8 @@
   // review card's (previous card, re-run, panels).
   window.addEventListener("keydown", function (ev) {
     var ed = active();
-    if (!ed || typing(ev.target)) return;
+    if (!ed) { enterWithToolsClosed(ev); return; }
+    if (typing(ev.target)) return;
     // Focus in another form (an open flag or re-run panel) keeps its own keys.
     var inForm = ev.target.closest && ev.target.closest("form");
     if (inForm && inForm !== ed.form) return;
@@ -900,6 +901,21 @@
     else handled = false;
     if (handled) { ev.preventDefault(); ev.stopImmediatePropagation(); }
   }, true);
+
+  // Enter with strokes waiting and the Retouch view closed (Esc left it): the strokes come
+  // back into view and the status says how to apply them (QA: Enter did nothing, silently).
+  // Not from a control, a field or an open flag / re-run panel: those keep their own Enter.
+  function enterWithToolsClosed(ev) {
+    if (ev.key !== "Enter" || ev.ctrlKey || ev.metaKey || ev.altKey || ev.shiftKey) return;
+    var t = ev.target;
+    if (typing(t) || (t.closest && t.closest(
+      "a[href], button, summary, [role=button], input, select, textarea, form"))) return;
+    if (document.querySelector("[data-rv-panel]:not([hidden])")) return;
+    var eds = unapplied();
+    if (!eds.length) return;
+    ev.preventDefault(); ev.stopImmediatePropagation();
+    keep(eds, "Strokes not applied yet");
+  }
 
   // Strokes live only in this page until Apply: leaving (reload, link, closing the tab) asks
   // first. Clear empties the list, so it ends the guard too (redo is gone with the page).
@@ -930,14 +946,14 @@
     return n + " retouch stroke" + (n === 1 ? " is" : "s are") + " not applied yet. " +
       "Leave this card and discard " + (n === 1 ? "it" : "them") + "?";
   }
-  function keep(eds) {
+  function keep(eds, what) {
     // Kept: the strokes come back into view (the card's Retouch view, if it was left).
     var ed = eds[0];
     if (!ed.visible()) {
       var open = document.querySelector('[data-rv-mode="retouch"]');
       if (open) open.click();
     }
-    ed.say("Strokes kept: " + (touchFirst() ? "Apply" : "Enter") + " applies them, Clear drops them.", "hint");
+    ed.say((what || "Strokes kept") + ": " + (touchFirst() ? "Apply" : "Enter") + " applies them, Clear drops them.", "hint");
   }
 
   // Strokes on the review card are lost when htmx swaps the card (Next / Previous, A, F, a

@@ -1144,3 +1144,25 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
     expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
     expect(status).to_contain_text("The last keep click added")
     expect(status).not_to_contain_text("soft edge solid")
+
+
+def test_it_brings_back_waiting_strokes_on_enter_with_the_retouch_view_closed(
+        live_server, page, make_cutouts, log_in):
+    """QA 2026-12-03: with strokes waiting and the Retouch view left (Esc), Enter did nothing
+    and said nothing."""
+    first, _ = _pair(make_cutouts)
+    card, stage, editor, box = _retouch_on_card(page, live_server, log_in, first)
+    page.keyboard.press("r")
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    page.keyboard.press("Escape")
+    expect(stage).to_be_hidden()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Enter")
+    expect(stage).to_be_visible()
+    expect(editor.locator("[data-rt-status]")).to_contain_text("Strokes not applied yet")
+    assert not Cutout.objects.filter(parent=first).exists()  # shown, not applied behind a back
+    # with the view open again, Enter applies as it always does
+    page.keyboard.press("Enter")
+    expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
+    assert Cutout.objects.filter(parent=first).count() == 1
