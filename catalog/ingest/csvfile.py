@@ -55,8 +55,15 @@ def decode_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") 
             f"{the} is an Excel workbook, not a CSV file; save it as CSV UTF-8 "
             "(File > Save As > CSV UTF-8) and choose that file."
         )
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CsvFileError(f"{the} is UTF-16; save it as UTF-8 (CSV UTF-8 in Excel).")
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise CsvFileError(f"{the} is UTF-32; save it as UTF-8 (CSV UTF-8 in Excel).")
+    # A byte-order mark says how the file is encoded, whatever encoding was chosen: Excel's
+    # "Unicode text" is UTF-16 LE with one (and tabs), and no CSV starts with "ÿþ" in Latin-1.
+    bom = UTF16_BOMS.get(data[:2])
+    if bom is not None:
+        return _checked(_decode_utf16(data, bom, the), the)
+    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8's mark: Latin-1 would read it as "ï»¿sku"
+        codec = "utf-8-sig"
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -65,8 +72,33 @@ def decode_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") 
             f"{the} is not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}). "
             "Save it as UTF-8, or choose Latin-1 if it came from an old Excel."
         )
+    return _checked(text, the)
+
+
+#: UTF-16 byte-order marks and the codec that reads what follows them.
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+
+def _decode_utf16(data: bytes, codec: str, the: str) -> str:
+    body = data[2:]
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as exc:
+        # the line of the bad bytes, counted in the text before them (a newline is 2 bytes)
+        line = body[: exc.start - exc.start % 2].decode(codec, "replace").count("\n") + 1
+        what = ("ends in the middle of a character" if exc.reason == "truncated data"
+                else f"has bytes that are no UTF-16 character "
+                     f"({body[exc.start:exc.end].hex(' ').upper()} on line {line})")
+        raise CsvFileError(f"{the} is UTF-16 (it starts with a byte-order mark) but {what}. "
+                           "Save it again, as UTF-8 or as Unicode text.")
+
+
+def _checked(text: str, the: str) -> str:
     if "\x00" in text:
-        raise CsvFileError(f"{the} contains NUL bytes; it is not a text CSV file.")
+        # UTF-16 without a byte-order mark: every other byte of its ASCII text is a NUL
+        hint = (" (it looks like UTF-16 without a byte-order mark; save it as UTF-8)"
+                if text[:200].count("\x00") * 3 >= min(len(text), 200) else "")
+        raise CsvFileError(f"{the} contains NUL bytes; it is not a text CSV file{hint}.")
     return text
 
 

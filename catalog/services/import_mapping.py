@@ -1,7 +1,9 @@
 """One import's state: applying its manifest, mapping each file to a product and position,
 ingesting it, and the counters and issues that make the report."""
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
@@ -106,6 +108,122 @@ def manifest_product_new(*, sku: str, manifest: Manifest | None, line: int = 0) 
         raise Unmapped(f"{where}Cannot create product {sku!r}: {_validation_text(exc)}")
 
 
+def product_update_validated(*, product: Product, fields: dict[str, str]) -> Product:
+    """A copy of the existing ``product`` with ``fields`` set, validated as the import (and
+    ``products.product_update``) updates it: the SKU is not checked, as it is not changed;
+    raises ValidationError. ``product`` itself is left untouched, so a refused update
+    leaves nothing half-applied on it."""
+    updated = copy.copy(product)
+    for key, value in product_fields_clean(fields).items():
+        setattr(updated, key, value)
+    updated.full_clean(exclude=["sku"], validate_unique=False, validate_constraints=False)
+    return updated
+
+
+@dataclass
+class ManifestOutcome:
+    """What an import does with one manifest SKU (``manifest_outcome``)."""
+
+    #: CREATE (``product`` unsaved), UPDATE (``product``: a changed copy), KEEP (no fields),
+    #: LEAVE (an update refused: ``reason`` is a warning, its files are still imported) or
+    #: REFUSE (``reason`` is an error: no product, and its files are refused).
+    action: str
+    product: Product | None = None
+    reason: str = ""
+
+
+CREATE, UPDATE, KEEP, LEAVE, REFUSE = "create", "update", "keep", "leave", "refuse"
+
+
+def manifest_outcome(*, manifest: Manifest, sku: str, existing: Product | None,
+                     refused: str = "") -> ManifestOutcome:
+    """The import's one decision about a manifest SKU, given the product it names
+    (``existing``: exactly or ignoring case, deleted ones too; None: no product) and
+    ``refused``, why it names none usable (a case twin of another row, live twins):
+    ``ImportRun._apply_chunk`` applies it, and the upload preview
+    (``manifest_preview_notes``) says it before anything is sent, in the same words."""
+    where = manifest.where(sku).capitalize()
+    fields = manifest.products[sku]
+    if refused:
+        return ManifestOutcome(REFUSE, reason=f"{where}: product {sku} is skipped and its "
+                               f"files are refused: {refused}")
+    if existing is None:
+        try:
+            return ManifestOutcome(CREATE, product_new_validated(sku=sku, fields=fields))
+        except ValidationError as exc:
+            return ManifestOutcome(REFUSE, reason=f"{where}: product {sku} not created; its "
+                                   f"files are refused: {_validation_text(exc)}")
+    if existing.deleted_at is not None:
+        return ManifestOutcome(REFUSE, reason=f"{where}: product {existing.sku} is deleted; "
+                               "its manifest rows are skipped.")
+    if not fields:
+        return ManifestOutcome(KEEP, existing)
+    try:
+        return ManifestOutcome(UPDATE, product_update_validated(product=existing,
+                                                                fields=fields))
+    except ValidationError as exc:
+        return ManifestOutcome(LEAVE, existing, f"{where}: product {sku} left as it was; its "
+                               f"files are still imported: {_validation_text(exc)}")
+
+
+def manifest_missing_text(row: ManifestRow, *, where: str, refusal: str = "") -> str:
+    """What the import says of a manifest row whose file is not among its files (``where``:
+    "in the archive", "among the uploaded files"), with every reason the row has: a row whose
+    product is refused (``refusal``, from ``manifest_outcome``) says so too, since no file of
+    it will carry that reason to the report."""
+    text = f"Manifest line {row.line} names {row.filename}, which is not {where}."
+    return f"{text} {refusal}" if refusal else text
+
+
+#: ``manifest_missing_text``'s ``where`` per kind of import.
+MISSING_FROM = {"zip": "in the archive", "folder": "in the folder",
+                "upload": "among the uploaded files"}
+
+
+def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session: bool
+                           ) -> list[tuple[str, str, str]]:
+    """What the import will report against the manifest itself, before anything is sent:
+    (manifest name, reason, level) in line order. Per SKU the import's own decision
+    (``manifest_outcome``, over the products ``ImportRun._manifest_existing`` finds), so an
+    existing product a row cannot update is a warning ("left as it was; its files are still
+    imported") and a refused row whose file is not among ``names`` gets both reasons. A
+    refused row whose file is among them is not repeated here: that file is listed with the
+    refusal (``manifest_product_new`` / ``naming.file_target``). ``session``: ``names`` are a
+    browser session's files (a row whose file is missing is reported only when refused, as
+    the session's finish does), else a ZIP's entries (every such row, as the ZIP import)."""
+    kind = ImportJob.Source.UPLOAD if session else ImportJob.Source.ZIP
+    run = ImportRun(ImportJob(options={}, source_kind=kind))
+    run.manifest = manifest
+    refusals: dict[str, str] = {}
+    notes: list[tuple[int, str, str]] = []
+    twins = run.twin_rows()
+    skus = list(manifest.products)
+    chunk = settings.CUTROOM_MANIFEST_CHUNK
+    for start in range(0, len(skus), chunk):
+        part = skus[start:start + chunk]
+        existing, ambiguous = run._manifest_existing(part, twins)
+        for sku in part:
+            outcome = manifest_outcome(manifest=manifest, sku=sku, existing=existing.get(sku),
+                                       refused=twins.get(sku) or ambiguous.get(sku, ""))
+            line = manifest.product_lines.get(sku, 0)
+            if outcome.action == REFUSE:
+                refusals[sku] = outcome.reason
+            elif outcome.action == LEAVE:
+                notes.append((line, outcome.reason, ImportIssue.Level.WARNING))
+    with_files = {row.sku for row in manifest.rows if row.filename}
+    for sku, reason in refusals.items():
+        if sku not in with_files:
+            notes.append((manifest.product_lines.get(sku, 0), reason, ImportIssue.Level.ERROR))
+    for row in manifest.unmatched(names):
+        refusal = refusals.get(row.sku, "")
+        if refusal or not session:
+            notes.append((row.line, manifest_missing_text(
+                row, where=MISSING_FROM[kind], refusal=refusal),
+                ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
+    notes.sort(key=lambda note: note[0])
+    return [(manifest.name, reason, level) for _line, reason, level in notes]
+
+
 class ImportRun:
     """State of one import: rules, product cache, counters, issue writing."""
 
@@ -145,6 +263,9 @@ class ImportRun:
         # (SKU folded, position) -> the manifest row giving it (``_manifest_claim_check``)
         self._claims: dict[tuple[str, str], ManifestRow] | None = None
         self._skus_with_files: set[str] | None = None  # see ``_manifest_line_issue``
+        #: manifest SKU -> why its product is refused with its files (``_manifest_line_issue``)
+        self.manifest_refusals: dict[str, str] = {}
+        self._left: set[str] = set()  # updates refused, reported (``_manifest_left``)
 
     def _movable(self) -> set[int]:
         if not self.session:
@@ -188,38 +309,26 @@ class ImportRun:
     def _apply_chunk(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
         # Validation runs before the transaction: on SQLite the write lock is held only for
         # the two bulk statements, and the gaps between chunks let other writers in.
-        new, changed = [], []
+        new: list[Product] = []
+        changed: list[Product] = []
         now = timezone.now()
         twins = self.twin_rows()
         existing, ambiguous = self._manifest_existing(skus, twins)
         for sku in skus:
-            fields = manifest.products[sku]
-            product = existing.get(sku)
-            if sku in twins or sku in ambiguous:
-                self._manifest_line_issue(
-                    manifest, sku, f"{manifest.where(sku).capitalize()}: product {sku} is "
-                    f"skipped and its files are refused: {twins.get(sku) or ambiguous[sku]}")
-                self.products.setdefault(sku, None)
-                continue
-            try:
-                if product is None:
-                    product = product_new_validated(sku=sku, fields=fields)
-                    new.append(product)
-                elif product.deleted_at is not None:
-                    self._manifest_line_issue(
-                        manifest, sku, f"{manifest.where(sku).capitalize()}: product "
-                        f"{product.sku} is deleted; its manifest rows are skipped.")
-                    product = None
-                elif fields:
-                    for key, value in product_fields_clean(fields).items():
-                        setattr(product, key, value)
-                    product.full_clean(validate_unique=False, validate_constraints=False)
-                    product.updated_at = now
-                    changed.append(product)
-            except ValidationError as exc:
-                self._manifest_refused(manifest, sku, exc, created=sku not in existing)
-                product = None
-            self._keep(sku, product)
+            outcome = manifest_outcome(manifest=manifest, sku=sku, existing=existing.get(sku),
+                                       refused=twins.get(sku) or ambiguous.get(sku, ""))
+            if outcome.action == REFUSE:
+                self._manifest_line_issue(manifest, sku, outcome.reason)
+            elif outcome.action == LEAVE:
+                self._manifest_left(manifest, outcome.reason)
+            elif outcome.action == CREATE:
+                assert outcome.product is not None
+                new.append(outcome.product)
+            elif outcome.action == UPDATE:
+                assert outcome.product is not None
+                outcome.product.updated_at = now
+                changed.append(outcome.product)
+            self._keep(sku, outcome.product)
         with transaction.atomic():
             # A product deleted or created by someone else since the read above: redo the
             # chunk one by one (IntegrityError), or leave the deleted one alone.
@@ -300,6 +409,9 @@ class ImportRun:
                         product = product_create(sku=sku, **fields)
                         created += 1
                     elif product.deleted_at is not None:
+                        self._manifest_line_issue(
+                            manifest, sku, f"{manifest.where(sku).capitalize()}: product "
+                            f"{product.sku} is deleted; its manifest rows are skipped.")
                         product = None
                     elif fields:
                         product = product_update(product=product, **fields)
@@ -316,19 +428,32 @@ class ImportRun:
         the manifest's own file name and line. A product it would have created is not
         created, and ``_product_new`` refuses its files, so a refused row leaves no product."""
         text = _validation_text(exc)
+        where = manifest.where(sku).capitalize()
         if created:
-            self._manifest_line_issue(manifest, sku, f"{manifest.where(sku).capitalize()}: "
-                                      f"product {sku} not created; its files are refused: {text}")
+            self._manifest_line_issue(manifest, sku, f"{where}: product {sku} not created; its "
+                                      f"files are refused: {text}")
             return
-        # a warning: its files are imported, and the summary's "refused" counts files
-        self.issue(manifest.name, f"{manifest.where(sku).capitalize()}: product {sku} left as "
-                   f"it was; its files are still imported: {text}", ImportIssue.Level.WARNING)
+        self._manifest_left(manifest, f"{where}: product {sku} left as it was; its files are "
+                            f"still imported: {text}")
+
+    def _manifest_left(self, manifest: Manifest, reason: str) -> None:
+        # a warning: its files are imported, and the summary's "refused" counts files. Once:
+        # a chunk redone one by one (``_apply_each``) meets the same row again.
+        if reason not in self._left:
+            self._left.add(reason)
+            self.issue(manifest.name, reason, ImportIssue.Level.WARNING)
 
     def _manifest_line_issue(self, manifest: Manifest, sku: str, reason: str) -> None:
         """A manifest product whose files are all refused (it cannot be created, is deleted,
         is a case twin): reported against the manifest only when its rows name no file.
         Otherwise each of its files is refused with the line's reason (``_product_new``,
-        ``sku_state``, ``file_target``), and the report counts files, not the line again."""
+        ``sku_state``, ``file_target``), and the report counts files, not the line again; a
+        row whose file is not among the import's gets the reason with that
+        (``manifest_refusals``, read by ``manifest_missing_text``). Once per SKU: a chunk
+        redone one by one (``_apply_each``) meets the same SKU again."""
+        if sku in self.manifest_refusals:
+            return
+        self.manifest_refusals[sku] = reason
         if self._skus_with_files is None:
             self._skus_with_files = {row.sku for row in manifest.rows if row.filename}
         if sku not in self._skus_with_files:

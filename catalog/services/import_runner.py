@@ -15,7 +15,7 @@ from ..ingest.manifest import Manifest, ManifestError, parse_manifest
 from ..ingest.naming import NamingError
 from ..models import ImportIssue, ImportJob, JobStatus
 from .assets import storage_default
-from .import_mapping import ImportRun, import_summary
+from .import_mapping import MISSING_FROM, ImportRun, import_summary, manifest_missing_text
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +193,14 @@ def _checkpoint_time(checkpoint: dict) -> datetime | None:
 def _manifest_unmatched_report(run: ImportRun, manifest: Manifest,
                                entries: list[archives.Entry], kind: str) -> None:
     """A warning per manifest row whose file is not in the ZIP or folder: such a row would
-    otherwise be silently unused (a typo in a file name, a photo left out of the ZIP)."""
-    where = "the folder" if kind == "folder" else "the archive"
+    otherwise be silently unused (a typo in a file name, a photo left out of the ZIP). A row
+    whose product the manifest step refused (``ImportRun.manifest_refusals``) is an error with
+    both reasons: no file of it is there to carry the refusal to the report."""
+    where = MISSING_FROM["folder" if kind == "folder" else "zip"]
     for row in manifest.unmatched(entry.name for entry in entries):
-        run.issue(manifest.name, f"Manifest line {row.line} names {row.filename}, which is "
-                  f"not in {where}.", ImportIssue.Level.WARNING)
+        refusal = run.manifest_refusals.get(row.sku, "")
+        run.issue(manifest.name, manifest_missing_text(row, where=where, refusal=refusal),
+                  ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING)
 
 
 def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:

@@ -1,6 +1,7 @@
 """Import jobs: creating them, browser-upload sessions (files, finish, stale sessions),
 cancel and fail, and the import kind the one job reconciler handles."""
 
+import itertools
 import os
 import re
 import uuid
@@ -30,7 +31,7 @@ from .assets import (
     duplicate_reason,
     storage_default,
 )
-from .import_mapping import ImportRun, import_summary
+from .import_mapping import MISSING_FROM, ImportRun, import_summary, manifest_missing_text
 
 
 def _store_upload(job_key: str, upload, fallback: str) -> tuple[str, str]:
@@ -124,11 +125,60 @@ def import_job_create(
     job = _import_job_save(job=job, enqueue=enqueue)
     if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
         _manifest_remember(job, manifest)
-        ImportRun(job).apply_manifest(manifest)
+        run = ImportRun(job)
+        run.apply_manifest(manifest)
         ImportJob.objects.filter(pk=job.pk).update(
-            checkpoint={"manifest": True}, heartbeat_at=timezone.now())
+            checkpoint={"manifest": True, **_refusals_kept(run, manifest)},
+            heartbeat_at=timezone.now())
         job.refresh_from_db()
     return job
+
+
+#: Refused manifest products a session keeps the reason of, for its rows whose files never
+#: arrive (``_manifest_rows_missing``); the rest are counted.
+MANIFEST_REFUSALS_KEPT = 1000
+
+
+def _refusals_kept(run: ImportRun, manifest: Manifest) -> dict:
+    """For a session's checkpoint: why the manifest step refused each product whose rows
+    name files (``ImportRun.manifest_refusals``). Those files carry the reason when they
+    arrive; the session's finish gives it to the rows whose files never did."""
+    with_files = {row.sku for row in manifest.rows if row.filename}
+    refused = {sku: reason for sku, reason in run.manifest_refusals.items()
+               if sku in with_files}
+    if not refused:
+        return {}
+    kept = dict(list(refused.items())[:MANIFEST_REFUSALS_KEPT])
+    return {"refused": kept, "refused_more": len(refused) - len(kept)}
+
+
+def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
+    """At a session's end, an error per manifest row whose product the manifest step refused
+    and whose file never came (not sent, not held back by the page, not failed): with both
+    reasons (``import_mapping.manifest_missing_text``), as a ZIP import says of a row whose
+    file is not in the archive; otherwise nothing would tell of that row. Returns the count."""
+    refused = (job.checkpoint or {}).get("refused") or {}
+    if not refused or not job.manifest_name:
+        return 0
+    manifest = _manifest_for(job)
+    # a file that reached the session has an issue (a refused product's files are never
+    # stored); ``named``: those the page listed at its end, also past the 200 reported
+    came = itertools.chain(
+        ImportIssue.objects.filter(job=job).values_list("filename", flat=True).iterator(),
+        named)
+    issues = [
+        ImportIssue(job=job, filename=manifest.name[:512], level=ImportIssue.Level.ERROR,
+                    reason=manifest_missing_text(row, where=MISSING_FROM["upload"],
+                                                 refusal=refused[row.sku]))
+        for row in manifest.unmatched(came) if row.sku in refused]
+    more = int((job.checkpoint or {}).get("refused_more") or 0)
+    if more:
+        issues.append(ImportIssue(
+            job=job, filename=manifest.name[:512], level=ImportIssue.Level.ERROR,
+            reason=f"The manifest refused {more} more products with files; those of their "
+                   "rows whose files did not arrive are not listed."))
+    ImportIssue.objects.bulk_create(issues)
+    return len(issues)
 
 
 @transaction.atomic
@@ -291,6 +341,7 @@ def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
             return job
         errors, warnings, duplicates = _finish_names_report(
             job, failed=failed, skipped=skipped, held=held, held_sha256=held_sha256)
+        errors += _manifest_rows_missing(job, [*failed, *skipped, *held])
         job.error_count += errors
         job.warning_count += warnings + duplicates
         job.duplicate_count += duplicates

@@ -206,7 +206,8 @@ def test_it_names_the_line_of_an_unclosed_quote_in_a_bulk_file_and_changes_nothi
 
 
 @pytest.mark.parametrize("data, words", [
-    ("sku,brand\nA-1,X\n".encode("utf-16"), "The bulk-edit file is UTF-16; save it as UTF-8"),
+    ("sku,brand\nA-1,X\n".encode("utf-16")[:-1],
+     "The bulk-edit file is UTF-16 (it starts with a byte-order mark) but ends in the middle"),
     (b"PK\x03\x04rest", "The bulk-edit file is an Excel workbook"),
     (b"sku,brand\nA-1,\xff\n", "The bulk-edit file is not valid UTF-8 (byte 0xFF on line 2)"),
     (b"", "The bulk-edit file is empty."),
@@ -216,8 +217,8 @@ def test_it_names_the_bulk_edit_file_in_its_read_errors(data, words):
 
 
 def test_it_names_the_manifest_in_its_read_errors():
-    assert _manifest_error("sku,title\nA,B\n".encode("utf-16")).startswith(
-        "The manifest is UTF-16; save it as UTF-8")
+    assert _manifest_error("sku,title\nA,B\n".encode("utf-16")[:-1]).startswith(
+        "The manifest is UTF-16 (it starts with a byte-order mark) but ends in the middle")
 
 
 def test_it_reads_a_tab_separated_bulk_file():

@@ -30,9 +30,10 @@ def test_it_reads_latin1_only_when_asked():
     assert parse_manifest(data, encoding="latin-1").products["ABC"]["title"] == "Café"
 
 
-def test_it_refuses_utf16_with_a_hint():
-    with pytest.raises(ManifestError, match="UTF-16"):
-        parse_manifest(HEADER.encode("utf-16"))
+def test_it_reads_utf16_with_a_byte_order_mark():
+    # Excel's "Unicode text" (UTF-16 LE, BOM) was refused with "save it as UTF-8"
+    manifest = parse_manifest((HEADER + "ABC,Café,,,,,,\r\n").encode("utf-16"))
+    assert manifest.products["ABC"]["title"] == "Café"
 
 
 def test_it_names_unknown_and_missing_columns():
