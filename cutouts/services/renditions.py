@@ -182,7 +182,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                         fill_pct=cached.get("fill_pct"), model_licence=licence,
                         enlargement=seen.get("enlargement"),
                         source_product_size=tuple(size) if size else None,
-                        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"))
+                        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
+                        faint_marks=seen.get("faint_marks"))
                     out.fields.update(compliance_ok=result.ok,
                                       compliance=_compliance_dict(result, fingerprint, bbox))
                     out.fresh = True

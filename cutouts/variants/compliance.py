@@ -56,7 +56,9 @@ MIN_PRODUCT_PX = 32
 #: checked by an older version are rendered and checked again (their bytes do not change).
 #: 3: scenes judge the product box at the canvas edge, not the photo's pixels; a product cut by
 #: the photo's frame warns on listing images; a master too small for every marketplace warns.
-CHECKS_VERSION = "3"
+#: 4: a product cut by the photo's frame fails where the marketplace requires the whole
+#: product (Amazon main); faint see-through marks inside the product's box warn.
+CHECKS_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ def check_variant(
     source_product_size: tuple[int, int] | None = None,
     scene: bool = False,
     frame_cut: Iterable[str] | None = None,
+    faint_marks: Iterable[dict[str, Any]] | None = None,
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
@@ -223,6 +226,9 @@ def check_variant(
     ``scene``: the file is a scene (a photo or colour background reaching every edge), so the
     product's canvas edges are judged from ``product_bbox`` alone. ``frame_cut``: the sides on
     which the photo's frame cuts the product in the cutout (the renderer's ``frame_cut``).
+    ``faint_marks``: see-through marks the cutout kept inside the product's box (the
+    renderer's ``faint_marks``: ``{"box": [x0, y0, x1, y1], "share": ...}`` on the canvas),
+    which the file cannot tell from a grey part of the product or a kept shadow.
     All of these are recorded in the measurements, so a re-check of the stored file can pass
     them again.
     """
@@ -237,6 +243,8 @@ def check_variant(
         m["scene"] = True
     if frame_cut is not None:
         _check_frame_cut(result, rules, frame_cut)
+    if faint_marks is not None:
+        _check_faint_marks(result, rules, faint_marks)
 
     try:
         with _warnings.catch_warnings():
@@ -338,6 +346,9 @@ CUT_SHARE = 0.02
 GHOST_SHARE = 0.00005
 GHOST_MIN = 25
 GHOST_ANALYSIS_SIDE = 512
+#: a faint mark inside the product's box warns from this share of the product's solid area
+#: (its alpha mass; :func:`~cutouts.variants.render.faint_marks`)
+FAINT_MARK_SHARE = 0.003
 
 
 def check_source(result: ComplianceResult, enlargement: float | None,
@@ -544,16 +555,49 @@ _SIDES = ("top", "bottom", "left", "right")
 
 
 def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable[str]) -> None:
-    """Warn when the photo's own frame cuts the product (the renderer's ``frame_cut``, as the
-    cutout's ``touches_frame`` signal sees it): the file then shows a straight hard cut, which
-    no canvas margin can tell from a product edge. Listing images (and scenes) must show the
-    whole product; a transparent master is the cutout as it is."""
+    """The photo's own frame cuts the product (the renderer's ``frame_cut``, as the cutout's
+    ``touches_frame`` signal sees it): the file then shows a straight hard cut, which no
+    canvas margin can tell from a product edge. It fails where the marketplace requires the
+    whole product (``whole_product``: Amazon main) and warns on other listing images (and
+    scenes); a transparent master is the cutout as it is."""
     cut = set(frame_cut)
     sides = [side for side in _SIDES if side in cut]
     result.measurements["frame_cut"] = sides
-    if sides and rules.product_clear_of_edges:
-        result.warn(f"the product is cut off by the photo's edge ({', '.join(sides)}): the "
-                    "image cannot show the whole product; use a photo with space around it")
+    if not sides:
+        return
+    message = (f"the product is cut off by the photo's edge ({', '.join(sides)}): the image "
+               "cannot show the whole product; use a photo with space around it")
+    if rules.whole_product:
+        result.error(message + " (the marketplace requires the whole product in the frame)")
+    elif rules.product_clear_of_edges:
+        result.warn(message)
+
+
+def _check_faint_marks(result: ComplianceResult, rules: Rules,
+                       marks: Iterable[dict[str, Any]]) -> None:
+    """Warn about see-through marks inside the product's box (the renderer's
+    ``faint_marks``): the ghost analysis of the file (:func:`_check_ghosts`) looks only away
+    from the box, where nothing but background belongs. Inside it a mark is a ghost of the
+    photo's background about half the time on the dev photos, otherwise a part of the product
+    the cutout made see-through (blurred, under-cut): both need a look, neither is certain
+    enough to fail. Malformed entries (an edited stored result) are skipped."""
+    kept: list[tuple[list[int], float]] = []
+    for mark in marks:
+        try:
+            box = [int(v) for v in mark["box"]]
+            share = float(mark["share"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if len(box) == 4 and math.isfinite(share):
+            kept.append((box, share))
+    result.measurements["faint_marks"] = [{"box": b, "share": v} for b, v in kept]
+    shown = [(b, v) for b, v in kept if v >= FAINT_MARK_SHARE]
+    if shown and rules.no_ghosts:
+        (x0, y0, _, _), share = max(shown, key=lambda m: m[1])
+        result.warn(f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
+                    "of the photo's background, or a part of the product the cutout left "
+                    f"see-through; the largest near x={x0}, y={y0}, {share * 100:.1f}% of the "
+                    "product's solid area): check the cutout and retouch it in review")
 
 
 def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
@@ -919,4 +963,5 @@ def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
         source_product_size=(box[2] - box[0], box[3] - box[1]) if box else None,
         scene="scene" in meta,
         frame_cut=meta.get("frame_cut"),
+        faint_marks=meta.get("faint_marks"),
     )

@@ -9,7 +9,8 @@ Sources (checked 2026-11; marketplaces change these pages without notice — re-
 * [AMZ] Amazon Seller Central, "Product image requirements" (help page G1881) — main image on
   pure white RGB 255,255,255, product fills >= 85 % of the frame, longest side >= 1000 px for
   zoom (1600 px+ recommended), longest side <= 10,000 px, JPEG preferred (also PNG/TIFF/GIF),
-  sRGB or CMYK colour mode, file named ``<ASIN/EAN/UPC>.<MAIN|PT01..PT08>.<ext>``.
+  sRGB or CMYK colour mode, the entire product in the frame (not cropped), file named
+  ``<ASIN/EAN/UPC>.<MAIN|PT01..PT08>.<ext>``.
 * [EBAY] eBay "Picture policy", https://www.ebay.com/help/policies/listing-policies/picture-policy
   ?id=4370 — at least 500 px on the longest side, 1600 px recommended, no borders, no added
   text/artwork.
@@ -86,6 +87,9 @@ class Rules:
     aspect_ratios: tuple[str, ...] = ()
     #: the product must not touch or be cut off by the canvas edge
     product_clear_of_edges: bool = False
+    #: the marketplace requires the whole product in the frame: a product the photo's own
+    #: frame cuts fails (with only ``product_clear_of_edges`` it warns)
+    whole_product: bool = False
     #: no marks on the background away from the product (ghosts, detached blobs)
     no_ghosts: bool = False
     #: the spec must not compose a scene (library backgrounds, logos, scene shadows)
@@ -172,6 +176,11 @@ _PRESETS = (
             max_long_side=10_000,  # [AMZ] longest side at most 10,000 px
             formats=frozenset({"jpeg"}),  # [AMZ] JPEG preferred; the issue requires it
             require_srgb=True,  # [AMZ] sRGB (or CMYK, which we never produce)
+            # [AMZ] the main image shows the entire product in the frame: a product cut by
+            # the photo's edge is refused, not a matter of taste. Walmart's and Google's
+            # published main-image rules ([WMT], [GMC]) state no such requirement (Google
+            # lists it among best practices), so there it only warns.
+            whole_product=True,
             **MARKETPLACE,
         ),
         ("AMZ",),

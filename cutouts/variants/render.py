@@ -24,12 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from .errors import MaxBytesError, RenderError
 from .layout import (
+    ANALYSIS_SIDE,
     CORE_ALPHA,
+    PRODUCT_SHARE,
+    SIGNIFICANT_ALPHA,
     Box,
     Layout,
     Patch,
@@ -174,6 +178,12 @@ class SourceImage:
         return self._once(("significant", threshold), lambda: significant_region(
             alpha_array(self.rgba), threshold))
 
+    def faint_marks(self, threshold: int) -> list[FaintMark]:
+        """:func:`faint_marks` of the significant region, per threshold (every preset of an
+        export reads the same)."""
+        return self._once(("faint_marks", threshold),
+                          lambda: faint_marks(self.significant(threshold)))
+
     def layout_alpha(self, key: AlphaKey) -> Image.Image:
         """The alpha a render lays out and resamples: ``("source", 0)`` as stored,
         ``("threshold", t)`` with alpha below t zeroed, ``("significant", t)`` the
@@ -259,6 +269,99 @@ def frame_cut(sig: Significant | None) -> list[str]:
              ("left", x0 == 0, patch[:, :1]), ("right", x1 == w, patch[:, -1:]))
     return [side for side, on_frame, line in lines
             if on_frame and line.size and int(line.max()) >= CORE_ALPHA]
+
+
+#: Faint marks inside the product's box (:func:`faint_marks`). A soft rim (hair, fur, an
+#: antialiased edge) lies within this share of the product's long side of its solid alpha ...
+FRINGE_SHARE = 0.02
+#: ... a strand, a wire or a chain link is thinner than this share of it (the largest disc
+#: that fits in the mark's visible alpha, as a radius) ...
+MARK_RADIUS_SHARE = 0.01
+#: ... a part of the product is mostly solid: a mark under this share of solid alpha is
+#: see-through ...
+MARK_SOLID_SHARE = 0.5
+#: ... and a see-through part enclosed by the product (glass inside its rim, a gap between a
+#: handle's arms) borders it: a mark is open to the background when at least this share of
+#: the pixels around it are transparent
+MARK_OPEN_SHARE = 0.5
+#: marks lighter than this share of the product's solid area are not measured
+MARK_MIN_SHARE = 0.001
+
+
+@dataclass(frozen=True)
+class FaintMark:
+    """A see-through patch of alpha in the product's region, away from its solid parts."""
+
+    #: (x0, y0, x1, y1), exclusive, in source pixels
+    box: Box
+    #: its alpha mass relative to the product's solid area
+    share: float
+
+
+def faint_marks(sig: Significant | None) -> list[FaintMark]:
+    """Faint marks the cutout kept inside the product's region: thick patches of see-through
+    alpha (visible, mostly under CORE_ALPHA) beyond the product's soft rim and open to the
+    background, which is what a ghost of the photo's background left by the model looks like
+    (a grey blob beside a blade). Read on the alpha, not on a rendered file: a kept shadow
+    layer, a grey part of the product and a ghost look alike in the pixels, not in the alpha
+    (the shadow is a layer of its own). Hair and fur (thin, or within the rim), chain links
+    and wires (thin), a second product (solid) and glass inside its rim (enclosed) are not
+    marks; a see-through part of the product open to the background (a soft, blurred or
+    under-cut part) is, and the check that reads these only warns for that reason."""
+    if sig is None:
+        return []
+    patch = sig.patch
+    h, w = patch.shape
+    f = max(1, math.ceil(max(h, w) / ANALYSIS_SIDE))
+    a = cv2.resize(patch, (math.ceil(w / f), math.ceil(h / f)),
+                   interpolation=cv2.INTER_AREA) if f > 1 else patch
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (a >= CORE_ALPHA).view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    if n <= 1:
+        return []  # nothing solid (glass, a soft subject): nothing to measure against
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    # the product's solid parts, as the layout counts them (two products are both)
+    main = np.zeros(n, bool)
+    main[1:] = areas >= PRODUCT_SHARE * areas.max()
+    solid = main[labels]
+    area = int(areas[main[1:]].sum())
+    bx, by, bw, bh = cv2.boundingRect(solid.view(np.uint8))
+    long_side = max(bw, bh)
+    rim = max(2.0, FRINGE_SHARE * long_side)
+    visible = (a >= SIGNIFICANT_ALPHA).view(np.uint8)
+    away = cv2.distanceTransform((~solid).view(np.uint8), cv2.DIST_L2, 3) > rim
+    cn, clabels, cstats, _ = cv2.connectedComponentsWithStats(
+        visible & away.view(np.uint8), connectivity=8, ltype=cv2.CV_32S)
+    if cn <= 1:
+        return []
+    # alpha mass and solid pixels per mark, in one pass each
+    mass = np.bincount(clabels.ravel(), weights=a.ravel(), minlength=cn) / 255.0
+    solid_px = np.bincount(clabels.ravel(), weights=(a >= CORE_ALPHA).ravel(), minlength=cn)
+    depth = cv2.distanceTransform(visible, cv2.DIST_L2, 3)
+    radius = max(1.5, MARK_RADIUS_SHARE * long_side)
+    clear = a < SIGNIFICANT_ALPHA
+    kernel = np.ones((3, 3), np.uint8)
+    out = []
+    for i in range(1, cn):
+        if mass[i] < MARK_MIN_SHARE * area:
+            continue
+        if solid_px[i] >= MARK_SOLID_SHARE * cstats[i, cv2.CC_STAT_AREA]:
+            continue  # a solid part: a detached piece of the product, a chain link
+        x, y, cw, ch = (int(v) for v in cstats[i, :4])
+        # the mark's own window, one pixel wider: its ring and depth are read there only
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        x1, y1 = min(a.shape[1], x + cw + 1), min(a.shape[0], y + ch + 1)
+        mine = clabels[y0:y1, x0:x1] == i
+        if float(depth[y0:y1, x0:x1][mine].max()) < radius:
+            continue  # thin: a strand of hair, a wire
+        ring = cv2.dilate(mine.view(np.uint8), kernel).view(bool) & ~mine
+        if not ring.any() or clear[y0:y1, x0:x1][ring].mean() < MARK_OPEN_SHARE:
+            continue  # enclosed by the product: glass inside its rim
+        sx, sy = sig.window[:2]
+        out.append(FaintMark(
+            (sx + x * f, sy + y * f, min(sx + w, sx + (x + cw) * f),
+             min(sy + h, sy + (y + ch) * f)), round(float(mass[i]) / area, 4)))
+    return sorted(out, key=lambda m: -m.share)
 
 
 def as_source(rgba: Image.Image | SourceImage) -> SourceImage:
@@ -529,8 +632,10 @@ def render_variant(
         "spec": spec.canonical(),
         "source_size": (w0, h0),
         "source_product_bbox": product,
-        # the photo's frame cuts the product (compliance warns on listing images)
+        # the photo's frame cuts the product (compliance fails or warns on listing images)
         "frame_cut": frame_cut(sig),
+        # see-through marks the cutout kept in the product's region (compliance warns)
+        "faint_marks": _marks_on_canvas(source.faint_marks(threshold), lay),
         "scale": round(s, 6),
         "quality": quality,
         "icc": options.icc,
@@ -540,6 +645,29 @@ def render_variant(
         "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, product_bbox, fill_pct, meta)
+
+
+def _on_canvas(box: Box, lay: Layout) -> Box:
+    """``box`` (source pixels) on the canvas as ``lay`` places it, rounded outwards and cut
+    to the canvas."""
+    s = lay.scale
+    ox, oy = lay.origin
+    bx0, by0 = lay.box[0], lay.box[1]
+    cw, ch = lay.canvas
+    return (max(0, math.floor(ox + (box[0] - bx0) * s)),
+            max(0, math.floor(oy + (box[1] - by0) * s)),
+            min(cw, math.ceil(ox + (box[2] - bx0) * s)),
+            min(ch, math.ceil(oy + (box[3] - by0) * s)))
+
+
+def _marks_on_canvas(marks: list[FaintMark], lay: Layout) -> list[dict[str, Any]]:
+    """The marks the canvas shows, as JSON-friendly facts for compliance (boxes on it)."""
+    out = []
+    for m in marks:
+        box = _on_canvas(m.box, lay)
+        if box[0] < box[2] and box[1] < box[3]:
+            out.append({"box": list(box), "share": m.share})
+    return out
 
 
 def _placed_box(product: Box, lay: Layout, pasted: Box) -> Box:

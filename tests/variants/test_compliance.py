@@ -659,7 +659,11 @@ def _alpha_cutout(alpha: np.ndarray) -> Image.Image:
     return Image.fromarray(rgba)
 
 
-def test_it_warns_when_the_photos_edge_cuts_the_product_on_a_listing_image():
+_CUT_BOTTOM = ("the product is cut off by the photo's edge (bottom): the image cannot show the "
+               "whole product; use a photo with space around it")
+
+
+def test_it_fails_amazon_main_when_the_photos_edge_cuts_the_product():
     from cutouts.variants import PRESETS
 
     # a box standing on the photo's bottom edge: its base is cut by the frame
@@ -667,18 +671,41 @@ def test_it_warns_when_the_photos_edge_cuts_the_product_on_a_listing_image():
     rendered = render_variant(cut, PRESETS["amazon_main"].spec)
     assert rendered.metadata["frame_cut"] == ["bottom"]
     result = check_rendered(rendered, PRESETS["amazon_main"])
-    assert ("the product is cut off by the photo's edge (bottom): the image cannot show the "
-            "whole product; use a photo with space around it") in result.warnings
+    # Amazon's main image must show the whole product: refused, not a matter of taste
+    assert not result.ok
+    assert result.errors == [_CUT_BOTTOM + " (the marketplace requires the whole product in "
+                                           "the frame)"]
     assert result.measurements["frame_cut"] == ["bottom"]
-    # the master is the cutout as it is: no listing rule, no warning
-    master = check_rendered(render_variant(cut, PRESETS["transparent_png"].spec),
-                            PRESETS["transparent_png"])
-    assert not any("photo's edge" in w for w in master.warnings)
     # a re-check of the stored file (edited rules) applies the recorded fact again
     again = check_variant(rendered.data, PRESETS["amazon_main"].rules,
                           product_bbox=rendered.product_bbox, frame_cut=["bottom", "bogus"])
-    assert any("photo's edge (bottom)" in w for w in again.warnings)
+    assert not again.ok and any("photo's edge (bottom)" in e for e in again.errors)
     assert again.measurements["frame_cut"] == ["bottom"]
+
+
+def test_it_fails_only_where_the_marketplace_requires_the_whole_product():
+    from cutouts.variants import PRESETS
+
+    cut = cutout(size=(854, 480), box=(300, 100, 700, 480), shape="rect")
+    outcome = {}
+    for name in ("amazon_main", "walmart", "google_shopping", "ebay", "transparent_png"):
+        result = check_rendered(render_variant(cut, PRESETS[name].spec), PRESETS[name])
+        said = [("error", m) for m in result.errors] + [("warning", m) for m in result.warnings]
+        outcome[name] = [kind for kind, m in said if "photo's edge" in m]
+    # Walmart's and Google's published rules ask for no whole product: a warning there; the
+    # master is the cutout as it is
+    assert outcome == {"amazon_main": ["error"], "walmart": ["warning"],
+                       "google_shopping": ["warning"], "ebay": ["warning"],
+                       "transparent_png": []}
+
+
+def test_it_keeps_the_whole_product_rule_through_the_admins_json():
+    from cutouts.variants import PRESETS, Rules
+
+    rules = PRESETS["amazon_main"].rules
+    assert rules.whole_product
+    assert Rules.from_dict(rules.to_dict()) == rules
+    assert not PRESETS["walmart"].rules.whole_product
 
 
 def test_it_reads_only_the_products_solid_alpha_at_the_photos_edge():
