@@ -137,7 +137,8 @@ def authenticate_request(request: HttpRequest) -> Principal | None:
     """The caller, once per request: an API key (Bearer or X-API-Key) or the browser session.
 
     A presented key that is wrong, revoked or expired is a 401 even with a session cookie,
-    so an integration never silently runs as whoever is logged in. Session writes need the
+    so an integration never silently runs as whoever is logged in; a revoked or expired one
+    says so and since when (only to whoever presents its whole secret). Session writes need the
     CSRF token like any form. Raises RateLimited past the key's rate.
     """
     if hasattr(request, "_api_principal"):
@@ -149,7 +150,15 @@ def authenticate_request(request: HttpRequest) -> Principal | None:
     try:
         token = _presented_token(request)
         if token is not None:
-            key = apikeys.api_key_authenticate(token=token)
+            try:
+                key = apikeys.api_key_authenticate(token=token)
+            except apikeys.ApiKeyRefused as exc:
+                # the key's own holder (the whole secret matched): say why it stopped
+                # working; an unknown or wrong token keeps the generic 401
+                raise Problem(401, str(exc), slug="key-revoked" if "revoked" in str(exc)
+                              else "key-expired",
+                              headers={"WWW-Authenticate": 'Bearer realm="cutroom", '
+                                                           'error="invalid_token"'}) from None
             if key is not None:
                 apikeys.api_key_rate_limit(key=key)
                 who = Principal(user=key.user, key=key,

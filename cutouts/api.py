@@ -4,6 +4,7 @@ check the caller's role and call services and selectors."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
+from pydantic import field_validator
+from pydantic_core import PydanticCustomError
 
 from catalog import roles, serving
 from catalog import selectors as catalog_selectors
@@ -65,6 +68,8 @@ router = Router(auth=AUTH)
 downloads = Router()  # the signature in the URL is the credential
 
 DOWNLOAD_SALT = "cutroom.api.download"
+#: the one form ``approved_since`` takes (a date-time is refused, not cut to its day)
+DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CUTOUT_FILES = ("cutout", "mask", "shadow")
 
 
@@ -565,9 +570,33 @@ class ExportIn(StrictIn):
                                         "SKUs separated by spaces, tabs, commas or "
                                         "semicolons (as pasted from a sheet).")
     brand: str = Field("", max_length=120)
-    approved_since: date | None = None
+    approved_since: date | None = Field(
+        None, description="A day, `YYYY-MM-DD`: cutouts approved on or after it. A date-time "
+                          "is a 422 naming the field (which day it falls on depends on the "
+                          "time zone, so it is not guessed).")
     dry_run: bool = False
     include_failing: bool = False
+    destination: ExportJob.Destination = Field(
+        ExportJob.Destination.DOWNLOAD,
+        description="`download`: one ZIP (`GET /exports/{id}/download`); `folder`: the files "
+                    "written into `folder` in export storage.")
+    folder: str = Field("", max_length=200,
+                        description="With `destination` `folder` only (a 422 otherwise): a "
+                                    "relative path inside export storage, e.g. "
+                                    "`spring/amazon` — an absolute path or `..` is a 422; "
+                                    "empty: `export-<id>-<time>`.")
+
+    @field_validator("approved_since", mode="before")
+    @classmethod
+    def _a_day(cls, value):
+        # pydantic takes "2026-12-01T00:00:00Z" and refuses "…T10:00:00Z" in its own words
+        # ("should have zero time"); a client is told the one format the filter takes
+        if isinstance(value, str) and not DAY_RE.fullmatch(value.strip()):
+            raise PydanticCustomError(
+                "date_format", "Give a day as YYYY-MM-DD (e.g. 2026-12-01), not {value}: "
+                "approved_since filters by the day of approval, not a time.",
+                {"value": repr(value[:40])})
+        return value.strip() if isinstance(value, str) else value
 
 
 class ExportOut(Schema):
@@ -576,6 +605,9 @@ class ExportOut(Schema):
     presets: list[str]
     filters: dict
     dry_run: bool
+    destination: str
+    folder: str = Field(description="The folder in export storage (destination `folder`); "
+                                    "empty for a download.")
     percent: int
     progress_done: int
     progress_total: int
@@ -592,7 +624,9 @@ class ExportOut(Schema):
 def _export_out(job: ExportJob) -> dict:
     progress = export_selectors.export_job_progress(job=job)
     return {"id": job.pk, "status": job.status, "presets": job.presets, "filters": job.filters,
-            "dry_run": job.dry_run, "percent": progress.percent,
+            "dry_run": job.dry_run, "destination": job.destination,
+            "folder": job.folder if job.destination == ExportJob.Destination.FOLDER else "",
+            "percent": progress.percent,
             "progress_done": job.progress_done, "progress_total": job.progress_total,
             "exported_count": job.exported_count, "failed_count": job.failed_count,
             "message": job.message, "has_zip": bool(job.zip_name),
@@ -605,12 +639,13 @@ class ExportWarningOut(Schema):
     code: str = Field(description="`naming-gap`: a preset names its files by an identifier "
                                   "(Walmart: GTIN) that some selected products lack; their "
                                   "images will be excluded from that preset. "
-                                  "`not-approved`: images of the selected products (by SKU "
-                                  "or brand) have no approved cutout (no cutout, awaiting "
-                                  "review, flagged) or a product has no image; they are not "
-                                  "exported, and the manifest lists them as `not approved: "
-                                  "<reason>`. `spec-note`: a spec token that will not act "
-                                  "as it reads (a margin without trim).")
+                                  "`not-approved`: images of the products the export "
+                                  "covers (its SKUs, else its brand's, else the catalog's) "
+                                  "have no approved cutout (no cutout, awaiting review, "
+                                  "flagged) or a product has no image; they are not "
+                                  "exported (for `skus` the manifest lists them as `not "
+                                  "approved: <reason>`). `spec-note`: a spec token that "
+                                  "will not act as it reads (a margin without trim).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset).")
@@ -620,7 +655,8 @@ class ExportWarningOut(Schema):
                                         "`spec-note`.")
     count: int = Field(description="Selected products without it (`not-approved`: with an "
                                    "image that is not exported, or no image).")
-    total: int = Field(description="Selected products.")
+    total: int = Field(description="Selected products (`not-approved` without `skus`: the "
+                                   "brand's, or the catalog's, live products).")
     skus: list[str] = Field(description="The first five of them, by SKU.")
 
 
@@ -697,7 +733,8 @@ def export_create(request: HttpRequest, payload: ExportIn):
             user=who.user, presets=payload.presets, specs=payload.specs,
             product_ids=product_ids,
             brand=payload.brand.replace("\x00", ""), approved_since=payload.approved_since,
-            dry_run=payload.dry_run, include_failing=payload.include_failing)
+            dry_run=payload.dry_run, include_failing=payload.include_failing,
+            destination=payload.destination, folder=payload.folder.replace("\x00", ""))
     except ExportCollisionError as exc:
         raise Problem(409, "File names would collide; nothing was started. Fix the SKUs, "
                            "ASINs, GTINs or image positions, or change the naming.",

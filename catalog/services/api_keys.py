@@ -9,7 +9,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -98,8 +98,15 @@ def api_key_revoke(*, key: ApiKey, by=None) -> ApiKey:
     return key
 
 
+class ApiKeyRefused(Exception):
+    """A presented token that is a real key, but one that no longer works (revoked,
+    expired): its holder is told which and since when. Raised only once the whole secret
+    matched, so it says nothing to anyone who does not hold the key already."""
+
+
 def api_key_authenticate(*, token: str) -> ApiKey | None:
-    """The live key for a presented token, or None (unknown, wrong, revoked, expired)."""
+    """The live key for a presented token, or None (unknown or wrong: the caller gets the
+    generic 401). Raises ApiKeyRefused for the right secret of a revoked or expired key."""
     parts = (token or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
@@ -107,13 +114,23 @@ def api_key_authenticate(*, token: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(token.strip())):
         return None
     now = timezone.now()
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-        return None
+    if key.revoked_at is not None:
+        raise ApiKeyRefused(f"This API key was revoked on {_day(key.revoked_at)}; ask for a "
+                            "new key (API keys page).")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise ApiKeyRefused(f"This API key expired on {_day(key.expires_at)}; ask for a new "
+                            "key (API keys page).")
     if not key.user.is_active:
         return None
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+def _day(moment: datetime) -> str:
+    """A revocation or expiry as the key's holder reads it: the day (UTC, as the API's
+    timestamps are) and the minute, so "revoked today" is told from "expired years ago"."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def api_key_capabilities(*, key: ApiKey) -> frozenset[str]:

@@ -267,20 +267,28 @@ NOT_APPROVED_REASONS: dict[str, str] = {
 NO_IMAGE = "no image"
 
 
-def _selected_products(product_ids: Iterable[int] | None, brand: str,
-                       approved_since: date | str | None) -> QuerySet[Product] | None:
-    """The live products an export's filters name one by one (SKUs), whose every image the
-    user expects in it; None without a SKU list: no filter, a brand or an approval date
-    select "the approved cutouts of …" (a brand's work in progress is not asked for), and an
-    approval date leaves out unapproved images by definition."""
-    if approved_since or not product_ids:
-        return None
+def _export_scope(product_ids: Iterable[int] | None, brand: str,
+                  approved_since: date | str | None) -> tuple[QuerySet[Product], bool]:
+    """The live products an export's filters cover, and whether the user named them one by
+    one (a SKU list without an approval date): then every image of theirs is expected in the
+    export, and the manifest lists each one left out. Otherwise (a brand, an approval date,
+    no filter at all) the export is "the approved cutouts of …", and the warning only counts
+    the products it covers whose images are not approved yet, so work still in review is
+    not missed without a word."""
     rows = Product.live.all()
     if product_ids:
         rows = rows.filter(pk__in=list(product_ids))
     if brand:
         rows = rows.filter(brand__iexact=brand)
-    return rows
+    return rows, bool(product_ids) and not approved_since
+
+
+def _scope_noun(product_ids: Iterable[int] | None, brand: str) -> str:
+    if product_ids:
+        return "selected product(s)"
+    if brand:
+        return f"product(s) of the brand {brand}"
+    return "product(s) in the catalog"
 
 
 def _not_approved_images(products: QuerySet[Product], candidates: QuerySet[Cutout]
@@ -295,14 +303,14 @@ def _reason(status: str) -> str:
 
 def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str = "",
                         approved_since: date | str | None = None) -> NamingGap | None:
-    """Before an export starts: the selected products' images it will leave out because they
-    have no approved current cutout (no cutout, awaiting review, flagged), and the selected
-    products with no image at all; None when every one has its approved cutout. A fixed
+    """Before an export starts: the images of the products its filters cover (the SKUs
+    typed, the brand, or the whole catalog) that it will leave out because they have no
+    approved current cutout (no cutout, awaiting review, flagged), and those products with
+    no image at all; None when every one has its approved cutout. The form, the API and the
+    command all warn with it, whatever the filter (it used to say nothing without SKUs). A fixed
     number of queries (counts in the database, five examples a kind) whatever the number of
     products, so a 10,000-product export asks no more than a one-product one."""
-    products = _selected_products(product_ids, brand, approved_since)
-    if products is None:
-        return None
+    products, selected = _export_scope(product_ids, brand, approved_since)
     candidates = export_candidates(product_ids=product_ids, brand=brand)
     images = _not_approved_images(products, candidates)
     no_image = products.exclude(pk__in=ImageAsset.live.values("product_id"))
@@ -335,12 +343,14 @@ def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str 
     if k:
         shown = list(no_image.order_by("sku").values_list("sku", flat=True)[:SHARED_SHOWN])
         parts.append(f"{NO_IMAGE}: {_listed(shown, k)}")
+    then = ("the manifest lists them as not approved" if selected
+            else "approve them to include them in a later export")
     return NamingGap(
         preset="", identifier="approved", count=count, total=total, skus=skus,
         code=NOT_APPROVED, detail="; ".join(parts),
-        message=f"Only approved cutouts are exported, and {count} of the {total} selected "
-                f"product(s) have an image without one: {'; '.join(parts)}. Those images "
-                "will not be exported; the manifest lists them as not approved.")
+        message=f"Only approved cutouts are exported, and {count} of the {total} "
+                f"{_scope_noun(product_ids, brand)} have an image without one: "
+                f"{'; '.join(parts)}. Those images will not be exported; {then}.")
 
 
 def _listed(shown: list[str], count: int) -> str:
@@ -366,8 +376,8 @@ def export_not_approved_rows(*, product_ids: Iterable[int] | None = None, brand:
                              ) -> Iterable[NotApprovedRow]:
     """Every image ``export_not_approved`` counts, streamed (two queries, read in chunks),
     by SKU and position: the run writes each into the manifest as not exported."""
-    products = _selected_products(product_ids, brand, approved_since)
-    if products is None:
+    products, selected = _export_scope(product_ids, brand, approved_since)
+    if not selected:
         return
     candidates = export_candidates(product_ids=product_ids, brand=brand)
     rows = (_not_approved_images(products, candidates)
@@ -571,6 +581,39 @@ def _collision_text(collision: variants.Collision, items: list[PlannedItem]) -> 
             and next(iter(gtins)) in names:
         cause = f" (they share GTIN {next(iter(gtins))})"
     return f"{names} {what} {images}{cause}"
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """What a user's last export rendered, as the export form's fields hold it: the form
+    starts from it (a team exports to the same channels again and again), and from nothing
+    for someone who never exported: never a preset the user did not choose."""
+
+    presets: list[str]
+    backgrounds: list[str]
+    specs: list[str]
+
+
+def export_last_choice(*, user) -> ExportChoice:
+    """The presets, scene backgrounds and custom specs of ``user``'s latest export."""
+    names: list[str] = []
+    if user is not None and user.is_authenticated:
+        names = (ExportJob.objects.filter(created_by=user).order_by("-pk")
+                 .values_list("presets", flat=True).first()) or []
+    presets: list[str] = []
+    backgrounds: list[str] = []
+    specs: list[str] = []
+    for name in names:
+        if name.startswith(SPEC_PREFIX):
+            specs.append(name[len(SPEC_PREFIX):])
+        elif BACKGROUND_SEPARATOR in name:  # web_hero:oak, as the form stores a scene
+            preset, _, slug = name.partition(BACKGROUND_SEPARATOR)
+            presets.append(preset)
+            backgrounds.append(slug)
+        else:
+            presets.append(name)
+    return ExportChoice(presets=list(dict.fromkeys(presets)),
+                        backgrounds=list(dict.fromkeys(backgrounds)), specs=specs)
 
 
 def export_job_page(*, before: int | None = None, after: int | None = None,

@@ -97,17 +97,46 @@ def _plan(presets: list[str], filters: dict
         cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
 
 
-def _clean_folder(folder: str) -> str:
-    folder = folder.strip().strip("/")
+#: the refusal of an export with nothing to render (the form says it too, before the service)
+NOTHING_TO_RENDER = ("Pick at least one preset or write a custom spec: without one there is "
+                     "nothing to render.")
+FOLDER_HELP = "name a folder inside export storage, e.g. spring/amazon"
+
+
+def export_folder_clean(*, folder: str, destination: str) -> str:
+    """The export folder as stored: a relative path inside export storage, or "" for the
+    destination's default. One validation for the form, the API and the service; a refusal
+    is an ExportError on ``folder``. An absolute path or '..' is refused (it used to lose its
+    leading '/' and land somewhere the user did not type), and so is a folder typed for a
+    ZIP download, which would otherwise be dropped without a word."""
+    folder = folder.strip()
+    if folder and destination != ExportJob.Destination.FOLDER:
+        raise ExportError(f"A folder ({folder!r}) is only used when the destination is "
+                          "'folder'; a download is one ZIP. Choose the destination 'folder' "
+                          "or clear the folder.", field="folder")
+    if folder.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", folder):
+        raise ExportError(f"{folder!r} is an absolute path; {FOLDER_HELP} (no leading '/').",
+                          field="folder")
+    folder = folder.rstrip("/")
     if not folder:
         return ""
     if any(p in (".", "..") for p in folder.split("/")):
-        raise ExportError("A folder cannot step up or stay put with '..' or '.': name a "
-                          "folder inside export storage, e.g. spring/amazon.", field="folder")
+        raise ExportError(f"A folder cannot step up or stay put with '..' or '.': {FOLDER_HELP}.",
+                          field="folder")
     if not _FOLDER_RE.match(folder):
         raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.",
                           field="folder")
     return folder
+
+
+#: which filter an empty selection is named after (the API's 422, the form's field): the
+#: narrowest one given; with none at all, the SKU list, where a selection is typed
+_SELECTION_FIELDS = (("product_ids", "skus"), ("brand", "brand"),
+                     ("approved_since", "approved_since"))
+
+
+def _empty_selection_field(filters: dict) -> str:
+    return next((field for key, field in _SELECTION_FIELDS if filters.get(key)), "skus")
 
 
 def _spec_key(text: str) -> str:
@@ -135,6 +164,9 @@ def export_job_create(
     (``spec-<hash>/``); the API and the export form both pass them here.
     """
     specs = list(specs)
+    presets = list(presets)
+    if not any(p.strip() for p in [*presets, *specs]):
+        raise ExportError(NOTHING_TO_RENDER, field="presets")
     if len(specs) > MAX_SPECS:
         raise ExportError(f"At most {MAX_SPECS} spec strings per export, not {len(specs)}.",
                           field="specs")
@@ -143,7 +175,7 @@ def export_job_create(
     filters = _filters(product_ids, brand, approved_since)
     if destination not in ExportJob.Destination.values:
         raise ExportError(f"Unknown destination {destination!r}.", field="destination")
-    folder = _clean_folder(folder)
+    folder = export_folder_clean(folder=folder, destination=destination)
     if destination == ExportJob.Destination.FOLDER and folder and \
             storages["exports"].exists(f"{folder}/manifest.csv"):
         raise ExportError(f"The export folder {folder!r} already holds an export.",
@@ -152,9 +184,7 @@ def export_job_create(
     if not plan.items:
         # named after the filter that selected nothing approved, so the API's 422 and the
         # form point at it; the selected images' states say why
-        field = ("brand" if filters.get("brand") and not filters.get("product_ids")
-                 else "approved_since" if filters.get("approved_since")
-                 and not filters.get("product_ids") else "skus")
+        field = _empty_selection_field(filters)
         unapproved = export_selectors.export_not_approved(**filters)
         why = f" {unapproved.detail}." if unapproved is not None else ""
         raise ExportError("Nothing to export: no approved cutouts match these filters."

@@ -43,14 +43,18 @@ class ExportForm(forms.Form):
         required=False, label="Include variants that fail compliance checks")
     destination = forms.ChoiceField(choices=ExportJob.Destination.choices,
                                     initial=ExportJob.Destination.DOWNLOAD)
-    folder = forms.CharField(required=False, max_length=200,
-                             help_text="Folder in export storage (destination 'folder' only).")
+    folder = forms.CharField(
+        required=False, max_length=200,
+        help_text="Destination 'folder' only: a folder inside export storage, e.g. "
+                  "spring/amazon (no leading '/', no '..'). Empty: export-<id>-<time>.")
     backgrounds = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Scene presets (web hero, social, ads) are rendered once per background.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # a scene preview starts nothing: _preview says what it lacks, not clean()
+        self.preview = preview
         presets = export_selectors.preset_list()
         self.fields["presets"].choices = [(p.name, p.label) for p in presets]
         self.fields["brand"].choices = [("", "All brands")] + [
@@ -79,6 +83,24 @@ class ExportForm(forms.Form):
         """The custom spec strings, one a line (blank lines skipped); the service parses them."""
         return [line.strip() for line in self.cleaned_data["specs"].splitlines()
                 if line.strip()]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.preview:
+            return data
+        # said on the form, before the naming warnings: an export of nothing would only be
+        # refused by the service after them
+        if "presets" in data and "specs" in data and not data["presets"] \
+                and not data["specs"].strip():
+            self.add_error("presets", export_services.NOTHING_TO_RENDER)
+        if "folder" in data and "destination" in data:
+            # the service's one validation (the API's too): refused here at the field
+            try:
+                data["folder"] = export_services.export_folder_clean(
+                    folder=data["folder"], destination=data["destination"])
+            except ExportError as exc:
+                self.add_error("folder", str(exc))
+        return data
 
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
@@ -146,7 +168,7 @@ def _preview(form: ExportForm) -> dict:
 
 
 def _preview_page(request: HttpRequest, data) -> HttpResponse:
-    form = ExportForm(data)
+    form = ExportForm(data, preview=True)
     if not form.is_valid():
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
@@ -159,7 +181,11 @@ def _preview_page(request: HttpRequest, data) -> HttpResponse:
 def export_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("preview"):  # a shared link to a preview
         return _preview_page(request, request.GET)
-    initial = {"presets": ["amazon_main"]}
+    # what this user rendered last time, or nothing: a preset ticked by default was
+    # rendered along with a custom spec nobody asked it for
+    last = export_selectors.export_last_choice(user=request.user)
+    initial: dict = {"presets": last.presets, "backgrounds": last.backgrounds,
+                     "specs": "\n".join(last.specs)}
     if request.GET.get("sku"):
         initial["skus"] = "\n".join(request.GET.getlist("sku"))
     return render(request, "cutouts/export/list.html",

@@ -676,7 +676,9 @@ def test_it_names_the_field_of_a_refused_spec_or_preset(manager_api):
     preset = manager_api.post("/api/v1/exports", {"presets": ["nope"]}).json()
     assert preset["errors"] == [{"field": "presets", "message": "Unknown preset 'nope'."}]
     empty = manager_api.post("/api/v1/exports", {}).json()
-    assert empty["errors"] == [{"field": "presets", "message": "Pick at least one preset."}]
+    assert empty["errors"] == [{"field": "presets", "message": (
+        "Pick at least one preset or write a custom spec: without one there is nothing to "
+        "render.")}]
     too_many = manager_api.post("/api/v1/exports", {"specs": ["square-600"] * 21})
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["field"] == "specs"
     assert ExportJob.objects.count() == 0
@@ -698,7 +700,9 @@ def test_it_exports_with_a_spec_string(manager_api):
     bad = manager_api.post("/api/v1/exports", {"specs": ["nonsense-1"]})
     assert bad.status_code == 422 and "unknown operation 'nonsense'" in bad.json()["detail"]
     empty = manager_api.post("/api/v1/exports", {})
-    assert empty.status_code == 422 and empty.json()["detail"] == "Pick at least one preset."
+    assert empty.status_code == 422 and empty.json()["detail"] == (
+        "Pick at least one preset or write a custom spec: without one there is nothing to "
+        "render.")
 
 
 def test_it_skips_images_already_cut_with_these_settings_unless_recut(manager_api):

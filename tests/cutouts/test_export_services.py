@@ -781,10 +781,13 @@ def test_it_warns_before_start_of_selected_images_without_an_approved_cutout(no_
             "no cutout: DOLL-011 MAIN, GIRAFFE-013 MAIN; "
             "awaiting review: GIRAFFE-013 PT01, PLUSH-002 PT01; flagged: PLUSH-002 PT02; "
             "no image: KITE-004") in warning.message
-    # the approved ones alone: nothing to say; nor without a SKU list (every approved cutout)
+    # the approved ones alone: nothing to say; without a SKU list the catalog's products are
+    # counted (they used to be passed over without a word)
     tool = Product.objects.get(sku="TOOL-001").pk
     assert export_selectors.export_not_approved(product_ids=[tool]) is None
-    assert export_selectors.export_not_approved() is None
+    everything = export_selectors.export_not_approved()
+    assert (everything.count, everything.total) == (4, 5)
+    assert "4 of the 5 product(s) in the catalog" in everything.message
     presets = export_selectors.preset_resolve(names=["ebay"])
     assert [w.code for w in export_selectors.export_warnings(presets=presets, product_ids=ids)
             ] == [export_selectors.NOT_APPROVED]
@@ -864,3 +867,35 @@ def test_it_notes_a_margin_that_acts_without_trim():
     notes = export_selectors.spec_notes(presets=presets)
     assert len(notes) == 1 and notes[0].preset == presets[0].name
     assert "margin only acts with trim or fill" in notes[0].message
+
+
+def test_it_keeps_the_faint_mark_warning_when_a_rules_edit_rechecks_a_rendition(no_enqueue):
+    cutout = approved_cutout(product=ProductFactory(sku="MARKS-1"))
+    preset = Preset.objects.get(name="google_shopping")
+    made = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    # what the renderer recorded for a cutout with a see-through mark in its box
+    compliance = dict(made.compliance)
+    compliance["measurements"] = {**compliance.get("measurements", {}),
+                                  "faint_marks": [{"box": [10, 12, 40, 44], "share": 0.02}]}
+    Rendition.objects.filter(pk=made.pk).update(compliance=compliance)
+    preset.rules = {**preset.rules, "min_long_side": 900}
+    preset.save()
+    rechecked = renditions.rendition_get_or_create(cutout=cutout, preset=preset)
+    assert any("faint see-through mark" in w for w in rechecked.compliance["warnings"]), \
+        rechecked.compliance
+
+
+def test_the_migration_makes_amazon_main_require_the_whole_product():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("cutouts.migrations.0011_amazon_whole_product")
+    Preset.objects.filter(name="amazon_main").update(rules={"background": "ffffff"})
+    Preset.objects.filter(name="walmart").update(rules={"background": "ffffff"})
+    migration.require_whole_product(apps, None)
+    assert Preset.objects.get(name="amazon_main").rules["whole_product"] is True
+    assert "whole_product" not in Preset.objects.get(name="walmart").rules
+    Preset.objects.filter(name="amazon_main").update(rules={"whole_product": False})
+    migration.require_whole_product(apps, None)  # an admin's choice is kept
+    assert Preset.objects.get(name="amazon_main").rules["whole_product"] is False

@@ -303,7 +303,7 @@ def test_the_form_names_the_custom_spec_field_in_the_apis_words(client, sent):
         response.content.decode())
     # nothing picked at all: the service's words, on the presets
     response = client.post(reverse("cutouts:export_start"), {"destination": "download"})
-    assert response.status_code == 400 and "Pick at least one preset." in (
+    assert response.status_code == 400 and escape(export_jobs.NOTHING_TO_RENDER) in (
         response.content.decode())
     assert not ExportJob.objects.exists()
 

@@ -1,3 +1,5 @@
+import argparse
+import re
 import shutil
 import zipfile
 from datetime import date
@@ -17,6 +19,18 @@ from cutouts.selectors.export import (
 from cutouts.services.export_jobs import export_job_claim, export_job_create, export_job_run
 
 
+def _day(text: str) -> date:
+    """--since as POST /exports takes approved_since: a day, never a date-time cut to one."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"give a day as YYYY-MM-DD (e.g. 2026-12-01), not {text!r}: --since filters by "
+            "the day of approval, not a time")
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: {exc}") from None
+
+
 class Command(BaseCommand):
     help = ("Export approved cutouts as marketplace images into a local folder: a ZIP with "
             "manifest.csv (or the files themselves with --files). Runs in this process.")
@@ -33,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--brand", default="")
         parser.add_argument("--product", action="append", default=[], dest="skus",
                             metavar="SKU", help="Product SKU (repeatable).")
-        parser.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD",
+        parser.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
                             help="Only cutouts approved on or after this date.")
         parser.add_argument("--dry-run", action="store_true",
                             help="Write only manifest.csv listing what would be exported.")
