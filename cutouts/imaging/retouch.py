@@ -157,6 +157,15 @@ class Params:
     spread_thin_min: float = 3.0
     spread_thin: float = 6.0
     spread_mult: float = 1.5
+    # a remove click in a gap the object encloses (see _ring_spared): the object pixels its
+    # flip takes that the kept object reaches gap_margin rungs lower than the click does, that
+    # the model held (prior >= thin_held) and that are no wider than gap_width x the gap's
+    # own inscribed radius stay, when what the click reaches more easily is a hole (does not
+    # touch the open background); False turns this off
+    gap_ring: bool = True
+    gap_margin: int = 1
+    gap_width: float = 1.0
+    gap_min_width: float = 3.0
     bins: int = 16
 
 
@@ -448,6 +457,76 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     return out
 
 
+def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
+                 radius: float, held: np.ndarray, open_bg: np.ndarray,
+                 params: Params) -> np.ndarray:
+    """The pixels of a remove click's ``flip`` that it spares because the click sits in a gap
+    the object encloses (background seen through a wheel) and they are the ring around it.
+
+    The flip splits, on the edge ladder of ``_reach_levels``, into what the click's ``core``
+    reaches at least as easily as the kept object does (the gap) and the rest (what lies
+    behind an edge, nearer the kept object). When the gap part joined to the click touches no
+    open background (``open_bg``: the background connected to the photo's border; an earlier
+    click's hole is not open) but the whole flip does, the click broke through a ring of
+    object to the outside: the pieces of the rest that the model held and that are thin
+    beside the gap (half-width at most ``gap_width`` x the gap's inscribed radius, or the
+    click's radius) stay. A wrong region glued to the object's side touches the open
+    background itself, so it is taken as before."""
+    out = np.zeros(flip.shape, bool)
+    seeds = core & flip
+    if not seeds.any():
+        return out
+    h, w = flip.shape
+    ys, xs = np.nonzero(flip)
+    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
+    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    fl, cu, ob = flip[y0:y1, x0:x1], cur[y0:y1, x0:x1], open_bg[y0:y1, x0:x1]
+    k3 = np.ones((3, 3), np.uint8)
+    if not (cv2.dilate(fl.view(np.uint8), k3) > 0)[ob].any():
+        return out  # the flip stays inside the object: nothing broken through
+    kept = cu & ~fl
+    if not kept.any():
+        return out
+    lv_click, lv_kept = _reach_levels(lab[y0:y1, x0:x1], [seeds[y0:y1, x0:x1], kept],
+                                      params.thin_step0, params.thin_levels)
+    behind = fl & (lv_kept + params.gap_margin <= lv_click)
+    gap = _components_touching(fl & ~behind, seeds[y0:y1, x0:x1]) & fl & ~behind
+    if not gap.any() or (cv2.dilate(gap.view(np.uint8), k3) > 0)[ob].any():
+        return out  # the click's own part reaches the open background: not an enclosed gap
+    inner = float(cv2.distanceTransform(np.pad(gap, 1).view(np.uint8), cv2.DIST_L2,
+                                        5).max())
+    cand = behind & (held[y0:y1, x0:x1] >= params.thin_held)
+    if not cand.any():
+        return out
+    n, lbl = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
+    dt = cv2.distanceTransform(np.pad(cand, 1).view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    widest = np.zeros(n, np.float32)
+    np.maximum.at(widest, lbl.ravel().astype(np.intp), dt.ravel())
+    # a ring, not the blurred rim of an edge (under gap_min_width px in half-width)
+    keep = (widest >= params.gap_min_width) & (widest <= max(params.gap_width * inner, radius))
+    # a ring piece lies between the gap, the kept object and the open background
+    # (or the flip's pixels beyond the ring, a blurred outer edge the click reaches as easily
+    # as the object does, through the ring)
+    for m in (gap, kept, ob | (fl & ~behind & ~gap)):
+        near = cv2.dilate(m.view(np.uint8), k3) > 0
+        touch = np.zeros(n, bool)
+        touch[np.unique(lbl[near & cand])] = True
+        keep &= touch
+    # and it runs along the open background, as the thin-strap rule's straps do (thin_along of
+    # its outline within thin_rim px of it): a wrong region's piece that is merely cut off
+    # from the click by an inner edge does not (dev photo doll: a garment, 1 % of its outline)
+    ring = np.ones((2 * params.thin_rim + 1,) * 2, np.uint8)
+    near_ob = cv2.dilate(ob.view(np.uint8), ring) > 0
+    for i in np.nonzero(keep)[0]:
+        m = lbl == i
+        outline = m & ~(cv2.erode(m.view(np.uint8), k3) > 0)
+        if (outline & near_ob).sum() < params.thin_along * outline.sum():
+            keep[i] = False
+    keep[0] = False
+    out[y0:y1, x0:x1] = keep[lbl]
+    return out
+
+
 def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius: float,
                     params: Params) -> np.ndarray:
     """The part of a click's ``flip`` it may change. Its smooth part S is the flip reached
@@ -606,6 +685,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                                params.paint_reach_mult * _paint_reach(state, st, positive,
                                                                       int(np.ceil(3 * sigma)))))
     seen_keep = seen == KEEP
+    open_bg = None
+    if not positive and len(st.points) == 1 and params.gap_ring:
+        # the background connected to the photo's border (a hole an earlier click opened in
+        # the object is not open)
+        bgm = np.pad(~state, 1, constant_values=True).view(np.uint8)
+        _, bl = cv2.connectedComponents(bgm, connectivity=8)
+        open_bg = (bl == bl[0, 0])[1:-1, 1:-1]
     blob = ghosts = None
     if not positive:
         blob = _marked_blobs(state, seen_keep, brush,
@@ -716,6 +802,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                                        held=p0)
             else:
                 gated &= ~_thin_spared(lab_w, cur, gated, core_here, st.radius, params)
+            if open_bg is not None and gated.any():
+                # a click in a gap the object encloses takes the gap, not the ring around it
+                # (dev photos 132, 129: tyre, hub and spokes; docs/review.md)
+                ring = _ring_spared(lab_w, cur, gated, core_here, st.radius, p0, open_bg[win],
+                                    params)
+                if ring.any():
+                    gated &= ~ring
+                    gated = _components_touching(gated, b) & gated
         elif band is None and params.thin_paint_frac > 0:
             # nor a stroke painted through that gap. Its long core reaches the flanks of a
             # wrong region across weaker edges than a click's does: on the dev photos nearly

@@ -269,10 +269,10 @@ def test_it_takes_most_of_a_large_wrong_region_with_one_deep_remove_click():
     assert metrics.iou(got, truth) > metrics.iou(prior, truth) + 0.15
 
 
-def wheel_scene(seed=0):
-    """A blue body with a wheel: a tyre ring (14 px) of the colour of the dark patches all over
-    the dirt around it, a hub and a fork, motion-blurred; the model filled the gap between
-    tyre and hub (dirt seen through the wheel)."""
+def wheel_scene(seed=0, tyre_w=14):
+    """A blue body with a wheel: a tyre ring (``tyre_w`` px) of the colour of the dark patches
+    all over the dirt around it, a hub and a fork, motion-blurred; the model filled the gap
+    between tyre and hub (dirt seen through the wheel)."""
     rng = np.random.default_rng(seed)
     img = np.full((H, W, 3), (150, 118, 88), np.uint8)
     tyre_c = (95, 84, 72)
@@ -286,7 +286,7 @@ def wheel_scene(seed=0):
     cv2.rectangle(body, (40, 60), (300, 170), 255, -1)
     tyre = np.zeros((H, W), np.uint8)
     cv2.circle(tyre, (cx, cy), r, 255, -1)
-    cv2.circle(tyre, (cx, cy), r - 14, 0, -1)
+    cv2.circle(tyre, (cx, cy), r - tyre_w, 0, -1)
     hub = np.zeros((H, W), np.uint8)
     cv2.circle(hub, (cx, cy), 16, 255, -1)
     fork = np.zeros((H, W), np.uint8)
@@ -318,6 +318,20 @@ def test_it_takes_the_gap_in_a_wheel_but_not_the_tyre_around_it(seed):
     got = retouch(rgb, prior, clicks).alpha
     assert (got[tyre] >= 128).mean() > 0.98
     assert metrics.iou(got, truth) > metrics.iou(prior, truth) + 0.12  # the gap goes
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_it_takes_an_enclosed_gap_but_not_the_wide_tyre_ring_around_it(seed):
+    # the UI's 24 px remove brush clicked twice in the gap of a wheel with a 20 px tyre: too
+    # wide and short for the thin-strap rule, and the second click broke through the tyre's
+    # upper arc to the dirt outside (15-19 % of the tyre lost; dev photo 132 the same). What
+    # the click reaches across no stronger edge than the object does is a hole in the object,
+    # so the ring the model held around it stays (_ring_spared)
+    rgb, prior, truth, tyre = wheel_scene(seed, tyre_w=20)
+    clicks = [Stroke("remove", 12.0, ((255.0, 280.0),)), Stroke("remove", 12.0, ((350.0, 205.0),))]
+    got = retouch(rgb, prior, clicks).alpha
+    assert (got[tyre] >= 128).mean() > 0.97
+    assert metrics.iou(got, truth) > metrics.iou(prior, truth) + 0.2  # the gap still goes
 
 
 def pencil_scene(seed=0):
