@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Cutroom's two commands, runnable with nothing but Python 3.11+:
 
-    python3 dev.py run     install into .venv, migrate, create the first admin, start web + worker
+    python3 dev.py run     install into .venv, migrate, create the first admin, start web +
+                           worker + beat
     python3 dev.py test    install into .venv (with test tools) and run the whole suite;
                            pytest options pass through: python3 dev.py test -k healthz -x
     python3 dev.py test --install-browser
@@ -14,6 +15,7 @@ Only the standard library is used here, because this runs before anything is ins
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -72,12 +74,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     say("Applying migrations")
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("ensure_admin", env=env)
-    say(f"Starting web on http://{args.host}:{args.port}/ and a Celery worker (Ctrl-C stops both)")
-    worker_cmd = [str(PY), "-m", "celery", "-A", "config", "worker", "--beat",
-                  "--queues", "cutouts-interactive,cutouts,default,webhooks",
-                  "--concurrency", str(args.concurrency), "--loglevel", "info",
-                  "--schedule", str(var_dir / "celerybeat-schedule")]
-    worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env)
+    say(f"Starting web on http://{args.host}:{args.port}/, a Celery worker and Celery beat "
+        "(Ctrl-C stops all three)")
+    worker = Supervised("The worker", env, [
+        str(PY), "-m", "celery", "-A", "config", "worker",
+        "--queues", "cutouts-interactive,cutouts,default,webhooks",
+        "--concurrency", str(args.concurrency), "--loglevel", "info"])
+    # Beat is its own supervised process, not the worker's embedded ``--beat`` child: a killed
+    # embedded beat stayed a zombie nobody noticed (periodic tasks stopped), and a killed worker
+    # left its beat child running beside the restarted worker's (every task sent twice).
+    beat = Supervised("Celery beat", env, [
+        str(PY), "-m", "celery", "-A", "config", "beat", "--loglevel", "info",
+        "--schedule", str(var_dir / "celerybeat-schedule")])
     web = subprocess.Popen(
         [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
         cwd=ROOT, env=env,
@@ -87,35 +95,80 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    restarts: list[float] = []
+    if hasattr(signal, "SIGHUP"):  # a closed terminal: the children are in their own sessions
+        signal.signal(signal.SIGHUP, stop)
+    services = (worker, beat)
     try:
         while web.poll() is None:
-            if worker.poll() is not None:
-                # A dead worker is restarted (its start-up reconcile resumes what it held);
-                # the web keeps serving. Back off if it keeps dying at once.
-                now = time.monotonic()
-                restarts = [t for t in restarts if now - t < 60] + [now]
-                delay = min(30, 2 ** (len(restarts) - 1)) if len(restarts) > 1 else 0
-                say(f"The worker exited ({worker.returncode}); restarting it"
-                    + (f" in {delay} s" if delay else ""))
-                time.sleep(delay)
-                worker = subprocess.Popen(worker_cmd, cwd=ROOT, env=env)
+            for service in services:
+                service.supervise()
             time.sleep(0.5)
-        say("The web process exited; stopping the worker")
+        say("The web process exited; stopping the worker and beat")
     except KeyboardInterrupt:
-        say("Stopping web and worker")
+        say("Stopping web, worker and beat")
     finally:
-        children = [web, worker]
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        if web.poll() is None:
+            web.send_signal(signal.SIGTERM)
+        for service in services:
+            service.send(signal.SIGTERM)
         deadline = time.time() + 20
-        for child in children:
-            try:
-                child.wait(max(0.1, deadline - time.time()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        try:
+            web.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            web.kill()
+        for service in services:
+            service.stop(deadline)
     return 0
+
+
+class Supervised:
+    """One Celery process that is restarted when it dies, with its whole process tree.
+
+    It runs in its own session, so its process group holds it and everything it forks (the
+    worker's pool children): a dead process's group is killed before the restart, so nothing
+    of the old tree (a pool child, a beat) runs beside the new one. A process that keeps dying
+    at once is restarted with a back-off (1, 2, 4 ... 30 s) without holding up the others."""
+
+    def __init__(self, name: str, env: dict, cmd: list[str]) -> None:
+        self.name, self.env, self.cmd = name, env, cmd
+        self.restarts: list[float] = []
+        self.start_at = 0.0
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True)
+
+    def send(self, sig: int) -> None:
+        """``sig`` to the whole group (the group outlives a dead leader while a child lives)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
+
+    def supervise(self) -> None:
+        if self.proc is None:
+            if time.monotonic() >= self.start_at:
+                self.start()
+            return
+        if self.proc.poll() is None:
+            return
+        # Dead (and reaped by poll, so no zombie): the rest of its tree goes before the restart.
+        self.send(signal.SIGKILL)
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+        delay = min(30, 2 ** (len(self.restarts) - 1)) if len(self.restarts) > 1 else 0
+        say(f"{self.name} exited ({self.proc.returncode}); restarting it"
+            + (f" in {delay} s" if delay else ""))
+        self.proc, self.start_at = None, now + delay
+        self.supervise()
+
+    def stop(self, deadline: float) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(max(0.1, deadline - time.time()))
+        self.send(signal.SIGKILL)  # whatever is left of the tree, the leader included
+        self.proc.wait()
 
 
 APT_CHROMIUM = ("apt-get", "install", "-y", "--no-install-recommends", "chromium")

@@ -1,5 +1,6 @@
 """Command 1 of the README, end to end: `python3 dev.py run` on embedded defaults."""
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,17 +40,74 @@ def _wait(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_it_runs_web_and_worker_on_embedded_defaults_and_stops_on_ctrl_c(tmp_path):
-    port = _free_port()
+@dataclass(frozen=True)
+class _Proc:
+    pid: int
+    ppid: int
+    state: str
+    argv: tuple[str, ...]
+
+    def runs(self, command: str) -> bool:
+        """A live ``celery -A config <command>`` (``beat`` is its own process, never the
+        worker's embedded ``--beat`` child)."""
+        argv = self.argv
+        return self.state != "Z" and "celery" in argv and command in argv[argv.index("celery"):]
+
+
+def _processes(var_dir: Path) -> list[_Proc]:
+    """Every process of this run (by its CUTROOM_VAR_DIR), wherever it has been re-parented:
+    an orphan of a killed worker counts as much as the restarted one."""
+    marker = f"CUTROOM_VAR_DIR={var_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile, or not ours
+            continue
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+        found.append(_Proc(int(entry.name), int(ppid), state,
+                           tuple(a.decode(errors="replace") for a in argv if a)))
+    return found
+
+
+def _beats(var_dir: Path) -> list[_Proc]:
+    return [p for p in _processes(var_dir) if p.runs("beat")]
+
+
+def _start(tmp_path, port):
     env = {k: v for k, v in os.environ.items() if k not in {
         "DATABASE_URL", "CELERY_BROKER_URL", "STORAGE_BACKEND", "DJANGO_SETTINGS_MODULE",
         "DJANGO_ALLOW_ASYNC_UNSAFE", "CUTROOM_TEST_TMP"}}
     env.update(CUTROOM_VAR_DIR=str(tmp_path / "var"), CUTROOM_VENV=str(Path(sys.prefix)),
                PYTHONUNBUFFERED="1")
     log = open(tmp_path / "run.log", "w+")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "dev.py", "run", "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "dev.py", "run", "--port", str(port),
+                             "--concurrency", "1"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
+    return proc, log
+
+
+def _stop(proc, var_dir: Path):
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(40)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for p in _processes(var_dir):  # whatever a failed run left behind
+            with contextlib.suppress(OSError):
+                os.kill(p.pid, signal.SIGKILL)
+
+
+def test_it_runs_web_and_worker_on_embedded_defaults_and_stops_on_ctrl_c(tmp_path):
+    port = _free_port()
+    proc, log = _start(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
         def output():
@@ -83,9 +142,7 @@ def test_it_runs_web_and_worker_on_embedded_defaults_and_stops_on_ctrl_c(tmp_pat
         assert int(answered.group(1)) not in (proc.pid, os.getpid())
 
         # A worker that dies is restarted; the web goes on serving.
-        worker_pids = [int(p) for p in subprocess.run(
-            ["pgrep", "-g", str(proc.pid), "-f", "celery -A config worker"],
-            capture_output=True, text=True).stdout.split()]
+        worker_pids = [p.pid for p in _processes(tmp_path / "var") if p.runs("worker")]
         assert worker_pids, output()
         for pid in worker_pids:
             os.kill(pid, signal.SIGKILL)
@@ -107,8 +164,66 @@ def test_it_runs_web_and_worker_on_embedded_defaults_and_stops_on_ctrl_c(tmp_pat
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, output()
-    # Ctrl-C stopped both children: nothing is left in the process group.
+    # Ctrl-C stopped web, worker and beat: nothing is left in the process group, nor any
+    # process of the worker's or beat's own sessions.
     with pytest.raises(ProcessLookupError):
         for _ in range(50):
             os.killpg(proc.pid, 0)
             time.sleep(0.2)
+    assert _wait(lambda: not _processes(tmp_path / "var") or None, 20, "no process left")
+
+
+def _output(tmp_path) -> str:
+    return (tmp_path / "run.log").read_text()
+
+
+def test_it_restarts_a_killed_beat_and_says_so(tmp_path):
+    # QA: a kill -9 on the worker's embedded beat left a zombie, logged nothing, and the
+    # periodic tasks (jobs-reconcile, webhooks-resend-due) stopped until the worker restarted.
+    var = tmp_path / "var"
+    proc, log = _start(tmp_path, _free_port())
+    try:
+        first = _wait(lambda: _beats(var), 180, f"a beat process\n{_output(tmp_path)}")
+        assert len(first) == 1, first
+        os.kill(first[0].pid, signal.SIGKILL)
+        _wait(lambda: "Celery beat exited (-9); restarting it" in _output(tmp_path), 30,
+              f"the beat restart to be logged\n{_output(tmp_path)}")
+        again = _wait(lambda: [b for b in _beats(var) if b.pid != first[0].pid], 60,
+                      f"a new beat\n{_output(tmp_path)}")
+        time.sleep(2)
+        assert _beats(var) == again and len(again) == 1
+        # reaped, not a zombie
+        assert not [p for p in _processes(var) if p.pid == first[0].pid]
+    finally:
+        _stop(proc, var)
+
+
+def test_it_kills_a_dead_worker_s_whole_tree_and_keeps_exactly_one_beat(tmp_path):
+    # QA: after a kill -9 on the worker main process, its beat child lived on (parent 1)
+    # beside the restarted worker's, so every scheduled task was sent twice.
+    var = tmp_path / "var"
+    proc, log = _start(tmp_path, _free_port())
+    try:
+        def worker_tree():
+            procs = _processes(var)
+            mains = [p for p in procs if p.runs("worker") and p.ppid == proc.pid]
+            kids = [p for p in procs if mains and p.ppid == mains[0].pid]
+            return (mains[0], kids) if mains and kids else None
+
+        main, kids = _wait(worker_tree, 180, f"the worker and its pool\n{_output(tmp_path)}")
+        old_tree = {main.pid, *(k.pid for k in kids)}
+        os.kill(main.pid, signal.SIGKILL)
+        _wait(lambda: "The worker exited (-9); restarting it" in _output(tmp_path), 30,
+              f"the worker restart\n{_output(tmp_path)}")
+        _wait(lambda: [p for p in _processes(var) if p.runs("worker") and p.ppid == proc.pid
+                       and p.pid not in old_tree], 60, f"a new worker\n{_output(tmp_path)}")
+        # nothing of the killed worker's tree survives, re-parented or not
+        assert _wait(lambda: not old_tree & {p.pid for p in _processes(var)} or None, 10,
+                     f"the old worker tree to be gone: {_processes(var)}")
+        _wait(lambda: _beats(var), 60, f"a beat process\n{_output(tmp_path)}")
+        time.sleep(3)
+        beats = _beats(var)
+        assert len(beats) == 1, (beats, _processes(var))
+        assert beats[0].ppid == proc.pid
+    finally:
+        _stop(proc, var)
