@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
+from pydantic import StrictBool
 
 from . import direct_uploads, roles, selectors, webhooks
 from .api_models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -95,7 +96,16 @@ class ProductIn(ProductFields):
     sku: str = Field(..., max_length=64)
 
 
+#: PATCH /products/{id} with another ``sku``: a SKU names the product's files, folders and
+#: export names, so it is never renamed in place (the UI has no such field either)
+SKU_UNCHANGEABLE = ("the SKU cannot be changed; create a product with the new SKU "
+                    "(POST /products) and upload its images there, or delete this one")
+
+
 class ProductPatch(StrictIn):
+    sku: str | None = Field(None, description="Cannot be changed: only the product's own SKU "
+                                              "(as read) is accepted, so a read-modify-write "
+                                              "round trip works; any other value is `422`.")
     title: str | None = Field(None, max_length=255)
     brand: str | None = Field(None, max_length=120)
     category: str | None = Field(None, max_length=120)
@@ -249,12 +259,30 @@ def product_read(request: HttpRequest, product_id: int):
 @decorate_view(needs(roles.UPLOAD))
 def product_update(request: HttpRequest, product_id: int, payload: ProductPatch):
     product = _product(product_id)
+    fields = payload.dict(exclude_none=True)
+    # its own SKU, exactly, is a no-op (a client sending back what it read)
+    if fields.pop("sku", product.sku) != product.sku:
+        raise Problem(422, f"sku: {SKU_UNCHANGEABLE}", slug="validation",
+                      errors=[{"field": "sku", "message": SKU_UNCHANGEABLE}])
     try:
-        product = product_services.product_update(product=product,
-                                                  **payload.dict(exclude_none=True))
+        product = product_services.product_update(product=product, **fields)
     except ValidationError as exc:
         raise validation_problem(exc)
     return _saved_out(product)
+
+
+@router.get("/products/by-sku/{sku}", response={200: ProductOut, **errors(403, 404)},
+            tags=["products"], summary="Read the product with this SKU")
+@decorate_view(needs(roles.VIEW))
+def product_read_by_sku(request: HttpRequest, sku: str):
+    """Matched as every SKU input is (the upload page's, a file name's): exactly, else the
+    one live product equal ignoring case. 404 when none matches, the product is deleted, or
+    several live products differ from it only in case (the detail names them)."""
+    try:
+        product = selectors.product_get_typed(sku=_ident(sku, 64, field="sku"))
+    except Product.DoesNotExist as exc:
+        raise Problem(404, str(exc), slug="not-found")
+    return product_out(_with_assets(product))
 
 
 @router.put("/products/by-sku/{sku}", response={200: ProductOut, 201: ProductOut,
@@ -373,34 +401,59 @@ def _no_content() -> HttpResponse:
              tags=["images"], summary="Upload images (multipart, field `file`, repeatable)",
              description="The same checks as the browser upload: 201 when at least one file "
                          "was stored, 200 when all were duplicates, 422 (with each file's "
-                         "reason) when every file was refused. `replace=true` with a "
-                         "`position` another image holds replaces that image (deleted as by "
-                         "DELETE) instead of refusing the file." + IDEMPOTENCY_DOC)
+                         "reason) when every file was refused; each of `errors` names "
+                         "`position` when the request's position refused the file (unknown, "
+                         "or held by another image), else `file`, and its message starts "
+                         "with the file name. `replace=true` with a `position` another image "
+                         "holds replaces that image (deleted as by DELETE) instead of refusing "
+                         "the file; `replace` is `true` or `false` (empty: false), any other "
+                         "value `422`." + IDEMPOTENCY_DOC)
 @decorate_view(needs(roles.UPLOAD))
 @decorate_view(idempotent)
 def image_upload(request: HttpRequest, product_id: int, file: File[list[UploadedFile]],
-                 position: Form[str] = "", replace: Form[bool] = False):
+                 position: Form[str] = "", replace: Form[str] = ""):
     product = _product(product_id)
     position_or_none = _ident(position, 8, field="position") or None
+    replace_flag = _form_bool(replace, field="replace")
     results = []
     for upload in file:
         with upload:
             result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name or "upload",
-                user=request.auth.user, position=position_or_none, replace=replace,
+                user=request.auth.user, position=position_or_none, replace=replace_flag,
             )
         # Every file has the one ``position``: only the first may replace the older image,
         # the next ones clash with it (as two files of one import do).
-        replace = replace and not result.ok
+        replace_flag = replace_flag and not result.ok
         results.append(result)
     return _upload_answer(results)
+
+
+#: ``IngestResult.code`` of refusals the request's ``position`` caused (an unknown one, one
+#: another image holds): ``errors[].field`` names ``position``; every other refusal is the
+#: file's own (``file``). The file name stays in the message: several files may be sent.
+POSITION_CODES = frozenset({"position", asset_services.POSITION_TAKEN})
+
+
+def _form_bool(value: str, *, field: str) -> bool:
+    """A multipart flag: ``true`` or ``false`` (any case), empty is false. Not pydantic's lax
+    bool, which took "yes", "on" or "1" as true: a typo must not switch on a replace."""
+    text = value.strip().lower()
+    if text in ("", "false"):
+        return False
+    if text == "true":
+        return True
+    message = f"Input should be true or false, not {value[:20]!r}"
+    raise Problem(422, f"{field}: {message}", slug="validation",
+                  errors=[{"field": field, "message": message}])
 
 
 def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
     if all(r.status == asset_services.IngestResult.REJECTED for r in results):
         raise Problem(422, "; ".join(f"{r.filename}: {r.reason}" for r in results),
                       slug="image-refused",
-                      errors=[{"field": r.filename, "message": r.reason} for r in results])
+                      errors=[{"field": "position" if r.code in POSITION_CODES else "file",
+                               "message": f"{r.filename}: {r.reason}"} for r in results])
     body = {"results": [
         {"filename": r.filename, "status": r.status, "reason": r.reason, "code": r.code,
          "warnings": r.notes, "image": image_out(r.asset) if r.asset else None,
@@ -427,8 +480,10 @@ class DirectUploadOut(Schema):
 class DirectFinishIn(StrictIn):
     token: str = Field(..., max_length=2000)
     position: str = Field("", max_length=8)
-    replace: bool = Field(False, description="Replace the image holding `position` (a "
-                                             "re-shoot), as the upload's `replace` does.")
+    # StrictBool: a JSON true or false only ("yes" or 1 is a 422, never a replace)
+    replace: StrictBool = Field(False, description="Replace the image holding `position` (a "
+                                                   "re-shoot), as the upload's `replace` does. "
+                                                   "A JSON boolean.")
 
 
 @router.post("/products/{product_id}/images/direct",
@@ -479,7 +534,7 @@ class SubscriptionPatch(StrictIn):
     url: str | None = Field(None, max_length=500)
     events: list[WebhookEvent] | None = None
     description: str | None = Field(None, max_length=200)
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
 
 
 class SubscriptionOut(Schema):

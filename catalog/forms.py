@@ -5,13 +5,21 @@ from django.core.exceptions import ValidationError
 
 from .ingest.manifest import ENCODINGS
 
+SKU_MAX_LENGTH = 64  # Product.sku
+#: what the API answers for a longer SKU (its schema's ``max_length``), in the form too
+SKU_TOO_LONG = f"String should have at most {SKU_MAX_LENGTH} characters"
+
 
 class ProductForm(forms.Form):
     """Create (with SKU) or edit a product. Lengths match the model; every other rule (SKU
     characters, GTIN check digit, ASIN shape, SKU taken) comes from ``product_create`` /
     ``product_update`` through :meth:`add_service_errors`."""
 
-    sku = forms.CharField(label="SKU", max_length=64)
+    # No max_length: its HTML maxlength cut a pasted 65-character SKU to 64 without a word,
+    # and a cut SKU may name another product. Refused in clean_sku with the API's words.
+    sku = forms.CharField(label="SKU", help_text=(
+        f"Up to {SKU_MAX_LENGTH} characters: letters, digits, '.', '_' or '-', starting with "
+        "a letter or digit."))
     title = forms.CharField(max_length=255, required=False)
     brand = forms.CharField(max_length=120, required=False)
     category = forms.CharField(max_length=120, required=False)
@@ -25,6 +33,13 @@ class ProductForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not with_sku:
             del self.fields["sku"]
+
+    def clean_sku(self) -> str:
+        value = self.cleaned_data["sku"]
+        if len(value) > SKU_MAX_LENGTH:
+            # the API's refusal of the same SKU, word for word (POST /products: 422)
+            raise ValidationError(SKU_TOO_LONG, code="max_length")
+        return value
 
     @property
     def product_fields(self) -> dict[str, str]:

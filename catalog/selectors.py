@@ -12,10 +12,12 @@ from .ingest import archives
 from .ingest.manifest import Manifest, csv_safe_row
 from .ingest.naming import (
     FilenameRules,
+    Known,
     NamingError,
     Unmapped,
     file_target,
     fold_sku,
+    known_usable,
     lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
@@ -27,7 +29,6 @@ from .ingest.naming import (
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
 from .services.assets import (
-    original_filename_of,
     position_kept,
     position_taken_reason,
     position_taken_text,
@@ -62,6 +63,25 @@ def product_get(*, pk: int | None = None, sku: str | None = None,
     if pk is not None:
         return manager.get(pk=pk)
     return manager.get(sku=sku)
+
+
+def product_get_typed(*, sku: str) -> Product:
+    """The live product a SKU typed by a person (the upload page's "send every file to one
+    product", the API's by-SKU read) names, matched as the import matches a SKU read from a
+    file (``naming.sku_known``): exactly, else the one live product equal ignoring case. One
+    policy, so ``qa001`` finds QA001 here as it does in a file name. Raises
+    Product.DoesNotExist with the reason to show: no such product, a deleted one, or several
+    live case twins (never one of them by a guess)."""
+    sku = sku.strip()
+    rows = {p.sku: p for p in products_sku_folded([sku])}
+    answer = sku_known(sku, [(s, p.deleted_at is not None) for s, p in rows.items()])
+    if answer is None:
+        raise Product.DoesNotExist(f"No product with SKU {sku}.")
+    found = answer if isinstance(answer, Known) else Known(state=answer, sku=sku)
+    try:
+        return rows[known_usable(sku, found).sku]
+    except Unmapped as exc:
+        raise Product.DoesNotExist(str(exc)) from None
 
 
 def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:
@@ -607,9 +627,11 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
                                     + UNSEEN_CONTENT_NOTE)
             answer.holders[name] = {"sha256": holder.sha256, "bytes": holder.bytes}
         elif key in first:
-            # the holder is a file of this upload, not stored yet: no asset id to name
+            # the holder is a file of this upload, not stored yet: no asset id to name, so
+            # it is named by its path (a folder upload's SHOE/A/X_MAIN.jpg and
+            # SHOE/B/X_MAIN.jpg share their bare name; the preview lists files by path)
             answer.refused[name] = position_taken_text(
-                sku=sku, position=position, holder=original_filename_of(first[key]),
+                sku=sku, position=position, holder=first[key],
                 asset_id=None, when="from this import, before it in name order",
             ) + UNSEEN_CONTENT_NOTE
         else:

@@ -129,7 +129,16 @@ def _asset_context(product: Product) -> dict:
 @capability_required(roles.VIEW)
 @require_GET
 def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _product_or_404(pk)
+    try:
+        product = selectors.product_get(pk=pk, include_deleted=True)
+    except Product.DoesNotExist:
+        raise Http404("No such product.")
+    if product.deleted_at is not None:
+        if request.htmx:
+            raise Http404("No such product.")
+        # an old link or bookmark: say what happened (and, to a manager, how to undo it)
+        # rather than a bare "not found"; still 404, the product page itself is gone
+        return _product_gone(request, product)
     context = _asset_context(product)
     if request.htmx:
         # upload.js asks for the grid again once a batch of files is in.
@@ -137,6 +146,16 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["positions"] = Position.choices
     context.update(_image_name_rule())
     return render(request, "catalog/product_detail.html", context)
+
+
+def _product_gone(request: HttpRequest, product: Product) -> HttpResponse:
+    purged = product_services.is_purged(product)
+    return render(request, "catalog/product_gone.html", {
+        "product": product, "purged": purged,
+        # a purged product's SKU was released as "~<pk>~<sku>" (products_release_purged)
+        "sku": product.sku.split(product_services.PURGED_PREFIX, 2)[-1] if purged
+        else product.sku,
+    }, status=404)
 
 
 @capability_required(roles.DELETE)
@@ -157,7 +176,8 @@ def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def product_create(request: HttpRequest) -> HttpResponse:
     """The "New product" page. A SKU of a deleted product offers "restore it" instead."""
-    form = ProductForm(request.POST or None, initial={"sku": request.GET.get("sku", "")[:64]})
+    # a prefilled SKU is not cut to 64 either: the form refuses a longer one, visibly
+    form = ProductForm(request.POST or None, initial={"sku": request.GET.get("sku", "")[:255]})
     deleted = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -427,6 +447,9 @@ def _image_name_rule() -> dict:
     drop zone): files it would skip are not sent, and are skipped in the same words."""
     return {
         "image_extensions": " ".join(sorted(images.IMAGE_EXTENSIONS)),
+        # the file picker's filter, from the same list (it lacked .avif and .jpe when typed
+        # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
+        "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
     }
 
@@ -456,9 +479,10 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     sku = request.POST.get("product", "").strip()
     if sku:
         try:
-            product = selectors.product_get(sku=sku)
-        except Product.DoesNotExist:
-            return _error(request, f"No product with SKU {sku}.", back)
+            # ignoring case, as the import matches a file's SKU (and as the preview said)
+            product = selectors.product_get_typed(sku=sku)
+        except Product.DoesNotExist as exc:
+            return _error(request, str(exc), back)
         if not _wants_json(request):
             return product_upload(request, product.pk)
         return JsonResponse({
@@ -635,6 +659,11 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     for a ZIP, its ``manifest.csv`` as ``zip_manifest`` when it could read it."""
     names = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("names")[:MAX_PREVIEW_NAMES]
              if n.strip()]
+    sku = request.POST.get("product", "").strip()
+    if sku:
+        # "send every file to one product": no mapping to show, only whether the upload
+        # would find that product (bulk_upload's own lookup, so the same words)
+        return _product_target_preview(request, sku=sku, names=names)
     options = _import_options(request)
     context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"]}
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.
@@ -655,10 +684,24 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         context["error"] = str(exc)
     else:
         # the browser says whether these are a session's files or a ZIP's entries
+        session = request.POST.get("source") == "session"
         context.update(_preview_positions(
-            preview, replace=options["replace"], manifest=manifest,
-            session=request.POST.get("source") == "session"))
+            preview, replace=options["replace"], manifest=manifest, session=session))
+        # what the import will report against the manifest's own rows (refused SKUs,
+        # existing products it leaves as they were, rows whose file is missing)
+        context["manifest_notes"] = (import_mapping.manifest_preview_notes(
+            manifest=manifest, names=names, session=session) if manifest is not None else [])
     return render(request, "catalog/_import_preview.html", context)
+
+
+def _product_target_preview(request: HttpRequest, *, sku: str, names: list[str]
+                            ) -> HttpResponse:
+    context: dict = {"sku": sku, "total": len(names)}
+    try:
+        context["product"] = selectors.product_get_typed(sku=sku)
+    except Product.DoesNotExist as exc:
+        context["error"] = str(exc)
+    return render(request, "catalog/_product_target_preview.html", context)
 
 
 #: Files the preview lists before "Show all" hides the rest.

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.decorators import decorate_view
-from pydantic import field_validator
+from pydantic import StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
 from catalog import roles, serving
@@ -193,13 +193,13 @@ class BatchIn(StrictIn):
                                  description="The selection; or use product_id / import_id.")
     product_id: Id | None = None
     import_id: Id | None = None
-    all_pending: bool = Field(False, description="Every image not cut out yet.")
+    all_pending: StrictBool = Field(False, description="Every image not cut out yet.")
     profile: str = Field("default", description=f"Quality profile: {', '.join(PROFILES)}.")
     model: str | None = Field(None, max_length=60)
     shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; "
                                                  "empty: the profile's (none).")
     label: str = Field("", max_length=200)
-    recut: bool = Field(False, description="Cut again images that already have a finished "
+    recut: StrictBool = Field(False, description="Cut again images that already have a finished "
                                            "cutout with these settings (awaiting review or "
                                            "approved); by default they are skipped and "
                                            "`message` counts them. Images whose cutout with "
@@ -399,7 +399,7 @@ class FlagIn(StrictIn):
 
 class RerunIn(StrictIn):
     model: str | None = Field(None, max_length=60)
-    tta: bool | None = Field(None, description="Empty: the version's own.")
+    tta: StrictBool | None = Field(None, description="Empty: the version's own.")
     shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; empty: "
                                                  "the version's own.")
     strength: str | None = Field(None, description=f"One of: {', '.join(STRENGTHS)}; empty: "
@@ -574,8 +574,8 @@ class ExportIn(StrictIn):
         None, description="A day, `YYYY-MM-DD`: cutouts approved on or after it. A date-time "
                           "is a 422 naming the field (which day it falls on depends on the "
                           "time zone, so it is not guessed).")
-    dry_run: bool = False
-    include_failing: bool = False
+    dry_run: StrictBool = False
+    include_failing: StrictBool = False
     destination: ExportJob.Destination = Field(
         ExportJob.Destination.DOWNLOAD,
         description="`download`: one ZIP (`GET /exports/{id}/download`); `folder`: the files "

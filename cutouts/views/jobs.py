@@ -55,6 +55,10 @@ def batch_started_message(batch: CutoutBatch, detail: str = "") -> str:
     return f"{text}; {note}{hint}."
 
 
+def _cutouts(count: int, kind: str) -> str:
+    return f"{count} {kind} cutout{'s' if count != 1 else ''}"
+
+
 def _batch_or_404(batch_id: int) -> CutoutBatch:
     batch = cutout_batch_get(pk=batch_id)
     if batch is None:
@@ -137,7 +141,7 @@ def batch_start(request: HttpRequest) -> HttpResponse:
 def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     count = cutout_batch_retry_failed(batch=batch)
-    return _after_batch_action(request, batch, f"Re-queued {count} failed cutouts.")
+    return _after_batch_action(request, batch, f"Re-queued {_cutouts(count, 'failed')}.")
 
 
 @capability_required(roles.RUN_CUTOUTS)
@@ -155,7 +159,7 @@ def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
                           {"batch": batch, "error": str(exc), **_batch_context(batch)})
         messages.error(request, str(exc))
         return redirect("cutouts:batch_detail", batch_id=batch.pk)
-    return _after_batch_action(request, batch, f"Cancelled {count} queued cutouts.")
+    return _after_batch_action(request, batch, f"Cancelled {_cutouts(count, 'queued')}.")
 
 
 @capability_required(roles.VIEW)

@@ -24,8 +24,9 @@
  * of the count on the Upload button until new options (or "Replace") map them, and a
  * session's finish names them (held) so the report lists them with the server's reason,
  * and the "Not stored" box lists them once the session is done. While the preview says the
- * options themselves are unusable (a manifest with errors, a bad pattern) the Upload button
- * is disabled: the server would refuse the session with the same words.
+ * options themselves are unusable (a manifest with errors, a bad pattern, a "one product"
+ * SKU that names no product) the Upload button is disabled: the server would refuse the
+ * session with the same words.
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
@@ -71,6 +72,11 @@
     if (n < 1024) return n + " B";
     if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " kB";
     return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
+  function plural(n, one) {
+    return `${n} ${n === 1 ? one : one + "s"}`;
   }
 
   function el(tag, className, text) {
@@ -199,10 +205,11 @@
   }
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
-  async function showPreview(url, form, names, target, zipManifestBlob) {
+  async function showPreview(url, form, names, target, zipManifestBlob, withProduct) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
-    body.delete("product");
+    // a ZIP import ignores "send every file to one product"; a session's preview checks it
+    if (!withProduct) body.delete("product");
     for (const name of names) body.append("names", name);
     if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
     // a session's files (no ZIP argument at all) meet the manifest's position claims
@@ -328,14 +335,16 @@
       const pending = this.items.filter((i) => !i.state);
       const names = this.items.filter((i) => !i.state || i.state === "skipped")
         .map((i) => i.path || i.file.name);
-      const product = this.form.querySelector("input[name=product]");
-      if (!pending.length || (product && product.value.trim())) {
+      if (!pending.length) {
         this.preview.hidden = true;
         this.previewError = "";
-        this.markUnmapped(new Map()); // every file goes to the typed product
+        this.markUnmapped(new Map());
         return;
       }
-      showPreview(this.previewUrl, this.form, names, this.preview)
+      // With a typed SKU the server answers whether it finds that product (ignoring case,
+      // as the upload does): an unknown SKU is an error that disables Upload, said before
+      // anything is sent; a known one holds back no file (every file goes to it).
+      showPreview(this.previewUrl, this.form, names, this.preview, undefined, true)
         .then(() => {
           // the server's own refusal of the options (not a failed preview request)
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
@@ -474,9 +483,12 @@
       const bytes = sendable.reduce((sum, i) => sum + i.file.size, 0) || 1;
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
-      let text = `${c.total} file${c.total === 1 ? "" : "s"}`;
+      let text = plural(c.total, "file");
       if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.identical) {
-        text += ` · ${c.stored} stored · ${c.duplicate} duplicate · ${c.rejected} failed`;
+        // the import's words (its progress and report): a file the server did not store
+        // is "refused", whatever the reason, network errors included
+        text += ` · ${c.stored} stored · ${plural(c.duplicate, "duplicate")} · ` +
+          `${c.rejected} refused`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
@@ -485,7 +497,7 @@
       if (c.taken) text += ` · ${c.taken} refused (position taken)`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
-      this.startButton.textContent = `Upload ${c.pending} file${c.pending === 1 ? "" : "s"}`;
+      this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
       this.startButton.disabled = !!this.previewError;
       // the stylesheet has no disabled look for buttons: dim it here, and say why beside it
       this.startButton.style.opacity = this.previewError ? "0.5" : "";
@@ -509,7 +521,7 @@
       }
       this.skipNote.hidden = !count;
       this.skipNote.textContent =
-        `${count} file${count === 1 ? "" : "s"} will be skipped (see why above).`;
+        `${plural(count, "file")} will be skipped (see why above).`;
     }
 
     fail(message) {

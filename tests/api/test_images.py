@@ -45,7 +45,8 @@ def test_it_reports_duplicates_and_refusals_in_the_uis_words(manager_api):
     assert refused["Content-Type"] == "application/problem+json"
     ui_reason = asset_ingest(product=product, fileobj=io.BytesIO(garbage),
                              filename="x.jpg").reason
-    assert refused.json()["errors"] == [{"field": "x.jpg", "message": ui_reason}]
+    # the field is the form field at fault (`file`), the file named in the message
+    assert refused.json()["errors"] == [{"field": "file", "message": f"x.jpg: {ui_reason}"}]
 
 
 def test_it_warns_that_an_image_past_pt08_shares_pt08(manager_api):
@@ -140,8 +141,10 @@ def test_it_refuses_a_file_for_a_position_another_image_holds(manager_api):
                                    "position": "PT01"}, json=False)
     assert clash.status_code == 422
     [error] = clash.json()["errors"]
-    assert error["field"] == "b.jpg"
-    assert "Position PT01 of IMG-TAKEN is already taken by a.jpg" in error["message"]
+    # the request's `position` is at fault; the message names the file
+    assert error["field"] == "position"
+    assert error["message"].startswith("b.jpg: Position PT01 of IMG-TAKEN is already taken "
+                                       "by a.jpg")
     assert ImageAsset.objects.filter(product=product).count() == 1
 
 

@@ -24,6 +24,7 @@ MATRIX = {
     ("get", "/api/v1/products/{product_id}"): (ALL, None),
     ("patch", "/api/v1/products/{product_id}"): (MANAGER, {"title": "x"}),
     ("delete", "/api/v1/products/{product_id}"): (MANAGER, None),
+    ("get", "/api/v1/products/by-sku/{sku}"): (ALL, None),
     ("put", "/api/v1/products/by-sku/{sku}"): (MANAGER, {"title": "x"}),
     ("post", "/api/v1/products/{product_id}/restore"): (MANAGER, None),
     ("get", "/api/v1/products/{product_id}/images"): (ALL, None),

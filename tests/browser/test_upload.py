@@ -97,7 +97,7 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
     expect(uploader.locator("[data-file-list] li[data-status]")).to_have_count(30, timeout=90_000)
     expect(uploader).to_have_attribute("data-state", "idle", timeout=30_000)
     expect(uploader.locator("[data-summary]")).to_contain_text(
-        "31 files · 27 stored · 0 duplicate · 3 failed · 1 not mapped")
+        "31 files · 27 stored · 0 duplicates · 3 refused · 1 not mapped")
     assert len(sent) == 30 and "T99_MAIN.jpg" not in sent
     failures = uploader.locator("[data-failure-list] li")
     expect(failures).to_have_count(3)
@@ -498,7 +498,7 @@ def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
     page.click("#bulk-uploader [data-start]")
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     expect(uploader.locator("[data-summary]")).to_contain_text(
-        "6 files · 3 stored · 0 duplicate · 1 failed · 2 skipped")
+        "6 files · 3 stored · 0 duplicates · 1 refused · 2 skipped")
     assert "readme.txt" not in sent and "anim.gif" not in sent
     # three lanes start shot1-3 in name order (which of them the route sees first is a race);
     # shot4 only once one of them is in
