@@ -1,19 +1,23 @@
 """Image assets: ingest (validate, store, register), content-addressed storage names,
 soft delete and restore, and cached thumbnails."""
 
+import contextlib
 import errno
 import hashlib
 import io
 import logging
+import os
 import tempfile
+import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
@@ -62,6 +66,10 @@ class IngestResult:
     #: The older images this file replaced at its position (``asset_ingest``'s ``replace``),
     #: now soft-deleted; ``replacement_notes`` names them.
     replaced: list[ImageAsset] = field(default_factory=list)
+    #: A file of the same browser session, later in name order, that arrived first with the
+    #: same bytes: this file took its image over and it is the duplicate
+    #: (``ImportRun._first_by_name``).
+    duplicate_of: str = ""
 
     STORED: ClassVar[str] = "stored"
     DUPLICATE: ClassVar[str] = "duplicate"
@@ -146,20 +154,62 @@ def _spool() -> BinaryIO:
 
 
 def _save_immutable(name: str, content: BinaryIO, size: int) -> str:
-    """Write once under a content-derived name; never overwrite what is there.
+    """Write once under a content-derived name; never overwrite a complete stored copy, and
+    never keep a second copy of the same bytes under another name.
 
-    An existing file of the right size is the same content. One of another size is a
-    leftover of an interrupted write, so the new copy goes under a fresh name beside it.
+    An existing file of the right size is the same content (the name is its hash). Local
+    storage writes a private temporary file beside the name and links it into place, so a
+    concurrent writer of the same bytes (two files of one upload) never sees a half-written
+    file, and whichever links second just drops its own copy. On S3 an object appears only
+    once complete; if a concurrent writer stored it between our check and our write, the
+    storage saves ours under a suffixed name, which is deleted again.
     """
     storage = storage_default()
-    if storage.exists(name):
-        try:
-            if storage.size(name) == size:
-                return name
-        except OSError:
-            pass
+    if _stored_whole(storage, name, size):
+        return name
+    if isinstance(storage, FileSystemStorage):
+        return _save_local(storage, name, content, size)
     content.seek(0)
-    return storage.save(name, File(content, name=name.rsplit("/", 1)[-1]))
+    saved = storage.save(name, File(content, name=name.rsplit("/", 1)[-1]))
+    if saved != name and _stored_whole(storage, name, size):
+        storage.delete(saved)  # the same bytes, stored first by a concurrent writer
+        return name
+    return saved
+
+
+def _stored_whole(storage, name: str, size: int) -> bool:
+    """Whether ``name`` holds a file of ``size`` bytes: for a content-derived name, that
+    content."""
+    try:
+        return bool(storage.exists(name) and storage.size(name) == size)
+    except OSError:
+        return False
+
+
+def _save_local(storage: FileSystemStorage, name: str, content: BinaryIO, size: int) -> str:
+    """``_save_immutable`` on local disk: write (through the storage, with its permissions)
+    under a private name beside ``name``, then link into place. A file already at ``name``
+    of another size is a leftover of an interrupted write (from before writes went through
+    a private name): it is not this content, so it is replaced."""
+    folder, _, base = name.rpartition("/")
+    content.seek(0)
+    # a dot name without the hash: an interrupted write's leftover is an orphan to purge
+    temp = storage.save(f"{folder}/.incoming-{uuid.uuid4().hex}{Path(base).suffix}",
+                        File(content, name=base))
+    tmp, path = storage.path(temp), Path(storage.path(name))
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            if path.stat().st_size != size:
+                os.replace(tmp, path)
+        except OSError:  # a file system without hard links: an atomic rename then
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return name
 
 
 #: The position an image gets when MAIN and PT01-PT08 are all taken (Amazon allows no more).
@@ -299,6 +349,42 @@ def asset_positions_by_name(*, named: list[tuple[int, str]]) -> dict[int, str]:
     return moved
 
 
+def asset_duplicate_first_by_name(*, asset: ImageAsset, filename: str, position: str | None,
+                                  movable: Movable | None) -> tuple[ImageAsset, list[str]] | None:
+    """A file of a browser session with the same bytes as ``asset``, which the session
+    stored earlier from a file later in name order (``DX0_PT01.jpg`` arrived before the
+    identical ``DX0_MAIN.jpg``): the image is one, so it becomes the earlier name's, at
+    that name's position, as if the files had arrived in name order (a ZIP takes them so).
+    Returns the asset and the notes of files of the session moved out of the way, or None
+    when the earlier name cannot take it over (its position is held by another image that
+    does not give way, or it has no position while the stored one has its own): the asset
+    stays as it is and the file is the duplicate. Only the row changes, never a file."""
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=asset.product_id)
+        current = ImageAsset.live.filter(pk=asset.pk).first()
+        if current is None:
+            return None
+        soft_ids = set(movable()) if movable is not None else set()
+        yielding: list[ImageAsset] = []
+        if position is None:
+            if current.pk not in soft_ids:  # its own position beats name order
+                return None
+        elif current.position != position:
+            soft, fixed = position_holders(product, position, movable)
+            if any(other.pk != current.pk for other in fixed):
+                return None
+            yielding = [other for other in soft if other.pk != current.pk]
+            current.position = position
+        current.original_filename = original_filename_of(filename)
+        ImageAsset.objects.filter(pk=current.pk).update(
+            position=current.position, original_filename=current.original_filename)
+        # after the move, so what gives way may take the position the asset left
+        notes = [_position_yield(product, other, position or current.position,
+                                 current.original_filename) for other in yielding]
+    current.product = product
+    return current, notes
+
+
 def asset_ingest(
     *, product: Product, fileobj: BinaryIO, filename: str, user=None,
     position: str | None = None, import_job: ImportJob | None = None,
@@ -359,6 +445,9 @@ def asset_ingest(
                 raise PositionTaken(holder)
         img, probe = images.open_image(stream, limits=ingest_limits())
         images.decode(img)
+        damage = images.jpeg_damage(stream, probe)
+        if damage:  # reported as the file's other header warnings are (``probe.warnings``)
+            probe.warnings.append(damage)
         normalized = images.normalize(img, probe)
         # Drop the decoded original before encoding; never close() it, since Pillow would
         # close the caller's stream too.

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import StorageDownError
+from ..ingest.archives import name_order_key
 from ..ingest.manifest import Manifest, ManifestRow
 from ..ingest.naming import (
     DELETED,
@@ -37,7 +38,10 @@ from ..validators import SKU_RE, validate_sku
 from .assets import (
     STORAGE_FAULT,
     IngestResult,
+    asset_duplicate_first_by_name,
     asset_ingest,
+    duplicate_reason,
+    original_filename_of,
     position_holders,
     position_kept,
     position_taken_reason,
@@ -501,6 +505,17 @@ class ImportRun:
         if fold_sku(sku) in self.absent:
             return None
         found = sku_known(sku, self._in_any_case(sku))
+        if found in (LIVE, DELETED):
+            # Exactly this SKU after all: another upload of the session created the product
+            # between the exact lookup above and this scan. Taken as the exact lookup would
+            # have, so a live product is kept for ``_target`` (a plain LIVE says it is).
+            product = Product.objects.filter(sku=sku).first()
+            if product is None:
+                return None
+            if product.deleted_at is not None:
+                return DELETED
+            self.products[sku] = product
+            return LIVE
         if isinstance(found, Known) and found.state == LIVE and not found.twins:
             product = Product.objects.filter(sku=found.sku).first()
             if product is None or product.deleted_at is not None:  # gone since the read
@@ -629,6 +644,13 @@ class ImportRun:
             result.replaced = self._replaced_before_resume(result.asset)
             if result.replaced:
                 self.job.replaced_count += 1
+        elif result.status == IngestResult.DUPLICATE and self._first_by_name(name, result):
+            # the image is now this file's; the one that arrived first is the duplicate
+            self.job.duplicate_count += 1
+            assert result.asset is not None and result.duplicate_of
+            self.issue(result.duplicate_of, duplicate_reason(result.asset),
+                       ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
+                       about=result.asset)
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
             self.issue(name, result.reason, ImportIssue.Level.WARNING,
@@ -649,6 +671,36 @@ class ImportRun:
         for warning in result.warnings:
             self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
+
+    def _first_by_name(self, name: str, result: IngestResult) -> bool:
+        """In a browser session, a duplicate of an image the session stored from a file later
+        in name order takes that image over (``asset_duplicate_first_by_name``): the file
+        first in name order keeps its position whatever the arrival order, as in a ZIP. On
+        True, ``result`` is this file's (stored, with a note) and ``result.duplicate_of`` names
+        the file that is now the duplicate."""
+        asset = result.asset
+        if not self.session or asset is None or asset.import_job_id != self.job.pk:
+            return False
+        autos = {int(pk): str(n) for pk, n in (ImportJob.objects.filter(pk=self.job.pk)
+                 .values_list("checkpoint", flat=True).first() or {}).get("auto", [])}
+        other = autos.get(asset.pk, asset.original_filename)
+        if name_order_key(name) >= name_order_key(other):
+            return False
+        _product, target = self._target(name)
+        taken = asset_duplicate_first_by_name(asset=asset, filename=name,
+                                              position=target.position, movable=self._movable)
+        if taken is None:
+            return False
+        asset, notes = taken
+        auto_position_rename(self.job.pk, asset.pk, name if target.position is None else None)
+        result.status, result.asset, result.code = IngestResult.STORED, asset, ""
+        result.duplicate_of = other
+        result.reason = ""
+        result.warnings = [*notes, (
+            f"{original_filename_of(other)}, which arrived first, is the same file: the image is "
+            f"kept as {result.filename} at {asset.position}, the first of the two in name "
+            f"order, and {original_filename_of(other)} is reported as the duplicate.")]
+        return True
 
     def _replaced_before_resume(self, asset: ImageAsset) -> list[ImageAsset]:
         """The older images the dead run replaced with ``asset`` (the entry it was storing).
@@ -721,6 +773,22 @@ def auto_position_remember(job_id: int, asset_id: int, name: str) -> None:
     checkpoint = dict(job.checkpoint or {})
     checkpoint["auto"] = [*checkpoint.get("auto", []), [asset_id, name]]
     ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
+
+
+def auto_position_rename(job_id: int, asset_id: int, name: str | None) -> None:
+    """A session's image taken over by a file earlier in name order
+    (``ImportRun._first_by_name``): its note (``auto_position_remember``) now names that
+    file, so the session's end orders it by that name; ``name`` None drops the note (the
+    file has its own position, which name order must not change)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().only("checkpoint").get(pk=job_id)
+        checkpoint = dict(job.checkpoint or {})
+        notes = checkpoint.get("auto", [])
+        if not any(int(pk) == asset_id for pk, _name in notes):
+            return
+        checkpoint["auto"] = [[pk, name if int(pk) == asset_id else n] for pk, n in notes
+                              if name is not None or int(pk) != asset_id]
+        ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
 
 
 def import_summary(job: ImportJob) -> str:

@@ -1,6 +1,7 @@
 """Running a queued ZIP or folder import to the end, resumably from its checkpoint after a
 worker died."""
 
+import itertools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -114,6 +115,7 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
             checkpoint.update(unmatched=True, issues=run.last_issue_id)
         if not jobs.job_progress(ImportJob, job_id, token, progress_total=total,
                                  checkpoint=checkpoint, **run.counters()):
+            _import_cancelled(job_id, run, entries[start:], done=start, total=total)
             return
         if progress:
             progress(done=start, total=total)
@@ -130,8 +132,7 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                               at=timezone.now().isoformat())
             if not jobs.job_progress(ImportJob, job_id, token, progress_done=done,
                                      checkpoint=checkpoint, **run.counters()):
-                ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
-                    progress_done=done, **run.counters())
+                _import_cancelled(job_id, run, entries[done:], done=done, total=total)
                 return
             run.resumed_name = entry.name if (done == start and resumed) else ""
             run.resumed_since = since if run.resumed_name else None
@@ -216,6 +217,35 @@ def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:
         return
     with fileobj:
         run.ingest(entry.name, fileobj, user)
+
+
+#: The report's reason for a file a cancelled import never reached.
+CANCELLED_REASON = "Not imported: the import was cancelled before this file."
+CANCELLED_ISSUES_CHUNK = 1000
+
+
+def cancelled_message(*, done: int, total: int) -> str:
+    """A cancelled import's message: how far it got, so nobody takes the files it never
+    reached for imported."""
+    return f"Cancelled after {done:,} of {total:,} files; {total - done:,} not imported."
+
+
+def _import_cancelled(job_id: int, run: ImportRun, remaining: list[archives.Entry], *,
+                      done: int, total: int) -> None:
+    """The run found its job cancelled before entry ``done``: the files it never reached
+    go in the report (one error row each, "not imported", not counted as refused: nothing
+    was wrong with them), the message says how far it got, and ``import.finished`` tells an
+    API client waiting for the end. Only for a job that is cancelled: a run that lost its
+    row to a takeover (``jobs.job_progress`` False too) leaves it to the new run."""
+    if not ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
+            progress_done=done, message=cancelled_message(done=done, total=total),
+            **run.counters()):
+        return
+    issues = (ImportIssue(job_id=job_id, filename=entry.name[:512], reason=CANCELLED_REASON,
+                          level=ImportIssue.Level.ERROR) for entry in remaining)
+    while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
+        ImportIssue.objects.bulk_create(batch)
+    events.import_finished(job_id)
 
 
 def _import_fail(job_id: int, token: str, message: str, run: ImportRun) -> None:

@@ -382,13 +382,27 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
 
 
 def import_job_cancel(*, job_id: int) -> bool:
-    """Cancel a queued or running job; a running one stops before its next file."""
-    return bool(
-        ImportJob.objects.filter(
-            pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
-        ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
-                 message="Cancelled.")
+    """Cancel a queued or running job; a running one stops before its next file. A ZIP or
+    folder run then reports the files it never reached and announces ``import.finished``
+    (``import_runner._import_cancelled``); a queued job (no run will come) and a browser
+    session (no run at all: the page stops sending) announce it here."""
+    job = ImportJob.objects.filter(pk=job_id).only("status", "source_kind").first()
+    if job is None:
+        return False
+    ends_here = (job.status == JobStatus.QUEUED
+                 or job.source_kind == ImportJob.Source.UPLOAD)
+    cancelled = bool(
+        ImportJob.objects.filter(pk=job_id, status=job.status,
+                                 status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+                                 ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
+                                          message="Cancelled.")
     )
+    if not cancelled and job.status == JobStatus.QUEUED:
+        # claimed by a run meanwhile: cancel that run instead, which announces the end
+        return import_job_cancel(job_id=job_id)
+    if cancelled and ends_here:
+        events.import_finished(job_id)
+    return cancelled
 
 
 def import_job_fail(*, job_id: int, message: str) -> bool:

@@ -157,7 +157,8 @@ def test_it_never_overwrites_a_stored_original(storage, tmp_path):
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 
-def test_it_leaves_a_partial_leftover_alone_and_stores_beside_it(storage):
+def test_it_replaces_a_partial_leftover_under_the_content_name(storage):
+    # QA 1203c: one file per content hash, never a suffixed second copy beside a leftover
     data = jpeg_bytes(seed=9)
     probe = ingest(ProductFactory(), data).asset
     name = probe.original_name
@@ -165,9 +166,9 @@ def test_it_leaves_a_partial_leftover_alone_and_stores_beside_it(storage):
     storage.delete(name)
     storage.save(name, ContentFile(data[:100]))  # an interrupted earlier write
     asset = ingest(ProductFactory(), data).asset
-    assert asset.original_name != name and asset.original_name.startswith(name[:-4])
-    with storage.open(name) as leftover, storage.open(asset.original_name) as stored:
-        assert (len(leftover.read()), stored.read()) == (100, data)
+    assert asset.original_name == name
+    with storage.open(name) as stored:
+        assert stored.read() == data
 
 
 def test_it_streams_from_a_non_seekable_source(storage):
