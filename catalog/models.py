@@ -279,6 +279,7 @@ class ImportIssue(models.Model):
         OTHER = "", "Other"
         DUPLICATE = "duplicate", "Duplicate of a stored image"
         REPLACED = "replaced", "Replaced an older image"
+        NOT_IMPORTED = "not-imported", "Not reached: the import was cancelled"
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     filename = models.CharField(max_length=512)

@@ -224,6 +224,7 @@ REPORT_CHUNK = 2000
 def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
     """The import report, row by row (``REPORT_COLUMNS``), read in chunks so a report of
     100k files never sits in memory: every issue in order (status ``refused`` for an error,
+    ``not imported`` for a file a cancelled import never reached,
     ``duplicate`` with the stored copy's SKU, position and asset id, empty for another
     warning), then every file the import stored (status ``stored``, or ``replaced`` when it
     replaced an older image), whose level and reason are empty. Every cell is escaped
@@ -232,7 +233,9 @@ def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
     replaced: set[int] = set()  # the new images, at most replaced_count
     for issue in job.issues.order_by("id").iterator(chunk_size=REPORT_CHUNK):
         sku = position = asset = status = ""
-        if issue.level == ImportIssue.Level.ERROR:
+        if issue.kind == ImportIssue.Kind.NOT_IMPORTED:
+            status = "not imported"  # nothing was wrong with the file: the import stopped
+        elif issue.level == ImportIssue.Level.ERROR:
             status = "refused"
         elif issue.kind == ImportIssue.Kind.DUPLICATE:
             sku, position, asset = issue.sku, issue.position, str(issue.asset_pk or "")

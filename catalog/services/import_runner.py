@@ -242,7 +242,8 @@ def _import_cancelled(job_id: int, run: ImportRun, remaining: list[archives.Entr
             **run.counters()):
         return
     issues = (ImportIssue(job_id=job_id, filename=entry.name[:512], reason=CANCELLED_REASON,
-                          level=ImportIssue.Level.ERROR) for entry in remaining)
+                          level=ImportIssue.Level.ERROR, kind=ImportIssue.Kind.NOT_IMPORTED)
+              for entry in remaining)
     while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
         ImportIssue.objects.bulk_create(batch)
     events.import_finished(job_id)

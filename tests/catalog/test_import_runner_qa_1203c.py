@@ -45,6 +45,7 @@ def test_it_reports_the_files_a_cancelled_zip_import_never_reached(storage, emit
     assert set(not_imported) == set(names[2:])
     assert set(not_imported.values()) == {
         "Not imported: the import was cancelled before this file."}
+    assert {r["status"] for r in rows if r["level"] == "error"} == {"not imported"}
     finished = [data for kind, data in emitted if kind == "import.finished"]
     assert len(finished) == 1
     assert finished[0]["status"] == "cancelled" and finished[0]["import_id"] == job.pk
