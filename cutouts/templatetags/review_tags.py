@@ -2,6 +2,7 @@
 and a label looked up by key. Filters rather than includes: the queue renders them per row."""
 
 from django import template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -16,3 +17,17 @@ def image_title(asset) -> str:
 def label_of(key: str, labels: dict) -> str:
     """``{{ key|label_of:labels }}``: the label of ``key``, or the key itself."""
     return labels.get(key, key)
+
+
+@register.filter
+def waited(cutout) -> str:
+    """``{{ c|waited }}``: how long a version has been running (since its run started) or
+    queued (since it was created), "12 s" / "1 min 05 s"; the pending notes poll every
+    second, so a long Apply shows it is moving (QA: 40-60 s on a 24-45 MP photo with detail
+    strokes under a bare spinner)."""
+    since = cutout.started_at if cutout.status == "running" and cutout.started_at else \
+        cutout.created_at
+    if since is None:
+        return ""
+    seconds = max(0, int((timezone.now() - since).total_seconds()))
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"

@@ -837,3 +837,30 @@ def test_it_says_on_the_next_card_what_was_decided_on_the_last(client, cutouts):
     page = client.post(reverse("cutouts:review_card", args=[third.pk]), {"action": "approve"},
                        follow=True).content.decode()
     assert f"Approved {third.asset.product.sku} · main v1." in page
+
+
+def test_it_says_how_long_a_pending_version_has_waited_and_run(client, cutouts):
+    """QA 2026-12-03: a 40-60 s Apply on a big photo showed only a spinner."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cutouts.templatetags.review_tags import waited
+
+    client.force_login(reviewer())
+    c = cutouts[0]
+    strokes = [{"kind": "remove", "radius": 6, "points": [[20, 20]]}]
+    client.post(reverse("cutouts:review_card", args=[c.pk]),
+                {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    Cutout.objects.filter(pk=new.pk).update(created_at=timezone.now() - timedelta(seconds=7))
+    card = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert "<span data-rv-waited>7 s</span>" in card or "<span data-rv-waited>8 s</span>" in card
+    Cutout.objects.filter(pk=new.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now() - timedelta(seconds=75))
+    page = client.get(reverse("cutouts:retouch_card", args=[new.pk])).content.decode()
+    assert "<span data-rt-waited>1 min 15 s</span>" in page or \
+        "<span data-rt-waited>1 min 16 s</span>" in page, page[:3000]
+    new.refresh_from_db()
+    new.started_at = None
+    assert waited(new) == waited(Cutout(created_at=new.created_at, status="queued"))
