@@ -2,9 +2,12 @@
 with a warning on its import line (a truncated one is still refused: test_images.py)."""
 
 import io
+import tempfile
+import tracemalloc
 
 import pytest
 
+from catalog.ingest import images
 from catalog.services.assets import asset_ingest
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes
@@ -43,3 +46,56 @@ def test_it_puts_the_damage_warning_on_the_files_import_line(storage):
     assert (job.imported_count, job.error_count, job.warning_count) == (2, 0, 1)
     assert issues(job)["CJ2_MAIN.jpg"].startswith("Image data may be damaged: Corrupt JPEG data")
 
+
+
+def _noise_jpeg(side: int = 1600) -> bytes:
+    """A JPEG of a few MB (noise compresses badly), large beside the 1/8 decode's output."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(7).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def _probe() -> images.ProbeResult:
+    return images.ProbeResult(format="JPEG", width=1600, height=1600, mode="RGB", bits=8,
+                              icc_profile=None, icc_profile_name="", exif_orientation=1)
+
+
+def _checked_with_peak(fileobj) -> tuple[str, int]:
+    """``jpeg_damage``'s answer and the most memory Python allocated while it ran."""
+    tracemalloc.start()
+    try:
+        answer = images.jpeg_damage(fileobj, _probe())
+        return answer, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_it_checks_a_jpeg_on_disk_at_an_eighth_without_a_copy_of_the_file(tmp_path):
+    # Reread, session 17: the check read the whole file into a new bytes object (a 50 MB JPEG
+    # cost another 50 MB on the ingest path), and ``min_factor=8`` alone decoded at full size.
+    clean, damaged = _noise_jpeg(), _corrupt_scan(_noise_jpeg())
+    assert len(clean) > 2_500_000
+    for data, warned in ((clean, False), (damaged, True)):
+        path = tmp_path / "photo.jpg"
+        path.write_bytes(data)
+        with open(path, "rb") as fileobj:
+            fileobj.seek(123)
+            answer, peak = _checked_with_peak(fileobj)
+            assert fileobj.tell() == 123  # the caller's position is left alone
+        assert answer.startswith(images.DAMAGED_PREFIX) is warned
+        # a full-size grey decode alone is 1600² = 2.56 MB, the file 3 MB; an eighth is 40 kB
+        assert peak < 400_000, (peak, len(data))
+
+
+def test_it_reads_a_small_spooled_file_without_moving_it_to_disk():
+    spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed below
+    with spool:
+        spool.write(_corrupt_scan(jpeg_bytes(seed=3)))
+        spool.seek(0)
+        assert images.jpeg_damage(spool, _probe()).startswith(images.DAMAGED_PREFIX)
+        assert spool.tell() == 0
+        assert not spool._rolled  # asking for its descriptor would have written it out
