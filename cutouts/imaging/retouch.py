@@ -412,10 +412,7 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     out = np.zeros(flip.shape, bool)
     if not spared.any():
         return out
-    n, lbl = cv2.connectedComponents(spared.view(np.uint8), connectivity=8)
-    dt = cv2.distanceTransform(np.pad(spared, 1).view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    widest = np.zeros(n, np.float32)
-    np.maximum.at(widest, lbl.ravel().astype(np.intp), dt.ravel())
+    n, lbl, widest = _component_half_widths(spared)
     area = np.bincount(lbl.ravel(), minlength=n)
     bg = cv2.dilate((~(cu | fl)).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
     touches_bg = np.zeros(n, bool)
@@ -439,7 +436,7 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
         near_old = cv2.dilate((~(cu | fl)).view(np.uint8), ring) > 0
         for i in np.nonzero(keep)[0]:
             m = lbl == i
-            outline = m & ~(cv2.erode(m.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+            outline = _outline(m)
             if (float(np.median(hd[m])) < params.thin_held
                     or (outline & near_old).sum() < params.thin_along * outline.sum()):
                 keep[i] = False
@@ -455,6 +452,21 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
         piece |= fl & (near | (grown & near_bg))
     out[y0:y1, x0:x1] = piece
     return out
+
+
+def _component_half_widths(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The 8-connected pieces of ``mask``: their count (label 0 is the rest), the label image,
+    and each piece's half-width (its largest inscribed distance; the frame counts as outside)."""
+    n, lbl = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    dt = cv2.distanceTransform(np.pad(mask, 1).view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    widest = np.zeros(n, np.float32)
+    np.maximum.at(widest, lbl.ravel().astype(np.intp), dt.ravel())
+    return n, lbl, widest
+
+
+def _outline(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` with an 8-neighbour outside it (the frame counts as inside)."""
+    return mask & ~(cv2.erode(mask.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
 
 
 def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
@@ -498,10 +510,7 @@ def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     cand = behind & (held[y0:y1, x0:x1] >= params.thin_held)
     if not cand.any():
         return out
-    n, lbl = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
-    dt = cv2.distanceTransform(np.pad(cand, 1).view(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    widest = np.zeros(n, np.float32)
-    np.maximum.at(widest, lbl.ravel().astype(np.intp), dt.ravel())
+    n, lbl, widest = _component_half_widths(cand)
     # a ring, not the blurred rim of an edge (under gap_min_width px in half-width)
     keep = (widest >= params.gap_min_width) & (widest <= max(params.gap_width * inner, radius))
     # a ring piece lies between the gap, the kept object and the open background
@@ -519,7 +528,7 @@ def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     near_ob = cv2.dilate(ob.view(np.uint8), ring) > 0
     for i in np.nonzero(keep)[0]:
         m = lbl == i
-        outline = m & ~(cv2.erode(m.view(np.uint8), k3) > 0)
+        outline = _outline(m)
         if (outline & near_ob).sum() < params.thin_along * outline.sum():
             keep[i] = False
     keep[0] = False
