@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import hashlib
 import os
 import shutil
@@ -23,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -65,6 +67,30 @@ def manage(*args: str, env: dict | None = None) -> None:
     run(PY, "manage.py", *args, env=env)
 
 
+def die_with_us() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes a child get SIGTERM when dev.py dies, however it dies: a
+    ``kill -9`` of dev.py runs none of its clean-up, and the worker and beat (own sessions) and
+    the web would live on, holding the broker and the port and sending the periodic tasks.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``, kept across exec); elsewhere None, and a ``kill -9``
+    of dev.py still leaves them running. The signal comes when the *thread* that forked the
+    child ends, so every Popen using this runs on dev.py's main thread (dev.py starts none)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4  # no garbage in the high bits
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if prctl(1, int(signal.SIGTERM), 0, 0, 0) != 0:  # 1 = PR_SET_PDEATHSIG
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # dev.py died between the fork and the prctl: no signal
+            os._exit(1)
+
+    return preexec
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     ensure_venv("")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
@@ -76,19 +102,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     manage("ensure_admin", env=env)
     say(f"Starting web on http://{args.host}:{args.port}/, a Celery worker and Celery beat "
         "(Ctrl-C stops all three)")
-    worker = Supervised("The worker", env, [
+    preexec = die_with_us()
+    worker = Supervised("The worker", env, preexec, [
         str(PY), "-m", "celery", "-A", "config", "worker",
         "--queues", "cutouts-interactive,cutouts,default,webhooks",
         "--concurrency", str(args.concurrency), "--loglevel", "info"])
     # Beat is its own supervised process, not the worker's embedded ``--beat`` child: a killed
     # embedded beat stayed a zombie nobody noticed (periodic tasks stopped), and a killed worker
     # left its beat child running beside the restarted worker's (every task sent twice).
-    beat = Supervised("Celery beat", env, [
+    beat = Supervised("Celery beat", env, preexec, [
         str(PY), "-m", "celery", "-A", "config", "beat", "--loglevel", "info",
         "--schedule", str(var_dir / "celerybeat-schedule")])
     web = subprocess.Popen(
         [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
-        cwd=ROOT, env=env,
+        cwd=ROOT, env=env, preexec_fn=preexec,
     )
 
     def stop(*_):
@@ -127,17 +154,21 @@ class Supervised:
     It runs in its own session, so its process group holds it and everything it forks (the
     worker's pool children): a dead process's group is killed before the restart, so nothing
     of the old tree (a pool child, a beat) runs beside the new one. A process that keeps dying
-    at once is restarted with a back-off (1, 2, 4 ... 30 s) without holding up the others."""
+    at once is restarted with a back-off (1, 2, 4 ... 30 s) without holding up the others.
+    ``preexec`` (from ``die_with_us``) runs in each new process; restarts happen in
+    ``supervise``, on dev.py's main thread like the first start."""
 
-    def __init__(self, name: str, env: dict, cmd: list[str]) -> None:
-        self.name, self.env, self.cmd = name, env, cmd
+    def __init__(self, name: str, env: dict, preexec: Callable[[], None] | None,
+                 cmd: list[str]) -> None:
+        self.name, self.env, self.preexec, self.cmd = name, env, preexec, cmd
         self.restarts: list[float] = []
         self.start_at = 0.0
         self.proc: subprocess.Popen | None = None
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True)
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True,
+                                     preexec_fn=self.preexec)
 
     def send(self, sig: int) -> None:
         """``sig`` to the whole group (the group outlives a dead leader while a child lives)."""

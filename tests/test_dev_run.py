@@ -237,3 +237,29 @@ def test_it_kills_a_dead_worker_s_whole_tree_and_keeps_exactly_one_beat(tmp_path
         assert beats[0].ppid == proc.pid
     finally:
         _stop(proc, var)
+
+
+def test_it_takes_web_worker_and_beat_down_when_dev_py_is_killed_9(tmp_path):
+    # QA: after a kill -9 of dev.py, the worker and beat (each in its own session) lived on,
+    # holding the broker and sending the periodic tasks, and so did the web on its port.
+    var = tmp_path / "var"
+    proc, log = _start(tmp_path, _free_port())
+    try:
+        def ours(command):
+            return [p for p in _processes(var) if p.ppid == proc.pid and
+                    (p.runs(command) if command != "web" else "runserver" in p.argv)]
+
+        # up and running, Celery's own signal handlers installed: the worker has its pool
+        # child and says ready, beat has started
+        _wait(lambda: ours("worker") and ours("beat") and ours("web")
+              and [p for p in _processes(var) if p.ppid == ours("worker")[0].pid]
+              and " ready." in _output(tmp_path) and "beat: Starting" in _output(tmp_path),
+              180, f"web, worker and beat\n{_output(tmp_path)}")
+        os.kill(proc.pid, signal.SIGKILL)  # dev.py only: no chance to stop anything
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while (left := _processes(var)) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not left, f"left running after dev.py died: {left}"
+    finally:
+        _sweep(var)
