@@ -146,18 +146,28 @@ def heartbeat_every() -> float:
 
 
 @contextmanager
-def job_heartbeat(model: type[RunState], pk: int, token: str):
+def job_heartbeat(model: type[RunState], pk: int, token: str, *,
+                  while_cancelled: bool = False):
     """Beat ``heartbeat_at`` from a thread while the body runs, so one slow step (a 100 MB
     TIFF, a big model pass) never looks like a dead worker. The thread stops when the row
-    is no longer this run's."""
+    is no longer this run's. ``while_cancelled``: a cancelled row still carrying ``token``
+    is still this run's (an import finishes its own cancel and clears the token; the
+    reconciler finishes it only once the beats stop: ``import_cancelled_runs_finish``)."""
     stop = threading.Event()
     every = heartbeat_every()
+
+    def alive() -> bool:
+        if while_cancelled:
+            return bool(model.objects.filter(
+                pk=pk, run_token=token, status__in=[JobStatus.RUNNING, JobStatus.CANCELLED]
+            ).update(heartbeat_at=timezone.now()))
+        return job_progress(model, pk, token)
 
     def beat():
         try:
             while not stop.wait(every):
                 try:
-                    if not job_progress(model, pk, token):
+                    if not alive():
                         return
                 except Exception:  # a locked or full database: try again next beat
                     logger.warning("heartbeat of %s %s failed", model.__name__, pk,

@@ -547,9 +547,14 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     held_sha256 = {v[65:65 + MAX_PATH_CHARS]: v[:64].lower()
                    for v in request.POST.getlist("held_sha256")
                    if len(v) > 65 and v[64] == ":" and _is_sha256(v[:64])}
+    # how many more of each the page counted but did not name (it names at most 200)
+    unlisted = {kind: int(value) for kind in ("failed", "held", "skipped")
+                if (value := request.POST.get(f"{kind}_more", "").strip()).isascii()
+                and value.isdigit() and len(value) <= 9}
     try:
         job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
-                                                held=held, held_sha256=held_sha256)
+                                                held=held, held_sha256=held_sha256,
+                                                unlisted=unlisted)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):

@@ -49,6 +49,7 @@ from .assets import (
 from .products import (
     PRODUCT_EDITABLE,
     product_create,
+    product_fields_changed,
     product_fields_clean,
     product_update,
     products_sku_folded,
@@ -128,7 +129,8 @@ def product_update_validated(*, product: Product, fields: dict[str, str]) -> Pro
 class ManifestOutcome:
     """What an import does with one manifest SKU (``manifest_outcome``)."""
 
-    #: CREATE (``product`` unsaved), UPDATE (``product``: a changed copy), KEEP (no fields),
+    #: CREATE (``product`` unsaved), UPDATE (``product``: a changed copy), KEEP (no field
+    #: that changes a stored value: ``products.product_fields_changed``),
     #: LEAVE (an update refused: ``reason`` is a warning, its files are still imported) or
     #: REFUSE (``reason`` is an error: no product, and its files are refused).
     action: str
@@ -160,7 +162,8 @@ def manifest_outcome(*, manifest: Manifest, sku: str, existing: Product | None,
     if existing.deleted_at is not None:
         return ManifestOutcome(REFUSE, reason=f"{where}: product {existing.sku} is deleted; "
                                "its manifest rows are skipped.")
-    if not fields:
+    if not product_fields_changed(product=existing, fields=fields):
+        # the row repeats what is stored (or gives no field): not written, not counted
         return ManifestOutcome(KEEP, existing)
     try:
         return ManifestOutcome(UPDATE, product_update_validated(product=existing,
@@ -226,6 +229,27 @@ def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session:
                 ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
     notes.sort(key=lambda note: note[0])
     return [(manifest.name, reason, level) for _line, reason, level in notes]
+
+
+#: Refused manifest products whose reason a job's checkpoint keeps, for its rows whose files
+#: never come (``manifest_refusals_kept``); the rest are counted.
+MANIFEST_REFUSALS_KEPT = 1000
+
+
+def manifest_refusals_kept(run: "ImportRun", manifest: Manifest) -> dict:
+    """For a job's checkpoint: why the manifest step refused each product whose rows name
+    files (``ImportRun.manifest_refusals``), the first ``MANIFEST_REFUSALS_KEPT``
+    (``refused``) and how many more (``refused_more``). Those files carry the reason when
+    they come; the rows whose files never do get it from here: at a session's finish
+    (``imports._manifest_rows_missing``), and in a ZIP or folder run resumed between its
+    manifest step and its report of missing files (``import_runner``)."""
+    with_files = {row.sku for row in manifest.rows if row.filename}
+    refused = {sku: reason for sku, reason in run.manifest_refusals.items()
+               if sku in with_files}
+    if not refused:
+        return {}
+    kept = dict(list(refused.items())[:MANIFEST_REFUSALS_KEPT])
+    return {"refused": kept, "refused_more": len(refused) - len(kept)}
 
 
 class ImportRun:
@@ -417,7 +441,7 @@ class ImportRun:
                             manifest, sku, f"{manifest.where(sku).capitalize()}: product "
                             f"{product.sku} is deleted; its manifest rows are skipped.")
                         product = None
-                    elif fields:
+                    elif product_fields_changed(product=product, fields=fields):
                         product = product_update(product=product, **fields)
                         updated += 1
                 except ValidationError as exc:

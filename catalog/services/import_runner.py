@@ -4,9 +4,10 @@ worker died."""
 import itertools
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from .. import events, jobs
@@ -16,7 +17,17 @@ from ..ingest.manifest import Manifest, ManifestError, parse_manifest
 from ..ingest.naming import NamingError
 from ..models import ImportIssue, ImportJob, JobStatus
 from .assets import storage_default
-from .import_mapping import MISSING_FROM, ImportRun, import_summary, manifest_missing_text
+from .import_mapping import (
+    MISSING_FROM,
+    ImportRun,
+    import_summary,
+    manifest_missing_text,
+    manifest_refusals_kept,
+)
+
+#: What a cancel writes (``imports.import_job_cancel``); a run that sees it replaces it with
+#: how far it got (``cancelled_message``).
+CANCEL_MESSAGE = "Cancelled."
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +73,9 @@ def import_job_run(*, job_id: int, progress: Callable | None = None, worker: str
     token = jobs.job_claim(ImportJob, job_id, worker=worker)
     if token is None:
         return None
-    with jobs.job_heartbeat(ImportJob, job_id, token):
+    # beating on after a cancel, until the run finished it: the reconciler finishes only
+    # cancelled runs that died (``import_cancelled_runs_finish``)
+    with jobs.job_heartbeat(ImportJob, job_id, token, while_cancelled=True):
         _import_job_execute(job_id, token, progress, interrupts)
     return ImportJob.objects.get(pk=job_id)
 
@@ -81,41 +94,32 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
     source = handle = None
     try:
         source, handle = _open_source(job)
-        manifest_bytes = None
-        manifest_name = archives.MANIFEST_NAME
-        if job.manifest_name:
-            manifest_name = job.options.get("manifest_filename", archives.MANIFEST_NAME)
-            with storage_default().open(job.manifest_name, "rb") as manifest_handle:
-                manifest_bytes = manifest_handle.read()
-        else:
-            manifest_bytes = source.manifest()
-        manifest: Manifest | None = None
-        if manifest_bytes is not None:
-            manifest = parse_manifest(manifest_bytes, encoding=job.options.get("encoding",
-                                                                               "utf-8"),
-                                      name=manifest_name)
+        manifest_name = _manifest_name(job)
+        manifest = _manifest_read(job, source)
+        if manifest is not None:
             if checkpoint.get("manifest"):
                 run.manifest = manifest
+                # a run that died before its report of missing files: that report still
+                # gives refused rows their refusal (QA: they became bare warnings)
+                run.manifest_refusals = dict(checkpoint.get("refused") or {})
             else:
                 run.apply_manifest(manifest)
-                checkpoint.update(manifest=True, issues=run.last_issue_id)
+                checkpoint.update(manifest=True, issues=run.last_issue_id,
+                                  **manifest_refusals_kept(run, manifest))
                 if not jobs.job_progress(ImportJob, job_id, token, checkpoint=checkpoint,
                                          **run.counters()):
                     return
-        entries = source.entries()
-        # a run checkpointed before manifest-first order existed resumes in its name order,
-        # or its "next" would skip some files and redo others
-        if manifest is not None and (checkpoint.get("order") == ORDER_MANIFEST_FIRST
-                                     or "next" not in checkpoint):
-            entries = manifest_positions_first(entries, manifest)
-            checkpoint["order"] = ORDER_MANIFEST_FIRST
+        entries = _run_order(source.entries(), manifest, checkpoint)
         total = len(entries)
         if manifest is not None and not checkpoint.get("unmatched"):
             _manifest_unmatched_report(run, manifest, entries, source.kind)
             checkpoint.update(unmatched=True, issues=run.last_issue_id)
+            # only that report reads them: not rewritten with every file's checkpoint
+            checkpoint.pop("refused", None)
+            checkpoint.pop("refused_more", None)
         if not jobs.job_progress(ImportJob, job_id, token, progress_total=total,
                                  checkpoint=checkpoint, **run.counters()):
-            _import_cancelled(job_id, run, entries[start:], done=start, total=total)
+            _import_cancelled(job_id, token, run, entries[start:], done=start, total=total)
             return
         if progress:
             progress(done=start, total=total)
@@ -132,7 +136,7 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                               at=timezone.now().isoformat())
             if not jobs.job_progress(ImportJob, job_id, token, progress_done=done,
                                      checkpoint=checkpoint, **run.counters()):
-                _import_cancelled(job_id, run, entries[done:], done=done, total=total)
+                _import_cancelled(job_id, token, run, entries[done:], done=done, total=total)
                 return
             run.resumed_name = entry.name if (done == start and resumed) else ""
             run.resumed_since = since if run.resumed_name else None
@@ -184,6 +188,40 @@ def manifest_positions_first(entries: list[archives.Entry], manifest: Manifest
     return sorted(entries, key=lambda entry: not manifest.positions(entry.name))
 
 
+def _manifest_name(job: ImportJob) -> str:
+    """The name the report gives the import's manifest."""
+    if job.manifest_name:
+        return job.options.get("manifest_filename", archives.MANIFEST_NAME)
+    return archives.MANIFEST_NAME
+
+
+def _manifest_read(job: ImportJob, source) -> Manifest | None:
+    """The import's manifest (sent beside the ZIP, else the one inside), parsed; None when
+    there is none. Raises ManifestError for a manifest that cannot be used."""
+    if job.manifest_name:
+        with storage_default().open(job.manifest_name, "rb") as manifest_handle:
+            manifest_bytes = manifest_handle.read()
+    else:
+        manifest_bytes = source.manifest()
+    if manifest_bytes is None:
+        return None
+    return parse_manifest(manifest_bytes, encoding=job.options.get("encoding", "utf-8"),
+                          name=_manifest_name(job))
+
+
+def _run_order(entries: list[archives.Entry], manifest: Manifest | None,
+               checkpoint: dict) -> list[archives.Entry]:
+    """The entries in the order the run takes them (its checkpoint's ``next`` counts in it);
+    notes that order in ``checkpoint``."""
+    # a run checkpointed before manifest-first order existed resumes in its name order,
+    # or its "next" would skip some files and redo others
+    if manifest is not None and (checkpoint.get("order") == ORDER_MANIFEST_FIRST
+                                 or "next" not in checkpoint):
+        checkpoint["order"] = ORDER_MANIFEST_FIRST
+        return manifest_positions_first(entries, manifest)
+    return entries
+
+
 def _checkpoint_time(checkpoint: dict) -> datetime | None:
     try:
         return datetime.fromisoformat(checkpoint["at"])
@@ -230,23 +268,87 @@ def cancelled_message(*, done: int, total: int) -> str:
     return f"Cancelled after {done:,} of {total:,} files; {total - done:,} not imported."
 
 
-def _import_cancelled(job_id: int, run: ImportRun, remaining: list[archives.Entry], *,
-                      done: int, total: int) -> None:
+def _import_cancelled(job_id: int, token: str, run: ImportRun | None,
+                      remaining: list[archives.Entry], *, done: int, total: int,
+                      issues_after: int | None = None) -> bool:
     """The run found its job cancelled before entry ``done``: the files it never reached
     go in the report (one error row each, "not imported", not counted as refused: nothing
     was wrong with them), the message says how far it got, and ``import.finished`` tells an
-    API client waiting for the end. Only for a job that is cancelled: a run that lost its
-    row to a takeover (``jobs.job_progress`` False too) leaves it to the new run."""
-    if not ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
-            progress_done=done, message=cancelled_message(done=done, total=total),
-            **run.counters()):
-        return
-    issues = (ImportIssue(job_id=job_id, filename=entry.name[:512], reason=CANCELLED_REASON,
-                          level=ImportIssue.Level.ERROR, kind=ImportIssue.Kind.NOT_IMPORTED)
-              for entry in remaining)
-    while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
-        ImportIssue.objects.bulk_create(batch)
-    events.import_finished(job_id)
+    API client waiting for the end. Only for a job that is cancelled and still carries this
+    run's ``token``, which it clears: so it happens once, whether the run itself or the
+    reconciler (``import_cancelled_runs_finish``: the run died after the cancel; ``run``
+    None, the counters are those it last saved, and what it wrote after its checkpoint,
+    issues past ``issues_after``, is dropped: that entry is reported not imported) gets
+    there first. A run that lost its row to a takeover (``jobs.job_progress`` False too)
+    leaves it to the new run."""
+    with transaction.atomic():
+        if not ImportJob.objects.filter(
+                pk=job_id, status=JobStatus.CANCELLED, run_token=token).exclude(
+                run_token="").update(run_token="", progress_done=done,
+                                     message=cancelled_message(done=done, total=total),
+                                     **(run.counters() if run is not None else {})):
+            return False
+        if issues_after is not None:
+            ImportIssue.objects.filter(job_id=job_id, pk__gt=issues_after).delete()
+        issues = (ImportIssue(job_id=job_id, filename=entry.name[:512],
+                              reason=CANCELLED_REASON, level=ImportIssue.Level.ERROR,
+                              kind=ImportIssue.Kind.NOT_IMPORTED)
+                  for entry in remaining)
+        while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
+            ImportIssue.objects.bulk_create(batch)
+        events.import_finished(job_id)  # sent on commit
+    return True
+
+
+def import_cancelled_runs_finish(*, grace_seconds: int | None = None) -> int:
+    """The reconciler's end of ZIP/folder imports cancelled while running whose run died
+    before it saw the cancel (QA: such an import never sent ``import.finished``): once its
+    heartbeat is older than the reconciler's grace (a run stops beating once cancelled, and
+    sees the cancel before its next file), or its worker is gone from this host, it is
+    finished as the run would have: the files it never reached (from its checkpoint, in the
+    run's order) are reported "not imported", the message says how far it got, and
+    ``import.finished`` is sent, once (``_import_cancelled``). Returns how many."""
+    grace = timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE if grace_seconds is None
+                      else grace_seconds)
+    cutoff = timezone.now() - grace
+    # a run's token stays on the row until the run (or this) finished the cancel; a row
+    # cancelled while queued has none. The message check spares rows finished before the
+    # token was cleared (the run wrote "Cancelled after …").
+    rows = (ImportJob.objects.filter(status=JobStatus.CANCELLED, message=CANCEL_MESSAGE)
+            .exclude(source_kind=ImportJob.Source.UPLOAD).exclude(run_token=""))
+    finished = 0
+    for job in rows:
+        if not (job.heartbeat_at is None or job.heartbeat_at < cutoff
+                or jobs.owner_dead_here(job.worker)):
+            continue
+        checkpoint = dict(job.checkpoint or {})
+        done = int(checkpoint.get("next", job.progress_done) or 0)
+        remaining: list[archives.Entry] = []
+        total = job.progress_total
+        try:
+            remaining, total = _entries_from(job, checkpoint, done)
+        except Exception:  # an unreadable source: the end is still announced
+            logger.warning("import %s: cannot list the files its cancelled run never "
+                           "reached", job.pk, exc_info=True)
+        if _import_cancelled(job.pk, job.run_token, None, remaining, done=done,
+                             total=max(total, done),
+                             issues_after=int(checkpoint.get("issues", 0))):
+            finished += 1
+    return finished
+
+
+def _entries_from(job: ImportJob, checkpoint: dict, done: int
+                  ) -> tuple[list[archives.Entry], int]:
+    """The entries of ``job``'s source from index ``done`` of the run's order, and how many
+    there are in all."""
+    source, handle = _open_source(job)
+    try:
+        entries = _run_order(source.entries(), _manifest_read(job, source), checkpoint)
+        return entries[done:], len(entries)
+    finally:
+        source.close()
+        if handle is not None:
+            handle.close()
 
 
 def _import_fail(job_id: int, token: str, message: str, run: ImportRun) -> None:

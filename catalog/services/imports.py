@@ -24,6 +24,7 @@ from ..ingest.manifest import Manifest, parse_manifest
 from ..ingest.naming import FilenameRules
 from ..lru import LruCache
 from ..models import ImportIssue, ImportJob, JobStatus
+from . import import_runner
 from .assets import (
     STORAGE_FAULT,
     IngestResult,
@@ -31,7 +32,13 @@ from .assets import (
     duplicate_reason,
     storage_default,
 )
-from .import_mapping import MISSING_FROM, ImportRun, import_summary, manifest_missing_text
+from .import_mapping import (
+    MISSING_FROM,
+    ImportRun,
+    import_summary,
+    manifest_missing_text,
+    manifest_refusals_kept,
+)
 
 
 def _store_upload(job_key: str, upload, fallback: str) -> tuple[str, str]:
@@ -128,28 +135,10 @@ def import_job_create(
         run = ImportRun(job)
         run.apply_manifest(manifest)
         ImportJob.objects.filter(pk=job.pk).update(
-            checkpoint={"manifest": True, **_refusals_kept(run, manifest)},
+            checkpoint={"manifest": True, **manifest_refusals_kept(run, manifest)},
             heartbeat_at=timezone.now())
         job.refresh_from_db()
     return job
-
-
-#: Refused manifest products a session keeps the reason of, for its rows whose files never
-#: arrive (``_manifest_rows_missing``); the rest are counted.
-MANIFEST_REFUSALS_KEPT = 1000
-
-
-def _refusals_kept(run: ImportRun, manifest: Manifest) -> dict:
-    """For a session's checkpoint: why the manifest step refused each product whose rows
-    name files (``ImportRun.manifest_refusals``). Those files carry the reason when they
-    arrive; the session's finish gives it to the rows whose files never did."""
-    with_files = {row.sku for row in manifest.rows if row.filename}
-    refused = {sku: reason for sku, reason in run.manifest_refusals.items()
-               if sku in with_files}
-    if not refused:
-        return {}
-    kept = dict(list(refused.items())[:MANIFEST_REFUSALS_KEPT])
-    return {"refused": kept, "refused_more": len(refused) - len(kept)}
 
 
 def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
@@ -276,16 +265,36 @@ HELD_REASON = ("Not sent: the upload page's preview said this file would be refu
                "it again to import it.")
 
 
+#: What the finish's report says of the names of one kind past ``MAX_FINISH_NAMES``: counted,
+#: not listed (level, words).
+UNLISTED = {
+    "failed": (ImportIssue.Level.ERROR, "files the browser could not send (network or "
+               "server error) are not listed here; upload them again."),
+    "held": (ImportIssue.Level.ERROR, "files the upload page's preview held back as "
+             "refused are not listed here."),
+    "skipped": (ImportIssue.Level.WARNING, "files the browser skipped by name (not image "
+                "files) are not listed here."),
+}
+
+
+def unlisted_text(count: int) -> str:
+    """How a cut list of names ends, in the report and the message: "… and 1,234 more"."""
+    return f"… and {count:,} more"
+
+
 def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
-                         held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None
-                         ) -> tuple[int, int, int]:
+                         held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None,
+                         unlisted: Mapping[str, int] | None = None
+                         ) -> tuple[int, int, int, int]:
     """Issues for files the browser did not send: those it failed to send, those it
     skipped by name, and those its preview refused (``held``: no product for the name, a
     position another image holds). The reasons are the server's own, never the page's
     words: a held file's is asked of the import again (``ImportRun.refusal``), and a held
     file whose bytes (``held_sha256``, as the page hashed them) an image of its product
-    already has is a duplicate, as the import would have called it. Returns (errors,
-    warnings, duplicates)."""
+    already has is a duplicate, as the import would have called it. Past
+    ``MAX_FINISH_NAMES`` names of a kind, the rest (those given here, and ``unlisted``: kind
+    -> how many more the page counted but did not send) are one row, "… and 1,234 more …".
+    Returns (errors, warnings, duplicates, names not listed)."""
     errors = warnings = duplicates = 0
     issues = []
     hashes = held_sha256 or {}
@@ -320,34 +329,61 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         issues.append(ImportIssue(job=job, filename=name[:512], reason=reason, level=level))
         errors += level == ImportIssue.Level.ERROR
         warnings += level == ImportIssue.Level.WARNING
+    # QA: past the first 200 names of a kind the report said nothing of the rest
+    not_listed = 0
+    for kind, names in (("failed", failed), ("held", held), ("skipped", skipped)):
+        more = (max(0, len(names) - MAX_FINISH_NAMES)
+                + max(0, int((unlisted or {}).get(kind, 0))))
+        if not more:
+            continue
+        level, words = UNLISTED[kind]
+        issues.append(ImportIssue(job=job, filename="…", level=level,
+                                  reason=f"{unlisted_text(more)} {words}"))
+        errors += level == ImportIssue.Level.ERROR
+        warnings += level == ImportIssue.Level.WARNING
+        not_listed += more
     ImportIssue.objects.bulk_create(issues)
-    return errors, warnings, duplicates
+    return errors, warnings, duplicates, not_listed
+
+
+def unlisted_note(count: int) -> str:
+    """What a session's message adds when its finish named more files not sent than the
+    report lists (``MAX_FINISH_NAMES`` of each kind)."""
+    if not count:
+        return ""
+    return (f" The report names the first {MAX_FINISH_NAMES:,} files of each kind not sent, "
+            f"{unlisted_text(count)}.")
 
 
 def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
                       skipped: Sequence[str] = (), held: Sequence[str] = (),
-                      held_sha256: Mapping[str, str] | None = None) -> ImportJob:
+                      held_sha256: Mapping[str, str] | None = None,
+                      unlisted: Mapping[str, int] | None = None) -> ImportJob:
     """The page's end of a browser session. ``failed``: names the browser could not send
     (network errors, 5xx after its retries); ``skipped``: names it did not send because they
     are not image file names; ``held``: names it did not send because its preview said the
     import would refuse them (``held_sha256``: name -> the sha256 the page computed of a held
     file it found identical to the image holding its position). All are listed in the report
-    (at most ``MAX_FINISH_NAMES`` of each). Files without a position from
+    (at most ``MAX_FINISH_NAMES`` of each; ``unlisted``: kind ("failed", "held", "skipped")
+    -> how many more of that kind the page counted but did not name; the report and the
+    message say how many were not listed). Files without a position from
     their names are then put in name order (``_positions_by_name``); a second finish changes
     nothing."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != JobStatus.RUNNING:
             return job
-        errors, warnings, duplicates = _finish_names_report(
-            job, failed=failed, skipped=skipped, held=held, held_sha256=held_sha256)
+        errors, warnings, duplicates, not_listed = _finish_names_report(
+            job, failed=failed, skipped=skipped, held=held, held_sha256=held_sha256,
+            unlisted=unlisted)
         errors += _manifest_rows_missing(job, [*failed, *skipped, *held])
         job.error_count += errors
         job.warning_count += warnings + duplicates
         job.duplicate_count += duplicates
         job.status = JobStatus.DONE
         job.finished_at = timezone.now()
-        job.message = (import_summary(job) + upload_stopped_note(job))[:1000]
+        job.message = (import_summary(job) + unlisted_note(not_listed)
+                       + upload_stopped_note(job))[:1000]
         job.progress_total = max(job.progress_total, job.progress_done)
         job.save(update_fields=["status", "finished_at", "message", "progress_total",
                                 "error_count", "warning_count", "duplicate_count"])
@@ -384,8 +420,10 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
 def import_job_cancel(*, job_id: int) -> bool:
     """Cancel a queued or running job; a running one stops before its next file. A ZIP or
     folder run then reports the files it never reached and announces ``import.finished``
-    (``import_runner._import_cancelled``); a queued job (no run will come) and a browser
-    session (no run at all: the page stops sending) announce it here."""
+    (``import_runner._import_cancelled``), or the reconciler does when that run died before
+    it saw the cancel (``import_runner.import_cancelled_runs_finish``); a queued job (no run
+    will come) and a browser session (no run at all: the page stops sending) announce it
+    here."""
     job = ImportJob.objects.filter(pk=job_id).only("status", "source_kind").first()
     if job is None:
         return False
@@ -395,7 +433,9 @@ def import_job_cancel(*, job_id: int) -> bool:
         ImportJob.objects.filter(pk=job_id, status=job.status,
                                  status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
                                  ).update(status=JobStatus.CANCELLED, finished_at=timezone.now(),
-                                          message="Cancelled.")
+                                          message=import_runner.CANCEL_MESSAGE,
+                                          # no run will finish it: nor will the reconciler
+                                          **({"run_token": ""} if ends_here else {}))
     )
     if not cancelled and job.status == JobStatus.QUEUED:
         # claimed by a run meanwhile: cancel that run instead, which announces the end
@@ -420,7 +460,9 @@ def _import_kind() -> jobs.JobKind:
         # Browser sessions have no task: the stale-session sweep closes them instead.
         scope=~Q(source_kind=ImportJob.Source.UPLOAD),
         run_limit=lambda job: settings.CUTROOM_IMPORT_TIME_LIMIT,
-        sweep=lambda: import_uploads_close_stale(),
+        # and ZIP/folder runs that died after a cancel, before they saw it
+        sweep=lambda: (import_uploads_close_stale()
+                       + import_runner.import_cancelled_runs_finish()),
     )
 
 

@@ -11,7 +11,7 @@ from ..errors import ManifestError
 from ..ingest.csvfile import lines_refused, read_csv
 from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
-from .products import product_fields_clean, product_gtin_warning, products_sku_folded
+from .products import product_fields_changed, product_gtin_warning, products_sku_folded
 
 # A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
 # every line to one bad row at the end.
@@ -135,8 +135,8 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             continue
         product = products[found.sku]
         matched = f"product {product.sku}, matched ignoring case" if found.sku != sku else ""
-        changes = {k: v for k, v in product_fields_clean(
-            {k: v for k, v in record.items() if v}).items() if getattr(product, k) != v}
+        changes = product_fields_changed(product=product,
+                                         fields={k: v for k, v in record.items() if v})
         first = first_lines.get(product.pk)
         if first is not None and changes:
             differs = "; ".join(f"{k} {getattr(product, k)!r} there, {v!r} here"

@@ -112,6 +112,16 @@ def product_fields_clean(fields: dict) -> dict:
     return cleaned
 
 
+def product_fields_changed(*, product: Product, fields: dict) -> dict:
+    """The cleaned ``fields`` (``product_fields_clean``) whose value differs from the one
+    ``product`` stores: what an edit of it would really change. The one test of "updated"
+    for the import's manifest (``import_mapping``) and the bulk edit (``product_bulk``): a
+    row repeating the stored values changes nothing, so it is neither written nor counted
+    in ``products_updated``."""
+    return {key: value for key, value in product_fields_clean(fields).items()
+            if getattr(product, key) != value}
+
+
 @transaction.atomic
 def product_create(
     *, sku: str, title: str = "", brand: str = "", category: str = "", gtin: str = "",

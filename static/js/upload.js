@@ -674,22 +674,33 @@
       if (session.finish_url) {
         const body = new FormData();
         const name = (i) => i.path || i.file.name;
-        for (const item of sent.filter((i) => i.notSent).slice(0, MAX_FINISH_NAMES)) {
+        // past MAX_FINISH_NAMES of a kind the rest are counted (`<kind>_more`), not named:
+        // the report and the message say "… and 1,234 more"
+        const more = (kind, items) => {
+          if (items.length > MAX_FINISH_NAMES) {
+            body.append(`${kind}_more`, String(items.length - MAX_FINISH_NAMES));
+          }
+        };
+        const notSent = sent.filter((i) => i.notSent);
+        for (const item of notSent.slice(0, MAX_FINISH_NAMES)) {
           body.append("failed", name(item));
         }
+        more("failed", notSent);
         const skipped = this.items.filter((i) => i.state === "skipped" && !i.reported);
         for (const item of skipped.slice(0, MAX_FINISH_NAMES)) {
           body.append("skipped", name(item));
-          item.reported = true;
         }
+        more("skipped", skipped);
+        for (const item of skipped) item.reported = true;
         // held back because the preview refused them: the server says why in the report
         const held = this.items.filter((i) => !i.state && i.unmapped !== undefined &&
           !i.reported);
         for (const item of held.slice(0, MAX_FINISH_NAMES)) {
           body.append("held", name(item));
           if (item.identical) body.append("held_sha256", `${item.identical}:${name(item)}`);
-          item.reported = true;
         }
+        more("held", held);
+        for (const item of held) item.reported = true;
         for (const item of held) this.listHeld(item);
         const answer = await post(session.finish_url, body, this.token);
         for (const moved of (answer.data && answer.data.positions) || []) {
