@@ -368,6 +368,10 @@ class CutoutOut(Schema):
     batch_id: int | None = None
     version: int
     status: str
+    #: while it runs: how far (0-100) and in which stage ("Refining edges"); 100 and "" once
+    #: done, as the review card's bar shows them
+    progress: int
+    stage: str
     review_status: str
     is_current: bool
     risk: float
@@ -414,7 +418,8 @@ def _cutout_out(c: Cutout) -> dict:
     return {
         "id": c.pk, "image_id": c.asset_id, "product_id": asset.product_id,
         "product_sku": asset.product.sku, "position": asset.position, "batch_id": c.batch_id,
-        "version": c.version, "status": c.status, "review_status": c.review_status,
+        "version": c.version, "status": c.status, "progress": c.progress, "stage": c.stage,
+        "review_status": c.review_status,
         "is_current": c.is_current, "risk": c.risk, "preflags": list(c.preflags or []),
         "flag_reasons": list(c.flag_reasons or []), "profile": c.profile,
         "model_name": c.model_name, "error": c.error, "width": c.width, "height": c.height,

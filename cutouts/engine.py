@@ -15,6 +15,7 @@ from PIL import Image
 from .imaging.clock import NO_CLOCK, StageClock, running
 from .imaging.encode import downsized, png_spooled
 from .imaging.models import ModelSpec, check_model_file, resolve_model
+from .imaging.progress import SAVING, OnProgress, no_progress, span
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
 
@@ -99,11 +100,20 @@ def retouch_copy(rgb: np.ndarray, rgba: np.ndarray, long_side: int,
             np.ascontiguousarray(reduce_for_cut(rgba, WORK_MAX)))
 
 
+#: the share of ``cutout_compute`` that is the pipeline; encoding the files is the rest, a
+#: third of it at 24-45 MP (docs/jobs.md, progress of one cutout)
+PIPELINE_SHARE = 0.62
+
+
 def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
-                   clock: StageClock = NO_CLOCK, preview_side: int = 0) -> EngineOutput:
+                   clock: StageClock = NO_CLOCK, preview_side: int = 0,
+                   on_progress: OnProgress | None = None) -> EngineOutput:
     """``clock`` gets a lap per pipeline stage and per encoded file (``cutout_profile``);
-    ``preview_side`` > 0 adds the cutout at that size (``screen_copy``)."""
+    ``preview_side`` > 0 adds the cutout at that size (``screen_copy``); ``on_progress``
+    hears the pipeline's stages, then "Saving" while the files are encoded."""
     from .imaging.pipeline import run_pipeline
+
+    report = on_progress or no_progress
 
     cutout_settings = CutoutSettings.from_dict(settings_dict)
     clock = running(clock)  # the timings below come from its laps
@@ -111,7 +121,9 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     segmenter, spec = segmenter_for(cutout_settings.model)
     # Charged to its own stage: it once hid a per-cutout model load outside every lap.
     clock.lap("session")
-    result = run_pipeline(rgb, cutout_settings, segmenter, clock)
+    result = run_pipeline(rgb, cutout_settings, segmenter, clock,
+                          on_progress=span(report, 0.0, PIPELINE_SHARE))
+    report(SAVING, PIPELINE_SHARE)
     mark = clock.mark()
     clock.reset()
     rgba = png_spooled(result.rgba)
@@ -126,6 +138,7 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     if preview is not None:
         clock.lap("encode_preview")
     encode = clock.wall_split(mark, {"encode": ENCODE_STAGES})["encode"]
+    report(SAVING, 1.0)
     timings = {**result.timings, "encode": round(encode, 4)}
     height, width = result.alpha.shape[:2]
     return EngineOutput(

@@ -81,6 +81,9 @@ class CutoutBatch(Job):
 #: soft-deleted. Every list, page, card and bulk action on cutouts filters by it.
 CUTOUT_LIVE = models.Q(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
 
+#: longest stage phrase a running cutout shows ("Refining edges"; ``imaging.progress``)
+CUTOUT_STAGE_MAX = 60
+
 
 class Cutout(RunState):
     """Version ``version`` of an asset's cutout. Rows are never overwritten by a re-run:
@@ -120,6 +123,11 @@ class Cutout(RunState):
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     time_limit = models.PositiveIntegerField(default=660)
+    # While it runs: the stage it is in and how far the whole run is (0-100), written by the
+    # run holding the token (services.runs.RunProgress) for the pending notes' bar; 100 and
+    # no stage once done.
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=CUTOUT_STAGE_MAX, blank=True)
     # Review: the approved (or chosen) version is the asset's current one; before any
     # approval the asset follows its newest version.
     review_status = models.CharField(

@@ -20,6 +20,7 @@ from .clock import INFERENCE_STAGES, NO_CLOCK, StageClock, running
 from .colour import mirrored_vote
 from .decontaminate import decontaminate_into
 from .inference import object_box, predict_square, predict_square_mirrored, resize_to
+from .progress import CHECKING, COLOURS, FINDING, REFINING, OnProgress, no_progress
 from .session import Segmenter
 from .settings import CutoutSettings
 from .signals import quality_signals, risk_score
@@ -31,6 +32,12 @@ PRE_REDUCE = 4  # images larger than 4x the model size are first reduced with IN
 # background or the object's core is filled without shaping (smaller blocks skip more of the
 # frame, at a little Python overhead each)
 FLAT_BLOCK = 256
+# where each stage starts, as a fraction of the whole call (``on_progress``): about their
+# shares of the wall time of the default profile with the embedded model at 24-45 MP (docs/
+# jobs.md, progress of one cutout): the model passes half or more (a fixed cost, so less of a
+# larger photo), the shaping and the full-size tiles a fifth, colour decontamination most of
+# the rest
+AT_REFINE, AT_TILES, AT_COLOURS, AT_CHECK = 0.55, 0.65, 0.78, 0.95
 
 
 @dataclass
@@ -102,16 +109,22 @@ def infer(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter,
 
 
 def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter,
-                 clock: StageClock = NO_CLOCK) -> CutoutResult:
+                 clock: StageClock = NO_CLOCK,
+                 on_progress: OnProgress | None = None) -> CutoutResult:
     """``clock`` receives a lap per stage (see ``profile``); the result's ``timings`` hold the
-    wall seconds of the model passes and of the refinement around them, from the same laps."""
+    wall seconds of the model passes and of the refinement around them, from the same laps.
+    ``on_progress(stage, fraction)`` is called as each stage starts and every percent of the
+    full-size tiles, with growing fractions, the last one 1 (``imaging.progress``)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("run_pipeline expects an (H, W, 3) uint8 RGB array")
+    report = on_progress or no_progress
+    report(FINDING, 0.0)
     clock = running(clock)
     mark = clock.mark()
     clock.reset()
     h, w = rgb.shape[:2]
     p_full, p_crop, box, disagreement, flip_diff = infer(rgb, settings, segmenter, clock)
+    report(REFINING, AT_REFINE)
 
     scale = min(1.0, WORK_MAX / max(h, w))
     hw, ww = max(1, round(h * scale)), max(1, round(w * scale))
@@ -196,7 +209,14 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         transparent, opaque = refine.flat_maps(prob, keep, settings.edge_threshold,
                                                settings.edge_gain)
         block = min(block, FLAT_BLOCK)
-    for y0, y1, x0, x1 in refine.tiles(h, w, block):
+    report(REFINING, AT_TILES)
+    # a 45 MP photo has hundreds of tiles: the reviewer sees each percent of them, no more
+    n_tiles = -(-h // block) * -(-w // block)
+    reported = 0
+    for i, (y0, y1, x0, x1) in enumerate(refine.tiles(h, w, block)):
+        if (done := 100 * i // n_tiles) > reported:
+            reported = done
+            report(REFINING, AT_TILES + (AT_COLOURS - AT_TILES) * done / 100)
         if transparent is not None and opaque is not None:
             win = (refine.work_window(scale, y0, y1, hw), refine.work_window(scale, x0, x1, ww))
             if transparent[win].all():
@@ -244,6 +264,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     del gate, thin, a_full, transparent, opaque
 
     if settings.decontaminate:
+        report(COLOURS, AT_COLOURS)
         decontaminate_into(rgba, rgb, alpha, tile=settings.tile_size)
         clock.lap("decontaminate")
 
@@ -253,6 +274,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     alpha_wf = alpha_w.astype(np.float32)
     alpha_wf /= 255.0
 
+    report(CHECKING, AT_CHECK)
     shadow_layer = None
     if settings.shadow != "none":
         if settings.shadow == "keep":
@@ -277,6 +299,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     bbox = tight_bbox(alpha)
     clock.lap("signals")
     timings = clock.wall_split(mark, {"inference": INFERENCE_STAGES}, rest="refinement")
+    report(CHECKING, 1.0)
     return CutoutResult(
         rgba=rgba, alpha=alpha, shadow=shadow_layer, bbox=bbox,
         signals=signals, timings=timings,

@@ -42,6 +42,7 @@ import numpy.typing as npt
 from scipy.ndimage import gaussian_filter
 
 from .clock import NO_CLOCK, StageClock, running
+from .progress import REFINING, STROKES, OnProgress, no_progress
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, paint, rasterise
 
 WORK_MAX = 1024  # long side of the graph cut; the preview runs at about this size
@@ -941,13 +942,18 @@ def _validate(rgb: np.ndarray, alpha: np.ndarray) -> None:
 
 def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             previous_rgba: np.ndarray | None = None, params: Params = DEFAULT,
-            work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK) -> RetouchResult:
+            work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK,
+            on_progress: OnProgress | None = None) -> RetouchResult:
     """Apply the whole stroke list (since the base version) to the base alpha. ``clock``
     receives a lap per stage (segment, compose, detail, rgba); the result's ``timings`` are
-    their wall seconds (and ``total``), as a cutout's come from the pipeline's laps."""
+    their wall seconds (and ``total``), as a cutout's come from the pipeline's laps.
+    ``on_progress(stage, fraction)`` is called as each stage starts, with growing fractions,
+    the last one 1 (``imaging.progress``): the worker's Apply shows them on its pending note."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
+    report = on_progress or no_progress
+    report(STROKES, 0.0)
     strokes = list(strokes)
     clock = running(clock)
     mark = clock.mark()
@@ -966,6 +972,10 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     seg_w = segment(rgb_w, prior_w, scaled, params)
     changed_w = seg_w != (prior_w >= 0.5)
     clock.lap("segment")
+    # where the stages start (docs/jobs.md, progress of one cutout): the graph cut, the
+    # full-size compose, the detail strokes' matting solve (the long part of an Apply with
+    # many), then the full-size colours (a second at 45 MP)
+    report(STROKES, 0.15)
 
     out = alpha.copy()
     detail_w = labels_w == DETAIL
@@ -976,6 +986,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
     fg_colours: list[DetailColours] = []
     if detail_w.any():
+        report(REFINING, 0.25)
         shown = None
         if s < 1.0:
             # what the preview shows for these strokes: the same call on the reduced arrays
@@ -989,11 +1000,13 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         fg_colours = _detail(rgb, out, strokes, shown=shown)
     clock.lap("detail")
 
+    report(REFINING, 0.6)
     rgba = _rgba(rgb, alpha, out, previous_rgba, fg_colours)
     clock.lap("rgba")
     # the keys callers read (as ``retouch_<stage>``): three of the stages, and the whole call
     timings = {**clock.wall_split(mark, {k: (k,) for k in ("segment", "compose", "detail")}),
                **clock.wall_split(mark, {}, rest="total")}
+    report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
                          rgb_work=rgb_w if s < 1.0 else None)
 

@@ -20,6 +20,14 @@ from catalog.ingest import png
 
 from ..errors import PermanentError, ReviewError
 from ..imaging.encode import png_spooled
+from ..imaging.progress import (
+    READING_CUTOUT,
+    SAVING,
+    UPLOAD,
+    OnProgress,
+    no_progress,
+    span,
+)
 from ..imaging.settings import profile_or_default
 from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
 from .batches import cutout_batch_start
@@ -89,16 +97,17 @@ def retouch_reduce(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray,
-                  *, scale: float = 1.0):
+                  *, scale: float = 1.0, on_progress: OnProgress | None = None):
     """``RetouchResult`` of the strokes (in the working copy's full-size pixels) on a version:
-    the worker's run passes the full-size arrays, the preview the ``retouch_reduce`` ones with
-    their ``scale``. The one path both take, so they differ only in resolution."""
+    the worker's run passes the full-size arrays (and its ``on_progress``), the preview the
+    ``retouch_reduce`` ones with their ``scale``. The one path both take, so they differ only
+    in resolution."""
     from ..imaging.retouch import retouch
 
     if scale != 1.0:
         # the engine's own mapping onto a reduced grid (``retouch`` maps them so for its cut)
         strokes = [s.scaled(scale) for s in strokes]
-    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba)
+    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba, on_progress=on_progress)
 
 
 def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
@@ -248,20 +257,28 @@ def _decode_png_rgba(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
-def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray, preview_side: int = 0):
+def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray, preview_side: int = 0,
+                           on_progress: OnProgress | None = None):
     """Worker side of a retouched version: the stored upload, or the parent's cutout refined
     with the stored strokes, at full resolution. Returns an ``engine.EngineOutput`` (with a
     screen copy when ``preview_side`` > 0); raises ``PermanentError`` with a message the card
-    shows."""
+    shows. ``on_progress(stage, fraction)`` hears the retouch's stages, then "Saving" while
+    the files are encoded (``imaging.progress``)."""
     # A version without a parent finds no row (and fails below with a message).
     parent = Cutout.objects.filter(pk=cutout.parent_id).first()  # type: ignore[misc]
     # a PermanentError fails the run, and the failed run hands the parent back to its queue
     # (services.lineage)
-    return _retouch_output(cutout, parent, rgb, preview_side)
+    return _retouch_output(cutout, parent, rgb, preview_side, on_progress or no_progress)
+
+
+#: where the strokes' retouch starts and ends within ``_retouch_output``: reading the parent's
+#: cutout before it, the signals and the encoded files after it (at 45 MP: 2.2 s, 1.9 s, 4.2 s;
+#: docs/jobs.md, progress of one cutout)
+RETOUCH_FROM, RETOUCH_TO = 0.26, 0.5
 
 
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
-                    preview_side: int = 0):
+                    preview_side: int = 0, report: OnProgress = no_progress):
     """The retouched RGBA at full size, encoded like a model run's output files."""
     from ..engine import EngineOutput, retouch_copy, screen_copy
     from ..imaging.pipeline import tight_bbox
@@ -273,8 +290,10 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     parts: dict = {}
     rgb_reduced = None
     if cutout.upload_name:
+        report(UPLOAD, 0.0)
         rgba = _upload_rgba(cutout.upload_name, (width, height))
     else:
+        report(READING_CUTOUT, 0.0)
         if parent is None or not parent.rgba_name:
             raise PermanentError("The version this retouch starts from has no stored cutout.")
         try:
@@ -290,11 +309,13 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         if previous.shape[:2] != (height, width):
             raise PermanentError(f"The cutout of v{parent.version} does not match the photo's "
                                  "size.")
-        result = retouch_apply(rgb, np.ascontiguousarray(previous[..., 3]), strokes, previous)
+        result = retouch_apply(rgb, np.ascontiguousarray(previous[..., 3]), strokes, previous,
+                               on_progress=span(report, RETOUCH_FROM, RETOUCH_TO))
         del previous
         rgba, rgb_reduced, parts = result.rgba, result.rgb_work, {
             f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
             if isinstance(v, int | float) and k != "total"}
+    report(SAVING, RETOUCH_TO)
     rgba[..., :3][rgba[..., 3] == 0] = 0
     alpha = rgba[..., 3]
     refined = time.perf_counter()
@@ -316,6 +337,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         retouch_base=retouch_base)
     output.timings = {"retouch": round(refined - started, 4), **parts,
                       "encode": round(time.perf_counter() - refined, 4)}
+    report(SAVING, 1.0)
     return output
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 
 import numpy as np
 from django.db import transaction
@@ -20,7 +22,8 @@ from ..errors import PermanentError, TransientError
 from ..imaging.clock import NO_CLOCK, StageClock
 from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
-from ..models import Cutout, CutoutBatch, CutoutQueue, JobStatus
+from ..imaging.progress import READING, SAVING, span
+from ..models import CUTOUT_STAGE_MAX, Cutout, CutoutBatch, CutoutQueue, JobStatus
 from .batches import BATCH_KIND, cutout_batch_refresh
 from .lineage import cutouts_parents_give_back
 from .outputs import (
@@ -46,7 +49,51 @@ def _enqueue(cutout_ids: list[int]) -> None:
 
 
 def _claim(cutout_id: int, worker: str) -> str | None:
-    return jobs.job_claim(Cutout, cutout_id, worker=worker, error="")
+    # a retry starts its bar again (the claim is the run's first write: its first stage)
+    return jobs.job_claim(Cutout, cutout_id, worker=worker, error="", stage=READING,
+                          progress=0)
+
+
+#: where the compute (pipeline or retouch, with its encode) starts and ends, as fractions of a
+#: run: before it, reading and decoding the working copy (about a tenth at 24 MP, docs/
+#: engine.md); after it, storing the files and the finish
+AT_COMPUTE, AT_STORE = 0.10, 0.97
+#: seconds between two writes of one stage's progress (a stage change is written at once)
+PROGRESS_EVERY = 1.0
+
+
+class RunProgress:
+    """``on_progress(stage, fraction)`` of one run, written to its cutout row for the pending
+    notes that poll it: compare-and-set on the run token (``jobs.job_progress``, which also
+    beats the heartbeat), at once when the stage changes, else at most once per ``every``
+    seconds, and never backwards. A write that fails (a locked or full database) or finds
+    the row no longer this run's (cancelled, taken over) never fails the run: the note shows
+    the last stage written, and the finish's own compare-and-set decides what the run is
+    worth. After a lost row it writes nothing more."""
+
+    def __init__(self, cutout_id: int, token: str, *, every: float = PROGRESS_EVERY,
+                 now: Callable[[], float] = time.monotonic,
+                 stage: str = READING, percent: int = 0) -> None:
+        self.cutout_id, self.token, self.every, self._now = cutout_id, token, every, now
+        # what the row says already (the claim wrote it)
+        self.stage, self.percent, self.at = stage, percent, now()
+        self.lost = False
+        self.writes = 0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        percent = min(100, max(self.percent, int(100 * fraction)))
+        now = self._now()
+        if self.lost or (stage == self.stage and (percent == self.percent
+                                                  or now - self.at < self.every)):
+            return
+        self.stage, self.percent, self.at = stage, percent, now
+        self.writes += 1
+        try:
+            if not jobs.job_progress(Cutout, self.cutout_id, self.token,
+                                     stage=stage[:CUTOUT_STAGE_MAX], progress=percent):
+                self.lost = True
+        except Exception:
+            logger.warning("progress of cutout %s not written", self.cutout_id, exc_info=True)
 
 
 def _batch_started(cutout: Cutout) -> None:
@@ -103,20 +150,25 @@ def _cutout_execute(cutout_id: int, token: str,
     _batch_started(cutout)
     clock.lap("db_read")
     saved: list[str] = []
+    progress = RunProgress(cutout_id, token)
+    compute = span(progress, AT_COMPUTE, AT_STORE)
     try:
         rgb = _load_working_copy(cutout.asset)
         clock.lap("decode")
         preview_side = preview_premade_side(pixels=rgb.shape[0] * rgb.shape[1])
         if cutout.source == Cutout.Source.RETOUCH:
             # A reviewer's strokes or uploaded PNG, applied to the parent version.
-            output = cutout_retouch_compute(cutout=cutout, rgb=rgb, preview_side=preview_side)
+            output = cutout_retouch_compute(cutout=cutout, rgb=rgb, preview_side=preview_side,
+                                            on_progress=compute)
         else:
             try:
                 output = engine.cutout_compute(rgb=rgb, settings_dict=cutout.settings,
-                                               clock=clock, preview_side=preview_side)
+                                               clock=clock, preview_side=preview_side,
+                                               on_progress=compute)
             except (ModelError, ValueError) as exc:
                 raise PermanentError(f"Model error: {exc}")
         del rgb
+        progress(SAVING, AT_STORE)
         clock.reset()
         preview, output.preview = output.preview, None
         retouch_base, output.retouch_base = output.retouch_base, None
@@ -135,7 +187,8 @@ def _cutout_execute(cutout_id: int, token: str,
     except TransientError:
         outputs_discard(names=saved)
         Cutout.objects.filter(pk=cutout_id, run_token=token, status=JobStatus.RUNNING).update(
-            status=JobStatus.QUEUED, run_token="", enqueued_at=timezone.now()
+            status=JobStatus.QUEUED, run_token="", enqueued_at=timezone.now(), stage="",
+            progress=0,
         )
         raise
     except PermanentError as exc:
@@ -170,7 +223,7 @@ def _finish(cutout: Cutout, token: str, saved: list[str], output) -> bool:
             width=output.width, height=output.height, bbox=output.bbox, signals=output.signals,
             timings=output.timings, model_name=output.model_name,
             model_version=output.model_version, finished_at=timezone.now(), error="",
-            preflags=preflags, risk=risk,
+            preflags=preflags, risk=risk, progress=100, stage="",
         )
         if done:
             asset_status_sync(cutout.asset_id)
@@ -223,6 +276,8 @@ def _queue_depths() -> dict[str, int] | None:
 
 
 def _cutout_requeued(cutout: Cutout) -> None:
+    # the dead run's bar is not the next run's (its claim starts one; until then: none)
+    Cutout.objects.filter(pk=cutout.pk, status=JobStatus.QUEUED).update(stage="", progress=0)
     if cutout.run_token:
         # Files the dead run may have written before it died.
         row = Cutout.objects.select_related("asset").get(pk=cutout.pk)

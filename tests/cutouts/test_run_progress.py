@@ -1,0 +1,165 @@
+"""A running cutout's stage and progress on its row (services.runs.RunProgress), and the bar the
+review card's and the retouch page's pending notes show from it."""
+
+import json
+
+import pytest
+from django.db import OperationalError
+from django.urls import reverse
+
+from catalog import jobs
+from cutouts.imaging import progress
+from cutouts.imaging import retouch as engine_retouch
+from cutouts.models import Cutout, JobStatus
+from cutouts.services import batches, retouch, runs
+from tests.api.conftest import ApiClient, key_for
+from tests.cutouts.conftest import FakeSegmenter
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import manager, reviewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _row(pk: int) -> tuple[str, int]:
+    row = Cutout.objects.get(pk=pk)
+    return row.stage, row.progress
+
+
+def _claimed(make_assets) -> tuple[Cutout, str]:
+    cutout = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast").cutouts.get()
+    token = runs._claim(cutout.pk, "w1:1")
+    assert token
+    return cutout, token
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_it_writes_stage_and_progress_to_the_row_only_while_it_holds_the_run_token(make_assets):
+    cutout, token = _claimed(make_assets)
+    assert _row(cutout.pk) == (progress.READING, 0)  # the claim starts the bar
+    runs.RunProgress(cutout.pk, token)(progress.FINDING, 0.2)
+    assert _row(cutout.pk) == (progress.FINDING, 20)
+
+    stranger = runs.RunProgress(cutout.pk, "not-the-run-token")
+    stranger(progress.SAVING, 0.9)
+    assert _row(cutout.pk) == (progress.FINDING, 20) and stranger.lost
+
+    # the run lost its row (taken over after it was thought dead): it writes nothing more
+    Cutout.objects.filter(pk=cutout.pk).update(run_token="another-run")
+    mine = runs.RunProgress(cutout.pk, token)
+    mine(progress.REFINING, 0.5)
+    mine(progress.SAVING, 0.9)
+    assert _row(cutout.pk) == (progress.FINDING, 20) and mine.lost and mine.writes == 1
+
+
+def test_it_writes_a_stage_change_at_once_and_one_stage_at_most_once_a_second(make_assets):
+    cutout, token = _claimed(make_assets)
+    clock = FakeClock()
+    write = runs.RunProgress(cutout.pk, token, now=clock)
+    write(progress.REFINING, 0.40)
+    assert _row(cutout.pk) == (progress.REFINING, 40)
+    clock.t += 0.5
+    write(progress.REFINING, 0.45)  # the same stage within the second: not written
+    assert _row(cutout.pk) == (progress.REFINING, 40)
+    clock.t += 0.6
+    write(progress.REFINING, 0.47)
+    assert _row(cutout.pk) == (progress.REFINING, 47)
+    write(progress.COLOURS, 0.49)  # a new stage: at once
+    assert _row(cutout.pk) == (progress.COLOURS, 49)
+    write(progress.CHECKING, 0.30)  # never backwards
+    assert _row(cutout.pk) == (progress.CHECKING, 49) and write.writes == 4
+
+
+def test_it_finishes_the_run_when_its_progress_writes_fail(make_assets, fake_model,
+                                                          monkeypatch):
+    cutout = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast").cutouts.get()
+    tried = []
+
+    def refused(model, pk, token, **fields):
+        tried.append(fields)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(jobs, "job_progress", refused)
+    assert runs.cutout_run(cutout_id=cutout.pk, worker="w1:1") == "done"
+    assert any("stage" in fields for fields in tried)
+    cutout.refresh_from_db()
+    assert cutout.status == JobStatus.DONE and cutout.progress == 100
+
+
+def test_it_shows_the_stage_on_the_row_while_the_model_runs(make_assets, monkeypatch):
+    from cutouts import engine
+
+    seen = []
+
+    class Watching(FakeSegmenter):
+        def predict(self, rgb):
+            seen.append(_row(cutout.pk))
+            return super().predict(rgb)
+
+    monkeypatch.setattr(engine, "segmenter_for",
+                        lambda name: (Watching(), engine.model_spec("u2netp")))
+    cutout = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast").cutouts.get()
+    assert runs.cutout_run(cutout_id=cutout.pk, worker="w1:1") == "done"
+    assert seen and seen[0] == (progress.FINDING, round(100 * runs.AT_COMPUTE)), seen
+    assert _row(cutout.pk) == ("", 100)
+
+
+def test_it_shows_applying_strokes_on_the_row_while_a_retouch_runs(make_assets, fake_model,
+                                                                  monkeypatch):
+    parent = done_cutouts(make_assets(1))[0]
+    new = retouch.cutout_retouch_strokes(
+        cutout=parent, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 30, "points": [[200, 200], [260, 220]]}])
+    seen = []
+    real = engine_retouch.segment
+
+    def watched(*args, **kwargs):
+        seen.append(_row(new.pk))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_retouch, "segment", watched)
+    assert runs.cutout_run(cutout_id=new.pk, worker="w1:1") == "done"
+    stage, percent = seen[0]
+    assert stage == progress.STROKES and 10 <= percent < 97, seen
+    assert _row(new.pk) == ("", 100)
+
+
+def test_it_shows_a_progress_bar_with_the_stage_on_the_card_and_the_retouch_page(
+        client, make_assets, fake_model):
+    parent = done_cutouts(make_assets(1))[0]
+    client.force_login(reviewer())
+    client.post(reverse("cutouts:review_card", args=[parent.pk]),
+                {"action": "strokes", "strokes": json.dumps(
+                    [{"kind": "remove", "radius": 6, "points": [[20, 20]]}])}, **HX)
+    new = Cutout.objects.get(asset=parent.asset, version=2)
+    card = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert "<progress" not in card  # queued: no bar yet
+    token = runs._claim(new.pk, "w1:1")
+    runs.RunProgress(new.pk, token)(progress.STROKES, 0.37)
+    card = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
+    assert ('<progress data-rv-progress max="100" value="37" aria-label="Version 2 progress">'
+            '37 %</progress> <span data-rv-stage>Applying strokes</span>, 37 %') in card, card
+    assert "<span data-rv-waited>" in card
+    page = client.get(reverse("cutouts:retouch_card", args=[new.pk])).content.decode()
+    assert ('<progress data-rt-progress max="100" value="37" aria-label="Version 2 progress">'
+            '37 %</progress> <span data-rt-stage>Applying strokes</span>, 37 %') in page
+    assert "<span data-rt-waited>" in page
+
+
+def test_it_gives_a_running_cutouts_stage_and_progress_in_the_api(make_assets, fake_model):
+    cutout, token = _claimed(make_assets)
+    runs.RunProgress(cutout.pk, token)(progress.REFINING, 0.42)
+    api = ApiClient(key_for(manager(), "manager"))
+    body = api.get(f"/api/v1/cutouts/{cutout.pk}").json()
+    assert (body["status"], body["stage"], body["progress"]) == ("running", "Refining edges", 42)
+    assert runs.cutout_run(cutout_id=batches.cutout_batch_start(
+        assets=make_assets(1, sku="SKU-2"), profile_name="fast").cutouts.get().pk) == "done"
+    done = api.get("/api/v1/cutouts", {"status": "done"}).json()["items"][0]
+    assert (done["stage"], done["progress"]) == ("", 100)
