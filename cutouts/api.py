@@ -248,6 +248,17 @@ class BatchPageOut(Schema):
 BATCH_LIST_PARAMS = ("status", "cursor", "limit")
 
 
+def _unknown_params_refuse(request: HttpRequest, route: str, known: tuple[str, ...]) -> None:
+    """A 422 naming each query parameter ``route`` does not take: a misspelt filter is
+    refused, never answered as if it had been applied (GET /batches, GET /exports)."""
+    unknown = sorted(set(request.GET) - set(known))
+    if unknown:
+        raise Problem(422, f"{route} takes {', '.join(known)}; unknown: "
+                           f"{', '.join(unknown)}.", slug="validation",
+                      errors=[{"field": name, "message": "Unknown query parameter; this list "
+                               f"takes {', '.join(known)}."} for name in unknown])
+
+
 @router.get("/batches", response={200: BatchPageOut, **errors(400, 403, 422)},
             tags=["batches"], summary="List cutout batches (newest first)",
             description="Newest first; follow `next_cursor`. Takes `status`, `cursor` and "
@@ -257,12 +268,7 @@ def batch_list(request: HttpRequest, status: JobStatus | None = None,
                cursor: str | None = None, limit: int = Query(50, ge=1, le=200)):
     # An unknown parameter (a misspelt filter) is refused rather than answered with every
     # batch, as if it had been applied.
-    unknown = sorted(set(request.GET) - set(BATCH_LIST_PARAMS))
-    if unknown:
-        raise Problem(422, f"GET /batches takes {', '.join(BATCH_LIST_PARAMS)}; unknown: "
-                           f"{', '.join(unknown)}.", slug="validation",
-                      errors=[{"field": name, "message": "Unknown query parameter; this list "
-                               f"takes {', '.join(BATCH_LIST_PARAMS)}."} for name in unknown])
+    _unknown_params_refuse(request, "GET /batches", BATCH_LIST_PARAMS)
     before = cursor_decode(cursor).get("before")
     page = batch_page(
         status=status.value if status else "",
@@ -619,7 +625,11 @@ class ExportOut(Schema):
     exported_count: int = Field(description="Files written. On a cancelled export: what the "
                                             "run had rendered before the cancel; nothing of "
                                             "it was kept (no ZIP, no folder).")
-    failed_count: int
+    failed_count: int = Field(description="Variants excluded (failing compliance without "
+                                          "`include_failing`, or not nameable).")
+    failing_included_count: int = Field(
+        0, description="Files exported (in a dry run: that would be) although they fail "
+                       "compliance, with `include_failing`; part of `exported_count`.")
     message: str
     has_zip: bool
     created_at: datetime
@@ -634,6 +644,8 @@ def _export_out(job: ExportJob) -> dict:
             "percent": progress.percent,
             "progress_done": job.progress_done, "progress_total": job.progress_total,
             "exported_count": job.exported_count, "failed_count": job.failed_count,
+            "failing_included_count": int((job.report or {}).get("failing_included_count")
+                                          or 0),
             "message": job.message, "has_zip": bool(job.zip_name),
             "created_at": job.created_at, "finished_at": job.finished_at}
 
@@ -727,8 +739,9 @@ def _export(pk: int) -> ExportJob:
 @decorate_view(idempotent)
 def export_create(request: HttpRequest, payload: ExportIn):
     who = principal(request)
-    lookup = export_selectors.products_by_sku(
-        skus=export_selectors.sku_tokens(s.replace("\x00", "") for s in payload.skus))
+    # a blank cell from a PIM is not "every product": [""] used to export the catalog
+    lookup = export_selectors.products_by_sku_text(
+        texts=[s.replace("\x00", "") for s in payload.skus])
     if lookup.problem:
         raise Problem(422, lookup.problem, slug="validation",
                       errors=[{"field": "skus", "message": lookup.problem}])
@@ -752,13 +765,21 @@ def export_create(request: HttpRequest, payload: ExportIn):
     return Status(201, {**_export_out(job), "warnings": _export_warnings(job)})
 
 
+#: What GET /exports reads from the query string; anything else is refused, not ignored.
+EXPORT_LIST_PARAMS = ("status", "dry_run", "cursor", "limit")
+
+
 @router.get("/exports", response={200: ExportPageOut, **errors(400, 403, 422)},
-            tags=["exports"], summary="List exports (newest first)")
+            tags=["exports"], summary="List exports (newest first)",
+            description="Newest first; follow `next_cursor`. Takes `status`, `dry_run`, "
+                        "`cursor` and `limit` only: any other query parameter is a 422 "
+                        "naming it.")
 @decorate_view(needs(roles.EXPORT))
 def export_list(request: HttpRequest, status: JobStatus | None = None,
                 dry_run: bool | None = None, cursor: str | None = None,
                 limit: int = Query(50, ge=1, le=200)):
-    """Newest first; follow `next_cursor`."""
+    # a misspelt filter (?stauts=failed) is refused, not answered with every export
+    _unknown_params_refuse(request, "GET /exports", EXPORT_LIST_PARAMS)
     before = cursor_decode(cursor).get("before")
     page = export_page(
         status=status.value if status else "", dry_run=dry_run,

@@ -177,6 +177,7 @@ def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[
     """Before an export starts: for each preset named by an identifier (Walmart by GTIN),
     how many of the products the filters select have none, whose images it will exclude.
     Counted in the database, one query per preset and identifier; nothing when none lacks."""
+    product_ids = list(product_ids) if product_ids is not None else None
     cutouts = export_candidates(product_ids=product_ids, brand=brand,
                                 approved_since=approved_since)
     products = Product.objects.filter(pk__in=cutouts.values("asset__product_id"))
@@ -195,8 +196,14 @@ def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[
             label = variants.field_label(fields)
             shown = list(missing.order_by("sku").values_list("sku", flat=True)[:5])
             more = " …" if count > len(shown) else ""
-            share = (f"none of the {total} selected product(s) has one" if count == total
-                     else f"{count} of {total} selected product(s) have none")
+            # counted among the products with an approved cutout: when some SKUs have none,
+            # "6 of 8 selected" for 9 SKUs typed read as a miscount (the not-approved warning
+            # names the others)
+            selected = ("selected product(s) with an approved cutout"
+                        if product_ids and len(set(product_ids)) > total
+                        else "selected product(s)")
+            share = (f"none of the {total} {selected} has one" if count == total
+                     else f"{count} of {total} {selected} have none")
             gaps.append(NamingGap(
                 preset=preset.name, identifier="|".join(fields), count=count, total=total,
                 skus=shown,
@@ -469,6 +476,55 @@ class SkuLookup:
 _SKU_SEPARATORS = re.compile(r"[\s,;]+")
 
 
+#: folders of export storage that are not an export's own: the run writes every manifest
+#: into ``manifests/`` and every ZIP into ``zips/``
+EXPORT_RESERVED_FOLDERS = ("manifests", "zips")
+
+
+def export_folder_taken(*, folder: str) -> str:
+    """Why ``folder`` cannot take an export ("" when it can): it is, contains or lies inside
+    the folder of another export that holds (or will hold) files (queued, running or done;
+    not a dry run, a failed or a cancelled one, which leave nothing), or its files are in
+    storage. Compared ignoring case: ``Spring/Amazon`` and ``spring/amazon`` are one folder
+    on macOS and Windows, where the files are unpacked or the share is mounted."""
+    parts = folder.split("/")
+    if parts[0].lower() in EXPORT_RESERVED_FOLDERS:
+        return (f"{parts[0]!r} is where Cutroom keeps every export's "
+                f"{'manifest' if parts[0].lower() == 'manifests' else 'ZIP'}; "
+                "choose another folder.")
+    ancestors = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    same = Q()
+    for name in ancestors:
+        same |= Q(folder__iexact=name)
+    other = (ExportJob.objects.filter(destination=ExportJob.Destination.FOLDER, dry_run=False)
+             .exclude(status__in=[JobStatus.FAILED, JobStatus.CANCELLED])
+             .filter(same | Q(folder__istartswith=f"{folder}/"))
+             .order_by("pk").values_list("pk", "folder").first())
+    if other is not None:
+        pk, taken = other
+        if taken.lower() == folder.lower():
+            where = "already holds an export"
+            where += f" ({taken!r} ignoring case)" if taken != folder else ""
+        elif taken.lower().startswith(f"{folder.lower()}/"):
+            where = f"contains {taken!r}, which holds an export"
+        else:
+            where = f"lies inside {taken!r}, which holds an export"
+        return (f"The export folder {folder!r} {where} (export {pk}); an export's folder "
+                "holds that export only: choose a folder of its own.")
+    exports = storages["exports"]
+    for name in ancestors:  # an export whose row is gone left its files
+        if exports.exists(f"{name}/manifest.csv"):
+            where = "already holds" if name == folder else f"lies inside {name!r}, which holds"
+            return f"The export folder {folder!r} {where} an export; choose another folder."
+    return ""
+
+
+#: the refusal of a SKU list given but holding no SKU (a blank cell, only separators): it
+#: used to read as no list at all, which exports every product
+SKUS_BLANK = ("The SKU list holds no SKU (only blanks or separators). Give at least one SKU, "
+              "or leave the list out to export every product.")
+
+
 def sku_tokens(texts: str | Iterable[str]) -> list[str]:
     """The SKUs in a text (or in each of several texts), in order, blanks dropped."""
     if isinstance(texts, str):
@@ -508,6 +564,18 @@ def products_by_sku(*, skus: Iterable[str]) -> SkuLookup:
         if pks[found.sku] not in ids:  # qa004 and QA004 typed: one product
             ids.append(pks[found.sku])
     return SkuLookup(product_ids=ids, unknown=unknown, deleted=deleted, ambiguous=ambiguous)
+
+
+def products_by_sku_text(*, texts: str | Iterable[str]) -> SkuLookup:
+    """``products_by_sku`` of what a user gave: the form's text, the API's list, the command's
+    ``--product`` values (``sku_tokens``). A list given that holds no SKU (``[""]``, ", ;")
+    is refused (``SKUS_BLANK``), never read as no list, which exports every product; an
+    empty text or list is no filter."""
+    given = bool(texts) if isinstance(texts, str) else bool(texts := list(texts))
+    skus = sku_tokens(texts)
+    if given and not skus:
+        return SkuLookup(product_ids=[], unknown=[], deleted=[], ambiguous=[SKUS_BLANK])
+    return products_by_sku(skus=skus)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +24,8 @@ from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
 from ..selectors import export as export_selectors
+from ..variants.compliance import MAX_ENLARGEMENT, enlarged_too_far
+from ..variants.layout import plan_layout
 from .export_sinks import (
     FolderSink,
     ZipSink,
@@ -71,6 +73,12 @@ def _plan(presets: list[str], filters: dict
           ) -> tuple[export_selectors.ExportPlan, list[variants.Preset]]:
     """The plan and the resolved presets, whose parsed specs the rendering reuses. A refusal
     names its field: "specs" for a spec string (every bad one at once), else "presets"."""
+    resolved = _presets_resolve(presets)
+    return export_selectors.export_plan(
+        cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
+
+
+def _presets_resolve(presets: list[str]) -> list[variants.Preset]:
     spec_names: set[str] = set()
     bad_specs: list[str] = []
     for name in presets:
@@ -93,8 +101,20 @@ def _plan(presets: list[str], filters: dict
         if missing:
             raise ExportError("Unknown library item(s): " + "; ".join(missing) + ".",
                               field=field)
-    return export_selectors.export_plan(
-        cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
+    return resolved
+
+
+def export_specs_check(*, specs: Iterable[str]) -> None:
+    """Refuse (ExportError on ``specs``) custom spec strings the export would refuse, every
+    bad one at once: the form says so beside the other fields' errors, not after them."""
+    specs = list(specs)
+    if not specs:
+        return
+    if len(specs) > MAX_SPECS:
+        raise ExportError(f"At most {MAX_SPECS} spec strings per export, not {len(specs)}.",
+                          field="specs")
+    _presets_resolve([export_selectors.SPEC_PREFIX + _spec_key(s.replace("\x00", "")[:400])
+                      for s in specs])
 
 
 #: the refusal of an export with nothing to render (the form says it too, before the service)
@@ -114,7 +134,12 @@ def export_folder_clean(*, folder: str, destination: str) -> str:
         raise ExportError(f"A folder ({folder!r}) is only used when the destination is "
                           "'folder'; a download is one ZIP. Choose the destination 'folder' "
                           "or clear the folder.", field="folder")
-    if folder.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", folder):
+    if re.match(r"^[A-Za-z]:", folder):
+        # "C:stuff" used to be told "(no leading '/')", which it has none of
+        raise ExportError(f"{folder!r} is an absolute path: it starts with a drive letter; "
+                          f"{FOLDER_HELP} (no drive letter such as 'C:', no leading '/').",
+                          field="folder")
+    if folder.startswith(("/", "\\")):
         raise ExportError(f"{folder!r} is an absolute path; {FOLDER_HELP} (no leading '/').",
                           field="folder")
     folder = folder.rstrip("/")
@@ -149,6 +174,21 @@ def _spec_key(text: str) -> str:
         return text
 
 
+def _folder_lock() -> None:
+    """Serialise the creation of folder exports until the transaction ends, so two requests
+    for one folder cannot both find it free (the second used to fail late, after rendering
+    everything, and leave empty folders in the first one's). SQLite's IMMEDIATE transactions
+    already hold the database's write lock from the start; PostgreSQL takes an advisory
+    lock (creations are rare and quick: one lock for all folders is enough)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLDER_LOCK_KEY])
+
+
+#: the advisory lock key of folder export creation ("cutrexpf" read as an integer)
+FOLDER_LOCK_KEY = 0x6375747265787066
+
+
 @transaction.atomic  # the row, its folder name and the run message (on commit) or none
 def export_job_create(
     *, user=None, presets: Iterable[str] = (), specs: Iterable[str] = (),
@@ -163,6 +203,40 @@ def export_job_create(
     (``square-1200|bg-ffffff|format-jpeg``), each exported as an ad-hoc preset of its own
     (``spec-<hash>/``); the API and the export form both pass them here.
     """
+    if destination == ExportJob.Destination.FOLDER:
+        _folder_lock()  # before the folder is checked: see _folder_lock
+    presets, filters, folder, plan = _checked(
+        presets=presets, specs=specs, product_ids=product_ids, brand=brand,
+        approved_since=approved_since, destination=destination, folder=folder)
+    job = ExportJob.objects.create(
+        created_by=user if user is not None and user.is_authenticated else None,
+        presets=presets, filters=filters, dry_run=dry_run, include_failing=include_failing,
+        destination=destination, folder=folder, progress_total=len(plan.items),
+    )
+    if destination == ExportJob.Destination.FOLDER and not folder:
+        ExportJob.objects.filter(pk=job.pk).update(
+            folder=f"export-{job.pk}-{timezone.now():%Y%m%d-%H%M%S}")
+        job.refresh_from_db()
+    if enqueue:
+        enqueue_tasks.export_job(job.pk)
+    return job
+
+
+def export_job_check(
+    *, presets: Iterable[str] = (), specs: Iterable[str] = (),
+    product_ids: Iterable[int] | None = None, brand: str = "",
+    approved_since: date | str | None = None,
+    destination: str = ExportJob.Destination.DOWNLOAD, folder: str = "",
+) -> None:
+    """Raise what ``export_job_create`` would refuse with these inputs, creating nothing:
+    the form checks first, so it never offers to "start anyway" an export that cannot
+    start."""
+    _checked(presets=presets, specs=specs, product_ids=product_ids, brand=brand,
+             approved_since=approved_since, destination=destination, folder=folder)
+
+
+def _checked(*, presets, specs, product_ids, brand, approved_since, destination, folder
+             ) -> tuple[list[str], dict, str, export_selectors.ExportPlan]:
     specs = list(specs)
     presets = list(presets)
     if not any(p.strip() for p in [*presets, *specs]):
@@ -176,10 +250,10 @@ def export_job_create(
     if destination not in ExportJob.Destination.values:
         raise ExportError(f"Unknown destination {destination!r}.", field="destination")
     folder = export_folder_clean(folder=folder, destination=destination)
-    if destination == ExportJob.Destination.FOLDER and folder and \
-            storages["exports"].exists(f"{folder}/manifest.csv"):
-        raise ExportError(f"The export folder {folder!r} already holds an export.",
-                          field="folder")
+    if destination == ExportJob.Destination.FOLDER and folder:
+        taken = export_selectors.export_folder_taken(folder=folder)
+        if taken:
+            raise ExportError(taken, field="folder")
     plan, _ = _plan(presets, filters)
     if not plan.items:
         # named after the filter that selected nothing approved, so the API's 422 and the
@@ -191,18 +265,7 @@ def export_job_create(
                           + why, field=field)
     if plan.collisions:
         raise ExportCollisionError(plan.collisions)
-    job = ExportJob.objects.create(
-        created_by=user if user is not None and user.is_authenticated else None,
-        presets=presets, filters=filters, dry_run=dry_run, include_failing=include_failing,
-        destination=destination, folder=folder, progress_total=len(plan.items),
-    )
-    if destination == ExportJob.Destination.FOLDER and not folder:
-        ExportJob.objects.filter(pk=job.pk).update(
-            folder=f"export-{job.pk}-{timezone.now():%Y%m%d-%H%M%S}")
-        job.refresh_from_db()
-    if enqueue:
-        enqueue_tasks.export_job(job.pk)
-    return job
+    return presets, filters, folder, plan
 
 
 def export_job_claim(*, job_id: int, worker: str = "") -> str | None:
@@ -270,15 +333,27 @@ def _export_execute(job: ExportJob, run_token: str,
             sink = (FolderSink(job.folder, resumed=job.attempts > 1)
                     if job.destination == ExportJob.Destination.FOLDER else ZipSink())
         text, writer = manifest_writer(manifest_file)
-        exported = excluded = done = would = 0
+        # failing = shipped despite failing compliance (include_failing): said in the result,
+        # not only in the manifest and the contact sheet ("2 exported, 0 excluded" read clean)
+        exported = excluded = done = would = failing = 0
         exported_cutouts: set[int] = set()
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
+        boxes = _product_boxes([cid for cid, _ in groups]) if job.dry_run else {}
         for items, outputs in plan_renditions(groups, presets, render=not job.dry_run):
             renditions_persist((item.cutout_id, out)
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
                 row, include = manifest_row_for(job, item, out)
+                # a dry run renders nothing: what the layout refuses (over 100 MP, enlarged
+                # past the limit) used to read "would be rendered" and then was excluded
+                foreseen = (_foresee(presets[item.preset], boxes.get(item.cutout_id))
+                            if job.dry_run and out is None and not item.error else None)
+                if foreseen is not None:
+                    shipped = foreseen[1] and job.include_failing
+                    row["compliance"] = variants.csv_safe(
+                        f"dry run: would be exported despite: {foreseen[0]}" if shipped
+                        else f"dry run: would not be exported: {foreseen[0]}")
                 # which image of the product the row is: one SKU's rows otherwise read alike
                 row.update(position=variants.csv_safe(item.position),
                            asset_id=variants.csv_safe(item.asset_id),
@@ -288,9 +363,13 @@ def _export_execute(job: ExportJob, run_token: str,
                     assert out is not None and out.data is not None  # included: rendered
                     sink.write(item.path, out.data)
                     exported += 1
+                    failing += not out.ok
                     exported_cutouts.add(item.cutout_id)
-                elif job.dry_run and _would_export(job, item, out):
+                elif job.dry_run and _would_export(job, item, out) and (
+                        foreseen is None or foreseen[1] and job.include_failing):
                     would += 1
+                    failing += bool(out is not None and out.fields and not out.ok
+                                    or foreseen is not None)
                 else:
                     excluded += 1
                     if len(report["excluded"]) < MAX_REPORTED:
@@ -309,6 +388,7 @@ def _export_execute(job: ExportJob, run_token: str,
             if progress:
                 progress(done, total)
         report["excluded_count"] = excluded
+        report["failing_included_count"] = failing
         report["not_approved_count"] = _write_not_approved(job, resolved, writer, report)
         if job.dry_run:
             report["would_export"] = would
@@ -331,10 +411,7 @@ def _export_execute(job: ExportJob, run_token: str,
             message = str(exc)
         elif isinstance(exc, OSError) or hasattr(exc, "response"):
             # Disk full, S3 5xx or a timeout while writing: say so, the job ends failed.
-            from catalog.services.assets import storage_error_text
-
-            message = "The export could not be written: " + storage_error_text(exc).replace(
-                "Not stored: ", "")
+            message = "The export could not be written: " + _storage_error_text(exc)
         else:
             message = f"Unexpected error: {type(exc).__name__}: {exc}"
         return export_job_fail(job_id=job.pk, run_token=run_token, message=message,
@@ -343,6 +420,17 @@ def _export_execute(job: ExportJob, run_token: str,
         if isinstance(sink, ZipSink):
             sink.close()
         manifest_file.close()
+
+
+def _storage_error_text(exc: BaseException) -> str:
+    """Why storage refused, without the server's paths: an OSError's text names the file by
+    its absolute path (the log has it), which a user is not to see."""
+    from catalog.services.assets import storage_error_text
+
+    text = storage_error_text(exc).replace("Not stored: ", "")
+    if isinstance(exc, OSError) and text.startswith("storage error ("):
+        text = f"storage error ({type(exc).__name__}: {exc.strerror or 'I/O error'})."
+    return text
 
 
 def _write_not_approved(job: ExportJob, presets: list[variants.Preset], writer,
@@ -384,14 +472,17 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     # products read as if the export were complete
     not_approved = (f" {unapproved} selected image(s) {'would not be' if job.dry_run else 'not'}"
                     " exported: not approved (see the manifest)." if unapproved else "")
+    failing = report.get("failing_included_count") or 0
     if job.dry_run:
+        despite = f" ({failing} despite failing compliance)" if failing else ""
         message = (f"Dry run: {report.get('would_export', 0)} file(s) would be exported"
-                   f"{f', {excluded} excluded' if excluded else ''}; nothing written.")
+                   f"{despite}{f', {excluded} excluded' if excluded else ''}; nothing written.")
     elif not exported:
         message = (f"0 files written: all {excluded} excluded — see the reasons."
                    if excluded else "0 files written.")
     else:
-        message = f"{exported} file(s) exported, {excluded} excluded."
+        despite = f" ({failing} despite failing compliance)" if failing else ""
+        message = f"{exported} file(s) exported{despite}, {excluded} excluded."
     message += not_approved
     with transaction.atomic():
         finished = jobs.job_finish(
@@ -418,6 +509,45 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     _notify(job, f"Export {job.pk} finished: {message}")
     events.export_finished(job)
     return "done"
+
+
+def _product_boxes(cutout_ids: list[int]) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    """Per cutout: its size and its product's box size (``signals["product_px"]``; the whole
+    cutout for a version measured before that signal), what a dry run's layout reads."""
+    boxes = {}
+    for start in range(0, len(cutout_ids), 500):
+        rows = Cutout.objects.filter(pk__in=cutout_ids[start:start + 500]).values_list(
+            "pk", "width", "height", "signals")
+        for pk, width, height, signals in rows:
+            if not (width and height):
+                continue
+            product = (signals or {}).get("product_px")
+            if isinstance(product, list | tuple) and len(product) == 2 and all(
+                    isinstance(v, int) and v > 0 for v in product):
+                boxes[pk] = ((width, height), (min(product[0], width), min(product[1], height)))
+            else:
+                boxes[pk] = ((width, height), (width, height))
+    return boxes
+
+
+def _foresee(preset: variants.Preset,
+             box: tuple[tuple[int, int], tuple[int, int]] | None) -> tuple[str, bool] | None:
+    """What the real run would refuse of a file a dry run does not render, from the product's
+    box size alone: (why, whether include_failing still ships it), or None. A layout over
+    the output pixel limit is never rendered; a product enlarged past MAX_ENLARGEMENT fails
+    compliance (as check_source judges it: compared as printed)."""
+    spec = preset.variant_spec
+    if box is None or spec.is_scene:
+        return None  # a scene lays the product out on its background: not judged here
+    (width, height), (pw, ph) = box
+    try:
+        scale = plan_layout(spec, (width, height), (0, 0, pw, ph)).scale
+    except variants.RenderError as exc:
+        return f"cannot be rendered: {exc}", False
+    if enlarged_too_far(scale):
+        return (f"failed: the product ({pw}x{ph} px) would be enlarged {scale:.1f}x, over "
+                f"the {MAX_ENLARGEMENT:g}x limit", True)
+    return None
 
 
 def _would_export(job: ExportJob, item: Any, out: Any) -> bool:

@@ -23,6 +23,8 @@ from ..models import Cutout, Preset, Rendition
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
 from ..selectors.export import PlannedItem
+from ..variants.compliance import MAIN_POSITION
+from ..variants.spec import ABSENT
 
 #: Full citations for the source codes used in cutouts.variants.presets (checked 2026-11).
 PRESET_SOURCES = {
@@ -87,6 +89,53 @@ class _Source:
     rgba_name: str
     shadow_name: str
     model_name: str
+    #: the image's catalog position (MAIN, PT01..PT08, SWCH; "" unknown): compliance holds
+    #: only the main image to Amazon's whole-product rule
+    position: str = ""
+    #: the original photo (storage name, content digest): ``keepmeta`` carries its EXIF/XMP
+    original_name: str = ""
+    original_sha256: str = ""
+
+
+def _is_main(position: str | None) -> bool:
+    return position in (None, "", MAIN_POSITION)
+
+
+def _position_changes_check(rules: variants.Rules, seen: dict, position: str) -> bool:
+    """Whether a stored result judged the image at another kind of position than it is at
+    now, in a way its rules tell apart: a whole-product preset fails a product the photo's
+    frame cuts on the main image only. Results made before positions were recorded were
+    judged as main images."""
+    return (rules.whole_product and bool(seen.get("frame_cut"))
+            and _is_main(seen.get("position")) != _is_main(position))
+
+
+#: the mark a ``keepmeta`` rendition's compliance carries once it was rendered with the
+#: original's metadata (earlier ones were rendered without any: render them again)
+META_KEPT = "meta"
+
+
+def _keeps_meta(spec: variants.VariantSpec) -> bool:
+    return "keepmeta" in spec
+
+
+def _read_meta(storage, name: str) -> dict:
+    """The original photo's EXIF and XMP, read from its headers: ``Image.open`` parses them
+    without decoding a pixel (JPEG, WebP, TIFF; a PNG whose eXIf chunk follows the image
+    data is the exception, decoded to reach it). The renderer drops the GPS location."""
+    if not name:
+        return {}
+    with storage.open(name, "rb") as fh, Image.open(fh) as image:
+        exif = image.getexif()
+        xmp = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+        return {"exif": exif.tobytes() if len(exif) else b"", "xmp": xmp or b""}
+
+
+def _meta_key(cache_key: str, source: _Source) -> str:
+    """The cache key of a ``keepmeta`` rendition: the original's digest joins the cutout's,
+    since two uploads of one photo with other metadata make the same cutout bytes."""
+    payload = f"{cache_key}\nmeta={source.original_sha256 or ABSENT}"
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -154,6 +203,15 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             loaded["shadow_bytes"] = shadow_bytes
         return loaded
 
+    def meta() -> dict:
+        if "meta" not in loaded:
+            try:
+                loaded["meta"] = _read_meta(storage, source.original_name)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                # an unreadable or purged original costs its metadata, not the variant
+                loaded["meta"] = {}
+        return loaded["meta"]
+
     outputs = [RenditionOutput(target) for target in targets]
     # specs of one size class one after another: they share one resampled layer, which is
     # dropped once the next class starts
@@ -170,12 +228,14 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             try:
                 out.data = _read(storage, cached["file_name"])
                 out.fields = {k: cached[k] for k in _RENDITION_FIELDS}
-                if (cached.get("compliance") or {}).get("rules") != fingerprint:
-                    # The preset's rules changed since this file was checked: check again.
-                    made = cached.get("compliance") or {}
+                made = cached.get("compliance") or {}
+                # the renderer's facts the file cannot tell, as the first check saw them
+                seen = made.get("measurements") or {}
+                if (made.get("rules") != fingerprint
+                        or _position_changes_check(target.rules, seen, source.position)):
+                    # The preset's rules changed since this file was checked, or the image
+                    # moved to or from the main position: check again.
                     bbox = made.get("product_bbox")
-                    # the renderer's facts the file cannot tell, as the first check saw them
-                    seen = made.get("measurements") or {}
                     size = seen.get("source_product_size")
                     result = variants.check_variant(
                         out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
@@ -183,9 +243,9 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                         enlargement=seen.get("enlargement"),
                         source_product_size=tuple(size) if size else None,
                         scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
-                        faint_marks=seen.get("faint_marks"))
-                    out.fields.update(compliance_ok=result.ok,
-                                      compliance=_compliance_dict(result, fingerprint, bbox))
+                        faint_marks=seen.get("faint_marks"), position=source.position or None)
+                    out.fields.update(compliance_ok=result.ok, compliance={
+                        **made, **_compliance_dict(result, fingerprint, bbox)})
                     out.fresh = True
                 continue
             except FileNotFoundError:
@@ -201,8 +261,11 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                 shadow = src["shadow"]
             assets = (scene_selectors.scene_assets(items=target.library)
                       if target.library else None)
-            rendered = variants.render_variant(src["rgba"], spec, shadow=shadow, assets=assets)
-            result = variants.check_rendered(rendered, target.rules, model_licence=licence)
+            rendered = variants.render_variant(
+                src["rgba"], spec, shadow=shadow, assets=assets,
+                source_meta=meta() if _keeps_meta(spec) else None)
+            result = variants.check_rendered(rendered, target.rules, model_licence=licence,
+                                             position=source.position or None)
             for error in variants.check_spec(spec, target.rules):
                 result.error(error)
             for warning in rendered.warnings:
@@ -221,6 +284,8 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
         # floor, light) changes it, the shadow layer only with shadow-keep
         library = {i.slug: f"{i.sha256}:{i.floor_pct}:{i.light_deg}" for i in target.library}
         cache_key = variants.rendition_key(spec, src["inputs"].with_library(library))
+        if _keeps_meta(spec):
+            cache_key = _meta_key(cache_key, source)
         name = _rendition_name(cache_key, rendered.extension)
         # Content-addressed: an existing file under this key has exactly these bytes.
         if not storage.exists(name):
@@ -234,7 +299,9 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             "compliance_ok": result.ok,
             "compliance": {**_compliance_dict(result, fingerprint, rendered.product_bbox),
                            "assets": target.assets_key,
-                           "renderer": variants.RENDERER_VERSION},
+                           "renderer": variants.RENDERER_VERSION,
+                           **({META_KEPT: source.original_sha256 or ABSENT}
+                              if _keeps_meta(spec) else {})},
         }
     return outputs
 
@@ -286,6 +353,8 @@ def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int,
             # checked before a check was added (a blown-up speck passed): render and check
             # again; the file's bytes are the same, under the same key
             return None
+        if _keeps_meta(parsed[name]) and not made.get(META_KEPT):
+            return None  # rendered before keepmeta read the original: it kept nothing
         return row
 
     return {
@@ -296,8 +365,15 @@ def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int,
     }
 
 
+#: the columns :func:`_source` reads (the asset's through one join)
+_SOURCE_FIELDS = ("pk", "rgba_name", "shadow_name", "model_name", "asset__position",
+                  "asset__original_name", "asset__sha256")
+
+
 def _source(cutout: Cutout) -> _Source:
-    return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name)
+    asset = cutout.asset
+    return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name,
+                   asset.position or "", asset.original_name or "", asset.sha256 or "")
 
 
 def rendition_get_or_create(
@@ -373,8 +449,8 @@ def plan_renditions(
         for start in range(0, len(groups), 50):
             chunk = groups[start:start + 50]
             ids = [cid for cid, _ in chunk]
-            cutouts = {c.pk: c for c in Cutout.objects.filter(pk__in=ids).only(
-                "pk", "rgba_name", "shadow_name", "model_name")}
+            cutouts = {c.pk: c for c in Cutout.objects.filter(pk__in=ids)
+                       .select_related("asset").only(*_SOURCE_FIELDS)}
             targets = _targets(ids, [presets[n] for n in dict.fromkeys(
                 i.preset for _, items in chunk for i in items)])
             for cid, items in chunk:

@@ -28,7 +28,7 @@ from cutouts.imaging.shadow import kept_shadow_zone
 
 from .errors import RenderError
 from .layout import plan_layout
-from .presets import PRESETS, TRANSPARENT, WHITE_OR_TRANSPARENT, Preset, Rules
+from .presets import PRESETS, TRANSPARENT, WHITE, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
 
 if TYPE_CHECKING:
@@ -48,6 +48,14 @@ HALO_TOLERANCE_PX = 16
 #: 250 px one (a small web photo) 6.8x, and only warn; a 136x blow-up (a cutout that kept a
 #: speck) is a smear to exclude, not a file to ship with a warning.
 MAX_ENLARGEMENT = 8.0
+
+
+def enlarged_too_far(enlargement: float) -> bool:
+    """Whether a product enlarged this much fails (MAX_ENLARGEMENT), compared as printed, as
+    the 2x warning is: the one test for rendered variants and a dry run's forecast."""
+    return round(enlargement, 1) > MAX_ENLARGEMENT
+
+
 #: A product whose box in the cutout is under this on its long side fails: it is a speck the
 #: cutout kept (icon size; no marketplace shows a product from it), not a product. It catches
 #: what the enlargement limit cannot: an export without a size (trim only) ships it 1:1.
@@ -58,7 +66,13 @@ MIN_PRODUCT_PX = 32
 #: the photo's frame warns on listing images; a master too small for every marketplace warns.
 #: 4: a product cut by the photo's frame fails where the marketplace requires the whole
 #: product (Amazon main); faint see-through marks inside the product's box warn.
-CHECKS_VERSION = "4"
+#: (The image's position, which limits that failure to the main image, is no new check: a
+#: result recorded without it is checked again by the caller, not re-rendered.)
+#: 5: faint marks are measured by their visible area, not their alpha mass (the renderer's
+#: facts change: render again), and a large one fails on a white background.
+CHECKS_VERSION = "5"
+#: the position codes of a product's main image: the one Amazon requires whole
+MAIN_POSITION = "MAIN"
 
 
 @dataclass(frozen=True)
@@ -213,6 +227,7 @@ def check_variant(
     scene: bool = False,
     frame_cut: Iterable[str] | None = None,
     faint_marks: Iterable[dict[str, Any]] | None = None,
+    position: str | None = None,
 ) -> ComplianceResult:
     """Decode ``data`` and check it against ``preset`` (or bare :class:`Rules`).
 
@@ -229,6 +244,8 @@ def check_variant(
     ``faint_marks``: see-through marks the cutout kept inside the product's box (the
     renderer's ``faint_marks``: ``{"box": [x0, y0, x1, y1], "share": ...}`` on the canvas),
     which the file cannot tell from a grey part of the product or a kept shadow.
+    ``position``: the image's catalog position (``MAIN``, ``PT01``..``PT08``, ``SWCH``); the
+    whole-product rule binds the main image only (None: judged as the main image).
     All of these are recorded in the measurements, so a re-check of the stored file can pass
     them again.
     """
@@ -241,8 +258,10 @@ def check_variant(
     check_source(result, enlargement, source_product_size)
     if scene:
         m["scene"] = True
+    if position:
+        m["position"] = position
     if frame_cut is not None:
-        _check_frame_cut(result, rules, frame_cut)
+        _check_frame_cut(result, rules, frame_cut, position)
     if faint_marks is not None:
         _check_faint_marks(result, rules, faint_marks)
 
@@ -347,8 +366,12 @@ GHOST_SHARE = 0.00005
 GHOST_MIN = 25
 GHOST_ANALYSIS_SIDE = 512
 #: a faint mark inside the product's box warns from this share of the product's solid area
-#: (its alpha mass; :func:`~cutouts.variants.render.faint_marks`)
+#: (its visible area; :func:`~cutouts.variants.render.faint_marks`) ...
 FAINT_MARK_SHARE = 0.003
+#: ... and fails on a white-background marketplace image from this one: a see-through patch a
+#: tenth of the product's size shows on white as a grey cloud, whether a ghost of the photo's
+#: background or a part of the product the cutout left see-through (both need a re-cut)
+FAINT_MARK_FAIL_SHARE = 0.1
 
 
 def check_source(result: ComplianceResult, enlargement: float | None,
@@ -367,8 +390,7 @@ def check_source(result: ComplianceResult, enlargement: float | None,
             return  # its enlargement says the same again
     if enlargement is not None:
         m["enlargement"] = round(float(enlargement), 3)
-        # compared as printed, as the 2x warning is
-        if round(enlargement, 1) > MAX_ENLARGEMENT:
+        if enlarged_too_far(enlargement):
             across = f" from {size[0]}x{size[1]} px in the cutout" if size else ""
             result.error(f"the product is enlarged {enlargement:.1f}x{across}, over the "
                          f"{MAX_ENLARGEMENT:g}x limit, and would be a blur; check the cutout "
@@ -554,12 +576,18 @@ def _check_edges(result: ComplianceResult, arr: np.ndarray, paper: Colour, has_a
 _SIDES = ("top", "bottom", "left", "right")
 
 
-def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable[str]) -> None:
+def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable[str],
+                     position: str | None = None) -> None:
     """The photo's own frame cuts the product (the renderer's ``frame_cut``, as the cutout's
     ``touches_frame`` signal sees it): the file then shows a straight hard cut, which no
     canvas margin can tell from a product edge. It fails where the marketplace requires the
-    whole product (``whole_product``: Amazon main) and warns on other listing images (and
-    scenes); a transparent master is the cutout as it is."""
+    whole product (``whole_product``: Amazon's main image) and warns on other listing images
+    (and scenes); a transparent master is the cutout as it is.
+
+    Amazon requires the entire product on the MAIN image only; its additional images
+    (PT01..PT08) and the swatch may be close-ups and details, so a ``whole_product`` preset
+    says nothing about a cut on them (a warning would flag every detail shot). An unknown
+    position (None) is judged as the main image: the rule is not silently dropped."""
     cut = set(frame_cut)
     sides = [side for side in _SIDES if side in cut]
     result.measurements["frame_cut"] = sides
@@ -568,7 +596,9 @@ def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable
     message = (f"the product is cut off by the photo's edge ({', '.join(sides)}): the image "
                "cannot show the whole product; use a photo with space around it")
     if rules.whole_product:
-        result.error(message + " (the marketplace requires the whole product in the frame)")
+        if position in (None, "", MAIN_POSITION):
+            result.error(message + " (the marketplace requires the whole product in the "
+                         "frame)")
     elif rules.product_clear_of_edges:
         result.warn(message)
 
@@ -579,8 +609,11 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
     ``faint_marks``): the ghost analysis of the file (:func:`_check_ghosts`) looks only away
     from the box, where nothing but background belongs. Inside it a mark is a ghost of the
     photo's background about half the time on the dev photos, otherwise a part of the product
-    the cutout made see-through (blurred, under-cut): both need a look, neither is certain
-    enough to fail. Malformed entries (an edited stored result) are skipped."""
+    the cutout made see-through (blurred, under-cut): both need a look, and a small one is not
+    certain enough to fail. A large one (FAINT_MARK_FAIL_SHARE of the product) fails on a
+    white-background preset: on white it shows as a grey cloud whichever it is (QA: a mark
+    worth 21 % of a banana's alpha mass passed with a warning). Malformed entries (an edited
+    stored result) are skipped."""
     kept: list[tuple[list[int], float]] = []
     for mark in marks:
         try:
@@ -594,10 +627,15 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
     shown = [(b, v) for b, v in kept if v >= FAINT_MARK_SHARE]
     if shown and rules.no_ghosts:
         (x0, y0, _, _), share = max(shown, key=lambda m: m[1])
-        result.warn(f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
-                    "of the photo's background, or a part of the product the cutout left "
-                    f"see-through; the largest near x={x0}, y={y0}, {share * 100:.1f}% of the "
-                    "product's solid area): check the cutout and retouch it in review")
+        message = (f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
+                   "of the photo's background, or a part of the product the cutout left "
+                   f"see-through; the largest near x={x0}, y={y0}, {share * 100:.1f}% of the "
+                   "product's solid area): check the cutout and retouch it in review")
+        if share >= FAINT_MARK_FAIL_SHARE and rules.background == WHITE:
+            result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
+                         "a grey cloud)")
+        else:
+            result.warn(message)
 
 
 def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
@@ -949,8 +987,10 @@ def check_spec(spec: str | VariantSpec, preset: Preset | Rules) -> list[str]:
 
 
 def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
-                   model_licence: LicenceInfo = None) -> ComplianceResult:
-    """:func:`check_variant` for a :class:`~cutouts.variants.render.RenderedVariant`."""
+                   model_licence: LicenceInfo = None,
+                   position: str | None = None) -> ComplianceResult:
+    """:func:`check_variant` for a :class:`~cutouts.variants.render.RenderedVariant` of the
+    image at ``position`` (its catalog position code, None when unknown)."""
     meta = rendered.metadata
     box = meta.get("source_product_bbox")
     return check_variant(
@@ -964,4 +1004,5 @@ def check_rendered(rendered: RenderedVariant, preset: Preset | Rules,
         scene="scene" in meta,
         frame_cut=meta.get("frame_cut"),
         faint_marks=meta.get("faint_marks"),
+        position=position,
     )

@@ -4,7 +4,8 @@ Templates are literal text with ``{field}`` placeholders; ``{a|b}`` takes the fi
 field (Amazon: ``{asin|sku}.{amazon_position}.{ext}``). Fields:
 
 ``sku``, ``asin``, ``gtin``, ``gtin14`` (GTIN zero-padded to 14 digits), ``position`` / ``n``
-(1-based image position, 1 = main image), ``amazon_position`` (``MAIN``, ``PT01`` .. ``PT08``),
+(1-based image position, 1 = main image), ``amazon_position`` (``MAIN``, ``PT01`` .. ``PT08``,
+``SWCH`` for the swatch, position 10),
 ``preset``, ``ext``, and any extra keyword given to :func:`build_name`.
 
 Every substituted value is reduced to ``[A-Za-z0-9._-]`` (accents folded, spaces become ``-``,
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from catalog.ingest.positions import NUMBERED, position_for_number
+from catalog.ingest.positions import POSITIONS
 
 from .errors import EmptyNamingFieldError, ExportNamingError
 
@@ -35,20 +36,23 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 KNOWN_FIELDS = frozenset(
     {"sku", "asin", "gtin", "gtin14", "position", "n", "amazon_position", "preset", "ext"}
 )
-AMAZON_CODES = NUMBERED  # Amazon's image slots are the photographer's numbers 1..9
+#: Amazon's image codes by position number: the photographer's numbers 1..9 (MAIN, PT01..PT08)
+#: and the swatch, which sorts after them as 10 (``ASIN.SWCH.jpg``)
+AMAZON_CODES = POSITIONS
 MAX_COMPONENT = 200
 MAX_PATH = 1000
 
 
 def amazon_position(position: int) -> str:
-    """1 -> ``MAIN``, 2 -> ``PT01`` ... 9 -> ``PT08``."""
-    code = position_for_number(position)
-    if code is None:
-        raise ExportNamingError(
-            f"Amazon image position {position} has no code: only MAIN and PT01..PT08 "
-            f"(positions 1-{len(AMAZON_CODES)}) exist"
-        )
-    return code
+    """1 -> ``MAIN``, 2 -> ``PT01`` ... 9 -> ``PT08``, 10 -> ``SWCH`` (the swatch: the number
+    :func:`~catalog.ingest.positions.number_for_position` gives it, which export plans use;
+    ``position_for_number`` stops at 9, the photographer's numbers)."""
+    if isinstance(position, int) and 1 <= position <= len(AMAZON_CODES):
+        return AMAZON_CODES[position - 1]
+    raise ExportNamingError(
+        f"Amazon image position {position} has no code: only MAIN, PT01..PT08 and SWCH "
+        f"(positions 1-{len(AMAZON_CODES)}) exist"
+    )
 
 
 def sanitize(value: object) -> str:

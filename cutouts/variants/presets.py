@@ -87,8 +87,9 @@ class Rules:
     aspect_ratios: tuple[str, ...] = ()
     #: the product must not touch or be cut off by the canvas edge
     product_clear_of_edges: bool = False
-    #: the marketplace requires the whole product in the frame: a product the photo's own
-    #: frame cuts fails (with only ``product_clear_of_edges`` it warns)
+    #: the marketplace requires the whole product in the frame of the main image: a product
+    #: the photo's own frame cuts fails there (with only ``product_clear_of_edges`` it warns);
+    #: other positions may be close-ups, where it says nothing (compliance ``position``)
     whole_product: bool = False
     #: no marks on the background away from the product (ghosts, detached blobs)
     no_ghosts: bool = False
@@ -168,7 +169,7 @@ _PRESETS = (
         # [AMZ] white, >= 85 % fill, square 2000 px (>= 1600 for zoom), JPEG, sRGB.
         # No shadow: many main-image reviews reject grey shadows on the white background.
         "trim|fill-85|square-2000|bg-ffffff|shadow-none|format-jpeg|quality-90|srgb",
-        "{asin|sku}.{amazon_position}.{ext}",  # [AMZ] B0XXXXXXXX.MAIN.jpg, .PT01 .. .PT08
+        "{asin|sku}.{amazon_position}.{ext}",  # [AMZ] B0XXXXXXXX.MAIN.jpg, .PT01 .. .PT08, .SWCH
         Rules(
             background=WHITE,
             min_fill_pct=85,  # [AMZ] "product fills 85 % or more of the frame"

@@ -100,11 +100,18 @@ class ExportForm(forms.Form):
                     folder=data["folder"], destination=data["destination"])
             except ExportError as exc:
                 self.add_error("folder", str(exc))
+        if "specs" in data:
+            # said with the other fields' errors (an unknown SKU), not only once they are
+            # fixed: the service would refuse the specs next
+            try:
+                export_services.export_specs_check(specs=self.spec_lines())
+            except ExportError as exc:
+                self.add_error("specs", str(exc))
         return data
 
     def clean_skus(self) -> str:
         text = self.cleaned_data["skus"]
-        lookup = export_selectors.products_by_sku(skus=export_selectors.sku_tokens(text))
+        lookup = export_selectors.products_by_sku_text(texts=text)
         if lookup.problem:
             raise forms.ValidationError(lookup.problem)
         self.product_ids = lookup.product_ids
@@ -210,21 +217,23 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
     data = form.cleaned_data
-    if not request.POST.get("naming_gaps_ok"):
+    inputs = {"presets": form.preset_names(), "specs": form.spec_lines(),
+              "product_ids": form.product_ids, "brand": data["brand"],
+              "approved_since": data["approved_since"], "destination": data["destination"],
+              "folder": data["folder"]}
+    try:
         # said before anything starts, not found excluded image by image afterwards; the
         # form comes back with a "Start anyway" button
-        gaps = _naming_gaps(form)
+        gaps = [] if request.POST.get("naming_gaps_ok") else _naming_gaps(form)
         if gaps:
+            # refusals first: "Start anyway" for an export that cannot start (nothing
+            # approved, a collision) only led to the refusal one click later
+            export_services.export_job_check(**inputs)
             return render(request, "cutouts/export/list.html",
                           _list_context(request, form, naming_gaps=gaps))
-    try:
         job = export_services.export_job_create(
-            user=request.user, presets=form.preset_names(), specs=form.spec_lines(),
-            product_ids=form.product_ids,
-            brand=data["brand"], approved_since=data["approved_since"], dry_run=data["dry_run"],
-            include_failing=data["include_failing"], destination=data["destination"],
-            folder=data["folder"],
-        )
+            user=request.user, dry_run=data["dry_run"],
+            include_failing=data["include_failing"], **inputs)
     except ExportCollisionError as exc:
         form.add_error(None, "File names would collide; nothing was started. Fix the SKUs, "
                              "ASINs, GTINs or image positions below, or change the naming.")

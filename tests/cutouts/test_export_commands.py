@@ -139,3 +139,12 @@ def test_export_takes_spec_strings_as_the_form_and_the_api_do(tmp_path):
     assert folder.name.startswith("spec-") and len(list(folder.rglob("*.jpg"))) == 1
     with pytest.raises(CommandError, match="Pick at least one preset"):
         call_command("export", "--out", str(tmp_path))
+
+
+def test_it_refuses_a_blank_product_instead_of_exporting_every_product(tmp_path):
+    # QA 1203e: --product "" (a blank cell pasted into a script) exported the whole catalog
+    approved_cutout(product=ProductFactory(sku="BLANK1"))
+    with pytest.raises(CommandError, match="holds no SKU"):
+        call_command("export", "--preset", "amazon_main", "--product", "", "--product", " ,",
+                     "--out", str(tmp_path))
+    assert not ExportJob.objects.exists()

@@ -52,12 +52,16 @@ def test_it_names_skus_and_positions_in_a_collision_refusal(shared, sent):
 
 
 def test_it_warns_on_the_export_form_of_a_shared_gtin_before_it_starts(client, shared, sent):
+    # the collision it causes is said at once, with no "Start anyway" (QA 2026-12-03: the
+    # warning offered to start an export the collision then refused)
     client.force_login(manager())
     page = client.post(reverse("cutouts:export_start"),
                        {"presets": ["walmart"], "destination": "download"})
-    assert page.status_code == 200 and not ExportJob.objects.exists()
-    warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
-    assert f"GTIN {GTIN} is on TOY-1, TOY-2" in warning
+    assert page.status_code == 400 and not ExportJob.objects.exists()
+    html = page.content.decode()
+    refusal = html.split('id="collisions"')[1].split("</div>")[0]
+    assert f"TOY-1 MAIN, TOY-2 MAIN (they share GTIN {GTIN})" in refusal
+    assert "naming_gaps_ok" not in html
 
 
 def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):

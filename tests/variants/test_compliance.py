@@ -699,6 +699,32 @@ def test_it_fails_only_where_the_marketplace_requires_the_whole_product():
                        "transparent_png": []}
 
 
+@pytest.mark.parametrize("position", ["PT01", "PT08", "SWCH"])
+def test_it_fails_a_cut_product_on_amazons_main_image_only(position):
+    from cutouts.variants import PRESETS
+
+    # QA: a doll's face as PT01 was excluded "(the marketplace requires the whole product in
+    # the frame)"; Amazon asks the whole product of the MAIN image, and its additional
+    # images and swatch may be close-ups and details, so a cut there says nothing
+    preset = PRESETS["amazon_main"]
+    cut = cutout(size=(854, 480), box=(300, 100, 700, 480), shape="rect")
+    rendered = render_variant(cut, preset.spec)
+    detail = check_rendered(rendered, preset, position=position)
+    assert detail.ok and detail.errors == []
+    assert not any("photo's edge" in w for w in detail.warnings)
+    assert detail.measurements["frame_cut"] == ["bottom"]
+    assert detail.measurements["position"] == position
+    main = check_rendered(rendered, preset, position="MAIN")
+    assert main.errors == [_CUT_BOTTOM + " (the marketplace requires the whole product in the "
+                                         "frame)"]
+    # an unknown position is judged as the main image: the rule is not silently dropped
+    assert not check_rendered(rendered, preset).ok
+    # other listing presets warn at every position, as before
+    ebay = check_rendered(render_variant(cut, PRESETS["ebay"].spec), PRESETS["ebay"],
+                          position=position)
+    assert ebay.ok and any("photo's edge" in w for w in ebay.warnings)
+
+
 def test_it_keeps_the_whole_product_rule_through_the_admins_json():
     from cutouts.variants import PRESETS, Rules
 

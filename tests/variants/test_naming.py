@@ -38,10 +38,21 @@ def test_it_maps_positions_to_amazon_codes(position, code):
     assert amazon_position(position) == code
 
 
-@pytest.mark.parametrize("position", [0, 10, 42])
+@pytest.mark.parametrize("position", [0, 11, 42])
 def test_it_rejects_positions_amazon_has_no_code_for(position):
-    with pytest.raises(ExportNamingError, match="MAIN and PT01..PT08"):
+    with pytest.raises(ExportNamingError, match="MAIN, PT01..PT08 and SWCH"):
         amazon_position(position)
+
+
+def test_it_names_the_swatch_swch_for_amazon():
+    # QA: a swatch (SWCH, number 10 in export plans) was refused "position 10 has no code";
+    # Amazon names swatch files ASIN.SWCH.jpg
+    from catalog.ingest.positions import number_for_position
+
+    position = number_for_position("SWCH")
+    assert amazon_position(position) == "SWCH"
+    assert build_name(AMAZON, asin="B0C1234567", position=position, ext="jpg") == (
+        "B0C1234567.SWCH.jpg")
 
 
 @pytest.mark.parametrize(

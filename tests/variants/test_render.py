@@ -9,7 +9,9 @@ from PIL import Image, ImageCms
 from cutouts.variants import (
     MaxBytesError,
     RenderError,
+    Rules,
     SourceImage,
+    check_variant,
     parse_spec,
     render_variant,
 )
@@ -420,6 +422,20 @@ def test_it_keeps_metadata_with_keepmeta_and_resets_orientation(rgba, fmt):
     assert exif.get(0x0112, 1) == 1  # pixels are upright already: viewers must not rotate
     assert b"xmpmeta" in r.data
     assert r.metadata["metadata_kept"] is True
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+def test_it_never_keeps_the_gps_location_with_keepmeta(rgba, fmt):
+    # the location is private (often a home) and compliance fails any export carrying it
+    spec = f"trim|fit-64x64|bg-ffffff|format-{fmt}|keepmeta"
+    xmp_gps = b'<x:xmpmeta><rdf:Description exif:GPSLatitude="52,22N"/></x:xmpmeta>'
+    r = render_variant(rgba, spec, source_meta={"exif": exif_with_gps(), "xmp": xmp_gps})
+    exif = Image.open(io.BytesIO(r.data)).getexif()
+    assert exif[0x010F] == "CameraMaker"
+    assert 0x8825 not in exif
+    assert b"GPSLatitude" not in r.data
+    check = check_variant(r.data, Rules(allow_metadata=True))
+    assert not any("GPS" in e for e in check.errors)
 
 
 def test_it_lowers_quality_until_the_file_fits():

@@ -14,7 +14,7 @@ from cutouts.models import ExportJob
 from cutouts.selectors.export import (
     export_job_excluded,
     export_job_warnings,
-    products_by_sku,
+    products_by_sku_text,
 )
 from cutouts.services.export_jobs import export_job_claim, export_job_create, export_job_run
 
@@ -64,7 +64,7 @@ class Command(BaseCommand):
         if out.exists() and not out.is_dir():
             raise CommandError(f"--out {out} is an existing file; give a folder (it is "
                                "created when missing).")
-        lookup = products_by_sku(skus=skus)
+        lookup = products_by_sku_text(texts=skus)  # --product "" is not every product
         if lookup.problem:
             raise CommandError(lookup.problem)
         product_ids = lookup.product_ids
