@@ -81,6 +81,15 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
+def manager_client(client):
+    """The test client logged in as a catalog manager."""
+    from tests.factories import manager  # factories need Django set up: not at import
+
+    client.force_login(manager())
+    return client
+
+
+@pytest.fixture
 def screenshot(page, request):
     """Save a named screenshot under test-artifacts/screenshots/ (kept by CI)."""
     folder = ARTIFACTS / "screenshots"

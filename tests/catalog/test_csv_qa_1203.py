@@ -18,7 +18,7 @@ from catalog.selectors import import_job_report_csv
 from catalog.services import product_bulk
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import image_bytes, jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +31,6 @@ QA_MANIFEST = (f"sku,title,gtin,filename,position\nBAD SKU!,x,,DSC_0003.png,MAIN
                ).encode()
 NAMES = ["DSC_0001.png", "DSC_0002.png", "DSC_0003.png"]
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def _refused_in_preview(client, names, manifest: bytes) -> dict[str, str]:

@@ -20,7 +20,7 @@ from catalog.services.assets import asset_ingest
 from catalog.services.import_mapping import ImportRun, import_summary
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory, manager
+from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +28,6 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 LOOKALIKE = ("QA012_ZZZ: {made}; did you mean product QA012 with an unknown position 'ZZZ'? "
              "Known positions: MAIN, PT01, PT02, PT03, PT04, PT05, PT06, PT07, PT08, SWCH.")
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def _preview(client, names, **fields) -> str:

@@ -14,18 +14,13 @@ from catalog.ingest.naming import LIVE, FilenameRules, Unmapped, file_target
 from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 BAD_MANIFEST = (b"sku,filename,position\nA1,a1.jpg,MAIN\nA2,a2.jpg,MAIN,extra\n"
                 b'A3,"a3.jpg,MAIN\nA4,a4.jpg,MAIN\n')
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def _zip_job(client, members: dict, **fields) -> ImportJob:

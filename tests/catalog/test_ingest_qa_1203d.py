@@ -73,13 +73,6 @@ def test_it_counts_only_changed_products_when_a_chunk_is_applied_one_by_one(stor
 # --- 2. a session's finish says how many names it did not list ---------------------------------
 
 
-@pytest.fixture
-def manager_client(client):
-    from tests.factories import manager
-
-    client.force_login(manager())
-    return client
-
 
 def test_it_says_how_many_names_past_the_first_200_a_finish_did_not_list(manager_client,
                                                                         storage):

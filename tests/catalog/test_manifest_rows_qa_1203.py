@@ -13,7 +13,7 @@ from catalog.models import ImportIssue, ImportJob, JobStatus, Product
 from catalog.services import import_mapping
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,6 @@ REFUSED_ROW = (f"sku,gtin,filename,position\nQA003,{BAD_GTIN},qa003.jpg,MAIN\n"
 REFUSAL = ("Line 2: product QA003 not created; its files are refused: gtin: ")
 MISSING = "Manifest line 2 names qa003.jpg, which is not in the archive."
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def _zip_job(client, members: dict) -> ImportJob:

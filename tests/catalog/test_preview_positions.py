@@ -17,18 +17,13 @@ from catalog.services.assets import asset_soft_delete, position_taken_text
 from catalog.services.import_mapping import UNSEEN_CONTENT_NOTE
 from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory, manager, stored_image
+from tests.factories import ProductFactory, stored_image
 
 pytestmark = pytest.mark.django_db
 
 JSON = {"HTTP_ACCEPT": "application/json"}
 OLD_DAY = timezone.make_aware(datetime(2026, 11, 20, 10, 0))
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def _old(product, name: str, position: str, seed: int):

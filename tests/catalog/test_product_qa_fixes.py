@@ -9,18 +9,13 @@ from catalog import selectors
 from catalog.errors import AssetRestoreError
 from catalog.models import AssetStatus, ImageAsset, Product
 from catalog.services import assets, product_bulk
-from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer, stored_image
+from tests.factories import ImageAssetFactory, ProductFactory, reviewer, stored_image
 
 pytestmark = pytest.mark.django_db
 
 GTIN = "4006381333931"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def messages_of(response) -> list[str]:

@@ -11,17 +11,12 @@ from catalog import selectors
 from catalog.errors import ManifestError, ProductDeletedError, ProductPurgedError
 from catalog.models import ImageAsset, Product
 from catalog.services import product_bulk, products, purge
-from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
+from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
 pytestmark = pytest.mark.django_db
 
 GOOD_GTIN = "4006381333931"
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 # --- Services ------------------------------------------------------------------------------

@@ -10,18 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.ingest.images import IMAGE_EXTENSIONS
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
 GOOD_GTIN = "4006381333931"
 BAD_GTIN = "12345"
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 # --- 0. the manifest's notes in the preview ----------------------------------------------------

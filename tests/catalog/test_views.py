@@ -31,11 +31,6 @@ def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
     return SimpleUploadedFile(name, data, content_type=content_type)
 
 
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
-
 
 @pytest.fixture
 def reviewer_client(client):

@@ -14,7 +14,7 @@ from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs
 from cutouts.services.export_sinks import FolderSink
 from cutouts.tasks import export_job_run_task
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory
 
 from .export_helpers import approved_cutout, done_cutout
 
@@ -23,38 +23,33 @@ pytestmark = pytest.mark.django_db
 SMALL = "trim|fill-85|square-400|bg-ffffff|format-jpeg|quality-85|srgb"
 
 
-@pytest.fixture
-def boss_client(client):
-    client.force_login(manager())
-    return client
-
 
 def _post(client, **fields):
     data = {"presets": ["amazon_main"], "destination": "download", **fields}
     return client.post(reverse("cutouts:export_start"), data)
 
 
-def test_it_refuses_a_sku_list_of_separators_on_the_form(boss_client, sent):
+def test_it_refuses_a_sku_list_of_separators_on_the_form(manager_client, sent):
     approved_cutout(product=ProductFactory(sku="SEP-1"))
-    page = _post(boss_client, skus=" , ;\n,")
+    page = _post(manager_client, skus=" , ;\n,")
     assert page.status_code == 400 and not ExportJob.objects.exists()
     assert "The SKU list holds no SKU" in page.content.decode()
 
 
-def test_it_shows_the_spec_errors_beside_an_unknown_sku(boss_client, sent):
+def test_it_shows_the_spec_errors_beside_an_unknown_sku(manager_client, sent):
     # the unknown SKU used to hide the spec's error until it was fixed
     approved_cutout(product=ProductFactory(sku="ERR-1"))
-    page = _post(boss_client, presets=[], skus="NOPE-404", specs="square-1200|bogus-7")
+    page = _post(manager_client, presets=[], skus="NOPE-404", specs="square-1200|bogus-7")
     html = page.content.decode()
     assert page.status_code == 400 and not ExportJob.objects.exists()
     assert "Unknown SKU(s): NOPE-404" in html
     assert "unknown operation &#x27;bogus&#x27; in token &#x27;bogus-7&#x27;" in html
 
 
-def test_it_refuses_without_start_anyway_an_export_that_cannot_start(boss_client, sent):
+def test_it_refuses_without_start_anyway_an_export_that_cannot_start(manager_client, sent):
     # only image awaiting review: "Start anyway" used to lead to "Nothing to export"
     done_cutout(product=ProductFactory(sku="WAIT-1"))
-    page = _post(boss_client, skus="WAIT-1")
+    page = _post(manager_client, skus="WAIT-1")
     html = page.content.decode()
     assert page.status_code == 400 and not ExportJob.objects.exists()
     assert "Nothing to export" in html
@@ -104,7 +99,7 @@ def test_it_says_a_drive_letter_is_refused():
     assert "(no leading '/')" not in str(refused.value)
 
 
-def test_it_shows_files_shipped_despite_failing_compliance(boss_client):
+def test_it_shows_files_shipped_despite_failing_compliance(manager_client):
     Preset.objects.create(name="too_small", label="Too small", spec=SMALL,
                           naming="{sku}.{ext}",
                           rules={"background": "ffffff", "min_long_side": 1000,
@@ -117,9 +112,9 @@ def test_it_shows_files_shipped_despite_failing_compliance(boss_client):
     assert job.status == JobStatus.DONE
     assert job.report["failing_included_count"] == 1
     assert "1 file(s) exported (1 despite failing compliance)" in job.message
-    recent = boss_client.get(reverse("cutouts:export_list")).content.decode()
+    recent = manager_client.get(reverse("cutouts:export_list")).content.decode()
     assert "1 despite failing compliance</span>" in recent
-    detail = boss_client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    detail = manager_client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
     assert "1 despite failing compliance</span>" in detail
 
 

@@ -15,15 +15,10 @@ from cutouts.selectors import review as review_selectors
 from cutouts.services.review import cutout_approve
 from tests.cutouts.export_helpers import served
 from tests.cutouts.reviewdata import done_cutouts
-from tests.factories import manager, reviewer
+from tests.factories import reviewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
-
-@pytest.fixture
-def manager_client(client):
-    client.force_login(manager())
-    return client
 
 
 def test_it_starts_cutouts_for_the_selected_products_with_the_chosen_profile(
