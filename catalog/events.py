@@ -79,10 +79,14 @@ def _image_facts(asset_id: int) -> dict:
 def export_finished(job) -> None:
     """``job`` is a cutouts.ExportJob (duck-typed), done, failed or cancelled. A dry run
     writes nothing (``exported`` 0): ``would_export`` says how many files a real run would
-    write (``null`` on a real run, or a dry run that ended before counting)."""
+    write (``null`` on a real run, or a dry run that ended before counting).
+    ``failing_included_count`` is the API's (ExportOut): files exported (a dry run: that would
+    be) although they fail compliance, with ``include_failing``; part of ``exported``."""
     emit("export.finished", {
         "export_id": job.pk, "status": job.status, "presets": list(job.presets or []),
         "dry_run": bool(job.dry_run),
         "would_export": (job.report or {}).get("would_export") if job.dry_run else None,
-        "exported": job.exported_count, "failed": job.failed_count, "message": job.message,
+        "exported": job.exported_count, "failed": job.failed_count,
+        "failing_included_count": int((job.report or {}).get("failing_included_count") or 0),
+        "message": job.message,
         "has_zip": bool(job.zip_name)})

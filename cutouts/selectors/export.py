@@ -618,7 +618,8 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
             try:
                 name = variants.name_for(preset, position=number, sku=sku, gtin=gtin or None,
                                          asin=asin or None)
-                path, error = f"{preset.name}/{name}", ""
+                # the preset's folder too (an admin's preset may be named "aux")
+                path, error = variants.windows_safe_path(f"{preset.name}/{name}"), ""
             except variants.ExportNamingError as exc:
                 path, error = "", str(exc)
             plan.items.append(PlannedItem(cutout_id, asset_id, preset.name, path, sku,
@@ -651,9 +652,14 @@ def _collision_text(collision: variants.Collision, items: list[PlannedItem]) -> 
     return f"{names} {what} {images}{cause}"
 
 
+#: ``report["origin"]`` of an export made in the export form (export_job_create's
+#: ``origin``); the API and ``manage.py export`` leave it out
+ORIGIN_FORM = "form"
+
+
 @dataclass(frozen=True)
 class ExportChoice:
-    """What a user's last export rendered, as the export form's fields hold it: the form
+    """What a user's last export from the form rendered, as its fields hold it: the form
     starts from it (a team exports to the same channels again and again), and from nothing
     for someone who never exported: never a preset the user did not choose."""
 
@@ -663,10 +669,13 @@ class ExportChoice:
 
 
 def export_last_choice(*, user) -> ExportChoice:
-    """The presets, scene backgrounds and custom specs of ``user``'s latest export."""
+    """The presets, scene backgrounds and custom specs of ``user``'s latest export made in
+    the export form (``report["origin"]``): an API client's specs, made under the same
+    user, were carried into the next export from the form, where nobody had chosen them."""
     names: list[str] = []
     if user is not None and user.is_authenticated:
-        names = (ExportJob.objects.filter(created_by=user).order_by("-pk")
+        names = (ExportJob.objects.filter(created_by=user, report__origin=ORIGIN_FORM)
+                 .order_by("-pk")
                  .values_list("presets", flat=True).first()) or []
     presets: list[str] = []
     backgrounds: list[str] = []

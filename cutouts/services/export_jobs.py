@@ -195,13 +195,15 @@ def export_job_create(
     product_ids: Iterable[int] | None = None,
     brand: str = "", approved_since: date | str | None = None, dry_run: bool = False,
     include_failing: bool = False, destination: str = ExportJob.Destination.DOWNLOAD,
-    folder: str = "", enqueue: bool = True,
+    folder: str = "", enqueue: bool = True, origin: str = "",
 ) -> ExportJob:
     """Validate and queue an export. Naming collisions are refused here, before any work.
 
     No product, brand or date means every approved cutout. ``specs`` are spec strings
     (``square-1200|bg-ffffff|format-jpeg``), each exported as an ad-hoc preset of its own
-    (``spec-<hash>/``); the API and the export form both pass them here.
+    (``spec-<hash>/``); the API and the export form both pass them here. ``origin``
+    (``export_selectors.ORIGIN_FORM`` from the export form) is kept in ``report["origin"]``:
+    the form pre-fills only from exports made in it.
     """
     if destination == ExportJob.Destination.FOLDER:
         _folder_lock()  # before the folder is checked: see _folder_lock
@@ -212,6 +214,7 @@ def export_job_create(
         created_by=user if user is not None and user.is_authenticated else None,
         presets=presets, filters=filters, dry_run=dry_run, include_failing=include_failing,
         destination=destination, folder=folder, progress_total=len(plan.items),
+        report={"origin": origin} if origin else {},
     )
     if destination == ExportJob.Destination.FOLDER and not folder:
         ExportJob.objects.filter(pk=job.pk).update(
@@ -309,9 +312,14 @@ def export_job_run(*, job_id: int, run_token: str,
     job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status != JobStatus.RUNNING or job.run_token != run_token:
         return "skipped"
+    report = report if report is not None else {}
+    # the run writes its report over the job's: keep where the export was made
+    # (report["origin"], set by export_job_create), in the caller's dict for a time-out too
+    origin = (job.report or {}).get("origin") if isinstance(job.report, dict) else None
+    if origin:
+        report["origin"] = origin
     with jobs.job_heartbeat(ExportJob, job_id, run_token):
-        return _export_execute(job, run_token, progress, interrupts,
-                               report if report is not None else {})
+        return _export_execute(job, run_token, progress, interrupts, report)
 
 
 def _export_execute(job: ExportJob, run_token: str,

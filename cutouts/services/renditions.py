@@ -184,6 +184,35 @@ def _rendition_name(cache_key: str, ext: str) -> str:
     return f"renditions/{cache_key[:2]}/{cache_key}.{ext}"
 
 
+def _recheck_needed(target: _Target, cached: dict, position: str) -> bool:
+    """Whether a cached rendition's stored verdict no longer holds: the preset's rules
+    changed since it was checked, or the image moved to or from the main position."""
+    made = cached.get("compliance") or {}
+    return (made.get("rules") != _rules_fingerprint(target.rules)
+            or _position_changes_check(target.rules, made.get("measurements") or {}, position))
+
+
+def _recheck(out: RenditionOutput, source: _Source,
+             licence: variants.ModelLicence | None) -> None:
+    """Judge ``out``'s cached bytes (``out.data``) again with its target's rules at the
+    image's position now, from the renderer's facts the first check recorded."""
+    target = out.target
+    made = out.fields.get("compliance") or {}
+    seen = made.get("measurements") or {}
+    bbox = made.get("product_bbox")
+    size = seen.get("source_product_size")
+    assert out.data is not None
+    result = variants.check_variant(
+        out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
+        fill_pct=out.fields.get("fill_pct"), model_licence=licence,
+        enlargement=seen.get("enlargement"),
+        source_product_size=tuple(size) if size else None,
+        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
+        faint_marks=seen.get("faint_marks"), position=source.position or None)
+    out.fields.update(compliance_ok=result.ok, compliance={
+        **made, **_compliance_dict(result, _rules_fingerprint(target.rules), bbox)})
+
+
 def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
     """Pure work for one cutout (storage I/O, rendering, checks; no database): safe to run
     in a worker thread. Each target's bytes come from the rendition cache when present."""
@@ -228,24 +257,10 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
             try:
                 out.data = _read(storage, cached["file_name"])
                 out.fields = {k: cached[k] for k in _RENDITION_FIELDS}
-                made = cached.get("compliance") or {}
-                # the renderer's facts the file cannot tell, as the first check saw them
-                seen = made.get("measurements") or {}
-                if (made.get("rules") != fingerprint
-                        or _position_changes_check(target.rules, seen, source.position)):
+                if _recheck_needed(target, cached, source.position):
                     # The preset's rules changed since this file was checked, or the image
                     # moved to or from the main position: check again.
-                    bbox = made.get("product_bbox")
-                    size = seen.get("source_product_size")
-                    result = variants.check_variant(
-                        out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
-                        fill_pct=cached.get("fill_pct"), model_licence=licence,
-                        enlargement=seen.get("enlargement"),
-                        source_product_size=tuple(size) if size else None,
-                        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
-                        faint_marks=seen.get("faint_marks"), position=source.position or None)
-                    out.fields.update(compliance_ok=result.ok, compliance={
-                        **made, **_compliance_dict(result, fingerprint, bbox)})
+                    _recheck(out, source, licence)
                     out.fresh = True
                 continue
             except FileNotFoundError:
@@ -466,21 +481,43 @@ def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list
     wanted = [t for t in targets
               if any(i.preset == t.preset.name and not i.error for i in items)]
     if cutout is None or not wanted:
-        return items, None, []
+        return items, None, [], None
     if pool is None:
-        return items, None, wanted
-    return items, pool.submit(_produce, _source(cutout), wanted), []
+        return items, None, wanted, _source(cutout)
+    return items, pool.submit(_produce, _source(cutout), wanted), [], None
 
 
-def _collect(items, future,
-             cached_targets) -> tuple[list[PlannedItem], list[RenditionOutput | None]]:
+def _collect(items, future, cached_targets, source: _Source | None = None
+             ) -> tuple[list[PlannedItem], list[RenditionOutput | None]]:
     if future is not None:
         by_preset = {o.target.preset.name: o for o in future.result()}
     else:
         # Dry run: report what the rendition cache already knows, render nothing.
-        by_preset = {t.preset.name: RenditionOutput(t, fields=dict(t.cached))
-                     for t in cached_targets if t.cached}
+        by_preset = {}
+        for t in cached_targets:
+            if t.cached:
+                out = _cached_verdict(t, source)
+                if out is not None:
+                    by_preset[t.preset.name] = out
     return items, [by_preset.get(i.preset) for i in items]
+
+
+def _cached_verdict(target: _Target, source: _Source | None) -> RenditionOutput | None:
+    """A dry run's output for a cached rendition: its stored verdict, judged again as the
+    real run would when it no longer holds (the image moved off MAIN, where a cut-off
+    product fails Amazon's whole-product rule: the stored "excluded" was stale). Nothing is
+    written; None when the file was purged (the real run renders it again)."""
+    assert target.cached is not None
+    out = RenditionOutput(target, fields=dict(target.cached))
+    if source is None or not _recheck_needed(target, target.cached, source.position):
+        return out
+    try:
+        out.data = _read(storages["default"], target.cached["file_name"])
+    except FileNotFoundError:
+        return None
+    _recheck(out, source, _model_licence(source.model_name))
+    out.data = None
+    return out
 
 
 #: longest side of a contact-sheet thumbnail

@@ -28,6 +28,7 @@ from .naming import (
     identifier_groups,
     name_for,
     validate_template,
+    windows_safe_path,
 )
 from .presets import PRESETS, SCENE_PRESETS, Preset, Rules, get_preset, with_background
 from .render import RenderedVariant, SourceImage, render_variant, size_class
@@ -89,6 +90,7 @@ __all__ = [
     "manifest_csv",
     "manifest_row",
     "name_for",
+    "windows_safe_path",
     "field_label",
     "identifier_groups",
     "parse_spec",

@@ -10,7 +10,11 @@ field (Amazon: ``{asin|sku}.{amazon_position}.{ext}``). Fields:
 
 Every substituted value is reduced to ``[A-Za-z0-9._-]`` (accents folded, spaces become ``-``,
 path separators and other characters dropped), so a SKU can never create folders or escape the
-ZIP; only ``/`` written literally in the template creates folders.
+ZIP; only ``/`` written literally in the template creates folders. Every folder and file name
+is then made one Windows can create (:func:`windows_safe_path`): a reserved device name
+(``CON``, ``PRN``, ``AUX``, ``NUL``, ``COM0``-``COM9``, ``LPT0``-``LPT9``, any case, with or
+without an extension) gets ``_`` after it (``CON.MAIN.jpg`` -> ``CON_.MAIN.jpg``) and trailing
+dots and spaces, which Windows drops, are removed.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ KNOWN_FIELDS = frozenset(
 #: and the swatch, which sorts after them as 10 (``ASIN.SWCH.jpg``)
 AMAZON_CODES = POSITIONS
 MAX_COMPONENT = 200
+#: device names Windows refuses as a file or folder name, also with an extension
+#: (``con.PT01.jpg``): a ZIP holding one cannot be unpacked there
+WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"{port}{n}" for port in ("COM", "LPT") for n in range(10)}
+)
 MAX_PATH = 1000
 
 
@@ -61,6 +70,21 @@ def sanitize(value: object) -> str:
     text = re.sub(r"\s+", "-", text.strip())
     text = _UNSAFE.sub("", text)
     return text.lstrip(".-").rstrip(".")  # Windows drops trailing dots: avoid clashes
+
+
+def windows_safe_path(path: str) -> str:
+    """``path`` (``/``-separated) with every component one Windows can create: trailing dots
+    and spaces dropped (Windows drops them, so ``a.`` and ``a`` would be one file there) and
+    ``_`` after a reserved device name's base (``CON/CON_1_web.jpg`` -> ``CON_/CON_1_web.jpg``,
+    ``nul.jpg`` -> ``nul_.jpg``). Idempotent; the export's collision check sees the result."""
+    parts = []
+    for part in path.split("/"):
+        part = part.rstrip(". ")
+        base, dot, rest = part.partition(".")
+        if base.rstrip(" ").upper() in WINDOWS_RESERVED:
+            part = f"{base}_{dot}{rest}"
+        parts.append(part)
+    return "/".join(parts)
 
 
 def validate_template(template: str, extra_fields: Iterable[str] = ()) -> None:
@@ -140,7 +164,7 @@ def build_name(
             f"{'is' if len(names) == 1 else 'are all'} empty after removing invalid characters",
             fields=tuple(names), missing=False)
 
-    name = _PLACEHOLDER.sub(fill, template)
+    name = windows_safe_path(_PLACEHOLDER.sub(fill, template))
     parts = name.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise ExportNamingError(f"file name {name!r} has an empty or dot-only folder")

@@ -233,7 +233,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
                           _list_context(request, form, naming_gaps=gaps))
         job = export_services.export_job_create(
             user=request.user, dry_run=data["dry_run"],
-            include_failing=data["include_failing"], **inputs)
+            include_failing=data["include_failing"],
+            origin=export_selectors.ORIGIN_FORM, **inputs)
     except ExportCollisionError as exc:
         form.add_error(None, "File names would collide; nothing was started. Fix the SKUs, "
                              "ASINs, GTINs or image positions below, or change the naming.")

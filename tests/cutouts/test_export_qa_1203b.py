@@ -94,7 +94,7 @@ def test_the_form_starts_from_what_the_user_rendered_last(boss_client, sent):
     approved_cutout(product=ProductFactory(sku="LAST-1", asin="B0LAST0001"))
     spec = "square-600|bg-ffffff|format-jpeg"
     export_jobs.export_job_create(user=boss_client.user, presets=["walmart", "ebay"],
-                                  specs=[spec])
+                                  specs=[spec], origin=export_selectors.ORIGIN_FORM)
     # someone else's later export is not this user's choice
     export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
     html = boss_client.get(reverse("cutouts:export_list")).content.decode()
@@ -102,13 +102,15 @@ def test_the_form_starts_from_what_the_user_rendered_last(boss_client, sent):
     assert export_selectors.spec_preset(spec).variant_spec.canonical() in html.split(
         'name="specs"', 1)[1].split("</textarea>", 1)[0]
     # a spec-only export: nothing is ticked next time, so Amazon is not rendered with it
-    export_jobs.export_job_create(user=boss_client.user, specs=[spec])
+    export_jobs.export_job_create(user=boss_client.user, specs=[spec],
+                                  origin=export_selectors.ORIGIN_FORM)
     assert _checked(boss_client.get(reverse("cutouts:export_list")).content.decode()) == set()
 
 
 def test_the_last_choice_splits_scene_presets_and_specs():
     job = ExportJob.objects.create(created_by=manager(), presets=[
-        "web_hero:oak", "web_hero:slate", "amazon_main", "spec:square-600|format-png"])
+        "web_hero:oak", "web_hero:slate", "amazon_main", "spec:square-600|format-png"],
+        report={"origin": export_selectors.ORIGIN_FORM})
     choice = export_selectors.export_last_choice(user=job.created_by)
     assert choice.presets == ["web_hero", "amazon_main"]
     assert choice.backgrounds == ["oak", "slate"]
