@@ -13,7 +13,7 @@ __all__ = [
     "ImportRefused",
     "ManifestError", "NamingError", "ProductDeletedError", "ProductFieldError",
     "ProductPurgedError", "StorageDownError",
-    "ThumbnailSizeError", "UserRefused",
+    "ThumbnailSizeError", "UserRefused", "WorkingCopyRebuildError",
 ]
 
 
@@ -43,6 +43,12 @@ class ProductDeletedError(CatalogError, ValidationError):
 class AssetRestoreError(CatalogError):
     """A deleted image cannot come back now (its position is taken, the same file is live on
     the product again, its product is deleted, or purge removed its files)."""
+
+
+class WorkingCopyRebuildError(CatalogError):
+    """An image's working copy cannot be rebuilt: its original is missing, unreadable or no
+    longer the recorded content (sha256), or it no longer yields the recorded size. Nothing
+    was changed."""
 
 
 class ProductPurgedError(CatalogError):

@@ -29,6 +29,7 @@ from .ingest.naming import (
 from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from .roles import MANAGER, REVIEWER
 from .services.assets import (
+    WORKING_COPY_FAILURE,
     position_kept,
     position_taken_reason,
     position_taken_text,
@@ -379,11 +380,33 @@ def _attach_assets(products: list[Product]) -> None:
 
 def product_detail_assets(*, product: Product) -> list[ImageAsset]:
     """Live assets of one product for its page, with who uploaded them and their approved
-    cutout (one query)."""
-    return list(
+    cutout (one query), and ``working_unreadable`` (``working_copy_unreadable``)."""
+    assets: list[ImageAsset] = list(
         _with_approved_cutout(ImageAsset.live.filter(product=product))
+        .annotate(working_failed_at=Max("cutouts__finished_at", filter=Q(
+            cutouts__status=JobStatus.FAILED,
+            cutouts__error__startswith=WORKING_COPY_FAILURE)))
         .select_related("uploaded_by").order_by("position", "id")
     )
+    for asset in assets:
+        asset.working_unreadable = working_copy_unreadable(  # type: ignore[attr-defined]
+            asset=asset, failed_at=asset.working_failed_at)  # type: ignore[attr-defined]
+    return assets
+
+
+def working_copy_unreadable(*, asset: ImageAsset, failed_at) -> bool:
+    """Whether the product page offers to rebuild the image's working copy: a cutout of it
+    failed because its run could not read the working copy (``failed_at``, the last such
+    failure) and the file has not been written since (a rebuild writes a new one). Cheap: no
+    storage call for an image without such a failure (nearly all), one stat (a HEAD on S3)
+    for one with. A working copy broken with no cutout tried yet is found by
+    ``manage.py rebuild_working_copies --all-broken``."""
+    if failed_at is None:
+        return False
+    try:
+        return bool(storages["default"].get_modified_time(asset.working_name) <= failed_at)
+    except Exception:  # noqa: BLE001 - missing (FileNotFoundError, S3 404) or unreachable
+        return True
 
 
 def product_ids_matching(

@@ -18,6 +18,8 @@ urlpatterns = [
          name="asset_delete"),
     path("products/<int:pk>/assets/<int:asset_pk>/restore", views.asset_restore,
          name="asset_restore"),
+    path("products/<int:pk>/assets/<int:asset_pk>/rebuild-working-copy",
+         views.asset_working_copy_rebuild, name="asset_working_copy_rebuild"),
     path("assets/<int:pk>/thumbnail", views.asset_thumbnail, name="asset_thumbnail"),
     path("upload/", views.bulk_upload, name="bulk_upload"),
     path("upload/preview", views.import_preview, name="import_preview"),

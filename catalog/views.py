@@ -34,6 +34,7 @@ from .errors import (
     ProductDeletedError,
     ProductPurgedError,
     ProductRestoreError,
+    WorkingCopyRebuildError,
 )
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
@@ -377,6 +378,31 @@ def asset_restore(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     if asset.product.deleted_at is not None:
         return redirect("catalog:product_deleted_list")
     return redirect("catalog:product_detail", pk=pk)
+
+
+@capability_required(roles.UPLOAD)
+@require_POST
+def asset_working_copy_rebuild(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
+    """Make an image's working copy again from its original (offered where a cutout failed
+    because the working copy could not be read); in the request, as an upload is."""
+    product = _product_or_404(pk)
+    try:
+        asset = selectors.asset_get_for_product(product_pk=product.pk, pk=asset_pk)
+    except ImageAsset.DoesNotExist:
+        raise Http404("No such image.")
+    try:
+        text = asset_services.asset_working_copy_rebuild(asset=asset).message
+        level = "success"
+    except WorkingCopyRebuildError as exc:
+        text, level = str(exc), "error"
+    if request.htmx:
+        return HttpResponse(
+            render_to_string("catalog/_asset_grid.html", _asset_context(product), request)
+            + render_to_string("catalog/product_asset_undo.html",
+                               {"undo_text": text, "note_level": level, "oob": True}, request))
+    messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR,
+                         text)
+    return redirect("catalog:product_detail", pk=product.pk)
 
 
 @capability_required(roles.VIEW)

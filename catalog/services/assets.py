@@ -1,7 +1,9 @@
 """Image assets: ingest (validate, store, register), content-addressed storage names,
-soft delete and restore, and cached thumbnails."""
+soft delete and restore, working copies rebuilt from their originals, and cached
+thumbnails."""
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import io
@@ -23,7 +25,12 @@ from django.utils import timezone
 from PIL import Image
 
 from .. import events
-from ..errors import AssetRestoreError, ProductDeletedError, ThumbnailSizeError
+from ..errors import (
+    AssetRestoreError,
+    ProductDeletedError,
+    ThumbnailSizeError,
+    WorkingCopyRebuildError,
+)
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
 from ..models import ImageAsset, ImportJob, Position, Product
@@ -116,6 +123,15 @@ def original_storage_name(sha: str, fmt: str) -> str:
 
 def working_storage_name(sha: str) -> str:
     return _shard("working", sha) + f"{sha}-{NORMALIZE_VERSION}{images.WORKING_EXTENSION}"
+
+
+def working_rebuilt_storage_name(sha: str) -> str:
+    """A fresh name for a rebuilt working copy (``asset_working_copy_rebuild``): never a name
+    already in use, since the old one may hold broken bytes that a content-derived name would
+    take for the content. It starts with the sha, so purge keeps it while a row of the
+    content is kept."""
+    return (_shard("working", sha)
+            + f"{sha}-{NORMALIZE_VERSION}-r{uuid.uuid4().hex[:12]}{images.WORKING_EXTENSION}")
 
 
 def thumbnail_storage_name(sha: str, size: int) -> str:
@@ -443,15 +459,7 @@ def asset_ingest(
             holder = position_kept(fixed, replace=replace, import_job=import_job)
             if holder is not None:
                 raise PositionTaken(holder)
-        img, probe = images.open_image(stream, limits=ingest_limits())
-        images.decode(img)
-        damage = images.jpeg_damage(stream, probe)
-        if damage:  # reported as the file's other header warnings are (``probe.warnings``)
-            probe.warnings.append(damage)
-        normalized = images.normalize(img, probe)
-        # Drop the decoded original before encoding; never close() it, since Pillow would
-        # close the caller's stream too.
-        del img
+        probe, normalized = _normalized_read(stream, limits=ingest_limits())
     except images.ImageRejected as exc:
         result.reason, result.code = exc.reason, exc.code
         return result
@@ -470,11 +478,7 @@ def asset_ingest(
     working = normalized.image
     try:
         original_name = _save_immutable(original_storage_name(sha, probe.format), stream, size)
-        with _spool() as buffer:
-            images.encode_working(working, buffer)
-            working_size = buffer.tell()
-            working_name = _save_immutable(working_storage_name(sha), buffer, working_size)
-        _thumbnails_premake(sha, working)
+        working_name = _working_store(sha, working, working_storage_name(sha))
     except Exception as exc:  # noqa: BLE001 - disk full, S3 5xx, timeouts: this file fails
         logger.warning("storing %s failed", filename, exc_info=True)
         result.reason, result.code = storage_error_text(exc), STORAGE_FAULT
@@ -508,6 +512,33 @@ def asset_ingest(
     result.status, result.asset = IngestResult.STORED, asset
     events.image_stored(asset)
     return result
+
+
+def _normalized_read(stream: BinaryIO, *, limits: images.Limits
+                     ) -> tuple[images.ProbeResult, images.Normalized]:
+    """The original's header, decode and normalisation (upright, 8-bit sRGB RGB): what its
+    working copy holds. One path for the ingest and the rebuild (``asset_working_copy_rebuild``),
+    so a rebuilt working copy has the pixels the ingest gave it. Raises ``ImageRejected``."""
+    img, probe = images.open_image(stream, limits=limits)
+    images.decode(img)
+    damage = images.jpeg_damage(stream, probe)
+    if damage:  # reported as the file's other header warnings are (``probe.warnings``)
+        probe.warnings.append(damage)
+    normalized = images.normalize(img, probe)
+    # Drop the decoded original before encoding; never close() it, since Pillow would
+    # close the caller's stream too.
+    del img
+    return probe, normalized
+
+
+def _working_store(sha: str, working: Image.Image, name: str) -> str:
+    """Encode ``working`` as the working copy (``images.encode_working``, the one encoder),
+    store it under ``name`` and make the thumbnails the screens ask for; the stored name."""
+    with _spool() as buffer:
+        images.encode_working(working, buffer)
+        stored = _save_immutable(name, buffer, buffer.tell())
+    _thumbnails_premake(sha, working)
+    return stored
 
 
 def storage_error_text(exc: BaseException) -> str:
@@ -699,6 +730,144 @@ def asset_restore(*, asset: ImageAsset) -> ImageAsset:
     ImageAsset.objects.filter(pk=asset.pk).update(deleted_at=None)
     asset.deleted_at = None
     return asset
+
+
+#: How a cutout's failure starts when its run could not read the working copy (missing,
+#: truncated, corrupt: ``cutouts.services.runs._load_working_copy``); the product page offers
+#: a rebuild for such an image (``selectors.product_detail_assets``).
+WORKING_COPY_FAILURE = "The working copy"
+
+
+@dataclass
+class WorkingCopyRebuilt:
+    """What ``asset_working_copy_rebuild`` did; ``message`` is for the manager."""
+
+    asset: ImageAsset
+    old_name: str
+    new_name: str
+    #: other rows (images of other products with the same file, deleted ones too) that
+    #: pointed at the same working copy and were moved to the new one with it
+    others: int
+    message: str
+
+
+def asset_working_copy_rebuild(*, asset: ImageAsset) -> WorkingCopyRebuilt:
+    """Make the image's working copy again from its stored original, for a working copy that
+    is missing or unreadable in storage (deleted by hand, truncated by a full disk, a corrupt
+    object).
+
+    The original is read whole and its sha256 and size checked against the row first: an
+    original that is missing, unreadable or not the uploaded content raises
+    ``WorkingCopyRebuildError`` and nothing is changed. The working copy is then derived as
+    the ingest derives it (``_normalized_read``, ``_working_store``: the same decode,
+    normalisation and encoder, so the same pixels) and written under a new name
+    (``working_rebuilt_storage_name``; originals and stored files are never overwritten).
+    One conditional UPDATE moves the row, and every other row that named the same (broken)
+    file, to it: the same file name means the same content, so they were broken alike. The
+    old file is deleted after the commit, only if no row names it then.
+
+    Runs in the request, as a product page upload's decode and encode do (one image)."""
+    product = asset.product
+    what = f"Image {asset.position} of {product.sku} ({asset.original_filename or 'an image'})"
+    storage = storage_default()
+    old = asset.working_name
+
+    def refused(why: str) -> WorkingCopyRebuildError:
+        return WorkingCopyRebuildError(
+            f"{what}: the working copy cannot be rebuilt, {why}. Nothing was changed; upload "
+            "the photo again (delete this image first, or ask to replace it).")
+
+    # the setting may have been raised since the upload: the stored image was accepted then
+    limits = dataclasses.replace(ingest_limits(), min_long_side=0)
+    try:
+        with storage.open(asset.original_name, "rb") as handle:
+            try:
+                stream, sha, size = _hash_stream(handle, max(asset.bytes, 1))
+            except images.ImageRejected:  # longer than the recorded size
+                sha, size = "", -1
+            if sha != asset.sha256 or size != asset.bytes:
+                raise refused("its original in storage is not the file that was uploaded "
+                              "(its sha256 differs: damaged or replaced)")
+            _probe, normalized = _normalized_read(stream, limits=limits)
+    except WorkingCopyRebuildError:
+        raise
+    except FileNotFoundError:
+        raise refused("its original is missing from storage") from None
+    except images.ImageRejected as exc:
+        raise refused(f"its original cannot be decoded ({exc.reason})") from None
+    except MemoryError:
+        raise refused("there is not enough memory to decode its original") from None
+    except Exception as exc:  # noqa: BLE001 - S3 5xx, timeouts, decoder errors
+        logger.warning("reading the original of asset #%s failed", asset.pk, exc_info=True)
+        raise refused(f"its original could not be read ({type(exc).__name__})") from None
+    working = normalized.image
+    if working.size != (asset.working_width, asset.working_height):
+        raise refused(f"its original now gives {working.width}×{working.height} pixels, not "
+                      f"the {asset.working_width}×{asset.working_height} its cutouts were made "
+                      "from")
+    try:
+        new = _working_store(asset.sha256, working, working_rebuilt_storage_name(asset.sha256))
+    except Exception as exc:  # noqa: BLE001 - disk full, S3 5xx: nothing changed
+        logger.warning("storing the rebuilt working copy of asset #%s failed", asset.pk,
+                       exc_info=True)
+        raise WorkingCopyRebuildError(
+            f"{what}: the working copy cannot be rebuilt: {storage_error_text(exc)} "
+            "Nothing was changed.") from None
+    del working, normalized
+    try:
+        with transaction.atomic():
+            # compare-and-set: a concurrent rebuild (a double submit) moved the row first
+            if not ImageAsset.objects.filter(pk=asset.pk, working_name=old).update(
+                    working_name=new):
+                raise WorkingCopyRebuildError(
+                    f"{what}: its working copy was rebuilt meanwhile (another request); "
+                    "nothing more to do.")
+            others = ImageAsset.objects.filter(working_name=old).update(working_name=new)
+            transaction.on_commit(lambda: _working_copy_drop(old))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            storage.delete(new)  # not named by any row: purge would keep it (its sha lives)
+        raise
+    asset.working_name = new
+    logger.info("working copy of asset #%s rebuilt from its original (%s other rows moved)",
+                asset.pk, others)
+    also = (f" {others} other image{'s' if others != 1 else ''} of the same file "
+            "use it too." if others else "")
+    return WorkingCopyRebuilt(
+        asset=asset, old_name=old, new_name=new, others=others,
+        message=f"{what}: working copy rebuilt from the original.{also} Retry its failed "
+                "cutouts now.")
+
+
+def _working_copy_drop(name: str) -> None:
+    """Delete a replaced working copy, unless a row names it again (an upload of the same
+    file stored it under its content name meanwhile)."""
+    if ImageAsset.objects.filter(working_name=name).exists():
+        return
+    try:
+        storage_default().delete(name)
+    except Exception:  # noqa: BLE001 - an orphan is purged later; the rebuild stands
+        logger.warning("deleting the replaced working copy %s failed", name, exc_info=True)
+
+
+def working_copy_check(*, asset: ImageAsset) -> str:
+    """Why the image's working copy cannot be read whole, or "" when it can: the PNG is read
+    chunk by chunk with every CRC checked (Pillow's ``verify``, memory bounded by a chunk,
+    no decode) and its size compared with the row's."""
+    storage = storage_default()
+    try:
+        with storage.open(asset.working_name, "rb") as handle, Image.open(
+                handle, formats=["PNG"]) as image:
+            size = image.size
+            image.verify()
+    except FileNotFoundError:
+        return "missing from storage"
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the answer
+        return f"unreadable ({type(exc).__name__}: {exc})"[:200]
+    if size != (asset.working_width, asset.working_height):
+        return (f"unexpected size {size[0]}×{size[1]} (recorded "
+                f"{asset.working_width}×{asset.working_height})")
+    return ""
 
 
 def _thumbnail_save(sha: str, size: int, image: Image.Image) -> str:

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from catalog import events, jobs
 from catalog.models import ImageAsset
 from catalog.selectors import asset_working_open
+from catalog.services.assets import WORKING_COPY_FAILURE
 
 from .. import enqueue
 from ..errors import PermanentError, TransientError
@@ -109,16 +110,18 @@ def _load_working_copy(asset: ImageAsset) -> np.ndarray:
     try:
         with asset_working_open(asset=asset) as fh:
             return decode_working_copy(fh)
+    # the words start with WORKING_COPY_FAILURE: the product page offers a rebuild for them
     except FileNotFoundError:
-        raise PermanentError(f"The working copy {asset.working_name} is missing from storage.")
+        raise PermanentError(f"{WORKING_COPY_FAILURE} is missing from storage; a manager can "
+                             "rebuild it from the original on the product page.")
     except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+        raise PermanentError(f"{WORKING_COPY_FAILURE} cannot be decoded: {exc}")
     except (ConnectionError, TimeoutError) as exc:
         raise TransientError(f"Storage unavailable: {exc}")
     except OSError as exc:
         if is_transient_storage_error(exc):
             raise TransientError(f"Storage unavailable: {exc}")
-        raise PermanentError(f"The working copy cannot be decoded: {exc}")
+        raise PermanentError(f"{WORKING_COPY_FAILURE} cannot be decoded: {exc}")
 
 
 def cutout_run(*, cutout_id: int, worker: str = "",

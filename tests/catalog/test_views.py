@@ -75,6 +75,8 @@ def _routes(product, asset, job):
         ("post", reverse("catalog:product_edit", args=[product.pk]), UPLOAD),
         ("get", reverse("catalog:product_bulk_edit"), UPLOAD),
         ("post", reverse("catalog:product_bulk_edit"), UPLOAD),
+        ("post", reverse("catalog:asset_working_copy_rebuild", args=[product.pk, asset.pk]),
+         UPLOAD),
         ("get", reverse("catalog:product_deleted_list"), DELETE),
         # Restoring a live product changes nothing; it runs before the delete below.
         ("post", reverse("catalog:product_restore", args=[product.pk]), DELETE),

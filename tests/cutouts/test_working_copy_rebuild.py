@@ -1,0 +1,204 @@
+"""QA 2026-12-03: an image whose working copy is missing or broken in storage (deleted by an
+operator, truncated by a full disk, a corrupt object) failed every cutout, and Retry failed
+failed alike; a manager rebuilds it from the intact original
+(``assets.asset_working_copy_rebuild``: the product page's button, ``manage.py
+rebuild_working_copies``)."""
+
+import io
+
+import numpy as np
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from catalog.models import ImageAsset
+from catalog.services.assets import asset_ingest
+from catalog.services.products import product_create
+from cutouts.models import Cutout
+from cutouts.services import batches, runs
+from tests.factories import manager, reviewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+
+BUTTON = "Rebuild working copy"
+
+
+def _read(name: str) -> bytes:
+    with storages["default"].open(name, "rb") as handle:
+        return handle.read()
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _put(name: str, data: bytes) -> None:
+    """Replace a stored file's bytes (what a full disk or a bad copy leaves behind)."""
+    storage = storages["default"]
+    storage.delete(name)
+    assert storage.save(name, ContentFile(data)) == name
+
+
+def _rebuild_url(asset) -> str:
+    return reverse("catalog:asset_working_copy_rebuild", args=[asset.product_id, asset.pk])
+
+
+def test_it_rebuilds_a_deleted_working_copy_identically_and_the_cutout_then_succeeds(
+        client, make_assets, fake_model, django_capture_on_commit_callbacks):
+    asset = make_assets(1)[0]
+    storage = storages["default"]
+    at_ingest = _read(asset.working_name)
+    old = asset.working_name
+    storage.delete(old)  # an operator's mistake
+
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    cutout = batch.cutouts.get()
+    assert runs.cutout_run(cutout_id=cutout.pk) == "failed"
+    cutout.refresh_from_db()
+    assert cutout.error.startswith("The working copy")
+
+    client.force_login(manager())
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert BUTTON in page and _rebuild_url(asset) in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(_rebuild_url(asset), HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200
+    text = answer.content.decode()
+    assert "working copy rebuilt from the original" in text
+    assert BUTTON not in text  # the grid comes back without the offer
+
+    asset.refresh_from_db()
+    assert asset.working_name != old and asset.working_name.startswith("working/")
+    assert asset.sha256 in asset.working_name  # purge keeps it while the image lives
+    rebuilt = _read(asset.working_name)
+    assert np.array_equal(_pixels(rebuilt), _pixels(at_ingest))
+    assert rebuilt == at_ingest  # the ingest's own encoder: the very same bytes
+    assert not storage.exists(old)
+
+    assert batches.cutout_batch_retry_failed(batch=batch) == 1
+    assert runs.cutout_run(cutout_id=cutout.pk) == "done"
+    assert Cutout.objects.get(pk=cutout.pk).status == "done"
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert BUTTON not in page
+
+
+def test_it_moves_every_row_of_the_same_file_and_deletes_the_broken_one_after_commit(
+        make_assets, django_capture_on_commit_callbacks):
+    from catalog.services.assets import asset_working_copy_rebuild
+
+    asset = make_assets(1)[0]
+    twin = asset_ingest(product=product_create(sku="TWIN-1"),
+                        fileobj=io.BytesIO(_read(asset.original_name)), filename="t.jpg").asset
+    assert twin.working_name == asset.working_name  # one content, one stored file
+    old = asset.working_name
+    good = _read(old)
+    _put(old, good[: len(good) // 2])  # truncated by a full disk
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        done = asset_working_copy_rebuild(asset=asset)
+        assert storages["default"].exists(old)  # not before the commit
+    assert len(callbacks) == 1
+    assert done.others == 1 and "1 other image of the same file" in done.message
+    assert ImageAsset.objects.get(pk=twin.pk).working_name == done.new_name
+    assert _read(done.new_name) == good
+    assert not storages["default"].exists(old)
+
+
+@pytest.mark.parametrize("damage", ["replaced", "missing"])
+def test_it_refuses_a_broken_original_with_a_message_and_changes_nothing(
+        client, make_assets, damage, django_capture_on_commit_callbacks):
+    asset = make_assets(1)[0]
+    storage = storages["default"]
+    storage.delete(asset.working_name)
+    if damage == "replaced":
+        original = _read(asset.original_name)
+        _put(asset.original_name, original[:-1] + bytes([original[-1] ^ 0xFF]))
+    else:
+        storage.delete(asset.original_name)
+    folder = asset.working_name.rsplit("/", 1)[0]
+    files_before = sorted(storage.listdir(folder)[1])
+    row_before = ImageAsset.objects.filter(pk=asset.pk).values().get()
+
+    client.force_login(manager())
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(_rebuild_url(asset))
+    assert answer.status_code == 302
+    assert answer.url == reverse("catalog:product_detail", args=[asset.product_id])
+    text = client.get(answer.url).content.decode()
+    why = ("its original in storage is not the file that was uploaded" if damage == "replaced"
+           else "its original is missing from storage")
+    assert f"the working copy cannot be rebuilt, {why}" in text
+    assert "Nothing was changed" in text
+    assert "originals/" not in text and "working/" not in text  # no storage names shown
+    assert ImageAsset.objects.filter(pk=asset.pk).values().get() == row_before
+    assert sorted(storage.listdir(folder)[1]) == files_before
+
+
+def test_it_lets_only_managers_rebuild_and_only_by_a_post_with_its_csrf_token(
+        client, make_assets, fake_model):
+    asset = make_assets(1)[0]
+    storages["default"].delete(asset.working_name)
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    assert runs.cutout_run(cutout_id=batch.cutouts.get().pk) == "failed"
+    before = asset.working_name
+
+    client.force_login(reviewer())
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert "the working copy could not be read" in page and BUTTON not in page
+    assert client.post(_rebuild_url(asset)).status_code == 403
+    assert client.post(_rebuild_url(asset), HTTP_HX_REQUEST="true").status_code == 403
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(manager())
+    assert strict.get(_rebuild_url(asset)).status_code == 405
+    assert strict.post(_rebuild_url(asset)).status_code == 403  # no CSRF token
+    assert ImageAsset.objects.get(pk=asset.pk).working_name == before
+
+
+def test_it_finds_only_the_broken_working_copies_with_all_broken(
+        make_assets, django_capture_on_commit_callbacks):
+    fine, truncated, missing = make_assets(3)
+    storage = storages["default"]
+    data = _read(truncated.working_name)
+    _put(truncated.working_name, data[: len(data) - 4000])
+    storage.delete(missing.working_name)
+
+    out = io.StringIO()
+    call_command("rebuild_working_copies", "--all-broken", "--dry-run", stdout=out)
+    rows = {line.split()[2]: line for line in out.getvalue().splitlines()[1:-1]}
+    assert set(rows) == {str(truncated.pk), str(missing.pk)}, out.getvalue()
+    assert "missing from storage" in rows[str(missing.pk)]
+    assert "unreadable" in rows[str(truncated.pk)]
+    assert "would rebuild" in rows[str(truncated.pk)]
+    assert "Checked 3 images: 2 with a missing or unreadable working copy" in out.getvalue()
+    assert not storage.exists(missing.working_name)  # a dry run changes nothing
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rebuild_working_copies", "--all-broken", stdout=out)
+    assert "2 rebuilt, 0 refused" in out.getvalue()
+    assert ImageAsset.objects.get(pk=fine.pk).working_name == fine.working_name
+    for broken in (truncated, missing):
+        now = ImageAsset.objects.get(pk=broken.pk).working_name
+        assert now != broken.working_name and storage.exists(now)
+    assert not storage.exists(truncated.working_name)
+
+    out = io.StringIO()
+    call_command("rebuild_working_copies", "--all-broken", stdout=out)
+    assert "Checked 3 images: 0 with a missing or unreadable working copy" in out.getvalue()
+
+
+def test_it_fails_the_command_when_an_original_is_broken_too(make_assets):
+    asset = make_assets(1, sku="ORIG-1")[0]
+    storages["default"].delete(asset.working_name)
+    storages["default"].delete(asset.original_name)
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 working copies could not be rebuilt"):
+        call_command("rebuild_working_copies", "--product", "orig-1", stdout=out)
+    assert "REFUSED" in out.getvalue() and "its original is missing" in out.getvalue()
