@@ -391,7 +391,48 @@ def product_detail_assets(*, product: Product) -> list[ImageAsset]:
     for asset in assets:
         asset.working_unreadable = working_copy_unreadable(  # type: ignore[attr-defined]
             asset=asset, failed_at=asset.working_failed_at)  # type: ignore[attr-defined]
+        # rebuilt since (or never broken): where its failed runs can be retried, if any
+        asset.working_retry = (  # type: ignore[attr-defined]
+            working_copy_retry_targets(asset=asset)
+            if asset.working_failed_at is not None  # type: ignore[attr-defined]
+            and not asset.working_unreadable  # type: ignore[attr-defined]
+            else None)
     return assets
+
+
+@dataclass(frozen=True)
+class WorkingCopyRetry:
+    """Where the cutouts of an image that failed reading its working copy, and are still
+    failed, can be retried once it is rebuilt: the batches holding them (their page's
+    **Retry failed** re-queues the same rows, a retouch version with its strokes or upload
+    too), newest first, and the versions in no batch (their batch row was deleted: a
+    version is retried in place only through its batch, so such a one is re-run from its
+    review card as a new version)."""
+
+    batch_ids: tuple[int, ...]
+    #: (cutout id, version) of failed versions in no batch, newest first
+    loose: tuple[tuple[int, int], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.batch_ids or self.loose)
+
+
+def working_copy_retry_targets(*, asset: ImageAsset) -> WorkingCopyRetry:
+    """``WorkingCopyRetry`` for one image (one query through the image's ``cutouts``: catalog
+    never imports cutouts code). Every cutout the app makes has a batch: a card re-run and a
+    retouch Apply make a one-image batch ("Re-run of …", "Retouch of …"). The rebuild's
+    message names the same places (``services.assets._working_retry_text``)."""
+    rows = (asset.cutouts.filter(
+        status=JobStatus.FAILED, error__startswith=WORKING_COPY_FAILURE)
+        .order_by("-finished_at", "-pk").values_list("pk", "version", "batch_id"))
+    batch_ids: list[int] = []
+    loose: list[tuple[int, int]] = []
+    for pk, version, batch_id in rows:
+        if batch_id is None:
+            loose.append((pk, version))
+        elif batch_id not in batch_ids:
+            batch_ids.append(batch_id)
+    return WorkingCopyRetry(batch_ids=tuple(batch_ids), loose=tuple(loose))
 
 
 def working_copy_unreadable(*, asset: ImageAsset, failed_at) -> bool:

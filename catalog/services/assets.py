@@ -835,8 +835,11 @@ def asset_working_copy_rebuild(*, asset: ImageAsset) -> WorkingCopyRebuilt:
             "use it too." if others else "")
     return WorkingCopyRebuilt(
         asset=asset, old_name=old, new_name=new, others=others,
-        message=f"{what}: working copy rebuilt from the original.{also} Retry its failed "
-                "cutouts now.")
+        # where to retry its failed cutouts is linked under the image
+        # (``selectors.working_copy_retry_targets``): a read, not this service's to make
+        message=f"{what}: working copy rebuilt from the original.{also} Its failed cutouts "
+                "can run again: the links under the image lead to them.")
+
 
 
 def _working_copy_drop(name: str) -> None:

@@ -202,3 +202,74 @@ def test_it_fails_the_command_when_an_original_is_broken_too(make_assets):
     with pytest.raises(CommandError, match="1 working copies could not be rebuilt"):
         call_command("rebuild_working_copies", "--product", "orig-1", stdout=out)
     assert "REFUSED" in out.getvalue() and "its original is missing" in out.getvalue()
+
+
+# --- QA 2026-12-03 (b): who can rebuild, where to retry, a readable command table ----------
+
+
+def _failed_on_the_working_copy(asset) -> Cutout:
+    storages["default"].delete(asset.working_name)
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    cutout = batch.cutouts.get()
+    assert runs.cutout_run(cutout_id=cutout.pk) == "failed"
+    return Cutout.objects.get(pk=cutout.pk)
+
+
+def test_it_tells_a_reviewer_that_a_catalog_manager_can_rebuild_the_working_copy(
+        client, make_assets, fake_model):
+    asset = make_assets(1)[0]
+    _failed_on_the_working_copy(asset)
+    client.force_login(reviewer())
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert BUTTON not in page
+    assert "A catalog manager can rebuild it from the original" in page
+
+    client.force_login(manager())  # who has the button is not told to ask someone
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert BUTTON in page and "A catalog manager can rebuild it" not in page
+
+
+def test_it_links_the_batch_of_the_failed_cutouts_once_the_working_copy_is_rebuilt(
+        client, make_assets, fake_model, django_capture_on_commit_callbacks):
+    asset = make_assets(1)[0]
+    cutout = _failed_on_the_working_copy(asset)
+    batch_url = reverse("cutouts:batch_detail", args=[cutout.batch_id])
+    client.force_login(manager())
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert f'href="{batch_url}"' not in page  # not before the rebuild: it would fail again
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(_rebuild_url(asset), HTTP_HX_REQUEST="true").content.decode()
+    assert "the links under the image lead to them" in answer  # the note says where
+    assert f'href="{batch_url}"' in answer  # and the grid links it under the image
+    assert "Retry its failed cutouts now." not in answer
+
+    assert batches.cutout_batch_retry_failed(batch=cutout.batch) == 1
+    page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
+    assert f'href="{batch_url}"' not in page  # retried: nothing left to link
+    assert runs.cutout_run(cutout_id=cutout.pk) == "done"
+
+
+def test_it_links_the_review_card_of_a_failed_version_in_no_batch(
+        client, make_assets, fake_model, django_capture_on_commit_callbacks):
+    asset = make_assets(1)[0]
+    cutout = _failed_on_the_working_copy(asset)
+    Cutout.objects.filter(pk=cutout.pk).update(batch=None)  # its batch row deleted
+    client.force_login(manager())
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(_rebuild_url(asset), HTTP_HX_REQUEST="true").content.decode()
+    assert f'href="{reverse("cutouts:review_card", args=[cutout.pk])}"' in answer
+    assert "batch #" not in answer
+
+
+def test_it_prints_the_command_reason_whole_in_its_own_column(make_assets):
+    asset = make_assets(1)[0]
+    data = _read(asset.working_name)
+    _put(asset.working_name, data[: len(data) - 4000])
+    out = io.StringIO()
+    call_command("rebuild_working_copies", "--all-broken", "--dry-run", stdout=out)
+    header, row = out.getvalue().splitlines()[:2]
+    assert header.split() == ["SKU", "POS", "ASSET", "ACTION", "WORKING", "COPY"]
+    action, reason = header.index("ACTION"), header.index("WORKING COPY")
+    assert row[action:reason].strip() == "would rebuild"
+    assert row[reason:].startswith("unreadable (") and row[reason:].endswith(")"), row

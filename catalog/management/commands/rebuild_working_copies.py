@@ -6,7 +6,14 @@ from catalog.services.assets import asset_working_copy_rebuild, working_copy_che
 from catalog.services.products import product_sku_twin
 
 
+def _cut(text: str, width: int) -> str:
+    """``text`` fitting ``width`` columns, its cut shown by "…" (a SKU of 60 characters)."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 class Command(BaseCommand):
+    #: SKU, position, asset id, action (the longest: "rebuilt with #1234567"), reason
+    ROW = "{:<24} {:<4} {:>7}  {:<21}  {}"
     help = ("Check images' working copies and rebuild the missing or unreadable ones from "
             "their originals; prints a table.")
 
@@ -32,8 +39,10 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"No product with SKU {product!r}.")
             rows = rows.filter(product=found)
-        header = ("SKU", "POS", "ASSET", "WORKING COPY", "ACTION")
-        self.stdout.write("{:<24} {:<4} {:>7}  {:<40} {}".format(*header))
+        # The short action before the reason, which is last and whole (it may be long: an
+        # exception's text); a refusal's message goes on the line below, indented.
+        header = ("SKU", "POS", "ASSET", "ACTION", "WORKING COPY")
+        self.stdout.write(self.ROW.format(*header))
         checked = broken = rebuilt = refused = 0
         # old working copy name -> the asset whose rebuild moved every row naming it
         moved: dict[str, int] = {}
@@ -44,8 +53,9 @@ class Command(BaseCommand):
             if not state and not force:
                 continue  # only what needs doing is listed
             broken += bool(state)
+            why = ""
             if asset.working_name in moved:
-                action = f"rebuilt with asset #{moved[asset.working_name]} (the same file)"
+                action = f"rebuilt with #{moved[asset.working_name]}"  # the same file
             elif dry_run:
                 action = "would rebuild"
             else:
@@ -54,14 +64,16 @@ class Command(BaseCommand):
                     asset_working_copy_rebuild(asset=asset)
                 except WorkingCopyRebuildError as exc:
                     refused += 1
-                    action = f"REFUSED: {exc}"
+                    action, why = "REFUSED", str(exc)
                 else:
                     rebuilt += 1
                     moved[old] = asset.pk
                     action = "rebuilt"
-            self.stdout.write(
-                f"{asset.product.sku[:24]:<24} {asset.position:<4} {asset.pk:>7}  "
-                f"{(state or 'readable')[:40]:<40} {action}")
+            self.stdout.write(self.ROW.format(
+                _cut(asset.product.sku, 24), asset.position, asset.pk, action,
+                state or "readable"))
+            if why:
+                self.stdout.write(f"{'':<39}{why}")
         self.stdout.write(
             f"Checked {checked} images: {broken} with a missing or unreadable working copy; "
             + (f"{rebuilt} rebuilt, {refused} refused." if not dry_run
