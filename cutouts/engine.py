@@ -100,9 +100,18 @@ def retouch_copy(rgb: np.ndarray, rgba: np.ndarray, long_side: int,
             np.ascontiguousarray(reduce_for_cut(rgba, WORK_MAX)))
 
 
-#: the share of ``cutout_compute`` that is the pipeline; encoding the files is the rest, a
-#: third of it at 24-45 MP (docs/jobs.md, progress of one cutout)
-PIPELINE_SHARE = 0.62
+#: seconds of encoding the files (cutout, mask, the screen and retouch copies), fixed and per
+#: megapixel, with ``pipeline.stage_costs``'s model: it grows with the pixels where the model
+#: passes do not, so it is a tenth of a 2 MP run and a quarter of a 45 MP one (docs/jobs.md)
+ENCODE_COST = (0.12, 0.05)
+
+
+def pipeline_share(pixels: int, settings: CutoutSettings) -> float:
+    """The share of ``cutout_compute`` that is the pipeline; encoding the files is the rest."""
+    from .imaging.pipeline import stage_costs
+
+    pipeline = sum(stage_costs(pixels, settings).values())
+    return pipeline / (pipeline + ENCODE_COST[0] + ENCODE_COST[1] * pixels / 1e6)
 
 
 def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
@@ -121,19 +130,27 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     segmenter, spec = segmenter_for(cutout_settings.model)
     # Charged to its own stage: it once hid a per-cutout model load outside every lap.
     clock.lap("session")
+    share = pipeline_share(rgb.shape[0] * rgb.shape[1], cutout_settings)
     result = run_pipeline(rgb, cutout_settings, segmenter, clock,
-                          on_progress=span(report, 0.0, PIPELINE_SHARE))
-    report(SAVING, PIPELINE_SHARE)
+                          on_progress=span(report, 0.0, share))
+    report(SAVING, share)
     mark = clock.mark()
     clock.reset()
+    saving = span(report, share, 1.0)
     rgba = png_spooled(result.rgba)
     clock.lap("encode_cutout")
+    # after each file, at its share of the encode at 20-45 MP: the cutout's PNG, the mask's,
+    # the screen copy, the retouch copies (both read the full-size arrays)
+    saving(SAVING, 0.45)
     mask = png_spooled(result.alpha)
     clock.lap("encode_mask")
+    saving(SAVING, 0.6)
     shadow = png_spooled(result.shadow) if result.shadow is not None else None
     if shadow is not None:
         clock.lap("encode_shadow")
+        saving(SAVING, 0.7)
     preview = screen_copy(result.rgba, preview_side)
+    saving(SAVING, 0.8)
     retouch_base = retouch_copy(rgb, result.rgba, preview_side)
     if preview is not None:
         clock.lap("encode_preview")

@@ -20,7 +20,7 @@ from .clock import INFERENCE_STAGES, NO_CLOCK, StageClock, running
 from .colour import mirrored_vote
 from .decontaminate import decontaminate_into
 from .inference import object_box, predict_square, predict_square_mirrored, resize_to
-from .progress import CHECKING, COLOURS, FINDING, REFINING, OnProgress, no_progress
+from .progress import CHECKING, COLOURS, FINDING, REFINING, OnProgress, no_progress, span
 from .session import Segmenter
 from .settings import CutoutSettings
 from .signals import quality_signals, risk_score
@@ -32,12 +32,63 @@ PRE_REDUCE = 4  # images larger than 4x the model size are first reduced with IN
 # background or the object's core is filled without shaping (smaller blocks skip more of the
 # frame, at a little Python overhead each)
 FLAT_BLOCK = 256
-# where each stage starts, as a fraction of the whole call (``on_progress``): about their
-# shares of the wall time of the default profile with the embedded model at 24-45 MP (docs/
-# jobs.md, progress of one cutout): the model passes half or more (a fixed cost, so less of a
-# larger photo), the shaping and the full-size tiles a fifth, colour decontamination most of
-# the rest
-AT_REFINE, AT_TILES, AT_COLOURS, AT_CHECK = 0.55, 0.65, 0.78, 0.95
+# where each stage starts, as a fraction of the whole call (``on_progress``), from a cost model
+# of the default profile with the embedded model, fitted to runs at 2, 20 and 45 MP (docs/
+# jobs.md, progress of one cutout): a model pass costs about the same at any size (the model
+# sees a fixed square; only the reduction before it reads every pixel), the refinement, the
+# full-size tiles, the colour decontamination and the checks grow with the pixels. Fixed
+# fractions measured at 45 MP held the bar at "Finding the product" for over half of a 2-20 MP
+# run. (seconds, seconds per megapixel)
+PASS_COST = (0.7, 0.015)
+STAGE_COSTS = {"refine": (0.05, 0.006), "tiles": (0.0, 0.025), "colours": (0.0, 0.011),
+               "check": (0.1, 0.002)}
+
+
+def model_passes(settings: CutoutSettings) -> int:
+    """The model passes ``infer`` runs at most: the full image, its mirror (TTA), the crop
+    pass and its mirror."""
+    full = 2 if settings.tta_flip else 1
+    return full + ((2 if settings.crop_flip else 1) if settings.crop_pass else 0)
+
+
+def stage_costs(pixels: int, settings: CutoutSettings) -> dict[str, float]:
+    """Estimated seconds of each stage of ``run_pipeline`` (the cost model above)."""
+    mp = pixels / 1e6
+    costs = {"passes": (PASS_COST[0] + PASS_COST[1] * mp) * model_passes(settings)}
+    for name, (fixed, per_mp) in STAGE_COSTS.items():
+        costs[name] = fixed + per_mp * mp
+    if not settings.decontaminate:
+        costs["colours"] = 0.0
+    return costs
+
+
+def stage_starts(pixels: int, settings: CutoutSettings) -> tuple[float, float, float, float]:
+    """(refine, tiles, colours, check): where each stage starts, as fractions of the call."""
+    costs = stage_costs(pixels, settings)
+    total = sum(costs.values())
+    starts, at = [], 0.0
+    for name in ("passes", "refine", "tiles", "colours"):
+        at += costs[name] / total
+        starts.append(at)
+    return starts[0], starts[1], starts[2], starts[3]
+
+
+class _PassCounter:
+    """The segmenter, reporting after each of its ``predict`` calls: the passes are most of a
+    small photo's run, and a bar that waits for all of them sits still for seconds."""
+
+    def __init__(self, segmenter: Segmenter, passes: int, on_pass: OnProgress) -> None:
+        self._segmenter, self._passes, self._on_pass, self._done = segmenter, passes, on_pass, 0
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        out = self._segmenter.predict(image)
+        self._done += 1
+        if self._done < self._passes:  # the last one ends where the refinement starts
+            self._on_pass(FINDING, self._done / self._passes)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._segmenter, name)
 
 
 @dataclass
@@ -123,8 +174,10 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     mark = clock.mark()
     clock.reset()
     h, w = rgb.shape[:2]
-    p_full, p_crop, box, disagreement, flip_diff = infer(rgb, settings, segmenter, clock)
-    report(REFINING, AT_REFINE)
+    at_refine, at_tiles, at_colours, at_check = stage_starts(h * w, settings)
+    counted = _PassCounter(segmenter, model_passes(settings), span(report, 0.0, at_refine))
+    p_full, p_crop, box, disagreement, flip_diff = infer(rgb, settings, counted, clock)
+    report(REFINING, at_refine)
 
     scale = min(1.0, WORK_MAX / max(h, w))
     hw, ww = max(1, round(h * scale)), max(1, round(w * scale))
@@ -209,14 +262,14 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         transparent, opaque = refine.flat_maps(prob, keep, settings.edge_threshold,
                                                settings.edge_gain)
         block = min(block, FLAT_BLOCK)
-    report(REFINING, AT_TILES)
+    report(REFINING, at_tiles)
     # a 45 MP photo has hundreds of tiles: the reviewer sees each percent of them, no more
     n_tiles = -(-h // block) * -(-w // block)
     reported = 0
     for i, (y0, y1, x0, x1) in enumerate(refine.tiles(h, w, block)):
         if (done := 100 * i // n_tiles) > reported:
             reported = done
-            report(REFINING, AT_TILES + (AT_COLOURS - AT_TILES) * done / 100)
+            report(REFINING, at_tiles + (at_colours - at_tiles) * done / 100)
         if transparent is not None and opaque is not None:
             win = (refine.work_window(scale, y0, y1, hw), refine.work_window(scale, x0, x1, ww))
             if transparent[win].all():
@@ -264,7 +317,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     del gate, thin, a_full, transparent, opaque
 
     if settings.decontaminate:
-        report(COLOURS, AT_COLOURS)
+        report(COLOURS, at_colours)
         decontaminate_into(rgba, rgb, alpha, tile=settings.tile_size)
         clock.lap("decontaminate")
 
@@ -274,7 +327,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     alpha_wf = alpha_w.astype(np.float32)
     alpha_wf /= 255.0
 
-    report(CHECKING, AT_CHECK)
+    report(CHECKING, at_check)
     shadow_layer = None
     if settings.shadow != "none":
         if settings.shadow == "keep":

@@ -215,6 +215,14 @@ def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
     return batch.cutouts.get()
 
 
+def cutout_queued_fields(*, now) -> dict:
+    """The fields of a cutout put back to the queue (a retry, a transient error): no run, and
+    no bar: the next run's claim starts one (docs/jobs.md: progress 0 and no stage while
+    queued). Every re-queue writes these, so none can leave a dead run's stage behind."""
+    return {"status": JobStatus.QUEUED, "run_token": "", "enqueued_at": now, "stage": "",
+            "progress": 0}
+
+
 @transaction.atomic
 def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
     """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
@@ -225,9 +233,7 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
         return 0
     now = timezone.now()
     Cutout.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
-        status=JobStatus.QUEUED, error="", enqueued_at=now, started_at=None, finished_at=None,
-        run_token="",
-    )
+        **cutout_queued_fields(now=now), error="", started_at=None, finished_at=None)
     CutoutBatch.objects.filter(pk=batch.pk).update(
         status=JobStatus.RUNNING, finished_at=None,
         message=batch_skip_note(batch=batch),

@@ -22,11 +22,15 @@ def label_of(key: str, labels: dict) -> str:
 @register.filter
 def waited(cutout) -> str:
     """``{{ c|waited }}``: how long a version has been running (since its run started) or
-    queued (since it was created), "12 s" / "1 min 05 s"; the pending notes poll every
-    second, so a long Apply shows it is moving (QA: 40-60 s on a 24-45 MP photo with detail
-    strokes under a bare spinner)."""
-    since = cutout.started_at if cutout.status == "running" and cutout.started_at else \
-        cutout.created_at
+    queued (since it was last queued: a retried or re-queued row waits from its retry, not
+    from its creation), "12 s" / "1 min 05 s"; the pending notes poll every second, so a
+    long Apply shows it is moving (QA: 40-60 s on a 24-45 MP photo with detail strokes under
+    a bare spinner)."""
+    if cutout.status == "running" and cutout.started_at:
+        since = cutout.started_at
+    else:
+        times = [t for t in (cutout.created_at, getattr(cutout, "enqueued_at", None)) if t]
+        since = max(times) if times else None
     if since is None:
         return ""
     seconds = max(0, int((timezone.now() - since).total_seconds()))

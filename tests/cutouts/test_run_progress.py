@@ -62,7 +62,7 @@ def test_it_writes_stage_and_progress_to_the_row_only_while_it_holds_the_run_tok
 def test_it_writes_a_stage_change_at_once_and_one_stage_at_most_once_a_second(make_assets):
     cutout, token = _claimed(make_assets)
     clock = FakeClock()
-    write = runs.RunProgress(cutout.pk, token, now=clock)
+    write = runs.RunProgress(cutout.pk, token, now=clock, every=1.0)
     write(progress.REFINING, 0.40)
     assert _row(cutout.pk) == (progress.REFINING, 40)
     clock.t += 0.5
@@ -163,3 +163,97 @@ def test_it_gives_a_running_cutouts_stage_and_progress_in_the_api(make_assets, f
         assets=make_assets(1, sku="SKU-2"), profile_name="fast").cutouts.get().pk) == "done"
     done = api.get("/api/v1/cutouts", {"status": "done"}).json()["items"][0]
     assert (done["stage"], done["progress"]) == ("", 100)
+
+
+def test_it_writes_a_stages_last_value_the_throttle_held_back_when_flushed(make_assets):
+    cutout, token = _claimed(make_assets)
+    clock = FakeClock()
+    write = runs.RunProgress(cutout.pk, token, now=clock)
+    write(progress.SAVING, 0.63)
+    clock.t += 0.2
+    write(progress.SAVING, 0.97)  # within the second: held back, not lost
+    assert _row(cutout.pk) == (progress.SAVING, 63)
+    write.flush()
+    assert _row(cutout.pk) == (progress.SAVING, 97)
+    write.flush()  # nothing more to write
+    assert write.writes == 2
+
+
+def test_it_shows_where_the_storage_write_starts_while_it_runs(make_assets, fake_model,
+                                                              monkeypatch):
+    # the encode takes well under a second here: its last "Saving" value and the run's own
+    # fell in the throttle's second, and the bar sat at the encode's start through the write
+    cutout = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast").cutouts.get()
+    seen = []
+    real = runs.outputs_store
+
+    def watched(**kwargs):
+        seen.append(_row(cutout.pk))
+        return real(**kwargs)
+
+    monkeypatch.setattr(runs, "outputs_store", watched)
+    assert runs.cutout_run(cutout_id=cutout.pk, worker="w1:1") == "done"
+    assert seen == [(progress.SAVING, round(100 * runs.AT_STORE))], seen
+
+
+def test_it_gives_the_encode_more_of_a_large_photos_bar_than_of_a_small_ones():
+    from cutouts import engine
+    from cutouts.imaging.settings import profile
+
+    settings = profile("default")
+    assert engine.pipeline_share(2_000_000, settings) > engine.pipeline_share(45_000_000,
+                                                                             settings)
+
+
+def test_it_says_checking_while_a_retouchs_signals_are_computed_then_saving_per_file(
+        make_assets, fake_model, monkeypatch):
+    from cutouts.imaging import signals
+
+    parent = done_cutouts(make_assets(1))[0]
+    new = retouch.cutout_retouch_strokes(
+        cutout=parent, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 30, "points": [[200, 200], [260, 220]]}])
+    heard: list[tuple[str, float]] = []
+    real = signals.drawn_signals
+
+    def watched(*args, **kwargs):
+        heard.append(("signals", -1.0))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(signals, "drawn_signals", watched)
+    rgb = runs._load_working_copy(new.asset)
+    retouch.cutout_retouch_compute(cutout=new, rgb=rgb, preview_side=256,
+                                   on_progress=lambda s, f: heard.append((s, f)))
+    at = heard.index(("signals", -1.0))
+    assert heard[at - 1][0] == progress.CHECKING, heard
+    saving = [f for s, f in heard[at:] if s == progress.SAVING]
+    # after the signals, one value per encoded file, not one "Saving" over all of them
+    assert len(saving) >= 3 and saving[-1] == 1.0, heard
+
+
+def test_it_clears_stage_and_progress_when_a_batchs_failed_cutouts_are_retried(
+        make_assets, fake_model):
+    cutout, token = _claimed(make_assets)
+    runs.RunProgress(cutout.pk, token)(progress.REFINING, 0.37)
+    runs._fail(cutout.pk, token, "Model error: boom")
+    assert batches.cutout_batch_retry_failed(batch=cutout.batch) == 1
+    api = ApiClient(key_for(manager(), "manager"))
+    body = api.get(f"/api/v1/cutouts/{cutout.pk}").json()
+    assert (body["status"], body["progress"], body["stage"]) == ("queued", 0, ""), body
+
+
+def test_it_counts_a_retried_cutouts_wait_from_its_retry_not_its_creation(make_assets):
+    import datetime
+
+    from django.utils import timezone
+
+    from cutouts.templatetags.review_tags import waited
+
+    cutout, token = _claimed(make_assets)
+    runs._fail(cutout.pk, token, "Model error: boom")
+    Cutout.objects.filter(pk=cutout.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=3, seconds=12))
+    batches.cutout_batch_retry_failed(batch=cutout.batch)
+    row = Cutout.objects.get(pk=cutout.pk)
+    assert row.status == JobStatus.QUEUED
+    assert waited(row) in ("0 s", "1 s", "2 s"), waited(row)

@@ -73,3 +73,25 @@ def test_it_maps_a_parts_fractions_onto_its_span_of_the_whole():
     part("d", 7.0)  # never past its end
     assert [(s, round(f, 6)) for s, f in calls] == [("a", 0.1), ("b", 0.5), ("c", 0.9),
                                                     ("d", 0.9)]
+
+
+def test_it_reports_after_each_model_pass():
+    # the default profile runs three passes (the photo, its mirror, the crop): on a small
+    # photo they are most of the run, and a bar that waited for all of them sat still
+    alpha = np.zeros((600, 800), np.float32)
+    cv2.ellipse(alpha, (400, 300), (150, 120), 0, 0, 360, 1.0, -1, cv2.LINE_AA)
+    calls, heard = _heard()
+    run_pipeline(compose(alpha), profile("default"), ColourSegmenter(), on_progress=heard)
+    finding = [f for stage, f in calls if stage == progress.FINDING]
+    # the start, after the first two, and the third's end is where the refinement starts
+    assert len(finding) == 1 + 2 and finding[0] == 0.0, calls
+    assert all(a < b for a, b in zip(finding, finding[1:], strict=False)), calls
+
+
+def test_it_gives_the_model_passes_more_of_a_small_photos_bar_than_of_a_large_ones():
+    from cutouts.imaging import pipeline
+
+    settings = profile("default")
+    small, large = 2_000_000, 45_000_000
+    # the passes cost the same at any size; the tiles and the colours grow
+    assert pipeline.stage_starts(small, settings)[0] > pipeline.stage_starts(large, settings)[0]
