@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import push_url
+from django_htmx.http import push_url, reselect, reswap, retarget
 
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
@@ -86,6 +86,17 @@ def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, 
                  **extra) -> HttpResponse:
     template = "cutouts/review/_card.html" if _partial(request) else "cutouts/review/card.html"
     return render(request, template, _card_context(card, filters, **extra), status=status)
+
+
+def _pending_poll(request: HttpRequest, response: HttpResponse, *, note: str, whole: str,
+                  active: bool) -> HttpResponse:
+    """A running version's pending note polls the card's (or retouch page's) own URL and
+    swaps only itself (``hx-select``), so focus, an open panel and the rest of the page stay
+    put while it runs. The poll that finds the version finished (done, failed, cancelled)
+    swaps ``whole`` instead, once, as a card swap always did: the note is gone from it."""
+    if active or not request.htmx or request.htmx.target != note:
+        return response
+    return reselect(reswap(retarget(response, whole), "outerHTML"), whole)
 
 
 def _render_empty(request: HttpRequest, filters, note: str = "") -> HttpResponse:
@@ -195,11 +206,15 @@ def grid(request: HttpRequest) -> HttpResponse:
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
-    """The review card. GET shows it (htmx: the partial, which polls itself while a re-run
-    is queued or running); POST applies one action and answers with the card to show next."""
+    """The review card. GET shows it (htmx: the partial, whose pending note polls it while a
+    re-run is queued or running: ``_pending_poll``); POST applies one action and answers with
+    the card to show next."""
     filters = _filters(request)
     if request.method == "GET":
-        return _render_card(request, _get_card(cutout_id, filters), filters)
+        card = _get_card(cutout_id, filters)
+        return _pending_poll(request, _render_card(request, card, filters),
+                             note="rv-pending-note", whole="#review-card",
+                             active=card.is_active)
 
     require(request, roles.REVIEW)
     cutout = _get_card(cutout_id, filters).cutout
@@ -330,12 +345,15 @@ def _retouch_url(cutout_id: int, filters: review_selectors.QueueFilters) -> str:
 
 
 def _render_retouch(request: HttpRequest, cutout_id: int, filters) -> HttpResponse:
-    """The retouch page, or (htmx) its body: what Apply and the page's own poll swap in."""
+    """The retouch page, or (htmx) its body: what Apply swaps in, and the pending note's poll
+    once the version is finished."""
     template = ("cutouts/review/_retouch_main.html" if _partial(request)
                 else "cutouts/review/retouch.html")
-    return render(request, template, _card_context(
-        _get_card(cutout_id, filters), filters,
-        retouch_url=_retouch_url(cutout_id, filters)))
+    card = _get_card(cutout_id, filters)
+    response = render(request, template, _card_context(
+        card, filters, retouch_url=_retouch_url(cutout_id, filters)))
+    return _pending_poll(request, response, note="rt-pending-note", whole="#retouch-main",
+                         active=card.is_active)
 
 
 @capability_required(roles.VIEW)

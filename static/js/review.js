@@ -329,7 +329,11 @@
     each(v, "[data-rv-fullscreen]", function (b) { b.disabled = !document.fullscreenEnabled; });
   }
   var shownCutout = null;
-  function afterSwap() {
+  function afterSwap(ev) {
+    // A running version's note refreshed itself alone (the card's or the retouch page's):
+    // nothing else changed, so focus and the reviewer's view are left as they are.
+    var t = ev && ev.target;
+    if (t && t.matches && t.matches("[data-pending-note]")) { sayPending(t); return; }
     applyPrefs();
     var c = card(); if (!c) return;
     // Another card (next, previous, a new version): its heading, so a screen reader reads
@@ -345,7 +349,7 @@
   // The "version N is queued" message above the card is true until the card polls the
   // version finished; then it says so instead (or goes, when the run failed: the card says why).
   function updateQueuedNote() {
-    var c = card(); if (!c || c.hasAttribute("hx-trigger")) return;
+    var c = card(); if (!c || c.querySelector("[data-pending-note]")) return;
     each(document, ".messages .msg-rv-queued", function (li) {
       if (c.dataset.status === "done") {
         li.textContent = "Version " + c.dataset.version + " is ready and waits for review.";
@@ -353,6 +357,15 @@
         li.remove();
       }
     });
+  }
+
+  // The pending note's live region (role=status, kept in the DOM across the polls) says the
+  // stage and percent of the fresh note; written only when they change, so a screen reader
+  // hears each change once, never the ticking seconds.
+  function sayPending(note) {
+    var live = note.parentNode && note.parentNode.querySelector("[data-pending-said]");
+    var said = note.getAttribute("data-said") || "";
+    if (live && live.textContent !== said) live.textContent = said;
   }
 
   function typing(el) {

@@ -853,7 +853,8 @@ def test_it_says_how_long_a_pending_version_has_waited_and_run(client, cutouts):
     client.post(reverse("cutouts:review_card", args=[c.pk]),
                 {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
     new = Cutout.objects.get(asset=c.asset, version=2)
-    Cutout.objects.filter(pk=new.pk).update(created_at=timezone.now() - timedelta(seconds=7))
+    seven_ago = timezone.now() - timedelta(seconds=7)
+    Cutout.objects.filter(pk=new.pk).update(created_at=seven_ago, enqueued_at=seven_ago)
     card = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "<span data-rv-waited>7 s</span>" in card or "<span data-rv-waited>8 s</span>" in card
     Cutout.objects.filter(pk=new.pk).update(
@@ -864,3 +865,53 @@ def test_it_says_how_long_a_pending_version_has_waited_and_run(client, cutouts):
     new.refresh_from_db()
     new.started_at = None
     assert waited(new) == waited(Cutout(created_at=new.created_at, status="queued"))
+    # a retry re-queues the row: its wait counts from then, not from its creation
+    new.enqueued_at = timezone.now() - timedelta(seconds=3)
+    assert waited(new) in ("3 s", "4 s")
+
+
+def test_it_answers_the_pending_notes_poll_with_the_note_then_swaps_the_whole_page_once(
+        client, cutouts):
+    """While a version runs only its pending note polls (hx-select of the note) and the stage
+    and percent sit in one live region outside it; the poll that finds it finished is told
+    to swap the whole card (or retouch page) instead. Other GETs are answered as before."""
+    import re
+
+    from cutouts.imaging import progress
+    from cutouts.services import runs
+
+    client.force_login(reviewer())
+    first = cutouts[0]
+    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    token = runs._claim(new.pk, "w1:1")
+    runs.RunProgress(new.pk, token)(progress.REFINING, 0.52)
+    pages = [(reverse("cutouts:review_card", args=[new.pk]), "rv", "#review-card"),
+             (reverse("cutouts:retouch_card", args=[new.pk]), "rt", "#retouch-main")]
+    for url, p, _whole in pages:
+        poll = {**HX, "HTTP_HX_TARGET": f"{p}-pending-note"}
+        response = client.get(url, **poll)
+        html = response.content.decode()
+        assert "HX-Retarget" not in response and "HX-Reswap" not in response
+        note = re.search(rf'<span id="{p}-pending-note"[^>]*>', html)
+        assert note, html[:3000]
+        for attr in ('hx-trigger="every 1s"', f'hx-select="#{p}-pending-note"',
+                     'hx-swap="outerHTML"', 'data-said="Refining edges, 52 %"'):
+            assert attr in note.group(0), note.group(0)
+        # The whole page no longer polls: only the note does.
+        assert html.count("every 1s") == 1
+        assert 'aria-valuetext="Refining edges, 52 %"' in html
+        # One live region, with only the stage and percent (not the ticking seconds).
+        assert '<span role="status" data-pending-said>Refining edges, 52 %</span>' in html
+        assert html.count('role="status"') == 1 + html.count('rv-note" role="status"')
+
+    assert runs._cutout_execute(new.pk, token) == "done"
+    for url, p, whole in pages:
+        response = client.get(url, **{**HX, "HTTP_HX_TARGET": f"{p}-pending-note"})
+        assert response["HX-Retarget"] == whole and response["HX-Reswap"] == "outerHTML"
+        assert response["HX-Reselect"] == whole
+        assert f'id="{whole[1:]}"' in response.content.decode()
+        assert "pending-note" not in response.content.decode()
+        # Not the note's poll (a version link, Apply's answer): no retargeting.
+        plain = client.get(url, **HX)
+        assert "HX-Retarget" not in plain and "HX-Reselect" not in plain

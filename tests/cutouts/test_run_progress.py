@@ -144,13 +144,16 @@ def test_it_shows_a_progress_bar_with_the_stage_on_the_card_and_the_retouch_page
     token = runs._claim(new.pk, "w1:1")
     runs.RunProgress(new.pk, token)(progress.STROKES, 0.37)
     card = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
-    assert ('<progress data-rv-progress max="100" value="37" aria-label="Version 2 progress">'
-            '37 %</progress> <span data-rv-stage>Applying strokes</span>, 37 %') in card, card
+    assert ('<progress data-rv-progress max="100" value="37" aria-label="Version 2 progress" '
+            'aria-valuetext="Applying strokes, 37 %">37 %</progress>') in card, card
     assert "<span data-rv-waited>" in card
+    # the stage and percent are said once, in the live region beside the polled note
+    assert '<span role="status" data-pending-said>Applying strokes, 37 %</span>' in card
     page = client.get(reverse("cutouts:retouch_card", args=[new.pk])).content.decode()
-    assert ('<progress data-rt-progress max="100" value="37" aria-label="Version 2 progress">'
-            '37 %</progress> <span data-rt-stage>Applying strokes</span>, 37 %') in page
+    assert ('<progress data-rt-progress max="100" value="37" aria-label="Version 2 progress" '
+            'aria-valuetext="Applying strokes, 37 %">37 %</progress>') in page
     assert "<span data-rt-waited>" in page
+    assert '<span role="status" data-pending-said>Applying strokes, 37 %</span>' in page
 
 
 def test_it_gives_a_running_cutouts_stage_and_progress_in_the_api(make_assets, fake_model):

@@ -1,0 +1,147 @@
+"""A running version's pending note in Debian's Chromium: while the row runs only the note is
+refreshed (focus, an open panel and the page around it stay put), its one live region says
+the stage and percent and changes only when they do; the finished version swaps the whole
+card (or retouch page) once. The row's status and progress are written here between polls,
+as a worker would."""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from cutouts.imaging import progress
+from cutouts.models import Cutout
+from cutouts.services import retouch as retouch_services
+from cutouts.services import review as review_services
+from cutouts.services import runs
+from tests.factories import reviewer
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# What the live region heard: each text it was given, once per change (a screen reader
+# announces a polite live region's changes, so an unchanged one must not be written).
+LISTEN = """() => {
+    window.__live = document.querySelector('[data-pending-said]');
+    window.__heard = [];
+    if (window.__live) new MutationObserver(() => window.__heard.push(window.__live.textContent))
+        .observe(window.__live, {childList: true, characterData: true, subtree: true});
+}"""
+SAME_LIVE = """() => window.__live.isConnected &&
+    window.__live === document.querySelector('[data-pending-said]')"""
+
+
+@pytest.fixture
+def v1(make_cutouts):
+    """A finished v1 (fake model; no broker: the versions made from it stay queued until
+    this test runs them)."""
+    (cutout,) = make_cutouts([("POLL-1", product_jpeg(640, 480, seed=1), "poll-1.jpg")])
+    return cutout
+
+
+def _running(cutout: Cutout) -> str:
+    """Claim ``cutout`` as a worker does (running, "Reading the photo", 0 %): its run token."""
+    token = runs._claim(cutout.pk, "w1:1")
+    assert token
+    return token
+
+
+def _reached(cutout: Cutout, token: str, stage: str, fraction: float) -> None:
+    runs.RunProgress(cutout.pk, token)(stage, fraction)
+
+
+def _focused(page, selector: str) -> bool:
+    return page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector)
+
+
+def test_it_refreshes_only_the_cards_pending_note_and_keeps_focus_and_the_open_panel(
+        live_server, page, v1, log_in):
+    user = log_in(page, reviewer())
+    new = review_services.cutout_review_rerun(
+        cutout=v1, user=user, model=None, tta=False, shadow="none", strength="normal",
+        profile=None, comment="")
+    token = _running(new)
+    _reached(new, token, progress.REFINING, 0.30)
+    page.goto(f"{live_server.url}/cutouts/review/card/{new.pk}/")
+    card = page.locator("#review-card")
+    expect(card).to_have_attribute("data-status", "running")
+    bar = page.locator("[data-rv-progress]")
+    expect(bar).to_have_attribute("value", "30")
+    page.evaluate(LISTEN)
+    rerun = page.locator("[data-rv-open=rerun]")
+    rerun.focus()
+    waited = page.locator("[data-rv-waited]").text_content()
+    _reached(new, token, progress.REFINING, 0.52)
+    page.wait_for_timeout(3_000)
+    # The note moved on (the seconds, the bar and its stage) and the focus did not.
+    assert _focused(page, "[data-rv-open=rerun]")
+    expect(bar).to_have_attribute("value", "52")
+    assert page.locator("[data-rv-waited]").text_content() != waited
+    live = page.locator("#review-card [data-pending-said]")
+    expect(live).to_have_text("Refining edges, 52 %")
+    expect(live).to_have_attribute("role", "status")
+    expect(bar).to_have_attribute("aria-valuetext", "Refining edges, 52 %")
+
+    page.keyboard.press("Enter")  # opens the Re-run panel, focus on its send button
+    panel = page.locator("[data-rv-panel=rerun]")
+    expect(panel).to_be_visible()
+    assert _focused(page, "#rv-rerun-submit")
+    _reached(new, token, progress.COLOURS, 0.80)
+    page.wait_for_timeout(3_000)
+    expect(live).to_have_text("Cleaning edge colours, 80 %")
+    expect(bar).to_have_attribute("value", "80")
+    expect(panel).to_be_visible()
+    assert _focused(page, "#rv-rerun-submit")
+    # One live region all along, written once per change (six polls, two changes).
+    assert page.evaluate(SAME_LIVE)
+    assert page.evaluate("window.__heard") == ["Refining edges, 52 %",
+                                               "Cleaning edge colours, 80 %"]
+    assert "every" not in (card.get_attribute("hx-trigger") or "")
+
+    # Finished: the whole card is swapped once, as before (the heading takes the focus).
+    assert runs._cutout_execute(new.pk, token) == "done"
+    expect(card).to_have_attribute("data-status", "done", timeout=10_000)
+    expect(page.locator(".rv-stage-side .rv-cutout")).to_be_visible()
+    expect(page.locator("[data-pending-note]")).to_have_count(0)
+    expect(page.locator("#rv-approve")).to_be_visible()
+    assert _focused(page, "#review-card [data-rv-heading]")
+
+
+def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_editor(
+        live_server, page, v1, log_in):
+    user = log_in(page, reviewer())
+    new = retouch_services.cutout_retouch_strokes(
+        cutout=v1, user=user, comment="",
+        strokes=json.dumps([{"kind": "remove", "radius": 6, "points": [[20, 20]]}]))
+    token = _running(new)
+    _reached(new, token, progress.STROKES, 0.20)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{new.pk}/")
+    applying = page.locator("[data-rt-applying]")
+    expect(applying).to_contain_text("as version 2")
+    bar = page.locator("[data-rt-progress]")
+    expect(bar).to_have_attribute("value", "20")
+    page.evaluate(LISTEN)
+    page.evaluate("window.__applying = document.querySelector('[data-rt-applying]')")
+    back = page.get_by_role("link", name="Back to the card")
+    back.focus()
+    _reached(new, token, progress.REFINING, 0.60)
+    page.wait_for_timeout(3_000)
+    assert page.evaluate("document.activeElement.textContent") == "Back to the card"
+    expect(bar).to_have_attribute("value", "60")
+    # The picture's box is not a live region: only the stage and percent are.
+    assert applying.get_attribute("role") is None
+    live = page.locator("#retouch-main [data-pending-said]")
+    expect(live).to_have_text("Refining edges, 60 %")
+    expect(bar).to_have_attribute("aria-valuetext", "Refining edges, 60 %")
+    # The picture's box (retouch.js's kept view lives in it) stayed; the live region too.
+    assert page.evaluate("window.__applying === document.querySelector('[data-rt-applying]')")
+    assert page.evaluate(SAME_LIVE)
+    assert page.evaluate("window.__heard") == ["Refining edges, 60 %"]
+
+    # Finished: the page's body is swapped once, into the editor of the new version.
+    assert runs._cutout_execute(new.pk, token) == "done"
+    editor = page.locator(f"#retouch-strokes [data-retouch][data-cutout='{new.pk}']")
+    expect(editor).to_be_visible(timeout=10_000)
+    expect(applying).to_have_count(0)
+    expect(page.locator("[data-pending-note]")).to_have_count(0)
+    expect(page.locator("h1")).to_contain_text("v2")
