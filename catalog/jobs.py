@@ -211,7 +211,10 @@ class JobKind(Generic[M]):
     created_field: str = "created_at"
     #: Hard limit of one run in seconds (row -> seconds), a last resort beside the heartbeat.
     run_limit: Callable[[M], int] | None = None
-    #: Called with the dead row before it is re-queued (discard partial outputs).
+    #: More fields the re-queue's compare-and-set writes (a dead run's progress bar), so a
+    #: row is never seen queued with a dead run's leftovers.
+    requeue_fields: Callable[[], dict[str, Any]] | None = None
+    #: Called with the dead row after it is re-queued (discard partial outputs).
     on_requeue: Callable[[M], None] | None = None
     #: Called with the pk after the reconciler failed or re-queued rows (refresh parents).
     on_change: Callable[[int], None] | None = None
@@ -289,7 +292,9 @@ def _dead_run_reset(kind: JobKind, row: RunState, now,
                         **{kind.message_field: message}):
             return "failed"
         return None
-    if owned.update(status=JobStatus.QUEUED, run_token="", **{kind.sent_field: now}):
+    extra = kind.requeue_fields() if kind.requeue_fields is not None else {}
+    if owned.update(**{**extra, "status": JobStatus.QUEUED, "run_token": "",
+                       kind.sent_field: now}):
         if kind.on_requeue is not None:
             kind.on_requeue(row)
         return "requeued"

@@ -295,11 +295,13 @@ def _queue_depths() -> dict[str, int] | None:
     return jobs.queue_depths(list(CutoutQueue.values))
 
 
-def _cutout_requeued(cutout: Cutout) -> None:
+def _cutout_requeue_fields() -> dict:
     # the dead run's bar is not the next run's (its claim starts one; until then: none)
     fields = cutout_queued_fields(now=None)
-    Cutout.objects.filter(pk=cutout.pk, status=JobStatus.QUEUED).update(
-        stage=fields["stage"], progress=fields["progress"])
+    return {"stage": fields["stage"], "progress": fields["progress"]}
+
+
+def _cutout_requeued(cutout: Cutout) -> None:
     if cutout.run_token:
         # Files the dead run may have written before it died.
         row = Cutout.objects.select_related("asset").get(pk=cutout.pk)
@@ -316,7 +318,8 @@ CUTOUT_KIND = jobs.JobKind(
     name="cutout", model=Cutout, enqueue=lambda ids: _enqueue(ids), message_field="error",
     queue_of=lambda row: row.queue, queue_depths=lambda queues: _queue_depths(),
     sent_field="enqueued_at", created_field="created_at",
-    run_limit=lambda row: row.time_limit, on_requeue=_cutout_requeued,
+    run_limit=lambda row: row.time_limit, requeue_fields=_cutout_requeue_fields,
+    on_requeue=_cutout_requeued,
     on_change=_cutout_changed,
 )
 jobs.job_kind_register(CUTOUT_KIND)

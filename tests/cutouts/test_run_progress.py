@@ -260,3 +260,20 @@ def test_it_counts_a_retried_cutouts_wait_from_its_retry_not_its_creation(make_a
     row = Cutout.objects.get(pk=cutout.pk)
     assert row.status == JobStatus.QUEUED
     assert waited(row) in ("0 s", "1 s", "2 s"), waited(row)
+
+
+def test_it_clears_a_dead_runs_bar_in_the_same_write_that_requeues_it(make_assets):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cutout, token = _claimed(make_assets)
+    runs.RunProgress(cutout.pk, token)(progress.REFINING, 0.37)
+    row = Cutout.objects.get(pk=cutout.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert jobs._dead_run_reset(runs.CUTOUT_KIND, row, row.started_at) == "requeued"
+    updates = [q["sql"] for q in queries.captured_queries
+               if q["sql"].startswith("UPDATE") and "cutouts_cutout" in q["sql"]]
+    # one compare-and-set: no moment where a poll sees the row queued with the dead bar
+    assert len(updates) == 1, updates
+    assert _row(cutout.pk) == ("", 0)
+    assert Cutout.objects.get(pk=cutout.pk).status == JobStatus.QUEUED
