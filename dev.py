@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -39,7 +39,19 @@ def say(message: str) -> None:
 
 
 def run(*cmd: str | Path, env: dict | None = None) -> None:
-    subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env, check=True)
+    """One step (an install, a migration, a check) to its end; a failure stops dev.py."""
+    code = call(*cmd, env=env)
+    if code:
+        raise subprocess.CalledProcessError(code, [str(c) for c in cmd])
+
+
+def call(*cmd: str | Path, env: dict | None = None) -> int:
+    """One step to its end, giving its exit code. Ctrl-C or SIGTERM meanwhile leaves the wait
+    with the step still registered, so ``halt`` stops it like any other child."""
+    child = Child(cmd, env=env)
+    code = child.proc.wait()
+    LIVE.remove(child)
+    return code
 
 
 def ensure_python() -> None:
@@ -70,11 +82,13 @@ def manage(*args: str, env: dict | None = None) -> None:
 def die_with_us() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes a child get SIGTERM when dev.py dies, however it dies: a
     ``kill -9`` of dev.py runs none of its clean-up, and the worker and beat (own sessions) and
-    the web would live on, holding the broker and the port and sending the periodic tasks.
+    the web would live on, holding the broker and the port and sending the periodic tasks, and
+    so would a migration or an install it was waiting for. ``Child`` passes it to every launch.
 
-    Linux only (``prctl(PR_SET_PDEATHSIG)``, kept across exec); elsewhere None, and a ``kill -9``
-    of dev.py still leaves them running. The signal comes when the *thread* that forked the
-    child ends, so every Popen using this runs on dev.py's main thread (dev.py starts none)."""
+    Linux only (``prctl(PR_SET_PDEATHSIG)``, kept across exec); elsewhere (macOS, Windows,
+    where Popen refuses any ``preexec_fn``) None, and a ``kill -9`` of dev.py still leaves its
+    children running. The signal comes when the *thread* that forked the child ends, so every
+    launch runs on dev.py's main thread (dev.py starts none)."""
     if not sys.platform.startswith("linux"):
         return None
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
@@ -91,6 +105,104 @@ def die_with_us() -> Callable[[], None] | None:
     return preexec
 
 
+STOP_GRACE = 20.0  # seconds a child has to stop on SIGTERM before it is killed
+
+
+class Child:
+    """A process dev.py started. Every launch goes through here, so each one dies with dev.py
+    (``die_with_us``) and is registered in ``LIVE`` until it has ended, for ``halt``.
+    ``own_session``: it and whatever it forks (a worker's pool) form a process group that is
+    signalled as a whole; the group outlives a dead leader while one of its members lives."""
+
+    def __init__(self, cmd: Sequence[str | Path], *, env: dict | None = None,
+                 own_session: bool = False) -> None:
+        self.own_session = own_session
+        self.proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env,
+                                     start_new_session=own_session, preexec_fn=die_with_us())
+        LIVE.append(self)
+
+    def signal(self, *, kill: bool) -> None:
+        """SIGTERM (or SIGKILL) to the child, its whole group when it has one. Without process
+        groups (Windows, no ``os.killpg`` nor SIGKILL) the process itself is ended."""
+        if self.own_session and hasattr(os, "killpg"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        elif kill:
+            self.proc.kill()  # no-ops once the child has been reaped
+        else:
+            self.proc.terminate()
+
+
+LIVE: list[Child] = []
+ASKED_TO_STOP = 0  # Ctrl-C, SIGTERM and SIGHUP received so far
+
+
+def halt() -> None:
+    """Stop every child still registered: the one way dev.py stops what it started, whatever
+    asked (Ctrl-C, SIGTERM, SIGHUP, the web exiting, a failed step). SIGTERM first, so the web
+    closes and the worker shuts down warm; but a warm shutdown waits for the running task, which
+    may never end, so whatever is left after ``STOP_GRACE`` seconds, or at once on a second
+    Ctrl-C or SIGTERM, gets SIGKILL (for a group, the whole group, its leader included)."""
+    children = list(LIVE)
+    try:
+        if ASKED_TO_STOP < 2:  # the second signal may come before this, while saying "Stopping"
+            for child in children:
+                child.signal(kill=False)
+            deadline = time.monotonic() + STOP_GRACE
+            for child in children:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.proc.wait(max(0.1, deadline - time.monotonic()))
+            if any(child.proc.returncode is None for child in children):
+                say(f"Still running after {STOP_GRACE:.0f} s; killing it")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if children and ASKED_TO_STOP >= 2:
+            say("Asked again; killing what is left")
+        with ignoring_stop_signals():  # a third signal must not leave the kills half done
+            for child in children:
+                child.signal(kill=True)
+                child.proc.wait()
+                LIVE.remove(child)
+
+
+def _stop_signals() -> list[signal.Signals]:
+    # SIGHUP: a closed terminal (the worker and beat are in their own sessions, so only dev.py
+    # hears it); Windows has none.
+    return [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+
+
+@contextlib.contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop dev.py exactly as Ctrl-C does: each raises KeyboardInterrupt
+    wherever dev.py is (waiting for a migration, an install or the web), so one path leads to
+    ``halt``. A signal dev.py was started with ignored (``nohup``) stays ignored."""
+    def stop(signum: int, frame: object) -> None:
+        global ASKED_TO_STOP
+        ASKED_TO_STOP += 1
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in _stop_signals():
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def ignoring_stop_signals() -> Iterator[None]:
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in _stop_signals()}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     ensure_venv("")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
@@ -100,51 +212,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     say("Applying migrations")
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("ensure_admin", env=env)
-    say(f"Starting web on http://{args.host}:{args.port}/, a Celery worker and Celery beat "
-        "(Ctrl-C stops all three)")
-    preexec = die_with_us()
-    worker = Supervised("The worker", env, preexec, [
-        str(PY), "-m", "celery", "-A", "config", "worker",
-        "--queues", "cutouts-interactive,cutouts,default,webhooks",
-        "--concurrency", str(args.concurrency), "--loglevel", "info"])
-    # Beat is its own supervised process, not the worker's embedded ``--beat`` child: a killed
-    # embedded beat stayed a zombie nobody noticed (periodic tasks stopped), and a killed worker
-    # left its beat child running beside the restarted worker's (every task sent twice).
-    beat = Supervised("Celery beat", env, preexec, [
-        str(PY), "-m", "celery", "-A", "config", "beat", "--loglevel", "info",
-        "--schedule", str(var_dir / "celerybeat-schedule")])
-    web = subprocess.Popen(
-        [str(PY), "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
-        cwd=ROOT, env=env, preexec_fn=preexec,
-    )
-
-    def stop(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    if hasattr(signal, "SIGHUP"):  # a closed terminal: the children are in their own sessions
-        signal.signal(signal.SIGHUP, stop)
-    services = (worker, beat)
     try:
-        while web.poll() is None:
-            for service in services:
+        say(f"Starting web on http://{args.host}:{args.port}/, a Celery worker and Celery beat "
+            "(Ctrl-C stops all three)")
+        worker = Supervised("The worker", env, [
+            str(PY), "-m", "celery", "-A", "config", "worker",
+            "--queues", "cutouts-interactive,cutouts,default,webhooks",
+            "--concurrency", str(args.concurrency), "--loglevel", "info"])
+        # Beat is its own supervised process, not the worker's embedded ``--beat`` child: a
+        # killed embedded beat stayed a zombie nobody noticed (periodic tasks stopped), and a
+        # killed worker left its beat child running beside the restarted worker's (every task
+        # sent twice).
+        beat = Supervised("Celery beat", env, [
+            str(PY), "-m", "celery", "-A", "config", "beat", "--loglevel", "info",
+            "--schedule", str(var_dir / "celerybeat-schedule")])
+        web = Child([PY, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"],
+                    env=env)
+        while web.proc.poll() is None:
+            for service in (worker, beat):
                 service.supervise()
             time.sleep(0.5)
         say("The web process exited; stopping the worker and beat")
     except KeyboardInterrupt:
         say("Stopping web, worker and beat")
     finally:
-        if web.poll() is None:
-            web.send_signal(signal.SIGTERM)
-        for service in services:
-            service.send(signal.SIGTERM)
-        deadline = time.time() + 20
-        try:
-            web.wait(max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            web.kill()
-        for service in services:
-            service.stop(deadline)
+        halt()
     return 0
 
 
@@ -155,51 +247,36 @@ class Supervised:
     worker's pool children): a dead process's group is killed before the restart, so nothing
     of the old tree (a pool child, a beat) runs beside the new one. A process that keeps dying
     at once is restarted with a back-off (1, 2, 4 ... 30 s) without holding up the others.
-    ``preexec`` (from ``die_with_us``) runs in each new process; restarts happen in
-    ``supervise``, on dev.py's main thread like the first start."""
+    Restarts happen in ``supervise``, on dev.py's main thread like the first start (see
+    ``die_with_us``); stopping is ``halt``'s, like every other child's."""
 
-    def __init__(self, name: str, env: dict, preexec: Callable[[], None] | None,
-                 cmd: list[str]) -> None:
-        self.name, self.env, self.preexec, self.cmd = name, env, preexec, cmd
+    def __init__(self, name: str, env: dict, cmd: list[str]) -> None:
+        self.name, self.env, self.cmd = name, env, cmd
         self.restarts: list[float] = []
         self.start_at = 0.0
-        self.proc: subprocess.Popen | None = None
+        self.child: Child | None = None
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, start_new_session=True,
-                                     preexec_fn=self.preexec)
-
-    def send(self, sig: int) -> None:
-        """``sig`` to the whole group (the group outlives a dead leader while a child lives)."""
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, sig)
+        self.child = Child(self.cmd, env=self.env, own_session=True)
 
     def supervise(self) -> None:
-        if self.proc is None:
+        if self.child is None:
             if time.monotonic() >= self.start_at:
                 self.start()
             return
-        if self.proc.poll() is None:
+        if self.child.proc.poll() is None:
             return
         # Dead (and reaped by poll, so no zombie): the rest of its tree goes before the restart.
-        self.send(signal.SIGKILL)
+        self.child.signal(kill=True)
+        LIVE.remove(self.child)
         now = time.monotonic()
         self.restarts = [t for t in self.restarts if now - t < 60] + [now]
         delay = min(30, 2 ** (len(self.restarts) - 1)) if len(self.restarts) > 1 else 0
-        say(f"{self.name} exited ({self.proc.returncode}); restarting it"
+        say(f"{self.name} exited ({self.child.proc.returncode}); restarting it"
             + (f" in {delay} s" if delay else ""))
-        self.proc, self.start_at = None, now + delay
+        self.child, self.start_at = None, now + delay
         self.supervise()
-
-    def stop(self, deadline: float) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(max(0.1, deadline - time.time()))
-        self.send(signal.SIGKILL)  # whatever is left of the tree, the leader included
-        self.proc.wait()
 
 
 APT_CHROMIUM = ("apt-get", "install", "-y", "--no-install-recommends", "chromium")
@@ -245,7 +322,7 @@ def split_test_args(argv: list[str]) -> dict:
 def check_architecture(env: dict) -> None:
     """The import contracts and the type check (both configured in pyproject.toml), before the
     suite: a broken layer or a type error stops the run here, saying which check failed."""
-    checks = (
+    checks: tuple[tuple[str, list[str | Path], str], ...] = (
         ("Import contracts (lint-imports)", [BIN / "lint-imports", "--no-logo"],
          "an import breaks a contract of [tool.importlinter] in pyproject.toml"),
         ("Type check (mypy)", [PY, "-m", "mypy"],
@@ -253,7 +330,7 @@ def check_architecture(env: dict) -> None:
     )
     for title, cmd, meaning in checks:
         say(title)
-        if subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode != 0:
+        if call(*cmd, env=env) != 0:
             sys.exit(f"{title} failed: {meaning} (details above). The test suite did not run.")
 
 
@@ -266,8 +343,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     manage("makemigrations", "--check", "--dry-run", env=env)
     check_architecture(env)
     say("Running the test suite")
-    result = subprocess.run([str(PY), "-m", "pytest", *args.pytest_args], cwd=ROOT, env=env)
-    return result.returncode
+    return call(PY, "-m", "pytest", *args.pytest_args, env=env)
 
 
 def main() -> int:
@@ -294,11 +370,18 @@ def main() -> int:
         args = argparse.Namespace(func=cmd_test, **split_test_args(argv[1:]))
     else:
         args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except subprocess.CalledProcessError as exc:
-        print(f"Command failed ({exc.returncode}): {' '.join(map(str, exc.cmd))}", file=sys.stderr)
-        return exc.returncode or 1
+    with stopping_on_signals():
+        try:
+            return args.func(args)
+        except subprocess.CalledProcessError as exc:
+            print(f"Command failed ({exc.returncode}): {' '.join(map(str, exc.cmd))}",
+                  file=sys.stderr)
+            return exc.returncode or 1
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before or after `run` started up
+            say("Stopping")
+            return 130
+        finally:
+            halt()  # whatever is still running: the step interrupted, nothing otherwise
 
 
 if __name__ == "__main__":

@@ -263,3 +263,110 @@ def test_it_takes_web_worker_and_beat_down_when_dev_py_is_killed_9(tmp_path):
         assert not left, f"left running after dev.py died: {left}"
     finally:
         _sweep(var)
+
+
+# A stand-in for .venv (CUTROOM_VENV): its python, ruff and lint-imports are this one script.
+# Every process logs "<pid> <words>" once its signal handling is set up. Installs, migrations
+# and checks end at once, except the one whose words hold FAKE_HANG; that one, the web and
+# Celery run on (FAKE_DEAF: the hanging one ignores SIGTERM, as a worker in warm shutdown
+# waits for a task that never ends).
+_FAKE = """\
+import os, signal, sys, time
+words = [os.path.basename(sys.argv[0]), *sys.argv[1:]]
+hangs = os.environ["FAKE_HANG"] in words
+if hangs and os.environ.get("FAKE_DEAF"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write(f"{os.getpid()} {' '.join(words)}\\n")
+if hangs or "runserver" in words or "celery" in words:
+    time.sleep(120)
+"""
+
+
+def _start_fake(tmp_path, argv, hang, deaf=False):
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("python", "ruff", "lint-imports"):
+        (bin_dir / name).write_text(f"#!{sys.executable}\n{_FAKE}")
+        (bin_dir / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update(CUTROOM_VAR_DIR=str(tmp_path / "var"), CUTROOM_VENV=str(tmp_path / "venv"),
+               FAKE_LOG=str(tmp_path / "started"), FAKE_HANG=hang, PYTHONUNBUFFERED="1")
+    if deaf:
+        env["FAKE_DEAF"] = "1"
+    log = open(tmp_path / "run.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "dev.py", *argv], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    return proc, log
+
+
+def _started(tmp_path, word) -> list[int]:
+    """Pids of the fake processes started so far whose command holds ``word``."""
+    with contextlib.suppress(FileNotFoundError):
+        lines = (tmp_path / "started").read_text().splitlines()
+        return [int(line.split()[0]) for line in lines if word in line.split()[1:]]
+    return []
+
+
+def _alive(var: Path, pids) -> set[int]:
+    return set(pids) & {p.pid for p in _processes(var)}
+
+
+@pytest.mark.parametrize(("argv", "hang"), [
+    (["test", "-q"], "pip"), (["test", "-q"], "pytest"),
+    (["run"], "pip"), (["run"], "migrate"), (["run"], "ensure_admin"),
+], ids=["test-install", "test-pytest", "run-install", "run-migrate", "run-ensure_admin"])
+def test_it_takes_a_step_before_start_up_down_when_dev_py_is_killed_9(tmp_path, argv, hang):
+    # QA: a kill -9 of dev.py during its migration, ensure_admin or an install left that
+    # process running: only web, worker and beat had the death signal.
+    var = tmp_path / "var"
+    proc, log = _start_fake(tmp_path, argv, hang)
+    try:
+        step = _wait(lambda: _started(tmp_path, hang), 30,
+                     f"the {hang} step\n{_output(tmp_path)}")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert _wait(lambda: not _alive(var, step) or None, 10,
+                     f"the {hang} step {step} to die with dev.py")
+    finally:
+        _stop(proc, var)
+
+
+def test_it_kills_a_step_that_ignores_sigterm_after_the_grace(tmp_path):
+    # QA: SIGTERM to dev.py during a step left the step running (dev.py died at once); now it
+    # stops it as Ctrl-C does: SIGTERM, then SIGKILL after the grace.
+    var = tmp_path / "var"
+    proc, log = _start_fake(tmp_path, ["run"], "migrate", deaf=True)
+    try:
+        step = _wait(lambda: _started(tmp_path, "migrate"), 30,
+                     f"the migration\n{_output(tmp_path)}")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(28)  # the 20 s grace and some room on a busy machine
+        assert "Still running after 20 s; killing it" in _output(tmp_path)
+        assert not _alive(var, step), _output(tmp_path)
+        assert proc.returncode == 130, _output(tmp_path)
+    finally:
+        _stop(proc, var)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_it_kills_a_worker_stuck_in_a_task_at_once_when_asked_twice(tmp_path, stop):
+    # QA: a second Ctrl-C or SIGTERM while dev.py waited for a worker stuck in a long task broke
+    # off the stop with a traceback and left the worker running.
+    var = tmp_path / "var"
+    proc, log = _start_fake(tmp_path, ["run"], "worker", deaf=True)
+    try:
+        _wait(lambda: _started(tmp_path, "runserver") and _started(tmp_path, "beat")
+              and _started(tmp_path, "worker"), 30, f"web, worker and beat\n{_output(tmp_path)}")
+        services = {*_started(tmp_path, "runserver"), *_started(tmp_path, "celery")}
+        proc.send_signal(stop)
+        _wait(lambda: "Stopping web, worker and beat" in _output(tmp_path), 10,
+              f"the stop to begin\n{_output(tmp_path)}")
+        assert _alive(var, _started(tmp_path, "worker")), "the worker should still be stopping"
+        proc.send_signal(stop)
+        proc.wait(10)  # well inside the 20 s grace
+        assert proc.returncode == 0, _output(tmp_path)
+        assert "killing what is left" in _output(tmp_path)
+        assert not _alive(var, services), _output(tmp_path)
+    finally:
+        _stop(proc, var)

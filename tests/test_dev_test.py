@@ -2,7 +2,9 @@
 asked (--install-browser)."""
 
 import importlib.util
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,11 +12,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def dev(monkeypatch):
+def _load():
     spec = importlib.util.spec_from_file_location("cutroom_dev", ROOT / "dev.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def dev(monkeypatch):
+    module = _load()
     ran = []
     monkeypatch.setattr(module, "run", lambda *cmd, env=None: ran.append([str(c) for c in cmd]))
     module.ran = ran
@@ -76,3 +83,64 @@ def test_it_installs_chromium_only_when_asked_and_root(dev, monkeypatch, tmp_pat
     with pytest.raises(SystemExit):
         dev.ensure_chromium(install=True, whole_suite=True)
     assert dev.ran == []
+
+
+# Reads the child's own PR_GET_PDEATHSIG (2) into the file named by its argument.
+_DEATH_SIGNAL = """\
+import ctypes, sys
+got = ctypes.c_int()
+ctypes.CDLL(None).prctl(2, ctypes.byref(got), 0, 0, 0)
+open(sys.argv[1], "w").write(str(got.value))
+"""
+
+
+@pytest.mark.parametrize(("platform", "expected"), [
+    ("linux", signal.SIGTERM), ("darwin", 0), ("win32", 0)])
+def test_it_gives_every_child_the_death_signal_on_linux_only(monkeypatch, tmp_path, platform,
+                                                              expected):
+    # macOS and Windows have no prctl (and Windows' Popen refuses any preexec_fn): there the
+    # children start without it. The branch is chosen by sys.platform, so it is tested here.
+    monkeypatch.setattr(sys, "platform", platform)
+    dev = _load()
+    assert (dev.die_with_us() is None) == (platform != "linux")
+    for own_session in (False, True):  # a step or the web; a supervised worker or beat
+        out = tmp_path / f"pdeathsig-{own_session}"
+        child = dev.Child([sys.executable, "-c", _DEATH_SIGNAL, out], own_session=own_session)
+        assert child.proc.wait(30) == 0
+        assert int(out.read_text()) == expected
+        dev.LIVE.remove(child)
+
+
+_DEAF = """\
+import signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open(sys.argv[1], "w").write("ready")
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("groups", [True, False], ids=["posix", "no-process-groups"])
+def test_it_stops_children_with_sigterm_then_kills_them_after_the_grace(monkeypatch, tmp_path,
+                                                                       groups):
+    # Without process groups (Windows: no os.killpg, no SIGHUP) the child itself is ended.
+    if not groups:
+        monkeypatch.setattr(sys, "platform", "win32")
+        monkeypatch.delattr("os.killpg")
+        monkeypatch.delattr("signal.SIGHUP")
+    dev = _load()
+    monkeypatch.setattr(dev, "STOP_GRACE", 1.0)
+    polite = dev.Child([sys.executable, "-c", "import time; time.sleep(60)"], own_session=True)
+    deaf = dev.Child([sys.executable, "-c", _DEAF, tmp_path / "ready"], own_session=True)
+    step = dev.Child([sys.executable, "-c", "import time; time.sleep(60)"])
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "ready").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    before = signal.getsignal(signal.SIGTERM)
+    with dev.stopping_on_signals():
+        started = time.monotonic()
+        dev.halt()
+    assert time.monotonic() - started < 15
+    assert polite.proc.returncode == step.proc.returncode == -signal.SIGTERM
+    assert deaf.proc.returncode == -signal.SIGKILL
+    assert dev.LIVE == []
+    assert signal.getsignal(signal.SIGTERM) == before  # handlers handed back
