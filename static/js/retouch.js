@@ -309,7 +309,11 @@
       b.setAttribute("aria-pressed", String(Math.abs(parseFloat(b.dataset.rtZoom) - z) < 0.01));
     });
     var label = this.form.querySelector("[data-rt-zoom-label]");
-    if (label) label.textContent = (Math.round(z * 10) / 10) + "×";
+    if (label) {
+      label.textContent = (Math.round(z * 10) / 10) + "×";
+      // on a step the lit button says it; the label took a row of its own at 1366 px (QA)
+      label.hidden = ZOOMS.some(function (step) { return Math.abs(step - z) < 0.01; });
+    }
     this.render();
   };
   Editor.prototype.cycleZoom = function () {
@@ -341,11 +345,16 @@
      to remove stands out; the solid product shows as it is. Client-side, from the preview
      the editor already has. */
   Editor.prototype.setFaint = function (on) {
+    // H twice is a glance at the haze: the last stroke's report comes back afterwards rather
+    // than being lost to "hidden" (QA 2026-12-03)
+    if (on && !this.faint) this.beforeFaint = { text: this.status.textContent, kind: this.statusKind };
+    var back = !on && this.faint ? this.beforeFaint : null;
     this.faint = on;
     this.form.dataset.rtFaint = on ? "1" : "0";
     var b = this.form.querySelector("[data-rt-faint]");
     if (b) b.setAttribute("aria-pressed", String(on));
     if (on) this.drawFaint();
+    else if (back && back.text) this.say(back.text, back.kind);
     else this.say("Faint alpha hidden (H shows it).");
   };
   Editor.prototype.drawFaint = function () {
@@ -390,6 +399,7 @@
   Editor.prototype.visible = function () { return this.form.offsetParent !== null; };
 
   Editor.prototype.say = function (text, kind) {
+    this.statusKind = kind;
     this.status.textContent = text;
     this.status.title = text;  // the line is clamped to keep its height: the whole on hover
     this.status.classList.toggle("rt-error", kind === "error");
@@ -726,6 +736,24 @@
     for (var i = 0; i < a.length; i++) a[i] = d[i * 4 + 3];
     return { w: w, h: h, a: a };
   };
+  /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added 2.9× the cutout
+     (green)" ... Shares are of the cutout as it was, until what changed is more than the cutout
+     was (a keep click on a wrong-subject cutout "added 287.8 %", QA 2026-12-03): then a
+     multiple of it, or of the photo when there was no cutout. */
+  function changeParts(change, pixels) {
+    var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
+    var share = function (n) {
+      if (!change.had) return pct(n / Math.max(pixels, 1) * 100) + " of the photo";
+      if (n > change.had) return (Math.round(n / change.had * 10) / 10) + "× the cutout";
+      return pct(n / change.had * 100) + " of the cutout";
+    };
+    var parts = [];
+    if (change.taken) parts.push("took " + share(change.taken) + " (red)");
+    if (change.added) parts.push("added " + share(change.added) + " (green)");
+    if (change.faded) parts.push((parts.length ? "and " : "") + "changed the alpha of " + share(change.faded));
+    return parts;
+  }
+
   Editor.prototype.previewLoaded = function () {
     var job = this.loading, base = !this.objectUrl;
     this.loading = null;
@@ -746,12 +774,7 @@
     if (change.taken + change.added + change.faded >= 4) {
       // a click can take more than it should (the tyre around a wheel's gap): how much it
       // took or added, flashed on the picture and said in numbers, so one look tells
-      var pct = function (n) { var p = n / Math.max(change.had, 1) * 100; return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
-      var parts = [];
-      if (change.taken) parts.push("took " + pct(change.taken) + " of the cutout (red)");
-      if (change.added) parts.push("added " + pct(change.added) + " (green)");
-      if (change.faded) parts.push((parts.length ? "and changed the alpha of " + pct(change.faded) + " more"
-                                                 : "changed the alpha of " + pct(change.faded) + " of the cutout"));
+      var parts = changeParts(change, now.a.length);
       // a keep stroke over hair or fur makes it solid, which is what keep means: the brush
       // that keeps it soft is named when most of what it changed was soft (QA 2026-12-03)
       var soft = last.kind === "keep" && change.hardened >= SOFT_HINT_PX &&
@@ -990,7 +1013,8 @@
   document.addEventListener("htmx:historyCacheMiss", historyGuard);
   document.addEventListener("htmx:historyCacheHit", historyGuard);
 
-  window.cutroomRetouch = { init: init, active: active, unapplied: unapplied };
+  window.cutroomRetouch = { init: init, active: active, unapplied: unapplied,
+                           changeParts: changeParts };
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", init);
 })();

@@ -560,10 +560,13 @@ def test_it_zooms_and_still_marks_the_clicked_photo_point(live_server, page, req
     expect(editor).to_have_attribute("data-rt-zoom", "1.25")
     # between the steps no step button is lit: the zoom is said in numbers (QA 2026-12-03)
     expect(editor.locator("[data-rt-zoom-label]")).to_have_text("1.3×")
+    expect(editor.locator("[data-rt-zoom-label]")).to_be_visible()
     editor.locator("[data-rt-zoom='4']").click()
     expect(editor).to_have_attribute("data-rt-zoom", "4")
     editor.locator("[data-rt-zoom='1']").click()
     expect(editor).to_have_attribute("data-rt-zoom", "1")
+    # on a step its lit button says the zoom: no label beside it
+    expect(editor.locator("[data-rt-zoom-label]")).to_be_hidden()
     assert editor.locator(".rt-stage").evaluate(BOX_JS)["w"] == fit["w"]
     expect(page.locator(".rt-keys")).to_contain_text("zoom")
 
@@ -583,6 +586,8 @@ def test_it_keeps_tools_and_apply_in_view_and_fits_the_picture_at_1366x768(
     # On arrival: the tools and Apply are on the screen (Apply sticks to its bottom).
     assert _in_view(tools.evaluate(BOX_JS), viewport)
     assert _in_view(editor.locator("[data-rt-apply]").evaluate(BOX_JS), viewport)
+    # one row of tools: the zoom label took a second row of its own (QA 2026-12-03)
+    assert tools.evaluate(BOX_JS)["h"] < 60, tools.evaluate(BOX_JS)
     _shot(page, request, "page-top")
     # The editor scrolled into view: tools, the whole picture and Apply at once.
     editor.scroll_into_view_if_needed()
@@ -751,6 +756,12 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     r, g, b, a = _layer_rgba(editor, PANEL[0], PANEL[1], ".rt-change")
     assert a >= 150 and g > 150 and r < 60, (r, g, b, a)
     expect(status).to_contain_text("The last keep click added")
+    # a glance at the haze (H twice) gives the report back, not "hidden" (QA 2026-12-03)
+    said = status.text_content()
+    page.keyboard.press("h")
+    expect(status).to_contain_text("Faint alpha: magenta")
+    page.keyboard.press("h")
+    expect(status).to_have_text(said)
     # Undo shows the earlier preview again and flashes nothing (only a new stroke does).
     page.keyboard.press("Control+z")
     expect(editor).not_to_have_attribute("data-rt-change", "shown", timeout=5_000)
@@ -995,6 +1006,8 @@ def test_it_keeps_the_apply_row_to_one_row_on_a_phone(live_server, browser, sess
     assert photo["y"] + photo["h"] <= foot["y"] + 0.5, (photo, foot)
     assert foot["y"] + foot["h"] <= 844 + 0.5, foot
     assert photo["w"] >= 330, photo
+    # no keyboard, no "Keyboard shortcuts" under the Apply row (QA 2026-12-03)
+    expect(page.locator(".rt-keys")).to_be_hidden()
     # The comment opens over the picture from its button; the row keeps its height.
     comment = editor.locator("input[name=comment]")
     expect(comment).to_be_hidden()
@@ -1166,3 +1179,19 @@ def test_it_brings_back_waiting_strokes_on_enter_with_the_retouch_view_closed(
     page.keyboard.press("Enter")
     expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
     assert Cutout.objects.filter(parent=first).count() == 1
+
+
+def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, page, stained,
+                                                               log_in):
+    log_in(page, reviewer())
+    _retouch_page(page, live_server, stained)
+    words = page.evaluate("""() => [
+        window.cutroomRetouch.changeParts({taken: 30, added: 0, faded: 0, had: 1000}, 5000),
+        window.cutroomRetouch.changeParts({taken: 0, added: 2878, faded: 0, had: 1000}, 5000),
+        window.cutroomRetouch.changeParts({taken: 0, added: 500, faded: 40, had: 0}, 5000),
+        window.cutroomRetouch.changeParts({taken: 10, added: 0, faded: 20, had: 1000}, 5000)]""")
+    # a keep click on a wrong-subject cutout said "added 287.8 %" (QA 2026-12-03)
+    assert words == [["took 3 % of the cutout (red)"],
+                     ["added 2.9× the cutout (green)"],
+                     ["added 10 % of the photo (green)", "and changed the alpha of 0.8 % of the photo"],
+                     ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"]]
