@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Now, Upper
 
 from .roles import CAPABILITIES
 from .validators import validate_asin, validate_gtin, validate_sku
@@ -184,6 +184,13 @@ class ImageAsset(models.Model):
     working_name = models.CharField(max_length=255, editable=False)
     working_width = models.PositiveIntegerField(editable=False)
     working_height = models.PositiveIntegerField(editable=False)
+    # When the file ``working_name`` names was written (database time): set by the row's
+    # insert at ingest, which stores the file first, and by ``asset_working_copy_rebuild``.
+    # The product page tells "rebuilt since the cutout failed reading it" by this, exactly
+    # (a storage's file time may be whole seconds: S3). Null on rows from before the column
+    # (migration 0011): ``selectors.working_copy_unreadable`` asks the storage for those.
+    working_written_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                              db_default=Now())
     colour_note = models.CharField(max_length=500, blank=True)
     # True when the sRGB conversion rested on an assumption (untagged CMYK, broken profile).
     colour_flagged = models.BooleanField(default=False)

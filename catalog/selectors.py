@@ -1,5 +1,6 @@
 import contextlib
 import csv
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -35,12 +36,8 @@ from .services.assets import (
     position_taken_text,
 )
 from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
-from .services.products import (  # noqa: F401 - the product reads views and the API call here
-    GTIN_SHARERS_SHOWN,
-    product_gtin_warning,
-    products_sharing_gtin,
-    products_sku_folded,
-)
+from .services.product_bulk import BulkEditReport
+from .services.products import products_sku_folded
 from .validators import SKU_RE
 
 
@@ -83,6 +80,56 @@ def product_get_typed(*, sku: str) -> Product:
         return rows[known_usable(sku, found).sku]
     except Unmapped as exc:
         raise Product.DoesNotExist(str(exc)) from None
+
+
+#: products named in a shared-GTIN warning; the rest are counted
+GTIN_SHARERS_SHOWN = 5
+
+
+def products_sharing_gtin(*, gtin: str, exclude_pk: int | None = None) -> list[Product]:
+    """Other live products with this GTIN, by SKU (the first ``GTIN_SHARERS_SHOWN`` + 1)."""
+    if not gtin:
+        return []
+    rows = Product.live.filter(gtin=gtin)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return list(rows.order_by("sku")[:GTIN_SHARERS_SHOWN + 1])
+
+
+def product_gtin_warning(*, product: Product) -> str:
+    """Why saving ``product`` deserves a second look: another live product has its GTIN
+    ("" when none). A GTIN names one trade item, so two products with one GTIN are usually a
+    typo; it is a warning, not a refusal, because variants sold as one item can share it.
+    The form pages flash it after the save, the API returns it with the saved product, and
+    the bulk edit reports it on the lines that changed a GTIN
+    (``product_bulk_report_warned``); marketplaces that name files by GTIN would get
+    colliding names (the export form says so too: ``export_naming_gaps``)."""
+    others = products_sharing_gtin(gtin=product.gtin, exclude_pk=product.pk)
+    if not others:
+        return ""
+    named = ", ".join(f"{o.sku} (#{o.pk})" for o in others[:GTIN_SHARERS_SHOWN])
+    more = " and others" if len(others) > GTIN_SHARERS_SHOWN else ""
+    return (f"GTIN {product.gtin} is also on product {named}{more}. A GTIN identifies one "
+            "trade item: check the number; exports that name files by GTIN (Walmart) would "
+            "give these products the same file names.")
+
+
+def product_bulk_report_warned(*, report: BulkEditReport) -> BulkEditReport:
+    """``report`` (``product_bulk.products_bulk_update``) with ``product_gtin_warning`` added
+    to each line that changed a product's GTIN, as the form pages warn after their save (the
+    service writes; a service may not import this module). Read once the whole file is
+    applied, so it names the products that share the GTIN now, not midway through the
+    file."""
+    changed = {line.gtin_product for line in report.lines if line.gtin_product is not None}
+    if not changed:
+        return report
+    products = Product.objects.in_bulk(changed)
+    warnings = {pk: product_gtin_warning(product=product) for pk, product in products.items()}
+    return dataclasses.replace(report, lines=[
+        dataclasses.replace(line, message=f"{line.message}. Warning: {warning}")
+        if line.gtin_product is not None and (warning := warnings.get(line.gtin_product, ""))
+        else line
+        for line in report.lines])
 
 
 def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:
@@ -438,12 +485,18 @@ def working_copy_retry_targets(*, asset: ImageAsset) -> WorkingCopyRetry:
 def working_copy_unreadable(*, asset: ImageAsset, failed_at) -> bool:
     """Whether the product page offers to rebuild the image's working copy: a cutout of it
     failed because its run could not read the working copy (``failed_at``, the last such
-    failure) and the file has not been written since (a rebuild writes a new one). Cheap: no
-    storage call for an image without such a failure (nearly all), one stat (a HEAD on S3)
-    for one with. A working copy broken with no cutout tried yet is found by
+    failure) and the file has not been written since (a rebuild writes a new one).
+
+    Told by the row's ``working_written_at`` (database time, set when the file was written:
+    ingest, rebuild), exactly: a rebuild in the failure's own second reads as after it. A
+    row from before that column (null, never rebuilt since: a rebuild sets it) asks the
+    storage for the file's time instead, one stat (a HEAD on S3). No storage call otherwise.
+    A working copy broken with no cutout tried yet is found by
     ``manage.py rebuild_working_copies --all-broken``."""
     if failed_at is None:
         return False
+    if asset.working_written_at is not None:
+        return asset.working_written_at <= failed_at
     try:
         return bool(storages["default"].get_modified_time(asset.working_name) <= failed_at)
     except Exception:  # noqa: BLE001 - missing (FileNotFoundError, S3 404) or unreachable

@@ -256,8 +256,9 @@ def product_bulk_edit(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             with upload:
-                report = product_bulk.products_bulk_update(
-                    data=upload.read(), encoding=form.cleaned_data["encoding"])
+                report = selectors.product_bulk_report_warned(
+                    report=product_bulk.products_bulk_update(
+                        data=upload.read(), encoding=form.cleaned_data["encoding"]))
         except ManifestError as exc:
             error = str(exc)
     return render(request, "catalog/product_bulk_edit.html",
@@ -629,18 +630,24 @@ def _import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/_import_progress.html", _import_context(pk))
 
 
+#: Issue rows the import's page lists; the rest are in its CSV report.
+ISSUES_SHOWN = 500
+
+
 def _import_context(pk: int) -> dict:
     try:
         job = selectors.import_job_get(pk=pk)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
-    issues = list(selectors.import_job_issues(job=job).order_by("level", "id")[:500])
+    rows = selectors.import_job_issues(job=job)
+    issues = list(rows.order_by("level", "id")[:ISSUES_SHOWN])
     return {
         "job": job,
         "progress": selectors.import_job_progress(pk=job.pk),
         "issues": issues,
         "errors_shown": sum(i.level == ImportIssue.Level.ERROR for i in issues),
-        "issues_more": max(0, job.error_count + job.warning_count - len(issues)),
+        # rows, not the job's counts: a "… and N more" row counts as the N files it names
+        "issues_more": rows.count() - len(issues) if len(issues) == ISSUES_SHOWN else 0,
         "products": selectors.import_job_products(job=job) if job.is_finished else [],
     }
 

@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 from PIL import Image
 
@@ -645,6 +646,8 @@ def _asset_row_create(
             for old in fixed:
                 asset_soft_delete(asset=old)
                 replaced.append(old)
+        # working_written_at: the insert's database time (its db_default, read back), after
+        # ``asset_ingest`` stored or found the working copy whole
         asset = ImageAsset.objects.create(
             product=product, position=position, original_filename=filename,
             original_name=original_name, sha256=sha, bytes=size, width=probe.width,
@@ -763,8 +766,10 @@ def asset_working_copy_rebuild(*, asset: ImageAsset) -> WorkingCopyRebuilt:
     normalisation and encoder, so the same pixels) and written under a new name
     (``working_rebuilt_storage_name``; originals and stored files are never overwritten).
     One conditional UPDATE moves the row, and every other row that named the same (broken)
-    file, to it: the same file name means the same content, so they were broken alike. The
-    old file is deleted after the commit, only if no row names it then.
+    file, to it, stamping ``working_written_at`` (database time: the product page compares it
+    with the failure, ``selectors.working_copy_unreadable``): the same file name means the
+    same content, so they were broken alike. The old file is deleted after the commit, unless
+    a row names it again or it was stored again whole meanwhile (``_working_copy_drop``).
 
     Runs in the request, as a product page upload's decode and encode do (one image)."""
     product = asset.product
@@ -818,17 +823,20 @@ def asset_working_copy_rebuild(*, asset: ImageAsset) -> WorkingCopyRebuilt:
         with transaction.atomic():
             # compare-and-set: a concurrent rebuild (a double submit) moved the row first
             if not ImageAsset.objects.filter(pk=asset.pk, working_name=old).update(
-                    working_name=new):
+                    working_name=new, working_written_at=Now()):
                 raise WorkingCopyRebuildError(
                     f"{what}: its working copy was rebuilt meanwhile (another request); "
                     "nothing more to do.")
-            others = ImageAsset.objects.filter(working_name=old).update(working_name=new)
-            transaction.on_commit(lambda: _working_copy_drop(old))
+            others = ImageAsset.objects.filter(working_name=old).update(
+                working_name=new, working_written_at=Now())
+            written = ImageAsset.objects.values_list("working_written_at", flat=True).get(
+                pk=asset.pk)
+            transaction.on_commit(lambda: _working_copy_drop(old, rebuilt=new))
     except BaseException:
         with contextlib.suppress(Exception):
             storage.delete(new)  # not named by any row: purge would keep it (its sha lives)
         raise
-    asset.working_name = new
+    asset.working_name, asset.working_written_at = new, written
     logger.info("working copy of asset #%s rebuilt from its original (%s other rows moved)",
                 asset.pk, others)
     also = (f" {others} other image{'s' if others != 1 else ''} of the same file "
@@ -842,15 +850,57 @@ def asset_working_copy_rebuild(*, asset: ImageAsset) -> WorkingCopyRebuilt:
 
 
 
-def _working_copy_drop(name: str) -> None:
-    """Delete a replaced working copy, unless a row names it again (an upload of the same
-    file stored it under its content name meanwhile)."""
+def _working_copy_drop(name: str, *, rebuilt: str) -> None:
+    """Delete a replaced (broken) working copy after the rebuild's commit, unless it may be
+    in use again: a row names it (an upload of the same photo, under its content name,
+    committed meanwhile), or it holds the very bytes of the rebuilt copy ``rebuilt`` (the
+    ingest and the rebuild encode alike), which only an ingest storing the content again
+    writes, before it inserts its row. A good copy is never deleted: kept, it is an orphan
+    at worst, which purge keeps while the content has a row. Clock-free: S3 gives a file's
+    time in whole seconds.
+
+    A row lock cannot close the race: the racing ingest inserts a new row, there is none to
+    lock. What is left: an ingest that finds the broken file whole (same size: a corrupt
+    object, already broken for it) or stores the content in the milliseconds between the
+    byte check and the delete, and commits its row after. Its image then names a missing
+    working copy: the check after the delete logs it by id, its first cutout fails with the
+    rebuild offer, and ``manage.py rebuild_working_copies --all-broken`` finds it
+    (docs/operations.md)."""
     if ImageAsset.objects.filter(working_name=name).exists():
         return
+    storage = storage_default()
     try:
-        storage_default().delete(name)
-    except Exception:  # noqa: BLE001 - an orphan is purged later; the rebuild stands
+        if not storage.exists(name):
+            return  # deleted by hand: the usual reason for the rebuild
+        if _same_bytes(storage, name, rebuilt):
+            logger.info("replaced working copy %s kept: stored again whole during the rebuild",
+                        name)
+            return
+        storage.delete(name)
+    except FileNotFoundError:
+        return  # gone between the calls
+    except Exception:  # noqa: BLE001 - an orphan is purged with its content; the rebuild stands
         logger.warning("deleting the replaced working copy %s failed", name, exc_info=True)
+        return
+    late = list(ImageAsset.objects.filter(working_name=name).values_list("pk", flat=True))
+    if late:
+        logger.error("working copy %s was deleted as asset(s) %s took it (an upload of the "
+                     "same photo during a rebuild): run manage.py rebuild_working_copies "
+                     "--all-broken", name, ", ".join(f"#{pk}" for pk in late))
+
+
+def _same_bytes(storage, name: str, other: str) -> bool:
+    """Whether two stored files hold the same bytes: the sizes first (a truncated copy, one
+    call each), then the contents chunk by chunk."""
+    if storage.size(name) != storage.size(other):
+        return False
+    with storage.open(name, "rb") as one, storage.open(other, "rb") as two:
+        while True:
+            a, b = one.read(HASH_CHUNK), two.read(HASH_CHUNK)
+            if a != b:
+                return False
+            if not a:
+                return True
 
 
 def working_copy_check(*, asset: ImageAsset) -> str:

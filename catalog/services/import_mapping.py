@@ -488,9 +488,13 @@ class ImportRun:
             self.issue(manifest.name, reason, ImportIssue.Level.ERROR)
 
     def issue(self, filename: str, reason: str, level: str, *,
-              kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None) -> None:
+              kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None,
+              counts: int = 1) -> None:
         """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
-        duplicate's stored copy, a replacement's new image) are what the report reads."""
+        duplicate's stored copy, a replacement's new image) are what the report reads.
+        ``counts``: how many errors or warnings the row stands for in the job's counts: one,
+        or for a row that ends a cut list ("… and 1,234 more …") the ones it was cut of: such
+        a row is no error itself."""
         issue = ImportIssue.objects.create(
             job=self.job, filename=filename[:512], reason=reason, level=level, kind=kind,
             sku=about.product.sku if about is not None else "",
@@ -498,9 +502,9 @@ class ImportRun:
             asset_pk=about.pk if about is not None else None)
         self.last_issue_id = max(self.last_issue_id, issue.pk)
         if level == ImportIssue.Level.ERROR:
-            self.job.error_count += 1
+            self.job.error_count += counts
         else:
-            self.job.warning_count += 1
+            self.job.warning_count += counts
         if self.progress is not None:
             self.progress(issue=(filename, reason, level))
 
@@ -813,6 +817,13 @@ def auto_position_rename(job_id: int, asset_id: int, name: str | None) -> None:
         checkpoint["auto"] = [[pk, name if int(pk) == asset_id else n] for pk, n in notes
                               if name is not None or int(pk) != asset_id]
         ImportJob.objects.filter(pk=job_id).update(checkpoint=checkpoint)
+
+
+def unlisted_text(count: int) -> str:
+    """How a cut list ends, in the report and the message: "… and 1,234 more". A report row
+    with these words counts as the errors or warnings it stands for (``ImportRun.issue``'s
+    ``counts``), never as one more."""
+    return f"… and {count:,} more"
 
 
 def import_summary(job: ImportJob) -> str:

@@ -23,6 +23,7 @@ from .import_mapping import (
     import_summary,
     manifest_missing_text,
     manifest_refusals_kept,
+    unlisted_text,
 )
 
 #: What a cancel writes (``imports.import_job_cancel``); a run that sees it replaces it with
@@ -150,12 +151,14 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
     except ManifestError as exc:
         # the message keeps the first lines (1000 characters); the report has the first
         # MANIFEST_ISSUES_KEPT, one row each, and counts the rest (a manifest of 100 000 bad
-        # lines is one mistake, not 100 000 inserts)
+        # lines is one mistake, not 100 000 inserts): the job's error count is the bad lines,
+        # the "… and N more" row counts as the N it stands for, not as one more error
         for error in exc.errors[:MANIFEST_ISSUES_KEPT]:
             run.issue(manifest_name, error[:1].upper() + error[1:], ImportIssue.Level.ERROR)
-        if len(exc.errors) > MANIFEST_ISSUES_KEPT:
-            run.issue(manifest_name, f"… and {len(exc.errors) - MANIFEST_ISSUES_KEPT} more "
-                      "bad lines like these.", ImportIssue.Level.ERROR)
+        more = len(exc.errors) - MANIFEST_ISSUES_KEPT
+        if more > 0:
+            run.issue(manifest_name, f"{unlisted_text(more)} bad lines like these.",
+                      ImportIssue.Level.ERROR, counts=more)
         _import_fail(job_id, token, str(exc), run)
     except (archives.ArchiveError, NamingError, StorageDownError) as exc:
         _import_fail(job_id, token, str(exc), run)
@@ -270,7 +273,7 @@ def cancelled_message(*, done: int, total: int) -> str:
 
 def _import_cancelled(job_id: int, token: str, run: ImportRun | None,
                       remaining: list[archives.Entry], *, done: int, total: int,
-                      issues_after: int | None = None) -> bool:
+                      issues_after: int | None = None, announce: bool = True) -> bool:
     """The run found its job cancelled before entry ``done``: the files it never reached
     go in the report (one error row each, "not imported", not counted as refused: nothing
     was wrong with them), the message says how far it got, and ``import.finished`` tells an
@@ -280,7 +283,8 @@ def _import_cancelled(job_id: int, token: str, run: ImportRun | None,
     None, the counters are those it last saved, and what it wrote after its checkpoint,
     issues past ``issues_after``, is dropped: that entry is reported not imported) gets
     there first. A run that lost its row to a takeover (``jobs.job_progress`` False too)
-    leaves it to the new run."""
+    leaves it to the new run. ``announce`` False: finished without the event (the
+    reconciler's end of an import cancelled long ago)."""
     with transaction.atomic():
         if not ImportJob.objects.filter(
                 pk=job_id, status=JobStatus.CANCELLED, run_token=token).exclude(
@@ -296,7 +300,8 @@ def _import_cancelled(job_id: int, token: str, run: ImportRun | None,
                   for entry in remaining)
         while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
             ImportIssue.objects.bulk_create(batch)
-        events.import_finished(job_id)  # sent on commit
+        if announce:
+            events.import_finished(job_id)  # sent on commit
     return True
 
 
@@ -307,10 +312,21 @@ def import_cancelled_runs_finish(*, grace_seconds: int | None = None) -> int:
     sees the cancel before its next file), or its worker is gone from this host, it is
     finished as the run would have: the files it never reached (from its checkpoint, in the
     run's order) are reported "not imported", the message says how far it got, and
-    ``import.finished`` is sent, once (``_import_cancelled``). Returns how many."""
+    ``import.finished`` is sent, once (``_import_cancelled``). Returns how many.
+
+    The event only for an import cancelled within the reconciler's stale-run window (the
+    import's run limit plus the grace: ``jobs._dead_rows``' test for a dead run), the
+    longest a reconciler that runs takes to find such a run. One cancelled before that
+    was left while no reconciler finished it (cancelled before this sweep was deployed, or
+    with beat down for longer): it is finished the same, without the event. Its client
+    stopped waiting long ago, and a late ``import.finished`` would start its follow-up work
+    (fetch the report, notify people) on an import long over; the import's page and its
+    report say how it ended."""
     grace = timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE if grace_seconds is None
                       else grace_seconds)
-    cutoff = timezone.now() - grace
+    now = timezone.now()
+    cutoff = now - grace
+    announce_since = now - grace - timedelta(seconds=settings.CUTROOM_IMPORT_TIME_LIMIT)
     # a run's token stays on the row until the run (or this) finished the cancel; a row
     # cancelled while queued has none. The message check spares rows finished before the
     # token was cleared (the run wrote "Cancelled after …").
@@ -330,10 +346,18 @@ def import_cancelled_runs_finish(*, grace_seconds: int | None = None) -> int:
         except Exception:  # an unreadable source: the end is still announced
             logger.warning("import %s: cannot list the files its cancelled run never "
                            "reached", job.pk, exc_info=True)
+        # the cancel set finished_at (``imports.import_job_cancel``)
+        cancelled_at = job.finished_at or job.heartbeat_at
+        announce = cancelled_at is not None and cancelled_at >= announce_since
         if _import_cancelled(job.pk, job.run_token, None, remaining, done=done,
                              total=max(total, done),
-                             issues_after=int(checkpoint.get("issues", 0))):
+                             issues_after=int(checkpoint.get("issues", 0)),
+                             announce=announce):
             finished += 1
+            if not announce:
+                logger.info("import %s, cancelled %s, finished without import.finished: "
+                            "cancelled before the reconciler's window", job.pk,
+                            cancelled_at.isoformat() if cancelled_at else "at an unknown time")
     return finished
 
 

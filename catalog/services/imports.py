@@ -38,6 +38,7 @@ from .import_mapping import (
     import_summary,
     manifest_missing_text,
     manifest_refusals_kept,
+    unlisted_text,
 )
 
 
@@ -145,7 +146,8 @@ def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
     """At a session's end, an error per manifest row whose product the manifest step refused
     and whose file never came (not sent, not held back by the page, not failed): with both
     reasons (``import_mapping.manifest_missing_text``), as a ZIP import says of a row whose
-    file is not in the archive; otherwise nothing would tell of that row. Returns the count."""
+    file is not in the archive; otherwise nothing would tell of that row. Returns how many
+    (the closing note on refusals not kept is not one)."""
     refused = (job.checkpoint or {}).get("refused") or {}
     if not refused or not job.manifest_name:
         return 0
@@ -160,14 +162,17 @@ def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
                     reason=manifest_missing_text(row, where=MISSING_FROM["upload"],
                                                  refusal=refused[row.sku]))
         for row in manifest.unmatched(came) if row.sku in refused]
+    missing = len(issues)
     more = int((job.checkpoint or {}).get("refused_more") or 0)
     if more:
+        # a note, not an error: how many rows it stands for is not known (their products'
+        # refusals were not kept), so it counts as none
         issues.append(ImportIssue(
             job=job, filename=manifest.name[:512], level=ImportIssue.Level.ERROR,
             reason=f"The manifest refused {more} more products with files; those of their "
                    "rows whose files did not arrive are not listed."))
     ImportIssue.objects.bulk_create(issues)
-    return len(issues)
+    return missing
 
 
 @transaction.atomic
@@ -277,11 +282,6 @@ UNLISTED = {
 }
 
 
-def unlisted_text(count: int) -> str:
-    """How a cut list of names ends, in the report and the message: "… and 1,234 more"."""
-    return f"… and {count:,} more"
-
-
 def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
                          held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None,
                          unlisted: Mapping[str, int] | None = None
@@ -293,8 +293,9 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
     file whose bytes (``held_sha256``, as the page hashed them) an image of its product
     already has is a duplicate, as the import would have called it. Past
     ``MAX_FINISH_NAMES`` names of a kind, the rest (those given here, and ``unlisted``: kind
-    -> how many more the page counted but did not send) are one row, "… and 1,234 more …".
-    Returns (errors, warnings, duplicates, names not listed)."""
+    -> how many more the page counted but did not send) are one row, "… and 1,234 more …",
+    counted as those files, not as one more. Returns (errors, warnings, duplicates, names
+    not listed)."""
     errors = warnings = duplicates = 0
     issues = []
     hashes = held_sha256 or {}
@@ -339,8 +340,10 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         level, words = UNLISTED[kind]
         issues.append(ImportIssue(job=job, filename="…", level=level,
                                   reason=f"{unlisted_text(more)} {words}"))
-        errors += level == ImportIssue.Level.ERROR
-        warnings += level == ImportIssue.Level.WARNING
+        # the row is no error itself: it counts as the files it stands for (QA: a session
+        # with 1,234 files past the list said "201 refused")
+        errors += more if level == ImportIssue.Level.ERROR else 0
+        warnings += more if level == ImportIssue.Level.WARNING else 0
         not_listed += more
     ImportIssue.objects.bulk_create(issues)
     return errors, warnings, duplicates, not_listed

@@ -11,7 +11,7 @@ from ..errors import ManifestError
 from ..ingest.csvfile import lines_refused, read_csv
 from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
-from .products import product_fields_changed, product_gtin_warning, products_sku_folded
+from .products import product_fields_changed, products_sku_folded
 
 # A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
 # every line to one bad row at the end.
@@ -25,6 +25,9 @@ class BulkEditLine:
     sku: str
     outcome: str  # one of BulkEditReport.OUTCOMES
     message: str = ""
+    #: the product whose GTIN this line changed: ``selectors.product_bulk_report_warned``
+    #: adds the shared-GTIN warning to its message
+    gtin_product: int | None = None
 
 
 @dataclass
@@ -84,7 +87,9 @@ def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditRep
     line and both values, as the import manifest refuses a duplicate SKU with a different
     value: which one was meant is not ours to guess, and the last one silently winning hid it.
     A repeat with the same values is unchanged; a line refused before (a bad GTIN) claims
-    nothing: the next line for that product is its correction. Raises ManifestError when the
+    nothing: the next line for that product is its correction. A line that changed a GTIN
+    names its product (``gtin_product``): the warning of a GTIN another product has is a
+    read, added by ``selectors.product_bulk_report_warned``. Raises ManifestError when the
     file as a whole is unreadable."""
     names, rows = _read(data, encoding)
     report = BulkEditReport(columns=names)
@@ -164,10 +169,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             continue
         product.save(update_fields=[*changes, "updated_at"])
         first_lines.setdefault(product.pk, line)
-        # The product page's and the API's warning, in their words: a GTIN another live
-        # product has is allowed (variants sold as one item) but is usually a typo.
-        shared = product_gtin_warning(product=product) if "gtin" in changes else ""
         out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
-                                + (f" ({matched})" if matched else "")
-                                + (f". Warning: {shared}" if shared else "")))
+                                + (f" ({matched})" if matched else ""),
+                                gtin_product=product.pk if "gtin" in changes else None))
     return out

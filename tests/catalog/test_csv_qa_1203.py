@@ -151,7 +151,8 @@ def test_it_warns_not_refuses_when_a_row_cannot_update_a_product_whose_files_imp
 def test_it_warns_in_the_bulk_report_of_a_gtin_another_product_has():
     ProductFactory(sku="BEAR-006", gtin=GOOD_GTIN)
     plush = ProductFactory(sku="PLUSH-002", gtin="")
-    report = product_bulk.products_bulk_update(data=f"sku,gtin\nPLUSH-002,{GOOD_GTIN}\n".encode())
+    report = selectors.product_bulk_report_warned(report=product_bulk.products_bulk_update(
+        data=f"sku,gtin\nPLUSH-002,{GOOD_GTIN}\n".encode()))
     (line,) = report.lines
     plush.refresh_from_db()
     warning = selectors.product_gtin_warning(product=plush)
@@ -162,7 +163,8 @@ def test_it_warns_in_the_bulk_report_of_a_gtin_another_product_has():
 
 def test_it_does_not_warn_of_a_gtin_no_other_product_has():
     ProductFactory(sku="PLUSH-003", gtin="")
-    report = product_bulk.products_bulk_update(data=f"sku,gtin\nPLUSH-003,{GOOD_GTIN}\n".encode())
+    report = selectors.product_bulk_report_warned(report=product_bulk.products_bulk_update(
+        data=f"sku,gtin\nPLUSH-003,{GOOD_GTIN}\n".encode()))
     assert [(r.outcome, r.message) for r in report.lines] == [("updated", "gtin")]
 
 
