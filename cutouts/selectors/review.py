@@ -275,7 +275,7 @@ class Card:
 
     @property
     def is_active(self) -> bool:
-        return self.cutout.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        return version_is_active(self.cutout)
 
     @property
     def can_approve(self) -> bool:
@@ -307,6 +307,25 @@ def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
     neighbours = review_neighbours(cutout=cutout, filters=filters) if with_neighbours else None
     return Card(cutout=cutout, versions=versions, decisions=decisions,
                 confirmed_preflags=confirmed, neighbours=neighbours)
+
+
+def version_is_active(cutout: Cutout) -> bool:
+    """Queued or running: its card and retouch page show the polling pending note."""
+    return cutout.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+# What a pending note shows (the status, queue, bar and the time waited or run); the
+# retouch page's also counts the strokes being applied.
+_PENDING_NOTE_FIELDS = ("pk", "version", "status", "queue", "stage", "progress", "created_at",
+                        "enqueued_at", "started_at")
+
+
+def pending_note_cutout(*, cutout_id: int, strokes: bool = False) -> Cutout:
+    """The version a pending note polls, in one query: only the fields the note shows (a
+    poll comes every second per open card, so it does not read the card). Raises
+    Cutout.DoesNotExist, as ``review_card`` does, for a missing or deleted one."""
+    fields = _PENDING_NOTE_FIELDS + (("strokes",) if strokes else ())
+    return _live(Cutout.objects.only(*fields)).get(pk=cutout_id)
 
 
 def cutout_for_image(*, cutout_id: int) -> Cutout:

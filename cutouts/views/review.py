@@ -4,7 +4,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reselect, reswap, retarget
 
@@ -88,13 +90,41 @@ def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, 
     return render(request, template, _card_context(card, filters, **extra), status=status)
 
 
+def _is_note_poll(request: HttpRequest, note: str) -> bool:
+    """The pending note's own poll: htmx names the element it swaps, the note itself."""
+    return _partial(request) and request.htmx.target == note
+
+
+def _pending_note(request: HttpRequest, cutout_id: int, *, note: str, template: str,
+                  strokes: bool = False, **context) -> HttpResponse | None:
+    """A queued or running version's pending note polls the card's (or retouch page's) own
+    URL every second and swaps only itself (``hx-select``), so focus, an open panel and the
+    rest of the page stay put while it runs. Its poll is answered with the note alone
+    (``template``, which the page includes), read in one query: rendering the whole card
+    for every poll of every open card cost the card's queries and markup only to be
+    thrown away. None when this is not that poll or the version is finished: the caller
+    renders the page, and ``_pending_poll`` swaps it whole."""
+    if not _is_note_poll(request, note):
+        return None
+    try:
+        cutout = review_selectors.pending_note_cutout(cutout_id=cutout_id, strokes=strokes)
+    except Cutout.DoesNotExist:
+        raise Http404("No such cutout")
+    if not review_selectors.version_is_active(cutout):
+        return None
+    # Without the request: the note shows nothing the context processors add (the roles
+    # one costs a query on every poll).
+    response = HttpResponse(render_to_string(template, {"c": cutout, **context}))
+    # The same URL answers a page, the card and this note: a cache must not mix them up.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
 def _pending_poll(request: HttpRequest, response: HttpResponse, *, note: str, whole: str,
                   active: bool) -> HttpResponse:
-    """A running version's pending note polls the card's (or retouch page's) own URL and
-    swaps only itself (``hx-select``), so focus, an open panel and the rest of the page stay
-    put while it runs. The poll that finds the version finished (done, failed, cancelled)
-    swaps ``whole`` instead, once, as a card swap always did: the note is gone from it."""
-    if active or not request.htmx or request.htmx.target != note:
+    """The note's poll that finds the version finished (done, failed, cancelled) swaps
+    ``whole`` instead, once, as a card swap always did: the note is gone from it."""
+    if active or not _is_note_poll(request, note):
         return response
     return reselect(reswap(retarget(response, whole), "outerHTML"), whole)
 
@@ -211,6 +241,11 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
     the card to show next."""
     filters = _filters(request)
     if request.method == "GET":
+        note = _pending_note(request, cutout_id, note="rv-pending-note",
+                             template="cutouts/review/_card_pending_note.html",
+                             card_url=_card_url(cutout_id, filters))
+        if note is not None:
+            return note
         card = _get_card(cutout_id, filters)
         return _pending_poll(request, _render_card(request, card, filters),
                              note="rv-pending-note", whole="#review-card",
@@ -401,6 +436,11 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
                                   "it is ready, then it waits for review.",
                          extra_tags="rv-queued msg-success")
         return redirect(_card_url(new.pk, filters))
+    note = _pending_note(request, cutout_id, note="rt-pending-note",
+                         template="cutouts/review/_retouch_pending_note.html", strokes=True,
+                         retouch_url=_retouch_url(cutout_id, filters))
+    if note is not None:
+        return note
     return _render_retouch(request, cutout_id, filters)
 
 

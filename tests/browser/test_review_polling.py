@@ -1,7 +1,8 @@
 """A running version's pending note in Debian's Chromium: while the row runs only the note is
-refreshed (focus, an open panel and the page around it stay put), its one live region says
-the stage and percent and changes only when they do; the finished version swaps the whole
-card (or retouch page) once. The row's status and progress are written here between polls,
+refreshed (focus, an open panel and the page around it stay put), and the server answers its
+poll with the note alone, not the whole card; its one live region says the stage and percent
+and changes only when they do; the finished version swaps the whole card (or retouch page)
+once. The row's status and progress are written here between polls,
 as a worker would."""
 
 import json
@@ -50,6 +51,24 @@ def _reached(cutout: Cutout, token: str, stage: str, fraction: float) -> None:
     runs.RunProgress(cutout.pk, token)(stage, fraction)
 
 
+def _note_polls(page, note_id: str) -> list:
+    """The responses to the note's own polls from now on (their bodies are read later: not
+    in Playwright's event handler)."""
+    polls: list = []
+    page.on("response", lambda r: polls.append(r)
+            if r.request.headers.get("hx-target") == note_id else None)
+    return polls
+
+
+def _only_notes(polls: list, note_id: str, whole_id: str) -> None:
+    """Every poll so far was answered with the note alone."""
+    bodies = [r.text() for r in list(polls)]
+    assert len(bodies) >= 2, len(bodies)
+    for body in bodies:
+        assert f'id="{note_id}"' in body and f'id="{whole_id}"' not in body, body[:500]
+        assert len(body) < 2_000, len(body)
+
+
 def _focused(page, selector: str) -> bool:
     return page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector)
 
@@ -68,6 +87,7 @@ def test_it_refreshes_only_the_cards_pending_note_and_keeps_focus_and_the_open_p
     bar = page.locator("[data-rv-progress]")
     expect(bar).to_have_attribute("value", "30")
     page.evaluate(LISTEN)
+    polls = _note_polls(page, "rv-pending-note")
     rerun = page.locator("[data-rv-open=rerun]")
     rerun.focus()
     waited = page.locator("[data-rv-waited]").text_content()
@@ -97,6 +117,7 @@ def test_it_refreshes_only_the_cards_pending_note_and_keeps_focus_and_the_open_p
     assert page.evaluate("window.__heard") == ["Refining edges, 52 %",
                                                "Cleaning edge colours, 80 %"]
     assert "every" not in (card.get_attribute("hx-trigger") or "")
+    _only_notes(polls, "rv-pending-note", "review-card")
 
     # Finished: the whole card is swapped once, as before (the heading takes the focus).
     assert runs._cutout_execute(new.pk, token) == "done"
@@ -121,6 +142,7 @@ def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_edi
     bar = page.locator("[data-rt-progress]")
     expect(bar).to_have_attribute("value", "20")
     page.evaluate(LISTEN)
+    polls = _note_polls(page, "rt-pending-note")
     page.evaluate("window.__applying = document.querySelector('[data-rt-applying]')")
     back = page.get_by_role("link", name="Back to the card")
     back.focus()
@@ -137,6 +159,7 @@ def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_edi
     assert page.evaluate("window.__applying === document.querySelector('[data-rt-applying]')")
     assert page.evaluate(SAME_LIVE)
     assert page.evaluate("window.__heard") == ["Refining edges, 60 %"]
+    _only_notes(polls, "rt-pending-note", "retouch-main")
 
     # Finished: the page's body is swapped once, into the editor of the new version.
     assert runs._cutout_execute(new.pk, token) == "done"

@@ -1,0 +1,131 @@
+"""The pending note's poll (every second per open card or retouch page while a version is
+queued or running) is answered with the note alone, read in one query, not with the whole
+card rendered only for htmx to pick the note out of it (hx-select). The poll that finds the
+version finished still swaps the whole card once (tests/cutouts/test_review_views.py)."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from cutouts.imaging import progress
+from cutouts.models import Cutout
+from cutouts.services import runs
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import reviewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+HX = {"HTTP_HX_REQUEST": "true"}
+# (URL name, note prefix, what the whole answer is)
+PAGES = [("cutouts:review_card", "rv", "review-card"),
+         ("cutouts:retouch_card", "rt", "retouch-main")]
+# The note's markup: the polled span and the live region beside it.
+NOTE = re.compile(r'<span id="(rv|rt)-pending-note".*?</span><span role="status" '
+                  r'data-pending-said>[^<]*</span>', re.S)
+
+
+def _poll(prefix: str) -> dict:
+    return {**HX, "HTTP_HX_TARGET": f"{prefix}-pending-note",
+            "HTTP_HX_TRIGGER": f"{prefix}-pending-note"}
+
+
+def _steady(html: str) -> str:
+    """The note without its ticking seconds (the two renders may fall in different ones)."""
+    return re.sub(r"(data-r[vt]-waited>)[^<]*<", r"\1<", html)
+
+
+@pytest.fixture
+def running(client, make_assets, fake_model):
+    """A re-run (v2) a worker has claimed, at "Refining edges, 52 %"."""
+    first = done_cutouts(make_assets(2))[0]
+    client.force_login(reviewer())
+    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    token = runs._claim(new.pk, "w1:1")
+    runs.RunProgress(new.pk, token)(progress.REFINING, 0.52)
+    return new
+
+
+@pytest.mark.parametrize("name, prefix, whole", PAGES)
+def test_it_answers_the_pending_notes_poll_with_the_note_alone_in_one_query(
+        client, running, name, prefix, whole):
+    url = reverse(name, args=[running.pk])
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **_poll(prefix))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="{whole}"' not in html and "<h1" not in html, html
+    assert "HX-Retarget" not in response and "HX-Reselect" not in response
+    note = NOTE.search(html)
+    assert note and note.group(1) == prefix, html
+    # the note's paragraph, nothing around it
+    assert html.strip().startswith(f"<p>{note.group(0)}") and html.strip().endswith("</p>")
+    assert html.count("<p>") == 1
+    for attr in (f'hx-get="{url}"', 'hx-trigger="every 1s"', f'hx-select="#{prefix}-pending-note"',
+                 'hx-swap="outerHTML"', 'data-said="Refining edges, 52 %"',
+                 'aria-valuetext="Refining edges, 52 %"', 'value="52"'):
+        assert attr in html, attr
+    assert '<span role="status" data-pending-said>Refining edges, 52 %</span>' in html
+    # The version's row once; the rest is the login and the capability check every request
+    # pays (the whole card took ten: its versions, decisions, neighbours, the roles).
+    cutout_reads = [q for q in queries.captured_queries if "cutouts_" in q["sql"]]
+    assert len(cutout_reads) == 1, [q["sql"] for q in queries.captured_queries]
+    assert len(queries.captured_queries) <= 5, [q["sql"] for q in queries.captured_queries]
+    assert {"HX-Request", "HX-Target"} <= {
+        v.strip() for v in response.get("Vary", "").split(",")}
+
+
+@pytest.mark.parametrize("name, prefix, whole", PAGES)
+def test_it_answers_the_poll_with_the_same_note_the_page_shows(
+        client, running, name, prefix, whole):
+    """One note template: what the poll swaps in is what the page (and the card) rendered."""
+    url = reverse(name, args=[running.pk]) + "?model=u2netp"
+    polled = NOTE.search(client.get(url, **_poll(prefix)).content.decode())
+    for headers in ({}, HX):  # the page without htmx, and the card or page body by htmx
+        shown = NOTE.search(client.get(url, **headers).content.decode())
+        assert shown and polled
+        assert _steady(polled.group(0)) == _steady(shown.group(0))
+    assert f'hx-get="{url}"' in polled.group(0)  # the queue's filters stay on the poll
+
+
+def test_it_counts_the_strokes_in_the_retouch_notes_poll_and_says_a_queued_one_has_no_bar(
+        client, make_assets, fake_model):
+    import json
+
+    first = done_cutouts(make_assets(1))[0]
+    client.force_login(reviewer())
+    strokes = [{"kind": "remove", "radius": 6, "points": [[20, 20]]},
+               {"kind": "keep", "radius": 6, "points": [[30, 30]]}]
+    client.post(reverse("cutouts:retouch_card", args=[first.pk]),
+                {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    assert new.status == "queued"
+    html = client.get(reverse("cutouts:retouch_card", args=[new.pk]),
+                      **_poll("rt")).content.decode()
+    assert "Applying 2 strokes as version 2: it is <b>queued</b>" in html, html
+    assert "<progress" not in html and 'data-said=""' in html
+    assert '<span role="status" data-pending-said></span>' in html
+
+
+@pytest.mark.parametrize("name, prefix, whole", PAGES)
+def test_it_swaps_the_whole_page_once_when_the_poll_finds_the_version_failed(
+        client, running, name, prefix, whole):
+    Cutout.objects.filter(pk=running.pk).update(status="failed", error="Model crashed")
+    response = client.get(reverse(name, args=[running.pk]), **_poll(prefix))
+    assert response["HX-Retarget"] == f"#{whole}" and response["HX-Reswap"] == "outerHTML"
+    assert response["HX-Reselect"] == f"#{whole}"
+    html = response.content.decode()
+    assert f'id="{whole}"' in html and "pending-note" not in html
+
+
+@pytest.mark.parametrize("name, prefix, whole", PAGES)
+def test_it_answers_a_poll_for_a_deleted_image_with_not_found(
+        client, running, name, prefix, whole):
+    from django.utils import timezone
+
+    from catalog.models import ImageAsset
+
+    ImageAsset.objects.filter(pk=running.asset_id).update(deleted_at=timezone.now())
+    assert client.get(reverse(name, args=[running.pk]), **_poll(prefix)).status_code == 404
