@@ -595,6 +595,8 @@ class ExportIn(StrictIn):
                         description="With `destination` `folder` only (a 422 otherwise): a "
                                     "relative path inside export storage, e.g. "
                                     "`spring/amazon` — an absolute path or `..` is a 422; "
+                                    "a Windows device name gets `_` (`spring/con` -> "
+                                    "`spring/con_`, warning `folder-renamed`); "
                                     "empty: `export-<id>-<time>`.")
 
     @field_validator("approved_since", mode="before")
@@ -617,8 +619,10 @@ class ExportOut(Schema):
     filters: dict
     dry_run: bool
     destination: str
-    folder: str = Field(description="The folder in export storage (destination `folder`); "
-                                    "empty for a download.")
+    folder: str = Field(description="The folder in export storage the files are written "
+                                    "to (destination `folder`): the one asked, made one "
+                                    "Windows can create (`spring/con` -> `spring/con_`, "
+                                    "as every name inside it); empty for a download.")
     percent: int
     progress_done: int
     progress_total: int
@@ -662,14 +666,18 @@ class ExportWarningOut(Schema):
                                   "flagged) or a product has no image; they are not "
                                   "exported (for `skus` the manifest lists them as `not "
                                   "approved: <reason>`). `spec-note`: a spec token that "
-                                  "will not act as it reads (a margin without trim).")
+                                  "will not act as it reads (a margin without trim). "
+                                  "`folder-renamed`: the `folder` asked is written under "
+                                  "a name Windows can create (`spring/con` -> "
+                                  "`spring/con_`); the response's `folder` is the one "
+                                  "used.")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
-                                    "(every preset).")
+                                    "(every preset) and `folder-renamed`.")
     identifier: str = Field(description="The field the products lack, e.g. `gtin`; "
                                         "`asin|sku` when any one of them would do; "
                                         "`approved` for `not-approved`; empty for "
-                                        "`spec-note`.")
+                                        "`spec-note` and `folder-renamed`.")
     count: int = Field(description="Selected products without it (`not-approved`: with an "
                                    "image that is not exported, or no image).")
     total: int = Field(description="Selected products (`not-approved` without `skus`: the "
@@ -762,7 +770,14 @@ def export_create(request: HttpRequest, payload: ExportIn):
         # the service names the input at fault (specs, presets), as the skus refusal does
         raise Problem(422, str(exc), slug="export-refused",
                       errors=[{"field": exc.field, "message": str(exc)}])
-    return Status(201, {**_export_out(job), "warnings": _export_warnings(job)})
+    warnings = _export_warnings(job)
+    note = export_services.export_folder_note(asked=payload.folder.replace("\x00", ""),
+                                              used=job.folder)
+    if note:
+        # the response's folder is the one used; said too, as the form says it
+        warnings.append({"code": "folder-renamed", "message": note, "preset": "",
+                         "identifier": "", "count": 0, "total": 0, "skus": []})
+    return Status(201, {**_export_out(job), "warnings": warnings})
 
 
 #: What GET /exports reads from the query string; anything else is refused, not ignored.

@@ -34,7 +34,12 @@ from .export_sinks import (
     manifest_writer,
 )
 from .notifications import notification_create
-from .renditions import plan_grouped, plan_renditions, renditions_persist
+from .renditions import (
+    plan_grouped,
+    plan_renditions,
+    renditions_persist,
+    scene_layout_assets,
+)
 from .status import assets_status_sync
 
 # A run streams entry by entry into its sink, so memory stays flat however many variants it holds.
@@ -151,7 +156,24 @@ def export_folder_clean(*, folder: str, destination: str) -> str:
     if not _FOLDER_RE.match(folder):
         raise ExportError("A folder name may use letters, digits, '.', '_', '-' and '/'.",
                           field="folder")
-    return folder
+    # the rule every file and folder name inside it follows (CON -> CON_, no trailing dot):
+    # the folder is unpacked or mounted on Windows with them
+    safe = variants.windows_safe_path(folder)
+    if any(not part for part in safe.split("/")):
+        raise ExportError(f"A folder name cannot be only dots ({folder!r}): Windows drops "
+                          f"trailing dots; {FOLDER_HELP}.", field="folder")
+    return safe
+
+
+def export_folder_note(*, asked: str, used: str) -> str:
+    """What the form and the API say when the folder used is not the one typed (a Windows
+    device name got its '_', a trailing dot went: ``export_folder_clean``); "" when it is."""
+    asked = asked.strip().rstrip("/")
+    if not used or asked == used:
+        return ""
+    return (f"Folder {asked!r} is written as {used!r}: Windows cannot create a file or "
+            "folder named like a device (CON, PRN, AUX, NUL, COM0-9, LPT0-9) or ending in "
+            "a dot.")
 
 
 #: which filter an empty selection is named after (the API's 422, the form's field): the
@@ -343,25 +365,35 @@ def _export_execute(job: ExportJob, run_token: str,
         text, writer = manifest_writer(manifest_file)
         # failing = shipped despite failing compliance (include_failing): said in the result,
         # not only in the manifest and the contact sheet ("2 exported, 0 excluded" read clean)
-        exported = excluded = done = would = failing = 0
+        exported = excluded = done = would = failing = provisional = 0
         exported_cutouts: set[int] = set()
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
-        boxes = _product_boxes([cid for cid, _ in groups]) if job.dry_run else {}
-        for items, outputs in plan_renditions(groups, presets, render=not job.dry_run):
+        # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
+        scenes = scene_layout_assets(presets=resolved) if job.dry_run else {}
+        for items, outputs, source in plan_renditions(groups, presets,
+                                                      render=not job.dry_run):
             renditions_persist((item.cutout_id, out)
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
                 row, include = manifest_row_for(job, item, out)
                 # a dry run renders nothing: what the layout refuses (over 100 MP, enlarged
                 # past the limit) used to read "would be rendered" and then was excluded
-                foreseen = (_foresee(presets[item.preset], boxes.get(item.cutout_id))
+                # (the box comes with the plan's source: one read of the cutout's row)
+                foreseen = (_foresee(presets[item.preset], source.box if source else None,
+                                     scenes)
                             if job.dry_run and out is None and not item.error else None)
                 if foreseen is not None:
                     shipped = foreseen[1] and job.include_failing
                     row["compliance"] = variants.csv_safe(
                         f"dry run: would be exported despite: {foreseen[0]}" if shipped
                         else f"dry run: would not be exported: {foreseen[0]}")
+                elif out is not None and out.provisional:
+                    # its stored verdict, not judged again: said so, never passed off as one
+                    provisional += 1
+                    summary = out.fields["compliance"].get("summary", "")
+                    row["compliance"] = variants.csv_safe(
+                        f"dry run (cached, {out.provisional}: re-checked on export): {summary}")
                 # which image of the product the row is: one SKU's rows otherwise read alike
                 row.update(position=variants.csv_safe(item.position),
                            asset_id=variants.csv_safe(item.asset_id),
@@ -400,6 +432,7 @@ def _export_execute(job: ExportJob, run_token: str,
         report["not_approved_count"] = _write_not_approved(job, resolved, writer, report)
         if job.dry_run:
             report["would_export"] = would
+            report["provisional_count"] = provisional
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
@@ -483,8 +516,12 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     failing = report.get("failing_included_count") or 0
     if job.dry_run:
         despite = f" ({failing} despite failing compliance)" if failing else ""
+        unsure = report.get("provisional_count") or 0
+        later = (f" {unsure} verdict(s) checked with the presets' earlier rules are re-checked "
+                 "on export (counted as last checked)." if unsure else "")
         message = (f"Dry run: {report.get('would_export', 0)} file(s) would be exported"
-                   f"{despite}{f', {excluded} excluded' if excluded else ''}; nothing written.")
+                   f"{despite}{f', {excluded} excluded' if excluded else ''}; nothing written."
+                   f"{later}")
     elif not exported:
         message = (f"0 files written: all {excluded} excluded — see the reasons."
                    if excluded else "0 files written.")
@@ -519,37 +556,32 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     return "done"
 
 
-def _product_boxes(cutout_ids: list[int]) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
-    """Per cutout: its size and its product's box size (``signals["product_px"]``; the whole
-    cutout for a version measured before that signal), what a dry run's layout reads."""
-    boxes = {}
-    for start in range(0, len(cutout_ids), 500):
-        rows = Cutout.objects.filter(pk__in=cutout_ids[start:start + 500]).values_list(
-            "pk", "width", "height", "signals")
-        for pk, width, height, signals in rows:
-            if not (width and height):
-                continue
-            product = (signals or {}).get("product_px")
-            if isinstance(product, list | tuple) and len(product) == 2 and all(
-                    isinstance(v, int) and v > 0 for v in product):
-                boxes[pk] = ((width, height), (min(product[0], width), min(product[1], height)))
-            else:
-                boxes[pk] = ((width, height), (width, height))
-    return boxes
-
-
 def _foresee(preset: variants.Preset,
-             box: tuple[tuple[int, int], tuple[int, int]] | None) -> tuple[str, bool] | None:
+             box: tuple[tuple[int, int], tuple[int, int]] | None,
+             scenes: dict[str, dict[str, variants.SceneAsset]] | None = None,
+             ) -> tuple[str, bool] | None:
     """What the real run would refuse of a file a dry run does not render, from the product's
     box size alone: (why, whether include_failing still ships it), or None. A layout over
     the output pixel limit is never rendered; a product enlarged past MAX_ENLARGEMENT fails
-    compliance (as check_source judges it: compared as printed)."""
+    compliance (as check_source judges it: compared as printed), and so does a scene in a
+    preset whose rules forbid scenes (check_spec). A scene is laid out on its backgrounds
+    (``scenes``: per preset, from ``scene_layout_assets``) as render_scene places it; one
+    without them (a background that cannot be read) is not foreseen."""
     spec = preset.variant_spec
-    if box is None or spec.is_scene:
-        return None  # a scene lays the product out on its background: not judged here
+    if box is None:
+        return None
+    refused = variants.check_spec(spec, preset.rules)
+    if refused:
+        return f"failed: {'; '.join(refused)}", True
     (width, height), (pw, ph) = box
     try:
-        scale = plan_layout(spec, (width, height), (0, 0, pw, ph)).scale
+        if spec.is_scene:
+            assets = (scenes or {}).get(preset.name)
+            if assets is None:
+                return None
+            scale = variants.scene_scale(spec, (pw, ph), assets)
+        else:
+            scale = plan_layout(spec, (width, height), (0, 0, pw, ph)).scale
     except variants.RenderError as exc:
         return f"cannot be rendered: {exc}", False
     if enlarged_too_far(scale):

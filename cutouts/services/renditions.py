@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,7 @@ from PIL import Image
 from .. import variants
 from ..errors import ExportError
 from ..imaging.models import REGISTRY
-from ..models import Cutout, Preset, Rendition
+from ..models import Background, Cutout, Preset, Rendition
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
 from ..selectors.export import PlannedItem
@@ -95,6 +96,21 @@ class _Source:
     #: the original photo (storage name, content digest): ``keepmeta`` carries its EXIF/XMP
     original_name: str = ""
     original_sha256: str = ""
+    #: the cutout's size and its product's box size (``signals["product_px"]``; the whole
+    #: cutout for a version measured before that signal), None without a size: what a dry
+    #: run lays out a file it does not render from, read with the rest of the source
+    box: tuple[tuple[int, int], tuple[int, int]] | None = None
+
+
+def _product_box(width: int | None, height: int | None, signals: dict | None
+                 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    if not (width and height):
+        return None
+    product = (signals or {}).get("product_px")
+    if isinstance(product, list | tuple) and len(product) == 2 and all(
+            isinstance(v, int) and v > 0 for v in product):
+        return (width, height), (min(product[0], width), min(product[1], height))
+    return (width, height), (width, height)
 
 
 def _is_main(position: str | None) -> bool:
@@ -158,6 +174,9 @@ class RenditionOutput:
     error: str = ""
     fields: dict = field(default_factory=dict)  # Rendition columns
     fresh: bool = False  # the Rendition row must be written
+    #: a dry run's stored verdict it did not judge again (past DRY_RUN_RECHECK_SECONDS): why
+    #: it is stale; the real run re-checks it
+    provisional: str = ""
 
     @property
     def ok(self) -> bool:
@@ -184,31 +203,44 @@ def _rendition_name(cache_key: str, ext: str) -> str:
     return f"renditions/{cache_key[:2]}/{cache_key}.{ext}"
 
 
+def _rules_changed(target: _Target, cached: dict) -> bool:
+    """Whether a cached rendition was checked with other rules than its preset has now."""
+    return (cached.get("compliance") or {}).get("rules") != _rules_fingerprint(target.rules)
+
+
 def _recheck_needed(target: _Target, cached: dict, position: str) -> bool:
     """Whether a cached rendition's stored verdict no longer holds: the preset's rules
     changed since it was checked, or the image moved to or from the main position."""
     made = cached.get("compliance") or {}
-    return (made.get("rules") != _rules_fingerprint(target.rules)
+    return (_rules_changed(target, cached)
             or _position_changes_check(target.rules, made.get("measurements") or {}, position))
 
 
 def _recheck(out: RenditionOutput, source: _Source,
              licence: variants.ModelLicence | None) -> None:
-    """Judge ``out``'s cached bytes (``out.data``) again with its target's rules at the
-    image's position now, from the renderer's facts the first check recorded."""
+    """Judge ``out``'s cached rendition again with its target's rules at the image's
+    position now. With the rules unchanged only the position moved, and the one check it
+    changes is judged from the stored measurements (``rejudge_position``), no file read;
+    otherwise the cached bytes (``out.data``) are checked again from the renderer's facts
+    the first check recorded."""
     target = out.target
     made = out.fields.get("compliance") or {}
     seen = made.get("measurements") or {}
     bbox = made.get("product_bbox")
-    size = seen.get("source_product_size")
-    assert out.data is not None
-    result = variants.check_variant(
-        out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
-        fill_pct=out.fields.get("fill_pct"), model_licence=licence,
-        enlargement=seen.get("enlargement"),
-        source_product_size=tuple(size) if size else None,
-        scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
-        faint_marks=seen.get("faint_marks"), position=source.position or None)
+    if not _rules_changed(target, out.fields):
+        result = variants.rejudge_position(
+            errors=made.get("errors") or [], warnings=made.get("warnings") or [],
+            measurements=seen, rules=target.rules, position=source.position or None)
+    else:
+        size = seen.get("source_product_size")
+        assert out.data is not None
+        result = variants.check_variant(
+            out.data, target.rules, product_bbox=tuple(bbox) if bbox else None,
+            fill_pct=out.fields.get("fill_pct"), model_licence=licence,
+            enlargement=seen.get("enlargement"),
+            source_product_size=tuple(size) if size else None,
+            scene=bool(seen.get("scene")), frame_cut=seen.get("frame_cut"),
+            faint_marks=seen.get("faint_marks"), position=source.position or None)
     out.fields.update(compliance_ok=result.ok, compliance={
         **made, **_compliance_dict(result, _rules_fingerprint(target.rules), bbox)})
 
@@ -381,14 +413,15 @@ def _targets(cutout_ids: list[int], presets: list[variants.Preset]) -> dict[int,
 
 
 #: the columns :func:`_source` reads (the asset's through one join)
-_SOURCE_FIELDS = ("pk", "rgba_name", "shadow_name", "model_name", "asset__position",
-                  "asset__original_name", "asset__sha256")
+_SOURCE_FIELDS = ("pk", "rgba_name", "shadow_name", "model_name", "width", "height",
+                  "signals", "asset__position", "asset__original_name", "asset__sha256")
 
 
 def _source(cutout: Cutout) -> _Source:
     asset = cutout.asset
     return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name,
-                   asset.position or "", asset.original_name or "", asset.sha256 or "")
+                   asset.position or "", asset.original_name or "", asset.sha256 or "",
+                   _product_box(cutout.width, cutout.height, cutout.signals))
 
 
 def rendition_get_or_create(
@@ -451,15 +484,40 @@ def plan_grouped(items: list[PlannedItem]) -> Iterator[tuple[int, list[PlannedIt
         yield current[0].cutout_id, current
 
 
+#: seconds one dry run spends judging stale cached verdicts again (the preset's rules
+#: edited since the check) by reading and checking each stored file; past it a row keeps
+#: its stored verdict, marked provisional ("re-checked on export"). Without a bound a
+#: rules edit made a dry run fetch and check every cached file of the export (on S3 a
+#: request each). A time, not a count: on local disk a check costs milliseconds and a
+#: whole export's verdicts stay exact.
+DRY_RUN_RECHECK_SECONDS = 2.0
+
+
+class _RecheckBudget:
+    """What is left of a dry run's DRY_RUN_RECHECK_SECONDS, counted from its first read."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + DRY_RUN_RECHECK_SECONDS
+        return now < self.deadline
+
+
 def plan_renditions(
     groups: list[tuple[int, list[PlannedItem]]], presets: dict[str, variants.Preset],
     render: bool,
-) -> Iterator[tuple[list[PlannedItem], list[RenditionOutput | None]]]:
-    """Outputs per cutout, in plan order. Rendering runs in a small thread pool over a
-    bounded window of cutouts, so memory does not grow with the export's size."""
+) -> Iterator[tuple[list[PlannedItem], list[RenditionOutput | None], _Source | None]]:
+    """Outputs per cutout, in plan order, with the cutout's source (None when the cutout is
+    gone): a dry run lays out from its product box what it does not render. Rendering runs
+    in a small thread pool over a bounded window of cutouts, so memory does not grow with
+    the export's size."""
     threads = _threads() if render else 1
     window = threads * 2
     pending: deque = deque()
+    budget = _RecheckBudget()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for start in range(0, len(groups), 50):
             chunk = groups[start:start + 50]
@@ -472,23 +530,25 @@ def plan_renditions(
                 pending.append(_submit(pool if render else None, cutouts.get(cid), items,
                                        targets[cid]))
                 if len(pending) >= window:
-                    yield _collect(*pending.popleft())
+                    yield _collect(*pending.popleft(), budget=budget)
         while pending:
-            yield _collect(*pending.popleft())
+            yield _collect(*pending.popleft(), budget=budget)
 
 
 def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list[_Target]):
+    source = _source(cutout) if cutout is not None else None
     wanted = [t for t in targets
               if any(i.preset == t.preset.name and not i.error for i in items)]
-    if cutout is None or not wanted:
-        return items, None, [], None
+    if source is None or not wanted:
+        return items, None, [], source
     if pool is None:
-        return items, None, wanted, _source(cutout)
-    return items, pool.submit(_produce, _source(cutout), wanted), [], None
+        return items, None, wanted, source
+    return items, pool.submit(_produce, source, wanted), [], source
 
 
-def _collect(items, future, cached_targets, source: _Source | None = None
-             ) -> tuple[list[PlannedItem], list[RenditionOutput | None]]:
+def _collect(items, future, cached_targets, source: _Source | None = None, *,
+             budget: _RecheckBudget | None = None
+             ) -> tuple[list[PlannedItem], list[RenditionOutput | None], _Source | None]:
     if future is not None:
         by_preset = {o.target.preset.name: o for o in future.result()}
     else:
@@ -496,27 +556,78 @@ def _collect(items, future, cached_targets, source: _Source | None = None
         by_preset = {}
         for t in cached_targets:
             if t.cached:
-                out = _cached_verdict(t, source)
+                out = _cached_verdict(t, source, budget=budget)
                 if out is not None:
                     by_preset[t.preset.name] = out
-    return items, [by_preset.get(i.preset) for i in items]
+    return items, [by_preset.get(i.preset) for i in items], source
 
 
-def _cached_verdict(target: _Target, source: _Source | None) -> RenditionOutput | None:
+#: why a provisional dry-run verdict is stale (RenditionOutput.provisional)
+RULES_CHANGED = "checked with the preset's earlier rules"
+
+
+def _cached_verdict(target: _Target, source: _Source | None, *,
+                    budget: _RecheckBudget | None = None) -> RenditionOutput | None:
     """A dry run's output for a cached rendition: its stored verdict, judged again as the
     real run would when it no longer holds (the image moved off MAIN, where a cut-off
-    product fails Amazon's whole-product rule: the stored "excluded" was stale). Nothing is
-    written; None when the file was purged (the real run renders it again)."""
+    product fails Amazon's whole-product rule: the stored "excluded" was stale). A move
+    is judged from the stored measurements; edited rules need the stored file, read and
+    checked while the dry run's ``budget`` lasts, after which the stored verdict is kept
+    and marked ``provisional``. Nothing is written; None when
+    the file was purged (the real run renders it again)."""
     assert target.cached is not None
     out = RenditionOutput(target, fields=dict(target.cached))
     if source is None or not _recheck_needed(target, target.cached, source.position):
+        return out
+    licence = _model_licence(source.model_name)
+    if not _rules_changed(target, target.cached):
+        _recheck(out, source, licence)
+        return out
+    if budget is not None and not budget.take():
+        out.provisional = RULES_CHANGED
         return out
     try:
         out.data = _read(storages["default"], target.cached["file_name"])
     except FileNotFoundError:
         return None
-    _recheck(out, source, _model_licence(source.model_name))
+    _recheck(out, source, licence)
     out.data = None
+    return out
+
+
+def scene_layout_assets(*, presets: Iterable[variants.Preset]
+                        ) -> dict[str, dict[str, variants.SceneAsset]]:
+    """Per scene preset, the library backgrounds a dry run lays its scenes out with
+    (``variants.scene_scale``): each one's floor line and size, the size read from the
+    image's header, no pixel decoded; once per export. A preset whose background cannot be
+    read is left out: its scenes are not foreseen (the real run says why)."""
+    storage = storages["default"]
+    opened: dict[str, variants.SceneAsset | None] = {}
+    out: dict[str, dict[str, variants.SceneAsset]] = {}
+    for preset in presets:
+        spec = preset.variant_spec
+        if not spec.is_scene:
+            continue
+        assets: dict[str, variants.SceneAsset] = {}
+        for item in scene_selectors.scene_library(slugs=spec.library_slugs()):
+            if item.kind != Background.Kind.BACKGROUND:
+                continue  # a logo moves no product
+            if item.slug not in opened:
+                try:
+                    with storage.open(item.image_name, "rb") as fh:
+                        image = Image.open(fh)
+                        image.close()  # keeps its size: only the header was read
+                    opened[item.slug] = variants.SceneAsset(
+                        image, floor_pct=item.floor_pct, light_deg=item.light_deg,
+                        sha256=item.sha256)
+                except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+                    opened[item.slug] = None
+            found = opened[item.slug]
+            if found is None:
+                break
+            assets[item.slug] = found
+        else:
+            out[preset.name] = assets
     return out
 
 

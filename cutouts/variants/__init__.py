@@ -17,6 +17,7 @@ from .compliance import (
     check_spec,
     check_variant,
     licence_warnings,
+    rejudge_position,
 )
 from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, VariantError
 from .manifest import MANIFEST_COLUMNS, manifest_csv, manifest_row
@@ -32,7 +33,7 @@ from .naming import (
 )
 from .presets import PRESETS, SCENE_PRESETS, Preset, Rules, get_preset, with_background
 from .render import RenderedVariant, SourceImage, render_variant, size_class
-from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light
+from .scene import SceneAsset, cover_fit, estimate_floor, estimate_light, scene_scale
 from .spec import (
     CUTOUT_INPUT,
     OPERATIONS,
@@ -87,6 +88,7 @@ __all__ = [
     "get_preset",
     "library_input",
     "licence_warnings",
+    "rejudge_position",
     "manifest_csv",
     "manifest_row",
     "name_for",
@@ -98,6 +100,7 @@ __all__ = [
     "render_variant",
     "size_class",
     "rendition_key",
+    "scene_scale",
     "validate_template",
     "with_background",
 ]

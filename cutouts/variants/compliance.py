@@ -15,7 +15,7 @@ import io
 import math
 import re
 import warnings as _warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -601,6 +601,32 @@ def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable
                          "frame)")
     elif rules.product_clear_of_edges:
         result.warn(message)
+
+
+def rejudge_position(*, errors: Iterable[str], warnings: Iterable[str],
+                     measurements: Mapping[str, Any], rules: Rules,
+                     position: str | None) -> ComplianceResult:
+    """A stored result (its errors, warnings and measurements, made with ``rules``) judged
+    again for the image at ``position``, without the file: the position changes only the
+    frame-cut check (:func:`_check_frame_cut`: the whole-product rule binds the main
+    image), whose one fact, ``frame_cut``, the measurements keep; every other finding
+    stands. A result recorded without a position was judged as the main image."""
+    m = dict(measurements)
+    sides = m.get("frame_cut") or []
+    before, after = ComplianceResult(), ComplianceResult()
+    _check_frame_cut(before, rules, sides, m.get("position"))
+    _check_frame_cut(after, rules, sides, position)
+    result = ComplianceResult(measurements=m)
+    kept_errors = [e for e in errors if e not in before.errors]
+    kept_warnings = [w for w in warnings if w not in before.warnings]
+    for message in kept_errors + after.errors:
+        result.error(message)
+    for message in kept_warnings + after.warnings:
+        result.warn(message)
+    m.pop("position", None)
+    if position:
+        m["position"] = position
+    return result
 
 
 def _check_faint_marks(result: ComplianceResult, rules: Rules,

@@ -74,6 +74,9 @@ class SceneContext:
     layer: Image.Image | None = None  # the placed product (RGBA, output size)
     position: tuple[int, int] = (0, 0)
     info: dict[str, Any] = field(default_factory=dict)
+    #: the setup steps only measure (safe area, scale, floor line): no pixel is made, and a
+    #: library image need not be decoded (its size is read from its header)
+    measure_only: bool = False
 
     def asset(self, slug: str, what: str) -> SceneAsset:
         found = self.assets.get(slug)
@@ -146,13 +149,21 @@ def estimate_light(rgb: Image.Image) -> float:
 # --------------------------------------------------------------------------- helpers
 
 
+def _cover_geometry(size: tuple[int, int], canvas: tuple[int, int]
+                    ) -> tuple[float, float, float]:
+    """How an image of ``size`` covers ``canvas``: its scale and the crop's left and top
+    offsets (scaled px)."""
+    cw, ch = canvas
+    s = max(cw / size[0], ch / size[1])
+    w, h = max(cw, round(size[0] * s)), max(ch, round(size[1] * s))
+    return s, (w - cw) / 2, (h - ch) / 2
+
+
 def cover_fit(image: Image.Image, canvas: tuple[int, int]) -> tuple[Image.Image, float, float]:
     """``image`` scaled to cover ``canvas`` and centre-cropped; returns it, the scale and the
     crop's top offset (scaled px) so lines in the source can be mapped onto the canvas."""
     cw, ch = canvas
-    s = max(cw / image.width, ch / image.height)
-    w, h = max(cw, round(image.width * s)), max(ch, round(image.height * s))
-    left, top = (w - cw) / 2, (h - ch) / 2
+    s, left, top = _cover_geometry(image.size, canvas)
     box = (left / s, top / s, (left + cw) / s, (top + ch) / s)
     out = image.convert("RGB").resize(canvas, Image.Resampling.LANCZOS, box=box,
                                       reducing_gap=2.0 if s < 0.5 else None)
@@ -224,10 +235,14 @@ def _cover_fit_cached(asset: SceneAsset, canvas: tuple[int, int]
 def setup_background(op: Any, ctx: SceneContext) -> None:
     """``bg-``: a colour, or a library background cover-fitted with its floor and light."""
     if op.slug is None:
-        ctx.background = Image.new("RGB", ctx.canvas, op.color or (255, 255, 255))
+        if not ctx.measure_only:
+            ctx.background = Image.new("RGB", ctx.canvas, op.color or (255, 255, 255))
         return
     asset = ctx.asset(op.slug, "background")
-    ctx.background, s, top = _cover_fit_cached(asset, ctx.canvas)
+    if ctx.measure_only:  # the floor line needs the image's size only, not its pixels
+        s, _, top = _cover_geometry(asset.image.size, ctx.canvas)
+    else:
+        ctx.background, s, top = _cover_fit_cached(asset, ctx.canvas)
     if asset.floor_pct is not None and ctx.floor_y is None:
         ctx.floor_y = asset.floor_pct / 100 * asset.image.height * s - top
     if asset.light_deg is not None:
@@ -423,18 +438,51 @@ class Logo(Operation):
 # --------------------------------------------------------------------------- renderer
 
 
+def _scene_setup(spec: VariantSpec, assets: dict[str, SceneAsset] | None,
+                 warnings: list[str], measure_only: bool = False) -> SceneContext:
+    """The scene's context after its operations' setup steps: canvas, safe area, scale,
+    floor line (and, unless ``measure_only``, its background)."""
+    canvas = spec.fixed_canvas()
+    assert canvas is not None  # the spec's validation requires one of a scene
+    ctx = SceneContext(canvas=canvas, assets=assets or {}, warnings=warnings,
+                       measure_only=measure_only)
+    cw, ch = canvas
+    m = round(min(cw, ch) * DEFAULT_SAFE_PCT / 100)
+    ctx.safe = (m, m, cw - m, ch - m)
+    for op in spec.operations:
+        hook = getattr(op, "scene_setup", None)
+        if hook is not None:
+            hook(ctx)
+    return ctx
+
+
+def _placement_scale(ctx: SceneContext, size: tuple[int, int]) -> float:
+    """The product's scale (``size``: its box in the cutout): the largest that fits the safe
+    area, times scale-N; a product standing on the floor line must fit above it."""
+    sx0, sy0, sx1, sy1 = ctx.safe
+    sw, sh = sx1 - sx0, sy1 - sy0
+    room: float = sh
+    if ctx.floor_y is not None and sy0 < ctx.floor_y <= sy1:
+        room = ctx.floor_y - sy0
+    return min(sw / size[0], room / size[1]) * ctx.scale_pct / 100
+
+
+def scene_scale(spec: VariantSpec, product: tuple[int, int],
+                assets: dict[str, SceneAsset] | None = None) -> float:
+    """The scale :func:`render_scene` gives a product whose box in the cutout is ``product``
+    (w, h), without rendering: a dry run's forecast of the enlargement limit. ``assets``
+    need their image's size only (an unloaded ``Image.open`` will do). Raises RenderError
+    for a background missing from them, as the render does."""
+    return _placement_scale(_scene_setup(spec, assets, [], measure_only=True),
+                            (max(1, product[0]), max(1, product[1])))
+
+
 def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | None,
                  assets: dict[str, SceneAsset] | None, warnings: list[str],
                  sig: Significant | None = None,
                  ) -> tuple[Image.Image, tuple[int, int, int, int], dict[str, Any]]:
     """Compose ``rgba`` into the scene ``spec`` describes (``shadow``: the stored layer, when
     the spec reads it). Returns (RGB image, product box on the canvas, info for the metadata)."""
-    canvas = spec.fixed_canvas()
-    assert canvas is not None  # the spec's validation requires one of a scene
-    ctx = SceneContext(canvas=canvas, assets=assets or {}, warnings=warnings)
-    cw, ch = canvas
-    m = round(min(cw, ch) * DEFAULT_SAFE_PCT / 100)
-    ctx.safe = (m, m, cw - m, ch - m)
     if sig is None:  # a caller rendering several specs of one cutout computed it once
         sig = significant_region(alpha_array(rgba), spec.alpha_threshold(8))
     if sig is None:
@@ -444,10 +492,8 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     product.putalpha(Image.fromarray(sig.crop(box)))
 
     ops = spec.operations
-    for op in ops:
-        hook = getattr(op, "scene_setup", None)
-        if hook is not None:
-            hook(ctx)
+    ctx = _scene_setup(spec, assets, warnings)
+    canvas = ctx.canvas
     if ctx.background is None:  # no bg-: a white scene
         ctx.background = Image.new("RGB", canvas, (255, 255, 255))
 
@@ -455,10 +501,7 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     sx0, sy0, sx1, sy1 = ctx.safe
     sw, sh = sx1 - sx0, sy1 - sy0
     bw, bh = box[2] - box[0], box[3] - box[1]
-    room: float = sh
-    if ctx.floor_y is not None and sy0 < ctx.floor_y <= sy1:
-        room = ctx.floor_y - sy0  # a product standing on the floor must fit above it
-    s = min(sw / bw, room / bh) * ctx.scale_pct / 100
+    s = _placement_scale(ctx, (bw, bh))
     w, h = max(1, round(bw * s)), max(1, round(bh * s))
     x = sx0 + (sw - w) // 2
     if ctx.floor_y is not None:

@@ -246,6 +246,10 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
     messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
+    note = export_services.export_folder_note(asked=request.POST.get("folder", ""),
+                                              used=job.folder)
+    if note:
+        messages.warning(request, note)
     return redirect("cutouts:export_detail", job_id=job.pk)
 
 

@@ -1,0 +1,68 @@
+"""What a dry run judges without rendering or reading a file matches what rendering does: a
+moved image's verdict from stored measurements (rejudge_position), a scene's scale from the
+backgrounds' sizes (scene_scale)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cutouts import variants
+
+from .synthetic import cutout
+
+
+def _cut_by_the_frame() -> Image.Image:
+    rgba = np.zeros((480, 854, 4), np.uint8)
+    rgba[100:, 300:700] = (200, 30, 30, 255)  # stands on the photo's bottom edge
+    return Image.fromarray(rgba)
+
+
+def _judged(rendered, preset, position):
+    result = variants.check_rendered(rendered, preset, position=position)
+    return result.ok, sorted(result.errors), sorted(result.warnings)
+
+
+@pytest.mark.parametrize(("was", "now"), [("MAIN", "PT02"), ("PT02", "MAIN"), (None, "SWCH"),
+                                          ("PT01", "PT03"), ("MAIN", None)])
+@pytest.mark.parametrize("preset", ["amazon_main", "walmart", "ebay"])
+def test_it_rejudges_a_move_as_a_full_check_at_the_new_position(was, now, preset):
+    preset = variants.get_preset(preset)
+    rendered = variants.render_variant(_cut_by_the_frame(), preset.spec)
+    stored = variants.check_rendered(rendered, preset, position=was)
+    moved = variants.rejudge_position(errors=stored.errors, warnings=stored.warnings,
+                                      measurements=stored.measurements, rules=preset.rules,
+                                      position=now)
+    assert (moved.ok, sorted(moved.errors), sorted(moved.warnings)) == _judged(
+        rendered, preset, now)
+    assert moved.measurements.get("position") == now
+
+
+def _room(size=(960, 300), floor=0.7) -> Image.Image:
+    arr = np.zeros((size[1], size[0], 3), np.uint8)
+    arr[: int(size[1] * floor)] = (205, 200, 190)
+    arr[int(size[1] * floor):] = (110, 100, 90)
+    return Image.fromarray(arr)
+
+
+@pytest.mark.parametrize("spec", [
+    "canvas-1920x600|safe-8|bg-oak|scale-90|format-jpeg",
+    "canvas-1080x1920|safe-14|bg-oak|scale-60|format-jpeg",
+    "canvas-1200x628|safe-6|bg-oak|floor-40|format-jpeg",
+    "canvas-1000x1000|bg-ffffff|scale-90|format-jpeg",
+])
+@pytest.mark.parametrize("box", [(20, 12, 60, 48), (100, 60, 300, 240), (10, 10, 390, 60)])
+def test_it_foresees_the_scale_a_scene_renders_with(spec, box):
+    image = _room()
+    assets = {"oak": variants.SceneAsset(image, floor_pct=70.0, light_deg=90.0)}
+    rendered = variants.render_variant(cutout(box=box), spec, assets=assets)
+    x0, y0, x1, y1 = rendered.metadata["source_product_bbox"]
+    # the forecast reads the background's header only: an unloaded image will do
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    header = Image.open(io.BytesIO(buf.getvalue()))
+    header.close()
+    lazy = {"oak": variants.SceneAsset(header, floor_pct=70.0, light_deg=90.0)}
+    scale = variants.scene_scale(variants.parse_spec(spec), (x1 - x0, y1 - y0), lazy)
+    assert round(scale, 6) == rendered.metadata["scale"]
