@@ -73,14 +73,15 @@ SLAB_RADIUS = 4
 SLAB_SMOOTH = 6.0
 SLAB_DROP = 64
 # the detail brush's lift guard (see _lift_slab), the mirror of the slab guard: pixels the alpha
-# so far holds at LIFT_CLEAR or less whose matte floor (grey opening with a disk of radius
+# so far holds at LIFT_CLEAR or less (clear, or the model's faint haze below TRANSLUCENT: the
+# fade guard's fur starts there) whose matte floor (grey opening with a disk of radius
 # LIFT_RADIUS: what is left under strands and gaps narrower than the disk) the solve puts in
 # LIFT_MID, forming a region wider than 2 * LIFT_RADIUS px whose photo colour lies, on the line
 # from the known background's colour to the known foreground's (pixels within LIFT_KNOWN of
 # 0 / 255 in the LIFT_CONTEXT px around the piece, medians in Lab), at less than LIFT_SHARE of
 # the matte's alpha there, rise at most LIFT_RISE (0..255): the matte reading a backdrop
 # structure's colour as foreground, not strands (which stand on the floor and stay)
-LIFT_CLEAR = 16
+LIFT_CLEAR = TRANSLUCENT - 1
 LIFT_MID = (32, 223)
 LIFT_RADIUS = 4
 LIFT_KNOWN = 5
@@ -1299,7 +1300,14 @@ def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarr
     right, GT17) has a mix's colour (24-51 %, matte 29-53 %) and is left alone; so is a piece
     without known pixels of both sides around it (the colour cannot tell). Capping every such
     wide lifted floor, whatever its colour, cost soft-dev SAD@10 39.778 -> 39.786 and two more
-    detail strokes raising Grad (docs/review.md § Detail benchmark)."""
+    detail strokes raising Grad (docs/review.md § Detail benchmark).
+
+    "Clear" takes in the model's faint haze (below TRANSLUCENT, where _fade_only's translucent
+    fur starts), not only 0..16: beside hair (soft-dev GT03, 1-63/255) it is the same backdrop,
+    and the matte lifted it the same way (GT03's protocol stroke 4: SAD +0.084; on the photo
+    upscaled to 24 MP +4.2); the rise is still bounded from the pixel's own alpha so far. Up to
+    127 (the whole background side of the trimap) it also capped translucent fur the matte
+    rightly brought back (soft-dev GT15's second stroke gained 0.39 less SAD)."""
     full_new = np.zeros(mine.shape, np.uint8)
     full_new[mine] = new
     full_old = np.full(mine.shape, 255, np.uint8)
