@@ -1193,5 +1193,6 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
     # a keep click on a wrong-subject cutout said "added 287.8 %" (QA 2026-12-03)
     assert words == [["took 3 % of the cutout (red)"],
                      ["added 2.9× the cutout (green)"],
-                     ["added 10 % of the photo (green)", "and changed the alpha of 0.8 % of the photo"],
+                     ["added 10 % of the photo (green)",
+                      "and changed the alpha of 0.8 % of the photo"],
                      ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"]]
