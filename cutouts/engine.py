@@ -137,7 +137,7 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     mark = clock.mark()
     clock.reset()
     saving = span(report, share, 1.0)
-    rgba = png_spooled(result.rgba)
+    rgba = png_spooled(result.rgba, owned=True)  # the run's own array: swapped in place
     clock.lap("encode_cutout")
     # after each file, at its share of the encode at 20-45 MP: the cutout's PNG, the mask's,
     # the screen copy, the retouch copies (both read the full-size arrays)

@@ -70,14 +70,18 @@ def decode_working_copy(fh: IO[bytes] | str | Path) -> np.ndarray:
 _IHDR_END = 29  # signature, IHDR length and type, width, height, depth, colour type, ...
 
 
-def _is_png_rgb8(head: bytes) -> bool:
-    """The file starts as an 8-bit RGB PNG (colour type 2, per its IHDR) within Pillow's pixel
-    limit (so a decompression bomb still meets Pillow's check)."""
+#: PNG colour types (IHDR) OpenCV decodes straight into our channel layout, after its swap
+_PNG_RGB, _PNG_RGBA = 2, 6
+
+
+def _is_png_rgb8(head: bytes, colour_type: int = _PNG_RGB) -> bool:
+    """The file starts as an 8-bit PNG of ``colour_type`` (RGB, or RGBA, per its IHDR) within
+    Pillow's pixel limit (so a decompression bomb still meets Pillow's check)."""
     if len(head) < _IHDR_END or head[:8] != png.SIGNATURE or head[12:16] != b"IHDR":
         return False
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     limit = Image.MAX_IMAGE_PIXELS
-    return depth == 8 and colour == 2 and (limit is None or width * height <= limit)
+    return depth == 8 and colour == colour_type and (limit is None or width * height <= limit)
 
 
 def _png_rgb8(data: bytes) -> np.ndarray | None:
@@ -91,6 +95,37 @@ def _png_rgb8(data: bytes) -> np.ndarray | None:
     if rgb is None or rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
         return None
     return rgb
+
+
+_SWAP_ROWS = 256
+
+
+def decode_cutout(fh: IO[bytes]) -> np.ndarray:
+    """A stored cutout (RGBA PNG, any mode Pillow reads) as a writable RGBA uint8 array.
+
+    Our own cutouts, 8-bit RGBA PNGs, are decoded by libpng (OpenCV) straight into the array,
+    its BGRA swapped back in strips: the file's bytes and one array. Pillow's decode, its
+    ``convert`` (a copy even from RGBA) and ``np.array`` held three 180 MB copies of a 45 MP
+    cutout at once, the highest point of a retouch Apply (docs/review.md, memory). The same
+    pixels either way (PNG is lossless; neither applies gamma or orientation)."""
+    start = fh.tell()
+    head = fh.read(_IHDR_END)
+    fh.seek(start)
+    if _is_png_rgb8(head, _PNG_RGBA):
+        data = fh.read()
+        width, height = struct.unpack(">II", data[16:24])
+        bgra = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        del data
+        if bgra is not None and bgra.shape == (height, width, 4) and bgra.dtype == np.uint8:
+            for top in range(0, height, _SWAP_ROWS):
+                # OpenCV copies the source of an in-place conversion first: strips bound it
+                strip = bgra[top : top + _SWAP_ROWS]
+                cv2.cvtColor(strip, cv2.COLOR_BGRA2RGBA, dst=strip)
+            return bgra
+        fh.seek(start)
+    with Image.open(fh) as image:
+        image.load()
+        return np.array(image if image.mode == "RGBA" else image.convert("RGBA"))
 
 
 #: encodes above this size spill from memory to a temporary file (a 50 MP cutout)
@@ -122,10 +157,33 @@ def downsized(image: Image.Image, long_side: int) -> Image.Image:
     scale = long_side / max(image.size)
     target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     if image.mode == "RGBA":
-        premultiplied = image.convert("RGBa").resize(
-            target, Image.Resampling.LANCZOS, reducing_gap=PREVIEW_REDUCING_GAP)
-        return premultiplied.convert("RGBA")
+        return _premultiplied_downsized(image, target).convert("RGBA")
     return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=PREVIEW_REDUCING_GAP)
+
+
+#: rows of the full-size image premultiplied at a time for a screen copy
+_DOWNSIZE_ROWS = 256
+
+
+def _premultiplied_downsized(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """``image.convert("RGBa").resize(target, LANCZOS, reducing_gap=PREVIEW_REDUCING_GAP)``,
+    the same bits without the whole premultiplied copy (180 MB at 45 MP, the Apply's last
+    peak, docs/review.md): Pillow's resize box-reduces by whole factors first, and a reduce
+    block never spans two strips of a multiple of its height, so strips are premultiplied and
+    reduced one at a time, then Lanczos runs on the reduced image as Pillow's resize does."""
+    width, height = image.size
+    fx = int(width / target[0] / PREVIEW_REDUCING_GAP) or 1
+    fy = int(height / target[1] / PREVIEW_REDUCING_GAP) or 1
+    if fx == 1 and fy == 1:
+        return image.convert("RGBa").resize(target, Image.Resampling.LANCZOS,
+                                            reducing_gap=PREVIEW_REDUCING_GAP)
+    rows = max(1, _DOWNSIZE_ROWS // fy) * fy
+    reduced = Image.new("RGBa", (-(-width // fx), -(-height // fy)))
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows))).convert("RGBa")
+        reduced.paste(strip.reduce((fx, fy)), (0, top // fy))
+    return reduced.resize(target, Image.Resampling.LANCZOS,
+                          box=(0, 0, width / fx, height / fy))
 
 
 def png_image_bytes(image: Image.Image, compress_level: int = 3) -> bytes:
@@ -142,21 +200,28 @@ def png_bytes(array: np.ndarray, compress_level: int = 3) -> bytes:
     return data.tobytes()
 
 
-def png_spooled(array: np.ndarray, compress_level: int = 3) -> IO[bytes]:
+def png_spooled(array: np.ndarray, compress_level: int = 3, *,
+                owned: bool = False) -> IO[bytes]:
     """RGBA (H, W, 4) or L (H, W) uint8 array -> PNG in a file object at position 0.
 
     A small image is encoded in memory; a large one (over ``SPOOL_MAX_BYTES`` of pixels) is
     written by libpng straight into a temporary file, deleted when the caller closes it. On a
     24 MP RGBA an in-memory encode raised peak RSS by 160 MB (libpng's growing buffer, its copy
     to Python, the spool, OpenCV's copy of an in-place swap); this way by 46 MB, as Pillow's
-    streamed encode did. Such an array is the caller's own result (a run's cutout, mask or
-    layer): its colour channels are swapped in place while libpng writes it, then back.
-    """
+    streamed encode did.
+
+    ``owned=True``: the caller hands over an array of its own (a run's cutout) for the encode;
+    its colour channels are swapped in place while libpng writes it, then back, which saves a
+    copy of the whole array (180 MB at 45 MP). The claim is checked, not trusted: the array
+    must own its memory, C-contiguous and writable (a view, of a cache or another array, is
+    refused with ValueError). Without it the swap is a copy."""
     del compress_level
+    if owned:
+        _require_owned(array)
     if array.nbytes > SPOOL_MAX_BYTES:
         out = tempfile.NamedTemporaryFile(suffix=".png")  # noqa: SIM115 - caller closes
         try:
-            png.encode_paeth(array, out.name, in_place=True)
+            png.encode_paeth(array, out.name, in_place=owned)
         except BaseException:
             out.close()
             raise
@@ -168,6 +233,15 @@ def png_spooled(array: np.ndarray, compress_level: int = 3) -> IO[bytes]:
     spool.write(data.data)
     spool.seek(0)
     return cast(IO[bytes], spool)
+
+
+def _require_owned(array: np.ndarray) -> None:
+    """``array`` can be lent to an in-place encode: its own writable contiguous memory, so no
+    other array (a cached base, a slice's parent) sees its channels swapped."""
+    flags = array.flags
+    if not (flags.owndata and flags.c_contiguous and flags.writeable):
+        raise ValueError("owned=True needs an array that owns its memory (C-contiguous, "
+                         "writable), not a view: pass a copy, or owned=False")
 
 
 def rgba_png(result: CutoutResult) -> bytes:

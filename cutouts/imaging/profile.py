@@ -49,7 +49,7 @@ def profile_cutout(data: bytes, settings: CutoutSettings, segmenter: Segmenter,
     clock.lap("decode")
     result = run_pipeline(rgb, settings, segmenter, clock)
     clock.reset()
-    files = [png_spooled(result.rgba)]
+    files = [png_spooled(result.rgba, owned=True)]
     clock.lap("encode_cutout")
     files.append(png_spooled(result.alpha))
     clock.lap("encode_mask")

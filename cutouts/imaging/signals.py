@@ -260,6 +260,29 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     return sig
 
 
+#: rows per strip when counting a full-size mask's runs
+_RUN_ROWS = 512
+
+
+def component_areas(obj: np.ndarray) -> np.ndarray:
+    """Pixel counts of the 8-connected components of the bool mask ``obj`` (the object's box:
+    no component lies outside it). Labelled 16-bit when the mask has fewer row runs than
+    that can number (a component holds at least one run): a 45 MP mask's 32-bit labels were
+    180 MB (docs/review.md, memory); the same areas either way."""
+    if not obj.size:
+        return np.zeros(0, np.int64)
+    mask = obj.view(np.uint8)
+    runs = 0
+    for top in range(0, obj.shape[0], _RUN_ROWS):
+        rows = obj[top : top + _RUN_ROWS]
+        runs += int(np.count_nonzero(rows[:, 0]))
+        runs += int(np.count_nonzero(rows[:, 1:] > rows[:, :-1]))
+    ltype = cv2.CV_16U if runs < np.iinfo(np.uint16).max else cv2.CV_32S
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=ltype)
+    areas: np.ndarray = stats[1:, cv2.CC_STAT_AREA]
+    return areas
+
+
 def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
                   reduced: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """The signals of an alpha no model probability came with (a retouch's strokes or an
@@ -274,10 +297,10 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
     stores the same reduction as its retouch base: one pass over a 24 MP photo, not two)."""
     obj = alpha >= 128  # the model's test (alpha >= 0.5) on uint8
     area = int(np.count_nonzero(obj))
-    _, _, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
+    box_x, box_y, box_w, box_h = cv2.boundingRect(obj.view(np.uint8))
     touches = touching_sides(obj) if area else []
-    n, _, stats, _ = cv2.connectedComponentsWithStats(obj.view(np.uint8), connectivity=8)
-    fragments = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= max(4, 0.001 * area)))
+    areas = component_areas(obj[box_y : box_y + box_h, box_x : box_x + box_w])
+    fragments = int(np.count_nonzero(areas >= max(4, 0.001 * area)))
     height, width = alpha.shape
     sig: dict[str, Any] = {
         "empty": area == 0,
