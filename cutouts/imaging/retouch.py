@@ -61,6 +61,10 @@ HAZE_RIDGE = 4
 # FADE_MAX (0..255) below its alpha so far
 FADE_MAX = 0
 TRANSLUCENT = 64
+# the guard fades in over TRANSLUCENT_RAMP below TRANSLUCENT (full at TRANSLUCENT, none at
+# TRANSLUCENT - TRANSLUCENT_RAMP): a cutout held near the threshold (GT27's wrong-subject
+# yarn at 60-66/255) flipped the guard row by row and cut boxes out of it (QA)
+TRANSLUCENT_RAMP = 32
 # the detail brush's slab guard (see _keep_slab): pixels the alpha so far holds at SLAB_SOLID
 # or more that the solve puts in SLAB_MID go at most SLAB_DROP (0..255) lower where they form
 # a slab wider than 2 * SLAB_RADIUS px over which the matte is smooth (its fine structure,
@@ -91,6 +95,10 @@ LIFT_RISE = 16
 # rounds of holding a full-size detail solve to the preview's at the preview's grid (see
 # _match_shown): 1 leaves ~3/255 mean difference where the stroke changed something, 3 ~1/255
 MATCH_ROUNDS = 3
+# a detail stroke's write fades in over FEATHER brush radii inside its outline (see _detail):
+# the solve's known side is the cutout binarised at 128, so where the cutout outside the
+# brush is fractional the solve is offset from it and a hard write showed the brush's outline
+FEATHER = 0.25
 HARD = 1e9
 
 
@@ -1107,6 +1115,8 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
         cur = out[y0:y1, x0:x1]
         solved = cur.copy()
         painted = np.zeros_like(band)
+        # px inside the band's outline, for the feathered write
+        inside = cv2.distanceTransform(band.view(np.uint8), cv2.DIST_L2, 5)
         # in stroke order: each re-solves the piece of the band painted so far that it touches,
         # and writes only within reach of its own brush
         for st in detail:
@@ -1141,6 +1151,10 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 # value from before any detail solve
                 old = solved[by:by + bh, bx:bx + bw][write]
                 new = _spare_haze(new, mine, write, old, deadband)
+                ramp = np.clip(inside[by:by + bh, bx:bx + bw][write]
+                               / max(FEATHER * st.radius, 1.0), 0.0, 1.0)
+                new = np.clip(old + ramp * (new.astype(np.float32) - old) + 0.5, 0,
+                              255).astype(np.uint8)
                 solved[box[0]:box[1], box[2]:box[3]][write] = new
         cur[band] = solved[band]
         windows.append(((y0, y1, x0, x1), band))
@@ -1182,9 +1196,19 @@ def _match_shown(out: np.ndarray, shown: np.ndarray,
     +9 % (the preview-size solve and three reductions)."""
     h, w = out.shape
     target = shown.astype(np.float32)
+    # only preview pixels the full-size band covers whole: one on the band's outline also
+    # averages pixels the stroke never writes, and pushing its whole difference into the band's
+    # part of it drew the preview's pixel grid along the outline as a staircase (QA: a 40 px
+    # stroke on a 4800 px photo, steps of 4.7 px along its diagonal edge)
+    mask = np.zeros((h, w), np.uint8)
+    for (y0, y1, x0, x1), band in windows:
+        mask[y0:y1, x0:x1][band] = 255
+    whole = cv2.resize(mask, (shown.shape[1], shown.shape[0]), interpolation=cv2.INTER_AREA) >= 255
+    del mask
     for _ in range(rounds):
         diff = target - cv2.resize(out, (shown.shape[1], shown.shape[0]),
                                    interpolation=cv2.INTER_AREA).astype(np.float32)
+        diff[~whole] = 0
         for (y0, y1, x0, x1), band in windows:
             cur = out[y0:y1, x0:x1]
             up = _upsample(diff, (h, w), y0, y1, x0, x1)
@@ -1193,8 +1217,16 @@ def _match_shown(out: np.ndarray, shown: np.ndarray,
 
 def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int]) -> np.ndarray:
     """For each pixel of a band piece (``mine``, a mask of its box with top-left corner ``at``
-    in the image), whether the known pixel nearest to it is one the solve's binarised trimap
-    calls background although the cutout holds it translucent (TRANSLUCENT..127)."""
+    in the image), how much (0..1, float32) the known pixel nearest to it is one the solve's
+    binarised trimap calls background although the cutout holds it translucent: 1 at
+    TRANSLUCENT..127, falling linearly to 0 at TRANSLUCENT - TRANSLUCENT_RAMP and below, 0 at
+    128 and up.
+
+    Graded, not a threshold: the nearest known pixel is one pixel of the ring around the
+    brush (for a vertical stroke, the ring pixel in the same row), so with a cutout held near
+    TRANSLUCENT the on/off rule flipped from row to row and from one half of the brush to the
+    other and cut straight-edged boxes out of it (QA, soft-dev GT27: 1 147 px held at ~63/255
+    went under 8 in boxes 5-20 px tall)."""
     h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
     m = 16
@@ -1202,18 +1234,31 @@ def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int
     piece = np.zeros((y1 - y0, x1 - x0), bool)
     piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
     b = before[y0:y1, x0:x1]
-    fake = ~piece & (b >= TRANSLUCENT) & (b < 128)
-    if not fake.any():
-        return np.zeros(int(mine.sum()), bool)
-    d_fake = cv2.distanceTransform((~fake).view(np.uint8), cv2.DIST_L2, 5)
-    d_rest = cv2.distanceTransform((piece | fake).view(np.uint8), cv2.DIST_L2, 5)
-    near: np.ndarray = (d_fake <= d_rest)[piece]
-    return near
+    lo = TRANSLUCENT - TRANSLUCENT_RAMP
+    if not (~piece & (b > lo) & (b < 128)).any():
+        return np.zeros(int(mine.sum()), np.float32)
+    # the value of the known pixel nearest to each piece pixel (labels of single pixels)
+    _, lbl = cv2.distanceTransformWithLabels(piece.view(np.uint8), cv2.DIST_L2, 5,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    known = ~piece
+    value = np.zeros(int(lbl.max()) + 1, np.float32)
+    value[lbl[known]] = b[known]
+    v = value[lbl[piece]]
+    full = np.zeros(piece.shape, np.float32)
+    full[piece] = np.where(v < 128, np.clip((v - lo) / max(TRANSLUCENT_RAMP, 1), 0, 1), 0)
+    # blurred within the piece: where the nearest ring pixel switches (a Voronoi edge of the
+    # ring) the weight would step along a straight line
+    inside = piece.astype(np.float32)
+    num = cv2.GaussianBlur(full, (0, 0), 2.0)
+    den = cv2.GaussianBlur(inside, (0, 0), 2.0)
+    weight: np.ndarray = (num[piece] / np.maximum(den[piece], 1e-6)).astype(np.float32)
+    return weight
 
 
 def _fade_only(new: np.ndarray, old: np.ndarray, beside: np.ndarray) -> np.ndarray:
     """A solved piece's alpha ``new`` goes at most FADE_MAX below the alpha so far ``old`` where
-    that is fractional and the nearest known pixel is translucent (``beside``).
+    that is fractional and the nearest known pixel is translucent (``beside``, 0..1: the
+    share of the drop below that floor the guard takes back).
 
     The solve's known side is the cutout binarised at 128, so translucent fur around the brush
     counts as background; where the fur's colour is close to the backdrop's, the matte follows
@@ -1225,9 +1270,10 @@ def _fade_only(new: np.ndarray, old: np.ndarray, beside: np.ndarray) -> np.ndarr
     (at 40/255) cost SAD on soft-dev (the model's haze over backdrop must go), so the cap holds
     only where the pull comes from such a false background; a solid pixel (0 or 255) is left
     to the solve and to _spare_haze (docs/review.md § Detail benchmark)."""
-    frac = (old > 0) & (old < 255) & beside
-    floor = old.astype(np.int16) - FADE_MAX
-    out: np.ndarray = np.where(frac & (new < floor), floor, new).astype(np.uint8)
+    frac = (old > 0) & (old < 255)
+    floor = old.astype(np.float32) - FADE_MAX
+    lift = np.where(frac, np.maximum(floor - new, 0) * beside, 0)
+    out: np.ndarray = np.clip(new + lift + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

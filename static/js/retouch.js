@@ -35,6 +35,11 @@
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
   // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush.
   var SOFT_LOW = 16, SOFT_HIGH = 240, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
+  // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
+  // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
+  // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
+  // "changed 0.2 %" over leaves the cutout had removed, and no hint why).
+  var EDGE_MIN_SHARE = 0.01;
   // What Apply on the retouch page carries to the new version's editor (see htmx:beforeSwap
   // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
   // tool and what shows.
@@ -740,6 +745,34 @@
      (green)" ... Shares are of the cutout as it was, until what changed is more than the cutout
      was (a keep click on a wrong-subject cutout "added 287.8 %", QA 2026-12-03): then a
      multiple of it, or of the photo when there was no cutout. */
+  /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
+     matte takes its known side from), that ``alpha`` holds as product (>= 128). */
+  function productShare(alpha, stroke, scale) {
+    var r = Math.max(stroke.radius * scale, 0.71), reach = 2 * r, pts = stroke.points;
+    var xs = pts.map(function (p) { return p[0] * scale; }), ys = pts.map(function (p) { return p[1] * scale; });
+    var x0 = Math.max(0, Math.floor(Math.min.apply(null, xs) - reach)),
+        x1 = Math.min(alpha.w - 1, Math.ceil(Math.max.apply(null, xs) + reach)),
+        y0 = Math.max(0, Math.floor(Math.min.apply(null, ys) - reach)),
+        y1 = Math.min(alpha.h - 1, Math.ceil(Math.max.apply(null, ys) + reach));
+    var seen = 0, product = 0, r2 = reach * reach;
+    for (var y = y0; y <= y1; y++) {
+      for (var x = x0; x <= x1; x++) {
+        var best = Infinity;
+        for (var i = 0; i < xs.length; i++) {
+          var ax = xs[i], ay = ys[i], bx = xs[Math.min(i + 1, xs.length - 1)], by = ys[Math.min(i + 1, ys.length - 1)];
+          var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+          var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+          var ex = x - ax - t * dx, ey = y - ay - t * dy;
+          best = Math.min(best, ex * ex + ey * ey);
+        }
+        if (best > r2) continue;
+        seen++;
+        if (alpha.a[y * alpha.w + x] >= 128) product++;
+      }
+    }
+    return seen ? product / seen : 0;
+  }
+
   function changeParts(change, pixels) {
     var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
     var share = function (n) {
@@ -771,6 +804,15 @@
     var last = job.strokes[job.strokes.length - 1];
     var what = NAMES[last.kind].toLowerCase() + (last.points.length === 1 ? " click" : " stroke");
     var change = this.flashChange(before, now);
+    if (last.kind === "detail" && productShare(before, last, before.w / this.fullW) < EDGE_MIN_SHARE) {
+      // nothing of the product under or around it: a matte cannot bring back what the cutout
+      // removed, so say what does (whatever the few pixels it moved)
+      this.form.dataset.rtNoEdge = String(job.strokes.length);
+      this.say("The last detail stroke found no edge of the cutout to refine: what it covers " +
+               "is removed. Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, " +
+               "then Detail along its edge; " + undoWord() + " " + this.previewText, "hint");
+      return;
+    }
     if (change.taken + change.added + change.faded >= 4) {
       // a click can take more than it should (the tyre around a wheel's gap): how much it
       // took or added, flashed on the picture and said in numbers, so one look tells

@@ -1196,3 +1196,34 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
                      ["added 10 % of the photo (green)",
                       "and changed the alpha of 0.8 % of the photo"],
                      ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"]]
+
+
+def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_refine(
+        live_server, page, stained, log_in):
+    """QA 2026-12-03 (soft-dev GT13): a detail stroke over leaves the cutout had removed said
+    "changed the alpha of 0.2 %", nothing visible, and not why."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    status = editor.locator("[data-rt-status]")
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    editor.locator("[data-rt-tool=detail]").click()
+    page.mouse.move(*_at(box, 600, 16))
+    page.mouse.down()
+    page.mouse.move(*_at(box, 610, 36), steps=4)
+    page.mouse.move(*_at(box, 620, 56), steps=4)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-no-edge", "1", timeout=20_000)
+    expect(status).to_contain_text("found no edge of the cutout to refine")
+    expect(status).to_contain_text("Paint Keep (K)")
+    # along the product's edge it refines, and says nothing of the kind
+    page.mouse.move(*_at(box, EDGE_X, PANEL[1] - 40))
+    page.mouse.down()
+    page.mouse.move(*_at(box, EDGE_X, PANEL[1]), steps=4)
+    page.mouse.move(*_at(box, EDGE_X, PANEL[1] + 40), steps=4)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    assert editor.get_attribute("data-rt-no-edge") == "1"
+    expect(status).not_to_contain_text("found no edge")
