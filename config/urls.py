@@ -8,6 +8,7 @@ from .security import rate_limited_post
 # The admin's own login form shares the login rate limit (axes already covers its lockout).
 admin.site.login = rate_limited_post("login")(admin.site.login)
 
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Token-gated, not login-gated (Prometheus): 404 without METRICS_TOKEN, 403 on a wrong
@@ -28,6 +29,8 @@ urlpatterns = [
         rate_limited_post("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
+    # Before django.contrib.auth.urls, whose plain logout it replaces.
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),

@@ -1,3 +1,5 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -45,3 +47,13 @@ def worker_ping(request: HttpRequest) -> HttpResponse:
         if not request.htmx:
             return redirect("dashboard")
     return render(request, "partials/worker_pings.html", {"pings": worker_ping_recent(limit=5)})
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's logout (POST only; a ``next`` off the site is ignored), and the login page it
+    leads to says so: a one-time message, so a link cannot make the page claim it."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, "You are logged out.")
+        return response

@@ -1,7 +1,10 @@
 """Phones and tablets (QA 2026-12-02): the API key, webhook, batch, export and upload pages fit
 a 375 px and a 768 px screen with long names in them; a new key is copied with a button;
 compliance details open with a tap or the keyboard; touch screens get bigger checkboxes and
-buttons while a desktop keeps its density. Screenshots: test-artifacts/screenshots/."""
+buttons while a desktop keeps its density. The review queue (table and grid) fits a 390 x 844
+phone with several flagged rows, the header as wide as the screen (QA 2026-12-03: the table
+made the document 480 px wide, the grid 422 px); logging out says so on the login page.
+Screenshots: test-artifacts/screenshots/."""
 
 import base64
 
@@ -12,18 +15,20 @@ from playwright.sync_api import expect
 from catalog import webhooks
 from catalog.api_models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from catalog.services.api_keys import api_key_create, scopes_for_user
-from cutouts.models import CutoutBatch, JobStatus
+from cutouts.models import Cutout, CutoutBatch, JobStatus
 from cutouts.services.export_jobs import export_job_create
 from cutouts.tasks import export_job_run_task
 from tests.browser.test_review_layout import OVERFLOW_JS
 from tests.browser.test_upload import DROP_JS
 from tests.cutouts.export_helpers import MARKET_PHOTO, approved_cutout
-from tests.factories import ProductFactory, manager, reviewer
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import PASSWORD, ProductFactory, manager, reviewer
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE, TABLET = (375, 812), (768, 1024)
+QA_PHONE = (390, 844)  # QA's phone (2026-12-03)
 LONG_URL = ("https://hooks.example.com/cutroom/receiver/with/a/very/long/path/segment/"
             "1234567890?token=abcdefghijklmnopqrstuvwxyz")
 LONG_NAME = "Akeneo sync for the EU storefront catalogue"
@@ -195,3 +200,136 @@ def test_it_keeps_desktop_density_and_grows_targets_on_touch(live_server, browse
         context.close()
     assert sizes[False][0] < 20 and sizes[False][1] < 20, sizes  # a mouse: as before
     assert min(sizes[True]) >= 20, sizes
+
+
+# A phone zooms a too-wide page out, and window.innerWidth then reports the zoomed-out width:
+# the checks below compare with the screen's own 390 px instead.
+FIT_JS = """(width) => {
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > width + 0.5 || r.left < -0.5) {
+      out.push(`${el.tagName.toLowerCase()}.${String(el.className).trim()} ` +
+               `[${Math.round(r.left)}..${Math.round(r.right)}]`);
+    }
+  }
+  const bar = document.querySelector('header.topbar').getBoundingClientRect();
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          header: [bar.left, bar.right], out: out.slice(0, 15)};
+}"""
+
+
+def _fits_phone(page, name: str) -> None:
+    width = QA_PHONE[0]
+    fit = page.evaluate(FIT_JS, width)
+    assert fit["scrollWidth"] <= width, f"{name}: {fit}"
+    assert fit["innerWidth"] == width, f"{name} zoomed out: {fit}"
+    assert fit["header"] == [0, width], f"{name}: the header does not span the screen: {fit}"
+    assert fit["out"] == [], f"{name}: {fit}"
+
+
+def _inside(box, left: float = 0, right: float = QA_PHONE[0]) -> bool:
+    return (box is not None and box["width"] > 0 and box["x"] >= left - 0.5
+            and box["x"] + box["width"] <= right + 0.5)
+
+
+@pytest.fixture
+def flagged_queue(make_cutouts):
+    """Six images waiting, as a studio's queue looks: long SKUs, several pre-flags each (the
+    longest label too), a second version, a retouched one, risks from 0.91 down."""
+    skus = ["CR-004", "ACME-TRAILRUNNER-GTX-2026-BLK-42", "CR-007", "HB-LEATHER-TOTE-XL",
+            "CR-003", "KITCHEN-KETTLE-1.7L"]
+    cutouts = make_cutouts([(sku, product_jpeg(640, 480, seed=70 + i), f"{sku}_PT01.jpg")
+                            for i, sku in enumerate(skus)])
+    cutouts[0] = done_cutouts([cutouts[0].asset])[0]  # v2
+    flags = [["halo_risk", "low_confidence", "uncertain_edges", "see_through"],
+             ["halo_risk", "fragments", "touches_frame", "uncertain_edges", "see_through"],
+             ["halo_risk", "fragments", "low_confidence", "uncertain_edges", "see_through",
+              "too_small_for_export"],
+             ["tiny_subject"], [], ["touches_frame", "see_through"]]
+    for n, (cutout, preflags) in enumerate(zip(cutouts, flags, strict=True)):
+        Cutout.objects.filter(pk=cutout.pk).update(preflags=preflags, risk=0.91 - n * 0.07)
+    Cutout.objects.filter(pk=cutouts[5].pk).update(source="retouch")
+    return cutouts
+
+
+def test_it_fits_the_review_queue_and_grid_on_a_phone(live_server, browser, session_for,
+                                                      flagged_queue, request):
+    context = _context(browser, session_for, manager(), QA_PHONE, touch=True)
+    page = context.new_page()
+
+    page.goto(live_server.url + reverse("cutouts:review_queue"))
+    rows = page.locator("#review-queue tbody tr")
+    expect(rows).to_have_count(6)
+    page.wait_for_load_state("networkidle")
+    _shot(page, request, "queue-390")
+    _fits_phone(page, "review queue")
+    # every row keeps its thumbnail, SKU, risk and links to its card, all on the screen
+    for n, cutout in enumerate(flagged_queue):
+        row = page.locator(f"#review-queue tr[data-cutout='{cutout.pk}']")
+        thumb, title = row.locator("img.rv-thumb"), row.locator("a.rv-image-title")
+        risk = row.locator(".rv-col-risk")
+        expect(title).to_contain_text(cutout.asset.product.sku)
+        expect(row.locator(".rv-col-model")).to_be_hidden()  # not essential on a phone
+        expect(risk).to_contain_text(f"{0.91 - n * 0.07:.2f}")
+        for part in (thumb, title, risk):
+            expect(part).to_be_visible()
+            assert _inside(part.bounding_box()), (cutout.asset.product.sku, part.bounding_box())
+        card = reverse("cutouts:review_card", args=[cutout.pk])
+        assert title.get_attribute("href").startswith(card)
+    # the preflags wrap inside the row, the longest label included
+    longest = page.locator("#review-queue [data-preflag=see_through]").first
+    assert _inside(longest.bounding_box())
+    title = page.locator(f"tr[data-cutout='{flagged_queue[0].pk}'] a.rv-image-title")
+    title.tap()
+    expect(page).to_have_url(live_server.url + reverse("cutouts:review_card",
+                                                       args=[flagged_queue[0].pk]))
+
+    page.goto(live_server.url + reverse("cutouts:review_grid"))
+    tiles = page.locator("#review-grid .rv-tile")
+    expect(tiles).to_have_count(6)
+    page.wait_for_load_state("networkidle")
+    _shot(page, request, "grid-390")
+    _fits_phone(page, "review grid")
+    for n in range(6):
+        tile = tiles.nth(n)
+        box = tile.bounding_box()
+        assert _inside(box), box
+        for part in tile.locator("input, img, .rv-preflag, a").all():
+            inner = part.bounding_box()
+            assert _inside(inner, box["x"], box["x"] + box["width"]), (n, inner, box)
+    tiles.nth(0).locator("input").tap()
+    expect(tiles.nth(0).locator("input")).to_be_checked()
+    context.close()
+
+    # a desktop keeps the table: its header row and columns side by side
+    context = _context(browser, session_for, manager(), (1280, 900), touch=False)
+    page = context.new_page()
+    page.goto(live_server.url + reverse("cutouts:review_queue"))
+    expect(page.locator("#review-queue thead")).to_be_visible()
+    first = page.locator("#review-queue tbody tr").first
+    assert abs(first.locator("td").nth(0).bounding_box()["y"]
+               - first.locator(".rv-col-risk").bounding_box()["y"]) < 40
+    context.close()
+
+
+def test_it_says_you_are_logged_out_on_the_login_page(live_server, browser, session_for):
+    user = manager()
+    context = _context(browser, session_for, user, QA_PHONE, touch=True)
+    page = context.new_page()
+    page.goto(live_server.url + reverse("dashboard"))
+    page.locator("[data-nav-toggle]").tap()
+    page.get_by_role("button", name="Log out").tap()
+    expect(page).to_have_url(live_server.url + reverse("login"))
+    expect(page.locator(".messages")).to_have_text("You are logged out.")
+    _fits_phone(page, "login page")
+    # said once: a reload, or logging in again, does not repeat it
+    page.reload()
+    expect(page.locator(".messages")).to_have_count(0)
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator(".messages")).to_have_count(0)
+    context.close()

@@ -1,0 +1,35 @@
+"""Logging out says so on the login page, once (QA 2026-12-03: the login page came with no
+word of it), and a ``next`` pointing off the site is not followed."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import manager
+
+
+@pytest.mark.django_db
+def test_it_says_you_are_logged_out_once_on_the_login_page(client):
+    client.force_login(manager())
+    response = client.post(reverse("logout"), follow=True)
+    assert response.redirect_chain == [(reverse("login"), 302)]
+    assert [str(m) for m in response.context["messages"]] == ["You are logged out."]
+    assert b"You are logged out." in response.content
+    assert "_auth_user_id" not in client.session
+    assert b"You are logged out." not in client.get(reverse("login")).content
+
+
+@pytest.mark.django_db
+def test_it_never_follows_a_next_off_the_site_when_logging_out(client):
+    client.force_login(manager())
+    for target in ("https://evil.example.com/", "//evil.example.com/", "/\\evil.example.com"):
+        response = client.post(reverse("logout"), {"next": target})
+        assert response.status_code == 302
+        assert response["Location"] == reverse("login"), target
+        client.force_login(manager())
+
+
+@pytest.mark.django_db
+def test_it_still_refuses_a_logout_by_get(client):
+    client.force_login(manager())
+    assert client.get(reverse("logout")).status_code == 405
+    assert "_auth_user_id" in client.session
