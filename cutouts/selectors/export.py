@@ -432,6 +432,39 @@ def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int
     return warnings + spec_notes(presets=presets)
 
 
+def export_warnings_advice(*, warnings: list[NamingGap],
+                           product_ids: Iterable[int] | None = None,
+                           approved_since: date | str | None = None) -> str:
+    """What the form says under its warnings: the fixes and what "start anyway" does, for the
+    warnings shown only. It used to give every advice whatever the warning (missing and shared
+    identifiers when none was missing) and to promise that images without an approved cutout
+    are listed as not approved, which only an export of products chosen by SKU does."""
+    codes = {gap.code for gap in warnings}
+    fixes, then = [], []
+    if NAMING_GAP in codes:
+        fixes.append("add the missing identifiers to the products")
+        then.append("images without an identifier are listed in the manifest as excluded")
+    if NAMING_SHARED in codes:
+        fixes.append("correct the shared identifiers")
+    if NOT_APPROVED in codes:
+        fixes.append("approve the images")
+        _, selected = _export_scope(product_ids, "", approved_since)
+        then.append("images without an approved cutout are listed in the manifest as not "
+                    "approved" if selected else
+                    "images without an approved cutout are left out (not listed in the "
+                    "manifest)")
+    if SPEC_NOTE in codes:
+        fixes.append("correct the spec")
+        then.append("the spec is rendered as written")
+    fixes.append("change the selection")
+    todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
+    text = f"Nothing has started. {todo[0].upper()}{todo[1:]}"
+    text += f"; or start anyway: {'; '.join(then)}." if then else "."
+    if NAMING_SHARED in codes:
+        text += " Products sharing one identifier stop the export with a naming collision."
+    return text
+
+
 def export_job_warnings(*, job: ExportJob) -> list[NamingGap]:
     """``export_warnings`` for a queued job, read from the presets and filters it stored (what
     its run will plan from): the API and the command warn with it after creating the job, as
@@ -870,6 +903,17 @@ class SheetCell:
     opaque: bool = False
 
     @property
+    def label(self) -> str:
+        """What its chip reads: the state, but a dry run's unrendered file "would be
+        rendered" (a done dry run's cells read "pending" as if still to come) and an image
+        without an approved cutout "not approved" (no file was planned for it)."""
+        if self.state == "pending":
+            return "would be rendered"
+        if self.compliance.strip().startswith("not approved"):
+            return "not approved"
+        return self.state
+
+    @property
     def is_custom_spec(self) -> bool:
         """A ``spec-<hash>`` folder, whose name alone does not say which spec it is."""
         return self.preset.startswith("spec-")
@@ -881,6 +925,14 @@ class ContactSheet:
     page: int
     pages: int
     total: int
+    #: rows of images without an approved cutout (after the planned ones): part of ``total``,
+    #: not of the variants the job's progress counts
+    not_approved: int = 0
+
+    @property
+    def variants(self) -> int:
+        """The planned variants, as the job's progress counts them."""
+        return self.total - self.not_approved
 
     @property
     def previous(self) -> int | None:
@@ -911,7 +963,7 @@ def export_job_sheet(*, job: ExportJob, page: int = 1,
     page = max(1, page)
     start = (page - 1) * per_page
     cells: list[SheetCell] = []
-    total = 0
+    total = not_approved = 0
     if job.manifest_name:
         try:
             with storages["exports"].open(job.manifest_name, "rb") as fh:
@@ -919,10 +971,13 @@ def export_job_sheet(*, job: ExportJob, page: int = 1,
                     if start <= total < start + per_page:
                         cells.append(_sheet_cell(row))
                     total += 1
+                    not_approved += variants.csv_unescape(
+                        row.get("compliance") or "").startswith("not approved")
         except FileNotFoundError:
             pass
     pages = max(1, -(-total // per_page))
-    return ContactSheet(cells=cells, page=min(page, pages), pages=pages, total=total)
+    return ContactSheet(cells=cells, page=min(page, pages), pages=pages, total=total,
+                        not_approved=not_approved)
 
 
 def spec_is_opaque(spec: str, file: str = "") -> bool:

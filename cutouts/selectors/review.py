@@ -213,8 +213,9 @@ class VersionState:
     def mark(self) -> str:
         """The badge beside the state, if any. "current" means what the API's is_current
         means, the approved or chosen version export ships; the newest finished version,
-        shown while none is, is marked "newest" so a pending one never reads as current."""
-        if not self.current:
+        shown while none is, is marked "newest" so a pending one never reads as current;
+        one a re-run or retouch is replacing says so in its label ("newest finished")."""
+        if not self.current or self.key == "superseded":
             return ""
         return "current" if self.chosen else "newest"
 
@@ -249,8 +250,9 @@ def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
         if version.is_current:
             key, label = "approved", "approved"
         else:
-            # shown only because the re-run or retouch that replaces it has not finished
-            label = "replaced by a newer run"
+            # shown only because the re-run or retouch that replaces it has not finished: it
+            # read "replaced by a newer run" beside a "newest" badge while v2 was queued
+            label = "newest finished"
     return VersionState(key=key, label=label, current=current, can_choose=not current,
                         chosen=version.is_current)
 

@@ -367,6 +367,9 @@ def _export_execute(job: ExportJob, run_token: str,
         # not only in the manifest and the contact sheet ("2 exported, 0 excluded" read clean)
         exported = excluded = done = would = failing = provisional = 0
         exported_cutouts: set[int] = set()
+        # a cutout some chosen preset refused is not done: it stays Approved (where a manager
+        # looks for work), not Exported because another preset's file was written
+        refused_cutouts: set[int] = set()
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
         # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
@@ -412,6 +415,7 @@ def _export_execute(job: ExportJob, run_token: str,
                                     or foreseen is not None)
                 else:
                     excluded += 1
+                    refused_cutouts.add(item.cutout_id)
                     if len(report["excluded"]) < MAX_REPORTED:
                         report["excluded"].append({
                             "sku": item.sku, "preset": item.preset, "file": item.path,
@@ -433,10 +437,13 @@ def _export_execute(job: ExportJob, run_token: str,
         if job.dry_run:
             report["would_export"] = would
             report["provisional_count"] = provisional
+        else:
+            # images with a file written that still are not done ("all excluded" says the rest)
+            report["refused_images_count"] = len(refused_cutouts & exported_cutouts)
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
-                       exported_cutouts)
+                       exported_cutouts - refused_cutouts)
     except _Cancelled:
         if isinstance(sink, FolderSink):
             sink.discard()
@@ -529,6 +536,10 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
         despite = f" ({failing} despite failing compliance)" if failing else ""
         message = f"{exported} file(s) exported{despite}, {excluded} excluded."
     message += not_approved
+    refused = report.get("refused_images_count") or 0
+    if refused:
+        message += (f" {refused} image(s) stay Approved, not Exported: a chosen preset refused "
+                    "them (see the reasons).")
     with transaction.atomic():
         finished = jobs.job_finish(
             ExportJob, job.pk, run_token, progress_done=job.progress_total,

@@ -130,7 +130,8 @@ def _positive_int(value: str | None) -> int | None:
 
 
 def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
-                  preview: dict | None = None, naming_gaps: list[str] | None = None) -> dict:
+                  preview: dict | None = None, naming_gaps: list[str] | None = None,
+                  naming_advice: str = "") -> dict:
     """The form and one page of recent exports (GET before= / after= for older / newer)."""
     before, after = _positive_int(request.GET.get("before")), _positive_int(
         request.GET.get("after"))
@@ -138,10 +139,10 @@ def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] 
                                             size=RECENT_EXPORTS_PAGE_SIZE)
     return {"form": form, "jobs": page.items, "page": page, "paged": bool(before or after),
             "collisions": collisions or [], "preview": preview,
-            "naming_gaps": naming_gaps or []}
+            "naming_gaps": naming_gaps or [], "naming_advice": naming_advice}
 
 
-def _naming_gaps(form: ExportForm) -> list[str]:
+def _naming_gaps(form: ExportForm) -> list[export_selectors.NamingGap]:
     """What the chosen presets cannot name among the chosen products (Walmart: no GTIN), the
     chosen products' images that are not approved, and spec tokens that will not act (a
     margin without trim), custom specs included; presets and specs the service will refuse
@@ -156,7 +157,7 @@ def _naming_gaps(form: ExportForm) -> list[str]:
     gaps = export_selectors.export_warnings(
         presets=presets, product_ids=form.product_ids, brand=data["brand"],
         approved_since=data["approved_since"])
-    return [gap.message for gap in gaps]
+    return gaps
 
 
 def _preview(form: ExportForm) -> dict:
@@ -229,8 +230,12 @@ def export_start(request: HttpRequest) -> HttpResponse:
             # refusals first: "Start anyway" for an export that cannot start (nothing
             # approved, a collision) only led to the refusal one click later
             export_services.export_job_check(**inputs)
+            advice = export_selectors.export_warnings_advice(
+                warnings=gaps, product_ids=form.product_ids,
+                approved_since=data["approved_since"])
             return render(request, "cutouts/export/list.html",
-                          _list_context(request, form, naming_gaps=gaps))
+                          _list_context(request, form, naming_gaps=[g.message for g in gaps],
+                                        naming_advice=advice))
         job = export_services.export_job_create(
             user=request.user, dry_run=data["dry_run"],
             include_failing=data["include_failing"],

@@ -28,8 +28,8 @@ def test_it_labels_the_parent_of_a_queued_rerun_as_replaced_not_approved(make_as
     [v1] = done_cutouts(make_assets(1))
     review.cutout_review_rerun(cutout=v1, user=reviewer())
     state = _state(v1)
-    assert state.current and (state.key, state.label) == ("superseded",
-                                                          "replaced by a newer run")
+    assert state.current and (state.key, state.label) == ("superseded", "newest finished")
+    assert state.mark == ""  # one label, not "newest" beside it (QA 2026-12-03)
     assert list(selectors.review_queue()) == []  # not reviewed twice while v2 runs
 
 
