@@ -79,6 +79,18 @@ TRANSPARENCY_WARNING = (
 TRANSPARENCY_NOTE = "Transparency flattened onto white."
 
 
+#: ``ImageRejected.code`` of a file that is not a readable image (no header, a broken one,
+#: broken or cut-short data): the reasons ``corrupt_reason`` words.
+UNREADABLE_CODES = frozenset({"corrupt", "not_image", "truncated", "empty"})
+
+
+def corrupt_reason(detail: str) -> str:
+    """The one wording of a file that is not a readable image, wherever it is found (the
+    header probe, the decode, an import's file whose name maps to nothing): the file is the
+    problem, whatever its name says."""
+    return f"Not an image, or a corrupt one: {detail}"
+
+
 class ImageRejected(Exception):
     """The file cannot become an asset; ``reason`` is shown to the user as is."""
 
@@ -170,7 +182,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
     head = fileobj.read(32)
     fileobj.seek(0)
     if not head:
-        raise ImageRejected("Empty file.", "empty")
+        raise ImageRejected(corrupt_reason("the file is empty."), "empty")
     try:
         with warnings.catch_warnings():
             # Our own pixel limit applies; Pillow's warning threshold would only add noise.
@@ -186,7 +198,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
         looks_like = _sniff_supported(head)
         if looks_like:
             raise ImageRejected(
-                f"Corrupt {looks_like} file: its header cannot be read.", "corrupt"
+                corrupt_reason(f"a {looks_like} file whose header cannot be read."), "corrupt"
             )
         other = _sniff_unsupported(head)
         if other:
@@ -194,15 +206,16 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
                 f"Unsupported format ({other}); use {SUPPORTED_LABEL}.", "unsupported"
             )
         raise ImageRejected(
-            f"Not an image, or a corrupt one: no {SUPPORTED_LABEL} header found.", "not_image"
+            corrupt_reason(f"no {SUPPORTED_LABEL} header found."), "not_image"
         )
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
-        raise ImageRejected(f"Corrupt image header: {exc}", "corrupt")
+        raise ImageRejected(corrupt_reason(f"its header cannot be read ({exc})."), "corrupt")
 
     bits = _bits(img)  # before anything that may decode and drop the tile descriptors
     width, height = img.size
     if width <= 0 or height <= 0:
-        raise ImageRejected("Corrupt image header: zero width or height.", "corrupt")
+        raise ImageRejected(corrupt_reason("its header gives a zero width or height."),
+                            "corrupt")
     if width * height > limits.max_pixels:
         raise ImageRejected(
             f"Decompression bomb: {width}×{height} = {width * height:,} pixels is over the "
@@ -261,10 +274,12 @@ def decode(img: Image.Image) -> Image.Image:
         message = str(exc)
         if "truncated" in message.lower() or isinstance(exc, EOFError):
             raise ImageRejected(
-                "Truncated file: the image data ends early (incomplete upload or copy?).",
+                corrupt_reason("the image data ends early (a truncated file: incomplete "
+                               "upload or copy?)."),
                 "truncated",
             )
-        raise ImageRejected(f"Corrupt image data: {message or type(exc).__name__}", "corrupt")
+        raise ImageRejected(corrupt_reason(
+            f"its image data cannot be decoded ({message or type(exc).__name__})."), "corrupt")
     return img
 
 

@@ -454,6 +454,11 @@ def asset_ingest(
                 # resumed run reports the file's warnings (the dead run's rows are dropped)
                 result.warnings.extend(_stored_warnings(stream, existing))
             return _duplicate(result, existing)
+        # The same bytes on another product: stored (one photo may serve two SKUs on
+        # purpose) but said, since it is more often a mislabelled file. The hash and index of
+        # the per-product duplicate rule above, one query.
+        elsewhere = (ImageAsset.live.filter(sha256=sha).exclude(product_id=product.pk)
+                     .select_related("product").order_by("pk").first())
         if position is not None and product.pk is not None:
             # before the decode and the writes: a refused file costs a hash, not a decode
             _soft, fixed = position_holders(product, position, movable)
@@ -471,7 +476,8 @@ def asset_ingest(
         return result
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file, not a crash
         logger.info("ingest of %s failed in the decoder", filename, exc_info=True)
-        result.reason = f"Corrupt or unreadable image ({type(exc).__name__}: {exc})"[:480]
+        result.reason = images.corrupt_reason(
+            f"the decoder failed ({type(exc).__name__}: {exc}).")[:480]
         result.code = "corrupt"
         return result
     result.warnings.extend(probe.warnings)
@@ -510,9 +516,31 @@ def asset_ingest(
     if normalized.colour_note and normalized.colour_flagged:
         result.warnings.append(normalized.colour_note)
     result.warnings.extend(normalized.warnings)
+    if elsewhere is not None and elsewhere.product_id != asset.product_id:
+        result.warnings.append(identical_elsewhere_note(elsewhere, sku=asset.product.sku))
     result.status, result.asset = IngestResult.STORED, asset
     events.image_stored(asset)
     return result
+
+
+def unreadable_reason(fileobj: BinaryIO) -> str:
+    """``images.corrupt_reason``'s words if ``fileobj`` is not a readable image by its header
+    (the cheap probe, no decode), else "". For a file refused before ``asset_ingest`` reads
+    it (an import's file whose name maps to no product), so its reason says what is wrong.
+    A stream that cannot seek is not probed: its name's refusal stands."""
+    try:
+        fileobj.seek(0)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return ""
+    try:
+        images.open_image(fileobj, limits=ingest_limits())
+    except images.ImageRejected as exc:
+        return exc.reason if exc.code in images.UNREADABLE_CODES else ""
+    except Exception:  # noqa: BLE001 - the probe of a file being refused anyway
+        return images.corrupt_reason("its header cannot be read.")
+    finally:
+        fileobj.seek(0)
+    return ""
 
 
 def _normalized_read(stream: BinaryIO, *, limits: images.Limits
@@ -583,6 +611,14 @@ def duplicate_reason(existing: ImageAsset) -> str:
     """Why a file identical to ``existing`` (same product, same bytes) is not stored."""
     return (f"Duplicate: the same file is already stored for {existing.product.sku} "
             f"as {existing.position} (asset #{existing.pk}); not stored twice.")
+
+
+def identical_elsewhere_note(existing: ImageAsset, *, sku: str) -> str:
+    """The warning of a file stored for ``sku`` whose bytes ``existing`` (another product's
+    image) already has: the content hash of ``duplicate_reason``, across products."""
+    return (f"Identical to {existing.product.sku} {existing.position} (#{existing.pk}): the "
+            f"same file is already stored for another product. Stored for {sku} too; check "
+            "the photo belongs to both.")
 
 
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:

@@ -45,6 +45,7 @@ from .assets import (
     position_holders,
     position_kept,
     position_taken_reason,
+    unreadable_reason,
 )
 from .products import (
     PRODUCT_EDITABLE,
@@ -638,9 +639,13 @@ class ImportRun:
             product, target = self._target(name)
             position = target.position
         except _Skip as skip:
-            self.issue(name, skip.reason, ImportIssue.Level.ERROR)
-            return IngestResult(filename=name, status=IngestResult.REJECTED, reason=skip.reason,
-                                code="unmapped")
+            # A file that is no image is refused for that, not for its name: advice on the
+            # SKU (add it to the manifest, create products) would not make it one.
+            unreadable = unreadable_reason(fileobj)
+            reason, code = (unreadable, "corrupt") if unreadable else (skip.reason, "unmapped")
+            self.issue(name, reason, ImportIssue.Level.ERROR)
+            return IngestResult(filename=name, status=IngestResult.REJECTED, reason=reason,
+                                code=code)
         result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
                               position=position, import_job=self.job, movable=self._movable,
                               placed=self._placed(name), replace=self.replace)
@@ -846,11 +851,15 @@ def import_summary(job: ImportJob) -> str:
 
 # --- Preview: explicit positions (the read is ``selectors.import_preview_positions``) ------------
 
-#: What the preview (and the report of a file it held back) adds to a position refusal: it
-#: knows names, not contents, and ``asset_ingest`` checks for a duplicate before the position,
-#: so a copy of the image holding the position is skipped as a duplicate, not refused.
+#: What the preview (and the report of a file it held back) adds to a position refusal: the
+#: server's preview knows names, not contents, and ``asset_ingest`` checks for a duplicate
+#: before the position, so a copy of the image holding the position is skipped as a
+#: duplicate, not refused. The page then hashes a file of the stored holder's size
+#: (upload.js ``findIdentical``, SubtleCrypto), and says "identical" when it is: the note
+#: says just that much, so it never contradicts the page's own count.
 UNSEEN_CONTENT_NOTE = (" If this file is identical to the image holding the position, the "
-                       "import skips it as a duplicate instead (file contents are not "
-                       "compared before the upload).")
+                       "import skips it as a duplicate instead; before the upload the page "
+                       "compares it only with a stored image of its size (on https or "
+                       "localhost) and then says it is identical.")
 #: The preview's short label for those files, beside each one and in its counts.
 PREVIEW_TAKEN_LABEL = "position taken: refused, or skipped as a duplicate if identical"

@@ -38,6 +38,11 @@ class BulkEditReport:
     columns: list[str]
     lines: list[BulkEditLine] = field(default_factory=list)
 
+    @property
+    def unknown_count(self) -> int:
+        """Lines naming no live product: the page then says how products are created."""
+        return self.count(self.UNKNOWN)
+
     def count(self, outcome: str) -> int:
         return sum(line.outcome == outcome for line in self.lines)
 
@@ -45,6 +50,12 @@ class BulkEditReport:
     def counts(self) -> list[tuple[str, int]]:
         return [(outcome, self.count(outcome)) for outcome in self.OUTCOMES]
 
+
+#: A line whose SKU names no product: a bulk edit changes products, it never creates one
+#: (the report's note links the ways that do).
+UNKNOWN_TEXT = ("no live product has this SKU; a bulk edit only changes existing products. "
+                "Create it on the New product page, or upload its photos with a manifest and "
+                "'Create products for unknown SKUs'.")
 
 #: How the shared CSV reader (``ingest.csvfile``) names this file in its messages.
 FILE_KIND = "bulk-edit file"
@@ -128,7 +139,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
         found = sku_known(sku, stored.get(fold_sku(sku), ()))
         if found is None:
             out.append(BulkEditLine(line, sku, BulkEditReport.UNKNOWN,
-                                    "no live product has this SKU"))
+                                    UNKNOWN_TEXT))
             continue
         if not isinstance(found, Known):
             found = Known(state=found, sku=sku)

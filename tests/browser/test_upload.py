@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 POSITIONS = ("MAIN", "PT01", "PT02")
 BAD = {
     "T03_PT01.jpg": "Not an image",
-    "T05_PT02.jpg": "Truncated file",
+    "T05_PT02.jpg": "a truncated file",
     "T07_MAIN.jpg": "Too small: 300×300",
 }
 

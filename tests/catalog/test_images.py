@@ -64,10 +64,10 @@ def test_it_leaves_truncated_image_loading_off():
 @pytest.mark.parametrize(
     ("data", "code", "text"),
     [
-        (b"", "empty", "Empty file"),
+        (b"", "empty", "Not an image, or a corrupt one: the file is empty"),
         (b"%PDF-1.7 not a photo", "unsupported", "PDF"),
         (b"hello, world\n" * 50, "not_image", "Not an image"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 300, "corrupt", "Corrupt"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 300, "corrupt", "corrupt one: a JPEG file"),
     ],
 )
 def test_it_explains_non_images_and_corrupt_files(data, code, text):

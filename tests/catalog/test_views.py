@@ -332,7 +332,7 @@ def _truncated_jpeg() -> bytes:
     [
         ("notes.jpg", b"These are not the pixels you are looking for.\n" * 20, "not_image",
          "Not an image"),
-        ("cut.jpg", None, "truncated", "Truncated file"),
+        ("cut.jpg", None, "truncated", "a truncated file"),
         ("tiny.jpg", product_jpeg(300, 200), "too_small", "Too small: 300×200"),
         ("bomb.png", png_declaring(20_000, 20_000), "bomb", "Decompression bomb"),
     ],
