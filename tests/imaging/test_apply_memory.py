@@ -249,7 +249,9 @@ _APPLY = textwrap.dedent("""
 
 
 def _apply_in_fresh_process(tmp_path, h: int, w: int) -> dict:
-    env = dict(os.environ, CUTROOM_VAR_DIR=str(tmp_path),
+    # local media whatever the suite runs on (CI: S3): the child measures the Apply's own
+    # memory and writes its parent cutout by path
+    env = dict(os.environ, CUTROOM_VAR_DIR=str(tmp_path), STORAGE_BACKEND="local",
                DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE",
                                                      "config.settings.test"),
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
