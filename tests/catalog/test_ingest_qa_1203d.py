@@ -108,10 +108,10 @@ class _WorkerDied(BaseException):
     """The worker process going away mid-file (SIGKILL, out of memory)."""
 
 
-def test_it_finishes_a_cancelled_import_whose_worker_died_with_one_import_finished(
-        storage, monkeypatch):
-    from catalog import events, jobs
-    from catalog.models import ImportIssue, JobStatus
+def _cancelled_and_died(monkeypatch) -> tuple[ImportJob, list[int]]:
+    """A ZIP import of three photos whose user presses Cancel at the second while its worker
+    dies there; the import.finished events sent, as a list."""
+    from catalog import events
     from catalog.services import import_runner
     from catalog.services.imports import import_job_cancel
 
@@ -132,6 +132,15 @@ def test_it_finishes_a_cancelled_import_whose_worker_died_with_one_import_finish
     monkeypatch.setattr(events, "import_finished", finished.append)
     with pytest.raises(_WorkerDied):
         import_job_run(job_id=job.pk, interrupts=(_WorkerDied,))
+    return job, finished
+
+
+def test_it_finishes_a_cancelled_import_whose_worker_died_with_one_import_finished(
+        storage, monkeypatch):
+    from catalog import jobs
+    from catalog.models import ImportIssue, JobStatus
+
+    job, finished = _cancelled_and_died(monkeypatch)
     job.refresh_from_db()
     assert (job.status, job.message, finished) == (JobStatus.CANCELLED, "Cancelled.", [])
     assert jobs.jobs_reconcile()["import"]["swept"] == 0  # the run may still see the cancel

@@ -11,13 +11,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import events, jobs
+from catalog import jobs
 from catalog.models import ImportIssue, ImportJob, JobStatus
 from catalog.services import import_mapping, import_runner
 from catalog.services.import_runner import import_job_run
-from catalog.services.imports import import_job_cancel, import_job_create
+from catalog.services.imports import import_job_create
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
-from tests.factories import ProductFactory
+from tests.catalog.test_ingest_qa_1203d import _cancelled_and_died
 
 pytestmark = pytest.mark.django_db
 
@@ -97,33 +97,6 @@ def test_it_does_not_count_the_note_on_refused_products_whose_rows_are_not_liste
 
 
 # --- 2. the reconciler: no late import.finished for an import cancelled long ago --------------
-
-
-class _WorkerDied(BaseException):
-    """The worker process going away mid-file (SIGKILL, out of memory)."""
-
-
-def _cancelled_and_died(monkeypatch) -> tuple[ImportJob, list[int]]:
-    for sku in ("A1", "A2", "A3"):
-        ProductFactory(sku=sku)
-    upload = ContentFile(zip_bytes({f"{sku}_MAIN.jpg": jpeg_bytes(seed=i)
-                                    for i, sku in enumerate(("A1", "A2", "A3"))}),
-                         name="shoot.zip")
-    job = import_job_create(user=None, source_kind="zip", source_file=upload, enqueue=False)
-    real_entry = import_runner._import_entry
-
-    def entry(run, source, item, user):
-        if item.name == "A2_MAIN.jpg":  # the user presses Cancel; the worker dies
-            import_job_cancel(job_id=job.pk)
-            raise _WorkerDied
-        real_entry(run, source, item, user)
-
-    monkeypatch.setattr(import_runner, "_import_entry", entry)
-    finished: list[int] = []
-    monkeypatch.setattr(events, "import_finished", finished.append)
-    with pytest.raises(_WorkerDied):
-        import_job_run(job_id=job.pk, interrupts=(_WorkerDied,))
-    return job, finished
 
 
 def test_it_finishes_an_import_cancelled_long_ago_without_a_late_import_finished(

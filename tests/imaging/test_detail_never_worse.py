@@ -6,6 +6,7 @@ import numpy as np
 
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
+from tests.imaging.test_retouch_detail import _strands_before_a_pillar
 
 
 def _hazed_strands_before_a_pillar(seed: int, haze: int, scale: int = 1):
@@ -13,26 +14,8 @@ def _hazed_strands_before_a_pillar(seed: int, haze: int, scale: int = 1):
     grey block (a bridge pillar) on a lighter sky. The cutout has the solid hair and, beside it,
     the model's faint haze (``haze``/255) over strands, pillar and sky alike. ``scale``: the
     same scene upsampled (the full-size photo of a preview)."""
-    h, w = 400, 400
-    rng = np.random.default_rng(seed)
-    back = np.empty((h, w, 3), np.float32)
-    back[:] = (200, 206, 216)
-    pillar = np.zeros((h, w), bool)
-    pillar[130:270, 110:180] = True
-    back[pillar] = (110, 112, 118)
-    a = np.zeros((h, w), np.float32)
-    a[:, 230:] = 1.0
-    strands = np.zeros_like(a)
-    for _ in range(30):
-        y0, ang = rng.uniform(110, 290), rng.uniform(np.pi * 0.85, np.pi * 1.15)
-        length = rng.uniform(100, 190)
-        end = (int(230 + np.cos(ang) * length), int(y0 + np.sin(ang) * length))
-        cv2.line(strands, (230, int(y0)), end, float(rng.uniform(0.6, 1.0)), 1, cv2.LINE_AA)
-    a = np.maximum(a, strands)
-    img = a[..., None] * np.float32((225, 95, 30)) + (1 - a[..., None]) * back
-    rgb = np.clip(img + rng.normal(0, 1.0, img.shape) + 0.5, 0, 255).astype(np.uint8)
-    cut = np.zeros((h, w), np.uint8)
-    cut[:, 230:] = 255
+    rgb, a, cut, pillar = _strands_before_a_pillar(seed)
+    h, w = cut.shape
     cut[100:300, 90:230] = haze
     if scale > 1:
         size = (w * scale, h * scale)
