@@ -96,7 +96,7 @@ def _build_retouch_base(cutout: Cutout) -> RetouchBase:
     is stored (lossless PNG) so no other process pays it."""
     from catalog.selectors import asset_working_open
 
-    from ..imaging.encode import decode_working_copy
+    from ..imaging.encode import decode_cutout, decode_working_copy
 
     storage = storages["default"]
     asset = cutout.asset
@@ -105,11 +105,11 @@ def _build_retouch_base(cutout: Cutout) -> RetouchBase:
     try:
         with storage.open(photo_name, "rb") as photo_fh, \
                 storage.open(cutout_name, "rb") as cut_fh:
-            rgb, rgba = decode_working_copy(photo_fh), _png_array(cut_fh, "RGBA")
+            rgb, rgba = decode_working_copy(photo_fh), decode_cutout(cut_fh)
     except Exception:  # noqa: BLE001 - a missing or unreadable cache entry is made again
         # one full-size file in memory at a time (an 80 MP cutout alone is 320 MB)
         with storage.open(cutout.rgba_name, "rb") as fh:
-            full = _png_array(fh, "RGBA")
+            full = decode_cutout(fh)
         if full.shape[:2] != (height, width):
             raise ReviewError(f"The cutout of v{cutout.version} does not match the photo's size.")
         rgba = retouch_reduce(full, PREVIEW_MAX)
@@ -128,11 +128,6 @@ def _build_retouch_base(cutout: Cutout) -> RetouchBase:
                 logger.warning("storing the retouch base %s failed", name, exc_info=True)
     # the scale the run's engine maps the strokes with (reduced width / full width)
     return RetouchBase(rgb=rgb, rgba=rgba, scale=rgb.shape[1] / width)
-
-
-def _png_array(fh, mode: str) -> np.ndarray:
-    with Image.open(fh) as image:
-        return np.array(image.convert(mode))
 
 
 def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,

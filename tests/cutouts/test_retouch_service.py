@@ -1,11 +1,15 @@
 """Retouch services (cutouts/services/retouch.py): the signals of a hand-made version, and the
 one reduction the preview and the worker's engine share."""
 
+import io
+
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from PIL import Image
 
+from cutouts.errors import PermanentError
 from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
 from cutouts.models import Cutout
@@ -124,3 +128,64 @@ def test_it_reduces_a_large_retouch_once_for_its_signals_and_its_base(make_asset
     alpha = np.asarray(Image.open(output.mask))
     monkeypatch.setattr(engine_retouch, "reduce_for_cut", real)
     assert output.signals == drawn_signals(alpha, rgb), "the shared copy changed a signal"
+
+
+def _pillow_upload(data: bytes, size: tuple[int, int]) -> np.ndarray:
+    """The upload as Pillow read it before ``decode_cutout``: convert, premultiplied resize."""
+    image = Image.open(io.BytesIO(data)).convert("RGBA")
+    if image.size != size:
+        image = image.convert("RGBa").resize(size, Image.Resampling.LANCZOS).convert("RGBA")
+    return np.array(image)
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _saved(name: str, image: Image.Image) -> str:
+    return storages["default"].save(name, ContentFile(_png(image)))
+
+
+@pytest.mark.parametrize("mode, upload_size", [("RGBA", (64, 48)), ("RGBA", (96, 72)),
+                                               ("LA", (64, 48)), ("P", (64, 48))])
+def test_it_reads_an_uploaded_png_as_pillow_did(mode, upload_size):
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (upload_size[1], upload_size[0], 4), dtype=np.uint8)
+    rgba[: upload_size[1] // 3, :, 3] = 0
+    image = Image.fromarray(rgba, "RGBA")
+    if mode == "P":  # a palette with a transparent entry (tRNS)
+        image = image.convert("RGB").quantize(16)
+        image.info["transparency"] = 0
+    elif mode != "RGBA":
+        image = image.convert(mode)
+    name = _saved(f"uploads/{mode}-{upload_size[0]}.png", image)
+
+    got = retouch._upload_rgba(name, (64, 48))
+
+    assert got.shape == (48, 64, 4) and got.flags.writeable
+    assert np.array_equal(got, _pillow_upload(_png(image), (64, 48)))
+
+
+def test_it_refuses_an_upload_over_the_pixel_limit_from_its_header(settings, monkeypatch):
+    settings.CUTROOM_MAX_PIXELS = 1000
+    name = _saved("uploads/big.png", Image.new("RGBA", (40, 30), (1, 2, 3, 0)))
+    monkeypatch.setattr(retouch, "decode_cutout", lambda fh: pytest.fail("decoded a bomb"))
+
+    with pytest.raises(PermanentError, match="more than 1,000 pixels"):
+        retouch._upload_rgba(name, (40, 30))
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "cannot be decoded"),
+    (None, "fully opaque"),
+])
+def test_it_fails_a_broken_or_opaque_upload_clearly(data, message):
+    if data is None:
+        name = _saved("uploads/opaque.png", Image.new("RGBA", (8, 6), (9, 9, 9, 255)))
+    else:
+        name = storages["default"].save("uploads/broken.png", ContentFile(data))
+
+    with pytest.raises(PermanentError, match=message):
+        retouch._upload_rgba(name, (8, 6))
