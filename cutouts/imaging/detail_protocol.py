@@ -35,7 +35,7 @@ HALF_LENGTH = 120
 RADIUS_MIN, RADIUS_MAX = 3.0, 30.0
 ERR_SIGMA = 3.0  # px: the reviewer sees where a patch of the band is wrong, not one pixel
 DONE_ERR = 0.03  # smoothed band error below which the reviewer sees nothing left to fix
-WINDOW_MARGIN = 24  # as retouch._detail_windows: the stroke's window for the local SAD
+WINDOW_MARGIN = 24  # as retouch_detail._detail_windows: the stroke's window for the local SAD
 
 
 def band_of(trimap: np.ndarray) -> np.ndarray:

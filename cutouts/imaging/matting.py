@@ -45,7 +45,7 @@ MAX_VARS = 400_000  # unknown pixels per solve; above this the band is tiled
 # overlap are solved together. A piece's alpha then does not depend on other pieces farther away
 # (the colour fills, the half-size level and the CG steps were shared by everything in one
 # bounding box), and a caller solving crops of one image whose origins are multiples of ALIGN
-# gets the same alpha for a piece whatever else the crop holds (see retouch._detail).
+# gets the same alpha for a piece whatever else the crop holds (see retouch_detail._detail).
 CONTEXT = 16
 ALIGN = 16
 TILE_OVERLAP = 48

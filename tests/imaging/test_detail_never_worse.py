@@ -54,7 +54,7 @@ def test_it_does_not_lift_a_backdrop_the_cutout_holds_faintly_hazed():
 
 def test_it_does_not_lift_a_faintly_hazed_backdrop_at_full_size_either():
     # the same scene 3x (1200 px: the preview solves the reduced photo, Apply the full-size one
-    # held to the preview, retouch._match_shown): the pillar went from 0.12 to 0.33 before
+    # held to the preview, retouch_detail._match_shown): the pillar went from 0.12 to 0.33 before
     rgb, a, cut, pillar = _hazed_strands_before_a_pillar(0, 30, scale=3)
     out = retouch(rgb, cut, [_stroke(3)]).alpha.astype(np.float32) / 255.0
     band = np.zeros_like(pillar)

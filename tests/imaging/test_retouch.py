@@ -6,8 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cutouts.imaging import metrics
-from cutouts.imaging import retouch as retouch_mod
+from cutouts.imaging import metrics, retouch_cut, retouch_detail
 from cutouts.imaging.clicks import click_stroke, next_click, next_paint
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
@@ -430,7 +429,7 @@ def test_it_fades_translucent_fur_under_the_detail_brush_instead_of_cutting_it(s
     got = retouch(rgb, model, [stroke]).alpha
     brush = rasterise([stroke], model.shape) > 0
     step = got[brush].astype(int) - model[brush]
-    assert step.min() >= -retouch_mod.FADE_MAX
+    assert step.min() >= -retouch_detail.FADE_MAX
     assert got[brush].mean() > 0.5 * model[brush].mean()  # was 0.1 / 90
 
 
@@ -535,7 +534,7 @@ def test_it_keeps_an_earlier_detail_stroke_beyond_the_reach_of_one_that_joins_it
     two = retouch(rgb, hard, [first, second]).alpha
     brush = lambda st: rasterise([st], (h, w)) > 0  # noqa: E731
     dist = cv2.distanceTransform((~brush(second)).astype(np.uint8), cv2.DIST_L2, 5)
-    far = brush(first) & (dist > retouch_mod.DETAIL_REACH + 1)
+    far = brush(first) & (dist > retouch_detail.DETAIL_REACH + 1)
     assert far.sum() > 500 and ((one[far] > 10) & (one[far] < 245)).any()
     assert np.array_equal(one[far], two[far])
     # near the junction the joined band is still solved together
@@ -555,7 +554,7 @@ def test_it_gives_the_same_answer_from_the_prefix_cache():
     rgb, prior, _, _ = banana_scene()
     strokes = [Stroke("keep", 6.0, ((190.0, 88.0), (290.0, 88.0))),
                click_stroke((420, 300), positive=False)]
-    retouch_mod._CACHE.clear()
+    retouch_cut._CACHE.clear()
     cold = retouch(rgb, prior, strokes).alpha
     retouch(rgb, prior, strokes[:1])  # the cache now holds the first stroke only
     warm = retouch(rgb, prior, strokes).alpha

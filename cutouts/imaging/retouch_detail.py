@@ -1,0 +1,517 @@
+"""The detail brush: its band matted window by window, the matte's guards, the hold to the preview.
+
+The detail brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation
+outside the band) and ``matting.estimate_foreground``, in windows around the band; a solid
+part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .retouch_tiles import TILE, _upsample
+from .strokes import DETAIL, Stroke, rasterise
+
+# px from its brush within which a detail stroke may change the band it joins (see _detail)
+DETAIL_REACH = 30.0
+# the detail brush's haze guard (see _spare_haze): a solid pixel the solve moves by at most
+# HAZE_MAX (0..255) keeps its value unless a pixel within HAZE_CLEAR px is solved in HAZE_MID
+# or the pixel's step is mostly a ridge of the matte (at least half of it, and HAZE_RIDGE)
+HAZE_MAX = 40
+HAZE_CLEAR = 2
+HAZE_MID = (64, 191)
+HAZE_RIDGE = 4
+# the detail brush's fade guard (see _fade_only): a fractional pixel whose nearest known pixel
+# the solve takes as background although the cutout holds it at TRANSLUCENT..127 goes at most
+# FADE_MAX (0..255) below its alpha so far
+FADE_MAX = 0
+TRANSLUCENT = 64
+# the guard fades in over TRANSLUCENT_RAMP below TRANSLUCENT (full at TRANSLUCENT, none at
+# TRANSLUCENT - TRANSLUCENT_RAMP): a cutout held near the threshold (GT27's wrong-subject
+# yarn at 60-66/255) flipped the guard row by row and cut boxes out of it (QA)
+TRANSLUCENT_RAMP = 32
+# the detail brush's slab guard (see _keep_slab): pixels the alpha so far holds at SLAB_SOLID
+# or more that the solve puts in SLAB_MID go at most SLAB_DROP (0..255) lower where they form
+# a slab wider than 2 * SLAB_RADIUS px over which the matte is smooth (its fine structure,
+# |matte - Gaussian(1.5 px)| averaged over 5 x 5, has a median under SLAB_SMOOTH): fine detail
+# is thin or structured; a wide smooth slab at half alpha is the matte reading a solid part's
+# colour as the backdrop's
+SLAB_SOLID = 250
+SLAB_MID = (32, 223)
+SLAB_RADIUS = 4
+SLAB_SMOOTH = 6.0
+SLAB_DROP = 64
+# the detail brush's lift guard (see _lift_slab), the mirror of the slab guard: pixels the alpha
+# so far holds at LIFT_CLEAR or less (clear, or the model's faint haze below TRANSLUCENT: the
+# fade guard's fur starts there) whose matte floor (grey opening with a disk of radius
+# LIFT_RADIUS: what is left under strands and gaps narrower than the disk) the solve puts in
+# LIFT_MID, forming a region wider than 2 * LIFT_RADIUS px whose photo colour lies, on the line
+# from the known background's colour to the known foreground's (pixels within LIFT_KNOWN of
+# 0 / 255 in the LIFT_CONTEXT px around the piece, medians in Lab), at less than LIFT_SHARE of
+# the matte's alpha there, rise at most LIFT_RISE (0..255): the matte reading a backdrop
+# structure's colour as foreground, not strands (which stand on the floor and stay)
+LIFT_CLEAR = TRANSLUCENT - 1
+LIFT_MID = (32, 223)
+LIFT_RADIUS = 4
+LIFT_KNOWN = 5
+LIFT_CONTEXT = 16
+LIFT_SHARE = 0.5
+LIFT_RISE = 16
+# rounds of holding a full-size detail solve to the preview's at the preview's grid (see
+# _match_shown): 1 leaves ~3/255 mean difference where the stroke changed something, 3 ~1/255
+MATCH_ROUNDS = 3
+# a detail stroke's write fades in over FEATHER brush radii inside its outline (see _detail):
+# the solve's known side is the cutout binarised at 128, so where the cutout outside the
+# brush is fractional the solve is offset from it and a hard write showed the brush's outline
+FEATHER = 0.25
+
+# ((y0, y1, x0, x1), estimated foreground colours, detail band) of one detail window.
+DetailColours = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
+
+_LOCK = threading.Lock()  # guards _PIECES: several threads may solve at once
+# detail pieces solved (see _solve_piece), least recently used first
+_PIECES: OrderedDict[tuple[Any, bytes], np.ndarray] = OrderedDict()
+_PIECES_MAX = 256
+
+
+def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
+            deadband: int = 8, reach: float = DETAIL_REACH, shown: np.ndarray | None = None,
+            colours: bool = True) -> list[DetailColours]:
+    """Solve the alpha inside the detail band, window by window; returns the windows'
+    estimated foreground colours.
+
+    Each connected piece of the band is solved on its own, in the box matting gives it (plus
+    ``matting.CONTEXT`` px, on the image's ``matting.ALIGN`` grid), with the known side from
+    the alpha before any detail solve: a piece's alpha depends only on the strokes that paint
+    it and the cutout around it, so a stroke painted elsewhere leaves it exactly as it was
+    (solved jointly, the bigger system took another solver path and moved it; a box cut at
+    the window's edge, or shifted on the half-size grid, moved it too). The strokes apply in
+    order: each re-solves the piece of the band painted so far that it touches (strokes that
+    touch are solved together: on soft-dev that beat solving each stroke alone under its own
+    brush, final SAD 39.8 vs 40.4 after 10 touches), but changes it only within ``reach`` px of
+    its own brush; farther on, the earlier strokes' pixels keep their values (the joined solve
+    moved them, and on soft-dev that was most of what made detail strokes raise SAD).
+    A band pixel whose solved alpha is within ``deadband`` (0..255) of its alpha so far (earlier
+    strokes' solves included) keeps it, and so does a solid one the solve only hazes
+    (``_spare_haze``): closed-form matting leaves a haze of about 0.03 over solid parts the
+    brush covers, which made strokes raise SAD; what is within that haze is not detail. A
+    translucent pixel whose nearest known pixel the binarised trimap takes for background keeps
+    its alpha (``_fade_only``): the matte followed that false background and cut translucent fur.
+
+    ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
+    reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
+    ``colours=False`` skips the foreground colours (returns [])."""
+    from . import matting  # the one matting implementation (owned by the matting module)
+
+    h, w = out.shape
+    detail = [st for st in strokes if st.kind == "detail"]
+    windows: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+    # the known side of every crop from the alpha before any detail solve (a crop may reach
+    # past its window)
+    before = out.copy()
+    for y0, y1, x0, x1 in _detail_windows(detail, h, w):
+        lab = rasterise(strokes, (y1 - y0, x1 - x0), origin=(x0, y0))
+        band = lab == DETAIL
+        if not band.any():
+            continue
+        cur = out[y0:y1, x0:x1]
+        solved = cur.copy()
+        painted = np.zeros_like(band)
+        # px inside the band's outline, for the feathered write
+        inside = cv2.distanceTransform(band.view(np.uint8), cv2.DIST_L2, 5)
+        # in stroke order: each re-solves the piece of the band painted so far that it touches,
+        # and writes only within reach of its own brush
+        for st in detail:
+            # rasterised in the stroke's own box only: a window holds many strokes
+            sx0, sy0, sx1, sy1 = st.bounds()
+            by0, by1 = max(int(sy0) - 1 - y0, 0), min(int(np.ceil(sy1)) + 2 - y0, y1 - y0)
+            bx0, bx1 = max(int(sx0) - 1 - x0, 0), min(int(np.ceil(sx1)) + 2 - x0, x1 - x0)
+            if by1 <= by0 or bx1 <= bx0:
+                continue
+            brush = np.zeros_like(band)
+            brush[by0:by1, bx0:bx1] = band[by0:by1, bx0:bx1] & (
+                rasterise([st], (by1 - by0, bx1 - bx0), origin=(x0 + bx0, y0 + by0)) > 0)
+            if not brush.any():
+                continue
+            painted |= brush
+            n, comp, stats, _ = cv2.connectedComponentsWithStats(painted.view(np.uint8),
+                                                                 connectivity=8)
+            for i in np.unique(comp[brush]):
+                bx, by, bw, bh = (int(v) for v in stats[i, :4])
+                box = (by, by + bh, bx, bx + bw)
+                mine = comp[by:by + bh, bx:bx + bw] == i
+                near = cv2.distanceTransform((~brush[by:by + bh, bx:bx + bw]).view(np.uint8),
+                                             cv2.DIST_L2, 5) <= reach
+                new = _solve_piece(rgb, before, mine, (y0 + by, x0 + bx), matting)
+                sofar = solved[by:by + bh, bx:bx + bw][mine]
+                new = _fade_only(new, sofar, _beside_translucent(before, mine, (y0 + by, x0 + bx)))
+                new = _keep_slab(new, sofar, mine)
+                new = _lift_slab(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
+                write = mine & near
+                # the reference is the alpha so far (earlier strokes' solves included): an
+                # earlier stroke's pixel the re-solve barely moves keeps its value, not the
+                # value from before any detail solve
+                old = solved[by:by + bh, bx:bx + bw][write]
+                new = _spare_haze(new, mine, write, old, deadband)
+                ramp = np.clip(inside[by:by + bh, bx:bx + bw][write]
+                               / max(FEATHER * st.radius, 1.0), 0.0, 1.0)
+                new = np.clip(old + ramp * (new.astype(np.float32) - old) + 0.5, 0,
+                              255).astype(np.uint8)
+                solved[box[0]:box[1], box[2]:box[3]][write] = new
+        cur[band] = solved[band]
+        windows.append(((y0, y1, x0, x1), band))
+    if shown is not None:
+        _match_shown(out, shown, windows)
+    out_colours: list[DetailColours] = []
+    if not colours:
+        return out_colours
+    for (y0, y1, x0, x1), band in windows:
+        win = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        fg = matting.estimate_foreground(win, out[y0:y1, x0:x1])  # uint8 alpha: no float copy
+        out_colours.append(((y0, y1, x0, x1), np.where(band[..., None], fg, 0).astype(np.uint8),
+                            band))
+    return out_colours
+
+
+def _match_shown(out: np.ndarray, shown: np.ndarray,
+                 windows: list[tuple[tuple[int, int, int, int], np.ndarray]],
+                 rounds: int = MATCH_ROUNDS) -> None:
+    """The full-size detail band in ``out`` (each window's ``band``) held to the preview's
+    result ``shown`` at the preview's grid: ``rounds`` of back-projection, each adding to the
+    band's pixels the bilinear upsample of ``shown`` minus ``out`` reduced as
+    ``reduce_for_cut`` reduces it. What the full-size matte has finer than a preview pixel
+    (strands) stays; what differs at the preview's grid is the preview's.
+
+    Why: the detail solve is not scale-invariant (closed-form matting's 3 x 3 windows, its CG
+    budget and single half-size level, the guards' px constants), so at full size it gave
+    another matte than the preview's, not just a finer one. On soft-dev photos upscaled to
+    12 / 24 MP under the protocol's detail strokes, 117 to 9 100 preview pixels per photo were
+    more than 64/255 apart, the saved side mostly the more opaque (QA: a semi-opaque patch
+    where the preview showed clear background), and in most photos the preview was the closer
+    to the upscaled truth. Switching the guards off or scaling their px constants left that
+    as it was, and so did converging the full-size solve (docs/review.md § Preview and Apply).
+    Measured (the 14 photos at 24 MP, three protocol strokes each): such pixels 37 803 -> 53,
+    SAD against the upscaled truth in the brushed band 2 787 -> 2 597 (9 photos better, 5
+    worse; at 12 MP 1 334 -> 1 290). The price: where the full-size solve was the better one
+    (a synthetic flat-colour hair scene at 2-4x, strands about a preview pixel wide) the saved
+    matte now carries the preview's error (band MAE 7.8 -> 8.9/255). CPU per 24 MP Apply
+    +9 % (the preview-size solve and three reductions)."""
+    h, w = out.shape
+    target = shown.astype(np.float32)
+    # only preview pixels the full-size band covers whole: one on the band's outline also
+    # averages pixels the stroke never writes, and pushing its whole difference into the band's
+    # part of it drew the preview's pixel grid along the outline as a staircase (QA: a 40 px
+    # stroke on a 4800 px photo, steps of 4.7 px along its diagonal edge)
+    mask = np.zeros((h, w), np.uint8)
+    for (y0, y1, x0, x1), band in windows:
+        mask[y0:y1, x0:x1][band] = 255
+    whole = cv2.resize(mask, (shown.shape[1], shown.shape[0]), interpolation=cv2.INTER_AREA) >= 255
+    del mask
+    for _ in range(rounds):
+        diff = target - cv2.resize(out, (shown.shape[1], shown.shape[0]),
+                                   interpolation=cv2.INTER_AREA).astype(np.float32)
+        diff[~whole] = 0
+        for (y0, y1, x0, x1), band in windows:
+            cur = out[y0:y1, x0:x1]
+            up = _upsample(diff, (h, w), y0, y1, x0, x1)
+            cur[band] = np.clip(cur[band] + up[band] + 0.5, 0, 255).astype(np.uint8)
+
+
+def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int]) -> np.ndarray:
+    """For each pixel of a band piece (``mine``, a mask of its box with top-left corner ``at``
+    in the image), how much (0..1, float32) the known pixel nearest to it is one the solve's
+    binarised trimap calls background although the cutout holds it translucent: 1 at
+    TRANSLUCENT..127, falling linearly to 0 at TRANSLUCENT - TRANSLUCENT_RAMP and below, 0 at
+    128 and up.
+
+    Graded, not a threshold: the nearest known pixel is one pixel of the ring around the
+    brush (for a vertical stroke, the ring pixel in the same row), so with a cutout held near
+    TRANSLUCENT the on/off rule flipped from row to row and from one half of the brush to the
+    other and cut straight-edged boxes out of it (QA, soft-dev GT27: 1 147 px held at ~63/255
+    went under 8 in boxes 5-20 px tall)."""
+    h, w = before.shape
+    (top, left), (bh, bw) = at, mine.shape
+    m = 16
+    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    piece = np.zeros((y1 - y0, x1 - x0), bool)
+    piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
+    b = before[y0:y1, x0:x1]
+    lo = TRANSLUCENT - TRANSLUCENT_RAMP
+    if not (~piece & (b > lo) & (b < 128)).any():
+        return np.zeros(int(mine.sum()), np.float32)
+    # the value of the known pixel nearest to each piece pixel (labels of single pixels)
+    _, lbl = cv2.distanceTransformWithLabels(piece.view(np.uint8), cv2.DIST_L2, 5,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    known = ~piece
+    value = np.zeros(int(lbl.max()) + 1, np.float32)
+    value[lbl[known]] = b[known]
+    v = value[lbl[piece]]
+    full = np.zeros(piece.shape, np.float32)
+    full[piece] = np.where(v < 128, np.clip((v - lo) / max(TRANSLUCENT_RAMP, 1), 0, 1), 0)
+    # blurred within the piece: where the nearest ring pixel switches (a Voronoi edge of the
+    # ring) the weight would step along a straight line
+    inside = piece.astype(np.float32)
+    num = cv2.GaussianBlur(full, (0, 0), 2.0)
+    den = cv2.GaussianBlur(inside, (0, 0), 2.0)
+    weight: np.ndarray = (num[piece] / np.maximum(den[piece], 1e-6)).astype(np.float32)
+    return weight
+
+
+def _fade_only(new: np.ndarray, old: np.ndarray, beside: np.ndarray) -> np.ndarray:
+    """A solved piece's alpha ``new`` goes at most FADE_MAX below the alpha so far ``old`` where
+    that is fractional and the nearest known pixel is translucent (``beside``, 0..1: the
+    share of the drop below that floor the guard takes back).
+
+    The solve's known side is the cutout binarised at 128, so translucent fur around the brush
+    counts as background; where the fur's colour is close to the backdrop's, the matte follows
+    that side and cut the fur to 0 (soft-dev GT15: the flank at 77/255, truth 158, went to 34
+    under a 12 px brush, in patches shaped by where the 128 contour runs). Freeing the cutout's
+    fractional pixels does not help there (the matte still reads the fur as backdrop: 57/255),
+    nor does the sampling estimate (nearest confident colours: 16/255): the photo cannot tell,
+    and a detail stroke must not make the cutout worse. Capping every fractional pixel's drop
+    (at 40/255) cost SAD on soft-dev (the model's haze over backdrop must go), so the cap holds
+    only where the pull comes from such a false background; a solid pixel (0 or 255) is left
+    to the solve and to _spare_haze (docs/review.md § Detail benchmark)."""
+    frac = (old > 0) & (old < 255)
+    floor = old.astype(np.float32) - FADE_MAX
+    lift = np.where(frac, np.maximum(floor - new, 0) * beside, 0)
+    out: np.ndarray = np.clip(new + lift + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray:
+    """A solved piece's alpha ``new`` (at ``mine``'s pixels), where the pixels the alpha so far
+    ``old`` holds solid (SLAB_SOLID or more) and the solve puts at a mid value (SLAB_MID) form
+    a wide slab (what an opening with a disk of radius SLAB_RADIUS keeps) over which the matte
+    is smooth (median fine structure under SLAB_SMOOTH, per connected slab): there a pixel goes
+    at most SLAB_DROP below ``old``.
+
+    A detail stroke along the solid rim of a wire-mesh cup (soft-dev GT25) turned the rim about
+    half transparent (mean 255 -> 193 under the brush): the matte read the grey metal as the
+    grey backdrop above it. Fine detail the brush is for is thin (strands, gaps, mesh holes: a
+    few px) or structured; hair the model had filled solid comes out of the matte as strands
+    (fine structure 6.6 and up on soft-dev, the rim 3.9). A smooth wide slab may still be a
+    real soft fade (a feathered edge: the photo cannot tell it from the rim), so the drop is
+    capped, not refused: one stroke fades it a quarter, another stroke more; a drop to near 0
+    (under SLAB_MID), where the matte is sure, goes through."""
+    full_new = np.zeros(mine.shape, np.uint8)
+    full_new[mine] = new
+    full_old = np.zeros(mine.shape, np.uint8)
+    full_old[mine] = old
+    slab = mine & (full_old >= SLAB_SOLID) & (full_new >= SLAB_MID[0]) & (full_new <= SLAB_MID[1])
+    if not slab.any():
+        return new
+    k = 2 * SLAB_RADIUS + 1
+    wide = cv2.morphologyEx(slab.view(np.uint8), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    if not wide.any():
+        return new
+    # smooth: the matte's own fine structure (its difference from a Gaussian blur of 1.5 px,
+    # averaged over 5 x 5, 0..255) is low over the slab; hair or fur the model had filled
+    # solid comes out of the matte as strands and gaps (soft-dev: 6.6 and up; GT25's rim 3.9)
+    f = full_new.astype(np.float32)
+    fine = cv2.blur(np.abs(f - cv2.GaussianBlur(f, (0, 0), 1.5)), (5, 5))
+    n, lbl = cv2.connectedComponents(wide, connectivity=8)
+    flat = np.zeros(mine.shape, bool)
+    for i in range(1, n):
+        m = lbl == i
+        if float(np.median(fine[m])) < SLAB_SMOOTH:
+            flat |= m
+    if not flat.any():
+        return new
+    floor = old.astype(np.int16) - SLAB_DROP
+    out: np.ndarray = np.where(flat[mine] & (new < floor), floor, new).astype(np.uint8)
+    return out
+
+
+def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarray,
+               before: np.ndarray, at: tuple[int, int]) -> np.ndarray:
+    """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
+    corner ``at`` in the image), where the pixels the alpha so far ``old`` holds clear
+    (LIFT_CLEAR or less) sit on a floor of the matte in LIFT_MID (its grey opening with a disk
+    of radius LIFT_RADIUS: what is left under strands and gaps narrower than the disk) and form
+    a wide region (what an opening with the same disk keeps) whose colour in the photo places
+    it near the backdrop: on the line from the known background's colour to the known
+    foreground's (``before``, the alpha before any detail solve, within LIFT_KNOWN of 0 / 255,
+    in the LIFT_CONTEXT px around the piece; medians in Lab), at less than LIFT_SHARE of the
+    matte's mean alpha over the region. There the floor rises at most LIFT_RISE above ``old``;
+    what stands on it (strands: the opening's top-hat) stays.
+
+    The mirror of _keep_slab. QA: a 60 px detail stroke along the stray strands of soft-dev
+    GT03 pulled a grey bridge pillar behind the hair into the cutout at alpha 60-130 (SAD 17.55
+    -> 19.89, background pixels' error 282 -> 2 135) while the hair improved: the pillar is
+    neither the sky nor the hair, and closed-form matting explained its colour as part
+    foreground. Strands are thin or structured; a wide smooth floor lifted from clear is the
+    matte reading a backdrop's colour as foreground, and the photo says so: the pillar's colour
+    lies 5 % of the way from the sky's to the hair's, where the matte says 34 %. Hair the model
+    had cut and the matte rightly brings back as a wide fractional floor (soft-dev GT03's lower
+    right, GT17) has a mix's colour (24-51 %, matte 29-53 %) and is left alone; so is a piece
+    without known pixels of both sides around it (the colour cannot tell). Capping every such
+    wide lifted floor, whatever its colour, cost soft-dev SAD@10 39.778 -> 39.786 and two more
+    detail strokes raising Grad (docs/review.md § Detail benchmark).
+
+    "Clear" takes in the model's faint haze (below TRANSLUCENT, where _fade_only's translucent
+    fur starts), not only 0..16: beside hair (soft-dev GT03, 1-63/255) it is the same backdrop,
+    and the matte lifted it the same way (GT03's protocol stroke 4: SAD +0.084; on the photo
+    upscaled to 24 MP +4.2); the rise is still bounded from the pixel's own alpha so far. Up to
+    127 (the whole background side of the trimap) it also capped translucent fur the matte
+    rightly brought back (soft-dev GT15's second stroke gained 0.39 less SAD)."""
+    full_new = np.zeros(mine.shape, np.uint8)
+    full_new[mine] = new
+    full_old = np.full(mine.shape, 255, np.uint8)
+    full_old[mine] = old
+    k = 2 * LIFT_RADIUS + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    floor = cv2.morphologyEx(full_new, cv2.MORPH_OPEN, disk)
+    slab = mine & (full_old <= LIFT_CLEAR) & (floor >= LIFT_MID[0]) & (floor <= LIFT_MID[1])
+    if not slab.any():
+        return new
+    wide = cv2.morphologyEx(slab.view(np.uint8), cv2.MORPH_OPEN, disk)
+    if not wide.any():
+        return new
+    # the known colours around the piece, as the solve's crop sees them
+    h, w = before.shape
+    (top, left), (bh, bw), c = at, mine.shape, LIFT_CONTEXT
+    y0, y1, x0, x1 = max(top - c, 0), min(top + bh + c, h), max(left - c, 0), min(left + bw + c, w)
+    piece = np.zeros((y1 - y0, x1 - x0), bool)
+    piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
+    known = before[y0:y1, x0:x1]
+    fg, bg = ~piece & (known >= 255 - LIFT_KNOWN), ~piece & (known <= LIFT_KNOWN)
+    if not fg.any() or not bg.any():
+        return new
+    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
+                       cv2.COLOR_RGB2Lab)
+    f_col, b_col = np.median(lab[fg], axis=0), np.median(lab[bg], axis=0)
+    axis = f_col - b_col
+    norm2 = float(np.dot(axis, axis))
+    if norm2 < 1.0:  # foreground and backdrop alike: the colour cannot tell
+        return new
+    mine_lab = lab[top - y0:top - y0 + bh, left - x0:left - x0 + bw]
+    n, lbl = cv2.connectedComponents(wide, connectivity=8)
+    ghost = np.zeros(mine.shape, bool)
+    for i in range(1, n):
+        m = lbl == i
+        share = float(np.dot(np.median(mine_lab[m], axis=0) - b_col, axis)) / norm2
+        if share < LIFT_SHARE * float(full_new[m].mean()) / 255.0:
+            ghost |= m
+    if not ghost.any():
+        return new
+    excess = np.maximum(floor.astype(np.int16) - full_old - LIFT_RISE, 0)
+    out: np.ndarray = np.where(ghost[mine], new.astype(np.int16) - excess[mine],
+                               new).astype(np.uint8)
+    return out
+
+
+def _spare_haze(new: np.ndarray, mine: np.ndarray, write: np.ndarray, old: np.ndarray,
+                deadband: int) -> np.ndarray:
+    """The values to write (at ``write``'s pixels) from one piece's solve ``new`` (at
+    ``mine``'s), against the alpha so far ``old`` (at ``write``'s).
+
+    A pixel keeps ``old`` where the solve moved it by at most ``deadband`` (0..255), and where
+    ``old`` is solid (0 or 255), the solve moved it by at most HAZE_MAX and no pixel within
+    HAZE_CLEAR px of it is solved well inside the mix (HAZE_MID): closed-form matting leaves a
+    haze over solid ground the brush covers (mean 4-8/255, tail ~40/255), and on soft-dev that
+    haze was what made most detail strokes that raised SAD do so. Structure is written: a
+    pixel next to one the matte puts at a real mix, a faint strand or gap (a ridge of the
+    solved matte: top-hat / black-hat over 5 px), a change beyond HAZE_MAX. Decided from the
+    solve and the alpha so far alone (no ground truth)."""
+    full = np.zeros(mine.shape, np.uint8)
+    full[mine] = new
+    mid = mine & (full >= HAZE_MID[0]) & (full <= HAZE_MID[1])
+    k = 2 * HAZE_CLEAR + 1
+    near_mid = cv2.dilate(mid.view(np.uint8),
+                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))[write] > 0
+    got = full[write]
+    step = np.abs(got.astype(np.int16) - old)
+    # a strand or a gap a few px wide stands out of the matte around it (top-hat / black-hat);
+    # the haze is flat: a pixel whose step is mostly such a ridge is structure, not haze
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    ridge = np.maximum(cv2.morphologyEx(full, cv2.MORPH_TOPHAT, ker),
+                       cv2.morphologyEx(full, cv2.MORPH_BLACKHAT, ker))[write]
+    structure = near_mid | (ridge.astype(np.int16) * 2 >= np.maximum(step, HAZE_RIDGE))
+    haze = ((old == 0) | (old == 255)) & (step <= HAZE_MAX) & ~structure
+    out: np.ndarray = np.where(haze | (step <= deadband), old, got)
+    return out
+
+
+def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
+                 at: tuple[int, int], matting: Any) -> np.ndarray:
+    """The matted alpha (uint8) of one band piece, its pixels in ``mine`` (a mask of its box
+    with top-left corner ``at`` in the image), the rest known from ``before`` (binarised).
+
+    Its crop is the box matting._groups gives it, in image coordinates: on the image's
+    ALIGN grid, so the piece is solved the same whatever window or stroke asks."""
+    h, w = before.shape
+    a, c = matting.ALIGN, matting.CONTEXT
+    (top, left), (bh, bw) = at, mine.shape
+    py0, py1 = max(top - c, 0) // a * a, min(-(-(top + bh + c) // a) * a, h)
+    px0, px1 = max(left - c, 0) // a * a, min(-(-(left + bw + c) // a) * a, w)
+    piece = np.zeros((py1 - py0, px1 - px0), bool)
+    piece[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = mine
+    trimap = np.where(before[py0:py1, px0:px1] >= 128, 255, 0).astype(np.uint8)
+    trimap[piece] = 128
+    crop = np.ascontiguousarray(rgb[py0:py1, px0:px1])
+    # a preview re-sends every stroke, and each earlier stroke's piece is solved again from the
+    # same inputs: remember the answers by their inputs
+    import hashlib
+
+    hsh = hashlib.blake2b(digest_size=16)
+    hsh.update(np.array(crop.shape, np.int64).data)
+    hsh.update(crop.data)
+    hsh.update(trimap.data)
+    key = (matting.solve_alpha, hsh.digest())  # the solver too: a test may swap it
+    with _LOCK:
+        got = _PIECES.get(key)
+        if got is not None:
+            _PIECES.move_to_end(key)
+            return got.copy()
+    # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
+    # prior would pull the matte back to a hard edge
+    alpha = matting.solve_alpha(crop, trimap)
+    out: np.ndarray = np.clip(alpha[piece] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    with _LOCK:
+        _PIECES[key] = out.copy()
+        while len(_PIECES) > _PIECES_MAX:
+            _PIECES.popitem(last=False)
+    return out
+
+
+def _detail_windows(detail: list[Stroke], h: int, w: int,
+                    margin: int = 24) -> Iterator[tuple[int, int, int, int]]:
+    """Windows (y0, y1, x0, x1) covering the detail strokes with a margin, at most TILE*2
+    on a side, merged where they overlap."""
+    boxes = []
+    for st in detail:
+        x0, y0, x1, y1 = st.bounds()
+        boxes.append([max(0, int(x0) - margin), max(0, int(y0) - margin),
+                      min(w, int(np.ceil(x1)) + margin), min(h, int(np.ceil(y1)) + margin)])
+    # merged until no two overlap (one pass is not enough: a grown box may then reach one
+    # merged before), so no window cuts through another's band
+    merged = sorted(boxes)
+    changed = True
+    while changed:
+        changed = False
+        out: list[list[int]] = []
+        for b in merged:
+            for m in out:
+                if b[0] <= m[2] and b[2] >= m[0] and b[1] <= m[3] and b[3] >= m[1]:
+                    m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
+                    m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
+                    changed = True
+                    break
+            else:
+                out.append(b)
+        merged = out
+    size = 2 * TILE
+    for x0, y0, x1, y1 in merged:
+        if x1 <= x0 or y1 <= y0:
+            continue
+        for ty in range(y0, y1, size):
+            for tx in range(x0, x1, size):
+                yield ty, min(y1, ty + size), tx, min(x1, tx + size)
