@@ -7,6 +7,9 @@ from .security import rate_limited_post
 
 # The admin's own login form shares the login rate limit (axes already covers its lockout).
 admin.site.login = rate_limited_post("login")(admin.site.login)
+# ... and its logout is ours (POST only, "You are logged out." on our login page), so there is
+# one way out of the app; the admin still wraps it in admin_view (CSRF, never cached).
+admin.site.logout = views.admin_logout
 
 
 urlpatterns = [
@@ -29,9 +32,19 @@ urlpatterns = [
         rate_limited_post("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
-    # Before django.contrib.auth.urls, whose plain logout it replaces.
-    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/logout/", views.logout, name="logout"),
+    # Django's other account pages, listed rather than included: django.contrib.auth.urls would
+    # register a second login, password reset and logout (Django's own) behind the ones above.
+    path("accounts/password_change/", auth_views.PasswordChangeView.as_view(),
+         name="password_change"),
+    path("accounts/password_change/done/", auth_views.PasswordChangeDoneView.as_view(),
+         name="password_change_done"),
+    path("accounts/password_reset/done/", auth_views.PasswordResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
     path("cutouts/", include("cutouts.urls")),

@@ -57,3 +57,12 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.success(request, "You are logged out.")
         return response
+
+
+logout = LogoutView.as_view()
+
+
+def admin_logout(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """``AdminSite.logout``'s signature, our logout: /admin/logout/ ends on our login page with
+    the same message instead of the admin's "Logged out" page."""
+    return logout(request)

@@ -7,10 +7,10 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.core.files.storage import storages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
@@ -769,6 +769,86 @@ def export_job_excluded(*, job: ExportJob) -> tuple[list[ExcludedRow], int]:
                         asset_id=r["asset_id"] if isinstance(r.get("asset_id"), int) else None)
             for r in report.get("excluded", [])]
     return rows, max(len(rows), int(report.get("excluded_count") or 0))
+
+
+#: ``report["refused"]`` of a real export: per image (``refusal_key``), the presets that
+#: refused it and why, every refused image (``report["excluded"]`` keeps the first
+#: MAX_REPORTED files only), so an image's latest refusal is found from the job rows alone
+REFUSED = "refused"
+#: a refusal's reason as kept: its first finding, cut at a word to stay one short line beside
+#: a thumbnail (the export's page and manifest keep the whole text)
+REFUSAL_REASON_CHARS = 72
+
+
+def refusal_key(asset_id: int) -> str:
+    """An image's key in ``report["refused"]``: not its bare id, which a JSON path reads as
+    an array index."""
+    return f"a{asset_id}"
+
+
+def refusal_reason(compliance: str) -> str:
+    """A manifest row's compliance text ("not exported: failed: the product touches the left
+    edge of the canvas; fill 78 %...") as a note says it: the first finding, no prefixes."""
+    text = compliance
+    for prefix in ("not exported: ", "failed: "):
+        text = text.removeprefix(prefix)
+    first, more, _ = text.partition("; ")
+    # its main clause: "the product is enlarged 17.9x from 61x95 px in the cutout, over the 8x
+    # limit, and ..." (a comma inside brackets, "(allowed: jpeg, png)", does not end it)
+    for at in (m.start() for m in re.finditer(", ", first)):
+        if first.count("(", 0, at) == first.count(")", 0, at):
+            first, more = first[:at], "…"
+            break
+    if len(first) > REFUSAL_REASON_CHARS:
+        first, more = first[:REFUSAL_REASON_CHARS].rsplit(" ", 1)[0].rstrip(",;:"), "…"
+    return f"{first} …" if more else first
+
+
+@dataclass(frozen=True)
+class ExportRefusal:
+    """What an image's latest export refused of it: (preset label, reason) per preset."""
+
+    job_id: int
+    finished_at: datetime
+    refused: tuple[tuple[str, str], ...]
+
+    @property
+    def text(self) -> str:
+        """One line, presets refused for one reason together: "Latest export refused Amazon
+        main image, Walmart: the product touches the left edge of the canvas"."""
+        by_reason: dict[str, list[str]] = {}
+        for label, reason in self.refused:
+            by_reason.setdefault(reason, []).append(label)
+        return "Latest export refused " + "; ".join(
+            f"{', '.join(dict.fromkeys(labels))}: {reason}" for reason, labels in by_reason.items())
+
+
+def export_refusals_latest(*, asset_ids: Iterable[int]) -> dict[int, ExportRefusal]:
+    """Per image, what its latest export refused, for the images whose latest export refused
+    any chosen preset: the newest finished real export that refused it
+    (``report["refused"]``), unless an export since shipped the image (a cutout of it got a
+    later ``exported_at``: every chosen preset wrote it). No status of its own: an image once
+    Exported stays so when a later export refuses some presets, and this says which. Exports
+    made before ``report["refused"]`` (2026-12-03) are not read. One query per image (a
+    product page holds a handful)."""
+    jobs = ExportJob.objects.filter(status=JobStatus.DONE, dry_run=False,
+                                    finished_at__isnull=False)
+    notes: dict[int, ExportRefusal] = {}
+    for asset_id in dict.fromkeys(int(a) for a in asset_ids):
+        key = refusal_key(asset_id)
+        # a refusal an export has shipped since hides every older one too
+        shipped_since = Cutout.objects.filter(asset_id=asset_id,
+                                              exported_at__gt=OuterRef("finished_at"))
+        row = (jobs.filter(**{f"report__{REFUSED}__has_key": key})
+               .exclude(Exists(shipped_since)).order_by("-finished_at", "-pk")
+               .values_list("pk", "finished_at", f"report__{REFUSED}__{key}").first())
+        if row is None:
+            continue
+        pk, finished_at, refused = row
+        pairs = tuple((str(label), str(reason)) for label, reason in refused or ())
+        if pairs:
+            notes[asset_id] = ExportRefusal(job_id=pk, finished_at=finished_at, refused=pairs)
+    return notes
 
 
 EXPORT_FILES = ("zip", "manifest")

@@ -370,6 +370,7 @@ def _export_execute(job: ExportJob, run_token: str,
         # a cutout some chosen preset refused is not done: it stays Approved (where a manager
         # looks for work), not Exported because another preset's file was written
         refused_cutouts: set[int] = set()
+        refusals: dict[str, list[list[str]]] = {}  # report["refused"]: see export_selectors
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
         # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
@@ -416,11 +417,17 @@ def _export_execute(job: ExportJob, run_token: str,
                 else:
                     excluded += 1
                     refused_cutouts.add(item.cutout_id)
+                    reason = variants.csv_unescape(row["compliance"])
+                    if not job.dry_run:
+                        # every one, short: the product page's "Latest export refused ..."
+                        refusals.setdefault(export_selectors.refusal_key(item.asset_id), []
+                                            ).append([presets[item.preset].label,
+                                                      export_selectors.refusal_reason(reason)])
                     if len(report["excluded"]) < MAX_REPORTED:
                         report["excluded"].append({
                             "sku": item.sku, "preset": item.preset, "file": item.path,
                             "position": item.position, "asset_id": item.asset_id,
-                            "reason": variants.csv_unescape(row["compliance"])})
+                            "reason": reason})
                 if out is not None:
                     out.data = None  # drop the bytes as soon as they are written
                 done += 1
@@ -440,6 +447,7 @@ def _export_execute(job: ExportJob, run_token: str,
         else:
             # images with a file written that still are not done ("all excluded" says the rest)
             report["refused_images_count"] = len(refused_cutouts & exported_cutouts)
+            report[export_selectors.REFUSED] = refusals
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,

@@ -1,6 +1,6 @@
 """Export leftovers (2026-12-03, g): a dry run reads each cutout's row once (the plan's source
 carries the product box); stale cached verdicts are judged from stored measurements when the
-image only moved, and re-read within a time budget when the rules changed (the rest marked
+image only moved, and re-read within a budget when the rules changed (the rest marked
 "re-checked on export"); the export folder follows the Windows naming rule and the response
 says which folder is used; a dry run foresees scenes; exports made before report["origin"]
 are marked by a data migration."""
@@ -133,7 +133,7 @@ def test_it_re_checks_edited_rules_by_reading_the_files_within_the_budget(reads)
 
 def test_it_keeps_the_stored_verdict_past_the_budget_and_says_so(reads, monkeypatch):
     _stale(2)
-    monkeypatch.setattr(renditions, "DRY_RUN_RECHECK_SECONDS", 0)
+    monkeypatch.setattr(renditions, "DRY_RUN_RECHECK_MAX", 0)
     reads.clear()
     job = _dry(presets=["stale"])
     assert reads == []
