@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.core.files.storage import storages
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
@@ -829,26 +829,36 @@ def export_refusals_latest(*, asset_ids: Iterable[int]) -> dict[int, ExportRefus
     (``report["refused"]``), unless an export since shipped the image (a cutout of it got a
     later ``exported_at``: every chosen preset wrote it). No status of its own: an image once
     Exported stays so when a later export refuses some presets, and this says which. Exports
-    made before ``report["refused"]`` (2026-12-03) are not read. One query per image (a
-    product page holds a handful)."""
-    jobs = ExportJob.objects.filter(status=JobStatus.DONE, dry_run=False,
-                                    finished_at__isnull=False)
-    notes: dict[int, ExportRefusal] = {}
-    for asset_id in dict.fromkeys(int(a) for a in asset_ids):
-        key = refusal_key(asset_id)
-        # a refusal an export has shipped since hides every older one too
-        shipped_since = Cutout.objects.filter(asset_id=asset_id,
-                                              exported_at__gt=OuterRef("finished_at"))
-        row = (jobs.filter(**{f"report__{REFUSED}__has_key": key})
-               .exclude(Exists(shipped_since)).order_by("-finished_at", "-pk")
-               .values_list("pk", "finished_at", f"report__{REFUSED}__{key}").first())
-        if row is None:
-            continue
-        pk, finished_at, refused = row
-        pairs = tuple((str(label), str(reason)) for label, reason in refused or ())
-        if pairs:
-            notes[asset_id] = ExportRefusal(job_id=pk, finished_at=finished_at, refused=pairs)
-    return notes
+    made before ``report["refused"]`` (2026-12-03) are not read. At most two queries for a
+    whole product page: the exports refusing any of the images (only their entries for these
+    images are read, newest first, until each image has its newest), and, if any did, when
+    those images were last shipped."""
+    keys = {refusal_key(a): a for a in dict.fromkeys(int(a) for a in asset_ids)}
+    if not keys:
+        return {}
+    rows = (ExportJob.objects
+            .filter(status=JobStatus.DONE, dry_run=False, finished_at__isnull=False,
+                    **{f"report__{REFUSED}__has_any_keys": list(keys)})
+            .order_by("-finished_at", "-pk")
+            .values_list("pk", "finished_at", *(f"report__{REFUSED}__{k}" for k in keys)))
+    newest: dict[int, ExportRefusal] = {}  # an older refusal is hidden by the newest
+    for pk, finished_at, *entries in rows.iterator():
+        for asset_id, refused in zip(keys.values(), entries, strict=True):
+            if refused is not None and asset_id not in newest:
+                newest[asset_id] = ExportRefusal(
+                    job_id=pk, finished_at=finished_at,
+                    refused=tuple((str(label), str(reason)) for label, reason in refused))
+        if len(newest) == len(keys):
+            break
+    if not newest:
+        return {}
+    shipped = dict(Cutout.objects.filter(asset_id__in=newest, exported_at__isnull=False)
+                   .values("asset_id").annotate(last=Max("exported_at"))
+                   .values_list("asset_id", "last"))
+    # a refusal an export has shipped the image since is over
+    return {asset_id: note for asset_id, note in newest.items()
+            if note.refused and (asset_id not in shipped
+                                 or shipped[asset_id] <= note.finished_at)}
 
 
 EXPORT_FILES = ("zip", "manifest")

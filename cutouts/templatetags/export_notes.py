@@ -4,6 +4,9 @@ still read Exported from an earlier export."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django import template
 
 from ..selectors.export import ExportRefusal, export_refusals_latest
@@ -12,7 +15,19 @@ register = template.Library()
 
 
 @register.simple_tag
+def export_refusals(assets: Iterable[Any]) -> dict[int, ExportRefusal]:
+    """``{% export_refusals assets as refusals %}``: the notes of a page's images, read once
+    for all of them (then ``refusals|refusal_for:a.pk`` per image)."""
+    return export_refusals_latest(asset_ids=[a.pk for a in assets])
+
+
+@register.simple_tag
 def export_refusal(asset_id: int) -> ExportRefusal | None:
-    """``{% export_refusal asset.pk as refusal %}``: what the image's latest export refused,
+    """``{% export_refusal asset.pk as refusal %}``: what one image's latest export refused,
     or None when it refused nothing (or there was none)."""
     return export_refusals_latest(asset_ids=[asset_id]).get(int(asset_id))
+
+
+@register.filter
+def refusal_for(refusals: dict[int, ExportRefusal], asset_id: int) -> ExportRefusal | None:
+    return refusals.get(int(asset_id))

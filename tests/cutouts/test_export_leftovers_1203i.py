@@ -95,6 +95,21 @@ def test_it_ignores_dry_runs_and_images_nothing_refused():
         asset_ids=[tiny.asset_id, fine.asset_id])) == {tiny.asset_id}
 
 
+def test_it_reads_a_whole_pages_refusals_in_two_queries(django_assert_num_queries):
+    """The product page asks once for all its images, however many (a query per image was
+    a product page's N+1)."""
+    small = [approved_cutout(product=ProductFactory(sku=f"SMALL-{n}"), size=(121, 157))
+             for n in range(4)]
+    _run(["amazon_main"])
+    ids = [c.asset_id for c in small]
+    with django_assert_num_queries(2):
+        two = export_selectors.export_refusals_latest(asset_ids=ids[:2])
+    with django_assert_num_queries(2):
+        four = export_selectors.export_refusals_latest(asset_ids=ids)
+    assert set(two) == set(ids[:2]) and set(four) == set(ids)
+    assert {n.job_id for n in four.values()} == {two[ids[0]].job_id}
+
+
 def test_it_shows_the_latest_refusal_on_the_product_page_and_the_review_card(client):
     tiny, refusing = _exported_then_refused()
     client.force_login(manager())
