@@ -416,11 +416,13 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
     position_or_none = _ident(position, 8, field="position") or None
     replace_flag = _form_bool(replace, field="replace")
     results = []
+    hashes = asset_services.asset_hash_lookup(file)  # one query for the request's files
     for upload in file:
         with upload:
             result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name or "upload",
                 user=request.auth.user, position=position_or_none, replace=replace_flag,
+                hashes=hashes,
             )
         # Every file has the one ``position``: only the first may replace the older image,
         # the next ones clash with it (as two files of one import do).

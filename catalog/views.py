@@ -325,11 +325,12 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
     position = request.POST.get("position") or None
     replace = _flag(request, "replace")
     results = []
+    hashes = asset_services.asset_hash_lookup(files)  # one query for the request's files
     for upload in files:
         with upload:
             result = asset_services.asset_ingest(
                 product=product, fileobj=upload, filename=upload.name, user=request.user,
-                position=position, replace=replace,
+                position=position, replace=replace, hashes=hashes,
             )
         # One position for every file of the request: only the first may replace the older
         # image; the next ones clash with it (as two files of one import do).
@@ -530,10 +531,12 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(_job_urls(job), status=201)
     # Without JavaScript the files came in this one request; map them the same way.
+    hashes = asset_services.asset_hash_lookup(files)
     for upload in files:
         with upload:
             import_services.import_job_upload_file(job_id=job.pk, fileobj=upload,
-                                                   filename=upload.name, user=request.user)
+                                                   filename=upload.name, user=request.user,
+                                                   hashes=hashes)
     import_services.import_job_finish(job_id=job.pk)
     return redirect("catalog:import_detail", pk=job.pk)
 

@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar, cast
@@ -163,6 +163,66 @@ def _hash_stream(fileobj: BinaryIO, max_bytes: int) -> tuple[BinaryIO, str, int]
     stream = spool if spool is not None else fileobj
     stream.seek(0)
     return stream, digest.hexdigest(), size  # type: ignore[return-value]
+
+
+class HashLookup:
+    """The live images holding some contents (sha256), read in one query for a batch of
+    files: what ``asset_ingest`` asks of a file's hash, a duplicate on its own product and
+    the same bytes on another product (``identical_elsewhere_note``). Built from a request's
+    files (``asset_hash_lookup``), it costs one query for all of them; a hash it was not
+    given is read when asked (one query, the single file's cost). An image stored meanwhile
+    is added (``add``), so a later file of the batch finds an earlier one, as a fresh query
+    would."""
+
+    def __init__(self, hashes: Iterable[str] = ()):
+        self._rows: dict[str, list[ImageAsset]] = {}
+        self._read: set[str] = set()
+        self.read(hashes)
+
+    def read(self, hashes: Iterable[str]) -> None:
+        missing = set(hashes) - self._read
+        if not missing:
+            return
+        for asset in (ImageAsset.live.filter(sha256__in=missing).select_related("product")
+                      .order_by("pk")):
+            self._rows.setdefault(asset.sha256, []).append(asset)
+        self._read |= missing
+
+    def same(self, sha: str, product: Product) -> ImageAsset | None:
+        """``product``'s live image with these bytes (the duplicate rule), if any."""
+        self.read([sha])
+        if product.pk is None:
+            return None
+        return next((a for a in self._rows.get(sha, []) if a.product_id == product.pk), None)
+
+    def elsewhere(self, sha: str, product: Product) -> ImageAsset | None:
+        """The first (oldest) live image of another product with these bytes, if any."""
+        self.read([sha])
+        return next((a for a in self._rows.get(sha, []) if a.product_id != product.pk), None)
+
+    def add(self, asset: ImageAsset, *, replaced: Iterable[ImageAsset] = ()) -> None:
+        """``asset`` was stored, and ``replaced`` deleted for it."""
+        gone = {old.pk for old in replaced}
+        for sha in {old.sha256 for old in replaced}:
+            self._rows[sha] = [a for a in self._rows.get(sha, []) if a.pk not in gone]
+        if asset.sha256 in self._read and all(a.pk != asset.pk
+                                              for a in self._rows.get(asset.sha256, [])):
+            self._rows.setdefault(asset.sha256, []).append(asset)
+
+
+def asset_hash_lookup(files: Iterable[BinaryIO]) -> HashLookup:
+    """One ``HashLookup`` for a request's files: each hashed (and rewound), one query for
+    all. A file over the per-file limit or that cannot be read is left out (``asset_ingest``
+    refuses it, or reads its hash itself)."""
+    hashes = []
+    for fileobj in files:
+        try:
+            _stream, sha, _size = _hash_stream(fileobj, settings.CUTROOM_MAX_FILE_BYTES)
+        except (images.ImageRejected, OSError):
+            continue
+        fileobj.seek(0)
+        hashes.append(sha)
+    return HashLookup(hashes)
 
 
 def _spool() -> BinaryIO:
@@ -406,7 +466,7 @@ def asset_ingest(
     *, product: Product, fileobj: BinaryIO, filename: str, user=None,
     position: str | None = None, import_job: ImportJob | None = None,
     movable: Movable | None = None, placed: Callable[[ImageAsset], None] | None = None,
-    replace: bool = False,
+    replace: bool = False, hashes: HashLookup | None = None,
 ) -> IngestResult:
     """Validate, store and register one image file; never raises for bad input.
 
@@ -432,6 +492,9 @@ def asset_ingest(
     transaction on purpose: on SQLite an open IMMEDIATE transaction holds the write lock, and
     one 100 MB TIFF would stall every other writer. Files are written before the row, so an
     error leaves at most an unreferenced file, which purge_run removes after the retention.
+
+    ``hashes``: the batch's ``HashLookup`` (``asset_hash_lookup``), so a request of many
+    files reads the images with their contents once, not once per file.
     """
     filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
@@ -446,8 +509,10 @@ def asset_ingest(
     max_bytes = settings.CUTROOM_MAX_FILE_BYTES
     try:
         stream, sha, size = _hash_stream(fileobj, max_bytes)
-        existing = (ImageAsset.live.filter(product=product, sha256=sha).first()
-                    if product.pk is not None else None)
+        # one read of the images with these bytes (the batch's, or this file's) answers both
+        # the duplicate rule and the same bytes on another product (QA: a query more per file)
+        lookup = hashes if hashes is not None else HashLookup()
+        existing = lookup.same(sha, product)
         if existing is not None:
             if import_job is not None and existing.import_job_id == import_job.pk:
                 # stored by a run of this import that died before its next checkpoint: the
@@ -455,10 +520,9 @@ def asset_ingest(
                 result.warnings.extend(_stored_warnings(stream, existing))
             return _duplicate(result, existing)
         # The same bytes on another product: stored (one photo may serve two SKUs on
-        # purpose) but said, since it is more often a mislabelled file. The hash and index of
-        # the per-product duplicate rule above, one query.
-        elsewhere = (ImageAsset.live.filter(sha256=sha).exclude(product_id=product.pk)
-                     .select_related("product").order_by("pk").first())
+        # purpose) but said, since it is more often a mislabelled file. The same read as the
+        # per-product duplicate rule above.
+        elsewhere = lookup.elsewhere(sha, product)
         if position is not None and product.pk is not None:
             # before the decode and the writes: a refused file costs a hash, not a decode
             _soft, fixed = position_holders(product, position, movable)
@@ -518,6 +582,7 @@ def asset_ingest(
     result.warnings.extend(normalized.warnings)
     if elsewhere is not None and elsewhere.product_id != asset.product_id:
         result.warnings.append(identical_elsewhere_note(elsewhere, sku=asset.product.sku))
+    lookup.add(asset, replaced=replaced)
     result.status, result.asset = IngestResult.STORED, asset
     events.image_stored(asset)
     return result

@@ -37,6 +37,7 @@ from ..models import ImageAsset, ImportIssue, ImportJob, Product
 from ..validators import SKU_RE, validate_sku
 from .assets import (
     STORAGE_FAULT,
+    HashLookup,
     IngestResult,
     asset_duplicate_first_by_name,
     asset_ingest,
@@ -634,7 +635,9 @@ class ImportRun:
                 sku, state=lambda p: sku_known(p, buckets.get(fold_sku(p), ())))
         return lookalike_warning(sku, state=lambda p: sku_known(p, self._in_any_case(p)))
 
-    def ingest(self, name: str, fileobj: BinaryIO, user) -> IngestResult:
+    def ingest(self, name: str, fileobj: BinaryIO, user, *,
+               hashes: HashLookup | None = None) -> IngestResult:
+        """One file of the import (``hashes``: its request's, see ``asset_ingest``)."""
         try:
             product, target = self._target(name)
             position = target.position
@@ -648,7 +651,8 @@ class ImportRun:
                                 code=code)
         result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
                               position=position, import_job=self.job, movable=self._movable,
-                              placed=self._placed(name), replace=self.replace)
+                              placed=self._placed(name), replace=self.replace,
+                              hashes=hashes)
         if result.product_created:
             self.job.products_created += 1
             if not target.manifest_line:  # a manifest's SKU is what the manager wrote

@@ -1,6 +1,7 @@
 """Import jobs: creating them, browser-upload sessions (files, finish, stale sessions),
 cancel and fail, and the import kind the one job reconciler handles."""
 
+import dataclasses
 import itertools
 import os
 import re
@@ -27,9 +28,11 @@ from ..models import ImportIssue, ImportJob, JobStatus
 from . import import_runner
 from .assets import (
     STORAGE_FAULT,
+    HashLookup,
     IngestResult,
     asset_positions_by_name,
     duplicate_reason,
+    original_filename_of,
     storage_default,
 )
 from .import_mapping import (
@@ -130,6 +133,9 @@ def import_job_create(
         job.status = JobStatus.RUNNING
         job.started_at = job.heartbeat_at = timezone.now()
         job.progress_total = max(0, int(expected_files))
+        # kept apart from progress_total, which a file past the count raises: a session that
+        # declared none (0) never finishes on arrival (``upload_all_arrived``)
+        job.options[EXPECTED_FILES] = job.progress_total
     job = _import_job_save(job=job, enqueue=enqueue)
     if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
         _manifest_remember(job, manifest)
@@ -201,9 +207,10 @@ def _manifest_for(job: ImportJob) -> Manifest:
     return _MANIFESTS.get((job.pk, job.manifest_name), parse)
 
 
-def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, user=None
-                           ) -> IngestResult:
-    """One file of a browser batch (``upload`` job): map it to a product and ingest it."""
+def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, user=None,
+                           hashes: HashLookup | None = None) -> IngestResult:
+    """One file of a browser batch (``upload`` job): map it to a product and ingest it
+    (``hashes``: its request's files', ``assets.asset_hash_lookup``)."""
     job = ImportJob.objects.get(pk=job_id, source_kind=ImportJob.Source.UPLOAD)
     if job.status != JobStatus.RUNNING:
         return IngestResult(filename=filename, status=IngestResult.REJECTED,
@@ -223,21 +230,51 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
                               code="skipped" if level == ImportIssue.Level.WARNING else "name")
     else:
         try:
-            result = run.ingest(filename, fileobj, user)
+            result = run.ingest(filename, fileobj, user, hashes=hashes)
         except StorageDownError:
             result = IngestResult(filename=filename, status=IngestResult.REJECTED,
                                   reason="Not stored: storage error.", code=STORAGE_FAULT)
     # Concurrent uploads of one batch add their own deltas; F() keeps every one of them.
     # More files than announced (a second drop) raise the total, so progress never reads 6/3.
+    # A file delivered again (the browser retried after losing the answer) is no new arrival:
+    # counted, it would finish the session before its last file came.
+    arrived = 0 if _delivered_before(job, filename, result) else 1
     deltas = {k: F(k) + (v - before[k]) for k, v in run.counters().items() if v != before[k]}
     with transaction.atomic():
         ImportJob.objects.filter(pk=job_id).update(
-            progress_done=F("progress_done") + 1,
-            progress_total=Greatest(F("progress_total"), F("progress_done") + 1),
+            progress_done=F("progress_done") + arrived,
+            progress_total=Greatest(F("progress_total"), F("progress_done") + arrived),
             heartbeat_at=timezone.now(), **deltas)
     # A file that took the next free position was noted in the job's checkpoint with its row
     # (``import_mapping.auto_position_remember``).
+    # Every declared file in: the session ends here, whether or not the page ever calls its
+    # finish (a closed tab read "Running 9/9" until the idle sweep).
+    expected = int((job.options or {}).get(EXPECTED_FILES) or 0)
+    if arrived and expected and ImportJob.objects.filter(
+            pk=job_id, status=JobStatus.RUNNING, progress_done__gte=expected).exists():
+        _upload_session_end(job_id=job_id)
     return result
+
+
+def _delivered_before(job: ImportJob, filename: str, result: IngestResult) -> bool:
+    """Whether this file reached the session before (the same name): its image is this
+    session's, stored under its name, or its refusal is in the report twice now."""
+    if result.status == IngestResult.DUPLICATE:
+        asset = result.asset
+        return (asset is not None and asset.import_job_id == job.pk
+                and asset.original_filename == original_filename_of(filename))
+    if result.status == IngestResult.REJECTED and result.code != "job_closed":
+        return ImportIssue.objects.filter(job=job, filename=filename[:512],
+                                          reason=result.reason).count() > 1
+    return False
+
+
+def upload_all_arrived(job: ImportJob) -> bool:
+    """Whether every file a browser session declared has arrived and been processed (stored
+    or refused): what ends it without the page (``_upload_session_end``). A session that
+    declared no count only ends by the page's finish or the idle sweep."""
+    expected = int((job.options or {}).get(EXPECTED_FILES) or 0)
+    return bool(expected) and job.progress_done >= expected
 
 
 def _positions_by_name(job: ImportJob) -> dict[int, str]:
@@ -370,28 +407,93 @@ def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
     (at most ``MAX_FINISH_NAMES`` of each; ``unlisted``: kind ("failed", "held", "skipped")
     -> how many more of that kind the page counted but did not name; the report and the
     message say how many were not listed). Files without a position from
-    their names are then put in name order (``_positions_by_name``); a second finish changes
-    nothing."""
+    their names are then put in name order (``_positions_by_name``). A session that already
+    ended on its own (every declared file arrived) gets the page's names added to its report
+    once; a second finish changes nothing."""
+    return _upload_session_end(job_id=job_id, page=PageNames(
+        failed=failed, skipped=skipped, held=held, held_sha256=held_sha256,
+        unlisted=unlisted))
+
+
+#: ``ImportJob.options`` key: how many files a browser session declared at its start.
+EXPECTED_FILES = "expected_files"
+#: ``ImportJob.checkpoint`` keys of a session that ended on its own: the last issue before
+#: its missing manifest rows were reported, and how many errors those rows were; the page's
+#: late names replace that report (they may name those rows' files).
+ENDED_ON_ARRIVAL = "ended_on_arrival"
+PAGE_NAMES_DONE = "page_names"
+
+
+@dataclasses.dataclass(frozen=True)
+class PageNames:
+    """What the page's finish lists: the files it did not send (``import_job_finish``)."""
+
+    failed: Sequence[str] = ()
+    skipped: Sequence[str] = ()
+    held: Sequence[str] = ()
+    held_sha256: Mapping[str, str] | None = None
+    unlisted: Mapping[str, int] | None = None
+
+
+def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> ImportJob:
+    """The one place a browser session is finished, by the page (``page``: its finish) or
+    on its own once every declared file arrived (``page`` None; ``upload_all_arrived``
+    decides). Under the row's lock, and the status changes by compare-and-set, so the last
+    file and the page's finish racing (or a finish sent twice) end it once: one report, one
+    ``import.finished``. The page's finish after the session ended on its own adds its names
+    to the report (once), with the counts and message, and no second event."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != JobStatus.RUNNING:
+        checkpoint = dict(job.checkpoint or {})
+        late = (page is not None and job.status == JobStatus.DONE
+                and ENDED_ON_ARRIVAL in checkpoint and not checkpoint.get(PAGE_NAMES_DONE))
+        if job.status == JobStatus.RUNNING:
+            if page is None and not upload_all_arrived(job):
+                return job
+            if not ImportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+                    status=JobStatus.DONE, finished_at=timezone.now()):
+                return ImportJob.objects.get(pk=job_id)
+        elif not late:
             return job
-        errors, warnings, duplicates, not_listed = _finish_names_report(
-            job, failed=failed, skipped=skipped, held=held, held_sha256=held_sha256,
-            unlisted=unlisted)
-        errors += _manifest_rows_missing(job, [*failed, *skipped, *held])
+        errors = warnings = duplicates = not_listed = 0
+        if page is not None:
+            errors, warnings, duplicates, not_listed = _finish_names_report(
+                job, failed=page.failed, skipped=page.skipped, held=page.held,
+                held_sha256=page.held_sha256, unlisted=page.unlisted)
+            checkpoint[PAGE_NAMES_DONE] = True
+        if late:
+            # the rows reported missing when it ended on its own, said again below with the
+            # names the page gives (a held file is not "never came")
+            ended = checkpoint[ENDED_ON_ARRIVAL]
+            if job.manifest_name:
+                ImportIssue.objects.filter(job=job, pk__gt=ended["after"],
+                                           filename=_manifest_for(job).name[:512]).delete()
+            errors -= int(ended["missing"])
+        named = [*page.failed, *page.skipped, *page.held] if page is not None else []
+        if page is None:
+            checkpoint[ENDED_ON_ARRIVAL] = {
+                "after": ImportIssue.objects.filter(job=job).order_by("-pk")
+                .values_list("pk", flat=True).first() or 0,
+                "missing": 0}
+        missing = _manifest_rows_missing(job, named)
+        if page is None:
+            checkpoint[ENDED_ON_ARRIVAL]["missing"] = missing
+        errors += missing
         job.error_count += errors
         job.warning_count += warnings + duplicates
         job.duplicate_count += duplicates
         job.status = JobStatus.DONE
-        job.finished_at = timezone.now()
+        job.finished_at = job.finished_at or timezone.now()
         job.message = (import_summary(job) + unlisted_note(not_listed)
                        + upload_stopped_note(job))[:1000]
         job.progress_total = max(job.progress_total, job.progress_done)
+        job.checkpoint = checkpoint
         job.save(update_fields=["status", "finished_at", "message", "progress_total",
-                                "error_count", "warning_count", "duplicate_count"])
-    _positions_by_name(job)
-    events.import_finished(job.pk)
+                                "error_count", "warning_count", "duplicate_count",
+                                "checkpoint"])
+    if not late:
+        _positions_by_name(job)
+        events.import_finished(job.pk)
     return job
 
 

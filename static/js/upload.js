@@ -23,7 +23,9 @@
  * behind "Show all"); they are marked "will be skipped" with the preview's reason, left out
  * of the count on the Upload button until new options (or "Replace") map them, and a
  * session's finish names them (held) so the report lists them with the server's reason,
- * and the "Not stored" box lists them once the session is done. While the preview says the
+ * and the "Not stored" box lists them once the session is done. A file held as not mapped
+ * whose first bytes are no image's is sent after all (findUnreadable): the import says it is
+ * unreadable, and its row adds the SKU's reason after. While the preview says the
  * options themselves are unusable (a manifest with errors, a bad pattern, a "one product"
  * SKU that names no product) the Upload button is disabled: the server would refuse the
  * session with the same words.
@@ -60,6 +62,28 @@
     if (ext && known.includes(ext.toLowerCase())) return "";
     return (zone.dataset.notImage || "Skipped: not an image file name ({ext}).")
       .replace("{ext}", ext || "no extension");
+  }
+
+  /* Whether a file's first bytes are those of an image format the server reads (JPEG, PNG,
+   * WebP, TIFF, HEIC/HEIF/AVIF): a cheap look, as the import's header probe is, not a
+   * decode. An empty file, or text renamed .jpg, is not. */
+  async function looksLikeImage(file) {
+    if (!file.size) return false;
+    const b = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    const ascii = (from, to) => String.fromCharCode(...b.slice(from, to));
+    return (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) ||
+      (b[0] === 0x89 && ascii(1, 4) === "PNG") ||
+      (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") ||
+      ["II*\0", "MM\0*", "II+\0", "MM\0+"].includes(ascii(0, 4)) ||  // TIFF, BigTIFF
+      ascii(4, 8) === "ftyp";
+  }
+
+  /* What a file the page sends although its name maps to no product says before it is
+   * sent: unreadable first (the import says so, in its words, whatever the name), the
+   * name's refusal after. */
+  function unreadableNote(skuReason) {
+    return "Will be sent for the import to check: its first bytes are not an image's " +
+      `(not a readable image, or a corrupt one). Its name also maps to no product: ${skuReason}`;
   }
 
   function csrfToken(root) {
@@ -350,8 +374,30 @@
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
           this.previewError = error ? error.textContent.trim() : "";
           this.markUnmapped(this.previewUnmapped());
+          this.findUnreadable();
           this.findIdentical();
         });
+    }
+
+    /* A file held back as not mapped (an unknown SKU) whose first bytes are no image's is
+     * not held: held, the report said only "Unknown SKU" of a file that is no readable image
+     * at all (QA), and its SKU is the lesser problem. It is sent, so the import says it is
+     * unreadable in its one wording (as for a ZIP's file), and its row adds the SKU's reason
+     * after. A file held for a taken position stays held (the position refuses it first). */
+    async findUnreadable() {
+      const generation = (this.readGeneration = (this.readGeneration || 0) + 1);
+      for (const item of this.items) {
+        if (item.state || item.unmapped === undefined || item.taken) continue;
+        let image;
+        try { image = await looksLikeImage(item.file); } catch (e) { image = false; }
+        if (generation !== this.readGeneration || this.running) return;  // a newer preview
+        if (image || item.state || item.unmapped === undefined || item.taken) continue;
+        item.unreadable = item.unmapped;
+        item.unmapped = undefined;
+        item.li.className = "queued";
+        item.outcome.textContent = unreadableNote(item.unreadable);
+        this.update();
+      }
     }
 
     /* A file held back for a taken position may be the very image that holds it (a shoot
@@ -408,7 +454,15 @@
       for (const item of this.items) {
         if (item.state) continue;
         const held = unmapped.get(item.path || item.file.name);
+        if (held === undefined && item.unreadable) {
+          // mapped now (new options): an ordinary file to send, the import says the rest
+          item.unreadable = "";
+          item.li.className = "queued";
+          item.outcome.textContent = "waiting";
+          continue;
+        }
         if (held === undefined && item.unmapped === undefined) continue;
+        item.unreadable = "";  // findUnreadable looks again
         item.unmapped = held && held.reason;
         item.taken = !!(held && held.taken);
         item.identical = "";  // the new preview's holders decide again (findIdentical)
@@ -603,7 +657,7 @@
       }
       // no answer after the retries: the server may never have seen the file
       item.notSent = !answer.data;
-      const data = answer.data || {
+      let data = answer.data || {
         status: "rejected",
         reason: answer.status ? `Server error (HTTP ${answer.status}).` : "Network error.",
       };
@@ -619,6 +673,12 @@
         }
       } else {
         item.outcome.textContent = data.reason || "Refused.";
+      }
+      if (item.unreadable && item.state === "rejected") {
+        // the import's reason (unreadable) first, then why its name maps to nothing
+        data = { ...data, reason: `${data.reason || "Refused."} Its name also maps to no ` +
+          `product: ${item.unreadable}` };
+        item.outcome.textContent = data.reason;
       }
       if (item.state !== "stored") this.listFailure(item, data);
       this.update();

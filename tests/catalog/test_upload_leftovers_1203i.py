@@ -1,0 +1,274 @@
+"""Upload QA leftovers (2026-12-03, i): a browser session whose every declared file arrived
+ends on the server, with or without the page's finish (a closed tab read "Running 9/9" until
+the idle sweep); the identical-elsewhere check is one query per batch of files."""
+
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog.models import ImageAsset, ImportJob
+from catalog.services import imports
+from catalog.services.assets import asset_ingest
+from catalog.services.imports import (
+    HELD_REASON,
+    import_job_create,
+    import_job_finish,
+    import_job_upload_file,
+)
+from tests.catalog.imagegen import jpeg_bytes
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def finished_events(monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr(imports.events, "import_finished", sent.append)
+    return sent
+
+
+def _send(job, name: str, data: bytes):
+    return import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
+
+
+def _reasons(job) -> dict[str, str]:
+    return {i.filename: i.reason for i in job.issues.all()}
+
+
+# --- 1. a session ends once every declared file arrived -------------------------------------
+
+
+def test_it_finishes_a_session_whose_files_all_arrived_without_the_pages_finish(
+        storage, finished_events):
+    ProductFactory(sku="AR-1")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    _send(job, "AR-1_MAIN.jpg", jpeg_bytes(seed=1))
+    _send(job, "AR-1_PT01.jpg", b"not a photo")
+    job.refresh_from_db()
+    assert job.status == "running" and finished_events == []  # one file still to come
+    _send(job, "AR-1_PT02.jpg", jpeg_bytes(seed=2))
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.progress_total) == ("done", 3, 3)
+    assert (job.imported_count, job.error_count) == (2, 1)
+    assert job.message == "2 imported, 1 refused."
+    assert job.finished_at is not None and finished_events == [job.pk]
+    # nothing more is taken in, as after the page's finish
+    assert _send(job, "AR-1_PT03.jpg", jpeg_bytes(seed=3)).code == "job_closed"
+
+
+def test_it_leaves_a_session_missing_files_to_the_idle_sweep(storage):
+    ProductFactory(sku="AR-2")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    _send(job, "AR-2_MAIN.jpg", jpeg_bytes(seed=4))
+    _send(job, "AR-2_PT01.jpg", jpeg_bytes(seed=5))
+    job.refresh_from_db()
+    assert job.status == "running"
+
+
+def test_it_never_ends_a_session_that_declared_no_count_on_arrival(storage):
+    ProductFactory(sku="AR-3")
+    job = import_job_create(user=None, source_kind="upload", expected_files=0)
+    _send(job, "AR-3_MAIN.jpg", jpeg_bytes(seed=6))
+    job.refresh_from_db()
+    assert (job.status, job.progress_done) == ("running", 1)
+
+
+def test_it_does_not_count_a_file_delivered_twice_as_two_arrivals(storage):
+    # the browser retries a file whose answer it lost: that is not the session's last file
+    ProductFactory(sku="AR-4")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    photo = jpeg_bytes(seed=7)
+    _send(job, "AR-4_MAIN.jpg", photo)
+    _send(job, "AR-4_MAIN.jpg", photo)
+    _send(job, "AR-4_PT01.jpg", b"broken")
+    _send(job, "AR-4_PT01.jpg", b"broken")
+    job.refresh_from_db()
+    assert (job.status, job.progress_done) == ("running", 2)
+    _send(job, "AR-4_PT02.jpg", jpeg_bytes(seed=8))
+    job.refresh_from_db()
+    assert (job.status, job.progress_done) == ("done", 3)
+
+
+def test_a_second_finish_after_the_session_ended_on_its_own_changes_nothing(
+        storage, finished_events):
+    ProductFactory(sku="AR-5")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    _send(job, "AR-5_MAIN.jpg", jpeg_bytes(seed=9))
+    _send(job, "AR-5_PT01.jpg", jpeg_bytes(seed=10))
+    ended = ImportJob.objects.get(pk=job.pk)
+    # the page's own finish, then a retried one: its (empty) names change nothing
+    for _ in range(2):
+        job = import_job_finish(job_id=job.pk)
+        assert (job.status, job.message, job.imported_count, job.error_count) == (
+            "done", ended.message, 2, 0)
+        assert job.finished_at == ended.finished_at
+    assert finished_events == [job.pk]  # one end, one event
+
+
+def test_the_pages_late_finish_adds_its_held_names_once(storage, finished_events):
+    ProductFactory(sku="AR-6")
+    job = import_job_create(user=None, source_kind="upload", expected_files=1)
+    _send(job, "AR-6_MAIN.jpg", jpeg_bytes(seed=11))
+    job.refresh_from_db()
+    assert job.status == "done" and job.message == "1 imported."
+    for _ in range(2):  # sent twice: listed once
+        job = import_job_finish(job_id=job.pk, held=["NOPE-1_MAIN.jpg"],
+                                skipped=["notes.txt"])
+    assert (job.imported_count, job.error_count, job.warning_count) == (1, 1, 1)
+    assert job.message == "1 imported, 1 refused."
+    assert set(_reasons(job)) == {"NOPE-1_MAIN.jpg", "notes.txt"}
+    assert _reasons(job)["NOPE-1_MAIN.jpg"] != HELD_REASON  # the server's own reason
+    assert finished_events == [job.pk]
+
+
+def test_a_manifest_row_the_page_held_is_reported_once_after_the_session_ended_on_its_own(
+        storage):
+    # the manifest refuses ZZ's product (a bad GTIN); the page holds its file back and names
+    # it at its finish, after the session ended: the row is not "never came" too
+    manifest = ContentFile(b"sku,gtin,filename\nOK-1,,ok.jpg\nZZ-1,123,zz.jpg\n",
+                           name="m.csv")
+    job = import_job_create(user=None, source_kind="upload", expected_files=1,
+                            manifest_file=manifest)
+    _send(job, "ok.jpg", jpeg_bytes(seed=12))
+    job.refresh_from_db()
+    # ended on its own: the row's file never came, as far as the server knows
+    assert (job.status, job.error_count) == ("done", 1)
+    assert list(job.issues.values_list("filename", flat=True)) == ["m.csv"]
+    assert "not among the uploaded files" in job.issues.get().reason
+    job = import_job_finish(job_id=job.pk, held=["zz.jpg"])
+    assert list(job.issues.values_list("filename", flat=True)) == ["zz.jpg"]
+    assert "Cannot create product 'ZZ-1'" in job.issues.get().reason
+    assert job.error_count == 1 and job.message == "1 imported, 1 refused, 1 product created."
+
+
+def test_the_last_file_racing_the_pages_finish_ends_the_session_once(
+        storage, finished_events, monkeypatch):
+    # the page's finish lands between the last file's look at the row and its
+    # compare-and-set: the last file's end then does nothing
+    ProductFactory(sku="AR-7")
+    job = import_job_create(user=None, source_kind="upload", expected_files=1)
+    real = imports.upload_all_arrived
+    raced: list[ImportJob] = []
+
+    def page_finishes_first(row):
+        if not raced:
+            raced.append(import_job_finish(job_id=row.pk, failed=["AR-7_PT01.jpg"]))
+        return real(row)
+
+    monkeypatch.setattr(imports, "upload_all_arrived", page_finishes_first)
+    _send(job, "AR-7_MAIN.jpg", jpeg_bytes(seed=13))
+    job.refresh_from_db()
+    assert raced and job.status == "done"
+    assert (job.imported_count, job.error_count) == (1, 1)
+    assert job.issues.filter(filename="AR-7_PT01.jpg").count() == 1
+    assert finished_events == [job.pk]
+
+
+# --- 3. the identical-elsewhere check: one query per request, not per file --------------------
+
+
+def _hash_reads(queries) -> list[str]:
+    """The queries that read live images by content: the duplicate rule and the same bytes
+    on another product."""
+    return [sql for q in queries.captured_queries
+            if (sql := q["sql"]).lstrip().upper().startswith("SELECT")
+            and '"catalog_imageasset"."sha256" ' in sql and " FROM \"catalog_imageasset\"" in sql]
+
+
+def _post_files(manager_client, product, files: dict[str, bytes]):
+    uploads = [SimpleUploadedFile(name, data, content_type="image/jpeg")
+               for name, data in files.items()]
+    with CaptureQueriesContext(connection) as queries:
+        response = manager_client.post(
+            reverse("catalog:product_upload", args=[product.pk]), {"file": uploads},
+            HTTP_ACCEPT="application/json")
+    answer = response.json()
+    return answer.get("results", [answer]), _hash_reads(queries)
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_a_product_upload_reads_the_images_with_its_files_contents_once(
+        manager_client, storage, count):
+    other = ProductFactory(sku="EL-1")
+    photo = jpeg_bytes(seed=20)
+    first = asset_ingest(product=other, fileobj=io.BytesIO(photo), filename="el1.jpg").asset
+    target = ProductFactory(sku="EL-2")
+    files = {"same.jpg": photo}
+    files.update({f"new{i}.jpg": jpeg_bytes(seed=30 + i)
+                  for i in range(count - 1)})
+    answer, reads = _post_files(manager_client, target, files)
+    assert len(reads) == 1  # was 2 per file: the duplicate rule, then the other products
+    results = {r["filename"]: r for r in answer}
+    assert {r["status"] for r in results.values()} == {"stored"}
+    # the message is the one it was
+    assert results["same.jpg"]["warnings"] == [
+        f"Identical to EL-1 {first.position} (#{first.pk}): the same file is already stored "
+        "for another product. Stored for EL-2 too; check the photo belongs to both."]
+    assert not any(r["warnings"] for name, r in results.items() if name != "same.jpg")
+
+
+def test_a_batch_finds_its_own_earlier_file_as_a_fresh_read_would(manager_client, storage):
+    target = ProductFactory(sku="EL-3")
+    photo = jpeg_bytes(seed=40)
+    answer, reads = _post_files(manager_client, target, {"a.jpg": photo, "b.jpg": photo})
+    assert len(reads) == 1
+    assert [r["status"] for r in answer] == ["stored", "duplicate"]
+    assert ImageAsset.live.filter(product=target).count() == 1
+
+
+def test_a_session_file_reads_the_images_with_its_contents_once(storage):
+    # one file per request: the duplicate rule and the other products share one read
+    ProductFactory(sku="EL-4")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    with CaptureQueriesContext(connection) as queries:
+        result = _send(job, "EL-4_MAIN.jpg", jpeg_bytes(seed=50))
+    assert result.status == "stored" and len(_hash_reads(queries)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_file_and_the_pages_finish_in_two_threads_end_the_session_once(
+        storage, finished_events):
+    # the real race: two requests at once, whichever gets the row first
+    import threading
+
+    from django.db import connections
+
+    ProductFactory(sku="AR-8")
+    for round_ in range(3):
+        job = import_job_create(user=None, source_kind="upload", expected_files=1)
+        start = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def run(call, job=job, start=start, errors=errors):
+            try:
+                start.wait(timeout=10)
+                call(job)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [
+            threading.Thread(target=run, args=(
+                lambda j, r=round_: _send(j, f"AR-8_PT0{r + 1}.jpg", jpeg_bytes(seed=60 + r)),)),
+            threading.Thread(target=run, args=(
+                lambda j: import_job_finish(job_id=j.pk, held=["NOPE-8_MAIN.jpg"]),)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        job.refresh_from_db()
+        assert job.status == "done"
+        assert job.issues.filter(filename="NOPE-8_MAIN.jpg").count() == 1
+        assert job.error_count == 1 and job.imported_count in (0, 1)
+        # the file lost the race (refused: the import is done) or ended the session: either
+        # way one end
+        assert finished_events.count(job.pk) == 1
