@@ -2,7 +2,8 @@
 
 The detail brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation
 outside the band) and ``matting.estimate_foreground``, in windows around the band; a solid
-part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke.
+part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke, and
+a thin solid part the brush covers side to side is known foreground to the solve.
 """
 
 from __future__ import annotations
@@ -63,6 +64,21 @@ LIFT_KNOWN = 5
 LIFT_CONTEXT = 16
 LIFT_SHARE = 0.5
 LIFT_RISE = 16
+# the detail brush's solid-part rule (see _solid_part): a band pixel the cutout holds at
+# SOLID_HELD or more is known foreground to the solve where its colour lies at least
+# SOLID_SHARE of the way from the nearest pixel the cutout holds clear (SOLID_CLEAR or less,
+# at most SOLID_REACH px away) to the part's own colour (its held pixels averaged over a
+# Gaussian of SOLID_SIGMA px), the two at least SOLID_CONTRAST apart (Lab), and all but
+# SOLID_SLACK of its connected part's inside (more than SOLID_INSET px from its outline) does
+# too: a thin solid part with a clear edge, unlike the backdrop on both sides
+SOLID_HELD = 250
+SOLID_CLEAR = 16
+SOLID_CONTRAST = 15.0
+SOLID_SLACK = 0.05
+SOLID_SIGMA = 3.0
+SOLID_SHARE = 0.75
+SOLID_REACH = 8.0
+SOLID_INSET = 2.0
 # rounds of holding a full-size detail solve to the preview's at the preview's grid (see
 # _match_shown): 1 leaves ~3/255 mean difference where the stroke changed something, 3 ~1/255
 MATCH_ROUNDS = 3
@@ -440,6 +456,71 @@ def _spare_haze(new: np.ndarray, mine: np.ndarray, write: np.ndarray, old: np.nd
     return out
 
 
+def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
+    """The pixels of a band piece (``piece``, a mask of the crop ``crop``; ``known``: the alpha
+    before any detail solve there) the solve takes as known foreground: parts of a thin solid
+    thing the brush covers side to side.
+
+    QA (dev 069): a 9 px detail stroke down a flamingo's leg covered it whole; the matte's
+    only foreground was the leg above the brush, so it read the shaded lower leg as backdrop
+    and faded it to half alpha and below. The photo says otherwise: each of the leg's pixels
+    lies at SOLID_SHARE or more of the way from the backdrop beside it (the nearest pixel the
+    cutout holds clear, at most SOLID_REACH px away) to the leg's own colour, and the cutout
+    holds it solid with a clear edge. Hair or fur the model filled solid fails that: the sky
+    or backdrop between its strands is held solid too and lies near the backdrop's colour, so
+    its part is not taken (all but SOLID_SLACK of a part's inside must pass; its outline is
+    the photo's blurred edge, judged by the matte as before); so does a strand already
+    fractional (under SOLID_HELD), a part whose colour is near the backdrop's (a grey rim on
+    a grey backdrop: _keep_slab's case), and the inside of a wide body (beyond SOLID_REACH of
+    clear). Only pixels that pass are known; the rest of the piece is solved as before.
+    A stroke crossing a wrong-subject filled region far from any clear pixel is unchanged.
+    Marking every solid pixel at least 10 px from the cutout's fractional ones instead (the
+    cutout's confident inside) cost soft-dev SAD@10 +1.5 % (docs/review.md § Detail
+    benchmark)."""
+    cand = piece & (known >= SOLID_HELD)
+    none = np.zeros(piece.shape, bool)
+    if not cand.any():
+        return none
+    clear = known <= SOLID_CLEAR
+    if not clear.any():
+        return none
+    dclear, lbl = cv2.distanceTransformWithLabels((~clear).view(np.uint8), cv2.DIST_L2, 5,
+                                                  labelType=cv2.DIST_LABEL_PIXEL)
+    if not (cand & (dclear <= SOLID_REACH)).any():  # no thin part: spare the colour work
+        return none
+    lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+    colour = np.zeros((int(lbl.max()) + 1, 3), np.float32)
+    colour[lbl[clear]] = lab[clear]
+    # the part's own colour near each pixel: its held-solid pixels averaged over SOLID_SIGMA
+    held = known >= SOLID_HELD
+    wgt = cv2.GaussianBlur(held.astype(np.float32), (0, 0), SOLID_SIGMA)
+    ys, xs = np.nonzero(cand)
+    fg = np.stack([cv2.GaussianBlur(np.where(held, lab[..., i], 0).astype(np.float32), (0, 0),
+                                    SOLID_SIGMA)[ys, xs] for i in range(3)], axis=1
+                  ) / np.maximum(wgt[ys, xs], 1e-6)[:, None]
+    bg = colour[lbl[ys, xs]]
+    axis = fg - bg
+    norm2 = np.einsum("ij,ij->i", axis, axis)
+    share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
+    ok = ((norm2 >= SOLID_CONTRAST ** 2) & (share >= SOLID_SHARE)
+          & (dclear[ys, xs] <= SOLID_REACH))
+    passed = np.zeros(piece.shape, bool)
+    passed[ys, xs] = ok
+    n, comp = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
+    # judged on the part's inside: its outline is the photo's blurred edge
+    inner = cand & (cv2.distanceTransform(held.view(np.uint8), cv2.DIST_L2, 5) > SOLID_INSET)
+    cnt = np.bincount(comp[inner], minlength=n)
+    got = np.bincount(comp[inner & passed], minlength=n)
+    # a part too thin to have an inside is judged whole
+    cnt_all = np.bincount(comp[cand], minlength=n)
+    got_all = np.bincount(comp[passed], minlength=n)
+    good = np.where(cnt > 0, got >= (1 - SOLID_SLACK) * cnt,
+                    got_all >= (1 - SOLID_SLACK) * cnt_all)
+    good[0] = False
+    out: np.ndarray = good[comp] & passed
+    return out
+
+
 def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
                  at: tuple[int, int], matting: Any) -> np.ndarray:
     """The matted alpha (uint8) of one band piece, its pixels in ``mine`` (a mask of its box
@@ -454,23 +535,27 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     px0, px1 = max(left - c, 0) // a * a, min(-(-(left + bw + c) // a) * a, w)
     piece = np.zeros((py1 - py0, px1 - px0), bool)
     piece[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = mine
-    trimap = np.where(before[py0:py1, px0:px1] >= 128, 255, 0).astype(np.uint8)
-    trimap[piece] = 128
+    known = np.ascontiguousarray(before[py0:py1, px0:px1])
     crop = np.ascontiguousarray(rgb[py0:py1, px0:px1])
     # a preview re-sends every stroke, and each earlier stroke's piece is solved again from the
-    # same inputs: remember the answers by their inputs
+    # same inputs: remember the answers by their inputs (the alpha around the piece as it is,
+    # not binarised: _solid_part reads it)
     import hashlib
 
     hsh = hashlib.blake2b(digest_size=16)
     hsh.update(np.array(crop.shape, np.int64).data)
     hsh.update(crop.data)
-    hsh.update(trimap.data)
+    hsh.update(known.data)
+    hsh.update(piece.data)
     key = (matting.solve_alpha, hsh.digest())  # the solver too: a test may swap it
     with _LOCK:
         got = _PIECES.get(key)
         if got is not None:
             _PIECES.move_to_end(key)
             return got.copy()
+    trimap = np.where(known >= 128, 255, 0).astype(np.uint8)
+    trimap[piece] = 128
+    trimap[_solid_part(crop, known, piece)] = 255
     # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
     # prior would pull the matte back to a hard edge
     alpha = matting.solve_alpha(crop, trimap)
