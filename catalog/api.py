@@ -33,6 +33,7 @@ from .errors import AssetRestoreError, ProductPurgedError, ProductRestoreError
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
+from .validators import SKU_MAX_LENGTH
 
 router = Router(auth=AUTH)
 
@@ -93,7 +94,7 @@ class ProductFields(StrictIn):
 
 
 class ProductIn(ProductFields):
-    sku: str = Field(..., max_length=64)
+    sku: str = Field(..., max_length=SKU_MAX_LENGTH)
 
 
 #: PATCH /products/{id} with another ``sku``: a SKU names the product's files, folders and

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models.functions import Now, Upper
 
 from .roles import CAPABILITIES
-from .validators import validate_asin, validate_gtin, validate_sku
+from .validators import SKU_MAX_LENGTH, validate_asin, validate_gtin, validate_sku
 
 
 class LiveManager(models.Manager):
@@ -32,7 +32,8 @@ SKU_CASE_TWIN = "sku_case_twin"
 class Product(models.Model):
     """A sellable item, identified by its SKU. Deleting is soft: ``deleted_at`` is set."""
 
-    sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
+    sku = models.CharField("SKU", max_length=SKU_MAX_LENGTH, unique=True,
+                           validators=[validate_sku])
     title = models.CharField(max_length=255, blank=True)
     brand = models.CharField(max_length=120, blank=True)
     category = models.CharField(max_length=120, blank=True)

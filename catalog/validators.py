@@ -4,7 +4,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
-SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: The longest SKU: the model's column, the API's field, the validator and its wording.
+SKU_MAX_LENGTH = 64
+SKU_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{SKU_MAX_LENGTH - 1}}}$")
 ASIN_RE = re.compile(r"^B0[A-Z0-9]{8}$")
 GTIN_LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}
 
@@ -13,8 +15,8 @@ def validate_sku(value: str) -> None:
     # SKUs end up in file names and URLs: letters, digits, '.', '_' and '-' only.
     if not SKU_RE.match(value or ""):
         raise ValidationError(
-            "SKU must be 1-64 characters: letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit.",
+            f"SKU must be 1-{SKU_MAX_LENGTH} characters: letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit.",
             code="invalid_sku",
         )
 

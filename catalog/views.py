@@ -479,6 +479,8 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
+        # the preview refuses a ZIP whose directory does not add up in the import's words
+        "zip_damaged_reason": archives.ZIP_DAMAGED_REASON,
     }
 
 

@@ -31,6 +31,12 @@ MANIFEST_NAME = "manifest.csv"
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
+#: Why a whole ZIP is refused when its directory is missing or does not describe the file it
+#: ends (one wording for the import and the upload page's preview, which gets it as data).
+ZIP_DAMAGED_REASON = (
+    "The ZIP is damaged or incomplete (cut off during download or copy?) — nothing was "
+    "imported; upload it again."
+)
 
 
 class ArchiveError(Exception):
@@ -172,6 +178,42 @@ def _check_bomb(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
         )
 
 
+def _starts_like_a_zip(fileobj: BinaryIO) -> bool:
+    try:
+        fileobj.seek(0)
+        return fileobj.read(4) == b"PK\x03\x04"
+    except (OSError, ValueError):
+        return False
+
+
+def _directory_describes_file(zf: zipfile.ZipFile, fileobj: BinaryIO) -> bool:
+    """Whether the central directory zipfile found belongs to this file from byte 0.
+
+    zipfile takes the *last* end-of-directory record in the final 64 kB and, when the offsets
+    it declares do not add up, assumes data was prepended and re-bases every entry. A ZIP cut
+    off after a stored nested ZIP ends with the nested one's directory: re-based, it reads as
+    that small archive, and the outer entries vanish without a word. So the first entry must
+    start at byte 0, and the first and last entries' offsets must land on local headers (two
+    reads, not one per entry: the archive may be remote storage; a bad entry in between is
+    still refused alone when it is opened).
+    """
+    infos = zf.infolist()
+    if not infos:
+        # an empty ZIP is its 22-byte record alone; anything before it was not described
+        return zf.start_dir == 0
+    offsets = sorted({i.header_offset for i in infos})
+    if offsets[0] != 0:
+        return False
+    try:
+        for offset in (offsets[0], offsets[-1]):
+            fileobj.seek(offset)
+            if fileobj.read(4) != b"PK\x03\x04":
+                return False
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 class ZipSource:
     """Iterate a ZIP's entries in order; open each one as a temporary file."""
 
@@ -181,8 +223,14 @@ class ZipSource:
         try:
             self.zip = zipfile.ZipFile(fileobj)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise ArchiveError(f"Not a readable ZIP file: {exc}")
+            if _starts_like_a_zip(fileobj):
+                # a ZIP's first entry but no directory: the end of the file is missing
+                raise ArchiveError(ZIP_DAMAGED_REASON) from exc
+            raise ArchiveError(f"Not a readable ZIP file: {exc}") from exc
         self.limits = limits
+        if not _directory_describes_file(self.zip, fileobj):
+            self.zip.close()
+            raise ArchiveError(ZIP_DAMAGED_REASON)
         infos = [i for i in self.zip.infolist() if not i.is_dir()]
         if len(infos) > limits.max_entries:
             raise ArchiveError(

@@ -264,23 +264,130 @@ def read_orientation(img: Image.Image) -> int:
     return orientation if orientation in range(1, 9) else 1
 
 
-def decode(img: Image.Image) -> Image.Image:
-    """Decode every pixel; a truncated or corrupt stream fails here, not later in a cutout."""
+def decode(img: Image.Image, *, source: BinaryIO | None = None) -> Image.Image:
+    """Decode every pixel; a truncated or corrupt stream fails here, not later in a cutout.
+
+    Use the image returned: a JPEG from ``source`` that lacks only its end marker (every
+    scan complete, ``jpeg_end_marker_missing``) is decoded again with the marker added."""
     try:
         img.load()
     except Image.DecompressionBombError as exc:
         raise ImageRejected(f"Decompression bomb: {exc}", "bomb")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         message = str(exc)
-        if "truncated" in message.lower() or isinstance(exc, EOFError):
-            raise ImageRejected(
-                corrupt_reason("the image data ends early (a truncated file: incomplete "
-                               "upload or copy?)."),
-                "truncated",
-            )
-        raise ImageRejected(corrupt_reason(
-            f"its image data cannot be decoded ({message or type(exc).__name__})."), "corrupt")
-    return img
+        if not ("truncated" in message.lower() or isinstance(exc, EOFError)):
+            raise ImageRejected(corrupt_reason(
+                f"its image data cannot be decoded ({message or type(exc).__name__})."),
+                "corrupt")
+    else:
+        return img
+    # Truncated. Out of the except block: its traceback holds Pillow's decoder, and with it
+    # the failed decode's pixels (237 MB at 79 MP), which go before the check and the second
+    # decode; not close(): Pillow would close the caller's stream.
+    if source is not None and img.format in ("JPEG", "MPO"):
+        img.im = Image.core.new(img.mode, (1, 1))
+        whole = _jpeg_completed(source)
+        if whole is not None:
+            completed = Image.open(io.BytesIO(whole), formats=("JPEG",))
+            del whole  # BytesIO shares the bytes; one copy of the file, not two
+            return decode(completed)
+    raise ImageRejected(
+        corrupt_reason("the image data ends early (a truncated file: incomplete upload or "
+                       "copy?)."),
+        "truncated",
+    )
+
+
+#: The end-of-image marker; some phone, scanner and download tools leave it out.
+_JPEG_EOI = b"\xff\xd9"
+#: The warning of a JPEG stored although its end marker was missing (``decode``).
+EOI_MISSING_WARNING = ("The JPEG's end marker is missing (the file stops right after its "
+                       "last pixel, as some apps write it); every pixel is there.")
+
+
+def _jpeg_completed(source: BinaryIO | None) -> bytes | None:
+    """``source``'s bytes with the end marker added when that is all it lacks, else None."""
+    if source is None:
+        return None
+    source.seek(0)
+    data = source.read()
+    source.seek(0)
+    if not jpeg_end_marker_missing(data):
+        return None
+    data += _JPEG_EOI  # the only reference: CPython extends it in place where it can
+    return data
+
+
+def jpeg_end_marker_missing(data: bytes | mmap.mmap) -> bool:
+    """Whether a JPEG that stops early lacks only its end-of-image marker: every scan it
+    needs is there (``_jpeg_scans_complete``: a progressive JPEG cut between scans decodes
+    blurred without a complaint) and, with the marker added, libjpeg decodes every MCU without
+    running out of data (strict: its "premature end of data segment" warning is what a file
+    cut inside a scan gives; Pillow would pad it with grey)."""
+    if data[-2:] == _JPEG_EOI or not _jpeg_scans_complete(data):
+        return False
+    try:
+        simplejpeg.decode_jpeg(data[:] + _JPEG_EOI, strict=True, **_EIGHTH)
+    except ValueError:
+        return False
+    return True
+
+
+_SOF_PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
+_SOF = {0xC0, 0xC1, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD} | _SOF_PROGRESSIVE
+
+
+def _jpeg_scans_complete(data: bytes | mmap.mmap) -> bool:
+    """Whether the scans in ``data`` cover the whole image: every component of the frame,
+    and for a progressive JPEG every coefficient of every component down to its last bit
+    (successive approximation ``Al`` 0). Reads the marker segments, skipping entropy data."""
+    at, size = 2, len(data)
+    if data[:2] != b"\xff\xd8":
+        return False
+    components: list[int] = []
+    progressive = False
+    lowest: dict[int, list[int]] = {}  # progressive: component -> each coefficient's Al
+    covered: set[int] = set()
+    while at + 4 <= size:
+        if data[at] != 0xFF:
+            return False
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        body = data[at + 4:at + 2 + length]
+        if len(body) != length - 2:
+            return False  # cut inside a header: not a scan boundary
+        if marker in _SOF:
+            progressive = marker in _SOF_PROGRESSIVE
+            components = [body[6 + 3 * i] for i in range(body[5])]
+            lowest = {c: [99] * 64 for c in components}
+        elif marker == 0xDA:
+            count = body[0]
+            ids = [body[1 + 2 * i] for i in range(count)]
+            ss, se, al = body[1 + 2 * count], body[2 + 2 * count], body[3 + 2 * count] & 0x0F
+            for c in ids:
+                covered.add(c)
+                if progressive and c in lowest:
+                    for k in range(ss, min(se, 63) + 1):
+                        lowest[c][k] = min(lowest[c][k], al)
+            at += 2 + length
+            # entropy data runs to the next marker that is not a stuffed 0x00 or a restart
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= size:
+                    at = size
+                    break
+                if data[at + 1] == 0x00 or 0xD0 <= data[at + 1] <= 0xD7 or data[at + 1] == 0xFF:
+                    at += 1 if data[at + 1] == 0xFF else 2
+                    continue
+                break
+            continue
+        at += 2 + length
+    if not components or set(components) - covered:
+        return False
+    return not progressive or all(al == 0 for c in components for al in lowest[c])
 
 
 #: The start of the import warning of a JPEG whose data libjpeg had to repair
@@ -295,13 +402,16 @@ def jpeg_damage(fileobj: BinaryIO, probe: ProbeResult) -> str:
     Pillow discards libjpeg's warnings, so the scan is decoded again by libjpeg-turbo through
     simplejpeg, which reports them, at 1/8 scale (every coefficient is still read: ~6 ms at
     1200×900, ~57 ms at 24 MP). Nothing is refused for it: the file is all there, and the
-    manager judges the picture. A truncated file never gets here: ``decode`` refuses it."""
+    manager judges the picture. A truncated file never gets here: ``decode`` refuses it,
+    unless all it lacks is its end marker (``EOI_MISSING_WARNING`` then)."""
     if probe.format != "JPEG":
         return ""
     with _file_buffer(fileobj) as data:
         try:
             simplejpeg.decode_jpeg(data, strict=True, **_EIGHTH)
         except ValueError as exc:
+            if jpeg_end_marker_missing(data):  # what ``decode`` stored it for
+                return EOI_MISSING_WARNING
             try:
                 simplejpeg.decode_jpeg(data, strict=False, **_EIGHTH)
             except ValueError:

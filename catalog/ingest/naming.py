@@ -486,6 +486,12 @@ def file_target(
     if found is None:
         found, new = rules.choose(name, candidates=candidates, create=create, valid=valid,
                                   exists=lambda sku: exists(sku, exact=False))
+    if found is None and sku_rule and not any(valid(c.sku) for c in candidates):
+        # Over-long (or otherwise invalid) readings are no product and can never become one:
+        # "create products for unknown SKUs" would not help, the validator's rule does.
+        sku = candidates[0].sku
+        raise Unmapped(f"{sku_rule} This name gives {sku} ({len(sku)} characters): rename "
+                       "the file, or map it with a manifest row.")
     if found is None:
         # The hint a created product would get as a warning (``lookalike_warning``): without
         # it the manager sees an unknown SKU and not the mistyped position that made it.

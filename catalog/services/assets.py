@@ -614,7 +614,7 @@ def _normalized_read(stream: BinaryIO, *, limits: images.Limits
     working copy holds. One path for the ingest and the rebuild (``asset_working_copy_rebuild``),
     so a rebuilt working copy has the pixels the ingest gave it. Raises ``ImageRejected``."""
     img, probe = images.open_image(stream, limits=limits)
-    images.decode(img)
+    img = images.decode(img, source=stream)
     damage = images.jpeg_damage(stream, probe)
     if damage:  # reported as the file's other header warnings are (``probe.warnings``)
         probe.warnings.append(damage)

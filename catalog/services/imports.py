@@ -213,6 +213,8 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
     (``hashes``: its request's files', ``assets.asset_hash_lookup``)."""
     job = ImportJob.objects.get(pk=job_id, source_kind=ImportJob.Source.UPLOAD)
     if job.status != JobStatus.RUNNING:
+        if job.status == JobStatus.CANCELLED:
+            _upload_after_cancel(job, filename)
         return IngestResult(filename=filename, status=IngestResult.REJECTED,
                             reason=f"The import is {job.get_status_display().lower()}.",
                             code="job_closed")
@@ -545,9 +547,35 @@ def import_job_cancel(*, job_id: int) -> bool:
     if not cancelled and job.status == JobStatus.QUEUED:
         # claimed by a run meanwhile: cancel that run instead, which announces the end
         return import_job_cancel(job_id=job_id)
+    if cancelled and job.source_kind == ImportJob.Source.UPLOAD:
+        _upload_session_cancelled_message(job_id)
     if cancelled and ends_here:
         events.import_finished(job_id)
     return cancelled
+
+
+def _upload_session_cancelled_message(job_id: int) -> None:
+    """A cancelled browser session says how far it got as a cancelled ZIP does: the files it
+    announced that had not arrived are "not imported" (those the page still sends get a row
+    each, ``_upload_after_cancel``)."""
+    job = ImportJob.objects.only("progress_done", "progress_total", "options").get(pk=job_id)
+    expected = int((job.options or {}).get(EXPECTED_FILES) or 0)
+    total = max(expected, job.progress_total, job.progress_done)
+    ImportJob.objects.filter(pk=job_id, status=JobStatus.CANCELLED).update(
+        message=import_runner.cancelled_message(done=job.progress_done, total=total),
+        progress_total=total)
+
+
+def _upload_after_cancel(job: ImportJob, filename: str) -> None:
+    """A file the page sent after its session was cancelled: one "not imported" row in the
+    report (the ZIP cancel's words), once per name, however often the page retries it."""
+    name = filename[:512]
+    if not ImportIssue.objects.filter(job=job, filename=name,
+                                      kind=ImportIssue.Kind.NOT_IMPORTED).exists():
+        ImportIssue.objects.create(job=job, filename=name,
+                                   reason=import_runner.CANCELLED_REASON,
+                                   level=ImportIssue.Level.ERROR,
+                                   kind=ImportIssue.Kind.NOT_IMPORTED)
 
 
 def import_job_fail(*, job_id: int, message: str) -> bool:

@@ -174,27 +174,44 @@
   }
 
 
+  /* What zipEntryNames answers for a ZIP whose directory does not describe the file it ends:
+   * cut off (a nested ZIP's directory found last), or not starting at byte 0. */
+  const ZIP_DAMAGED = "damaged";
+
   /* Names of a ZIP's entries, read from its central directory at the end of the file: a few
-   * kB from a multi-GB archive, nothing uploaded. null when the directory cannot be read
-   * (ZIP64, a damaged file): the preview is then skipped, the import itself still reports. */
+   * kB from a multi-GB archive, nothing uploaded. null when the directory cannot be read here
+   * (ZIP64): the preview is then skipped, the import itself still reports. ZIP_DAMAGED when
+   * what is read does not add up; the server's ZipSource refuses the same files. */
   async function zipEntryNames(file) {
     const tailSize = Math.min(file.size, 65536 + 22);
     const tail = new DataView(await file.slice(file.size - tailSize).arrayBuffer());
+    const head = new DataView(await file.slice(0, 4).arrayBuffer());
+    const startsLikeZip = head.byteLength === 4 && head.getUint32(0, true) === 0x04034b50;
     let eocd = -1;
     for (let i = tailSize - 22; i >= 0; i--) {
       if (tail.getUint32(i, true) === 0x06054b50) { eocd = i; break; }
     }
-    if (eocd < 0) return null;
+    // a ZIP's first entry but no directory: the end of the file is missing
+    if (eocd < 0) return startsLikeZip ? ZIP_DAMAGED : null;
     const count = tail.getUint16(eocd + 10, true);
     const size = tail.getUint32(eocd + 12, true);
     const offset = tail.getUint32(eocd + 16, true);
     if (count === 0xffff || size === 0xffffffff || offset === 0xffffffff) return null;
-    if (offset + size > file.size) return null;
+    // The directory ends where its end record starts. A ZIP cut off after a stored nested ZIP
+    // ends with the nested one's record, whose offsets count from the nested ZIP's start.
+    const eocdAt = file.size - tailSize + eocd;
+    if (offset + size !== eocdAt) return ZIP_DAMAGED;
+    if (count === 0) return eocdAt === 0 ? [] : ZIP_DAMAGED;
+    if (!startsLikeZip) return ZIP_DAMAGED;
     const dir = new DataView(await file.slice(offset, offset + size).arrayBuffer());
     const names = [];
     const utf8 = new TextDecoder("utf-8");
     let at = 0;
+    let records = 0;
+    let firstHeader = Infinity;
     while (at + 46 <= dir.byteLength && dir.getUint32(at, true) === 0x02014b50) {
+      records += 1;
+      firstHeader = Math.min(firstHeader, dir.getUint32(at + 42, true));
       const nameLength = dir.getUint16(at + 28, true);
       const skip = nameLength + dir.getUint16(at + 30, true) + dir.getUint16(at + 32, true);
       const name = utf8.decode(new Uint8Array(dir.buffer, dir.byteOffset + at + 46, nameLength));
@@ -211,6 +228,7 @@
       }
       at += 46 + skip;
     }
+    if (records !== count || at !== dir.byteLength || firstHeader !== 0) return ZIP_DAMAGED;
     return names;
   }
 
@@ -809,10 +827,29 @@
     const input = form.querySelector("input[name=archive]");
     const target = document.querySelector("[data-zip-preview]");
     const uploader = document.querySelector("[data-uploader][data-preview-url]");
+    const button = form.querySelector("button[type=submit]");
     const previewZip = async () => {
       const file = input && input.files[0];
       if (!file || !target || !uploader) return;
       const names = await zipEntryNames(file).catch(() => null);
+      // only undo a refusal of ours: the submit handler disables the button while uploading
+      if (button.dataset.zipDamaged) {
+        delete button.dataset.zipDamaged;
+        button.disabled = false;
+      }
+      if (names === ZIP_DAMAGED) {
+        target.hidden = false;
+        target.innerHTML = "";
+        const line = document.createElement("p");
+        line.className = "error";
+        line.setAttribute("data-zip-damaged-message", "");
+        line.textContent = `${file.name}: ${form.dataset.zipDamaged ||
+          "The ZIP is damaged or incomplete; upload it again."}`;
+        target.append(line);
+        button.dataset.zipDamaged = "1";
+        button.disabled = true;
+        return;
+      }
       if (names === null) {
         target.hidden = false;
         target.textContent = "This ZIP's file list cannot be read in the browser; the import " +
@@ -845,6 +882,7 @@
     }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      if (button.dataset.zipDamaged) return;  // the preview found it damaged: not sent
       const body = new FormData(form);
       // The mapping options live in the uploader's form; a ZIP import uses them too.
       const options = document.querySelector("form[data-options]");
