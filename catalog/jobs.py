@@ -218,6 +218,12 @@ class JobKind(Generic[M]):
     on_requeue: Callable[[M], None] | None = None
     #: Called with the pk after the reconciler failed or re-queued rows (refresh parents).
     on_change: Callable[[int], None] | None = None
+    #: Ends a run whose worker died on its last attempt, in place of the generic fail: called
+    #: with the dead row and ``worker_died_text``; fails it by compare-and-set on
+    #: ``row.run_token`` (``job_fail``) and, only when that write happened, says what the run
+    #: was on, reports what it never reached and announces the end as the kind's own fail
+    #: path does (so a duplicate reconcile sends nothing). Returns whether it failed the row.
+    on_give_up: Callable[[M, str], bool] | None = None
     #: Extra sweeps of this kind (stale upload sessions, batches whose rows all finished).
     sweep: Callable[[], int] | None = None
 
@@ -276,6 +282,12 @@ def _dead_rows(kind: JobKind, now, grace: timedelta, hostname: str | None) -> li
     return rows
 
 
+def worker_died_text(attempts: int) -> str:
+    """Why a run was given up: a kind's ``on_give_up`` adds what the run was on."""
+    return (f"the worker running this stopped {attempts} times (killed, out of memory or "
+            "restarted)")
+
+
 def _dead_run_reset(kind: JobKind, row: RunState, now,
                     max_attempts: int | None = None) -> str | None:
     """Requeue one run whose worker died, or fail it once it has used its attempts: one
@@ -286,8 +298,10 @@ def _dead_run_reset(kind: JobKind, row: RunState, now,
     owned = kind.model.objects.filter(pk=row.pk, status=JobStatus.RUNNING,
                                       run_token=row.run_token)
     if row.attempts >= max_attempts:
-        message = (f"The worker running this stopped {row.attempts} times (killed, out of "
-                   "memory or restarted); giving up. Try again with fewer or smaller files.")
+        reason = worker_died_text(row.attempts)
+        if kind.on_give_up is not None:
+            return "failed" if kind.on_give_up(row, reason) else None
+        message = f"{reason[:1].upper()}{reason[1:]}; giving up."
         if owned.update(status=JobStatus.FAILED, finished_at=now,
                         **{kind.message_field: message}):
             return "failed"
@@ -344,6 +358,45 @@ def job_kind_reconcile(kind: JobKind, *, worker_hostname: str | None = None) -> 
     if any(result.values()):
         logger.warning("reconciler: %s %s", kind.name, result)
     return result
+
+
+def worker_silent_after() -> timedelta:
+    """How long a running row can go without a heartbeat while some worker still runs jobs:
+    its own run beats every ``heartbeat_every()``, and a reconciler (a task a worker runs
+    every ``CUTROOM_RECONCILE_EVERY``) resets a dead run once it is ``GRACE`` stale. Older
+    than this, neither its run nor any reconciler is alive: no worker (or no beat) is up."""
+    return timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE
+                     + 2 * settings.CUTROOM_RECONCILE_EVERY)
+
+
+def job_worker_silent(row: RunState, *, now=None) -> timedelta | None:
+    """How long nothing has reported on this running row, when that is past
+    ``worker_silent_after()`` (no live worker can be behind it); else None."""
+    if row.status != JobStatus.RUNNING:
+        return None
+    last = row.heartbeat_at or row.started_at
+    silent = (now or timezone.now()) - last if last is not None else None
+    return silent if silent is not None and silent > worker_silent_after() else None
+
+
+def jobs_worker_silent(*, now=None) -> timedelta | None:
+    """The longest a running job of a worker-run kind has gone unreported past
+    ``worker_silent_after()``, or None: /healthz's sign that the workers are down. One
+    indexed query per kind; an idle deployment (nothing running) reads None."""
+    now = now or timezone.now()
+    cutoff = now - worker_silent_after()
+    oldest = None
+    for kind in job_kinds().values():
+        if kind.enqueue is None:
+            continue
+        last = (kind.model.objects.filter(kind.scope, status=JobStatus.RUNNING)
+                .filter(Q(heartbeat_at__lt=cutoff)
+                        | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+                .order_by("heartbeat_at").values_list("heartbeat_at", "started_at").first())
+        if last is not None:
+            at = last[0] or last[1]
+            oldest = at if oldest is None or at < oldest else oldest
+    return now - oldest if oldest is not None else None
 
 
 def jobs_reconcile(*, worker_hostname: str | None = None) -> dict[str, dict[str, int]]:

@@ -7,6 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import roles
+from catalog.jobs import jobs_worker_silent
 from catalog.permissions import capability_required
 from cutouts.selectors.jobs import worker_ping_recent
 from cutouts.selectors.review import COUNT_CAP as REVIEW_COUNT_CAP
@@ -22,10 +23,18 @@ from .health import run_checks
 def healthz(request: HttpRequest) -> JsonResponse:
     results = run_checks()
     healthy = all(results.values())
-    body = {
+    body: dict = {
         "status": "ok" if healthy else "fail",
         "components": {name: "up" if ok else "down" for name, ok in results.items()},
     }
+    # running jobs nothing reported on for longer than any live worker (or reconciler) allows:
+    # degraded, still 200 (the web tier itself serves; a load balancer must keep it)
+    silent = jobs_worker_silent() if results.get("database") else None
+    if silent is not None:
+        body["components"]["workers"] = "silent"
+        body["workers_silent_seconds"] = int(silent.total_seconds())
+        if healthy:
+            body["status"] = "degraded"
     return JsonResponse(body, status=200 if healthy else 503)
 
 

@@ -292,16 +292,70 @@ def _import_cancelled(job_id: int, token: str, run: ImportRun | None,
                                      message=cancelled_message(done=done, total=total),
                                      **(run.counters() if run is not None else {})):
             return False
-        if issues_after is not None:
-            ImportIssue.objects.filter(job_id=job_id, pk__gt=issues_after).delete()
-        issues = (ImportIssue(job_id=job_id, filename=entry.name[:512],
-                              reason=CANCELLED_REASON, level=ImportIssue.Level.ERROR,
-                              kind=ImportIssue.Kind.NOT_IMPORTED)
-                  for entry in remaining)
-        while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
-            ImportIssue.objects.bulk_create(batch)
+        _unreached_report(job_id, remaining, CANCELLED_REASON, issues_after=issues_after)
         if announce:
             events.import_finished(job_id)  # sent on commit
+    return True
+
+
+def _unreached_report(job_id: int, remaining: list[archives.Entry], reason: str, *,
+                      issues_after: int | None, first_reason: str = "") -> None:
+    """One "not imported" error row per file a run never finished (not counted as refused:
+    nothing was wrong with them), for a cancel and a run given up alike; ``first_reason``
+    for the first of them (the file a dead run was on). What the run wrote after its last
+    checkpoint (issues past ``issues_after``) is dropped: that file is reported here."""
+    if issues_after is not None:
+        ImportIssue.objects.filter(job_id=job_id, pk__gt=issues_after).delete()
+    issues = (ImportIssue(job_id=job_id, filename=entry.name[:512],
+                          reason=(first_reason or reason) if i == 0 else reason,
+                          level=ImportIssue.Level.ERROR, kind=ImportIssue.Kind.NOT_IMPORTED)
+              for i, entry in enumerate(remaining))
+    while batch := list(itertools.islice(issues, CANCELLED_ISSUES_CHUNK)):
+        ImportIssue.objects.bulk_create(batch)
+
+
+def _dead_run_position(job: ImportJob) -> tuple[int, list[archives.Entry], int, int]:
+    """Where a run that died stood, from its checkpoint: the index of the file it was on,
+    the files from there on in the run's order, how many in all, and its last issue id."""
+    checkpoint = dict(job.checkpoint or {})
+    done = int(checkpoint.get("next", job.progress_done) or 0)
+    remaining: list[archives.Entry] = []
+    total = job.progress_total
+    try:
+        remaining, total = _entries_from(job, checkpoint, done)
+    except Exception:  # an unreadable source: the end is still announced
+        logger.warning("import %s: cannot list the files its dead run never reached",
+                       job.pk, exc_info=True)
+    return done, remaining, max(total, done), int(checkpoint.get("issues", 0))
+
+
+#: the report's reasons for the files of an import given up after its worker kept dying
+GAVE_UP_REASON = "Not imported: the import failed before this file."
+GAVE_UP_CULPRIT = ("Not imported: {reason} while importing this file. It may be too large "
+                   "or damaged: import it on its own, or leave it out.")
+
+
+def import_dead_run_fail(job: ImportJob, reason: str) -> bool:
+    """The import kind's ``on_give_up`` (``jobs.JobKind``): its worker died on every attempt,
+    most likely on one file (one that runs it out of memory). Fails it as a cancel ends
+    (``_import_cancelled``): the message names the file its checkpoint says the run was on
+    and how far it got, that file and every one after it get a "not imported" row, and
+    ``import.finished`` is sent (status failed). One compare-and-set on the dead run's token,
+    so it happens once. False when the row moved on meanwhile."""
+    done, remaining, total, issues_after = _dead_run_position(job)
+    # no checkpointed file: it died opening the source or applying the manifest
+    at = remaining[0].name if remaining and "next" in (job.checkpoint or {}) else ""
+    where = (f" while importing {at} — too large or damaged? Import the others without it"
+             if at else "")
+    message = (f"Failed after {done:,} of {total:,} files; {total - done:,} not imported: "
+               f"{reason}{where}.")
+    with transaction.atomic():
+        if not jobs.job_fail(ImportJob, job.pk, job.run_token, message, attempts=1,
+                             progress_done=done):
+            return False
+        _unreached_report(job.pk, remaining, GAVE_UP_REASON, issues_after=issues_after,
+                          first_reason=GAVE_UP_CULPRIT.format(reason=reason) if at else "")
+        events.import_finished(job.pk)  # sent on commit
     return True
 
 
@@ -337,22 +391,12 @@ def import_cancelled_runs_finish(*, grace_seconds: int | None = None) -> int:
         if not (job.heartbeat_at is None or job.heartbeat_at < cutoff
                 or jobs.owner_dead_here(job.worker)):
             continue
-        checkpoint = dict(job.checkpoint or {})
-        done = int(checkpoint.get("next", job.progress_done) or 0)
-        remaining: list[archives.Entry] = []
-        total = job.progress_total
-        try:
-            remaining, total = _entries_from(job, checkpoint, done)
-        except Exception:  # an unreadable source: the end is still announced
-            logger.warning("import %s: cannot list the files its cancelled run never "
-                           "reached", job.pk, exc_info=True)
+        done, remaining, total, issues_after = _dead_run_position(job)
         # the cancel set finished_at (``imports.import_job_cancel``)
         cancelled_at = job.finished_at or job.heartbeat_at
         announce = cancelled_at is not None and cancelled_at >= announce_since
         if _import_cancelled(job.pk, job.run_token, None, remaining, done=done,
-                             total=max(total, done),
-                             issues_after=int(checkpoint.get("issues", 0)),
-                             announce=announce):
+                             total=total, issues_after=issues_after, announce=announce):
             finished += 1
             if not announce:
                 logger.info("import %s, cancelled %s, finished without import.finished: "

@@ -596,6 +596,8 @@ def _import_kind() -> jobs.JobKind:
         # and ZIP/folder runs that died after a cancel, before they saw it
         sweep=lambda: (import_uploads_close_stale()
                        + import_runner.import_cancelled_runs_finish()),
+        # a run whose worker died on every attempt: name its file, report the rest, announce
+        on_give_up=import_runner.import_dead_run_fail,
     )
 
 

@@ -296,8 +296,15 @@ def _checked(*, presets, specs, product_ids, brand, approved_since, destination,
 def export_job_claim(*, job_id: int, worker: str = "") -> str | None:
     """Compare-and-set queued -> running; only the holder of the token may finish the job.
     A run whose worker died is put back to queued by the reconciler and claimed again; it
-    starts over from the rendition cache, so nothing already rendered is rendered twice."""
-    return jobs.job_claim(ExportJob, job_id, worker=worker, message="", progress_done=0)
+    starts over from the rendition cache, so nothing already rendered is rendered twice.
+    Its bar and counts stay at the dead run's until the new run passes them, and the
+    message says why (``RESTART_NOTE``): they never go backwards."""
+    return jobs.job_claim(ExportJob, job_id, worker=worker)
+
+
+#: what a re-queued export says until its new run passes the point the dead one reached
+RESTART_NOTE = ("Restarted after the worker running it stopped: catching up on the files "
+                "already done (from the rendition cache, not rendered again).")
 
 
 @transaction.atomic
@@ -317,9 +324,16 @@ def export_job_cancel(*, job: ExportJob) -> ExportJob:
     return current
 
 
-def _progress(job_id: int, token: str, done: int, **counts) -> None:
-    if not jobs.job_progress(ExportJob, job_id, token, progress_done=done, **counts):
+def _progress(job_id: int, token: str, **fields) -> None:
+    if not jobs.job_progress(ExportJob, job_id, token, **fields):
         raise _Cancelled()
+
+
+def _at(index: int, item) -> dict:
+    """The checkpoint of the plan item a run is on (the first of the cutout it renders
+    next): what ``export_dead_run_fail`` names when the worker keeps dying on it."""
+    return {"at": {"index": index, "sku": item.sku, "position": item.position,
+                   "asset_id": item.asset_id, "cutout_id": item.cutout_id}}
 
 
 def export_job_run(*, job_id: int, run_token: str,
@@ -358,7 +372,11 @@ def _export_execute(job: ExportJob, run_token: str,
             raise ExportError(f"{len(plan.collisions)} naming collision(s); nothing exported.")
         presets = {p.name: p for p in resolved}
         total = len(plan.items)
-        ExportJob.objects.filter(pk=job.pk).update(progress_total=total)
+        # a run after a dead one keeps its bar and counts until it passes them (RESTART_NOTE)
+        resume_from = min(job.progress_done, total)
+        restarting = job.message == RESTART_NOTE
+        _progress(job.pk, run_token, progress_total=total,
+                  **({"checkpoint": _at(0, plan.items[0])} if plan.items else {}))
         if not job.dry_run:
             sink = (FolderSink(job.folder, resumed=job.attempts > 1)
                     if job.destination == ExportJob.Destination.FOLDER else ZipSink())
@@ -375,8 +393,8 @@ def _export_execute(job: ExportJob, run_token: str,
         groups = list(plan_grouped(plan.items))
         # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
         scenes = scene_layout_assets(presets=resolved) if job.dry_run else {}
-        for items, outputs, source in plan_renditions(groups, presets,
-                                                      render=not job.dry_run):
+        for index, (items, outputs, source) in enumerate(
+                plan_renditions(groups, presets, render=not job.dry_run)):
             renditions_persist((item.cutout_id, out)
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
@@ -432,9 +450,20 @@ def _export_execute(job: ExportJob, run_token: str,
                     out.data = None  # drop the bytes as soon as they are written
                 done += 1
             now = time.monotonic()
-            if now - last >= PROGRESS_EVERY_SECONDS:
-                _progress(job.pk, run_token, done, exported_count=exported,
-                          failed_count=excluded)
+            following = groups[index + 1][1][0] if index + 1 < len(groups) else None
+            # a real run notes every cutout it starts (one small write beside its renders),
+            # so a worker that keeps dying on one is named (export_dead_run_fail)
+            if now - last >= PROGRESS_EVERY_SECONDS or (following is not None
+                                                        and not job.dry_run):
+                fields: dict[str, Any] = (
+                    {"checkpoint": _at(done, following)} if following is not None else {})
+                if done >= resume_from:
+                    fields.update(progress_done=done, exported_count=exported,
+                                  failed_count=excluded)
+                    if restarting:
+                        fields["message"] = ""  # caught up: RESTART_NOTE no longer holds
+                        restarting = False
+                _progress(job.pk, run_token, **fields)
                 last = now
             if progress:
                 progress(done, total)
@@ -632,15 +661,47 @@ def export_job_fail(*, job_id: int, run_token: str, message: str,
                     report: dict | None = None) -> str:
     """End a running export as failed with ``message`` (if this run still holds it) and tell
     its owner. Returns 'failed'."""
-    fields: dict[str, Any] = {"report": report} if report is not None else {}
-    if jobs.job_fail(ExportJob, job_id, run_token, message, **fields):
-        job = ExportJob.objects.get(pk=job_id)
-        _notify(job, f"Export {job.pk} failed: {message}")
-        events.export_finished(job)
+    _export_failed(job_id, run_token, message, report)
     return "failed"
+
+
+def _export_failed(job_id: int, run_token: str, message: str, report: dict | None) -> bool:
+    """The one end of a failed export: a compare-and-set on the run's token, then the owner's
+    notification and ``export.finished``, once. False when the run no longer held it."""
+    fields: dict[str, Any] = {"report": report} if report is not None else {}
+    if not jobs.job_fail(ExportJob, job_id, run_token, message, **fields):
+        return False
+    job = ExportJob.objects.get(pk=job_id)
+    _notify(job, f"Export {job.pk} failed: {message}")
+    events.export_finished(job)
+    return True
+
+
+def export_dead_run_fail(job: ExportJob, reason: str) -> bool:
+    """The export kind's ``on_give_up`` (``jobs.JobKind``): its worker died on every attempt,
+    most likely rendering one image (one that runs it out of memory). Failed as any export
+    fails (``_export_failed``: notification, ``export.finished``), once; the message names
+    the image its checkpoint says the run was on, how far it got and how many files it
+    never reached (``report["gave_up_at"]``, ``report["not_reached_count"]``)."""
+    at = dict((job.checkpoint or {}).get("at") or {})
+    total = job.progress_total
+    done = min(int(at.get("index", job.progress_done)), total)
+    where = ""
+    if at.get("sku"):
+        image = f", image {at['position']}" if at.get("position") else ""
+        where = (f" while rendering {at['sku']}{image} — too large or damaged? Export again "
+                 "without it (the files already rendered come from the cache)")
+    message = (f"Failed after {done:,} of {total:,} files; {total - done:,} never reached and "
+               f"nothing delivered: {reason}{where}.")
+    report = {**(job.report if isinstance(job.report, dict) else {}),
+              "gave_up_at": at, "not_reached_count": total - done}
+    return _export_failed(job.pk, job.run_token, message, report)
 
 
 jobs.job_kind_register(jobs.JobKind(
     name="export", model=ExportJob, enqueue=enqueue_tasks.export_jobs_send,
     run_limit=lambda job: EXPORT_TIME_LIMIT,
+    # the dead run's bar stays (it never goes backwards); the page says why
+    requeue_fields=lambda: {"message": RESTART_NOTE},
+    on_give_up=export_dead_run_fail,
 ))
