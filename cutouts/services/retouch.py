@@ -269,6 +269,31 @@ def _upload_rgba(name: str, size: tuple[int, int]) -> np.ndarray:
 OPAQUE_UPLOAD = "The PNG is fully opaque; a cutout needs a transparent background."
 
 
+#: the worker's refusal of strokes whose result is their parent's picture
+NOTHING_CHANGED = ("Nothing to apply: the result of these strokes is v{v} pixel for pixel, so "
+                   "no new version is kept; v{v} stays as it was. Paint where the cutout is "
+                   "wrong and apply again.")
+
+
+def _same_pixels(rgba: np.ndarray, previous: np.ndarray) -> bool:
+    """Whether the retouch's result is ``previous``'s picture: every alpha the same, and every
+    colour where that alpha is not 0 (the result's hidden colours are 0; the parent's may not
+    be). Strip by strip, and the colours only once every alpha matched: a real change stops
+    at its first strip, at no cost to the Apply's peak."""
+    if rgba.shape != previous.shape:
+        return False
+    strips = range(0, rgba.shape[0], STRIP_ROWS)
+    if not all(np.array_equal(rgba[top : top + STRIP_ROWS, :, 3],
+                              previous[top : top + STRIP_ROWS, :, 3]) for top in strips):
+        return False
+    for top in strips:
+        a, b = rgba[top : top + STRIP_ROWS], previous[top : top + STRIP_ROWS]
+        shown = a[..., 3] > 0
+        if not np.array_equal(a[..., :3][shown], b[..., :3][shown]):
+            return False
+    return True
+
+
 def _has_transparency(rgba: np.ndarray) -> bool:
     """Any pixel below 255 alpha, strip by strip (a whole-image compare is one more
     full-size boolean array)."""
@@ -337,6 +362,12 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         # the alpha as a view of the cutout: a copy was 45 MB more at the Apply's peak (45 MP)
         result = retouch_apply(rgb, previous[..., 3], strokes, previous,
                                on_progress=span(report, RETOUCH_FROM, RETOUCH_TO))
+        if _same_pixels(result.rgba, previous):
+            # the editor keeps Apply off when its preview shows no change; this is the check
+            # behind it (a preview not back yet, another client): a new version equal to its
+            # parent would only go back to review (QA 2026-12-03); failed, the parent returns
+            # to the queue it left (services.lineage)
+            raise PermanentError(NOTHING_CHANGED.format(v=parent.version))
         del previous
         rgba, rgb_reduced, parts = result.rgba, result.rgb_work, {
             f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()

@@ -40,6 +40,14 @@
   // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
   // "changed 0.2 %" over leaves the cutout had removed, and no hint why).
   var EDGE_MIN_SHARE = 0.01;
+  // A keep / remove stroke that changed nothing is said to have found its area "already
+  // kept / removed" only when at least DONE_SHARE of the preview pixels under its brush are
+  // so (alpha >= 128 for keep, < 128 for remove); otherwise it did not take what it covers,
+  // and the status says so (QA 2026-12-03: "already kept" on hatched, removed tissue).
+  var DONE_SHARE = 0.9;
+  // Shown previews kept (their alpha) to report what the strokes since the last one changed:
+  // a burst drawn while a preview computes is reported as one, not lost.
+  var SHOWN_KEEP = 6;
   // What Apply on the retouch page carries to the new version's editor (see htmx:beforeSwap
   // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
   // tool and what shows.
@@ -169,6 +177,13 @@
     form.addEventListener("submit", function (ev) {
       if (!self.strokes.length) { ev.preventDefault(); self.say("Paint at least one stroke or click first.", "error"); return; }
       self.sync();
+      if (self.isNoop()) {
+        // the preview of this very list is the version pixel for pixel: a new version would be
+        // the same picture back in review (QA 2026-12-03); the worker refuses it too
+        ev.preventDefault();
+        self.say(self.noopWords() + " Paint where the cutout is wrong, or Clear.", "error");
+        return;
+      }
       self.applying = true;
       self.unpause();
       self.form.dataset.rtPreview = "applying";
@@ -233,9 +248,11 @@
     if (c.zoom > 1.001) this.setZoom(c.zoom);
     keepPlace(this.view, this.form, c);
     this.form.dataset.rtRestored = "1";
-    var back = this.form.querySelector("[data-rt-parent-link]");
-    this.say("Version " + this.form.dataset.version + " is ready (applied at full size): paint the next fix" +
-             (back ? "; " + back.textContent.trim() + " undoes it." : "."), "hint");
+    // "Back to v1" opens v1's editor; v2 is not discarded by it (QA 2026-12-03: "undoes it")
+    var back = this.form.querySelector("[data-rt-parent-link]"), v = this.form.dataset.version;
+    this.say("Version " + v + " is ready (applied at full size): paint the next fix" +
+             (back ? "; " + back.textContent.trim() + " retouches v" + back.dataset.rtParentVersion +
+                     " again (v" + v + " stays in review until you choose or approve one)." : "."), "hint");
   };
 
   /* The picture as large as the column and the screen allow (a 640 px photo on a tablet is
@@ -572,7 +589,11 @@
     f.querySelector("[data-rt-undo]").disabled = !this.strokes.length;
     f.querySelector("[data-rt-redo]").disabled = !this.undone.length;
     f.querySelector("[data-rt-clear]").disabled = !this.strokes.length;
-    f.querySelector("[data-rt-apply]").disabled = !this.strokes.length;
+    var apply = f.querySelector("[data-rt-apply]"), noop = this.isNoop();
+    apply.disabled = !this.strokes.length || noop;
+    if (noop) apply.title = this.noopWords();
+    else apply.removeAttribute("title");
+    f.dataset.rtNoop = noop ? "1" : "";
     f.dataset.rtStrokes = String(this.strokes.length);
     if (!this.strokes.length) this.unpause();
   };
@@ -657,11 +678,18 @@
     this.warmed = true;
     var self = this;
     this.post([]).then(function (response) {
-      if (!response.ok || self.alphas["[]"] || !window.createImageBitmap) return null;
+      if (!response.ok || (self.alphas["[]"] && self.alphas["[]"].exact) || !window.createImageBitmap) return null;
       // The version's own alpha for the "nothing changed" hint: the page's image may come
       // from another origin (S3), whose pixels a canvas may not read; this answer is ours.
+      // It wins over the page's image: it is the very picture the stroke previews start from
+      // (the page's is the card's copy), so "these strokes change nothing" is exact.
       return response.blob().then(createImageBitmap).then(function (bitmap) {
-        if (!self.alphas["[]"]) self.alphas["[]"] = self.alphaOf(bitmap);
+        var own = self.alphaOf(bitmap);
+        if (!own) return;
+        own.exact = true;
+        own.n = 0;
+        self.alphas["[]"] = own;
+        self.judgeNoop();
       });
     }).catch(function () { /* the real preview will report */ });
   };
@@ -739,16 +767,19 @@
     x.drawImage(img, 0, 0);
     var d = x.getImageData(0, 0, w, h).data, a = new Uint8Array(w * h);
     for (var i = 0; i < a.length; i++) a[i] = d[i * 4 + 3];
-    return { w: w, h: h, a: a };
+    // px: every channel, to tell "these strokes change nothing" exactly (a detail stroke may
+    // change colours only); dropped once the preview is no longer the one shown
+    return { w: w, h: h, a: a, px: d };
   };
   /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added 2.9× the cutout
      (green)" ... Shares are of the cutout as it was, until what changed is more than the cutout
      was (a keep click on a wrong-subject cutout "added 287.8 %", QA 2026-12-03): then a
      multiple of it, or of the photo when there was no cutout. */
   /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
-     matte takes its known side from), that ``alpha`` holds as product (>= 128). */
-  function productShare(alpha, stroke, scale) {
-    var r = Math.max(stroke.radius * scale, 0.71), reach = 2 * r, pts = stroke.points;
+     matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
+     brush covers), that ``alpha`` holds as product (>= 128). */
+  function productShare(alpha, stroke, scale, widen) {
+    var r = Math.max(stroke.radius * scale, 0.71), reach = Math.max((widen || 2) * r, 1), pts = stroke.points;
     var xs = pts.map(function (p) { return p[0] * scale; }), ys = pts.map(function (p) { return p[1] * scale; });
     var x0 = Math.max(0, Math.floor(Math.min.apply(null, xs) - reach)),
         x1 = Math.min(alpha.w - 1, Math.ceil(Math.max.apply(null, xs) + reach)),
@@ -791,53 +822,201 @@
     var job = this.loading, base = !this.objectUrl;
     this.loading = null;
     if (!job && !base) return;
-    var key = base ? "[]" : job.key;
-    if (this.alphas[key]) return;
     var now;
-    try { now = this.alphaOf(); } catch (e) { return; }  // a tainted image: no hint
-    if (!now) return;
-    var keep = {}; keep["[]"] = this.alphas["[]"]; keep[key] = now;
-    if (base || job.strokes.length !== this.addedAt) { this.alphas = keep; return; }
-    var before = this.alphas[JSON.stringify(job.strokes.slice(0, -1))];
-    this.alphas = keep;
-    if (!before || before.w !== now.w || before.h !== now.h) return;
-    var last = job.strokes[job.strokes.length - 1];
-    var what = NAMES[last.kind].toLowerCase() + (last.points.length === 1 ? " click" : " stroke");
-    var change = this.flashChange(before, now);
-    if (last.kind === "detail" && productShare(before, last, before.w / this.fullW) < EDGE_MIN_SHARE) {
-      // nothing of the product under or around it: a matte cannot bring back what the cutout
-      // removed, so say what does (whatever the few pixels it moved)
-      this.form.dataset.rtNoEdge = String(job.strokes.length);
-      this.say("The last detail stroke found no edge of the cutout to refine: what it covers " +
-               "is removed. Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, " +
-               "then Detail along its edge; " + undoWord() + " " + this.previewText, "hint");
+    if (base) {  // the page's own image: the warm-up's copy, when it comes, replaces it
+      if (this.alphas["[]"]) return;
+      try { now = this.alphaOf(); } catch (e) { return; }  // a tainted image: no hint
+      if (!now) return;
+      now.n = 0;
+      this.alphas = { "[]": now };
       return;
     }
-    if (change.taken + change.added + change.faded >= 4) {
+    var fresh = !this.alphas[job.key];
+    if (fresh) {
+      try { now = this.alphaOf(); } catch (e) { return; }
+      if (!now) return;
+      now.n = job.strokes.length;
+    } else {
+      now = this.alphas[job.key];
+    }
+    // the last preview shown that this list grew from: the strokes since it are this report's
+    var from = this.grewFrom(job.strokes, job.key);
+    this.remember(job.key, now, job.strokes);
+    this.judgeNoop();
+    // only a new stroke (or a burst of them) reports; undo and redo only show
+    if (!fresh || job.strokes.length !== this.addedAt || !from) return;
+    var before = from.alpha;
+    if (before.w !== now.w || before.h !== now.h) return;
+    this.report(before, now, job.strokes.slice(from.n), job.strokes.length);
+  };
+
+  /* The longest list whose preview was shown (and kept) that ``strokes`` begins with. */
+  Editor.prototype.grewFrom = function (strokes, key) {
+    var best = null, alphas = this.alphas;
+    Object.keys(alphas).forEach(function (k) {
+      var e = alphas[k];
+      if (k === key || e.n === undefined || e.n >= strokes.length || (best && e.n <= best.n)) return;
+      if (e.n === 0 ? k === "[]" : k === JSON.stringify(strokes.slice(0, e.n))) best = { n: e.n, alpha: e };
+    });
+    return best;
+  };
+  /* Keep the version's own preview, this one and the SHOWN_KEEP longest shown before it that
+     it grew from; only the version's and this one keep every channel (3 MB each at 1024 px). */
+  Editor.prototype.remember = function (key, now, strokes) {
+    var alphas = this.alphas, kept = {}, older = [];
+    Object.keys(alphas).forEach(function (k) {
+      var e = alphas[k];
+      if (k === "[]" || k === key || e.n === undefined || e.n >= strokes.length) return;
+      if (k === JSON.stringify(strokes.slice(0, e.n))) older.push(k);
+    });
+    older.sort(function (a, b) { return alphas[b].n - alphas[a].n; });
+    older.slice(0, SHOWN_KEEP).forEach(function (k) { alphas[k].px = null; kept[k] = alphas[k]; });
+    if (alphas["[]"]) kept["[]"] = alphas["[]"];
+    kept[key] = now;
+    this.alphas = kept;
+  };
+
+  /* The strokes' preview is the version itself, every channel of every pixel: Apply would
+     make the same picture again and send it back to review (QA 2026-12-03). Known only once
+     this list's preview and the version's own (the warm-up's) are both in; until then Apply
+     goes, and the worker refuses a result equal to its parent. */
+  Editor.prototype.judgeNoop = function () {
+    var mine = this.strokes.length ? this.alphas[JSON.stringify(this.strokes)] : null, base = this.alphas["[]"];
+    if (mine && mine.px && base && base.exact && base.px) {
+      // judged while its channels are at hand; an undo back to it reads the verdict
+      var same = mine.px.length === base.px.length;
+      for (var i = 0; same && i < mine.px.length; i++) if (mine.px[i] !== base.px[i]) same = false;
+      mine.same = same;
+    }
+    this.noopKey = mine && mine.same ? JSON.stringify(this.strokes) : null;
+    this.updateButtons();
+  };
+  Editor.prototype.isNoop = function () {
+    return !!(this.strokes.length && this.noopKey && this.noopKey === JSON.stringify(this.strokes));
+  };
+  Editor.prototype.noopWords = function () {
+    var n = this.strokes.length;
+    return "Nothing to apply: " + (n === 1 ? "this stroke leaves" : "these " + n + " strokes leave") +
+           " v" + this.form.dataset.version + " pixel for pixel as it is.";
+  };
+
+  /* What lies under a keep or remove stroke that changed nothing, from the preview's alpha in
+     its brush: "done" (DONE_SHARE of it already kept / removed), "missed" (as much the other
+     way: the stroke did not take it) or "partly". */
+  function underVerdict(alpha, stroke, scale) {
+    if (stroke.kind === "detail") return "edge";
+    var kept = productShare(alpha, stroke, scale, 1);
+    var share = stroke.kind === "keep" ? kept : 1 - kept;
+    return share >= DONE_SHARE ? "done" : share <= 1 - DONE_SHARE ? "missed" : "partly";
+  }
+  var VERDICTS = {
+    "keep done": "found what it covers already kept",
+    "keep missed": "did not take what it covers: it is removed (hatched), too like the " +
+                   "background (or too joined to it) to take",
+    "keep partly": "did not take the removed (hatched) part of what it covers: too like the " +
+                   "background (or too joined to it) to take",
+    "remove done": "found what it covers already removed",
+    "remove missed": "did not take what it covers: it is kept, too like the product (or too " +
+                     "joined to it) for a click to take",
+    "remove partly": "did not take the kept part of what it covers: too like the product (or " +
+                     "too joined to it) for a click to take",
+    "detail edge": "found no soft edge to fade under it"
+  };
+  // a burst's words, per kind of stroke and verdict: "what they cover ..."
+  var BRIEF = {
+    "keep done": "is already kept", "keep missed": "is removed (hatched), not taken",
+    "keep partly": "is partly removed, not taken", "remove done": "is already removed",
+    "remove missed": "is kept, not taken", "remove partly": "is partly kept, not taken",
+    "detail edge": "has no soft edge to fade"
+  };
+  function strokeName(s) { return NAMES[s.kind].toLowerCase() + (s.points.length === 1 ? " click" : " stroke"); }
+  function counted(list) {  // "2 remove clicks, 1 keep click"
+    var counts = {}, order = [];
+    list.forEach(function (w) { if (!counts[w]) { counts[w] = 0; order.push(w); } counts[w]++; });
+    return order.map(function (w) { return counts[w] + " " + w + (counts[w] === 1 ? "" : "s"); }).join(", ");
+  }
+
+  /* The status after new strokes' preview: what ``burst`` (the strokes since the last preview
+     shown, usually one) changed from ``before`` to ``now``, flashed and in numbers, or why it
+     changed nothing, told from what lies under it; ``count`` strokes in all. */
+  Editor.prototype.report = function (before, now, burst, count) {
+    var k = before.w / this.fullW, n = burst.length;
+    var names = burst.map(strokeName), kinds = counted(names);
+    // "the last remove click", "the last 3 remove clicks", "the last 3 strokes" (of kinds
+    // the report then names)
+    var what = "the last " + (n === 1 ? names[0] : kinds.indexOf(",") < 0 ? kinds : n + " strokes");
+    var undo = n === 1 ? undoWord() :
+      (touchFirst() ? "Undo takes them back one by one." : "Ctrl+Z undoes them one by one.");
+    var whole = this.isNoop() ? " Nothing to apply: the strokes leave v" + this.form.dataset.version +
+      " as it is." : "";
+    this.form.dataset.rtBurst = String(n);
+    var change = this.flashChange(before, now);
+    var lost = burst.filter(function (s) { return s.kind === "detail"; });
+    if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
+      // nothing of the product under or around it: a matte cannot bring back what the cutout
+      // removed, so say what does (whatever the few pixels it moved)
+      this.form.dataset.rtNoEdge = String(count);
+      this.say("The last " + (n === 1 ? "detail stroke" : n + " detail strokes") + " found no edge of the cutout to refine: what " +
+               (n === 1 ? "it covers" : "they cover") + " is removed. Paint Keep" + (touchFirst() ? "" : " (K)") +
+               " over what should stay, then Detail along its edge; " + undo + whole + " " + this.previewText, "hint");
+      return;
+    }
+    var total = change.taken + change.added + change.faded;
+    if (total >= 4) {
       // a click can take more than it should (the tyre around a wheel's gap): how much it
       // took or added, flashed on the picture and said in numbers, so one look tells
       var parts = changeParts(change, now.a.length);
       // a keep stroke over hair or fur makes it solid, which is what keep means: the brush
       // that keeps it soft is named when most of what it changed was soft (QA 2026-12-03)
-      var soft = last.kind === "keep" && change.hardened >= SOFT_HINT_PX &&
-                 change.hardened >= SOFT_HINT_SHARE * (change.taken + change.added + change.faded);
+      var soft = burst.some(function (s) { return s.kind === "keep"; }) && change.hardened >= SOFT_HINT_PX &&
+                 change.hardened >= SOFT_HINT_SHARE * total;
       var hint = soft ? " It made soft edge solid: for hair, fur or mesh the Detail brush" +
                         (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
-      this.say("The last " + what + " " + parts.join(", ") + "; " + undoWord() + hint + " " +
-               this.previewText, soft ? "hint" : undefined);
+      this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + parts.join(", ") + "; " + undo +
+               hint + whole + " " + this.previewText, soft || whole ? "hint" : undefined);
       return;
     }
-    var why = last.kind === "keep" ? "what it covers is already kept" :
-              last.kind === "remove" ? "what it covers is already removed, or too like the product to take" :
-              "no soft edge to fade under it";
+    // Nothing (or a few pixels) changed: why, from what lies under each stroke (QA
+    // 2026-12-03: "already kept" was said of a keep click on removed, hatched tissue)
+    var verdicts = burst.map(function (s) { return s.kind + " " + underVerdict(before, s, k); });
+    var lead = total ? "Next to nothing changed (" + total + " px)" : "Nothing changed";
+    var text;
+    if (n === 1) {
+      text = lead + ": " + what + " " + VERDICTS[verdicts[0]] + ".";
+    } else {
+      var groups = {}, order = [];
+      burst.forEach(function (s, i) {
+        var v = verdicts[i];
+        if (!groups[v]) { groups[v] = []; order.push(v); }
+        groups[v].push(names[i]);
+      });
+      text = lead + " with " + what + ": " + order.map(function (v) {
+        if (order.length === 1) return "what they cover " + BRIEF[v];
+        var m = groups[v].length;
+        return "what " + counted(groups[v]) + " cover" + (m === 1 ? "s " : " ") + BRIEF[v];
+      }).join("; ") + ".";
+    }
+    var tips = [], keys = !touchFirst();
+    var missed = function (kind) {
+      return verdicts.some(function (v) { return v === kind + " missed" || v === kind + " partly"; });
+    };
+    var paint = [missed("keep") ? "Keep" + (keys ? " (K)" : "") : "",
+                 missed("remove") ? "Remove" + (keys ? " (R)" : "") : ""].filter(Boolean);
+    if (paint.length) {
+      tips.push("Paint " + paint.join(" / ") + " across the whole part, or use a larger brush" +
+                (keys ? " (])." : "."));
+    }
     // faint haze (alpha under a quarter) hides under the removed area's hatching: a click on
     // it finds "already removed" (QA 2026-12-03); Faint shows it, a painted stroke takes it
-    var haze = last.kind === "remove" ? " Faint haze shows with Faint" + (touchFirst() ? "" : " (H)") +
-               "; paint across it to take it." : "";
-    this.form.dataset.rtUnchanged = String(job.strokes.length);
-    this.say("Nothing changed: the last " + what + " found " + why + "." + haze +
-             " Paint across the area, or " + (touchFirst() ? "tap Undo." : "undo (Ctrl+Z)."), "hint");
+    if (n === 1 && verdicts[0] === "remove done") {
+      tips.push("Faint haze shows with Faint" + (touchFirst() ? "" : " (H)") + "; paint across it to take it.");
+    }
+    if (verdicts.indexOf("detail edge") >= 0 && !tips.length) tips.push("Paint across the area.");
+    this.form.dataset.rtUnchanged = String(count);
+    this.form.dataset.rtUnder = verdicts.join(",");
+    this.say(text + (tips.length ? " " + tips.join(" ") : "") + " " +
+             undo + whole, "hint");
   };
 
   /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
@@ -887,6 +1066,8 @@
   Editor.prototype.apply = function () {
     if (!this.strokes.length) { this.say("Paint at least one stroke or click first.", "error"); return; }
     this.sync();
+    // said here: htmx may send the form before the submit listener could stop it
+    if (this.isNoop()) { this.say(this.noopWords() + " Paint where the cutout is wrong, or Clear.", "error"); return; }
     if (this.form.requestSubmit) this.form.requestSubmit(); else this.form.submit();
   };
 

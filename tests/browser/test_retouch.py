@@ -328,6 +328,16 @@ def _retouch_page(page, live_server, cutout):
     return editor, editor.locator(".rt-canvas").bounding_box()
 
 
+def _editor_on_laptop(page, live_server, cutout, log_in):
+    """A reviewer's retouch editor at 1366 x 900 with its first preview in: (editor, the
+    canvas's box, the status line)."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, cutout)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    return editor, box, editor.locator("[data-rt-status]")
+
+
 def _shot(page, request, name: str) -> None:
     """The screen as the reviewer sees it (a full-page capture lays the page out again at
     its whole height, and the editor fits the picture to the window)."""
@@ -1202,11 +1212,7 @@ def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_ref
         live_server, page, stained, log_in):
     """QA 2026-12-03 (soft-dev GT13): a detail stroke over leaves the cutout had removed said
     "changed the alpha of 0.2 %", nothing visible, and not why."""
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 900})
-    editor, box = _retouch_page(page, live_server, stained)
-    status = editor.locator("[data-rt-status]")
-    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
     editor.locator("[data-rt-tool=detail]").click()
     page.mouse.move(*_at(box, 600, 16))
     page.mouse.down()

@@ -133,7 +133,8 @@ def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_edi
     user = log_in(page, reviewer())
     new = retouch_services.cutout_retouch_strokes(
         cutout=v1, user=user, comment="",
-        strokes=json.dumps([{"kind": "remove", "radius": 6, "points": [[20, 20]]}]))
+        # across the kept box's edge: a retouch that changes nothing is refused
+        strokes=json.dumps([{"kind": "remove", "radius": 6, "points": [[150, 240], [200, 240]]}]))
     token = _running(new)
     _reached(new, token, progress.STROKES, 0.20)
     page.goto(f"{live_server.url}/cutouts/review/retouch/{new.pk}/")

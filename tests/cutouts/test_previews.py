@@ -254,7 +254,8 @@ def test_it_stores_the_retouch_base_with_the_run_of_a_big_photo(
     assert stored(first) == [True, True] and stored(plain) == [False, False]
     user = reviewer()
     cutout_flag(cutout=first, user=user, reasons=["halo"])
-    strokes = [{"kind": "remove", "radius": 30.0, "points": [[800.0, 100.0]]}]
+    # down across the kept box's top edge: a retouch that changes nothing is refused
+    strokes = [{"kind": "remove", "radius": 30.0, "points": [[800.0, 100.0], [800.0, 340.0]]}]
     version = retouch_strokes_done(first, user, strokes)
     assert stored(version) == [True, True]  # a retouched version's run stores its own
     for cutout in (first, version):

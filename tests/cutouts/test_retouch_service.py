@@ -109,7 +109,8 @@ def test_it_reduces_a_large_retouch_once_for_its_signals_and_its_base(make_asset
                                                                       monkeypatch):
     """The risk signals read the retouch base's reduction: a 24 MP photo was reduced twice."""
     cutout = done_cutouts(make_assets(1, size=(2400, 1800)))[0]
-    strokes = [{"kind": "remove", "radius": 40, "points": [[200, 200], [260, 220]]}]
+    # across the kept box's left edge (a retouch that changes nothing is refused)
+    strokes = [{"kind": "remove", "radius": 40, "points": [[560, 600], [660, 620]]}]
     new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
     with storages["default"].open(cutout.asset.working_name, "rb") as fh:
         rgb = np.asarray(Image.open(fh).convert("RGB"))

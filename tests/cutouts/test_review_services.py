@@ -399,11 +399,13 @@ def test_it_makes_one_version_of_a_retouch_applied_twice_while_it_waits(
         make_assets, fake_model, no_broker):
     cutout = done_cutouts(make_assets(1))[0]
     user = reviewer()
-    strokes = _strokes(("remove", 5, [(20, 20)]))
+    # each crosses the kept box's edge: a retouch that changes nothing is refused
+    strokes = _strokes(("remove", 5, [(20, 20)]), ("remove", 5, [(150, 240), (200, 240)]))
     first = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
     again = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
-    other = retouch.cutout_retouch_strokes(cutout=cutout, user=user,
-                                           strokes=_strokes(("remove", 6, [(20, 20)])))
+    other = retouch.cutout_retouch_strokes(
+        cutout=cutout, user=user,
+        strokes=_strokes(("remove", 6, [(20, 20)]), ("remove", 6, [(150, 240), (200, 240)])))
     assert again.pk == first.pk and other.pk != first.pk
     upload = retouch.cutout_retouch_upload(cutout=cutout, user=user, data=rgba_png(320, 240))
     assert retouch.cutout_retouch_upload(cutout=cutout, user=user,
@@ -492,7 +494,8 @@ def test_it_keeps_the_parents_shadow_layer_on_a_retouched_version(
     first.refresh_from_db()
     assert first.shadow_name
     new = retouch.cutout_retouch_strokes(cutout=first, user=reviewer(),
-                                         strokes=_strokes(("remove", 6, [(10, 10)])))
+                                         strokes=_strokes(("remove", 6, [(10, 10)]),
+                                                          ("remove", 6, [(150, 240), (200, 240)])))
     assert runs.cutout_run(cutout_id=new.pk) == "done"
     new.refresh_from_db()
     assert new.shadow_name and new.shadow_name != first.shadow_name
@@ -602,7 +605,8 @@ def test_it_recovers_a_retouch_whose_worker_died_like_any_run(make_assets, fake_
                                                               no_broker):
     cutout = done_cutouts(make_assets(1))[0]
     new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(),
-                                         strokes=_strokes(("remove", 6, [(10, 10)])))
+                                         strokes=_strokes(("remove", 6, [(10, 10)]),
+                                                          ("remove", 6, [(150, 240), (200, 240)])))
     # A worker took it and died (SIGKILL): the row is left running under its hostname.
     Cutout.objects.filter(pk=new.pk).update(status=JobStatus.RUNNING, run_token="dead" * 8,
                                             worker="dead-host:123")
