@@ -2,9 +2,8 @@
 
 The detail brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation
 outside the band) and ``matting.estimate_foreground``, in windows around the band; a solid
-part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke, a
-thin solid part the brush covers side to side is known foreground to the solve, and an island
-the matte lifts from clear backdrop with the backdrop's colour stays clear.
+part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke, and
+a thin solid part the brush covers side to side is known foreground to the solve.
 """
 
 from __future__ import annotations
@@ -65,20 +64,6 @@ LIFT_KNOWN = 5
 LIFT_CONTEXT = 16
 LIFT_SHARE = 0.5
 LIFT_RISE = 16
-# the detail brush's haze-island rule (see _drop_haze): a connected island of pixels the alpha
-# so far holds clear (LIFT_CLEAR or less) that the solve lifts, more than HAZE_EDGE px from the
-# product (128 and up: its own soft rim is the solve's) and never to HAZE_PEAK (0..255) or
-# above, keeps its alpha so far where the photo places it near the backdrop: its pixels' Lab
-# colours on the line from the nearest known-clear pixel's colour to the nearest known-solid
-# one's (within LIFT_KNOWN of 0 / 255, in the LIFT_CONTEXT px around the piece) lie, in median,
-# at less than HAZE_BACKDROP of the matte's mean alpha over it, or at less than HAZE_SHARE of
-# it where the matte is smooth there (median |matte - Gaussian(1.5 px)| over 5 x 5 under
-# HAZE_SMOOTH: strands come out of the matte at 6.6 and up, see _keep_slab)
-HAZE_EDGE = 2.0
-HAZE_PEAK = 128
-HAZE_BACKDROP = 0.3
-HAZE_SHARE = 0.7
-HAZE_SMOOTH = 6.6
 # the detail brush's solid-part rule (see _solid_part): a band pixel the cutout holds at
 # SOLID_HELD or more is known foreground to the solve where its colour lies at least
 # SOLID_SHARE of the way from the nearest pixel the cutout holds clear (SOLID_CLEAR or less,
@@ -184,7 +169,6 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 new = _fade_only(new, sofar, _beside_translucent(before, mine, (y0 + by, x0 + bx)))
                 new = _keep_slab(new, sofar, mine)
                 new = _lift_slab(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
-                new = _drop_haze(new, sofar, mine, rgb, before, (y0 + by, x0 + bx), deadband)
                 write = mine & near
                 # the reference is the alpha so far (earlier strokes' solves included): an
                 # earlier stroke's pixel the re-solve barely moves keeps its value, not the
@@ -437,98 +421,6 @@ def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarr
     excess = np.maximum(floor.astype(np.int16) - full_old - LIFT_RISE, 0)
     out: np.ndarray = np.where(ghost[mine], new.astype(np.int16) - excess[mine],
                                new).astype(np.uint8)
-    return out
-
-
-def _drop_haze(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarray,
-               before: np.ndarray, at: tuple[int, int], deadband: int) -> np.ndarray:
-    """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
-    corner ``at`` in the image) where an island the solve lifts from clear is haze: each
-    connected island of pixels the alpha so far ``old`` holds clear (LIFT_CLEAR or less) and the
-    solve lifts by more than ``deadband``, beyond HAZE_EDGE px of the product and peaking under
-    HAZE_PEAK, keeps ``old`` where the photo's colour calls it backdrop — its pixels' Lab
-    colours placed on the line from the nearest known-clear pixel's colour to the nearest
-    known-solid one's (``before`` within LIFT_KNOWN of 0 / 255, outside the piece, within
-    LIFT_CONTEXT px), the median at less than HAZE_BACKDROP of the island's mean solved alpha,
-    or at less than HAZE_SHARE where the matte over the island is smooth (HAZE_SMOOTH).
-
-    QA (soft-dev GT05): a detail stroke along a plush toy's dark coat lifted two blobs of the
-    dark buildings behind it, held clear by the cutout and clear in truth, to 30-106/255 (grey
-    smudges on white, SAD +0.02; GT25's mesh cup +0.17). They touch the product, so no
-    connectivity test finds them; _lift_slab's one colour line for the whole piece (the sky's
-    grey to the fur's orange) and its cap on the matte's floor alone left them, the buildings
-    being neither. Nearest colours judge them against the backdrop beside them. A stray strand
-    or a fur tip the model cut carries the product's colour mixed in (share near its alpha) and
-    stays; so does anything the solve takes to HAZE_PEAK (product, not haze). Without the
-    smoothness term (HAZE_SHARE alone) fur the matte rightly lifted on soft-dev GT17 (35-65 %
-    of its alpha by colour, fine structure 7.2-7.6) went too: Grad@10 +0.03 %, one more
-    detail stroke raising Grad (docs/review.md § Detail benchmark, Haze islands)."""
-    full_new = np.zeros(mine.shape, np.uint8)
-    full_new[mine] = new
-    (top, left), (bh, bw) = at, mine.shape
-    full_old = before[top:top + bh, left:left + bw].copy()
-    full_old[mine] = old
-    lifted = mine & (full_old <= LIFT_CLEAR) & (full_new.astype(np.int16) > full_old + deadband)
-    # the product's own soft rim is the solve's to draw (and would join every island to it)
-    rim = cv2.distanceTransform((full_old < 128).view(np.uint8), cv2.DIST_L2, 5) <= HAZE_EDGE
-    lifted &= ~rim
-    if not lifted.any():
-        return new
-    n, lbl = cv2.connectedComponents(lifted.view(np.uint8), connectivity=8)
-    peak = np.zeros(n, np.uint8)
-    np.maximum.at(peak, lbl[lifted].astype(np.intp), full_new[lifted])
-    low = peak < HAZE_PEAK
-    low[0] = False
-    if not low.any():
-        return new
-    h, w = before.shape
-    c = LIFT_CONTEXT
-    y0, y1, x0, x1 = max(top - c, 0), min(top + bh + c, h), max(left - c, 0), min(left + bw + c, w)
-    piece = np.zeros((y1 - y0, x1 - x0), bool)
-    piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
-    known = before[y0:y1, x0:x1]
-    fg, bg = ~piece & (known >= 255 - LIFT_KNOWN), ~piece & (known <= LIFT_KNOWN)
-    if not fg.any() or not bg.any():  # the colour cannot tell
-        return new
-    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
-                       cv2.COLOR_RGB2Lab)
-    cand = np.zeros(piece.shape, bool)
-    cand[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = low[lbl]
-    ys, xs = np.nonzero(cand)
-    near = []
-    for side in (bg, fg):
-        _, nl = cv2.distanceTransformWithLabels((~side).view(np.uint8), cv2.DIST_L2, 5,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
-        col = np.zeros((int(nl.max()) + 1, 3), np.float32)
-        col[nl[side]] = lab[side]
-        near.append(col[nl[ys, xs]])
-    b_col, f_col = near
-    axis = f_col - b_col
-    norm2 = np.einsum("ij,ij->i", axis, axis)
-    share = np.einsum("ij,ij->i", lab[ys, xs] - b_col, axis) / np.maximum(norm2, 1.0)
-    iy, ix = ys - (top - y0), xs - (left - x0)
-    comp = lbl[iy, ix]
-    alpha = full_new[iy, ix].astype(np.float32) / 255.0
-    f = full_new.astype(np.float32)
-    fine = cv2.blur(np.abs(f - cv2.GaussianBlur(f, (0, 0), 1.5)), (5, 5))[iy, ix]
-    # per island at once (a piece has thousands of islands of a few px): medians from the
-    # values sorted within each island
-    count = np.bincount(comp, minlength=n)
-    start = np.concatenate(([0], np.cumsum(count)[:-1]))
-    lo, hi = start + (count - 1) // 2, start + count // 2
-    has = count > 0
-
-    def median(v: np.ndarray) -> np.ndarray:
-        srt = v[np.lexsort((v, comp))]
-        return np.where(has, (srt[np.minimum(lo, len(v) - 1)] + srt[np.minimum(hi, len(v) - 1)])
-                        / 2, 0.0)
-
-    mean_alpha = np.bincount(comp, weights=alpha, minlength=n) / np.maximum(count, 1)
-    mix = median(share) / np.maximum(mean_alpha, 1e-3)
-    haze_id = has & ((mix < HAZE_BACKDROP) | ((mix < HAZE_SHARE) & (median(fine) < HAZE_SMOOTH)))
-    if not haze_id.any():
-        return new
-    out: np.ndarray = np.where(haze_id[lbl][mine], old, new).astype(np.uint8)
     return out
 
 
