@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.ndimage import gaussian_filter
 
 from .clock import NO_CLOCK, StageClock, running
 from .progress import REFINING, STROKES, OnProgress, no_progress
@@ -103,9 +104,9 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
     out = alpha.copy()
     detail_w = labels_w == DETAIL
-    any_stroke_full = bool(strokes)
-    if changed_w.any() or any_stroke_full:
-        _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s)
+    # every stroke list composes (a detail-only list leaves the cut's result unchanged)
+    if strokes:
+        _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s, rgb_w)
     clock.lap("compose")
 
     fg_colours: list[DetailColours] = []
@@ -117,9 +118,9 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             # (compose at scale 1, then the detail solve on the working grid); the full-size
             # matte is held to it at that grid (see _match_shown)
             shown = alpha_w.copy()
-            if changed_w.any() or any_stroke_full:
+            if strokes:
                 _compose_full(shown, alpha_w, seg_w, changed_w, _core_strokes(scaled, params),
-                              1.0)
+                              1.0, rgb_w)
             _detail(rgb_w, shown, scaled, colours=False)
         fg_colours = _detail(rgb, out, strokes, shown=shown)
     clock.lap("detail")
@@ -136,10 +137,11 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
 
 def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed_w: np.ndarray,
-                  strokes: list[Stroke], s: float) -> None:
+                  strokes: list[Stroke], s: float, rgb_w: np.ndarray) -> None:
     """Write the new alpha into ``out`` at full resolution, in tiles over the changed region
     only. Where the new segmentation agrees with the base alpha's side, the base alpha (soft
-    edges included) stays; only pixels that switch side take the new value."""
+    edges included) stays; only pixels that switch side take the new value. ``rgb_w`` is the
+    photo on the working grid (its colours split a faint blob, ``_take_faint``)."""
     h, w = alpha.shape
     if changed_w.any():
         ys, xs = np.nonzero(changed_w)
@@ -148,19 +150,30 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
                (int(xs.max()) + 1 + m) / s, (int(ys.max()) + 1 + m) / s)
         box = (int(box[0]), int(box[1]), int(np.ceil(box[2])), int(np.ceil(box[3])))
         if s < 1.0:
-            # the region that changed, widened so its new edge is drawn whole
-            grow = cv2.dilate(changed_w.astype(np.uint8), np.ones((3, 3), np.uint8))
-            grow = grow.astype(np.float32)
+            # the regions that changed, widened so their new edge is drawn whole; each only
+            # in its own direction: around what the cut added, pixels only rise, around what
+            # it took, they only fall. One region's grown border crosses the working grid's
+            # edge, and the upsampled edge there flipped base pixels the other way (a remove
+            # click raised two px of the handle scene's soft edge 80 -> 157 at work_max 300,
+            # test_it_never_raises_alpha_with_a_remove_step_or_lowers_it_with_a_keep_step)
+            k3 = np.ones((3, 3), np.uint8)
+            grow_up = cv2.dilate((changed_w & seg_w).view(np.uint8), k3).astype(np.float32)
+            grow_dn = cv2.dilate((changed_w & ~seg_w).view(np.uint8), k3).astype(np.float32)
             soft = cv2.GaussianBlur(seg_w.astype(np.float32), (0, 0), 0.7)
             gain = 1.0 / s  # the blurred edge is about 2 working px wide: sharpen it back
         for y0, y1, x0, x1 in _box_tiles(box, h, w):
             tile = out[y0:y1, x0:x1]
             if s < 1.0:
-                c = _upsample(grow, (h, w), y0, y1, x0, x1) > 0.01
-                if c.any():
-                    v = _upsample(soft, (h, w), y0, y1, x0, x1)
+                up = _upsample(grow_up, (h, w), y0, y1, x0, x1) > 0.01
+                dn = _upsample(grow_dn, (h, w), y0, y1, x0, x1) > 0.01
+                if up.any() or dn.any():
+                    # on a 1/4096 grid: cv2.remap's result at an exact tie (0.5, midway between
+                    # a kept and a taken working px) moved by 3e-8 with the window's width, so
+                    # a keep stroke elsewhere flipped 4 px of dev 031 from 128 back to 0
+                    v = np.round(_upsample(soft, (h, w), y0, y1, x0, x1) * 4096.0) / 4096.0
                     a = np.clip(((v - 0.5) * gain + 0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-                    flip = c & ((a >= 128) != (tile >= 128))
+                    hi, was = a >= 128, tile >= 128
+                    flip = (up & hi & ~was) | (dn & ~hi & was)
                     tile[flip] = a[flip]
             else:
                 c = changed_w[y0:y1, x0:x1]
@@ -182,7 +195,7 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             held = (held_w[y0:y1, x0:x1] if s >= 1.0 else
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
             tile[(lab == REMOVE) & ~held] = 0
-    _take_faint(out, alpha, strokes, s)
+    _take_faint(out, alpha, strokes, s, rgb_w)
 
 
 # A remove stroke on a ghost (a blob the cutout holds at GHOST_MIN..127, see retouch_cut) takes
@@ -190,15 +203,105 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
 # removed region's soft rim goes with it: the pixels at 1..127 within RIM_PX working px of what
 # a stroke took whose nearest solid pixel it took.
 RIM_PX = 3.0
+# ...unless the blob is two things: the colours of the blob within SPLIT_NEAR x sqrt(its area)
+# (at least SPLIT_NEAR_MIN working px) of what the stroke hit overlap those of the rest of the
+# blob less than SPLIT_OVERLAP (Bhattacharyya coefficient of their Lab histograms), and a
+# piece of at least SPLIT_SHARE of the blob looks SPLIT_LLR (log-likelihood ratio, averaged
+# over SPLIT_SIGMA px) less like the hit spot than the blob does: that piece stays. Dev photo
+# banana3: the roses' ghost and the banana's faint alpha are one blob at 88 / 87.
+SPLIT_NEAR, SPLIT_NEAR_MIN = 0.25, 8.0
+SPLIT_OVERLAP = 0.8
+SPLIT_LLR, SPLIT_SIGMA, SPLIT_SHARE = 2.0, 3.0, 0.1
+SPLIT_BINS = 16
 
 
-def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float) -> None:
+def _lab_hist(idx: np.ndarray, m: np.ndarray) -> np.ndarray:
+    n = SPLIT_BINS ** 3
+    h = np.bincount(idx[m], minlength=n).reshape((SPLIT_BINS,) * 3).astype(np.float64)
+    h = gaussian_filter(h, 0.8, mode="nearest")
+    out: np.ndarray = h / max(float(h.sum()), 1e-12)
+    return out
+
+
+def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """The part of a faint ``blob`` (bool, a crop) that is another object than the spot a
+    remove stroke ``hit``: large pieces of a colour the hit spot does not have (see SPLIT_*).
+    Empty when the blob's colours are all alike (a ring's hole, a wheel: what shows through
+    is the same background everywhere) or the stroke covers both."""
+    none = np.zeros(blob.shape, bool)
+    area = int(blob.sum())
+    d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
+    near = blob & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
+    far = blob & ~near
+    if far.sum() < SPLIT_SHARE * area:
+        return none
+    q = 256 // SPLIT_BINS
+    idx = ((lab[..., 0] // q).astype(np.int32) * SPLIT_BINS + lab[..., 1] // q) * SPLIT_BINS \
+        + lab[..., 2] // q
+    hn, hf = _lab_hist(idx, near), _lab_hist(idx, far)
+    if float(np.sqrt(hn * hf).sum()) >= SPLIT_OVERLAP:
+        return none
+    hb = _lab_hist(idx, blob)
+    eps = 1e-3 / SPLIT_BINS ** 3
+    llr = (np.log(hn + eps) - np.log(hb + eps)).ravel()[idx.ravel()].reshape(blob.shape)
+    bf = blob.astype(np.float32)
+    num = cv2.GaussianBlur(np.clip(llr, -4, 4).astype(np.float32) * bf, (0, 0), SPLIT_SIGMA)
+    score = num / np.maximum(cv2.GaussianBlur(bf, (0, 0), SPLIT_SIGMA), 1e-6)
+    like = blob & (score > -SPLIT_LLR)
+    _, tl = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
+    ids = np.unique(tl[hit & like])
+    rest = blob & ~np.isin(tl, ids[ids > 0])
+    n, rl, stats, _ = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8)
+    big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= SPLIT_SHARE * area]
+    return np.isin(rl, big) if big else none
+
+
+def _others(alpha: np.ndarray, hard: list[Stroke], hw: np.ndarray, s: float, se: np.ndarray,
+            rgb_w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per remove stroke (working grid): where it hits a faint blob now (``hw``: what the
+    remove strokes hit after later strokes won) and the other objects it leaves on the model's
+    own faint blobs (_other_part, from the base ``alpha`` and the stroke alone, so a later
+    stroke does not change it)."""
+    base = ((alpha >= GHOST_MIN) & (alpha < 128)).view(np.uint8)
+    if s < 1.0:
+        base = (cv2.resize(base * 255, hw.shape[::-1], interpolation=cv2.INTER_AREA)
+                >= 128).view(np.uint8)
+    blobs = cv2.morphologyEx(base, cv2.MORPH_OPEN, se)
+    _, lbl, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb_w), cv2.COLOR_RGB2LAB)
+    k3 = np.ones((3, 3), np.uint8)
+    out = []
+    for st in hard:
+        if st.kind != "remove":
+            continue
+        spot = cv2.dilate((rasterise([st.scaled(s) if s < 1.0 else st], hw.shape) > 0)
+                          .view(np.uint8), k3) > 0
+        hit = spot & (hw > 0)
+        if not hit.any():
+            continue
+        other = np.zeros(hw.shape, bool)
+        for j in np.unique(lbl[spot & (blobs > 0)]).tolist():
+            if j == 0:
+                continue
+            x, y, bw, bh = (int(v) for v in stats[j, :4])
+            box = (slice(y, y + bh), slice(x, x + bw))
+            blob = lbl[box] == j
+            other[box] |= _other_part(blob, blob & spot[box], lab[box])
+        out.append((hit, other))
+    return out
+
+
+def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,
+                rgb_w: np.ndarray) -> None:
     """Zero in ``out`` the ghost blobs the remove strokes (their hard cores, ``strokes``)
-    touch and the soft rim of everything taken, at full resolution (``s``: working / full).
+    touch and the soft rim of everything taken, at full resolution (``s``: working / full;
+    ``rgb_w`` the photo at working size).
 
     Dev photos scissors, 012: a remove click on the hole a ring-shaped object's cutout filled
     at alpha ~106 changed nothing; 069: a remove click left a 1 px outline of 1..126 where the
-    wrong flamingo was. Pixels the cutout holds at 128 or more are never taken here."""
+    wrong flamingo was. Pixels the cutout holds at 128 or more are never taken here. A blob
+    that holds another object of other colours beside the one hit (_other_part) keeps it,
+    but for the rim of what was taken."""
     hard = [st for st in strokes if st.kind in ("keep", "remove")]
     if not any(st.kind == "remove" for st in hard):
         return
@@ -218,8 +321,25 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
         blobs = cv2.morphologyEx(fw, cv2.MORPH_OPEN, se)
         _, lbl = cv2.connectedComponents(blobs, connectivity=8)
         ids = np.unique(lbl[(hw > 0) & (blobs > 0)])
-        if ids[ids > 0].size:
-            gw = cv2.dilate(np.isin(lbl, ids[ids > 0]).view(np.uint8), se)
+        ids = ids[ids > 0]
+        if ids.size:
+            chosen = np.isin(lbl, ids)
+            others = _others(alpha, hard, hw, s, se, rgb_w)
+            # a blob keeps what every remove stroke on it leaves: a further remove stroke
+            # never gives back what an earlier one took, a keep stroke never makes one take
+            # more (each stroke's split is its own, on the model's faint blobs; one split by
+            # all the strokes' spots at once raised 87 px of dev photo 036 from 0 on the
+            # painted protocol's fifth stroke). What is kept is within the blob the strokes
+            # hit, and its outline there is not spared (the taken part's border and rim go,
+            # as elsewhere): a spared border raised 221 px of 036 on the clicks' 16th.
+            other = np.zeros(chosen.shape, bool)
+            for i in ids.tolist():
+                comp = lbl == i
+                on = [o for hit_k, o in others if (hit_k & comp).any()]
+                if on:
+                    other |= comp & np.logical_and.reduce(on)
+            chosen &= ~other
+            gw = cv2.dilate(chosen.view(np.uint8), se)
             if s < 1.0:
                 gw = cv2.resize(gw, (w, h), interpolation=cv2.INTER_NEAREST)
             ghost = faint & (gw > 0)

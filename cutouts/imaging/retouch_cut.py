@@ -40,7 +40,8 @@ HARD = 1e9
 # A ghost is a blob the cutout holds at GHOST_MIN..127 (seen, not solid): what the faint pixels
 # keep through an opening of radius GHOST_OPEN working px, so the soft rim along an object is
 # none. A keep stroke painted over one reaches as far as a click (_on_faint_blob); a remove
-# stroke on one takes the whole blob at full size (retouch._take_faint).
+# stroke on one takes the whole blob at full size (retouch._take_faint), but for another object
+# of other colours the blob joins to the spot it hit (retouch._other_part).
 GHOST_MIN = 32
 GHOST_OPEN = 2
 
@@ -177,7 +178,7 @@ def _pairwise(g: Any, nodes: np.ndarray, lab: np.ndarray, smooth: float) -> None
 def _components_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     if not region.any() or not seeds.any():
         return np.zeros(region.shape, bool)
-    n, lab = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+    _, lab = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
     near = cv2.dilate(seeds.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     hit = np.unique(lab[near & region])
     hit = hit[hit > 0]
@@ -561,7 +562,7 @@ def _grazes(core: np.ndarray, state: np.ndarray, share: float = 0.25) -> bool:
     """Whether ``core`` only grazes the solid pieces of ``state`` it touches: it covers less
     than ``share`` of their area. A stroke painted over a whole piece means to take it (a
     brush wider than the product, a wrong second subject) and stays hard there."""
-    n, lbl = cv2.connectedComponents(state.view(np.uint8), connectivity=8)
+    _, lbl = cv2.connectedComponents(state.view(np.uint8), connectivity=8)
     touched = np.unique(lbl[core & state])
     touched = touched[touched > 0]
     if not touched.size:
