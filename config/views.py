@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -16,6 +18,8 @@ from cutouts.services.notifications import worker_ping_create
 
 from .health import run_checks
 
+logger = logging.getLogger(__name__)
+
 
 @login_not_required
 @never_cache
@@ -29,7 +33,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     }
     # running jobs nothing reported on for longer than any live worker (or reconciler) allows:
     # degraded, still 200 (the web tier itself serves; a load balancer must keep it)
-    silent = jobs_worker_silent() if results.get("database") else None
+    silent = None
+    if results.get("database"):
+        try:
+            silent = jobs_worker_silent()
+        except Exception:  # noqa: BLE001 - a probe's failure is an answer, never a 500
+            logger.warning("healthz: the workers probe failed", exc_info=True)
+            body["components"]["workers"] = "unknown"
     if silent is not None:
         body["components"]["workers"] = "silent"
         body["workers_silent_seconds"] = int(silent.total_seconds())
