@@ -3,13 +3,12 @@ bytes are no image is sent, so the import says it is unreadable first; its row a
 SKU's reason after, and nothing is lost silently."""
 
 import base64
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from catalog.models import ImportJob
-from tests.browser.test_upload import DROP_JS, _log_in
+from tests.browser.test_upload import DROP_JS, _log_in, _record_sent
 from tests.factories import ProductFactory, manager
 from tests.images import product_jpeg
 
@@ -26,15 +25,7 @@ def test_it_says_an_unknown_skus_unreadable_file_is_unreadable_first(live_server
                                                                      client):
     ProductFactory(sku="T00")
     _log_in(page, live_server, client, manager())
-    sent: list[str] = []
-
-    def record(route):
-        body = route.request.post_data_buffer or b""
-        if b'filename="' in body:
-            sent.append(body.split(b'filename="', 1)[1].split(b'"', 1)[0].decode())
-        route.continue_()
-
-    page.route(re.compile(r"/catalog/imports/\d+/files$"), record)
+    sent = _record_sent(page)
     page.goto(f"{live_server.url}/catalog/upload/")
     page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
     _drop(page, {"T00_MAIN.jpg": product_jpeg(640, 600, seed=1),
