@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
@@ -60,6 +61,8 @@ class BatchProgress:
     per_minute: float | None
     eta: datetime | None
     is_active: bool
+    #: The running cutout reported on longest ago (a job page's "no worker" note), or None.
+    stalest_running: Cutout | None = None
 
     @property
     def time_left(self) -> str:
@@ -94,10 +97,16 @@ def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
         remaining = counts["queued"] + counts["running"]
         if remaining and rate > 0:
             eta = timezone.now() + timedelta(seconds=remaining / rate)
+    stalest = None
+    if counts["running"]:
+        stalest = (Cutout.objects.filter(batch=batch, status=JobStatus.RUNNING)
+                   .order_by(Coalesce("heartbeat_at", "started_at"))
+                   .only("status", "heartbeat_at", "started_at").first())
     return BatchProgress(
         batch=batch, counts=counts, total=total, finished=finished, percent=percent,
         per_minute=per_minute, eta=eta,
         is_active=batch.status in (JobStatus.QUEUED, JobStatus.RUNNING),
+        stalest_running=stalest,
     )
 
 
