@@ -18,7 +18,9 @@ away what is connected to it), so nothing far from a stroke moves. A remove stro
 the prior that is separate from the main object (a ghost) removes the whole blob; a remove
 click or painted remove stroke spares a thin strap-like piece it reaches only across an edge (a
 strap beside the gap). A click on a thin smooth thing (a pencil) changes nothing farther than a
-few of its widths from it, so it cannot take the large object the thing lies on.
+few of its widths from it, so it cannot take the large object the thing lies on; nor does a
+keep click add a region far wider than the part it lands on that the background reaches across
+a weaker edge than the click does (a keyboard behind a pencil's outline).
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ class Params:
     gap_margin: int = 1
     gap_width: float = 1.0
     gap_min_width: float = 3.0
+    # a keep click spares what of its flip the old background reaches across an edge at least
+    # keep_edge_margin rungs lower (thin_step0 ladder) than the click's core does, when a piece
+    # of that is more than keep_edge_wider x as wide (half-width) as the part the click keeps,
+    # or its radius (see _behind_edge_spared); keep_edge_margin 0 turns this off
+    keep_edge_margin: int = 2
+    keep_edge_wider: float = 2.5
     bins: int = 16
 
 
@@ -396,6 +404,52 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
         near_bg = cv2.dilate((~(cu | fl)).view(np.uint8), se) > 0
         piece |= fl & (near | (grown & near_bg))
     out[y0:y1, x0:x1] = piece
+    return out
+
+
+def _behind_edge_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
+                        radius: float, params: Params) -> np.ndarray:
+    """The pixels of a keep click's ``flip`` (background it would add) that it spares: the
+    part B of the flip that the old background beside it reaches, on the edge ladder of
+    ``_reach_levels``, at least ``keep_edge_margin`` rungs lower than the click's ``core``
+    does, when a piece of B is more than ``keep_edge_wider`` x as wide as the part the click
+    keeps (the rest of the flip joined to the core) or as ``radius``.
+
+    The counterpart of ``_thin_spared`` for keep clicks. A keep click on a pencil lying
+    across a pale keyboard (soft-dev GT25) added the keyboard: the prior is discounted around
+    the click, the keyboard's colour is the object's elsewhere, and the gate lets it through
+    because it borders the pencil. The click reaches the keyboard only across the pencil's
+    outline, the rest of the keyboard reaches it across none, and the keyboard is far wider
+    than the pencil. A missed part of the object lies behind the object's own outline from the
+    background. The width condition keeps the click protocol unchanged: with none, missed
+    parts beside background of their colour were spared (GrabCut NoC@90 2.56 -> 2.68); with
+    the kept part's width but not the radius as its floor, clicks in texture (kept part 1-3 px
+    wide) dropped 4-10 px wide pieces of their own wrong region (dev 213, 059; docs/review.md)."""
+    out = np.zeros(flip.shape, bool)
+    seeds = core & flip
+    if not seeds.any():
+        return out
+    h, w = flip.shape
+    ys, xs = np.nonzero(flip)
+    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
+    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    fl = flip[y0:y1, x0:x1]
+    bg = ~cur[y0:y1, x0:x1] & ~fl
+    if not bg.any():
+        return out
+    sd = seeds[y0:y1, x0:x1]
+    lv_click, lv_bg = _reach_levels(lab[y0:y1, x0:x1], [sd, bg], params.thin_step0,
+                                    params.thin_levels)
+    behind = fl & (lv_bg + params.keep_edge_margin <= lv_click)
+    if not behind.any():
+        return out
+    own = _components_touching(fl & ~behind, sd) & fl & ~behind
+    if not own.any():
+        return out
+    thick = float(cv2.distanceTransform(np.pad(own, 1).view(np.uint8), cv2.DIST_L2, 5).max())
+    _, _, widest = _component_half_widths(behind)
+    if float(widest.max()) > params.keep_edge_wider * max(thick, radius):
+        out[y0:y1, x0:x1] = behind
     return out
 
 
@@ -785,6 +839,12 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # one click does not flip a large region far beyond what its smooth part vouches for
         gated = _spread_limited(lab_w, gated, core_here, st.radius, params)
     if positive:
+        if band is None and len(st.points) == 1 and params.keep_edge_margin and gated.any():
+            # a keep click adds the part it vouches for, not a neighbour behind an edge that
+            # the background reaches more easily (soft-dev GT25: a click on a pencil added the
+            # pale keyboard it lies across, 11 000+ background px)
+            gated &= ~_behind_edge_spared(lab_w, cur, gated, core_here, st.radius, params)
+            gated = _components_touching(gated, b) & gated
         o |= gated
     else:
         if band is None and len(st.points) == 1:

@@ -9,8 +9,7 @@ import pytest
 from cutouts.imaging.clicks import click_stroke, next_click, next_paint
 from cutouts.imaging.retouch import retouch
 
-from .test_click_qa_1203f import wrong_blob_scene
-from .test_retouch import banana_scene, handle_scene
+from .test_retouch import banana_scene, handle_scene, wrong_blob_scene
 
 
 def _steps(rgb, prior, truth, painted, work_max, n=6):
