@@ -4,6 +4,8 @@ selectors; refusals carry the same words as the UI."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -13,7 +15,7 @@ from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 from pydantic import StrictBool
 
-from . import direct_uploads, roles, selectors, webhooks
+from . import direct_uploads, roles, selectors, upload_gate, webhooks
 from .api_models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from .api_support import (
     AUTH,
@@ -417,19 +419,32 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
     position_or_none = _ident(position, 8, field="position") or None
     replace_flag = _form_bool(replace, field="replace")
     results = []
-    hashes = asset_services.asset_hash_lookup(file)  # one query for the request's files
-    for upload in file:
-        with upload:
-            result = asset_services.asset_ingest(
-                product=product, fileobj=upload, filename=upload.name or "upload",
-                user=request.auth.user, position=position_or_none, replace=replace_flag,
-                hashes=hashes,
-            )
-        # Every file has the one ``position``: only the first may replace the older image,
-        # the next ones clash with it (as two files of one import do).
-        replace_flag = replace_flag and not result.ok
-        results.append(result)
+    with _decode_slot():
+        hashes = asset_services.asset_hash_lookup(file)  # one query for the request's files
+        for upload in file:
+            with upload:
+                result = asset_services.asset_ingest(
+                    product=product, fileobj=upload, filename=upload.name or "upload",
+                    user=request.auth.user, position=position_or_none, replace=replace_flag,
+                    hashes=hashes,
+                )
+            # Every file has the one ``position``: only the first may replace the older
+            # image, the next ones clash with it (as two files of one import do).
+            replace_flag = replace_flag and not result.ok
+            results.append(result)
     return _upload_answer(results)
+
+
+@contextmanager
+def _decode_slot() -> Iterator[None]:
+    """``upload_gate.decode_slot`` for an upload operation: busy is a 429 with Retry-After,
+    nothing stored (the same request may be sent again, with its Idempotency-Key too)."""
+    try:
+        with upload_gate.decode_slot():
+            yield
+    except upload_gate.UploadGateBusy as busy:
+        raise Problem(429, str(busy), slug=upload_gate.BUSY_CODE,
+                      headers={"Retry-After": str(busy.retry_after)})
 
 
 #: ``IngestResult.code`` of refusals the request's ``position`` caused (an unknown one, one
@@ -516,9 +531,11 @@ def image_direct_finish(request: HttpRequest, product_id: int, payload: DirectFi
     who = principal(request)
     product = _product(product_id)
     try:
-        result = direct_uploads.direct_upload_finish(
-            product=product, token=payload.token, owner=who.owner, user=who.user,
-            position=_text(payload.position, 8) or None, replace=payload.replace)
+        # the staged file stays until an ingest reads it: a busy answer keeps the token good
+        with _decode_slot():
+            result = direct_uploads.direct_upload_finish(
+                product=product, token=payload.token, owner=who.owner, user=who.user,
+                position=_text(payload.position, 8) or None, replace=payload.replace)
     except ValidationError as exc:
         raise Problem(409, " ".join(exc.messages), slug="direct-upload")
     return _upload_answer([result])

@@ -15,5 +15,5 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # Groups must exist before the first user is created, on every database.
         post_migrate.connect(_ensure_roles, sender=self)
-        # Registers the import job kind with the one reconciler (catalog.jobs).
-        from .services import imports  # noqa: F401
+        # Registers the import and bulk-edit job kinds with the one reconciler (catalog.jobs).
+        from .services import imports, product_bulk  # noqa: F401

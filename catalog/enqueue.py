@@ -1,4 +1,5 @@
-"""The only place catalog services send Celery tasks (import runs, webhook deliveries).
+"""The only place catalog services send Celery tasks (import runs, products bulk edits,
+webhook deliveries).
 
 Tasks import services and services import this module, so the task modules are imported
 inside each function: importing them here at module level would close the loop.
@@ -22,6 +23,21 @@ def import_jobs_send(job_ids: list[int]) -> None:
 
     for pk in job_ids:
         import_job_run_task.delay(pk)
+
+
+def product_bulk_edit_enqueue(job_id: int) -> None:
+    """Queue the run of a products bulk edit once the transaction that created it commits."""
+    from .tasks import product_bulk_edit_run_task
+
+    transaction.on_commit(lambda: product_bulk_edit_run_task.delay(job_id))
+
+
+def product_bulk_edits_send(job_ids: list[int]) -> None:
+    """Send bulk-edit run messages now (the reconciler re-sending lost or dead runs)."""
+    from .tasks import product_bulk_edit_run_task
+
+    for pk in job_ids:
+        product_bulk_edit_run_task.delay(pk)
 
 
 def webhook_deliveries_send(delivery_ids: list[int], *, countdown: float = 0) -> None:

@@ -310,6 +310,60 @@ class ImportIssue(models.Model):
         return f"{self.level}: {self.filename}: {self.reason}"
 
 
+
+class ProductBulkEdit(Job):
+    """A products CSV bulk edit (``services.product_bulk``), run by a worker chunk by chunk;
+    the page polls this row. ``checkpoint["chunk"]``: the next chunk to apply, committed
+    with the chunk before it, so a resumed run neither applies a line twice nor skips one."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The uploaded CSV: a name in storages["default"] (private), read by the worker.
+    source_name = models.CharField(max_length=255)
+    source_filename = models.CharField(max_length=255, blank=True)
+    encoding = models.CharField(max_length=16, default="utf-8")
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    unknown_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"], name="catalog_bulkedit_status")]
+
+    def __str__(self) -> str:
+        return f"bulk edit #{self.pk} ({self.status})"
+
+
+class ProductBulkLine(models.Model):
+    """One applied line of a bulk edit and its outcome (``product_bulk.BulkEditLine``)."""
+
+    job = models.ForeignKey(ProductBulkEdit, on_delete=models.CASCADE, related_name="lines")
+    line = models.PositiveIntegerField()
+    sku = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=16)
+    message = models.TextField(blank=True)
+    # Plain values, not foreign keys (as ``ImportIssue.asset_pk``): the report outlives a
+    # purge. ``product_pk``: the product an updated or unchanged line claimed (a resumed run
+    # rebuilds its duplicate check from these); ``gtin_product``: the product whose GTIN the
+    # line changed (the page adds the shared-GTIN warning when it reads the line).
+    product_pk = models.PositiveBigIntegerField(null=True, blank=True)
+    gtin_product = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["line"]
+        indexes = [
+            models.Index(fields=["job", "line"], name="catalog_bulkline_job_line"),
+            models.Index(fields=["job", "outcome", "line"], name="catalog_bulkline_job_outcome"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line} {self.sku}: {self.outcome}"
+
+
 # API keys, idempotency and webhooks (catalog/api_models.py), registered with this app.
 from .api_models import (  # noqa: E402, F401
     ApiKey,

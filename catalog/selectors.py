@@ -1,6 +1,7 @@
 import contextlib
 import csv
 import dataclasses
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -27,7 +28,16 @@ from .ingest.naming import (
     sku_known,
     sku_prefixes,
 )
-from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, JobStatus, Product
+from .models import (
+    AssetStatus,
+    ImageAsset,
+    ImportIssue,
+    ImportJob,
+    JobStatus,
+    Product,
+    ProductBulkEdit,
+    ProductBulkLine,
+)
 from .roles import MANAGER, REVIEWER
 from .services.assets import (
     WORKING_COPY_FAILURE,
@@ -36,7 +46,7 @@ from .services.assets import (
     position_taken_text,
 )
 from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
-from .services.product_bulk import BulkEditReport
+from .services.product_bulk import BulkEditLine, BulkEditReport
 from .services.products import products_sku_folded
 from .validators import SKU_RE
 
@@ -130,6 +140,65 @@ def product_bulk_report_warned(*, report: BulkEditReport) -> BulkEditReport:
         if line.gtin_product is not None and (warning := warnings.get(line.gtin_product, ""))
         else line
         for line in report.lines])
+
+
+def product_bulk_edit_get(*, pk: int) -> ProductBulkEdit:
+    return ProductBulkEdit.objects.get(pk=pk)
+
+
+def product_bulk_edit_list(*, limit: int = 10) -> list[ProductBulkEdit]:
+    return list(ProductBulkEdit.objects.select_related("created_by").order_by("-pk")[:limit])
+
+
+def _bulk_lines_warned(rows: Iterable[ProductBulkLine]) -> list[BulkEditLine]:
+    """Stored lines as the report's lines, with the shared-GTIN warning read now
+    (``product_bulk_report_warned``: the one rule, as the page had it when it ran the edit)."""
+    lines = [BulkEditLine(line=r.line, sku=r.sku, outcome=r.outcome, message=r.message,
+                          gtin_product=r.gtin_product, product=r.product_pk) for r in rows]
+    return product_bulk_report_warned(report=BulkEditReport(columns=[], lines=lines)).lines
+
+
+def _bulk_problem_lines(job: ProductBulkEdit) -> QuerySet[ProductBulkLine]:
+    """The lines a manager has to look at: unknown SKUs, invalid lines, and lines that gave
+    a product a GTIN another live product has now (``product_gtin_warning``'s condition, in
+    SQL, so a 30,000-line edit is not read to find them)."""
+    shared = (Product.live.exclude(gtin="").values("gtin").annotate(n=Count("pk"))
+              .filter(n__gt=1).values("gtin"))
+    return job.lines.filter(
+        Q(outcome__in=[BulkEditReport.UNKNOWN, BulkEditReport.INVALID])
+        | Q(gtin_product__in=Product.live.filter(gtin__in=shared).values("pk"))
+    ).order_by("line")
+
+
+def product_bulk_edit_problems(*, job: ProductBulkEdit, limit: int
+                               ) -> tuple[list[BulkEditLine], int]:
+    """The first ``limit`` problem lines (``_bulk_problem_lines``), warned, in file order,
+    and how many there are in all (the CSV report has every line)."""
+    rows = _bulk_problem_lines(job)
+    shown = _bulk_lines_warned(rows[:limit])
+    return shown, (rows.count() if len(shown) == limit else len(shown))
+
+
+#: The bulk edit report's columns, one row per line of the file that was applied.
+BULK_REPORT_COLUMNS = ("line", "sku", "outcome", "message")
+
+
+def product_bulk_edit_report_rows(*, job: ProductBulkEdit) -> Iterator[list[str]]:
+    """Every applied line's outcome (``BULK_REPORT_COLUMNS``), in file order, read in chunks
+    so a 100,000-line report never sits in memory; shared-GTIN warnings read now, cells
+    escaped against formula injection."""
+    yield list(BULK_REPORT_COLUMNS)
+    rows = job.lines.order_by("line").iterator(chunk_size=REPORT_CHUNK)
+    while chunk := list(itertools.islice(rows, REPORT_CHUNK)):
+        for line in _bulk_lines_warned(chunk):
+            yield csv_safe_row([line.line, line.sku, line.outcome, line.message])
+
+
+def product_bulk_edit_report_lines(*, job: ProductBulkEdit) -> Iterator[str]:
+    """``product_bulk_edit_report_rows`` as CSV lines, for a streamed download."""
+    writer = csv.writer(_Line())
+    for row in product_bulk_edit_report_rows(job=job):
+        yield writer.writerow(row)
 
 
 def api_key_get(*, pk: int, user, any_owner: bool = False) -> ApiKey | None:

@@ -1,4 +1,5 @@
-"""Thin Celery tasks of the catalog app (imports) and the one job reconciler."""
+"""Thin Celery tasks of the catalog app (imports, products bulk edits) and the one job
+reconciler."""
 
 import logging
 
@@ -8,7 +9,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from . import jobs
-from .services import import_runner, imports
+from .services import import_runner, imports, product_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,22 @@ def import_job_run_task(self, job_id: int) -> None:
         imports.import_job_fail(job_id=job_id, message=(
             f"The import took longer than allowed ({settings.CUTROOM_IMPORT_TIME_LIMIT // 60} "
             "min); what was imported stays. Split the rest into smaller archives."))
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=product_bulk.RUN_TIME_LIMIT - 60,
+             time_limit=product_bulk.RUN_TIME_LIMIT)
+def product_bulk_edit_run_task(self, job_id: int) -> None:
+    # The service claims the job with a compare-and-set, so a redelivery returns at once.
+    try:
+        product_bulk.product_bulk_edit_run(
+            job_id=job_id, worker=jobs.worker_name(self.request.hostname or None),
+            interrupts=(SoftTimeLimitExceeded,))
+    except SoftTimeLimitExceeded:
+        # The chunk it was on rolled back; the chunks before it stay applied.
+        product_bulk.product_bulk_edit_fail(job_id=job_id, message=(
+            f"The bulk edit took longer than allowed ({product_bulk.RUN_TIME_LIMIT // 60} "
+            "min)."))
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=240, time_limit=300)

@@ -18,6 +18,7 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -25,7 +26,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import roles, selectors, serving
+from . import roles, selectors, serving, upload_gate
 from .errors import (
     IMPORT_REFUSALS,
     AssetRestoreError,
@@ -40,7 +41,15 @@ from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
 from .ingest.manifest import Manifest, parse_manifest
 from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
-from .models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Position, Product
+from .models import (
+    AssetStatus,
+    ImageAsset,
+    ImportIssue,
+    ImportJob,
+    Position,
+    Product,
+    ProductBulkEdit,
+)
 from .permissions import capability_required, require
 from .services import assets as asset_services
 from .services import import_mapping, product_bulk
@@ -245,26 +254,75 @@ def product_restore(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("catalog:product_detail", pk=product.pk)
 
 
+def _bulk_edit_page_context(*, recent: bool = True) -> dict:
+    return {"columns": ", ".join(product_services.PRODUCT_EDITABLE),
+            "recent": selectors.product_bulk_edit_list() if recent else []}
+
+
 @capability_required(roles.UPLOAD)
 @require_http_methods(["GET", "POST"])
 def product_bulk_edit(request: HttpRequest) -> HttpResponse:
-    """Upload ``sku,brand,category`` (other editable columns optional); the answer is the
-    per-line report."""
+    """Upload ``sku,brand,category`` (other editable columns optional). The file is checked
+    here (size, encoding, header, every line readable) and queued as a job; the answer is
+    the job's page, which polls it. A refused file is answered here, nothing stored."""
     form = BulkEditForm(request.POST or None, request.FILES or None)
-    report, error = None, ""
+    error = ""
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             with upload:
-                report = selectors.product_bulk_report_warned(
-                    report=product_bulk.products_bulk_update(
-                        data=upload.read(), encoding=form.cleaned_data["encoding"]))
+                job = product_bulk.product_bulk_edit_create(
+                    user=request.user, upload=upload, encoding=form.cleaned_data["encoding"])
         except ManifestError as exc:
             error = str(exc)
+        else:
+            return redirect("catalog:product_bulk_edit_detail", pk=job.pk)
     return render(request, "catalog/product_bulk_edit.html",
-                  {"form": form, "report": report, "error": error,
-                   "columns": ", ".join(product_services.PRODUCT_EDITABLE)},
+                  {**_bulk_edit_page_context(), "form": form, "error": error},
                   status=400 if error or form.errors else 200)
+
+
+#: Problem lines a bulk edit's page lists; its CSV report has every line.
+BULK_PROBLEMS_SHOWN = 200
+
+
+def _bulk_edit_job_context(pk: int) -> dict:
+    try:
+        job = selectors.product_bulk_edit_get(pk=pk)
+    except ProductBulkEdit.DoesNotExist:
+        raise Http404("No such bulk edit.")
+    problems, problem_count = (
+        selectors.product_bulk_edit_problems(job=job, limit=BULK_PROBLEMS_SHOWN)
+        if job.is_finished else ([], 0))
+    return {"job": job, "counts": product_bulk.product_bulk_edit_counts(job),
+            "problems": problems, "problems_more": problem_count - len(problems)}
+
+
+@capability_required(roles.UPLOAD)
+@require_GET
+def product_bulk_edit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A bulk edit's progress (htmx polls the partial), then its counts, problem lines and
+    report."""
+    context = _bulk_edit_job_context(pk)
+    if request.htmx:
+        return render(request, "catalog/_product_bulk_progress.html", context)
+    return render(request, "catalog/product_bulk_edit.html",
+                  {**_bulk_edit_page_context(recent=False), **context, "form": BulkEditForm()})
+
+
+@capability_required(roles.UPLOAD)
+@require_GET
+def product_bulk_edit_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    try:
+        job = selectors.product_bulk_edit_get(pk=pk)
+    except ProductBulkEdit.DoesNotExist:
+        raise Http404("No such bulk edit.")
+    # streamed: a row per line, so a 100,000-line report is never in memory
+    response = StreamingHttpResponse(selectors.product_bulk_edit_report_lines(job=job),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = serving.attachment_header(
+        f"bulk-edit-{job.pk}-report.csv")
+    return response
 
 
 def _result_json(result: asset_services.IngestResult, product: Product | None = None) -> dict:
@@ -313,6 +371,29 @@ def _no_file(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(back)
 
 
+# A form POST without JavaScript lost its files with a 429: the page says to send them again.
+_BUSY_PAGE = (
+    '{% extends "base.html" %}{% block title %}Server busy{% endblock %}{% block content %}'
+    '<h1>The server is busy</h1><p class="lead" data-upload-busy>{{ reason }}</p>'
+    '<p><a href="{{ back }}">Back</a>, then choose the files and send them again.</p>'
+    '{% endblock %}')
+
+
+def _busy(request: HttpRequest, busy: upload_gate.UploadGateBusy, back: str) -> HttpResponse:
+    """429 for an upload refused by the decode gate (nothing stored): upload.js waits for
+    Retry-After and sends the file again."""
+    reason = str(busy)
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"status": upload_gate.BUSY_CODE, "reason": reason, "code": upload_gate.BUSY_CODE,
+             "retry_after": busy.retry_after}, status=429)
+    else:
+        response = HttpResponse(engines["django"].from_string(_BUSY_PAGE).render(
+            {"reason": reason, "back": back}, request), status=429)
+    response["Retry-After"] = str(busy.retry_after)
+    return response
+
+
 @capability_required(roles.UPLOAD)
 @require_POST
 def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
@@ -325,17 +406,22 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
     position = request.POST.get("position") or None
     replace = _flag(request, "replace")
     results = []
-    hashes = asset_services.asset_hash_lookup(files)  # one query for the request's files
-    for upload in files:
-        with upload:
-            result = asset_services.asset_ingest(
-                product=product, fileobj=upload, filename=upload.name, user=request.user,
-                position=position, replace=replace, hashes=hashes,
-            )
-        # One position for every file of the request: only the first may replace the older
-        # image; the next ones clash with it (as two files of one import do).
-        replace = replace and not result.ok
-        results.append(_result_json(result, product))
+    try:
+        # one slot for the request: its files are decoded one after another
+        with upload_gate.decode_slot():
+            hashes = asset_services.asset_hash_lookup(files)  # one query for the files
+            for upload in files:
+                with upload:
+                    result = asset_services.asset_ingest(
+                        product=product, fileobj=upload, filename=upload.name,
+                        user=request.user, position=position, replace=replace, hashes=hashes,
+                    )
+                # One position for every file of the request: only the first may replace the
+                # older image; the next ones clash with it (as two files of one import do).
+                replace = replace and not result.ok
+                results.append(_result_json(result, product))
+    except upload_gate.UploadGateBusy as busy:
+        return _busy(request, busy, back)
     return _upload_answer(request, results, back)
 
 
@@ -523,16 +609,37 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     options = _import_options(request)
     files = request.FILES.getlist("file")
     expected = request.POST.get("expected", "")
+    expected_files = int(expected) if expected.isdigit() else len(files)
+    if files and not _wants_json(request):
+        # Without JavaScript the files came in this one request; map them the same way, under
+        # one decode slot taken before the job exists (a busy answer leaves no job behind).
+        try:
+            with upload_gate.decode_slot():
+                return _bulk_upload_files(request, options, files, expected_files, back)
+        except upload_gate.UploadGateBusy as busy:
+            return _busy(request, busy, back)
     try:
         job = import_services.import_job_create(
             user=request.user, source_kind=ImportJob.Source.UPLOAD,
-            expected_files=int(expected) if expected.isdigit() else len(files), **options,
+            expected_files=expected_files, **options,
         )
     except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)
     if _wants_json(request):
         return JsonResponse(_job_urls(job), status=201)
-    # Without JavaScript the files came in this one request; map them the same way.
+    import_services.import_job_finish(job_id=job.pk)
+    return redirect("catalog:import_detail", pk=job.pk)
+
+
+def _bulk_upload_files(request: HttpRequest, options: dict, files: list, expected_files: int,
+                       back: str) -> HttpResponse:
+    """``bulk_upload``'s form POST with its files (no JavaScript): one import job for them."""
+    try:
+        job = import_services.import_job_create(
+            user=request.user, source_kind=ImportJob.Source.UPLOAD,
+            expected_files=expected_files, **options)
+    except IMPORT_REFUSALS as exc:
+        return _error(request, str(exc), back)
     hashes = asset_services.asset_hash_lookup(files)
     for upload in files:
         with upload:
@@ -554,11 +661,15 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
     # A folder pick sends the relative path, so folder-per-SKU layouts map like in a ZIP.
     name = (request.POST.get("path") or upload.name or "upload")[:MAX_PATH_CHARS]
     try:
-        with upload:
+        # before the service: a busy answer is no arrival, the session counts the file when
+        # the page sends it again
+        with upload_gate.decode_slot(), upload:
             result = import_services.import_job_upload_file(
                 job_id=pk, fileobj=upload, filename=name, user=request.user)
     except ImportJob.DoesNotExist:
         raise Http404("No such browser upload.")
+    except upload_gate.UploadGateBusy as busy:
+        return _busy(request, busy, back)
     return _upload_answer(request, [_result_json(result)], back)
 
 

@@ -1,17 +1,33 @@
 """Bulk edit of product fields (brand, category, ...) from a CSV keyed by SKU, one
 transaction per chunk, with a per-line report. SKUs match as in imports
-(``naming.sku_known``): exactly, else ignoring case."""
+(``naming.sku_known``): exactly, else ignoring case.
 
+The page's edit is a job (``ProductBulkEdit``): the file is checked and stored in the
+request, a worker applies it chunk by chunk, and each line's outcome is a
+``ProductBulkLine`` row the page and the CSV report read."""
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
+from .. import enqueue as catalog_enqueue
+from .. import jobs
 from ..errors import ManifestError
-from ..ingest.csvfile import lines_refused, read_csv
+from ..ingest.csvfile import MAX_CSV_BYTES, lines_refused, read_csv
 from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
+from ..models import ProductBulkEdit, ProductBulkLine
+from .assets import storage_default
+from .imports import _store_upload
 from .products import product_fields_changed, products_sku_folded
+
+logger = logging.getLogger(__name__)
 
 # A chunk is one transaction: a 50k-line file neither holds one lock for minutes nor loses
 # every line to one bad row at the end.
@@ -28,6 +44,9 @@ class BulkEditLine:
     #: the product whose GTIN this line changed: ``selectors.product_bulk_report_warned``
     #: adds the shared-GTIN warning to its message
     gtin_product: int | None = None
+    #: the product an updated or unchanged line claimed: a later line with other values for
+    #: it is refused as a duplicate (a resumed job reads these back)
+    product: int | None = None
 
 
 @dataclass
@@ -164,7 +183,8 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             continue
         if not changes:
             first_lines.setdefault(product.pk, line)
-            out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED, matched))
+            out.append(BulkEditLine(line, sku, BulkEditReport.UNCHANGED, matched,
+                                    product=product.pk))
             continue
         before = {k: getattr(product, k) for k in changes}
         for key, value in changes.items():
@@ -182,5 +202,167 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
         first_lines.setdefault(product.pk, line)
         out.append(BulkEditLine(line, sku, BulkEditReport.UPDATED, ", ".join(sorted(changes))
                                 + (f" ({matched})" if matched else ""),
-                                gtin_product=product.pk if "gtin" in changes else None))
+                                gtin_product=product.pk if "gtin" in changes else None,
+                                product=product.pk))
     return out
+
+
+# --- the page's bulk edit: a job -------------------------------------------------------------
+
+#: Hard limit of one run in seconds (the task's time limit, and the reconciler's last resort
+#: beside the heartbeat); ``MAX_LINES`` lines take a few minutes.
+RUN_TIME_LIMIT = 30 * 60
+
+#: The job row's counter of each outcome.
+COUNT_FIELDS = {
+    BulkEditReport.UPDATED: "updated_count",
+    BulkEditReport.UNCHANGED: "unchanged_count",
+    BulkEditReport.UNKNOWN: "unknown_count",
+    BulkEditReport.INVALID: "invalid_count",
+}
+
+
+def product_bulk_edit_counts(job: ProductBulkEdit) -> list[tuple[str, int]]:
+    """(outcome, lines) in ``BulkEditReport.OUTCOMES`` order, from the row's counters."""
+    return [(outcome, getattr(job, COUNT_FIELDS[outcome])) for outcome in BulkEditReport.OUTCOMES]
+
+
+def product_bulk_edit_summary(job: ProductBulkEdit) -> str:
+    """"30,000 of 30,000 lines applied: 27,000 updated, …" (how far, and each outcome)."""
+    counts = ", ".join(f"{n:,} {outcome}" for outcome, n in product_bulk_edit_counts(job))
+    return f"{job.progress_done:,} of {job.progress_total:,} lines applied: {counts}."
+
+
+def product_bulk_edit_create(*, user, upload, encoding: str = "utf-8") -> ProductBulkEdit:
+    """Check an uploaded file as the run will read it, store it and queue its job (sent once
+    the job row commits). The size is checked before the file is read; then its encoding,
+    header and every line (``_read``: no database work, a fraction of a second for
+    ``MAX_LINES``), so a file the run would refuse is refused here, in the same words.
+    Raises ManifestError with the message for the page; nothing is stored then."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_CSV_BYTES:
+        raise ManifestError(f"The {FILE_KIND} is over {MAX_CSV_BYTES // 1024 ** 2} MB.")
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    _read(upload.read(), encoding)
+    # Stored under imports/ beside the import jobs' files: purge removes it after the
+    # retention, as it does theirs. Copied before the transaction opens, as an import's ZIP.
+    name, filename = _store_upload(f"bulk-edit-{uuid.uuid4().hex}", upload, "bulk-edit.csv")
+    return _job_save(ProductBulkEdit(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source_name=name, source_filename=filename, encoding=encoding))
+
+
+@transaction.atomic
+def _job_save(job: ProductBulkEdit) -> ProductBulkEdit:
+    job.save()
+    catalog_enqueue.product_bulk_edit_enqueue(job.pk)
+    return job
+
+
+class _RunLost(Exception):
+    """The job row stopped being this run's (given up, or taken over by another run)."""
+
+
+def product_bulk_edit_run(*, job_id: int, worker: str = "",
+                          interrupts: tuple[type[BaseException], ...] = ()
+                          ) -> ProductBulkEdit | None:
+    """Apply a queued bulk edit, ``CHUNK_LINES`` lines per transaction. A chunk's product
+    changes, its lines' outcomes, the counters, the progress, the heartbeat and the
+    checkpoint (the next chunk) commit together, and only while the row is this run's (the
+    progress write is the compare-and-set on the run token; when it finds the row lost, the
+    chunk is rolled back). So a run that follows one whose worker died resumes at the first
+    chunk that did not commit: no line is applied twice or skipped, and the duplicate-line
+    check reads back the products earlier chunks claimed. Returns None when another run owns
+    the job or it has ended. Any error fails the job with its reason (the chunks before it
+    stay applied), except ``interrupts`` (a task's time limit): raised to the caller, which
+    fails the job (``product_bulk_edit_fail``)."""
+    token = jobs.job_claim(ProductBulkEdit, job_id, worker=worker)
+    if token is None:
+        return None
+    try:
+        _run(job_id, token)
+    except _RunLost:
+        pass
+    except ManifestError as exc:
+        _fail(job_id, token, str(exc))
+    except Exception as exc:
+        if isinstance(exc, interrupts):
+            raise
+        logger.exception("bulk edit %s failed", job_id)
+        _fail(job_id, token, f"The bulk edit failed unexpectedly ({type(exc).__name__}: {exc}).")
+    return ProductBulkEdit.objects.get(pk=job_id)
+
+
+def _run(job_id: int, token: str) -> None:
+    job = ProductBulkEdit.objects.get(pk=job_id)
+    with storage_default().open(job.source_name, "rb") as handle:
+        data = handle.read()
+    names, rows = _read(data, job.encoding)
+    start = int((job.checkpoint or {}).get("chunk", 0))
+    first_lines = _claimed_lines(job_id) if start else {}
+    if not jobs.job_progress(ProductBulkEdit, job_id, token, progress_total=len(rows)):
+        return
+    chunks = (len(rows) + CHUNK_LINES - 1) // CHUNK_LINES
+    for index in range(start, chunks):
+        begin = index * CHUNK_LINES
+        part = rows[begin:begin + CHUNK_LINES]
+        with transaction.atomic():
+            lines = _apply_chunk(names, part, first_lines)
+            _lines_save(job_id, lines)
+            counts = Counter(line.outcome for line in lines)
+            if not jobs.job_progress(
+                    ProductBulkEdit, job_id, token, progress_done=begin + len(part),
+                    checkpoint={"chunk": index + 1},
+                    **{name: F(name) + counts[outcome]
+                       for outcome, name in COUNT_FIELDS.items() if counts[outcome]}):
+                raise _RunLost
+    job.refresh_from_db()
+    jobs.job_finish(ProductBulkEdit, job_id, token, message=product_bulk_edit_summary(job))
+
+
+def _claimed_lines(job_id: int) -> dict[int, int]:
+    """product pk -> the first line that claimed it, from the lines committed so far."""
+    first: dict[int, int] = {}
+    rows = (ProductBulkLine.objects.filter(job_id=job_id, product_pk__isnull=False)
+            .order_by("line").values_list("product_pk", "line"))
+    for product_pk, line in rows.iterator(chunk_size=2000):
+        if product_pk is not None:  # the filter's; the type cannot tell
+            first.setdefault(product_pk, line)
+    return first
+
+
+def _lines_save(job_id: int, lines: Iterable[BulkEditLine]) -> None:
+    ProductBulkLine.objects.bulk_create([
+        # a SKU cell too long for any product still names its line (cut to the column)
+        ProductBulkLine(job_id=job_id, line=line.line, sku=line.sku[:64], outcome=line.outcome,
+                        message=line.message, product_pk=line.product,
+                        gtin_product=line.gtin_product)
+        for line in lines])
+
+
+def _fail(job_id: int, token: str | None, reason: str) -> bool:
+    job = ProductBulkEdit.objects.filter(pk=job_id).first()
+    applied = (f" {product_bulk_edit_summary(job)} The lines after those were not applied."
+               if job is not None and job.progress_total else "")
+    return jobs.job_fail(ProductBulkEdit, job_id, token, f"{reason}{applied}")
+
+
+def product_bulk_edit_fail(*, job_id: int, message: str) -> bool:
+    """Fail a running bulk edit (its time limit); the chunks it applied stay applied."""
+    return _fail(job_id, None, message)
+
+
+def _dead_run_fail(job: ProductBulkEdit, reason: str) -> bool:
+    """The kind's ``on_give_up``: its worker died on every attempt; the message says how
+    far it got, as any other failure of a bulk edit does."""
+    return _fail(job.pk, job.run_token, f"{reason[:1].upper()}{reason[1:]}; giving up.")
+
+
+# Registered when this module is imported (the views and the worker's tasks import it).
+jobs.job_kind_register(jobs.JobKind(
+    name="product_bulk_edit", model=ProductBulkEdit,
+    enqueue=catalog_enqueue.product_bulk_edits_send,
+    run_limit=lambda job: RUN_TIME_LIMIT,
+    on_give_up=_dead_run_fail,
+))

@@ -194,6 +194,26 @@ def _check_png_header(data: bytes, *, max_pixels: int, size: tuple[int, int]) ->
                           f"aspect ratio ({w}×{h}) within 1 %.")
 
 
+#: an upload that is the version's own stored PNG, byte for byte
+SAME_UPLOAD = ("This PNG is v{v}'s cutout as downloaded, unchanged: edit it before uploading "
+               "(no new version was made).")
+
+
+def _is_stored_file(storage, name: str, data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether the stored file ``name`` holds exactly ``data``; a size that differs reads
+    nothing, and a missing file is not the same."""
+    try:
+        if storage.size(name) != len(data):
+            return False
+        with storage.open(name, "rb") as fh:
+            for at in range(0, len(data), chunk):
+                if fh.read(chunk) != data[at : at + chunk]:
+                    return False
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "") -> Cutout:
     """A corrected RGBA PNG (the photo's aspect ratio within 1 %) becomes a new version queued
     on the interactive queue; a worker decodes it, scales it to the photo and stores it."""
@@ -203,6 +223,10 @@ def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "
     _check_png_header(data, max_pixels=settings.CUTROOM_MAX_PIXELS,
                       size=(asset.working_width, asset.working_height))
     storage = storages["default"]
+    if cutout.rgba_name and _is_stored_file(storage, cutout.rgba_name, data):
+        # v1 downloaded and uploaded back unedited: the new version would be the same picture
+        # back in review (strokes that change nothing are refused by the worker, NOTHING_CHANGED)
+        raise ReviewError(SAME_UPLOAD.format(v=cutout.version))
     # Named by content, so the same file uploaded twice while the first is still queued is
     # recognised as the same retouch (``_retouch_version_start``).
     digest = hashlib.sha256(data).hexdigest()
@@ -228,12 +252,17 @@ def _open_cutout(name: str) -> np.ndarray:
 STRIP_ROWS = 512
 
 
+def _strips(rgba: np.ndarray) -> list[slice]:
+    """The row ranges of a full-size pass over the cutout, ``STRIP_ROWS`` each."""
+    return [slice(top, top + STRIP_ROWS) for top in range(0, rgba.shape[0], STRIP_ROWS)]
+
+
 def _clear_hidden_colours(rgba: np.ndarray) -> None:
     """Zero the colour of every fully transparent pixel, in place, strip by strip: one
     boolean-mask assignment over a 45 MP cutout built 64-bit indices of every such pixel
     (+310 MB at the Apply's "Checking the result", docs/review.md); the same pixels."""
-    for top in range(0, rgba.shape[0], STRIP_ROWS):
-        strip = rgba[top : top + STRIP_ROWS]
+    for rows in _strips(rgba):
+        strip = rgba[rows]
         np.copyto(strip[..., :3], 0, where=strip[..., 3:] == 0)
 
 
@@ -282,12 +311,11 @@ def _same_pixels(rgba: np.ndarray, previous: np.ndarray) -> bool:
     at its first strip, at no cost to the Apply's peak."""
     if rgba.shape != previous.shape:
         return False
-    strips = range(0, rgba.shape[0], STRIP_ROWS)
-    if not all(np.array_equal(rgba[top : top + STRIP_ROWS, :, 3],
-                              previous[top : top + STRIP_ROWS, :, 3]) for top in strips):
+    strips = _strips(rgba)
+    if not all(np.array_equal(rgba[rows, :, 3], previous[rows, :, 3]) for rows in strips):
         return False
-    for top in strips:
-        a, b = rgba[top : top + STRIP_ROWS], previous[top : top + STRIP_ROWS]
+    for rows in strips:
+        a, b = rgba[rows], previous[rows]
         shown = a[..., 3] > 0
         if not np.array_equal(a[..., :3][shown], b[..., :3][shown]):
             return False
@@ -297,8 +325,7 @@ def _same_pixels(rgba: np.ndarray, previous: np.ndarray) -> bool:
 def _has_transparency(rgba: np.ndarray) -> bool:
     """Any pixel below 255 alpha, strip by strip (a whole-image compare is one more
     full-size boolean array)."""
-    return any(bool((rgba[top : top + STRIP_ROWS, :, 3] < 255).any())
-               for top in range(0, rgba.shape[0], STRIP_ROWS))
+    return any(bool((rgba[rows, :, 3] < 255).any()) for rows in _strips(rgba))
 
 
 def cutout_retouch_compute(*, cutout: Cutout, rgb: np.ndarray, preview_side: int = 0,

@@ -30,6 +30,12 @@
  * SKU that names no product) the Upload button is disabled: the server would refuse the
  * session with the same words.
  *
+ * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
+ * stored) waits for Retry-After (plus jitter, so the lanes do not come back together) and is
+ * sent again, at most BUSY_RETRIES times: its row says it is waiting for the server, not an
+ * error, and the summary counts the files waiting. Past the bound it fails like a network
+ * error (not sent: the session's finish lists it).
+ *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
  */
@@ -38,6 +44,9 @@
 
   const CONCURRENCY = 3;
   const RETRIES = 2; // network errors and 5xx only: a refused file is an answer, not a failure
+  // 429 (the server's decode bound): waits of Retry-After, ~3 s each; 40 is two minutes or more
+  const BUSY_RETRIES = 40;
+  const BUSY_WAIT_MAX = 60; // seconds: a Retry-After past this is not believed
   const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
   const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
 
@@ -110,7 +119,8 @@
     return node;
   }
 
-  /* POST a FormData with XHR (fetch has no upload progress). Resolves {status, data}. */
+  /* POST a FormData with XHR (fetch has no upload progress). Resolves {status, data,
+   * retryAfter} (retryAfter: the Retry-After header in seconds, or null). */
   function post(url, body, token, onProgress) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
@@ -129,10 +139,11 @@
         } catch (err) {
           data = null;
         }
-        resolve({ status: xhr.status, data: data });
+        const after = parseInt(xhr.getResponseHeader("Retry-After") || "", 10);
+        resolve({ status: xhr.status, data: data, retryAfter: after >= 0 ? after : null });
       });
-      xhr.addEventListener("error", () => resolve({ status: 0, data: null }));
-      xhr.addEventListener("abort", () => resolve({ status: 0, data: null }));
+      xhr.addEventListener("error", () => resolve({ status: 0, data: null, retryAfter: null }));
+      xhr.addEventListener("abort", () => resolve({ status: 0, data: null, retryAfter: null }));
       xhr.send(body);
     });
   }
@@ -537,13 +548,14 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0, taken: 0, identical: 0,
+        unmapped: 0, taken: 0, identical: 0, waiting: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
         else if (item.identical) c.identical += 1;
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else c.pending += 1;
+        if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
       }
       return c;
     }
@@ -563,6 +575,7 @@
           `${c.rejected} refused`;
         if (c.pending) text += ` · ${c.pending} to go`;
       }
+      if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
       if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
       if (c.identical) text += ` · ${c.identical} identical to a stored image (not sent)`;
@@ -659,6 +672,7 @@
       item.li.className = "sending";
       item.outcome.textContent = "uploading…";
       let answer = null;
+      let busy = 0;
       for (let attempt = 0; attempt <= RETRIES; attempt++) {
         const body = new FormData();
         body.append("file", item.file, item.file.name);
@@ -670,12 +684,23 @@
           item.bar.value = Math.round(fraction * 100);
           this.update();
         });
+        if (answer.status === 429) {
+          // the server stored nothing: not a failed attempt, unless it stays busy
+          if (busy++ >= BUSY_RETRIES) break;
+          attempt--;
+          await this.waitForServer(item, answer.retryAfter);
+          continue;
+        }
         if (answer.data || (answer.status && answer.status < 500)) break;
         item.outcome.textContent = "retrying…";
       }
-      // no answer after the retries: the server may never have seen the file
-      item.notSent = !answer.data;
-      let data = answer.data || {
+      // no answer after the retries, or busy every time: the server never stored the file
+      item.notSent = !answer.data || answer.status === 429;
+      let data = answer.status === 429 ? {
+        status: "rejected",
+        reason: `Not sent: the server stayed busy with other uploads (${busy} tries); ` +
+          "upload it again.",
+      } : answer.data || {
         status: "rejected",
         reason: answer.status ? `Server error (HTTP ${answer.status}).` : "Network error.",
       };
@@ -701,6 +726,29 @@
       if (item.state !== "stored") this.listFailure(item, data);
       this.update();
       return item.state;
+    }
+
+    /* A busy answer (429): the row waits for the server, not an error, for Retry-After
+     * seconds and a random quarter more; its bytes are sent again, so its progress restarts. */
+    async waitForServer(item, retryAfter) {
+      const seconds = Math.min(retryAfter === null ? 3 : retryAfter, BUSY_WAIT_MAX) *
+        (1 + Math.random() / 4);
+      item.waiting = true;
+      item.loaded = 0;
+      item.bar.value = 0;
+      item.li.className = "waiting";
+      item.li.dataset.waiting = "";
+      item.outcome.textContent = `waiting for the server (busy) · again in ${Math.ceil(seconds)} s`;
+      item.outcome.title = "The server is busy with other uploads and stored nothing of this " +
+        "file: it is sent again by itself.";
+      this.update();
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      item.waiting = false;
+      item.outcome.title = "";
+      delete item.li.dataset.waiting;
+      item.li.className = "sending";
+      item.outcome.textContent = "uploading…";
+      this.update();
     }
 
     listFailure(item, data) {

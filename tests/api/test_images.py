@@ -179,3 +179,66 @@ def test_it_replaces_the_image_at_a_position_when_asked(manager_api):
     refused = manager_api.post(url, {"file": _file("later.jpg", product_jpeg(seed=13)),
                                      "position": "MAIN"}, json=False)
     assert refused.status_code == 422
+
+
+def test_it_names_position_as_the_field_of_an_unknown_position(manager_api):
+    product = ProductFactory(sku="IMG-Z")
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/images",
+                               {"file": _file("a.jpg", product_jpeg(seed=1)),
+                                "position": "ZZZ"}, json=False)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "position"
+    assert error["message"].startswith("a.jpg: Unknown position 'ZZZ'")
+
+
+def test_it_names_file_for_each_file_refused_for_itself(manager_api):
+    product = ProductFactory(sku="IMG-T")
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/images", {
+        "file": [_file("bad.jpg", b"not an image" * 20), _file("cut.jpg", b"\xff\xd8\xff")]},
+        json=False)
+    assert refused.status_code == 422
+    errors = refused.json()["errors"]
+    assert [e["field"] for e in errors] == ["file", "file"]
+    assert [e["message"].split(": ", 1)[0] for e in errors] == ["bad.jpg", "cut.jpg"]
+
+
+def test_it_names_position_for_a_file_refused_for_a_taken_position(manager_api):
+    product = ProductFactory(sku="IMG-T")
+    ImageAssetFactory(product=product, position="MAIN")
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/images", {
+        "file": _file("b.jpg", product_jpeg(seed=2)), "position": "MAIN"}, json=False)
+    [error] = refused.json()["errors"]
+    assert error["field"] == "position"
+    assert error["message"].startswith("b.jpg: Position MAIN of IMG-T is already taken")
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "1", "maybe"])
+def test_it_refuses_a_replace_flag_that_is_not_true_or_false(manager_api, value):
+    product = ProductFactory(sku="IMG-R")
+    ImageAssetFactory(product=product, position="MAIN")
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/images", {
+        "file": _file("new.jpg", product_jpeg(seed=4)), "position": "MAIN",
+        "replace": value}, json=False)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["replace"]
+    assert ImageAsset.live.filter(product=product).count() == 1  # nothing replaced
+
+
+def test_it_still_takes_replace_true_and_false(manager_api):
+    product = ProductFactory(sku="IMG-S")
+    url = f"/api/v1/products/{product.pk}/images"
+    first = manager_api.post(url, {"file": _file("a.jpg", product_jpeg(seed=5)),
+                                   "position": "MAIN", "replace": "false"}, json=False)
+    assert first.status_code == 201
+    again = manager_api.post(url, {"file": _file("b.jpg", product_jpeg(seed=6)),
+                                   "position": "MAIN", "replace": "True"}, json=False)
+    assert again.status_code == 201 and again.json()["results"][0]["replaced"]
+
+
+def test_it_takes_only_a_json_boolean_for_a_direct_uploads_replace(manager_api):
+    product = ProductFactory(sku="IMG-D")
+    refused = manager_api.post(f"/api/v1/products/{product.pk}/images/direct/finish",
+                               {"token": "x", "replace": "yes"})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["replace"]

@@ -192,3 +192,38 @@ def test_it_refuses_to_restore_a_case_twin_of_a_live_product_with_409(manager_ap
     refused = manager_api.post(f"/api/v1/products/{gone.pk}/restore")
     assert refused.status_code == 409
     assert "differs only in case from product BOOT-9" in refused.json()["detail"]
+
+
+def test_it_reads_a_product_by_sku_ignoring_case(reviewer_api):
+    product = ProductFactory(sku="QA001", title="Blue vase")
+    for sku in ("QA001", "qa001"):
+        answer = reviewer_api.get(f"/api/v1/products/by-sku/{sku}")
+        assert answer.status_code == 200, answer.content
+        assert (answer.json()["id"], answer.json()["sku"]) == (product.pk, "QA001")
+        assert answer.json()["title"] == "Blue vase"
+
+
+def test_it_answers_404_problem_for_an_unknown_or_deleted_sku(reviewer_api):
+    ProductFactory(sku="GONE-1", deleted_at=timezone.now())
+    missing = reviewer_api.get("/api/v1/products/by-sku/qa009")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
+    assert missing.json()["detail"] == "No product with SKU qa009."
+    gone = reviewer_api.get("/api/v1/products/by-sku/gone-1")
+    assert gone.status_code == 404 and gone.json()["detail"] == "Product GONE-1 is deleted."
+
+
+def test_it_says_the_sku_cannot_be_changed(manager_api):
+    product = ProductFactory(sku="QA001", title="Old")
+    url = f"/api/v1/products/{product.pk}"
+    refused = manager_api.patch(url, {"sku": "QA002", "title": "New"})
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "sku"
+    assert error["message"].startswith("the SKU cannot be changed; ")
+    assert "Extra inputs" not in refused.content.decode()
+    product.refresh_from_db()
+    assert (product.sku, product.title) == ("QA001", "Old")
+    # what a client read, sent back with one field changed, is fine
+    same = manager_api.patch(url, {"sku": "QA001", "title": "New"})
+    assert same.status_code == 200 and same.json()["title"] == "New"

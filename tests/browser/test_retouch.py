@@ -3,8 +3,12 @@ click on a ghost blob and a detail-brush stroke on the review card; the card sho
 preview, then the new version computed by a real worker; the reviewer approves it.
 Screenshots go to test-artifacts/screenshots/."""
 
+from __future__ import annotations
+
 import io
 import json
+import re
+import threading
 
 import cv2
 import numpy as np
@@ -13,7 +17,8 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from cutouts.benchmarking import product_photo
-from cutouts.models import Cutout, ReviewDecision, ReviewStatus
+from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
+from cutouts.services import previews, retouch, runs
 from tests.factories import reviewer
 from tests.workers import running_worker
 
@@ -568,7 +573,7 @@ def test_it_zooms_and_still_marks_the_clicked_photo_point(live_server, page, req
     page.mouse.wheel(0, -100)
     page.keyboard.up("Control")
     expect(editor).to_have_attribute("data-rt-zoom", "1.25")
-    # between the steps no step button is lit: the zoom is said in numbers (QA 2026-12-03)
+    # between the steps no step button is lit: the zoom is said in numbers
     expect(editor.locator("[data-rt-zoom-label]")).to_have_text("1.3×")
     expect(editor.locator("[data-rt-zoom-label]")).to_be_visible()
     editor.locator("[data-rt-zoom='4']").click()
@@ -596,7 +601,7 @@ def test_it_keeps_tools_and_apply_in_view_and_fits_the_picture_at_1366x768(
     # On arrival: the tools and Apply are on the screen (Apply sticks to its bottom).
     assert _in_view(tools.evaluate(BOX_JS), viewport)
     assert _in_view(editor.locator("[data-rt-apply]").evaluate(BOX_JS), viewport)
-    # one row of tools: the zoom label took a second row of its own (QA 2026-12-03)
+    # one row of tools: the zoom label took a second row of its own
     assert tools.evaluate(BOX_JS)["h"] < 60, tools.evaluate(BOX_JS)
     _shot(page, request, "page-top")
     # The editor scrolled into view: tools, the whole picture and Apply at once.
@@ -685,7 +690,7 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     page.mouse.click(*_at(box, W - 20, H - 20))
     expect(editor).to_have_attribute("data-rt-unchanged", "1", timeout=20_000)
     expect(status).to_contain_text("Nothing changed: the last remove click")
-    # faint haze hides under the hatching: the hint names the view that shows it (QA)
+    # faint haze hides under the hatching: the hint names the view that shows it
     expect(status).to_contain_text("Faint haze shows with Faint (H); paint across it")
     # One that does change something says nothing of the kind.
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
@@ -695,7 +700,7 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
 
 def test_it_lets_enter_activate_the_control_the_keyboard_is_on(live_server, page, stained,
                                                                 log_in):
-    """QA 2026-12-03: Enter applied the strokes wherever focus was: on Undo it made a new
+    """Enter applied the strokes wherever focus was: on Undo it made a new
     version instead of undoing."""
     log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -751,7 +756,7 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     assert a >= 150 and r > 200 and g < 60, (r, g, b, a)
     assert _layer_rgba(editor, 300, 300, ".rt-change")[3] == 0  # the product it left alone: nothing
     expect(status).to_contain_text("The last remove click took")
-    # the change leads the line: a phone's two clamped lines show its start (QA 2026-12-03)
+    # the change leads the line: a phone's two clamped lines show its start
     assert status.text_content().startswith("The last remove click took"), status.text_content()
     expect(status).to_contain_text("of the cutout (red)")
     _shot(page, request, "change-flash")
@@ -766,7 +771,7 @@ def test_it_flashes_and_counts_what_the_last_click_changed(live_server, page, re
     r, g, b, a = _layer_rgba(editor, PANEL[0], PANEL[1], ".rt-change")
     assert a >= 150 and g > 150 and r < 60, (r, g, b, a)
     expect(status).to_contain_text("The last keep click added")
-    # a glance at the haze (H twice) gives the report back, not "hidden" (QA 2026-12-03)
+    # a glance at the haze (H twice) gives the report back, not "hidden"
     said = status.text_content()
     page.keyboard.press("h")
     expect(status).to_contain_text("Faint alpha: magenta")
@@ -888,7 +893,7 @@ def test_it_keeps_the_toolbar_compact_on_a_phone(live_server, browser, session_f
     assert tools.evaluate(BOX_JS)["h"] <= 112
     editor.locator("[data-rt-zoom='2']").tap()
     expect(editor).to_have_attribute("data-rt-zoom", "2")
-    # the zoom chosen, the panel gets out of the picture's way (QA 2026-12-03)
+    # the zoom chosen, the panel gets out of the picture's way
     expect(more).to_have_attribute("aria-expanded", "false")
     expect(editor.locator("[data-rt-zoom='2']")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -1016,7 +1021,7 @@ def test_it_keeps_the_apply_row_to_one_row_on_a_phone(live_server, browser, sess
     assert photo["y"] + photo["h"] <= foot["y"] + 0.5, (photo, foot)
     assert foot["y"] + foot["h"] <= 844 + 0.5, foot
     assert photo["w"] >= 330, photo
-    # no keyboard, no "Keyboard shortcuts" under the Apply row (QA 2026-12-03)
+    # no keyboard, no "Keyboard shortcuts" under the Apply row
     expect(page.locator(".rt-keys")).to_be_hidden()
     # The comment opens over the picture from its button; the row keeps its height.
     comment = editor.locator("input[name=comment]")
@@ -1136,7 +1141,7 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
 
 def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
         live_server, page, hazy, log_in):
-    """QA 2026-12-03: a keep stroke over hair filled the gaps between strands solid, with no
+    """A keep stroke over hair filled the gaps between strands solid, with no
     word of the brush that keeps them soft."""
     log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -1171,7 +1176,7 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
 
 def test_it_brings_back_waiting_strokes_on_enter_with_the_retouch_view_closed(
         live_server, page, make_cutouts, log_in):
-    """QA 2026-12-03: with strokes waiting and the Retouch view left (Esc), Enter did nothing
+    """With strokes waiting and the Retouch view left (Esc), Enter did nothing
     and said nothing."""
     first, _ = _pair(make_cutouts)
     card, stage, editor, box = _retouch_on_card(page, live_server, log_in, first)
@@ -1200,7 +1205,7 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
         window.cutroomRetouch.changeParts({taken: 0, added: 2878, faded: 0, had: 1000}, 5000),
         window.cutroomRetouch.changeParts({taken: 0, added: 500, faded: 40, had: 0}, 5000),
         window.cutroomRetouch.changeParts({taken: 10, added: 0, faded: 20, had: 1000}, 5000)]""")
-    # a keep click on a wrong-subject cutout said "added 287.8 %" (QA 2026-12-03)
+    # a keep click on a wrong-subject cutout said "added 287.8 %"
     assert words == [["took 3 % of the cutout (red)"],
                      ["added 2.9× the cutout (green)"],
                      ["added 10 % of the photo (green)",
@@ -1210,7 +1215,7 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
 
 def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_refine(
         live_server, page, stained, log_in):
-    """QA 2026-12-03 (soft-dev GT13): a detail stroke over leaves the cutout had removed said
+    """A detail stroke over leaves the cutout had removed said
     "changed the alpha of 0.2 %", nothing visible, and not why."""
     editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
     editor.locator("[data-rt-tool=detail]").click()
@@ -1233,3 +1238,311 @@ def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_ref
     expect(editor).to_have_attribute("data-rt-preview", "ready")
     assert editor.get_attribute("data-rt-no-edge") == "1"
     expect(status).not_to_contain_text("found no edge")
+
+
+BACKDROP_AT = (W - 20, H - 20)  # the model removed it, no haze
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """Apply queues nothing: a test runs the version itself (``runs.cutout_run``) when it
+    wants it computed."""
+    from cutouts.tasks import cutout_run_task
+
+    monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)
+
+
+def _solid(cutout) -> tuple[int, int]:
+    """A point of the product the cutout holds solid 12 px around (read from its mask)."""
+    alpha = _alpha(cutout.mask_name)
+    solid = alpha == 255
+    # every pixel of a 25 x 25 box solid: the box sums of a summed-area table
+    s = np.pad(solid.astype(np.int32).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    k = 25
+    boxes = s[k:, k:] - s[:-k, k:] - s[k:, :-k] + s[:-k, :-k]
+    ys, xs = np.nonzero(boxes == k * k)
+    assert len(ys), "no solid product in the cutout"
+    i = len(ys) // 2
+    return int(xs[i]) + k // 2, int(ys[i]) + k // 2
+
+
+def _wait_count(editor, n: int) -> None:
+    expect(editor).to_have_attribute("data-rt-preview-count", str(n), timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+
+
+def _unchanged(editor, n: int) -> None:
+    expect(editor).to_have_attribute("data-rt-unchanged", str(n), timeout=20_000)
+
+
+def _click_unchanged(page, editor, box, at, n: int, under: str) -> None:
+    """A click whose preview changed nothing (the ``n``-th such), and what the page read under
+    it ("keep missed", "keep done", ...)."""
+    page.mouse.click(*_at(box, *at))
+    _unchanged(editor, n)
+    expect(editor).to_have_attribute("data-rt-under", under)
+
+
+@pytest.fixture
+def still_engine(monkeypatch):
+    """The preview's refinement changes nothing whatever the strokes: a keep click the engine
+    would not take, wherever it lands (32 of 56 keep clicks on clearly missing parts did
+    nothing)."""
+
+    class Unchanged:
+        def __init__(self, rgba):
+            self.rgba = rgba.copy()
+            self.timings: dict = {}
+
+    monkeypatch.setattr(previews, "retouch_apply",
+                        lambda rgb, alpha, strokes, previous, **kw: Unchanged(previous))
+
+
+def test_it_says_already_kept_only_where_the_cutout_keeps_it(live_server, page, stained,
+                                                             still_engine, log_in):
+    """"Nothing changed: … what it covers is already kept" after a keep click on
+    hatched, removed tissue."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    # a keep click on the inner panel the model dropped (hatched: alpha 0 there)
+    _click_unchanged(page, editor, box, PANEL, 1, "keep missed")
+    expect(status).to_contain_text(
+        "Nothing changed: the last keep click did not take what it covers: it is removed "
+        "(hatched)")
+    expect(status).to_contain_text("Paint Keep (K) across the whole part, or use a larger "
+                                   "brush (]).")
+    expect(status).not_to_contain_text("already kept")
+    # on the product the cutout keeps, it is "already kept"
+    solid = _solid(stained)
+    _click_unchanged(page, editor, box, solid, 2, "keep done")
+    expect(status).to_contain_text("Nothing changed: the last keep click found what it covers "
+                                   "already kept.")
+    expect(status).not_to_contain_text("Paint Keep")
+    # the same for remove: "already removed" only on what is removed
+    editor.locator("[data-rt-tool=remove]").click()
+    _click_unchanged(page, editor, box, solid, 3, "remove missed")
+    expect(status).to_contain_text("the last remove click did not take what it covers: it is "
+                                   "kept")
+    expect(status).to_contain_text("Paint Remove (R) across the whole part")
+    expect(status).not_to_contain_text("already removed")
+    page.mouse.click(*_at(box, *BACKDROP_AT))
+    _unchanged(editor, 4)
+    expect(editor).to_have_attribute("data-rt-under", "remove done")
+    expect(status).to_contain_text("Nothing changed: the last remove click found what it covers "
+                                   "already removed.")
+
+
+def test_it_keeps_apply_off_while_the_preview_is_the_version_itself(
+        live_server, page, stained, no_broker, log_in):
+    """Apply of strokes that changed nothing made v2, bit-identical to v1, and
+    sent it back to review."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    status = editor.locator("[data-rt-status]")
+    apply = editor.locator("[data-rt-apply]")
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, *BACKDROP_AT))  # the real engine: already removed
+    _unchanged(editor, 1)
+    expect(editor).to_have_attribute("data-rt-noop", "1", timeout=20_000)
+    expect(apply).to_be_disabled()
+    expect(apply).to_have_attribute("title", re.compile("Nothing to apply: this stroke leaves v1 "
+                                                        "pixel for pixel as it is"))
+    expect(status).to_contain_text("Nothing to apply: the strokes leave v1 as it is.")
+    page.keyboard.press("Enter")  # Enter asks the form, which refuses
+    expect(status).to_contain_text("Nothing to apply: this stroke leaves v1 pixel for pixel as "
+                                   "it is. Paint where the cutout is wrong, or Clear.")
+    assert Cutout.objects.filter(asset=stained.asset).count() == 1
+    # a stroke that changes something turns Apply on; undone, it is off again
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_count(editor, 2)
+    expect(editor).to_have_attribute("data-rt-noop", "")
+    expect(apply).to_be_enabled()
+    editor.locator("[data-rt-undo]").click()
+    _wait_count(editor, 1)
+    expect(apply).to_be_disabled()
+    editor.locator("[data-rt-redo]").click()
+    _wait_count(editor, 2)
+    expect(apply).to_be_enabled()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-rt-applying]")).to_be_visible(timeout=20_000)
+    assert Cutout.objects.filter(asset=stained.asset).count() == 2
+
+
+@pytest.fixture
+def held_preview(monkeypatch):
+    """The first stroke preview waits in the server until ``release`` is set (``entered``
+    says it arrived): strokes drawn meanwhile go out as one list once it answers."""
+    entered, release = threading.Event(), threading.Event()
+    real = previews.cutout_retouch_preview
+
+    def held(*, cutout, strokes):
+        if strokes and not entered.is_set():
+            entered.set()
+            release.wait(30)
+        return real(cutout=cutout, strokes=strokes)
+
+    monkeypatch.setattr(previews, "cutout_retouch_preview", held)
+    return entered, release
+
+
+def test_it_reports_the_strokes_drawn_while_a_preview_computed_as_one(
+        live_server, page, stained, held_preview, log_in):
+    """Three quick remove clicks on the backdrop got no report at all
+    ("Preview: 4 remove clicks · 179 ms"): the list before the last stroke was never shown."""
+    entered, release = held_preview
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, *BACKDROP_AT))
+    assert entered.wait(20)
+    page.mouse.click(*_at(box, BACKDROP_AT[0] - 30, BACKDROP_AT[1]))
+    page.mouse.click(*_at(box, BACKDROP_AT[0] - 60, BACKDROP_AT[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "3")
+    release.set()
+    _wait_count(editor, 3)
+    _unchanged(editor, 3)
+    # the first click's preview came back after the list had grown: never shown, so the
+    # three are reported together, none left out
+    expect(editor).to_have_attribute("data-rt-burst", "3")
+    expect(status).to_contain_text("Nothing changed with the last 3 remove clicks: what they "
+                                   "cover is already removed.")
+    expect(status).to_contain_text("Ctrl+Z undoes them one by one.")
+    # a burst that changes something is counted as one change
+    solid = _solid(stained)
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    page.mouse.click(*_at(box, BACKDROP_AT[0] - 90, BACKDROP_AT[1]))
+    _wait_count(editor, 5)
+    burst = editor.get_attribute("data-rt-burst")
+    assert burst in ("1", "2")  # the debounce may or may not have joined them
+    if burst == "2":
+        expect(status).to_contain_text(re.compile(
+            r"The last 2 remove clicks together took [\d.]+ % of the cutout \(red\)"))
+    else:
+        expect(status).to_contain_text("Nothing changed: the last remove click")
+    # keep and remove clicks, none changing anything: each kind said for what it found
+    entered.clear()
+    release.clear()
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.click(*_at(box, *solid))
+    assert entered.wait(20)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BACKDROP_AT[0] - 120, BACKDROP_AT[1]))
+    page.mouse.click(*_at(box, *solid), button="right")  # remove brush: right = keep
+    release.set()
+    _wait_count(editor, 8)
+    expect(editor).to_have_attribute("data-rt-burst", "3")
+    expect(status).to_contain_text(
+        "Nothing changed with the last 3 strokes: what 2 keep clicks cover is already kept; "
+        "what 1 remove click covers is already removed.")
+
+
+def _v2(stained) -> Cutout:
+    """v2 of the stained cutout (the ghost blob removed), computed here as the worker would."""
+    v2 = retouch.cutout_retouch_strokes(
+        cutout=stained, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 8, "points": [list(BLOB[:2])]}])
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"
+    return Cutout.objects.get(pk=v2.pk)
+
+
+# report() on a made-up preview (all removed) that ``burst`` ("kind@x" clicks) left as it
+# was, with the editor's list taken as changing nothing: the status it writes
+LONGEST_REPORT = """(burst) => {
+    const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+    const w = 64, h = 48, blank = { w: w, h: h, a: new Uint8Array(w * h) };
+    const strokes = burst.map((b) => ({
+        kind: b.split('@')[0], radius: ed.fullW / 20,
+        points: [[Number(b.split('@')[1]) + ed.fullW / 2, ed.fullH / 2]] }));
+    ed.noopKey = JSON.stringify(ed.strokes);
+    ed.report(blank, blank, strokes, ed.strokes.length);
+    return ed.status.textContent; }"""
+
+
+def _clipped(status) -> bool:
+    return status.evaluate("(el) => el.scrollHeight > el.clientHeight + 1")
+
+
+@pytest.mark.parametrize("viewport", [(1366, 900), (1280, 720)])
+def test_it_shows_the_whole_status_beside_back_to_v1_on_a_laptop(live_server, page, request,
+                                                                  stained, no_broker, log_in,
+                                                                  viewport):
+    """"…changed the alpha of 0.2 % of the cutout; Ctrl+Z undoes i…" at
+    1366 x 900 once "↶ Back to v1" shares the row: the timing and "Enter applies." cut off."""
+    v2 = _v2(stained)
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    editor, box = _retouch_page(page, live_server, v2)
+    status = editor.locator("[data-rt-status]")
+    expect(editor.locator("[data-rt-parent-link]")).to_be_visible()
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, *_solid(v2)))  # a remove click that takes a part: a long report
+    _wait_count(editor, 1)
+    expect(status).to_contain_text("Enter applies.")
+    _shot(page, request, "status")
+    assert not _clipped(status), status.text_content()
+    # the longest reports: a keep click that took nothing, and a burst of two kinds, with
+    # "nothing to apply" (made by the editor itself, from a made-up preview)
+    for burst in (["keep@0"], ["remove@0", "remove@0", "keep@0"]):
+        text = page.evaluate(LONGEST_REPORT, burst)
+        assert text.startswith("Nothing changed"), text
+        assert text.endswith("Nothing to apply: the strokes leave v2 as it is."), text
+        assert not _clipped(status), text
+    # the picture still fits above the Apply row
+    foot = editor.locator(".rt-foot").bounding_box()
+    view = editor.locator(".rt-view").bounding_box()
+    assert view["y"] + view["height"] <= foot["y"] + 1, (view, foot)
+
+
+def test_it_says_back_to_v1_retouches_v1_again_and_v2_stays(live_server, page, stained,
+                                                            no_broker, log_in):
+    """"↶ Back to v1 undoes it", but Back only opens v1's editor; v2
+    stays in review."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_count(editor, 1)
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-rt-applying]")).to_be_visible(timeout=20_000)
+    v2 = Cutout.objects.get(asset=stained.asset, version=2)
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"  # the worker's part, here
+    fresh = page.locator(f"#retouch-strokes [data-retouch][data-cutout='{v2.pk}']")
+    expect(fresh).to_have_attribute("data-rt-restored", "1", timeout=20_000)
+    status = fresh.locator("[data-rt-status]")
+    expect(status).to_contain_text("Version 2 is ready (applied at full size): paint the next "
+                                   "fix; ↶ Back to v1 retouches v1 again (v2 stays in review "
+                                   "until you choose or approve one).")
+    expect(status).not_to_contain_text("undoes")
+    # and so it does: v1's editor, v2 still waiting for review
+    page.locator("[data-rt-parent-link]").click()
+    expect(page.locator("#retouch-strokes [data-retouch]")).to_have_attribute(
+        "data-cutout", str(stained.pk))
+    assert Cutout.objects.get(pk=v2.pk).review_status == ReviewStatus.PENDING
+
+
+def test_it_says_why_the_worker_refused_strokes_applied_before_their_preview(
+        live_server, page, stained, held_preview, no_broker, log_in):
+    """The worker's check behind Apply's: Enter before the preview came back (Apply is on
+    then) applies a remove click on the removed backdrop; the run fails saying why, and the
+    page offers v1 again."""
+    entered, release = held_preview
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, *BACKDROP_AT))
+    assert entered.wait(20)
+    expect(editor.locator("[data-rt-apply]")).to_be_enabled()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-rt-applying]")).to_be_visible(timeout=20_000)
+    release.set()
+    v2 = Cutout.objects.get(asset=stained.asset, version=2)
+    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
+    failed = page.locator("[data-rt-failed]")
+    expect(failed).to_contain_text("Version 2 is failed: Nothing to apply: the result of these "
+                                   "strokes is v1 pixel for pixel", timeout=20_000)
+    expect(failed.locator("[data-rt-parent-again]")).to_have_attribute(
+        "href", f"/cutouts/review/retouch/{stained.pk}/")
+    assert Cutout.objects.get(pk=v2.pk).status == JobStatus.FAILED
+    assert Cutout.objects.get(pk=stained.pk).review_status == ReviewStatus.PENDING

@@ -6,7 +6,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from catalog.models import ImageAsset
+from catalog.ingest.archives import ZIP_DAMAGED_REASON
+from catalog.models import ImageAsset, ImportJob
+from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+from tests.catalog.test_archives import _truncated_after_nested_zip
 from tests.factories import ImageAssetFactory, ProductFactory, manager
 from tests.images import product_jpeg
 
@@ -73,7 +76,7 @@ def _record_sent(page) -> list[str]:
 
 def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, client,
                                                             screenshot):
-    """QA 2026-12-02 too: a file the preview already refused (an unknown SKU) is not sent."""
+    """A file the preview already refused (an unknown SKU) is not sent."""
     products = {f"T{n:02d}": ProductFactory(sku=f"T{n:02d}") for n in range(10)}
     _log_in(page, live_server, client, manager())
     files = _shoot()
@@ -177,7 +180,7 @@ def test_it_holds_back_a_file_whose_position_is_taken_and_names_the_holder(
 
 def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
         live_server, page, client):
-    """QA 2026-12-03: a shoot dropped again had every file refused ("position taken"), while
+    """A shoot dropped again had every file refused ("position taken"), while
     the same bytes under another name were duplicates. The page compares the held file's
     sha256 with the holder's: identical is a duplicate, on the page and in the report."""
     import hashlib
@@ -460,7 +463,7 @@ def test_it_previews_a_zip_with_the_manifest_inside_it(live_server, page, client
 
 def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
         live_server, page, client, screenshot):
-    """QA 2026-12-02: the MAIN image follows the names, not the arrival order (shot1 is the
+    """The MAIN image follows the names, not the arrival order (shot1 is the
     biggest file, so usually the last in); readme.txt and a GIF are skipped in the ZIP
     import's words, never sent; a file the network lost is listed in the report."""
     _log_in(page, live_server, client, manager())
@@ -522,7 +525,7 @@ def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
 
 def test_it_disables_the_upload_while_the_manifest_has_errors(live_server, page, client,
                                                               tmp_path, screenshot):
-    """QA 2026-12-02 (second run): with a manifest the server refuses (a SKU's position given
+    """With a manifest the server refuses (a SKU's position given
     twice) the preview says why and "Upload 3 files" cannot be pressed, rather than answering
     with a silent 400; a good manifest enables it again."""
     for sku in ("M1", "M2", "M3"):
@@ -558,7 +561,7 @@ def test_it_disables_the_upload_while_the_manifest_has_errors(live_server, page,
 
 def test_it_lists_held_files_as_not_stored_and_refreshes_recent_imports(live_server, page,
                                                                         client):
-    """QA 2026-12-02 (second run): the files the preview held back (not mapped, position
+    """The files the preview held back (not mapped, position
     taken) are in the "Not stored" box the summary counts them for, and "Recent imports"
     shows the session just finished without a reload."""
     from catalog.models import ImportJob
@@ -591,3 +594,139 @@ def test_it_lists_held_files_as_not_stored_and_refreshes_recent_imports(live_ser
     expect(recent).to_be_visible(timeout=15_000)
     expect(recent.locator(f'a[href$="/imports/{job.pk}/"]')).to_have_text(f"#{job.pk}")
     expect(recent).to_contain_text("Done")
+
+
+def test_it_refuses_a_damaged_zip_in_the_preview_and_disables_import(live_server, page,
+                                                                    client):
+    ProductFactory(sku="ZE001")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    form = page.locator("form[data-zip-form]")
+    preview = page.locator("[data-zip-preview]")
+    whole = zip_bytes({"ZE001_MAIN.jpg": jpeg_bytes(size=(300, 200))})
+    for name, data in (("cut.zip", _truncated_after_nested_zip()),
+                       ("half.zip", whole[: len(whole) // 2])):
+        form.locator("input[name=archive]").set_input_files(
+            files=[{"name": name, "mimeType": "application/zip", "buffer": data}])
+        expect(preview.locator("[data-zip-damaged-message]")).to_have_text(
+            f"{name}: {ZIP_DAMAGED_REASON}", timeout=20_000)
+        expect(form.locator("button[type=submit]")).to_be_disabled()
+    form.locator("input[name=archive]").set_input_files(
+        files=[{"name": "good.zip", "mimeType": "application/zip", "buffer": whole}])
+    expect(preview).to_contain_text("ZE001_MAIN.jpg", timeout=20_000)
+    expect(preview.locator("[data-zip-damaged-message]")).to_have_count(0)
+    expect(form.locator("button[type=submit]")).to_be_enabled()
+
+
+def _drop(page, files: dict[str, bytes]) -> None:
+    payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
+               for name, data in files.items()]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == len(files)
+
+
+def test_it_says_an_unknown_skus_unreadable_file_is_unreadable_first(live_server, page,
+                                                                     client):
+    ProductFactory(sku="T00")
+    _log_in(page, live_server, client, manager())
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
+    _drop(page, {"T00_MAIN.jpg": product_jpeg(640, 600, seed=1),
+                 "T98_MAIN.jpg": b"Contact sheet notes, not a photo.\n" * 40,  # both wrong
+                 "T99_MAIN.jpg": product_jpeg(640, 600, seed=2)})  # a photo, unknown SKU
+    uploader = page.locator("#bulk-uploader")
+    row = uploader.locator('[data-file-list] li[data-filename="T98_MAIN.jpg"] .outcome')
+    # before: held as "Will be skipped: Unknown SKU T98", as if the photo were fine
+    expect(row).to_contain_text("its first bytes are not an image's", timeout=15_000)
+    expect(row).to_contain_text("Unknown SKU T98")
+    text = row.text_content() or ""
+    assert text.index("not a readable image") < text.index("Unknown SKU T98")
+    # the readable photo of an unknown SKU is still held back
+    expect(uploader.locator('[data-file-list] li[data-filename="T99_MAIN.jpg"] .outcome')
+           ).to_contain_text("Will be skipped: Unknown SKU T99")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sorted(sent) == ["T00_MAIN.jpg", "T98_MAIN.jpg"]
+    failed = uploader.locator('[data-failure-list] li[data-filename="T98_MAIN.jpg"] .reason')
+    expect(failed).to_contain_text("Not an image, or a corrupt one")
+    expect(failed).to_contain_text("Its name also maps to no product: Unknown SKU T98")
+    reason = failed.text_content() or ""
+    assert reason.index("Not an image") < reason.index("Unknown SKU T98")
+    expect(uploader.locator('[data-held-list] li[data-filename="T99_MAIN.jpg"]')).to_have_count(1)
+    expect(uploader.locator('[data-held-list] li[data-filename="T98_MAIN.jpg"]')).to_have_count(0)
+    # the report: the server's unreadable wording for T98, the unknown SKU for T99
+    job = ImportJob.objects.get()
+    reasons = dict(job.issues.values_list("filename", "reason"))
+    assert reasons["T98_MAIN.jpg"].startswith("Not an image, or a corrupt one")
+    assert "T99" in reasons["T99_MAIN.jpg"]
+    assert (job.status, job.imported_count, job.error_count) == ("done", 1, 2)
+
+
+def test_it_checks_the_one_product_sku_in_the_preview(live_server, page, client):
+    product = ProductFactory(sku="QA001", title="Blue vase")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("input[name=product]", "qa009")
+    payload = [{"name": name, "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n, name in enumerate(["a.jpg", "b.jpg"])]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 2
+    uploader = page.locator("#bulk-uploader")
+    start = uploader.locator("[data-start]")
+    # before anything is sent: the upload's own refusal, and no Upload
+    expect(uploader.locator("[data-preview] [data-preview-product-error]")).to_have_text(
+        "No product with SKU qa009.", timeout=15_000)
+    expect(start).to_be_disabled()
+    expect(uploader.locator("[data-summary]")).to_contain_text("fix the error shown below")
+    # the SKU in another case is the product, as everywhere else
+    page.fill("input[name=product]", "qa001")
+    expect(uploader.locator("[data-preview] [data-preview-product]")).to_contain_text(
+        "Every file → QA001", timeout=15_000)
+    expect(start).to_be_enabled()
+    expect(start).to_have_text("Upload 2 files")
+    start.click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    # the import's words, plurals right: "refused", "duplicates"
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "2 files · 2 stored · 0 duplicates · 0 refused")
+    assert ImageAsset.live.filter(product=product).count() == 2
+
+
+def test_it_counts_one_duplicate_and_one_refusal_in_the_singular(live_server, page, client):
+    product = ProductFactory(sku="QA002")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("input[name=product]", "QA002")
+    same = product_jpeg(640, 600, seed=7)
+    files = {"a.jpg": same, "b.jpg": same, "c.jpg": b"not a photo" * 50}
+    payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
+               for name, data in files.items()]
+    page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload])
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview] [data-preview-product]")).to_be_visible(
+        timeout=15_000)
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "3 files · 1 stored · 1 duplicate · 1 refused")
+    assert ImageAsset.live.filter(product=product).count() == 1
+
+
+def test_it_says_how_many_skipped_files_past_200_the_finish_did_not_name(live_server, page,
+                                                                        client):
+    _log_in(page, live_server, client, manager())
+    files = {"LOTS-1_MAIN.jpg": product_jpeg(640, 600, seed=1)}
+    files.update({f"note{i:03d}.txt": b"notes\n" for i in range(203)})
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    payload = [{"name": name, "type": "application/octet-stream",
+                "b64": base64.b64encode(data).decode()} for name, data in files.items()]
+    page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload])
+    uploader = page.locator("#bulk-uploader")
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    # was silent about the 3 names past the 200 it sent
+    expect(uploader.locator("[data-result] a")).to_contain_text("… and 3 more.")
+    uploader.locator("[data-result] a").click()
+    expect(page.locator("#import-message")).to_contain_text("… and 3 more.")

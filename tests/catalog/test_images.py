@@ -1,12 +1,18 @@
-"""catalog.ingest.images: probing without decoding, validation, normalisation."""
+"""catalog.ingest.images: probing without decoding, validation, normalisation; damaged JPEGs: one
+missing only its end marker is stored with a note, corrupt but decodable scan data with a
+warning, a cut inside or between its scans is refused."""
 
 import io
+import tempfile
+import tracemalloc
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
 from catalog.ingest import images
+from catalog.services.assets import asset_ingest
+from catalog.services.import_runner import import_job_run
 from tests.catalog.imagegen import (
     gradient_array,
     image_bytes,
@@ -15,6 +21,8 @@ from tests.catalog.imagegen import (
     png16_rgb,
     png_declaring,
 )
+from tests.catalog.test_services import issues, zip_job
+from tests.factories import ProductFactory
 
 LIMITS = images.Limits(max_pixels=80_000_000, min_long_side=500, warn_long_side=1000)
 
@@ -154,3 +162,145 @@ def test_it_encodes_the_working_copy_as_lossless_png():
     again = Image.open(out)
     assert again.format == "PNG" and again.mode == "RGB"
     assert np.array_equal(np.asarray(again), np.asarray(normalized.image))
+
+
+def _photo(*, progressive: bool = False, seed: int = 3) -> bytes:
+    rng = np.random.default_rng(seed)
+    rgb = np.full((900, 1200, 3), 225, np.uint8)
+    rgb[200:700, 300:900] = rng.integers(0, 256, (500, 600, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=88, progressive=progressive)
+    assert out.getvalue().endswith(b"\xff\xd9")
+    return out.getvalue()
+
+
+def _decoded(data: bytes) -> np.ndarray:
+    img, _ = images.open_image(io.BytesIO(data), limits=LIMITS)
+    return np.asarray(images.decode(img, source=io.BytesIO(data)))
+
+
+def _refusal(data: bytes) -> images.ImageRejected:
+    with pytest.raises(images.ImageRejected) as refused:
+        _decoded(data)
+    return refused.value
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("missing", [2, 1])
+def test_it_decodes_a_jpeg_missing_only_its_end_marker_as_the_whole_file(progressive,
+                                                                         missing):
+    whole = _photo(progressive=progressive)
+    assert np.array_equal(_decoded(whole[:-missing]), _decoded(whole))
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("cut", [3, 40, 5000, "half"])
+def test_it_still_refuses_a_jpeg_cut_inside_its_scan_data(progressive, cut):
+    whole = _photo(progressive=progressive)
+    end = len(whole) // 2 if cut == "half" else len(whole) - cut
+    assert _refusal(whole[:end]).code == "truncated"
+
+
+def test_it_still_refuses_a_progressive_jpeg_cut_between_two_scans():
+    whole = _photo(progressive=True)
+    last_scan = whole.rfind(b"\xff\xda")
+    cut = whole[:last_scan]  # every scan before it is whole: libjpeg alone would not complain
+    assert not images._jpeg_scans_complete(cut)
+    assert _refusal(cut).code == "truncated"
+
+
+@pytest.mark.django_db
+def test_it_stores_a_jpeg_without_end_marker_with_a_note_not_a_damage_warning(storage):
+    product = ProductFactory(sku="QB008")
+    result = asset_ingest(product=product, fileobj=io.BytesIO(_photo()[:-2]),
+                          filename="QB008_MAIN.jpg", position="MAIN")
+    assert result.status == "stored", result.reason
+    assert images.EOI_MISSING_WARNING in result.warnings
+    assert not [w for w in result.warnings if w.startswith(images.DAMAGED_PREFIX)]
+
+
+def _corrupt_scan(data: bytes, every: int = 50) -> bytes:
+    """``data`` with every ``every``-th byte of its scan data zeroed: libjpeg decodes it,
+    with "Corrupt JPEG data" warnings, into a shifted, striped picture."""
+    out = bytearray(data)
+    sos = out.find(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(out[sos + 2:sos + 4], "big")
+    for i in range(start, out.rfind(b"\xff\xd9"), every):
+        out[i] = 0
+    return bytes(out)
+
+
+@pytest.mark.django_db
+def test_it_stores_a_jpeg_with_corrupt_data_with_a_warning(storage):
+    product = ProductFactory(sku="CJ1")
+    result = asset_ingest(product=product, fileobj=io.BytesIO(_corrupt_scan(jpeg_bytes(seed=3))),
+                          filename="CJ1_MAIN.jpg", position="MAIN")
+    assert result.status == "stored"
+    damaged = [w for w in result.warnings if w.startswith("Image data may be damaged: ")]
+    assert len(damaged) == 1 and "Corrupt JPEG data" in damaged[0]
+
+
+@pytest.mark.django_db
+def test_it_puts_the_damage_warning_on_the_files_import_line(storage):
+    ProductFactory(sku="CJ2")
+    job = import_job_run(job_id=zip_job({
+        "CJ2_MAIN.jpg": _corrupt_scan(jpeg_bytes(seed=4)),
+        "CJ2_PT01.jpg": jpeg_bytes(seed=5),
+    }).pk)
+    assert (job.imported_count, job.error_count, job.warning_count) == (2, 0, 1)
+    assert issues(job)["CJ2_MAIN.jpg"].startswith("Image data may be damaged: Corrupt JPEG data")
+
+
+def _noise_jpeg(side: int = 1600) -> bytes:
+    """A JPEG of a few MB (noise compresses badly), large beside the 1/8 decode's output."""
+    import numpy as np
+    from PIL import Image
+
+    rgb = np.random.default_rng(7).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def _probe() -> images.ProbeResult:
+    return images.ProbeResult(format="JPEG", width=1600, height=1600, mode="RGB", bits=8,
+                              icc_profile=None, icc_profile_name="", exif_orientation=1)
+
+
+def _checked_with_peak(fileobj) -> tuple[str, int]:
+    """``jpeg_damage``'s answer and the most memory Python allocated while it ran."""
+    tracemalloc.start()
+    try:
+        answer = images.jpeg_damage(fileobj, _probe())
+        return answer, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.django_db
+def test_it_checks_a_jpeg_on_disk_at_an_eighth_without_a_copy_of_the_file(tmp_path):
+    # Reread, session 17: the check read the whole file into a new bytes object (a 50 MB JPEG
+    # cost another 50 MB on the ingest path), and ``min_factor=8`` alone decoded at full size.
+    clean, damaged = _noise_jpeg(), _corrupt_scan(_noise_jpeg())
+    assert len(clean) > 2_500_000
+    for data, warned in ((clean, False), (damaged, True)):
+        path = tmp_path / "photo.jpg"
+        path.write_bytes(data)
+        with open(path, "rb") as fileobj:
+            fileobj.seek(123)
+            answer, peak = _checked_with_peak(fileobj)
+            assert fileobj.tell() == 123  # the caller's position is left alone
+        assert answer.startswith(images.DAMAGED_PREFIX) is warned
+        # a full-size grey decode alone is 1600² = 2.56 MB, the file 3 MB; an eighth is 40 kB
+        assert peak < 400_000, (peak, len(data))
+
+
+@pytest.mark.django_db
+def test_it_reads_a_small_spooled_file_without_moving_it_to_disk():
+    spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 - closed below
+    with spool:
+        spool.write(_corrupt_scan(jpeg_bytes(seed=3)))
+        spool.seek(0)
+        assert images.jpeg_damage(spool, _probe()).startswith(images.DAMAGED_PREFIX)
+        assert spool.tell() == 0
+        assert not spool._rolled  # asking for its descriptor would have written it out

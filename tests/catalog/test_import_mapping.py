@@ -1,6 +1,9 @@
-"""QA 2026-12-02 on imports: a mistyped position that creates a product warns (preview and
-import, bounded cost), the report CSV lists every stored file, the summary's singular, and
-a name no rule reads because of a character a SKU cannot have says so."""
+"""Import mapping (catalog/services/import_mapping.py): what an import and its upload preview do
+with each file and manifest row. A mistyped position warns, a refused manifest row is reported
+once with every reason it has (also when its file is missing), a row for an existing product it
+cannot update is said in the import's own words, ``products_updated`` counts only products whose
+values changed, the report CSV lists every stored file, and a name no rule reads because of a
+character a SKU cannot have says so."""
 
 import csv
 import html
@@ -9,17 +12,23 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog import selectors
+from catalog.ingest.manifest import parse_manifest
 from catalog.ingest.naming import FilenameRules
-from catalog.models import ImageAsset, ImportJob, Product
+from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus, Product
+from catalog.selectors import import_job_report_csv
+from catalog.services import import_mapping
 from catalog.services.assets import asset_ingest
 from catalog.services.import_mapping import ImportRun, import_summary
 from catalog.services.import_runner import import_job_run
-from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+from catalog.services.imports import import_job_create, import_job_upload_file
+from tests.catalog.imagegen import image_bytes, jpeg_bytes, zip_bytes
+from tests.catalog.test_services import zip_job
 from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +36,6 @@ pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
 LOOKALIKE = ("QA012_ZZZ: {made}; did you mean product QA012 with an unknown position 'ZZZ'? "
              "Known positions: MAIN, PT01, PT02, PT03, PT04, PT05, PT06, PT07, PT08, SWCH.")
-
 
 
 def _preview(client, names, **fields) -> str:
@@ -204,3 +212,340 @@ def test_it_names_the_character_a_sku_cannot_have_instead_of_no_rule(manager_cli
     assert re.search(r"QA035_MAIN_é\.jpg</span>: ([^<]*)</li>", page)[1] == why
     job = _zip_job(manager_client, {"QA035_MAIN_é.jpg": jpeg_bytes(seed=20)})
     assert dict(job.issues.values_list("filename", "reason")) == {"QA035_MAIN_é.jpg": why}
+
+
+def test_it_uses_the_product_a_concurrent_upload_made_between_the_two_lookups(storage,
+                                                                                monkeypatch):
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            create_products=True)
+    scan = ImportRun._in_any_case
+
+    def racing_scan(self, sku):
+        # the exact lookup found nothing; another request of the session creates it now
+        Product.objects.get_or_create(sku="SHOOT-04")
+        return scan(self, sku)
+
+    monkeypatch.setattr(ImportRun, "_in_any_case", racing_scan)
+    result = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes(seed=4)),
+                                    filename="SHOOT-04_PT01.jpg")
+    assert result.status == "stored", result.reason
+    assert result.asset.product.sku == "SHOOT-04"
+    assert not result.product_created  # the other request made it
+    assert list(ImageAsset.live.filter(product__sku="SHOOT-04")
+                .values_list("position", flat=True)) == ["PT01"]
+    assert Product.objects.filter(sku__iexact="shoot-04").count() == 1
+
+
+LONG_SKU = "L" * 77
+
+
+# every row refused: a SKU with a space and a '!', a 77-character SKU, a GTIN of 5 digits
+REFUSED_MANIFEST = (f"sku,title,gtin,filename,position\nBAD SKU!,x,,DSC_0003.png,MAIN\n"
+                    f"{LONG_SKU},y,,DSC_0002.png,MAIN\nFLWR-010,Rose,12345,DSC_0001.png,MAIN\n"
+                    ).encode()
+
+
+NAMES = ["DSC_0001.png", "DSC_0002.png", "DSC_0003.png"]
+
+
+def _refused_in_preview(client, names, manifest: bytes) -> dict[str, str]:
+    page = client.post(reverse("catalog:import_preview"), {
+        "names": names, "source": "session",
+        "manifest": SimpleUploadedFile("shoot.csv", manifest, "text/csv")})
+    assert page.status_code == 200
+    found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                       r"([^<]*)</li>", page.content.decode())
+    return {html.unescape(k): html.unescape(v) for k, v in found}
+
+
+def _session(client, manifest: bytes, send: list[str], held: list[str]) -> dict:
+    urls = client.post(reverse("catalog:bulk_upload"), {
+        "manifest": SimpleUploadedFile("shoot.csv", manifest, "text/csv"),
+        "expected": str(len(send))}, **JSON).json()
+    for seed, name in enumerate(send):
+        answer = client.post(urls["upload_url"], {
+            "file": SimpleUploadedFile(name, image_bytes("PNG", seed=seed), "image/png")},
+            **JSON)
+        assert answer.status_code in (201, 422), answer.content
+    return {"finish": client.post(urls["finish_url"], {"held": held}, **JSON).json(),
+            "job": urls["job"]}
+
+
+def test_it_previews_manifest_rows_with_a_bad_sku_or_gtin_as_refused(manager_client):
+    refused = _refused_in_preview(manager_client, NAMES, REFUSED_MANIFEST)
+    assert refused == {
+        "DSC_0003.png": ("shoot.csv line 2: Cannot create product 'BAD SKU!': sku: "
+                         + refused["DSC_0003.png"].split(": sku: ", 1)[1]),
+        "DSC_0002.png": (f"shoot.csv line 3: Cannot create product '{LONG_SKU}': sku: "
+                         + refused["DSC_0002.png"].split(": sku: ", 1)[1]),
+        "DSC_0001.png": ("shoot.csv line 4: Cannot create product 'FLWR-010': gtin: "
+                         + refused["DSC_0001.png"].split(": gtin: ", 1)[1]),
+    }
+    assert "SKU must be 1-64 characters" in refused["DSC_0003.png"]
+    assert "GTIN must be 8, 12, 13 or 14 digits" in refused["DSC_0001.png"]
+    assert not Product.objects.exists()
+
+
+def test_it_refuses_in_the_session_with_the_previews_very_words(manager_client, storage):
+    preview = _refused_in_preview(manager_client, NAMES, REFUSED_MANIFEST)
+    # the page sends them anyway (an old page): the import refuses each in the same words
+    session = _session(manager_client, REFUSED_MANIFEST, send=NAMES, held=[])
+    reasons = dict(ImportIssue.objects.filter(job_id=session["job"], level="error")
+                   .values_list("filename", "reason"))
+    assert reasons == preview
+
+
+def test_it_previews_a_good_manifest_row_beside_a_bad_one_as_mapped(manager_client):
+    manifest = b"sku,gtin,filename\nGOOD-1,4006381333931,a.jpg\nBAD-1,12345,b.jpg\n"
+    preview = selectors.import_preview(
+        names=["a.jpg", "b.jpg"], rules=selectors.FilenameRules(), create_products=False,
+        manifest=parse_manifest(manifest, name="m.csv"))
+    assert [(g.sku, g.new) for g in preview.groups] == [("GOOD-1", True)]
+    assert [name for name, _why in preview.unmapped] == ["b.jpg"]
+
+
+def test_it_counts_a_refused_manifest_line_once_with_its_file(manager_client, storage):
+    manifest = b"sku,title,filename,position\nBAD SKU!,x,DSC_0003.png,MAIN\n" + (
+        f"{LONG_SKU},y,DSC_0002.png,MAIN\n".encode())
+    sent = _session(manager_client, manifest, send=["DSC_0003.png", "DSC_0002.png"], held=[])
+    assert sent["finish"]["message"] == "0 imported, 2 refused."
+    # the page holding them back (what its preview now says) gives the same count
+    held = _session(manager_client, manifest, send=[], held=["DSC_0003.png", "DSC_0002.png"])
+    assert held["finish"]["message"] == "0 imported, 2 refused."
+    for job in (sent["job"], held["job"]):
+        issues = list(ImportIssue.objects.filter(job_id=job).values_list("filename", "level"))
+        assert sorted(issues) == [("DSC_0002.png", "error"), ("DSC_0003.png", "error")]
+
+
+def test_it_counts_refused_files_of_a_zip_not_their_manifest_lines(manager_client, storage):
+    manifest = b"sku,gtin,filename\nBAD-1,12345,a.jpg\nBAD-1,,b.jpg\n"
+    response = manager_client.post(reverse("catalog:import_list"), {
+        "archive": SimpleUploadedFile("shoot.zip", zip_bytes({
+            "manifest.csv": manifest, "a.jpg": jpeg_bytes(seed=1),
+            "b.jpg": jpeg_bytes(seed=2)}), "application/zip")})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert (job.imported_count, job.error_count) == (0, 2)
+    assert job.message.startswith("0 imported, 2 refused")
+    report = import_job_report_csv(job=job)
+    assert report.count(",refused") == 2 and "manifest.csv," not in report
+
+
+def test_it_still_reports_a_refused_manifest_line_that_names_no_file(storage):
+    from django.core.files.base import ContentFile
+
+    from catalog.services.imports import import_job_create
+
+    manifest = ContentFile(b"sku,gtin,filename\nBAD-2,12345,\n", name="m.csv")
+    job = import_job_create(user=None, source_kind="upload", manifest_file=manifest)
+    reasons = list(job.issues.values_list("filename", "level", "reason"))
+    assert [(f, level) for f, level, _r in reasons] == [("m.csv", "error")]
+    assert reasons[0][2].startswith("Line 2: product BAD-2 not created; its files are refused")
+
+
+def test_it_warns_not_refuses_when_a_row_cannot_update_a_product_whose_files_import(storage):
+    from django.core.files.base import ContentFile
+
+    from catalog.services.imports import import_job_create
+
+    ProductFactory(sku="OLD-1", gtin="")
+    manifest = ContentFile(b"sku,gtin,filename\nOLD-1,12345,a.jpg\n", name="m.csv")
+    job = import_job_create(user=None, source_kind="upload", manifest_file=manifest)
+    assert (job.error_count, job.warning_count) == (0, 1)
+    assert job.issues.get().reason.startswith("Line 2: product OLD-1 left as it was")
+
+
+GTIN = "4006381333931"
+
+
+# SAME repeats its stored values (GTIN written with spaces: cleaned, it is the stored one);
+# OTHER gets a new title; NEW is created
+MANIFEST = (b"sku,title,brand,gtin,filename\nSAME,Boot,Acme,4006 3813 33931,same.jpg\n"
+            b"OTHER,New title,,,other.jpg\nNEW,Fresh,,,new.jpg\n")
+
+
+def _products() -> None:
+    ProductFactory(sku="SAME", title="Boot", brand="Acme", gtin=GTIN)
+    ProductFactory(sku="OTHER", title="Old title")
+
+
+def _manifest_zip() -> ImportJob:
+    return zip_job({"manifest.csv": MANIFEST, "same.jpg": jpeg_bytes(seed=1),
+                     "other.jpg": jpeg_bytes(seed=2), "new.jpg": jpeg_bytes(seed=3)})
+
+
+def test_it_counts_only_products_a_manifest_changed(storage):
+    _products()
+    same_stamp = Product.objects.get(sku="SAME").updated_at
+    job = import_job_run(job_id=_manifest_zip().pk)
+    # was 2: the SAME row, which changes nothing, counted as updated
+    assert (job.status, job.imported_count, job.products_created, job.products_updated) == (
+        "done", 3, 1, 1)
+    assert Product.objects.get(sku="OTHER").title == "New title"
+    assert Product.objects.get(sku="SAME").updated_at == same_stamp  # not even rewritten
+
+
+def test_it_counts_only_changed_products_when_a_chunk_is_applied_one_by_one(storage,
+                                                                          monkeypatch):
+    # a concurrent writer made a SKU of the chunk meanwhile: the one-by-one path counts too
+    _products()
+
+    def raced(self, skus, manifest):
+        raise IntegrityError("raced")
+
+    monkeypatch.setattr(import_mapping.ImportRun, "_apply_chunk", raced)
+    job = import_job_run(job_id=_manifest_zip().pk)
+    assert (job.imported_count, job.products_created, job.products_updated) == (3, 1, 1)
+    assert Product.objects.get(sku="OTHER").title == "New title"
+
+
+BAD_GTIN = "4006381333932"  # check digit off by one
+
+
+GOOD_GTIN = "4006381333931"
+
+
+# line 2: a new product the import refuses (bad GTIN), its file left out of the ZIP;
+# line 3: a fine new product whose file is there
+REFUSED_ROW = (f"sku,gtin,filename,position\nQA003,{BAD_GTIN},qa003.jpg,MAIN\n"
+               "QA004,,qa004.jpg,MAIN\n").encode()
+
+
+REFUSAL = ("Line 2: product QA003 not created; its files are refused: gtin: ")
+
+
+MISSING = "Manifest line 2 names qa003.jpg, which is not in the archive."
+
+
+def _issues(job: ImportJob) -> list[tuple[str, str, str]]:
+    return list(ImportIssue.objects.filter(job=job).order_by("pk")
+                .values_list("filename", "level", "reason"))
+
+
+def test_it_reports_a_refused_rows_refusal_with_its_missing_file_in_a_zip(manager_client,
+                                                                         storage):
+    job = _zip_job(manager_client, {"manifest.csv": REFUSED_ROW,
+                                    "qa004.jpg": jpeg_bytes(seed=4)})
+    assert job.status == JobStatus.DONE and job.imported_count == 1
+    ((name, level, reason),) = _issues(job)
+    # was only the warning "Manifest line 2 names qa003.jpg, which is not in the archive."
+    assert (name, level) == ("manifest.csv", ImportIssue.Level.ERROR)
+    assert reason.startswith(f"{MISSING} {REFUSAL}")
+    assert not Product.objects.filter(sku="QA003").exists()
+    assert job.error_count == 1
+    # with its file there, the file carries the refusal, once
+    job = _zip_job(manager_client, {"manifest.csv": REFUSED_ROW.replace(b"QA004", b"QA008"),
+                                    "qa003.jpg": jpeg_bytes(seed=3),
+                                    "qa004.jpg": jpeg_bytes(seed=8)})
+    ((name, level, reason),) = _issues(job)
+    assert (name, level) == ("qa003.jpg", ImportIssue.Level.ERROR)
+    assert reason.startswith("manifest.csv line 2: Cannot create product 'QA003': gtin: ")
+
+
+def test_it_reports_a_deleted_products_row_with_its_missing_file_in_a_zip(manager_client,
+                                                                         storage):
+    product = ProductFactory(sku="GONE-1")
+    product.deleted_at = product.created_at
+    product.save()
+    job = _zip_job(manager_client, {
+        "manifest.csv": b"sku,filename\nGONE-1,gone.jpg\nQA004,qa004.jpg\n",
+        "qa004.jpg": jpeg_bytes(seed=4)})
+    assert [reason for _name, _level, reason in _issues(job)] == [
+        "Manifest line 2 names gone.jpg, which is not in the archive. Line 2: product GONE-1 "
+        "is deleted; its manifest rows are skipped."]
+
+
+def _session_job(client, manifest: bytes, files: dict[str, bytes], **finish) -> ImportJob:
+    response = client.post(reverse("catalog:bulk_upload"), {
+        "manifest": SimpleUploadedFile("shoot.csv", manifest), "expected": len(files)},
+        HTTP_ACCEPT="application/json")
+    assert response.status_code == 201, response.content
+    for name, data in files.items():
+        client.post(response.json()["upload_url"],
+                    {"file": SimpleUploadedFile(name, data, "image/jpeg")},
+                    HTTP_ACCEPT="application/json")
+    client.post(response.json()["finish_url"], finish, HTTP_ACCEPT="application/json")
+    return ImportJob.objects.get(pk=response.json()["job"])
+
+
+def test_it_reports_a_refused_row_whose_file_never_came_at_a_sessions_end(manager_client,
+                                                                         storage):
+    job = _session_job(manager_client, REFUSED_ROW, {"qa004.jpg": jpeg_bytes(seed=4)})
+    assert job.status == JobStatus.DONE and job.imported_count == 1
+    ((name, level, reason),) = _issues(job)  # was: nothing at all
+    assert (name, level) == ("shoot.csv", ImportIssue.Level.ERROR)
+    assert reason.startswith(
+        f"Manifest line 2 names qa003.jpg, which is not among the uploaded files. {REFUSAL}")
+    assert job.error_count == 1 and "1 refused" in job.message
+    # a file of the row that came, or that the page held back, carries the refusal, once
+    sent = _session_job(manager_client, REFUSED_ROW.replace(b"QA004", b"QA006"),
+                    {"qa003.jpg": jpeg_bytes(seed=3), "qa004.jpg": jpeg_bytes(seed=6)})
+    assert [(n, lv) for n, lv, _r in _issues(sent)] == [("qa003.jpg", ImportIssue.Level.ERROR)]
+    held = _session_job(manager_client, REFUSED_ROW.replace(b"QA004", b"QA007"),
+                    {"qa004.jpg": jpeg_bytes(seed=7)}, held=["qa003.jpg"])
+    assert [n for n, _lv, _r in _issues(held)] == ["qa003.jpg"]
+
+
+def test_it_previews_a_refused_row_whose_file_is_missing_in_the_zips_words(manager_client,
+                                                                          storage):
+    manifest = parse_manifest(REFUSED_ROW)
+    notes = import_mapping.manifest_preview_notes(manifest=manifest, names=["qa004.jpg"],
+                                                  session=False)
+    job = _zip_job(manager_client, {"manifest.csv": REFUSED_ROW,
+                                    "qa004.jpg": jpeg_bytes(seed=4)})
+    assert notes == [(name, reason, level) for name, level, reason in _issues(job)]
+
+
+def test_it_previews_only_refused_rows_with_missing_files_for_a_session():
+    manifest = parse_manifest(REFUSED_ROW)
+    notes = import_mapping.manifest_preview_notes
+    # qa003.jpg is there: the preview lists it as not mapped, with the refusal
+    assert notes(manifest=manifest, names=["qa003.jpg", "qa004.jpg"], session=True) == []
+    ((name, reason, level),) = notes(manifest=manifest, names=[], session=True)
+    assert (name, level) == ("manifest.csv", ImportIssue.Level.ERROR)
+    assert reason.startswith(
+        f"Manifest line 2 names qa003.jpg, which is not among the uploaded files. {REFUSAL}")
+
+
+def test_it_previews_an_existing_product_a_row_cannot_update_as_the_import_reports_it(
+        manager_client, storage):
+    ProductFactory(sku="OLD-1", gtin=GOOD_GTIN, title="Kept")
+    data = f"sku,title,gtin,filename\nold-1,New title,{BAD_GTIN},old.jpg\n".encode()
+    notes = import_mapping.manifest_preview_notes(manifest=parse_manifest(data), names=["old.jpg"],
+                                   session=False)
+    job = _zip_job(manager_client, {"manifest.csv": data, "old.jpg": jpeg_bytes(seed=1)})
+    # the import: a warning, the product untouched, its file still imported
+    assert job.imported_count == 1
+    assert Product.objects.get(sku="OLD-1").title == "Kept"
+    ((name, level, reason),) = _issues(job)
+    assert (name, level) == ("manifest.csv", ImportIssue.Level.WARNING)
+    assert reason.startswith("Line 2: product old-1 left as it was; its files are still "
+                             "imported: gtin: ")
+    # the preview said so, word for word (it said nothing before)
+    assert notes == [(name, reason, level)]
+
+
+def test_it_updates_an_existing_product_whose_sku_predates_the_sku_rule(manager_client,
+                                                                       storage):
+    # a manifest never changes a SKU, so it is not validated (products.product_update):
+    # the import refused "sku: SKU must be …" for every field of such a product
+    Product.objects.bulk_create([Product(sku="OLD SKU")])  # made before the rule
+    data = b"sku,title\nOLD SKU,New title\n"
+    assert import_mapping.manifest_preview_notes(manifest=parse_manifest(data), names=[],
+                                  session=False) == []
+    job = _zip_job(manager_client, {"manifest.csv": data, "x.jpg": jpeg_bytes(seed=1)})
+    assert Product.objects.get(sku="OLD SKU").title == "New title"
+    assert job.products_updated == 1
+    assert all("OLD SKU" not in reason for _n, _lv, reason in _issues(job))
+
+
+def test_it_shows_the_manifest_notes_beside_the_files_without_holding_any_back():
+    page = render_to_string("catalog/_import_preview.html", {
+        "preview": type("P", (), {"mapped": 0, "total": 0, "groups": [], "unmapped": [],
+                                  "new_products": 0})(),
+        "manifest_notes": [("shoot.csv", "Manifest line 2 names a.jpg, which is not …",
+                            "error"),
+                           ("shoot.csv", "Line 3: product B left as it was; …", "warning")]})
+    assert page.count("data-preview-manifest-note") == 2
+    assert "2 manifest notes" in page and "Manifest rows (2)" in page
+    assert "data-preview-unmapped" not in page  # upload.js holds back those files
+    assert '<span class="name">shoot.csv</span>: Line 3: product B left as it was' in page

@@ -1,5 +1,6 @@
-"""catalog.jobs (claim, progress, fail, the reconciler) and the import job on top of it:
-resume after a dead worker, resource faults, stale upload sessions, big manifests."""
+"""catalog.jobs (claim, progress, fail, the reconciler) and the import job on top of it: resume
+after a dead worker, giving up on one that dies on every attempt, resource faults, stale upload
+sessions, big manifests."""
 
 import errno
 import io
@@ -12,7 +13,7 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
-from catalog import jobs
+from catalog import events, jobs
 from catalog.models import ImageAsset, ImportIssue, ImportJob, JobStatus, Product
 from catalog.services import import_runner, imports
 from catalog.tasks import import_job_run_task
@@ -211,7 +212,6 @@ def test_it_resumes_an_import_from_its_checkpoint_counting_each_file_once(faulty
     assert len(warned) == len(set(warned)) == job.warning_count == 6
 
 
-
 @pytest.mark.parametrize("dies_at", [0, 2])
 def test_it_warns_of_an_unmatched_manifest_row_once_across_a_resume(faulty_disk, sent,
                                                                     settings, dies_at):
@@ -350,3 +350,71 @@ def test_a_session_manifest_is_parsed_once_and_applied_in_chunks(faulty_disk, se
                                        fileobj=io.BytesIO(jpeg_bytes(size=(600, 500),
                                                                       seed=i)))
     assert parsed == [1]
+
+
+@pytest.fixture
+def emitted(monkeypatch):
+    """The ``import.finished`` events sent, with their status."""
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(events, "emit", lambda event_type, data, **kw: seen.append(
+        (event_type, data["status"])) if event_type == "import.finished" else None)
+    return seen
+
+
+def _stale(job, settings) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+
+
+@pytest.mark.usefixtures("faulty_disk", "sent")
+def test_it_names_the_file_an_import_keeps_dying_on_and_lists_the_rest(
+        settings, monkeypatch, emitted):
+    job = _zip_job(6)
+    real_entry = import_runner._import_entry
+
+    def poison(run, source, entry, user):
+        if entry.name == "J02_MAIN.jpg":
+            raise WorkerKilled  # out of memory on this file, every time
+        real_entry(run, source, entry, user)
+
+    monkeypatch.setattr(import_runner, "_import_entry", poison)
+    for _ in range(settings.CUTROOM_JOB_MAX_ATTEMPTS):
+        with pytest.raises(WorkerKilled):
+            import_runner.import_job_run(job_id=job.pk, worker="dead@h:1")
+        _stale(job, settings)
+        result = jobs.jobs_reconcile()["import"]
+    assert result["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("Failed after 2 of 6 files; 4 not imported: the worker "
+                                  "running this stopped 3 times")
+    assert "while importing J02_MAIN.jpg — too large or damaged?" in job.message
+    assert (job.imported_count, job.progress_done) == (2, 2)
+    rows = list(ImportIssue.objects.filter(job=job, kind=ImportIssue.Kind.NOT_IMPORTED)
+                .order_by("pk").values_list("filename", "reason"))
+    assert [name for name, _ in rows] == [f"J0{i}_MAIN.jpg" for i in range(2, 6)]
+    assert ("stopped 3 times (killed, out of memory or restarted) while importing this file"
+            in rows[0][1])
+    assert {reason for _, reason in rows[1:]} == {import_runner.GAVE_UP_REASON}
+    assert emitted == [("import.finished", "failed")]
+    # a second reconciler (or a late redelivery's takeover) finds nothing to give up
+    _stale(job, settings)
+    assert jobs.jobs_reconcile()["import"]["failed"] == 0
+    assert jobs._dead_run_reset(jobs.job_kinds()["import"], job, timezone.now()) is None
+    assert len(emitted) == 1
+    assert ImportIssue.objects.filter(job=job, kind=ImportIssue.Kind.NOT_IMPORTED).count() == 4
+
+
+@pytest.mark.usefixtures("faulty_disk", "sent")
+def test_it_lists_every_file_when_the_import_died_before_its_first(
+        settings, emitted):
+    job = _zip_job(3)
+    ImportJob.objects.filter(pk=job.pk).update(attempts=settings.CUTROOM_JOB_MAX_ATTEMPTS - 1)
+    assert jobs.job_claim(ImportJob, job.pk, worker="dead@h:1")
+    _stale(job, settings)
+    assert jobs.jobs_reconcile()["import"]["failed"] == 1
+    job.refresh_from_db()
+    assert job.message.startswith("Failed after 0 of 3 files; 3 not imported: the worker")
+    assert "while importing" not in job.message
+    assert ImportIssue.objects.filter(job=job, reason=import_runner.GAVE_UP_REASON).count() == 3
+    assert emitted == [("import.finished", "failed")]

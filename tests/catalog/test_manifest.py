@@ -188,3 +188,23 @@ def test_it_lists_the_first_twenty_bad_lines_and_counts_the_rest():
     assert "line 21:" in message and "line 22:" not in message
     assert "and 5 more" in message
     assert len(caught.value.errors) == 25
+
+
+def _manifest_error(data: bytes) -> str:
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(data)
+    return str(caught.value)
+
+
+@pytest.mark.django_db
+def test_it_names_the_manifest_in_its_read_errors():
+    assert _manifest_error("sku,title\nA,B\n".encode("utf-16")[:-1]).startswith(
+        "The manifest is UTF-16 (it starts with a byte-order mark) but ends in the middle")
+
+
+@pytest.mark.django_db
+def test_it_reads_a_tab_separated_manifest():
+    manifest = parse_manifest(b"sku\tfilename\tposition\nA-1\tshoot/a, b.jpg\tPT01\n")
+    (row,) = manifest.rows
+    assert (row.line, row.sku, row.filename, row.position) == (2, "A-1", "shoot/a, b.jpg",
+                                                               "PT01")

@@ -1,6 +1,21 @@
+import io
+
 import pytest
 
-from catalog.ingest.naming import FilenameRules, Match, NamingError, compile_pattern
+from catalog.ingest.naming import (
+    LIVE,
+    FilenameRules,
+    Match,
+    NamingError,
+    Unmapped,
+    compile_pattern,
+    file_target,
+)
+from catalog.models import Product
+from catalog.services.import_mapping import SKU_RULE
+from catalog.services.imports import import_job_create, import_job_upload_file
+from catalog.validators import SKU_MAX_LENGTH, SKU_RE
+from tests.catalog.imagegen import jpeg_bytes
 
 
 def test_it_reads_sku_and_position_from_the_default_pattern():
@@ -132,3 +147,58 @@ def test_it_names_the_characters_a_sku_cannot_have_but_not_a_patterns_own():
     # the space is the pattern's; nothing else in the name is wrong for a SKU
     assert why("QA035 ZZZ.jpg", FilenameRules(patterns=["{sku} {position}.jpg"])).startswith(
         "The file name matches no naming rule ({sku} {position}.jpg)")
+
+
+LONG = "SUMMER-2026-LONG-PRODUCT-NAME-WITH-VARIANT-COLOUR-NAVY-SIZE-XL-EXTRA"
+
+
+def _target(name: str, *, create: bool):
+    return file_target(name, rules=FilenameRules(), manifest=None, create=create,
+                       state=lambda sku: None, valid=lambda sku: bool(SKU_RE.match(sku)),
+                       sku_rule=SKU_RULE)
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_it_says_an_over_long_sku_is_too_long_not_unknown(create):
+    assert len(LONG) == 68 > SKU_MAX_LENGTH
+    with pytest.raises(Unmapped) as refused:
+        _target(f"{LONG}_MAIN.jpg", create=create)
+    reason = str(refused.value)
+    assert reason.startswith(SKU_RULE)
+    assert f"1-{SKU_MAX_LENGTH} characters" in reason
+    assert f"This name gives {LONG} (68 characters)" in reason
+    assert "create products for unknown SKUs" not in reason
+
+
+def test_it_still_creates_a_sku_at_the_length_limit():
+    sku = "A" * SKU_MAX_LENGTH
+    target = _target(f"{sku}_MAIN.jpg", create=True)
+    assert (target.sku, target.new) == (sku, True)
+    assert Product._meta.get_field("sku").max_length == SKU_MAX_LENGTH
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_uploaded_file_with_an_over_long_sku_by_the_rule(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=1,
+                            create_products=True)
+    result = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes(seed=4)),
+                                    filename=f"{LONG}_MAIN.jpg")
+    assert result.status == "rejected"
+    assert "(68 characters)" in result.reason and "Rename the file" not in result.reason
+    assert "rename the file, or map it with a manifest row" in result.reason
+    assert not Product.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_hints_at_a_mistyped_position_when_products_are_not_created():
+    stored = {"SS26-TOY-005": LIVE}
+    with pytest.raises(Unmapped) as caught:
+        file_target("SS26-TOY-005_XYZ.jpg", rules=FilenameRules(), manifest=None,
+                    create=False, state=stored.get)
+    assert str(caught.value).startswith("Unknown SKU SS26-TOY-005_XYZ: no such product")
+    assert ("did you mean product SS26-TOY-005 with an unknown position 'XYZ'?"
+            in str(caught.value))
+    with pytest.raises(Unmapped) as plain:
+        file_target("SS26-TOY-006_XYZ.jpg", rules=FilenameRules(), manifest=None,
+                    create=False, state=stored.get)
+    assert "did you mean" not in str(plain.value)

@@ -241,23 +241,6 @@ def test_it_hides_product_forms_from_reviewers(client):
     assert 'name="sku"' not in body
 
 
-def test_it_reports_a_bulk_edit_upload_line_by_line(manager_client):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    ProductFactory(sku="A-1", brand="Old")
-    data = SimpleUploadedFile("edit.csv", b"sku,brand\nA-1,Acme\nZZ-9,X\n", "text/csv")
-    response = manager_client.post(reverse("catalog:product_bulk_edit"),
-                                   {"file": data, "encoding": "utf-8"})
-    assert response.status_code == 200
-    assert [(r.sku, r.outcome) for r in response.context["report"].lines] == [
-        ("A-1", "updated"), ("ZZ-9", "unknown SKU")]
-    assert Product.objects.get(sku="A-1").brand == "Acme"
-    broken = SimpleUploadedFile("edit.csv", b"brand\nX\n", "text/csv")
-    response = manager_client.post(reverse("catalog:product_bulk_edit"),
-                                   {"file": broken, "encoding": "utf-8"})
-    assert response.status_code == 400 and "needs 'sku'" in response.context["error"]
-
-
 def test_it_says_which_skus_the_purge_command_released(storage, capsys):
     from django.core.management import call_command
 

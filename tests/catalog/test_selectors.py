@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalog import selectors
 from catalog.models import ImportIssue, Product
+from catalog.services import products
 from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +75,13 @@ def test_it_reports_job_progress_for_polling():
     job = ImportJobFactory(progress_done=5, progress_total=20, imported_count=4, error_count=1)
     progress = selectors.import_job_progress(pk=job.pk)
     assert (progress["percent"], progress["finished"], progress["errors"]) == (25, False, 1)
+
+
+GTIN = "4006381333931"
+
+
+def test_it_reads_the_gtin_warning_in_the_selectors_only():
+    assert not hasattr(products, "product_gtin_warning")
+    assert not hasattr(products, "products_sharing_gtin")
+    ProductFactory(sku="A-1", gtin=GTIN)
+    assert "A-1" in selectors.product_gtin_warning(product=ProductFactory(sku="B-1", gtin=GTIN))

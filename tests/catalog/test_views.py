@@ -1,13 +1,19 @@
 import io
+import re
 import zipfile
+from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
 from django.utils import timezone
 
+from catalog.ingest.images import IMAGE_EXTENSIONS
 from catalog.models import ImageAsset, ImportJob, Product
 from catalog.services.assets import asset_ingest, asset_soft_delete, thumbnail_storage_name
 from catalog.services.import_runner import import_job_run
+from catalog.services.products import products_release_purged
+from tests.api.conftest import ApiClient, key_for
 from tests.catalog.imagegen import png_declaring, zip_bytes
 from tests.factories import (
     ImageAssetFactory,
@@ -16,6 +22,7 @@ from tests.factories import (
     UserFactory,
     manager,
     reviewer,
+    stored_image,
 )
 from tests.images import product_jpeg
 
@@ -29,7 +36,6 @@ def upload(name: str, data: bytes, content_type: str = "image/jpeg"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type=content_type)
-
 
 
 @pytest.fixture
@@ -53,6 +59,9 @@ VIEW, UPLOAD, DELETE = "view", "upload", "delete"
 
 
 def _routes(product, asset, job):
+    from catalog.models import ProductBulkEdit
+
+    bulk = ProductBulkEdit.objects.create(source_name="imports/bulk-edit-routes.csv")
     return [
         ("get", reverse("catalog:product_list"), VIEW),
         ("get", reverse("catalog:product_detail", args=[product.pk]), VIEW),
@@ -75,6 +84,8 @@ def _routes(product, asset, job):
         ("post", reverse("catalog:product_edit", args=[product.pk]), UPLOAD),
         ("get", reverse("catalog:product_bulk_edit"), UPLOAD),
         ("post", reverse("catalog:product_bulk_edit"), UPLOAD),
+        ("get", reverse("catalog:product_bulk_edit_detail", args=[bulk.pk]), UPLOAD),
+        ("get", reverse("catalog:product_bulk_edit_report", args=[bulk.pk]), UPLOAD),
         ("post", reverse("catalog:asset_working_copy_rebuild", args=[product.pk, asset.pk]),
          UPLOAD),
         ("get", reverse("catalog:product_deleted_list"), DELETE),
@@ -690,3 +701,152 @@ def test_it_reports_where_an_unclosed_quote_starts_in_the_preview(manager_client
         "manifest": upload("manifest_bad3.csv", b"sku,filename\nA,\"a.jpg\n", "text/csv"),
     }).content.decode()
     assert "row starting on line 2" in page and "never closed" in page
+
+
+def test_it_does_not_say_contents_are_not_compared_when_the_page_compares_them(
+        manager_client, storage):
+    product = ProductFactory(sku="CL9")
+    stored_image(product, "old.jpg", "MAIN", seed=31)
+    response = manager_client.post(reverse("catalog:import_preview"),
+                                   {"names": ["CL9_MAIN.jpg"]})
+    page = response.content.decode()
+    # the page hashes a file of the holder's size (its holders list gives sha256 and bytes)
+    assert "data-preview-holders" in page
+    assert "not compared before the upload" not in page
+    assert "compares it only with a stored image of its size" in page
+
+
+def test_it_offers_a_manager_the_restore_of_a_deleted_product_at_its_address(client):
+    product = ProductFactory(sku="QA001", deleted_at=timezone.now())
+    client.force_login(manager())
+    page = client.get(reverse("catalog:product_detail", args=[product.pk]))
+    text = page.content.decode()
+    assert page.status_code == 404  # the product page itself is gone
+    assert "QA001 was deleted" in text
+    restore = reverse("catalog:product_restore", args=[product.pk])
+    assert f'action="{restore}"' in text and "Restore QA001" in text
+    # the restore that already exists (the Deleted products list's) brings it back
+    answer = client.post(restore)
+    assert answer["Location"] == reverse("catalog:product_detail", args=[product.pk])
+    assert client.get(answer["Location"]).status_code == 200
+
+
+def test_it_tells_a_reviewer_a_product_was_deleted_without_a_restore(client):
+    product = ProductFactory(sku="QA002", deleted_at=timezone.now())
+    client.force_login(reviewer())
+    page = client.get(reverse("catalog:product_detail", args=[product.pk]))
+    text = page.content.decode()
+    assert page.status_code == 404 and "QA002 was deleted" in text
+    assert "A catalog manager can restore it" in text
+    assert reverse("catalog:product_restore", args=[product.pk]) not in text
+
+
+def test_it_offers_no_restore_once_a_deleted_product_is_purged(client):
+    product = ProductFactory(sku="QA003", deleted_at=timezone.now() - timedelta(days=90))
+    products_release_purged(deleted_before=timezone.now())
+    client.force_login(manager())
+    text = client.get(reverse("catalog:product_detail", args=[product.pk])).content.decode()
+    assert "QA003 was deleted" in text and "purged" in text
+    assert reverse("catalog:product_restore", args=[product.pk]) not in text
+    assert Product.objects.get(pk=product.pk).sku.startswith("~")
+
+
+def test_it_still_answers_404_for_a_product_that_never_existed(client):
+    client.force_login(manager())
+    assert client.get(reverse("catalog:product_detail", args=[987654])).status_code == 404
+
+
+def test_it_refuses_a_65_character_sku_with_the_apis_words(client):
+    user = manager()
+    client.force_login(user)
+    page = client.get(reverse("catalog:product_create")).content.decode()
+    sku_input = re.search(r'<input[^>]*name="sku"[^>]*>', page).group(0)
+    assert "maxlength" not in sku_input  # the browser no longer cuts it silently
+    assert "Up to 64 characters" in page
+    sku = "S" * 65
+    refused = client.post(reverse("catalog:product_create"), {"sku": sku})
+    assert refused.status_code == 400
+    shown = re.findall(r'data-error-for="sku">([^<]*)<', refused.content.decode())
+    api = ApiClient(key_for(user, "manager")).post("/api/v1/products", {"sku": sku})
+    assert api.status_code == 422
+    assert shown == [error["message"] for error in api.json()["errors"]]
+    assert not Product.objects.exists()
+    # 64 characters is a SKU
+    assert client.post(reverse("catalog:product_create"), {"sku": "S" * 64}).status_code == 302
+
+
+GOOD_GTIN = "4006381333931"
+
+
+BAD_GTIN = "12345"
+
+
+@pytest.mark.parametrize("source", ["session", "zip"])
+def test_it_lists_the_manifest_notes_in_the_upload_preview(manager_client, source):
+    ProductFactory(sku="OLD-1", gtin=GOOD_GTIN, title="Kept")
+    manifest = (f"sku,title,gtin,filename\nQA003,New,{BAD_GTIN},qa003.jpg\n"
+                f"OLD-1,New title,{BAD_GTIN},old.jpg\nQA004,Four,,qa004.jpg\n").encode()
+    page = manager_client.post(reverse("catalog:import_preview"), {
+        "names": ["old.jpg", "qa004.jpg"], "source": source, "create_products": "on",
+        "manifest": SimpleUploadedFile("shoot.csv", manifest, "text/csv")})
+    assert page.status_code == 200
+    notes = re.findall(r'<li data-preview-manifest-note class="(\w+)">(.*?)</li>',
+                       page.content.decode(), re.S)
+    assert len(notes) == 2, page.content.decode()
+    (error_level, error), (warn_level, warning) = notes
+    assert error_level == "error" and "which is not" in error and "qa003.jpg" in error
+    assert warn_level == "warn" and "left as it was" in warning and "OLD-1" in warning.upper()
+    assert "2 manifest notes" in page.content.decode()
+
+
+def test_it_sends_every_file_to_a_product_typed_in_another_case(manager_client):
+    product = ProductFactory(sku="QA001")
+    answer = manager_client.post(reverse("catalog:bulk_upload"), {"product": "qa001"}, **JSON)
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["product"] == "QA001"
+    assert answer.json()["upload_url"] == reverse("catalog:product_upload", args=[product.pk])
+
+
+def test_it_refuses_a_deleted_or_ambiguous_product_sku_by_name(manager_client):
+    ProductFactory(sku="GONE-1", deleted_at=timezone.now())
+    gone = manager_client.post(reverse("catalog:bulk_upload"), {"product": "gone-1"}, **JSON)
+    assert gone.status_code == 400 and gone.json()["error"] == "Product GONE-1 is deleted."
+    missing = manager_client.post(reverse("catalog:bulk_upload"), {"product": "qa009"}, **JSON)
+    assert missing.json()["error"] == "No product with SKU qa009."
+
+
+def test_it_previews_the_one_product_sku_before_the_upload(manager_client):
+    ProductFactory(sku="QA001", title="Blue vase")
+    names = ["a.jpg", "b.jpg"]
+    found = manager_client.post(reverse("catalog:import_preview"),
+                                {"names": names, "product": "qa001", "source": "session"})
+    page = found.content.decode()
+    assert 'data-preview-product="QA001"' in page and "Blue vase" in page
+    assert 'class="error"' not in page
+    unknown = manager_client.post(reverse("catalog:import_preview"),
+                                  {"names": names, "product": "qa009", "source": "session"})
+    # the error upload.js disables Upload on (the preview's "> .error")
+    assert re.search(r'data-import-preview-result>\s*<p class="error"[^>]*>No product with '
+                     r"SKU qa009\.</p>", unknown.content.decode())
+
+
+def test_it_names_the_other_file_of_a_folder_upload_by_its_path(manager_client):
+    ProductFactory(sku="DUP-2")
+    names = ["shoot-a/DUP-2_MAIN.jpg", "shoot-b/DUP-2_MAIN.jpg"]
+    page = manager_client.post(reverse("catalog:import_preview"), {
+        "names": names, "patterns": "{sku}_{position}.jpg", "source": "session"})
+    refused = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                         r"([^<]*)</li>", page.content.decode())
+    assert [name for name, _why in refused] == ["shoot-b/DUP-2_MAIN.jpg"]
+    assert "already taken by shoot-a/DUP-2_MAIN.jpg (from this import" in refused[0][1]
+
+
+@pytest.mark.parametrize("where", ["upload", "product"])
+def test_it_lets_the_file_picker_choose_every_supported_format(manager_client, where):
+    url = (reverse("catalog:bulk_upload") if where == "upload" else
+           reverse("catalog:product_detail", args=[ProductFactory().pk]))
+    text = manager_client.get(url).content.decode()
+    accept = re.search(r'<input type="file" multiple accept="([^"]*)" data-pick', text).group(1)
+    offered = set(accept.split(","))
+    assert "image/*" in offered and ".avif" in offered
+    assert offered >= IMAGE_EXTENSIONS

@@ -4,12 +4,14 @@ import io
 import urllib.request
 import uuid
 
+import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from PIL import Image, ImageDraw
 
-from cutouts.models import Cutout, JobStatus
-from cutouts.services import review
+from cutouts.models import Cutout, ExportJob, JobStatus
+from cutouts.services import export_jobs, review
+from cutouts.tasks import export_job_run_task
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
 #: a photo big enough that no marketplace preset enlarges its product more than 2x, so its
@@ -66,3 +68,38 @@ def served(response) -> bytes:
             return fetched.read()
     assert response.status_code == 200
     return b"".join(response.streaming_content)
+
+
+def cut_off_png() -> bytes:
+    """A product standing on the photo's bottom edge: the frame cuts its base."""
+    rgba = np.zeros((480, 854, 4), np.uint8)
+    rgba[100:, 300:700] = (200, 30, 30, 255)
+    out = io.BytesIO()
+    Image.fromarray(rgba).save(out, "PNG")
+    return out.getvalue()
+
+
+def with_rgba(cutout, data: bytes):
+    cutout.rgba_name = storages["default"].save(f"cutouts/test/{uuid.uuid4().hex}.png",
+                                                ContentFile(data))
+    cutout.save(update_fields=["rgba_name"])
+    return cutout
+
+
+#: a small JPEG preset spec: quick to render, under most marketplaces' minimum size
+SMALL = "trim|fill-85|square-400|bg-ffffff|format-jpeg|quality-85|srgb"
+
+
+def run_job(job: ExportJob) -> ExportJob:
+    """Runs an export in the test's process, as a worker would, and reads it back."""
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    return job
+
+
+def run_presets(presets: list[str], **kwargs) -> ExportJob:
+    return run_job(export_jobs.export_job_create(presets=presets, enqueue=False, **kwargs))
+
+
+def run_dry(**kwargs) -> ExportJob:
+    return run_job(export_jobs.export_job_create(dry_run=True, enqueue=False, **kwargs))

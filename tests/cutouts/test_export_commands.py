@@ -142,9 +142,19 @@ def test_export_takes_spec_strings_as_the_form_and_the_api_do(tmp_path):
 
 
 def test_it_refuses_a_blank_product_instead_of_exporting_every_product(tmp_path):
-    # QA 1203e: --product "" (a blank cell pasted into a script) exported the whole catalog
+    # --product "" (a blank cell pasted into a script) exported the whole catalog
     approved_cutout(product=ProductFactory(sku="BLANK1"))
     with pytest.raises(CommandError, match="holds no SKU"):
         call_command("export", "--preset", "amazon_main", "--product", "", "--product", " ,",
+                     "--out", str(tmp_path))
+    assert not ExportJob.objects.exists()
+
+
+def test_it_takes_since_as_a_day_in_the_command_as_the_api_does(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"give a day as YYYY-MM-DD \(e\.g\. 2026-12-01\), "
+                                           r"not '2026-12-01T10:00:00Z'"):
+        call_command("export", "--preset", "amazon_main", "--since", "2026-12-01T10:00:00Z",
                      "--out", str(tmp_path))
     assert not ExportJob.objects.exists()

@@ -1,5 +1,6 @@
 """Scenes in the app: the background library, scene renditions (re-rendered when a background
-changes), scene exports per background, the marketplace guard and the pages."""
+changes), scene exports per background, what a dry run foresees of them, the marketplace guard
+and the pages."""
 
 import io
 import zipfile
@@ -11,13 +12,13 @@ from django.urls import reverse
 from PIL import Image
 
 from cutouts.errors import SceneError
-from cutouts.models import Background, ExportJob, JobStatus, Rendition
+from cutouts.models import Background, ExportJob, JobStatus, Preset, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, scenes
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout, served
+from .export_helpers import approved_cutout, run_dry, run_job, served
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +213,38 @@ def test_the_migration_gives_seeded_marketplace_rows_the_new_checks():
     amazon = Preset.objects.get(name="amazon_main").rules
     assert amazon["no_ghosts"] is False and amazon["product_clear_of_edges"] is True  # kept
     assert export_selectors.preset_as_variant(Preset.objects.get(name="etsy")).rules.no_scenes
+
+
+def _measured(size, sku):
+    cutout = approved_cutout(product=ProductFactory(sku=sku), size=size)
+    w, h = size
+    # the helper's ellipse spans half the width and 3/5 of the height
+    cutout.signals = {**cutout.signals, "product_px": [w // 2, 3 * h // 5]}
+    cutout.save(update_fields=["signals"])
+    return cutout
+
+
+def test_it_foresees_a_scene_enlarged_past_the_limit(oak):
+    _measured((80, 60), "SPECK-1")  # a 40x36 px product on a 1920x600 banner's floor
+    _measured((800, 600), "FINE-1")
+    job = run_dry(presets=["web_hero:oak"])
+    assert job.message.startswith("Dry run: 1 file(s) would be exported, 1 excluded")
+    [row] = job.report["excluded"]
+    assert row["sku"] == "SPECK-1"
+    assert row["reason"].startswith("dry run: would not be exported: failed: the product "
+                                    "(40x36 px) would be enlarged 9.")
+    # what the real run does with them
+    real = run_job(export_jobs.export_job_create(presets=["web_hero:oak"], enqueue=False))
+    assert (real.exported_count, real.failed_count) == (1, 1)
+    assert real.report["excluded"][0]["sku"] == "SPECK-1"
+    assert "over the 8x limit" in real.report["excluded"][0]["reason"]
+
+
+def test_it_foresees_a_scene_a_marketplace_preset_forbids():
+    Preset.objects.create(name="amazon_scene", label="Amazon scene",
+                          spec="canvas-1000x1000|bg-ffffff|scale-90|format-jpeg",
+                          naming="{sku}.{ext}", rules={"no_scenes": True})
+    _measured((800, 600), "SCENE-1")
+    job = run_dry(presets=["amazon_scene"])
+    assert job.report["would_export"] == 0
+    assert "marketplace rules forbid scenes" in job.report["excluded"][0]["reason"]

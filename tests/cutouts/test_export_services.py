@@ -1,28 +1,48 @@
 import csv
+import dataclasses
 import hashlib
 import io
+import itertools
+import re
+import time
 import zipfile
+from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image, ImageCms
 
+from catalog import events, jobs
 from catalog.models import AssetStatus, Product
 from cutouts import variants
 from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, review
+from cutouts.services.export_sinks import FolderSink
 from cutouts.tasks import export_job_run_task
 from cutouts.variants import render as render_module
-from tests.factories import ProductFactory, manager, reviewer
+from tests.catalog.test_jobs import WorkerKilled
+from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
 
-from .export_helpers import MARKET_PHOTO, approved_cutout, done_cutout
+from .export_helpers import (
+    MARKET_PHOTO,
+    SMALL,
+    approved_cutout,
+    cut_off_png,
+    done_cutout,
+    run_dry,
+    run_job,
+    run_presets,
+    with_rgba,
+)
 
 pytestmark = pytest.mark.django_db
-
-SMALL = "trim|fill-85|square-400|bg-ffffff|format-jpeg|quality-85|srgb"
 
 
 @pytest.fixture
@@ -603,7 +623,7 @@ def test_it_renders_again_a_rendition_an_older_renderer_made(no_enqueue):
     assert Rendition.objects.filter(cutout=cutout).count() == 1
 
 
-# --- QA 2026-12-02: specks, SKU case, which image an excluded row is
+# --- specks, SKU case, which image an excluded row is
 
 
 def speck_cutout(*, product, position="MAIN"):
@@ -713,7 +733,7 @@ def test_the_sku_filter_matches_as_import_does():
 
 
 def test_it_describes_no_file_for_excluded_rows_in_the_manifest(no_enqueue, too_small_preset):
-    # QA: an excluded row kept the file name, size and sha256 of a file not in the ZIP
+    # an excluded row kept the file name, size and sha256 of a file not in the ZIP
     approved_cutout(product=ProductFactory(sku="SS26-TEE-001", asin="B0TEE00001"),
                     position="PT01")
     job = run(export_jobs.export_job_create(presets=["amazon_main", "too_small"]))
@@ -744,8 +764,8 @@ def test_it_describes_no_file_for_excluded_rows_in_the_manifest(no_enqueue, too_
         ("amazon_main/B0TEE00001.PT01.jpg", True), ("", False)]
 
 
-def _qa_catalog():
-    """QA's catalog: DOLL-011 imported, never cut; GIRAFFE-013 cut (MAIN) and awaiting
+def _mixed_catalog():
+    """A catalog: DOLL-011 imported, never cut; GIRAFFE-013 cut (MAIN) and awaiting
     review on PT01, never approved; TOOL-001 approved; PLUSH-002 MAIN approved, PT01 awaiting
     review, PT02 flagged; KITE-004 has no image at all."""
     from catalog.models import ImageAsset
@@ -772,7 +792,7 @@ def _qa_catalog():
 
 
 def test_it_warns_before_start_of_selected_images_without_an_approved_cutout(no_enqueue):
-    ids = _qa_catalog()
+    ids = _mixed_catalog()
     warning = export_selectors.export_not_approved(product_ids=ids)
     assert warning is not None and warning.code == export_selectors.NOT_APPROVED
     assert (warning.count, warning.total) == (4, 5)
@@ -800,7 +820,7 @@ def test_it_counts_the_images_without_approval_in_a_bounded_number_of_queries(
 
     from tests.factories import ImageAssetFactory
 
-    ids = _qa_catalog()
+    ids = _mixed_catalog()
     with CaptureQueriesContext(connection) as few:
         export_selectors.export_not_approved(product_ids=ids)
     for n in range(30):
@@ -814,7 +834,7 @@ def test_it_counts_the_images_without_approval_in_a_bounded_number_of_queries(
 
 
 def test_the_manifest_and_result_name_the_selected_images_that_are_not_approved(no_enqueue):
-    ids = _qa_catalog()
+    ids = _mixed_catalog()
     job = run(export_jobs.export_job_create(presets=["ebay"], product_ids=ids))
     assert job.status == JobStatus.DONE, job.message
     assert job.exported_count == 2  # TOOL-001 and PLUSH-002 MAIN
@@ -841,7 +861,7 @@ def test_the_manifest_and_result_name_the_selected_images_that_are_not_approved(
 
 
 def test_it_names_the_sku_field_and_why_when_nothing_selected_is_approved(no_enqueue):
-    ids = _qa_catalog()[:2]  # DOLL-011, GIRAFFE-013
+    ids = _mixed_catalog()[:2]  # DOLL-011, GIRAFFE-013
     with pytest.raises(ExportError) as refused:
         export_jobs.export_job_create(presets=["ebay"], product_ids=ids)
     assert refused.value.field == "skus"
@@ -899,3 +919,478 @@ def test_the_migration_makes_amazon_main_require_the_whole_product():
     Preset.objects.filter(name="amazon_main").update(rules={"whole_product": False})
     migration.require_whole_product(apps, None)  # an admin's choice is kept
     assert Preset.objects.get(name="amazon_main").rules["whole_product"] is False
+
+
+def _manifest(job: ExportJob) -> list[dict]:
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        return list(csv.DictReader(io.StringIO(fh.read().decode("utf-8-sig"))))
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The rendition files the export reads."""
+    names: list[str] = []
+    real = renditions._read
+
+    def counted(storage, name):
+        names.append(name)
+        return real(storage, name)
+
+    monkeypatch.setattr(renditions, "_read", counted)
+    return names
+
+
+def test_it_reads_the_cutout_rows_once_in_a_dry_run():
+    for n in range(3):
+        cutout = approved_cutout(product=ProductFactory(sku=f"ONE-{n}"))
+        cutout.signals = {**cutout.signals, "product_px": [400, 360]}
+        cutout.save(update_fields=["signals"])
+    job = export_jobs.export_job_create(specs=["trim|long-5000|format-png"], dry_run=True,
+                                        enqueue=False)
+    with CaptureQueriesContext(connection) as queries:
+        run_job(job)
+    cutout_reads = [q["sql"] for q in queries.captured_queries
+                    if 'FROM "cutouts_cutout"' in q["sql"]]
+    # the plan's rows and the sources' rows; _product_boxes queried the cutouts a third time
+    assert len(cutout_reads) == 2, cutout_reads
+    # the box still comes through: 400 px to 5000 px is over the 8x limit
+    assert job.report["excluded_count"] == 3
+    assert "would be enlarged 12.5x" in job.report["excluded"][0]["reason"]
+
+
+def _cut_off(sku: str, position: str):
+    return with_rgba(approved_cutout(product=ProductFactory(sku=sku, asin=f"B0{sku[-8:]:0>8}"),
+                                     position=position), cut_off_png())
+
+
+@pytest.mark.parametrize(("was", "now", "would"), [("MAIN", "PT02", 1), ("PT02", "MAIN", 0)])
+def test_it_judges_a_moved_image_from_its_measurements_without_reading_it(reads, was, now,
+                                                                          would):
+    cutout = _cut_off(f"MOVE{was}", was)
+    renditions.rendition_get_or_create(cutout=cutout, preset="amazon_main")
+    cutout.asset.position = now
+    cutout.asset.save(update_fields=["position"])
+    reads.clear()
+    job = run_dry(presets=["amazon_main"])
+    assert reads == []  # the file was read and checked again to move one error
+    assert job.report["would_export"] == would
+    real = run_job(export_jobs.export_job_create(presets=["amazon_main"], enqueue=False))
+    assert (real.exported_count, real.failed_count) == (would, 1 - would)
+    stored = Rendition.objects.get(cutout=cutout)
+    assert stored.compliance_ok is bool(would)
+    assert stored.compliance["measurements"]["position"] == now
+
+
+def _stale(n: int) -> None:
+    Preset.objects.create(name="stale", label="Stale", spec=SMALL, naming="{sku}.{ext}",
+                          rules={"background": "ffffff", "formats": ["jpeg"]})
+    for i in range(n):
+        cutout = approved_cutout(product=ProductFactory(sku=f"STALE-{i}"))
+        assert renditions.rendition_get_or_create(cutout=cutout, preset="stale").compliance_ok
+    # edited: the 400 px files now fail
+    Preset.objects.filter(name="stale").update(
+        rules={"background": "ffffff", "formats": ["jpeg"], "min_long_side": 1000})
+
+
+def test_it_re_checks_edited_rules_by_reading_the_files_within_the_budget(reads):
+    _stale(2)
+    reads.clear()
+    job = run_dry(presets=["stale"])
+    assert len(reads) == 2
+    assert job.report["excluded_count"] == 2 and job.report["provisional_count"] == 0
+    assert "re-checked on export" not in job.message
+
+
+def test_it_keeps_the_stored_verdict_past_the_budget_and_says_so(reads, monkeypatch):
+    _stale(2)
+    monkeypatch.setattr(renditions, "DRY_RUN_RECHECK_MAX", 0)
+    reads.clear()
+    job = run_dry(presets=["stale"])
+    assert reads == []
+    assert job.report["provisional_count"] == 2 and job.report["would_export"] == 2
+    assert job.message == (
+        "Dry run: 2 file(s) would be exported; nothing written. 2 verdict(s) checked with "
+        "the presets' earlier rules are re-checked on export (counted as last checked).")
+    assert {r["compliance"] for r in _manifest(job)} == {
+        "dry run (cached, checked with the preset's earlier rules: re-checked on export): ok"}
+    # the real run re-checks every one
+    real = run_job(export_jobs.export_job_create(presets=["stale"], enqueue=False))
+    assert (real.exported_count, real.failed_count) == (0, 2)
+
+
+@pytest.mark.parametrize(("asked", "used"), [
+    ("spring/con", "spring/con_"), ("aux/x", "aux_/x"), ("Nul.d/LPT1", "Nul_.d/LPT1_"),
+    ("spring./amazon", "spring/amazon"), ("spring/amazon", "spring/amazon"),
+])
+def test_it_makes_the_export_folder_one_windows_can_create(asked, used):
+    assert export_jobs.export_folder_clean(folder=asked, destination="folder") == used
+
+
+def test_it_refuses_a_folder_of_dots_only():
+    with pytest.raises(export_jobs.ExportError) as refused:
+        export_jobs.export_folder_clean(folder="spring/...", destination="folder")
+    assert refused.value.field == "folder" and "only dots" in str(refused.value)
+
+
+@pytest.mark.parametrize("clock", ["slow", "frozen"])
+def test_it_re_checks_exactly_the_budgeted_number_of_stale_verdicts(reads, monkeypatch,
+                                                                    clock):
+    budget, extra = 3, 2
+    _stale(budget + extra)
+    monkeypatch.setattr(renditions, "DRY_RUN_RECHECK_MAX", budget)
+    # the storage's speed that minute: 10 s between two reads of the clock, or none at all
+    ticks = itertools.count(step=10.0) if clock == "slow" else itertools.repeat(1000.0)
+    monkeypatch.setattr(time, "monotonic", lambda: next(ticks))
+    reads.clear()
+    job = run_presets(["stale"], dry_run=True)
+    assert len(reads) == budget
+    assert job.report["excluded_count"] == budget  # re-checked: the edited rules fail them
+    assert job.report["provisional_count"] == extra and job.report["would_export"] == extra
+    assert (f" {extra} verdict(s) checked with the presets' earlier rules are re-checked on "
+            "export (counted as last checked).") in job.message
+
+
+@pytest.mark.parametrize(("folder", "words"), [
+    ("/tmp/evil", "'/tmp/evil' is an absolute path"),
+    ("//server/share", "is an absolute path"),
+    ("\\evil", "is an absolute path"),
+    ("C:\\evil", "is an absolute path"),
+    ("a/../../b", "cannot step up or stay put with '..'"),
+    ("./a", "cannot step up or stay put"),
+])
+def test_it_refuses_an_absolute_or_climbing_folder(sent, folder, words):
+    with pytest.raises(ExportError, match=words.replace("(", r"\(")) as refused:
+        export_jobs.export_folder_clean(folder=folder, destination="folder")
+    assert refused.value.field == "folder"
+    approved_cutout(product=ProductFactory(sku="ABS-2"))
+    with pytest.raises(ExportError) as refused:
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                      folder=folder)
+    assert refused.value.field == "folder" and not ExportJob.objects.exists()
+
+
+def test_it_keeps_a_relative_folder_and_drops_only_a_trailing_slash():
+    assert export_jobs.export_folder_clean(folder=" feeds/amazon/ ",
+                                           destination="folder") == "feeds/amazon"
+    assert export_jobs.export_folder_clean(folder="", destination="download") == ""
+
+
+def test_it_refuses_a_folder_typed_for_a_zip_download(sent):
+    approved_cutout(product=ProductFactory(sku="ZIPF-2"))
+    with pytest.raises(ExportError, match="only used when the destination is 'folder'") as r:
+        export_jobs.export_job_create(presets=["amazon_main"], folder="spring/amazon")
+    assert r.value.field == "folder" and not ExportJob.objects.exists()
+
+
+def test_it_refuses_an_empty_selection_at_the_narrowest_filter(sent):
+    ImageAssetFactory(product=ProductFactory(sku="EMPTY-1", brand="Acme"), position="MAIN")
+
+    def field(**filters) -> str:
+        with pytest.raises(ExportError, match="Nothing to export") as refused:
+            export_jobs.export_job_create(presets=["amazon_main"], **filters)
+        return refused.value.field
+
+    ids = [ProductFactory(sku="EMPTY-2").pk]
+    assert field(product_ids=ids, brand="Acme", approved_since="2020-01-01") == "skus"
+    assert field(brand="Acme", approved_since="2020-01-01") == "brand"
+    assert field(approved_since="2020-01-01") == "approved_since"
+    assert field() == "skus"
+
+
+@pytest.mark.parametrize("folder", ["manifests", "Zips/spring"])
+def test_it_refuses_the_folders_that_hold_every_exports_manifest_and_zip(folder):
+    approved_cutout(product=ProductFactory(sku="RES-1", asin="B0RES00001"))
+    with pytest.raises(ExportError, match="where Cutroom keeps every export's") as refused:
+        export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                      folder=folder, enqueue=False)
+    assert refused.value.field == "folder"
+
+
+def test_it_refuses_a_folder_inside_an_export_left_in_storage():
+    # spring/amazon/manifest.csv (the folder) passed, then failed with the server's path
+    approved_cutout(product=ProductFactory(sku="LEFT-1", asin="B0LEFT0001"))
+    storages["exports"].save("left/amazon/manifest.csv", ContentFile(b"sku\r\n"))
+    for folder in ("left/amazon/manifest.csv", "left/amazon/amazon_main"):
+        with pytest.raises(ExportError, match="lies inside 'left/amazon', which holds an "
+                                              "export"):
+            export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                          folder=folder, enqueue=False)
+
+
+def test_it_hides_the_servers_paths_in_a_storage_error(monkeypatch):
+    approved_cutout(product=ProductFactory(sku="PATH-1", asin="B0PATH0001"))
+
+    def refused(self, path, data):
+        raise NotADirectoryError(20, "Not a directory", "/srv/cutroom/var/exports/a/b.jpg")
+
+    monkeypatch.setattr(FolderSink, "write", refused)
+    job = export_jobs.export_job_create(presets=["amazon_main"], destination="folder",
+                                        folder="paths/x", enqueue=False)
+    assert export_job_run_task(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.message == ("The export could not be written: storage error "
+                           "(NotADirectoryError: Not a directory).")
+    assert "/srv/" not in job.message
+
+
+def test_it_says_a_drive_letter_is_refused():
+    with pytest.raises(ExportError) as refused:
+        export_jobs.export_folder_clean(folder="C:stuff", destination="folder")
+    assert "drive letter" in str(refused.value)
+    assert "(no leading '/')" not in str(refused.value)
+
+
+def _dry_run(spec: str, **kwargs) -> ExportJob:
+    return run_dry(specs=[spec], **kwargs)
+
+
+def test_it_tells_in_a_dry_run_what_the_size_and_enlargement_limits_exclude():
+    # trim|long-15000 "would be rendered" in the dry run, excluded by the real run
+    cutout = approved_cutout(product=ProductFactory(sku="HUGE-1"))
+    cutout.signals = {**cutout.signals, "product_px": [400, 360]}
+    cutout.save(update_fields=["signals"])
+    huge = _dry_run("trim|long-15000|format-png")
+    assert huge.message.startswith("Dry run: 0 file(s) would be exported, 1 excluded")
+    [row] = huge.report["excluded"]
+    assert row["reason"].startswith("dry run: would not be exported: cannot be rendered: "
+                                    "output of 15000x13500 px")
+    real = export_jobs.export_job_create(specs=["trim|long-15000|format-png"], enqueue=False)
+    assert export_job_run_task(real.pk) == "done"
+    real.refresh_from_db()
+    assert (real.exported_count, real.failed_count) == (0, 1)
+    # 400 px to 5000 px is 12.5x: a compliance failure, shipped only with include_failing
+    blown = _dry_run("trim|long-5000|format-png")
+    assert blown.message.startswith("Dry run: 0 file(s) would be exported, 1 excluded")
+    assert "would be enlarged 12.5x, over the 8x limit" in blown.report["excluded"][0]["reason"]
+    forced = _dry_run("trim|long-5000|format-png", include_failing=True)
+    assert forced.message.startswith(
+        "Dry run: 1 file(s) would be exported (1 despite failing compliance);")
+    assert _dry_run("trim|long-2000|format-png").message.startswith(
+        "Dry run: 1 file(s) would be exported; nothing written.")
+
+
+@pytest.fixture
+def finished_payloads(monkeypatch):
+    """The export.finished payloads the services emit (without the on-commit fan-out)."""
+    from catalog import events
+
+    sent: list[dict] = []
+    monkeypatch.setattr(events, "emit", lambda event_type, data, **kw: sent.append(data)
+                        if event_type == "export.finished" else None)
+    return sent
+
+
+def test_it_sends_the_failing_included_count_in_export_finished(finished_payloads):
+    Preset.objects.create(name="too_small", label="Too small", spec=SMALL, naming="{sku}.{ext}",
+                          rules={"background": "ffffff", "min_long_side": 1000,
+                                 "formats": ["jpeg"]})
+    approved_cutout(product=ProductFactory(sku="HOOK-1"))
+    approved_cutout(product=ProductFactory(sku="HOOK-2"))
+    job = export_jobs.export_job_create(presets=["too_small"], include_failing=True,
+                                        enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    [payload] = finished_payloads
+    # the API's ExportOut had it; the webhook said only "exported": 2
+    assert payload["failing_included_count"] == job.report["failing_included_count"] == 2
+
+
+def test_it_sends_no_failing_files_for_a_compliant_export(finished_payloads):
+    approved_cutout(product=ProductFactory(sku="HOOK-3"))
+    job = export_jobs.export_job_create(presets=["ebay"], enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    assert finished_payloads[0]["failing_included_count"] == 0
+
+
+@pytest.mark.parametrize(("template", "sku", "name"), [
+    ("{sku}/{sku}_{position}_{preset}.{ext}", "CON", "CON_/CON_1_ebay.jpg"),
+    ("{sku}.{amazon_position}.{ext}", "con", "con_.MAIN.jpg"),
+    ("{sku}.{ext}", "Nul", "Nul_.jpg"),
+    ("{sku}.{ext}", "aux", "aux_.jpg"),
+    ("{sku}.{ext}", "prn", "prn_.jpg"),
+    ("{sku}.{ext}", "COM1", "COM1_.jpg"),
+    ("{sku}.{ext}", "lpt9", "lpt9_.jpg"),
+    ("{sku}/{position}.{ext}", "CON.jpg", "CON_.jpg/1.jpg"),
+    ("{sku}./{position}.{ext}", "SHOE", "SHOE/1.jpg"),  # Windows drops the trailing dot
+])
+def test_it_names_reserved_windows_names_so_windows_can_create_them(template, sku, name):
+    assert variants.build_name(template, sku=sku, preset="ebay", ext="jpg") == name
+
+
+def test_it_renames_only_device_names():
+    names = {sku: variants.build_name("{sku}.{ext}", sku=sku, ext="jpg")
+             for sku in ("COM3", "CONSOLE", "COM10", "CON-1", "NULL")}
+    assert names == {"COM3": "COM3_.jpg", "CONSOLE": "CONSOLE.jpg", "COM10": "COM10.jpg",
+                     "CON-1": "CON-1.jpg", "NULL": "NULL.jpg"}
+
+
+def test_it_exports_a_zip_windows_can_unpack_for_a_reserved_sku():
+    approved_cutout(product=ProductFactory(sku="CON", asin=""))
+    approved_cutout(product=ProductFactory(sku="lpt1", asin=""))
+    job = export_jobs.export_job_create(presets=["ebay", "amazon_main"], enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    with storages["exports"].open(job.zip_name, "rb") as fh:
+        names = zipfile.ZipFile(io.BytesIO(fh.read())).namelist()
+    assert "ebay/CON_/CON_1_ebay.jpg" in names
+    assert "amazon_main/lpt1_.MAIN.jpg" in names
+    reserved = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)$", re.IGNORECASE)
+    for name in names:
+        for part in name.split("/"):
+            assert not reserved.match(part.split(".", 1)[0]), name
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        rows = list(csv.DictReader(io.StringIO(fh.read().decode("utf-8-sig"))))
+    # the manifest keeps the real SKU beside the file's safe name
+    assert {(r["sku"], r["file"]) for r in rows if r["preset"] == "ebay"} == {
+        ("CON", "ebay/CON_/CON_1_ebay.jpg"), ("lpt1", "ebay/lpt1_/lpt1_1_ebay.jpg")}
+
+
+def test_it_dry_runs_a_cached_rendition_that_left_the_main_position_as_exported():
+    cutout = with_rgba(approved_cutout(product=ProductFactory(sku="DOLL-9", asin="B0DOLL0009")),
+                       cut_off_png())
+    made = renditions.rendition_get_or_create(cutout=cutout, preset="amazon_main")
+    assert not made.compliance_ok  # the frame cuts the product: fails as MAIN
+    cutout.asset.position = "PT02"  # re-ordered: now a detail shot
+    cutout.asset.save(update_fields=["position"])
+    job = export_jobs.export_job_create(presets=["amazon_main"], dry_run=True, enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    # it said "0 file(s) would be exported, 1 excluded" from the verdict made as MAIN
+    assert job.report["would_export"] == 1 and job.report["excluded_count"] == 0
+    assert job.report["excluded"] == []
+    # a dry run writes nothing: the stored verdict is the real run's to replace
+    assert not Rendition.objects.get(cutout=cutout).compliance_ok
+    real = export_jobs.export_job_create(presets=["amazon_main"], enqueue=False)
+    assert export_job_run_task(real.pk) == "done"
+    real.refresh_from_db()
+    assert (real.exported_count, real.failed_count) == (1, 0)
+
+
+def test_it_keeps_an_image_approved_when_a_chosen_preset_refused_it():
+    tiny = approved_cutout(product=ProductFactory(sku="TINY-1"), size=(121, 157))
+    fine = approved_cutout(product=ProductFactory(sku="FINE-1"), size=(2000, 1500))
+    job = run_job(export_jobs.export_job_create(
+        presets=["amazon_main", "shopify", "transparent_png"], enqueue=False))
+    refused = {row["sku"] for row in job.report["excluded"]}
+    assert refused == {"TINY-1"}
+    assert job.exported_count == 4  # the tiny one's PNG and the fine one's three files
+    tiny.asset.refresh_from_db(), fine.asset.refresh_from_db()
+    tiny.refresh_from_db()
+    # its PNG was written, but Amazon and Shopify refused it: not done, still to work on
+    assert tiny.asset.status == AssetStatus.APPROVED
+    assert tiny.exported_at is None
+    assert fine.asset.status == AssetStatus.EXPORTED
+    assert job.report["refused_images_count"] == 1
+    assert ("1 image(s) stay Approved, not Exported: a chosen preset refused them"
+            in job.message)
+
+
+def test_it_marks_an_image_exported_when_every_chosen_preset_wrote_it():
+    tiny = approved_cutout(product=ProductFactory(sku="TINY-2"), size=(121, 157))
+    job = run_job(export_jobs.export_job_create(presets=["transparent_png"], enqueue=False))
+    assert job.exported_count == 1 and not job.report["excluded"]
+    tiny.asset.refresh_from_db()
+    assert tiny.asset.status == AssetStatus.EXPORTED
+    assert "stay Approved" not in job.message
+
+
+SPEC = "trim|fill-85|square-300|bg-ffffff|shadow-none|format-jpeg|quality-80|srgb"
+
+
+@pytest.fixture
+def export_job(monkeypatch):
+    """An export of 4 products x 2 presets (8 files), not sent to a broker."""
+    monkeypatch.setitem(jobs._KINDS, "export", dataclasses.replace(
+        jobs.job_kinds()["export"], enqueue=lambda ids: None))
+    for name in ("rec_a", "rec_b"):
+        Preset.objects.create(name=name, label=name, spec=SPEC, naming=f"{{sku}}_{name}.{{ext}}",
+                              rules={})
+    for i in range(4):
+        approved_cutout(product=ProductFactory(sku=f"REC{i}"), size=(400, 300))
+    return export_jobs.export_job_create(user=manager(), presets=["rec_a", "rec_b"],
+                                         enqueue=False)
+
+
+@pytest.fixture
+def finished(monkeypatch):
+    seen: list[str] = []
+    monkeypatch.setattr(events, "emit", lambda event_type, data, **kw: seen.append(
+        data["status"]) if event_type == "export.finished" else None)
+    return seen
+
+
+def _poison(monkeypatch, sku: str) -> None:
+    """The worker dies while rendering ``sku`` (its renders run before the group is yielded)."""
+    real = export_jobs.plan_renditions
+
+    def plan(groups, presets, render):
+        for items, outputs, source in real(groups, presets, render):
+            if items[0].sku == sku:
+                raise WorkerKilled
+            yield items, outputs, source
+
+    monkeypatch.setattr(export_jobs, "plan_renditions", plan)
+
+
+def _run_and_die(job: ExportJob, settings) -> None:
+    token = export_jobs.export_job_claim(job_id=job.pk, worker="dead@h:1")
+    assert token
+    with pytest.raises(WorkerKilled):
+        export_jobs.export_job_run(job_id=job.pk, run_token=token)
+    ExportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=settings.CUTROOM_RECONCILE_GRACE + 1))
+
+
+def test_it_keeps_a_restarted_exports_bar_and_says_it_restarted(export_job, settings,
+                                                                 monkeypatch):
+    job = export_job
+    # every cutout's progress is written (as a real run now does anyway)
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY_SECONDS", 0)
+    _poison(monkeypatch, "REC2")
+    _run_and_die(job, settings)
+    job.refresh_from_db()
+    assert (job.progress_done, job.exported_count) == (4, 4)
+    assert jobs.jobs_reconcile()["export"]["running_reset"] == 1
+    monkeypatch.undo()  # the next run gets past REC2
+    monkeypatch.setitem(jobs._KINDS, "export", jobs.job_kinds()["export"])
+    token = export_jobs.export_job_claim(job_id=job.pk, worker="w@h:2")
+    job.refresh_from_db()
+    # the bar and the count agree and stay where the dead run got to, and say why
+    assert (job.status, job.progress_done, job.exported_count) == (JobStatus.RUNNING, 4, 4)
+    assert job.message == export_jobs.RESTART_NOTE
+    written: list[tuple[int | None, int | None]] = []
+    real_progress = jobs.job_progress
+
+    def spy(model, pk, tok, **fields):
+        if model is ExportJob and "progress_done" in fields:
+            written.append((fields["progress_done"], fields.get("exported_count")))
+        return real_progress(model, pk, tok, **fields)
+
+    monkeypatch.setattr(jobs, "job_progress", spy)
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=token) == "done"
+    assert written and all(done >= 4 and exported >= 4 for done, exported in written)
+    job.refresh_from_db()
+    assert (job.status, job.progress_done, job.exported_count) == (JobStatus.DONE, 8, 8)
+    assert export_jobs.RESTART_NOTE not in job.message
+
+
+def test_it_names_the_image_an_export_keeps_dying_on_and_announces_the_end_once(
+        export_job, settings, monkeypatch, finished):
+    job = export_job
+    _poison(monkeypatch, "REC2")
+    for _ in range(settings.CUTROOM_JOB_MAX_ATTEMPTS):
+        _run_and_die(job, settings)
+        result = jobs.jobs_reconcile()["export"]
+    assert result["failed"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.message.startswith("Failed after 4 of 8 files; 4 never reached and nothing "
+                                  "delivered: the worker running this stopped 3 times")
+    assert "while rendering REC2, image MAIN — too large or damaged?" in job.message
+    assert job.report["gave_up_at"]["sku"] == "REC2" and job.report["not_reached_count"] == 4
+    assert finished == ["failed"]
+    assert Notification.objects.filter(text__startswith=f"Export {job.pk} failed").count() == 1
+    # a second reconcile or a takeover sends nothing more
+    assert jobs.jobs_reconcile()["export"]["failed"] == 0
+    assert jobs._dead_run_reset(jobs.job_kinds()["export"], job, timezone.now()) is None
+    assert finished == ["failed"]

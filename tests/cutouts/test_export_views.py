@@ -1,21 +1,27 @@
+import html
 import io
 import re
 import urllib.request
 import zipfile
 
 import pytest
+from django.contrib.messages import get_messages
 from django.core.files.storage import storages
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
-from cutouts.models import ExportJob, JobStatus
+from cutouts.models import ExportJob, JobStatus, Preset
+from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs
 from cutouts.tasks import export_job_run_task
+from tests.api.conftest import ApiClient, key_for
 from tests.conftest import s3_bucket
-from tests.factories import ProductFactory, manager, reviewer
+from tests.cutouts.test_export_selectors import _brand_catalog, _exported_then_refused
+from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
 
-from .export_helpers import MARKET_PHOTO, approved_cutout
+from .export_helpers import MARKET_PHOTO, SMALL, approved_cutout, done_cutout, run_job, run_presets
 
 pytestmark = pytest.mark.django_db
 
@@ -398,7 +404,7 @@ def test_the_excluded_table_names_the_image(client, sent):
     assert "(no file name)" in table
 
 
-def _qa_products():
+def _mixed_products():
     """DOLL-011 and GIRAFFE-013 imported, never cut (GIRAFFE-013's PT01 awaiting review);
     TOOL-001 and PLUSH-002 approved."""
     from catalog.models import ImageAsset
@@ -417,7 +423,7 @@ def _qa_products():
 
 
 def test_it_warns_before_start_of_selected_skus_without_an_approved_image(client, sent):
-    _qa_products()
+    _mixed_products()
     client.force_login(manager())
     form = {"presets": ["ebay"], "skus": "DOLL-011, GIRAFFE-013, TOOL-001",
             "destination": "download"}
@@ -439,7 +445,7 @@ def test_it_warns_before_start_of_selected_skus_without_an_approved_image(client
 
 
 def test_it_splits_the_sku_list_on_any_whitespace_commas_and_semicolons(client, sent):
-    _qa_products()
+    _mixed_products()
     client.force_login(manager())
     response = client.post(reverse("cutouts:export_start"), {
         "presets": ["ebay"], "skus": "TOOL-001 PLUSH-002", "destination": "download"})
@@ -499,3 +505,298 @@ def test_the_scene_preview_counts_images_and_products_apart(client, sent):
         "preview": "1", "presets": ["web_hero"], "backgrounds": ["oak"], "skus": "LAMP-2",
         "destination": "download"}).content.decode()
     assert "3 image(s) of 1 product(s) × 1 background(s)" in page
+
+
+def test_it_writes_into_the_safe_folder_and_the_form_says_so(client, sent):
+    client.force_login(manager())
+    approved_cutout(product=ProductFactory(sku="FOLD-1", asin="B0FOLD0001"))
+    made = client.post(reverse("cutouts:export_start"),
+                       {"presets": ["ebay"], "destination": "folder", "folder": "spring/con"})
+    assert made.status_code == 302
+    job = run_job(ExportJob.objects.get())
+    assert job.folder == "spring/con_"
+    assert storages["exports"].exists("spring/con_/manifest.csv")
+    said = [str(m) for m in get_messages(made.wsgi_request)]
+    assert "Folder 'spring/con' is written as 'spring/con_'" in said[-1]
+
+
+def test_it_tells_the_api_client_which_folder_is_used():
+    user = manager()
+    approved_cutout(product=ProductFactory(sku="FOLD-2", asin="B0FOLD0002"))
+    api = ApiClient(key_for(user, "manager"))
+    created = api.post("/api/v1/exports", {"presets": ["ebay"], "destination": "folder",
+                                           "folder": "aux/x"})
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert body["folder"] == "aux_/x"
+    [renamed] = [w for w in body["warnings"] if w["code"] == "folder-renamed"]
+    assert "'aux/x' is written as 'aux_/x'" in renamed["message"]
+    plain = api.post("/api/v1/exports", {"presets": ["ebay"], "destination": "folder",
+                                         "folder": "spring/amazon"})
+    assert not [w for w in plain.json()["warnings"] if w["code"] == "folder-renamed"]
+
+
+def test_it_shows_the_latest_refusal_on_the_product_page_and_the_review_card(client):
+    tiny, refusing = _exported_then_refused()
+    client.force_login(manager())
+    pages = {url: html.unescape(client.get(url).content.decode()) for url in (
+        reverse("catalog:product_detail", args=[tiny.asset.product_id]),
+        reverse("cutouts:review_card", args=[tiny.pk]))}
+    for url, page in pages.items():
+        assert f'data-export-refused="{refusing.pk}"' in page, url
+        assert "⚠ Latest export refused Amazon main image: the product is enlarged " in page, url
+    note = export_selectors.export_refusals_latest(asset_ids=[tiny.asset_id])[tiny.asset_id]
+    for url, page in pages.items():
+        assert f"⚠ {note.text} (export #{refusing.pk})." in page, url
+    run_presets(["transparent_png"])
+    page = client.get(reverse("catalog:product_detail", args=[tiny.asset.product_id]))
+    assert b"Latest export refused" not in page.content
+
+
+@pytest.fixture
+def boss_client(client):
+    user = manager()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def test_it_shows_the_folder_refusals_at_the_forms_field(boss_client, sent):
+    approved_cutout(product=ProductFactory(sku="FORMF-1"))
+    url = reverse("cutouts:export_start")
+    for destination, folder, words in (
+            ("folder", "/tmp/evil", "&#x27;/tmp/evil&#x27; is an absolute path"),
+            ("download", "spring", "only used when the destination is &#x27;folder&#x27;")):
+        response = boss_client.post(url, {"presets": ["amazon_main"],
+                                          "destination": destination, "folder": folder})
+        assert response.status_code == 400
+        html = response.content.decode()
+        folder_errors = html.split('id="id_folder"', 1)[1].split("</fieldset>", 1)[0]
+        assert words in folder_errors
+    assert not ExportJob.objects.exists()
+
+
+def _checked(html: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'<input type="checkbox" name="presets" value="([^"]+)"[^>]*checked',
+                          html))
+
+
+def test_it_ticks_no_preset_on_the_form_before_a_first_export(boss_client):
+    html = boss_client.get(reverse("cutouts:export_list")).content.decode()
+    assert 'value="amazon_main"' in html
+    assert _checked(html) == set()
+
+
+def test_it_starts_the_form_from_what_the_user_rendered_last(boss_client, sent):
+    approved_cutout(product=ProductFactory(sku="LAST-1", asin="B0LAST0001"))
+    spec = "square-600|bg-ffffff|format-jpeg"
+    export_jobs.export_job_create(user=boss_client.user, presets=["walmart", "ebay"],
+                                  specs=[spec], origin=export_selectors.ORIGIN_FORM)
+    # someone else's later export is not this user's choice
+    export_jobs.export_job_create(user=manager(), presets=["amazon_main"])
+    html = boss_client.get(reverse("cutouts:export_list")).content.decode()
+    assert _checked(html) == {"walmart", "ebay"}
+    assert export_selectors.spec_preset(spec).variant_spec.canonical() in html.split(
+        'name="specs"', 1)[1].split("</textarea>", 1)[0]
+    # a spec-only export: nothing is ticked next time, so Amazon is not rendered with it
+    export_jobs.export_job_create(user=boss_client.user, specs=[spec],
+                                  origin=export_selectors.ORIGIN_FORM)
+    assert _checked(boss_client.get(reverse("cutouts:export_list")).content.decode()) == set()
+
+
+def test_it_refuses_a_form_with_no_preset_and_no_spec_before_any_warning(boss_client, sent):
+    # an unapproved image would bring the warnings page first; the refusal comes before it
+    ImageAssetFactory(product=ProductFactory(sku="NONE-1"))
+    approved_cutout(product=ProductFactory(sku="NONE-2"))
+    response = boss_client.post(reverse("cutouts:export_start"),
+                                {"destination": "download", "specs": "  \n "})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="naming-gaps"' not in html
+    assert ("Pick at least one preset or write a custom spec: without one there is nothing "
+            "to render.") in html.split('id="preset-cards"', 1)[1]
+    assert not ExportJob.objects.exists()
+
+
+def test_it_shows_the_destination_folder_of_recent_exports(boss_client):
+    ExportJob.objects.create(created_by=boss_client.user, presets=["amazon_main"],
+                             destination="folder", folder="feeds/spring-amazon")
+    ExportJob.objects.create(created_by=boss_client.user, presets=["ebay"])
+    html = boss_client.get(reverse("cutouts:export_list")).content.decode()
+    table = html.split('id="export-jobs"', 1)[1].split("</table>", 1)[0]
+    assert "<th>Destination</th>" in table
+    assert 'Folder <code class="ex-folder" title="feeds/spring-amazon">feeds/spring-amazon' \
+        in table
+    assert "ZIP download" in table
+
+
+def test_it_warns_alike_for_a_brand_in_the_form_the_api_and_the_command(boss_client, sent, capsys,
+                                                                       tmp_path):
+    _brand_catalog()
+    expected = export_selectors.export_not_approved(brand="Acme").message
+    response = boss_client.post(reverse("cutouts:export_start"), {
+        "presets": ["transparent_png"], "brand": "Acme", "destination": "download"})
+    assert response.status_code == 200 and not ExportJob.objects.exists()
+    from django.utils.html import escape
+
+    assert escape(expected) in response.content.decode()
+    job = export_jobs.export_job_create(presets=["transparent_png"], brand="Acme")
+    assert [g.message for g in export_selectors.export_job_warnings(job=job)] == [expected]
+    call_command("export", "--preset", "transparent_png", "--brand", "Acme",
+                 "--out", str(tmp_path))
+    assert f"WARNING {expected}" in capsys.readouterr().err
+
+
+def _post(client, **fields):
+    data = {"presets": ["amazon_main"], "destination": "download", **fields}
+    return client.post(reverse("cutouts:export_start"), data)
+
+
+def test_it_refuses_a_sku_list_of_separators_on_the_form(manager_client, sent):
+    approved_cutout(product=ProductFactory(sku="SEP-1"))
+    page = _post(manager_client, skus=" , ;\n,")
+    assert page.status_code == 400 and not ExportJob.objects.exists()
+    assert "The SKU list holds no SKU" in page.content.decode()
+
+
+def test_it_shows_the_spec_errors_beside_an_unknown_sku(manager_client, sent):
+    # the unknown SKU used to hide the spec's error until it was fixed
+    approved_cutout(product=ProductFactory(sku="ERR-1"))
+    page = _post(manager_client, presets=[], skus="NOPE-404", specs="square-1200|bogus-7")
+    html = page.content.decode()
+    assert page.status_code == 400 and not ExportJob.objects.exists()
+    assert "Unknown SKU(s): NOPE-404" in html
+    assert "unknown operation &#x27;bogus&#x27; in token &#x27;bogus-7&#x27;" in html
+
+
+def test_it_refuses_without_start_anyway_an_export_that_cannot_start(manager_client, sent):
+    # only image awaiting review: "Start anyway" used to lead to "Nothing to export"
+    done_cutout(product=ProductFactory(sku="WAIT-1"))
+    page = _post(manager_client, skus="WAIT-1")
+    html = page.content.decode()
+    assert page.status_code == 400 and not ExportJob.objects.exists()
+    assert "Nothing to export" in html
+    assert 'name="naming_gaps_ok"' not in html and 'id="naming-gaps"' not in html
+
+
+def test_it_shows_files_shipped_despite_failing_compliance(manager_client):
+    Preset.objects.create(name="too_small", label="Too small", spec=SMALL,
+                          naming="{sku}.{ext}",
+                          rules={"background": "ffffff", "min_long_side": 1000,
+                                 "formats": ["jpeg"]})
+    approved_cutout(product=ProductFactory(sku="FAIL-2"))
+    job = export_jobs.export_job_create(presets=["too_small"], include_failing=True,
+                                        enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert job.report["failing_included_count"] == 1
+    assert "1 file(s) exported (1 despite failing compliance)" in job.message
+    recent = manager_client.get(reverse("cutouts:export_list")).content.decode()
+    assert "1 despite failing compliance</span>" in recent
+    detail = manager_client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    assert "1 despite failing compliance</span>" in detail
+
+
+def _specs(html: str) -> str:
+    return html.split('name="specs"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+
+
+def test_it_pre_fills_the_form_from_the_last_form_export_not_an_api_one(client, sent):
+    user = manager()
+    client.force_login(user)
+    approved_cutout(product=ProductFactory(sku="ORIG-1", asin="B0ORIG0001"))
+    made = client.post(reverse("cutouts:export_start"),
+                       {"presets": ["ebay"], "destination": "download"})
+    assert made.status_code == 302
+    # the same user's API key: an integration's custom specs
+    api = ApiClient(key_for(user, "manager"))
+    created = api.post("/api/v1/exports", {"specs": ["trim|square-600|format-png",
+                                                     "square-900|bg-ffffff|format-jpeg"]})
+    assert created.status_code == 201, created.json()
+    html = client.get(reverse("cutouts:export_list")).content.decode()
+    # they were carried into the form, unseen, with the API export's presets (none)
+    assert _checked(html) == {"ebay"}
+    assert "square-600" not in _specs(html) and "square-900" not in _specs(html)
+
+
+def test_it_opens_the_form_empty_after_only_api_exports(client):
+    user = manager()
+    client.force_login(user)
+    approved_cutout(product=ProductFactory(sku="ORIG-2", asin="B0ORIG0002"))
+    export_jobs.export_job_create(user=user, presets=["amazon_main"],
+                                  specs=["square-600|format-png"], enqueue=False)
+    html = client.get(reverse("cutouts:export_list")).content.decode()
+    assert _checked(html) == set() and "square-600" not in _specs(html)
+
+
+def test_it_keeps_the_form_origin_through_the_run(client, sent):
+    user = manager()
+    client.force_login(user)
+    approved_cutout(product=ProductFactory(sku="ORIG-3", asin="B0ORIG0003"))
+    client.post(reverse("cutouts:export_start"),
+                {"presets": ["amazon_main"], "destination": "download"})
+    job = ExportJob.objects.get()
+    assert export_job_run_task(job.pk) == "done"  # the run writes its own report
+    job.refresh_from_db()
+    assert job.report["origin"] == export_selectors.ORIGIN_FORM
+    assert export_selectors.export_last_choice(user=user).presets == ["amazon_main"]
+
+
+def _advice(client, **fields) -> str:
+    data = {"presets": ["amazon_main"], "destination": "download", **fields}
+    page = client.post(reverse("cutouts:export_start"), data)
+    assert page.status_code == 200 and not ExportJob.objects.exists()
+    warning = page.content.decode().split('id="naming-gaps"')[1]
+    return warning.split('<p class="muted"')[1].split(">", 1)[1].split("</p>")[0]
+
+
+def test_it_says_an_all_products_export_leaves_unapproved_images_out_unlisted(
+        manager_client, sent):
+    approved_cutout(product=ProductFactory(sku="OK-1", asin="B0OK000001"))
+    done_cutout(product=ProductFactory(sku="WAIT-1", asin="B0WAIT0001"))  # awaiting review
+    advice = _advice(manager_client)
+    assert "left out (not listed in the manifest)" in advice
+    assert "as not approved" not in advice
+    # every product has its ASIN and none shares one: no identifier advice
+    assert "identifier" not in advice
+    assert advice.startswith("Nothing has started. Approve the images, or change the selection")
+
+
+def test_it_says_a_sku_export_lists_unapproved_images_as_not_approved(manager_client, sent):
+    ok = ProductFactory(sku="OK-2", asin="B0OK000002")
+    approved_cutout(product=ok)
+    done_cutout(asset=None, product=ok, position="PT01")
+    advice = _advice(manager_client, skus="OK-2")
+    assert "listed in the manifest as not approved" in advice
+    assert "identifier" not in advice
+
+
+def test_it_gives_the_identifier_advice_only_when_one_is_missing(manager_client, sent):
+    approved_cutout(product=ProductFactory(sku="NOGTIN-1", gtin=""))
+    advice = _advice(manager_client, presets=["walmart"])
+    assert advice.startswith("Nothing has started. Add the missing identifiers to the "
+                             "products, or change the selection")
+    assert "listed in the manifest as excluded" in advice
+    assert "approved" not in advice and "shared" not in advice
+
+
+def test_it_counts_the_dry_runs_variants_apart_from_its_not_approved_rows(manager_client):
+    ok = ProductFactory(sku="DRY-1", asin="B0DRY00001")
+    approved_cutout(product=ok, size=(2000, 1500))
+    waiting = ProductFactory(sku="DRY-2", asin="B0DRY00002")
+    done_cutout(product=waiting)  # awaiting review
+    job = run_job(export_jobs.export_job_create(
+        presets=["amazon_main", "transparent_png"], product_ids=[ok.pk, waiting.pk],
+        dry_run=True, enqueue=False))
+    assert job.progress_total == 2 and job.report["not_approved_count"] == 1
+    html = manager_client.get(reverse("cutouts:export_detail", args=[job.pk])).content.decode()
+    # 2 planned variants, as "2 / 2" says, and the not-approved image's row per preset
+    heading = html.split("<h2>Contact sheet <span")[1].split(">", 1)[1].split("</span>")[0]
+    assert heading == "(2 variants + 2 not-approved rows)"
+    chips = [c.split(">", 1)[1].split("<")[0]
+             for c in html.split('class="badge chip compliance-')[1:]]
+    assert chips == ["would be rendered", "would be rendered", "not approved", "not approved"]
+    assert "pending" not in chips

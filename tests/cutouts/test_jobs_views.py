@@ -1,6 +1,10 @@
+import re
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from cutouts.errors import PermanentError
 from cutouts.models import Cutout, CutoutBatch, JobStatus, Notification
@@ -205,3 +209,51 @@ def test_it_skips_already_cut_images_from_the_command_line_unless_told(make_asse
                  "--recut")
     assert "1 cutouts queued (fast)." in capsys.readouterr().out
     assert Cutout.objects.count() == 2
+
+
+def test_it_asks_before_cancelling_and_says_what_it_cancelled(client, make_assets):
+    client.force_login(manager())
+    asset = make_assets(1)[0]
+    started = client.post(reverse("cutouts:batch_start"), {"product": asset.product_id},
+                          follow=True).content.decode()
+    assert "Started 1 cutout." in started
+    batch = CutoutBatch.objects.get()
+    cancel = reverse("cutouts:batch_cancel", args=[batch.pk])
+    form = re.search(rf'<form method="post" action="{cancel}"[^>]*>', started).group(0)
+    # a plain post (the page reloads with the new message), asked first (confirm.js)
+    assert "hx-post" not in form
+    assert 'data-confirm="Cancel the 1 queued cutout of this batch?' in form
+    page = client.post(reverse("cutouts:batch_cancel", args=[batch.pk]),
+                       follow=True).content.decode()
+    assert "Cancelled 1 queued cutout." in page
+    assert "Started 1 cutout." not in page
+
+
+def test_it_shows_the_time_left_without_a_leading_separator(client, make_assets, fake_model):
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    runs.cutout_run(cutout_id=batch.cutouts.order_by("pk").first().pk)
+    client.force_login(manager())
+    text = client.get(reverse("cutouts:batch_detail", args=[batch.pk]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    # one image ended a moment ago: an ETA, no rate yet (RATE_MIN_FINISHED)
+    line = re.search(r'<p class="muted"[^>]*>(.*?)</p>', text, re.S).group(1)
+    words = re.sub(r"<[^>]+>", "", line).strip()
+    assert "left (ETA" in words and "images/minute" not in words
+    assert not words.startswith("·"), words
+
+
+def test_it_says_no_worker_reports_on_a_batchs_running_cutouts(client, make_assets, settings):
+    settings.CUTROOM_RECONCILE_GRACE = 60
+    settings.CUTROOM_RECONCILE_EVERY = 60
+    batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
+    client.force_login(manager())
+    url = reverse("cutouts:batch_detail", args=[batch.pk])
+    first, second = batch.cutouts.order_by("pk")
+    now = timezone.now()
+    Cutout.objects.filter(pk=first.pk).update(status=JobStatus.RUNNING, started_at=now,
+                                              heartbeat_at=now - timedelta(seconds=20))
+    assert "data-worker-silent" not in client.get(url).content.decode()
+    Cutout.objects.filter(pk=second.pk).update(status=JobStatus.RUNNING, started_at=now,
+                                               heartbeat_at=now - timedelta(minutes=4))
+    page = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "No worker has reported on this for 4 min — is a worker running?" in page

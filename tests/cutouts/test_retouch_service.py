@@ -1,5 +1,6 @@
-"""Retouch services (cutouts/services/retouch.py): the signals of a hand-made version, and the
-one reduction the preview and the worker's engine share."""
+"""Retouch services (cutouts/services/retouch.py): the signals of a hand-made version, the one
+reduction the preview and the worker's engine share, and strokes whose result is the parent's
+picture making no new version to review."""
 
 import io
 
@@ -9,10 +10,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from PIL import Image
 
-from cutouts.errors import PermanentError
+from cutouts.errors import PermanentError, ReviewError
 from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
-from cutouts.models import Cutout
+from cutouts.models import Cutout, JobStatus, ReviewStatus
 from cutouts.services import previews, retouch, review, runs
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import reviewer
@@ -58,7 +59,7 @@ def test_it_preflags_a_hand_retouch_export_would_leave_out_for_its_size():
 
 
 def test_it_ranks_a_retouch_that_hollowed_the_product_above_a_clean_one():
-    """QA 2026-12-03: retouched versions lacked the signals the risk model reads (the core's
+    """Retouched versions lacked the signals the risk model reads (the core's
     opacity, the outline on the photo's edges) and ranked last whatever they looked like."""
     rgb = np.full((1500, 2000, 3), 235, np.uint8)
     rgb[400:1100, 600:1400] = (40, 60, 160)  # the product, on a plain backdrop
@@ -190,3 +191,95 @@ def test_it_fails_a_broken_or_opaque_upload_clearly(data, message):
 
     with pytest.raises(PermanentError, match=message):
         retouch._upload_rgba(name, (8, 6))
+
+
+# the fake model keeps the centred 320 x 240 box of a 640 x 480 photo
+BACKDROP = (20, 20)
+
+
+MIDDLE = (320, 240)
+
+
+@pytest.mark.parametrize("strokes", [
+    [{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]}],  # already removed
+    [{"kind": "keep", "radius": 6, "points": [list(MIDDLE)]}],  # already kept
+    [{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]},
+     {"kind": "keep", "radius": 6, "points": [list(MIDDLE)]}],
+], ids=["remove-on-backdrop", "keep-in-the-middle", "both"])
+def test_it_fails_strokes_that_change_nothing_and_gives_the_parent_back(make_assets, fake_model,
+                                                                        strokes):
+    v1 = done_cutouts(make_assets(1))[0]
+    assert v1.review_status == ReviewStatus.PENDING
+    v2 = retouch.cutout_retouch_strokes(cutout=v1, user=reviewer(), strokes=strokes)
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.SUPERSEDED
+
+    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
+
+    v2 = Cutout.objects.get(pk=v2.pk)
+    assert v2.status == JobStatus.FAILED and not v2.rgba_name
+    assert v2.error == retouch.NOTHING_CHANGED.format(v=1)
+    assert v2.error.startswith("Nothing to apply: the result of these strokes is v1 pixel for")
+    # v1 is the reviewer's again, where it was: not a copy of it waiting in review
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.PENDING
+
+
+def test_it_gives_a_flagged_parent_back_to_the_retouch_queue(make_assets, fake_model):
+    v1 = done_cutouts(make_assets(1))[0]
+    review.cutout_flag(cutout=v1, user=reviewer(), reasons=["halo"], comment="")
+    v2 = retouch.cutout_retouch_strokes(
+        cutout=v1, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]}])
+    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.FLAGGED
+
+
+def test_it_still_makes_a_version_of_strokes_that_change_something(make_assets, fake_model):
+    v1 = done_cutouts(make_assets(1))[0]
+    v2 = retouch.cutout_retouch_strokes(
+        cutout=v1, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]},
+                 {"kind": "remove", "radius": 30, "points": [[180, 140], [300, 140]]}])
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"
+    assert Cutout.objects.get(pk=v2.pk).review_status == ReviewStatus.PENDING
+
+
+def _rgba() -> np.ndarray:
+    rgba = np.zeros((1100, 90, 4), np.uint8)  # taller than a strip: the last strip counts too
+    rgba[..., :3] = (200, 80, 40)
+    rgba[100:1050, 20:70, 3] = 255
+    return rgba
+
+
+def test_it_calls_a_result_with_other_hidden_colours_the_same_picture():
+    result, parent = _rgba(), _rgba()
+    result[..., :3][result[..., 3] == 0] = 0  # the engine zeroes what is hidden
+    assert retouch._same_pixels(result, parent)
+
+
+@pytest.mark.parametrize("change", ["alpha", "colour", "last-strip"])
+def test_it_tells_a_result_that_differs_in_one_pixel(change):
+    result, parent = _rgba(), _rgba()
+    if change == "alpha":
+        result[5, 5, 3] = 1
+    elif change == "colour":
+        result[500, 40, 1] += 1  # a detail stroke may change colours only
+    else:
+        result[1049, 69, 3] = 254
+    assert not retouch._same_pixels(result, parent)
+
+
+def test_it_refuses_an_upload_that_is_the_versions_own_png_unchanged(make_assets, fake_model):
+    v1 = done_cutouts(make_assets(1))[0]
+    with storages["default"].open(v1.rgba_name, "rb") as fh:
+        downloaded = fh.read()
+    with pytest.raises(ReviewError, match=r"v1's cutout as downloaded, unchanged"):
+        retouch.cutout_retouch_upload(cutout=v1, user=reviewer(), data=downloaded)
+    assert Cutout.objects.filter(asset=v1.asset).count() == 1
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.PENDING
+    # one pixel edited (re-encoded by Pillow): a new version
+    rgba = np.array(Image.open(io.BytesIO(downloaded)).convert("RGBA"))
+    rgba[0, 0, 3] = 255 - rgba[0, 0, 3]
+    edited = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(edited, format="PNG")
+    v2 = retouch.cutout_retouch_upload(cutout=v1, user=reviewer(), data=edited.getvalue())
+    assert v2.pk != v1.pk and v2.parent_id == v1.pk

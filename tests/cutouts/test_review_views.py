@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
+from cutouts.services import review
 from tests.cutouts.reviewdata import done_cutouts, rgba_png
 from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
 
@@ -727,7 +728,7 @@ def test_it_shows_key_hints_only_on_the_card_where_the_keys_work(client, cutouts
 
 def test_it_warns_on_the_card_and_grid_that_export_will_leave_a_small_product_out(
         client, cutouts):
-    # QA: a 112x107 px product of an 854x480 photo, no pre-flag, bulk-approved, then left out
+    # a 112x107 px product of an 854x480 photo, no pre-flag, bulk-approved, then left out
     # of amazon_main, shopify, google_shopping and walmart for an enlargement over 8x
     client.force_login(reviewer())
     small, old, dismissed = cutouts
@@ -840,7 +841,7 @@ def test_it_says_on_the_next_card_what_was_decided_on_the_last(client, cutouts):
 
 
 def test_it_says_how_long_a_pending_version_has_waited_and_run(client, cutouts):
-    """QA 2026-12-03: a 40-60 s Apply on a big photo showed only a spinner."""
+    """A 40-60 s Apply on a big photo showed only a spinner."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -915,3 +916,18 @@ def test_it_answers_the_pending_notes_poll_with_the_note_then_swaps_the_whole_pa
         # Not the note's poll (a version link, Apply's answer): no retargeting.
         plain = client.get(url, **HX)
         assert "HX-Retarget" not in plain and "HX-Reselect" not in plain
+
+
+def test_it_calls_the_parent_of_a_queued_rerun_the_newest_finished_once(
+        client, make_assets, fake_model):
+    [v1] = done_cutouts(make_assets(1))
+    v2 = review.cutout_review_rerun(cutout=v1, user=reviewer())
+    client.force_login(reviewer())
+    card = client.get(reverse("cutouts:review_card", args=[v1.pk])).content.decode()
+    versions = card.split('class="rv-versions')[1].split("</ul>")[0]
+    row1 = versions.split('data-version="1"')[1].split("</li>")[0]
+    row2 = versions.split(f'data-version="{v2.version}"')[1].split("</li>")[0]
+    # it used to read "replaced by a newer run" and "newest" at once while v2 was queued
+    assert "replaced by a newer run" not in row1
+    assert row1.count("newest") == 1 and ">newest finished<" in row1
+    assert ">queued<" in row2 and "newest" not in row2

@@ -1,24 +1,29 @@
-"""QA 1203c: one stored file per content hash (a concurrent writer of the same bytes, a
-leftover of an interrupted write), and in a browser session the file first in name order
-keeps the position when two identical files arrive in the other order."""
+"""Asset services (catalog/services/assets.py): one stored file per content hash (a concurrent
+writer of the same bytes, a leftover of an interrupted write), the file first in name order
+keeps the position when two identical files of a browser session arrive in the other order, and
+an image identical to another product's is said on its import line and its upload."""
 
 import io
 import os
 
 import pytest
+from django.urls import reverse
 
-from catalog.models import ImageAsset
+from catalog.models import ImageAsset, ImportIssue
 from catalog.selectors import import_job_report_csv
 from catalog.services import assets
+from catalog.services.assets import asset_ingest
 from catalog.services.imports import (
     import_job_create,
     import_job_finish,
     import_job_upload_file,
 )
 from tests.catalog.imagegen import jpeg_bytes
+from tests.catalog.test_import_runner import _zip_import
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
+
 
 NAME = "originals/65/94/" + "6594" + "ab" * 30 + ".jpg"
 
@@ -94,7 +99,7 @@ def test_it_orders_a_session_duplicate_without_positions_by_the_first_name(stora
 
 def test_it_keeps_one_object_when_a_concurrent_writer_stored_it_first_on_s3(
         s3_default_storage, monkeypatch):
-    s3 = s3_default_storage("cutroom-1203c")
+    s3 = s3_default_storage("cutroom-assets")
     data = os.urandom(20_000)
     s3.save(NAME, io.BytesIO(data))  # the other request's upload, finished meanwhile
     exists = type(s3).exists
@@ -108,3 +113,38 @@ def test_it_keeps_one_object_when_a_concurrent_writer_stored_it_first_on_s3(
     assert assets._save_immutable(NAME, io.BytesIO(data), len(data)) == NAME
     _folders, files = s3.listdir(NAME.rsplit("/", 1)[0])
     assert files == [NAME.rsplit("/", 1)[1]]
+
+
+def test_it_warns_when_an_imported_file_is_identical_to_another_products_image(
+        manager_client, storage):
+    photo = jpeg_bytes(seed=11)
+    first = _zip_import({"CR-001/CR-001_MAIN.jpg": photo})
+    kept = ImageAsset.live.get(product__sku="CR-001")
+    job = _zip_import({"CR-008_PT01.jpg": photo, "CR-009_MAIN.jpg": jpeg_bytes(seed=12)})
+    assert first.imported_count == 1 and job.imported_count == 2  # stored: may be deliberate
+    assert ImageAsset.live.filter(sha256=kept.sha256).count() == 2
+    warnings = list(job.issues.filter(level=ImportIssue.Level.WARNING)
+                    .values_list("filename", "reason"))
+    note = f"Identical to CR-001 {kept.position} (#{kept.pk})"
+    assert [name for name, reason in warnings if note in reason] == ["CR-008_PT01.jpg"]
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk])).content.decode()
+    assert note in page
+    report = manager_client.get(reverse("catalog:import_report", args=[job.pk]))
+    assert note in b"".join(report.streaming_content if report.streaming else
+                            [report.content]).decode()
+
+
+def test_it_warns_on_a_product_page_upload_of_another_products_photo(storage):
+    photo = jpeg_bytes(seed=13)
+    one, two = ProductFactory(sku="CR-101"), ProductFactory(sku="CR-102")
+    first = asset_ingest(product=one, fileobj=io.BytesIO(photo), filename="a.jpg")
+    again = asset_ingest(product=two, fileobj=io.BytesIO(photo), filename="b.jpg")
+    assert first.status == again.status == "stored"
+    assert not any("Identical to" in w for w in first.warnings)
+    assert [w for w in again.warnings if w.startswith("Identical to")] == [
+        f"Identical to CR-101 {first.asset.position} (#{first.asset.pk}): the same file is "
+        "already stored for another product. Stored for CR-102 too; check the photo belongs "
+        "to both."]
+    # the same product's copy stays a duplicate, as before
+    same = asset_ingest(product=two, fileobj=io.BytesIO(photo), filename="c.jpg")
+    assert same.status == "duplicate"

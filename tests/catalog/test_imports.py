@@ -1,7 +1,9 @@
-"""Upload QA leftovers (2026-12-03, i): a browser session whose every declared file arrived
-ends on the server, with or without the page's finish (a closed tab read "Running 9/9" until
-the idle sweep); the identical-elsewhere check is one query per batch of files."""
+"""Browser upload sessions (catalog/services/imports.py): a session whose every declared file
+arrived ends on the server, with or without the page's finish; a finish names at most 200 files
+of a kind and says how many more; a cancelled session says how far it got and lists the files
+sent after; the identical-elsewhere check is one query per batch of files."""
 
+import csv
 import io
 
 import pytest
@@ -12,10 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import ImageAsset, ImportJob
+from catalog.selectors import import_job_report_csv
 from catalog.services import imports
 from catalog.services.assets import asset_ingest
+from catalog.services.import_runner import CANCELLED_REASON, cancelled_message
 from catalog.services.imports import (
     HELD_REASON,
+    import_job_cancel,
     import_job_create,
     import_job_finish,
     import_job_upload_file,
@@ -39,9 +44,6 @@ def _send(job, name: str, data: bytes):
 
 def _reasons(job) -> dict[str, str]:
     return {i.filename: i.reason for i in job.issues.all()}
-
-
-# --- 1. a session ends once every declared file arrived -------------------------------------
 
 
 def test_it_finishes_a_session_whose_files_all_arrived_without_the_pages_finish(
@@ -95,7 +97,7 @@ def test_it_does_not_count_a_file_delivered_twice_as_two_arrivals(storage):
     assert (job.status, job.progress_done) == ("done", 3)
 
 
-def test_a_second_finish_after_the_session_ended_on_its_own_changes_nothing(
+def test_it_changes_nothing_on_a_second_finish_after_the_session_ended_on_its_own(
         storage, finished_events):
     ProductFactory(sku="AR-5")
     job = import_job_create(user=None, source_kind="upload", expected_files=2)
@@ -111,7 +113,7 @@ def test_a_second_finish_after_the_session_ended_on_its_own_changes_nothing(
     assert finished_events == [job.pk]  # one end, one event
 
 
-def test_the_pages_late_finish_adds_its_held_names_once(storage, finished_events):
+def test_it_adds_the_held_names_of_the_pages_late_finish_once(storage, finished_events):
     ProductFactory(sku="AR-6")
     job = import_job_create(user=None, source_kind="upload", expected_files=1)
     _send(job, "AR-6_MAIN.jpg", jpeg_bytes(seed=11))
@@ -127,7 +129,7 @@ def test_the_pages_late_finish_adds_its_held_names_once(storage, finished_events
     assert finished_events == [job.pk]
 
 
-def test_a_manifest_row_the_page_held_is_reported_once_after_the_session_ended_on_its_own(
+def test_it_reports_a_manifest_row_the_page_held_once_after_the_session_ended_on_its_own(
         storage):
     # the manifest refuses ZZ's product (a bad GTIN); the page holds its file back and names
     # it at its finish, after the session ended: the row is not "never came" too
@@ -147,7 +149,7 @@ def test_a_manifest_row_the_page_held_is_reported_once_after_the_session_ended_o
     assert job.error_count == 1 and job.message == "1 imported, 1 refused, 1 product created."
 
 
-def test_the_last_file_racing_the_pages_finish_ends_the_session_once(
+def test_it_ends_the_session_once_when_the_last_file_races_the_pages_finish(
         storage, finished_events, monkeypatch):
     # the page's finish lands between the last file's look at the row and its
     # compare-and-set: the last file's end then does nothing
@@ -170,9 +172,6 @@ def test_the_last_file_racing_the_pages_finish_ends_the_session_once(
     assert finished_events == [job.pk]
 
 
-# --- 3. the identical-elsewhere check: one query per request, not per file --------------------
-
-
 def _hash_reads(queries) -> list[str]:
     """The queries that read live images by content: the duplicate rule and the same bytes
     on another product."""
@@ -193,7 +192,7 @@ def _post_files(manager_client, product, files: dict[str, bytes]):
 
 
 @pytest.mark.parametrize("count", [1, 4])
-def test_a_product_upload_reads_the_images_with_its_files_contents_once(
+def test_it_reads_the_images_with_a_product_uploads_file_contents_once(
         manager_client, storage, count):
     other = ProductFactory(sku="EL-1")
     photo = jpeg_bytes(seed=20)
@@ -213,7 +212,7 @@ def test_a_product_upload_reads_the_images_with_its_files_contents_once(
     assert not any(r["warnings"] for name, r in results.items() if name != "same.jpg")
 
 
-def test_a_batch_finds_its_own_earlier_file_as_a_fresh_read_would(manager_client, storage):
+def test_it_finds_a_batchs_own_earlier_file_as_a_fresh_read_would(manager_client, storage):
     target = ProductFactory(sku="EL-3")
     photo = jpeg_bytes(seed=40)
     answer, reads = _post_files(manager_client, target, {"a.jpg": photo, "b.jpg": photo})
@@ -222,7 +221,7 @@ def test_a_batch_finds_its_own_earlier_file_as_a_fresh_read_would(manager_client
     assert ImageAsset.live.filter(product=target).count() == 1
 
 
-def test_a_session_file_reads_the_images_with_its_contents_once(storage):
+def test_it_reads_the_images_with_a_session_files_contents_once(storage):
     # one file per request: the duplicate rule and the other products share one read
     ProductFactory(sku="EL-4")
     job = import_job_create(user=None, source_kind="upload", expected_files=2)
@@ -232,7 +231,7 @@ def test_a_session_file_reads_the_images_with_its_contents_once(storage):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_last_file_and_the_pages_finish_in_two_threads_end_the_session_once(
+def test_it_ends_the_session_once_when_the_last_file_and_the_finish_come_in_two_threads(
         storage, finished_events):
     # the real race: two requests at once, whichever gets the row first
     import threading
@@ -272,3 +271,65 @@ def test_the_last_file_and_the_pages_finish_in_two_threads_end_the_session_once(
         # the file lost the race (refused: the import is done) or ended the session: either
         # way one end
         assert finished_events.count(job.pk) == 1
+
+
+def test_it_reports_a_cancelled_sessions_progress_and_the_files_sent_after(storage):
+    ProductFactory(sku="CN001")
+    ProductFactory(sku="CN002")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    assert _send(job, "CN001_MAIN.jpg", jpeg_bytes(seed=1)).status == "stored"
+    assert import_job_cancel(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.message == cancelled_message(done=1, total=3)
+    assert job.message == "Cancelled after 1 of 3 files; 2 not imported."
+    for _ in range(2):  # the page retried it: one row
+        late = _send(job, "CN002_MAIN.jpg", jpeg_bytes(seed=2))
+        assert late.status == "rejected" and late.code == "job_closed"
+    import_job_finish(job_id=job.pk)
+    job = ImportJob.objects.get(pk=job.pk)
+    assert job.status == "cancelled"
+    assert (job.imported_count, job.progress_done, job.error_count) == (1, 1, 0)
+    rows = list(csv.DictReader(io.StringIO(import_job_report_csv(job=job))))
+    by_name = {r["filename"]: r for r in rows}
+    assert len(rows) == 2 and by_name["CN001_MAIN.jpg"]["status"] == "stored"
+    assert by_name["CN002_MAIN.jpg"]["status"] == "not imported"
+    assert by_name["CN002_MAIN.jpg"]["reason"] == CANCELLED_REASON
+    assert not ImageAsset.objects.filter(product__sku="CN002").exists()
+
+
+def test_it_adds_no_row_for_a_file_sent_to_a_finished_session(storage):
+    ProductFactory(sku="CN003")
+    job = import_job_create(user=None, source_kind="upload", expected_files=1)
+    # the session ends on it
+    assert _send(job, "CN003_MAIN.jpg", jpeg_bytes(seed=3)).status == "stored"
+    assert _send(job, "CN003_PT01.jpg", jpeg_bytes(seed=4)).code == "job_closed"
+    rows = list(csv.DictReader(io.StringIO(import_job_report_csv(job=ImportJob.objects.get(
+        pk=job.pk)))))
+    assert [r["filename"] for r in rows] == ["CN003_MAIN.jpg"]
+
+
+def test_it_says_how_many_names_past_the_first_200_a_finish_did_not_list(manager_client,
+                                                                        storage):
+    from django.urls import reverse
+
+    from catalog.models import ImportIssue
+
+    job = import_job_create(user=None, source_kind="upload", expected_files=2000)
+    failed = [f"F{i:04d}_MAIN.jpg" for i in range(250)]  # a caller that names them all
+    # the page names 200 skipped files and counts the rest
+    skipped = [f"notes{i}.txt" for i in range(200)]
+    answer = manager_client.post(
+        reverse("catalog:import_finish", args=[job.pk]),
+        {"failed": failed, "skipped": skipped, "skipped_more": "1234"},
+        HTTP_ACCEPT="application/json").json()
+    rows = list(ImportIssue.objects.filter(job=job).values_list("filename", "level", "reason"))
+    assert sum(reason.startswith("Not received") for _f, _l, reason in rows) == 200
+    assert ("…", ImportIssue.Level.ERROR, "… and 50 more files the browser could not send "
+            "(network or server error) are not listed here; upload them again.") in rows
+    assert ("…", ImportIssue.Level.WARNING, "… and 1,234 more files the browser skipped by "
+            "name (not image files) are not listed here.") in rows
+    # the JSON answer's message, and the import's page, say it too (they said nothing)
+    assert "… and 1,284 more." in answer["message"]
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk])).content.decode()
+    assert "… and 1,284 more." in page
+    assert "… and 1,234 more files the browser skipped" in page

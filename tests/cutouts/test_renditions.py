@@ -1,11 +1,11 @@
-"""QA 2026-12-03 at export time: Amazon's whole-product rule on detail shots, the swatch's
-Amazon name, and ``keepmeta`` carrying the original photo's EXIF."""
+"""Renditions (cutouts/services/renditions.py): Amazon's whole-product rule on the main image only,
+a cached verdict re-checked when the image leaves the main position, and ``keepmeta`` carrying
+the original photo's EXIF (never its location) as part of the cache key."""
 
 import hashlib
 import io
 import uuid
 
-import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -13,36 +13,20 @@ from PIL import Image
 
 from cutouts import variants
 from cutouts.models import Rendition
-from cutouts.selectors import export as export_selectors
 from cutouts.services import renditions
 from tests.factories import ImageAssetFactory, ProductFactory
 
-from .export_helpers import approved_cutout
+from .export_helpers import approved_cutout, cut_off_png, with_rgba
 
 pytestmark = pytest.mark.django_db
+
 
 MAKE, MODEL, DATE, GPS_IFD, EXIF_IFD = 0x010F, 0x0110, 0x9003, 0x8825, 0x8769
 
 
-def cut_off_png() -> bytes:
-    """A product standing on the photo's bottom edge: the frame cuts its base."""
-    rgba = np.zeros((480, 854, 4), np.uint8)
-    rgba[100:, 300:700] = (200, 30, 30, 255)
-    out = io.BytesIO()
-    Image.fromarray(rgba).save(out, "PNG")
-    return out.getvalue()
-
-
-def with_rgba(cutout, data: bytes):
-    cutout.rgba_name = storages["default"].save(f"cutouts/test/{uuid.uuid4().hex}.png",
-                                                ContentFile(data))
-    cutout.save(update_fields=["rgba_name"])
-    return cutout
-
-
 @pytest.mark.parametrize(("position", "ok"), [("MAIN", False), ("PT01", True), ("SWCH", True)])
 def test_it_holds_only_the_main_image_to_amazons_whole_product_rule(position, ok):
-    # QA: a doll's face as PT01 (a close-up, cut by the photo's edge) was excluded from
+    # a doll's face as PT01 (a close-up, cut by the photo's edge) was excluded from
     # Amazon "(the marketplace requires the whole product in the frame)"
     cutout = with_rgba(approved_cutout(product=ProductFactory(sku="DOLL-1"), position=position),
                        cut_off_png())
@@ -71,16 +55,6 @@ def test_it_rechecks_a_cached_rendition_when_the_image_leaves_the_main_position(
     assert Rendition.objects.get(cutout=cutout).compliance_ok
 
 
-def test_it_names_a_swatch_for_amazon_swch():
-    # QA: "Amazon image position 10 has no code: only MAIN and PT01..PT08 (positions 1-9)"
-    cutout = approved_cutout(product=ProductFactory(sku="SW-1", asin="B0SWATCH01"),
-                             position="SWCH")
-    plan = export_selectors.export_plan(
-        cutouts=export_selectors.export_candidates(product_ids=[cutout.asset.product_id]),
-        presets=export_selectors.preset_resolve(names=["amazon_main"]))
-    assert [(i.path, i.error) for i in plan.items] == [("amazon_main/B0SWATCH01.SWCH.jpg", "")]
-
-
 def original_jpeg(make: str, gps: bool = True) -> bytes:
     exif = Image.Exif()
     exif[MAKE] = make
@@ -103,7 +77,7 @@ def with_original(make: str, **kwargs):
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
 def test_it_carries_the_originals_exif_with_keepmeta_but_never_its_location(fmt):
-    # QA: keepmeta did nothing: the renderer was never given the original's metadata
+    # keepmeta did nothing: the renderer was never given the original's metadata
     cutout = with_original("CameraMaker")
     spec = f"trim|fill-85|square-400|bg-ffffff|format-{fmt}|keepmeta"
     made = renditions.rendition_get_or_create(cutout=cutout, spec=spec)
