@@ -330,6 +330,15 @@ def _reach_levels(lab: np.ndarray, seeds: list[np.ndarray], step0: float,
     return out
 
 
+def _flip_box(flip: np.ndarray, pad: int = 2) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The rows and columns (end exclusive) of ``flip``'s pixels grown by ``pad`` within the
+    image: the guards below work on this crop. ``flip`` holds at least one pixel."""
+    h, w = flip.shape
+    ys, xs = np.nonzero(flip)
+    return ((max(0, int(ys.min()) - pad), min(h, int(ys.max()) + pad + 1)),
+            (max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)))
+
+
 def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
                  radius: float, params: Params, piece_gap: float = 0.0,
                  held: npt.NDArray[np.float32] | None = None) -> np.ndarray:
@@ -351,10 +360,7 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     it, and with its rim."""
     if not (core & flip).any():
         return np.zeros(flip.shape, bool)
-    h, w = flip.shape
-    ys, xs = np.nonzero(flip)
-    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
-    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    (y0, y1), (x0, x1) = _flip_box(flip)
     fl, cu = flip[y0:y1, x0:x1], cur[y0:y1, x0:x1]
     kept = cu & ~fl
     if not kept.any():
@@ -429,10 +435,7 @@ def _behind_edge_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core
     seeds = core & flip
     if not seeds.any():
         return out
-    h, w = flip.shape
-    ys, xs = np.nonzero(flip)
-    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
-    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    (y0, y1), (x0, x1) = _flip_box(flip)
     fl = flip[y0:y1, x0:x1]
     bg = ~cur[y0:y1, x0:x1] & ~fl
     if not bg.any():
@@ -487,10 +490,7 @@ def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     seeds = core & flip
     if not seeds.any():
         return out
-    h, w = flip.shape
-    ys, xs = np.nonzero(flip)
-    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
-    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    (y0, y1), (x0, x1) = _flip_box(flip)
     fl, cu, ob = flip[y0:y1, x0:x1], cur[y0:y1, x0:x1], open_bg[y0:y1, x0:x1]
     k3 = np.ones((3, 3), np.uint8)
     if not (cv2.dilate(fl.view(np.uint8), k3) > 0)[ob].any():
@@ -555,10 +555,7 @@ def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius:
     seeds = core & flip
     if not seeds.any() or not params.spread_mult:
         return flip
-    ys, xs = np.nonzero(flip)
-    h, w = flip.shape
-    y0, y1 = max(0, int(ys.min()) - 1), min(h, int(ys.max()) + 2)
-    x0, x1 = max(0, int(xs.min()) - 1), min(w, int(xs.max()) + 2)
+    (y0, y1), (x0, x1) = _flip_box(flip, pad=1)
     fl = flip[y0:y1, x0:x1]
     part = _reached(lab[y0:y1, x0:x1], fl, seeds[y0:y1, x0:x1], params.spread_step)
     thick = float(cv2.distanceTransform(np.pad(part, 1).view(np.uint8), cv2.DIST_L2, 5).max())

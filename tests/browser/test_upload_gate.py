@@ -11,25 +11,11 @@ from playwright.sync_api import expect
 
 from catalog import upload_gate
 from catalog.models import ImageAsset, ImportJob
+from tests.browser.test_upload import DROP_JS
 from tests.factories import ProductFactory, manager
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DROP_JS = """
-([selector, files]) => {
-  const dt = new DataTransfer();
-  for (const f of files) {
-    const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
-    dt.items.add(new File([bytes], f.name, { type: f.type }));
-  }
-  const zone = document.querySelector(selector);
-  for (const type of ["dragenter", "dragover", "drop"]) {
-    zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt }));
-  }
-  return dt.files.length;
-}
-"""
 UPLOAD_URL = re.compile(r"/catalog/imports/\d+/files$")
 POSITIONS = ("MAIN", "PT01", "PT02")
 
