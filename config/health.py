@@ -1,14 +1,18 @@
-"""Component checks for /healthz. Each returns True (up) or False (down) and never raises;
-the reasons go to the log, never to the anonymous caller."""
+"""Component checks for /healthz. Each of CHECKS returns True (up) or False (down), ADVISORIES
+may add a state that degrades without failing; none raises, and the reasons go to the log,
+never to the anonymous caller."""
 
 import logging
 import os
+from dataclasses import dataclass
 
 from botocore.config import Config
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 from storages.backends.s3 import S3Storage
+
+from catalog.jobs import jobs_worker_silent
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +114,37 @@ CHECKS = {
 
 def run_checks() -> dict[str, bool]:
     return {name: check() for name, check in CHECKS.items()}
+
+
+@dataclass(frozen=True)
+class Advisory:
+    """A component's state that is not simply up or down: named in the answer, and it
+    degrades the status only when ``degrades`` (a failed read of it says "unknown", no more)."""
+    state: str
+    degrades: bool
+    extra: dict[str, int]
+
+
+def check_workers() -> Advisory | None:
+    """Running jobs that nothing reported on for longer than any live worker (or reconciler)
+    allows; None while every running job is heard from (an idle deployment included)."""
+    try:
+        silent = jobs_worker_silent()
+    except Exception:  # noqa: BLE001 - a probe's failure is an answer, never a 500
+        logger.warning("healthz: the workers probe failed", exc_info=True)
+        return Advisory("unknown", degrades=False, extra={})
+    if silent is None:
+        return None
+    return Advisory("silent", degrades=True,
+                    extra={"workers_silent_seconds": int(silent.total_seconds())})
+
+
+#: read from the database, so run only when the database check passed
+ADVISORIES = {
+    "workers": check_workers,
+}
+
+
+def run_advisories() -> dict[str, Advisory]:
+    found = {name: check() for name, check in ADVISORIES.items()}
+    return {name: advisory for name, advisory in found.items() if advisory is not None}

@@ -1,5 +1,3 @@
-import logging
-
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -9,16 +7,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import roles
-from catalog.jobs import jobs_worker_silent
 from catalog.permissions import capability_required
 from cutouts.selectors.jobs import worker_ping_recent
 from cutouts.selectors.review import COUNT_CAP as REVIEW_COUNT_CAP
 from cutouts.selectors.review import review_queue_count
 from cutouts.services.notifications import worker_ping_create
 
-from .health import run_checks
-
-logger = logging.getLogger(__name__)
+from .health import run_advisories, run_checks
 
 
 @login_not_required
@@ -31,19 +26,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "status": "ok" if healthy else "fail",
         "components": {name: "up" if ok else "down" for name, ok in results.items()},
     }
-    # running jobs nothing reported on for longer than any live worker (or reconciler) allows:
-    # degraded, still 200 (the web tier itself serves; a load balancer must keep it)
-    silent = None
-    if results.get("database"):
-        try:
-            silent = jobs_worker_silent()
-        except Exception:  # noqa: BLE001 - a probe's failure is an answer, never a 500
-            logger.warning("healthz: the workers probe failed", exc_info=True)
-            body["components"]["workers"] = "unknown"
-    if silent is not None:
-        body["components"]["workers"] = "silent"
-        body["workers_silent_seconds"] = int(silent.total_seconds())
-        if healthy:
+    # degraded is still 200: the web tier itself serves, and a load balancer must keep it
+    for name, advisory in (run_advisories() if results.get("database") else {}).items():
+        body["components"][name] = advisory.state
+        body.update(advisory.extra)
+        if healthy and advisory.degrades:
             body["status"] = "degraded"
     return JsonResponse(body, status=200 if healthy else 503)
 

@@ -182,12 +182,12 @@ def test_it_answers_when_the_workers_probe_itself_fails(client, monkeypatch):
     the health answer still comes (it was a 500), saying the workers' state is unknown."""
     from django.db import DatabaseError
 
-    from config import views
+    from config import health
 
     def broken():
         raise DatabaseError("relation does not exist")
 
-    monkeypatch.setattr(views, "jobs_worker_silent", broken)
+    monkeypatch.setattr(health, "jobs_worker_silent", broken)
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
