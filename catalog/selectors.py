@@ -125,7 +125,7 @@ def product_gtin_warning(*, product: Product) -> str:
 
 
 def product_bulk_report_warned(*, report: BulkEditReport) -> BulkEditReport:
-    """``report`` (``product_bulk.products_bulk_update``) with ``product_gtin_warning`` added
+    """``report`` (a bulk edit's stored lines) with ``product_gtin_warning`` added
     to each line that changed a product's GTIN, as the form pages warn after their save (the
     service writes; a service may not import this module). Read once the whole file is
     applied, so it names the products that share the GTIN now, not midway through the

@@ -1,4 +1,7 @@
-"""The per-process bound on image decodes run by upload requests (CUTROOM_UPLOAD_DECODES)."""
+"""The per-process bound on the full image decodes web requests run (CUTROOM_UPLOAD_DECODES):
+uploads (page and API), a working copy's rebuild, and a thumbnail made on its first view.
+Each holds a slot while its decoded image lives, so a web process holds at most that many
+decoded photos at once."""
 
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ WAIT_SECONDS = 2.0
 #: on 2 cores, docs/ingest.md), as most photos are smaller and free theirs sooner. upload.js
 #: adds jitter, so the three files a page sends at once do not come back together.
 RETRY_AFTER_SECONDS = 3
+#: ``decode_slot(wait=NO_LIMIT)``: wait until a slot frees, never busy. For a thumbnail made on
+#: its first view: an ``<img>`` cannot wait and send again as upload.js does (a 429 is a broken
+#: image until the page is reloaded), and the wait ends, as every slot is held by a decode only.
+NO_LIMIT = float("inf")
 BUSY_CODE = "busy"
 
 
@@ -68,13 +75,17 @@ def _current() -> _Gate:
 
 
 @contextmanager
-def decode_slot() -> Iterator[None]:
+def decode_slot(*, wait: float | None = None) -> Iterator[None]:
     """Hold one of the process's decode slots for the block (the ingest of a request's
-    files); raises ``UploadGateBusy`` before the block runs when none frees up in
-    ``WAIT_SECONDS``. Released however the block ends."""
+    files, a rebuild, a thumbnail's decode); raises ``UploadGateBusy`` before the block runs
+    when none frees up in ``wait`` seconds (``WAIT_SECONDS`` when not given; ``NO_LIMIT``:
+    never). Released however the block ends. Not re-entrant: a block holding a slot must not
+    ask for another (with ``NO_LIMIT``, that would wait for itself)."""
     gate = _current()
-    if not gate.slots.acquire(timeout=WAIT_SECONDS):
-        logger.info("upload refused as busy: %s decode slots taken", gate.size)
+    wait = WAIT_SECONDS if wait is None else wait
+    # a Semaphore waits without a limit only for timeout=None (a negative one does not wait)
+    if not gate.slots.acquire(timeout=None if wait == NO_LIMIT else wait):
+        logger.info("decode refused as busy: %s decode slots taken", gate.size)
         raise UploadGateBusy()
     with gate.lock:
         gate.held += 1

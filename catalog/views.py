@@ -18,7 +18,6 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -371,14 +370,6 @@ def _no_file(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(back)
 
 
-# A form POST without JavaScript lost its files with a 429: the page says to send them again.
-_BUSY_PAGE = (
-    '{% extends "base.html" %}{% block title %}Server busy{% endblock %}{% block content %}'
-    '<h1>The server is busy</h1><p class="lead" data-upload-busy>{{ reason }}</p>'
-    '<p><a href="{{ back }}">Back</a>, then choose the files and send them again.</p>'
-    '{% endblock %}')
-
-
 def _busy(request: HttpRequest, busy: upload_gate.UploadGateBusy, back: str) -> HttpResponse:
     """429 for an upload refused by the decode gate (nothing stored): upload.js waits for
     Retry-After and sends the file again."""
@@ -388,8 +379,9 @@ def _busy(request: HttpRequest, busy: upload_gate.UploadGateBusy, back: str) -> 
             {"status": upload_gate.BUSY_CODE, "reason": reason, "code": upload_gate.BUSY_CODE,
              "retry_after": busy.retry_after}, status=429)
     else:
-        response = HttpResponse(engines["django"].from_string(_BUSY_PAGE).render(
-            {"reason": reason, "back": back}, request), status=429)
+        # a form POST without JavaScript lost its files: the page says to send them again
+        response = render(request, "catalog/busy.html", {"reason": reason, "back": back},
+                          status=429)
     response["Retry-After"] = str(busy.retry_after)
     return response
 
@@ -472,17 +464,25 @@ def asset_restore(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
 @require_POST
 def asset_working_copy_rebuild(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     """Make an image's working copy again from its original (offered where a cutout failed
-    because the working copy could not be read); in the request, as an upload is."""
+    because the working copy could not be read); in the request, as an upload is, and under
+    the same bound on decodes (``upload_gate``)."""
     product = _product_or_404(pk)
     try:
         asset = selectors.asset_get_for_product(product_pk=product.pk, pk=asset_pk)
     except ImageAsset.DoesNotExist:
         raise Http404("No such image.")
     try:
-        text = asset_services.asset_working_copy_rebuild(asset=asset).message
+        # the original is decoded whole, as an upload's file: one of the decode slots; a
+        # click finding none free in the upload's wait is refused, nothing changed
+        with upload_gate.decode_slot():
+            text = asset_services.asset_working_copy_rebuild(asset=asset).message
         level = "success"
     except WorkingCopyRebuildError as exc:
         text, level = str(exc), "error"
+    except upload_gate.UploadGateBusy as busy:
+        text, level = (f"Image {asset.position} of {product.sku}: the server is busy decoding "
+                       "other images, so its working copy was not rebuilt; nothing was changed. "
+                       f"Rebuild it again in {busy.retry_after} seconds."), "error"
     if request.htmx:
         return HttpResponse(
             render_to_string("catalog/_asset_grid.html", _asset_context(product), request)

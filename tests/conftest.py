@@ -66,6 +66,14 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(scope="session")
+def base_url(pytestconfig) -> str | None:
+    """pytest-playwright's ``base_url`` with the same value (``--base-url``, else the ini's):
+    without pytest-base-url it provides the fixture as an instance method of a plugin class,
+    which pytest 9.2 deprecates (PytestRemovedIn10Warning on every browser test session)."""
+    return pytestconfig.getoption("--base-url") or pytestconfig.getini("base_url") or None
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `python3 dev.py test`, which installs it.")

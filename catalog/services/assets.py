@@ -25,7 +25,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from PIL import Image
 
-from .. import events
+from .. import events, upload_gate
 from ..errors import (
     AssetRestoreError,
     ProductDeletedError,
@@ -1052,7 +1052,8 @@ def _thumbnails_premake(sha: str, working: Image.Image) -> None:
 
 
 def asset_thumbnail(*, asset: ImageAsset, size: int = THUMB_DEFAULT) -> str:
-    """Storage name of a WebP thumbnail (long side ``size``), generated once and cached."""
+    """Storage name of a WebP thumbnail (long side ``size``), generated once and cached; the
+    generation waits for a decode slot (``upload_gate``), however long that takes."""
     if size not in THUMB_SIZES:
         raise ThumbnailSizeError(
             f"Thumbnail size must be {THUMB_SIZES.start}-{THUMB_SIZES.stop - 1}")
@@ -1060,6 +1061,13 @@ def asset_thumbnail(*, asset: ImageAsset, size: int = THUMB_DEFAULT) -> str:
     storage = storage_default()
     if storage.exists(name):
         return name
-    with storage.open(asset.working_name, "rb") as handle, Image.open(handle) as working:
-        working.draft("RGB", (size, size))
-        return _thumbnail_save(asset.sha256, size, images.thumbnail(working.convert("RGB"), size))
+    # The working copy is a PNG, decoded whole (``draft`` shrinks only a JPEG's decode): one
+    # of the web process's decode slots, waited for without a limit (``upload_gate.NO_LIMIT``:
+    # an <img> cannot send again; nothing that holds a slot asks for a thumbnail).
+    with upload_gate.decode_slot(wait=upload_gate.NO_LIMIT):
+        if storage.exists(name):  # made meanwhile by a view of it that held the slot first
+            return name
+        with storage.open(asset.working_name, "rb") as handle, Image.open(handle) as working:
+            working.draft("RGB", (size, size))
+            return _thumbnail_save(asset.sha256, size,
+                                   images.thumbnail(working.convert("RGB"), size))

@@ -2,9 +2,9 @@
 transaction per chunk, with a per-line report. SKUs match as in imports
 (``naming.sku_known``): exactly, else ignoring case.
 
-The page's edit is a job (``ProductBulkEdit``): the file is checked and stored in the
-request, a worker applies it chunk by chunk, and each line's outcome is a
-``ProductBulkLine`` row the page and the CSV report read."""
+An edit is a job (``ProductBulkEdit``), the one way one is applied: the file is checked and
+stored in the request, a worker applies it chunk by chunk (``_apply_chunk``: the rules), and
+each line's outcome is a ``ProductBulkLine`` row the page and the CSV report read."""
 
 import logging
 import uuid
@@ -51,23 +51,14 @@ class BulkEditLine:
 
 @dataclass
 class BulkEditReport:
+    """A bulk edit's lines, as ``selectors.product_bulk_report_warned`` reads them, and the
+    names of the outcomes."""
+
     UPDATED, UNCHANGED, UNKNOWN, INVALID = "updated", "unchanged", "unknown SKU", "invalid"
     OUTCOMES = (UPDATED, UNCHANGED, UNKNOWN, INVALID)
 
     columns: list[str]
     lines: list[BulkEditLine] = field(default_factory=list)
-
-    @property
-    def unknown_count(self) -> int:
-        """Lines naming no live product: the page then says how products are created."""
-        return self.count(self.UNKNOWN)
-
-    def count(self, outcome: str) -> int:
-        return sum(line.outcome == outcome for line in self.lines)
-
-    @property
-    def counts(self) -> list[tuple[str, int]]:
-        return [(outcome, self.count(outcome)) for outcome in self.OUTCOMES]
 
 
 #: A line whose SKU names no product: a bulk edit changes products, it never creates one
@@ -107,31 +98,24 @@ def _read(data: bytes, encoding: str) -> tuple[list[str], list[tuple[int, list[s
     return names, rows
 
 
-def products_bulk_update(*, data: bytes, encoding: str = "utf-8") -> BulkEditReport:
-    """Apply ``sku,brand,category,...`` rows to live products. An empty cell leaves the field
-    as it is; each line is reported as updated, unchanged, unknown SKU (none, or a deleted
-    product) or invalid (with the validation message, or the live products a SKU matches
-    ignoring case when none matches exactly). A SKU that names one product only ignoring case
-    updates it. A line that would change a product an earlier line applied to
-    (``ss26-toy-005`` after ``SS26-TOY-005``, another brand) is refused as invalid, naming that
-    line and both values, as the import manifest refuses a duplicate SKU with a different
-    value: which one was meant is not ours to guess, and the last one silently winning hid it.
-    A repeat with the same values is unchanged; a line refused before (a bad GTIN) claims
-    nothing: the next line for that product is its correction. A line that changed a GTIN
-    names its product (``gtin_product``): the warning of a GTIN another product has is a
-    read, added by ``selectors.product_bulk_report_warned``. Raises ManifestError when the
-    file as a whole is unreadable."""
-    names, rows = _read(data, encoding)
-    report = BulkEditReport(columns=names)
-    first_lines: dict[int, int] = {}  # product pk -> the line applied to it, across chunks
-    for start in range(0, len(rows), CHUNK_LINES):
-        report.lines.extend(_apply_chunk(names, rows[start:start + CHUNK_LINES], first_lines))
-    return report
-
-
 @transaction.atomic
 def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
                  first_lines: dict[int, int]) -> list[BulkEditLine]:
+    """Apply ``sku,brand,category,...`` rows (``_read``'s) to live products, one transaction;
+    the one implementation of the edit's rules, which ``_run`` calls chunk by chunk. An empty
+    cell leaves the field as it is; each line is reported as updated, unchanged, unknown SKU
+    (none, or a deleted product) or invalid (with the validation message, or the live
+    products a SKU matches ignoring case when none matches exactly). A SKU that names one
+    product only ignoring case updates it. A line that would change a product an earlier line
+    applied to (``ss26-toy-005`` after ``SS26-TOY-005``, another brand) is refused as invalid,
+    naming that line and both values, as the import manifest refuses a duplicate SKU with a
+    different value: which one was meant is not ours to guess, and the last one silently
+    winning hid it. A repeat with the same values is unchanged; a line refused before (a bad
+    GTIN) claims nothing: the next line for that product is its correction.
+    ``first_lines`` (product pk -> the line that claimed it) carries those claims across
+    chunks and is updated here. A line that changed a GTIN names its product
+    (``gtin_product``): the warning of a GTIN another product has is a read, added by
+    ``selectors.product_bulk_report_warned``."""
     records: list[tuple[int, str, dict[str, str] | None, str]] = []
     sku_at = names.index("sku")
     for line, values in rows:

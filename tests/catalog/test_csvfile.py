@@ -7,7 +7,7 @@ import pytest
 from catalog.ingest.csvfile import CsvFileError, decode_csv, read_csv
 from catalog.ingest.manifest import parse_manifest
 from catalog.models import Product
-from catalog.services import product_bulk
+from tests.catalog.test_product_bulk import bulk_edit
 from tests.factories import ProductFactory
 
 EXCEL_UNICODE_TEXT = "sku\ttitle\tfilename\tposition\r\nSHOE-1\tCafé, crème\tshoe 1.jpg\tMAIN\r\n"
@@ -50,8 +50,8 @@ def test_it_reads_utf8_with_a_bom_even_when_latin1_is_chosen():
 @pytest.mark.django_db
 def test_it_applies_a_utf16_bulk_edit_file():
     ProductFactory(sku="A-1", brand="Old")
-    report = product_bulk.products_bulk_update(data="sku\tbrand\nA-1\tÄcme\n".encode("utf-16"))
-    assert [(r.sku, r.outcome) for r in report.lines] == [("A-1", "updated")]
+    job = bulk_edit("sku\tbrand\nA-1\tÄcme\n".encode("utf-16"))
+    assert list(job.lines.values_list("sku", "outcome")) == [("A-1", "updated")]
     assert Product.objects.get(sku="A-1").brand == "Äcme"
 
 

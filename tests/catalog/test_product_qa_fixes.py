@@ -1,6 +1,6 @@
 """Product pages: the shared-GTIN warning, one word per image status on the dashboard and
-the product list, Undo after a product or image delete, the image restore service, human
-refusals, and bulk-edit lines naming one product twice."""
+the product list, Undo after a product or image delete, the image restore service and human
+refusals (bulk-edit lines naming one product twice: test_product_bulk.py)."""
 
 import pytest
 from django.urls import reverse
@@ -8,7 +8,7 @@ from django.urls import reverse
 from catalog import selectors
 from catalog.errors import AssetRestoreError
 from catalog.models import AssetStatus, ImageAsset, Product
-from catalog.services import assets, product_bulk
+from catalog.services import assets
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer, stored_image
 
 pytestmark = pytest.mark.django_db
@@ -155,26 +155,6 @@ def test_it_refuses_a_reviewer_in_words_not_capability_ids(client):
     assert ("Only catalog managers can create and edit products and upload or import "
             "images.") in text
     assert "upload_images" not in text
-
-
-# --- 4. bulk edit ----------------------------------------------------------------------------
-
-
-def test_it_refuses_a_second_bulk_line_for_one_product_in_another_case():
-    ProductFactory(sku="SS26-TOY-005", brand="Old")
-    report = product_bulk.products_bulk_update(data=(
-        b"sku,brand\nSS26-TOY-005,First\nss26-toy-005,Second\n"))
-    assert [(li.line, li.outcome) for li in report.lines] == [(2, "updated"), (3, "invalid")]
-    assert report.lines[1].message == (
-        "duplicate of line 2 (product SS26-TOY-005) with different values (brand 'First' "
-        "there, 'Second' here); not applied: one line per product")
-    assert Product.objects.get(sku="SS26-TOY-005").brand == "First"
-
-
-def test_it_names_the_sku_of_a_bulk_line_with_extra_cells():
-    ProductFactory(sku="TOY-1")
-    report = product_bulk.products_bulk_update(data=b"sku,brand\nTOY-1,Acme,extra\n")
-    assert [(li.sku, li.outcome) for li in report.lines] == [("TOY-1", "invalid")]
 
 
 def test_it_reads_the_gtin_warning_from_one_selector():

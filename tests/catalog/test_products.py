@@ -1,5 +1,5 @@
-"""Product create/edit/restore pages, SKU reuse after a purge, bulk edit from a CSV, and the
-approved cutout beside the original."""
+"""Product create/edit/restore pages, SKU reuse after a purge, and the approved cutout beside
+the original (the CSV bulk edit: test_product_bulk.py)."""
 
 from datetime import timedelta
 
@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.errors import ManifestError, ProductDeletedError, ProductPurgedError
+from catalog.errors import ProductDeletedError, ProductPurgedError
 from catalog.models import ImageAsset, Product
-from catalog.services import product_bulk, products, purge
+from catalog.services import products, purge
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -72,75 +72,6 @@ def test_it_lists_restorable_deleted_products_newest_first_without_purged_ones()
     ProductFactory(sku="LIVE-1")
     assert [p.sku for p in selectors.product_deleted_list()] == ["B-1", "A-1"]
     assert [p.sku for p in selectors.product_deleted_list(search="a-")] == ["A-1"]
-
-
-def _csv(text: str) -> bytes:
-    return text.encode("utf-8")
-
-
-def test_it_bulk_edits_brand_and_category_and_reports_every_line():
-    ProductFactory(sku="A-1", brand="Old", category="Shoes")
-    ProductFactory(sku="B-1", brand="Same", category="Hats")
-    ProductFactory(sku="C-1", brand="Keep")
-    ProductFactory(sku="GONE-1", brand="Before", deleted_at=timezone.now())
-    report = product_bulk.products_bulk_update(data=_csv(
-        "sku,brand,category,gtin\n"
-        "A-1,Acme,Boots,\n"
-        "B-1,Same,Hats,\n"
-        "NOPE-1,X,Y,\n"
-        "GONE-1,X,Y,\n"
-        "C-1,,,123\n"
-        "C-1,Acme\n"
-        "\n"
-        "C-1,'=Evil,,\n"
-    ))
-    outcomes = [(line.line, line.sku, line.outcome) for line in report.lines]
-    assert outcomes == [
-        (2, "A-1", "updated"), (3, "B-1", "unchanged"), (4, "NOPE-1", "unknown SKU"),
-        (5, "GONE-1", "unknown SKU"), (6, "C-1", "invalid"), (7, "C-1", "invalid"),
-        (9, "C-1", "updated"),
-    ]
-    assert "gtin" in report.lines[4].message
-    assert "2 cells" in report.lines[5].message
-    assert dict(report.counts) == {"updated": 2, "unchanged": 1, "unknown SKU": 2, "invalid": 2}
-    a = Product.objects.get(sku="A-1")
-    assert (a.brand, a.category) == ("Acme", "Boots")
-    # The invalid line left C-1 alone; the escaped formula came back as plain text.
-    assert Product.objects.get(sku="C-1").brand == "=Evil"
-    assert Product.objects.get(sku="C-1").gtin == ""
-    assert Product.objects.get(sku="GONE-1").brand == "Before"
-
-
-def test_it_bulk_edits_in_chunks_so_an_early_chunk_stays_committed(monkeypatch):
-    ProductFactory(sku="A-1", brand="")
-    ProductFactory(sku="B-1", brand="")
-    monkeypatch.setattr(product_bulk, "CHUNK_LINES", 1)
-    calls = []
-    real = product_bulk._apply_chunk
-
-    def counting(names, rows, *rest):
-        calls.append([line for line, _ in rows])
-        if len(calls) == 2:
-            raise RuntimeError("database went away")
-        return real(names, rows, *rest)
-
-    monkeypatch.setattr(product_bulk, "_apply_chunk", counting)
-    with pytest.raises(RuntimeError):
-        product_bulk.products_bulk_update(data=_csv("sku,brand\nA-1,One\nB-1,Two\n"))
-    assert calls == [[2], [3]]
-    assert Product.objects.get(sku="A-1").brand == "One"
-    assert Product.objects.get(sku="B-1").brand == ""
-
-
-@pytest.mark.parametrize("text, words", [
-    ("brand,category\nX,Y\n", "needs 'sku'"),
-    ("sku,colour\nA,red\n", "unknown: colour"),
-    ("sku\nA-1\n", "at least one"),
-    ("", "empty"),
-])
-def test_it_refuses_a_bulk_file_with_wrong_columns(text, words):
-    with pytest.raises(ManifestError, match=words):
-        product_bulk.products_bulk_update(data=_csv(text))
 
 
 # --- Pages ---------------------------------------------------------------------------------

@@ -284,10 +284,9 @@ def test_it_matches_ignoring_case_the_same_once_a_run_reads_every_sku(storage, m
 
 
 def _bulk(text: str) -> list[tuple[str, str, str]]:
-    from catalog.services.product_bulk import products_bulk_update
+    from tests.catalog.test_product_bulk import bulk_edit
 
-    report = products_bulk_update(data=text.encode())
-    return [(line.sku, line.outcome, line.message) for line in report.lines]
+    return list(bulk_edit(text).lines.values_list("sku", "outcome", "message"))
 
 
 def test_it_bulk_edits_a_product_named_in_another_case():

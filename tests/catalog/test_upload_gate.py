@@ -1,7 +1,10 @@
-"""The per-process bound on upload decodes (catalog.upload_gate): a request finding every slot
-taken is answered 429 with Retry-After and leaves nothing behind, and a slot always comes back."""
+"""The per-process bound on the web process's image decodes (catalog.upload_gate): an upload
+finding every slot taken is answered 429 with Retry-After and leaves nothing behind, a
+working-copy rebuild is refused with a note and changes nothing, a thumbnail made on its first
+view waits for a slot (an <img> cannot send again), and a slot always comes back."""
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -13,7 +16,7 @@ from catalog import upload_gate
 from catalog.models import ImageAsset, ImportIssue, ImportJob
 from catalog.services import assets as asset_services
 from tests.api.conftest import ApiClient, key_for
-from tests.factories import ProductFactory, manager
+from tests.factories import ProductFactory, manager, stored_image
 from tests.images import product_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -226,3 +229,74 @@ def test_it_keeps_a_direct_upload_staged_while_busy(s3_default_storage, gate):
     assert len(staged) == 1  # the token still names a file to ingest
     done = api.post(finish, {"token": ticket["token"]})
     assert done.status_code == 201 and ImageAsset.live.filter(product=product).count() == 1
+
+
+# --- the other decodes of the web process: a rebuild, a thumbnail's first view ---------------
+
+
+def test_it_refuses_a_working_copy_rebuild_while_busy_and_changes_nothing(
+        manager_client, storage, stored_files, gate):
+    product = ProductFactory(sku="GATE-10")
+    asset = stored_image(product, "a.jpg", "MAIN", seed=10)
+    old = asset.working_name
+    storage.delete(old)  # the broken copy a rebuild is offered for
+    files = stored_files()
+    url = reverse("catalog:asset_working_copy_rebuild", args=[product.pk, asset.pk])
+    with _held():
+        busy = manager_client.post(url, HTTP_HX_REQUEST="true")
+    assert busy.status_code == 200  # the grid and its note, as a refused rebuild answers
+    assert ("Image MAIN of GATE-10: the server is busy decoding other images, so its working "
+            "copy was not rebuilt; nothing was changed. Rebuild it again in 3 seconds."
+            ) in busy.content.decode()
+    asset.refresh_from_db()
+    assert asset.working_name == old and stored_files() == files
+
+    done = manager_client.post(url, HTTP_HX_REQUEST="true")
+    assert "working copy rebuilt from the original" in done.content.decode()
+    asset.refresh_from_db()
+    assert asset.working_name != old and storage.exists(asset.working_name)
+
+
+def test_it_makes_a_first_view_thumbnail_once_a_slot_frees_not_answering_busy(
+        manager_client, storage, gate, monkeypatch):
+    asset = stored_image(ProductFactory(sku="GATE-11"), "a.jpg", "MAIN", seed=11)
+    decoded: list[tuple[float, int]] = []
+    real = asset_services.images.thumbnail
+
+    def watching(image, size):
+        decoded.append((time.monotonic(), upload_gate.slots_held()))
+        return real(image, size)
+
+    monkeypatch.setattr(asset_services.images, "thumbnail", watching)
+    released: list[float] = []
+    slot = _held()
+    slot.__enter__()
+
+    def release():
+        released.append(time.monotonic())
+        slot.__exit__(None, None, None)
+
+    # past the upload's wait (0.05 s here): a thumbnail is not refused, it waits
+    threading.Timer(0.3, release).start()
+    response = manager_client.get(  # 640 px: a size the ingest does not make
+        reverse("catalog:asset_thumbnail", args=[asset.pk]) + "?size=640")
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    response.close()
+    ((at, held),) = decoded
+    assert at >= released[0]  # decoded only once the other decode's slot came back
+    assert held == 1  # in a slot of its own
+
+
+def test_it_serves_a_thumbnail_made_at_ingest_without_a_slot(manager_client, storage, gate):
+    asset = stored_image(ProductFactory(sku="GATE-12"), "a.jpg", "MAIN", seed=12)
+    slot = _held()
+    slot.__enter__()
+    try:
+        started = time.monotonic()
+        response = manager_client.get(reverse("catalog:asset_thumbnail", args=[asset.pk]))
+        waited = time.monotonic() - started
+    finally:
+        slot.__exit__(None, None, None)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    response.close()
+    assert waited < 1.0  # no decode: the cached file, every slot taken or not
