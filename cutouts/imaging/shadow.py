@@ -43,40 +43,71 @@ def kept_shadow_zone(box: tuple[float, float, float, float], reach: float = KEEP
     return x0 - r, y0 + KEEP_FROM * (y1 - y0), x1 + r, y1 + r
 
 
+#: the ground's own darkening (texture, a darker floor, water) is measured this far from the
+#: product and beyond, where a contact shadow no longer reaches (multiples of the reach) ...
+GROUND_FROM = 1.0
+#: ... smoothed over this share of the product's larger side first (a shadow is smooth, the
+#: texture of rocks, grass or a carpet is not) ...
+TEXTURE_SHARE = 0.03
+#: ... and a shadow must be darker than the ground around it by this many of its spreads
+GROUND_SPREAD = 1.0
+#: the shadow must reach the product's base: its lowest this share of the product's height
+BASE_SHARE = 0.25
+#: and it fades out towards the photo's frame over this share of the product's larger side
+#: (a shadow the photo cuts would end in a straight line on the canvas)
+FRAME_FADE = 0.05
+
+
 def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: float = 0.8,
                            reach: float = KEEP_REACH, min_darkening: float = 0.06) -> np.ndarray:
-    """Darkening of the background relative to its locally estimated clean level, kept
-    only where it joins the product, below / around its lower part (:func:`kept_shadow_zone`)."""
+    """Darkening of the background relative to its locally estimated clean level and to the
+    ground around the product, kept only where it joins the product's base, below / around its
+    lower part (:func:`kept_shadow_zone`), fading out with distance and before the frame."""
     h, w = alpha.shape
     box = _object_box(alpha)
     if box is None:
         return np.zeros((h, w), np.float32)
     x0, y0, x1, y1 = box
     oh, ow = y1 - y0, x1 - x0
+    size = max(oh, ow)
     lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     lum = cv2.medianBlur(lum, 5).astype(np.float32) / 255.0
     # the product and a ring around it (its anti-aliased rim, the median's reach, a slightly
     # eaten mask) darken the photo by the product's own colour: never measured as shadow
-    rim = _odd(max(3, 0.015 * max(oh, ow)))
+    rim = _odd(max(3, 0.015 * size))
     excl = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((rim, rim), np.uint8)) > 0
     bg_lum = np.where(excl, 0.0, lum).astype(np.float32)
-    clean = _clean_backdrop(bg_lum, _odd(0.3 * max(oh, ow)))
+    clean = _clean_backdrop(bg_lum, _odd(0.3 * size))
     dark = np.clip(1.0 - lum / np.maximum(clean, 1e-3), 0.0, 1.0)
+    dist = cv2.distanceTransform((alpha < 0.5).astype(np.uint8), cv2.DIST_L2, 5)
+    d_max = max(2.0, reach * size)
+    zx0, zy0, zx1, zy1 = kept_shadow_zone((float(x0), float(y0), float(x1), float(y1)), reach)
+    # the ground is no shadow: on a textured or darker floor (rocks, water, grass) the sweep's
+    # local maximum is a highlight and the whole floor reads as darkening; only what is darker
+    # than the floor around the product, beyond its texture, is the product's shadow
+    ground, spread, excess = _ground_level(dark, excl, dist, GROUND_FROM * d_max, zy0,
+                                           max(1.0, TEXTURE_SHARE * size), d_max)
+    # on a textured floor the shadow is read on the smoothed darkening (a stone's dark side
+    # beside a glint is no shadow; a shadow is smooth); on a clean sweep, pixel by pixel
+    rough = np.clip(spread / min_darkening, 0.0, 1.0)
+    dark = dark + rough * (excess - dark)
+    dark = np.clip((dark - ground - GROUND_SPREAD * spread) / np.maximum(1.0 - ground, 1e-3),
+                   0.0, 1.0)
     # soft knee: texture and noise below min_darkening are not shadow
     knee = np.clip((dark - min_darkening) / min_darkening, 0.0, 1.0)
     strength = dark * knee * knee * (3 - 2 * knee)
     # region: near the object, from its lower part downward, fading with distance
-    dist = cv2.distanceTransform((alpha < 0.5).astype(np.uint8), cv2.DIST_L2, 5)
-    d_max = max(2.0, reach * max(oh, ow))
     fade = np.clip(1.0 - dist / d_max, 0.0, 1.0)
-    zx0, zy0, zx1, zy1 = kept_shadow_zone((float(x0), float(y0), float(x1), float(y1)), reach)
     rows = np.arange(h, dtype=np.float32)[:, None]
     lower = np.clip((rows - zy0) / max(0.15 * oh, 1.0), 0.0, 1.0)
     shadow = strength * fade * lower
     _continue_into_ring(shadow, excl, rim)
-    shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * max(oh, ow)))
+    shadow = cv2.GaussianBlur(shadow, (0, 0), max(1.0, 0.004 * size))
+    shadow *= _frame_fade((h, w), max(2.0, FRAME_FADE * size))
     shadow[shadow < 0.02] = 0.0
-    _keep_joined(shadow, excl)
+    base = excl.copy()
+    base[:max(0, int(y1 - BASE_SHARE * oh))] = False
+    _keep_joined(shadow, base)
     # nothing outside the zone, which the compliance check allows for it
     inside = np.zeros((h, w), bool)
     inside[max(0, int(np.ceil(zy0))):max(0, int(zy1)),
@@ -84,6 +115,72 @@ def extract_contact_shadow(rgb: np.ndarray, alpha: np.ndarray, max_opacity: floa
     shadow[~inside] = 0.0
     result: npt.NDArray[np.float32] = np.clip(shadow, 0.0, max_opacity).astype(np.float32)
     return result
+
+
+def _masked_blur(values: np.ndarray, weights: np.ndarray, sigma: float) -> np.ndarray:
+    """The ``weights``-weighted Gaussian mean of ``values`` (normalised convolution), on a
+    reduced grid when ``sigma`` is wide (it is smooth at that scale); 0 where no weight."""
+    h, w = values.shape
+    f = max(1, int(sigma // 6))
+    vw, ww = values * weights, weights
+    if f > 1:
+        size = (max(1, w // f), max(1, h // f))
+        vw = cv2.resize(vw, size, interpolation=cv2.INTER_AREA)
+        ww = cv2.resize(ww, size, interpolation=cv2.INTER_AREA)
+    num = cv2.GaussianBlur(vw, (0, 0), max(0.5, sigma / f))
+    den = cv2.GaussianBlur(ww, (0, 0), max(0.5, sigma / f))
+    out: np.ndarray = np.where(den > 1e-4, num / np.maximum(den, 1e-4), 0.0).astype(np.float32)
+    if f > 1:
+        out = cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+#: the ground is measured where at least this share of the rows from the product's lower half
+#: down holds it; a product filling the photo leaves less beyond the reach, so the ground is
+#: then taken nearer (halving the distance, down to GROUND_NEAREST of it)
+GROUND_MIN_SHARE = 0.02
+GROUND_NEAREST = 0.25
+
+
+def _ground_level(dark: np.ndarray, excl: np.ndarray, dist: np.ndarray, far: float, zy0: float,
+                  texture: float, d_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The floor's own darkening around the product (its local mean, ``far`` px or more from
+    the product, beside and below its lower part, brought in over the reach), the spread of
+    that darkening once smoothed at the ``texture`` scale, and the smoothed darkening itself.
+    A clean sweep measures ~0 for both (its local maximum is its level): the shadow is then
+    what it was; on rocks, grass or water the floor's level and texture are taken off."""
+    h, w = dark.shape
+    bg = (~excl).astype(np.float32)
+    smooth = _masked_blur(dark, bg, texture)
+    top = max(0, int(zy0))
+    floor = ~excl
+    floor[:top] = False
+    need = GROUND_MIN_SHARE * max(1, (h - top) * w)
+    at = far
+    while True:
+        ground = floor & (dist > at)
+        if ground.sum() >= need:
+            break
+        at /= 2
+        if at < GROUND_NEAREST * far:
+            zero = np.zeros((h, w), np.float32)
+            return zero, zero, smooth
+    gw = ground.astype(np.float32)
+    mean = _masked_blur(smooth, gw, d_max)
+    var = _masked_blur(smooth * smooth, gw, d_max) - mean * mean
+    spread = np.sqrt(np.maximum(var, 0.0)).astype(np.float32)
+    return mean, spread, smooth
+
+
+def _frame_fade(shape: tuple[int, int], width: float) -> np.ndarray:
+    """1 inside the photo, falling to 0 at its frame over ``width`` px."""
+    h, w = shape
+    ys = np.minimum(np.arange(h), np.arange(h)[::-1]).astype(np.float32)
+    xs = np.minimum(np.arange(w), np.arange(w)[::-1]).astype(np.float32)
+    ramp_y = np.clip(ys / width, 0.0, 1.0)[:, None]
+    ramp_x = np.clip(xs / width, 0.0, 1.0)[None, :]
+    out: np.ndarray = np.minimum(ramp_y, ramp_x)
+    return out
 
 
 #: the clean backdrop is estimated on blocks that leave its window about this many blocks wide
@@ -153,17 +250,38 @@ def _keep_joined(shadow: np.ndarray, excl: np.ndarray) -> None:
     shadow[~joined[labels]] = 0.0
 
 
+#: a pixel from this alpha belongs to the product's silhouette (glass, a sheer fabric)
+SILHOUETTE_ALPHA = 0.1
+
+
+def silhouette(alpha: np.ndarray) -> np.ndarray:
+    """The product's silhouette (float32 0/1): alpha >= SILHOUETTE_ALPHA with its holes filled.
+    A synthetic shadow takes its opacity from it, not from the alpha: a glass is see-through
+    but casts a shadow the shape of its outline (from its alpha it cast almost none)."""
+    solid = (alpha >= SILHOUETTE_ALPHA).astype(np.uint8)
+    h, w = solid.shape
+    # fill holes: what the frame's background cannot reach is inside the outline
+    flood = np.pad(solid, 1)
+    mask = np.zeros((h + 4, w + 4), np.uint8)
+    cv2.floodFill(flood, mask, (0, 0), 1)
+    filled = solid | (flood[1:-1, 1:-1] == 0)
+    out: np.ndarray = filled.astype(np.float32)
+    return out
+
+
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
-    """A soft contact shadow under the footprint plus an optional drop shadow."""
+    """A soft contact shadow under the footprint plus an optional drop shadow, both from the
+    product's :func:`silhouette` (a mostly transparent product gets a full shadow)."""
     h, w = alpha.shape
-    box = _object_box(alpha)
+    shape = silhouette(alpha)
+    box = _object_box(shape)
     out = np.zeros((h, w), np.float32)
     if box is None:
         return out
     x0, y0, x1, y1 = box
     oh, ow = y1 - y0, x1 - x0
     # footprint: columns covered by the lowest 5 % of the object
-    foot = alpha[max(y0, y1 - max(1, int(0.05 * oh))):y1] >= 0.5
+    foot = shape[max(y0, y1 - max(1, int(0.05 * oh))):y1] >= 0.5
     cols = np.nonzero(foot.any(axis=0))[0]
     fx0, fx1 = (cols.min(), cols.max() + 1) if len(cols) else (x0, x1)
     centre = (int(round((fx0 + fx1) / 2)), int(y1 - 1))
@@ -175,7 +293,7 @@ def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
     if params.drop:
         dx, dy = params.drop_offset_x * ow, params.drop_offset_y * oh
         m = np.array([[1, 0, dx], [0, 1, dy]], np.float32)
-        drop = cv2.warpAffine(alpha.astype(np.float32), m, (w, h))
+        drop = cv2.warpAffine(shape, m, (w, h))
         drop = cv2.GaussianBlur(drop, (0, 0), max(1.0, params.drop_blur * oh))
         out = np.maximum(out, drop * params.drop_opacity)
     return np.clip(out, 0.0, 1.0)

@@ -239,6 +239,24 @@ def mask_box(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
     return x, y, x + w, y + h
 
 
+# --------------------------------------------------------------------------- shadow clearance
+
+#: a shadow stops this far from the canvas's frame (px, or this share of its short side if
+#: larger, at most SHADOW_CLEAR_MAX of it): marketplaces want the frame pure background, and a
+#: shadow reaching it reads as the photo's floor, not the product's shadow. The renderer fades
+#: it out over as much again before that (no straight cut); compliance flags a shadow inside it.
+SHADOW_CLEAR_PX = 24
+SHADOW_CLEAR_FRACTION = 0.03
+SHADOW_CLEAR_MAX = 0.1
+
+
+def shadow_clearance(canvas: tuple[int, int]) -> int:
+    """The band along the canvas's frame that no shadow may enter (px): the one definition,
+    for the renderer's fade and for the compliance check."""
+    m = min(canvas)
+    return round(min(max(SHADOW_CLEAR_PX, m * SHADOW_CLEAR_FRACTION), m * SHADOW_CLEAR_MAX))
+
+
 # --------------------------------------------------------------------------- layout transform
 
 #: the phases of the layout transform, in order, and what the operations do in each:

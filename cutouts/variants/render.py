@@ -42,6 +42,7 @@ from .layout import (
     alpha_array,
     mask_box,
     plan_layout,
+    shadow_clearance,
     significant_region,
 )
 from .operations import srgb_icc_profile as srgb_icc_profile
@@ -59,9 +60,6 @@ from .spec import (
 
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
-#: shadows stop this far from the frame (px, or fraction of the short side if larger)
-SHADOW_SAFE_PX = 24
-SHADOW_SAFE_FRACTION = 0.02
 #: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)
 RIPPLE_ALPHA = 16
 #: resample passes allowed to reach the requested fill (see render_variant)
@@ -112,15 +110,30 @@ def _threshold_lut(t: int) -> list[int]:
 
 
 def _clip_to_safe_area(patch: Patch, canvas: tuple[int, int]) -> Patch | None:
-    """Keep shadows off the image frame, which marketplaces require to be pure background."""
-    m = min(canvas)
-    inset = round(min(max(SHADOW_SAFE_PX, m * SHADOW_SAFE_FRACTION), m * 0.1))
+    """Keep shadows off the image frame, which marketplaces require to be pure background: a
+    shadow is 0 within :func:`~cutouts.variants.layout.shadow_clearance` of the frame and fades
+    in over as much again (it was cut straight at the band's edge: a photo's floor reaching
+    across the canvas showed as a grey band with square ends)."""
+    inset = shadow_clearance(canvas)
     sp, (px, py) = patch
     x0, y0 = max(px, inset), max(py, inset)
     x1, y1 = min(px + sp.width, canvas[0] - inset), min(py + sp.height, canvas[1] - inset)
     if x1 <= x0 or y1 <= y0:
         return None
-    return sp.crop((x0 - px, y0 - py, x1 - px, y1 - py)), (x0, y0)
+    cut = sp.crop((x0 - px, y0 - py, x1 - px, y1 - py))
+    # distance of each pixel to the frame, beyond the band: 0 at its edge, 1 a band further
+    xs = np.arange(x0, x1, dtype=np.float32)
+    ys = np.arange(y0, y1, dtype=np.float32)
+    dx = np.minimum(xs, canvas[0] - 1 - xs) - inset
+    dy = np.minimum(ys, canvas[1] - 1 - ys) - inset
+    tx = np.clip(dx / max(1, inset), 0.0, 1.0)
+    ty = np.clip(dy / max(1, inset), 0.0, 1.0)
+    ramp = np.minimum(ty[:, None], tx[None, :])
+    if ramp.min() >= 1.0:
+        return cut, (x0, y0)  # away from the frame: the layer as it is
+    ramp = ramp * ramp * (3 - 2 * ramp)
+    faded = np.asarray(cut, np.float32) * ramp
+    return Image.fromarray(np.clip(faded + 0.5, 0, 255).astype(np.uint8), "L"), (x0, y0)
 
 
 #: resampled layers one source keeps for specs of the same geometry (a size class); callers

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
+from cutouts.imaging.shadow import silhouette
+
 from .errors import RenderError, SpecError
 from .layout import Significant, alpha_array, significant_region
 from .spec import (
@@ -272,9 +274,11 @@ def draw_shadow(mode: str, ctx: SceneContext) -> None:
     elif mode == "drop":
         blur = max(1, round(ph * 0.02))
         pad = blur * 3
-        alpha = ctx.layer.getchannel("A")
-        patch = Image.new("L", (alpha.width + 2 * pad, alpha.height + 2 * pad), 0)
-        patch.paste(alpha, (pad, pad))
+        # the product's outline casts it, as it casts the export's synthetic shadow: from its
+        # alpha a glass (~0.15) cast only a faint copy of itself
+        shape = silhouette(alpha_array(ctx.layer) / np.float32(255))
+        patch = Image.new("L", (shape.shape[1] + 2 * pad, shape.shape[0] + 2 * pad), 0)
+        patch.paste(Image.fromarray((shape * 255).astype(np.uint8), "L"), (pad, pad))
         patch = patch.filter(ImageFilter.GaussianBlur(blur))
         off = ph * 0.05
         at = (round(ctx.position[0] - pad + dx * off), round(ctx.position[1] - pad + dy * off))

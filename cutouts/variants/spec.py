@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 #: 2: the product is resampled in windows around it (a pixel may move by a level or two).
 #: 3: a spec without trim or fill lays out and reports (product box, fill) the significant
 #:    alpha's box, not the box of all the alpha: faint stray alpha no longer moves the product.
-RENDERER_VERSION = "3"
+#: 4: a shadow (kept or synthetic) stays out of a wider band along the frame (3 % of the short
+#:    side, was 2 %) and fades in over as much again, instead of a straight cut; a scene's
+#:    drop shadow takes the product's outline, not its alpha (a glass casts one).
+RENDERER_VERSION = "4"
 
 MAX_SPEC_LENGTH = 500
 MAX_SIDE = 20_000

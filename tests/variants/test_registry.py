@@ -237,12 +237,13 @@ def test_it_needs_the_cutout_digest_for_a_key():
 
 def test_it_keeps_the_key_formula_over_one_input_hash():
     # the payload layout must not drift; these values change only with RENDERER_VERSION
-    # (2: windowed resample; 3: the significant alpha's box also without trim)
+    # (2: windowed resample; 3: the significant alpha's box also without trim; 4: shadows fade
+    # out before a wider band along the frame)
     assert parse_spec("trim|format-png").cache_key("abc") == (
-        "5d350d3a4f26eda52e9ecd639d091da3b3dc65cba558cbc83e8f7535f7a01daa")
+        "cf4a1fdf956ad590199cb6a3c37b13eee1f6e23d2b3de449aeff593bddb18a72")
     amazon = PRESETS["amazon_main"].variant_spec
     assert amazon.cache_key("abc") == (
-        "39224feb5ec7053c94f90591eaf1cfe131632710389752f7b60e78c0e39e3683")
+        "b216fbe164febd2c677a2e51cc2f2bf90184919af3e3f607a12e1956f3060c40")
     assert rendition_key(amazon, {CUTOUT_INPUT: "abc"}) == amazon.cache_key("cutout=abc")
 
 
