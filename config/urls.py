@@ -14,6 +14,8 @@ admin.site.logout = views.admin_logout
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Public, and unnamed for the same reason as metrics below (the login sweep's named routes).
+    path("favicon.ico", views.favicon),
     # Token-gated, not login-gated (Prometheus): 404 without METRICS_TOKEN, 403 on a wrong
     # token; tests/deploy/test_observability.py checks that. Unnamed on purpose, so the
     # login sweep in tests/config/test_auth.py (named routes) does not expect a redirect.

@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import roles
@@ -33,6 +34,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         if healthy and advisory.degrades:
             body["status"] = "degraded"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@login_not_required
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for whatever the page links (and which 404ed): the
+    page's SVG icon. Not permanent and read per request: the static name carries a hash that
+    changes with the file, and the login page needs it as much as any other."""
+    return redirect(static("img/favicon.svg"))
 
 
 @capability_required(roles.VIEW)

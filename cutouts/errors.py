@@ -43,6 +43,11 @@ class ReviewInputError(ReviewError):
         self.field = field
 
 
+class StaleReviewError(ReviewError):
+    """A decision made on a card drawn before someone else decided the version (or its
+    image): refused, nothing changed; the message says who decided what and when."""
+
+
 class ExportError(CutoutsError):
     """An export or rendition cannot be made; the message says why. ``field`` names the
     input at fault ("specs", "presets", "folder"; "" when the request as a whole is refused),

@@ -205,6 +205,7 @@ class ReviewDecision(models.Model):
         STROKES = "strokes", "Refined with strokes"
         PREFLAG_CONFIRM = "preflag_confirm", "Confirmed pre-flag"
         PREFLAG_DISMISS = "preflag_dismiss", "Dismissed pre-flag"
+        UNDO = "undo", "Undid a decision"
 
     cutout = models.ForeignKey(Cutout, on_delete=models.CASCADE, related_name="decisions")
     asset = models.ForeignKey(
@@ -217,6 +218,10 @@ class ReviewDecision(models.Model):
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What an approval or a flag changed, so its Undo can put it back (services.review):
+    # the version's review fields before it, the version that was current and the versions
+    # it answered with their statuses. Empty for other actions and older rows (no Undo).
+    before = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -332,3 +337,26 @@ class Background(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RefusedVariant(models.Model):
+    """One file a finished real export refused for one image: which preset and why, in short
+    (``export_selectors.refusal_reason``). A row per refusal, not a list in the job's report:
+    at about 100 bytes each, 10,000 refused files made a report of about a megabyte, read back
+    with every job row (the recent-exports page reads 50). The product page and the review
+    card read an image's latest refusals by its index; the export's page reads its counts per
+    preset and reason from ``ExportJob.report["presets"]``, which stays small."""
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="refusals")
+    # indexed by (asset, job) below, which serves the image's own lookups too
+    asset = models.ForeignKey("catalog.ImageAsset", on_delete=models.CASCADE,
+                              related_name="+", db_index=False)
+    preset = models.CharField(max_length=120)  # the preset's name ("walmart", "spec:…" cut)
+    label = models.CharField(max_length=200)  # as the note names it ("Walmart")
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["asset", "job"], name="refusal_asset_job")]
+
+    def __str__(self) -> str:
+        return f"{self.job} refused {self.preset} of asset {self.asset_id}"

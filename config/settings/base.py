@@ -330,8 +330,9 @@ CUTROOM_ONNX_THREADS = env_int("CUTROOM_ONNX_THREADS", 0, minimum=0)
 CUTROOM_MAX_PIXELS = env_int("CUTROOM_MAX_PIXELS", 80_000_000, minimum=1)
 CUTROOM_MIN_LONG_SIDE = env_int("CUTROOM_MIN_LONG_SIDE", 500, minimum=1)
 CUTROOM_WARN_LONG_SIDE = env_int("CUTROOM_WARN_LONG_SIDE", 1000, minimum=1)
-# Uploads one web process decodes at once (catalog.upload_gate); one more is answered 429 with
-# Retry-After and sent again by the page. A 79 MP ingest adds ~330 MiB to the process (174 MiB
+# Full-size decodes one web process runs at once (catalog.upload_gate): uploads, working-copy
+# rebuilds and first-view thumbnails. One more upload is answered 429 with Retry-After and sent
+# again by the page. A 79 MP ingest adds ~330 MiB to the process (174 MiB
 # idle: 503 MiB peak with one, 817 with two, 1150 with three at once), so 2 keeps a process
 # under ~0.85 GiB; a third in parallel bought no speed on 2 cores (docs/ingest.md).
 CUTROOM_UPLOAD_DECODES = env_int("CUTROOM_UPLOAD_DECODES", 2, minimum=1)

@@ -20,7 +20,14 @@ from catalog.services.products import products_sku_folded
 
 from .. import variants
 from ..errors import PresetError
-from ..models import Background, Cutout, ExportJob, JobStatus, Preset
+from ..models import Background, Cutout, ExportJob, JobStatus, Preset, RefusedVariant
+from ..variants.compliance import (
+    MAX_ENLARGEMENT,
+    MIN_PRODUCT_PX,
+    ExportSize,
+    export_size,
+    frame_cut_verdict,
+)
 from .review import cutouts_approved_current
 
 
@@ -417,6 +424,115 @@ def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
     return notes
 
 
+def product_box(width: int | None, height: int | None, signals: dict | None
+                ) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """A cutout's size and its product's box size (``signals["product_px"]``; the whole
+    cutout for a version measured before that signal), None without a size: what a dry run
+    and the export form's pre-check lay a file out from without rendering it."""
+    if not (width and height):
+        return None
+    product = (signals or {}).get("product_px")
+    if isinstance(product, list | tuple) and len(product) == 2 and all(
+            isinstance(v, int) and v > 0 for v in product):
+        return (width, height), (min(product[0], width), min(product[1], height))
+    return (width, height), (width, height)
+
+
+#: the code of a pre-check warning: images a preset would refuse for the product's size in
+#: the cutout (enlarged past the 8x limit, or a speck under 32 px)
+TOO_SMALL = "too-small"
+#: the code of a pre-check warning: images whose product the photo's frame cuts, which a
+#: whole-product preset refuses as main images and other listing presets ship with a warning
+FRAME_CUT = "frame-cut"
+
+
+def _images(shown: list[str], count: int) -> str:
+    return ", ".join(shown) + (f" and {count - len(shown)} more" if count > len(shown) else "")
+
+
+def export_image_checks(*, presets: list[variants.Preset],
+                        product_ids: Iterable[int] | None = None, brand: str = "",
+                        approved_since: date | str | None = None) -> list[NamingGap]:
+    """What the export form says before it starts of the approved images themselves, per
+    preset: those the preset will refuse as too small (``compliance.export_size``, the rule
+    the renderer's ``check_source`` applies: the product's box from the cutout's
+    ``product_px``, laid out by the preset's spec, enlarged past ``MAX_ENLARGEMENT`` or under
+    ``MIN_PRODUCT_PX``), and those whose product the photo's edge cuts (the cutout's
+    ``touching_sides``, judged by ``compliance.frame_cut_verdict`` as the check of the file
+    is): refused on Amazon's main image, shipped "ok (warnings)" with a straight cut
+    elsewhere. Scene presets place the product by their own layout and are left to the
+    dry run for size. One pass over the approved cutouts' rows, no file read."""
+    rows = (export_candidates(product_ids=product_ids, brand=brand,
+                              approved_since=approved_since)
+            .values_list("width", "height", "signals__product_px", "signals__touching_sides",
+                         "asset__position", "asset__product__sku"))
+    sized = [p for p in presets if not p.variant_spec.is_scene]
+    small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
+    small_count = dict.fromkeys(small, 0)
+    cuts: dict[tuple[str, str], list[str]] = {}
+    cut_count: dict[tuple[str, str], int] = {}
+    fits: dict[tuple, ExportSize | None] = {}
+    for width, height, product_px, sides, position, sku in rows.iterator(chunk_size=1000):
+        image = f"{sku} {position or ''}".strip()
+        box = product_box(width, height, {"product_px": product_px})
+        if box is not None:
+            frame, (pw, ph) = box
+            for preset in sized:
+                key = (preset.name, frame, pw, ph)
+                if key not in fits:
+                    fits[key] = export_size(pw, ph, [preset], frame=frame)
+                fit = fits[key]
+                if fit is not None and fit.too_small:
+                    small_count[preset.name] += 1
+                    if len(small[preset.name]) < SHARED_SHOWN:
+                        small[preset.name].append(
+                            (f"{image} ({max(pw, ph)} px across, {fit.needed_px} needed)",
+                             fit.needed_px))
+        sides = [s for s in sides if isinstance(s, str)] if isinstance(sides, list) else []
+        if not sides:
+            continue
+        for preset in presets:
+            verdict = frame_cut_verdict(preset.rules, sides, position or None)
+            if verdict is None:
+                continue
+            cut = (preset.name, verdict)
+            cut_count[cut] = cut_count.get(cut, 0) + 1
+            shown = cuts.setdefault(cut, [])
+            if len(shown) < SHARED_SHOWN:
+                shown.append(f"{image} ({', '.join(sides)})")
+    out = []
+    for preset in sized:
+        count = small_count[preset.name]
+        if not count:
+            continue
+        shown = [text for text, _ in small[preset.name]]
+        out.append(NamingGap(
+            preset=preset.name, identifier="size", count=count, total=0, skus=[],
+            code=TOO_SMALL,
+            message=f"{count} image(s) too small for {preset.label}: it would enlarge the "
+                    f"product past the {MAX_ENLARGEMENT:g}x limit (or it is under "
+                    f"{MIN_PRODUCT_PX} px) and refuse it: {_images(shown, count)}. They will "
+                    f"be excluded from {preset.label}."))
+    for preset in presets:
+        for verdict in ("error", "warn"):
+            count = cut_count.get((preset.name, verdict), 0)
+            if not count:
+                continue
+            shown = cuts[(preset.name, verdict)]
+            what = (f"{preset.label} will refuse {count} main image(s) whose product the "
+                    "photo's edge cuts (the marketplace requires the whole product)"
+                    if verdict == "error" else
+                    f"{preset.label} will ship {count} image(s) whose product the photo's "
+                    "edge cuts, with a straight cut along that edge (ok with a warning)")
+            out.append(NamingGap(
+                preset=preset.name, count=count, total=0, skus=[],
+                identifier="frame-refused" if verdict == "error" else "frame-warned",
+                code=FRAME_CUT,
+                message=f"{what}: {_images(shown, count)}. Use photos with space around "
+                        "the product."))
+    return out
+
+
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
                     brand: str = "", approved_since: date | str | None = None
                     ) -> list[NamingGap]:
@@ -456,6 +572,14 @@ def export_warnings_advice(*, warnings: list[NamingGap],
     if SPEC_NOTE in codes:
         fixes.append("correct the spec")
         then.append("the spec is rendered as written")
+    if TOO_SMALL in codes or FRAME_CUT in codes:
+        fixes.append("use closer or larger photos with space around the product")
+        if TOO_SMALL in codes or any(g.identifier == "frame-refused" for g in warnings):
+            then.append("images a preset refuses are listed in the manifest as excluded, "
+                        "and the export's page counts them per preset")
+        if any(g.identifier == "frame-warned" for g in warnings):
+            then.append("images cut by the photo's edge ship with the warning in the "
+                        "manifest and on the export's page")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     text = f"Nothing has started. {todo[0].upper()}{todo[1:]}"
@@ -699,6 +823,8 @@ class ExportChoice:
     presets: list[str]
     backgrounds: list[str]
     specs: list[str]
+    #: the export it comes from (None: no export from the form yet): the form names it
+    job_id: int | None = None
 
 
 def export_last_choice(*, user) -> ExportChoice:
@@ -706,10 +832,12 @@ def export_last_choice(*, user) -> ExportChoice:
     the export form (``report["origin"]``): an API client's specs, made under the same
     user, were carried into the next export from the form, where nobody had chosen them."""
     names: list[str] = []
+    job_id = None
     if user is not None and user.is_authenticated:
-        names = (ExportJob.objects.filter(created_by=user, report__origin=ORIGIN_FORM)
-                 .order_by("-pk")
-                 .values_list("presets", flat=True).first()) or []
+        last = (ExportJob.objects.filter(created_by=user, report__origin=ORIGIN_FORM)
+                .order_by("-pk").values_list("pk", "presets").first())
+        if last is not None:
+            job_id, names = last[0], last[1] or []
     presets: list[str] = []
     backgrounds: list[str] = []
     specs: list[str] = []
@@ -723,7 +851,8 @@ def export_last_choice(*, user) -> ExportChoice:
         else:
             presets.append(name)
     return ExportChoice(presets=list(dict.fromkeys(presets)),
-                        backgrounds=list(dict.fromkeys(backgrounds)), specs=specs)
+                        backgrounds=list(dict.fromkeys(backgrounds)), specs=specs,
+                        job_id=job_id if names else None)
 
 
 def export_job_page(*, before: int | None = None, after: int | None = None,
@@ -771,28 +900,23 @@ def export_job_excluded(*, job: ExportJob) -> tuple[list[ExcludedRow], int]:
     return rows, max(len(rows), int(report.get("excluded_count") or 0))
 
 
-#: ``report["refused"]`` of a real export: per image (``refusal_key``), the presets that
-#: refused it and why, every refused image (``report["excluded"]`` keeps the first
-#: MAX_REPORTED files only), so an image's latest refusal is found from the job rows alone
-REFUSED = "refused"
 #: a refusal's reason as kept: its first finding, cut at a word to stay one short line beside
 #: a thumbnail (the export's page and manifest keep the whole text)
 REFUSAL_REASON_CHARS = 72
 
 
-def refusal_key(asset_id: int) -> str:
-    """An image's key in ``report["refused"]``: not its bare id, which a JSON path reads as
-    an array index."""
-    return f"a{asset_id}"
-
-
-def refusal_reason(compliance: str) -> str:
+def refusal_reason(compliance: str, sku: str = "") -> str:
     """A manifest row's compliance text ("not exported: failed: the product touches the left
-    edge of the canvas; fill 78 %...") as a note says it: the first finding, no prefixes."""
+    edge of the canvas; fill 78 %...") as a note says it: the first finding, no prefixes
+    ("not exported: SKU-1 has no GTIN; Walmart files are named by GTIN" is "no GTIN", so one
+    reason counts once per preset, not once per SKU)."""
     text = compliance
-    for prefix in ("not exported: ", "failed: "):
+    for prefix in ("not exported: ", "failed: ", "cannot name the file: ",
+                   *((f"{sku} has ",) if sku else ()), "the product has "):
         text = text.removeprefix(prefix)
-    first, more, _ = text.partition("; ")
+    first, more, rest = text.partition("; ")
+    if re.match(r"[^;]* files are named by [^;]*$", rest):
+        more = ""  # "no GTIN; Walmart files are named by GTIN": the preset says that
     # its main clause: "the product is enlarged 17.9x from 61x95 px in the cutout, over the 8x
     # limit, and ..." (a comma inside brackets, "(allowed: jpeg, png)", does not end it)
     for at in (m.start() for m in re.finditer(", ", first)):
@@ -806,59 +930,202 @@ def refusal_reason(compliance: str) -> str:
 
 @dataclass(frozen=True)
 class ExportRefusal:
-    """What an image's latest export refused of it: (preset label, reason) per preset."""
+    """What an image's latest export refused of it: (preset label, reason) per preset, and
+    how many presets that export chose (each renders every image), so a note can say how
+    many of them shipped it."""
 
     job_id: int
     finished_at: datetime
     refused: tuple[tuple[str, str], ...]
+    presets_total: int = 0  # 0: not known
+
+    @property
+    def shipped(self) -> int:
+        """How many of the export's presets wrote the image's file."""
+        return max(0, self.presets_total - len(self.refused))  # a row per refused preset
+
+    @property
+    def partly(self) -> bool:
+        return self.shipped > 0
+
+    def _by_reason(self) -> dict[str, list[str]]:
+        by_reason: dict[str, list[str]] = {}
+        for label, reason in self.refused:
+            labels = by_reason.setdefault(reason, [])
+            if label not in labels:
+                labels.append(label)
+        return by_reason
 
     @property
     def text(self) -> str:
-        """One line, presets refused for one reason together: "Latest export refused Amazon
-        main image, Walmart: the product touches the left edge of the canvas"."""
-        by_reason: dict[str, list[str]] = {}
-        for label, reason in self.refused:
-            by_reason.setdefault(reason, []).append(label)
+        """One line, presets refused for one reason together: "Partly exported: 3 of 4
+        presets — Walmart refused: no GTIN" when the export shipped it in some presets,
+        else "Latest export refused Amazon main image, Walmart: the product touches …"."""
+        by_reason = self._by_reason()
+        if self.partly:
+            return (f"Partly exported: {self.shipped} of {self.presets_total} presets — "
+                    + "; ".join(f"{', '.join(labels)} refused: {reason}"
+                                for reason, labels in by_reason.items()))
         return "Latest export refused " + "; ".join(
-            f"{', '.join(dict.fromkeys(labels))}: {reason}" for reason, labels in by_reason.items())
+            f"{', '.join(labels)}: {reason}" for reason, labels in by_reason.items())
 
 
 def export_refusals_latest(*, asset_ids: Iterable[int]) -> dict[int, ExportRefusal]:
     """Per image, what its latest export refused, for the images whose latest export refused
-    any chosen preset: the newest finished real export that refused it
-    (``report["refused"]``), unless an export since shipped the image (a cutout of it got a
-    later ``exported_at``: every chosen preset wrote it). No status of its own: an image once
-    Exported stays so when a later export refuses some presets, and this says which. Exports
-    made before ``report["refused"]`` (2026-12-03) are not read. At most two queries for a
-    whole product page: the exports refusing any of the images (only their entries for these
-    images are read, newest first, until each image has its newest), and, if any did, when
-    those images were last shipped."""
-    keys = {refusal_key(a): a for a in dict.fromkeys(int(a) for a in asset_ids)}
-    if not keys:
+    any chosen preset: the newest finished real export with ``RefusedVariant`` rows for it,
+    unless an export since shipped the image (a cutout of it got a later ``exported_at``:
+    every chosen preset wrote it; a partial export sets ``exported_at`` to its own end, so its
+    refusals stand). The status reads Exported as soon as one preset shipped the image; this
+    says what was left out. At most two queries for a whole product page: the refusals of
+    these images, newest export first (read until each image has its newest export's), and,
+    if any, when those images were last shipped."""
+    ids = list(dict.fromkeys(int(a) for a in asset_ids))
+    if not ids:
         return {}
-    rows = (ExportJob.objects
-            .filter(status=JobStatus.DONE, dry_run=False, finished_at__isnull=False,
-                    **{f"report__{REFUSED}__has_any_keys": list(keys)})
-            .order_by("-finished_at", "-pk")
-            .values_list("pk", "finished_at", *(f"report__{REFUSED}__{k}" for k in keys)))
-    newest: dict[int, ExportRefusal] = {}  # an older refusal is hidden by the newest
-    for pk, finished_at, *entries in rows.iterator():
-        for asset_id, refused in zip(keys.values(), entries, strict=True):
-            if refused is not None and asset_id not in newest:
-                newest[asset_id] = ExportRefusal(
-                    job_id=pk, finished_at=finished_at,
-                    refused=tuple((str(label), str(reason)) for label, reason in refused))
-        if len(newest) == len(keys):
-            break
+    rows = (RefusedVariant.objects
+            .filter(asset_id__in=ids, job__status=JobStatus.DONE, job__dry_run=False,
+                    job__finished_at__isnull=False)
+            .order_by("-job__finished_at", "-job_id", "pk")
+            .values_list("asset_id", "job_id", "job__finished_at", "job__presets", "label",
+                         "reason"))
+    newest: dict[int, tuple[int, datetime, int]] = {}  # an older export's refusals are hidden
+    refused: dict[int, list[tuple[str, str]]] = {}
+    for asset_id, job_id, finished_at, presets, label, reason in rows.iterator():
+        if len(newest) == len(ids) and job_id not in {j for j, _, _ in newest.values()}:
+            break  # every image has its newest export's rows: the rest are older
+        if finished_at is None:  # filtered out: said for the type checker
+            continue
+        if asset_id not in newest:
+            newest[asset_id] = (job_id, finished_at,
+                                len(presets) if isinstance(presets, list) else 0)
+        if newest[asset_id][0] == job_id:
+            refused.setdefault(asset_id, []).append((label, reason))
     if not newest:
         return {}
     shipped = dict(Cutout.objects.filter(asset_id__in=newest, exported_at__isnull=False)
                    .values("asset_id").annotate(last=Max("exported_at"))
                    .values_list("asset_id", "last"))
+    notes = {asset_id: ExportRefusal(job_id=job_id, finished_at=finished_at,
+                                     refused=tuple(refused[asset_id]), presets_total=total)
+             for asset_id, (job_id, finished_at, total) in newest.items()}
     # a refusal an export has shipped the image since is over
-    return {asset_id: note for asset_id, note in newest.items()
-            if note.refused and (asset_id not in shipped
-                                 or shipped[asset_id] <= note.finished_at)}
+    return {asset_id: note for asset_id, note in notes.items()
+            if asset_id not in shipped or shipped[asset_id] <= note.finished_at}
+
+
+#: ``report["presets"]``: per preset of an export, how many files it shipped (a dry run: would
+#: ship) and refused, with the reasons and the shipped files' warnings counted by kind, a few
+#: images named each; small whatever the export's size (``PresetTally``)
+PRESETS_REPORT = "presets"
+#: kinds of reason (and of warning) kept per preset, and images named per kind; the rest are
+#: counted, and the manifest and the Excluded table list every file
+REASONS_KEPT = 6
+EXAMPLES_KEPT = 3
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _reason_kind(reason: str) -> str:
+    """One kind for reasons that differ only in their figures ("enlarged 9.1x from 61x95 px"
+    and "enlarged 12.0x from 40x52 px"): counted together, the first one's words shown."""
+    return _NUMBERS.sub("#", reason)
+
+
+@dataclass
+class PresetTally:
+    """Builds ``report["presets"]`` as an export runs (the run calls ``shipped`` or
+    ``refused`` once per planned file); ``export_job_presets`` reads it back."""
+
+    rows: dict[str, dict]
+
+    @classmethod
+    def start(cls, presets: Iterable[variants.Preset]) -> PresetTally:
+        return cls({p.name: {"name": p.name, "label": p.label, "shipped": 0, "refused": 0,
+                             "warned": 0, "reasons": [], "reasons_more": 0, "warnings": [],
+                             "warnings_more": 0} for p in presets})
+
+    @staticmethod
+    def _count(row: dict, key: str, reason: str, image: str) -> None:
+        kind = _reason_kind(reason)
+        for entry in row[key]:
+            if entry["kind"] == kind:
+                entry["count"] += 1
+                if len(entry["examples"]) < EXAMPLES_KEPT:
+                    entry["examples"].append(image)
+                return
+        if len(row[key]) < REASONS_KEPT:
+            row[key].append({"kind": kind, "reason": reason, "count": 1, "examples": [image]})
+        else:
+            row[f"{key}_more"] += 1
+
+    @staticmethod
+    def _image(item: PlannedItem) -> str:
+        return f"{item.sku} {item.position}".strip()
+
+    def shipped(self, item: PlannedItem, warnings: Iterable[str] = ()) -> None:
+        row = self.rows[item.preset]
+        row["shipped"] += 1
+        warnings = list(warnings)
+        row["warned"] += bool(warnings)
+        for warning in warnings:
+            self._count(row, "warnings", refusal_reason(warning), self._image(item))
+
+    def refused(self, item: PlannedItem, reason: str) -> None:
+        row = self.rows[item.preset]
+        row["refused"] += 1
+        self._count(row, "reasons", reason, self._image(item))
+
+    def as_report(self) -> list[dict]:
+        return list(self.rows.values())
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    count: int
+    examples: list[str]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.examples)
+
+
+@dataclass(frozen=True)
+class PresetResult:
+    """One preset's line on the export's page: shipped / refused counts, why, and the
+    warnings the shipped files carry (a product cut by the photo's edge ships to eBay with a
+    straight cut, "ok (warnings)": said here per image, not only on its chip)."""
+
+    name: str
+    label: str
+    shipped: int
+    refused: int
+    warned: int
+    reasons: list[ReasonCount]
+    reasons_more: int
+    warnings: list[ReasonCount]
+    warnings_more: int
+
+
+def _reason_counts(entries) -> list[ReasonCount]:
+    return [ReasonCount(str(e.get("reason", "")), int(e.get("count") or 0),
+                        [str(x) for x in e.get("examples") or []])
+            for e in entries or [] if isinstance(e, dict)]
+
+
+def export_job_presets(*, job: ExportJob) -> list[PresetResult]:
+    """``report["presets"]`` of a run, one line per preset (empty for exports run before it
+    was kept, 2026-12-04)."""
+    report = job.report if isinstance(job.report, dict) else {}
+    rows = report.get(PRESETS_REPORT)
+    if not isinstance(rows, list):
+        return []
+    return [PresetResult(
+        name=str(r.get("name", "")), label=str(r.get("label", "")),
+        shipped=int(r.get("shipped") or 0), refused=int(r.get("refused") or 0),
+        warned=int(r.get("warned") or 0), reasons=_reason_counts(r.get("reasons")),
+        reasons_more=int(r.get("reasons_more") or 0),
+        warnings=_reason_counts(r.get("warnings")),
+        warnings_more=int(r.get("warnings_more") or 0)) for r in rows if isinstance(r, dict)]
 
 
 EXPORT_FILES = ("zip", "manifest")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 
 from ..models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
+from ..strengths import strength_of
 
 
 def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:
@@ -52,6 +53,25 @@ def cutout_batch_skipped(*, batch: CutoutBatch) -> int:
 
 
 @dataclass(frozen=True)
+class BatchSettings:
+    """What a batch was started with, as its pages say it: read from the batch row's own
+    resolved settings, so a profile changed since does not change what the page says. A
+    batch row without settings (made by hand) has "" for each."""
+    profile: str
+    model: str
+    shadow: str
+    #: the refinement strength its settings hold (``strengths.strength_of``)
+    strength: str
+
+
+def cutout_batch_settings(*, batch: CutoutBatch) -> BatchSettings:
+    saved = batch.settings or {}
+    return BatchSettings(profile=batch.profile, model=saved.get("model", ""),
+                         shadow=saved.get("shadow", ""),
+                         strength=strength_of(saved) if saved else "")
+
+
+@dataclass(frozen=True)
 class BatchProgress:
     batch: CutoutBatch
     counts: dict[str, int]
@@ -63,6 +83,8 @@ class BatchProgress:
     is_active: bool
     #: The running cutout reported on longest ago (a job page's "no worker" note), or None.
     stalest_running: Cutout | None = None
+    #: what the batch was started with (its pages show the shadow mode and strength too)
+    settings: BatchSettings | None = None
 
     @property
     def time_left(self) -> str:
@@ -106,7 +128,7 @@ def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
         batch=batch, counts=counts, total=total, finished=finished, percent=percent,
         per_minute=per_minute, eta=eta,
         is_active=batch.status in (JobStatus.QUEUED, JobStatus.RUNNING),
-        stalest_running=stalest,
+        stalest_running=stalest, settings=cutout_batch_settings(batch=batch),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from ..errors import ReviewInputError
 from ..imaging.settings import PROFILES
 from ..models import (
     CUTOUT_LIVE,
@@ -262,6 +263,79 @@ def version_states(versions: list[Cutout]) -> list[tuple[Cutout, VersionState]]:
     return [(v, version_state(v, current_id=current_id)) for v in versions]
 
 
+#: decisions that settle an image's versions (which is approved, flagged, current, replaced);
+#: each bumps the image's review revision. A pre-flag answer does not: it leaves every
+#: decision standing.
+DECIDING_ACTIONS = (
+    ReviewDecision.Action.APPROVE, ReviewDecision.Action.FLAG, ReviewDecision.Action.CHOOSE,
+    ReviewDecision.Action.RERUN, ReviewDecision.Action.RETOUCH, ReviewDecision.Action.STROKES,
+    ReviewDecision.Action.UNDO,
+)
+
+
+def _deciding(asset_id: int) -> QuerySet[ReviewDecision]:
+    return ReviewDecision.objects.filter(asset_id=asset_id, action__in=DECIDING_ACTIONS)
+
+
+def review_revision(*, asset_id: int) -> int:
+    """The image's review revision: the id of its latest deciding decision, 0 before any.
+    Decisions about an image are made under its row lock (``services.status.assets_lock``),
+    so ids grow in the order they were made."""
+    return _deciding(asset_id).order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def review_last_decision(*, asset_id: int) -> ReviewDecision | None:
+    """The image's latest deciding decision (who, what, when), for a refusal to name."""
+    return _deciding(asset_id).select_related("user", "cutout").order_by("-pk").first()
+
+
+#: the decisions an Undo takes back, and the review status each leaves its version in
+UNDOABLE: dict[str, str] = {ReviewDecision.Action.APPROVE: ReviewStatus.APPROVED,
+            ReviewDecision.Action.FLAG: ReviewStatus.FLAGGED}
+
+
+def undoable_decision(*, cutout: Cutout, user) -> ReviewDecision | None:
+    """What an Undo offered after ``user``'s approval or flag of ``cutout`` takes back: the
+    image's latest decision, when it is that one (an older row, without what it changed,
+    cannot be undone)."""
+    last = review_last_decision(asset_id=cutout.asset_id)
+    if (last is None or last.cutout_id != cutout.pk or last.action not in UNDOABLE
+            or not last.before or last.user_id != getattr(user, "pk", None)):
+        return None
+    return last
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The review state a decision was made on, as the card showed it: the version's review
+    status and the image's review revision (None: only the status is known, as on a grid
+    tile). The card's forms carry it as ``seen``; ``services.review`` refuses a decision
+    whose version no longer is in that state."""
+
+    review_status: str
+    revision: int | None = None
+
+    def token(self) -> str:
+        return f"{self.review_status}:{'' if self.revision is None else self.revision}"
+
+    @classmethod
+    def of(cls, cutout: Cutout, *, revision: int) -> Seen:
+        return cls(review_status=cutout.review_status, revision=revision)
+
+    @classmethod
+    def parse(cls, text: str) -> Seen | None:
+        """The ``seen`` a form sent; None when it sent none (a client older than the token:
+        its decision is applied as before). One that cannot be read is refused."""
+        if not text:
+            return None
+        status, colon, revision = text.partition(":")
+        if (status not in ReviewStatus.values or not colon
+                or not (revision == "" or revision.isdigit())):
+            raise ReviewInputError("This card's state could not be read: reload it.",
+                                   field="seen")
+        return cls(review_status=status, revision=int(revision) if revision else None)
+
+
 @dataclass
 class Card:
     cutout: Cutout
@@ -269,6 +343,15 @@ class Card:
     decisions: list[ReviewDecision]
     confirmed_preflags: set[str] = field(default_factory=set)
     neighbours: Neighbours | None = None
+    revision: int = 0
+
+    @property
+    def seen(self) -> str:
+        """What the card's own decisions send as ``seen``."""
+        return Seen.of(self.cutout, revision=self.revision).token()
+
+    def seen_of(self, version: Cutout) -> str:
+        return Seen.of(version, revision=self.revision).token()
 
     @property
     def awaiting_review(self) -> bool:
@@ -284,8 +367,9 @@ class Card:
         return self.cutout.can_approve
 
     @property
-    def version_rows(self) -> list[tuple[Cutout, VersionState]]:
-        return version_states(self.versions)
+    def version_rows(self) -> list[tuple[Cutout, VersionState, str]]:
+        """Each version, its state and the ``seen`` its Choose sends."""
+        return [(v, state, self.seen_of(v)) for v, state in version_states(self.versions)]
 
     @property
     def state(self) -> VersionState:
@@ -307,8 +391,13 @@ def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
     confirmed = {r for d in decisions if d.cutout_id == cutout.pk
                  and d.action == ReviewDecision.Action.PREFLAG_CONFIRM for r in d.reasons}
     neighbours = review_neighbours(cutout=cutout, filters=filters) if with_neighbours else None
+    # the newest decisions are at hand; only an image with a hundred pre-flag answers since
+    # its last decision needs the query
+    revision = max((d.pk for d in decisions if d.action in DECIDING_ACTIONS), default=None)
+    if revision is None:
+        revision = review_revision(asset_id=cutout.asset_id) if len(decisions) == 100 else 0
     return Card(cutout=cutout, versions=versions, decisions=decisions,
-                confirmed_preflags=confirmed, neighbours=neighbours)
+                confirmed_preflags=confirmed, neighbours=neighbours, revision=revision)
 
 
 def version_is_active(cutout: Cutout) -> bool:

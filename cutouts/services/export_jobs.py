@@ -18,11 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import events, jobs
+from catalog.models import ImageAsset
 
 from .. import enqueue as enqueue_tasks
 from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
-from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus
+from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus, RefusedVariant
 from ..selectors import export as export_selectors
 from ..variants.compliance import MAX_ENLARGEMENT, enlarged_too_far
 from ..variants.layout import plan_layout
@@ -385,10 +386,12 @@ def _export_execute(job: ExportJob, run_token: str,
         # not only in the manifest and the contact sheet ("2 exported, 0 excluded" read clean)
         exported = excluded = done = would = failing = provisional = 0
         exported_cutouts: set[int] = set()
-        # a cutout some chosen preset refused is not done: it stays Approved (where a manager
-        # looks for work), not Exported because another preset's file was written
+        # a cutout shipped by some presets and refused by others reads Exported (its files
+        # went out) and says "Partly exported" with what was refused: the RefusedVariant
+        # rows, written when the job finishes
         refused_cutouts: set[int] = set()
-        refusals: dict[str, list[list[str]]] = {}  # report["refused"]: see export_selectors
+        refusals: list[tuple[int, str, str, str]] = []  # (asset, preset, label, reason)
+        tally = export_selectors.PresetTally.start(resolved)  # report["presets"]
         last = time.monotonic()
         groups = list(plan_grouped(plan.items))
         # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
@@ -427,20 +430,23 @@ def _export_execute(job: ExportJob, run_token: str,
                     exported += 1
                     failing += not out.ok
                     exported_cutouts.add(item.cutout_id)
+                    tally.shipped(item, _warnings(out))
                 elif job.dry_run and _would_export(job, item, out) and (
                         foreseen is None or foreseen[1] and job.include_failing):
                     would += 1
                     failing += bool(out is not None and out.fields and not out.ok
                                     or foreseen is not None)
+                    tally.shipped(item, _warnings(out))
                 else:
                     excluded += 1
                     refused_cutouts.add(item.cutout_id)
                     reason = variants.csv_unescape(row["compliance"])
+                    short = export_selectors.refusal_reason(reason, item.sku)
+                    tally.refused(item, short)
                     if not job.dry_run:
-                        # every one, short: the product page's "Latest export refused ..."
-                        refusals.setdefault(export_selectors.refusal_key(item.asset_id), []
-                                            ).append([presets[item.preset].label,
-                                                      export_selectors.refusal_reason(reason)])
+                        # every one, short: the product page's "Partly exported ..."
+                        refusals.append((item.asset_id, item.preset,
+                                         presets[item.preset].label, short))
                     if len(report["excluded"]) < MAX_REPORTED:
                         report["excluded"].append({
                             "sku": item.sku, "preset": item.preset, "file": item.path,
@@ -470,17 +476,17 @@ def _export_execute(job: ExportJob, run_token: str,
         report["excluded_count"] = excluded
         report["failing_included_count"] = failing
         report["not_approved_count"] = _write_not_approved(job, resolved, writer, report)
+        report[export_selectors.PRESETS_REPORT] = tally.as_report()
         if job.dry_run:
             report["would_export"] = would
             report["provisional_count"] = provisional
         else:
-            # images with a file written that still are not done ("all excluded" says the rest)
-            report["refused_images_count"] = len(refused_cutouts & exported_cutouts)
-            report[export_selectors.REFUSED] = refusals
+            # images with a file written that some preset refused: "partly exported"
+            report["partly_exported_count"] = len(refused_cutouts & exported_cutouts)
         text.flush()
         text.detach()
         return _finish(job, run_token, manifest_file, sink, report, exported, excluded,
-                       exported_cutouts - refused_cutouts)
+                       exported_cutouts, refusals)
     except _Cancelled:
         if isinstance(sink, FolderSink):
             sink.discard()
@@ -536,8 +542,15 @@ def _write_not_approved(job: ExportJob, presets: list[variants.Preset], writer,
     return count
 
 
+def _warnings(out: Any) -> list[str]:
+    """The compliance warnings of a file that ships (none for one not checked yet)."""
+    if out is None or not out.fields:
+        return []
+    return [str(w) for w in out.fields.get("compliance", {}).get("warnings") or []]
+
+
 def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
-            exported_cutouts) -> str:
+            exported_cutouts, refusals) -> str:
     exports = storages["exports"]
     manifest_file.seek(0)
     manifest_name = exports.save(f"manifests/export-{job.pk}-manifest.csv",
@@ -573,18 +586,22 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
         despite = f" ({failing} despite failing compliance)" if failing else ""
         message = f"{exported} file(s) exported{despite}, {excluded} excluded."
     message += not_approved
-    refused = report.get("refused_images_count") or 0
-    if refused:
-        message += (f" {refused} image(s) stay Approved, not Exported: a chosen preset refused "
-                    "them (see the reasons).")
+    partly = report.get("partly_exported_count") or 0
+    if partly:
+        message += (f" {partly} image(s) partly exported: a chosen preset refused them (see "
+                    "Presets below; each image's page says which).")
     with transaction.atomic():
         finished = jobs.job_finish(
             ExportJob, job.pk, run_token, progress_done=job.progress_total,
             exported_count=exported, failed_count=excluded, manifest_name=manifest_name,
             zip_name=zip_name, report=report, message=message)
+        if finished:
+            _refusals_store(job.pk, refusals)
         if finished and exported_cutouts:
             ids = sorted(exported_cutouts)
-            now = timezone.now()
+            # the job's own end: an image's refusals by this job are over only once a later
+            # export ships it (export_refusals_latest compares the two)
+            now = ExportJob.objects.filter(pk=job.pk).values_list("finished_at", flat=True).get()
             asset_ids: set[int] = set()
             for start in range(0, len(ids), 500):
                 part = Cutout.objects.filter(pk__in=ids[start:start + 500])
@@ -602,6 +619,20 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     _notify(job, f"Export {job.pk} finished: {message}")
     events.export_finished(job)
     return "done"
+
+
+def _refusals_store(job_id: int, refusals: list[tuple[int, str, str, str]]) -> None:
+    """The run's refusals as rows, in the transaction that finishes it: a run that dies or is
+    cancelled leaves none, and a resumed run writes its own once."""
+    ids = sorted({asset_id for asset_id, *_ in refusals})
+    known: set[int] = set()
+    for start in range(0, len(ids), 500):  # an image purged while the export ran has no row
+        known.update(ImageAsset.objects.filter(pk__in=ids[start:start + 500])
+                     .values_list("pk", flat=True))
+    RefusedVariant.objects.bulk_create(
+        (RefusedVariant(job_id=job_id, asset_id=asset_id, preset=preset[:120], label=label[:200],
+                        reason=reason[:200])
+         for asset_id, preset, label, reason in refusals if asset_id in known), batch_size=1000)
 
 
 def _foresee(preset: variants.Preset,

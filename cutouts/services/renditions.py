@@ -101,17 +101,6 @@ class _Source:
     box: tuple[tuple[int, int], tuple[int, int]] | None = None
 
 
-def _product_box(width: int | None, height: int | None, signals: dict | None
-                 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    if not (width and height):
-        return None
-    product = (signals or {}).get("product_px")
-    if isinstance(product, list | tuple) and len(product) == 2 and all(
-            isinstance(v, int) and v > 0 for v in product):
-        return (width, height), (min(product[0], width), min(product[1], height))
-    return (width, height), (width, height)
-
-
 def _is_main(position: str | None) -> bool:
     return position in (None, "", MAIN_POSITION)
 
@@ -420,7 +409,7 @@ def _source(cutout: Cutout) -> _Source:
     asset = cutout.asset
     return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name,
                    asset.position or "", asset.original_name or "", asset.sha256 or "",
-                   _product_box(cutout.width, cutout.height, cutout.signals))
+                   export_selectors.product_box(cutout.width, cutout.height, cutout.signals))
 
 
 def rendition_get_or_create(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.dateparse import parse_datetime
 
 from catalog import events
 
-from ..errors import BatchError, ReviewError, ReviewInputError
+from ..errors import BatchError, ReviewError, ReviewInputError, StaleReviewError
 from ..imaging.settings import PROFILES, profile_or_default
 from ..models import (
     CUTOUT_LIVE,
@@ -20,6 +23,8 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
+from ..selectors import review as review_selectors
+from ..selectors.review import UNDOABLE, Seen
 from ..strengths import STRENGTHS, strength_of
 from ..variants.compliance import too_small_for_export
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
@@ -41,14 +46,121 @@ def _make_current(cutout: Cutout) -> None:
     Cutout.objects.filter(pk=cutout.pk).update(is_current=True)
 
 
-def cutout_approve(*, cutout: Cutout, user, comment: str = "") -> Cutout:
+# --- the staleness policy -----------------------------------------------------------------
+
+Action = ReviewDecision.Action
+
+#: what a refusal calls the decision it did not apply
+_REFUSED: dict[str, str] = {
+    Action.APPROVE: "your approval", Action.FLAG: "your flag", Action.CHOOSE: "your choice",
+    Action.RERUN: "your re-run", Action.STROKES: "your retouch",
+    Action.PREFLAG_CONFIRM: "your pre-flag answer", Action.PREFLAG_DISMISS: "your pre-flag answer",
+    Action.UNDO: "your undo",
+}
+
+
+def _about(decision: ReviewDecision, cutout: Cutout) -> bool:
+    """The decision is about this version: made on it, or a retouch started from it (its row
+    is the new version's)."""
+    return decision.cutout_id == cutout.pk or decision.cutout.parent_id == cutout.pk
+
+
+def _decided_words(decision: ReviewDecision) -> tuple[str, str]:
+    """(what was done, why) in words: ("flagged v1 for retouch", " (Wrong subject)")."""
+    v = f"v{decision.cutout.version}"
+    if decision.action == Action.FLAG:
+        labels = dict(FlagReason.choices)
+        why = ", ".join(labels.get(r, r) for r in decision.reasons)
+        return f"flagged {v} for retouch", f" ({why})" if why else ""
+    words: dict[str, str] = {
+        Action.APPROVE: f"approved {v}", Action.CHOOSE: f"chose {v} as the current version",
+        Action.RERUN: f"started a re-run of {v}",
+        Action.RETOUCH: f"started a retouch ({v}, an uploaded PNG)",
+        Action.STROKES: f"started a retouch ({v}, strokes)",
+        Action.UNDO: f"undid a decision on {v}",
+    }
+    return words.get(decision.action, f"{decision.get_action_display().lower()} {v}"), ""
+
+
+def _at(moment) -> str:
+    local = timezone.localtime(moment)
+    today = timezone.localtime(timezone.now()).date()
+    return dateformat.format(local, "H:i" if local.date() == today else "Y-m-d H:i")
+
+
+def _stale_message(*, cutout: Cutout, last: ReviewDecision | None, since: bool, user,
+                   action: str) -> str:
+    refused = _REFUSED.get(action, "your decision")
+    if last is None or not since:
+        # changed with no decision since the card was drawn (a re-run that failed gave it
+        # back) or by one the caller cannot date (a grid tile knows only the status)
+        state = ReviewStatus(cutout.review_status).label.lower()
+        return (f"v{cutout.version} is {state} now: it changed after you opened it, so "
+                f"{refused} was not applied.")
+    who = ("You" if last.user_id is not None and last.user_id == getattr(user, "pk", None)
+           else last.user.get_username() if last.user else "Someone")
+    what, why = _decided_words(last)
+    return (f"{who} {what} at {_at(last.created_at)}{why} after you opened it, so {refused} "
+            "was not applied.")
+
+
+def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) -> bool:
+    """The one staleness policy of every decision on a version — the card's, a grid
+    approval's, an Undo's — called with the image and the version locked.
+
+    ``seen`` is the state the decision was made on (``selectors.review.Seen``): the version's
+    review status and the image's review revision when the card was drawn. While both still
+    hold the decision goes ahead (False). When they no longer do it is refused with a
+    StaleReviewError naming who decided what and when, except when the change is this
+    reviewer's own same decision on this version (a double click, A pressed twice): True,
+    and the caller returns what is there without a second audit row. ``seen`` None (an API
+    client, which sends no state) applies the decision as before."""
+    if seen is None:
+        return False
+    last = review_selectors.review_last_decision(asset_id=cutout.asset_id)
+    revision = last.pk if last is not None else 0
+    if cutout.review_status == seen.review_status and seen.revision in (None, revision):
+        return False
+    since = last is not None and seen.revision is not None and revision > seen.revision
+    if (since and last is not None and last.action == action and _about(last, cutout)
+            and last.user_id is not None and last.user_id == getattr(user, "pk", None)):
+        return True
+    raise StaleReviewError(_stale_message(cutout=cutout, last=last, since=since, user=user,
+                                          action=action))
+
+
+def _review_fields(cutout: Cutout) -> dict:
+    """A version's review fields as a decision found them, for its Undo."""
+    return {"review_status": cutout.review_status, "flag_reasons": list(cutout.flag_reasons),
+            "reviewed_by": cutout.reviewed_by_id, "is_current": cutout.is_current,
+            "reviewed_at": cutout.reviewed_at.isoformat() if cutout.reviewed_at else None}
+
+
+def locked_for_decision(cutout: Cutout) -> Cutout:
+    """The version read again under its row lock, the image locked first (every writer of
+    an image's versions takes them in that order: ``assets_lock``)."""
+    assets_lock(asset_ids=[cutout.asset_id])
+    return Cutout.objects.select_for_update().get(pk=cutout.pk)
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def cutout_approve(*, cutout: Cutout, user, comment: str = "", seen: Seen | None = None
+                   ) -> Cutout:
     """Approve a version; see ``cutout_approve_answering``."""
-    return cutout_approve_answering(cutout=cutout, user=user, comment=comment)[0]
+    return cutout_approve_answering(cutout=cutout, user=user, comment=comment, seen=seen)[0]
+
+
+class Approval(NamedTuple):
+    cutout: Cutout
+    #: version numbers of the runs still queued or running that the approval answered
+    answered: list[int]
 
 
 @transaction.atomic
-def cutout_approve_answering(*, cutout: Cutout, user,
-                             comment: str = "") -> tuple[Cutout, list[int]]:
+def cutout_approve_answering(*, cutout: Cutout, user, comment: str = "",
+                             seen: Seen | None = None) -> Approval:
     """Approve a version: it becomes the asset's current one (renditions of other versions
     stop being used, since renditions are keyed by version). Returns it and the version
     numbers of the runs still queued or running that the approval answered (for the
@@ -56,15 +168,19 @@ def cutout_approve_answering(*, cutout: Cutout, user,
 
     The approval answers the asset's other versions as a choice does
     (``_other_versions_answer``): approving the old version while a re-run of it is still
-    running must not let the re-run come back for review and replace the approval later."""
-    assets_lock(asset_ids=[cutout.asset_id])
-    cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
+    running must not let the re-run come back for review and replace the approval later.
+    ``seen``: the state the card showed (``review_state_check``)."""
+    cutout = locked_for_decision(cutout)
     cutout_require_done(cutout)
+    if review_state_check(cutout=cutout, seen=seen, user=user, action=Action.APPROVE):
+        return Approval(cutout, [])
     if (cutout.review_status == ReviewStatus.APPROVED and cutout.is_current
             and not _other_versions_waiting(cutout).exists()):
         # A double click or a replayed POST: already the approved current version, so no
         # second audit row (the row lock above serialises concurrent approvals).
-        return cutout, []
+        return Approval(cutout, [])
+    before = _review_fields(cutout) | {"current": Cutout.objects.filter(
+        asset_id=cutout.asset_id, is_current=True).values_list("pk", flat=True).first()}
     _make_current(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
         review_status=ReviewStatus.APPROVED, reviewed_by=user, reviewed_at=timezone.now(),
@@ -72,12 +188,12 @@ def cutout_approve_answering(*, cutout: Cutout, user,
     )
     answered = _other_versions_answer(cutout)
     asset_status_sync(cutout.asset_id)
-    ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
-                                  action=ReviewDecision.Action.APPROVE, comment=comment,
-                                  user=user)
+    ReviewDecision.objects.create(
+        cutout=cutout, asset_id=cutout.asset_id, action=Action.APPROVE, comment=comment,
+        user=user, before=before | {"answered": [[pk, status] for pk, _, _, status in answered]})
     cutout.refresh_from_db()
     events.cutout_event("cutout.approved", cutout, comment=comment)
-    return cutout, answered
+    return Approval(cutout, _unfinished(answered))
 
 
 #: what an approval or a choice answers: finished versions and the runs not finished yet
@@ -93,21 +209,28 @@ def _other_versions_waiting(cutout: Cutout):
     ).exclude(pk=cutout.pk)
 
 
-def _other_versions_answer(cutout: Cutout) -> list[int]:
+def _other_versions_answer(cutout: Cutout) -> list[tuple[int, int, str, str]]:
     """Approving or choosing ``cutout`` answers the asset's other versions waiting for a
     decision: superseded, so neither the review nor the retouch queue (nor a grid approval)
     offers them again. That includes runs still queued or running (a re-run or retouch the
     reviewer started, a batch): a run's finish writes its status and outputs, never
-    review_status, so one marked here stays superseded when it is done. Returns the version
-    numbers of those unfinished runs."""
+    review_status, so one marked here stays superseded when it is done. Returns each
+    answered version as (pk, version, status, review status before)."""
     waiting = _other_versions_waiting(cutout)
-    running = sorted(waiting.exclude(status=JobStatus.DONE).values_list("version", flat=True))
+    rows = list(waiting.values_list("pk", "version", "status", "review_status"))
     waiting.update(review_status=ReviewStatus.SUPERSEDED)
-    return running
+    return rows
+
+
+def _unfinished(answered: list[tuple[int, int, str, str]]) -> list[int]:
+    """The version numbers of the answered runs not finished yet (for the message: they
+    will finish superseded)."""
+    return sorted(version for _, version, status, _ in answered if status != JobStatus.DONE)
 
 
 @transaction.atomic
-def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") -> Cutout:
+def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "",
+                seen: Seen | None = None) -> Cutout:
     reasons = list(dict.fromkeys(reasons))
     if not reasons:
         raise ReviewInputError("Pick at least one reason to flag a cutout.", field="reasons")
@@ -118,16 +241,18 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
     if FlagReason.OTHER in reasons and not comment.strip():
         raise ReviewInputError("Say what is wrong in the comment when the reason is 'Other'.",
                                field="comment")
-    assets_lock(asset_ids=[cutout.asset_id])  # before the version, as an approval does
-    cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
+    cutout = locked_for_decision(cutout)  # the image before the version, as an approval does
     cutout_require_done(cutout)
+    if review_state_check(cutout=cutout, seen=seen, user=user, action=Action.FLAG):
+        return cutout
+    before = _review_fields(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(
         review_status=ReviewStatus.FLAGGED, flag_reasons=reasons, reviewed_by=user,
         reviewed_at=timezone.now(),
     )
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
-                                  action=ReviewDecision.Action.FLAG, reasons=reasons,
-                                  comment=comment, user=user)
+                                  action=Action.FLAG, reasons=reasons,
+                                  comment=comment, user=user, before=before)
     # A flag on a non-current version does not demote an approved asset (the derivation
     # follows the approved current version).
     asset_status_sync(cutout.asset_id)
@@ -137,7 +262,8 @@ def cutout_flag(*, cutout: Cutout, user, reasons: list[str], comment: str = "") 
 
 
 @transaction.atomic
-def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
+def cutout_choose(*, cutout: Cutout, user, comment: str = "",
+                  seen: Seen | None = None) -> Cutout:
     """Choose any finished version as the current one. Choosing is the reviewer's approval of
     that version: it is what the asset shows and what export ships (approve v1, then choose
     v2 -> v2 is approved and current, v1 stays approved but is no longer current).
@@ -146,9 +272,10 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
     running (a re-run or retouch the reviewer started, a batch): they finish superseded, so
     they never come back to the review queue or bulk approval to replace the choice. They
     stay in the version list, and choosing or approving one later is a new decision."""
-    assets_lock(asset_ids=[cutout.asset_id])
-    cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
+    cutout = locked_for_decision(cutout)
     cutout_require_done(cutout)
+    if review_state_check(cutout=cutout, seen=seen, user=user, action=Action.CHOOSE):
+        return cutout
     _make_current(cutout)
     if cutout.review_status != ReviewStatus.APPROVED:
         Cutout.objects.filter(pk=cutout.pk).update(
@@ -156,9 +283,55 @@ def cutout_choose(*, cutout: Cutout, user, comment: str = "") -> Cutout:
             flag_reasons=[])
     _other_versions_answer(cutout)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
-                                  action=ReviewDecision.Action.CHOOSE, comment=comment,
+                                  action=Action.CHOOSE, comment=comment,
                                   user=user)
     asset_status_sync(cutout.asset_id)
+    cutout.refresh_from_db()
+    return cutout
+
+
+@transaction.atomic
+def cutout_decision_undo(*, cutout: Cutout, decision_id: int, user) -> Cutout:
+    """Take back a reviewer's own approval or flag: the version gets back the review state
+    it had (awaiting review, as a rule), and an approval gives the image back the version
+    that was current and the versions it answered. Only while that decision is still the
+    image's latest: the same compare-and-set as every decision (``review_state_check``, with
+    the state the decision left), so a decision someone made since is never undone. The
+    Undo is itself a decision in the history (``undo``). Returns the version."""
+    decision = ReviewDecision.objects.filter(pk=decision_id, cutout_id=cutout.pk).first()
+    if decision is None or decision.action not in UNDOABLE or not decision.before:
+        raise ReviewError("That decision cannot be undone.")
+    if decision.user_id != getattr(user, "pk", None):
+        raise ReviewError("Only the reviewer who made a decision can undo it.")
+    cutout = locked_for_decision(cutout)
+    seen = Seen(review_status=UNDOABLE[decision.action], revision=decision.pk)
+    if review_state_check(cutout=cutout, seen=seen, user=user, action=Action.UNDO):
+        return cutout
+    before = decision.before
+    if decision.action == Action.APPROVE:
+        if not before.get("is_current"):
+            Cutout.objects.filter(pk=cutout.pk).update(is_current=False)
+            if before.get("current"):
+                Cutout.objects.filter(pk=before["current"], asset_id=cutout.asset_id).update(
+                    is_current=True)
+        for pk, status in before.get("answered", []):
+            # only what the approval superseded, and nothing since has (the check above)
+            Cutout.objects.filter(pk=pk, asset_id=cutout.asset_id,
+                                  review_status=ReviewStatus.SUPERSEDED).update(
+                review_status=status)
+    reviewed_at, reviewed_by = before.get("reviewed_at"), before.get("reviewed_by")
+    if reviewed_by is not None and not get_user_model().objects.filter(pk=reviewed_by).exists():
+        reviewed_by = None  # that reviewer's account is gone (the row would say SET_NULL)
+    Cutout.objects.filter(pk=cutout.pk).update(
+        review_status=before.get("review_status", ReviewStatus.PENDING),
+        flag_reasons=before.get("flag_reasons", []), reviewed_by_id=reviewed_by,
+        reviewed_at=parse_datetime(reviewed_at) if reviewed_at else None)
+    asset_status_sync(cutout.asset_id)
+    ReviewDecision.objects.create(
+        cutout=cutout, asset_id=cutout.asset_id, action=Action.UNDO, user=user,
+        reasons=list(decision.reasons),
+        comment=f"Undid: {decision.get_action_display().lower()} "
+                f"({timezone.localtime(decision.created_at):%Y-%m-%d %H:%M}).")
     cutout.refresh_from_db()
     return cutout
 
@@ -261,10 +434,13 @@ def _risk_without(signals: dict, dismissed: set[str]) -> float:
 
 @transaction.atomic
 def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
-                           comment: str = "") -> Cutout:
+                           comment: str = "", seen: Seen | None = None) -> Cutout:
     """A reviewer confirms a pre-flag (it stays, audited) or dismisses it: it leaves the row
     and stops counting towards the risk; the audit keeps what the engine said."""
-    cutout = Cutout.objects.select_for_update().get(pk=cutout.pk)
+    cutout = locked_for_decision(cutout)
+    action = Action.PREFLAG_CONFIRM if confirm else Action.PREFLAG_DISMISS
+    if review_state_check(cutout=cutout, seen=seen, user=user, action=action):
+        return cutout
     if preflag not in cutout.preflags:
         raise ReviewError(f"Version {cutout.version} has no pre-flag {preflag!r}.")
     if not confirm:
@@ -272,11 +448,8 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
         raised, _ = preflags_from_signals(cutout.signals)
         risk = _risk_without(cutout.signals or {}, set(raised) - set(remaining))
         Cutout.objects.filter(pk=cutout.pk).update(preflags=remaining, risk=risk)
-    ReviewDecision.objects.create(
-        cutout=cutout, asset_id=cutout.asset_id,
-        action=(ReviewDecision.Action.PREFLAG_CONFIRM if confirm
-                else ReviewDecision.Action.PREFLAG_DISMISS),
-        reasons=[preflag], comment=comment, user=user)
+    ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id, action=action,
+                                  reasons=[preflag], comment=comment, user=user)
     cutout.refresh_from_db()
     return cutout
 
@@ -285,12 +458,12 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
 def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None,
                         tta: bool | None = None, shadow: str | None = None,
                         strength: str | None = None, profile: str | None = None,
-                        comment: str = "") -> Cutout:
+                        comment: str = "", seen: Seen | None = None) -> Cutout:
     """Queue a new version of the cutout's asset with other settings (interactive queue);
     see ``cutout_review_rerun_start``."""
     return cutout_review_rerun_start(cutout=cutout, user=user, model=model, tta=tta,
                                      shadow=shadow, strength=strength, profile=profile,
-                                     comment=comment)[0]
+                                     comment=comment, seen=seen)[0]
 
 
 def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str | None,
@@ -312,7 +485,8 @@ def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str |
 def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
                               tta: bool | None = None, shadow: str | None = None,
                               strength: str | None = None, profile: str | None = None,
-                              comment: str = "") -> tuple[Cutout, bool]:
+                              comment: str = "", seen: Seen | None = None
+                              ) -> tuple[Cutout, bool]:
     """Queue a new version of the cutout's asset with other settings (interactive queue), and
     whether it was created. The version it started from leaves the review queue: the
     reviewer has judged it. ``tta``, ``shadow``, ``strength``, ``profile`` None: the
@@ -343,8 +517,10 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
         raise ReviewInputError(f"Cannot re-run with these settings: {exc}") from exc
     # The row lock serialises concurrent re-runs of one version, so the second sees the first;
     # the image first, as an approval locks it (starting the run locks it too).
-    assets_lock(asset_ids=[cutout.asset_id])
-    Cutout.objects.select_for_update().filter(pk=cutout.pk).exists()
+    # A re-run on a card someone decided since is refused (``review_state_check``); the same
+    # reviewer's repeat finds its own run below.
+    review_state_check(cutout=locked_for_decision(cutout), seen=seen, user=user,
+                       action=Action.RERUN)
     for pending in Cutout.objects.filter(
             parent_id=cutout.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
             queue=CutoutQueue.INTERACTIVE, source=Cutout.Source.MODEL).order_by("-version"):
@@ -362,7 +538,7 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
     summary = (f"v{new.version}: profile {profile_name}, model {new.model_name}, "
                f"TTA {'on' if tta else 'off'}, shadow {shadow}, refinement {strength}")
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id,
-                                  action=ReviewDecision.Action.RERUN,
+                                  action=Action.RERUN,
                                   comment=f"{summary}. {comment}".strip(), user=user)
     asset_status_sync(cutout.asset_id)
     new.refresh_from_db()
@@ -414,15 +590,18 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
         # left out too (and counted as deleted, not as decided)
         still_live = set(Cutout.objects.filter(
             CUTOUT_LIVE, pk__in=[pk for pk, _ in newest.values()]).values_list("pk", flat=True))
-        for pk, _ in sorted(newest.values()):
+        for asset_id, (pk, _) in sorted(newest.items(), key=lambda item: item[1]):
             if pk not in still_live:
                 deleted_meanwhile += 1
                 continue
-            locked = Cutout.objects.select_for_update().filter(
-                pk=pk, status=JobStatus.DONE, review_status=ReviewStatus.PENDING).first()
-            if locked is None:
+            # the tile was drawn awaiting review: the one staleness policy of every decision
+            # (review_state_check) refuses one decided since
+            try:
+                cutout_approve(cutout=Cutout(pk=pk, asset_id=asset_id), user=user,
+                               comment="bulk approve",
+                               seen=Seen(review_status=ReviewStatus.PENDING))
+            except StaleReviewError:
                 continue
-            cutout_approve(cutout=locked, user=user, comment="bulk approve")
             approved += 1
     return BulkApproval(
         approved=approved, older=len(rows) - len(newest),

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -131,7 +131,7 @@ def _positive_int(value: str | None) -> int | None:
 
 def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
                   preview: dict | None = None, naming_gaps: list[str] | None = None,
-                  naming_advice: str = "") -> dict:
+                  naming_advice: str = "", preselected: dict | None = None) -> dict:
     """The form and one page of recent exports (GET before= / after= for older / newer)."""
     before, after = _positive_int(request.GET.get("before")), _positive_int(
         request.GET.get("after"))
@@ -139,7 +139,24 @@ def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] 
                                             size=RECENT_EXPORTS_PAGE_SIZE)
     return {"form": form, "jobs": page.items, "page": page, "paged": bool(before or after),
             "collisions": collisions or [], "preview": preview,
-            "naming_gaps": naming_gaps or [], "naming_advice": naming_advice}
+            "naming_gaps": naming_gaps or [], "naming_advice": naming_advice,
+            "preselected": preselected}
+
+
+def _preselected(form: ExportForm, last: export_selectors.ExportChoice) -> dict | None:
+    """What the form ticked for the user from their last export, in words: said beside the
+    presets with a way to clear it (export 2 once rendered eBay and Walmart again because
+    nobody noticed they were ticked). None when nothing was."""
+    if last.job_id is None:
+        return None
+    labels = dict(form.fields["presets"].choices)
+    names = dict(form.fields["backgrounds"].choices)
+    parts = [", ".join(str(labels.get(p, p)) for p in last.presets)] if last.presets else []
+    if last.backgrounds:
+        parts.append("backgrounds " + ", ".join(str(names.get(b, b)) for b in last.backgrounds))
+    if last.specs:
+        parts.append(f"{len(last.specs)} custom spec(s)")
+    return {"job_id": last.job_id, "text": "; ".join(parts)} if parts else None
 
 
 def _naming_gaps(form: ExportForm) -> list[export_selectors.NamingGap]:
@@ -154,10 +171,12 @@ def _naming_gaps(form: ExportForm) -> list[export_selectors.NamingGap]:
             *(export_selectors.SPEC_PREFIX + spec for spec in form.spec_lines())])
     except (PresetError, ExportError, variants.VariantError):
         return []
-    gaps = export_selectors.export_warnings(
-        presets=presets, product_ids=form.product_ids, brand=data["brand"],
-        approved_since=data["approved_since"])
-    return gaps
+    filters = {"product_ids": form.product_ids, "brand": data["brand"],
+               "approved_since": data["approved_since"]}
+    # the images themselves, per preset: too small for it, cut by the photo's edge (said
+    # here, before the job refuses them or ships a straight cut "ok (warnings)")
+    return [*export_selectors.export_warnings(presets=presets, **filters),
+            *export_selectors.export_image_checks(presets=presets, **filters)]
 
 
 def _preview(form: ExportForm) -> dict:
@@ -191,13 +210,23 @@ def export_list(request: HttpRequest) -> HttpResponse:
         return _preview_page(request, request.GET)
     # what this user rendered last time, or nothing: a preset ticked by default was
     # rendered along with a custom spec nobody asked it for
-    last = export_selectors.export_last_choice(user=request.user)
+    # (said beside the presets, "Pre-selected: …", with a link that opens the form empty)
+    last = (export_selectors.ExportChoice(presets=[], backgrounds=[], specs=[])
+            if request.GET.get("fresh") else
+            export_selectors.export_last_choice(user=request.user))
     initial: dict = {"presets": last.presets, "backgrounds": last.backgrounds,
                      "specs": "\n".join(last.specs)}
     if request.GET.get("sku"):
         initial["skus"] = "\n".join(request.GET.getlist("sku"))
+    form = ExportForm(initial=initial)
+    preselected = _preselected(form, last)
+    if preselected is not None:
+        query = QueryDict(mutable=True)
+        query.setlist("sku", request.GET.getlist("sku"))
+        query["fresh"] = "1"
+        preselected["clear_url"] = f"{reverse('cutouts:export_list')}?{query.urlencode()}"
     return render(request, "cutouts/export/list.html",
-                  _list_context(request, ExportForm(initial=initial)))
+                  _list_context(request, form, preselected=preselected))
 
 
 @capability_required(roles.EXPORT)
@@ -250,7 +279,13 @@ def export_start(request: HttpRequest) -> HttpResponse:
         form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
-    messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned.")
+    # the presets named: a preset ticked from the last export is seen once more here
+    chosen = dict(form.fields["presets"].choices)
+    rendered = ", ".join(dict.fromkeys(
+        [str(chosen.get(p, p)) for p in data["presets"]]
+        + [f"custom spec {s}" for s in form.spec_lines()]))
+    messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned "
+                              f"for {rendered}.")
     note = export_services.export_folder_note(asked=request.POST.get("folder", ""),
                                               used=job.folder)
     if note:
@@ -277,6 +312,7 @@ def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "cutouts/export/detail.html", {
         "job": job, "progress": progress, "sheet": sheet,
         "specs": export_selectors.export_job_specs(job=job),
+        "preset_results": export_selectors.export_job_presets(job=job),
     })
 
 

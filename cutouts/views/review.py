@@ -13,7 +13,7 @@ from django_htmx.http import push_url, reselect, reswap, retarget
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
 
-from ..errors import ReviewError, ReviewInputError, TileError
+from ..errors import ReviewError, ReviewInputError, StaleReviewError, TileError
 from ..imaging.settings import SHADOW_MODES
 from ..models import Cutout, FlagReason
 from ..selectors import jobs as job_selectors
@@ -21,6 +21,7 @@ from ..selectors import review as review_selectors
 from ..services import previews as preview_services
 from ..services import retouch as retouch_services
 from ..services import review as review_services
+from ..services import review_retouch as review_retouch_services
 from ..services import tiles
 from ..strengths import STRENGTHS
 from ..templatetags.review_tags import image_title
@@ -86,8 +87,11 @@ def _partial(request: HttpRequest) -> bool:
 
 def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, status: int = 200,
                  **extra) -> HttpResponse:
-    template = "cutouts/review/_card.html" if _partial(request) else "cutouts/review/card.html"
-    return render(request, template, _card_context(card, filters, **extra), status=status)
+    partial = _partial(request)
+    template = "cutouts/review/_card.html" if partial else "cutouts/review/card.html"
+    # partial: the card sends its own <title>, which htmx makes the tab's
+    return render(request, template, _card_context(card, filters, partial=partial, **extra),
+                  status=status)
 
 
 def _is_note_poll(request: HttpRequest, note: str) -> bool:
@@ -129,9 +133,11 @@ def _pending_poll(request: HttpRequest, response: HttpResponse, *, note: str, wh
     return reselect(reswap(retarget(response, whole), "outerHTML"), whole)
 
 
-def _render_empty(request: HttpRequest, filters, note: str = "") -> HttpResponse:
+def _render_empty(request: HttpRequest, filters, note: str = "",
+                  undo: dict | None = None) -> HttpResponse:
     template = "cutouts/review/_done.html" if request.htmx else "cutouts/review/done.html"
-    response = render(request, template, {"queue_url": _queue_url(filters), "note": note})
+    response = render(request, template, {"queue_url": _queue_url(filters), "note": note,
+                                          "undo": undo, "partial": bool(request.htmx)})
     return push_url(response, _queue_url(filters)) if request.htmx else response
 
 
@@ -159,20 +165,31 @@ def _after_decision(request: HttpRequest, cutout: Cutout, filters,
     """Approve and flag move on: the next card in queue order after this one, else the first
     one still waiting (a card opened from the end of the queue, or from the retouch page,
     has cards before it); the empty queue only when nothing else waits. ``note`` is said on
-    the card shown next (a message without htmx)."""
+    the card shown next (a message without htmx), with an Undo of the decision while it is
+    the image's latest (htmx: the swapped card is the page's only memory of it)."""
     next_id = review_selectors.review_neighbours(cutout=cutout, filters=filters).next_id
     if next_id is None:
         next_id = review_selectors.review_queue_first(filters=filters, exclude=cutout.pk)
     if note and not request.htmx:
         messages.success(request, note)
+    undo = None
+    if request.htmx:
+        decision = review_selectors.undoable_decision(cutout=cutout, user=request.user)
+        if decision is not None:
+            undo = {"url": _card_url(cutout.pk, filters), "decision": decision.pk}
     if next_id is None:
         if request.htmx:
-            return _render_empty(request, filters, note=note)
+            return _render_empty(request, filters, note=note, undo=undo)
         return redirect(_queue_url(filters))
     if not request.htmx:
         return redirect(_card_url(next_id, filters))
-    response = _render_card(request, _get_card(next_id, filters), filters, note=note)
+    response = _render_card(request, _get_card(next_id, filters), filters, note=note, undo=undo)
     return push_url(response, _card_url(next_id, filters))
+
+
+def _undone_note(cutout: Cutout) -> str:
+    return (f"Undone: {image_title(cutout.asset)} v{cutout.version} is "
+            f"{cutout.get_review_status_display().lower()} again.")
 
 
 @capability_required(roles.VIEW)
@@ -256,48 +273,67 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     comment = request.POST.get("comment", "").strip()[:2000]
     try:
+        # The state the card showed: a decision on a card someone decided since it was drawn
+        # is refused (services.review.review_state_check). A form without it (a client older
+        # than the field) is applied as before.
+        seen = review_selectors.Seen.parse(request.POST.get("seen", ""))
         if action == "approve":
             _, answered = review_services.cutout_approve_answering(
-                cutout=cutout, user=request.user, comment=comment)
+                cutout=cutout, user=request.user, comment=comment, seen=seen)
             return _after_decision(request, cutout, filters,
                                    note=_approved_note(cutout, answered))
         if action == "flag":
             review_services.cutout_flag(cutout=cutout, user=request.user,
-                                        reasons=request.POST.getlist("reason"), comment=comment)
+                                        reasons=request.POST.getlist("reason"), comment=comment,
+                                        seen=seen)
             return _after_decision(request, cutout, filters,
                                    note=_decided_note(cutout, "Flagged for retouch:"))
+        if action == "undo":
+            decision = request.POST.get("decision", "")
+            undone = review_services.cutout_decision_undo(
+                cutout=cutout, user=request.user,
+                decision_id=int(decision) if decision.isdigit() else 0)
+            return _show(request, undone.pk, filters, _undone_note(undone))
         if action == "rerun":
             new = review_services.cutout_review_rerun(
                 cutout=cutout, user=request.user, model=request.POST.get("model") or None,
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
                 strength=request.POST.get("strength", "normal"),
-                profile=request.POST.get("profile") or None, comment=comment)
+                profile=request.POST.get("profile") or None, comment=comment, seen=seen)
             return _show(request, new.pk, filters, f"Re-running as version {new.version}…")
         if action == "strokes":
-            new = retouch_services.cutout_retouch_strokes(
+            new = review_retouch_services.cutout_review_strokes(
                 cutout=cutout, user=request.user, strokes=request.POST.get("strokes", ""),
-                comment=comment)
+                comment=comment, seen=seen)
             return _show(request, new.pk, filters,
                          f"Retouching as version {new.version}: the card updates when it is "
                          "ready.")
         if action == "choose":
-            review_services.cutout_choose(cutout=cutout, user=request.user, comment=comment)
+            review_services.cutout_choose(cutout=cutout, user=request.user, comment=comment,
+                                          seen=seen)
             return _show(request, cutout.pk, filters, f"Version {cutout.version} is current.")
         if action in ("preflag_confirm", "preflag_dismiss"):
             review_services.cutout_preflag_resolve(
                 cutout=cutout, user=request.user, preflag=request.POST.get("preflag", ""),
-                confirm=action == "preflag_confirm", comment=comment)
+                confirm=action == "preflag_confirm", comment=comment, seen=seen)
             return _show(request, cutout.pk, filters, "")
         raise ReviewError(f"Unknown action {action!r}.")
     except ReviewError as exc:
         # A refused flag comes back open with what was ticked, so only the fix is left to do.
         # The ticks only decide which boxes show checked; the comment is escaped as any text.
+        # One refused for the card's state (decided since) does not: the card shows where the
+        # version stands now.
         flag: dict[str, Any] = ({"flag_open": True, "flag_reasons": request.POST.getlist("reason"),
-                                  "flag_comment": comment} if action == "flag" else {})
+                                  "flag_comment": comment}
+                                if action == "flag" and not isinstance(exc, StaleReviewError)
+                                else {})
         if request.htmx:
-            # 200, not 4xx: htmx only swaps successful responses, and the card shows the error.
-            return _render_card(request, _get_card(cutout.pk, filters), filters,
-                                error=str(exc), **flag)
+            # 200, not 4xx: htmx only swaps successful responses, and the card shows the error
+            # over the version as it is now (the address too: a Choose or an Undo posts to
+            # another card than the one on screen).
+            return push_url(_render_card(request, _get_card(cutout.pk, filters), filters,
+                                         error=str(exc), **flag),
+                            _card_url(cutout.pk, filters))
         if flag and isinstance(exc, ReviewInputError):
             # Without JavaScript too: a redirect would drop the ticks and the comment, so the
             # page comes again with the form as sent and 422, as Django answers invalid forms.

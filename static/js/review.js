@@ -417,6 +417,8 @@
     switch (key) {
       case "a": if (!panel) { ev.preventDefault(); submit(c.querySelector('[data-rv-form="approve"]')); } break;
       case "f": ev.preventDefault(); openPanel("flag"); break;
+      // Undo the decision just made (offered in the note of the card that followed it)
+      case "u": if (!panel && c.querySelector('[data-rv-form="undo"]')) { ev.preventDefault(); submit(c.querySelector('[data-rv-form="undo"]')); } break;
       case "r": ev.preventDefault(); openPanel("rerun"); break;
       case "b": ev.preventDefault(); cycleBg(); break;
       case "z": ev.preventDefault(); setZoom(!zoomOn, true); break;

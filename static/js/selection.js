@@ -26,6 +26,8 @@
     if (count) {
       count.textContent = all ? `All ${matching.dataset.total} matching selected` : `${n} selected`;
     }
+    // Served enabled so they work without script (the server refuses an empty selection
+    // with a message); here they wait for a tick.
     form.querySelectorAll("[data-needs-selection]").forEach((b) => { b.disabled = !(all || n); });
     const page = form.querySelector("input[data-select-page]");
     if (page) {

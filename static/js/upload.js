@@ -9,6 +9,8 @@
  *                     (and a finish URL for an import job)
  *   data-autostart    "true": start as soon as files are dropped or picked
  *   data-refresh-url / data-refresh-target: reloaded through htmx once a batch is done
+ *   data-count-target  an element holding the page's image count (a product page's
+ *                     "Images (N)"): counted up as each file is stored, before the refresh
  *   data-recent-url   a page whose [data-recent-imports] section replaces this page's once a
  *                     session is done (the upload page's "Recent imports")
  *
@@ -710,6 +712,7 @@
       item.li.className = item.state;
       item.li.dataset.status = item.state;
       if (item.state === "stored") {
+        this.countStored(data);
         item.outcome.textContent = `stored → ${data.product} ${data.position}`;
         if (data.warnings && data.warnings.length) {
           item.outcome.append(el("span", "warn-text", ` · ⚠ ${data.warnings.join(" · ")}`));
@@ -726,6 +729,17 @@
       if (item.state !== "stored") this.listFailure(item, data);
       this.update();
       return item.state;
+    }
+
+    /* The page's image count goes up with each stored file, less the images it replaced
+     * (QA 2026-12-04: "Images (0)" stayed 0 until the whole upload was done and the grid
+     * was read again). */
+    countStored(data) {
+      const selector = this.root.dataset.countTarget;
+      const target = selector && document.querySelector(selector);
+      if (!target) return;
+      const count = parseInt(target.textContent, 10) || 0;
+      target.textContent = String(count + 1 - ((data.replaced && data.replaced.length) || 0));
     }
 
     /* A busy answer (429): the row waits for the server, not an error, for Retry-After

@@ -1,7 +1,7 @@
 """Export selectors (cutouts/selectors/export.py): the plan's paths and names (Amazon's swatch,
 preset folders Windows can create), the not-approved and naming-gap warnings, the form's last
 choice (form exports only, also those made before the origin mark), and the presets the latest
-export refused an image for (``export_refusals_latest``)."""
+export refused an image for (``export_refusals_latest``, from ``RefusedVariant`` rows)."""
 
 import importlib
 from datetime import timedelta
@@ -138,7 +138,7 @@ def _exported_then_refused():
     tiny.asset.refresh_from_db()
     assert tiny.asset.status == AssetStatus.EXPORTED
     refusing = run_presets(["amazon_main", "shopify", "transparent_png"])
-    assert refusing.report["refused_images_count"] == 1
+    assert refusing.report["partly_exported_count"] == 1
     return tiny, refusing
 
 
@@ -153,7 +153,10 @@ def test_it_says_which_presets_the_latest_export_refused_of_an_exported_image():
     amazon, shopify = (reason for _, reason in note.refused)
     assert amazon.startswith("the product is enlarged ") and shopify.startswith(
         "the product is enlarged ")  # the first finding, without "not exported: failed: "
-    assert note.text == f"Latest export refused Amazon main image: {amazon}; Shopify: {shopify}"
+    # its PNG shipped in that export: partly exported, 1 of its 3 presets
+    assert (note.shipped, note.presets_total, note.partly) == (1, 3, True)
+    assert note.text == (f"Partly exported: 1 of 3 presets — Amazon main image refused: "
+                         f"{amazon}; Shopify refused: {shopify}")
 
 
 def test_it_names_presets_refused_for_one_reason_together():
@@ -162,6 +165,9 @@ def test_it_names_presets_refused_for_one_reason_together():
         ("eBay", "too small")))
     assert note.text == ("Latest export refused Amazon main image, Walmart: touches the canvas "
                          "edge; eBay: too small")
+    partly = export_selectors.ExportRefusal(job_id=1, finished_at=timezone.now(), refused=(
+        ("Walmart", "no GTIN"),), presets_total=4)
+    assert partly.text == "Partly exported: 3 of 4 presets — Walmart refused: no GTIN"
     short = export_selectors.refusal_reason
     assert short("not exported: failed: the product touches the left edge of the canvas; "
                  "fill 70 %") == "the product touches the left edge of the canvas …"
@@ -171,6 +177,7 @@ def test_it_names_presets_refused_for_one_reason_together():
     assert short("format gif is not accepted (allowed: jpeg, png)") == (
         "format gif is not accepted (allowed: jpeg, png)")
     assert short("not exported: cutout no longer available") == "cutout no longer available"
+    assert short("not exported: cannot name the file: the product has no GTIN") == "no GTIN"
 
 
 def test_it_drops_the_note_when_a_later_export_ships_the_image():
@@ -183,7 +190,7 @@ def test_it_ignores_dry_runs_and_images_nothing_refused():
     tiny = approved_cutout(product=ProductFactory(sku="TINY-8"), size=(121, 157))
     fine = approved_cutout(product=ProductFactory(sku="FINE-8"), size=(2000, 1500))
     dry = run_presets(["amazon_main"], dry_run=True)
-    assert dry.report["excluded_count"] == 1 and export_selectors.REFUSED not in dry.report
+    assert dry.report["excluded_count"] == 1 and not dry.refusals.exists()
     assert export_selectors.export_refusals_latest(
         asset_ids=[tiny.asset_id, fine.asset_id]) == {}
     run_presets(["amazon_main"])

@@ -1266,7 +1266,7 @@ def test_it_dry_runs_a_cached_rendition_that_left_the_main_position_as_exported(
     assert (real.exported_count, real.failed_count) == (1, 0)
 
 
-def test_it_keeps_an_image_approved_when_a_chosen_preset_refused_it():
+def test_it_marks_an_image_exported_when_one_chosen_preset_shipped_it():
     tiny = approved_cutout(product=ProductFactory(sku="TINY-1"), size=(121, 157))
     fine = approved_cutout(product=ProductFactory(sku="FINE-1"), size=(2000, 1500))
     job = run_job(export_jobs.export_job_create(
@@ -1276,13 +1276,15 @@ def test_it_keeps_an_image_approved_when_a_chosen_preset_refused_it():
     assert job.exported_count == 4  # the tiny one's PNG and the fine one's three files
     tiny.asset.refresh_from_db(), fine.asset.refresh_from_db()
     tiny.refresh_from_db()
-    # its PNG was written, but Amazon and Shopify refused it: not done, still to work on
-    assert tiny.asset.status == AssetStatus.APPROVED
-    assert tiny.exported_at is None
+    # its PNG was written, Amazon and Shopify refused it: its file went out, so Exported
+    # (it used to stay Approved, and the dashboard said "Exported 0"), partly: the rows say
+    assert tiny.asset.status == AssetStatus.EXPORTED
+    assert tiny.exported_at == job.finished_at
     assert fine.asset.status == AssetStatus.EXPORTED
-    assert job.report["refused_images_count"] == 1
-    assert ("1 image(s) stay Approved, not Exported: a chosen preset refused them"
-            in job.message)
+    assert job.report["partly_exported_count"] == 1
+    assert "1 image(s) partly exported: a chosen preset refused them" in job.message
+    assert sorted(job.refusals.values_list("asset_id", "preset")) == [
+        (tiny.asset_id, "amazon_main"), (tiny.asset_id, "shopify")]
 
 
 def test_it_marks_an_image_exported_when_every_chosen_preset_wrote_it():
@@ -1291,7 +1293,7 @@ def test_it_marks_an_image_exported_when_every_chosen_preset_wrote_it():
     assert job.exported_count == 1 and not job.report["excluded"]
     tiny.asset.refresh_from_db()
     assert tiny.asset.status == AssetStatus.EXPORTED
-    assert "stay Approved" not in job.message
+    assert "partly exported" not in job.message
 
 
 SPEC = "trim|fill-85|square-300|bg-ffffff|shadow-none|format-jpeg|quality-80|srgb"

@@ -544,13 +544,15 @@ def test_it_shows_the_latest_refusal_on_the_product_page_and_the_review_card(cli
         reverse("cutouts:review_card", args=[tiny.pk]))}
     for url, page in pages.items():
         assert f'data-export-refused="{refusing.pk}"' in page, url
-        assert "⚠ Latest export refused Amazon main image: the product is enlarged " in page, url
+        assert ("⚠ Partly exported: 1 of 3 presets — Amazon main image refused: the product "
+                "is enlarged ") in page, url
+        assert 'data-partly-exported="1/3"' in page, url
     note = export_selectors.export_refusals_latest(asset_ids=[tiny.asset_id])[tiny.asset_id]
     for url, page in pages.items():
         assert f"⚠ {note.text} (export #{refusing.pk})." in page, url
     run_presets(["transparent_png"])
     page = client.get(reverse("catalog:product_detail", args=[tiny.asset.product_id]))
-    assert b"Latest export refused" not in page.content
+    assert b"Partly exported" not in page.content and b"data-export-refused" not in page.content
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """A batch's progress as the page shows it: the time left reads as a person would say it,
-and the list of batches is counted in the same queries whatever its length."""
+the list of batches is counted in the same queries whatever its length, and what a batch was
+started with is read from its own row."""
 
 from datetime import timedelta
 
@@ -9,9 +10,11 @@ from django.utils import timezone
 from cutouts.models import Cutout, CutoutBatch, JobStatus
 from cutouts.selectors.jobs import (
     BatchProgress,
+    BatchSettings,
     cutout_batch_counts,
     cutout_batch_list,
     cutout_batch_progress,
+    cutout_batch_settings,
 )
 from cutouts.services.batches import cutout_batch_start
 from tests.factories import ImageAssetFactory
@@ -43,3 +46,24 @@ def test_it_counts_the_batch_list_in_two_queries_whatever_its_length(
     assert {r.batch.pk: r.counts for r in rows} == {
         b.pk: cutout_batch_counts(batch=CutoutBatch.objects.get(pk=b.pk)) for b in started}
     assert {r.batch.pk: r.finished for r in rows}[started[0].pk] == 2
+
+
+@pytest.mark.django_db
+def test_it_reads_what_a_batch_was_started_with_from_its_row():
+    batch = cutout_batch_start(assets=[ImageAssetFactory()], profile_name="fast",
+                               overrides={"shadow": "keep"})
+    progress = cutout_batch_progress(batch=batch)
+    assert progress.settings == cutout_batch_settings(batch=batch)
+    assert (progress.settings.profile, progress.settings.shadow) == ("fast", "keep")
+    assert progress.settings.model == batch.settings["model"] != ""
+    assert progress.settings.strength == "normal"  # fast's edge gain 4.0
+    # the row's own settings, whatever the profile says today
+    CutoutBatch.objects.filter(pk=batch.pk).update(
+        settings={**batch.settings, "shadow": "synthetic", "refine": False})
+    batch.refresh_from_db()
+    assert (cutout_batch_settings(batch=batch).shadow,
+            cutout_batch_settings(batch=batch).strength) == ("synthetic", "off")
+    # a row made by hand, without settings, says nothing rather than a default
+    bare = CutoutBatch.objects.create(label="by hand", total=0)
+    assert cutout_batch_settings(batch=bare) == BatchSettings(profile="default", model="",
+                                                              shadow="", strength="")

@@ -257,3 +257,19 @@ def test_it_says_no_worker_reports_on_a_batchs_running_cutouts(client, make_asse
                                                heartbeat_at=now - timedelta(minutes=4))
     page = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "No worker has reported on this for 4 min — is a worker running?" in page
+
+
+def test_it_shows_the_shadow_mode_a_batch_was_started_with(client, make_assets):
+    asset = make_assets(1)[0]
+    client.force_login(manager())
+    client.post(reverse("cutouts:batch_start"),
+                {"product": asset.product_id, "profile": "fast", "shadow": "keep"})
+    batch = CutoutBatch.objects.get()
+    wanted = ("profile <b>fast</b>", f"model <b>{batch.settings['model']}</b>",
+              "shadow <b>keep</b>", "refinement <b>normal</b>")
+    page = client.get(reverse("cutouts:batch_detail", args=[batch.pk])).content.decode()
+    settings = page.split("data-batch-settings")[1].split("</span>")[0]
+    assert all(part in settings for part in wanted), settings
+    listed = client.get(reverse("cutouts:batch_list")).content.decode()
+    row = listed.split(f'href="{reverse("cutouts:batch_detail", args=[batch.pk])}"')[1]
+    assert all(part in row.split("</tr>")[0] for part in wanted), row

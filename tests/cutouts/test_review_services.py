@@ -1,4 +1,5 @@
 import os
+import re
 
 import pytest
 
@@ -6,7 +7,7 @@ from catalog.models import AssetStatus
 from cutouts.errors import ReviewError, ReviewInputError
 from cutouts.models import ReviewDecision, ReviewStatus
 from cutouts.selectors.review import cutouts_approved_current
-from cutouts.services import batches, previews, retouch, review, runs
+from cutouts.services import batches, previews, retouch, review, review_retouch, runs
 from tests.factories import reviewer
 
 pytestmark = pytest.mark.django_db
@@ -807,3 +808,221 @@ def test_it_bulk_approves_the_newest_ticked_version_whatever_the_order_of_the_id
         1: "superseded", 2: "superseded", 3: "superseded", 4: "approved"}
     assert list(ReviewDecision.objects.filter(action="approve").values_list(
         "cutout_id", flat=True)) == [v4.pk]
+
+
+# --- stale decisions: the card's `seen` and the compare-and-set ---------------------------
+
+
+def _seen(cutout):
+    """What the card drawn now would send."""
+    from cutouts.selectors.review import Seen, review_revision
+
+    cutout.refresh_from_db()
+    return Seen.of(cutout, revision=review_revision(asset_id=cutout.asset_id))
+
+
+def test_it_refuses_an_approval_made_on_a_card_drawn_before_another_reviewers_flag(
+        make_assets, fake_model, no_broker):
+    from cutouts.errors import StaleReviewError
+
+    [c] = done_cutouts(make_assets(1))
+    rev1, rev2 = reviewer(username="rev1"), reviewer(username="rev2")
+    opened = _seen(c)  # both reviewers open the card
+    review.cutout_flag(cutout=c, user=rev1, reasons=["wrong_subject"], seen=opened)
+    with pytest.raises(StaleReviewError) as refused:
+        review.cutout_approve(cutout=c, user=rev2, seen=opened)
+    assert re.fullmatch(r"rev1 flagged v1 for retouch at \d\d:\d\d \(Wrong subject\) after you "
+                        r"opened it, so your approval was not applied\.", str(refused.value))
+    c.refresh_from_db(), c.asset.refresh_from_db()
+    assert c.review_status == ReviewStatus.FLAGGED and not c.is_current
+    assert c.asset.status == AssetStatus.NEEDS_RETOUCH
+    assert not cutouts_approved_current().exists()  # not exportable
+    assert list(ReviewDecision.objects.values_list("action", "user__username")) == [
+        ("flag", "rev1")]
+
+
+def test_it_refuses_a_flag_made_on_a_card_drawn_before_another_reviewers_approval(
+        make_assets, fake_model, no_broker):
+    from cutouts.errors import StaleReviewError
+
+    [c] = done_cutouts(make_assets(1))
+    rev1, rev2 = reviewer(username="rev1"), reviewer(username="rev2")
+    opened = _seen(c)
+    review.cutout_approve(cutout=c, user=rev1, seen=opened)
+    with pytest.raises(StaleReviewError, match=r"^rev1 approved v1 at .* so your flag was not"):
+        review.cutout_flag(cutout=c, user=rev2, reasons=["halo"], seen=opened)
+    c.refresh_from_db()
+    assert c.review_status == ReviewStatus.APPROVED and c.is_current and c.flag_reasons == []
+    assert ReviewDecision.objects.count() == 1
+
+
+def test_it_applies_fresh_decisions_and_takes_a_reviewers_own_repeat_as_done(
+        make_assets, fake_model, no_broker):
+    a, b = done_cutouts(make_assets(2))
+    user = reviewer()
+    opened_a, opened_b = _seen(a), _seen(b)
+    assert opened_a.review_status == "pending" and opened_a.revision == 0
+    review.cutout_approve(cutout=a, user=user, seen=opened_a)
+    review.cutout_flag(cutout=b, user=user, reasons=["halo"], seen=opened_b)
+    # a double click, A pressed twice: the second request carries the same card's state
+    review.cutout_approve(cutout=a, user=user, seen=opened_a)
+    review.cutout_flag(cutout=b, user=user, reasons=["halo"], seen=opened_b)
+    a.refresh_from_db(), b.refresh_from_db()
+    assert a.review_status == ReviewStatus.APPROVED and a.is_current
+    assert b.review_status == ReviewStatus.FLAGGED
+    assert ReviewDecision.objects.count() == 2
+    # the card drawn after a decision carries the new revision, and deciding on it works
+    review.cutout_approve(cutout=b, user=user, seen=_seen(b))
+    b.refresh_from_db()
+    assert b.review_status == ReviewStatus.APPROVED
+
+
+def test_it_applies_a_decision_sent_without_the_cards_state_as_before(
+        make_assets, fake_model, no_broker):
+    # API clients send no `seen`: last decision wins, as it always did for them
+    [c] = done_cutouts(make_assets(1))
+    review.cutout_flag(cutout=c, user=reviewer(), reasons=["halo"])
+    review.cutout_approve(cutout=c, user=reviewer())
+    c.refresh_from_db()
+    assert c.review_status == ReviewStatus.APPROVED and c.is_current
+
+
+def test_it_refuses_a_stale_choice_rerun_retouch_and_preflag_answer(
+        make_assets, fake_model, no_broker):
+    from cutouts.errors import StaleReviewError
+    from cutouts.models import Cutout
+
+    asset = make_assets(1)[0]
+    [v1], [v2] = done_cutouts([asset]), done_cutouts([asset])
+    Cutout.objects.filter(pk=v2.pk).update(preflags=["halo_risk"])
+    rev1, rev2 = reviewer(username="rev1"), reviewer(username="rev2")
+    opened_v1, opened_v2 = _seen(v1), _seen(v2)
+    review.cutout_approve(cutout=v2, user=rev1, seen=opened_v2)  # v1 is superseded by it
+    stale = [
+        lambda: review.cutout_choose(cutout=v1, user=rev2, seen=opened_v1),
+        lambda: review.cutout_review_rerun(cutout=v2, user=rev2, seen=opened_v2),
+        lambda: review_retouch.cutout_review_strokes(
+            cutout=v2, user=rev2, seen=opened_v2,
+            strokes=[{"kind": "keep", "radius": 8, "points": [[100, 100], [120, 110]]}]),
+        lambda: review.cutout_preflag_resolve(cutout=v2, user=rev2, preflag="halo_risk",
+                                              confirm=False, seen=opened_v2),
+    ]
+    for decide in stale:
+        with pytest.raises(StaleReviewError, match=r"^rev1 approved v2 at "):
+            decide()
+    v2.refresh_from_db()
+    assert v2.is_current and v2.preflags == ["halo_risk"]
+    assert Cutout.objects.filter(asset=asset).count() == 2  # no re-run, no retouch
+    assert list(ReviewDecision.objects.values_list("action", flat=True)) == ["approve"]
+
+
+def test_it_refuses_a_card_state_it_cannot_read():
+    from cutouts.selectors.review import Seen
+
+    assert Seen.parse("") is None
+    assert Seen.parse("pending:12") == Seen("pending", 12)
+    assert Seen.parse("pending:") == Seen("pending", None)
+    for bad in ("approvedish:1", "pending:x", "pending"):
+        with pytest.raises(ReviewInputError):
+            Seen.parse(bad)
+
+
+def test_it_undoes_an_approval_giving_back_the_current_version_and_the_answered_ones(
+        make_assets, fake_model, no_broker):
+    from cutouts.selectors.review import undoable_decision
+
+    asset = make_assets(1)[0]
+    [v1], [v2], [v3] = done_cutouts([asset]), done_cutouts([asset]), done_cutouts([asset])
+    user = reviewer()
+    review.cutout_approve(cutout=v1, user=user)  # v1 current, v2 and v3 answered
+    review.cutout_flag(cutout=v1, user=user, reasons=["halo"])
+    from cutouts.models import Cutout
+
+    # v2 and v3 wait again (say, a re-run of v1 each, given back): v3's approval answers
+    # v2 and the flagged current v1
+    Cutout.objects.filter(pk__in=[v2.pk, v3.pk]).update(review_status=ReviewStatus.PENDING)
+    asset.refresh_from_db()
+    before = {c.pk: (c.review_status, c.is_current, c.reviewed_by_id, c.reviewed_at)
+              for c in Cutout.objects.filter(asset=asset)}
+    status_before = asset.status
+    review.cutout_approve(cutout=v3, user=user, seen=_seen(v3))
+    decision = undoable_decision(cutout=v3, user=user)
+    assert decision is not None and decision.action == "approve"
+    undone = review.cutout_decision_undo(cutout=v3, decision_id=decision.pk, user=user)
+    assert undone.review_status == ReviewStatus.PENDING and not undone.is_current
+    after = {c.pk: (c.review_status, c.is_current, c.reviewed_by_id, c.reviewed_at)
+             for c in Cutout.objects.filter(asset=asset)}
+    assert after == before  # v1 current and flagged again, v3 awaiting review
+    asset.refresh_from_db()
+    assert asset.status == status_before
+    last = ReviewDecision.objects.order_by("-pk").first()
+    assert (last.action, last.cutout_id, last.user) == ("undo", v3.pk, user)
+    assert last.comment.startswith("Undid: approved (")
+    # a second Undo (double click) changes nothing more
+    review.cutout_decision_undo(cutout=v3, decision_id=decision.pk, user=user)
+    assert ReviewDecision.objects.filter(action="undo").count() == 1
+    assert undoable_decision(cutout=v3, user=user) is None  # the latest is the undo now
+
+
+def test_it_undoes_a_flag_back_to_awaiting_review(make_assets, fake_model, no_broker):
+    [c] = done_cutouts(make_assets(1))
+    user = reviewer()
+    review.cutout_flag(cutout=c, user=user, reasons=["halo"], seen=_seen(c))
+    decision = ReviewDecision.objects.get(action="flag")
+    review.cutout_decision_undo(cutout=c, decision_id=decision.pk, user=user)
+    c.refresh_from_db(), c.asset.refresh_from_db()
+    assert c.review_status == ReviewStatus.PENDING and c.flag_reasons == []
+    assert c.reviewed_by is None and c.asset.status == AssetStatus.IN_REVIEW
+    # the version is back in the review queue
+    from cutouts.selectors.review import review_queue
+
+    assert list(review_queue()) == [c]
+
+
+def test_it_refuses_an_undo_once_someone_decided_since_or_of_someone_elses_decision(
+        make_assets, fake_model, no_broker):
+    from cutouts.errors import StaleReviewError
+
+    [c] = done_cutouts(make_assets(1))
+    rev1, rev2 = reviewer(username="rev1"), reviewer(username="rev2")
+    review.cutout_approve(cutout=c, user=rev1, seen=_seen(c))
+    approval = ReviewDecision.objects.get(action="approve")
+    with pytest.raises(ReviewError, match="Only the reviewer who made a decision"):
+        review.cutout_decision_undo(cutout=c, decision_id=approval.pk, user=rev2)
+    review.cutout_flag(cutout=c, user=rev2, reasons=["wrong_subject"], seen=_seen(c))
+    with pytest.raises(StaleReviewError, match=r"^rev2 flagged v1 for retouch at .* so your "
+                                               r"undo was not applied"):
+        review.cutout_decision_undo(cutout=c, decision_id=approval.pk, user=rev1)
+    c.refresh_from_db()
+    assert c.review_status == ReviewStatus.FLAGGED and c.flag_reasons == ["wrong_subject"]
+    with pytest.raises(ReviewError, match="cannot be undone"):
+        review.cutout_decision_undo(cutout=c, decision_id=approval.pk + 999, user=rev1)
+
+
+def test_it_refuses_a_grid_approval_of_a_version_decided_since_by_the_same_policy(
+        make_assets, fake_model, no_broker, monkeypatch):
+    # the grid's "no longer awaiting review" is review_state_check's refusal: one policy
+    from cutouts.errors import StaleReviewError
+
+    a, b = done_cutouts(make_assets(2))
+    check, approve = review.review_state_check, review.cutout_approve
+    refused = []
+
+    def spy(**kwargs):
+        try:
+            return check(**kwargs)
+        except StaleReviewError:
+            refused.append((kwargs["cutout"].pk, kwargs["seen"]))
+            raise
+
+    def flag_b_meanwhile(*, cutout, **kwargs):
+        if cutout.pk == a.pk:
+            review.cutout_flag(cutout=b, user=reviewer(), reasons=["halo"])
+        return approve(cutout=cutout, **kwargs)
+
+    monkeypatch.setattr(review, "review_state_check", spy)
+    monkeypatch.setattr(review, "cutout_approve", flag_b_meanwhile)
+    done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk], user=reviewer())
+    assert done == review.BulkApproval(approved=1, older=0, not_pending=1)
+    assert [(pk, seen.review_status, seen.revision) for pk, seen in refused] == [
+        (b.pk, "pending", None)]

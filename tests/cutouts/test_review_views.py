@@ -931,3 +931,129 @@ def test_it_calls_the_parent_of_a_queued_rerun_the_newest_finished_once(
     assert "replaced by a newer run" not in row1
     assert row1.count("newest") == 1 and ">newest finished<" in row1
     assert ">queued<" in row2 and "newest" not in row2
+
+
+def _seen_on(html: str) -> str:
+    """The state the card's Approve sends (the first `seen` of the card: all say the same)."""
+    import re
+
+    return re.search(r'data-rv-form="approve">.*?name="seen" value="([^"]+)"', html,
+                     re.S).group(1)
+
+
+def test_it_sends_the_state_the_card_was_drawn_with_in_every_decision_form(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    Cutout.objects.filter(pk=c.pk).update(preflags=["halo_risk"])
+    html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
+    assert _seen_on(html) == "pending:0"
+    # approve, flag, re-run, the pre-flag's answers (one form), the retouch tools (hx-vals)
+    assert html.count('name="seen" value="pending:0"') == 4
+    assert "hx-vals='{\"seen\": \"pending:0\"}'" in html
+
+
+def test_it_refuses_a_stale_htmx_approval_and_shows_the_card_as_it_is_now(client, cutouts):
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    rev1, rev2 = reviewer(username="rev1"), reviewer(username="rev2")
+    client.force_login(rev2)
+    seen = _seen_on(client.get(url).content.decode())  # rev2 opens the card
+    client.force_login(rev1)
+    client.post(url, {"action": "flag", "reason": "wrong_subject", "seen": seen}, **HX)
+    client.force_login(rev2)
+    response = client.post(url, {"action": "approve", "seen": seen}, **HX)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == url
+    html = response.content.decode()
+    assert html.lstrip().startswith(f'<section id="review-card" class="card rv-card" '
+                                    f'hx-history="false" data-cutout="{first.pk}"')
+    assert 'data-review-status="flagged"' in html
+    assert 'class="msg msg-error rv-error" role="alert">rev1 flagged v1 for retouch at ' in html
+    assert "(Wrong subject) after you opened it, so your approval was not applied." in html
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.FLAGGED and not first.is_current
+    assert not ReviewDecision.objects.filter(action="approve").exists()
+    # a stale flag (after rev1's approval of another card) does not reopen the flag panel
+    other = _queue_order()[0]
+    other_url = reverse("cutouts:review_card", args=[other.pk])
+    seen = _seen_on(client.get(other_url).content.decode())
+    review.cutout_approve(cutout=other, user=rev1)
+    html = client.post(other_url, {"action": "flag", "reason": "halo", "seen": seen},
+                       **HX).content.decode()
+    assert "rev1 approved v1 at" in html and "so your flag was not applied" in html
+    assert 'data-rv-panel="flag" hidden' in html
+
+
+def test_it_redirects_a_stale_plain_approval_to_the_card_with_the_refusal(client, cutouts):
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk]) + "?model=u2netp"
+    client.force_login(reviewer())
+    seen = _seen_on(client.get(url).content.decode())
+    review.cutout_flag(cutout=first, user=reviewer(username="rev1"), reasons=["halo"])
+    response = client.post(url, {"action": "approve", "seen": seen})
+    assert response.status_code == 302 and response["Location"] == url
+    page = client.get(url).content.decode()
+    assert "rev1 flagged v1 for retouch at" in page and "your approval was not applied" in page
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.FLAGGED
+
+
+def test_it_offers_undo_after_a_decision_and_undoes_it_over_htmx(client, cutouts):
+    user = reviewer()
+    client.force_login(user)
+    first, second = _queue_order()[:2]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    html = client.post(url, {"action": "approve", "seen": "pending:0"}, **HX).content.decode()
+    assert f'data-cutout="{second.pk}"' in html
+    approval = ReviewDecision.objects.get(action="approve")
+    assert 'id="rv-undo"' in html and 'form="rv-undo-form"' in html
+    assert f'name="decision" value="{approval.pk}"' in html and f'hx-post="{url}"' in html
+    response = client.post(url, {"action": "undo", "decision": approval.pk}, **HX)
+    assert response["HX-Push-Url"] == url
+    html = response.content.decode()
+    assert f'data-cutout="{first.pk}"' in html
+    assert f"Undone: {first.asset.product.sku} · main v1 is awaiting review again." in html
+    assert f"<title>Review {first.asset.product.sku} · main v1 · Cutroom</title>" in html
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.PENDING and not first.is_current
+    assert list(ReviewDecision.objects.order_by("pk").values_list("action", flat=True)) == [
+        "approve", "undo"]
+    # the Undo of the queue's last decision sits on the empty queue too
+    for c in _queue_order()[:-1]:
+        client.post(reverse("cutouts:review_card", args=[c.pk]), {"action": "approve"}, **HX)
+    last = _queue_order()[0]
+    html = client.post(reverse("cutouts:review_card", args=[last.pk]), {"action": "flag",
+                       "reason": "halo"}, **HX).content.decode()
+    assert "Queue empty" in html and 'id="rv-undo"' in html
+    assert "<title>Review · Cutroom</title>" in html
+
+
+def test_it_refuses_an_undo_after_someone_decided_since(client, cutouts):
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    client.force_login(reviewer())
+    client.post(url, {"action": "approve"}, **HX)
+    approval = ReviewDecision.objects.get(action="approve")
+    review.cutout_flag(cutout=first, user=reviewer(username="rev1"), reasons=["halo"])
+    html = client.post(url, {"action": "undo", "decision": approval.pk}, **HX).content.decode()
+    assert "rev1 flagged v1 for retouch at" in html and "your undo was not applied" in html
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.FLAGGED
+    # without htmx: a redirect to the card, the refusal as a message
+    response = client.post(url, {"action": "undo", "decision": approval.pk})
+    assert response.status_code == 302 and response["Location"] == url
+
+
+def test_it_names_the_card_shown_in_the_title_of_an_htmx_swap(client, cutouts):
+    client.force_login(reviewer())
+    first, second = _queue_order()[:2]
+    page = client.get(reverse("cutouts:review_card", args=[first.pk])).content.decode()
+    sku = first.asset.product.sku
+    assert page.count("<title>") == 1 and f"<title>Review {sku} · main v1 · Cutroom</title>" in page
+    html = client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "approve"},
+                       **HX).content.decode()
+    assert html.rstrip().endswith(
+        f"<title>Review {second.asset.product.sku} · main v1 · Cutroom</title>")
+    # Next / Previous swaps too
+    html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
+    assert html.count("<title>") == 1 and f"<title>Review {sku} · main v1" in html

@@ -47,6 +47,7 @@ DECLARED = {
     "password_change": "login",
     "password_change_done": "login",
     "/metrics": "token",
+    "/favicon.ico": "public",
     # The OpenAPI schema and its Swagger page describe the API; they hold no data.
     "api:openapi-json": "public",
     "api:openapi-view": "public",

@@ -1,0 +1,244 @@
+"""QA of the export flow, 2026-12-04: an image some chosen preset refused reads Exported once
+another shipped it, with "Partly exported" and why (``RefusedVariant`` rows, not an uncapped
+list in the job's report); the export's page counts shipped and refused files per preset; the
+form says which presets it pre-selected from the last export; and its pre-check lists, per
+preset, the images too small for it and those the photo's edge cuts (``export_image_checks``,
+with the rule the renderer applies)."""
+
+import html
+import importlib
+import json
+import re
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from catalog.models import AssetStatus
+from catalog.selectors import asset_status_counts
+from cutouts.models import ExportJob, RefusedVariant
+from cutouts.selectors import export as export_selectors
+from cutouts.variants.compliance import export_size
+from tests.factories import ProductFactory, manager
+
+from .export_helpers import approved_cutout, cut_off_png, run_presets, with_rgba
+
+pytestmark = pytest.mark.django_db
+
+GTIN = "4006381333931"
+
+
+def _signals(cutout, **signals):
+    cutout.signals = {**(cutout.signals or {}), **signals}
+    cutout.save(update_fields=["signals"])
+    return cutout
+
+
+# --- #2: honest state for an image some preset refused ----------------------------------------
+
+
+def test_it_reads_exported_with_a_partly_note_when_walmart_refuses_for_want_of_a_gtin():
+    no_gtin = approved_cutout(product=ProductFactory(sku="NOGTIN-1", gtin=""), size=(2000, 1500))
+    with_gtin = approved_cutout(product=ProductFactory(sku="GTIN-1", gtin=GTIN),
+                                size=(2000, 1500))
+    job = run_presets(["ebay", "walmart", "transparent_png"])
+    no_gtin.asset.refresh_from_db(), with_gtin.asset.refresh_from_db()
+    # its eBay and PNG files shipped: Exported (it stayed Approved, "Exported 0")
+    assert no_gtin.asset.status == AssetStatus.EXPORTED
+    assert with_gtin.asset.status == AssetStatus.EXPORTED
+    assert asset_status_counts()[AssetStatus.EXPORTED] == 2
+    notes = export_selectors.export_refusals_latest(
+        asset_ids=[no_gtin.asset_id, with_gtin.asset_id])
+    assert set(notes) == {no_gtin.asset_id}
+    assert notes[no_gtin.asset_id].text == (
+        "Partly exported: 2 of 3 presets — Walmart refused: no GTIN")
+    assert job.report["partly_exported_count"] == 1
+    assert "1 image(s) partly exported" in job.message
+
+
+def test_it_counts_shipped_and_refused_files_per_preset_on_the_export_page(client):
+    for n in range(2):
+        approved_cutout(product=ProductFactory(sku=f"NOGTIN-{n}", gtin=""), size=(2000, 1500))
+    approved_cutout(product=ProductFactory(sku="GTIN-2", gtin=GTIN), size=(2000, 1500))
+    job = run_presets(["walmart", "transparent_png"])
+    rows = {r.name: r for r in export_selectors.export_job_presets(job=job)}
+    assert (rows["walmart"].shipped, rows["walmart"].refused) == (1, 2)
+    assert (rows["transparent_png"].shipped, rows["transparent_png"].refused) == (3, 0)
+    [reason] = rows["walmart"].reasons
+    assert (reason.reason, reason.count, reason.examples) == (
+        "no GTIN", 2, ["NOGTIN-0 MAIN", "NOGTIN-1 MAIN"])
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    assert 'id="preset-results"' in page
+    assert "no GTIN</span> — 2: NOGTIN-0 MAIN, NOGTIN-1 MAIN" in page
+
+
+def test_it_keeps_the_report_small_and_every_refusal_in_rows():
+    """``report["refused"]`` kept ~100 B per refused file in the job's JSON; the report now
+    keeps counts per reason kind and a few images, the rows keep every image's refusal."""
+    for n in range(12):
+        approved_cutout(product=ProductFactory(sku=f"BULK-{n:02}", gtin=""), size=(400, 300))
+    job = run_presets(["walmart"])
+    assert "refused" not in job.report
+    [walmart] = job.report[export_selectors.PRESETS_REPORT]
+    assert (walmart["refused"], len(walmart["reasons"])) == (12, 1)
+    assert walmart["reasons"][0]["count"] == 12
+    assert len(walmart["reasons"][0]["examples"]) == export_selectors.EXAMPLES_KEPT
+    assert RefusedVariant.objects.filter(job=job).count() == 12
+    small = len(json.dumps(job.report[export_selectors.PRESETS_REPORT]))
+    for n in range(12, 40):
+        approved_cutout(product=ProductFactory(sku=f"BULK-{n:02}", gtin=""), size=(400, 300))
+    bigger = run_presets(["walmart"])
+    # more than three times the images, the same report size
+    assert len(json.dumps(bigger.report[export_selectors.PRESETS_REPORT])) == small
+    assert RefusedVariant.objects.filter(job=bigger).count() == 40
+
+
+def test_it_counts_reasons_that_differ_only_in_figures_as_one_kind():
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["amazon_main"]))
+    items = [export_selectors.PlannedItem(n, n, "amazon_main", "", f"S-{n}", "", "",
+                                          position="MAIN") for n in range(8)]
+    for n, item in enumerate(items):
+        tally.refused(item, f"the product is enlarged {9 + n}.1x from {40 + n}x52 px …")
+    [row] = tally.as_report()
+    [kind] = row["reasons"]
+    assert (kind["count"], kind["reason"]) == (8, "the product is enlarged 9.1x from 40x52 px …")
+
+
+def test_it_moves_the_refusals_of_earlier_reports_into_rows():
+    cutout = approved_cutout(product=ProductFactory(sku="OLD-1"))
+    job = ExportJob.objects.create(presets=["amazon_main", "walmart"], status="done",
+                                   report={"origin": "form", "refused": {
+                                       f"a{cutout.asset_id}": [["Walmart", "no GTIN"]],
+                                       "a999999": [["Walmart", "no GTIN"]]}})
+    migration = importlib.import_module("cutouts.migrations.0014_refused_variant")
+    migration.move_refusals(apps, None)
+    job.refresh_from_db()
+    assert job.report == {"origin": "form"}
+    assert list(job.refusals.values_list("asset_id", "label", "reason")) == [
+        (cutout.asset_id, "Walmart", "no GTIN")]  # a purged image's entry is dropped
+
+
+# --- #6: the presets ticked from the last export are said ---------------------------------------
+
+
+def _note(page: str) -> str:
+    """The pre-selection note's text, tags stripped ("" when there is none)."""
+    if 'id="preselected"' not in page:
+        return ""
+    part = page.split('id="preselected"', 1)[1].split(">", 1)[1].split("</p>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", "", html.unescape(part)).split())
+
+
+def _ticked(page: str, value: str) -> bool:
+    tag = re.search(rf'<input[^>]*name="presets" value="{value}"[^>]*>', page)
+    assert tag is not None
+    return "checked" in tag[0]
+
+
+def test_it_says_which_presets_it_pre_selected_from_the_last_export(client):
+    user = manager()
+    job = ExportJob.objects.create(created_by=user, presets=["amazon_main", "ebay", "walmart"],
+                                   report={"origin": export_selectors.ORIGIN_FORM})
+    client.force_login(user)
+    page = client.get(reverse("cutouts:export_list"), {"sku": "SKU-1"}).content.decode()
+    assert _note(page) == (f"Pre-selected: the presets of your last export (#{job.pk}: Amazon "
+                           "main image, eBay, Walmart) — clear")
+    assert _ticked(page, "ebay") and not _ticked(page, "shopify")
+    clear = re.search(r'href="([^"]+)" id="preselected-clear"', page)[1]
+    # "clear" opens the form with nothing ticked (the SKUs kept) and says nothing
+    fresh = client.get(html.unescape(clear)).content.decode()
+    assert _note(fresh) == "" and not _ticked(fresh, "ebay") and "SKU-1" in fresh
+    # nothing before a user's first export
+    client.force_login(manager())
+    assert _note(client.get(reverse("cutouts:export_list")).content.decode()) == ""
+
+
+def test_it_names_the_presets_an_export_was_started_with(client):
+    approved_cutout(product=ProductFactory(sku="MSG-1", gtin=GTIN), size=(2000, 1500))
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["ebay", "transparent_png"], "destination": "download"}, follow=True)
+    assert "file(s) planned for eBay, Transparent PNG" in html.unescape(
+        response.content.decode())
+
+
+# --- #7: the pre-check lists images too small for a preset, and frame cuts ----------------------
+
+
+def test_it_lists_images_too_small_for_a_preset_with_the_renderers_rule():
+    tiny = _signals(approved_cutout(product=ProductFactory(sku="TINY-1"), size=(800, 600)),
+                    product_px=[121, 157])
+    _signals(approved_cutout(product=ProductFactory(sku="BIG-1"), size=(2000, 1500)),
+             product_px=[1500, 1200])
+    presets = export_selectors.preset_resolve(names=["amazon_main", "transparent_png"])
+    [gap] = export_selectors.export_image_checks(presets=presets)
+    needed = export_size(121, 157, [presets[0]], frame=(800, 600)).needed_px
+    assert (gap.code, gap.preset, gap.count) == (export_selectors.TOO_SMALL, "amazon_main", 1)
+    assert gap.message == (
+        f"1 image(s) too small for Amazon main image: it would enlarge the product past the 8x "
+        f"limit (or it is under 32 px) and refuse it: TINY-1 MAIN (157 px across, {needed} "
+        "needed). They will be excluded from Amazon main image.")
+    # the export refuses exactly what the pre-check listed
+    with_rgba(tiny, _ellipse((800, 600), (340, 222, 461, 379)))
+    job = run_presets(["amazon_main"], product_ids=[tiny.asset.product_id])
+    assert [r["sku"] for r in job.report["excluded"]] == ["TINY-1"]
+    assert "enlarged" in job.report["excluded"][0]["reason"]
+
+
+def _ellipse(size, box) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse(box, fill=(200, 30, 30, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_it_lists_images_the_photos_edge_cuts_per_preset():
+    _signals(approved_cutout(product=ProductFactory(sku="CUT-1"), size=(2000, 1500)),
+             product_px=[1500, 1200], touching_sides=["bottom"])
+    _signals(approved_cutout(product=ProductFactory(sku="CUT-2"), position="PT01",
+                             size=(2000, 1500)),
+             product_px=[1500, 1200], touching_sides=["left"])
+    presets = export_selectors.preset_resolve(names=["amazon_main", "ebay", "transparent_png"])
+    gaps = export_selectors.export_image_checks(presets=presets)
+    assert [(g.preset, g.identifier, g.count) for g in gaps] == [
+        ("amazon_main", "frame-refused", 1), ("ebay", "frame-warned", 2)]
+    amazon, ebay = (g.message for g in gaps)
+    # Amazon binds the main image only; eBay ships both with a straight cut
+    assert amazon.startswith("Amazon main image will refuse 1 main image(s) whose product the "
+                             "photo's edge cuts") and "CUT-1 MAIN (bottom)" in amazon
+    assert ebay.startswith("eBay will ship 2 image(s) whose product the photo's edge cuts, "
+                           "with a straight cut") and "CUT-2 PT01 (left)" in ebay
+    advice = export_selectors.export_warnings_advice(warnings=gaps)
+    assert "ship with the warning in the manifest and on the export's page" in advice
+
+
+def test_it_shows_the_pre_check_on_the_form_before_starting(client):
+    _signals(approved_cutout(product=ProductFactory(sku="TINY-3"), size=(800, 600)),
+             product_px=[121, 157])
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "destination": "download"})
+    page = html.unescape(response.content.decode())
+    assert "1 image(s) too small for Amazon main image" in page and "TINY-3 MAIN" in page
+    assert "Start anyway" in page and not ExportJob.objects.exists()
+
+
+def test_it_reports_the_frame_cut_warning_per_image_for_the_presets_that_ship_it():
+    cutout = with_rgba(approved_cutout(product=ProductFactory(sku="EDGE-1")), cut_off_png())
+    job = run_presets(["amazon_main", "ebay"])
+    rows = {r.name: r for r in export_selectors.export_job_presets(job=job)}
+    assert (rows["amazon_main"].shipped, rows["amazon_main"].refused) == (0, 1)
+    assert (rows["ebay"].shipped, rows["ebay"].warned) == (1, 1)
+    cut = [w for w in rows["ebay"].warnings if "photo's edge" in w.reason]
+    assert [(w.reason, w.examples) for w in cut] == [
+        ("the product is cut off by the photo's edge (bottom): the image cannot …",
+         ["EDGE-1 MAIN"])]
+    cutout.asset.refresh_from_db()
+    assert cutout.asset.status == AssetStatus.EXPORTED  # its eBay file shipped
