@@ -341,7 +341,10 @@
     // the new card's "Next →" (same id); a refused flag keeps its own (data-rv-focus). The
     // same card polled or re-shown: only focus that fell to <body> is picked up.
     var a = document.activeElement, lost = !a || a === document.body || a === document.documentElement;
-    var other = c.dataset.cutout !== shownCutout && !c.querySelector("[data-rv-focus]") && !typing(a);
+    // A panel of this card the reviewer already opened keeps its focus too.
+    var inPanel = !lost && c.contains(a) && !!a.closest("[data-rv-panel]:not([hidden])");
+    var other = c.dataset.cutout !== shownCutout && !c.querySelector("[data-rv-focus]") &&
+      !typing(a) && !inPanel;
     if (lost || other) focusHeading();
     shownCutout = c.dataset.cutout;
     updateQueuedNote();
@@ -467,6 +470,22 @@
   document.addEventListener("pointermove", moveLoupe);
   document.addEventListener("pointerdown", function (ev) { if (zoomOn) moveLoupe(ev); });
 
+  // A new card settles in the same task as its swap (settle:0ms). htmx's default settles 20 ms
+  // (more on a loaded machine) after the card is on screen: a key pressed in between acted on
+  // a card whose forms htmx had not processed yet, and the settle then took the focus to the
+  // heading, away from a panel the key had opened, so the Enter after F sent nothing (the
+  // flaky flag test). The card has no settle transitions to wait for.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var d = ev.detail;
+    if (!d || !d.shouldSwap || !d.target || d.target.id !== "review-card") return;
+    var elt = d.requestConfig && d.requestConfig.elt;
+    var from = elt && elt.closest && elt.closest("[hx-swap],[data-hx-swap]");
+    var spec = d.swapOverride ||
+      (from && (from.getAttribute("hx-swap") || from.getAttribute("data-hx-swap"))) || "";
+    if (!/\bsettle:/.test(spec)) {
+      d.swapOverride = (spec || window.htmx.config.defaultSwapStyle) + " settle:0ms";
+    }
+  });
   document.addEventListener("htmx:afterSettle", afterSwap);
   document.addEventListener("htmx:historyRestore", afterSwap);
   document.addEventListener("DOMContentLoaded", function () {
