@@ -220,7 +220,8 @@ class ReviewDecision(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # What an approval or a flag changed, so its Undo can put it back (services.review):
     # the version's review fields before it, the version that was current and the versions
-    # it answered with their statuses. Empty for other actions and older rows (no Undo).
+    # it answered with their statuses; an Undo's names the decision it took back
+    # ({"undid": pk}: lineage). Empty for other actions and older rows (no Undo).
     before = models.JSONField(default=dict, blank=True)
 
     class Meta:

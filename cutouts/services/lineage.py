@@ -9,6 +9,7 @@ from ..models import Cutout, JobStatus, ReviewDecision, ReviewStatus
 
 _ENDED_EMPTY = (JobStatus.FAILED, JobStatus.CANCELLED)
 _ANSWERS = (ReviewDecision.Action.APPROVE, ReviewDecision.Action.CHOOSE)
+_UNDO = ReviewDecision.Action.UNDO
 
 
 def cutouts_parents_give_back(*, cutout_ids: Iterable[int]) -> int:
@@ -44,5 +45,13 @@ def _answered(parent: Cutout, started) -> bool:
     return (siblings.filter(version__gt=parent.version, status=JobStatus.DONE).exists()
             or siblings.filter(parent_id=parent.pk,
                                status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
-            or ReviewDecision.objects.filter(asset_id=parent.asset_id, action__in=_ANSWERS,
-                                             created_at__gt=started).exists())
+            or _answered_since(parent.asset_id, started))
+
+
+def _answered_since(asset_id: int, started) -> bool:
+    """An approval or choice on the image after ``started`` that no Undo took back (an undone
+    approval settled nothing: the parent is the reviewer's work again)."""
+    decisions = ReviewDecision.objects.filter(asset_id=asset_id, created_at__gt=started,
+                                              action__in=(*_ANSWERS, _UNDO))
+    undone = {d.before.get("undid") for d in decisions if d.action == _UNDO}
+    return any(d.action in _ANSWERS and d.pk not in undone for d in decisions)

@@ -329,7 +329,7 @@ def cutout_decision_undo(*, cutout: Cutout, decision_id: int, user) -> Cutout:
     asset_status_sync(cutout.asset_id)
     ReviewDecision.objects.create(
         cutout=cutout, asset_id=cutout.asset_id, action=Action.UNDO, user=user,
-        reasons=list(decision.reasons),
+        reasons=list(decision.reasons), before={"undid": decision.pk},
         comment=f"Undid: {decision.get_action_display().lower()} "
                 f"({timezone.localtime(decision.created_at):%Y-%m-%d %H:%M}).")
     cutout.refresh_from_db()

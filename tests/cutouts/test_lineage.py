@@ -74,6 +74,21 @@ def test_it_leaves_the_parent_out_when_another_version_was_approved_meanwhile(
     assert _status(v1) == AssetStatus.APPROVED
 
 
+def test_it_gives_the_parent_back_when_the_approval_meanwhile_was_undone(make_assets,
+                                                                         fake_model):
+    [v1] = done_cutouts(make_assets(1))
+    [v2] = done_cutouts([v1.asset])
+    user = reviewer()
+    v3 = review.cutout_review_rerun(cutout=v2, user=user)
+    review.cutout_approve(cutout=v1, user=user)
+    approval = v1.decisions.get(action="approve")
+    review.cutout_decision_undo(cutout=v1, decision_id=approval.pk, user=user)
+    batches.cutout_batch_cancel(batch=v3.batch)
+    assert Cutout.objects.get(pk=v2.pk).review_status == ReviewStatus.PENDING
+    assert [c.asset_id for c in selectors.review_queue()] == [v1.asset_id]
+    assert _status(v1) == AssetStatus.IN_REVIEW
+
+
 def test_it_leaves_the_parent_out_while_another_rerun_of_it_is_queued(make_assets,
                                                                       fake_model):
     [v1] = done_cutouts(make_assets(1))
