@@ -569,7 +569,7 @@ def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     before any detail solve there) the solve takes as known foreground: parts of a thin solid
     thing the brush covers side to side.
 
-    QA (dev 069): a 9 px detail stroke down a flamingo's leg covered it whole; the matte's
+    Why: a 9 px detail stroke down a wading bird's thin leg covered it whole; the matte's
     only foreground was the leg above the brush, so it read the shaded lower leg as backdrop
     and faded it to half alpha and below. The photo says otherwise: each of the leg's pixels
     lies at SOLID_SHARE or more of the way from the backdrop beside it (the nearest pixel the
