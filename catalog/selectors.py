@@ -155,7 +155,7 @@ def _bulk_lines_warned(rows: Iterable[ProductBulkLine]) -> list[BulkEditLine]:
     (``product_bulk_report_warned``: the one rule, as the page had it when it ran the edit)."""
     lines = [BulkEditLine(line=r.line, sku=r.sku, outcome=r.outcome, message=r.message,
                           gtin_product=r.gtin_product, product=r.product_pk) for r in rows]
-    return product_bulk_report_warned(report=BulkEditReport(columns=[], lines=lines)).lines
+    return product_bulk_report_warned(report=BulkEditReport(lines=lines)).lines
 
 
 def _bulk_problem_lines(job: ProductBulkEdit) -> QuerySet[ProductBulkLine]:

@@ -1,5 +1,6 @@
 """The per-process bound on the full image decodes web requests run (CUTROOM_UPLOAD_DECODES):
-uploads (page and API), a working copy's rebuild, and a thumbnail made on its first view.
+uploads (page and API), a working copy's rebuild, and a thumbnail or a review card's picture
+made on its first view.
 Each holds a slot while its decoded image lives, so a web process holds at most that many
 decoded photos at once."""
 

@@ -52,12 +52,12 @@ class BulkEditLine:
 @dataclass
 class BulkEditReport:
     """A bulk edit's lines, as ``selectors.product_bulk_report_warned`` reads them, and the
-    names of the outcomes."""
+    names of the outcomes (the header is checked by ``_read`` and not kept: the stored lines
+    carry what each line changed)."""
 
     UPDATED, UNCHANGED, UNKNOWN, INVALID = "updated", "unchanged", "unknown SKU", "invalid"
     OUTCOMES = (UPDATED, UNCHANGED, UNKNOWN, INVALID)
 
-    columns: list[str]
     lines: list[BulkEditLine] = field(default_factory=list)
 
 

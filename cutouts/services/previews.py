@@ -14,6 +14,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from PIL import Image
 
+from catalog import upload_gate
 from catalog.lru import LruCache
 
 from ..errors import PresetError, ReviewError
@@ -299,9 +300,15 @@ def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
     storage = storages["default"]
     if storage.exists(name):
         return name, content_type
-    with storage.open(source, "rb") as fh, Image.open(fh) as image:
-        image.load()
-        rendered = _render_preview(image, kind, size, spec)
+    # A cutout is decoded whole (a 50 MP RGBA PNG is 200 MB): one of the web process's decode
+    # slots, waited for without a limit as the original's thumbnail does (an <img> cannot send
+    # again); the bound on decoded photos per process holds for review pages too.
+    with upload_gate.decode_slot(wait=upload_gate.NO_LIMIT):
+        if storage.exists(name):  # rendered meanwhile by a request that held the slot first
+            return name, content_type
+        with storage.open(source, "rb") as fh, Image.open(fh) as image:
+            image.load()
+            rendered = _render_preview(image, kind, size, spec)
     # Two requests may render at once; both write identical bytes, the first name wins.
     if not storage.exists(name):
         name = storage.save(name, File(io.BytesIO(rendered), name=name))

@@ -77,7 +77,7 @@ def _report_lines(job: ProductBulkEdit) -> list[list[str]]:
 
 def _stored_report(job: ProductBulkEdit) -> BulkEditReport:
     """The job's stored lines as the report ``selectors.product_bulk_report_warned`` reads."""
-    return BulkEditReport(columns=[], lines=[
+    return BulkEditReport(lines=[
         BulkEditLine(line=r.line, sku=r.sku, outcome=r.outcome, message=r.message,
                      gtin_product=r.gtin_product, product=r.product_pk)
         for r in job.lines.all()])

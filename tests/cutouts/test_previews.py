@@ -1,8 +1,11 @@
 """The card's previews (cutouts/services/previews.py): the marketplace view follows the
 export's preset; the run of a big photo prepares the shadow layer's; the retouch preview starts
-from the worker's own reduction and shows what the worker saves."""
+from the worker's own reduction and shows what the worker saves; a card picture made on its
+first view decodes in one of the web process's decode slots."""
 
 import io
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 from django.core.files.storage import storages
 from PIL import Image
 
+from catalog import upload_gate
 from cutouts.models import Cutout, Preset
 from cutouts.services import batches, previews, runs
 from tests.cutouts.reviewdata import done_cutouts
@@ -281,3 +285,39 @@ def retouch_strokes_done(cutout, user, strokes) -> Cutout:
     new = retouch.cutout_retouch_strokes(cutout=cutout, user=user, strokes=strokes)
     assert runs.cutout_run(cutout_id=new.pk) == "done"
     return new
+
+
+def test_it_renders_a_card_picture_in_a_decode_slot_waiting_for_one_to_free(
+        make_assets, fake_model, settings, monkeypatch):
+    # A cutout is decoded whole for its card picture: the web process's bound on decoded
+    # photos (catalog.upload_gate) covers it, and an <img> waits rather than being refused.
+    settings.CUTROOM_UPLOAD_DECODES = 1
+    monkeypatch.setattr(upload_gate, "WAIT_SECONDS", 0.05)
+    cutout = Cutout.objects.select_related("asset").get(pk=done_cutouts(make_assets(1))[0].pk)
+    rendered: list[tuple[float, int]] = []
+    real = previews._render_preview
+
+    def watching(*args, **kwargs):
+        rendered.append((time.monotonic(), upload_gate.slots_held()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(previews, "_render_preview", watching)
+    slot = upload_gate.decode_slot()
+    slot.__enter__()
+    released: list[float] = []
+
+    def release():
+        released.append(time.monotonic())
+        slot.__exit__(None, None, None)
+
+    threading.Timer(0.3, release).start()  # past an upload's wait: a card picture is not busy
+    name, content_type = previews.cutout_image(cutout=cutout, kind="mask", size=320)
+    assert content_type == "image/png" and storages["default"].exists(name)
+    ((at, held),) = rendered
+    assert at >= released[0]  # decoded only once the other decode's slot came back
+    assert held == 1  # in a slot of its own
+    assert upload_gate.slots_held() == 0
+    # cached now: served again without a decode, even with every slot taken
+    with upload_gate.decode_slot():
+        assert previews.cutout_image(cutout=cutout, kind="mask", size=320)[0] == name
+    assert len(rendered) == 1
