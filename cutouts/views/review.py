@@ -192,14 +192,18 @@ def _undone_note(cutout: Cutout) -> str:
             f"{cutout.get_review_status_display().lower()} again.")
 
 
+def _page_number(request: HttpRequest) -> int:
+    """The list page a ``?page=`` asks for; anything but a number is the first page."""
+    value = request.GET.get("page", "1")
+    return int(value) if value.isdigit() else 1
+
+
 @capability_required(roles.VIEW)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
-    page_number = request.GET.get("page", "1")
     page = review_selectors.review_queue_page(
-        filters=filters, page=int(page_number) if page_number.isdigit() else 1,
-        per_page=PER_PAGE)
+        filters=filters, page=_page_number(request), per_page=PER_PAGE)
     context = {
         "page": page, "filters": filters, "qs": filters.querystring(),
         "preflag_labels": review_services.PREFLAGS,
@@ -399,10 +403,8 @@ def tile(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
 @require_GET
 def retouch_queue(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
-    page_number = request.GET.get("page", "1")
     page = review_selectors.retouch_queue_page(
-        filters=filters, page=int(page_number) if page_number.isdigit() else 1,
-        per_page=PER_PAGE)
+        filters=filters, page=_page_number(request), per_page=PER_PAGE)
     return render(request, "cutouts/review/retouch_queue.html", {
         "page": page, "rows": page.rows, "filters": filters, "qs": filters.querystring(),
         "reason_labels": REASON_LABELS,
