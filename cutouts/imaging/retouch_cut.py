@@ -21,6 +21,29 @@ strap beside the gap). A click on a thin smooth thing (a pencil) changes nothing
 few of its widths from it, so it cannot take the large object the thing lies on; nor does a
 keep click add a region far wider than the part it lands on that the background reaches across
 a weaker edge than the click does (a keyboard behind a pencil's outline).
+
+Which guard applies to which touch (all in ``_step``, after the connectivity gate; an edge
+click, one whose disk reaches the current edge (``_edge_band``), flips only the sliver nearer
+to it than the edge and gets none of them but the ghost rule):
+
+=========================  ===========  ============  ==============  ==================
+guard                      keep click   remove click  painted keep    painted remove
+=========================  ===========  ============  ==============  ==================
+``_spread_limited``        yes          yes           no              no
+``_behind_edge_spared``    yes          no            no              no
+``_thin_spared``           no           yes [1]_      no              yes (``thin_paint_*``)
+``_ring_spared``           no           yes [2]_      no              no
+ghost blobs (``_ghosts``)  no           yes           no              yes
+=========================  ===========  ============  ==============  ==================
+
+.. [1] with its reach widened by the click's depth when it lies deep in the region it flips
+   (``thin_depth``), else by its radius.
+.. [2] it spares only a ring the object closes round the click's gap (background not open
+   to the photo's border).
+
+Each row is measured on the click and painted protocols (docs/review.md); every guard but the
+ghost rule has a ``Params`` field that turns it off (``spread_mult``, ``keep_edge_margin``,
+``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
 """
 
 from __future__ import annotations
