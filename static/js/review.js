@@ -300,8 +300,100 @@
     comment.focus();
     return true;
   }
+  // One card request at a time, and a decision only for the card on screen. While a
+  // decision's POST or the GET of another card is in flight (until its xhr is DONE, which
+  // htmx swaps in the same task), the card is going: a key that decides would act on a card
+  // the reviewer is leaving, or (sent later) on the next one unseen, so it is dropped and the
+  // status below says why; a later answer would swap into a card no longer in the page, its
+  // note and Undo lost (docs/review.md, Keys). J / K decide nothing and are carried out once
+  // the card shows; B and Z change the view, which the next card keeps.
+  var flight = null, queuedGo = "", waitBox = null, waitTimer = null;
+  function replacing() { return !!flight && flight.readyState > 0 && flight.readyState < 4; }
+  // The status lives outside the card, so the swap neither takes it away nor makes a screen
+  // reader miss it (a live region must be in the page before its text changes).
+  function waitRegion() {
+    if (!waitBox) {
+      waitBox = document.createElement("div");
+      waitBox.setAttribute("role", "status");
+      waitBox.setAttribute("data-rv-wait", "");
+      // just above the stuck decision bar, where the reviewer's eyes are when pressing keys
+      waitBox.style.cssText = "position:fixed;left:50%;transform:translateX(-50%);z-index:5;" +
+        "bottom:calc(var(--rv-bar-reserve, 0px) + .5rem);max-width:90vw;pointer-events:none";
+      (document.querySelector("main") || document.body).appendChild(waitBox);
+    }
+    return waitBox;
+  }
+  function sayWait(what) {
+    var box = waitRegion();
+    clearTimeout(waitTimer); waitTimer = null;
+    var pill = box.firstChild || box.appendChild(document.createElement("p"));
+    pill.className = "rt-paused";  // the decision bar's small note (review.css)
+    pill.textContent = "Wait for the next card: " + what + " was not applied.";
+  }
+  function clearWaitSoon() {
+    if (!waitBox || !waitBox.firstChild) return;
+    clearTimeout(waitTimer);
+    waitTimer = setTimeout(function () { if (!replacing()) waitBox.textContent = ""; }, 4000);
+  }
+  var KEY_NAMES = { a: "A (approve)", f: "F (flag)", u: "U (undo)", r: "R (re-run)",
+                    e: "E (retouch tools)" };
+  var ACTION_NAMES = { approve: "Approve", flag: "Flag", undo: "Undo", rerun: "Re-run",
+                       strokes: "Apply", choose: "Use this version",
+                       preflag_confirm: "Confirm", preflag_dismiss: "Dismiss" };
+  function requestName(elt) {
+    var action = elt && elt.querySelector && elt.querySelector('input[name="action"]');
+    if (action && ACTION_NAMES[action.value]) return ACTION_NAMES[action.value];
+    if (elt && elt.id === "rv-next") return "Next";
+    if (elt && elt.id === "rv-previous") return "Previous";
+    return "that click";
+  }
+  // A key pressed while the card is replaced: true when it was handled here (queued or dropped).
+  function held(ev, panel) {
+    var key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    var to = key === "ArrowRight" || key === "j" ? "next" :
+      key === "ArrowLeft" || key === "k" ? "previous" : "";
+    if (to) { ev.preventDefault(); queuedGo = to; return true; }
+    var name = KEY_NAMES[key] || (panel && key === "Enter" ? "Enter" : "") ||
+      (panel === "flag" && /^[1-8]$/.test(key) ? key + " (reason)" : "");
+    if (!name) return false;
+    ev.preventDefault(); sayWait(name);
+    return true;
+  }
+  document.addEventListener("htmx:beforeSend", function (ev) {
+    var d = ev.detail;
+    if (!d || !d.target || d.target.id !== "review-card") return;
+    flight = d.xhr;
+    d.target.setAttribute("aria-busy", "true");
+  });
+  // A click (Approve, a version link, Next) while another card request is in flight: htmx
+  // would send it beside the first, and the later answer would swap into a card gone already.
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var d = ev.detail;
+    if (!d || !d.target || d.target.id !== "review-card" || !replacing()) return;
+    ev.preventDefault();
+    sayWait(requestName(d.elt));
+  });
+  // After the swap (htmx answers, swaps and settles in one task, then says afterRequest), or
+  // after a failure that swapped nothing.
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var d = ev.detail;
+    if (!d || !flight || d.xhr !== flight) return;
+    flight = null;
+    var c = card(); if (c) c.removeAttribute("aria-busy");
+    clearWaitSoon();
+    var to = queuedGo; queuedGo = "";
+    if (to) setTimeout(function () { go(to); }, 0);
+  });
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
+    // The same form sent again (a double click, Enter on Approve) never reaches htmx, which
+    // would queue it on the old form and drop it with the card, saying nothing.
+    if (replacing() && form.getAttribute && form.getAttribute("hx-target") === "#review-card") {
+      ev.preventDefault(); ev.stopImmediatePropagation();
+      sayWait(requestName(form));
+      return;
+    }
     if (form.matches && form.matches('[data-rv-panel="flag"]') && flagNeedsComment(form)) {
       // Capture phase on the document: htmx's own submit listener on the form never runs.
       ev.preventDefault(); ev.stopImmediatePropagation();
@@ -395,6 +487,7 @@
     }
     if (typing(ev.target)) return;
     if (ev.target.matches && ev.target.matches("[data-rv-split]") && splitKey(ev)) return;
+    if (replacing() && !retouching() && held(ev, panel)) return;
     if (retouching()) {
       // While painting, only leave (E/Esc) or change the background; no approve by accident.
       var k = ev.key.toLowerCase();
@@ -490,6 +583,6 @@
   document.addEventListener("htmx:historyRestore", afterSwap);
   document.addEventListener("DOMContentLoaded", function () {
     applyPrefs(); updateQueuedNote();
-    var c = card(); if (c) shownCutout = c.dataset.cutout;
+    var c = card(); if (c) { shownCutout = c.dataset.cutout; waitRegion(); }
   });
 })();

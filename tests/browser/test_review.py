@@ -1,6 +1,7 @@
 """The review card in Debian's Chromium: keyboard approve, flag, backgrounds, re-run on a real
 worker (retouch: test_retouch.py). Screenshots go to test-artifacts/screenshots/."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -317,6 +318,110 @@ def test_it_lets_enter_activate_the_focused_control_while_a_panel_is_open(live_s
     page.keyboard.press("Enter")
     expect(page.locator(f"#review-card[data-cutout='{cutouts[2].pk}']")).to_have_count(0)
     assert Cutout.objects.get(pk=cutouts[2].pk).review_status == ReviewStatus.FLAGGED
+
+
+class _HeldAnswers:
+    """The card's htmx requests of one method answered late, as on a slow network: the
+    server acts at once (``route.fetch``) and the browser gets the answer on ``release``.
+    Routed before the page opens, so the first key's request is already caught."""
+
+    def __init__(self, page, method: str):
+        self.method, self.on, self.held = method, False, []
+        page.route(re.compile(r"/cutouts/review/card/\d+/"), self._handle)
+
+    def _handle(self, route):
+        request = route.request
+        if self.on and request.method == self.method and request.headers.get("hx-request"):
+            self.held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    def wait(self, page) -> None:
+        for _ in range(200):
+            if self.held:
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"no {self.method} of the card was sent")
+
+    def release(self) -> None:
+        self.on = False
+        for route, answer in self.held:
+            route.fulfill(response=answer)
+
+
+def _posts(page) -> list[str]:
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.post_data or "") if r.method == "POST" else None)
+    return sent
+
+
+def test_it_drops_a_second_a_pressed_while_the_next_card_loads(live_server, page, screenshot,
+                                                               cutouts, log_in):
+    log_in(page, reviewer())
+    slow = _HeldAnswers(page, "POST")
+    _card(page, live_server, cutouts[0])
+    sent = _posts(page)
+    slow.on = True
+    page.keyboard.press("a")
+    slow.wait(page)
+    card, status = page.locator("#review-card"), page.locator("[data-rv-wait]")
+    expect(card).to_have_attribute("aria-busy", "true")
+    page.keyboard.press("a")  # the old card is still on screen: this A would act on the next
+    expect(status).to_have_text("Wait for the next card: A (approve) was not applied.")
+    page.keyboard.press("f")  # nor does a flag start on a card that is going
+    expect(status).to_have_text("Wait for the next card: F (flag) was not applied.")
+    expect(status).to_have_attribute("role", "status")
+    expect(page.locator("[data-rv-panel=flag]")).to_be_hidden()
+    screenshot("wait-for-the-next-card")
+    slow.release()
+    expect(card).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    expect(page.locator(".rv-note")).to_contain_text("Approved")
+    expect(page.locator("[data-rv-panel=flag]")).to_be_hidden()
+    expect(page.locator("[data-rv-heading]")).to_be_focused()
+    expect(status).to_be_empty(timeout=10_000)  # said, then gone once the card is there
+    assert Cutout.objects.get(pk=cutouts[0].pk).review_status == ReviewStatus.APPROVED
+    assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.PENDING
+    assert len(sent) == 1 and "action=approve" in sent[0]
+    assert ReviewDecision.objects.count() == 1
+
+
+def test_it_acts_on_the_new_card_with_a_key_pressed_once_it_shows(live_server, page, cutouts,
+                                                                  log_in):
+    log_in(page, reviewer())
+    slow = _HeldAnswers(page, "POST")
+    _card(page, live_server, cutouts[0])
+    slow.on = True
+    page.keyboard.press("a")
+    slow.wait(page)
+    slow.release()
+    card = page.locator("#review-card")
+    expect(card).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    page.keyboard.press("a")  # at once: the card on screen is the one approved
+    expect(card).to_have_attribute("data-cutout", str(cutouts[2].pk))
+    assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.APPROVED
+    assert Cutout.objects.get(pk=cutouts[2].pk).review_status == ReviewStatus.PENDING
+    expect(page.locator("[data-rv-wait]")).to_be_empty()  # nothing was held back
+
+
+def test_it_keeps_a_move_and_drops_a_decision_pressed_while_another_card_loads(
+        live_server, page, cutouts, log_in):
+    log_in(page, reviewer())
+    slow = _HeldAnswers(page, "GET")
+    _card(page, live_server, cutouts[0])
+    sent = _posts(page)
+    slow.on = True
+    page.keyboard.press("j")
+    slow.wait(page)
+    page.keyboard.press("a")  # the card being left: before, approved unseen, its note lost
+    status = page.locator("[data-rv-wait]")
+    expect(status).to_have_text("Wait for the next card: A (approve) was not applied.")
+    page.keyboard.press("j")  # no decision: carried out once the next card shows
+    slow.release()
+    card = page.locator("#review-card")
+    expect(card).to_have_attribute("data-cutout", str(cutouts[2].pk))
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutouts[2].pk}/")
+    assert sent == []
+    assert not Cutout.objects.exclude(review_status=ReviewStatus.PENDING).exists()
 
 
 def test_it_turns_the_loupe_on_with_its_button(live_server, page, screenshot, cutouts, log_in):
