@@ -670,19 +670,32 @@ class ExportWarningOut(Schema):
                                   "`folder-renamed`: the `folder` asked is written under "
                                   "a name Windows can create (`spring/con` -> "
                                   "`spring/con_`); the response's `folder` is the one "
-                                  "used.")
+                                  "used. The form's pre-check of the images, per preset: "
+                                  "`too-small`: images whose product the preset would "
+                                  "enlarge past the 8x limit with its frame (or under "
+                                  "32 px); they will be excluded from it. `frame-cut`: "
+                                  "images whose product the photo's edge cuts; the "
+                                  "preset refuses them as main images (`identifier` "
+                                  "`frame-refused`) or ships them with a straight cut "
+                                  "(`frame-warned`).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset) and `folder-renamed`.")
     identifier: str = Field(description="The field the products lack, e.g. `gtin`; "
                                         "`asin|sku` when any one of them would do; "
-                                        "`approved` for `not-approved`; empty for "
-                                        "`spec-note` and `folder-renamed`.")
+                                        "`approved` for `not-approved`; `size` for "
+                                        "`too-small`; `frame-refused` or `frame-warned` "
+                                        "for `frame-cut`; empty for `spec-note` and "
+                                        "`folder-renamed`.")
     count: int = Field(description="Selected products without it (`not-approved`: with an "
-                                   "image that is not exported, or no image).")
+                                   "image that is not exported, or no image; `too-small` "
+                                   "and `frame-cut`: images).")
     total: int = Field(description="Selected products (`not-approved` without `skus`: the "
-                                   "brand's, or the catalog's, live products).")
-    skus: list[str] = Field(description="The first five of them, by SKU.")
+                                   "brand's, or the catalog's, live products); 0 for "
+                                   "`too-small` and `frame-cut`.")
+    skus: list[str] = Field(description="The first five of them, by SKU; empty for "
+                                        "`too-small` and `frame-cut`, whose `message` names "
+                                        "the first five images (SKU and position).")
 
 
 class ExportCreatedOut(ExportOut):

@@ -590,17 +590,21 @@ def export_warnings_advice(*, warnings: list[NamingGap],
 
 
 def export_job_warnings(*, job: ExportJob) -> list[NamingGap]:
-    """``export_warnings`` for a queued job, read from the presets and filters it stored (what
-    its run will plan from): the API and the command warn with it after creating the job, as
-    the form warns before. The naming gaps (not a name two files share: a job that was
-    created has none, ``export_job_create`` refuses those), the selected images that are not
-    approved and the spec notes. Nothing when a preset no longer resolves (the run says)."""
+    """What the form warns of before it starts (``export_warnings`` and the pre-check of the
+    images, ``export_image_checks``) for a queued job, read from the presets and filters it
+    stored (what its run will plan from): the API and the command warn with it after
+    creating the job, as the form warns before. The naming gaps (not a name two files share:
+    a job that was created has none, ``export_job_create`` refuses those), the selected
+    images that are not approved, the spec notes, and per preset the images too small for
+    it and those the photo's edge cuts. Nothing when a preset no longer resolves (the run
+    says)."""
     try:
         presets = preset_resolve(names=job.presets)
     except (PresetError, variants.VariantError):
         return []
-    return [gap for gap in export_warnings(presets=presets, **job.filters)
-            if gap.code != NAMING_SHARED]
+    return [*(gap for gap in export_warnings(presets=presets, **job.filters)
+              if gap.code != NAMING_SHARED),
+            *export_image_checks(presets=presets, **job.filters)]
 
 
 def export_brands() -> list[str]:

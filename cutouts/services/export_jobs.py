@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -53,7 +54,10 @@ EXPORT_TIME_LIMIT = settings.CUTROOM_EXPORT_TIME_LIMIT
 #: what a job that hit the task's soft time limit says (the task catches the limit)
 EXPORT_TIMEOUT_MESSAGE = "The export took longer than allowed; export fewer products at a time."
 MAX_REPORTED = 1000  # excluded/failed rows kept on the job row; the manifest has them all
-PROGRESS_EVERY_SECONDS = 0.5
+#: least seconds between two progress writes that carry no checkpoint (``_ProgressWrites``):
+#: the export page polls the row once a second, so a second write between two polls is never
+#: seen
+PROGRESS_EVERY_SECONDS = 1.0
 #: spec strings one export may carry (each is a preset of its own: a folder, a render each)
 MAX_SPECS = 20
 _FOLDER_RE = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -337,6 +341,105 @@ def _at(index: int, item) -> dict:
                    "asset_id": item.asset_id, "cutout_id": item.cutout_id}}
 
 
+class _RenderCount:
+    """The files a run is done with, counted per render (cutout x preset), not per cutout: a
+    cutout with many presets on a big image used to hold the bar still until its last
+    render. Render threads report each preset they finish (``rendered``: the cutout's place
+    in the plan's groups and the preset); the job's thread each cutout it takes (``take``),
+    whose files then all count, refused and unrenderable ones included.
+
+    ``taken`` counts the files of the cutouts taken; ``waiting`` adds those rendered of the
+    cutout the job's thread waits for (the next one in plan order). Cutouts rendered ahead
+    of it count when they are taken: the bar moves with the cutout the run is on, and a
+    checkpoint's bar and counts (``taken``) describe the same files, as a run after a dead
+    one expects (``RESTART_NOTE``). Neither goes backwards: a cutout's renders are replaced
+    by all of its files when it is taken."""
+
+    def __init__(self, groups: list[tuple[int, list[Any]]]) -> None:
+        self._groups = groups
+        self._lock = threading.Lock()
+        self._rendered: dict[int, int] = {}  # group index -> files rendered, not taken yet
+        self._next = 0  # the group the job's thread takes next
+        self.taken = 0
+        self.stopped = False
+
+    def rendered(self, group: int, preset: str) -> None:
+        if self.stopped:
+            # the run was cancelled: the render thread leaves its cutout's other presets
+            # (the pool is waited for on the way out, a big cutout's presets took minutes)
+            raise _Cancelled()
+        files = sum(1 for item in self._groups[group][1]
+                    if item.preset == preset and not item.error)
+        with self._lock:
+            self._rendered[group] = self._rendered.get(group, 0) + files
+
+    def take(self, group: int) -> None:
+        with self._lock:
+            self._rendered.pop(group, None)
+            self.taken += len(self._groups[group][1])
+            self._next = group + 1
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return self.taken + self._rendered.get(self._next, 0)
+
+
+class _ProgressWrites:
+    """The one policy for writing a run's progress on its row. A checkpoint (the cutout a
+    real run starts, which ``export_dead_run_fail`` names) is written at once, with the bar
+    as it stands; progress alone at most once per ``PROGRESS_EVERY_SECONDS`` and only when
+    it moved, so beside the checkpoints the row is written at most once a second or once
+    per render, whichever is fewer. A run after a dead one (``RESTART_NOTE``) writes no
+    progress until the files it took pass the dead run's bar (``resume_from``), so neither
+    the bar nor the counts go backwards."""
+
+    def __init__(self, job: ExportJob, run_token: str, count: _RenderCount, *,
+                 resume_from: int, restarting: bool,
+                 progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.job_id, self.token, self.count = job.pk, run_token, count
+        self.resume_from, self.restarting = resume_from, restarting
+        self.progress, self.total = progress, total
+        self.counts: dict[str, int] = {"exported_count": 0, "failed_count": 0}
+        self.last = time.monotonic()
+        # what the row says (a new run's 0 is not written again), what ``progress`` was told
+        self.written, self.told = job.progress_done, -1
+
+    def tick(self) -> None:
+        """While the job's thread waits for a cutout's renders (``plan_renditions``'s
+        ``on_wait``)."""
+        self._write(self.count.waiting, None)
+
+    def step(self, checkpoint: dict | None) -> None:
+        """After the job's thread took a cutout (``checkpoint``: the next one's, in a real
+        run)."""
+        self._write(self.count.taken, checkpoint)
+
+    def _write(self, done: int, checkpoint: dict | None) -> None:
+        """Raises ``_Cancelled`` when the run lost its row (the next write after a cancel)."""
+        if self.progress and done != self.told:
+            self.progress(done, self.total)  # a terminal's bar: no row written
+            self.told = done
+        now = time.monotonic()
+        if checkpoint is None and (done == self.written
+                                   or now - self.last < PROGRESS_EVERY_SECONDS):
+            return
+        fields: dict[str, Any] = {"checkpoint": checkpoint} if checkpoint is not None else {}
+        if self.count.taken >= self.resume_from:
+            fields.update(progress_done=done, **self.counts)
+            if self.restarting:
+                fields["message"] = ""  # caught up: RESTART_NOTE no longer holds
+                self.restarting = False
+            self.written = done
+        if fields:
+            try:
+                _progress(self.job_id, self.token, **fields)
+            except _Cancelled:
+                self.count.stopped = True
+                raise
+            self.last = now
+
+
 def export_job_run(*, job_id: int, run_token: str,
                    progress: Callable[[int, int], None] | None = None,
                    interrupts: tuple[type[BaseException], ...] = (),
@@ -392,12 +495,15 @@ def _export_execute(job: ExportJob, run_token: str,
         refused_cutouts: set[int] = set()
         refusals: list[tuple[int, str, str, str]] = []  # (asset, preset, label, reason)
         tally = export_selectors.PresetTally.start(resolved)  # report["presets"]
-        last = time.monotonic()
         groups = list(plan_grouped(plan.items))
+        count = _RenderCount(groups)
+        write = _ProgressWrites(job, run_token, count, resume_from=resume_from,
+                                restarting=restarting, progress=progress, total=total)
         # a dry run lays scenes out on their backgrounds' sizes (no pixel decoded)
         scenes = scene_layout_assets(presets=resolved) if job.dry_run else {}
         for index, (items, outputs, source) in enumerate(
-                plan_renditions(groups, presets, render=not job.dry_run)):
+                plan_renditions(groups, presets, render=not job.dry_run,
+                                on_render=count.rendered, on_wait=write.tick)):
             renditions_persist((item.cutout_id, out)
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
@@ -455,24 +561,13 @@ def _export_execute(job: ExportJob, run_token: str,
                 if out is not None:
                     out.data = None  # drop the bytes as soon as they are written
                 done += 1
-            now = time.monotonic()
+            count.take(index)
+            write.counts.update(exported_count=exported, failed_count=excluded)
             following = groups[index + 1][1][0] if index + 1 < len(groups) else None
             # a real run notes every cutout it starts (one small write beside its renders),
             # so a worker that keeps dying on one is named (export_dead_run_fail)
-            if now - last >= PROGRESS_EVERY_SECONDS or (following is not None
-                                                        and not job.dry_run):
-                fields: dict[str, Any] = (
-                    {"checkpoint": _at(done, following)} if following is not None else {})
-                if done >= resume_from:
-                    fields.update(progress_done=done, exported_count=exported,
-                                  failed_count=excluded)
-                    if restarting:
-                        fields["message"] = ""  # caught up: RESTART_NOTE no longer holds
-                        restarting = False
-                _progress(job.pk, run_token, **fields)
-                last = now
-            if progress:
-                progress(done, total)
+            write.step(_at(done, following)
+                       if following is not None and not job.dry_run else None)
         report["excluded_count"] = excluded
         report["failing_included_count"] = failing
         report["not_approved_count"] = _write_not_approved(job, resolved, writer, report)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -233,9 +235,12 @@ def _recheck(out: RenditionOutput, source: _Source,
         **made, **_compliance_dict(result, _rules_fingerprint(target.rules), bbox)})
 
 
-def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
+def _produce(source: _Source, targets: list[_Target],
+             on_done: Callable[[str], None] | None = None) -> list[RenditionOutput]:
     """Pure work for one cutout (storage I/O, rendering, checks; no database): safe to run
-    in a worker thread. Each target's bytes come from the rendition cache when present."""
+    in a worker thread. Each target's bytes come from the rendition cache when present.
+    ``on_done(preset name)`` hears of each target as it is finished (rendered, read from the
+    cache or refused), in this thread: an export's bar counts renders, not cutouts."""
     storage = storages["default"]
     licence = _model_licence(source.model_name)
     loaded: dict = {}
@@ -266,7 +271,7 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
     # dropped once the next class starts
     classes = {id(o): variants.size_class(o.target.preset.variant_spec) for o in outputs}
     previous = None
-    for out in sorted(outputs, key=lambda o: classes[id(o)]):
+    for out in _each_told(sorted(outputs, key=lambda o: classes[id(o)]), on_done):
         target = out.target
         if loaded and classes[id(out)] != previous:
             loaded["rgba"].forget_layers()
@@ -339,6 +344,16 @@ def _produce(source: _Source, targets: list[_Target]) -> list[RenditionOutput]:
                               if _keeps_meta(spec) else {})},
         }
     return outputs
+
+
+def _each_told(outputs: list[RenditionOutput], on_done: Callable[[str], None] | None
+               ) -> Iterator[RenditionOutput]:
+    """``outputs`` one by one, telling ``on_done`` of each once the loop moves past it (its
+    ``continue`` included), never of one whose work raised."""
+    for out in outputs:
+        yield out
+        if on_done is not None:
+            on_done(out.target.preset.name)
 
 
 def renditions_persist(outputs: Iterable[tuple[int, RenditionOutput | None]]
@@ -496,14 +511,26 @@ class _RecheckBudget:
         return True
 
 
+#: how often a caller waiting for a cutout's renders is called back (``on_wait``)
+WAIT_TICK_SECONDS = 0.25
+
+
 def plan_renditions(
     groups: list[tuple[int, list[PlannedItem]]], presets: dict[str, variants.Preset],
-    render: bool,
+    render: bool, *, on_render: Callable[[int, str], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> Iterator[tuple[list[PlannedItem], list[RenditionOutput | None], _Source | None]]:
     """Outputs per cutout, in plan order, with the cutout's source (None when the cutout is
     gone): a dry run lays out from its product box what it does not render. Rendering runs
     in a small thread pool over a bounded window of cutouts, so memory does not grow with
-    the export's size."""
+    the export's size.
+
+    ``on_render(group index, preset name)`` is called from a render thread as each of a
+    cutout's presets is finished (no database there; what it raises ends that cutout's work,
+    as an export's cancel does: the pool is waited for on the way out); ``on_wait()`` from
+    the caller's thread every ``WAIT_TICK_SECONDS`` while it waits for a cutout's renders,
+    so it can write what the render threads finished meanwhile (a cutout with many presets
+    on a big image takes a while)."""
     threads = _threads() if render else 1
     window = threads * 2
     pending: deque = deque()
@@ -516,16 +543,19 @@ def plan_renditions(
                        .select_related("asset").only(*_SOURCE_FIELDS)}
             targets = _targets(ids, [presets[n] for n in dict.fromkeys(
                 i.preset for _, items in chunk for i in items)])
-            for cid, items in chunk:
+            for offset, (cid, items) in enumerate(chunk):
+                told = (functools.partial(on_render, start + offset)
+                        if on_render is not None else None)
                 pending.append(_submit(pool if render else None, cutouts.get(cid), items,
-                                       targets[cid]))
+                                       targets[cid], told))
                 if len(pending) >= window:
-                    yield _collect(*pending.popleft(), budget=budget)
+                    yield _collect(*pending.popleft(), budget=budget, on_wait=on_wait)
         while pending:
-            yield _collect(*pending.popleft(), budget=budget)
+            yield _collect(*pending.popleft(), budget=budget, on_wait=on_wait)
 
 
-def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list[_Target]):
+def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list[_Target],
+            on_done: Callable[[str], None] | None = None):
     source = _source(cutout) if cutout is not None else None
     wanted = [t for t in targets
               if any(i.preset == t.preset.name and not i.error for i in items)]
@@ -533,14 +563,23 @@ def _submit(pool, cutout: Cutout | None, items: list[PlannedItem], targets: list
         return items, None, [], source
     if pool is None:
         return items, None, wanted, source
-    return items, pool.submit(_produce, source, wanted), [], source
+    return items, pool.submit(_produce, source, wanted, on_done), [], source
+
+
+def _result(future: Future, on_wait: Callable[[], None] | None) -> list[RenditionOutput]:
+    while on_wait is not None:
+        try:
+            return future.result(timeout=WAIT_TICK_SECONDS)
+        except FutureTimeout:
+            on_wait()
+    return future.result()
 
 
 def _collect(items, future, cached_targets, source: _Source | None = None, *,
-             budget: _RecheckBudget | None = None
+             budget: _RecheckBudget | None = None, on_wait: Callable[[], None] | None = None
              ) -> tuple[list[PlannedItem], list[RenditionOutput | None], _Source | None]:
     if future is not None:
-        by_preset = {o.target.preset.name: o for o in future.result()}
+        by_preset = {o.target.preset.name: o for o in _result(future, on_wait)}
     else:
         # Dry run: report what the rendition cache already knows, render nothing.
         by_preset = {}

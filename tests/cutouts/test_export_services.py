@@ -4,6 +4,7 @@ import hashlib
 import io
 import itertools
 import re
+import threading
 import time
 import zipfile
 from datetime import timedelta
@@ -1325,8 +1326,8 @@ def _poison(monkeypatch, sku: str) -> None:
     """The worker dies while rendering ``sku`` (its renders run before the group is yielded)."""
     real = export_jobs.plan_renditions
 
-    def plan(groups, presets, render):
-        for items, outputs, source in real(groups, presets, render):
+    def plan(groups, presets, render, **hooks):
+        for items, outputs, source in real(groups, presets, render, **hooks):
             if items[0].sku == sku:
                 raise WorkerKilled
             yield items, outputs, source
@@ -1396,3 +1397,132 @@ def test_it_names_the_image_an_export_keeps_dying_on_and_announces_the_end_once(
     assert jobs.jobs_reconcile()["export"]["failed"] == 0
     assert jobs._dead_run_reset(jobs.job_kinds()["export"], job, timezone.now()) is None
     assert finished == ["failed"]
+
+
+@pytest.fixture
+def progress_writes(monkeypatch):
+    """The progress_done values an export wrote on its row while it ran, in order (the
+    finish's own write is not one of them; ``lost``: a write found the row cancelled), with
+    a condition render threads can wait on."""
+    seen = {"written": [], "lost": False, "cond": threading.Condition()}
+    real_progress = jobs.job_progress
+
+    def spy(model, pk, tok, **fields):
+        wrote = real_progress(model, pk, tok, **fields)
+        if model is ExportJob and "progress_done" in fields:
+            with seen["cond"]:
+                if wrote:
+                    seen["written"].append(fields["progress_done"])
+                seen["lost"] = seen["lost"] or not wrote
+                seen["cond"].notify_all()
+        return wrote
+
+    monkeypatch.setattr(jobs, "job_progress", spy)
+    return seen
+
+
+def test_it_advances_the_bar_after_each_render_not_each_cutout(
+        no_enqueue, settings, monkeypatch, progress_writes):
+    settings.CUTROOM_EXPORT_THREADS = 1  # one render thread: renders in plan order
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(renditions, "WAIT_TICK_SECONDS", 0.01)
+    for name in ("per_a", "per_b", "per_c"):
+        Preset.objects.create(name=name, label=name, spec=SPEC,
+                              naming=f"{{sku}}_{name}.{{ext}}", rules={})
+    for sku in ("PER-1", "PER-2"):
+        approved_cutout(product=ProductFactory(sku=sku), size=(400, 300))
+    job = export_jobs.export_job_create(presets=["per_a", "per_b", "per_c"], enqueue=False)
+    assert job.progress_total == 6  # 2 cutouts x 3 presets
+    real_render, started = variants.render_variant, []
+    cond, written = progress_writes["cond"], progress_writes["written"]
+
+    def render(*args, **kwargs):
+        # each render waits until the bar shows the one before it: the job's thread must
+        # write it while the cutout's other presets are still to render
+        with cond:
+            cond.wait_for(lambda: len(started) <= max(written, default=0), timeout=5)
+        started.append(1)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(variants, "render_variant", render)
+    token = export_jobs.export_job_claim(job_id=job.pk)
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=token) == "done"
+    assert written == [1, 2, 3, 4, 5, 6]
+    job.refresh_from_db()
+    assert (job.progress_done, job.exported_count) == (6, 6)
+
+
+def test_it_writes_progress_alone_at_most_once_a_second_and_checkpoints_at_once(
+        monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(export_jobs.time, "monotonic", lambda: clock[0])
+    rows: list[dict] = []
+    monkeypatch.setattr(export_jobs, "_progress", lambda job_id, token, **f: rows.append(f))
+    item = dataclasses.make_dataclass("Item", ["preset", "error"])
+    groups = [(1, [item(p, "") for p in ("a", "b", "c")]), (2, [item("a", "")])]
+    count = export_jobs._RenderCount(groups)
+    told: list[int] = []
+    write = export_jobs._ProgressWrites(ExportJob(pk=1), "t", count, resume_from=0,
+                                        restarting=False, total=4,
+                                        progress=lambda done, total: told.append(done))
+    count.rendered(0, "a")
+    count.rendered(1, "a")  # rendered ahead: counted once its cutout is taken
+    write.tick()  # within the second since the run began: nothing written
+    assert rows == [] and told == [1]
+    clock[0] += export_jobs.PROGRESS_EVERY_SECONDS
+    write.tick()
+    write.tick()  # nothing moved: nothing written
+    assert rows == [{"progress_done": 1, "exported_count": 0, "failed_count": 0}]
+    count.rendered(0, "b")
+    clock[0] += 0.2
+    write.tick()  # moved, but within the second of the last write
+    assert len(rows) == 1 and told == [1, 2]
+    count.take(0)
+    write.counts.update(exported_count=3)
+    write.step({"at": {"index": 3}})  # a checkpoint is written at once, with the bar
+    assert rows[-1] == {"checkpoint": {"at": {"index": 3}}, "progress_done": 3,
+                        "exported_count": 3, "failed_count": 0}
+    clock[0] += export_jobs.PROGRESS_EVERY_SECONDS
+    write.tick()
+    assert rows[-1]["progress_done"] == 4 and told == [1, 2, 3, 4]
+
+
+def test_it_stops_a_cancelled_run_between_two_renders_of_one_cutout(
+        no_enqueue, settings, monkeypatch, progress_writes):
+    settings.CUTROOM_EXPORT_THREADS = 1
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY_SECONDS", 0)
+    monkeypatch.setattr(renditions, "WAIT_TICK_SECONDS", 0.01)
+    names = ["stop_a", "stop_b", "stop_c", "stop_d"]
+    for name in names:
+        Preset.objects.create(name=name, label=name, spec=SPEC,
+                              naming=f"{{sku}}_{name}.{{ext}}", rules={})
+    approved_cutout(product=ProductFactory(sku="STOP-1"), size=(400, 300))
+    job = export_jobs.export_job_create(presets=names, user=manager(), enqueue=False)
+    real_render, started = variants.render_variant, []
+    cond, written = progress_writes["cond"], progress_writes["written"]
+
+    def render(*args, **kwargs):
+        with cond:
+            cond.wait_for(lambda: len(started) <= max(written, default=0)
+                          or progress_writes["lost"], timeout=5)
+        if progress_writes["lost"]:
+            time.sleep(0.05)  # the job's thread marks the run stopped as the write fails
+        started.append(1)
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(variants, "render_variant", render)
+    token = export_jobs.export_job_claim(job_id=job.pk)
+    real_progress = jobs.job_progress
+
+    def cancel_after_first(model, pk, tok, **fields):
+        if fields.get("progress_done") == 2:  # the page's Cancel, clicked at "1 / 4"
+            export_jobs.export_job_cancel(job=ExportJob.objects.get(pk=pk))
+        return real_progress(model, pk, tok, **fields)
+
+    monkeypatch.setattr(jobs, "job_progress", cancel_after_first)
+    assert export_jobs.export_job_run(job_id=job.pk, run_token=token) == "cancelled"
+    assert written == [1]
+    # the render under way when the cancel was seen finished; the cutout's last one never began
+    assert len(started) == 3
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED and not job.zip_name
