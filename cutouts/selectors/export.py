@@ -536,16 +536,19 @@ def export_image_checks(*, presets: list[variants.Preset],
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
                     brand: str = "", approved_since: date | str | None = None
                     ) -> list[NamingGap]:
-    """Everything the form (and the API, after creating the job) warns of before an export:
-    the naming gaps and shared identifiers, the selected images that are not approved, and
-    the spec notes."""
+    """Everything the form (and the API and the command, after creating the job:
+    ``export_job_warnings``) warns of before an export: the naming gaps and shared
+    identifiers, the selected images that are not approved, the spec notes, and per preset
+    the images too small for it or cut by the photo's edge (``export_image_checks``)."""
     warnings = export_naming_gaps(presets=presets, product_ids=product_ids, brand=brand,
                                   approved_since=approved_since)
     unapproved = export_not_approved(product_ids=product_ids, brand=brand,
                                      approved_since=approved_since)
     if unapproved is not None:
         warnings.append(unapproved)
-    return warnings + spec_notes(presets=presets)
+    return [*warnings, *spec_notes(presets=presets),
+            *export_image_checks(presets=presets, product_ids=product_ids, brand=brand,
+                                 approved_since=approved_since)]
 
 
 def export_warnings_advice(*, warnings: list[NamingGap],
@@ -602,9 +605,8 @@ def export_job_warnings(*, job: ExportJob) -> list[NamingGap]:
         presets = preset_resolve(names=job.presets)
     except (PresetError, variants.VariantError):
         return []
-    return [*(gap for gap in export_warnings(presets=presets, **job.filters)
-              if gap.code != NAMING_SHARED),
-            *export_image_checks(presets=presets, **job.filters)]
+    return [gap for gap in export_warnings(presets=presets, **job.filters)
+            if gap.code != NAMING_SHARED]
 
 
 def export_brands() -> list[str]:

@@ -173,10 +173,9 @@ def _naming_gaps(form: ExportForm) -> list[export_selectors.NamingGap]:
         return []
     filters = {"product_ids": form.product_ids, "brand": data["brand"],
                "approved_since": data["approved_since"]}
-    # the images themselves, per preset: too small for it, cut by the photo's edge (said
-    # here, before the job refuses them or ships a straight cut "ok (warnings)")
-    return [*export_selectors.export_warnings(presets=presets, **filters),
-            *export_selectors.export_image_checks(presets=presets, **filters)]
+    # the images themselves included, per preset: too small for it, cut by the photo's edge
+    # (said here, before the job refuses them or ships a straight cut "ok (warnings)")
+    return export_selectors.export_warnings(presets=presets, **filters)
 
 
 def _preview(form: ExportForm) -> dict:
