@@ -29,6 +29,7 @@ from .ingest.naming import (
     sku_prefixes,
 )
 from .models import (
+    ACTIVE_STATUSES,
     AssetStatus,
     ImageAsset,
     ImportIssue,
@@ -513,7 +514,68 @@ def product_detail_assets(*, product: Product) -> list[ImageAsset]:
             if asset.working_failed_at is not None  # type: ignore[attr-defined]
             and not asset.working_unreadable  # type: ignore[attr-defined]
             else None)
+    runs = asset_runs(asset_ids=[a.pk for a in assets])
+    for asset in assets:
+        asset.run = runs.get(asset.pk)  # type: ignore[attr-defined]
     return assets
+
+
+@dataclass(frozen=True)
+class AssetRun:
+    """An image's newest cutout version (cancelled ones left out, as the image's status
+    leaves them out) as its product page tile shows it while a batch runs."""
+
+    cutout_id: int
+    version: int
+    #: a JobStatus value
+    status: str
+    #: 0-100 and the stage phrase, written by the run while it runs
+    progress: int
+    stage: str
+    #: the cutouts app's review status value ("pending" until a reviewer decides)
+    review_status: str
+    error: str
+    batch_id: int | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Finished and not decided yet: the tile shows this version's cutout (newer than
+        any approved one, since it is the newest) marked as awaiting review."""
+        return self.status == JobStatus.DONE and self.review_status == "pending"
+
+
+def asset_runs(*, asset_ids: list[int]) -> dict[int, AssetRun]:
+    """``AssetRun`` per image that has a cutout version (one query through the images'
+    ``cutouts`` relation: catalog never imports cutouts code). Every version of the images is
+    read, newest first, and the first kept: an image has a handful of versions."""
+    if not asset_ids:
+        return {}
+    # a positive filter: its join is the one the values read (an exclude through a
+    # multi-valued relation would drop every image with any cancelled version)
+    kept = [s for s in JobStatus.values if s != JobStatus.CANCELLED]
+    rows = (ImageAsset.objects.filter(pk__in=asset_ids, cutouts__status__in=kept)
+            .order_by("pk", "-cutouts__version")
+            .values_list("pk", "cutouts__pk", "cutouts__version", "cutouts__status",
+                         "cutouts__progress", "cutouts__stage", "cutouts__review_status",
+                         "cutouts__error", "cutouts__batch_id"))
+    runs: dict[int, AssetRun] = {}
+    for asset_id, pk, version, status, progress, stage, review, error, batch_id in rows:
+        if asset_id not in runs:
+            runs[asset_id] = AssetRun(cutout_id=pk, version=version, status=status,
+                                      progress=progress, stage=stage, review_status=review,
+                                      error=error, batch_id=batch_id)
+    return runs
+
+
+def asset_runs_active(*, assets: Iterable[ImageAsset]) -> int:
+    """How many of these images (``product_detail_assets``'s, with ``run``) have a version
+    queued or running: the product page polls its tiles' states while one has."""
+    return sum(1 for run in (getattr(a, "run", None) for a in assets)
+               if run is not None and run.is_active)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,12 @@ def _asset_context(product: Product) -> dict:
         "product": product,
         "assets": assets,
         "warn_long_side": settings.CUTROOM_WARN_LONG_SIDE,
+        "runs_active": selectors.asset_runs_active(assets=assets),
     }
+
+
+#: the element of the product page that polls its tiles' cutout states (_asset_runs.html)
+ASSET_RUNS_TARGET = "asset-runs"
 
 
 @capability_required(roles.VIEW)
@@ -143,12 +148,20 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except Product.DoesNotExist:
         raise Http404("No such product.")
     if product.deleted_at is not None:
+        if request.htmx and request.htmx.target == ASSET_RUNS_TARGET:
+            # deleted in another tab while its page polled: 286 is htmx's "stop polling"
+            # (a 404 would leave the poll asking every second)
+            return HttpResponse(status=286)
         if request.htmx:
             raise Http404("No such product.")
         # an old link or bookmark: say what happened (and, to a manager, how to undo it)
         # rather than a bare "not found"; still 404, the product page itself is gone
         return _product_gone(request, product)
     context = _asset_context(product)
+    if request.htmx and request.htmx.target == ASSET_RUNS_TARGET:
+        # the poll while a cutout of the product is queued or running: each tile's state
+        # swapped out of band into its own spots, so checkboxes and open forms stay as they are
+        return render(request, "catalog/_asset_runs.html", {**context, "oob": True})
     if request.htmx:
         # upload.js asks for the grid again once a batch of files is in.
         return render(request, "catalog/_asset_grid.html", context)

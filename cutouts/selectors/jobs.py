@@ -71,6 +71,18 @@ def cutout_batch_settings(*, batch: CutoutBatch) -> BatchSettings:
                          strength=strength_of(saved) if saved else "")
 
 
+def cutout_batch_status(*, batch: CutoutBatch, counts: dict[str, int]) -> str:
+    """The status a batch reads on its pages: its row's, except that a row still queued
+    reads running once one of its cutouts runs or ran. The row is set running by its first
+    run (``runs._batch_started``) only after that run claimed its cutout and read it back,
+    so for that moment (longer on a busy database) the cutouts' rows are the better word;
+    a batch only the reconciler's sweep can close reads the same way."""
+    if batch.status == JobStatus.QUEUED and (
+            counts["running"] or counts["done"] or counts["failed"]):
+        return JobStatus.RUNNING
+    return batch.status
+
+
 @dataclass(frozen=True)
 class BatchProgress:
     batch: CutoutBatch
@@ -85,6 +97,17 @@ class BatchProgress:
     stalest_running: Cutout | None = None
     #: what the batch was started with (its pages show the shadow mode and strength too)
     settings: BatchSettings | None = None
+    #: ``cutout_batch_status``'s word for it; "" for the row's own
+    derived_status: str = ""
+
+    @property
+    def status(self) -> str:
+        """What the batch's pages say it is."""
+        return self.derived_status or self.batch.status
+
+    @property
+    def status_label(self) -> str:
+        return str(JobStatus(self.status).label)
 
     @property
     def time_left(self) -> str:
@@ -129,6 +152,7 @@ def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
         per_minute=per_minute, eta=eta,
         is_active=batch.status in (JobStatus.QUEUED, JobStatus.RUNNING),
         stalest_running=stalest, settings=cutout_batch_settings(batch=batch),
+        derived_status=cutout_batch_status(batch=batch, counts=counts),
     )
 
 

@@ -85,3 +85,41 @@ def test_it_reads_the_gtin_warning_in_the_selectors_only():
     assert not hasattr(products, "products_sharing_gtin")
     ProductFactory(sku="A-1", gtin=GTIN)
     assert "A-1" in selectors.product_gtin_warning(product=ProductFactory(sku="B-1", gtin=GTIN))
+
+
+def test_it_reads_each_images_newest_cutout_version_leaving_cancelled_ones_out():
+    from cutouts.models import Cutout
+
+    main, side, bare = (ImageAssetFactory(position=p) for p in ("MAIN", "PT01", "PT02"))
+    Cutout.objects.create(asset=main, version=1, status="done", review_status="approved")
+    Cutout.objects.create(asset=main, version=2, status="running", progress=30, stage="Masking")
+    Cutout.objects.create(asset=main, version=3, status="cancelled")
+    # an older cancelled version must not hide the image (an exclude through the relation
+    # would drop it)
+    Cutout.objects.create(asset=side, version=1, status="cancelled")
+    failed = Cutout.objects.create(asset=side, version=2, status="failed", error="boom")
+    with CaptureQueriesContext(connection) as queries:
+        runs = selectors.asset_runs(asset_ids=[main.pk, side.pk, bare.pk])
+    assert len(queries) == 1
+    assert set(runs) == {main.pk, side.pk}
+    assert (runs[main.pk].version, runs[main.pk].status, runs[main.pk].progress,
+            runs[main.pk].stage) == (2, "running", 30, "Masking")
+    assert runs[main.pk].is_active and not runs[main.pk].awaiting_review
+    assert (runs[side.pk].cutout_id, runs[side.pk].error) == (failed.pk, "boom")
+    assert not runs[side.pk].is_active
+    assert selectors.asset_runs(asset_ids=[]) == {}
+
+
+def test_it_counts_the_images_whose_newest_version_is_queued_or_running():
+    from cutouts.models import Cutout
+
+    product = ProductFactory()
+    assets = [ImageAssetFactory(product=product, position=p) for p in ("MAIN", "PT01", "PT02")]
+    for asset, status in zip(assets, ("queued", "running", "done"), strict=True):
+        Cutout.objects.create(asset=asset, version=1, status=status)
+    shown = selectors.product_detail_assets(product=product)
+    assert selectors.asset_runs_active(assets=shown) == 2
+    assert [a.run.awaiting_review for a in shown] == [False, False, True]
+    Cutout.objects.filter(status__in=["queued", "running"]).update(status="done")
+    assert selectors.asset_runs_active(
+        assets=selectors.product_detail_assets(product=product)) == 0

@@ -850,3 +850,120 @@ def test_it_lets_the_file_picker_choose_every_supported_format(manager_client, w
     offered = set(accept.split(","))
     assert "image/*" in offered and ".avif" in offered
     assert offered >= IMAGE_EXTENSIONS
+
+
+# --- Product page: its images' cutout states while a batch runs ---------------------------------
+
+RUNS_POLL = {**HTMX, "HTTP_HX_TARGET": "asset-runs"}
+POLLER = re.compile(r'<p id="asset-runs"[^>]*>')
+
+
+def _poller(body: str) -> str:
+    (tag,) = POLLER.findall(body)
+    return tag
+
+
+def _batch(*assets):
+    """A started batch's cutouts, queued (no broker: nothing runs them), by image."""
+    from cutouts.services.batches import cutout_batch_start
+
+    batch = cutout_batch_start(assets=list(assets), profile_name="fast")
+    return {c.asset_id: c for c in batch.cutouts.all()}
+
+
+def _ended(cutout, **fields) -> None:
+    from cutouts.models import Cutout
+    from cutouts.services.status import asset_status_sync
+
+    Cutout.objects.filter(pk=cutout.pk).update(finished_at=timezone.now(), **fields)
+    asset_status_sync(cutout.asset_id)
+
+
+def test_it_polls_only_the_tiles_states_while_a_cutout_is_queued_or_running(reviewer_client):
+    from cutouts.services import runs
+
+    product = ProductFactory(sku="POLL-7")
+    main = ImageAssetFactory(product=product, position="MAIN")
+    side = ImageAssetFactory(product=product, position="PT01")
+    versions = _batch(main, side)
+    token = runs._claim(versions[side.pk].pk, "w1:1")
+    runs.RunProgress(versions[side.pk].pk, token)("Refining edges", 0.45)
+    url = reverse("catalog:product_detail", args=[product.pk])
+
+    page = reviewer_client.get(url).content.decode()
+    assert "<html" in page and 'hx-trigger="every 1s"' in _poller(page)
+    partial = reviewer_client.get(url, **RUNS_POLL)
+    body = partial.content.decode()
+    assert partial.status_code == 200 and "<html" not in body
+    poller = _poller(body)
+    assert f'hx-get="{url}"' in poller and 'hx-trigger="every 1s"' in poller
+    assert "Cutouts queued or running for 2 images" in body
+    # each tile's changing parts, swapped out of band; no checkbox, form or whole tile
+    for asset in (main, side):
+        for part in ("thumbs", "chip", "run"):
+            assert re.search(f'id="asset-{part}-{asset.pk}"[^>]*hx-swap-oob="true"', body), part
+    assert "data-select-item" not in body and "<form" not in body and "<figure" not in body
+    assert f'id="asset-run-{main.pk}" data-run-status="queued"' in body
+    assert "Cutout v1 queued" in body
+    assert f'id="asset-run-{side.pk}" data-run-status="running"' in body
+    assert "Cutout v1 running: Refining edges, 45 %" in body
+    assert '<progress max="100" value="45"' in body
+    assert body.count('data-status="queued">Queued</span>') == 2  # both images' chips
+
+
+def test_it_stops_polling_and_shows_the_new_cutout_once_every_run_ended(manager_client):
+    product = ProductFactory(sku="POLL-8")
+    main = ImageAssetFactory(product=product, position="MAIN")
+    side = ImageAssetFactory(product=product, position="PT01")
+    versions = _batch(main, side)
+    url = reverse("catalog:product_detail", args=[product.pk])
+    _ended(versions[main.pk], status="done", progress=100)
+    body = manager_client.get(url, **RUNS_POLL).content.decode()
+    # one image still queued: still polling, the finished one already shown
+    assert 'hx-trigger="every 1s"' in _poller(body)
+    assert "Cutouts queued or running for 1 image;" in body
+
+    _ended(versions[side.pk], status="failed", error="Model error: no subject found")
+    body = manager_client.get(url, **RUNS_POLL).content.decode()
+    poller = _poller(body)
+    assert "hx-trigger" not in poller and "hx-get" not in poller and " hidden" in poller
+    done = versions[main.pk]
+    assert f'id="asset-run-{main.pk}" data-run-status="review"' in body
+    assert (f'Cutout v1 done · <a href="{reverse("cutouts:review_card", args=[done.pk])}">'
+            "awaiting review</a>") in body
+    # the tile's cutout thumbnail is the new version's, marked as not approved yet
+    thumb = reverse("cutouts:review_image", args=[done.pk, "cutout"]) + "?size=320"
+    assert f'src="{thumb}"' in body and "cutout v1, awaiting review" in body
+    assert 'data-status="cut_out">Cut out</span>' in body
+    assert f'id="asset-run-{side.pk}" data-run-status="failed"' in body
+    assert "Cutout v1 failed: Model error: no subject found" in body
+    assert reverse("cutouts:batch_detail", args=[versions[side.pk].batch_id]) in body
+    # a reload does not poll either, and shows the same states in the tiles
+    page = manager_client.get(url).content.decode()
+    assert "hx-trigger" not in _poller(page) and f'src="{thumb}"' in page
+    assert "Cutout v1 failed: Model error: no subject found" in page
+
+
+def test_it_answers_a_product_page_without_running_cutouts_with_no_poll(manager_client):
+    product = ProductFactory()
+    asset = ImageAssetFactory(product=product)
+    url = reverse("catalog:product_detail", args=[product.pk])
+    page = manager_client.get(url).content.decode()
+    assert "hx-trigger" not in _poller(page)
+    assert re.search(f'id="asset-run-{asset.pk}" data-run-status="" hidden', page)
+    # htmx without the poll's target (upload.js's refresh) still gets the whole grid
+    grid = manager_client.get(url, **HTMX).content.decode()
+    assert "<html" not in grid and 'id="asset-grid"' in grid
+    assert "data-select-item" in grid
+
+
+def test_it_stops_the_poll_of_a_product_deleted_meanwhile(manager_client):
+    product = ProductFactory()
+    versions = _batch(ImageAssetFactory(product=product))
+    assert versions
+    url = reverse("catalog:product_detail", args=[product.pk])
+    assert 'hx-trigger="every 1s"' in _poller(manager_client.get(url, **RUNS_POLL).content.decode())
+    Product.objects.filter(pk=product.pk).update(deleted_at=timezone.now())
+    # 286: htmx's "stop polling" (a 404 would leave it asking every second)
+    assert manager_client.get(url, **RUNS_POLL).status_code == 286
+    assert manager_client.get(url, **HTMX).status_code == 404

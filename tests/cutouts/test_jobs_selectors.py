@@ -67,3 +67,29 @@ def test_it_reads_what_a_batch_was_started_with_from_its_row():
     bare = CutoutBatch.objects.create(label="by hand", total=0)
     assert cutout_batch_settings(batch=bare) == BatchSettings(profile="default", model="",
                                                               shadow="", strength="")
+
+
+@pytest.mark.django_db
+def test_it_reads_a_queued_batch_as_running_once_one_of_its_cutouts_runs():
+    from cutouts.selectors.jobs import cutout_batch_status
+    from cutouts.services import runs
+
+    batch = cutout_batch_start(assets=[ImageAssetFactory() for _ in range(2)],
+                               profile_name="fast")
+    assert cutout_batch_progress(batch=batch).status == JobStatus.QUEUED
+    first, second = batch.cutouts.order_by("pk")
+    # claimed by a worker: the cutout runs before its run writes the batch row
+    assert runs._claim(first.pk, "w1:1")
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.QUEUED
+    progress = cutout_batch_progress(batch=batch)
+    assert (progress.status, progress.status_label) == (JobStatus.RUNNING, "Running")
+    assert progress.is_active
+    # one ended and the other still queued: still running, not queued
+    Cutout.objects.filter(pk=first.pk).update(status=JobStatus.DONE)
+    assert cutout_batch_status(batch=batch, counts=cutout_batch_counts(batch=batch)) == \
+        JobStatus.RUNNING
+    # a row that ended says what it ended as, whatever its rows
+    CutoutBatch.objects.filter(pk=batch.pk).update(status=JobStatus.CANCELLED)
+    batch.refresh_from_db()
+    assert cutout_batch_progress(batch=batch).status == JobStatus.CANCELLED

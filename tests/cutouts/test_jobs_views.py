@@ -273,3 +273,21 @@ def test_it_shows_the_shadow_mode_a_batch_was_started_with(client, make_assets):
     listed = client.get(reverse("cutouts:batch_list")).content.decode()
     row = listed.split(f'href="{reverse("cutouts:batch_detail", args=[batch.pk])}"')[1]
     assert all(part in row.split("</tr>")[0] for part in wanted), row
+
+
+def test_it_shows_a_batch_as_running_on_its_pages_as_soon_as_one_cutout_runs(client,
+                                                                             make_assets):
+    batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
+    client.force_login(reviewer())
+    running_chip = 'class="badge chip job-running" data-status="running">Running</span>'
+    assert running_chip not in client.get(reverse("cutouts:batch_list")).content.decode()
+    # a worker claimed one: the cutout row runs while the batch row still says queued
+    assert runs._claim(batch.cutouts.order_by("pk").first().pk, "w1:1")
+    assert CutoutBatch.objects.get(pk=batch.pk).status == JobStatus.QUEUED
+    listing = client.get(reverse("cutouts:batch_list")).content.decode()
+    assert running_chip in listing and "job-queued" not in listing
+    partial = client.get(reverse("cutouts:batch_detail", args=[batch.pk]),
+                         HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="batch-progress" class="card" data-status="running"' in partial
+    assert 'id="batch-status" data-status="running">Running</span>' in partial
+    assert 'hx-trigger="every 1s"' in partial
