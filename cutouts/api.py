@@ -226,7 +226,8 @@ class BatchOut(Schema):
 def _batch_out(batch: CutoutBatch) -> dict:
     progress = job_selectors.cutout_batch_progress(batch=batch)
     return {"id": batch.pk, "label": batch.label, "profile": batch.profile,
-            "status": batch.status, "message": batch.message, "total": progress.total,
+            # the pages' word (a queued row reads running once one of its cutouts runs)
+            "status": progress.status, "message": batch.message, "total": progress.total,
             "counts": progress.counts, "percent": progress.percent,
             "per_minute": progress.per_minute, "eta": progress.eta,
             "created_at": batch.created_at, "finished_at": batch.finished_at}

@@ -52,6 +52,20 @@ def test_it_starts_a_batch_for_a_selection(manager_api, django_capture_on_commit
     assert progress["percent"] == 0 and progress["status"] == "queued"
 
 
+def test_it_reads_a_queued_batch_as_running_once_one_of_its_cutouts_runs(manager_api):
+    # the pages' word (cutout_batch_status): the row turns running only after its first run
+    # claimed its cutout, and a client polling the API must not see "queued" meanwhile
+    assets = [ImageAssetFactory() for _ in range(2)]
+    batch_id = manager_api.post("/api/v1/batches",
+                                {"image_ids": [a.pk for a in assets]}).json()["id"]
+    running = Cutout.objects.filter(batch_id=batch_id).first()
+    Cutout.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
+    assert CutoutBatch.objects.get(pk=batch_id).status == JobStatus.QUEUED
+    assert manager_api.get(f"/api/v1/batches/{batch_id}").json()["status"] == "running"
+    listed = manager_api.get("/api/v1/batches").json()["items"][0]
+    assert (listed["id"], listed["status"]) == (batch_id, "running")
+
+
 def test_it_starts_a_batch_with_a_shadow_mode(manager_api):
     asset = ImageAssetFactory()
     started = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk], "shadow": "keep"})
