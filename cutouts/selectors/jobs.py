@@ -163,6 +163,28 @@ def cutout_batch_failures(*, batch: CutoutBatch, limit: int = 200) -> list[Cutou
     )
 
 
+@dataclass(frozen=True)
+class BatchProduct:
+    pk: int
+    sku: str
+    images: int
+
+
+def cutout_batch_products(*, batch: CutoutBatch, limit: int = 12
+                          ) -> tuple[list[BatchProduct], int]:
+    """The first ``limit`` products a batch cut (by SKU, with how many of their images),
+    and how many products it cut in all: its page links them, so a finished batch is not a
+    dead end."""
+    rows = (batch.cutouts.values("asset__product_id", "asset__product__sku")
+            .annotate(images=Count("asset_id", distinct=True))
+            .order_by("asset__product__sku"))
+    shown = [BatchProduct(pk=r["asset__product_id"], sku=r["asset__product__sku"],
+                          images=r["images"]) for r in rows[:limit]]
+    total = (len(shown) if len(shown) < limit
+             else batch.cutouts.values("asset__product_id").distinct().count())
+    return shown, total
+
+
 def cutout_batch_get(*, pk: int) -> CutoutBatch | None:
     return CutoutBatch.objects.filter(pk=pk).first()
 

@@ -467,7 +467,7 @@ def review_facets() -> dict:
         # A re-run or retouch makes its own one-image interactive batch; listing those would
         # push the upload batches reviewers filter by out of the 30 shown.
         "batches": list(CutoutBatch.objects.exclude(queue=CutoutQueue.INTERACTIVE, total__lte=1)
-                        .order_by("-created_at").only("pk", "label")[:30]),
+                        .order_by("-created_at").only("pk", "label", "created_at")[:30]),
     }
 
 

@@ -16,6 +16,7 @@ from ..selectors.jobs import (
     cutout_batch_failures,
     cutout_batch_get,
     cutout_batch_list,
+    cutout_batch_products,
     cutout_batch_progress,
     cutout_batch_skipped,
     notification_unread,
@@ -96,8 +97,13 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
-    template = "cutouts/_batch_progress.html" if request.htmx else "cutouts/batch_detail.html"
-    return render(request, template, {"batch": batch, **_batch_context(batch)})
+    if request.htmx:
+        return render(request, "cutouts/_batch_progress.html",
+                      {"batch": batch, **_batch_context(batch)})
+    products, product_count = cutout_batch_products(batch=batch)
+    return render(request, "cutouts/batch_detail.html", {
+        "batch": batch, **_batch_context(batch), "products": products,
+        "product_count": product_count, "more": product_count - len(products)})
 
 
 @capability_required(roles.RUN_CUTOUTS)

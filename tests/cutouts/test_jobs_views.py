@@ -80,6 +80,29 @@ def test_it_stops_polling_and_lists_failures_when_the_batch_ends(client, make_as
     assert "Retry failed" in text
 
 
+def test_it_links_a_batch_to_its_review_queue_and_products(client, make_assets, monkeypatch):
+    # a finished batch was a dead end: no way on to its cutouts or its products
+    from cutouts.selectors import jobs as job_selectors
+
+    batch = batches.cutout_batch_start(assets=make_assets(3, sku="LINK"), profile_name="fast")
+    client.force_login(reviewer())
+    html = client.get(reverse("cutouts:batch_detail", args=[batch.pk])).content.decode()
+    assert f'href="{reverse("cutouts:review_queue")}?batch={batch.pk}"' in html
+    products = batch.cutouts.values_list("asset__product_id", "asset__product__sku")
+    for pk, sku in products:
+        assert f'<a href="{reverse("catalog:product_detail", args=[pk])}">{sku}</a>' in html
+    assert "3 products:" in html and " more" not in html
+
+    shown, total = job_selectors.cutout_batch_products(batch=batch, limit=2)
+    assert [p.sku for p in shown] == ["LINK-0", "LINK-1"] and total == 3
+    assert [p.images for p in shown] == [1, 1]
+    real = job_selectors.cutout_batch_products
+    monkeypatch.setattr("cutouts.views.jobs.cutout_batch_products",
+                        lambda *, batch: real(batch=batch, limit=2))
+    html = client.get(reverse("cutouts:batch_detail", args=[batch.pk])).content.decode()
+    assert "3 products:" in html and "and 1 more" in html and ">LINK-2<" not in html
+
+
 def test_it_retries_and_cancels_for_managers_only(client, make_assets):
     batch = batches.cutout_batch_start(assets=make_assets(2))
     Cutout.objects.filter(pk=batch.cutouts.first().pk).update(status=JobStatus.FAILED)

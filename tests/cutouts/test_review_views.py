@@ -415,6 +415,20 @@ def test_it_filters_the_queue_page_over_htmx(client, cutouts):
     assert sku in html and cutouts[0].asset.product.sku not in html
 
 
+def test_it_names_each_batch_of_the_filter_with_its_number_and_start(client, cutouts):
+    # "Selection: 1 product, 1 image" twice in the list told two batches apart by nothing
+    from django.utils import timezone
+    from django.utils.dateformat import format as date_format
+
+    from cutouts.models import CutoutBatch
+
+    client.force_login(reviewer())
+    html = client.get(reverse("cutouts:review_queue")).content.decode()
+    batch = CutoutBatch.objects.get(pk=cutouts[0].batch_id)
+    started = date_format(timezone.localtime(batch.created_at), "M j, H:i")
+    assert f'<option value="{batch.pk}" >#{batch.pk} {batch} · {started}</option>' in html
+
+
 def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_focused(
         client, cutouts):
     client.force_login(reviewer())
