@@ -138,6 +138,13 @@ def batch_start(request: HttpRequest) -> HttpResponse:
     except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
+    if request.POST.get("stay") == "1":
+        # started from a product page, which shows each image's cutout as it runs: stay there
+        # (the batch's own page is one click away under Batches)
+        messages.success(request, batch_started_message(batch) + (
+            f" Each image's cutout shows below as it runs; batch #{batch.pk} is under Batches."))
+        return redirect(_safe_next(request, fallback=reverse(
+            "cutouts:batch_detail", args=[batch.pk])))
     messages.success(request, batch_started_message(batch))
     return redirect("cutouts:batch_detail", batch_id=batch.pk)
 

@@ -27,6 +27,31 @@ def test_it_starts_a_batch_for_a_product_from_the_web(client, make_assets, no_br
     assert no_broker == [batch.cutouts.get().pk]
 
 
+def test_it_stays_on_the_product_page_a_batch_was_started_from(client, make_assets,
+                                                                no_broker):
+    # the product page shows each image's cutout as it runs (catalog's asset runs poll)
+    asset = make_assets(1)[0]
+    client.force_login(manager())
+    page = reverse("catalog:product_detail", args=[asset.product_id])
+    assert 'name="stay" value="1"' in client.get(page).content.decode()
+    response = client.post(reverse("cutouts:batch_start"), {
+        "product": asset.product_id, "profile": "fast", "stay": "1", "next": page},
+        follow=True)
+    batch = CutoutBatch.objects.get()
+    assert response.redirect_chain == [(page, 302)]
+    text = response.content.decode()
+    assert (f"Started 1 cutout. Each image&#x27;s cutout shows below as it runs; batch "
+            f"#{batch.pk} is under Batches.") in text
+    assert 'id="asset-runs"' in text and 'hx-trigger="every 1s"' in text  # polling its run
+    # a next that leaves the site goes to the batch's page instead
+    other = make_assets(1, sku="OTHER")[0]
+    response = client.post(reverse("cutouts:batch_start"), {
+        "product": other.product_id, "profile": "fast", "stay": "1",
+        "next": "https://evil.example/"})
+    assert response.url == reverse("cutouts:batch_detail",
+                                   args=[CutoutBatch.objects.latest("pk").pk])
+
+
 def test_it_starts_a_batch_with_the_chosen_shadow_mode(client, make_assets):
     asset = make_assets(1)[0]
     client.force_login(manager())
