@@ -683,8 +683,10 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
     message += not_approved
     partly = report.get("partly_exported_count") or 0
     if partly:
+        # the owner reads this in a notification on the dashboard too, which has no Presets
+        # section: name the export's page, which the notification links to
         message += (f" {partly} image(s) partly exported: a chosen preset refused them (see "
-                    "Presets below; each image's page says which).")
+                    "the Presets table on the export's page; each image's page says which).")
     with transaction.atomic():
         finished = jobs.job_finish(
             ExportJob, job.pk, run_token, progress_done=job.progress_total,
@@ -711,7 +713,8 @@ def _finish(job, run_token, manifest_file, sink, report, exported, excluded,
             sink.discard()
         return "cancelled"
     job.refresh_from_db()
-    _notify(job, f"Export {job.pk} finished: {message}")
+    _notify(job, f"Export {job.pk} finished: {message}",
+            anchor=PRESET_RESULTS_ANCHOR if partly else "")
     events.export_finished(job)
     return "done"
 
@@ -772,10 +775,14 @@ def _would_export(job: ExportJob, item: Any, out: Any) -> bool:
     return out is None or not out.fields or out.ok or job.include_failing
 
 
-def _notify(job: ExportJob, text: str) -> None:
+#: the id of the per-preset table on the export's page (templates/cutouts/export/detail.html)
+PRESET_RESULTS_ANCHOR = "preset-results"
+
+
+def _notify(job: ExportJob, text: str, anchor: str = "") -> None:
     if job.created_by_id:
-        notification_create(user=job.created_by, text=text,
-                            url=reverse("cutouts:export_detail", args=[job.pk]))
+        url = reverse("cutouts:export_detail", args=[job.pk]) + (f"#{anchor}" if anchor else "")
+        notification_create(user=job.created_by, text=text, url=url)
 
 
 def export_job_is_final(*, job_id: int) -> bool:

@@ -277,6 +277,34 @@ def is_broken_hex(arg: str) -> bool:
         any(c.isdigit() for c in arg) or len(set(arg)) <= 2)
 
 
+#: colour words a hand-typed ``bg-`` may hold, with the hex the spec language wants instead.
+#: They are not accepted as colours: ``bg-<word>`` names a library background, and a library
+#: may well hold a photo called "white" or "black" whose scenes would silently change.
+COLOUR_NAMES = {
+    "white": "ffffff", "black": "000000", "grey": "808080", "gray": "808080",
+    "lightgrey": "d3d3d3", "lightgray": "d3d3d3", "whitesmoke": "f5f5f5", "silver": "c0c0c0",
+    "red": "ff0000", "green": "008000", "blue": "0000ff", "yellow": "ffff00",
+    "orange": "ffa500", "beige": "f5f5dc", "ivory": "fffff0", "navy": "000080",
+}
+#: what "no background" is called elsewhere; the spec language says ``bg-transparent``
+NO_BACKGROUND_WORDS = frozenset({"none", "clear", "alpha", "transparant"})
+
+
+def colour_hint(arg: str) -> str | None:
+    """How to write the colour ``bg-<arg>`` most likely meant, when ``arg`` is a colour word
+    rather than a hex colour ("white" -> "write bg-ffffff"); None for other words, which
+    may be library backgrounds. For messages only: none of these is accepted as a colour."""
+    arg = arg.lower()
+    if arg in COLOUR_NAMES:
+        return f"write bg-{COLOUR_NAMES[arg]} for {arg}"
+    if arg in NO_BACKGROUND_WORDS:
+        return "write bg-transparent for no background"
+    if re.fullmatch(r"[0-9a-f]{8}", arg):
+        return ("bg-RRGGBB takes 6 hex digits: a background colour has no alpha; "
+                "write bg-transparent for none")
+    return None
+
+
 FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
 MIME_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif"}
@@ -322,11 +350,22 @@ class VariantSpec:
     _ops: dict[str, Any]  # name -> operation; Any: each has its own fields
 
     def __init__(self, ops: list[Operation] | tuple[Operation, ...]):
+        self._set(ops)
+        self._validate()
+
+    def _set(self, ops: list[Operation] | tuple[Operation, ...]) -> None:
         ordered = tuple(sorted(ops, key=lambda op: (op.order, op.name)))
         object.__setattr__(self, "_ops", {op.name: op for op in ordered})
         if len(self._ops) != len(ordered):  # pragma: no cover - parse_spec catches it first
             raise SpecError("duplicate operation")
-        self._validate()
+
+    @classmethod
+    def _unvalidated(cls, ops: list[Operation]) -> VariantSpec:
+        """The operations as a spec without the cross-checks, to ask one question of a spec
+        that may be incomplete (:func:`_misread_background`); never handed out."""
+        spec = cls.__new__(cls)
+        spec._set(ops)
+        return spec
 
     def __setattr__(self, key: str, value: object) -> NoReturn:
         raise AttributeError("VariantSpec is immutable")
@@ -485,17 +524,9 @@ class VariantSpec:
 
         for op in ops.values():
             op.validate_with(self)
-        if self.is_scene:
-            if fixed is None:
-                raise SpecError("a scene needs a fixed canvas: add canvas-WxH or square-N",
-                                self.scene_tokens[0])
-            if self.background is None and "bg" in ops and ops["bg"].slug is None:
-                raise SpecError("a scene needs an opaque background: bg-<slug> or bg-RRGGBB",
-                                "bg-transparent")
-            for name in ("fill", "margin", "align", "cover"):
-                if name in ops:
-                    raise SpecError(f"{ops[name].token()!r} does not apply to a scene: place the "
-                                    "product with safe-N, scale-N and floor-N", ops[name].token())
+        scene_problems = self._scene_problems()
+        if scene_problems:
+            raise scene_problems[0]
         fmt = self.format
         # before the transparency check: with format-jpeg the wrong token is 'lossless'
         if "lossless" in ops and fmt == "jpeg":
@@ -518,6 +549,24 @@ class VariantSpec:
             raise SpecError("'lossless' and 'quality' are mutually exclusive", "lossless")
         if "dpi" in ops and fmt in ("webp", "avif"):
             raise SpecError(f"'dpi' metadata is not supported by format-{fmt}", "dpi")
+
+    def _scene_problems(self) -> list[SpecError]:
+        """What the scene rules refuse in this spec, if it is a scene (the first is raised)."""
+        if not self.is_scene:
+            return []
+        ops = self._ops
+        problems = []
+        if self.fixed_canvas() is None:
+            problems.append(SpecError("a scene needs a fixed canvas: add canvas-WxH or "
+                                      "square-N", self.scene_tokens[0]))
+        if self.background is None and "bg" in ops and ops["bg"].slug is None:
+            problems.append(SpecError("a scene needs an opaque background: bg-<slug> or "
+                                      "bg-RRGGBB", "bg-transparent"))
+        problems.extend(
+            SpecError(f"{ops[name].token()!r} does not apply to a scene: place the product "
+                      "with safe-N, scale-N and floor-N", ops[name].token())
+            for name in ("fill", "margin", "align", "cover") if name in ops)
+        return problems
 
     def fixed_canvas(self) -> tuple[int, int] | None:
         """(W, H) when the spec fixes the output size regardless of the input, else None."""
@@ -544,28 +593,77 @@ def parse_spec(text: str) -> VariantSpec:
         raise SpecError("empty spec")
     ops: list[Operation] = []
     seen: dict[str, str] = {}
-    # every bad token at once, so a spec typed by hand is fixed in one round trip
-    problems: list[SpecError] = []
-    for position, raw in enumerate(text.split("|"), start=1):
+    positions: dict[str, int] = {}
+    # every bad token at once, so a spec typed by hand is fixed in one round trip; with its
+    # position, so they are listed in the order they were typed
+    problems: list[tuple[int, SpecError]] = []
+    tokens = text.split("|")
+    for position, raw in enumerate(tokens, start=1):
         if not raw.strip():
-            problems.append(SpecError(f"empty token at position {position} in {text!r}", ""))
+            problems.append((position, SpecError(f"empty token at position {position} in "
+                                                 f"{text!r}", "")))
             continue
         try:
             op = _parse_token(raw)
         except SpecError as exc:
-            problems.append(exc)
+            problems.append((position, exc))
             continue
         if op.name in seen:
-            problems.append(SpecError(f"duplicate operation {op.name!r}: {seen[op.name]!r} "
-                                      f"and {raw.strip()!r}", raw.strip()))
+            problems.append((position, SpecError(f"duplicate operation {op.name!r}: "
+                                                 f"{seen[op.name]!r} and {raw.strip()!r}",
+                                                 raw.strip())))
             continue
         seen[op.name] = raw.strip()
+        positions[op.name] = position
         ops.append(op)
+    misread = _misread_background(ops, seen.get("bg", ""), complete=not problems)
+    if misread is not None:
+        problems.append((positions["bg"], misread))
+        if len(problems) == 1:
+            # the rest of the spec as it would be with a colour: what else is wrong with it
+            colour = _parse_token("bg-ffffff")
+            try:
+                VariantSpec([colour if op.name == "bg" else op for op in ops])
+            except SpecError as exc:
+                problems.append((len(tokens) + 1, exc))  # not one token's: listed last
+    problems.sort(key=lambda p: p[0])
     if len(problems) == 1:
-        raise problems[0]
+        raise problems[0][1]
     if problems:
-        raise _combined(problems)
+        raise _combined([exc for _, exc in problems])
     return VariantSpec(ops)
+
+
+def _misread_background(ops: list[Operation], token: str, *,
+                        complete: bool) -> SpecError | None:
+    """``bg-<word>`` that is not a colour reads as a library background, which makes the spec a
+    scene. When it is the spec's only scene token and the scene rules refuse the rest
+    (``trim|fill-85|square-1200|bg-white``), the token is far more likely a mistyped colour
+    than a scene: it is the bad token, not ``fill-85``.
+
+    The parse cannot see the library (no database here), so a word is never refused on its
+    own; ``complete`` is False when other tokens were bad, and then a missing canvas, which
+    may be one of them, does not count against the background."""
+    bg = next((op for op in ops if op.name == "bg"), None)
+    slug: str | None = getattr(bg, "slug", None)
+    if bg is None or slug is None:
+        return None
+    if any(op.is_scene() for op in ops if op is not bg):
+        return None  # a scene by intent: its own errors stand
+    problem = next((p for p in VariantSpec._unvalidated(ops)._scene_problems()
+                    if complete or p.token != bg.token()), None)
+    if problem is None:
+        return None
+    hint = colour_hint(slug)
+    if hint is not None:
+        message = (f"bad token {token!r}: {slug!r} is not a colour ({hint}); bg-<name> names "
+                   "a library background, and this spec is not a scene")
+    else:
+        why = ("which needs a fixed canvas (canvas-WxH or square-N)" if problem.token ==
+               bg.token() else f"and {problem}")
+        message = (f"bad token {token!r}: not a colour (bg-RRGGBB in hex, e.g. bg-ffffff); "
+                   f"read as the library background {slug!r} it makes this spec a scene, {why}")
+    return SpecError(message, token)
 
 
 def _known_operations() -> str:

@@ -1288,6 +1288,22 @@ def test_it_marks_an_image_exported_when_one_chosen_preset_shipped_it():
         (tiny.asset_id, "amazon_main"), (tiny.asset_id, "shopify")]
 
 
+def test_it_points_the_partly_exported_notification_at_the_exports_presets_table(client):
+    user = manager()
+    approved_cutout(product=ProductFactory(sku="TINY-3"), size=(121, 157))
+    job = run_job(export_jobs.export_job_create(
+        user=user, presets=["amazon_main", "transparent_png"], enqueue=False))
+    assert job.report["partly_exported_count"] == 1
+    note = Notification.objects.get(user=user)
+    # the dashboard shows it, and has no Presets section "below"
+    assert "Presets below" not in note.text
+    assert "see the Presets table on the export's page" in note.text
+    page, anchor = note.url.split("#")
+    assert page.endswith(f"/export/{job.pk}/") and anchor == "preset-results"
+    client.force_login(user)
+    assert f'id="{anchor}"' in client.get(page).content.decode()
+
+
 def test_it_marks_an_image_exported_when_every_chosen_preset_wrote_it():
     tiny = approved_cutout(product=ProductFactory(sku="TINY-2"), size=(121, 157))
     job = run_job(export_jobs.export_job_create(presets=["transparent_png"], enqueue=False))

@@ -196,6 +196,83 @@ def test_it_keeps_mistyped_colours_out_of_the_library_slugs():
     assert parse_spec("square-1000|bg-cafe").library_slugs() == ["cafe"]
 
 
+QA_WHITE = "trim|fill-85|square-1200|bg-white|format-jpeg"
+
+
+def test_it_names_bg_white_as_the_bad_token_not_fill_85():
+    # was "'fill-85' does not apply to a scene": 'white' was read as a library background
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(QA_WHITE)
+    message = str(excinfo.value)
+    assert excinfo.value.token == "bg-white"
+    assert message.startswith("bad token 'bg-white': 'white' is not a colour")
+    assert "write bg-ffffff" in message
+    assert "fill-85" not in message and "does not apply to a scene" not in message
+
+
+def test_it_keeps_bg_white_a_library_background_where_a_scene_is_possible():
+    # not an alias of bg-ffffff: a library photo called "white" keeps meaning itself; the
+    # export's library check refuses it when there is none
+    assert parse_spec("square-1200|bg-white|format-jpeg").library_slugs() == ["white"]
+    assert parse_spec(QA_WHITE.replace("bg-white", "bg-ffffff")).canonical() == (
+        "trim|fill-85|square-1200|bg-ffffff|format-jpeg")
+
+
+def test_it_lists_a_misread_background_with_three_other_bad_tokens():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec("trim|fill-85|squar-1200|bg-zzzzzz|qualty-80|shadow-soft|format-jpeg")
+    message = str(excinfo.value)
+    assert message.startswith("4 bad tokens: unknown operation 'squar' in token 'squar-1200'; "
+                              "bad token 'bg-zzzzzz': not a colour")
+    # in the order typed: the background between 'squar-1200' and 'qualty-80'
+    assert message.index("'bg-zzzzzz'") < message.index("'qualty-80'")
+    assert "shadow-soft" in message and excinfo.value.token == "squar-1200"
+
+
+def test_it_says_both_readings_of_a_word_that_may_be_a_background():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec("canvas-100x100|bg-oak|fill-85")
+    message = str(excinfo.value)
+    assert excinfo.value.token == "bg-oak"
+    assert "not a colour (bg-RRGGBB in hex, e.g. bg-ffffff)" in message
+    assert "read as the library background 'oak' it makes this spec a scene" in message
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("trim|bg-white|format-jpeg", "'white' is not a colour (write bg-ffffff for white)"),
+    ("trim|bg-oak|format-jpeg", "which needs a fixed canvas (canvas-WxH or square-N)"),
+    ("fill-85|square-100|bg-Black", "'black' is not a colour (write bg-000000 for black)"),
+    ("fill-85|square-100|bg-none|format-png", "write bg-transparent for no background"),
+    ("fill-85|square-100|bg-ffffffff", "a background colour has no alpha"),
+])
+def test_it_refuses_the_background_token_of_a_spec_that_is_no_scene(text, fragment):
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(text)
+    assert fragment in str(excinfo.value)
+    assert excinfo.value.token.lower().startswith("bg-")
+
+
+def test_it_also_lists_what_else_is_wrong_with_the_colour_reading():
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(QA_WHITE.replace("format-jpeg", "format-png|quality-80"))
+    message = str(excinfo.value)
+    assert message.startswith("2 bad tokens: bad token 'bg-white'")
+    assert message.endswith("'quality' does not apply to format-png (lossless)")
+
+
+@pytest.mark.parametrize(("text", "token"), [
+    # a scene by intent (scale-80): its own rule is the error
+    ("canvas-100x100|bg-oak|scale-80|margin-10", "margin-10"),
+    # the missing canvas may be the mistyped token: the background is not blamed
+    ("squar-1200|bg-oak|format-jpeg", "squar-1200"),
+])
+def test_it_does_not_blame_a_background_that_may_be_meant(text, token):
+    with pytest.raises(SpecError) as excinfo:
+        parse_spec(text)
+    assert excinfo.value.token == token
+    assert "not a colour" not in str(excinfo.value)
+
+
 def test_it_says_lossless_needs_a_lossless_format_not_that_jpeg_has_no_alpha():
     with pytest.raises(SpecError) as excinfo:
         parse_spec("lossless|format-jpeg")
