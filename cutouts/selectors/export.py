@@ -28,6 +28,7 @@ from ..variants.compliance import (
     export_size,
     frame_cut_verdict,
 )
+from ..variants.spec import colour_hint
 from .review import cutouts_approved_current
 
 
@@ -132,7 +133,13 @@ def library_missing(*, presets: Iterable[variants.Preset]) -> list[str]:
         return []
     found = set(Background.objects.filter(slug__in={s for s, _ in wanted})
                 .values_list("slug", "kind"))
-    return [f"{token!r}: there is no library {kind} {slug!r}"
+    def missing(slug: str, kind: str, token: str) -> str:
+        text = f"{token!r}: there is no library {kind} {slug!r}"
+        # a colour word meant as a colour (bg-white) gets the hex to write
+        hint = colour_hint(slug) if kind == Background.Kind.BACKGROUND else None
+        return f"{text} ({hint})" if hint else text
+
+    return [missing(slug, kind, token)
             for (slug, kind), token in sorted(wanted.items()) if (slug, kind) not in found]
 
 

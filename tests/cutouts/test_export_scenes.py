@@ -102,7 +102,11 @@ def test_it_refuses_a_spec_naming_a_missing_library_item_when_the_export_is_aske
                            ("square-1200|bg-oak|logo-acme-tr|format-jpeg",
                             "no library logo 'acme'"),
                            ("square-1200|bg-oak|logo-oak-tr|format-jpeg",
-                            "no library logo 'oak'")]:
+                            "no library logo 'oak'"),
+                           # a scene spec is valid with bg-white; the library lacks it, and
+                           # the message says how to write the colour most likely meant
+                           ("square-1200|bg-white|format-jpeg",
+                            r"no library background 'white' \(write bg-ffffff for white\)")]:
         with pytest.raises(export_jobs.ExportError, match=fragment):
             export_jobs.export_job_create(user=manager(), presets=["spec:" + spec],
                                           dry_run=True)
