@@ -5,9 +5,11 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from .api_models import ApiKey
 from .ingest import archives
@@ -47,6 +49,7 @@ from .services.assets import (
     position_taken_text,
 )
 from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
+from .services.imports import EXPECTED_FILES
 from .services.product_bulk import BulkEditLine, BulkEditReport
 from .services.products import products_sku_folded
 from .validators import SKU_RE
@@ -326,6 +329,50 @@ def import_job_progress(*, pk: int) -> dict:
         "replaced": job.replaced_count,
         "products_created": job.products_created, "message": job.message,
     }
+
+
+#: How long a browser session may go without a file, with files still expected, before its
+#: page says the sending page was probably closed (``import_upload_quiet``). Short, so the
+#: manager hears it while the files are at hand; a page still open can trip it (a big photo
+#: on a slow line, files waiting on busy answers), hence "probably". Only the page's words:
+#: the session ends at ``CUTROOM_UPLOAD_IDLE_SECONDS`` (``imports.import_uploads_close_stale``).
+UPLOAD_QUIET_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class UploadQuiet:
+    """A running browser session that has stopped receiving files before all came. The
+    session knows how many files its page declared, not their names: a note cannot list
+    the missing ones (the page that knew them is gone)."""
+
+    #: whole minutes since the last file (or the session's start), at least 1
+    minutes: int
+    arrived: int
+    total: int
+    #: minutes without a file after which the idle sweep ends the session
+    closes_after_minutes: int
+
+
+def import_upload_quiet(*, job: ImportJob, now=None) -> UploadQuiet | None:
+    """Whether a browser session has gone quiet: running, fewer files arrived than the page
+    declared, and none for ``UPLOAD_QUIET_SECONDS`` (QA: "Running 4 / 30" with nothing said
+    for the 30 min until the idle sweep). None for any other job, an active session, one
+    that ended, or one that declared no count (nothing is known to be missing)."""
+    if job.source_kind != ImportJob.Source.UPLOAD or job.status != JobStatus.RUNNING:
+        return None
+    expected = int((job.options or {}).get(EXPECTED_FILES) or 0)
+    if not expected or job.progress_done >= expected:
+        return None
+    last = job.heartbeat_at or job.started_at
+    if last is None:
+        return None
+    quiet = ((now or timezone.now()) - last).total_seconds()
+    if quiet < UPLOAD_QUIET_SECONDS:
+        return None
+    return UploadQuiet(
+        minutes=max(1, int(quiet // 60)), arrived=job.progress_done,
+        total=max(expected, job.progress_total),
+        closes_after_minutes=max(1, settings.CUTROOM_UPLOAD_IDLE_SECONDS // 60))
 
 
 def import_job_issues(*, job: ImportJob, level: str | None = None) -> QuerySet[ImportIssue]:

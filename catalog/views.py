@@ -39,7 +39,7 @@ from .errors import (
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
 from .ingest.manifest import Manifest, parse_manifest
-from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, FilenameRules
+from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, VIEW_WORD_NOTE, FilenameRules
 from .models import (
     AssetStatus,
     ImageAsset,
@@ -778,6 +778,8 @@ def _import_context(pk: int) -> dict:
         # rows, not the job's counts: a "… and N more" row counts as the N files it names
         "issues_more": rows.count() - len(issues) if len(issues) == ISSUES_SHOWN else 0,
         "products": selectors.import_job_products(job=job) if job.is_finished else [],
+        # a browser session whose page stopped sending (closed, navigated away)
+        "quiet": selectors.import_upload_quiet(job=job),
     }
 
 
@@ -832,7 +834,15 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         # would find that product (bulk_upload's own lookup, so the same words)
         return _product_target_preview(request, sku=sku, names=names)
     options = _import_options(request)
-    context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"]}
+    context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"],
+                     "view_word_note": VIEW_WORD_NOTE}
+    # a ZIP without an image: the import would refuse it, so the preview says so instead of
+    # "0 of 0 files" (judged on the whole list only, not on the first MAX_PREVIEW_NAMES)
+    listed = len(request.POST.getlist("names"))
+    if request.POST.get("source") == "zip" and listed <= MAX_PREVIEW_NAMES and (
+            empty := import_services.zip_no_images_reason(names)):
+        context["error"] = empty
+        return render(request, "catalog/_import_preview.html", context)
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.
     manifest_file = options["manifest_file"] or request.FILES.get("zip_manifest")
     context["zip_manifest_unread"] = manifest_file is None and any(

@@ -9,8 +9,21 @@ PT08. A regex is the escape hatch; it must have a named group ``sku`` and may ha
 Which reading wins (``PRECEDENCE``, shown to managers in the upload preview): the manager's
 regex; then a pattern that also reads a position or number (``ABC_PT01.jpg``); then the file
 name as the SKU (``ABC123.jpg``), unless it is a camera or sequence name (``IMG_0001``,
-``DSC01234``, ``003``); then the folder name (``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera
-name is a SKU only when nothing else reads. A SKU that already exists beats a new one.
+``DSC01234``, ``003``) or, in a folder, a view word; then the folder name
+(``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera name is a SKU only when nothing else reads. A
+SKU that already exists beats a new one.
+
+A view word (``VIEW_WORDS``: front, back, detail, main, ...; also with a copy suffix:
+``back_copy``, ``front copy 2``, ``side (2)``) names the shot, never the product: in a
+folder whose name is read (the folder rule on) it is not a SKU at all, whichever reading of it
+(``{sku}``, ``{sku}_{position}``) and even when a product of that SKU exists, so
+``SS26-040/front.jpg`` and ``SS26-041/front.jpg`` go to two products, never to one named
+"front" (QA: a folder-per-SKU ZIP made products front, back and back_copy). A view word with a
+bare number (``detail_02``, ``front-1``, and so ``TOP-12``, which may be a real SKU) ranks as
+a camera name instead: a product of that SKU that exists still beats a new folder product. A
+view word that is a position (``main``, ``PT02``, ``swch``, ``swatch``; also ``front_main``)
+gives the folder's product that position. At the archive's root, or with the folder rule off,
+nothing else can read the name, so view words read as before.
 
 SKUs match ignoring case (``shoe-77_main.jpg`` goes to SHOE-77): case twins would be export
 folders that collide on macOS and Windows. An exact match beats one ignoring case.
@@ -53,13 +66,86 @@ CAMERA_NAME_RE = re.compile(
     re.IGNORECASE,
 )
 
+#: Words a file is named by for the view or angle it shows (a ``-`` inside a word also stands
+#: for ``_``, ``.``, a space or nothing: ``close-up``, ``close_up``, ``closeup``). Several may
+#: be joined by separators (``front_left``, ``side view``); position codes are among them.
+VIEW_WORDS = (
+    "front", "back", "rear", "side", "left", "right", "top", "bottom", "inside", "outside",
+    "detail", "details", "close-up", "macro", "zoom", "main", "alt", "alternate", "angle",
+    "angled", "three-quarter", "profile", "overhead", "lifestyle", "packaging", "package",
+    "box", "label", "tag", "model", "on-model", "flat", "flat-lay", "worn", "sole", "hero",
+    "swatch", "view", "shot", "pt01", "pt02", "pt03", "pt04", "pt05", "pt06", "pt07", "pt08",
+    "swch",
+)
+#: The view words that are a position, as the folder's product gets it (``main.jpg``).
+VIEW_POSITIONS = {
+    "main": "MAIN", "swatch": "SWCH", "swch": "SWCH",
+    **{f"pt{n:02d}": f"PT{n:02d}" for n in range(1, 9)},
+}
+_SEP = r"[ _.-]"
+_VIEW_WORD = "(?:" + "|".join(
+    sorted((re.escape(w).replace(r"\-", f"{_SEP}?") for w in VIEW_WORDS), key=len, reverse=True)
+) + ")"
+# A separator between two words is required and a number is read whole: each name then
+# parses one way only, so a failing match does not backtrack through every split.
+VIEW_NAME_RE = re.compile(
+    rf"^(?P<words>{_VIEW_WORD}(?:{_SEP}+{_VIEW_WORD})*)"
+    rf"(?P<suffix>(?:{_SEP}*(?:copy|\(\d+\)|\d+(?!\d)))*)$",
+    re.IGNORECASE,
+)
+# "copy" and "(2)" are never part of a SKU; a bare number may be (TOP-12)
+_COPY_MARK = re.compile(r"copy|\(\d+\)", re.IGNORECASE)
+_VIEW_LAST_WORD = re.compile(rf"(?:^|{_SEP})({_VIEW_WORD})$", re.IGNORECASE)
+#: the longest name tried as a view name: longer ones are no shot's name
+MAX_VIEW_NAME = 80
+
 PRECEDENCE = (
     "the naming regular expression",
     "a pattern that reads a position or number ({sku}_{position}, {sku}-{n})",
-    "the file name as the SKU ({sku}), unless it is a camera or sequence name",
+    "the file name as the SKU ({sku}), unless it is a camera or sequence name or, in a "
+    "folder, a view word",
     "the folder name",
-    "a camera or sequence name (IMG_0001, 003) as the SKU",
+    "a camera or sequence name (IMG_0001, 003) or a numbered view word (detail_02) as the SKU",
 )
+#: How view words are read, shown under ``PRECEDENCE`` when the folder rule is on.
+VIEW_WORD_NOTE = (
+    "In a folder, a file named for its view or angle (front, back, back_copy, detail (2), "
+    "main, lifestyle…) is not read as a SKU, even when a product of that name exists: the "
+    "folder names the product, and main.jpg, PT02.jpg or swatch.jpg in it give the position. "
+    "With a number (detail_02) the name is read like a camera name."
+)
+#: ``view_kind``'s answers: a view word, and one with a bare number (``detail_02``).
+VIEW, NUMBERED_VIEW = "view", "numbered view"
+# ``FilenameRules._rank`` of a view word in a folder: not a reading at all
+_NOT_READ = -1
+
+
+def view_kind(text: str) -> str:
+    """``VIEW`` for a view word, alone or with a copy suffix (``front``, ``back_copy``,
+    ``side (2)``); ``NUMBERED_VIEW`` for one with only a bare number after it (``detail_02``,
+    ``TOP-12``: a shop may have such SKUs); "" for anything else."""
+    if len(text) > MAX_VIEW_NAME:
+        return ""
+    found = VIEW_NAME_RE.match(text)
+    if found is None:
+        return ""
+    suffix = found.group("suffix")
+    if any(char.isdigit() for char in suffix) and not _COPY_MARK.search(suffix):
+        return NUMBERED_VIEW
+    return VIEW
+
+
+def view_position(text: str) -> str | None:
+    """The position a file named ``text`` (no extension) asks for by a view word that is a
+    position code (``main``, ``PT02``, ``swatch``, ``front_main``), else None. A copy or a
+    number after it (``main_copy``, ``main-2``) gives none: a second MAIN would be refused."""
+    if len(text) > MAX_VIEW_NAME:
+        return None
+    found = VIEW_NAME_RE.match(text)
+    if found is None or found.group("suffix"):
+        return None
+    last = _VIEW_LAST_WORD.search(found.group("words"))
+    return VIEW_POSITIONS.get(re.sub(_SEP, "", last.group(1).lower())) if last else None
 
 
 class NamingError(Exception):
@@ -221,6 +307,7 @@ class FilenameRules:
         only the catalog can tell which one exists. ``name`` may include folders.
         """
         path = PurePosixPath(name.replace("\\", "/"))
+        in_folder = self.use_folders and len(path.parts) > 1
         ranked: list[tuple[int, Match]] = []
         errors: list[NamingError] = []
         for label, rule in self.rules:
@@ -232,10 +319,15 @@ class FilenameRules:
                 except NamingError as exc:
                     errors.append(exc)
                     continue
-                ranked.append((self._rank(match, is_regex=is_regex), match))
-        if self.use_folders and len(path.parts) > 1:
-            # Folder-per-SKU archives: "ABC123/front.jpg" belongs to ABC123.
-            ranked.append((3, Match(sku=path.parts[-2], position=None, rule="folder name")))
+                rank = self._rank(match, is_regex=is_regex, in_folder=in_folder)
+                if rank != _NOT_READ:
+                    ranked.append((rank, match))
+        if in_folder:
+            # Folder-per-SKU archives: "ABC123/front.jpg" belongs to ABC123, "ABC123/main.jpg"
+            # at MAIN.
+            position = view_position(path.stem)
+            ranked.append((3, Match(sku=path.parts[-2], position=position,
+                                    rule="folder name")))
         if not ranked and errors:
             raise errors[0]
         found_all: list[Match] = []
@@ -246,10 +338,16 @@ class FilenameRules:
         return found_all
 
     @staticmethod
-    def _rank(match: Match, *, is_regex: bool) -> int:
-        """The index into ``PRECEDENCE`` of a reading."""
+    def _rank(match: Match, *, is_regex: bool, in_folder: bool) -> int:
+        """The index into ``PRECEDENCE`` of a reading, or ``_NOT_READ`` for a view word in a
+        folder whose name is read (the folder names the product)."""
         if is_regex:
             return 0
+        view = view_kind(match.sku) if in_folder else ""
+        if view == VIEW:
+            return _NOT_READ
+        if view:  # a numbered view word: like a camera name
+            return 4
         if match.position is not None:
             return 1
         return 4 if CAMERA_NAME_RE.match(match.sku) else 2

@@ -1,12 +1,15 @@
 """Import jobs: creating them, browser-upload sessions (files, finish, stale sessions),
 cancel and fail, and the import kind the one job reconciler handles."""
 
+import contextlib
 import dataclasses
 import itertools
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -60,6 +63,53 @@ def manifest_display_name(manifest_file) -> str:
     return name[:200] or archives.MANIFEST_NAME
 
 
+#: Why a ZIP none of whose entries is an image is refused, by the preview and before its
+#: import starts (QA finding 11: it ran to "Done 0/0 · 0 imported").
+ZIP_NO_IMAGES_REASON = "The archive holds no images: nothing to import."
+#: Other files ``zip_no_images_reason`` names, at most.
+NO_IMAGES_NAMES_SHOWN = 3
+
+
+def zip_no_images_reason(names: Iterable[str]) -> str:
+    """``ZIP_NO_IMAGES_REASON``, with the files the ZIP holds instead, when none of its entry
+    ``names`` is an image by its name; "" when one is (even one the import will refuse, with
+    its own reason: ``../x.jpg``). Desktop metadata and the root manifest count as nothing
+    (``archives.is_ignored``), folders neither. The preview and ``import_job_create`` both ask
+    here."""
+    others = []
+    for name in names:
+        if not name or name.endswith("/") or archives.is_ignored(name):
+            continue
+        if not archives.not_image_reason(name):
+            return ""
+        others.append(name)
+    if not others:
+        return ZIP_NO_IMAGES_REASON
+    shown = ", ".join(others[:NO_IMAGES_NAMES_SHOWN])
+    more = f" and {len(others) - NO_IMAGES_NAMES_SHOWN} more" if len(
+        others) > NO_IMAGES_NAMES_SHOWN else ""
+    files = "one file is not an image" if len(others) == 1 else (
+        f"{len(others)} files are not images")
+    return f"{ZIP_NO_IMAGES_REASON} Its {files}: {shown}{more}."
+
+
+def _zip_refuse_without_images(fileobj: BinaryIO) -> None:
+    """``ImportRefused`` for a ZIP without an image, read from its directory (a few kB). A ZIP
+    that cannot be read here is left to the import, which says why in its own words
+    (``archives.ZipSource``: damaged, not a ZIP)."""
+    try:
+        with zipfile.ZipFile(fileobj) as zf:
+            names = zf.namelist()  # folders end in "/": zip_no_images_reason skips them
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            zlib.error):
+        return
+    finally:
+        if hasattr(fileobj, "seek"):
+            fileobj.seek(0)
+    if reason := zip_no_images_reason(names):
+        raise ImportRefused(reason)
+
+
 def _job_options(
     *, patterns, regex, create_products, encoding, use_folders, replace=False,
 ) -> dict:
@@ -88,7 +138,8 @@ def import_job_create(
     file, management command only); queued for ``import_job_run_task`` unless ``enqueue`` is
     False. ``folder``: ``source_path`` only. ``upload``: a browser batch; the job is running at
     once and each file goes through ``import_job_upload_file``, then ``import_job_finish``.
-    A manifest is checked here, so a broken one is refused before anything is stored.
+    A manifest is checked here, so a broken one is refused before anything is stored; so is a
+    ZIP without an image (``zip_no_images_reason``), read from its directory.
     ``replace``: a file for an explicit position an older image holds replaces that image
     (soft-deleted) instead of being refused; kept in the job's options for every file.
     Raises one of ``errors.IMPORT_REFUSALS`` with a message for the user.
@@ -118,8 +169,12 @@ def import_job_create(
     )
     if source_kind == ImportJob.Source.ZIP:
         if source_file is not None:
+            _zip_refuse_without_images(source_file)  # before a multi-GB copy to storage
             job.source_name, job.source_filename = _store_upload(job_key, source_file, "import.zip")
         elif source_path:
+            # an unreadable path is the import's to report, as before
+            with contextlib.suppress(OSError), open(source_path, "rb") as handle:
+                _zip_refuse_without_images(handle)
             job.source_filename = os.path.basename(source_path)
         else:
             raise ImportRefused("A ZIP import needs a ZIP file.")

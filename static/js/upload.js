@@ -40,6 +40,8 @@
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress.
+ *
+ * Leaving the page while a batch still has files to send asks first (beforeunload).
  */
 (function () {
   "use strict";
@@ -973,11 +975,38 @@
     });
   }
 
+  /* Whether some uploader on the page has begun a batch and still has files to send (one in
+   * flight counts: its answer has not come). Not before Upload is pressed, not once every
+   * file has had its answer (the finish may still be on its way: the server ends the session
+   * when the last declared file arrives), not after the server refused to open the session. */
+  function stillSending() {
+    return Array.from(document.querySelectorAll("[data-uploader]")).some((root) => {
+      const uploader = root.cutroomUploader;
+      return !!uploader && uploader.running && uploader.counts().pending > 0;
+    });
+  }
+
+  /* Leaving mid-batch (a link, a reload, closing the tab) asks first, as the retouch page
+   * does for strokes not applied: the files not yet sent would never arrive, and the import
+   * would wait for them (QA 2026-12-04: Products clicked 3 s into a 30-file batch left
+   * "Running 4 / 30" and no word of the 26 never sent). */
+  function guardLeaving() {
+    if (window.cutroomUploadGuard) return;
+    window.cutroomUploadGuard = true;
+    window.addEventListener("beforeunload", (event) => {
+      if (!stillSending()) return undefined;
+      event.preventDefault();
+      event.returnValue = "";  // older Chromium shows the prompt only with this set
+      return "";
+    });
+  }
+
   function init() {
     for (const root of document.querySelectorAll("[data-uploader]")) {
       if (!root.cutroomUploader) root.cutroomUploader = new Uploader(root);
     }
     for (const form of document.querySelectorAll("form[data-zip-form]")) zipForm(form);
+    guardLeaving();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -730,3 +730,101 @@ def test_it_says_how_many_skipped_files_past_200_the_finish_did_not_name(live_se
     expect(uploader.locator("[data-result] a")).to_contain_text("… and 3 more.")
     uploader.locator("[data-result] a").click()
     expect(page.locator("#import-message")).to_contain_text("… and 3 more.")
+
+
+def _drop_named_shoot(page, count: int) -> None:
+    ProductFactory(sku="LV01")
+    payload = [{"name": f"LV01-{n}.jpg", "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(640, 600, seed=n)).decode()}
+               for n in range(1, count + 1)]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == count
+    expect(page.locator("#bulk-uploader [data-start]")).to_have_text(
+        f"Upload {count} files", timeout=15_000)
+
+
+def test_it_asks_before_leaving_while_files_are_still_to_be_sent(live_server, page, client):
+    """QA 2026-12-04: Products clicked mid-batch left the page without a word, and the
+    files not yet sent never arrived. Asked while sending; not once every file is sent."""
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop_named_shoot(page, 5)
+    held = []
+    release = []
+
+    def hold(route):
+        if release:
+            return route.continue_()
+        held.append(route)
+
+    # the files' requests wait here: the batch is mid-way for as long as the test needs
+    page.route(re.compile(r"/catalog/imports/\d+/files$"), hold)
+    dialogs = []
+
+    def stay(dialog):
+        dialogs.append(dialog.type)
+        dialog.dismiss()  # "Stay on page"
+
+    page.on("dialog", stay)
+    uploader = page.locator("#bulk-uploader")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "running")
+    for _ in range(100):  # the three lanes' first files are on their way
+        if len(held) == 3:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 3
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload"]
+    assert not page.is_closed()
+    # the manager stayed: the batch carries on and ends
+    release.append(True)
+    for route in held:
+        route.continue_()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-summary]")).to_contain_text("5 stored")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    expect(page).to_have_url(re.compile(r"/catalog/products/$"))
+    assert dialogs == ["beforeunload"]  # none after the batch was sent
+
+
+def test_it_does_not_ask_before_leaving_after_the_session_was_refused(live_server, page,
+                                                                      client):
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop_named_shoot(page, 2)
+
+    def refuse(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        return route.fulfill(status=400, content_type="application/json",
+                             body='{"error": "The manifest has errors."}')
+
+    page.route(re.compile(r"/catalog/upload/$"), refuse)
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    uploader = page.locator("#bulk-uploader")
+    uploader.locator("[data-start]").click()
+    expect(uploader.locator("[data-result]")).to_have_text("The manifest has errors.")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    expect(page).to_have_url(re.compile(r"/catalog/products/$"))
+    assert dialogs == []
+
+
+def test_it_shows_a_zip_import_at_its_own_address(live_server, page, client):
+    """QA 2026-12-04: after Import ZIP the progress must be the import's own page, so a
+    reload (or a link copied from the address bar) shows it again."""
+    ProductFactory(sku="ZA1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.set_input_files("input[name=archive]", files=[{
+        "name": "small.zip", "mimeType": "application/zip",
+        "buffer": zip_bytes({"ZA1_MAIN.jpg": product_jpeg(700, 600, seed=1)})}])
+    page.click("#zip-import button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/catalog/imports/\d+/$"))
+    job = ImportJob.objects.get()
+    assert page.url == f"{live_server.url}/catalog/imports/{job.pk}/"
+    expect(page.locator("h1")).to_contain_text(f"Import #{job.pk}")
+    page.reload()
+    expect(page.locator("h1")).to_contain_text(f"Import #{job.pk}")
+    expect(page.locator("#import-progress")).to_be_visible()

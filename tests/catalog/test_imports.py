@@ -333,3 +333,118 @@ def test_it_says_how_many_names_past_the_first_200_a_finish_did_not_list(manager
     page = manager_client.get(reverse("catalog:import_detail", args=[job.pk])).content.decode()
     assert "… and 1,284 more." in page
     assert "… and 1,234 more files the browser skipped" in page
+
+
+# --- ZIPs: folder-per-SKU shoots, and ZIPs without an image ---------------------------------
+
+
+def _zip_upload(members: dict[str, bytes], name: str = "shoot.zip") -> ContentFile:
+    from tests.catalog.imagegen import zip_bytes
+
+    return ContentFile(zip_bytes(members), name=name)
+
+
+def test_it_imports_a_folder_of_view_named_photos_as_the_folders_one_product(storage):
+    from catalog.models import Product
+    from catalog.services.import_runner import import_job_run
+
+    names = ["SS26-ZIP-040/front.jpg", "SS26-ZIP-040/back.jpg", "SS26-ZIP-040/back_copy.jpg"]
+    job = import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({n: jpeg_bytes(seed=i) for i, n in enumerate(names)}))
+    job = import_job_run(job_id=job.pk)
+    assert (job.status, job.imported_count, job.products_created) == ("done", 3, 1)
+    assert list(Product.objects.values_list("sku", flat=True)) == ["SS26-ZIP-040"]
+    assert sorted(ImageAsset.objects.values_list("original_filename", "product__sku")) == [
+        ("back.jpg", "SS26-ZIP-040"), ("back_copy.jpg", "SS26-ZIP-040"),
+        ("front.jpg", "SS26-ZIP-040")]
+
+
+def test_it_imports_each_folders_front_to_its_own_product_beside_a_product_named_front(
+        storage):
+    from catalog.models import Product
+    from catalog.services.import_runner import import_job_run
+
+    ProductFactory(sku="front")  # what the import made before the fix
+    names = ["SS26-ZIP-070/front.jpg", "SS26-ZIP-071/front.jpg", "SS26-ZIP-071/IMG_0002.jpg"]
+    job = import_job_run(job_id=import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({n: jpeg_bytes(seed=i) for i, n in enumerate(names)})).pk)
+    assert (job.imported_count, job.products_created) == (3, 2)
+    counts = {p.sku: p.assets.count() for p in Product.objects.all()}
+    assert counts == {"front": 0, "SS26-ZIP-070": 1, "SS26-ZIP-071": 2}
+
+
+@pytest.mark.parametrize(("members", "reason"), [
+    ({}, "The archive holds no images: nothing to import."),
+    ({"empty/": b"", ".DS_Store": b"x", "manifest.csv": b"sku\nA\n"},
+     "The archive holds no images: nothing to import."),
+    ({"readme.txt": b"hi"},
+     "The archive holds no images: nothing to import. Its one file is not an image: "
+     "readme.txt."),
+    ({f"n{i}.txt": b"x" for i in range(5)},
+     "The archive holds no images: nothing to import. Its 5 files are not images: n0.txt, "
+     "n1.txt, n2.txt and 2 more."),
+])
+def test_it_refuses_a_zip_without_an_image_before_a_job_exists(storage, stored_files,
+                                                               members, reason):
+    from catalog.errors import ImportRefused
+
+    with pytest.raises(ImportRefused) as refused:
+        import_job_create(user=None, source_kind="zip", enqueue=False,
+                          source_file=_zip_upload(members))
+    assert str(refused.value) == reason
+    assert not ImportJob.objects.exists()
+    assert stored_files() == set()
+
+
+def test_it_refuses_a_zip_without_an_image_given_by_path(tmp_path):
+    from catalog.errors import ImportRefused
+    from tests.catalog.imagegen import zip_bytes
+
+    path = tmp_path / "empty.zip"
+    path.write_bytes(zip_bytes({}))
+    with pytest.raises(ImportRefused, match="The archive holds no images"):
+        import_job_create(user=None, source_kind="zip", source_path=str(path), enqueue=False)
+    assert not ImportJob.objects.exists()
+
+
+def test_it_still_takes_a_zip_whose_only_image_the_import_will_refuse(storage):
+    # its report says why (path traversal), not "no images"
+    job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                            source_file=_zip_upload({"../A1_MAIN.jpg": b"x"}))
+    assert job.source_kind == "zip"
+
+
+def test_it_refuses_an_empty_zip_at_the_preview_and_the_upload(manager_client, storage):
+    from django.urls import reverse
+
+    preview = manager_client.post(reverse("catalog:import_preview"),
+                                  {"source": "zip", "create_products": "on"}).content.decode()
+    assert "The archive holds no images: nothing to import." in preview
+    assert "0 of 0 files" not in preview
+    # a session's preview of no files is not a ZIP's: no such refusal
+    session = manager_client.post(reverse("catalog:import_preview"),
+                                  {"source": "session"}).content.decode()
+    assert "holds no images" not in session
+    answer = manager_client.post(reverse("catalog:import_list"),
+                                 {"archive": SimpleUploadedFile("empty.zip", _zip_upload(
+                                     {}).read(), "application/zip")},
+                                 HTTP_ACCEPT="application/json")
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "The archive holds no images: nothing to import."}
+    assert not ImportJob.objects.exists()
+
+
+def test_it_previews_view_named_files_under_their_folders_sku(manager_client):
+    from django.urls import reverse
+
+    ProductFactory(sku="front")
+    page = manager_client.post(reverse("catalog:import_preview"), {
+        "source": "zip", "create_products": "on", "use_folders": "on",
+        "names": ["SS26-ZIP-070/front.jpg", "SS26-ZIP-071/front.jpg", "SS26-ZIP-071/main.jpg"],
+    }).content.decode()
+    assert "3 of 3 files → 2 products" in page
+    assert 'data-preview-sku="front"' not in page
+    assert 'data-preview-sku="SS26-ZIP-071"' in page
+    assert "data-preview-view-words" in page and "is not read as a SKU" in page

@@ -202,3 +202,96 @@ def test_it_hints_at_a_mistyped_position_when_products_are_not_created():
         file_target("SS26-TOY-006_XYZ.jpg", rules=FilenameRules(), manifest=None,
                     create=False, state=stored.get)
     assert "did you mean" not in str(plain.value)
+
+
+# --- View words in a SKU's folder (QA: front/back/back_copy made products of their own) -----
+
+
+def _chosen(names: list[str], *, existing: set[str] = frozenset()) -> dict[str, str]:
+    """name -> the SKU the import sends it to, creating products, as ``file_target`` does."""
+    rules = FilenameRules()
+    return {name: file_target(name, rules=rules, manifest=None, create=True,
+                              state=lambda sku: LIVE if sku in existing else None).sku
+            for name in names}
+
+
+def test_it_sends_view_named_files_in_a_sku_folder_to_the_folders_sku():
+    names = ["SS26-ZIP-040/front.jpg", "SS26-ZIP-040/back.jpg", "SS26-ZIP-040/back_copy.jpg"]
+    assert _chosen(names) == dict.fromkeys(names, "SS26-ZIP-040")
+
+
+@pytest.mark.parametrize("existing", [set(), {"front"}])
+def test_it_sends_each_folders_front_to_its_own_sku_even_beside_a_product_named_front(
+        existing):
+    names = ["SS26-ZIP-070/front.jpg", "SS26-ZIP-071/front.jpg", "SS26-ZIP-071/IMG_0002.jpg"]
+    assert _chosen(names, existing=existing) == {
+        "SS26-ZIP-070/front.jpg": "SS26-ZIP-070", "SS26-ZIP-071/front.jpg": "SS26-ZIP-071",
+        "SS26-ZIP-071/IMG_0002.jpg": "SS26-ZIP-071"}
+
+
+def test_it_never_asks_about_a_deleted_product_named_like_a_view():
+    # the manager deleted the junk product "front": the folder's file is not stopped by it
+    target = file_target("SS26-ZIP-070/front.jpg", rules=FilenameRules(), manifest=None,
+                         create=True, state={"front": "deleted"}.get)
+    assert (target.sku, target.new, target.rule) == ("SS26-ZIP-070", True, "folder name")
+
+
+@pytest.mark.parametrize("stem", [
+    "front", "BACK", "back_copy", "Back Copy", "front copy 2", "side (2)", "detail", "Close-Up",
+    "closeup", "on_model", "on-model", "front_left", "left side view", "Lifestyle", "packaging",
+    "flat-lay", "worn", "zoom", "alt", "angle", "label", "top", "bottom", "main_copy",
+])
+def test_it_reads_no_sku_from_a_view_word_in_a_folder(stem):
+    assert FilenameRules().candidates(f"SHOE-77/{stem}.jpg") == [
+        Match("SHOE-77", None, "folder name")]
+
+
+@pytest.mark.parametrize(("stem", "position"), [
+    ("main", "MAIN"), ("MAIN", "MAIN"), ("PT02", "PT02"), ("pt08", "PT08"), ("swatch", "SWCH"),
+    ("swch", "SWCH"), ("front_main", "MAIN"),
+])
+def test_it_gives_the_folders_product_the_position_a_view_word_names(stem, position):
+    assert FilenameRules().match(f"SHOE-77/{stem}.jpg") == Match("SHOE-77", position,
+                                                                  "folder name")
+
+
+def test_it_reads_a_numbered_view_word_like_a_camera_name():
+    # "TOP-12" may be a real SKU: a product of it still beats a new folder product
+    rules = FilenameRules()
+    for name in ("SHOE-77/detail_02.jpg", "SHOE-77/front-1.jpg", "Shoot/TOP-12.jpg"):
+        found, new = rules.choose(name, exists=lambda sku: False, create=True)
+        assert (found.rule, new) == ("folder name", True)
+    found, new = rules.choose("Shoot/TOP-12.jpg", exists={"TOP-12"}.__contains__, create=True)
+    assert (found.sku, new) == ("TOP-12", False)
+
+
+def test_it_keeps_reading_sku_names_at_the_root_in_folders_and_by_the_managers_regex():
+    rules = FilenameRules()
+    assert rules.match("ABC123.jpg") == Match("ABC123", None, "{sku}.jpg")
+    assert rules.match("SHOE-77/ABC_PT01.jpg") == Match("ABC", "PT01", "{sku}_{position}.jpg")
+    assert rules.match("SHOE-77/ABC123.jpg").sku == "ABC123"
+    assert rules.match("frontier/backpack.jpg").sku == "backpack"  # words, not view words
+    # at the root, or without the folder rule, nothing else reads a view word: it is the SKU
+    assert rules.match("front.jpg").sku == "front"
+    assert FilenameRules(use_folders=False).match("SHOE-77/front.jpg").sku == "front"
+    # the manager's regex still wins
+    regex = FilenameRules(regex=r"^(?:.*/)?(?P<sku>[a-z]+)\.jpg$")
+    assert regex.match("SHOE-77/front.jpg").sku == "front"
+
+
+def test_it_sends_a_new_sku_file_name_to_the_existing_folder_product():
+    # a SKU that exists beats a new one: the folder's, when the file name's is unknown
+    found, new = FilenameRules().choose("SHOE-77/NEW123.jpg", exists={"SHOE-77"}.__contains__,
+                                        create=True)
+    assert (found.sku, found.rule, new) == ("SHOE-77", "folder name", False)
+
+
+def test_it_reads_a_long_view_like_name_quickly():
+    import time
+
+    from catalog.ingest.naming import view_kind
+
+    started = time.monotonic()
+    for unit in ("1", "_1", "copy", "front_", "(1)", "close-up "):
+        assert view_kind("front" + unit * (75 // len(unit)) + "!") == ""
+    assert time.monotonic() - started < 0.5

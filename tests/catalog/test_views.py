@@ -12,6 +12,7 @@ from catalog.ingest.images import IMAGE_EXTENSIONS
 from catalog.models import ImageAsset, ImportJob, Product
 from catalog.services.assets import asset_ingest, asset_soft_delete, thumbnail_storage_name
 from catalog.services.import_runner import import_job_run
+from catalog.services.imports import import_job_cancel, import_job_create
 from catalog.services.products import products_release_purged
 from tests.api.conftest import ApiClient, key_for
 from tests.catalog.imagegen import png_declaring, zip_bytes
@@ -967,3 +968,76 @@ def test_it_stops_the_poll_of_a_product_deleted_meanwhile(manager_client):
     # 286: htmx's "stop polling" (a 404 would leave it asking every second)
     assert manager_client.get(url, **RUNS_POLL).status_code == 286
     assert manager_client.get(url, **HTMX).status_code == 404
+
+
+# --- A browser session whose page stopped sending ------------------------------------------------
+
+QUIET = "the page that was sending them was probably closed"
+
+
+def _session_file(client, job: ImportJob, name: str, seed: int) -> None:
+    response = client.post(reverse("catalog:import_upload_file", args=[job.pk]),
+                           {"file": upload(name, product_jpeg(700, 600, seed=seed))}, **JSON)
+    assert response.status_code == 201, response.content
+
+
+def _quiet_for(job: ImportJob, seconds: int) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_it_says_when_a_browser_session_has_gone_quiet_with_files_expected(manager_client,
+                                                                          storage):
+    """QA 2026-12-04: a page left mid-batch read "Running 1 / 3" with a Cancel button and
+    nothing else until the idle sweep, 30 min later."""
+    ProductFactory(sku="QT1")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    _session_file(manager_client, job, "QT1-1.jpg", seed=1)
+    _quiet_for(job, 59)
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert QUIET not in page.content.decode()  # a slow line, not yet a closed page
+    _quiet_for(job, 3 * 60 + 5)
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    html = page.content.decode()
+    assert ("No file has arrived for 3 min: the page that was sending them was probably "
+            "closed. 1 of 3 files arrived; the rest were never sent. Send them again from "
+            "the <a") in html
+    assert "(duplicates are skipped) or cancel." in html
+    assert "ends by itself after 30 min without a file" in html
+    assert "No worker has reported" not in html  # a browser session has no worker
+    assert 'hx-trigger="every 1s"' in html and ">Cancel</button>" in html
+    # the whole page says it too
+    full = manager_client.get(reverse("catalog:import_detail", args=[job.pk]))
+    assert QUIET in full.content.decode()
+    # a file arrives: the page is sending again
+    _session_file(manager_client, job, "QT1-2.jpg", seed=2)
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert QUIET not in page.content.decode()
+    # the last one ends the session: nothing is missing any more, however long ago
+    _session_file(manager_client, job, "QT1-3.jpg", seed=3)
+    _quiet_for(job, 10 * 60)
+    job.refresh_from_db()
+    assert job.status == "done"
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert QUIET not in page.content.decode()
+
+
+@pytest.mark.parametrize("kind", ["declared-none", "cancelled", "zip"])
+def test_it_says_nothing_of_a_quiet_session_where_no_file_is_expected(manager_client, kind):
+    if kind == "zip":
+        job = ImportJobFactory(status="running", source_kind="zip", progress_total=5,
+                               started_at=timezone.now())
+    else:
+        job = import_job_create(user=None, source_kind="upload",
+                                expected_files=0 if kind == "declared-none" else 4)
+        if kind == "cancelled":
+            import_job_cancel(job_id=job.pk)
+    _quiet_for(job, 10 * 60)
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    assert QUIET not in page.content.decode()
+    # the same quiet with files declared does say it
+    if kind == "declared-none":
+        ImportJob.objects.filter(pk=job.pk).update(options={**job.options,
+                                                            "expected_files": 2})
+        page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+        assert "0 of 2 files arrived" in page.content.decode()
