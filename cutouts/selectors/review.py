@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from catalog.models import AssetStatus
+
 from ..errors import ReviewInputError
 from ..imaging.settings import PROFILES
 from ..models import (
@@ -305,35 +307,59 @@ def undoable_decision(*, cutout: Cutout, user) -> ReviewDecision | None:
     return last
 
 
+#: runs that answer an older version of their image: finished, or still to finish (a failed
+#: or cancelled one gives the older version back, ``runs``)
+ANSWERING_RUNS = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
+
+
+def _newer_runs(asset_id, version) -> QuerySet[Cutout]:
+    return Cutout.objects.filter(asset_id=asset_id, version__gt=version,
+                                 status__in=ANSWERING_RUNS)
+
+
+def newer_version(*, cutout: Cutout, than: int) -> Cutout | None:
+    """The image's newest version numbered above ``than`` (finished, queued or running),
+    other than ``cutout``: what a card drawn when ``than`` was the newest did not show."""
+    return (_newer_runs(cutout.asset_id, than).exclude(pk=cutout.pk).order_by("-version")
+            .only("pk", "version", "status", "review_status", "is_current").first())
+
+
 @dataclass(frozen=True)
 class Seen:
     """The review state a decision was made on, as the card showed it: the version's review
-    status and the image's review revision (None: only the status is known, as on a grid
-    tile). The card's forms carry it as ``seen``; ``services.review`` refuses a decision
-    whose version no longer is in that state."""
+    status, the image's review revision (None: only the status is known, as on a grid
+    tile) and the image's newest version number (None: not known; a version made since —
+    a re-cut from the product list leaves no decision — is one the card did not show). The
+    card's forms carry it as ``seen``; ``services.review`` refuses a decision whose version
+    no longer is in that state."""
 
     review_status: str
     revision: int | None = None
+    newest: int | None = None
 
     def token(self) -> str:
-        return f"{self.review_status}:{'' if self.revision is None else self.revision}"
+        token = f"{self.review_status}:{'' if self.revision is None else self.revision}"
+        return token if self.newest is None else f"{token}:{self.newest}"
 
     @classmethod
-    def of(cls, cutout: Cutout, *, revision: int) -> Seen:
-        return cls(review_status=cutout.review_status, revision=revision)
+    def of(cls, cutout: Cutout, *, revision: int, newest: int | None = None) -> Seen:
+        return cls(review_status=cutout.review_status, revision=revision, newest=newest)
 
     @classmethod
     def parse(cls, text: str) -> Seen | None:
         """The ``seen`` a form sent; None when it sent none (a client older than the token:
-        its decision is applied as before). One that cannot be read is refused."""
+        its decision is applied as before). One that cannot be read is refused; one without
+        the newest version (a page drawn before it was added) checks the rest."""
         if not text:
             return None
-        status, colon, revision = text.partition(":")
-        if (status not in ReviewStatus.values or not colon
-                or not (revision == "" or revision.isdigit())):
+        status, *numbers = text.split(":")
+        if (status not in ReviewStatus.values or len(numbers) not in (1, 2)
+                or not (numbers[0] == "" or numbers[0].isdigit())
+                or not (len(numbers) == 1 or numbers[1].isdigit())):
             raise ReviewInputError("This card's state could not be read: reload it.",
                                    field="seen")
-        return cls(review_status=status, revision=int(revision) if revision else None)
+        return cls(review_status=status, revision=int(numbers[0]) if numbers[0] else None,
+                   newest=int(numbers[1]) if len(numbers) == 2 else None)
 
 
 @dataclass
@@ -346,12 +372,35 @@ class Card:
     revision: int = 0
 
     @property
+    def newest(self) -> int:
+        """The image's newest version number as the card shows it."""
+        return max((v.version for v in self.versions), default=self.cutout.version)
+
+    @property
     def seen(self) -> str:
         """What the card's own decisions send as ``seen``."""
-        return Seen.of(self.cutout, revision=self.revision).token()
+        return Seen.of(self.cutout, revision=self.revision, newest=self.newest).token()
 
     def seen_of(self, version: Cutout) -> str:
-        return Seen.of(version, revision=self.revision).token()
+        return Seen.of(version, revision=self.revision, newest=self.newest).token()
+
+    @property
+    def replaced_by(self) -> tuple[Cutout, VersionState] | None:
+        """The version that took this one's place, with its state: the image's newest run
+        above it (finished, queued or running), else, for a superseded version, the one
+        chosen. Its card offers no plain Approve (approving it would answer that version,
+        superseded without a word: QA 2026-12-04), only "Use this version instead", the
+        explicit choice, and its retouch page says which version is newer. None for the
+        version the image is on."""
+        c = self.cutout
+        if c.status != JobStatus.DONE or c.is_current:
+            return None
+        rows = version_states(self.versions)  # newest first
+        newer = next(((v, s) for v, s in rows
+                      if v.version > c.version and v.status in ANSWERING_RUNS), None)
+        if newer is None and c.review_status == ReviewStatus.SUPERSEDED:
+            newer = next(((v, s) for v, s in rows if v.is_current and v.pk != c.pk), None)
+        return newer
 
     @property
     def awaiting_review(self) -> bool:
@@ -426,10 +475,24 @@ def cutout_for_image(*, cutout_id: int) -> Cutout:
         "asset__working_height").get(pk=cutout_id)
 
 
-def _retouch_rows(filters: QueueFilters | None) -> QuerySet[Cutout]:
-    rows = _live(Cutout.objects.filter(status=JobStatus.DONE,
-                                       review_status=ReviewStatus.FLAGGED))
+def retouch_waiting(*, filters: QueueFilters | None = None) -> QuerySet[Cutout]:
+    """The flags the retouch queue lists: a finished flagged version with no newer version
+    of its image (finished, queued or running; a failed or cancelled one gives the flag
+    back), whose image reads *Needs retouch* — the status ``services.status`` derives by the
+    same rule and the dashboard's "Needs retouch" counts, so the queue holds one row per
+    image that count counts. Before (QA 2026-12-04) a flag stayed listed after its image was
+    cut again ("Cut again"), its Retouch button opening the old version."""
+    newer = _newer_runs(OuterRef("asset_id"), OuterRef("version"))
+    rows = _live(Cutout.objects.filter(
+        status=JobStatus.DONE, review_status=ReviewStatus.FLAGGED,
+        asset__status=AssetStatus.NEEDS_RETOUCH).filter(~Exists(newer)))
     return _filtered(rows, filters or QueueFilters())
+
+
+def retouch_queue_count(*, filters: QueueFilters | None = None, cap: int | None = None) -> int:
+    """Flags in the retouch queue (``cap`` stops counting early)."""
+    qs = retouch_waiting(filters=filters).order_by()
+    return (qs[:cap] if cap else qs).count()
 
 
 def retouch_queue(*, filters: QueueFilters | None = None, limit: int = 200) -> list[Cutout]:
@@ -443,12 +506,12 @@ def retouch_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
     the comment of the flag that put it there (one subquery, not one query per row)."""
     flag = ReviewDecision.objects.filter(
         cutout_id=OuterRef("pk"), action=ReviewDecision.Action.FLAG).order_by("-created_at", "-pk")
-    qs = _retouch_rows(filters)
+    qs = retouch_waiting(filters=filters)
     rows = (qs.select_related("asset", "asset__product", "reviewed_by")
             .annotate(flag_comment=Subquery(flag.values("comment")[:1]))
             .order_by("reviewed_at", "pk"))
     return _queue_page(rows, page=page, per_page=per_page,
-                       count=lambda cap: qs.order_by()[:cap].count())
+                       count=lambda cap: retouch_queue_count(filters=filters, cap=cap))
 
 
 def asset_history(*, asset_id: int, limit: int = 500) -> list[ReviewDecision]:

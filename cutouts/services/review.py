@@ -104,6 +104,27 @@ def _stale_message(*, cutout: Cutout, last: ReviewDecision | None, since: bool, 
             "was not applied.")
 
 
+#: decisions that answer the image's other versions (``_other_versions_answer``)
+_ANSWERING: tuple[str, ...] = (Action.APPROVE, Action.CHOOSE)
+
+
+def _newer_version_check(*, cutout: Cutout, seen: Seen, action: str) -> None:
+    """An approval or choice answers every other waiting version: one made after the card
+    was drawn (a re-cut from the product list leaves no decision to change the revision)
+    would be superseded unseen, so the decision is refused, naming it."""
+    if action not in _ANSWERING or seen.newest is None:
+        return
+    newer = review_selectors.newer_version(cutout=cutout, than=seen.newest)
+    if newer is None:
+        return
+    state = (newer.get_status_display() if newer.status != JobStatus.DONE
+             else ReviewStatus(newer.review_status).label).lower()
+    raise StaleReviewError(
+        f"v{newer.version} ({state}) was made after you opened v{cutout.version}, so "
+        f"{_REFUSED[action]} was not applied: it would have superseded v{newer.version}. "
+        f"Look at v{newer.version} first, or use v{cutout.version} instead from this card.")
+
+
 def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) -> bool:
     """The one staleness policy of every decision on a version — the card's, a grid
     approval's, an Undo's — called with the image and the version locked.
@@ -114,12 +135,15 @@ def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) 
     StaleReviewError naming who decided what and when, except when the change is this
     reviewer's own same decision on this version (a double click, A pressed twice): True,
     and the caller returns what is there without a second audit row. ``seen`` None (an API
-    client, which sends no state) applies the decision as before."""
+    client, which sends no state) applies the decision as before. An approval or a choice
+    is refused too when the image has a version newer than the card showed
+    (``seen.newest``): it would supersede that version unseen."""
     if seen is None:
         return False
     last = review_selectors.review_last_decision(asset_id=cutout.asset_id)
     revision = last.pk if last is not None else 0
     if cutout.review_status == seen.review_status and seen.revision in (None, revision):
+        _newer_version_check(cutout=cutout, seen=seen, action=action)
         return False
     since = last is not None and seen.revision is not None and revision > seen.revision
     if (since and last is not None and last.action == action and _about(last, cutout)

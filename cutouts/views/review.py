@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import push_url, reselect, reswap, retarget
+from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 
 from catalog import roles, serving
 from catalog.permissions import capability_required, require
@@ -304,18 +304,20 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
                 strength=request.POST.get("strength", "normal"),
                 profile=request.POST.get("profile") or None, comment=comment, seen=seen)
-            return _show(request, new.pk, filters, f"Re-running as version {new.version}…")
+            return _show(request, new.pk, filters, f"Re-running as version {new.version}…",
+                         replace=True)
         if action == "strokes":
             new = review_retouch_services.cutout_review_strokes(
                 cutout=cutout, user=request.user, strokes=request.POST.get("strokes", ""),
                 comment=comment, seen=seen)
             return _show(request, new.pk, filters,
                          f"Retouching as version {new.version}: the card updates when it is "
-                         "ready.")
+                         "ready.", replace=True)
         if action == "choose":
             review_services.cutout_choose(cutout=cutout, user=request.user, comment=comment,
                                           seen=seen)
-            return _show(request, cutout.pk, filters, f"Version {cutout.version} is current.")
+            return _show(request, cutout.pk, filters, f"Version {cutout.version} is current.",
+                         replace=True)
         if action in ("preflag_confirm", "preflag_dismiss"):
             review_services.cutout_preflag_resolve(
                 cutout=cutout, user=request.user, preflag=request.POST.get("preflag", ""),
@@ -347,14 +349,20 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
         return redirect(_card_url(cutout.pk, filters))
 
 
-def _show(request: HttpRequest, cutout_id: int, filters, note: str) -> HttpResponse:
+def _show(request: HttpRequest, cutout_id: int, filters, note: str, *,
+          replace: bool = False) -> HttpResponse:
+    """The card of ``cutout_id`` after an action, at its own address. ``replace``: the action
+    put another version of the image in the place of the card on screen (a retouch, a
+    re-run, a choice), so its address replaces the old card's rather than adding a step:
+    Reload and Back never bring the replaced version's card back with its Approve (QA
+    2026-12-04: Back showed v1 after a retouch, and A approved it over v2)."""
     url = _card_url(cutout_id, filters)
     if not request.htmx:
         if note:
             messages.success(request, note)
         return redirect(url)
-    return push_url(_render_card(request, _get_card(cutout_id, filters), filters, note=note),
-                    url)
+    response = _render_card(request, _get_card(cutout_id, filters), filters, note=note)
+    return replace_url(response, url) if replace else push_url(response, url)
 
 
 @capability_required(roles.VIEW)

@@ -173,6 +173,8 @@ def test_it_retouches_on_the_card_with_a_live_preview_and_approves_the_worker_re
                                                                timeout=120_000)
     new = Cutout.objects.get(asset=stained.asset, version=2)
     assert new.status == "done" and new.source == "retouch" and new.worker
+    # the address names v2 once it is done too: Reload shows v2, not v1 and its Approve
+    expect(page).to_have_url(re.compile(rf"/cutouts/review/card/{new.pk}/$"))
     assert new.parent_id == stained.pk
     assert [s["kind"] for s in new.strokes] == ["keep", "remove", "detail"]
     assert len(new.strokes[1]["points"]) == 1  # the click
@@ -1546,3 +1548,46 @@ def test_it_says_why_the_worker_refused_strokes_applied_before_their_preview(
         "href", f"/cutouts/review/retouch/{stained.pk}/")
     assert Cutout.objects.get(pk=v2.pk).status == JobStatus.FAILED
     assert Cutout.objects.get(pk=stained.pk).review_status == ReviewStatus.PENDING
+
+
+def test_it_shows_the_new_version_on_reload_and_back_after_apply_and_asks_before_using_v1(
+        live_server, page, make_cutouts, log_in):
+    first, _ = _pair(make_cutouts)
+    card, _, editor, box = _retouch_on_card(page, live_server, log_in, first)
+    page.keyboard.press("r")  # a remove stroke through the product: a change to apply
+    page.mouse.move(*_at(box, PANEL[0] - 120, PANEL[1]))
+    page.mouse.down()
+    page.mouse.move(*_at(box, PANEL[0] + 120, PANEL[1]), steps=8)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-preview", "ready", timeout=20_000)
+    expect(editor.locator("[data-rt-apply]")).to_be_enabled()
+    page.keyboard.press("Enter")
+    expect(card).to_have_attribute("data-version", "2")
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    new_url = f"{live_server.url}/cutouts/review/card/{new.pk}/"
+    # replaced, not pushed: v1's card (superseded now) is no step of Back
+    expect(page).to_have_url(new_url)
+    page.reload()
+    expect(card).to_have_attribute("data-cutout", str(new.pk))
+    page.goto(f"{live_server.url}/cutouts/review/")
+    page.go_back()
+    expect(page).to_have_url(new_url)
+    expect(card).to_have_attribute("data-cutout", str(new.pk))
+    page.go_back()  # the page before v1's card, not v1 (superseded by the retouch)
+    expect(page).not_to_have_url(re.compile(rf"/cutouts/review/card/{first.pk}/"))
+    # v1's own address: it names v2 and offers no plain Approve; A asks before using v1
+    page.goto(f"{live_server.url}/cutouts/review/card/{first.pk}/")
+    expect(page.locator(".rv-replaced")).to_contain_text("v2 is the current version (queued).")
+    expect(page.locator("#rv-approve")).to_have_count(0)
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.keyboard.press("a")
+    expect(page.locator(".rv-replaced")).to_be_visible()
+    assert asked and asked[0].startswith("Use v1 instead of v2?"), asked
+    new.refresh_from_db()
+    assert new.review_status == ReviewStatus.PENDING
+    page.once("dialog", lambda d: d.accept())
+    page.keyboard.press("a")
+    expect(page.locator(".rv-note")).to_contain_text("Version 1 is current.")
+    first.refresh_from_db(), new.refresh_from_db()
+    assert first.is_current and new.review_status == ReviewStatus.SUPERSEDED

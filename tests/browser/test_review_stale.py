@@ -74,7 +74,7 @@ def test_it_refuses_a_stale_approval_and_the_title_follows_the_card(
       }, {once: true});
       htmx.ajax('POST', form.getAttribute('hx-post'), {source: form});
     })""")
-    assert (sent["action"], sent["seen"]) == ("strokes", "pending:0")
+    assert (sent["action"], sent["seen"]) == ("strokes", "pending:0:1")
 
     # rev1 flags it "wrong subject" with the keyboard; the next card loads in place
     page.evaluate(WATCH)

@@ -6,6 +6,7 @@ from cutouts import strengths
 from cutouts.models import Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
 from cutouts.selectors import review as selectors
 from cutouts.services import review
+from cutouts.services.status import assets_status_sync
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +106,7 @@ def test_it_loads_a_card_with_versions_history_and_confirmed_preflags():
 def test_it_lists_flagged_versions_for_retouch_and_the_assets_history():
     flagged, other = _rows([0.4, 0.3], review_status=ReviewStatus.FLAGGED)
     _rows([0.2])
+    assets_status_sync(asset_ids=[flagged.asset_id, other.asset_id])
     assert selectors.retouch_queue() == [flagged, other]
     review.cutout_approve(cutout=other, user=reviewer())
     history = selectors.asset_history(asset_id=other.asset_id)
@@ -167,3 +169,37 @@ def test_it_pages_the_retouch_queue_with_the_flag_comment():
     second = selectors.retouch_queue_page(page=2, per_page=2)
     assert [c.pk for c in second.rows] == [rows[0].pk] and not second.has_next
     assert second.rows[0].flag_comment == "newer note" and second.total == 3
+
+
+def test_it_keeps_the_retouch_queue_and_the_dashboards_count_in_step_after_a_re_cut(
+        make_assets, fake_model, no_broker):
+    from catalog.models import AssetStatus
+    from catalog.selectors import asset_status_counts
+    from cutouts.services import batches, runs
+    from cutouts.services.status import asset_status_sync
+
+    def both() -> tuple[list[int], int, int]:
+        return ([c.pk for c in selectors.retouch_queue()], selectors.retouch_queue_count(),
+                asset_status_counts()[AssetStatus.NEEDS_RETOUCH])
+
+    asset = make_assets(1)[0]
+
+    def cut_again() -> Cutout:
+        return batches.cutout_batch_start(assets=[asset], profile_name="fast",
+                                          recut=True).cutouts.get()
+
+    v1 = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
+    runs.cutout_run(cutout_id=v1.pk)
+    review.cutout_flag(cutout=v1, user=reviewer(), reasons=["halo"])
+    assert both() == ([v1.pk], 1, 1)
+    v2 = cut_again()
+    assert both() == ([], 0, 0)  # v2 queued: the image reads Queued
+    # a newer run that failed gives the flag back, to both
+    Cutout.objects.filter(pk=v2.pk).update(status=JobStatus.FAILED)
+    asset_status_sync(asset.pk)
+    assert both() == ([v1.pk], 1, 1)
+    v3 = cut_again()
+    runs.cutout_run(cutout_id=v3.pk)
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.FLAGGED
+    assert both() == ([], 0, 0)  # v3 awaits review: v1's flag is stale
+    assert selectors.retouch_queue_page().total == 0

@@ -49,11 +49,11 @@ def test_it_takes_a_flagged_version_out_of_the_retouch_queue_once_another_is_app
 
     asset, first, second = done_versions
     user = reviewer()
-    review.cutout_flag(cutout=first, user=user, reasons=["halo"])
-    assert [c.pk for c in retouch_queue()] == [first.pk]
-    decide(cutout=second, user=user)
-    first.refresh_from_db(), asset.refresh_from_db()
-    assert first.review_status == ReviewStatus.SUPERSEDED and first.flag_reasons == ["halo"]
+    review.cutout_flag(cutout=second, user=user, reasons=["halo"])
+    assert [c.pk for c in retouch_queue()] == [second.pk]
+    decide(cutout=first, user=user)
+    second.refresh_from_db(), asset.refresh_from_db()
+    assert second.review_status == ReviewStatus.SUPERSEDED and second.flag_reasons == ["halo"]
     assert retouch_queue() == [] and asset.status == AssetStatus.APPROVED
 
 
@@ -1026,3 +1026,52 @@ def test_it_refuses_a_grid_approval_of_a_version_decided_since_by_the_same_polic
     assert done == review.BulkApproval(approved=1, older=0, not_pending=1)
     assert [(pk, seen.review_status, seen.revision) for pk, seen in refused] == [
         (b.pk, "pending", None)]
+
+
+def test_it_refuses_approving_v1_after_v2_was_made_naming_v2_and_still_lets_v1_be_chosen(
+        make_assets, fake_model, no_broker):
+    from cutouts.errors import StaleReviewError
+    from cutouts.selectors.review import Seen, review_card
+
+    asset = make_assets(1)[0]
+    first = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
+    runs.cutout_run(cutout_id=first.pk)
+    drawn = Seen.parse(review_card(cutout_id=first.pk).seen)  # v1's card, opened
+    assert drawn is not None and drawn.newest == 1
+    # cut again from the product list: no review decision, so the revision stays
+    second = batches.cutout_batch_start(assets=[asset], profile_name="fast",
+                                        recut=True).cutouts.get()
+    runs.cutout_run(cutout_id=second.pk)
+    user = reviewer()
+    with pytest.raises(StaleReviewError, match=re.escape(
+            "v2 (awaiting review) was made after you opened v1, so your approval was not "
+            "applied: it would have superseded v2.")):
+        review.cutout_approve(cutout=first, user=user, seen=drawn)
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.review_status == second.review_status == ReviewStatus.PENDING
+    assert not first.is_current and not ReviewDecision.objects.filter(action="approve").exists()
+    # the card drawn now offers the explicit choice, which goes through
+    card = review_card(cutout_id=first.pk)
+    assert card.replaced_by is not None and card.replaced_by[0].pk == second.pk
+    review.cutout_choose(cutout=first, user=user, seen=Seen.parse(card.seen))
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.is_current and first.review_status == ReviewStatus.APPROVED
+    assert second.review_status == ReviewStatus.SUPERSEDED
+
+
+def test_it_refuses_approving_v1_on_a_card_drawn_before_its_retouch_naming_it(
+        done_versions):
+    from cutouts.errors import StaleReviewError
+    from cutouts.selectors.review import Seen, review_card
+
+    _, _, v2 = done_versions
+    user = reviewer()
+    drawn = Seen.parse(review_card(cutout_id=v2.pk).seen)
+    v3 = review_retouch.cutout_review_strokes(
+        cutout=v2, user=user, seen=drawn,
+        strokes=[{"kind": "remove", "radius": 6, "points": [[20, 20]]}])
+    with pytest.raises(StaleReviewError, match=r"You started a retouch \(v3, strokes\) at "):
+        review.cutout_approve(cutout=v2, user=user, seen=drawn)
+    v2.refresh_from_db(), v3.refresh_from_db()
+    assert v2.review_status == ReviewStatus.SUPERSEDED and not v2.is_current
+    assert v3.review_status == ReviewStatus.PENDING

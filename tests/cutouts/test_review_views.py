@@ -960,10 +960,11 @@ def test_it_sends_the_state_the_card_was_drawn_with_in_every_decision_form(clien
     c = cutouts[0]
     Cutout.objects.filter(pk=c.pk).update(preflags=["halo_risk"])
     html = client.get(reverse("cutouts:review_card", args=[c.pk])).content.decode()
-    assert _seen_on(html) == "pending:0"
+    # status : review revision : the image's newest version
+    assert _seen_on(html) == "pending:0:1"
     # approve, flag, re-run, the pre-flag's answers (one form), the retouch tools (hx-vals)
-    assert html.count('name="seen" value="pending:0"') == 4
-    assert "hx-vals='{\"seen\": \"pending:0\"}'" in html
+    assert html.count('name="seen" value="pending:0:1"') == 4
+    assert "hx-vals='{\"seen\": \"pending:0:1\"}'" in html
 
 
 def test_it_refuses_a_stale_htmx_approval_and_shows_the_card_as_it_is_now(client, cutouts):
@@ -1071,3 +1072,60 @@ def test_it_names_the_card_shown_in_the_title_of_an_htmx_swap(client, cutouts):
     # Next / Previous swaps too
     html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
     assert html.count("<title>") == 1 and f"<title>Review {sku} · main v1" in html
+
+
+def test_it_replaces_the_address_with_the_new_version_after_an_apply_on_the_card(client,
+                                                                                 cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    url = reverse("cutouts:review_card", args=[c.pk])
+    strokes = [{"kind": "remove", "radius": 4, "points": [[20, 20]]}]
+    response = client.post(url, {"action": "strokes", "strokes": json.dumps(strokes),
+                                 "seen": _seen_on(client.get(url).content.decode())}, **HX)
+    new = Cutout.objects.get(asset=c.asset, version=2)
+    # replaced, not pushed: Back and Reload never bring v1's card back in its place
+    assert response["HX-Replace-Url"] == reverse("cutouts:review_card", args=[new.pk])
+    assert "HX-Push-Url" not in response
+    assert f'data-cutout="{new.pk}"' in response.content.decode()
+
+
+def test_it_offers_an_older_version_only_the_explicit_choice_naming_the_current_one(
+        client, cutouts):
+    client.force_login(reviewer())
+    v1 = cutouts[0]
+    strokes = [{"kind": "remove", "radius": 4, "points": [[20, 20]]}]
+    client.post(reverse("cutouts:review_card", args=[v1.pk]),
+                {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
+    v2 = Cutout.objects.get(asset=v1.asset, version=2)
+    Cutout.objects.filter(pk=v2.pk).update(status=JobStatus.DONE)  # the worker's part
+    url = reverse("cutouts:review_card", args=[v1.pk])
+    html = client.get(url).content.decode()
+    assert "v2 is the current version (awaiting review)." in html
+    assert f'href="{reverse("cutouts:review_card", args=[v2.pk])}"' in html
+    assert 'id="rv-approve"' not in html and 'value="approve"' not in html
+    form = html.split('data-rv-form="approve"')[1].split("</form>")[0]
+    assert 'value="choose"' in form and "Use this version instead of v2" in form
+    assert 'data-confirm="Use v1 instead of v2? ' in html
+    response = client.post(url, {"action": "choose", "seen": _seen_on(html)}, **HX)
+    assert "Version 1 is current." in response.content.decode()
+    v1.refresh_from_db(), v2.refresh_from_db()
+    assert v1.is_current and v2.review_status == ReviewStatus.SUPERSEDED
+    # v2's card, now the older one, says v1 is the current version
+    html = client.get(reverse("cutouts:review_card", args=[v2.pk])).content.decode()
+    assert "v1 is the current version (approved)." in html
+
+
+def test_it_names_the_newer_version_on_the_retouch_page_of_a_stale_flag(client, cutouts,
+                                                                        make_assets):
+    from cutouts.services import batches
+
+    client.force_login(reviewer())
+    v1 = cutouts[0]
+    review.cutout_flag(cutout=v1, user=reviewer(username="rev1"), reasons=["halo"])
+    v2 = batches.cutout_batch_start(assets=[v1.asset], profile_name="fast",
+                                    recut=True).cutouts.get()
+    html = client.get(reverse("cutouts:retouch_card", args=[v1.pk])).content.decode()
+    assert "v2 is the current version (queued)." in html
+    assert f'href="{reverse("cutouts:review_card", args=[v2.pk])}"' in html
+    assert f'/cutouts/review/retouch/{v1.pk}/' not in client.get(
+        reverse("cutouts:retouch_queue")).content.decode()
