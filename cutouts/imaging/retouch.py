@@ -169,7 +169,7 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
                 if up.any() or dn.any():
                     # on a 1/4096 grid: cv2.remap's result at an exact tie (0.5, midway between
                     # a kept and a taken working px) moved by 3e-8 with the window's width, so
-                    # a keep stroke elsewhere flipped 4 px of dev 031 from 128 back to 0
+                    # a keep stroke elsewhere flipped 4 px of a photo from 128 back to 0
                     v = np.round(_upsample(soft, (h, w), y0, y1, x0, x1) * 4096.0) / 4096.0
                     a = np.clip(((v - 0.5) * gain + 0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
                     hi, was = a >= 128, tile >= 128
@@ -297,9 +297,9 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
     touch and the soft rim of everything taken, at full resolution (``s``: working / full;
     ``rgb_w`` the photo at working size).
 
-    Dev photos scissors, 012: a remove click on the hole a ring-shaped object's cutout filled
-    at alpha ~106 changed nothing; 069: a remove click left a 1 px outline of 1..126 where the
-    wrong flamingo was. Pixels the cutout holds at 128 or more are never taken here. A blob
+    On dev photos a remove click on the hole a ring-shaped object's cutout filled at alpha
+    ~106 changed nothing, and one on a wrong bird left a 1 px outline of 1..126 where it
+    was. Pixels the cutout holds at 128 or more are never taken here. A blob
     that holds another object of other colours beside the one hit (_other_part) keeps it,
     but for the rim of what was taken."""
     hard = [st for st in strokes if st.kind in ("keep", "remove")]
@@ -328,7 +328,7 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
             # a blob keeps what every remove stroke on it leaves: a further remove stroke
             # never gives back what an earlier one took, a keep stroke never makes one take
             # more (each stroke's split is its own, on the model's faint blobs; one split by
-            # all the strokes' spots at once raised 87 px of dev photo 036 from 0 on the
+            # all the strokes' spots at once raised 87 px of a photo from 0 on the
             # painted protocol's fifth stroke). What is kept is within the blob the strokes
             # hit, and its outline there is not spared (the taken part's border and rim go,
             # as elsewhere): a spared border raised 221 px of 036 on the clicks' 16th.

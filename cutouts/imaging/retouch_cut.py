@@ -408,7 +408,7 @@ def _thin_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
                 keep[i] = False
     if held is not None:
         # only what the model's own cutout holds: an earlier keep stroke's addition is the
-        # reviewer's guess, not a structure (soft-dev GT25: a keyboard's edge a keep click had
+        # reviewer's guess, not a structure (a keyboard's edge a keep click had
         # added stayed when a remove click took the rest back)
         hd = held[y0:y1, x0:x1]
         # and a strap between the gap and the background runs along the background: a wide
@@ -445,7 +445,7 @@ def _behind_edge_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core
     keeps (the rest of the flip joined to the core) or as ``radius``.
 
     The counterpart of ``_thin_spared`` for keep clicks. A keep click on a pencil lying
-    across a pale keyboard (soft-dev GT25) added the keyboard: the prior is discounted around
+    across a pale keyboard added the keyboard: the prior is discounted around
     the click, the keyboard's colour is the object's elsewhere, and the gate lets it through
     because it borders the pencil. The click reaches the keyboard only across the pencil's
     outline, the rest of the keyboard reaches it across none, and the keyboard is far wider
@@ -453,7 +453,7 @@ def _behind_edge_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core
     background. The width condition keeps the click protocol unchanged: with none, missed
     parts beside background of their colour were spared (GrabCut NoC@90 2.56 -> 2.68); with
     the kept part's width but not the radius as its floor, clicks in texture (kept part 1-3 px
-    wide) dropped 4-10 px wide pieces of their own wrong region (dev 213, 059; docs/review.md)."""
+    wide) dropped 4-10 px wide pieces of their own wrong region (docs/review.md)."""
     out = np.zeros(flip.shape, bool)
     seeds = core & flip
     if not seeds.any():
@@ -567,14 +567,14 @@ def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius:
     what lies within ``spread_mult`` x max(t, ``radius``) of S (and is still connected to the
     click).
 
-    A keep click on a pencil lying across a pale calculator (soft-dev GT25) added the whole
+    A keep click on a pencil lying across a pale calculator added the whole
     calculator: the prior is discounted over an object-sized radius around a click and the
     calculator's colour is in the cup's. A click on a thin thing vouches for that thing, not
     for a large, differently coloured region beyond a strong edge. A click inside a wide
     wrong region is left alone: its smooth part is thick, and there the region beyond its
     inner edges is mostly wrong too (bounding every click's spread cost NoC on the dev set,
     docs/review.md § Click benchmark), and so is a click whose smooth part is a few px of
-    texture (t < spread_thin_min: bounding those cost dev photo 21077 two clicks)."""
+    texture (t < spread_thin_min: bounding those cost a dev photo two clicks)."""
     seeds = core & flip
     if not seeds.any() or not params.spread_mult:
         return flip
@@ -798,9 +798,9 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # a remove click deep inside the cutout says the region around it is background, but
         # its own core is a patch of one colour and the cut took little more than what looked
         # like it. The smooth part of the cutout within its depth is that region's colour: a
-        # background sample as heavy as the rest (dev photo 069: the first click took 19 % of
+        # background sample as heavy as the rest (on a dev photo the first click took 19 % of
         # its wrong region, now 95 %). Where the cutout is mostly that region its confident
-        # pixels still dominate the object samples (015: 4 % both). Object samples are left
+        # pixels still dominate the object samples (4 % both on another). Object samples are left
         # alone: dropping them lost the thin bar beside a filled hole (its grey is one
         # histogram bin from the hole's) and gained nothing on the dev set (docs/review.md
         # § Click benchmark)
@@ -861,7 +861,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     if positive:
         if band is None and len(st.points) == 1 and params.keep_edge_margin and gated.any():
             # a keep click adds the part it vouches for, not a neighbour behind an edge that
-            # the background reaches more easily (soft-dev GT25: a click on a pencil added the
+            # the background reaches more easily (a click on a pencil added the
             # pale keyboard it lies across, 11 000+ background px)
             gated &= ~_behind_edge_spared(lab_w, cur, gated, core_here, st.radius, params)
             gated = _components_touching(gated, b) & gated
@@ -871,7 +871,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # a click in the gap beside a thin strap must not take the strap
             if params.thin_depth and depth * params.thin_depth > st.radius * params.thin_width:
                 # its depth widened its reach, and the discounted prior over the tyre around a
-                # wheel's gap let the colour model take it (dev photo 132, docs/review.md):
+                # wheel's gap let the colour model take it (docs/review.md):
                 # a strap as wide as a share of that depth, held by the model, is spared
                 gated &= ~_thin_spared(lab_w, cur, gated, core_here,
                                        params.thin_depth * depth / params.thin_width,
@@ -881,7 +881,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 gated &= ~_thin_spared(lab_w, cur, gated, core_here, st.radius, params)
             if open_bg is not None and gated.any():
                 # a click in a gap the object encloses takes the gap, not the ring around it
-                # (dev photos 132, 129: tyre, hub and spokes; docs/review.md)
+                # (tyre, hub and spokes; docs/review.md)
                 ring = _ring_spared(lab_w, cur, gated, core_here, st.radius, p0, open_bg[win],
                                     params)
                 if ring.any():

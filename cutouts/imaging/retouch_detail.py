@@ -35,7 +35,7 @@ HAZE_RIDGE = 4
 FADE_MAX = 0
 TRANSLUCENT = 64
 # the guard fades in over TRANSLUCENT_RAMP below TRANSLUCENT (full at TRANSLUCENT, none at
-# TRANSLUCENT - TRANSLUCENT_RAMP): a cutout held near the threshold (GT27's wrong-subject
+# TRANSLUCENT - TRANSLUCENT_RAMP): a cutout held near the threshold (a wrong-subject
 # yarn at 60-66/255) flipped the guard row by row and cut boxes out of it (QA)
 TRANSLUCENT_RAMP = 32
 # the detail brush's slab guard (see _keep_slab): pixels the alpha so far holds at SLAB_SOLID
@@ -266,7 +266,7 @@ def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int
     Graded, not a threshold: the nearest known pixel is one pixel of the ring around the
     brush (for a vertical stroke, the ring pixel in the same row), so with a cutout held near
     TRANSLUCENT the on/off rule flipped from row to row and from one half of the brush to the
-    other and cut straight-edged boxes out of it (QA, soft-dev GT27: 1 147 px held at ~63/255
+    other and cut straight-edged boxes out of it (QA, a soft-alpha photo: 1 147 px held at ~63/255
     went under 8 in boxes 5-20 px tall)."""
     h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
@@ -303,7 +303,7 @@ def _fade_only(new: np.ndarray, old: np.ndarray, beside: np.ndarray) -> np.ndarr
 
     The solve's known side is the cutout binarised at 128, so translucent fur around the brush
     counts as background; where the fur's colour is close to the backdrop's, the matte follows
-    that side and cut the fur to 0 (soft-dev GT15: the flank at 77/255, truth 158, went to 34
+    that side and cut the fur to 0 (a fur flank at 77/255, truth 158, went to 34
     under a 12 px brush, in patches shaped by where the 128 contour runs). Freeing the cutout's
     fractional pixels does not help there (the matte still reads the fur as backdrop: 57/255),
     nor does the sampling estimate (nearest confident colours: 16/255): the photo cannot tell,
@@ -325,7 +325,7 @@ def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray
     is smooth (median fine structure under SLAB_SMOOTH, per connected slab): there a pixel goes
     at most SLAB_DROP below ``old``.
 
-    A detail stroke along the solid rim of a wire-mesh cup (soft-dev GT25) turned the rim about
+    A detail stroke along the solid rim of a wire-mesh cup turned the rim about
     half transparent (mean 255 -> 193 under the brush): the matte read the grey metal as the
     grey backdrop above it. Fine detail the brush is for is thin (strands, gaps, mesh holes: a
     few px) or structured; hair the model had filled solid comes out of the matte as strands
@@ -347,7 +347,8 @@ def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray
         return new
     # smooth: the matte's own fine structure (its difference from a Gaussian blur of 1.5 px,
     # averaged over 5 x 5, 0..255) is low over the slab; hair or fur the model had filled
-    # solid comes out of the matte as strands and gaps (soft-dev: 6.6 and up; GT25's rim 3.9)
+    # solid comes out of the matte as strands and gaps (soft-alpha set: 6.6 and up; a mesh
+    # cup's rim 3.9)
     f = full_new.astype(np.float32)
     fine = cv2.blur(np.abs(f - cv2.GaussianBlur(f, (0, 0), 1.5)), (5, 5))
     n, lbl = cv2.connectedComponents(wide, connectivity=8)
@@ -376,25 +377,25 @@ def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarr
     matte's mean alpha over the region. There the floor rises at most LIFT_RISE above ``old``;
     what stands on it (strands: the opening's top-hat) stays.
 
-    The mirror of _keep_slab. QA: a 60 px detail stroke along the stray strands of soft-dev
-    GT03 pulled a grey bridge pillar behind the hair into the cutout at alpha 60-130 (SAD 17.55
+    The mirror of _keep_slab. QA: a 60 px detail stroke along the stray strands of a portrait's
+    hair pulled a grey bridge pillar behind the hair into the cutout at alpha 60-130 (SAD 17.55
     -> 19.89, background pixels' error 282 -> 2 135) while the hair improved: the pillar is
     neither the sky nor the hair, and closed-form matting explained its colour as part
     foreground. Strands are thin or structured; a wide smooth floor lifted from clear is the
     matte reading a backdrop's colour as foreground, and the photo says so: the pillar's colour
     lies 5 % of the way from the sky's to the hair's, where the matte says 34 %. Hair the model
-    had cut and the matte rightly brings back as a wide fractional floor (soft-dev GT03's lower
-    right, GT17) has a mix's colour (24-51 %, matte 29-53 %) and is left alone; so is a piece
+    had cut and the matte rightly brings back as a wide fractional floor (that portrait's lower
+    right, another's) has a mix's colour (24-51 %, matte 29-53 %) and is left alone; so is a piece
     without known pixels of both sides around it (the colour cannot tell). Capping every such
     wide lifted floor, whatever its colour, cost soft-dev SAD@10 39.778 -> 39.786 and two more
     detail strokes raising Grad (docs/review.md § Detail benchmark).
 
     "Clear" takes in the model's faint haze (below TRANSLUCENT, where _fade_only's translucent
-    fur starts), not only 0..16: beside hair (soft-dev GT03, 1-63/255) it is the same backdrop,
-    and the matte lifted it the same way (GT03's protocol stroke 4: SAD +0.084; on the photo
+    fur starts), not only 0..16: beside hair (1-63/255 there) it is the same backdrop,
+    and the matte lifted it the same way (its protocol stroke 4: SAD +0.084; on the photo
     upscaled to 24 MP +4.2); the rise is still bounded from the pixel's own alpha so far. Up to
     127 (the whole background side of the trimap) it also capped translucent fur the matte
-    rightly brought back (soft-dev GT15's second stroke gained 0.39 less SAD)."""
+    rightly brought back (the fur flank's second stroke gained 0.39 less SAD)."""
     full_new = np.zeros(mine.shape, np.uint8)
     full_new[mine] = new
     full_old = np.full(mine.shape, 255, np.uint8)
