@@ -39,7 +39,13 @@ from .errors import (
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
 from .ingest.manifest import Manifest, parse_manifest
-from .ingest.naming import DEFAULT_PATTERNS, PRECEDENCE, VIEW_WORD_NOTE, FilenameRules
+from .ingest.naming import (
+    DEFAULT_PATTERNS,
+    VIEW_WORD_NOTE,
+    FilenameRules,
+    precedence,
+    view_word_sku,
+)
 from .models import (
     AssetStatus,
     ImageAsset,
@@ -834,8 +840,10 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         # would find that product (bulk_upload's own lookup, so the same words)
         return _product_target_preview(request, sku=sku, names=names)
     options = _import_options(request)
-    context: dict = {"precedence": PRECEDENCE, "use_folders": options["use_folders"],
-                     "view_word_note": VIEW_WORD_NOTE}
+    # with the folder rule off no folder is read: neither its rank nor the view-word rule
+    # (which holds only in a read folder) is shown
+    context: dict = {"precedence": precedence(use_folders=options["use_folders"]),
+                     "view_word_note": VIEW_WORD_NOTE if options["use_folders"] else ""}
     # a ZIP without an image: the import would refuse it, so the preview says so instead of
     # "0 of 0 files" (judged on the whole list only, not on the first MAX_PREVIEW_NAMES)
     listed = len(request.POST.getlist("names"))
@@ -907,5 +915,10 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
             "list_shown": PREVIEW_LIST_SHOWN,
             "list_shown_slice": f":{PREVIEW_LIST_SHOWN}",
             "taken_label": import_mapping.PREVIEW_TAKEN_LABEL,
-            "lookalikes": sum(1 for group in preview.groups if group.warning)}
+            # the two kinds of naming.lookalike_warning, counted apart: a product named
+            # "front" is not "like an existing SKU"
+            "lookalikes": sum(1 for group in preview.groups
+                              if group.warning and not view_word_sku(group.sku)),
+            "view_words": sum(1 for group in preview.groups
+                              if group.warning and view_word_sku(group.sku))}
 

@@ -107,6 +107,21 @@ PRECEDENCE = (
     "the folder name",
     "a camera or sequence name (IMG_0001, 003) or a numbered view word (detail_02) as the SKU",
 )
+#: ``PRECEDENCE`` as the preview shows it with the folder rule off: no folder is read, so
+#: neither the folder's rank nor the view-word exceptions, which only hold in a read folder.
+PRECEDENCE_WITHOUT_FOLDERS = (
+    PRECEDENCE[0],
+    PRECEDENCE[1],
+    "the file name as the SKU ({sku}), unless it is a camera or sequence name",
+    "a camera or sequence name (IMG_0001, 003) as the SKU",
+)
+
+
+def precedence(*, use_folders: bool) -> tuple[str, ...]:
+    """Which reading wins, in the preview's words for the folder rule as set."""
+    return PRECEDENCE if use_folders else PRECEDENCE_WITHOUT_FOLDERS
+
+
 #: How view words are read, shown under ``PRECEDENCE`` when the folder rule is on.
 VIEW_WORD_NOTE = (
     "In a folder, a file named for its view or angle (front, back, back_copy, detail (2), "
@@ -620,14 +635,29 @@ def sku_prefixes(sku: str) -> list[str]:
     return [sku[:i] for i in cuts[:MAX_LOOKALIKE_PREFIXES]]
 
 
+def view_word_sku(sku: str) -> bool:
+    """Whether a SKU is a view word, alone or with a copy suffix (``front``, ``back_copy``):
+    a product no shop names so. Not one with a bare number (``TOP-12`` may be a real SKU)."""
+    return view_kind(sku) == VIEW
+
+
 def lookalike_warning(sku: str, *, state: Callable[[str], str | Known | None],
                       created: bool = True) -> str:
-    """The warning for a new product whose SKU is a live product's SKU (ignoring case) plus a
-    separator and a token, "" if none: ``QA012_ZZZ.jpg`` read whole by ``{sku}.jpg`` while
-    QA012 exists is most likely QA012 with a mistyped position, and creating a product
-    silently would hide that. ``state`` as for ``file_target`` (only the prefixes are asked);
-    ``created``: the import's words (made), else the preview's (would be made). The import
-    and its preview both warn here."""
+    """The warning for a new product whose SKU looks like something else, "" if none; the
+    product is still made (a warning, not a refusal). Its SKU is a view word
+    (``view_word_sku``): ``front.jpg`` at an archive's root, or in a folder with the folder
+    rule off, has nothing else to read it, so "create products" made a product "front"
+    (QA 2026-12-04). Or it is a live product's SKU (ignoring case) plus a separator and a
+    token: ``QA012_ZZZ.jpg`` read whole by ``{sku}.jpg`` while QA012 exists is most likely
+    QA012 with a mistyped position, and creating a product silently would hide that.
+    ``state`` as for ``file_target`` (only the prefixes are asked); ``created``: the
+    import's words (made), else the preview's (would be made). The import and its preview
+    both warn here."""
+    if view_word_sku(sku):
+        made = "it created" if created else "it would create"
+        return (f"{sku!r} looks like a view (front, back, side…) rather than a SKU; {made} "
+                f"product {sku}. Put the photos in a folder named by the SKU (with \"a folder "
+                "name is the SKU\" on), or rename them.")
     hint = lookalike_hint(sku, state=state)
     if not hint:
         return ""

@@ -625,7 +625,8 @@ class ImportRun:
         one query, or from the SKU map once the run has read it (``_in_any_case``)."""
         prefixes = sku_prefixes(sku)
         if not prefixes:
-            return ""
+            # nothing to look up, but a view word (front.jpg) is still worth a warning
+            return lookalike_warning(sku, state=lambda _p: None)
         if self._all_skus is None and self._fold_scans < self.FOLD_SCANS:
             self._fold_scans += 1
             buckets: dict[str, list[tuple[str, bool]]] = {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
 from catalog.models import AssetStatus
@@ -164,6 +164,18 @@ def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
         "asset__product__brand")
     return _queue_page(rows, page=page, per_page=per_page,
                        count=lambda cap: review_queue_count(filters=filters, cap=cap))
+
+
+def review_grid_tiles(*, rows: list[Cutout]) -> list[tuple[Cutout, str]]:
+    """The grid's tiles (a queue page's rows, all awaiting review), each with the ``seen``
+    its checkbox sends: the status and the image's newest version number as drawn (the
+    card's token; a tile knows no revision), so a bulk approval refuses a tile whose image
+    got a newer version since, as its card would (one query for the page)."""
+    newest = dict(Cutout.objects.filter(asset_id__in={c.asset_id for c in rows})
+                  .values("asset_id").annotate(newest=Max("version")).order_by()
+                  .values_list("asset_id", "newest"))
+    return [(c, Seen(review_status=ReviewStatus.PENDING,
+                     newest=newest.get(c.asset_id, c.version)).token()) for c in rows]
 
 
 def review_queue_first(*, filters: QueueFilters | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -108,6 +109,22 @@ def _stale_message(*, cutout: Cutout, last: ReviewDecision | None, since: bool, 
 _ANSWERING: tuple[str, ...] = (Action.APPROVE, Action.CHOOSE)
 
 
+class NewerVersionError(StaleReviewError):
+    """Refused by ``_newer_version_check``: version ``newer`` of the image (in ``state``)
+    was made after the page showing ``version`` was drawn. It keeps the parts so a grid
+    approval can say the card's message per tile, pointing at the tile's card."""
+
+    def __init__(self, *, version: int, newer: int, state: str, action: str):
+        self.version, self.newer, self.state, self.action = version, newer, state, action
+        super().__init__(self.message())
+
+    def message(self, *, where: str = "from this card") -> str:
+        return (f"v{self.newer} ({self.state}) was made after you opened v{self.version}, so "
+                f"{_REFUSED[self.action]} was not applied: it would have superseded "
+                f"v{self.newer}. Look at v{self.newer} first, or use v{self.version} instead "
+                f"{where}.")
+
+
 def _newer_version_check(*, cutout: Cutout, seen: Seen, action: str) -> None:
     """An approval or choice answers every other waiting version: one made after the card
     was drawn (a re-cut from the product list leaves no decision to change the revision)
@@ -119,10 +136,8 @@ def _newer_version_check(*, cutout: Cutout, seen: Seen, action: str) -> None:
         return
     state = (newer.get_status_display() if newer.status != JobStatus.DONE
              else ReviewStatus(newer.review_status).label).lower()
-    raise StaleReviewError(
-        f"v{newer.version} ({state}) was made after you opened v{cutout.version}, so "
-        f"{_REFUSED[action]} was not applied: it would have superseded v{newer.version}. "
-        f"Look at v{newer.version} first, or use v{cutout.version} instead from this card.")
+    raise NewerVersionError(version=cutout.version, newer=newer.version, state=state,
+                            action=action)
 
 
 def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) -> bool:
@@ -572,6 +587,11 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
 # --- bulk ---------------------------------------------------------------------------------
 
 
+class NewerRefusal(NamedTuple):
+    cutout: Cutout  # with its asset and product, for the tile's name
+    message: str
+
+
 @dataclass(frozen=True)
 class BulkApproval:
     """What a grid approval did: versions approved, selected versions left out because a
@@ -585,9 +605,13 @@ class BulkApproval:
     older: int
     not_pending: int
     deleted: int = 0
+    #: selected versions refused because their image got a newer version after the page
+    #: was drawn (``NewerVersionError``), each with the card's message for it
+    newer: tuple[NewerRefusal, ...] = ()
 
 
-def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
+def cutouts_bulk_approve(*, cutout_ids: list[int], user,
+                         seen: Mapping[int, Seen] | None = None) -> BulkApproval:
     """Approve the selected versions still awaiting review, one per image — the newest
     selected — with one audited decision each. Approving two versions of an image would
     leave both approved (the older one current first, then not) with two audit rows; the
@@ -595,7 +619,12 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
 
     Each version is read again under its row lock before it is approved: one approved,
     chosen, flagged or superseded since the page was drawn (or by an earlier approval of
-    this request), or whose image was deleted meanwhile, is not approved."""
+    this request), or whose image was deleted meanwhile, is not approved. ``seen``: each
+    tile's state as the grid drew it, by version id (a version without one is checked as
+    awaiting review only); one whose image got a newer version since is refused as its card
+    would refuse it (``BulkApproval.newer``), since approving it would supersede that
+    version unseen."""
+    seen = seen or {}
     wanted = set(cutout_ids)
     # Deleted images (or products) are out of every bulk action, even if still selected.
     live = list(Cutout.objects.filter(CUTOUT_LIVE, pk__in=wanted).values_list(
@@ -607,6 +636,7 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
         if asset_id not in newest or version > newest[asset_id][1]:
             newest[asset_id] = (pk, version)
     approved = deleted_meanwhile = 0
+    newer: list[tuple[int, str]] = []
     with transaction.atomic():
         # every image first, pk ascending: two grid approvals sharing images cannot deadlock
         assets_lock(asset_ids=newest.keys())
@@ -619,15 +649,24 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user) -> BulkApproval:
                 deleted_meanwhile += 1
                 continue
             # the tile was drawn awaiting review: the one staleness policy of every decision
-            # (review_state_check) refuses one decided since
+            # (review_state_check) refuses one decided since, or one whose image got a newer
+            # version than the tile's token says
             try:
                 cutout_approve(cutout=Cutout(pk=pk, asset_id=asset_id), user=user,
                                comment="bulk approve",
-                               seen=Seen(review_status=ReviewStatus.PENDING))
+                               seen=seen.get(pk) or Seen(review_status=ReviewStatus.PENDING))
+            except NewerVersionError as refused:
+                newer.append((pk, refused.message(where="from its card")))
+                continue
             except StaleReviewError:
                 continue
             approved += 1
+        # read while the images are locked: the tiles are named by SKU and image
+        named = Cutout.objects.select_related("asset", "asset__product").in_bulk(
+            [pk for pk, _ in newer]) if newer else {}
     return BulkApproval(
         approved=approved, older=len(rows) - len(newest),
-        not_pending=len(live) - len(rows) + len(newest) - approved - deleted_meanwhile,
-        deleted=len(wanted) - len(live) + deleted_meanwhile)
+        not_pending=(len(live) - len(rows) + len(newest) - approved - deleted_meanwhile
+                     - len(newer)),
+        deleted=len(wanted) - len(live) + deleted_meanwhile,
+        newer=tuple(NewerRefusal(named[pk], message) for pk, message in newer))

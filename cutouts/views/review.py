@@ -228,12 +228,24 @@ def grid(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         require(request, roles.REVIEW)
         ids = [int(v) for v in request.POST.getlist("cutout") if v.isdigit()]
+        try:
+            # each tile sends the state it was drawn with next to its checkbox (a page drawn
+            # before it did sends none: the tile is checked as awaiting review only)
+            seen = {pk: parsed for pk in ids if (parsed := review_selectors.Seen.parse(
+                request.POST.get(f"seen-{pk}", ""))) is not None}
+        except ReviewInputError:
+            seen = None
+            messages.error(request, "This grid's state could not be read: reload it.")
         if not ids:
             messages.error(request, "Tick at least one cutout to approve.")
-        else:
-            done = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user)
+        elif seen is not None:
+            done = review_services.cutouts_bulk_approve(cutout_ids=ids, user=request.user,
+                                                        seen=seen)
             messages.success(request, f"Approved {done.approved} "
                                       f"cutout{'s' if done.approved != 1 else ''}.")
+            for refused in done.newer:
+                messages.warning(request, f"{image_title(refused.cutout.asset)}: "
+                                          f"{refused.message}")
             if done.older:
                 messages.warning(request, _bulk_older_note(done.older))
             if done.not_pending:
@@ -250,6 +262,7 @@ def grid(request: HttpRequest) -> HttpResponse:
     page = review_selectors.review_queue_page(filters=filters, per_page=60)
     template = "cutouts/review/_grid.html" if request.htmx else "cutouts/review/grid.html"
     return render(request, template, {"page": page, "filters": filters,
+                                      "tiles": review_selectors.review_grid_tiles(rows=page.rows),
                                       "qs": filters.querystring(),
                                       "preflag_labels": review_services.PREFLAGS})
 

@@ -448,3 +448,30 @@ def test_it_previews_view_named_files_under_their_folders_sku(manager_client):
     assert 'data-preview-sku="front"' not in page
     assert 'data-preview-sku="SS26-ZIP-071"' in page
     assert "data-preview-view-words" in page and "is not read as a SKU" in page
+
+
+def test_it_reports_a_new_product_named_by_a_view_word_as_a_warning(storage):
+    from catalog.models import Product
+    from catalog.services.import_runner import import_job_run
+
+    # at the archive's root nothing but the file name reads the SKU
+    job = import_job_run(job_id=import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({"back_copy.jpg": jpeg_bytes(seed=1)})).pk)
+    assert (job.status, job.imported_count, job.products_created) == ("done", 1, 1)
+    assert list(Product.objects.values_list("sku", flat=True)) == ["back_copy"]
+    assert _reasons(job) == {"back_copy.jpg": (
+        "'back_copy' looks like a view (front, back, side…) rather than a SKU; it created "
+        "product back_copy. Put the photos in a folder named by the SKU (with \"a folder name "
+        "is the SKU\" on), or rename them.")}
+    assert job.issues.get().level == "warning"
+
+    # a bare view word has no SKU prefix to look up: it is warned of all the same
+    job = import_job_run(job_id=import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({"front.jpg": jpeg_bytes(seed=2)})).pk)
+    assert (job.status, job.imported_count, job.products_created) == ("done", 1, 1)
+    assert _reasons(job) == {"front.jpg": (
+        "'front' looks like a view (front, back, side…) rather than a SKU; it created "
+        "product front. Put the photos in a folder named by the SKU (with \"a folder name "
+        "is the SKU\" on), or rename them.")}

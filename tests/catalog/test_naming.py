@@ -295,3 +295,29 @@ def test_it_reads_a_long_view_like_name_quickly():
     for unit in ("1", "_1", "copy", "front_", "(1)", "close-up "):
         assert view_kind("front" + unit * (75 // len(unit)) + "!") == ""
     assert time.monotonic() - started < 0.5
+
+
+def test_it_warns_when_a_new_sku_is_a_view_word_but_not_a_numbered_one():
+    from catalog.ingest.naming import LIVE, lookalike_warning, view_word_sku
+
+    assert view_word_sku("front") and view_word_sku("back_copy") and view_word_sku("Side (2)")
+    assert not view_word_sku("TOP-12") and not view_word_sku("SS26-040")
+    assert lookalike_warning("front", state=lambda sku: None, created=False) == (
+        "'front' looks like a view (front, back, side…) rather than a SKU; it would create "
+        "product front. Put the photos in a folder named by the SKU (with \"a folder name is "
+        "the SKU\" on), or rename them.")
+    # the import's words; a view word is warned about as such even when its prefix exists
+    assert lookalike_warning("back_copy", state={"back": LIVE}.get).startswith(
+        "'back_copy' looks like a view (front, back, side…) rather than a SKU; it created "
+        "product back_copy.")
+    assert lookalike_warning("TOP-12", state=lambda sku: None) == ""  # may be a real SKU
+
+
+def test_it_words_which_reading_wins_for_the_folder_rule_as_set():
+    from catalog.ingest.naming import PRECEDENCE, precedence
+
+    assert precedence(use_folders=True) == PRECEDENCE
+    assert "the folder name" in PRECEDENCE
+    without = precedence(use_folders=False)
+    assert "the folder name" not in without and len(without) == len(PRECEDENCE) - 1
+    assert not any("view word" in rule for rule in without)

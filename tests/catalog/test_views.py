@@ -1041,3 +1041,35 @@ def test_it_says_nothing_of_a_quiet_session_where_no_file_is_expected(manager_cl
                                                             "expected_files": 2})
         page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
         assert "0 of 2 files arrived" in page.content.decode()
+
+
+def test_it_previews_a_new_product_named_by_a_view_word_with_a_warning(manager_client):
+    ProductFactory(sku="QA012")
+    page = _preview(manager_client, ["front.jpg", "SS26-040/back.jpg", "QA012_ZZZ.jpg"],
+                    create_products="on", use_folders="on").replace("&#x27;", "'")
+    # a warning, not a refusal: all three are made
+    assert "3 of 3 files → 3 products</strong> (3 new)" in page
+    assert ("'front' looks like a view (front, back, side…) rather than a SKU; it would "
+            "create product front. Put the photos in a folder named by the SKU") in page
+    assert page.count("data-preview-lookalike>") == 2  # front, QA012_ZZZ; not SS26-040
+    assert "1 new product named like a view" in page
+    assert "1 new product like an existing SKU" in page
+    # the folder rule off: SS26-040/back.jpg is read as "back", warned about the same way
+    page = _preview(manager_client, ["SS26-040/back.jpg"], create_products="on",
+                    use_folders="").replace("&#x27;", "'")
+    assert 'data-preview-sku="back"' in page and "'back' looks like a view" in page
+
+
+def test_it_mentions_view_words_under_which_reading_wins_only_with_the_folder_rule_on(
+        manager_client):
+    def rules(page: str) -> str:
+        return page.split("Which reading wins", 1)[1]
+
+    on = rules(_preview(manager_client, ["SS26-040/front.jpg"], use_folders="on"))
+    assert "data-preview-view-words" in on and "view word" in on
+    assert "<li>the folder name</li>" in on
+    off = rules(_preview(manager_client, ["SS26-040/front.jpg"], use_folders=""))
+    assert "data-preview-view-words" not in off and "view word" not in off
+    assert "the folder name" not in off and "In a folder" not in off
+    assert ("<li>the file name as the SKU ({sku}), unless it is a camera or sequence "
+            "name</li>") in off

@@ -1,6 +1,8 @@
 """The review pages' names for what they show (QA 2026-12-04): every queue, grid and retouch
 queue thumbnail has an alt text naming the SKU, image and version; a grid tile's checkbox is
-inside the tile's own label; the card's checkerboard switch has a name, not only "▦"."""
+inside the tile's own label; the card's checkerboard switch has a name, not only "▦". A grid
+tile sends the card's ``seen`` token, so a bulk approval refuses a tile whose image got a newer
+version after the grid was drawn, naming it, and approves the others."""
 
 import re
 
@@ -57,3 +59,47 @@ def test_it_names_the_checkerboard_switch(client, cutouts):
     assert 'aria-label="Checkerboard"' in button.group(0)
     assert 'data-tip="Checkerboard"' in button.group(0)  # the tooltip review.css shows
     assert button.group(1) == '<span aria-hidden="true">▦</span>'
+
+
+def _grid_form(html: str) -> dict[str, str]:
+    """The hidden fields the grid's form sends, as a browser would: every tile's."""
+    return dict(re.findall(r'<input type="hidden" name="(seen-\d+)" value="([^"]*)"', html))
+
+
+def test_it_refuses_a_grid_tile_whose_image_got_a_newer_version_after_the_grid_was_drawn(
+        client, cutouts):
+    client.force_login(reviewer())
+    a, b = cutouts[:2]
+    form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
+    assert form[f"seen-{a.pk}"] == "pending::1" and len(form) == len(cutouts)
+    # cut again from the product list while the grid is open: no decision is recorded
+    (v2,) = done_cutouts([a.asset])
+    assert v2.version == 2 and v2.review_status == "pending"
+
+    page = client.post(reverse("cutouts:review_grid"), {"cutout": [a.pk, b.pk], **form},
+                       follow=True).content.decode()
+    assert "Approved 1 cutout." in page
+    sku = a.asset.product.sku
+    assert (f"{sku} · main: v2 (awaiting review) was made after you opened v1, so your "
+            "approval was not applied: it would have superseded v2. Look at v2 first, or "
+            "use v1 instead from its card.") in page.replace("&#x27;", "'")
+    assert "no longer awaiting review" not in page
+    a.refresh_from_db(), b.refresh_from_db(), v2.refresh_from_db()
+    assert b.review_status == "approved" and b.is_current
+    assert a.review_status == v2.review_status == "pending" and not a.is_current
+    # the grid drawn again shows v2 in v1's place, and approving it goes through
+    form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
+    assert form[f"seen-{v2.pk}"] == "pending::2" and f"seen-{a.pk}" not in form
+    client.post(reverse("cutouts:review_grid"), {"cutout": [v2.pk], **form})
+    v2.refresh_from_db()
+    assert v2.review_status == "approved"
+
+
+def test_it_refuses_a_grid_approval_whose_tile_state_cannot_be_read(client, cutouts):
+    client.force_login(reviewer())
+    a = cutouts[0]
+    page = client.post(reverse("cutouts:review_grid"),
+                       {"cutout": [a.pk], f"seen-{a.pk}": "pending:x"}, follow=True)
+    assert "This grid&#x27;s state could not be read: reload it." in page.content.decode()
+    a.refresh_from_db()
+    assert a.review_status == "pending"
