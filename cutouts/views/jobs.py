@@ -138,14 +138,19 @@ def batch_start(request: HttpRequest) -> HttpResponse:
     except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(_safe_next(request, fallback=reverse("cutouts:batch_list")))
+    return after_batch_start(request, batch)
+
+
+def after_batch_start(request: HttpRequest, batch: CutoutBatch, detail: str = "") -> HttpResponse:
+    """Where a start goes: back to a product page that asked to stay (``stay=1``: it shows
+    each image's cutout as it runs; the batch's own page is one click away under Batches),
+    else to the batch's page."""
     if request.POST.get("stay") == "1":
-        # started from a product page, which shows each image's cutout as it runs: stay there
-        # (the batch's own page is one click away under Batches)
-        messages.success(request, batch_started_message(batch) + (
+        messages.success(request, batch_started_message(batch, detail) + (
             f" Each image's cutout shows below as it runs; batch #{batch.pk} is under Batches."))
         return redirect(_safe_next(request, fallback=reverse(
             "cutouts:batch_detail", args=[batch.pk])))
-    messages.success(request, batch_started_message(batch))
+    messages.success(request, batch_started_message(batch, detail))
     return redirect("cutouts:batch_detail", batch_id=batch.pk)
 
 

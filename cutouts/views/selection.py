@@ -17,7 +17,7 @@ from ..errors import BatchError
 from ..selectors.jobs import assets_for_cutout
 from ..selectors.review import rerun_models
 from ..services.batches import batch_overrides, cutout_batch_start
-from .jobs import _safe_next, batch_started_message
+from .jobs import _safe_next, after_batch_start
 
 # The export form takes SKUs in its query string; past this a URL gets too long to trust.
 MAX_EXPORT_SKUS = 500
@@ -59,8 +59,7 @@ def selection_cutouts(request: HttpRequest) -> HttpResponse:
     except BatchError as exc:
         messages.error(request, f"Could not start cutouts: {exc}")
         return redirect(back)
-    messages.success(request, batch_started_message(batch, f"{batch.profile}, {model}"))
-    return redirect("cutouts:batch_detail", batch_id=batch.pk)
+    return after_batch_start(request, batch, f"{batch.profile}, {model}")
 
 
 @capability_required(roles.EXPORT)

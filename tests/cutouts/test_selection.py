@@ -75,6 +75,25 @@ def test_it_reruns_selected_images_as_new_versions(manager_client, make_assets):
         (1, "fast"), (2, "default")]
 
 
+def test_it_stays_on_the_product_page_its_image_selection_was_started_from(manager_client,
+                                                                           make_assets):
+    # as Start cutouts does there: the page shows each image's cutout as it runs
+    asset = make_assets(1)[0]
+    page = reverse("catalog:product_detail", args=[asset.product_id])
+    html = manager_client.get(page).content.decode()
+    form = html.split('id="asset-selection"', 1)[1].split("</form>", 1)[0]
+    assert 'name="stay" value="1"' in form
+    response = manager_client.post(reverse("cutouts:selection_cutouts"), {
+        "asset": [asset.pk], "profile": "fast", "model": "u2netp", "stay": "1", "next": page})
+    batch = CutoutBatch.objects.get()
+    assert response.url == page
+    # from the product list (no stay) a start still goes to the batch's page
+    response = manager_client.post(reverse("cutouts:selection_cutouts"), {
+        "asset": [asset.pk], "profile": "default", "model": "u2netp"})
+    assert response.url == reverse("cutouts:batch_detail",
+                                   args=[CutoutBatch.objects.exclude(pk=batch.pk).get().pk])
+
+
 @pytest.mark.parametrize("fields, words", [
     ({"sku": ["SKU-1"], "model": "birefnet"}, "not installed"),
     ({"sku": ["NOPE"], "model": "u2netp"}, "Select at least one"),
