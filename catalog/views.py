@@ -156,8 +156,10 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if product.deleted_at is not None:
         if request.htmx and request.htmx.target == ASSET_RUNS_TARGET:
             # deleted in another tab while its page polled: 286 is htmx's "stop polling"
-            # (a 404 would leave the poll asking every second)
-            return HttpResponse(status=286)
+            # (a 404 would leave the poll asking every second); htmx still swaps its body
+            # in, so the page says why it stopped rather than freezing with live buttons
+            return render(request, "catalog/_asset_runs.html",
+                          {"product": product, "gone": True}, status=286)
         if request.htmx:
             raise Http404("No such product.")
         # an old link or bookmark: say what happened (and, to a manager, how to undo it)

@@ -25,6 +25,13 @@ view word that is a position (``main``, ``PT02``, ``swch``, ``swatch``; also ``f
 gives the folder's product that position. At the archive's root, or with the folder rule off,
 nothing else can read the name, so view words read as before.
 
+The folder read is the innermost one that is not a container (``container_folder``: photos,
+web, hi-res, final, a ``front/`` folder...): ``SS26-040/photos/front.jpg`` is SS26-040, not
+"photos" (QA: a ``photos/`` folder in each SKU folder made one product "photos" of all of
+them), and ``Season26/SS26-040/front.jpg`` is SS26-040. A folder made only of such words is
+never a SKU, even when a product of that name exists; with no other folder the file reads as
+at the archive's root.
+
 SKUs match ignoring case (``shoe-77_main.jpg`` goes to SHOE-77): case twins would be export
 folders that collide on macOS and Windows. An exact match beats one ignoring case.
 """
@@ -99,6 +106,49 @@ _VIEW_LAST_WORD = re.compile(rf"(?:^|{_SEP})({_VIEW_WORD})$", re.IGNORECASE)
 #: the longest name tried as a view name: longer ones are no shot's name
 MAX_VIEW_NAME = 80
 
+#: Folder names that hold a product's photos rather than name it (``SS26-040/photos/``,
+#: ``SS26-040/web/``): with the view words (a ``front/`` folder) they are skipped when the
+#: folder rule reads the SKU, several joined by separators too (``final selects``,
+#: ``web_small``). A ``-`` stands for an optional separator, as in ``VIEW_WORDS``.
+CONTAINER_WORDS = (
+    "photos", "photo", "images", "image", "pictures", "picture", "pics", "pic", "img", "imgs",
+    "jpg", "jpeg", "png", "tif", "tiff", "raw", "edited", "edit", "edits", "retouched",
+    "retouch", "final", "finals", "selects", "selected", "originals", "original", "export",
+    "exports", "exported", "web", "hi-res", "high-res", "low-res", "large", "small", "medium",
+    "thumbs", "thumbnails", "thumbnail",
+)
+_CONTAINER_WORD = "(?:" + "|".join(
+    sorted((re.escape(w).replace(r"\-", f"{_SEP}?") for w in (*CONTAINER_WORDS, *VIEW_WORDS)),
+           key=len, reverse=True)
+) + ")"
+# No bare number after the words: a folder ``TOP-12`` may be a real SKU (as for view words);
+# a copy mark (``photos copy``, ``web (2)``) is never part of one.
+CONTAINER_FOLDER_RE = re.compile(
+    rf"^{_CONTAINER_WORD}(?:{_SEP}+{_CONTAINER_WORD})*"
+    rf"(?:{_SEP}*(?:copy|\(\d+\)))*$",
+    re.IGNORECASE,
+)
+
+
+def container_folder(name: str) -> bool:
+    """Whether a folder named ``name`` holds photos rather than naming their product: made
+    of ``CONTAINER_WORDS`` and ``VIEW_WORDS`` (``photos``, ``hi-res``, ``front``,
+    ``final selects``, ``web copy``), never read as a SKU, even when a product of that name
+    exists."""
+    return len(name) <= MAX_VIEW_NAME and CONTAINER_FOLDER_RE.match(name) is not None
+
+
+def folder_sku(name: str) -> str | None:
+    """The folder that names the product of file ``name`` (a path) under the folder rule:
+    walking up from the innermost folder, the first that is not a container
+    (``container_folder``): ``SS26-040/photos/front.jpg`` and ``Season26/SS26-040/front.jpg``
+    are SS26-040. None when every folder is one (``photos/front.jpg``): the file is read as
+    at the archive's root."""
+    for folder in reversed(PurePosixPath(name.replace("\\", "/")).parts[:-1]):
+        if folder not in ("/", ".", "..") and not container_folder(folder):
+            return folder
+    return None
+
 PRECEDENCE = (
     "the naming regular expression",
     "a pattern that reads a position or number ({sku}_{position}, {sku}-{n})",
@@ -127,7 +177,9 @@ VIEW_WORD_NOTE = (
     "In a folder, a file named for its view or angle (front, back, back_copy, detail (2), "
     "main, lifestyle…) is not read as a SKU, even when a product of that name exists: the "
     "folder names the product, and main.jpg, PT02.jpg or swatch.jpg in it give the position. "
-    "With a number (detail_02) the name is read like a camera name."
+    "With a number (detail_02) the name is read like a camera name. The folder read is the "
+    "innermost one not named like a container (photos, images, web, hi-res, final, raw, "
+    "front…): SHOE-77/photos/front.jpg is SHOE-77."
 )
 #: ``view_kind``'s answers: a view word, and one with a bare number (``detail_02``).
 VIEW, NUMBERED_VIEW = "view", "numbered view"
@@ -161,6 +213,32 @@ def view_position(text: str) -> str | None:
         return None
     last = _VIEW_LAST_WORD.search(found.group("words"))
     return VIEW_POSITIONS.get(re.sub(_SEP, "", last.group(1).lower())) if last else None
+
+
+#: View words that name a listing's main shot (``front.jpg``, ``SS26-040/main.jpg``).
+LEAD_VIEWS = ("front", "main")
+# Sorts before every folder or file name, so ``position_order_name`` puts a lead view first.
+_LEAD_FIRST = "\x00/"
+
+
+def lead_view(name: str) -> bool:
+    """Whether file ``name`` (a path) is named by a lead view alone (``front``, ``MAIN``),
+    without a copy mark or number: ``front_copy`` and ``front-2`` are other shots."""
+    stem = PurePosixPath(name.replace("\\", "/")).stem
+    found = VIEW_NAME_RE.match(stem) if len(stem) <= MAX_VIEW_NAME else None
+    return (found is not None and not found.group("suffix")
+            and re.sub(_SEP, "", found.group("words").lower()) in LEAD_VIEWS)
+
+
+def position_order_name(name: str) -> str:
+    """The name a file that took the next free position is ordered by when its product's such
+    files are given the free positions (``assets.asset_positions_by_name``, which sorts by
+    ``archives.name_order_key``): its own, except that a lead view (``lead_view``) comes
+    first, so ``SS26-040/front.jpg`` is MAIN before ``back.jpg`` (QA: back.jpg, first by
+    name, shipped as the listing's main image). The rest keep name order; positions other
+    images hold (an older MAIN, a file naming MAIN) are never moved. The ZIP or folder
+    import (``ImportRun.ingest``) and a browser session's finish both order by it."""
+    return _LEAD_FIRST + name if lead_view(name) else name
 
 
 class NamingError(Exception):
@@ -322,7 +400,8 @@ class FilenameRules:
         only the catalog can tell which one exists. ``name`` may include folders.
         """
         path = PurePosixPath(name.replace("\\", "/"))
-        in_folder = self.use_folders and len(path.parts) > 1
+        folder = folder_sku(name) if self.use_folders else None
+        in_folder = folder is not None
         ranked: list[tuple[int, Match]] = []
         errors: list[NamingError] = []
         for label, rule in self.rules:
@@ -337,11 +416,11 @@ class FilenameRules:
                 rank = self._rank(match, is_regex=is_regex, in_folder=in_folder)
                 if rank != _NOT_READ:
                     ranked.append((rank, match))
-        if in_folder:
+        if folder is not None:
             # Folder-per-SKU archives: "ABC123/front.jpg" belongs to ABC123, "ABC123/main.jpg"
             # at MAIN.
             position = view_position(path.stem)
-            ranked.append((3, Match(sku=path.parts[-2], position=position,
+            ranked.append((3, Match(sku=folder, position=position,
                                     rule="folder name")))
         if not ranked and errors:
             raise errors[0]

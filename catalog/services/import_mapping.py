@@ -25,11 +25,13 @@ from ..ingest.naming import (
     file_target,
     fold_sku,
     known_usable,
+    lead_view,
     lookalike_warning,
     manifest_case_twins,
     manifest_case_variants,
     manifest_claim_text,
     manifest_claims,
+    position_order_name,
     sku_known,
     sku_prefixes,
 )
@@ -41,6 +43,7 @@ from .assets import (
     IngestResult,
     asset_duplicate_first_by_name,
     asset_ingest,
+    asset_positions_by_name,
     duplicate_reason,
     original_filename_of,
     position_holders,
@@ -289,6 +292,8 @@ class ImportRun:
         # may move them out of its way (``asset_ingest``'s ``movable``). A browser session
         # keeps them in the job's checkpoint instead, shared by all its requests.
         self.auto: set[int] = set()
+        # their names by product id, to order them again when a lead view comes (``ingest``)
+        self.auto_names: dict[int, dict[int, str]] = {}
         self.session = job.source_kind == ImportJob.Source.UPLOAD
         # (SKU folded, position) -> the manifest row giving it (``_manifest_claim_check``)
         self._claims: dict[tuple[str, str], ManifestRow] | None = None
@@ -308,6 +313,7 @@ class ImportRun:
     def _placed(self, name: str) -> Callable[[ImageAsset], None]:
         def note(asset: ImageAsset) -> None:
             self.auto.add(asset.pk)
+            self.auto_names.setdefault(asset.product_id, {})[asset.pk] = name
             if self.session:
                 auto_position_remember(self.job.pk, asset.pk, name)
         return note
@@ -654,6 +660,9 @@ class ImportRun:
                               position=position, import_job=self.job, movable=self._movable,
                               placed=self._placed(name), replace=self.replace,
                               hashes=hashes)
+        if (result.status == IngestResult.STORED and result.auto_position
+                and not self.session and result.asset is not None and lead_view(name)):
+            self._lead_first(result.asset)
         if result.product_created:
             self.job.products_created += 1
             if not target.manifest_line:  # a manifest's SKU is what the manager wrote
@@ -709,6 +718,17 @@ class ImportRun:
         for warning in result.warnings:
             self.issue(name, warning, ImportIssue.Level.WARNING)
         return result
+
+    def _lead_first(self, asset: ImageAsset) -> None:
+        """A ZIP or folder entry named by a lead view (``front.jpg``) took the next free
+        position after this run's earlier files of its product, which arrive first in name
+        order: the run's such files take the free positions again in
+        ``naming.position_order_name`` order, the lead first, as a browser session's finish
+        gives them (``imports._positions_by_name``)."""
+        names = self.auto_names.get(asset.product_id, {})
+        moved = asset_positions_by_name(
+            named=[(pk, position_order_name(n)) for pk, n in names.items()])
+        asset.position = moved.get(asset.pk, asset.position)
 
     def _first_by_name(self, name: str, result: IngestResult) -> bool:
         """In a browser session, a duplicate of an image the session stored from a file later

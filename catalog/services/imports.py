@@ -25,7 +25,7 @@ from .. import events, jobs
 from ..errors import ImportRefused, StorageDownError
 from ..ingest import archives
 from ..ingest.manifest import Manifest, parse_manifest
-from ..ingest.naming import FilenameRules
+from ..ingest.naming import FilenameRules, position_order_name
 from ..lru import LruCache
 from ..models import ImportIssue, ImportJob, JobStatus
 from . import import_runner
@@ -336,8 +336,10 @@ def upload_all_arrived(job: ImportJob) -> bool:
 
 def _positions_by_name(job: ImportJob) -> dict[int, str]:
     """A browser session's files without a position from their names take the free ones in
-    name order, whatever order they arrived in (three at a time, a big file last)."""
-    named = [(int(pk), str(name)) for pk, name in (job.checkpoint or {}).get("auto", [])]
+    name order, whatever order they arrived in (three at a time, a big file last); a lead
+    view (front.jpg) first, as in a ZIP (``naming.position_order_name``)."""
+    named = [(int(pk), position_order_name(str(name)))
+             for pk, name in (job.checkpoint or {}).get("auto", [])]
     return asset_positions_by_name(named=named) if named else {}
 
 

@@ -1039,8 +1039,38 @@ _NUMBERS = re.compile(r"\d+(?:[.,]\d+)?")
 
 def _reason_kind(reason: str) -> str:
     """One kind for reasons that differ only in their figures ("enlarged 9.1x from 61x95 px"
-    and "enlarged 12.0x from 40x52 px"): counted together, the first one's words shown."""
+    and "enlarged 12.0x from 40x52 px"): counted together, under ``_reason_label``."""
     return _NUMBERS.sub("#", reason)
+
+
+#: a figure in a reason: "7.4x", "142x230 px", "1,234 px", "21 %", "3"; not the digits of a
+#: name ("SKU-123", "PT02": a reason naming one keeps its words, as before)
+_FIGURE = re.compile(r"(?<![\w-])\d[\d.,]*(?:x\d[\d.,]*)?x?(?: ?(?:px|%|MP)\b| ?%)?")
+
+
+def _reason_label(reason: str) -> str:
+    """A kind's words without any one image's figures, for a line naming several images
+    ("the product is enlarged 7.4x (142x230 px …" is "the product is enlarged …"; "3 faint
+    see-through mark(s) inside …" is "faint see-through mark(s) inside …"): the words before
+    the first figure, or, when a figure leads, the words up to the next one; "" when that
+    leaves no words (the reason is then shown as it was)."""
+    first = _FIGURE.search(reason)
+    if first is None:
+        return ""
+    before = reason[:first.start()].strip()
+    if not before:
+        after = reason[first.end():].split(" (", 1)[0]  # its aside explains one image's
+        nxt = _FIGURE.search(after)
+        before = after[:nxt.start()] if nxt else after
+    before = before.strip().rstrip(" ,;:(…")
+    return f"{before} …" if before else ""
+
+
+def _reason_figure(reason: str) -> str:
+    """An image's own figure in its reason (its first: "7.4x" of "enlarged 7.4x (142x230 px
+    …"), shown beside its name under the kind's label; "" when the reason has none."""
+    first = _FIGURE.search(reason)
+    return first.group(0).strip() if first else ""
 
 
 @dataclass
@@ -1064,9 +1094,11 @@ class PresetTally:
                 entry["count"] += 1
                 if len(entry["examples"]) < EXAMPLES_KEPT:
                     entry["examples"].append(image)
+                    entry["texts"].append(reason)  # its own figures (7.4x, not the first's)
                 return
         if len(row[key]) < REASONS_KEPT:
-            row[key].append({"kind": kind, "reason": reason, "count": 1, "examples": [image]})
+            row[key].append({"kind": kind, "reason": reason, "count": 1, "examples": [image],
+                             "texts": [reason]})
         else:
             row[f"{key}_more"] += 1
 
@@ -1119,10 +1151,23 @@ class PresetResult:
     warnings_more: int
 
 
+def _reason_count(entry: dict) -> ReasonCount:
+    """A kind's line: its label and each named image with its own figure ("the product is
+    enlarged … — 2: PT02 (7.4x), PT04 (3.1x)"); the first image's text was shown for all. A
+    report kept before the images' texts were (2026-12-04) shows its first text as it was."""
+    reason = str(entry.get("reason", ""))
+    examples = [str(x) for x in entry.get("examples") or []]
+    texts = entry.get("texts")
+    label = _reason_label(reason)
+    if isinstance(texts, list) and len(texts) == len(examples) and label:
+        reason = label
+        examples = [f"{image} ({figure})" if (figure := _reason_figure(str(text))) else image
+                    for image, text in zip(examples, texts, strict=True)]
+    return ReasonCount(reason, int(entry.get("count") or 0), examples)
+
+
 def _reason_counts(entries) -> list[ReasonCount]:
-    return [ReasonCount(str(e.get("reason", "")), int(e.get("count") or 0),
-                        [str(x) for x in e.get("examples") or []])
-            for e in entries or [] if isinstance(e, dict)]
+    return [_reason_count(e) for e in entries or [] if isinstance(e, dict)]
 
 
 def export_job_presets(*, job: ExportJob) -> list[PresetResult]:

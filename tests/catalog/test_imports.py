@@ -475,3 +475,76 @@ def test_it_reports_a_new_product_named_by_a_view_word_as_a_warning(storage):
         "'front' looks like a view (front, back, side…) rather than a SKU; it created "
         "product front. Put the photos in a folder named by the SKU (with \"a folder name "
         "is the SKU\" on), or rename them.")}
+
+
+def test_it_imports_a_photos_folder_in_each_sku_folder_as_the_sku_folders_products(storage):
+    from catalog.models import Product
+    from catalog.services.import_runner import import_job_run
+
+    names = ["SS26-ZIP-H/photos/front.jpg", "SS26-ZIP-H/photos/back.jpg",
+             "SS26-ZIP-J/photos/front.jpg", "SS26-ZIP-J/photos/back.jpg"]
+    job = import_job_run(job_id=import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({n: jpeg_bytes(seed=i) for i, n in enumerate(names)})).pk)
+    assert (job.status, job.imported_count, job.products_created) == ("done", 4, 2)
+    counts = {p.sku: p.assets.count() for p in Product.objects.all()}
+    assert counts == {"SS26-ZIP-H": 2, "SS26-ZIP-J": 2}
+
+
+
+def _zip_positions(members: list[str], extra: dict[str, bytes] | None = None
+                   ) -> dict[str, str]:
+    """Run a ZIP of ``members`` (creating products): "SKU/file name" -> position."""
+    from catalog.services.import_runner import import_job_run
+
+    files = {n: jpeg_bytes(seed=i + 40) for i, n in enumerate(members)}
+    job = import_job_run(job_id=import_job_create(
+        user=None, source_kind="zip", enqueue=False, create_products=True,
+        source_file=_zip_upload({**files, **(extra or {})})).pk)
+    assert job.status == "done"
+    return {f"{a.product.sku}/{a.original_filename}": a.position
+            for a in ImageAsset.live.filter(import_job=job).select_related("product")}
+
+
+def test_it_gives_main_to_the_front_view_not_to_the_back_first_in_name_order(storage):
+    assert _zip_positions(["SS26-ZIP-A/front.jpg", "SS26-ZIP-A/back.jpg",
+                           "SS26-ZIP-A/detail.jpg"]) == {
+        "SS26-ZIP-A/front.jpg": "MAIN", "SS26-ZIP-A/back.jpg": "PT01",
+        "SS26-ZIP-A/detail.jpg": "PT02"}
+
+
+def test_it_lets_an_explicit_main_beat_the_front_view(storage):
+    # main.jpg names MAIN itself, after front.jpg in name order
+    positions = _zip_positions(["SS26-ZIP-B/back.jpg", "SS26-ZIP-B/front.jpg",
+                                "SS26-ZIP-B/main.jpg"])
+    assert positions["SS26-ZIP-B/main.jpg"] == "MAIN"
+    assert sorted(positions.values()) == ["MAIN", "PT01", "PT02"]
+    # a manifest row gives back.jpg MAIN
+    manifest = b"sku,filename,position\r\nSS26-ZIP-C,SS26-ZIP-C/back.jpg,MAIN\r\n"
+    positions = _zip_positions(["SS26-ZIP-C/back.jpg", "SS26-ZIP-C/front.jpg"],
+                               extra={"manifest.csv": manifest})
+    assert positions == {"SS26-ZIP-C/back.jpg": "MAIN", "SS26-ZIP-C/front.jpg": "PT01"}
+
+
+def test_it_keeps_an_existing_products_main_when_a_front_view_comes(storage):
+    from tests.factories import ImageAssetFactory
+
+    held = ImageAssetFactory(product=ProductFactory(sku="SS26-ZIP-D"), position="MAIN")
+    positions = _zip_positions(["SS26-ZIP-D/back.jpg", "SS26-ZIP-D/front.jpg"])
+    held.refresh_from_db()
+    assert (held.position, held.deleted_at) == ("MAIN", None)
+    # the front still comes first among the new files
+    assert positions == {"SS26-ZIP-D/front.jpg": "PT01", "SS26-ZIP-D/back.jpg": "PT02"}
+
+
+def test_it_gives_main_to_a_sessions_front_view_whatever_order_it_arrived_in(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            create_products=True)
+    for seed, name in enumerate(["SS26-UP-A/back.jpg", "SS26-UP-A/detail.jpg",
+                                 "SS26-UP-A/front.jpg"]):
+        _send(job, name, jpeg_bytes(seed=seed + 60))
+    job.refresh_from_db()
+    assert job.status == "done"
+    assert dict(ImageAsset.live.filter(import_job=job).values_list(
+        "original_filename", "position")) == {
+        "front.jpg": "MAIN", "back.jpg": "PT01", "detail.jpg": "PT02"}

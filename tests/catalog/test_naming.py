@@ -321,3 +321,51 @@ def test_it_words_which_reading_wins_for_the_folder_rule_as_set():
     without = precedence(use_folders=False)
     assert "the folder name" not in without and len(without) == len(PRECEDENCE) - 1
     assert not any("view word" in rule for rule in without)
+
+
+QA_NESTED = ["SS26-ZIP-H/photos/front.jpg", "SS26-ZIP-H/photos/back.jpg",
+             "SS26-ZIP-J/photos/front.jpg", "SS26-ZIP-J/photos/back.jpg"]
+
+
+@pytest.mark.parametrize("existing", [set(), {"photos"}])
+def test_it_reads_the_sku_folder_above_a_photos_folder_even_beside_a_product_named_photos(
+        existing):
+    assert _chosen(QA_NESTED, existing=existing) == {
+        name: name.split("/", 1)[0] for name in QA_NESTED}
+
+
+@pytest.mark.parametrize(("name", "sku"), [
+    ("Season26/SKU-1/front.jpg", "SKU-1"),
+    ("SKU-1/photos/front.jpg", "SKU-1"),
+    ("Season26/SKU-1/Hi-Res/web copy/IMG_0001.jpg", "SKU-1"),
+    ("SKU-1/final selects/back.jpg", "SKU-1"),
+    ("SKU-1/front/IMG_0001.jpg", "SKU-1"),
+    ("SKU-1/RAW/lowres/thumbs/side (2).jpg", "SKU-1"),
+    ("TOP-12/photos/front.jpg", "TOP-12"),  # a numbered name may be a real SKU folder
+])
+def test_it_reads_the_innermost_folder_that_is_not_a_container(name, sku):
+    # a camera name (IMG_0001) stays a last resort after the folder
+    assert FilenameRules().candidates(name)[0] == Match(sku, None, "folder name")
+
+
+def test_it_reads_a_file_under_container_folders_only_as_at_the_archives_root():
+    from catalog.ingest.naming import container_folder, folder_sku
+
+    assert folder_sku("photos/edited/front.jpg") is None
+    assert FilenameRules().match("photos/front.jpg") == Match("front", None, "{sku}.jpg")
+    assert FilenameRules().match("images/SHOE-77_PT01.jpg") == Match(
+        "SHOE-77", "PT01", "{sku}_{position}.jpg")
+    assert container_folder("Photos") and container_folder("HIGHRES")
+    assert not container_folder("SS26-040") and not container_folder("photos-2")
+
+
+def test_it_orders_a_front_or_main_view_first_among_files_without_a_position():
+    from catalog.ingest.archives import name_order_key
+    from catalog.ingest.naming import lead_view, position_order_name
+
+    assert lead_view("SS26-ZIP-A/front.jpg") and lead_view("Front.JPG") and lead_view("main.png")
+    assert not any(lead_view(n) for n in ("A/front_copy.jpg", "A/front-2.jpg", "A/back.jpg",
+                                          "A/front_left.jpg", "A/IMG_0001.jpg"))
+    names = ["A/back.jpg", "A/detail.jpg", "A/front.jpg", "A/zoom.jpg"]
+    assert sorted(names, key=lambda n: name_order_key(position_order_name(n))) == [
+        "A/front.jpg", "A/back.jpg", "A/detail.jpg", "A/zoom.jpg"]

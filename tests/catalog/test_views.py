@@ -1,7 +1,7 @@
 import io
 import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,7 +9,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from catalog.ingest.images import IMAGE_EXTENSIONS
-from catalog.models import ImageAsset, ImportJob, Product
+from catalog.models import AssetStatus, ImageAsset, ImportJob, Product
 from catalog.services.assets import asset_ingest, asset_soft_delete, thumbnail_storage_name
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_cancel, import_job_create
@@ -909,7 +909,16 @@ def test_it_polls_only_the_tiles_states_while_a_cutout_is_queued_or_running(revi
     assert f'id="asset-run-{side.pk}" data-run-status="running"' in body
     assert "Cutout v1 running: Refining edges, 45 %" in body
     assert '<progress max="100" value="45"' in body
-    assert body.count('data-status="queued">Queued</span>') == 2  # both images' chips
+    # the running image's chip agrees with its line (its stored status reads queued until
+    # the run ends); the one still waiting reads Queued
+    chips = re.findall(r'id="asset-chip-(\d+)"[^>]*>.*?data-status="(\w+)">(\w+)</span>', body)
+    assert sorted(chips) == sorted([(str(main.pk), "queued", "Queued"),
+                                    (str(side.pk), "running", "Running")])
+    assert body.count('data-status="queued">Queued</span>') == 1
+    assert body.count('data-status="running">Running</span>') == 1
+    assert ImageAsset.objects.get(pk=side.pk).status == AssetStatus.QUEUED  # display only
+    # the whole page draws the same chip
+    assert 'data-status="running">Running</span>' in reviewer_client.get(url).content.decode()
 
 
 def test_it_stops_polling_and_shows_the_new_cutout_once_every_run_ended(manager_client):
@@ -964,9 +973,18 @@ def test_it_stops_the_poll_of_a_product_deleted_meanwhile(manager_client):
     assert versions
     url = reverse("catalog:product_detail", args=[product.pk])
     assert 'hx-trigger="every 1s"' in _poller(manager_client.get(url, **RUNS_POLL).content.decode())
-    Product.objects.filter(pk=product.pk).update(deleted_at=timezone.now())
-    # 286: htmx's "stop polling" (a 404 would leave it asking every second)
-    assert manager_client.get(url, **RUNS_POLL).status_code == 286
+    # 286: htmx's "stop polling" (a 404 would leave it asking every second); htmx swaps its
+    # body in the poller's place, so the page says why its tiles stopped changing
+    Product.objects.filter(pk=product.pk).update(
+        deleted_at=timezone.make_aware(datetime(2026, 12, 4, 14, 7)))
+    response = manager_client.get(url, **RUNS_POLL)
+    assert response.status_code == 286
+    body = response.content.decode()
+    poller = _poller(body)
+    assert "hx-trigger" not in poller and "hx-get" not in poller and " hidden" not in poller
+    assert 'role="alert"' in poller
+    assert "This product was deleted at 14:07; reload to see what happened." in body
+    assert "hx-swap-oob" not in body  # no tile part: they would reappear as if live
     assert manager_client.get(url, **HTMX).status_code == 404
 
 
@@ -1073,3 +1091,15 @@ def test_it_mentions_view_words_under_which_reading_wins_only_with_the_folder_ru
     assert "the folder name" not in off and "In a folder" not in off
     assert ("<li>the file name as the SKU ({sku}), unless it is a camera or sequence "
             "name</li>") in off
+
+
+def test_it_previews_a_photos_folder_in_each_sku_folder_as_the_sku_folders_products(
+        manager_client):
+    page = _preview(manager_client, [
+        "SS26-ZIP-H/photos/front.jpg", "SS26-ZIP-H/photos/back.jpg",
+        "SS26-ZIP-J/photos/front.jpg", "SS26-ZIP-J/photos/back.jpg",
+        "Season26/SKU-1/front.jpg"], create_products="on", use_folders="on")
+    assert "5 of 5 files → 3 products</strong> (3 new)" in page
+    skus, unmapped = _preview_parts(page)
+    assert skus == {"SS26-ZIP-H", "SS26-ZIP-J", "SKU-1"} and not unmapped
+    assert "innermost one not named like a container" in page

@@ -107,6 +107,71 @@ def test_it_counts_reasons_that_differ_only_in_figures_as_one_kind():
     assert (kind["count"], kind["reason"]) == (8, "the product is enlarged 9.1x from 40x52 px …")
 
 
+def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
+    """QA: "the product is enlarged 7.4x (142x230 px …) — 2: PT02, PT04" while PT04 was
+    enlarged 3.1x; "3 faint see-through marks" for an image with one."""
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["amazon_main"]))
+    pt02, pt04 = (export_selectors.PlannedItem(n, n, "amazon_main", "", "QA-SIX", "", "",
+                                               position=pos)
+                  for n, pos in ((1, "PT02"), (2, "PT04")))
+    for item, scale, size, marks in ((pt02, "7.4", "142x230", 3), (pt04, "3.1", "541x193", 1)):
+        tally.shipped(item, [
+            f"the product is enlarged {scale}x ({size} px in the cutout, 1,702 px across in "
+            "the image) and will look soft; for at most 2x it must span at least 851 px",
+            f"{marks} faint see-through mark(s) inside the product's box (a ghost of the "
+            "photo's background; the largest near x=4, y=5, 1.2% of the product's solid area)"])
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [row] = export_selectors.export_job_presets(job=job)
+    assert [(w.reason, w.count, w.examples) for w in row.warnings] == [
+        ("the product is enlarged …", 2, ["QA-SIX PT02 (7.4x)", "QA-SIX PT04 (3.1x)"]),
+        ("faint see-through mark(s) inside the product's box …", 2,
+         ["QA-SIX PT02 (3)", "QA-SIX PT04 (1)"])]
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    assert "⚠ the product is enlarged … — 2: QA-SIX PT02 (7.4x), QA-SIX PT04 (3.1x)" in page
+    assert "142x230" not in page
+
+
+def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_rest():
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["amazon_main"]))
+    for n in range(5):
+        item = export_selectors.PlannedItem(n, n, "amazon_main", "", f"S-{n}", "", "",
+                                            position="MAIN")
+        tally.shipped(item, [f"longest side is {1000 + n} px; 2000 recommended"])
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
+    assert (warning.reason, warning.examples, warning.more) == (
+        "longest side is …", ["S-0 MAIN (1000 px)", "S-1 MAIN (1001 px)", "S-2 MAIN (1002 px)"],
+        2)
+
+
+def test_it_keeps_a_reason_whose_only_digits_are_a_names_as_it_reads():
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["amazon_main"]))
+    item = export_selectors.PlannedItem(1, 1, "amazon_main", "", "AB-12", "", "",
+                                        position="PT02")
+    tally.refused(item, "the file name AB-12.PT02.jpg is taken")
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [[reason]] = [row.reasons for row in export_selectors.export_job_presets(job=job)]
+    assert (reason.reason, reason.examples) == (
+        "the file name AB-12.PT02.jpg is taken", ["AB-12 PT02"])
+
+
+def test_it_shows_an_earlier_reports_kind_as_it_was_kept():
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done", report={
+        export_selectors.PRESETS_REPORT: [{"name": "amazon_main", "warnings": [
+            {"kind": "k", "reason": "longest side is 1200 px", "count": 1,
+             "examples": ["OLD-1 MAIN"]}]}]})
+    [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
+    assert (warning.reason, warning.examples) == ("longest side is 1200 px", ["OLD-1 MAIN"])
+
+
 def test_it_moves_the_refusals_of_earlier_reports_into_rows():
     cutout = approved_cutout(product=ProductFactory(sku="OLD-1"))
     job = ExportJob.objects.create(presets=["amazon_main", "walmart"], status="done",
