@@ -11,7 +11,7 @@ from catalog import roles
 from catalog.permissions import capability_required
 from cutouts.selectors.jobs import worker_ping_recent
 from cutouts.selectors.review import COUNT_CAP as REVIEW_COUNT_CAP
-from cutouts.selectors.review import review_queue_count
+from cutouts.selectors.review import retouch_queue_count, review_queue_count
 from cutouts.services.notifications import worker_ping_create
 
 from .health import run_advisories, run_checks
@@ -50,9 +50,14 @@ def favicon(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     # "In review" is the review queue's own count (one per image), capped as the queue caps it.
     waiting = review_queue_count(cap=REVIEW_COUNT_CAP + 1)
+    # "To retouch" is the retouch queue's own count too: it lists a flag on a version newer
+    # than the approved one, whose image reads Approved in the catalog's status counts.
+    retouch = retouch_queue_count(cap=REVIEW_COUNT_CAP + 1)
     return render(request, "dashboard.html", {
         "pings": worker_ping_recent(limit=5), "review_waiting": min(waiting, REVIEW_COUNT_CAP),
         "review_waiting_capped": waiting > REVIEW_COUNT_CAP,
+        "retouch_waiting": min(retouch, REVIEW_COUNT_CAP),
+        "retouch_waiting_capped": retouch > REVIEW_COUNT_CAP,
     })
 
 

@@ -12,8 +12,6 @@ from urllib.parse import urlencode
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
-from catalog.models import AssetStatus
-
 from ..errors import ReviewInputError
 from ..imaging.settings import PROFILES
 from ..models import (
@@ -415,6 +413,19 @@ class Card:
         return newer
 
     @property
+    def ships(self) -> Cutout | None:
+        """The image's approved version, older than this one, that export ships while this
+        one is reviewed or retouched (v1 approved, v2 cut again): a retouch of this one
+        makes a new version to review and leaves it shipping. None when this version was
+        replaced (``replaced_by`` says so) or is the one shipping."""
+        c = self.cutout
+        if c.status != JobStatus.DONE or c.is_current or self.replaced_by is not None:
+            return None
+        return next((v for v in self.versions if v.is_current and v.version < c.version
+                     and v.status == JobStatus.DONE
+                     and v.review_status == ReviewStatus.APPROVED), None)
+
+    @property
     def awaiting_review(self) -> bool:
         c = self.cutout
         return c.status == JobStatus.DONE and c.review_status == ReviewStatus.PENDING
@@ -490,14 +501,16 @@ def cutout_for_image(*, cutout_id: int) -> Cutout:
 def retouch_waiting(*, filters: QueueFilters | None = None) -> QuerySet[Cutout]:
     """The flags the retouch queue lists: a finished flagged version with no newer version
     of its image (finished, queued or running; a failed or cancelled one gives the flag
-    back), whose image reads *Needs retouch* — the status ``services.status`` derives by the
-    same rule and the dashboard's "Needs retouch" counts, so the queue holds one row per
-    image that count counts. Before (QA 2026-12-04) a flag stayed listed after its image was
-    cut again ("Cut again"), its Retouch button opening the old version."""
+    back). Before (QA 2026-12-04) a flag stayed listed after its image was cut again ("Cut
+    again"), its Retouch button opening the old version. A flag on a version newer than the
+    approved one (v1 approved, v2 cut again and flagged; or v2 superseded by a choice of v1,
+    then flagged) is listed too: it asks for a better version, though the image reads
+    *Approved* and the catalog's "Needs retouch" status count leaves it out (its row says v1
+    ships). The review side's retouch counts (the queue's, the dashboard's "To retouch")
+    come from this selector."""
     newer = _newer_runs(OuterRef("asset_id"), OuterRef("version"))
     rows = _live(Cutout.objects.filter(
-        status=JobStatus.DONE, review_status=ReviewStatus.FLAGGED,
-        asset__status=AssetStatus.NEEDS_RETOUCH).filter(~Exists(newer)))
+        status=JobStatus.DONE, review_status=ReviewStatus.FLAGGED).filter(~Exists(newer)))
     return _filtered(rows, filters or QueueFilters())
 
 
@@ -515,12 +528,18 @@ def retouch_queue(*, filters: QueueFilters | None = None, limit: int = 200) -> l
 def retouch_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
                        per_page: int = 50) -> QueuePage:
     """A page of the retouch queue, oldest flag first; each row carries ``flag_comment``,
-    the comment of the flag that put it there (one subquery, not one query per row)."""
+    the comment of the flag that put it there, and ``ships_version``, the image's approved
+    version export ships meanwhile, or None (subqueries, not one query per row)."""
     flag = ReviewDecision.objects.filter(
         cutout_id=OuterRef("pk"), action=ReviewDecision.Action.FLAG).order_by("-created_at", "-pk")
+    # the image's approved version, older than the flag (the queue lists no flag with a
+    # newer version): it is what ships while the retouch is made
+    ships = Cutout.objects.filter(asset_id=OuterRef("asset_id"), is_current=True,
+                                  status=JobStatus.DONE, review_status=ReviewStatus.APPROVED)
     qs = retouch_waiting(filters=filters)
     rows = (qs.select_related("asset", "asset__product", "reviewed_by")
-            .annotate(flag_comment=Subquery(flag.values("comment")[:1]))
+            .annotate(flag_comment=Subquery(flag.values("comment")[:1]),
+                      ships_version=Subquery(ships.values("version")[:1]))
             .order_by("reviewed_at", "pk"))
     return _queue_page(rows, page=page, per_page=per_page,
                        count=lambda cap: retouch_queue_count(filters=filters, cap=cap))

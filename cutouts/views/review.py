@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 
@@ -198,6 +199,9 @@ def _page_number(request: HttpRequest) -> int:
     return int(value) if value.isdigit() else 1
 
 
+# no-store (queues, grid, card, retouch page): Back asks again rather than showing a
+# list or card as it was before a decision
+@never_cache
 @capability_required(roles.VIEW)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
@@ -221,6 +225,7 @@ def _bulk_older_note(count: int) -> str:
             "version of the same image was approved (one approval per image).")
 
 
+@never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def grid(request: HttpRequest) -> HttpResponse:
@@ -267,6 +272,7 @@ def grid(request: HttpRequest) -> HttpResponse:
                                       "preflag_labels": review_services.PREFLAGS})
 
 
+@never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
@@ -420,6 +426,7 @@ def tile(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
     return response
 
 
+@never_cache
 @capability_required(roles.VIEW)
 @require_GET
 def retouch_queue(request: HttpRequest) -> HttpResponse:
@@ -450,6 +457,7 @@ def _render_retouch(request: HttpRequest, cutout_id: int, filters) -> HttpRespon
                          active=card.is_active)
 
 
+@never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
@@ -487,8 +495,10 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect(request.get_full_path())
         if request.htmx:
-            return push_url(_render_retouch(request, new.pk, filters),
-                            _retouch_url(new.pk, filters))
+            # the new version takes the old one's place, as on the card (``_show``): Back
+            # does not add a step that reopens the version just retouched
+            return replace_url(_render_retouch(request, new.pk, filters),
+                               _retouch_url(new.pk, filters))
         # "rv-queued": review.js says "ready" instead once the card polls the version done.
         # The extra tag also carries "msg-success": base.html prefixes the tags string once.
         messages.success(request, f"Version {new.version} is queued; this card shows it when "

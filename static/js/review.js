@@ -316,12 +316,41 @@
       waitBox = document.createElement("div");
       waitBox.setAttribute("role", "status");
       waitBox.setAttribute("data-rv-wait", "");
-      // just above the stuck decision bar, where the reviewer's eyes are when pressing keys
-      waitBox.style.cssText = "position:fixed;left:50%;transform:translateX(-50%);z-index:5;" +
-        "bottom:calc(var(--rv-bar-reserve, 0px) + .5rem);max-width:90vw;pointer-events:none";
+      waitBox.className = "rv-wait";
       (document.querySelector("main") || document.body).appendChild(waitBox);
+      window.addEventListener("scroll", placeWait, { passive: true });
+      window.addEventListener("resize", placeWait);
     }
     return waitBox;
+  }
+  // Where the pressed key was aimed: in the decision bar's free end, beside the buttons,
+  // wherever the bar is (stuck at the bottom or in its place). It was fixed above the
+  // window's bottom, over the cutout or the buttons when the bar was not stuck there (QA
+  // 2026-12-04, 1366x900). A bar with no room for it (a phone) or out of view: the top
+  // right corner, as a toast.
+  function placeWait() {
+    if (!waitBox || !waitBox.firstChild) return;
+    var s = waitBox.style, pill = waitBox.firstChild;
+    s.top = "0px"; s.left = "0px"; s.right = ""; s.maxWidth = "";
+    waitBox.classList.remove("rv-wait-toast");
+    var need = pill.getBoundingClientRect(), bar = document.querySelector("#review-card .rv-actions");
+    if (bar) {
+      var r = bar.getBoundingClientRect(), last = null;
+      Array.prototype.forEach.call(bar.children, function (el) {
+        var e = el.getBoundingClientRect();
+        // the bar's last row of buttons ends where its free end starts
+        if (e.width && (!last || e.top >= last.bottom || e.right > last.right)) last = e;
+      });
+      var used = last ? last.right : r.left, middle = last ? (last.top + last.bottom) / 2
+        : (r.top + r.bottom) / 2;
+      if (r.bottom > 0 && r.top < window.innerHeight && r.right - used - 12 >= need.width) {
+        s.top = Math.round(middle - need.height / 2) + "px";
+        s.left = Math.round(r.right - need.width) + "px";
+        return;
+      }
+    }
+    waitBox.classList.add("rv-wait-toast");
+    s.top = ""; s.left = "";
   }
   function sayWait(what) {
     var box = waitRegion();
@@ -329,9 +358,11 @@
     var pill = box.firstChild || box.appendChild(document.createElement("p"));
     pill.className = "rt-paused";  // the decision bar's small note (review.css)
     pill.textContent = "Wait for the next card: " + what + " was not applied.";
+    placeWait();
   }
   function clearWaitSoon() {
     if (!waitBox || !waitBox.firstChild) return;
+    placeWait();  // the next card's bar
     clearTimeout(waitTimer);
     waitTimer = setTimeout(function () { if (!replacing()) waitBox.textContent = ""; }, 4000);
   }

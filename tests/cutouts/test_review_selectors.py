@@ -203,3 +203,35 @@ def test_it_keeps_the_retouch_queue_and_the_dashboards_count_in_step_after_a_re_
     assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.FLAGGED
     assert both() == ([], 0, 0)  # v3 awaits review: v1's flag is stale
     assert selectors.retouch_queue_page().total == 0
+
+
+def test_it_lists_a_flag_on_a_version_newer_than_the_approved_one(make_assets, fake_model,
+                                                                  no_broker):
+    from catalog.models import AssetStatus
+    from cutouts.services import batches, runs
+
+    asset = make_assets(1)[0]
+
+    def cut(recut: bool) -> Cutout:
+        row = batches.cutout_batch_start(assets=[asset], profile_name="fast",
+                                         recut=recut).cutouts.get()
+        runs.cutout_run(cutout_id=row.pk)
+        return Cutout.objects.get(pk=row.pk)
+
+    v1 = cut(False)
+    review.cutout_approve(cutout=v1, user=reviewer())
+    v2 = cut(True)  # a manager's "Cut again": no review decision
+    review.cutout_flag(cutout=v2, user=reviewer(), reasons=["halo"])
+    asset.refresh_from_db()
+    assert asset.status == AssetStatus.APPROVED  # v1 ships meanwhile
+    # a real request for a better version: listed, counted, and says what ships
+    assert [c.pk for c in selectors.retouch_queue()] == [v2.pk]
+    assert selectors.retouch_queue_count() == 1
+    page = selectors.retouch_queue_page()
+    assert page.total == 1 and page.rows[0].ships_version == 1
+    card = selectors.review_card(cutout_id=v2.pk)
+    assert card.replaced_by is None and card.ships is not None and card.ships.pk == v1.pk
+    # a newer version of its own still makes the flag stale
+    v3 = cut(True)
+    assert selectors.retouch_queue() == [] and selectors.retouch_queue_count() == 0
+    assert selectors.review_card(cutout_id=v3.pk).ships.pk == v1.pk

@@ -783,8 +783,11 @@ def test_it_keeps_an_htmx_apply_on_the_retouch_page_and_polls_the_new_version(cl
                            {"action": "strokes", "strokes": json.dumps(strokes)}, **HX)
     new = Cutout.objects.get(asset=c.asset, version=2)
     assert response.status_code == 200
-    # The page's body for the new version (no base template), at its own address.
-    assert response["HX-Push-Url"] == reverse("cutouts:retouch_card", args=[new.pk]) + "?brand=x"
+    # The page's body for the new version (no base template), at its own address, which
+    # replaces v1's as the card's Apply does: Back does not add a step back to v1
+    assert response["HX-Replace-Url"] == (reverse("cutouts:retouch_card", args=[new.pk])
+                                          + "?brand=x")
+    assert "HX-Push-Url" not in response
     html = response.content.decode()
     assert "<html" not in html and 'id="retouch-main"' in html
     assert f'data-cutout="{new.pk}"' in html and "data-rt-applying" in html
@@ -1129,3 +1132,68 @@ def test_it_names_the_newer_version_on_the_retouch_page_of_a_stale_flag(client, 
     assert f'href="{reverse("cutouts:review_card", args=[v2.pk])}"' in html
     assert f'/cutouts/review/retouch/{v1.pk}/' not in client.get(
         reverse("cutouts:retouch_queue")).content.decode()
+
+
+def _approve_then_cut_again(v1):
+    """v1 approved, then a manager's "Cut again" (no review decision) made and ran v2."""
+    from cutouts.services import batches, runs
+
+    review.cutout_approve(cutout=v1, user=reviewer(username="rev1"))
+    v2 = batches.cutout_batch_start(assets=[v1.asset], profile_name="fast",
+                                    recut=True).cutouts.get()
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"
+    return Cutout.objects.get(pk=v2.pk)
+
+
+def test_it_lists_a_flag_on_a_version_cut_after_the_approved_one_with_what_ships(client,
+                                                                                cutouts):
+    client.force_login(reviewer())
+    v2 = _approve_then_cut_again(cutouts[0])
+    url = reverse("cutouts:review_card", args=[v2.pk])
+    response = client.post(url, {"action": "flag", "reason": ["halo"],
+                                 "seen": _seen_on(client.get(url).content.decode())}, **HX)
+    assert f"Flagged for retouch: {v2.asset.product.sku}" in response.content.decode()
+    html = client.get(reverse("cutouts:retouch_queue")).content.decode()
+    row = html.split(f'data-cutout="{v2.pk}"')[1].split("</tr>")[0]
+    assert "v1 is approved and ships; a retouch makes a new version to review" in row
+    assert '<span id="rt-queue-count">1</span>' in html
+    page = client.get(reverse("cutouts:retouch_card", args=[v2.pk])).content.decode()
+    assert "v1 is approved and ships; a retouch makes a new version to review." in page
+    # the dashboard's retouch number is the queue's, though the image reads Approved
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    chip = dashboard.split('id="dashboard-to-retouch"')[1].split("</a>")[0]
+    assert "To retouch <b>1</b>" in chip
+    assert f'href="{reverse("cutouts:retouch_queue")}"' in dashboard
+
+
+def test_it_says_a_superseded_newer_version_was_set_aside_for_the_chosen_one(client,
+                                                                           cutouts):
+    from cutouts.services import batches, runs
+
+    client.force_login(reviewer())
+    v1 = cutouts[0]
+    v2 = batches.cutout_batch_start(assets=[v1.asset], profile_name="fast",
+                                    recut=True).cutouts.get()
+    runs.cutout_run(cutout_id=v2.pk)
+    other = reviewer(username="rev1")
+    review.cutout_choose(cutout=v1, user=other)
+    html = client.get(reverse("cutouts:review_card", args=[v2.pk])).content.decode()
+    note = html.split('class="msg msg-warning rv-replaced"')[1].split("</p>")[0]
+    assert "v1 was chosen over this version (v2)" in note
+    assert "older version" not in note
+    # flagged from its card, it is a request for a better version: the retouch queue has it
+    review.cutout_flag(cutout=Cutout.objects.get(pk=v2.pk), user=other, reasons=["halo"])
+    html = client.get(reverse("cutouts:retouch_queue")).content.decode()
+    assert f'data-cutout="{v2.pk}"' in html and 'data-ships="1"' in html
+
+
+def test_it_sends_no_store_on_the_queues_the_card_and_the_retouch_page(client, cutouts):
+    client.force_login(reviewer())
+    c = cutouts[0]
+    for url in (reverse("cutouts:review_queue"), reverse("cutouts:retouch_queue"),
+                reverse("cutouts:review_grid"), reverse("cutouts:review_card", args=[c.pk]),
+                reverse("cutouts:retouch_card", args=[c.pk])):
+        for extra in ({}, HX):
+            response = client.get(url, **extra)
+            assert response.status_code == 200, url
+            assert "no-store" in response["Cache-Control"], url
