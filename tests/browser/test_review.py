@@ -355,15 +355,22 @@ def _posts(page) -> list[str]:
     return sent
 
 
-def test_it_drops_a_second_a_pressed_while_the_next_card_loads(live_server, page, screenshot,
-                                                               cutouts, log_in):
+def _approve_on_a_slow_network(page, live_server, log_in, cutout) -> tuple[_HeldAnswers, list]:
+    """A reviewer on ``cutout``'s card presses A; the server has acted, the answer is held.
+    Returns the held answers and the POST bodies sent from the card's opening on."""
     log_in(page, reviewer())
     slow = _HeldAnswers(page, "POST")
-    _card(page, live_server, cutouts[0])
+    _card(page, live_server, cutout)
     sent = _posts(page)
     slow.on = True
     page.keyboard.press("a")
     slow.wait(page)
+    return slow, sent
+
+
+def test_it_drops_a_second_a_pressed_while_the_next_card_loads(live_server, page, screenshot,
+                                                               cutouts, log_in):
+    slow, sent = _approve_on_a_slow_network(page, live_server, log_in, cutouts[0])
     card, status = page.locator("#review-card"), page.locator("[data-rv-wait]")
     expect(card).to_have_attribute("aria-busy", "true")
     page.keyboard.press("a")  # the old card is still on screen: this A would act on the next
@@ -404,12 +411,7 @@ _COVERED = """box => {
 def test_it_says_wait_for_the_next_card_where_it_covers_nothing(live_server, page, cutouts,
                                                                 log_in, width, height):
     page.set_viewport_size({"width": width, "height": height})
-    log_in(page, reviewer())
-    slow = _HeldAnswers(page, "POST")
-    _card(page, live_server, cutouts[0])
-    slow.on = True
-    page.keyboard.press("a")
-    slow.wait(page)
+    slow, _ = _approve_on_a_slow_network(page, live_server, log_in, cutouts[0])
     page.keyboard.press("a")
     status = page.locator("[data-rv-wait]")
     expect(status).to_have_text("Wait for the next card: A (approve) was not applied.")
@@ -424,12 +426,7 @@ def test_it_says_wait_for_the_next_card_where_it_covers_nothing(live_server, pag
 
 def test_it_acts_on_the_new_card_with_a_key_pressed_once_it_shows(live_server, page, cutouts,
                                                                   log_in):
-    log_in(page, reviewer())
-    slow = _HeldAnswers(page, "POST")
-    _card(page, live_server, cutouts[0])
-    slow.on = True
-    page.keyboard.press("a")
-    slow.wait(page)
+    slow, _ = _approve_on_a_slow_network(page, live_server, log_in, cutouts[0])
     slow.release()
     card = page.locator("#review-card")
     expect(card).to_have_attribute("data-cutout", str(cutouts[1].pk))
