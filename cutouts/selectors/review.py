@@ -166,14 +166,20 @@ def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
 
 def review_grid_tiles(*, rows: list[Cutout]) -> list[tuple[Cutout, str]]:
     """The grid's tiles (a queue page's rows, all awaiting review), each with the ``seen``
-    its checkbox sends: the status and the image's newest version number as drawn (the
-    card's token; a tile knows no revision), so a bulk approval refuses a tile whose image
-    got a newer version since, as its card would (one query for the page)."""
-    newest = dict(Cutout.objects.filter(asset_id__in={c.asset_id for c in rows})
+    its checkbox sends: the card's token (status, the image's review revision and newest
+    version number as drawn), so a bulk approval refuses a tile whose image another
+    reviewer decided on or got a newer version since, as its card would (two queries for
+    the page)."""
+    assets = {c.asset_id for c in rows}
+    newest = dict(Cutout.objects.filter(asset_id__in=assets)
                   .values("asset_id").annotate(newest=Max("version")).order_by()
                   .values_list("asset_id", "newest"))
-    return [(c, Seen(review_status=ReviewStatus.PENDING,
-                     newest=newest.get(c.asset_id, c.version)).token()) for c in rows]
+    revisions = dict(ReviewDecision.objects
+                     .filter(asset_id__in=assets, action__in=DECIDING_ACTIONS)
+                     .values("asset_id").annotate(revision=Max("pk")).order_by()
+                     .values_list("asset_id", "revision"))
+    return [(c, Seen.of(c, revision=revisions.get(c.asset_id, 0),
+                        newest=newest.get(c.asset_id, c.version)).token()) for c in rows]
 
 
 def review_queue_first(*, filters: QueueFilters | None = None,

@@ -96,7 +96,9 @@ def _stale_message(*, cutout: Cutout, last: ReviewDecision | None, since: bool, 
         # changed with no decision since the card was drawn (a re-run that failed gave it
         # back) or by one the caller cannot date (a grid tile knows only the status)
         state = ReviewStatus(cutout.review_status).label.lower()
-        return (f"v{cutout.version} is {state} now: it changed after you opened it, so "
+        # "needs retouch" is a verb phrase; the other labels read after "is"
+        state = state if cutout.review_status == ReviewStatus.FLAGGED else f"is {state}"
+        return (f"v{cutout.version} {state} now: it changed after you opened it, so "
                 f"{refused} was not applied.")
     who = ("You" if last.user_id is not None and last.user_id == getattr(user, "pk", None)
            else last.user.get_username() if last.user else "Someone")
@@ -587,7 +589,7 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
 # --- bulk ---------------------------------------------------------------------------------
 
 
-class NewerRefusal(NamedTuple):
+class TileRefusal(NamedTuple):
     cutout: Cutout  # with its asset and product, for the tile's name
     message: str
 
@@ -605,9 +607,11 @@ class BulkApproval:
     older: int
     not_pending: int
     deleted: int = 0
-    #: selected versions refused because their image got a newer version after the page
-    #: was drawn (``NewerVersionError``), each with the card's message for it
-    newer: tuple[NewerRefusal, ...] = ()
+    #: selected versions refused by the staleness policy: their image got a newer version
+    #: (``NewerVersionError``) or another decision (``StaleReviewError``: a flag taken back,
+    #: an approval made during the request) after the page was drawn, each with the card's
+    #: message for it
+    refused: tuple[TileRefusal, ...] = ()
 
 
 def cutouts_bulk_approve(*, cutout_ids: list[int], user,
@@ -622,8 +626,9 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user,
     this request), or whose image was deleted meanwhile, is not approved. ``seen``: each
     tile's state as the grid drew it, by version id (a version without one is checked as
     awaiting review only); one whose image got a newer version since is refused as its card
-    would refuse it (``BulkApproval.newer``), since approving it would supersede that
-    version unseen."""
+    would refuse it (``BulkApproval.refused``), since approving it would supersede that
+    version unseen, and so is one whose image another reviewer decided on since (a flag
+    taken back leaves it awaiting review, but not as the tile showed it)."""
     seen = seen or {}
     wanted = set(cutout_ids)
     # Deleted images (or products) are out of every bulk action, even if still selected.
@@ -636,7 +641,7 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user,
         if asset_id not in newest or version > newest[asset_id][1]:
             newest[asset_id] = (pk, version)
     approved = deleted_meanwhile = 0
-    newer: list[tuple[int, str]] = []
+    refused: list[tuple[int, str]] = []
     with transaction.atomic():
         # every image first, pk ascending: two grid approvals sharing images cannot deadlock
         assets_lock(asset_ids=newest.keys())
@@ -655,18 +660,19 @@ def cutouts_bulk_approve(*, cutout_ids: list[int], user,
                 cutout_approve(cutout=Cutout(pk=pk, asset_id=asset_id), user=user,
                                comment="bulk approve",
                                seen=seen.get(pk) or Seen(review_status=ReviewStatus.PENDING))
-            except NewerVersionError as refused:
-                newer.append((pk, refused.message(where="from its card")))
+            except NewerVersionError as newer:
+                refused.append((pk, newer.message(where="from its card")))
                 continue
-            except StaleReviewError:
+            except StaleReviewError as stale:
+                refused.append((pk, str(stale)))
                 continue
             approved += 1
         # read while the images are locked: the tiles are named by SKU and image
         named = Cutout.objects.select_related("asset", "asset__product").in_bulk(
-            [pk for pk, _ in newer]) if newer else {}
+            [pk for pk, _ in refused]) if refused else {}
     return BulkApproval(
         approved=approved, older=len(rows) - len(newest),
         not_pending=(len(live) - len(rows) + len(newest) - approved - deleted_meanwhile
-                     - len(newer)),
+                     - len(refused)),
         deleted=len(wanted) - len(live) + deleted_meanwhile,
-        newer=tuple(NewerRefusal(named[pk], message) for pk, message in newer))
+        refused=tuple(TileRefusal(named[pk], message) for pk, message in refused))

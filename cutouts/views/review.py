@@ -248,7 +248,7 @@ def grid(request: HttpRequest) -> HttpResponse:
                                                         seen=seen)
             messages.success(request, f"Approved {done.approved} "
                                       f"cutout{'s' if done.approved != 1 else ''}.")
-            for refused in done.newer:
+            for refused in done.refused:
                 messages.warning(request, f"{image_title(refused.cutout.asset)}: "
                                           f"{refused.message}")
             if done.older:

@@ -71,7 +71,7 @@ def test_it_refuses_a_grid_tile_whose_image_got_a_newer_version_after_the_grid_w
     client.force_login(reviewer())
     a, b = cutouts[:2]
     form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
-    assert form[f"seen-{a.pk}"] == "pending::1" and len(form) == len(cutouts)
+    assert form[f"seen-{a.pk}"] == "pending:0:1" and len(form) == len(cutouts)
     # cut again from the product list while the grid is open: no decision is recorded
     (v2,) = done_cutouts([a.asset])
     assert v2.version == 2 and v2.review_status == "pending"
@@ -89,10 +89,37 @@ def test_it_refuses_a_grid_tile_whose_image_got_a_newer_version_after_the_grid_w
     assert a.review_status == v2.review_status == "pending" and not a.is_current
     # the grid drawn again shows v2 in v1's place, and approving it goes through
     form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
-    assert form[f"seen-{v2.pk}"] == "pending::2" and f"seen-{a.pk}" not in form
+    assert form[f"seen-{v2.pk}"] == "pending:0:2" and f"seen-{a.pk}" not in form
     client.post(reverse("cutouts:review_grid"), {"cutout": [v2.pk], **form})
     v2.refresh_from_db()
     assert v2.review_status == "approved"
+
+
+def test_it_refuses_a_grid_tile_another_reviewer_decided_on_after_the_grid_was_drawn(
+        client, cutouts):
+    client.force_login(reviewer())
+    a, b = cutouts[:2]
+    form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
+    # another reviewer flags a and takes it back: a awaits review again, but not as drawn
+    other = reviewer(username="other")
+    flagged = review_services.cutout_flag(cutout=a, user=other, reasons=["halo"])
+    flag = flagged.decisions.latest("pk")
+    review_services.cutout_decision_undo(cutout=flagged, decision_id=flag.pk, user=other)
+    a.refresh_from_db()
+    assert a.review_status == "pending"
+
+    page = client.post(reverse("cutouts:review_grid"), {"cutout": [a.pk, b.pk], **form},
+                       follow=True).content.decode()
+    assert "Approved 1 cutout." in page
+    assert "other undid a decision on v1 at " in page  # who decided since, on its tile
+    a.refresh_from_db(), b.refresh_from_db()
+    assert a.review_status == "pending" and b.review_status == "approved"
+    # drawn again, the tile carries the new revision and approving it goes through
+    form = _grid_form(client.get(reverse("cutouts:review_grid")).content.decode())
+    assert form[f"seen-{a.pk}"] != "pending:0:1"
+    client.post(reverse("cutouts:review_grid"), {"cutout": [a.pk], **form})
+    a.refresh_from_db()
+    assert a.review_status == "approved"
 
 
 def test_it_refuses_a_grid_approval_whose_tile_state_cannot_be_read(client, cutouts):

@@ -696,7 +696,13 @@ def test_it_checks_each_bulk_approval_again_under_the_row_lock(
 
     monkeypatch.setattr(review, "cutout_approve", flag_b_meanwhile)
     done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk], user=user)
-    assert done == review.BulkApproval(approved=1, older=0, not_pending=1)
+    assert (done.approved, done.older, done.not_pending) == (1, 0, 0)
+    # said per tile (a tile sent no revision: the state, not who), not as "no longer
+    # awaiting review"
+    [(tile, message)] = done.refused
+    assert tile.pk == b.pk
+    assert message == ("v1 needs retouch now: it changed after you opened it, so your "
+                       "approval was not applied.")
     b.refresh_from_db()
     assert b.review_status == ReviewStatus.FLAGGED
     assert not ReviewDecision.objects.filter(cutout=b, action="approve").exists()
@@ -1001,7 +1007,7 @@ def test_it_refuses_an_undo_once_someone_decided_since_or_of_someone_elses_decis
 
 def test_it_refuses_a_grid_approval_of_a_version_decided_since_by_the_same_policy(
         make_assets, fake_model, no_broker, monkeypatch):
-    # the grid's "no longer awaiting review" is review_state_check's refusal: one policy
+    # the grid's per-tile refusal is review_state_check's: one policy
     from cutouts.errors import StaleReviewError
 
     a, b = done_cutouts(make_assets(2))
@@ -1023,7 +1029,8 @@ def test_it_refuses_a_grid_approval_of_a_version_decided_since_by_the_same_polic
     monkeypatch.setattr(review, "review_state_check", spy)
     monkeypatch.setattr(review, "cutout_approve", flag_b_meanwhile)
     done = review.cutouts_bulk_approve(cutout_ids=[a.pk, b.pk], user=reviewer())
-    assert done == review.BulkApproval(approved=1, older=0, not_pending=1)
+    assert (done.approved, done.not_pending) == (1, 0)
+    assert [tile.pk for tile, _ in done.refused] == [b.pk]
     assert [(pk, seen.review_status, seen.revision) for pk, seen in refused] == [
         (b.pk, "pending", None)]
 
