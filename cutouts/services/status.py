@@ -35,7 +35,8 @@ def asset_status_derive(versions: list[Cutout], *, reviewed: bool) -> str:
     - An approved current version rules: ``approved``, or ``exported`` once an export
       shipped that very version; a newer version in progress does not change it.
     - Otherwise the asset follows its newest version (newer than a flagged current one, if
-      any): ``queued`` while it runs; a failed run falls back to the newest finished one;
+      any): ``queued`` while it runs; a failed run falls back to the newest run below it
+      (``queued`` if that one still runs);
       a finished version reads ``needs_retouch`` if flagged, ``in_review`` once a reviewer
       acted on the asset (flag, re-run, retouch) and ``cut_out`` before that.
     - No finished version at all: ``uploaded`` (or ``needs_retouch`` under a flagged current).
@@ -48,11 +49,13 @@ def asset_status_derive(versions: list[Cutout], *, reviewed: bool) -> str:
     candidates = [v for v in versions if current is None or v.version > current.version]
     if not candidates:
         return AssetStatus.NEEDS_RETOUCH if flagged_current else AssetStatus.UPLOADED
-    if candidates[0].status in _ACTIVE:
-        return AssetStatus.QUEUED
-    finished = next((v for v in candidates if v.status == JobStatus.DONE), None)
+    # failed runs are passed over: one that failed above a run still under way (a second
+    # re-run with a bad model) leaves the asset queued, not back on its flag or finished one
+    finished = next((v for v in candidates if v.status != JobStatus.FAILED), None)
     if finished is None:
         return AssetStatus.NEEDS_RETOUCH if flagged_current else AssetStatus.UPLOADED
+    if finished.status in _ACTIVE:
+        return AssetStatus.QUEUED
     if finished.review_status == ReviewStatus.FLAGGED:
         return AssetStatus.NEEDS_RETOUCH
     if finished.review_status == ReviewStatus.APPROVED:

@@ -43,6 +43,10 @@ TABLE = [
     ([v(2, Q), v(1, review=FLAG, current=True)], True, "queued"),
     ([v(2), v(1, review=FLAG, current=True)], True, "in_review"),
     ([v(2, F), v(1, review=FLAG, current=True)], True, "needs_retouch"),
+    # a later re-run failed while an earlier one still runs: the asset is under way
+    ([v(3, F), v(2, R), v(1, review=FLAG, current=True)], True, "queued"),
+    ([v(3, F), v(2, Q), v(1)], False, "queued"),
+    ([v(3, F), v(2, F), v(1, review=FLAG)], True, "needs_retouch"),
     ([v(1, review=OK, current=True, exported=True)], True, "exported"),
     ([v(2, review=OK, current=True), v(1, review=OK, exported=True)], True, "approved"),
     ([v(2, review=OK, current=True), v(1, review=SUP)], True, "approved"),  # chosen v2
