@@ -278,6 +278,8 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# prefork, with a job queue a killed idle child cannot wedge (config/pool.py)
+CELERY_WORKER_POOL = "config.pool:TaskPool"
 CELERY_TASK_IGNORE_RESULT = True  # the UI polls job rows, never the result backend
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
