@@ -352,16 +352,17 @@ IDEMPOTENCY_DOC = (" Send an `Idempotency-Key` header to make retries safe: a re
 
 
 def _check(who: Principal, capability: str | None) -> None:
-    from .roles import MANAGER, ROLE_CAPABILITIES
+    from .roles import CAPABILITY_ACTIONS, MANAGER, ROLE_CAPABILITIES, refusal
 
     if capability is None:  # integration settings (webhooks) need every capability
         if not ROLE_CAPABILITIES[MANAGER] <= who.capabilities:
             raise Problem(403, "Only a catalog manager (or a manager-scope key) may do this.",
                           slug="forbidden")
     elif capability not in who.capabilities:
-        scope = f"key scope {who.key.scope}" if who.key else "your role"
-        raise Problem(403, f"Your role does not allow this ({capability}; {scope}).",
-                      slug="forbidden")
+        # a key is refused by its scope (capped by its owner's role), a session by its role
+        text = (f"This key's scope ({who.key.scope}) cannot {CAPABILITY_ACTIONS[capability]}"
+                if who.key else refusal(capability).rstrip("."))
+        raise Problem(403, f"{text} (needs {capability}).", slug="forbidden")
 
 
 def needs(capability: str | None):

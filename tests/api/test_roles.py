@@ -149,3 +149,16 @@ def test_it_answers_head_wherever_get_is_answered_without_a_body(path):
 def test_it_refuses_head_where_there_is_no_get():
     response = _client("manager").head("/api/v1/exports/1/cancel")
     assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+def test_it_says_who_may_do_what_a_403_refuses(client):
+    keyed = _client("reviewer").post("/api/v1/exports", {"presets": ["amazon_main"]})
+    assert keyed.status_code == 403
+    assert keyed.json()["detail"] == (
+        "This key's scope (reviewer) cannot export images (needs export_images).")
+    client.force_login(reviewer())
+    session = client.get("/api/v1/exports")
+    assert session.status_code == 403
+    # QA 2026-12-04: "Your role does not allow this (export_images; your role)."
+    assert session.json()["detail"] == (
+        "Only catalog managers can export images (needs export_images).")
