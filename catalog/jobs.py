@@ -28,6 +28,14 @@ from django.utils import timezone
 
 from .models import JobStatus, RunState
 
+
+def run_stage_label(stage: str, attempts: int) -> str:
+    """A running job's stage as progress notes show it: a run after one that stopped (its
+    worker killed or lost, a retry) says so, since its bar starts again from 0 (QA: a bar at
+    36 % jumped back to "Reading the photo", 0 %, with no word)."""
+    label = stage or "Starting"
+    return f"{label} (started again, run {attempts})" if attempts > 1 else label
+
 logger = logging.getLogger(__name__)
 
 

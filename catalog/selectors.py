@@ -30,6 +30,7 @@ from .ingest.naming import (
     sku_known,
     sku_prefixes,
 )
+from .jobs import run_stage_label
 from .models import (
     ACTIVE_STATUSES,
     AssetStatus,
@@ -583,10 +584,16 @@ class AssetRun:
     review_status: str
     error: str
     batch_id: int | None
+    #: runs started (a run after a stopped one starts its bar again)
+    attempts: int = 1
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def stage_label(self) -> str:
+        return run_stage_label(self.stage, self.attempts)
 
     @property
     def awaiting_review(self) -> bool:
@@ -608,13 +615,14 @@ def asset_runs(*, asset_ids: list[int]) -> dict[int, AssetRun]:
             .order_by("pk", "-cutouts__version")
             .values_list("pk", "cutouts__pk", "cutouts__version", "cutouts__status",
                          "cutouts__progress", "cutouts__stage", "cutouts__review_status",
-                         "cutouts__error", "cutouts__batch_id"))
+                         "cutouts__error", "cutouts__batch_id", "cutouts__attempts"))
     runs: dict[int, AssetRun] = {}
-    for asset_id, pk, version, status, progress, stage, review, error, batch_id in rows:
+    for (asset_id, pk, version, status, progress, stage, review, error, batch_id,
+         attempts) in rows:
         if asset_id not in runs:
             runs[asset_id] = AssetRun(cutout_id=pk, version=version, status=status,
                                       progress=progress, stage=stage, review_status=review,
-                                      error=error, batch_id=batch_id)
+                                      error=error, batch_id=batch_id, attempts=attempts)
     return runs
 
 

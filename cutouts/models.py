@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 
 # One job vocabulary for every kind, defined in the lowest layer; re-exported for callers.
+from catalog.jobs import run_stage_label
 from catalog.models import ACTIVE_STATUSES, FINAL_STATUSES, Job, JobStatus, RunState  # noqa: F401
 
 
@@ -170,6 +171,11 @@ class Cutout(RunState):
 
     def __str__(self) -> str:
         return f"{self.asset_id} v{self.version}"
+
+    @property
+    def stage_label(self) -> str:
+        """The running stage as the pending notes show it (``catalog.jobs.run_stage_label``)."""
+        return run_stage_label(self.stage, self.attempts)
 
     @property
     def can_approve(self) -> bool:

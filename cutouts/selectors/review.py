@@ -485,8 +485,8 @@ def version_is_active(cutout: Cutout) -> bool:
 
 # What a pending note shows (the status, queue, bar and the time waited or run); the
 # retouch page's also counts the strokes being applied.
-_PENDING_NOTE_FIELDS = ("pk", "version", "status", "queue", "stage", "progress", "created_at",
-                        "enqueued_at", "started_at")
+_PENDING_NOTE_FIELDS = ("pk", "version", "status", "queue", "stage", "progress", "attempts",
+                        "created_at", "enqueued_at", "started_at")
 
 
 def pending_note_cutout(*, cutout_id: int, strokes: bool = False) -> Cutout:

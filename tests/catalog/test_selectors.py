@@ -92,7 +92,8 @@ def test_it_reads_each_images_newest_cutout_version_leaving_cancelled_ones_out()
 
     main, side, bare = (ImageAssetFactory(position=p) for p in ("MAIN", "PT01", "PT02"))
     Cutout.objects.create(asset=main, version=1, status="done", review_status="approved")
-    Cutout.objects.create(asset=main, version=2, status="running", progress=30, stage="Masking")
+    Cutout.objects.create(asset=main, version=2, status="running", progress=30, stage="Masking",
+                          attempts=2)
     Cutout.objects.create(asset=main, version=3, status="cancelled")
     # an older cancelled version must not hide the image (an exclude through the relation
     # would drop it)
@@ -105,6 +106,8 @@ def test_it_reads_each_images_newest_cutout_version_leaving_cancelled_ones_out()
     assert (runs[main.pk].version, runs[main.pk].status, runs[main.pk].progress,
             runs[main.pk].stage) == (2, "running", 30, "Masking")
     assert runs[main.pk].is_active and not runs[main.pk].awaiting_review
+    # its first run stopped: the tile says so, as its bar starts again
+    assert runs[main.pk].stage_label == "Masking (started again, run 2)"
     assert (runs[side.pk].cutout_id, runs[side.pk].error) == (failed.pk, "boom")
     assert not runs[side.pk].is_active
     assert selectors.asset_runs(asset_ids=[]) == {}

@@ -129,3 +129,15 @@ def test_it_answers_a_poll_for_a_deleted_image_with_not_found(
 
     ImageAsset.objects.filter(pk=running.asset_id).update(deleted_at=timezone.now())
     assert client.get(reverse(name, args=[running.pk]), **_poll(prefix)).status_code == 404
+
+
+@pytest.mark.parametrize("name, prefix, whole", PAGES)
+def test_it_says_a_run_started_again_after_its_worker_stopped(client, running, name, prefix,
+                                                               whole):
+    # QA 2026-12-04: the bar jumped from 36 % back to "Reading the photo", 0 %, without a word
+    Cutout.objects.filter(pk=running.pk).update(attempts=2)
+    note = client.get(reverse(name, args=[running.pk]), **_poll(prefix)).content.decode()
+    assert "Refining edges (started again, run 2), 52 %" in note
+    Cutout.objects.filter(pk=running.pk).update(attempts=1)
+    note = client.get(reverse(name, args=[running.pk]), **_poll(prefix)).content.decode()
+    assert "Refining edges, 52 %" in note and "started again" not in note
