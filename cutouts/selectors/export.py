@@ -1167,7 +1167,19 @@ def _reason_count(entry: dict) -> ReasonCount:
 
 
 def _reason_counts(entries) -> list[ReasonCount]:
-    return [_reason_count(e) for e in entries or [] if isinstance(e, dict)]
+    """The kinds' lines, those that read alike merged (counts summed, every named image
+    kept): kinds differ in words past the label's cut ("the product is only … every
+    marketplace preset …" and "… the Walmart preset …"), and three lines that all read "the
+    product is only …" looked like a repeat (QA)."""
+    merged: dict[str, ReasonCount] = {}
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        line = _reason_count(entry)
+        seen = merged.get(line.reason)
+        merged[line.reason] = line if seen is None else ReasonCount(
+            line.reason, seen.count + line.count, seen.examples + line.examples)
+    return list(merged.values())
 
 
 def export_job_presets(*, job: ExportJob) -> list[PresetResult]:

@@ -150,6 +150,35 @@ def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_res
         2)
 
 
+def test_it_merges_warning_kinds_that_read_alike_into_one_line(client):
+    """QA: the PNG master's row listed three "⚠ the product is only …" lines (3, 1, 1): the
+    kinds differ past the label's cut ("every marketplace preset" / "the Walmart preset")."""
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["transparent_png"]))
+    whom = {"A": "every marketplace preset (Amazon main image, eBay, …) would enlarge it",
+            "B": "the Walmart preset would enlarge it", "C": "the eBay preset would enlarge it"}
+    for n, key in enumerate("AAABC"):
+        item = export_selectors.PlannedItem(n, n, "transparent_png", "", f"S-{n}", "", "",
+                                            position="MAIN")
+        tally.shipped(item, [f"the product is only {100 + n}x90 px in the cutout: {whom[key]} "
+                             "over the 8x limit and refuse it (at least 240 px across needed)",
+                             "longest side is 900 px; 2000 recommended"])
+    [report] = tally.as_report()
+    assert len(report["warnings"]) == 4  # three kinds kept apart, as recorded
+    job = ExportJob.objects.create(presets=["transparent_png"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: [report]})
+    [row] = export_selectors.export_job_presets(job=job)
+    assert [(w.reason, w.count, w.more) for w in row.warnings] == [
+        ("the product is only …", 5, 0), ("longest side is …", 5, 2)]
+    assert row.warnings[0].examples == [
+        "S-0 MAIN (100x90 px)", "S-1 MAIN (101x90 px)", "S-2 MAIN (102x90 px)",
+        "S-3 MAIN (103x90 px)", "S-4 MAIN (104x90 px)"]
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    assert page.count("⚠ the product is only …") == 1
+
+
 def test_it_keeps_a_reason_whose_only_digits_are_a_names_as_it_reads():
     tally = export_selectors.PresetTally.start(
         export_selectors.preset_resolve(names=["amazon_main"]))
