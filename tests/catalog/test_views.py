@@ -270,6 +270,18 @@ def test_it_soft_deletes_an_asset_and_answers_htmx_with_the_grid(manager_client,
     assert storage.exists(asset.original_name)  # kept until purge
 
 
+def test_it_sends_the_grid_a_delete_answers_with_back_to_the_product_page(manager_client,
+                                                                        storage):
+    product = ProductFactory()
+    stored_asset(product)
+    gone = stored_asset(product, seed=1)
+    html = manager_client.post(reverse("catalog:asset_delete", args=[product.pk, gone.pk]),
+                               **HTMX).content.decode()
+    # its selection form's "next" was this request's address, a POST-only one (405 later)
+    assert (f'<input type="hidden" name="next" value="'
+            f'{reverse("catalog:product_detail", args=[product.pk])}">') in html
+
+
 def test_it_redirects_a_plain_product_delete_and_keeps_the_files(manager_client, storage):
     product = ProductFactory()
     asset = stored_asset(product)
