@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .ingest.csvfile import ENCODING_CHOICES
 from .ingest.manifest import ENCODINGS
 
 SKU_MAX_LENGTH = 64  # Product.sku
@@ -55,11 +56,10 @@ class ProductForm(forms.Form):
 
 class BulkEditForm(forms.Form):
     file = forms.FileField(label="CSV file")
-    encoding = forms.ChoiceField(choices=[("utf-8", "UTF-8"), ("latin-1", "Latin-1")],
-                                 initial="utf-8")
+    encoding = forms.ChoiceField(choices=ENCODING_CHOICES, initial="utf-8")
 
     def clean_encoding(self) -> str:
         value = self.cleaned_data["encoding"]
         if value not in ENCODINGS:
-            raise ValidationError("Choose UTF-8 or Latin-1.")
+            raise ValidationError("Choose UTF-8 or Windows-1252 / Latin-1.")
         return value

@@ -142,6 +142,14 @@ def _asset_context(product: Product) -> dict:
     }
 
 
+def _asset_grid_html(request: HttpRequest, context: dict) -> str:
+    """The product page's image grid for an htmx swap, with the page's "Start cutouts" out
+    of band: the first upload onto an empty product offers it at once (it showed only after a
+    reload, QA 2026-12-04), and deleting the last image takes it away."""
+    return (render_to_string("catalog/_asset_grid.html", context, request)
+            + render_to_string("catalog/_product_start.html", {**context, "oob": True}, request))
+
+
 #: the element of the product page that polls its tiles' cutout states (_asset_runs.html)
 ASSET_RUNS_TARGET = "asset-runs"
 
@@ -172,7 +180,7 @@ def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "catalog/_asset_runs.html", {**context, "oob": True})
     if request.htmx:
         # upload.js asks for the grid again once a batch of files is in.
-        return render(request, "catalog/_asset_grid.html", context)
+        return HttpResponse(_asset_grid_html(request, context))
     context["positions"] = Position.choices
     context.update(_image_name_rule())
     return render(request, "catalog/product_detail.html", context)
@@ -453,7 +461,7 @@ def asset_delete(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     if request.htmx:
         # the grid, and the page's undo note swapped in out of band (no page load shows a flash)
         return HttpResponse(
-            render_to_string("catalog/_asset_grid.html", _asset_context(product), request)
+            _asset_grid_html(request, _asset_context(product))
             + render_to_string("catalog/product_asset_undo.html",
                                {"undo_text": text, "undo_url": undo_url, "oob": True}, request))
     messages.success(request, _with_undo(request, text, undo_url))
@@ -506,7 +514,7 @@ def asset_working_copy_rebuild(request: HttpRequest, pk: int, asset_pk: int) -> 
                        f"Rebuild it again in {busy.retry_after} seconds."), "error"
     if request.htmx:
         return HttpResponse(
-            render_to_string("catalog/_asset_grid.html", _asset_context(product), request)
+            _asset_grid_html(request, _asset_context(product))
             + render_to_string("catalog/product_asset_undo.html",
                                {"undo_text": text, "note_level": level, "oob": True}, request))
     messages.add_message(request, messages.SUCCESS if level == "success" else messages.ERROR,

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": "latin-1", "latin1": "latin-1",
-             "iso-8859-1": "latin-1"}
+#: ``ENCODINGS``' name for Windows-1252 read by ``_decode_windows_1252``.
+WINDOWS_1252 = "windows-1252"
+
+#: The codec each encoding choice reads with. "Latin-1" is what old Excel (Windows) writes,
+#: which is Windows-1252: Latin-1 but for 0x80-0x9F, where it has – “ ” € … instead of
+#: control characters (QA 2026-12-04: "Straße – 5€" read as "Straße \x96 5\x80").
+ENCODINGS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "latin-1": WINDOWS_1252,
+             "latin1": WINDOWS_1252, "iso-8859-1": WINDOWS_1252, "cp1252": WINDOWS_1252,
+             "windows-1252": WINDOWS_1252}
+#: The encoding choices of the forms: value, label.
+ENCODING_CHOICES = [("utf-8", "UTF-8 (with or without BOM)"),
+                    ("latin-1", "Windows-1252 / Latin-1 (old Excel)")]
 MAX_CSV_BYTES = 50 * 1024 * 1024
 # A workbook saved as .xlsx (a ZIP) or .xls (an OLE compound file) instead of as CSV.
 WORKBOOK_MAGICS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
@@ -47,7 +58,8 @@ def decode_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") 
     the = f"The {kind}"
     codec = ENCODINGS.get(encoding.lower().strip())
     if codec is None:
-        raise CsvFileError(f"Unsupported {kind} encoding {encoding!r}; use UTF-8 or Latin-1.")
+        raise CsvFileError(f"Unsupported {kind} encoding {encoding!r}; use UTF-8 or "
+                           "Windows-1252 / Latin-1.")
     if len(data) > MAX_CSV_BYTES:
         raise CsvFileError(f"{the} is over 50 MB.")
     if data.startswith(WORKBOOK_MAGICS):
@@ -62,17 +74,49 @@ def decode_csv(data: bytes, encoding: str = "utf-8", *, kind: str = "manifest") 
     bom = UTF16_BOMS.get(data[:2])
     if bom is not None:
         return _checked(_decode_utf16(data, bom, the), the)
+    if _looks_utf16(data):
+        # before UTF-8 is tried: an "é" in it is no UTF-8, and that error hid this hint
+        raise CsvFileError(f"{the} contains NUL bytes; it is not a text CSV file{UTF16_HINT}.")
     if data.startswith(b"\xef\xbb\xbf"):  # UTF-8's mark: Latin-1 would read it as "ï»¿sku"
         codec = "utf-8-sig"
+    if codec == WINDOWS_1252:
+        return _checked(_decode_windows_1252(data), the)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CsvFileError(
             f"{the} is not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}). "
-            "Save it as UTF-8, or choose Latin-1 if it came from an old Excel."
+            "Save it as UTF-8, or choose Windows-1252 / Latin-1 if it came from an old Excel."
         )
     return _checked(text, the)
+
+
+UTF16_HINT = " (it looks like UTF-16 without a byte-order mark; save it as UTF-8)"
+#: Bytes looked at for UTF-16's pattern: a header's worth.
+UTF16_SAMPLE = 200
+
+# Windows-1252's characters at 0x80-0x9F; the five it leaves undefined (0x81, 0x8D, 0x8F,
+# 0x90, 0x9D) stay Latin-1's control characters, which ``_checked`` then refuses.
+_CP1252_HIGH = {byte: bytes([byte]).decode("cp1252") for byte in range(0x80, 0xA0)
+                if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+
+
+def _decode_windows_1252(data: bytes) -> str:
+    # every byte is a Latin-1 character, so this never fails; then 0x80-0x9F as Windows-1252
+    return data.decode("latin-1").translate(_CP1252_HIGH)
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: its ASCII text has a NUL in every other byte, at odd
+    positions (little-endian) or even ones (big-endian); no text file has that many NULs."""
+    sample = data[:UTF16_SAMPLE]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return False
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    return max(even, odd) * 3 >= pairs * 2
 
 
 #: UTF-16 byte-order marks and the codec that reads what follows them.
@@ -93,12 +137,25 @@ def _decode_utf16(data: bytes, codec: str, the: str) -> str:
                            "Save it again, as UTF-8 or as Unicode text.")
 
 
+#: C1 control characters: no cell means one; in a file they are text read in another
+#: encoding than it was saved in (Windows-1252 read as Latin-1, or written so by a tool).
+_C1_RE = re.compile("[\x80-\x9f]")
+
+
 def _checked(text: str, the: str) -> str:
     if "\x00" in text:
         # UTF-16 without a byte-order mark: every other byte of its ASCII text is a NUL
-        hint = (" (it looks like UTF-16 without a byte-order mark; save it as UTF-8)"
+        hint = (UTF16_HINT
                 if text[:200].count("\x00") * 3 >= min(len(text), 200) else "")
         raise CsvFileError(f"{the} contains NUL bytes; it is not a text CSV file{hint}.")
+    control = _C1_RE.search(text)
+    if control is not None:
+        line = text.count("\n", 0, control.start()) + 1
+        raise CsvFileError(
+            f"{the} has a control character (U+{ord(control.group()):04X}) on line {line} "
+            "where text was expected, so it was probably saved in another encoding than the "
+            "one chosen. Save it as CSV UTF-8, or choose the encoding it was saved in."
+        )
     return text
 
 

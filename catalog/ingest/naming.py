@@ -610,6 +610,14 @@ class Target:
     read_sku: str = ""  # the SKU as the name or row gave it, when ``sku`` differs in case
 
 
+def not_in_manifest_text(manifest_name: str, *, sku: str, rule: str) -> str:
+    """Why a file a files-listing manifest does not name is not imported when its name
+    would create a product (``file_target``)."""
+    return (f"Not in the manifest: {manifest_name} lists the files to import, and not this "
+            f"one; its name would create product {sku} ({rule}). Add a row for it, or "
+            "import it without a manifest.")
+
+
 def file_target(
     name: str, *, rules: FilenameRules, manifest: Manifest | None, create: bool,
     state: Callable[[str], str | Known | None], valid: Callable[[str], bool] = lambda sku: True,
@@ -692,6 +700,14 @@ def file_target(
             f"Unknown SKU {candidates[0].sku}: no such product{'; ' + hint if hint else '.'} "
             "Add it to the manifest or choose 'create products for unknown SKUs'."
         )
+    if new and manifest is not None and manifest.by_filename \
+            and found.sku not in manifest.products:
+        # A manifest that lists files is the manager's list of what to import and of the
+        # products to make: a file it leaves out may still join a product that exists or
+        # that the manifest names (by the naming rules, as without a manifest), but making
+        # a product nobody listed is a slip (QA 2026-12-04: shoot/069.jpg, not in the
+        # manifest, made a product "shoot" by the folder rule, and the report said nothing).
+        raise Unmapped(not_in_manifest_text(manifest.name, sku=found.sku, rule=found.rule))
     sku = found.sku if new else stored[found.sku]
     return Target(sku=sku, position=found.position, rule=found.rule, new=new,
                   read_sku=found.sku if sku != found.sku else "")

@@ -30,7 +30,8 @@
  * unreadable, and its row adds the SKU's reason after. While the preview says the
  * options themselves are unusable (a manifest with errors, a bad pattern, a "one product"
  * SKU that names no product) the Upload button is disabled: the server would refuse the
- * session with the same words.
+ * session with the same words. Import ZIP is held so too while the ZIP's preview shows such
+ * an error (a manifest with errors, in the ZIP or chosen on the page), as for a damaged ZIP.
  *
  * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
  * stored) waits for Retry-After (plus jitter, so the lanes do not come back together) and is
@@ -897,9 +898,15 @@
       if (!file || !target || !uploader) return;
       const names = await zipEntryNames(file).catch(() => null);
       // only undo a refusal of ours: the submit handler disables the button while uploading
-      if (button.dataset.zipDamaged) {
+      if (button.dataset.zipDamaged || button.dataset.previewRefused) {
         delete button.dataset.zipDamaged;
+        delete button.dataset.previewRefused;
         button.disabled = false;
+        button.title = "";
+        if (status.dataset.previewRefused) {
+          delete status.dataset.previewRefused;
+          status.textContent = "";
+        }
       }
       if (names === ZIP_DAMAGED) {
         target.hidden = false;
@@ -926,8 +933,18 @@
         // unread, the server says so in the preview rather than mapping without it
         if (!manifest) names.push("manifest.csv");
       }
-      showPreview(uploader.dataset.previewUrl, document.querySelector("form[data-options]"),
-        names, target, manifest);
+      await showPreview(uploader.dataset.previewUrl,
+        document.querySelector("form[data-options]"), names, target, manifest);
+      // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
+      // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
+      const error = target.querySelector("[data-import-preview-result] > .error");
+      if (error && input.files[0] === file) {
+        button.dataset.previewRefused = "1";
+        button.disabled = true;
+        button.title = "Fix the error the preview shows first: the import would fail.";
+        status.dataset.previewRefused = "1";
+        status.textContent = "Fix the error shown below to import this ZIP.";
+      }
     };
     if (input) {
       input.addEventListener("change", previewZip);
@@ -946,7 +963,8 @@
     }
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (button.dataset.zipDamaged) return;  // the preview found it damaged: not sent
+      // the preview found it damaged, or its options refused: not sent
+      if (button.dataset.zipDamaged || button.dataset.previewRefused) return;
       const body = new FormData(form);
       // The mapping options live in the uploader's form; a ZIP import uses them too.
       const options = document.querySelector("form[data-options]");

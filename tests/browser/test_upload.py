@@ -243,6 +243,8 @@ def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page
     _log_in(page, live_server, client, manager())
     page.goto(f"{live_server.url}/catalog/products/{product.pk}/")
     expect(page.locator("#asset-grid")).to_contain_text("No images yet.")
+    start = page.get_by_role("button", name="Start cutouts")
+    expect(start).to_have_count(0)  # nothing to cut yet
     payload = [{"name": f"any-name-{n}.jpg", "type": "image/jpeg",
                 "b64": base64.b64encode(product_jpeg(700, 600, seed=n)).decode()}
                for n in range(2)]
@@ -250,6 +252,11 @@ def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page
     # Dropping starts at once on a product page, and the grid reloads when all are in.
     expect(page.locator("#asset-grid figure.asset")).to_have_count(2, timeout=30_000)
     expect(page.locator("#asset-grid")).to_contain_text("Uploaded")
+    # ...with "Start cutouts" at the top of the page, without a reload (QA 2026-12-04: only
+    # the grid's disabled "Cut out / re-run selected" showed)
+    expect(start).to_be_visible()
+    expect(start).to_be_enabled()
+    expect(page.locator("#product-start select[name=model]")).to_be_visible()
     positions = set(ImageAsset.live.filter(product=product).values_list("position", flat=True))
     assert positions == {"MAIN", "PT01"}
 

@@ -83,3 +83,36 @@ def test_it_refuses_utf32_rather_than_reading_it_as_utf16():
     # FF FE 00 00 starts with the UTF-16 LE mark too
     assert _error("sku\nA\n".encode("utf-32")) == (
         "The manifest is UTF-32; save it as UTF-8 (CSV UTF-8 in Excel).")
+
+
+def test_it_hints_at_utf16_without_a_byte_order_mark_when_it_has_non_ascii_text():
+    # QA 2026-12-04: the "é" (E9 00) failed UTF-8 first, and the hint was never reached
+    for codec in ("utf-16-le", "utf-16-be"):
+        assert _error("sku,title\nA-1,Café\n".encode(codec)) == (
+            "The manifest contains NUL bytes; it is not a text CSV file (it looks like UTF-16 "
+            "without a byte-order mark; save it as UTF-8).")
+
+
+def test_it_reads_old_excel_files_as_windows_1252():
+    # QA 2026-12-04: Latin-1 read the dash, the quotes and the euro as C1 control characters
+    title = "Straße – “Deluxe” 5€"
+    data = f"sku,title\nA-1,{title}\n".encode("cp1252")
+    assert parse_manifest(data, encoding="latin-1").products == {"A-1": {"title": title}}
+
+
+def test_it_refuses_control_characters_left_in_the_text():
+    # 0x8D is one of the five bytes Windows-1252 leaves undefined: still a control character
+    assert _error(b"sku,title\nA-1,Caf\xe9\n\nA-2,X\x8dY\n", "latin-1") == (
+        "The manifest has a control character (U+008D) on line 4 where text was expected, so "
+        "it was probably saved in another encoding than the one chosen. Save it as CSV UTF-8, "
+        "or choose the encoding it was saved in.")
+    # in UTF-8 too: text read in the wrong encoding once and then saved as UTF-8
+    assert "(U+0096) on line 2" in _error("sku,title\nA-1,a\u0096b\n".encode())
+
+
+@pytest.mark.django_db
+def test_it_applies_a_windows_1252_bulk_edit_file():
+    ProductFactory(sku="A-1", brand="Old")
+    job = bulk_edit("sku,brand\nA-1,Œuvre™\n".encode("cp1252"), encoding="latin-1")
+    assert list(job.lines.values_list("sku", "outcome")) == [("A-1", "updated")]
+    assert Product.objects.get(sku="A-1").brand == "Œuvre™"

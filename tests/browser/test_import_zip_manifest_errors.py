@@ -1,0 +1,79 @@
+"""The ZIP import's button is held while the preview shows a manifest the import would fail
+on, as for a damaged ZIP (QA 2026-12-04: it stayed enabled and made a "Failed" import)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.models import ImportJob
+from tests.browser.test_upload import _log_in
+from tests.catalog.imagegen import zip_bytes
+from tests.factories import ProductFactory, manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+GOOD = b"sku,filename,position\r\nZM001,ZM001_MAIN.jpg,MAIN\r\n"
+
+
+def _zip(manifest: bytes) -> dict:
+    data = zip_bytes({"ZM001_MAIN.jpg": product_jpeg(64, 64, seed=1), "manifest.csv": manifest})
+    return {"name": "shoot.zip", "mimeType": "application/zip", "buffer": data}
+
+
+@pytest.mark.parametrize(("manifest", "error"), [
+    (b"sku,colour,filename\r\nZM001,red,ZM001_MAIN.jpg\r\n",
+     "Wrong columns in the manifest header: unknown 'colour'"),
+    (b"sku;filename\r\nZM001;ZM001_MAIN.jpg\r\n",
+     "The manifest uses semicolons; separate columns with commas."),
+    (b"sku,title,filename\r\nZM001,Caf\xe9,ZM001_MAIN.jpg\r\n",
+     "The manifest is not valid UTF-8 (byte 0xE9 on line 2)."),
+])
+def test_it_disables_import_zip_while_the_preview_shows_a_manifest_error(
+        live_server, page, client, manifest, error):
+    ProductFactory(sku="ZM001")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    form = page.locator("form[data-zip-form]")
+    button = form.locator("button[type=submit]")
+    preview = page.locator("[data-zip-preview]")
+    form.locator("input[name=archive]").set_input_files(files=[_zip(manifest)])
+    expect(preview.locator("[data-import-preview-result] > .error")).to_contain_text(
+        error, timeout=20_000)
+    expect(button).to_be_disabled()
+    expect(form.locator("[data-zip-status]")).to_have_text(
+        "Fix the error shown below to import this ZIP.")
+    # a submit the disabled button cannot make (Enter in the form) sends nothing either
+    form.evaluate("f => f.requestSubmit()")
+    page.wait_for_timeout(500)
+    assert not ImportJob.objects.exists()
+    # another ZIP, with a good manifest, can be imported
+    form.locator("input[name=archive]").set_input_files(files=[_zip(GOOD)])
+    expect(preview).to_contain_text("1 of 1 file → 1 product", timeout=20_000)
+    expect(button).to_be_enabled()
+    expect(form.locator("[data-zip-status]")).to_have_text("")
+
+
+def test_it_disables_import_zip_while_the_pages_manifest_has_errors(live_server, page, client,
+                                                                     tmp_path):
+    """The manifest chosen on the page wins over the ZIP's, in the preview as in the import:
+    its error holds the button, and choosing a good one releases it."""
+    ProductFactory(sku="ZM001")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    form = page.locator("form[data-zip-form]")
+    button = form.locator("button[type=submit]")
+    preview = page.locator("[data-zip-preview]")
+    form.locator("input[name=archive]").set_input_files(files=[_zip(GOOD)])
+    expect(preview).to_contain_text("1 of 1 file → 1 product", timeout=20_000)
+    expect(button).to_be_enabled()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"sku,colour\r\nZM001,red\r\n")
+    page.set_input_files("input[data-manifest]", str(bad))
+    expect(preview.locator("[data-import-preview-result] > .error")).to_contain_text(
+        "unknown 'colour'", timeout=20_000)
+    expect(button).to_be_disabled()
+    good = tmp_path / "good.csv"
+    good.write_bytes(GOOD)
+    page.set_input_files("input[data-manifest]", str(good))
+    expect(preview).to_contain_text("1 of 1 file → 1 product", timeout=20_000)
+    expect(button).to_be_enabled()
