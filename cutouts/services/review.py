@@ -404,6 +404,8 @@ SEE_THROUGH_FLAG = 0.05
 # fine: it weighs in the hand-made tie-break only, so the calibrated risk still puts every
 # likely bad cut first and a too-small one comes before an equally trusted clean one
 TOO_SMALL_RISK = 0.5
+# what one point of that tie-break takes of the room between the calibrated probability and 1
+TIE_BREAK = 0.01
 
 
 def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
@@ -451,11 +453,16 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
         risk += TOO_SMALL_RISK
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
-        # above only breaks ties and still drops when a reviewer dismisses a pre-flag.
+        # above only breaks ties and still drops when a reviewer dismisses a pre-flag. It takes
+        # a share (1 % per point) of the room left above the probability, not a fixed 0.01
+        # per point: added on top, a near-certain bad cut read "Risk 1.01" (QA 2026-12-04),
+        # and the risk is documented as a probability, in [0, 1].
         from cutouts.imaging.signals import risk_score
 
-        risk = risk_score(s) + 0.01 * risk
-    return flags, round(risk, 4)
+        p = risk_score(s)
+        risk = p + (1.0 - p) * min(1.0, max(0.0, TIE_BREAK * risk))
+    # six places: near p = 1 the tie-break's share is a few millionths, and still orders
+    return flags, round(risk, 6)
 
 
 _PREFLAG_SIGNALS = {

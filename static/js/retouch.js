@@ -33,8 +33,12 @@
   var CHANGE_MIN = 9;
   var CHANGE_MS = 1800;
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
-  // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush.
+  // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush
+  // when soft alpha was SOFT_BRUSH_SHARE of what its brush covered: a soft area, as hair or
+  // fur is, not the few soft pixels along a solid product's outline (QA 2026-12-04: a keep
+  // stroke along a banana's edge was told of hair, fur and mesh).
   var SOFT_LOW = 16, SOFT_HIGH = 240, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
+  var SOFT_BRUSH_SHARE = 0.4;
   // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
   // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
   // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
@@ -263,7 +267,8 @@
     var width = this.form.clientWidth;
     if (!width) return;  // hidden: the observer lays it out when it shows
     var gap = parseFloat(getComputedStyle(this.form).rowGap) || 0;
-    var height = window.innerHeight - this.tools.offsetHeight - this.foot.offsetHeight - 2 * gap - 8;
+    var height = window.innerHeight - this.tools.offsetHeight - this.foot.offsetHeight - 2 * gap - 8 -
+      this.belowRoom();
     height = Math.max(160, height);
     var fit = Math.min(width / this.fullW, height / this.fullH);
     if (this.view === this.stage) return;
@@ -293,9 +298,29 @@
     this.scale = w / this.fullW;
     this.render();
   };
+  /* On the card, the decision bar below the Retouch view (in place there, not stuck: review.css)
+     shows whole under the fitted editor (QA 2026-12-04, 1366 x 900: only its top 18 px did).
+     The room is what lies between the editor and the bar's bottom edge, the shortcuts list
+     counted closed: opening it does not shrink the picture. */
+  Editor.prototype.decisionBar = function () {
+    var card = this.form.closest(".rv-stage-retouch") && this.form.closest(".rv-card");
+    var bar = card && card.querySelector(".rv-actions");
+    return bar && bar.offsetParent ? bar : null;
+  };
+  Editor.prototype.belowRoom = function () {
+    var bar = this.decisionBar();
+    if (!bar) return 0;
+    var room = bar.getBoundingClientRect().bottom - this.form.getBoundingClientRect().bottom +
+      (parseFloat(getComputedStyle(bar).marginBottom) || 0);
+    var keys = this.form.parentNode.querySelector(".rt-keys[open]");
+    var summary = keys && keys.querySelector("summary");
+    if (summary) room -= keys.offsetHeight - summary.offsetHeight;
+    return Math.max(0, Math.ceil(room));
+  };
   Editor.prototype.intoView = function () {
-    var r = this.form.getBoundingClientRect();
-    if (r.top < 0 || r.bottom > window.innerHeight) window.scrollBy(0, r.top - 4);
+    var r = this.form.getBoundingClientRect(), bar = this.decisionBar();
+    var bottom = bar ? bar.getBoundingClientRect().bottom : r.bottom;
+    if (r.top < 0 || bottom > window.innerHeight) window.scrollBy(0, r.top - 4);
   };
   /* The least scroll that shows the whole editor: layout() made it no taller than the
      window, so its top never goes under the sticky tools. */
@@ -771,14 +796,16 @@
     // change colours only); dropped once the preview is no longer the one shown
     return { w: w, h: h, a: a, px: d };
   };
-  /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added 2.9× the cutout
-     (green)" ... Shares are of the cutout as it was, until what changed is more than the cutout
-     was (a keep click on a wrong-subject cutout "added 287.8 %", QA 2026-12-03): then a
-     multiple of it, or of the photo when there was no cutout. */
+  /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added an area 2.9× the
+     cutout's size (green)" ... Shares are of the cutout as it was, until what changed is more
+     than the cutout was (a keep click on a wrong-subject cutout "added 287.8 %", QA
+     2026-12-03): then an area as a multiple of its size, or a share of the photo when there
+     was no cutout. */
   /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
      matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
-     brush covers), that ``alpha`` holds as product (>= 128). */
-  function productShare(alpha, stroke, scale, widen) {
+     brush covers), that ``alpha`` holds as product (>= 128), or that pass ``test`` (an alpha
+     value -> true / false). */
+  function productShare(alpha, stroke, scale, widen, test) {
     var r = Math.max(stroke.radius * scale, 0.71), reach = Math.max((widen || 2) * r, 1), pts = stroke.points;
     var xs = pts.map(function (p) { return p[0] * scale; }), ys = pts.map(function (p) { return p[1] * scale; });
     var x0 = Math.max(0, Math.floor(Math.min.apply(null, xs) - reach)),
@@ -798,17 +825,28 @@
         }
         if (best > r2) continue;
         seen++;
-        if (alpha.a[y * alpha.w + x] >= 128) product++;
+        var a = alpha.a[y * alpha.w + x];
+        if (test ? test(a) : a >= 128) product++;
       }
     }
     return seen ? product / seen : 0;
+  }
+
+  /* The share of what ``strokes``' brushes cover that ``alpha`` holds soft (neither clear nor
+     solid), the strokes weighed alike. */
+  function softUnder(alpha, strokes, scale) {
+    var isSoft = function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; };
+    return strokes.reduce(function (sum, s) {
+      return sum + productShare(alpha, s, scale, 1, isSoft);
+    }, 0) / Math.max(strokes.length, 1);
   }
 
   function changeParts(change, pixels) {
     var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
     var share = function (n) {
       if (!change.had) return pct(n / Math.max(pixels, 1) * 100) + " of the photo";
-      if (n > change.had) return (Math.round(n / change.had * 10) / 10) + "× the cutout";
+      // "took / changed the alpha of 2.5× the cutout" read as impossible (QA 2026-12-04)
+      if (n > change.had) return "an area " + (Math.round(n / change.had * 10) / 10) + "× the cutout's size";
       return pct(n / change.had * 100) + " of the cutout";
     };
     var parts = [];
@@ -968,9 +1006,12 @@
       var parts = changeParts(change, now.a.length);
       // a keep stroke over hair or fur makes it solid, which is what keep means: the brush
       // that keeps it soft is named when most of what it changed was soft (QA 2026-12-03)
-      var soft = burst.some(function (s) { return s.kind === "keep"; }) && change.hardened >= SOFT_HINT_PX &&
-                 change.hardened >= SOFT_HINT_SHARE * total;
-      var hint = soft ? " It made soft edge solid: for hair, fur or mesh the Detail brush" +
+      // and it painted over a soft area, not a solid product's soft rim; said as an "if", as
+      // only the reviewer knows what the soft alpha was
+      var keeps = burst.filter(function (s) { return s.kind === "keep"; });
+      var soft = keeps.length > 0 && change.hardened >= SOFT_HINT_PX &&
+                 change.hardened >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
+      var hint = soft ? " It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
                         (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
       this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + parts.join(", ") + "; " + undo +

@@ -1159,8 +1159,8 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
     expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
     page.wait_for_function("(e) => e.dataset.rtChangeHardened !== undefined",
                            arg=editor.element_handle())
-    expect(status).to_contain_text("It made soft edge solid: for hair, fur or mesh the Detail "
-                                   "brush (D) keeps it soft.")
+    expect(status).to_contain_text("It made soft alpha solid: if that is hair, fur or mesh, the "
+                                   "Detail brush (D) keeps it soft.")
     # a keep click that restores a solid part says nothing of the kind
     page.keyboard.press("Control+z")
     expect(editor).to_have_attribute("data-rt-strokes", "0")
@@ -1173,7 +1173,55 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
     expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
     expect(status).to_contain_text("The last keep click added")
-    expect(status).not_to_contain_text("soft edge solid")
+    expect(status).not_to_contain_text("soft alpha solid")
+
+
+@pytest.fixture
+def soft_edged(stained):
+    """The stained cutout with the soft outline a model gives a solid product (a banana):
+    alpha ramps over about 5 px across the product's edge."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    from cutouts.services import previews
+
+    storage = storages["default"]
+    with storage.open(stained.rgba_name, "rb") as fh, Image.open(fh) as im:
+        rgba = np.array(im.convert("RGBA"))
+    rgba[..., 3] = cv2.GaussianBlur(rgba[..., 3], (0, 0), 1.2)
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    storage.delete(stained.rgba_name)
+    assert storage.save(stained.rgba_name, ContentFile(out.getvalue())) == stained.rgba_name
+    folder = previews._preview_name(stained, "cutout", 1024, "png").rsplit("/", 1)[0]
+    if storage.exists(folder):
+        for name in storage.listdir(folder)[1]:
+            storage.delete(f"{folder}/{name}")
+    return stained
+
+
+def test_it_does_not_name_the_detail_brush_for_a_solid_products_soft_outline(
+        live_server, page, soft_edged, log_in):
+    """QA 2026-12-04: a keep stroke along a banana's soft edge was told "It made soft edge
+    solid: for hair, fur or mesh the Detail brush (D) keeps it soft." """
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, soft_edged)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    status = editor.locator("[data-rt-status]")
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.move(*_at(box, EDGE_X - 4, 150))
+    page.mouse.down()
+    page.mouse.move(*_at(box, EDGE_X - 4, 350), steps=12)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    page.wait_for_function("(e) => e.dataset.rtChangeHardened !== undefined",
+                           arg=editor.element_handle())
+    # it made the soft rim solid, and says what it changed
+    assert int(editor.get_attribute("data-rt-change-hardened")) >= 50
+    expect(status).to_contain_text("The last keep stroke")
+    expect(status).not_to_contain_text("soft")
+    expect(status).not_to_contain_text("hair")
 
 
 def test_it_brings_back_waiting_strokes_on_enter_with_the_retouch_view_closed(
@@ -1206,13 +1254,17 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
         window.cutroomRetouch.changeParts({taken: 30, added: 0, faded: 0, had: 1000}, 5000),
         window.cutroomRetouch.changeParts({taken: 0, added: 2878, faded: 0, had: 1000}, 5000),
         window.cutroomRetouch.changeParts({taken: 0, added: 500, faded: 40, had: 0}, 5000),
-        window.cutroomRetouch.changeParts({taken: 10, added: 0, faded: 20, had: 1000}, 5000)]""")
-    # a keep click on a wrong-subject cutout said "added 287.8 %"
+        window.cutroomRetouch.changeParts({taken: 10, added: 0, faded: 20, had: 1000}, 5000),
+        window.cutroomRetouch.changeParts({taken: 400, added: 0, faded: 2500, had: 1000}, 5000)]""")
+    # a keep click on a wrong-subject cutout said "added 287.8 %"; then "added 2.9× the
+    # cutout", and a remove click "changed the alpha of 2.5× the cutout" (QA 2026-12-04)
     assert words == [["took 3 % of the cutout (red)"],
-                     ["added 2.9× the cutout (green)"],
+                     ["added an area 2.9× the cutout's size (green)"],
                      ["added 10 % of the photo (green)",
                       "and changed the alpha of 0.8 % of the photo"],
-                     ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"]]
+                     ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"],
+                     ["took 40 % of the cutout (red)",
+                      "and changed the alpha of an area 2.5× the cutout's size"]]
 
 
 def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_refine(

@@ -567,6 +567,39 @@ def test_it_keeps_the_decision_buttons_on_screen(live_server, browser, width, he
         context.close()
 
 
+@pytest.mark.parametrize("width, height", [(1366, 900), (1366, 768)])
+def test_it_keeps_the_decision_buttons_on_screen_in_the_retouch_view(
+        live_server, browser, width, height, cutouts, log_in):
+    """QA 2026-12-04 (1366 x 900): E opened the Retouch view fitted to the whole screen, and
+    only the top 18 px of Approve, Flag, Re-run and Retouch page showed at its bottom edge."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        log_in(page, reviewer())
+        _card(page, live_server, cutouts[0])
+        page.keyboard.press("e")
+        editor = page.locator(".rv-stage-retouch [data-retouch]")
+        expect(editor).to_have_attribute("data-rt-fit", "1")
+        page.wait_for_timeout(300)  # laid out and scrolled into view
+        on_screen = """el => { const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+            return {y: r.y, bottom: r.bottom, hit: el.contains(hit)}; }"""
+        # the editor itself still shows whole: tools, picture and its Apply row
+        for part in (".rt-tools", ".rt-view", ".rt-foot"):
+            box = editor.locator(part).evaluate(on_screen)
+            assert box["y"] >= -0.5 and box["bottom"] <= height + 0.5, (part, box)
+        photo = editor.locator(".rt-view").bounding_box()
+        assert photo["height"] > 0.5 * height, photo  # the picture is not squeezed for the bar
+        for selector in ("#rv-approve", "[data-rv-open=flag]", "[data-rv-open=rerun]",
+                         "#rv-retouch"):
+            box = page.locator(selector).evaluate(on_screen)
+            assert box["y"] >= 0 and box["bottom"] <= height, (selector, box)
+            assert box["hit"], selector  # nothing drawn over it
+        page.screenshot(path=str(ARTIFACTS / f"decision-bar-retouch-{width}x{height}.png"))
+    finally:
+        context.close()
+
+
 def test_it_says_the_queued_retouch_is_ready_once_the_card_polls_it_done(
         live_server, page, monkeypatch, cutouts, log_in):
     from cutouts.services import runs

@@ -118,6 +118,30 @@ def test_it_raises_preflags_and_ranks_worse_signals_riskier():
     assert review.preflags_from_signals({}) == ([], 0.0)
 
 
+
+def test_it_keeps_the_risk_a_probability_with_its_tie_break_still_ordering():
+    from cutouts.imaging.signals import risk_score
+
+    # QA 2026-12-04: a near-certain bad cut read "Risk 1.01" (the tie-break added on top)
+    doubted = {"edge_support": 0.2, "interior_alpha": 0.3, "parts": 9}
+    p = risk_score(doubted)
+    assert p > 0.999
+    worst = {**doubted, "fragment_count": 9, "touches_frame": True, "confidence": 0.2,
+             "low_confidence": True, "halo_risk": 0.9, "uncertain_fraction": 0.3}
+    flags, risk = review.preflags_from_signals(worst)
+    assert len(flags) == 5
+    assert p < risk <= 1.0
+    # still a tie-break: of two equally doubted cuts the one raising more comes first, and
+    # a dismissed pre-flag still lowers it
+    assert review.preflags_from_signals(doubted)[1] < risk
+    assert p < review._risk_without(worst, {"halo_risk"}) < risk
+    assert 0.0 <= review.preflags_from_signals({"empty": True, "halo_risk": 5.0})[1] <= 1.0
+    # whatever the signals (even out of range), within [0, 1]
+    for halo in (-3.0, 0.0, 0.5, 40.0):
+        for confidence in (-5.0, 0.0, 1.0):
+            sig = {**worst, "halo_risk": halo, "confidence": confidence}
+            assert 0.0 <= review.preflags_from_signals(sig)[1] <= 1.0, sig
+
 def test_it_stores_preflags_and_risk_when_a_cutout_finishes(make_assets, fake_model, no_broker):
     cutout = done_cutouts(make_assets(1))[0]
     expected = review.preflags_from_signals(cutout.signals)

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from cutouts.imaging.signals import quality_signals
+from cutouts.imaging.signals import quality_signals, risk_score
 from cutouts.services import review
 
 
@@ -46,7 +46,8 @@ def test_it_preflags_a_product_export_would_leave_out_and_ranks_it_ahead_of_a_cl
     big_flags, big_risk = review.preflags_from_signals(big)
     assert "too_small_for_export" not in big_flags
     # a tie-break only: ahead of the same cut that export takes, never ahead of a likely bad cut
-    assert risk == pytest.approx(big_risk + 0.01 * review.TOO_SMALL_RISK)
+    p = risk_score(big)
+    assert risk == pytest.approx(big_risk + (1 - p) * review.TIE_BREAK * review.TOO_SMALL_RISK)
     doubted = {**big, "confidence": 0.6, "uncertain_fraction": 0.08}
     assert review.preflags_from_signals(doubted)[1] > risk
     # a reviewer who dismisses it (the product is for a scene, not a marketplace) drops it
