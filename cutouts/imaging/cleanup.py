@@ -53,12 +53,35 @@ def remove_specks(prob: np.ndarray, min_fraction: float,
     oy0, oy1, ox0, ox1 = max(cy0, by), min(cy1, by + bh), max(cx0, bx), min(cx1, bx + bw)
     crop[oy0 - cy0:oy1 - cy0, ox0 - cx0:ox1 - cx0] = labels[oy0 - by:oy1 - by, ox0 - bx:ox1 - bx]
     near = nearest_part(crop)
-    kill = np.isin(near, small) & (cv2.distanceTransform(
-        (crop == 0).view(np.uint8), cv2.DIST_L2, 3) <= 2.0)
-    kill = kill[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0]
+    dist = cv2.distanceTransform((crop == 0).view(np.uint8), cv2.DIST_L2, 3)
+    mine = np.isin(near, small)
+    # a speck drops to the level around it, not to 0: inside a haze of mid alpha (a faint
+    # ghost) a zeroed speck is a black hole whose step opens the edge shaping's square window
+    # (``refine.transition_gate``) around it, a square patch with a hard border (issue 12)
+    level = _levels(prob[cy0:cy1, cx0:cx1], near, mine & (dist > 2.0) & (dist <= RING_PX),
+                    int(small.max()) + 1)
+    kill = (mine & (dist <= 2.0))[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0]
     out = prob.copy()
-    out[ky0:ky1, kx0:kx1][kill] = 0.0
+    win = out[ky0:ky1, kx0:kx1]
+    win[kill] = np.minimum(win[kill], level[near[ky0 - cy0:ky1 - cy0, kx0 - cx0:kx1 - cx0][kill]])
     return out, len(small)
+
+
+RING_PX = 4.0  # the surroundings of a removed speck or a filled hole: 2 to this many px out
+
+
+def _levels(values: np.ndarray, labels: np.ndarray, ring: np.ndarray, n: int,
+            default: float = 0.0) -> np.ndarray:
+    """(n,) float32: per label, the median of ``values`` on its ``ring`` pixels (``default``
+    for a label without any: the value the cleanup wrote before it took the surroundings)."""
+    level = np.full(n, default, np.float32)
+    lab, val = labels[ring], values[ring]
+    order = np.argsort(lab, kind="stable")
+    lab, val = lab[order], val[order]
+    ids, starts = np.unique(lab, return_index=True)
+    for i, a, b in zip(ids, starts, [*starts[1:], len(lab)], strict=True):
+        level[i] = np.median(val[a:b])
+    return level
 
 
 SPECK_CONTEXT = 10  # px of context around a speck's rim: chamfer paths of length <= 2 + a step
@@ -261,8 +284,24 @@ def fill_holes(prob: np.ndarray, max_fraction: float,
     idx = np.nonzero(fill)[0]
     if len(idx) == 0:
         return prob, 0
+    # a hole rises to the level of the part around it, not to 1: a hole in a haze of mid
+    # alpha filled opaque is a white speck, and its step opens the edge shaping's square
+    # window around it (as for the specks). Inside an opaque object the level is ~1.
+    # window and distances around the filled holes only (a chamfer path of at most RING_PX
+    # stays in the box around its two ends)
+    ys, xs = np.nonzero(fill[labels])
+    pad = int(RING_PX) + 1
+    y0, x0 = max(0, int(ys.min()) - pad), max(0, int(xs.min()) - pad)
+    y1, x1 = min(bh_, int(ys.max()) + 1 + pad), min(bw_, int(xs.max()) + 1 + pad)
+    lab_c = labels[y0:y1, x0:x1]
+    holes_c = np.where(fill[lab_c], lab_c, 0)
+    dist = cv2.distanceTransform((holes_c == 0).view(np.uint8), cv2.DIST_L2, 3)
+    level = _levels(sub[y0:y1, x0:x1], nearest_part(holes_c),
+                    (lab_c == 0) & (dist > 2.0) & (dist <= RING_PX), n, default=1.0)
     out = prob.copy()
-    out[by:by + bh_, bx:bx + bw_][fill[labels]] = 1.0
+    win = out[by + y0:by + y1, bx + x0:bx + x1]
+    mask = holes_c > 0
+    win[mask] = np.maximum(win[mask], level[holes_c[mask]])
     return out, len(idx)
 
 

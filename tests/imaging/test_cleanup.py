@@ -130,8 +130,16 @@ def _holes_whole_frame(prob, max_fraction, plateau_min_area):
     fill[0] = False
     mean_prob = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n) / np.maximum(area, 1)
     fill &= (mean_prob <= 0.15) | (area <= plateau_min_area)
+    # each hole rises to the median of the part around it, 2 to 4 px out
+    hole_labels = np.where(fill[labels], labels, 0)
+    near = cleanup.nearest_part(hole_labels)
+    dist = cv2.distanceTransform((hole_labels == 0).astype(np.uint8), cv2.DIST_L2, 3)
+    ring = (labels == 0) & (dist > 2) & (dist <= 4)
     out = prob.copy()
-    out[fill[labels]] = 1.0
+    for i in np.nonzero(fill)[0]:
+        around = prob[ring & (near == i)]
+        level = np.median(around) if around.size else 1.0
+        out[labels == i] = np.maximum(prob[labels == i], np.float32(level))
     return out, int(fill.sum())
 
 
@@ -172,10 +180,14 @@ def _specks_whole_frame(prob, min_fraction):
         return prob, 0
     areas = stats[1:, cv2.CC_STAT_AREA]
     small = np.nonzero(areas < min_fraction * areas.max())[0] + 1
-    kill = np.isin(cleanup.nearest_part(labels), small) & (cv2.distanceTransform(
-        (binary == 0).astype(np.uint8), cv2.DIST_L2, 3) <= 2.0)
+    near = cleanup.nearest_part(labels)
+    dist = cv2.distanceTransform((binary == 0).astype(np.uint8), cv2.DIST_L2, 3)
     out = prob.copy()
-    out[kill] = 0.0
+    for i in small:  # each speck drops to the median around it, 2 to 4 px out
+        around = prob[(near == i) & (dist > 2) & (dist <= 4)]
+        level = np.float32(np.median(around) if around.size else 0.0)
+        kill = (near == i) & (dist <= 2.0)
+        out[kill] = np.minimum(prob[kill], level)
     return out, len(small)
 
 
@@ -303,3 +315,43 @@ def test_it_drops_the_rims_of_removed_parts_in_their_window_as_over_the_whole_fr
         assert windowed.removed_mass == whole.removed_mass
         removed += windowed.parts - windowed.kept
     assert removed > 20  # the scenes had parts to remove
+
+
+def _shaped(prob, mpx):
+    """The pipeline's shaping of a cleaned-up probability (gate, thin weight, default curve)."""
+    s = profile("default")
+    return refine.shape_alpha(prob, s.edge_threshold, s.edge_gain,
+                              refine.transition_gate(prob, mpx),
+                              refine.thin_structure_weight(prob, mpx))
+
+
+def _haze_scene():
+    """A subject and, beside it, a faint ghost's haze of mid probability (issue 12)."""
+    prob = np.zeros((160, 240), np.float32)
+    prob[40:120, 20:100] = 1.0  # the subject
+    prob[30:130, 130:230] = 0.42  # the haze, below the part threshold
+    return prob
+
+
+def test_it_removes_a_speck_inside_a_haze_without_a_square_patch():
+    prob = _haze_scene()
+    prob[78:83, 178:183] = 0.8  # a speck the model saw in the haze
+    out, removed = cleanup.remove_specks(prob, 0.01)
+    assert removed == 1
+    alpha, haze = _shaped(out, 2.0), _shaped(_haze_scene(), 2.0)
+    # the speck takes the haze's level: nothing around it changes, so no square window of
+    # steepened alpha with a hard border (zeroed, its step opened the gate in a 13 px square)
+    np.testing.assert_allclose(out[70:91, 170:191], 0.42)
+    np.testing.assert_allclose(alpha[60:101, 160:201], haze[60:101, 160:201], atol=1e-6)
+    assert np.abs(np.diff(alpha[80, 140:220])).max() < 0.01
+
+
+def test_it_fills_a_hole_inside_a_haze_to_its_level_without_a_square_patch():
+    prob = _haze_scene()
+    prob[30:130, 130:230] = 0.6  # a haze just above the part threshold
+    prob[78:82, 178:182] = 0.1  # a pin-hole in it
+    out, filled = cleanup.fill_holes(prob, 0.001)
+    assert filled == 1
+    np.testing.assert_allclose(out[70:91, 170:191], 0.6)  # the haze's level, not opaque
+    alpha = _shaped(out, 2.0)
+    assert np.abs(np.diff(alpha[80, 140:220])).max() < 0.01
