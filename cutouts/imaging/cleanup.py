@@ -76,6 +76,8 @@ def _levels(values: np.ndarray, labels: np.ndarray, ring: np.ndarray, n: int,
     for a label without any: the value the cleanup wrote before it took the surroundings)."""
     level = np.full(n, default, np.float32)
     lab, val = labels[ring], values[ring]
+    if not lab.size:  # no label has a ring pixel (the boundary list below would be [0])
+        return level
     order = np.argsort(lab, kind="stable")
     lab, val = lab[order], val[order]
     ids, starts = np.unique(lab, return_index=True)

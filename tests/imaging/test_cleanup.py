@@ -355,3 +355,11 @@ def test_it_fills_a_hole_inside_a_haze_to_its_level_without_a_square_patch():
     np.testing.assert_allclose(out[70:91, 170:191], 0.6)  # the haze's level, not opaque
     alpha = _shaped(out, 2.0)
     assert np.abs(np.diff(alpha[80, 140:220])).max() < 0.01
+
+
+def test_it_leaves_each_level_at_its_default_when_no_ring_pixel_is_found():
+    # every speck's ring can fall outside its window or on other parts: the old 0 (1) stays
+    labels = np.array([[0, 1], [2, 2]], np.int32)
+    level = cleanup._levels(np.full((2, 2), 0.4, np.float32), labels, np.zeros((2, 2), bool),
+                            3, default=1.0)
+    np.testing.assert_array_equal(level, [1.0, 1.0, 1.0])
