@@ -20,6 +20,15 @@ def _zip(manifest: bytes) -> dict:
     return {"name": "shoot.zip", "mimeType": "application/zip", "buffer": data}
 
 
+def _zip_form(page, live_server, client):
+    """A manager on the upload page: its ZIP form, the form's submit button and preview."""
+    ProductFactory(sku="ZM001")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    form = page.locator("form[data-zip-form]")
+    return form, form.locator("button[type=submit]"), page.locator("[data-zip-preview]")
+
+
 @pytest.mark.parametrize(("manifest", "error"), [
     (b"sku,colour,filename\r\nZM001,red,ZM001_MAIN.jpg\r\n",
      "Wrong columns in the manifest header: unknown 'colour'"),
@@ -30,12 +39,7 @@ def _zip(manifest: bytes) -> dict:
 ])
 def test_it_disables_import_zip_while_the_preview_shows_a_manifest_error(
         live_server, page, client, manifest, error):
-    ProductFactory(sku="ZM001")
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    form = page.locator("form[data-zip-form]")
-    button = form.locator("button[type=submit]")
-    preview = page.locator("[data-zip-preview]")
+    form, button, preview = _zip_form(page, live_server, client)
     form.locator("input[name=archive]").set_input_files(files=[_zip(manifest)])
     expect(preview.locator("[data-import-preview-result] > .error")).to_contain_text(
         error, timeout=20_000)
@@ -57,12 +61,7 @@ def test_it_disables_import_zip_while_the_pages_manifest_has_errors(live_server,
                                                                      tmp_path):
     """The manifest chosen on the page wins over the ZIP's, in the preview as in the import:
     its error holds the button, and choosing a good one releases it."""
-    ProductFactory(sku="ZM001")
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    form = page.locator("form[data-zip-form]")
-    button = form.locator("button[type=submit]")
-    preview = page.locator("[data-zip-preview]")
+    form, button, preview = _zip_form(page, live_server, client)
     form.locator("input[name=archive]").set_input_files(files=[_zip(GOOD)])
     expect(preview).to_contain_text("1 of 1 file → 1 product", timeout=20_000)
     expect(button).to_be_enabled()

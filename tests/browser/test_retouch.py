@@ -1056,28 +1056,40 @@ def test_it_keeps_the_apply_row_to_one_row_on_a_phone(live_server, browser, sess
 HAZE = (584, 12, 632, 60)  # x0, y0, x1, y1: a patch of backdrop far from the product
 
 
-@pytest.fixture
-def hazy(stained):
-    """The stained cutout with background haze: alpha 24 over a patch of backdrop."""
+def _stored_rgba(cutout):
+    from django.core.files.storage import storages
+
+    with storages["default"].open(cutout.rgba_name, "rb") as fh, Image.open(fh) as im:
+        return np.array(im.convert("RGBA"))
+
+
+def _store_rgba(cutout, rgba) -> None:
+    """Replace the cutout's stored RGBA file, and drop its cached previews (drawn from the
+    old one)."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
     from cutouts.services import previews
 
     storage = storages["default"]
-    with storage.open(stained.rgba_name, "rb") as fh, Image.open(fh) as im:
-        rgba = np.array(im.convert("RGBA"))
-    x0, y0, x1, y1 = HAZE
-    assert rgba[y0:y1, x0:x1, 3].max() == 0
-    rgba[y0:y1, x0:x1] = (233, 233, 233, 24)
     out = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(out, "PNG")
-    storage.delete(stained.rgba_name)
-    assert storage.save(stained.rgba_name, ContentFile(out.getvalue())) == stained.rgba_name
-    folder = previews._preview_name(stained, "cutout", 1024, "png").rsplit("/", 1)[0]
+    storage.delete(cutout.rgba_name)
+    assert storage.save(cutout.rgba_name, ContentFile(out.getvalue())) == cutout.rgba_name
+    folder = previews._preview_name(cutout, "cutout", 1024, "png").rsplit("/", 1)[0]
     if storage.exists(folder):
         for name in storage.listdir(folder)[1]:
             storage.delete(f"{folder}/{name}")
+
+
+@pytest.fixture
+def hazy(stained):
+    """The stained cutout with background haze: alpha 24 over a patch of backdrop."""
+    rgba = _stored_rgba(stained)
+    x0, y0, x1, y1 = HAZE
+    assert rgba[y0:y1, x0:x1, 3].max() == 0
+    rgba[y0:y1, x0:x1] = (233, 233, 233, 24)
+    _store_rgba(stained, rgba)
     return stained
 
 
@@ -1180,23 +1192,9 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
 def soft_edged(stained):
     """The stained cutout with the soft outline a model gives a solid product (a banana):
     alpha ramps over about 5 px across the product's edge."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import storages
-
-    from cutouts.services import previews
-
-    storage = storages["default"]
-    with storage.open(stained.rgba_name, "rb") as fh, Image.open(fh) as im:
-        rgba = np.array(im.convert("RGBA"))
+    rgba = _stored_rgba(stained)
     rgba[..., 3] = cv2.GaussianBlur(rgba[..., 3], (0, 0), 1.2)
-    out = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(out, "PNG")
-    storage.delete(stained.rgba_name)
-    assert storage.save(stained.rgba_name, ContentFile(out.getvalue())) == stained.rgba_name
-    folder = previews._preview_name(stained, "cutout", 1024, "png").rsplit("/", 1)[0]
-    if storage.exists(folder):
-        for name in storage.listdir(folder)[1]:
-            storage.delete(f"{folder}/{name}")
+    _store_rgba(stained, rgba)
     return stained
 
 
