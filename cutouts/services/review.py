@@ -480,6 +480,13 @@ def _risk_without(signals: dict, dismissed: set[str]) -> float:
     return preflags_from_signals({k: v for k, v in signals.items() if k not in hidden})[1]
 
 
+def risk_of(*, signals: dict | None, preflags: list[str]) -> float:
+    """A finished cutout's risk from its stored signals, without the pre-flags a reviewer
+    dismissed (those the signals raise but ``preflags`` no longer holds)."""
+    raised, _ = preflags_from_signals(signals)
+    return _risk_without(signals or {}, set(raised) - set(preflags))
+
+
 @transaction.atomic
 def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
                            comment: str = "", seen: Seen | None = None) -> Cutout:
@@ -493,8 +500,7 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
         raise ReviewError(f"Version {cutout.version} has no pre-flag {preflag!r}.")
     if not confirm:
         remaining = [p for p in cutout.preflags if p != preflag]
-        raised, _ = preflags_from_signals(cutout.signals)
-        risk = _risk_without(cutout.signals or {}, set(raised) - set(remaining))
+        risk = risk_of(signals=cutout.signals, preflags=remaining)
         Cutout.objects.filter(pk=cutout.pk).update(preflags=remaining, risk=risk)
     ReviewDecision.objects.create(cutout=cutout, asset_id=cutout.asset_id, action=action,
                                   reasons=[preflag], comment=comment, user=user)

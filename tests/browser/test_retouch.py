@@ -1157,11 +1157,7 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
         live_server, page, hazy, log_in):
     """A keep stroke over hair filled the gaps between strands solid, with no
     word of the brush that keeps them soft."""
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 900})
-    editor, box = _retouch_page(page, live_server, hazy)
-    page.wait_for_function(PAGE_PREVIEW_LOADED)
-    status = editor.locator("[data-rt-status]")
+    editor, box, status = _editor_on_laptop(page, live_server, hazy, log_in)
     editor.locator("[data-rt-tool=keep]").click()
     x0, y0, x1, y1 = HAZE
     page.mouse.move(*_at(box, x0 + 8, (y0 + y1) / 2))
@@ -1202,11 +1198,7 @@ def test_it_does_not_name_the_detail_brush_for_a_solid_products_soft_outline(
         live_server, page, soft_edged, log_in):
     """QA 2026-12-04: a keep stroke along a banana's soft edge was told "It made soft edge
     solid: for hair, fur or mesh the Detail brush (D) keeps it soft." """
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 900})
-    editor, box = _retouch_page(page, live_server, soft_edged)
-    page.wait_for_function(PAGE_PREVIEW_LOADED)
-    status = editor.locator("[data-rt-status]")
+    editor, box, status = _editor_on_laptop(page, live_server, soft_edged, log_in)
     editor.locator("[data-rt-tool=keep]").click()
     page.mouse.move(*_at(box, EDGE_X - 4, 150))
     page.mouse.down()

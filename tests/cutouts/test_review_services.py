@@ -142,6 +142,29 @@ def test_it_keeps_the_risk_a_probability_with_its_tie_break_still_ordering():
             sig = {**worst, "halo_risk": halo, "confidence": confidence}
             assert 0.0 <= review.preflags_from_signals(sig)[1] <= 1.0, sig
 
+def test_it_recomputes_a_stored_risk_above_one_on_migrating(make_assets, fake_model,
+                                                            no_broker):
+    import importlib
+
+    from django.apps import apps
+
+    doubted = {"edge_support": 0.6, "interior_alpha": 0.9, "parts": 1, "halo_risk": 0.9,
+               "touches_frame": True}
+    over, kept = done_cutouts(make_assets(2))
+    # stored by the old tie-break, one pre-flag (touches_frame) dismissed since
+    Cutout.objects.filter(pk=over.pk).update(signals=doubted, preflags=["halo_risk"],
+                                             risk=1.013)
+    Cutout.objects.filter(pk=kept.pk).update(risk=0.42)
+    migration = importlib.import_module("cutouts.migrations.0016_risk_within_one")
+    migration.recompute(apps, None)
+    over.refresh_from_db()
+    kept.refresh_from_db()
+    assert over.risk <= 1.0
+    assert over.risk == review.risk_of(signals=doubted, preflags=["halo_risk"])
+    assert over.risk < review.preflags_from_signals(doubted)[1]  # the dismissal still counts
+    assert kept.risk == 0.42  # a probability already: left as it is
+
+
 def test_it_stores_preflags_and_risk_when_a_cutout_finishes(make_assets, fake_model, no_broker):
     cutout = done_cutouts(make_assets(1))[0]
     expected = review.preflags_from_signals(cutout.signals)

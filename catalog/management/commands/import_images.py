@@ -26,8 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--create-products", action="store_true",
                             help="Create products for SKUs that do not exist yet.")
         parser.add_argument("--csv", dest="manifest", help="Manifest CSV (sku,title,...).")
-        parser.add_argument("--encoding", default="utf-8", help="Manifest encoding: utf-8 or "
-                                                                 "latin-1.")
+        parser.add_argument("--encoding", default="utf-8",
+                            help="Manifest encoding: utf-8 (the default) or "
+                            "latin-1, read as Windows-1252 (what old Excel writes).")
         parser.add_argument("--no-folders", action="store_true",
                             help="Do not take a parent folder name as the SKU.")
         parser.add_argument("--user", help="Username recorded as the uploader.")
