@@ -68,6 +68,9 @@ def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, 
     screenshot("flag-panel")
     page.click("#rv-flag-submit")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    # the address follows the card shown, as after an approval (QA: it stayed on the
+    # flagged card's, so Reload left the card on screen)
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutouts[1].pk}/")
     flagged = Cutout.objects.get(pk=cutouts[0].pk)
     assert flagged.review_status == ReviewStatus.FLAGGED
     assert flagged.flag_reasons == ["halo", "lost_detail"]
