@@ -660,23 +660,33 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
     white-background preset: on white it shows as a grey cloud whichever it is (QA: a mark
     worth 21 % of a banana's alpha mass passed with a warning). Malformed entries (an edited
     stored result) are skipped."""
-    kept: list[tuple[list[int], float]] = []
+    kept: list[dict[str, Any]] = []
     for mark in marks:
         try:
             box = [int(v) for v in mark["box"]]
             share = float(mark["share"])
-        except (KeyError, TypeError, ValueError):
+            photo = [int(v) for v in mark.get("photo_box") or ()]
+        except (AttributeError, KeyError, TypeError, ValueError):
             continue
         if len(box) == 4 and math.isfinite(share):
-            kept.append((box, share))
-    result.measurements["faint_marks"] = [{"box": b, "share": v} for b, v in kept]
-    shown = [(b, v) for b, v in kept if v >= FAINT_MARK_SHARE]
+            kept.append({"box": box, "share": share, **({"photo_box": photo}
+                                                        if len(photo) == 4 else {})})
+    result.measurements["faint_marks"] = kept
+    shown = [m for m in kept if m["share"] >= FAINT_MARK_SHARE]
     if shown and rules.no_ghosts:
-        (x0, y0, _, _), share = max(shown, key=lambda m: m[1])
+        largest = max(shown, key=lambda m: m["share"])
+        (x0, y0, _, _), share = largest["box"], largest["share"]
+        # the file's position differs per preset (its own scale and margins); the photo's is
+        # where the reviewer finds the mark on the card (QA: "x=312" for Amazon, "x=320" for
+        # Shopify, for one mark)
+        photo = ("" if "photo_box" not in largest else
+                 f" in this file, x={largest['photo_box'][0]}, y={largest['photo_box'][1]} in "
+                 "the photo")
         message = (f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
                    "of the photo's background, or a part of the product the cutout left "
-                   f"see-through; the largest near x={x0}, y={y0}, {share * 100:.1f}% of the "
-                   "product's solid area): check the cutout and retouch it in review")
+                   f"see-through; the largest near x={x0}, y={y0}{photo}, "
+                   f"{share * 100:.1f}% of the product's solid area): check the cutout and "
+                   "retouch it in review")
         if share >= FAINT_MARK_FAIL_SHARE and rules.background == WHITE:
             result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
                          "a grey cloud)")

@@ -725,12 +725,13 @@ def _on_canvas(box: Box, lay: Layout) -> Box:
 
 
 def _marks_on_canvas(marks: list[FaintMark], lay: Layout) -> list[dict[str, Any]]:
-    """The marks the canvas shows, as JSON-friendly facts for compliance (boxes on it)."""
+    """The marks the canvas shows, as JSON-friendly facts for compliance (boxes on it, and
+    in the cutout's own pixels, which are the photo's: where a reviewer finds the mark)."""
     out = []
     for m in marks:
         box = _on_canvas(m.box, lay)
         if box[0] < box[2] and box[1] < box[3]:
-            out.append({"box": list(box), "share": m.share})
+            out.append({"box": list(box), "share": m.share, "photo_box": list(m.box)})
     return out
 
 

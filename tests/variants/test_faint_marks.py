@@ -63,6 +63,12 @@ def test_it_warns_about_a_ghost_beside_a_blade_inside_the_products_box():
     w, h = rendered.width, rendered.height
     assert x0 < w / 2 < x1 and y0 < h / 2
     assert mark["share"] > 0.01
+    # and where it lies in the photo (the cutout's pixels), which the warning names too: the
+    # reviewer finds it on the card, not on this preset's canvas
+    qx0, qy0, qx1, qy1 = mark["photo_box"]
+    assert qx0 < 400 < qx1 and qy0 < 210 < qy1 and (qx0, qy0) != (x0, y0)
+    [warning] = [w for w in result.warnings if WARNING in w]
+    assert f"x={x0}, y={y0} in this file, x={qx0}, y={qy0} in the photo" in warning
 
 
 def test_it_passes_the_same_blades_without_the_ghost():
