@@ -679,12 +679,12 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
         # the file's position differs per preset (its own scale and margins); the photo's is
         # where the reviewer finds the mark on the card (QA: "x=312" for Amazon, "x=320" for
         # Shopify, for one mark)
-        photo = ("" if "photo_box" not in largest else
-                 f" in this file, x={largest['photo_box'][0]}, y={largest['photo_box'][1]} in "
-                 "the photo")
+        in_photo = ("" if "photo_box" not in largest else
+                    f" in this file, x={largest['photo_box'][0]}, "
+                    f"y={largest['photo_box'][1]} in the photo")
         message = (f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
                    "of the photo's background, or a part of the product the cutout left "
-                   f"see-through; the largest near x={x0}, y={y0}{photo}, "
+                   f"see-through; the largest near x={x0}, y={y0}{in_photo}, "
                    f"{share * 100:.1f}% of the product's solid area): check the cutout and "
                    "retouch it in review")
         if share >= FAINT_MARK_FAIL_SHARE and rules.background == WHITE:
