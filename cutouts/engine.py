@@ -18,6 +18,7 @@ from .imaging.models import ModelSpec, check_model_file, resolve_model
 from .imaging.progress import SAVING, OnProgress, no_progress, span
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
+from .variants.compliance import faint_marks_signal
 
 
 def model_spec(name: str | None = None) -> ModelSpec:
@@ -158,9 +159,12 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     report(SAVING, 1.0)
     timings = {**result.timings, "encode": round(encode, 4)}
     height, width = result.alpha.shape[:2]
+    # what a white-background export will measure of the alpha, while it is in memory: the
+    # review pre-flags a mark export would refuse, and the export form lists it beforehand
+    signals = {**result.signals, "faint_marks": faint_marks_signal(result.alpha)}
     return EngineOutput(
         rgba=rgba, mask=mask, shadow=shadow, width=width, height=height,
         bbox=list(result.bbox) if result.bbox is not None else None,
-        signals=dict(result.signals), timings=timings, model_name=spec.name,
+        signals=signals, timings=timings, model_name=spec.name,
         model_version=spec.version, preview=preview, retouch_base=retouch_base,
     )

@@ -22,10 +22,12 @@ from .. import variants
 from ..errors import PresetError
 from ..models import Background, Cutout, ExportJob, JobStatus, Preset, RefusedVariant
 from ..variants.compliance import (
+    FAINT_MARK_FAIL_SHARE,
     MAX_ENLARGEMENT,
     MIN_PRODUCT_PX,
     ExportSize,
     export_size,
+    faint_marks_refused,
     frame_cut_verdict,
 )
 from ..variants.spec import colour_hint
@@ -451,6 +453,9 @@ TOO_SMALL = "too-small"
 #: the code of a pre-check warning: images whose product the photo's frame cuts, which a
 #: whole-product preset refuses as main images and other listing presets ship with a warning
 FRAME_CUT = "frame-cut"
+#: the code of a pre-check warning: images a white-background preset refuses for a faint
+#: see-through mark (a grey cloud on white), from the cutout's ``faint_marks`` signal
+FAINT_MARKS = "faint-marks"
 
 
 def _images(shown: list[str], count: int) -> str:
@@ -472,15 +477,23 @@ def export_image_checks(*, presets: list[variants.Preset],
     rows = (export_candidates(product_ids=product_ids, brand=brand,
                               approved_since=approved_since)
             .values_list("width", "height", "signals__product_px", "signals__touching_sides",
-                         "asset__position", "asset__product__sku"))
+                         "signals__faint_marks", "asset__position", "asset__product__sku"))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
     small_count = dict.fromkeys(small, 0)
     cuts: dict[tuple[str, str], list[str]] = {}
     cut_count: dict[tuple[str, str], int] = {}
     fits: dict[tuple, ExportSize | None] = {}
-    for width, height, product_px, sides, position, sku in rows.iterator(chunk_size=1000):
+    faint: dict[str, list[str]] = {p.name: [] for p in presets}
+    faint_count = dict.fromkeys(faint, 0)
+    for width, height, product_px, sides, marks, position, sku in rows.iterator(
+            chunk_size=1000):
         image = f"{sku} {position or ''}".strip()
+        for preset in presets:
+            if faint_marks_refused(preset, marks):
+                faint_count[preset.name] += 1
+                if len(faint[preset.name]) < SHARED_SHOWN:
+                    faint[preset.name].append(f"{image} ({marks['share'] * 100:.1f} %)")
         box = product_box(width, height, {"product_px": product_px})
         if box is not None:
             frame, (pw, ph) = box
@@ -537,6 +550,18 @@ def export_image_checks(*, presets: list[variants.Preset],
                 code=FRAME_CUT,
                 message=f"{what}: {_images(shown, count)}. Use photos with space around "
                         "the product."))
+    for preset in presets:
+        count = faint_count[preset.name]
+        if count:
+            out.append(NamingGap(
+                preset=preset.name, identifier="faint-refused", count=count, total=0,
+                skus=[], code=FAINT_MARKS,
+                message=f"{preset.label} will refuse {count} image(s) with faint see-through "
+                        "marks (a grey cloud on white, from "
+                        f"{FAINT_MARK_FAIL_SHARE:.0%} of the product's solid area): "
+                        f"{_images(faint[preset.name], count)}. Remove the grey cloud in "
+                        "review (a remove click or stroke on it) and approve the new "
+                        "version."))
     return out
 
 
@@ -590,6 +615,12 @@ def export_warnings_advice(*, warnings: list[NamingGap],
         if any(g.identifier == "frame-warned" for g in warnings):
             then.append("images cut by the photo's edge ship with the warning in the "
                         "manifest and on the export's page")
+    if FAINT_MARKS in codes:
+        fixes.append("retouch the grey clouds away in review")
+        if TOO_SMALL not in codes and not any(g.identifier == "frame-refused"
+                                              for g in warnings):
+            then.append("images a preset refuses are listed in the manifest as excluded, "
+                        "and the export's page counts them per preset")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     text = f"Nothing has started. {todo[0].upper()}{todo[1:]}"

@@ -31,6 +31,7 @@ from ..imaging.progress import (
 )
 from ..imaging.settings import profile_or_default
 from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
+from ..variants.compliance import faint_marks_signal
 from .batches import cutout_batch_start
 from .review import cutout_require_done
 from .status import asset_status_sync, assets_lock
@@ -416,6 +417,9 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     # the signals read the reduction the retouch base stores: the photo is reduced once
     reduced = (retouch_base[1][..., 3], retouch_base[0]) if retouch_base else None
     signals = drawn_signals(alpha, rgb, reduced=reduced)
+    # measured here, on the array in memory: a remove stroke that takes a grey cloud clears
+    # the review's pre-flag (and the export's pre-check) with the new version
+    signals["faint_marks"] = faint_marks_signal(alpha)
     bbox = tight_bbox(alpha)
     after(SAVING, AFTER_STEPS["checked"])
     rgba_file = png_spooled(rgba, owned=True)  # this run's own result: swapped in place

@@ -27,7 +27,8 @@ from ..models import (
 from ..selectors import review as review_selectors
 from ..selectors.review import UNDOABLE, Seen
 from ..strengths import STRENGTHS, strength_of
-from ..variants.compliance import too_small_for_export
+from ..variants.compliance import faint_marks_refused, too_small_for_export
+from ..variants.presets import PRESETS
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
 from .status import asset_status_sync, assets_lock
 
@@ -393,6 +394,9 @@ PREFLAGS: dict[str, str] = {
     # a marketplace preset would enlarge the product past its limit, so export leaves it out
     # (compliance.too_small_for_export): told before approval, not after
     "too_small_for_export": "Too small for export",
+    # a see-through mark a white-background preset refuses (a grey cloud on white; the
+    # cutout's faint_marks signal, compliance.faint_marks_refused): told before approval
+    "faint_marks": "Faint marks (white-background exports refuse it)",
 }
 
 # the share of the product's outline translucent deep inside it (signals.see_through) above
@@ -404,6 +408,8 @@ SEE_THROUGH_FLAG = 0.05
 # fine: it weighs in the hand-made tie-break only, so the calibrated risk still puts every
 # likely bad cut first and a too-small one comes before an equally trusted clean one
 TOO_SMALL_RISK = 0.5
+# the same for a faint mark export will refuse: two touches fix it, but only once seen
+FAINT_MARKS_RISK = 0.5
 # what one point of that tie-break takes of the room between the calibrated probability and 1
 TIE_BREAK = 0.01
 
@@ -451,6 +457,9 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     if too_small_for_export(s.get("product_px")):
         flags.append("too_small_for_export")
         risk += TOO_SMALL_RISK
+    if faint_marks_refusing(s.get("faint_marks")):
+        flags.append("faint_marks")
+        risk += FAINT_MARKS_RISK
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag. It takes
@@ -471,8 +480,14 @@ _PREFLAG_SIGNALS = {
     "fragments": ("fragment_count", "parts"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
-    "too_small_for_export": ("product_px",),
+    "too_small_for_export": ("product_px",), "faint_marks": ("faint_marks",),
 }
+
+
+def faint_marks_refusing(signal) -> list[str]:
+    """The built-in marketplace presets that will refuse a cutout for the faint mark its
+    ``signals["faint_marks"]`` measured (none without the signal): the review's pre-flag."""
+    return [p.label for p in PRESETS.values() if faint_marks_refused(p, signal)]
 
 
 def _risk_without(signals: dict, dismissed: set[str]) -> float:

@@ -1,19 +1,23 @@
-"""The review's warning that export will leave a product out for its size: the enlargement
-limit (``compliance.export_size``) told on the card and the grid before approval, not after
-the export dropped it."""
+"""The review's warnings that export will leave a product out: for its size (the enlargement
+limit, ``compliance.export_size``) or for a faint see-through mark a white-background preset
+refuses, told on the card before approval, not after the export dropped it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import template
 
+from ..services.review import faint_marks_refusing
 from ..variants.compliance import MAX_ENLARGEMENT, ExportSize, export_size
 
 register = template.Library()
 
 #: the pre-flag the review raises from ``signals["product_px"]`` (services/review.py)
 FLAG = "too_small_for_export"
+#: the pre-flag the review raises from ``signals["faint_marks"]`` (services/review.py)
+FAINT_FLAG = "faint_marks"
 
 
 def _product_box(cutout: Any) -> tuple[int, int] | None:
@@ -47,3 +51,31 @@ def export_shortfall(cutout: Any) -> ExportSize | None:
 def enlargement_limit() -> str:
     """The limit as the compliance message prints it (``8``)."""
     return f"{MAX_ENLARGEMENT:g}"
+
+
+@dataclass(frozen=True)
+class FaintMarksNote:
+    """What the card says of a faint mark export will refuse (``signals["faint_marks"]``)."""
+
+    percent: str  # the largest mark's share of the product's solid area, "11.5"
+    count: int  # the marks compliance counts
+    near: tuple[int, int] | None  # the largest mark's top left corner, in cutout px
+    refused_labels: list[str]
+
+
+@register.simple_tag
+def faint_marks_note(cutout: Any) -> FaintMarksNote | None:
+    """``{% faint_marks_note c as faint %}``: the faint mark a white-background preset will
+    refuse in this finished version, while it carries the pre-flag (a reviewer who dismissed
+    it has decided), or None."""
+    if cutout.status != "done" or FAINT_FLAG not in (cutout.preflags or []):
+        return None
+    signal = (cutout.signals or {}).get("faint_marks")
+    refused = faint_marks_refusing(signal)
+    if not refused:
+        return None
+    box = signal.get("box")
+    near = ((int(box[0]), int(box[1]))
+            if isinstance(box, list | tuple) and len(box) == 4 else None)
+    return FaintMarksNote(f"{float(signal['share']) * 100:.1f}",
+                          max(1, int(signal.get("count") or 1)), near, refused)

@@ -27,7 +27,7 @@ from PIL import Image, ImageCms
 from cutouts.imaging.shadow import kept_shadow_zone
 
 from .errors import RenderError
-from .layout import plan_layout, shadow_clearance
+from .layout import plan_layout, shadow_clearance, significant_region
 from .presets import PRESETS, TRANSPARENT, WHITE, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
 
@@ -687,11 +687,55 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
                    f"see-through; the largest near x={x0}, y={y0}{in_photo}, "
                    f"{share * 100:.1f}% of the product's solid area): check the cutout and "
                    "retouch it in review")
-        if share >= FAINT_MARK_FAIL_SHARE and rules.background == WHITE:
+        if share >= FAINT_MARK_FAIL_SHARE and _refuses_faint_marks(rules):
             result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
                          "a grey cloud)")
         else:
             result.warn(message)
+
+
+def _refuses_faint_marks(rules: Rules) -> bool:
+    # a large mark fails only on these (warns elsewhere): _check_faint_marks and the
+    # stored signal's verdict both ask here
+    return rules.no_ghosts and rules.background == WHITE
+
+
+#: the trim threshold the built-in white-background marketplace presets render with: the
+#: cutout's ``faint_marks`` signal is measured at it, and a preset with another threshold
+#: (an admin's ``trim-T``) is left to the dry run
+FAINT_MARKS_THRESHOLD = max(p.variant_spec.alpha_threshold(1) for p in PRESETS.values()
+                            if _refuses_faint_marks(p.rules))
+
+
+def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:
+    """A finished cutout's ``signals["faint_marks"]``: the renderer's own measure
+    (``render.faint_marks`` of ``layout.significant_region`` at ``FAINT_MARKS_THRESHOLD``, what
+    compliance reads from every white-background render) of ``alpha`` (H x W uint8): the
+    marks compliance counts (``count``), the largest one's share of the product's solid area
+    and its box in cutout px. A few ms at 2000 px; the caller already holds the array."""
+    from .render import faint_marks  # render's types import this module
+
+    marks = faint_marks(significant_region(alpha, FAINT_MARKS_THRESHOLD))
+    out: dict[str, Any] = {"threshold": FAINT_MARKS_THRESHOLD, "share": 0.0,
+                           "count": sum(1 for m in marks if m.share >= FAINT_MARK_SHARE)}
+    if marks:  # sorted largest first
+        out.update(share=marks[0].share, box=[int(v) for v in marks[0].box])
+    return out
+
+
+def faint_marks_refused(preset: Preset, signal: Any) -> bool:
+    """Whether ``preset`` will refuse a cutout for the faint mark its stored ``faint_marks``
+    signal measured, as ``_check_faint_marks`` refuses the render (a white
+    background, ``no_ghosts``, a mark of ``FAINT_MARK_FAIL_SHARE`` or more). False without
+    the signal (a version computed before it) or for a preset rendering at another threshold.
+    The review's pre-flag and the export form's pre-check both ask it."""
+    if not (isinstance(signal, dict) and _refuses_faint_marks(preset.rules)):
+        return False
+    share = signal.get("share")
+    if not isinstance(share, int | float) or isinstance(share, bool):
+        return False
+    return (signal.get("threshold") == preset.variant_spec.alpha_threshold(1)
+            and share >= FAINT_MARK_FAIL_SHARE)
 
 
 def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int

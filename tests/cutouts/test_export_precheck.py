@@ -18,7 +18,7 @@ from catalog.models import AssetStatus
 from catalog.selectors import asset_status_counts
 from cutouts.models import ExportJob, RefusedVariant
 from cutouts.selectors import export as export_selectors
-from cutouts.variants.compliance import export_size
+from cutouts.variants.compliance import export_size, faint_marks_signal
 from tests.factories import ProductFactory, manager
 
 from .export_helpers import approved_cutout, cut_off_png, run_presets, with_rgba
@@ -336,3 +336,63 @@ def test_it_reports_the_frame_cut_warning_per_image_for_the_presets_that_ship_it
          ["EDGE-1 MAIN"])]
     cutout.asset.refresh_from_db()
     assert cutout.asset.status == AssetStatus.EXPORTED  # its eBay file shipped
+
+
+# --- faint see-through marks: what a white-background preset refuses, from the stored signal ------
+
+
+def _cloudy_png(size=(800, 600)) -> tuple[bytes, dict]:
+    """A cutout with a grey cloud kept beside its product (QA's bike: inside a front wheel)
+    and its ``faint_marks`` signal, measured as a finished version stores it."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.cutouts.test_review_faint_marks import blades, with_cloud
+
+    alpha = with_cloud(blades(size), level=90)
+    rgba = np.zeros((size[1], size[0], 4), np.uint8)
+    rgba[..., :3] = (90, 90, 100)
+    rgba[..., 3] = alpha
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue(), faint_marks_signal(alpha)
+
+
+def test_it_lists_images_a_white_background_preset_refuses_for_faint_marks():
+    data, signal = _cloudy_png()
+    bike = with_rgba(_signals(approved_cutout(product=ProductFactory(sku="BIKE-100")),
+                              product_px=[650, 520], faint_marks=signal), data)
+    # a faint mark that only warns, and a version computed before the signal: not listed
+    _signals(approved_cutout(product=ProductFactory(sku="LIGHT-1")), product_px=[650, 520],
+             faint_marks={**signal, "share": 0.05})
+    approved_cutout(product=ProductFactory(sku="OLD-1"))
+    presets = export_selectors.preset_resolve(names=["amazon_main", "ebay", "walmart"])
+    gaps = [g for g in export_selectors.export_image_checks(presets=presets)
+            if g.code == export_selectors.FAINT_MARKS]
+    assert [(g.preset, g.count) for g in gaps] == [("amazon_main", 1), ("walmart", 1)]
+    share = f"{signal['share'] * 100:.1f} %"
+    assert gaps[0].message.startswith(
+        "Amazon main image will refuse 1 image(s) with faint see-through marks (a grey cloud "
+        f"on white, from 10% of the product's solid area): BIKE-100 MAIN ({share}).")
+    advice = export_selectors.export_warnings_advice(warnings=gaps)
+    assert advice.startswith("Nothing has started. Retouch the grey clouds away in review")
+    assert "images a preset refuses are listed in the manifest as excluded" in advice
+    # the export refuses exactly what the pre-check listed, for that reason
+    job = run_presets(["amazon_main"], product_ids=[bike.asset.product_id])
+    assert [r["sku"] for r in job.report["excluded"]] == ["BIKE-100"]
+    assert "faint see-through mark" in job.report["excluded"][0]["reason"]
+
+
+def test_it_shows_the_faint_marks_on_the_form_before_starting(client):
+    _, signal = _cloudy_png()
+    _signals(approved_cutout(product=ProductFactory(sku="BIKE-101")), product_px=[650, 520],
+             faint_marks=signal)
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "destination": "download"})
+    page = html.unescape(response.content.decode())
+    assert "Amazon main image will refuse 1 image(s) with faint see-through marks" in page
+    assert "BIKE-101 MAIN" in page and "Retouch the grey clouds away in review" in page
+    assert "Start anyway" in page and not ExportJob.objects.exists()

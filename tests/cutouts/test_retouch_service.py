@@ -15,6 +15,7 @@ from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
 from cutouts.models import Cutout, JobStatus, ReviewStatus
 from cutouts.services import previews, retouch, review, runs
+from cutouts.variants.compliance import faint_marks_signal
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import reviewer
 
@@ -129,7 +130,9 @@ def test_it_reduces_a_large_retouch_once_for_its_signals_and_its_base(make_asset
     assert calls.count(rgb.shape) == 1, calls
     alpha = np.asarray(Image.open(output.mask))
     monkeypatch.setattr(engine_retouch, "reduce_for_cut", real)
-    assert output.signals == drawn_signals(alpha, rgb), "the shared copy changed a signal"
+    # (and the faint marks export would find, measured on the full-size alpha)
+    assert output.signals == {**drawn_signals(alpha, rgb), "faint_marks": (
+        faint_marks_signal(alpha))}, "the shared copy changed a signal"
 
 
 def _pillow_upload(data: bytes, size: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,173 @@
+"""The "Faint marks" pre-flag: a see-through mark a white-background preset refuses (QA
+2026-12-04: a bike approved at risk 0.15 without a pre-flag, then refused for Amazon main for
+a grey cloud inside its front wheel). The cutout's ``faint_marks`` signal is measured when a
+version finishes, as export compliance measures it; the review raises the pre-flag from it."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from django.core.files.storage import storages
+from django.urls import reverse
+from PIL import Image
+
+from cutouts import engine
+from cutouts.models import Cutout
+from cutouts.services import retouch, review, runs
+from cutouts.variants import PRESETS, check_rendered, render_variant
+from cutouts.variants.compliance import (
+    FAINT_MARK_FAIL_SHARE,
+    FAINT_MARK_SHARE,
+    faint_marks_signal,
+)
+from tests.cutouts.conftest import FakeSegmenter
+from tests.cutouts.reviewdata import done_cutouts
+from tests.factories import reviewer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
+
+HX = {"HTTP_HX_REQUEST": "true"}
+#: where the cloud lies in the 640 x 480 photo (the model's 320 px square, stretched)
+CLOUD = (320, 168)
+
+
+def blades(size: tuple[int, int]) -> np.ndarray:
+    """Scissors, roughly: two solid blades in a V (the product's box holds background)."""
+    w, h = size
+    a = np.zeros((h, w), np.uint8)
+    cv2.line(a, (w * 3 // 16, h * 5 // 6), (w * 13 // 16, h // 6), 255, max(3, w // 28))
+    cv2.line(a, (w * 3 // 16, h // 6), (w * 13 // 16, h * 5 // 6), 255, max(3, w // 28))
+    return a
+
+
+def with_cloud(a: np.ndarray, level: int = 100) -> np.ndarray:
+    """A grey cloud of the photo's background kept between the blades, joined to them."""
+    h, w = a.shape
+    cloud = np.zeros_like(a)
+    cv2.circle(cloud, (w // 2, h * 7 // 20), w // 9, level, -1)
+    return np.maximum(a, cv2.GaussianBlur(cloud, (0, 0), 3))
+
+
+class CloudySegmenter(FakeSegmenter):
+    """The fake model: 'object' on the blades and, with ``cloud``, 'maybe' (.4) on a cloud."""
+
+    def __init__(self, cloud: bool):
+        super().__init__()
+        self.cloud = cloud
+
+    def predict(self, rgb):
+        self.calls += 1
+        a = blades((self.size, self.size))
+        return (with_cloud(a) if self.cloud else a).astype(np.float32) / 255.0
+
+
+@pytest.fixture
+def cut(make_assets, monkeypatch):
+    """A finished v1 of a 640 x 480 photo: with a cloud, cut by ``soft`` (the profile that
+    keeps faint alpha: ``fast`` makes it solid or nothing), without one by ``fast`` (``soft``
+    leaves the blades' edges soft on a photo of something else, marks of their own)."""
+    def make(*, cloud: bool) -> Cutout:
+        spec = engine.model_spec("u2netp")
+        monkeypatch.setattr(engine, "segmenter_for",
+                            lambda name: (CloudySegmenter(cloud), spec))
+        return done_cutouts(make_assets(1, size=(640, 480)),
+                            profile_name="soft" if cloud else "fast")[0]
+    return make
+
+
+def _amazon_check(cutout: Cutout):
+    with storages["default"].open(cutout.rgba_name, "rb") as fh:
+        rgba = Image.open(io.BytesIO(fh.read())).convert("RGBA")
+    preset = PRESETS["amazon_main"]
+    return check_rendered(render_variant(rgba, preset.spec), preset)
+
+
+def test_it_stores_the_faint_marks_export_refuses_when_a_run_finishes(cut):
+    cutout = cut(cloud=True)
+    signal = cutout.signals["faint_marks"]
+    assert signal["threshold"] == 8 and signal["count"] >= 1
+    assert signal["share"] >= FAINT_MARK_FAIL_SHARE, signal
+    x0, y0, x1, y1 = signal["box"]
+    assert x0 <= CLOUD[0] <= x1 and y0 <= CLOUD[1] <= y1
+    assert "faint_marks" in cutout.preflags
+    # the same measure as export compliance: Amazon main refuses this very file for it
+    result = _amazon_check(cutout)
+    assert any("faint see-through mark" in e for e in result.errors), result.errors
+    measured = max(m["share"] for m in result.measurements["faint_marks"])
+    assert measured == signal["share"]
+
+
+def test_it_stores_no_faint_mark_for_a_clean_cut(cut):
+    cutout = cut(cloud=False)
+    signal = cutout.signals["faint_marks"]
+    assert signal["share"] < FAINT_MARK_SHARE and signal["count"] == 0, signal
+    assert "faint_marks" not in cutout.preflags
+    assert not any("faint see-through" in e for e in _amazon_check(cutout).errors)
+
+
+def _signal(share: float, threshold: int = 8) -> dict:
+    return {"threshold": threshold, "share": share, "count": 2, "box": [1466, 760, 1600, 900]}
+
+
+def test_it_preflags_a_mark_a_white_background_preset_refuses_and_ranks_it_first():
+    base = {"confidence": 0.9, "halo_risk": 0.1, "uncertain_fraction": 0.01}
+    flags, risk = review.preflags_from_signals({**base, "faint_marks": _signal(0.115)})
+    assert flags == ["faint_marks"]
+    assert review.PREFLAGS["faint_marks"].startswith("Faint marks")
+    assert review.faint_marks_refusing(_signal(0.115)) == ["Amazon main image", "Walmart"]
+    clean_flags, clean_risk = review.preflags_from_signals({**base, "faint_marks": _signal(0.05)})
+    # a mark that only warns (under a tenth of the product) is not a pre-flag
+    assert clean_flags == [] and risk > clean_risk
+    # a reviewer who dismisses it drops its tie-break share
+    assert review._risk_without({**base, "faint_marks": _signal(0.115)},
+                                {"faint_marks"}) == pytest.approx(clean_risk)
+    # a version computed before the signal, or measured at another threshold, raises nothing
+    assert review.preflags_from_signals(base)[0] == []
+    assert review.preflags_from_signals({**base, "faint_marks": _signal(0.115, 20)})[0] == []
+
+
+def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client, cut):
+    cutout = cut(cloud=True)
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_card", args=[cutout.pk])
+    html = client.get(url).content.decode()
+    note = html.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+    share = f"{cutout.signals['faint_marks']['share'] * 100:.1f} %"
+    x0, y0 = cutout.signals["faint_marks"]["box"][:2]
+    assert share in note and f"near x={x0}, y={y0}" in note
+    assert "Amazon main image, Walmart will refuse it" in note
+    assert "a remove click or stroke on the grey cloud fixes it" in note
+    assert 'data-preflag="faint_marks"' in html
+    before = cutout.risk
+    client.post(url, {"action": "preflag_dismiss", "preflag": "faint_marks"}, **HX)
+    cutout.refresh_from_db()
+    assert "faint_marks" not in cutout.preflags and cutout.risk < before
+    assert "rv-faint-marks" not in client.get(url).content.decode()
+
+
+def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(cut):
+    cutout = cut(cloud=True)
+    assert "faint_marks" in cutout.preflags
+    strokes = [{"kind": "remove", "radius": 6, "points": [list(CLOUD)]}]
+    new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    new = Cutout.objects.get(pk=new.pk)
+    assert new.signals["faint_marks"]["share"] < FAINT_MARK_FAIL_SHARE, new.signals
+    assert "faint_marks" not in new.preflags
+    assert not any("faint see-through" in e for e in _amazon_check(new).errors)
+
+
+def test_it_measures_a_retouch_upload_that_keeps_a_cloud(cut):
+    cutout = cut(cloud=False)
+    with storages["default"].open(cutout.rgba_name, "rb") as fh:
+        rgba = np.array(Image.open(io.BytesIO(fh.read())).convert("RGBA"))
+    rgba[..., 3] = np.maximum(rgba[..., 3], with_cloud(np.zeros((480, 640), np.uint8)))
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    new = retouch.cutout_retouch_upload(cutout=cutout, user=reviewer(), data=out.getvalue())
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    new = Cutout.objects.get(pk=new.pk)
+    assert new.signals["faint_marks"] == faint_marks_signal(rgba[..., 3])
+    assert new.signals["faint_marks"]["share"] >= FAINT_MARK_FAIL_SHARE
+    assert "faint_marks" in new.preflags
