@@ -678,7 +678,10 @@ class ExportWarningOut(Schema):
                                   "images whose product the photo's edge cuts; the "
                                   "preset refuses them as main images (`identifier` "
                                   "`frame-refused`) or ships them with a straight cut "
-                                  "(`frame-warned`).")
+                                  "(`frame-warned`). `faint-marks`: images a "
+                                  "white-background preset will refuse for a faint "
+                                  "see-through mark (a grey cloud on white), from the "
+                                  "cutout's stored measure (`faint-refused`).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset) and `folder-renamed`.")
@@ -686,16 +689,18 @@ class ExportWarningOut(Schema):
                                         "`asin|sku` when any one of them would do; "
                                         "`approved` for `not-approved`; `size` for "
                                         "`too-small`; `frame-refused` or `frame-warned` "
-                                        "for `frame-cut`; empty for `spec-note` and "
+                                        "for `frame-cut`; `faint-refused` for "
+                                        "`faint-marks`; empty for `spec-note` and "
                                         "`folder-renamed`.")
     count: int = Field(description="Selected products without it (`not-approved`: with an "
-                                   "image that is not exported, or no image; `too-small` "
-                                   "and `frame-cut`: images).")
+                                   "image that is not exported, or no image; `too-small`, "
+                                   "`frame-cut` and `faint-marks`: images).")
     total: int = Field(description="Selected products (`not-approved` without `skus`: the "
                                    "brand's, or the catalog's, live products); 0 for "
-                                   "`too-small` and `frame-cut`.")
+                                   "`too-small`, `frame-cut` and `faint-marks`.")
     skus: list[str] = Field(description="The first five of them, by SKU; empty for "
-                                        "`too-small` and `frame-cut`, whose `message` names "
+                                        "`too-small`, `frame-cut` and `faint-marks`, whose "
+                                        "`message` names "
                                         "the first five images (SKU and position).")
 
 
