@@ -17,7 +17,15 @@ from scipy.ndimage import gaussian_filter
 
 from .clock import NO_CLOCK, StageClock, running
 from .progress import REFINING, STROKES, OnProgress, no_progress
-from .retouch_cut import DEFAULT, GHOST_MIN, GHOST_OPEN, Params, _core_strokes, segment
+from .retouch_cut import (
+    DEFAULT,
+    GHOST_MIN,
+    GHOST_OPEN,
+    Params,
+    _core_strokes,
+    _faint_finders,
+    segment,
+)
 from .retouch_detail import DetailColours, _detail
 from .retouch_tiles import _box_tiles, _tiles, _upsample
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, rasterise
@@ -106,7 +114,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     detail_w = labels_w == DETAIL
     # every stroke list composes (a detail-only list leaves the cut's result unchanged)
     if strokes:
-        _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s, rgb_w)
+        _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s, rgb_w,
+                      _faint_finders(strokes, params))
     clock.lap("compose")
 
     fg_colours: list[DetailColours] = []
@@ -120,7 +129,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             shown = alpha_w.copy()
             if strokes:
                 _compose_full(shown, alpha_w, seg_w, changed_w, _core_strokes(scaled, params),
-                              1.0, rgb_w)
+                              1.0, rgb_w, _faint_finders(scaled, params))
             _detail(rgb_w, shown, scaled, colours=False)
         fg_colours = _detail(rgb, out, strokes, shown=shown)
     clock.lap("detail")
@@ -137,11 +146,14 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
 
 def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed_w: np.ndarray,
-                  strokes: list[Stroke], s: float, rgb_w: np.ndarray) -> None:
+                  strokes: list[Stroke], s: float, rgb_w: np.ndarray,
+                  finders: list[Stroke] | None = None) -> None:
     """Write the new alpha into ``out`` at full resolution, in tiles over the changed region
     only. Where the new segmentation agrees with the base alpha's side, the base alpha (soft
     edges included) stays; only pixels that switch side take the new value. ``rgb_w`` is the
-    photo on the working grid (its colours split a faint blob, ``_take_faint``)."""
+    photo on the working grid (its colours split a faint blob, ``_take_faint``); ``finders``
+    the footprints that find the faint blobs a remove stroke takes (``_faint_finders``; the
+    hard cores ``strokes`` when None)."""
     h, w = alpha.shape
     if changed_w.any():
         ys, xs = np.nonzero(changed_w)
@@ -195,7 +207,7 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             held = (held_w[y0:y1, x0:x1] if s >= 1.0 else
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
             tile[(lab == REMOVE) & ~held] = 0
-    _take_faint(out, alpha, strokes, s, rgb_w)
+    _take_faint(out, alpha, strokes if finders is None else finders, s, rgb_w)
 
 
 # A remove stroke on a ghost (a blob the cutout holds at GHOST_MIN..127, see retouch_cut) takes
@@ -223,7 +235,8 @@ def _lab_hist(idx: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
-def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray) -> np.ndarray:
+def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray,
+                near_px: float | None = None) -> np.ndarray:
     """The part of a faint ``blob`` (bool, a crop) that is another object than the spot a
     remove stroke ``hit``: large pieces of a colour the hit spot does not have (see SPLIT_*).
     Empty when the blob's colours are all alike (a ring's hole, a wheel: what shows through
@@ -231,7 +244,9 @@ def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray) -> np.ndarra
     none = np.zeros(blob.shape, bool)
     area = int(blob.sum())
     d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
-    near = blob & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
+    if near_px is None:
+        near_px = max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area))
+    near = blob & (d <= near_px)
     far = blob & ~near
     if far.sum() < SPLIT_SHARE * area:
         return none
@@ -276,6 +291,13 @@ def _others(alpha: np.ndarray, hard: list[Stroke], hw: np.ndarray, s: float, se:
             continue
         spot = cv2.dilate((rasterise([st.scaled(s) if s < 1.0 else st], hw.shape) > 0)
                           .view(np.uint8), k3) > 0
+        # a click's disk that reaches a blob its centre is not on vouches only for the
+        # blob's colours within SPLIT_NEAR_MIN of it
+        centre = None
+        if len(st.points) == 1:
+            x, y = (v * (s if s < 1.0 else 1.0) for v in st.points[0])
+            centre = (min(max(int(round(y)), 0), hw.shape[0] - 1),
+                      min(max(int(round(x)), 0), hw.shape[1] - 1))
         hit = spot & (hw > 0)
         if not hit.any():
             continue
@@ -286,16 +308,19 @@ def _others(alpha: np.ndarray, hard: list[Stroke], hw: np.ndarray, s: float, se:
             x, y, bw, bh = (int(v) for v in stats[j, :4])
             box = (slice(y, y + bh), slice(x, x + bw))
             blob = lbl[box] == j
-            other[box] |= _other_part(blob, blob & spot[box], lab[box])
+            rim_only = centre is not None and lbl[centre] != j
+            other[box] |= _other_part(blob, blob & spot[box], lab[box],
+                                      SPLIT_NEAR_MIN if rim_only else None)
         out.append((hit, other))
     return out
 
 
 def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,
                 rgb_w: np.ndarray) -> None:
-    """Zero in ``out`` the ghost blobs the remove strokes (their hard cores, ``strokes``)
-    touch and the soft rim of everything taken, at full resolution (``s``: working / full;
-    ``rgb_w`` the photo at working size).
+    """Zero in ``out`` the ghost blobs the remove strokes touch (``strokes``: their hard
+    cores, but a remove click's whole disk, ``_faint_finders``) and the soft rim of
+    everything taken, at full resolution (``s``: working / full; ``rgb_w`` the photo at
+    working size).
 
     On dev photos a remove click on the hole a ring-shaped object's cutout filled at alpha
     ~106 changed nothing, and one on a wrong bird left a 1 px outline of 1..126 where it

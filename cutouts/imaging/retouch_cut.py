@@ -44,6 +44,12 @@ ghost blobs (``_ghosts``)  no           yes           no              yes
 Each row is measured on the click and painted protocols (docs/review.md); every guard but the
 ghost rule has a ``Params`` field that turns it off (``spread_mult``, ``keep_edge_margin``,
 ``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
+
+A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
+holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
+faint pockets, and it disputes the ghost's soft pieces it reaches through them as a remove
+stroke disputes a marked blob; what the cut takes there passes the gate. Like every step it is
+decided against the state before it, so a later stroke never changes what it took.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ import cv2
 import maxflow
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, median
 
 from .strokes import KEEP, REMOVE, Stroke, paint, rasterise
 
@@ -69,6 +75,12 @@ HARD = 1e9
 # of other colours the blob joins to the spot it hit (retouch._other_part).
 GHOST_MIN = 32
 GHOST_OPEN = 2
+# A half-transparent ghost: a piece of the cutout the model holds mostly (its median alpha)
+# below GHOST_HALF, which the 128 line cuts into soft patches above it and faint pockets
+# below (dev photo banana3: the roses' ghost at 64-250, median 152; a soft object is held
+# higher: dev 036's body, median 245, went whole with a click under a median of 250).
+# See _ghost_pockets.
+GHOST_HALF = 192 / 255.0
 
 
 @dataclass(frozen=True)
@@ -281,6 +293,16 @@ def _core_strokes(strokes: list[Stroke], params: Params) -> list[Stroke]:
         for st in strokes]
 
 
+def _faint_finders(strokes: list[Stroke], params: Params) -> list[Stroke]:
+    """The footprint with which each stroke finds the faint blobs it takes at full size
+    (retouch._take_faint): its hard core, but a remove click's whole disk. A click's core is
+    its centre pixel; on a half-transparent ghost it lands on a patch above 128 beside the
+    faint pockets it means (banana3: a 17 px hole, the ghost left)."""
+    cores = _core_strokes(strokes, params)
+    return [st if st.kind == "remove" and len(st.points) == 1 else c
+            for st, c in zip(strokes, cores, strict=True)]
+
+
 def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int,
             w: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = st.bounds()
@@ -294,7 +316,8 @@ def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int,
 
 
 def _edge_band(state: np.ndarray, st: Stroke, params: Params,
-               box: tuple[int, int, int, int]) -> np.ndarray | None:
+               box: tuple[int, int, int, int],
+               pockets: np.ndarray | None = None) -> np.ndarray | None:
     """For a click right next to the current edge (within ``edge_click_px``), the pixels it
     may change inside ``box`` = (y0, y1, x0, x1): those closer to the click than the click is
     to the other side (an open disk of that radius, all on the clicked side). None for a click
@@ -303,12 +326,16 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     A click at distance d from the edge says the error is deepest here and only about d deep:
     a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
     edge band, a graph-cut region) crosses the true edge about as often as it fixes it, so a
-    click there must not make the cutout worse anywhere else."""
+    click there must not make the cutout worse anywhere else. ``pockets`` (see
+    ``_ghost_pockets``) are not the other side: a remove click on a half-transparent ghost
+    is not next to its edge because a faint pocket of the same ghost is."""
     if len(st.points) != 1:
         return None
     y0, y1, x0, x1 = box
     cur = state[y0:y1, x0:x1]
     other = cur if st.kind == "keep" else ~cur
+    if pockets is not None:
+        other = other & ~pockets[y0:y1, x0:x1]
     if not other.any():
         return None
     cx = min(max(int(round(st.points[0][0])) - x0, 0), x1 - x0 - 1)
@@ -646,7 +673,7 @@ def _grazes(core: np.ndarray, state: np.ndarray, share: float = 0.25) -> bool:
 
 
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
-                 state: np.ndarray) -> np.ndarray:
+                 state: np.ndarray, pockets: np.ndarray | None = None) -> np.ndarray:
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
     that is connected to the centre and looks like it (an edge-aware click: the disk does not
     cross an edge it lands next to)."""
@@ -676,11 +703,44 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     alike = disk & (((labf - ref) ** 2).sum(axis=2) <= params.rim_colour_tol ** 2)
     m = int(params.edge_click_px * 3 + st.radius)
     big = (max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m))
-    band = _edge_band(state, st, params, big)
+    band = _edge_band(state, st, params, big, pockets)
     if band is not None:
         alike &= band[y0 - big[0]: y1 - big[0], x0 - big[2]: x1 - big[2]]
     core[y0:y1, x0:x1] |= _components_touching(alike | c, c) & (alike | c)
     return core
+
+
+def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
+                   st: Stroke) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a remove click on a half-transparent piece of ``state`` (the model's median alpha
+    over the piece below GHOST_HALF; the click on a pixel the model holds): the faint pixels
+    of the prior that ``state`` holds as background (the ghost's pockets and faint
+    surroundings, GHOST_MIN..127) and the half-transparent pieces of ``state``. None for any
+    other stroke. Both come from the state before the click, so what the click takes is
+    decided once, against that state (a later click never changes it).
+
+    On banana3 the 128 line cuts the roses' ghost into patches above it and faint pockets
+    below: a click on a patch 3 px from a pocket was an edge click (a 17 px hole) and the gate
+    kept only the patch under the click."""
+    if st.kind != "remove" or len(st.points) != 1:
+        return None
+    h, w = state.shape
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    if not (state[cy, cx] and prior[cy, cx] >= 0.5):
+        return None
+    n, lbl = cv2.connectedComponents(state.view(np.uint8), connectivity=8)
+    # the model's own alpha over each piece (an earlier keep stroke's additions are not)
+    held = state & (prior >= 0.5)
+    if float(np.median(prior[held & (lbl == lbl[cy, cx])])) >= GHOST_HALF:
+        return None
+    med = np.ones(n)
+    med[1:] = median(prior, np.where(held, lbl, 0), np.arange(1, n))
+    soft = (med < GHOST_HALF) & (np.arange(n) > 0)
+    soft_ids = np.nonzero(soft)[0]
+    pieces = np.isin(lbl, soft_ids) & held
+    pockets = ~state & (prior >= GHOST_MIN / 255.0) & (prior < 0.5)
+    return pockets, pieces
 
 
 def _on_faint_blob(prior: np.ndarray, brush: np.ndarray) -> bool:
@@ -712,10 +772,11 @@ def _paint_reach(state: np.ndarray, st: Stroke, positive: bool, margin: int) -> 
 
 def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndarray,
           state: np.ndarray, core_labels: np.ndarray, seen: np.ndarray, st: Stroke,
-          core: np.ndarray, params: Params) -> np.ndarray:
+          core: np.ndarray, params: Params,
+          ghost: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """The state after one more keep/remove stroke ``st`` (working coordinates). ``core_labels``
     holds the hard cores of all strokes so far (this one included, later ones on top),
-    ``seen`` the whole brushes so far."""
+    ``seen`` the whole brushes so far, ``ghost`` what ``_ghost_pockets`` found for it."""
     h, w = state.shape
     positive = st.kind == "keep"
     brush = rasterise([st], (h, w)) > 0
@@ -768,8 +829,22 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         blob = _marked_blobs(state, seen_keep, brush,
                              max(2, int(round(params.neck_frac * np.sqrt(area)))))
         ghosts = _ghosts(state, seen_keep, brush)
-    y0, y1, x0, x1 = _window(st, None if blob is None else blob | ghosts,
-                             params.window_sigmas * sigma, h, w)
+    spread = None
+    if ghost is not None:
+        m = int(params.edge_click_px * 3 + st.radius)
+        cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+        cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+        box = (max(0, cy - m), min(h, cy + m + 1), max(0, cx - m), min(w, cx + m + 1))
+        if _edge_band(state, st, params, box, ghost[0]) is None:
+            # a remove click on a half-transparent ghost says the ghost is background: its
+            # soft pieces the click reaches through the ghost's faint pockets, whose patches
+            # the 128 line parts from the clicked one, are as disputed as the click's own
+            # (the colour model and the edges still decide)
+            spread = _components_touching(ghost[0] | ghost[1], brush) & ghost[1]
+    extra = None if blob is None or ghosts is None else blob | ghosts
+    if spread is not None:
+        extra = spread if extra is None else extra | spread
+    y0, y1, x0, x1 = _window(st, extra, params.window_sigmas * sigma, h, w)
     win = (slice(y0, y1), slice(x0, x1))
     cur, p0, pf = state[win], prior[win], prior_fg[win]
     # the prior, with the earlier strokes' decisions taken as confident
@@ -779,6 +854,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     near = np.exp(-0.5 * (dist / sigma) ** 2)
     if blob is not None:
         near[blob[win]] = 1.0
+    if spread is not None:
+        near[spread[win]] = 1.0
 
     lab_w = lab[win]
     prox = np.exp(-0.5 * (dist / (params.sample_sigma_mult * sigma)) ** 2) + 0.02
@@ -787,6 +864,10 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     doubt = 1.0 - params.near_trust * near
     fg_w = np.where(p > 0.9, prox * (1.0 if positive else doubt), 0.0)
     bg_w = np.where(p < 0.1, prox * (doubt if positive else 1.0), 0.0)
+    if spread is not None:
+        # nor are a disputed ghost's own held pixels (its few solid ones are the background's
+        # colours: as the only object samples near the click, they made those colours object)
+        fg_w[spread[win]] = 0.0
     # colour samples of the strokes: their hard cores only (a brush's rim may overlap the
     # other side of the edge)
     for seeds, wts in ((core_labels[win] == KEEP, fg_w), (core_labels[win] == REMOVE, bg_w)):
@@ -818,6 +899,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     t = params.prior_weight * (1.0 - params.near_trust * near) * lp + params.colour_weight * llr
     if blob is not None:
         t[blob[win]] -= params.blob_bias
+    if spread is not None:
+        t[spread[win]] -= params.blob_bias
     # the rim pushes towards the stroke's label only where it looks like the core (an
     # edge-aware brush)
     core_here = core[win]
@@ -848,13 +931,18 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     change = (fg & ~cur) if positive else (cur & ~fg)
     # a click right next to the current edge says "a sliver about this deep is wrong here":
     # it flips only the pixels closer to it than the edge, it does not open a region
-    band = _edge_band(state, st, params, (y0, y1, x0, x1))
+    band = _edge_band(state, st, params, (y0, y1, x0, x1),
+                      None if ghost is None else ghost[0])
     if band is not None:
         change &= band
     out = state.copy()
     o = out[win]
     # gate: only a change connected to this stroke, of its sign, survives
     gated = _components_touching(change, b)
+    if spread is not None and band is None:
+        # and what the cut takes of the ghost's other patches (joined to the click through
+        # its pockets)
+        gated |= change & spread[win]
     if band is None and len(st.points) == 1 and params.spread_mult:
         # one click does not flip a large region far beyond what its smooth part vouches for
         gated = _spread_limited(lab_w, gated, core_here, st.radius, params)
@@ -932,6 +1020,8 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         return prior_fg.copy()
     key = _key(rgb, prior, params)
     states = [prior_fg]
+    # per stroke, what _ghost_pockets found against the state before it
+    found: list[tuple[np.ndarray, np.ndarray] | None] = []
     lab = None
     with _LOCK:
         if _CACHE.get("key") == key:
@@ -940,6 +1030,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             while n < min(len(done), len(active)) and done[n] == active[n]:
                 n += 1
             states = _CACHE["states"][: n + 1]
+            found = _CACHE["found"][: len(states) - 1]
             lab = _CACHE["lab"]
     h, w = prior.shape
     if lab is None:
@@ -948,13 +1039,19 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     core_labels = np.zeros((h, w), np.uint8)
     seen = np.zeros((h, w), np.uint8)
     for i, st in enumerate(active):
-        core = _stroke_core(lab, st, cores[i], params, states[min(i, len(states) - 1)])
+        before = states[min(i, len(states) - 1)]
+        if i >= len(found):
+            found.append(_ghost_pockets(prior, before, st))
+        ghost = found[i]
+        core = _stroke_core(lab, st, cores[i], params, before,
+                            None if ghost is None else ghost[0])
         core_labels[core] = st.label
         paint(seen, st, st.label)
         if i >= len(states) - 1:
             states.append(_step(rgb, lab, prior, prior_fg, states[-1], core_labels, seen,
-                                st, core, params))
+                                st, core, params, ghost))
     with _LOCK:
         _CACHE.clear()
-        _CACHE.update(key=key, strokes=tuple(active), states=states[:_CACHE_STATES], lab=lab)
+        _CACHE.update(key=key, strokes=tuple(active), states=states[:_CACHE_STATES],
+                      found=found[:_CACHE_STATES - 1], lab=lab)
     return states[-1].copy()
