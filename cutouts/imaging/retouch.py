@@ -207,6 +207,7 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             held = (held_w[y0:y1, x0:x1] if s >= 1.0 else
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
             tile[(lab == REMOVE) & ~held] = 0
+    _raise_veil(out, alpha, strokes, s, rgb_w)
     _take_faint(out, alpha, strokes if finders is None else finders, s, rgb_w)
 
 
@@ -384,6 +385,121 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
     # where it borders the kept object the rim is the kept object's edge: it stays
     soft = (o > 0) & (o < 128) & (o == a)
     o[soft & (d_taken <= rim) & (d_taken < d_kept)] = 0
+
+
+# A keep stroke on a veil (a thick piece the cutout holds at VEIL_MIN..VEIL_MAX - 1: seen but
+# not solid, as the dark back fur of a plush toy at 140..183) makes the piece solid; the cut,
+# which calls it kept already, changed nothing there. The piece is what survives an opening of
+# radius VEIL_OPEN working px (a 1..3 px soft rim or a strand of hair is never one), 8-connected
+# to the stroke's hard core, and only where its colours look more like the spot hit than like
+# the backdrop around it (log-likelihood ratio averaged over SPLIT_SIGMA px); within
+# VEIL_RIM working px of the backdrop it keeps its soft outline.
+VEIL_MIN, VEIL_MAX = 128, 250
+VEIL_OPEN = 3
+VEIL_RIM = 2.0
+VEIL_RING = 12  # working px around the piece where the backdrop's colours are sampled
+
+
+def _veil_part(piece: np.ndarray, hit: np.ndarray, backdrop: np.ndarray,
+               lab: np.ndarray) -> np.ndarray:
+    """The part of a veil ``piece`` (bool, a crop) a keep stroke that ``hit`` it raises: what
+    is connected to the hit through colours nearer the hit spot's than the ``backdrop``'s."""
+    area = int(piece.sum())
+    if backdrop.sum() < 16:
+        return piece
+    d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
+    near = piece & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
+    q = 256 // SPLIT_BINS
+    idx = ((lab[..., 0] // q).astype(np.int32) * SPLIT_BINS + lab[..., 1] // q) * SPLIT_BINS \
+        + lab[..., 2] // q
+    hn, hb = _lab_hist(idx, near), _lab_hist(idx, backdrop)
+    eps = 1e-3 / SPLIT_BINS ** 3
+    llr = (np.log(hn + eps) - np.log(hb + eps)).ravel()[idx.ravel()].reshape(piece.shape)
+    pf = piece.astype(np.float32)
+    num = cv2.GaussianBlur(np.clip(llr, -4, 4).astype(np.float32) * pf, (0, 0), SPLIT_SIGMA)
+    score = num / np.maximum(cv2.GaussianBlur(pf, (0, 0), SPLIT_SIGMA), 1e-6)
+    like = piece & (score > 0)
+    _, tl = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
+    ids = np.unique(tl[hit & like])
+    return np.isin(tl, ids[ids > 0])
+
+
+def _raise_veil(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,
+                rgb_w: np.ndarray) -> None:
+    """Make solid in ``out`` the veils (see VEIL_*) the keep strokes' hard cores (``strokes``)
+    touch, at full resolution (``s``: working / full; ``rgb_w`` the photo at working size).
+    Only raises, and only pixels the cutout holds at VEIL_MIN or more that nothing took."""
+    hard = [st for st in strokes if st.kind in ("keep", "remove")]
+    if not any(st.kind == "keep" for st in hard):
+        return
+    h, w = alpha.shape
+    veil = (alpha >= VEIL_MIN) & (alpha < VEIL_MAX) & (out >= 128)
+    hit = np.zeros((h, w), bool)
+    if veil.any():
+        # later strokes win: a remove stroke over a keep stroke's end is not a keep (painted
+        # over the keep strokes' box only: a full-size raster is slow at 45 MP)
+        bounds = [st.bounds() for st in hard if st.kind == "keep"]
+        x0 = max(0, int(min(b[0] for b in bounds)) - 1)
+        y0 = max(0, int(min(b[1] for b in bounds)) - 1)
+        x1 = min(w, int(np.ceil(max(b[2] for b in bounds))) + 2)
+        y1 = min(h, int(np.ceil(max(b[3] for b in bounds))) + 2)
+        if x1 > x0 and y1 > y0:
+            lab_k = rasterise(hard, (y1 - y0, x1 - x0), origin=(x0, y0))
+            hit[y0:y1, x0:x1] = (lab_k == KEEP) & veil[y0:y1, x0:x1]
+    if not hit.any():
+        return
+    # the pieces are found on the working grid, as the ghosts are (_take_faint), from the base
+    # alpha alone: split from what the cut left, a piece grew where a keep click gave back what
+    # a remove had taken, its split moved and a keep click lowered 18 px of dev 036
+    vw = ((alpha >= VEIL_MIN) & (alpha < VEIL_MAX)).view(np.uint8)
+    hw = hit.view(np.uint8)
+    # the backdrop: what is still below VEIL_MIN after the cut (what a stroke's cut added
+    # beside the veil is no backdrop: the outline there left a 2 px seam of 128..130)
+    bw = ((alpha < VEIL_MIN) & (out < VEIL_MIN)).view(np.uint8)
+    # ...and its colours: what the cutout holds below GHOST_MIN (the base alpha's alone)
+    cw = (alpha < GHOST_MIN).view(np.uint8)
+    if s < 1.0:
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        vw = (cv2.resize(vw * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+        hw = (cv2.resize(hw * 255, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
+        bw = (cv2.resize(bw * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+        cw = (cv2.resize(cw * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * VEIL_OPEN + 1,) * 2)
+    pieces = cv2.morphologyEx(vw, cv2.MORPH_OPEN, se)
+    _, lbl, stats, _ = cv2.connectedComponentsWithStats(pieces, connectivity=8)
+    if not ((hw > 0) & (pieces > 0)).any():
+        return
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb_w), cv2.COLOR_RGB2LAB)
+    k3 = np.ones((3, 3), np.uint8)
+    chosen = np.zeros(lbl.shape, bool)
+    hh, ww = lbl.shape
+    # each keep stroke splits by its own whole spot (what it hits now only decides whether it
+    # acts): split by all the spots at once, or by what is left of them, a later stroke would
+    # change what an earlier one raised (and lower it)
+    for st in hard:
+        if st.kind != "keep":
+            continue
+        spot = cv2.dilate((rasterise([st.scaled(s) if s < 1.0 else st], lbl.shape) > 0)
+                          .view(np.uint8), k3) > 0
+        spot &= pieces > 0
+        for j in np.unique(lbl[spot & (hw > 0)]).tolist():
+            x, y, bwid, bhei = (int(v) for v in stats[j, :4])
+            y0, y1 = max(0, y - VEIL_RING), min(hh, y + bhei + VEIL_RING)
+            x0, x1 = max(0, x - VEIL_RING), min(ww, x + bwid + VEIL_RING)
+            box = (slice(y0, y1), slice(x0, x1))
+            piece = lbl[box] == j
+            d = cv2.distanceTransform((~piece).view(np.uint8), cv2.DIST_L2, 5)
+            backdrop = (cw[box] > 0) & (d <= VEIL_RING)
+            chosen[box] |= _veil_part(piece, piece & spot[box], backdrop, lab[box])
+    if not chosen.any():
+        return
+    # the piece's own soft outline along the backdrop stays
+    d_bg = cv2.distanceTransform((bw == 0).view(np.uint8), cv2.DIST_L2, 5)
+    up = cv2.dilate(chosen.view(np.uint8), se) & (d_bg > VEIL_RIM).view(np.uint8)
+    if s < 1.0:
+        up = cv2.resize(up, (w, h), interpolation=cv2.INTER_NEAREST)
+    raise_ = veil & (up > 0)
+    out[raise_] = 255
 
 
 def _rgba(rgb: np.ndarray, base_alpha: np.ndarray, alpha: np.ndarray,
