@@ -147,13 +147,12 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
 def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed_w: np.ndarray,
                   strokes: list[Stroke], s: float, rgb_w: np.ndarray,
-                  finders: list[Stroke] | None = None) -> None:
+                  finders: list[Stroke]) -> None:
     """Write the new alpha into ``out`` at full resolution, in tiles over the changed region
     only. Where the new segmentation agrees with the base alpha's side, the base alpha (soft
     edges included) stays; only pixels that switch side take the new value. ``rgb_w`` is the
     photo on the working grid (its colours split a faint blob, ``_take_faint``); ``finders``
-    the footprints that find the faint blobs a remove stroke takes (``_faint_finders``; the
-    hard cores ``strokes`` when None)."""
+    the footprints that find the faint blobs a remove stroke takes (``_faint_finders``)."""
     h, w = alpha.shape
     if changed_w.any():
         ys, xs = np.nonzero(changed_w)
@@ -208,7 +207,7 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
             tile[(lab == REMOVE) & ~held] = 0
     _raise_veil(out, alpha, strokes, s, rgb_w)
-    _take_faint(out, alpha, strokes if finders is None else finders, s, rgb_w)
+    _take_faint(out, alpha, finders, s, rgb_w)
 
 
 # A remove stroke on a ghost (a blob the cutout holds at GHOST_MIN..127, see retouch_cut) takes
@@ -236,6 +235,33 @@ def _lab_hist(idx: np.ndarray, m: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lab_index(lab: np.ndarray) -> np.ndarray:
+    """Each pixel's bin of the SPLIT_BINS^3 Lab histogram (``_lab_hist``)."""
+    q = 256 // SPLIT_BINS
+    idx: np.ndarray = ((lab[..., 0] // q).astype(np.int32) * SPLIT_BINS
+                       + lab[..., 1] // q) * SPLIT_BINS + lab[..., 2] // q
+    return idx
+
+
+def _spot_like(region: np.ndarray, hit: np.ndarray, idx: np.ndarray, spot: np.ndarray,
+               other: np.ndarray, llr_min: float) -> np.ndarray:
+    """The pixels of ``region`` (bool, a crop) joined to the ``hit`` through colours more like
+    the ``spot`` histogram than the ``other`` one: the log-likelihood ratio of each pixel's
+    Lab bin (``idx``), clipped and averaged over SPLIT_SIGMA within the region, above
+    ``llr_min``. The one colour split of a faint blob (``_other_part``) and of a veil a keep
+    stroke raises (``_veil_part``)."""
+    eps = 1e-3 / SPLIT_BINS ** 3
+    llr = (np.log(spot + eps) - np.log(other + eps)).ravel()[idx.ravel()].reshape(region.shape)
+    rf = region.astype(np.float32)
+    num = cv2.GaussianBlur(np.clip(llr, -4, 4).astype(np.float32) * rf, (0, 0), SPLIT_SIGMA)
+    score = num / np.maximum(cv2.GaussianBlur(rf, (0, 0), SPLIT_SIGMA), 1e-6)
+    like = region & (score > llr_min)
+    _, tl = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
+    ids = np.unique(tl[hit & like])
+    joined: np.ndarray = np.isin(tl, ids[ids > 0])
+    return joined
+
+
 def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray,
                 near_px: float | None = None) -> np.ndarray:
     """The part of a faint ``blob`` (bool, a crop) that is another object than the spot a
@@ -251,22 +277,11 @@ def _other_part(blob: np.ndarray, hit: np.ndarray, lab: np.ndarray,
     far = blob & ~near
     if far.sum() < SPLIT_SHARE * area:
         return none
-    q = 256 // SPLIT_BINS
-    idx = ((lab[..., 0] // q).astype(np.int32) * SPLIT_BINS + lab[..., 1] // q) * SPLIT_BINS \
-        + lab[..., 2] // q
+    idx = _lab_index(lab)
     hn, hf = _lab_hist(idx, near), _lab_hist(idx, far)
     if float(np.sqrt(hn * hf).sum()) >= SPLIT_OVERLAP:
         return none
-    hb = _lab_hist(idx, blob)
-    eps = 1e-3 / SPLIT_BINS ** 3
-    llr = (np.log(hn + eps) - np.log(hb + eps)).ravel()[idx.ravel()].reshape(blob.shape)
-    bf = blob.astype(np.float32)
-    num = cv2.GaussianBlur(np.clip(llr, -4, 4).astype(np.float32) * bf, (0, 0), SPLIT_SIGMA)
-    score = num / np.maximum(cv2.GaussianBlur(bf, (0, 0), SPLIT_SIGMA), 1e-6)
-    like = blob & (score > -SPLIT_LLR)
-    _, tl = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
-    ids = np.unique(tl[hit & like])
-    rest = blob & ~np.isin(tl, ids[ids > 0])
+    rest = blob & ~_spot_like(blob, hit, idx, hn, _lab_hist(idx, blob), -SPLIT_LLR)
     n, rl, stats, _ = cv2.connectedComponentsWithStats(rest.view(np.uint8), connectivity=8)
     big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= SPLIT_SHARE * area]
     return np.isin(rl, big) if big else none
@@ -409,19 +424,8 @@ def _veil_part(piece: np.ndarray, hit: np.ndarray, backdrop: np.ndarray,
         return piece
     d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
     near = piece & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
-    q = 256 // SPLIT_BINS
-    idx = ((lab[..., 0] // q).astype(np.int32) * SPLIT_BINS + lab[..., 1] // q) * SPLIT_BINS \
-        + lab[..., 2] // q
-    hn, hb = _lab_hist(idx, near), _lab_hist(idx, backdrop)
-    eps = 1e-3 / SPLIT_BINS ** 3
-    llr = (np.log(hn + eps) - np.log(hb + eps)).ravel()[idx.ravel()].reshape(piece.shape)
-    pf = piece.astype(np.float32)
-    num = cv2.GaussianBlur(np.clip(llr, -4, 4).astype(np.float32) * pf, (0, 0), SPLIT_SIGMA)
-    score = num / np.maximum(cv2.GaussianBlur(pf, (0, 0), SPLIT_SIGMA), 1e-6)
-    like = piece & (score > 0)
-    _, tl = cv2.connectedComponents(like.view(np.uint8), connectivity=8)
-    ids = np.unique(tl[hit & like])
-    return np.isin(tl, ids[ids > 0])
+    idx = _lab_index(lab)
+    return _spot_like(piece, hit, idx, _lab_hist(idx, near), _lab_hist(idx, backdrop), 0.0)
 
 
 def _raise_veil(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,

@@ -6,6 +6,11 @@ from django.db import migrations
 
 
 def recompute(apps, schema_editor):
+    # Today's risk_of, not a frozen copy, on purpose: the rows are to read what the review
+    # would compute for them now (a copy would drift from the risk model). It reads only the
+    # stored JSON, no model class. Every test database runs this migration, so renaming or
+    # changing the signature of risk_of fails the suite here rather than on a customer's
+    # upgrade: then give this function its own copy.
     from cutouts.services.review import risk_of
 
     Cutout = apps.get_model("cutouts", "Cutout")

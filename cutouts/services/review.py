@@ -27,8 +27,7 @@ from ..models import (
 from ..selectors import review as review_selectors
 from ..selectors.review import UNDOABLE, Seen
 from ..strengths import STRENGTHS, strength_of
-from ..variants.compliance import faint_marks_refused, too_small_for_export
-from ..variants.presets import PRESETS
+from ..variants.compliance import faint_marks_refusing, too_small_for_export
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
 from .status import asset_status_sync, assets_lock
 
@@ -482,12 +481,6 @@ _PREFLAG_SIGNALS = {
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
     "too_small_for_export": ("product_px",), "faint_marks": ("faint_marks",),
 }
-
-
-def faint_marks_refusing(signal) -> list[str]:
-    """The built-in marketplace presets that will refuse a cutout for the faint mark its
-    ``signals["faint_marks"]`` measured (none without the signal): the review's pre-flag."""
-    return [p.label for p in PRESETS.values() if faint_marks_refused(p, signal)]
 
 
 def _risk_without(signals: dict, dismissed: set[str]) -> float:

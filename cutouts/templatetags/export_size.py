@@ -9,8 +9,12 @@ from typing import Any
 
 from django import template
 
-from ..services.review import faint_marks_refusing
-from ..variants.compliance import MAX_ENLARGEMENT, ExportSize, export_size
+from ..variants.compliance import (
+    MAX_ENLARGEMENT,
+    ExportSize,
+    export_size,
+    faint_marks_refusing,
+)
 
 register = template.Library()
 

@@ -738,6 +738,13 @@ def faint_marks_refused(preset: Preset, signal: Any) -> bool:
             and share >= FAINT_MARK_FAIL_SHARE)
 
 
+def faint_marks_refusing(signal: Any) -> list[str]:
+    """The labels of the built-in presets that will refuse a cutout for the faint mark its
+    ``signals["faint_marks"]`` measured (``faint_marks_refused``; none without the signal):
+    the review's pre-flag and the card's note name them."""
+    return [p.label for p in PRESETS.values() if faint_marks_refused(p, signal)]
+
+
 def _ghost_region(box: tuple[float, float, float, float], f: int, ws: int, hs: int
                   ) -> list[Box]:
     """The product's region in the ``ws`` x ``hs`` analysis image (``box`` already divided by

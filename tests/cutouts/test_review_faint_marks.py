@@ -19,6 +19,7 @@ from cutouts.variants import PRESETS, check_rendered, render_variant
 from cutouts.variants.compliance import (
     FAINT_MARK_FAIL_SHARE,
     FAINT_MARK_SHARE,
+    faint_marks_refusing,
     faint_marks_signal,
 )
 from tests.cutouts.conftest import FakeSegmenter
@@ -96,6 +97,8 @@ def test_it_stores_the_faint_marks_export_refuses_when_a_run_finishes(cut):
     assert any("faint see-through mark" in e for e in result.errors), result.errors
     measured = max(m["share"] for m in result.measurements["faint_marks"])
     assert measured == signal["share"]
+    # timed apart from the encode it once hid in (cutout_profile, jobs_benchmark's split)
+    assert cutout.timings["faint_marks"] > 0 and cutout.timings["encode"] > 0
 
 
 def test_it_stores_no_faint_mark_for_a_clean_cut(cut):
@@ -115,7 +118,7 @@ def test_it_preflags_a_mark_a_white_background_preset_refuses_and_ranks_it_first
     flags, risk = review.preflags_from_signals({**base, "faint_marks": _signal(0.115)})
     assert flags == ["faint_marks"]
     assert review.PREFLAGS["faint_marks"].startswith("Faint marks")
-    assert review.faint_marks_refusing(_signal(0.115)) == ["Amazon main image", "Walmart"]
+    assert faint_marks_refusing(_signal(0.115)) == ["Amazon main image", "Walmart"]
     clean_flags, clean_risk = review.preflags_from_signals({**base, "faint_marks": _signal(0.05)})
     # a mark that only warns (under a tenth of the product) is not a pre-flag
     assert clean_flags == [] and risk > clean_risk
