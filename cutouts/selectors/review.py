@@ -34,6 +34,14 @@ def cutouts_approved_current() -> QuerySet[Cutout]:
     ).select_related("asset", "asset__product")
 
 
+def cutouts_without_faint_marks() -> list[int]:
+    """The ids of the finished versions made before the faint-mark measure
+    (``services.backfill``), oldest first."""
+    return list(Cutout.objects.filter(status=JobStatus.DONE)
+                .exclude(signals__has_key="faint_marks").order_by("pk")
+                .values_list("pk", flat=True))
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     product: str = ""  # SKU (exact) or product id
