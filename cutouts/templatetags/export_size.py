@@ -13,6 +13,7 @@ from ..variants.compliance import (
     MAX_ENLARGEMENT,
     ExportSize,
     export_size,
+    faint_marks_refusers,
     faint_marks_refusing,
 )
 
@@ -55,6 +56,13 @@ def export_shortfall(cutout: Any) -> ExportSize | None:
 def enlargement_limit() -> str:
     """The limit as the compliance message prints it (``8``)."""
     return f"{MAX_ENLARGEMENT:g}"
+
+
+@register.simple_tag
+def faint_marks_refused_by() -> str:
+    """The presets a *Faint marks* pre-flag warns of, for a grid tile (it reads no signals):
+    "Amazon main image, Walmart"."""
+    return ", ".join(faint_marks_refusers())
 
 
 @dataclass(frozen=True)

@@ -738,6 +738,13 @@ def faint_marks_refused(preset: Preset, signal: Any) -> bool:
             and share >= FAINT_MARK_FAIL_SHARE)
 
 
+def faint_marks_refusers() -> list[str]:
+    """The labels of the built-in presets that refuse a large faint mark at all (the presets
+    a *Faint marks* pre-flag can name): what a grid tile says without reading the signal."""
+    return [p.label for p in PRESETS.values() if _refuses_faint_marks(p.rules)
+            and p.variant_spec.alpha_threshold(1) == FAINT_MARKS_THRESHOLD]
+
+
 def faint_marks_refusing(signal: Any) -> list[str]:
     """The labels of the built-in presets that will refuse a cutout for the faint mark its
     ``signals["faint_marks"]`` measured (``faint_marks_refused``; none without the signal):

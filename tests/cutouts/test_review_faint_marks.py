@@ -149,6 +149,28 @@ def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client
     assert "rv-faint-marks" not in client.get(url).content.decode()
 
 
+def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(client, cut):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cutout = cut(cloud=True)
+    client.force_login(reviewer())
+
+    def tile() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("cutouts:review_grid")).content.decode()
+        one = next(t for t in html.split('class="rv-tile"')[1:] if f'value="{cutout.pk}"' in t)
+        return one, len(queries)
+
+    flagged, flagged_queries = tile()
+    assert "Amazon main image, Walmart will refuse it: a faint see-through mark" in flagged
+    Cutout.objects.filter(pk=cutout.pk).update(preflags=[])
+    clean, clean_queries = tile()
+    assert "rv-faint-marks" not in clean
+    # it reads the pre-flags the grid already loads: no query per tile for the signals
+    assert flagged_queries == clean_queries
+
+
 def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(cut):
     cutout = cut(cloud=True)
     assert "faint_marks" in cutout.preflags
