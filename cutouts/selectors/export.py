@@ -559,9 +559,10 @@ def export_image_checks(*, presets: list[variants.Preset],
                 message=f"{preset.label} will refuse {count} image(s) with faint see-through "
                         "marks (a grey cloud on white, from "
                         f"{FAINT_MARK_FAIL_SHARE:.0%} of the product's solid area): "
-                        f"{_images(faint[preset.name], count)}. Remove the grey cloud in "
-                        "review (a remove click or stroke on it) and approve the new "
-                        "version."))
+                        f"{_images(faint[preset.name], count)}. In review, remove the grey "
+                        "cloud where it is background (a remove click or stroke on it), "
+                        "or make it solid where it is part of the product (a keep click or "
+                        "stroke), and approve the new version."))
     return out
 
 

@@ -1007,8 +1007,10 @@
       // a keep stroke over hair or fur makes it solid, which is what keep means: the brush
       // that keeps it soft is named when most of what it changed was soft (QA 2026-12-03)
       // and it painted over a soft area, not a solid product's soft rim; said as an "if", as
-      // only the reviewer knows what the soft alpha was
-      var keeps = burst.filter(function (s) { return s.kind === "keep"; });
+      // only the reviewer knows what the soft alpha was. Painted strokes only: a keep click
+      // aims at one part, and on a banana's or a plastic nose's under-held body the hint
+      // invited an undo of a right click (QA 2026-12-05)
+      var keeps = burst.filter(function (s) { return s.kind === "keep" && s.points.length > 1; });
       var soft = keeps.length > 0 && change.hardened >= SOFT_HINT_PX &&
                  change.hardened >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
       var hint = soft ? " It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +

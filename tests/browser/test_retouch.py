@@ -1169,7 +1169,15 @@ def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
                            arg=editor.element_handle())
     expect(status).to_contain_text("It made soft alpha solid: if that is hair, fur or mesh, the "
                                    "Detail brush (D) keeps it soft.")
-    # a keep click that restores a solid part says nothing of the kind
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    # a keep click on the same soft patch aims at one part, and is told what it added without
+    # the hint (QA 2026-12-05: a banana's under-held body, a plastic nose)
+    page.mouse.click(*_at(box, (x0 + x1) / 2, (y0 + y1) / 2))
+    _wait_count(editor, 1)
+    expect(status).to_contain_text("The last keep click added")
+    expect(status).not_to_contain_text("soft alpha solid")
+    # nor does a keep click that restores a solid part
     page.keyboard.press("Control+z")
     expect(editor).to_have_attribute("data-rt-strokes", "0")
     editor, box = _retouch_page(page, live_server, hazy)  # a fresh editor: counts from 0
