@@ -371,9 +371,16 @@ def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str 
     return NamingGap(
         preset="", identifier="approved", count=count, total=total, skus=skus,
         code=NOT_APPROVED, detail="; ".join(parts),
-        message=f"Only approved cutouts are exported, and {count} of the {total} "
+        message=f"Only approved cutouts are exported, and {_how_many(count, total)} "
                 f"{_scope_noun(product_ids, brand)} have an image without one: "
                 f"{'; '.join(parts)}. Those images will not be exported; {then}.")
+
+
+def _how_many(count: int, total: int) -> str:
+    # "1 of the 1 selected product(s)" read as a glitch (QA 2026-12-05)
+    if count < total:
+        return f"{count} of the {total}"
+    return {1: "the", 2: "both"}.get(total, f"all {total}")
 
 
 def _listed(shown: list[str], count: int) -> str:

@@ -71,6 +71,18 @@ def test_it_warns_of_unapproved_images_of_a_brand_the_catalog_and_a_date(sent):
     assert (since.count, since.total) == (2, 3)
     # the manifest lists the left-out images of a SKU selection only
     assert list(export_selectors.export_not_approved_rows(brand="Acme")) == []
+    # every one of the products counted: not "1 of the 1" (QA 2026-12-05)
+    from catalog.models import Product
+
+    one = export_selectors.export_not_approved(
+        product_ids=[Product.objects.get(sku="ACME-3").pk])
+    assert (one.count, one.total) == (1, 1)
+    assert one.message.startswith("Only approved cutouts are exported, and the selected "
+                                  "product(s) have an image without one: ACME-3")
+    two = export_selectors.export_not_approved(
+        product_ids=list(Product.objects.filter(sku__in=["ACME-2", "ACME-3"])
+                         .values_list("pk", flat=True)))
+    assert "and both selected product(s) have an image without one" in two.message
 
 
 def test_it_counts_the_naming_gap_among_the_products_with_an_approved_cutout():
