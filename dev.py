@@ -122,11 +122,14 @@ class Child:
         LIVE.append(self)
 
     def signal(self, *, kill: bool) -> None:
-        """SIGTERM (or SIGKILL) to the child, its whole group when it has one. Without process
-        groups (Windows, no ``os.killpg`` nor SIGKILL) the process itself is ended."""
-        if self.own_session and hasattr(os, "killpg"):
+        """SIGTERM to the child itself; SIGKILL to its whole group when it has one. The leader
+        stops what it forked on SIGTERM (the worker's warm shutdown ends its pool): a SIGTERM
+        to the whole group killed the pool's processes under it, which Celery logs as an ERROR
+        ("exited with signal 15") on every clean stop (QA 2026-12-05). Without process groups
+        (Windows, no ``os.killpg`` nor SIGKILL) the process itself is ended."""
+        if kill and self.own_session and hasattr(os, "killpg"):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+                os.killpg(self.proc.pid, signal.SIGKILL)
         elif kill:
             self.proc.kill()  # no-ops once the child has been reaped
         else:
