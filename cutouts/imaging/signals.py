@@ -138,6 +138,58 @@ def see_through(alpha: np.ndarray, obj: np.ndarray, model_px: float) -> float:
     return float(cv2.countNonZero(translucent) / area)
 
 
+# "half-kept part": translucent alpha (HALF_LO < alpha < HALF_HI, as ``see_through``) in a blob
+# at least HALF_WIDTH model px across (it survives an opening: a soft rim, a strand or fur never
+# does), coloured like the product's core rather than the far backdrop (16-level-per-channel
+# colour histograms of the core, HALF_CORE model px inside the outline, and of the frame beyond
+# HALF_FAR model px; a colour counts as the product's when its share of the core's pixels is
+# larger than its share of the backdrop's). Measured at HALF_SCALE to twice that px per model
+# px. Round numbers, not fitted.
+HALF_LO, HALF_HI, HALF_WIDTH, HALF_CORE, HALF_FAR, HALF_SCALE = 0.1, 0.9, 3.0, 2.0, 12.0, 2.0
+
+
+def half_kept(rgb: np.ndarray, alpha: np.ndarray, model_px: float) -> float:
+    """Area, as a share of the kept product's (alpha >= 0.5), of the thick half-transparent
+    parts coloured like the product, beside it or inside its outline: a part the cut lost
+    half of (a stem or a scissors' handle faded to alpha 0.3, which the core's opacity never
+    sees, as it lies outside the kept product) or kept half of (a hub left at 0.6).
+
+    rgb: uint8 (H, W, 3); alpha: float32 (H, W) in [0, 1]. 0.0 without a product.
+    """
+    k = max(1, int(model_px / HALF_SCALE))
+    if k > 1:
+        size = (max(1, alpha.shape[1] // k), max(1, alpha.shape[0] // k))
+        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    px = model_px / k
+    obj = cv2.inRange(alpha, 0.5, 2.0)
+    area = cv2.countNonZero(obj)
+    if area == 0:
+        return 0.0
+    lo = float(np.nextafter(np.float32(HALF_LO), np.float32(np.inf)))  # inRange is inclusive
+    hi = float(np.nextafter(np.float32(HALF_HI), np.float32(-np.inf)))
+    width = max(3, 2 * int(round(HALF_WIDTH * px / 2)) + 1)
+    half = cv2.morphologyEx(cv2.inRange(alpha, lo, hi), cv2.MORPH_OPEN,
+                            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width)))
+    if not cv2.countNonZero(half):
+        return 0.0
+    core = cv2.inRange(cv2.distanceTransform(obj, cv2.DIST_L2, 3), HALF_CORE * px,
+                       float(alpha.size))
+    if not cv2.countNonZero(core):  # a product thinner than the core's depth: all of it
+        core = obj
+    far = cv2.inRange(cv2.distanceTransform(cv2.bitwise_not(obj), cv2.DIST_L2, 3),
+                      HALF_FAR * px, float(alpha.size))
+    if not cv2.countNonZero(far):  # no backdrop to compare with
+        return 0.0
+    q = (rgb >> 4).astype(np.uint16)
+    colour = (q[..., 0] << 8) | (q[..., 1] << 4) | q[..., 2]
+    in_core = np.bincount(colour[core > 0], minlength=4096)
+    in_far = np.bincount(colour[far > 0], minlength=4096)
+    # compared as shares of each region (a half count for an empty bin: one pixel is noise)
+    like = (in_core + 0.5) * (in_far.sum() + 2048) > (in_far + 0.5) * (in_core.sum() + 2048)
+    return float(np.count_nonzero(like[colour[half > 0]]) / area)
+
+
 # "tiny subject": the kept product's box is under TINY_SHARE of the frame's shorter side on
 # its long side (or under TINY_PX working px): a speck, whatever the photo showed. The long
 # side, not the box's area, so a thin product (a pen across the frame) is never a speck.
@@ -233,6 +285,7 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     on_edges = edge_support(rgb, obj, model_px) if area else 0.0
     # a hint for the reviewer (a doubted cap and glass read alike), not part of the risk
     inside = see_through(alpha, obj, model_px) if area else 0.0
+    halved = half_kept(rgb, alpha, model_px) if area else 0.0
     sig = {
         "empty": area == 0,
         # a hint for the reviewer (export refuses a product this small on its own)
@@ -245,6 +298,7 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
         "interior_alpha": round(interior, 4),
         "edge_support": round(on_edges, 4),
         "see_through": round(inside, 4),
+        "half_kept": round(halved, 4),
         "fill_ratio": round(area / total, 4),
         "fragment_count": fragments,
         "edge_softness_px": round(float(soft) / max(perimeter, 1), 3),
@@ -287,9 +341,9 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
                   reduced: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """The signals of an alpha no model probability came with (a retouch's strokes or an
     uploaded PNG): no confidence or uncertainty, but everything the risk model reads — the
-    core's opacity, the outline on the photo's edges, the parts — so a retouch that made the
-    cutout worse ranks in the queue like a model run would, not last (QA 2026-12-03: risk
-    0.11 and no pre-flags for a wheel whose hub a click had taken).
+    core's opacity, the half-kept parts, the outline on the photo's edges, the parts — so a
+    retouch that made the cutout worse ranks in the queue like a model run would, not last
+    (QA 2026-12-03: risk 0.11 and no pre-flags for a wheel whose hub a click had taken).
 
     alpha: uint8 (H, W) at full size; rgb: uint8 (H, W, 3). The box, parts and frame sides
     are measured at full size, the core and outline on a copy reduced to ``work_max``;
@@ -324,20 +378,23 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
     sig["interior_alpha"] = round(float(a[core].mean()) if core.any() else 0.0, 4)
     sig["edge_support"] = round(edge_support(rgb_w, obj_w, model_px), 4)
     sig["see_through"] = round(see_through(a, obj_w, model_px), 4)
+    sig["half_kept"] = round(half_kept(rgb_w, a, model_px), 4)
     return sig
 
 
-# Logistic model of P(IoU < 0.80) from three signals, fitted once on the 84-image dev set
+# Logistic model of P(IoU < 0.80) from signals, fitted once on the 84-image dev set
 # (`cutout_benchmark` prints the cross-validated AUC of a refit next to the shipped one);
 # monotone by construction: every weight is >= 0, so more doubt never lowers the risk. The
-# three see different failures: a second part (another object, a ghost), a core that is not
-# opaque (a half-transparent handle, a filled wheel) and an outline that does not follow the
-# photo's edges (a wrong or extra object, a missed part). Edge softness, uncertain fraction,
-# pass disagreement and the crop pass's agreement were tried too: they measure the same doubt
-# as the core and added nothing out of sample. Heavy-tailed signals are logged: a few extreme
-# photos must not set the scale.
+# three it weighs see different failures: a second part (another object, a ghost), an outline
+# that does not follow the photo's edges (a wrong or extra object, a missed part) and a part
+# of the product kept half-transparent (a stem faded out under its cap, a half-transparent
+# handle, a filled wheel). The core's opacity is offered to the fit and gets no weight: the
+# thick half-transparent parts it saw are in ``half_kept``, which also sees those outside the
+# kept product. Edge softness, uncertain fraction, pass disagreement and the crop pass's
+# agreement were tried too: they measure the same doubt and added nothing out of sample.
+# Heavy-tailed signals are logged: a few extreme photos must not set the scale.
 RISK_MODEL: dict[str, float] = {
-    "intercept": -2.168, "parts": 1.3274, "core_doubt": 0.7499, "off_edge": 6.7324,
+    "intercept": -2.6751, "parts": 0.6719, "off_edge": 7.461, "half_kept": 0.7247,
 }
 
 
@@ -355,6 +412,7 @@ def risk_features(sig: dict[str, Any]) -> dict[str, float]:
         "parts": float(np.log(max(1.0, num("parts", num("fragment_count", 1))))),
         "core_doubt": float(np.log1p(100 * max(0.0, 1.0 - num("interior_alpha", 1.0)))),
         "off_edge": 1.0 - min(1.0, max(0.0, num("edge_support", 1.0))),
+        "half_kept": float(np.log1p(100 * max(0.0, num("half_kept")))),
     }
 
 

@@ -123,7 +123,7 @@ def test_it_keeps_the_risk_a_probability_with_its_tie_break_still_ordering():
     from cutouts.imaging.signals import risk_score
 
     # QA 2026-12-04: a near-certain bad cut read "Risk 1.01" (the tie-break added on top)
-    doubted = {"edge_support": 0.2, "interior_alpha": 0.3, "parts": 9}
+    doubted = {"edge_support": 0.2, "interior_alpha": 0.3, "parts": 9, "half_kept": 0.3}
     p = risk_score(doubted)
     assert p > 0.999
     worst = {**doubted, "fragment_count": 9, "touches_frame": True, "confidence": 0.2,

@@ -223,7 +223,7 @@ def test_it_reports_quality_signals(colour_segmenter):
         assert key in sig
     assert 0 < sig["fill_ratio"] < 0.5 and not sig["empty"]
     for key in ("band_fraction", "subjects", "removed_mass", "interior_alpha", "edge_support",
-                "risk"):
+                "half_kept", "risk"):
         assert key in sig
     assert sig["edge_support"] > 0.95  # the cut follows the product's outline in the photo
     assert 0.0 < sig["risk"] < 1.0 and sig["subjects"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cutouts.imaging.signals import edge_support, quality_signals, risk_score
+from cutouts.imaging.signals import edge_support, half_kept, quality_signals, risk_score
 
 from .scenes import BG, FG
 
@@ -87,11 +87,14 @@ def test_it_measures_edge_support_alike_at_any_resolution():
 def test_it_ranks_an_outline_off_the_edges_riskier():
     base = {"parts": 1, "interior_alpha": 0.99, "edge_support": 0.95}
     assert risk_score({**base, "edge_support": 0.6}) > risk_score(base)
-    assert risk_score({**base, "interior_alpha": 0.7}) > risk_score(base)
+    # the core's opacity is offered to the fit and gets no weight (its thick half-transparent
+    # parts are read by ``half_kept``): it never lowers the risk
+    assert risk_score({**base, "interior_alpha": 0.7}) >= risk_score(base)
     assert risk_score({**base, "parts": 3}) > risk_score(base)
+    assert risk_score({**base, "half_kept": 0.2}) > risk_score(base)
     # a cutout stored before these signals existed counts as no doubt, not as full doubt
     assert risk_score({"parts": 1}) == risk_score({"parts": 1, "interior_alpha": 1.0,
-                                                   "edge_support": 1.0})
+                                                   "edge_support": 1.0, "half_kept": 0.0})
 
 
 def test_it_counts_soft_and_uncertain_pixels_at_their_bounds_as_numpy_does():
@@ -225,3 +228,55 @@ def test_it_records_the_kept_products_box_in_photo_px():
     assert risk_score(sig) == risk_score({k: v for k, v in sig.items() if k != "product_px"})
     none = np.zeros((480, 854), np.float32)
     assert quality_signals(none, none, rgb)["product_px"] == [0, 0]
+
+
+def mushroom_scene(scale: int = 1) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A product (a cap on a stem) on a plain backdrop, ``scale`` times 600 x 400 px, and its
+    alpha cut five ways with soft outlines: whole, the stem kept at 0.3 (a part the cut lost
+    half of), the stem dropped, the cap's middle kept at 0.6 (a part kept half), and whole
+    beside a half-transparent veil of the backdrop's own colour (a shadow or a fringe)."""
+    s = 2 * scale
+    blur = 5 * s + 1
+
+    def soft(a: np.ndarray) -> np.ndarray:
+        out: np.ndarray = cv2.GaussianBlur(a, (blur, blur), 0)
+        return out
+
+    rgb = np.empty((300 * s, 200 * s, 3), np.uint8)
+    rgb[:] = BG.astype(np.uint8)
+    cap, stem = np.s_[40 * s:120 * s, 40 * s:160 * s], np.s_[120 * s:260 * s, 90 * s:110 * s]
+    rgb[cap] = FG.astype(np.uint8)
+    rgb[stem] = FG.astype(np.uint8)
+    whole = np.zeros((300 * s, 200 * s), np.float32)
+    whole[cap] = 1.0
+    whole[stem] = 1.0
+    halved, dropped, faded, veiled = whole.copy(), whole.copy(), whole.copy(), whole.copy()
+    halved[stem] = 0.3
+    dropped[stem] = 0.0
+    faded[60 * s:100 * s, 70 * s:130 * s] = 0.6
+    veiled[150 * s:250 * s, 130 * s:180 * s] = 0.3  # beside the stem, on the backdrop
+    return rgb, {"whole": soft(whole), "halved": soft(halved), "dropped": soft(dropped),
+                 "faded": soft(faded), "veiled": soft(veiled)}
+
+
+def test_it_finds_a_part_of_the_product_the_cut_kept_only_half_of():
+    rgb, cuts = mushroom_scene()
+    sig = {k: quality_signals(a, a, rgb) for k, a in cuts.items()}
+    # the stem (4 x 2800 px) left at 0.3 beside the cap (4 x 9600 px, the product kept); its
+    # blurred rim and the opening's corners take a little
+    assert 0.25 <= sig["halved"]["half_kept"] <= 0.30
+    # the cap's middle (4 x 2400 px) at 0.6 counts too, with the blurred step to the opaque
+    # rim around it: of the kept product's 4 x 12400 px
+    assert 0.18 <= sig["faded"]["half_kept"] <= 0.22
+    # a soft outline, a part dropped outright and a veil of the backdrop's colour never count
+    for name in ("whole", "dropped", "veiled"):
+        assert sig[name]["half_kept"] == 0.0, name
+    for name in ("halved", "faded"):
+        assert risk_score(sig[name]) > risk_score(sig["whole"]) + 0.2, name
+
+
+def test_it_measures_a_half_kept_part_alike_at_any_resolution():
+    rgb, cuts = mushroom_scene()
+    big_rgb, big_cuts = mushroom_scene(3)
+    small = half_kept(rgb, cuts["halved"], 2.0)
+    assert small > 0.2 and abs(half_kept(big_rgb, big_cuts["halved"], 6.0) - small) < 0.03
