@@ -15,7 +15,8 @@ The model's alpha (the base version) is the prior; the strokes are hard labels. 
 The cut is then gated: a change is kept only in a connected region that a stroke of the same
 sign touches (a keep stroke can only add what is connected to it, a remove stroke can only take
 away what is connected to it), so nothing far from a stroke moves. A remove stroke on a blob of
-the prior that is separate from the main object (a ghost) removes the whole blob; a remove
+the prior that is separate from the main object (a ghost) removes the whole blob, and so does a
+remove click anywhere on it but its outline when it is clearly apart (``_apart_piece``); a remove
 click or painted remove stroke spares a thin strap-like piece it reaches only across an edge (a
 strap beside the gap). A click on a thin smooth thing (a pencil) changes nothing farther than a
 few of its widths from it, so it cannot take the large object the thing lies on; nor does a
@@ -34,16 +35,20 @@ guard                      keep click   remove click  painted keep    painted re
 ``_thin_spared``           no           yes [1]_      no              yes (``thin_paint_*``)
 ``_ring_spared``           no           yes [2]_      no              no
 ghost blobs (``_ghosts``)  no           yes           no              yes
+``_apart_piece``           no           yes [3]_      no              no
 =========================  ===========  ============  ==============  ==================
 
 .. [1] with its reach widened by the click's depth when it lies deep in the region it flips
    (``thin_depth``), else by its radius.
 .. [2] it spares only a ring the object closes round the click's gap (background not open
    to the photo's border).
+.. [3] not for an edge click: the solid piece it lands on goes whole when more than
+   ``APART_PX`` px of background part it from the main subject, however shallow the click
+   (``_ghosts`` wants it half the piece's depth deep).
 
 Each row is measured on the click and painted protocols (docs/review.md); every guard but the
-ghost rule has a ``Params`` field that turns it off (``spread_mult``, ``keep_edge_margin``,
-``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
+ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spread_mult``,
+``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
 
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
@@ -256,6 +261,55 @@ def _ghosts(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.nd
     _, lbl = cv2.connectedComponents(prior_fg.astype(np.uint8), connectivity=8)
     hit = _deep_hits(lbl, prior_fg, keep, remove)
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
+
+
+# A solid piece of the cutout parted from the main subject (its largest piece) by more than
+# APART_PX working px of background is apart from it: a remove click on it takes it whole
+# (_apart_piece). Nearer, it may be a part of the product the 128 line parts from it by a
+# hairline.
+APART_PX = 4
+
+
+def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params) -> np.ndarray:
+    """For a remove click on a solid piece of ``state`` (8-connected) that is not the main
+    subject: that whole piece; else nothing. The main subject is the largest piece with every
+    piece parted from it by at most APART_PX px of background (joined across so narrow a gap: a
+    product's second part parted from it by a hairline). A piece a keep stroke touches is the
+    reviewer's, as for ``_deep_hits``; and a click within ``edge_click_px`` of the piece's
+    outline is an edge click (a sliver of spill along a product's second part), as before.
+
+    ``_ghosts`` takes only a blob the click lies deep inside (half the blob's depth): a remove
+    click on a wall clock beside soft-dev GT25's pencil cup, 23 px deep in a blob 83 px deep,
+    took a disk (0.3 % of the clock)."""
+    out = np.zeros(state.shape, bool)
+    h, w = state.shape
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    if not state[cy, cx]:
+        return out
+    n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
+    if n < 3:
+        return out
+    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    hit = int(lbl[cy, cx])
+    if hit == main:
+        return out
+    piece = lbl == hit
+    if (piece & keep).any():
+        return out
+    x, y, bw, bh = stats[hit, :4]
+    inside = np.pad(piece[y:y + bh, x:x + bw], 1).view(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[1 + cy - y, 1 + cx - x]
+    if depth <= params.edge_click_px:
+        return out
+    # pieces parted by at most APART_PX px join when each grows by half of it
+    r = APART_PX // 2
+    se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    _, grown = cv2.connectedComponents(cv2.dilate(state.view(np.uint8), se), connectivity=8)
+    if grown[cy, cx] == grown[lbl == main][0]:
+        return out
+    out[piece] = True
+    return out
 
 
 def _blob_labels(prior_fg: np.ndarray, radius: int) -> np.ndarray | None:
@@ -829,6 +883,11 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         blob = _marked_blobs(state, seen_keep, brush,
                              max(2, int(round(params.neck_frac * np.sqrt(area)))))
         ghosts = _ghosts(state, seen_keep, brush)
+        if len(st.points) == 1:
+            # a remove click on a solid piece apart from the main subject takes that piece,
+            # however shallow, unless it is an edge click (decided here, against the state
+            # before it, so no later stroke gives it back)
+            ghosts |= _apart_piece(state, seen_keep, st, params)
     spread = None
     if ghost is not None:
         m = int(params.edge_click_px * 3 + st.radius)

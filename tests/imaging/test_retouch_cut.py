@@ -65,3 +65,46 @@ def test_it_lets_a_keep_stroke_along_a_half_alpha_object_do_at_least_what_a_clic
     assert (got & banana).sum() >= 0.98 * (click & banana).sum()
     assert (got & ~banana).sum() <= (click & ~banana).sum() + 0.01 * banana.sum()
 
+
+
+def apart_scene(gap):
+    """A red main subject and a separate solid piece of other colours (a wall clock the model
+    held whole, soft edges both), ``gap`` px apart at their nearest."""
+    rgb = busy_background(2, yellowish=False)
+    obj = np.zeros((H, W), np.uint8)
+    cv2.circle(obj, (300, 200), 100, 255, -1)
+    rgb[obj > 0] = RED
+    piece = np.zeros((H, W), np.uint8)
+    cv2.circle(piece, (140 - gap, 200), 60, 255, -1)
+    rgb[piece > 0] = (225, 225, 215)
+    cv2.circle(rgb, (140 - gap, 200), 45, (40, 40, 45), 3)  # a face with a ring
+    prior = cv2.GaussianBlur(np.maximum(obj, piece), (5, 5), 0)
+    return rgb, prior, obj > 0, piece > 0
+
+
+def test_it_takes_a_whole_solid_piece_apart_from_the_subject_with_one_remove_click_near_its_edge():
+    # soft-dev GT25: a remove click 23 px inside a wall clock beside the pencil cup (the clock
+    # 83 px deep) took a disk, 0.3 % of the clock, where a click at its centre took all of it.
+    # Here the old code took 4 % of the piece
+    rgb, prior, obj, piece = apart_scene(gap=20)
+    res = retouch(rgb, prior, [click_stroke((80, 220), positive=False)])
+    assert not (res.alpha[piece] >= 128).any()
+    assert (res.alpha[piece] > 0).sum() < 0.01 * piece.sum()  # its soft rim went with it
+    assert np.array_equal(res.alpha[obj], prior[obj])  # the subject is untouched
+
+
+def test_it_takes_no_more_of_the_subject_with_a_remove_click_on_its_edge():
+    rgb, prior, obj, piece = apart_scene(gap=20)
+    res = retouch(rgb, prior, [click_stroke((300, 104), positive=False)])
+    taken = obj & (prior >= 128) & (res.alpha < 128)
+    assert taken.sum() < 60  # the edge click's disk, as before
+    assert np.array_equal(res.alpha[piece], prior[piece])
+
+
+def test_it_takes_only_a_patch_of_a_part_a_hairline_gap_parts_from_the_subject():
+    # a product's second part that the 128 line parts from the main one by 3 px is joined to
+    # it: a remove click near its edge takes a patch, as before, not the part
+    rgb, prior, obj, piece = apart_scene(gap=2)
+    assert cv2.connectedComponents((prior >= 128).astype(np.uint8), connectivity=8)[0] == 3
+    res = retouch(rgb, prior, [click_stroke((98, 220), positive=False)])
+    assert (res.alpha[piece] >= 128).sum() > 0.95 * piece.sum()
