@@ -82,3 +82,22 @@ def sent(monkeypatch):
     calls = []
     monkeypatch.setattr(export_job_run_task, "delay", lambda job_id: calls.append(job_id))
     return calls
+
+
+@pytest.fixture
+def scissors_cut(make_assets, monkeypatch):
+    """``scissors_cut(cloud=...)``: a finished v1 of a 640 x 480 photo of scissors
+    (tests/cutouts/scissors.py): with a grey cloud between the blades, cut by ``soft`` (the
+    profile that keeps faint alpha: ``fast`` makes it solid or nothing), without one by
+    ``fast`` (``soft`` leaves the blades' edges soft on a photo of something else, marks of
+    their own)."""
+    from tests.cutouts.reviewdata import done_cutouts
+    from tests.cutouts.scissors import CloudySegmenter
+
+    def make(*, cloud: bool):
+        spec = engine.model_spec("u2netp")
+        monkeypatch.setattr(engine, "segmenter_for",
+                            lambda name: (CloudySegmenter(cloud), spec))
+        return done_cutouts(make_assets(1, size=(640, 480)),
+                            profile_name="soft" if cloud else "fast")[0]
+    return make

@@ -5,29 +5,12 @@ import pytest
 from django.core.files.storage import storages
 from django.core.management import call_command
 
-from cutouts import engine
 from cutouts.models import Cutout
 from cutouts.selectors.review import cutouts_without_faint_marks
 from cutouts.services.backfill import cutout_faint_marks_backfill
 from cutouts.services.review import risk_of
-from tests.cutouts.reviewdata import done_cutouts
-from tests.cutouts.test_review_faint_marks import CloudySegmenter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
-
-
-@pytest.fixture
-def cut(make_assets, monkeypatch):
-    """A finished v1 of a 640 x 480 photo of scissors, with a grey cloud between the blades
-    (cut by ``soft``, which keeps it faint) or without (by ``fast``), as the faint-marks
-    pre-flag's tests make them."""
-    def make(*, cloud: bool) -> Cutout:
-        spec = engine.model_spec("u2netp")
-        monkeypatch.setattr(engine, "segmenter_for",
-                            lambda name: (CloudySegmenter(cloud), spec))
-        return done_cutouts(make_assets(1, size=(640, 480)),
-                            profile_name="soft" if cloud else "fast")[0]
-    return make
 
 
 def _as_before_the_measure(cutout: Cutout) -> dict:
@@ -42,8 +25,9 @@ def _as_before_the_measure(cutout: Cutout) -> dict:
     return stored
 
 
-def test_it_measures_an_old_version_from_its_files_as_the_run_did_and_preflags_it(cut, capsys):
-    cutout = cut(cloud=True)
+def test_it_measures_an_old_version_from_its_files_as_the_run_did_and_preflags_it(
+        scissors_cut, capsys):
+    cutout = scissors_cut(cloud=True)
     stored = _as_before_the_measure(cutout)
     assert "faint_marks" in stored["preflags"]
     assert cutouts_without_faint_marks() == [cutout.pk]
@@ -59,8 +43,8 @@ def test_it_measures_an_old_version_from_its_files_as_the_run_did_and_preflags_i
     assert "already carries" in capsys.readouterr().out
 
 
-def test_it_stores_the_measure_but_no_preflag_once_a_reviewer_has_decided(cut):
-    cutout = cut(cloud=True)
+def test_it_stores_the_measure_but_no_preflag_once_a_reviewer_has_decided(scissors_cut):
+    cutout = scissors_cut(cloud=True)
     stored = _as_before_the_measure(cutout)
     Cutout.objects.filter(pk=cutout.pk).update(review_status="approved")
     before = Cutout.objects.get(pk=cutout.pk)
@@ -71,8 +55,8 @@ def test_it_stores_the_measure_but_no_preflag_once_a_reviewer_has_decided(cut):
     assert after.preflags == before.preflags and after.risk == before.risk
 
 
-def test_it_measures_a_clean_version_without_a_preflag(cut):
-    cutout = cut(cloud=False)
+def test_it_measures_a_clean_version_without_a_preflag(scissors_cut):
+    cutout = scissors_cut(cloud=False)
     stored = _as_before_the_measure(cutout)
     assert cutout_faint_marks_backfill(cutout_id=cutout.pk) == "measured"
     cutout.refresh_from_db()
@@ -80,8 +64,8 @@ def test_it_measures_a_clean_version_without_a_preflag(cut):
     assert "faint_marks" not in cutout.preflags
 
 
-def test_it_reads_the_cutouts_alpha_when_the_mask_file_is_gone(cut):
-    cutout = cut(cloud=True)
+def test_it_reads_the_cutouts_alpha_when_the_mask_file_is_gone(scissors_cut):
+    cutout = scissors_cut(cloud=True)
     stored = _as_before_the_measure(cutout)
     storages["default"].delete(cutout.mask_name)
     assert cutout_faint_marks_backfill(cutout_id=cutout.pk) == "preflagged"
@@ -89,8 +73,9 @@ def test_it_reads_the_cutouts_alpha_when_the_mask_file_is_gone(cut):
     assert cutout.signals["faint_marks"] == stored["signals"]["faint_marks"]
 
 
-def test_it_leaves_a_version_whose_files_are_unreadable_as_it_was_and_names_it(cut, capsys):
-    cutout = cut(cloud=True)
+def test_it_leaves_a_version_whose_files_are_unreadable_as_it_was_and_names_it(
+        scissors_cut, capsys):
+    cutout = scissors_cut(cloud=True)
     _as_before_the_measure(cutout)
     storages["default"].delete(cutout.mask_name)
     with storages["default"].open(cutout.rgba_name, "wb") as fh:

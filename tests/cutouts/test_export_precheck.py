@@ -349,7 +349,7 @@ def _cloudy_png(size=(800, 600)) -> tuple[bytes, dict]:
     import numpy as np
     from PIL import Image
 
-    from tests.cutouts.test_review_faint_marks import blades, with_cloud
+    from tests.cutouts.scissors import blades, with_cloud
 
     alpha = with_cloud(blades(size), level=90)
     rgba = np.zeros((size[1], size[0], 4), np.uint8)

@@ -5,14 +5,12 @@ version finishes, as export compliance measures it; the review raises the pre-fl
 
 import io
 
-import cv2
 import numpy as np
 import pytest
 from django.core.files.storage import storages
 from django.urls import reverse
 from PIL import Image
 
-from cutouts import engine
 from cutouts.models import Cutout
 from cutouts.services import retouch, review, runs
 from cutouts.variants import PRESETS, check_rendered, render_variant
@@ -22,59 +20,12 @@ from cutouts.variants.compliance import (
     faint_marks_refusing,
     faint_marks_signal,
 )
-from tests.cutouts.conftest import FakeSegmenter
-from tests.cutouts.reviewdata import done_cutouts
+from tests.cutouts.scissors import CLOUD, with_cloud
 from tests.factories import reviewer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 
 HX = {"HTTP_HX_REQUEST": "true"}
-#: where the cloud lies in the 640 x 480 photo (the model's 320 px square, stretched)
-CLOUD = (320, 168)
-
-
-def blades(size: tuple[int, int]) -> np.ndarray:
-    """Scissors, roughly: two solid blades in a V (the product's box holds background)."""
-    w, h = size
-    a = np.zeros((h, w), np.uint8)
-    cv2.line(a, (w * 3 // 16, h * 5 // 6), (w * 13 // 16, h // 6), 255, max(3, w // 28))
-    cv2.line(a, (w * 3 // 16, h // 6), (w * 13 // 16, h * 5 // 6), 255, max(3, w // 28))
-    return a
-
-
-def with_cloud(a: np.ndarray, level: int = 100) -> np.ndarray:
-    """A grey cloud of the photo's background kept between the blades, joined to them."""
-    h, w = a.shape
-    cloud = np.zeros_like(a)
-    cv2.circle(cloud, (w // 2, h * 7 // 20), w // 9, level, -1)
-    return np.maximum(a, cv2.GaussianBlur(cloud, (0, 0), 3))
-
-
-class CloudySegmenter(FakeSegmenter):
-    """The fake model: 'object' on the blades and, with ``cloud``, 'maybe' (.4) on a cloud."""
-
-    def __init__(self, cloud: bool):
-        super().__init__()
-        self.cloud = cloud
-
-    def predict(self, rgb):
-        self.calls += 1
-        a = blades((self.size, self.size))
-        return (with_cloud(a) if self.cloud else a).astype(np.float32) / 255.0
-
-
-@pytest.fixture
-def cut(make_assets, monkeypatch):
-    """A finished v1 of a 640 x 480 photo: with a cloud, cut by ``soft`` (the profile that
-    keeps faint alpha: ``fast`` makes it solid or nothing), without one by ``fast`` (``soft``
-    leaves the blades' edges soft on a photo of something else, marks of their own)."""
-    def make(*, cloud: bool) -> Cutout:
-        spec = engine.model_spec("u2netp")
-        monkeypatch.setattr(engine, "segmenter_for",
-                            lambda name: (CloudySegmenter(cloud), spec))
-        return done_cutouts(make_assets(1, size=(640, 480)),
-                            profile_name="soft" if cloud else "fast")[0]
-    return make
 
 
 def _amazon_check(cutout: Cutout):
@@ -84,8 +35,8 @@ def _amazon_check(cutout: Cutout):
     return check_rendered(render_variant(rgba, preset.spec), preset)
 
 
-def test_it_stores_the_faint_marks_export_refuses_when_a_run_finishes(cut):
-    cutout = cut(cloud=True)
+def test_it_stores_the_faint_marks_export_refuses_when_a_run_finishes(scissors_cut):
+    cutout = scissors_cut(cloud=True)
     signal = cutout.signals["faint_marks"]
     assert signal["threshold"] == 8 and signal["count"] >= 1
     assert signal["share"] >= FAINT_MARK_FAIL_SHARE, signal
@@ -101,8 +52,8 @@ def test_it_stores_the_faint_marks_export_refuses_when_a_run_finishes(cut):
     assert cutout.timings["faint_marks"] > 0 and cutout.timings["encode"] > 0
 
 
-def test_it_stores_no_faint_mark_for_a_clean_cut(cut):
-    cutout = cut(cloud=False)
+def test_it_stores_no_faint_mark_for_a_clean_cut(scissors_cut):
+    cutout = scissors_cut(cloud=False)
     signal = cutout.signals["faint_marks"]
     assert signal["share"] < FAINT_MARK_SHARE and signal["count"] == 0, signal
     assert "faint_marks" not in cutout.preflags
@@ -130,8 +81,8 @@ def test_it_preflags_a_mark_a_white_background_preset_refuses_and_ranks_it_first
     assert review.preflags_from_signals({**base, "faint_marks": _signal(0.115, 20)})[0] == []
 
 
-def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client, cut):
-    cutout = cut(cloud=True)
+def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client, scissors_cut):
+    cutout = scissors_cut(cloud=True)
     client.force_login(reviewer())
     url = reverse("cutouts:review_card", args=[cutout.pk])
     html = client.get(url).content.decode()
@@ -152,11 +103,11 @@ def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client
     assert "rv-faint-marks" not in client.get(url).content.decode()
 
 
-def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(client, cut):
+def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(client, scissors_cut):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    cutout = cut(cloud=True)
+    cutout = scissors_cut(cloud=True)
     client.force_login(reviewer())
 
     def tile() -> tuple[str, int]:
@@ -174,8 +125,8 @@ def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(clie
     assert flagged_queries == clean_queries
 
 
-def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(cut):
-    cutout = cut(cloud=True)
+def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(scissors_cut):
+    cutout = scissors_cut(cloud=True)
     assert "faint_marks" in cutout.preflags
     strokes = [{"kind": "remove", "radius": 6, "points": [list(CLOUD)]}]
     new = retouch.cutout_retouch_strokes(cutout=cutout, user=reviewer(), strokes=strokes)
@@ -186,8 +137,8 @@ def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(cut):
     assert not any("faint see-through" in e for e in _amazon_check(new).errors)
 
 
-def test_it_measures_a_retouch_upload_that_keeps_a_cloud(cut):
-    cutout = cut(cloud=False)
+def test_it_measures_a_retouch_upload_that_keeps_a_cloud(scissors_cut):
+    cutout = scissors_cut(cloud=False)
     with storages["default"].open(cutout.rgba_name, "rb") as fh:
         rgba = np.array(Image.open(io.BytesIO(fh.read())).convert("RGBA"))
     rgba[..., 3] = np.maximum(rgba[..., 3], with_cloud(np.zeros((480, 640), np.uint8)))
