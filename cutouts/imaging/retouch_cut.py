@@ -53,7 +53,8 @@ ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spre
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
 faint pockets, and it disputes the ghost's soft pieces it reaches through them as a remove
-stroke disputes a marked blob; what the cut takes there passes the gate. Like every step it is
+stroke disputes a marked blob (not a solid body the ghost is joined to, ``_solid_bodies``);
+what the cut takes there passes the gate. Like every step it is
 decided against the state before it, so a later stroke never changes what it took.
 """
 
@@ -67,7 +68,7 @@ import cv2
 import maxflow
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import gaussian_filter, median
+from scipy.ndimage import distance_transform_edt, gaussian_filter, median
 
 from .strokes import KEEP, REMOVE, Stroke, paint, rasterise
 
@@ -86,6 +87,12 @@ GHOST_OPEN = 2
 # higher: dev 036's body, median 245, went whole with a click under a median of 250).
 # See _ghost_pockets.
 GHOST_HALF = 192 / 255.0
+# A solid part of such a piece (GHOST_SOLID and above) the ghost is only joined to is not the
+# ghost: the clear background (below GHOST_MIN) is more than GHOST_RING_BG of the prior between
+# GHOST_RING working px around it. See _solid_bodies.
+GHOST_SOLID = 250 / 255.0
+GHOST_RING = (3, 8)
+GHOST_RING_BG = 0.5
 
 
 @dataclass(frozen=True)
@@ -794,7 +801,39 @@ def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
     soft_ids = np.nonzero(soft)[0]
     pieces = np.isin(lbl, soft_ids) & held
     pockets = ~state & (prior >= GHOST_MIN / 255.0) & (prior < 0.5)
-    return pockets, pieces
+    return pockets, pieces & ~_solid_bodies(prior, pieces)
+
+
+def _solid_bodies(prior: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    """The solid parts of half-transparent ``pieces`` (prior >= GHOST_SOLID, 8-connected) that
+    are a body joined to the ghost, not a bright spot within it: the prior GHOST_RING working
+    px around such a part is mostly (more than GHOST_RING_BG) clear background, below
+    GHOST_MIN. A synthetic wheel held at 150-170 joined to a body at 255 is one piece with a
+    median below GHOST_HALF, and a remove click in its gap took the body whole; banana3's
+    roses hold one solid spot (750 px, 24 % clear background around it) that goes with them."""
+    solid = pieces & (prior >= GHOST_SOLID)
+    if not solid.any():
+        return solid
+    h, w = prior.shape
+    ys, xs = np.nonzero(solid)
+    m = GHOST_RING[1] + 1
+    y0, y1 = max(0, int(ys.min()) - m), min(h, int(ys.max()) + m + 1)
+    x0, x1 = max(0, int(xs.min()) - m), min(w, int(xs.max()) + m + 1)
+    sol = solid[y0:y1, x0:x1]
+    n, lbl = cv2.connectedComponents(sol.view(np.uint8), connectivity=8)
+    # each ring pixel counts for the solid part nearest to it
+    _, near = distance_transform_edt(~sol, return_indices=True)
+    d = cv2.distanceTransform((~sol).view(np.uint8), cv2.DIST_L2, 5)
+    ring = (d > GHOST_RING[0]) & (d <= GHOST_RING[1])
+    owner = lbl[near[0][ring], near[1][ring]]
+    clear = prior[y0:y1, x0:x1][ring] < GHOST_MIN / 255.0
+    total = np.bincount(owner, minlength=n)
+    bg = np.bincount(owner, weights=clear, minlength=n)
+    body = bg > GHOST_RING_BG * np.maximum(total, 1)
+    body[0] = False
+    out = np.zeros_like(solid)
+    out[y0:y1, x0:x1] = body[lbl]
+    return out
 
 
 def _on_faint_blob(prior: np.ndarray, brush: np.ndarray) -> bool:

@@ -80,3 +80,48 @@ def test_it_never_gives_back_what_a_remove_click_took_on_a_ghost_after_later_cli
         wrong = (after > before) if strokes[-1].kind == "remove" else (after < before)
         assert not wrong.any()
         before, pred = after, after >= 128
+
+
+def wheel_body_scene(seed=0, level=160):
+    """On a plain backdrop: a dark tyre ring, spokes and a hub (a wheel) the model holds at
+    ``level`` over its whole disc, the gap between them included, joined to a solid orange
+    body it holds at 255 that is smaller than the wheel: one piece with a median below 192."""
+    rng = np.random.default_rng(seed)
+    rgb = np.full((H, W, 3), (205, 205, 200), np.uint8)
+    cx, cy, r = 300, 220, 100
+    body = np.zeros((H, W), np.uint8)
+    cv2.rectangle(body, (120, 40), (300, 128), 255, -1)
+    ring = np.zeros((H, W), np.uint8)
+    cv2.circle(ring, (cx, cy), r, 255, -1)
+    cv2.circle(ring, (cx, cy), r - 18, 0, -1)
+    spokes = np.zeros((H, W), np.uint8)
+    for k in range(8):
+        t = k * np.pi / 4
+        end = (int(cx + (r - 10) * np.cos(t)), int(cy + (r - 10) * np.sin(t)))
+        cv2.line(spokes, (cx, cy), end, 255, 3)
+    cv2.circle(spokes, (cx, cy), 14, 255, -1)
+    rgb[body > 0] = (200, 90, 30)
+    rgb[ring > 0] = (35, 35, 38)
+    rgb[spokes > 0] = (140, 140, 145)
+    rgb = np.clip(rgb + rng.normal(0, 4, rgb.shape), 0, 255).astype(np.uint8)
+    disc = np.zeros((H, W), np.uint8)
+    cv2.circle(disc, (cx, cy), r, 255, -1)
+    prior = cv2.GaussianBlur(np.maximum(body, (disc > 0).astype(np.uint8) * level), (5, 5), 0)
+    gap = (disc > 0) & (ring == 0) & (spokes == 0)
+    click = (int(round(cx + 55 * np.cos(np.pi / 8))), int(round(cy + 55 * np.sin(np.pi / 8))))
+    return rgb, prior, body > 0, ring > 0, gap, click
+
+
+@pytest.mark.parametrize(("seed", "level"), [(0, 150), (1, 170)])
+def test_it_keeps_a_solid_body_joined_to_a_half_transparent_wheel_a_remove_click_takes(seed,
+                                                                                        level):
+    rgb, prior, body, ring, gap, click = wheel_body_scene(seed, level)
+    held = prior >= 128
+    n, lbl = cv2.connectedComponents(held.view(np.uint8), connectivity=8)
+    piece = lbl == lbl[click[1], click[0]]
+    assert piece[held & body].all() and np.median(prior[piece]) < 192  # one half-transparent piece
+    got = retouch(rgb, prior, [click_stroke(click, positive=False)]).alpha
+    assert (got[gap] < 128).mean() > 0.95  # the click in the gap takes the gap
+    # the ghost rule took the body (0 % kept) and, without its colour samples, the tyre
+    assert (got[body] >= 128).mean() > 0.95
+    assert (got[ring] >= 128).mean() > 0.85
