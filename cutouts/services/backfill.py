@@ -13,8 +13,8 @@ from django.db import transaction
 
 from ..imaging.encode import decode_cutout
 from ..models import Cutout, JobStatus, ReviewStatus
-from ..variants.compliance import faint_marks_refusing, faint_marks_signal
-from .review import risk_of
+from ..variants.compliance import faint_marks_signal
+from .review import preflags_from_signals, risk_of
 
 #: what one version's backfill did: measured (and pre-flagged, when a white-background preset
 #: will refuse it and it still awaits review), nothing to do, or its files could not be read
@@ -67,7 +67,9 @@ def cutout_faint_marks_backfill(*, cutout_id: int) -> Backfilled:
             return "skipped"
         signals = {**(row.signals or {}), "faint_marks": signal}
         fields: dict = {"signals": signals}
-        flag = (row.review_status == ReviewStatus.PENDING and bool(faint_marks_refusing(signal))
+        # the review's own pre-flag policy decides, as for a version that finished today
+        flag = (row.review_status == ReviewStatus.PENDING
+                and "faint_marks" in preflags_from_signals(signals)[0]
                 and "faint_marks" not in (row.preflags or []))
         if flag:
             preflags = [*(row.preflags or []), "faint_marks"]
