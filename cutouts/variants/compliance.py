@@ -729,20 +729,27 @@ def faint_marks_refused(preset: Preset, signal: Any) -> bool:
     background, ``no_ghosts``, a mark of ``FAINT_MARK_FAIL_SHARE`` or more). False without
     the signal (a version computed before it) or for a preset rendering at another threshold.
     The review's pre-flag and the export form's pre-check both ask it."""
-    if not (isinstance(signal, dict) and _refuses_faint_marks(preset.rules)):
+    if not isinstance(signal, dict):
         return False
     share = signal.get("share")
     if not isinstance(share, int | float) or isinstance(share, bool):
         return False
-    return (signal.get("threshold") == preset.variant_spec.alpha_threshold(1)
+    return (_refuses_faint_marks_at(preset, signal.get("threshold"))
             and share >= FAINT_MARK_FAIL_SHARE)
+
+
+def _refuses_faint_marks_at(preset: Preset, threshold: Any) -> bool:
+    """Whether ``preset`` refuses a large faint mark and renders at ``threshold``, the one a
+    stored signal was measured at (another threshold's marks are not the render's)."""
+    return (_refuses_faint_marks(preset.rules)
+            and preset.variant_spec.alpha_threshold(1) == threshold)
 
 
 def faint_marks_refusers() -> list[str]:
     """The labels of the built-in presets that refuse a large faint mark at all (the presets
     a *Faint marks* pre-flag can name): what a grid tile says without reading the signal."""
-    return [p.label for p in PRESETS.values() if _refuses_faint_marks(p.rules)
-            and p.variant_spec.alpha_threshold(1) == FAINT_MARKS_THRESHOLD]
+    return [p.label for p in PRESETS.values()
+            if _refuses_faint_marks_at(p, FAINT_MARKS_THRESHOLD)]
 
 
 def faint_marks_refusing(signal: Any) -> list[str]:
