@@ -990,6 +990,8 @@ class ExportRefusal:
     finished_at: datetime
     refused: tuple[tuple[str, str], ...]
     presets_total: int = 0  # 0: not known
+    # when the export was asked for: a version made after it is not the one it refused
+    started_at: datetime | None = None
 
     @property
     def shipped(self) -> int:
@@ -1039,17 +1041,18 @@ def export_refusals_latest(*, asset_ids: Iterable[int]) -> dict[int, ExportRefus
                     job__finished_at__isnull=False)
             .order_by("-job__finished_at", "-job_id", "pk")
             .values_list("asset_id", "job_id", "job__finished_at", "job__presets", "label",
-                         "reason"))
-    newest: dict[int, tuple[int, datetime, int]] = {}  # an older export's refusals are hidden
+                         "reason", "job__created_at"))
+    # job, finished, presets chosen, asked for; an older export's refusals are hidden
+    newest: dict[int, tuple[int, datetime, int, datetime]] = {}
     refused: dict[int, list[tuple[str, str]]] = {}
-    for asset_id, job_id, finished_at, presets, label, reason in rows.iterator():
-        if len(newest) == len(ids) and job_id not in {j for j, _, _ in newest.values()}:
+    for asset_id, job_id, finished_at, presets, label, reason, started_at in rows.iterator():
+        if len(newest) == len(ids) and job_id not in {j for j, *_ in newest.values()}:
             break  # every image has its newest export's rows: the rest are older
         if finished_at is None:  # filtered out: said for the type checker
             continue
         if asset_id not in newest:
             newest[asset_id] = (job_id, finished_at,
-                                len(presets) if isinstance(presets, list) else 0)
+                                len(presets) if isinstance(presets, list) else 0, started_at)
         if newest[asset_id][0] == job_id:
             refused.setdefault(asset_id, []).append((label, reason))
     if not newest:
@@ -1058,8 +1061,9 @@ def export_refusals_latest(*, asset_ids: Iterable[int]) -> dict[int, ExportRefus
                    .values("asset_id").annotate(last=Max("exported_at"))
                    .values_list("asset_id", "last"))
     notes = {asset_id: ExportRefusal(job_id=job_id, finished_at=finished_at,
-                                     refused=tuple(refused[asset_id]), presets_total=total)
-             for asset_id, (job_id, finished_at, total) in newest.items()}
+                                     refused=tuple(refused[asset_id]), presets_total=total,
+                                     started_at=started_at)
+             for asset_id, (job_id, finished_at, total, started_at) in newest.items()}
     # a refusal an export has shipped the image since is over
     return {asset_id: note for asset_id, note in notes.items()
             if asset_id not in shipped or shipped[asset_id] <= note.finished_at}

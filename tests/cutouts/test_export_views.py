@@ -555,6 +555,19 @@ def test_it_shows_the_latest_refusal_on_the_product_page_and_the_review_card(cli
     assert b"Partly exported" not in page.content and b"data-export-refused" not in page.content
 
 
+def test_it_says_a_refusal_on_a_newer_version_card_was_an_earlier_versions(client):
+    tiny, refusing = _exported_then_refused()
+    newer = done_cutout(asset=tiny.asset, version=2, size=(121, 157))  # a re-run since
+    client.force_login(manager())
+    cards = {c.version: html.unescape(client.get(
+        reverse("cutouts:review_card", args=[c.pk])).content.decode()) for c in (tiny, newer)}
+    for page in cards.values():
+        assert f'data-export-refused="{refusing.pk}"' in page
+    earlier = "⚠ <span data-earlier-version>An earlier version: </span>Partly exported: 1 of 3"
+    assert earlier in cards[2]
+    assert "data-earlier-version" not in cards[1] and "⚠ Partly exported: 1 of 3" in cards[1]
+
+
 @pytest.fixture
 def boss_client(client):
     user = manager()
