@@ -44,6 +44,13 @@ STAGE_COSTS = {"refine": (0.05, 0.006), "tiles": (0.0, 0.025), "colours": (0.0, 
                "check": (0.1, 0.002)}
 
 
+def work_size(h: int, w: int) -> tuple[int, int]:
+    """The working resolution (rows, columns) a run refines at and measures its signals at
+    for an ``h`` x ``w`` photo: long side ``WORK_MAX`` (the photo's own size when smaller).
+    A backfill measuring an older version's signals reduces to it too."""
+    scale = min(1.0, WORK_MAX / max(h, w))
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
 def model_passes(settings: CutoutSettings) -> int:
     """The model passes ``infer`` runs at most: the full image, its mirror (TTA), the crop
     pass and its mirror."""
@@ -180,7 +187,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     report(REFINING, at_refine)
 
     scale = min(1.0, WORK_MAX / max(h, w))
-    hw, ww = max(1, round(h * scale)), max(1, round(w * scale))
+    hw, ww = work_size(h, w)
     if scale < 1.0:
         scale = ww / w  # exact pixel-grid ratio used by upsample_region
     prob = refine.fuse(p_full, (hw, ww), scale, p_crop, box, settings.crop_weight)

@@ -4,7 +4,7 @@ page size: related rows come in through joins, never per row."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlencode
@@ -34,11 +34,13 @@ def cutouts_approved_current() -> QuerySet[Cutout]:
     ).select_related("asset", "asset__product")
 
 
-def cutouts_without_faint_marks() -> list[int]:
-    """The ids of the finished versions made before the faint-mark measure
-    (``services.backfill``), oldest first."""
-    return list(Cutout.objects.filter(status=JobStatus.DONE)
-                .exclude(signals__has_key="faint_marks").order_by("pk")
+def cutouts_missing_signals(*, keys: Sequence[str]) -> list[int]:
+    """The ids of the finished versions whose signals lack any of ``keys`` (made before those
+    measures existed: ``services.backfill``), oldest first."""
+    missing = Q()
+    for key in keys:
+        missing |= ~Q(signals__has_key=key)
+    return list(Cutout.objects.filter(missing, status=JobStatus.DONE).order_by("pk")
                 .values_list("pk", flat=True))
 
 

@@ -1,24 +1,56 @@
-"""Measures finished versions for a signal added after they were made (the faint-mark
-measure export compliance reads), so the review's pre-flag and the export form's pre-check
-see an older version as they see a new one."""
+"""Measures finished versions for the signals added after they were made, from their stored
+files and exactly as a run measures them, so an older version reads as a new one: the faint
+marks export compliance reads (2026-12-04), and the half-kept parts the risk model reads
+(2026-12-05; without them the review queue ranks older versions on the risk before its refit,
+and recomputing their risk from the stored JSON alone would read ``half_kept`` as 0)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 from django.core.files.storage import storages
 from django.db import transaction
+from PIL import Image
 
-from ..imaging.encode import decode_cutout
+from catalog.models import ImageAsset
+from catalog.selectors import asset_working_open
+
+from ..imaging.encode import decode_cutout, decode_working_copy
+from ..imaging.models import REGISTRY
+from ..imaging.pipeline import work_size
+from ..imaging.retouch import WORK_MAX as RETOUCH_WORK_MAX
+from ..imaging.retouch import reduce_for_cut
+from ..imaging.signals import drawn_signals, half_kept
 from ..models import Cutout, JobStatus, ReviewStatus
 from ..variants.compliance import faint_marks_signal
 from .review import preflags_from_signals, risk_of
 
-#: what one version's backfill did: measured (and pre-flagged, when a white-background preset
-#: will refuse it and it still awaits review), nothing to do, or its files could not be read
-Backfilled = Literal["measured", "preflagged", "skipped", "unreadable"]
+#: the signals a version made before them gets from its files, in the order they came
+BACKFILLED_SIGNALS = ("faint_marks", "half_kept")
+
+#: which stored file could not be read: the version's own (its mask, then its cutout), or its
+#: image's working copy (missing, damaged, or no longer the cutout's size)
+Unreadable = Literal["cutout", "photo"]
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    """What one version's backfill did."""
+
+    outcome: Literal["measured", "skipped", "unreadable"]
+    #: the signals stored, of ``BACKFILLED_SIGNALS``
+    stored: tuple[str, ...] = ()
+    #: awaiting review, and a white-background preset will refuse its faint mark: pre-flagged
+    preflagged: bool = False
+    #: awaiting review, and its risk recomputed (``risk_of``) on the completed signals changed
+    rescored: bool = False
+    unreadable: Unreadable | None = None
+
+
+SKIPPED = Backfilled("skipped")
 
 
 def _stored_alpha(cutout: Cutout) -> np.ndarray | None:
@@ -44,35 +76,134 @@ def _stored_alpha(cutout: Cutout) -> np.ndarray | None:
     return None
 
 
-def cutout_faint_marks_backfill(*, cutout_id: int) -> Backfilled:
-    """Store ``signals["faint_marks"]`` on a finished version made before the signal existed,
-    measured from its stored alpha exactly as a run measures it; a version still awaiting
-    review that a white-background preset will refuse gets the *Faint marks* pre-flag and the
-    risk that goes with it. A version already measured, not finished, or changed meanwhile is
-    left alone, so running it twice (or beside a retouch) changes nothing."""
-    cutout = Cutout.objects.filter(pk=cutout_id, status=JobStatus.DONE).only(
-        "pk", "mask_name", "rgba_name", "signals").first()
-    if cutout is None or "faint_marks" in (cutout.signals or {}):
-        return "skipped"
+def _stored_photo(asset: ImageAsset) -> np.ndarray | None:
+    """The image's working copy, what the run read (``runs._load_working_copy``); None when
+    it is missing or damaged (``rebuild_working_copies`` repairs it)."""
+    try:
+        with asset_working_open(asset=asset) as fh:
+            return decode_working_copy(fh)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+
+
+def _run_reduced(image: np.ndarray) -> np.ndarray:
+    """``image`` (the photo or the alpha) at the working size ``run_pipeline`` measures its
+    signals at (``work_size``), INTER_AREA as it reduces; the image itself when small enough
+    (a test holds the result to the run's own measure)."""
+    h, w = image.shape[:2]
+    hw, ww = work_size(h, w)
+    if (hw, ww) == (h, w):
+        return image
+    return cv2.resize(image, (ww, hw), interpolation=cv2.INTER_AREA)
+
+
+def _input_size(cutout: Cutout) -> int:
+    """The model's input side the run measured in model px: from its provenance
+    (``ModelSpec.version``, "name@size:digest"), else the registry's spec of its name, else
+    the 320 px ``quality_signals`` assumes when it is not told."""
+    _, at, rest = cutout.model_version.partition("@")
+    size = rest.partition(":")[0]
+    if at and size.isdigit() and int(size) > 0:
+        return int(size)
+    spec = REGISTRY.get(cutout.model_name)
+    return spec.input_size if spec is not None else 320
+
+
+def _half_kept(cutout: Cutout, photo_w: np.ndarray, alpha: np.ndarray) -> float:
+    """``signals["half_kept"]`` as the version's run measured it. ``photo_w``: the working
+    copy already reduced as that run reduces it (``_photo_reduced``), so the full-size photo
+    and the full-size alpha are never held together."""
+    if cutout.source == Cutout.Source.RETOUCH:
+        # strokes or an upload: the retouch's own call, with the reductions it stores as the
+        # retouch base (services.retouch._retouch_output)
+        alpha_w = reduce_for_cut(alpha, RETOUCH_WORK_MAX)
+        sig = drawn_signals(alpha, photo_w, reduced=(alpha_w, photo_w))
+        # no product (at the reduced size): the run stores none, the risk reads a missing one
+        # as 0.0, and storing that keeps the version from being measured again on a re-run
+        return float(sig.get("half_kept", 0.0))
+    alpha_wf = _run_reduced(alpha).astype(np.float32)
+    alpha_wf /= 255.0
+    if not np.count_nonzero(alpha_wf >= 0.5):
+        return 0.0  # no product: quality_signals' own 0.0
+    model_px = max(alpha_wf.shape) / _input_size(cutout)  # run_pipeline's
+    return round(half_kept(photo_w, alpha_wf, model_px), 4)
+
+
+def _photo_reduced(cutout: Cutout, photo: np.ndarray) -> np.ndarray:
+    if cutout.source == Cutout.Source.RETOUCH:
+        return np.ascontiguousarray(reduce_for_cut(photo, RETOUCH_WORK_MAX))
+    return _run_reduced(photo)
+
+
+def _measure(cutout: Cutout, missing: list[str]) -> dict[str, Any] | Unreadable:
+    """The ``missing`` signals of ``cutout`` from its stored files, or which file would not
+    read. One full-size array at a time (a 50 MP photo is 150 MB, its alpha 50 MB): the photo
+    is read and reduced first, then the alpha."""
+    photo_w = shape = None
+    if "half_kept" in missing:
+        photo = _stored_photo(cutout.asset)
+        if photo is None:
+            return "photo"
+        shape = photo.shape[:2]
+        photo_w = _photo_reduced(cutout, photo)
+        del photo
     alpha = _stored_alpha(cutout)
     if alpha is None:
-        return "unreadable"
-    signal = faint_marks_signal(alpha)
-    del alpha
+        return "cutout"
+    if shape is not None and alpha.shape != shape:
+        return "photo"  # not the photo the run cut (the run refuses such a pair too)
+    measured: dict[str, Any] = {}
+    if "faint_marks" in missing:
+        measured["faint_marks"] = faint_marks_signal(alpha)
+    if photo_w is not None:
+        measured["half_kept"] = _half_kept(cutout, photo_w, alpha)
+    return measured
+
+
+def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
+    """Store the ``BACKFILLED_SIGNALS`` a finished version made before them lacks, measured
+    from its stored files exactly as a run measures them. A version still awaiting review
+    gets the risk and pre-flags a version finishing today would: ``risk_of`` on the completed
+    signals (the refitted model, the pre-flags a reviewer dismissed still left out) and the
+    *Faint marks* pre-flag where a white-background preset will refuse it. An approved,
+    flagged or superseded version gets the signals only: its review, pre-flags and risk stand.
+    A version already measured, not finished, or measured meanwhile is left alone, so running
+    it twice (or beside a review) changes nothing; one whose files do not read is left as it
+    was (nothing half-stored), and the result says which file."""
+    cutout = (Cutout.objects.filter(pk=cutout_id, status=JobStatus.DONE)
+              .select_related("asset")
+              .only("pk", "source", "mask_name", "rgba_name", "signals", "model_name",
+                    "model_version", "asset__working_name").first())
+    if cutout is None:
+        return SKIPPED
+    missing = [k for k in BACKFILLED_SIGNALS if k not in (cutout.signals or {})]
+    if not missing:
+        return SKIPPED
+    measured = _measure(cutout, missing)
+    if isinstance(measured, str):
+        return Backfilled("unreadable", unreadable=measured)
     with transaction.atomic():
         row = (Cutout.objects.select_for_update()
                .filter(pk=cutout_id, status=JobStatus.DONE)
                .only("pk", "signals", "preflags", "review_status", "risk").first())
-        if row is None or "faint_marks" in (row.signals or {}):
-            return "skipped"
-        signals = {**(row.signals or {}), "faint_marks": signal}
-        fields: dict = {"signals": signals}
+        if row is None:
+            return SKIPPED
+        new = {k: v for k, v in measured.items() if k not in (row.signals or {})}
+        if not new:
+            return SKIPPED
+        signals = {**(row.signals or {}), **new}
+        fields: dict[str, Any] = {"signals": signals}
+        pending = row.review_status == ReviewStatus.PENDING
+        preflags = list(row.preflags or [])
         # the review's own pre-flag policy decides, as for a version that finished today
-        flag = (row.review_status == ReviewStatus.PENDING
+        flag = (pending and "faint_marks" in new
                 and "faint_marks" in preflags_from_signals(signals)[0]
-                and "faint_marks" not in (row.preflags or []))
+                and "faint_marks" not in preflags)
         if flag:
-            preflags = [*(row.preflags or []), "faint_marks"]
-            fields.update(preflags=preflags, risk=risk_of(signals=signals, preflags=preflags))
+            preflags.append("faint_marks")
+            fields["preflags"] = preflags
+        if pending:
+            fields["risk"] = risk_of(signals=signals, preflags=preflags)
         Cutout.objects.filter(pk=row.pk).update(**fields)
-    return "preflagged" if flag else "measured"
+    return Backfilled("measured", stored=tuple(new), preflagged=flag,
+                      rescored=pending and fields["risk"] != row.risk)
