@@ -114,6 +114,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
     products: dict[str, dict[str, str]] = {}
     first_line: dict[str, int] = {}
     by_filename: dict[str, ManifestRow] = {}
+    file_lines: dict[str, int] = {}  # every line's file, bad lines' too
     positions: dict[tuple[str, str], int] = {}
     errors: list[str] = []
     product_lines: dict[str, int] = {}
@@ -126,12 +127,25 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
             continue
         record = {n: v.strip() for n, v in zip(names, values, strict=True)}
         sku = record["sku"]
+        filename = record.get("filename", "")
+        # the file is checked first, whatever else is wrong with its line: a later line
+        # repeating it is then reported in the same round (QA: fixing line 2's position
+        # revealed that line 4 repeated its file, a second round of fixes)
+        outside = _outside_path(filename)
+        if outside:
+            errors.append(f"line {line}: file {filename}: {outside}")
+        elif filename:
+            key = filename.replace("\\", "/").lower()
+            if key in file_lines:
+                errors.append(
+                    f"line {line}: file {filename} is already listed on line {file_lines[key]}")
+            else:
+                file_lines[key] = line
         if not sku:
             errors.append(f"line {line}: empty sku")
             continue
         fields = {k: record[k] for k in PRODUCT_FIELDS if record.get(k)}
         seen = sku in first_line
-        filename = record.get("filename", "")
         if seen and not filename:
             # Repeating a SKU is how a manifest links several files; without a file
             # the row can only be a copy-paste slip.
@@ -159,20 +173,6 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
                     f"{', '.join(POSITIONS)} or 1-9)")
                 continue
             position = normal
-        outside = _outside_path(filename)
-        if outside:
-            errors.append(f"line {line}: file {filename}: {outside}")
-            continue
-        row = ManifestRow(line=line, sku=sku, fields=fields, filename=filename,
-                          position=position)
-        if filename:
-            key = filename.replace("\\", "/").lower()
-            if key in by_filename:
-                errors.append(
-                    f"line {line}: file {filename} is already listed on line "
-                    f"{by_filename[key].line}"
-                )
-            by_filename[key] = row
         if position:
             if (sku, position) in positions:
                 errors.append(
@@ -180,6 +180,12 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
                     f"{positions[(sku, position)]}"
                 )
             positions[(sku, position)] = line
+        if outside:
+            continue
+        row = ManifestRow(line=line, sku=sku, fields=fields, filename=filename,
+                          position=position)
+        if filename:
+            by_filename.setdefault(filename.replace("\\", "/").lower(), row)
         rows.append(row)
     if errors:
         raise lines_refused("manifest", errors)

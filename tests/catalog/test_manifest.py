@@ -208,3 +208,17 @@ def test_it_reads_a_tab_separated_manifest():
     (row,) = manifest.rows
     assert (row.line, row.sku, row.filename, row.position) == (2, "A-1", "shoot/a, b.jpg",
                                                                "PT01")
+
+
+def test_it_reports_a_repeated_file_in_the_same_round_as_its_first_lines_other_fault():
+    # line 2's position and line 3's SKU are wrong; line 4 repeats line 2's file and
+    # position: one round of fixes must be enough, so all three are reported at once
+    data = (HEADER + "X1,Thing,,,,,x1.jpg,ZZZ\r\n,No sku,,,,,x2.jpg,MAIN\r\n"
+            "X1,Thing,,,,,x1.jpg,MAIN\r\nX2,,,,,,x2.jpg,PT01\r\n")
+    with pytest.raises(ManifestError) as refused:
+        parse_manifest(data.encode())
+    said = str(refused.value)
+    assert "line 2: unknown position 'ZZZ'" in said
+    assert "line 3: empty sku" in said
+    assert "line 4: file x1.jpg is already listed on line 2" in said
+    assert "line 5: file x2.jpg is already listed on line 3" in said
