@@ -544,6 +544,7 @@
       this.failureList.replaceChildren();
       if (this.heldList) this.heldList.replaceChildren();
       this.failures.hidden = true;
+      this.failures.classList.remove("refused");
       this.result.replaceChildren();
       this.overall.value = 0;
       if (this.preview) this.preview.hidden = true;
@@ -774,6 +775,9 @@
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
         el("span", "reason", data.reason || "Refused."));
       this.failureList.append(li);
+      // red only for a refusal: a duplicate is counted apart from them (QA: "0 refused" under
+      // a red box listing only a duplicate)
+      if (item.state !== "duplicate") this.failures.classList.add("refused");
       this.failures.hidden = false;
     }
 
@@ -785,13 +789,14 @@
         this.heldList.dataset.heldList = "";
         this.failureList.after(this.heldList);
       }
-      const li = el("li", "unmapped");
+      const li = el("li", item.identical ? "duplicate" : "unmapped");
       li.dataset.filename = item.path || item.file.name;
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
         el("span", "reason", item.identical ?
           "Not sent: identical to the image stored at its position (a duplicate)." :
           `Not sent: ${item.unmapped || "the preview refused it."}`));
       this.heldList.append(li);
+      if (!item.identical) this.failures.classList.add("refused");
       this.failures.hidden = false;
     }
 

@@ -230,6 +230,7 @@ def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
         "1 imported, 1 duplicate skipped, 1 refused")
     expect(uploader.locator('[data-held-list] li[data-filename="T00_MAIN.jpg"]')).to_contain_text(
         "Not sent: identical to the image stored at its position (a duplicate).")
+    expect(uploader.locator("[data-failures]")).to_have_class(re.compile(r"\brefused\b"))
     # the server checked the hash against the catalog and reported it as the import would
     issue = ImportIssue.objects.get(filename="T00_MAIN.jpg")
     assert (issue.level, issue.kind, issue.asset_pk) == ("warning", "duplicate", holder.pk)
@@ -259,6 +260,19 @@ def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page
     expect(page.locator("#product-start select[name=model]")).to_be_visible()
     positions = set(ImageAsset.live.filter(product=product).values_list("position", flat=True))
     assert positions == {"MAIN", "PT01"}
+    # the same file again: a duplicate, not stored and not refused, so the box that names it
+    # is not the red one of refusals (QA: a red "Not stored" box over "0 refused")
+    page.locator("[data-uploader] [data-clear]").click()
+    page.evaluate(DROP_JS, ["[data-uploader] [data-dropzone]", payload[:1]])
+    uploader = page.locator("[data-uploader]")
+    expect(uploader.locator("[data-summary]")).to_contain_text("1 duplicate · 0 refused",
+                                                               timeout=30_000)
+    failures = uploader.locator("[data-failures]")
+    expect(failures).to_be_visible()
+    expect(failures).not_to_have_class(re.compile(r"\brefused\b"))
+    expect(failures).not_to_have_css("background-color", "rgb(253, 236, 236)")  # the red
+    expect(uploader.locator("[data-failure-list] li.duplicate")).to_contain_text("Duplicate")
+    assert ImageAsset.live.filter(product=product).count() == 2
 
     # The list shows the product with its first image, served by the thumbnail view.
     page.goto(f"{live_server.url}/catalog/products/?q=solo")
