@@ -75,6 +75,18 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class QuietForbidden(logging.Filter):
+    """An ordinary 403 (a page the user's role does not open) is one warning line: Django logs
+    its ``PermissionDenied`` with the traceback, which says nothing of a refusal working as
+    designed and buried real errors (QA: the only traceback in a day's log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {

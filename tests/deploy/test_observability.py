@@ -150,6 +150,28 @@ def test_a_refused_request_is_logged_once_in_our_format(client, settings):
     assert sum("Forbidden" in line for line in lines) == 1
 
 
+@pytest.mark.django_db
+def test_it_logs_a_refused_request_as_one_line_without_a_traceback(client):
+    import io
+    import logging
+
+    from tests.factories import reviewer
+
+    [console] = [h for h in logging.getLogger().handlers
+                 if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+                 and type(h).__module__ == "logging"]
+    written = io.StringIO()
+    before = console.setStream(written)
+    try:
+        client.force_login(reviewer())
+        assert client.get("/cutouts/export/").status_code == 403
+    finally:
+        console.setStream(before)
+    out = written.getvalue()
+    assert "Forbidden (Permission denied): /cutouts/export/" in out
+    assert "Traceback" not in out and "PermissionDenied" not in out
+
+
 def test_production_uses_json_logs_and_development_stays_plain(settings):
     from config.settings import base
 
