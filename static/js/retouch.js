@@ -147,7 +147,7 @@
       if (ev.pointerType !== "touch") { self.cursor = null; self.render(); }
     });
     this.view.addEventListener("wheel", function (ev) { self.wheel(ev); }, { passive: false });
-    this.preview.addEventListener("load", function () { self.previewLoaded(); self.drawFaint(); });
+    this.preview.addEventListener("load", function () { self.previewLoaded(); self.drawFaint(false); });
     this.canvas.addEventListener("pointerenter", function () { self.warm(); });
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
@@ -400,11 +400,14 @@
     this.form.dataset.rtFaint = on ? "1" : "0";
     var b = this.form.querySelector("[data-rt-faint]");
     if (b) b.setAttribute("aria-pressed", String(on));
-    if (on) this.drawFaint();
+    if (on) this.drawFaint(true);
     else if (back && back.text) this.say(back.text, back.kind);
     else this.say("Faint alpha hidden (H shows it).");
   };
-  Editor.prototype.drawFaint = function () {
+  /* ``tell``: say what the layer shows (H pressed); redrawn for a new preview, the stroke's own
+     report stays and the faint share is added to it (QA 2026-12-05: with H on, a remove click
+     that changed nothing said nothing, its report replaced by the layer's). */
+  Editor.prototype.drawFaint = function (tell) {
     if (!this.faint || !this.alphaCanvas) return;
     var data = null;
     try { data = this.alphaOf(); } catch (e) { data = null; }  // another origin's image
@@ -412,7 +415,7 @@
     if (!data) {
       var self = this;
       if (!this.objectUrl && !this.faintWait) {  // the warm-up preview has not come yet
-        this.faintWait = setTimeout(function () { self.faintWait = null; self.drawFaint(); }, 300);
+        this.faintWait = setTimeout(function () { self.faintWait = null; self.drawFaint(tell); }, 300);
       }
       return;
     }
@@ -428,9 +431,15 @@
     }
     x.putImageData(img, 0, 0);
     this.form.dataset.rtFaintPixels = String(n);
-    var pct = n / a.length * 100;
-    this.say("Faint alpha: magenta = kept but not solid (" + (pct < 0.1 && n ? "< 0.1" : Math.round(pct * 10) / 10) +
-             " % of the picture). Remove what is not the product's edge; H hides it.");
+    var pct = n / a.length * 100, share = (pct < 0.1 && n ? "< 0.1" : Math.round(pct * 10) / 10) + " %";
+    if (tell) {
+      this.say("Faint alpha: magenta = kept but not solid (" + share + " of the picture). Remove what " +
+               "is not the product's edge; H hides it.");
+    } else {
+      var said = this.status.textContent.replace(/ Faint alpha now: [^.]*\.$/, "");
+      this.beforeFaint = { text: said, kind: this.statusKind };  // what H off gives back
+      this.say(said + " Faint alpha now: " + share + " of the picture.", this.statusKind);
+    }
   };
 
   Editor.prototype.toggleStrokes = function () {

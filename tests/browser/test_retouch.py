@@ -1133,6 +1133,16 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
         const k = c.width / w;
         return c.getContext('2d').getImageData(Math.round(x * k), Math.round(y * k), 1, 1)
             .data[3] === 0; }""", arg=[editor.element_handle(), hx, hy, W])
+    # the stroke's own report stays, the layer's share added to it (QA 2026-12-05: with H on,
+    # every report was replaced by the layer's)
+    status = editor.locator("[data-rt-status]")
+    expect(status).to_contain_text("The last remove stroke")
+    expect(status).to_contain_text("Faint alpha now: ")
+    said = status.text_content().split(" Faint alpha now: ")[0]
+    page.keyboard.press("h")
+    expect(status).to_have_text(said)  # H off gives back the stroke's report
+    page.keyboard.press("h")
+    expect(status).to_contain_text("Faint alpha: magenta")
     page.keyboard.press("h")
     expect(layer).to_be_hidden()
     expect(editor.locator(".rt-photo")).to_be_visible()
