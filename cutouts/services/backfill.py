@@ -26,7 +26,7 @@ from ..imaging.retouch import reduce_for_cut
 from ..imaging.signals import drawn_signals, half_kept
 from ..models import Cutout, JobStatus, ReviewStatus
 from ..variants.compliance import faint_marks_signal
-from .review import preflags_from_signals, risk_of
+from .review import FAINT_PREFLAGS, preflags_from_signals, risk_of
 
 #: the signals a version made before them gets from its files, in the order they came
 BACKFILLED_SIGNALS = ("faint_marks", "half_kept")
@@ -43,7 +43,7 @@ class Backfilled:
     outcome: Literal["measured", "skipped", "unreadable"]
     #: the signals stored, of ``BACKFILLED_SIGNALS``
     stored: tuple[str, ...] = ()
-    #: awaiting review, and a white-background preset will refuse its faint mark: pre-flagged
+    #: awaiting review, and its faint mark raises a pre-flag (``FAINT_PREFLAGS``): given it
     preflagged: bool = False
     #: awaiting review, and its risk recomputed (``risk_of``) on the completed signals changed
     rescored: bool = False
@@ -196,11 +196,12 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
         pending = row.review_status == ReviewStatus.PENDING
         preflags = list(row.preflags or [])
         # the review's own pre-flag policy decides, as for a version that finished today
-        flag = (pending and "faint_marks" in new
-                and "faint_marks" in preflags_from_signals(signals)[0]
-                and "faint_marks" not in preflags)
+        raised = (preflags_from_signals(signals)[0]
+                  if pending and "faint_marks" in new else [])
+        added = [f for f in FAINT_PREFLAGS if f in raised and f not in preflags]
+        flag = bool(added)
         if flag:
-            preflags.append("faint_marks")
+            preflags += added
             fields["preflags"] = preflags
         if pending:
             fields["risk"] = risk_of(signals=signals, preflags=preflags)

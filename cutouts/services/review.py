@@ -27,7 +27,7 @@ from ..models import (
 from ..selectors import review as review_selectors
 from ..selectors.review import UNDOABLE, Seen
 from ..strengths import STRENGTHS, strength_of
-from ..variants.compliance import faint_marks_refusing, too_small_for_export
+from ..variants.compliance import faint_mark_shows, faint_marks_refusing, too_small_for_export
 from .batches import cutout_rerun, cutout_settings_resolve, settings_choices_check
 from .status import asset_status_sync, assets_lock
 
@@ -396,7 +396,13 @@ PREFLAGS: dict[str, str] = {
     # a see-through mark a white-background preset refuses (a grey cloud on white; the
     # cutout's faint_marks signal, compliance.faint_marks_refused): told before approval
     "faint_marks": "Faint marks (white-background exports refuse it)",
+    # a smaller one no preset refuses, shipped with a warning: a grey cloud on white all the
+    # same (compliance.faint_mark_shows); a hint, so it stays out of the risk
+    "faint_cloud": "Faint mark (a grey cloud on white)",
 }
+
+#: the pre-flags the cutout's faint_marks signal raises (one at most)
+FAINT_PREFLAGS = ("faint_marks", "faint_cloud")
 
 # the share of the product's outline translucent deep inside it (signals.see_through) above
 # which the reviewer is told: a cap of 7 % of a bottle cut to alpha .75 reads .06. On the dev
@@ -459,6 +465,8 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     if faint_marks_refusing(s.get("faint_marks")):
         flags.append("faint_marks")
         risk += FAINT_MARKS_RISK
+    elif faint_mark_shows(s.get("faint_marks")):
+        flags.append("faint_cloud")
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag. It takes
@@ -480,6 +488,7 @@ _PREFLAG_SIGNALS = {
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
     "too_small_for_export": ("product_px",), "faint_marks": ("faint_marks",),
+    "faint_cloud": ("faint_marks",),
 }
 
 

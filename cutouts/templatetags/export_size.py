@@ -1,6 +1,7 @@
 """The review's warnings that export will leave a product out: for its size (the enlargement
 limit, ``compliance.export_size``) or for a faint see-through mark a white-background preset
-refuses, told on the card before approval, not after the export dropped it."""
+refuses (or ships with a warning, a grey cloud on white all the same), told on the card before
+approval, not after the export dropped it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..variants.compliance import (
     MAX_ENLARGEMENT,
     ExportSize,
     export_size,
+    faint_mark_shows,
     faint_marks_refusers,
     faint_marks_refusing,
 )
@@ -23,6 +25,7 @@ register = template.Library()
 FLAG = "too_small_for_export"
 #: the pre-flag the review raises from ``signals["faint_marks"]`` (services/review.py)
 FAINT_FLAG = "faint_marks"
+FAINT_LOOK_FLAG = "faint_cloud"  # a mark no preset refuses: the note says export warns
 
 
 def _product_box(cutout: Any) -> tuple[int, int] | None:
@@ -67,7 +70,8 @@ def faint_marks_refused_by() -> str:
 
 @dataclass(frozen=True)
 class FaintMarksNote:
-    """What the card says of a faint mark export will refuse (``signals["faint_marks"]``)."""
+    """What the card says of a faint mark (``signals["faint_marks"]``): one a white-background
+    preset will refuse (``refused_labels``), or one shipped with a warning (none)."""
 
     percent: str  # the largest mark's share of the product's solid area, "11.5"
     count: int  # the marks compliance counts
@@ -80,11 +84,12 @@ def faint_marks_note(cutout: Any) -> FaintMarksNote | None:
     """``{% faint_marks_note c as faint %}``: the faint mark a white-background preset will
     refuse in this finished version, while it carries the pre-flag (a reviewer who dismissed
     it has decided), or None."""
-    if cutout.status != "done" or FAINT_FLAG not in (cutout.preflags or []):
+    flags = cutout.preflags or []
+    if cutout.status != "done" or not (FAINT_FLAG in flags or FAINT_LOOK_FLAG in flags):
         return None
     signal = (cutout.signals or {}).get("faint_marks")
     refused = faint_marks_refusing(signal)
-    if not refused:
+    if not refused and not (FAINT_LOOK_FLAG in flags and faint_mark_shows(signal)):
         return None
     box = signal.get("box")
     near = ((int(box[0]), int(box[1]))

@@ -738,6 +738,27 @@ def faint_marks_refused(preset: Preset, signal: Any) -> bool:
             and share >= FAINT_MARK_FAIL_SHARE)
 
 
+#: a faint mark of this share of the product's solid area or more is worth a look before
+#: approval even where no preset refuses it: on white it shows as a grey cloud beside or
+#: over the product (QA 2026-12-05: a bunny's ghost of 2.2 % shipped to Etsy with a warning
+#: nobody read after a bulk approve). On the dev and soft-dev `default` cutouts, 15 of 98
+#: measure 2-10 %; in about two thirds of them most of the mark is background (a ghost), in
+#: the rest the product held see-through, which shows on white as well.
+FAINT_MARK_LOOK_SHARE = 0.02
+
+
+def faint_mark_shows(signal: Any) -> bool:
+    """Whether the cutout's stored ``faint_marks`` signal holds a mark of
+    ``FAINT_MARK_LOOK_SHARE`` or more, measured at the white-background presets' threshold:
+    the review's *Faint mark* pre-flag for marks no preset refuses (``faint_marks_refused``
+    says which do). False without the signal."""
+    if not isinstance(signal, dict) or signal.get("threshold") != FAINT_MARKS_THRESHOLD:
+        return False
+    share = signal.get("share")
+    return (isinstance(share, int | float) and not isinstance(share, bool)
+            and share >= FAINT_MARK_LOOK_SHARE)
+
+
 def _refuses_faint_marks_at(preset: Preset, threshold: Any) -> bool:
     """Whether ``preset`` refuses a large faint mark and renders at ``threshold``, the one a
     stored signal was measured at (another threshold's marks are not the render's)."""

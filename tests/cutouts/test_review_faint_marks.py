@@ -71,8 +71,11 @@ def test_it_preflags_a_mark_a_white_background_preset_refuses_and_ranks_it_first
     assert review.PREFLAGS["faint_marks"].startswith("Faint marks")
     assert faint_marks_refusing(_signal(0.115)) == ["Amazon main image", "Walmart"]
     clean_flags, clean_risk = review.preflags_from_signals({**base, "faint_marks": _signal(0.05)})
-    # a mark that only warns (under a tenth of the product) is not a pre-flag
-    assert clean_flags == [] and risk > clean_risk
+    # a mark that only warns (under a tenth of the product) is the hint's pre-flag, outside
+    # the risk; a small one (under FAINT_MARK_LOOK_SHARE) raises nothing
+    assert clean_flags == ["faint_cloud"] and risk > clean_risk
+    assert review.preflags_from_signals({**base, "faint_marks": _signal(0.012)})[0] == []
+    assert review.preflags_from_signals({**base, "faint_marks": _signal(0.012)})[1] == clean_risk
     # a reviewer who dismisses it drops its tie-break share
     assert review._risk_without({**base, "faint_marks": _signal(0.115)},
                                 {"faint_marks"}) == pytest.approx(clean_risk)
@@ -123,6 +126,30 @@ def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(clie
     assert "rv-faint-marks" not in clean
     # it reads the pre-flags the grid already loads: no query per tile for the signals
     assert flagged_queries == clean_queries
+
+
+def test_it_tells_of_a_mark_export_only_warns_of_on_the_card_and_the_tile(client, scissors_cut):
+    # QA 2026-12-05: a bunny's ghost of 2.2 % shipped to Etsy with a warning after a bulk
+    # approve: no preset refuses a mark that size, but on white it is a grey cloud all the same
+    cutout = scissors_cut(cloud=True)
+    small = {**cutout.signals["faint_marks"], "share": 0.045}
+    flags, _ = review.preflags_from_signals({**cutout.signals, "faint_marks": small})
+    assert "faint_cloud" in flags and "faint_marks" not in flags
+    Cutout.objects.filter(pk=cutout.pk).update(
+        signals={**cutout.signals, "faint_marks": small}, preflags=flags)
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_card", args=[cutout.pk])
+    html = client.get(url).content.decode()
+    note = html.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+    assert "4.5 % of the product's solid area" in note
+    assert "export ships it with a warning" in note and "will refuse" not in note
+    assert 'data-preflag="faint_cloud"' in html
+    grid = client.get(reverse("cutouts:review_grid")).content.decode()
+    tile = next(t for t in grid.split('class="rv-tile"')[1:] if f'value="{cutout.pk}"' in t)
+    assert "A faint see-through mark: a grey cloud on white" in tile
+    assert "will refuse it" not in tile
+    client.post(url, {"action": "preflag_dismiss", "preflag": "faint_cloud"}, **HX)
+    assert "rv-faint-marks" not in client.get(url).content.decode()
 
 
 def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(scissors_cut):

@@ -55,8 +55,9 @@ class Command(BaseCommand):
         signals = ", ".join(f"{n} {key}" for key, n in stored.items())
         self.stdout.write(
             f"{len(ids)} version(s): {measured} measured ({signals}), {preflagged} of them "
-            f"pre-flagged Faint marks (awaiting review, a white-background preset will refuse "
-            f"them), {rescored} awaiting review with a new risk, {skipped} skipped (measured "
+            f"pre-flagged for a faint mark (awaiting review: a grey cloud on white, which a "
+            f"white-background preset refuses or ships with a warning), {rescored} awaiting "
+            f"review with a new risk, {skipped} skipped (measured "
             f"or changed meanwhile), {sum(map(len, unreadable.values()))} with no readable "
             f"file.")
         for which, pks in unreadable.items():
