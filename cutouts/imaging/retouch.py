@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, median
 
 from .clock import NO_CLOCK, StageClock, running
 from .progress import REFINING, STROKES, OnProgress, no_progress
 from .retouch_cut import (
     DEFAULT,
+    GHOST_HALF,
     GHOST_MIN,
     GHOST_OPEN,
     Params,
@@ -225,6 +226,14 @@ SPLIT_NEAR, SPLIT_NEAR_MIN = 0.25, 8.0
 SPLIT_OVERLAP = 0.8
 SPLIT_LLR, SPLIT_SIGMA, SPLIT_SHARE = 2.0, 3.0, 0.1
 SPLIT_BINS = 16
+# ...and unless part of the blob is the kept object's own soft edge: fur the cutout holds at
+# ~90 along an opaque body falls off into a half-transparent smear it also kept (soft-dev GT15:
+# fur 80-125 joined to the body, the smear a plateau at ~65, one blob). The pixels of the blob
+# at least FUR_RISE above the level the stroke hit there (the median base alpha of the blob
+# under its footprint), joined to the kept object (base alpha 128+, not taken) through such
+# pixels, stay, unless the stroke's own centre or hard core is on them (a stroke across both
+# takes both). A smear detached from the object keeps no part (see _kept_slope).
+FUR_RISE = 16
 
 
 def _lab_hist(idx: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -331,6 +340,71 @@ def _others(alpha: np.ndarray, hard: list[Stroke], hw: np.ndarray, s: float, se:
     return out
 
 
+def _kept_slope(alpha: np.ndarray, out: np.ndarray, taken: np.ndarray, hard: list[Stroke],
+                chosen: np.ndarray, lbl: np.ndarray, s: float, se: np.ndarray) -> np.ndarray:
+    """The part of the faint blobs ``chosen`` (working grid, ``lbl`` their labels) that is the
+    kept object's soft edge, not the ghost the remove strokes (``hard``: their finders, see
+    ``_faint_finders``) took (see FUR_RISE), from the base ``alpha`` and what the cut kept of
+    the object (``out``, ``taken``: full size; ``s`` working / full). Each stroke decides by
+    its own whole footprint and a blob spares only what every stroke on it spares, so a
+    further remove stroke never gives back what an earlier one took, and a keep stroke over
+    a remove stroke's end never makes it take more."""
+    h, w = alpha.shape
+    kept = ((alpha >= 128) & (out >= 128) & ~taken).view(np.uint8)
+    aw = alpha
+    if s < 1.0:
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        aw = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+        kept = (cv2.resize(kept * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+    spared = np.zeros(chosen.shape, bool)
+    # only a body the model holds mostly opaque: a half-transparent ghost's own patches above
+    # 128 (median below GHOST_HALF, as _ghost_pockets reads them) are no product to spare a
+    # slope for (banana3: the roses' pockets joined to their patches stayed, 1 007 px)
+    n, kl = cv2.connectedComponents(kept, connectivity=8)
+    if n < 2:
+        return spared
+    med = median(aw, kl, np.arange(1, n))
+    body = np.isin(kl, 1 + np.nonzero(np.asarray(med) >= GHOST_HALF * 255.0)[0])
+    if not body.any():
+        return spared
+    kept = body.view(np.uint8)
+    ids = np.unique(lbl[chosen])
+    # per blob: what every remove stroke on it spares (a blob no stroke is on spares nothing)
+    keeps: dict[int, np.ndarray] = {}
+    for st in hard:
+        if st.kind != "remove":
+            continue
+        sw = st.scaled(s) if s < 1.0 else st
+        spot = rasterise([sw], chosen.shape) > 0
+        # where the stroke vouches for what it takes: a click's centre, a painted stroke's
+        # hard core (a stroke across both the smear and the fur takes both)
+        if len(sw.points) == 1:
+            x, y = sw.points[0]
+            vouched = np.zeros(chosen.shape, bool)
+            vouched[min(max(int(round(y)), 0), chosen.shape[0] - 1),
+                    min(max(int(round(x)), 0), chosen.shape[1] - 1)] = True
+        else:
+            vouched = spot
+        for i in np.unique(lbl[chosen & spot]).tolist():
+            if i == 0 or i not in ids:
+                continue
+            comp = chosen & (lbl == i)
+            level = float(np.median(aw[comp & spot]))
+            high = (comp & (aw >= level + FUR_RISE)).view(np.uint8) | kept
+            _, cl = cv2.connectedComponents(high, connectivity=8)
+            on = np.unique(cl[kept > 0])
+            on = np.setdiff1d(on[on > 0], cl[vouched & (high > 0)])
+            mine = comp & np.isin(cl, on) if on.size else np.zeros(comp.shape, bool)
+            # a slope as wide as a blob (it survives the blobs' own opening), not the 1-4 px
+            # halo along the object's outline, which goes with the rest (random remove clicks
+            # on soft-dev's faint parts: 15-53 px of such halo spared, all background)
+            mine = cv2.morphologyEx(mine.view(np.uint8), cv2.MORPH_OPEN, se) > 0
+            keeps[i] = mine if i not in keeps else keeps[i] & mine
+    for m in keeps.values():
+        spared |= m
+    return spared
+
+
 def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,
                 rgb_w: np.ndarray) -> None:
     """Zero in ``out`` the ghost blobs the remove strokes touch (``strokes``: their hard
@@ -380,6 +454,7 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
                 if on:
                     other |= comp & np.logical_and.reduce(on)
             chosen &= ~other
+            chosen &= ~_kept_slope(alpha, out, taken, hard, chosen, lbl, s, se)
             gw = cv2.dilate(chosen.view(np.uint8), se)
             if s < 1.0:
                 gw = cv2.resize(gw, (w, h), interpolation=cv2.INTER_NEAREST)
