@@ -729,13 +729,18 @@ def faint_marks_refused(preset: Preset, signal: Any) -> bool:
     background, ``no_ghosts``, a mark of ``FAINT_MARK_FAIL_SHARE`` or more). False without
     the signal (a version computed before it) or for a preset rendering at another threshold.
     The review's pre-flag and the export form's pre-check both ask it."""
-    if not isinstance(signal, dict):
-        return False
-    share = signal.get("share")
+    share = _largest_share(signal)
+    return (share is not None and share >= FAINT_MARK_FAIL_SHARE
+            and _refuses_faint_marks_at(preset, signal.get("threshold")))
+
+
+def _largest_share(signal: Any) -> float | None:
+    """The largest mark's share a stored ``faint_marks`` signal holds; None without the signal
+    or for a malformed one (an edited row)."""
+    share = signal.get("share") if isinstance(signal, dict) else None
     if not isinstance(share, int | float) or isinstance(share, bool):
-        return False
-    return (_refuses_faint_marks_at(preset, signal.get("threshold"))
-            and share >= FAINT_MARK_FAIL_SHARE)
+        return None
+    return float(share)
 
 
 #: a faint mark of this share of the product's solid area or more is worth a look before
@@ -752,11 +757,9 @@ def faint_mark_shows(signal: Any) -> bool:
     ``FAINT_MARK_LOOK_SHARE`` or more, measured at the white-background presets' threshold:
     the review's *Faint mark* pre-flag for marks no preset refuses (``faint_marks_refused``
     says which do). False without the signal."""
-    if not isinstance(signal, dict) or signal.get("threshold") != FAINT_MARKS_THRESHOLD:
-        return False
-    share = signal.get("share")
-    return (isinstance(share, int | float) and not isinstance(share, bool)
-            and share >= FAINT_MARK_LOOK_SHARE)
+    share = _largest_share(signal)
+    return (share is not None and share >= FAINT_MARK_LOOK_SHARE
+            and signal.get("threshold") == FAINT_MARKS_THRESHOLD)
 
 
 def _refuses_faint_marks_at(preset: Preset, threshold: Any) -> bool:
