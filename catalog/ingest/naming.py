@@ -10,8 +10,9 @@ Which reading wins (``PRECEDENCE``, shown to managers in the upload preview): th
 regex; then a pattern that also reads a position or number (``ABC_PT01.jpg``); then the file
 name as the SKU (``ABC123.jpg``), unless it is a camera or sequence name (``IMG_0001``,
 ``DSC01234``, ``003``) or, in a folder, a view word; then the folder name
-(``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera name is a SKU only when nothing else reads. A
-SKU that already exists beats a new one.
+(``SHOE-77/IMG_0001.jpg`` is SHOE-77); a camera name, or a word of the folder's own name
+(``QA-SCISSORS/scissors.jpg``), is a SKU only when nothing else reads. A SKU that already
+exists beats a new one.
 
 A view word (``VIEW_WORDS``: front, back, detail, main, ...; also with a copy suffix:
 ``back_copy``, ``front copy 2``, ``side (2)``) names the shot, never the product: in a
@@ -149,13 +150,22 @@ def folder_sku(name: str) -> str | None:
             return folder
     return None
 
+def folder_word(sku: str, folder: str) -> bool:
+    """Whether ``sku`` is one of the words of a longer ``folder`` name, ignoring case
+    (``scissors`` in ``QA-SCISSORS``, ``mug`` in ``RED-MUG-12``): the file names what the
+    folder's product is, as a photographer names a shot, not another product."""
+    words = [word for word in re.split(_SEP, folder.casefold()) if word]
+    return len(words) > 1 and sku.casefold() in words
+
+
 PRECEDENCE = (
     "the naming regular expression",
     "a pattern that reads a position or number ({sku}_{position}, {sku}-{n})",
     "the file name as the SKU ({sku}), unless it is a camera or sequence name or, in a "
-    "folder, a view word",
+    "folder, a view word or a word of the folder's name",
     "the folder name",
-    "a camera or sequence name (IMG_0001, 003) or a numbered view word (detail_02) as the SKU",
+    "a camera or sequence name (IMG_0001, 003), a numbered view word (detail_02) or a word of "
+    "the folder's name (QA-SCISSORS/scissors.jpg) as the SKU",
 )
 #: ``PRECEDENCE`` as the preview shows it with the folder rule off: no folder is read, so
 #: neither the folder's rank nor the view-word exceptions, which only hold in a read folder.
@@ -401,7 +411,6 @@ class FilenameRules:
         """
         path = PurePosixPath(name.replace("\\", "/"))
         folder = folder_sku(name) if self.use_folders else None
-        in_folder = folder is not None
         ranked: list[tuple[int, Match]] = []
         errors: list[NamingError] = []
         for label, rule in self.rules:
@@ -413,13 +422,23 @@ class FilenameRules:
                 except NamingError as exc:
                     errors.append(exc)
                     continue
-                rank = self._rank(match, is_regex=is_regex, in_folder=in_folder)
+                rank = self._rank(match, is_regex=is_regex, folder=folder)
                 if rank != _NOT_READ:
                     ranked.append((rank, match))
+        if folder is not None and any(rank == 4 and folder_word(m.sku, folder)
+                                      for rank, m in ranked):
+            # "RED-MUG-12/mug_PT01.jpg" read as {sku}_{position} names the folder's mug: its
+            # whole-name reading ("mug_PT01") is no SKU either, as a numbered view word's
+            ranked = [(4 if rank in (1, 2) else rank, m) for rank, m in ranked]
         if folder is not None:
             # Folder-per-SKU archives: "ABC123/front.jpg" belongs to ABC123, "ABC123/main.jpg"
             # at MAIN.
             position = view_position(path.stem)
+            if position is None:
+                # "QA-SCISSORS/scissors_PT01.jpg": the folder's product, at PT01
+                position = next((m.position for rank, m in ranked if rank == 4
+                                 and m.position is not None and folder_word(m.sku, folder)),
+                                None)
             ranked.append((3, Match(sku=folder, position=position,
                                     rule="folder name")))
         if not ranked and errors:
@@ -432,15 +451,16 @@ class FilenameRules:
         return found_all
 
     @staticmethod
-    def _rank(match: Match, *, is_regex: bool, in_folder: bool) -> int:
+    def _rank(match: Match, *, is_regex: bool, folder: str | None) -> int:
         """The index into ``PRECEDENCE`` of a reading, or ``_NOT_READ`` for a view word in a
         folder whose name is read (the folder names the product)."""
         if is_regex:
             return 0
-        view = view_kind(match.sku) if in_folder else ""
+        view = view_kind(match.sku) if folder is not None else ""
         if view == VIEW:
             return _NOT_READ
-        if view:  # a numbered view word: like a camera name
+        if view or (folder is not None and folder_word(match.sku, folder)):
+            # a numbered view word, or a word of the folder's own name: like a camera name
             return 4
         if match.position is not None:
             return 1

@@ -369,3 +369,27 @@ def test_it_orders_a_front_or_main_view_first_among_files_without_a_position():
     names = ["A/back.jpg", "A/detail.jpg", "A/front.jpg", "A/zoom.jpg"]
     assert sorted(names, key=lambda n: name_order_key(position_order_name(n))) == [
         "A/front.jpg", "A/back.jpg", "A/detail.jpg", "A/zoom.jpg"]
+
+
+@pytest.mark.parametrize(("name", "position"), [
+    ("QA-SCISSORS/scissors.jpg", None), ("QA-SCISSORS/Scissors.JPG", None),
+    ("RED-MUG-12/mug.jpg", None), ("RED-MUG-12/mug_PT01.jpg", "PT01"),
+    ("red_mug_12/MUG-2.jpg", "PT01"),
+])
+def test_it_reads_a_word_of_the_folders_name_as_the_folders_product(name, position):
+    # QA 2026-12-05: "QA-SCISSORS/scissors.jpg" made a product "scissors": a folder-per-SKU
+    # shoot with descriptive file names split into one product per word
+    found, new = FilenameRules().choose(name, exists=lambda sku: False, create=True)
+    assert (found.sku, found.position, found.rule, new) == (
+        name.split("/")[0], position, "folder name", True)
+
+
+def test_it_still_reads_a_word_of_the_folders_name_that_is_an_existing_product():
+    rules = FilenameRules()
+    found, new = rules.choose("QA-SCISSORS/scissors.jpg", exists={"scissors"}.__contains__,
+                              create=True)
+    assert (found.sku, new) == ("scissors", False)
+    # not a word of the folder's name, or the folder's whole name: the file name as before
+    assert rules.match("QA-SCISSORS/knife.jpg").sku == "knife"
+    assert rules.match("SCISSORS/scissors.jpg").sku == "scissors"
+    assert rules.match("frontier/backpack.jpg").sku == "backpack"
