@@ -75,7 +75,7 @@ class FaintMarksNote:
 
     percent: str  # the largest mark's share of the product's solid area, "11.5"
     count: int  # the marks compliance counts
-    near: tuple[int, int] | None  # the largest mark's top left corner, in cutout px
+    near: tuple[int, int] | None  # a pixel of the largest mark, in cutout px
     refused_labels: list[str]
 
 
@@ -91,8 +91,10 @@ def faint_marks_note(cutout: Any) -> FaintMarksNote | None:
     refused = faint_marks_refusing(signal)
     if not refused and not (FAINT_LOOK_FLAG in flags and faint_mark_shows(signal)):
         return None
-    box = signal.get("box")
-    near = ((int(box[0]), int(box[1]))
-            if isinstance(box, list | tuple) and len(box) == 4 else None)
+    # the mark's deepest pixel; a version measured before 2026-12-05 has its box's corner only
+    at, box = signal.get("at"), signal.get("box")
+    near = ((int(at[0]), int(at[1])) if isinstance(at, list | tuple) and len(at) == 2
+            else (int(box[0]), int(box[1])) if isinstance(box, list | tuple) and len(box) == 4
+            else None)
     return FaintMarksNote(f"{float(signal['share']) * 100:.1f}",
                           max(1, int(signal.get("count") or 1)), near, refused)

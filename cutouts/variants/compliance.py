@@ -669,24 +669,29 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
             box = [int(v) for v in mark["box"]]
             share = float(mark["share"])
             photo = [int(v) for v in mark.get("photo_box") or ()]
+            points = {key: [int(v) for v in mark.get(key) or ()]
+                      for key in ("point", "photo_point")}
         except (AttributeError, KeyError, TypeError, ValueError):
             continue
         if len(box) == 4 and math.isfinite(share):
-            kept.append({"box": box, "share": share, **({"photo_box": photo}
-                                                        if len(photo) == 4 else {})})
+            kept.append({"box": box, "share": share,
+                         **({"photo_box": photo} if len(photo) == 4 else {}),
+                         **{key: xy for key, xy in points.items() if len(xy) == 2}})
     result.measurements["faint_marks"] = kept
     shown = [m for m in kept if m["share"] >= FAINT_MARK_SHARE]
     # every preset: banners and scenes are made from a transparent master, and the mark shows
     # on whatever it lands on (QA: a bunny's 3 % ghost passed the transparent PNG as "ok")
     if shown:
         largest = max(shown, key=lambda m: m["share"])
-        (x0, y0, _, _), share = largest["box"], largest["share"]
+        # its deepest pixel, or (a result recorded before 2026-12-05) its box's corner
+        x0, y0 = largest.get("point") or largest["box"][:2]
+        share = largest["share"]
         # the file's position differs per preset (its own scale and margins); the photo's is
         # where the reviewer finds the mark on the card (QA: "x=312" for Amazon, "x=320" for
         # Shopify, for one mark)
-        in_photo = ("" if "photo_box" not in largest else
-                    f" in this file, x={largest['photo_box'][0]}, "
-                    f"y={largest['photo_box'][1]} in the photo")
+        where = largest.get("photo_point") or largest.get("photo_box")
+        in_photo = ("" if where is None else
+                    f" in this file, x={where[0]}, y={where[1]} in the photo")
         message = (f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
                    "of the photo's background, or a part of the product the cutout left "
                    f"see-through; the largest near x={x0}, y={y0}{in_photo}, "
@@ -716,8 +721,9 @@ def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:
     """A finished cutout's ``signals["faint_marks"]``: the renderer's own measure
     (``render.faint_marks`` of ``layout.significant_region`` at ``FAINT_MARKS_THRESHOLD``, what
     compliance reads from every white-background render) of ``alpha`` (H x W uint8): the
-    marks compliance counts (``count``), the largest one's share of the product's solid area
-    and its box in cutout px. A few ms at 2000 px; the caller already holds the array."""
+    marks compliance counts (``count``), the largest one's share of the product's solid area,
+    its box and its deepest pixel (``at``, where a reviewer finds it) in cutout px. A few ms
+    at 2000 px; the caller already holds the array."""
     from .render import faint_marks  # render's types import this module
 
     marks = faint_marks(significant_region(alpha, FAINT_MARKS_THRESHOLD))
@@ -725,6 +731,8 @@ def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:
                            "count": sum(1 for m in marks if m.share >= FAINT_MARK_SHARE)}
     if marks:  # sorted largest first
         out.update(share=marks[0].share, box=[int(v) for v in marks[0].box])
+        if marks[0].point is not None:
+            out["at"] = [int(v) for v in marks[0].point]
     return out
 
 

@@ -313,6 +313,10 @@ class FaintMark:
     share: float
     #: its alpha mass relative to the product's solid area (the measure before 2026-12-03)
     mass: float = 0.0
+    #: (x, y) of its deepest pixel (farthest inside its visible alpha), in source pixels:
+    #: where a reviewer finds it. Its box's corner can lie on the product (QA: the corner of a
+    #: ghost beside a bunny was on its fur, and a remove click there took the fur).
+    point: tuple[int, int] | None = None
 
 
 def faint_marks(sig: Significant | None) -> list[FaintMark]:
@@ -369,7 +373,9 @@ def faint_marks(sig: Significant | None) -> list[FaintMark]:
         x0, y0 = max(0, x - 1), max(0, y - 1)
         x1, y1 = min(a.shape[1], x + cw + 1), min(a.shape[0], y + ch + 1)
         mine = clabels[y0:y1, x0:x1] == i
-        if float(depth[y0:y1, x0:x1][mine].max()) < radius:
+        inside = np.where(mine, depth[y0:y1, x0:x1], 0.0)
+        deepest = np.unravel_index(int(inside.argmax()), inside.shape)
+        if float(inside[deepest]) < radius:
             continue  # thin: a strand of hair, a wire
         ring = cv2.dilate(mine.view(np.uint8), kernel).view(bool) & ~mine
         if not ring.any() or clear[y0:y1, x0:x1][ring].mean() < MARK_OPEN_SHARE:
@@ -378,7 +384,9 @@ def faint_marks(sig: Significant | None) -> list[FaintMark]:
         out.append(FaintMark(
             (sx + x * f, sy + y * f, min(sx + w, sx + (x + cw) * f),
              min(sy + h, sy + (y + ch) * f)),
-            round(float(cstats[i, cv2.CC_STAT_AREA]) / area, 4), round(float(mass[i]) / area, 4)))
+            round(float(cstats[i, cv2.CC_STAT_AREA]) / area, 4), round(float(mass[i]) / area, 4),
+            (min(sx + w - 1, sx + (x0 + int(deepest[1])) * f + f // 2),
+             min(sy + h - 1, sy + (y0 + int(deepest[0])) * f + f // 2))))
     return sorted(out, key=lambda m: -m.share)
 
 
@@ -731,7 +739,10 @@ def _marks_on_canvas(marks: list[FaintMark], lay: Layout) -> list[dict[str, Any]
     for m in marks:
         box = _on_canvas(m.box, lay)
         if box[0] < box[2] and box[1] < box[3]:
-            out.append({"box": list(box), "share": m.share, "photo_box": list(m.box)})
+            point = {} if m.point is None else {
+                "point": list(_on_canvas((*m.point, m.point[0] + 1, m.point[1] + 1), lay)[:2]),
+                "photo_point": list(m.point)}
+            out.append({"box": list(box), "share": m.share, "photo_box": list(m.box), **point})
     return out
 
 

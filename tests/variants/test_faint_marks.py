@@ -67,7 +67,20 @@ def test_it_warns_about_a_ghost_beside_a_blade_inside_the_products_box():
     # reviewer finds it on the card, not on this preset's canvas
     qx0, qy0, qx1, qy1 = mark["photo_box"]
     assert qx0 < 400 < qx1 and qy0 < 210 < qy1 and (qx0, qy0) != (x0, y0)
+    # the warning names a pixel of the mark, not its box's corner (which may lie on the
+    # product: QA clicked the corner the card named and took a bunny's fur)
+    (px, py), (cx, cy) = mark["photo_point"], mark["point"]
+    ghost = _with_ghost(_blades(), level=40)
+    assert 0 < ghost[py, px] < 128 and np.hypot(px - 400, py - 210) < 65
+    assert x0 <= cx < x1 and y0 <= cy < y1
     [warning] = [w for w in result.warnings if WARNING in w]
+    assert f"x={cx}, y={cy} in this file, x={px}, y={py} in the photo" in warning
+    # a result recorded before the point names the box's corner, as it did
+    again = check_variant(rendered.data, PRESETS["amazon_main"].rules,
+                          product_bbox=rendered.product_bbox,
+                          faint_marks=[{"box": mark["box"], "share": mark["share"],
+                                        "photo_box": mark["photo_box"]}])
+    [warning] = [w for w in again.warnings if WARNING in w]
     assert f"x={x0}, y={y0} in this file, x={qx0}, y={qy0} in the photo" in warning
 
 
