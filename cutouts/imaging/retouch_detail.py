@@ -77,6 +77,14 @@ LIFT_RISE = 16
 ALIKE_CONTRAST = 25.0
 ALIKE_RADIUS = 3
 ALIKE_FLOOR = 96
+# the detail brush's halo guard (see _hold_halo), the look-alike guard's mirror: where the known
+# sides around a piece are less than ALIKE_CONTRAST apart and more than HALO_SHARE of the alpha
+# the solve adds to pixels the alpha so far holds clear (LIFT_CLEAR or less) lies more than
+# HALO_EDGE px from every pixel it holds above that, those pixels keep their alpha. Soft-dev: the
+# wire-mesh cup's sides under 16-40 px strokes 0.68-0.93, its rim 0.26-0.35; the protocol's four
+# low-contrast pieces that lift anything 0.31-0.61
+HALO_EDGE = 1.5
+HALO_SHARE = 0.6
 # the detail brush's solid-part rule (see _solid_part): a band pixel the cutout holds at
 # SOLID_HELD or more is known foreground to the solve where its colour lies at least
 # SOLID_SHARE of the way from the nearest pixel the cutout holds clear (SOLID_CLEAR or less,
@@ -148,6 +156,8 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     brush covers, which made strokes raise SAD; what is within that haze is not detail. A
     translucent pixel whose nearest known pixel the binarised trimap takes for background keeps
     its alpha (``_fade_only``): the matte followed that false background and cut translucent fur.
+    Where the photo barely tells the product from the backdrop, a clear pixel the solve lifts as
+    part of a halo spread over the backdrop keeps its alpha (``_hold_halo``).
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
@@ -205,6 +215,8 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 # value from before any detail solve
                 old = solved[by:by + bh, bx:bx + bw][write]
                 new = _spare_haze(new, mine, write, old, deadband)
+                new = _hold_halo(new, old, mine, write, solved[by:by + bh, bx:bx + bw], rgb,
+                                 before, (y0 + by, x0 + bx))
                 ramp = np.clip(inside[by:by + bh, bx:bx + bw][write]
                                / max(FEATHER * st.radius, 1.0), 0.0, 1.0)
                 new = np.clip(old + ramp * (new.astype(np.float32) - old) + 0.5, 0,
@@ -463,6 +475,55 @@ def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndar
         near = np.zeros(held.shape, bool)
     keep = (cand & ~near[sy:sy + bh, sx:sx + bw])[mine]
     out: np.ndarray = np.where(keep, np.maximum(new, old), new).astype(np.uint8)
+    return out
+
+
+def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.ndarray,
+               sofar: np.ndarray, rgb: np.ndarray, before: np.ndarray,
+               at: tuple[int, int]) -> np.ndarray:
+    """The values to write (at ``write``'s pixels, a mask of the box of the piece ``mine`` with
+    top-left corner ``at`` in the image), against the alpha so far ``old`` there (``sofar``:
+    the alpha so far over the whole box): where the known foreground's and backdrop's colours
+    around the piece (``_known_colours``) are less than ALIKE_CONTRAST apart and more than
+    HALO_SHARE of what the solve adds to pixels held clear (LIFT_CLEAR or less) lies more than
+    HALO_EDGE px from every pixel held above that (the alpha so far inside the box,
+    ``before`` around it), the clear pixels keep their alpha.
+
+    QA H2 (soft-dev GT25, 2026-12-05): detail strokes of radius 16-40 along the wire-mesh cup's
+    outline laid a grey halo on the backdrop beside it (r 30 / 40: +0.03 to +0.92 SAD, alpha
+    25-90/255 on pixels the cutout and the truth hold clear, 3-50 px out). The cup stands 9-25
+    Lab from its backdrop, and the cutout's solid cup, the solve's known foreground, shows that
+    backdrop through its holes (up to 20 % of it is under 128 in truth), so the matte explains
+    the backdrop's paler things (a grey bar, a box, highlights) as part foreground wherever
+    the brush leaves them unknown. _lift_slab's colour test cannot tell there (their colour
+    lies past the cup's on the backdrop-to-cup line) and _keep_alike only holds solid pixels.
+    Where the matte lifts the edge itself (strands just beyond it: soft-dev GT07, GT19, most
+    of the lift within 1.5 px of the held pixels) the lift is left to the matte; a halo is
+    mostly off the edge. The whole clear part is held, not only the far pixels: the halo runs up
+    to the edge, and holding only what lies more than 3 px off it left 13 of 16 GT25 strokes
+    still raising SAD. The price: strands a low-contrast cutout cut more than HALO_EDGE px off
+    its edge are held too. Measured: docs/review.md § Detail benchmark, *Halo beside a mesh*."""
+    if not (new > old).any():
+        return new
+    got = _known_colours(rgb, before, mine, at)
+    if got is None or float(np.linalg.norm(got[0] - got[1])) >= ALIKE_CONTRAST:
+        return new
+    clear = old <= LIFT_CLEAR
+    rise = np.where(clear, np.maximum(new.astype(np.int32) - old, 0), 0)
+    total = float(rise.sum())
+    if total <= 0:
+        return new
+    h, w = before.shape
+    (top, left), (bh, bw) = at, mine.shape
+    m = int(np.ceil(HALO_EDGE)) + 1
+    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    held = before[y0:y1, x0:x1].copy()
+    held[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = sofar
+    dist = cv2.distanceTransform((held <= LIFT_CLEAR).view(np.uint8), cv2.DIST_L2, 5)
+    far = dist[top - y0:top - y0 + bh, left - x0:left - x0 + bw][write] > HALO_EDGE
+    if float(rise[far].sum()) <= HALO_SHARE * total:
+        return new
+    out: np.ndarray = np.where(clear, np.minimum(new, old), new).astype(np.uint8)
     return out
 
 
