@@ -49,6 +49,11 @@
   // so (alpha >= 128 for keep, < 128 for remove); otherwise it did not take what it covers,
   // and the status says so (QA 2026-12-03: "already kept" on hatched, removed tissue).
   var DONE_SHARE = 0.9;
+  // A remove click that found its area already removed is told of the haze it may have
+  // missed only when at least HAZE_SHARE of the preview pixels under its brush hold faint
+  // alpha (1..127, what Faint shows): QA 2026-12-05 heard "Faint haze shows with Faint (H)"
+  // over backdrop at alpha 0, and with Faint already on.
+  var HAZE_SHARE = 0.02;
   // Shown previews kept (their alpha) to report what the strokes since the last one changed:
   // a burst drawn while a preview computes is reported as one, not lost.
   var SHOWN_KEEP = 6;
@@ -1061,8 +1066,10 @@
     }
     // faint haze (alpha under a quarter) hides under the removed area's hatching: a click on
     // it finds "already removed" (QA 2026-12-03); Faint shows it, a painted stroke takes it
-    if (n === 1 && verdicts[0] === "remove done") {
-      tips.push("Faint haze shows with Faint" + (touchFirst() ? "" : " (H)") + "; paint across it to take it.");
+    if (n === 1 && verdicts[0] === "remove done" &&
+        productShare(before, burst[0], k, 1, function (a) { return a > 0 && a < 128; }) >= HAZE_SHARE) {
+      tips.push(this.faint ? "The faint haze under it (magenta) is too thin for a click: paint across it to take it." :
+                "Faint haze lies under it: Faint" + (touchFirst() ? "" : " (H)") + " shows it; paint across it to take it.");
     }
     if (verdicts.indexOf("detail edge") >= 0 && !tips.length) tips.push("Paint across the area.");
     this.form.dataset.rtUnchanged = String(count);

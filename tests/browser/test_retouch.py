@@ -692,8 +692,9 @@ def test_it_says_when_a_click_changes_nothing(live_server, page, stained, log_in
     page.mouse.click(*_at(box, W - 20, H - 20))
     expect(editor).to_have_attribute("data-rt-unchanged", "1", timeout=20_000)
     expect(status).to_contain_text("Nothing changed: the last remove click")
-    # faint haze hides under the hatching: the hint names the view that shows it
-    expect(status).to_contain_text("Faint haze shows with Faint (H); paint across it")
+    # no haze there (alpha 0): no word of a haze to look for (QA 2026-12-05)
+    expect(status).to_contain_text("found what it covers already removed")
+    expect(status).not_to_contain_text("Faint haze")
     # One that does change something says nothing of the kind.
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
     expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
@@ -1161,6 +1162,22 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
     expect(editor).to_have_attribute("data-rt-preview-count", "3", timeout=20_000)
     expect(editor).to_have_attribute("data-rt-faint", "1")
     expect(layer).to_be_visible()
+
+
+def test_it_tells_of_the_haze_a_remove_click_found_too_thin_to_take(live_server, page, hazy,
+                                                                   log_in):
+    editor, box, status = _editor_on_laptop(page, live_server, hazy, log_in)
+    editor.locator("[data-rt-tool=remove]").click()
+    hx, hy = (HAZE[0] + HAZE[2]) // 2, (HAZE[1] + HAZE[3]) // 2
+    page.mouse.click(*_at(box, hx, hy))
+    expect(editor).to_have_attribute("data-rt-unchanged", "1", timeout=20_000)
+    expect(status).to_contain_text("Faint haze lies under it: Faint (H) shows it; paint across")
+    # with Faint on, the haze is on screen already: the hint says why the click left it
+    page.keyboard.press("h")
+    page.mouse.click(*_at(box, hx + 6, hy + 6))
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    expect(status).to_contain_text("The faint haze under it (magenta) is too thin for a click")
+    expect(status).not_to_contain_text("shows it")
 
 
 def test_it_names_the_detail_brush_when_a_keep_stroke_makes_soft_alpha_solid(
