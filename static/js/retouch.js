@@ -740,6 +740,10 @@
     var self = this;
     this.seq++;
     clearTimeout(this.timer);
+    // the last flash told what the previous list changed: after an undo it would show a
+    // change no longer there (QA 2026-12-05: an undone keep click's green stayed)
+    clearTimeout(this.changeTimer);
+    this.form.dataset.rtChange = "";
     if (!this.strokes.length) {
       this.showImage(this.baseSrc, null);
       this.form.dataset.rtPreview = "idle";
@@ -1116,10 +1120,24 @@
     return out;
   };
 
+  /* The new picture replaces the old one once decoded: an <img> given a new src shows
+     nothing while it decodes, and the hatching under it then covered the whole stage after
+     every stroke, undo and redo, as if everything were removed (QA 2026-12-05). */
   Editor.prototype.showImage = function (src, owned) {
-    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
-    this.objectUrl = owned ? src : null;
-    this.preview.src = src;
+    var self = this, turn = this.shownTurn = (this.shownTurn || 0) + 1;
+    function swap() {
+      if (turn !== self.shownTurn) {  // a newer picture came meanwhile: it shows, not this
+        if (owned) URL.revokeObjectURL(src);
+        return;
+      }
+      if (self.objectUrl) URL.revokeObjectURL(self.objectUrl);
+      self.objectUrl = owned ? src : null;
+      self.preview.src = src;
+    }
+    var next = new Image();
+    next.src = src;
+    if (next.decode) next.decode().then(swap, swap);
+    else swap();
   };
 
   Editor.prototype.apply = function () {

@@ -1164,6 +1164,39 @@ def test_it_shows_faint_background_alpha_strongly_on_demand(live_server, page, r
     expect(layer).to_be_visible()
 
 
+WATCH_BLANK_PREVIEW = """() => {
+    // each time the preview gets a new picture, whether it is there at once: a src not yet
+    // decoded leaves the <img> blank until it is (an image decoded before is available)
+    window.rtBlank = 0;
+    window.rtSwaps = 0;
+    const i = document.querySelector('#retouch-strokes .rt-preview');
+    new MutationObserver(() => { window.rtSwaps++; if (!i.complete) window.rtBlank++; })
+        .observe(i, {attributes: true, attributeFilter: ['src']}); }"""
+
+
+def test_it_keeps_the_last_picture_while_the_next_preview_decodes(live_server, page, stained,
+                                                                  log_in):
+    # QA 2026-12-05: after every stroke, undo and redo the whole stage showed hatched, as
+    # if everything were removed, until the new preview decoded
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    page.evaluate(WATCH_BLANK_PREVIEW)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    # the undone click's flash goes with it (at once, not when its time is up)
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=400)
+    page.keyboard.press("Control+Shift+z")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    page.mouse.click(*_at(box, PANEL[0], PANEL[1]), button="right")
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.rtSwaps") >= 3
+    assert page.evaluate("window.rtBlank") == 0
+
+
 def test_it_tells_of_the_haze_a_remove_click_found_too_thin_to_take(live_server, page, hazy,
                                                                    log_in):
     editor, box, status = _editor_on_laptop(page, live_server, hazy, log_in)
