@@ -38,6 +38,11 @@ TRANSLUCENT = 64
 # TRANSLUCENT - TRANSLUCENT_RAMP): a cutout held near the threshold (a wrong-subject
 # yarn at 60-66/255) flipped the guard row by row and cut boxes out of it (QA)
 TRANSLUCENT_RAMP = 32
+# the same floor (see _far_fringe) for a pixel the alpha so far itself holds translucent (graded
+# as above) more than FRINGE_FAR px from every pixel the cutout holds solid (SOLID_HELD): a wide
+# soft fringe whose solve has no known foreground near it. Soft-dev: the bunny's fur fringe
+# (GT15) lies 40-120 px from its solid body, the haze beside hair 4-12
+FRINGE_FAR = 32.0
 # the detail brush's slab guard (see _keep_slab): pixels the alpha so far holds at SLAB_SOLID
 # or more that the solve puts in SLAB_MID go at most SLAB_DROP (0..255) lower where they form
 # a slab wider than 2 * SLAB_RADIUS px over which the matte is smooth (its fine structure,
@@ -155,7 +160,9 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     (``_spare_haze``): closed-form matting leaves a haze of about 0.03 over solid parts the
     brush covers, which made strokes raise SAD; what is within that haze is not detail. A
     translucent pixel whose nearest known pixel the binarised trimap takes for background keeps
-    its alpha (``_fade_only``): the matte followed that false background and cut translucent fur.
+    its alpha (``_fade_only``): the matte followed that false background and cut translucent fur;
+    so does one the cutout itself holds translucent with nothing it holds solid within
+    FRINGE_FAR px (``_far_fringe``: a wide fur fringe, the solve's known side all background).
     Where the photo barely tells the product from the backdrop, a clear pixel the solve lifts as
     part of a halo spread over the backdrop keeps its alpha (``_hold_halo``).
 
@@ -206,6 +213,7 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 new = _solve_piece(rgb, before, mine, (y0 + by, x0 + bx), matting)
                 sofar = solved[by:by + bh, bx:bx + bw][mine]
                 new = _fade_only(new, sofar, _beside_translucent(before, mine, (y0 + by, x0 + bx)))
+                new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, (y0 + by, x0 + bx)))
                 new = _keep_slab(new, sofar, mine)
                 new = _keep_alike(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
                 new = _lift_slab(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
@@ -318,6 +326,47 @@ def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int
     num = cv2.GaussianBlur(full, (0, 0), 2.0)
     den = cv2.GaussianBlur(inside, (0, 0), 2.0)
     weight: np.ndarray = (num[piece] / np.maximum(den[piece], 1e-6)).astype(np.float32)
+    return weight
+
+
+def _far_fringe(old: np.ndarray, mine: np.ndarray, before: np.ndarray,
+                at: tuple[int, int]) -> np.ndarray:
+    """The share (0..1, at ``mine``'s pixels, a mask of its box with top-left corner ``at`` in
+    the image) of a drop below the alpha so far ``old`` that _fade_only takes back because the
+    pixel lies in a wide translucent fringe: ``old`` at TRANSLUCENT or more (graded over
+    TRANSLUCENT_RAMP below, blurred 2 px within the piece as _beside_translucent's is; 0 from 128
+    on) and no pixel the cutout (``before``) holds solid (SOLID_HELD) within FRINGE_FAR px.
+
+    QA (soft-dev GT15, ``soft`` cutout, 2026-12-05): a detail stroke of radius 12-27 along the
+    bunny's right fur edge trimmed the fur the cutout held at 30-120 to ~0 (84 -> 20, 70 -> 6,
+    86 -> 13 where the truth is 193, 166, 130; SAD +0.105 / +0.255 at r 12 / 20). The cutout
+    holds the whole fringe translucent, 40+ px wide, so the solve's known side (binarised at
+    128) is background all round the brush and its nearest solid foreground is beyond the
+    crop's reach; the fur has the backdrop's colour (its colour share 0.1-0.3 of the way to the
+    body's, as the grey smear of backdrop beside it), so the matte cuts it (the raw solve: 0-2
+    over the fur). _beside_translucent only looks at the known
+    pixel nearest each band pixel, and at the fringe's outer side that is its faint tips or the
+    backdrop. The photo cannot tell fur from haze there, and a detail stroke must not cut fur:
+    such a pixel keeps its alpha (a stroke still raises it). Haze beside hair lies within a few
+    px of the solid hair and is left to the matte (a floor for every pixel held translucent,
+    whatever the distance, cost soft-dev SAD@10 39.611 -> 39.635; 16 px 39.607 with GT03 and
+    GT09 worse; docs/review.md § Detail benchmark, *Fur fringe far from the body*)."""
+    lo = TRANSLUCENT - TRANSLUCENT_RAMP
+    own = np.zeros(mine.shape, np.float32)
+    own[mine] = np.where(old < 128, np.clip((old.astype(np.float32) - lo)
+                                            / max(TRANSLUCENT_RAMP, 1), 0, 1), 0)
+    if not own.any():
+        return np.zeros(int(mine.sum()), np.float32)
+    h, w = before.shape
+    (top, left), (bh, bw) = at, mine.shape
+    c = int(np.ceil(FRINGE_FAR)) + 1
+    y0, y1, x0, x1 = max(top - c, 0), min(top + bh + c, h), max(left - c, 0), min(left + bw + c, w)
+    solid = before[y0:y1, x0:x1] >= SOLID_HELD
+    dist = cv2.distanceTransform((~solid).view(np.uint8), cv2.DIST_L2, 5)
+    far = dist[top - y0:top - y0 + bh, left - x0:left - x0 + bw][mine] > FRINGE_FAR
+    num = cv2.GaussianBlur(own, (0, 0), 2.0)
+    den = cv2.GaussianBlur(mine.astype(np.float32), (0, 0), 2.0)
+    weight: np.ndarray = (num[mine] / np.maximum(den[mine], 1e-6) * far).astype(np.float32)
     return weight
 
 
