@@ -54,6 +54,9 @@
   // alpha (1..127, what Faint shows): QA 2026-12-05 heard "Faint haze shows with Faint (H)"
   // over backdrop at alpha 0, and with Faint already on.
   var HAZE_SHARE = 0.02;
+  // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
+  // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
+  var SETTLED_SHARE = 0.2;
   // Shown previews kept (their alpha) to report what the strokes since the last one changed:
   // a burst drawn while a preview computes is reported as one, not lost.
   var SHOWN_KEEP = 6;
@@ -960,7 +963,12 @@
      its brush: "done" (DONE_SHARE of it already kept / removed), "missed" (as much the other
      way: the stroke did not take it) or "partly". */
   function underVerdict(alpha, stroke, scale) {
-    if (stroke.kind === "detail") return "edge";
+    if (stroke.kind === "detail") {
+      // soft alpha under it that the matte left as it was fits the photo already (QA
+      // 2026-12-05: "found no soft edge" was said over a wire-mesh cup's soft body)
+      var soft = productShare(alpha, stroke, scale, 1, function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; });
+      return soft >= SETTLED_SHARE ? "settled" : "edge";
+    }
     var kept = productShare(alpha, stroke, scale, 1);
     var share = stroke.kind === "keep" ? kept : 1 - kept;
     return share >= DONE_SHARE ? "done" : share <= 1 - DONE_SHARE ? "missed" : "partly";
@@ -976,14 +984,16 @@
                      "joined to it) for a click to take",
     "remove partly": "did not take the kept part of what it covers: too like the product (or " +
                      "too joined to it) for a click to take",
-    "detail edge": "found no soft edge to fade under it"
+    "detail edge": "found no soft edge to fade under it",
+    "detail settled": "found the soft alpha under it already fitting the photo"
   };
   // a burst's words, per kind of stroke and verdict: "what they cover ..."
   var BRIEF = {
     "keep done": "is already kept", "keep missed": "is removed (hatched), not taken",
     "keep partly": "is partly removed, not taken", "remove done": "is already removed",
     "remove missed": "is kept, not taken", "remove partly": "is partly kept, not taken",
-    "detail edge": "has no soft edge to fade"
+    "detail edge": "has no soft edge to fade",
+    "detail settled": "has soft alpha that already fits the photo"
   };
   function strokeName(s) { return NAMES[s.kind].toLowerCase() + (s.points.length === 1 ? " click" : " stroke"); }
   function counted(list) {  // "2 remove clicks, 1 keep click"

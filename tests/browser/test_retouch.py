@@ -1443,6 +1443,22 @@ def test_it_says_already_kept_only_where_the_cutout_keeps_it(live_server, page, 
                                    "already removed.")
 
 
+def test_it_says_a_detail_click_found_soft_alpha_fitting_the_photo(live_server, page, stained,
+                                                                 still_engine, log_in):
+    # QA 2026-12-05: over a wire-mesh cup's soft body a detail stroke that changed nothing
+    # said it "found no soft edge"; over clear backdrop beside the product it still does
+    rgba = _stored_rgba(stained)
+    rgba[200:280, EDGE_X - 4:EDGE_X + 40, 3] = 120
+    _store_rgba(stained, rgba)
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=detail]").click()
+    _click_unchanged(page, editor, box, (EDGE_X + 6, 240), 1, "detail settled")
+    expect(status).to_contain_text("found the soft alpha under it already fitting the photo")
+    expect(status).not_to_contain_text("no soft edge")
+    _click_unchanged(page, editor, box, (EDGE_X + 2, 120), 2, "detail edge")
+    expect(status).to_contain_text("found no soft edge to fade under it")
+
+
 def test_it_keeps_apply_off_while_the_preview_is_the_version_itself(
         live_server, page, stained, no_broker, log_in):
     """Apply of strokes that changed nothing made v2, bit-identical to v1, and
