@@ -36,10 +36,14 @@ def cutouts_approved_current() -> QuerySet[Cutout]:
 
 def cutouts_missing_signals(*, keys: Sequence[str]) -> list[int]:
     """The ids of the finished versions whose signals lack any of ``keys`` (made before those
-    measures existed: ``services.backfill``), oldest first."""
+    measures existed: ``services.backfill``), or whose faint mark lacks its deepest pixel
+    (``at``, since 2026-12-05; ``backfill._lacks_point``), oldest first."""
     missing = Q()
     for key in keys:
         missing |= ~Q(signals__has_key=key)
+    if "faint_marks" in keys:
+        missing |= (Q(signals__faint_marks__has_key="box")
+                    & ~Q(signals__faint_marks__has_key="at"))
     return list(Cutout.objects.filter(missing, status=JobStatus.DONE).order_by("pk")
                 .values_list("pk", flat=True))
 

@@ -177,9 +177,11 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
     if cutout is None:
         return SKIPPED
     missing = [k for k in BACKFILLED_SIGNALS if k not in (cutout.signals or {})]
-    if not missing:
+    pointless = _lacks_point(cutout.signals)
+    if not missing and not pointless:
         return SKIPPED
-    measured = _measure(cutout, missing)
+    wanted = [*missing, "faint_marks"] if pointless and "faint_marks" not in missing else missing
+    measured = _measure(cutout, wanted)
     if isinstance(measured, str):
         return Backfilled("unreadable", unreadable=measured)
     with transaction.atomic():
@@ -189,9 +191,11 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
         if row is None:
             return SKIPPED
         new = {k: v for k, v in measured.items() if k not in (row.signals or {})}
-        if not new:
+        point = _with_point(row.signals, measured.get("faint_marks"))
+        if not new and point is None:
             return SKIPPED
-        signals = {**(row.signals or {}), **new}
+        signals = {**(row.signals or {}), **new, **({} if point is None else
+                                                    {"faint_marks": point})}
         fields: dict[str, Any] = {"signals": signals}
         pending = row.review_status == ReviewStatus.PENDING
         preflags = list(row.preflags or [])
@@ -206,5 +210,27 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
         if pending:
             fields["risk"] = risk_of(signals=signals, preflags=preflags)
         Cutout.objects.filter(pk=row.pk).update(**fields)
-    return Backfilled("measured", stored=tuple(new), preflagged=flag,
+    return Backfilled("measured", stored=tuple(new) or ("faint_marks",), preflagged=flag,
                       rescored=pending and fields["risk"] != row.risk)
+
+
+def _lacks_point(signals: dict[str, Any] | None) -> bool:
+    """Whether a version's faint mark was measured before its deepest pixel (``at``) was
+    recorded: the card then names the mark's box corner, which can lie on the product (QA
+    2026-12-05: a remove click there took a bunny's fur). ``cutouts_missing_signals`` asks the
+    same of the rows."""
+    signal = (signals or {}).get("faint_marks")
+    return isinstance(signal, dict) and "box" in signal and "at" not in signal
+
+
+def _with_point(signals: dict[str, Any] | None, fresh: Any) -> dict[str, Any] | None:
+    """The stored faint-mark signal with the deepest pixel of the mark measured again from
+    the files, when it still lacks it: only the point is added, the recorded share and count
+    stand (a measure changed since would otherwise rewrite a reviewed version's facts). Where
+    the measure no longer finds the same mark (its box) the point is None, so the card keeps
+    naming the corner and the version is not measured again."""
+    if not _lacks_point(signals) or not isinstance(fresh, dict):
+        return None
+    stored = (signals or {})["faint_marks"]
+    same = "at" in fresh and list(fresh.get("box") or ()) == list(stored["box"])
+    return {**stored, "at": fresh["at"] if same else None}

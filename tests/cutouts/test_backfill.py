@@ -82,6 +82,34 @@ def test_it_stores_the_signals_but_leaves_a_decided_versions_review_as_it_was(
     assert _row(cutout) == (stored["signals"], preflags, risk, review_status)
 
 
+def test_it_adds_the_marks_point_to_a_version_measured_before_it_and_nothing_else(
+        scissors_cut):
+    # QA 2026-12-05: the card named the mark's box corner, on a bunny's fur; a version
+    # measured before the point gets it, its recorded share, review and risk standing
+    cutout = scissors_cut(cloud=True)
+    cutout_approve(cutout=cutout, user=reviewer())
+    before = _row(cutout)
+    signal = dict(before[0]["faint_marks"])
+    at = signal.pop("at")
+    assert cutouts_missing_signals(keys=BACKFILLED_SIGNALS) == []
+    Cutout.objects.filter(pk=cutout.pk).update(
+        signals={**before[0], "faint_marks": {**signal, "share": 0.5}})
+    assert cutouts_missing_signals(keys=BACKFILLED_SIGNALS) == [cutout.pk]
+    done = cutout_signals_backfill(cutout_id=cutout.pk)
+    assert (done.outcome, done.stored, done.preflagged) == ("measured", ("faint_marks",), False)
+    signals, *rest = _row(cutout)
+    assert signals["faint_marks"] == {**signal, "share": 0.5, "at": at}
+    assert rest == list(before[1:])
+    assert cutouts_missing_signals(keys=BACKFILLED_SIGNALS) == []
+    assert cutout_signals_backfill(cutout_id=cutout.pk).outcome == "skipped"
+    # a mark the measure no longer finds where it was recorded keeps its corner, once
+    Cutout.objects.filter(pk=cutout.pk).update(
+        signals={**before[0], "faint_marks": {**signal, "box": [1, 2, 3, 4]}})
+    assert cutout_signals_backfill(cutout_id=cutout.pk).outcome == "measured"
+    assert _row(cutout)[0]["faint_marks"] == {**signal, "box": [1, 2, 3, 4], "at": None}
+    assert cutouts_missing_signals(keys=BACKFILLED_SIGNALS) == []
+
+
 def test_it_measures_a_clean_version_without_a_preflag(scissors_cut):
     cutout = scissors_cut(cloud=False)
     stored = _as_before(cutout)
