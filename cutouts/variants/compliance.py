@@ -72,8 +72,8 @@ MIN_PRODUCT_PX = 32
 #: facts change: render again), and a large one fails on a white background.
 #: 6: a shadow (or any mark) around the product entering the band along the canvas's frame
 #: that the renderer keeps clear, or covering more than SHADOW_MAX_COVER of the canvas, fails.
-#: 7: faint marks warn on transparent masters too, not only on the marketplaces' presets (the
-#: master's banners and scenes show the mark on whatever background it lands on).
+#: 7: faint marks warn on transparent masters and scenes too, not only on the marketplaces'
+#: presets (a banner shows the mark on whatever background it lands on).
 CHECKS_VERSION = "7"
 #: the position codes of a product's main image: the one Amazon requires whole
 MAIN_POSITION = "MAIN"

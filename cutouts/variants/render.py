@@ -732,15 +732,34 @@ def _on_canvas(box: Box, lay: Layout) -> Box:
             min(ch, math.ceil(oy + (box[3] - by0) * s)))
 
 
-def _marks_on_canvas(marks: list[FaintMark], lay: Layout) -> list[dict[str, Any]]:
+def _scene_place(sig: Significant | None, info: dict[str, Any], canvas: tuple[int, int]
+                 ) -> Callable[[Box], Box]:
+    """A source box on a scene's canvas, as ``render_scene`` placed the significant region
+    (``info["placed"]``), rounded outwards and cut to the canvas."""
+    placed = info.get("placed")
+    if sig is None or not placed:
+        return lambda box: (0, 0, 0, 0)
+    (bx0, by0, bx1, by1), (x, y, w, h) = sig.box, placed
+    kx, ky = w / max(bx1 - bx0, 1), h / max(by1 - by0, 1)
+    cw, ch = canvas
+    return lambda box: (max(0, math.floor(x + (box[0] - bx0) * kx)),
+                        max(0, math.floor(y + (box[1] - by0) * ky)),
+                        min(cw, math.ceil(x + (box[2] - bx0) * kx)),
+                        min(ch, math.ceil(y + (box[3] - by0) * ky)))
+
+
+def _marks_on_canvas(marks: list[FaintMark], place: Layout | Callable[[Box], Box]
+                     ) -> list[dict[str, Any]]:
     """The marks the canvas shows, as JSON-friendly facts for compliance (boxes on it, and
-    in the cutout's own pixels, which are the photo's: where a reviewer finds the mark)."""
+    in the cutout's own pixels, which are the photo's: where a reviewer finds the mark).
+    ``place``: the layout that placed the product, or a scene's mapping (``_scene_place``)."""
+    on = place if callable(place) else (lambda box: _on_canvas(box, place))
     out = []
     for m in marks:
-        box = _on_canvas(m.box, lay)
+        box = on(m.box)
         if box[0] < box[2] and box[1] < box[3]:
             point = {} if m.point is None else {
-                "point": list(_on_canvas((*m.point, m.point[0] + 1, m.point[1] + 1), lay)[:2]),
+                "point": list(on((*m.point, m.point[0] + 1, m.point[1] + 1))[:2]),
                 "photo_point": list(m.point)}
             out.append({"box": list(box), "share": m.share, "photo_box": list(m.box), **point})
     return out
@@ -764,7 +783,8 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
                   source_meta: dict[str, Any] | None, assets: dict[str, SceneAsset] | None,
                   warnings: list[str]) -> RenderedVariant:
     rgba = source.rgba
-    sig = source.significant(spec.alpha_threshold(8))
+    threshold = spec.alpha_threshold(8)
+    sig = source.significant(threshold)
     image, box, info = render_scene(rgba, spec, shadow, assets, warnings, sig=sig)
     cw, ch = image.size
     product = sig.box if sig is not None else source.bbox(("source", 0))
@@ -775,6 +795,9 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     meta = {
         "spec": spec.canonical(), "source_size": rgba.size, "source_product_bbox": product,
         "frame_cut": frame_cut(sig), "scale": info.get("scale"),
+        # a ghost on a banner shows as it does on a listing (compliance warns)
+        "faint_marks": _marks_on_canvas(source.faint_marks(threshold),
+                                        _scene_place(sig, info, (cw, ch))),
         "quality": quality, "icc": options.icc, "dpi": options.dpi,
         "shadow": info.get("shadow", "none"), "metadata_kept": options.metadata_kept,
         "scene": info, "warnings": warnings,

@@ -536,6 +536,8 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
                 hook(ctx, phase)
         if phase == "under":
             ctx.background.paste(ctx.layer, ctx.position, mask=ctx.layer)
+    # where the source box landed (x, y, w, h on the canvas): the faint marks' boxes follow it
     ctx.info.update(floor_y=None if ctx.floor_y is None else round(ctx.floor_y, 1),
-                    light_deg=ctx.light_deg, safe=list(ctx.safe), scale=round(s, 6))
+                    light_deg=ctx.light_deg, safe=list(ctx.safe), scale=round(s, 6),
+                    placed=[*ctx.position, *ctx.layer.size])
     return ctx.background, ctx.product_box, ctx.info

@@ -154,15 +154,23 @@ def test_it_passes_glass_inside_its_rim():
     assert not any(WARNING in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("preset", ["transparent_png", "transparent_webp"])
-def test_it_warns_about_a_faint_mark_on_a_transparent_master(preset):
+@pytest.mark.parametrize("preset", ["transparent_png", "transparent_webp", "web_hero",
+                                    "social_square"])
+def test_it_warns_about_a_faint_mark_on_a_transparent_master_and_a_scene(preset):
     # QA 2026-12-05: a bunny's ghost passed the transparent PNG master as "ok"; banners and
     # scenes are made from the master, and the mark shows on whatever it lands on
     rendered = render_variant(_cutout(_with_ghost(_blades())), PRESETS[preset].spec)
     result = check_rendered(rendered, PRESETS[preset])
-    assert len(result.measurements["faint_marks"]) == 1
+    (mark,) = result.measurements["faint_marks"]
     assert any(WARNING in w for w in result.warnings)
     assert not any(WARNING in e for e in result.errors)
+    # where the scene put it: inside the product's box on the canvas, the ghost's pixel there
+    x0, y0, x1, y1 = mark["box"]
+    px0, py0, px1, py1 = rendered.product_bbox
+    assert px0 <= x0 < x1 <= px1 and py0 <= y0 < y1 <= py1
+    cx, cy = mark["point"]
+    assert x0 <= cx < x1 and y0 <= cy < y1
+    assert np.hypot(mark["photo_point"][0] - 400, mark["photo_point"][1] - 210) < 65
 
 
 def test_a_re_check_of_a_stored_file_applies_the_recorded_marks():
