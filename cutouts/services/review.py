@@ -379,6 +379,12 @@ def cutout_decision_undo(*, cutout: Cutout, decision_id: int, user) -> Cutout:
 
 # --- pre-flags and risk -------------------------------------------------------------------
 
+#: the pre-flags the export warnings on the card read (templatetags/export_size.py): one key
+#: each, here, so a renamed pre-flag cannot leave the card's note silent
+TOO_SMALL_FLAG = "too_small_for_export"
+FAINT_FLAG = "faint_marks"  # a faint mark a white-background preset refuses
+FAINT_LOOK_FLAG = "faint_cloud"  # a smaller one no preset refuses, shipped with a warning
+
 PREFLAGS: dict[str, str] = {
     "empty": "Empty cutout",
     # the kept product is a speck of the frame (signals.TINY_SHARE): usually a wrong cut
@@ -392,17 +398,17 @@ PREFLAGS: dict[str, str] = {
     "see_through": "See-through inside (glass is fine)",
     # a marketplace preset would enlarge the product past its limit, so export leaves it out
     # (compliance.too_small_for_export): told before approval, not after
-    "too_small_for_export": "Too small for export",
+    TOO_SMALL_FLAG: "Too small for export",
     # a see-through mark a white-background preset refuses (a grey cloud on white; the
     # cutout's faint_marks signal, compliance.faint_marks_refused): told before approval
-    "faint_marks": "Faint marks (white-background exports refuse it)",
+    FAINT_FLAG: "Faint marks (white-background exports refuse it)",
     # a smaller one no preset refuses, shipped with a warning: a grey cloud on white all the
     # same (compliance.faint_mark_shows); a hint, so it stays out of the risk
-    "faint_cloud": "Faint mark (a grey cloud on white)",
+    FAINT_LOOK_FLAG: "Faint mark (a grey cloud on white)",
 }
 
 #: the pre-flags the cutout's faint_marks signal raises (one at most)
-FAINT_PREFLAGS = ("faint_marks", "faint_cloud")
+FAINT_PREFLAGS = (FAINT_FLAG, FAINT_LOOK_FLAG)
 
 # the share of the product's outline translucent deep inside it (signals.see_through) above
 # which the reviewer is told: a cap of 7 % of a bottle cut to alpha .75 reads .06. On the dev
@@ -460,13 +466,13 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     if num("see_through") >= SEE_THROUGH_FLAG:
         flags.append("see_through")
     if too_small_for_export(s.get("product_px")):
-        flags.append("too_small_for_export")
+        flags.append(TOO_SMALL_FLAG)
         risk += TOO_SMALL_RISK
     if faint_marks_refusing(s.get("faint_marks")):
-        flags.append("faint_marks")
+        flags.append(FAINT_FLAG)
         risk += FAINT_MARKS_RISK
     elif faint_mark_shows(s.get("faint_marks")):
-        flags.append("faint_cloud")
+        flags.append(FAINT_LOOK_FLAG)
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag. It takes
@@ -487,8 +493,8 @@ _PREFLAG_SIGNALS = {
     "fragments": ("fragment_count", "parts"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
-    "too_small_for_export": ("product_px",), "faint_marks": ("faint_marks",),
-    "faint_cloud": ("faint_marks",),
+    TOO_SMALL_FLAG: ("product_px",), FAINT_FLAG: ("faint_marks",),
+    FAINT_LOOK_FLAG: ("faint_marks",),
 }
 
 

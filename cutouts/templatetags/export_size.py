@@ -10,6 +10,8 @@ from typing import Any
 
 from django import template
 
+from ..services.review import FAINT_FLAG, FAINT_LOOK_FLAG
+from ..services.review import TOO_SMALL_FLAG as FLAG
 from ..variants.compliance import (
     MAX_ENLARGEMENT,
     ExportSize,
@@ -20,12 +22,6 @@ from ..variants.compliance import (
 )
 
 register = template.Library()
-
-#: the pre-flag the review raises from ``signals["product_px"]`` (services/review.py)
-FLAG = "too_small_for_export"
-#: the pre-flag the review raises from ``signals["faint_marks"]`` (services/review.py)
-FAINT_FLAG = "faint_marks"
-FAINT_LOOK_FLAG = "faint_cloud"  # a mark no preset refuses: the note says export warns
 
 
 def _product_box(cutout: Any) -> tuple[int, int] | None:
