@@ -210,17 +210,15 @@ def _after_detail(out: np.ndarray, pre: np.ndarray, cut: np.ndarray, detailed: l
             band = rasterise(detailed, shape, origin=at) == DETAIL
             sub = (slice(by0 - y0, by1 - y0), slice(bx0 - x0, bx1 - x0))
             if band.any():
-                # ...nor where the matte holds the pixel above the cut it was solved on
-                free = ~band | (o[sub] <= p[sub])
-                if removes:
-                    down[sub] &= free | (rasterise(removes, shape, origin=at) > 0)
-                else:
-                    down[sub] &= free
-                free = ~band | (o[sub] >= p[sub])
-                if keeps:
-                    up[sub] &= free | (rasterise(keeps, shape, origin=at) > 0)
-                else:
-                    up[sub] &= free
+                # the cut lowers a band pixel only under a remove's brush or where the matte did
+                # not raise it above the cut it was solved on (what the matte brought back stays);
+                # it raises one by the mirror rule, with the keeps' brushes
+                for moved, brushes, unmoved in ((down, removes, np.less_equal),
+                                                (up, keeps, np.greater_equal)):
+                    free = ~band | unmoved(o[sub], p[sub])
+                    if brushes:
+                        free |= rasterise(brushes, shape, origin=at) > 0
+                    moved[sub] &= free
         np.copyto(o, np.minimum(o, c), where=down)
         np.copyto(o, np.maximum(o, c), where=up)
 

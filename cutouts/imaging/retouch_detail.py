@@ -9,9 +9,10 @@ crisp edge of the cutout the solve's unknown band narrows to the edge.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import cv2
@@ -210,21 +211,25 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 mine = comp[by:by + bh, bx:bx + bw] == i
                 near = cv2.distanceTransform((~brush[by:by + bh, bx:bx + bw]).view(np.uint8),
                                              cv2.DIST_L2, 5) <= reach
-                new = _solve_piece(rgb, before, mine, (y0 + by, x0 + bx), matting)
+                at = (y0 + by, x0 + bx)
+                new = _solve_piece(rgb, before, mine, at, matting)
                 sofar = solved[by:by + bh, bx:bx + bw][mine]
-                new = _fade_only(new, sofar, _beside_translucent(before, mine, (y0 + by, x0 + bx)))
-                new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, (y0 + by, x0 + bx)))
+                # the piece's known colours (a Lab conversion of its context) once, and only if
+                # a guard gets as far as needing them
+                known = functools.cache(functools.partial(_known_colours, rgb, before, mine, at))
+                new = _fade_only(new, sofar, _beside_translucent(before, mine, at))
+                new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, at))
                 new = _keep_slab(new, sofar, mine)
-                new = _keep_alike(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
-                new = _lift_slab(new, sofar, mine, rgb, before, (y0 + by, x0 + bx))
+                new = _keep_alike(new, sofar, mine, known, before, at)
+                new = _lift_slab(new, sofar, mine, known)
                 write = mine & near
                 # the reference is the alpha so far (earlier strokes' solves included): an
                 # earlier stroke's pixel the re-solve barely moves keeps its value, not the
                 # value from before any detail solve
                 old = solved[by:by + bh, bx:bx + bw][write]
                 new = _spare_haze(new, mine, write, old, deadband)
-                new = _hold_halo(new, old, mine, write, solved[by:by + bh, bx:bx + bw], rgb,
-                                 before, (y0 + by, x0 + bx))
+                new = _hold_halo(new, old, mine, write, solved[by:by + bh, bx:bx + bw], known,
+                                 before, at)
                 ramp = np.clip(inside[by:by + bh, bx:bx + bw][write]
                                / max(FEATHER * st.radius, 1.0), 0.0, 1.0)
                 new = np.clip(old + ramp * (new.astype(np.float32) - old) + 0.5, 0,
@@ -438,6 +443,11 @@ def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray
     return out
 
 
+# a band piece's _known_colours, computed on the first call (by _keep_alike, _lift_slab or
+# _hold_halo, whichever gets that far first) and kept for the others
+KnownColours = Callable[[], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
+
+
 def _known_colours(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray, at: tuple[int, int]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The known foreground's and backdrop's colours around a band piece (``mine``, a mask of
@@ -460,15 +470,15 @@ def _known_colours(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray, at: tu
     return f_col, b_col, lab[top - y0:top - y0 + bh, left - x0:left - x0 + bw]
 
 
-def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarray,
+def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, known: KnownColours,
                 before: np.ndarray, at: tuple[int, int]) -> np.ndarray:
     """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
     corner ``at`` in the image): where the known foreground's and backdrop's colours around
-    the piece (``_known_colours``) are less than ALIKE_CONTRAST apart, a pixel the alpha so far
-    ``old`` holds solid (SOLID_HELD or more) keeps ``old`` unless it lies within ALIKE_RADIUS
-    px of a hole the matte opens (held pixels solved under ALIKE_FLOOR, enclosed by held pixels
-    (outside the piece: ``before``), their mean colour nearer the backdrop's than half the
-    contrast: a dark pit is a solid part the matte read as backdrop).
+    the piece (``known()``, its ``_known_colours``) are less than ALIKE_CONTRAST apart, a
+    pixel the alpha so far ``old`` holds solid (SOLID_HELD or more) keeps ``old`` unless it
+    lies within ALIKE_RADIUS px of a hole the matte opens (held pixels solved under ALIKE_FLOOR,
+    enclosed by held pixels (outside the piece: ``before``), their mean colour nearer the
+    backdrop's than half the contrast: a dark pit is a solid part the matte read as backdrop).
 
     QA (soft-dev GT25, 2026-12-04): detail strokes across the wire-mesh cup made the solid parts
     seen through and among the mesh translucent (the protocol's r 20 stroke down the cup's left
@@ -488,7 +498,7 @@ def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndar
     cand = mine & (full_old >= SOLID_HELD)
     if not cand.any() or not (new[old >= SOLID_HELD] < old[old >= SOLID_HELD]).any():
         return new
-    got = _known_colours(rgb, before, mine, at)
+    got = known()
     if got is None:
         return new
     f_col, b_col, lab_box = got
@@ -528,15 +538,15 @@ def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndar
 
 
 def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.ndarray,
-               sofar: np.ndarray, rgb: np.ndarray, before: np.ndarray,
+               sofar: np.ndarray, known: KnownColours, before: np.ndarray,
                at: tuple[int, int]) -> np.ndarray:
     """The values to write (at ``write``'s pixels, a mask of the box of the piece ``mine`` with
     top-left corner ``at`` in the image), against the alpha so far ``old`` there (``sofar``:
     the alpha so far over the whole box): where the known foreground's and backdrop's colours
-    around the piece (``_known_colours``) are less than ALIKE_CONTRAST apart and more than
-    HALO_SHARE of what the solve adds to pixels held clear (LIFT_CLEAR or less) lies more than
-    HALO_EDGE px from every pixel held above that (the alpha so far inside the box,
-    ``before`` around it), the clear pixels keep their alpha.
+    around the piece (``known()``, its ``_known_colours``) are less than ALIKE_CONTRAST apart
+    and more than HALO_SHARE of what the solve adds to pixels held clear (LIFT_CLEAR or less)
+    lies more than HALO_EDGE px from every pixel held above that (the alpha so far inside the
+    box, ``before`` around it), the clear pixels keep their alpha.
 
     QA H2 (soft-dev GT25, 2026-12-05): detail strokes of radius 16-40 along the wire-mesh cup's
     outline laid a grey halo on the backdrop beside it (r 30 / 40: +0.03 to +0.92 SAD, alpha
@@ -554,7 +564,7 @@ def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.nda
     its edge are held too. Measured: docs/review.md § Detail benchmark, *Halo beside a mesh*."""
     if not (new > old).any():
         return new
-    got = _known_colours(rgb, before, mine, at)
+    got = known()
     if got is None or float(np.linalg.norm(got[0] - got[1])) >= ALIKE_CONTRAST:
         return new
     clear = old <= LIFT_CLEAR
@@ -576,16 +586,16 @@ def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.nda
     return out
 
 
-def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarray,
-               before: np.ndarray, at: tuple[int, int]) -> np.ndarray:
-    """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
-    corner ``at`` in the image), where the pixels the alpha so far ``old`` holds clear
-    (LIFT_CLEAR or less) sit on a floor of the matte in LIFT_MID (its grey opening with a disk
-    of radius LIFT_RADIUS: what is left under strands and gaps narrower than the disk) and form
-    a wide region (what an opening with the same disk keeps) whose colour in the photo places
-    it near the backdrop: on the line from the known background's colour to the known
-    foreground's (``before``, the alpha before any detail solve, within LIFT_KNOWN of 0 / 255,
-    in the LIFT_CONTEXT px around the piece; medians in Lab), at less than LIFT_SHARE of the
+def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray,
+               known: KnownColours) -> np.ndarray:
+    """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box), where the
+    pixels the alpha so far ``old`` holds clear (LIFT_CLEAR or less) sit on a floor of the
+    matte in LIFT_MID (its grey opening with a disk of radius LIFT_RADIUS: what is left under
+    strands and gaps narrower than the disk) and form a wide region (what an opening with the
+    same disk keeps) whose colour in the photo places it near the backdrop: on the line from
+    the known background's colour to the known foreground's (``known()``, the piece's
+    ``_known_colours``: medians in Lab of what the alpha before any detail solve holds within
+    LIFT_KNOWN of 0 / 255 in the LIFT_CONTEXT px around the piece), at less than LIFT_SHARE of the
     matte's mean alpha over the region. There the floor rises at most LIFT_RISE above ``old``;
     what stands on it (strands: the opening's top-hat) stays.
 
@@ -621,7 +631,7 @@ def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray, rgb: np.ndarr
     wide = cv2.morphologyEx(slab.view(np.uint8), cv2.MORPH_OPEN, disk)
     if not wide.any():
         return new
-    got = _known_colours(rgb, before, mine, at)
+    got = known()
     if got is None:
         return new
     f_col, b_col, mine_lab = got
