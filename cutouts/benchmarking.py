@@ -72,14 +72,40 @@ def seed_assets(n: int, size: tuple[int, int], prefix: str) -> int:
     return n
 
 
+class QueryCount:
+    """Counts statements through an execute wrapper: unlike CaptureQueriesContext it survives
+    the reconnect that every request makes (CONN_MAX_AGE = 0 on SQLite)."""
+
+    def __init__(self):
+        from django.db import connection
+
+        self.n = 0
+        self._cm = connection.execute_wrapper(self._count)
+
+    def _count(self, execute, sql, params, many, context):
+        self.n += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self):
+        self._cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
 def peak_rss_mb(children: bool = False) -> float:
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
-def throwaway_env(prefix: str) -> dict[str, str]:
-    """Environment for a child process with its own SQLite database, media and broker spool."""
-    var = Path(tempfile.mkdtemp(prefix=f"cutroom-{prefix}-"))
+def throwaway_env(prefix: str, var: Path | None = None) -> dict[str, str]:
+    """Environment for a child process with its own SQLite database, media and broker spool,
+    in ``var`` (created if missing) or a new temporary folder."""
+    if var is None:
+        var = Path(tempfile.mkdtemp(prefix=f"cutroom-{prefix}-"))
+    else:
+        var.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in {
         "DATABASE_URL", "CELERY_BROKER_URL", "STORAGE_BACKEND", "CUTROOM_TEST_TMP"}}
     env.update(CUTROOM_VAR_DIR=str(var), DATABASE_URL=f"sqlite:///{var / 'bench.sqlite3'}",

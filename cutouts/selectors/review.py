@@ -168,8 +168,8 @@ def _queue_page(rows: QuerySet[Cutout], *, page: int, per_page: int,
 def review_queue_page(*, filters: QueueFilters | None = None, page: int = 1,
                       per_page: int = 50) -> QueuePage:
     rows = review_queue(filters=filters).select_related("asset", "asset__product", "batch").only(
-        "pk", "version", "risk", "preflags", "model_name", "source", "width", "height",
-        "created_at", "finished_at", "batch__label", "batch__id",
+        "pk", "version", "review_status", "risk", "preflags", "model_name", "source", "width",
+        "height", "created_at", "finished_at", "batch__label", "batch__id",
         "asset__id", "asset__position", "asset__sha256", "asset__working_width",
         "asset__working_height", "asset__original_filename",
         "asset__product__id", "asset__product__sku", "asset__product__title",

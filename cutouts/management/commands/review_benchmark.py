@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cutouts.benchmarking import print_table, throwaway_env, write_json
+from cutouts.benchmarking import QueryCount, print_table, throwaway_env, write_json
 
 TARGET_P95_MS = 100.0
 
@@ -25,28 +25,6 @@ TARGET_P95_MS = 100.0
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-class _QueryCount:
-    """Counts statements through an execute wrapper: unlike CaptureQueriesContext it survives
-    the reconnect that every request makes (CONN_MAX_AGE = 0 on SQLite)."""
-
-    def __init__(self):
-        from django.db import connection
-
-        self.n = 0
-        self._cm = connection.execute_wrapper(self._count)
-
-    def _count(self, execute, sql, params, many, context):
-        self.n += 1
-        return execute(sql, params, many, context)
-
-    def __enter__(self):
-        self._cm.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._cm.__exit__(*exc)
 
 
 def _timed(fn, n: int) -> tuple[list[float], list[float]]:
@@ -223,7 +201,7 @@ class Command(BaseCommand):
         rows = []
         for what, fn in measured.items():
             fn(0)  # warm caches and template loading
-            with _QueryCount() as counted:
+            with QueryCount() as counted:
                 fn(1)
             rows.append(_row(what, *_timed(fn, requests), counted.n))
 
@@ -235,7 +213,7 @@ class Command(BaseCommand):
             url = reverse("cutouts:review_card", args=[pk])
             started, started_cpu = time.perf_counter(), time.process_time()
             if i == 1:
-                with _QueryCount() as counted:
+                with QueryCount() as counted:
                     response = client.post(url, {"action": "approve"}, **hx)
                 queries_post = counted.n
             else:
@@ -247,7 +225,7 @@ class Command(BaseCommand):
 
         page_counts = []
         for per_page in (10, 50, 200):
-            with _QueryCount() as counted:
+            with QueryCount() as counted:
                 page = selectors.review_queue_page(per_page=per_page)
                 [(c.asset.product.sku, c.asset.product.brand, c.batch) for c in page.rows]
             page_counts.append(counted.n)
@@ -257,7 +235,7 @@ class Command(BaseCommand):
             for v in range(extra_versions):
                 Cutout.objects.create(asset_id=rich.asset_id, version=10 + v, status="done",
                                       review_status="superseded")
-            with _QueryCount() as counted:
+            with QueryCount() as counted:
                 get(reverse("cutouts:review_card", args=[rich.pk]), **hx)
             card_counts.append(counted.n)
         first_page = selectors.review_queue_page(per_page=200).rows
