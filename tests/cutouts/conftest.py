@@ -45,8 +45,9 @@ def make_assets(db, request):
     base = zlib.crc32(f"{RUN_ID}:{request.node.nodeid}".encode()) % 1_000_000
 
     def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None,
-             seed: int | None = None):
-        """``count`` assets, one per product (a product holds at most nine positions)."""
+             seed: int | None = None, photo=product_jpeg):
+        """``count`` assets, one per product (a product holds at most nine positions), of
+        ``photo(width, height, seed=)`` (JPEG bytes)."""
         from catalog.models import Product
 
         assets = []
@@ -54,7 +55,7 @@ def make_assets(db, request):
             product_sku = sku if count == 1 else f"{sku}-{i}"
             product = Product.objects.filter(sku=product_sku).first() or product_create(
                 sku=product_sku)
-            data = product_jpeg(*size, seed=(base if seed is None else seed) + i)
+            data = photo(*size, seed=(base if seed is None else seed) + i)
             result = asset_ingest(product=product, fileobj=io.BytesIO(data),
                                   filename=f"{product_sku}.jpg", user=user)
             assert result.status == "stored", result.reason
@@ -92,12 +93,12 @@ def scissors_cut(make_assets, monkeypatch):
     ``fast`` (``soft`` leaves the blades' edges soft on a photo of something else, marks of
     their own)."""
     from tests.cutouts.reviewdata import done_cutouts
-    from tests.cutouts.scissors import CloudySegmenter
+    from tests.cutouts.scissors import CloudySegmenter, scissors_jpeg
 
     def make(*, cloud: bool):
         spec = engine.model_spec("u2netp")
         monkeypatch.setattr(engine, "segmenter_for",
                             lambda name: (CloudySegmenter(cloud), spec))
-        return done_cutouts(make_assets(1, size=(640, 480)),
+        return done_cutouts(make_assets(1, size=(640, 480), photo=scissors_jpeg),
                             profile_name="soft" if cloud else "fast")[0]
     return make
