@@ -47,6 +47,10 @@ class FlagReason(models.TextChoices):
     SHADOW_REMOVED = "shadow_removed", "Shadow removed"
     TRANSPARENCY = "transparency", "Transparency wrong"
     WRONG_SUBJECT = "wrong_subject", "Wrong subject"
+    # the commonest failures of QA's sets (a teddy's sweater cut off; people kept beside a
+    # ramp) went under "Other" with a comment, which nobody can filter or count on
+    PART_MISSING = "part_missing", "Part of the product missing"
+    EXTRA_KEPT = "extra_kept", "Background or another object kept"
     OTHER = "other", "Other"
 
 

@@ -29,6 +29,8 @@ from ..templatetags.review_tags import image_title
 
 PER_PAGE = 50
 # Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
+# the key that ticks each flag reason: 1-9, then 0 for the tenth (Other, last)
+FLAG_REASON_KEYS = [(str(n % 10), reason) for n, reason in enumerate(FlagReason.choices, 1)]
 REASON_LABELS = {**dict(FlagReason.choices), **review_services.PREFLAGS}
 
 
@@ -66,7 +68,7 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "next_url": _card_url(n.next_id, filters) if n and n.next_id else "",
         "previous_url": _card_url(n.previous_id, filters) if n and n.previous_id else "",
         "queue_url": _queue_url(filters),
-        "reasons": list(enumerate(FlagReason.choices, start=1)),
+        "reasons": FLAG_REASON_KEYS,
         "preflag_labels": review_services.PREFLAGS,
         "strengths": list(STRENGTHS),
         "rerun_strength": review_selectors.rerun_strength(card.cutout.settings),

@@ -385,7 +385,7 @@
       key === "ArrowLeft" || key === "k" ? "previous" : "";
     if (to) { ev.preventDefault(); queuedGo = to; return true; }
     var name = KEY_NAMES[key] || (panel && key === "Enter" ? "Enter" : "") ||
-      (panel === "flag" && /^[1-8]$/.test(key) ? key + " (reason)" : "");
+      (panel === "flag" && /^[0-9]$/.test(key) ? key + " (reason)" : "");
     if (!name) return false;
     ev.preventDefault(); sayWait(name);
     return true;
@@ -526,7 +526,7 @@
       else if (k === "b") { ev.preventDefault(); cycleBg(); }
       return;
     }
-    if (panel === "flag" && /^[1-8]$/.test(ev.key)) {
+    if (panel === "flag" && /^[0-9]$/.test(ev.key)) {
       var box = c.querySelector('[data-rv-panel="flag"] [data-rv-key="' + ev.key + '"]');
       if (box) { box.checked = !box.checked; ev.preventDefault(); }
       return;

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 
 import pytest
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
-from cutouts.models import Cutout, JobStatus, ReviewDecision, ReviewStatus
+from cutouts.models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
 from cutouts.services import review
 from tests.cutouts.reviewdata import done_cutouts, rgba_png
 from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
@@ -437,7 +438,7 @@ def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_fo
                        {"action": "flag", "reason": ["halo", "other"]}, **HX).content.decode()
     assert 'data-rv-panel="flag">' in html  # not hidden
     assert 'value="halo" data-rv-key="1" checked' in html
-    assert 'value="other" data-rv-key="8" checked' in html
+    assert 'value="other" data-rv-key="0" checked' in html
     assert 'value="edges_hard" data-rv-key="2">' in html
     assert "autofocus data-rv-focus" in html
     assert "data-rv-other-hint>" in html  # the hint shows
@@ -447,6 +448,23 @@ def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_fo
     html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
     assert 'data-rv-panel="flag" hidden>' in html and 'data-rv-key="1" checked' not in html
     assert "data-rv-focus" not in html
+
+
+def test_it_gives_each_flag_reason_its_own_digit_key(client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
+    keys = dict(re.findall(r'name="reason" value="(\w+)" data-rv-key="(\d)"', html))
+    assert set(keys) == set(FlagReason.values)
+    assert sorted(keys.values()) == sorted(str(n % 10) for n in range(1, len(keys) + 1))
+    assert keys["part_missing"] == "8" and keys["extra_kept"] == "9" and keys["other"] == "0"
+    assert "Part of the product missing" in html and "Background or another object kept" in html
+    # a reason a team counts on is stored as itself, not as "Other" with a comment
+    client.post(reverse("cutouts:review_card", args=[first.pk]),
+                {"action": "flag", "reason": ["part_missing"], "seen": _seen_on(html)}, **HX)
+    first.refresh_from_db()
+    assert first.review_status == ReviewStatus.FLAGGED
+    assert first.flag_reasons == ["part_missing"]
 
 
 def test_it_keeps_a_refused_flag_open_with_its_ticks_and_comment_without_javascript(
@@ -462,7 +480,7 @@ def test_it_keeps_a_refused_flag_open_with_its_ticks_and_comment_without_javascr
     assert "Say what is wrong in the comment when the reason is &#x27;Other&#x27;." in html
     assert 'data-rv-panel="flag">' in html  # not hidden
     assert 'value="halo" data-rv-key="1" checked' in html
-    assert 'value="other" data-rv-key="8" checked' in html
+    assert 'value="other" data-rv-key="0" checked' in html
     assert 'value="edges_hard" data-rv-key="2">' in html
     assert "data-rv-other-hint>" in html and "autofocus data-rv-focus" in html
     assert "model=u2netp" in html  # the queue filters stay on the card's forms
@@ -604,7 +622,7 @@ def test_it_focuses_the_reasons_of_a_flag_refused_for_having_none(client, cutout
     first = _queue_order()[0]
     html = client.post(reverse("cutouts:review_card", args=[first.pk]),
                        {"action": "flag", "comment": "edge"}, **HX).content.decode()
-    # the first reason takes the focus, not the comment (1-8 would type digits there)
+    # the first reason takes the focus, not the comment (the reason keys would type digits there)
     assert 'value="halo" data-rv-key="1" autofocus data-rv-focus>' in html
     assert html.count("data-rv-focus") == 1
     # the error sits in the open panel, next to the reasons it is about
@@ -952,8 +970,6 @@ def test_it_calls_the_parent_of_a_queued_rerun_the_newest_finished_once(
 
 def _seen_on(html: str) -> str:
     """The state the card's Approve sends (the first `seen` of the card: all say the same)."""
-    import re
-
     return re.search(r'data-rv-form="approve">.*?name="seen" value="([^"]+)"', html,
                      re.S).group(1)
 
