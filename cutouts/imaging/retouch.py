@@ -9,7 +9,9 @@ upsampled tile by tile, and the strokes themselves are rasterised at full resolu
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,6 +27,7 @@ from .retouch_cut import (
     Params,
     _core_strokes,
     _faint_finders,
+    _key,
     segment,
 )
 from .retouch_detail import DetailColours, _detail
@@ -38,6 +41,14 @@ __all__ = ["DEFAULT", "WORK_MAX", "Params", "RetouchResult", "reduce_for_cut", "
            "segment"]
 
 WORK_MAX = 1024  # long side of the graph cut; the preview runs at about this size
+
+# The compose of the last stroke list this process saw, before its newest stroke was held
+# (_hold), for a photo the cut runs on at full size (the preview's): the browser re-sends the
+# whole list after every stroke, so the next preview's list without its newest stroke is this
+# one and its hold costs no compose. A pure function of the photo, the alpha and the list: it
+# never changes a result, only whether it is composed again.
+_UNHELD: dict[str, Any] = {}
+_UNHELD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -80,7 +91,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             on_progress: OnProgress | None = None) -> RetouchResult:
     """Apply the whole stroke list (since the base version) to the base alpha; the detail
     strokes are solved before the keep and remove strokes drawn after the last of them, which
-    then only move the alpha their own way (``_after_detail``). ``clock``
+    then only move the alpha their own way (``_after_detail``); a keep or remove stroke as
+    the newest moves it only its own way against the list without it (``_hold``). ``clock``
     receives a lap per stage (segment, compose, detail, rgba); the result's ``timings`` are
     their wall seconds (and ``total``), as a cutout's come from the pipeline's laps.
     ``on_progress(stage, fraction)`` is called as each stage starts, with growing fractions,
@@ -107,10 +119,23 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     # the detail strokes are solved on the cut of the strokes up to the last of them (``n``):
     # a keep or remove stroke drawn after it only moves the result its own way (_after_detail)
     n = _detail_prefix(strokes)
+    # a keep or remove stroke as the newest is held its own way against the list without it
+    # (_hold): its cut, from segment's cached states, and its compose
+    newest = strokes[-1].kind if strokes else None
+    held_n = len(strokes) - 1 if newest in ("keep", "remove") else len(strokes)
     if n < len(strokes):
-        # the prefix first: its states are the whole list's first ones (segment's cache), and
-        # the whole list's call leaves the cache on it for the next preview
+        # the prefixes first: their states are the whole list's first ones (segment's cache),
+        # and the whole list's call leaves the cache on it for the next preview
         seg_pre = segment(rgb_w, prior_w, scaled[:n], params)
+    key = _key(rgb_w, prior_w, params) if s >= 1.0 and strokes else None
+    held: np.ndarray | None = None
+    if held_n < len(strokes):
+        with _UNHELD_LOCK:
+            if key is not None and _UNHELD.get("key") == (key, tuple(strokes[:held_n])):
+                held = _UNHELD["alpha"]
+        if held is None:
+            seg_held = (seg_pre if held_n == n else
+                        segment(rgb_w, prior_w, scaled[:held_n], params))
     seg_w = segment(rgb_w, prior_w, scaled, params)
     changed_w = seg_w != (prior_w >= 0.5)
     clock.lap("segment")
@@ -131,9 +156,26 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         pre = alpha.copy()
         _compose_full(pre, alpha, seg_pre, changed_pre, _core_strokes(strokes[:n], params), s,
                       rgb_w, _faint_finders(strokes[:n], params))
-        out = pre.copy()
     else:
         seg_pre, changed_pre = seg_w, changed_w
+    if key is not None:
+        with _UNHELD_LOCK:
+            _UNHELD.clear()
+            _UNHELD.update(key=(key, tuple(strokes)), alpha=cut.copy())
+    if held_n < len(strokes):
+        if held is None and held_n == n:
+            held = pre
+        elif held is None and held_n == 0:
+            held = alpha
+        elif held is None:
+            held = alpha.copy()
+            _compose_full(held, alpha, seg_held, seg_held != (prior_w >= 0.5),
+                          _core_strokes(strokes[:held_n], params), s, rgb_w,
+                          _faint_finders(strokes[:held_n], params))
+        _hold(cut, held, newest == "keep")
+        held = None  # an Apply's full-size plane, freed before the detail solve
+    if n < len(strokes):
+        out = pre.copy()
     clock.lap("compose")
 
     fg_colours: list[DetailColours] = []
@@ -163,6 +205,29 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
                          rgb_work=rgb_w if s < 1.0 else None)
+
+
+def _hold(cut: np.ndarray, held: np.ndarray, keep: bool) -> None:
+    """Hold the composed ``cut`` of a stroke list whose newest stroke is a keep (``keep``) at
+    or above ``held``, the compose of the list without it, or at or below it for a remove:
+    only the pixels the newest stroke moved the wrong way change (both are the base alpha
+    outside what the strokes changed, where the max / min changes nothing; one pass over the
+    image, tile by tile: about 20 ms at 24 MP).
+
+    Why: the cut and the compose are not monotone in the strokes (a keep click's cut made
+    solid pixels in a faint blob, its opening lost a disk and the ghost's dilation took 4 px
+    of dev 214's fur, docs/review.md 2026-12-05). ``held`` is the unheld compose, not the
+    result the user saw for the shorter list (that one is held against its own prefix, and
+    so on back to the first stroke: one compose per stroke). The step is against its kind
+    only where both the previous stroke's own hold changed the pixel and this one lowers
+    (raises) it again, which needs two strokes of the same kind in a row."""
+    h, w = cut.shape
+    for y0, y1, x0, x1 in _tiles(h, w):
+        c, p = cut[y0:y1, x0:x1], held[y0:y1, x0:x1]
+        if keep:
+            np.maximum(c, p, out=c)
+        else:
+            np.minimum(c, p, out=c)
 
 
 def _detail_prefix(strokes: list[Stroke]) -> int:

@@ -1,0 +1,88 @@
+"""A keep or remove stroke as the newest of the list moves the alpha only its own way against
+the list without it, by construction (``retouch._hold``, docs/review.md, § A keep stroke held
+at its prefix, 2026-12-05): the cut and the faint-blob pass are not monotone in the strokes
+themselves. Scenes are built in memory."""
+
+import numpy as np
+import pytest
+
+from cutouts.imaging import retouch as retouch_mod
+from cutouts.imaging.retouch import retouch
+from cutouts.imaging.strokes import Stroke
+
+from .test_cut_fur_ghost import fur_scene
+from .test_retouch import handle_scene
+
+REMOVE = Stroke("remove", 12, ((205.0, 115.0),))
+# three removes on the fur ring's smear and fur (the keep after them lowered 21 px from ~106 to
+# 0 on a 120 px working grid before the hold)
+REMOVES = [Stroke("remove", 12, ((180.0, 115.0),)), Stroke("remove", 8, ((172.0, 120.0),)),
+           Stroke("remove", 10, ((205.0, 150.0),))]
+
+
+@pytest.mark.parametrize("at", [(155.0, 100.0), (158.0, 115.0), (160.0, 100.0)])
+def test_it_lowers_no_fur_with_a_keep_click_after_a_remove_click(at):
+    # before the hold the keep's hole in the faint blob moved its opening and the ghost's
+    # dilation took 7 / 4 / 16 px of fur (dev 214's 15th click the same way, 4 px)
+    rgb, alpha, *_ = fur_scene()
+    before = retouch(rgb, alpha, [REMOVE]).alpha
+    after = retouch(rgb, alpha, [REMOVE, Stroke("keep", 5, (at,))]).alpha
+    assert not (after < before).any()
+
+
+def test_it_lowers_nothing_with_a_keep_click_after_three_removes_on_a_reduced_grid():
+    rgb, alpha, *_ = fur_scene()
+    keep = Stroke("keep", 5, ((150.0, 130.0),))
+    before = retouch(rgb, alpha, REMOVES, work_max=120).alpha
+    after = retouch(rgb, alpha, [*REMOVES, keep], work_max=120).alpha
+    assert not (after < before).any()
+    # ...where the unheld compose lowers them: the scene still tests the hold
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retouch_mod, "_hold", lambda *a: None)
+        unheld = retouch(rgb, alpha, [*REMOVES, keep], work_max=120).alpha
+    assert (unheld < before).sum() >= 10
+
+
+@pytest.mark.parametrize("work_max", [1024, 120])
+def test_it_never_raises_alpha_with_a_remove_after_keep_strokes(work_max):
+    # keeps then removes, each step against the one before it, on the fur ring and the
+    # handle scene; a remove step compares with a result the keeps' own holds made
+    for rgb, alpha, seq in (
+            (*fur_scene()[:2], [REMOVES[0], Stroke("keep", 6, ((160.0, 80.0),)),
+                                Stroke("keep", 5, ((150.0, 130.0),)), REMOVES[1],
+                                Stroke("keep", 5, ((158.0, 115.0),)), REMOVES[2]]),
+            (*handle_scene()[:2], [Stroke("keep", 8, ((150.0, 100.0),)),
+                                   Stroke("keep", 6, ((120.0, 60.0), (180.0, 60.0))),
+                                   Stroke("remove", 10, ((60.0, 60.0),)),
+                                   Stroke("remove", 6, ((200.0, 150.0),))])):
+        prev = retouch(rgb, alpha, [], work_max=work_max).alpha
+        for k in range(1, len(seq) + 1):
+            cur = retouch(rgb, alpha, seq[:k], work_max=work_max).alpha
+            wrong = (cur > prev) if seq[k - 1].kind == "remove" else (cur < prev)
+            assert not wrong.any(), (k, seq[k - 1].kind, int(wrong.sum()))
+            prev = cur
+
+
+def test_it_changes_only_what_the_newest_stroke_moved_the_wrong_way():
+    # the hold is a floor at the prefix's compose: where the keep moved nothing the wrong way
+    # the result is the unheld one, pixel for pixel
+    rgb, alpha, *_ = fur_scene()
+    seq = [REMOVE, Stroke("keep", 5, ((160.0, 100.0),))]
+    held = retouch(rgb, alpha, seq).alpha
+    before = retouch(rgb, alpha, seq[:1]).alpha
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retouch_mod, "_hold", lambda *a: None)
+        unheld = retouch(rgb, alpha, seq).alpha
+    assert np.array_equal(held, np.maximum(unheld, before))
+    assert (held != unheld).sum() == (unheld < before).sum() > 0
+
+
+def test_it_holds_the_same_whether_the_last_list_is_remembered_or_not():
+    # the preview remembers the last list's unheld compose (the next list's prefix): a pure
+    # function of the inputs, so a fresh process (an Apply) gives the same bits
+    rgb, alpha, *_ = fur_scene()
+    seq = [REMOVE, Stroke("keep", 5, ((160.0, 100.0),)), Stroke("keep", 5, ((155.0, 100.0),))]
+    warm = [retouch(rgb, alpha, seq[:k]).alpha for k in range(1, len(seq) + 1)]
+    for k in range(1, len(seq) + 1):
+        retouch_mod._UNHELD.clear()
+        assert np.array_equal(retouch(rgb, alpha, seq[:k]).alpha, warm[k - 1]), k
