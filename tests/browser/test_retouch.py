@@ -155,7 +155,7 @@ def test_it_retouches_on_the_card_with_a_live_preview_and_approves_the_worker_re
     editor = stage.locator("[data-retouch]")
     expect(editor).to_have_attribute("data-rt-strokes", "3")
 
-    # Undo/redo stay in the browser and re-send the whole list.
+    # Undo/redo stay in the browser: the previews the page had show again.
     page.keyboard.press("Control+z")
     expect(editor).to_have_attribute("data-rt-strokes", "2")
     _wait_preview(page, 2)
@@ -1717,3 +1717,86 @@ def test_it_shows_the_new_version_on_reload_and_back_after_apply_and_asks_before
     expect(page.locator(".rv-note")).to_contain_text("Version 1 is current.")
     first.refresh_from_db(), new.refresh_from_db()
     assert first.is_current and new.review_status == ReviewStatus.SUPERSEDED
+
+
+WATCH_PREVIEW_SWAPS = """() => {
+    // when the preview's src changes, how long after the last key press
+    window.rtKeyAt = 0;
+    window.rtSwapDelays = [];
+    addEventListener('keydown', () => { window.rtKeyAt = performance.now(); }, true);
+    const i = document.querySelector('#retouch-strokes .rt-preview');
+    new MutationObserver(() => { window.rtSwapDelays.push(performance.now() - window.rtKeyAt); })
+        .observe(i, {attributes: true, attributeFilter: ['src']}); }"""
+
+
+def test_it_shows_the_cached_preview_on_undo_and_redo_without_asking_the_server(
+        live_server, page, stained, log_in):
+    """QA 2026-12-05 M2: every undo and redo posted the list again and showed the undone
+    stroke's result for 0.4-1.9 s, though the page had had that very preview."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url)
+            if r.method == "POST" and r.url.endswith("/preview/") else None)
+    preview = editor.locator(".rt-preview")
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_count(editor, 1)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    one = preview.get_attribute("src")
+    page.mouse.click(*_at(box, PANEL[0], PANEL[1]), button="right")  # a keep click
+    _wait_count(editor, 2)
+    expect(preview).not_to_have_attribute("src", one)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    two = preview.get_attribute("src")
+    assert one.startswith("blob:") and two.startswith("blob:")
+    asked = len(posts)
+    page.evaluate(WATCH_PREVIEW_SWAPS)
+    page.keyboard.press("Control+z")
+    # at once: the picture of one stroke, no request, and the words say so
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=1_000)
+    expect(preview).to_have_attribute("src", one, timeout=1_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    expect(status).to_contain_text("Preview: 1 remove click · shown again at once")
+    expect(editor).to_have_attribute("data-rt-change", "")  # the undone click's flash is gone
+    page.keyboard.press("Control+Shift+z")
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=1_000)
+    expect(preview).to_have_attribute("src", two, timeout=1_000)
+    expect(status).to_contain_text("Preview: 1 remove click, 1 keep click · shown again at once")
+    expect(editor.locator("[data-rt-apply]")).to_be_enabled()
+    page.wait_for_timeout(600)  # a request would have gone after the debounce by now
+    assert len(posts) == asked, posts
+    assert editor.get_attribute("data-rt-preview-cached") == "2"
+    delays = page.evaluate("window.rtSwapDelays")
+    # one swap per key; each a decode of a blob the page holds, no server round trip
+    assert len(delays) == 2 and max(delays) < 250, delays
+    assert _preview_alpha_on(editor, *PANEL) > 200  # the keep click's picture, redone
+    # a list never shown still asks the server
+    page.mouse.click(*_at(box, BLOB[0] + 10, BLOB[1]))
+    _wait_count(editor, 3)
+    assert len(posts) == asked + 1, posts
+
+
+def test_it_says_to_paint_detail_across_the_edge_when_the_brush_holds_none(
+        live_server, page, stained, log_in):
+    """QA 2026-12-05 M5: a detail stroke over loose hair strands the cutout had removed, its
+    edge beside the brush, said only "changed the alpha of < 0.1 %"."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=detail]").click()
+    r = editor.evaluate("f => f._rtEditor.radius()")
+    x = EDGE_X + 1.6 * r  # the backdrop beside the product: its edge in reach, not under the brush
+    page.mouse.move(*_at(box, x, PANEL[1] - 40))
+    page.mouse.down()
+    page.mouse.move(*_at(box, x, PANEL[1] + 40), steps=6)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-one-sided", "1", timeout=20_000)
+    expect(status).to_contain_text("Paint Detail across the edge, so the brush covers both the "
+                                   "hair (or fur) and the background.")
+    assert editor.get_attribute("data-rt-no-edge") is None  # the product is in reach
+    # across the edge: not said
+    page.mouse.move(*_at(box, EDGE_X - 30, PANEL[1] + 60))
+    page.mouse.down()
+    page.mouse.move(*_at(box, EDGE_X + 30, PANEL[1] + 60), steps=6)
+    page.mouse.up()
+    _wait_count(editor, 2)
+    assert editor.get_attribute("data-rt-one-sided") == "1"
+    expect(status).not_to_contain_text("Paint Detail across the edge")
