@@ -2,7 +2,7 @@ import contextlib
 import csv
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.utils import timezone
 
 from .api_models import ApiKey
-from .ingest import archives
+from .ingest import archives, images
 from .ingest.manifest import Manifest, csv_safe_row
 from .ingest.naming import (
     FilenameRules,
@@ -760,6 +760,9 @@ class ImportPreview:
     groups: list[PreviewGroup]
     unmapped: list[tuple[str, str]]  # (name, why)
     total: int
+    #: (name, why) of the image files the browser found empty (0 bytes): the import refuses
+    #: each in these words, so none is mapped, and a product only it named is not offered
+    empty: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def mapped(self) -> int:
@@ -793,21 +796,27 @@ def _lookalikes(groups: dict[str, PreviewGroup], made: list[str],
 
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
-                   manifest: Manifest | None = None) -> ImportPreview:
+                   manifest: Manifest | None = None,
+                   empty: Collection[str] = ()) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
     ``import_mapping.manifest_product_new`` (whether a product it would create is valid: a
     manifest row with a bad SKU or GTIN refuses its files), with one query for the SKUs the
-    names and the manifest can name."""
+    names and the manifest can name. ``empty``: the names the browser saw 0 bytes under
+    (``File.size``, a ZIP entry's size in its directory): the import refuses each, whatever
+    its name says (``images.EMPTY_REASON``), so none takes a product or a position."""
     considered: list[str] = []
     unmapped: list[tuple[str, str]] = []
+    empties: list[tuple[str, str]] = []
     for name in names:
         problem = archives.entry_name_problem(name)
         if problem is None:  # desktop metadata, the manifest itself: not a file to import
             continue
         if problem:
             unmapped.append((name, problem))
+        elif name in empty:
+            empties.append((name, images.EMPTY_REASON))
         else:
             considered.append(name)
     wanted: set[str] = {row.sku for row in manifest.rows} if manifest else set()
@@ -841,7 +850,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             raise Unmapped(twins[sku])
         return found
 
-    total = len(considered) + len(unmapped)
+    total = len(considered) + len(unmapped) + len(empties)
     groups: dict[str, PreviewGroup] = {}
     made_by_name: list[str] = []  # new products a file name makes, for lookalike_warning
     # the order files without a position take the free ones in (archives.name_order_key)
@@ -872,7 +881,42 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         group.files.append((name, target.position or "", rule))
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
-                         unmapped=unmapped, total=total)
+                         unmapped=unmapped, total=total, empty=empties)
+
+
+# --- Already stored? (the upload page asks before anything is sent) ---------------------------
+
+
+def _stored_live() -> QuerySet[ImageAsset]:
+    # a deleted product's images are not "stored" for an upload: its files are refused
+    return ImageAsset.live.filter(product__deleted_at__isnull=True)
+
+
+def asset_sizes_stored(*, sizes: Iterable[int]) -> set[int]:
+    """Which of these byte counts some live image has. The upload page hashes only a file of
+    such a size (two files of different sizes cannot be identical), so a new shoot's files
+    are never read whole. No index on ``bytes``: a scan of the live rows, one query."""
+    wanted = {size for size in sizes if size > 0}
+    if not wanted:
+        return set()
+    return set(_stored_live().filter(bytes__in=wanted).order_by()
+               .values_list("bytes", flat=True).distinct())
+
+
+def assets_by_sha256(*, hashes: Iterable[str]) -> dict[str, list[dict[str, object]]]:
+    """sha256 -> the live images holding those bytes ({"sku", "position", "asset"}, oldest
+    first), for the hashes some image has; the others are left out. The import's duplicate
+    test is these bytes on the product a file maps to (``assets.HashLookup``); the page
+    compares with its preview's mapping. One query (the sha256 index)."""
+    wanted = {sha.lower() for sha in hashes}
+    known: dict[str, list[dict[str, object]]] = {}
+    if not wanted:
+        return known
+    rows = (_stored_live().filter(sha256__in=wanted).order_by("pk")
+            .values_list("sha256", "product__sku", "position", "pk"))
+    for sha, sku, position, pk in rows:
+        known.setdefault(sha, []).append({"sku": sku, "position": position, "asset": pk})
+    return known
 
 
 #: Products per query when the preview looks up the images holding positions.

@@ -27,6 +27,7 @@ urlpatterns = [
     path("assets/<int:pk>/thumbnail", views.asset_thumbnail, name="asset_thumbnail"),
     path("upload/", views.bulk_upload, name="bulk_upload"),
     path("upload/preview", views.import_preview, name="import_preview"),
+    path("upload/known", views.upload_known, name="upload_known"),
     path("imports/", views.import_list, name="import_list"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/files", views.import_upload_file, name="import_upload_file"),

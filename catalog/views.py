@@ -5,6 +5,8 @@ is small JSON about one file and nothing is buffered as a whole batch. A plain f
 (no JavaScript) still works: it redirects to the page that shows the outcome.
 """
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -594,6 +596,8 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
+        # a 0-byte file: the page marks it before sending, in the import's words
+        "empty_reason": images.EMPTY_REASON,
         # the preview refuses a ZIP whose directory does not add up in the import's words
         "zip_damaged_reason": archives.ZIP_DAMAGED_REASON,
     }
@@ -842,8 +846,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     """Where the chosen files would go ("these 12 files → these 5 products"), before anything
     is stored. The browser sends only the names (ZIP entries are read from its directory) and,
     for a ZIP, its ``manifest.csv`` as ``zip_manifest`` when it could read it."""
-    names = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("names")[:MAX_PREVIEW_NAMES]
-             if n.strip()]
+    posted = _preview_names(request, "names")
+    empty_posted = _preview_names(request, "empty")
+    if posted is None or empty_posted is None:
+        return HttpResponse("The file names came malformed: reload the page and try again.",
+                            status=400, content_type="text/plain; charset=utf-8")
+    names = [n[:MAX_PATH_CHARS] for n in posted[:MAX_PREVIEW_NAMES] if n.strip()]
     sku = request.POST.get("product", "").strip()
     if sku:
         # "send every file to one product": no mapping to show, only whether the upload
@@ -856,7 +864,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
                      "view_word_note": VIEW_WORD_NOTE if options["use_folders"] else ""}
     # a ZIP without an image: the import would refuse it, so the preview says so instead of
     # "0 of 0 files" (judged on the whole list only, not on the first MAX_PREVIEW_NAMES)
-    listed = len(request.POST.getlist("names"))
+    listed = len(posted)
     if request.POST.get("source") == "zip" and listed <= MAX_PREVIEW_NAMES and (
             empty := import_services.zip_no_images_reason(names)):
         context["error"] = empty
@@ -872,9 +880,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             manifest = parse_manifest(
                 manifest_file.read(), encoding=options["encoding"],
                 name=import_services.manifest_display_name(manifest_file))
+        # files the browser saw 0 bytes of (a picked file's size, a ZIP entry's in its
+        # directory): refused by the import whatever they are named, so mapped to nothing
+        empty = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}
         preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
-            manifest=manifest)
+            manifest=manifest, empty=empty)
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:
@@ -887,6 +898,53 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         context["manifest_notes"] = (import_mapping.manifest_preview_notes(
             manifest=manifest, names=names, session=session) if manifest is not None else [])
     return render(request, "catalog/_import_preview.html", context)
+
+
+#: Sizes or hashes per "already stored?" request: upload.js asks in batches of this many
+#: (both together stay within Django's DATA_UPLOAD_MAX_NUMBER_FIELDS, 1,000).
+MAX_KNOWN_VALUES = 500
+
+
+@capability_required(roles.UPLOAD)
+@require_POST
+def upload_known(request: HttpRequest) -> HttpResponse:
+    """Which of the files the upload page holds look stored already, before any is sent:
+    ``size`` values answer the byte counts some live image has (``sizes``: the page hashes
+    only files of those sizes), ``sha256`` values the live images with those bytes
+    (``known``: sha256 -> [{"sku", "position", "asset"}]; unknown hashes are left out).
+    A read (POST for the length of its list, and so behind the CSRF check); at most
+    ``MAX_KNOWN_VALUES`` of each, a longer list or a malformed value is refused (400)."""
+    sizes = request.POST.getlist("size")
+    hashes = request.POST.getlist("sha256")
+    if len(sizes) > MAX_KNOWN_VALUES or len(hashes) > MAX_KNOWN_VALUES:
+        return JsonResponse({"error": f"At most {MAX_KNOWN_VALUES:,} sizes and "
+                                      f"{MAX_KNOWN_VALUES:,} hashes per request."}, status=400)
+    if not all(v.isascii() and v.isdigit() and len(v) <= 15 for v in sizes) or not all(
+            _is_sha256(v) for v in hashes):
+        return JsonResponse({"error": "A size is a byte count, a hash 64 hex digits."},
+                            status=400)
+    return JsonResponse({
+        "sizes": sorted(selectors.asset_sizes_stored(sizes=[int(v) for v in sizes])),
+        "known": selectors.assets_by_sha256(hashes=hashes),
+    })
+
+
+def _preview_names(request: HttpRequest, field: str) -> list[str] | None:
+    """The names the preview was sent under ``field``: one JSON list in ``<field>_json``, as
+    upload.js sends them, else the field repeated (forms, tests). One field because a
+    season's ZIP lists thousands of files, and repeated fields stop at Django's 1,000-field
+    cap (DATA_UPLOAD_MAX_NUMBER_FIELDS: the preview of 1,500 names failed, 400). None when
+    the JSON is not a list of strings."""
+    raw = request.POST.get(f"{field}_json")
+    if raw is None:
+        return request.POST.getlist(field)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+        return None
+    return value
 
 
 def _product_target_preview(request: HttpRequest, *, sku: str, names: list[str]
@@ -921,7 +979,11 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
               for group in preview.groups]
     refused = [(name, why) for group in preview.groups for name, _p, _r in group.files
                if (why := checked.refused.get(name))]
+    # name -> SKU of every mapped file: upload.js says which "already stored" file the
+    # import would skip as a duplicate (the same bytes on the product it maps to)
+    targets = {name: group.sku for group in preview.groups for name, _p, _r in group.files}
     return {"groups": groups, "refused": refused, "holders": checked.holders,
+            "targets": targets,
             "list_shown": PREVIEW_LIST_SHOWN,
             "list_shown_slice": f":{PREVIEW_LIST_SHOWN}",
             "taken_label": import_mapping.PREVIEW_TAKEN_LABEL,

@@ -91,6 +91,10 @@ def corrupt_reason(detail: str) -> str:
     return f"Not an image, or a corrupt one: {detail}"
 
 
+#: A file of 0 bytes: refused here, and named so by the upload preview before it is sent.
+EMPTY_REASON = corrupt_reason("the file is empty.")
+
+
 class ImageRejected(Exception):
     """The file cannot become an asset; ``reason`` is shown to the user as is."""
 
@@ -182,7 +186,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
     head = fileobj.read(32)
     fileobj.seek(0)
     if not head:
-        raise ImageRejected(corrupt_reason("the file is empty."), "empty")
+        raise ImageRejected(EMPTY_REASON, "empty")
     try:
         with warnings.catch_warnings():
             # Our own pixel limit applies; Pillow's warning threshold would only add noise.

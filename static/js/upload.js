@@ -33,6 +33,15 @@
  * session with the same words. Import ZIP is held so too while the ZIP's preview shows such
  * an error (a manifest with errors, in the ZIP or chosen on the page), as for a damaged ZIP.
  *
+ * The preview also marks what the server will certainly refuse or skip (QA 2026-12-05 L3):
+ * a 0-byte file (File.size, a ZIP entry's size in its directory) is refused whatever its
+ * name, so the preview maps it to no product and its row says so (it is still sent: 0
+ * bytes, and the report gives the import's reason); and a file whose bytes look already
+ * stored (checkStored: sizes first, then sha256 of the files of a stored size, asked of
+ * data-known-url) is marked a duplicate of its product's image, or a copy of another
+ * product's, with "N files look already stored" under the preview's counts. Such files are
+ * sent all the same: the server decides and reports.
+ *
  * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
  * stored) waits for Retry-After (plus jitter, so the lanes do not come back together) and is
  * sent again, at most BUSY_RETRIES times: its row says it is waiting for the server, not an
@@ -54,6 +63,13 @@
   const BUSY_WAIT_MAX = 60; // seconds: a Retry-After past this is not believed
   const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
   const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
+  // "Already stored?" (upload_known): sizes and hashes per request, as the server takes at
+  // most (views.MAX_KNOWN_VALUES). Only a file of a size some stored image has is hashed,
+  // whole and one at a time (SubtleCrypto has no incremental digest): at most HASH_MAX_BYTES
+  // each, so a 12-50 MB photo is checked and memory holds one file; a larger one is not.
+  const KNOWN_BATCH = 500;
+  const HASH_MAX_BYTES = 64 * 1024 * 1024;
+  const STORED_ASK_EVERY = 20; // hashes per question while hashing: marks come as it goes
 
   /* The server's order for files without a position (archives.name_order_key): by path,
    * folder by folder, by code point. */
@@ -110,6 +126,150 @@
     if (n < 1024) return n + " B";
     if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " kB";
     return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  /* The sha256 (hex) of a Blob's bytes, remembered per File (picked files do not change
+   * under the page; a re-pick is a new File). Null without SubtleCrypto (https or localhost
+   * only) or when the file cannot be read now. */
+  const hashes = new WeakMap();
+  async function sha256Of(blob) {
+    const subtle = window.crypto && window.crypto.subtle;
+    if (!subtle) return null;
+    if (hashes.has(blob)) return hashes.get(blob);
+    let hex = null;
+    try {
+      const digest = await subtle.digest("SHA-256", await blob.arrayBuffer());
+      hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    } catch (e) {
+      hex = null;  // moved or unreadable now: not checked
+    }
+    hashes.set(blob, hex);
+    return hex;
+  }
+
+  /* Ask the server (upload_known) which of these sizes some stored image has ({sizes}) or
+   * which of these hashes are stored ({known}: sha256 -> [{sku, position, asset}]), in
+   * batches of KNOWN_BATCH. Null when it cannot say (no URL, an error): nothing is marked. */
+  async function askKnown(url, token, kind, values) {
+    if (!url) return null;
+    const unique = Array.from(new Set(values));
+    const answer = kind === "size" ? new Set() : {};
+    for (let at = 0; at < unique.length; at += KNOWN_BATCH) {
+      const body = new FormData();
+      for (const value of unique.slice(at, at + KNOWN_BATCH)) body.append(kind, String(value));
+      let data;
+      try {
+        const response = await fetch(url, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": token, "Accept": "application/json" },
+        });
+        if (!response.ok) return null;
+        data = await response.json();
+      } catch (e) {
+        return null;
+      }
+      if (kind === "size") for (const size of data.sizes || []) answer.add(size);
+      else Object.assign(answer, data.known || {});
+    }
+    return answer;
+  }
+
+  /* The one walk of Uploader.findStored and findStoredInZip. `candidates` are {bytes,
+   * read} (read: the bytes as a Blob, or null). The server names the sizes some stored
+   * image has; only candidates of those sizes are read and hashed, one at a time, up to
+   * HASH_MAX_BYTES each (~190 MB/s in Chromium on the 2-core dev VM: a 40 MB photo in
+   * ~0.2 s), and every STORED_ASK_EVERY hashes the server is asked which are stored, so
+   * the marks come as the hashing goes: found(candidate, holders) for each stored one,
+   * progress(files of a stored size still to check, files not checked) after each. Stops
+   * when the server cannot say or current() turns false (a newer preview, the upload). */
+  async function checkStored(url, token, candidates, current, found, progress) {
+    if (!url || !candidates.length) return;
+    const sizes = await askKnown(url, token, "size", candidates.map((c) => c.bytes));
+    if (!sizes || !current()) return;
+    const wanted = candidates.filter((c) => sizes.has(c.bytes));
+    let batch = [];
+    let unchecked = 0;
+    const ask = async () => {
+      const known = batch.length ?
+        await askKnown(url, token, "sha256", batch.map(([, hex]) => hex)) : {};
+      if (!known || !current()) return false;
+      for (const [candidate, hex] of batch) if (known[hex]) found(candidate, known[hex]);
+      batch = [];
+      return true;
+    };
+    for (let i = 0; i < wanted.length; i++) {
+      const candidate = wanted[i];
+      let hex = null;
+      if (candidate.bytes <= HASH_MAX_BYTES) {
+        const blob = await candidate.read().catch(() => null);
+        hex = blob && blob.size === candidate.bytes ? await sha256Of(blob) : null;
+        if (!current()) return;
+      }
+      if (hex) batch.push([candidate, hex]); else unchecked += 1;
+      if (batch.length >= STORED_ASK_EVERY && !(await ask())) return;
+      progress(wanted.length - i - 1 + batch.length, unchecked);
+    }
+    if (await ask()) progress(0, unchecked);
+  }
+
+  /* The preview's name -> SKU of each mapped file (its data-preview-targets). */
+  function previewTargets(container) {
+    const script = container && container.querySelector("[data-preview-targets] script");
+    if (!script) return {};
+    try { return JSON.parse(script.textContent); } catch (e) { return {}; }
+  }
+
+  /* What the preview says of a file whose bytes some stored images have: the import's rule
+   * is these bytes on the product the file maps to (a duplicate, skipped); on another
+   * product it is stored again, with a warning naming the first. */
+  function storedNote(holders, sku) {
+    const where = (h) => `${h.sku} ${h.position} (asset #${h.asset})`;
+    const own = holders.find((h) => h.sku === sku);
+    if (own) {
+      return { duplicate: true, text: `Looks already stored: identical to ${where(own)}; ` +
+        "the import will skip it as a duplicate" };
+    }
+    return { duplicate: false, text: `Looks already stored: identical to ${where(holders[0])}; ` +
+      `the import stores it${sku ? ` on ${sku}` : ""} too, with a warning` };
+  }
+
+  /* "N files look already stored …" under a preview's counts, with how many files of a
+   * stored image's size are still being checked (left) and could not be (unchecked);
+   * removed when all are 0. */
+  function showStoredNote(container, found, duplicates, unchecked, left) {
+    if (!container) return;
+    let note = container.querySelector("[data-preview-stored-note]");
+    if (!found && !unchecked && !left) {
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = el("p", "warn-text");
+      note.dataset.previewStoredNote = "";
+      // under the preview's counts, where "38 of 39 files → 37 products" is read
+      const summary = container.querySelector("[data-import-preview-result] .preview-summary");
+      if (summary) summary.after(note);
+      else container.append(note);
+    }
+    const parts = [];
+    if (found) {
+      let text = `${plural(found, "file")} ${found === 1 ? "looks" : "look"} already stored ` +
+        "(the same bytes as a stored image)";
+      text += duplicates ? `: the import will skip ${duplicates} as ` +
+        `${duplicates === 1 ? "a duplicate" : "duplicates"} (on the product ` +
+        `${duplicates === 1 ? "it maps" : "they map"} to).` : ".";
+      parts.push(text);
+    }
+    if (left) {
+      parts.push(`Checking ${plural(left, "more file")} of a stored image's size…`);
+    }
+    if (unchecked) {
+      parts.push(`${plural(unchecked, "file")} of a stored image's size not checked here ` +
+        `(over ${formatBytes(HASH_MAX_BYTES)}, or not readable in the browser): the import ` +
+        "reports any duplicate.");
+    }
+    note.dataset.checking = left ? "true" : "false";
+    note.textContent = parts.join(" ");
   }
 
   /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
@@ -197,7 +357,9 @@
   /* Names of a ZIP's entries, read from its central directory at the end of the file: a few
    * kB from a multi-GB archive, nothing uploaded. null when the directory cannot be read here
    * (ZIP64): the preview is then skipped, the import itself still reports. ZIP_DAMAGED when
-   * what is read does not add up; the server's ZipSource refuses the same files. */
+   * what is read does not add up; the server's ZipSource refuses the same files. The
+   * answer's .entries maps each name to where its data is (for zipEntryData) and its
+   * uncompressed size (.bytes: 0 is an empty file, refused by the import). */
   async function zipEntryNames(file) {
     const tailSize = Math.min(file.size, 65536 + 22);
     const tail = new DataView(await file.slice(file.size - tailSize).arrayBuffer());
@@ -221,6 +383,7 @@
     if (!startsLikeZip) return ZIP_DAMAGED;
     const dir = new DataView(await file.slice(offset, offset + size).arrayBuffer());
     const names = [];
+    names.entries = new Map();
     const utf8 = new TextDecoder("utf-8");
     let at = 0;
     let records = 0;
@@ -241,6 +404,11 @@
       } else if (!name.endsWith("/") && !name.startsWith("__MACOSX/") && base &&
           !SKIP.test(base) && base.toLowerCase() !== "manifest.csv") {
         names.push(name);
+        names.entries.set(name, {
+          method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
+          bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
+          encrypted: !!(dir.getUint16(at + 8, true) & 1),
+        });
       }
       at += 46 + skip;
     }
@@ -251,7 +419,15 @@
   /* The root manifest.csv of a ZIP as a Blob (stored or deflated), or null when it cannot
    * be read here (another compression, too big, a damaged header). */
   async function zipManifest(file, entry) {
-    if (!entry || entry.size > 8 * 1024 * 1024 || ![0, 8].includes(entry.method)) return null;
+    if (!entry || entry.size > 8 * 1024 * 1024) return null;
+    return zipEntryData(file, entry);
+  }
+
+  /* An entry's bytes as a Blob: a slice of the ZIP when stored, inflated when deflated
+   * (DecompressionStream); null when it cannot be read here (another compression,
+   * encrypted, a damaged local header). */
+  async function zipEntryData(file, entry) {
+    if (!entry || entry.encrypted || ![0, 8].includes(entry.method)) return null;
     const local = new DataView(await file.slice(entry.header, entry.header + 30).arrayBuffer());
     if (local.byteLength < 30 || local.getUint32(0, true) !== 0x04034b50) return null;
     const start = entry.header + 30 + local.getUint16(26, true) + local.getUint16(28, true);
@@ -263,12 +439,17 @@
   }
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
-  async function showPreview(url, form, names, target, zipManifestBlob, withProduct) {
+  async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
+                             empty = []) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
+    // 0-byte files: the import refuses them, so the preview maps them to no product
+    // one field each, not one per name: Django refuses a request of more than 1,000 fields,
+    // and a season's ZIP lists thousands of files
+    body.append("empty_json", JSON.stringify(empty));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
     if (!withProduct) body.delete("product");
-    for (const name of names) body.append("names", name);
+    body.append("names_json", JSON.stringify(names));
     if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
     // a session's files (no ZIP argument at all) meet the manifest's position claims
     body.append("source", zipManifestBlob === undefined ? "session" : "zip");
@@ -402,15 +583,72 @@
       // With a typed SKU the server answers whether it finds that product (ignoring case,
       // as the upload does): an unknown SKU is an error that disables Upload, said before
       // anything is sent; a known one holds back no file (every file goes to it).
-      showPreview(this.previewUrl, this.form, names, this.preview, undefined, true)
+      const empty = pending.filter((i) => i.file.size === 0).map((i) => i.path || i.file.name);
+      const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
+      showPreview(this.previewUrl, this.form, names, this.preview, undefined, true, empty)
         .then(() => {
           // the server's own refusal of the options (not a failed preview request)
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
           this.previewError = error ? error.textContent.trim() : "";
           this.markUnmapped(this.previewUnmapped());
+          this.markEmpty();
           this.findUnreadable();
           this.findIdentical();
+          this.findStored(generation);
         });
+    }
+
+    /* A 0-byte file is refused by the import whatever its name: its row says so before it
+     * is sent (the preview mapped it to no product). It is still sent (nothing to upload),
+     * so the import's report lists it in its own words. */
+    markEmpty() {
+      const reason = this.dropzone.dataset.empty || "Not an image, or a corrupt one: the " +
+        "file is empty.";
+      for (const item of this.items) {
+        item.empty = !item.state && item.unmapped === undefined && item.file.size === 0;
+        if (item.empty) item.outcome.textContent = `Will be refused: ${reason}`;
+      }
+      this.update();
+    }
+
+    /* Which files to be sent look already stored: the server names the sizes some stored
+     * image has, the files of those sizes only are hashed here (whole, one at a time, up to
+     * HASH_MAX_BYTES), and the server names the stored images with those hashes. A row
+     * says whether the import will skip it (the same bytes on the product it maps to: a
+     * duplicate) or store it again with a warning (another product's). Still sent: the
+     * server decides, and its report counts the duplicates. */
+    async findStored(generation) {
+      const current = () => generation === this.storedGeneration && !this.running;
+      for (const item of this.items) {
+        if (!item.stored) continue;
+        item.stored = null;
+        delete item.li.dataset.stored;
+        if (!item.state && item.unmapped === undefined && !item.empty) {
+          item.outcome.textContent = "waiting";
+        }
+      }
+      showStoredNote(this.preview, 0, 0, 0, 0);
+      this.update();
+      const targets = previewTargets(this.preview);
+      const one = ((this.form && this.form.querySelector("input[name=product]")) || {}).value;
+      const candidates = this.items.filter((i) => !i.state && i.unmapped === undefined &&
+        i.file.size > 0).map((item) => ({ bytes: item.file.size, item: item,
+        read: async () => item.file }));
+      let found = 0;
+      let duplicates = 0;
+      await checkStored(this.root.dataset.knownUrl, this.token, candidates, current,
+        ({ item }, holders) => {
+          if (item.state || item.unmapped !== undefined) return;
+          const note = storedNote(holders, targets[item.path || item.file.name] ||
+            (one || "").trim());
+          item.stored = note;
+          item.li.dataset.stored = note.duplicate ? "duplicate" : "elsewhere";
+          item.outcome.textContent = note.text;
+          found += 1;
+          duplicates += note.duplicate ? 1 : 0;
+          this.update();
+        },
+        (left, unchecked) => showStoredNote(this.preview, found, duplicates, unchecked, left));
     }
 
     /* A file held back as not mapped (an unknown SKU) whose first bytes are no image's is
@@ -452,11 +690,8 @@
         const name = item.path || item.file.name;
         const held = holders[name];
         if (item.state || !item.taken || !held || item.file.size !== held.bytes) continue;
-        let hex;
-        try {
-          const digest = await subtle.digest("SHA-256", await item.file.arrayBuffer());
-          hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-        } catch (e) { continue; }  // unreadable now (moved, too large): stays held as taken
+        const hex = await sha256Of(item.file);
+        if (!hex) continue;  // unreadable now (moved, too large): stays held as taken
         if (generation !== this.hashGeneration || this.running) return;  // a newer preview
         if (hex !== held.sha256 || !item.taken) continue;
         item.identical = hex;
@@ -554,7 +789,7 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0, taken: 0, identical: 0, waiting: 0,
+        unmapped: 0, taken: 0, identical: 0, waiting: 0, empty: 0, stored_before: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
@@ -562,6 +797,9 @@
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else c.pending += 1;
         if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
+        // among pending, until sent: what the preview found the import will refuse or skip
+        if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
+        if (!item.state && item.unmapped === undefined && item.stored) c.stored_before += 1;
       }
       return c;
     }
@@ -586,6 +824,9 @@
       if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
       if (c.identical) text += ` · ${c.identical} identical to a stored image (not sent)`;
       if (c.taken) text += ` · ${c.taken} refused (position taken)`;
+      if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;
+      if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
+        "look"} already stored`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
@@ -891,6 +1132,45 @@
     }
   }
 
+  /* Which of a ZIP's entries look already stored, as for picked files (Uploader.findStored):
+   * only the entries of a stored image's size are read (a stored entry is a slice of the
+   * ZIP, a deflated one is inflated), hashed one at a time, then asked about. The preview
+   * gets a line "N files look already stored" and their list; the ZIP is imported as it is
+   * (the import skips the duplicates and reports them). */
+  async function findStoredInZip(file, entries, target, url, token, current) {
+    const candidates = Array.from(entries).filter(([, entry]) => entry.bytes > 0)
+      .map(([name, entry]) => ({ bytes: entry.bytes, name: name,
+        read: () => zipEntryData(file, entry) }));
+    const targets = previewTargets(target);
+    const list = el("ul");
+    const details = el("details", "preview-unmapped preview-stored");
+    details.dataset.previewStored = "";
+    details.open = true;
+    const more = el("p", "muted");
+    const summary = el("summary");
+    details.append(summary, list, more);
+    let found = 0;
+    let duplicates = 0;
+    await checkStored(url, token, candidates, current, ({ name }, holders) => {
+      const note = storedNote(holders, targets[name]);
+      found += 1;
+      duplicates += note.duplicate ? 1 : 0;
+      summary.textContent = `Already stored (${found})`;
+      if (found > 50) {  // the count says how many; a list of more is not read
+        more.textContent = `and ${found - 50} more.`;
+        return;
+      }
+      const li = el("li");
+      li.dataset.previewStoredFile = note.duplicate ? "duplicate" : "elsewhere";
+      li.append(el("span", "name", name), document.createTextNode(`: ${note.text}`));
+      list.append(li);
+    }, (left, unchecked) => {
+      showStoredNote(target, found, duplicates, unchecked, left);
+      const note = target.querySelector("[data-preview-stored-note]");
+      if (found && note && !details.isConnected) note.after(details);
+    });
+  }
+
   function zipForm(form) {
     const bar = form.querySelector("[data-zip-progress]");
     const status = form.querySelector("[data-zip-status]");
@@ -898,9 +1178,11 @@
     const target = document.querySelector("[data-zip-preview]");
     const uploader = document.querySelector("[data-uploader][data-preview-url]");
     const button = form.querySelector("button[type=submit]");
+    let generation = 0;
     const previewZip = async () => {
       const file = input && input.files[0];
       if (!file || !target || !uploader) return;
+      const current = ++generation;
       const names = await zipEntryNames(file).catch(() => null);
       // only undo a refusal of ours: the submit handler disables the button while uploading
       if (button.dataset.zipDamaged || button.dataset.previewRefused) {
@@ -938,8 +1220,9 @@
         // unread, the server says so in the preview rather than mapping without it
         if (!manifest) names.push("manifest.csv");
       }
+      const empty = names.filter((name) => (names.entries.get(name) || {}).bytes === 0);
       await showPreview(uploader.dataset.previewUrl,
-        document.querySelector("form[data-options]"), names, target, manifest);
+        document.querySelector("form[data-options]"), names, target, manifest, false, empty);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
       const error = target.querySelector("[data-import-preview-result] > .error");
@@ -949,6 +1232,10 @@
         button.title = "Fix the error the preview shows first: the import would fail.";
         status.dataset.previewRefused = "1";
         status.textContent = "Fix the error shown below to import this ZIP.";
+      }
+      if (!error) {
+        await findStoredInZip(file, names.entries, target, uploader.dataset.knownUrl,
+          csrfToken(form), () => current === generation && input.files[0] === file);
       }
     };
     if (input) {

@@ -549,3 +549,30 @@ def test_it_shows_the_manifest_notes_beside_the_files_without_holding_any_back()
     assert "2 manifest notes" in page and "Manifest rows (2)" in page
     assert "data-preview-unmapped" not in page  # upload.js holds back those files
     assert '<span class="name">shoot.csv</span>: Line 3: product B left as it was' in page
+
+
+# --- a season's ZIP: more names than Django's 1,000 form fields --------------------------------
+
+
+def test_it_previews_more_names_than_the_form_field_cap_sent_as_one_json_field(
+        manager_client, storage):
+    import json
+
+    names = [f"SEASON-{i:04d}_MAIN.jpg" for i in range(1500)]
+    response = manager_client.post(reverse("catalog:import_preview"), {
+        "names_json": json.dumps(names), "empty_json": json.dumps(["SEASON-0007_MAIN.jpg"]),
+        "create_products": "on", "source": "zip"})
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "1499 of 1500 files → 1499 products" in page and "1 empty (0 bytes)" in page
+    # the same names as repeated fields hit Django's cap (the reason for the one field)
+    response = manager_client.post(reverse("catalog:import_preview"),
+                                   {"names": names, "create_products": "on"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("raw", ["not json", '{"a": 1}', '["ok.jpg", 3]'])
+def test_it_refuses_a_malformed_name_list_with_a_message(manager_client, raw):
+    response = manager_client.post(reverse("catalog:import_preview"), {"names_json": raw})
+    assert response.status_code == 400
+    assert "file names came malformed" in response.content.decode()

@@ -126,3 +126,32 @@ def test_it_counts_the_images_whose_newest_version_is_queued_or_running():
     Cutout.objects.filter(status__in=["queued", "running"]).update(status="done")
     assert selectors.asset_runs_active(
         assets=selectors.product_detail_assets(product=product)) == 0
+
+
+def test_it_reads_which_sizes_and_hashes_live_images_have_in_one_query_each():
+    first = ImageAssetFactory(product=ProductFactory(sku="A-1"), sha256="a" * 64, bytes=10)
+    second = ImageAssetFactory(product=ProductFactory(sku="B-1"), position="PT03",
+                               sha256="a" * 64, bytes=10)
+    ImageAssetFactory(sha256="b" * 64, bytes=20, deleted_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        sizes = selectors.asset_sizes_stored(sizes=[10, 20, 30, 0])
+        known = selectors.assets_by_sha256(hashes=["A" * 64, "b" * 64, "f" * 64])
+    assert len(queries) == 2
+    assert sizes == {10}
+    assert known == {"a" * 64: [{"sku": "A-1", "position": "MAIN", "asset": first.pk},
+                                {"sku": "B-1", "position": "PT03", "asset": second.pk}]}
+    assert selectors.asset_sizes_stored(sizes=[]) == set()
+    assert selectors.assets_by_sha256(hashes=[]) == {}
+
+
+def test_it_maps_no_empty_file_in_the_import_preview():
+    from catalog.ingest.images import EMPTY_REASON
+    from catalog.ingest.naming import FilenameRules
+
+    preview = selectors.import_preview(
+        names=["E-1_MAIN.jpg", "F-1_MAIN.jpg", "notes.txt"], empty={"E-1_MAIN.jpg"},
+        rules=FilenameRules.from_options({}), create_products=True)
+    assert [g.sku for g in preview.groups] == ["F-1"]
+    assert preview.empty == [("E-1_MAIN.jpg", EMPTY_REASON)]
+    assert (preview.total, preview.mapped, preview.new_products) == (3, 1, 1)
+

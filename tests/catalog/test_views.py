@@ -74,6 +74,7 @@ def _routes(product, asset, job):
         ("get", reverse("catalog:bulk_upload"), UPLOAD),
         ("post", reverse("catalog:bulk_upload"), UPLOAD),
         ("post", reverse("catalog:import_preview"), UPLOAD),
+        ("post", reverse("catalog:upload_known"), UPLOAD),
         ("post", reverse("catalog:product_upload", args=[product.pk]), UPLOAD),
         ("post", reverse("catalog:import_list"), UPLOAD),
         ("post", reverse("catalog:import_upload_file", args=[job.pk]), UPLOAD),
@@ -1115,3 +1116,80 @@ def test_it_previews_a_photos_folder_in_each_sku_folder_as_the_sku_folders_produ
     skus, unmapped = _preview_parts(page)
     assert skus == {"SS26-ZIP-H", "SS26-ZIP-J", "SKU-1"} and not unmapped
     assert "innermost one not named like a container" in page
+
+
+# --- Already stored? (upload_known) and empty files in the preview -----------------------------
+
+
+def test_it_answers_only_the_sizes_and_hashes_stored_for_live_products(manager_client):
+    kept = ImageAssetFactory(product=ProductFactory(sku="KEEP-1"), position="PT02",
+                             sha256="a" * 64, bytes=4321)
+    ImageAssetFactory(sha256="b" * 64, bytes=5555, deleted_at=timezone.now())
+    ImageAssetFactory(product=ProductFactory(sku="GONE-1", deleted_at=timezone.now()),
+                      sha256="c" * 64, bytes=6666)
+    response = manager_client.post(reverse("catalog:upload_known"), {
+        "size": ["4321", "5555", "6666", "7"],
+        "sha256": ["A" * 64, "b" * 64, "c" * 64, "d" * 64],
+    })
+    assert response.status_code == 200
+    assert response.json() == {
+        "sizes": [4321],
+        "known": {"a" * 64: [{"sku": "KEEP-1", "position": "PT02", "asset": kept.pk}]},
+    }
+
+
+def test_it_refuses_more_hashes_than_the_cap_and_malformed_values(manager_client, settings):
+    from catalog import views
+
+    url = reverse("catalog:upload_known")
+    too_many = manager_client.post(url, {"sha256": ["e" * 64] * (views.MAX_KNOWN_VALUES + 1)})
+    assert too_many.status_code == 400
+    assert "At most 500 sizes" in too_many.json()["error"]
+    assert manager_client.post(url, {"size": ["1"] * (views.MAX_KNOWN_VALUES + 1)}
+                               ).status_code == 400
+    assert manager_client.post(url, {"sha256": ["e" * 64] * views.MAX_KNOWN_VALUES}
+                               ).status_code == 200
+    assert manager_client.post(url, {"sha256": ["xyz"]}).status_code == 400
+    assert manager_client.post(url, {"size": ["-4"]}).status_code == 400
+
+
+@pytest.mark.parametrize("who", ["anonymous", "reviewer"])
+def test_it_answers_stored_hashes_only_to_a_manager(client, who):
+    ImageAssetFactory(sha256="a" * 64)
+    if who == "reviewer":
+        client.force_login(reviewer())
+    response = client.post(reverse("catalog:upload_known"), {"sha256": ["a" * 64]})
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+    else:
+        assert response.status_code == 403
+    assert b"a" * 64 not in response.content
+
+
+def test_it_needs_the_csrf_token_to_answer_stored_hashes():
+    from django.test import Client
+
+    ImageAssetFactory(sha256="a" * 64)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager())
+    url = reverse("catalog:upload_known")
+    refused = client.post(url, {"sha256": ["a" * 64]})
+    assert refused.status_code == 403 and b"CSRF" in refused.content
+    client.get(reverse("catalog:bulk_upload"))
+    answer = client.post(url, {"sha256": ["a" * 64]},
+                         HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert answer.status_code == 200 and list(answer.json()["known"]) == ["a" * 64]
+
+
+def test_it_previews_an_empty_file_as_refused_and_makes_no_product_for_it(manager_client):
+    page = _preview(manager_client, ["MU-EMPTY_MAIN.jpg", "MU-FULL_MAIN.jpg", "MU-FULL_PT01.jpg"],
+                    empty=["MU-EMPTY_MAIN.jpg"], create_products="on")
+    assert "2 of 3 files → 1 product" in page and "(1 new)" in page
+    assert 'data-preview-sku="MU-EMPTY"' not in page
+    assert "1 empty (0 bytes)" in page
+    assert re.search(r'<li data-preview-empty-file><span class="name">MU-EMPTY_MAIN.jpg</span>: '
+                     r"Not an image, or a corrupt one: the file is empty.</li>", page)
+    # the page tells a duplicate from a copy on another product by the preview's mapping
+    assert '"MU-FULL_PT01.jpg": "MU-FULL"' in page
+

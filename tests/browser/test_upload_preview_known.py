@@ -1,0 +1,140 @@
+"""Acceptance (QA L3): the upload preview warns of what the server will certainly refuse or
+skip, before anything is sent: a 0-byte file (refused, no product made for it) and a file
+whose bytes are stored already (a duplicate on its own product)."""
+
+import hashlib
+import zipfile
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.models import ImageAsset, ImportIssue, Product
+from tests.browser.test_upload import _drop, _log_in
+from tests.catalog.imagegen import zip_bytes
+from tests.factories import ImageAssetFactory, ProductFactory, manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# the sizes of what the page hashes: only a file of a stored image's size is read whole
+COUNT_DIGESTS = """window.hashedSizes = [];
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    crypto.subtle.digest = (algo, data) => {
+      window.hashedSizes.push(data.byteLength); return digest(algo, data); };"""
+
+
+def _stored(data: bytes, sku: str = "MU-FULL") -> ImageAsset:
+    return ImageAssetFactory(product=ProductFactory(sku=sku), position="MAIN",
+                             original_filename=f"{sku}_MAIN.jpg", bytes=len(data),
+                             sha256=hashlib.sha256(data).hexdigest())
+
+
+def test_it_marks_an_empty_file_and_an_already_stored_file_before_the_upload(
+        live_server, page, client, screenshot):
+    same, fresh = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
+    assert len(fresh) != len(same)
+    holder = _stored(same)
+    _log_in(page, live_server, client, manager())
+    page.add_init_script(COUNT_DIGESTS)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    _drop(page, {"MU-EMPTY_MAIN.jpg": b"", "MU-FULL_PT01.jpg": same,
+                 "MU-FULL_PT02.jpg": fresh})
+    uploader = page.locator("#bulk-uploader")
+    preview = uploader.locator("[data-preview]")
+
+    def row(name):
+        return uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
+
+    # the empty file: refused in the import's words, and no product "MU-EMPTY new" offered
+    expect(preview).to_contain_text("2 of 3 files → 1 product", timeout=15_000)
+    expect(preview.locator("[data-preview-empty-count]")).to_have_text("1 empty (0 bytes)")
+    expect(preview.locator('[data-preview-sku="MU-EMPTY"]')).to_have_count(0)
+    expect(preview.locator("[data-preview-empty-file]")).to_have_text(
+        "MU-EMPTY_MAIN.jpg: Not an image, or a corrupt one: the file is empty.")
+    expect(row("MU-EMPTY_MAIN.jpg")).to_have_text(
+        "Will be refused: Not an image, or a corrupt one: the file is empty.")
+    # the stored file: the same bytes on the product it maps to, a duplicate
+    expect(row("MU-FULL_PT01.jpg")).to_have_text(
+        f"Looks already stored: identical to MU-FULL MAIN (asset #{holder.pk}); the import "
+        "will skip it as a duplicate", timeout=15_000)
+    expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image): the import will "
+        "skip 1 as a duplicate (on the product it maps to).")
+    expect(row("MU-FULL_PT02.jpg")).to_have_text("waiting")
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "3 files · 1 empty (0 bytes: will be refused) · 1 looks already stored")
+    # sent all the same (the server decides and reports), the new file never hashed
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 3 files")
+    assert page.evaluate("window.hashedSizes") == [len(same)]
+    screenshot("upload-preview-empty-and-stored")
+
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-result] a")).to_contain_text(
+        "1 imported, 1 duplicate skipped, 1 refused")
+    assert not Product.objects.filter(sku="MU-EMPTY").exists()
+    assert ImportIssue.objects.get(filename="MU-FULL_PT01.jpg").kind == "duplicate"
+
+
+def test_it_marks_an_empty_and_an_already_stored_entry_in_a_zips_preview(
+        live_server, page, client, screenshot):
+    same = product_jpeg(640, 600, seed=1)
+    holder = _stored(same)
+    _stored(product_jpeg(640, 600, seed=5), sku="OTHER-1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    archive = zip_bytes({"MU-FULL/again.jpg": same, "MU-EMPTY_MAIN.jpg": b"",
+                         "MU-NEW_MAIN.jpg": product_jpeg(640, 600, seed=3)},
+                        compression=zipfile.ZIP_DEFLATED)
+    page.set_input_files("#zip-import input[name=archive]", files=[{
+        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview).to_contain_text("2 of 3 files → 2 products (1 new)", timeout=15_000)
+    expect(preview.locator("[data-preview-empty-count]")).to_have_text("1 empty (0 bytes)")
+    expect(preview.locator('[data-preview-sku="MU-EMPTY"]')).to_have_count(0)
+    # a deflated entry of a stored image's size is inflated and hashed in the browser
+    expect(preview.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image): the import will "
+        "skip 1 as a duplicate (on the product it maps to).", timeout=15_000)
+    expect(preview.locator('[data-preview-stored-file="duplicate"]')).to_have_text(
+        f"MU-FULL/again.jpg: Looks already stored: identical to MU-FULL MAIN "
+        f"(asset #{holder.pk}); the import will skip it as a duplicate")
+    screenshot("zip-preview-empty-and-stored")
+    assert not ImageAsset.objects.filter(product__sku="MU-NEW").exists()
+
+
+def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
+        live_server, page, client):
+    """A shoot dropped again, its files naming no position: the marks come as the hashing
+    goes (20 hashes a question), and a file whose bytes another product holds is stored
+    again, with a warning. (Files naming a taken position are held: findIdentical.)"""
+    photos = {f"RE-{p}_shot{n}.jpg": product_jpeg(64, 64, seed=10 * p + n)
+              for p in (1, 2, 3) for n in range(1, 9)}
+    for name, data in photos.items():
+        sku, shot = name[:-4].split("_")
+        n = int(shot[4:])
+        ImageAssetFactory(product=Product.objects.get_or_create(sku=sku)[0],
+                          position="MAIN" if n == 1 else f"PT0{n - 1}",
+                          bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    photos["OTHER-9_shot1.jpg"] = photos["RE-1_shot1.jpg"]
+    ProductFactory(sku="OTHER-9")
+    _log_in(page, live_server, client, manager())
+    questions = []
+    page.on("request", lambda r: questions.append(r.post_data or "")
+            if r.url.endswith("/catalog/upload/known") else None)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("input[name=regex]", r"^(?P<sku>[A-Z]+-\d)_shot")
+    _drop(page, photos)
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview]")).to_contain_text("25 of 25 files → 4 products",
+                                                               timeout=15_000)
+    expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
+        "25 files look already stored (the same bytes as a stored image): the import will "
+        "skip 24 as duplicates (on the product they map to).", timeout=30_000)
+    other = uploader.locator('li[data-filename="OTHER-9_shot1.jpg"] .outcome')
+    expect(other).to_contain_text("identical to RE-1 MAIN")
+    expect(other).to_contain_text("the import stores it on OTHER-9 too, with a warning")
+    expect(uploader.locator("[data-summary]")).to_have_text("25 files · 25 look already stored")
+    assert len([q for q in questions if "sha256" in q]) == 2  # 20, then the last 5
