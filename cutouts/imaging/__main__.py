@@ -175,7 +175,8 @@ def cmd_detail(args: argparse.Namespace) -> int:
     from . import detail_protocol
 
     return _run_retouch_benchmark(args, detail_protocol.run_detail, detail_protocol.progress_line,
-                                  data_dir=args.data_dir, max_touches=args.max_touches)
+                                  data_dir=args.data_dir, max_touches=args.max_touches,
+                                  outline=args.outline)
 
 
 def cmd_matte(args: argparse.Namespace) -> int:
@@ -254,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--max-touches", type=int, default=10)
     d.add_argument("--baseline", action="store_true",
                    help="also run the baseline (clicks painted as disks, detail strokes ignored)")
+    d.add_argument("--outline", action="store_true",
+                   help="the outline protocol: a keep and a remove click, then up to 6 detail "
+                        "strokes along the cutout's own outline where the edge is soft")
     d.set_defaults(func=cmd_detail)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")

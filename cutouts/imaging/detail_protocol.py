@@ -158,6 +158,149 @@ def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt:
     return {"states": states, "touches": touches}
 
 
+# the outline protocol (``--outline``): a person's strokes along the cutout's own outline where
+# the truth's edge is soft. Outline points every OUTLINE_STEP px of the cutout's largest 128
+# contour; a point counts where a pixel with fractional truth (13..242) lies within OUTLINE_NEAR
+# px; runs of more than 3 such points cut into strokes of OUTLINE_POINTS points (one shared
+# with the next: a person paints in pieces), the OUTLINE_STROKES longest kept, in outline
+# order, one brush OUTLINE_RADIUS (the UI's 34 screen px at fit). Before them, one keep click
+# in the largest part the cutout lost and one remove click in the largest background it kept,
+# each when larger than OUTLINE_AREA of the photo (QA 2026-12-05, M3)
+OUTLINE_STEP = 8
+OUTLINE_NEAR = 15
+OUTLINE_POINTS = 31
+OUTLINE_STROKES = 6
+OUTLINE_RADIUS = 16.5
+OUTLINE_CLICK = 12.0
+OUTLINE_AREA = 0.003
+
+
+def _deepest_of_largest(err: np.ndarray, min_area: float) -> tuple[float, float] | None:
+    n, lbl, stats, _ = cv2.connectedComponentsWithStats(err.view(np.uint8), connectivity=8)
+    if n < 2:
+        return None
+    i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[i, cv2.CC_STAT_AREA] <= min_area:
+        return None
+    d = cv2.distanceTransform((lbl == i).view(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return float(x), float(y)
+
+
+def outline_strokes(alpha: np.ndarray, gt: np.ndarray) -> list[Stroke]:
+    """The outline protocol's touches on a cutout ``alpha`` (uint8) against the truth ``gt``
+    (uint8): at most one keep and one remove click, then detail strokes along the cutout's own
+    outline where the truth's edge is soft (see OUTLINE_*). Deterministic; the same rule for
+    every photo."""
+    h, w = gt.shape
+    out: list[Stroke] = []
+    lost, kept = (gt >= 243) & (alpha < 128), (gt <= 12) & (alpha >= 128)
+    for kind, err in (("keep", lost), ("remove", kept)):
+        at = _deepest_of_largest(err, OUTLINE_AREA * h * w)
+        if at is not None:
+            out.append(Stroke(kind, OUTLINE_CLICK, (at,)))
+    cs, _ = cv2.findContours((alpha >= 128).astype(np.uint8), cv2.RETR_EXTERNAL,
+                             cv2.CHAIN_APPROX_NONE)
+    if not cs:
+        return out
+    c = max(cs, key=cv2.contourArea)[:, 0, :][::OUTLINE_STEP]
+    soft = ((gt > 12) & (gt < 243)).astype(np.uint8)
+    k = 2 * OUTLINE_NEAR + 1
+    near = cv2.dilate(soft, np.ones((k, k), np.uint8)) > 0
+    runs: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] = []
+    for x, y in c:
+        if 3 < x < w - 4 and 3 < y < h - 4 and near[y, x]:
+            cur.append((float(x), float(y)))
+            continue
+        if len(cur) > 3:
+            runs.append(cur)
+        cur = []
+    if len(cur) > 3:
+        runs.append(cur)
+    pieces = [r[j:j + OUTLINE_POINTS] for r in runs for j in range(0, len(r), OUTLINE_POINTS - 1)]
+    pieces = [p for p in pieces if len(p) > 3]
+    order = sorted(range(len(pieces)), key=lambda i: (-len(pieces[i]), i))[:OUTLINE_STROKES]
+    out += [Stroke("detail", OUTLINE_RADIUS, tuple(pieces[i])) for i in sorted(order)]
+    return out
+
+
+def run_outline_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
+                      gt: np.ndarray, trimap: np.ndarray, refiner: Refiner) -> dict[str, Any]:
+    """The outline protocol's touches on one photo, applied one at a time (each preview re-sends
+    all so far), with the soft metrics after each; per touch, its change of SAD by the truth's
+    kind of pixel (solid, clear, fractional)."""
+    strokes = outline_strokes(alpha0, gt)
+    states = [metrics.evaluate_soft(alpha0, gt, trimap)]
+    touches: list[dict[str, Any]] = []
+    alpha = alpha0
+    solid, clear = gt >= 253, gt <= 2
+    for i, st in enumerate(strokes):
+        t, c = time.perf_counter(), time.process_time()
+        new = refiner(rgb, alpha0, rgba0, strokes[:i + 1])
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        d = _abs_err(new, gt) - _abs_err(alpha, gt)
+        touches.append({"kind": st.kind, "radius": st.radius, "points": len(st.points),
+                        "stroke": [[round(x, 1), round(y, 1)] for x, y in st.points],
+                        "seconds": wall, "cpu_seconds": cpu,
+                        "dsad": float(d.sum() / 1000.0),
+                        "dsad_solid": float(d[solid].sum() / 1000.0),
+                        "dsad_clear": float(d[clear].sum() / 1000.0),
+                        "dsad_soft": float(d[~solid & ~clear].sum() / 1000.0)})
+        alpha = new
+        states.append(metrics.evaluate_soft(alpha, gt, trimap))
+    return {"states": states, "touches": touches}
+
+
+def summarise_outline(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The outline protocol's figures: detail strokes raising SAD (count, sum, max), and on
+    which kind of truth pixel the raise lies; SAD / Grad before and after every touch."""
+    if not rows:
+        return {"images": 0}
+    det = [t for r in rows for t in r["touches"] if t["kind"] == "detail"]
+    up = [t for t in det if t["dsad"] > 1e-9]
+    out: dict[str, Any] = {
+        "images": len(rows), "touches": sum(len(r["touches"]) for r in rows),
+        "detail_strokes": len(det), "detail_raising_sad": len(up),
+        "detail_raising_sad_sum": float(sum(t["dsad"] for t in up)),
+        "detail_raising_sad_max": float(max((t["dsad"] for t in up), default=0.0)),
+        "detail_dsad_sum": float(sum(t["dsad"] for t in det)),
+        "detail_raise_on_solid": float(sum(max(t["dsad_solid"], 0) for t in up)),
+        "detail_raise_on_clear": float(sum(max(t["dsad_clear"], 0) for t in up)),
+        "sad_first": float(np.mean([r["states"][0]["sad"] for r in rows])),
+        "sad_last": float(np.mean([r["states"][-1]["sad"] for r in rows])),
+        "grad_first": float(np.mean([r["states"][0]["grad"] for r in rows])),
+        "grad_last": float(np.mean([r["states"][-1]["grad"] for r in rows])),
+    }
+    cpus = [t["cpu_seconds"] for t in det]
+    out["median_cpu_s"] = statistics.median(cpus) if cpus else 0.0
+    return out
+
+
+def format_outline(report: dict[str, Any]) -> str:
+    lines = []
+    for e, data in report["engines"].items():
+        s = data["summary"]
+        if not s.get("images"):
+            continue
+        lines.append(
+            f"{e}: {s['images']} images, {s['touches']} touches, {s['detail_strokes']} detail "
+            f"strokes; raising SAD {s['detail_raising_sad']} "
+            f"(sum +{s['detail_raising_sad_sum']:.3f}, max +{s['detail_raising_sad_max']:.3f}; "
+            f"on solid truth +{s['detail_raise_on_solid']:.3f}, "
+            f"clear +{s['detail_raise_on_clear']:.3f}); "
+            f"all detail strokes {s['detail_dsad_sum']:+.3f}; "
+            f"SAD {s['sad_first']:.3f} -> {s['sad_last']:.3f}, Grad {s['grad_first']:.3f} -> "
+            f"{s['grad_last']:.3f}; median {s['median_cpu_s']:.2f} CPU s per detail stroke")
+        for r in data["images"]:
+            for i, t in enumerate(r["touches"]):
+                if t["kind"] == "detail" and t["dsad"] > 1e-9:
+                    lines.append(f"  {r['stem']} #{i} {t['dsad']:+.3f} "
+                                 f"(solid {t['dsad_solid']:+.3f}, clear {t['dsad_clear']:+.3f}, "
+                                 f"soft {t['dsad_soft']:+.3f})")
+    return "\n".join(lines)
+
+
 def summarise(rows: list[dict[str, Any]], max_touches: int) -> dict[str, Any]:
     if not rows:
         return {"images": 0}
@@ -205,8 +348,9 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
                limit: int | None = None, stems: set[str] | None = None,
                cache_dir: str | Path | None = None, out_json: str | Path | None = None,
                progress: Progress | None = None,
-               stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
-    """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/)."""
+               stream: SupportsWrite[str] | None = None, outline: bool = False) -> dict[str, Any]:
+    """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/); with
+    ``outline``, the outline protocol (``outline_strokes``) instead of the simulated reviewer."""
     from .benchmark import find_soft_triples
 
     stream = stream or sys.stdout
@@ -230,16 +374,20 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
 
     def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray,
              truth: tuple[np.ndarray, np.ndarray], refiner: Refiner) -> dict[str, Any]:
+        if outline:
+            return run_outline_image(rgb, alpha0, rgba0, *truth, refiner)
         return run_image(rgb, alpha0, rgba0, *truth, refiner, max_touches)
 
     rows = run_engines([(stem, img) for stem, img, _, _ in triples], load=load, play=play,
                        segmenter=segmenter, engines=engines, cache_dir=cache_dir,
                        progress=progress)
     report: dict[str, Any] = {"data_dir": str(data_dir), "max_touches": max_touches,
-                              "load_average": list(os.getloadavg()), "engines": {}}
+                              "outline": outline, "load_average": list(os.getloadavg()),
+                              "engines": {}}
     for e in engines:
-        report["engines"][e] = {"summary": summarise(rows[e], max_touches), "images": rows[e]}
-    print(format_table(report), file=stream)
+        summary = summarise_outline(rows[e]) if outline else summarise(rows[e], max_touches)
+        report["engines"][e] = {"summary": summary, "images": rows[e]}
+    print(format_outline(report) if outline else format_table(report), file=stream)
     if out_json:
         Path(out_json).write_text(json.dumps(report, indent=1, default=float))
     return report

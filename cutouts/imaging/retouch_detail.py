@@ -3,8 +3,9 @@
 The detail brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation
 outside the band) and ``matting.estimate_foreground``, in windows around the band; a solid
 part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke, a
-thin solid part the brush covers side to side is known foreground to the solve, and beside a
-crisp edge of the cutout the solve's unknown band narrows to the edge.
+thin solid part the brush covers side to side is known foreground to the solve (so is the solid
+inside earlier strokes left, to a joined re-solve), and beside a crisp edge of the cutout the
+solve's unknown band narrows to the edge.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ EDGE_HALF = 1.0
 EDGE_REACH = 8.0
 EDGE_SIGMA = 3.0
 EDGE_SHARE = 0.1
+# the joined re-solve's known core (see _held_core): earlier strokes' pixels more than
+# CORE_DEPTH px inside what the cutout and the alpha so far both hold solid (SOLID_HELD)
+CORE_DEPTH = 8.0
 # rounds of holding a full-size detail solve to the preview's at the preview's grid (see
 # _match_shown): 1 leaves ~3/255 mean difference where the stroke changed something, 3 ~1/255
 MATCH_ROUNDS = 3
@@ -165,7 +169,10 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     so does one the cutout itself holds translucent with nothing it holds solid within
     FRINGE_FAR px (``_far_fringe``: a wide fur fringe, the solve's known side all background).
     Where the photo barely tells the product from the backdrop, a clear pixel the solve lifts as
-    part of a halo spread over the backdrop keeps its alpha (``_hold_halo``).
+    part of a halo spread over the backdrop keeps its alpha (``_hold_halo``). Earlier strokes'
+    pixels of the joined piece that stayed solid are known foreground to its re-solve where the
+    photo calls them the part's own colour (``_held_core``): two strokes along both sides of a
+    thin solid part no longer leave it without a known inside.
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
@@ -212,7 +219,11 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 near = cv2.distanceTransform((~brush[by:by + bh, bx:bx + bw]).view(np.uint8),
                                              cv2.DIST_L2, 5) <= reach
                 at = (y0 + by, x0 + bx)
-                new = _solve_piece(rgb, before, mine, at, matting)
+                # what an earlier stroke's solve left solid stays known foreground (see _held_core)
+                core = _held_core(mine & ~brush[by:by + bh, bx:bx + bw],
+                                  solved[by:by + bh, bx:bx + bw],
+                                  before[at[0]:at[0] + bh, at[1]:at[1] + bw])
+                new = _solve_piece(rgb, before, mine, at, matting, core)
                 sofar = solved[by:by + bh, bx:bx + bw][mine]
                 # the piece's known colours (a Lab conversion of its context) once, and only if
                 # a guard gets as far as needing them
@@ -777,7 +788,8 @@ def _crisp_edge(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     return tri
 
 
-def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
+def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray,
+                reach: float = SOLID_REACH) -> np.ndarray:
     """The pixels of a band piece (``piece``, a mask of the crop ``crop``; ``known``: the alpha
     before any detail solve there) the solve takes as known foreground: parts of a thin solid
     thing the brush covers side to side.
@@ -807,7 +819,7 @@ def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
         return none
     dclear, lbl = cv2.distanceTransformWithLabels((~clear).view(np.uint8), cv2.DIST_L2, 5,
                                                   labelType=cv2.DIST_LABEL_PIXEL)
-    if not (cand & (dclear <= SOLID_REACH)).any():  # no thin part: spare the colour work
+    if not (cand & (dclear <= reach)).any():  # no thin part: spare the colour work
         return none
     lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
     colour = np.zeros((int(lbl.max()) + 1, 3), np.float32)
@@ -824,7 +836,7 @@ def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     norm2 = np.einsum("ij,ij->i", axis, axis)
     share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
     ok = ((norm2 >= SOLID_CONTRAST ** 2) & (share >= SOLID_SHARE)
-          & (dclear[ys, xs] <= SOLID_REACH))
+          & (dclear[ys, xs] <= reach))
     passed = np.zeros(piece.shape, bool)
     passed[ys, xs] = ok
     n, comp = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
@@ -842,10 +854,41 @@ def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     return out
 
 
+def _held_core(earlier: np.ndarray, sofar: np.ndarray, cutout: np.ndarray) -> np.ndarray:
+    """The pixels of a band piece's box (earlier strokes' pixels: ``earlier``, the piece outside
+    the new stroke's brush) more than CORE_DEPTH px inside what the cutout (``cutout``, the
+    alpha before any detail solve) and the alpha so far (``sofar``, the earlier strokes' solves
+    included) both hold solid: the candidates ``_solve_piece`` makes known foreground to the
+    joined re-solve where the photo calls them the part's own colour (``_solid_part``'s colour
+    rule, at any distance from clear).
+
+    QA M3 (soft-dev GT19, 2026-12-05): a detail stroke along one side of the pumpkin's ~30 px
+    wooden stalk helped; the stroke along its other side re-solved the joined band, which then
+    covered the stalk side to side, and the matte, with no known foreground inside it, read the
+    wood's grain as backdrop: the stalk came out translucent and speckled (SAD +0.087). Each
+    stroke alone had the other half of the stalk as known foreground; an earlier stroke's solve
+    that left it solid is that same evidence. Hair the model filled solid fails the colour rule
+    (the backdrop between its strands is held solid too) or lies near pixels the earlier solve
+    thinned, so the joined re-solve still opens its gaps: every such pixel known, without the
+    depth and the colour rule, cost soft-dev GT03 SAD@10 +2.6; without the depth +0.64
+    (docs/review.md § Detail benchmark, *Outline strokes*)."""
+    held = (sofar >= SOLID_HELD) & (cutout >= SOLID_HELD)
+    out: np.ndarray = earlier & held
+    if out.any():
+        # only the inside of what stayed solid: beside a pixel the solve left fractional the
+        # joined re-solve still decides (the box's edge counts as held)
+        d = cv2.distanceTransform(np.pad(held, 1, constant_values=True).view(np.uint8),
+                                  cv2.DIST_L2, 5)[1:-1, 1:-1]
+        out &= d > CORE_DEPTH
+    return out
+
+
 def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
-                 at: tuple[int, int], matting: Any) -> np.ndarray:
+                 at: tuple[int, int], matting: Any, core: np.ndarray | None = None) -> np.ndarray:
     """The matted alpha (uint8) of one band piece, its pixels in ``mine`` (a mask of its box
-    with top-left corner ``at`` in the image), the rest known from ``before`` (binarised).
+    with top-left corner ``at`` in the image), the rest known from ``before`` (binarised);
+    ``core`` (a mask of the same box, ``_held_core``) the piece's pixels that may be known
+    foreground too, where ``_solid_part``'s colour rule passes.
 
     Its crop is the box matting._groups gives it, in image coordinates: on the image's
     ALIGN grid, so the piece is solved the same whatever window or stroke asks."""
@@ -860,7 +903,7 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     crop = np.ascontiguousarray(rgb[py0:py1, px0:px1])
     # a preview re-sends every stroke, and each earlier stroke's piece is solved again from the
     # same inputs: remember the answers by their inputs (the alpha around the piece as it is,
-    # not binarised: _solid_part reads it)
+    # not binarised: _solid_part reads it; the earlier strokes' solid core, _held_core)
     import hashlib
 
     hsh = hashlib.blake2b(digest_size=16)
@@ -868,6 +911,9 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     hsh.update(crop.data)
     hsh.update(known.data)
     hsh.update(piece.data)
+    if core is not None and core.any():
+        hsh.update(b"core")
+        hsh.update(np.ascontiguousarray(core).data)
     key = (matting.solve_alpha, hsh.digest())  # the solver too: a test may swap it
     with _LOCK:
         got = _PIECES.get(key)
@@ -877,6 +923,12 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     trimap = np.where(known >= 128, 255, 0).astype(np.uint8)
     trimap[piece] = _crisp_edge(crop, known, piece)[piece]
     trimap[_solid_part(crop, known, piece)] = 255
+    if core is not None and core.any():
+        # an earlier stroke's solid pixels, known where the photo calls them the part's own
+        # colour (see _held_core)
+        held = np.zeros_like(piece)
+        held[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = core
+        trimap[_solid_part(crop, known, held, reach=float("inf"))] = 255
     # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
     # prior would pull the matte back to a hard edge
     alpha = matting.solve_alpha(crop, trimap)

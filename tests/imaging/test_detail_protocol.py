@@ -210,3 +210,57 @@ def test_it_keeps_the_current_alpha_where_the_matte_is_within_the_deadband(monke
         monkeypatch.setattr(matting, "solve_alpha", hazy)
         out = retouch(rgb, cut, [st]).alpha
         assert (out[brush] != cut[brush]).any() == changes
+
+
+def outline_scene():
+    """A 200 px disk whose right half has a soft edge (truth fades over 12 px) and whose top-left
+    quarter the cutout lost; the cutout is the disk cut hard at its truth's 128 line."""
+    h = w = 320
+    yy, xx = np.mgrid[:h, :w].astype(np.float32)
+    r = np.hypot(yy - 160, xx - 160)
+    soft = np.clip((112 - r) / 12 + 0.5, 0, 1)
+    hard = (r <= 106).astype(np.float32)
+    truth = np.where(xx > 160, soft, hard)
+    gt = np.clip(truth * 255 + 0.5, 0, 255).astype(np.uint8)
+    cut = np.where(truth >= 0.5, 255, 0).astype(np.uint8)
+    cut[:150, :150] = 0
+    return gt, cut
+
+
+def test_it_paints_the_outline_protocol_along_the_cutouts_soft_outline_after_a_keep_click():
+    from cutouts.imaging.detail_protocol import OUTLINE_RADIUS, OUTLINE_STROKES, outline_strokes
+
+    gt, cut = outline_scene()
+    strokes = outline_strokes(cut, gt)
+    assert strokes == outline_strokes(cut, gt)  # deterministic
+    assert strokes[0].kind == "keep"
+    (x, y), = strokes[0].points
+    assert gt[int(y), int(x)] == 255 and cut[int(y), int(x)] == 0
+    details = [s for s in strokes if s.kind == "detail"]
+    assert 1 <= len(details) <= OUTLINE_STROKES
+    edge = cv2.morphologyEx((cut >= 128).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
+    dist = cv2.distanceTransform((edge == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    for s in details:
+        assert s.radius == OUTLINE_RADIUS
+        # on the cutout's own outline, and only along its soft (right-hand) half
+        assert all(dist[int(py), int(px)] <= 1.5 and px > 140 for px, py in s.points)
+
+
+def test_it_scores_each_outline_touch_against_the_state_before_it():
+    from cutouts.imaging.detail_protocol import run_outline_image, summarise_outline
+
+    gt, cut = outline_scene()
+    rgb = np.dstack([gt] * 3)
+    trimap = np.where(gt >= 250, 255, np.where(gt <= 5, 0, 128)).astype(np.uint8)
+    row = run_outline_image(rgb, cut, None, gt, trimap,
+                            lambda rgb_, a0, _rgba, strokes: retouch(rgb_, a0, strokes).alpha)
+    s = row["states"]
+    assert len(s) == len(row["touches"]) + 1
+    for t, a, b in zip(row["touches"], s[:-1], s[1:], strict=True):
+        assert t["dsad"] == pytest.approx(b["sad"] - a["sad"], abs=1e-6)
+        assert t["dsad"] == pytest.approx(t["dsad_solid"] + t["dsad_clear"] + t["dsad_soft"],
+                                          abs=1e-9)
+    row["stem"] = "disk"
+    summary = summarise_outline([row])
+    assert summary["detail_strokes"] == sum(t["kind"] == "detail" for t in row["touches"])
+    assert summary["sad_last"] == s[-1]["sad"]
