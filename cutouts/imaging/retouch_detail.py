@@ -137,10 +137,15 @@ FEATHER = 0.25
 # ((y0, y1, x0, x1), estimated foreground colours, detail band) of one detail window.
 DetailColours = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]
 
-_LOCK = threading.Lock()  # guards _PIECES: several threads may solve at once
+_LOCK = threading.Lock()  # guards _PIECES and _STEPS: several threads may solve at once
 # detail pieces solved (see _solve_piece), least recently used first
 _PIECES: OrderedDict[tuple[Any, bytes], np.ndarray] = OrderedDict()
 _PIECES_MAX = 256
+# detail steps done (see _step_key): the values one stroke's step wrote to its piece before the
+# feather, by the step's inputs, least recently used first (guarded by _LOCK too)
+_STEPS: OrderedDict[tuple[Any, bytes], np.ndarray] = OrderedDict()
+# at most this many bytes of values in _STEPS: an Apply's pieces are full-size
+_STEPS_BYTES = 64 << 20
 
 
 def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
@@ -219,30 +224,33 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                 near = cv2.distanceTransform((~brush[by:by + bh, bx:bx + bw]).view(np.uint8),
                                              cv2.DIST_L2, 5) <= reach
                 at = (y0 + by, x0 + bx)
-                # what an earlier stroke's solve left solid stays known foreground (see _held_core)
-                core = _held_core(mine & ~brush[by:by + bh, bx:bx + bw],
-                                  solved[by:by + bh, bx:bx + bw],
-                                  before[at[0]:at[0] + bh, at[1]:at[1] + bw])
-                new = _solve_piece(rgb, before, mine, at, matting, core)
-                sofar = solved[by:by + bh, bx:bx + bw][mine]
-                # the piece's known colours (a Lab conversion of its context) once, and only if
-                # a guard gets as far as needing them
-                known = functools.cache(functools.partial(_known_colours, rgb, before, mine, at))
-                new = _fade_only(new, sofar, _beside_translucent(before, mine, at))
-                new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, at))
-                new = _keep_slab(new, sofar, mine)
-                new = _keep_alike(new, sofar, mine, known, before, at)
-                new = _lift_slab(new, sofar, mine, known)
                 write = mine & near
                 # the reference is the alpha so far (earlier strokes' solves included): an
                 # earlier stroke's pixel the re-solve barely moves keeps its value, not the
                 # value from before any detail solve
                 old = solved[by:by + bh, bx:bx + bw][write]
-                new = _spare_haze(new, mine, write, old, deadband)
-                new = _hold_halo(new, old, mine, write, solved[by:by + bh, bx:bx + bw], known,
-                                 before, at)
                 ramp = np.clip(inside[by:by + bh, bx:bx + bw][write]
                                / max(FEATHER * st.radius, 1.0), 0.0, 1.0)
+                # an earlier stroke's step of a preview re-sending the list: the same inputs as
+                # in the previous preview, so the same values (see _step_key)
+                skey = _step_key(rgb, before, solved[by:by + bh, bx:bx + bw], mine,
+                                 brush[by:by + bh, bx:bx + bw], at, deadband, reach, matting)
+                with _LOCK:
+                    new = _STEPS.get(skey)
+                    if new is not None:
+                        _STEPS.move_to_end(skey)
+                if new is None:
+                    new = _step(rgb, before, solved[by:by + bh, bx:bx + bw], mine,
+                                brush[by:by + bh, bx:bx + bw], write, old, at, deadband,
+                                matting)
+                    with _LOCK:
+                        _STEPS[skey] = new
+                        new.flags.writeable = False  # shared by later previews
+                        while len(_STEPS) > _PIECES_MAX or (
+                                len(_STEPS) > 1
+                                and sum(v.nbytes for v in _STEPS.values()) > _STEPS_BYTES):
+                            _STEPS.popitem(last=False)
+                # the feather is the band's (a later stroke's brush moves it): applied after
                 new = np.clip(old + ramp * (new.astype(np.float32) - old) + 0.5, 0,
                               255).astype(np.uint8)
                 solved[box[0]:box[1], box[2]:box[3]][write] = new
@@ -881,6 +889,61 @@ def _held_core(earlier: np.ndarray, sofar: np.ndarray, cutout: np.ndarray) -> np
                                   cv2.DIST_L2, 5)[1:-1, 1:-1]
         out &= d > CORE_DEPTH
     return out
+
+
+def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.ndarray,
+          brush: np.ndarray, write: np.ndarray, old: np.ndarray, at: tuple[int, int],
+          deadband: int, matting: Any) -> np.ndarray:
+    """One stroke's step in ``_detail``: its piece (``mine``, a mask of its box with top-left
+    corner ``at``; ``brush``, the stroke's pixels there; ``sofar_box``, the alpha so far over
+    the box) re-solved and guarded; the values (uint8) for ``write``'s pixels (their alpha so
+    far: ``old``) before the feather."""
+    bh, bw = mine.shape
+    # what an earlier stroke's solve left solid stays known foreground (see _held_core)
+    core = _held_core(mine & ~brush, sofar_box, before[at[0]:at[0] + bh, at[1]:at[1] + bw])
+    new = _solve_piece(rgb, before, mine, at, matting, core)
+    sofar = sofar_box[mine]
+    # the piece's known colours (a Lab conversion of its context) once, and only if a guard
+    # gets as far as needing them
+    known = functools.cache(functools.partial(_known_colours, rgb, before, mine, at))
+    new = _fade_only(new, sofar, _beside_translucent(before, mine, at))
+    new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, at))
+    new = _keep_slab(new, sofar, mine)
+    new = _keep_alike(new, sofar, mine, known, before, at)
+    new = _lift_slab(new, sofar, mine, known)
+    new = _spare_haze(new, mine, write, old, deadband)
+    out: np.ndarray = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
+    return out
+
+
+def _step_key(rgb: np.ndarray, before: np.ndarray, sofar: np.ndarray, mine: np.ndarray,
+              brush: np.ndarray, at: tuple[int, int], deadband: int, reach: float,
+              matting: Any) -> tuple[Any, bytes]:
+    """The inputs of one stroke's step in ``_detail`` (``_step``: the values it writes to its
+    piece ``mine``, a mask of its box with top-left corner ``at``, before the feather), hashed:
+    the photo and the alpha before any detail solve around the box as far as the step reads
+    them (_far_fringe's FRINGE_FAR, _solve_piece's aligned crop), the alpha so far in the box
+    (``sofar``), the stroke's brush there, ``deadband``, ``reach`` and the solver. The feather
+    is not in it: it is the whole band's, and a later stroke's brush moves it.
+
+    Why (QA M1, 2026-12-05): a preview re-sends every stroke and ``_detail`` replays them in
+    order, each earlier stroke re-solving and guarding the piece joined so far; its solve was
+    cached (_solve_piece), but its guards, known colours and core on the growing piece were
+    not: on soft-dev GT03, 13 r 12 strokes along the hair's outline, they were about a third
+    of a preview (docs/review.md § Detail benchmark, *Preview time per detail stroke*). Same
+    inputs, same values: previews are bit-identical, warm or cold."""
+    import hashlib
+
+    h, w = before.shape
+    (top, left), (bh, bw) = at, mine.shape
+    m = max(int(np.ceil(FRINGE_FAR)) + 1, matting.CONTEXT + matting.ALIGN, LIFT_CONTEXT)
+    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    hsh = hashlib.blake2b(digest_size=16)
+    hsh.update(np.array([h, w, top, left, bh, bw, deadband], np.int64).data)
+    hsh.update(np.array([reach], np.float64).data)
+    for arr in (rgb[y0:y1, x0:x1], before[y0:y1, x0:x1], sofar, mine, brush):
+        hsh.update(np.ascontiguousarray(arr).data)
+    return matting.solve_alpha, hsh.digest()  # the solver too: a test may swap it
 
 
 def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,

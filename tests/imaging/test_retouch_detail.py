@@ -393,3 +393,53 @@ def test_it_keeps_a_solid_part_behind_a_mesh_solid_under_a_detail_stroke(seed: i
     assert float(out[inside].mean()) > 248
     assert float((out[inside] < 200).mean()) < 0.05
     assert float(out[band & holes].mean()) < 240
+
+
+def _strand_scene() -> tuple[np.ndarray, np.ndarray]:
+    """Dark strands off a solid part on a light sky, and the model's cutout of them: filled
+    solid to past the strands, its edge blurred."""
+    rng = np.random.default_rng(3)
+    h, w = 220, 150
+    sky, hair = np.array((200, 210, 230), np.float32), np.array((60, 40, 25), np.float32)
+    a = np.zeros((h, w), np.float32)
+    a[:, :60] = 1.0
+    for x in range(60, 84, 4):
+        cv2.line(a, (x, 0), (x + int(rng.integers(-4, 5)), h - 1), 0.8, 1)
+    rgb = np.clip(a[..., None] * hair + (1 - a[..., None]) * sky + rng.normal(0, 3, (h, w, 3)),
+                  0, 255).astype(np.uint8)
+    held = np.zeros((h, w), np.uint8)
+    held[:, :80] = 255
+    return rgb, cv2.GaussianBlur(held, (0, 0), 1.5)
+
+
+def test_it_gives_a_preview_the_same_bits_whether_earlier_strokes_steps_are_cached(
+        monkeypatch) -> None:
+    # QA M1: each preview re-sends every stroke and the detail solve replays them in order; the
+    # earlier strokes' steps now come from _STEPS, which must change nothing
+    rgb, held = _strand_scene()
+    strokes = [Stroke("detail", 10.0, ((78.0, 10.0 + 70 * i), (76.0, 80.0 + 70 * i)))
+               for i in range(3)]
+    calls: list[int] = []
+    real = retouch_detail._step
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retouch_detail, "_step", spy)
+    monkeypatch.setattr(retouch_detail, "_STEPS", type(retouch_detail._STEPS)())
+    monkeypatch.setattr(retouch_detail, "_PIECES", type(retouch_detail._PIECES)())
+    for k in range(1, 4):  # the previews as the reviewer paints: lists growing by one
+        calls.clear()
+        warm = retouch(rgb, held, strokes[:k])
+    assert len(calls) == 1  # the newest stroke's step only
+    retouch_detail._STEPS.clear()
+    retouch_detail._PIECES.clear()
+    calls.clear()
+
+    cold = retouch(rgb, held, strokes)
+
+    assert len(calls) == 3
+    assert np.array_equal(warm.alpha, cold.alpha)
+    assert np.array_equal(warm.rgba, cold.rgba)
+    assert (cold.alpha != held).any()  # the strokes do change the cutout
