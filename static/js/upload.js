@@ -526,10 +526,9 @@
       this.startButton.addEventListener("click", () => this.start());
       if (this.form && this.previewUrl) {
         // New rules, new mapping: the preview follows the options as they are edited.
-        let timer = null;
         const again = () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => this.refreshPreview(), 300);
+          clearTimeout(this.previewTimer);
+          this.previewTimer = setTimeout(() => this.refreshPreview(), 300);
         };
         this.form.addEventListener("input", again);
         this.form.addEventListener("change", again);
@@ -570,6 +569,9 @@
     }
 
     refreshPreview() {
+      // a preview asked now makes a pending edit's one redundant: files dropped within 300 ms
+      // of typing a rule were previewed, and checked against the stored images, twice
+      clearTimeout(this.previewTimer);
       if (!this.previewUrl || !this.preview || this.running) return;
       const pending = this.items.filter((i) => !i.state);
       const names = this.items.filter((i) => !i.state || i.state === "skipped")
