@@ -130,48 +130,34 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     key = _key(rgb_w, prior_w, params) if s >= 1.0 and strokes else None
     held: np.ndarray | None = None
     if held_n < len(strokes):
-        with _UNHELD_LOCK:
-            if key is not None and _UNHELD.get("key") == (key, tuple(strokes[:held_n])):
-                held = _UNHELD["alpha"]
+        held = _unheld(key, strokes[:held_n])
         if held is None:
             seg_held = (seg_pre if held_n == n else
                         segment(rgb_w, prior_w, scaled[:held_n], params))
     seg_w = segment(rgb_w, prior_w, scaled, params)
-    changed_w = seg_w != (prior_w >= 0.5)
     clock.lap("segment")
     # where the stages start (docs/jobs.md, progress of one cutout): the graph cut, the
     # full-size compose, the detail strokes' matting solve (the long part of an Apply with
     # many), then the full-size colours (a second at 45 MP)
     report(STROKES, 0.15)
 
-    out = alpha.copy()
     detail_w = rasterise(scaled[:n], rgb_w.shape[:2]) == DETAIL
     # every stroke list composes (a detail-only list leaves the cut's result unchanged)
-    if strokes:
-        _compose_full(out, alpha, seg_w, changed_w, _core_strokes(strokes, params), s, rgb_w,
-                      _faint_finders(strokes, params))
+    out = _composed(alpha, seg_w, prior_w, strokes, params, s, rgb_w) if strokes else alpha.copy()
     cut = pre = out
     if n < len(strokes):
-        changed_pre = seg_pre != (prior_w >= 0.5)
-        pre = alpha.copy()
-        _compose_full(pre, alpha, seg_pre, changed_pre, _core_strokes(strokes[:n], params), s,
-                      rgb_w, _faint_finders(strokes[:n], params))
+        pre = _composed(alpha, seg_pre, prior_w, strokes[:n], params, s, rgb_w)
     else:
-        seg_pre, changed_pre = seg_w, changed_w
+        seg_pre = seg_w
     if key is not None:
-        with _UNHELD_LOCK:
-            _UNHELD.clear()
-            _UNHELD.update(key=(key, tuple(strokes)), alpha=cut.copy())
+        _remember_unheld(key, strokes, cut)
     if held_n < len(strokes):
         if held is None and held_n == n:
             held = pre
         elif held is None and held_n == 0:
             held = alpha
         elif held is None:
-            held = alpha.copy()
-            _compose_full(held, alpha, seg_held, seg_held != (prior_w >= 0.5),
-                          _core_strokes(strokes[:held_n], params), s, rgb_w,
-                          _faint_finders(strokes[:held_n], params))
+            held = _composed(alpha, seg_held, prior_w, strokes[:held_n], params, s, rgb_w)
         _hold(cut, held, newest == "keep")
         held = None  # an Apply's full-size plane, freed before the detail solve
     if n < len(strokes):
@@ -186,10 +172,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             # what the preview shows for these strokes: the same call on the reduced arrays
             # (compose at scale 1, then the detail solve on the working grid); the full-size
             # matte is held to it at that grid (see _match_shown)
-            shown = alpha_w.copy()
-            _compose_full(shown, alpha_w, seg_pre, changed_pre,
-                          _core_strokes(scaled[:n], params), 1.0, rgb_w,
-                          _faint_finders(scaled[:n], params))
+            shown = _composed(alpha_w, seg_pre, prior_w, scaled[:n], params, 1.0, rgb_w)
             _detail(rgb_w, shown, scaled[:n], colours=False)
         fg_colours = _detail(rgb, out, strokes[:n], shown=shown)
     if cut is not out:
@@ -205,6 +188,36 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
                          rgb_work=rgb_w if s < 1.0 else None)
+
+
+def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
+              params: Params, s: float, rgb_w: np.ndarray) -> np.ndarray:
+    """The compose (``_compose_full``) of a stroke list or a prefix of it onto a copy of
+    ``alpha``: ``seg_w`` is its cut on the working grid (the prior there: ``prior_w``), ``s``
+    the working grid's scale. ``retouch`` composes up to three prefixes of one list (the whole
+    list, the detail strokes' and the held one), and each is this same compose."""
+    out = alpha.copy()
+    _compose_full(out, alpha, seg_w, seg_w != (prior_w >= 0.5), _core_strokes(strokes, params),
+                  s, rgb_w, _faint_finders(strokes, params))
+    return out
+
+
+def _unheld(key: Any, strokes: list[Stroke]) -> np.ndarray | None:
+    """The unheld compose of ``strokes`` this process remembered (``_UNHELD``) for the photo,
+    alpha and params keyed ``key`` (None: not remembered, or no key)."""
+    with _UNHELD_LOCK:
+        if key is not None and _UNHELD.get("key") == (key, tuple(strokes)):
+            got: np.ndarray = _UNHELD["alpha"]
+            return got
+    return None
+
+
+def _remember_unheld(key: Any, strokes: list[Stroke], cut: np.ndarray) -> None:
+    """Remember the unheld compose ``cut`` of ``strokes`` (``_UNHELD``): the next preview's
+    list without its newest stroke is this one."""
+    with _UNHELD_LOCK:
+        _UNHELD.clear()
+        _UNHELD.update(key=(key, tuple(strokes)), alpha=cut.copy())
 
 
 def _hold(cut: np.ndarray, held: np.ndarray, keep: bool) -> None:

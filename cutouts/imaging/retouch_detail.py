@@ -123,6 +123,14 @@ EDGE_HALF = 1.0
 EDGE_REACH = 8.0
 EDGE_SIGMA = 3.0
 EDGE_SHARE = 0.1
+# how far (px) beyond a band piece's box each guard of a stroke's step reads the photo or the
+# alpha before any detail solve (see _around); _step_key hashes as far as the farthest reads
+# (_step_reads), so a guard that reads farther must say so here or a preview reuses a stale step
+BESIDE_CONTEXT = 16  # _beside_translucent: the known ring it looks for translucent pixels in
+FRINGE_CONTEXT = int(np.ceil(FRINGE_FAR)) + 1  # _far_fringe: solid pixels within FRINGE_FAR
+ALIKE_CONTEXT = 1  # _keep_alike: the held pixels enclosing a hole the matte opens
+HALO_CONTEXT = int(np.ceil(HALO_EDGE)) + 1  # _hold_halo: held pixels within HALO_EDGE
+GUARD_CONTEXTS = (BESIDE_CONTEXT, FRINGE_CONTEXT, ALIKE_CONTEXT, LIFT_CONTEXT, HALO_CONTEXT)
 # the joined re-solve's known core (see _held_core): earlier strokes' pixels more than
 # CORE_DEPTH px inside what the cutout and the alpha so far both hold solid (SOLID_HELD)
 CORE_DEPTH = 8.0
@@ -325,10 +333,8 @@ def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int
     TRANSLUCENT the on/off rule flipped from row to row and from one half of the brush to the
     other and cut straight-edged boxes out of it (QA, a soft-alpha photo: 1 147 px held at ~63/255
     went under 8 in boxes 5-20 px tall)."""
-    h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
-    m = 16
-    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, BESIDE_CONTEXT)
     piece = np.zeros((y1 - y0, x1 - x0), bool)
     piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
     b = before[y0:y1, x0:x1]
@@ -381,10 +387,8 @@ def _far_fringe(old: np.ndarray, mine: np.ndarray, before: np.ndarray,
                                             / max(TRANSLUCENT_RAMP, 1), 0, 1), 0)
     if not own.any():
         return np.zeros(int(mine.sum()), np.float32)
-    h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
-    c = int(np.ceil(FRINGE_FAR)) + 1
-    y0, y1, x0, x1 = max(top - c, 0), min(top + bh + c, h), max(left - c, 0), min(left + bw + c, w)
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, FRINGE_CONTEXT)
     solid = before[y0:y1, x0:x1] >= SOLID_HELD
     dist = cv2.distanceTransform((~solid).view(np.uint8), cv2.DIST_L2, 5)
     far = dist[top - y0:top - y0 + bh, left - x0:left - x0 + bw][mine] > FRINGE_FAR
@@ -474,9 +478,8 @@ def _known_colours(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray, at: tu
     (Lab) of the pixels ``before`` (the alpha before any detail solve) holds within LIFT_KNOWN
     of 255 / 0 in the LIFT_CONTEXT px around the piece; with the Lab image of the piece's box.
     None when either side has no such pixel."""
-    h, w = before.shape
-    (top, left), (bh, bw), c = at, mine.shape, LIFT_CONTEXT
-    y0, y1, x0, x1 = max(top - c, 0), min(top + bh + c, h), max(left - c, 0), min(left + bw + c, w)
+    (top, left), (bh, bw) = at, mine.shape
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, LIFT_CONTEXT)
     piece = np.zeros((y1 - y0, x1 - x0), bool)
     piece[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = mine
     known = before[y0:y1, x0:x1]
@@ -524,9 +527,8 @@ def _keep_alike(new: np.ndarray, old: np.ndarray, mine: np.ndarray, known: Known
     contrast = float(np.linalg.norm(f_col - b_col))
     if contrast >= ALIKE_CONTRAST:
         return new
-    h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
-    y0, y1, x0, x1 = max(top - 1, 0), min(top + bh + 1, h), max(left - 1, 0), min(left + bw + 1, w)
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, ALIKE_CONTEXT)
     held = before[y0:y1, x0:x1] >= SOLID_HELD
     sy, sx = top - y0, left - x0
     held[sy:sy + bh, sx:sx + bw][mine] = old >= SOLID_HELD
@@ -591,10 +593,8 @@ def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.nda
     total = float(rise.sum())
     if total <= 0:
         return new
-    h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
-    m = int(np.ceil(HALO_EDGE)) + 1
-    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, HALO_CONTEXT)
     held = before[y0:y1, x0:x1].copy()
     held[top - y0:top - y0 + bh, left - x0:left - x0 + bw] = sofar
     dist = cv2.distanceTransform((held <= LIFT_CLEAR).view(np.uint8), cv2.DIST_L2, 5)
@@ -916,13 +916,46 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     return out
 
 
+def _around(at: tuple[int, int], shape: tuple[int, ...], size: tuple[int, ...], m: int
+            ) -> tuple[int, int, int, int]:
+    """The box (y0, y1, x0, x1) of a band piece (top-left corner ``at``, ``shape``) grown by
+    ``m`` px on each side, within an image of ``size``: where a guard reads around the piece."""
+    (top, left), (bh, bw), (h, w) = at, shape[:2], size[:2]
+    return max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+
+
+def _solve_box(at: tuple[int, int], shape: tuple[int, ...], size: tuple[int, ...],
+               matting: Any) -> tuple[int, int, int, int]:
+    """The crop (y0, y1, x0, x1) _solve_piece solves a band piece (top-left corner ``at``,
+    ``shape``) in: the box matting._groups gives it (plus ``matting.CONTEXT`` px), in image
+    coordinates, on the image's ``matting.ALIGN`` grid, so the piece is solved the same whatever
+    window or stroke asks."""
+    (top, left), (bh, bw), (h, w) = at, shape[:2], size[:2]
+    a, c = matting.ALIGN, matting.CONTEXT
+    return (max(top - c, 0) // a * a, min(-(-(top + bh + c) // a) * a, h),
+            max(left - c, 0) // a * a, min(-(-(left + bw + c) // a) * a, w))
+
+
+def _step_reads(at: tuple[int, int], shape: tuple[int, ...], size: tuple[int, ...],
+                matting: Any) -> tuple[int, int, int, int]:
+    """The box (y0, y1, x0, x1) of the photo and of the alpha before any detail solve that one
+    stroke's step (``_step``) reads around its piece (top-left corner ``at``, ``shape``): the
+    solve's crop (``_solve_box``, whose contents key _PIECES) and every guard's context
+    (GUARD_CONTEXTS). ``_step_key`` hashes this box, so a step is reused only where all it
+    reads is the same."""
+    y0, y1, x0, x1 = _around(at, shape, size, max(GUARD_CONTEXTS))
+    sy0, sy1, sx0, sx1 = _solve_box(at, shape, size, matting)
+    return min(y0, sy0), max(y1, sy1), min(x0, sx0), max(x1, sx1)
+
+
 def _step_key(rgb: np.ndarray, before: np.ndarray, sofar: np.ndarray, mine: np.ndarray,
               brush: np.ndarray, at: tuple[int, int], deadband: int, reach: float,
               matting: Any) -> tuple[Any, bytes]:
     """The inputs of one stroke's step in ``_detail`` (``_step``: the values it writes to its
     piece ``mine``, a mask of its box with top-left corner ``at``, before the feather), hashed:
     the photo and the alpha before any detail solve around the box as far as the step reads
-    them (_far_fringe's FRINGE_FAR, _solve_piece's aligned crop), the alpha so far in the box
+    them (_step_reads: the guards' contexts and _solve_piece's aligned crop), the alpha so far
+    in the box
     (``sofar``), the stroke's brush there, ``deadband``, ``reach`` and the solver. The feather
     is not in it: it is the whole band's, and a later stroke's brush moves it.
 
@@ -936,8 +969,7 @@ def _step_key(rgb: np.ndarray, before: np.ndarray, sofar: np.ndarray, mine: np.n
 
     h, w = before.shape
     (top, left), (bh, bw) = at, mine.shape
-    m = max(int(np.ceil(FRINGE_FAR)) + 1, matting.CONTEXT + matting.ALIGN, LIFT_CONTEXT)
-    y0, y1, x0, x1 = max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+    y0, y1, x0, x1 = _step_reads(at, mine.shape, before.shape, matting)
     hsh = hashlib.blake2b(digest_size=16)
     hsh.update(np.array([h, w, top, left, bh, bw, deadband], np.int64).data)
     hsh.update(np.array([reach], np.float64).data)
@@ -953,13 +985,9 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     ``core`` (a mask of the same box, ``_held_core``) the piece's pixels that may be known
     foreground too, where ``_solid_part``'s colour rule passes.
 
-    Its crop is the box matting._groups gives it, in image coordinates: on the image's
-    ALIGN grid, so the piece is solved the same whatever window or stroke asks."""
-    h, w = before.shape
-    a, c = matting.ALIGN, matting.CONTEXT
+    Its crop is _solve_box's; the answers are kept in _PIECES by that crop's contents."""
     (top, left), (bh, bw) = at, mine.shape
-    py0, py1 = max(top - c, 0) // a * a, min(-(-(top + bh + c) // a) * a, h)
-    px0, px1 = max(left - c, 0) // a * a, min(-(-(left + bw + c) // a) * a, w)
+    py0, py1, px0, px1 = _solve_box(at, mine.shape, before.shape, matting)
     piece = np.zeros((py1 - py0, px1 - px0), bool)
     piece[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = mine
     known = np.ascontiguousarray(before[py0:py1, px0:px1])

@@ -113,3 +113,195 @@ def shadow_scene():
     cv2.rectangle(a, (w // 3 + 20, h // 4), (2 * w // 3 - 20, bottom), 1.0, -1)
     out = a[..., None] * FG + (1 - a[..., None]) * img
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), a, shade
+
+# the retouch tests' photos (clicks and strokes): smaller than the dev set's, so a test is quick
+RETOUCH_H, RETOUCH_W = 360, 480
+YELLOW = (225, 200, 40)
+RED = (190, 30, 40)
+
+
+def busy_background(seed=0, yellowish=True):
+    """Roses-like clutter: blotches of many colours, yellow among them, plus pixel noise."""
+    rng = np.random.default_rng(seed)
+    img = np.full((RETOUCH_H, RETOUCH_W, 3), (60, 90, 50), np.uint8)
+    palette = [(150, 40, 70), (200, 90, 120), (70, 120, 60), (40, 60, 30)]
+    if yellowish:
+        palette.append((220, 195, 50))
+    for _ in range(260):
+        c = palette[rng.integers(len(palette))]
+        cv2.circle(img, (int(rng.integers(RETOUCH_W)), int(rng.integers(RETOUCH_H))),
+                   int(rng.integers(4, 14)), tuple(int(v) for v in c), -1)
+    noise = rng.normal(0, 6, img.shape)
+    return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def banana_scene():
+    """A red body with a yellow banana on it; the prior (the model) missed the banana.
+    The busy background has yellow blotches of the same colour, away from the object."""
+    rgb = busy_background()
+    body = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(body, (150, 110), (330, 300), 255, -1)
+    banana = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.ellipse(banana, (240, 90), (70, 22), 0, 0, 360, 255, -1)
+    banana &= ~body
+    rgb[(body | banana) > 0] = 0
+    rgb[body > 0] = RED
+    rgb[banana > 0] = YELLOW
+    rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
+    truth = np.maximum(body, banana)
+    prior = cv2.GaussianBlur(body, (5, 5), 0)  # the model's alpha: the body only
+    return rgb, prior, truth, banana > 0
+
+
+def handle_scene(seed=3):
+    """A red body with a handle above it: a frame 6 px thick with a 5 px bar down its middle,
+    both a grey close to the background's (ΔLab ≈ 17 on OpenCV's 8-bit scale; the colour
+    model cannot tell them apart). The model filled the two holes of the handle."""
+    rng = np.random.default_rng(seed)
+    rgb = np.full((RETOUCH_H, RETOUCH_W, 3), (118, 120, 116), np.float32)
+    body = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(body, (140, 200), (340, 320), 255, -1)
+    outer = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(outer, (170, 60), (310, 200), 255, -1)
+    holes = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(holes, (176, 66), (304, 199), 255, -1)
+    bar = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(bar, (238, 66), (242, 199), 255, -1)
+    holes[bar > 0] = 0
+    handle = (outer > 0) & (holes == 0) & (body == 0)
+    rgb[handle] = (100, 104, 98)
+    rgb[body > 0] = RED
+    rgb = cv2.GaussianBlur(np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8),
+                           (3, 3), 0)
+    truth = ((body > 0) | handle).astype(np.uint8) * 255
+    prior = cv2.GaussianBlur(np.maximum(body, outer), (5, 5), 0)
+    return rgb, prior, truth, handle, holes > 0
+
+
+def pencil_scene(seed=0):
+    """A pale cup (the model has it) full of paper, and a thin pencil (black, yellow edges,
+    12 px) leaning out of it across a large pale calculator of the paper's colour behind it;
+    the model missed the pencil."""
+    rng = np.random.default_rng(seed)
+    h, w = 300, 400
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = (70, 62, 88)
+    cup = np.zeros((h, w), np.uint8)
+    cv2.rectangle(cup, (60, 170), (260, 299), 255, -1)
+    img[cup > 0] = (205, 205, 210)
+    cv2.rectangle(img, (70, 190), (250, 299), (229, 219, 187), -1)
+    calc = np.zeros((h, w), np.uint8)
+    cv2.rectangle(calc, (200, 40), (330, 169), 255, -1)
+    img[calc > 0] = (228, 218, 186)
+    pencil = np.zeros((h, w), np.uint8)
+    cv2.line(pencil, (300, 50), (200, 200), 255, 12)
+    lead = np.zeros((h, w), np.uint8)
+    cv2.line(lead, (300, 50), (200, 200), 255, 7)
+    img[pencil > 0] = (235, 210, 40)
+    img[lead > 0] = (35, 33, 32)
+    img = cv2.GaussianBlur(img + rng.normal(0, 3, img.shape), (3, 3), 0)
+    prior = cv2.GaussianBlur(cup, (5, 5), 0)
+    return (np.clip(img, 0, 255).astype(np.uint8), prior, np.maximum(cup, pencil),
+            (calc > 0) & (pencil == 0), pencil > 0)
+
+
+def ring_scene():
+    """A red ring whose hole shows the background; the model filled the hole at alpha 106
+    (seen as a grey ghost, not solid), and its edges are soft."""
+    rgb = busy_background(2, yellowish=False)
+    ring = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.circle(ring, (220, 180), 110, 255, -1)
+    cv2.circle(ring, (220, 180), 55, 0, -1)
+    rgb[ring > 0] = RED
+    hole = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.circle(hole, (220, 180), 55, 255, -1)
+    prior = np.maximum(cv2.GaussianBlur(ring, (5, 5), 0), (hole > 0).astype(np.uint8) * 106)
+    return rgb, prior, ring > 0, hole > 0
+
+
+def red_disk_on_roses(seed: int, centre: tuple[int, int], radius: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Busy roses without yellow (``busy_background``) and a solid red disk on them: the photo
+    and the disk's mask (uint8, 255 inside)."""
+    rgb = busy_background(seed, yellowish=False)
+    body = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.circle(body, centre, radius, 255, -1)
+    rgb[body > 0] = RED
+    return rgb, body
+
+
+def wrong_blob_scene():
+    """The object, and a wrong solid blob the model kept: one apart from the object, one
+    glued to its side; every edge soft (about 2 px of 1..254)."""
+    rgb, obj = red_disk_on_roses(4, (150, 200), 80)
+    apart = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.ellipse(apart, (380, 90), (50, 32), 15, 0, 360, 255, -1)
+    glued = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(glued, (225, 230), (300, 290), 255, -1)
+    prior = cv2.GaussianBlur(np.maximum.reduce([obj, apart, glued]), (5, 5), 0)
+    return rgb, prior, obj > 0, apart > 0, (glued > 0) & (obj == 0)
+
+
+def fur_flank_scene(seed=0):
+    """A solid body left of x = 90, then a wide flank of fur (truth alpha 0.75 with opaque
+    strands) in front of a backdrop of almost the fur's colour; the model left the flank
+    translucent at 90/255."""
+    rng = np.random.default_rng(seed)
+    h, w = 200, 260
+    back = np.array((150, 110, 70), np.float32) + rng.normal(0, 6, (h, w, 3))
+    fur = np.array((160, 118, 76), np.float32) + rng.normal(0, 6, (h, w, 3))
+    a = np.zeros((h, w), np.float32)
+    a[:, :90] = 1.0
+    a[:, 90:170] = 0.75
+    a[:, rng.integers(90, 170, 40)] = 1.0
+    a = cv2.GaussianBlur(a, (3, 3), 0)
+    rgb = np.clip(a[..., None] * fur + (1 - a[..., None]) * back, 0, 255).astype(np.uint8)
+    model = np.zeros((h, w), np.uint8)
+    model[:, :90] = 255
+    model[:, 90:170] = 90
+    return rgb, cv2.GaussianBlur(model, (7, 7), 0), a
+
+
+def fur_ring_scene(gap: int = 0):
+    """A 200 x 240 photo: an opaque body (disk, alpha 255), a fur ring 22 px wide around it the
+    cutout holds falling from 124 to 84, and a grey smear beside it held at 56-72 (a plateau)
+    that touches the fur's outer edge (``gap`` px of clear background between them when > 0).
+    Fur and smear are the same grey in the photo: only the alpha tells them apart."""
+    h, w = 200, 240
+    yy, xx = np.mgrid[:h, :w]
+    d = np.hypot(yy - 100, xx - 90)
+    rng = np.random.default_rng(3)
+    rgb = np.empty((h, w, 3), np.uint8)
+    rgb[...] = (200, 120, 60)  # orange backdrop
+    body, fur = d <= 50, (d > 50) & (d <= 72)
+    rgb[body] = (235, 225, 205)
+    rgb[fur] = (170, 168, 165)
+    alpha = np.zeros((h, w), np.uint8)
+    alpha[body] = 255
+    alpha[fur] = np.clip(124 - (d[fur] - 50) * 40 / 22, 84, 124).astype(np.uint8)
+    smear = (xx >= 90 + 72 + gap) & (xx < 230) & (yy >= 60) & (yy < 170) & ~body & ~fur
+    rgb[smear] = (170, 168, 165)
+    alpha[smear] = (64 + rng.integers(-8, 9, smear.sum())).astype(np.uint8)
+    rgb = np.clip(rgb.astype(int) + rng.integers(-3, 4, rgb.shape), 0, 255).astype(np.uint8)
+    return rgb, alpha, body, fur, smear
+
+
+def strand_clump_scene(seed: int, size: tuple[int, int], *, solid_to: int, strands: range,
+                       jitter: int, strength: float, held_to: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dark hair solid left of x = ``solid_to`` with 1 px strands (alpha ``strength``, one from
+    each x of ``strands`` down the photo, leaning up to ``jitter`` px) on a light sky, and the
+    model's cutout of it: filled solid left of ``held_to`` (past the strands), its edge blurred
+    1.5 px. Returns the photo, the truth alpha and the cutout."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    sky, hair = np.array((200, 210, 230), np.float32), np.array((60, 40, 25), np.float32)
+    a = np.zeros((h, w), np.float32)
+    a[:, :solid_to] = 1.0
+    for x in strands:
+        cv2.line(a, (x, 0), (x + int(rng.integers(-jitter, jitter + 1)), h - 1), strength, 1)
+    rgb = np.clip(a[..., None] * hair + (1 - a[..., None]) * sky + rng.normal(0, 3, (h, w, 3)),
+                  0, 255).astype(np.uint8)
+    held = np.zeros((h, w), np.uint8)
+    held[:, :held_to] = 255
+    return rgb, a, cv2.GaussianBlur(held, (0, 0), 1.5)

@@ -11,7 +11,9 @@ from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
 
-from .test_retouch import YELLOW, H, W
+from .scenes import RETOUCH_H, RETOUCH_W, YELLOW
+
+H, W = RETOUCH_H, RETOUCH_W
 
 GREY = (120, 128, 118)
 

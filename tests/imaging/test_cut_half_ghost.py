@@ -11,7 +11,9 @@ import pytest
 from cutouts.imaging.clicks import click_stroke, next_click
 from cutouts.imaging.retouch import retouch
 
-from .test_retouch import YELLOW, H, W, busy_background
+from .scenes import RETOUCH_H, RETOUCH_W, YELLOW, busy_background
+
+H, W = RETOUCH_H, RETOUCH_W
 
 
 def half_ghost_scene(seed=0):

@@ -9,7 +9,7 @@ import pytest
 from cutouts.imaging.clicks import click_stroke, next_click, next_paint
 from cutouts.imaging.retouch import retouch
 
-from .test_retouch import banana_scene, handle_scene, wrong_blob_scene
+from .scenes import banana_scene, handle_scene, wrong_blob_scene
 
 
 def _steps(rgb, prior, truth, painted, work_max, n=6):

@@ -10,7 +10,9 @@ import pytest
 from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import retouch
 
-from .test_retouch import H, W
+from .scenes import RETOUCH_H, RETOUCH_W
+
+H, W = RETOUCH_H, RETOUCH_W
 
 BROWN, GREY = (120, 80, 50), (200, 205, 210)
 

@@ -8,7 +8,7 @@ import pytest
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
 
-from .test_cut_fur_ghost import fur_scene
+from .scenes import fur_ring_scene
 
 # two detail strokes (radius 20) down the fur's outer edge, as QA brushed GT15's right fur
 DETAIL = [Stroke("detail", 20, ((150.0, 60.0), (165.0, 100.0))),
@@ -20,7 +20,7 @@ DETAIL = [Stroke("detail", 20, ((150.0, 60.0), (165.0, 100.0))),
 def test_it_never_raises_alpha_with_a_remove_click_after_two_detail_strokes(click):
     # HEAD re-solved the detail strokes on the alpha the remove left: 66-74 px of the first
     # stroke's path rose by up to 9/255
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     (x, y), r = click
     before = retouch(rgb, alpha, DETAIL).alpha
     after = retouch(rgb, alpha, [*DETAIL, Stroke("remove", r, ((x, y),))]).alpha
@@ -28,7 +28,7 @@ def test_it_never_raises_alpha_with_a_remove_click_after_two_detail_strokes(clic
 
 
 def test_it_leaves_the_detail_strokes_matte_where_the_remove_changes_nothing():
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     remove = Stroke("remove", 12, ((180.0, 115.0),))
     before = retouch(rgb, alpha, DETAIL).alpha
     after = retouch(rgb, alpha, [*DETAIL, remove]).alpha
@@ -41,7 +41,7 @@ def test_it_leaves_the_detail_strokes_matte_where_the_remove_changes_nothing():
 def test_it_moves_every_keep_and_remove_step_after_detail_strokes_its_own_way(work_max):
     # a whole sequence, also on a reduced working grid (an Apply's: the full-size matte held
     # to the preview's), every step against the one before it
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     seq = [*DETAIL, Stroke("remove", 12, ((180.0, 115.0),)),
            Stroke("keep", 6, ((160.0, 80.0),)), Stroke("remove", 8, ((172.0, 120.0),)),
            Stroke("detail", 15, ((150.0, 140.0), (140.0, 165.0))),

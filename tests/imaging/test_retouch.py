@@ -11,44 +11,21 @@ from cutouts.imaging.clicks import click_stroke, next_click, next_paint
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import feathered_scene
+from .scenes import (
+    RED,
+    RETOUCH_H,
+    RETOUCH_W,
+    banana_scene,
+    busy_background,
+    feathered_scene,
+    fur_flank_scene,
+    handle_scene,
+    pencil_scene,
+    ring_scene,
+    wrong_blob_scene,
+)
 
-H, W = 360, 480
-YELLOW = (225, 200, 40)
-RED = (190, 30, 40)
-
-
-def busy_background(seed=0, yellowish=True):
-    """Roses-like clutter: blotches of many colours, yellow among them, plus pixel noise."""
-    rng = np.random.default_rng(seed)
-    img = np.full((H, W, 3), (60, 90, 50), np.uint8)
-    palette = [(150, 40, 70), (200, 90, 120), (70, 120, 60), (40, 60, 30)]
-    if yellowish:
-        palette.append((220, 195, 50))
-    for _ in range(260):
-        c = palette[rng.integers(len(palette))]
-        cv2.circle(img, (int(rng.integers(W)), int(rng.integers(H))), int(rng.integers(4, 14)),
-                   tuple(int(v) for v in c), -1)
-    noise = rng.normal(0, 6, img.shape)
-    return np.clip(img + noise, 0, 255).astype(np.uint8)
-
-
-def banana_scene():
-    """A red body with a yellow banana on it; the prior (the model) missed the banana.
-    The busy background has yellow blotches of the same colour, away from the object."""
-    rgb = busy_background()
-    body = np.zeros((H, W), np.uint8)
-    cv2.rectangle(body, (150, 110), (330, 300), 255, -1)
-    banana = np.zeros((H, W), np.uint8)
-    cv2.ellipse(banana, (240, 90), (70, 22), 0, 0, 360, 255, -1)
-    banana &= ~body
-    rgb[(body | banana) > 0] = 0
-    rgb[body > 0] = RED
-    rgb[banana > 0] = YELLOW
-    rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
-    truth = np.maximum(body, banana)
-    prior = cv2.GaussianBlur(body, (5, 5), 0)  # the model's alpha: the body only
-    return rgb, prior, truth, banana > 0
+H, W = RETOUCH_H, RETOUCH_W
 
 
 def test_it_brings_back_a_missed_part_without_flooding_a_busy_background():
@@ -166,31 +143,6 @@ def test_it_lets_a_thin_scribble_take_a_wide_missed_part():
         stroke = Stroke("keep", radius, ((190.0, 88.0), (240.0, 92.0), (290.0, 88.0)))
         got = retouch(rgb, prior, [stroke]).alpha >= 128
         assert (got & banana).sum() / banana.sum() > 0.9, radius
-
-
-def handle_scene(seed=3):
-    """A red body with a handle above it: a frame 6 px thick with a 5 px bar down its middle,
-    both a grey close to the background's (ΔLab ≈ 17 on OpenCV's 8-bit scale; the colour
-    model cannot tell them apart). The model filled the two holes of the handle."""
-    rng = np.random.default_rng(seed)
-    rgb = np.full((H, W, 3), (118, 120, 116), np.float32)
-    body = np.zeros((H, W), np.uint8)
-    cv2.rectangle(body, (140, 200), (340, 320), 255, -1)
-    outer = np.zeros((H, W), np.uint8)
-    cv2.rectangle(outer, (170, 60), (310, 200), 255, -1)
-    holes = np.zeros((H, W), np.uint8)
-    cv2.rectangle(holes, (176, 66), (304, 199), 255, -1)
-    bar = np.zeros((H, W), np.uint8)
-    cv2.rectangle(bar, (238, 66), (242, 199), 255, -1)
-    holes[bar > 0] = 0
-    handle = (outer > 0) & (holes == 0) & (body == 0)
-    rgb[handle] = (100, 104, 98)
-    rgb[body > 0] = RED
-    rgb = cv2.GaussianBlur(np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8),
-                           (3, 3), 0)
-    truth = ((body > 0) | handle).astype(np.uint8) * 255
-    prior = cv2.GaussianBlur(np.maximum(body, outer), (5, 5), 0)
-    return rgb, prior, truth, handle, holes > 0
 
 
 def test_it_spares_a_thin_bar_beside_a_removed_gap():
@@ -333,33 +285,6 @@ def test_it_takes_an_enclosed_gap_but_not_the_wide_tyre_ring_around_it(seed):
     assert metrics.iou(got, truth) > metrics.iou(prior, truth) + 0.2  # the gap still goes
 
 
-def pencil_scene(seed=0):
-    """A pale cup (the model has it) full of paper, and a thin pencil (black, yellow edges,
-    12 px) leaning out of it across a large pale calculator of the paper's colour behind it;
-    the model missed the pencil."""
-    rng = np.random.default_rng(seed)
-    h, w = 300, 400
-    img = np.zeros((h, w, 3), np.float32)
-    img[:] = (70, 62, 88)
-    cup = np.zeros((h, w), np.uint8)
-    cv2.rectangle(cup, (60, 170), (260, 299), 255, -1)
-    img[cup > 0] = (205, 205, 210)
-    cv2.rectangle(img, (70, 190), (250, 299), (229, 219, 187), -1)
-    calc = np.zeros((h, w), np.uint8)
-    cv2.rectangle(calc, (200, 40), (330, 169), 255, -1)
-    img[calc > 0] = (228, 218, 186)
-    pencil = np.zeros((h, w), np.uint8)
-    cv2.line(pencil, (300, 50), (200, 200), 255, 12)
-    lead = np.zeros((h, w), np.uint8)
-    cv2.line(lead, (300, 50), (200, 200), 255, 7)
-    img[pencil > 0] = (235, 210, 40)
-    img[lead > 0] = (35, 33, 32)
-    img = cv2.GaussianBlur(img + rng.normal(0, 3, img.shape), (3, 3), 0)
-    prior = cv2.GaussianBlur(cup, (5, 5), 0)
-    return (np.clip(img, 0, 255).astype(np.uint8), prior, np.maximum(cup, pencil),
-            (calc > 0) & (pencil == 0), pencil > 0)
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_it_keeps_a_click_on_a_thin_thing_from_taking_the_large_one_it_lies_on(seed):
     # soft-dev GT25: a keep click on a pencil lying across a pale calculator took the whole
@@ -375,20 +300,6 @@ def test_it_keeps_a_click_on_a_thin_thing_from_taking_the_large_one_it_lies_on(s
     # and the click leaves the cutout no worse than it was (at spread_mult 4: IoU .934 → .828,
     # a band of calculator either side of the pencil)
     assert metrics.iou(got.astype(np.uint8) * 255, truth) >= metrics.iou(prior, truth)
-
-
-def ring_scene():
-    """A red ring whose hole shows the background; the model filled the hole at alpha 106
-    (seen as a grey ghost, not solid), and its edges are soft."""
-    rgb = busy_background(2, yellowish=False)
-    ring = np.zeros((H, W), np.uint8)
-    cv2.circle(ring, (220, 180), 110, 255, -1)
-    cv2.circle(ring, (220, 180), 55, 0, -1)
-    rgb[ring > 0] = RED
-    hole = np.zeros((H, W), np.uint8)
-    cv2.circle(hole, (220, 180), 55, 255, -1)
-    prior = np.maximum(cv2.GaussianBlur(ring, (5, 5), 0), (hole > 0).astype(np.uint8) * 106)
-    return rgb, prior, ring > 0, hole > 0
 
 
 def test_it_takes_a_ghost_blob_of_mid_alpha_in_a_ring_with_one_remove_click():
@@ -416,21 +327,6 @@ def test_it_leaves_the_soft_rim_along_an_object_alone_on_a_remove_click_nearby()
     prior = cv2.GaussianBlur(ring.view(np.uint8) * 255, (5, 5), 0)
     res = retouch(rgb, prior, [click_stroke((420, 40), positive=False)])
     assert np.array_equal(res.alpha, prior)
-
-
-def wrong_blob_scene():
-    """The object, and a wrong solid blob the model kept: one apart from the object, one
-    glued to its side; every edge soft (about 2 px of 1..254)."""
-    rgb = busy_background(4, yellowish=False)
-    obj = np.zeros((H, W), np.uint8)
-    cv2.circle(obj, (150, 200), 80, 255, -1)
-    rgb[obj > 0] = RED
-    apart = np.zeros((H, W), np.uint8)
-    cv2.ellipse(apart, (380, 90), (50, 32), 15, 0, 360, 255, -1)
-    glued = np.zeros((H, W), np.uint8)
-    cv2.rectangle(glued, (225, 230), (300, 290), 255, -1)
-    prior = cv2.GaussianBlur(np.maximum.reduce([obj, apart, glued]), (5, 5), 0)
-    return rgb, prior, obj > 0, apart > 0, (glued > 0) & (obj == 0)
 
 
 def test_it_takes_the_soft_rim_of_what_a_remove_click_removed():
@@ -475,33 +371,13 @@ def test_it_solves_fractional_alpha_under_the_detail_brush():
 
 
 
-def fur_scene(seed=0):
-    """A solid body left of x = 90, then a wide flank of fur (truth alpha 0.75 with opaque
-    strands) in front of a backdrop of almost the fur's colour; the model left the flank
-    translucent at 90/255."""
-    rng = np.random.default_rng(seed)
-    h, w = 200, 260
-    back = np.array((150, 110, 70), np.float32) + rng.normal(0, 6, (h, w, 3))
-    fur = np.array((160, 118, 76), np.float32) + rng.normal(0, 6, (h, w, 3))
-    a = np.zeros((h, w), np.float32)
-    a[:, :90] = 1.0
-    a[:, 90:170] = 0.75
-    a[:, rng.integers(90, 170, 40)] = 1.0
-    a = cv2.GaussianBlur(a, (3, 3), 0)
-    rgb = np.clip(a[..., None] * fur + (1 - a[..., None]) * back, 0, 255).astype(np.uint8)
-    model = np.zeros((h, w), np.uint8)
-    model[:, :90] = 255
-    model[:, 90:170] = 90
-    return rgb, cv2.GaussianBlur(model, (7, 7), 0), a
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_it_fades_translucent_fur_under_the_detail_brush_instead_of_cutting_it(seed):
     # the solve's known side is the cutout binarised at 128: the translucent fur on both sides
     # of a brush inside the flank counted as background, and the matte cut the flank to 0
     # (soft-dev GT15: 77 -> 34 where the truth is 158). A detail stroke may fade it, by at
     # most FADE_MAX per pixel
-    rgb, model, a = fur_scene(seed)
+    rgb, model, a = fur_flank_scene(seed)
     stroke = Stroke("detail", 8.0, ((130.0, 30.0), (134.0, 100.0), (130.0, 170.0)))
     got = retouch(rgb, model, [stroke]).alpha
     brush = rasterise([stroke], model.shape) > 0

@@ -10,7 +10,16 @@ from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .test_retouch import RED, YELLOW, H, W, busy_background, pencil_scene, ring_scene
+from .scenes import (
+    RETOUCH_H,
+    RETOUCH_W,
+    YELLOW,
+    pencil_scene,
+    red_disk_on_roses,
+    ring_scene,
+)
+
+H, W = RETOUCH_H, RETOUCH_W
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -41,10 +50,7 @@ def test_it_does_not_nick_the_ring_where_a_remove_stroke_across_the_ghost_ends_o
 def half_banana_scene():
     """A small solid object and, apart from it, a long yellow banana on busy roses that the
     model holds at alpha 87 all over: seen, but not kept."""
-    rgb = busy_background(6, yellowish=False)
-    body = np.zeros((H, W), np.uint8)
-    cv2.circle(body, (80, 80), 30, 255, -1)
-    rgb[body > 0] = RED
+    rgb, body = red_disk_on_roses(6, (80, 80), 30)
     banana = np.zeros((H, W), np.uint8)
     cv2.ellipse(banana, (280, 250), (150, 55), 0, 0, 360, 255, -1)
     rgb[banana > 0] = YELLOW
@@ -70,10 +76,7 @@ def test_it_lets_a_keep_stroke_along_a_half_alpha_object_do_at_least_what_a_clic
 def apart_scene(gap):
     """A red main subject and a separate solid piece of other colours (a wall clock the model
     held whole, soft edges both), ``gap`` px apart at their nearest."""
-    rgb = busy_background(2, yellowish=False)
-    obj = np.zeros((H, W), np.uint8)
-    cv2.circle(obj, (300, 200), 100, 255, -1)
-    rgb[obj > 0] = RED
+    rgb, obj = red_disk_on_roses(2, (300, 200), 100)
     piece = np.zeros((H, W), np.uint8)
     cv2.circle(piece, (140 - gap, 200), 60, 255, -1)
     rgb[piece > 0] = (225, 225, 215)
@@ -114,10 +117,7 @@ def missed_banana_scene(seed):
     """A red object the model holds, and apart from it a long banana on busy roses (no yellow
     among them), shaded from dark to bright along its length, that the model missed (alpha
     0)."""
-    rgb = busy_background(seed, yellowish=False)
-    body = np.zeros((H, W), np.uint8)
-    cv2.circle(body, (90, 90), 80, 255, -1)
-    rgb[body > 0] = RED
+    rgb, body = red_disk_on_roses(seed, (90, 90), 80)
     banana = np.zeros((H, W), np.uint8)
     cv2.ellipse(banana, (290, 280), (170, 32), 0, 0, 360, 255, -1)
     shade = np.clip(0.55 + 0.5 * (np.arange(W) - 120) / 340.0, 0.4, 1.1)

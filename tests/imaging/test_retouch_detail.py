@@ -2,9 +2,12 @@
 held to the preview's, a backdrop structure is not pulled in, QA's cases of 2026-12-03 (A:
 boxes cut into a field held near the translucent guard; B: the brush's outline and the
 preview's grid drawn as a hard edge; C: a thin solid part the brush covers whole) and a crisp
-product edge kept crisp; synthetic scenes built in memory."""
+product edge kept crisp, and a cached step keyed by everything it reads; synthetic scenes built
+in memory."""
 
 from __future__ import annotations
+
+import sys
 
 import cv2
 import numpy as np
@@ -14,7 +17,7 @@ from cutouts.imaging import matting, retouch_detail
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import feathered_scene
+from .scenes import feathered_scene, fur_flank_scene, strand_clump_scene
 
 
 def test_it_estimates_detail_colours_from_the_uint8_alpha(monkeypatch):
@@ -271,18 +274,8 @@ def test_it_still_fades_a_hair_clump_the_cutout_filled_solid(seed: int) -> None:
     # the solid-part rule must not take a clump of strands the model filled solid for a solid
     # part: the sky between the strands is held at 255 as well, and its colour is the
     # backdrop's, so the clump is not solid and the matte still brings the gaps down
-    rng = np.random.default_rng(seed)
-    h, w = 200, 140
-    sky, hair = np.array((200, 210, 230), np.float32), np.array((60, 40, 25), np.float32)
-    a = np.zeros((h, w), np.float32)
-    a[:, :50] = 1.0
-    for x in range(50, 66, 3):
-        cv2.line(a, (x, 0), (x + int(rng.integers(-3, 4)), h - 1), 0.9, 1)
-    rgb = np.clip(a[..., None] * hair + (1 - a[..., None]) * sky + rng.normal(0, 3, (h, w, 3)),
-                  0, 255).astype(np.uint8)
-    held = np.zeros((h, w), np.uint8)
-    held[:, :68] = 255
-    held = cv2.GaussianBlur(held, (0, 0), 1.5)
+    rgb, a, held = strand_clump_scene(seed, (200, 140), solid_to=50, strands=range(50, 66, 3),
+                                      jitter=3, strength=0.9, held_to=68)
     stroke = Stroke("detail", 10.0, ((60.0, 20.0), (60.0, 180.0)))
     band = rasterise([stroke], held.shape) > 0
 
@@ -395,28 +388,12 @@ def test_it_keeps_a_solid_part_behind_a_mesh_solid_under_a_detail_stroke(seed: i
     assert float(out[band & holes].mean()) < 240
 
 
-def _strand_scene() -> tuple[np.ndarray, np.ndarray]:
-    """Dark strands off a solid part on a light sky, and the model's cutout of them: filled
-    solid to past the strands, its edge blurred."""
-    rng = np.random.default_rng(3)
-    h, w = 220, 150
-    sky, hair = np.array((200, 210, 230), np.float32), np.array((60, 40, 25), np.float32)
-    a = np.zeros((h, w), np.float32)
-    a[:, :60] = 1.0
-    for x in range(60, 84, 4):
-        cv2.line(a, (x, 0), (x + int(rng.integers(-4, 5)), h - 1), 0.8, 1)
-    rgb = np.clip(a[..., None] * hair + (1 - a[..., None]) * sky + rng.normal(0, 3, (h, w, 3)),
-                  0, 255).astype(np.uint8)
-    held = np.zeros((h, w), np.uint8)
-    held[:, :80] = 255
-    return rgb, cv2.GaussianBlur(held, (0, 0), 1.5)
-
-
 def test_it_gives_a_preview_the_same_bits_whether_earlier_strokes_steps_are_cached(
         monkeypatch) -> None:
     # QA M1: each preview re-sends every stroke and the detail solve replays them in order; the
     # earlier strokes' steps now come from _STEPS, which must change nothing
-    rgb, held = _strand_scene()
+    rgb, _, held = strand_clump_scene(3, (220, 150), solid_to=60, strands=range(60, 84, 4),
+                                      jitter=4, strength=0.8, held_to=80)
     strokes = [Stroke("detail", 10.0, ((78.0, 10.0 + 70 * i), (76.0, 80.0 + 70 * i)))
                for i in range(3)]
     calls: list[int] = []
@@ -443,3 +420,74 @@ def test_it_gives_a_preview_the_same_bits_whether_earlier_strokes_steps_are_cach
     assert np.array_equal(warm.alpha, cold.alpha)
     assert np.array_equal(warm.rgba, cold.rgba)
     assert (cold.alpha != held).any()  # the strokes do change the cutout
+
+
+class _Reads(np.ndarray):
+    """An array that records the box (y0, y1, x0, x1) of every read of it, and which function
+    read it; a read that is not a 2-D slice (a mask, a whole-array operation) counts as all of
+    it."""
+
+    log: list[tuple[str, int, int, int, int]]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, tuple) and len(idx) == 2 and all(isinstance(s, slice) for s in idx):
+            (y0, y1, _), (x0, x1, _) = (s.indices(n)
+                                        for s, n in zip(idx, self.shape[:2], strict=True))
+        else:
+            y0, y1, x0, x1 = 0, self.shape[0], 0, self.shape[1]
+        self.log.append((sys._getframe(1).f_code.co_name, y0, y1, x0, x1))
+        return np.asarray(self)[idx]
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        self.log.append((sys._getframe(1).f_code.co_name, 0, self.shape[0], 0, self.shape[1]))
+        plain = (np.asarray(i) if isinstance(i, _Reads) else i for i in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def test_it_keys_a_cached_step_by_all_its_guards_read(monkeypatch) -> None:
+    # a preview reuses an earlier stroke's step (_STEPS) when _step_key matches; the key hashes
+    # the photo and the cutout as far as _step_reads says the step reads them. A guard that
+    # read farther than that would let a preview reuse a step whose inputs changed: every read
+    # of a step's photo and cutout must lie inside that box. The scenes make each guard read
+    # (a wide fur fringe far from the solid body: _far_fringe; a low-contrast mesh cup:
+    # _known_colours, _keep_alike, _hold_halo)
+    reads: list[tuple[tuple[int, int, int, int], list[tuple[str, int, int, int, int]]]] = []
+    real = retouch_detail._step
+
+    def spy(rgb, before, sofar, mine, brush, write, old, at, deadband, mat):
+        log: list[tuple[str, int, int, int, int]] = []
+        rgb_r, before_r = rgb.view(_Reads), before.view(_Reads)
+        rgb_r.log = before_r.log = log
+        out = real(rgb_r, before_r, sofar, mine, brush, write, old, at, deadband, mat)
+        reads.append((retouch_detail._step_reads(at, mine.shape, before.shape, mat), log))
+        return out
+
+    monkeypatch.setattr(retouch_detail, "_step", spy)
+    monkeypatch.setattr(retouch_detail, "_STEPS", type(retouch_detail._STEPS)())
+    monkeypatch.setattr(retouch_detail, "_PIECES", type(retouch_detail._PIECES)())
+    fur_rgb, fur_cut, _ = fur_flank_scene(0)
+    mesh_rgb, mesh_cut, *_ = _mesh_cup(0)
+    retouch(fur_rgb, fur_cut, [Stroke("detail", 8.0, ((130.0, 30.0), (130.0, 170.0)))])
+    retouch(mesh_rgb, mesh_cut, [Stroke("detail", 20.0, ((135.0, 20.0), (135.0, 220.0)))])
+
+    readers = {who for _, log in reads for who, *_ in log}
+    assert {"_solve_piece", "_beside_translucent", "_far_fringe", "_known_colours",
+            "_keep_alike", "_hold_halo"} <= readers
+    for (y0, y1, x0, x1), log in reads:
+        for who, ry0, ry1, rx0, rx1 in log:
+            assert y0 <= ry0 and ry1 <= y1 and x0 <= rx0 and rx1 <= x1, who
+    # and the key covers that box: a change of the cutout on its edge makes another key, one
+    # a pixel beyond it does not
+    mine = np.ones((20, 10), bool)
+    at = (60, 100)
+    y0, y1, x0, x1 = retouch_detail._step_reads(at, mine.shape, mesh_cut.shape, matting)
+
+    def key(cut: np.ndarray) -> tuple:
+        return retouch_detail._step_key(mesh_rgb, cut, mesh_cut[60:80, 100:110], mine, mine,
+                                        at, 8, 30.0, matting)
+
+    edge, beyond = mesh_cut.copy(), mesh_cut.copy()
+    edge[y0 + 5, x1 - 1] ^= 255
+    beyond[y0 + 5, x1] ^= 255
+    assert key(edge) != key(mesh_cut)
+    assert key(beyond) == key(mesh_cut)

@@ -10,8 +10,7 @@ from cutouts.imaging import retouch as retouch_mod
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
 
-from .test_cut_fur_ghost import fur_scene
-from .test_retouch import handle_scene
+from .scenes import fur_ring_scene, handle_scene
 
 REMOVE = Stroke("remove", 12, ((205.0, 115.0),))
 # three removes on the fur ring's smear and fur (the keep after them lowered 21 px from ~106 to
@@ -24,14 +23,14 @@ REMOVES = [Stroke("remove", 12, ((180.0, 115.0),)), Stroke("remove", 8, ((172.0,
 def test_it_lowers_no_fur_with_a_keep_click_after_a_remove_click(at):
     # before the hold the keep's hole in the faint blob moved its opening and the ghost's
     # dilation took 7 / 4 / 16 px of fur (dev 214's 15th click the same way, 4 px)
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     before = retouch(rgb, alpha, [REMOVE]).alpha
     after = retouch(rgb, alpha, [REMOVE, Stroke("keep", 5, (at,))]).alpha
     assert not (after < before).any()
 
 
 def test_it_lowers_nothing_with_a_keep_click_after_three_removes_on_a_reduced_grid():
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     keep = Stroke("keep", 5, ((150.0, 130.0),))
     before = retouch(rgb, alpha, REMOVES, work_max=120).alpha
     after = retouch(rgb, alpha, [*REMOVES, keep], work_max=120).alpha
@@ -48,7 +47,7 @@ def test_it_never_raises_alpha_with_a_remove_after_keep_strokes(work_max):
     # keeps then removes, each step against the one before it, on the fur ring and the
     # handle scene; a remove step compares with a result the keeps' own holds made
     for rgb, alpha, seq in (
-            (*fur_scene()[:2], [REMOVES[0], Stroke("keep", 6, ((160.0, 80.0),)),
+            (*fur_ring_scene()[:2], [REMOVES[0], Stroke("keep", 6, ((160.0, 80.0),)),
                                 Stroke("keep", 5, ((150.0, 130.0),)), REMOVES[1],
                                 Stroke("keep", 5, ((158.0, 115.0),)), REMOVES[2]]),
             (*handle_scene()[:2], [Stroke("keep", 8, ((150.0, 100.0),)),
@@ -66,7 +65,7 @@ def test_it_never_raises_alpha_with_a_remove_after_keep_strokes(work_max):
 def test_it_changes_only_what_the_newest_stroke_moved_the_wrong_way():
     # the hold is a floor at the prefix's compose: where the keep moved nothing the wrong way
     # the result is the unheld one, pixel for pixel
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     seq = [REMOVE, Stroke("keep", 5, ((160.0, 100.0),))]
     held = retouch(rgb, alpha, seq).alpha
     before = retouch(rgb, alpha, seq[:1]).alpha
@@ -80,7 +79,7 @@ def test_it_changes_only_what_the_newest_stroke_moved_the_wrong_way():
 def test_it_holds_the_same_whether_the_last_list_is_remembered_or_not():
     # the preview remembers the last list's unheld compose (the next list's prefix): a pure
     # function of the inputs, so a fresh process (an Apply) gives the same bits
-    rgb, alpha, *_ = fur_scene()
+    rgb, alpha, *_ = fur_ring_scene()
     seq = [REMOVE, Stroke("keep", 5, ((160.0, 100.0),)), Stroke("keep", 5, ((155.0, 100.0),))]
     warm = [retouch(rgb, alpha, seq[:k]).alpha for k in range(1, len(seq) + 1)]
     for k in range(1, len(seq) + 1):
