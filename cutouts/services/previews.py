@@ -19,6 +19,7 @@ from catalog.lru import LruCache
 
 from ..errors import PresetError, ReviewError
 from ..imaging.encode import downsized, png_bytes, png_image_bytes
+from ..imaging.mesh import over_mesh
 from ..models import Cutout
 from ..variants.spec import VariantSpec
 from .retouch import cutout_require_retouchable, retouch_apply, retouch_reduce, strokes_parse
@@ -47,6 +48,7 @@ class RetouchPreview:
     width: int
     height: int
     timings: dict
+    mesh: bool = False  # the last stroke is a detail stroke over a mesh (imaging.mesh)
 
 
 _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
@@ -180,7 +182,12 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     timings = {"base": round(loaded - started, 4), **timings,
                "total": round(time.perf_counter() - started, 4)}
     height, width = base.rgba.shape[:2]
-    return RetouchPreview(png=png, width=width, height=height, timings=timings)
+    # the editor tells a detail stroke that changed next to nothing over a mesh that the
+    # brush cannot open its holes (QA M6): read on the preview's grid, as the strokes apply
+    last = parsed[-1] if parsed else None
+    mesh = last is not None and last.kind == "detail" and over_mesh(
+        base.rgb, last.scaled(base.scale))
+    return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh)
 
 
 # --- card images: downscaled previews, cached in storage ----------------------------------

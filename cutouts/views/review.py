@@ -546,6 +546,8 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
     response = HttpResponse(preview.png, content_type="image/png")
     response["Cache-Control"] = "no-store"
     response["X-Retouch-Ms"] = str(round(preview.timings["total"] * 1000))
+    if preview.mesh:  # retouch.js names the mesh when the stroke changed next to nothing
+        response["X-Retouch-Mesh"] = "1"
     response["Server-Timing"] = ", ".join(
         f"{k};dur={v * 1000:.1f}" for k, v in preview.timings.items())
     return response

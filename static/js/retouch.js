@@ -795,12 +795,13 @@
           .then(function (body) { throw new Error(body.error || "The preview failed."); });
       }
       var server = response.headers.get("X-Retouch-Ms");
+      var mesh = response.headers.get("X-Retouch-Mesh") === "1";  // the last stroke: detail over a mesh
       return response.blob().then(function (blob) {
         // kept whatever the list is now: a redo back to it shows it without asking again
         var entry = self.storePreview(key, blob);
         // the strokes changed meanwhile: this list's picture is not what the page is about
         if (key !== JSON.stringify(self.strokes) || self.shownKey === key) return;
-        self.loading = { strokes: strokes, key: key };
+        self.loading = { strokes: strokes, key: key, mesh: mesh };
         self.shownKey = key;
         self.showImage(entry.url, true);
         form.dataset.rtPreview = "ready";
@@ -961,6 +962,7 @@
       try { now = this.alphaOf(); } catch (e) { return; }
       if (!now) return;
       now.n = job.strokes.length;
+      now.mesh = !!job.mesh;
     } else {
       now = this.alphas[job.key];
     }
@@ -1046,6 +1048,13 @@
     return kept > EDGE_MIN_SHARE && kept < 1 - EDGE_MIN_SHARE;
   }
   var ACROSS = "Paint Detail across the edge, so the brush covers both the hair (or fur) and the background.";
+  // the server's word (X-Retouch-Mesh) that the last stroke lies over a fine pattern repeating
+  // in two directions: the matte opens no holes the cutout holds solid, and across the edge
+  // is the wrong advice there (QA M6, a wire-mesh cup); hair or fur is still named, as only
+  // the reviewer knows what it is
+  var MESH = "This looks like a mesh: the Detail brush cannot open its holes where the cutout " +
+             "holds it solid. If they must show the background, upload a corrected PNG (a Remove " +
+             "click on a hole may take wires with it); if it is hair or fur, paint Detail across its edge.";
   var VERDICTS = {
     "keep done": "found what it covers already kept",
     "keep missed": "did not take what it covers: it is removed (hatched), too like the " +
@@ -1106,11 +1115,14 @@
     // to do instead of a bare "< 0.1 %" (QA 2026-12-05 M5: a detail stroke over loose hair
     // strands the cutout had removed, the hair's edge beside the brush, not under it)
     var oneSided = lost.length === n && lost.every(function (s) { return !edgeUnder(before, s, k); });
+    // the server reads the list's last stroke only: a burst of detail strokes ending on a mesh
+    var mesh = !!now.mesh && burst[n - 1].kind === "detail";
     if (oneSided && total >= 4 && total < 0.001 * (change.had || now.a.length)) {
       this.form.dataset.rtOneSided = String(count);
+      if (mesh) this.form.dataset.rtMesh = String(count);
       this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + changeParts(change, now.a.length).join(", ") +
                ": " + (n === 1 ? "its brush" : "their brushes") + " held no edge of the cutout to solve. " +
-               ACROSS + " " + undo + whole + " " + this.previewText, "hint");
+               (mesh ? MESH : ACROSS) + " " + undo + whole + " " + this.previewText, "hint");
       return;
     }
     if (total >= 4) {
@@ -1173,7 +1185,8 @@
     if (verdicts.indexOf("detail edge") >= 0 && !tips.length) {
       var sided = burst.every(function (s) { return s.kind !== "detail" || !edgeUnder(before, s, k); });
       if (sided) this.form.dataset.rtOneSided = String(count);
-      tips.push(sided ? ACROSS : "Paint across the area.");
+      if (sided && mesh) this.form.dataset.rtMesh = String(count);
+      tips.push(sided ? (mesh ? MESH : ACROSS) : "Paint across the area.");
     }
     this.form.dataset.rtUnchanged = String(count);
     this.form.dataset.rtUnder = verdicts.join(",");

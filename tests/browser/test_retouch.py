@@ -1776,6 +1776,62 @@ def test_it_shows_the_cached_preview_on_undo_and_redo_without_asking_the_server(
     assert len(posts) == asked + 1, posts
 
 
+MESH = (200, 300, 520, 390)  # x0, y0, x1, y1: a wire mesh over the product's lower part
+
+
+@pytest.fixture
+def meshed(make_cutouts):
+    """v1 of a photo whose product's lower part is a wire mesh showing the backdrop through its
+    holes, the stored cutout holding it solid, holes and all (as soft-dev GT25's cup)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    rgb = np.array(product_photo(W, H, 3))
+    yy, xx = np.mgrid[:H, :W]
+    x0, y0, x1, y1 = MESH
+    part = (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+    wire = ((xx + yy) % 10 < 2) | ((xx - yy) % 10 < 2)
+    alpha = (np.abs(rgb.astype(int) - BACKDROP).sum(axis=2) > 90) | part
+    rgb[part & ~wire] = BACKDROP
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=95)
+    (cutout,) = make_cutouts([("MESH-1", out.getvalue(), "mesh-1.jpg")])
+    rgba = np.dstack([rgb, (alpha * 255).astype(np.uint8)])
+    storage = storages["default"]
+    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
+        data = io.BytesIO()
+        Image.fromarray(array, mode).save(data, "PNG")
+        name = getattr(cutout, field)
+        storage.delete(name)
+        assert storage.save(name, ContentFile(data.getvalue())) == name
+    return cutout
+
+
+def test_it_says_the_detail_brush_cannot_open_a_mesh_it_lies_over(
+        live_server, page, meshed, log_in):
+    """QA 2026-12-05 M6: detail strokes over a wire-mesh cup the cutout held solid changed
+    0.1 % of it and were told to paint across the edge, the wrong advice for a mesh."""
+    editor, box, status = _editor_on_laptop(page, live_server, meshed, log_in)
+    editor.locator("[data-rt-tool=detail]").click()
+    x0, y0, x1, y1 = MESH
+    y = (y0 + y1) / 2
+    page.mouse.move(*_at(box, x0 + 60, y))
+    page.mouse.down()
+    page.mouse.move(*_at(box, x1 - 60, y), steps=8)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-mesh", "1", timeout=20_000)
+    expect(status).to_contain_text("This looks like a mesh: the Detail brush cannot open its holes")
+    expect(status).not_to_contain_text("so the brush covers both")
+    # the same brush over the product's plain part: across the edge, as before
+    page.mouse.move(*_at(box, 230, 120))
+    page.mouse.down()
+    page.mouse.move(*_at(box, 230, 250), steps=8)
+    page.mouse.up()
+    _wait_count(editor, 2)
+    expect(status).to_contain_text("Paint Detail across the edge", timeout=20_000)
+    assert editor.get_attribute("data-rt-mesh") == "1"
+
+
 def test_it_says_to_paint_detail_across_the_edge_when_the_brush_holds_none(
         live_server, page, stained, log_in):
     """QA 2026-12-05 M5: a detail stroke over loose hair strands the cutout had removed, its

@@ -2,6 +2,7 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
+from cutouts.benchmarking import product_photo
 from cutouts.models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
 from cutouts.services import review
 from tests.cutouts.reviewdata import done_cutouts, rgba_png
 from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
+from tests.images import jpeg
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_broker")]
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -308,6 +311,32 @@ def test_it_previews_strokes_and_explains_bad_ones(client, cutouts):
         assert message in response.json()["error"], response.json()
     response = client.post(url, data="{", content_type="application/json")
     assert response.status_code == 400 and "Send the strokes as JSON" in response.json()["error"]
+
+
+def _mesh_jpeg(width: int, height: int, seed: int = 0) -> bytes:
+    """A product photo whose right half is a wire mesh (grey wires every 10 px)."""
+    rgb = np.array(product_photo(width, height, seed))
+    yy, xx = np.mgrid[:height, :width]
+    wire = ((xx + yy) % 10 < 2) | ((xx - yy) % 10 < 2)
+    rgb[(xx >= width // 2) & wire] = (170, 170, 176)
+    rgb[(xx >= width // 2) & ~wire] = (104, 100, 110)
+    return jpeg(Image.fromarray(rgb))
+
+
+def test_it_tells_the_editor_when_the_last_stroke_is_a_detail_stroke_over_a_mesh(
+        client, make_assets, fake_model):
+    """QA M6 (2026-12-05): retouch.js names the mesh instead of "paint across the edge"."""
+    client.force_login(reviewer())
+    (meshed,) = done_cutouts(make_assets(1, photo=_mesh_jpeg))
+    (plain,) = done_cutouts(make_assets(1, sku="SKU-2"))
+    detail = {"kind": "detail", "radius": 12, "points": [[480, 100], [480, 380]]}
+    keep = {"kind": "keep", "radius": 12, "points": [[480, 240]]}
+    for cutout, strokes, said in [(meshed, [detail], "1"), (meshed, [detail, keep], None),
+                                  (plain, [detail], None)]:
+        response = _json_post(client, reverse("cutouts:retouch_preview", args=[cutout.pk]),
+                              {"strokes": strokes})
+        assert response.status_code == 200
+        assert response.get("X-Retouch-Mesh") == said, strokes
 
 
 def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
