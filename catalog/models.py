@@ -225,6 +225,10 @@ class ImageAsset(models.Model):
             models.Index(fields=["status", "product"], name="catalog_asset_status_product"),
             models.Index(fields=["product", "position"], name="catalog_asset_product_pos"),
             models.Index(fields=["sha256"], name="catalog_asset_sha256"),
+            # the upload page's "already stored?" asks by byte count first
+            # (selectors.asset_sizes_stored): live rows only, as it reads
+            models.Index(fields=["bytes"], name="catalog_asset_bytes_live",
+                         condition=models.Q(deleted_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -895,7 +895,8 @@ def _stored_live() -> QuerySet[ImageAsset]:
 def asset_sizes_stored(*, sizes: Iterable[int]) -> set[int]:
     """Which of these byte counts some live image has. The upload page hashes only a file of
     such a size (two files of different sizes cannot be identical), so a new shoot's files
-    are never read whole. No index on ``bytes``: a scan of the live rows, one query."""
+    are never read whole. One query, on the partial index of live rows' ``bytes``
+    (``catalog_asset_bytes_live``)."""
     wanted = {size for size in sizes if size > 0}
     if not wanted:
         return set()

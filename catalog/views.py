@@ -723,14 +723,19 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     held_sha256 = {v[65:65 + MAX_PATH_CHARS]: v[:64].lower()
                    for v in request.POST.getlist("held_sha256")
                    if len(v) > 65 and v[64] == ":" and _is_sha256(v[:64])}
+    # files its preview found already stored on their own product, not sent unless asked
+    # ("Upload again anyway"): one JSON list of "<sha256 hex>:<name>" (one field, not one
+    # per file: with the kinds above a finish could pass Django's 1,000-field cap), checked
+    # against the catalog again (import_job_finish)
+    stored = _stored_skips(request.POST.get("stored_json", ""))
     # how many more of each the page counted but did not name (it names at most 200)
-    unlisted = {kind: int(value) for kind in ("failed", "held", "skipped")
+    unlisted = {kind: int(value) for kind in ("failed", "held", "skipped", "stored")
                 if (value := request.POST.get(f"{kind}_more", "").strip()).isascii()
                 and value.isdigit() and len(value) <= 9}
     try:
         job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
                                                 held=held, held_sha256=held_sha256,
-                                                unlisted=unlisted)
+                                                unlisted=unlisted, stored=stored)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -738,6 +743,24 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
                              "positions": selectors.import_upload_positions(job=job),
                              "job_url": reverse("catalog:import_detail", args=[job.pk])})
     return redirect("catalog:import_detail", pk=job.pk)
+
+
+def _stored_skips(raw: str) -> dict[str, str]:
+    """name -> sha256 from a finish's ``stored_json`` ("<sha256>:<name>" strings); the first
+    ``MAX_FINISH_NAMES`` well-formed ones (the page names no more), malformed JSON or values
+    left out: the server checks every one it keeps, and none is stored without its bytes."""
+    try:
+        values = json.loads(raw) if raw else []
+    except ValueError:
+        return {}
+    if not isinstance(values, list):
+        return {}
+    found: dict[str, str] = {}
+    for v in values[:import_services.MAX_FINISH_NAMES]:
+        if isinstance(v, str) and len(v) > 65 and v[64] == ":" and _is_sha256(v[:64]) \
+                and v[65:].strip():
+            found[v[65:65 + MAX_PATH_CHARS]] = v[:64].lower()
+    return found
 
 
 @capability_required(roles.UPLOAD)

@@ -366,6 +366,15 @@ HELD_REASON = ("Not sent: the upload page's preview said this file would be refu
                "it again to import it.")
 
 
+#: A file the page did not send because its preview found the same bytes stored on the
+#: product the file maps to (``stored``): the import's duplicate, said with the reason.
+STORED_SKIPPED_PREFIX = "Not sent: the upload page found it already stored. "
+#: ... when the server, asked at the finish, finds no such image on that product any more.
+STORED_GONE_REASON = ("Not sent: the upload page found this file already stored, but its "
+                      "product holds no such image now (deleted or changed meanwhile); "
+                      "upload it again.")
+
+
 #: What the finish's report says of the names of one kind past ``MAX_FINISH_NAMES``: counted,
 #: not listed (level, words).
 UNLISTED = {
@@ -375,12 +384,15 @@ UNLISTED = {
              "refused are not listed here."),
     "skipped": (ImportIssue.Level.WARNING, "files the browser skipped by name (not image "
                 "files) are not listed here."),
+    "stored": (ImportIssue.Level.WARNING, "files the upload page found already stored were "
+               "not sent and are not listed here (not checked again)."),
 }
 
 
 def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
                          held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None,
-                         unlisted: Mapping[str, int] | None = None
+                         unlisted: Mapping[str, int] | None = None,
+                         stored: Mapping[str, str] | None = None
                          ) -> tuple[int, int, int, int]:
     """Issues for files the browser did not send: those it failed to send, those it
     skipped by name, and those its preview refused (``held``: no product for the name, a
@@ -390,15 +402,36 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
     already has is a duplicate, as the import would have called it. Past
     ``MAX_FINISH_NAMES`` names of a kind, the rest (those given here, and ``unlisted``: kind
     -> how many more the page counted but did not send) are one row, "… and 1,234 more …",
-    counted as those files, not as one more. Returns (errors, warnings, duplicates, names
-    not listed)."""
+    counted as those files, not as one more. ``stored`` (name -> sha256): files the page did
+    not send because its preview found those bytes on the product the name maps to; the
+    server checks each again as it does a held file's hash (the import's duplicate test):
+    a duplicate, or an error asking to upload it again when no such image is there now.
+    Returns (errors, warnings, duplicates, names not listed)."""
     errors = warnings = duplicates = 0
     issues = []
     hashes = held_sha256 or {}
-    if held:
+    stored = stored or {}
+    run: ImportRun | None = None
+    if held or stored:
         run = ImportRun(job)
         if job.manifest_name:
             run.manifest = _manifest_for(job)
+    for name, sha in list(stored.items())[:MAX_FINISH_NAMES]:
+        assert run is not None
+        existing = run.held_duplicate(name, sha)
+        if existing is None:
+            issues.append(ImportIssue(job=job, filename=name[:512], reason=STORED_GONE_REASON,
+                                      level=ImportIssue.Level.ERROR))
+            errors += 1
+            continue
+        issues.append(ImportIssue(
+            job=job, filename=name[:512],
+            reason=STORED_SKIPPED_PREFIX + duplicate_reason(existing),
+            level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
+            sku=existing.product.sku, position=existing.position, asset_pk=existing.pk))
+        duplicates += 1
+    if held:
+        assert run is not None
         for name in list(held)[:MAX_FINISH_NAMES]:
             existing = run.held_duplicate(name, hashes[name]) if name in hashes else None
             if existing is not None:
@@ -428,7 +461,8 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         warnings += level == ImportIssue.Level.WARNING
     # QA: past the first 200 names of a kind the report said nothing of the rest
     not_listed = 0
-    for kind, names in (("failed", failed), ("held", held), ("skipped", skipped)):
+    for kind, names in (("failed", failed), ("held", held), ("skipped", skipped),
+                        ("stored", list(stored))):
         more = (max(0, len(names) - MAX_FINISH_NAMES)
                 + max(0, int((unlisted or {}).get(kind, 0))))
         if not more:
@@ -457,13 +491,17 @@ def unlisted_note(count: int) -> str:
 def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
                       skipped: Sequence[str] = (), held: Sequence[str] = (),
                       held_sha256: Mapping[str, str] | None = None,
-                      unlisted: Mapping[str, int] | None = None) -> ImportJob:
+                      unlisted: Mapping[str, int] | None = None,
+                      stored: Mapping[str, str] | None = None) -> ImportJob:
     """The page's end of a browser session. ``failed``: names the browser could not send
     (network errors, 5xx after its retries); ``skipped``: names it did not send because they
     are not image file names; ``held``: names it did not send because its preview said the
     import would refuse them (``held_sha256``: name -> the sha256 the page computed of a held
-    file it found identical to the image holding its position). All are listed in the report
-    (at most ``MAX_FINISH_NAMES`` of each; ``unlisted``: kind ("failed", "held", "skipped")
+    file it found identical to the image holding its position); ``stored``: name -> sha256
+    of the files it did not send because its preview found those bytes on the product the
+    name maps to (checked again here: a duplicate, else an error). All are listed in the
+    report (at most ``MAX_FINISH_NAMES`` of each; ``unlisted``: kind ("failed", "held",
+    "skipped", "stored")
     -> how many more of that kind the page counted but did not name; the report and the
     message say how many were not listed). Files without a position from
     their names are then put in name order (``_positions_by_name``). A session that already
@@ -471,7 +509,7 @@ def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
     once; a second finish changes nothing."""
     return _upload_session_end(job_id=job_id, page=PageNames(
         failed=failed, skipped=skipped, held=held, held_sha256=held_sha256,
-        unlisted=unlisted))
+        unlisted=unlisted, stored=stored))
 
 
 #: ``ImportJob.options`` key: how many files a browser session declared at its start.
@@ -492,6 +530,7 @@ class PageNames:
     held: Sequence[str] = ()
     held_sha256: Mapping[str, str] | None = None
     unlisted: Mapping[str, int] | None = None
+    stored: Mapping[str, str] | None = None
 
 
 def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> ImportJob:
@@ -518,7 +557,7 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
         if page is not None:
             errors, warnings, duplicates, not_listed = _finish_names_report(
                 job, failed=page.failed, skipped=page.skipped, held=page.held,
-                held_sha256=page.held_sha256, unlisted=page.unlisted)
+                held_sha256=page.held_sha256, unlisted=page.unlisted, stored=page.stored)
             checkpoint[PAGE_NAMES_DONE] = True
         if late:
             # the rows reported missing when it ended on its own, said again below with the
@@ -528,7 +567,8 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                 ImportIssue.objects.filter(job=job, pk__gt=ended["after"],
                                            filename=_manifest_for(job).name[:512]).delete()
             errors -= int(ended["missing"])
-        named = [*page.failed, *page.skipped, *page.held] if page is not None else []
+        named = ([*page.failed, *page.skipped, *page.held, *(page.stored or {})]
+                 if page is not None else [])
         if page is None:
             checkpoint[ENDED_ON_ARRIVAL] = {
                 "after": ImportIssue.objects.filter(job=job).order_by("-pk")

@@ -38,9 +38,14 @@
  * name, so the preview maps it to no product and its row says so (it is still sent: 0
  * bytes, and the report gives the import's reason); and a file whose bytes look already
  * stored (checkStored: sizes first, then sha256 of the files of a stored size, asked of
- * data-known-url) is marked a duplicate of its product's image, or a copy of another
- * product's, with "N files look already stored" under the preview's counts. Such files are
- * sent all the same: the server decides and reports.
+ * data-known-url, upload_known.js) is marked a duplicate of its product's image, or a copy of
+ * another product's, with "N files look already stored" under the preview's counts. A
+ * duplicate of its own product's image is not sent (since 2026-12-05: a re-dropped shoot
+ * re-sent every photo): "N already stored — skipped" stands by the Upload button with
+ * "Upload again anyway", and the session's finish names each with its hash (stored_json),
+ * so the server checks it again and the report lists it. A copy of another product's image
+ * is sent (the import stores it there too). Without SubtleCrypto (plain http) nothing is
+ * hashed, so nothing is skipped, and the note says so.
  *
  * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
  * stored) waits for Retry-After (plus jitter, so the lanes do not come back together) and is
@@ -63,13 +68,11 @@
   const BUSY_WAIT_MAX = 60; // seconds: a Retry-After past this is not believed
   const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
   const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
-  // "Already stored?" (upload_known): sizes and hashes per request, as the server takes at
-  // most (views.MAX_KNOWN_VALUES). Only a file of a size some stored image has is hashed,
-  // whole and one at a time (SubtleCrypto has no incremental digest): at most HASH_MAX_BYTES
-  // each, so a 12-50 MB photo is checked and memory holds one file; a larger one is not.
-  const KNOWN_BATCH = 500;
-  const HASH_MAX_BYTES = 64 * 1024 * 1024;
-  const STORED_ASK_EVERY = 20; // hashes per question while hashing: marks come as it goes
+  // the "already stored?" walk (upload_known.js, loaded first) and the helpers it shares
+  const {
+    sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
+    plural, el, formatBytes,
+  } = window.cutroomUploadKnown;
 
   /* The server's order for files without a position (archives.name_order_key): by path,
    * folder by folder, by code point. */
@@ -120,168 +123,6 @@
     const input = root.querySelector("input[name=csrfmiddlewaretoken]") ||
       document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
-  }
-
-  function formatBytes(n) {
-    if (n < 1024) return n + " B";
-    if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " kB";
-    return (n / 1024 / 1024).toFixed(1) + " MB";
-  }
-
-  /* The sha256 (hex) of a Blob's bytes, remembered per File (picked files do not change
-   * under the page; a re-pick is a new File). Null without SubtleCrypto (https or localhost
-   * only) or when the file cannot be read now. */
-  const hashes = new WeakMap();
-  async function sha256Of(blob) {
-    const subtle = window.crypto && window.crypto.subtle;
-    if (!subtle) return null;
-    if (hashes.has(blob)) return hashes.get(blob);
-    let hex = null;
-    try {
-      const digest = await subtle.digest("SHA-256", await blob.arrayBuffer());
-      hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-    } catch (e) {
-      hex = null;  // moved or unreadable now: not checked
-    }
-    hashes.set(blob, hex);
-    return hex;
-  }
-
-  /* Ask the server (upload_known) which of these sizes some stored image has ({sizes}) or
-   * which of these hashes are stored ({known}: sha256 -> [{sku, position, asset}]), in
-   * batches of KNOWN_BATCH. Null when it cannot say (no URL, an error): nothing is marked. */
-  async function askKnown(url, token, kind, values) {
-    if (!url) return null;
-    const unique = Array.from(new Set(values));
-    const answer = kind === "size" ? new Set() : {};
-    for (let at = 0; at < unique.length; at += KNOWN_BATCH) {
-      const body = new FormData();
-      for (const value of unique.slice(at, at + KNOWN_BATCH)) body.append(kind, String(value));
-      let data;
-      try {
-        const response = await fetch(url, {
-          method: "POST", body: body, credentials: "same-origin",
-          headers: { "X-CSRFToken": token, "Accept": "application/json" },
-        });
-        if (!response.ok) return null;
-        data = await response.json();
-      } catch (e) {
-        return null;
-      }
-      if (kind === "size") for (const size of data.sizes || []) answer.add(size);
-      else Object.assign(answer, data.known || {});
-    }
-    return answer;
-  }
-
-  /* The one walk of Uploader.findStored and findStoredInZip. `candidates` are {bytes,
-   * read} (read: the bytes as a Blob, or null). The server names the sizes some stored
-   * image has; only candidates of those sizes are read and hashed, one at a time, up to
-   * HASH_MAX_BYTES each (~190 MB/s in Chromium on the 2-core dev VM: a 40 MB photo in
-   * ~0.2 s), and every STORED_ASK_EVERY hashes the server is asked which are stored, so
-   * the marks come as the hashing goes: found(candidate, holders) for each stored one,
-   * progress(files of a stored size still to check, files not checked) after each. Stops
-   * when the server cannot say or current() turns false (a newer preview, the upload). */
-  async function checkStored(url, token, candidates, current, found, progress) {
-    if (!url || !candidates.length) return;
-    const sizes = await askKnown(url, token, "size", candidates.map((c) => c.bytes));
-    if (!sizes || !current()) return;
-    const wanted = candidates.filter((c) => sizes.has(c.bytes));
-    let batch = [];
-    let unchecked = 0;
-    const ask = async () => {
-      const known = batch.length ?
-        await askKnown(url, token, "sha256", batch.map(([, hex]) => hex)) : {};
-      if (!known || !current()) return false;
-      for (const [candidate, hex] of batch) if (known[hex]) found(candidate, known[hex]);
-      batch = [];
-      return true;
-    };
-    for (let i = 0; i < wanted.length; i++) {
-      const candidate = wanted[i];
-      let hex = null;
-      if (candidate.bytes <= HASH_MAX_BYTES) {
-        const blob = await candidate.read().catch(() => null);
-        hex = blob && blob.size === candidate.bytes ? await sha256Of(blob) : null;
-        if (!current()) return;
-      }
-      if (hex) batch.push([candidate, hex]); else unchecked += 1;
-      if (batch.length >= STORED_ASK_EVERY && !(await ask())) return;
-      progress(wanted.length - i - 1 + batch.length, unchecked);
-    }
-    if (await ask()) progress(0, unchecked);
-  }
-
-  /* The preview's name -> SKU of each mapped file (its data-preview-targets). */
-  function previewTargets(container) {
-    const script = container && container.querySelector("[data-preview-targets] script");
-    if (!script) return {};
-    try { return JSON.parse(script.textContent); } catch (e) { return {}; }
-  }
-
-  /* What the preview says of a file whose bytes some stored images have: the import's rule
-   * is these bytes on the product the file maps to (a duplicate, skipped); on another
-   * product it is stored again, with a warning naming the first. */
-  function storedNote(holders, sku) {
-    const where = (h) => `${h.sku} ${h.position} (asset #${h.asset})`;
-    const own = holders.find((h) => h.sku === sku);
-    if (own) {
-      return { duplicate: true, text: `Looks already stored: identical to ${where(own)}; ` +
-        "the import will skip it as a duplicate" };
-    }
-    return { duplicate: false, text: `Looks already stored: identical to ${where(holders[0])}; ` +
-      `the import stores it${sku ? ` on ${sku}` : ""} too, with a warning` };
-  }
-
-  /* "N files look already stored …" under a preview's counts, with how many files of a
-   * stored image's size are still being checked (left) and could not be (unchecked);
-   * removed when all are 0. */
-  function showStoredNote(container, found, duplicates, unchecked, left) {
-    if (!container) return;
-    let note = container.querySelector("[data-preview-stored-note]");
-    if (!found && !unchecked && !left) {
-      if (note) note.remove();
-      return;
-    }
-    if (!note) {
-      note = el("p", "warn-text");
-      note.dataset.previewStoredNote = "";
-      // under the preview's counts, where "38 of 39 files → 37 products" is read
-      const summary = container.querySelector("[data-import-preview-result] .preview-summary");
-      if (summary) summary.after(note);
-      else container.append(note);
-    }
-    const parts = [];
-    if (found) {
-      let text = `${plural(found, "file")} ${found === 1 ? "looks" : "look"} already stored ` +
-        "(the same bytes as a stored image)";
-      text += duplicates ? `: the import will skip ${duplicates} as ` +
-        `${duplicates === 1 ? "a duplicate" : "duplicates"} (on the product ` +
-        `${duplicates === 1 ? "it maps" : "they map"} to).` : ".";
-      parts.push(text);
-    }
-    if (left) {
-      parts.push(`Checking ${plural(left, "more file")} of a stored image's size…`);
-    }
-    if (unchecked) {
-      parts.push(`${plural(unchecked, "file")} of a stored image's size not checked here ` +
-        `(over ${formatBytes(HASH_MAX_BYTES)}, or not readable in the browser): the import ` +
-        "reports any duplicate.");
-    }
-    note.dataset.checking = left ? "true" : "false";
-    note.textContent = parts.join(" ");
-  }
-
-  /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
-  function plural(n, one) {
-    return `${n} ${n === 1 ? one : one + "s"}`;
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
   }
 
   /* POST a FormData with XHR (fetch has no upload progress). Resolves {status, data,
@@ -488,6 +329,8 @@
       this.previewUrl = root.dataset.previewUrl;
       this.skipNote = null; // "N files will be skipped", under the preview's reasons
       this.heldList = null; // files the preview held back, in the "Not stored" box
+      this.storedSkip = null; // "N already stored — skipped" and "Upload again anyway"
+      this.sendStoredAgain = false; // that box, ticked
       this.previewError = ""; // the preview's refusal of the options (a bad manifest)
       this.items = [];
       this.running = false;
@@ -617,13 +460,15 @@
      * image has, the files of those sizes only are hashed here (whole, one at a time, up to
      * HASH_MAX_BYTES), and the server names the stored images with those hashes. A row
      * says whether the import will skip it (the same bytes on the product it maps to: a
-     * duplicate) or store it again with a warning (another product's). Still sent: the
-     * server decides, and its report counts the duplicates. */
+     * duplicate) or store it again with a warning (another product's). A duplicate is not
+     * sent (skipsStored) unless "Upload again anyway" is ticked: the session's finish names
+     * it with its hash, and the server checks it again for the report. */
     async findStored(generation) {
       const current = () => generation === this.storedGeneration && !this.running;
       for (const item of this.items) {
         if (!item.stored) continue;
         item.stored = null;
+        item.storedSha = "";
         delete item.li.dataset.stored;
         if (!item.state && item.unmapped === undefined && !item.empty) {
           item.outcome.textContent = "waiting";
@@ -638,19 +483,78 @@
         read: async () => item.file }));
       let found = 0;
       let duplicates = 0;
+      // skipped only in an import session, whose finish names them for the report (files
+      // sent to one typed product have no report: they are sent, as before)
+      const skips = !!this.root.dataset.sessionUrl && !(one || "").trim();
       await checkStored(this.root.dataset.knownUrl, this.token, candidates, current,
-        ({ item }, holders) => {
+        ({ item }, holders, hex) => {
           if (item.state || item.unmapped !== undefined) return;
           const note = storedNote(holders, targets[item.path || item.file.name] ||
             (one || "").trim());
           item.stored = note;
+          item.storedSha = note.duplicate && skips ? hex : "";
           item.li.dataset.stored = note.duplicate ? "duplicate" : "elsewhere";
-          item.outcome.textContent = note.text;
+          item.outcome.textContent = this.storedText(item);
           found += 1;
           duplicates += note.duplicate ? 1 : 0;
           this.update();
         },
         (left, unchecked) => showStoredNote(this.preview, found, duplicates, unchecked, left));
+    }
+
+    /* Whether a file is left unsent because the preview found its bytes on the product it
+     * maps to (the import would skip it as a duplicate): not once "Upload again anyway" is
+     * ticked, nor once a product is typed (no report would name it). */
+    skipsStored(item) {
+      return !item.state && item.unmapped === undefined && !!item.storedSha &&
+        !this.sendStoredAgain && !this.oneProduct();
+    }
+
+    oneProduct() {
+      const input = this.form && this.form.querySelector("input[name=product]");
+      return input ? input.value.trim() : "";
+    }
+
+    /* A stored file's row: skipped, or sent for the import to skip ("Upload again anyway"). */
+    storedText(item) {
+      if (!item.stored) return "waiting";
+      return this.skipsStored(item) ? `Already stored: identical to ${item.stored.holder}; ` +
+        "skipped (not sent)" : item.stored.text;
+    }
+
+    /* "12 already stored — skipped" by the Upload button, with "Upload again anyway": while
+     * the preview found files of the upload stored on the product each maps to. */
+    showStoredSkip() {
+      const found = this.items.filter((i) => !i.state && i.unmapped === undefined &&
+        i.storedSha && !this.oneProduct()).length;
+      if (!this.storedSkip && !found) return;  // made once a file is found (the bulk page)
+      if (!this.storedSkip) {
+        this.storedSkip = el("p", "warn-text");
+        this.storedSkip.dataset.storedSkip = "";
+        this.storedSkipText = el("span");
+        const box = el("input");
+        box.type = "checkbox";
+        box.dataset.sendStored = "";
+        box.addEventListener("change", () => {
+          this.sendStoredAgain = box.checked;
+          for (const item of this.items) {
+            if (item.stored && !item.state && item.unmapped === undefined) {
+              item.outcome.textContent = this.storedText(item);
+            }
+          }
+          this.update();
+        });
+        const label = el("label", "check");
+        label.append(box, document.createTextNode(" Upload again anyway"));
+        this.storedSkip.append(this.storedSkipText, label);
+        this.startButton.parentElement.after(this.storedSkip);
+      }
+      this.storedSkip.hidden = this.running || !found;
+      this.storedSkip.querySelector("input").checked = this.sendStoredAgain;
+      this.storedSkipText.textContent = this.sendStoredAgain ?
+        `${found} already stored — sent again: the import skips each as a duplicate.` :
+        `${found} already stored — skipped: the same bytes are on the product each maps ` +
+        "to, so they are not sent; the import's report names them.";
     }
 
     /* A file held back as not mapped (an unknown SKU) whose first bytes are no image's is
@@ -780,6 +684,7 @@
       this.list.replaceChildren();
       this.failureList.replaceChildren();
       if (this.heldList) this.heldList.replaceChildren();
+      this.sendStoredAgain = false;  // a new drop: what is stored is skipped again
       this.failures.hidden = true;
       this.failures.classList.remove("refused");
       this.result.replaceChildren();
@@ -792,16 +697,19 @@
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
         unmapped: 0, taken: 0, identical: 0, waiting: 0, empty: 0, stored_before: 0,
+        already: 0,  // already stored on its product: skipped (state "already" once started)
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
         else if (item.identical) c.identical += 1;
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
+        else if (this.skipsStored(item)) c.already += 1;
         else c.pending += 1;
         if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
         // among pending, until sent: what the preview found the import will refuse or skip
         if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
-        if (!item.state && item.unmapped === undefined && item.stored) c.stored_before += 1;
+        if (!item.state && item.unmapped === undefined && item.stored &&
+          !this.skipsStored(item)) c.stored_before += 1;
       }
       return c;
     }
@@ -809,12 +717,13 @@
     update() {
       const c = this.counts();
       const sendable = this.items.filter((i) => i.state !== "skipped" &&
-        (i.state || i.unmapped === undefined));
+        i.state !== "already" && (i.state || (i.unmapped === undefined &&
+        !this.skipsStored(i))));
       const bytes = sendable.reduce((sum, i) => sum + i.file.size, 0) || 1;
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = plural(c.total, "file");
-      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.identical) {
+      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.identical - c.already) {
         // the import's words (its progress and report): a file the server did not store
         // is "refused", whatever the reason, network errors included
         text += ` · ${c.stored} stored · ${plural(c.duplicate, "duplicate")} · ` +
@@ -829,6 +738,7 @@
       if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;
       if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
         "look"} already stored`;
+      if (c.already) text += ` · ${c.already} already stored — skipped`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
@@ -843,6 +753,7 @@
       }
       this.clearButton.hidden = this.running || !c.total;
       this.showSkipNote(this.running ? 0 : c.unmapped + c.taken + c.identical);
+      this.showStoredSkip();
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
     }
 
@@ -881,8 +792,10 @@
       if (this.running || this.previewError) return;
       // In name order, so files usually arrive in the order they take positions in; the
       // server's finish makes that order hold whatever order they arrive in.
-      const pending = this.items.filter((i) => !i.state && i.unmapped === undefined)
-        .sort(byPath);
+      const pending = this.items.filter((i) => !i.state && i.unmapped === undefined &&
+        !this.skipsStored(i)).sort(byPath);
+      // found stored on their own product by the preview: not sent, named by the finish
+      const already = this.items.filter((i) => this.skipsStored(i));
       if (!pending.length) return;
       this.running = true;
       this.result.replaceChildren();
@@ -892,6 +805,13 @@
         this.running = false;
         this.update();
         return;
+      }
+      for (const item of already) {
+        item.state = "already";
+        item.done = true;
+        item.li.className = "duplicate";
+        item.li.dataset.status = "already";
+        item.outcome.textContent = `Not sent: already stored as ${item.stored.holder}.`;
       }
       const position = this.form && this.form.querySelector("select[name=position]");
       // A session carries "replace" itself (its start sent the form); the per-file uploader
@@ -1024,22 +944,28 @@
       this.failures.hidden = false;
     }
 
-    /* A file the preview held back (not mapped, position taken), in the "Not stored" box
-     * beside the files the server refused: the summary counts both. */
+    /* A file the preview held back (not mapped, position taken, already stored on its
+     * product), in the "Not stored" box beside the files the server refused: the summary
+     * counts both. */
     listHeld(item) {
       if (!this.heldList) {
         this.heldList = el("ul", "held");
         this.heldList.dataset.heldList = "";
         this.failureList.after(this.heldList);
       }
-      const li = el("li", item.identical ? "duplicate" : "unmapped");
+      const duplicate = item.identical || item.state === "already";
+      const li = el("li", duplicate ? "duplicate" : "unmapped");
       li.dataset.filename = item.path || item.file.name;
+      let reason = `Not sent: ${item.unmapped || "the preview refused it."}`;
+      if (item.identical) {
+        reason = "Not sent: identical to the image stored at its position (a duplicate).";
+      } else if (item.state === "already") {
+        reason = `Not sent: already stored as ${item.stored.holder}.`;
+      }
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
-        el("span", "reason", item.identical ?
-          "Not sent: identical to the image stored at its position (a duplicate)." :
-          `Not sent: ${item.unmapped || "the preview refused it."}`));
+        el("span", "reason", reason));
       this.heldList.append(li);
-      if (!item.identical) this.failures.classList.add("refused");
+      if (!duplicate) this.failures.classList.add("refused");
       this.failures.hidden = false;
     }
 
@@ -1093,6 +1019,17 @@
         more("held", held);
         for (const item of held) item.reported = true;
         for (const item of held) this.listHeld(item);
+        // not sent: found stored on the product each maps to. "<sha256>:<name>" in one JSON
+        // field (with the kinds above, one field each could pass Django's 1,000-field cap);
+        // the server checks each again and its report names every one
+        const already = this.items.filter((i) => i.state === "already" && !i.reported);
+        if (already.length) {
+          body.append("stored_json", JSON.stringify(already.slice(0, MAX_FINISH_NAMES)
+            .map((i) => `${i.storedSha}:${name(i)}`)));
+        }
+        more("stored", already);
+        for (const item of already) item.reported = true;
+        for (const item of already) this.listHeld(item);
         const answer = await post(session.finish_url, body, this.token);
         for (const moved of (answer.data && answer.data.positions) || []) {
           // the session's end put unpositioned files in name order: say where they are now
@@ -1132,45 +1069,6 @@
         bubbles: true, detail: this.counts(),
       }));
     }
-  }
-
-  /* Which of a ZIP's entries look already stored, as for picked files (Uploader.findStored):
-   * only the entries of a stored image's size are read (a stored entry is a slice of the
-   * ZIP, a deflated one is inflated), hashed one at a time, then asked about. The preview
-   * gets a line "N files look already stored" and their list; the ZIP is imported as it is
-   * (the import skips the duplicates and reports them). */
-  async function findStoredInZip(file, entries, target, url, token, current) {
-    const candidates = Array.from(entries).filter(([, entry]) => entry.bytes > 0)
-      .map(([name, entry]) => ({ bytes: entry.bytes, name: name,
-        read: () => zipEntryData(file, entry) }));
-    const targets = previewTargets(target);
-    const list = el("ul");
-    const details = el("details", "preview-unmapped preview-stored");
-    details.dataset.previewStored = "";
-    details.open = true;
-    const more = el("p", "muted");
-    const summary = el("summary");
-    details.append(summary, list, more);
-    let found = 0;
-    let duplicates = 0;
-    await checkStored(url, token, candidates, current, ({ name }, holders) => {
-      const note = storedNote(holders, targets[name]);
-      found += 1;
-      duplicates += note.duplicate ? 1 : 0;
-      summary.textContent = `Already stored (${found})`;
-      if (found > 50) {  // the count says how many; a list of more is not read
-        more.textContent = `and ${found - 50} more.`;
-        return;
-      }
-      const li = el("li");
-      li.dataset.previewStoredFile = note.duplicate ? "duplicate" : "elsewhere";
-      li.append(el("span", "name", name), document.createTextNode(`: ${note.text}`));
-      list.append(li);
-    }, (left, unchecked) => {
-      showStoredNote(target, found, duplicates, unchecked, left);
-      const note = target.querySelector("[data-preview-stored-note]");
-      if (found && note && !details.isConnected) note.after(details);
-    });
   }
 
   function zipForm(form) {
@@ -1236,8 +1134,9 @@
         status.textContent = "Fix the error shown below to import this ZIP.";
       }
       if (!error) {
-        await findStoredInZip(file, names.entries, target, uploader.dataset.knownUrl,
-          csrfToken(form), () => current === generation && input.files[0] === file);
+        await findStoredInZip(names.entries, (entry) => zipEntryData(file, entry), target,
+          uploader.dataset.knownUrl, csrfToken(form),
+          () => current === generation && input.files[0] === file);
       }
     };
     if (input) {

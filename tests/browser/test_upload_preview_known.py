@@ -56,16 +56,16 @@ def test_it_marks_an_empty_file_and_an_already_stored_file_before_the_upload(
         "Will be refused: Not an image, or a corrupt one: the file is empty.")
     # the stored file: the same bytes on the product it maps to, a duplicate
     expect(row("MU-FULL_PT01.jpg")).to_have_text(
-        f"Looks already stored: identical to MU-FULL MAIN (asset #{holder.pk}); the import "
-        "will skip it as a duplicate", timeout=15_000)
+        f"Already stored: identical to MU-FULL MAIN (asset #{holder.pk}); skipped (not sent)",
+        timeout=15_000)
     expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
         "1 file looks already stored (the same bytes as a stored image): the import will "
         "skip 1 as a duplicate (on the product it maps to).")
     expect(row("MU-FULL_PT02.jpg")).to_have_text("waiting")
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "3 files · 1 empty (0 bytes: will be refused) · 1 looks already stored")
-    # sent all the same (the server decides and reports), the new file never hashed
-    expect(uploader.locator("[data-start]")).to_have_text("Upload 3 files")
+        "3 files · 1 empty (0 bytes: will be refused) · 1 already stored — skipped")
+    # not sent (test_upload_skip_stored), the new file never hashed
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
     assert page.evaluate("window.hashedSizes") == [len(same)]
     screenshot("upload-preview-empty-and-stored")
 
@@ -136,5 +136,7 @@ def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
     other = uploader.locator('li[data-filename="OTHER-9_shot1.jpg"] .outcome')
     expect(other).to_contain_text("identical to RE-1 MAIN")
     expect(other).to_contain_text("the import stores it on OTHER-9 too, with a warning")
-    expect(uploader.locator("[data-summary]")).to_have_text("25 files · 25 look already stored")
+    # the 24 on their own product are skipped; the copy of another product's is sent
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "25 files · 1 looks already stored · 24 already stored — skipped")
     assert len([q for q in questions if "sha256" in q]) == 2  # 20, then the last 5

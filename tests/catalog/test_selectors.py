@@ -144,6 +144,18 @@ def test_it_reads_which_sizes_and_hashes_live_images_have_in_one_query_each():
     assert selectors.assets_by_sha256(hashes=[]) == {}
 
 
+def test_it_reads_stored_sizes_by_the_live_bytes_index():
+    ImageAssetFactory(bytes=10)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # a few rows: the planner would read them all
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = (selectors._stored_live().filter(bytes__in=[10, 30]).order_by()
+            .values_list("bytes", flat=True).distinct().explain())
+    # the size question comes with every drop on the upload page: no scan of every image
+    assert "catalog_asset_bytes_live" in plan
+    assert selectors.asset_sizes_stored(sizes=[10, 30]) == {10}
+
+
 def test_it_maps_no_empty_file_in_the_import_preview():
     from catalog.ingest.images import EMPTY_REASON
     from catalog.ingest.naming import FilenameRules

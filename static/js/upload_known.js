@@ -1,0 +1,236 @@
+/* "Already stored?" for the upload page (upload.js): which dropped files, or entries of a
+ * ZIP, look stored already, before anything is sent. Loaded before upload.js, which takes
+ * what it needs from window.cutroomUploadKnown.
+ *
+ * The server (data-known-url: views.upload_known) names the byte counts some live image
+ * has; only the files of those sizes are read and hashed here (SubtleCrypto: https and
+ * localhost only), and the server names the live images with those hashes. The page then
+ * says, per file, whether the import would skip it as a duplicate (the same bytes on the
+ * product it maps to) or store it again with a warning (another product's). The browser's
+ * check is a convenience: the server's own duplicate test stays the authority.
+ */
+(function () {
+  "use strict";
+
+  // "Already stored?" (upload_known): sizes and hashes per request, as the server takes at
+  // most (views.MAX_KNOWN_VALUES). Only a file of a size some stored image has is hashed,
+  // whole and one at a time (SubtleCrypto has no incremental digest): at most HASH_MAX_BYTES
+  // each, so a 12-50 MB photo is checked and memory holds one file; a larger one is not.
+  const KNOWN_BATCH = 500;
+  const HASH_MAX_BYTES = 64 * 1024 * 1024;
+  const STORED_ASK_EVERY = 20; // hashes per question while hashing: marks come as it goes
+
+  function formatBytes(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(0) + " kB";
+    return (n / 1024 / 1024).toFixed(1) + " MB";
+  }
+
+  /* The sha256 (hex) of a Blob's bytes, remembered per File (picked files do not change
+   * under the page; a re-pick is a new File). Null without SubtleCrypto (https or localhost
+   * only) or when the file cannot be read now. */
+  const hashes = new WeakMap();
+  async function sha256Of(blob) {
+    const subtle = window.crypto && window.crypto.subtle;
+    if (!subtle) return null;
+    if (hashes.has(blob)) return hashes.get(blob);
+    let hex = null;
+    try {
+      const digest = await subtle.digest("SHA-256", await blob.arrayBuffer());
+      hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    } catch (e) {
+      hex = null;  // moved or unreadable now: not checked
+    }
+    hashes.set(blob, hex);
+    return hex;
+  }
+
+  /* Ask the server (upload_known) which of these sizes some stored image has ({sizes}) or
+   * which of these hashes are stored ({known}: sha256 -> [{sku, position, asset}]), in
+   * batches of KNOWN_BATCH. Null when it cannot say (no URL, an error): nothing is marked. */
+  async function askKnown(url, token, kind, values) {
+    if (!url) return null;
+    const unique = Array.from(new Set(values));
+    const answer = kind === "size" ? new Set() : {};
+    for (let at = 0; at < unique.length; at += KNOWN_BATCH) {
+      const body = new FormData();
+      for (const value of unique.slice(at, at + KNOWN_BATCH)) body.append(kind, String(value));
+      let data;
+      try {
+        const response = await fetch(url, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": token, "Accept": "application/json" },
+        });
+        if (!response.ok) return null;
+        data = await response.json();
+      } catch (e) {
+        return null;
+      }
+      if (kind === "size") for (const size of data.sizes || []) answer.add(size);
+      else Object.assign(answer, data.known || {});
+    }
+    return answer;
+  }
+
+  /* The one walk of Uploader.findStored and findStoredInZip. `candidates` are {bytes,
+   * read} (read: the bytes as a Blob, or null). The server names the sizes some stored
+   * image has; only candidates of those sizes are read and hashed, one at a time, up to
+   * HASH_MAX_BYTES each (~190 MB/s in Chromium on the 2-core dev VM: a 40 MB photo in
+   * ~0.2 s), and every STORED_ASK_EVERY hashes the server is asked which are stored, so
+   * the marks come as the hashing goes: found(candidate, holders, sha256) for each stored
+   * one, progress(files of a stored size still to check, files not checked) after each. Stops
+   * when the server cannot say or current() turns false (a newer preview, the upload). */
+  async function checkStored(url, token, candidates, current, found, progress) {
+    if (!url || !candidates.length) return;
+    const sizes = await askKnown(url, token, "size", candidates.map((c) => c.bytes));
+    if (!sizes || !current()) return;
+    const wanted = candidates.filter((c) => sizes.has(c.bytes));
+    let batch = [];
+    let unchecked = 0;
+    const ask = async () => {
+      const known = batch.length ?
+        await askKnown(url, token, "sha256", batch.map(([, hex]) => hex)) : {};
+      if (!known || !current()) return false;
+      for (const [candidate, hex] of batch) if (known[hex]) found(candidate, known[hex], hex);
+      batch = [];
+      return true;
+    };
+    for (let i = 0; i < wanted.length; i++) {
+      const candidate = wanted[i];
+      let hex = null;
+      if (candidate.bytes <= HASH_MAX_BYTES) {
+        const blob = await candidate.read().catch(() => null);
+        hex = blob && blob.size === candidate.bytes ? await sha256Of(blob) : null;
+        if (!current()) return;
+      }
+      if (hex) batch.push([candidate, hex]); else unchecked += 1;
+      if (batch.length >= STORED_ASK_EVERY && !(await ask())) return;
+      progress(wanted.length - i - 1 + batch.length, unchecked);
+    }
+    if (await ask()) progress(0, unchecked);
+  }
+
+  /* The preview's name -> SKU of each mapped file (its data-preview-targets). */
+  function previewTargets(container) {
+    const script = container && container.querySelector("[data-preview-targets] script");
+    if (!script) return {};
+    try { return JSON.parse(script.textContent); } catch (e) { return {}; }
+  }
+
+  /* What the preview says of a file whose bytes some stored images have: the import's rule
+   * is these bytes on the product the file maps to (a duplicate, skipped); on another
+   * product it is stored again, with a warning naming the first. */
+  function storedNote(holders, sku) {
+    const where = (h) => `${h.sku} ${h.position} (asset #${h.asset})`;
+    const own = holders.find((h) => h.sku === sku);
+    if (own) {
+      return { duplicate: true, holder: where(own),
+        text: `Looks already stored: identical to ${where(own)}; ` +
+          "the import will skip it as a duplicate" };
+    }
+    return { duplicate: false, text: `Looks already stored: identical to ${where(holders[0])}; ` +
+      `the import stores it${sku ? ` on ${sku}` : ""} too, with a warning` };
+  }
+
+  /* "N files look already stored …" under a preview's counts, with how many files of a
+   * stored image's size are still being checked (left) and could not be (unchecked);
+   * removed when all are 0. */
+  function showStoredNote(container, found, duplicates, unchecked, left) {
+    if (!container) return;
+    let note = container.querySelector("[data-preview-stored-note]");
+    if (!found && !unchecked && !left) {
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = el("p", "warn-text");
+      note.dataset.previewStoredNote = "";
+      // under the preview's counts, where "38 of 39 files → 37 products" is read
+      const summary = container.querySelector("[data-import-preview-result] .preview-summary");
+      if (summary) summary.after(note);
+      else container.append(note);
+    }
+    const parts = [];
+    if (found) {
+      let text = `${plural(found, "file")} ${found === 1 ? "looks" : "look"} already stored ` +
+        "(the same bytes as a stored image)";
+      text += duplicates ? `: the import will skip ${duplicates} as ` +
+        `${duplicates === 1 ? "a duplicate" : "duplicates"} (on the product ` +
+        `${duplicates === 1 ? "it maps" : "they map"} to).` : ".";
+      parts.push(text);
+    }
+    if (left) {
+      parts.push(`Checking ${plural(left, "more file")} of a stored image's size…`);
+    }
+    if (unchecked && !(window.crypto && window.crypto.subtle)) {
+      // plain http: no SubtleCrypto, so nothing is hashed, marked or skipped here
+      parts.push(`${plural(unchecked, "file")} of a stored image's size not checked here: ` +
+        "this browser hashes files only on https (or localhost), so none is skipped; all " +
+        "are sent, and the import reports any duplicate.");
+    } else if (unchecked) {
+      parts.push(`${plural(unchecked, "file")} of a stored image's size not checked here ` +
+        `(over ${formatBytes(HASH_MAX_BYTES)}, or not readable in the browser): the import ` +
+        "reports any duplicate.");
+    }
+    note.dataset.checking = left ? "true" : "false";
+    note.textContent = parts.join(" ");
+  }
+
+  /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
+  function plural(n, one) {
+    return `${n} ${n === 1 ? one : one + "s"}`;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* Which of a ZIP's entries look already stored, as for picked files (Uploader.findStored):
+   * only the entries of a stored image's size are read (a stored entry is a slice of the
+   * ZIP, a deflated one is inflated), hashed one at a time, then asked about. The preview
+   * gets a line "N files look already stored" and their list; the ZIP is imported as it is
+   * (the import skips the duplicates and reports them). */
+  async function findStoredInZip(entries, readEntry, target, url, token, current) {
+    const candidates = Array.from(entries).filter(([, entry]) => entry.bytes > 0)
+      .map(([name, entry]) => ({ bytes: entry.bytes, name: name,
+        read: () => readEntry(entry) }));
+    const targets = previewTargets(target);
+    const list = el("ul");
+    const details = el("details", "preview-unmapped preview-stored");
+    details.dataset.previewStored = "";
+    details.open = true;
+    const more = el("p", "muted");
+    const summary = el("summary");
+    details.append(summary, list, more);
+    let found = 0;
+    let duplicates = 0;
+    await checkStored(url, token, candidates, current, ({ name }, holders) => {
+      const note = storedNote(holders, targets[name]);
+      found += 1;
+      duplicates += note.duplicate ? 1 : 0;
+      summary.textContent = `Already stored (${found})`;
+      if (found > 50) {  // the count says how many; a list of more is not read
+        more.textContent = `and ${found - 50} more.`;
+        return;
+      }
+      const li = el("li");
+      li.dataset.previewStoredFile = note.duplicate ? "duplicate" : "elsewhere";
+      li.append(el("span", "name", name), document.createTextNode(`: ${note.text}`));
+      list.append(li);
+    }, (left, unchecked) => {
+      showStoredNote(target, found, duplicates, unchecked, left);
+      const note = target.querySelector("[data-preview-stored-note]");
+      if (found && note && !details.isConnected) note.after(details);
+    });
+  }
+
+  window.cutroomUploadKnown = {
+    HASH_MAX_BYTES, sha256Of, checkStored, previewTargets, storedNote, showStoredNote,
+    findStoredInZip,
+    // small helpers upload.js shares, so a count and a size read the same on the whole page
+    plural, el, formatBytes,
+  };
+})();

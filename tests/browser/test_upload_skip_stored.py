@@ -1,0 +1,113 @@
+"""Acceptance: a shoot dropped again sends only its new photos. A file the preview found
+stored on the product it maps to (sha256, not only its size) is not sent: "1 already stored
+— skipped" stands by the Upload button, the "Not stored" box and the import's report name
+it (the server checks its hash again); "Upload again anyway" sends it, and the server's own
+duplicate test answers."""
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.models import ImageAsset, ImportIssue
+from catalog.services.imports import STORED_SKIPPED_PREFIX
+from tests.browser.test_upload import _drop, _log_in, _record_sent
+from tests.browser.test_upload_preview_known import _stored
+from tests.factories import manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# SubtleCrypto exists on https and localhost only: a plain-http page has none
+NO_SUBTLE = "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined});"
+
+
+def _drop_one_stored_one_new(page, live_server, client, *, init_script: str = ""):
+    same, fresh = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
+    holder = _stored(same)
+    _log_in(page, live_server, client, manager())
+    if init_script:
+        page.add_init_script(init_script)
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop(page, {"MU-FULL_PT01.jpg": same, "MU-FULL_PT02.jpg": fresh})
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview]")).to_contain_text(
+        "2 of 2 files → 1 product", timeout=15_000
+    )
+    return holder, sent, uploader
+
+
+def _row(uploader, name):
+    return uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
+
+
+def test_it_sends_only_the_new_file_and_names_the_one_already_stored(
+    live_server, page, client, screenshot
+):
+    holder, sent, uploader = _drop_one_stored_one_new(page, live_server, client)
+    skip = uploader.locator("[data-stored-skip]")
+    expect(skip).to_contain_text("1 already stored — skipped", timeout=15_000)
+    expect(skip.locator("input[data-send-stored]")).not_to_be_checked()
+    expect(_row(uploader, "MU-FULL_PT01.jpg")).to_have_text(
+        f"Already stored: identical to MU-FULL MAIN (asset #{holder.pk}); skipped (not sent)"
+    )
+    expect(uploader.locator("[data-summary]")).to_have_text("2 files · 1 already stored — skipped")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+    screenshot("skip-stored-before")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sent == ["MU-FULL_PT02.jpg"]
+    # the page names the skipped file, and the import's outcome counts it
+    expect(uploader.locator('[data-held-list] li[data-filename="MU-FULL_PT01.jpg"]')).to_have_text(
+        f"MU-FULL_PT01.jpg: Not sent: already stored as MU-FULL MAIN (asset #{holder.pk})."
+    )
+    link = uploader.locator("[data-result] a")
+    expect(link).to_contain_text("1 imported, 1 duplicate skipped")
+    expect(skip).to_be_hidden()
+    screenshot("skip-stored-after")
+    issue = ImportIssue.objects.get(filename="MU-FULL_PT01.jpg")
+    assert (issue.kind, issue.asset_pk) == ("duplicate", holder.pk)
+    assert issue.reason.startswith(STORED_SKIPPED_PREFIX)
+    # the import's page (the result) lists it too
+    link.click()
+    expect(page.locator("body")).to_contain_text(
+        "Not sent: the upload page found it already stored."
+    )
+    expect(page.locator("body")).to_contain_text("MU-FULL_PT01.jpg")
+    assert ImageAsset.live.filter(product__sku="MU-FULL").count() == 2
+
+
+def test_it_sends_both_files_when_asked_to_upload_again_anyway(live_server, page, client):
+    holder, sent, uploader = _drop_one_stored_one_new(page, live_server, client)
+    skip = uploader.locator("[data-stored-skip]")
+    expect(skip).to_contain_text("1 already stored — skipped", timeout=15_000)
+    skip.get_by_label("Upload again anyway").check()
+    expect(skip).to_contain_text("1 already stored — sent again")
+    expect(_row(uploader, "MU-FULL_PT01.jpg")).to_contain_text(
+        "the import will skip it as a duplicate"
+    )
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sorted(sent) == ["MU-FULL_PT01.jpg", "MU-FULL_PT02.jpg"]
+    # the server's own duplicate test answered for the file sent again
+    expect(uploader.locator("[data-result] a")).to_contain_text("1 imported, 1 duplicate skipped")
+    issue = ImportIssue.objects.get(filename="MU-FULL_PT01.jpg")
+    assert (issue.kind, issue.asset_pk) == ("duplicate", holder.pk)
+    assert not issue.reason.startswith(STORED_SKIPPED_PREFIX)
+
+
+def test_it_skips_nothing_and_says_so_without_subtlecrypto(live_server, page, client):
+    _holder, sent, uploader = _drop_one_stored_one_new(
+        page, live_server, client, init_script=NO_SUBTLE
+    )
+    expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file of a stored image's size not checked here: this browser hashes files only "
+        "on https (or localhost), so none is skipped; all are sent, and the import reports "
+        "any duplicate.",
+        timeout=15_000,
+    )
+    expect(uploader.locator("[data-stored-skip]")).to_be_hidden()
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sorted(sent) == ["MU-FULL_PT01.jpg", "MU-FULL_PT02.jpg"]
