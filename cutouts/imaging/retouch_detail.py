@@ -92,6 +92,19 @@ ALIKE_FLOOR = 96
 # low-contrast pieces that lift anything 0.31-0.61
 HALO_EDGE = 1.5
 HALO_SHARE = 0.6
+# the detail brush's backdrop guard (see _hold_backdrop): a pixel the alpha so far holds clear
+# (LIFT_CLEAR or less) rises no higher than its colour explains where the solve lifts it
+# smoothly (the matte's fine structure, |matte - Gaussian(1.5 px)| averaged over 5 x 5, under
+# BACKDROP_SMOOTH) and its photo colour lies within BACKDROP_SPREAD of the local backdrop's
+# colour spread (at least BACKDROP_NOISE Lab) from the local backdrop's colour: the pixels held
+# within LIFT_KNOWN of 0 outside the piece, in BACKDROP_CONTEXT px around it, averaged over a
+# Gaussian of BACKDROP_SIGMA px (Lab), where their weight is above BACKDROP_WEIGHT; both graded
+BACKDROP_SMOOTH = 8.0
+BACKDROP_SPREAD = 2.0
+BACKDROP_NOISE = 2.0
+BACKDROP_SIGMA = 12.0
+BACKDROP_CONTEXT = 20
+BACKDROP_WEIGHT = 0.02
 # the detail brush's solid-part rule (see _solid_part): a band pixel the cutout holds at
 # SOLID_HELD or more is known foreground to the solve where its colour lies at least
 # SOLID_SHARE of the way from the nearest pixel the cutout holds clear (SOLID_CLEAR or less,
@@ -130,7 +143,8 @@ BESIDE_CONTEXT = 16  # _beside_translucent: the known ring it looks for transluc
 FRINGE_CONTEXT = int(np.ceil(FRINGE_FAR)) + 1  # _far_fringe: solid pixels within FRINGE_FAR
 ALIKE_CONTEXT = 1  # _keep_alike: the held pixels enclosing a hole the matte opens
 HALO_CONTEXT = int(np.ceil(HALO_EDGE)) + 1  # _hold_halo: held pixels within HALO_EDGE
-GUARD_CONTEXTS = (BESIDE_CONTEXT, FRINGE_CONTEXT, ALIKE_CONTEXT, LIFT_CONTEXT, HALO_CONTEXT)
+GUARD_CONTEXTS = (BESIDE_CONTEXT, FRINGE_CONTEXT, ALIKE_CONTEXT, LIFT_CONTEXT, HALO_CONTEXT,
+                  BACKDROP_CONTEXT)
 # the joined re-solve's known core (see _held_core): earlier strokes' pixels more than
 # CORE_DEPTH px inside what the cutout and the alpha so far both hold solid (SOLID_HELD)
 CORE_DEPTH = 8.0
@@ -182,10 +196,12 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     so does one the cutout itself holds translucent with nothing it holds solid within
     FRINGE_FAR px (``_far_fringe``: a wide fur fringe, the solve's known side all background).
     Where the photo barely tells the product from the backdrop, a clear pixel the solve lifts as
-    part of a halo spread over the backdrop keeps its alpha (``_hold_halo``). Earlier strokes'
-    pixels of the joined piece that stayed solid are known foreground to its re-solve where the
-    photo calls them the part's own colour (``_held_core``): two strokes along both sides of a
-    thin solid part no longer leave it without a known inside.
+    part of a halo spread over the backdrop keeps its alpha (``_hold_halo``); elsewhere a smooth
+    lift on a clear pixel that looks like the backdrop beside it rises only as far as its colour
+    explains (``_hold_backdrop``). Earlier strokes' pixels of the joined piece that stayed
+    solid are known foreground to its re-solve where the photo calls them the part's own colour
+    (``_held_core``): two strokes along both sides of a thin solid part no longer leave it
+    without a known inside.
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
@@ -605,6 +621,76 @@ def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.nda
     return out
 
 
+def _hold_backdrop(rgb: np.ndarray, new: np.ndarray, old: np.ndarray, write: np.ndarray,
+                   sofar: np.ndarray, known: KnownColours, before: np.ndarray,
+                   at: tuple[int, int]) -> np.ndarray:
+    """The values to write (at ``write``'s pixels, a mask of a piece's box with top-left corner
+    ``at`` in the image), against the alpha so far ``old`` there (``sofar``: over the whole
+    box): a pixel held clear (LIFT_CLEAR or less) that the solve lifts rises no higher than its
+    colour explains (its share of the way from the local backdrop's colour to the known
+    foreground's, ``known()``) where the lift is smooth (the matte's fine structure under
+    BACKDROP_SMOOTH) and the photo there looks like the local backdrop within its own spread
+    (BACKDROP_*: the known clear pixels around it); both weights graded.
+
+    Outline strokes (soft-dev, 2026-12-05): beside hair against bokeh (GT11), a mesh cup (GT25),
+    a pumpkin (GT19) and two shoes (GT27, GT05) the matte laid a soft band on backdrop the
+    cutout and the truth hold clear, 3-20 px out; those pieces stand 25-49 Lab from their
+    backdrop, above _hold_halo's contrast, and raising that bound held the hair against a pillar
+    (GT03) too. Neither cue alone tells them apart per piece: the band is smooth but so is a
+    dense lock the matte fills in evenly, and a band pixel has the backdrop's colour but so has a
+    faint strand on a textured backdrop (the haze-island attempt, docs/review.md). Together, per
+    pixel: the halo is a smooth lift on pixels the photo cannot tell from the backdrop beside
+    them; a strand stands out of the matte (fine structure) or out of the backdrop (colour), and
+    a lock of hair differs from the backdrop it lies on. The cap keeps what the colour shows: a
+    defocused edge's tail looks nearly like the backdrop but lies part of the way to the
+    product, and holding it on the look alone cost a synthetic blurred edge 5 % band SAD.
+    Measured: docs/review.md § Detail benchmark, *Backdrop under the brush*."""
+    clear = (old <= LIFT_CLEAR) & (new > old)
+    if not clear.any():
+        return new
+    got = known()
+    if got is None:
+        return new
+    (top, left), (bh, bw) = at, write.shape
+    y0, y1, x0, x1 = _around(at, write.shape, before.shape, BACKDROP_CONTEXT)
+    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
+    held = before[y0:y1, x0:x1].copy()
+    held[sl] = sofar
+    # the known backdrop: clear pixels the stroke does not write (the piece's outside)
+    bg = held <= LIFT_KNOWN
+    bg[sl] &= ~write
+    if not bg.any():
+        return new
+    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
+                       cv2.COLOR_RGB2Lab)
+    m = bg.astype(np.float32)
+    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
+    den = np.maximum(wgt, 1e-6)[..., None]
+    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
+    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
+    spread = np.maximum(np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2)), BACKDROP_NOISE)
+    # the backdrop's look: within BACKDROP_SPREAD of its spread from its colour (graded: full
+    # at half of that, none at one and a half)
+    z = np.linalg.norm(lab - mean, axis=2) / (BACKDROP_SPREAD * spread)
+    like = np.where(wgt > BACKDROP_WEIGHT, np.clip(1.5 - z, 0, 1), 0)[sl][write]
+    # what the colour explains: the pixel's share of the way from the local backdrop to the
+    # known foreground's colour (a soft edge's tail: its lift stays)
+    axis = got[0][None, None, :] - mean
+    norm2 = np.maximum((axis * axis).sum(axis=2), 1.0)
+    share = ((lab - mean) * axis).sum(axis=2) / norm2
+    allowed = np.clip(share, 0, 1)[sl][write] * 255
+    # the matte as written: its fine structure (strands, gaps) against a smooth lift; graded (a
+    # hard rule left the lift speckled): full under half BACKDROP_SMOOTH, none from 1.5 times it
+    full = sofar.astype(np.float32)
+    full[write] = new
+    fine = cv2.blur(np.abs(full - cv2.GaussianBlur(full, (0, 0), 1.5)), (5, 5))
+    smooth = cv2.GaussianBlur(np.clip(1.5 - fine / BACKDROP_SMOOTH, 0, 1), (0, 0), 1.0)[write]
+    cap = np.maximum(old, np.minimum(new, allowed))
+    hold = np.where(clear, smooth * like, 0)
+    out: np.ndarray = np.clip(new - hold * (new - cap) + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def _lift_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray,
                known: KnownColours) -> np.ndarray:
     """A solved piece's alpha ``new`` (at ``mine``'s pixels, a mask of its box), where the
@@ -912,7 +998,8 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     new = _keep_alike(new, sofar, mine, known, before, at)
     new = _lift_slab(new, sofar, mine, known)
     new = _spare_haze(new, mine, write, old, deadband)
-    out: np.ndarray = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
+    new = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
+    out: np.ndarray = _hold_backdrop(rgb, new, old, write, sofar_box, known, before, at)
     return out
 
 

@@ -450,7 +450,7 @@ def test_it_keys_a_cached_step_by_all_its_guards_read(monkeypatch) -> None:
     # read farther than that would let a preview reuse a step whose inputs changed: every read
     # of a step's photo and cutout must lie inside that box. The scenes make each guard read
     # (a wide fur fringe far from the solid body: _far_fringe; a low-contrast mesh cup:
-    # _known_colours, _keep_alike, _hold_halo)
+    # _known_colours, _keep_alike, _hold_halo, _hold_backdrop)
     reads: list[tuple[tuple[int, int, int, int], list[tuple[str, int, int, int, int]]]] = []
     real = retouch_detail._step
 
@@ -472,7 +472,7 @@ def test_it_keys_a_cached_step_by_all_its_guards_read(monkeypatch) -> None:
 
     readers = {who for _, log in reads for who, *_ in log}
     assert {"_solve_piece", "_beside_translucent", "_far_fringe", "_known_colours",
-            "_keep_alike", "_hold_halo"} <= readers
+            "_keep_alike", "_hold_halo", "_hold_backdrop"} <= readers
     for (y0, y1, x0, x1), log in reads:
         for who, ry0, ry1, rx0, rx1 in log:
             assert y0 <= ry0 and ry1 <= y1 and x0 <= rx0 and rx1 <= x1, who
