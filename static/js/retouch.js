@@ -167,6 +167,8 @@
     });
     this.view.addEventListener("wheel", function (ev) { self.wheel(ev); }, { passive: false });
     this.preview.addEventListener("load", function () { self.previewLoaded(); self.drawFaint(false); });
+    // an answer whose picture does not decode says so (its words wait for the picture)
+    this.preview.addEventListener("error", function () { self.previewFailed(); });
     this.canvas.addEventListener("pointerenter", function () { self.warm(); });
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
@@ -742,6 +744,7 @@
         if (!own) return;
         own.exact = true;
         own.n = 0;
+        own.told = true;
         self.alphas["[]"] = own;
         self.judgeNoop();
       });
@@ -801,16 +804,16 @@
         var entry = self.storePreview(key, blob);
         // the strokes changed meanwhile: this list's picture is not what the page is about
         if (key !== JSON.stringify(self.strokes) || self.shownKey === key) return;
-        self.loading = { strokes: strokes, key: key, mesh: mesh };
+        var total = Math.round(performance.now() - started);
+        // said by previewLoaded with the stroke's report, once the picture is in: said here,
+        // "Preview: 2 remove clicks · 781 ms. Enter applies." stood alone until the picture
+        // had decoded and been compared (QA 2026-12-05 M1: read as no report at all)
+        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh,
+                         text: "Preview: " + self.describe() + " · " + total + " ms" +
+                               (server ? " (server " + server + " ms)" : "") + ". " +
+                               (touchFirst() ? "Apply saves it." : "Enter applies.") };
         self.shownKey = key;
         self.showImage(entry.url, true);
-        form.dataset.rtPreview = "ready";
-        form.dataset.rtPreviewCount = String(strokes.length);
-        var total = Math.round(performance.now() - started);
-        self.previewText = "Preview: " + self.describe() + " · " + total + " ms" +
-                           (server ? " (server " + server + " ms)" : "") + ". " +
-                           (touchFirst() ? "Apply saves it." : "Enter applies.");
-        self.say(self.previewText);
       });
     }).catch(function (err) {
       if (seq !== self.seq || key !== JSON.stringify(self.strokes)) return;
@@ -849,7 +852,7 @@
      undo or redo reports no change, as before, and the flash was ended by requestPreview. */
   Editor.prototype.showCached = function (entry) {
     clearTimeout(this.timer);
-    this.loading = { strokes: this.strokes.slice(), key: entry.key };
+    this.loading = { strokes: this.strokes.slice(), key: entry.key, url: entry.url };
     this.shownKey = entry.key;
     this.showImage(entry.url, true);
     this.form.dataset.rtPreview = "ready";
@@ -945,8 +948,11 @@
   }
 
   Editor.prototype.previewLoaded = function () {
-    var job = this.loading, base = !this.objectUrl;
-    this.loading = null;
+    // the load of the job's own picture: the page's image may finish loading while the first
+    // answer decodes, and its load must not take that answer's report with it
+    var job = this.loading && this.loading.url === this.preview.getAttribute("src") ? this.loading : null;
+    if (job) this.loading = null;
+    var base = !job && !this.objectUrl;
     if (!job && !base) return;
     var now;
     if (base) {  // the page's own image: the warm-up's copy, when it comes, replaces it
@@ -954,35 +960,67 @@
       try { now = this.alphaOf(); } catch (e) { return; }  // a tainted image: no hint
       if (!now) return;
       now.n = 0;
+      now.told = true;
       this.alphas = { "[]": now };
       return;
     }
-    var fresh = !this.alphas[job.key];
+    // A server's answer (``text``) is ready only now, its words and the stroke's report said
+    // in one go; a list that changed while it decoded leaves the status to the newer one.
+    var current = job.key === JSON.stringify(this.strokes);
+    if (job.text && current) {
+      this.previewText = job.text;
+      this.form.dataset.rtPreview = "ready";
+      this.form.dataset.rtPreviewCount = String(job.strokes.length);
+    }
+    var told = false;
+    try { told = this.compare(job); } finally {
+      if (job.text && current && !told) this.say(job.text);
+    }
+  };
+  Editor.prototype.previewFailed = function () {
+    var job = this.loading;
+    if (!job || job.url !== this.preview.getAttribute("src")) return;
+    this.loading = null;
+    if (job.key !== JSON.stringify(this.strokes)) return;
+    this.form.dataset.rtPreview = "error";
+    this.say("The preview could not be shown: its picture did not decode. Undo the stroke and " +
+             "paint it again, or reload the page.", "error");
+  };
+  /* Bookkeeping of the preview of ``job`` now shown, and the report of the strokes it adds
+     to the last list whose change was reported; true when a report was said. */
+  Editor.prototype.compare = function (job) {
+    var now, fresh = !this.alphas[job.key];
     if (fresh) {
-      try { now = this.alphaOf(); } catch (e) { return; }
-      if (!now) return;
+      try { now = this.alphaOf(); } catch (e) { return false; }  // a tainted image: no report
+      if (!now) return false;
       now.n = job.strokes.length;
       now.mesh = !!job.mesh;
     } else {
       now = this.alphas[job.key];
     }
-    // the last preview shown that this list grew from: the strokes since it are this report's
+    // the last list reported that this one grew from: the strokes since it are this report's
     var from = this.grewFrom(job.strokes, job.key);
     this.remember(job.key, now, job.strokes);
     this.judgeNoop();
     // only a new stroke (or a burst of them) reports; undo and redo only show
-    if (!fresh || job.strokes.length !== this.addedAt || !from) return;
+    if (!fresh || job.strokes.length !== this.addedAt || !from) return false;
     var before = from.alpha;
-    if (before.w !== now.w || before.h !== now.h) return;
+    if (before.w !== now.w || before.h !== now.h) return false;
     this.report(before, now, job.strokes.slice(from.n), job.strokes.length);
+    // this list and every shorter one it grew from are told now
+    var alphas = this.alphas;
+    Object.keys(alphas).forEach(function (k) { if (alphas[k].n <= job.strokes.length) alphas[k].told = true; });
+    return true;
   };
 
-  /* The longest list whose preview was shown (and kept) that ``strokes`` begins with. */
+  /* The longest list whose preview was shown (and kept), and whose change was reported, that
+     ``strokes`` begins with. A preview shown without its report (a stroke came while it
+     decoded: QA 2026-12-05 M1) is no start: its strokes go into the next report. */
   Editor.prototype.grewFrom = function (strokes, key) {
     var best = null, alphas = this.alphas;
     Object.keys(alphas).forEach(function (k) {
       var e = alphas[k];
-      if (k === key || e.n === undefined || e.n >= strokes.length || (best && e.n <= best.n)) return;
+      if (k === key || e.n === undefined || !e.told || e.n >= strokes.length || (best && e.n <= best.n)) return;
       if (e.n === 0 ? k === "[]" : k === JSON.stringify(strokes.slice(0, e.n))) best = { n: e.n, alpha: e };
     });
     return best;

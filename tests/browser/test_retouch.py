@@ -9,6 +9,7 @@ import io
 import json
 import re
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -1856,3 +1857,151 @@ def test_it_says_to_paint_detail_across_the_edge_when_the_brush_holds_none(
     _wait_count(editor, 2)
     assert editor.get_attribute("data-rt-one-sided") == "1"
     expect(status).not_to_contain_text("Paint Detail across the edge")
+
+
+WATCH_STATUS = """() => {
+    // every text the status line shows, in order
+    window.rtSaid = [];
+    const s = document.querySelector('#retouch-strokes [data-rt-status]');
+    new MutationObserver(() => window.rtSaid.push(s.textContent))
+        .observe(s, {childList: true, characterData: true, subtree: true}); }"""
+
+
+def _said_since(page, mark: int) -> list[str]:
+    """The status texts shown since the ``mark``-th, the "Preview of …" waits left out."""
+    return [t for t in page.evaluate("window.rtSaid")[mark:] if not t.endswith("…")]
+
+
+@pytest.fixture
+def slow_previews(monkeypatch):
+    """``slow_previews(seconds)``: every stroke preview takes that much longer in the server."""
+    real = previews.cutout_retouch_preview
+
+    def slow(seconds: float) -> None:
+        def late(*, cutout, strokes):
+            if strokes:
+                time.sleep(seconds)
+            return real(cutout=cutout, strokes=strokes)
+
+        monkeypatch.setattr(previews, "cutout_retouch_preview", late)
+
+    return slow
+
+
+@pytest.mark.parametrize("delay", [0, 1.5], ids=["quick", "slow-server"])
+def test_it_reports_each_click_and_never_shows_the_preview_line_without_it(
+        live_server, page, stained, slow_previews, log_in, delay):
+    """QA 2026-12-05 M1: a remove click on removed backdrop ("Nothing changed"), then one
+    that took a part 1 s after that report, then another: the status read "Preview: 2 remove
+    clicks · 781 ms (server 744 ms). Enter applies." with no report. The line was said when
+    the answer arrived and the report only once its picture had decoded and been compared
+    (60-370 ms later at load 15): whoever read it then (a person, a screen reader, QA's script
+    polling every 20 ms) had no report."""
+    slow_previews(delay)
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    page.evaluate(WATCH_STATUS)
+    editor.locator("[data-rt-tool=remove]").click()
+    reports = []
+    for n, (at, report) in enumerate([
+            (BACKDROP_AT, "Nothing changed: the last remove click found what it covers already "
+                          "removed."),
+            (BLOB[:2], re.compile(r"^The last remove click took [\d.]+ % of the cutout \(red\).*"
+                                  r"Ctrl\+Z undoes it\. Preview: 2 remove clicks · \d+ ms")),
+            ((BACKDROP_AT[0] - 60, BACKDROP_AT[1]), "Nothing changed: the last remove click "
+                                                    "found what it covers already removed.")],
+            start=1):
+        mark = len(page.evaluate("window.rtSaid"))
+        page.mouse.click(*_at(box, *at))
+        expect(status).to_contain_text(report, timeout=20_000)
+        expect(editor).to_have_attribute("data-rt-preview-count", str(n))
+        expect(editor).to_have_attribute("data-rt-burst", "1")  # its own report
+        page.wait_for_timeout(1_000)  # QA's pause before the next click
+        # from the click on, nothing but "Preview of …" until the report, and the report stays
+        said = _said_since(page, mark)
+        assert len(said) == 1, said
+        reports.append(said[0])
+    assert int(editor.get_attribute("data-rt-change-taken")) == 0
+    assert reports[0].startswith("Nothing changed") and reports[2].startswith("Nothing changed")
+
+
+HOLD_DECODE = """() => {
+    // the next picture the editor decodes waits until window.rtDecoded() is called
+    const real = HTMLImageElement.prototype.decode;
+    window.rtHeld = null;
+    HTMLImageElement.prototype.decode = function () {
+        HTMLImageElement.prototype.decode = real;
+        const img = this;
+        return new Promise((resolve, reject) => {
+            window.rtDecoded = () => real.call(img).then(resolve, reject);
+            window.rtHeld = img.src;
+        });
+    }; }"""
+
+
+def test_it_reports_a_click_whose_picture_was_decoding_with_the_next_one(
+        live_server, page, stained, log_in, monkeypatch):
+    """QA 2026-12-05 M1, the other way a report went missing: a click made while the previous
+    click's picture decoded (a loaded machine makes that window long) skipped that click's
+    report, and the next report started after it, so what it took was never said."""
+    entered, release = threading.Event(), threading.Event()
+    real = previews.cutout_retouch_preview
+
+    def held(*, cutout, strokes):  # the third click's preview waits for ``release``
+        if len(strokes) == 3:
+            entered.set()
+            release.wait(30)
+        return real(cutout=cutout, strokes=strokes)
+
+    monkeypatch.setattr(previews, "cutout_retouch_preview", held)
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, *BACKDROP_AT))
+    _unchanged(editor, 1)
+    page.evaluate(HOLD_DECODE)
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))  # takes the stain
+    page.wait_for_function("() => window.rtHeld", timeout=20_000)
+    page.mouse.click(*_at(box, BACKDROP_AT[0] - 60, BACKDROP_AT[1]))  # changes nothing
+    assert entered.wait(20)
+    page.evaluate("window.rtDecoded()")
+    page.wait_for_function("""() => {
+        const i = document.querySelector('#retouch-strokes .rt-preview');
+        return i.getAttribute('src') === window.rtHeld && i.complete && i.naturalWidth > 0; }""")
+    page.wait_for_timeout(200)
+    # the second click's picture shows, unreported: the third is on its way
+    expect(status).to_have_text("Preview of 3 remove clicks…")
+    release.set()
+    _wait_count(editor, 3)
+    expect(editor).to_have_attribute("data-rt-burst", "2")
+    expect(status).to_contain_text(re.compile(
+        r"^The last 2 remove clicks together took [\d.]+ % of the cutout \(red\)"))
+
+
+def test_it_reports_the_first_click_when_the_pages_own_image_loads_while_its_answer_decodes(
+        live_server, page, stained, log_in, monkeypatch):
+    """The page's image (the version, slow on a first view) finishing its load while the
+    first click's answer decoded took that answer's report with it: no report."""
+    real = previews.cutout_image
+
+    def slow(**kw):
+        time.sleep(2.5)
+        return real(**kw)
+
+    monkeypatch.setattr(previews, "cutout_image", slow)
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/",
+              wait_until="domcontentloaded")
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-ready", "1")
+    editor.scroll_into_view_if_needed()
+    box = editor.locator(".rt-canvas").bounding_box()
+    page.evaluate(HOLD_DECODE)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    page.wait_for_function("() => window.rtHeld", timeout=20_000)
+    page.wait_for_function(PAGE_PREVIEW_LOADED, timeout=20_000)  # the page's own image
+    assert not editor.locator(".rt-preview").get_attribute("src").startswith("blob:")
+    page.evaluate("window.rtDecoded()")
+    _wait_count(editor, 1)
+    expect(editor.locator("[data-rt-status]")).to_contain_text(re.compile(
+        r"^The last remove click took [\d.]+ % of the cutout \(red\)"))
