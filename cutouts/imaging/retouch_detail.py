@@ -201,7 +201,10 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     explains (``_hold_backdrop``). Earlier strokes' pixels of the joined piece that stayed
     solid are known foreground to its re-solve where the photo calls them the part's own colour
     (``_held_core``): two strokes along both sides of a thin solid part no longer leave it
-    without a known inside.
+    without a known inside. A wide backdrop-coloured floor the joined re-solve lifts over pixels
+    the alpha so far holds clear goes no higher than the stroke's own solve would take it
+    (``_hold_join``): joined, the band lost the known backdrop each stroke alone had beyond its
+    end.
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
@@ -997,9 +1000,102 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     new = _keep_slab(new, sofar, mine)
     new = _keep_alike(new, sofar, mine, known, before, at)
     new = _lift_slab(new, sofar, mine, known)
+    # a joined re-solve lifting the backdrop the list without the stroke held clear (_hold_join)
+    new = _hold_join(new, sofar_box, mine, brush, rgb, before, at,
+                     lambda: _solve_piece(rgb, before, brush, at, matting))
     new = _spare_haze(new, mine, write, old, deadband)
     new = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
     out: np.ndarray = _hold_backdrop(rgb, new, old, write, sofar_box, known, before, at)
+    return out
+
+
+def _hold_join(new: np.ndarray, sofar_box: np.ndarray, mine: np.ndarray, brush: np.ndarray,
+               rgb: np.ndarray, before: np.ndarray, at: tuple[int, int],
+               alone: Callable[[], np.ndarray]) -> np.ndarray:
+    """A joined re-solve's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
+    corner ``at`` in the image; ``brush``: the newest stroke's pixels there; ``sofar_box``: the
+    alpha so far over the box) where the piece holds earlier strokes' pixels: pixels the alpha
+    so far holds clear (LIFT_CLEAR or less) whose matte floor (``_lift_slab``'s opening) the
+    solve lifts by more than LIFT_RISE over a wide region (what an opening with the same disk
+    keeps) that the photo calls backdrop keep that floor at most at their alpha so far or,
+    under the brush, at the stroke's own solve (``alone()``: its brush as the piece, the rest
+    known from ``before``); strands standing on the floor stay.
+
+    Backdrop, per connected region: its pixels' colour (Lab) lies, on the line from the nearest
+    pixel both the alpha so far and the solve hold clear (SOLID_CLEAR) to the nearest they both
+    hold solid (SOLID_HELD), within LIFT_CONTEXT px around the box (``before`` beyond it), at a
+    median under LIFT_SHARE of the floor's mean alpha: ``_lift_slab``'s test, with the colours
+    beside the region instead of the piece's medians.
+
+    QA M2 (soft-dev GT09, 2026-12-05): an r 26 detail stroke down the wool's right fibre edge
+    helped alone (SAD -0.261) but after the strokes painted below it along the same edge it laid
+    a translucent grey block on the grey backdrop at their junction (+0.275). Joined, the band
+    covers the backdrop from the top of the new stroke to the bottom of the old ones, out to the
+    photo's border: no known backdrop is left beside the junction, where the backdrop turns from
+    light grey to dark brown, so the matte reads the grey as a mix of the dark backdrop and the
+    wool; each stroke alone had that backdrop known beyond its end. ``_lift_slab`` misses it: its
+    backdrop colour is one median over the whole joined piece's context, the dark brown; so does
+    ``_hold_backdrop``: the clear pixels the stroke does not write, its local backdrop, lie beyond
+    the junction (the dark brown) and carry no weight at the block. The nearest pixels the alpha
+    so far and the joined solve both leave clear are the grey backdrop itself. Capping every
+    lifted floor whatever its colour cut hair the joined band rightly brings back (QA's GT03
+    stroke 6: -0.031 -> +0.170; docs/review.md § Detail benchmark, *Joined backdrop*)."""
+    if not (mine & ~brush).any():  # not joined: the stroke's own solve
+        return new
+    full_new = sofar_box.copy()
+    full_new[mine] = new
+    k = 2 * LIFT_RADIUS + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    floor = cv2.morphologyEx(full_new, cv2.MORPH_OPEN, disk).astype(np.int16)
+    lifted = mine & (sofar_box <= LIFT_CLEAR) & (floor - sofar_box > LIFT_RISE)
+    if not lifted.any():
+        return new
+    wide = cv2.morphologyEx(lifted.view(np.uint8), cv2.MORPH_OPEN, disk) > 0
+    if not wide.any():
+        return new
+    (top, left), (bh, bw) = at, mine.shape
+    y0, y1, x0, x1 = _around(at, mine.shape, before.shape, LIFT_CONTEXT)
+    sy, sx = top - y0, left - x0
+    held = before[y0:y1, x0:x1].copy()
+    held[sy:sy + bh, sx:sx + bw] = sofar_box
+    now = held.copy()
+    now[sy:sy + bh, sx:sx + bw] = full_new
+    bg = (held <= SOLID_CLEAR) & (now <= SOLID_CLEAR)
+    fg = (held >= SOLID_HELD) & (now >= SOLID_HELD)
+    if not bg.any() or not fg.any():  # the colours cannot tell
+        return new
+    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
+                       cv2.COLOR_RGB2Lab)
+
+    def nearest(seed: np.ndarray) -> np.ndarray:
+        # the colour of the seed pixel nearest to each pixel of the box
+        _, lbl = cv2.distanceTransformWithLabels((~seed).view(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+        col = np.zeros((int(lbl.max()) + 1, 3), np.float32)
+        col[lbl[seed]] = lab[seed]
+        got: np.ndarray = col[lbl][sy:sy + bh, sx:sx + bw]
+        return got
+
+    b_col, f_col = nearest(bg), nearest(fg)
+    axis = f_col - b_col
+    share = (np.einsum("ijk,ijk->ij", lab[sy:sy + bh, sx:sx + bw] - b_col, axis)
+             / np.maximum(np.einsum("ijk,ijk->ij", axis, axis), 1.0))
+    n, lbl = cv2.connectedComponents(wide.view(np.uint8), connectivity=8)
+    ghost = np.zeros(mine.shape, bool)
+    for i in range(1, n):
+        m = lbl == i
+        if float(np.median(share[m])) < LIFT_SHARE * float(floor[m].mean()) / 255.0:
+            ghost |= m
+    if not ghost.any():
+        return new
+    cap = sofar_box.astype(np.int16)
+    if (ghost & brush).any():
+        # what the stroke alone lifts stays liftable (its solve is remembered in _PIECES)
+        solo = np.zeros(mine.shape, np.int16)
+        solo[brush] = alone()
+        cap = np.maximum(cap, solo)
+    excess = np.where(ghost, np.maximum(floor - cap, 0), 0)
+    out: np.ndarray = np.clip(new.astype(np.int16) - excess[mine], 0, 255).astype(np.uint8)
     return out
 
 
