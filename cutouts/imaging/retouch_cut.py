@@ -25,7 +25,8 @@ a weaker edge than the click does (a keyboard behind a pencil's outline).
 
 Which guard applies to which touch (all in ``_step``, after the connectivity gate; an edge
 click, one whose disk reaches the current edge (``_edge_band``), flips only the sliver nearer
-to it than the edge and gets none of them but the ghost rule):
+to it than the edge, or what lies under its brush if that is wider than 5 px, and gets none of
+them but the ghost rule):
 
 =========================  ===========  ============  ==============  ==================
 guard                      keep click   remove click  painted keep    painted remove
@@ -113,7 +114,9 @@ class Params:
     rim_colour_tol: float = 8.0  # Lab distance from the core's colour at which the push fades
     neck_frac: float = 0.04  # blobs joined by necks thinner than 2x this x sqrt(area) split
     blob_bias: float = 1.0  # log-odds push over a blob a remove stroke marks (and no keep)
-    edge_click_px: float = 5.0  # a click this close to the current edge flips only its own disk
+    # a click this close to the current edge flips only its own disk; a wider brush that
+    # reaches over the edge flips only under itself (see _edge_band)
+    edge_click_px: float = 5.0
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
     # a painted stroke's influence radius: at most paint_reach_mult x its reach (its brush
     # radius, or its median distance from the current edge if larger), at least
@@ -379,17 +382,24 @@ def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int,
 def _edge_band(state: np.ndarray, st: Stroke, params: Params,
                box: tuple[int, int, int, int],
                pockets: np.ndarray | None = None) -> np.ndarray | None:
-    """For a click right next to the current edge (within ``edge_click_px``), the pixels it
-    may change inside ``box`` = (y0, y1, x0, x1): those closer to the click than the click is
-    to the other side (an open disk of that radius, all on the clicked side). None for a click
-    further in, or a painted stroke.
+    """For a click right next to the current edge (its disk reaches it: within its radius, or
+    ``edge_click_px`` for a smaller brush), the pixels it may change inside ``box`` = (y0, y1,
+    x0, x1): within ``edge_click_px``, those closer to the click than the click is to the other
+    side (an open disk of that radius, all on the clicked side); further from the edge, those
+    under its brush on the clicked side. None for a click further in, or a painted stroke.
 
     A click at distance d from the edge says the error is deepest here and only about d deep:
     a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
     edge band, a graph-cut region) crosses the true edge about as often as it fixes it, so a
     click there must not make the cutout worse anywhere else. ``pockets`` (see
     ``_ghost_pockets``) are not the other side: a remove click on a half-transparent ghost
-    is not next to its edge because a faint pocket of the same ghost is."""
+    is not next to its edge because a faint pocket of the same ghost is.
+
+    A brush wider than ``edge_click_px`` (the click protocol's clicks are 5 px, the editor's
+    default brush 8.6 px) that reaches over the edge changes nothing outside itself: a keep
+    click of radius 12 on a duck's lost beak tip, 6 px from the cutout, was no edge click, and
+    its cut added a streak of the water's ripples running off the beak (374 background px of
+    517; docs/review.md)."""
     if len(st.points) != 1:
         return None
     y0, y1, x0, x1 = box
@@ -403,9 +413,12 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     cy = min(max(int(round(st.points[0][1])) - y0, 0), y1 - y0 - 1)
     d_other = cv2.distanceTransform((~other).astype(np.uint8), cv2.DIST_L2, 5)
     db = float(d_other[cy, cx])
-    if db > params.edge_click_px:
+    if db > max(params.edge_click_px, st.radius):
         return None
     yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
+    if db > params.edge_click_px:
+        brush: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 <= st.radius ** 2) & ~other
+        return brush
     # strictly inside: a pixel at distance db may already be on the other side
     disk: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other
     return disk
