@@ -27,6 +27,7 @@ from .ingest.naming import (
     manifest_case_variants,
     manifest_claim_text,
     manifest_claims,
+    position_order_name,
     sku_known,
     sku_prefixes,
 )
@@ -38,13 +39,16 @@ from .models import (
     ImportIssue,
     ImportJob,
     JobStatus,
+    Position,
     Product,
     ProductBulkEdit,
     ProductBulkLine,
 )
 from .roles import MANAGER, REVIEWER
 from .services.assets import (
+    OVERFLOW_POSITION,
     WORKING_COPY_FAILURE,
+    ingest_limits,
     position_kept,
     position_taken_reason,
     position_taken_text,
@@ -763,6 +767,9 @@ class ImportPreview:
     #: (name, why) of the image files the browser found empty (0 bytes): the import refuses
     #: each in these words, so none is mapped, and a product only it named is not offered
     empty: list[tuple[str, str]] = field(default_factory=list)
+    #: (name, why) of the image files whose header size (read by the browser) the ingest
+    #: refuses (``images.size_refusal``: too small, over the pixel limit): mapped to nothing
+    sized: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def mapped(self) -> int:
@@ -797,7 +804,8 @@ def _lookalikes(groups: dict[str, PreviewGroup], made: list[str],
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
                    manifest: Manifest | None = None,
-                   empty: Collection[str] = ()) -> ImportPreview:
+                   empty: Collection[str] = (),
+                   sizes: Mapping[str, tuple[int, int]] | None = None) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
@@ -805,10 +813,15 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     manifest row with a bad SKU or GTIN refuses its files), with one query for the SKUs the
     names and the manifest can name. ``empty``: the names the browser saw 0 bytes under
     (``File.size``, a ZIP entry's size in its directory): the import refuses each, whatever
-    its name says (``images.EMPTY_REASON``), so none takes a product or a position."""
+    its name says (``images.EMPTY_REASON``), so none takes a product or a position.
+    ``sizes``: name -> (width, height) the browser read from a file's header: one the
+    ingest's size rule refuses (``images.size_refusal`` with ``assets.ingest_limits``, the
+    same limits) is refused here in its words, and likewise takes nothing."""
     considered: list[str] = []
     unmapped: list[tuple[str, str]] = []
     empties: list[tuple[str, str]] = []
+    sized: list[tuple[str, str]] = []
+    limits = ingest_limits()
     for name in names:
         problem = archives.entry_name_problem(name)
         if problem is None:  # desktop metadata, the manifest itself: not a file to import
@@ -817,6 +830,9 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             unmapped.append((name, problem))
         elif name in empty:
             empties.append((name, images.EMPTY_REASON))
+        elif sizes and name in sizes and (
+                refusal := images.size_refusal(*sizes[name], limits=limits)):
+            sized.append((name, refusal[0]))
         else:
             considered.append(name)
     wanted: set[str] = {row.sku for row in manifest.rows} if manifest else set()
@@ -850,7 +866,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             raise Unmapped(twins[sku])
         return found
 
-    total = len(considered) + len(unmapped) + len(empties)
+    total = len(considered) + len(unmapped) + len(empties) + len(sized)
     groups: dict[str, PreviewGroup] = {}
     made_by_name: list[str] = []  # new products a file name makes, for lookalike_warning
     # the order files without a position take the free ones in (archives.name_order_key)
@@ -881,7 +897,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         group.files.append((name, target.position or "", rule))
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
-                         unmapped=unmapped, total=total, empty=empties)
+                         unmapped=unmapped, total=total, empty=empties, sized=sized)
 
 
 # --- Already stored? (the upload page asks before anything is sent) ---------------------------
@@ -936,6 +952,9 @@ class PreviewPositions:
     #: hashes a file of that very size and, when the hashes are equal, says (and the
     #: session's finish records) a duplicate, as the import would, instead of a refusal
     holders: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: name -> the position a file without one will take (the free ones in name order, lead
+    #: view first, as ``assets.asset_positions_by_name`` gives them; PT08 shared beyond)
+    auto: dict[str, str] = field(default_factory=dict)
 
 
 def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: bool,
@@ -989,5 +1008,36 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
             first[key] = name
             if older:
                 answer.replaces[name] = older
+    _preview_auto_positions(files, answer, taken=first)
     return answer
+
+
+def _preview_auto_positions(files: Iterable[tuple[str, str, str]], answer: PreviewPositions,
+                            *, taken: Mapping[tuple[str, str], str]) -> None:
+    """``answer.auto``: where the files without a position will go (QA30 L3: a re-shoot
+    without "Replace" landed at PT01 unsaid). The positions the product's live images hold,
+    and those this upload's named files take (``taken``), stay; these files take the free
+    ones in ``assets.asset_positions_by_name``'s order, one query per ``PREVIEW_CHUNK``."""
+    unplaced: dict[str, list[str]] = {}
+    for sku, name, position in files:
+        if not position:
+            unplaced.setdefault(sku, []).append(name)
+    if not unplaced:
+        return
+    held: dict[str, set[str]] = {sku: set() for sku in unplaced}
+    skus = sorted(unplaced)
+    for start in range(0, len(skus), PREVIEW_CHUNK):
+        rows = ImageAsset.live.filter(
+            product__sku__in=skus[start:start + PREVIEW_CHUNK],
+            product__deleted_at__isnull=True).values_list("product__sku", "position")
+        for sku, position in rows:
+            held[sku].add(position)
+    for sku, position in taken:
+        if sku in held:
+            held[sku].add(position)
+    for sku, names in unplaced.items():
+        free = [p for p in Position.values if p != Position.SWCH and p not in held[sku]]
+        for name in sorted(names, key=lambda n: archives.name_order_key(
+                position_order_name(n))):
+            answer.auto[name] = free.pop(0) if free else OVERFLOW_POSITION
 

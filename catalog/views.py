@@ -908,7 +908,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         empty = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}
         preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
-            manifest=manifest, empty=empty)
+            manifest=manifest, empty=empty, sizes=_preview_sizes(request))
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:
@@ -970,6 +970,24 @@ def _preview_names(request: HttpRequest, field: str) -> list[str] | None:
     return value
 
 
+def _preview_sizes(request: HttpRequest) -> dict[str, tuple[int, int]]:
+    """name -> (width, height) the page read from the files' headers (``sizes_json``, sent
+    by static/js/upload_dims.js for the files it could read): the preview applies the
+    ingest's size rule to them. A malformed entry is left out: the import decides on arrival."""
+    try:
+        value = json.loads(request.POST.get("sizes_json") or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    sizes: dict[str, tuple[int, int]] = {}
+    for name, size in list(value.items())[:MAX_PREVIEW_NAMES]:
+        if (isinstance(size, list) and len(size) == 2
+                and all(type(v) is int and 0 < v < 1_000_000 for v in size)):
+            sizes[name[:MAX_PATH_CHARS]] = (size[0], size[1])
+    return sizes
+
+
 def _product_target_preview(request: HttpRequest, *, sku: str, names: list[str]
                             ) -> HttpResponse:
     context: dict = {"sku": sku, "total": len(names)}
@@ -996,8 +1014,11 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
         files=[(group.sku, name, position) for group in preview.groups
                for name, position, _rule in sorted(group.files, key=first)],
         replace=replace, manifest=manifest, session=session)
+    # each older image a file replaces, with what its replacement costs (an approved cutout)
+    replaces = {name: [(old, asset_services.approved_cutout_lost_note(old)) for old in olds]
+                for name, olds in checked.replaces.items()}
     groups = [(group, [(name, position, rule, checked.refused.get(name, ""),
-                        checked.replaces.get(name, ()))
+                        replaces.get(name, ()), checked.auto.get(name, ""))
                        for name, position, rule in group.files])
               for group in preview.groups]
     refused = [(name, why) for group in preview.groups for name, _p, _r in group.files
@@ -1006,6 +1027,8 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
     # import would skip as a duplicate (the same bytes on the product it maps to)
     targets = {name: group.sku for group in preview.groups for name, _p, _r in group.files}
     return {"groups": groups, "refused": refused, "holders": checked.holders,
+            "approved_lost": sum(1 for olds in replaces.values() for _old, lost in olds
+                                 if lost),
             "targets": targets,
             "list_shown": PREVIEW_LIST_SHOWN,
             "list_shown_slice": f":{PREVIEW_LIST_SHOWN}",

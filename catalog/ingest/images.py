@@ -180,6 +180,60 @@ def profile_name(icc: bytes | None) -> str:
         return "(unreadable profile)"
 
 
+def megapixels(pixels: int) -> str:
+    """``108 MP``, ``0.3 MP``: how camera makers and photographers count."""
+    value = pixels / 1_000_000
+    return f"{value:.0f} MP" if value >= 10 else f"{value:.1f} MP"
+
+
+def size_refusal(width: int, height: int, *, limits: Limits) -> tuple[str, str] | None:
+    """The one size rule of an upload, (reason, code) or None: over ``limits.max_pixels``
+    (code "bomb": memory, see docs/ingest.md) or a long side under ``limits.min_long_side``.
+    Asked by the ingest on the header and by the upload preview on the sizes the page read
+    from the files' headers, so the preview refuses what the ingest will, in its words."""
+    pixels = width * height
+    if pixels > limits.max_pixels:
+        # the largest size of this shape that fits, so the manager knows what to export
+        scale = (limits.max_pixels / pixels) ** 0.5
+        fit_w, fit_h = max(1, int(width * scale)), max(1, int(height * scale))
+        return (
+            f"Too large: {width}×{height} px ({pixels:,} pixels, {megapixels(pixels)}) is over "
+            f"the {megapixels(limits.max_pixels)} limit ({limits.max_pixels:,} pixels); it was "
+            f"refused without decoding. Export it at most {fit_w}×{fit_h} px.",
+            "bomb",
+        )
+    if max(width, height) < limits.min_long_side:
+        return (
+            f"Too small: {width}×{height}; the long side must be at least "
+            f"{limits.min_long_side} px.",
+            "too_small",
+        )
+    return None
+
+
+def _declared_size(fileobj: BinaryIO) -> tuple[int, int] | None:
+    """The size a supported header declares, read by its Pillow plugin directly: past
+    ``Image.MAX_IMAGE_PIXELS``'s double ``Image.open`` refuses before telling it. Header only,
+    nothing is decoded; None when no plugin reads it."""
+    fileobj.seek(0)
+    prefix = fileobj.read(16)
+    try:
+        for fmt in SUPPORTED_FORMATS:
+            factory, accept = Image.OPEN.get(fmt, (None, None))
+            if factory is None or (accept is not None and not accept(prefix)):
+                continue
+            fileobj.seek(0)
+            try:
+                size = factory(fileobj, "").size
+            except (OSError, SyntaxError, ValueError, EOFError, TypeError, struct.error,
+                    IndexError, KeyError):  # this plugin cannot read it: the next one may
+                continue
+            return (size[0], size[1]) if size[0] > 0 and size[1] > 0 else None
+        return None
+    finally:
+        fileobj.seek(0)
+
+
 def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, ProbeResult]:
     """Parse the header only and refuse what must not be decoded. Leaves ``fileobj`` open."""
     fileobj.seek(0)
@@ -193,11 +247,13 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(fileobj, formats=SUPPORTED_FORMATS)
     except Image.DecompressionBombError:
-        raise ImageRejected(
-            f"Decompression bomb: the image declares more than {limits.max_pixels:,} pixels; "
-            "it was refused without decoding.",
-            "bomb",
-        )
+        # over Pillow's own bound too: the size is read again without it, for the message
+        size = _declared_size(fileobj)
+        refusal = size_refusal(*size, limits=limits) if size else None
+        raise ImageRejected(*(refusal or (
+            f"Too large: the image declares more than {limits.max_pixels:,} pixels "
+            f"({megapixels(limits.max_pixels)}, the limit); it was refused without decoding.",
+            "bomb")))
     except UnidentifiedImageError:
         looks_like = _sniff_supported(head)
         if looks_like:
@@ -220,19 +276,10 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
     if width <= 0 or height <= 0:
         raise ImageRejected(corrupt_reason("its header gives a zero width or height."),
                             "corrupt")
-    if width * height > limits.max_pixels:
-        raise ImageRejected(
-            f"Decompression bomb: {width}×{height} = {width * height:,} pixels is over the "
-            f"limit of {limits.max_pixels:,}; it was refused without decoding.",
-            "bomb",
-        )
+    refusal = size_refusal(width, height, limits=limits)
+    if refusal:
+        raise ImageRejected(*refusal)
     long_side = max(width, height)
-    if long_side < limits.min_long_side:
-        raise ImageRejected(
-            f"Too small: {width}×{height}; the long side must be at least "
-            f"{limits.min_long_side} px.",
-            "too_small",
-        )
     warns = []
     if long_side < limits.warn_long_side:
         warns.append(
@@ -276,7 +323,7 @@ def decode(img: Image.Image, *, source: BinaryIO | None = None) -> Image.Image:
     try:
         img.load()
     except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"Decompression bomb: {exc}", "bomb")
+        raise ImageRejected(f"Too large: {exc}", "bomb")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         message = str(exc)
         if not ("truncated" in message.lower() or isinstance(exc, EOFError)):

@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
-from ..models import ImageAsset, ImportJob, Position, Product
+from ..models import AssetStatus, ImageAsset, ImportJob, Position, Product
 from .products import PRODUCT_EDITABLE, product_create, product_sku_twin
 
 logger = logging.getLogger(__name__)
@@ -328,13 +328,27 @@ def position_kept(fixed: list[ImageAsset], *, replace: bool,
     return None
 
 
+def approved_cutout_lost_note(old: ImageAsset) -> str:
+    """What replacing ``old`` costs when its cutout is approved (its status, which the cutouts
+    app derives from the current version): that cutout stops shipping, and the position has
+    no approved image until the new photo's cutout is reviewed. "" otherwise. Said by the
+    preview beside "replaces" and by the import's replacement warning (QA30 M6)."""
+    if old.status not in (AssetStatus.APPROVED, AssetStatus.EXPORTED):
+        return ""
+    shipped = " and exported" if old.status == AssetStatus.EXPORTED else ""
+    return (f"Its cutout is approved{shipped}: it stops shipping, and {old.position} has no "
+            "approved image until the new photo is cut out and approved.")
+
+
 def position_replaced_note(old: ImageAsset, *, sku: str) -> str:
     """The warning of a file that replaced ``old`` (``replace``): names it, so the report
-    says which image went."""
+    says which image went, and whether an approved cutout went with it."""
     when = f", uploaded {old.uploaded_at:%Y-%m-%d}" if old.uploaded_at else ""
-    return (f"Replaced {old.position} of {sku} ({old.original_filename or 'an image'}, asset "
+    note = (f"Replaced {old.position} of {sku} ({old.original_filename or 'an image'}, asset "
             f"#{old.pk}{when}): that image is deleted, as the product page's Delete does; its "
             "original is kept until purge.")
+    lost = approved_cutout_lost_note(old)
+    return f"{note} {lost}" if lost else note
 
 
 def original_filename_of(name: str) -> str:

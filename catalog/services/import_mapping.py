@@ -201,8 +201,8 @@ def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session:
     imported") and a refused row whose file is not among ``names`` gets both reasons. A
     refused row whose file is among them is not repeated here: that file is listed with the
     refusal (``manifest_product_new`` / ``naming.file_target``). ``session``: ``names`` are a
-    browser session's files (a row whose file is missing is reported only when refused, as
-    the session's finish does), else a ZIP's entries (every such row, as the ZIP import)."""
+    browser session's files ("not among the uploaded files", as the session's finish says),
+    else a ZIP's entries ("not in the archive"); every row whose file is missing either way."""
     kind = ImportJob.Source.UPLOAD if session else ImportJob.Source.ZIP
     run = ImportRun(ImportJob(options={}, source_kind=kind))
     run.manifest = manifest
@@ -228,10 +228,9 @@ def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session:
             notes.append((manifest.product_lines.get(sku, 0), reason, ImportIssue.Level.ERROR))
     for row in manifest.unmatched(names):
         refusal = refusals.get(row.sku, "")
-        if refusal or not session:
-            notes.append((row.line, manifest_missing_text(
-                row, where=MISSING_FROM[kind], refusal=refusal),
-                ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
+        notes.append((row.line, manifest_missing_text(
+            row, where=MISSING_FROM[kind], refusal=refusal),
+            ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
     notes.sort(key=lambda note: note[0])
     return [(manifest.name, reason, level) for _line, reason, level in notes]
 

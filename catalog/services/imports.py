@@ -27,7 +27,7 @@ from ..ingest import archives
 from ..ingest.manifest import Manifest, parse_manifest
 from ..ingest.naming import FilenameRules, position_order_name
 from ..lru import LruCache
-from ..models import ImportIssue, ImportJob, JobStatus
+from ..models import ImageAsset, ImportIssue, ImportJob, JobStatus
 from . import import_runner
 from .assets import (
     STORAGE_FAULT,
@@ -203,27 +203,37 @@ def import_job_create(
     return job
 
 
-def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
-    """At a session's end, an error per manifest row whose product the manifest step refused
-    and whose file never came (not sent, not held back by the page, not failed): with both
-    reasons (``import_mapping.manifest_missing_text``), as a ZIP import says of a row whose
-    file is not in the archive; otherwise nothing would tell of that row. Returns how many
-    (the closing note on refusals not kept is not one)."""
+def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> tuple[int, int]:
+    """At a session's end, an issue per manifest row whose file never came (not stored, not
+    refused, not held back by the page, not failed): an error with both reasons for a row
+    whose product the manifest step refused (``import_mapping.manifest_missing_text``), a
+    warning for any other ("Manifest line 5 names IMG_9999.jpg, which is not among the
+    uploaded files.", as a ZIP import says of a row whose file is not in the archive;
+    otherwise nothing tells that a shot of a 500-row shoot never arrived: QA30 M5). Returns
+    (errors, warnings) (the closing note on refusals not kept is not one)."""
+    if not job.manifest_name:
+        return 0, 0
     refused = (job.checkpoint or {}).get("refused") or {}
-    if not refused or not job.manifest_name:
-        return 0
     manifest = _manifest_for(job)
-    # a file that reached the session has an issue (a refused product's files are never
-    # stored); ``named``: those the page listed at its end, also past the 200 reported
+    if not any(row.filename for row in manifest.rows):
+        return 0, 0
+    # a file that reached the session has an issue or an image of this job (stored, maybe
+    # replaced since); ``named``: those the page listed at its end, also past the 200 reported
     came = itertools.chain(
         ImportIssue.objects.filter(job=job).values_list("filename", flat=True).iterator(),
+        ImageAsset.objects.filter(import_job=job).values_list(
+            "original_filename", flat=True).iterator(),
         named)
-    issues = [
-        ImportIssue(job=job, filename=manifest.name[:512], level=ImportIssue.Level.ERROR,
-                    reason=manifest_missing_text(row, where=MISSING_FROM["upload"],
-                                                 refusal=refused[row.sku]))
-        for row in manifest.unmatched(came) if row.sku in refused]
-    missing = len(issues)
+    issues = []
+    errors = 0
+    for row in manifest.unmatched(came):
+        refusal = refused.get(row.sku, "")
+        errors += bool(refusal)
+        issues.append(ImportIssue(
+            job=job, filename=manifest.name[:512],
+            level=ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING,
+            reason=manifest_missing_text(row, where=MISSING_FROM["upload"], refusal=refusal)))
+    warnings = len(issues) - errors
     more = int((job.checkpoint or {}).get("refused_more") or 0)
     if more:
         # a note, not an error: how many rows it stands for is not known (their products'
@@ -233,7 +243,7 @@ def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> int:
             reason=f"The manifest refused {more} more products with files; those of their "
                    "rows whose files did not arrive are not listed."))
     ImportIssue.objects.bulk_create(issues)
-    return missing
+    return errors, warnings
 
 
 @transaction.atomic
@@ -567,6 +577,7 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                 ImportIssue.objects.filter(job=job, pk__gt=ended["after"],
                                            filename=_manifest_for(job).name[:512]).delete()
             errors -= int(ended["missing"])
+            warnings -= int(ended.get("missing_warnings", 0))
         named = ([*page.failed, *page.skipped, *page.held, *(page.stored or {})]
                  if page is not None else [])
         if page is None:
@@ -574,10 +585,12 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                 "after": ImportIssue.objects.filter(job=job).order_by("-pk")
                 .values_list("pk", flat=True).first() or 0,
                 "missing": 0}
-        missing = _manifest_rows_missing(job, named)
+        missing, missing_warnings = _manifest_rows_missing(job, named)
         if page is None:
             checkpoint[ENDED_ON_ARRIVAL]["missing"] = missing
+            checkpoint[ENDED_ON_ARRIVAL]["missing_warnings"] = missing_warnings
         errors += missing
+        warnings += missing_warnings
         job.error_count += errors
         job.warning_count += warnings + duplicates
         job.duplicate_count += duplicates

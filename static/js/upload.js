@@ -281,13 +281,15 @@
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
-                             empty = []) {
+                             empty = [], sizes = null) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     // 0-byte files: the import refuses them, so the preview maps them to no product
     // one field each, not one per name: Django refuses a request of more than 1,000 fields,
     // and a season's ZIP lists thousands of files
     body.append("empty_json", JSON.stringify(empty));
+    // name -> [width, height] from the headers (upload_dims.js): the server's size rule
+    if (sizes) body.append("sizes_json", JSON.stringify(sizes));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
     if (!withProduct) body.delete("product");
     body.append("names_json", JSON.stringify(names));
@@ -430,7 +432,11 @@
       // anything is sent; a known one holds back no file (every file goes to it).
       const empty = pending.filter((i) => i.file.size === 0).map((i) => i.path || i.file.name);
       const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
-      showPreview(this.previewUrl, this.form, names, this.preview, undefined, true, empty)
+      const dims = window.CutroomUploadDims;  // static/js/upload_dims.js: header sizes
+      (dims ? dims.sizes(pending.map((i) => ({ name: i.path || i.file.name, file: i.file })))
+        : Promise.resolve(null))
+        .then((sizes) => showPreview(this.previewUrl, this.form, names, this.preview,
+          undefined, true, empty, sizes))
         .then(() => {
           // the server's own refusal of the options (not a failed preview request)
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
@@ -440,6 +446,7 @@
           this.findUnreadable();
           this.findIdentical();
           this.findStored(generation);
+          if (dims) dims.mark(this.preview, this.items);
         });
     }
 

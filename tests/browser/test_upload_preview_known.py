@@ -110,7 +110,8 @@ def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
     """A shoot dropped again, its files naming no position: the marks come as the hashing
     goes (20 hashes a question), and a file whose bytes another product holds is stored
     again, with a warning. (Files naming a taken position are held: findIdentical.)"""
-    photos = {f"RE-{p}_shot{n}.jpg": product_jpeg(64, 64, seed=10 * p + n)
+    # big enough for the ingest's size rule, which the preview applies since QA30 M4
+    photos = {f"RE-{p}_shot{n}.jpg": product_jpeg(520, 500, seed=10 * p + n)
               for p in (1, 2, 3) for n in range(1, 9)}
     for name, data in photos.items():
         sku, shot = name[:-4].split("_")

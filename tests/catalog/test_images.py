@@ -46,11 +46,39 @@ def test_it_refuses_a_decompression_bomb_from_the_header_without_decoding(monkey
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
     rejected = refusal(png_declaring(10_000, 9_000))
     assert rejected.code == "bomb"
-    assert "90,000,000 pixels is over the limit of 80,000,000" in rejected.reason
+    assert "(90,000,000 pixels, 90 MP) is over the 80 MP limit" in rejected.reason
 
 
 def test_it_refuses_headers_beyond_pillows_own_bomb_limit_as_bombs():
     assert refusal(png_declaring(60_000, 60_000)).code == "bomb"
+
+
+@pytest.mark.parametrize("size", [(12_000, 9_000), (30_000, 30_000)])
+def test_it_words_an_image_over_the_pixel_limit_with_its_size_and_the_limit(size):
+    # QA30 L1: a 108 MP camera file read "Decompression bomb", and one past Pillow's own
+    # bound (30000×30000) did not even give its size
+    width, height = size
+    rejected = refusal(png_declaring(width, height))
+    assert rejected.code == "bomb"
+    megapixels = width * height // 1_000_000
+    assert rejected.reason.startswith(
+        f"Too large: {width}×{height} px ({width * height:,} pixels, {megapixels} MP) is over "
+        "the 80 MP limit (80,000,000 pixels); it was refused without decoding. Export it at "
+        "most ")
+    # the size it advises fits the limit, at the same shape
+    fit_w, fit_h = map(int, rejected.reason.rsplit(" ", 2)[-2].split("×"))
+    assert fit_w * fit_h <= 80_000_000 and abs(fit_w / fit_h - width / height) < 0.01
+    assert "bomb" not in rejected.reason.lower()
+
+
+def test_it_applies_one_size_rule_to_the_header_and_to_a_size_alone():
+    # the upload preview asks size_refusal of the sizes the page read: the same words
+    for size, data in (((481, 321), jpeg_bytes(size=(481, 321))),
+                       ((12_000, 9_000), png_declaring(12_000, 9_000))):
+        rejected = refusal(data)
+        assert images.size_refusal(*size, limits=LIMITS) == (rejected.reason, rejected.code)
+    assert images.size_refusal(500, 300, limits=LIMITS) is None
+    assert images.size_refusal(8_000, 10_000, limits=LIMITS) is None  # exactly 80 MP
 
 
 def test_it_follows_the_configured_pixel_limit():

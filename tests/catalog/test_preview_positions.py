@@ -4,6 +4,7 @@ before anything is sent; every file the preview refuses is listed; a browser ses
 finish reports the files the page held back."""
 
 import html
+import io
 import re
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from catalog.models import ImageAsset, ImportIssue
 from catalog.services.assets import asset_soft_delete, position_taken_text
 from catalog.services.import_mapping import UNSEEN_CONTENT_NOTE
 from catalog.services.import_runner import import_job_run
+from catalog.services.imports import import_job_create, import_job_finish, import_job_upload_file
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
 from tests.factories import ProductFactory, stored_image
 
@@ -209,3 +211,33 @@ def test_it_records_a_held_file_as_a_duplicate_only_when_its_hash_is_in_the_cata
                           f"(asset #{old.pk}); not stored twice.")
     assert {n: i.level for n, i in issues.items() if n != "CL5_PT01.jpg"} == {
         "CL5_PT03.jpg": "error", "NOPE_MAIN.jpg": "error", "CL5_MAIN.jpg": "error"}
+
+
+def _auto(page: str) -> dict[str, str]:
+    """name -> the position the preview says a file without one will take."""
+    found = re.findall(r'<span class="name">([^<]*)</span> <span class="muted" '
+                       r"data-preview-auto-position>→ ([A-Z0-9]+) \(next free\)</span>", page)
+    return {html.unescape(k): v for k, v in found}
+
+
+def test_it_previews_the_position_a_file_without_one_will_take(manager_client, storage):
+    # QA30 L3: a re-shoot without "Replace" went to PT01 and the preview did not say so
+    product = ProductFactory(sku="AUTO-1")
+    _old(product, "old.jpg", "MAIN", seed=41)
+    _old(product, "side.jpg", "PT02", seed=42)
+    names = ["AUTO-1.jpg", "AUTO-1_PT01.jpg", "AUTO-1/IMG_0002.jpg", "AUTO-1/front.jpg"]
+    page = _preview(manager_client, names)
+    # MAIN and PT02 held, PT01 named: the three others take PT03, PT04, PT05, a lead view first
+    auto = _auto(page)
+    assert auto == {"AUTO-1/front.jpg": "PT03", "AUTO-1/IMG_0002.jpg": "PT04",
+                    "AUTO-1.jpg": "PT05"}
+    # one policy: a session's finish puts them there, whatever order they arrive in
+    job = import_job_create(user=None, source_kind="upload", expected_files=len(names))
+    for seed, name in enumerate(reversed(names)):
+        import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes(seed=50 + seed)),
+                               filename=name)
+    import_job_finish(job_id=job.pk)
+    stored = dict(ImageAsset.live.filter(import_job=job).values_list("original_filename",
+                                                                     "position"))
+    assert stored == {"AUTO-1_PT01.jpg": "PT01", **{
+        name.rsplit("/", 1)[-1]: position for name, position in auto.items()}}

@@ -1,6 +1,7 @@
 """The ``replace`` option of ingest: a re-shoot's file for a taken explicit position replaces
 the older image there (soft-deleted, as the product page's Delete) instead of being refused."""
 
+import html
 import io
 import logging
 from datetime import datetime
@@ -12,7 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog.models import ImageAsset, ImportJob
+from catalog.models import AssetStatus, ImageAsset, ImportJob
 from catalog.selectors import import_job_progress
 from catalog.services import assets
 from catalog.services.assets import asset_ingest
@@ -287,3 +288,29 @@ def test_it_claims_no_replacement_for_a_resumed_file_without_replace(storage, se
     job = import_job_run(job_id=job.pk)
     assert (job.imported_count, job.replaced_count, job.duplicate_count) == (1, 0, 0)
     assert job.message == "1 imported." and not job.issues.exists()
+
+
+def test_it_says_a_replaced_image_had_an_approved_cutout_in_the_preview_and_report(client,
+                                                                                    storage):
+    # QA30 M6: the approved (and exported) MAIN stopped shipping without a word
+    client.force_login(manager())
+    product = ProductFactory(sku="SEA-11")
+    old = _old(product, "old.jpg", "MAIN", seed=11)
+    side = _old(product, "side.jpg", "PT01", seed=12)
+    ImageAsset.objects.filter(pk=old.pk).update(status=AssetStatus.EXPORTED)
+    lost = ("Its cutout is approved and exported: it stops shipping, and MAIN has no approved "
+            "image until the new photo is cut out and approved.")
+    page = client.post(reverse("catalog:import_preview"), {
+        "names": ["SEA-11_MAIN.jpg", "SEA-11_PT01.jpg"], "replace": "on"}).content.decode()
+    assert f"replaces old.jpg (asset #{old.pk}) <strong data-preview-approved-lost>{lost}" in (
+        html.unescape(page))
+    assert "1 approved cutout replaced" in page
+    # side.jpg's cutout is not approved: replaced with no such note
+    assert f"side.jpg (asset #{side.pk})</span>" in page
+    job = import_job_create(user=None, source_kind="upload", expected_files=1, replace=True)
+    import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(jpeg_bytes(seed=30)),
+                           filename="SEA-11_MAIN.jpg")
+    job = import_job_finish(job_id=job.pk)
+    (note,) = _issues(job)["SEA-11_MAIN.jpg"]
+    assert note.startswith(f"Replaced MAIN of SEA-11 (old.jpg, asset #{old.pk}")
+    assert note.endswith(lost)

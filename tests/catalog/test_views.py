@@ -359,7 +359,8 @@ def _truncated_jpeg() -> bytes:
          "Not an image"),
         ("cut.jpg", None, "truncated", "a truncated file"),
         ("tiny.jpg", product_jpeg(300, 200), "too_small", "Too small: 300×200"),
-        ("bomb.png", png_declaring(20_000, 20_000), "bomb", "Decompression bomb"),
+        ("bomb.png", png_declaring(20_000, 20_000), "bomb",
+         "Too large: 20000×20000 px (400,000,000 pixels, 400 MP) is over the 80 MP limit"),
     ],
 )
 def test_it_refuses_bad_files_with_a_clear_reason(manager_client, storage, name, data, code,

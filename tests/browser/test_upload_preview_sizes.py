@@ -1,0 +1,94 @@
+"""Acceptance (QA30 M4, M5, L1, L3): before anything is sent, the upload preview marks the
+files the import will refuse for their size (read from the headers by upload_dims.js, judged
+by the server's own rule) and counts them out of "→ N products", names a manifest row whose
+file is not among the chosen ones, and shows where a file without a position will go."""
+
+import io
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from catalog.models import ImportIssue
+from tests.browser.test_upload import _drop, _log_in
+from tests.catalog.imagegen import png_declaring
+from tests.factories import ImageAssetFactory, ProductFactory, manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MANIFEST = (
+    b"sku,title,filename,position\nBR-CSV1,Mug,IMG_1001.jpg,MAIN\n"
+    b"BR-CSV1,Mug,IMG_1002.jpg,PT01\nBR-CSV2,Boot,IMG_1003.png,MAIN\n"
+    b"BR-CSV2,,IMG_9999.jpg,PT01\n"
+)
+SMALL = "Too small: {}; the long side must be at least 500 px."
+
+
+def _webp(size: tuple[int, int], **options) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(out, "WEBP", **options)
+    return out.getvalue()
+
+
+def test_it_marks_files_refused_for_their_size_a_missing_manifest_file_and_positions(
+    live_server, page, client, screenshot
+):
+    ImageAssetFactory(product=ProductFactory(sku="BR-OLD"), position="MAIN")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    _drop(
+        page,
+        {
+            "shoot.csv": MANIFEST,
+            "IMG_1001.jpg": product_jpeg(640, 600, seed=1),
+            "IMG_1002.jpg": product_jpeg(481, 321, seed=2),
+            "IMG_1003.png": png_declaring(12_000, 9_000),
+            "BR-NEW.webp": _webp((300, 200)),
+            "BR-LOSSLESS.webp": _webp((200, 450), lossless=True),
+            "BR-OLD.jpg": product_jpeg(640, 600, seed=3),
+        },
+    )
+    uploader = page.locator("#bulk-uploader")
+    preview = uploader.locator("[data-preview]")
+
+    def row(name):
+        return uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
+
+    # was "6 of 6 files → 5 products (4 new)", then 4 refused on arrival
+    expect(preview.locator(".preview-summary strong")).to_have_text(
+        "2 of 6 files → 2 products", timeout=15_000
+    )
+    expect(preview.locator("[data-preview-sized-count]")).to_have_text("4 refused for size")
+    expect(preview.locator("[data-preview-sized-file]")).to_have_count(4)
+    expect(row("IMG_1002.jpg")).to_have_text(f"Will be refused: {SMALL.format('481×321')}")
+    expect(row("BR-NEW.webp")).to_have_text(f"Will be refused: {SMALL.format('300×200')}")
+    expect(row("BR-LOSSLESS.webp")).to_have_text(f"Will be refused: {SMALL.format('200×450')}")
+    expect(row("IMG_1003.png")).to_contain_text(
+        "Will be refused: Too large: 12000×9000 px (108,000,000 pixels, 108 MP) is over the "
+        "80 MP limit"
+    )
+    for name in ("BR-NEW", "BR-LOSSLESS", "BR-CSV2"):
+        expect(preview.locator(f'[data-preview-sku="{name}"]')).to_have_count(0)
+    # M5: the manifest row whose file was not chosen, with its line
+    expect(preview.locator("[data-preview-manifest-note]")).to_have_text(
+        "shoot.csv: Manifest line 5 names IMG_9999.jpg, which is not among the uploaded files."
+    )
+    # L3: MAIN is taken, so the re-shoot without a position goes to PT01
+    expect(
+        preview.locator('[data-preview-sku="BR-OLD"] [data-preview-auto-position]')
+    ).to_have_text("→ PT01 (next free)")
+    screenshot("upload-preview-sizes")
+
+    # sent all the same: the import refuses them in the words the preview used
+    page.click("#bulk-uploader [data-start]")
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    expect(uploader.locator("[data-result] a")).to_contain_text("2 imported")
+    assert ImportIssue.objects.get(filename="IMG_1002.jpg").reason == SMALL.format("481×321")
+    assert (
+        ImportIssue.objects.filter(
+            reason="Manifest line 5 names IMG_9999.jpg, which is not among the uploaded files."
+        ).count()
+        == 1
+    )

@@ -1,0 +1,88 @@
+"""The upload preview and image sizes: the sizes the page read from the files' headers meet
+the ingest's own size rule (``images.size_refusal``), so a file the import will refuse as too
+small or over the pixel limit is listed as refused and counted out of "→ N products"."""
+
+import html
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from catalog.ingest import images
+from catalog.services.imports import import_job_create, import_job_upload_file
+from tests.catalog.imagegen import jpeg_bytes, png_declaring
+
+pytestmark = pytest.mark.django_db
+
+
+def _preview(client, sizes: dict, **fields) -> str:
+    response = client.post(
+        reverse("catalog:import_preview"),
+        {
+            "names_json": json.dumps(list(sizes)),
+            "sizes_json": json.dumps(sizes),
+            "create_products": "on",
+            **fields,
+        },
+    )
+    assert response.status_code == 200
+    return html.unescape(response.content.decode())
+
+
+def _sized(page: str) -> dict[str, str]:
+    return dict(
+        re.findall(
+            r'<li data-preview-sized-file><span class="name">([^<]*)</span>: '
+            r"([^<]*)</li>",
+            page,
+        )
+    )
+
+
+def test_it_counts_files_the_import_refuses_for_their_size_out_of_the_products(
+    manager_client, storage
+):
+    # QA30 M4: "84 of 84 files → 84 products (84 new)", then 11 refused as too small
+    sizes = {
+        "QA30-small.jpg": [481, 321],
+        "QA30-ok.jpg": [1200, 900],
+        "QA30-huge.jpg": [12000, 9000],
+        "QA30-unread.tif": None,
+    }
+    page = _preview(manager_client, sizes)
+    assert "2 of 4 files → 2 products</strong> (2 new)" in page  # ok, the unread TIFF
+    assert "2 refused for size" in page
+    refused = _sized(page)
+    assert set(refused) == {"QA30-small.jpg", "QA30-huge.jpg"}
+    assert refused["QA30-small.jpg"] == "Too small: 481×321; the long side must be at least 500 px."
+    assert refused["QA30-huge.jpg"].startswith(
+        "Too large: 12000×9000 px (108,000,000 pixels, 108 MP) is over the 80 MP limit"
+    )
+    # one policy: the import refuses the very files, in the very words
+    job = import_job_create(user=None, source_kind="upload", expected_files=2, create_products=True)
+    for name, data in (
+        ("QA30-small.jpg", jpeg_bytes(size=(481, 321))),
+        ("QA30-huge.jpg", png_declaring(12000, 9000)),
+    ):
+        result = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
+        assert result.reason == refused[name]
+
+
+def test_it_follows_the_configured_limits(manager_client, settings):
+    settings.CUTROOM_MIN_LONG_SIDE = 1500
+    page = _preview(manager_client, {"QA30-ok.jpg": [1200, 900]})
+    assert _sized(page) == {
+        "QA30-ok.jpg": images.size_refusal(1200, 900, limits=images.Limits(min_long_side=1500))[0]
+    }
+
+
+def test_it_ignores_malformed_sizes(manager_client):
+    page = _preview(manager_client, {"a.jpg": [1, "x"], "b.jpg": [True, 1], "c.jpg": [3]})
+    assert "3 of 3 files" in page and not _sized(page)
+    response = manager_client.post(
+        reverse("catalog:import_preview"),
+        {"names_json": json.dumps(["d.jpg"]), "sizes_json": "{not json", "create_products": "on"},
+    )
+    assert response.status_code == 200 and "1 of 1 file" in response.content.decode()
