@@ -817,6 +817,9 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     ``sizes``: name -> (width, height) the browser read from a file's header: one the
     ingest's size rule refuses (``images.size_refusal`` with ``assets.ingest_limits``, the
     same limits) is refused here in its words, and likewise takes nothing."""
+    if manifest is not None:
+        # the rows matched to all the files at once, as the import matches them
+        manifest.bind(names)
     considered: list[str] = []
     unmapped: list[tuple[str, str]] = []
     empties: list[tuple[str, str]] = []

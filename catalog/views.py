@@ -651,10 +651,14 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
                 return _bulk_upload_files(request, options, files, expected_files, back)
         except upload_gate.UploadGateBusy as busy:
             return _busy(request, busy, back)
+    # the files the page will send and those it holds back (paths): the manifest's rows are
+    # matched to all of them at once, so a row several folders' files match goes to none
+    names = _preview_names(request, "names") if "names_json" in request.POST else None
     try:
         job = import_services.import_job_create(
             user=request.user, source_kind=ImportJob.Source.UPLOAD,
             expected_files=expected_files, **options,
+            names=[n[:MAX_PATH_CHARS] for n in names] if names is not None else None,
         )
     except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)
@@ -670,7 +674,8 @@ def _bulk_upload_files(request: HttpRequest, options: dict, files: list, expecte
     try:
         job = import_services.import_job_create(
             user=request.user, source_kind=ImportJob.Source.UPLOAD,
-            expected_files=expected_files, **options)
+            expected_files=expected_files, **options,
+            names=[(upload.name or "upload")[:MAX_PATH_CHARS] for upload in files])
     except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)
     hashes = asset_services.asset_hash_lookup(files)

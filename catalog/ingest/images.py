@@ -82,6 +82,9 @@ TRANSPARENCY_NOTE = "Transparency flattened onto white."
 #: ``ImageRejected.code`` of a file that is not a readable image (no header, a broken one,
 #: broken or cut-short data): the reasons ``corrupt_reason`` words.
 UNREADABLE_CODES = frozenset({"corrupt", "not_image", "truncated", "empty"})
+#: Refusals of a file for its header alone (unreadable, or ``size_refusal``'s): an upload
+#: gives these before any about its name or the catalog (``assets.asset_ingest``).
+HEADER_CODES = UNREADABLE_CODES | {"too_small", "bomb"}
 
 
 def corrupt_reason(detail: str) -> str:

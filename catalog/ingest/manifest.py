@@ -53,27 +53,100 @@ class Manifest:
         line = self.product_lines.get(sku)
         return f"line {line}" if line else "a line"
 
-    def unmatched(self, names: Iterable[str]) -> list[ManifestRow]:
-        """Rows naming a file that is none of ``names`` (as ``row_for`` matches: the full
-        path or the base name, any case)."""
-        keys: set[str] = set()
+    #: A file's key (``file_key``) -> why no row is its, set by ``bind``: "" for a file a
+    #: row names by a shorter path than another file's exact one (the row is that one's),
+    #: else the refusal of a file that is one of several a row names by a shorter path.
+    unbound: dict[str, str] = field(default_factory=dict)
+
+    def _match(self, key: str) -> ManifestRow | None:
+        """The row naming the longest trailing part of the path ``key``: the whole path,
+        then without its first folder, and so on to the base name. So a row naming a path
+        (``A/IMG_1.jpg``) takes only a file in that folder (also under another top folder,
+        ``shoot/A/IMG_1.jpg``, as a ZIP of the folder holds it), and a row naming a bare
+        name takes the file of that name in any folder."""
+        parts = key.split("/")
+        for start in range(len(parts)):
+            row = self.by_filename.get("/".join(parts[start:]))
+            if row is not None:
+                return row
+        return None
+
+    def bind(self, names: Iterable[str]) -> None:
+        """Match the rows to all of an import's files at once (``names``: a ZIP's entries, a
+        folder's files, the files a browser session declares), so that a row naming a file
+        by a shorter path than the files have (a bare ``IMG_1.jpg`` against
+        ``A/IMG_1.jpg`` and ``B/IMG_1.jpg``) is never given to one of several by a guess:
+        a file that a row names by its whole path is that row's, and the others it names
+        only in part are no row's; a row that names several files only in part is given to
+        none, and each is refused saying so (``ambiguity``). Without ``bind`` each file is
+        matched alone (``row_for``)."""
+        exact: set[int] = set()
+        partial: dict[int, list[str]] = {}
         for name in names:
-            key = name.replace("\\", "/").lower()
-            keys.add(key)
-            keys.add(key.rsplit("/", 1)[-1])
-        return [row for row in self.rows if row.filename
-                and row.filename.replace("\\", "/").lower() not in keys]
+            key = file_key(name)
+            row = self._match(key)
+            if row is None:
+                continue
+            if key == file_key(row.filename):
+                exact.add(row.line)
+            else:
+                partial.setdefault(row.line, []).append(name)
+        rows = {row.line: row for row in self.rows}
+        self.unbound = {}
+        for line, matched in partial.items():
+            if line in exact:
+                for name in matched:
+                    self.unbound[file_key(name)] = ""
+            elif len(matched) > 1:
+                reason = ambiguous_text(rows[line], matched, manifest_name=self.name)
+                for name in matched:
+                    self.unbound[file_key(name)] = reason
+
+    def ambiguity(self, name: str) -> str:
+        """Why no row takes ``name`` although one names it (``bind``): several files of
+        the import match the row's file name; "" otherwise."""
+        return self.unbound.get(file_key(name), "")
+
+    def unmatched(self, names: Iterable[str]) -> list[ManifestRow]:
+        """Rows naming a file that is none of ``names`` (matched as ``row_for`` matches: the
+        row's path is the file's path or its end, any case). A row that several files
+        match (``ambiguity``) is not missing: those files are refused with the reason."""
+        lines = set()
+        for name in names:
+            row = self._match(file_key(name))
+            if row is not None:
+                lines.add(row.line)
+        return [row for row in self.rows if row.filename and row.line not in lines]
 
     def row_for(self, name: str) -> ManifestRow | None:
-        """Match on the full archive path first, then on the base name."""
-        key = name.replace("\\", "/").lower()
-        return self.by_filename.get(key) or self.by_filename.get(key.rsplit("/", 1)[-1])
+        """The row naming ``name``: by its whole path, else by the longest end of its path
+        a row names (its base name last); None for a file ``bind`` gave no row."""
+        key = file_key(name)
+        if key in self.unbound:
+            return None
+        return self._match(key)
 
     def positions(self, name: str) -> bool:
         """A row gives ``name`` its position: such files go first in an import (and its
         preview), so the manifest wins a position tie with a file the naming rules place."""
         row = self.row_for(name)
         return row is not None and bool(row.position)
+
+
+def file_key(name: str) -> str:
+    """A file name or a row's path as rows and files are matched: ``/`` for ``\\``, any
+    case."""
+    return name.replace("\\", "/").lower()
+
+
+def ambiguous_text(row: ManifestRow, names: list[str], *, manifest_name: str) -> str:
+    """Why a file is refused that is one of several a manifest row names only in part."""
+    shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more"
+                                            if len(names) > 5 else "")
+    example = sorted(names)[0].replace("\\", "/")
+    return (f"{manifest_name} line {row.line} names {row.filename}, which matches "
+            f"{len(names)} files of this import ({shown}): it is given to none of them. "
+            f"Give the file's folder in the manifest ({example}), or one row per file.")
 
 
 def _normalize_position(value: str) -> str | None:

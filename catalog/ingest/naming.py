@@ -661,6 +661,9 @@ def file_target(
         return answers[sku]
 
     row = manifest.row_for(name) if manifest is not None else None
+    if row is None and manifest is not None and manifest.ambiguity(name):
+        # one row, several files it names by their base name: no guess which is meant
+        raise Unmapped(manifest.ambiguity(name))
     if row is not None:
         known = _known(row.sku, state(row.sku))
         if known is not None:

@@ -523,6 +523,14 @@ def asset_ingest(
     max_bytes = settings.CUTROOM_MAX_FILE_BYTES
     try:
         stream, sha, size = _hash_stream(fileobj, max_bytes)
+        # The one order of an upload's refusals: the file's own header first (empty, not
+        # an image, too small, too large), then the catalog (a duplicate on its product, a
+        # taken position). The preview keeps it: it refuses a file for its header size
+        # before mapping it, and the page looks for "already stored" only among the files
+        # the preview did not refuse, so a too-small copy of a stored image reads "Too
+        # small" in both (QA 2026-12-05: the preview said too small, the report said
+        # duplicate). A header parse, no decode.
+        img, probe = images.open_image(stream, limits=ingest_limits())
         # one read of the images with these bytes (the batch's, or this file's) answers both
         # the duplicate rule and the same bytes on another product (QA: a query more per file)
         lookup = hashes if hashes is not None else HashLookup()
@@ -543,7 +551,7 @@ def asset_ingest(
             holder = position_kept(fixed, replace=replace, import_job=import_job)
             if holder is not None:
                 raise PositionTaken(holder)
-        probe, normalized = _normalized_read(stream, limits=ingest_limits())
+        normalized = _normalized_decode(img, probe, stream)
     except images.ImageRejected as exc:
         result.reason, result.code = exc.reason, exc.code
         return result
@@ -602,24 +610,30 @@ def asset_ingest(
     return result
 
 
-def unreadable_reason(fileobj: BinaryIO) -> str:
-    """``images.corrupt_reason``'s words if ``fileobj`` is not a readable image by its header
-    (the cheap probe, no decode), else "". For a file refused before ``asset_ingest`` reads
-    it (an import's file whose name maps to no product), so its reason says what is wrong.
-    A stream that cannot seek is not probed: its name's refusal stands."""
+def header_refusal(fileobj: BinaryIO) -> tuple[str, str] | None:
+    """(reason, code) if ``fileobj`` is refused for its header alone (the cheap probe, no
+    decode): not a readable image (``images.corrupt_reason``'s words) or the size rule's
+    (``images.size_refusal``: too small, too large); else None. For a file refused before
+    ``asset_ingest`` reads it (an import's file whose name maps to no product), so its
+    reason says what is wrong in the order ``asset_ingest`` and the preview apply: the
+    file's header before its name and the catalog. A stream that cannot seek is not probed:
+    its name's refusal stands."""
     try:
         fileobj.seek(0)
     except (AttributeError, OSError, io.UnsupportedOperation):
-        return ""
+        return None
     try:
         images.open_image(fileobj, limits=ingest_limits())
     except images.ImageRejected as exc:
-        return exc.reason if exc.code in images.UNREADABLE_CODES else ""
+        if exc.code not in images.HEADER_CODES:
+            return None
+        # unreadable ones in one code, as they always were for such a file
+        return exc.reason, "corrupt" if exc.code in images.UNREADABLE_CODES else exc.code
     except Exception:  # noqa: BLE001 - the probe of a file being refused anyway
-        return images.corrupt_reason("its header cannot be read.")
+        return images.corrupt_reason("its header cannot be read."), "corrupt"
     finally:
         fileobj.seek(0)
-    return ""
+    return None
 
 
 def _normalized_read(stream: BinaryIO, *, limits: images.Limits
@@ -628,6 +642,13 @@ def _normalized_read(stream: BinaryIO, *, limits: images.Limits
     working copy holds. One path for the ingest and the rebuild (``asset_working_copy_rebuild``),
     so a rebuilt working copy has the pixels the ingest gave it. Raises ``ImageRejected``."""
     img, probe = images.open_image(stream, limits=limits)
+    return probe, _normalized_decode(img, probe, stream)
+
+
+def _normalized_decode(img: Image.Image, probe: images.ProbeResult, stream: BinaryIO
+                       ) -> images.Normalized:
+    """The decode and normalisation of an image ``images.open_image`` opened from
+    ``stream``. Raises ``ImageRejected``."""
     img = images.decode(img, source=stream)
     damage = images.jpeg_damage(stream, probe)
     if damage:  # reported as the file's other header warnings are (``probe.warnings``)
@@ -636,7 +657,7 @@ def _normalized_read(stream: BinaryIO, *, limits: images.Limits
     # Drop the decoded original before encoding; never close() it, since Pillow would
     # close the caller's stream too.
     del img
-    return probe, normalized
+    return normalized
 
 
 def _working_store(sha: str, working: Image.Image, name: str) -> str:

@@ -45,11 +45,11 @@ from .assets import (
     asset_ingest,
     asset_positions_by_name,
     duplicate_reason,
+    header_refusal,
     original_filename_of,
     position_holders,
     position_kept,
     position_taken_reason,
-    unreadable_reason,
 )
 from .products import (
     PRODUCT_EDITABLE,
@@ -650,8 +650,7 @@ class ImportRun:
         except _Skip as skip:
             # A file that is no image is refused for that, not for its name: advice on the
             # SKU (add it to the manifest, create products) would not make it one.
-            unreadable = unreadable_reason(fileobj)
-            reason, code = (unreadable, "corrupt") if unreadable else (skip.reason, "unmapped")
+            reason, code = header_refusal(fileobj) or (skip.reason, "unmapped")
             self.issue(name, reason, ImportIssue.Level.ERROR)
             return IngestResult(filename=name, status=IngestResult.REJECTED, reason=reason,
                                 code=code)

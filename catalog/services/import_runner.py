@@ -110,7 +110,12 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
                 if not jobs.job_progress(ImportJob, job_id, token, checkpoint=checkpoint,
                                          **run.counters()):
                     return
-        entries = _run_order(source.entries(), manifest, checkpoint)
+        entries = source.entries()
+        if manifest is not None:
+            # every row matched to all the entries at once: a row naming a base name that
+            # several folders hold goes to none of them (``Manifest.bind``)
+            manifest.bind(entry.name for entry in entries)
+        entries = _run_order(entries, manifest, checkpoint)
         total = len(entries)
         if manifest is not None and not checkpoint.get("unmatched"):
             _manifest_unmatched_report(run, manifest, entries, source.kind)

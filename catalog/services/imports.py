@@ -24,8 +24,8 @@ from .. import enqueue as catalog_enqueue
 from .. import events, jobs
 from ..errors import ImportRefused, StorageDownError
 from ..ingest import archives
-from ..ingest.manifest import Manifest, parse_manifest
-from ..ingest.naming import FilenameRules, position_order_name
+from ..ingest.manifest import Manifest, file_key, parse_manifest
+from ..ingest.naming import FilenameRules, fold_sku, position_order_name
 from ..lru import LruCache
 from ..models import ImageAsset, ImportIssue, ImportJob, JobStatus
 from . import import_runner
@@ -126,11 +126,15 @@ def _job_options(
     return options
 
 
+#: A session's option: the file keys its manifest gives no row (``Manifest.unbound``).
+MANIFEST_UNBOUND = "manifest_unbound"
+
+
 def import_job_create(
     *, user, source_kind: str, source_file=None, source_path: str = "", manifest_file=None,
     patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
     encoding: str = "utf-8", use_folders: bool = True, expected_files: int = 0,
-    enqueue: bool = True, replace: bool = False,
+    enqueue: bool = True, replace: bool = False, names: Iterable[str] | None = None,
 ) -> ImportJob:
     """Create an import job.
 
@@ -143,6 +147,9 @@ def import_job_create(
     ``replace``: a file for an explicit position an older image holds replaces that image
     (soft-deleted) instead of being refused; kept in the job's options for every file.
     Raises one of ``errors.IMPORT_REFUSALS`` with a message for the user.
+    ``names``: a session's files as the page declares them (paths), so its manifest's rows
+    are matched to all of them at once (``Manifest.bind``: a row naming a base name that
+    several folders hold goes to none); what that leaves unmatched is kept in the options.
 
     The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
     would hold SQLite's write lock for minutes. An upload session's manifest is applied in
@@ -162,6 +169,10 @@ def import_job_create(
         options["manifest_filename"] = manifest_display_name(manifest_file)
         manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"],
                                   name=options["manifest_filename"])
+        if names is not None and source_kind == ImportJob.Source.UPLOAD:
+            manifest.bind(names)
+            if manifest.unbound:
+                options[MANIFEST_UNBOUND] = manifest.unbound
     job_key = uuid.uuid4().hex
     job = ImportJob(
         created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -221,12 +232,16 @@ def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> tuple[i
     # replaced since); ``named``: those the page listed at its end, also past the 200 reported
     came = itertools.chain(
         ImportIssue.objects.filter(job=job).values_list("filename", flat=True).iterator(),
-        ImageAsset.objects.filter(import_job=job).values_list(
-            "original_filename", flat=True).iterator(),
         named)
+    # an image keeps its file's base name only, so a row naming a folder path
+    # (SHOE/IMG_1.jpg) is the image's when it has that base name on the row's product
+    stored = {(fold_sku(sku), file_key(name)) for sku, name in ImageAsset.objects.filter(
+        import_job=job).values_list("product__sku", "original_filename").iterator()}
     issues = []
     errors = 0
     for row in manifest.unmatched(came):
+        if (fold_sku(row.sku), file_key(row.filename).rsplit("/", 1)[-1]) in stored:
+            continue
         refusal = refused.get(row.sku, "")
         errors += bool(refusal)
         issues.append(ImportIssue(
@@ -267,8 +282,11 @@ def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
 def _manifest_for(job: ImportJob) -> Manifest:
     def parse() -> Manifest:
         with storage_default().open(job.manifest_name, "rb") as handle:
-            return parse_manifest(handle.read(), encoding=job.options.get("encoding", "utf-8"),
-                                  name=job.options.get("manifest_filename", archives.MANIFEST_NAME))
+            manifest = parse_manifest(
+                handle.read(), encoding=job.options.get("encoding", "utf-8"),
+                name=job.options.get("manifest_filename", archives.MANIFEST_NAME))
+        manifest.unbound = dict(job.options.get(MANIFEST_UNBOUND) or {})
+        return manifest
     return _MANIFESTS.get((job.pk, job.manifest_name), parse)
 
 

@@ -53,8 +53,19 @@
  * error, and the summary counts the files waiting. Past the bound it fails like a network
  * error (not sent: the session's finish lists it).
  *
+ * The preview's size refusals (upload_dims.js) come before "already stored": a file refused
+ * for its size is not hashed, as the import refuses it for its header before it looks for a
+ * duplicate. A row the page skips as already stored is shown done ("Already stored —
+ * skipped", its bar full), and the line under the preview's counts is made again from the
+ * rows at every change, so it follows "Upload again anyway" and new options.
+ *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
- * the import page, which polls the worker's progress.
+ * the import page, which polls the worker's progress. Its preview reads each image entry's
+ * pixel size from its header (the central directory, the local header, then the entry's
+ * first bytes, inflated no further than ZIP_HEAD_BYTES) and says how many it could not.
+ *
+ * upload_known.js (and, where a preview is asked, upload_dims.js) are taken by boot(), once
+ * the page's deferred scripts have run in whatever order; without them the page says so.
  *
  * Leaving the page while a batch still has files to send asks first (beforeunload).
  */
@@ -68,11 +79,12 @@
   const BUSY_WAIT_MAX = 60; // seconds: a Retry-After past this is not believed
   const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
   const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
-  // the "already stored?" walk (upload_known.js, loaded first) and the helpers it shares
-  const {
-    sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
-    plural, el, formatBytes,
-  } = window.cutroomUploadKnown;
+  // The "already stored?" walk (upload_known.js) and the helpers it shares, taken by boot()
+  // below once the page's scripts have run, whatever their order: a page without it says so
+  // instead of failing silently (it was read at load, so the order of the script tags
+  // decided whether the page worked).
+  let sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
+    plural, el, formatBytes;
 
   /* The server's order for files without a position (archives.name_order_key): by path,
    * folder by folder, by code point. */
@@ -83,6 +95,11 @@
       if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
     }
     return x.length - y.length;
+  }
+
+  /* Whether the preview refused this file for its header size (upload_dims.js marks it). */
+  function sizedOut(item) {
+    return !!item.li && item.li.dataset.sized !== undefined;
   }
 
   /* '' for an image file name, else why the server would skip it (its words). */
@@ -268,15 +285,67 @@
    * (DecompressionStream); null when it cannot be read here (another compression,
    * encrypted, a damaged local header). */
   async function zipEntryData(file, entry) {
+    const data = await zipEntryRaw(file, entry);
+    if (!data || entry.method === 0) return data;
+    const inflated = data.stream().pipeThrough(new DecompressionStream("deflate-raw"));
+    return await new Response(inflated).blob();
+  }
+
+  /* An entry's bytes as stored in the ZIP (a slice: nothing is read yet), found through its
+   * local header; null when they cannot be read here (another compression, encrypted, a
+   * damaged local header, no DecompressionStream for a deflated one). */
+  async function zipEntryRaw(file, entry) {
     if (!entry || entry.encrypted || ![0, 8].includes(entry.method)) return null;
+    if (entry.method === 8 && typeof DecompressionStream === "undefined") return null;
     const local = new DataView(await file.slice(entry.header, entry.header + 30).arrayBuffer());
     if (local.byteLength < 30 || local.getUint32(0, true) !== 0x04034b50) return null;
     const start = entry.header + 30 + local.getUint16(26, true) + local.getUint16(28, true);
-    const data = file.slice(start, start + entry.size);
-    if (entry.method === 0) return data;
-    if (typeof DecompressionStream === "undefined") return null;
-    const inflated = data.stream().pipeThrough(new DecompressionStream("deflate-raw"));
-    return await new Response(inflated).blob();
+    return file.slice(start, start + entry.size);
+  }
+
+  /* An entry's first bytes (up to ZIP_HEAD_BYTES), enough for its image header: a stored
+   * entry is a slice of the ZIP, a deflated one is inflated that far and no further (a
+   * header, not the photo). null when it cannot be read here. */
+  const ZIP_HEAD_BYTES = 128 * 1024;
+  async function zipEntryHead(file, entry) {
+    const data = await zipEntryRaw(file, entry);
+    if (!data || entry.method === 0) return data;
+    const reader = data.stream().pipeThrough(new DecompressionStream("deflate-raw")).getReader();
+    const chunks = [];
+    let got = 0;
+    try {
+      while (got < ZIP_HEAD_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        got += value.byteLength;
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+    return new Blob(chunks);
+  }
+
+  /* name -> [width, height] of a ZIP's image entries whose header upload_dims.js reads
+   * (JPEG, PNG, WebP), one entry at a time (a head of at most ZIP_HEAD_BYTES in memory),
+   * and how many image entries it could not read (TIFF, HEIC, another compression, a JPEG
+   * whose frame header lies further in): the import decides those on arrival. */
+  async function zipEntrySizes(file, entries, current) {
+    const sizes = {};
+    let unread = 0;
+    for (const [name, entry] of entries) {
+      if (!entry.bytes || notImageReason(document.querySelector("[data-dropzone]"), name)) {
+        continue;
+      }
+      let head = null;
+      try { head = await zipEntryHead(file, entry); } catch (e) { head = null; }
+      if (!current()) return null;
+      const found = head ? await window.CutroomUploadDims.sizes([{ name: name, file: head }])
+        : {};
+      if (found[name]) sizes[name] = found[name];
+      else unread += 1;
+    }
+    return { sizes: sizes, unread: unread };
   }
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
@@ -443,10 +512,12 @@
           this.previewError = error ? error.textContent.trim() : "";
           this.markUnmapped(this.previewUnmapped());
           this.markEmpty();
+          // before the stored check, which leaves out what the preview refused for its size
+          // (the import's order: the file's header before the catalog, assets.asset_ingest)
+          if (dims) dims.mark(this.preview, this.items);
           this.findUnreadable();
           this.findIdentical();
           this.findStored(generation);
-          if (dims) dims.mark(this.preview, this.items);
         });
     }
 
@@ -477,36 +548,79 @@
         item.stored = null;
         item.storedSha = "";
         delete item.li.dataset.stored;
-        if (!item.state && item.unmapped === undefined && !item.empty) {
+        if (item.li.dataset.status === "already") {  // its skipped look (showStoredRow)
+          delete item.li.dataset.status;
+          item.li.className = "queued";
+          item.bar.value = 0;
+        }
+        if (!item.state && item.unmapped === undefined && !item.empty && !sizedOut(item)) {
           item.outcome.textContent = "waiting";
         }
       }
-      showStoredNote(this.preview, 0, 0, 0, 0);
+      this.storedProgress = { left: 0, unchecked: 0 };
       this.update();
       const targets = previewTargets(this.preview);
       const one = ((this.form && this.form.querySelector("input[name=product]")) || {}).value;
+      // not a file the preview refused for its size: the import refuses it for that before
+      // it looks for a duplicate, so "already stored" would promise another outcome
       const candidates = this.items.filter((i) => !i.state && i.unmapped === undefined &&
-        i.file.size > 0).map((item) => ({ bytes: item.file.size, item: item,
+        i.file.size > 0 && !sizedOut(i)).map((item) => ({ bytes: item.file.size, item: item,
         read: async () => item.file }));
-      let found = 0;
-      let duplicates = 0;
       // skipped only in an import session, whose finish names them for the report (files
       // sent to one typed product have no report: they are sent, as before)
       const skips = !!this.root.dataset.sessionUrl && !(one || "").trim();
       await checkStored(this.root.dataset.knownUrl, this.token, candidates, current,
         ({ item }, holders, hex) => {
-          if (item.state || item.unmapped !== undefined) return;
+          if (item.state || item.unmapped !== undefined || sizedOut(item)) return;
           const note = storedNote(holders, targets[item.path || item.file.name] ||
             (one || "").trim());
           item.stored = note;
           item.storedSha = note.duplicate && skips ? hex : "";
           item.li.dataset.stored = note.duplicate ? "duplicate" : "elsewhere";
-          item.outcome.textContent = this.storedText(item);
-          found += 1;
-          duplicates += note.duplicate ? 1 : 0;
           this.update();
         },
-        (left, unchecked) => showStoredNote(this.preview, found, duplicates, unchecked, left));
+        (left, unchecked) => {
+          this.storedProgress = { left: left, unchecked: unchecked };
+          this.update();
+        });
+    }
+
+    /* "N files look already stored …" under the preview's counts, from the rows as they
+     * stand now: the files found, and what happens to the duplicates with the choices made
+     * since ("Upload again anyway", a typed product, new options). Left as it was once the
+     * upload has begun (the preview is then the plan it was). */
+    showStoredCount() {
+      if (!this.preview || this.running || this.items.some((i) => i.state &&
+        i.state !== "skipped")) return;
+      const found = this.items.filter((i) => i.stored && !i.state &&
+        i.unmapped === undefined && !sizedOut(i));
+      const duplicates = found.filter((i) => i.stored.duplicate).length;
+      const progress = this.storedProgress || { left: 0, unchecked: 0 };
+      const skipping = found.some((i) => this.skipsStored(i));
+      const choice = !this.root.dataset.sessionUrl || this.oneProduct() ? "import" :
+        (skipping ? "skip" : (this.sendStoredAgain && duplicates ? "again" : "import"));
+      showStoredNote(this.preview, found.length, duplicates, progress.unchecked,
+        progress.left, choice);
+    }
+
+    /* A stored file's row as the choices stand: one the page skips is done ("Already stored
+     * — skipped", its bar full, as a file the server answered), not a bar waiting to fill;
+     * one it sends waits as any other, with what the import will do with it. */
+    showStoredRow(item) {
+      if (!item.stored || item.state || item.unmapped !== undefined) return;
+      const skipped = this.skipsStored(item);
+      const text = skipped ? `Already stored — skipped: identical to ${item.stored.holder} ` +
+        "(not sent)" : item.stored.text;
+      if (item.outcome.textContent !== text) item.outcome.textContent = text;
+      if (skipped) {
+        item.li.className = "duplicate";
+        item.li.dataset.status = "already";
+        item.bar.value = 100;
+      } else if (item.li.dataset.status === "already") {
+        delete item.li.dataset.status;
+        item.li.className = "queued";
+        item.bar.value = 0;
+      }
     }
 
     /* Whether a file is left unsent because the preview found its bytes on the product it
@@ -520,13 +634,6 @@
     oneProduct() {
       const input = this.form && this.form.querySelector("input[name=product]");
       return input ? input.value.trim() : "";
-    }
-
-    /* A stored file's row: skipped, or sent for the import to skip ("Upload again anyway"). */
-    storedText(item) {
-      if (!item.stored) return "waiting";
-      return this.skipsStored(item) ? `Already stored: identical to ${item.stored.holder}; ` +
-        "skipped (not sent)" : item.stored.text;
     }
 
     /* "12 already stored — skipped" by the Upload button, with "Upload again anyway": while
@@ -544,12 +651,7 @@
         box.dataset.sendStored = "";
         box.addEventListener("change", () => {
           this.sendStoredAgain = box.checked;
-          for (const item of this.items) {
-            if (item.stored && !item.state && item.unmapped === undefined) {
-              item.outcome.textContent = this.storedText(item);
-            }
-          }
-          this.update();
+          this.update();  // the rows, the note and the counts follow the choice
         });
         const label = el("label", "check");
         label.append(box, document.createTextNode(" Upload again anyway"));
@@ -760,7 +862,9 @@
       }
       this.clearButton.hidden = this.running || !c.total;
       this.showSkipNote(this.running ? 0 : c.unmapped + c.taken + c.identical);
+      if (!this.running) for (const item of this.items) this.showStoredRow(item);
       this.showStoredSkip();
+      this.showStoredCount();
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
     }
 
@@ -788,6 +892,10 @@
       }
       const body = new FormData(this.form);
       body.append("expected", String(this.counts().pending));
+      // every file of the drop, as the preview had them: the server matches the manifest's
+      // rows to all at once (a row whose base name two folders hold goes to neither)
+      body.append("names_json", JSON.stringify(this.items.filter((i) => !i.state ||
+        i.state === "skipped").map((i) => i.path || i.file.name)));
       const answer = await post(this.root.dataset.sessionUrl, body, this.token);
       if (answer.status >= 200 && answer.status < 300 && answer.data) return answer.data;
       this.fail((answer.data && answer.data.error) ||
@@ -818,7 +926,9 @@
         item.done = true;
         item.li.className = "duplicate";
         item.li.dataset.status = "already";
-        item.outcome.textContent = `Not sent: already stored as ${item.stored.holder}.`;
+        item.bar.value = 100;  // done, not waiting: nothing of it is to be sent
+        item.outcome.textContent = `Already stored — skipped: identical to ` +
+          `${item.stored.holder} (not sent)`;
       }
       const position = this.form && this.form.querySelector("select[name=position]");
       // A session carries "replace" itself (its start sent the form); the per-file uploader
@@ -1128,8 +1238,25 @@
         if (!manifest) names.push("manifest.csv");
       }
       const empty = names.filter((name) => (names.entries.get(name) || {}).bytes === 0);
+      // the entries' pixel sizes from their headers, for the server's size rule (as for
+      // picked files): the central directory, each local header, then the image header
+      const read = await zipEntrySizes(file, names.entries, () => current === generation);
+      if (!read) return;  // a newer ZIP or options
       await showPreview(uploader.dataset.previewUrl,
-        document.querySelector("form[data-options]"), names, target, manifest, false, empty);
+        document.querySelector("form[data-options]"), names, target, manifest, false, empty,
+        read.sizes);
+      const result = target.querySelector("[data-import-preview-result]");
+      if (read.unread && result && !result.querySelector(":scope > .error")) {
+        // said, not implied: the preview cannot refuse these for their size
+        const line = document.createElement("p");
+        line.className = "muted small";
+        line.dataset.previewSizesUnread = "";
+        line.textContent = `${plural(read.unread, "file")}: pixel size not read in the ` +
+          "browser (TIFF, HEIC or AVIF, another compression, or a header further in): " +
+          "sizes checked on import.";
+        const summary = result.querySelector(".preview-summary");
+        if (summary) summary.after(line); else result.prepend(line);
+      }
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
       const error = target.querySelector("[data-import-preview-result] > .error");
@@ -1141,7 +1268,12 @@
         status.textContent = "Fix the error shown below to import this ZIP.";
       }
       if (!error) {
-        await findStoredInZip(names.entries, (entry) => zipEntryData(file, entry), target,
+        // not the entries the preview refused for their size: the import refuses them for
+        // that before it looks for a duplicate (assets.asset_ingest's order)
+        const sized = new Set(Array.from(target.querySelectorAll(
+          "[data-preview-sized-file] .name"), (node) => node.textContent));
+        const entries = new Map(Array.from(names.entries).filter(([name]) => !sized.has(name)));
+        await findStoredInZip(entries, (entry) => zipEntryData(file, entry), target,
           uploader.dataset.knownUrl, csrfToken(form),
           () => current === generation && input.files[0] === file);
       }
@@ -1227,6 +1359,57 @@
     guardLeaving();
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  /* The scripts upload.js needs on this page and not loaded (yet): upload_known.js on every
+   * uploader's page; upload_dims.js where a preview is asked (the bulk page), whose sizes
+   * the server's size rule judges. */
+  function missingScripts() {
+    const missing = [];
+    if (!window.cutroomUploadKnown) missing.push("upload_known.js");
+    if (!window.CutroomUploadDims && document.querySelector("[data-uploader][data-preview-url]," +
+      "form[data-zip-form]")) missing.push("upload_dims.js");
+    return missing;
+  }
+
+  /* The one start of the page's uploaders: once the document's deferred scripts have all
+   * run (DOMContentLoaded), so the order of the script tags cannot matter, and only with
+   * every script it needs; without one, each uploader says so and offers no upload. */
+  let booted = false;
+  function boot() {
+    if (booted) return;
+    const missing = missingScripts();
+    if (missing.length && document.readyState !== "complete") {
+      window.addEventListener("load", boot, { once: true });  // one more chance: async tags
+      return;
+    }
+    booted = true;
+    if (missing.length) {
+      const text = `The upload cannot start: the page's ${missing.join(" and ")} did not ` +
+        "load. Reload the page; if this stays, tell an administrator.";
+      console.error(`upload.js: ${text}`);
+      for (const root of document.querySelectorAll("[data-uploader], form[data-zip-form]")) {
+        const line = document.createElement("p");
+        line.className = "error";
+        line.setAttribute("role", "alert");
+        line.dataset.uploadScriptsMissing = "";
+        line.textContent = text;
+        root.prepend(line);
+        for (const button of root.querySelectorAll("button, input")) button.disabled = true;
+      }
+      return;
+    }
+    ({
+      sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
+      plural, el, formatBytes,
+    } = window.cutroomUploadKnown);
+    init();
+  }
+
+  if (document.readyState === "complete") boot();
+  else if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
+  else {
+    // run as a deferred script: the others (in any order) run before DOMContentLoaded, but
+    // a script added after it gets no such event, so also try when the page has loaded
+    document.addEventListener("DOMContentLoaded", boot);
+    window.addEventListener("load", boot, { once: true });
+  }
 })();

@@ -1,6 +1,7 @@
 /* "Already stored?" for the upload page (upload.js): which dropped files, or entries of a
- * ZIP, look stored already, before anything is sent. Loaded before upload.js, which takes
- * what it needs from window.cutroomUploadKnown.
+ * ZIP, look stored already, before anything is sent. upload.js takes what it needs from
+ * window.cutroomUploadKnown when it starts (its boot(), once the page's scripts have run, in
+ * whatever order), and says so on the page if this script is missing.
  *
  * The server (data-known-url: views.upload_known) names the byte counts some live image
  * has; only the files of those sizes are read and hashed here (SubtleCrypto: https and
@@ -134,8 +135,11 @@
 
   /* "N files look already stored …" under a preview's counts, with how many files of a
    * stored image's size are still being checked (left) and could not be (unchecked);
-   * removed when all are 0. */
-  function showStoredNote(container, found, duplicates, unchecked, left) {
+   * removed when all are 0. `choice` says what happens to the duplicates (those on the
+   * product they map to), as the page stands now: "import" (sent, or a ZIP's entries: the
+   * import skips them), "skip" (not sent: the session's finish names them) or "again"
+   * ("Upload again anyway": sent, and the import skips them). */
+  function showStoredNote(container, found, duplicates, unchecked, left, choice = "import") {
     if (!container) return;
     let note = container.querySelector("[data-preview-stored-note]");
     if (!found && !unchecked && !left) {
@@ -154,9 +158,20 @@
     if (found) {
       let text = `${plural(found, "file")} ${found === 1 ? "looks" : "look"} already stored ` +
         "(the same bytes as a stored image)";
-      text += duplicates ? `: the import will skip ${duplicates} as ` +
-        `${duplicates === 1 ? "a duplicate" : "duplicates"} (on the product ` +
-        `${duplicates === 1 ? "it maps" : "they map"} to).` : ".";
+      const one = duplicates === 1;
+      const onProduct = `on the product ${one ? "it maps" : "they map"} to`;
+      if (!duplicates) text += ".";
+      else if (choice === "skip") {
+        text += `: ${duplicates} ${onProduct} ${one ? "is" : "are"} skipped (not sent); ` +
+          `the import's report names ${one ? "it" : "them"}.`;
+      } else if (choice === "again") {
+        text += `: ${duplicates} ${onProduct} ${one ? "is" : "are"} sent again (Upload ` +
+          `again anyway); the import will skip ${one ? "it as a duplicate" :
+          "them as duplicates"}.`;
+      } else {
+        text += `: the import will skip ${duplicates} as ` +
+          `${one ? "a duplicate" : "duplicates"} (${onProduct}).`;
+      }
       parts.push(text);
     }
     if (left) {

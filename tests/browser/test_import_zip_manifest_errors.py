@@ -16,7 +16,9 @@ GOOD = b"sku,filename,position\r\nZM001,ZM001_MAIN.jpg,MAIN\r\n"
 
 
 def _zip(manifest: bytes) -> dict:
-    data = zip_bytes({"ZM001_MAIN.jpg": product_jpeg(64, 64, seed=1), "manifest.csv": manifest})
+    # big enough for the size rule, which the ZIP's preview applies to its entries too
+    data = zip_bytes({"ZM001_MAIN.jpg": product_jpeg(640, 600, seed=1),
+                      "manifest.csv": manifest})
     return {"name": "shoot.zip", "mimeType": "application/zip", "buffer": data}
 
 

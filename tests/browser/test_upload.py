@@ -440,10 +440,11 @@ def test_it_previews_a_folder_per_sku_zip_before_anything_is_stored(live_server,
     from tests.catalog.imagegen import zip_bytes
 
     _log_in(page, live_server, client, manager())
+    # big enough for the size rule, which the preview applies to a ZIP's entries too
     archive = zip_bytes({
-        "SHOE-77/IMG_0001.jpg": product_jpeg(64, 64, seed=1),
-        "SHOE-77/IMG_0002.jpg": product_jpeg(64, 64, seed=2),
-        "EVAL-003/003.jpg": product_jpeg(64, 64, seed=3),
+        "SHOE-77/IMG_0001.jpg": product_jpeg(640, 600, seed=1),
+        "SHOE-77/IMG_0002.jpg": product_jpeg(640, 600, seed=2),
+        "EVAL-003/003.jpg": product_jpeg(640, 600, seed=3),
         "__MACOSX/SHOE-77/._IMG_0001.jpg": b"x",
     })
     page.goto(f"{live_server.url}/catalog/upload/")
@@ -471,7 +472,7 @@ def test_it_previews_a_zip_with_the_manifest_inside_it(live_server, page, client
 
     _log_in(page, live_server, client, manager())
     archive = zip_bytes({
-        "a.jpg": product_jpeg(64, 64, seed=1), "b.jpg": product_jpeg(64, 64, seed=2),
+        "a.jpg": product_jpeg(640, 600, seed=1), "b.jpg": product_jpeg(640, 600, seed=2),
         "manifest.csv": b"sku,filename,position\r\nMAN-1,a.jpg,MAIN\r\nMAN-1,b.jpg,PT01\r\n",
         "notes.txt": b"shot on Monday",
     }, compression=zipfile.ZIP_DEFLATED if compression == "deflated" else zipfile.ZIP_STORED)

@@ -56,11 +56,11 @@ def test_it_marks_an_empty_file_and_an_already_stored_file_before_the_upload(
         "Will be refused: Not an image, or a corrupt one: the file is empty.")
     # the stored file: the same bytes on the product it maps to, a duplicate
     expect(row("MU-FULL_PT01.jpg")).to_have_text(
-        f"Already stored: identical to MU-FULL MAIN (asset #{holder.pk}); skipped (not sent)",
+        f"Already stored — skipped: identical to MU-FULL MAIN (asset #{holder.pk}) (not sent)",
         timeout=15_000)
     expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
-        "1 file looks already stored (the same bytes as a stored image): the import will "
-        "skip 1 as a duplicate (on the product it maps to).")
+        "1 file looks already stored (the same bytes as a stored image): 1 on the product it "
+        "maps to is skipped (not sent); the import's report names it.")
     expect(row("MU-FULL_PT02.jpg")).to_have_text("waiting")
     expect(uploader.locator("[data-summary]")).to_have_text(
         "3 files · 1 empty (0 bytes: will be refused) · 1 already stored — skipped")
@@ -132,8 +132,8 @@ def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
     expect(uploader.locator("[data-preview]")).to_contain_text("25 of 25 files → 4 products",
                                                                timeout=15_000)
     expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
-        "25 files look already stored (the same bytes as a stored image): the import will "
-        "skip 24 as duplicates (on the product they map to).", timeout=30_000)
+        "25 files look already stored (the same bytes as a stored image): 24 on the product "
+        "they map to are skipped (not sent); the import's report names them.", timeout=30_000)
     other = uploader.locator('li[data-filename="OTHER-9_shot1.jpg"] .outcome')
     expect(other).to_contain_text("identical to RE-1 MAIN")
     expect(other).to_contain_text("the import stores it on OTHER-9 too, with a warning")

@@ -47,8 +47,16 @@ def test_it_sends_only_the_new_file_and_names_the_one_already_stored(
     skip = uploader.locator("[data-stored-skip]")
     expect(skip).to_contain_text("1 already stored — skipped", timeout=15_000)
     expect(skip.locator("input[data-send-stored]")).not_to_be_checked()
+    skipped_row = uploader.locator('[data-file-list] li[data-filename="MU-FULL_PT01.jpg"]')
     expect(_row(uploader, "MU-FULL_PT01.jpg")).to_have_text(
-        f"Already stored: identical to MU-FULL MAIN (asset #{holder.pk}); skipped (not sent)"
+        f"Already stored — skipped: identical to MU-FULL MAIN (asset #{holder.pk}) (not sent)"
+    )
+    # done, not a grey bar waiting to fill (QA 2026-12-05)
+    expect(skipped_row).to_have_attribute("data-status", "already")
+    assert skipped_row.locator("progress").evaluate("bar => bar.value") == 100
+    expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image): 1 on the product it "
+        "maps to is skipped (not sent); the import's report names it."
     )
     expect(uploader.locator("[data-summary]")).to_have_text("2 files · 1 already stored — skipped")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
@@ -63,6 +71,11 @@ def test_it_sends_only_the_new_file_and_names_the_one_already_stored(
     link = uploader.locator("[data-result] a")
     expect(link).to_contain_text("1 imported, 1 duplicate skipped")
     expect(skip).to_be_hidden()
+    expect(skipped_row).to_have_attribute("data-status", "already")
+    assert skipped_row.locator("progress").evaluate("bar => bar.value") == 100
+    expect(_row(uploader, "MU-FULL_PT01.jpg")).to_have_text(
+        f"Already stored — skipped: identical to MU-FULL MAIN (asset #{holder.pk}) (not sent)"
+    )
     screenshot("skip-stored-after")
     issue = ImportIssue.objects.get(filename="MU-FULL_PT01.jpg")
     assert (issue.kind, issue.asset_pk) == ("duplicate", holder.pk)
@@ -80,11 +93,26 @@ def test_it_sends_both_files_when_asked_to_upload_again_anyway(live_server, page
     holder, sent, uploader = _drop_one_stored_one_new(page, live_server, client)
     skip = uploader.locator("[data-stored-skip]")
     expect(skip).to_contain_text("1 already stored — skipped", timeout=15_000)
+    note = uploader.locator("[data-preview-stored-note]")
+    expect(note).to_contain_text("1 on the product it maps to is skipped (not sent)")
+    row = uploader.locator('[data-file-list] li[data-filename="MU-FULL_PT01.jpg"]')
     skip.get_by_label("Upload again anyway").check()
     expect(skip).to_contain_text("1 already stored — sent again")
     expect(_row(uploader, "MU-FULL_PT01.jpg")).to_contain_text(
         "the import will skip it as a duplicate"
     )
+    # the note follows the choice (it kept "skipped" words after the box was ticked), and
+    # the row waits to be sent like any other
+    expect(note).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image): 1 on the product it "
+        "maps to is sent again (Upload again anyway); the import will skip it as a duplicate."
+    )
+    expect(row).not_to_have_attribute("data-status", "already")
+    assert row.locator("progress").evaluate("bar => bar.value") == 0
+    skip.get_by_label("Upload again anyway").uncheck()
+    expect(note).to_contain_text("1 on the product it maps to is skipped (not sent)")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+    skip.get_by_label("Upload again anyway").check()
     expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files")
     uploader.locator("[data-start]").click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)

@@ -11,10 +11,15 @@ import pytest
 from django.urls import reverse
 
 from catalog.ingest import images
+from catalog.models import ImportIssue
+from catalog.services.assets import asset_ingest
 from catalog.services.imports import import_job_create, import_job_upload_file
+from catalog.services.products import product_create
 from tests.catalog.imagegen import jpeg_bytes, png_declaring
 
 pytestmark = pytest.mark.django_db
+
+SMALL_481 = "Too small: 481×321; the long side must be at least 500 px."
 
 
 def _preview(client, sizes: dict, **fields) -> str:
@@ -86,3 +91,33 @@ def test_it_ignores_malformed_sizes(manager_client):
         {"names_json": json.dumps(["d.jpg"]), "sizes_json": "{not json", "create_products": "on"},
     )
     assert response.status_code == 200 and "1 of 1 file" in response.content.decode()
+
+
+def test_it_refuses_a_too_small_copy_of_a_stored_image_for_its_size_in_preview_and_import(
+    manager_client, storage, settings
+):
+    # QA 2026-12-05: a small photo stored while the limit was lower, dropped again once it
+    # was raised, was "refused for size" in the preview and "Duplicate" in the report. One
+    # order now: the file's header before the catalog, in the preview and in the import.
+    small = jpeg_bytes(size=(481, 321))
+    settings.CUTROOM_MIN_LONG_SIDE = 400
+    product = product_create(sku="QA31-SMALL")
+    stored = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="old.jpg")
+    assert stored.status == "stored"
+    settings.CUTROOM_MIN_LONG_SIDE = 500
+    names = {"QA31-SMALL_PT01.jpg": [481, 321], "QA31-NOSUCH_MAIN.jpg": [481, 321]}
+    page = _preview(manager_client, names, create_products="")
+    refused = _sized(page)
+    assert refused == dict.fromkeys(names, SMALL_481)
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    for name in names:  # one a copy of a stored image, one whose name maps to no product
+        result = import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(small), filename=name)
+        assert (result.status, result.reason, result.code) == ("rejected", SMALL_481, "too_small")
+    job.refresh_from_db()
+    assert job.duplicate_count == 0
+    issues = dict(ImportIssue.objects.filter(job=job).values_list("filename", "reason"))
+    assert issues == dict.fromkeys(names, SMALL_481)
+    # the copy that passes the size rule is still a duplicate, as before
+    settings.CUTROOM_MIN_LONG_SIDE = 400
+    again = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="again.jpg")
+    assert (again.status, again.asset) == ("duplicate", stored.asset)
