@@ -6,6 +6,7 @@ is small JSON about one file and nothing is buffered as a whole batch. A plain f
 """
 
 import json
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -715,6 +716,31 @@ def _is_sha256(text: str) -> bool:
     return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
 
 
+def _sha_named(value: object) -> tuple[str, str] | None:
+    """(name, sha256) from the page's "<sha256 hex>:<name>" (a held file's, a stored skip's):
+    the name cut to MAX_PATH_CHARS, the hash in lower case; None unless ``value`` is a string
+    of that form with a name that is not blank (no file is named so: nothing to match)."""
+    if not (isinstance(value, str) and len(value) > 65 and value[64] == ":"
+            and _is_sha256(value[:64]) and value[65:].strip()):
+        return None
+    return value[65:65 + MAX_PATH_CHARS], value[:64].lower()
+
+
+_JSON = TypeVar("_JSON", list, dict)
+
+
+def _json_field(raw: str, kind: type[_JSON]) -> _JSON | None:
+    """A form field the page filled with JSON (``raw``), when it holds a ``kind``; None when it
+    is not JSON or holds another type: the caller says what a malformed field means. JSON
+    nested deeper than Python's recursion limit is malformed too (json raises RecursionError
+    for it, not ValueError: a 500)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, kind) else None
+
+
 @capability_required(roles.UPLOAD)
 @require_POST
 def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
@@ -725,9 +751,8 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     held = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("held") if n.strip()]
     # held files the page found identical to the stored image at their position: "<sha256
     # hex>:<name>", checked against the catalog again (import_job_finish)
-    held_sha256 = {v[65:65 + MAX_PATH_CHARS]: v[:64].lower()
-                   for v in request.POST.getlist("held_sha256")
-                   if len(v) > 65 and v[64] == ":" and _is_sha256(v[:64])}
+    held_sha256 = dict(named for v in request.POST.getlist("held_sha256")
+                       if (named := _sha_named(v)) is not None)
     # files its preview found already stored on their own product, not sent unless asked
     # ("Upload again anyway"): one JSON list of "<sha256 hex>:<name>" (one field, not one
     # per file: with the kinds above a finish could pass Django's 1,000-field cap), checked
@@ -754,18 +779,11 @@ def _stored_skips(raw: str) -> dict[str, str]:
     """name -> sha256 from a finish's ``stored_json`` ("<sha256>:<name>" strings); the first
     ``MAX_FINISH_NAMES`` well-formed ones (the page names no more), malformed JSON or values
     left out: the server checks every one it keeps, and none is stored without its bytes."""
-    try:
-        values = json.loads(raw) if raw else []
-    except ValueError:
+    values = _json_field(raw, list) if raw else []
+    if values is None:
         return {}
-    if not isinstance(values, list):
-        return {}
-    found: dict[str, str] = {}
-    for v in values[:import_services.MAX_FINISH_NAMES]:
-        if isinstance(v, str) and len(v) > 65 and v[64] == ":" and _is_sha256(v[:64]) \
-                and v[65:].strip():
-            found[v[65:65 + MAX_PATH_CHARS]] = v[:64].lower()
-    return found
+    return dict(named for v in values[:import_services.MAX_FINISH_NAMES]
+                if (named := _sha_named(v)) is not None)
 
 
 @capability_required(roles.UPLOAD)
@@ -966,11 +984,8 @@ def _preview_names(request: HttpRequest, field: str) -> list[str] | None:
     raw = request.POST.get(f"{field}_json")
     if raw is None:
         return request.POST.getlist(field)
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+    value = _json_field(raw, list)
+    if value is None or not all(isinstance(n, str) for n in value):
         return None
     return value
 
@@ -979,11 +994,8 @@ def _preview_sizes(request: HttpRequest) -> dict[str, tuple[int, int]]:
     """name -> (width, height) the page read from the files' headers (``sizes_json``, sent
     by static/js/upload_dims.js for the files it could read): the preview applies the
     ingest's size rule to them. A malformed entry is left out: the import decides on arrival."""
-    try:
-        value = json.loads(request.POST.get("sizes_json") or "{}")
-    except ValueError:
-        return {}
-    if not isinstance(value, dict):
+    value = _json_field(request.POST.get("sizes_json") or "{}", dict)
+    if value is None:
         return {}
     sizes: dict[str, tuple[int, int]] = {}
     for name, size in list(value.items())[:MAX_PREVIEW_NAMES]:

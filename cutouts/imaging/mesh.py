@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -39,6 +41,25 @@ def _centres(stroke: Stroke) -> list[tuple[float, float]]:
     return [(float(out[i][0]), float(out[i][1])) for i in np.unique(pick)]
 
 
+@functools.cache
+def _lags(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What a window of ``h`` x ``w`` px computes the same each time (a preview asks for up to
+    MESH_WINDOWS of them): the overlap at each lag of its autocorrelation (at least 1), fftshifted
+    as the correlation is, and the lags (dy, dx) within MESH_LAGS[1] of the origin, with the
+    mask of those at MESH_LAGS from it. Read-only: shared by every call."""
+    lo, hi = MESH_LAGS
+    over = np.maximum(np.outer(
+        h - np.abs(np.fft.fftfreq(2 * h, 1 / (2 * h))),
+        w - np.abs(np.fft.fftfreq(2 * w, 1 / (2 * w))),
+    ), 1.0)
+    dy, dx = np.mgrid[-hi : hi + 1, -hi : hi + 1]
+    dist = np.hypot(dy, dx)
+    ring = (dist >= lo) & (dist <= hi)
+    for a in (over, dy, dx, ring):
+        a.flags.writeable = False
+    return over, dy, dx, ring
+
+
 def _window_is_mesh(grey: np.ndarray) -> bool:
     """Whether a window of lightness (float32, 0..255) holds a pattern repeating in two
     directions (see MESH_*)."""
@@ -50,18 +71,13 @@ def _window_is_mesh(grey: np.ndarray) -> bool:
     spec = np.fft.rfft2(fine, s=(2 * h, 2 * w))
     corr = np.fft.irfft2(spec * np.conj(spec), s=(2 * h, 2 * w))
     # normalised by the overlap at each lag: a correlation coefficient, 1 at the origin
-    over = np.outer(
-        h - np.abs(np.fft.fftfreq(2 * h, 1 / (2 * h))),
-        w - np.abs(np.fft.fftfreq(2 * w, 1 / (2 * w))),
-    )
-    corr = np.fft.fftshift(corr / np.maximum(over, 1.0))
+    over, dy, dx, ring = _lags(h, w)
+    corr = np.fft.fftshift(corr / over)
     corr /= max(float(corr[h, w]), 1e-6)
-    lo, hi = MESH_LAGS
+    hi = MESH_LAGS[1]
     sub = corr[h - hi : h + hi + 1, w - hi : w + hi + 1]
-    dy, dx = np.mgrid[-hi : hi + 1, -hi : hi + 1]
-    dist = np.hypot(dy, dx)
     peak = sub >= MESH_PEAK
-    peak &= (dist >= lo) & (dist <= hi)
+    peak &= ring
     # local maxima of the 3 x 3 neighbourhood
     pad = np.pad(sub, 1, constant_values=np.inf)
     for oy in (-1, 0, 1):
@@ -87,11 +103,21 @@ def over_mesh(rgb: np.ndarray, stroke: Stroke) -> bool:
     half = MESH_WINDOW // 2
     if h < MESH_WINDOW or w < MESH_WINDOW:
         return False
-    votes = []
-    for x, y in _centres(stroke):
+    centres = _centres(stroke)
+    need = MESH_SHARE * len(centres)
+    yes = no = 0
+    for x, y in centres:
         x0 = int(np.clip(round(x) - half, 0, w - MESH_WINDOW))
         y0 = int(np.clip(round(y) - half, 0, h - MESH_WINDOW))
         crop = np.ascontiguousarray(rgb[y0 : y0 + MESH_WINDOW, x0 : x0 + MESH_WINDOW, :3])
         grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        votes.append(_window_is_mesh(grey))
-    return bool(votes) and sum(votes) >= MESH_SHARE * len(votes)
+        if _window_is_mesh(grey):
+            yes += 1
+        else:
+            no += 1
+        # decided: the windows left cannot change the answer (it runs on every detail preview)
+        if yes >= need:
+            return True
+        if len(centres) - no < need:
+            return False
+    return False

@@ -489,8 +489,36 @@ def _keep_slab(new: np.ndarray, old: np.ndarray, mine: np.ndarray) -> np.ndarray
 # _hold_halo, whichever gets that far first) and kept for the others
 KnownColours = Callable[[], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
 
+# ``lab_at(y0, y1, x0, x1)``: the photo in Lab over that box of the image, within LAB_CONTEXT px
+# of a band piece (_lab_around)
+LabCrop = Callable[[int, int, int, int], np.ndarray]
+LAB_CONTEXT = max(LIFT_CONTEXT, BACKDROP_CONTEXT)  # _known_colours, _hold_join; _hold_backdrop
 
-def _known_colours(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray, at: tuple[int, int]
+
+def _lab_around(rgb: np.ndarray, at: tuple[int, int], shape: tuple[int, ...]) -> LabCrop:
+    """The photo ``rgb`` in Lab (float32, from RGB scaled to 0..1) around a band piece (top-left
+    corner ``at``, ``shape``), for the guards of one stroke's step: converted once, on the first
+    read, over the piece's box grown by LAB_CONTEXT, and sliced for each guard's box. A step's
+    guards read overlapping boxes, and each converted its own (three conversions of nearly the
+    same pixels); the conversion is per pixel, so a slice is the box's own conversion, bit for
+    bit (tests/imaging/test_retouch_detail.py)."""
+    y0, y1, x0, x1 = _around(at, shape, rgb.shape, LAB_CONTEXT)
+    got: list[np.ndarray] = []
+
+    def crop(b0: int, b1: int, c0: int, c1: int) -> np.ndarray:
+        # a guard reading farther than LAB_CONTEXT needs it raised (and _step_reads to cover it)
+        assert y0 <= b0 <= b1 <= y1 and x0 <= c0 <= c1 <= x1, (b0, b1, c0, c1)
+        if not got:
+            whole = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
+                                 cv2.COLOR_RGB2Lab)
+            whole.flags.writeable = False  # shared by the guards
+            got.append(whole)
+        return got[0][b0 - y0:b1 - y0, c0 - x0:c1 - x0]
+
+    return crop
+
+
+def _known_colours(lab_at: LabCrop, before: np.ndarray, mine: np.ndarray, at: tuple[int, int]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The known foreground's and backdrop's colours around a band piece (``mine``, a mask of
     its box with top-left corner ``at`` in the image), as the solve's crop sees them: medians
@@ -505,8 +533,7 @@ def _known_colours(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray, at: tu
     fg, bg = ~piece & (known >= 255 - LIFT_KNOWN), ~piece & (known <= LIFT_KNOWN)
     if not fg.any() or not bg.any():
         return None
-    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
-                       cv2.COLOR_RGB2Lab)
+    lab = lab_at(y0, y1, x0, x1)
     f_col, b_col = np.median(lab[fg], axis=0), np.median(lab[bg], axis=0)
     return f_col, b_col, lab[top - y0:top - y0 + bh, left - x0:left - x0 + bw]
 
@@ -624,7 +651,7 @@ def _hold_halo(new: np.ndarray, old: np.ndarray, mine: np.ndarray, write: np.nda
     return out
 
 
-def _hold_backdrop(rgb: np.ndarray, new: np.ndarray, old: np.ndarray, write: np.ndarray,
+def _hold_backdrop(lab_at: LabCrop, new: np.ndarray, old: np.ndarray, write: np.ndarray,
                    sofar: np.ndarray, known: KnownColours, before: np.ndarray,
                    at: tuple[int, int]) -> np.ndarray:
     """The values to write (at ``write``'s pixels, a mask of a piece's box with top-left corner
@@ -664,8 +691,7 @@ def _hold_backdrop(rgb: np.ndarray, new: np.ndarray, old: np.ndarray, write: np.
     bg[sl] &= ~write
     if not bg.any():
         return new
-    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
-                       cv2.COLOR_RGB2Lab)
+    lab = lab_at(y0, y1, x0, x1)
     m = bg.astype(np.float32)
     wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
     den = np.maximum(wgt, 1e-6)[..., None]
@@ -992,25 +1018,26 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     core = _held_core(mine & ~brush, sofar_box, before[at[0]:at[0] + bh, at[1]:at[1] + bw])
     new = _solve_piece(rgb, before, mine, at, matting, core)
     sofar = sofar_box[mine]
-    # the piece's known colours (a Lab conversion of its context) once, and only if a guard
-    # gets as far as needing them
-    known = functools.cache(functools.partial(_known_colours, rgb, before, mine, at))
+    # the photo in Lab around the piece (_known_colours, _hold_join, _hold_backdrop read it) and
+    # the piece's known colours, once, and only if a guard gets as far as needing them
+    lab_at = _lab_around(rgb, at, mine.shape)
+    known = functools.cache(functools.partial(_known_colours, lab_at, before, mine, at))
     new = _fade_only(new, sofar, _beside_translucent(before, mine, at))
     new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, at))
     new = _keep_slab(new, sofar, mine)
     new = _keep_alike(new, sofar, mine, known, before, at)
     new = _lift_slab(new, sofar, mine, known)
     # a joined re-solve lifting the backdrop the list without the stroke held clear (_hold_join)
-    new = _hold_join(new, sofar_box, mine, brush, rgb, before, at,
+    new = _hold_join(new, sofar_box, mine, brush, lab_at, before, at,
                      lambda: _solve_piece(rgb, before, brush, at, matting))
     new = _spare_haze(new, mine, write, old, deadband)
     new = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
-    out: np.ndarray = _hold_backdrop(rgb, new, old, write, sofar_box, known, before, at)
+    out: np.ndarray = _hold_backdrop(lab_at, new, old, write, sofar_box, known, before, at)
     return out
 
 
 def _hold_join(new: np.ndarray, sofar_box: np.ndarray, mine: np.ndarray, brush: np.ndarray,
-               rgb: np.ndarray, before: np.ndarray, at: tuple[int, int],
+               lab_at: LabCrop, before: np.ndarray, at: tuple[int, int],
                alone: Callable[[], np.ndarray]) -> np.ndarray:
     """A joined re-solve's alpha ``new`` (at ``mine``'s pixels, a mask of its box with top-left
     corner ``at`` in the image; ``brush``: the newest stroke's pixels there; ``sofar_box``: the
@@ -1064,8 +1091,7 @@ def _hold_join(new: np.ndarray, sofar_box: np.ndarray, mine: np.ndarray, brush: 
     fg = (held >= SOLID_HELD) & (now >= SOLID_HELD)
     if not bg.any() or not fg.any():  # the colours cannot tell
         return new
-    lab = cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
-                       cv2.COLOR_RGB2Lab)
+    lab = lab_at(y0, y1, x0, x1)
 
     def nearest(seed: np.ndarray) -> np.ndarray:
         # the colour of the seed pixel nearest to each pixel of the box

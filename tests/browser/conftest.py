@@ -1,5 +1,6 @@
 """Set-up the browser tests share: logging a user in (through the form, or by handing the
-browser a session) and finished cutouts made by the real pipeline with the fake model.
+browser a session), finished cutouts made by the real pipeline with the fake model, and a
+server function slowed down (a big file on S3, a busy machine).
 
 The browser itself is pytest-playwright's: tests/conftest.py's ``browser_type_launch_args``
 launches Debian's Chromium (/usr/bin/chromium, headless, --no-sandbox --disable-gpu
@@ -8,6 +9,7 @@ launches Debian's Chromium (/usr/bin/chromium, headless, --no-sandbox --disable-
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -49,6 +51,26 @@ def session_for(live_server, client):
                               "url": live_server.url}])
 
     return give
+
+
+@pytest.fixture
+def slow_server(monkeypatch):
+    """``slow_server(module, name, seconds, when=None)``: the server function ``module.name``
+    (called by keywords, looked up on its module) takes ``seconds`` longer, as a big file on S3
+    or a busy machine makes it; with ``when`` (given the same keywords), only the calls it
+    accepts. Patched from the call on, through the test's ``monkeypatch``."""
+
+    def slow(module, name: str, seconds: float, *, when=None) -> None:
+        real = getattr(module, name)
+
+        def late(**kwargs):
+            if when is None or when(**kwargs):
+                time.sleep(seconds)
+            return real(**kwargs)
+
+        monkeypatch.setattr(module, name, late)
+
+    return slow
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """The loupe in Debian's Chromium: a mouse sweep keeps one tile request in flight and ends on
 the tile of where the mouse stopped (static/js/review.js; the server side: test_review_versions)."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -32,16 +30,10 @@ def _wanted(fx: float, fy: float, width: int, height: int) -> str:
 
 
 def test_it_keeps_one_tile_request_in_flight_over_a_sweep_and_ends_on_the_last_position(
-    live_server, page, screenshot, big_cutout, monkeypatch, log_in
+    live_server, page, screenshot, big_cutout, slow_server, log_in
 ):
     # A slow server, as a big file on S3 is: every tile takes 80 ms to cut.
-    cut = tiles.cutout_image_tile
-
-    def slow(**kwargs):
-        time.sleep(0.08)
-        return cut(**kwargs)
-
-    monkeypatch.setattr(tiles, "cutout_image_tile", slow)
+    slow_server(tiles, "cutout_image_tile", 0.08)
     log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/card/{big_cutout.pk}/")
     image = page.locator(".rv-stage-side .rv-cutout")

@@ -9,7 +9,6 @@ import io
 import json
 import re
 import threading
-import time
 
 import cv2
 import numpy as np
@@ -1873,17 +1872,12 @@ def _said_since(page, mark: int) -> list[str]:
 
 
 @pytest.fixture
-def slow_previews(monkeypatch):
+def slow_previews(slow_server):
     """``slow_previews(seconds)``: every stroke preview takes that much longer in the server."""
-    real = previews.cutout_retouch_preview
 
     def slow(seconds: float) -> None:
-        def late(*, cutout, strokes):
-            if strokes:
-                time.sleep(seconds)
-            return real(cutout=cutout, strokes=strokes)
-
-        monkeypatch.setattr(previews, "cutout_retouch_preview", late)
+        slow_server(previews, "cutout_retouch_preview", seconds,
+                    when=lambda *, cutout, strokes: bool(strokes))
 
     return slow
 
@@ -1977,16 +1971,10 @@ def test_it_reports_a_click_whose_picture_was_decoding_with_the_next_one(
 
 
 def test_it_reports_the_first_click_when_the_pages_own_image_loads_while_its_answer_decodes(
-        live_server, page, stained, log_in, monkeypatch):
+        live_server, page, stained, log_in, slow_server):
     """The page's image (the version, slow on a first view) finishing its load while the
     first click's answer decoded took that answer's report with it: no report."""
-    real = previews.cutout_image
-
-    def slow(**kw):
-        time.sleep(2.5)
-        return real(**kw)
-
-    monkeypatch.setattr(previews, "cutout_image", slow)
+    slow_server(previews, "cutout_image", 2.5)
     log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/",

@@ -1194,3 +1194,31 @@ def test_it_previews_an_empty_file_as_refused_and_makes_no_product_for_it(manage
     # the page tells a duplicate from a copy on another product by the preview's mapping
     assert '"MU-FULL_PT01.jpg": "MU-FULL"' in page
 
+
+
+def test_it_reads_a_sha_named_value_and_leaves_a_malformed_one_out():
+    from catalog.views import MAX_PATH_CHARS, _sha_named
+
+    sha = "ab" * 32
+    assert _sha_named(f"{sha.upper()}:SK1_PT01.jpg") == ("SK1_PT01.jpg", sha)
+    # a colon in the name is the name's: the hash is the first 64 characters
+    assert _sha_named(f"{sha}:a:b.jpg") == ("a:b.jpg", sha)
+    long = "d/" * MAX_PATH_CHARS + "x.jpg"
+    assert _sha_named(f"{sha}:{long}") == (long[:MAX_PATH_CHARS], sha)
+    for bad in (f"{'g' * 64}:SK1.jpg",  # not hex
+                f"{sha[:40]}:SK1.jpg", f"{sha}0:SK1.jpg",  # too short, too long
+                f"{sha}SK1.jpg", f"{sha}:", f"{sha}:   ",  # no colon, no name, a blank one
+                7, None, [f"{sha}:SK1.jpg"]):  # not a string
+        assert _sha_named(bad) is None, bad
+
+
+def test_it_reads_a_json_field_of_the_kind_asked_and_none_otherwise():
+    from catalog.views import _json_field
+
+    assert _json_field('["a.jpg", 3]', list) == ["a.jpg", 3]
+    assert _json_field('{"a.jpg": [1, 2]}', dict) == {"a.jpg": [1, 2]}
+    for raw, kind in (("{not json", dict), ("", list), ('["a.jpg"', list),  # not JSON
+                      ('{"a": 1}', list), ('["a"]', dict), ("7", list), ('"a"', list),
+                      ("null", dict),  # another type
+                      ("[" * 100_000, list), ('{"a":' * 100_000, dict)):  # nested too deep
+        assert _json_field(raw, kind) is None, raw[:20]

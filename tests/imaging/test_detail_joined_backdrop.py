@@ -126,7 +126,7 @@ def test_it_holds_a_joined_lift_to_what_the_stroke_alone_solves():
             sofar,
             mine,
             brush,
-            rgb,
+            retouch_detail._lab_around(rgb, (0, 0), mine.shape),
             sofar,
             (0, 0),
             lambda: np.full(int(brush.sum()), alone_value, np.uint8),
@@ -148,7 +148,14 @@ def test_it_leaves_strands_on_a_joined_lift():
     lift[:, 25:50:5] = 120
     rgb, sofar, mine, brush, new = joined_step(lift)
     out = retouch_detail._hold_join(
-        new, sofar, mine, brush, rgb, sofar, (0, 0), lambda: np.zeros(int(brush.sum()), np.uint8)
+        new,
+        sofar,
+        mine,
+        brush,
+        retouch_detail._lab_around(rgb, (0, 0), mine.shape),
+        sofar,
+        (0, 0),
+        lambda: np.zeros(int(brush.sum()), np.uint8),
     )
     assert (out == new).all()
 

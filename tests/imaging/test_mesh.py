@@ -4,9 +4,11 @@ Synthetic photos built in memory."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from cutouts.imaging import mesh
 from cutouts.imaging.mesh import over_mesh
 from cutouts.imaging.strokes import Stroke
 
@@ -66,3 +68,47 @@ def test_it_reads_the_mesh_under_the_stroke_not_beside_it():
     img[:, : W // 2] = _noisy(np.full((H, W // 2, 3), (104, 100, 110), np.float32), 0)
     assert over_mesh(img, Stroke("detail", 12.0, ((250.0, 40.0), (250.0, 200.0))))
     assert not over_mesh(img, Stroke("detail", 12.0, ((60.0, 40.0), (60.0, 200.0))))
+
+
+def _all_windows(img: np.ndarray, stroke: Stroke) -> list[bool]:
+    """Every window's vote along the stroke (over_mesh's windows, none skipped)."""
+    half = mesh.MESH_WINDOW // 2
+    votes = []
+    for x, y in mesh._centres(stroke):
+        x0 = int(np.clip(round(x) - half, 0, W - mesh.MESH_WINDOW))
+        y0 = int(np.clip(round(y) - half, 0, H - mesh.MESH_WINDOW))
+        crop = np.ascontiguousarray(img[y0 : y0 + mesh.MESH_WINDOW, x0 : x0 + mesh.MESH_WINDOW])
+        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        votes.append(mesh._window_is_mesh(grey))
+    return votes
+
+
+def test_it_stops_reading_windows_once_the_answer_is_decided(monkeypatch):
+    # over_mesh runs on every detail preview: it reads windows only until the share is reached
+    # or out of reach, and answers as all the windows would
+    right = _grid(0, 12, True)
+    right[:, : W // 2] = _noisy(np.full((H, W // 2, 3), (104, 100, 110), np.float32), 0)
+    across = Stroke("detail", 12.0, ((30.0, 120.0), (290.0, 120.0)))  # half over the grid
+    back = Stroke("detail", 12.0, ((290.0, 120.0), (30.0, 120.0)))
+    cases = [(_grid(0, 12, True), DOWN), (_strands(0), DOWN), (right, across), (right, back)]
+    real = mesh._window_is_mesh
+    skipped = []
+    for img, stroke in cases:
+        votes = _all_windows(img, stroke)
+        read: list[bool] = []
+
+        def spy(grey: np.ndarray, read: list[bool] = read) -> bool:
+            read.append(real(grey))
+            return read[-1]
+
+        monkeypatch.setattr(mesh, "_window_is_mesh", spy)
+        got = over_mesh(img, stroke)
+        monkeypatch.undo()
+        assert got == (sum(votes) >= mesh.MESH_SHARE * len(votes))
+        assert read == votes[: len(read)]
+        # decided at the last window read: not before it, and no window after it
+        need = mesh.MESH_SHARE * len(votes)
+        assert (sum(read) >= need) or (len(votes) - read.count(False) < need)
+        assert (sum(read[:-1]) < need) and (len(votes) - read[:-1].count(False) >= need)
+        skipped.append(len(votes) - len(read))
+    assert skipped[0] > 0 and skipped[1] > 0  # wholly over the grid, over the hair

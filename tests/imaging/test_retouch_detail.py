@@ -491,3 +491,82 @@ def test_it_keys_a_cached_step_by_all_its_guards_read(monkeypatch) -> None:
     beyond[y0 + 5, x1] ^= 255
     assert key(edge) != key(mesh_cut)
     assert key(beyond) == key(mesh_cut)
+
+
+def _lab_per_box(rgb: np.ndarray, at: tuple[int, int], shape: tuple[int, ...], log: list[str]):
+    """The guards' Lab as they had it before _lab_around: each box converted on its own, as
+    each guard asks (``log``: who asked)."""
+
+    def crop(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        log.append(sys._getframe(1).f_code.co_name)
+        return cv2.cvtColor(rgb[y0:y1, x0:x1].astype(np.float32) * np.float32(1 / 255),
+                            cv2.COLOR_RGB2Lab)
+
+    return crop
+
+
+def test_it_slices_a_guards_lab_bit_for_bit_from_one_conversion(monkeypatch) -> None:
+    # the guards of a step read the photo's Lab over overlapping boxes from one conversion: a
+    # slice must be the box's own conversion to the bit, wherever the box lies in it (OpenCV's
+    # vector code must not depend on a pixel's column), and the photo converted once
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (150, 170, 3), np.uint8)
+    calls: list[int] = []
+    real = cv2.cvtColor
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    for at, shape in (((40, 50), (30, 45)), ((0, 0), (20, 33)), ((130, 151), (20, 19))):
+        lab_at = retouch_detail._lab_around(rgb, at, shape)
+        y0, y1, x0, x1 = retouch_detail._around(at, shape, rgb.shape, retouch_detail.LAB_CONTEXT)
+        monkeypatch.setattr(cv2, "cvtColor", counted)
+        calls.clear()
+        boxes = [(y0, y1, x0, x1)]
+        for _ in range(200):
+            b0, c0 = int(rng.integers(y0, y1)), int(rng.integers(x0, x1))
+            boxes.append((b0, int(rng.integers(b0 + 1, y1 + 1)),
+                          c0, int(rng.integers(c0 + 1, x1 + 1))))
+        got = [lab_at(*box) for box in boxes]
+        assert len(calls) == 1
+        monkeypatch.undo()
+        for (b0, b1, c0, c1), lab in zip(boxes, got, strict=True):
+            own = _lab_per_box(rgb, at, shape, [])(b0, b1, c0, c1)
+            assert np.array_equal(lab.view(np.uint32), own.view(np.uint32)), (b0, b1, c0, c1)
+        with pytest.raises(AssertionError):  # beyond the conversion: a guard needs it raised
+            lab_at(max(y0 - 1, 0), y1, x0, min(x1 + 1, rgb.shape[1]))
+
+
+def test_it_gives_the_same_bits_as_the_guards_own_lab_conversions(monkeypatch) -> None:
+    # one Lab conversion per step instead of one per guard (_known_colours, _hold_backdrop,
+    # _hold_join) must change no bit: the scenes run the three guards as far as their Lab
+    from .test_detail_joined_backdrop import fibre_scene, lifting, strokes
+
+    mesh_rgb, mesh_cut, *_ = _mesh_cup(0)
+    fibre_rgb, _, fibre_cut = fibre_scene(0)
+    lifting(monkeypatch)
+    scenes = [(mesh_rgb, mesh_cut, [Stroke("detail", 20.0, ((135.0, 20.0), (135.0, 220.0)))]),
+              (mesh_rgb, mesh_cut, [Stroke("detail", 30.0, ((118.0, 20.0), (118.0, 220.0)))]),
+              (fibre_rgb, fibre_cut, list(strokes()))]
+    real = retouch_detail._lab_around
+
+    def run(lab_around) -> list:
+        monkeypatch.setattr(retouch_detail, "_lab_around", lab_around)
+        out = []
+        for rgb, cut, st in scenes:
+            retouch_detail._STEPS.clear()
+            retouch_detail._PIECES.clear()
+            result = retouch(rgb, cut, st)
+            out += [result.alpha, result.rgba]
+        return out
+
+    asked: list[str] = []
+    new = run(real)
+    old = run(lambda rgb, at, shape: _lab_per_box(rgb, at, shape, asked))
+
+    assert {"_known_colours", "_hold_backdrop", "_hold_join"} <= set(asked)
+    for a, b in zip(new, old, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(new[0], mesh_cut)  # the strokes do change the cutouts
+    assert not np.array_equal(new[4], fibre_cut)
