@@ -45,6 +45,12 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The import that made it (its manifest or a file's name): that import's page lists it
+    # even when no file of it arrived (a manifest row whose file was missing: QA31 L5).
+    created_by_import = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="created_products",
+    )
 
     objects = models.Manager()
     live = LiveManager()

@@ -740,10 +740,15 @@ def import_job_list(*, limit: int = 50) -> list[ImportJob]:
 
 
 def import_job_products(*, job: ImportJob, limit: int = 200) -> list[Product]:
-    """Live products that received assets from this import, SKU order."""
+    """Live products that received assets from this import or that it created, SKU order;
+    ``has_image`` on each: whether one of this import's images is live on it (a product its
+    manifest created whose file was missing has none, QA31 L5: "3 products created" listed
+    two)."""
+    images = ImageAsset.live.filter(import_job=job)
     return list(
-        Product.live.filter(assets__import_job=job, assets__deleted_at__isnull=True)
-        .distinct().order_by("sku")[:limit]
+        Product.live.filter(Q(pk__in=images.values("product_id")) | Q(created_by_import=job))
+        .annotate(has_image=Exists(images.filter(product=OuterRef("pk"))))
+        .order_by("sku")[:limit]
     )
 
 

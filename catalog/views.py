@@ -46,6 +46,7 @@ from .ingest.naming import (
     DEFAULT_PATTERNS,
     VIEW_WORD_NOTE,
     FilenameRules,
+    fold_sku,
     precedence,
     view_word_sku,
 )
@@ -941,8 +942,14 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             preview, replace=options["replace"], manifest=manifest, session=session))
         # what the import will report against the manifest's own rows (refused SKUs,
         # existing products it leaves as they were, rows whose file is missing)
-        context["manifest_notes"] = (import_mapping.manifest_preview_notes(
-            manifest=manifest, names=names, session=session) if manifest is not None else [])
+        context["manifest_notes"] = []
+        created: list[tuple[str, int]] = []
+        if manifest is not None:
+            found = import_mapping.manifest_preview(manifest=manifest, names=names,
+                                                    session=session)
+            context["manifest_notes"] = found.notes
+            created = [(sku, manifest.product_lines.get(sku, 0)) for sku in found.created]
+        context.update(_manifest_only(preview, created=created))
     return render(request, "catalog/_import_preview.html", context)
 
 
@@ -1013,6 +1020,19 @@ def _product_target_preview(request: HttpRequest, *, sku: str, names: list[str]
     except Product.DoesNotExist as exc:
         context["error"] = str(exc)
     return render(request, "catalog/_product_target_preview.html", context)
+
+
+def _manifest_only(preview: selectors.ImportPreview, *, created: list[tuple[str, int]]
+                   ) -> dict:
+    """The products the manifest step will create, (SKU, line), that no file of the preview
+    maps to (a row whose file is missing, a row without a file): the import creates them
+    all the same, so the preview counts and lists them (QA31 L5: it said "2 new" where the
+    import said "3 products created")."""
+    mapped = {fold_sku(group.sku) for group in preview.groups}
+    only = [(sku, line) for sku, line in created if fold_sku(sku) not in mapped]
+    return {"manifest_only": only,
+            "products_total": len(preview.groups) + len(only),
+            "new_total": preview.new_products + len(only)}
 
 
 #: Files the preview lists before "Show all" hides the rest.

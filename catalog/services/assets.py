@@ -762,6 +762,9 @@ def _asset_row_create(
     warnings = []
     replaced: list[ImageAsset] = []
     product, created = _product_saved(product)
+    if created and import_job is not None:
+        # its import's page lists the products it made (``import_job_products``)
+        Product.objects.filter(pk=product.pk).update(created_by_import=import_job)
     auto = position is None
     with transaction.atomic():  # savepoint: an IntegrityError must not poison the outer block
         # Concurrent uploads to one product must not both take the same free position.

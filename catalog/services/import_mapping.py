@@ -192,22 +192,40 @@ MISSING_FROM = {"zip": "in the archive", "folder": "in the folder",
                 "upload": "among the uploaded files"}
 
 
+@dataclass
+class ManifestPreview:
+    """What ``manifest_preview`` finds: ``notes`` as ``manifest_preview_notes`` gives them,
+    and ``created``, the SKUs the manifest step would create (in manifest order), with or
+    without a file: the preview counts those no file maps to (QA31 L5)."""
+
+    notes: list[tuple[str, str, str]]
+    created: list[str]
+
+
 def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session: bool
                            ) -> list[tuple[str, str, str]]:
+    """``manifest_preview``'s notes alone."""
+    return manifest_preview(manifest=manifest, names=names, session=session).notes
+
+
+def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
+                     ) -> ManifestPreview:
     """What the import will report against the manifest itself, before anything is sent:
-    (manifest name, reason, level) in line order. Per SKU the import's own decision
-    (``manifest_outcome``, over the products ``ImportRun._manifest_existing`` finds), so an
-    existing product a row cannot update is a warning ("left as it was; its files are still
-    imported") and a refused row whose file is not among ``names`` gets both reasons. A
-    refused row whose file is among them is not repeated here: that file is listed with the
-    refusal (``manifest_product_new`` / ``naming.file_target``). ``session``: ``names`` are a
-    browser session's files ("not among the uploaded files", as the session's finish says),
-    else a ZIP's entries ("not in the archive"); every row whose file is missing either way."""
+    (manifest name, reason, level) in line order, and the products it will create. Per SKU the
+    import's own decision (``manifest_outcome``, over the products
+    ``ImportRun._manifest_existing`` finds), so an existing product a row cannot update is a
+    warning ("left as it was; its files are still imported") and a refused row whose file is not
+    among ``names`` gets both reasons. A refused row whose file is among them is not repeated
+    here: that file is listed with the refusal (``manifest_product_new`` /
+    ``naming.file_target``). ``session``: ``names`` are a browser session's files ("not among
+    the uploaded files", as the session's finish says), else a ZIP's entries ("not in the
+    archive"); every row whose file is missing either way."""
     kind = ImportJob.Source.UPLOAD if session else ImportJob.Source.ZIP
     run = ImportRun(ImportJob(options={}, source_kind=kind))
     run.manifest = manifest
     refusals: dict[str, str] = {}
     notes: list[tuple[int, str, str]] = []
+    created: list[str] = []
     twins = run.twin_rows()
     skus = list(manifest.products)
     chunk = settings.CUTROOM_MANIFEST_CHUNK
@@ -222,6 +240,8 @@ def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session:
                 refusals[sku] = outcome.reason
             elif outcome.action == LEAVE:
                 notes.append((line, outcome.reason, ImportIssue.Level.WARNING))
+            elif outcome.action == CREATE:
+                created.append(sku)
     with_files = {row.sku for row in manifest.rows if row.filename}
     for sku, reason in refusals.items():
         if sku not in with_files:
@@ -232,7 +252,9 @@ def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session:
             row, where=MISSING_FROM[kind], refusal=refusal),
             ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
     notes.sort(key=lambda note: note[0])
-    return [(manifest.name, reason, level) for _line, reason, level in notes]
+    return ManifestPreview(
+        notes=[(manifest.name, reason, level) for _line, reason, level in notes],
+        created=created)
 
 
 #: Refused manifest products whose reason a job's checkpoint keeps, for its rows whose files
@@ -358,6 +380,7 @@ class ImportRun:
                 self._manifest_left(manifest, outcome.reason)
             elif outcome.action == CREATE:
                 assert outcome.product is not None
+                outcome.product.created_by_import = self.job
                 new.append(outcome.product)
             elif outcome.action == UPDATE:
                 assert outcome.product is not None
@@ -442,6 +465,7 @@ class ImportRun:
                 try:
                     if product is None:
                         product = product_create(sku=sku, **fields)
+                        Product.objects.filter(pk=product.pk).update(created_by_import=self.job)
                         created += 1
                     elif product.deleted_at is not None:
                         self._manifest_line_issue(

@@ -259,13 +259,18 @@
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
           header: dir.getUint32(at + 42, true),
         };
-      } else if (!name.endsWith("/") && !name.startsWith("__MACOSX/") && base &&
-          !SKIP.test(base) && base.toLowerCase() !== "manifest.csv") {
+      } else if (!name.endsWith("/")) {
+        // Every file entry goes to the preview, which judges its name as the import does
+        // (archives.entry_name_problem: ignored, refused, skipped): a name the page judged
+        // itself was one the import refused and the preview never listed (QA31:
+        // "..\x.jpg" starts with a dot). `junk` (desktop metadata, a dot file) only spares
+        // reading its header and hashing it here.
         names.push(name);
         names.entries.set(name, {
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
           bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
           encrypted: !!(dir.getUint16(at + 8, true) & 1),
+          junk: name.startsWith("__MACOSX/") || !base || SKIP.test(base),
         });
       }
       at += 46 + skip;
@@ -334,7 +339,8 @@
     const sizes = {};
     let unread = 0;
     for (const [name, entry] of entries) {
-      if (!entry.bytes || notImageReason(document.querySelector("[data-dropzone]"), name)) {
+      if (!entry.bytes || entry.junk ||
+          notImageReason(document.querySelector("[data-dropzone]"), name)) {
         continue;
       }
       let head = null;
@@ -1272,7 +1278,8 @@
         // that before it looks for a duplicate (assets.asset_ingest's order)
         const sized = new Set(Array.from(target.querySelectorAll(
           "[data-preview-sized-file] .name"), (node) => node.textContent));
-        const entries = new Map(Array.from(names.entries).filter(([name]) => !sized.has(name)));
+        const entries = new Map(Array.from(names.entries).filter(
+          ([name, entry]) => !sized.has(name) && !entry.junk));
         await findStoredInZip(entries, (entry) => zipEntryData(file, entry), target,
           uploader.dataset.knownUrl, csrfToken(form),
           () => current === generation && input.files[0] === file);

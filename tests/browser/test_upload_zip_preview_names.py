@@ -1,0 +1,42 @@
+"""A ZIP's preview names every entry its import refuses, the backslash traversal too, and
+announces the product a manifest row makes without a file (QA31 L4, L5, 2026-12-05: the
+page dropped "..\\x.jpg" for starting with a dot, so the preview said "2 of 6 files" where
+the import said "7 files, 5 refused", and "2 new" where it created 3)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_upload import _log_in
+from tests.catalog.imagegen import zip_bytes
+from tests.factories import manager
+from tests.images import product_jpeg
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MANIFEST = (b"sku,title,filename,position\r\nQZ5,Five,QZ5_MAIN.jpg,MAIN\r\n"
+            b"QZ6,Six,missing.jpg,PT03\r\nQZ4,Four,IMG_0001.jpg,MAIN\r\n")
+
+
+def test_it_previews_the_entries_and_products_the_import_will_report(live_server, page,
+                                                                     client):
+    photos = {name: product_jpeg(1200, 900, seed=seed) for seed, name in enumerate([
+        "../QZ1_MAIN.jpg", "/abs/QZ3_MAIN.jpg", "QZ4/IMG_0001.jpg", "QZ5_MAIN.jpg",
+        "..\\QZ7_MAIN.jpg", "C:/win/QZ8_MAIN.jpg"])}
+    archive = zip_bytes({**photos, "__MACOSX/._QZ5_MAIN.jpg": b"\0\5\26\7",
+                         "manifest.csv": MANIFEST})
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("input[name=archive]", files=[
+        {"name": "evil3.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview.locator(".preview-summary")).to_contain_text(
+        "2 of 6 files → 3 products (3 new: 1 from the manifest, no file) · 4 not mapped",
+        timeout=20_000)
+    expect(preview.locator("[data-preview-unmapped]", has_text="..\\QZ7_MAIN.jpg")).to_contain_text(
+        "Refused: '..' in the path (path traversal).")
+    expect(preview.locator("[data-preview-manifest-only]")).to_contain_text(
+        "QZ6 new No file maps to it: created from the manifest (line 3) without an image.")
+    # desktop metadata is neither listed nor read: every image header read, none left unread
+    expect(preview).not_to_contain_text("__MACOSX")
+    expect(preview.locator("[data-preview-sizes-unread]")).to_have_count(0)

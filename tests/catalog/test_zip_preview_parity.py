@@ -1,0 +1,121 @@
+"""A ZIP's preview and its import agree (QA31, 2026-12-05): every entry the import refuses
+for its name (a backslash traversal too) is counted and named by the preview, and every
+product the import creates (a manifest row whose file is missing too) is announced by the
+preview and listed on the import's page."""
+
+import html
+import io
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from catalog import selectors
+from catalog.models import ImportIssue, Product
+from catalog.services.import_runner import import_job_run
+from catalog.services.imports import import_job_create, import_job_upload_file
+from tests.catalog.imagegen import zip_bytes
+from tests.images import product_jpeg
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+MANIFEST = (b"sku,title,filename,position\r\nQZ5,Five,QZ5_MAIN.jpg,MAIN\r\n"
+            b"QZ6,Six,missing.jpg,PT03\r\nQZ4,Four,IMG_0001.jpg,MAIN\r\n")
+
+
+def _members() -> dict[str, bytes]:
+    """QA31's evil3.zip, in memory: traversal entries of every spelling, desktop metadata, a
+    nested manifest and the manifest whose third row names a file the archive lacks."""
+    photo = {name: product_jpeg(1200, 900, seed=seed) for seed, name in enumerate([
+        "../QZ1_MAIN.jpg", "ok/../../QZ2_MAIN.jpg", "/abs/QZ3_MAIN.jpg", "QZ4/IMG_0001.jpg",
+        "QZ5_MAIN.jpg", "..\\QZ7_MAIN.jpg", "C:/win/QZ8_MAIN.jpg"])}
+    return {**photo, "__MACOSX/._QZ5_MAIN.jpg": b"\0\5\26\7", ".DS_Store": b"\0",
+            "sub/manifest.csv": b"sku\r\n", "manifest.csv": MANIFEST}
+
+
+def _sent_names(members: dict[str, bytes]) -> list[str]:
+    """What upload.js sends the preview for a ZIP: every file entry of its directory but the
+    root manifest (sent as its own file); the server judges each name."""
+    return [name for name in members if name != "manifest.csv" and not name.endswith("/")]
+
+
+def _preview(client, members: dict[str, bytes]) -> str:
+    response = client.post(reverse("catalog:import_preview"), {
+        "names": _sent_names(members), "create_products": "on", "source": "zip",
+        "zip_manifest": SimpleUploadedFile("manifest.csv", members["manifest.csv"],
+                                           "text/csv")})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _not_mapped(page: str) -> dict[str, str]:
+    found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
+                       r"([^<]*)</li>", page)
+    return {html.unescape(name): html.unescape(why) for name, why in found}
+
+
+def _import(members: dict[str, bytes]):
+    job = import_job_create(user=None, source_kind="zip", create_products=True, enqueue=False,
+                            source_file=ContentFile(zip_bytes(members), name="evil3.zip"))
+    return import_job_run(job_id=job.pk)
+
+
+def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client, storage):
+    members = _members()
+    page = _preview(manager_client, members)
+    job = _import(members)
+    refused = dict(job.issues.filter(level=ImportIssue.Level.ERROR)
+                   .values_list("filename", "reason"))
+    assert refused["..\\QZ7_MAIN.jpg"] == "Refused: '..' in the path (path traversal)."
+    skipped = dict(job.issues.filter(reason__startswith="Skipped")
+                   .values_list("filename", "reason"))
+    assert skipped == {"sub/manifest.csv": "Skipped: not an image file name (.csv)."}
+    # the same names with the same words; desktop metadata in neither
+    assert _not_mapped(page) == {**refused, **skipped}
+    assert job.progress_total == 8 and job.error_count == 5
+    assert "2 of 8 files → 3 products" in page
+
+
+def test_it_announces_and_lists_a_product_the_manifest_makes_without_a_file(
+        manager_client, storage):
+    members = _members()
+    page = _preview(manager_client, members)
+    assert "(3 new<span data-preview-manifest-only-count>: 1 from the manifest, no file" in page
+    assert re.search(r'data-preview-manifest-only="QZ6">.*?No file maps to it: created from '
+                     r"the manifest \(line 3\) without an image", page, re.S)
+    assert 'data-preview-sku="QZ6"' not in page
+    assert not Product.objects.exists()
+
+    job = _import(members)
+    assert job.products_created == 3
+    listed = {p.sku: p.has_image for p in selectors.import_job_products(job=job)}
+    assert listed == {"QZ4": True, "QZ5": True, "QZ6": False}
+    detail = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    text = detail.content.decode()
+    assert re.search(r"data-import-product-no-image>QZ6</a> <span[^>]*>\(created, no image\)",
+                     text)
+    assert text.count("(created, no image)") == 1
+
+
+def test_it_counts_no_manifest_product_a_file_maps_to_as_without_a_file(manager_client):
+    members = {"QZ4/IMG_0001.jpg": b"", "QZ5_MAIN.jpg": b"", "QZ6_PT03.jpg": b"",
+               "manifest.csv": MANIFEST}
+    page = _preview(manager_client, members)
+    assert "3 of 3 files → 3 products</strong> (3 new)" in page
+    assert "data-preview-manifest-only" not in page
+
+
+def test_it_marks_the_products_an_import_makes_from_file_names(storage):
+    job = import_job_create(user=None, source_kind="upload", expected_files=1,
+                            create_products=True)
+    import_job_upload_file(job_id=job.pk, filename="NEW-9_MAIN.jpg",
+                           fileobj=io.BytesIO(product_jpeg(1200, 900)))
+    product = Product.objects.get(sku="NEW-9")
+    assert product.created_by_import_id == job.pk
+    # an image removed since: the import still lists the product it made, as without one
+    product.assets.update(deleted_at=product.created_at)
+    assert [(p.sku, p.has_image) for p in selectors.import_job_products(job=job)] == [
+        ("NEW-9", False)]
