@@ -96,6 +96,13 @@ def test_it_scores_the_soft_set_and_reports_spill_and_risk(tmp_path, monkeypatch
     risk = report["risk"]["default"]
     # no cutout of these clean scenes is bad: nothing to rank, and no nan printed for it
     assert risk["bad"] == 0 and "risk default: 0/3 cutouts with IoU < .80\n" in lines
+    # the soft set's cutouts are ranked by the same risk, reported beside dev's
+    soft_rows = report["soft"]["configs"]["default"]["images"]
+    assert all(0.0 <= row["risk"] <= 1.0 and "edge_support" in row["signals"]
+               for row in soft_rows)
+    soft_risk = report["soft"]["risk"]
+    assert set(soft_risk) == {"default"} and soft_risk["default"]["images"] == 3
+    assert any(line.startswith("soft risk default: ") for line in lines)
 
 
 def test_it_scores_the_alpha_of_the_written_png(tmp_path):

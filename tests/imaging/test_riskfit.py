@@ -66,3 +66,13 @@ def test_it_gives_an_empty_cutout_the_highest_risk():
     calm = risk_score({"edge_support": 0.95, "interior_alpha": 0.99, "parts": 1})
     doubt = risk_score({"edge_support": 0.6, "interior_alpha": 0.8, "parts": 3})
     assert 0.0 < calm < doubt < 1.0
+
+
+def test_it_reports_only_the_shipped_risk_without_a_refit():
+    rng = np.random.default_rng(2)
+    bad = np.arange(14) < 4  # soft-dev's size: too few photos to fit on
+    sigs = [_signals(rng, b) for b in bad]
+    shipped = [risk_score(s) for s in sigs]
+    report = riskfit.risk_report(sigs, list(np.where(bad, 0.6, 0.9)), shipped, refit=False)
+    assert report["bad"] == 4 and report["shipped_auc"] > 0.5
+    assert not {"cv_auc", "cv_fold_auc", "fit"} & set(report)
