@@ -51,6 +51,13 @@ Each row is measured on the click and painted protocols (docs/review.md); every 
 ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spread_mult``,
 ``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
 
+The wrong subject (the model held a background object and dropped the product): a keep click
+farther from the cutout than a share of its size is cut again without the prior, GrabCut's
+way, so it brings back the object it lands on as far as the photo's colours and edges go
+(``_far_keep_recut``); and once a keep stroke holds a piece, a remove click deep inside
+another piece apart from it, which no keep stroke touches, takes that piece whole however
+large (``_unkept_piece``, beside ``_apart_piece`` in the table's last row).
+
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
 faint pockets, and it disputes the ghost's soft pieces it reaches through them as a remove
@@ -151,6 +158,12 @@ class Params:
     deep_min: float = 8.0
     deep_step: float = 5.7
     deep_mass: float = 1.0
+    # a keep click farther than far_keep_px from the cutout (an object it dropped whole) is
+    # cut again far_keep_rounds times without the prior, its colour models taken from the
+    # previous cut (see _far_keep_recut); 0 turns this off
+    far_keep_px: float = 24.0
+    far_keep_frac: float = 0.5  # ... or far_keep_frac x sqrt(the cutout's area), if larger
+    far_keep_rounds: int = 2
     # a remove click whose depth widens its reach (depth_sigma) spares wider strap-like pieces
     # too (a tyre around the gap it sits in): half-width at most thin_depth x its depth, at
     # least thin_depth_length of their widths long, held by the model's own cutout (median
@@ -320,6 +333,56 @@ def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params
         return out
     out[piece] = True
     return out
+
+
+def _unkept_piece(state: np.ndarray, keep: np.ndarray, st: Stroke,
+                  params: Params) -> np.ndarray:
+    """For a remove click deep inside a solid piece of ``state`` (8-connected) when keep strokes
+    hold other pieces apart from it: that whole piece; else nothing.
+
+    The wrong-subject case: the cutout held a background object (a traffic box) and
+    the reviewer keep-clicked the product the model dropped. The keep stroke names the subject,
+    so the object apart from it is a second piece however large; ``_apart_piece`` measures
+    "main" by area and left the box as the main subject, and a remove click deep in it after
+    two keep clicks on the car took one of its colours (dev photo 059: 2 891 px of a 15 600 px
+    box; the next click 2 998 more). The piece goes whole only
+    when no keep stroke touches it, the background parts it from every piece a keep stroke
+    touches (farther than ``_far_from`` the piece's area: apart as another
+    object is), and the click lies at least half the piece's own depth deep
+    and deeper than ``edge_click_px`` (it marks the piece, as for ``_deep_hits``, not a spill
+    along a product's second part)."""
+    out = np.zeros(state.shape, bool)
+    h, w = state.shape
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    if not state[cy, cx] or not (keep & state).any():
+        return out
+    n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
+    hit = int(lbl[cy, cx])
+    piece = lbl == hit
+    if (piece & keep).any():
+        return out
+    x, y, bw, bh = stats[hit, :4]
+    inside = np.pad(piece[y:y + bh, x:x + bw], 1).view(np.uint8)
+    d = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    depth = float(d[1 + cy - y, 1 + cx - x])
+    if depth <= params.edge_click_px or depth < 0.5 * float(d.max()):
+        return out
+    # apart as an object the cutout dropped whole is (_far_from): nearer, the kept piece may
+    # be a part of the same product and the clicked piece the product with a spill (dev photo
+    # 053: a remove click took the motorbike, 26 459 px, with a kept part 50 px from it)
+    gap = cv2.distanceTransform((~piece).view(np.uint8), cv2.DIST_L2, 5)
+    if float(gap[keep & state].min()) <= _far_from(int(piece.sum()), params):
+        return out
+    out[piece] = True
+    return out
+
+
+def _far_from(area: int, params: Params) -> float:
+    """How far from a piece of ``area`` px another thing lies to be another object, not a part
+    of the same one: ``far_keep_px``, or ``far_keep_frac`` x the square root of the area if
+    larger."""
+    return max(params.far_keep_px, params.far_keep_frac * float(np.sqrt(max(area, 1))))
 
 
 def _blob_labels(prior_fg: np.ndarray, radius: int) -> np.ndarray | None:
@@ -876,6 +939,77 @@ def _paint_reach(state: np.ndarray, st: Stroke, positive: bool, margin: int) -> 
     return max(st.radius, float(np.median(ds)))
 
 
+def _cut(t: np.ndarray, lab: np.ndarray, smooth: float) -> np.ndarray:
+    """The graph cut's object side (bool) for unary log-odds ``t`` (source = object)."""
+    g = maxflow.Graph[float]()
+    nodes = g.add_grid_nodes(t.shape)
+    _pairwise(g, nodes, lab, smooth)
+    # a pixel on the sink side (background) pays its source capacity
+    g.add_grid_tedges(nodes, np.maximum(t, 0), np.maximum(-t, 0))
+    g.maxflow()
+    fg: np.ndarray = ~g.get_grid_segments(nodes)
+    return fg
+
+
+def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np.ndarray,
+                    fg: np.ndarray, cur: np.ndarray, origin: tuple[int, int],
+                    params: Params) -> np.ndarray:
+    """The object side of a keep click's window once the click is far from the cutout (no
+    pixel of ``state`` within ``far_keep_px``, or ``far_keep_frac`` x the square root of its
+    area if larger: apart from it by a share of its own size): cut again up to
+    ``far_keep_rounds`` times, as
+    GrabCut iterates, with the colour models of the previous cut (object: its addition joined
+    to the click; background: the rest of the window the cutout does not hold) and without the
+    prior; ``t_rest`` is the cut's unary term less its prior and colour terms (the strokes'
+    cores, the window's frame, the brush's push). Else ``fg`` as it is.
+
+    The wrong-subject case: the model held a background object and dropped the product, so
+    its prior says "background" over the whole product, confidently, and a keep click there
+    weighs only its few core pixels' colours against it: on dev photo 059 a keep click on the
+    car added 49 px of 14 000, on 031 one on the bus 3 400 px of 62 000. The click says the
+    prior is wrong here; the photo's colours and edges say how far the object reaches. Near
+    the cutout the prior still holds: there a keep click fixes its edge or a part the model
+    missed, and without the prior the recut took background (dev photos 016, 27 px from a
+    cutout of 23 000 px: 17 000 background px; 053, 53 px from 32 000: 3 700), hence the
+    share of the cutout's size. A recut whose addition runs to the window's frame is a
+    stretch of background like the click, not an object the window holds: the cut before it
+    stands. The connectivity gate and the keep click's guards apply to the result as to any
+    cut."""
+    h, w = state.shape
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    far = _far_from(int(state.sum()), params)
+    r = int(np.ceil(far))
+    near = state[max(0, cy - r): cy + r + 1, max(0, cx - r): cx + r + 1]
+    if near.any():
+        ys, xs = np.nonzero(near)
+        ys, xs = ys + max(0, cy - r) - cy, xs + max(0, cx - r) - cx
+        if float(np.min(ys ** 2 + xs ** 2)) <= far ** 2:
+            return fg
+    seed = np.zeros(fg.shape, bool)
+    seed[min(max(cy - origin[0], 0), fg.shape[0] - 1),
+         min(max(cx - origin[1], 0), fg.shape[1] - 1)] = True
+    inner = np.zeros(fg.shape, bool)
+    inner[2:-2, 2:-2] = True
+    out = fg
+    for _ in range(params.far_keep_rounds):
+        add = _components_touching(fg & ~cur, seed) & fg & ~cur
+        rest = ~fg & ~cur
+        if not add.any() or not rest.any():
+            break
+        llr = _colour_llr(lab_w, add.astype(np.float32), rest.astype(np.float32), params.bins,
+                          params.colour_clip)
+        new = _cut(t_rest + params.colour_weight * llr, lab_w, params.smooth)
+        if (_components_touching(new & ~cur, seed) & ~inner).any():
+            # it ran to the window's frame: a stretch of background like the click, not an
+            # object the window holds
+            break
+        if (new == fg).all():
+            break
+        fg = out = new
+    return out
+
+
 def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndarray,
           state: np.ndarray, core_labels: np.ndarray, seen: np.ndarray, st: Stroke,
           core: np.ndarray, params: Params,
@@ -940,6 +1074,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # however shallow, unless it is an edge click (decided here, against the state
             # before it, so no later stroke gives it back)
             ghosts |= _apart_piece(state, seen_keep, st, params)
+            ghosts |= _unkept_piece(state, seen_keep, st, params)
     spread = None
     if ghost is not None:
         m = int(params.edge_click_px * 3 + st.radius)
@@ -1007,7 +1142,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
 
     pc = np.clip(p, params.prior_clip, 1.0 - params.prior_clip)
     lp = np.log(pc / (1.0 - pc))
-    t = params.prior_weight * (1.0 - params.near_trust * near) * lp + params.colour_weight * llr
+    prior_t = params.prior_weight * (1.0 - params.near_trust * near) * lp
+    t = prior_t + params.colour_weight * llr
     if blob is not None:
         t[blob[win]] -= params.blob_bias
     if spread is not None:
@@ -1031,13 +1167,12 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     t[cl == KEEP] = HARD
     t[cl == REMOVE] = -HARD
 
-    g = maxflow.Graph[float]()
-    nodes = g.add_grid_nodes(t.shape)
-    _pairwise(g, nodes, lab_w, params.smooth)
-    # source = object: a pixel on the sink side (background) pays its source capacity
-    g.add_grid_tedges(nodes, np.maximum(t, 0), np.maximum(-t, 0))
-    g.maxflow()
-    fg = ~g.get_grid_segments(nodes)
+    fg = _cut(t, lab_w, params.smooth)
+    if positive and len(st.points) == 1 and params.far_keep_rounds:
+        # a keep click on an object the cutout dropped whole: the photo, not the prior,
+        # says how far it reaches (_far_keep_recut)
+        fg = _far_keep_recut(state, st, t - prior_t - params.colour_weight * llr, lab_w, fg,
+                             cur, (y0, x0), params)
 
     change = (fg & ~cur) if positive else (cur & ~fg)
     # a click right next to the current edge says "a sliver about this deep is wrong here":

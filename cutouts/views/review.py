@@ -59,6 +59,7 @@ def _get_card(cutout_id: int, filters: review_selectors.QueueFilters) -> review_
 def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFilters,
                   **extra) -> dict:
     n = card.neighbours
+    models = review_selectors.rerun_models()
     return {
         "card": card,
         "c": card.cutout,
@@ -75,7 +76,9 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "reason_labels": REASON_LABELS,
         "shadow_modes": SHADOW_MODES,
         "profiles": review_selectors.rerun_profiles(),
-        "models": review_selectors.rerun_models(),
+        "models": models,
+        # what the wrong-subject hint offers (_subject_hint.html)
+        "other_models": [m for m in models if m != card.cutout.model_name],
         "flag_open": False, "flag_reasons": [], "flag_comment": "",
         # a callable: the template asks for it (one preset query) only on a finished card
         "market_key": preview_services.market_key,

@@ -1242,3 +1242,43 @@ def test_it_sends_no_store_on_the_queues_the_card_and_the_retouch_page(client, c
             response = client.get(url, **extra)
             assert response.status_code == 200, url
             assert "no-store" in response["Cache-Control"], url
+
+
+def test_it_tells_the_route_out_of_a_wrong_subject_once_flagged(client, cutouts):
+    """QA31 M3: a version flagged "Wrong subject" tells which touches fix a whole wrong region
+    (a keep click on the product, a remove click inside the other object) and what Re-run can
+    offer, on its card (htmx partial and page) and on its retouch page."""
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    before = client.get(url, **HX).content.decode()
+    assert "data-subject-hint" not in before
+    client.post(url, {"action": "flag", "reason": ["wrong_subject"], "seen": _seen_on(before)},
+                **HX)
+    # the flag moves on to the next card; the flagged one, opened again, says the route
+    html = client.get(url, **HX).content.decode()
+    hint = re.search(r'<p class="msg msg-warning rv-subject-hint"[^>]*>(.*?)</p>', html, re.S)
+    assert hint, html
+    text = re.sub(r"<[^>]+>", "", hint.group(1))
+    assert text.startswith("Wrong subject: a few clicks fix it.")
+    assert "click the product with Keep (K)" in text
+    assert "click the other object with Remove (R), well inside it" in text
+    # the test settings install one model: Re-run cannot offer another
+    assert f"only {first.model_name} is installed" in text
+    page = client.get(reverse("cutouts:retouch_card", args=[first.pk])).content.decode()
+    assert "data-subject-hint" in page and "click the product with <b>Keep</b>" in page
+
+
+def test_it_offers_another_installed_model_in_the_wrong_subject_hint(client, cutouts,
+                                                                     monkeypatch):
+    from cutouts.selectors import review as review_selectors
+
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    monkeypatch.setattr(review_selectors, "rerun_models",
+                        lambda: (first.model_name, "isnet-imgly"))
+    review.cutout_flag(cutout=first, user=reviewer(username="rev2"),
+                       reasons=["extra_kept"], comment="")
+    html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
+    assert "Another object kept: a few clicks fix it." in html
+    assert "Re-run</b> with another model (isnet-imgly)" in html

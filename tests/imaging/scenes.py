@@ -305,3 +305,29 @@ def strand_clump_scene(seed: int, size: tuple[int, int], *, solid_to: int, stran
     held = np.zeros((h, w), np.uint8)
     held[:, :held_to] = 255
     return rgb, a, cv2.GaussianBlur(held, (0, 0), 1.5)
+
+
+def wrong_subject_scene():
+    """The model took the wrong subject: a box it held solid, white with dark, blue and yellow
+    stripes below (a traffic box), larger than and apart from the product it dropped whole (a
+    pale disk shaded as a lit product is), on busy roses strewn with pale petals of the
+    product's colours. The photo, the prior (uint8), the product's and the box's masks."""
+    rgb, product = red_disk_on_roses(5, (110, 190), 80)
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        c = int(rng.integers(170, 240))
+        cv2.circle(rgb, (int(rng.integers(RETOUCH_W)), int(rng.integers(RETOUCH_H))),
+                   int(rng.integers(3, 8)), (c, c - 10, c - 20), -1)
+    ys = np.arange(RETOUCH_H, dtype=np.float32)[:, None, None]
+    shade = np.clip((ys - 105) / 170, 0, 1)
+    lit = (1 - shade) * np.float32((245, 235, 225)) + shade * np.float32((150, 140, 130))
+    lit = np.broadcast_to(lit, rgb.shape)
+    rgb[product > 0] = lit[product > 0].astype(np.uint8)
+    box = np.zeros((RETOUCH_H, RETOUCH_W), np.uint8)
+    cv2.rectangle(box, (300, 30), (460, 190), 255, -1)
+    rgb[box > 0] = (235, 235, 230)
+    for y0, colour in ((145, (45, 45, 50)), (160, (40, 70, 160)), (175, (200, 160, 40))):
+        rgb[(box > 0) & (ys[..., 0] >= y0)] = colour
+    rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
+    prior = cv2.GaussianBlur(box, (5, 5), 0)
+    return rgb, prior, product > 0, box > 0
