@@ -25,8 +25,9 @@ a weaker edge than the click does (a keyboard behind a pencil's outline).
 
 Which guard applies to which touch (all in ``_step``, after the connectivity gate; an edge
 click, one whose disk reaches the current edge (``_edge_band``), flips only the sliver nearer
-to it than the edge, or what lies under its brush if that is wider than 5 px, and gets none of
-them but the ghost rule):
+to it than the edge, or, more than 5 px from it, what lies under its brush or along the edge
+at most twice as deep as the click is far from it (and beyond its brush no thinner than half
+that), and gets none of them but the ghost rule):
 
 =========================  ===========  ============  ==============  ==================
 guard                      keep click   remove click  painted keep    painted remove
@@ -122,8 +123,14 @@ class Params:
     neck_frac: float = 0.04  # blobs joined by necks thinner than 2x this x sqrt(area) split
     blob_bias: float = 1.0  # log-odds push over a blob a remove stroke marks (and no keep)
     # a click this close to the current edge flips only its own disk; a wider brush that
-    # reaches over the edge flips only under itself (see _edge_band)
+    # reaches over the edge (at distance d) flips only under itself or within
+    # edge_band_mult x d of the edge, beyond its brush only what survives an opening of
+    # radius edge_open_frac x d, and its influence radius is edge_sigma_mult x d (see
+    # _edge_band; 0 turns each off: edge_band_mult 0 flips only under the brush)
     edge_click_px: float = 5.0
+    edge_band_mult: float = 2.0
+    edge_sigma_mult: float = 1.0
+    edge_open_frac: float = 0.5
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
     # a painted stroke's influence radius: at most paint_reach_mult x its reach (its brush
     # radius, or its median distance from the current edge if larger), at least
@@ -442,27 +449,15 @@ def _window(st: Stroke, extra: np.ndarray | None, margin: float, h: int,
     return max(0, y0), min(h, y1), max(0, x0), min(w, x1)
 
 
-def _edge_band(state: np.ndarray, st: Stroke, params: Params,
-               box: tuple[int, int, int, int],
-               pockets: np.ndarray | None = None) -> np.ndarray | None:
-    """For a click right next to the current edge (its disk reaches it: within its radius, or
-    ``edge_click_px`` for a smaller brush), the pixels it may change inside ``box`` = (y0, y1,
-    x0, x1): within ``edge_click_px``, those closer to the click than the click is to the other
-    side (an open disk of that radius, all on the clicked side); further from the edge, those
-    under its brush on the clicked side. None for a click further in, or a painted stroke.
-
-    A click at distance d from the edge says the error is deepest here and only about d deep:
-    a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
-    edge band, a graph-cut region) crosses the true edge about as often as it fixes it, so a
-    click there must not make the cutout worse anywhere else. ``pockets`` (see
-    ``_ghost_pockets``) are not the other side: a remove click on a half-transparent ghost
-    is not next to its edge because a faint pocket of the same ghost is.
-
-    A brush wider than ``edge_click_px`` (the click protocol's clicks are 5 px, the editor's
-    default brush 8.6 px) that reaches over the edge changes nothing outside itself: a keep
-    click of radius 12 on a duck's lost beak tip, 6 px from the cutout, was no edge click, and
-    its cut added a streak of the water's ripples running off the beak (374 background px of
-    517; docs/review.md)."""
+def _edge_depth(state: np.ndarray, st: Stroke, params: Params,
+                box: tuple[int, int, int, int], pockets: np.ndarray | None = None
+                ) -> tuple[float, np.ndarray, np.ndarray, int, int] | None:
+    """For an edge click, one whose disk reaches the current edge (within its radius, or
+    ``edge_click_px`` for a smaller brush): its distance from the other side, and over ``box``
+    = (y0, y1, x0, x1) the distance map from that side, the side itself and the click's
+    position in the box. None for a click further in, or a painted stroke. ``pockets`` (see
+    ``_ghost_pockets``) are not the other side: a remove click on a half-transparent ghost is
+    not next to its edge because a faint pocket of the same ghost is."""
     if len(st.points) != 1:
         return None
     y0, y1, x0, x1 = box
@@ -478,10 +473,49 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     db = float(d_other[cy, cx])
     if db > max(params.edge_click_px, st.radius):
         return None
+    return db, d_other, other, cy, cx
+
+
+def _click_box(st: Stroke, params: Params, h: int, w: int) -> tuple[int, int, int, int]:
+    """A box round a click wide enough for ``_edge_depth`` to find the edge it reaches."""
+    m = int(params.edge_click_px * 3 + st.radius)
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    return max(0, cy - m), min(h, cy + m + 1), max(0, cx - m), min(w, cx + m + 1)
+
+
+def _edge_band(state: np.ndarray, st: Stroke, params: Params,
+               box: tuple[int, int, int, int],
+               pockets: np.ndarray | None = None) -> np.ndarray | None:
+    """For an edge click (``_edge_depth``, at distance db from the other side), the pixels it
+    may change inside ``box`` = (y0, y1, x0, x1): within ``edge_click_px``, those closer to the
+    click than db (an open disk of that radius, all on the clicked side); further from the
+    edge, those on the clicked side under its brush or at most ``edge_band_mult`` x db from
+    the other side (a band along the edge as deep as the error the click sits in). None for
+    a click further in, or a painted stroke.
+
+    A click at distance d from the edge says the error is deepest here and only about d deep:
+    a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
+    edge band, a graph-cut region) crosses the true edge about as often as it fixes it, so a
+    click there must not make the cutout worse anywhere else.
+
+    A brush wider than ``edge_click_px`` (the click protocol's clicks are 5 px, the editor's
+    default brush 8.6 px) that reaches over the edge was a region click, and on a duck's lost
+    beak tip, 6 px from the cutout, a keep click of radius 12 added a streak of the water's
+    ripples running off the beak (374 background px of 517; docs/review.md). Flipping only
+    under the brush stopped that, but a click 5-12 px deep in a wide error along the edge
+    then fixed one brush's worth of it: the band lets it fix the error along the edge, and
+    ``_step`` narrows its influence to db, so the prior holds beyond the error's width."""
+    found = _edge_depth(state, st, params, box, pockets)
+    if found is None:
+        return None
+    db, d_other, other, cy, cx = found
+    y0, y1, x0, x1 = box
     yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
     if db > params.edge_click_px:
-        brush: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 <= st.radius ** 2) & ~other
-        return brush
+        wide: npt.NDArray[np.bool_] = (((yy - cy) ** 2 + (xx - cx) ** 2 <= st.radius ** 2)
+                                       | (d_other <= params.edge_band_mult * db)) & ~other
+        return wide
     # strictly inside: a pixel at distance db may already be on the other side
     disk: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other
     return disk
@@ -1037,6 +1071,15 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             d = cv2.distanceTransform(np.pad(same[ys, xs], 1).astype(np.uint8), cv2.DIST_L2, 5)
             depth = float(d[1 + cy - ys.start, 1 + cx - xs.start])
             sigma = max(sigma, min(params.depth_sigma * depth, 3 * sigma))
+    edge = (_edge_depth(state, st, params, _click_box(st, params, h, w),
+                        None if ghost is None else ghost[0])
+            if len(st.points) == 1 else None)
+    if edge is not None and edge[0] > params.edge_click_px and params.edge_sigma_mult:
+        # a click whose brush reaches over the edge says the error is about twice as wide as
+        # the click is far from the edge: the prior is discounted that far, not an object's
+        # size. With the object's reach its cut added the water beside a duck's beak; held
+        # under its brush instead, it fixed one brush's worth of a wide error (docs/review.md)
+        sigma = min(sigma, params.edge_sigma_mult * edge[0])
     if params.paint_reach_mult and len(st.points) > 1:
         # a painted stroke says how big the wrong region is: as wide as its brush, or as deep
         # as it lies inside the current other side (a thin scribble through a missed part).
@@ -1181,6 +1224,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                       None if ghost is None else ghost[0])
     if band is not None:
         change &= band
+        if edge is not None and edge[0] > params.edge_click_px and params.edge_open_frac:
+            # beyond its brush, what it flips must be as thick as the error it sits in (about
+            # 2d): a thin streak of the core's colour leaving it (a ripple running off a
+            # beak) is not that error
+            k = 2 * int(round(params.edge_open_frac * edge[0])) + 1
+            se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+            change &= (cv2.morphologyEx(change.view(np.uint8), cv2.MORPH_OPEN, se) > 0) | b
     out = state.copy()
     o = out[win]
     # gate: only a change connected to this stroke, of its sign, survives
