@@ -21,7 +21,10 @@ click or painted remove stroke spares a thin strap-like piece it reaches only ac
 strap beside the gap). A click on a thin smooth thing (a pencil) changes nothing farther than a
 few of its widths from it, so it cannot take the large object the thing lies on; nor does a
 keep click add a region far wider than the part it lands on that the background reaches across
-a weaker edge than the click does (a keyboard behind a pencil's outline).
+a weaker edge than the click does (a keyboard behind a pencil's outline). Nor does a remove
+click take a piece of the object it reaches only through its own spot, beyond twice its radius,
+that the kept object reaches at least as easily (a bus panel behind a sign post:
+``_beyond_spared``).
 
 Which guard applies to which touch (all in ``_step``, after the connectivity gate; an edge
 click, one whose disk reaches the current edge (``_edge_band``), flips only the sliver nearer
@@ -38,6 +41,7 @@ guard                      keep click   remove click  painted keep    painted re
 ``_ring_spared``           no           yes [2]_      no              no
 ghost blobs (``_ghosts``)  no           yes           no              yes
 ``_apart_piece``           no           yes [3]_      no              no
+``_beyond_spared``         no           yes           no              no
 =========================  ===========  ============  ==============  ==================
 
 .. [1] with its reach widened by the click's depth when it lies deep in the region it flips
@@ -50,7 +54,7 @@ ghost blobs (``_ghosts``)  no           yes           no              yes
 
 Each row is measured on the click and painted protocols (docs/review.md); every guard but the
 ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spread_mult``,
-``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``).
+``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``, ``beyond_mult``).
 
 The wrong subject (the model held a background object and dropped the product): a keep click
 farther from the cutout than a share of its size is cut again without the prior, GrabCut's
@@ -205,6 +209,10 @@ class Params:
     # or its radius (see _behind_edge_spared); keep_edge_margin 0 turns this off
     keep_edge_margin: int = 2
     keep_edge_wider: float = 2.5
+    # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
+    # border the background only through its own neighbourhood, when the kept object reaches
+    # them at least as easily as the click does (see _beyond_spared); 0 turns this off
+    beyond_mult: float = 2.0
     bins: int = 16
 
 
@@ -674,6 +682,73 @@ def _behind_edge_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core
     _, _, widest = _component_half_widths(behind)
     if float(widest.max()) > params.keep_edge_wider * max(thick, radius):
         out[y0:y1, x0:x1] = behind
+    return out
+
+
+def _beyond_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
+                   centre: tuple[int, int], radius: float, params: Params) -> np.ndarray:
+    """The pieces of a remove click's ``flip`` (object pixels it would remove) it spares
+    because it reaches them only through its own neighbourhood: outside the disk of
+    ``beyond_mult`` x ``radius`` round the click (``centre`` = (row, col)), a piece of the flip
+    at least as large as the click's disk and more than half the flip that borders nothing of
+    the current background, when
+    the kept object (what the flip leaves of the cutout) reaches it on the edge ladder of
+    ``_reach_levels`` at least as easily as the click's ``core`` does (its median pixel).
+    Nothing when the flip borders no background at all (a hole the object encloses: the click
+    means the whole of it).
+
+    A remove click on a sign post in front of a bus (dev photo 036, the editor's 8.6 px brush)
+    took the post and the bus's white panel behind it (2 318 object px): the panel's colour is
+    the post's, the prior is discounted over an object-sized radius round the click, and the
+    blurred edge between them is no weaker than the ones parting the panel from the rest of the
+    bus, so the cut took the panel whole. Taken, it would be a hole in the object open to
+    the background only where the click is. What a remove click rightly takes borders the
+    background itself (spill along the outline), or the click reaches it more easily than the
+    object does (the far end of a filled gap between two legs, along the smooth grass).
+
+    Not for keep clicks: the mirror rule (a piece bordering the cutout only through the click)
+    spared missed parts of the object on the click protocol (dev 24077's second click: 1 082
+    object px; 059's fifth at r 12: 1 727 object px, 636 background), a missed part's far end
+    often lies beyond the click and away from the cutout."""
+    out = np.zeros(flip.shape, bool)
+    seeds = core & flip
+    if not seeds.any():
+        return out
+    (y0, y1), (x0, x1) = _flip_box(flip)
+    fl, cu = flip[y0:y1, x0:x1], cur[y0:y1, x0:x1]
+    near = cv2.dilate((~cu).view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    if not (fl & near).any():
+        return out
+    cy, cx = centre[0] - y0, centre[1] - x0
+    rho = params.beyond_mult * radius
+    yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
+    rest = fl & ((yy - cy) ** 2 + (xx - cx) ** 2 > rho * rho)
+    n, lbl = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
+    if n < 2:
+        return out
+    # a neighbour at least as large as the click's own disk: a smaller piece is a stripe of
+    # a textured part, where the ladder reads the texture's edges (the mirror rule on a keep
+    # click on dev photo 016's flag spared 53 px of the flag, 6 of sand)
+    apart = np.bincount(lbl.ravel(), minlength=n) >= np.pi * radius * radius
+    apart[np.unique(lbl[near & rest])] = False
+    apart[0] = False
+    if not apart.any():
+        return out
+    kept = cu & ~fl
+    if not kept.any():
+        return out
+    lv_click, lv_kept = _reach_levels(lab[y0:y1, x0:x1], [seeds[y0:y1, x0:x1], kept],
+                                      params.thin_step0, params.thin_levels)
+    gap = lv_click.astype(np.int32) - lv_kept
+    total = int(fl.sum())
+    for i in np.nonzero(apart)[0]:
+        m = lbl == i
+        # and it is most of what the click would take: where the part round the click is the
+        # bulk, a piece beyond it is more of the same wrong region (dev photo doll, r 12: a
+        # garment's 2 318 px beyond an inner edge, 4 624 px round the click; bool, r 8.6)
+        if 2 * int(m.sum()) <= total or float(np.median(gap[m])) < 0:
+            apart[i] = False
+    out[y0:y1, x0:x1] = apart[lbl]
     return out
 
 
@@ -1242,6 +1317,18 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     if band is None and len(st.points) == 1 and params.spread_mult:
         # one click does not flip a large region far beyond what its smooth part vouches for
         gated = _spread_limited(lab_w, gated, core_here, st.radius, params)
+    if (not positive and band is None and len(st.points) == 1 and params.beyond_mult
+            and gated.any()):
+        # a remove click does not take a piece of the object it reaches only through its own
+        # spot, across an edge the kept object reaches it by as easily (a click on a sign
+        # post took the bus panel behind it)
+        beyond = _beyond_spared(lab_w, cur, gated, core_here,
+                                (min(max(int(round(st.points[0][1])), 0), h - 1) - y0,
+                                 min(max(int(round(st.points[0][0])), 0), w - 1) - x0),
+                                st.radius, params)
+        if beyond.any():
+            gated &= ~beyond
+            gated = _components_touching(gated, b) & gated
     if positive:
         if band is None and len(st.points) == 1 and params.keep_edge_margin and gated.any():
             # a keep click adds the part it vouches for, not a neighbour behind an edge that
