@@ -54,6 +54,12 @@ class FlagReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+#: Flags saying a whole region is wrong (not its edge): the review card, the note after the
+#: flag and the retouch page give the clicks that fix it (``_subject_hint.html``).
+SUBJECT_REASONS = frozenset({FlagReason.WRONG_SUBJECT, FlagReason.PART_MISSING,
+                             FlagReason.EXTRA_KEPT})
+
+
 class CutoutBatch(Job):
     """A set of cutouts started together; its progress is counted from its cutout rows."""
 

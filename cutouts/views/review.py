@@ -16,7 +16,7 @@ from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, ReviewInputError, StaleReviewError, TileError
 from ..imaging.settings import SHADOW_MODES
-from ..models import Cutout, FlagReason
+from ..models import SUBJECT_REASONS, Cutout, FlagReason
 from ..selectors import jobs as job_selectors
 from ..selectors import review as review_selectors
 from ..services import previews as preview_services
@@ -79,6 +79,7 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "models": models,
         # what the wrong-subject hint offers (_subject_hint.html)
         "other_models": [m for m in models if m != card.cutout.model_name],
+        "subject_flagged": not SUBJECT_REASONS.isdisjoint(card.cutout.flag_reasons),
         "flag_open": False, "flag_reasons": [], "flag_comment": "",
         # a callable: the template asks for it (one preset query) only on a finished card
         "market_key": preview_services.market_key,
@@ -151,6 +152,17 @@ def _decided_note(cutout: Cutout, verb: str) -> str:
     """What the next card says of the decision just made (it replaces the decided card, so
     without it an approval looked like nothing happened)."""
     return f"{verb} {image_title(cutout.asset)} v{cutout.version}."
+
+
+def _flagged_note(cutout: Cutout) -> str:
+    """Said after a flag; for a whole wrong region, the clicks that fix it, since the next
+    card replaces the flagged one and its hint (QA 2026-12-05: the route was only seen on
+    opening the flagged card again)."""
+    note = _decided_note(cutout, "Flagged for retouch:")
+    if SUBJECT_REASONS.isdisjoint(cutout.flag_reasons):
+        return note
+    return (f"{note} To fix it in Retouch: click the product with Keep, then the other object "
+            f"with Remove, well inside it; or Re-run it from its card.")
 
 
 def _approved_note(cutout: Cutout, answered: list[int]) -> str:
@@ -311,11 +323,10 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
             return _after_decision(request, cutout, filters,
                                    note=_approved_note(cutout, answered))
         if action == "flag":
-            review_services.cutout_flag(cutout=cutout, user=request.user,
-                                        reasons=request.POST.getlist("reason"), comment=comment,
-                                        seen=seen)
-            return _after_decision(request, cutout, filters,
-                                   note=_decided_note(cutout, "Flagged for retouch:"))
+            flagged = review_services.cutout_flag(
+                cutout=cutout, user=request.user, reasons=request.POST.getlist("reason"),
+                comment=comment, seen=seen)
+            return _after_decision(request, cutout, filters, note=_flagged_note(flagged))
         if action == "undo":
             decision = request.POST.get("decision", "")
             undone = review_services.cutout_decision_undo(

@@ -1253,9 +1253,13 @@ def test_it_tells_the_route_out_of_a_wrong_subject_once_flagged(client, cutouts)
     url = reverse("cutouts:review_card", args=[first.pk])
     before = client.get(url, **HX).content.decode()
     assert "data-subject-hint" not in before
-    client.post(url, {"action": "flag", "reason": ["wrong_subject"], "seen": _seen_on(before)},
-                **HX)
-    # the flag moves on to the next card; the flagged one, opened again, says the route
+    answer = client.post(url, {"action": "flag", "reason": ["wrong_subject"],
+                               "seen": _seen_on(before)}, **HX).content.decode()
+    # the flag moves on to the next card, whose note says the route in one line (QA31b #3)
+    assert "Flagged for retouch:" in answer
+    assert ("To fix it in Retouch: click the product with Keep, then the other object with "
+            "Remove, well inside it") in answer
+    # the flagged one, opened again, says the route
     html = client.get(url, **HX).content.decode()
     hint = re.search(r'<p class="msg msg-warning rv-subject-hint"[^>]*>(.*?)</p>', html, re.S)
     assert hint, html
@@ -1282,3 +1286,19 @@ def test_it_offers_another_installed_model_in_the_wrong_subject_hint(client, cut
     html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
     assert "Another object kept: a few clicks fix it." in html
     assert "Re-run</b> with another model (isnet-imgly)" in html
+    # the retouch page has no Re-run of its own: the hint sends the reviewer to the card
+    page = client.get(reverse("cutouts:retouch_card", args=[first.pk])).content.decode()
+    card = reverse("cutouts:review_card", args=[first.pk])
+    assert re.search(r'Re-run</b> \(on <a href="' + re.escape(card) + r'[^"]*">its card</a>\) '
+                     r'with another model \(isnet-imgly\)', page), page
+
+
+def test_it_says_no_route_after_a_flag_for_an_edge(client, cutouts):
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    before = client.get(url, **HX).content.decode()
+    answer = client.post(url, {"action": "flag", "reason": ["halo"], "seen": _seen_on(before)},
+                         **HX).content.decode()
+    assert "Flagged for retouch:" in answer
+    assert "To fix it in Retouch" not in answer
