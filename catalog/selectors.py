@@ -775,6 +775,10 @@ class ImportPreview:
     #: (name, why) of the image files whose header size (read by the browser) the ingest
     #: refuses (``images.size_refusal``: too small, over the pixel limit): mapped to nothing
     sized: list[tuple[str, str]] = field(default_factory=list)
+    #: (name, why) of the ZIP entries the import refuses for their path alone (traversal,
+    #: absolute, a drive): counted refused as the import's report counts them, not "not
+    #: mapped" (QA 2026-12-05: the preview said "not mapped", the report "refused")
+    named: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def mapped(self) -> int:
@@ -829,13 +833,14 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     unmapped: list[tuple[str, str]] = []
     empties: list[tuple[str, str]] = []
     sized: list[tuple[str, str]] = []
+    named: list[tuple[str, str]] = []
     limits = ingest_limits()
     for name in names:
         problem = archives.entry_name_problem(name)
         if problem is None:  # desktop metadata, the manifest itself: not a file to import
             continue
         if problem:
-            unmapped.append((name, problem))
+            (named if archives.unsafe_name_reason(name) else unmapped).append((name, problem))
         elif name in empty:
             empties.append((name, images.EMPTY_REASON))
         elif sizes and name in sizes and (
@@ -874,7 +879,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             raise Unmapped(twins[sku])
         return found
 
-    total = len(considered) + len(unmapped) + len(empties) + len(sized)
+    total = len(considered) + len(unmapped) + len(empties) + len(sized) + len(named)
     groups: dict[str, PreviewGroup] = {}
     made_by_name: list[str] = []  # new products a file name makes, for lookalike_warning
     # the order files without a position take the free ones in (archives.name_order_key)
@@ -905,7 +910,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         group.files.append((name, target.position or "", rule))
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
-                         unmapped=unmapped, total=total, empty=empties, sized=sized)
+                         unmapped=unmapped, total=total, empty=empties, sized=sized,
+                         named=named)
 
 
 # --- Already stored? (the upload page asks before anything is sent) ---------------------------

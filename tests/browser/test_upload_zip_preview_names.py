@@ -31,9 +31,10 @@ def test_it_previews_the_entries_and_products_the_import_will_report(live_server
         {"name": "evil3.zip", "mimeType": "application/zip", "buffer": archive}])
     preview = page.locator("[data-zip-preview]")
     expect(preview.locator(".preview-summary")).to_contain_text(
-        "2 of 6 files → 3 products (3 new: 1 from the manifest, no file) · 4 not mapped",
+        "2 of 6 files → 3 products (3 new: 1 from the manifest, no file) · 4 refused for the path",
         timeout=20_000)
-    expect(preview.locator("[data-preview-unmapped]", has_text="..\\QZ7_MAIN.jpg")).to_contain_text(
+    expect(preview.locator("[data-preview-named] [data-preview-unmapped]",
+                           has_text="..\\QZ7_MAIN.jpg")).to_contain_text(
         "Refused: '..' in the path (path traversal).")
     expect(preview.locator("[data-preview-manifest-only]")).to_contain_text(
         "QZ6 new No file maps to it: created from the manifest (line 3) without an image.")

@@ -77,6 +77,11 @@ def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client,
     assert _not_mapped(page) == {**refused, **skipped}
     assert job.progress_total == 8 and job.error_count == 5
     assert "2 of 8 files → 3 products" in page
+    # counted as the report counts them: refused, not "not mapped" (QA31b #7); the entry
+    # skipped for its name stays not mapped, as the report skips it
+    named = re.search(r"data-preview-named-count>(\d+) refused for the path<", page)
+    assert named and int(named.group(1)) == job.error_count
+    assert "· <span class=\"warn\">1 not mapped</span>" in page
 
 
 def test_it_announces_and_lists_a_product_the_manifest_makes_without_a_file(
