@@ -1008,12 +1008,17 @@ def _held_core(earlier: np.ndarray, sofar: np.ndarray, cutout: np.ndarray) -> np
     thinned, so the joined re-solve still opens its gaps: every such pixel known, without the
     depth and the colour rule, cost soft-dev GT03 SAD@10 +2.6; without the depth +0.64
     (docs/review.md § Detail benchmark, *Outline strokes*)."""
-    held = (sofar >= SOLID_HELD) & (cutout >= SOLID_HELD)
-    out: np.ndarray = earlier & held
+    # only the inside of what stayed solid: beside a pixel the solve left fractional the
+    # joined re-solve still decides
+    return _inside(earlier, (sofar >= SOLID_HELD) & (cutout >= SOLID_HELD))
+
+
+def _inside(candidates: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The ``candidates`` in ``region`` more than CORE_DEPTH px from its edge (the box's edge
+    counts as inside the region)."""
+    out: np.ndarray = candidates & region
     if out.any():
-        # only the inside of what stayed solid: beside a pixel the solve left fractional the
-        # joined re-solve still decides (the box's edge counts as held)
-        d = cv2.distanceTransform(np.pad(held, 1, constant_values=True).view(np.uint8),
+        d = cv2.distanceTransform(np.pad(region, 1, constant_values=True).view(np.uint8),
                                   cv2.DIST_L2, 5)[1:-1, 1:-1]
         out &= d > CORE_DEPTH
     return out
@@ -1036,13 +1041,7 @@ def _clear_core(mine: np.ndarray, sofar: np.ndarray, cutout: np.ndarray) -> np.n
     The new brush's own clear pixels are not taken: in the detail protocol they are the missed
     strands the stroke is for (taking them too, as far inside the clear: soft-dev SAD@10 GT03
     10.47 -> 11.89)."""
-    clear = (sofar <= SOLID_CLEAR) & (cutout <= SOLID_CLEAR)
-    out: np.ndarray = mine & clear
-    if out.any():
-        d = cv2.distanceTransform(np.pad(clear, 1, constant_values=True).view(np.uint8),
-                                  cv2.DIST_L2, 5)[1:-1, 1:-1]
-        out &= d > CORE_DEPTH
-    return out
+    return _inside(mine, (sofar <= SOLID_CLEAR) & (cutout <= SOLID_CLEAR))
 
 
 def _backdrop_look(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
