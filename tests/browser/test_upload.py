@@ -101,7 +101,9 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
     expect(uploader).to_have_attribute("data-state", "idle", timeout=30_000)
     expect(uploader.locator("[data-summary]")).to_contain_text(
         "31 files · 27 stored · 0 duplicates · 3 refused · 1 not mapped")
-    assert len(sent) == 30 and "T99_MAIN.jpg" not in sent
+    # a file answered "busy" (429: the server's decode slots taken, as under CI's load) is
+    # sent again, so names, not requests, are counted
+    assert len(set(sent)) == 30 and "T99_MAIN.jpg" not in sent
     failures = uploader.locator("[data-failure-list] li")
     expect(failures).to_have_count(3)
     for name, reason in BAD.items():

@@ -193,7 +193,10 @@ def test_it_reruns_and_the_new_card_polls_until_done(client, cutouts):
     assert 'hx-trigger="every 1s"' in html and "queued" in html
     from cutouts.services import runs
 
-    runs.cutout_run(cutout_id=new.pk)
+    outcome = runs.cutout_run(cutout_id=new.pk)
+    new.refresh_from_db()
+    # what the run left, said when it is not done (CI once found the card still pending)
+    assert (outcome, new.status) == ("done", JobStatus.DONE), (new.error, new.stage)
     html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "every 1s" not in html and 'class="rv-cutout"' in html
     # shadow=keep stored a shadow layer: the card offers it as a toggleable black layer.
@@ -364,7 +367,10 @@ def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
     assert f'data-cutout="{new.pk}"' in html and 'hx-trigger="every 1s"' in html
     assert "Retouching as version 2" in html
     assert new.strokes == strokes and new.status == JobStatus.QUEUED
-    runs.cutout_run(cutout_id=new.pk)
+    outcome = runs.cutout_run(cutout_id=new.pk)
+    new.refresh_from_db()
+    # what the run left, said when it is not done (CI once found the card still pending)
+    assert (outcome, new.status) == ("done", JobStatus.DONE), (new.error, new.stage)
     html = client.get(reverse("cutouts:review_card", args=[new.pk]), **HX).content.decode()
     assert "every 1s" not in html and 'class="rv-cutout"' in html and "rv-approve" in html
     decision = ReviewDecision.objects.get(cutout=new)
