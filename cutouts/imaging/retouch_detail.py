@@ -705,12 +705,7 @@ def _hold_backdrop(lab_at: LabCrop, new: np.ndarray, old: np.ndarray, write: np.
     if not bg.any():
         return new
     lab = lab_at(y0, y1, x0, x1)
-    m = bg.astype(np.float32)
-    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
-    den = np.maximum(wgt, 1e-6)[..., None]
-    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    spread = np.maximum(np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2)), BACKDROP_NOISE)
+    wgt, mean, spread = _local_backdrop(lab, bg)
     # the backdrop's look: within BACKDROP_SPREAD of its spread from its colour (graded: full
     # at half of that, none at one and a half)
     z = np.linalg.norm(lab - mean, axis=2) / (BACKDROP_SPREAD * spread)
@@ -1044,6 +1039,20 @@ def _clear_core(mine: np.ndarray, sofar: np.ndarray, cutout: np.ndarray) -> np.n
     return _inside(mine, (sofar <= SOLID_CLEAR) & (cutout <= SOLID_CLEAR))
 
 
+def _local_backdrop(lab: np.ndarray, bg: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The backdrop round each pixel of a Lab crop from its known clear pixels ``bg``: their
+    weight under a Gaussian of BACKDROP_SIGMA px, their mean colour and their spread (at least
+    BACKDROP_NOISE). One estimate for ``_hold_backdrop`` and ``_backdrop_look``."""
+    m = bg.astype(np.float32)
+    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
+    den = np.maximum(wgt, 1e-6)[..., None]
+    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
+    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
+    spread = np.maximum(np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2)), BACKDROP_NOISE)
+    return wgt, mean, spread
+
+
 def _backdrop_look(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
     """The pixels of a crop whose colour is the local backdrop's within its own spread (Lab; the
     known clear pixels outside the piece, averaged over a Gaussian of BACKDROP_SIGMA px, where
@@ -1053,12 +1062,7 @@ def _backdrop_look(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np
     if not bg.any():
         return np.zeros(piece.shape, bool)
     lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
-    m = bg.astype(np.float32)
-    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
-    den = np.maximum(wgt, 1e-6)[..., None]
-    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    spread = np.maximum(np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2)), BACKDROP_NOISE)
+    wgt, mean, spread = _local_backdrop(lab, bg)
     z = np.linalg.norm(lab - mean, axis=2) / (BACKDROP_SPREAD * spread)
     out: np.ndarray = (wgt > BACKDROP_WEIGHT) & (z <= 0.5)
     return out
@@ -1152,11 +1156,7 @@ def _hold_colour(lab_at: LabCrop, new: np.ndarray, old: np.ndarray, write: np.nd
     col = np.zeros((int(lbl.max()) + 1, 3), np.float32)
     col[lbl[clear]] = near[clear]
     b_col = col[lbl[sl][write]]
-    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
-    den = np.maximum(wgt, 1e-6)[..., None]
-    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    spread = np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2))
+    wgt, _, spread = _local_backdrop(lab, clear)
     spread = np.where(wgt > BACKDROP_WEIGHT, spread,
                       float(np.sqrt(lab[clear].var(axis=0).sum())))[sl][write]
     spread = np.maximum(spread, BACKDROP_NOISE)
