@@ -465,6 +465,10 @@ FRAME_CUT = "frame-cut"
 FAINT_MARKS = "faint-marks"
 
 
+#: a frame-cut warning's identifier by the verdict of ``frame_cut_verdict``
+_FRAME_IDENTIFIER = {"error": "frame-refused", "warn": "frame-warned"}
+
+
 def _images(shown: list[str], count: int) -> str:
     return ", ".join(shown) + (f" and {count - len(shown)} more" if count > len(shown) else "")
 
@@ -480,7 +484,9 @@ def export_image_checks(*, presets: list[variants.Preset],
     ``touching_sides``, judged by ``compliance.frame_cut_verdict`` as the check of the file
     is): refused on Amazon's main image, shipped "ok (warnings)" with a straight cut
     elsewhere. Scene presets place the product by their own layout and are left to the
-    dry run for size. One pass over the approved cutouts' rows, no file read."""
+    dry run for size. Each warning's ``count`` is images, of ``total`` approved images
+    checked, and ``skus`` the first five distinct SKUs among them. One pass over the approved
+    cutouts' rows, no file read."""
     rows = (export_candidates(product_ids=product_ids, brand=brand,
                               approved_since=approved_since)
             .values_list("width", "height", "signals__product_px", "signals__touching_sides",
@@ -493,12 +499,24 @@ def export_image_checks(*, presets: list[variants.Preset],
     fits: dict[tuple, ExportSize | None] = {}
     faint: dict[str, list[str]] = {p.name: [] for p in presets}
     faint_count = dict.fromkeys(faint, 0)
+    # the first SKUs of each warning, for API clients that act on them rather than read
+    # the message (keyed as the warnings are: preset and identifier)
+    skus: dict[tuple[str, str], list[str]] = {}
+    checked = 0
+
+    def name(key: tuple[str, str], sku: str) -> None:
+        shown = skus.setdefault(key, [])
+        if sku not in shown and len(shown) < SHARED_SHOWN:
+            shown.append(sku)
+
     for width, height, product_px, sides, marks, position, sku in rows.iterator(
             chunk_size=1000):
+        checked += 1
         image = f"{sku} {position or ''}".strip()
         for preset in presets:
             if faint_marks_refused(preset, marks):
                 faint_count[preset.name] += 1
+                name((preset.name, "faint-refused"), sku)
                 if len(faint[preset.name]) < SHARED_SHOWN:
                     faint[preset.name].append(f"{image} ({marks['share'] * 100:.1f} %)")
         box = product_box(width, height, {"product_px": product_px})
@@ -511,6 +529,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                 fit = fits[key]
                 if fit is not None and fit.too_small:
                     small_count[preset.name] += 1
+                    name((preset.name, "size"), sku)
                     if len(small[preset.name]) < SHARED_SHOWN:
                         small[preset.name].append(
                             (f"{image} ({max(pw, ph)} px across, {fit.needed_px} needed)",
@@ -524,6 +543,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                 continue
             cut = (preset.name, verdict)
             cut_count[cut] = cut_count.get(cut, 0) + 1
+            name((preset.name, _FRAME_IDENTIFIER[verdict]), sku)
             shown = cuts.setdefault(cut, [])
             if len(shown) < SHARED_SHOWN:
                 shown.append(f"{image} ({', '.join(sides)})")
@@ -534,8 +554,8 @@ def export_image_checks(*, presets: list[variants.Preset],
             continue
         shown = [text for text, _ in small[preset.name]]
         out.append(NamingGap(
-            preset=preset.name, identifier="size", count=count, total=0, skus=[],
-            code=TOO_SMALL,
+            preset=preset.name, identifier="size", count=count, total=checked,
+            skus=skus[(preset.name, "size")], code=TOO_SMALL,
             message=f"{count} image(s) too small for {preset.label}: it would enlarge the "
                     f"product past the {MAX_ENLARGEMENT:g}x limit (or it is under "
                     f"{MIN_PRODUCT_PX} px) and refuse it: {_images(shown, count)}. They will "
@@ -551,18 +571,18 @@ def export_image_checks(*, presets: list[variants.Preset],
                     if verdict == "error" else
                     f"{preset.label} will ship {count} image(s) whose product the photo's "
                     "edge cuts, with a straight cut along that edge (ok with a warning)")
+            identifier = _FRAME_IDENTIFIER[verdict]
             out.append(NamingGap(
-                preset=preset.name, count=count, total=0, skus=[],
-                identifier="frame-refused" if verdict == "error" else "frame-warned",
-                code=FRAME_CUT,
+                preset=preset.name, count=count, total=checked,
+                skus=skus[(preset.name, identifier)], identifier=identifier, code=FRAME_CUT,
                 message=f"{what}: {_images(shown, count)}. Use photos with space around "
                         "the product."))
     for preset in presets:
         count = faint_count[preset.name]
         if count:
             out.append(NamingGap(
-                preset=preset.name, identifier="faint-refused", count=count, total=0,
-                skus=[], code=FAINT_MARKS,
+                preset=preset.name, identifier="faint-refused", count=count, total=checked,
+                skus=skus[(preset.name, "faint-refused")], code=FAINT_MARKS,
                 message=f"{preset.label} will refuse {count} image(s) with faint see-through "
                         "marks (a grey cloud on white, from "
                         f"{FAINT_MARK_FAIL_SHARE:.0%} of the product's solid area): "

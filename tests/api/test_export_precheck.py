@@ -36,6 +36,8 @@ def test_it_warns_of_an_image_too_small_for_a_preset_and_starts_anyway(manager_a
     assert "TINY-1 MAIN (157 px across," in warning["message"]
     assert "too small for Amazon main image" in warning["message"]
     assert "BIG-1" not in warning["message"]
+    # a client acts on the SKUs without parsing the sentence: one of the two approved images
+    assert (warning["skus"], warning["total"]) == (["TINY-1"], 2)
     # the form's words, from the selector the export form calls
     [gap] = export_selectors.export_image_checks(
         presets=export_selectors.preset_resolve(names=["amazon_main", "transparent_png"]))
@@ -53,6 +55,17 @@ def test_it_warns_of_a_product_the_photos_edge_cuts_per_preset(manager_api):
         ("frame-cut", "amazon_main", "frame-refused", 1),
         ("frame-cut", "ebay", "frame-warned", 1)]
     assert all("CUT-1 MAIN (bottom)" in w["message"] for w in created.json()["warnings"])
+    assert all((w["skus"], w["total"]) == (["CUT-1"], 1) for w in created.json()["warnings"])
+
+
+def test_it_names_each_sku_once_among_a_warnings_skus(manager_api):
+    product = ProductFactory(sku="CUT-2", asin="B0CUT00002")
+    for position in ("MAIN", "PT01"):
+        _signals(approved_cutout(product=product, position=position, size=(2000, 1500)),
+                 product_px=[1500, 1200], touching_sides=["left"])
+    created = manager_api.post("/api/v1/exports", {"presets": ["ebay"]})
+    [warning] = created.json()["warnings"]
+    assert (warning["count"], warning["total"], warning["skus"]) == (2, 2, ["CUT-2"])
 
 
 def test_it_gives_no_pre_check_warning_when_every_image_fits(manager_api):
