@@ -178,6 +178,11 @@ class ImageAsset(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="assets")
     position = models.CharField(max_length=4, choices=Position.choices, default=Position.MAIN)
     original_filename = models.CharField(max_length=255, blank=True)
+    # The file's path in the import that stored it (a ZIP entry's, a server folder's, a
+    # browser upload's relative path), as the team knows it: the import report names the
+    # file by it. Empty for an image stored outside an import, and for rows from before the
+    # column (migration 0015): not guessed from ``original_filename``.
+    import_path = models.CharField(max_length=1024, blank=True, default="", editable=False)
     original_name = models.CharField(max_length=255, editable=False)
     sha256 = models.CharField(max_length=64, editable=False)
     bytes = models.BigIntegerField(editable=False)

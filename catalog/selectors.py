@@ -396,9 +396,11 @@ def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
     100k files never sits in memory: every issue in order (status ``refused`` for an error,
     ``not imported`` for a file a cancelled import never reached,
     ``duplicate`` with the stored copy's SKU, position and asset id, empty for another
-    warning), then every file the import stored (status ``stored``, or ``replaced`` when it
-    replaced an older image), whose level and reason are empty. Every cell is escaped
-    against formula injection."""
+    warning, which gives the SKU, position and asset id of the image it is about when it
+    names one: a stored file's warning, a replacement), then every file the import stored
+    (status ``stored``, or ``replaced`` when it replaced an older image), named by its path
+    in the import (``ImageAsset.import_path``; the base name for older rows), whose level
+    and reason are empty. Every cell is escaped against formula injection."""
     yield list(REPORT_COLUMNS)
     replaced: set[int] = set()  # the new images, at most replaced_count
     for issue in job.issues.order_by("id").iterator(chunk_size=REPORT_CHUNK):
@@ -410,18 +412,23 @@ def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
         elif issue.kind == ImportIssue.Kind.DUPLICATE:
             sku, position, asset = issue.sku, issue.position, str(issue.asset_pk or "")
             status = "duplicate"
-        elif issue.kind == ImportIssue.Kind.REPLACED and issue.asset_pk:
-            replaced.add(issue.asset_pk)
+        else:
+            # another warning about a stored file: the image it is about, when it names one
+            sku, position, asset = issue.sku, issue.position, str(issue.asset_pk or "")
+            if issue.kind == ImportIssue.Kind.REPLACED and issue.asset_pk:
+                replaced.add(issue.asset_pk)
         yield csv_safe_row([issue.filename, issue.level, issue.reason, sku, position, asset,
                             status])
     assets = (ImageAsset.objects.filter(import_job=job).select_related("product")
-              .order_by("pk").only("pk", "position", "original_filename", "deleted_at",
-                                   "product__sku"))
+              .order_by("pk").only("pk", "position", "original_filename", "import_path",
+                                   "deleted_at", "product__sku"))
     for a in assets.iterator(chunk_size=REPORT_CHUNK):
         status = "replaced" if a.pk in replaced else "stored"
         note = f"deleted since {a.deleted_at:%Y-%m-%d}" if a.deleted_at else ""
-        yield csv_safe_row([a.original_filename, "", note, a.product.sku, a.position, a.pk,
-                            status])
+        # the path in the ZIP (or folder, or upload) as the team knows it, as the issues
+        # above name their files; the base name only for rows from before import_path
+        yield csv_safe_row([a.import_path or a.original_filename, "", note, a.product.sku,
+                            a.position, a.pk, status])
 
 
 class _Line:
@@ -837,10 +844,11 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     limits = ingest_limits()
     for name in names:
         problem = archives.entry_name_problem(name)
-        if problem is None:  # desktop metadata, the manifest itself: not a file to import
-            continue
-        if problem:
-            (named if archives.unsafe_name_reason(name) else unmapped).append((name, problem))
+        if problem is not None and problem.kind == archives.NAME_IGNORED:
+            continue  # desktop metadata, the manifest itself: not a file to import
+        if problem is not None:
+            (named if problem.kind == archives.NAME_UNSAFE else unmapped).append(
+                (name, problem.reason))
         elif name in empty:
             empties.append((name, images.EMPTY_REASON))
         elif sizes and name in sizes and (
@@ -962,10 +970,6 @@ class PreviewPositions:
 
     refused: dict[str, str] = field(default_factory=dict)
     replaces: dict[str, list[ImageAsset]] = field(default_factory=dict)
-    #: name -> the stored image holding its position, as {"sha256", "bytes"}: the page
-    #: hashes a file of that very size and, when the hashes are equal, says (and the
-    #: session's finish records) a duplicate, as the import would, instead of a refusal
-    holders: dict[str, dict[str, object]] = field(default_factory=dict)
     #: name -> the position a file without one will take (the free ones in name order, lead
     #: view first, as ``assets.asset_positions_by_name`` gives them; PT08 shared beyond)
     auto: dict[str, str] = field(default_factory=dict)
@@ -1009,7 +1013,6 @@ def import_preview_positions(*, files: Iterable[tuple[str, str, str]], replace: 
         if holder is not None:
             answer.refused[name] = (position_taken_reason(holder, import_job=None)
                                     + UNSEEN_CONTENT_NOTE)
-            answer.holders[name] = {"sha256": holder.sha256, "bytes": holder.bytes}
         elif key in first:
             # the holder is a file of this upload, not stored yet: no asset id to name, so
             # it is named by its path (a folder upload's SHOE/A/X_MAIN.jpg and

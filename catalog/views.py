@@ -598,6 +598,8 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
+        # hidden files and desktop metadata: not sent, listed as ignored in these words
+        "ignored_reason": archives.IGNORED_REASON,
         # a 0-byte file: the page marks it before sending, in the import's words
         "empty_reason": images.EMPTY_REASON,
         # the preview refuses a ZIP whose directory does not add up in the import's words
@@ -750,11 +752,8 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
     skipped = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("skipped") if n.strip()]
     # and what its preview refused (no product, a taken position): the server says why again
     held = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("held") if n.strip()]
-    # held files the page found identical to the stored image at their position: "<sha256
-    # hex>:<name>", checked against the catalog again (import_job_finish)
-    held_sha256 = dict(named for v in request.POST.getlist("held_sha256")
-                       if (named := _sha_named(v)) is not None)
-    # files its preview found already stored on their own product, not sent unless asked
+    # files its preview found already stored on their own product (a file for a taken
+    # position too: the import finds the duplicate first), not sent unless asked
     # ("Upload again anyway"): one JSON list of "<sha256 hex>:<name>" (one field, not one
     # per file: with the kinds above a finish could pass Django's 1,000-field cap), checked
     # against the catalog again (import_job_finish)
@@ -765,8 +764,8 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
                 and value.isdigit() and len(value) <= 9}
     try:
         job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
-                                                held=held, held_sha256=held_sha256,
-                                                unlisted=unlisted, stored=stored)
+                                                held=held, unlisted=unlisted,
+                                                stored=stored)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -1063,7 +1062,7 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
     # name -> SKU of every mapped file: upload.js says which "already stored" file the
     # import would skip as a duplicate (the same bytes on the product it maps to)
     targets = {name: group.sku for group in preview.groups for name, _p, _r in group.files}
-    return {"groups": groups, "refused": refused, "holders": checked.holders,
+    return {"groups": groups, "refused": refused,
             "approved_lost": sum(1 for olds in replaces.values() for _old, lost in olds
                                  if lost),
             "targets": targets,

@@ -31,6 +31,10 @@ MANIFEST_NAME = "manifest.csv"
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
+#: Why desktop metadata and hidden files are passed over (never imported, never reported):
+#: the upload page lists them in these words, as a drop otherwise lost them without one.
+IGNORED_REASON = ("Ignored: a hidden file or desktop metadata (.DS_Store, a ._ file, "
+                  "Thumbs.db, desktop.ini); not sent.")
 #: Why a whole ZIP is refused when its directory is missing or does not describe the file it
 #: ends (one wording for the import and the upload page's preview, which gets it as data).
 ZIP_DAMAGED_REASON = (
@@ -129,15 +133,43 @@ def is_ignored(name: str) -> bool:
     return _is_junk(name.replace("\\", "/")) or name.lower() == MANIFEST_NAME
 
 
-def entry_name_problem(name: str) -> str | None:
+#: ``NameProblem.kind``: passed over silently (desktop metadata, the root manifest).
+NAME_IGNORED = "ignored"
+#: ... refused for its path (traversal, a NUL byte): the preview lists it apart.
+NAME_UNSAFE = "unsafe"
+#: ... refused: an archive inside the archive.
+NAME_NESTED = "nested"
+#: ... skipped with a warning: not an image file name.
+NAME_NOT_IMAGE = "not-image"
+
+
+@dataclass(frozen=True)
+class NameProblem:
+    """Why an import does not take an entry, by its name alone (``entry_name_problem``)."""
+
+    kind: str
+    reason: str
+
+    @property
+    def skipped(self) -> bool:
+        """A warning (not an image name) rather than a refusal; never for an ignored name."""
+        return self.kind == NAME_NOT_IMAGE
+
+
+def entry_name_problem(name: str) -> NameProblem | None:
     """What a ZIP import does with an entry, judged by its name alone (what a browser can
-    read from the central directory): None when it is silently ignored, '' when it is
-    imported, else the reason it is refused or skipped. ``ZipSource`` applies the same
-    rules, with the checks that need the entry's header in between."""
+    read from the central directory): None when it is imported, else its kind
+    (``NAME_IGNORED``: passed over, never reported) and reason. ``ZipSource`` applies the
+    same rules, with the checks that need the entry's header in between. The kind is
+    returned so no caller asks a second rule what the reason was."""
     if is_ignored(name):
-        return None
-    return (unsafe_name_reason(name) or _nested_archive_reason(name)
-            or not_image_reason(name))
+        return NameProblem(NAME_IGNORED, IGNORED_REASON)
+    for kind, reason in ((NAME_UNSAFE, unsafe_name_reason(name)),
+                         (NAME_NESTED, _nested_archive_reason(name)),
+                         (NAME_NOT_IMAGE, not_image_reason(name))):
+        if reason:
+            return NameProblem(kind, reason)
+    return None
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:

@@ -467,8 +467,12 @@ def asset_duplicate_first_by_name(*, asset: ImageAsset, filename: str, position:
             yielding = [other for other in soft if other.pk != current.pk]
             current.position = position
         current.original_filename = original_filename_of(filename)
+        # the session's report names it by the earlier file's path now
+        current.import_path = (filename.replace("\\", "/")[:1024]
+                               if current.import_job_id is not None else "")
         ImageAsset.objects.filter(pk=current.pk).update(
-            position=current.position, original_filename=current.original_filename)
+            position=current.position, original_filename=current.original_filename,
+            import_path=current.import_path)
         # after the move, so what gives way may take the position the asset left
         notes = [_position_yield(product, other, position or current.position,
                                  current.original_filename) for other in yielding]
@@ -510,6 +514,9 @@ def asset_ingest(
     ``hashes``: the batch's ``HashLookup`` (``asset_hash_lookup``), so a request of many
     files reads the images with their contents once, not once per file.
     """
+    # the whole path for an import's report (a ZIP's shoot/SHOE-1/IMG_1.jpg), the base name
+    # for the rest
+    import_path = (filename or "").replace("\\", "/")[:1024] if import_job is not None else ""
     filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
     if product.deleted_at is not None:
@@ -581,7 +588,7 @@ def asset_ingest(
             product=product, position=position, filename=filename, sha=sha, size=size,
             probe=probe, original_name=original_name, working_name=working_name,
             normalized=normalized, user=user, import_job=import_job, movable=movable,
-            placed=placed, replace=replace,
+            placed=placed, replace=replace, import_path=import_path,
         )
     except PositionTaken as exc:
         # taken meanwhile (a concurrent file of the session); the stored files are left to purge
@@ -757,7 +764,7 @@ def _product_saved(product: Product) -> tuple[Product, bool]:
 @transaction.atomic
 def _asset_row_create(
     *, product, position, filename, sha, size, probe, original_name, working_name, normalized,
-    user, import_job, movable=None, placed=None, replace=False,
+    user, import_job, movable=None, placed=None, replace=False, import_path="",
 ) -> tuple[ImageAsset, list[str], bool, list[ImageAsset]]:
     warnings = []
     replaced: list[ImageAsset] = []
@@ -789,7 +796,8 @@ def _asset_row_create(
         # ``asset_ingest`` stored or found the working copy whole
         asset = ImageAsset.objects.create(
             product=product, position=position, original_filename=filename,
-            original_name=original_name, sha256=sha, bytes=size, width=probe.width,
+            import_path=import_path, original_name=original_name, sha256=sha, bytes=size,
+            width=probe.width,
             height=probe.height, format=probe.format, colour_mode=probe.mode,
             bit_depth=probe.bits, icc_profile_name=probe.icc_profile_name,
             exif_orientation=probe.exif_orientation, working_name=working_name,

@@ -733,12 +733,15 @@ class ImportRun:
                                    f"not be stored. {result.reason}")
         else:
             self.storage_faults = 0
-        # a replacement's note is tied to the new image it made, the other warnings to nothing
+        # a replacement's note is tied to the new image it made; a stored file's other
+        # warnings (small, a colour assumption, a lookalike SKU) name the image too, so the
+        # report gives their SKU and position (QA 2026-12-05: a session's warning rows had none)
+        stored = result.asset if result.status == IngestResult.STORED else None
         for note in result.replacement_notes:
             self.issue(name, note, ImportIssue.Level.WARNING, kind=ImportIssue.Kind.REPLACED,
                        about=result.asset)
         for warning in result.warnings:
-            self.issue(name, warning, ImportIssue.Level.WARNING)
+            self.issue(name, warning, ImportIssue.Level.WARNING, about=stored)
         return result
 
     def _lead_first(self, asset: ImageAsset) -> None:

@@ -306,13 +306,13 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
         run.manifest = _manifest_for(job)
     before = run.counters()
     skipped = archives.entry_name_problem(filename)
-    if skipped:
+    if skipped is not None and skipped.kind != archives.NAME_IGNORED:
         # What a ZIP import and the preview skip (readme.txt, a .gif), with their words.
-        level = (ImportIssue.Level.WARNING if skipped.startswith("Skipped")
-                 else ImportIssue.Level.ERROR)
-        run.issue(filename, skipped, level)
-        result = IngestResult(filename=filename, status=IngestResult.REJECTED, reason=skipped,
-                              code="skipped" if level == ImportIssue.Level.WARNING else "name")
+        level = ImportIssue.Level.WARNING if skipped.skipped else ImportIssue.Level.ERROR
+        run.issue(filename, skipped.reason, level)
+        result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                              reason=skipped.reason,
+                              code="skipped" if skipped.skipped else "name")
     else:
         try:
             result = run.ingest(filename, fileobj, user, hashes=hashes)
@@ -418,26 +418,24 @@ UNLISTED = {
 
 
 def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequence[str],
-                         held: Sequence[str] = (), held_sha256: Mapping[str, str] | None = None,
+                         held: Sequence[str] = (),
                          unlisted: Mapping[str, int] | None = None,
                          stored: Mapping[str, str] | None = None
                          ) -> tuple[int, int, int, int]:
     """Issues for files the browser did not send: those it failed to send, those it
     skipped by name, and those its preview refused (``held``: no product for the name, a
     position another image holds). The reasons are the server's own, never the page's
-    words: a held file's is asked of the import again (``ImportRun.refusal``), and a held
-    file whose bytes (``held_sha256``, as the page hashed them) an image of its product
-    already has is a duplicate, as the import would have called it. Past
+    words: a held file's is asked of the import again (``ImportRun.refusal``). Past
     ``MAX_FINISH_NAMES`` names of a kind, the rest (those given here, and ``unlisted``: kind
     -> how many more the page counted but did not send) are one row, "… and 1,234 more …",
     counted as those files, not as one more. ``stored`` (name -> sha256): files the page did
-    not send because its preview found those bytes on the product the name maps to; the
-    server checks each again as it does a held file's hash (the import's duplicate test):
-    a duplicate, or an error asking to upload it again when no such image is there now.
+    not send because its preview found those bytes on the product the name maps to (a file
+    for a taken position among them: the import finds the duplicate first); the server
+    checks each again (the import's duplicate test, ``ImportRun.held_duplicate``): a
+    duplicate, or an error asking to upload it again when no such image is there now.
     Returns (errors, warnings, duplicates, names not listed)."""
     errors = warnings = duplicates = 0
     issues = []
-    hashes = held_sha256 or {}
     stored = stored or {}
     run: ImportRun | None = None
     if held or stored:
@@ -461,15 +459,6 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
     if held:
         assert run is not None
         for name in list(held)[:MAX_FINISH_NAMES]:
-            existing = run.held_duplicate(name, hashes[name]) if name in hashes else None
-            if existing is not None:
-                issues.append(ImportIssue(
-                    job=job, filename=name[:512], reason=duplicate_reason(existing),
-                    level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
-                    sku=existing.product.sku, position=existing.position,
-                    asset_pk=existing.pk))
-                duplicates += 1
-                continue
             issues.append(ImportIssue(job=job, filename=name[:512],
                                       reason=run.refusal(name) or HELD_REASON,
                                       level=ImportIssue.Level.ERROR))
@@ -479,12 +468,12 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
                                   level=ImportIssue.Level.ERROR))
         errors += 1
     for name in list(skipped)[:MAX_FINISH_NAMES]:
-        reason = archives.entry_name_problem(name)
-        if not reason:  # an image name or desktop metadata: not a skip the server would make
-            continue
-        level = (ImportIssue.Level.WARNING if reason.startswith("Skipped")
-                 else ImportIssue.Level.ERROR)
-        issues.append(ImportIssue(job=job, filename=name[:512], reason=reason, level=level))
+        problem = archives.entry_name_problem(name)
+        if problem is None or problem.kind == archives.NAME_IGNORED:
+            continue  # an image name or desktop metadata: not a skip the server would make
+        level = ImportIssue.Level.WARNING if problem.skipped else ImportIssue.Level.ERROR
+        issues.append(ImportIssue(job=job, filename=name[:512], reason=problem.reason,
+                                  level=level))
         errors += level == ImportIssue.Level.ERROR
         warnings += level == ImportIssue.Level.WARNING
     # QA: past the first 200 names of a kind the report said nothing of the rest
@@ -518,16 +507,14 @@ def unlisted_note(count: int) -> str:
 
 def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
                       skipped: Sequence[str] = (), held: Sequence[str] = (),
-                      held_sha256: Mapping[str, str] | None = None,
                       unlisted: Mapping[str, int] | None = None,
                       stored: Mapping[str, str] | None = None) -> ImportJob:
     """The page's end of a browser session. ``failed``: names the browser could not send
     (network errors, 5xx after its retries); ``skipped``: names it did not send because they
     are not image file names; ``held``: names it did not send because its preview said the
-    import would refuse them (``held_sha256``: name -> the sha256 the page computed of a held
-    file it found identical to the image holding its position); ``stored``: name -> sha256
-    of the files it did not send because its preview found those bytes on the product the
-    name maps to (checked again here: a duplicate, else an error). All are listed in the
+    import would refuse them; ``stored``: name -> sha256 of the files it did not send
+    because its preview found those bytes on the product the name maps to (checked again
+    here: a duplicate, else an error). All are listed in the
     report (at most ``MAX_FINISH_NAMES`` of each; ``unlisted``: kind ("failed", "held",
     "skipped", "stored")
     -> how many more of that kind the page counted but did not name; the report and the
@@ -536,8 +523,7 @@ def import_job_finish(*, job_id: int, failed: Sequence[str] = (),
     ended on its own (every declared file arrived) gets the page's names added to its report
     once; a second finish changes nothing."""
     return _upload_session_end(job_id=job_id, page=PageNames(
-        failed=failed, skipped=skipped, held=held, held_sha256=held_sha256,
-        unlisted=unlisted, stored=stored))
+        failed=failed, skipped=skipped, held=held, unlisted=unlisted, stored=stored))
 
 
 #: ``ImportJob.options`` key: how many files a browser session declared at its start.
@@ -556,7 +542,6 @@ class PageNames:
     failed: Sequence[str] = ()
     skipped: Sequence[str] = ()
     held: Sequence[str] = ()
-    held_sha256: Mapping[str, str] | None = None
     unlisted: Mapping[str, int] | None = None
     stored: Mapping[str, str] | None = None
 
@@ -585,7 +570,7 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
         if page is not None:
             errors, warnings, duplicates, not_listed = _finish_names_report(
                 job, failed=page.failed, skipped=page.skipped, held=page.held,
-                held_sha256=page.held_sha256, unlisted=page.unlisted, stored=page.stored)
+                unlisted=page.unlisted, stored=page.stored)
             checkpoint[PAGE_NAMES_DONE] = True
         if late:
             # the rows reported missing when it ended on its own, said again below with the

@@ -14,9 +14,13 @@
  *   data-recent-url   a page whose [data-recent-imports] section replaces this page's once a
  *                     session is done (the upload page's "Recent imports")
  *
- * Files whose names are not image file names (the server's rule, given by the drop zone's
- * data-image-extensions and data-not-image) are not sent: they are shown as skipped in the
- * server's words, and a session's finish lists them in the report, as a ZIP import does.
+ * Hidden files and desktop metadata (.DS_Store, ._IMG.jpg, Thumbs.db) are not sent, nor
+ * named in the report (a ZIP import passes over them too), but each has its row, "Ignored"
+ * with the reason (data-ignored), and the summary counts them (QA 2026-12-05: a drop lost
+ * them without a word). Files whose names are not image file names (the server's rule,
+ * given by the drop zone's data-image-extensions and data-not-image) are not sent: they
+ * are shown as skipped in the server's words, and a session's finish lists them in the
+ * report, as a ZIP import does.
  * Files are sent in name order, and a session's finish lists the files that could not be
  * sent; the server then puts unpositioned files in name order, and the rows say where.
  * Files the preview lists as not mapped (an unknown SKU, a deleted product) or refused for a
@@ -44,8 +48,13 @@
  * re-sent every photo): "N already stored — skipped" stands by the Upload button with
  * "Upload again anyway", and the session's finish names each with its hash (stored_json),
  * so the server checks it again and the report lists it. A copy of another product's image
- * is sent (the import stores it there too). Without SubtleCrypto (plain http) nothing is
- * hashed, so nothing is skipped, and the note says so.
+ * is sent (the import stores it there too). A file the preview holds for a taken position
+ * is checked too: the import looks for a duplicate on the product before it looks at the
+ * position, so one found there is an already-stored skip like any other (one mechanism,
+ * one wording, since 2026-12-05: it had its own, "identical to the image stored at its
+ * position", counted under "position taken" in the preview), and settleTaken takes it out
+ * of the preview's "position taken" list and count. Without SubtleCrypto (plain http)
+ * nothing is hashed, so nothing is skipped, and the note says so.
  *
  * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
  * stored) waits for Retry-After (plus jitter, so the lanes do not come back together) and is
@@ -55,9 +64,10 @@
  *
  * The preview's size refusals (upload_dims.js) come before "already stored": a file refused
  * for its size is not hashed, as the import refuses it for its header before it looks for a
- * duplicate. A row the page skips as already stored is shown done ("Already stored —
- * skipped", its bar full), and the line under the preview's counts is made again from the
- * rows at every change, so it follows "Upload again anyway" and new options.
+ * duplicate. A row the page skips as already stored is shown done, its bar full: "Already
+ * stored — will be skipped" before the upload, "Already stored — skipped" once begun
+ * (storedSkipText, the one wording), and the line under the preview's counts is made again
+ * from the rows at every change, so it follows "Upload again anyway" and new options.
  *
  * A [data-zip-form] is sent with XHR too, for an upload progress bar, then the browser goes to
  * the import page, which polls the worker's progress. Its preview reads each image entry's
@@ -83,7 +93,7 @@
   // below once the page's scripts have run, whatever their order: a page without it says so
   // instead of failing silently (it was read at load, so the order of the script tags
   // decided whether the page worked).
-  let sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
+  let checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleTaken,
     plural, el, formatBytes;
 
   /* The server's order for files without a position (archives.name_order_key): by path,
@@ -126,6 +136,13 @@
       (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") ||
       ["II*\0", "MM\0*", "II+\0", "MM\0+"].includes(ascii(0, 4)) ||  // TIFF, BigTIFF
       ascii(4, 8) === "ftyp";
+  }
+
+  /* The one wording of a file the page leaves unsent because its bytes are stored on the
+   * product it maps to: what it will do before the upload, what it did once begun. */
+  function storedSkipText(holder, done) {
+    return `Already stored — ${done ? "skipped" : "will be skipped"}: identical to ` +
+      `${holder} (not sent)`;
   }
 
   /* What a file the page sends although its name maps to no product says before it is
@@ -354,6 +371,23 @@
     return { sizes: sizes, unread: unread };
   }
 
+  /* "N files: pixel size not read in the browser …: sizes checked on import." under a
+   * preview's counts, for the image files whose header size the page could not read (TIFF,
+   * HEIC, AVIF, …): said, not implied, since the preview cannot refuse these for their size.
+   * One line for a ZIP's entries and for picked or dropped files alike. */
+  function showSizesUnread(target, unread) {
+    const result = target && target.querySelector("[data-import-preview-result]");
+    if (!unread || !result || result.querySelector(":scope > .error")) return;
+    const line = document.createElement("p");
+    line.className = "muted small";
+    line.dataset.previewSizesUnread = "";
+    line.textContent = `${plural(unread, "file")}: pixel size not read in the browser ` +
+      "(TIFF, HEIC or AVIF, another compression, or a header further in): sizes checked on " +
+      "import.";
+    const summary = result.querySelector(".preview-summary");
+    if (summary) summary.after(line); else result.prepend(line);
+  }
+
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
                              empty = [], sizes = null) {
@@ -460,7 +494,20 @@
       if (this.running) return;
       const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
       for (const { file, path } of found) {
-        if (SKIP.test(file.name)) continue;
+        if (SKIP.test(file.name)) {
+          // not sent, nor named in the report (a ZIP import passes over them too), but
+          // listed: a drop that lost files without a word looked like a lost upload (QA)
+          const item = this.row({ file: file, path: path, loaded: 0, done: true });
+          item.state = "ignored";
+          item.li.className = "skipped";
+          item.li.dataset.status = "ignored";
+          item.bar.value = 100;
+          item.outcome.textContent = this.dropzone.dataset.ignored ||
+            "Ignored: a hidden file or desktop metadata (its name starts with a dot, or " +
+            "Thumbs.db, desktop.ini); not sent.";
+          this.items.push(item);
+          continue;
+        }
         // A CSV dropped with the photos is the manifest, if none was chosen.
         if (manifestInput && /\.csv$/i.test(file.name) && !manifestInput.files.length) {
           const holder = new DataTransfer();
@@ -508,11 +555,18 @@
       const empty = pending.filter((i) => i.file.size === 0).map((i) => i.path || i.file.name);
       const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
       const dims = window.CutroomUploadDims;  // static/js/upload_dims.js: header sizes
+      let unread = 0;
       (dims ? dims.sizes(pending.map((i) => ({ name: i.path || i.file.name, file: i.file })))
         : Promise.resolve(null))
-        .then((sizes) => showPreview(this.previewUrl, this.form, names, this.preview,
-          undefined, true, empty, sizes))
+        .then((sizes) => {
+          // files with bytes whose header size was not read: the import decides on arrival
+          unread = sizes ? pending.filter((i) => i.file.size > 0 &&
+            !sizes[i.path || i.file.name]).length : 0;
+          return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
+            true, empty, sizes);
+        })
         .then(() => {
+          if (!this.oneProduct()) showSizesUnread(this.preview, unread);
           // the server's own refusal of the options (not a failed preview request)
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
           this.previewError = error ? error.textContent.trim() : "";
@@ -522,7 +576,6 @@
           // (the import's order: the file's header before the catalog, assets.asset_ingest)
           if (dims) dims.mark(this.preview, this.items);
           this.findUnreadable();
-          this.findIdentical();
           this.findStored(generation);
         });
     }
@@ -556,7 +609,7 @@
         delete item.li.dataset.stored;
         if (item.li.dataset.status === "already") {  // its skipped look (showStoredRow)
           delete item.li.dataset.status;
-          item.li.className = "queued";
+          item.li.className = item.unmapped === undefined ? "queued" : "unmapped";
           item.bar.value = 0;
         }
         if (!item.state && item.unmapped === undefined && !item.empty && !sizedOut(item)) {
@@ -568,18 +621,31 @@
       const targets = previewTargets(this.preview);
       const one = ((this.form && this.form.querySelector("input[name=product]")) || {}).value;
       // not a file the preview refused for its size: the import refuses it for that before
-      // it looks for a duplicate, so "already stored" would promise another outcome
-      const candidates = this.items.filter((i) => !i.state && i.unmapped === undefined &&
-        i.file.size > 0 && !sizedOut(i)).map((item) => ({ bytes: item.file.size, item: item,
-        read: async () => item.file }));
+      // it looks for a duplicate, so "already stored" would promise another outcome. A file
+      // held for a taken position is asked about: the import looks for a duplicate on the
+      // product before it looks at the position (a shoot dropped again is already stored,
+      // not a clash), so one found there is skipped as already stored, as any other.
+      const candidates = this.items.filter((i) => !i.state &&
+        (i.unmapped === undefined || i.taken) && i.file.size > 0 && !sizedOut(i))
+        .map((item) => ({ bytes: item.file.size, item: item, read: async () => item.file }));
       // skipped only in an import session, whose finish names them for the report (files
       // sent to one typed product have no report: they are sent, as before)
       const skips = !!this.root.dataset.sessionUrl && !(one || "").trim();
       await checkStored(this.root.dataset.knownUrl, this.token, candidates, current,
         ({ item }, holders, hex) => {
-          if (item.state || item.unmapped !== undefined || sizedOut(item)) return;
-          const note = storedNote(holders, targets[item.path || item.file.name] ||
-            (one || "").trim());
+          if (item.state || (item.unmapped !== undefined && !item.taken) || sizedOut(item)) {
+            return;
+          }
+          const name = item.path || item.file.name;
+          const note = storedNote(holders, targets[name] || (one || "").trim());
+          if (item.taken) {
+            // stored elsewhere only: the position still refuses it
+            if (!note.duplicate || !skips) return;
+            item.unmapped = undefined;
+            item.taken = false;
+            item.li.className = "queued";
+            settleTaken(this.preview, name);
+          }
           item.stored = note;
           item.storedSha = note.duplicate && skips ? hex : "";
           item.li.dataset.stored = note.duplicate ? "duplicate" : "elsewhere";
@@ -597,7 +663,7 @@
      * upload has begun (the preview is then the plan it was). */
     showStoredCount() {
       if (!this.preview || this.running || this.items.some((i) => i.state &&
-        i.state !== "skipped")) return;
+        i.state !== "skipped" && i.state !== "ignored")) return;
       const found = this.items.filter((i) => i.stored && !i.state &&
         i.unmapped === undefined && !sizedOut(i));
       const duplicates = found.filter((i) => i.stored.duplicate).length;
@@ -615,8 +681,7 @@
     showStoredRow(item) {
       if (!item.stored || item.state || item.unmapped !== undefined) return;
       const skipped = this.skipsStored(item);
-      const text = skipped ? `Already stored — skipped: identical to ${item.stored.holder} ` +
-        "(not sent)" : item.stored.text;
+      const text = skipped ? storedSkipText(item.stored.holder, false) : item.stored.text;
       if (item.outcome.textContent !== text) item.outcome.textContent = text;
       if (skipped) {
         item.li.className = "duplicate";
@@ -693,35 +758,6 @@
       }
     }
 
-    /* A file held back for a taken position may be the very image that holds it (a shoot
-     * dropped again): the import would skip it as a duplicate, not refuse it. The preview
-     * gives the holder's sha256 and size; the file's own hash is computed here, for a file
-     * of the holder's size only (a re-shoot's new files are never read whole) (SubtleCrypto:
-     * https or localhost only; elsewhere the file stays "position taken"), and an identical
-     * file is counted and reported as a duplicate (the session's finish sends its hash, and
-     * the server checks it against the catalog again). */
-    async findIdentical() {
-      const script = this.preview && this.preview.querySelector("[data-preview-holders] script");
-      const subtle = window.crypto && window.crypto.subtle;
-      if (!script || !subtle) return;
-      let holders;
-      try { holders = JSON.parse(script.textContent); } catch (e) { return; }
-      const generation = (this.hashGeneration = (this.hashGeneration || 0) + 1);
-      for (const item of this.items) {
-        const name = item.path || item.file.name;
-        const held = holders[name];
-        if (item.state || !item.taken || !held || item.file.size !== held.bytes) continue;
-        const hex = await sha256Of(item.file);
-        if (!hex) continue;  // unreadable now (moved, too large): stays held as taken
-        if (generation !== this.hashGeneration || this.running) return;  // a newer preview
-        if (hex !== held.sha256 || !item.taken) continue;
-        item.identical = hex;
-        item.outcome.textContent = "Will be skipped: identical to the image stored at its " +
-          "position (a duplicate)";
-        this.update();
-      }
-    }
-
     /* name → {reason, taken} for the files the preview shown now would not send: not
      * mapped, or refused for a taken position (taken). Hidden ones ("Show all") too. */
     previewUnmapped() {
@@ -755,7 +791,6 @@
         item.unreadable = "";  // findUnreadable looks again
         item.unmapped = held && held.reason;
         item.taken = !!(held && held.taken);
-        item.identical = "";  // the new preview's holders decide again (findIdentical)
         item.li.className = held === undefined ? "queued" : "unmapped";
         item.outcome.textContent = held === undefined ? "waiting" :
           `Will be skipped: ${held.reason}`;
@@ -811,12 +846,11 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0, taken: 0, identical: 0, waiting: 0, empty: 0, stored_before: 0,
+        unmapped: 0, taken: 0, waiting: 0, empty: 0, stored_before: 0, ignored: 0,
         already: 0,  // already stored on its product: skipped (state "already" once started)
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
-        else if (item.identical) c.identical += 1;
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else if (this.skipsStored(item)) c.already += 1;
         else c.pending += 1;
@@ -831,14 +865,13 @@
 
     update() {
       const c = this.counts();
-      const sendable = this.items.filter((i) => i.state !== "skipped" &&
-        i.state !== "already" && (i.state || (i.unmapped === undefined &&
-        !this.skipsStored(i))));
+      const sendable = this.items.filter((i) => !["skipped", "already", "ignored"].includes(
+        i.state) && (i.state || (i.unmapped === undefined && !this.skipsStored(i))));
       const bytes = sendable.reduce((sum, i) => sum + i.file.size, 0) || 1;
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = plural(c.total, "file");
-      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.identical - c.already) {
+      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.already - c.ignored) {
         // the import's words (its progress and report): a file the server did not store
         // is "refused", whatever the reason, network errors included
         text += ` · ${c.stored} stored · ${plural(c.duplicate, "duplicate")} · ` +
@@ -847,8 +880,8 @@
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
+      if (c.ignored) text += ` · ${c.ignored} ignored (hidden or desktop files)`;
       if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
-      if (c.identical) text += ` · ${c.identical} identical to a stored image (not sent)`;
       if (c.taken) text += ` · ${c.taken} refused (position taken)`;
       if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;
       if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
@@ -867,7 +900,7 @@
         this.summary.textContent += " · fix the error shown below to upload";
       }
       this.clearButton.hidden = this.running || !c.total;
-      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken + c.identical);
+      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
       if (!this.running) for (const item of this.items) this.showStoredRow(item);
       this.showStoredSkip();
       this.showStoredCount();
@@ -933,8 +966,7 @@
         item.li.className = "duplicate";
         item.li.dataset.status = "already";
         item.bar.value = 100;  // done, not waiting: nothing of it is to be sent
-        item.outcome.textContent = `Already stored — skipped: identical to ` +
-          `${item.stored.holder} (not sent)`;
+        item.outcome.textContent = storedSkipText(item.stored.holder, true);
       }
       const position = this.form && this.form.querySelector("select[name=position]");
       // A session carries "replace" itself (its start sent the form); the per-file uploader
@@ -1076,15 +1108,11 @@
         this.heldList.dataset.heldList = "";
         this.failureList.after(this.heldList);
       }
-      const duplicate = item.identical || item.state === "already";
+      const duplicate = item.state === "already";
       const li = el("li", duplicate ? "duplicate" : "unmapped");
       li.dataset.filename = item.path || item.file.name;
-      let reason = `Not sent: ${item.unmapped || "the preview refused it."}`;
-      if (item.identical) {
-        reason = "Not sent: identical to the image stored at its position (a duplicate).";
-      } else if (item.state === "already") {
-        reason = `Not sent: already stored as ${item.stored.holder}.`;
-      }
+      const reason = duplicate ? `Not sent: already stored as ${item.stored.holder}.` :
+        `Not sent: ${item.unmapped || "the preview refused it."}`;
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
         el("span", "reason", reason));
       this.heldList.append(li);
@@ -1137,7 +1165,6 @@
           !i.reported);
         for (const item of held.slice(0, MAX_FINISH_NAMES)) {
           body.append("held", name(item));
-          if (item.identical) body.append("held_sha256", `${item.identical}:${name(item)}`);
         }
         more("held", held);
         for (const item of held) item.reported = true;
@@ -1251,18 +1278,7 @@
       await showPreview(uploader.dataset.previewUrl,
         document.querySelector("form[data-options]"), names, target, manifest, false, empty,
         read.sizes);
-      const result = target.querySelector("[data-import-preview-result]");
-      if (read.unread && result && !result.querySelector(":scope > .error")) {
-        // said, not implied: the preview cannot refuse these for their size
-        const line = document.createElement("p");
-        line.className = "muted small";
-        line.dataset.previewSizesUnread = "";
-        line.textContent = `${plural(read.unread, "file")}: pixel size not read in the ` +
-          "browser (TIFF, HEIC or AVIF, another compression, or a header further in): " +
-          "sizes checked on import.";
-        const summary = result.querySelector(".preview-summary");
-        if (summary) summary.after(line); else result.prepend(line);
-      }
+      showSizesUnread(target, read.unread);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
       const error = target.querySelector("[data-import-preview-result] > .error");
@@ -1405,7 +1421,7 @@
       return;
     }
     ({
-      sha256Of, checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip,
+      checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleTaken,
       plural, el, formatBytes,
     } = window.cutroomUploadKnown);
     init();

@@ -191,6 +191,42 @@
     note.textContent = parts.join(" ");
   }
 
+  /* A file the preview listed for a taken position whose bytes are on the product it maps
+   * to: the import finds the duplicate before it looks at the position, so the file is
+   * already stored (skipped), not a clash. It leaves the "position taken" list and count
+   * (gone with its last file), and its line in the product's table says so. */
+  function settleTaken(container, name) {
+    const box = container && container.querySelector("[data-preview-refused]");
+    if (!box) return;
+    const named = (node) => (node.querySelector(".name") || {}).textContent === name;
+    const listed = Array.from(box.querySelectorAll("[data-preview-unmapped]")).filter(named);
+    if (!listed.length) return;
+    for (const li of listed) li.remove();
+    for (const li of container.querySelectorAll(".preview-files li.refused")) {
+      if (!named(li)) continue;
+      li.classList.remove("refused");
+      li.dataset.previewAlreadyStored = "";
+      const mark = li.querySelector(".warn");
+      if (mark) mark.textContent = "· already stored: skipped as a duplicate";
+    }
+    const left = box.querySelectorAll("[data-preview-unmapped]").length;
+    const count = container.querySelector("[data-preview-refused-count]");
+    const summary = box.querySelector(":scope > summary");
+    if (left) {
+      if (count) count.textContent = count.textContent.replace(/^\d+/, String(left));
+      if (summary) summary.textContent = summary.textContent.replace(/\(\d+\)$/, `(${left})`);
+      return;
+    }
+    box.remove();
+    if (count) {
+      const before = count.previousSibling;  // ends with its " · " ("(2 new) · ")
+      if (before && before.nodeType === Node.TEXT_NODE) {
+        before.textContent = before.textContent.replace(/ · $/, "");
+      }
+      count.remove();
+    }
+  }
+
   /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
   function plural(n, one) {
     return `${n} ${n === 1 ? one : one + "s"}`;
@@ -224,6 +260,7 @@
     let duplicates = 0;
     await checkStored(url, token, candidates, current, ({ name }, holders) => {
       const note = storedNote(holders, targets[name]);
+      if (note.duplicate) settleTaken(target, name);
       found += 1;
       duplicates += note.duplicate ? 1 : 0;
       summary.textContent = `Already stored (${found})`;
@@ -244,7 +281,7 @@
 
   window.cutroomUploadKnown = {
     HASH_MAX_BYTES, sha256Of, checkStored, previewTargets, storedNote, showStoredNote,
-    findStoredInZip,
+    findStoredInZip, settleTaken,
     // small helpers upload.js shares, so a count and a size read the same on the whole page
     plural, el, formatBytes,
   };

@@ -184,14 +184,17 @@ def test_it_holds_back_a_file_whose_position_is_taken_and_names_the_holder(
         "position", flat=True).order_by("position")) == ["MAIN", "PT01"]
 
 
-def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
-        live_server, page, client):
-    """A shoot dropped again had every file refused ("position taken"), while
-    the same bytes under another name were duplicates. The page compares the held file's
-    sha256 with the holder's: identical is a duplicate, on the page and in the report."""
+def test_it_skips_a_file_identical_to_the_holder_as_already_stored_not_as_a_clash(
+        live_server, page, client, screenshot):
+    """A shoot dropped again had every file refused ("position taken"), while the same bytes
+    under another name were duplicates. Since 2026-12-05 the page has one "already stored"
+    check (upload_known, by sha256): a file held for a taken position whose bytes are on its
+    product is an already-stored skip like any other, in one wording (past tense once the
+    upload began), counted as such and out of the preview's "position taken" count."""
     import hashlib
 
     from catalog.models import ImportIssue
+    from catalog.services.imports import STORED_SKIPPED_PREFIX
 
     same, other = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
     assert len(other) != len(same)
@@ -201,8 +204,7 @@ def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
     ImageAssetFactory(product=holder.product, position="PT01", original_filename="pt01.jpg")
     _log_in(page, live_server, client, manager())
     sent = _record_sent(page)
-    # the sizes of what the page hashes: a held file of another size than the holder's
-    # cannot be identical, and is never read whole
+    # the sizes of what the page hashes: only files of a stored image's size are read whole
     page.add_init_script("""window.hashedSizes = [];
         const digest = crypto.subtle.digest.bind(crypto.subtle);
         crypto.subtle.digest = (algo, data) => {
@@ -214,34 +216,82 @@ def test_it_reports_a_file_identical_to_the_holder_as_a_duplicate_not_a_refusal(
                                   ("T00_PT02.jpg", product_jpeg(640, 600, seed=3)))]
     assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
     uploader = page.locator("#bulk-uploader")
+    preview = uploader.locator("[data-preview]")
 
     def row(name):
         return uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
 
-    expect(row("T00_MAIN.jpg")).to_have_text(
-        "Will be skipped: identical to the image stored at its position (a duplicate)",
-        timeout=15_000)
+    skipped = (f"identical to T00 MAIN (asset #{holder.pk}) (not sent)")
+    expect(row("T00_MAIN.jpg")).to_have_text(f"Already stored — will be skipped: {skipped}",
+                                             timeout=15_000)
     # another file for a taken position is still refused
     expect(row("T00_PT01.jpg")).to_contain_text("Will be skipped: Position PT01 of T00 is "
                                                 "already taken")
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "3 files · 1 identical to a stored image (not sent) · 1 refused (position taken)")
+        "3 files · 1 refused (position taken) · 1 already stored — skipped")
+    # the preview counts it as already stored, not under "position taken"
+    expect(preview.locator("[data-preview-refused-count]")).to_have_text(
+        "1 position taken: refused, or skipped as a duplicate if identical")
+    expect(preview.locator("[data-preview-refused] [data-preview-unmapped] .name")).to_have_text(
+        ["T00_PT01.jpg"])
+    expect(preview.locator("[data-preview-already-stored]")).to_contain_text(
+        "already stored: skipped as a duplicate")
+    expect(preview.locator("[data-preview-already-stored] .name")).to_have_text("T00_MAIN.jpg")
+    expect(uploader.locator("[data-preview-stored-note]")).to_contain_text(
+        "1 on the product it maps to is skipped (not sent)")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
     assert set(page.evaluate("window.hashedSizes")) == {len(same)}
+    screenshot("upload-taken-but-stored")
 
     page.click("#bulk-uploader [data-start]")
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     assert sent == ["T00_PT02.jpg"]
     expect(uploader.locator("[data-result] a")).to_contain_text(
         "1 imported, 1 duplicate skipped, 1 refused")
-    expect(uploader.locator('[data-held-list] li[data-filename="T00_MAIN.jpg"]')).to_contain_text(
-        "Not sent: identical to the image stored at its position (a duplicate).")
+    # settled: past tense once the batch is done (it said "Will be skipped" after the upload)
+    expect(row("T00_MAIN.jpg")).to_have_text(f"Already stored — skipped: {skipped}")
+    expect(uploader.locator('[data-held-list] li[data-filename="T00_MAIN.jpg"]')).to_have_text(
+        f"T00_MAIN.jpg: Not sent: already stored as T00 MAIN (asset #{holder.pk}).")
     expect(uploader.locator("[data-failures]")).to_have_class(re.compile(r"\brefused\b"))
     # the server checked the hash against the catalog and reported it as the import would
     issue = ImportIssue.objects.get(filename="T00_MAIN.jpg")
     assert (issue.level, issue.kind, issue.asset_pk) == ("warning", "duplicate", holder.pk)
-    assert issue.reason.startswith("Duplicate: the same file is already stored for T00 as MAIN")
+    assert issue.reason.startswith(STORED_SKIPPED_PREFIX + "Duplicate: the same file is "
+                                   "already stored for T00 as MAIN")
     assert ImportIssue.objects.get(filename="T00_PT01.jpg").level == "error"
+
+
+def test_it_lists_dropped_hidden_files_as_ignored_and_sends_none(live_server, page, client):
+    """QA 2026-12-05: .DS_Store and ._ files vanished from a drop without a word."""
+    from catalog.ingest.archives import IGNORED_REASON
+
+    ProductFactory(sku="DOT-1")
+    _log_in(page, live_server, client, manager())
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
+               for name, data in ((".DS_Store", b"\0" * 64),
+                                  ("._DOT-1_PT01.jpg", b"\0\5\26\7" * 16),
+                                  ("DOT-1_MAIN.jpg", product_jpeg(640, 600, seed=4)))]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
+    uploader = page.locator("#bulk-uploader")
+    for name in (".DS_Store", "._DOT-1_PT01.jpg"):
+        line = uploader.locator(f'[data-file-list] li[data-filename="{name}"]')
+        expect(line.locator(".outcome")).to_have_text(IGNORED_REASON)
+        expect(line).to_have_attribute("data-status", "ignored")
+    expect(uploader.locator("[data-preview]")).to_contain_text("1 of 1 file → 1 product",
+                                                              timeout=15_000)
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "3 files · 2 ignored (hidden or desktop files)")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sent == ["DOT-1_MAIN.jpg"]
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "3 files · 1 stored · 0 duplicates · 0 refused · 2 ignored (hidden or desktop files)")
+    expect(uploader.locator("[data-result] a")).to_contain_text("1 imported")
+    # not refused: the "Not stored" box does not list them
+    expect(uploader.locator("[data-failures]")).to_be_hidden()
 
 
 def test_it_uploads_onto_a_product_page_and_refreshes_the_grid(live_server, page, client,

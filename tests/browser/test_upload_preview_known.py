@@ -56,7 +56,8 @@ def test_it_marks_an_empty_file_and_an_already_stored_file_before_the_upload(
         "Will be refused: Not an image, or a corrupt one: the file is empty.")
     # the stored file: the same bytes on the product it maps to, a duplicate
     expect(row("MU-FULL_PT01.jpg")).to_have_text(
-        f"Already stored — skipped: identical to MU-FULL MAIN (asset #{holder.pk}) (not sent)",
+        f"Already stored — will be skipped: identical to MU-FULL MAIN (asset #{holder.pk}) "
+        "(not sent)",
         timeout=15_000)
     expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
         "1 file looks already stored (the same bytes as a stored image): 1 on the product it "
@@ -109,7 +110,8 @@ def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
         live_server, page, client):
     """A shoot dropped again, its files naming no position: the marks come as the hashing
     goes (20 hashes a question), and a file whose bytes another product holds is stored
-    again, with a warning. (Files naming a taken position are held: findIdentical.)"""
+    again, with a warning. (A file naming a taken position is checked the same way:
+    test_upload.test_it_skips_a_file_identical_to_the_holder_as_already_stored_not_as_a_clash.)"""
     # big enough for the ingest's size rule, which the preview applies since QA30 M4
     photos = {f"RE-{p}_shot{n}.jpg": product_jpeg(520, 500, seed=10 * p + n)
               for p in (1, 2, 3) for n in range(1, 9)}

@@ -64,19 +64,39 @@ def test_it_reads_a_zips_entry_sizes_and_says_which_it_could_not(
     page.check("input[name=create_products]")
     archive = zip_bytes({"ZS-1/small.jpg": product_jpeg(481, 321, seed=1),
                          "ZS-2/ok.jpg": product_jpeg(640, 600, seed=2),
-                         "ZS-3/scan.tif": _tiff()}, compression=compression)
+                         "ZS-3/scan.tif": _tiff(), "ZS-4/photo.heic": HEIC_HEAD},
+                        compression=compression)
     page.set_input_files("#zip-import input[name=archive]", files=[{
         "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
     preview = page.locator("[data-zip-preview]")
     expect(preview.locator(".preview-summary strong")).to_have_text(
-        "2 of 3 files → 2 products", timeout=15_000)
+        "3 of 4 files → 3 products", timeout=15_000)
     expect(preview.locator("[data-preview-sized-file]")).to_have_text(
         f"ZS-1/small.jpg: {SMALL}")
-    # the TIFF's size is not read in the browser: said, not implied
+    # the TIFF's and the HEIC's sizes are not read in the browser: said, not implied
     expect(preview.locator("[data-preview-sizes-unread]")).to_have_text(
-        "1 file: pixel size not read in the browser (TIFF, HEIC or AVIF, another compression, "
-        "or a header further in): sizes checked on import.")
+        "2 files: pixel size not read in the browser (TIFF, HEIC or AVIF, another "
+        "compression, or a header further in): sizes checked on import.")
     assert not ImageAsset.objects.exists()
+
+
+#: The start of a HEIC file (its ftyp box): an image the browser cannot read the size of.
+HEIC_HEAD = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + bytes(512)
+
+
+def test_it_says_which_dropped_files_sizes_are_checked_on_import(live_server, page, client):
+    # the same line as a ZIP's (QA 2026-12-05: TIFF and HEIC said nothing of their size)
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    _drop(page, {"TH-1_MAIN.tif": _tiff(), "TH-2_MAIN.heic": HEIC_HEAD,
+                 "TH-3_MAIN.jpg": product_jpeg(640, 600, seed=3)})
+    preview = page.locator("#bulk-uploader [data-preview]")
+    expect(preview.locator(".preview-summary strong")).to_have_text(
+        "3 of 3 files → 3 products", timeout=15_000)
+    expect(preview.locator("[data-preview-sizes-unread]")).to_have_text(
+        "2 files: pixel size not read in the browser (TIFF, HEIC or AVIF, another "
+        "compression, or a header further in): sizes checked on import.")
 
 
 SCRIPTS = ('<script src="/static/js/upload_known.js" defer></script>',

@@ -48,8 +48,10 @@ def test_it_sends_only_the_new_file_and_names_the_one_already_stored(
     expect(skip).to_contain_text("1 already stored — skipped", timeout=15_000)
     expect(skip.locator("input[data-send-stored]")).not_to_be_checked()
     skipped_row = uploader.locator('[data-file-list] li[data-filename="MU-FULL_PT01.jpg"]')
+    # what it will be before the upload, what it was after (QA 2026-12-05: one wording)
     expect(_row(uploader, "MU-FULL_PT01.jpg")).to_have_text(
-        f"Already stored — skipped: identical to MU-FULL MAIN (asset #{holder.pk}) (not sent)"
+        f"Already stored — will be skipped: identical to MU-FULL MAIN (asset #{holder.pk}) "
+        "(not sent)"
     )
     # done, not a grey bar waiting to fill (QA 2026-12-05)
     expect(skipped_row).to_have_attribute("data-status", "already")

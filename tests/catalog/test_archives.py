@@ -10,6 +10,11 @@ import pytest
 from django.core.files.base import ContentFile
 
 from catalog.ingest.archives import (
+    IGNORED_REASON,
+    NAME_IGNORED,
+    NAME_NESTED,
+    NAME_NOT_IMAGE,
+    NAME_UNSAFE,
     ZIP_DAMAGED_REASON,
     ArchiveError,
     ArchiveLimits,
@@ -134,7 +139,28 @@ def test_it_lists_zip_entries_in_name_order_as_a_folder_is_walked(tmp_path):
 ])
 def test_it_has_one_wording_for_names_that_are_not_images(name, reason):
     assert not_image_reason(name) == reason
-    assert entry_name_problem(name) == reason
+    problem = entry_name_problem(name)
+    assert (problem.reason if problem else "") == reason
+    assert problem is None or (problem.kind, problem.skipped) == (NAME_NOT_IMAGE, True)
+
+
+@pytest.mark.parametrize(("name", "kind", "skipped"), [
+    ("../x.jpg", NAME_UNSAFE, False),
+    ("/etc/x.jpg", NAME_UNSAFE, False),
+    ("a/old.zip", NAME_NESTED, False),
+    ("a/notes.txt", NAME_NOT_IMAGE, True),
+    (".DS_Store", NAME_IGNORED, False),
+    ("__MACOSX/a/._x.jpg", NAME_IGNORED, False),
+    ("manifest.csv", NAME_IGNORED, False),
+])
+def test_it_says_which_kind_of_name_problem_an_entry_has(name, kind, skipped):
+    # the preview tells a refused path from an unmapped name by the kind, asking no second rule
+    problem = entry_name_problem(name)
+    assert problem is not None
+    assert (problem.kind, problem.skipped) == (kind, skipped)
+    assert problem.reason == (IGNORED_REASON if kind == NAME_IGNORED
+                              else unsafe_name_reason(name) or problem.reason)
+    assert problem.reason
 
 
 def _truncated_after_nested_zip() -> bytes:

@@ -513,3 +513,16 @@ def test_it_announces_an_import_cancelled_within_the_window(storage, monkeypatch
                                                heartbeat_at=an_hour_ago)
     assert jobs.jobs_reconcile()["import"]["swept"] == 1
     assert finished == [job.pk]
+
+
+def test_it_names_each_stored_file_of_a_zip_by_its_path_in_the_zip(storage):
+    # QA 2026-12-05: the report said "IMG_0001.jpg" for each of two folders' files
+    job = zip_job({"shoot/ZP-1/IMG_0001.jpg": jpeg_bytes(size=(1200, 900), seed=1),
+                   "shoot/ZP-2/IMG_0001.jpg": jpeg_bytes(size=(1200, 900), seed=2)},
+                  create_products=True)
+    job = import_job_run(job_id=job.pk)
+    rows = list(csv.DictReader(io.StringIO(import_job_report_csv(job=job))))
+    stored = {r["filename"]: r["sku"] for r in rows if r["status"] == "stored"}
+    assert stored == {"shoot/ZP-1/IMG_0001.jpg": "ZP-1", "shoot/ZP-2/IMG_0001.jpg": "ZP-2"}
+    assert set(ImageAsset.objects.filter(import_job=job).values_list(
+        "import_path", flat=True)) == set(stored)

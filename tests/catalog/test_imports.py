@@ -548,3 +548,32 @@ def test_it_gives_main_to_a_sessions_front_view_whatever_order_it_arrived_in(sto
     assert dict(ImageAsset.live.filter(import_job=job).values_list(
         "original_filename", "position")) == {
         "front.jpg": "MAIN", "back.jpg": "PT01", "detail.jpg": "PT02"}
+
+
+def test_it_names_a_sessions_stored_file_by_its_path_and_gives_its_warnings_the_sku(storage):
+    """QA 2026-12-05: the report named a stored row by its base name (the path is what the
+    team knows) and a session's warning rows had no SKU."""
+    ProductFactory(sku="WP001")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    # 800 px on the long side: stored, with the small-image warning
+    small = _send(job, "shoot/WP001/WP001_MAIN.jpg", jpeg_bytes(size=(800, 600), seed=1))
+    assert small.status == "stored" and small.warnings
+    assert _send(job, "shoot/WP001/WP001_PT01.jpg", jpeg_bytes(seed=2)).status == "stored"
+    job = ImportJob.objects.get(pk=job.pk)
+    assets = {a.position: a for a in ImageAsset.objects.filter(import_job=job)}
+    assert assets["MAIN"].import_path == "shoot/WP001/WP001_MAIN.jpg"
+    assert assets["MAIN"].original_filename == "WP001_MAIN.jpg"  # the bare name, as before
+    rows = list(csv.DictReader(io.StringIO(import_job_report_csv(job=job))))
+    warned = [r for r in rows if r["level"] == "warning"]
+    assert warned and all((r["filename"], r["sku"], r["position"], r["asset_id"]) == (
+        "shoot/WP001/WP001_MAIN.jpg", "WP001", "MAIN", str(assets["MAIN"].pk)) for r in warned)
+    stored = {r["filename"]: r for r in rows if r["status"] == "stored"}
+    assert set(stored) == {"shoot/WP001/WP001_MAIN.jpg", "shoot/WP001/WP001_PT01.jpg"}
+
+
+def test_it_records_no_import_path_for_an_image_stored_outside_an_import(storage):
+    product = ProductFactory(sku="WP002")
+    result = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=3)),
+                          filename="folder/WP002.jpg")
+    assert result.status == "stored"
+    assert (result.asset.import_path, result.asset.original_filename) == ("", "WP002.jpg")

@@ -177,19 +177,20 @@ def test_it_reports_the_files_the_page_held_back_with_the_servers_reasons(manage
 
 
 
-def test_it_records_a_held_file_as_a_duplicate_only_when_its_hash_is_in_the_catalog(
+def test_it_records_a_taken_position_file_found_stored_as_an_already_stored_skip(
         manager_client, storage):
     import hashlib
+    import json
 
     product = ProductFactory(sku="CL5")
     old = _old(product, "old.jpg", "PT01", seed=51)
-    bytes_of_old = storage.open(old.original_name).read()
-    same = hashlib.sha256(bytes_of_old).hexdigest()
+    same = hashlib.sha256(storage.open(old.original_name).read()).hexdigest()
     assert same == old.sha256
-    # the preview gives the holder's hash and size for the page to compare
+    # one check of "already stored" (since 2026-12-05): no holder hashes in the preview; the
+    # page asks upload_known, and a file held for a taken position that is found there is
+    # named in stored_json, as any other already-stored file
     page = _preview(manager_client, ["CL5_PT01.jpg"])
-    assert (f'"CL5_PT01.jpg": {{"sha256": "{same}", "bytes": {len(bytes_of_old)}}}'
-            in html.unescape(page))
+    assert "data-preview-holders" not in page and same not in page
     urls = manager_client.post(reverse("catalog:bulk_upload"),
                                {"patterns": "{sku}_{position}.jpg", "expected": "1"},
                                **JSON).json()
@@ -197,20 +198,22 @@ def test_it_records_a_held_file_as_a_duplicate_only_when_its_hash_is_in_the_cata
         "CL5_PT02.jpg", jpeg_bytes(seed=52), "image/jpeg")}, **JSON).status_code == 201
     other = hashlib.sha256(b"not in the catalog").hexdigest()
     finish = manager_client.post(urls["finish_url"], {
-        "held": ["CL5_PT01.jpg", "CL5_PT03.jpg", "NOPE_MAIN.jpg", "CL5_MAIN.jpg"],
-        "held_sha256": [f"{same.upper()}:CL5_PT01.jpg",
-                        f"{other}:CL5_PT03.jpg",  # a hash no image of CL5 has: not a duplicate
-                        f"{same}:NOPE_MAIN.jpg",  # no product: the name decides
-                        f"{same[:40]}:CL5_MAIN.jpg"]}, **JSON)  # malformed: ignored
+        "held": ["CL5_PT03.jpg", "NOPE_MAIN.jpg"],
+        # the old field is gone: a hash sent so is not read, the name's refusal stands
+        "held_sha256": [f"{same}:CL5_PT03.jpg"],
+        "stored_json": json.dumps([f"{same.upper()}:CL5_PT01.jpg",
+                                   f"{other}:CL5_PT04.jpg"]),  # no image of CL5 has it
+    }, **JSON)
     assert finish.json()["message"] == "1 imported, 1 duplicate skipped, 3 refused."
     issues = {i.filename: i for i in ImportIssue.objects.filter(job_id=urls["job"])}
     dup = issues["CL5_PT01.jpg"]
     assert (dup.level, dup.kind, dup.sku, dup.position, dup.asset_pk) == (
         "warning", "duplicate", "CL5", "PT01", old.pk)
-    assert dup.reason == (f"Duplicate: the same file is already stored for CL5 as PT01 "
-                          f"(asset #{old.pk}); not stored twice.")
+    assert dup.reason == (f"Not sent: the upload page found it already stored. Duplicate: the "
+                          f"same file is already stored for CL5 as PT01 (asset #{old.pk}); "
+                          f"not stored twice.")
     assert {n: i.level for n, i in issues.items() if n != "CL5_PT01.jpg"} == {
-        "CL5_PT03.jpg": "error", "NOPE_MAIN.jpg": "error", "CL5_MAIN.jpg": "error"}
+        "CL5_PT03.jpg": "error", "NOPE_MAIN.jpg": "error", "CL5_PT04.jpg": "error"}
 
 
 def _auto(page: str) -> dict[str, str]:

@@ -71,6 +71,24 @@ def test_it_writes_the_import_report_with_formula_cells_escaped():
                     ["ok.jpg", "warning", "'-5 px", "", "", "", ""]]
 
 
+def test_it_names_a_stored_file_by_its_import_path_and_a_warning_by_its_image():
+    job = ImportJobFactory()
+    product = ProductFactory(sku="RP-1")
+    zipped = ImageAssetFactory(product=product, position="MAIN", import_job=job,
+                               original_filename="IMG_1.jpg", import_path="shoot/RP-1/IMG_1.jpg")
+    # a row from before import_path: its base name, not a guessed path
+    older = ImageAssetFactory(product=product, position="PT01", import_job=job,
+                              original_filename="IMG_2.jpg")
+    ImportIssue.objects.create(job=job, filename="shoot/RP-1/IMG_1.jpg", level="warning",
+                               reason="Small image", sku="RP-1", position="MAIN",
+                               asset_pk=zipped.pk)
+    rows = list(csv.reader(io.StringIO(selectors.import_job_report_csv(job=job))))
+    assert rows[1:] == [
+        ["shoot/RP-1/IMG_1.jpg", "warning", "Small image", "RP-1", "MAIN", str(zipped.pk), ""],
+        ["shoot/RP-1/IMG_1.jpg", "", "", "RP-1", "MAIN", str(zipped.pk), "stored"],
+        ["IMG_2.jpg", "", "", "RP-1", "PT01", str(older.pk), "stored"]]
+
+
 def test_it_reports_job_progress_for_polling():
     job = ImportJobFactory(progress_done=5, progress_total=20, imported_count=4, error_count=1)
     progress = selectors.import_job_progress(pk=job.pk)

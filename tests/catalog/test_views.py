@@ -1,3 +1,4 @@
+import html
 import io
 import re
 import zipfile
@@ -8,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
 from django.utils import timezone
 
+from catalog.ingest import archives
 from catalog.ingest.images import IMAGE_EXTENSIONS
-from catalog.models import AssetStatus, ImageAsset, ImportJob, Product
+from catalog.models import AssetStatus, ImageAsset, ImportIssue, ImportJob, Product
 from catalog.services.assets import asset_ingest, asset_soft_delete, thumbnail_storage_name
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_cancel, import_job_create
@@ -679,6 +681,18 @@ def test_it_pluralises_the_products_created_by_an_import(manager_client):
     assert "2 products created" in page.content.decode()
 
 
+def test_it_shows_the_image_a_warning_row_is_about_on_the_import_page(manager_client):
+    job = ImportJobFactory(status="done", source_kind="upload")
+    ImportIssue.objects.create(job=job, filename="shoot/WI-1_MAIN.jpg", level="warning",
+                               reason="Small image", sku="WI-1", position="MAIN", asset_pk=7)
+    ImportIssue.objects.create(job=job, filename="notes.txt", level="warning",
+                               reason="Skipped: not an image file name (.txt).")
+    page = manager_client.get(reverse("catalog:import_detail", args=[job.pk]), **HTMX)
+    text = page.content.decode()
+    assert "shoot/WI-1_MAIN.jpg <span class=\"muted small\" data-issue-image>→ WI-1 MAIN" in text
+    assert text.count("data-issue-image") == 1  # a row about no image names none
+
+
 def test_it_finishes_a_session_with_the_files_the_browser_could_not_send(manager_client,
                                                                           storage):
     urls = manager_client.post(reverse("catalog:bulk_upload"),
@@ -708,6 +722,8 @@ def test_it_gives_the_drop_zones_the_servers_image_name_rule(manager_client):
         assert 'data-image-extensions=".avif .heic .heif .jpe .jpeg .jpg .png .tif .tiff ' \
                '.webp"' in page
         assert 'data-not-image="Skipped: not an image file name ({ext})."' in page
+        # hidden files and desktop metadata are listed as ignored, in the server's words
+        assert f'data-ignored="{html.escape(archives.IGNORED_REASON)}"' in page
 
 
 def test_it_reports_where_an_unclosed_quote_starts_in_the_preview(manager_client):
@@ -725,8 +741,10 @@ def test_it_does_not_say_contents_are_not_compared_when_the_page_compares_them(
     response = manager_client.post(reverse("catalog:import_preview"),
                                    {"names": ["CL9_MAIN.jpg"]})
     page = response.content.decode()
-    # the page hashes a file of the holder's size (its holders list gives sha256 and bytes)
-    assert "data-preview-holders" in page
+    # the page hashes a file of a stored image's size and asks which product has those
+    # bytes: the refused file is in the name -> SKU map it reads (one check, since 2026-12-05)
+    assert "data-preview-targets" in page and '"CL9_MAIN.jpg": "CL9"' in html.unescape(page)
+    assert "data-preview-holders" not in page
     assert "not compared before the upload" not in page
     assert "compares it only with a stored image of its size" in page
 
