@@ -15,7 +15,7 @@ from .signals import risk_features
 
 BAD_IOU = 0.80
 # every feature can only raise the risk: a fit that wants a negative weight drops the feature
-FEATURES = ("parts", "core_doubt", "off_edge", "half_kept")
+FEATURES = ("parts", "core_doubt", "off_edge", "half_kept", "detached")
 # (intercept, weights, mean, scale) as fit_logistic returns it.
 RiskFit = tuple[float, np.ndarray, np.ndarray, np.ndarray]
 

@@ -200,6 +200,16 @@ def half_kept(rgb: np.ndarray, alpha: np.ndarray, model_px: float) -> float:
 TINY_SHARE, TINY_PX = 0.1, 32
 
 
+def detached_share(areas: np.ndarray) -> float:
+    """Share of the kept product's area (alpha >= 0.5) outside its largest part, from the
+    parts' pixel counts: a second subject kept beside the one the photo is about (a passer-by,
+    a neighbour's car), a piece cut off the product. A share, not a count of the parts: a few
+    specks barely move it, a second person of half the size does (2026-12-05, docs/engine.md).
+    0.0 with one part or none."""
+    total = float(areas.sum()) if len(areas) else 0.0
+    return 0.0 if total <= 0 else 1.0 - float(areas.max()) / total
+
+
 def touching_sides(obj: np.ndarray) -> list[str]:
     """The frame's sides (top, bottom, left, right) the object mask ``obj`` reaches."""
     return [side for side, edge in (("top", obj[0]), ("bottom", obj[-1]),
@@ -245,12 +255,15 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
     bx, by, bw, bh = cv2.boundingRect(obj_u8)
     box = np.s_[by:by + bh, bx:bx + bw]
     fragments = 0
+    detached = 0.0
     if area:
         least = max(4, 0.001 * area)
         stats = label_parts(obj_u8[box]).stats
         # one part's area is ``area``
         fragments = (int(area >= least) if stats is None
                      else int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= least)))
+        if stats is not None:
+            detached = detached_share(stats[1:, cv2.CC_STAT_AREA])
     touches = touching_sides(obj) if area else []
     uncertain = _count_between(prob, 0.1, 0.9)
     confidence = 0.0
@@ -301,6 +314,7 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
         "half_kept": round(halved, 4),
         "fill_ratio": round(area / total, 4),
         "fragment_count": fragments,
+        "detached": round(detached, 4),
         "edge_softness_px": round(float(soft) / max(perimeter, 1), 3),
         "uncertain_fraction": round(float(uncertain) / total, 4),
         "confidence": round(confidence, 4),
@@ -361,7 +375,8 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
         "tiny_subject": bool(area) and tiny_subject(box_w, box_h, height, width),
         "product_px": [box_w, box_h] if area else [0, 0],
         "fill_ratio": round(area / alpha.size, 4),
-        "fragment_count": fragments, "touches_frame": bool(touches),
+        "fragment_count": fragments, "detached": round(detached_share(areas), 4),
+        "touches_frame": bool(touches),
         "touching_sides": touches, "hand_made": True,
     }
     if not area:
@@ -385,16 +400,19 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
 # Logistic model of P(IoU < 0.80) from signals, fitted once on the 84-image dev set
 # (`cutout_benchmark` prints the cross-validated AUC of a refit next to the shipped one);
 # monotone by construction: every weight is >= 0, so more doubt never lowers the risk. The
-# three it weighs see different failures: a second part (another object, a ghost), an outline
-# that does not follow the photo's edges (a wrong or extra object, a missed part) and a part
-# of the product kept half-transparent (a stem faded out under its cap, a half-transparent
-# handle, a filled wheel). The core's opacity is offered to the fit and gets no weight: the
-# thick half-transparent parts it saw are in ``half_kept``, which also sees those outside the
-# kept product. Edge softness, uncertain fraction, pass disagreement and the crop pass's
-# agreement were tried too: they measure the same doubt and added nothing out of sample.
+# three it weighs see different failures: how much of the cutout lies apart from its largest
+# part (a second subject kept, a piece cut off), an outline that does not follow the photo's
+# edges (a wrong or extra object, a missed part) and a part of the product kept
+# half-transparent (a stem faded out under its cap, a half-transparent handle, a filled
+# wheel). The core's opacity and the count of parts are offered to the fit and get no weight:
+# the thick half-transparent parts the core saw are in ``half_kept``, which also sees those
+# outside the kept product, and a count weighs a speck as much as a passer-by, where
+# ``detached`` (2026-12-05) weighs what is kept apart. Edge softness, uncertain fraction, pass
+# disagreement and the crop pass's agreement were tried too: they measure the same doubt and
+# added nothing out of sample.
 # Heavy-tailed signals are logged: a few extreme photos must not set the scale.
 RISK_MODEL: dict[str, float] = {
-    "intercept": -2.6751, "parts": 0.6719, "off_edge": 7.461, "half_kept": 0.7247,
+    "intercept": -2.8708, "off_edge": 7.9346, "half_kept": 0.711, "detached": 1.3964,
 }
 
 
@@ -413,6 +431,7 @@ def risk_features(sig: dict[str, Any]) -> dict[str, float]:
         "core_doubt": float(np.log1p(100 * max(0.0, 1.0 - num("interior_alpha", 1.0)))),
         "off_edge": 1.0 - min(1.0, max(0.0, num("edge_support", 1.0))),
         "half_kept": float(np.log1p(100 * max(0.0, num("half_kept")))),
+        "detached": float(np.log1p(100 * max(0.0, num("detached")))),
     }
 
 

@@ -1,8 +1,9 @@
 """Measures finished versions for the signals added after they were made, from their stored
 files and exactly as a run measures them, so an older version reads as a new one: the faint
-marks export compliance reads (2026-12-04), and the half-kept parts the risk model reads
-(2026-12-05; without them the review queue ranks older versions on the risk before its refit,
-and recomputing their risk from the stored JSON alone would read ``half_kept`` as 0)."""
+marks export compliance reads (2026-12-04), and the half-kept parts and the detached share the
+risk model reads (2026-12-05; without them the review queue ranks older versions on the risk
+before its refit, and recomputing their risk from the stored JSON alone would read
+``half_kept`` and ``detached`` as 0)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ from ..imaging.models import REGISTRY
 from ..imaging.pipeline import work_size
 from ..imaging.retouch import WORK_MAX as RETOUCH_WORK_MAX
 from ..imaging.retouch import reduce_for_cut
-from ..imaging.signals import drawn_signals, half_kept
+from ..imaging.signals import component_areas, detached_share, drawn_signals, half_kept
 from ..models import Cutout, JobStatus, ReviewStatus
 from ..variants.compliance import faint_marks_signal
 from .review import FAINT_PREFLAGS, preflags_from_signals, risk_of
 
 #: the signals a version made before them gets from its files, in the order they came
-BACKFILLED_SIGNALS = ("faint_marks", "half_kept")
+BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached")
 
 #: which stored file could not be read: the version's own (its mask, then its cutout), or its
 #: image's working copy (missing, damaged, or no longer the cutout's size)
@@ -129,6 +130,14 @@ def _half_kept(cutout: Cutout, photo_w: np.ndarray, alpha: np.ndarray) -> float:
     return round(half_kept(photo_w, alpha_wf, model_px), 4)
 
 
+def _detached(cutout: Cutout, alpha: np.ndarray) -> float:
+    """``signals["detached"]`` as the version's run measured it, from the alpha alone: a
+    retouch at full size (``drawn_signals``), a model run at its working size."""
+    obj = (alpha if cutout.source == Cutout.Source.RETOUCH else _run_reduced(alpha)) >= 128
+    x, y, w, h = cv2.boundingRect(obj.view(np.uint8))
+    return round(detached_share(component_areas(obj[y:y + h, x:x + w])), 4)
+
+
 def _photo_reduced(cutout: Cutout, photo: np.ndarray) -> np.ndarray:
     if cutout.source == Cutout.Source.RETOUCH:
         return np.ascontiguousarray(reduce_for_cut(photo, RETOUCH_WORK_MAX))
@@ -157,6 +166,8 @@ def _measure(cutout: Cutout, missing: list[str]) -> dict[str, Any] | Unreadable:
         measured["faint_marks"] = faint_marks_signal(alpha)
     if photo_w is not None:
         measured["half_kept"] = _half_kept(cutout, photo_w, alpha)
+    if "detached" in missing:
+        measured["detached"] = _detached(cutout, alpha)
     return measured
 
 

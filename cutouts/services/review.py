@@ -488,9 +488,10 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
 
 
 _PREFLAG_SIGNALS = {
-    # "parts" is what the risk model reads for fragments: dismissing the flag drops both
+    # "detached" (and formerly "parts") is what the risk model reads for fragments:
+    # dismissing the flag drops them all
     "empty": ("empty",), "tiny_subject": ("tiny_subject",), "halo_risk": ("halo_risk",),
-    "fragments": ("fragment_count", "parts"),
+    "fragments": ("fragment_count", "parts", "detached"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
     TOO_SMALL_FLAG: ("product_px",), FAINT_FLAG: ("faint_marks",),

@@ -55,7 +55,7 @@ def test_it_measures_an_old_version_as_its_run_did_and_rescores_and_preflags_it(
     assert cutout.signals == stored["signals"]
     assert cutout.preflags == stored["preflags"] and cutout.risk == stored["risk"]
     out = capsys.readouterr().out
-    assert "1 measured (1 faint_marks, 1 half_kept), 1 of them pre-flagged" in out
+    assert "1 measured (1 faint_marks, 1 half_kept, 1 detached), 1 of them pre-flagged" in out
     assert "1 awaiting review with a new risk" in out
     # run again, by its former name too: nothing left to do, nothing changed
     before = _row(cutout)
@@ -179,3 +179,27 @@ def test_it_leaves_a_version_whose_files_are_unreadable_as_it_was_and_names_it(
     assert f"cutout id {cutout.pk}." in out
     assert ("rebuild_working_copies" in out) == (unreadable == "photo")
     assert cutouts_missing_signals(keys=BACKFILLED_SIGNALS) == [cutout.pk]  # tried again
+
+
+def test_it_measures_the_detached_share_where_the_run_measured_it():
+    # a model run measures it on its working copy (long side 2048 px), a retouch at full size:
+    # a 3000 px alpha holding a product and a second subject beside it
+    from types import SimpleNamespace
+
+    import cv2
+
+    from cutouts.imaging.pipeline import work_size
+    from cutouts.imaging.signals import drawn_signals, quality_signals
+    from cutouts.services.backfill import _detached
+
+    alpha = np.zeros((1500, 3000), np.uint8)
+    alpha[300:1200, 200:1100] = 255
+    alpha[500:1001, 2000:2301] = 255  # a second subject, 301 x 501 px (odd: it rounds)
+    hw, ww = work_size(*alpha.shape)
+    reduced = cv2.resize(alpha, (ww, hw), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    run = quality_signals(reduced, reduced, np.zeros((hw, ww, 3), np.uint8))["detached"]
+    model = SimpleNamespace(source=Cutout.Source.MODEL)
+    assert 0.15 < run < 0.16 and _detached(model, alpha) == run
+    retouch = SimpleNamespace(source=Cutout.Source.RETOUCH)
+    drawn = drawn_signals(alpha, np.zeros((*alpha.shape, 3), np.uint8))["detached"]
+    assert _detached(retouch, alpha) == drawn == round(301 * 501 / (900 * 900 + 301 * 501), 4)

@@ -123,7 +123,8 @@ def test_it_keeps_the_risk_a_probability_with_its_tie_break_still_ordering():
     from cutouts.imaging.signals import risk_score
 
     # QA 2026-12-04: a near-certain bad cut read "Risk 1.01" (the tie-break added on top)
-    doubted = {"edge_support": 0.2, "interior_alpha": 0.3, "parts": 9, "half_kept": 0.3}
+    doubted = {"edge_support": 0.2, "interior_alpha": 0.3, "parts": 9, "half_kept": 0.3,
+               "detached": 0.05}
     p = risk_score(doubted)
     assert p > 0.999
     worst = {**doubted, "fragment_count": 9, "touches_frame": True, "confidence": 0.2,
@@ -197,16 +198,18 @@ def test_it_audits_confirming_and_dismissing_a_preflag(make_assets, fake_model, 
 def test_it_stops_counting_the_parts_when_fragments_are_dismissed(make_assets, fake_model,
                                                                    no_broker):
     cutout = done_cutouts(make_assets(1))[0]
-    signals = {**cutout.signals, "fragment_count": 4, "parts": 4, "interior_alpha": 1.0,
-               "edge_support": 1.0}
+    signals = {**cutout.signals, "fragment_count": 4, "parts": 4, "detached": 0.2,
+               "interior_alpha": 1.0, "edge_support": 1.0}
     flags, risk = review.preflags_from_signals(signals)
     assert "fragments" in flags
     Cutout.objects.filter(pk=cutout.pk).update(preflags=flags, signals=signals, risk=risk)
     cutout.refresh_from_db()
     after = review.cutout_preflag_resolve(cutout=cutout, user=reviewer(), preflag="fragments",
                                           confirm=False)
-    # the calibrated model reads "parts": with only fragment_count hidden it barely moved
-    single = review.preflags_from_signals({**signals, "fragment_count": 1, "parts": 1})[1]
+    # the calibrated model reads "detached" (formerly "parts"): with only fragment_count
+    # hidden it barely moved
+    single = review.preflags_from_signals({**signals, "fragment_count": 1, "parts": 1,
+                                           "detached": 0.0})[1]
     assert after.risk == pytest.approx(single, abs=0.02)
     assert after.risk < risk - 0.05
 

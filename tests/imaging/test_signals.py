@@ -6,7 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cutouts.imaging.signals import edge_support, half_kept, quality_signals, risk_score
+from cutouts.imaging.signals import (
+    drawn_signals,
+    edge_support,
+    half_kept,
+    quality_signals,
+    risk_score,
+)
 
 from .scenes import BG, FG
 
@@ -90,11 +96,15 @@ def test_it_ranks_an_outline_off_the_edges_riskier():
     # the core's opacity is offered to the fit and gets no weight (its thick half-transparent
     # parts are read by ``half_kept``): it never lowers the risk
     assert risk_score({**base, "interior_alpha": 0.7}) >= risk_score(base)
-    assert risk_score({**base, "parts": 3}) > risk_score(base)
+    # the parts' count is offered too and gets no weight since ``detached`` (2026-12-05): how
+    # much of the product lies apart says more than how many pieces there are
+    assert risk_score({**base, "parts": 3}) >= risk_score(base)
+    assert risk_score({**base, "detached": 0.3}) > risk_score(base)
     assert risk_score({**base, "half_kept": 0.2}) > risk_score(base)
     # a cutout stored before these signals existed counts as no doubt, not as full doubt
     assert risk_score({"parts": 1}) == risk_score({"parts": 1, "interior_alpha": 1.0,
-                                                   "edge_support": 1.0, "half_kept": 0.0})
+                                                   "edge_support": 1.0, "half_kept": 0.0,
+                                                   "detached": 0.0})
 
 
 def test_it_counts_soft_and_uncertain_pixels_at_their_bounds_as_numpy_does():
@@ -280,3 +290,43 @@ def test_it_measures_a_half_kept_part_alike_at_any_resolution():
     big_rgb, big_cuts = mushroom_scene(3)
     small = half_kept(rgb, cuts["halved"], 2.0)
     assert small > 0.2 and abs(half_kept(big_rgb, big_cuts["halved"], 6.0) - small) < 0.03
+
+
+def _two_subjects(second: tuple[int, int], specks: int = 0) -> np.ndarray:
+    """A 100 x 80 px product on a 300 x 400 px frame, a second subject of ``second`` px (a
+    passer-by kept beside it) and ``specks`` 3 x 3 px specks of background kept."""
+    alpha = np.zeros((300, 400), np.float32)
+    alpha[100:200, 40:120] = 1.0
+    if second[0]:
+        alpha[60:60 + second[0], 250:250 + second[1]] = 1.0
+    for i in range(specks):
+        alpha[20 + 30 * i:23 + 30 * i, 380:383] = 1.0
+    return alpha
+
+
+def _painted(alpha: np.ndarray) -> np.ndarray:
+    """The photo the cut follows: every kept part in the product's colour on the backdrop."""
+    rgb = np.empty((*alpha.shape, 3), np.uint8)
+    rgb[:] = BG.astype(np.uint8)
+    rgb[alpha >= 0.5] = FG.astype(np.uint8)
+    return rgb
+
+
+def test_it_measures_the_share_of_the_product_kept_apart_from_its_largest_part():
+    sig = {}
+    for name, a in (("one", _two_subjects((0, 0))), ("two", _two_subjects((100, 40))),
+                    ("specks", _two_subjects((0, 0), specks=5))):
+        sig[name] = quality_signals(a, a, _painted(a), model_px=1.0)
+    one, two, specks = sig["one"], sig["two"], sig["specks"]
+    assert one["detached"] == 0.0
+    # a second subject of half the product's area: a third of what was kept
+    assert two["detached"] == round(4000 / 12000, 4)
+    # five specks are six parts but barely a share: 45 px of 8045
+    assert specks["fragment_count"] == 6 and specks["detached"] == round(45 / 8045, 4)
+    assert risk_score(two) > risk_score(specks) + 0.2
+    assert risk_score(specks) < risk_score(one) + 0.05
+    # a drawn alpha (a retouch, an upload) reads the same share at full size
+    a = _two_subjects((100, 40))
+    drawn = drawn_signals((a * 255).astype(np.uint8), _painted(a))
+    assert drawn["detached"] == two["detached"]
+    assert drawn_signals(np.zeros((300, 400), np.uint8), _painted(a))["detached"] == 0.0

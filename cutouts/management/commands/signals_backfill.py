@@ -1,5 +1,6 @@
 """``manage.py signals_backfill``: measure the signals versions made before them lack (the faint
-marks since 2026-12-04, the half-kept parts since 2026-12-05), once, after upgrading."""
+marks since 2026-12-04, the half-kept parts and the detached share since 2026-12-05), once,
+after upgrading."""
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -19,11 +20,12 @@ class Command(BaseCommand):
     help = ("Measure the signals finished versions made before them lack, from their stored "
             "files and exactly as a run measures them: the faint see-through marks "
             "(signals['faint_marks']: the review's Faint marks pre-flag, the export form's "
-            "pre-check) and the half-kept parts (signals['half_kept']: the risk model refitted "
-            "on 2026-12-05). Versions still awaiting review get the risk a run makes today, and "
-            "the Faint marks pre-flag where Amazon main or Walmart will refuse them; approved, "
-            "flagged and superseded versions keep their review and risk. Safe to stop and run "
-            "again: measured versions are skipped.")
+            "pre-check), the half-kept parts and the detached share (signals['half_kept'], "
+            "signals['detached']: the risk model refitted on 2026-12-05). Versions still "
+            "awaiting review get the risk a run makes today, and the Faint marks pre-flag where "
+            "Amazon main or Walmart will refuse them; approved, flagged and superseded versions "
+            "keep their review and risk. Safe to stop and run again: measured versions are "
+            "skipped.")
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=0,
