@@ -355,10 +355,16 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
         # (_stroke_core): that part stays (from a reduced grid, only well inside the object)
         held_w = (seg_w if s >= 1.0 else
                   cv2.erode(seg_w.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        # and every keep core but the part of an edge click's the cut left out (it is no wider
+        # than the sliver the click may flip, _stroke_core)
+        kept_w = (seg_w if s >= 1.0 else
+                  cv2.dilate(seg_w.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
         for y0, y1, x0, x1 in _box_tiles(box, h, w):
             lab = rasterise(hard, (y1 - y0, x1 - x0), origin=(x0, y0))
             tile = out[y0:y1, x0:x1]
-            tile[lab == KEEP] = 255
+            kept = (kept_w[y0:y1, x0:x1] if s >= 1.0 else
+                    _upsample(kept_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.01)
+            tile[(lab == KEEP) & kept] = 255
             held = (held_w[y0:y1, x0:x1] if s >= 1.0 else
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
             tile[(lab == REMOVE) & ~held] = 0

@@ -943,13 +943,23 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
         return core
     disk = np.zeros((y1 - y0, x1 - x0), bool)
     paint(disk, st, True, origin=(x0, y0))
-    labf = lab[y0:y1, x0:x1].astype(np.float32)
-    c = core[y0:y1, x0:x1]
-    ref = labf[c].mean(axis=0)
-    alike = disk & (((labf - ref) ** 2).sum(axis=2) <= params.rim_colour_tol ** 2)
     m = int(params.edge_click_px * 3 + st.radius)
     big = (max(0, y0 - m), min(h, y1 + m), max(0, x0 - m), min(w, x1 + m))
     band = _edge_band(state, st, params, big, pockets)
+    c = core[y0:y1, x0:x1]
+    if band is not None:
+        # an edge click's hard core is no wider than what it may flip (its centre pixel
+        # always): a core of radius 1.2 (brush 12) or 1.7 (brush 17) one px from the edge
+        # flipped the already right pixels beside a one-px sliver (docs/review.md § Click
+        # benchmark, 2026-12-05)
+        own = band[y0 - big[0]: y1 - big[0], x0 - big[2]: x1 - big[2]].copy()
+        own[min(max(int(round(st.points[0][1])) - y0, 0), y1 - y0 - 1),
+            min(max(int(round(st.points[0][0])) - x0, 0), x1 - x0 - 1)] = True
+        if (c & own).any():
+            c &= own
+    labf = lab[y0:y1, x0:x1].astype(np.float32)
+    ref = labf[c].mean(axis=0)
+    alike = disk & (((labf - ref) ** 2).sum(axis=2) <= params.rim_colour_tol ** 2)
     if band is not None:
         alike &= band[y0 - big[0]: y1 - big[0], x0 - big[2]: x1 - big[2]]
     core[y0:y1, x0:x1] |= _components_touching(alike | c, c) & (alike | c)
