@@ -31,6 +31,7 @@ from .ingest.naming import (
     sku_known,
     sku_prefixes,
 )
+from .ingest.skus import sku_valid
 from .jobs import run_stage_label
 from .models import (
     ACTIVE_STATUSES,
@@ -57,7 +58,6 @@ from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_pro
 from .services.imports import EXPECTED_FILES
 from .services.product_bulk import BulkEditLine, BulkEditReport
 from .services.products import products_sku_folded
-from .validators import SKU_RE
 
 
 def user_role_names(*, user) -> list[str]:
@@ -394,7 +394,8 @@ REPORT_CHUNK = 2000
 def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
     """The import report, row by row (``REPORT_COLUMNS``), read in chunks so a report of
     100k files never sits in memory: every issue in order (status ``refused`` for an error,
-    ``not imported`` for a file a cancelled import never reached,
+    with the SKU and position its manifest row gives the file when one does; ``not
+    imported`` for a file a cancelled import never reached,
     ``duplicate`` with the stored copy's SKU, position and asset id, empty for another
     warning, which gives the SKU, position and asset id of the image it is about when it
     names one: a stored file's warning, a replacement), then every file the import stored
@@ -408,6 +409,8 @@ def import_job_report_rows(*, job: ImportJob) -> Iterator[list[str]]:
         if issue.kind == ImportIssue.Kind.NOT_IMPORTED:
             status = "not imported"  # nothing was wrong with the file: the import stopped
         elif issue.level == ImportIssue.Level.ERROR:
+            # what the file's manifest row gives it, if one does (nothing was stored)
+            sku, position = issue.sku, issue.position
             status = "refused"
         elif issue.kind == ImportIssue.Kind.DUPLICATE:
             sku, position, asset = issue.sku, issue.position, str(issue.asset_pk or "")
@@ -894,7 +897,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     for name in sorted(considered, key=archives.name_order_key):
         try:
             target = file_target(name, rules=rules, manifest=manifest, create=create_products,
-                                 state=state, valid=lambda sku: bool(SKU_RE.match(sku)),
+                                 state=state, valid=sku_valid,
                                  sku_rule=SKU_RULE)
             if target.new or target.sku in from_manifest:
                 # The import's own check of a product it would create (a bad SKU or GTIN

@@ -4,21 +4,19 @@ import re
 
 from django.core.exceptions import ValidationError
 
-#: The longest SKU: the model's column, the API's field, the validator and its wording.
-SKU_MAX_LENGTH = 64
-SKU_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{SKU_MAX_LENGTH - 1}}}$")
+# SKU_MAX_LENGTH and SKU_RE: still read from here by the model, the API and the import
+from .ingest.skus import SKU_MAX_LENGTH as SKU_MAX_LENGTH
+from .ingest.skus import SKU_RE as SKU_RE
+from .ingest.skus import SKU_RULE, sku_valid
+
 ASIN_RE = re.compile(r"^B0[A-Z0-9]{8}$")
 GTIN_LENGTHS = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}
 
 
 def validate_sku(value: str) -> None:
-    # SKUs end up in file names and URLs: letters, digits, '.', '_' and '-' only.
-    if not SKU_RE.match(value or ""):
-        raise ValidationError(
-            f"SKU must be 1-{SKU_MAX_LENGTH} characters: letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit.",
-            code="invalid_sku",
-        )
+    # the one rule, shared with the manifest's up-front check (``catalog.ingest.skus``)
+    if not sku_valid(value):
+        raise ValidationError(SKU_RULE, code="invalid_sku")
 
 
 def gs1_check_digit(body: str) -> int:

@@ -41,7 +41,7 @@ from .errors import (
 )
 from .forms import BulkEditForm, ProductForm
 from .ingest import archives, images
-from .ingest.manifest import Manifest, parse_manifest
+from .ingest.manifest import Manifest
 from .ingest.naming import (
     DEFAULT_PATTERNS,
     VIEW_WORD_NOTE,
@@ -923,7 +923,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         rules = FilenameRules.from_options(options)
         manifest = None
         if manifest_file is not None:
-            manifest = parse_manifest(
+            manifest = import_mapping.manifest_parse(
                 manifest_file.read(), encoding=options["encoding"],
                 name=import_services.manifest_display_name(manifest_file))
         # files the browser saw 0 bytes of (a picked file's size, a ZIP entry's in its

@@ -29,6 +29,11 @@ class PermanentError(CutoutsError):
     """Retrying cannot help: corrupt working copy, model error."""
 
 
+class NothingChangedError(CutoutsError):
+    """A run whose result is its parent's picture pixel for pixel: no failure and nothing to
+    retry, so the version ends cancelled with this message (``models.CUTOUT_UNCHANGED``)."""
+
+
 class ReviewError(CutoutsError):
     """A reviewer action cannot be done on this version; the message says why."""
 

@@ -92,6 +92,13 @@ class CutoutBatch(Job):
 #: soft-deleted. Every list, page, card and bulk action on cutouts filters by it.
 CUTOUT_LIVE = models.Q(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
 
+#: how the error of a version that ended "unchanged" begins: a retouch whose result was its
+#: parent's picture pixel for pixel. Such a run is no failure (nothing to retry), so the row
+#: ends cancelled with this text and its batch is not failed (``CUTOUT_UNCHANGED``).
+NOTHING_CHANGED_LEAD = "Nothing changed: "
+#: the versions that ended unchanged: cancelled by their run, not by anyone's Cancel
+CUTOUT_UNCHANGED = models.Q(status=JobStatus.CANCELLED, error__startswith=NOTHING_CHANGED_LEAD)
+
 #: longest stage phrase a running cutout shows ("Refining edges"; ``imaging.progress``)
 CUTOUT_STAGE_MAX = 60
 
@@ -186,6 +193,11 @@ class Cutout(RunState):
     def stage_label(self) -> str:
         """The running stage as the pending notes show it (``catalog.jobs.run_stage_label``)."""
         return run_stage_label(self.stage, self.attempts)
+
+    @property
+    def is_unchanged(self) -> bool:
+        """Ended without a new picture because it would be its parent's (``CUTOUT_UNCHANGED``)."""
+        return self.status == JobStatus.CANCELLED and self.error.startswith(NOTHING_CHANGED_LEAD)
 
     @property
     def can_approve(self) -> bool:

@@ -9,13 +9,15 @@ to evaluate or a sign to strip. Every CSV the app writes passes its cells throug
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 # ENCODINGS: the upload forms' encoding choices, still read from here
 from .csvfile import ENCODINGS as ENCODINGS
 from .csvfile import CsvFileError, lines_refused, read_csv
 from .positions import POSITIONS, position_for_number
+from .skus import SKU_RULE, sku_valid
 
 COLUMNS = ("sku", "title", "brand", "category", "gtin", "asin", "filename", "position")
 PRODUCT_FIELDS = ("title", "brand", "category", "gtin", "asin")
@@ -170,8 +172,21 @@ def _outside_path(filename: str) -> str:
     return ""
 
 
-def parse_manifest(data: bytes, *, encoding: str = "utf-8",
-                   name: str = "manifest.csv") -> Manifest:
+def _line_of(error: str) -> int:
+    found = _LINE.match(error)
+    return int(found.group(1)) if found else 0
+
+
+_LINE = re.compile(r"line (\d+)")
+
+
+def parse_manifest(data: bytes, *, encoding: str = "utf-8", name: str = "manifest.csv",
+                   stored_skus: Callable[[list[str]], Collection[str]] | None = None
+                   ) -> Manifest:
+    """The manifest's rows, or ManifestError naming every bad line. A SKU no new product may
+    have (``skus.SKU_RULE``) is such a line unless ``stored_skus`` (given the invalid SKUs,
+    the ones a stored product has: made before the rule, a manifest may still update it)
+    says so; the imports and their preview pass it (``import_mapping.manifest_parse``)."""
     csv_file = read_csv(data, encoding, kind="manifest")
     names = csv_file.names
     unknown = [n for n in names if n not in COLUMNS]
@@ -191,6 +206,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
     positions: dict[tuple[str, str], int] = {}
     errors: list[str] = []
     product_lines: dict[str, int] = {}
+    invalid: dict[str, list[int]] = {}  # SKU -> its lines
     for line, values in csv_file.records:
         if isinstance(values, str):  # not valid CSV: reported with the lines around it
             errors.append(f"line {line}: {values}")
@@ -217,6 +233,12 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
         if not sku:
             errors.append(f"line {line}: empty sku")
             continue
+        if not sku_valid(sku):
+            # refused below with the whole file, as a repeated position is, unless a stored
+            # product has it: the product could not be created, and the import ran with
+            # that row's files refused (QA 2026-12-05 L4). The rule of every new product
+            # (``skus``); the line goes on, so its other faults are reported in the same round.
+            invalid.setdefault(sku, []).append(line)
         fields = {k: record[k] for k in PRODUCT_FIELDS if record.get(k)}
         seen = sku in first_line
         if seen and not filename:
@@ -260,6 +282,11 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8",
         if filename:
             by_filename.setdefault(filename.replace("\\", "/").lower(), row)
         rows.append(row)
+    if invalid:
+        stored = set(stored_skus(list(invalid))) if stored_skus is not None else set()
+        errors.extend(f"line {n}: SKU {sku!r} is not valid: {SKU_RULE.rstrip('.')}"
+                      for sku, lines in invalid.items() if sku not in stored for n in lines)
+        errors.sort(key=_line_of)  # stable: a line's faults keep their order
     if errors:
         raise lines_refused("manifest", errors)
     if not rows:

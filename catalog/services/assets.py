@@ -601,6 +601,10 @@ def asset_ingest(
         existing = ImageAsset.live.filter(product__sku=product.sku, sha256=sha).first()
         if existing is None:
             raise
+        # answered as a duplicate found before the decode is (no warnings: the stored
+        # file's answer carries them): of three concurrent uploads of one low-resolution
+        # PNG, one duplicate said "Low resolution" and the other not (QA 2026-12-05 L5)
+        result.warnings.clear()
         return _duplicate(result, existing)
     result.product_created = created
     result.auto_position = position is None

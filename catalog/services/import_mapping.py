@@ -13,8 +13,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import StorageDownError
+from ..ingest import skus
 from ..ingest.archives import name_order_key
-from ..ingest.manifest import Manifest, ManifestRow
+from ..ingest.manifest import Manifest, ManifestRow, parse_manifest
 from ..ingest.naming import (
     DELETED,
     LIVE,
@@ -36,7 +37,6 @@ from ..ingest.naming import (
     sku_prefixes,
 )
 from ..models import ImageAsset, ImportIssue, ImportJob, Product
-from ..validators import SKU_RE, validate_sku
 from .assets import (
     STORAGE_FAULT,
     HashLookup,
@@ -69,17 +69,21 @@ class _Skip(Exception):
         self.reason = reason
 
 
-def _sku_rule() -> str:
-    try:
-        validate_sku("")
-    except ValidationError as exc:
-        return " ".join(exc.messages)
-    return ""
-
-
 #: The validator's wording of the characters a SKU may have (``naming.file_target``'s
-#: ``sku_rule``), for the import and its preview.
-SKU_RULE = _sku_rule()
+#: ``sku_rule``), for the import and its preview: the one rule's (``catalog.ingest.skus``).
+SKU_RULE = skus.SKU_RULE
+
+
+def manifest_parse(data: bytes, *, encoding: str = "utf-8",
+                   name: str = "manifest.csv") -> Manifest:
+    """The manifest as every import and its preview read it (``parse_manifest``): a line
+    whose SKU no new product may have refuses the file up front, as a repeated position
+    does, unless a stored product has that SKU (made before the rule: the line updates it)."""
+    return parse_manifest(data, encoding=encoding, name=name, stored_skus=_stored_skus)
+
+
+def _stored_skus(skus: list[str]) -> set[str]:
+    return set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
 
 
 def _validation_text(exc: ValidationError) -> str:
@@ -520,16 +524,20 @@ class ImportRun:
 
     def issue(self, filename: str, reason: str, level: str, *,
               kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None,
-              counts: int = 1) -> None:
+              row: ManifestRow | None = None, counts: int = 1) -> None:
         """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
-        duplicate's stored copy, a replacement's new image) are what the report reads.
+        duplicate's stored copy, a replacement's new image) are what the report reads;
+        without ``about``, the SKU and position the file's manifest ``row`` gives it, if any.
         ``counts``: how many errors or warnings the row stands for in the job's counts: one,
         or for a row that ends a cut list ("… and 1,234 more …") the ones it was cut of: such
         a row is no error itself."""
+        if about is not None:
+            sku, position = about.product.sku, about.position
+        else:
+            sku, position = (row.sku, row.position) if row is not None else ("", "")
         issue = ImportIssue.objects.create(
             job=self.job, filename=filename[:512], reason=reason, level=level, kind=kind,
-            sku=about.product.sku if about is not None else "",
-            position=about.position if about is not None else "",
+            sku=sku[:64], position=position[:4],
             asset_pk=about.pk if about is not None else None)
         self.last_issue_id = max(self.last_issue_id, issue.pk)
         if level == ImportIssue.Level.ERROR:
@@ -623,7 +631,7 @@ class ImportRun:
         try:
             target = file_target(name, rules=self.rules, manifest=self.manifest,
                                  create=self.create_products, state=self.sku_state,
-                                 valid=lambda sku: bool(SKU_RE.match(sku)), sku_rule=SKU_RULE)
+                                 valid=skus.sku_valid, sku_rule=SKU_RULE)
         except Unmapped as exc:
             raise _Skip(str(exc))
         self._manifest_claim_check(target)
@@ -665,6 +673,10 @@ class ImportRun:
                 sku, state=lambda p: sku_known(p, buckets.get(fold_sku(p), ())))
         return lookalike_warning(sku, state=lambda p: sku_known(p, self._in_any_case(p)))
 
+    def manifest_row(self, name: str) -> ManifestRow | None:
+        """The manifest row that names the file ``name``, if the import has a manifest."""
+        return self.manifest.row_for(name) if self.manifest is not None else None
+
     def ingest(self, name: str, fileobj: BinaryIO, user, *,
                hashes: HashLookup | None = None) -> IngestResult:
         """One file of the import (``hashes``: its request's, see ``asset_ingest``)."""
@@ -675,7 +687,9 @@ class ImportRun:
             # A file that is no image is refused for that, not for its name: advice on the
             # SKU (add it to the manifest, create products) would not make it one.
             reason, code = header_refusal(fileobj) or (skip.reason, "unmapped")
-            self.issue(name, reason, ImportIssue.Level.ERROR)
+            # the report names the SKU and position the manifest gives the file (QA
+            # 2026-12-05 L3: a refused row's cells were empty although its line gave them)
+            self.issue(name, reason, ImportIssue.Level.ERROR, row=self.manifest_row(name))
             return IngestResult(filename=name, status=IngestResult.REJECTED, reason=reason,
                                 code=code)
         result = asset_ingest(product=product, fileobj=fileobj, filename=name, user=user,
@@ -725,7 +739,7 @@ class ImportRun:
             self.issue(name, result.reason, ImportIssue.Level.WARNING,
                        kind=ImportIssue.Kind.DUPLICATE, about=result.asset)
         else:
-            self.issue(name, result.reason, ImportIssue.Level.ERROR)
+            self.issue(name, result.reason, ImportIssue.Level.ERROR, row=self.manifest_row(name))
         if result.code == STORAGE_FAULT:
             self.storage_faults += 1
             if self.storage_faults >= settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS:

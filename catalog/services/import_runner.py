@@ -13,7 +13,7 @@ from django.utils import timezone
 from .. import events, jobs
 from ..errors import StorageDownError
 from ..ingest import archives
-from ..ingest.manifest import Manifest, ManifestError, parse_manifest
+from ..ingest.manifest import Manifest, ManifestError
 from ..ingest.naming import NamingError
 from ..models import ImportIssue, ImportJob, JobStatus
 from .assets import storage_default
@@ -22,6 +22,7 @@ from .import_mapping import (
     ImportRun,
     import_summary,
     manifest_missing_text,
+    manifest_parse,
     manifest_refusals_kept,
     unlisted_text,
 )
@@ -213,7 +214,7 @@ def _manifest_read(job: ImportJob, source) -> Manifest | None:
         manifest_bytes = source.manifest()
     if manifest_bytes is None:
         return None
-    return parse_manifest(manifest_bytes, encoding=job.options.get("encoding", "utf-8"),
+    return manifest_parse(manifest_bytes, encoding=job.options.get("encoding", "utf-8"),
                           name=_manifest_name(job))
 
 
@@ -247,19 +248,19 @@ def _manifest_unmatched_report(run: ImportRun, manifest: Manifest,
     for row in manifest.unmatched(entry.name for entry in entries):
         refusal = run.manifest_refusals.get(row.sku, "")
         run.issue(manifest.name, manifest_missing_text(row, where=where, refusal=refusal),
-                  ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING)
+                  ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING, row=row)
 
 
 def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:
     if entry.problem:
         level = (ImportIssue.Level.WARNING if entry.problem.startswith("Skipped")
                  else ImportIssue.Level.ERROR)
-        run.issue(entry.name, entry.problem, level)
+        run.issue(entry.name, entry.problem, level, row=run.manifest_row(entry.name))
         return
     try:
         fileobj = source.open(entry)
     except archives.ArchiveError as exc:
-        run.issue(entry.name, str(exc), ImportIssue.Level.ERROR)
+        run.issue(entry.name, str(exc), ImportIssue.Level.ERROR, row=run.manifest_row(entry.name))
         return
     with fileobj:
         run.ingest(entry.name, fileobj, user)

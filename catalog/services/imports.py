@@ -24,7 +24,7 @@ from .. import enqueue as catalog_enqueue
 from .. import events, jobs
 from ..errors import ImportRefused, StorageDownError
 from ..ingest import archives
-from ..ingest.manifest import Manifest, file_key, parse_manifest
+from ..ingest.manifest import Manifest, file_key
 from ..ingest.naming import FilenameRules, fold_sku, position_order_name
 from ..lru import LruCache
 from ..models import ImageAsset, ImportIssue, ImportJob, JobStatus
@@ -43,6 +43,7 @@ from .import_mapping import (
     ImportRun,
     import_summary,
     manifest_missing_text,
+    manifest_parse,
     manifest_refusals_kept,
     unlisted_text,
 )
@@ -167,7 +168,7 @@ def import_job_create(
             manifest_file.seek(0)
         # the report names the manifest as the manager knows it (manifest_bad3.csv)
         options["manifest_filename"] = manifest_display_name(manifest_file)
-        manifest = parse_manifest(manifest_file.read(), encoding=options["encoding"],
+        manifest = manifest_parse(manifest_file.read(), encoding=options["encoding"],
                                   name=options["manifest_filename"])
         if names is not None and source_kind == ImportJob.Source.UPLOAD:
             manifest.bind(names)
@@ -282,7 +283,7 @@ def _manifest_remember(job: ImportJob, manifest: Manifest) -> None:
 def _manifest_for(job: ImportJob) -> Manifest:
     def parse() -> Manifest:
         with storage_default().open(job.manifest_name, "rb") as handle:
-            manifest = parse_manifest(
+            manifest = manifest_parse(
                 handle.read(), encoding=job.options.get("encoding", "utf-8"),
                 name=job.options.get("manifest_filename", archives.MANIFEST_NAME))
         manifest.unbound = dict(job.options.get(MANIFEST_UNBOUND) or {})

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from ..models import Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
+from ..models import CUTOUT_UNCHANGED, Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
 from ..strengths import strength_of
 
 
@@ -20,15 +20,32 @@ def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:
 _COUNTS_KEY = "_cutout_status_counts"
 
 
+#: the count of versions a retouch ended unchanged (``models.CUTOUT_UNCHANGED``): no failure
+#: and nobody's cancel, so they are counted apart from the cancelled ones
+UNCHANGED = "unchanged"
+
+
+def _counts_empty() -> dict[str, int]:
+    return dict.fromkeys([*JobStatus.values, UNCHANGED], 0)
+
+
+def _count_into(counts: dict[str, int], status: str, n: int, unchanged: int) -> None:
+    counts[status] += n - unchanged
+    counts[UNCHANGED] += unchanged
+
+
 def cutout_batch_counts(*, batch: CutoutBatch) -> dict[str, int]:
-    """Its cutouts per status (every status present); one query, none for a batch of a list
-    counted with ``cutout_batches_counted``."""
+    """Its cutouts per status (every status present), the cancelled ones a retouch ended
+    unchanged under ``UNCHANGED``; one query, none for a batch of a list counted with
+    ``cutout_batches_counted``."""
     counted = batch.__dict__.get(_COUNTS_KEY)
     if counted is not None:
         return dict(counted)
-    counts = dict.fromkeys(JobStatus.values, 0)
-    rows = batch.cutouts.order_by().values_list("status").annotate(n=Count("pk"))
-    counts.update(dict(rows))
+    counts = _counts_empty()
+    rows = batch.cutouts.order_by().values_list("status").annotate(
+        n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED))
+    for status, n, unchanged in rows:
+        _count_into(counts, status, n, unchanged)
     return counts
 
 
@@ -36,12 +53,13 @@ def cutout_batches_counted(batches: list[CutoutBatch]) -> list[CutoutBatch]:
     """``batches``, each with its cutouts' counts per status read in one query for all (a
     page of 200 batches used to cost 200 counts), for ``cutout_batch_counts`` and
     ``cutout_batch_progress``."""
-    counts = {b.pk: dict.fromkeys(JobStatus.values, 0) for b in batches}
+    counts = {b.pk: _counts_empty() for b in batches}
     if counts:
         rows = (Cutout.objects.filter(batch_id__in=list(counts)).order_by()
-                .values_list("batch_id", "status").annotate(n=Count("pk")))
-        for batch_id, status, n in rows:
-            counts[batch_id][status] = n
+                .values_list("batch_id", "status")
+                .annotate(n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED)))
+        for batch_id, status, n, unchanged in rows:
+            _count_into(counts[batch_id], status, n, unchanged)
     for batch in batches:
         batch.__dict__[_COUNTS_KEY] = counts[batch.pk]
     return batches
@@ -129,7 +147,7 @@ RATE_MIN_SECONDS = 10.0
 def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
     counts = cutout_batch_counts(batch=batch)
     total = sum(counts.values())
-    finished = counts["done"] + counts["failed"] + counts["cancelled"]
+    finished = counts["done"] + counts["failed"] + counts["cancelled"] + counts[UNCHANGED]
     percent = int(100 * finished / total) if total else 100
     per_minute = eta = None
     if batch.started_at and counts["done"] + counts["failed"]:

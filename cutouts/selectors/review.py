@@ -275,6 +275,10 @@ def version_state(version: Cutout, *, current_id: int | None) -> VersionState:
     (choosing it is an approval), and only a finished version that is not current can be
     chosen: on the current one the card offers Approve instead."""
     current = version.pk == current_id
+    if version.is_unchanged:
+        # a retouch that changed nothing: not "cancelled", nobody stopped it
+        return VersionState(key="unchanged", label="unchanged, not kept", current=False,
+                            can_choose=False)
     if version.status != JobStatus.DONE:
         return VersionState(key=version.status, label=version.get_status_display().lower(),
                             current=False, can_choose=False)
@@ -475,7 +479,8 @@ def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
         "asset", "asset__product", "batch", "reviewed_by", "parent")).get(pk=cutout_id)
     versions = list(Cutout.objects.filter(asset_id=cutout.asset_id).order_by("-version")
                     .only("pk", "version", "status", "review_status", "is_current", "source",
-                          "model_name", "risk", "created_at", "asset_id", "parent_id"))
+                          "model_name", "risk", "created_at", "asset_id", "parent_id",
+                          "error"))
     decisions = list(ReviewDecision.objects.filter(asset_id=cutout.asset_id)
                      .select_related("user", "cutout").only(
                          "pk", "action", "reasons", "comment", "created_at", "cutout__version",

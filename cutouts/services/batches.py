@@ -19,7 +19,7 @@ from ..errors import BatchError, BatchFinishedError
 from ..imaging.quantize import fast_model
 from ..imaging.settings import PROFILES, SHADOW_MODES, CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
-from ..selectors.jobs import cutout_batch_counts
+from ..selectors.jobs import UNCHANGED, cutout_batch_counts
 from ..selectors.review import rerun_models
 from .lineage import cutouts_parents_give_back
 from .notifications import notification_create
@@ -269,29 +269,34 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
     """Close the batch once nothing is active; notify its owner exactly once."""
     batch = CutoutBatch.objects.get(pk=batch_id)
     counts = cutout_batch_counts(batch=batch)
+    ended = counts["done"] + counts["failed"] + counts["cancelled"] + counts[UNCHANGED]
     if counts["queued"] or counts["running"]:
-        done = counts["done"] + counts["failed"] + counts["cancelled"]
-        if done != batch.progress_done:
-            CutoutBatch.objects.filter(pk=batch_id).update(progress_done=done,
+        if ended != batch.progress_done:
+            CutoutBatch.objects.filter(pk=batch_id).update(progress_done=ended,
                                                            heartbeat_at=timezone.now())
         return batch
-    if counts["done"] == 0 and counts["failed"]:
+    # A retouch that changed nothing ended its version cancelled, but nobody stopped the
+    # batch and nothing failed: such rows (counted apart, ``UNCHANGED``) settle it like done
+    # ones (QA 2026-12-05 L1: a no-op Apply read as a red Failed batch that "Retry failed"
+    # failed again).
+    unchanged, cancelled = counts[UNCHANGED], counts["cancelled"]
+    if counts["done"] == 0 and unchanged == 0 and counts["failed"]:
         final = JobStatus.FAILED
-    elif counts["cancelled"]:
+    elif cancelled:
         # Someone stopped the batch before all of it ran: "done" would read as complete.
         # The message keeps the counts of what did finish.
         final = JobStatus.CANCELLED
     else:
         final = JobStatus.DONE
-    message = (f"{counts['done']} done, {counts['failed']} failed, "
-               f"{counts['cancelled']} cancelled")
+    message = (f"{counts['done']} done, {counts['failed']} failed, {cancelled} cancelled")
+    if unchanged:
+        message += f", {unchanged} unchanged (nothing changed, pixel for pixel)"
     if note := batch_skip_note(batch=batch):
         message += f"; {note}"
-    finished = counts["done"] + counts["failed"] + counts["cancelled"]
     closed = CutoutBatch.objects.filter(
         pk=batch_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
     ).update(status=final, finished_at=timezone.now(), message=message,
-             progress_done=finished, progress_total=sum(counts.values()))
+             progress_done=ended, progress_total=sum(counts.values()))
     batch.refresh_from_db()
     if closed and batch.created_by_id:
         notification_create(

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 
 from catalog.ingest import png
 
-from ..errors import PermanentError, ReviewError
+from ..errors import NothingChangedError, PermanentError, ReviewError
 from ..imaging.encode import decode_cutout, png_spooled
 from ..imaging.progress import (
     CHECKING,
@@ -30,7 +30,14 @@ from ..imaging.progress import (
     span,
 )
 from ..imaging.settings import profile_or_default
-from ..models import Cutout, CutoutQueue, JobStatus, ReviewDecision, ReviewStatus
+from ..models import (
+    NOTHING_CHANGED_LEAD,
+    Cutout,
+    CutoutQueue,
+    JobStatus,
+    ReviewDecision,
+    ReviewStatus,
+)
 from ..variants.compliance import faint_marks_signal
 from .batches import cutout_batch_start
 from .review import cutout_require_done
@@ -226,7 +233,7 @@ def cutout_retouch_upload(*, cutout: Cutout, user, data: bytes, comment: str = "
     storage = storages["default"]
     if cutout.rgba_name and _is_stored_file(storage, cutout.rgba_name, data):
         # v1 downloaded and uploaded back unedited: the new version would be the same picture
-        # back in review (strokes that change nothing are refused by the worker, NOTHING_CHANGED)
+        # back in review (strokes that change nothing end unchanged in the worker, NOTHING_CHANGED)
         raise ReviewError(SAME_UPLOAD.format(v=cutout.version))
     # Named by content, so the same file uploaded twice while the first is still queued is
     # recognised as the same retouch (``_retouch_version_start``).
@@ -299,10 +306,11 @@ def _upload_rgba(name: str, size: tuple[int, int]) -> np.ndarray:
 OPAQUE_UPLOAD = "The PNG is fully opaque; a cutout needs a transparent background."
 
 
-#: the worker's refusal of strokes whose result is their parent's picture
-NOTHING_CHANGED = ("Nothing to apply: the result of these strokes is v{v} pixel for pixel, so "
-                   "no new version is kept; v{v} stays as it was. Paint where the cutout is "
-                   "wrong and apply again.")
+#: the worker's answer to strokes whose result is their parent's picture: the version ends
+#: unchanged (cancelled, not failed: nothing to retry), its batch done
+NOTHING_CHANGED = (NOTHING_CHANGED_LEAD + "the result of these strokes is v{v} pixel for "
+                   "pixel, so no new version is kept; v{v} stays as it was. Paint where the "
+                   "cutout is wrong and apply again.")
 
 
 def _same_pixels(rgba: np.ndarray, previous: np.ndarray) -> bool:
@@ -393,9 +401,11 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
         if _same_pixels(result.rgba, previous):
             # the editor keeps Apply off when its preview shows no change; this is the check
             # behind it (a preview not back yet, another client): a new version equal to its
-            # parent would only go back to review (QA 2026-12-03); failed, the parent returns
-            # to the queue it left (services.lineage)
-            raise PermanentError(NOTHING_CHANGED.format(v=parent.version))
+            # parent would only go back to review (QA 2026-12-03). Not a failure (QA
+            # 2026-12-05 L1: a red Failed batch that "Retry failed" failed again): the run
+            # ends the version unchanged and the parent returns to the queue it left
+            # (services.lineage)
+            raise NothingChangedError(NOTHING_CHANGED.format(v=parent.version))
         del previous
         rgba, rgb_reduced, parts = result.rgba, result.rgb_work, {
             f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()

@@ -19,7 +19,7 @@ from catalog.selectors import asset_working_open
 from catalog.services.assets import WORKING_COPY_FAILURE
 
 from .. import enqueue
-from ..errors import PermanentError, TransientError
+from ..errors import NothingChangedError, PermanentError, TransientError
 from ..imaging.clock import NO_CLOCK, StageClock
 from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
@@ -145,7 +145,8 @@ def _load_working_copy(asset: ImageAsset) -> np.ndarray:
 def cutout_run(*, cutout_id: int, worker: str = "",
                interrupts: tuple[type[BaseException], ...] = (),
                clock: StageClock = NO_CLOCK) -> str:
-    """Run one cutout. Returns 'done', 'failed', 'skipped' (not ours to run) or raises
+    """Run one cutout. Returns 'done', 'failed', 'unchanged' (a retouch whose result is its
+    parent's picture: ended cancelled, not failed), 'skipped' (not ours to run) or raises
     TransientError after putting the row back to queued for a retry.
 
     An exception of ``interrupts`` (the task's time limit) is not handled here: the outputs
@@ -211,6 +212,10 @@ def _cutout_execute(cutout_id: int, token: str,
         Cutout.objects.filter(pk=cutout_id, run_token=token, status=JobStatus.RUNNING).update(
             **cutout_queued_fields(now=timezone.now()))
         raise
+    except NothingChangedError as exc:
+        outputs_discard(names=saved)
+        _end_unchanged(cutout_id, token, str(exc))
+        return "unchanged"
     except PermanentError as exc:
         outputs_discard(names=saved)
         _fail(cutout_id, token, str(exc))
@@ -269,8 +274,18 @@ def _fail(cutout_id: int, token: str | None, message: str) -> None:
         events.cutout_event("cutout.failed", _event_row(cutout_id))
 
 
+def _end_unchanged(cutout_id: int, token: str, message: str) -> None:
+    """End the run's version without a result because it would be its parent's picture:
+    cancelled with ``message`` (compare-and-set on the run token), so neither the version nor
+    its batch reads failed and "Retry failed" leaves it alone (``models.CUTOUT_UNCHANGED``)."""
+    if jobs.job_finish(Cutout, cutout_id, token, status=JobStatus.CANCELLED,
+                       error=message[:1000], stage="", progress=0):
+        _cutout_settled(cutout_id)
+
+
 def _cutout_settled(cutout_id: int) -> None:
-    """A run ended outside the happy path (failed, reset): re-derive its asset and batch."""
+    """A run ended outside the happy path (failed, unchanged, reset): re-derive its asset and
+    batch."""
     cutout = Cutout.objects.filter(pk=cutout_id).only("asset_id", "batch_id").first()
     if cutout is None:
         return

@@ -174,6 +174,28 @@ def test_it_refuses_to_retry_a_batch_with_nothing_failed(manager_api, state):
     assert CutoutBatch.objects.get(pk=batch_id).status == state
 
 
+def test_it_neither_fails_nor_retries_a_retouch_that_changed_nothing(manager_api):
+    """QA 2026-12-05 L1: a no-op retouch was a failed version in ``?status=failed`` and a
+    failed batch that Retry re-queued; it ends cancelled by its run, its batch done."""
+    from cutouts.services.batches import cutout_batch_refresh
+    from cutouts.services.retouch import NOTHING_CHANGED
+
+    asset = ImageAssetFactory()
+    batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]
+    Cutout.objects.filter(batch_id=batch_id).update(status=JobStatus.CANCELLED,
+                                                    error=NOTHING_CHANGED.format(v=1))
+    cutout_batch_refresh(batch_id=batch_id)
+    assert manager_api.get("/api/v1/cutouts?status=failed").json()["items"] == []
+    batch = manager_api.get(f"/api/v1/batches/{batch_id}").json()
+    assert batch["status"] == "done" and batch["percent"] == 100
+    assert {k: batch["counts"][k] for k in ("failed", "cancelled", "unchanged")} == {
+        "failed": 0, "cancelled": 0, "unchanged": 1}
+    assert batch["message"].endswith("1 unchanged (nothing changed, pixel for pixel)")
+    retry = manager_api.post(f"/api/v1/batches/{batch_id}/retry")
+    assert retry.status_code == 409
+    assert Cutout.objects.get(batch_id=batch_id).status == JobStatus.CANCELLED
+
+
 def test_it_refuses_to_cancel_a_finished_batch(manager_api):
     asset = ImageAssetFactory()
     batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]

@@ -1652,8 +1652,8 @@ def test_it_says_back_to_v1_retouches_v1_again_and_v2_stays(live_server, page, s
 def test_it_says_why_the_worker_refused_strokes_applied_before_their_preview(
         live_server, page, stained, held_preview, no_broker, log_in):
     """The worker's check behind Apply's: Enter before the preview came back (Apply is on
-    then) applies a remove click on the removed backdrop; the run fails saying why, and the
-    page offers v1 again."""
+    then) applies a remove click on the removed backdrop; the run ends the version unchanged
+    (not failed: QA 2026-12-05 L1) saying why, and the page offers v1 again."""
     entered, release = held_preview
     log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -1666,13 +1666,14 @@ def test_it_says_why_the_worker_refused_strokes_applied_before_their_preview(
     expect(page.locator("[data-rt-applying]")).to_be_visible(timeout=20_000)
     release.set()
     v2 = Cutout.objects.get(asset=stained.asset, version=2)
-    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
-    failed = page.locator("[data-rt-failed]")
-    expect(failed).to_contain_text("Version 2 is failed: Nothing to apply: the result of these "
-                                   "strokes is v1 pixel for pixel", timeout=20_000)
+    assert runs.cutout_run(cutout_id=v2.pk) == "unchanged"
+    failed = page.locator("[data-rt-unchanged]")
+    expect(failed).to_contain_text("Version 2 was not kept: Nothing changed: the result of "
+                                   "these strokes is v1 pixel for pixel", timeout=20_000)
+    expect(failed).not_to_contain_text("failed")
     expect(failed.locator("[data-rt-parent-again]")).to_have_attribute(
         "href", f"/cutouts/review/retouch/{stained.pk}/")
-    assert Cutout.objects.get(pk=v2.pk).status == JobStatus.FAILED
+    assert Cutout.objects.get(pk=v2.pk).status == JobStatus.CANCELLED
     assert Cutout.objects.get(pk=stained.pk).review_status == ReviewStatus.PENDING
 
 

@@ -148,3 +148,25 @@ def test_it_warns_on_a_product_page_upload_of_another_products_photo(storage):
     # the same product's copy stays a duplicate, as before
     same = asset_ingest(product=two, fileobj=io.BytesIO(photo), filename="c.jpg")
     assert same.status == "duplicate"
+
+
+def test_it_answers_a_duplicate_that_lost_the_race_with_the_warnings_of_any_duplicate(
+        storage, monkeypatch):
+    """QA 2026-12-05 L5: three concurrent uploads of one small PNG: one stored, two
+    duplicates, one of them with "Low resolution" (it lost the race at the row's insert,
+    after its decode) and the other without (found before the decode)."""
+    from tests.catalog.imagegen import image_bytes
+
+    product = ProductFactory()
+    data = image_bytes("PNG", size=(800, 600))  # under 1000 px: "Low resolution"
+    stored = asset_ingest(product=product, fileobj=io.BytesIO(data), filename="a.png")
+    assert stored.status == "stored"
+    assert any(w.startswith("Low resolution") for w in stored.warnings)
+    before = asset_ingest(product=product, fileobj=io.BytesIO(data), filename="a.png")
+    # the race: the duplicate check found nothing yet, the insert then meets the stored row
+    monkeypatch.setattr(assets.HashLookup, "same", lambda self, sha, product: None)
+    raced = asset_ingest(product=product, fileobj=io.BytesIO(data), filename="a.png")
+    assert (before.status, raced.status) == ("duplicate", "duplicate")
+    assert raced.asset == before.asset == stored.asset
+    assert raced.warnings == before.warnings == []
+    assert raced.reason == before.reason

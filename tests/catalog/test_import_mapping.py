@@ -239,10 +239,13 @@ def test_it_uses_the_product_a_concurrent_upload_made_between_the_two_lookups(st
 LONG_SKU = "L" * 77
 
 
-# every row refused: a SKU with a space and a '!', a 77-character SKU, a GTIN of 5 digits
-REFUSED_MANIFEST = (f"sku,title,gtin,filename,position\nBAD SKU!,x,,DSC_0003.png,MAIN\n"
-                    f"{LONG_SKU},y,,DSC_0002.png,MAIN\nFLWR-010,Rose,12345,DSC_0001.png,MAIN\n"
-                    ).encode()
+# every row refused: an ASIN of 7 characters, an EAN-13 with a wrong check digit, a GTIN of 5
+# digits (a SKU with a space or of 77 characters refuses the whole manifest up front since
+# 2026-12-05: test_manifest.py)
+REFUSED_MANIFEST = (b"sku,title,gtin,asin,filename,position\n"
+                    b"FLWR-012,x,,B0SHORT,DSC_0003.png,MAIN\n"
+                    b"FLWR-011,y,4006381333932,,DSC_0002.png,MAIN\n"
+                    b"FLWR-010,Rose,12345,,DSC_0001.png,MAIN\n")
 
 
 NAMES = ["DSC_0001.png", "DSC_0002.png", "DSC_0003.png"]
@@ -274,14 +277,15 @@ def _session(client, manifest: bytes, send: list[str], held: list[str]) -> dict:
 def test_it_previews_manifest_rows_with_a_bad_sku_or_gtin_as_refused(manager_client):
     refused = _refused_in_preview(manager_client, NAMES, REFUSED_MANIFEST)
     assert refused == {
-        "DSC_0003.png": ("shoot.csv line 2: Cannot create product 'BAD SKU!': sku: "
-                         + refused["DSC_0003.png"].split(": sku: ", 1)[1]),
-        "DSC_0002.png": (f"shoot.csv line 3: Cannot create product '{LONG_SKU}': sku: "
-                         + refused["DSC_0002.png"].split(": sku: ", 1)[1]),
+        "DSC_0003.png": ("shoot.csv line 2: Cannot create product 'FLWR-012': asin: "
+                         + refused["DSC_0003.png"].split(": asin: ", 1)[1]),
+        "DSC_0002.png": ("shoot.csv line 3: Cannot create product 'FLWR-011': gtin: "
+                         + refused["DSC_0002.png"].split(": gtin: ", 1)[1]),
         "DSC_0001.png": ("shoot.csv line 4: Cannot create product 'FLWR-010': gtin: "
                          + refused["DSC_0001.png"].split(": gtin: ", 1)[1]),
     }
-    assert "SKU must be 1-64 characters" in refused["DSC_0003.png"]
+    assert "ASIN must be 10 characters" in refused["DSC_0003.png"]
+    assert "wrong check digit" in refused["DSC_0002.png"]
     assert "GTIN must be 8, 12, 13 or 14 digits" in refused["DSC_0001.png"]
     assert not Product.objects.exists()
 
@@ -305,8 +309,8 @@ def test_it_previews_a_good_manifest_row_beside_a_bad_one_as_mapped(manager_clie
 
 
 def test_it_counts_a_refused_manifest_line_once_with_its_file(manager_client, storage):
-    manifest = b"sku,title,filename,position\nBAD SKU!,x,DSC_0003.png,MAIN\n" + (
-        f"{LONG_SKU},y,DSC_0002.png,MAIN\n".encode())
+    manifest = (b"sku,title,gtin,filename,position\nBAD-1,x,12345,DSC_0003.png,MAIN\n"
+                b"BAD-2,y,4006381333932,DSC_0002.png,MAIN\n")
     sent = _session(manager_client, manifest, send=["DSC_0003.png", "DSC_0002.png"], held=[])
     assert sent["finish"]["message"] == "0 imported, 2 refused."
     # the page holding them back (what its preview now says) gives the same count
@@ -315,6 +319,39 @@ def test_it_counts_a_refused_manifest_line_once_with_its_file(manager_client, st
     for job in (sent["job"], held["job"]):
         issues = list(ImportIssue.objects.filter(job_id=job).values_list("filename", "level"))
         assert sorted(issues) == [("DSC_0002.png", "error"), ("DSC_0003.png", "error")]
+
+
+def test_it_names_the_sku_and_position_a_refused_files_manifest_row_gives(manager_client,
+                                                                          storage):
+    """QA 2026-12-05 L3: a refused row of the report left its sku and position empty
+    although the manifest gave them; a stored row names its ZIP path beside it."""
+    manifest = b"sku,gtin,filename,position\nBAD-1,12345,photos/a.jpg,PT02\nGOOD-1,,b.jpg,\n"
+    response = manager_client.post(reverse("catalog:import_list"), {
+        "archive": SimpleUploadedFile("shoot.zip", zip_bytes({
+            "manifest.csv": manifest, "photos/a.jpg": jpeg_bytes(seed=1),
+            "b.jpg": jpeg_bytes(seed=2)}), "application/zip")})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    rows = {r[0]: r for r in csv.reader(io.StringIO(import_job_report_csv(job=job)))}
+    refused = rows["photos/a.jpg"]
+    assert refused[1:2] == ["error"] and refused[2].startswith(
+        "manifest.csv line 2: Cannot create product 'BAD-1': gtin: ")
+    assert refused[3:] == ["BAD-1", "PT02", "", "refused"]
+    assert rows["b.jpg"][3] == "GOOD-1" and rows["b.jpg"][6] == "stored"
+
+
+def test_it_refuses_a_zip_whose_manifest_has_an_invalid_sku_before_importing_anything(
+        manager_client, storage):
+    """QA 2026-12-05 L4: the import ran partially with the bad SKU's row refused."""
+    manifest = b"sku,filename,position\nGOOD-1,a.jpg,MAIN\nbad sku!,b.jpg,MAIN\n"
+    response = manager_client.post(reverse("catalog:import_list"), {
+        "archive": SimpleUploadedFile("shoot.zip", zip_bytes({
+            "manifest.csv": manifest, "a.jpg": jpeg_bytes(seed=1),
+            "b.jpg": jpeg_bytes(seed=2)}), "application/zip")})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert job.status == JobStatus.FAILED and job.imported_count == 0
+    assert job.issues.filter(reason__startswith="Line 3: SKU 'bad sku!' is not valid: SKU "
+                             "must be 1-64 characters").exists()
+    assert not Product.objects.exists()
 
 
 def test_it_counts_refused_files_of_a_zip_not_their_manifest_lines(manager_client, storage):
@@ -559,8 +596,9 @@ def test_it_updates_an_existing_product_whose_sku_predates_the_sku_rule(manager_
     # the import refused "sku: SKU must be …" for every field of such a product
     Product.objects.bulk_create([Product(sku="OLD SKU")])  # made before the rule
     data = b"sku,title\nOLD SKU,New title\n"
-    assert import_mapping.manifest_preview_notes(manifest=parse_manifest(data), names=[],
-                                  session=False) == []
+    # nor is it refused up front (the rule is for new products: manifest_parse)
+    assert import_mapping.manifest_preview_notes(manifest=import_mapping.manifest_parse(data),
+                                                 names=[], session=False) == []
     job = _zip_job(manager_client, {"manifest.csv": data, "x.jpg": jpeg_bytes(seed=1)})
     assert Product.objects.get(sku="OLD SKU").title == "New title"
     assert job.products_updated == 1

@@ -335,8 +335,8 @@ def test_a_session_manifest_is_parsed_once_and_applied_in_chunks(faulty_disk, se
     assert job.message == "Manifest: 30 of 30 products applied."
     assert Product.objects.get(sku="M017").title == "Title 17"
     parsed = []
-    real_parse = imports.parse_manifest
-    monkeypatch.setattr(imports, "parse_manifest",
+    real_parse = imports.manifest_parse
+    monkeypatch.setattr(imports, "manifest_parse",
                         lambda *a, **k: parsed.append(1) or real_parse(*a, **k))
     for i in (1, 2, 3):
         result = imports.import_job_upload_file(

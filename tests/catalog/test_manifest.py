@@ -222,3 +222,52 @@ def test_it_reports_a_repeated_file_in_the_same_round_as_its_first_lines_other_f
     assert "line 3: empty sku" in said
     assert "line 4: file x1.jpg is already listed on line 2" in said
     assert "line 5: file x2.jpg is already listed on line 3" in said
+
+
+@pytest.mark.parametrize("sku", ["bad sku!", "-LEADING-DASH", "L" * 65, "ÄPFEL"])
+def test_it_refuses_an_invalid_sku_up_front_naming_its_line_and_value(sku):
+    """QA 2026-12-05 L4: a duplicate position or an empty SKU refused the manifest, an
+    invalid SKU let the import run with its row refused: now the same up-front refusal, by
+    the rule every new product is created with (``validate_sku``)."""
+    from django.core.exceptions import ValidationError
+
+    from catalog.validators import validate_sku
+
+    data = HEADER + "GOOD-1,Fine,,,,,a.jpg,MAIN\r\n" + f"{sku},Thing,,,,,b.jpg,MAIN\r\n"
+    with pytest.raises(ManifestError) as refused:
+        parse_manifest(data.encode())
+    said = str(refused.value)
+    assert f"line 3: SKU {sku!r} is not valid: SKU must be 1-64 characters: letters, " in said
+    assert "line 2" not in said
+    with pytest.raises(ValidationError):
+        validate_sku(sku)
+
+
+def test_it_reports_an_invalid_sku_with_the_lines_other_faults_in_one_round():
+    data = HEADER + "bad sku!,Thing,,,,,x1.jpg,ZZZ\r\nOK-1,,,,,,x1.jpg,MAIN\r\n"
+    with pytest.raises(ManifestError) as refused:
+        parse_manifest(data.encode())
+    said = str(refused.value)
+    assert "line 2: SKU 'bad sku!' is not valid" in said
+    assert "line 2: unknown position 'ZZZ'" in said
+    assert "line 3: file x1.jpg is already listed on line 2" in said
+
+
+@pytest.mark.parametrize("sku", ["A", "a.b_c-9", "9" * 64])
+def test_it_accepts_every_sku_a_product_may_have(sku):
+    assert parse_manifest((HEADER + f"{sku},,,,,,a.jpg,\r\n").encode()).rows[0].sku == sku
+
+
+def test_it_lets_a_stored_products_sku_from_before_the_rule_through():
+    """Only a SKU a stored product has passes (its line updates it, never creates one)."""
+    asked: list[list[str]] = []
+
+    def stored(skus: list[str]) -> set[str]:
+        asked.append(skus)
+        return {"OLD SKU"}
+
+    data = HEADER + "OLD SKU,New title,,,,,,\r\n"
+    assert parse_manifest(data.encode(), stored_skus=stored).rows[0].sku == "OLD SKU"
+    assert asked == [["OLD SKU"]]
+    with pytest.raises(ManifestError, match="line 2: SKU 'OLD SKU' is not valid"):
+        parse_manifest(data.encode())

@@ -10,11 +10,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from PIL import Image
 
+from catalog.models import ImageAsset
 from cutouts.errors import PermanentError, ReviewError
 from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
-from cutouts.models import Cutout, JobStatus, ReviewStatus
-from cutouts.services import previews, retouch, review, runs
+from cutouts.models import Cutout, CutoutBatch, JobStatus, ReviewStatus
+from cutouts.services import batches, previews, retouch, review, runs
 from cutouts.variants.compliance import faint_marks_signal
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import reviewer
@@ -209,31 +210,54 @@ MIDDLE = (320, 240)
     [{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]},
      {"kind": "keep", "radius": 6, "points": [list(MIDDLE)]}],
 ], ids=["remove-on-backdrop", "keep-in-the-middle", "both"])
-def test_it_fails_strokes_that_change_nothing_and_gives_the_parent_back(make_assets, fake_model,
-                                                                        strokes):
+def test_it_ends_strokes_that_change_nothing_unchanged_and_gives_the_parent_back(
+        make_assets, fake_model, strokes):
     v1 = done_cutouts(make_assets(1))[0]
     assert v1.review_status == ReviewStatus.PENDING
     v2 = retouch.cutout_retouch_strokes(cutout=v1, user=reviewer(), strokes=strokes)
     assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.SUPERSEDED
 
-    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
+    assert runs.cutout_run(cutout_id=v2.pk) == "unchanged"
 
     v2 = Cutout.objects.get(pk=v2.pk)
-    assert v2.status == JobStatus.FAILED and not v2.rgba_name
+    # no failure (QA 2026-12-05 L1): cancelled by its run, nothing kept
+    assert v2.status == JobStatus.CANCELLED and not v2.rgba_name and v2.is_unchanged
     assert v2.error == retouch.NOTHING_CHANGED.format(v=1)
-    assert v2.error.startswith("Nothing to apply: the result of these strokes is v1 pixel for")
+    assert v2.error.startswith("Nothing changed: the result of these strokes is v1 pixel for")
     # v1 is the reviewer's again, where it was: not a copy of it waiting in review
     assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.PENDING
 
 
-def test_it_gives_a_flagged_parent_back_to_the_retouch_queue(make_assets, fake_model):
+def test_it_closes_the_batch_of_a_retouch_that_changed_nothing_as_done_not_retryable(
+        make_assets, fake_model):
     v1 = done_cutouts(make_assets(1))[0]
-    review.cutout_flag(cutout=v1, user=reviewer(), reasons=["halo"], comment="")
+    before = ImageAsset.objects.get(pk=v1.asset_id).status
     v2 = retouch.cutout_retouch_strokes(
         cutout=v1, user=reviewer(),
         strokes=[{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]}])
-    assert runs.cutout_run(cutout_id=v2.pk) == "failed"
-    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.FLAGGED
+    assert ImageAsset.objects.get(pk=v1.asset_id).status == "queued"
+    assert runs.cutout_run(cutout_id=v2.pk) == "unchanged"
+
+    batch = CutoutBatch.objects.get(pk=v2.batch_id)
+    assert batch.status == JobStatus.DONE
+    assert batch.message == "0 done, 0 failed, 0 cancelled, 1 unchanged (nothing changed, " \
+        "pixel for pixel)"
+    assert batches.cutout_batch_retry_failed(batch=batch) == 0
+    assert Cutout.objects.get(pk=v2.pk).status == JobStatus.CANCELLED
+    assert not Cutout.objects.filter(status=JobStatus.FAILED).exists()
+    # back in review with v1 (the Apply is on its audit trail), no longer queued
+    assert before == "cut_out" and ImageAsset.objects.get(pk=v1.asset_id).status == "in_review"
+
+
+def test_it_still_cancels_a_batch_someone_stopped_beside_an_unchanged_one(make_assets):
+    batch = batches.cutout_batch_start(assets=make_assets(2), queue="interactive")
+    first, second = batch.cutouts.order_by("pk")
+    Cutout.objects.filter(pk=first.pk).update(
+        status=JobStatus.CANCELLED, error=retouch.NOTHING_CHANGED.format(v=1))
+    batches.cutout_batch_cancel(batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.CANCELLED
+    assert batch.message.startswith("0 done, 0 failed, 1 cancelled, 1 unchanged")
 
 
 def test_it_still_makes_a_version_of_strokes_that_change_something(make_assets, fake_model):

@@ -114,6 +114,30 @@ def test_it_never_labels_the_current_version_superseded_and_running_ones_not_cho
         "running", False, "version-running")
 
 
+def test_it_says_a_retouch_that_changed_nothing_was_not_kept_not_failed_or_cancelled(client):
+    """QA 2026-12-05 L1: the version a no-op Apply made ends cancelled by its run; its card
+    and badge say it changed nothing, and one cancelled by hand still reads cancelled."""
+    from cutouts.services.retouch import NOTHING_CHANGED
+
+    asset = ImageAssetFactory()
+    v1 = _version(asset, 1)
+    v2 = Cutout.objects.create(asset=asset, version=2, parent=v1, status=JobStatus.CANCELLED,
+                               source=Cutout.Source.RETOUCH, error=NOTHING_CHANGED.format(v=1))
+    v3 = Cutout.objects.create(asset=asset, version=3, status=JobStatus.CANCELLED,
+                               error="Cancelled")
+    states = _states(asset)
+    assert (states[2].key, states[2].label, states[2].can_choose) == (
+        "unchanged", "unchanged, not kept", False)
+    assert states[3].key == "cancelled"
+    client.force_login(reviewer())
+    card = client.get(reverse("cutouts:review_card", args=[v2.pk]), **HX).content.decode()
+    assert ("Version 2 was not kept: Nothing changed: the result of these strokes is v1 pixel "
+            "for pixel") in card
+    assert "Version 2 cancelled" not in card and 'data-state="unchanged"' in card
+    card = client.get(reverse("cutouts:review_card", args=[v3.pk]), **HX).content.decode()
+    assert "Version 3 cancelled: Cancelled." in card
+
+
 def test_it_shows_the_queue_count_as_to_review_on_the_dashboard(client):
     recut = ImageAssetFactory()
     _version(recut, 1)
