@@ -506,16 +506,25 @@ KnownColours = Callable[[], "tuple[np.ndarray, np.ndarray, np.ndarray] | None"]
 LabCrop = Callable[[int, int, int, int], np.ndarray]
 # _known_colours, _hold_join; _hold_backdrop; _hold_colour
 LAB_CONTEXT = max(LIFT_CONTEXT, BACKDROP_CONTEXT, COLOUR_CONTEXT)
+# ``lab()``: the photo in Lab over the crop a piece is solved in (_solve_box), converted on the
+# first call: what _crisp_edge, _solid_part and _backdrop_look read to set the solve's trimap
+LabOf = Callable[[], np.ndarray]
 
 
-def _lab_around(rgb: np.ndarray, at: tuple[int, int], shape: tuple[int, ...]) -> LabCrop:
+def _lab_around(rgb: np.ndarray, at: tuple[int, int], shape: tuple[int, ...],
+                matting: Any = None) -> LabCrop:
     """The photo ``rgb`` in Lab (float32, from RGB scaled to 0..1) around a band piece (top-left
     corner ``at``, ``shape``), for the guards of one stroke's step: converted once, on the first
-    read, over the piece's box grown by LAB_CONTEXT, and sliced for each guard's box. A step's
-    guards read overlapping boxes, and each converted its own (three conversions of nearly the
-    same pixels); the conversion is per pixel, so a slice is the box's own conversion, bit for
-    bit (tests/imaging/test_retouch_detail.py)."""
+    read, over the piece's box grown by LAB_CONTEXT (and, given ``matting``, over the crop
+    ``_solve_piece`` solves it in: its trimap's colour rules read it too), and sliced for each
+    guard's box. A step's guards read overlapping boxes, and each converted its own (three
+    conversions of nearly the same pixels, and three more of the solve's crop); the conversion
+    is per pixel, so a slice is the box's own conversion, bit for bit
+    (tests/imaging/test_retouch_detail.py)."""
     y0, y1, x0, x1 = _around(at, shape, rgb.shape, LAB_CONTEXT)
+    if matting is not None:
+        sy0, sy1, sx0, sx1 = _solve_box(at, shape, rgb.shape, matting)
+        y0, y1, x0, x1 = min(y0, sy0), max(y1, sy1), min(x0, sx0), max(x1, sx1)
     got: list[np.ndarray] = []
 
     def crop(b0: int, b1: int, c0: int, c1: int) -> np.ndarray:
@@ -828,13 +837,13 @@ def _spare_haze(new: np.ndarray, mine: np.ndarray, write: np.ndarray, old: np.nd
     return out
 
 
-def _crisp_edge(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
+def _crisp_edge(lab_of: LabOf, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
     """The trimap (uint8, the crop's shape: 255 known foreground, 0 known background, 128
-    left to the solve) a band piece (``piece``, a mask of the crop ``crop``; ``known``: the
-    alpha before any detail solve there) gets from a crisp edge of the cutout: the pixels the
-    cutout holds solid or clear, more than EDGE_HALF and at most EDGE_REACH px from its edge,
-    are known on their held side where that edge is a crisp step in the photo and the pixel's
-    colour is its side's.
+    left to the solve) a band piece (``piece``, a mask of the crop whose Lab is ``lab_of()``;
+    ``known``: the alpha before any detail solve there) gets from a crisp edge of the cutout:
+    the pixels the cutout holds solid or clear, more than EDGE_HALF and at most EDGE_REACH px
+    from its edge, are known on their held side where that edge is a crisp step in the photo
+    and the pixel's colour is its side's.
 
     QA (dev photos): a detail stroke along a solid product's hard edge, painted where the
     reviewer was unsure and the cutout already had it right, softened it and lowered IoU: the
@@ -862,7 +871,7 @@ def _crisp_edge(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     if not near.any():
         return tri
     dedge = cv2.distanceTransform((~edge).view(np.uint8), cv2.DIST_L2, 5)
-    lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+    lab = lab_of()
 
     def stats(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # colour mean, standard deviation (norm over Lab) and weight of ``mask``'s pixels
@@ -919,11 +928,11 @@ def _crisp_edge(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.nd
     return tri
 
 
-def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray,
+def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
                 reach: float = SOLID_REACH) -> np.ndarray:
-    """The pixels of a band piece (``piece``, a mask of the crop ``crop``; ``known``: the alpha
-    before any detail solve there) the solve takes as known foreground: parts of a thin solid
-    thing the brush covers side to side.
+    """The pixels of a band piece (``piece``, a mask of the crop whose Lab is ``lab_of()``;
+    ``known``: the alpha before any detail solve there) the solve takes as known foreground:
+    parts of a thin solid thing the brush covers side to side.
 
     Why: a 9 px detail stroke down a wading bird's thin leg covered it whole; the matte's
     only foreground was the leg above the brush, so it read the shaded lower leg as backdrop
@@ -952,7 +961,7 @@ def _solid_part(crop: np.ndarray, known: np.ndarray, piece: np.ndarray,
                                                   labelType=cv2.DIST_LABEL_PIXEL)
     if not (cand & (dclear <= reach)).any():  # no thin part: spare the colour work
         return none
-    lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+    lab = lab_of()
     colour = np.zeros((int(lbl.max()) + 1, 3), np.float32)
     colour[lbl[clear]] = lab[clear]
     # the part's own colour near each pixel: its held-solid pixels averaged over SOLID_SIGMA
@@ -1053,15 +1062,16 @@ def _local_backdrop(lab: np.ndarray, bg: np.ndarray
     return wgt, mean, spread
 
 
-def _backdrop_look(crop: np.ndarray, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
-    """The pixels of a crop whose colour is the local backdrop's within its own spread (Lab; the
-    known clear pixels outside the piece, averaged over a Gaussian of BACKDROP_SIGMA px, where
-    their weight is above BACKDROP_WEIGHT; within BACKDROP_SPREAD / 2 of that spread, at least
-    BACKDROP_NOISE): a strand that stands out of the backdrop's spread stays the solve's."""
+def _backdrop_look(lab_of: LabOf, known: np.ndarray, piece: np.ndarray) -> np.ndarray:
+    """The pixels of a crop (its Lab: ``lab_of()``) whose colour is the local backdrop's within
+    its own spread (Lab; the known clear pixels outside the piece, averaged over a Gaussian of
+    BACKDROP_SIGMA px, where their weight is above BACKDROP_WEIGHT; within BACKDROP_SPREAD / 2
+    of that spread, at least BACKDROP_NOISE): a strand that stands out of the backdrop's spread
+    stays the solve's."""
     bg = ~piece & (known <= LIFT_KNOWN)
     if not bg.any():
         return np.zeros(piece.shape, bool)
-    lab = cv2.cvtColor(crop.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2Lab)
+    lab = lab_of()
     wgt, mean, spread = _local_backdrop(lab, bg)
     z = np.linalg.norm(lab - mean, axis=2) / (BACKDROP_SPREAD * spread)
     out: np.ndarray = (wgt > BACKDROP_WEIGHT) & (z <= 0.5)
@@ -1081,11 +1091,12 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     core = _held_core(mine & ~brush, sofar_box, cut_box)
     # and the backdrop deep inside what both hold clear is known background (_clear_core)
     clear_core = _clear_core(mine & ~brush, sofar_box, cut_box)
-    new = _solve_piece(rgb, before, mine, at, matting, core, clear_core)
+    # the photo in Lab around the piece (the solve's trimap rules, _known_colours, _hold_join,
+    # _hold_backdrop read it) and the piece's known colours, once, and only if a rule or a guard
+    # gets as far as needing them
+    lab_at = _lab_around(rgb, at, mine.shape, matting)
+    new = _solve_piece(rgb, before, mine, at, matting, core, clear_core, lab_at)
     sofar = sofar_box[mine]
-    # the photo in Lab around the piece (_known_colours, _hold_join, _hold_backdrop read it) and
-    # the piece's known colours, once, and only if a guard gets as far as needing them
-    lab_at = _lab_around(rgb, at, mine.shape)
     known = functools.cache(functools.partial(_known_colours, lab_at, before, mine, at))
     new = _fade_only(new, sofar, _beside_translucent(before, mine, at))
     new = _fade_only(new, sofar, _far_fringe(sofar, mine, before, at))
@@ -1094,7 +1105,7 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     new = _lift_slab(new, sofar, mine, known)
     # a joined re-solve lifting the backdrop the list without the stroke held clear (_hold_join)
     new = _hold_join(new, sofar_box, mine, brush, lab_at, before, at,
-                     lambda: _solve_piece(rgb, before, brush, at, matting))
+                     lambda: _solve_piece(rgb, before, brush, at, matting, lab_at=lab_at))
     new = _spare_haze(new, mine, write, old, deadband)
     new = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
     new = _hold_backdrop(lab_at, new, old, write, sofar_box, known, before, at)
@@ -1332,11 +1343,13 @@ def _step_key(rgb: np.ndarray, before: np.ndarray, sofar: np.ndarray, mine: np.n
 
 def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
                  at: tuple[int, int], matting: Any, core: np.ndarray | None = None,
-                 clear_core: np.ndarray | None = None) -> np.ndarray:
+                 clear_core: np.ndarray | None = None,
+                 lab_at: LabCrop | None = None) -> np.ndarray:
     """The matted alpha (uint8) of one band piece, its pixels in ``mine`` (a mask of its box
     with top-left corner ``at`` in the image), the rest known from ``before`` (binarised);
     ``core`` (a mask of the same box, ``_held_core``) the piece's pixels that may be known
-    foreground too, where ``_solid_part``'s colour rule passes.
+    foreground too, where ``_solid_part``'s colour rule passes. ``lab_at``: the step's
+    ``_lab_around`` (given ``matting``, so it covers the crop), else the crop is converted here.
 
     Its crop is _solve_box's; the answers are kept in _PIECES by that crop's contents."""
     (top, left), (bh, bw) = at, mine.shape
@@ -1367,21 +1380,25 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
         if got is not None:
             _PIECES.move_to_end(key)
             return got.copy()
+    # the crop in Lab, converted at most once for the three colour rules below (each converted
+    # its own), and not at all when none gets that far
+    lab_of: LabOf = functools.cache(functools.partial(
+        lab_at or _lab_around(rgb, at, mine.shape, matting), py0, py1, px0, px1))
     trimap = np.where(known >= 128, 255, 0).astype(np.uint8)
-    trimap[piece] = _crisp_edge(crop, known, piece)[piece]
-    trimap[_solid_part(crop, known, piece)] = 255
+    trimap[piece] = _crisp_edge(lab_of, known, piece)[piece]
+    trimap[_solid_part(lab_of, known, piece)] = 255
     if core is not None and core.any():
         # an earlier stroke's solid pixels, known where the photo calls them the part's own
         # colour (see _held_core)
         held = np.zeros_like(piece)
         held[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = core
-        trimap[_solid_part(crop, known, held, reach=float("inf"))] = 255
+        trimap[_solid_part(lab_of, known, held, reach=float("inf"))] = 255
     if clear_core is not None and clear_core.any():
         # the backdrop inside what the cutout and the alpha so far hold clear, known where the
         # photo calls it the backdrop's own colour (see _clear_core)
         held = np.zeros_like(piece)
         held[top - py0:top - py0 + bh, left - px0:left - px0 + bw] = clear_core
-        trimap[held & _backdrop_look(crop, known, piece)] = 0
+        trimap[held & _backdrop_look(lab_of, known, piece)] = 0
     # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
     # prior would pull the matte back to a hard edge
     alpha = matting.solve_alpha(crop, trimap)

@@ -7,6 +7,7 @@ in memory."""
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import cv2
@@ -341,7 +342,9 @@ def test_it_still_brings_back_strands_beyond_a_crisp_hair_edge(seed: int) -> Non
     # the rule takes no strand pixel (the truth's 0.1 and up) as known background
     rgb_crop, held = rgb[:, 180:280], cut[:, 180:280]
     piece = band[:, 180:280]
-    tri = retouch_detail._crisp_edge(rgb_crop, held, piece)
+    h, w = held.shape
+    lab_of = functools.partial(retouch_detail._lab_around(rgb_crop, (0, 0), (h, w)), 0, h, 0, w)
+    tri = retouch_detail._crisp_edge(lab_of, held, piece)
     assert int((piece & (tri == 0) & (a[:, 180:280] >= 0.1)).sum()) <= 0.02 * int(
         (piece & (a[:, 180:280] >= 0.1) & (held == 0)).sum())
 
@@ -563,10 +566,87 @@ def test_it_gives_the_same_bits_as_the_guards_own_lab_conversions(monkeypatch) -
 
     asked: list[str] = []
     new = run(real)
-    old = run(lambda rgb, at, shape: _lab_per_box(rgb, at, shape, asked))
+    old = run(lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, asked))
 
     assert {"_known_colours", "_hold_backdrop", "_hold_join"} <= set(asked)
     for a, b in zip(new, old, strict=True):
         assert np.array_equal(a, b)
     assert not np.array_equal(new[0], mesh_cut)  # the strokes do change the cutouts
     assert not np.array_equal(new[4], fibre_cut)
+
+
+def test_it_sets_a_solves_trimap_from_the_steps_one_lab_conversion(monkeypatch) -> None:
+    # the solve's trimap rules (_crisp_edge, _solid_part, also on an earlier stroke's solid
+    # core, and _backdrop_look on its clear core) each converted the solve's crop to Lab; they
+    # read the step's one conversion now (_lab_around, grown to the crop): no bit may change,
+    # and a step solved cold converts the photo once
+    from .test_detail_stalk_core import sides, stalk_scene
+
+    edge_rgb, edge_a = _crisp_edge_scene(0)
+    stalk_rgb, stalk_cut = stalk_scene(0)
+    rng = np.random.default_rng(3)
+    back = np.clip(np.float32((90, 120, 160)) + rng.normal(0, 2, (200, 240, 3)), 0, 255)
+    back[:, 180:] = (200, 60, 40)  # a product right of x = 180, the backdrop flat and clear
+    back_rgb = back.astype(np.uint8)
+    back_cut = np.zeros((200, 240), np.uint8)
+    back_cut[:, 180:] = 255
+    scenes = [(edge_rgb, (edge_a * 255).astype(np.uint8),
+               [Stroke("detail", 10.0, ((66.0, 15.0), (87.0, 145.0)))]),
+              (stalk_rgb, stalk_cut, sides()),
+              (back_rgb, back_cut, [Stroke("detail", 24.0, ((120.0, 20.0), (120.0, 100.0))),
+                                    Stroke("detail", 24.0, ((120.0, 100.0), (120.0, 180.0)))])]
+    asked: list[str] = []
+
+    def spying(name: str):
+        real = getattr(retouch_detail, name)
+
+        def spy(lab_of, *args, **kwargs):
+            def lab():
+                asked.append(name)
+                return lab_of()
+
+            return real(lab, *args, **kwargs)
+
+        return spy
+
+    for name in ("_crisp_edge", "_solid_part", "_backdrop_look"):
+        monkeypatch.setattr(retouch_detail, name, spying(name))
+    steps: list[int] = []
+    real_step = retouch_detail._step
+
+    def counted_step(*args, **kwargs):
+        steps.append(1)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(retouch_detail, "_step", counted_step)
+    calls: list[int] = []
+    real_cvt = cv2.cvtColor
+
+    def counted_cvt(src, code, *args, **kwargs):
+        if code == cv2.COLOR_RGB2Lab:
+            calls.append(1)
+        return real_cvt(src, code, *args, **kwargs)
+
+    def run(lab_around) -> list:
+        monkeypatch.setattr(retouch_detail, "_lab_around", lab_around)
+        out = []
+        for rgb, cut, st in scenes:
+            retouch_detail._STEPS.clear()
+            retouch_detail._PIECES.clear()
+            result = retouch(rgb, cut, st)
+            out += [result.alpha, result.rgba]
+        return out
+
+    real = retouch_detail._lab_around
+    monkeypatch.setattr(cv2, "cvtColor", counted_cvt)
+    new = run(real)
+    assert 0 < len(calls) <= len(steps)
+    assert {"_crisp_edge", "_solid_part", "_backdrop_look"} <= set(asked)
+    # each box converted on its own, as each rule and guard did before
+    old = run(lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, []))
+
+    for a, b in zip(new, old, strict=True):
+        assert np.array_equal(a, b)
+    # the strokes do change the first two cutouts (the third's flat backdrop stays clear)
+    for (_, cut, _), a in zip(scenes[:2], new[:4:2], strict=True):
+        assert not np.array_equal(a, cut)
