@@ -30,7 +30,9 @@ def test_it_builds_gates_and_records_the_int8_model(tmp_path, capsys):
     gate = json.loads((models / "u2netp-int8.gate.json").read_text())
     assert isinstance(gate["passed"], bool) and len(gate["int8_md5"]) == 32
     assert set(gate["gates"]) == {"plain", "pipeline"}
-    assert gate["build"]["bias_corrected_convs"] > 100  # every quantised conv
+    # the coarse levels (1/8 and below: 85 of the 119 convs) stay fp32 by default
+    assert gate["build"]["coarse_stride"] == 8 and gate["build"]["coarse_nodes_fp32"] > 200
+    assert 20 < gate["build"]["bias_corrected_convs"] < 40  # every quantised conv
     assert gate["gates"]["pipeline"]["images"] == 2
     assert gate["speed_s"]["fp32"] > 0 and gate["speed_s"]["int8"] > 0
     assert json.loads(out.read_text())["per_image"]["stems"] == ["000", "001"]
@@ -39,6 +41,28 @@ def test_it_builds_gates_and_records_the_int8_model(tmp_path, capsys):
     assert gate["passed"] == gate["gates"]["pipeline"]["passed"]  # reported, never the decision
     printed = capsys.readouterr().out
     assert "mean drop" in printed and "speed-up" in printed and "own IoU spread" in printed
+
+
+def test_it_hands_the_coarse_stride_to_the_build(tmp_path, monkeypatch):
+    import shutil
+
+    from cutouts.imaging import quantize
+
+    _tiny_eval_set(tmp_path / "eval")
+    seen = []
+
+    def build(fp32, out, **options):  # the fp32 file stands in for the int8 one
+        seen.append(options["coarse_stride"])
+        shutil.copy(fp32, out)
+        return {"seconds": 0.0, "bias_corrected_convs": 0, "bias_correction_renders": 0,
+                "coarse_nodes_fp32": 0}
+
+    monkeypatch.setattr(quantize, "build_int8", build)
+    for stride in ("8", "0"):
+        call_command("u2netp_int8", "--data", str(tmp_path / "eval"), "--target",
+                     str(tmp_path / "models"), "--repeats", "1", "--coarse-stride", stride,
+                     "--json", str(tmp_path / "int8.json"))
+    assert seen == [8, None]  # 0 quantises every level
 
 
 def test_it_measures_session_options_in_one_run(tmp_path, capsys):

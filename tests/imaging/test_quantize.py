@@ -180,3 +180,29 @@ def test_it_scores_a_model_against_itself_as_identical():
     result = quantize.render_agreement(path, path, seeds=[900])
     assert result["renders"] == 1
     assert result["mean_abs_delta"] == 0 and result["mask_iou"] == result["worst_mask_iou"] == 1
+
+
+def _two_level_model():
+    """x (1, 2, 8, 8) -> Conv -> MaxPool to 4x4 -> Conv -> Resize to 8x8 -> Conv."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.ones((2, 2, 1, 1), np.float32)
+    inits = [numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], name="fine_in"),
+             helper.make_node("MaxPool", ["a"], ["p"], name="pool", kernel_shape=[2, 2],
+                              strides=[2, 2]),
+             helper.make_node("Conv", ["p", "w"], ["c"], name="coarse"),
+             helper.make_node("Resize", ["c", "", "scales"], ["u"], name="up"),
+             helper.make_node("Conv", ["u", "w"], ["y"], name="fine_out")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def test_it_finds_the_nodes_at_a_coarse_resolution():
+    model = _two_level_model()
+    assert quantize.coarse_nodes(model, 2) == ["coarse", "pool"]
+    assert quantize.coarse_nodes(model, 4) == []  # nothing at 2x2 or below
+    assert quantize.coarse_nodes(model, 1) == ["coarse", "fine_in", "fine_out", "pool", "up"]

@@ -31,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-bias-correction", dest="bias_correction",
                             action="store_false",
                             help="skip folding each conv's mean rounding error into its bias")
+        parser.add_argument("--coarse-stride", type=int, default=quantize.COARSE_STRIDE,
+                            help="keep fp32 the nodes at 1/N of the input side or coarser "
+                                 "(0: quantise them too)")
         parser.add_argument("--skip-build", action="store_true",
                             help="gate the int8 file already in the model folder")
         parser.add_argument("--limit", type=int, default=None, help="first N gate images")
@@ -42,7 +45,8 @@ class Command(BaseCommand):
                                  "per image against int8's mean drop (reported, not gated)")
 
     def handle(self, *args, data, target, calibration, bias_correction, skip_build, limit,
-               repeats, json_path, noise_draws=0, **options):
+               repeats, json_path, noise_draws=0, coarse_stride=quantize.COARSE_STRIDE,
+               **options):
         folder = Path(target or settings.CUTROOM_MODEL_DIR)
         folder.mkdir(parents=True, exist_ok=True)
         fp32 = embedded_u2netp_path()
@@ -53,10 +57,12 @@ class Command(BaseCommand):
         if not skip_build:
             self.stdout.write(f"Building {out} ({calibration} calibration renders) …")
             build = quantize.build_int8(fp32, out, calibration=calibration,
-                                         bias_correction=bias_correction)
+                                         bias_correction=bias_correction,
+                                         coarse_stride=coarse_stride or None)
             self.stdout.write(f"  … {build['seconds']:.0f} s; bias correction on "
                               f"{build['bias_corrected_convs']} convs "
-                              f"({build['bias_correction_renders']} renders)")
+                              f"({build['bias_correction_renders']} renders); "
+                              f"{build['coarse_nodes_fp32']} coarse nodes fp32")
         elif not out.is_file():
             raise CommandError(f"--skip-build but {out} does not exist")
         fp32_spec = resolve_model("u2netp", {"u2netp": str(fp32)})
