@@ -9,7 +9,9 @@ The model's alpha (the base version) is the prior; the strokes are hard labels. 
   or twice its depth inside the region it paints), so a stroke along a thin sliver stays there;
 * a colour model (Lab histograms) built from the strokes and the model's confident regions,
   the latter weighted by their nearness to the strokes, so it describes the local scene (a
-  remove click deep inside the cutout adds the smooth region around it as background);
+  remove click deep inside the cutout adds the smooth region around it as background, and one
+  in the bulk of its piece takes that region's colours out of the object samples:
+  ``_wrong_alike``);
 * an edge-aware (contrast-sensitive) 8-neighbour smoothness term.
 
 The cut is then gated: a change is kept only in a connected region that a stroke of the same
@@ -169,6 +171,12 @@ class Params:
     deep_min: float = 8.0
     deep_step: float = 5.7
     deep_mass: float = 1.0
+    # ... and, when it lies in the bulk of its piece (at least deep_bulk x the piece's own
+    # depth deep) and the cut leaves most of that part, it is cut again with the cutout's
+    # pixels of that part's colours (histogram at least deep_alike of its peak) taken out of
+    # the object samples (deep_alike 0: off; see _wrong_alike)
+    deep_alike: float = 0.1
+    deep_bulk: float = 0.9
     # a keep click farther than far_keep_px from the cutout (an object it dropped whole) is
     # cut again far_keep_rounds times without the prior, its colour models taken from the
     # previous cut (see _far_keep_recut); 0 turns this off
@@ -905,6 +913,33 @@ def _reached(lab: np.ndarray, region: np.ndarray, seeds: np.ndarray, step: float
     return reached
 
 
+def _wrong_alike(lab: np.ndarray, cur: np.ndarray, part: np.ndarray, keep: np.ndarray,
+                 depth: float, params: Params) -> np.ndarray:
+    """The pixels of the cutout ``cur`` whose colours the smooth part ``part`` of a deep remove
+    click holds (its Lab histogram at least ``deep_alike`` of its peak), when the click lies in
+    the bulk of its piece (at least ``deep_bulk`` x the piece's own depth deep: the piece's
+    thickest part is the wrong region): the wrong region's look, which then describes no object
+    colour. Not the part of them joined to a keep core (the reviewer's subject), nor anything
+    for a shallower click: with half the piece's depth, dev photos whose wrong region is a
+    thinner part of a subject of its colours lost much of the subject (047, 312; docs/review.md)."""
+    out = np.zeros(cur.shape, bool)
+    _, lbl = cv2.connectedComponents(cur.view(np.uint8), connectivity=8)
+    ids = np.unique(lbl[part])
+    piece = np.isin(lbl, ids[ids > 0])
+    d = cv2.distanceTransform(np.pad(piece, 1).view(np.uint8), cv2.DIST_L2, 5)
+    if depth < params.deep_bulk * float(d.max()):
+        return out
+    b = params.bins
+    q = 256 // b
+    idx = ((lab[..., 0] // q).astype(np.int32) * b + lab[..., 1] // q) * b + lab[..., 2] // q
+    hp = gaussian_filter(np.bincount(idx[part], minlength=b ** 3).reshape(b, b, b).astype(
+        np.float64), 0.8, mode="nearest").ravel()
+    alike: np.ndarray = cur & (hp[idx] >= params.deep_alike * hp.max())
+    if keep.any():
+        alike &= ~(_components_touching(alike, keep) & alike)
+    return alike
+
+
 def _grazes(core: np.ndarray, state: np.ndarray, share: float = 0.25) -> bool:
     """Whether ``core`` only grazes the solid pieces of ``state`` it touches: it covers less
     than ``share`` of their area. A stroke painted over a whole piece means to take it (a
@@ -1248,6 +1283,10 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         k = int(seeds.sum())
         if k:
             wts[seeds] += params.stroke_mass * max(float(wts.sum()), 1.0) / k
+    # for _wrong_alike's second cut: the click's smooth part and the object samples without
+    # the wrong region's look
+    deep_part: np.ndarray | None = None
+    fg_alike: np.ndarray | None = None
     if (not positive and params.deep_mass and len(st.points) == 1
             and depth >= params.deep_min):
         # a remove click deep inside the cutout says the region around it is background, but
@@ -1266,6 +1305,11 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         n = int(part.sum())
         if n:
             bg_w[part] += params.deep_mass * max(float(bg_w.sum()), 1.0) / n
+            if params.deep_alike:
+                alike = _wrong_alike(lab_w, cur, part, core_labels[win] == KEEP, depth, params)
+                if alike.any():
+                    deep_part = part
+                    fg_alike = np.where(alike, 0.0, fg_w)
     llr = _colour_llr(lab_w, fg_w, bg_w, params.bins, params.colour_clip)
 
     pc = np.clip(p, params.prior_clip, 1.0 - params.prior_clip)
@@ -1296,6 +1340,19 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     t[cl == REMOVE] = -HARD
 
     fg = _cut(t, lab_w, params.smooth)
+    if deep_part is not None and fg_alike is not None and 2 * int((fg & deep_part).sum()) > int(
+            deep_part.sum()):
+        # the click's own smooth part mostly stayed: in the bulk of a piece that is mostly the
+        # wrong region (a dirt mound joined to the rider it stands behind) the piece's own
+        # pixels were most of the object samples, so that colour stayed object and the click
+        # took a patch (dev photo 015: 1 884 of 55 297 px). Cut again with the wrong region's
+        # look taken out of the object samples (_wrong_alike); where the first cut took the
+        # smooth part it stands (on dev 069 the second cut took less: the region's other
+        # colours then weighed as object)
+        llr2 = _colour_llr(lab_w, fg_alike, bg_w, params.bins, params.colour_clip)
+        t = t + params.colour_weight * (llr2 - llr)
+        llr = llr2
+        fg = _cut(t, lab_w, params.smooth)
     if positive and len(st.points) == 1 and params.far_keep_rounds:
         # a keep click on an object the cutout dropped whole: the photo, not the prior,
         # says how far it reaches (_far_keep_recut)

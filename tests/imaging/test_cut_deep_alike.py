@@ -1,0 +1,54 @@
+"""A remove click deep in the bulk of a large wrong region the cutout holds with the subject."""
+
+import cv2
+import numpy as np
+import pytest
+
+from cutouts.imaging.clicks import click_stroke
+from cutouts.imaging.retouch import retouch
+
+from .scenes import RETOUCH_H, RETOUCH_W
+
+H, W = RETOUCH_H, RETOUCH_W
+
+
+def mound_scene(seed=0):
+    """A small dark rider the model took with the dirt mound behind him: a wide mound of
+    blotched earth and grass (many times the rider's size, no strong edge inside it) joined to
+    him along his side, before a green backdrop above and pale ground below, all blurred."""
+    rng = np.random.default_rng(seed)
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[:180] = (70, 110, 60)
+    rgb[180:] = (215, 200, 170)
+    mound = np.zeros((H, W), np.uint8)
+    cv2.ellipse(mound, (200, 200), (170, 80), 0, 180, 360, 255, -1)
+    cv2.rectangle(mound, (30, 200), (370, 230), 255, -1)
+    patches = np.full((H, W, 3), (200, 150, 105), np.uint8)
+    for _ in range(260):
+        c = (120, 140, 70) if rng.random() < 0.4 else (185, 125, 85)
+        cv2.circle(
+            patches, (int(rng.integers(W)), int(rng.integers(H))), int(rng.integers(5, 16)), c, -1
+        )
+    rgb[mound > 0] = patches[mound > 0]
+    rider = np.zeros((H, W), np.uint8)
+    cv2.rectangle(rider, (370, 110), (410, 300), 255, -1)
+    rgb[rider > 0] = (50, 50, 60)
+    rgb[(rider > 0) & (np.arange(H)[:, None] < 170)] = (170, 30, 40)
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 2.0)
+    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+    wrong = (mound > 0) & (rider == 0)
+    prior = cv2.GaussianBlur(np.maximum(mound, rider), (5, 5), 0)
+    return rgb, prior, rider > 0, wrong
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_takes_most_of_a_large_wrong_region_joined_to_the_subject_with_one_deep_click(seed):
+    # the cutout is mostly the mound, so its confident pixels were the object's colour samples
+    # and a remove click deep in it took a patch around itself; the mound's own colours no
+    # longer count as the object's once the click lies in the bulk of its piece
+    rgb, prior, rider, wrong = mound_scene(seed)
+    d = cv2.distanceTransform((prior >= 128).astype(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(int(np.argmax(np.where(wrong, d, 0))), d.shape)
+    got = retouch(rgb, prior, [click_stroke((int(x), int(y)), positive=False)]).alpha >= 128
+    assert got[wrong].mean() < 0.3  # most of the mound goes
+    assert got[rider].mean() > 0.995  # the rider stays
