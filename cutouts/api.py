@@ -696,12 +696,14 @@ class ExportWarningOut(Schema):
                                    "image that is not exported, or no image; `too-small`, "
                                    "`frame-cut` and `faint-marks`: images).")
     total: int = Field(description="Selected products (`not-approved` without `skus`: the "
-                                   "brand's, or the catalog's, live products); 0 for "
-                                   "`too-small`, `frame-cut` and `faint-marks`.")
-    skus: list[str] = Field(description="The first five of them, by SKU; empty for "
-                                        "`too-small`, `frame-cut` and `faint-marks`, whose "
-                                        "`message` names "
-                                        "the first five images (SKU and position).")
+                                   "brand's, or the catalog's, live products); for "
+                                   "`too-small`, `frame-cut` and `faint-marks`: the "
+                                   "approved images checked.")
+    skus: list[str] = Field(description="The first five of them, by SKU; for "
+                                        "`too-small`, `frame-cut` and `faint-marks` the "
+                                        "first five distinct SKUs among the images, whose "
+                                        "`message` names the first five images (SKU and "
+                                        "position).")
 
 
 class ExportCreatedOut(ExportOut):
