@@ -31,8 +31,8 @@ that the kept object reaches at least as easily (a bus panel behind a sign post:
 Which guard applies to which touch (all in ``_step``, after the connectivity gate; an edge
 click, one whose disk reaches the current edge (``_edge_band``), flips only the sliver nearer
 to it than the edge, or, more than 5 px from it, what lies under its brush or along the edge
-at most twice as deep as the click is far from it (and beyond its brush no thinner than half
-that), and gets none of them but the ghost rule):
+at most twice as deep as the click is far from it and at most three radii from it (and
+beyond its brush no thinner than half that depth), and gets none of them but the ghost rule):
 
 =========================  ===========  ============  ==============  ==================
 guard                      keep click   remove click  painted keep    painted remove
@@ -135,6 +135,9 @@ class Params:
     # _edge_band; 0 turns each off: edge_band_mult 0 flips only under the brush)
     edge_click_px: float = 5.0
     edge_band_mult: float = 2.0
+    # and the band reaches along the edge at most edge_reach_mult x the brush radius from the
+    # click (0: no bound)
+    edge_reach_mult: float = 3.0
     edge_sigma_mult: float = 1.0
     edge_open_frac: float = 0.5
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
@@ -507,8 +510,9 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     may change inside ``box`` = (y0, y1, x0, x1): within ``edge_click_px``, those closer to the
     click than db (an open disk of that radius, all on the clicked side); further from the
     edge, those on the clicked side under its brush or at most ``edge_band_mult`` x db from
-    the other side (a band along the edge as deep as the error the click sits in). None for
-    a click further in, or a painted stroke.
+    the other side (a band along the edge as deep as the error the click sits in) and at most
+    ``edge_reach_mult`` x its radius from the click. None for a click further in, or a painted
+    stroke.
 
     A click at distance d from the edge says the error is deepest here and only about d deep:
     a thin sliver whose extent along the edge is unknown. Flipping more than the disk (an
@@ -529,8 +533,16 @@ def _edge_band(state: np.ndarray, st: Stroke, params: Params,
     y0, y1, x0, x1 = box
     yy, xx = np.ogrid[: y1 - y0, : x1 - x0]
     if db > params.edge_click_px:
-        wide: npt.NDArray[np.bool_] = (((yy - cy) ** 2 + (xx - cx) ** 2 <= st.radius ** 2)
+        d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+        wide: npt.NDArray[np.bool_] = ((d2 <= st.radius ** 2)
                                        | (d_other <= params.edge_band_mult * db)) & ~other
+        if params.edge_reach_mult:
+            # the click says where along the edge the error is, not how long it runs: bounded
+            # only by its depth (and the window, its brush plus about 4 db either way) the band
+            # ran 52 px along a bus's edge from a radius-12 click and took 1 094 right px
+            # beyond the brush (dev 036; at twice the radius a long strip's click fixed too
+            # little: docs/review.md § Click benchmark)
+            wide &= d2 <= (params.edge_reach_mult * st.radius) ** 2
         return wide
     # strictly inside: a pixel at distance db may already be on the other side
     disk: npt.NDArray[np.bool_] = ((yy - cy) ** 2 + (xx - cx) ** 2 < db * db) & ~other

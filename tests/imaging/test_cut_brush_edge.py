@@ -7,6 +7,7 @@ import pytest
 
 from cutouts.imaging import metrics
 from cutouts.imaging.retouch import retouch
+from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke
 
 GREY = (150, 155, 170)
@@ -126,3 +127,41 @@ def test_it_adds_no_cable_running_off_a_thin_lost_sliver_beyond_its_brush(seed):
     past = cv2.distanceTransform((truth == 0).view(np.uint8), cv2.DIST_L2, 5) > 2
     assert (added & past & ~brush).sum() == 0
     assert (added & sliver).sum() >= 0.6 * sliver.sum()
+
+
+def trimmed_scene(seed: int):
+    """A brown box 280 px tall on a pale backdrop with a pale trim 12 px wide along its right
+    side that the cutout holds only half (alpha 150), and a cutout that holds a strip of the
+    backdrop 16 px wide along 40 px of that side."""
+    h, w = 320, 320
+    rng = np.random.default_rng(seed)
+    rgb = np.full((h, w, 3), (205, 210, 220), np.float32)
+    truth = np.zeros((h, w), np.uint8)
+    truth[20:300, 60:200] = 255
+    rgb[truth > 0] = BROWN
+    rgb[20:300, 188:200] = (195, 200, 212)
+    rgb += rng.normal(0, 3, rgb.shape)
+    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 0.8), 0, 255).astype(np.uint8)
+    prior = truth.copy()
+    prior[140:180, 200:216] = 255
+    prior = cv2.GaussianBlur(prior, (0, 0), 1.0)
+    prior[20:300, 188:200] = np.minimum(prior[20:300, 188:200], 150)
+    return rgb, prior, truth
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("radius", [12.0, 17.0])
+def test_it_changes_nothing_farther_along_the_edge_than_its_reach(seed, radius):
+    # a remove click 8 px from the cutout in the strip: its band along the edge (16 px deep)
+    # ran 46-51 px along the box's half-kept trim and took 880-1 060 px of it, as a click on a
+    # bus's edge took 1 094 bus px up to 52 px away (dev 036, docs/review.md § Click benchmark)
+    rgb, prior, truth = trimmed_scene(seed)
+    res = retouch(rgb, prior, [Stroke("remove", radius, ((208.0, 160.0),))])
+    had, got = prior >= 128, res.alpha >= 128
+    changed = got != had
+    yy, xx = np.nonzero(changed)
+    assert np.hypot(yy - 160, xx - 208).max() <= Params().edge_reach_mult * radius + 1
+    # and it takes what it points at: the strip under its brush
+    gy, gx = np.mgrid[0: truth.shape[0], 0: truth.shape[1]]
+    under = (np.hypot(gy - 160, gx - 208) <= radius) & had & (truth == 0)
+    assert (under & ~got).sum() >= 0.9 * under.sum()
