@@ -331,3 +331,10 @@ def wrong_subject_scene():
     rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
     prior = cv2.GaussianBlur(box, (5, 5), 0)
     return rgb, prior, product > 0, box > 0
+
+
+def photographed(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0,
+                 blur: float = 0.8) -> np.ndarray:
+    """A drawn float scene as a camera gives it: sensor noise, a lens's slight blur, uint8."""
+    rgb = rgb + rng.normal(0, noise, rgb.shape)
+    return np.clip(cv2.GaussianBlur(rgb, (0, 0), blur), 0, 255).astype(np.uint8)

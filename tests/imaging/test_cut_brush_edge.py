@@ -10,6 +10,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke
 
+from .scenes import photographed
+
 GREY = (150, 155, 170)
 
 
@@ -105,8 +107,7 @@ def cabled_scene(seed: int):
     truth = np.zeros((h, w), np.uint8)
     truth[40:200, 60:200] = 255
     rgb[truth > 0] = BROWN
-    rgb += rng.normal(0, 3, rgb.shape)
-    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 0.8), 0, 255).astype(np.uint8)
+    rgb = photographed(rgb, rng)
     prior = truth.copy()
     prior[85:155, 190:200] = 0
     return rgb, cv2.GaussianBlur(prior, (0, 0), 1.0), truth
@@ -140,8 +141,7 @@ def trimmed_scene(seed: int):
     truth[20:300, 60:200] = 255
     rgb[truth > 0] = BROWN
     rgb[20:300, 188:200] = (195, 200, 212)
-    rgb += rng.normal(0, 3, rgb.shape)
-    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 0.8), 0, 255).astype(np.uint8)
+    rgb = photographed(rgb, rng)
     prior = truth.copy()
     prior[140:180, 200:216] = 255
     prior = cv2.GaussianBlur(prior, (0, 0), 1.0)

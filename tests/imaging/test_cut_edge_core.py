@@ -2,7 +2,6 @@
 brush's core (radius 1.2 at brush 12, 1.7 at 17) one px from the edge took or added the right
 pixels beside a one-px sliver of error (docs/review.md § Click benchmark, 2026-12-05)."""
 
-import cv2
 import numpy as np
 import pytest
 
@@ -10,6 +9,8 @@ from cutouts.imaging import metrics
 from cutouts.imaging.clicks import next_click
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
+
+from .scenes import photographed
 
 BROWN = (120, 85, 55)
 
@@ -23,8 +24,7 @@ def sliver_scene(seed: int, kind: str):
     truth = np.zeros((h, w), np.uint8)
     truth[40:200, 60:200] = 255
     rgb[truth > 0] = BROWN
-    rgb += rng.normal(0, 3, rgb.shape)
-    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 0.8), 0, 255).astype(np.uint8)
+    rgb = photographed(rgb, rng)
     prior = truth.copy()
     if kind == "keep":
         prior[85:155, 199] = 0

@@ -541,6 +541,19 @@ def test_it_slices_a_guards_lab_bit_for_bit_from_one_conversion(monkeypatch) -> 
             lab_at(max(y0 - 1, 0), y1, x0, min(x1 + 1, rgb.shape[1]))
 
 
+def _run_with_lab(monkeypatch, scenes, lab_around) -> list:
+    """Each scene's strokes applied cold (no cached step or piece) with ``lab_around`` as the
+    step's Lab conversion: the alpha and RGBA of each, in order."""
+    monkeypatch.setattr(retouch_detail, "_lab_around", lab_around)
+    out = []
+    for rgb, cut, st in scenes:
+        retouch_detail._STEPS.clear()
+        retouch_detail._PIECES.clear()
+        result = retouch(rgb, cut, st)
+        out += [result.alpha, result.rgba]
+    return out
+
+
 def test_it_gives_the_same_bits_as_the_guards_own_lab_conversions(monkeypatch) -> None:
     # one Lab conversion per step instead of one per guard (_known_colours, _hold_backdrop,
     # _hold_join) must change no bit: the scenes run the three guards as far as their Lab
@@ -554,19 +567,10 @@ def test_it_gives_the_same_bits_as_the_guards_own_lab_conversions(monkeypatch) -
               (fibre_rgb, fibre_cut, list(strokes()))]
     real = retouch_detail._lab_around
 
-    def run(lab_around) -> list:
-        monkeypatch.setattr(retouch_detail, "_lab_around", lab_around)
-        out = []
-        for rgb, cut, st in scenes:
-            retouch_detail._STEPS.clear()
-            retouch_detail._PIECES.clear()
-            result = retouch(rgb, cut, st)
-            out += [result.alpha, result.rgba]
-        return out
-
     asked: list[str] = []
-    new = run(real)
-    old = run(lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, asked))
+    new = _run_with_lab(monkeypatch, scenes, real)
+    old = _run_with_lab(monkeypatch, scenes,
+                        lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, asked))
 
     assert {"_known_colours", "_hold_backdrop", "_hold_join"} <= set(asked)
     for a, b in zip(new, old, strict=True):
@@ -627,23 +631,14 @@ def test_it_sets_a_solves_trimap_from_the_steps_one_lab_conversion(monkeypatch) 
             calls.append(1)
         return real_cvt(src, code, *args, **kwargs)
 
-    def run(lab_around) -> list:
-        monkeypatch.setattr(retouch_detail, "_lab_around", lab_around)
-        out = []
-        for rgb, cut, st in scenes:
-            retouch_detail._STEPS.clear()
-            retouch_detail._PIECES.clear()
-            result = retouch(rgb, cut, st)
-            out += [result.alpha, result.rgba]
-        return out
-
     real = retouch_detail._lab_around
     monkeypatch.setattr(cv2, "cvtColor", counted_cvt)
-    new = run(real)
+    new = _run_with_lab(monkeypatch, scenes, real)
     assert 0 < len(calls) <= len(steps)
     assert {"_crisp_edge", "_solid_part", "_backdrop_look"} <= set(asked)
     # each box converted on its own, as each rule and guard did before
-    old = run(lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, []))
+    old = _run_with_lab(monkeypatch, scenes,
+                        lambda rgb, at, shape, matting=None: _lab_per_box(rgb, at, shape, []))
 
     for a, b in zip(new, old, strict=True):
         assert np.array_equal(a, b)
