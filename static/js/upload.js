@@ -52,8 +52,11 @@
  * is checked too: the import looks for a duplicate on the product before it looks at the
  * position, so one found there is an already-stored skip like any other (one mechanism,
  * one wording, since 2026-12-05: it had its own, "identical to the image stored at its
- * position", counted under "position taken" in the preview), and settleTaken takes it out
- * of the preview's "position taken" list and count. Without SubtleCrypto (plain http)
+ * position", counted under "position taken" in the preview), and settleStored takes it out
+ * of the preview's "position taken" list and count. Any file found stored on the product it
+ * maps to (sent again or not: the import skips it) takes no position in the preview's plan:
+ * its table line says already stored and the product's "next free" files move up, as the
+ * import places them (settleStored). Without SubtleCrypto (plain http)
  * nothing is hashed, so nothing is skipped, and the note says so.
  *
  * A file the server answers 429 (busy: its per-process bound on image decodes, nothing
@@ -93,7 +96,7 @@
   // below once the page's scripts have run, whatever their order: a page without it says so
   // instead of failing silently (it was read at load, so the order of the script tags
   // decided whether the page worked).
-  let checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleTaken,
+  let checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleStored,
     plural, el, formatBytes;
 
   /* The server's order for files without a position (archives.name_order_key): by path,
@@ -644,8 +647,8 @@
             item.unmapped = undefined;
             item.taken = false;
             item.li.className = "queued";
-            settleTaken(this.preview, name);
           }
+          if (note.duplicate) settleStored(this.preview, name);
           item.stored = note;
           item.storedSha = note.duplicate && skips ? hex : "";
           item.li.dataset.stored = note.duplicate ? "duplicate" : "elsewhere";
@@ -792,8 +795,10 @@
         item.unmapped = held && held.reason;
         item.taken = !!(held && held.taken);
         item.li.className = held === undefined ? "queued" : "unmapped";
+        // a file an earlier batch held back and reported stays said in the past tense (the
+        // preview is asked again once that batch is done)
         item.outcome.textContent = held === undefined ? "waiting" :
-          `Will be skipped: ${held.reason}`;
+          `${item.reported ? "Skipped" : "Will be skipped"}: ${held.reason}`;
       }
       this.update();
     }
@@ -871,22 +876,33 @@
       const sent = sendable.reduce((sum, i) => sum + (i.done ? i.file.size : i.loaded), 0);
       this.overall.value = Math.round((100 * sent) / bytes);
       let text = plural(c.total, "file");
-      if (c.total - c.pending - c.skipped - c.unmapped - c.taken - c.already - c.ignored) {
-        // the import's words (its progress and report): a file the server did not store
-        // is "refused", whatever the reason, network errors included
-        text += ` · ${c.stored} stored · ${plural(c.duplicate, "duplicate")} · ` +
-          `${c.rejected} refused`;
+      const answered = c.total - c.pending - c.skipped - c.unmapped - c.taken - c.already -
+        c.ignored;
+      if (answered) {
+        // the import's words (its progress and report, the result line): a file the server
+        // did not store is "refused", whatever the reason (network errors, and the files
+        // the preview held back: the session's finish reports them refused), and one found
+        // stored on its product is a duplicate skipped, sent or not. One count of each
+        // kind (QA 2026-12-05: "0 duplicates · 0 refused · … 1 refused (position taken) ·
+        // 1 already stored — skipped" beside "1 duplicate skipped, 1 refused")
+        const refused = c.rejected + c.unmapped + c.taken;
+        const why = [];
+        if (c.unmapped) why.push(`${c.unmapped} not mapped`);
+        if (c.taken) why.push(`${c.taken} position taken`);
+        text += ` · ${c.stored} stored · ${plural(c.duplicate + c.already, "duplicate")}` +
+          (c.already ? ` (${c.already} already stored, not sent)` : "") +
+          ` · ${refused} refused` + (why.length ? ` (${why.join(", ")})` : "");
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
       if (c.ignored) text += ` · ${c.ignored} ignored (hidden or desktop files)`;
-      if (c.unmapped) text += ` · ${c.unmapped} not mapped`;
-      if (c.taken) text += ` · ${c.taken} refused (position taken)`;
+      if (c.unmapped && !answered) text += ` · ${c.unmapped} not mapped`;
+      if (c.taken && !answered) text += ` · ${c.taken} refused (position taken)`;
       if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;
       if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
         "look"} already stored`;
-      if (c.already) text += ` · ${c.already} already stored — skipped`;
+      if (c.already && !answered) text += ` · ${c.already} already stored — skipped`;
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
@@ -1115,6 +1131,9 @@
         `Not sent: ${item.unmapped || "the preview refused it."}`;
       li.append(el("b", "", item.path || item.file.name), document.createTextNode(": "),
         el("span", "reason", reason));
+      // the batch is done: its row says what happened, as an already-stored row does
+      // (QA 2026-12-05: "Will be skipped: Position MAIN …" stayed after the upload)
+      if (!duplicate) item.outcome.textContent = `Skipped: ${item.unmapped || "the preview refused it."}`;
       this.heldList.append(li);
       if (!duplicate) this.failures.classList.add("refused");
       this.failures.hidden = false;
@@ -1421,7 +1440,7 @@
       return;
     }
     ({
-      checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleTaken,
+      checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleStored,
       plural, el, formatBytes,
     } = window.cutroomUploadKnown);
     init();

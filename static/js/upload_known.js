@@ -227,6 +227,64 @@
     }
   }
 
+  // The positions a file without one takes, in the order it takes them: Position less SWCH
+  // (selectors._preview_auto_positions; PT08 is shared past the last free one).
+  const NEXT_FREE_ORDER = ["MAIN", "PT01", "PT02", "PT03", "PT04", "PT05", "PT06", "PT07",
+    "PT08"];
+
+  /* The "→ PT01 (next free)" of a preview table line, with its position; null without. */
+  function nextFreeOf(li) {
+    const span = li.querySelector("[data-preview-auto-position]");
+    const found = span && /→ (\S+) \(next free\)/.exec(span.textContent);
+    return found ? { span: span, position: found[1] } : null;
+  }
+
+  /* A position the preview planned for a file the import will not store: the files of the
+   * product that take the next free one after it move up by one (the first takes it), as
+   * the server plans them without that file. Stable sort: files sharing PT08 keep their
+   * order. */
+  function releasePosition(list, position) {
+    const rank = (p) => NEXT_FREE_ORDER.indexOf(p);
+    const after = Array.from(list.children, (li) => nextFreeOf(li))
+      .filter((auto) => auto && rank(auto.position) > rank(position))
+      .sort((a, b) => rank(a.position) - rank(b.position));
+    let free = position;
+    for (const auto of after) {
+      const was = auto.position;
+      auto.span.textContent = `→ ${free} (next free)`;
+      free = was;
+    }
+  }
+
+  /* A file found stored on the product it maps to: the import skips it as a duplicate
+   * before it places it, so it takes no position (QA 2026-12-05: the preview planned it at
+   * PT01 "next free" and the import stored the next file there). Out of "position taken"
+   * (settleTaken); its table line says already stored, and the position it was planned at
+   * (next free, or its own free one) goes to the product's next-free files. A named file
+   * that replaces older images keeps the position held: skipped, it replaces nothing. */
+  function settleStored(container, name) {
+    if (!container) return;
+    settleTaken(container, name);
+    for (const li of container.querySelectorAll(".preview-files li")) {
+      if ((li.querySelector(".name") || {}).textContent !== name) continue;
+      if ("previewAlreadyStored" in li.dataset) continue;  // settled already
+      li.dataset.previewAlreadyStored = "";
+      const auto = nextFreeOf(li);
+      const own = li.querySelector(".name + span.muted:not(.small)");
+      let freed = null;
+      if (auto) {
+        auto.span.remove();
+        freed = auto.position;
+      } else if (own && !li.querySelector("[data-preview-replaces]")) {
+        freed = own.textContent.trim();
+      }
+      const mark = li.querySelector(".warn");
+      if (mark) mark.textContent = "· already stored: skipped as a duplicate";
+      else li.append(" ", el("span", "warn small", "· already stored: skipped as a duplicate"));
+      if (freed && NEXT_FREE_ORDER.includes(freed)) releasePosition(li.parentNode, freed);
+    }
+  }
+
   /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
   function plural(n, one) {
     return `${n} ${n === 1 ? one : one + "s"}`;
@@ -260,7 +318,7 @@
     let duplicates = 0;
     await checkStored(url, token, candidates, current, ({ name }, holders) => {
       const note = storedNote(holders, targets[name]);
-      if (note.duplicate) settleTaken(target, name);
+      if (note.duplicate) settleStored(target, name);
       found += 1;
       duplicates += note.duplicate ? 1 : 0;
       summary.textContent = `Already stored (${found})`;
@@ -281,7 +339,7 @@
 
   window.cutroomUploadKnown = {
     HASH_MAX_BYTES, sha256Of, checkStored, previewTargets, storedNote, showStoredNote,
-    findStoredInZip, settleTaken,
+    findStoredInZip, settleTaken, settleStored,
     // small helpers upload.js shares, so a count and a size read the same on the whole page
     plural, el, formatBytes,
   };

@@ -143,3 +143,76 @@ def test_it_asks_about_hashes_in_batches_and_marks_a_copy_of_another_product(
     expect(uploader.locator("[data-summary]")).to_have_text(
         "25 files · 1 looks already stored · 24 already stored — skipped")
     assert len([q for q in questions if "sha256" in q]) == 2  # 20, then the last 5
+
+
+def _next_free(preview, sku):
+    return preview.locator(f'[data-preview-sku="{sku}"] .preview-files li')
+
+
+def test_it_plans_next_free_positions_without_an_entry_already_stored(
+        live_server, page, client):
+    """QA 2026-12-05 (M1): a ZIP entry without a position whose bytes are stored on its
+    product was planned at PT01 "(next free)" while the import skipped it and stored the
+    next entry at PT01. It takes no position now, and its table line says so."""
+    from tests.workers import running_worker
+
+    same = product_jpeg(640, 600, seed=1)
+    holder = _stored(same, sku="QA1")
+    _log_in(page, live_server, client, manager())
+    archive = zip_bytes({"QA1/IMG_0009.jpg": same,
+                         "QA1/IMG_0010.jpg": product_jpeg(640, 600, seed=2)})
+    with running_worker(queues="default"):
+        page.goto(f"{live_server.url}/catalog/upload/")
+        page.set_input_files("#zip-import input[name=archive]", files=[{
+            "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
+        preview = page.locator("[data-zip-preview]")
+        expect(preview.locator('[data-preview-stored-file="duplicate"]')).to_contain_text(
+            f"identical to QA1 MAIN (asset #{holder.pk})", timeout=15_000)
+        lines = _next_free(preview, "QA1")
+        expect(lines.filter(has_text="IMG_0009.jpg")).to_contain_text(
+            "already stored: skipped as a duplicate")
+        expect(lines.filter(has_text="IMG_0009.jpg").locator(
+            "[data-preview-auto-position]")).to_have_count(0)
+        expect(lines.filter(has_text="IMG_0010.jpg").locator(
+            "[data-preview-auto-position]")).to_have_text("→ PT01 (next free)")
+        page.click("#zip-import button[type=submit]")
+        expect(page.locator("#import-status")).to_have_text("Done", timeout=90_000)
+    stored = {a.original_filename: a.position for a in ImageAsset.live.filter(
+        product__sku="QA1")}
+    assert stored == {"QA1_MAIN.jpg": "MAIN", "IMG_0010.jpg": "PT01"}
+
+
+def test_it_says_already_stored_on_a_dropped_files_table_line_and_moves_the_next_up(
+        live_server, page, client):
+    """The same in a drop: the row said "Already stored — will be skipped" while the
+    product's table line planned it at PT01 (next free), without a word."""
+    same = product_jpeg(640, 600, seed=1)
+    _stored(same, sku="QA1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop(page, {"QA1.jpg": same, "QA1.png": _png(640, 600)})
+    uploader = page.locator("#bulk-uploader")
+    preview = uploader.locator("[data-preview]")
+    expect(uploader.locator('[data-file-list] li[data-filename="QA1.jpg"] .outcome')
+           ).to_contain_text("Already stored — will be skipped", timeout=15_000)
+    lines = _next_free(preview, "QA1")
+    expect(lines.filter(has_text="QA1.jpg")).to_contain_text(
+        "already stored: skipped as a duplicate")
+    expect(lines.filter(has_text="QA1.jpg").locator("[data-preview-auto-position]")
+           ).to_have_count(0)
+    expect(lines.filter(has_text="QA1.png").locator("[data-preview-auto-position]")
+           ).to_have_text("→ PT01 (next free)")
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert dict(ImageAsset.live.filter(product__sku="QA1").values_list(
+        "original_filename", "position")) == {"QA1_MAIN.jpg": "MAIN", "QA1.png": "PT01"}
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 140, 90)).save(out, "PNG")
+    return out.getvalue()

@@ -4,14 +4,17 @@ stored on the product it maps to (sha256, not only its size) is not sent: "1 alr
 it (the server checks its hash again); "Upload again anyway" sends it, and the server's own
 duplicate test answers."""
 
+import base64
+import hashlib
+
 import pytest
 from playwright.sync_api import expect
 
 from catalog.models import ImageAsset, ImportIssue
 from catalog.services.imports import STORED_SKIPPED_PREFIX
-from tests.browser.test_upload import _drop, _log_in, _record_sent
+from tests.browser.test_upload import DROP_JS, _drop, _log_in, _record_sent
 from tests.browser.test_upload_preview_known import _stored
-from tests.factories import manager
+from tests.factories import ImageAssetFactory, ProductFactory, manager
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -141,3 +144,62 @@ def test_it_skips_nothing_and_says_so_without_subtlecrypto(live_server, page, cl
     uploader.locator("[data-start]").click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     assert sorted(sent) == ["MU-FULL_PT01.jpg", "MU-FULL_PT02.jpg"]
+
+
+def test_it_counts_each_kind_once_after_the_upload_and_settles_held_rows_in_past_tense(
+    live_server, page, client
+):
+    """QA 2026-12-05 (L1, L2): after the upload the summary said "0 duplicates · 0 refused"
+    and then "1 refused (position taken) · 1 already stored — skipped" beside the result's
+    "1 imported, 1 duplicate skipped, 1 refused"; the position-taken row kept "Will be
+    skipped" while the already-stored row said "skipped"."""
+    same = product_jpeg(640, 600, seed=1)
+    ImageAssetFactory(
+        product=ProductFactory(sku="QA1"), position="MAIN", original_filename="old-main.jpg"
+    )
+    holder = ImageAssetFactory(
+        product=ProductFactory(sku="QA9"),
+        position="PT01",
+        original_filename="QA9_PT01.jpg",
+        bytes=len(same),
+        sha256=hashlib.sha256(same).hexdigest(),
+    )
+    _log_in(page, live_server, client, manager())
+    sent = _record_sent(page)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("textarea[name=patterns]", "{sku}_{position}.jpg")
+    files = {
+        "QA1_MAIN.jpg": product_jpeg(640, 600, seed=2),
+        "QA9_PT01.jpg": same,
+        "QA1_PT03.jpg": product_jpeg(640, 600, seed=3),
+        ".DS_Store": b"\0" * 64,
+    }
+    payload = [
+        {"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
+        for name, data in files.items()
+    ]
+    page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload])
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-stored-skip]")).to_contain_text(
+        "1 already stored — skipped", timeout=15_000
+    )
+    expect(_row(uploader, "QA1_MAIN.jpg")).to_contain_text(
+        "Will be skipped: Position MAIN of QA1 is already taken"
+    )
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert sent == ["QA1_PT03.jpg"]
+    expect(uploader.locator("[data-result] a")).to_contain_text(
+        "1 imported, 1 duplicate skipped, 1 refused"
+    )
+    expect(uploader.locator("[data-summary]")).to_have_text(
+        "4 files · 1 stored · 1 duplicate (1 already stored, not sent) · "
+        "1 refused (1 position taken) · 1 ignored (hidden or desktop files)"
+    )
+    expect(_row(uploader, "QA1_MAIN.jpg")).to_contain_text(
+        "Skipped: Position MAIN of QA1 is already taken"
+    )
+    expect(_row(uploader, "QA1_MAIN.jpg")).not_to_contain_text("Will be")
+    expect(_row(uploader, "QA9_PT01.jpg")).to_have_text(
+        f"Already stored — skipped: identical to QA9 PT01 (asset #{holder.pk}) (not sent)"
+    )
