@@ -167,6 +167,11 @@ class Position(models.TextChoices):
     SWCH = "SWCH", "Swatch"
 
 
+#: The positions an image without one takes, in this order (never the swatch): the import, the
+#: preview and the upload page (as ``data-next-free-order``) plan by this one list.
+NEXT_FREE_POSITIONS: tuple[str, ...] = tuple(p for p in Position.values if p != Position.SWCH)
+
+
 class ImageAsset(models.Model):
     """One uploaded photo of a product.
 

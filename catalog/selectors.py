@@ -35,12 +35,12 @@ from .ingest.skus import sku_valid
 from .jobs import run_stage_label
 from .models import (
     ACTIVE_STATUSES,
+    NEXT_FREE_POSITIONS,
     AssetStatus,
     ImageAsset,
     ImportIssue,
     ImportJob,
     JobStatus,
-    Position,
     Product,
     ProductBulkEdit,
     ProductBulkLine,
@@ -1056,7 +1056,7 @@ def _preview_auto_positions(files: Iterable[tuple[str, str, str]], answer: Previ
         if sku in held:
             held[sku].add(position)
     for sku, names in unplaced.items():
-        free = [p for p in Position.values if p != Position.SWCH and p not in held[sku]]
+        free = [p for p in NEXT_FREE_POSITIONS if p not in held[sku]]
         for name in sorted(names, key=lambda n: archives.name_order_key(
                 position_order_name(n))):
             answer.auto[name] = free.pop(0) if free else OVERFLOW_POSITION

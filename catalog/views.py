@@ -51,6 +51,7 @@ from .ingest.naming import (
     view_word_sku,
 )
 from .models import (
+    NEXT_FREE_POSITIONS,
     AssetStatus,
     ImageAsset,
     ImportIssue,
@@ -907,6 +908,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     # with the folder rule off no folder is read: neither its rank nor the view-word rule
     # (which holds only in a read folder) is shown
     context: dict = {"precedence": precedence(use_folders=options["use_folders"]),
+                     "next_free_order": " ".join(NEXT_FREE_POSITIONS),
                      "view_word_note": VIEW_WORD_NOTE if options["use_folders"] else ""}
     # a ZIP without an image: the import would refuse it, so the preview says so instead of
     # "0 of 0 files" (judged on the whole list only, not on the first MAX_PREVIEW_NAMES)

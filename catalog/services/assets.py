@@ -34,7 +34,7 @@ from ..errors import (
 )
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
-from ..models import AssetStatus, ImageAsset, ImportJob, Position, Product
+from ..models import NEXT_FREE_POSITIONS, AssetStatus, ImageAsset, ImportJob, Position, Product
 from .products import PRODUCT_EDITABLE, product_create, product_sku_twin
 
 logger = logging.getLogger(__name__)
@@ -395,8 +395,8 @@ def _next_position(product: Product) -> tuple[str, str]:
     used = set(
         ImageAsset.live.filter(product=product).values_list("position", flat=True)
     )
-    for position in Position.values:
-        if position != Position.SWCH and position not in used:
+    for position in NEXT_FREE_POSITIONS:
+        if position not in used:
             return position, ""
     clash = (ImageAsset.live.filter(product=product, position=OVERFLOW_POSITION)
              .order_by("pk").first())
@@ -431,7 +431,7 @@ def asset_positions_by_name(*, named: list[tuple[int, str]]) -> dict[int, str]:
             mine = sorted((a for a in live if a.pk in names),
                           key=lambda a: (archives.name_order_key(names[a.pk]), a.pk))
             held = {a.position for a in live if a.pk not in names}
-            free = [p for p in Position.values if p != Position.SWCH and p not in held]
+            free = [p for p in NEXT_FREE_POSITIONS if p not in held]
             for asset in mine:
                 position = free.pop(0) if free else OVERFLOW_POSITION
                 if asset.position != position:

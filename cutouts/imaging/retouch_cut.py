@@ -230,23 +230,34 @@ class Params:
 DEFAULT = Params()
 
 
+def _colour_bins(lab: np.ndarray, bins: int) -> np.ndarray:
+    """Each pixel's bin of the ``bins``³ Lab histogram, flat."""
+    q = 256 // bins
+    idx = ((lab[..., 0] // q).astype(np.int32) * bins + lab[..., 1] // q) * bins + lab[..., 2] // q
+    flat: np.ndarray = idx.ravel()
+    return flat
+
+
+def _colour_hist(idx: np.ndarray, weights: np.ndarray, bins: int) -> np.ndarray:
+    """The weighted Lab histogram of the pixels binned ``idx``, smoothed across bins, flat."""
+    h = np.bincount(idx, weights=weights.ravel(), minlength=bins ** 3).reshape(bins, bins, bins)
+    smooth: np.ndarray = gaussian_filter(h, 0.8, mode="nearest").ravel()
+    return smooth
+
+
 def _colour_llr(lab: np.ndarray, fg_w: np.ndarray, bg_w: np.ndarray, bins: int,
                 clip: float) -> np.ndarray:
     """log P(colour | object) - log P(colour | background) per pixel, from weighted samples."""
-    q = 256 // bins
-    idx = ((lab[..., 0] // q).astype(np.int32) * bins + lab[..., 1] // q) * bins + lab[..., 2] // q
-    idx = idx.ravel()
+    idx = _colour_bins(lab, bins)
     n = bins ** 3
-    hf = np.bincount(idx, weights=fg_w.ravel(), minlength=n).reshape(bins, bins, bins)
-    hb = np.bincount(idx, weights=bg_w.ravel(), minlength=n).reshape(bins, bins, bins)
-    hf = gaussian_filter(hf, 0.8, mode="nearest")
-    hb = gaussian_filter(hb, 0.8, mode="nearest")
+    hf = _colour_hist(idx, fg_w, bins)
+    hb = _colour_hist(idx, bg_w, bins)
     sf, sb = hf.sum(), hb.sum()
     if sf <= 0 or sb <= 0:
         return np.zeros(lab.shape[:2], np.float32)
     eps = 1e-3 / n
     llr = np.log(hf / sf + eps) - np.log(hb / sb + eps)
-    out: npt.NDArray[np.float32] = np.clip(llr.ravel()[idx], -clip, clip).reshape(
+    out: npt.NDArray[np.float32] = np.clip(llr[idx], -clip, clip).reshape(
         lab.shape[:2]).astype(np.float32)
     return out
 
@@ -941,12 +952,9 @@ def _wrong_alike(lab: np.ndarray, cur: np.ndarray, part: np.ndarray, keep: np.nd
     d = cv2.distanceTransform(np.pad(piece, 1).view(np.uint8), cv2.DIST_L2, 5)
     if depth < params.deep_bulk * float(d.max()):
         return out
-    b = params.bins
-    q = 256 // b
-    idx = ((lab[..., 0] // q).astype(np.int32) * b + lab[..., 1] // q) * b + lab[..., 2] // q
-    hp = gaussian_filter(np.bincount(idx[part], minlength=b ** 3).reshape(b, b, b).astype(
-        np.float64), 0.8, mode="nearest").ravel()
-    alike: np.ndarray = cur & (hp[idx] >= params.deep_alike * hp.max())
+    idx = _colour_bins(lab, params.bins)
+    hp = _colour_hist(idx, part.astype(np.float64), params.bins)
+    alike: np.ndarray = cur & (hp[idx] >= params.deep_alike * hp.max()).reshape(cur.shape)
     if keep.any():
         alike &= ~(_components_touching(alike, keep) & alike)
     return alike

@@ -227,10 +227,12 @@
     }
   }
 
-  // The positions a file without one takes, in the order it takes them: Position less SWCH
-  // (selectors._preview_auto_positions; PT08 is shared past the last free one).
-  const NEXT_FREE_ORDER = ["MAIN", "PT01", "PT02", "PT03", "PT04", "PT05", "PT06", "PT07",
-    "PT08"];
+  /* The positions a file without one takes, in the order it takes them, as the server plans
+   * them (models.NEXT_FREE_POSITIONS, sent on the preview's list; PT08 is shared past the
+   * last free one). */
+  function nextFreeOrder(list) {
+    return (list.dataset.nextFreeOrder || "").split(" ").filter(Boolean);
+  }
 
   /* The "→ PT01 (next free)" of a preview table line, with its position; null without. */
   function nextFreeOf(li) {
@@ -244,7 +246,8 @@
    * the server plans them without that file. Stable sort: files sharing PT08 keep their
    * order. */
   function releasePosition(list, position) {
-    const rank = (p) => NEXT_FREE_ORDER.indexOf(p);
+    const order = nextFreeOrder(list);
+    const rank = (p) => order.indexOf(p);
     const after = Array.from(list.children, (li) => nextFreeOf(li))
       .filter((auto) => auto && rank(auto.position) > rank(position))
       .sort((a, b) => rank(a.position) - rank(b.position));
@@ -281,7 +284,9 @@
       const mark = li.querySelector(".warn");
       if (mark) mark.textContent = "· already stored: skipped as a duplicate";
       else li.append(" ", el("span", "warn small", "· already stored: skipped as a duplicate"));
-      if (freed && NEXT_FREE_ORDER.includes(freed)) releasePosition(li.parentNode, freed);
+      if (freed && nextFreeOrder(li.parentNode).includes(freed)) {
+        releasePosition(li.parentNode, freed);
+      }
     }
   }
 
