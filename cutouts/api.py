@@ -381,6 +381,9 @@ class CutoutOut(Schema):
     stage: str
     review_status: str
     is_current: bool
+    #: ended without a result because a retouch's result was its parent's picture pixel for
+    #: pixel (``status`` cancelled, by its run, not by anyone's cancel; ``error`` says it)
+    is_unchanged: bool
     risk: float
     preflags: list[str]
     flag_reasons: list[str]
@@ -426,8 +429,8 @@ def _cutout_out(c: Cutout) -> dict:
         "id": c.pk, "image_id": c.asset_id, "product_id": asset.product_id,
         "product_sku": asset.product.sku, "position": asset.position, "batch_id": c.batch_id,
         "version": c.version, "status": c.status, "progress": c.progress, "stage": c.stage,
-        "review_status": c.review_status,
-        "is_current": c.is_current, "risk": c.risk, "preflags": list(c.preflags or []),
+        "review_status": c.review_status, "is_current": c.is_current,
+        "is_unchanged": c.is_unchanged, "risk": c.risk, "preflags": list(c.preflags or []),
         "flag_reasons": list(c.flag_reasons or []), "profile": c.profile,
         "model_name": c.model_name, "error": c.error, "width": c.width, "height": c.height,
         "created_at": c.created_at, "finished_at": c.finished_at,

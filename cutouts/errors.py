@@ -31,7 +31,8 @@ class PermanentError(CutoutsError):
 
 class NothingChangedError(CutoutsError):
     """A run whose result is its parent's picture pixel for pixel: no failure and nothing to
-    retry, so the version ends cancelled with this message (``models.CUTOUT_UNCHANGED``)."""
+    retry, so the version ends cancelled and ``is_unchanged`` (``models.CUTOUT_UNCHANGED``),
+    this message its ``error`` for people to read."""
 
 
 class ReviewError(CutoutsError):

@@ -92,12 +92,9 @@ class CutoutBatch(Job):
 #: soft-deleted. Every list, page, card and bulk action on cutouts filters by it.
 CUTOUT_LIVE = models.Q(asset__deleted_at__isnull=True, asset__product__deleted_at__isnull=True)
 
-#: how the error of a version that ended "unchanged" begins: a retouch whose result was its
-#: parent's picture pixel for pixel. Such a run is no failure (nothing to retry), so the row
-#: ends cancelled with this text and its batch is not failed (``CUTOUT_UNCHANGED``).
-NOTHING_CHANGED_LEAD = "Nothing changed: "
-#: the versions that ended unchanged: cancelled by their run, not by anyone's Cancel
-CUTOUT_UNCHANGED = models.Q(status=JobStatus.CANCELLED, error__startswith=NOTHING_CHANGED_LEAD)
+#: the versions a retouch ended "unchanged" (``Cutout.is_unchanged``): cancelled by their run,
+#: not by anyone's Cancel, so neither they nor their batch read failed or cancelled
+CUTOUT_UNCHANGED = models.Q(is_unchanged=True)
 
 #: longest stage phrase a running cutout shows ("Refining edges"; ``imaging.progress``)
 CUTOUT_STAGE_MAX = 60
@@ -152,6 +149,11 @@ class Cutout(RunState):
         max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
     is_current = models.BooleanField(default=False)
+    # Ended without a result because a retouch's result was its parent's picture pixel for
+    # pixel: no failure, nothing to retry (``CUTOUT_UNCHANGED``). Stored with the cancelled
+    # status by the same write, so what counts and filters read is this fact, never the
+    # wording of ``error``, which is for people only (services.retouch.NOTHING_CHANGED).
+    is_unchanged = models.BooleanField(default=False)
     # Set when an export shipped this version; the asset then reads "exported".
     exported_at = models.DateTimeField(null=True, blank=True)
     flag_reasons = models.JSONField(default=list, blank=True)
@@ -179,6 +181,12 @@ class Cutout(RunState):
                 fields=["asset"], condition=models.Q(is_current=True),
                 name="cutout_one_current_per_asset",
             ),
+            # an unchanged version is a cancelled one: no write can leave the fact on a row
+            # whose status says otherwise
+            models.CheckConstraint(
+                condition=models.Q(is_unchanged=False) | models.Q(status=JobStatus.CANCELLED),
+                name="cutout_unchanged_is_cancelled",
+            ),
         ]
         indexes = [
             models.Index(fields=["batch", "status"]),
@@ -193,11 +201,6 @@ class Cutout(RunState):
     def stage_label(self) -> str:
         """The running stage as the pending notes show it (``catalog.jobs.run_stage_label``)."""
         return run_stage_label(self.stage, self.attempts)
-
-    @property
-    def is_unchanged(self) -> bool:
-        """Ended without a new picture because it would be its parent's (``CUTOUT_UNCHANGED``)."""
-        return self.status == JobStatus.CANCELLED and self.error.startswith(NOTHING_CHANGED_LEAD)
 
     @property
     def can_approve(self) -> bool:

@@ -20,8 +20,9 @@ def worker_ping_recent(*, limit: int = 5) -> list[WorkerPing]:
 _COUNTS_KEY = "_cutout_status_counts"
 
 
-#: the count of versions a retouch ended unchanged (``models.CUTOUT_UNCHANGED``): no failure
-#: and nobody's cancel, so they are counted apart from the cancelled ones
+#: the count of versions a retouch ended unchanged (``models.CUTOUT_UNCHANGED``, the stored
+#: ``is_unchanged``): no failure and nobody's cancel, so they are counted apart from the
+#: cancelled ones
 UNCHANGED = "unchanged"
 
 

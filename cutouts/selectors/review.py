@@ -480,7 +480,7 @@ def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
     versions = list(Cutout.objects.filter(asset_id=cutout.asset_id).order_by("-version")
                     .only("pk", "version", "status", "review_status", "is_current", "source",
                           "model_name", "risk", "created_at", "asset_id", "parent_id",
-                          "error"))
+                          "is_unchanged"))
     decisions = list(ReviewDecision.objects.filter(asset_id=cutout.asset_id)
                      .select_related("user", "cutout").only(
                          "pk", "action", "reasons", "comment", "created_at", "cutout__version",

@@ -31,7 +31,6 @@ from ..imaging.progress import (
 )
 from ..imaging.settings import profile_or_default
 from ..models import (
-    NOTHING_CHANGED_LEAD,
     Cutout,
     CutoutQueue,
     JobStatus,
@@ -307,10 +306,11 @@ OPAQUE_UPLOAD = "The PNG is fully opaque; a cutout needs a transparent backgroun
 
 
 #: the worker's answer to strokes whose result is their parent's picture: the version ends
-#: unchanged (cancelled, not failed: nothing to retry), its batch done
-NOTHING_CHANGED = (NOTHING_CHANGED_LEAD + "the result of these strokes is v{v} pixel for "
-                   "pixel, so no new version is kept; v{v} stays as it was. Paint where the "
-                   "cutout is wrong and apply again.")
+#: unchanged (cancelled, not failed: nothing to retry), its batch done. For people only: the
+#: outcome is ``Cutout.is_unchanged``, so this wording can change or be translated freely
+NOTHING_CHANGED = ("Nothing changed: the result of these strokes is v{v} pixel for pixel, so "
+                   "no new version is kept; v{v} stays as it was. Paint where the cutout is "
+                   "wrong and apply again.")
 
 
 def _same_pixels(rgba: np.ndarray, previous: np.ndarray) -> bool:

@@ -276,10 +276,11 @@ def _fail(cutout_id: int, token: str | None, message: str) -> None:
 
 def _end_unchanged(cutout_id: int, token: str, message: str) -> None:
     """End the run's version without a result because it would be its parent's picture:
-    cancelled with ``message`` (compare-and-set on the run token), so neither the version nor
-    its batch reads failed and "Retry failed" leaves it alone (``models.CUTOUT_UNCHANGED``)."""
+    cancelled and ``is_unchanged`` in one compare-and-set on the run token (the status and the
+    fact never part), ``message`` its error for people; so neither the version nor its batch
+    reads failed and "Retry failed" leaves it alone (``models.CUTOUT_UNCHANGED``)."""
     if jobs.job_finish(Cutout, cutout_id, token, status=JobStatus.CANCELLED,
-                       error=message[:1000], stage="", progress=0):
+                       is_unchanged=True, error=message[:1000], stage="", progress=0):
         _cutout_settled(cutout_id)
 
 

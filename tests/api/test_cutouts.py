@@ -183,9 +183,14 @@ def test_it_neither_fails_nor_retries_a_retouch_that_changed_nothing(manager_api
     asset = ImageAssetFactory()
     batch_id = manager_api.post("/api/v1/batches", {"image_ids": [asset.pk]}).json()["id"]
     Cutout.objects.filter(batch_id=batch_id).update(status=JobStatus.CANCELLED,
+                                                    is_unchanged=True,
                                                     error=NOTHING_CHANGED.format(v=1))
     cutout_batch_refresh(batch_id=batch_id)
     assert manager_api.get("/api/v1/cutouts?status=failed").json()["items"] == []
+    # the outcome is a field: no client has to read it off the error's wording
+    cancelled = manager_api.get("/api/v1/cutouts?status=cancelled").json()["items"]
+    assert [(c["is_unchanged"], c["error"]) for c in cancelled] == [
+        (True, NOTHING_CHANGED.format(v=1))]
     batch = manager_api.get(f"/api/v1/batches/{batch_id}").json()
     assert batch["status"] == "done" and batch["percent"] == 100
     assert {k: batch["counts"][k] for k in ("failed", "cancelled", "unchanged")} == {

@@ -93,3 +93,22 @@ def test_it_reads_a_queued_batch_as_running_once_one_of_its_cutouts_runs():
     CutoutBatch.objects.filter(pk=batch.pk).update(status=JobStatus.CANCELLED)
     batch.refresh_from_db()
     assert cutout_batch_progress(batch=batch).status == JobStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_it_counts_unchanged_versions_by_their_stored_fact_not_their_message():
+    batch = cutout_batch_start(assets=[ImageAssetFactory() for _ in range(3)])
+    edited, translated, stopped = batch.cutouts.order_by("pk")
+    # an edited or translated message is still the same outcome
+    Cutout.objects.filter(pk=edited.pk).update(status=JobStatus.CANCELLED, is_unchanged=True,
+                                               error="No change: v1 stays as it was.")
+    Cutout.objects.filter(pk=translated.pk).update(status=JobStatus.CANCELLED,
+                                                   is_unchanged=True,
+                                                   error="Rien n'a changé : v1 telle quelle.")
+    # a cancel whose words happen to begin the same way is still someone's cancel
+    Cutout.objects.filter(pk=stopped.pk).update(status=JobStatus.CANCELLED,
+                                                error="Nothing changed: cancelled by hand.")
+    alone = cutout_batch_counts(batch=CutoutBatch.objects.get(pk=batch.pk))
+    listed = cutout_batch_counts(batch=cutout_batch_list()[0])
+    for counts in (alone, listed):
+        assert (counts["unchanged"], counts["cancelled"]) == (2, 1)

@@ -253,11 +253,62 @@ def test_it_still_cancels_a_batch_someone_stopped_beside_an_unchanged_one(make_a
     batch = batches.cutout_batch_start(assets=make_assets(2), queue="interactive")
     first, second = batch.cutouts.order_by("pk")
     Cutout.objects.filter(pk=first.pk).update(
-        status=JobStatus.CANCELLED, error=retouch.NOTHING_CHANGED.format(v=1))
+        status=JobStatus.CANCELLED, is_unchanged=True, error=retouch.NOTHING_CHANGED.format(v=1))
     batches.cutout_batch_cancel(batch=batch)
     batch.refresh_from_db()
     assert batch.status == JobStatus.CANCELLED
     assert batch.message.startswith("0 done, 0 failed, 1 cancelled, 1 unchanged")
+
+
+def test_it_leaves_a_row_another_run_took_over_as_that_run_has_it(make_assets, fake_model):
+    """The unchanged end is a compare-and-set on the run token, as done and failed are: a run
+    whose row the reconciler gave to another run marks nothing, neither status nor fact."""
+    v1 = done_cutouts(make_assets(1))[0]
+    v2 = retouch.cutout_retouch_strokes(
+        cutout=v1, user=reviewer(),
+        strokes=[{"kind": "remove", "radius": 6, "points": [list(BACKDROP)]}])
+    token = runs._claim(v2.pk, "w1:1")
+    Cutout.objects.filter(pk=v2.pk).update(run_token="taken-over")
+    runs._cutout_execute(v2.pk, token)
+    v2 = Cutout.objects.get(pk=v2.pk)
+    assert (v2.status, v2.run_token, v2.is_unchanged, v2.error) == (
+        JobStatus.RUNNING, "taken-over", False, "")
+
+
+def test_it_refuses_to_store_unchanged_on_a_version_that_is_not_cancelled(make_assets):
+    from django.db import IntegrityError, transaction
+
+    cutout = batches.cutout_batch_start(assets=make_assets(1)).cutouts.get()
+    for status in (JobStatus.QUEUED, JobStatus.DONE, JobStatus.FAILED):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Cutout.objects.filter(pk=cutout.pk).update(status=status, is_unchanged=True)
+    Cutout.objects.filter(pk=cutout.pk).update(status=JobStatus.CANCELLED, is_unchanged=True)
+    assert Cutout.objects.get(pk=cutout.pk).is_unchanged
+
+
+def test_it_marks_the_versions_that_ended_nothing_changed_before_on_migrating(make_assets):
+    import importlib
+
+    from django.apps import apps
+
+    from cutouts.selectors.jobs import cutout_batch_counts
+
+    batch = batches.cutout_batch_start(assets=make_assets(4))
+    ended, stopped, failed, queued = batch.cutouts.order_by("pk")
+    # as the code before the field left them: cancelled with the reason, nothing stored
+    Cutout.objects.filter(pk=ended.pk).update(status=JobStatus.CANCELLED,
+                                              error=retouch.NOTHING_CHANGED.format(v=1))
+    Cutout.objects.filter(pk=stopped.pk).update(status=JobStatus.CANCELLED, error="Cancelled")
+    # failed before 2026-12-05 with the same lead: a failure then, a failure still
+    Cutout.objects.filter(pk=failed.pk).update(status=JobStatus.FAILED,
+                                               error="Nothing changed: v1 pixel for pixel")
+    assert cutout_batch_counts(batch=batch)["unchanged"] == 0
+    migration = importlib.import_module("cutouts.migrations.0017_cutout_is_unchanged")
+    migration.mark_unchanged(apps, None)
+    marked = dict(Cutout.objects.filter(batch=batch).values_list("pk", "is_unchanged"))
+    assert marked == {ended.pk: True, stopped.pk: False, failed.pk: False, queued.pk: False}
+    counts = cutout_batch_counts(batch=batch)
+    assert (counts["unchanged"], counts["cancelled"], counts["failed"]) == (1, 1, 1)
 
 
 def test_it_still_makes_a_version_of_strokes_that_change_something(make_assets, fake_model):

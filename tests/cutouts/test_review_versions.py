@@ -122,7 +122,8 @@ def test_it_says_a_retouch_that_changed_nothing_was_not_kept_not_failed_or_cance
     asset = ImageAssetFactory()
     v1 = _version(asset, 1)
     v2 = Cutout.objects.create(asset=asset, version=2, parent=v1, status=JobStatus.CANCELLED,
-                               source=Cutout.Source.RETOUCH, error=NOTHING_CHANGED.format(v=1))
+                               source=Cutout.Source.RETOUCH, is_unchanged=True,
+                               error=NOTHING_CHANGED.format(v=1))
     v3 = Cutout.objects.create(asset=asset, version=3, status=JobStatus.CANCELLED,
                                error="Cancelled")
     states = _states(asset)
