@@ -599,8 +599,10 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
-        # hidden files and desktop metadata: not sent, listed as ignored in these words
+        # hidden files and desktop metadata: not sent, listed as ignored in these words; which
+        # names those are is the imports' own pattern (one rule for the page and the server)
         "ignored_reason": archives.IGNORED_REASON,
+        "ignored_name_pattern": archives.IGNORED_NAME_PATTERN,
         # a 0-byte file: the page marks it before sending, in the import's words
         "empty_reason": images.EMPTY_REASON,
         # the preview refuses a ZIP whose directory does not add up in the import's words

@@ -8,6 +8,7 @@ directory and are also enforced while copying, because a header can lie.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 import zipfile
@@ -25,16 +26,21 @@ SPOOL_BYTES = 4 * 1024 * 1024
 
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".jar", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2"})
 ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"\x1f\x8b")
-# Metadata that desktop tools add to archives; silently skipped, never reported.
-JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+#: A file name (the last part of its path) that is a hidden file or desktop metadata: a name
+#: starting with a dot (.DS_Store, macOS's ._IMG_1.jpg, any .hidden.jpg; not "." or ".."),
+#: Thumbs.db, desktop.ini, matched ignoring case. Silently passed over by every import and
+#: never reported; the upload page gets this very pattern (data-ignored-name) and lists such
+#: files as ignored, not sent. Plain syntax on purpose: Python and JavaScript read it alike.
+IGNORED_NAME_PATTERN = r"^(\.(?!\.?$)|thumbs\.db$|desktop\.ini$)"
+_IGNORED_NAME = re.compile(IGNORED_NAME_PATTERN, re.IGNORECASE)
 MANIFEST_NAME = "manifest.csv"
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
 #: Why desktop metadata and hidden files are passed over (never imported, never reported):
 #: the upload page lists them in these words, as a drop otherwise lost them without one.
-IGNORED_REASON = ("Ignored: a hidden file or desktop metadata (.DS_Store, a ._ file, "
-                  "Thumbs.db, desktop.ini); not sent.")
+IGNORED_REASON = ("Ignored: a hidden file or desktop metadata (a name starting with a dot, "
+                  "such as .DS_Store or a ._ file; Thumbs.db, desktop.ini); not sent.")
 #: Why a whole ZIP is refused when its directory is missing or does not describe the file it
 #: ends (one wording for the import and the upload page's preview, which gets it as data).
 ZIP_DAMAGED_REASON = (
@@ -88,11 +94,7 @@ def _is_junk(name: str) -> bool:
     parts = PurePosixPath(name).parts
     if not parts:
         return True
-    return (
-        parts[0] == "__MACOSX"
-        or parts[-1].lower() in JUNK_NAMES
-        or parts[-1].startswith("._")
-    )
+    return parts[0] == "__MACOSX" or _IGNORED_NAME.search(parts[-1]) is not None
 
 
 def unsafe_name_reason(name: str) -> str:

@@ -357,6 +357,12 @@ def original_filename_of(name: str) -> str:
     return name.replace("\\", "/").rsplit("/", 1)[-1][:255]
 
 
+def import_path_of(name: str) -> str:
+    """A file's path in its import as ``ImageAsset.import_path`` keeps it (``/`` for ``\\``):
+    what tells ``a/x.jpg`` from ``b/x.jpg``, which share their ``original_filename``."""
+    return name.replace("\\", "/")[:1024]
+
+
 def position_taken_text(*, sku: str, position: str, holder: str, asset_id: int | None,
                         when: str) -> str:
     """The one wording of a file refused for a taken position, for the import's refusal and
@@ -468,7 +474,7 @@ def asset_duplicate_first_by_name(*, asset: ImageAsset, filename: str, position:
             current.position = position
         current.original_filename = original_filename_of(filename)
         # the session's report names it by the earlier file's path now
-        current.import_path = (filename.replace("\\", "/")[:1024]
+        current.import_path = (import_path_of(filename)
                                if current.import_job_id is not None else "")
         ImageAsset.objects.filter(pk=current.pk).update(
             position=current.position, original_filename=current.original_filename,
@@ -516,7 +522,7 @@ def asset_ingest(
     """
     # the whole path for an import's report (a ZIP's shoot/SHOE-1/IMG_1.jpg), the base name
     # for the rest
-    import_path = (filename or "").replace("\\", "/")[:1024] if import_job is not None else ""
+    import_path = import_path_of(filename or "") if import_job is not None else ""
     filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
     if product.deleted_at is not None:

@@ -35,6 +35,7 @@ from .assets import (
     IngestResult,
     asset_positions_by_name,
     duplicate_reason,
+    import_path_of,
     original_filename_of,
     storage_default,
 )
@@ -230,18 +231,27 @@ def _manifest_rows_missing(job: ImportJob, named: Sequence[str] = ()) -> tuple[i
     if not any(row.filename for row in manifest.rows):
         return 0, 0
     # a file that reached the session has an issue or an image of this job (stored, maybe
-    # replaced since); ``named``: those the page listed at its end, also past the 200 reported
+    # replaced since), each naming its path in the session (``ImageAsset.import_path``), so
+    # the rows are matched to them as to the files (``Manifest.unmatched``: a row naming
+    # back/x.jpg is not front/x.jpg's; a bare x.jpg is any folder's); ``named``: those the
+    # page listed at its end, also past the 200 reported
+    stored: list[str] = []
+    # an image from before import_path (migration 0015) keeps only its base name: it takes a
+    # row naming a file of that base name on its product
+    bare: set[tuple[str, str]] = set()
+    for sku, path, name in ImageAsset.objects.filter(import_job=job).values_list(
+            "product__sku", "import_path", "original_filename").iterator():
+        if path:
+            stored.append(path)
+        else:
+            bare.add((fold_sku(sku), file_key(name)))
     came = itertools.chain(
         ImportIssue.objects.filter(job=job).values_list("filename", flat=True).iterator(),
-        named)
-    # an image keeps its file's base name only, so a row naming a folder path
-    # (SHOE/IMG_1.jpg) is the image's when it has that base name on the row's product
-    stored = {(fold_sku(sku), file_key(name)) for sku, name in ImageAsset.objects.filter(
-        import_job=job).values_list("product__sku", "original_filename").iterator()}
+        named, stored)
     issues = []
     errors = 0
     for row in manifest.unmatched(came):
-        if (fold_sku(row.sku), file_key(row.filename).rsplit("/", 1)[-1]) in stored:
+        if (fold_sku(row.sku), file_key(row.filename).rsplit("/", 1)[-1]) in bare:
             continue
         refusal = refused.get(row.sku, "")
         errors += bool(refusal)
@@ -307,7 +317,12 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
         run.manifest = _manifest_for(job)
     before = run.counters()
     skipped = archives.entry_name_problem(filename)
-    if skipped is not None and skipped.kind != archives.NAME_IGNORED:
+    if skipped is not None and skipped.kind == archives.NAME_IGNORED:
+        # A hidden file or desktop metadata (.hidden.jpg, ._IMG_1.jpg): passed over and never
+        # reported, as a ZIP import passes over it; the page sends none (the same rule).
+        result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                              reason=skipped.reason, code="ignored")
+    elif skipped is not None:
         # What a ZIP import and the preview skip (readme.txt, a .gif), with their words.
         level = ImportIssue.Level.WARNING if skipped.skipped else ImportIssue.Level.ERROR
         run.issue(filename, skipped.reason, level)
@@ -343,12 +358,17 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
 
 
 def _delivered_before(job: ImportJob, filename: str, result: IngestResult) -> bool:
-    """Whether this file reached the session before (the same name): its image is this
-    session's, stored under its name, or its refusal is in the report twice now."""
+    """Whether this file reached the session before (the same path): its image is this
+    session's, stored under its path (``a/x.jpg`` is not ``b/x.jpg`` of the same bytes:
+    that is another file; an image from before ``import_path`` by its base name), or its
+    refusal is in the report twice now."""
     if result.status == IngestResult.DUPLICATE:
         asset = result.asset
-        return (asset is not None and asset.import_job_id == job.pk
-                and asset.original_filename == original_filename_of(filename))
+        if asset is None or asset.import_job_id != job.pk:
+            return False
+        if asset.import_path:
+            return asset.import_path == import_path_of(filename)
+        return asset.original_filename == original_filename_of(filename)
     if result.status == IngestResult.REJECTED and result.code != "job_closed":
         return ImportIssue.objects.filter(job=job, filename=filename[:512],
                                           reason=result.reason).count() > 1

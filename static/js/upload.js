@@ -10,13 +10,15 @@
  *   data-autostart    "true": start as soon as files are dropped or picked
  *   data-refresh-url / data-refresh-target: reloaded through htmx once a batch is done
  *   data-count-target  an element holding the page's image count (a product page's
- *                     "Images (N)"): counted up as each file is stored, before the refresh
+ *                     "Images (N)", the number in its data-count): counted up as each file
+ *                     is stored, before the refresh
  *   data-recent-url   a page whose [data-recent-imports] section replaces this page's once a
  *                     session is done (the upload page's "Recent imports")
  *
- * Hidden files and desktop metadata (.DS_Store, ._IMG.jpg, Thumbs.db) are not sent, nor
- * named in the report (a ZIP import passes over them too), but each has its row, "Ignored"
- * with the reason (data-ignored), and the summary counts them (QA 2026-12-05: a drop lost
+ * Hidden files and desktop metadata (.DS_Store, ._IMG.jpg, .hidden.jpg, Thumbs.db: the
+ * server's pattern, data-ignored-name) are not sent, nor named in the report (a ZIP import
+ * passes over them too), but each has its row, "Ignored" with the reason (data-ignored),
+ * and the summary counts them (QA 2026-12-05: a drop lost
  * them without a word). Files whose names are not image file names (the server's rule,
  * given by the drop zone's data-image-extensions and data-not-image) are not sent: they
  * are shown as skipped in the server's words, and a session's finish lists them in the
@@ -90,7 +92,6 @@
   // 429 (the server's decode bound): waits of Retry-After, ~3 s each; 40 is two minutes or more
   const BUSY_RETRIES = 40;
   const BUSY_WAIT_MAX = 60; // seconds: a Retry-After past this is not believed
-  const SKIP = /^(\.|Thumbs\.db$|desktop\.ini$)/i;
   const MAX_FINISH_NAMES = 200; // as the server lists at most (imports.MAX_FINISH_NAMES)
   // The "already stored?" walk (upload_known.js) and the helpers it shares, taken by boot()
   // below once the page's scripts have run, whatever their order: a page without it says so
@@ -113,6 +114,17 @@
   /* Whether the preview refused this file for its header size (upload_dims.js marks it). */
   function sizedOut(item) {
     return !!item.li && item.li.dataset.sized !== undefined;
+  }
+
+  /* Whether the server passes over a file of this name, never importing or reporting it: a
+   * hidden file or desktop metadata, by the last part of its path (.DS_Store, ._IMG_1.jpg,
+   * .hidden.jpg, Thumbs.db). The rule is the server's (archives.IGNORED_NAME_PATTERN, the
+   * drop zone's data-ignored-name, matched ignoring case), so a page and an import never
+   * disagree about a name (a ZIP import took the .hidden.jpg a drop ignored). */
+  function ignoredName(zone, name) {
+    const pattern = zone && zone.dataset.ignoredName;
+    if (!pattern) return false; // no rule given: the server decides
+    return new RegExp(pattern, "i").test(name.replace(/\\/g, "/").split("/").pop());
   }
 
   /* '' for an image file name, else why the server would skip it (its words). */
@@ -272,7 +284,6 @@
       const nameLength = dir.getUint16(at + 28, true);
       const skip = nameLength + dir.getUint16(at + 30, true) + dir.getUint16(at + 32, true);
       const name = utf8.decode(new Uint8Array(dir.buffer, dir.byteOffset + at + 46, nameLength));
-      const base = name.split("/").pop();
       if (name.toLowerCase() === "manifest.csv") {
         // the import reads the manifest at the archive's root: so does the preview
         names.manifest = {
@@ -290,7 +301,8 @@
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
           bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
           encrypted: !!(dir.getUint16(at + 8, true) & 1),
-          junk: name.startsWith("__MACOSX/") || !base || SKIP.test(base),
+          junk: name.startsWith("__MACOSX/") ||
+            ignoredName(document.querySelector("[data-dropzone]"), name),
         });
       }
       at += 46 + skip;
@@ -497,7 +509,7 @@
       if (this.running) return;
       const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
       for (const { file, path } of found) {
-        if (SKIP.test(file.name)) {
+        if (ignoredName(this.dropzone, file.name)) {
           // not sent, nor named in the report (a ZIP import passes over them too), but
           // listed: a drop that lost files without a word looked like a lost upload (QA)
           const item = this.row({ file: file, path: path, loaded: 0, done: true });
@@ -505,9 +517,7 @@
           item.li.className = "skipped";
           item.li.dataset.status = "ignored";
           item.bar.value = 100;
-          item.outcome.textContent = this.dropzone.dataset.ignored ||
-            "Ignored: a hidden file or desktop metadata (its name starts with a dot, or " +
-            "Thumbs.db, desktop.ini); not sent.";
+          item.outcome.textContent = this.dropzone.dataset.ignored;
           this.items.push(item);
           continue;
         }
@@ -768,10 +778,10 @@
       if (this.preview.hidden) return found;
       for (const li of this.preview.querySelectorAll("[data-preview-unmapped]")) {
         const name = li.querySelector(".name");
-        if (!name) continue;
-        const reason = li.textContent.slice(name.textContent.length).replace(/^:\s*/, "");
+        const reason = li.querySelector("[data-preview-reason]");
+        if (!name || !reason) continue;
         found.set(name.textContent, {
-          reason: reason.trim(), taken: !!li.closest("[data-preview-refused]"),
+          reason: reason.textContent.trim(), taken: !!li.closest("[data-preview-refused]"),
         });
       }
       return found;
@@ -1076,8 +1086,10 @@
       const selector = this.root.dataset.countTarget;
       const target = selector && document.querySelector(selector);
       if (!target) return;
-      const count = parseInt(target.textContent, 10) || 0;
-      target.textContent = String(count + 1 - ((data.replaced && data.replaced.length) || 0));
+      const count = (parseInt(target.dataset.count, 10) || 0) + 1 -
+        ((data.replaced && data.replaced.length) || 0);
+      target.dataset.count = String(count);
+      target.textContent = String(count);
     }
 
     /* A busy answer (429): the row waits for the server, not an error, for Retry-After

@@ -105,9 +105,9 @@
     const refused = new Map();
     for (const li of (preview ? preview.querySelectorAll("[data-preview-sized-file]") : [])) {
       const name = li.querySelector(".name");
-      if (!name) continue;
-      refused.set(name.textContent,
-        li.textContent.slice(name.textContent.length).replace(/^:\s*/, "").trim());
+      const reason = li.querySelector("[data-preview-reason]");
+      if (!name || !reason) continue;
+      refused.set(name.textContent, reason.textContent.trim());
     }
     for (const item of items) {
       const reason = refused.get(item.path || item.file.name);

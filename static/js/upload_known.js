@@ -210,21 +210,17 @@
       if (mark) mark.textContent = "· already stored: skipped as a duplicate";
     }
     const left = box.querySelectorAll("[data-preview-unmapped]").length;
-    const count = container.querySelector("[data-preview-refused-count]");
-    const summary = box.querySelector(":scope > summary");
+    // the count's own elements (data-count), in the summary line and the list's heading
+    const counts = [container.querySelector("[data-preview-refused-count] [data-count]"),
+      box.querySelector(":scope > summary [data-count]")];
     if (left) {
-      if (count) count.textContent = count.textContent.replace(/^\d+/, String(left));
-      if (summary) summary.textContent = summary.textContent.replace(/\(\d+\)$/, `(${left})`);
+      for (const count of counts) if (count) count.textContent = String(left);
       return;
     }
     box.remove();
-    if (count) {
-      const before = count.previousSibling;  // ends with its " · " ("(2 new) · ")
-      if (before && before.nodeType === Node.TEXT_NODE) {
-        before.textContent = before.textContent.replace(/ · $/, "");
-      }
-      count.remove();
-    }
+    // the count goes with its " · " ("(2 new) · 2 position taken")
+    const part = container.querySelector("[data-preview-refused-part]");
+    if (part) part.remove();
   }
 
   /* The positions a file without one takes, in the order it takes them, as the server plans
@@ -234,11 +230,18 @@
     return (list.dataset.nextFreeOrder || "").split(" ").filter(Boolean);
   }
 
-  /* The "→ PT01 (next free)" of a preview table line, with its position; null without. */
+  /* The "→ PT01 (next free)" of a preview table line, with the position the server planned
+   * (its data-preview-auto-position; the text is for people); null without. */
   function nextFreeOf(li) {
     const span = li.querySelector("[data-preview-auto-position]");
-    const found = span && /→ (\S+) \(next free\)/.exec(span.textContent);
-    return found ? { span: span, position: found[1] } : null;
+    const position = span && span.dataset.previewAutoPosition;
+    return position ? { span: span, position: position } : null;
+  }
+
+  /* Plan a next-free file at another position: the data the page reads, and the words. */
+  function planAt(span, position) {
+    span.dataset.previewAutoPosition = position;
+    span.textContent = `→ ${position} (next free)`;
   }
 
   /* A position the preview planned for a file the import will not store: the files of the
@@ -254,7 +257,7 @@
     let free = position;
     for (const auto of after) {
       const was = auto.position;
-      auto.span.textContent = `→ ${free} (next free)`;
+      planAt(auto.span, free);
       free = was;
     }
   }
@@ -273,13 +276,13 @@
       if ("previewAlreadyStored" in li.dataset) continue;  // settled already
       li.dataset.previewAlreadyStored = "";
       const auto = nextFreeOf(li);
-      const own = li.querySelector(".name + span.muted:not(.small)");
+      const own = li.querySelector("[data-preview-position]");
       let freed = null;
       if (auto) {
         auto.span.remove();
         freed = auto.position;
       } else if (own && !li.querySelector("[data-preview-replaces]")) {
-        freed = own.textContent.trim();
+        freed = own.dataset.previewPosition;
       }
       const mark = li.querySelector(".warn");
       if (mark) mark.textContent = "· already stored: skipped as a duplicate";

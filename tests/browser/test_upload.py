@@ -262,33 +262,39 @@ def test_it_skips_a_file_identical_to_the_holder_as_already_stored_not_as_a_clas
 
 
 def test_it_lists_dropped_hidden_files_as_ignored_and_sends_none(live_server, page, client):
-    """QA 2026-12-05: .DS_Store and ._ files vanished from a drop without a word."""
-    from catalog.ingest.archives import IGNORED_REASON
+    """QA 2026-12-05: .DS_Store and ._ files vanished from a drop without a word. Which
+    names are ignored is the imports' rule (archives.is_ignored): a .hidden.jpg too, which a
+    drop ignored and a ZIP import imported."""
+    from catalog.ingest.archives import IGNORED_REASON, is_ignored
 
     ProductFactory(sku="DOT-1")
     _log_in(page, live_server, client, manager())
     sent = _record_sent(page)
     page.goto(f"{live_server.url}/catalog/upload/")
+    files = {".DS_Store": b"\0" * 64, "._DOT-1_PT01.jpg": b"\0\5\26\7" * 16,
+             ".DOT-1_PT02.jpg": product_jpeg(640, 600, seed=5),
+             "DOT-1_MAIN.jpg": product_jpeg(640, 600, seed=4)}
     payload = [{"name": name, "type": "image/jpeg", "b64": base64.b64encode(data).decode()}
-               for name, data in ((".DS_Store", b"\0" * 64),
-                                  ("._DOT-1_PT01.jpg", b"\0\5\26\7" * 16),
-                                  ("DOT-1_MAIN.jpg", product_jpeg(640, 600, seed=4)))]
-    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 3
+               for name, data in files.items()]
+    assert page.evaluate(DROP_JS, ["#bulk-uploader [data-dropzone]", payload]) == 4
     uploader = page.locator("#bulk-uploader")
-    for name in (".DS_Store", "._DOT-1_PT01.jpg"):
-        line = uploader.locator(f'[data-file-list] li[data-filename="{name}"]')
-        expect(line.locator(".outcome")).to_have_text(IGNORED_REASON)
-        expect(line).to_have_attribute("data-status", "ignored")
     expect(uploader.locator("[data-preview]")).to_contain_text("1 of 1 file → 1 product",
                                                               timeout=15_000)
+    for name in files:
+        line = uploader.locator(f'[data-file-list] li[data-filename="{name}"]')
+        if is_ignored(name):
+            expect(line.locator(".outcome")).to_have_text(IGNORED_REASON)
+            expect(line).to_have_attribute("data-status", "ignored")
+        else:
+            expect(line).not_to_have_attribute("data-status", "ignored")
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "3 files · 2 ignored (hidden or desktop files)")
+        "4 files · 3 ignored (hidden or desktop files)")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
     uploader.locator("[data-start]").click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     assert sent == ["DOT-1_MAIN.jpg"]
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "3 files · 1 stored · 0 duplicates · 0 refused · 2 ignored (hidden or desktop files)")
+        "4 files · 1 stored · 0 duplicates · 0 refused · 3 ignored (hidden or desktop files)")
     expect(uploader.locator("[data-result] a")).to_contain_text("1 imported")
     # not refused: the "Not stored" box does not list them
     expect(uploader.locator("[data-failures]")).to_be_hidden()

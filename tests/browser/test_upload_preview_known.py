@@ -208,6 +208,34 @@ def test_it_says_already_stored_on_a_dropped_files_table_line_and_moves_the_next
         "original_filename", "position")) == {"QA1_MAIN.jpg": "MAIN", "QA1.png": "PT01"}
 
 
+def test_it_reads_the_planned_position_from_the_data_not_the_words(live_server, page,
+                                                                    client):
+    """upload_known.js took the position out of "→ PT01 (next free)" with a regex: other
+    words (a reworded or translated line) planned nothing. It reads the line's
+    data-preview-auto-position now; the words are for people."""
+    same = product_jpeg(640, 600, seed=1)
+    _stored(same, sku="QA1")
+    _log_in(page, live_server, client, manager())
+
+    def reworded(route):
+        response = route.fetch()
+        route.fulfill(response=response,
+                      body=response.text().replace("(next free)", "(prochaine libre)"))
+
+    page.route("**/catalog/upload/preview", reworded)
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop(page, {"QA1.jpg": same, "QA1.png": _png(640, 600)})
+    uploader = page.locator("#bulk-uploader")
+    preview = uploader.locator("[data-preview]")
+    later = _next_free(preview, "QA1").filter(has_text="QA1.png").locator(
+        "[data-preview-auto-position]")
+    expect(uploader.locator('[data-file-list] li[data-filename="QA1.jpg"] .outcome')
+           ).to_contain_text("Already stored — will be skipped", timeout=15_000)
+    # QA1.jpg gave PT01 up: QA1.png moves there, in data and in words
+    expect(later).to_have_attribute("data-preview-auto-position", "PT01")
+    expect(later).to_have_text("→ PT01 (next free)")
+
+
 def _png(width: int, height: int) -> bytes:
     import io
 

@@ -41,3 +41,20 @@ def test_it_previews_the_entries_and_products_the_import_will_report(live_server
     # desktop metadata is neither listed nor read: every image header read, none left unread
     expect(preview).not_to_contain_text("__MACOSX")
     expect(preview.locator("[data-preview-sizes-unread]")).to_have_count(0)
+
+
+def test_it_previews_no_hidden_entry_as_the_import_passes_over_it(live_server, page, client):
+    """A ZIP's .hidden.jpg: the import passes over it as a drop does (one rule,
+    archives.IGNORED_NAME_PATTERN), so the preview neither lists nor reads it."""
+    archive = zip_bytes({"shoot/.QZ9_PT01.jpg": product_jpeg(1200, 900, seed=1),
+                         "shoot/QZ9_MAIN.jpg": product_jpeg(1200, 900, seed=2)})
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("input[name=archive]", files=[
+        {"name": "dots.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview.locator(".preview-summary")).to_contain_text(
+        "1 of 1 file → 1 product (1 new)", timeout=20_000)
+    expect(preview).not_to_contain_text(".QZ9_PT01.jpg")
+    expect(preview.locator("[data-preview-sizes-unread]")).to_have_count(0)

@@ -4,12 +4,14 @@ odd but valid ZIPs still read."""
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
 from django.core.files.base import ContentFile
 
 from catalog.ingest.archives import (
+    IGNORED_NAME_PATTERN,
     IGNORED_REASON,
     NAME_IGNORED,
     NAME_NESTED,
@@ -21,6 +23,7 @@ from catalog.ingest.archives import (
     FolderSource,
     ZipSource,
     entry_name_problem,
+    is_ignored,
     name_order_key,
     not_image_reason,
     unsafe_name_reason,
@@ -98,6 +101,32 @@ def test_it_skips_desktop_junk_silently():
     assert [e.name for e in source.entries()] == ["a.jpg"]
 
 
+def test_it_passes_over_a_hidden_image_in_a_zip_and_a_folder_alike(tmp_path):
+    # one rule with the upload page, which lists a dropped .hidden.jpg as ignored: a ZIP
+    # import took it (only .DS_Store and ._ files were passed over)
+    names = [".hidden.jpg", "a/.A1_MAIN.jpg", "a/DESKTOP.INI", "a/A1_PT01.jpg"]
+    data = jpeg_bytes(size=(600, 500))
+    zipped = ZipSource(io.BytesIO(zip_bytes(dict.fromkeys(names, data))), limits=LIMITS)
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    walked = FolderSource(tmp_path, limits=LIMITS)
+    assert [e.name for e in zipped.entries()] == [e.name for e in walked.entries()] == [
+        "a/A1_PT01.jpg"]
+
+
+@pytest.mark.parametrize(("name", "ignored"), [
+    (".hidden.jpg", True), ("shoot/.A1_MAIN.JPG", True), ("._x.jpg", True),
+    (".DS_Store", True), ("thumbs.DB", True), ("a/Desktop.ini", True),
+    ("x.jpg", False), ("a.b/x.jpg", False), ("my.thumbs.db", False), ("..\\x.jpg", False),
+])
+def test_it_gives_the_page_the_pattern_the_imports_ignore_names_by(name, ignored):
+    # upload.js applies IGNORED_NAME_PATTERN to a name's last part, ignoring case
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    assert bool(re.search(IGNORED_NAME_PATTERN, base, re.IGNORECASE)) is ignored
+    assert is_ignored(name) is ignored
+
+
 def test_it_reads_a_root_manifest_but_not_one_in_a_folder():
     with_root = ZipSource(io.BytesIO(zip_bytes({"Manifest.CSV": b"sku\nA\n"})), limits=LIMITS)
     assert with_root.manifest() == b"sku\nA\n"
@@ -150,6 +179,8 @@ def test_it_has_one_wording_for_names_that_are_not_images(name, reason):
     ("a/old.zip", NAME_NESTED, False),
     ("a/notes.txt", NAME_NOT_IMAGE, True),
     (".DS_Store", NAME_IGNORED, False),
+    ("a/.hidden.jpg", NAME_IGNORED, False),
+    ("a/..", NAME_UNSAFE, False),
     ("__MACOSX/a/._x.jpg", NAME_IGNORED, False),
     ("manifest.csv", NAME_IGNORED, False),
 ])

@@ -209,7 +209,8 @@ def test_it_names_the_character_a_sku_cannot_have_instead_of_no_rule(manager_cli
     why = ("The file name has characters a SKU cannot have ('é'): SKU must be 1-64 characters: "
            "letters, digits, '.', '_' or '-', starting with a letter or digit. Rename the "
            "file, or map it with a manifest row.")
-    assert re.search(r"QA035_MAIN_é\.jpg</span>: ([^<]*)</li>", page)[1] == why
+    assert re.search(r"QA035_MAIN_é\.jpg</span>: <span data-preview-reason>([^<]*)</span></li>",
+                     page)[1] == why
     job = _zip_job(manager_client, {"QA035_MAIN_é.jpg": jpeg_bytes(seed=20)})
     assert dict(job.issues.values_list("filename", "reason")) == {"QA035_MAIN_é.jpg": why}
 
@@ -257,7 +258,7 @@ def _refused_in_preview(client, names, manifest: bytes) -> dict[str, str]:
         "manifest": SimpleUploadedFile("shoot.csv", manifest, "text/csv")})
     assert page.status_code == 200
     found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                       r"([^<]*)</li>", page.content.decode())
+                       r"<span data-preview-reason>([^<]*)</span></li>", page.content.decode())
     return {html.unescape(k): html.unescape(v) for k, v in found}
 
 

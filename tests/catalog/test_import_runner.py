@@ -130,7 +130,8 @@ def test_it_previews_a_sessions_named_file_the_manifest_keeps_a_position_from(
         "names": ["SS26-SHOE-003_MAIN.jpg"], "manifest": manifest, "source": source})
     assert page.status_code == 200
     found = dict(re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                            r"([^<]*)</li>", page.content.decode()))
+                            r"<span data-preview-reason>([^<]*)</span></li>",
+                            page.content.decode()))
     if not refused:
         assert found == {}
         return

@@ -577,3 +577,65 @@ def test_it_records_no_import_path_for_an_image_stored_outside_an_import(storage
                           filename="folder/WP002.jpg")
     assert result.status == "stored"
     assert (result.asset.import_path, result.asset.original_filename) == ("", "WP002.jpg")
+
+
+def test_it_counts_a_file_of_the_same_name_and_bytes_in_another_folder_as_an_arrival(storage):
+    # a/SHOE-8.jpg and b/SHOE-8.jpg, one photo copied to two folders: the second is a
+    # duplicate of the first's image, but another file of the session, not the first resent
+    ProductFactory(sku="SHOE-8")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    photo = jpeg_bytes(seed=13)
+    assert _send(job, "a/SHOE-8.jpg", photo).status == "stored"
+    assert _send(job, "b/SHOE-8.jpg", photo).status == "duplicate"
+    job.refresh_from_db()
+    assert (job.status, job.progress_done) == ("done", 2)
+    # the first file resent (its answer lost) is still no new arrival
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    ProductFactory(sku="SHOE-9")
+    _send(job, "a/SHOE-9.jpg", jpeg_bytes(seed=14))
+    _send(job, "a/SHOE-9.jpg", jpeg_bytes(seed=14))
+    job.refresh_from_db()
+    assert (job.status, job.progress_done) == ("running", 1)
+
+
+MANIFEST_TWO_FOLDERS = b"sku,filename,position\nMF-1,front/x.jpg,MAIN\nMF-1,back/x.jpg,PT01\n"
+
+
+def test_it_reports_a_manifest_row_missing_whose_base_name_another_folder_delivered(storage):
+    # front/x.jpg came, back/x.jpg did not: both rows are MF-1's and name x.jpg, so matched by
+    # the base name the image keeps the second row read as delivered
+    ProductFactory(sku="MF-1")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2,
+                            names=["front/x.jpg", "back/x.jpg"],
+                            manifest_file=ContentFile(MANIFEST_TWO_FOLDERS, name="m.csv"))
+    assert _send(job, "front/x.jpg", jpeg_bytes(seed=15)).status == "stored"
+    job = import_job_finish(job_id=job.pk)
+    assert list(job.issues.values_list("reason", flat=True)) == [
+        "Manifest line 3 names back/x.jpg, which is not among the uploaded files."]
+
+
+def test_it_matches_an_image_from_before_import_paths_to_a_manifest_row_by_base_name(storage):
+    # a row stored before ImageAsset.import_path (migration 0015) knows only its base name
+    ProductFactory(sku="MF-2")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2,
+                            names=["front/y.jpg"], manifest_file=ContentFile(
+                                b"sku,filename\nMF-2,front/y.jpg\n", name="m.csv"))
+    _send(job, "front/y.jpg", jpeg_bytes(seed=16))
+    ImageAsset.objects.filter(import_job=job).update(import_path="")
+    job = import_job_finish(job_id=job.pk)
+    assert not job.issues.exists()
+
+
+def test_it_passes_over_a_hidden_file_a_session_is_sent_as_a_zip_import_does(storage):
+    # the page sends none (the same rule, archives.IGNORED_NAME_PATTERN); another client's
+    # is not stored, and not reported, as in a ZIP
+    ProductFactory(sku="DOT-3")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    result = _send(job, "shoot/.DOT-3_MAIN.jpg", jpeg_bytes(seed=17))
+    assert (result.status, result.code) == ("rejected", "ignored")
+    assert _send(job, "shoot/DOT-3_PT01.jpg", jpeg_bytes(seed=18)).status == "stored"
+    job.refresh_from_db()
+    assert (job.status, job.message) == ("done", "1 imported.")
+    assert not job.issues.exists()
+    assert list(ImageAsset.objects.values_list("original_filename", flat=True)) == [
+        "DOT-3_PT01.jpg"]

@@ -79,7 +79,7 @@ def _preview(client, names, manifest: bytes) -> tuple[set[str], dict[str, str]]:
     page = response.content.decode()
     skus = set(re.findall(r'data-preview-sku="([^"]+)"', page))
     unmapped = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                          r"([^<]*)</li>", page)
+                          r"<span data-preview-reason>([^<]*)</span></li>", page)
     return skus, {html.unescape(k): html.unescape(v) for k, v in unmapped}
 
 

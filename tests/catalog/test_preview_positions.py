@@ -42,7 +42,7 @@ def _preview(client, names, **fields) -> str:
 def _listed(page: str) -> dict[str, str]:
     """Every file the preview says will not be imported (what upload.js holds back)."""
     found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                       r"([^<]*)</li>", page)
+                       r"<span data-preview-reason>([^<]*)</span></li>", page)
     return {html.unescape(k): html.unescape(v) for k, v in found}
 
 
@@ -69,7 +69,8 @@ def test_it_previews_a_taken_position_as_refused_in_the_imports_words(manager_cl
     # preview cannot see contents, so it says a copy of old.jpg would be a duplicate instead
     assert _listed(page) == {"CL1_MAIN.jpg": taken + UNSEEN_CONTENT_NOTE}
     assert "4 of 4 files → 1 product" in page
-    assert ("1 position taken: refused, or skipped as a duplicate if identical" in page)
+    assert ("<span data-count>1</span> position taken: refused, or skipped as a duplicate if "
+            "identical" in page)
     # one policy: the import refuses that file, and only it, with the same words
     assert _zip_reasons(manager_client, members) == {"CL1_MAIN.jpg": taken}
 
@@ -217,10 +218,13 @@ def test_it_records_a_taken_position_file_found_stored_as_an_already_stored_skip
 
 
 def _auto(page: str) -> dict[str, str]:
-    """name -> the position the preview says a file without one will take."""
+    """name -> the position the preview says a file without one will take: in words, and
+    the same as data for upload_known.js (which reads no position out of the words)."""
     found = re.findall(r'<span class="name">([^<]*)</span> <span class="muted" '
-                       r"data-preview-auto-position>→ ([A-Z0-9]+) \(next free\)</span>", page)
-    return {html.unescape(k): v for k, v in found}
+                       r'data-preview-auto-position="([A-Z0-9]+)">→ ([A-Z0-9]+) '
+                       r"\(next free\)</span>", page)
+    assert all(data == said for _, data, said in found)
+    return {html.unescape(k): data for k, data, _ in found}
 
 
 def test_it_previews_the_position_a_file_without_one_will_take(manager_client, storage):

@@ -40,7 +40,7 @@ def _sized(page: str) -> dict[str, str]:
     return dict(
         re.findall(
             r'<li data-preview-sized-file><span class="name">([^<]*)</span>: '
-            r"([^<]*)</li>",
+            r"<span data-preview-reason>([^<]*)</span></li>",
             page,
         )
     )

@@ -637,7 +637,7 @@ def _preview_parts(page: str) -> tuple[set[str], dict[str, str]]:
 
     skus = set(re.findall(r'data-preview-sku="([^"]+)"', page))
     unmapped = dict(re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                               r"([^<]*)</li>", page))
+                               r"<span data-preview-reason>([^<]*)</span></li>", page))
     return skus, {html.unescape(k): html.unescape(v) for k, v in unmapped.items()}
 
 
@@ -724,6 +724,8 @@ def test_it_gives_the_drop_zones_the_servers_image_name_rule(manager_client):
         assert 'data-not-image="Skipped: not an image file name ({ext})."' in page
         # hidden files and desktop metadata are listed as ignored, in the server's words
         assert f'data-ignored="{html.escape(archives.IGNORED_REASON)}"' in page
+        # and which names those are: the imports' own pattern, not a copy in upload.js
+        assert f'data-ignored-name="{html.escape(archives.IGNORED_NAME_PATTERN)}"' in page
 
 
 def test_it_reports_where_an_unclosed_quote_starts_in_the_preview(manager_client):
@@ -869,7 +871,7 @@ def test_it_names_the_other_file_of_a_folder_upload_by_its_path(manager_client):
     page = manager_client.post(reverse("catalog:import_preview"), {
         "names": names, "patterns": "{sku}_{position}.jpg", "source": "session"})
     refused = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                         r"([^<]*)</li>", page.content.decode())
+                         r"<span data-preview-reason>([^<]*)</span></li>", page.content.decode())
     assert [name for name, _why in refused] == ["shoot-b/DUP-2_MAIN.jpg"]
     assert "already taken by shoot-a/DUP-2_MAIN.jpg (from this import" in refused[0][1]
 
@@ -1208,7 +1210,8 @@ def test_it_previews_an_empty_file_as_refused_and_makes_no_product_for_it(manage
     assert 'data-preview-sku="MU-EMPTY"' not in page
     assert "1 empty (0 bytes)" in page
     assert re.search(r'<li data-preview-empty-file><span class="name">MU-EMPTY_MAIN.jpg</span>: '
-                     r"Not an image, or a corrupt one: the file is empty.</li>", page)
+                     r"<span data-preview-reason>Not an image, or a corrupt one: the file is "
+                     r"empty.</span></li>", page)
     # the page tells a duplicate from a copy on another product by the preview's mapping
     assert '"MU-FULL_PT01.jpg": "MU-FULL"' in page
 

@@ -53,7 +53,7 @@ def _preview(client, members: dict[str, bytes]) -> str:
 
 def _not_mapped(page: str) -> dict[str, str]:
     found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                       r"([^<]*)</li>", page)
+                       r"<span data-preview-reason>([^<]*)</span></li>", page)
     return {html.unescape(name): html.unescape(why) for name, why in found}
 
 
