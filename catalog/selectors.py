@@ -48,7 +48,6 @@ from .models import (
 from .roles import MANAGER, REVIEWER
 from .services.assets import (
     OVERFLOW_POSITION,
-    WORKING_COPY_FAILURE,
     ingest_limits,
     position_kept,
     position_taken_reason,
@@ -563,8 +562,7 @@ def product_detail_assets(*, product: Product) -> list[ImageAsset]:
     assets: list[ImageAsset] = list(
         _with_approved_cutout(ImageAsset.live.filter(product=product))
         .annotate(working_failed_at=Max("cutouts__finished_at", filter=Q(
-            cutouts__status=JobStatus.FAILED,
-            cutouts__error__startswith=WORKING_COPY_FAILURE)))
+            cutouts__status=JobStatus.FAILED, cutouts__working_copy_failed=True)))
         .select_related("uploaded_by").order_by("position", "id")
     )
     for asset in assets:
@@ -667,11 +665,10 @@ class WorkingCopyRetry:
 def working_copy_retry_targets(*, asset: ImageAsset) -> WorkingCopyRetry:
     """``WorkingCopyRetry`` for one image (one query through the image's ``cutouts``: catalog
     never imports cutouts code). Every cutout the app makes has a batch: a card re-run and a
-    retouch Apply make a one-image batch ("Re-run of …", "Retouch of …"). The rebuild's
-    message names the same places (``services.assets._working_retry_text``)."""
-    rows = (asset.cutouts.filter(
-        status=JobStatus.FAILED, error__startswith=WORKING_COPY_FAILURE)
-        .order_by("-finished_at", "-pk").values_list("pk", "version", "batch_id"))
+    retouch Apply make a one-image batch ("Re-run of …", "Retouch of …"). The product page
+    links these places under the image after a rebuild."""
+    rows = (asset.cutouts.filter(status=JobStatus.FAILED, working_copy_failed=True)
+            .order_by("-finished_at", "-pk").values_list("pk", "version", "batch_id"))
     batch_ids: list[int] = []
     loose: list[tuple[int, int]] = []
     for pk, version, batch_id in rows:
@@ -685,7 +682,8 @@ def working_copy_retry_targets(*, asset: ImageAsset) -> WorkingCopyRetry:
 def working_copy_unreadable(*, asset: ImageAsset, failed_at) -> bool:
     """Whether the product page offers to rebuild the image's working copy: a cutout of it
     failed because its run could not read the working copy (``failed_at``, the last such
-    failure) and the file has not been written since (a rebuild writes a new one).
+    failure: a failed version whose run stored ``working_copy_failed``, never told by its
+    message's words) and the file has not been written since (a rebuild writes a new one).
 
     Told by the row's ``working_written_at`` (database time, set when the file was written:
     ingest, rebuild), exactly: a rebuild in the failure's own second reads as after it. A

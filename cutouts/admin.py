@@ -85,7 +85,8 @@ class ExportJobAdmin(ReadOnlyAdmin):
 class CutoutAdmin(ReadOnlyAdmin):
     list_display = ("pk", "asset", "version", "status", "review_status", "is_current",
                     "made_by", "model_name", "created_at")
-    list_filter = ("status", "review_status", "is_current", "is_unchanged", "model_name")
+    list_filter = ("status", "review_status", "is_current", "is_unchanged",
+                   "working_copy_failed", "model_name")
     raw_id_fields = ("asset", "batch", "parent")
     show_full_result_count = False
 

@@ -29,6 +29,13 @@ class PermanentError(CutoutsError):
     """Retrying cannot help: corrupt working copy, model error."""
 
 
+class WorkingCopyError(PermanentError):
+    """The image's working copy is missing from storage or cannot be decoded: retrying fails
+    alike until a manager rebuilds it from the original. The run stores the kind with the
+    failure (``Cutout.working_copy_failed``), so the product page offers the rebuild whatever
+    the message says."""
+
+
 class NothingChangedError(CutoutsError):
     """A run whose result is its parent's picture pixel for pixel: no failure and nothing to
     retry, so the version ends cancelled and ``is_unchanged`` (``models.CUTOUT_UNCHANGED``),

@@ -154,6 +154,12 @@ class Cutout(RunState):
     # status by the same write, so what counts and filters read is this fact, never the
     # wording of ``error``, which is for people only (services.retouch.NOTHING_CHANGED).
     is_unchanged = models.BooleanField(default=False)
+    # Failed because its run could not read the image's working copy (missing from storage,
+    # truncated, corrupt: ``errors.WorkingCopyError``): the product page offers a rebuild and
+    # then links the batches to retry (``catalog.selectors.product_detail_assets``). Stored
+    # with the failed status by the same write and cleared by the retry's, so the page reads
+    # this fact, never the wording of ``error``, which is for people only.
+    working_copy_failed = models.BooleanField(default=False)
     # Set when an export shipped this version; the asset then reads "exported".
     exported_at = models.DateTimeField(null=True, blank=True)
     flag_reasons = models.JSONField(default=list, blank=True)
@@ -186,6 +192,12 @@ class Cutout(RunState):
             models.CheckConstraint(
                 condition=models.Q(is_unchanged=False) | models.Q(status=JobStatus.CANCELLED),
                 name="cutout_unchanged_is_cancelled",
+            ),
+            # a working-copy failure is a failed version: a retry that re-queues the row
+            # without clearing the fact is refused, not left offering a rebuild
+            models.CheckConstraint(
+                condition=models.Q(working_copy_failed=False) | models.Q(status=JobStatus.FAILED),
+                name="cutout_working_copy_failed_is_failed",
             ),
         ]
         indexes = [

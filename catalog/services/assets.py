@@ -892,12 +892,6 @@ def asset_restore(*, asset: ImageAsset) -> ImageAsset:
     return asset
 
 
-#: How a cutout's failure starts when its run could not read the working copy (missing,
-#: truncated, corrupt: ``cutouts.services.runs._load_working_copy``); the product page offers
-#: a rebuild for such an image (``selectors.product_detail_assets``).
-WORKING_COPY_FAILURE = "The working copy"
-
-
 @dataclass
 class WorkingCopyRebuilt:
     """What ``asset_working_copy_rebuild`` did; ``message`` is for the manager."""

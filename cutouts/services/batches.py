@@ -225,7 +225,9 @@ def cutout_queued_fields(*, now) -> dict:
 
 @transaction.atomic
 def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
-    """Re-queue this batch's failed rows (same rows, attempts counted by the runs)."""
+    """Re-queue this batch's failed rows (same rows, attempts counted by the runs), their
+    failure gone with its message and its kind (``Cutout.working_copy_failed``: a row back in
+    the queue offers no rebuild; a run that fails on the working copy again says so again)."""
     # Images deleted since the batch ran are out of every bulk action.
     ids = list(batch.cutouts.filter(CUTOUT_LIVE, status=JobStatus.FAILED)
                .values_list("pk", flat=True))
@@ -233,7 +235,8 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
         return 0
     now = timezone.now()
     Cutout.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
-        **cutout_queued_fields(now=now), error="", started_at=None, finished_at=None)
+        **cutout_queued_fields(now=now), error="", working_copy_failed=False, started_at=None,
+        finished_at=None)
     CutoutBatch.objects.filter(pk=batch.pk).update(
         status=JobStatus.RUNNING, finished_at=None,
         message=batch_skip_note(batch=batch),

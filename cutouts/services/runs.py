@@ -16,10 +16,9 @@ from PIL import Image, UnidentifiedImageError
 from catalog import events, jobs
 from catalog.models import ImageAsset
 from catalog.selectors import asset_working_open
-from catalog.services.assets import WORKING_COPY_FAILURE
 
 from .. import enqueue
-from ..errors import NothingChangedError, PermanentError, TransientError
+from ..errors import NothingChangedError, PermanentError, TransientError, WorkingCopyError
 from ..imaging.clock import NO_CLOCK, StageClock
 from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
@@ -128,18 +127,18 @@ def _load_working_copy(asset: ImageAsset) -> np.ndarray:
     try:
         with asset_working_open(asset=asset) as fh:
             return decode_working_copy(fh)
-    # the words start with WORKING_COPY_FAILURE: the product page offers a rebuild for them
+    # a WorkingCopyError: the failure stores its kind, and the product page offers a rebuild
     except FileNotFoundError:
-        raise PermanentError(f"{WORKING_COPY_FAILURE} is missing from storage; a manager can "
-                             "rebuild it from the original on the product page.")
+        raise WorkingCopyError("The working copy is missing from storage; a manager can "
+                               "rebuild it from the original on the product page.")
     except (UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise PermanentError(f"{WORKING_COPY_FAILURE} cannot be decoded: {exc}")
+        raise WorkingCopyError(f"The working copy cannot be decoded: {exc}")
     except (ConnectionError, TimeoutError) as exc:
         raise TransientError(f"Storage unavailable: {exc}")
     except OSError as exc:
         if is_transient_storage_error(exc):
             raise TransientError(f"Storage unavailable: {exc}")
-        raise PermanentError(f"{WORKING_COPY_FAILURE} cannot be decoded: {exc}")
+        raise WorkingCopyError(f"The working copy cannot be decoded: {exc}")
 
 
 def cutout_run(*, cutout_id: int, worker: str = "",
@@ -218,7 +217,8 @@ def _cutout_execute(cutout_id: int, token: str,
         return "unchanged"
     except PermanentError as exc:
         outputs_discard(names=saved)
-        _fail(cutout_id, token, str(exc))
+        _fail(cutout_id, token, str(exc),
+              working_copy_failed=isinstance(exc, WorkingCopyError))
         return "failed"
     except Exception as exc:
         outputs_discard(names=saved)
@@ -267,8 +267,13 @@ def _event_row(cutout_id: int) -> Cutout:
     return Cutout.objects.only(*_EVENT_FIELDS).get(pk=cutout_id)
 
 
-def _fail(cutout_id: int, token: str | None, message: str) -> None:
-    failed = jobs.job_fail(Cutout, cutout_id, token, message, message_field="error")
+def _fail(cutout_id: int, token: str | None, message: str, *,
+          working_copy_failed: bool = False) -> None:
+    """Fail the run's version with ``message`` for people and, in the same compare-and-set on
+    the run token, whether the working copy was the cause (``Cutout.working_copy_failed``:
+    what the product page's rebuild offer reads)."""
+    failed = jobs.job_fail(Cutout, cutout_id, token, message, message_field="error",
+                           working_copy_failed=working_copy_failed)
     if failed:
         _cutout_settled(cutout_id)
         events.cutout_event("cutout.failed", _event_row(cutout_id))

@@ -19,11 +19,7 @@ from PIL import Image
 from catalog import selectors
 from catalog.ingest import images, png, working_bench
 from catalog.models import ImageAsset
-from catalog.services.assets import (
-    WORKING_COPY_FAILURE,
-    asset_ingest,
-    asset_working_copy_rebuild,
-)
+from catalog.services.assets import asset_ingest, asset_working_copy_rebuild
 from catalog.services.products import product_create
 from cutouts.models import Cutout
 from tests.catalog.imagegen import delta_e_2000, gradient_array, jpeg_bytes, srgb_to_lab
@@ -142,12 +138,17 @@ def _ingested(sku: str, seed: int) -> ImageAsset:
     return result.asset
 
 
-def _failed_reading(asset: ImageAsset, at) -> Cutout:
-    """A cutout of ``asset`` that failed reading its working copy, finished ``at``."""
+def _failed(asset: ImageAsset, at, *, error: str, working_copy: bool, **fields) -> Cutout:
+    """A failed cutout of ``asset`` finished ``at``, failed on its working copy or not."""
     return Cutout.objects.create(
         asset=asset, version=Cutout.objects.filter(asset=asset).count() + 1, status="failed",
-        error=f"{WORKING_COPY_FAILURE} is missing from storage; a manager can rebuild it.",
-        finished_at=at)
+        error=error, working_copy_failed=working_copy, finished_at=at, **fields)
+
+
+def _failed_reading(asset: ImageAsset, at) -> Cutout:
+    """A cutout of ``asset`` that failed reading its working copy, finished ``at``."""
+    return _failed(asset, at, working_copy=True,
+                   error="The working copy is missing from storage; a manager can rebuild it.")
 
 
 def _offered(asset: ImageAsset) -> bool:
@@ -264,3 +265,34 @@ def test_it_logs_an_image_that_took_the_file_as_the_rebuild_deleted_it(
     with django_capture_on_commit_callbacks(execute=True):
         asset_working_copy_rebuild(asset=asset)
     assert f"#{twin.pk}" in caplog.text and "rebuild_working_copies --all-broken" in caplog.text
+
+
+@pytest.mark.django_db
+def test_it_offers_the_rebuild_by_the_stored_failure_kind_not_the_message(storage):
+    reworded = _ingested("WW-8", seed=409)
+    _failed(reworded, timezone.now(), working_copy=True,
+            error="Copie de travail illisible : un responsable peut la refaire.")
+    alike = _ingested("WW-9", seed=410)
+    # another failure whose words happen to begin the same way is no working-copy failure
+    _failed(alike, timezone.now(), working_copy=False,
+            error="The working copy was read, but the model failed: out of memory")
+    assert _offered(reworded)
+    assert not _offered(alike)
+
+
+@pytest.mark.django_db
+def test_it_links_only_the_failures_stored_as_the_working_copys_for_retry(storage):
+    from cutouts.models import CutoutBatch
+
+    asset = _ingested("WW-10", seed=411)
+    broken, other, loose = (CutoutBatch.objects.create(total=1) for _ in range(3))
+    _failed(asset, timezone.now(), working_copy=True, batch=broken,
+            error="Kopie nicht lesbar.")
+    _failed(asset, timezone.now(), working_copy=False, batch=other,
+            error="The working copy step timed out.")
+    missing = _failed(asset, timezone.now(), working_copy=True, error="Unreadable.")
+    asset_working_copy_rebuild(asset=asset)
+    (shown,) = selectors.product_detail_assets(product=asset.product)
+    assert not shown.working_unreadable
+    assert shown.working_retry == selectors.WorkingCopyRetry(
+        batch_ids=(broken.pk,), loose=((missing.pk, missing.version),))

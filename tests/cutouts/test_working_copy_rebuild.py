@@ -4,21 +4,28 @@ failed alike; a manager rebuilds it from the intact original
 (``assets.asset_working_copy_rebuild``: the product page's button, ``manage.py
 rebuild_working_copies``)."""
 
+import importlib
 import io
 
 import numpy as np
 import pytest
+from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from catalog.models import ImageAsset
+from catalog.selectors import product_detail_assets
 from catalog.services.assets import asset_ingest
 from catalog.services.products import product_create
+from cutouts import engine
+from cutouts.imaging.models import ModelError
 from cutouts.models import Cutout
 from cutouts.services import batches, runs
 from tests.factories import manager, reviewer
@@ -60,7 +67,7 @@ def test_it_rebuilds_a_deleted_working_copy_identically_and_the_cutout_then_succ
     cutout = batch.cutouts.get()
     assert runs.cutout_run(cutout_id=cutout.pk) == "failed"
     cutout.refresh_from_db()
-    assert cutout.error.startswith("The working copy")
+    assert cutout.working_copy_failed and cutout.error.startswith("The working copy")
 
     client.force_login(manager())
     page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
@@ -83,7 +90,8 @@ def test_it_rebuilds_a_deleted_working_copy_identically_and_the_cutout_then_succ
 
     assert batches.cutout_batch_retry_failed(batch=batch) == 1
     assert runs.cutout_run(cutout_id=cutout.pk) == "done"
-    assert Cutout.objects.get(pk=cutout.pk).status == "done"
+    done = Cutout.objects.get(pk=cutout.pk)
+    assert (done.status, done.working_copy_failed) == ("done", False)
     page = client.get(reverse("catalog:product_detail", args=[asset.product_id])).content.decode()
     assert BUTTON not in page
 
@@ -273,3 +281,97 @@ def test_it_prints_the_command_reason_whole_in_its_own_column(make_assets):
     action, reason = header.index("ACTION"), header.index("WORKING COPY")
     assert row[action:reason].strip() == "would rebuild"
     assert row[reason:].startswith("unreadable (") and row[reason:].endswith(")"), row
+
+
+# --- 2026-12-05: the working copy's failure is a stored fact, not the message's first words --
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_it_stores_the_working_copy_as_the_cause_with_the_failure(make_assets, fake_model,
+                                                                   damage):
+    asset = make_assets(1)[0]
+    if damage == "missing":
+        storages["default"].delete(asset.working_name)
+    else:
+        good = _read(asset.working_name)
+        _put(asset.working_name, good[: len(good) // 2])
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    assert runs.cutout_run(cutout_id=batch.cutouts.get().pk) == "failed"
+    cutout = batch.cutouts.get()
+    assert (cutout.status, cutout.working_copy_failed) == ("failed", True)
+
+
+def test_it_stores_no_working_copy_cause_for_another_permanent_failure(make_assets,
+                                                                       monkeypatch):
+    def broken_model(**kwargs):
+        # words that begin as the working copy's did: the kind is the exception's, not these
+        raise ModelError("The working copy was read, but the model could not load")
+
+    monkeypatch.setattr(engine, "cutout_compute", broken_model)
+    batch = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast")
+    assert runs.cutout_run(cutout_id=batch.cutouts.get().pk) == "failed"
+    cutout = batch.cutouts.get()
+    assert cutout.error.startswith("Model error: ") and not cutout.working_copy_failed
+
+
+def test_it_stores_nothing_on_a_row_another_run_took_over(make_assets):
+    """The failure and its kind are one compare-and-set on the run token: a run whose row the
+    reconciler gave to another run writes neither."""
+    asset = make_assets(1)[0]
+    storages["default"].delete(asset.working_name)
+    cutout = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.get()
+    token = runs._claim(cutout.pk, "w1:1")
+    Cutout.objects.filter(pk=cutout.pk).update(run_token="taken-over")
+    runs._cutout_execute(cutout.pk, token)
+    row = Cutout.objects.get(pk=cutout.pk)
+    assert (row.status, row.run_token, row.working_copy_failed, row.error) == (
+        "running", "taken-over", False, "")
+
+
+def test_it_clears_the_working_copy_cause_when_the_failed_row_is_retried(make_assets,
+                                                                         fake_model):
+    asset = make_assets(1)[0]
+    cutout = _failed_on_the_working_copy(asset)
+    assert cutout.working_copy_failed
+    assert batches.cutout_batch_retry_failed(batch=cutout.batch) == 1
+    retried = Cutout.objects.get(pk=cutout.pk)
+    assert (retried.status, retried.working_copy_failed, retried.error) == ("queued", False, "")
+
+
+def test_it_refuses_to_store_the_working_copy_cause_on_a_version_that_is_not_failed(
+        make_assets):
+    cutout = batches.cutout_batch_start(assets=make_assets(1)).cutouts.get()
+    for status in ("queued", "running", "done", "cancelled"):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Cutout.objects.filter(pk=cutout.pk).update(status=status, working_copy_failed=True)
+    Cutout.objects.filter(pk=cutout.pk).update(status="failed", working_copy_failed=True)
+    assert Cutout.objects.get(pk=cutout.pk).working_copy_failed
+
+
+def test_it_marks_the_versions_that_failed_on_the_working_copy_before_on_migrating(
+        make_assets):
+    batch = batches.cutout_batch_start(assets=make_assets(4))
+    missing, decoded, model, cancelled = batch.cutouts.order_by("pk")
+    # as the code before the field left them: failed with the message, nothing stored
+    failed = {"status": "failed", "finished_at": timezone.now()}
+    Cutout.objects.filter(pk=missing.pk).update(
+        **failed, error="The working copy is missing from storage; a manager can rebuild it "
+        "from the original on the product page.")
+    Cutout.objects.filter(pk=decoded.pk).update(
+        **failed, error="The working copy cannot be decoded: truncated")
+    Cutout.objects.filter(pk=model.pk).update(**failed, error="Model error: no weights")
+    # cancelled with the same words: only failures offered the rebuild, and still do
+    Cutout.objects.filter(pk=cancelled.pk).update(
+        status="cancelled", error="The working copy cannot be decoded: truncated")
+
+    def offered(cutout: Cutout) -> bool:
+        (shown,) = product_detail_assets(product=cutout.asset.product)
+        return bool(shown.working_unreadable)
+
+    assert not any(map(offered, (missing, decoded)))
+    migration = importlib.import_module("cutouts.migrations.0018_cutout_working_copy_failed")
+    migration.mark_working_copy_failed(apps, None)
+    marked = dict(Cutout.objects.filter(batch=batch).values_list("pk", "working_copy_failed"))
+    assert marked == {missing.pk: True, decoded.pk: True, model.pk: False, cancelled.pk: False}
+    assert [offered(c) for c in (missing, decoded, model, cancelled)] == [
+        True, True, False, False]
