@@ -63,6 +63,7 @@ from .services import export_jobs as export_services
 from .services import previews as preview_services
 from .services import review as review_services
 from .strengths import STRENGTHS
+from .variants import ManifestStatus
 
 router = Router(auth=AUTH)
 downloads = Router()  # the signature in the URL is the credential
@@ -754,6 +755,14 @@ class ManifestRowOut(Schema):
     spec: str = Field("", description="The spec string the row's preset renders with: how a "
                                       "`spec-<hash>` folder is matched back to its spec "
                                       "(empty in exports made before 2026-12-03).")
+    status: ManifestStatus = Field(
+        description="The row's outcome as a code (decide by it; `compliance` says the same in "
+                    "words, which may be reworded): `ok`, `ok_warnings` (in the export; a dry "
+                    "run's: would be), `failed_included` (fails its checks, in the export with "
+                    "`include_failing`), `failed` (fails its checks, left out), `not_exported` "
+                    "(left out unjudged: cannot be named or rendered), `not_approved` (no "
+                    "approved cutout), `unchecked` (a dry run's file not rendered yet). Read "
+                    "from the text for exports made before 2026-12-05.")
 
 
 def _export(pk: int) -> ExportJob:

@@ -1307,7 +1307,9 @@ def export_job_progress(*, job: ExportJob) -> ExportProgress:
 
 
 def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict], bool]:
-    """Manifest rows (unescaped for display) and whether there were more than ``limit``."""
+    """Manifest rows (unescaped for display) and whether there were more than ``limit``.
+    Every row has its ``status`` code, a manifest written before the column too
+    (``manifest_row_status``)."""
     if not job.manifest_name:
         return [], False
     storage = storages["exports"]
@@ -1318,7 +1320,9 @@ def export_job_results(*, job: ExportJob, limit: int = 500) -> tuple[list[dict],
             for row in csv.DictReader(codecs.iterdecode(fh, "utf-8-sig")):
                 if len(rows) == limit:
                     return rows, True
-                rows.append({k: variants.csv_unescape(v or "") for k, v in row.items()})
+                status = manifest_row_status(row)
+                rows.append({**{k: variants.csv_unescape(v or "") for k, v in row.items()},
+                             "status": str(status)})
     except FileNotFoundError:
         return [], False
     return rows, False
@@ -1383,7 +1387,7 @@ class SheetCell:
     file: str
     size: str
     sha256: str  # "" when nothing was rendered (no thumbnail)
-    state: str  # ok | warning | failed | pending
+    status: variants.ManifestStatus
     compliance: str
     position: str = ""  # "" in manifests written before the column
     asset_id: str = ""
@@ -1393,13 +1397,18 @@ class SheetCell:
     opaque: bool = False
 
     @property
+    def state(self) -> str:
+        """Its chip's colour: ok | warning | failed | pending."""
+        return SHEET_CHIPS[self.status]
+
+    @property
     def label(self) -> str:
         """What its chip reads: the state, but a dry run's unrendered file "would be
         rendered" (a done dry run's cells read "pending" as if still to come) and an image
         without an approved cutout "not approved" (no file was planned for it)."""
-        if self.state == "pending":
+        if self.status is variants.ManifestStatus.UNCHECKED:
             return "would be rendered"
-        if self.compliance.strip().startswith("not approved"):
+        if self.status is variants.ManifestStatus.NOT_APPROVED:
             return "not approved"
         return self.state
 
@@ -1433,17 +1442,57 @@ class ContactSheet:
         return self.page + 1 if self.page < self.pages else None
 
 
-def compliance_state(text: str) -> str:
-    """The chip for a manifest compliance text (see manifest_row_for and summary())."""
+#: the contact sheet's chip colour per manifest status
+SHEET_CHIPS: dict[variants.ManifestStatus, str] = {
+    variants.ManifestStatus.OK: "ok",
+    variants.ManifestStatus.OK_WARNINGS: "warning",
+    variants.ManifestStatus.FAILED_INCLUDED: "failed",
+    variants.ManifestStatus.FAILED: "failed",
+    variants.ManifestStatus.NOT_EXPORTED: "failed",
+    variants.ManifestStatus.NOT_APPROVED: "failed",
+    variants.ManifestStatus.UNCHECKED: "pending",
+}
+
+
+def manifest_row_status(row: dict) -> variants.ManifestStatus:
+    """A manifest row's outcome (as read from the CSV, cells escaped): its ``status`` code;
+    a manifest written before the column (2026-12-05) has only the text to go by."""
+    try:
+        return variants.ManifestStatus(variants.csv_unescape(row.get("status") or "").strip())
+    except ValueError:
+        return legacy_manifest_status(variants.csv_unescape(row.get("compliance") or ""))
+
+
+#: the dry run's prefix of a pre-2026-12-05 compliance text: "dry run: ", "dry run (cached): "
+#: and "dry run (cached, <why>: re-checked on export): "
+_LEGACY_DRY_RUN_RE = re.compile(r"dry run(?: \(cached[^)]*\))?: ")
+
+
+def legacy_manifest_status(text: str) -> variants.ManifestStatus:
+    """The status of a row of a manifest written before 2026-12-05, which has no ``status``
+    column: read once from its ``compliance`` text, as the export wrote it then
+    (``export_sinks.manifest_row_for``, ``ComplianceResult.summary``). Manifests written
+    since carry the code; nothing else reads the text for a decision."""
+    status = variants.ManifestStatus
     text = text.strip()
-    if text.startswith("dry run") and "cached" not in text:
-        return "pending"
-    text = text.removeprefix("dry run (cached): ")
-    if text.startswith(("failed", "not exported", "exported despite", "not approved")):
-        return "failed"
+    dry = _LEGACY_DRY_RUN_RE.match(text)
+    if dry:
+        text = text[dry.end():]
+    if text.startswith("not approved"):
+        return status.NOT_APPROVED
+    if text == "would be rendered":
+        return status.UNCHECKED
+    if text.startswith(("exported despite", "would be exported despite")):
+        return status.FAILED_INCLUDED
+    for refused in ("not exported: ", "would not be exported: "):
+        if text.startswith(refused):
+            return (status.FAILED if text.removeprefix(refused).startswith("failed")
+                    else status.NOT_EXPORTED)
+    if text.startswith("failed"):
+        return status.FAILED
     if text.startswith("ok (warnings"):
-        return "warning"
-    return "ok"
+        return status.OK_WARNINGS
+    return status.OK
 
 
 def export_job_sheet(*, job: ExportJob, page: int = 1,
@@ -1458,11 +1507,11 @@ def export_job_sheet(*, job: ExportJob, page: int = 1,
         try:
             with storages["exports"].open(job.manifest_name, "rb") as fh:
                 for row in csv.DictReader(codecs.iterdecode(fh, "utf-8-sig")):
+                    status = manifest_row_status(row)
                     if start <= total < start + per_page:
-                        cells.append(_sheet_cell(row))
+                        cells.append(_sheet_cell(row, status))
                     total += 1
-                    not_approved += variants.csv_unescape(
-                        row.get("compliance") or "").startswith("not approved")
+                    not_approved += status is variants.ManifestStatus.NOT_APPROVED
         except FileNotFoundError:
             pass
     pages = max(1, -(-total // per_page))
@@ -1497,7 +1546,7 @@ def export_job_specs(*, job: ExportJob) -> list[tuple[str, str]]:
     return out
 
 
-def _sheet_cell(row: dict) -> SheetCell:
+def _sheet_cell(row: dict, status: variants.ManifestStatus) -> SheetCell:
     value = {k: variants.csv_unescape(v or "") for k, v in row.items()}
     sha = value.get("sha256", "")
     compliance = value.get("compliance", "")
@@ -1509,6 +1558,6 @@ def _sheet_cell(row: dict) -> SheetCell:
         sku=value.get("sku", ""), preset=value.get("preset", ""),
         file=file,
         size=f"{width}×{height}" if width and height else "",
-        sha256=sha if _SHA256_RE.match(sha) else "", state=compliance_state(compliance),
+        sha256=sha if _SHA256_RE.match(sha) else "", status=status,
         compliance=compliance, position=value.get("position", ""),
         asset_id=value.get("asset_id", ""), spec=spec, opaque=spec_is_opaque(spec, file))

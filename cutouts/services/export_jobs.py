@@ -507,24 +507,14 @@ def _export_execute(job: ExportJob, run_token: str,
             renditions_persist((item.cutout_id, out)
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
-                row, include = manifest_row_for(job, item, out)
                 # a dry run renders nothing: what the layout refuses (over 100 MP, enlarged
                 # past the limit) used to read "would be rendered" and then was excluded
                 # (the box comes with the plan's source: one read of the cutout's row)
                 foreseen = (_foresee(presets[item.preset], source.box if source else None,
                                      scenes)
                             if job.dry_run and out is None and not item.error else None)
-                if foreseen is not None:
-                    shipped = foreseen[1] and job.include_failing
-                    row["compliance"] = variants.csv_safe(
-                        f"dry run: would be exported despite: {foreseen[0]}" if shipped
-                        else f"dry run: would not be exported: {foreseen[0]}")
-                elif out is not None and out.provisional:
-                    # its stored verdict, not judged again: said so, never passed off as one
-                    provisional += 1
-                    summary = out.fields["compliance"].get("summary", "")
-                    row["compliance"] = variants.csv_safe(
-                        f"dry run (cached, {out.provisional}: re-checked on export): {summary}")
+                row, include = manifest_row_for(job, item, out, foreseen)
+                provisional += bool(out is not None and out.provisional)
                 # which image of the product the row is: one SKU's rows otherwise read alike
                 row.update(position=variants.csv_safe(item.position),
                            asset_id=variants.csv_safe(item.asset_id),

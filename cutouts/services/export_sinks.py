@@ -88,8 +88,10 @@ class FolderSink:
 
 #: an export's manifest.csv columns: the variants package's, then (appended 2026-12-03, so
 #: readers by position keep working) ``spec``, the spec string each row was rendered with: a
-#: custom spec's folder is only ``spec-<hash>``, and this is how a reader matches it back
-EXPORT_MANIFEST_COLUMNS = (*variants.MANIFEST_COLUMNS, "spec")
+#: custom spec's folder is only ``spec-<hash>``, and this is how a reader matches it back; then
+#: (appended 2026-12-05) ``status``, the row's outcome as a ``variants.ManifestStatus`` code,
+#: which readers decide by (``compliance`` is the same outcome in words, for people)
+EXPORT_MANIFEST_COLUMNS = (*variants.MANIFEST_COLUMNS, "spec", "status")
 
 
 def manifest_writer(fh):
@@ -101,46 +103,67 @@ def manifest_writer(fh):
     return text, writer
 
 
+def _row(status: variants.ManifestStatus, **fields: Any) -> dict:
+    """``variants.manifest_row`` with its ``status`` code: every row the export writes has
+    one, set with its text (the two say the same outcome)."""
+    row = variants.manifest_row(**fields)
+    row["status"] = str(status)
+    return row
+
+
 def manifest_row_not_approved(*, row: NotApprovedRow, preset: variants.Preset) -> dict:
     """The manifest row of a selected image the export leaves out for want of an approved
     cutout: no file, its reason in ``compliance`` (``not approved: awaiting review``), so a
     team reconciling the manifest against its SKU list finds every image it asked for."""
-    out = variants.manifest_row(sku=row.sku, gtin=row.gtin or None, asin=row.asin or None,
-                                preset=preset.name, file="",
-                                compliance=f"not approved: {row.reason}", position=row.position,
-                                asset_id=row.asset_id, included=False)
+    out = _row(variants.ManifestStatus.NOT_APPROVED,
+               sku=row.sku, gtin=row.gtin or None, asin=row.asin or None,
+               preset=preset.name, file="", compliance=f"not approved: {row.reason}",
+               position=row.position, asset_id=row.asset_id, included=False)
     out["spec"] = variants.csv_safe(preset.spec)
     return out
 
 
-
-def manifest_row_for(job: ExportJob, item: PlannedItem,
-                     out: RenditionOutput | None) -> tuple[dict, bool]:
+def manifest_row_for(job: ExportJob, item: PlannedItem, out: RenditionOutput | None,
+                     foreseen: tuple[str, bool] | None = None) -> tuple[dict, bool]:
     """The manifest row for a planned file and whether the file goes into the export. A row
     whose file is not in the export (excluded; in a dry run, one that would be) names it
-    only in ``planned_file``, with no size or hash: see ``variants.manifest_row``."""
+    only in ``planned_file``, with no size or hash: see ``variants.manifest_row``.
+    ``foreseen``: what a dry run foresees the real run refusing of a file it did not render
+    (``_foresee`` of export_jobs: why, and whether ``include_failing`` still ships it)."""
+    status = variants.ManifestStatus
     base: dict[str, Any] = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
             "preset": item.preset, "file": item.path}
     if item.error:
-        return variants.manifest_row(**base, compliance=f"not exported: {item.error}",
-                                     included=False), False
+        return _row(status.NOT_EXPORTED, **base, compliance=f"not exported: {item.error}",
+                    included=False), False
     if out is None or not out.fields:
+        if job.dry_run and foreseen is not None:
+            why, failing = foreseen
+            shipped = failing and job.include_failing
+            code = (variants.verdict_status(passed=False, warned=False, included=shipped)
+                    if failing else status.NOT_EXPORTED)
+            would = "would be exported despite" if shipped else "would not be exported"
+            return _row(code, **base, compliance=f"dry run: {would}: {why}"), False
         if job.dry_run:
-            return variants.manifest_row(**base, compliance="dry run: would be rendered"), False
+            return _row(status.UNCHECKED, **base,
+                        compliance="dry run: would be rendered"), False
         reason = out.error if out is not None else "cutout no longer available"
-        return variants.manifest_row(**base, compliance=f"not exported: {reason}",
-                                     included=False), False
+        return _row(status.NOT_EXPORTED, **base, compliance=f"not exported: {reason}",
+                    included=False), False
     f = out.fields
     summary = f["compliance"].get("summary", "ok" if f["compliance_ok"] else "failed")
     include = out.ok or job.include_failing
     if job.dry_run:
-        summary = f"dry run (cached): {summary}"
+        # a stored verdict not judged again is said so, never passed off as one
+        cached = f", {out.provisional}: re-checked on export" if out.provisional else ""
+        summary = f"dry run (cached{cached}): {summary}"
     elif not out.ok:
         summary = (f"exported despite: {summary}" if job.include_failing
                    else f"not exported: {summary}")
+    code = variants.verdict_status(passed=out.ok, warned=bool(f["compliance"].get("warnings")),
+                                   included=include)
     # a dry run writes nothing: its rows say what the export would be, so those it would
     # leave out read as excluded rows do
-    row = variants.manifest_row(**base, width=f["width"], height=f["height"],
-                                size_bytes=f["bytes"], sha256=f["sha256"], compliance=summary,
-                                included=include)
+    row = _row(code, **base, width=f["width"], height=f["height"], size_bytes=f["bytes"],
+               sha256=f["sha256"], compliance=summary, included=include)
     return row, include and not job.dry_run

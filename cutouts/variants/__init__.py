@@ -20,7 +20,7 @@ from .compliance import (
     rejudge_position,
 )
 from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, VariantError
-from .manifest import MANIFEST_COLUMNS, manifest_csv, manifest_row
+from .manifest import MANIFEST_COLUMNS, ManifestStatus, manifest_csv, manifest_row, verdict_status
 from .naming import (
     Collision,
     build_name,
@@ -52,6 +52,7 @@ from .spec import (
 __all__ = [
     "CUTOUT_INPUT",
     "MANIFEST_COLUMNS",
+    "ManifestStatus",
     "OPERATIONS",
     "RENDERER_VERSION",
     "CHECKS_VERSION",
@@ -91,6 +92,7 @@ __all__ = [
     "rejudge_position",
     "manifest_csv",
     "manifest_row",
+    "verdict_status",
     "name_for",
     "windows_safe_path",
     "field_label",

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
 from typing import TextIO
 
 from catalog.ingest.manifest import csv_safe, csv_unescape
@@ -34,6 +35,35 @@ MANIFEST_COLUMNS = (
     # it (excluded): a reader going by ``file`` never looks for a file that was not written.
     "planned_file",
 )
+
+
+class ManifestStatus(StrEnum):
+    """An export manifest row's outcome as a code (its ``status`` column, 2026-12-05), beside
+    the ``compliance`` text for people: a reader decides by the code, so the text can be
+    reworded. A closed set: a dry run's rows say what the export would do."""
+
+    #: in the export (a dry run: would be), passes the preset's checks
+    OK = "ok"
+    #: in the export, passes with warnings
+    OK_WARNINGS = "ok_warnings"
+    #: in the export although it fails its checks (``include_failing``)
+    FAILED_INCLUDED = "failed_included"
+    #: left out: fails its checks
+    FAILED = "failed"
+    #: left out with no verdict: it cannot be named or rendered, or its cutout is gone
+    NOT_EXPORTED = "not_exported"
+    #: the image has no approved cutout: no file was planned for it
+    NOT_APPROVED = "not_approved"
+    #: a dry run's file not rendered yet: the export would render and check it
+    UNCHECKED = "unchecked"
+
+
+def verdict_status(*, passed: bool, warned: bool, included: bool) -> ManifestStatus:
+    """The code of a row judged by its preset's checks (rendered, cached or foreseen from
+    the layout): ``included`` is whether the file goes (would go) into the export."""
+    if not passed:
+        return ManifestStatus.FAILED_INCLUDED if included else ManifestStatus.FAILED
+    return ManifestStatus.OK_WARNINGS if warned else ManifestStatus.OK
 
 
 def manifest_row(

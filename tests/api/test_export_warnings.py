@@ -55,6 +55,7 @@ def test_it_gives_no_file_size_or_hash_for_a_manifest_row_not_in_the_zip(manager
     assert cutout_tasks.export_job_run_task.run(job_id) == "done"
     [row] = manager_api.get(f"/api/v1/exports/{job_id}/manifest").json()
     assert row["compliance"].startswith("not exported:")
+    assert row["status"] == "not_exported"
     assert (row["file"], row["width"], row["height"], row["bytes"], row["sha256"]) == (
         "", None, None, None, "")
     assert row["planned_file"] == "" and row["position"] == "MAIN"  # it could not be named

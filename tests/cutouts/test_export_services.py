@@ -185,6 +185,26 @@ def test_it_excludes_failing_variants_unless_the_user_overrides(no_enqueue, too_
     assert rows[1]["compliance"].startswith("exported despite: failed:")
 
 
+def test_it_writes_each_rows_status_code_into_the_stored_manifest(no_enqueue,
+                                                                  too_small_preset):
+    approved_cutout(product=ProductFactory(sku="CODE-1", asin="B0CODE0001"),  # no GTIN
+                    size=MARKET_PHOTO)
+    job = run(export_jobs.export_job_create(presets=["amazon_main", "too_small", "walmart"]))
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        rows = manifest_rows(fh.read())
+    assert [(r["preset"], r["status"]) for r in rows] == [
+        ("amazon_main", "ok"), ("too_small", "failed"), ("walmart", "not_exported")]
+    approved_cutout(product=ProductFactory(sku="CODE-2", asin="B0CODE0002"), size=MARKET_PHOTO)
+    dry = run(export_jobs.export_job_create(presets=["amazon_main"], dry_run=True))
+    with storages["exports"].open(dry.manifest_name, "rb") as fh:
+        dry_rows = manifest_rows(fh.read())
+    assert [(r["sku"], r["status"]) for r in dry_rows] == [
+        ("CODE-1", "ok"), ("CODE-2", "unchecked")]
+    # the code says what the text says: a manifest read from its text reads the same
+    for row in rows + dry_rows:
+        assert export_selectors.legacy_manifest_status(row["compliance"]) == row["status"]
+
+
 def test_it_reports_naming_collisions_before_anything_is_written(no_enqueue):
     product = ProductFactory(sku="DUP-1", asin="B0DUPLICAT")
     approved_cutout(product=product, position="MAIN")
@@ -874,7 +894,8 @@ def test_the_manifest_names_the_spec_of_every_row(no_enqueue):
     spec = "trim|fill-85|square-400|bg-ffffff|format-jpeg"
     job = run(export_jobs.export_job_create(presets=["amazon_main"], specs=[spec]))
     rows = manifest_rows(read_zip(job).read("manifest.csv"))
-    assert tuple(rows[0])[:13] == variants.MANIFEST_COLUMNS and tuple(rows[0])[13:] == ("spec",)
+    assert tuple(rows[0])[:13] == variants.MANIFEST_COLUMNS
+    assert tuple(rows[0])[13:] == ("spec", "status")
     by_preset = {r["preset"]: r["spec"] for r in rows}
     folder = export_selectors.spec_preset(spec).name
     assert by_preset[folder] == variants.parse_spec(spec).canonical()

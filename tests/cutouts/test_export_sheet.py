@@ -5,11 +5,12 @@ import io
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.urls import reverse
 from PIL import Image
 
-from cutouts.models import Rendition
+from cutouts.models import ExportJob, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions
 from cutouts.tasks import export_job_run_task
@@ -55,6 +56,7 @@ def test_it_shows_every_variant_with_a_thumbnail_and_a_compliance_chip(client, f
     assert len(urls) == 2
     assert html.count('class="sheet-cell"') == 2
     assert html.count("compliance-ok") == 2 and 'title="ok"' in html
+    assert html.count('class="sheet-cell" data-state="ok" data-status="ok"') == 2
     assert "SHEET-1" in html and "transparent_png" in html and "2000×2000" in html
 
 
@@ -154,18 +156,92 @@ def test_the_job_page_links_to_the_next_page_of_the_sheet(client, sent, monkeypa
     assert client.get(url, {"page": "x"}).status_code == 200
 
 
-@pytest.mark.parametrize(("text", "state"), [
+#: every compliance text the export wrote before the status column (2026-12-05), and the code
+#: it stands for
+LEGACY_TEXTS = [
     ("ok", "ok"),
-    ("ok (warnings: fill measured from all non-background pixels)", "warning"),
-    ("failed: background is not white", "failed"),
+    ("ok (warnings: fill measured from all non-background pixels)", "ok_warnings"),
     ("not exported: failed: too small", "failed"),
-    ("exported despite: failed: too small", "failed"),
-    ("not exported: gtin is empty", "failed"),
-    ("dry run: would be rendered", "pending"),
+    ("exported despite: failed: too small", "failed_included"),
+    ("not exported: SKU-1 has no GTIN; Walmart files are named by GTIN", "not_exported"),
+    ("not exported: cutout no longer available", "not_exported"),
+    ("not approved: awaiting review", "not_approved"),
+    ("dry run: would be rendered", "unchecked"),
     ("dry run (cached): ok", "ok"),
-])
-def test_it_maps_compliance_text_to_a_chip(text, state):
-    assert export_selectors.compliance_state(text) == state
+    ("dry run (cached): ok (warnings: straight cut)", "ok_warnings"),
+    ("dry run (cached): failed: background is not white", "failed"),
+    # a stored verdict past the re-check budget: it read "ok" whatever the verdict
+    ("dry run (cached, checked with the preset's earlier rules: re-checked on export): "
+     "failed: too small", "failed"),
+    # foreseen from the layout: they read "would be rendered" beside the job's "1 excluded"
+    ("dry run: would not be exported: cannot be rendered: output of 15000x13500 px",
+     "not_exported"),
+    ("dry run: would not be exported: failed: the product would be enlarged 12.5x",
+     "failed"),
+    ("dry run: would be exported despite: failed: the product would be enlarged 12.5x",
+     "failed_included"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), LEGACY_TEXTS)
+def test_it_reads_the_status_of_a_legacy_manifest_row_from_its_text(text, code):
+    assert export_selectors.legacy_manifest_status(text) == code
+
+
+OLD_COLUMNS = ("sku,gtin,asin,preset,file,width,height,bytes,sha256,compliance,position,"
+               "asset_id,planned_file,spec")
+
+
+def _manifest_job(lines: list[str]) -> ExportJob:
+    """A finished export whose stored manifest is ``lines`` (header first)."""
+    data = ("\ufeff" + "\r\n".join(lines) + "\r\n").encode()
+    name = storages["exports"].save("manifests/status-test.csv", ContentFile(data))
+    return ExportJob.objects.create(presets=["amazon_main"], status="done", manifest_name=name)
+
+
+def _chips(job: ExportJob) -> list[tuple[str, str]]:
+    return [(c.state, c.label) for c in export_selectors.export_job_sheet(job=job).cells]
+
+
+def test_it_reads_the_chip_from_the_status_code_whatever_the_text_says():
+    # texts reworded since: the code decides, not the words
+    job = _manifest_job([
+        OLD_COLUMNS + ",status",
+        "S-1,,,amazon_main,,,,,,rejected: background is grey,MAIN,1,a/S-1.jpg,sq,failed",
+        "S-1,,,ebay,e/S-1.jpg,9,9,1,,passed with notes: straight cut,MAIN,1,e/S-1.jpg,sq,"
+        "ok_warnings",
+        "S-2,,,ebay,,,,,,to be rendered by the export,MAIN,2,e/S-2.jpg,sq,unchecked",
+        "S-3,,,ebay,,,,,,awaiting review (no approved cutout),MAIN,3,,sq,not_approved",
+        "S-4,,,ebay,,,,,,not approved: nothing to do with approval,MAIN,4,e/S-4.jpg,sq,ok",
+    ])
+    assert _chips(job) == [("failed", "failed"), ("warning", "warning"),
+                           ("pending", "would be rendered"), ("failed", "not approved"),
+                           ("ok", "ok")]
+    assert export_selectors.export_job_sheet(job=job).not_approved == 1
+    rows, _ = export_selectors.export_job_results(job=job)
+    assert [r["status"] for r in rows] == [
+        "failed", "ok_warnings", "unchecked", "not_approved", "ok"]
+
+
+def test_it_reads_a_manifest_written_before_the_status_column():
+    job = _manifest_job([
+        OLD_COLUMNS,
+        "S-1,,,amazon_main,a/S-1.jpg,9,9,1,,ok,MAIN,1,a/S-1.jpg,sq",
+        "S-1,,,ebay,,,,,,not exported: failed: too small,MAIN,1,e/S-1.jpg,sq",
+        "S-2,,,ebay,,,,,,dry run: would be rendered,MAIN,2,e/S-2.jpg,sq",
+        "S-3,,,ebay,,,,,,not approved: awaiting review,MAIN,3,,sq",
+    ])
+    assert _chips(job) == [("ok", "ok"), ("failed", "failed"),
+                           ("pending", "would be rendered"), ("failed", "not approved")]
+    assert export_selectors.export_job_sheet(job=job).not_approved == 1
+    rows, _ = export_selectors.export_job_results(job=job)
+    assert [r["status"] for r in rows] == ["ok", "failed", "unchecked", "not_approved"]
+
+
+def test_it_reads_an_unknown_status_code_from_the_text():
+    job = _manifest_job([OLD_COLUMNS + ",status",
+                         "S-1,,,ebay,,,,,,not exported: failed: too small,MAIN,1,,sq,maybe"])
+    assert _chips(job) == [("failed", "failed")]
 
 
 def test_the_form_shows_each_preset_as_a_card_with_its_canvas(client):
@@ -232,6 +308,3 @@ def test_it_draws_the_checkerboard_only_behind_transparent_variants(client, sent
 def test_it_tells_opaque_variants_from_transparent_ones(spec, file, opaque):
     assert export_selectors.spec_is_opaque(spec, file) is opaque
 
-
-def test_it_shows_a_not_approved_row_as_a_failed_chip():
-    assert export_selectors.compliance_state("not approved: awaiting review") == "failed"
