@@ -431,6 +431,10 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
         return _no_file(request, back)
     position = request.POST.get("position") or None
     replace = _flag(request, "replace")
+    # The page sends a folder drop's path with its one file (the browser gives the server the
+    # base name only): the service's hidden-folder rule reads it as a browser session's does
+    # (.thumbs/x.jpg is refused); the image keeps its base name.
+    path = (request.POST.get("path") or "")[:MAX_PATH_CHARS] if len(files) == 1 else ""
     results = []
     try:
         # one slot for the request: its files are decoded one after another
@@ -439,7 +443,7 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
             for upload in files:
                 with upload:
                     result = asset_services.asset_ingest(
-                        product=product, fileobj=upload, filename=upload.name,
+                        product=product, fileobj=upload, filename=path or upload.name,
                         user=request.user, position=position, replace=replace, hashes=hashes,
                     )
                 # One position for every file of the request: only the first may replace the
@@ -599,8 +603,9 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
-        # hidden files and desktop metadata: not sent, listed as ignored in these words; which
-        # names those are is the imports' own pattern (one rule for the page and the server)
+        # hidden and system files, and files in hidden or system folders: not sent, listed as
+        # ignored in these words; which names those are is the imports' own pattern, tested on
+        # every part of a path (one rule for the page and the server)
         "ignored_reason": archives.IGNORED_REASON,
         "ignored_name_pattern": archives.IGNORED_NAME_PATTERN,
         # a 0-byte file: the page marks it before sending, in the import's words

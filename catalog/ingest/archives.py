@@ -26,21 +26,28 @@ SPOOL_BYTES = 4 * 1024 * 1024
 
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".jar", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2"})
 ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"\x1f\x8b")
-#: A file name (the last part of its path) that is a hidden file or desktop metadata: a name
-#: starting with a dot (.DS_Store, macOS's ._IMG_1.jpg, any .hidden.jpg; not "." or ".."),
-#: Thumbs.db, desktop.ini, matched ignoring case. Silently passed over by every import and
-#: never reported; the upload page gets this very pattern (data-ignored-name) and lists such
-#: files as ignored, not sent. Plain syntax on purpose: Python and JavaScript read it alike.
-IGNORED_NAME_PATTERN = r"^(\.(?!\.?$)|thumbs\.db$|desktop\.ini$)"
+#: A part of a path (a folder, or the file's own name) that is hidden or made by a system or
+#: a tool, never a person's photo: a name starting with a dot (.DS_Store, macOS's ._IMG_1.jpg,
+#: any .hidden.jpg, a .thumbs/ folder, QNAP's .@__thumb/; not "." or ".."), Thumbs.db,
+#: desktop.ini, Synology's thumbnail folder @eaDir/, macOS's __MACOSX/ (at any depth: a
+#: macOS ZIP unpacked and zipped again inside a shoot folder), matched ignoring case. A file
+#: with such a part anywhere in its path (``is_hidden_path``) is silently passed over by every
+#: import and never reported, and is never stored from a product page or the API; the upload
+#: page gets this very pattern (data-ignored-name), tests every part of a path with it and
+#: lists such files as ignored, not sent. Plain syntax on purpose: Python and JavaScript read
+#: it alike.
+IGNORED_NAME_PATTERN = r"^(\.(?!\.?$)|thumbs\.db$|desktop\.ini$|@eadir$|__macosx$)"
 _IGNORED_NAME = re.compile(IGNORED_NAME_PATTERN, re.IGNORECASE)
 MANIFEST_NAME = "manifest.csv"
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
-#: Why desktop metadata and hidden files are passed over (never imported, never reported):
-#: the upload page lists them in these words, as a drop otherwise lost them without one.
-IGNORED_REASON = ("Ignored: a hidden file or desktop metadata (a name starting with a dot, "
-                  "such as .DS_Store or a ._ file; Thumbs.db, desktop.ini); not sent.")
+#: Why hidden and system files are passed over (never imported, never reported): the upload
+#: page lists them in these words, as a drop otherwise lost them without one, and a product
+#: page or API upload of one is refused in them.
+IGNORED_REASON = ("Ignored: a hidden or system file or folder (a name starting with a dot, "
+                  "such as .DS_Store, a ._ file or .thumbs/; Thumbs.db, desktop.ini, @eaDir/, "
+                  "__MACOSX/); not imported.")
 #: Why a whole ZIP is refused when its directory is missing or does not describe the file it
 #: ends (one wording for the import and the upload page's preview, which gets it as data).
 ZIP_DAMAGED_REASON = (
@@ -90,11 +97,15 @@ class Entry:
         return PurePosixPath(self.name).parts[:-1]
 
 
-def _is_junk(name: str) -> bool:
-    parts = PurePosixPath(name).parts
-    if not parts:
-        return True
-    return parts[0] == "__MACOSX" or _IGNORED_NAME.search(parts[-1]) is not None
+def is_hidden_path(name: str) -> bool:
+    """Whether any part of the path ``name`` (``/`` or ``\\``), a folder or the file's own
+    name, is hidden or system (``IGNORED_NAME_PATTERN``): ``.thumbs/x.jpg`` as ``.x.jpg``.
+    Never a path that climbs out (``..``) or starts at a root: that is refused as traversal
+    (``unsafe_name_reason``) and reported, whatever its other parts, not passed over."""
+    unified = name.replace("\\", "/")
+    if unsafe_name_reason(unified):
+        return False
+    return any(_IGNORED_NAME.search(part) for part in PurePosixPath(unified).parts)
 
 
 def unsafe_name_reason(name: str) -> str:
@@ -131,11 +142,12 @@ def _nested_archive_reason(name: str) -> str:
 
 
 def is_ignored(name: str) -> bool:
-    """Desktop metadata and the root manifest: never an entry, never reported."""
-    return _is_junk(name.replace("\\", "/")) or name.lower() == MANIFEST_NAME
+    """Hidden and system files (``is_hidden_path``) and the root manifest: never an entry,
+    never reported."""
+    return is_hidden_path(name) or name.lower() == MANIFEST_NAME
 
 
-#: ``NameProblem.kind``: passed over silently (desktop metadata, the root manifest).
+#: ``NameProblem.kind``: passed over silently (hidden and system files, the root manifest).
 NAME_IGNORED = "ignored"
 #: ... refused for its path (traversal, a NUL byte): the preview lists it apart.
 NAME_UNSAFE = "unsafe"
@@ -383,7 +395,7 @@ class FolderSource:
         result = []
         for path in self._walk(self.root):
             rel = path.relative_to(self.root).as_posix()
-            if _is_junk(rel) or rel.lower() == MANIFEST_NAME:
+            if is_ignored(rel):
                 continue
             entry = Entry(name=rel, size=0, _path=path)
             if path.is_symlink():

@@ -520,11 +520,19 @@ def asset_ingest(
     ``hashes``: the batch's ``HashLookup`` (``asset_hash_lookup``), so a request of many
     files reads the images with their contents once, not once per file.
     """
+    # the one rule for hidden and system files, by every part of the path (.x.jpg,
+    # .thumbs/x.jpg, @eaDir/...): an import passes over them before they come here; a product
+    # page's, the API's or a direct upload's is refused in the words the upload page lists
+    # them in, nothing stored
+    hidden = archives.is_hidden_path(filename or "")
     # the whole path for an import's report (a ZIP's shoot/SHOE-1/IMG_1.jpg), the base name
     # for the rest
     import_path = import_path_of(filename or "") if import_job is not None else ""
     filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
+    if hidden:
+        result.reason, result.code = archives.IGNORED_REASON, archives.NAME_IGNORED
+        return result
     if product.deleted_at is not None:
         result.reason, result.code = f"Product {product.sku} is deleted.", "product_deleted"
         return result

@@ -318,10 +318,11 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
     before = run.counters()
     skipped = archives.entry_name_problem(filename)
     if skipped is not None and skipped.kind == archives.NAME_IGNORED:
-        # A hidden file or desktop metadata (.hidden.jpg, ._IMG_1.jpg): passed over and never
-        # reported, as a ZIP import passes over it; the page sends none (the same rule).
+        # A hidden or system file, or one in such a folder (.hidden.jpg, ._IMG_1.jpg,
+        # @eaDir/x.jpg/...): passed over and never reported, as a ZIP import passes over it;
+        # the page sends none (the same rule). The code is asset_ingest's for such a name.
         result = IngestResult(filename=filename, status=IngestResult.REJECTED,
-                              reason=skipped.reason, code="ignored")
+                              reason=skipped.reason, code=archives.NAME_IGNORED)
     elif skipped is not None:
         # What a ZIP import and the preview skip (readme.txt, a .gif), with their words.
         level = ImportIssue.Level.WARNING if skipped.skipped else ImportIssue.Level.ERROR

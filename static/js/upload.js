@@ -15,9 +15,11 @@
  *   data-recent-url   a page whose [data-recent-imports] section replaces this page's once a
  *                     session is done (the upload page's "Recent imports")
  *
- * Hidden files and desktop metadata (.DS_Store, ._IMG.jpg, .hidden.jpg, Thumbs.db: the
- * server's pattern, data-ignored-name) are not sent, nor named in the report (a ZIP import
- * passes over them too), but each has its row, "Ignored" with the reason (data-ignored),
+ * Hidden and system files, and every file in a hidden or system folder (.DS_Store,
+ * ._IMG.jpg, .hidden.jpg, Thumbs.db, .thumbs/x.jpg, a NAS's @eaDir/: the server's pattern,
+ * data-ignored-name, tested on every part of the path) are not sent, nor named in the report
+ * (a ZIP import passes over them too), but each has its row, "Ignored" with the reason
+ * (data-ignored),
  * and the summary counts them (QA 2026-12-05: a drop lost
  * them without a word). Files whose names are not image file names (the server's rule,
  * given by the drop zone's data-image-extensions and data-not-image) are not sent: they
@@ -116,15 +118,26 @@
     return !!item.li && item.li.dataset.sized !== undefined;
   }
 
-  /* Whether the server passes over a file of this name, never importing or reporting it: a
-   * hidden file or desktop metadata, by the last part of its path (.DS_Store, ._IMG_1.jpg,
-   * .hidden.jpg, Thumbs.db). The rule is the server's (archives.IGNORED_NAME_PATTERN, the
-   * drop zone's data-ignored-name, matched ignoring case), so a page and an import never
-   * disagree about a name (a ZIP import took the .hidden.jpg a drop ignored). */
+  /* Whether the server passes over a file of this path, never importing or reporting it: a
+   * hidden or system file, or any file in a hidden or system folder, by every part of its
+   * path (.DS_Store, ._IMG_1.jpg, .hidden.jpg, Thumbs.db, .thumbs/x.jpg, @eaDir/x.jpg/...).
+   * The rule is the server's (archives.is_hidden_path with IGNORED_NAME_PATTERN, the drop
+   * zone's data-ignored-name, matched ignoring case), so a page and an import never disagree
+   * about a name (a ZIP import took the .hidden.jpg a drop ignored; until 2026-12-05 every
+   * path took NAS thumbnails in .@__thumb/ or @eaDir/). A path that climbs out or starts at a
+   * root (a ZIP's "../.x/a.jpg", "/.x/a.jpg") is not passed over: the server refuses it as
+   * traversal and reports it, whatever its other parts. */
   function ignoredName(zone, name) {
     const pattern = zone && zone.dataset.ignoredName;
     if (!pattern) return false; // no rule given: the server decides
-    return new RegExp(pattern, "i").test(name.replace(/\\/g, "/").split("/").pop());
+    const path = name.replace(/\\/g, "/");
+    const parts = path.split("/");
+    if (path.includes("\0") || /^(\/|[\s\S]:)/.test(path) || parts.includes("..")) {
+      return false;
+    }
+    const rule = new RegExp(pattern, "i");
+    // the parts as the server's PurePosixPath reads them: no empty ones, no "."
+    return parts.some((part) => part && part !== "." && rule.test(part));
   }
 
   /* '' for an image file name, else why the server would skip it (its words). */
@@ -301,8 +314,7 @@
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
           bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
           encrypted: !!(dir.getUint16(at + 8, true) & 1),
-          junk: name.startsWith("__MACOSX/") ||
-            ignoredName(document.querySelector("[data-dropzone]"), name),
+          junk: ignoredName(document.querySelector("[data-dropzone]"), name),
         });
       }
       at += 46 + skip;
@@ -509,7 +521,7 @@
       if (this.running) return;
       const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
       for (const { file, path } of found) {
-        if (ignoredName(this.dropzone, file.name)) {
+        if (ignoredName(this.dropzone, path || file.name)) {
           // not sent, nor named in the report (a ZIP import passes over them too), but
           // listed: a drop that lost files without a word looked like a lost upload (QA)
           const item = this.row({ file: file, path: path, loaded: 0, done: true });
@@ -906,7 +918,7 @@
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
       if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
-      if (c.ignored) text += ` · ${c.ignored} ignored (hidden or desktop files)`;
+      if (c.ignored) text += ` · ${c.ignored} ignored (hidden or system files)`;
       if (c.unmapped && !answered) text += ` · ${c.unmapped} not mapped`;
       if (c.taken && !answered) text += ` · ${c.taken} refused (position taken)`;
       if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;

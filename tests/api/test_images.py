@@ -49,6 +49,20 @@ def test_it_reports_duplicates_and_refusals_in_the_uis_words(manager_api):
     assert refused.json()["errors"] == [{"field": "file", "message": f"x.jpg: {ui_reason}"}]
 
 
+def test_it_refuses_a_hidden_file_in_the_words_the_upload_page_ignores_it_in(manager_api):
+    # "the same checks as the browser upload": the imports' rule for hidden and system files
+    from catalog.ingest.archives import IGNORED_REASON
+
+    product = ProductFactory(sku="IMG-DOT")
+    response = manager_api.post(f"/api/v1/products/{product.pk}/images",
+                                {"file": _file(".IMG-DOT_MAIN.jpg", product_jpeg(seed=4))},
+                                json=False)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "file", "message": f".IMG-DOT_MAIN.jpg: {IGNORED_REASON}"}]
+    assert not ImageAsset.objects.exists()
+
+
 def test_it_warns_that_an_image_past_pt08_shares_pt08(manager_api):
     product = ProductFactory(sku="IMG-FULL")
     for position in ["MAIN"] + [f"PT0{n}" for n in range(1, 9)]:

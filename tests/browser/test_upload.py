@@ -288,13 +288,13 @@ def test_it_lists_dropped_hidden_files_as_ignored_and_sends_none(live_server, pa
         else:
             expect(line).not_to_have_attribute("data-status", "ignored")
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "4 files · 3 ignored (hidden or desktop files)")
+        "4 files · 3 ignored (hidden or system files)")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 1 file")
     uploader.locator("[data-start]").click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     assert sent == ["DOT-1_MAIN.jpg"]
     expect(uploader.locator("[data-summary]")).to_have_text(
-        "4 files · 1 stored · 0 duplicates · 0 refused · 3 ignored (hidden or desktop files)")
+        "4 files · 1 stored · 0 duplicates · 0 refused · 3 ignored (hidden or system files)")
     expect(uploader.locator("[data-result] a")).to_contain_text("1 imported")
     # not refused: the "Not stored" box does not list them
     expect(uploader.locator("[data-failures]")).to_be_hidden()

@@ -194,7 +194,7 @@ def test_it_counts_each_kind_once_after_the_upload_and_settles_held_rows_in_past
     )
     expect(uploader.locator("[data-summary]")).to_have_text(
         "4 files · 1 stored · 1 duplicate (1 already stored, not sent) · "
-        "1 refused (1 position taken) · 1 ignored (hidden or desktop files)"
+        "1 refused (1 position taken) · 1 ignored (hidden or system files)"
     )
     expect(_row(uploader, "QA1_MAIN.jpg")).to_contain_text(
         "Skipped: Position MAIN of QA1 is already taken"

@@ -23,6 +23,7 @@ from catalog.ingest.archives import (
     FolderSource,
     ZipSource,
     entry_name_problem,
+    is_hidden_path,
     is_ignored,
     name_order_key,
     not_image_reason,
@@ -119,12 +120,48 @@ def test_it_passes_over_a_hidden_image_in_a_zip_and_a_folder_alike(tmp_path):
     (".hidden.jpg", True), ("shoot/.A1_MAIN.JPG", True), ("._x.jpg", True),
     (".DS_Store", True), ("thumbs.DB", True), ("a/Desktop.ini", True),
     ("x.jpg", False), ("a.b/x.jpg", False), ("my.thumbs.db", False), ("..\\x.jpg", False),
+    # a hidden or system folder anywhere in the path: NAS thumbnails are no product photos
+    (".thumbs/A1_MAIN.jpg", True), ("shoot/.@__thumb/A1_MAIN.jpg", True),
+    ("shoot/@eaDir/A1_MAIN.jpg/SYNOFILE_THUMB_M.jpg", True), ("@EADIR/x.jpg", True),
+    ("shoot/__MACOSX/A1/._x.jpg", True), ("a\\.thumbs\\x.jpg", True),
+    ("thumbs/x.jpg", False), ("eaDir/x.jpg", False), ("my@eaDir/x.jpg", False),
+    ("__MACOSX_old/x.jpg", False), ("./shoot/x.jpg", False),
+    # traversal is refused and reported, whatever its other parts (never passed over)
+    (".thumbs/../x.jpg", False), ("../.DS_Store", False), ("/.thumbs/x.jpg", False),
 ])
 def test_it_gives_the_page_the_pattern_the_imports_ignore_names_by(name, ignored):
-    # upload.js applies IGNORED_NAME_PATTERN to a name's last part, ignoring case
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    assert bool(re.search(IGNORED_NAME_PATTERN, base, re.IGNORECASE)) is ignored
+    # upload.js tests IGNORED_NAME_PATTERN on every part of a path ("/" or "\\"), ignoring
+    # case, unless the path climbs out or starts at a root
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    page = (not name.startswith("/") and ".." not in parts
+            and any(re.search(IGNORED_NAME_PATTERN, p, re.IGNORECASE) for p in parts))
+    assert page is ignored
+    assert is_hidden_path(name) is ignored
     assert is_ignored(name) is ignored
+
+
+def test_it_passes_over_files_in_hidden_and_system_folders_in_a_zip_and_a_folder_alike(
+        tmp_path):
+    names = [".thumbs/A1_MAIN.jpg", "A1/.@__thumb/A1_PT01.jpg",
+             "A1/@eaDir/A1_PT02.jpg/SYNOFILE_THUMB_M.jpg", "A1/__MACOSX/A1_PT03.jpg",
+             "A1/A1_PT04.jpg"]
+    data = jpeg_bytes(size=(600, 500))
+    zipped = ZipSource(io.BytesIO(zip_bytes(dict.fromkeys(names, data))), limits=LIMITS)
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    walked = FolderSource(tmp_path, limits=LIMITS)
+    assert [e.name for e in zipped.entries()] == [e.name for e in walked.entries()] == [
+        "A1/A1_PT04.jpg"]
+
+
+def test_it_refuses_traversal_through_a_hidden_folder_rather_than_pass_it_over():
+    # ".x/../a.jpg" names a hidden folder, but climbs out of it: a refusal the report shows
+    # (before 2026-12-05 "../.DS_Store" was passed over for its last part)
+    names = [".thumbs/../A1_MAIN.jpg", "../.DS_Store"]
+    source = ZipSource(io.BytesIO(zip_bytes(dict.fromkeys(names, b"x"))), limits=LIMITS)
+    assert {e.name: e.problem for e in source.entries()} == dict.fromkeys(
+        names, "Refused: '..' in the path (path traversal).")
 
 
 def test_it_reads_a_root_manifest_but_not_one_in_a_folder():
@@ -183,6 +220,10 @@ def test_it_has_one_wording_for_names_that_are_not_images(name, reason):
     ("a/..", NAME_UNSAFE, False),
     ("__MACOSX/a/._x.jpg", NAME_IGNORED, False),
     ("manifest.csv", NAME_IGNORED, False),
+    ("a/.@__thumb/x.jpg", NAME_IGNORED, False),
+    ("a/@eaDir/x.jpg/SYNOFILE_THUMB_S.jpg", NAME_IGNORED, False),
+    (".thumbs/../x.jpg", NAME_UNSAFE, False),
+    ("/.thumbs/x.jpg", NAME_UNSAFE, False),
 ])
 def test_it_says_which_kind_of_name_problem_an_entry_has(name, kind, skipped):
     # the preview tells a refused path from an unmapped name by the kind, asking no second rule

@@ -639,3 +639,66 @@ def test_it_passes_over_a_hidden_file_a_session_is_sent_as_a_zip_import_does(sto
     assert not job.issues.exists()
     assert list(ImageAsset.objects.values_list("original_filename", flat=True)) == [
         "DOT-3_PT01.jpg"]
+
+
+#: A NAS share's shoot folder: the photo, a dot-file, and the thumbnails QNAP (.@__thumb/)
+#: and Synology (@eaDir/, one folder per photo) keep beside it.
+NAS_SHOOT = {
+    "NAS-1/NAS-1_MAIN.jpg": jpeg_bytes(seed=20),
+    "NAS-1/.NAS-1_PT01.jpg": jpeg_bytes(seed=21),
+    "NAS-1/.@__thumb/NAS-1_PT02.jpg": jpeg_bytes(seed=22),
+    "NAS-1/@eaDir/NAS-1_MAIN.jpg/SYNOFILE_THUMB_M.jpg": jpeg_bytes(seed=23),
+    "NAS-1/@eaDir/NAS-1_MAIN.jpg/SYNOFILE_THUMB_XL.jpg": jpeg_bytes(seed=24),
+}
+
+
+@pytest.mark.parametrize("source_kind", ["zip", "folder"])
+def test_it_passes_over_nas_thumbnail_folders_as_it_passes_over_dot_files(storage, tmp_path,
+                                                                          source_kind):
+    # before 2026-12-05 only the file's own name counted: the thumbnails were imported (or
+    # refused, and reported) as product photos
+    from catalog.services.import_runner import import_job_run
+
+    ProductFactory(sku="NAS-1")
+    if source_kind == "zip":
+        job = import_job_create(user=None, source_kind="zip", enqueue=False,
+                                source_file=_zip_upload(NAS_SHOOT))
+    else:
+        for name, data in NAS_SHOOT.items():
+            (tmp_path / "share" / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "share" / name).write_bytes(data)
+        job = import_job_create(user=None, source_kind="folder", enqueue=False,
+                                source_path=str(tmp_path / "share"))
+    job = import_job_run(job_id=job.pk)
+    assert (job.status, job.message, job.progress_total) == ("done", "1 imported.", 1)
+    assert (job.imported_count, job.error_count, job.warning_count) == (1, 0, 0)
+    assert not job.issues.exists()
+    assert list(ImageAsset.objects.values_list("original_filename", flat=True)) == [
+        "NAS-1_MAIN.jpg"]
+
+
+def test_it_refuses_a_zip_of_nas_thumbnails_alone_as_holding_no_images(storage):
+    from catalog.errors import ImportRefused
+
+    thumbs = {n: d for n, d in NAS_SHOOT.items() if "@" in n}
+    with pytest.raises(ImportRefused, match=r"^The archive holds no images: nothing to "
+                                            r"import\.$"):
+        import_job_create(user=None, source_kind="zip", enqueue=False,
+                          source_file=_zip_upload(thumbs))
+
+
+@pytest.mark.parametrize("name", ["shoot/.@__thumb/DOT-4_MAIN.jpg",
+                                  "shoot/@eaDir/DOT-4_MAIN.jpg/SYNOFILE_THUMB_M.jpg"])
+def test_it_passes_over_a_file_in_a_hidden_folder_a_session_is_sent_as_a_dot_file(storage,
+                                                                                   name):
+    ProductFactory(sku="DOT-4")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    result = _send(job, name, jpeg_bytes(seed=25))
+    assert (result.status, result.code, result.reason) == (
+        "rejected", "ignored", imports.archives.IGNORED_REASON)
+    assert _send(job, "shoot/DOT-4_PT01.jpg", jpeg_bytes(seed=26)).status == "stored"
+    job.refresh_from_db()
+    assert (job.status, job.message) == ("done", "1 imported.")
+    assert not job.issues.exists()
+    assert list(ImageAsset.objects.values_list("original_filename", flat=True)) == [
+        "DOT-4_PT01.jpg"]

@@ -379,6 +379,41 @@ def test_it_refuses_bad_files_with_a_clear_reason(manager_client, storage, name,
     assert not ImageAsset.objects.exists()
 
 
+@pytest.mark.parametrize(("name", "path"), [
+    (".PAGE-1_MAIN.jpg", ""), ("Thumbs.db", ""),
+    # the page's folder drop sends the path beside the file, whose name has no folder
+    ("PAGE-1_MAIN.jpg", "shoot/.@__thumb/PAGE-1_MAIN.jpg"),
+    ("SYNOFILE_THUMB_M.jpg", "shoot/@eaDir/PAGE-1_MAIN.jpg/SYNOFILE_THUMB_M.jpg"),
+])
+def test_it_refuses_a_hidden_or_system_file_onto_a_product_as_the_imports_ignore_it(
+        manager_client, storage, name, path):
+    # the imports' one rule (archives.is_hidden_path), in its words; the page sends none, but
+    # the server held no rule of its own before 2026-12-05 and stored it
+    product = ProductFactory(sku="PAGE-1")
+    form = {"file": upload(name, product_jpeg(700, 600, seed=6))}
+    response = manager_client.post(reverse("catalog:product_upload", args=[product.pk]),
+                                   {**form, "path": path} if path else form, **JSON)
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["status"], answer["code"], answer["reason"], answer["filename"]) == (
+        "rejected", "ignored", archives.IGNORED_REASON, name)
+    assert not ImageAsset.objects.exists()
+
+
+def test_it_stores_a_products_file_from_a_plain_folder_beside_an_ignored_one(manager_client,
+                                                                             storage):
+    # a form without JavaScript: the good file stored, the hidden one named as ignored
+    product = ProductFactory(sku="PAGE-2")
+    response = manager_client.post(
+        reverse("catalog:product_upload", args=[product.pk]),
+        {"file": [upload("PAGE-2_MAIN.jpg", product_jpeg(700, 600, seed=7)),
+                  upload("._PAGE-2_MAIN.jpg", product_jpeg(700, 600, seed=8))]}, follow=True)
+    said = [str(m) for m in response.context["messages"]]
+    assert said == ["1 of 2 files stored.", f"._PAGE-2_MAIN.jpg: {archives.IGNORED_REASON}"]
+    assert list(ImageAsset.live.values_list("original_filename", flat=True)) == [
+        "PAGE-2_MAIN.jpg"]
+
+
 def test_it_answers_a_request_without_a_file_with_400(manager_client):
     product = ProductFactory()
     response = manager_client.post(reverse("catalog:product_upload", args=[product.pk]), **JSON)

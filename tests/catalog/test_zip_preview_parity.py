@@ -124,3 +124,21 @@ def test_it_marks_the_products_an_import_makes_from_file_names(storage):
     product.assets.update(deleted_at=product.created_at)
     assert [(p.sku, p.has_image) for p in selectors.import_job_products(job=job)] == [
         ("NEW-9", False)]
+
+
+def test_it_previews_a_nas_shoot_as_its_import_takes_it(manager_client, storage):
+    # the thumbnails in .@__thumb/ and @eaDir/ are neither counted nor listed, as the import
+    # passes over them (archives.is_hidden_path); a traversal through one is still refused
+    members = {"NAS-7/NAS-7_MAIN.jpg": product_jpeg(1200, 900, seed=1),
+               "NAS-7/.@__thumb/NAS-7_PT01.jpg": product_jpeg(1200, 900, seed=2),
+               "NAS-7/@eaDir/NAS-7_MAIN.jpg/SYNOFILE_THUMB_M.jpg": product_jpeg(1200, 900,
+                                                                               seed=3),
+               "NAS-7/.thumbs/../NAS-7_PT02.jpg": product_jpeg(1200, 900, seed=4)}
+    response = manager_client.post(reverse("catalog:import_preview"), {
+        "names": list(members), "create_products": "on", "source": "zip"})
+    page = response.content.decode()
+    job = _import(members)
+    assert (job.imported_count, job.error_count, job.progress_total) == (1, 1, 2)
+    assert "1 of 2 files → 1 product" in page
+    assert _not_mapped(page) == dict(job.issues.values_list("filename", "reason"))
+    assert "SYNOFILE_THUMB" not in page and ".@__thumb" not in page
