@@ -846,7 +846,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     for name in names:
         problem = archives.entry_name_problem(name)
         if problem is not None and problem.kind == archives.NAME_IGNORED:
-            continue  # desktop metadata, the manifest itself: not a file to import
+            continue  # hidden or system files and folders, the manifest itself: not files to import
         if problem is not None:
             (named if problem.kind == archives.NAME_UNSAFE else unmapped).append(
                 (name, problem.reason))

@@ -54,6 +54,20 @@ def test_it_refuses_direct_uploads_that_are_too_large_or_foreign(manager_api, s3
     assert wrong.status_code == 409 and "another product" in wrong.json()["detail"]
 
 
+def test_it_refuses_a_hidden_name_before_the_file_is_sent(manager_api, s3_storage):
+    product = ProductFactory()
+    for name in (".x.jpg", ".@__thumb/x.jpg", "shoot/@eaDir/x.jpg/SYNOFILE_THUMB_M.jpg"):
+        start = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                                 {"filename": name, "size": 500})
+        assert start.status_code == 422, name
+        assert start.json()["detail"].startswith("Ignored: a hidden or system file")
+    _, staged = s3_storage.listdir("uploads")
+    assert staged == []
+    plain = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                             {"filename": "shoot/x.jpg", "size": 500})
+    assert plain.status_code == 201
+
+
 def test_it_says_to_use_multipart_on_local_storage(manager_api, monkeypatch):
     from django.core.files.storage import FileSystemStorage
 
