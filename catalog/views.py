@@ -924,6 +924,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             empty := import_services.zip_no_images_reason(names)):
         context["error"] = empty
         return render(request, "catalog/_import_preview.html", context)
+    # a ZIP the import refuses whole for its compression (a zip bomb): refused here, with the
+    # entry to take out, rather than an Import button that loses every file
+    if request.POST.get("source") == "zip" and (
+            bomb := import_services.zip_bomb_reason(_preview_packed(request))):
+        context["error"] = bomb
+        return render(request, "catalog/_import_preview.html", context)
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.
     manifest_file = options["manifest_file"] or request.FILES.get("zip_manifest")
     context["zip_manifest_unread"] = manifest_file is None and any(
@@ -1003,6 +1009,18 @@ def _preview_names(request: HttpRequest, field: str) -> list[str] | None:
     if value is None or not all(isinstance(n, str) for n in value):
         return None
     return value
+
+
+def _preview_packed(request: HttpRequest) -> list[tuple[str, int, int]]:
+    """(name, uncompressed, compressed) of a ZIP's entries as the page read them from its
+    central directory (``packed_json``: name -> [uncompressed, compressed]), for the import's
+    zip-bomb rule. A malformed entry is left out: the import decides."""
+    value = _json_field(request.POST.get("packed_json") or "{}", dict)
+    if value is None:
+        return []
+    return [(name[:MAX_PATH_CHARS], sizes[0], sizes[1]) for name, sizes in value.items()
+            if isinstance(sizes, list) and len(sizes) == 2
+            and all(type(v) is int and 0 <= v < 2**64 for v in sizes)]
 
 
 def _preview_sizes(request: HttpRequest) -> dict[str, tuple[int, int]]:

@@ -13,7 +13,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -194,34 +194,44 @@ def _is_archive_name(name: str) -> bool:
     return PurePosixPath(name.lower()).suffix in ARCHIVE_EXTENSIONS
 
 
-def _check_bomb(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
-    """Refuse the whole archive from its central directory, before inflating a byte.
+def bomb_reason(sizes: Sequence[tuple[str, int, int]], limits: ArchiveLimits) -> str:
+    """Why an archive is refused whole from its central directory, before inflating a byte,
+    or "". ``sizes`` are (name, uncompressed, compressed) of its file entries: a ZIP's
+    (``ZipSource``), or the ones the upload page read from the directory for the preview
+    (views.import_preview), so the preview refuses what the import would (QA 2026-12-05 L2:
+    a bomb entry beside a good file previewed "2 of 2 files" and the import then failed).
 
     Declared sizes are trustworthy here because ``ZipSource.open`` never inflates more than
     an entry declares. Three limits: the total size, the whole archive's ratio, and the bytes
-    of all over-ratio entries together, small ones included.
+    of all over-ratio entries together, small ones included. A ratio refusal names the most
+    compressed entry, so the one to take out is known.
     """
-    total = sum(i.file_size for i in infos)
+    total = sum(size for _name, size, _packed in sizes)
     if total > limits.max_total_bytes:
-        raise ArchiveError(
-            f"Zip bomb refused: the ZIP expands to {total:,} bytes, over the limit of "
-            f"{limits.max_total_bytes:,}."
-        )
-    packed = sum(i.compress_size for i in infos)
+        return (f"Zip bomb refused: the ZIP expands to {total:,} bytes, over the limit of "
+                f"{limits.max_total_bytes:,}.")
+    packed = sum(p for _name, _size, p in sizes)
     overall = _ratio(total, packed)
+    over = [s for s in sizes if _ratio(s[1], s[2]) > limits.max_ratio]
+    suspicious = sum(size for _name, size, _packed in over)
+    reason = ""
     if total > limits.max_suspicious_bytes and overall > limits.max_ratio:
-        raise ArchiveError(
-            f"Zip bomb refused: the ZIP's {len(infos):,} files expand {overall:,.0f}:1 "
-            f"({packed:,} bytes to {total:,}), over the limit of {limits.max_ratio}:1."
-        )
-    over = [i for i in infos if _ratio(i.file_size, i.compress_size) > limits.max_ratio]
-    suspicious = sum(i.file_size for i in over)
-    if suspicious > limits.max_suspicious_bytes:
-        raise ArchiveError(
-            f"Zip bomb refused: {len(over):,} files compressed more than "
-            f"{limits.max_ratio}:1 would expand to {suspicious:,} bytes, over the limit of "
-            f"{limits.max_suspicious_bytes:,}."
-        )
+        reason = (f"Zip bomb refused: the ZIP's {len(sizes):,} files expand {overall:,.0f}:1 "
+                  f"({packed:,} bytes to {total:,}), over the limit of {limits.max_ratio}:1.")
+    elif suspicious > limits.max_suspicious_bytes:
+        reason = (f"Zip bomb refused: {len(over):,} files compressed more than "
+                  f"{limits.max_ratio}:1 would expand to {suspicious:,} bytes, over the limit "
+                  f"of {limits.max_suspicious_bytes:,}.")
+    if reason and over:
+        name, size, p = max(over, key=lambda s: (_ratio(s[1], s[2]), s[1]))
+        reason += f" Most compressed: {name} ({size:,} bytes, {_ratio(size, p):,.0f}:1)."
+    return reason
+
+
+def _check_bomb(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    reason = bomb_reason([(i.filename, i.file_size, i.compress_size) for i in infos], limits)
+    if reason:
+        raise ArchiveError(reason)
 
 
 def _starts_like_a_zip(fileobj: BinaryIO) -> bool:

@@ -557,9 +557,13 @@ def asset_ingest(
         lookup = hashes if hashes is not None else HashLookup()
         existing = lookup.same(sha, product)
         if existing is not None:
-            if import_job is not None and existing.import_job_id == import_job.pk:
-                # stored by a run of this import that died before its next checkpoint: the
-                # resumed run reports the file's warnings (the dead run's rows are dropped)
+            if (import_job is not None and existing.import_job_id == import_job.pk
+                    and existing.import_path == import_path):
+                # this very entry, stored by a run of this import that died before its next
+                # checkpoint: the resumed run reports the file's warnings (the dead run's rows
+                # are dropped). A second copy under another name or path is a duplicate as
+                # any other, without warnings (QA 2026-12-05 M1: DUP-1_PT01.jpg, the bytes of
+                # DUP-1_MAIN.jpg of the same session, got MAIN's "Low resolution" again).
                 result.warnings.extend(_stored_warnings(stream, existing))
             return _duplicate(result, existing)
         # The same bytes on another product: stored (one photo may serve two SKUs on

@@ -2,6 +2,7 @@
 cancel and fail, and the import kind the one job reconciler handles."""
 
 import contextlib
+import copy
 import dataclasses
 import itertools
 import os
@@ -93,6 +94,13 @@ def zip_no_images_reason(names: Iterable[str]) -> str:
     files = "one file is not an image" if len(others) == 1 else (
         f"{len(others)} files are not images")
     return f"{ZIP_NO_IMAGES_REASON} Its {files}: {shown}{more}."
+
+
+def zip_bomb_reason(sizes: Sequence[tuple[str, int, int]]) -> str:
+    """The import's whole-archive refusal of a ZIP (``archives.bomb_reason`` with the
+    import's limits) from its entries' (name, uncompressed, compressed) sizes, for the
+    preview, which has them from the directory the page read; "" when it passes."""
+    return archives.bomb_reason(sizes, import_runner.archive_limits())
 
 
 def _zip_refuse_without_images(fileobj: BinaryIO) -> None:
@@ -630,8 +638,32 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                                 "checkpoint"])
     if not late:
         _positions_by_name(job)
+        _issues_positions_settle(job)
         events.import_finished(job.pk)
     return job
+
+
+def _issues_positions_settle(job: ImportJob) -> None:
+    """A browser session's report rows about its images (a duplicate's stored copy, a stored
+    file's warning) say where those images are once the session has put its files in name
+    order (``_positions_by_name``) and named files have pushed others aside: the rows were
+    written as the files arrived (QA 2026-12-05 L1: "already stored … as PT05" of an image
+    at PT04, warning rows at PT04 beside the stored row at PT05). A duplicate's reason is
+    said again in ``duplicate_reason``'s words with the image's position now."""
+    issues = list(ImportIssue.objects.filter(job=job, asset_pk__isnull=False))
+    live = {a.pk: a for a in ImageAsset.live.filter(pk__in={i.asset_pk for i in issues})
+            .select_related("product")}
+    stale = []
+    for issue in issues:
+        asset = live.get(issue.asset_pk or 0)
+        if asset is None or issue.position == asset.position:
+            continue
+        was = copy.copy(asset)
+        was.position = issue.position
+        issue.reason = issue.reason.replace(duplicate_reason(was), duplicate_reason(asset))
+        issue.position = asset.position
+        stale.append(issue)
+    ImportIssue.objects.bulk_update(stale, ["reason", "position"], batch_size=500)
 
 
 def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:

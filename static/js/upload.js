@@ -100,17 +100,12 @@
   // instead of failing silently (it was read at load, so the order of the script tags
   // decided whether the page worked).
   let checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleStored,
-    plural, el, formatBytes;
+    findCopies, byName, plural, el, formatBytes;
 
   /* The server's order for files without a position (archives.name_order_key): by path,
    * folder by folder, by code point. */
   function byPath(a, b) {
-    const x = (a.path || a.file.name).split("/");
-    const y = (b.path || b.file.name).split("/");
-    for (let i = 0; i < Math.min(x.length, y.length); i++) {
-      if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
-    }
-    return x.length - y.length;
+    return byName(a.path || a.file.name, b.path || b.file.name);
   }
 
   /* Whether the preview refused this file for its header size (upload_dims.js marks it). */
@@ -301,7 +296,7 @@
         // the import reads the manifest at the archive's root: so does the preview
         names.manifest = {
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
-          header: dir.getUint32(at + 42, true),
+          bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
         };
       } else if (!name.endsWith("/")) {
         // Every file entry goes to the preview, which judges its name as the import does
@@ -313,6 +308,7 @@
         names.entries.set(name, {
           method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
           bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
+          crc: dir.getUint32(at + 16, true),
           encrypted: !!(dir.getUint16(at + 8, true) & 1),
           junk: ignoredName(document.querySelector("[data-dropzone]"), name),
         });
@@ -417,7 +413,7 @@
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
-                             empty = [], sizes = null) {
+                             empty = [], sizes = null, packed = null) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     // 0-byte files: the import refuses them, so the preview maps them to no product
@@ -426,6 +422,8 @@
     body.append("empty_json", JSON.stringify(empty));
     // name -> [width, height] from the headers (upload_dims.js): the server's size rule
     if (sizes) body.append("sizes_json", JSON.stringify(sizes));
+    // a ZIP's name -> [uncompressed, compressed] from its directory: the import's zip-bomb rule
+    if (packed) body.append("packed_json", JSON.stringify(packed));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
     if (!withProduct) body.delete("product");
     body.append("names_json", JSON.stringify(names));
@@ -601,7 +599,8 @@
           // (the import's order: the file's header before the catalog, assets.asset_ingest)
           if (dims) dims.mark(this.preview, this.items);
           this.findUnreadable();
-          this.findStored(generation);
+          // then the copies within the upload, from the hashes the stored check made
+          this.findStored(generation).then(() => this.findCopies(generation));
         });
     }
 
@@ -680,6 +679,19 @@
           this.storedProgress = { left: left, unchecked: unchecked };
           this.update();
         });
+    }
+
+    /* Files of the same bytes as an earlier one (name order) for the same product: the
+     * preview plans no position for them (upload_known.findCopies). They are still sent:
+     * the import skips each as a duplicate and its report names it. */
+    async findCopies(generation) {
+      const current = () => generation === this.storedGeneration && !this.running;
+      if (!current() || this.oneProduct()) return;
+      const candidates = this.items.filter((i) => !i.state && i.unmapped === undefined &&
+        i.file.size > 0 && !sizedOut(i))
+        .map((item) => ({ name: item.path || item.file.name, bytes: item.file.size,
+          read: async () => item.file }));
+      await findCopies(this.preview, candidates, current);
     }
 
     /* "N files look already stored …" under the preview's counts, from the rows as they
@@ -1313,6 +1325,12 @@
         // unread, the server says so in the preview rather than mapping without it
         if (!manifest) names.push("manifest.csv");
       }
+      // every file entry's sizes, the manifest's too: the import's zip-bomb rule counts them all
+      const packed = {};
+      for (const [name, entry] of names.entries) packed[name] = [entry.bytes, entry.size];
+      if (names.manifest) {
+        packed["manifest.csv"] = [names.manifest.bytes, names.manifest.size];
+      }
       const empty = names.filter((name) => (names.entries.get(name) || {}).bytes === 0);
       // the entries' pixel sizes from their headers, for the server's size rule (as for
       // picked files): the central directory, each local header, then the image header
@@ -1320,7 +1338,7 @@
       if (!read) return;  // a newer ZIP or options
       await showPreview(uploader.dataset.previewUrl,
         document.querySelector("form[data-options]"), names, target, manifest, false, empty,
-        read.sizes);
+        read.sizes, packed);
       showSizesUnread(target, read.unread);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
@@ -1342,6 +1360,10 @@
         await findStoredInZip(entries, (entry) => zipEntryData(file, entry), target,
           uploader.dataset.knownUrl, csrfToken(form),
           () => current === generation && input.files[0] === file);
+        await findCopies(target, Array.from(entries, ([name, entry]) => ({
+          name: name, bytes: entry.bytes, crc: entry.crc,
+          read: () => zipEntryData(file, entry) })),
+        () => current === generation && input.files[0] === file);
       }
     };
     if (input) {
@@ -1465,7 +1487,7 @@
     }
     ({
       checkStored, previewTargets, storedNote, showStoredNote, findStoredInZip, settleStored,
-      plural, el, formatBytes,
+      findCopies, byName, plural, el, formatBytes,
     } = window.cutroomUploadKnown);
     init();
   }

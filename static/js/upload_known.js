@@ -123,6 +123,12 @@
    * product it is stored again, with a warning naming the first. */
   function storedNote(holders, sku) {
     const where = (h) => `${h.sku} ${h.position} (asset #${h.asset})`;
+    if (!sku) {
+      // no product from the preview (a manifest with errors, an unknown SKU): neither a
+      // duplicate nor a copy for another product can be promised (QA 2026-12-05 L3: "the
+      // import stores it too, with a warning" while Upload was disabled)
+      return { duplicate: false, text: `Looks already stored: identical to ${where(holders[0])}` };
+    }
     const own = holders.find((h) => h.sku === sku);
     if (own) {
       return { duplicate: true, holder: where(own),
@@ -130,7 +136,7 @@
           "the import will skip it as a duplicate" };
     }
     return { duplicate: false, text: `Looks already stored: identical to ${where(holders[0])}; ` +
-      `the import stores it${sku ? ` on ${sku}` : ""} too, with a warning` };
+      `the import stores it on ${sku} too, with a warning` };
   }
 
   /* "N files look already stored …" under a preview's counts, with how many files of a
@@ -191,11 +197,14 @@
     note.textContent = parts.join(" ");
   }
 
+  /* A settled line's mark: the import skips the file as a duplicate. */
+  const STORED_MARK = "· already stored: skipped as a duplicate";
+
   /* A file the preview listed for a taken position whose bytes are on the product it maps
    * to: the import finds the duplicate before it looks at the position, so the file is
    * already stored (skipped), not a clash. It leaves the "position taken" list and count
    * (gone with its last file), and its line in the product's table says so. */
-  function settleTaken(container, name) {
+  function settleTaken(container, name, text = STORED_MARK) {
     const box = container && container.querySelector("[data-preview-refused]");
     if (!box) return;
     const named = (node) => (node.querySelector(".name") || {}).textContent === name;
@@ -207,7 +216,7 @@
       li.classList.remove("refused");
       li.dataset.previewAlreadyStored = "";
       const mark = li.querySelector(".warn");
-      if (mark) mark.textContent = "· already stored: skipped as a duplicate";
+      if (mark) mark.textContent = text;
     }
     const left = box.querySelectorAll("[data-preview-unmapped]").length;
     // the count's own elements (data-count), in the summary line and the list's heading
@@ -267,10 +276,11 @@
    * PT01 "next free" and the import stored the next file there). Out of "position taken"
    * (settleTaken); its table line says already stored, and the position it was planned at
    * (next free, or its own free one) goes to the product's next-free files. A named file
-   * that replaces older images keeps the position held: skipped, it replaces nothing. */
-  function settleStored(container, name) {
+   * that replaces older images keeps the position held: skipped, it replaces nothing.
+   * `text` is the line's mark (findCopies: a copy of another file of the upload). */
+  function settleStored(container, name, text = STORED_MARK) {
     if (!container) return;
-    settleTaken(container, name);
+    settleTaken(container, name, text);
     for (const li of container.querySelectorAll(".preview-files li")) {
       if ((li.querySelector(".name") || {}).textContent !== name) continue;
       if ("previewAlreadyStored" in li.dataset) continue;  // settled already
@@ -285,12 +295,79 @@
         freed = own.dataset.previewPosition;
       }
       const mark = li.querySelector(".warn");
-      if (mark) mark.textContent = "· already stored: skipped as a duplicate";
-      else li.append(" ", el("span", "warn small", "· already stored: skipped as a duplicate"));
+      if (mark) mark.textContent = text;
+      else li.append(" ", el("span", "warn small", text));
       if (freed && nextFreeOrder(li.parentNode).includes(freed)) {
         releasePosition(li.parentNode, freed);
       }
     }
+  }
+
+  /* The server's order of names (archives.name_order_key): folder by folder, by code point. */
+  function byName(a, b) {
+    const x = a.split("/");
+    const y = b.split("/");
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    }
+    return x.length - y.length;
+  }
+
+  /* Copies within one upload (QA 2026-12-05 M2: GOOD-1.jpg and GOOD-1.png of the same bytes
+   * were planned at PT04 and PT05, and GOOD-1.webp, planned at PT06, went to PT05). The
+   * import keeps the first file of the same bytes on a product, in name order (a ZIP's
+   * order; a browser session settles its files so, assets.asset_duplicate_first_by_name),
+   * and skips each later one as a duplicate: the preview plans no position for it
+   * (settleStored: its position goes to the product's next-free files, as a stored
+   * duplicate's does). `candidates` are {name, bytes, read, crc} (crc: a ZIP entry's CRC-32
+   * from its central directory). Only files sharing product, size (and CRC-32) with another
+   * are read, and hashed as the stored check hashes (sha256Of, remembered per Blob); a
+   * ZIP entry that cannot be hashed here (over HASH_MAX_BYTES, another compression) with
+   * the size and CRC-32 of an earlier one is called a likely copy. Returns how many. */
+  async function findCopies(container, candidates, current) {
+    const targets = previewTargets(container);
+    const groups = new Map();
+    for (const c of candidates.slice().sort((a, b) => byName(a.name, b.name))) {
+      const sku = targets[c.name];
+      if (!sku || !c.bytes) continue;
+      const key = [sku, c.bytes, c.crc === undefined ? "" : c.crc].join("\u0000");
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(c);
+    }
+    let copies = 0;
+    for (const group of groups.values()) {
+      if (group.length < 2) continue;
+      const first = new Map();  // sha256 -> the first name with those bytes
+      for (const c of group) {
+        let hex = null;
+        if (c.bytes <= HASH_MAX_BYTES) {
+          const blob = await c.read().catch(() => null);
+          hex = blob && blob.size === c.bytes ? await sha256Of(blob) : null;
+          if (!current()) return copies;
+        }
+        let text;
+        if (hex) {
+          if (!first.has(hex)) {
+            first.set(hex, c.name);
+            continue;
+          }
+          text = `· duplicate of ${first.get(hex)} in this upload — will be skipped`;
+        } else if (c.crc !== undefined && c !== group[0]) {
+          text = `· likely duplicate of ${group[0].name} in this upload (same size and ` +
+            "CRC-32) — will be skipped";
+        } else {
+          continue;
+        }
+        copies += 1;
+        settleStored(container, c.name, text);
+        for (const li of container.querySelectorAll("[data-preview-already-stored]")) {
+          if ((li.querySelector(".name") || {}).textContent === c.name) {
+            li.dataset.previewCopy = hex ? "duplicate" : "likely";
+          }
+        }
+      }
+    }
+    return copies;
   }
 
   /* "1 file", "2 files": a count with its noun, as the server's pages pluralize. */
@@ -347,7 +424,7 @@
 
   window.cutroomUploadKnown = {
     HASH_MAX_BYTES, sha256Of, checkStored, previewTargets, storedNote, showStoredNote,
-    findStoredInZip, settleTaken, settleStored,
+    findStoredInZip, settleTaken, settleStored, findCopies, byName,
     // small helpers upload.js shares, so a count and a size read the same on the whole page
     plural, el, formatBytes,
   };

@@ -78,3 +78,21 @@ def test_it_disables_import_zip_while_the_pages_manifest_has_errors(live_server,
     page.set_input_files("input[data-manifest]", str(good))
     expect(preview).to_contain_text("1 of 1 file → 1 product", timeout=20_000)
     expect(button).to_be_enabled()
+
+
+def test_it_disables_import_zip_for_a_zip_bomb_naming_the_entry(live_server, page, client):
+    """QA 2026-12-05 L2: c.zip (a bomb entry beside a good file) previewed "2 of 2 files"
+    with Import ZIP enabled; the import then failed whole, the good file lost too."""
+    import zipfile
+
+    form, button, preview = _zip_form(page, live_server, client)
+    data = zip_bytes({"BOMB-1/big.jpg": bytes(80 * 1024 * 1024),
+                      "BOMB-1/ok.jpg": product_jpeg(640, 600, seed=1)},
+                     compression=zipfile.ZIP_DEFLATED)
+    form.locator("input[name=archive]").set_input_files(files=[{
+        "name": "c.zip", "mimeType": "application/zip", "buffer": data}])
+    error = preview.locator("[data-import-preview-result] > .error")
+    expect(error).to_contain_text("Zip bomb refused", timeout=20_000)
+    expect(error).to_contain_text("Most compressed: BOMB-1/big.jpg (83,886,080 bytes, ")
+    expect(button).to_be_disabled()
+    assert not ImportJob.objects.exists()

@@ -244,3 +244,25 @@ def _png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), (30, 140, 90)).save(out, "PNG")
     return out.getvalue()
+
+
+def test_it_promises_nothing_of_a_stored_file_while_the_manifest_is_broken(
+        live_server, page, client, tmp_path):
+    """QA 2026-12-05 L3: with a manifest in error (Upload disabled) a file of a stored
+    image's bytes read "the import stores it too, with a warning": no product came from the
+    preview, and nothing would be stored at all."""
+    same = product_jpeg(640, 600, seed=1)
+    holder = _stored(same, sku="SHOE-1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"sku,colour\r\nSHOE-2,red\r\n")
+    page.set_input_files("input[data-manifest]", str(bad))
+    _drop(page, {"SHOE-1.webp": same})
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-preview] .error")).to_contain_text("unknown 'colour'",
+                                                                     timeout=15_000)
+    row = uploader.locator('[data-file-list] li[data-filename="SHOE-1.webp"] .outcome')
+    expect(row).to_have_text(
+        f"Looks already stored: identical to SHOE-1 MAIN (asset #{holder.pk})", timeout=15_000)
+    expect(uploader.locator("[data-start]")).to_be_disabled()

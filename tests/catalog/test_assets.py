@@ -3,6 +3,7 @@ writer of the same bytes, a leftover of an interrupted write), the file first in
 keeps the position when two identical files of a browser session arrive in the other order, and
 an image identical to another product's is said on its import line and its upload."""
 
+import csv
 import io
 import os
 
@@ -170,3 +171,84 @@ def test_it_answers_a_duplicate_that_lost_the_race_with_the_warnings_of_any_dupl
     assert raced.asset == before.asset == stored.asset
     assert raced.warnings == before.warnings == []
     assert raced.reason == before.reason
+
+
+def test_it_gives_a_second_copy_in_a_live_session_no_warnings_of_the_first(storage):
+    """QA 2026-12-05 M1: the bytes of DUP-1_MAIN.jpg sent again as DUP-1_PT01.jpg in the same
+    session answered "duplicate" with MAIN's "Low resolution", and the report gained a
+    warning row without SKU, position or asset."""
+    from tests.catalog.imagegen import image_bytes
+
+    ProductFactory(sku="DUP-1")
+    small = image_bytes("JPEG", size=(854, 480))  # under 1000 px: "Low resolution"
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    first, copy = (import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(small),
+                                          filename=name)
+                   for name in ("DUP-1_MAIN.jpg", "DUP-1_PT01.jpg"))
+    assert any(w.startswith("Low resolution") for w in first.warnings)
+    assert (copy.status, copy.warnings) == ("duplicate", [])
+    job = import_job_finish(job_id=job.pk)
+    rows = list(job.issues.values_list("filename", "reason"))
+    assert [name for name, reason in rows if reason.startswith("Low resolution")] == [
+        "DUP-1_MAIN.jpg"]
+    assert [name for name, reason in rows if reason.startswith("Duplicate")] == [
+        "DUP-1_PT01.jpg"]
+    assert job.warning_count == len(rows) == 2
+
+
+def test_it_gives_a_second_copy_in_a_zip_no_warnings_of_the_first(storage):
+    from tests.catalog.imagegen import image_bytes
+
+    small = image_bytes("JPEG", size=(854, 480))
+    job = _zip_import({"GOOD-1/IMG_0011.jpg": small, "GOOD-1/IMG_0012.jpg": small})
+    assert (job.imported_count, job.duplicate_count) == (1, 1)
+    low = [name for name, reason in job.issues.values_list("filename", "reason")
+           if reason.startswith("Low resolution")]
+    assert low == ["GOOD-1/IMG_0011.jpg"]
+
+
+def test_it_reports_the_warnings_of_the_same_entry_delivered_again_in_its_import(storage):
+    """The resumed run's case (the entry stored by a run that died): the same path in the same
+    import is that file, not a copy, and its warnings are its own."""
+    from tests.catalog.imagegen import image_bytes
+
+    product = ProductFactory(sku="DUP-2")
+    small = image_bytes("JPEG", size=(854, 480))
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    first = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="s/DUP-2_MAIN.jpg",
+                         import_job=job)
+    again = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="s/DUP-2_MAIN.jpg",
+                         import_job=job)
+    other = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="t/DUP-2_MAIN.jpg",
+                         import_job=job)
+    assert again.status == other.status == "duplicate"
+    assert again.warnings == first.warnings != []
+    assert other.warnings == []
+
+
+def test_it_reports_the_positions_a_session_settles_its_files_at(storage):
+    """QA 2026-12-05 L1: rows written as files arrived kept their positions after the session
+    put its files in name order: "already stored … as PT05" of an image at PT04, and
+    warning rows at other positions than the stored rows beside them."""
+    from tests.catalog.imagegen import image_bytes
+
+    ProductFactory(sku="GOOD-1")
+    same, other = (image_bytes("JPEG", size=(854, 480), seed=s) for s in (1, 2))
+    job = import_job_create(user=None, source_kind="upload", expected_files=3)
+    # the arrival order is not the name order: .webp first, then .jpg and its copy .png
+    for name, data in (("GOOD-1.webp", other), ("GOOD-1.jpg", same), ("GOOD-1.png", same)):
+        import_job_upload_file(job_id=job.pk, fileobj=io.BytesIO(data), filename=name)
+    job = import_job_finish(job_id=job.pk)
+    at = {a.original_filename: a for a in ImageAsset.live.filter(product__sku="GOOD-1")}
+    assert {name: a.position for name, a in at.items()} == {
+        "GOOD-1.jpg": "MAIN", "GOOD-1.webp": "PT01"}
+    jpg = at["GOOD-1.jpg"]
+    duplicate = job.issues.get(filename="GOOD-1.png")
+    assert duplicate.position == "MAIN"
+    assert f"already stored for GOOD-1 as MAIN (asset #{jpg.pk})" in duplicate.reason
+    rows = list(csv.reader(io.StringIO(import_job_report_csv(job=job))))[1:]
+    by_row = {(r[0], r[-1]): (r[4], r[5]) for r in rows}
+    for name, asset in at.items():
+        stored = by_row[(name, "stored")]
+        assert stored == (asset.position, str(asset.pk))
+        assert by_row[(name, "")] == stored  # its "Low resolution" row
