@@ -18,7 +18,7 @@ from .imaging.models import ModelSpec, check_model_file, resolve_model
 from .imaging.progress import SAVING, OnProgress, no_progress, span
 from .imaging.session import default_threads, get_segmenter
 from .imaging.settings import CutoutSettings
-from .variants.compliance import faint_marks_signal
+from .variants.compliance import export_signals
 
 
 def model_spec(name: str | None = None) -> ModelSpec:
@@ -134,12 +134,12 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     share = pipeline_share(rgb.shape[0] * rgb.shape[1], cutout_settings)
     result = run_pipeline(rgb, cutout_settings, segmenter, clock,
                           on_progress=span(report, 0.0, share))
-    # what a white-background export will measure of the alpha, while it is in memory: the
-    # review pre-flags a mark export would refuse, and the export form lists it beforehand.
-    # A lap of its own: 35-130 ms at 12-45 MP that cutout_profile did not show.
+    # what export will measure of the alpha (its product's box, a faint mark), while it is
+    # in memory: the review pre-flags what export would refuse, and the export form lists it
+    # beforehand. A lap of its own: 35-130 ms at 12-45 MP that cutout_profile did not show.
     mark = clock.mark()
     clock.reset()
-    faint_marks = faint_marks_signal(result.alpha)
+    measured = export_signals(result.alpha)
     clock.lap("faint_marks")
     report(SAVING, share)
     saving = span(report, share, 1.0)
@@ -166,7 +166,7 @@ def cutout_compute(*, rgb: np.ndarray, settings_dict: dict,
     timings = {**result.timings, "faint_marks": round(split["faint_marks"], 4),
                "encode": round(encode, 4)}
     height, width = result.alpha.shape[:2]
-    signals = {**result.signals, "faint_marks": faint_marks}
+    signals = {**result.signals, **measured}
     return EngineOutput(
         rgba=rgba, mask=mask, shadow=shadow, width=width, height=height,
         bbox=list(result.bbox) if result.bbox is not None else None,

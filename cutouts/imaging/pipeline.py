@@ -348,8 +348,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
 
     background = _backdrop_colour(rgb_w, alpha_wf)
     clock.lap("backdrop")
-    signals = quality_signals(prob, alpha_wf, rgb_w, background, disagreement, model_px,
-                              work_scale=scale)
+    signals = quality_signals(prob, alpha_wf, rgb_w, background, disagreement, model_px)
     signals["band_fraction"] = round(band.unknown_fraction, 4) if band is not None else 0.0
     if decision is not None:
         signals["parts"] = decision.parts

@@ -223,24 +223,17 @@ def tiny_subject(box_w: int, box_h: int, frame_h: int, frame_w: int) -> bool:
     return bool(longest) and longest < max(TINY_PX, TINY_SHARE * min(frame_h, frame_w))
 
 
-def product_px(box_w: int, box_h: int, work_scale: float = 1.0) -> list[int]:
-    """A box measured at the working resolution (``work_scale`` working px per photo px) as
-    [w, h] in photo px, at least 1 px a side: the numbers export's enlargement limit reads
-    (the pure policy lives in :func:`cutouts.variants.compliance.export_size`)."""
-    return [max(1, round(box_w / work_scale)), max(1, round(box_h / work_scale))]
-
-
 def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
                     background: np.ndarray | None = None,
                     pass_disagreement: float | None = None,
-                    model_px: float | None = None,
-                    work_scale: float = 1.0) -> dict[str, Any]:
+                    model_px: float | None = None) -> dict[str, Any]:
     """All inputs at the same (working) resolution.
 
     prob: fused model probability [0, 1]; alpha: final alpha float [0, 1];
     rgb: uint8 image; background: optional estimated backdrop colour (H, W, 3) in [0, 1];
-    model_px: working pixels per model pixel (default: a 320 px model); work_scale: working
-    pixels per photo pixel (the pipeline's downscale, <= 1), for ``product_px``.
+    model_px: working pixels per model pixel (default: a 320 px model). The product's size
+    export reads (``product_px``) is not measured here: the engine measures it on the full-size
+    alpha as the renderer does (``variants.compliance.export_signals``).
     """
     h, w = alpha.shape
     obj = alpha >= 0.5
@@ -303,11 +296,6 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
         "empty": area == 0,
         # a hint for the reviewer (export refuses a product this small on its own)
         "tiny_subject": bool(area) and tiny_subject(bw, bh, h, w),
-        # the kept product's box (alpha >= 0.5) in photo px, [0, 0] without one: how far
-        # export must enlarge it (compliance.export_size, the review's "too small for
-        # export" pre-flag); photo px, as a product filled to a preset's canvas is scaled
-        # from the full-size cutout, not the working copy
-        "product_px": product_px(bw, bh, work_scale) if area else [0, 0],
         "interior_alpha": round(interior, 4),
         "edge_support": round(on_edges, 4),
         "see_through": round(inside, 4),
@@ -373,7 +361,6 @@ def drawn_signals(alpha: np.ndarray, rgb: np.ndarray, work_max: int = 1024,
     sig: dict[str, Any] = {
         "empty": area == 0,
         "tiny_subject": bool(area) and tiny_subject(box_w, box_h, height, width),
-        "product_px": [box_w, box_h] if area else [0, 0],
         "fill_ratio": round(area / alpha.size, 4),
         "fragment_count": fragments, "detached": round(detached_share(areas), 4),
         "touches_frame": bool(touches),

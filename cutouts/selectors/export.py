@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.core.files.storage import storages
 from django.db.models import Count, Max, Q, QuerySet
@@ -29,6 +30,7 @@ from ..variants.compliance import (
     export_size,
     faint_marks_refused,
     frame_cut_verdict,
+    stored_size,
 )
 from ..variants.spec import colour_hint
 from .review import cutouts_approved_current
@@ -440,18 +442,31 @@ def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
     return notes
 
 
+class ProductBox(NamedTuple):
+    """What a dry run and the export form's pre-check lay a file out from without rendering
+    it: the renderer's measures of the cutout, stored when it was made
+    (``compliance.export_signals``), read by ``compliance.layout_scale``."""
+
+    frame: tuple[int, int]  # the cutout's size
+    #: the product's box (``signals["product_px"]``; the whole cutout for a version measured
+    #: before that signal)
+    product: tuple[int, int]
+    #: the box an enlarging fill is measured on (``product_fill_px``; None before it)
+    fill: tuple[int, int] | None
+
+
 def product_box(width: int | None, height: int | None, signals: dict | None
-                ) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """A cutout's size and its product's box size (``signals["product_px"]``; the whole
-    cutout for a version measured before that signal), None without a size: what a dry run
-    and the export form's pre-check lay a file out from without rendering it."""
+                ) -> ProductBox | None:
+    """A cutout's :class:`ProductBox`, None without a size."""
     if not (width and height):
         return None
     product = (signals or {}).get("product_px")
     if isinstance(product, list | tuple) and len(product) == 2 and all(
             isinstance(v, int) and v > 0 for v in product):
-        return (width, height), (min(product[0], width), min(product[1], height))
-    return (width, height), (width, height)
+        fill = stored_size((signals or {}).get("product_fill_px"))
+        return ProductBox((width, height), (min(product[0], width), min(product[1], height)),
+                          fill)
+    return ProductBox((width, height), (width, height), None)
 
 
 #: the code of a pre-check warning: images a preset would refuse for the product's size in
@@ -489,7 +504,8 @@ def export_image_checks(*, presets: list[variants.Preset],
     cutouts' rows, no file read."""
     rows = (export_candidates(product_ids=product_ids, brand=brand,
                               approved_since=approved_since)
-            .values_list("width", "height", "signals__product_px", "signals__touching_sides",
+            .values_list("width", "height", "signals__product_px",
+                         "signals__product_fill_px", "signals__touching_sides",
                          "signals__faint_marks", "asset__position", "asset__product__sku"))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
@@ -509,7 +525,7 @@ def export_image_checks(*, presets: list[variants.Preset],
         if sku not in shown and len(shown) < SHARED_SHOWN:
             shown.append(sku)
 
-    for width, height, product_px, sides, marks, position, sku in rows.iterator(
+    for width, height, product_px, fill_px, sides, marks, position, sku in rows.iterator(
             chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
@@ -519,13 +535,14 @@ def export_image_checks(*, presets: list[variants.Preset],
                 name((preset.name, "faint-refused"), sku)
                 if len(faint[preset.name]) < SHARED_SHOWN:
                     faint[preset.name].append(f"{image} ({marks['share'] * 100:.1f} %)")
-        box = product_box(width, height, {"product_px": product_px})
+        box = product_box(width, height, {"product_px": product_px,
+                                          "product_fill_px": fill_px})
         if box is not None:
-            frame, (pw, ph) = box
+            frame, (pw, ph), fill = box
             for preset in sized:
-                key = (preset.name, frame, pw, ph)
+                key = (preset.name, frame, pw, ph, fill)
                 if key not in fits:
-                    fits[key] = export_size(pw, ph, [preset], frame=frame)
+                    fits[key] = export_size(pw, ph, [preset], frame=frame, fill=fill)
                 fit = fits[key]
                 if fit is not None and fit.too_small:
                     small_count[preset.name] += 1

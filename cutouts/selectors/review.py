@@ -484,7 +484,7 @@ def review_card(*, cutout_id: int, filters: QueueFilters | None = None,
     decisions = list(ReviewDecision.objects.filter(asset_id=cutout.asset_id)
                      .select_related("user", "cutout").only(
                          "pk", "action", "reasons", "comment", "created_at", "cutout__version",
-                         "cutout__id", "user__username", "asset_id")[:100])
+                         "cutout__id", "cutout__is_unchanged", "user__username", "asset_id")[:100])
     confirmed = {r for d in decisions if d.cutout_id == cutout.pk
                  and d.action == ReviewDecision.Action.PREFLAG_CONFIRM for r in d.reasons}
     neighbours = review_neighbours(cutout=cutout, filters=filters) if with_neighbours else None

@@ -1,9 +1,11 @@
 """Measures finished versions for the signals added after they were made, from their stored
 files and exactly as a run measures them, so an older version reads as a new one: the faint
-marks export compliance reads (2026-12-04), and the half-kept parts and the detached share the
+marks export compliance reads (2026-12-04), the half-kept parts and the detached share the
 risk model reads (2026-12-05; without them the review queue ranks older versions on the risk
 before its refit, and recomputing their risk from the stored JSON alone would read
-``half_kept`` and ``detached`` as 0)."""
+``half_kept`` and ``detached`` as 0), and the product's size as the renderer measures it
+(``product_px`` with ``product_fill_px``, 2026-12-05: the older ``product_px``, a working-copy
+measure, made the export form's pre-check disagree with the export)."""
 
 from __future__ import annotations
 
@@ -26,11 +28,11 @@ from ..imaging.retouch import WORK_MAX as RETOUCH_WORK_MAX
 from ..imaging.retouch import reduce_for_cut
 from ..imaging.signals import component_areas, detached_share, drawn_signals, half_kept
 from ..models import Cutout, JobStatus, ReviewStatus
-from ..variants.compliance import faint_marks_signal
-from .review import FAINT_PREFLAGS, preflags_from_signals, risk_of
+from ..variants.compliance import export_signals
+from .review import FAINT_PREFLAGS, TOO_SMALL_FLAG, preflags_from_signals, risk_of
 
 #: the signals a version made before them gets from its files, in the order they came
-BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached")
+BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached", "product_fill_px")
 
 #: which stored file could not be read: the version's own (its mask, then its cutout), or its
 #: image's working copy (missing, damaged, or no longer the cutout's size)
@@ -162,8 +164,13 @@ def _measure(cutout: Cutout, missing: list[str]) -> dict[str, Any] | Unreadable:
     if shape is not None and alpha.shape != shape:
         return "photo"  # not the photo the run cut (the run refuses such a pair too)
     measured: dict[str, Any] = {}
-    if "faint_marks" in missing:
-        measured["faint_marks"] = faint_marks_signal(alpha)
+    if "faint_marks" in missing or "product_fill_px" in missing:
+        export = export_signals(alpha)  # one significant region for both
+        if "faint_marks" in missing:
+            measured["faint_marks"] = export["faint_marks"]
+        if "product_fill_px" in missing:
+            measured.update(product_px=export["product_px"],
+                            product_fill_px=export["product_fill_px"])
     if photo_w is not None:
         measured["half_kept"] = _half_kept(cutout, photo_w, alpha)
     if "detached" in missing:
@@ -202,6 +209,9 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
         if row is None:
             return SKIPPED
         new = {k: v for k, v in measured.items() if k not in (row.signals or {})}
+        if "product_fill_px" in new:
+            # the two are one measure: the older working-copy product_px is replaced
+            new["product_px"] = measured["product_px"]
         point = _with_point(row.signals, measured.get("faint_marks"))
         if not new and point is None:
             return SKIPPED
@@ -217,12 +227,30 @@ def cutout_signals_backfill(*, cutout_id: int) -> Backfilled:
         flag = bool(added)
         if flag:
             preflags += added
+        if pending and "product_fill_px" in new:
+            preflags = _too_small_remeasured(row.signals or {}, signals, preflags)
+        if preflags != list(row.preflags or []):
             fields["preflags"] = preflags
         if pending:
             fields["risk"] = risk_of(signals=signals, preflags=preflags)
         Cutout.objects.filter(pk=row.pk).update(**fields)
-    return Backfilled("measured", stored=tuple(new) or ("faint_marks",), preflagged=flag,
+    return Backfilled("measured", stored=tuple(k for k in BACKFILLED_SIGNALS if k in new)
+                      or ("faint_marks",), preflagged=flag,
                       rescored=pending and fields["risk"] != row.risk)
+
+
+def _too_small_remeasured(before: dict[str, Any], after: dict[str, Any],
+                          preflags: list[str]) -> list[str]:
+    """A waiting version's pre-flags once its product was measured again: *Too small for
+    export* as the new measure raises it, unless a reviewer dismissed the one the older
+    measure raised (it left the row)."""
+    was = TOO_SMALL_FLAG in preflags_from_signals(before)[0]
+    now = TOO_SMALL_FLAG in preflags_from_signals(after)[0]
+    if not now:
+        return [f for f in preflags if f != TOO_SMALL_FLAG]
+    if was and TOO_SMALL_FLAG not in preflags:
+        return preflags  # dismissed
+    return preflags if TOO_SMALL_FLAG in preflags else [*preflags, TOO_SMALL_FLAG]
 
 
 def _lacks_point(signals: dict[str, Any] | None) -> bool:

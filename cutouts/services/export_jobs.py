@@ -26,8 +26,7 @@ from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus, RefusedVariant
 from ..selectors import export as export_selectors
-from ..variants.compliance import MAX_ENLARGEMENT, enlarged_too_far
-from ..variants.layout import plan_layout
+from ..variants.compliance import MAX_ENLARGEMENT, enlarged_too_far, layout_scale
 from .export_sinks import (
     FolderSink,
     ZipSink,
@@ -724,7 +723,7 @@ def _refusals_store(job_id: int, refusals: list[tuple[int, str, str, str]]) -> N
 
 
 def _foresee(preset: variants.Preset,
-             box: tuple[tuple[int, int], tuple[int, int]] | None,
+             box: export_selectors.ProductBox | None,
              scenes: dict[str, dict[str, variants.SceneAsset]] | None = None,
              ) -> tuple[str, bool] | None:
     """What the real run would refuse of a file a dry run does not render, from the product's
@@ -740,7 +739,7 @@ def _foresee(preset: variants.Preset,
     refused = variants.check_spec(spec, preset.rules)
     if refused:
         return f"failed: {'; '.join(refused)}", True
-    (width, height), (pw, ph) = box
+    frame, (pw, ph), fill = box
     try:
         if spec.is_scene:
             assets = (scenes or {}).get(preset.name)
@@ -748,7 +747,7 @@ def _foresee(preset: variants.Preset,
                 return None
             scale = variants.scene_scale(spec, (pw, ph), assets)
         else:
-            scale = plan_layout(spec, (width, height), (0, 0, pw, ph)).scale
+            scale = layout_scale(spec, frame, (pw, ph), fill)
     except variants.RenderError as exc:
         return f"cannot be rendered: {exc}", False
     if enlarged_too_far(scale):

@@ -97,10 +97,10 @@ class _Source:
     #: the original photo (storage name, content digest): ``keepmeta`` carries its EXIF/XMP
     original_name: str = ""
     original_sha256: str = ""
-    #: the cutout's size and its product's box size (``signals["product_px"]``; the whole
-    #: cutout for a version measured before that signal), None without a size: what a dry
-    #: run lays out a file it does not render from, read with the rest of the source
-    box: tuple[tuple[int, int], tuple[int, int]] | None = None
+    #: the cutout's size and the renderer's measures of its product
+    #: (``export_selectors.ProductBox``), None without a size: what a dry run lays out a file
+    #: it does not render from, read with the rest of the source
+    box: export_selectors.ProductBox | None = None
 
 
 def _is_main(position: str | None) -> bool:

@@ -37,7 +37,7 @@ from ..models import (
     ReviewDecision,
     ReviewStatus,
 )
-from ..variants.compliance import faint_marks_signal
+from ..variants.compliance import export_signals
 from .batches import cutout_batch_start
 from .review import cutout_require_done
 from .status import asset_status_sync, assets_lock
@@ -428,8 +428,9 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     reduced = (retouch_base[1][..., 3], retouch_base[0]) if retouch_base else None
     signals = drawn_signals(alpha, rgb, reduced=reduced)
     # measured here, on the array in memory: a remove stroke that takes a grey cloud clears
-    # the review's pre-flag (and the export's pre-check) with the new version
-    signals["faint_marks"] = faint_marks_signal(alpha)
+    # the review's pre-flag (and the export's pre-check) with the new version, and the
+    # product's size is the one export lays out
+    signals.update(export_signals(alpha))
     bbox = tight_bbox(alpha)
     after(SAVING, AFTER_STEPS["checked"])
     rgba_file = png_spooled(rgba, owned=True)  # this run's own result: swapped in place

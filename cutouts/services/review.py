@@ -465,7 +465,7 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
     risk += 0.5 * min(1.0, uncertain / 0.1)
     if num("see_through") >= SEE_THROUGH_FLAG:
         flags.append("see_through")
-    if too_small_for_export(s.get("product_px")):
+    if too_small_for_export(s):
         flags.append(TOO_SMALL_FLAG)
         risk += TOO_SMALL_RISK
     if faint_marks_refusing(s.get("faint_marks")):
@@ -494,7 +494,7 @@ _PREFLAG_SIGNALS = {
     "fragments": ("fragment_count", "parts", "detached"),
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
-    TOO_SMALL_FLAG: ("product_px",), FAINT_FLAG: ("faint_marks",),
+    TOO_SMALL_FLAG: ("product_px", "product_fill_px"), FAINT_FLAG: ("faint_marks",),
     FAINT_LOOK_FLAG: ("faint_marks",),
 }
 

@@ -19,6 +19,7 @@ from ..variants.compliance import (
     faint_mark_shows,
     faint_marks_refusers,
     faint_marks_refusing,
+    stored_size,
 )
 
 register = template.Library()
@@ -28,9 +29,9 @@ def _product_box(cutout: Any) -> tuple[int, int] | None:
     """The product's box in photo px: the signal, or for a version computed before it its
     stored box (every pixel with alpha, full size: never smaller than the product, so it
     never warns where export would not refuse)."""
-    px = (cutout.signals or {}).get("product_px")
-    if isinstance(px, list | tuple) and len(px) == 2:
-        return int(px[0]), int(px[1])
+    px = stored_size((cutout.signals or {}).get("product_px"))
+    if px is not None:
+        return px
     box = cutout.bbox
     if isinstance(box, list | tuple) and len(box) == 4:
         return int(box[2]) - int(box[0]), int(box[3]) - int(box[1])
@@ -47,7 +48,8 @@ def export_shortfall(cutout: Any) -> ExportSize | None:
     if "product_px" in (cutout.signals or {}) and FLAG not in (cutout.preflags or []):
         return None
     box = _product_box(cutout)
-    verdict = export_size(*box) if box else None
+    fill = stored_size((cutout.signals or {}).get("product_fill_px"))
+    verdict = export_size(*box, fill=fill) if box else None
     return verdict if verdict is not None and verdict.too_small else None
 
 

@@ -25,7 +25,7 @@ returned as alpha 0, so it is neither laid out nor pasted. The analysis runs on 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -360,6 +360,27 @@ def plan_layout(spec: _Spec, source: tuple[int, int], product: Box, *,
     ctx.origin_y = mt + ((ch - mt - mb) - bh * s) / 2
     run("place")
     return Layout((cw, ch), s, (ox, ctx.origin_y), ctx.box, ctx.target_fill)
+
+
+#: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)
+RIPPLE_ALPHA = 16
+
+
+def plan_product_layout(spec: _Spec, source: tuple[int, int], product: Box, *, threshold: int,
+                        survives: Callable[[], Box] | None) -> tuple[Layout, Box | None]:
+    """The layout a render starts from, and the box its fill is measured on (None: the
+    product's). A fill that enlarges the product at a trim threshold under ``RIPPLE_ALPHA``
+    sizes it by what survives the ripple cut-off: ``survives()``, the box of the product's
+    alpha >= ``RIPPLE_ALPHA`` (the rim under it is cut after resampling). The renderer (from
+    the alpha), the export form's pre-check and a dry run (from the cutout's stored
+    ``product_px`` and ``product_fill_px``) lay out by it, so they find one enlargement;
+    ``survives`` None (a version stored before that measure) lays out on the product."""
+    lay = plan_layout(spec, source, product)
+    if (lay.target_fill is None or threshold >= RIPPLE_ALPHA or lay.scale <= 1
+            or survives is None):
+        return lay, None
+    measured = survives()
+    return plan_layout(spec, source, product, measured=measured), measured
 
 
 #: a mask (L, 255 = full black) and its position on the canvas

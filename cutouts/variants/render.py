@@ -33,6 +33,7 @@ from .layout import (
     ANALYSIS_SIDE,
     CORE_ALPHA,
     PRODUCT_SHARE,
+    RIPPLE_ALPHA,
     SIGNIFICANT_ALPHA,
     Box,
     Layout,
@@ -42,6 +43,7 @@ from .layout import (
     alpha_array,
     mask_box,
     plan_layout,
+    plan_product_layout,
     shadow_clearance,
     significant_region,
 )
@@ -60,8 +62,6 @@ from .spec import (
 
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
-#: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)
-RIPPLE_ALPHA = 16
 #: resample passes allowed to reach the requested fill (see render_variant)
 FILL_ATTEMPTS = 4
 #: enlarging the product more than this makes it visibly soft (resampling invents no detail):
@@ -586,13 +586,12 @@ def render_variant(
         product = found if sig is None else sig.box
 
     boost = 1.0
-    measured = None
-    lay = plan_layout(spec, source.size, product)
+    # Upscaling keeps the soft rim's alpha, and the ripple cut-off drops what is under
+    # RIPPLE_ALPHA: the product is sized by what will survive (saves a second pass).
+    lay, measured = plan_product_layout(
+        spec, source.size, product, threshold=threshold,
+        survives=lambda: source.bbox(alpha_key, RIPPLE_ALPHA) or product)
     target = lay.target_fill
-    if target is not None and threshold < RIPPLE_ALPHA and lay.scale > 1:
-        # Upscaling keeps the soft rim's alpha, and the ripple cut-off below drops what is
-        # under RIPPLE_ALPHA: size the product by what will survive (saves a second pass).
-        measured = source.bbox(alpha_key, RIPPLE_ALPHA) or product
     for _attempt in range(FILL_ATTEMPTS):
         lay = plan_layout(spec, source.size, product, boost=boost, measured=measured)
         cw, ch = lay.canvas

@@ -15,7 +15,13 @@ from cutouts.models import Cutout
 from cutouts.selectors.review import cutouts_missing_signals
 from cutouts.services import retouch, runs
 from cutouts.services.backfill import BACKFILLED_SIGNALS, cutout_signals_backfill
-from cutouts.services.review import cutout_approve, cutout_flag, risk_of
+from cutouts.services.review import (
+    TOO_SMALL_FLAG,
+    cutout_approve,
+    cutout_flag,
+    preflags_from_signals,
+    risk_of,
+)
 from tests.cutouts.reviewdata import done_cutouts
 from tests.cutouts.scissors import CloudySegmenter
 from tests.factories import reviewer
@@ -55,7 +61,8 @@ def test_it_measures_an_old_version_as_its_run_did_and_rescores_and_preflags_it(
     assert cutout.signals == stored["signals"]
     assert cutout.preflags == stored["preflags"] and cutout.risk == stored["risk"]
     out = capsys.readouterr().out
-    assert "1 measured (1 faint_marks, 1 half_kept, 1 detached), 1 of them pre-flagged" in out
+    assert ("1 measured (1 faint_marks, 1 half_kept, 1 detached, 1 product_fill_px), 1 of them "
+            "pre-flagged") in out
     assert "1 awaiting review with a new risk" in out
     # run again, by its former name too: nothing left to do, nothing changed
     before = _row(cutout)
@@ -203,3 +210,23 @@ def test_it_measures_the_detached_share_where_the_run_measured_it():
     retouch = SimpleNamespace(source=Cutout.Source.RETOUCH)
     drawn = drawn_signals(alpha, np.zeros((*alpha.shape, 3), np.uint8))["detached"]
     assert _detached(retouch, alpha) == drawn == round(301 * 501 / (900 * 900 + 301 * 501), 4)
+
+
+def test_it_measures_the_products_size_again_as_export_does_and_its_preflag_with_it(
+        scissors_cut):
+    """QA33 L4: ``product_px`` was a working-copy measure (alpha >= 0.5) before the renderer's
+    own was stored with ``product_fill_px``; the older one is replaced, not kept beside it, and
+    a waiting version's *Too small for export* follows the new measure."""
+    cutout = scissors_cut(cloud=False)
+    stored = _as_before(cutout)
+    assert TOO_SMALL_FLAG not in stored["preflags"]
+    older = {**Cutout.objects.get(pk=cutout.pk).signals, "product_px": [40, 30]}
+    preflags = [*stored["preflags"], TOO_SMALL_FLAG]
+    assert TOO_SMALL_FLAG in preflags_from_signals(older)[0]
+    Cutout.objects.filter(pk=cutout.pk).update(
+        signals=older, preflags=preflags, risk=risk_of(signals=older, preflags=preflags))
+    done = cutout_signals_backfill(cutout_id=cutout.pk)
+    assert done.stored == BACKFILLED_SIGNALS and done.rescored
+    cutout.refresh_from_db()
+    assert cutout.signals == stored["signals"] and cutout.signals["product_px"] != [40, 30]
+    assert cutout.preflags == stored["preflags"] and cutout.risk == stored["risk"]

@@ -396,3 +396,50 @@ def test_it_shows_the_faint_marks_on_the_form_before_starting(client):
     assert "Amazon main image will refuse 1 image(s) with faint see-through marks" in page
     assert "BIKE-101 MAIN" in page and "Retouch the grey clouds away in review" in page
     assert "Start anyway" in page and not ExportJob.objects.exists()
+
+
+def _rimmed_png(core: int) -> bytes:
+    """A square product ``core`` px across, solid, in a soft rim: 4 px at alpha 64 (the
+    renderer's product box, alpha >= 32), then 2 px at alpha 24 (what an enlarging fill is
+    measured on, alpha >= 16, survives the ripple cut-off) on a 800 x 600 cutout."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    alpha = np.zeros((600, 800), np.uint8)
+    alpha[194:206 + core, 294:306 + core] = 24
+    alpha[196:204 + core, 296:304 + core] = 64
+    alpha[200:200 + core, 300:300 + core] = 255
+    rgba = np.zeros((600, 800, 4), np.uint8)
+    rgba[..., :3] = (120, 90, 60)
+    rgba[..., 3] = alpha
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.usefixtures("no_broker")
+def test_it_warns_of_a_product_at_the_limit_iff_the_export_refuses_it(make_assets, fake_model):
+    """QA33 L4: the pre-check said "105 px across" of a product export refused "from 112x107
+    px": the stored size was a working-copy measure, the export the renderer's. Amazon fills
+    1700 px: a product whose fill box is 212 px is enlarged 8.0x and ships, 211 px is 8.1x and
+    is refused; their solid cores (200 and 199 px) are over the limit either way."""
+    from cutouts.services import retouch, review, runs
+    from tests.cutouts.reviewdata import done_cutouts
+    from tests.factories import reviewer
+
+    ships, refused = done_cutouts(make_assets(2, sku="RIM", size=(800, 600)))
+    for cutout, core in ((ships, 200), (refused, 199)):
+        new = retouch.cutout_retouch_upload(cutout=cutout, user=reviewer(),
+                                            data=_rimmed_png(core))
+        assert runs.cutout_run(cutout_id=new.pk) == "done"
+        review.cutout_approve(cutout=new, user=reviewer())
+    presets = export_selectors.preset_resolve(names=["amazon_main"])
+    [gap] = export_selectors.export_image_checks(presets=presets)
+    assert (gap.code, gap.skus) == (export_selectors.TOO_SMALL, ["RIM-1"])
+    # the size the export's refusal names, not the solid core's (208: the fill box grows with it)
+    assert "RIM-1 MAIN (207 px across, 208 needed)" in gap.message
+    job = run_presets(["amazon_main"])
+    assert [r["sku"] for r in job.report["excluded"]] == ["RIM-1"]
+    assert "enlarged 8.1x from 207x207 px" in job.report["excluded"][0]["reason"]

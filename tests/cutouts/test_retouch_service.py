@@ -16,7 +16,7 @@ from cutouts.imaging import retouch as engine_retouch
 from cutouts.imaging.signals import drawn_signals, quality_signals
 from cutouts.models import Cutout, CutoutBatch, JobStatus, ReviewStatus
 from cutouts.services import batches, previews, retouch, review, runs
-from cutouts.variants.compliance import faint_marks_signal
+from cutouts.variants.compliance import export_signals
 from tests.cutouts.reviewdata import done_cutouts
 from tests.factories import reviewer
 
@@ -47,15 +47,15 @@ def test_it_calls_a_speck_a_tiny_subject_as_the_models_signals_do(box, tiny):
     hand = drawn_signals(alpha, np.zeros((480, 640, 3), np.uint8))
     model = quality_signals(alpha / 255.0, alpha / 255.0, np.zeros((480, 640, 3), np.uint8))
     assert hand["tiny_subject"] is model["tiny_subject"] is tiny
-    # the product's box in photo px, as the model's signals give it at full size
-    assert hand["product_px"] == model["product_px"] == (list(box) if tiny or box[0] else [0, 0])
+    # the product's box in photo px, as export measures it (a retouch and a run alike)
+    assert export_signals(alpha)["product_px"] == (list(box) if tiny or box[0] else [0, 0])
 
 
 def test_it_preflags_a_hand_retouch_export_would_leave_out_for_its_size():
     # a hand retouch that keeps a 112 x 107 px product: over 8x to fill Amazon's 1700 px
     alpha = np.zeros((480, 854), np.uint8)
     alpha[200:307, 300:412] = 255
-    hand = drawn_signals(alpha, np.zeros((480, 854, 3), np.uint8))
+    hand = {**drawn_signals(alpha, np.zeros((480, 854, 3), np.uint8)), **export_signals(alpha)}
     assert hand["product_px"] == [112, 107]
     assert "too_small_for_export" in review.preflags_from_signals(hand)[0]
 
@@ -131,9 +131,9 @@ def test_it_reduces_a_large_retouch_once_for_its_signals_and_its_base(make_asset
     assert calls.count(rgb.shape) == 1, calls
     alpha = np.asarray(Image.open(output.mask))
     monkeypatch.setattr(engine_retouch, "reduce_for_cut", real)
-    # (and the faint marks export would find, measured on the full-size alpha)
-    assert output.signals == {**drawn_signals(alpha, rgb), "faint_marks": (
-        faint_marks_signal(alpha))}, "the shared copy changed a signal"
+    # (and the product's size and faint marks export would find, on the full-size alpha)
+    assert output.signals == {**drawn_signals(alpha, rgb), **export_signals(alpha)}, (
+        "the shared copy changed a signal")
 
 
 def _pillow_upload(data: bytes, size: tuple[int, int]) -> np.ndarray:

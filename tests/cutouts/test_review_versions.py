@@ -139,6 +139,47 @@ def test_it_says_a_retouch_that_changed_nothing_was_not_kept_not_failed_or_cance
     assert "Version 3 cancelled: Cancelled." in card
 
 
+def test_it_offers_retouching_the_parent_again_and_says_unchanged_in_history(client):
+    """QA33 L5: an unchanged retouch's card said "paint … and apply again" but offered only
+    Re-run, and History listed its strokes as if they made a kept version."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from cutouts.models import ReviewDecision
+    from cutouts.services.retouch import NOTHING_CHANGED
+
+    asset = ImageAssetFactory()
+    _version(asset, 1)
+    v2 = _version(asset, 2)
+    v3 = Cutout.objects.create(asset=asset, version=3, parent=v2, status=JobStatus.CANCELLED,
+                               source=Cutout.Source.RETOUCH, is_unchanged=True,
+                               error=NOTHING_CHANGED.format(v=2))
+    kept = Cutout.objects.create(asset=asset, version=4, parent=v2, status=JobStatus.DONE,
+                                 source=Cutout.Source.RETOUCH,
+                                 rgba_name=f"cutouts/x/{asset.pk}-4.png")
+    for version in (v3, kept):
+        ReviewDecision.objects.create(cutout=version, asset=asset, user=reviewer(),
+                                      action=ReviewDecision.Action.STROKES,
+                                      comment=f"v{version.version} from v2: 1 keep stroke.")
+    again = (f'<a href="{reverse("cutouts:retouch_card", args=[v2.pk])}" id="rv-parent-again" '
+             'data-rv-parent-again>Retouch v2 again</a>, choose another version below or re-run.')
+    client.force_login(reviewer())
+    card = client.get(reverse("cutouts:review_card", args=[v3.pk]), **HX).content.decode()
+    assert again in card
+    unchanged = '<span class="badge warn" data-outcome="unchanged">ended unchanged, not kept</span>'
+    # the card's own history and the History page: the no-op's row, not the kept one's
+    assert card.count(unchanged) == 1
+    assert f"<b>Refined with strokes</b> v3 · {unchanged}" in card
+    history = client.get(reverse("cutouts:review_history", args=[asset.pk])).content.decode()
+    assert history.count(unchanged) == 1 and f"v3 · {unchanged}" in history
+    # as on the retouch page, only who may apply a retouch is offered it
+    viewer = get_user_model().objects.create_user("viewer", password="x")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_catalog"))
+    client.force_login(viewer)
+    card = client.get(reverse("cutouts:review_card", args=[v3.pk]), **HX).content.decode()
+    assert "data-rv-parent-again" not in card and "Choose another version below" in card
+
+
 def test_it_shows_the_queue_count_as_to_review_on_the_dashboard(client):
     recut = ImageAssetFactory()
     _version(recut, 1)

@@ -799,12 +799,14 @@ def test_it_warns_on_the_card_and_grid_that_export_will_leave_a_small_product_ou
     # of amazon_main, shopify, google_shopping and walmart for an enlargement over 8x
     client.force_login(reviewer())
     small, old, dismissed = cutouts
+    # the product's two boxes, as export measures them (compliance.export_signals)
+    size = {"product_px": [112, 107], "product_fill_px": [112, 107]}
     for c, signals, flags in (
-            (small, {**small.signals, "product_px": [112, 107]}, ["too_small_for_export"]),
+            (small, {**small.signals, **size}, ["too_small_for_export"]),
             # computed before the signal: its stored box (full size) tells
-            (old, {k: v for k, v in old.signals.items() if k != "product_px"}, []),
+            (old, {k: v for k, v in old.signals.items() if k not in size}, []),
             # the reviewer dismissed the pre-flag: the card stops telling
-            (dismissed, {**dismissed.signals, "product_px": [112, 107]}, [])):
+            (dismissed, {**dismissed.signals, **size}, [])):
         Cutout.objects.filter(pk=c.pk).update(signals=signals, preflags=flags,
                                               bbox=[300, 200, 412, 307])
     html = client.get(reverse("cutouts:review_card", args=[small.pk])).content.decode()

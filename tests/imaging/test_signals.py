@@ -223,23 +223,6 @@ def test_it_calls_a_speck_of_the_frame_a_tiny_subject():
                                             if k != "tiny_subject"})
 
 
-def test_it_records_the_kept_products_box_in_photo_px():
-    # the review's "too small for export" pre-flag reads it (QA: a 112x107 px product of an
-    # 854x480 photo went through review unflagged and export left it out of every marketplace)
-    rgb = np.zeros((480, 854, 3), np.uint8)
-    alpha = np.zeros((480, 854), np.float32)
-    alpha[200:307, 400:512] = 1.0
-    alpha[199, 400:512] = 0.3  # a soft rim is not the product
-    sig = quality_signals(alpha, alpha, rgb)
-    assert sig["product_px"] == [112, 107] and not sig["tiny_subject"]
-    # measured on a working copy at half the photo's size: photo px, not working px
-    assert quality_signals(alpha, alpha, rgb, work_scale=0.5)["product_px"] == [224, 214]
-    # the risk does not read it; an empty cutout has no box
-    assert risk_score(sig) == risk_score({k: v for k, v in sig.items() if k != "product_px"})
-    none = np.zeros((480, 854), np.float32)
-    assert quality_signals(none, none, rgb)["product_px"] == [0, 0]
-
-
 def mushroom_scene(scale: int = 1) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A product (a cap on a stem) on a plain backdrop, ``scale`` times 600 x 400 px, and its
     alpha cut five ways with soft outlines: whole, the stem kept at 0.3 (a part the cut lost

@@ -571,9 +571,11 @@ def test_it_tells_which_marketplaces_would_refuse_a_small_product_for_its_size()
     assert "Amazon main image" in size.refused_labels
     # the largest marketplace canvas sets the need: Walmart fills 85 % of 2200 px (1870 px)
     assert size.needed_px == 233 > 1870 / (MAX_ENLARGEMENT + 0.05)
-    assert too_small_for_export([112, 107]) and too_small_for_export((112, 107))
+    assert too_small_for_export({"product_px": [112, 107]})
+    assert too_small_for_export({"product_px": (112, 107)})
     # a square product of the needed size passes everywhere, one pixel less does not
-    assert not export_size(233, 233).too_small and not too_small_for_export([233, 233])
+    assert not export_size(233, 233).too_small
+    assert not too_small_for_export({"product_px": [233, 233]})
     assert export_size(232, 232).refused_by == ("walmart",)
     # Amazon's 2000 px canvas (1700 px of product) refuses under 212 px, as compliance does
     amazon = [PRESETS["amazon_main"]]
@@ -581,7 +583,37 @@ def test_it_tells_which_marketplaces_would_refuse_a_small_product_for_its_size()
     assert not export_size(212, 200, amazon).too_small
     # no product, or a missing / malformed signal (an older cutout): no verdict
     assert export_size(0, 0) is None
-    assert not any(too_small_for_export(v) for v in (None, [], [0, 0], [True, 5], "112x107"))
+    assert not any(too_small_for_export({"product_px": v})
+                   for v in (None, [], [0, 0], [True, 5], "112x107"))
+    assert not too_small_for_export({})
+
+
+def test_it_stores_the_products_size_as_the_renderer_measures_and_lays_it_out():
+    """QA33 L4: the stored size was a working-copy measure (alpha >= 0.5), the export's the
+    significant region's box; an enlarging fill is measured on what survives the ripple
+    cut-off. A solid 200 px core, 4 px of rim at alpha 64 and 2 px at alpha 24."""
+    from cutouts.variants import PRESETS, render_variant
+    from cutouts.variants.compliance import export_signals, layout_scale
+
+    alpha = np.zeros((600, 800), np.uint8)
+    alpha[194:406, 294:506] = 24
+    alpha[196:404, 296:504] = 64
+    alpha[200:400, 300:500] = 255
+    measured = export_signals(alpha)
+    assert (measured["product_px"], measured["product_fill_px"]) == ([208, 208], [212, 212])
+    rgba = np.zeros((600, 800, 4), np.uint8)
+    rgba[..., 3] = alpha
+    spec = PRESETS["amazon_main"].variant_spec
+    rendered = render_variant(Image.fromarray(rgba, "RGBA"), spec)
+    x0, y0, x1, y1 = rendered.metadata["source_product_bbox"]
+    assert [x1 - x0, y1 - y0] == measured["product_px"]
+    # the scale export checks, from the stored sizes alone: 1700 px of fill over 212, 8.0x
+    scale = layout_scale(spec, (800, 600), (208, 208), (212, 212))
+    assert scale == pytest.approx(rendered.metadata["scale"], abs=1e-6)
+    assert round(scale, 1) == 8.0
+    # without the fill box (a version stored before it) it lays out on the product: 8.2x
+    assert round(layout_scale(spec, (800, 600), (208, 208), None), 1) == 8.2
+    assert export_signals(np.zeros((60, 80), np.uint8))["product_px"] == [0, 0]
 
 
 @pytest.mark.parametrize("box", [(0, 0, 211, 200), (0, 0, 212, 200)])

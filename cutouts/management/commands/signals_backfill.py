@@ -1,6 +1,6 @@
 """``manage.py signals_backfill``: measure the signals versions made before them lack (the faint
-marks since 2026-12-04, the half-kept parts and the detached share since 2026-12-05), once,
-after upgrading."""
+marks since 2026-12-04, the half-kept parts, the detached share and the renderer's product size
+since 2026-12-05), once, after upgrading."""
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -21,7 +21,10 @@ class Command(BaseCommand):
             "files and exactly as a run measures them: the faint see-through marks "
             "(signals['faint_marks']: the review's Faint marks pre-flag, the export form's "
             "pre-check), the half-kept parts and the detached share (signals['half_kept'], "
-            "signals['detached']: the risk model refitted on 2026-12-05). Versions still "
+            "signals['detached']: the risk model refitted on 2026-12-05), and the product's "
+            "size as export's renderer measures it (signals['product_px'] and "
+            "signals['product_fill_px']: the review's Too small for export pre-flag and the "
+            "export form's pre-check, 2026-12-05). Versions still "
             "awaiting review get the risk a run makes today, and the Faint marks pre-flag where "
             "Amazon main or Walmart will refuse them; approved, flagged and superseded versions "
             "keep their review and risk. Safe to stop and run again: measured versions are "
