@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cutouts.imaging import matting
+from cutouts.imaging import retouch_detail as rd
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
@@ -120,3 +121,58 @@ def test_it_lays_no_halo_on_a_bokeh_backdrop_beside_a_mesh(seed: int) -> None:
 
     assert float(out[backdrop].mean()) < 1.0
     assert float((out[backdrop] > 32).mean()) < 0.005
+
+
+def _seen_everywhere(lab: np.ndarray, bg: np.ndarray, ys: np.ndarray, xs: np.ndarray,
+                     apart: bool) -> np.ndarray:
+    """``_seen_in_backdrop`` as first written (d285cc3): every pixel against every offset in
+    reach, the distance computed the same way; the pruned search must match it bit for bit."""
+    k, r = rd.SEEN_PATCH, rd.SEEN_REACH
+    half = k // 2
+    full = cv2.erode(bg.view(np.uint8), np.ones((k, k), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                     borderValue=0) > 0
+    best = np.full(ys.size, np.inf, np.float32)
+    pad = r + half
+    padded = cv2.copyMakeBorder(lab, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    fullp = np.pad(full, pad)
+    offs = [(dy, dx) for dy in range(-half, half + 1) for dx in range(-half, half + 1)]
+    mine = np.concatenate([padded[ys + pad + dy, xs + pad + dx] for dy, dx in offs], axis=1)
+    for oy in range(-r, r + 1):
+        for ox in range(-r, r + 1):
+            if oy * oy + ox * ox > r * r or (apart and max(abs(oy), abs(ox)) < k):
+                continue
+            cy, cx = ys + pad + oy, xs + pad + ox
+            idx = np.nonzero(fullp[cy, cx])[0]
+            theirs = np.concatenate([padded[cy[idx] + dy, cx[idx] + dx] for dy, dx in offs],
+                                    axis=1)
+            d = np.sqrt(((mine[idx] - theirs) ** 2).mean(axis=1) * 3)
+            best[idx] = np.minimum(best[idx], d)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_it_finds_the_nearest_backdrop_neighbourhood_as_the_full_search_does(seed: int) -> None:
+    # the search skips offsets by the neighbourhoods' means (speed, 2026-12-05); the distances,
+    # and so the alpha, stay those of the search over every offset, bit for bit: crops of a flat
+    # noisy backdrop, of bars and of blobs (near ties, many equal means), with holes in the
+    # known backdrop and pixels on the crop's border
+    rng = np.random.default_rng(seed)
+    h, w = 70 + 7 * seed, 90 - 5 * seed
+    rgb = np.empty((h, w, 3), np.float32)
+    rgb[:] = rng.uniform(40, 200, 3)
+    if seed % 3 == 1:
+        rgb[(np.arange(h) // 4) % 2 == 1] = rng.uniform(40, 200, 3)
+    elif seed % 3 == 2:
+        for _ in range(12):
+            cv2.circle(rgb, (int(rng.integers(w)), int(rng.integers(h))), int(rng.integers(3, 12)),
+                       rng.uniform(40, 200, 3).tolist(), -1)
+    rgb += rng.normal(0, 1 + seed % 2 * 3, rgb.shape).astype(np.float32)
+    lab = cv2.cvtColor(np.clip(rgb, 0, 255) / np.float32(255), cv2.COLOR_RGB2Lab)
+    bg = rng.random((h, w)) > 0.03
+    bg[h // 3:h // 2, w // 4:w // 2] = False
+    ys, xs = np.nonzero(rng.random((h, w)) < 0.15)
+    for apart in (False, True):
+        got = rd._seen_in_backdrop(lab, bg, ys, xs, apart=apart)
+        want = _seen_everywhere(lab, bg, ys, xs, apart)
+        assert np.isfinite(want).mean() > 0.9
+        np.testing.assert_array_equal(got, want)
