@@ -743,6 +743,16 @@ def import_upload_positions(*, job: ImportJob) -> list[dict]:
             for a in assets]
 
 
+def import_upload_duplicates(*, job: ImportJob, limit: int = 1000) -> list[dict]:
+    """The report's words for a browser session's duplicates once the session's end has
+    settled where the kept copies are (``imports._issues_positions_settle``): the page says
+    them again in its rows, not the position the kept copy had when the duplicate arrived
+    (QA 2026-12-05 qa33b L1)."""
+    rows = ImportIssue.objects.filter(job=job, kind=ImportIssue.Kind.DUPLICATE,
+                                      asset_pk__isnull=False).order_by("pk")[:limit]
+    return [{"filename": i.filename, "reason": i.reason} for i in rows]
+
+
 def import_job_list(*, limit: int = 50) -> list[ImportJob]:
     return list(ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit])
 

@@ -691,7 +691,19 @@
         i.file.size > 0 && !sizedOut(i))
         .map((item) => ({ name: item.path || item.file.name, bytes: item.file.size,
           read: async () => item.file }));
-      await findCopies(this.preview, candidates, current);
+      const copies = await findCopies(this.preview, candidates, current);
+      if (!current()) return;
+      // a copy is skipped by the import whatever another product holds: not "stored on …
+      // too" in its row nor among the files that look already stored (QA 2026-12-05 L2).
+      // One stored on its own product is skipped as that duplicate, and stays so.
+      for (const item of this.items) {
+        if (!item.stored || item.stored.duplicate ||
+          !copies.has(item.path || item.file.name)) continue;
+        item.stored = null;
+        delete item.li.dataset.stored;
+        if (!item.state) item.outcome.textContent = "waiting";
+      }
+      this.update();
     }
 
     /* "N files look already stored …" under the preview's counts, from the rows as they
@@ -1242,6 +1254,16 @@
           if (item) item.outcome.firstChild.textContent =
             `stored → ${moved.product} ${moved.position}`;
         }
+        for (const dup of (answer.data && answer.data.duplicates) || []) {
+          // the kept copy may have moved with the name order too: the report's words now
+          const item = sent.find((i) => name(i) === dup.filename && i.state === "duplicate");
+          if (!item) continue;
+          item.outcome.textContent = dup.reason;
+          for (const li of this.failureList.children) {
+            const reason = li.querySelector(".reason");
+            if (li.dataset.filename === dup.filename && reason) reason.textContent = dup.reason;
+          }
+        }
         if (answer.data && answer.data.job_url) {
           const link = el("a", "", `Import #${answer.data.id}: ${answer.data.message}`);
           link.href = answer.data.job_url;
@@ -1357,13 +1379,14 @@
           "[data-preview-sized-file] .name"), (node) => node.textContent));
         const entries = new Map(Array.from(names.entries).filter(
           ([name, entry]) => !sized.has(name) && !entry.junk));
-        await findStoredInZip(entries, (entry) => zipEntryData(file, entry), target,
-          uploader.dataset.knownUrl, csrfToken(form),
+        const dropCopies = await findStoredInZip(entries, (entry) => zipEntryData(file, entry),
+          target, uploader.dataset.knownUrl, csrfToken(form),
           () => current === generation && input.files[0] === file);
-        await findCopies(target, Array.from(entries, ([name, entry]) => ({
+        const copies = await findCopies(target, Array.from(entries, ([name, entry]) => ({
           name: name, bytes: entry.bytes, crc: entry.crc,
           read: () => zipEntryData(file, entry) })),
         () => current === generation && input.files[0] === file);
+        if (current === generation && input.files[0] === file) dropCopies(copies);
       }
     };
     if (input) {

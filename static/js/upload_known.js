@@ -323,7 +323,9 @@
    * from its central directory). Only files sharing product, size (and CRC-32) with another
    * are read, and hashed as the stored check hashes (sha256Of, remembered per Blob); a
    * ZIP entry that cannot be hashed here (over HASH_MAX_BYTES, another compression) with
-   * the size and CRC-32 of an earlier one is called a likely copy. Returns how many. */
+   * the size and CRC-32 of an earlier one is called a likely copy. Returns the copies'
+   * names: a copy is skipped, so what the stored check said of it ("stored on … too")
+   * gives way to this verdict (QA 2026-12-05 qa33b L2). */
   async function findCopies(container, candidates, current) {
     const targets = previewTargets(container);
     const groups = new Map();
@@ -334,7 +336,7 @@
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key).push(c);
     }
-    let copies = 0;
+    const copies = new Set();
     for (const group of groups.values()) {
       if (group.length < 2) continue;
       const first = new Map();  // sha256 -> the first name with those bytes
@@ -358,7 +360,7 @@
         } else {
           continue;
         }
-        copies += 1;
+        copies.add(c.name);
         settleStored(container, c.name, text);
         for (const li of container.querySelectorAll("[data-preview-already-stored]")) {
           if ((li.querySelector(".name") || {}).textContent === c.name) {
@@ -386,7 +388,8 @@
    * only the entries of a stored image's size are read (a stored entry is a slice of the
    * ZIP, a deflated one is inflated), hashed one at a time, then asked about. The preview
    * gets a line "N files look already stored" and their list; the ZIP is imported as it is
-   * (the import skips the duplicates and reports them). */
+   * (the import skips the duplicates and reports them). Returns what drops findCopies'
+   * copies from that list. */
   async function findStoredInZip(entries, readEntry, target, url, token, current) {
     const candidates = Array.from(entries).filter(([, entry]) => entry.bytes > 0)
       .map(([name, entry]) => ({ bytes: entry.bytes, name: name,
@@ -401,9 +404,12 @@
     details.append(summary, list, more);
     let found = 0;
     let duplicates = 0;
+    let last = [0, 0];  // unchecked, left: the note's last progress
+    const elsewhere = new Set();
     await checkStored(url, token, candidates, current, ({ name }, holders) => {
       const note = storedNote(holders, targets[name]);
       if (note.duplicate) settleStored(target, name);
+      else elsewhere.add(name);
       found += 1;
       duplicates += note.duplicate ? 1 : 0;
       summary.textContent = `Already stored (${found})`;
@@ -416,10 +422,25 @@
       li.append(el("span", "name", name), document.createTextNode(`: ${note.text}`));
       list.append(li);
     }, (left, unchecked) => {
+      last = [unchecked, left];
       showStoredNote(target, found, duplicates, unchecked, left);
       const note = target.querySelector("[data-preview-stored-note]");
       if (found && note && !details.isConnected) note.after(details);
     });
+    /* The entries findCopies found to be copies within the ZIP: skipped, so not "stored on
+     * … too" (QA 2026-12-05 qa33b L2); one on its own product stays a duplicate. */
+    return (copies) => {
+      for (const name of copies) {
+        if (!elsewhere.delete(name)) continue;
+        found -= 1;
+        for (const li of list.querySelectorAll("[data-preview-stored-file=elsewhere]")) {
+          if ((li.querySelector(".name") || {}).textContent === name) li.remove();
+        }
+      }
+      summary.textContent = `Already stored (${found})`;
+      if (!found) details.remove();
+      showStoredNote(target, found, duplicates, last[0], last[1]);
+    };
   }
 
   window.cutroomUploadKnown = {

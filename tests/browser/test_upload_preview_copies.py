@@ -3,6 +3,7 @@ import keeps the first in name order and skips the other as a duplicate; the pre
 so of neither and planned the copy a next-free position, so every later file's planned
 position was one too far (GOOD-1.webp planned at PT06, stored at PT05)."""
 
+import hashlib
 import zipfile
 
 import pytest
@@ -90,3 +91,85 @@ def test_it_calls_an_entry_it_cannot_hash_with_the_same_size_and_crc_a_likely_co
     expect(copy).to_have_attribute("data-preview-copy", "likely")
     expect(lines.filter(has_text="IMG_0013.jpg").locator("[data-preview-auto-position]")
            ).to_have_attribute("data-preview-auto-position", "PT02")
+
+
+def test_it_does_not_call_a_copy_stored_on_another_product_too(live_server, page, client):
+    """QA 2026-12-05 (qa33b L2): both files hold the bytes of another product's image. The
+    first is stored again with a warning; the second, a copy of the first, is skipped, so
+    its row and the "look already stored" count no longer say it is stored too."""
+    same = product_jpeg(640, 600, seed=1)
+    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN", bytes=len(same),
+                      sha256=hashlib.sha256(same).hexdigest())
+    ProductFactory(sku="DUPB-1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop(page, {"DUPB-1.jpg": same, "DUPB-1.png": same,
+                 "DUPB-1.webp": product_jpeg(640, 600, seed=2)})
+    uploader = page.locator("#bulk-uploader")
+    copy = _lines(uploader.locator("[data-preview]"), "DUPB-1").filter(has_text="DUPB-1.png")
+    expect(copy).to_have_attribute("data-preview-copy", "duplicate", timeout=15_000)
+    expect(uploader.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image).", timeout=15_000)
+    expect(uploader.locator("[data-summary]")).to_have_text("3 files · 1 looks already stored")
+    expect(uploader.locator('li[data-filename="DUPB-1.jpg"] .outcome')).to_contain_text(
+        "the import stores it on DUPB-1 too, with a warning")
+    row = uploader.locator('li[data-filename="DUPB-1.png"]')
+    expect(row.locator(".outcome")).not_to_contain_text("already stored")
+    expect(row).not_to_have_attribute("data-stored", "elsewhere")
+
+
+# the first file by name is sent last: the session's end moves the others up by one
+DELAY_SHOT1 = """const send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function (body) {
+      const file = body instanceof FormData && body.get("file");
+      if (file && file.name === "DUPC-1_shot1.jpg") setTimeout(() => send.call(this, body), 3000);
+      else send.call(this, body);
+    };"""
+
+
+def test_it_names_where_a_copys_kept_file_is_once_the_session_has_ended(live_server, page,
+                                                                        client):
+    """QA 2026-12-05 (qa33b L1): shot3 was stored at PT01 on arrival and its copy shot3b
+    was answered "already stored … as PT01"; the session's name order then moved shot3 to
+    PT02, as the report says. The copy's row and its "Not stored" line say so too."""
+    ProductFactory(sku="DUPC-1")
+    page.add_init_script(DELAY_SHOT1)
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.fill("input[name=regex]", r"^(?P<sku>[A-Z]+-\d)_shot")
+    photos = {f"DUPC-1_shot{n}.jpg": product_jpeg(640, 600, seed=n) for n in (1, 2, 3, 4)}
+    photos["DUPC-1_shot3b.jpg"] = photos["DUPC-1_shot3.jpg"]
+    _drop(page, photos)
+    uploader = page.locator("#bulk-uploader")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 5 files", timeout=15_000)
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    kept = ImageAsset.live.get(product__sku="DUPC-1", original_filename="DUPC-1_shot3.jpg")
+    assert kept.position == "PT02"
+    said = f"already stored for DUPC-1 as PT02 (asset #{kept.pk})"
+    expect(uploader.locator('[data-file-list] li[data-filename="DUPC-1_shot3b.jpg"] .outcome')
+           ).to_contain_text(said)
+    expect(uploader.locator(
+        '[data-failure-list] li[data-filename="DUPC-1_shot3b.jpg"] .reason')).to_contain_text(said)
+
+
+def test_it_does_not_call_a_zip_entrys_copy_stored_on_another_product_too(live_server, page,
+                                                                          client):
+    same = product_jpeg(640, 600, seed=1)
+    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN", bytes=len(same),
+                      sha256=hashlib.sha256(same).hexdigest())
+    ProductFactory(sku="DUPB-1")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    archive = zip_bytes({"DUPB-1/IMG_0001.jpg": same, "DUPB-1/IMG_0002.jpg": same,
+                         "DUPB-1/IMG_0003.jpg": product_jpeg(640, 600, seed=2)})
+    page.set_input_files("#zip-import input[name=archive]", files=[{
+        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(_lines(preview, "DUPB-1").filter(has_text="IMG_0002.jpg")).to_have_attribute(
+        "data-preview-copy", "duplicate", timeout=15_000)
+    expect(preview.locator("[data-preview-stored-note]")).to_have_text(
+        "1 file looks already stored (the same bytes as a stored image).")
+    listed = preview.locator("[data-preview-stored] li")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("DUPB-1/IMG_0001.jpg")

@@ -749,6 +749,28 @@ def test_it_finishes_a_session_with_the_files_the_browser_could_not_send(manager
     assert "Skipped: not an image file name (.txt)." in page
 
 
+def test_it_finishes_a_session_with_its_duplicates_in_the_reports_settled_words(
+        manager_client, storage):
+    """QA 2026-12-05 (qa33b L1): the copy's answer named its kept file at MAIN; the
+    session's name order moved that file to PT01, and the finish says so for the page."""
+    urls = manager_client.post(reverse("catalog:bulk_upload"),
+                               {"create_products": "on"}, **JSON).json()
+    same = product_jpeg(700, 600, seed=3)
+    answers = {}
+    for name, data in [("SET-1/IMG_0003.jpg", same), ("SET-1/IMG_0004.jpg", same),
+                       ("SET-1/IMG_0002.jpg", product_jpeg(700, 600, seed=2))]:
+        answers[name] = manager_client.post(urls["upload_url"], {
+            "file": upload(name.split("/")[1], data), "path": name}, **JSON).json()
+    assert "for SET-1 as MAIN" in answers["SET-1/IMG_0004.jpg"]["reason"]
+    finish = manager_client.post(urls["finish_url"], {}, **JSON).json()
+    kept = ImageAsset.live.get(original_filename="IMG_0003.jpg")
+    assert kept.position == "PT01"
+    assert finish["duplicates"] == [{
+        "filename": "SET-1/IMG_0004.jpg",
+        "reason": f"Duplicate: the same file is already stored for SET-1 as PT01 (asset "
+                  f"#{kept.pk}); not stored twice."}]
+
+
 def test_it_gives_the_drop_zones_the_servers_image_name_rule(manager_client):
     product = ProductFactory(sku="DZ-1")
     for url in (reverse("catalog:bulk_upload"),
