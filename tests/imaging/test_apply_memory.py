@@ -271,7 +271,7 @@ def test_it_applies_strokes_to_the_same_files_as_the_old_path(tmp_path, settings
     from cutouts.imaging.retouch import retouch
     from cutouts.imaging.strokes import strokes_from_json
     from cutouts.services import retouch as svc
-    from cutouts.variants.compliance import faint_marks_signal
+    from cutouts.variants.compliance import export_signals
 
     settings.STORAGES = {**settings.STORAGES, "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -293,7 +293,7 @@ def test_it_applies_strokes_to_the_same_files_as_the_old_path(tmp_path, settings
     assert out.signals == {
         **drawn_signals(np.ascontiguousarray(old[..., 3]), rgb,
                         reduced=(out.retouch_base[1][..., 3], out.retouch_base[0])),
-        "faint_marks": faint_marks_signal(np.ascontiguousarray(old[..., 3]))}
+        **export_signals(np.ascontiguousarray(old[..., 3]))}
     assert np.array_equal(np.asarray(out.preview), np.asarray(
         encode.downsized(Image.fromarray(old, "RGBA"), 1024)))
 
