@@ -32,6 +32,7 @@ from .api_support import (
     validation_problem,
 )
 from .errors import AssetRestoreError, ProductPurgedError, ProductRestoreError
+from .ingest import archives
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
@@ -149,6 +150,9 @@ class ImageOut(Schema):
 
 class UploadResultOut(Schema):
     filename: str
+    path: str = Field("", description="The file's `path` as sent (a folder upload's relative "
+                                      "path), empty when none was: `a/x.jpg` and `b/x.jpg` "
+                                      "are both stored as `x.jpg`.")
     status: str = Field(..., description="stored, duplicate or rejected")
     reason: str
     code: str
@@ -407,24 +411,33 @@ def _no_content() -> HttpResponse:
                          "reason) when every file was refused; each of `errors` names "
                          "`position` when the request's position refused the file (unknown, "
                          "or held by another image), else `file`, and its message starts "
-                         "with the file name. `replace=true` with a `position` another image "
-                         "holds replaces that image (deleted as by DELETE) instead of refusing "
-                         "the file; `replace` is `true` or `false` (empty: false), any other "
-                         "value `422`." + IDEMPOTENCY_DOC)
+                         "with the file name (its `path` when one was sent). `replace=true` "
+                         "with a `position` another image holds replaces that image (deleted "
+                         "as by DELETE) instead of refusing the file; `replace` is `true` or "
+                         "`false` (empty: false), any other value `422`. `path`, repeatable, "
+                         "one per `file` in the same order (empty for a file in no folder): "
+                         "the file's relative path in the "
+                         "folder uploaded, such as `shoot/SKU-1/front.jpg`, read as the "
+                         "browser's folder upload reads it: a file in a hidden or system "
+                         "folder is refused (`ignored`), a path with `..` or from a root "
+                         "(`unsafe`); the image keeps its file name." + IDEMPOTENCY_DOC)
 @decorate_view(needs(roles.UPLOAD))
 @decorate_view(idempotent)
 def image_upload(request: HttpRequest, product_id: int, file: File[list[UploadedFile]],
-                 position: Form[str] = "", replace: Form[str] = ""):
+                 position: Form[str] = "", replace: Form[str] = "",
+                 path: Form[list[str] | None] = None):
     product = _product(product_id)
     position_or_none = _ident(position, 8, field="position") or None
     replace_flag = _form_bool(replace, field="replace")
+    paths = _upload_paths(path or [], file)
     results = []
     with _decode_slot():
         hashes = asset_services.asset_hash_lookup(file)  # one query for the request's files
-        for upload in file:
+        for upload, upload_path in zip(file, paths, strict=True):
             with upload:
                 result = asset_services.asset_ingest(
-                    product=product, fileobj=upload, filename=upload.name or "upload",
+                    product=product, fileobj=upload,
+                    filename=upload_path or upload.name or "upload",
                     user=request.auth.user, position=position_or_none, replace=replace_flag,
                     hashes=hashes,
                 )
@@ -432,7 +445,34 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
             # image, the next ones clash with it (as two files of one import do).
             replace_flag = replace_flag and not result.ok
             results.append(result)
-    return _upload_answer(results)
+    return _upload_answer(results, paths)
+
+
+def _upload_paths(paths: list[str], files: list[UploadedFile]) -> list[str]:
+    """Each file's ``path``, '' for none. The browser's folder upload sends one ``path``
+    beside each file, since a multipart file name carries no folders (Django keeps its last
+    part only); the API takes them in the order of the files. What a path says (a hidden
+    folder, ``..``) is ``asset_ingest``'s to judge, file by file, as for a browser session:
+    here only whether the list lines up, so that no file is judged by another's path."""
+    if not paths:
+        return [""] * len(files)
+
+    def refused(message: str) -> Problem:
+        return Problem(422, f"path: {message}", slug="validation",
+                       errors=[{"field": "path", "message": message}])
+
+    if len(paths) != len(files):
+        raise refused(f"Send one path per file, in the order of the files (empty for a file "
+                      f"in no folder): {len(files)} file(s), {len(paths)} path(s).")
+    for text, upload in zip(paths, files, strict=True):
+        if len(text) > archives.MAX_PATH_CHARS:
+            raise refused(f"String should have at most {archives.MAX_PATH_CHARS} characters "
+                          f"({text[:40]!r}…)")
+        name = upload.name or ""
+        if text and asset_services.original_filename_of(text) != name:
+            raise refused(f"{text[:200]!r} does not end with the name of its file, {name!r}: "
+                          "send the paths in the order of the files.")
+    return list(paths)
 
 
 @contextmanager
@@ -466,17 +506,22 @@ def _form_bool(value: str, *, field: str) -> bool:
                   errors=[{"field": field, "message": message}])
 
 
-def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
+def _upload_answer(results: list[asset_services.IngestResult],
+                   paths: list[str] | None = None) -> Status:
+    # a file is named by its path when one was sent: a/x.jpg and b/x.jpg are both "x.jpg"
+    sent = paths or [""] * len(results)
     if all(r.status == asset_services.IngestResult.REJECTED for r in results):
-        raise Problem(422, "; ".join(f"{r.filename}: {r.reason}" for r in results),
+        raise Problem(422, "; ".join(f"{p or r.filename}: {r.reason}"
+                                     for r, p in zip(results, sent, strict=True)),
                       slug="image-refused",
                       errors=[{"field": "position" if r.code in POSITION_CODES else "file",
-                               "message": f"{r.filename}: {r.reason}"} for r in results])
+                               "message": f"{p or r.filename}: {r.reason}"}
+                              for r, p in zip(results, sent, strict=True)])
     body = {"results": [
-        {"filename": r.filename, "status": r.status, "reason": r.reason, "code": r.code,
-         "warnings": r.notes, "image": image_out(r.asset) if r.asset else None,
+        {"filename": r.filename, "path": p, "status": r.status, "reason": r.reason,
+         "code": r.code, "warnings": r.notes, "image": image_out(r.asset) if r.asset else None,
          "replaced": [old.pk for old in r.replaced]}
-        for r in results
+        for r, p in zip(results, sent, strict=True)
     ]}
     stored = any(r.status == asset_services.IngestResult.STORED for r in results)
     return Status(201 if stored else 200, body)

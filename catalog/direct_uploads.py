@@ -32,14 +32,16 @@ def available() -> bool:
 
 def direct_upload_start(*, product: Product, filename: str, size: int, owner: str) -> dict:
     """A presigned PUT URL for one file and the token that finishes it. Raises
-    ValidationError (no S3, deleted product, hidden name, too large) with a message for the
-    user."""
+    ValidationError (no S3, deleted product, hidden name, path traversal, too large) with a
+    message for the user."""
     if not available():
         raise ValidationError("Direct uploads need S3 storage; send the file as multipart "
                               "to /products/{id}/images instead.")
     if product.deleted_at is not None:
         raise ValidationError(f"Product {product.sku} is deleted.")
     # the finish would refuse it (``asset_ingest``): say so before the client sends the bytes
+    if unsafe := archives.unsafe_name_reason(filename):
+        raise ValidationError(unsafe)
     if archives.is_hidden_path(filename):
         raise ValidationError(archives.IGNORED_REASON)
     limit = settings.CUTROOM_MAX_FILE_BYTES

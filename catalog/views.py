@@ -69,7 +69,7 @@ from .services import products as product_services
 # Thumbnails are generated once per size and kept: only these sizes, so a crafted URL cannot
 # fill storage with one file per integer.
 THUMB_SIZES = (160, 320, 640)
-MAX_PATH_CHARS = 500
+MAX_PATH_CHARS = archives.MAX_PATH_CHARS
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -39,6 +39,9 @@ ARCHIVE_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"7z\xbc\xaf\x27\x1c", b"Rar!", 
 IGNORED_NAME_PATTERN = r"^(\.(?!\.?$)|thumbs\.db$|desktop\.ini$|@eadir$|__macosx$)"
 _IGNORED_NAME = re.compile(IGNORED_NAME_PATTERN, re.IGNORECASE)
 MANIFEST_NAME = "manifest.csv"
+#: The longest relative path (a folder upload's ``path``) an upload names a file by: the upload
+#: page's requests are cut to it, the API refuses a longer one (a cut path names another file).
+MAX_PATH_CHARS = 500
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."

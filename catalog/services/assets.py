@@ -525,11 +525,18 @@ def asset_ingest(
     # page's, the API's or a direct upload's is refused in the words the upload page lists
     # them in, nothing stored
     hidden = archives.is_hidden_path(filename or "")
+    # a path that climbs out (..) or starts at a root (/x.jpg, C:\x.jpg): refused in the
+    # words a ZIP, a server folder or a browser session refuses it in (never passed over as
+    # hidden), not stored under its last part
+    unsafe = archives.unsafe_name_reason(filename or "")
     # the whole path for an import's report (a ZIP's shoot/SHOE-1/IMG_1.jpg), the base name
     # for the rest
     import_path = import_path_of(filename or "") if import_job is not None else ""
     filename = original_filename_of(filename or "")
     result = IngestResult(filename=filename, status=IngestResult.REJECTED)
+    if unsafe:
+        result.reason, result.code = unsafe, archives.NAME_UNSAFE
+        return result
     if hidden:
         result.reason, result.code = archives.IGNORED_REASON, archives.NAME_IGNORED
         return result

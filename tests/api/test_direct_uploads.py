@@ -68,6 +68,20 @@ def test_it_refuses_a_hidden_name_before_the_file_is_sent(manager_api, s3_storag
     assert plain.status_code == 201
 
 
+@pytest.mark.parametrize("name", ["../x.jpg", "shoot/../../x.jpg", "/srv/x.jpg", "C:\\x.jpg"])
+def test_it_refuses_a_path_that_climbs_out_before_the_file_is_sent(manager_api, s3_storage,
+                                                                    name):
+    # the finish would refuse it (asset_ingest), in the words a folder upload refuses it in
+    from catalog.ingest.archives import unsafe_name_reason
+
+    product = ProductFactory()
+    start = manager_api.post(f"/api/v1/products/{product.pk}/images/direct",
+                             {"filename": name, "size": 500})
+    assert start.status_code == 422
+    assert start.json()["detail"] == unsafe_name_reason(name)
+    assert "path traversal" in start.json()["detail"]
+
+
 def test_it_says_to_use_multipart_on_local_storage(manager_api, monkeypatch):
     from django.core.files.storage import FileSystemStorage
 

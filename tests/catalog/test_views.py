@@ -400,6 +400,22 @@ def test_it_refuses_a_hidden_or_system_file_onto_a_product_as_the_imports_ignore
     assert not ImageAsset.objects.exists()
 
 
+def test_it_refuses_a_products_file_whose_path_climbs_out_as_a_session_does(manager_client,
+                                                                            storage):
+    # asset_ingest reads unsafe_name_reason as a browser session does (2026-12-06); before,
+    # ../PAGE-3_MAIN.jpg (or .thumbs/../x.jpg) was stored under its last part
+    product = ProductFactory(sku="PAGE-3")
+    response = manager_client.post(
+        reverse("catalog:product_upload", args=[product.pk]),
+        {"file": upload("PAGE-3_MAIN.jpg", product_jpeg(700, 600, seed=9)),
+         "path": ".thumbs/../PAGE-3_MAIN.jpg"}, **JSON)
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer["code"], answer["reason"]) == (
+        archives.NAME_UNSAFE, "Refused: '..' in the path (path traversal).")
+    assert not ImageAsset.objects.exists()
+
+
 def test_it_stores_a_products_file_from_a_plain_folder_beside_an_ignored_one(manager_client,
                                                                              storage):
     # a form without JavaScript: the good file stored, the hidden one named as ignored
