@@ -2,7 +2,7 @@ import contextlib
 import csv
 import dataclasses
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -54,6 +54,7 @@ from .services.assets import (
     position_taken_text,
 )
 from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
+from .services.import_runner import archive_limits
 from .services.imports import EXPECTED_FILES
 from .services.product_bulk import BulkEditLine, BulkEditReport
 from .services.products import products_sku_folded
@@ -827,6 +828,14 @@ def _lookalikes(groups: dict[str, PreviewGroup], made: list[str],
     for sku in made:
         groups[sku].warning = lookalike_warning(
             sku, state=lambda p: sku_known(p, stored.get(fold_sku(p), ())), created=False)
+
+
+def import_zip_bomb_reason(*, sizes: Sequence[tuple[str, int, int]]) -> str:
+    """The import's whole-archive refusal of a ZIP (``archives.bomb_reason`` with the
+    import's limits, ``import_runner.archive_limits``) from its entries' (name,
+    uncompressed, compressed) sizes, for the preview, which has them from the directory the
+    page read; "" when it passes."""
+    return archives.bomb_reason(sizes, archive_limits())
 
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,

@@ -928,7 +928,7 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     # a ZIP the import refuses whole for its compression (a zip bomb): refused here, with the
     # entry to take out, rather than an Import button that loses every file
     if request.POST.get("source") == "zip" and (
-            bomb := import_services.zip_bomb_reason(_preview_packed(request))):
+            bomb := selectors.import_zip_bomb_reason(sizes=_preview_packed(request))):
         context["error"] = bomb
         return render(request, "catalog/_import_preview.html", context)
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.

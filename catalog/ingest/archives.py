@@ -83,11 +83,13 @@ def _ratio(uncompressed: int, compressed: int) -> float:
 
 @dataclass
 class Entry:
-    """One candidate file. ``problem`` set means refuse it with that reason."""
+    """One candidate file. ``problem`` set means refuse it with that reason; ``skipped``: the
+    problem is a skip (not an image file name: a warning), not a refusal (an error)."""
 
     name: str
     size: int
     problem: str = ""
+    skipped: bool = False
     _zip_info: zipfile.ZipInfo | None = None
     _path: Path | None = None
 
@@ -319,11 +321,14 @@ class ZipSource:
             if is_ignored(name):
                 continue
             entry = Entry(name=name, size=info.file_size, _zip_info=info)
-            entry.problem = self._problem(info)
+            if refusal := self._refusal(info):
+                entry.problem = refusal
+            elif reason := not_image_reason(name):
+                entry.problem, entry.skipped = reason, True
             result.append(entry)
         return result
 
-    def _problem(self, info: zipfile.ZipInfo) -> str:
+    def _refusal(self, info: zipfile.ZipInfo) -> str:
         reason = unsafe_name_reason(info.filename)
         if reason:
             return reason
@@ -344,7 +349,7 @@ class ZipSource:
                 f"Zip bomb refused: compression ratio {ratio:.0f}:1 is over the limit of "
                 f"{self.limits.max_ratio}:1."
             )
-        return not_image_reason(info.filename)
+        return ""
 
     def open(self, entry: Entry) -> BinaryIO:
         """Copy the entry in chunks to a temporary file, refusing more bytes than declared."""
@@ -425,7 +430,7 @@ class FolderSource:
                         f"{self.limits.max_entry_bytes:,}."
                     )
                 elif reason := not_image_reason(rel):
-                    entry.problem = reason
+                    entry.problem, entry.skipped = reason, True
             result.append(entry)
         return result
 

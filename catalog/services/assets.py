@@ -745,8 +745,16 @@ def _position_refused(result: IngestResult, holder: ImageAsset,
 
 def duplicate_reason(existing: ImageAsset) -> str:
     """Why a file identical to ``existing`` (same product, same bytes) is not stored."""
-    return (f"Duplicate: the same file is already stored for {existing.product.sku} "
-            f"as {existing.position} (asset #{existing.pk}); not stored twice.")
+    return duplicate_words(sku=existing.product.sku, position=existing.position,
+                           asset_pk=existing.pk)
+
+
+def duplicate_words(*, sku: str, position: str, asset_pk: int) -> str:
+    """``duplicate_reason`` from the parts a report row keeps of the stored copy
+    (``ImportIssue.sku``, ``position``, ``asset_pk``): a row is said again from its own
+    parts when the copy moves, never by finding its words in the text."""
+    return (f"Duplicate: the same file is already stored for {sku} as {position} "
+            f"(asset #{asset_pk}); not stored twice.")
 
 
 def identical_elsewhere_note(existing: ImageAsset, *, sku: str) -> str:

@@ -253,8 +253,7 @@ def _manifest_unmatched_report(run: ImportRun, manifest: Manifest,
 
 def _import_entry(run: ImportRun, source, entry: archives.Entry, user) -> None:
     if entry.problem:
-        level = (ImportIssue.Level.WARNING if entry.problem.startswith("Skipped")
-                 else ImportIssue.Level.ERROR)
+        level = ImportIssue.Level.WARNING if entry.skipped else ImportIssue.Level.ERROR
         run.issue(entry.name, entry.problem, level, row=run.manifest_row(entry.name))
         return
     try:

@@ -2,7 +2,6 @@
 cancel and fail, and the import kind the one job reconciler handles."""
 
 import contextlib
-import copy
 import dataclasses
 import itertools
 import os
@@ -36,6 +35,7 @@ from .assets import (
     IngestResult,
     asset_positions_by_name,
     duplicate_reason,
+    duplicate_words,
     import_path_of,
     original_filename_of,
     storage_default,
@@ -94,13 +94,6 @@ def zip_no_images_reason(names: Iterable[str]) -> str:
     files = "one file is not an image" if len(others) == 1 else (
         f"{len(others)} files are not images")
     return f"{ZIP_NO_IMAGES_REASON} Its {files}: {shown}{more}."
-
-
-def zip_bomb_reason(sizes: Sequence[tuple[str, int, int]]) -> str:
-    """The import's whole-archive refusal of a ZIP (``archives.bomb_reason`` with the
-    import's limits) from its entries' (name, uncompressed, compressed) sizes, for the
-    preview, which has them from the directory the page read; "" when it passes."""
-    return archives.bomb_reason(sizes, import_runner.archive_limits())
 
 
 def _zip_refuse_without_images(fileobj: BinaryIO) -> None:
@@ -649,21 +642,42 @@ def _issues_positions_settle(job: ImportJob) -> None:
     order (``_positions_by_name``) and named files have pushed others aside: the rows were
     written as the files arrived (QA 2026-12-05 L1: "already stored … as PT05" of an image
     at PT04, warning rows at PT04 beside the stored row at PT05). A duplicate's reason is
-    said again in ``duplicate_reason``'s words with the image's position now."""
+    composed again from its parts (``_duplicate_reason_at``)."""
     issues = list(ImportIssue.objects.filter(job=job, asset_pk__isnull=False))
-    live = {a.pk: a for a in ImageAsset.live.filter(pk__in={i.asset_pk for i in issues})
-            .select_related("product")}
+    live = dict(ImageAsset.live.filter(pk__in={i.asset_pk for i in issues})
+                .values_list("pk", "position"))
     stale = []
     for issue in issues:
-        asset = live.get(issue.asset_pk or 0)
-        if asset is None or issue.position == asset.position:
+        position = live.get(issue.asset_pk or 0)
+        if position is None or issue.position == position:
             continue
-        was = copy.copy(asset)
-        was.position = issue.position
-        issue.reason = issue.reason.replace(duplicate_reason(was), duplicate_reason(asset))
-        issue.position = asset.position
+        if issue.kind == ImportIssue.Kind.DUPLICATE:
+            reason = _duplicate_reason_at(issue, position)
+            if reason is None:
+                continue  # its words are not its parts': left whole, reason and columns agree
+            issue.reason = reason
+        issue.position = position
         stale.append(issue)
     ImportIssue.objects.bulk_update(stale, ["reason", "position"], batch_size=500)
+
+
+#: What a duplicate's report row says before its stored copy's words (``duplicate_words``):
+#: nothing when the file arrived (``ImportRun.ingest``), ``STORED_SKIPPED_PREFIX`` when the
+#: page did not send it (``_finish_names_report``).
+DUPLICATE_LEADS = ("", STORED_SKIPPED_PREFIX)
+
+
+def _duplicate_reason_at(issue: ImportIssue, position: str) -> str | None:
+    """A duplicate row's reason with its stored copy at ``position``: its lead and
+    ``duplicate_words`` of its own columns (SKU, asset id), the one composition its reason is
+    now; None for a row written in other words (older wording), which no rewrite can match."""
+    assert issue.asset_pk is not None
+    for lead in DUPLICATE_LEADS:
+        if issue.reason == lead + duplicate_words(sku=issue.sku, position=issue.position,
+                                                  asset_pk=issue.asset_pk):
+            return lead + duplicate_words(sku=issue.sku, position=position,
+                                          asset_pk=issue.asset_pk)
+    return None
 
 
 def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:

@@ -216,11 +216,13 @@ def cutout_rerun(*, asset: ImageAsset, user=None, profile_name: str = "default",
 
 
 def cutout_queued_fields(*, now) -> dict:
-    """The fields of a cutout put back to the queue (a retry, a transient error): no run, and
-    no bar: the next run's claim starts one (docs/jobs.md: progress 0 and no stage while
-    queued). Every re-queue writes these, so none can leave a dead run's stage behind."""
+    """The fields of a cutout put back to the queue (a retry, a transient error): no run, no
+    bar: the next run's claim starts one (docs/jobs.md: progress 0 and no stage while
+    queued), and no failure, neither its words nor its kind (``Cutout.working_copy_failed``:
+    true only on a failed row, migration 0018's check). Every re-queue writes these, so none
+    can leave a dead run's stage or a failure behind."""
     return {"status": JobStatus.QUEUED, "run_token": "", "enqueued_at": now, "stage": "",
-            "progress": 0}
+            "progress": 0, "error": "", "working_copy_failed": False}
 
 
 @transaction.atomic
@@ -235,8 +237,7 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
         return 0
     now = timezone.now()
     Cutout.objects.filter(pk__in=ids, status=JobStatus.FAILED).update(
-        **cutout_queued_fields(now=now), error="", working_copy_failed=False, started_at=None,
-        finished_at=None)
+        **cutout_queued_fields(now=now), started_at=None, finished_at=None)
     CutoutBatch.objects.filter(pk=batch.pk).update(
         status=JobStatus.RUNNING, finished_at=None,
         message=batch_skip_note(batch=batch),

@@ -317,9 +317,10 @@ def _queue_depths() -> dict[str, int] | None:
 
 
 def _cutout_requeue_fields() -> dict:
-    # the dead run's bar is not the next run's (its claim starts one; until then: none)
+    # the dead run's bar is not the next run's (its claim starts one; until then: none), and
+    # a queued row carries no failure; the reconciler writes the status, token and time itself
     fields = cutout_queued_fields(now=None)
-    return {"stage": fields["stage"], "progress": fields["progress"]}
+    return {k: v for k, v in fields.items() if k not in ("status", "run_token", "enqueued_at")}
 
 
 def _cutout_requeued(cutout: Cutout) -> None:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import ImageAsset
-from tests.browser.test_upload import _drop, _log_in
+from tests.browser.test_upload import _drop
 from tests.catalog.imagegen import zip_bytes
 from tests.factories import ImageAssetFactory, ProductFactory, manager
 from tests.images import product_jpeg
@@ -18,16 +18,57 @@ from tests.images import product_jpeg
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def open_upload(live_server, page, session_for):
+    """``open_upload(init_script="")``: the upload page as a manager sees it (a session, no
+    login form), ``init_script`` run before the page's own scripts; returns the page."""
+
+    def go(init_script: str = ""):
+        if init_script:
+            page.add_init_script(init_script)
+        session_for(page, manager())
+        page.goto(f"{live_server.url}/catalog/upload/")
+        return page
+
+    return go
+
+
+@pytest.fixture
+def photo() -> bytes:
+    """The photo the tests drop twice (a copy within the upload)."""
+    return product_jpeg(640, 600, seed=1)
+
+
+@pytest.fixture
+def good_main():
+    """GOOD-1 with an image of other bytes at MAIN: the dropped files take PT01 onwards."""
+    return ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN")
+
+
+@pytest.fixture
+def stored_on_another(photo):
+    """``photo``'s bytes stored on GOOD-1 (MAIN), and DUPB-1, the product the files map to."""
+    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN", bytes=len(photo),
+                      sha256=hashlib.sha256(photo).hexdigest())
+    return ProductFactory(sku="DUPB-1")
+
+
 def _lines(preview, sku):
     return preview.locator(f'[data-preview-sku="{sku}"] .preview-files li')
 
 
-def test_it_plans_no_position_for_a_copy_of_another_dropped_file(live_server, page, client):
-    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN")
-    same = product_jpeg(640, 600, seed=1)
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    _drop(page, {"GOOD-1.jpg": same, "GOOD-1.png": same,
+def _zip_preview(page, members: dict[str, bytes], compression=zipfile.ZIP_STORED):
+    """The ZIP page's preview of a ZIP of ``members``."""
+    page.set_input_files("#zip-import input[name=archive]", files=[{
+        "name": "shoot.zip", "mimeType": "application/zip",
+        "buffer": zip_bytes(members, compression=compression)}])
+    return page.locator("[data-zip-preview]")
+
+
+def test_it_plans_no_position_for_a_copy_of_another_dropped_file(open_upload, photo,
+                                                                  good_main):
+    page = open_upload()
+    _drop(page, {"GOOD-1.jpg": photo, "GOOD-1.png": photo,
                  "GOOD-1.webp": product_jpeg(640, 600, seed=2)})
     uploader = page.locator("#bulk-uploader")
     lines = _lines(uploader.locator("[data-preview]"), "GOOD-1")
@@ -49,18 +90,12 @@ def test_it_plans_no_position_for_a_copy_of_another_dropped_file(live_server, pa
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
-def test_it_plans_no_position_for_a_copy_of_another_zip_entry(live_server, page, client,
+def test_it_plans_no_position_for_a_copy_of_another_zip_entry(open_upload, photo, good_main,
                                                                compression):
-    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN")
-    same = product_jpeg(640, 600, seed=1)
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    archive = zip_bytes({"GOOD-1/IMG_0011.jpg": same, "GOOD-1/IMG_0012.jpg": same,
-                         "GOOD-1/IMG_0013.jpg": product_jpeg(640, 600, seed=2)},
-                        compression=compression)
-    page.set_input_files("#zip-import input[name=archive]", files=[{
-        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
-    lines = _lines(page.locator("[data-zip-preview]"), "GOOD-1")
+    preview = _zip_preview(open_upload(), {
+        "GOOD-1/IMG_0011.jpg": photo, "GOOD-1/IMG_0012.jpg": photo,
+        "GOOD-1/IMG_0013.jpg": product_jpeg(640, 600, seed=2)}, compression)
+    lines = _lines(preview, "GOOD-1")
     copy = lines.filter(has_text="IMG_0012.jpg")
     expect(copy).to_contain_text(
         "duplicate of GOOD-1/IMG_0011.jpg in this upload — will be skipped", timeout=15_000)
@@ -70,20 +105,14 @@ def test_it_plans_no_position_for_a_copy_of_another_zip_entry(live_server, page,
 
 
 def test_it_calls_an_entry_it_cannot_hash_with_the_same_size_and_crc_a_likely_copy(
-        live_server, page, client):
+        open_upload, photo, good_main):
     """A deflated entry the browser cannot inflate (no DecompressionStream here) is not
     hashed; the same size and CRC-32 as an earlier entry of its product is the hint."""
-    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN")
-    same = product_jpeg(640, 600, seed=1)
-    page.add_init_script("delete window.DecompressionStream;")
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    archive = zip_bytes({"GOOD-1/IMG_0011.jpg": same, "GOOD-1/IMG_0012.jpg": same,
-                         "GOOD-1/IMG_0013.jpg": product_jpeg(640, 600, seed=2)},
-                        compression=zipfile.ZIP_DEFLATED)
-    page.set_input_files("#zip-import input[name=archive]", files=[{
-        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
-    lines = _lines(page.locator("[data-zip-preview]"), "GOOD-1")
+    page = open_upload("delete window.DecompressionStream;")
+    preview = _zip_preview(page, {
+        "GOOD-1/IMG_0011.jpg": photo, "GOOD-1/IMG_0012.jpg": photo,
+        "GOOD-1/IMG_0013.jpg": product_jpeg(640, 600, seed=2)}, zipfile.ZIP_DEFLATED)
+    lines = _lines(preview, "GOOD-1")
     copy = lines.filter(has_text="IMG_0012.jpg")
     expect(copy).to_contain_text(
         "likely duplicate of GOOD-1/IMG_0011.jpg in this upload (same size and CRC-32) — "
@@ -93,17 +122,13 @@ def test_it_calls_an_entry_it_cannot_hash_with_the_same_size_and_crc_a_likely_co
            ).to_have_attribute("data-preview-auto-position", "PT02")
 
 
-def test_it_does_not_call_a_copy_stored_on_another_product_too(live_server, page, client):
+def test_it_does_not_call_a_copy_stored_on_another_product_too(open_upload, photo,
+                                                                stored_on_another):
     """QA 2026-12-05 (qa33b L2): both files hold the bytes of another product's image. The
     first is stored again with a warning; the second, a copy of the first, is skipped, so
     its row and the "look already stored" count no longer say it is stored too."""
-    same = product_jpeg(640, 600, seed=1)
-    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN", bytes=len(same),
-                      sha256=hashlib.sha256(same).hexdigest())
-    ProductFactory(sku="DUPB-1")
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    _drop(page, {"DUPB-1.jpg": same, "DUPB-1.png": same,
+    page = open_upload()
+    _drop(page, {"DUPB-1.jpg": photo, "DUPB-1.png": photo,
                  "DUPB-1.webp": product_jpeg(640, 600, seed=2)})
     uploader = page.locator("#bulk-uploader")
     copy = _lines(uploader.locator("[data-preview]"), "DUPB-1").filter(has_text="DUPB-1.png")
@@ -127,15 +152,12 @@ DELAY_SHOT1 = """const send = XMLHttpRequest.prototype.send;
     };"""
 
 
-def test_it_names_where_a_copys_kept_file_is_once_the_session_has_ended(live_server, page,
-                                                                        client):
+def test_it_names_where_a_copys_kept_file_is_once_the_session_has_ended(open_upload):
     """QA 2026-12-05 (qa33b L1): shot3 was stored at PT01 on arrival and its copy shot3b
     was answered "already stored … as PT01"; the session's name order then moved shot3 to
     PT02, as the report says. The copy's row and its "Not stored" line say so too."""
     ProductFactory(sku="DUPC-1")
-    page.add_init_script(DELAY_SHOT1)
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
+    page = open_upload(DELAY_SHOT1)
     page.fill("input[name=regex]", r"^(?P<sku>[A-Z]+-\d)_shot")
     photos = {f"DUPC-1_shot{n}.jpg": product_jpeg(640, 600, seed=n) for n in (1, 2, 3, 4)}
     photos["DUPC-1_shot3b.jpg"] = photos["DUPC-1_shot3.jpg"]
@@ -153,19 +175,11 @@ def test_it_names_where_a_copys_kept_file_is_once_the_session_has_ended(live_ser
         '[data-failure-list] li[data-filename="DUPC-1_shot3b.jpg"] .reason')).to_contain_text(said)
 
 
-def test_it_does_not_call_a_zip_entrys_copy_stored_on_another_product_too(live_server, page,
-                                                                          client):
-    same = product_jpeg(640, 600, seed=1)
-    ImageAssetFactory(product=ProductFactory(sku="GOOD-1"), position="MAIN", bytes=len(same),
-                      sha256=hashlib.sha256(same).hexdigest())
-    ProductFactory(sku="DUPB-1")
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    archive = zip_bytes({"DUPB-1/IMG_0001.jpg": same, "DUPB-1/IMG_0002.jpg": same,
-                         "DUPB-1/IMG_0003.jpg": product_jpeg(640, 600, seed=2)})
-    page.set_input_files("#zip-import input[name=archive]", files=[{
-        "name": "shoot.zip", "mimeType": "application/zip", "buffer": archive}])
-    preview = page.locator("[data-zip-preview]")
+def test_it_does_not_call_a_zip_entrys_copy_stored_on_another_product_too(
+        open_upload, photo, stored_on_another):
+    preview = _zip_preview(open_upload(), {
+        "DUPB-1/IMG_0001.jpg": photo, "DUPB-1/IMG_0002.jpg": photo,
+        "DUPB-1/IMG_0003.jpg": product_jpeg(640, 600, seed=2)})
     expect(_lines(preview, "DUPB-1").filter(has_text="IMG_0002.jpg")).to_have_attribute(
         "data-preview-copy", "duplicate", timeout=15_000)
     expect(preview.locator("[data-preview-stored-note]")).to_have_text(

@@ -318,3 +318,20 @@ def test_it_fails_the_import_of_a_cut_off_zip_and_imports_nothing(storage):
     assert job.imported_count == 0
     rows = list(csv.DictReader(io.StringIO(import_job_report_csv(job=job))))
     assert not [r for r in rows if r["status"] == "stored"]
+
+
+def test_it_marks_a_not_image_entry_as_a_skip_and_any_other_problem_as_a_refusal(tmp_path):
+    """The import's level comes from the entry (``Entry.skipped``), not from its words: a skip
+    is a warning, a refusal an error."""
+    source = ZipSource(io.BytesIO(zip_bytes({"notes.txt": b"x", "../a.jpg": b"x",
+                                             "inner.zip": b"x", "ok.jpg": b"x"})),
+                       limits=LIMITS)
+    assert {e.name: (bool(e.problem), e.skipped) for e in source.entries()} == {
+        "notes.txt": (True, True), "../a.jpg": (True, False), "inner.zip": (True, False),
+        "ok.jpg": (False, False)}
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    (tmp_path / "inner.zip").write_bytes(b"x")
+    (tmp_path / "ok.jpg").write_bytes(b"x")
+    walked = FolderSource(tmp_path, limits=LIMITS).entries()
+    assert {e.name: (bool(e.problem), e.skipped) for e in walked} == {
+        "notes.txt": (True, True), "inner.zip": (True, False), "ok.jpg": (False, False)}

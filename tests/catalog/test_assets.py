@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from catalog.models import ImageAsset, ImportIssue
 from catalog.selectors import import_job_report_csv
-from catalog.services import assets
+from catalog.services import assets, imports
 from catalog.services.assets import asset_ingest
 from catalog.services.imports import (
     import_job_create,
@@ -21,7 +21,7 @@ from catalog.services.imports import (
 )
 from tests.catalog.imagegen import jpeg_bytes
 from tests.catalog.test_import_runner import _zip_import
-from tests.factories import ProductFactory
+from tests.factories import ImageAssetFactory, ImportJobFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +252,34 @@ def test_it_reports_the_positions_a_session_settles_its_files_at(storage):
         stored = by_row[(name, "stored")]
         assert stored == (asset.position, str(asset.pk))
         assert by_row[(name, "")] == stored  # its "Low resolution" row
+
+
+@pytest.mark.parametrize("lead", imports.DUPLICATE_LEADS)
+def test_it_says_a_duplicates_moved_copy_again_from_the_rows_own_parts(lead):
+    """A duplicate's row is composed again from its lead and its columns when its copy moves
+    (the page's "Not sent: …" kept), not by finding the copy's words in its text."""
+    kept = ImageAssetFactory(product=ProductFactory(sku="MOV-1"), position="PT02")
+    job = ImportJobFactory(source_kind="upload")
+    row = ImportIssue.objects.create(
+        job=job, filename="MOV-1_b.jpg", level="warning", kind="duplicate", sku="MOV-1",
+        position="PT01", asset_pk=kept.pk,
+        reason=lead + assets.duplicate_words(sku="MOV-1", position="PT01", asset_pk=kept.pk))
+    imports._issues_positions_settle(job)
+    row.refresh_from_db()
+    assert (row.position, row.reason) == ("PT02", f"{lead}Duplicate: the same file is already "
+                                          f"stored for MOV-1 as PT02 (asset #{kept.pk}); not "
+                                          "stored twice.")
+
+
+def test_it_leaves_a_duplicate_row_in_other_words_whole_when_its_copy_moves():
+    """A row whose words are not its parts' (an older wording) cannot be said again: it keeps
+    its reason and its position, which still agree, rather than a position its words deny."""
+    kept = ImageAssetFactory(product=ProductFactory(sku="MOV-2"), position="PT02")
+    job = ImportJobFactory(source_kind="upload")
+    said = f"Duplicate of MOV-2 PT01 (#{kept.pk})."
+    row = ImportIssue.objects.create(job=job, filename="MOV-2_b.jpg", level="warning",
+                                     kind="duplicate", sku="MOV-2", position="PT01",
+                                     asset_pk=kept.pk, reason=said)
+    imports._issues_positions_settle(job)
+    row.refresh_from_db()
+    assert (row.position, row.reason) == ("PT01", said)

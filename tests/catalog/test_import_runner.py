@@ -527,3 +527,16 @@ def test_it_names_each_stored_file_of_a_zip_by_its_path_in_the_zip(storage):
     assert stored == {"shoot/ZP-1/IMG_0001.jpg": "ZP-1", "shoot/ZP-2/IMG_0001.jpg": "ZP-2"}
     assert set(ImageAsset.objects.filter(import_job=job).values_list(
         "import_path", flat=True)) == set(stored)
+
+
+def test_it_reports_a_skipped_entry_as_a_warning_whatever_its_words(storage, monkeypatch):
+    """The level is the entry's kind (``Entry.skipped``): a reworded skip stays a warning and
+    a refusal an error (it was read off the reason's first word, "Skipped")."""
+    from catalog.ingest import archives
+
+    monkeypatch.setattr(archives, "NOT_IMAGE_REASON", "Not an image file name ({ext}).")
+    job = _zip_import({"LV-1/notes.txt": b"x", "LV-1/inner.zip": b"x",
+                       "LV-1/LV-1_MAIN.jpg": jpeg_bytes(size=(1200, 1000))})
+    levels = dict(job.issues.values_list("filename", "level"))
+    assert levels == {"LV-1/notes.txt": "warning", "LV-1/inner.zip": "error"}
+    assert job.issues.get(filename="LV-1/notes.txt").reason == "Not an image file name (.txt)."

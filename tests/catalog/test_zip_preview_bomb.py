@@ -13,6 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from catalog import selectors
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create
 from tests.catalog.imagegen import zip_bytes
@@ -39,3 +40,13 @@ def test_it_refuses_a_zip_bomb_in_the_preview_as_the_import_does(manager_client,
     # the import's words, as the preview's error (which holds the Import button)
     assert re.search(r'class="error"[^>]*>\s*' + re.escape(job.message), page)
     assert "2 of 2 files" not in page
+
+
+def test_it_judges_a_previewed_zip_by_the_imports_own_limits(settings):
+    """The preview's read asks the import's limits (``import_runner.archive_limits``), never
+    a copy of them: a setting the import obeys moves the preview with it."""
+    sizes = [("LIM-1/a.jpg", 5000, 4000)]
+    assert selectors.import_zip_bomb_reason(sizes=sizes) == ""
+    settings.CUTROOM_MAX_ZIP_TOTAL_BYTES = 4000
+    assert selectors.import_zip_bomb_reason(sizes=sizes) == (
+        "Zip bomb refused: the ZIP expands to 5,000 bytes, over the limit of 4,000.")

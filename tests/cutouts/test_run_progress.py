@@ -277,3 +277,15 @@ def test_it_clears_a_dead_runs_bar_in_the_same_write_that_requeues_it(make_asset
     assert len(updates) == 1, updates
     assert _row(cutout.pk) == ("", 0)
     assert Cutout.objects.get(pk=cutout.pk).status == JobStatus.QUEUED
+
+
+def test_it_requeues_a_dead_run_without_a_failures_words(make_assets):
+    """The reconciler's re-queue writes the same queued fields as the others
+    (``batches.cutout_queued_fields``): no failure words stay on the row (set by hand: the
+    claim clears them)."""
+    cutout, token = _claimed(make_assets)
+    Cutout.objects.filter(pk=cutout.pk).update(error="Model error: an earlier word")
+    row = Cutout.objects.get(pk=cutout.pk)
+    assert jobs._dead_run_reset(runs.CUTOUT_KIND, row, row.started_at) == "requeued"
+    row = Cutout.objects.get(pk=cutout.pk)
+    assert (row.status, row.error, row.working_copy_failed) == (JobStatus.QUEUED, "", False)

@@ -202,6 +202,26 @@ def test_it_puts_the_row_back_on_a_transient_storage_error(make_assets, sent, mo
     assert cutout.status == JobStatus.QUEUED and cutout.run_token == ""
 
 
+def test_it_puts_a_row_back_in_the_queue_without_any_failure(make_assets, sent, monkeypatch,
+                                                             fake_model):
+    """Every re-queue writes ``cutout_queued_fields``, which clear a failure's words and kind:
+    a transient error's re-queue leaves none on the row, whatever the running row held (the
+    claim clears the words and the check of migration 0018 keeps the kind off a running row,
+    so the words are set here by hand)."""
+    cutout = batches.cutout_batch_start(assets=make_assets(1), profile_name="fast").cutouts.get()
+
+    def down(asset):
+        Cutout.objects.filter(pk=cutout.pk).update(error="Model error: an earlier word")
+        raise TransientError("Storage unavailable: connection refused")
+
+    monkeypatch.setattr(runs, "_load_working_copy", down)
+    with pytest.raises(TransientError):
+        runs.cutout_run(cutout_id=cutout.pk)
+    row = Cutout.objects.get(pk=cutout.pk)
+    assert (row.status, row.run_token, row.error, row.working_copy_failed) == (
+        JobStatus.QUEUED, "", "", False)
+
+
 def test_it_retries_failed_rows_counting_attempts(make_assets, sent, monkeypatch, fake_model):
     batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
     first, second = batch.cutouts.order_by("pk")
