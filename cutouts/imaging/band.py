@@ -40,7 +40,10 @@ def softness(rgb: np.ndarray, prob: np.ndarray, model_px: float,
     image): the model answers a hard edge the same way both times, while strands, fur and
     wool come back differently. Two more cues were measured on the dev sets and left out
     because they opened the band over hard edges of busy photos (more halo, no gain on hair):
-    fine texture relative to the local contrast, and the width of the model's ramp.
+    fine texture relative to the local contrast, and the width of the model's ramp. A third,
+    the share of pixels near the outline whose colour is a mix of the local object and
+    backdrop colours, did help hair but opened on nearly every dev outline too (2026-12-06,
+    docs/engine.md, colour-mixing band).
     """
     if disagreement is None:
         return np.zeros(prob.shape, np.float32)
