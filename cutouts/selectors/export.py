@@ -30,6 +30,7 @@ from ..variants.compliance import (
     export_size,
     faint_marks_refused,
     frame_cut_verdict,
+    stored_sides,
     stored_size,
 )
 from ..variants.spec import colour_hint
@@ -551,7 +552,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                         small[preset.name].append(
                             (f"{image} ({max(pw, ph)} px across, {fit.needed_px} needed)",
                              fit.needed_px))
-        sides = [s for s in sides if isinstance(s, str)] if isinstance(sides, list) else []
+        sides = stored_sides(sides)
         if not sides:
             continue
         for preset in presets:

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -26,7 +26,13 @@ from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus, RefusedVariant
 from ..selectors import export as export_selectors
-from ..variants.compliance import MAX_ENLARGEMENT, enlarged_too_far, layout_scale
+from ..variants.compliance import (
+    MAX_ENLARGEMENT,
+    check_source,
+    enlarged_too_far,
+    foreseen_errors,
+    layout_scale,
+)
 from .export_sinks import (
     FolderSink,
     ZipSink,
@@ -42,6 +48,9 @@ from .renditions import (
     scene_layout_assets,
 )
 from .status import assets_status_sync
+
+if TYPE_CHECKING:
+    from .renditions import _Source
 
 # A run streams entry by entry into its sink, so memory stays flat however many variants it holds.
 
@@ -507,10 +516,11 @@ def _export_execute(job: ExportJob, run_token: str,
                                for item, out in zip(items, outputs, strict=True))
             for item, out in zip(items, outputs, strict=True):
                 # a dry run renders nothing: what the layout refuses (over 100 MP, enlarged
-                # past the limit) used to read "would be rendered" and then was excluded
-                # (the box comes with the plan's source: one read of the cutout's row)
-                foreseen = (_foresee(presets[item.preset], source.box if source else None,
-                                     scenes)
+                # past the limit) and what the stored signals say the check will refuse (a
+                # frame-cut main image on Amazon, a faint mark on white) used to read "would
+                # be rendered" and then was excluded (box and signals come with the plan's
+                # source: one read of the cutout's row)
+                foreseen = (_foresee(presets[item.preset], source, scenes)
                             if job.dry_run and out is None and not item.error else None)
                 row, include = manifest_row_for(job, item, out, foreseen)
                 provisional += bool(out is not None and out.provisional)
@@ -722,38 +732,50 @@ def _refusals_store(job_id: int, refusals: list[tuple[int, str, str, str]]) -> N
          for asset_id, preset, label, reason in refusals if asset_id in known), batch_size=1000)
 
 
-def _foresee(preset: variants.Preset,
-             box: export_selectors.ProductBox | None,
+def _foresee(preset: variants.Preset, source: _Source | None,
              scenes: dict[str, dict[str, variants.SceneAsset]] | None = None,
              ) -> tuple[str, bool] | None:
-    """What the real run would refuse of a file a dry run does not render, from the product's
-    box size alone: (why, whether include_failing still ships it), or None. A layout over
-    the output pixel limit is never rendered; a product enlarged past MAX_ENLARGEMENT fails
-    compliance (as check_source judges it: compared as printed), and so does a scene in a
-    preset whose rules forbid scenes (check_spec). A scene is laid out on its backgrounds
-    (``scenes``: per preset, from ``scene_layout_assets``) as render_scene places it; one
-    without them (a background that cannot be read) is not foreseen."""
-    spec = preset.variant_spec
-    if box is None:
+    """What the real run would refuse of a file a dry run does not render, from the cutout's
+    stored measures (its ``source``): (why, whether include_failing still ships it), or None.
+    A scene in a preset whose rules forbid scenes fails compliance (check_spec). From the
+    product's box size: a layout over the output pixel limit is never rendered; a product
+    enlarged past MAX_ENLARGEMENT (as check_source judges it: compared as printed), or under
+    MIN_PRODUCT_PX (``check_source`` itself), fails compliance. A scene is laid out on its
+    backgrounds (``scenes``: per preset, from ``scene_layout_assets``) as render_scene places
+    it; one without them (a background that cannot be read) is not foreseen for size. From
+    the stored signals, judged by the functions the check of the file and the export form's
+    pre-check ask (``compliance.foreseen_errors``): a product the photo's frame cuts on a
+    whole-product preset's main image (``frame_cut_verdict``), a faint mark a white preset
+    refuses (``faint_marks_refused``). Until 2026-12-06 only size was foreseen: a frame-cut
+    Amazon main image read "would be rendered" in a dry run the pre-check had warned of."""
+    if source is None:
         return None
+    spec = preset.variant_spec
     refused = variants.check_spec(spec, preset.rules)
     if refused:
         return f"failed: {'; '.join(refused)}", True
-    frame, (pw, ph), fill = box
-    try:
-        if spec.is_scene:
-            assets = (scenes or {}).get(preset.name)
-            if assets is None:
-                return None
-            scale = variants.scene_scale(spec, (pw, ph), assets)
-        else:
-            scale = layout_scale(spec, frame, (pw, ph), fill)
-    except variants.RenderError as exc:
-        return f"cannot be rendered: {exc}", False
-    if enlarged_too_far(scale):
-        return (f"failed: the product ({pw}x{ph} px) would be enlarged {scale:.1f}x, over "
-                f"the {MAX_ENLARGEMENT:g}x limit", True)
-    return None
+    errors: list[str] = []
+    if source.box is not None:
+        frame, (pw, ph), fill = source.box
+        scale: float | None = None
+        try:
+            if spec.is_scene:
+                assets = (scenes or {}).get(preset.name)
+                if assets is not None:
+                    scale = variants.scene_scale(spec, (pw, ph), assets)
+            else:
+                scale = layout_scale(spec, frame, (pw, ph), fill)
+        except variants.RenderError as exc:
+            return f"cannot be rendered: {exc}", False
+        speck = variants.ComplianceResult()
+        check_source(speck, None, (pw, ph))  # a speck: its enlargement says the same again
+        errors += speck.errors
+        if not speck.errors and scale is not None and enlarged_too_far(scale):
+            errors.append(f"the product ({pw}x{ph} px) would be enlarged {scale:.1f}x, over "
+                          f"the {MAX_ENLARGEMENT:g}x limit")
+    errors += foreseen_errors(preset, frame_cut=source.frame_cut,
+                              faint_marks=source.faint_marks, position=source.position or None)
+    return (f"failed: {'; '.join(errors)}", True) if errors else None
 
 
 def _would_export(job: ExportJob, item: Any, out: Any) -> bool:

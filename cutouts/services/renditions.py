@@ -25,7 +25,7 @@ from ..models import Background, Cutout, Preset, Rendition
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
 from ..selectors.export import PlannedItem
-from ..variants.compliance import MAIN_POSITION
+from ..variants.compliance import MAIN_POSITION, stored_sides
 from ..variants.spec import ABSENT
 
 #: Full citations for the source codes used in cutouts.variants.presets (checked 2026-11).
@@ -101,6 +101,11 @@ class _Source:
     #: (``export_selectors.ProductBox``), None without a size: what a dry run lays out a file
     #: it does not render from, read with the rest of the source
     box: export_selectors.ProductBox | None = None
+    #: what its stored signals say a check of the file will find without reading it: the
+    #: sides the photo's frame cuts the product on (``touching_sides``) and its
+    #: ``faint_marks``; a dry run foresees refusals from them (``foreseen_errors``)
+    frame_cut: tuple[str, ...] = ()
+    faint_marks: dict | None = field(default=None, hash=False)
 
 
 def _is_main(position: str | None) -> bool:
@@ -422,9 +427,13 @@ _SOURCE_FIELDS = ("pk", "rgba_name", "shadow_name", "model_name", "width", "heig
 
 def _source(cutout: Cutout) -> _Source:
     asset = cutout.asset
+    signals = cutout.signals if isinstance(cutout.signals, dict) else {}
+    marks = signals.get("faint_marks")
     return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name,
                    asset.position or "", asset.original_name or "", asset.sha256 or "",
-                   export_selectors.product_box(cutout.width, cutout.height, cutout.signals))
+                   export_selectors.product_box(cutout.width, cutout.height, signals),
+                   tuple(stored_sides(signals.get("touching_sides"))),
+                   marks if isinstance(marks, dict) else None)
 
 
 def rendition_get_or_create(

@@ -659,6 +659,35 @@ def frame_cut_verdict(rules: Rules, sides: Iterable[str], position: str | None =
     return "warn" if rules.product_clear_of_edges else None
 
 
+def stored_sides(value: Any) -> list[str]:
+    """The sides a cutout's stored ``touching_sides`` signal names (the photo's frame cuts
+    the product there), [] for anything else (a version computed before it, an edited row):
+    what the export form's pre-check and a dry run judge with :func:`frame_cut_verdict`."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [side for side in _SIDES if side in {v for v in value if isinstance(v, str)}]
+
+
+def foreseen_errors(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
+                    position: str | None = None) -> list[str]:
+    """The errors the check of a rendered file (:func:`check_rendered`) will make of what a
+    cutout's stored signals already say, for a dry run that renders nothing: the photo's
+    frame cutting the product (its ``touching_sides``, judged by :func:`_check_frame_cut`
+    itself, so a refusal reads as the export's) and a faint mark ``preset`` refuses
+    (:func:`faint_marks_refused`, as the export form's pre-check asks). What the stored
+    signals cannot say (the file's own pixels: ghosts, canvas edges, bytes) is not here."""
+    result = ComplianceResult()
+    _check_frame_cut(result, preset.rules, frame_cut, position)
+    if faint_marks_refused(preset, faint_marks):
+        share = _largest_share(faint_marks) or 0.0
+        result.error(f"a faint see-through mark inside the product's box of {share * 100:.1f}% "
+                     "of the product's solid area (a ghost of the photo's background, or a "
+                     "part of the product the cutout left see-through): check the cutout and "
+                     f"retouch it in review (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on "
+                     "white as a grey cloud)")
+    return result.errors
+
+
 def rejudge_position(*, errors: Iterable[str], warnings: Iterable[str],
                      measurements: Mapping[str, Any], rules: Rules,
                      position: str | None) -> ComplianceResult:

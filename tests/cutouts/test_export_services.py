@@ -22,6 +22,7 @@ from catalog import events, jobs
 from catalog.models import AssetStatus, Product
 from cutouts import variants
 from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
+from cutouts.imaging.signals import touching_sides
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, review
@@ -29,6 +30,7 @@ from cutouts.services.export_sinks import FolderSink
 from cutouts.tasks import export_job_run_task
 from cutouts.variants import render as render_module
 from tests.catalog.test_jobs import WorkerKilled
+from tests.cutouts.scissors import blades, with_cloud
 from tests.factories import ImageAssetFactory, ProductFactory, manager, reviewer
 
 from .export_helpers import (
@@ -37,6 +39,7 @@ from .export_helpers import (
     approved_cutout,
     cut_off_png,
     done_cutout,
+    rgba_png,
     run_dry,
     run_job,
     run_presets,
@@ -1001,6 +1004,80 @@ def test_it_judges_a_moved_image_from_its_measurements_without_reading_it(reads,
     stored = Rendition.objects.get(cutout=cutout)
     assert stored.compliance_ok is bool(would)
     assert stored.compliance["measurements"]["position"] == now
+
+
+def _gtin(n: int) -> str:
+    """A valid GTIN-13 of its own per ``n`` (Walmart names files by it)."""
+    body = f"400638133{n:03d}"
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
+    return body + str(-total % 10)
+
+
+def _measured(sku: str, n: int, position: str, rgba: bytes):
+    """An approved cutout of ``rgba`` with the signals a finished version stores of it: the
+    engine's ``touching_sides`` (of alpha >= 0.5) and ``compliance.export_signals``."""
+    cutout = with_rgba(approved_cutout(
+        product=ProductFactory(sku=sku, gtin=_gtin(n)), position=position), rgba)
+    alpha = np.array(Image.open(io.BytesIO(rgba)).convert("RGBA"))[..., 3]
+    cutout.signals = {**(cutout.signals or {}),
+                      **variants.compliance.export_signals(alpha),
+                      "touching_sides": touching_sides(alpha >= 128)}
+    cutout.save(update_fields=["signals"])
+    return cutout
+
+
+def _cloudy_png() -> bytes:
+    """Scissors with a grey cloud kept between the blades (a faint mark white refuses)."""
+    rgba = np.zeros((600, 800, 4), np.uint8)
+    rgba[..., :3] = (90, 90, 100)
+    rgba[..., 3] = with_cloud(blades((800, 600)), level=90)
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue()
+
+
+def _outcomes(job: ExportJob) -> tuple:
+    """What an export (or a dry run, of the export it would write) ships and refuses: the
+    counts, per preset, and which files it refuses."""
+    shipped = job.report["would_export"] if job.dry_run else job.exported_count
+    return (shipped, job.report["excluded_count"], job.report["failing_included_count"],
+            {row["name"]: (row["shipped"], row["refused"])
+             for row in job.report[export_selectors.PRESETS_REPORT]},
+            sorted((r["sku"], r["position"], r["preset"]) for r in job.report["excluded"]))
+
+
+@pytest.mark.parametrize("include_failing", [False, True])
+def test_it_counts_in_a_dry_run_what_the_export_refuses_from_stored_signals(include_failing):
+    """QA F3 (2026-12-06): the dry run said "14 file(s) would be exported, 7 excluded" and
+    "would be rendered" of CUT34's Amazon main image; the export refused it ("cut off by
+    the photo's edge"): 13 exported, 8 excluded. It now foresees what the stored signals say
+    the check will refuse, by the functions the check and the pre-check ask: a frame cut
+    (Amazon main image only), a faint mark on white, a speck under 32 px. Dry run first:
+    the real run's renditions would otherwise give it their verdicts."""
+    _measured("CUT34", 1, "MAIN", cut_off_png())
+    _measured("CUT35", 2, "PT01", cut_off_png())  # a detail image: Amazon ships it
+    _measured("BIKE34", 3, "MAIN", _cloudy_png())
+    _measured("SPECK34", 4, "MAIN", rgba_png(box=(390, 290, 410, 310)))
+    _measured("OK34", 5, "MAIN", rgba_png())
+    _measured("OK35", 6, "MAIN", rgba_png())
+    presets = ["amazon_main", "ebay", "walmart", "transparent_png"]
+    dry = run_dry(presets=presets, include_failing=include_failing)
+    assert not Rendition.objects.exists()  # nothing rendered: the dry run foresaw it all
+    real = run_presets(presets, include_failing=include_failing)
+    assert _outcomes(dry) == _outcomes(real)
+    refused = _outcomes(real)[4]
+    assert (("CUT34", "MAIN", "amazon_main") in refused) is not include_failing
+    assert ("CUT35", "PT01", "amazon_main") not in refused
+    if include_failing:
+        assert refused == [] and real.report["failing_included_count"] == 7
+    else:
+        assert {(sku, preset) for sku, _, preset in refused} == {
+            ("CUT34", "amazon_main"), ("BIKE34", "amazon_main"), ("BIKE34", "walmart"),
+            ("SPECK34", "amazon_main"), ("SPECK34", "ebay"), ("SPECK34", "walmart"),
+            ("SPECK34", "transparent_png")}
+        [cut] = [r["reason"] for r in dry.report["excluded"] if r["sku"] == "CUT34"]
+        assert cut.startswith("dry run: would not be exported: failed: the product is cut "
+                              "off by the photo's edge (bottom)")
 
 
 def _stale(n: int) -> None:

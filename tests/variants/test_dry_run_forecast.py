@@ -66,3 +66,19 @@ def test_it_foresees_the_scale_a_scene_renders_with(spec, box):
     lazy = {"oak": variants.SceneAsset(header, floor_pct=70.0, light_deg=90.0)}
     scale = variants.scene_scale(variants.parse_spec(spec), (x1 - x0, y1 - y0), lazy)
     assert round(scale, 6) == rendered.metadata["scale"]
+
+
+@pytest.mark.parametrize("position", ["MAIN", "PT02", None])
+@pytest.mark.parametrize("preset", ["amazon_main", "walmart", "ebay", "transparent_png"])
+def test_it_foresees_the_frame_cut_verdict_of_the_files_check(preset, position):
+    """A dry run's frame-cut refusal (``foreseen_errors``, from the cutout's
+    ``touching_sides``) is the check of the rendered file's, in its words: QA F3 (2026-12-06),
+    a dry run said "would be rendered" of an Amazon main image the export refused."""
+    preset = variants.get_preset(preset)
+    rendered = variants.render_variant(_cut_by_the_frame(), preset.spec)
+    checked = variants.check_rendered(rendered, preset, position=position)
+    cut = [e for e in checked.errors if "photo's edge" in e]
+    assert variants.compliance.foreseen_errors(
+        preset, frame_cut=variants.compliance.stored_sides(["bottom", 3, "middle"]),
+        faint_marks=None, position=position) == cut
+    assert bool(cut) is (preset.name == "amazon_main" and position != "PT02")
