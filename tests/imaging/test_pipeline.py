@@ -215,6 +215,16 @@ def test_it_tiles_large_images_without_seams(colour_segmenter):
     assert diff.mean() < 0.5
 
 
+def test_it_writes_every_tile_of_the_cutout_into_its_place(colour_segmenter):
+    # 256 px tiles of a 576 x 864 photo are views into the cutout, not contiguous arrays:
+    # each must land where it belongs (OpenCV writes the merge into the view itself)
+    rgb, _ = hair_scene()
+    out = run_pipeline(rgb, profile("default", tile_size=256, decontaminate=False),
+                       colour_segmenter)
+    assert np.array_equal(out.rgba[..., 3], out.alpha)
+    assert np.array_equal(out.rgba[..., :3], np.where(out.alpha[..., None] > 0, rgb, 0))
+
+
 def test_it_reports_quality_signals(colour_segmenter):
     rgb, _ = hair_scene()
     sig = run_pipeline(rgb, profile("default"), colour_segmenter).signals

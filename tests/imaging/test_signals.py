@@ -12,6 +12,7 @@ from cutouts.imaging.signals import (
     half_kept,
     quality_signals,
     risk_score,
+    unit_means,
 )
 
 from .scenes import BG, FG
@@ -159,6 +160,20 @@ def test_it_reads_rim_core_and_parts_as_the_per_pixel_expressions_do():
         ys, xs = np.flatnonzero(obj.any(1)), np.flatnonzero(obj.any(0))
         box = alpha[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
         assert sig["confidence"] == round(float(np.abs(2 * box - 1).mean()), 4)
+
+
+def test_it_averages_each_channel_as_numpy_does_bit_for_bit():
+    # numpy's axis-0 mean is a running float32 sum per channel: large counts round at every
+    # step, so a pairwise or float64 sum would differ in the last bits
+    rng = np.random.default_rng(11)
+    unit = np.arange(256, dtype=np.float32) / 255.0
+    for n in (1, 2, 7, 1000, 300_001):
+        px = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+        px[: n // 2] = rng.integers(0, 256, 3, dtype=np.uint8)  # long runs of one colour
+        want = unit[px].mean(axis=0)
+        got = unit_means(px)
+        assert got.dtype == want.dtype == np.float32
+        assert got.tobytes() == want.tobytes()
 
 
 def see_through_scenes() -> dict[str, np.ndarray]:
