@@ -308,6 +308,7 @@ class ImportIssue(models.Model):
         DUPLICATE = "duplicate", "Duplicate of a stored image"
         REPLACED = "replaced", "Replaced an older image"
         NOT_IMPORTED = "not-imported", "Not reached: the import was cancelled"
+        IDENTICAL = "identical", "Identical to another product's image"
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     filename = models.CharField(max_length=512)
@@ -320,6 +321,12 @@ class ImportIssue(models.Model):
     sku = models.CharField(max_length=64, blank=True, default="")
     position = models.CharField(max_length=4, blank=True, default="")
     asset_pk = models.PositiveBigIntegerField(null=True, blank=True)
+    # The other image the row's words name (identical: another product's image with the
+    # file's bytes), as they name it: when a session's end moves that image, the words are
+    # composed again from these (``imports._issues_positions_settle``), never found in the text.
+    named_sku = models.CharField(max_length=64, blank=True, default="")
+    named_position = models.CharField(max_length=4, blank=True, default="")
+    named_pk = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -754,6 +754,23 @@ def import_upload_duplicates(*, job: ImportJob, limit: int = 1000) -> list[dict]
     return [{"filename": i.filename, "reason": i.reason} for i in rows]
 
 
+def import_upload_warnings(*, job: ImportJob, limit: int = 1000) -> list[dict]:
+    """The report's warnings, in its order, of each stored file of a browser session whose
+    words name another image (identical: another product's), once the session's end has
+    said them again where that image is now (``imports._issues_positions_settle``): the
+    page's row shows these instead of the ones the file's answer gave (QA 2026-12-06)."""
+    names = list(ImportIssue.objects.filter(job=job, named_pk__isnull=False)
+                 .order_by("pk").values_list("filename", flat=True)[:limit])
+    said: dict[str, list[str]] = {name: [] for name in names}
+    rows = (ImportIssue.objects.filter(job=job, filename__in=names, asset_pk__isnull=False,
+                                       level=ImportIssue.Level.WARNING)
+            .exclude(kind=ImportIssue.Kind.DUPLICATE).order_by("pk")
+            .values_list("filename", "reason"))
+    for name, reason in rows:
+        said[name].append(reason)
+    return [{"filename": name, "warnings": words} for name, words in said.items()]
+
+
 def import_job_list(*, limit: int = 50) -> list[ImportJob]:
     return list(ImportJob.objects.select_related("created_by").order_by("-created_at")[:limit])
 

@@ -780,6 +780,7 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({**selectors.import_job_progress(pk=job.pk),
                              "positions": selectors.import_upload_positions(job=job),
                              "duplicates": selectors.import_upload_duplicates(job=job),
+                             "warnings": selectors.import_upload_warnings(job=job),
                              "job_url": reverse("catalog:import_detail", args=[job.pk])})
     return redirect("catalog:import_detail", pk=job.pk)
 

@@ -64,7 +64,8 @@ class IngestResult:
     asset: ImageAsset | None = None
     reason: str = ""
     code: str = ""
-    #: Notes on the file that name no replaced image (``notes`` adds those).
+    #: Notes on the file that name no replaced image nor another product's identical one
+    #: (``notes`` adds those).
     warnings: list[str] = field(default_factory=list)
     #: The file's product was a new one, saved with this file (see ``asset_ingest``).
     product_created: bool = False
@@ -78,6 +79,8 @@ class IngestResult:
     #: same bytes: this file took its image over and it is the duplicate
     #: (``ImportRun._first_by_name``).
     duplicate_of: str = ""
+    #: Another product's image with this stored file's bytes: ``identical_note`` warns of it.
+    identical: ImageAsset | None = None
 
     STORED: ClassVar[str] = "stored"
     DUPLICATE: ClassVar[str] = "duplicate"
@@ -96,9 +99,18 @@ class IngestResult:
         return [position_replaced_note(old, sku=self.asset.product.sku) for old in self.replaced]
 
     @property
+    def identical_note(self) -> str:
+        """The warning about ``identical`` (kept apart from ``warnings`` so a report row
+        records the image it names, as a replacement note's does), or ""."""
+        if self.identical is None or self.asset is None:
+            return ""
+        return identical_elsewhere_note(self.identical, sku=self.asset.product.sku)
+
+    @property
     def notes(self) -> list[str]:
         """Everything the uploader is told about a file that was not refused."""
-        return self.replacement_notes + self.warnings
+        return self.replacement_notes + self.warnings + (
+            [self.identical_note] if self.identical_note else [])
 
 
 def ingest_limits() -> images.Limits:
@@ -639,7 +651,7 @@ def asset_ingest(
         result.warnings.append(normalized.colour_note)
     result.warnings.extend(normalized.warnings)
     if elsewhere is not None and elsewhere.product_id != asset.product_id:
-        result.warnings.append(identical_elsewhere_note(elsewhere, sku=asset.product.sku))
+        result.identical = elsewhere
     lookup.add(asset, replaced=replaced)
     result.status, result.asset = IngestResult.STORED, asset
     events.image_stored(asset)
@@ -760,9 +772,17 @@ def duplicate_words(*, sku: str, position: str, asset_pk: int) -> str:
 def identical_elsewhere_note(existing: ImageAsset, *, sku: str) -> str:
     """The warning of a file stored for ``sku`` whose bytes ``existing`` (another product's
     image) already has: the content hash of ``duplicate_reason``, across products."""
-    return (f"Identical to {existing.product.sku} {existing.position} (#{existing.pk}): the "
-            f"same file is already stored for another product. Stored for {sku} too; check "
-            "the photo belongs to both.")
+    return identical_words(sku=existing.product.sku, position=existing.position,
+                           asset_pk=existing.pk, stored_sku=sku)
+
+
+def identical_words(*, sku: str, position: str, asset_pk: int, stored_sku: str) -> str:
+    """``identical_elsewhere_note`` from the parts a report row keeps of the image it names
+    (``ImportIssue.named_sku``, ``named_position``, ``named_pk``) and of the file's own
+    (``sku``): said again from them when that image moves, as ``duplicate_words``."""
+    return (f"Identical to {sku} {position} (#{asset_pk}): the same file is already stored "
+            f"for another product. Stored for {stored_sku} too; check the photo belongs to "
+            "both.")
 
 
 def _duplicate(result: IngestResult, existing: ImageAsset) -> IngestResult:

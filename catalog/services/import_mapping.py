@@ -524,10 +524,13 @@ class ImportRun:
 
     def issue(self, filename: str, reason: str, level: str, *,
               kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None,
-              row: ManifestRow | None = None, counts: int = 1) -> None:
+              named: ImageAsset | None = None, row: ManifestRow | None = None,
+              counts: int = 1) -> None:
         """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
         duplicate's stored copy, a replacement's new image) are what the report reads;
         without ``about``, the SKU and position the file's manifest ``row`` gives it, if any.
+        ``named``: another image the words name besides (an identical file's), kept so they
+        can be said again when it moves.
         ``counts``: how many errors or warnings the row stands for in the job's counts: one,
         or for a row that ends a cut list ("… and 1,234 more …") the ones it was cut of: such
         a row is no error itself."""
@@ -538,7 +541,10 @@ class ImportRun:
         issue = ImportIssue.objects.create(
             job=self.job, filename=filename[:512], reason=reason, level=level, kind=kind,
             sku=sku[:64], position=position[:4],
-            asset_pk=about.pk if about is not None else None)
+            asset_pk=about.pk if about is not None else None,
+            named_sku=named.product.sku[:64] if named is not None else "",
+            named_position=named.position[:4] if named is not None else "",
+            named_pk=named.pk if named is not None else None)
         self.last_issue_id = max(self.last_issue_id, issue.pk)
         if level == ImportIssue.Level.ERROR:
             self.job.error_count += counts
@@ -756,6 +762,9 @@ class ImportRun:
                        about=result.asset)
         for warning in result.warnings:
             self.issue(name, warning, ImportIssue.Level.WARNING, about=stored)
+        if result.identical_note:
+            self.issue(name, result.identical_note, ImportIssue.Level.WARNING,
+                       kind=ImportIssue.Kind.IDENTICAL, about=stored, named=result.identical)
         return result
 
     def _lead_first(self, asset: ImageAsset) -> None:

@@ -36,6 +36,7 @@ from .assets import (
     asset_positions_by_name,
     duplicate_reason,
     duplicate_words,
+    identical_words,
     import_path_of,
     original_filename_of,
     storage_default,
@@ -641,24 +642,35 @@ def _issues_positions_settle(job: ImportJob) -> None:
     file's warning) say where those images are once the session has put its files in name
     order (``_positions_by_name``) and named files have pushed others aside: the rows were
     written as the files arrived (QA 2026-12-05 L1: "already stored … as PT05" of an image
-    at PT04, warning rows at PT04 beside the stored row at PT05). A duplicate's reason is
-    composed again from its parts (``_duplicate_reason_at``)."""
-    issues = list(ImportIssue.objects.filter(job=job, asset_pk__isnull=False))
-    live = dict(ImageAsset.live.filter(pk__in={i.asset_pk for i in issues})
-                .values_list("pk", "position"))
+    at PT04, warning rows at PT04 beside the stored row at PT05), and so does a warning
+    naming another image of the session (identical: QA 2026-12-06, "Identical to CP34-A PT01"
+    of an image then at MAIN). Words that name a position are composed again from the row's
+    parts (``_duplicate_reason_at``, ``_identical_reason_at``)."""
+    issues = list(ImportIssue.objects.filter(job=job).filter(
+        Q(asset_pk__isnull=False) | Q(named_pk__isnull=False)))
+    live = dict(ImageAsset.live.filter(
+        pk__in={pk for i in issues for pk in (i.asset_pk, i.named_pk) if pk is not None})
+        .values_list("pk", "position"))
     stale = []
     for issue in issues:
-        position = live.get(issue.asset_pk or 0)
-        if position is None or issue.position == position:
+        # where each image is now; a row's own words where it is gone
+        position = live.get(issue.asset_pk or 0, issue.position)
+        named = live.get(issue.named_pk or 0, issue.named_position)
+        if position == issue.position and named == issue.named_position:
             continue
-        if issue.kind == ImportIssue.Kind.DUPLICATE:
+        if position != issue.position and issue.kind == ImportIssue.Kind.DUPLICATE:
             reason = _duplicate_reason_at(issue, position)
             if reason is None:
                 continue  # its words are not its parts': left whole, reason and columns agree
             issue.reason = reason
+        if named != issue.named_position:
+            reason = _identical_reason_at(issue, named)
+            if reason is not None:  # else left whole: its words are not its parts'
+                issue.reason, issue.named_position = reason, named
         issue.position = position
         stale.append(issue)
-    ImportIssue.objects.bulk_update(stale, ["reason", "position"], batch_size=500)
+    ImportIssue.objects.bulk_update(stale, ["reason", "position", "named_position"],
+                                    batch_size=500)
 
 
 #: What a duplicate's report row says before its stored copy's words (``duplicate_words``):
@@ -678,6 +690,17 @@ def _duplicate_reason_at(issue: ImportIssue, position: str) -> str | None:
             return lead + duplicate_words(sku=issue.sku, position=position,
                                           asset_pk=issue.asset_pk)
     return None
+
+
+def _identical_reason_at(issue: ImportIssue, position: str) -> str | None:
+    """An identical warning's reason with the image it names at ``position``:
+    ``identical_words`` of its own columns; None for a row written in other words."""
+    assert issue.named_pk is not None
+    if issue.reason != identical_words(sku=issue.named_sku, position=issue.named_position,
+                                       asset_pk=issue.named_pk, stored_sku=issue.sku):
+        return None
+    return identical_words(sku=issue.named_sku, position=position, asset_pk=issue.named_pk,
+                           stored_sku=issue.sku)
 
 
 def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:

@@ -1254,16 +1254,34 @@
           if (item) item.outcome.firstChild.textContent =
             `stored → ${moved.product} ${moved.position}`;
         }
+        for (const said of (answer.data && answer.data.warnings) || []) {
+          // a warning naming another image the name order moved: the report's words now
+          const item = sent.find((i) => name(i) === said.filename && i.state === "stored");
+          if (!item || !said.warnings.length) continue;
+          const text = ` · ⚠ ${said.warnings.join(" · ")}`;
+          const warn = item.outcome.querySelector(".warn-text");
+          if (warn) warn.textContent = text;
+          else item.outcome.append(el("span", "warn-text", text));
+        }
         for (const dup of (answer.data && answer.data.duplicates) || []) {
           // the kept copy may have moved with the name order too: the report's words now
-          const item = sent.find((i) => name(i) === dup.filename && i.state === "duplicate");
+          const item = sent.find((i) => name(i) === dup.filename &&
+            ["duplicate", "stored"].includes(i.state));
           if (!item) continue;
+          if (item.state === "stored") {
+            // stored on arrival, then a copy first in name order took its image over
+            // (import_mapping._first_by_name): the import counts it a duplicate now
+            item.state = "duplicate";
+            item.li.className = item.li.dataset.status = "duplicate";
+            this.listFailure(item, { status: "duplicate", reason: dup.reason });
+          }
           item.outcome.textContent = dup.reason;
           for (const li of this.failureList.children) {
             const reason = li.querySelector(".reason");
             if (li.dataset.filename === dup.filename && reason) reason.textContent = dup.reason;
           }
         }
+        this.update();
         if (answer.data && answer.data.job_url) {
           const link = el("a", "", `Import #${answer.data.id}: ${answer.data.message}`);
           link.href = answer.data.job_url;

@@ -4,6 +4,8 @@ so of neither and planned the copy a next-free position, so every later file's p
 position was one too far (GOOD-1.webp planned at PT06, stored at PT05)."""
 
 import hashlib
+import json
+import re
 import zipfile
 
 import pytest
@@ -187,3 +189,100 @@ def test_it_does_not_call_a_zip_entrys_copy_stored_on_another_product_too(
     listed = preview.locator("[data-preview-stored] li")
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("DUPB-1/IMG_0001.jpg")
+
+
+# the copy is sent once the original has its answer: stored first, it is the copy, first in
+# name order (" " before "."), that the session keeps (import_mapping._first_by_name)
+COPY_AFTER_ORIGINAL = """const send = XMLHttpRequest.prototype.send;
+    let stored;
+    const original = new Promise((resolve) => { stored = resolve; });
+    XMLHttpRequest.prototype.send = function (body) {
+      const file = body instanceof FormData && body.get("file");
+      if (file && file.name === "IMG_0002.jpg") this.addEventListener("loadend", stored);
+      if (file && file.name === "IMG_0002 copy.jpg") original.then(() => send.call(this, body));
+      else send.call(this, body);
+    };"""
+
+
+def test_it_turns_a_stored_row_into_the_duplicate_when_its_copy_first_by_name_arrives_later(
+        open_upload, photo, tmp_path):
+    """QA 2026-12-06 (qa34 F1): the copy, sent second, took the image over as the first of
+    the two in name order and the report named IMG_0002.jpg the duplicate; the page still
+    said "2 stored · 0 duplicates" and IMG_0002.jpg "stored → RACE35 MAIN"."""
+    ProductFactory(sku="RACE35")
+    page = open_upload(COPY_AFTER_ORIGINAL)
+    folder = tmp_path / "RACE35"
+    folder.mkdir()
+    (folder / "IMG_0002.jpg").write_bytes(photo)
+    (folder / "IMG_0002 copy.jpg").write_bytes(photo)
+    uploader = page.locator("#bulk-uploader")
+    uploader.locator("input[data-pick][webkitdirectory]").set_input_files(folder)
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 2 files", timeout=15_000)
+    with page.expect_response(re.compile(r"/catalog/imports/\d+/finish$")) as finish:
+        uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    assert [d["filename"] for d in finish.value.json()["duplicates"]] == [
+        "RACE35/IMG_0002.jpg"]
+    kept = ImageAsset.live.get(product__sku="RACE35")
+    assert kept.original_filename == "IMG_0002 copy.jpg"
+    expect(uploader.locator("[data-result] a")).to_contain_text(
+        "1 imported, 1 duplicate skipped")
+    expect(uploader.locator("[data-summary]")).to_contain_text(
+        "2 files · 1 stored · 1 duplicate · 0 refused")
+    row = uploader.locator('[data-file-list] li[data-filename="RACE35/IMG_0002.jpg"]')
+    expect(row).to_have_attribute("data-status", "duplicate")
+    expect(row.locator(".outcome")).not_to_contain_text("stored →")
+    expect(row.locator(".outcome")).to_contain_text(f"asset #{kept.pk}")
+    listed = uploader.locator('[data-failure-list] li[data-filename="RACE35/IMG_0002.jpg"]')
+    expect(listed).to_have_count(1)
+    expect(listed).to_have_attribute("class", "duplicate")
+    expect(uploader.locator('[data-file-list] li[data-filename="RACE35/IMG_0002 copy.jpg"]')
+           ).to_have_attribute("data-status", "stored")
+
+
+# each file waits for the one before it in ORDER to be answered: the arrival order the
+# session's name order then changes
+IN_ORDER = """const ORDER = %s;
+    const send = XMLHttpRequest.prototype.send;
+    const answered = Object.fromEntries(ORDER.map((p) => {
+      let done;
+      const promise = new Promise((resolve) => { done = resolve; });
+      return [p, { promise, done }];
+    }));
+    XMLHttpRequest.prototype.send = function (body) {
+      const path = body instanceof FormData && body.get("path");
+      const at = ORDER.indexOf(path);
+      if (at < 0) return send.call(this, body);
+      this.addEventListener("loadend", answered[path].done);
+      if (at === 0) return send.call(this, body);
+      answered[ORDER[at - 1]].promise.then(() => send.call(this, body));
+    };"""
+
+
+def test_it_says_where_an_identical_image_of_the_session_settled_on_its_row(
+        open_upload, photo, tmp_path):
+    """QA 2026-12-06 (qa34 F5): CP34-B's IMG_0001 is CP34-A's, which was at PT01 when it
+    arrived and at MAIN once the session put CP34-A's files in name order; the row said
+    "Identical to CP34-A PT01" to the end."""
+    ProductFactory(sku="CP34-A")
+    ProductFactory(sku="CP34-B")
+    elsewhere = product_jpeg(640, 600, seed=5)
+    ImageAssetFactory(product=ProductFactory(sku="CP34-X"), position="MAIN",
+                      sha256=hashlib.sha256(elsewhere).hexdigest(), bytes=len(elsewhere))
+    files = {"shoot/CP34-A/IMG_0003.jpg": elsewhere, "shoot/CP34-A/IMG_0001.jpg": photo,
+             "shoot/CP34-B/IMG_0001.jpg": photo}
+    for path, data in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    page = open_upload(IN_ORDER % json.dumps(list(files)))
+    uploader = page.locator("#bulk-uploader")
+    uploader.locator("input[data-pick][webkitdirectory]").set_input_files(tmp_path / "shoot")
+    expect(uploader.locator("[data-start]")).to_have_text("Upload 3 files", timeout=15_000)
+    uploader.locator("[data-start]").click()
+    expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
+    named = ImageAsset.live.get(product__sku="CP34-A", original_filename="IMG_0001.jpg")
+    assert named.position == "MAIN"
+    warning = uploader.locator(
+        '[data-file-list] li[data-filename="shoot/CP34-B/IMG_0001.jpg"] .warn-text')
+    expect(warning).to_contain_text(f"Identical to CP34-A MAIN (#{named.pk})")
+    expect(warning).not_to_contain_text("PT01")

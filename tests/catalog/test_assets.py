@@ -141,8 +141,8 @@ def test_it_warns_on_a_product_page_upload_of_another_products_photo(storage):
     first = asset_ingest(product=one, fileobj=io.BytesIO(photo), filename="a.jpg")
     again = asset_ingest(product=two, fileobj=io.BytesIO(photo), filename="b.jpg")
     assert first.status == again.status == "stored"
-    assert not any("Identical to" in w for w in first.warnings)
-    assert [w for w in again.warnings if w.startswith("Identical to")] == [
+    assert not any("Identical to" in w for w in first.notes)
+    assert [w for w in again.notes if w.startswith("Identical to")] == [
         f"Identical to CR-101 {first.asset.position} (#{first.asset.pk}): the same file is "
         "already stored for another product. Stored for CR-102 too; check the photo belongs "
         "to both."]
@@ -283,3 +283,38 @@ def test_it_leaves_a_duplicate_row_in_other_words_whole_when_its_copy_moves():
     imports._issues_positions_settle(job)
     row.refresh_from_db()
     assert (row.position, row.reason) == ("PT01", said)
+
+
+def test_it_says_an_identical_warnings_moved_image_again_from_the_rows_own_parts():
+    """QA 2026-12-06 (qa34 F5): a stored file's warning naming another product's image of
+    the session ("Identical to CP34-A PT01") is composed again when that image moves, though
+    the row's own image (its SKU, position, asset) stayed."""
+    named = ImageAssetFactory(product=ProductFactory(sku="MOV-3"), position="MAIN")
+    own = ImageAssetFactory(product=ProductFactory(sku="MOV-4"), position="MAIN")
+    job = ImportJobFactory(source_kind="upload")
+    row = ImportIssue.objects.create(
+        job=job, filename="MOV-4/b.jpg", level="warning", kind="identical", sku="MOV-4",
+        position="MAIN", asset_pk=own.pk, named_sku="MOV-3", named_position="PT01",
+        named_pk=named.pk, reason=assets.identical_words(
+            sku="MOV-3", position="PT01", asset_pk=named.pk, stored_sku="MOV-4"))
+    imports._issues_positions_settle(job)
+    row.refresh_from_db()
+    assert (row.position, row.named_position) == ("MAIN", "MAIN")
+    assert row.reason == (f"Identical to MOV-3 MAIN (#{named.pk}): the same file is already "
+                          "stored for another product. Stored for MOV-4 too; check the "
+                          "photo belongs to both.")
+
+
+def test_it_leaves_an_identical_warning_in_other_words_whole_but_moves_its_own_image():
+    named = ImageAssetFactory(product=ProductFactory(sku="MOV-5"), position="MAIN")
+    own = ImageAssetFactory(product=ProductFactory(sku="MOV-6"), position="PT02")
+    job = ImportJobFactory(source_kind="upload")
+    said = f"Identical to MOV-5 PT01 (#{named.pk})."
+    row = ImportIssue.objects.create(
+        job=job, filename="MOV-6/b.jpg", level="warning", kind="identical", sku="MOV-6",
+        position="PT01", asset_pk=own.pk, named_sku="MOV-5", named_position="PT01",
+        named_pk=named.pk, reason=said)
+    imports._issues_positions_settle(job)
+    row.refresh_from_db()
+    # its words and the named columns still agree; its own image is where it is now
+    assert (row.reason, row.named_position, row.position) == (said, "PT01", "PT02")

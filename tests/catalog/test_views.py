@@ -1,3 +1,4 @@
+import hashlib
 import html
 import io
 import re
@@ -785,6 +786,47 @@ def test_it_finishes_a_session_with_its_duplicates_in_the_reports_settled_words(
         "filename": "SET-1/IMG_0004.jpg",
         "reason": f"Duplicate: the same file is already stored for SET-1 as PT01 (asset "
                   f"#{kept.pk}); not stored twice."}]
+
+
+def test_it_finishes_a_session_with_an_identical_warning_naming_where_its_image_settled(
+        manager_client, storage):
+    """QA 2026-12-06 (qa34 F5): CP34-B's file is CP34-A's IMG_0001, which was at PT01 when
+    it arrived; the session's name order then moved it to MAIN. The warning, the report and
+    the finish (for the page's row) say MAIN."""
+    ProductFactory(sku="CP34-A")
+    ProductFactory(sku="CP34-B")
+    elsewhere = product_jpeg(700, 600, seed=5)
+    ImageAssetFactory(product=ProductFactory(sku="CP34-X"), position="MAIN",
+                      sha256=hashlib.sha256(elsewhere).hexdigest(), bytes=len(elsewhere))
+    same = product_jpeg(700, 600, seed=1)
+    urls = manager_client.post(reverse("catalog:bulk_upload"), {}, **JSON).json()
+    answers = {}
+    # arrival order, not name order: IMG_0003 takes CP34-A's MAIN, IMG_0001 its PT01
+    for name, data in [("CP34-A/IMG_0003.jpg", elsewhere), ("CP34-A/IMG_0001.jpg", same),
+                       ("CP34-B/IMG_0001.jpg", same)]:
+        answers[name] = manager_client.post(urls["upload_url"], {
+            "file": upload(name.split("/")[1], data), "path": name}, **JSON).json()
+    named = ImageAsset.live.get(product__sku="CP34-A", original_filename="IMG_0001.jpg")
+    assert (f"Identical to CP34-A PT01 (#{named.pk})"
+            in " ".join(answers["CP34-B/IMG_0001.jpg"]["warnings"]))
+    finish = manager_client.post(urls["finish_url"], {}, **JSON).json()
+    named.refresh_from_db()
+    assert named.position == "MAIN"
+    said = (f"Identical to CP34-A MAIN (#{named.pk}): the same file is already stored for "
+            "another product. Stored for CP34-B too; check the photo belongs to both.")
+    # each file's warnings in the report's order (its "Low resolution" first), for its row
+    rows = {w["filename"]: w["warnings"] for w in finish["warnings"]}
+    assert rows["CP34-B/IMG_0001.jpg"] == [
+        *answers["CP34-B/IMG_0001.jpg"]["warnings"][:-1], said]
+    row = ImportIssue.objects.get(filename="CP34-B/IMG_0001.jpg", kind="identical")
+    assert (row.kind, row.reason, row.named_pk, row.named_position) == (
+        ImportIssue.Kind.IDENTICAL, said, named.pk, "MAIN")
+    # the row is about CP34-B's own image, as before; the image it names is in its words
+    own = ImageAsset.live.get(product__sku="CP34-B")
+    assert (row.sku, row.position, row.asset_pk) == ("CP34-B", own.position, own.pk)
+    report = b"".join(manager_client.get(
+        reverse("catalog:import_report", args=[finish["id"]])).streaming_content).decode()
+    assert said in report and f"CP34-A PT01 (#{named.pk})" not in report
 
 
 def test_it_gives_the_drop_zones_the_servers_image_name_rule(manager_client):
