@@ -879,8 +879,10 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     sized: list[tuple[str, str]] = []
     named: list[tuple[str, str]] = []
     limits = ingest_limits()
+    # a ZIP's manifest the browser could not read is among the names: not a file to import
+    found = archives.manifest_path(names)
     for name in names:
-        problem = archives.entry_name_problem(name)
+        problem = archives.entry_name_problem(name, manifest=found)
         if problem is not None and problem.kind == archives.NAME_IGNORED:
             continue  # hidden or system files and folders, the manifest itself: not files to import
         if problem is not None:

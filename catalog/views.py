@@ -934,8 +934,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         return render(request, "catalog/_import_preview.html", context)
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.
     manifest_file = options["manifest_file"] or request.FILES.get("zip_manifest")
-    context["zip_manifest_unread"] = manifest_file is None and any(
-        name.lower() == archives.MANIFEST_NAME for name in names)
+    # the browser lists a ZIP's manifest among the names only when it could not read it
+    context["zip_manifest_unread"] = (manifest_file is None
+                                      and archives.manifest_path(names) is not None)
     try:
         rules = FilenameRules.from_options(options)
         manifest = None
@@ -1091,7 +1092,11 @@ def _preview_positions(preview: selectors.ImportPreview, *, replace: bool,
     # name -> SKU of every mapped file: upload.js says which "already stored" file the
     # import would skip as a duplicate (the same bytes on the product it maps to)
     targets = {name: group.sku for group in preview.groups for name, _p, _r in group.files}
+    # the files a manifest row places: the import keeps them over an unlisted identical copy
+    # (import_mapping.import_order_key), so upload.js marks the copy, not the row's file
+    placed = sorted(name for name in targets if not first((name,)))
     return {"groups": groups, "refused": refused,
+            "manifest_placed": placed,
             "approved_lost": sum(1 for olds in replaces.values() for _old, lost in olds
                                  if lost),
             "targets": targets,

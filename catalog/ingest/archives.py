@@ -13,7 +13,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -146,13 +146,41 @@ def _nested_archive_reason(name: str) -> str:
     return ""
 
 
-def is_ignored(name: str) -> bool:
-    """Hidden and system files (``is_hidden_path``) and the root manifest: never an entry,
-    never reported."""
-    return is_hidden_path(name) or name.lower() == MANIFEST_NAME
+def manifest_path(names: Iterable[str]) -> str | None:
+    """Which of an import's file paths is its manifest, or None: ``manifest.csv`` (any case)
+    at the root, else in the single top folder every other file lies in (``shoot/manifest.csv``
+    beside ``shoot/front/...``: what macOS's "Compress" makes of a folder, and what picking
+    that folder on the upload page sends). Its rows name files relative to that folder, as
+    they match the end of a path (``Manifest.row_for``). Hidden and system files
+    (``__MACOSX/`` beside ``shoot/``) do not count as another folder. One rule for a ZIP, a
+    server folder, a browser upload and the page's preview (upload.js ``manifestPathOf``,
+    QA 2026-12-06 F2: a ZIP read only a root manifest, a picked folder any CSV); a
+    manifest.csv deeper, or in one of several folders, is a file like any other."""
+    tops: set[str] = set()
+    nested = None
+    for name in names:
+        if name.endswith("/") or is_hidden_path(name):
+            continue
+        parts = name.replace("\\", "/").split("/")
+        if len(parts) == 1:
+            if name.lower() == MANIFEST_NAME:
+                return name
+            tops.add("")  # a file at the root: no single top folder
+            continue
+        tops.add(parts[0])
+        if len(parts) == 2 and parts[1].lower() == MANIFEST_NAME and nested is None:
+            nested = name
+    return nested if len(tops) == 1 else None
 
 
-#: ``NameProblem.kind``: passed over silently (hidden and system files, the root manifest).
+def is_ignored(name: str, *, manifest: str | None = MANIFEST_NAME) -> bool:
+    """Hidden and system files (``is_hidden_path``) and the import's manifest (``manifest``:
+    its path, ``manifest_path``; by default a root manifest.csv): never an entry, never
+    reported."""
+    return is_hidden_path(name) or (manifest is not None and name.lower() == manifest.lower())
+
+
+#: ``NameProblem.kind``: passed over silently (hidden and system files, the manifest).
 NAME_IGNORED = "ignored"
 #: ... refused for its path (traversal, a NUL byte): the preview lists it apart.
 NAME_UNSAFE = "unsafe"
@@ -175,13 +203,15 @@ class NameProblem:
         return self.kind == NAME_NOT_IMAGE
 
 
-def entry_name_problem(name: str) -> NameProblem | None:
+def entry_name_problem(name: str, *, manifest: str | None = MANIFEST_NAME
+                       ) -> NameProblem | None:
     """What a ZIP import does with an entry, judged by its name alone (what a browser can
     read from the central directory): None when it is imported, else its kind
     (``NAME_IGNORED``: passed over, never reported) and reason. ``ZipSource`` applies the
     same rules, with the checks that need the entry's header in between. The kind is
-    returned so no caller asks a second rule what the reason was."""
-    if is_ignored(name):
+    returned so no caller asks a second rule what the reason was. ``manifest``: the import's
+    manifest path (``manifest_path``), ignored too."""
+    if is_ignored(name, manifest=manifest):
         return NameProblem(NAME_IGNORED, IGNORED_REASON)
     for kind, reason in ((NAME_UNSAFE, unsafe_name_reason(name)),
                          (NAME_NESTED, _nested_archive_reason(name)),
@@ -299,15 +329,17 @@ class ZipSource:
             )
         _check_bomb(infos, limits)
         self._infos = infos
+        #: The manifest's path in the archive (``manifest_path``), or None.
+        self.manifest_name = manifest_path(i.filename for i in infos)
 
     def close(self) -> None:
         self.zip.close()
 
     def manifest(self) -> bytes | None:
         for info in self._infos:
-            if info.filename.lower() == MANIFEST_NAME and not _is_symlink(info):
+            if info.filename == self.manifest_name and not _is_symlink(info):
                 if info.file_size > 50 * 1024**2:
-                    raise ArchiveError("manifest.csv is over 50 MB.")
+                    raise ArchiveError(f"{info.filename} is over 50 MB.")
                 with self.zip.open(info) as handle:
                     return handle.read(info.file_size + 1)
         return None
@@ -318,7 +350,7 @@ class ZipSource:
         result = []
         for info in sorted(self._infos, key=lambda i: name_order_key(i.filename)):
             name = info.filename
-            if is_ignored(name):
+            if is_ignored(name, manifest=self.manifest_name):
                 continue
             entry = Entry(name=name, size=info.file_size, _zip_info=info)
             if refusal := self._refusal(info):
@@ -389,12 +421,30 @@ class FolderSource:
         if not self.root.is_dir():
             raise ArchiveError(f"Not a folder: {root}")
         self.limits = limits
+        self._paths: list[Path] | None = None
+        self._manifest_name: str | None = None
 
     def close(self) -> None:
         pass
 
+    def _files(self) -> list[Path]:
+        """The folder's paths, walked once (the manifest's rule needs them all)."""
+        if self._paths is None:
+            self._paths = list(self._walk(self.root))
+            self._manifest_name = manifest_path(
+                path.relative_to(self.root).as_posix() for path in self._paths)
+        return self._paths
+
+    @property
+    def manifest_name(self) -> str | None:
+        """The manifest's path in the folder (``manifest_path``), or None."""
+        self._files()
+        return self._manifest_name
+
     def manifest(self) -> bytes | None:
-        path = self.root / MANIFEST_NAME
+        if self.manifest_name is None:
+            return None
+        path = self.root / self.manifest_name
         if path.is_file() and not path.is_symlink():
             return path.read_bytes()
         return None
@@ -411,9 +461,9 @@ class FolderSource:
 
     def entries(self) -> list[Entry]:
         result = []
-        for path in self._walk(self.root):
+        for path in self._files():
             rel = path.relative_to(self.root).as_posix()
-            if is_ignored(rel):
+            if is_ignored(rel, manifest=self.manifest_name):
                 continue
             entry = Entry(name=rel, size=0, _path=path)
             if path.is_symlink():

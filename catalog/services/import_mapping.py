@@ -282,6 +282,15 @@ def manifest_refusals_kept(run: "ImportRun", manifest: Manifest) -> dict:
     return {"refused": kept, "refused_more": len(refused) - len(kept)}
 
 
+def import_order_key(name: str, manifest: Manifest | None) -> tuple[bool, tuple[str, ...]]:
+    """The order an import takes its files in: those a manifest row gives a position first,
+    then the rest, each in name order (``name_order_key``). A ZIP and a server folder are
+    imported in it (``import_runner.manifest_positions_first``); a browser session, whose
+    files arrive in any order, settles identical files by it (``ImportRun._first_by_name``),
+    and the page's preview marks copies by it, so the row's file keeps the image and its
+    position and an unlisted identical copy is the duplicate in every path."""
+    return (not (manifest is not None and manifest.positions(name)), name_order_key(name))
+
 class ImportRun:
     """State of one import: rules, product cache, counters, issue writing."""
 
@@ -780,18 +789,24 @@ class ImportRun:
 
     def _first_by_name(self, name: str, result: IngestResult) -> bool:
         """In a browser session, a duplicate of an image the session stored from a file later
-        in name order takes that image over (``asset_duplicate_first_by_name``): the file
-        first in name order keeps its position whatever the arrival order, as in a ZIP. On
-        True, ``result`` is this file's (stored, with a note) and ``result.duplicate_of`` names
-        the file that is now the duplicate."""
+        in the import's order (``import_order_key``: a manifest row's file before an unlisted
+        identical copy, else name order) takes that image over
+        (``asset_duplicate_first_by_name``): the file first in that order keeps its position
+        whatever the arrival order, as in a ZIP (QA 2026-12-06 F4: ``a copy.jpg`` kept the
+        image at PT01 and the row's ``a.jpg`` lost its PT03). On True, ``result`` is this
+        file's (stored, with a note) and ``result.duplicate_of`` names the file that is now
+        the duplicate."""
         asset = result.asset
         if not self.session or asset is None or asset.import_job_id != self.job.pk:
             return False
         autos = {int(pk): str(n) for pk, n in (ImportJob.objects.filter(pk=self.job.pk)
                  .values_list("checkpoint", flat=True).first() or {}).get("auto", [])}
         other = autos.get(asset.pk, asset.original_filename)
-        if name_order_key(name) >= name_order_key(other):
+        mine, theirs = (import_order_key(n, self.manifest) for n in (name, other))
+        if mine >= theirs:
             return False
+        why = ("the file its manifest row places" if mine[0] != theirs[0]
+               else "the first of the two in name order")
         _product, target = self._target(name)
         taken = asset_duplicate_first_by_name(asset=asset, filename=name,
                                               position=target.position, movable=self._movable)
@@ -804,8 +819,8 @@ class ImportRun:
         result.reason = ""
         result.warnings = [*notes, (
             f"{original_filename_of(other)}, which arrived first, is the same file: the image is "
-            f"kept as {result.filename} at {asset.position}, the first of the two in name "
-            f"order, and {original_filename_of(other)} is reported as the duplicate.")]
+            f"kept as {result.filename} at {asset.position}, {why}, and "
+            f"{original_filename_of(other)} is reported as the duplicate.")]
         return True
 
     def _replaced_before_resume(self, asset: ImageAsset) -> list[ImageAsset]:

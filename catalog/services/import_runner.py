@@ -20,6 +20,7 @@ from .assets import storage_default
 from .import_mapping import (
     MISSING_FROM,
     ImportRun,
+    import_order_key,
     import_summary,
     manifest_missing_text,
     manifest_parse,
@@ -96,7 +97,7 @@ def _import_job_execute(job_id: int, token: str, progress: Callable | None,
     source = handle = None
     try:
         source, handle = _open_source(job)
-        manifest_name = _manifest_name(job)
+        manifest_name = _manifest_name(job, source)
         manifest = _manifest_read(job, source)
         if manifest is not None:
             if checkpoint.get("manifest"):
@@ -194,14 +195,15 @@ def manifest_positions_first(entries: list[archives.Entry], manifest: Manifest
     a manifest row beats every naming rule, so on a position tie with a file named
     ``SKU_MAIN.jpg`` the row's file takes it and the named one is refused as taken. The
     order depends only on the entries and the manifest, so a resumed run sees it again."""
-    return sorted(entries, key=lambda entry: not manifest.positions(entry.name))
+    return sorted(entries, key=lambda entry: import_order_key(entry.name, manifest))
 
 
-def _manifest_name(job: ImportJob) -> str:
-    """The name the report gives the import's manifest."""
+def _manifest_name(job: ImportJob, source) -> str:
+    """The name the report gives the import's manifest: the one sent beside the ZIP, else
+    its path in the ZIP or folder (``shoot/manifest.csv``)."""
     if job.manifest_name:
         return job.options.get("manifest_filename", archives.MANIFEST_NAME)
-    return archives.MANIFEST_NAME
+    return source.manifest_name or archives.MANIFEST_NAME
 
 
 def _manifest_read(job: ImportJob, source) -> Manifest | None:
@@ -215,7 +217,7 @@ def _manifest_read(job: ImportJob, source) -> Manifest | None:
     if manifest_bytes is None:
         return None
     return manifest_parse(manifest_bytes, encoding=job.options.get("encoding", "utf-8"),
-                          name=_manifest_name(job))
+                          name=_manifest_name(job, source))
 
 
 def _run_order(entries: list[archives.Entry], manifest: Manifest | None,

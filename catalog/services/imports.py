@@ -77,12 +77,14 @@ NO_IMAGES_NAMES_SHOWN = 3
 def zip_no_images_reason(names: Iterable[str]) -> str:
     """``ZIP_NO_IMAGES_REASON``, with the files the ZIP holds instead, when none of its entry
     ``names`` is an image by its name; "" when one is (even one the import will refuse, with
-    its own reason: ``../x.jpg``). Desktop metadata and the root manifest count as nothing
-    (``archives.is_ignored``), folders neither. The preview and ``import_job_create`` both ask
-    here."""
+    its own reason: ``../x.jpg``). Desktop metadata and the manifest (``archives.manifest_path``)
+    count as nothing (``archives.is_ignored``), folders neither. The preview and
+    ``import_job_create`` both ask here."""
+    names = list(names)
+    manifest = archives.manifest_path(names)
     others = []
     for name in names:
-        if not name or name.endswith("/") or archives.is_ignored(name):
+        if not name or name.endswith("/") or archives.is_ignored(name, manifest=manifest):
             continue
         if not archives.not_image_reason(name):
             return ""

@@ -135,6 +135,30 @@
     return parts.some((part) => part && part !== "." && rule.test(part));
   }
 
+  /* Which of an upload's paths is its manifest, or null: manifest.csv (any case) at the
+   * root, else in the single top folder every other file lies in (a picked folder's
+   * shoot/manifest.csv, a ZIP of that folder); hidden and system files (__MACOSX/) count as
+   * no folder. The server's rule (archives.manifest_path), for a ZIP's entries and picked or
+   * dropped files alike (QA 2026-12-06 F2). */
+  function manifestPathOf(zone, names) {
+    const tops = new Set();
+    let nested = null;
+    for (const name of names) {
+      if (name.endsWith("/") || ignoredName(zone, name)) continue;
+      const parts = name.replace(/\\/g, "/").split("/");
+      if (parts.length === 1) {
+        if (name.toLowerCase() === "manifest.csv") return name;
+        tops.add("");  // a file at the root: no single top folder
+        continue;
+      }
+      tops.add(parts[0]);
+      if (parts.length === 2 && parts[1].toLowerCase() === "manifest.csv" && nested === null) {
+        nested = name;
+      }
+    }
+    return tops.size === 1 ? nested : null;
+  }
+
   /* '' for an image file name, else why the server would skip it (its words). */
   function notImageReason(zone, name) {
     const known = (zone && zone.dataset.imageExtensions || "").split(/\s+/).filter(Boolean);
@@ -292,13 +316,7 @@
       const nameLength = dir.getUint16(at + 28, true);
       const skip = nameLength + dir.getUint16(at + 30, true) + dir.getUint16(at + 32, true);
       const name = utf8.decode(new Uint8Array(dir.buffer, dir.byteOffset + at + 46, nameLength));
-      if (name.toLowerCase() === "manifest.csv") {
-        // the import reads the manifest at the archive's root: so does the preview
-        names.manifest = {
-          method: dir.getUint16(at + 10, true), size: dir.getUint32(at + 20, true),
-          bytes: dir.getUint32(at + 24, true), header: dir.getUint32(at + 42, true),
-        };
-      } else if (!name.endsWith("/")) {
+      if (!name.endsWith("/")) {
         // Every file entry goes to the preview, which judges its name as the import does
         // (archives.entry_name_problem: ignored, refused, skipped): a name the page judged
         // itself was one the import refused and the preview never listed (QA31:
@@ -316,10 +334,18 @@
       at += 46 + skip;
     }
     if (records !== count || at !== dir.byteLength || firstHeader !== 0) return ZIP_DAMAGED;
+    // the import's manifest (at the root or in the single top folder): sent as its own file
+    const manifestName = manifestPathOf(document.querySelector("[data-dropzone]"), names);
+    if (manifestName !== null) {
+      names.manifest = names.entries.get(manifestName);
+      names.manifestName = manifestName;
+      names.entries.delete(manifestName);
+      names.splice(names.indexOf(manifestName), 1);
+    }
     return names;
   }
 
-  /* The root manifest.csv of a ZIP as a Blob (stored or deflated), or null when it cannot
+  /* The manifest.csv of a ZIP (manifestPathOf) as a Blob (stored or deflated), or null when it cannot
    * be read here (another compression, too big, a damaged header). */
   async function zipManifest(file, entry) {
     if (!entry || entry.size > 8 * 1024 * 1024) return null;
@@ -518,6 +544,9 @@
     add(found) {
       if (this.running) return;
       const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
+      // a picked or dropped folder's manifest: the rule a ZIP of that folder is read by
+      const manifestPath = manifestPathOf(this.dropzone,
+        found.map(({ file, path }) => path || file.name));
       for (const { file, path } of found) {
         if (ignoredName(this.dropzone, path || file.name)) {
           // not sent, nor named in the report (a ZIP import passes over them too), but
@@ -531,13 +560,21 @@
           this.items.push(item);
           continue;
         }
-        // A CSV dropped with the photos is the manifest, if none was chosen.
-        if (manifestInput && /\.csv$/i.test(file.name) && !manifestInput.files.length) {
+        // A CSV dropped loose with the photos is the manifest, as if chosen, if none was; in
+        // a folder, only its manifest is (manifestPathOf): another CSV there is skipped as a
+        // ZIP of the folder skips it.
+        const loose = !(path || file.name).replace(/\\/g, "/").includes("/");
+        const isManifest = (path || file.name) === manifestPath;
+        if (manifestInput && (isManifest || (loose && /\.csv$/i.test(file.name))) &&
+            !manifestInput.files.length) {
           const holder = new DataTransfer();
           holder.items.add(file);
           manifestInput.files = holder.files;
           continue;
         }
+        // one was chosen: that one is the import's, and the folder's is passed over, as a
+        // ZIP's is beside a chosen manifest (neither a photo nor a file to report)
+        if (manifestInput && isManifest) continue;
         // A ZIP belongs to the ZIP import (read by the worker), not to the image uploads.
         if (/\.zip$/i.test(file.name) && this.handOverZip(file)) continue;
         const item = this.row({ file: file, path: path, loaded: 0, done: false });
@@ -1363,13 +1400,13 @@
       if (names.manifest) {
         manifest = await zipManifest(file, names.manifest).catch(() => null);
         // unread, the server says so in the preview rather than mapping without it
-        if (!manifest) names.push("manifest.csv");
+        if (!manifest) names.push(names.manifestName);
       }
       // every file entry's sizes, the manifest's too: the import's zip-bomb rule counts them all
       const packed = {};
       for (const [name, entry] of names.entries) packed[name] = [entry.bytes, entry.size];
       if (names.manifest) {
-        packed["manifest.csv"] = [names.manifest.bytes, names.manifest.size];
+        packed[names.manifestName] = [names.manifest.bytes, names.manifest.size];
       }
       const empty = names.filter((name) => (names.entries.get(name) || {}).bytes === 0);
       // the entries' pixel sizes from their headers, for the server's size rule (as for

@@ -111,6 +111,13 @@
     if (await ask()) progress(0, unchecked);
   }
 
+  /* The JSON list a preview carries in `selector` (a json_script), or []. */
+  function previewList(container, selector) {
+    const script = container && container.querySelector(selector);
+    if (!script) return [];
+    try { return JSON.parse(script.textContent); } catch (e) { return []; }
+  }
+
   /* The preview's name -> SKU of each mapped file (its data-preview-targets). */
   function previewTargets(container) {
     const script = container && container.querySelector("[data-preview-targets] script");
@@ -315,8 +322,9 @@
 
   /* Copies within one upload (QA 2026-12-05 M2: GOOD-1.jpg and GOOD-1.png of the same bytes
    * were planned at PT04 and PT05, and GOOD-1.webp, planned at PT06, went to PT05). The
-   * import keeps the first file of the same bytes on a product, in name order (a ZIP's
-   * order; a browser session settles its files so, assets.asset_duplicate_first_by_name),
+   * import keeps the first file of the same bytes on a product, in its order (a manifest
+   * row's files first, then name order: a ZIP's order; a browser session settles its files
+   * so, assets.asset_duplicate_first_by_name),
    * and skips each later one as a duplicate: the preview plans no position for it
    * (settleStored: its position goes to the product's next-free files, as a stored
    * duplicate's does). `candidates` are {name, bytes, read, crc} (crc: a ZIP entry's CRC-32
@@ -328,8 +336,13 @@
    * gives way to this verdict (QA 2026-12-05 qa33b L2). */
   async function findCopies(container, candidates, current) {
     const targets = previewTargets(container);
+    // the import's order (import_mapping.import_order_key): the files a manifest row places
+    // first, then name order, so an unlisted identical copy is the duplicate, never the
+    // row's file (QA 2026-12-06 F4: "a copy.jpg → PT01", "a.jpg PT03 … will be skipped")
+    const placed = new Set(previewList(container, "[data-preview-manifest-placed] script"));
+    const inOrder = (a, b) => (placed.has(b.name) - placed.has(a.name)) || byName(a.name, b.name);
     const groups = new Map();
-    for (const c of candidates.slice().sort((a, b) => byName(a.name, b.name))) {
+    for (const c of candidates.slice().sort(inOrder)) {
       const sku = targets[c.name];
       if (!sku || !c.bytes) continue;
       const key = [sku, c.bytes, c.crc === undefined ? "" : c.crc].join("\u0000");

@@ -25,6 +25,7 @@ from catalog.ingest.archives import (
     entry_name_problem,
     is_hidden_path,
     is_ignored,
+    manifest_path,
     name_order_key,
     not_image_reason,
     unsafe_name_reason,
@@ -155,12 +156,45 @@ def test_it_refuses_traversal_through_a_hidden_folder_rather_than_pass_it_over()
         names, "Refused: '..' in the path (path traversal).")
 
 
-def test_it_reads_a_root_manifest_but_not_one_in_a_folder():
+def test_it_reads_a_root_manifest_or_the_single_top_folders_but_no_deeper_one():
     with_root = ZipSource(io.BytesIO(zip_bytes({"Manifest.CSV": b"sku\nA\n"})), limits=LIMITS)
     assert with_root.manifest() == b"sku\nA\n"
-    nested = ZipSource(io.BytesIO(zip_bytes({"x/manifest.csv": b"sku\nA\n"})), limits=LIMITS)
-    assert nested.manifest() is None
-    assert "not an image file name" in nested.entries()[0].problem
+    # macOS "Compress folder": the folder's manifest, and its metadata beside it
+    top = ZipSource(io.BytesIO(zip_bytes({"x/manifest.csv": b"sku\nA\n", "x/a.jpg": b"x",
+                                          "__MACOSX/x/._a.jpg": b"x"})), limits=LIMITS)
+    assert top.manifest() == b"sku\nA\n" and top.manifest_name == "x/manifest.csv"
+    assert [e.name for e in top.entries()] == ["x/a.jpg"]
+    for members in ({"x/y/manifest.csv": b"sku\nA\n", "x/a.jpg": b"x"},
+                    {"x/manifest.csv": b"sku\nA\n", "y/a.jpg": b"x"},
+                    {"x/manifest.csv": b"sku\nA\n", "a.jpg": b"x"}):
+        nested = ZipSource(io.BytesIO(zip_bytes(members)), limits=LIMITS)
+        assert nested.manifest() is None
+        assert {e.name: e.problem for e in nested.entries()}[
+            next(n for n in members if n.endswith(".csv"))].startswith("Skipped: not an image")
+
+
+@pytest.mark.parametrize(("names", "found"), [
+    (["manifest.csv", "x/manifest.csv", "x/a.jpg"], "manifest.csv"),
+    (["shoot/MANIFEST.csv", "shoot/front/a.jpg", "shoot/back/a.jpg"], "shoot/MANIFEST.csv"),
+    (["shoot/manifest.csv", "shoot/a.jpg", ".DS_Store", "__MACOSX/shoot/._a.jpg"],
+     "shoot/manifest.csv"),
+    (["shoot/manifest.csv", "other/a.jpg"], None),
+    (["shoot/manifest.csv", "a.jpg"], None),
+    (["shoot/sub/manifest.csv", "shoot/a.jpg"], None),
+    (["shoot/notes.csv", "shoot/a.jpg"], None),
+    (["shoot/", "shoot/manifest.csv"], "shoot/manifest.csv"),
+])
+def test_it_finds_the_manifest_at_the_root_or_in_the_single_top_folder(names, found):
+    assert manifest_path(names) == found
+
+
+def test_it_reads_a_server_folders_manifest_by_the_same_rule(tmp_path):
+    (tmp_path / "shoot" / "front").mkdir(parents=True)
+    (tmp_path / "shoot" / "manifest.csv").write_bytes(b"sku\nA\n")
+    (tmp_path / "shoot" / "front" / "a.jpg").write_bytes(b"x")
+    source = FolderSource(tmp_path, limits=LIMITS)
+    assert source.manifest() == b"sku\nA\n"
+    assert [e.name for e in source.entries()] == ["shoot/front/a.jpg"]
 
 
 def test_it_walks_a_folder_in_order_without_following_links(tmp_path):

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from catalog import selectors
+from catalog.ingest.archives import manifest_path
 from catalog.models import ImportIssue, Product
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create, import_job_upload_file
@@ -38,8 +39,10 @@ def _members() -> dict[str, bytes]:
 
 def _sent_names(members: dict[str, bytes]) -> list[str]:
     """What upload.js sends the preview for a ZIP: every file entry of its directory but the
-    root manifest (sent as its own file); the server judges each name."""
-    return [name for name in members if name != "manifest.csv" and not name.endswith("/")]
+    manifest (``manifestPathOf``, the import's ``archives.manifest_path``: sent as its own
+    file); the server judges each name."""
+    manifest = manifest_path(members)
+    return [name for name in members if name != manifest and not name.endswith("/")]
 
 
 def _preview(client, members: dict[str, bytes]) -> str:
