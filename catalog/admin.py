@@ -1,5 +1,7 @@
 """Admin pages: read freely, write only through services (soft deletes, validated saves)."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -38,7 +40,14 @@ def _soft_delete_selected(modeladmin, request, queryset):
     return response
 
 
-class SoftDeleteConfirmMixin:
+if TYPE_CHECKING:
+    # the mixin's super() calls reach ModelAdmin; typing only, the runtime base is object
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
+
+
+class SoftDeleteConfirmMixin(_AdminBase):
     """Deleting only sets deleted_at (``delete_model``/``delete_queryset`` call the services),
     so rows that protect this one do not block it, and the admin's one delete action and
     both confirmation pages say what really happens: a soft delete, the original files kept
@@ -112,7 +121,7 @@ class ProductAdmin(SoftDeleteConfirmMixin, admin.ModelAdmin):
 
     def hidden_with(self, objs: list) -> dict[str, int]:
         images = ImageAsset.live.filter(product__in=objs).count()
-        return {ImageAsset._meta.verbose_name_plural: images} if images else {}
+        return {str(ImageAsset._meta.verbose_name_plural): images} if images else {}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import BinaryIO, cast
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -205,8 +206,9 @@ def _product(pk: int, *, include_deleted: bool = False) -> Product:
 
 
 def _with_assets(product: Product) -> Product:
-    product.live_assets = list(selectors.asset_list(product=product))
-    product.asset_count = len(product.live_assets)
+    # Attributes of this answer only (the schema reads them), not model fields.
+    product.live_assets = list(selectors.asset_list(product=product))  # type: ignore[attr-defined]
+    product.asset_count = len(product.live_assets)  # type: ignore[attr-defined]
     return product
 
 
@@ -432,13 +434,14 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
     paths = _upload_paths(path or [], file)
     results = []
     with _decode_slot():
-        hashes = asset_services.asset_hash_lookup(file)  # one query for the request's files
+        # one query for the request's files; an UploadedFile is a binary file (stubs: IO[bytes])
+        hashes = asset_services.asset_hash_lookup(cast("list[BinaryIO]", file))
         for upload, upload_path in zip(file, paths, strict=True):
             with upload:
                 result = asset_services.asset_ingest(
-                    product=product, fileobj=upload,
+                    product=product, fileobj=cast(BinaryIO, upload),
                     filename=upload_path or upload.name or "upload",
-                    user=request.auth.user, position=position_or_none, replace=replace_flag,
+                    user=principal(request).user, position=position_or_none, replace=replace_flag,
                     hashes=hashes,
                 )
             # Every file has the one ``position``: only the first may replace the older

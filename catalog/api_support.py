@@ -141,6 +141,7 @@ def authenticate_request(request: HttpRequest) -> Principal | None:
     says so and since when (only to whoever presents its whole secret). Session writes need the
     CSRF token like any form. Raises RateLimited past the key's rate.
     """
+    # the outcome is cached on the request object itself (HttpRequest declares no such field)
     if hasattr(request, "_api_principal"):
         cached = request._api_principal
         if isinstance(cached, Exception):
@@ -171,11 +172,11 @@ def authenticate_request(request: HttpRequest) -> Principal | None:
             who = Principal(user=request.user, key=None,
                                   capabilities=apikeys.user_capabilities(user=request.user))
     except Exception as exc:
-        request._api_principal = exc
+        request._api_principal = exc  # type: ignore[attr-defined]
         raise
-    request._api_principal = who
+    request._api_principal = who  # type: ignore[attr-defined]
     if who is not None:
-        request.api_key_name = who.name  # read by the request log
+        request.api_key_name = who.name  # type: ignore[attr-defined]  # read by the request log
     return who
 
 
@@ -217,7 +218,8 @@ AUTH = [BearerKey(), HeaderKey(), Session(csrf=False)]
 
 
 def principal(request: HttpRequest) -> Principal:
-    return request.auth  # set by ninja from AUTH
+    # set by ninja from AUTH, on the request object (HttpRequest declares no `auth`)
+    return request.auth  # type: ignore[attr-defined]
 
 
 # --- cursors ----------------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def cursor_decode(cursor: str | None) -> dict:
 
 def _fingerprint(request: HttpRequest) -> str:
     digest = hashlib.sha256()
-    digest.update(request.method.encode())
+    digest.update((request.method or "").encode())  # always set on a served request
     digest.update(request.get_full_path().encode())
     if request.content_type == "multipart/form-data":
         # Never request.body here: it would load a large upload into memory.
@@ -318,7 +320,7 @@ def idempotent(run):
             return run(request, *args, **kwargs)
         try:
             claim = apikeys.idempotency_claim(
-                owner=who.owner, key=key.strip(), method=request.method,
+                owner=who.owner, key=key.strip(), method=request.method or "",
                 path=request.path, fingerprint=_fingerprint(request))
         except apikeys.IdempotencyConflict as exc:
             status = 409 if "still being processed" in str(exc) else 422

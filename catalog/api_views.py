@@ -4,6 +4,7 @@ subscriptions (managers)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from django import forms
 from django.contrib import messages
@@ -55,8 +56,8 @@ class KeyForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = apikeys.scopes_for_user(user=user)
-        self.fields["scope"].choices = [(v, label) for v, label in ApiScope.choices
-                                       if v in allowed]
+        cast(forms.ChoiceField, self.fields["scope"]).choices = [
+            (v, label) for v, label in ApiScope.choices if v in allowed]
 
 
 #: where a created key waits for the redirected GET that shows it once

@@ -259,8 +259,10 @@ def queue_depths(queues: list[str]) -> dict[str, int] | None:
                 # A channel per queue: AMQP closes a channel whose passive declare failed.
                 channel = conn.channel()
                 try:
-                    depths[queue] = channel.queue_declare(queue=queue,
-                                                          passive=True).message_count
+                    # (the stubs type conn.channel() as kombu's bare StdChannel; the
+                    # transport's channel has the AMQP methods)
+                    depths[queue] = channel.queue_declare(  # type: ignore[attr-defined]
+                        queue=queue, passive=True).message_count
                 except ChannelError as exc:
                     if getattr(exc, "code", None) != 404 and "NOT_FOUND" not in str(exc):
                         raise
@@ -268,7 +270,7 @@ def queue_depths(queues: list[str]) -> dict[str, int] | None:
                     depths[queue] = 0
                 finally:
                     with contextlib.suppress(Exception):
-                        channel.close()
+                        channel.close()  # type: ignore[attr-defined]
     except Exception:
         logger.warning("reconciler: cannot read queue depths", exc_info=True)
         return None

@@ -1,3 +1,5 @@
+from typing import ClassVar, Self
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now, Upper
@@ -116,6 +118,10 @@ class RunState(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # Django gives every concrete job model this default manager; declared (typing only) so
+    # catalog.jobs can query the model it is handed (the stubs give an abstract model none).
+    objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

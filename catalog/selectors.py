@@ -4,6 +4,7 @@ import dataclasses
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.files import File
@@ -229,7 +230,16 @@ def api_key_list_others(*, user) -> list[ApiKey]:
                 .defer("secret_hash").order_by("-created_at"))
 
 
-def product_filters(params: Mapping[str, str]) -> dict[str, str]:
+class ProductFilters(TypedDict):
+    """``product_filters``: keyword arguments of ``product_page`` and ``product_ids_matching``."""
+
+    search: str
+    brand: str
+    category: str
+    status: str
+
+
+def product_filters(params: Mapping[str, str]) -> ProductFilters:
     """The product list's filter from its query parameters (``q``, ``brand``, ``category``,
     ``status``), as the keyword arguments of ``product_page`` and ``product_ids_matching``.
 

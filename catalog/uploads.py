@@ -19,9 +19,12 @@ class TrackedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        files = getattr(self.request, "_cutroom_upload_temps", None)
+        request = self.request
+        assert request is not None  # the handlers request.upload_handlers makes carry it
+        files = getattr(request, "_cutroom_upload_temps", None)
         if files is None:
-            files = self.request._cutroom_upload_temps = []
+            # a per-request list on the request object (HttpRequest declares no such field)
+            files = request._cutroom_upload_temps = []  # type: ignore[attr-defined]
         files.append(self.file)
 
 

@@ -6,7 +6,7 @@ is small JSON about one file and nothing is buffered as a whole batch. A plain f
 """
 
 import json
-from typing import TypeVar
+from typing import BinaryIO, TypeVar, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,6 +15,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseNotModified,
     JsonResponse,
     StreamingHttpResponse,
@@ -40,6 +41,7 @@ from .errors import (
     WorkingCopyRebuildError,
 )
 from .forms import BulkEditForm, ProductForm
+from .http import HtmxHttpRequest
 from .ingest import archives, images
 from .ingest.manifest import Manifest
 from .ingest.naming import (
@@ -104,7 +106,7 @@ def _gtin_warning(request: HttpRequest, product: Product) -> None:
 
 @capability_required(roles.VIEW)
 @require_GET
-def product_list(request: HttpRequest) -> HttpResponse:
+def product_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = selectors.product_filters(request.GET)
     page = selectors.product_page(
         **filters, after=request.GET.get("after", "")[:64],
@@ -161,7 +163,7 @@ ASSET_RUNS_TARGET = "asset-runs"
 
 @capability_required(roles.VIEW)
 @require_GET
-def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def product_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         product = selectors.product_get(pk=pk, include_deleted=True)
     except Product.DoesNotExist:
@@ -203,7 +205,7 @@ def _product_gone(request: HttpRequest, product: Product) -> HttpResponse:
 
 @capability_required(roles.DELETE)
 @require_POST
-def product_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def product_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     product = product_services.product_soft_delete(product=_product_or_404(pk))
     messages.success(request, _with_undo(
         request, f"Product {product.sku} deleted; its files are kept until purge.",
@@ -333,7 +335,7 @@ def _bulk_edit_job_context(pk: int) -> dict:
 
 @capability_required(roles.UPLOAD)
 @require_GET
-def product_bulk_edit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def product_bulk_edit_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A bulk edit's progress (htmx polls the partial), then its counts, problem lines and
     report."""
     context = _bulk_edit_job_context(pk)
@@ -439,11 +441,13 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         # one slot for the request: its files are decoded one after another
         with upload_gate.decode_slot():
-            hashes = asset_services.asset_hash_lookup(files)  # one query for the files
+            # one query for the files; an UploadedFile is a binary file (the stubs: IO[bytes])
+            hashes = asset_services.asset_hash_lookup(cast("list[BinaryIO]", files))
             for upload in files:
                 with upload:
                     result = asset_services.asset_ingest(
-                        product=product, fileobj=upload, filename=path or upload.name,
+                        product=product, fileobj=cast(BinaryIO, upload),
+                        filename=path or upload.name or "upload",
                         user=request.user, position=position, replace=replace, hashes=hashes,
                     )
                 # One position for every file of the request: only the first may replace the
@@ -457,7 +461,7 @@ def product_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 @capability_required(roles.DELETE)
 @require_POST
-def asset_delete(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
+def asset_delete(request: HtmxHttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     product = _product_or_404(pk)
     try:
         asset = selectors.asset_get_for_product(product_pk=product.pk, pk=asset_pk)
@@ -500,7 +504,7 @@ def asset_restore(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
 
 @capability_required(roles.UPLOAD)
 @require_POST
-def asset_working_copy_rebuild(request: HttpRequest, pk: int, asset_pk: int) -> HttpResponse:
+def asset_working_copy_rebuild(request: HtmxHttpRequest, pk: int, asset_pk: int) -> HttpResponse:
     """Make an image's working copy again from its original (offered where a cutout failed
     because the working copy could not be read); in the request, as an upload is, and under
     the same bound on decodes (``upload_gate``)."""
@@ -533,7 +537,7 @@ def asset_working_copy_rebuild(request: HttpRequest, pk: int, asset_pk: int) -> 
 
 @capability_required(roles.VIEW)
 @require_GET
-def asset_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+def asset_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
     """A cached WebP thumbnail; storage names never reach the browser."""
     try:
         asset = selectors.asset_get(pk=pk)
@@ -715,7 +719,7 @@ def import_upload_file(request: HttpRequest, pk: int) -> HttpResponse:
         # the page sends it again
         with upload_gate.decode_slot(), upload:
             result = import_services.import_job_upload_file(
-                job_id=pk, fileobj=upload, filename=name, user=request.user)
+                job_id=pk, fileobj=cast(BinaryIO, upload), filename=name, user=request.user)
     except ImportJob.DoesNotExist:
         raise Http404("No such browser upload.")
     except upload_gate.UploadGateBusy as busy:
@@ -798,7 +802,7 @@ def _stored_skips(raw: str) -> dict[str, str]:
 
 @capability_required(roles.UPLOAD)
 @require_POST
-def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def import_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     import_services.import_job_cancel(job_id=pk)
     if request.htmx:
         return _import_progress(request, pk)
@@ -861,7 +865,7 @@ def _import_context(pk: int) -> dict:
 
 @capability_required(roles.VIEW)
 @require_GET
-def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def import_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return _import_progress(request, pk)
     return render(request, "catalog/import_detail.html", _import_context(pk))
@@ -946,10 +950,10 @@ def import_preview(request: HttpRequest) -> HttpResponse:
                 name=import_services.manifest_display_name(manifest_file))
         # files the browser saw 0 bytes of (a picked file's size, a ZIP entry's in its
         # directory): refused by the import whatever they are named, so mapped to nothing
-        empty = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}
+        empty_names = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}
         preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
-            manifest=manifest, empty=empty, sizes=_preview_sizes(request))
+            manifest=manifest, empty=empty_names, sizes=_preview_sizes(request))
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -101,7 +102,8 @@ def _addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeUrl(f"The host {host!r} cannot be resolved ({exc.strerror}).")
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    # an IP family's sockaddr starts with the address text (typeshed's union also has int)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 # NAT64 prefixes (RFC 6052 well-known, RFC 8215 local-use) and 6to4 (RFC 3056): IPv6 forms
@@ -185,8 +187,10 @@ def post_signed(*, url: str, headers: dict[str, str], body: bytes,
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     address = addresses[0]
-    common = {"port": port, "timeout": urllib3.Timeout(connect=timeout, read=timeout),
-              "retries": False, "maxsize": 1}
+    common: dict[str, Any] = {
+        "port": port, "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+        "retries": False, "maxsize": 1}
+    pool: urllib3.HTTPConnectionPool
     if parts.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(address, server_hostname=host, assert_hostname=host,
                                            cert_reqs="CERT_REQUIRED", **common)

@@ -5,6 +5,7 @@ never to the anonymous caller."""
 import logging
 import os
 from dataclasses import dataclass
+from typing import Any, cast
 
 from botocore.config import Config
 from django.conf import settings
@@ -74,7 +75,9 @@ def _probe(alias: str) -> Storage:
     storage = storages[alias]
     if not isinstance(storage, S3Storage):
         return storage
-    options = settings.STORAGES[alias].get("OPTIONS", {})
+    # the backend's keyword arguments; the plugin types STORAGES from the local-disk
+    # settings literal (a Collection[str] per entry)
+    options = cast(dict[str, Any], settings.STORAGES[alias].get("OPTIONS", {}))
     cached = _PROBES.get(alias)
     # One probe per alias, rebuilt when its options differ from the ones it was made from
     # (compared by value: an id() key could be reused by a later options dict once the
@@ -82,7 +85,8 @@ def _probe(alias: str) -> Storage:
     if cached is not None and cached[0] == options:
         return cached[1]
     base = options.get("client_config") or Config(
-        s3={"addressing_style": options.get("addressing_style")},
+        # None is botocore's "not set"; the stubs' TypedDict allows only the style names
+        s3={"addressing_style": options.get("addressing_style")},  # type: ignore[arg-type]
         signature_version=options.get("signature_version"))
     short = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
                    retries={"mode": "standard", "total_max_attempts": 1})

@@ -70,7 +70,10 @@ def queue_depths() -> dict[str, int] | None:
             channel = conn.default_channel
             for queue in QUEUES:
                 try:
-                    depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+                    # (default_channel is typed as kombu's bare StdChannel; the transport's
+                    # channel has the AMQP methods)
+                    depths[queue] = channel.queue_declare(  # type: ignore[attr-defined]
+                        queue=queue, passive=True).message_count
                 except ChannelError:
                     depths[queue] = 0  # never declared / drained away: nothing waiting
     except Exception:

@@ -13,6 +13,8 @@ Brokers with an event loop (Redis, RabbitMQ) use ``AsynPool``, one pipe per chil
 
 from __future__ import annotations
 
+from typing import Any
+
 from billiard.pool import Pool as BlockingPool
 from billiard.queues import SimpleQueue
 from celery.concurrency import prefork
@@ -20,6 +22,11 @@ from celery.concurrency import prefork
 
 class IdleSafeQueue(SimpleQueue):
     """A ``SimpleQueue`` whose readers wait for data unlocked (see the module)."""
+
+    # billiard's private attributes, which its stubs do not declare (typing only)
+    _reader: Any
+    _rlock: Any
+    _writer: Any
 
     def get_payload(self) -> bytes:
         while True:
@@ -31,8 +38,13 @@ class IdleSafeQueue(SimpleQueue):
 
 
 class IdleSafePool(BlockingPool):
+    # billiard's private attributes and method, which its stubs do not declare (typing only)
+    _ctx: Any
+    _inqueue: Any
+    _quick_put: Any
+
     def _setup_queues(self) -> None:
-        super()._setup_queues()
+        super()._setup_queues()  # type: ignore[misc]
         stock, self._inqueue = self._inqueue, IdleSafeQueue(ctx=self._ctx)
         self._quick_put = self._inqueue._writer.send
         stock.close()

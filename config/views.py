@@ -8,6 +8,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog import roles
+from catalog.http import HtmxHttpRequest
 from catalog.permissions import capability_required
 from cutouts.selectors.jobs import worker_ping_recent
 from cutouts.selectors.review import COUNT_CAP as REVIEW_COUNT_CAP
@@ -63,7 +64,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
-def worker_ping(request: HttpRequest) -> HttpResponse:
+def worker_ping(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         worker_ping_create(user=request.user)
         if not request.htmx:

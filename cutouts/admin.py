@@ -49,6 +49,7 @@ class PresetForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data (the stubs allow None)
         spec, rules = data.get("spec"), data.get("rules")
         if spec and rules is not None and "formats" in rules:
             fmt = variants.parse_spec(spec).format

@@ -404,7 +404,9 @@ class CutoutPageOut(Schema):
 
 
 class ReviewIn(StrictIn):
-    comment: str = Field("", max_length=2000)
+    # Defaults by keyword here and in RerunIn (both are built without a body): mypy reads a
+    # positional Field default as none, so ReviewIn() would not type-check.
+    comment: str = Field(default="", max_length=2000)
 
 
 class FlagIn(StrictIn):
@@ -413,15 +415,15 @@ class FlagIn(StrictIn):
 
 
 class RerunIn(StrictIn):
-    model: str | None = Field(None, max_length=60)
-    tta: StrictBool | None = Field(None, description="Empty: the version's own.")
-    shadow: str | None = Field(None, description=f"One of: {', '.join(SHADOW_MODES)}; empty: "
-                                                 "the version's own.")
-    strength: str | None = Field(None, description=f"One of: {', '.join(STRENGTHS)}; empty: "
-                                                   "the version's own.")
-    profile: str | None = Field(None, description=f"One of: {', '.join(PROFILES)}; empty: "
-                                                  "the version's own.")
-    comment: str = Field("", max_length=2000)
+    model: str | None = Field(default=None, max_length=60)
+    tta: StrictBool | None = Field(default=None, description="Empty: the version's own.")
+    shadow: str | None = Field(default=None, description=f"One of: {', '.join(SHADOW_MODES)}; "
+                                                         "empty: the version's own.")
+    strength: str | None = Field(default=None, description=f"One of: {', '.join(STRENGTHS)}; "
+                                                           "empty: the version's own.")
+    profile: str | None = Field(default=None, description=f"One of: {', '.join(PROFILES)}; "
+                                                          "empty: the version's own.")
+    comment: str = Field(default="", max_length=2000)
 
 
 def _cutout_out(c: Cutout) -> dict:

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything deployment-specific comes from env vars."""
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from kombu import Exchange, Queue
@@ -160,7 +161,7 @@ EXPORTS_ROOT = VAR_DIR / "exports"
 # Media is private: it is never served by URL directly, only through permission-checked views
 # (local disk) or short-lived signed URLs (S3).
 if STORAGE_BACKEND == "s3":
-    _s3 = {
+    _s3: dict[str, Any] = {
         "bucket_name": env_str("S3_BUCKET"),
         "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
         "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
@@ -350,7 +351,7 @@ CUTROOM_MAX_ZIP_RATIO = env_int("CUTROOM_MAX_ZIP_RATIO", 100, minimum=1)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # plain for people (dev default), json for log shippers (prod default); see config/logging.py.
 LOG_FORMAT = env_choice("LOG_FORMAT", ("plain", "json"), "plain")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "config.logging.RequestContextFilter"},

@@ -44,7 +44,8 @@ def env_bool(name: str, default: bool | object = _MISSING) -> bool:
 def env_int(name: str, default: int | object = _MISSING, *, minimum: int | None = None) -> int:
     value = _raw(name, default)
     try:
-        number = int(value)  # type: ignore[arg-type]
+        # the environment's text or the caller's default; anything else is a TypeError below
+        number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ImproperlyConfiguredEnv(f"{name}={value!r} is not an integer.")
     if minimum is not None and number < minimum:

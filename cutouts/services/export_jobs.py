@@ -448,17 +448,19 @@ class _ProgressWrites:
             self.last = now
 
 
-def export_job_run(*, job_id: int, run_token: str,
+def export_job_run(*, job_id: int, run_token: str | None,
                    progress: Callable[[int, int], None] | None = None,
                    interrupts: tuple[type[BaseException], ...] = (),
                    report: dict | None = None) -> str:
-    """Run a claimed export job. Returns 'done', 'failed', 'cancelled' or 'skipped'.
+    """Run a claimed export job. Returns 'done', 'failed', 'cancelled' or 'skipped' (also
+    without a token: ``export_job_claim`` answered None).
 
     An exception of ``interrupts`` (the task's time limit) is not handled here: it leaves
     after the partial files are discarded, and the caller ends the job (``export_job_fail``)
     with ``report``, which this run fills in as it goes."""
     job = ExportJob.objects.filter(pk=job_id).first()
-    if job is None or job.status != JobStatus.RUNNING or job.run_token != run_token:
+    if (run_token is None or job is None or job.status != JobStatus.RUNNING
+            or job.run_token != run_token):
         return "skipped"
     report = report if report is not None else {}
     # the run writes its report over the job's: keep where the export was made

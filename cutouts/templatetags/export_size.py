@@ -86,6 +86,8 @@ def faint_marks_note(cutout: Any) -> FaintMarksNote | None:
     if cutout.status != "done" or not (FAINT_FLAG in flags or FAINT_LOOK_FLAG in flags):
         return None
     signal = (cutout.signals or {}).get("faint_marks")
+    if signal is None:  # not measured: both checks below say no mark
+        return None
     refused = faint_marks_refusing(signal)
     if not refused and not (FAINT_LOOK_FLAG in flags and faint_mark_shows(signal)):
         return None

@@ -1,11 +1,14 @@
+from typing import cast
+
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import roles, serving
+from catalog.http import HtmxHttpRequest
 from catalog.permissions import capability_required
 
 from .. import variants
@@ -56,10 +59,11 @@ class ExportForm(forms.Form):
         # a scene preview starts nothing: _preview says what it lacks, not clean()
         self.preview = preview
         presets = export_selectors.preset_list()
-        self.fields["presets"].choices = [(p.name, p.label) for p in presets]
-        self.fields["brand"].choices = [("", "All brands")] + [
+        cast(forms.ChoiceField, self.fields["presets"]).choices = [
+            (p.name, p.label) for p in presets]
+        cast(forms.ChoiceField, self.fields["brand"]).choices = [("", "All brands")] + [
             (b, b) for b in export_selectors.export_brands()]
-        self.fields["backgrounds"].choices = [
+        cast(forms.ChoiceField, self.fields["backgrounds"]).choices = [
             (b.slug, b.name) for b in scene_selectors.background_list(
                 kind=Background.Kind.BACKGROUND)]
         self.product_ids: list[int] = []
@@ -86,6 +90,7 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data (the stubs allow None)
         if self.preview:
             return data
         # said on the form, before the naming warnings: an export of nothing would only be
@@ -149,8 +154,10 @@ def _preselected(form: ExportForm, last: export_selectors.ExportChoice) -> dict 
     nobody noticed they were ticked). None when nothing was."""
     if last.job_id is None:
         return None
-    labels = dict(form.fields["presets"].choices)
-    names = dict(form.fields["backgrounds"].choices)
+    # Django normalizes choices to a list of pairs; the stubs type the getter as the setter's
+    # input (a mapping, a callable, ...)
+    labels = dict(cast(forms.ChoiceField, form.fields["presets"]).choices)  # type: ignore[arg-type]
+    names = dict(cast(forms.ChoiceField, form.fields["backgrounds"]).choices)  # type: ignore[arg-type]
     parts = [", ".join(str(labels.get(p, p)) for p in last.presets)] if last.presets else []
     if last.backgrounds:
         parts.append("backgrounds " + ", ".join(str(names.get(b, b)) for b in last.backgrounds))
@@ -279,7 +286,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
         return render(request, "cutouts/export/list.html", _list_context(request, form),
                       status=400)
     # the presets named: a preset ticked from the last export is seen once more here
-    chosen = dict(form.fields["presets"].choices)
+    # (normalized choices: see _preselected)
+    chosen = dict(cast(forms.ChoiceField, form.fields["presets"]).choices)  # type: ignore[arg-type]
     rendered = ", ".join(dict.fromkeys(
         [str(chosen.get(p, p)) for p in data["presets"]]
         + [f"custom spec {s}" for s in form.spec_lines()]))
@@ -294,7 +302,7 @@ def export_start(request: HttpRequest) -> HttpResponse:
 
 @capability_required(roles.EXPORT)
 @require_GET
-def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def export_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     job = _job_or_404(job_id)
     progress = export_selectors.export_job_progress(job=job)
     if request.htmx:
@@ -317,7 +325,7 @@ def export_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @capability_required(roles.EXPORT)
 @require_GET
-def export_thumbnail(request: HttpRequest, job_id: int, sha256: str) -> HttpResponse:
+def export_thumbnail(request: HttpRequest, job_id: int, sha256: str) -> HttpResponseBase:
     """A contact-sheet thumbnail of a variant, by the sha256 its manifest row lists."""
     _job_or_404(job_id)
     if not export_selectors.is_sha256(sha256):
@@ -343,7 +351,7 @@ def export_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @capability_required(roles.EXPORT)
 @require_GET
-def export_download(request: HttpRequest, job_id: int) -> HttpResponse:
+def export_download(request: HttpRequest, job_id: int) -> HttpResponseBase:
     """The ZIP (or ``?file=manifest``) as a download, served by the private-file policy."""
     wanted = "manifest" if request.GET.get("file") == "manifest" else "zip"
     job = _job_or_404(job_id)

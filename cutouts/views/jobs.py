@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog import roles
+from catalog.http import HtmxHttpRequest
 from catalog.permissions import capability_required
 
 from ..errors import BatchError, BatchFinishedError
@@ -74,7 +75,7 @@ def _batch_context(batch: CutoutBatch) -> dict:
     }
 
 
-def _after_batch_action(request: HttpRequest, batch: CutoutBatch, message: str) -> HttpResponse:
+def _after_batch_action(request: HtmxHttpRequest, batch: CutoutBatch, message: str) -> HttpResponse:
     if request.htmx:
         batch.refresh_from_db()
         return render(request, "cutouts/_batch_progress.html",
@@ -95,7 +96,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 
 @capability_required(roles.VIEW)
 @require_GET
-def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_detail(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     if request.htmx:
         return render(request, "cutouts/_batch_progress.html",
@@ -156,7 +157,7 @@ def after_batch_start(request: HttpRequest, batch: CutoutBatch, detail: str = ""
 
 @capability_required(roles.RUN_CUTOUTS)
 @require_POST
-def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_retry_failed(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     count = cutout_batch_retry_failed(batch=batch)
     return _after_batch_action(request, batch, f"Re-queued {_cutouts(count, 'failed')}.")
@@ -164,7 +165,7 @@ def batch_retry_failed(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @capability_required(roles.RUN_CUTOUTS)
 @require_POST
-def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
+def batch_cancel(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     try:
         count = cutout_batch_cancel(batch=batch)
@@ -181,7 +182,7 @@ def batch_cancel(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 @capability_required(roles.VIEW)
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "POST":
         notification_mark_read(user=request.user)
         if not request.htmx:

@@ -2,7 +2,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 
 from catalog import roles, serving
+from catalog.http import HtmxHttpRequest
 from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, ReviewInputError, StaleReviewError, TileError
@@ -87,13 +88,13 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
     }
 
 
-def _partial(request: HttpRequest) -> bool:
+def _partial(request: HtmxHttpRequest) -> bool:
     """An htmx swap of part of the page; Back/Forward (a history restore) wants the page."""
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, status: int = 200,
-                 **extra) -> HttpResponse:
+def _render_card(request: HtmxHttpRequest, card: review_selectors.Card, filters, *,
+                 status: int = 200, **extra) -> HttpResponse:
     partial = _partial(request)
     template = "cutouts/review/_card.html" if partial else "cutouts/review/card.html"
     # partial: the card sends its own <title>, which htmx makes the tab's
@@ -101,12 +102,12 @@ def _render_card(request: HttpRequest, card: review_selectors.Card, filters, *, 
                   status=status)
 
 
-def _is_note_poll(request: HttpRequest, note: str) -> bool:
+def _is_note_poll(request: HtmxHttpRequest, note: str) -> bool:
     """The pending note's own poll: htmx names the element it swaps, the note itself."""
     return _partial(request) and request.htmx.target == note
 
 
-def _pending_note(request: HttpRequest, cutout_id: int, *, note: str, template: str,
+def _pending_note(request: HtmxHttpRequest, cutout_id: int, *, note: str, template: str,
                   strokes: bool = False, **context) -> HttpResponse | None:
     """A queued or running version's pending note polls the card's (or retouch page's) own
     URL every second and swaps only itself (``hx-select``), so focus, an open panel and the
@@ -131,7 +132,7 @@ def _pending_note(request: HttpRequest, cutout_id: int, *, note: str, template: 
     return response
 
 
-def _pending_poll(request: HttpRequest, response: HttpResponse, *, note: str, whole: str,
+def _pending_poll(request: HtmxHttpRequest, response: HttpResponse, *, note: str, whole: str,
                   active: bool) -> HttpResponse:
     """The note's poll that finds the version finished (done, failed, cancelled) swaps
     ``whole`` instead, once, as a card swap always did: the note is gone from it."""
@@ -140,7 +141,7 @@ def _pending_poll(request: HttpRequest, response: HttpResponse, *, note: str, wh
     return reselect(reswap(retarget(response, whole), "outerHTML"), whole)
 
 
-def _render_empty(request: HttpRequest, filters, note: str = "",
+def _render_empty(request: HtmxHttpRequest, filters, note: str = "",
                   undo: dict | None = None) -> HttpResponse:
     template = "cutouts/review/_done.html" if request.htmx else "cutouts/review/done.html"
     response = render(request, template, {"queue_url": _queue_url(filters), "note": note,
@@ -178,7 +179,7 @@ def _approved_note(cutout: Cutout, answered: list[int]) -> str:
             f"{'it' if one else 'one'} from v{cutout.version}'s version list to use it instead.")
 
 
-def _after_decision(request: HttpRequest, cutout: Cutout, filters,
+def _after_decision(request: HtmxHttpRequest, cutout: Cutout, filters,
                     note: str = "") -> HttpResponse:
     """Approve and flag move on: the next card in queue order after this one, else the first
     one still waiting (a card opened from the end of the queue, or from the retouch page,
@@ -221,7 +222,7 @@ def _page_number(request: HttpRequest) -> int:
 @never_cache
 @capability_required(roles.VIEW)
 @require_GET
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request)
     page = review_selectors.review_queue_page(
         filters=filters, page=_page_number(request), per_page=PER_PAGE)
@@ -245,7 +246,7 @@ def _bulk_older_note(count: int) -> str:
 @never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
-def grid(request: HttpRequest) -> HttpResponse:
+def grid(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request)
     if request.method == "POST":
         require(request, roles.REVIEW)
@@ -292,7 +293,7 @@ def grid(request: HttpRequest) -> HttpResponse:
 @never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
-def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
+def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
     """The review card. GET shows it (htmx: the partial, whose pending note polls it while a
     re-run is queued or running: ``_pending_poll``); POST applies one action and answers with
     the card to show next."""
@@ -384,7 +385,7 @@ def card(request: HttpRequest, cutout_id: int) -> HttpResponse:
         return redirect(_card_url(cutout.pk, filters))
 
 
-def _show(request: HttpRequest, cutout_id: int, filters, note: str, *,
+def _show(request: HtmxHttpRequest, cutout_id: int, filters, note: str, *,
           replace: bool = False) -> HttpResponse:
     """The card of ``cutout_id`` after an action, at its own address. ``replace``: the action
     put another version of the image in the place of the card on screen (a retouch, a
@@ -402,7 +403,7 @@ def _show(request: HttpRequest, cutout_id: int, filters, note: str, *,
 
 @capability_required(roles.VIEW)
 @require_GET
-def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponse:
+def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponseBase:
     """Private media through a permission check: a cached preview (``size`` 320 or 1024,
     the default) or the full-size file (``size=0``, for the loupe)."""
     size_text = request.GET.get("size", "1024")
@@ -461,7 +462,7 @@ def _retouch_url(cutout_id: int, filters: review_selectors.QueueFilters) -> str:
     return f"{url}?{qs}" if qs else url
 
 
-def _render_retouch(request: HttpRequest, cutout_id: int, filters) -> HttpResponse:
+def _render_retouch(request: HtmxHttpRequest, cutout_id: int, filters) -> HttpResponse:
     """The retouch page, or (htmx) its body: what Apply swaps in, and the pending note's poll
     once the version is finished."""
     template = ("cutouts/review/_retouch_main.html" if _partial(request)
@@ -476,7 +477,7 @@ def _render_retouch(request: HttpRequest, cutout_id: int, filters) -> HttpRespon
 @never_cache
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
-def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
+def retouch(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
     """Retouch a version: paint keep/remove/detail strokes, or upload a corrected RGBA PNG.
     Either makes a new version queued on the interactive queue. Strokes applied from the
     page (htmx) stay on the page: the answer is the new version's retouch page body, which
@@ -493,7 +494,8 @@ def retouch(request: HttpRequest, cutout_id: int) -> HttpResponse:
                 upload = request.FILES.get("png")
                 if upload is None:
                     raise ReviewError("Choose a PNG file to upload.")
-                if upload.size > retouch_services.RETOUCH_MAX_BYTES:
+                # Django's upload handlers always set the size (None: a file of unknown size)
+                if upload.size is None or upload.size > retouch_services.RETOUCH_MAX_BYTES:
                     raise ReviewError("The file is too large.")
                 new = retouch_services.cutout_retouch_upload(cutout=card.cutout, user=request.user,
                                                              data=upload.read(), comment=comment)
@@ -569,7 +571,7 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
 
 @capability_required(roles.VIEW)
 @require_GET
-def history(request: HttpRequest, asset_id: int) -> HttpResponse:
+def history(request: HtmxHttpRequest, asset_id: int) -> HttpResponse:
     versions = job_selectors.cutout_versions(asset_id=asset_id)
     if not versions:
         raise Http404("No cutouts of this image")

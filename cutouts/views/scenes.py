@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -86,7 +86,7 @@ def background_edit(request: HttpRequest, slug: str) -> HttpResponse:
 
 @capability_required(roles.EXPORT)
 @require_GET
-def background_image(request: HttpRequest, slug: str) -> HttpResponse:
+def background_image(request: HttpRequest, slug: str) -> HttpResponseBase:
     # A library image may be replaced under the same slug: revalidate.
     return serving.private_file(name=_background(slug).image_name, cache=serving.REVALIDATE)
 
@@ -111,7 +111,7 @@ def scene_card(request: HttpRequest, cutout_id: int) -> HttpResponse:
 @capability_required(roles.REVIEW)
 @require_GET
 def scene_preview_image(request: HttpRequest, cutout_id: int, preset: str,
-                        slug: str) -> HttpResponse:
+                        slug: str) -> HttpResponseBase:
     """One cell of the preview grid: the scene rendition (cached like any other)."""
     cutout = job_selectors.cutout_find(pk=cutout_id)
     if cutout is None:

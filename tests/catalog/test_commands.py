@@ -122,3 +122,24 @@ def test_it_makes_a_superuser_when_users_exist_already():
         "--password", "s3cret-enough-2", "--email", "root@example.com")
     root = get_user_model().objects.get(username="root")
     assert root.is_superuser and root.is_staff and root.groups.get().name == "catalog manager"
+
+
+def test_it_says_an_import_cancelled_before_its_run_did_not_run(storage, tmp_path, monkeypatch):
+    # import_job_run answers None when its claim fails (cancelled on the Imports page between
+    # the command's create and its run): a CommandError, not an AttributeError on None
+    from catalog.models import JobStatus
+    from catalog.services import import_runner
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    (shoot / "SKU1-1.jpg").write_bytes(jpeg_bytes(seed=1))
+    real_run = import_runner.import_job_run
+
+    def cancelled_first(*, job_id, **kwargs):
+        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.CANCELLED)
+        return real_run(job_id=job_id, **kwargs)
+
+    monkeypatch.setattr(import_runner, "import_job_run", cancelled_first)
+    with pytest.raises(CommandError, match=r"Import #\d+ did not run here: it is cancelled"):
+        run("import_images", str(shoot), "--pattern", "{sku}-{n}.jpg", "--create-products")
+    assert not ImageAsset.objects.exists()

@@ -193,6 +193,8 @@ def _child_import(zip_path: str, timeout: float, worker_pid: int | None) -> dict
     bar.close()
     # Worker-side time: from the task claiming the job to the last file, without the wait
     # for the worker to boot.
+    # the run that finished set both
+    assert job.finished_at is not None and job.started_at is not None
     worker_seconds = (job.finished_at - job.started_at).total_seconds()
     return {
         "seconds": worker_seconds, "wall_seconds": time.perf_counter() - started,

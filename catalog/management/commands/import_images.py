@@ -1,5 +1,6 @@
 import zipfile
 from pathlib import Path
+from typing import TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -75,13 +76,15 @@ class Command(BaseCommand):
             if manifest_handle:
                 manifest_handle.close()
 
-        bar = tqdm(total=0, unit="file", desc="Importing", file=self.stderr._out)
+        # the raw stream OutputWrapper wraps (its _out, which the stubs do not declare): tqdm's
+        # "\r" redraws must not get the wrapper's line ending
+        bar = tqdm(total=0, unit="file", desc="Importing", file=cast(TextIO, self.stderr._out))
 
         def progress(done=None, total=None, issue=None):
             if issue is not None:
                 name, reason, level = issue
                 mark = "ERROR" if level == ImportIssue.Level.ERROR else "warn "
-                bar.write(f"{mark} {name}: {reason}", file=self.stdout._out)
+                bar.write(f"{mark} {name}: {reason}", file=cast(TextIO, self.stdout._out))
             if total is not None and bar.total != total:
                 bar.total = total
                 bar.refresh()
@@ -89,8 +92,12 @@ class Command(BaseCommand):
                 bar.n = done
                 bar.refresh()
 
-        job = import_runner.import_job_run(job_id=job.pk, progress=progress)
+        ran = import_runner.import_job_run(job_id=job.pk, progress=progress)
         bar.close()
+        if ran is None:  # the claim failed: cancelled on the Imports page (or run elsewhere)
+            job.refresh_from_db()
+            raise CommandError(f"Import #{job.pk} did not run here: it is {job.status}.")
+        job = ran
         self.stdout.write(
             f"Import #{job.pk} {job.status}: {job.message} "
             f"({job.error_count} errors, {job.warning_count} warnings)"

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -256,7 +257,7 @@ def _uploads(api, ui, auth, n: int, width: int, height: int) -> list[dict]:
                 raise RuntimeError(f"{path} upload answered {response.status_code}: "
                                    f"{response.content[:300]!r}")
     mb = sum(len(p) for p in photos[:n]) / 1e6
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in ("browser", "api"):
         rows.append({"path": path, "n": n, "megapixels": width * height / 1e6, "mb": mb,
                      "seconds": spent[path], "files_per_s": n / spent[path]})

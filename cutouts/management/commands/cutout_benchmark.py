@@ -1,5 +1,7 @@
 """Thin wrapper around cutouts.imaging.benchmark.run_benchmark."""
 
+from typing import TextIO, cast
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -33,5 +35,7 @@ class Command(BaseCommand):
             wanted = set(opts["configs"].split(","))
             configs = [c for c in configs if c.name in wanted]
         run_benchmark(opts["data"], configs, opts["json"], opts["limit"], paths, model_dir,
-                      opts["threads"], big_megapixels=opts["big_mp"], stream=self.stdout,
+                      opts["threads"], big_megapixels=opts["big_mp"],
+                      # OutputWrapper is a text stream (TextIOBase), not typing's nominal TextIO
+                      stream=cast(TextIO, self.stdout),
                       soft_dir=opts["soft"])

@@ -10,6 +10,7 @@ import os
 import statistics
 import subprocess
 import sys
+from typing import TextIO, cast
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -60,7 +61,8 @@ class Command(BaseCommand):
         load = os.getloadavg()
         self.stdout.write(f"CPU ms per stage (median of {repeats}), load average "
                           f"{' '.join(f'{v:.2f}' for v in load)}")
-        print_report(result["sizes"], result["bare_model"], out=self.stdout)
+        # OutputWrapper is a text stream (TextIOBase), not typing's nominal IO[str]
+        print_report(result["sizes"], result["bare_model"], out=cast(TextIO, self.stdout))
         write_json(json_path, {**result, "profile": profile, "load_average": load})
         self.stdout.write(f"wrote {json_path}")
 

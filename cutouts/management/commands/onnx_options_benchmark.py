@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -85,7 +86,7 @@ class Command(BaseCommand):
         load = os.getloadavg()
         with tempfile.TemporaryDirectory() as tmp:
             batched = _batched_copy(path, tmp)
-            configs = [
+            configs: list[tuple[str, str, dict[str, Any], Any, int]] = [
                 ("baseline: ALL, intra 1, inter 1, arena on", path, {}, x, 1),
                 ("optimisation DISABLE_ALL", path, {"level": "ORT_DISABLE_ALL"}, x, 1),
                 ("optimisation BASIC", path, {"level": "ORT_ENABLE_BASIC"}, x, 1),
@@ -107,7 +108,7 @@ class Command(BaseCommand):
                     seconds = _time(sess, tensor, 1) / images
                     if round_:  # the first round warms every session up
                         times[i].append(seconds)
-            rows = [{"what": label, "ms": statistics.median(t) * 1000}
+            rows: list[dict[str, Any]] = [{"what": label, "ms": statistics.median(t) * 1000}
                     for (label, *_), t in zip(configs, times, strict=True)]
             del sessions
         base = rows[0]["ms"]
