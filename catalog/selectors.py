@@ -4,6 +4,7 @@ import dataclasses
 import itertools
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import TypedDict
 
 from django.conf import settings
@@ -868,7 +869,8 @@ def import_zip_bomb_reason(*, sizes: Sequence[tuple[str, int, int]]) -> str:
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,
                    manifest: Manifest | None = None,
                    empty: Collection[str] = (),
-                   sizes: Mapping[str, tuple[int, int]] | None = None) -> ImportPreview:
+                   sizes: Mapping[str, tuple[int, int]] | None = None,
+                   manifest_at: str | None | EllipsisType = ...) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
@@ -879,7 +881,11 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     its name says (``images.EMPTY_REASON``), so none takes a product or a position.
     ``sizes``: name -> (width, height) the browser read from a file's header: one the
     ingest's size rule refuses (``images.size_refusal`` with ``assets.ingest_limits``, the
-    same limits) is refused here in its words, and likewise takes nothing."""
+    same limits) is refused here in its words, and likewise takes nothing. ``manifest_at``:
+    the path among ``names`` that is the import's manifest, as the page found it on the whole
+    list (None: none); by default found here by ``archives.manifest_path`` — not when the page
+    took the manifest out of the names (a ZIP's, read and sent apart: on what is left a
+    folder's other ``manifest.csv`` would pass for it, QA 2026-12-06 qa34c #1)."""
     if manifest is not None:
         # the rows matched to all the files at once, as the import matches them
         manifest.bind(names)
@@ -890,7 +896,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     named: list[tuple[str, str]] = []
     limits = ingest_limits()
     # a ZIP's manifest the browser could not read is among the names: not a file to import
-    found = archives.manifest_path(names)
+    found = archives.manifest_path(names) if manifest_at is ... else manifest_at
     for name in names:
         problem = archives.entry_name_problem(name, manifest=found)
         if problem is not None and problem.kind == archives.NAME_IGNORED:

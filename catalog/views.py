@@ -938,9 +938,13 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         return render(request, "catalog/_import_preview.html", context)
     # The import's order: the manifest chosen on the page, else the one inside the ZIP.
     manifest_file = options["manifest_file"] or request.FILES.get("zip_manifest")
+    # which path is the upload's manifest, as the page found it on the whole list before it
+    # took a read ZIP manifest out of the names ("" none: a session's manifest is never among
+    # its names); by the import's rule on the names when not said (forms, tests)
+    said = request.POST.get("manifest_path")
+    manifest_at = archives.manifest_path(names) if said is None else (said or None)
     # the browser lists a ZIP's manifest among the names only when it could not read it
-    context["zip_manifest_unread"] = (manifest_file is None
-                                      and archives.manifest_path(names) is not None)
+    context["zip_manifest_unread"] = manifest_file is None and manifest_at in names
     try:
         rules = FilenameRules.from_options(options)
         manifest = None
@@ -953,7 +957,8 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         empty_names = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}
         preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
-            manifest=manifest, empty=empty_names, sizes=_preview_sizes(request))
+            manifest=manifest, empty=empty_names, sizes=_preview_sizes(request),
+            manifest_at=manifest_at)
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:

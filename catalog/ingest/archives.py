@@ -159,8 +159,8 @@ def manifest_path(names: Iterable[str]) -> str | None:
     tops: set[str] = set()
     nested = None
     for name in names:
-        if name.endswith("/") or is_hidden_path(name):
-            continue
+        if name.endswith("/") or is_hidden_path(name) or unsafe_name_reason(name):
+            continue  # a refused path (``../manifest.csv``: QA 2026-12-06) is no manifest
         parts = name.replace("\\", "/").split("/")
         if len(parts) == 1:
             if name.lower() == MANIFEST_NAME:

@@ -146,6 +146,9 @@
     for (const name of names) {
       if (name.endsWith("/") || ignoredName(zone, name)) continue;
       const parts = name.replace(/\\/g, "/").split("/");
+      // a path the import refuses (archives.unsafe_name_reason) is no manifest, nor a folder
+      if (name.includes("\0") || parts[0] === "" || /^.:/.test(parts.join("/")) ||
+          parts.includes("..")) continue;
       if (parts.length === 1) {
         if (name.toLowerCase() === "manifest.csv") return name;
         tops.add("");  // a file at the root: no single top folder
@@ -453,6 +456,10 @@
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
     if (!withProduct) body.delete("product");
     body.append("names_json", JSON.stringify(names));
+    // which name is the manifest, found on the whole list (a ZIP's, read, is no longer among
+    // the names; a session's is the chosen one, never among them): the server would find
+    // another on what is left (QA 2026-12-06 qa34c #1)
+    body.append("manifest_path", names.manifestName || "");
     if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
     // a session's files (no ZIP argument at all) meet the manifest's position claims
     body.append("source", zipManifestBlob === undefined ? "session" : "zip");
@@ -570,6 +577,7 @@
           const holder = new DataTransfer();
           holder.items.add(file);
           manifestInput.files = holder.files;
+          this.manifestDropped = true;  // Clear takes it back with the files it came with
           continue;
         }
         // one was chosen: that one is the import's, and the folder's is passed over, as a
@@ -928,6 +936,12 @@
       this.result.replaceChildren();
       this.overall.value = 0;
       if (this.preview) this.preview.hidden = true;
+      // a manifest the page took from a dropped or picked folder goes with its files (QA
+      // 2026-12-06 qa34c #3: the next folder's manifest was passed over for the cleared one);
+      // one the user chose stays chosen
+      const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
+      if (this.manifestDropped && manifestInput) manifestInput.value = "";
+      this.manifestDropped = false;
       this.update();
     }
 

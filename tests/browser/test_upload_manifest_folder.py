@@ -107,3 +107,24 @@ def test_it_marks_the_unlisted_copy_not_the_rows_file_as_the_duplicate(
         expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
         assert sorted(ImageAsset.live.values_list("original_filename", "position")) == [
             ("a.jpg", "PT03"), ("b.jpg", "MAIN")]
+
+
+def test_it_takes_the_next_folders_manifest_after_clear(live_server, page, client, tmp_path):
+    # QA 2026-12-06 qa34c #3: Clear left the first folder's manifest chosen, and the next
+    # folder's manifest.csv was passed over for it
+    for folder, sku in (("shootA", b"QAFA"), ("shootB", b"QAFB")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "manifest.csv").write_bytes(
+            b"sku,title,filename,position\r\n" + sku + b",T,a.jpg,PT07\r\n")
+        (tmp_path / folder / "a.jpg").write_bytes(product_jpeg(640, 600, seed=7))
+    _open(page, live_server, client)
+    uploader = page.locator("#bulk-uploader")
+    chosen = "i => i.files.length ? i.files[0].text() : ''"
+    uploader.locator("input[data-pick][webkitdirectory]").set_input_files(tmp_path / "shootA")
+    expect(uploader.locator("[data-preview]")).to_contain_text("QAFA", timeout=15_000)
+    uploader.locator("[data-clear]").click()
+    assert page.eval_on_selector("input[data-manifest]", chosen) == ""
+    uploader.locator("input[data-pick][webkitdirectory]").set_input_files(tmp_path / "shootB")
+    expect(uploader.locator("[data-preview]")).to_contain_text("QAFB", timeout=15_000)
+    assert "QAFB" in page.eval_on_selector("input[data-manifest]", chosen)
+    expect(uploader.locator("[data-preview]")).not_to_contain_text("QAFA")

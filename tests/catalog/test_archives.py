@@ -183,6 +183,10 @@ def test_it_reads_a_root_manifest_or_the_single_top_folders_but_no_deeper_one():
     (["shoot/sub/manifest.csv", "shoot/a.jpg"], None),
     (["shoot/notes.csv", "shoot/a.jpg"], None),
     (["shoot/", "shoot/manifest.csv"], "shoot/manifest.csv"),
+    # a path the import refuses is no manifest (QA 2026-12-06 qa34c #2: ../manifest.csv read)
+    (["../manifest.csv", "../x.jpg"], None),
+    (["/manifest.csv", "/x.jpg"], None),
+    (["C:/manifest.csv", "C:/x.jpg"], None),
 ])
 def test_it_finds_the_manifest_at_the_root_or_in_the_single_top_folder(names, found):
     assert manifest_path(names) == found

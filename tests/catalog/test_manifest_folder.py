@@ -89,6 +89,31 @@ def test_it_previews_a_zip_of_a_folder_with_the_folders_manifest(manager_client,
     assert "data-preview-manifest-unread" in page and _not_mapped(page) == {}
 
 
+def test_it_previews_a_folders_other_manifest_beside_the_root_one_as_the_import_skips_it(
+        manager_client, storage):
+    # QA 2026-12-06 qa34c #1: with the root manifest read and sent apart, the names left are
+    # all in shoot/, and the server took shoot/manifest.csv for the manifest and hid it
+    members = {"manifest.csv": b"sku,title,filename,position\r\nQAZ1,Shoe,shoot/a.jpg,MAIN\r\n",
+               "shoot/a.jpg": product_jpeg(1200, 900, seed=5), "shoot/manifest.csv": b"sku\r\n"}
+    skipped = {"shoot/manifest.csv": "Skipped: not an image file name (.csv)."}
+    names = ["shoot/a.jpg", "shoot/manifest.csv"]
+    data = {"names_json": json.dumps(names), "create_products": "on", "source": "zip",
+            "manifest_path": "manifest.csv",
+            "zip_manifest": SimpleUploadedFile("manifest.csv", members["manifest.csv"])}
+    page = manager_client.post(reverse("catalog:import_preview"), data).content.decode()
+    assert _not_mapped(page) == skipped
+    job = _zip_import(members)
+    assert dict(job.issues.values_list("filename", "reason")) == skipped
+
+
+def test_it_refuses_a_traversal_manifest_and_never_reads_its_rows(storage):
+    job = _zip_import({"../manifest.csv": b"sku,title,filename,position\r\nQAZ8,E,x.jpg,PT01\r\n",
+                       "../x.jpg": product_jpeg(1200, 900, seed=6)})
+    assert not Product.objects.filter(sku="QAZ8").exists()
+    reasons = dict(job.issues.values_list("filename", "reason"))
+    assert reasons["../manifest.csv"] == "Refused: '..' in the path (path traversal)."
+
+
 def test_it_reports_errors_of_a_folders_manifest_by_its_path(storage):
     members = {**_shoot(), "shoot/manifest.csv": b"sku,filename\r\n,front/DSC_100.jpg\r\n"}
     job = _zip_import(members)
