@@ -999,9 +999,11 @@ def refusal_reason(compliance: str, sku: str = "") -> str:
     """A manifest row's compliance text ("not exported: failed: the product touches the left
     edge of the canvas; fill 78 %...") as a note says it: the first finding, no prefixes
     ("not exported: SKU-1 has no GTIN; Walmart files are named by GTIN" is "no GTIN", so one
-    reason counts once per preset, not once per SKU)."""
+    reason counts once per preset, not once per SKU). A dry run's "dry run: would not be
+    exported: failed: ..." reads as the export's, so its Presets table's reasons match."""
     text = compliance
-    for prefix in ("not exported: ", "failed: ", "cannot name the file: ",
+    for prefix in ("dry run: would not be exported: ", "not exported: ", "failed: ",
+                   "cannot name the file: ",
                    *((f"{sku} has ",) if sku else ()), "the product has "):
         text = text.removeprefix(prefix)
     first, more, rest = text.partition("; ")

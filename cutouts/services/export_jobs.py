@@ -30,9 +30,10 @@ from ..variants.compliance import (
     MAX_ENLARGEMENT,
     check_source,
     enlarged_too_far,
-    foreseen_errors,
+    foreseen,
     layout_scale,
 )
+from ..variants.render import warn_enlarged
 from .export_sinks import (
     FolderSink,
     ZipSink,
@@ -522,8 +523,9 @@ def _export_execute(job: ExportJob, run_token: str,
                 # frame-cut main image on Amazon, a faint mark on white) used to read "would
                 # be rendered" and then was excluded (box and signals come with the plan's
                 # source: one read of the cutout's row)
-                foreseen = (_foresee(presets[item.preset], source, scenes)
-                            if job.dry_run and out is None and not item.error else None)
+                foreseen, warned = (_foresee(presets[item.preset], source, scenes)
+                                    if job.dry_run and out is None and not item.error
+                                    else (None, []))
                 row, include = manifest_row_for(job, item, out, foreseen)
                 provisional += bool(out is not None and out.provisional)
                 # which image of the product the row is: one SKU's rows otherwise read alike
@@ -543,7 +545,7 @@ def _export_execute(job: ExportJob, run_token: str,
                     would += 1
                     failing += bool(out is not None and out.fields and not out.ok
                                     or foreseen is not None)
-                    tally.shipped(item, _warnings(out))
+                    tally.shipped(item, _warnings(out) or warned)
                 else:
                     excluded += 1
                     refused_cutouts.add(item.cutout_id)
@@ -736,9 +738,11 @@ def _refusals_store(job_id: int, refusals: list[tuple[int, str, str, str]]) -> N
 
 def _foresee(preset: variants.Preset, source: _Source | None,
              scenes: dict[str, dict[str, variants.SceneAsset]] | None = None,
-             ) -> tuple[str, bool] | None:
+             ) -> tuple[tuple[str, bool] | None, list[str]]:
     """What the real run would refuse of a file a dry run does not render, from the cutout's
-    stored measures (its ``source``): (why, whether include_failing still ships it), or None.
+    stored measures (its ``source``): (why, whether include_failing still ships it), or None;
+    and the warnings its check would give it, in the check's words (the Presets table's
+    *warned*: an eBay file the photo's frame cuts ships "ok (warnings)").
     A scene in a preset whose rules forbid scenes fails compliance (check_spec). From the
     product's box size: a layout over the output pixel limit is never rendered; a product
     enlarged past MAX_ENLARGEMENT (as check_source judges it: compared as printed), or under
@@ -746,17 +750,21 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     backgrounds (``scenes``: per preset, from ``scene_layout_assets``) as render_scene places
     it; one without them (a background that cannot be read) is not foreseen for size. From
     the stored signals, judged by the functions the check of the file and the export form's
-    pre-check ask (``compliance.foreseen_errors``): a product the photo's frame cuts on a
+    pre-check ask (``compliance.foreseen``): a product the photo's frame cuts on a
     whole-product preset's main image (``frame_cut_verdict``), a faint mark a white preset
-    refuses (``faint_marks_refused``). Until 2026-12-06 only size was foreseen: a frame-cut
-    Amazon main image read "would be rendered" in a dry run the pre-check had warned of."""
+    refuses (``faint_marks_refused``). Warnings: the renderer's enlargement warning
+    (``render.warn_enlarged``), ``check_source``'s and ``compliance.foreseen``'s (a frame cut
+    where the preset warns, a faint mark it does not refuse). Until 2026-12-06 only size was
+    foreseen: a frame-cut Amazon main image read "would be rendered" in a dry run the
+    pre-check had warned of, and no foreseen file carried a warning."""
     if source is None:
-        return None
+        return None, []
     spec = preset.variant_spec
     refused = variants.check_spec(spec, preset.rules)
     if refused:
-        return f"failed: {'; '.join(refused)}", True
+        return (f"failed: {'; '.join(refused)}", True), []
     errors: list[str] = []
+    warnings: list[str] = []
     if source.box is not None:
         frame, (pw, ph), fill = source.box
         scale: float | None = None
@@ -768,16 +776,22 @@ def _foresee(preset: variants.Preset, source: _Source | None,
             else:
                 scale = layout_scale(spec, frame, (pw, ph), fill)
         except variants.RenderError as exc:
-            return f"cannot be rendered: {exc}", False
+            return (f"cannot be rendered: {exc}", False), []
         speck = variants.ComplianceResult()
         check_source(speck, None, (pw, ph))  # a speck: its enlargement says the same again
         errors += speck.errors
+        warn_enlarged(warnings, scale, (0, 0, pw, ph))
+        judged = variants.ComplianceResult()  # its warnings only: the errors are said above
+        check_source(judged, scale, (pw, ph))
+        warnings += judged.warnings
         if not speck.errors and scale is not None and enlarged_too_far(scale):
             errors.append(f"the product ({pw}x{ph} px) would be enlarged {scale:.1f}x, over "
                           f"the {MAX_ENLARGEMENT:g}x limit")
-    errors += foreseen_errors(preset, frame_cut=source.frame_cut,
-                              faint_marks=source.faint_marks, position=source.position or None)
-    return (f"failed: {'; '.join(errors)}", True) if errors else None
+    signals = foreseen(preset, frame_cut=source.frame_cut, faint_marks=source.faint_marks,
+                       position=source.position or None)
+    errors += signals.errors
+    warnings += signals.warnings
+    return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings
 
 
 def _would_export(job: ExportJob, item: Any, out: Any) -> bool:

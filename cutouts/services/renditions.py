@@ -103,7 +103,7 @@ class _Source:
     box: export_selectors.ProductBox | None = None
     #: what its stored signals say a check of the file will find without reading it: the
     #: sides the photo's frame cuts the product on (``touching_sides``) and its
-    #: ``faint_marks``; a dry run foresees refusals from them (``foreseen_errors``)
+    #: ``faint_marks``; a dry run foresees refusals and warnings from them (``foreseen``)
     frame_cut: tuple[str, ...] = ()
     faint_marks: dict | None = field(default=None, hash=False)
 

@@ -15,7 +15,7 @@ import io
 import math
 import re
 import warnings as _warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -668,24 +668,35 @@ def stored_sides(value: Any) -> list[str]:
     return [side for side in _SIDES if side in {v for v in value if isinstance(v, str)}]
 
 
-def foreseen_errors(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
-                    position: str | None = None) -> list[str]:
-    """The errors the check of a rendered file (:func:`check_rendered`) will make of what a
-    cutout's stored signals already say, for a dry run that renders nothing: the photo's
-    frame cutting the product (its ``touching_sides``, judged by :func:`_check_frame_cut`
-    itself, so a refusal reads as the export's) and a faint mark ``preset`` refuses
-    (:func:`faint_marks_refused`, as the export form's pre-check asks). What the stored
-    signals cannot say (the file's own pixels: ghosts, canvas edges, bytes) is not here."""
+def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
+             position: str | None = None) -> ComplianceResult:
+    """The errors and warnings the check of a rendered file (:func:`check_rendered`) will
+    make of what a cutout's stored signals already say, for a dry run that renders nothing,
+    in the check's own words: the photo's frame cutting the product (its ``touching_sides``,
+    judged by :func:`_check_frame_cut` itself: an error on a whole-product main image, a
+    warning where ``frame_cut_verdict`` warns) and a faint mark (:func:`_judge_faint_mark`:
+    an error where :func:`faint_marks_refused`, as the export form's pre-check asks, else a
+    warning from ``FAINT_MARK_SHARE``; only for a preset rendering at the signal's
+    threshold). What the stored signals cannot say (the file's own pixels: ghosts, canvas
+    edges, bytes) is not here."""
     result = ComplianceResult()
     _check_frame_cut(result, preset.rules, frame_cut, position)
-    if faint_marks_refused(preset, faint_marks):
-        share = _largest_share(faint_marks) or 0.0
-        result.error(f"a faint see-through mark inside the product's box of {share * 100:.1f}% "
-                     "of the product's solid area (a ghost of the photo's background, or a "
-                     "part of the product the cutout left see-through): check the cutout and "
-                     f"retouch it in review (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on "
-                     "white as a grey cloud)")
-    return result.errors
+    share = _largest_share(faint_marks)
+    if (share is not None and share >= FAINT_MARK_SHARE and isinstance(faint_marks, dict)
+            and preset.variant_spec.alpha_threshold(1) == faint_marks.get("threshold")):
+        count = faint_marks.get("count")
+        at = faint_marks.get("at")
+        _judge_faint_mark(result, preset.rules, count if isinstance(count, int) and count > 0
+                          else 1, share, None,
+                          at if isinstance(at, list) and len(at) == 2 else None)
+    return result
+
+
+def foreseen_errors(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
+                    position: str | None = None) -> list[str]:
+    """The errors of :func:`foreseen`: what the check will refuse."""
+    return foreseen(preset, frame_cut=frame_cut, faint_marks=faint_marks,
+                    position=position).errors
 
 
 def rejudge_position(*, errors: Iterable[str], warnings: Iterable[str],
@@ -753,18 +764,29 @@ def _check_faint_marks(result: ComplianceResult, rules: Rules,
         # where the reviewer finds the mark on the card (QA: "x=312" for Amazon, "x=320" for
         # Shopify, for one mark)
         where = largest.get("photo_point") or largest.get("photo_box")
-        in_photo = ("" if where is None else
-                    f" in this file, x={where[0]}, y={where[1]} in the photo")
-        message = (f"{len(shown)} faint see-through mark(s) inside the product's box (a ghost "
-                   "of the photo's background, or a part of the product the cutout left "
-                   f"see-through; the largest near x={x0}, y={y0}{in_photo}, "
-                   f"{share * 100:.1f}% of the product's solid area): check the cutout and "
-                   "retouch it in review")
-        if share >= FAINT_MARK_FAIL_SHARE and _refuses_faint_marks(rules):
-            result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
-                         "a grey cloud)")
-        else:
-            result.warn(message)
+        _judge_faint_mark(result, rules, len(shown), share, (x0, y0), where)
+
+
+def _judge_faint_mark(result: ComplianceResult, rules: Rules, count: int, share: float,
+                      in_file: Sequence[int] | None, in_photo: Sequence[int] | None) -> None:
+    """The finding of ``count`` faint marks the largest of which is ``share`` of the product:
+    an error where ``rules`` refuse it, else a warning. The check of the file and a dry run
+    (:func:`foreseen`, which knows no file position: ``in_file`` None) both say it here, so
+    a refusal reads alike in both (the export's Presets table counts it as one reason)."""
+    near = (f"x={in_file[0]}, y={in_file[1]}" + ("" if in_photo is None else
+            f" in this file, x={in_photo[0]}, y={in_photo[1]} in the photo")
+            if in_file is not None else
+            "" if in_photo is None else f"x={in_photo[0]}, y={in_photo[1]} in the photo")
+    message = (f"{count} faint see-through mark(s) inside the product's box (a ghost "
+               "of the photo's background, or a part of the product the cutout left "
+               f"see-through; the largest{' near ' + near if near else ''}, "
+               f"{share * 100:.1f}% of the product's solid area): check the cutout and "
+               "retouch it in review")
+    if share >= FAINT_MARK_FAIL_SHARE and _refuses_faint_marks(rules):
+        result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
+                     "a grey cloud)")
+    else:
+        result.warn(message)
 
 
 def _refuses_faint_marks(rules: Rules) -> bool:

@@ -608,7 +608,7 @@ def render_variant(
     else:
         raise RenderError(f"could not reach fill-{target:g} (got {fill_pct:.2f} %)")
     w0, h0 = source.size
-    _warn_enlarged(warnings, s, product)
+    warn_enlarged(warnings, s, product)
     product_bbox = (pbox[0] + ux0, pbox[1] + uy0, pbox[2] + ux0, pbox[3] + uy0)
     if alpha_key[0] != "significant":
         # the pasted alpha's box holds whatever else the cutout kept: the product is the
@@ -787,7 +787,7 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     image, box, info = render_scene(rgba, spec, shadow, assets, warnings, sig=sig)
     cw, ch = image.size
     product = sig.box if sig is not None else source.bbox(("source", 0))
-    _warn_enlarged(warnings, info.get("scale"), product)
+    warn_enlarged(warnings, info.get("scale"), product)
     fill_pct = round(max((box[2] - box[0]) / cw, (box[3] - box[1]) / ch) * 100, 3)
     options = encode_options(spec, source_meta)
     data, quality = _encode_with_limit(image, spec, options, warnings)
@@ -804,7 +804,7 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
 
 
-def _warn_enlarged(warnings: list[str], scale: float | None, product: Box | None) -> None:
+def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None) -> None:
     """Warn when the product (its box in the cutout) is enlarged past ENLARGE_WARN, saying
     what a person can change: how large the product must be in the photo, or the size."""
     # compared as printed, so the message never reads "enlarged 2.0x ... at most 2x"

@@ -1080,6 +1080,44 @@ def test_it_counts_in_a_dry_run_what_the_export_refuses_from_stored_signals(incl
                               "off by the photo's edge (bottom)")
 
 
+def _presets_table(job: ExportJob) -> dict:
+    """The export page's Presets table: per preset, how many files ship with warnings, and
+    the refusals' and the warnings' lines (kind, count, images), in any order."""
+    return {row.name: (row.warned, *({(line.reason, line.count, tuple(line.examples))
+                                      for line in lines}
+                                     for lines in (row.reasons, row.warnings)))
+            for row in export_selectors.export_job_presets(job=job)}
+
+
+@pytest.mark.parametrize("include_failing", [False, True])
+def test_it_foresees_in_a_dry_run_the_warnings_and_reasons_of_the_export(include_failing):
+    """QA (2026-12-06): the dry run's Presets table said eBay would ship CUT34 with no warning
+    where the export shipped it "ok (warnings)" (the photo's frame cuts it), and worded a
+    faint-mark refusal otherwise than the export, so the two tables' lines did not match.
+    The dry run now foresees the warnings (frame cut where the preset warns, faint mark,
+    enlargement) and says each finding in the check's own words. The transparent master is
+    left out: it warns of a file without a fully transparent pixel, which only its pixels
+    show."""
+    _measured("CUT34", 1, "MAIN", cut_off_png())
+    _measured("CUT35", 2, "PT01", cut_off_png())
+    _measured("BIKE34", 3, "MAIN", _cloudy_png())
+    _measured("SPECK34", 4, "MAIN", rgba_png(box=(390, 290, 410, 310)))
+    _measured("OK34", 5, "MAIN", rgba_png())
+    presets = ["amazon_main", "ebay", "walmart"]
+    dry = run_dry(presets=presets, include_failing=include_failing)
+    assert not Rendition.objects.exists()
+    real = run_presets(presets, include_failing=include_failing)
+    assert _presets_table(dry) == _presets_table(real)
+    ebay_warned, _, ebay_warnings = _presets_table(dry)["ebay"]
+    assert ebay_warned == 4 + include_failing  # with it, SPECK34 ships, enlarged (a warning)
+    assert any(reason.startswith("the product is cut off by the photo's edge") and count == 2
+               for reason, count, _ in ebay_warnings)
+    if not include_failing:  # else Walmart ships it despite the refusal
+        faint = [line for line in _presets_table(dry)["walmart"][1]
+                 if "faint see-through mark" in line[0]]
+        assert [examples for *_, examples in faint] == [("BIKE34 MAIN (1)",)]  # 1 mark
+
+
 def _stale(n: int) -> None:
     Preset.objects.create(name="stale", label="Stale", spec=SMALL, naming="{sku}.{ext}",
                           rules={"background": "ffffff", "formats": ["jpeg"]})
