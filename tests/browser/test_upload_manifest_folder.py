@@ -10,27 +10,11 @@ from playwright.sync_api import expect
 from catalog.models import ImageAsset
 from tests.browser.test_upload import _log_in
 from tests.catalog.imagegen import zip_bytes
+from tests.catalog.manifest_scenes import COPIES, copies, shoot
 from tests.factories import manager
 from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOOT = (b"sku,title,filename,position\r\nZIP34-1,Shoe,front/DSC_100.jpg,MAIN\r\n"
-         b"ZIP34-1,,back/DSC_100.jpg,PT01\r\n")
-COPIES = (b"sku,title,filename,position\r\nMP35,Bag,MP35/a.jpg,PT03\r\n"
-          b"MP35,,MP35/b.jpg,MAIN\r\n")
-
-
-def _shoot() -> dict[str, bytes]:
-    return {"shoot/manifest.csv": SHOOT, "shoot/front/DSC_100.jpg": product_jpeg(640, 600, seed=1),
-            "shoot/back/DSC_100.jpg": product_jpeg(640, 600, seed=2),
-            "__MACOSX/shoot/._manifest.csv": b"\0\5\26\7"}
-
-
-def _copies() -> dict[str, bytes]:
-    a = product_jpeg(640, 600, seed=3)
-    return {"MP35/a.jpg": a, "MP35/a copy.jpg": a, "MP35/b.jpg": product_jpeg(640, 600, seed=4)}
-
 
 def _open(page, live_server, client):
     _log_in(page, live_server, client, manager())
@@ -49,7 +33,7 @@ def _zip_preview(page, members: dict[str, bytes], compression=zipfile.ZIP_STORED
 def test_it_previews_a_zip_of_a_folder_with_the_folders_manifest(live_server, page, client,
                                                                  compression):
     _open(page, live_server, client)
-    preview = _zip_preview(page, _shoot(), compression)
+    preview = _zip_preview(page, shoot(640, 600), compression)
     expect(preview).to_contain_text("2 of 2 files → 1 product", timeout=15_000)
     expect(preview.locator('[data-preview-sku="ZIP34-1"] li')).to_have_count(2)
     expect(preview.locator("[data-preview-unmapped]")).to_have_count(0)
@@ -58,7 +42,7 @@ def test_it_previews_a_zip_of_a_folder_with_the_folders_manifest(live_server, pa
 
 def test_it_takes_a_picked_folders_manifest_by_the_zips_rule(live_server, page, client,
                                                             tmp_path):
-    files = {**_shoot(), "shoot/notes/other.csv": b"sku\r\nNOPE\r\n"}
+    files = {**shoot(640, 600), "shoot/notes/other.csv": b"sku\r\nNOPE\r\n"}
     for path, data in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
@@ -79,7 +63,7 @@ def test_it_takes_a_picked_folders_manifest_by_the_zips_rule(live_server, page, 
 def test_it_marks_the_unlisted_copy_not_the_rows_file_as_the_duplicate(
         live_server, page, client, tmp_path, how):
     _open(page, live_server, client)
-    files = _copies()
+    files = copies(640, 600)
     if how == "zip":
         preview = _zip_preview(page, {**files, "manifest.csv": COPIES})
     else:

@@ -2,7 +2,6 @@
 manifest row names keeps the image over an unlisted identical copy (F4), in a ZIP, a browser
 session and the preview alike."""
 
-import html
 import io
 import json
 import re
@@ -20,27 +19,10 @@ from catalog.services.imports import (
     import_job_upload_file,
 )
 from tests.catalog.imagegen import zip_bytes
+from tests.catalog.manifest_scenes import COPIES, SHOOT, copies, not_mapped, shoot
 from tests.images import product_jpeg
 
 pytestmark = pytest.mark.django_db
-
-SHOOT = (b"sku,title,filename,position\r\nZIP34-1,Shoe,front/DSC_100.jpg,MAIN\r\n"
-         b"ZIP34-1,,back/DSC_100.jpg,PT01\r\n")
-COPIES = (b"sku,title,filename,position\r\nMP35,Bag,MP35/a.jpg,PT03\r\n"
-          b"MP35,,MP35/b.jpg,MAIN\r\n")
-
-
-def _shoot() -> dict[str, bytes]:
-    """What macOS's "Compress" makes of a folder: the folder, and its metadata beside it."""
-    return {"shoot/manifest.csv": SHOOT, "shoot/front/DSC_100.jpg": product_jpeg(1200, 900, seed=1),
-            "shoot/back/DSC_100.jpg": product_jpeg(1200, 900, seed=2),
-            "__MACOSX/shoot/._manifest.csv": b"\0\5\26\7"}
-
-
-def _copies() -> dict[str, bytes]:
-    a = product_jpeg(1200, 900, seed=3)
-    return {"MP35/a.jpg": a, "MP35/a copy.jpg": a, "MP35/b.jpg": product_jpeg(1200, 900, seed=4)}
-
 
 def _zip_import(members: dict[str, bytes]):
     job = import_job_create(user=None, source_kind="zip", create_products=True, enqueue=False,
@@ -58,35 +40,29 @@ def _preview(client, names: list[str], manifest: bytes | None, *, source: str,
     return response.content.decode()
 
 
-def _not_mapped(page: str) -> dict[str, str]:
-    found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                       r"<span data-preview-reason>([^<]*)</span></li>", page)
-    return {html.unescape(name): html.unescape(why) for name, why in found}
-
-
 def _positions() -> dict[str, tuple[str, str]]:
     return {(a.import_path or a.original_filename): (a.product.sku, a.position)
             for a in ImageAsset.live.select_related("product")}
 
 
 def test_it_imports_a_zip_of_a_folder_by_the_folders_manifest(storage):
-    job = _zip_import(_shoot())
+    job = _zip_import(shoot())
     assert job.issues.count() == 0
     assert not Product.objects.filter(sku__iexact="shoot").exists()
     assert sorted(_positions().values()) == [("ZIP34-1", "MAIN"), ("ZIP34-1", "PT01")]
 
 
 def test_it_previews_a_zip_of_a_folder_with_the_folders_manifest(manager_client, storage):
-    members = _shoot()
+    members = shoot()
     # what upload.js sends: every file entry but the manifest (manifestPathOf), sent apart
     names = [n for n in members if n != "shoot/manifest.csv"]
     page = _preview(manager_client, names, SHOOT, source="zip")
-    assert _not_mapped(page) == {}
+    assert not_mapped(page) == {}
     assert 'data-preview-sku="ZIP34-1"' in page and 'data-preview-sku="shoot"' not in page
     assert "2 of 2 files → 1 product" in page
     # unread in the browser, the manifest is named with the files: said, not skipped
     page = _preview(manager_client, [*names, "shoot/manifest.csv"], None, source="zip")
-    assert "data-preview-manifest-unread" in page and _not_mapped(page) == {}
+    assert "data-preview-manifest-unread" in page and not_mapped(page) == {}
 
 
 def test_it_previews_a_folders_other_manifest_beside_the_root_one_as_the_import_skips_it(
@@ -101,7 +77,7 @@ def test_it_previews_a_folders_other_manifest_beside_the_root_one_as_the_import_
             "manifest_path": "manifest.csv",
             "zip_manifest": SimpleUploadedFile("manifest.csv", members["manifest.csv"])}
     page = manager_client.post(reverse("catalog:import_preview"), data).content.decode()
-    assert _not_mapped(page) == skipped
+    assert not_mapped(page) == skipped
     job = _zip_import(members)
     assert dict(job.issues.values_list("filename", "reason")) == skipped
 
@@ -115,14 +91,14 @@ def test_it_refuses_a_traversal_manifest_and_never_reads_its_rows(storage):
 
 
 def test_it_reports_errors_of_a_folders_manifest_by_its_path(storage):
-    members = {**_shoot(), "shoot/manifest.csv": b"sku,filename\r\n,front/DSC_100.jpg\r\n"}
+    members = {**shoot(), "shoot/manifest.csv": b"sku,filename\r\n,front/DSC_100.jpg\r\n"}
     job = _zip_import(members)
     assert job.status == "failed"
     assert set(job.issues.values_list("filename", flat=True)) == {"shoot/manifest.csv"}
 
 
 def test_it_keeps_the_rows_file_over_an_unlisted_copy_in_a_zip(storage):
-    job = _zip_import({**_copies(), "manifest.csv": COPIES})
+    job = _zip_import({**copies(), "manifest.csv": COPIES})
     assert _positions() == {"MP35/a.jpg": ("MP35", "PT03"), "MP35/b.jpg": ("MP35", "MAIN")}
     assert list(job.issues.values_list("filename", flat=True)) == ["MP35/a copy.jpg"]
 
@@ -133,7 +109,7 @@ def test_it_keeps_the_rows_file_over_an_unlisted_copy_in_a_zip(storage):
     ["MP35/b.jpg", "MP35/a copy.jpg", "MP35/a.jpg"],
 ])
 def test_it_keeps_the_rows_file_over_an_unlisted_copy_in_a_session(storage, arrival):
-    files = _copies()
+    files = copies()
     job = import_job_create(user=None, source_kind="upload", expected_files=3,
                             create_products=True, names=sorted(files),
                             manifest_file=ContentFile(COPIES, name="manifest.csv"))
@@ -154,6 +130,6 @@ def test_it_keeps_the_rows_file_over_an_unlisted_copy_in_a_session(storage, arri
 def test_it_tells_the_page_which_files_a_manifest_row_places(manager_client, storage):
     # upload_known.findCopies marks a copy in the import's order: the row's files first
     for source, field in (("session", "manifest"), ("zip", "zip_manifest")):
-        page = _preview(manager_client, sorted(_copies()), COPIES, source=source, field=field)
+        page = _preview(manager_client, sorted(copies()), COPIES, source=source, field=field)
         placed = re.search(r"data-preview-manifest-placed><script[^>]*>([^<]*)</script>", page)
         assert placed and json.loads(placed.group(1)) == ["MP35/a.jpg", "MP35/b.jpg"]

@@ -3,7 +3,6 @@ for its name (a backslash traversal too) is counted and named by the preview, an
 product the import creates (a manifest row whose file is missing too) is announced by the
 preview and listed on the import's page."""
 
-import html
 import io
 import re
 
@@ -18,6 +17,7 @@ from catalog.models import ImportIssue, Product
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create, import_job_upload_file
 from tests.catalog.imagegen import zip_bytes
+from tests.catalog.manifest_scenes import not_mapped
 from tests.images import product_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -54,12 +54,6 @@ def _preview(client, members: dict[str, bytes]) -> str:
     return response.content.decode()
 
 
-def _not_mapped(page: str) -> dict[str, str]:
-    found = re.findall(r'<li data-preview-unmapped><span class="name">([^<]*)</span>: '
-                       r"<span data-preview-reason>([^<]*)</span></li>", page)
-    return {html.unescape(name): html.unescape(why) for name, why in found}
-
-
 def _import(members: dict[str, bytes]):
     job = import_job_create(user=None, source_kind="zip", create_products=True, enqueue=False,
                             source_file=ContentFile(zip_bytes(members), name="evil3.zip"))
@@ -77,7 +71,7 @@ def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client,
                    .values_list("filename", "reason"))
     assert skipped == {"sub/manifest.csv": "Skipped: not an image file name (.csv)."}
     # the same names with the same words; desktop metadata in neither
-    assert _not_mapped(page) == {**refused, **skipped}
+    assert not_mapped(page) == {**refused, **skipped}
     assert job.progress_total == 8 and job.error_count == 5
     assert "2 of 8 files → 3 products" in page
     # counted as the report counts them: refused, not "not mapped" (QA31b #7); the entry
@@ -143,5 +137,5 @@ def test_it_previews_a_nas_shoot_as_its_import_takes_it(manager_client, storage)
     job = _import(members)
     assert (job.imported_count, job.error_count, job.progress_total) == (1, 1, 2)
     assert "1 of 2 files → 1 product" in page
-    assert _not_mapped(page) == dict(job.issues.values_list("filename", "reason"))
+    assert not_mapped(page) == dict(job.issues.values_list("filename", "reason"))
     assert "SYNOFILE_THUMB" not in page and ".@__thumb" not in page
