@@ -29,10 +29,15 @@ import time
 import uuid
 from pathlib import Path
 from queue import Empty
+from typing import Any
 
-from kombu.transport import filesystem
+from kombu.connection import Connection
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem, virtual
+from kombu.transport.virtual.base import Message
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
+from kombu.utils.scheduling import FairCycle
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +63,10 @@ def _alive(pid: int) -> bool:
 
 
 class Channel(filesystem.Channel):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    connection: Transport  # kombu hands every channel the transport that opened it
+
+    def __init__(self, connection: Transport, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
         root = Path(self.data_folder_in).parent
         self.spool_folder = root / "spool"
         self.claims_root = root / "claimed"
@@ -75,7 +82,11 @@ class Channel(filesystem.Channel):
 
     # --- writing ------------------------------------------------------------------------
 
-    def _put(self, queue, payload, **kwargs):
+    # kombu's filesystem Channel narrows AbstractChannel's _put(queue, message) to this and
+    # its stub ignores the same override error; kombu passes both arguments by position.
+    def _put(  # type: ignore[override]
+        self, queue: str, payload: dict[str, Any], **kwargs: Any
+    ) -> None:
         # Zero-padded wall-clock nanoseconds: names sort in send order across processes.
         name = f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
         spooled = self.spool_folder / name
@@ -86,11 +97,12 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             with contextlib.suppress(OSError):
                 spooled.unlink()
-            raise filesystem.ChannelError(f"Cannot add message {name!r} to the queue") from exc
+            raise ChannelError(f"Cannot add message {name!r} to the queue") from exc
 
     # --- reading ------------------------------------------------------------------------
 
-    def _get(self, queue):
+    def _get(self, queue: str, timeout: float | None = None) -> dict[str, Any]:
+        # ``timeout`` is AbstractChannel's; a filesystem channel never waits (drain_events does)
         wanted = f"{queue}.msg"
         for name in sorted(os.listdir(self.data_folder_in)):
             if name.partition(".")[2] != wanted:
@@ -130,26 +142,27 @@ class Channel(filesystem.Channel):
 
     # --- settling -----------------------------------------------------------------------
 
-    def _forget(self, delivery_tag) -> None:
+    def _forget(self, delivery_tag: str) -> None:
         path = self._claimed.pop(delivery_tag, None)
         if path is not None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-    def basic_ack(self, delivery_tag, multiple=False):
+    def basic_ack(self, delivery_tag: str, multiple: bool = False) -> None:
         super().basic_ack(delivery_tag, multiple=multiple)
         self._forget(delivery_tag)
         self.connection.settled.set()  # a prefetch slot is free: poll now
 
-    def basic_reject(self, delivery_tag, requeue=False):
+    def basic_reject(self, delivery_tag: str, requeue: bool = False) -> None:
         super().basic_reject(delivery_tag, requeue=requeue)
         self.connection.settled.set()
 
-    def _restore(self, message):
+    def _restore(self, message: Message) -> None:
         # Requeued (rejected, or unacked at a clean shutdown): a new file goes to the queue,
         # so the claim is settled.
         super()._restore(message)
-        self._forget(message.delivery_tag)
+        if message.delivery_tag is not None:  # every message this transport delivers has one
+            self._forget(message.delivery_tag)
 
     def restore_orphans(self) -> int:
         """Put the claims of processes that no longer exist back in the queue."""
@@ -181,8 +194,11 @@ class Transport(filesystem.Transport):
     Channel = Channel
     driver_type = "filesystem"
     driver_name = "cutroom-filesystem"
+    # Set by kombu's __init__ (the stubs also allow the class attributes' None).
+    channels: list[virtual.Channel]
+    cycle: FairCycle
 
-    def __init__(self, client, **kwargs):
+    def __init__(self, client: Connection, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         #: set by every ack and reject (Celery acks from its result thread)
         self.settled = threading.Event()
@@ -192,7 +208,11 @@ class Transport(filesystem.Transport):
         limited = [ch for ch in self.channels if ch.qos.prefetch_count]
         return bool(limited) and not any(ch.qos.can_consume() for ch in limited)
 
-    def drain_events(self, connection, timeout=None):
+    # kombu's virtual Transport narrows base.Transport's drain_events(connection, **kwargs)
+    # to this and its stub ignores the same override error.
+    def drain_events(  # type: ignore[override]
+        self, connection: Connection, timeout: float | None = None
+    ) -> None:
         # kombu's loop, with its fixed sleep between polls replaced by a wait that an ack ends
         # (measured: a polling worker's main process used 1.1 % of a core all the time, and
         # the next task started on average half a polling interval after the ack).

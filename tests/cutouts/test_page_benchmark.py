@@ -66,10 +66,10 @@ def _counts(client, made: dict) -> dict[str, int]:
                        flagged=made["flagged"], asset=made["asset"], batch=made["batch"],
                        export=made["export"])
     counts = {}
-    for name, (url, extra) in pages.items():
-        assert client.get(url, **extra).status_code == 200, name  # warm: one-off reads
+    for name, (url, headers) in pages.items():
+        assert client.get(url, headers=headers).status_code == 200, name  # warm: one-off reads
         with CaptureQueriesContext(connection) as queries:
-            client.get(url, **extra)
+            client.get(url, headers=headers)
         counts[name] = len(queries)
     return counts
 

@@ -25,10 +25,11 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from PIL import Image
 
 from cutouts.benchmarking import peak_rss_mb, print_table, throwaway_env, write_json
@@ -94,7 +95,7 @@ class Command(BaseCommand):
     help = ("Benchmark exports: N approved synthetic cutouts in a throwaway database exported "
             "to two presets, against a bare Pillow loop on the same files.")
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("n", nargs="+", type=int, help="Cutout counts, e.g. 200 1000.")
         parser.add_argument("--size", type=int, default=2000, help="Cutout side in px.")
         parser.add_argument("--preset", action="append", dest="presets",
@@ -111,8 +112,9 @@ class Command(BaseCommand):
         parser.add_argument("--phase", choices=("setup", "export", "bare", "naive"),
                             help="Internal: run one phase in this (throwaway) process.")
 
-    def handle(self, *args, n, size, presets, threads, json_path, phase, keep, scene,
-               **options):
+    def handle(self, *args: str, n: list[int], size: int, presets: list[str] | None,
+               threads: int, json_path: str, phase: str | None, keep: bool, scene: str,
+               **options: object) -> None:
         presets = presets or ["amazon_main", "google_shopping"]
         if phase:
             result = getattr(self, f"_{phase}")(n[0], size, presets, threads)
@@ -143,7 +145,7 @@ class Command(BaseCommand):
     # --- parent -------------------------------------------------------------------------
 
     def _measure(self, count: int, size: int, presets: list[str], threads: int,
-                 keep: bool) -> dict:
+                 keep: bool) -> dict[str, Any]:
         env = throwaway_env("export-bench")
         try:
             results = self._phases(env, count, size, presets, threads)
@@ -171,9 +173,9 @@ class Command(BaseCommand):
             "bare_identity": naive.get("identity_resizes", []),
         }
 
-    def _phases(self, env: dict, count: int, size: int, presets: list[str],
-                threads: int) -> dict:
-        results = {}
+    def _phases(self, env: dict[str, str], count: int, size: int, presets: list[str],
+                threads: int) -> dict[str, dict[str, Any]]:
+        results: dict[str, dict[str, Any]] = {}
         scene = any(":" in p for p in presets)
         for phase in ("setup", "export", "bare") if scene else ("setup", "export", "bare",
                                                                    "naive"):
@@ -192,7 +194,8 @@ class Command(BaseCommand):
 
     # --- children (throwaway database) ----------------------------------------------------
 
-    def _setup(self, count: int, size: int, presets, threads) -> dict:
+    def _setup(self, count: int, size: int, presets: list[str],
+               threads: int) -> dict[str, float]:
         from django.core.files.base import ContentFile
         from django.core.files.storage import storages
         from django.core.management import call_command
@@ -237,7 +240,8 @@ class Command(BaseCommand):
                                      data=bench_background())
         return {"cutouts": count, "seconds": round(time.perf_counter() - started, 1)}
 
-    def _export(self, count: int, size: int, presets, threads) -> dict:
+    def _export(self, count: int, size: int, presets: list[str],
+                threads: int) -> dict[str, float]:
         from django.core.files.storage import storages
 
         from cutouts.models import ExportJob
@@ -266,12 +270,13 @@ class Command(BaseCommand):
             "zip_bytes": storages["exports"].size(job.zip_name),
         }
 
-    def _bare(self, count: int, size: int, presets, threads) -> dict:
+    def _bare(self, count: int, size: int, presets: list[str], threads: int) -> dict[str, float]:
         """What a competent script writes to make the export's files with plain Pillow: crop
         to the alpha's box, one Lanczos resize to the preset's fill (Pillow premultiplies
         RGBA itself), paste centred on white, save the same JPEG. No checks, no cache."""
 
         from cutouts import variants
+        from cutouts.variants.operations import Fill
         from cutouts.variants.render import srgb_icc_profile
 
         if any(":" in p for p in presets):
@@ -279,7 +284,7 @@ class Command(BaseCommand):
         targets = []
         for name in presets:
             spec = variants.parse_spec(variants.get_preset(name).spec)
-            fill = next((op.percent for op in spec.operations if op.name == "fill"), 100)
+            fill = next((op.percent for op in spec.operations if isinstance(op, Fill)), 100)
             targets.append((spec.fixed_canvas() or (size, size), fill / 100))
         icc = srgb_icc_profile()
 
@@ -296,7 +301,8 @@ class Command(BaseCommand):
 
         return _timed_loop(render)
 
-    def _naive(self, count: int, size: int, presets, threads) -> dict:
+    def _naive(self, count: int, size: int, presets: list[str],
+               threads: int) -> dict[str, float | list[str]]:
         """The first bare loop of issue #18: the whole cutout on white, resized to the canvas
         (no trim, no fill; a copy when the sizes match). Kept for comparison with old runs."""
 
@@ -316,8 +322,8 @@ class Command(BaseCommand):
                 white = Image.new("RGBA", image.size, (255, 255, 255, 255))
                 white.alpha_composite(image)
                 # Pillow returns a plain copy when the size does not change: no resampling
-                if tuple(side) == image.size:
-                    identity.add(tuple(side))
+                if side == image.size:
+                    identity.add(side)
                 out = white.convert("RGB").resize(side, Image.Resampling.LANCZOS)
                 out.save(io.BytesIO(), "JPEG", quality=90, icc_profile=icc)
             return len(sides)
@@ -326,7 +332,7 @@ class Command(BaseCommand):
                 "identity_resizes": ["x".join(map(str, s)) for s in sorted(identity)]}
 
 
-    def _bare_scene(self, presets) -> dict:
+    def _bare_scene(self, presets: list[str]) -> dict[str, float]:
         """Paste each cutout (trimmed, scaled to the same height as the scene puts it) on the
         same background resized to the canvas once, and save the same JPEG."""
         from django.core.files.storage import storages
@@ -336,8 +342,13 @@ class Command(BaseCommand):
         from cutouts.variants.render import srgb_icc_profile
 
         storage = storages["default"]
-        canvases = [variants.parse_spec(variants.get_preset(p.split(":")[0]).spec)
-                    .fixed_canvas() for p in presets]
+        canvases: list[tuple[int, int]] = []
+        for preset in presets:
+            canvas = variants.parse_spec(variants.get_preset(preset.split(":")[0]).spec) \
+                .fixed_canvas()
+            if canvas is None:
+                raise CommandError(f"{preset}: a scene without a fixed canvas has no bare loop")
+            canvases.append(canvas)
         row = Background.objects.get(slug=BENCH_BACKGROUND)
         with storage.open(row.image_name, "rb") as fh:
             source = Image.open(fh).convert("RGB")
@@ -362,7 +373,7 @@ class Command(BaseCommand):
 
 
 def _timed_loop(render: Callable[[Image.Image], int],
-                prepare: Callable[[], None] | None = None) -> dict:
+                prepare: Callable[[], None] | None = None) -> dict[str, float]:
     """The bare loops' shared frame: every stored cutout decoded once, in order, and handed to
     ``render`` (which returns how many variants it made), timed in wall and CPU seconds from a
     warm page cache."""
@@ -390,7 +401,7 @@ def _timed_loop(render: Callable[[Image.Image], int],
 BENCH_BACKGROUND = "bench-room"
 
 
-def bench_background(size=(2400, 1200)) -> bytes:
+def bench_background(size: tuple[int, int] = (2400, 1200)) -> bytes:
     """A room photo stand-in: a lit wall above a darker floor, with texture."""
     w, h = size
     rng = np.random.default_rng(7)
@@ -417,5 +428,5 @@ def _warm_page_cache() -> None:
                 pass
 
 
-def json_dumps(data) -> str:
+def json_dumps(data: object) -> str:
     return json.dumps(data, default=str)

@@ -11,9 +11,11 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cutouts.benchmarking import (
     peak_rss_mb,
@@ -32,7 +34,7 @@ MODEL_RATIO_TARGETS = {"fast": 0.85, "default": 0.30}
 PER_CORE_TARGET = 0.95  # queue images/s per worker ÷ the engine's images/s (issue #18)
 
 
-def _child(env: dict, *args: str) -> dict:
+def _child(env: dict[str, str], *args: str) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "manage.py", "jobs_benchmark", *args], env=env, cwd=settings.BASE_DIR,
         check=True, capture_output=True, text=True,
@@ -40,7 +42,7 @@ def _child(env: dict, *args: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _children_at_once(env: dict, count: int, *args: str) -> list[dict]:
+def _children_at_once(env: dict[str, str], count: int, *args: str) -> list[dict[str, Any]]:
     """``count`` children with the same arguments, all running at the same time."""
     procs = [subprocess.Popen([sys.executable, "manage.py", "jobs_benchmark", *args], env=env,
                               cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
@@ -54,7 +56,7 @@ def _children_at_once(env: dict, count: int, *args: str) -> list[dict]:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("n", type=int, nargs="?", default=500)
         parser.add_argument("--profile", default="fast")
         parser.add_argument("--workers", type=int, default=2)
@@ -66,8 +68,9 @@ class Command(BaseCommand):
         parser.add_argument("--child", choices=["prepare", "engine", "bare", "run"],
                             help=argparse.SUPPRESS)
 
-    def handle(self, *args, n, profile, workers, baseline_images, bare_repeats, broker,
-               json_path, child, **options):
+    def handle(self, *args: str, n: int, profile: str, workers: int, baseline_images: int,
+               bare_repeats: int, broker: str | None, json_path: str, child: str | None,
+               **options: object) -> None:
         if child:
             result = getattr(self, f"_child_{child}")(n=n, profile=profile,
                                                       baseline_images=baseline_images,
@@ -104,6 +107,8 @@ class Command(BaseCommand):
                 proc.terminate()
             for proc in procs:
                 proc.wait(30)
+        if not run["images"]:  # nothing to time: every cutout failed
+            raise CommandError(f"all {run['failed']} cutouts failed")
         engine_per_core = engine["images_per_s"]
         ratio = run["images_per_s"] / (workers * engine_per_core)
         parallel_ips = sum(p["images_per_s"] for p in parallel)
@@ -182,10 +187,10 @@ class Command(BaseCommand):
 
     # --- children (run inside the throwaway environment) ---------------------------------
 
-    def _child_prepare(self, *, n: int, **_) -> dict:
+    def _child_prepare(self, *, n: int, **_: object) -> dict[str, int]:
         return {"assets": seed_assets(n, SIZE, "bench")}
 
-    def _child_bare(self, *, bare_repeats: int, **_) -> dict:
+    def _child_bare(self, *, bare_repeats: int, **_: object) -> dict[str, float | str]:
         from cutouts import engine
         from cutouts.imaging.profile import bare_model_seconds
 
@@ -193,7 +198,8 @@ class Command(BaseCommand):
         return {**bare_model_seconds(segmenter, bare_repeats), "model": BARE_MODEL,
                 "peak_rss_mb": peak_rss_mb()}
 
-    def _child_engine(self, *, n: int, profile: str, baseline_images: int, **_) -> dict:
+    def _child_engine(self, *, n: int, profile: str, baseline_images: int,
+                      **_: object) -> dict[str, float]:
         from catalog.models import ImageAsset
         from cutouts import engine
         from cutouts.services.batches import cutout_settings_resolve
@@ -217,7 +223,7 @@ class Command(BaseCommand):
                 "p95_s": sorted(times)[int(0.95 * (len(times) - 1))],
                 "peak_rss_mb": peak_rss_mb()}
 
-    def _child_run(self, *, profile: str, **_) -> dict:
+    def _child_run(self, *, profile: str, **_: object) -> dict[str, float]:
         from catalog.models import ImageAsset
         from cutouts.models import Cutout, CutoutBatch, JobStatus
         from cutouts.services.batches import cutout_batch_start
@@ -230,16 +236,28 @@ class Command(BaseCommand):
             time.sleep(0.25)
         wall = time.perf_counter() - started
         rows = list(Cutout.objects.filter(batch=batch).values(
-            "status", "created_at", "started_at", "finished_at"))
-        done = [r for r in rows if r["status"] == JobStatus.DONE]
-        latency = sorted((r["finished_at"] - r["created_at"]).total_seconds() for r in done)
-        run = sorted((r["finished_at"] - r["started_at"]).total_seconds() for r in done)
+            "pk", "status", "created_at", "started_at", "finished_at"))
+        done = [_run_times(r["pk"], r["created_at"], r["started_at"], r["finished_at"])
+                for r in rows if r["status"] == JobStatus.DONE]
+        failed = len(rows) - len(done)
+        if not done:
+            return {"images": 0, "failed": failed, "wall_s": wall}
+        latency = sorted((finished - created).total_seconds() for created, _, finished in done)
+        run = sorted((finished - started).total_seconds() for _, started, finished in done)
         # Throughput over the span the workers were busy, not the polling tail.
-        first = min(r["started_at"] for r in done)
-        last = max(r["finished_at"] for r in done)
+        first = min(started for _, started, _ in done)
+        last = max(finished for _, _, finished in done)
         busy = max((last - first).total_seconds(), 1e-6)
-        return {"images": len(done), "failed": len(rows) - len(done), "wall_s": wall,
+        return {"images": len(done), "failed": failed, "wall_s": wall,
                 "images_per_s": len(done) / busy,
                 "latency_p50_s": statistics.median(latency),
                 "latency_p95_s": latency[int(0.95 * (len(latency) - 1))],
                 "run_p50_s": statistics.median(run)}
+
+
+def _run_times(pk: int, created: datetime, started: datetime | None,
+               finished: datetime | None) -> tuple[datetime, datetime, datetime]:
+    """A done cutout's (created, started, finished): a run sets both times on its way to done."""
+    if started is None or finished is None:
+        raise CommandError(f"cutout {pk} is done without its run times")
+    return created, started, finished

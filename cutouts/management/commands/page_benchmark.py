@@ -8,6 +8,8 @@ The data is seeded once into ``--var`` (its own SQLite database and media; the d
 database is never touched) and reused by later runs, so two versions of the code can be
 measured on the same rows and files, alternated (``--reseed`` starts over)."""
 
+from __future__ import annotations
+
 import argparse
 import io
 import json
@@ -17,9 +19,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Model, QuerySet
 
 from cutouts.benchmarking import (
     QueryCount,
@@ -29,7 +34,20 @@ from cutouts.benchmarking import (
     write_json,
 )
 
+if TYPE_CHECKING:
+    from catalog.models import ImageAsset, Product
+    from cutouts.models import Cutout, CutoutBatch, ExportJob
+
 USERNAME = "bench-manager"
+_M = TypeVar("_M", bound=Model)
+
+
+def _first(rows: QuerySet[_M], what: str) -> _M:
+    """The first row, or the error that says the seeded catalogue lacks it."""
+    row = rows.first()
+    if row is None:
+        raise CommandError(f"the benchmark's catalogue has no {what}: seed it again (--reseed)")
+    return row
 
 
 class _StandIn:
@@ -37,9 +55,7 @@ class _StandIn:
 
     input_size = 320
 
-    def predict(self, rgb):
-        import numpy as np
-
+    def predict(self, rgb: np.ndarray) -> np.ndarray:
         size = self.input_size
         yy, xx = np.mgrid[:size, :size]
         centre = (size - 1) / 2
@@ -50,7 +66,7 @@ class _StandIn:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--var", default=str(settings.VAR_DIR / "page-bench"),
                             help="Folder of the benchmark's database and media (reused).")
         parser.add_argument("--reseed", action="store_true",
@@ -64,8 +80,9 @@ class Command(BaseCommand):
                             default=str(settings.VAR_DIR / "benchmarks" / "page_benchmark.json"))
         parser.add_argument("--phase", choices=["seed", "measure"], help=argparse.SUPPRESS)
 
-    def handle(self, *args, var, reseed, products, per_product, size, repeats, json_path,
-               phase, **options):
+    def handle(self, *args: str, var: str, reseed: bool, products: int, per_product: int,
+               size: str, repeats: int, json_path: str, phase: str | None,
+               **options: object) -> None:
         if phase:
             from django.test import override_settings
 
@@ -90,7 +107,7 @@ class Command(BaseCommand):
 
             shutil.rmtree(folder)
             folder.mkdir(parents=True)
-        seeded = None
+        seeded: dict[str, Any] | None = None
         if not database.exists():
             self.stdout.write(f"Seeding {database} …")
             subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env,
@@ -116,7 +133,7 @@ class Command(BaseCommand):
         write_json(json_path, result)
         self.stdout.write(f"wrote {json_path}")
 
-    def _child(self, env: dict, args: list[str]) -> dict:
+    def _child(self, env: dict[str, str], args: list[str]) -> dict[str, Any]:
         proc = subprocess.run([sys.executable, "manage.py", "page_benchmark", *args], env=env,
                               cwd=settings.BASE_DIR, capture_output=True, text=True)
         if proc.returncode:
@@ -125,7 +142,7 @@ class Command(BaseCommand):
 
     # --- the children, inside the benchmark's database ----------------------------------
 
-    def _seed(self, n_products: int, per_product: int, size: tuple[int, int]) -> dict:
+    def _seed(self, n_products: int, per_product: int, size: tuple[int, int]) -> dict[str, Any]:
         import secrets
 
         from catalog.models import Position
@@ -145,7 +162,7 @@ class Command(BaseCommand):
         reviewer = user_create(username="bench-reviewer", password=secrets.token_urlsafe(24),
                                role=REVIEWER)
         positions = list(Position.values)[:per_product]
-        assets = []
+        assets: list[ImageAsset] = []
         for p in range(n_products):
             product = product_create(sku=f"PB-{p:04d}", title=f"Bench product {p}",
                                      brand=f"Brand {p % 4}", category=f"Category {p % 3}")
@@ -155,11 +172,11 @@ class Command(BaseCommand):
                 buf.seek(0)
                 result = asset_ingest(product=product, fileobj=buf,
                                       filename=f"PB-{p:04d}_{position}.jpg", position=position)
-                if result.status != "stored":
+                if result.status != "stored" or result.asset is None:
                     raise CommandError(result.reason)
                 assets.append(result.asset)
 
-        def run(batch):
+        def run(batch: CutoutBatch) -> None:
             for pk in batch.cutouts.values_list("pk", flat=True):
                 if runs.cutout_run(cutout_id=pk) != "done":
                     raise CommandError(f"cutout {pk} did not finish")
@@ -183,7 +200,7 @@ class Command(BaseCommand):
                 raise CommandError(ExportJob.objects.get(pk=job.pk).message)
         return {"seconds": round(time.perf_counter() - started, 1), "counts": _counts()}
 
-    def _measure(self, repeats: int) -> dict:
+    def _measure(self, repeats: int) -> dict[str, Any]:
         from django.contrib.auth import get_user_model
         from django.test import Client
         from django.urls import reverse
@@ -194,41 +211,40 @@ class Command(BaseCommand):
 
         client = Client()
         client.force_login(get_user_model().objects.get(username=USERNAME))
-        product = Product.objects.order_by("pk").first()
+        product = _first(Product.objects.order_by("pk"), "product")
         waiting = Cutout.objects.filter(review_status="pending", status="done").order_by("pk")
-        pending = waiting.first()
+        pending = _first(waiting, "version awaiting review")
         recut = waiting.filter(version=2).first() or pending
-        flagged = Cutout.objects.filter(review_status="flagged").order_by("pk").first()
+        flagged = _first(Cutout.objects.filter(review_status="flagged").order_by("pk"),
+                         "flagged version")
         asset = ImageAsset.objects.get(pk=recut.asset_id)
-        batch = CutoutBatch.objects.order_by("pk").first()
-        export = ExportJob.objects.order_by("pk").first()
+        batch = _first(CutoutBatch.objects.order_by("pk"), "batch")
+        export = _first(ExportJob.objects.order_by("pk"), "export")
         sheet = export_selectors.export_job_sheet(job=export)
         sha = next(cell.sha256 for cell in sheet.cells if cell.sha256)
         export_thumb = reverse("cutouts:export_thumbnail", args=[export.pk, sha])
         pages = main_pages(product=product, pending=pending, recut=recut, flagged=flagged,
                            asset=asset, batch=batch, export=export, export_thumb=export_thumb)
 
-        def get(url: str, extra: dict) -> bytes:
-            response = client.get(url, **extra)
+        def get(url: str, headers: dict[str, str]) -> bytes:
+            response = client.get(url, headers=headers)
             if response.status_code != 200:
                 raise CommandError(f"{url} answered {response.status_code}")
-            # a file is streamed: read it all, as the browser does
-            body = (b"".join(response.streaming_content) if response.streaming
-                    else response.content)
+            body = response.getvalue()  # a streamed file too, read whole as the browser does
             response.close()
             return body
 
         rows = []
-        for name, (url, extra) in pages.items():
+        for name, (url, headers) in pages.items():
             started = time.perf_counter()
-            get(url, extra)  # warm-up: templates, caches (an image's first view renders it)
+            get(url, headers)  # warm-up: templates, caches (an image's first view renders it)
             first = (time.perf_counter() - started) * 1000
             with QueryCount() as counted:
-                get(url, extra)
+                get(url, headers)
             times, cpu = [], []
             for _ in range(repeats):
                 started, started_cpu = time.perf_counter(), time.process_time()
-                body = get(url, extra)
+                body = get(url, headers)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
             rows.append({"page": name, "url": url, "median_ms": round(statistics.median(times), 1),
@@ -238,7 +254,7 @@ class Command(BaseCommand):
         return {"counts": _counts(), "repeats": repeats, "rows": rows}
 
 
-def _counts() -> dict:
+def _counts() -> dict[str, int]:
     from catalog.models import ImageAsset, Product
     from cutouts.models import Cutout, ExportJob
 
@@ -250,8 +266,9 @@ def _counts() -> dict:
             "exports": ExportJob.objects.count()}
 
 
-def main_pages(*, product, pending, recut, flagged, asset, batch, export,
-               export_thumb: str = "") -> dict[str, tuple[str, dict]]:
+def main_pages(*, product: Product, pending: Cutout, recut: Cutout, flagged: Cutout,
+               asset: ImageAsset, batch: CutoutBatch, export: ExportJob,
+               export_thumb: str = "") -> dict[str, tuple[str, dict[str, str]]]:
     """The pages measured, by name: (URL, extra request headers). ``pending`` and ``recut``
     are versions awaiting review (``recut`` a later version of its image), ``flagged`` one
     in the retouch queue, ``asset`` an image with decisions. The images the pages then ask
@@ -259,8 +276,8 @@ def main_pages(*, product, pending, recut, flagged, asset, batch, export,
     query-count tests run on rows without files."""
     from django.urls import reverse
 
-    hx = {"HTTP_HX_REQUEST": "true"}
-    pages = {
+    hx = {"HX-Request": "true"}
+    pages: dict[str, tuple[str, dict[str, str]]] = {
         "dashboard": (reverse("dashboard"), {}),
         "product list": (reverse("catalog:product_list"), {}),
         "product page": (reverse("catalog:product_detail", args=[product.pk]), {}),

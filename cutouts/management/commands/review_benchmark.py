@@ -4,6 +4,8 @@ with the Django test client, against the bare SELECT of one page of ids as the b
 image in five was cut out twice (a re-cut batch: both versions wait), so the queue's
 one-row-per-image query does real work."""
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
@@ -13,11 +15,16 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cutouts.benchmarking import QueryCount, print_table, throwaway_env, write_json
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 TARGET_P95_MS = 100.0
 
@@ -27,7 +34,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _timed(fn, n: int) -> tuple[list[float], list[float]]:
+def _timed(fn: Callable[[int], object], n: int) -> tuple[list[float], list[float]]:
     """Wall and CPU milliseconds per call. On a shared, loaded machine the wall time includes
     waiting for a core; the CPU time is what an idle machine's wall time would be at most."""
     times, cpu = [], []
@@ -39,7 +46,8 @@ def _timed(fn, n: int) -> tuple[list[float], list[float]]:
     return times, cpu
 
 
-def _row(what: str, times: list[float], cpu: list[float], queries) -> dict:
+def _row(what: str, times: list[float], cpu: list[float],
+         queries: int | None) -> dict[str, str | float | int | None]:
     return {"what": what, "p50_ms": round(statistics.median(times), 2),
             "p95_ms": round(_pct(times, 0.95), 2), "cpu_p50_ms": round(statistics.median(cpu), 2),
             "cpu_p95_ms": round(_pct(cpu, 0.95), 2), "queries": queries}
@@ -48,13 +56,14 @@ def _row(what: str, times: list[float], cpu: list[float], queries) -> dict:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--cutouts", type=int, default=20_000)
         parser.add_argument("--requests", type=int, default=200)
         parser.add_argument("--json", dest="json_path", default="review_benchmark.json")
         parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, cutouts, requests, json_path, child, **options):
+    def handle(self, *args: str, cutouts: int, requests: int, json_path: str, child: bool,
+               **options: object) -> None:
         if child:
             from django.test import override_settings
 
@@ -103,7 +112,7 @@ class Command(BaseCommand):
 
     # --- the child, inside the throwaway database -----------------------------------------
 
-    def _seed(self, n: int):
+    def _seed(self, n: int) -> User:
         from catalog.models import ImageAsset, Product
         from catalog.roles import REVIEWER
         from catalog.services.users import user_create
@@ -157,7 +166,7 @@ class Command(BaseCommand):
             for pk, asset_id in done], batch_size=2000)
         return user
 
-    def _measure(self, n: int, requests: int) -> dict:
+    def _measure(self, n: int, requests: int) -> dict[str, Any]:
         from django.db import connection
         from django.test import Client
         from django.test.utils import setup_test_environment
@@ -178,24 +187,24 @@ class Command(BaseCommand):
         queue_url = reverse("cutouts:review_queue")
         waiting = selectors.review_queue()
         order = list(waiting.values_list("pk", flat=True)[: requests + 1])
-        hx = {"HTTP_HX_REQUEST": "true"}
+        hx = {"HX-Request": "true"}
 
-        def baseline(_):
+        def baseline(_: int) -> None:
             list(Cutout.objects.filter(status="done", review_status="pending")
                  .order_by("-risk", "pk").values_list("pk", flat=True)[:50])
 
-        def get(url, **extra):
-            response = client.get(url, **extra)
+        def get(url: str, data: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None) -> None:
+            response = client.get(url, data, headers=headers)
             assert response.status_code == 200, (url, response.status_code)
-            return response
 
         card_urls = [reverse("cutouts:review_card", args=[pk]) for pk in order]
         measured = {
             "baseline: SELECT one page of ids": baseline,
             "queue page (full HTML, 50 rows)": lambda i: get(queue_url),
             "queue page, filtered (htmx)": lambda i: get(
-                queue_url, data={"brand": f"Brand {i % 30}", "preflag": "halo_risk"}, **hx),
-            "next card (htmx GET)": lambda i: get(card_urls[i % len(card_urls)], **hx),
+                queue_url, data={"brand": f"Brand {i % 30}", "preflag": "halo_risk"}, headers=hx),
+            "next card (htmx GET)": lambda i: get(card_urls[i % len(card_urls)], headers=hx),
             "dashboard (In review = queue count)": lambda i: get(reverse("dashboard")),
         }
         rows = []
@@ -214,10 +223,10 @@ class Command(BaseCommand):
             started, started_cpu = time.perf_counter(), time.process_time()
             if i == 1:
                 with QueryCount() as counted:
-                    response = client.post(url, {"action": "approve"}, **hx)
+                    response = client.post(url, {"action": "approve"}, headers=hx)
                 queries_post = counted.n
             else:
-                response = client.post(url, {"action": "approve"}, **hx)
+                response = client.post(url, {"action": "approve"}, headers=hx)
             posts.append((time.perf_counter() - started) * 1000)
             posts_cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200
@@ -231,12 +240,14 @@ class Command(BaseCommand):
             page_counts.append(counted.n)
         card_counts = []
         rich = Cutout.objects.filter(review_status="pending").order_by("pk").first()
+        if rich is None:
+            raise CommandError("no cutout awaits review: seed more (--cutouts)")
         for extra_versions in (0, 5):
             for v in range(extra_versions):
                 Cutout.objects.create(asset_id=rich.asset_id, version=10 + v, status="done",
                                       review_status="superseded")
             with QueryCount() as counted:
-                get(reverse("cutouts:review_card", args=[rich.pk]), **hx)
+                get(reverse("cutouts:review_card", args=[rich.pk]), headers=hx)
             card_counts.append(counted.n)
         first_page = selectors.review_queue_page(per_page=200).rows
         one_per_image = len({c.asset_id for c in first_page}) == len(first_page)

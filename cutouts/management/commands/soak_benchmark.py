@@ -7,9 +7,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cutouts.benchmarking import (
     print_table,
@@ -43,7 +44,7 @@ def child_pids(pid: int) -> list[int]:
 class Command(BaseCommand):
     help = __doc__
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("n", type=int, nargs="?", default=1000)
         parser.add_argument("--profile", default="fast")
         parser.add_argument("--every", type=int, default=100, help="Sample RSS every N cutouts")
@@ -55,14 +56,17 @@ class Command(BaseCommand):
         parser.add_argument("--child", choices=["prepare", "run"], help=argparse.SUPPRESS)
         parser.add_argument("--worker-pid", type=int, help=argparse.SUPPRESS)
 
-    def handle(self, *args, n, profile, every, warmup, width, height, json_path, child,
-               worker_pid, **options):
+    def handle(self, *args: str, n: int, profile: str, every: int, warmup: int, width: int,
+               height: int, json_path: str, child: str | None, worker_pid: int | None,
+               **options: object) -> None:
         if every < 1 or n < 1 or warmup < 0:
             raise CommandError("n and --every must be ≥ 1, --warmup ≥ 0")
         if child == "prepare":
             self.stdout.write(json.dumps(self._child_prepare(n=n, size=(width, height))))
             return
         if child == "run":
+            if worker_pid is None:
+                raise CommandError("--child run needs --worker-pid")
             self._child_run(profile=profile, every=every, worker_pid=worker_pid)
             return
         env = throwaway_env("soak")
@@ -94,16 +98,17 @@ class Command(BaseCommand):
         if result["failed"]:
             raise CommandError(f"{result['failed']} cutouts failed")
 
-    def _follow(self, env: dict, *, n: int, profile: str, every: int, worker_pid: int,
-                main_pid: int) -> tuple[list[dict], dict]:
+    def _follow(self, env: dict[str, str], *, n: int, profile: str, every: int, worker_pid: int,
+                main_pid: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "soak_benchmark", str(n), "--child", "run",
              "--profile", profile, "--every", str(every), "--worker-pid", str(worker_pid)],
             env=env, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True)
-        samples: list[dict] = []
-        result: dict = {}
+        samples: list[dict[str, Any]] = []
+        result: dict[str, Any] = {}
         self.stdout.write(f"{'cutouts':>8}  {'pool RSS MB':>12}  {'main RSS MB':>12}  "
                           f"{'elapsed s':>10}")
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:
             data = json.loads(line)
             if "sample" in data:
@@ -118,8 +123,9 @@ class Command(BaseCommand):
             raise CommandError("the soak run failed")
         return samples, result
 
-    def _report(self, samples: list[dict], result: dict, *, n: int, warmup: int, every: int,
-                profile: str, pool_pid: int, main_pid: int) -> dict:
+    def _report(self, samples: list[dict[str, Any]], result: dict[str, Any], *, n: int,
+                warmup: int, every: int, profile: str, pool_pid: int,
+                main_pid: int) -> dict[str, Any]:
         after = [s for s in samples if s["done"] >= warmup]
         base = after[0] if after else samples[0]
         final = samples[-1]
@@ -153,7 +159,7 @@ class Command(BaseCommand):
 
     # --- children (run inside the throwaway environment) ---------------------------------
 
-    def _child_prepare(self, *, n: int, size: tuple[int, int]) -> dict:
+    def _child_prepare(self, *, n: int, size: tuple[int, int]) -> dict[str, int]:
         return {"assets": seed_assets(n, size, "soak")}
 
     def _child_run(self, *, profile: str, every: int, worker_pid: int) -> None:
@@ -187,8 +193,10 @@ class Command(BaseCommand):
         rows = list(Cutout.objects.filter(batch=batch).values(
             "status", "started_at", "finished_at", "worker"))
         done = [r for r in rows if r["status"] == JobStatus.DONE]
-        busy = (max(r["finished_at"] for r in done) - min(r["started_at"] for r in done)) \
-            .total_seconds() if done else 0.0
+        # A run sets both times on its way to done; the filters only narrow the type.
+        starts = [r["started_at"] for r in done if r["started_at"] is not None]
+        ends = [r["finished_at"] for r in done if r["finished_at"] is not None]
+        busy = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
         pids = sorted({int(r["worker"].rpartition(":")[2]) for r in rows if r["worker"]})
         sys.stdout.write(json.dumps({
             "done": len(done), "failed": len(rows) - len(done), "worker_pids": pids,
