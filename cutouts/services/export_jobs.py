@@ -26,13 +26,7 @@ from .. import variants
 from ..errors import ExportCollisionError, ExportError, ExportFinishedError, PresetError
 from ..models import FINAL_STATUSES, Cutout, ExportJob, JobStatus, RefusedVariant
 from ..selectors import export as export_selectors
-from ..variants.compliance import (
-    MAX_ENLARGEMENT,
-    check_source,
-    enlarged_too_far,
-    foreseen,
-    layout_scale,
-)
+from ..variants.compliance import check_source, foreseen, product_layout
 from ..variants.render import warn_enlarged
 from .export_sinks import (
     FolderSink,
@@ -744,19 +738,21 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     and the warnings its check would give it, in the check's words (the Presets table's
     *warned*: an eBay file the photo's frame cuts ships "ok (warnings)").
     A scene in a preset whose rules forbid scenes fails compliance (check_spec). From the
-    product's box size: a layout over the output pixel limit is never rendered; a product
-    enlarged past MAX_ENLARGEMENT (as check_source judges it: compared as printed), or under
-    MIN_PRODUCT_PX (``check_source`` itself), fails compliance. A scene is laid out on its
-    backgrounds (``scenes``: per preset, from ``scene_layout_assets``) as render_scene places
-    it; one without them (a background that cannot be read) is not foreseen for size. From
-    the stored signals, judged by the functions the check of the file and the export form's
-    pre-check ask (``compliance.foreseen``): a product the photo's frame cuts on a
-    whole-product preset's main image (``frame_cut_verdict``), a faint mark a white preset
-    refuses (``faint_marks_refused``). Warnings: the renderer's enlargement warning
+    product's box size, laid out as the renderer lays it out (``compliance.product_layout``;
+    a scene on its backgrounds, ``scenes``: per preset, from ``scene_layout_assets``, as
+    render_scene places it; one without them, a background that cannot be read, is not
+    foreseen for size): a layout over the output pixel limit is never rendered; the scale is
+    judged by ``check_source`` itself, the check of the rendered file's function and words (a
+    product under MIN_PRODUCT_PX or enlarged past MAX_ENLARGEMENT fails compliance, a master
+    too small for the marketplaces warns). From the stored signals and the layout's output
+    size, judged by the functions the check of the file asks (``compliance.foreseen``): a
+    product the photo's frame cuts on a whole-product preset's main image
+    (``frame_cut_verdict``), a faint mark a white preset refuses (the verdict
+    ``faint_marks_refused`` gives the pre-check), an output size the preset's own rules
+    refuse (an admin's edited preset). Warnings: the renderer's enlargement warning
     (``render.warn_enlarged``), ``check_source``'s and ``compliance.foreseen``'s (a frame cut
-    where the preset warns, a faint mark it does not refuse). Until 2026-12-06 only size was
-    foreseen: a frame-cut Amazon main image read "would be rendered" in a dry run the
-    pre-check had warned of, and no foreseen file carried a warning."""
+    where the preset warns, a faint mark it does not refuse, a side under the recommended
+    one)."""
     if source is None:
         return None, []
     spec = preset.variant_spec
@@ -765,6 +761,7 @@ def _foresee(preset: variants.Preset, source: _Source | None,
         return (f"failed: {'; '.join(refused)}", True), []
     errors: list[str] = []
     warnings: list[str] = []
+    canvas: tuple[int, int] | None = None
     if source.box is not None:
         frame, (pw, ph), fill = source.box
         scale: float | None = None
@@ -773,22 +770,19 @@ def _foresee(preset: variants.Preset, source: _Source | None,
                 assets = (scenes or {}).get(preset.name)
                 if assets is not None:
                     scale = variants.scene_scale(spec, (pw, ph), assets)
+                    canvas = spec.fixed_canvas()
             else:
-                scale = layout_scale(spec, frame, (pw, ph), fill)
+                lay = product_layout(spec, frame, (pw, ph), fill)
+                scale, canvas = lay.scale, lay.canvas
         except variants.RenderError as exc:
             return (f"cannot be rendered: {exc}", False), []
-        speck = variants.ComplianceResult()
-        check_source(speck, None, (pw, ph))  # a speck: its enlargement says the same again
-        errors += speck.errors
         warn_enlarged(warnings, scale, (0, 0, pw, ph))
-        judged = variants.ComplianceResult()  # its warnings only: the errors are said above
+        judged = variants.ComplianceResult()
         check_source(judged, scale, (pw, ph))
+        errors += judged.errors
         warnings += judged.warnings
-        if not speck.errors and scale is not None and enlarged_too_far(scale):
-            errors.append(f"the product ({pw}x{ph} px) would be enlarged {scale:.1f}x, over "
-                          f"the {MAX_ENLARGEMENT:g}x limit")
     signals = foreseen(preset, frame_cut=source.frame_cut, faint_marks=source.faint_marks,
-                       position=source.position or None)
+                       position=source.position or None, canvas=canvas)
     errors += signals.errors
     warnings += signals.warnings
     return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings

@@ -29,6 +29,7 @@ from cutouts.imaging.shadow import kept_shadow_zone
 from .errors import RenderError
 from .layout import (
     RIPPLE_ALPHA,
+    Layout,
     Significant,
     mask_box,
     plan_product_layout,
@@ -59,7 +60,8 @@ MAX_ENLARGEMENT = 8.0
 
 def enlarged_too_far(enlargement: float) -> bool:
     """Whether a product enlarged this much fails (MAX_ENLARGEMENT), compared as printed, as
-    the 2x warning is: the one test for rendered variants and a dry run's forecast."""
+    the 2x warning is: the one test for rendered variants (:func:`check_source`, which a dry
+    run asks too) and the pre-check's and the review's forecast (:func:`export_size`)."""
     return round(enlargement, 1) > MAX_ENLARGEMENT
 
 
@@ -298,26 +300,7 @@ def check_variant(
         result.error("animated images are not accepted")
     if rules.max_bytes is not None and len(data) > rules.max_bytes:
         result.error(f"file is {len(data):,} bytes; the limit is {rules.max_bytes:,}")
-    long_side, short_side = max(width, height), min(width, height)
-    if rules.square and width != height:
-        result.error(f"image is {width}x{height}; a square (1:1) image is required")
-    if rules.min_long_side and long_side < rules.min_long_side:
-        result.error(f"longest side is {long_side} px; at least {rules.min_long_side} required")
-    if rules.max_long_side and long_side > rules.max_long_side:
-        result.error(f"longest side is {long_side} px; at most {rules.max_long_side} allowed")
-    if rules.min_short_side and short_side < rules.min_short_side:
-        result.error(f"shortest side is {short_side} px; at least {rules.min_short_side} required")
-    if rules.max_pixels and width * height > rules.max_pixels:
-        result.error(f"{width * height:,} pixels; at most {rules.max_pixels:,} allowed")
-    if rules.aspect_ratios and not _ratio_ok(width, height, rules.aspect_ratios):
-        result.error(f"image is {width}x{height} ({width / height:.3f}:1); the marketplace "
-                     f"expects {' or '.join(rules.aspect_ratios)}")
-    if rules.recommended_long_side and long_side < rules.recommended_long_side:
-        result.warn(f"longest side is {long_side} px; {rules.recommended_long_side} recommended")
-    if rules.recommended_short_side and short_side < rules.recommended_short_side:
-        result.warn(
-            f"shortest side is {short_side} px; {rules.recommended_short_side} recommended"
-        )
+    _check_size(result, rules, width, height)
 
     # -- colour mode and profile
     if im.mode not in ("RGB", "RGBA", "L", "LA", "P"):
@@ -366,6 +349,32 @@ def check_variant(
     return result
 
 
+def _check_size(result: ComplianceResult, rules: Rules, width: int, height: int) -> None:
+    """The rules on the output's size (square, side and pixel limits, aspect ratio, the
+    recommended sides), in the check's words: the check of the file measures it on the
+    file, a dry run (:func:`foreseen`) on the canvas the layout gives it."""
+    long_side, short_side = max(width, height), min(width, height)
+    if rules.square and width != height:
+        result.error(f"image is {width}x{height}; a square (1:1) image is required")
+    if rules.min_long_side and long_side < rules.min_long_side:
+        result.error(f"longest side is {long_side} px; at least {rules.min_long_side} required")
+    if rules.max_long_side and long_side > rules.max_long_side:
+        result.error(f"longest side is {long_side} px; at most {rules.max_long_side} allowed")
+    if rules.min_short_side and short_side < rules.min_short_side:
+        result.error(f"shortest side is {short_side} px; at least {rules.min_short_side} required")
+    if rules.max_pixels and width * height > rules.max_pixels:
+        result.error(f"{width * height:,} pixels; at most {rules.max_pixels:,} allowed")
+    if rules.aspect_ratios and not _ratio_ok(width, height, rules.aspect_ratios):
+        result.error(f"image is {width}x{height} ({width / height:.3f}:1); the marketplace "
+                     f"expects {' or '.join(rules.aspect_ratios)}")
+    if rules.recommended_long_side and long_side < rules.recommended_long_side:
+        result.warn(f"longest side is {long_side} px; {rules.recommended_long_side} recommended")
+    if rules.recommended_short_side and short_side < rules.recommended_short_side:
+        result.warn(
+            f"shortest side is {short_side} px; {rules.recommended_short_side} recommended"
+        )
+
+
 #: aspect ratios are compared with this relative tolerance (a pixel of rounding)
 RATIO_TOLERANCE = 0.01
 #: "ink" (difference from the background, 0-255) from which a pixel is a visible mark; above
@@ -391,7 +400,8 @@ def check_source(result: ComplianceResult, enlargement: float | None,
                  size: tuple[int, int] | None) -> None:
     """Fail a variant made from a product too small in the cutout to make any image of:
     under MIN_PRODUCT_PX, or enlarged past MAX_ENLARGEMENT. Recorded in the measurements,
-    so a later re-check of the stored file (edited rules) can apply them again."""
+    so a later re-check of the stored file (edited rules) can apply them again. A dry run
+    asks it too, with the layout's scale, so its refusal reads as the export's."""
     m = result.measurements
     if size is not None:
         w, h = (int(v) for v in size)
@@ -465,21 +475,24 @@ def _enlargement(preset: Preset, w: int, h: int, frame: tuple[int, int] | None =
 def layout_scale(spec: VariantSpec, frame: tuple[int, int], product: tuple[int, int],
                  fill: tuple[int, int] | None) -> float:
     """The scale a render of ``spec`` gives a product of ``product`` px (w, h) in a cutout of
-    ``frame``, from the cutout's stored measures (``export_signals``: ``fill`` is its
-    ``product_fill_px``, None for a version stored before it), laid out as the renderer lays
-    it out (``layout.plan_product_layout``). Raises RenderError where the layout refuses it
-    (margins, the output's size). The export form's pre-check, the review's pre-flag and a
-    dry run ask it."""
+    ``frame`` (:func:`product_layout`). The export form's pre-check and the review's
+    pre-flag ask it."""
+    return product_layout(spec, frame, product, fill).scale
+
+
+def product_layout(spec: VariantSpec, frame: tuple[int, int], product: tuple[int, int],
+                   fill: tuple[int, int] | None) -> Layout:
+    """The layout (scale, output size) a render of ``spec`` gives a product of ``product`` px
+    (w, h) in a cutout of ``frame``, from the cutout's stored measures (``export_signals``:
+    ``fill`` is its ``product_fill_px``, None for a version stored before it), laid out as
+    the renderer lays it out (``layout.plan_product_layout``). Raises RenderError where the
+    layout refuses it (margins, the output's size). A dry run asks it (:func:`layout_scale`:
+    the pre-check and the pre-flag)."""
     w, h = product
     lay, _ = plan_product_layout(
         spec, frame, (0, 0, w, h), threshold=spec.alpha_threshold(1),
         survives=None if fill is None else lambda: (0, 0, fill[0], fill[1]))
-    return lay.scale
-
-
-def _over(scale: float) -> bool:
-    # compared as printed, as check_source does
-    return round(scale, 1) > MAX_ENLARGEMENT
+    return lay
 
 
 def export_size(box_w: int, box_h: int, presets: Iterable[Preset] | None = None,
@@ -508,12 +521,12 @@ def export_size(box_w: int, box_h: int, presets: Iterable[Preset] | None = None,
         scale = _enlargement(preset, w, h, frame, fill)
         if scale is None:
             continue
-        if longest < MIN_PRODUCT_PX or _over(scale):
+        if longest < MIN_PRODUCT_PX or enlarged_too_far(scale):
             refused.append(preset)
-        if _over(scale):
+        if enlarged_too_far(scale):
             c = scale * longest  # the scale at a long side L is c / L
             least = max(1, math.floor(c / (MAX_ENLARGEMENT + 0.05)))
-            while _over(c / least):
+            while enlarged_too_far(c / least):
                 least += 1
             needed = max(needed, least)
     return ExportSize(longest, needed, tuple(p.name for p in refused),
@@ -669,34 +682,31 @@ def stored_sides(value: Any) -> list[str]:
 
 
 def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
-             position: str | None = None) -> ComplianceResult:
+             position: str | None = None,
+             canvas: tuple[int, int] | None = None) -> ComplianceResult:
     """The errors and warnings the check of a rendered file (:func:`check_rendered`) will
-    make of what a cutout's stored signals already say, for a dry run that renders nothing,
-    in the check's own words: the photo's frame cutting the product (its ``touching_sides``,
-    judged by :func:`_check_frame_cut` itself: an error on a whole-product main image, a
-    warning where ``frame_cut_verdict`` warns) and a faint mark (:func:`_judge_faint_mark`:
-    an error where :func:`faint_marks_refused`, as the export form's pre-check asks, else a
-    warning from ``FAINT_MARK_SHARE``; only for a preset rendering at the signal's
-    threshold). What the stored signals cannot say (the file's own pixels: ghosts, canvas
-    edges, bytes) is not here."""
+    make of what a cutout's stored signals and its layout already say, for a dry run that
+    renders nothing, in the check's own words: the photo's frame cutting the product (its
+    ``touching_sides``, judged by :func:`_check_frame_cut` itself: an error on a
+    whole-product main image, a warning where ``frame_cut_verdict`` warns), a faint mark
+    (:func:`_judge_faint_mark`: an error where :func:`_refuses_faint_mark`, the verdict
+    :func:`faint_marks_refused` gives the export form's pre-check, else a warning from
+    ``FAINT_MARK_SHARE``; only for a preset rendering at the signal's threshold) and the
+    output's size, ``canvas`` (w, h) as the layout gives it (:func:`_check_size`: an admin's
+    preset whose spec breaks its own size rules fails every file). What neither can say
+    (the file's own pixels: ghosts, canvas edges, bytes) is not here."""
     result = ComplianceResult()
     _check_frame_cut(result, preset.rules, frame_cut, position)
-    share = _largest_share(faint_marks)
-    if (share is not None and share >= FAINT_MARK_SHARE and isinstance(faint_marks, dict)
-            and preset.variant_spec.alpha_threshold(1) == faint_marks.get("threshold")):
+    share = _share_at(preset, faint_marks)
+    if share is not None and share >= FAINT_MARK_SHARE:
         count = faint_marks.get("count")
         at = faint_marks.get("at")
         _judge_faint_mark(result, preset.rules, count if isinstance(count, int) and count > 0
                           else 1, share, None,
                           at if isinstance(at, list) and len(at) == 2 else None)
+    if canvas is not None:
+        _check_size(result, preset.rules, *canvas)
     return result
-
-
-def foreseen_errors(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
-                    position: str | None = None) -> list[str]:
-    """The errors of :func:`foreseen`: what the check will refuse."""
-    return foreseen(preset, frame_cut=frame_cut, faint_marks=faint_marks,
-                    position=position).errors
 
 
 def rejudge_position(*, errors: Iterable[str], warnings: Iterable[str],
@@ -782,17 +792,20 @@ def _judge_faint_mark(result: ComplianceResult, rules: Rules, count: int, share:
                f"see-through; the largest{' near ' + near if near else ''}, "
                f"{share * 100:.1f}% of the product's solid area): check the cutout and "
                "retouch it in review")
-    if share >= FAINT_MARK_FAIL_SHARE and _refuses_faint_marks(rules):
+    if _refuses_faint_mark(rules, share):
         result.error(message + f" (from {FAINT_MARK_FAIL_SHARE:.0%} it shows on white as "
                      "a grey cloud)")
     else:
         result.warn(message)
 
 
-def _refuses_faint_marks(rules: Rules) -> bool:
-    # a large mark fails only on these (warns elsewhere): _check_faint_marks and the
-    # stored signal's verdict both ask here
-    return rules.no_ghosts and rules.background == WHITE
+def _refuses_faint_mark(rules: Rules, share: float) -> bool:
+    """Whether ``rules`` refuse a faint mark of ``share`` of the product's solid area (a
+    white background, ``no_ghosts``, a mark of ``FAINT_MARK_FAIL_SHARE`` or more; it warns
+    elsewhere): the one verdict, which the check of the file and a dry run
+    (:func:`_judge_faint_mark`), the export form's pre-check, the review's pre-flag and the
+    card (:func:`faint_marks_refused`) and the grid (:func:`faint_marks_refusers`) ask."""
+    return share >= FAINT_MARK_FAIL_SHARE and rules.no_ghosts and rules.background == WHITE
 
 
 #: the trim threshold the built-in white-background marketplace presets render with: the
@@ -800,7 +813,7 @@ def _refuses_faint_marks(rules: Rules) -> bool:
 #: and a preset with another threshold (an admin's ``trim-T``) is left to the dry run for
 #: faint marks; its product box is the same up to ``layout.SIGNIFICANT_ALPHA``
 FAINT_MARKS_THRESHOLD = max(p.variant_spec.alpha_threshold(1) for p in PRESETS.values()
-                            if _refuses_faint_marks(p.rules))
+                            if _refuses_faint_mark(p.rules, FAINT_MARK_FAIL_SHARE))
 
 
 def export_signals(alpha: np.ndarray) -> dict[str, Any]:
@@ -848,13 +861,11 @@ def _faint_marks_of(sig: Significant | None) -> dict[str, Any]:
 
 def faint_marks_refused(preset: Preset, signal: Any) -> bool:
     """Whether ``preset`` will refuse a cutout for the faint mark its stored ``faint_marks``
-    signal measured, as ``_check_faint_marks`` refuses the render (a white
-    background, ``no_ghosts``, a mark of ``FAINT_MARK_FAIL_SHARE`` or more). False without
-    the signal (a version computed before it) or for a preset rendering at another threshold.
-    The review's pre-flag and the export form's pre-check both ask it."""
-    share = _largest_share(signal)
-    return (share is not None and share >= FAINT_MARK_FAIL_SHARE
-            and _refuses_faint_marks_at(preset, signal.get("threshold")))
+    signal measured, by the verdict the check of the render gives (:func:`_refuses_faint_mark`).
+    False without the signal (a version computed before it) or for a preset rendering at
+    another threshold. The review's pre-flag and the export form's pre-check both ask it."""
+    share = _share_at(preset, signal)
+    return share is not None and _refuses_faint_mark(preset.rules, share)
 
 
 def _largest_share(signal: Any) -> float | None:
@@ -864,6 +875,15 @@ def _largest_share(signal: Any) -> float | None:
     if not isinstance(share, int | float) or isinstance(share, bool):
         return None
     return float(share)
+
+
+def _share_at(preset: Preset, signal: Any) -> float | None:
+    """:func:`_largest_share`, for a signal measured at the threshold ``preset`` renders at
+    (another threshold's marks are not the render's); None otherwise."""
+    share = _largest_share(signal)
+    if share is None or preset.variant_spec.alpha_threshold(1) != signal.get("threshold"):
+        return None
+    return share
 
 
 #: a faint mark of this share of the product's solid area or more is worth a look before
@@ -885,18 +905,12 @@ def faint_mark_shows(signal: Any) -> bool:
             and signal.get("threshold") == FAINT_MARKS_THRESHOLD)
 
 
-def _refuses_faint_marks_at(preset: Preset, threshold: Any) -> bool:
-    """Whether ``preset`` refuses a large faint mark and renders at ``threshold``, the one a
-    stored signal was measured at (another threshold's marks are not the render's)."""
-    return (_refuses_faint_marks(preset.rules)
-            and preset.variant_spec.alpha_threshold(1) == threshold)
-
-
 def faint_marks_refusers() -> list[str]:
     """The labels of the built-in presets that refuse a large faint mark at all (the presets
-    a *Faint marks* pre-flag can name): what a grid tile says without reading the signal."""
-    return [p.label for p in PRESETS.values()
-            if _refuses_faint_marks_at(p, FAINT_MARKS_THRESHOLD)]
+    a *Faint marks* pre-flag can name): what a grid tile says without reading the signal,
+    those that refuse the smallest mark any of them refuses."""
+    return faint_marks_refusing({"threshold": FAINT_MARKS_THRESHOLD,
+                                 "share": FAINT_MARK_FAIL_SHARE})
 
 
 def faint_marks_refusing(signal: Any) -> list[str]:

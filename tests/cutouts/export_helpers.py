@@ -9,9 +9,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from PIL import Image, ImageDraw
 
+from cutouts.imaging.signals import touching_sides
 from cutouts.models import Cutout, ExportJob, JobStatus
+from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, review
 from cutouts.tasks import export_job_run_task
+from cutouts.variants.compliance import export_signals
 from tests.factories import ImageAssetFactory, ProductFactory, reviewer
 
 #: a photo big enough that no marketplace preset enlarges its product more than 2x, so its
@@ -103,3 +106,25 @@ def run_presets(presets: list[str], **kwargs) -> ExportJob:
 
 def run_dry(**kwargs) -> ExportJob:
     return run_job(export_jobs.export_job_create(dry_run=True, enqueue=False, **kwargs))
+
+
+def measured(cutout: Cutout) -> Cutout:
+    """``cutout`` with the signals a finished version stores of its file: the engine's
+    ``touching_sides`` (of alpha >= 0.5) and ``compliance.export_signals``, so a dry run
+    lays out the product the real run renders."""
+    with storages["default"].open(cutout.rgba_name, "rb") as fh:
+        alpha = np.array(Image.open(fh).convert("RGBA"))[..., 3]
+    cutout.signals = {**(cutout.signals or {}), **export_signals(alpha),
+                      "touching_sides": touching_sides(alpha >= 128)}
+    cutout.save(update_fields=["signals"])
+    return cutout
+
+
+def presets_table(job: ExportJob) -> dict:
+    """The export page's Presets table: per preset, how many files ship with warnings, and
+    the refusals' and the warnings' lines (kind, count, images), in any order. A dry run's
+    and the real export's compare equal where the dry run foresees every finding."""
+    return {row.name: (row.warned, *({(line.reason, line.count, tuple(line.examples))
+                                      for line in lines}
+                                     for lines in (row.reasons, row.warnings)))
+            for row in export_selectors.export_job_presets(job=job)}

@@ -22,7 +22,6 @@ from catalog import events, jobs
 from catalog.models import AssetStatus, Product
 from cutouts import variants
 from cutouts.errors import ExportCollisionError, ExportError, ExportFinishedError
-from cutouts.imaging.signals import touching_sides
 from cutouts.models import ExportJob, JobStatus, Notification, Preset, Rendition
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs, renditions, review
@@ -39,6 +38,8 @@ from .export_helpers import (
     approved_cutout,
     cut_off_png,
     done_cutout,
+    measured,
+    presets_table,
     rgba_png,
     run_dry,
     run_job,
@@ -978,9 +979,9 @@ def test_it_reads_the_cutout_rows_once_in_a_dry_run():
                     if 'FROM "cutouts_cutout"' in q["sql"]]
     # the plan's rows and the sources' rows; _product_boxes queried the cutouts a third time
     assert len(cutout_reads) == 2, cutout_reads
-    # the box still comes through: 400 px to 5000 px is over the 8x limit
+    # the box still comes through: 400 px to 5000 px is over the 8x limit (the whole
+    # 800 px cutout, 6.25x, would ship)
     assert job.report["excluded_count"] == 3
-    assert "would be enlarged 12.5x" in job.report["excluded"][0]["reason"]
 
 
 def _cut_off(sku: str, position: str):
@@ -1014,16 +1015,10 @@ def _gtin(n: int) -> str:
 
 
 def _measured(sku: str, n: int, position: str, rgba: bytes):
-    """An approved cutout of ``rgba`` with the signals a finished version stores of it: the
-    engine's ``touching_sides`` (of alpha >= 0.5) and ``compliance.export_signals``."""
-    cutout = with_rgba(approved_cutout(
-        product=ProductFactory(sku=sku, gtin=_gtin(n)), position=position), rgba)
-    alpha = np.array(Image.open(io.BytesIO(rgba)).convert("RGBA"))[..., 3]
-    cutout.signals = {**(cutout.signals or {}),
-                      **variants.compliance.export_signals(alpha),
-                      "touching_sides": touching_sides(alpha >= 128)}
-    cutout.save(update_fields=["signals"])
-    return cutout
+    """An approved cutout of ``rgba`` with the signals a finished version stores of it
+    (``measured``)."""
+    return measured(with_rgba(approved_cutout(
+        product=ProductFactory(sku=sku, gtin=_gtin(n)), position=position), rgba))
 
 
 def _cloudy_png() -> bytes:
@@ -1080,15 +1075,6 @@ def test_it_counts_in_a_dry_run_what_the_export_refuses_from_stored_signals(incl
                               "off by the photo's edge (bottom)")
 
 
-def _presets_table(job: ExportJob) -> dict:
-    """The export page's Presets table: per preset, how many files ship with warnings, and
-    the refusals' and the warnings' lines (kind, count, images), in any order."""
-    return {row.name: (row.warned, *({(line.reason, line.count, tuple(line.examples))
-                                      for line in lines}
-                                     for lines in (row.reasons, row.warnings)))
-            for row in export_selectors.export_job_presets(job=job)}
-
-
 @pytest.mark.parametrize("include_failing", [False, True])
 def test_it_foresees_in_a_dry_run_the_warnings_and_reasons_of_the_export(include_failing):
     """QA (2026-12-06): the dry run's Presets table said eBay would ship CUT34 with no warning
@@ -1107,13 +1093,13 @@ def test_it_foresees_in_a_dry_run_the_warnings_and_reasons_of_the_export(include
     dry = run_dry(presets=presets, include_failing=include_failing)
     assert not Rendition.objects.exists()
     real = run_presets(presets, include_failing=include_failing)
-    assert _presets_table(dry) == _presets_table(real)
-    ebay_warned, _, ebay_warnings = _presets_table(dry)["ebay"]
+    assert presets_table(dry) == presets_table(real)
+    ebay_warned, _, ebay_warnings = presets_table(dry)["ebay"]
     assert ebay_warned == 4 + include_failing  # with it, SPECK34 ships, enlarged (a warning)
     assert any(reason.startswith("the product is cut off by the photo's edge") and count == 2
                for reason, count, _ in ebay_warnings)
     if not include_failing:  # else Walmart ships it despite the refusal
-        faint = [line for line in _presets_table(dry)["walmart"][1]
+        faint = [line for line in presets_table(dry)["walmart"][1]
                  if "faint see-through mark" in line[0]]
         assert [examples for *_, examples in faint] == [("BIKE34 MAIN (1)",)]  # 1 mark
 
@@ -1295,15 +1281,54 @@ def test_it_tells_in_a_dry_run_what_the_size_and_enlargement_limits_exclude():
     assert export_job_run_task(real.pk) == "done"
     real.refresh_from_db()
     assert (real.exported_count, real.failed_count) == (0, 1)
-    # 400 px to 5000 px is 12.5x: a compliance failure, shipped only with include_failing
+    # 400 px to 5000 px is 12.5x: a compliance failure (in the export's words:
+    # test_it_refuses_an_enlarged_product_in_a_dry_run_in_the_exports_words), shipped only
+    # with include_failing
     blown = _dry_run("trim|long-5000|format-png")
     assert blown.message.startswith("Dry run: 0 file(s) would be exported, 1 excluded")
-    assert "would be enlarged 12.5x, over the 8x limit" in blown.report["excluded"][0]["reason"]
     forced = _dry_run("trim|long-5000|format-png", include_failing=True)
     assert forced.message.startswith(
         "Dry run: 1 file(s) would be exported (1 despite failing compliance);")
     assert _dry_run("trim|long-2000|format-png").message.startswith(
         "Dry run: 1 file(s) would be exported; nothing written.")
+
+
+@pytest.mark.parametrize("include_failing", [False, True])
+def test_it_refuses_an_enlarged_product_in_a_dry_run_in_the_exports_words(include_failing):
+    """A dry run said "the product (400x360 px) would be enlarged 12.5x, over the 8x limit"
+    where the export said "the product is enlarged 12.5x from 400x360 px in the cutout, over
+    the 8x limit, …": one refusal, two lines in the Presets tables. It asks the check's own
+    ``check_source`` now: the same line, whatever the words."""
+    measured(approved_cutout(product=ProductFactory(sku="BLOWN-1"), size=(160, 120)))
+    spec = "trim|long-1000|format-png"  # an 81 px product to 1000 px: 12.3x
+    dry = _dry_run(spec, include_failing=include_failing)
+    real = run_job(export_jobs.export_job_create(specs=[spec], enqueue=False,
+                                                 include_failing=include_failing))
+    assert dry.report["failing_included_count"] == real.report["failing_included_count"] == (
+        int(include_failing))
+    assert presets_table(dry) == presets_table(real)
+    [(_, reasons, warnings)] = presets_table(real).values()
+    assert warnings if include_failing else reasons  # the file ships softened, or is refused
+    if not include_failing:
+        [foreseen], [refused] = dry.report["excluded"], real.report["excluded"]
+        assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
+                == refused["reason"].removeprefix("not exported: "))
+
+
+def test_it_foresees_in_a_dry_run_a_preset_whose_size_breaks_its_own_rules(too_small_preset):
+    """An admin's preset rendering 400 px where its rules demand 1000 fails every file; a dry
+    run said "would be rendered" of each until the export refused them."""
+    measured(approved_cutout(product=ProductFactory(sku="EDITED-1")))
+    dry = run_dry(presets=["amazon_main", "too_small"])
+    assert not Rendition.objects.exists()
+    real = run_presets(["amazon_main", "too_small"])
+    assert (dry.report["would_export"], dry.report["excluded_count"]) == (
+        real.exported_count, real.failed_count) == (1, 1)
+    assert presets_table(dry) == presets_table(real)
+    [foreseen], [refused] = dry.report["excluded"], real.report["excluded"]
+    assert foreseen["preset"] == refused["preset"] == "too_small"
+    assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
+            == refused["reason"].removeprefix("not exported: "))
 
 
 @pytest.fixture
@@ -1424,7 +1449,7 @@ def test_it_marks_an_image_exported_when_one_chosen_preset_shipped_it():
         (tiny.asset_id, "amazon_main"), (tiny.asset_id, "shopify")]
 
 
-def test_it_points_the_partly_exported_notification_at_the_exports_presets_table(client):
+def test_it_points_the_partly_exported_notification_at_the_exportspresets_table(client):
     user = manager()
     approved_cutout(product=ProductFactory(sku="TINY-3"), size=(121, 157))
     job = run_job(export_jobs.export_job_create(

@@ -71,14 +71,73 @@ def test_it_foresees_the_scale_a_scene_renders_with(spec, box):
 @pytest.mark.parametrize("position", ["MAIN", "PT02", None])
 @pytest.mark.parametrize("preset", ["amazon_main", "walmart", "ebay", "transparent_png"])
 def test_it_foresees_the_frame_cut_verdict_of_the_files_check(preset, position):
-    """A dry run's frame-cut refusal (``foreseen_errors``, from the cutout's
-    ``touching_sides``) is the check of the rendered file's, in its words: QA F3 (2026-12-06),
-    a dry run said "would be rendered" of an Amazon main image the export refused."""
+    """A dry run's frame-cut refusal (``foreseen``, from the cutout's ``touching_sides``) is
+    the check of the rendered file's, in its words: QA F3 (2026-12-06), a dry run said "would
+    be rendered" of an Amazon main image the export refused."""
     preset = variants.get_preset(preset)
     rendered = variants.render_variant(_cut_by_the_frame(), preset.spec)
     checked = variants.check_rendered(rendered, preset, position=position)
     cut = [e for e in checked.errors if "photo's edge" in e]
-    assert variants.compliance.foreseen_errors(
+    assert variants.compliance.foreseen(
         preset, frame_cut=variants.compliance.stored_sides(["bottom", 3, "middle"]),
-        faint_marks=None, position=position) == cut
+        faint_marks=None, position=position).errors == cut
     assert bool(cut) is (preset.name == "amazon_main" and position != "PT02")
+
+
+def _white_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 40), (255, 255, 255)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("share", [0.05, 0.0999, 0.1, 0.25])
+def test_it_refuses_a_faint_mark_by_one_verdict_in_the_check_the_dry_run_and_the_review(share):
+    """The check of the file, a dry run (``foreseen``), the export form's pre-check and the
+    review (``faint_marks_refused``, ``faint_marks_refusing``) and the grid
+    (``faint_marks_refusers``) refuse a faint mark on the same presets, worded by the check."""
+    compliance = variants.compliance
+    signal = {"threshold": compliance.FAINT_MARKS_THRESHOLD, "share": share, "count": 1}
+    refusing = compliance.faint_marks_refusing(signal)
+    for preset in variants.PRESETS.values():
+        checked = variants.check_variant(
+            _white_jpeg(), preset, faint_marks=[{"box": [5, 5, 9, 9], "share": share}])
+        in_file = [e for e in checked.errors if "faint see-through mark" in e]
+        foreseen = compliance.foreseen(preset, frame_cut=(), faint_marks=signal).errors
+        refused = compliance.faint_marks_refused(preset, signal)
+        assert bool(in_file) is bool(foreseen) is refused is (preset.label in refusing)
+        # the same sentence, but for where the mark lies in the file
+        assert [e.replace(" near x=5, y=5", "") for e in in_file] == foreseen
+    assert bool(refusing) is (share >= compliance.FAINT_MARK_FAIL_SHARE)
+    assert refusing == (compliance.faint_marks_refusers() if refusing else [])
+
+
+_SIZE_RULES = [
+    {"min_long_side": 1000},
+    {"max_long_side": 300, "min_short_side": 380},
+    {"square": True, "aspect_ratios": ("4:3",)},
+    {"max_pixels": 100_000, "recommended_long_side": 2000},
+]
+
+
+@pytest.mark.parametrize("rules", _SIZE_RULES)
+@pytest.mark.parametrize("spec", ["trim|fill-85|square-400|bg-ffffff|format-jpeg",
+                                  "canvas-500x300|bg-ffffff|format-jpeg",
+                                  "trim|long-400|format-png"])
+def test_it_foresees_the_size_rules_an_admins_preset_breaks_in_the_checks_words(spec, rules):
+    """An admin's preset whose spec makes a size its rules refuse fails every file: a dry run
+    foresees it from the layout's output size (``product_layout``: the stored product box,
+    as the export lays it out), in the check of the file's words."""
+    preset = variants.Preset("edited", "Edited", spec, "{sku}.{ext}",
+                             variants.Rules(**rules)).checked()
+    # large enough for every marketplace preset: check_source has nothing to say of it
+    image = cutout(size=(1200, 900), box=(300, 180, 900, 720))
+    rendered = variants.render_variant(image, preset.spec)
+    checked = variants.check_rendered(rendered, preset)
+    signals = variants.compliance.export_signals(np.asarray(image.getchannel("A")))
+    canvas = variants.compliance.product_layout(
+        preset.variant_spec, image.size, tuple(signals["product_px"]),
+        tuple(signals["product_fill_px"])).canvas
+    foreseen = variants.compliance.foreseen(preset, frame_cut=(), faint_marks=None,
+                                            canvas=canvas)
+    assert (foreseen.errors, foreseen.warnings) == (checked.errors, checked.warnings)
+    assert checked.errors or checked.warnings
