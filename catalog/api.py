@@ -152,8 +152,8 @@ class ImageOut(Schema):
 class UploadResultOut(Schema):
     filename: str
     path: str = Field("", description="The file's `path` as sent (a folder upload's relative "
-                                      "path), empty when none was: `a/x.jpg` and `b/x.jpg` "
-                                      "are both stored as `x.jpg`.")
+                                      "path), empty when none was or it names no folder: "
+                                      "`a/x.jpg` and `b/x.jpg` are both stored as `x.jpg`.")
     status: str = Field(..., description="stored, duplicate or rejected")
     reason: str
     code: str
@@ -448,7 +448,7 @@ def image_upload(request: HttpRequest, product_id: int, file: File[list[Uploaded
             # image, the next ones clash with it (as two files of one import do).
             replace_flag = replace_flag and not result.ok
             results.append(result)
-    return _upload_answer(results, paths)
+    return _upload_answer(results)
 
 
 def _upload_paths(paths: list[str], files: list[UploadedFile]) -> list[str]:
@@ -509,25 +509,26 @@ def _form_bool(value: str, *, field: str) -> bool:
                   errors=[{"field": field, "message": message}])
 
 
-def _upload_answer(results: list[asset_services.IngestResult],
-                   paths: list[str] | None = None) -> Status:
-    # a file is named by its path when one was sent: a/x.jpg and b/x.jpg are both "x.jpg"
-    sent = paths or [""] * len(results)
+def _upload_answer(results: list[asset_services.IngestResult]) -> Status:
     if all(r.status == asset_services.IngestResult.REJECTED for r in results):
-        raise Problem(422, "; ".join(f"{p or r.filename}: {r.reason}"
-                                     for r, p in zip(results, sent, strict=True)),
+        raise Problem(422, "; ".join(f"{_sent_as(r)}: {r.reason}" for r in results),
                       slug="image-refused",
                       errors=[{"field": "position" if r.code in POSITION_CODES else "file",
-                               "message": f"{p or r.filename}: {r.reason}"}
-                              for r, p in zip(results, sent, strict=True)])
+                               "message": f"{_sent_as(r)}: {r.reason}"} for r in results])
     body = {"results": [
-        {"filename": r.filename, "path": p, "status": r.status, "reason": r.reason,
+        {"filename": r.filename, "path": r.path, "status": r.status, "reason": r.reason,
          "code": r.code, "warnings": r.notes, "image": image_out(r.asset) if r.asset else None,
          "replaced": [old.pk for old in r.replaced]}
-        for r, p in zip(results, sent, strict=True)
+        for r in results
     ]}
     stored = any(r.status == asset_services.IngestResult.STORED for r in results)
     return Status(201 if stored else 200, body)
+
+
+def _sent_as(result: asset_services.IngestResult) -> str:
+    """A file as an answer names it: by its path when it was sent with folders (a/x.jpg and
+    b/x.jpg are both "x.jpg"), else by its name."""
+    return result.path or result.filename
 
 
 class DirectUploadIn(StrictIn):

@@ -316,11 +316,22 @@ class ImportIssue(models.Model):
         NOT_IMPORTED = "not-imported", "Not reached: the import was cancelled"
         IDENTICAL = "identical", "Identical to another product's image"
 
+    class Lead(models.TextChoices):
+        """What a duplicate's words say before its stored copy's (``assets.duplicate_words``),
+        kept so they are composed again from the row's columns when the copy moves
+        (``imports._issues_positions_settle``), never found in the text. ``NONE``: not a
+        duplicate, or one in words of its own (older wording): its words are left whole."""
+
+        NONE = "", "None: words left whole"
+        ARRIVED = "arrived", "Sent, and found already stored"
+        NOT_SENT = "not-sent", "Not sent: the upload page found it already stored"
+
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     filename = models.CharField(max_length=512)
     reason = models.TextField()
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.ERROR)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.OTHER, blank=True)
+    lead = models.CharField(max_length=16, choices=Lead.choices, default=Lead.NONE, blank=True)
     # The image the file's row is about: its stored copy (duplicate), the new image that
     # replaced an older one (replaced). Plain values, not a foreign key: the report keeps
     # saying what happened after purge removes the image.

@@ -607,6 +607,9 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
+        # a second manifest beside the one the page took ({manifest}), its name differing
+        # only in case: skipped, in the import's words (archives.second_manifest_reason)
+        "second_manifest_reason": archives.SECOND_MANIFEST_REASON,
         # hidden and system files, and files in hidden or system folders: not sent, listed as
         # ignored in these words; which names those are is the imports' own pattern, tested on
         # every part of a path (one rule for the page and the server)
@@ -675,6 +678,9 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
             user=request.user, source_kind=ImportJob.Source.UPLOAD,
             expected_files=expected_files, **options,
             names=[n[:MAX_PATH_CHARS] for n in names] if names is not None else None,
+            # where the page took the manifest from (a picked folder's): a second one beside
+            # it, its name differing only in case, is reported, not passed over
+            manifest_path=request.POST.get("manifest_path", ""),
         )
     except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)

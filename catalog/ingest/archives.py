@@ -45,6 +45,13 @@ MAX_PATH_CHARS = 500
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
+#: Why a file whose path is the manifest's but for case (``Manifest.CSV`` beside
+#: ``manifest.csv``, ``shoot/MANIFEST.csv`` beside ``shoot/manifest.csv``) is not read: one
+#: manifest is read, the other skipped with a warning naming both (``second_manifest_reason``),
+#: in these words for a ZIP, a server folder, a browser session, the preview and the upload
+#: page's row (it gets them as data).
+SECOND_MANIFEST_REASON = ("Skipped: a second manifest; {manifest} is the one read (the names "
+                          "differ only in case). Keep one manifest.")
 #: Why hidden and system files are passed over (never imported, never reported): the upload
 #: page lists them in these words, as a drop otherwise lost them without one, and a product
 #: page or API upload of one is refused in them.
@@ -176,8 +183,23 @@ def manifest_path(names: Iterable[str]) -> str | None:
 def is_ignored(name: str, *, manifest: str | None = MANIFEST_NAME) -> bool:
     """Hidden and system files (``is_hidden_path``) and the import's manifest (``manifest``:
     its path, ``manifest_path``; by default a root manifest.csv): never an entry, never
-    reported."""
-    return is_hidden_path(name) or (manifest is not None and name.lower() == manifest.lower())
+    reported. Only the manifest itself: a second one whose name differs only in case is
+    reported (``is_second_manifest``)."""
+    return is_hidden_path(name) or (manifest is not None and name == manifest)
+
+
+def is_second_manifest(name: str, *, manifest: str | None) -> bool:
+    """Whether ``name`` is a second manifest beside the import's (``manifest``: its path),
+    the same path but for case (``Manifest.CSV`` beside ``manifest.csv``): the rule takes
+    one (``manifest_path``: the first), and the other is not read. Until 2026-12-06 it was
+    passed over without a word (qa34c #4)."""
+    return (manifest is not None and name != manifest and name.lower() == manifest.lower()
+            and not is_hidden_path(name))
+
+
+def second_manifest_reason(manifest: str) -> str:
+    """The warning of a second manifest (``is_second_manifest``), naming the one read."""
+    return SECOND_MANIFEST_REASON.format(manifest=manifest)
 
 
 #: ``NameProblem.kind``: passed over silently (hidden and system files, the manifest).
@@ -188,6 +210,8 @@ NAME_UNSAFE = "unsafe"
 NAME_NESTED = "nested"
 #: ... skipped with a warning: not an image file name.
 NAME_NOT_IMAGE = "not-image"
+#: ... skipped with a warning: a second manifest (``is_second_manifest``).
+NAME_SECOND_MANIFEST = "second-manifest"
 
 
 @dataclass(frozen=True)
@@ -199,8 +223,9 @@ class NameProblem:
 
     @property
     def skipped(self) -> bool:
-        """A warning (not an image name) rather than a refusal; never for an ignored name."""
-        return self.kind == NAME_NOT_IMAGE
+        """A warning (not an image name, a second manifest) rather than a refusal; never for
+        an ignored name."""
+        return self.kind in (NAME_NOT_IMAGE, NAME_SECOND_MANIFEST)
 
 
 def entry_name_problem(name: str, *, manifest: str | None = MANIFEST_NAME
@@ -210,15 +235,27 @@ def entry_name_problem(name: str, *, manifest: str | None = MANIFEST_NAME
     (``NAME_IGNORED``: passed over, never reported) and reason. ``ZipSource`` applies the
     same rules, with the checks that need the entry's header in between. The kind is
     returned so no caller asks a second rule what the reason was. ``manifest``: the import's
-    manifest path (``manifest_path``), ignored too."""
+    manifest path (``manifest_path``), ignored too; a second one differing only in case is
+    skipped with a warning naming it (``NAME_SECOND_MANIFEST``)."""
     if is_ignored(name, manifest=manifest):
         return NameProblem(NAME_IGNORED, IGNORED_REASON)
+    if manifest is not None and is_second_manifest(name, manifest=manifest):
+        return NameProblem(NAME_SECOND_MANIFEST, second_manifest_reason(manifest))
     for kind, reason in ((NAME_UNSAFE, unsafe_name_reason(name)),
                          (NAME_NESTED, _nested_archive_reason(name)),
                          (NAME_NOT_IMAGE, not_image_reason(name))):
         if reason:
             return NameProblem(kind, reason)
     return None
+
+
+def _skip_reason(name: str, *, manifest: str | None) -> str:
+    """Why an import skips an entry with a warning (``NameProblem.skipped``): a second
+    manifest beside ``manifest``, else not an image name; '' when it does not."""
+    if is_second_manifest(name, manifest=manifest):
+        assert manifest is not None
+        return second_manifest_reason(manifest)
+    return not_image_reason(name)
 
 
 def _is_symlink(info: zipfile.ZipInfo) -> bool:
@@ -355,7 +392,7 @@ class ZipSource:
             entry = Entry(name=name, size=info.file_size, _zip_info=info)
             if refusal := self._refusal(info):
                 entry.problem = refusal
-            elif reason := not_image_reason(name):
+            elif reason := _skip_reason(name, manifest=self.manifest_name):
                 entry.problem, entry.skipped = reason, True
             result.append(entry)
         return result
@@ -479,7 +516,7 @@ class FolderSource:
                         f"Refused: {entry.size:,} bytes is over the per-file limit of "
                         f"{self.limits.max_entry_bytes:,}."
                     )
-                elif reason := not_image_reason(rel):
+                elif reason := _skip_reason(rel, manifest=self.manifest_name):
                     entry.problem, entry.skipped = reason, True
             result.append(entry)
         return result

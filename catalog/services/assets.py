@@ -34,7 +34,15 @@ from ..errors import (
 )
 from ..ingest import archives, images
 from ..ingest.naming import NamingError, normalize_position
-from ..models import NEXT_FREE_POSITIONS, AssetStatus, ImageAsset, ImportJob, Position, Product
+from ..models import (
+    NEXT_FREE_POSITIONS,
+    AssetStatus,
+    ImageAsset,
+    ImportIssue,
+    ImportJob,
+    Position,
+    Product,
+)
 from .products import PRODUCT_EDITABLE, product_create, product_sku_twin
 
 logger = logging.getLogger(__name__)
@@ -61,6 +69,10 @@ class IngestResult:
 
     filename: str
     status: str  # "stored" | "duplicate" | "rejected"
+    #: The path the file was sent under when it names folders (an API upload's ``path``, a
+    #: folder drop's ``shoot/SKU-1/front.jpg``), as sent; '' for a file sent by its name alone.
+    #: What tells apart two files of one name (``filename``) in one answer.
+    path: str = ""
     asset: ImageAsset | None = None
     reason: str = ""
     code: str = ""
@@ -544,8 +556,10 @@ def asset_ingest(
     # the whole path for an import's report (a ZIP's shoot/SHOE-1/IMG_1.jpg), the base name
     # for the rest
     import_path = import_path_of(filename or "") if import_job is not None else ""
-    filename = original_filename_of(filename or "")
-    result = IngestResult(filename=filename, status=IngestResult.REJECTED)
+    sent = filename or ""
+    filename = original_filename_of(sent)
+    result = IngestResult(filename=filename, status=IngestResult.REJECTED,
+                          path=sent if "/" in sent.replace("\\", "/") else "")
     if unsafe:
         result.reason, result.code = unsafe, archives.NAME_UNSAFE
         return result
@@ -767,6 +781,24 @@ def duplicate_words(*, sku: str, position: str, asset_pk: int) -> str:
     parts when the copy moves, never by finding its words in the text."""
     return (f"Duplicate: the same file is already stored for {sku} as {position} "
             f"(asset #{asset_pk}); not stored twice.")
+
+
+#: A file the upload page did not send because its preview found the same bytes stored on the
+#: product the file maps to: the import's duplicate, said with the reason.
+STORED_SKIPPED_PREFIX = "Not sent: the upload page found it already stored. "
+#: What a duplicate's report row says before ``duplicate_words``, by its ``ImportIssue.lead``:
+#: nothing for a file that arrived (``ImportRun.ingest``), ``STORED_SKIPPED_PREFIX`` for one the
+#: page did not send (``imports._finish_names_report``).
+DUPLICATE_LEAD_WORDS = {ImportIssue.Lead.ARRIVED: "",
+                        ImportIssue.Lead.NOT_SENT: STORED_SKIPPED_PREFIX}
+
+
+def duplicate_row_words(*, lead: str, sku: str, position: str, asset_pk: int) -> str:
+    """A duplicate's report row, composed from its columns (``ImportIssue.lead``, ``sku``,
+    ``position``, ``asset_pk``): the one composition it is written in and said again in when
+    its stored copy moves."""
+    return DUPLICATE_LEAD_WORDS[ImportIssue.Lead(lead)] + duplicate_words(
+        sku=sku, position=position, asset_pk=asset_pk)
 
 
 def identical_elsewhere_note(existing: ImageAsset, *, sku: str) -> str:

@@ -44,7 +44,7 @@ from .assets import (
     asset_duplicate_first_by_name,
     asset_ingest,
     asset_positions_by_name,
-    duplicate_reason,
+    duplicate_row_words,
     header_refusal,
     original_filename_of,
     position_holders,
@@ -531,13 +531,25 @@ class ImportRun:
         if sku not in self._skus_with_files:
             self.issue(manifest.name, reason, ImportIssue.Level.ERROR)
 
+    def _duplicate_issue(self, filename: str, copy: ImageAsset) -> None:
+        """The report row of a file that arrived with the bytes of ``copy``, stored on its
+        product: its words composed from its columns and lead (``duplicate_row_words``), so
+        they can be said again from them when the copy moves."""
+        lead = ImportIssue.Lead.ARRIVED
+        self.issue(filename, duplicate_row_words(lead=lead, sku=copy.product.sku,
+                                                 position=copy.position, asset_pk=copy.pk),
+                   ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE, about=copy,
+                   lead=lead)
+
     def issue(self, filename: str, reason: str, level: str, *,
-              kind: str = ImportIssue.Kind.OTHER, about: ImageAsset | None = None,
+              kind: str = ImportIssue.Kind.OTHER, lead: str = ImportIssue.Lead.NONE,
+              about: ImageAsset | None = None,
               named: ImageAsset | None = None, row: ManifestRow | None = None,
               counts: int = 1) -> None:
         """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
         duplicate's stored copy, a replacement's new image) are what the report reads;
         without ``about``, the SKU and position the file's manifest ``row`` gives it, if any.
+        ``lead``: a duplicate's (``_duplicate_issue``).
         ``named``: another image the words name besides (an identical file's), kept so they
         can be said again when it moves.
         ``counts``: how many errors or warnings the row stands for in the job's counts: one,
@@ -549,7 +561,7 @@ class ImportRun:
             sku, position = (row.sku, row.position) if row is not None else ("", "")
         issue = ImportIssue.objects.create(
             job=self.job, filename=filename[:512], reason=reason, level=level, kind=kind,
-            sku=sku[:64], position=position[:4],
+            lead=lead, sku=sku[:64], position=position[:4],
             asset_pk=about.pk if about is not None else None,
             named_sku=named.product.sku[:64] if named is not None else "",
             named_position=named.position[:4] if named is not None else "",
@@ -746,13 +758,11 @@ class ImportRun:
             # the image is now this file's; the one that arrived first is the duplicate
             self.job.duplicate_count += 1
             assert result.asset is not None and result.duplicate_of
-            self.issue(result.duplicate_of, duplicate_reason(result.asset),
-                       ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
-                       about=result.asset)
+            self._duplicate_issue(result.duplicate_of, result.asset)
         elif result.status == IngestResult.DUPLICATE:
             self.job.duplicate_count += 1
-            self.issue(name, result.reason, ImportIssue.Level.WARNING,
-                       kind=ImportIssue.Kind.DUPLICATE, about=result.asset)
+            assert result.asset is not None
+            self._duplicate_issue(name, result.asset)
         else:
             self.issue(name, result.reason, ImportIssue.Level.ERROR, row=self.manifest_row(name))
         if result.code == STORAGE_FAULT:

@@ -34,8 +34,7 @@ from .assets import (
     HashLookup,
     IngestResult,
     asset_positions_by_name,
-    duplicate_reason,
-    duplicate_words,
+    duplicate_row_words,
     identical_words,
     import_path_of,
     original_filename_of,
@@ -59,6 +58,19 @@ def _store_upload(job_key: str, upload, fallback: str) -> tuple[str, str]:
         upload.seek(0)
     name = storage_default().save(f"imports/{job_key}/{safe}", File(upload, name=safe))
     return name, original
+
+
+#: ``ImportJob.options`` key: a session's manifest as the page took it (``import_job_create``).
+MANIFEST_PATH = "manifest_path"
+
+
+def session_manifest_path(job: ImportJob) -> str | None:
+    """The path of a browser session's manifest among its files' paths, for
+    ``archives.entry_name_problem``: the one the page took (``MANIFEST_PATH``), else a root
+    manifest.csv (a session from before it was kept); None without a manifest."""
+    if not job.manifest_name:
+        return None
+    return (job.options or {}).get(MANIFEST_PATH) or archives.MANIFEST_NAME
 
 
 def manifest_display_name(manifest_file) -> str:
@@ -141,6 +153,7 @@ def import_job_create(
     patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
     encoding: str = "utf-8", use_folders: bool = True, expected_files: int = 0,
     enqueue: bool = True, replace: bool = False, names: Iterable[str] | None = None,
+    manifest_path: str = "",
 ) -> ImportJob:
     """Create an import job.
 
@@ -156,6 +169,10 @@ def import_job_create(
     ``names``: a session's files as the page declares them (paths), so its manifest's rows
     are matched to all of them at once (``Manifest.bind``: a row naming a base name that
     several folders hold goes to none); what that leaves unmatched is kept in the options.
+    ``manifest_path``: a session's, the path the page took ``manifest_file`` from (a picked
+    folder's ``shoot/manifest.csv``; by default its file name), kept in the options so a file
+    named as a second manifest beside it (``Manifest.CSV``) is reported
+    (``session_manifest_path``).
 
     The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
     would hold SQLite's write lock for minutes. An upload session's manifest is applied in
@@ -173,6 +190,9 @@ def import_job_create(
             manifest_file.seek(0)
         # the report names the manifest as the manager knows it (manifest_bad3.csv)
         options["manifest_filename"] = manifest_display_name(manifest_file)
+        if source_kind == ImportJob.Source.UPLOAD:
+            options[MANIFEST_PATH] = (manifest_path[:archives.MAX_PATH_CHARS]
+                                      or options["manifest_filename"])
         manifest = manifest_parse(manifest_file.read(), encoding=options["encoding"],
                                   name=options["manifest_filename"])
         if names is not None and source_kind == ImportJob.Source.UPLOAD:
@@ -320,7 +340,7 @@ def import_job_upload_file(*, job_id: int, fileobj: BinaryIO, filename: str, use
     if job.manifest_name:
         run.manifest = _manifest_for(job)
     before = run.counters()
-    skipped = archives.entry_name_problem(filename)
+    skipped = archives.entry_name_problem(filename, manifest=session_manifest_path(job))
     if skipped is not None and skipped.kind == archives.NAME_IGNORED:
         # A hidden or system file, or one in such a folder (.hidden.jpg, ._IMG_1.jpg,
         # @eaDir/x.jpg/...): passed over and never reported, as a ZIP import passes over it;
@@ -421,9 +441,9 @@ HELD_REASON = ("Not sent: the upload page's preview said this file would be refu
 
 
 #: A file the page did not send because its preview found the same bytes stored on the
-#: product the file maps to (``stored``): the import's duplicate, said with the reason.
-STORED_SKIPPED_PREFIX = "Not sent: the upload page found it already stored. "
-#: ... when the server, asked at the finish, finds no such image on that product any more.
+#: product the file maps to (``stored``) is the import's duplicate (its row leads with
+#: ``assets.STORED_SKIPPED_PREFIX``: ``ImportIssue.Lead.NOT_SENT``); it is this error when
+#: the server, asked at the finish, finds no such image on that product any more.
 STORED_GONE_REASON = ("Not sent: the upload page found this file already stored, but its "
                       "product holds no such image now (deleted or changed meanwhile); "
                       "upload it again.")
@@ -476,10 +496,12 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
                                       level=ImportIssue.Level.ERROR))
             errors += 1
             continue
+        lead = ImportIssue.Lead.NOT_SENT
         issues.append(ImportIssue(
             job=job, filename=name[:512],
-            reason=STORED_SKIPPED_PREFIX + duplicate_reason(existing),
-            level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE,
+            reason=duplicate_row_words(lead=lead, sku=existing.product.sku,
+                                       position=existing.position, asset_pk=existing.pk),
+            level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE, lead=lead,
             sku=existing.product.sku, position=existing.position, asset_pk=existing.pk))
         duplicates += 1
     if held:
@@ -493,8 +515,9 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         issues.append(ImportIssue(job=job, filename=name[:512], reason=NOT_SENT_REASON,
                                   level=ImportIssue.Level.ERROR))
         errors += 1
+    manifest_path = session_manifest_path(job)
     for name in list(skipped)[:MAX_FINISH_NAMES]:
-        problem = archives.entry_name_problem(name)
+        problem = archives.entry_name_problem(name, manifest=manifest_path)
         if problem is None or problem.kind == archives.NAME_IGNORED:
             continue  # an image name or desktop metadata: not a skip the server would make
         level = ImportIssue.Level.WARNING if problem.skipped else ImportIssue.Level.ERROR
@@ -647,7 +670,8 @@ def _issues_positions_settle(job: ImportJob) -> None:
     at PT04, warning rows at PT04 beside the stored row at PT05), and so does a warning
     naming another image of the session (identical: QA 2026-12-06, "Identical to CP34-A PT01"
     of an image then at MAIN). Words that name a position are composed again from the row's
-    parts (``_duplicate_reason_at``, ``_identical_reason_at``)."""
+    parts (``_duplicate_reason_at``: its lead column and the stored copy's;
+    ``_identical_reason_at``)."""
     issues = list(ImportIssue.objects.filter(job=job).filter(
         Q(asset_pk__isnull=False) | Q(named_pk__isnull=False)))
     live = dict(ImageAsset.live.filter(
@@ -675,23 +699,16 @@ def _issues_positions_settle(job: ImportJob) -> None:
                                     batch_size=500)
 
 
-#: What a duplicate's report row says before its stored copy's words (``duplicate_words``):
-#: nothing when the file arrived (``ImportRun.ingest``), ``STORED_SKIPPED_PREFIX`` when the
-#: page did not send it (``_finish_names_report``).
-DUPLICATE_LEADS = ("", STORED_SKIPPED_PREFIX)
-
-
 def _duplicate_reason_at(issue: ImportIssue, position: str) -> str | None:
-    """A duplicate row's reason with its stored copy at ``position``: its lead and
-    ``duplicate_words`` of its own columns (SKU, asset id), the one composition its reason is
-    now; None for a row written in other words (older wording), which no rewrite can match."""
+    """A duplicate row's reason with its stored copy at ``position``, composed from its
+    columns (``ImportIssue.lead``, SKU, asset id) as it was written
+    (``assets.duplicate_row_words``); None for a row without a lead (written in other words
+    before leads were kept), which is left whole."""
     assert issue.asset_pk is not None
-    for lead in DUPLICATE_LEADS:
-        if issue.reason == lead + duplicate_words(sku=issue.sku, position=issue.position,
-                                                  asset_pk=issue.asset_pk):
-            return lead + duplicate_words(sku=issue.sku, position=position,
-                                          asset_pk=issue.asset_pk)
-    return None
+    if issue.lead == ImportIssue.Lead.NONE:
+        return None
+    return duplicate_row_words(lead=issue.lead, sku=issue.sku, position=position,
+                               asset_pk=issue.asset_pk)
 
 
 def _identical_reason_at(issue: ImportIssue, position: str) -> str | None:

@@ -162,6 +162,22 @@
     return tops.size === 1 ? nested : null;
   }
 
+  /* The page's manifest rule, for the test that holds it to the server's on one table
+   * (tests/browser/test_manifest_rule_parity.py, tests/catalog/manifest_scenes.py): the two
+   * cannot drift apart unnoticed. */
+  window.CutroomUploadRules = Object.freeze({ manifestPathOf: manifestPathOf });
+
+  /* Why the import skips a second manifest beside the upload's (`manifest`: its path), the
+   * same path but for case (Manifest.CSV beside manifest.csv), in its words
+   * (archives.second_manifest_reason, the drop zone's data-second-manifest); '' for any
+   * other file. */
+  function secondManifestReason(zone, name, manifest) {
+    const words = zone && zone.dataset.secondManifest;
+    if (!words || !manifest || name === manifest ||
+        name.toLowerCase() !== manifest.toLowerCase()) return "";
+    return words.replace("{manifest}", manifest);
+  }
+
   /* '' for an image file name, else why the server would skip it (its words). */
   function notImageReason(zone, name) {
     const known = (zone && zone.dataset.imageExtensions || "").split(/\s+/).filter(Boolean);
@@ -457,8 +473,9 @@
     if (!withProduct) body.delete("product");
     body.append("names_json", JSON.stringify(names));
     // which name is the manifest, found on the whole list (a ZIP's, read, is no longer among
-    // the names; a session's is the chosen one, never among them): the server would find
-    // another on what is left (QA 2026-12-06 qa34c #1)
+    // the names; a session's is the chosen or taken one's path, never among them): the server
+    // would find another on what is left (QA 2026-12-06 qa34c #1), and says a second one
+    // beside it, its name differing only in case (qa34c #4)
     body.append("manifest_path", names.manifestName || "");
     if (zipManifestBlob) body.append("zip_manifest", zipManifestBlob, "manifest.csv");
     // a session's files (no ZIP argument at all) meet the manifest's position claims
@@ -546,6 +563,15 @@
         this.form.addEventListener("change", again);
       }
       this.clearButton.addEventListener("click", () => this.clear());
+      // a manifest the user chooses is theirs: neither taken from a drop (Clear keeps it)
+      // nor at a dropped file's path
+      const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
+      if (manifestInput) {
+        manifestInput.addEventListener("change", () => {
+          this.manifestDropped = false;
+          this.manifestTaken = "";
+        });
+      }
     }
 
     add(found) {
@@ -554,6 +580,12 @@
       // a picked or dropped folder's manifest: the rule a ZIP of that folder is read by
       const manifestPath = manifestPathOf(this.dropzone,
         found.map(({ file, path }) => path || file.name));
+      // the file this drop gives the manifest input, if it is empty: the folder's manifest,
+      // else the first CSV dropped loose with the photos (a chosen one stays the import's)
+      const takes = manifestInput && !manifestInput.files.length ? found.map(
+        ({ file, path }) => path || file.name).find((name) => !ignoredName(this.dropzone, name) &&
+        (name === manifestPath || (!name.replace(/\\/g, "/").includes("/") &&
+          /\.csv$/i.test(name)))) : undefined;
       for (const { file, path } of found) {
         if (ignoredName(this.dropzone, path || file.name)) {
           // not sent, nor named in the report (a ZIP import passes over them too), but
@@ -570,14 +602,13 @@
         // A CSV dropped loose with the photos is the manifest, as if chosen, if none was; in
         // a folder, only its manifest is (manifestPathOf): another CSV there is skipped as a
         // ZIP of the folder skips it.
-        const loose = !(path || file.name).replace(/\\/g, "/").includes("/");
         const isManifest = (path || file.name) === manifestPath;
-        if (manifestInput && (isManifest || (loose && /\.csv$/i.test(file.name))) &&
-            !manifestInput.files.length) {
+        if (takes !== undefined && (path || file.name) === takes) {
           const holder = new DataTransfer();
           holder.items.add(file);
           manifestInput.files = holder.files;
           this.manifestDropped = true;  // Clear takes it back with the files it came with
+          this.manifestTaken = takes;  // where it was: the session and its preview are told
           continue;
         }
         // one was chosen: that one is the import's, and the folder's is passed over, as a
@@ -586,7 +617,8 @@
         // A ZIP belongs to the ZIP import (read by the worker), not to the image uploads.
         if (/\.zip$/i.test(file.name) && this.handOverZip(file)) continue;
         const item = this.row({ file: file, path: path, loaded: 0, done: false });
-        const skip = notImageReason(this.dropzone, path || file.name);
+        const skip = secondManifestReason(this.dropzone, path || file.name,
+          this.manifestPath()) || notImageReason(this.dropzone, path || file.name);
         if (skip) {
           // not sent: what the preview and a ZIP import skip, said in the same words
           item.state = "skipped";
@@ -603,6 +635,15 @@
       else this.refreshPreview();
     }
 
+    /* The path of the upload's manifest among the files' paths, as the session is told
+     * (imports.session_manifest_path): the one the page took from a drop, else the chosen
+     * file's name; "" for none. */
+    manifestPath() {
+      const input = this.form && this.form.querySelector("input[data-manifest]");
+      if (!input || !input.files.length) return "";
+      return (this.manifestDropped && this.manifestTaken) || input.files[0].name;
+    }
+
     refreshPreview() {
       // a preview asked now makes a pending edit's one redundant: files dropped within 300 ms
       // of typing a rule were previewed, and checked against the stored images, twice
@@ -611,6 +652,8 @@
       const pending = this.items.filter((i) => !i.state);
       const names = this.items.filter((i) => !i.state || i.state === "skipped")
         .map((i) => i.path || i.file.name);
+      // the session's manifest, never among the names: a second one beside it is said
+      names.manifestName = this.manifestPath();
       if (!pending.length) {
         this.preview.hidden = true;
         this.previewError = "";
@@ -942,6 +985,7 @@
       const manifestInput = this.form && this.form.querySelector("input[data-manifest]");
       if (this.manifestDropped && manifestInput) manifestInput.value = "";
       this.manifestDropped = false;
+      this.manifestTaken = "";
       this.update();
     }
 
@@ -1048,6 +1092,8 @@
       // rows to all at once (a row whose base name two folders hold goes to neither)
       body.append("names_json", JSON.stringify(this.items.filter((i) => !i.state ||
         i.state === "skipped").map((i) => i.path || i.file.name)));
+      // a second manifest beside it, its name differing only in case, is reported
+      body.append("manifest_path", this.manifestPath());
       const answer = await post(this.root.dataset.sessionUrl, body, this.token);
       if (answer.status >= 200 && answer.status < 300 && answer.data) return answer.data;
       this.fail((answer.data && answer.data.error) ||

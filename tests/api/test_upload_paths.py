@@ -106,3 +106,14 @@ def test_it_refuses_paths_that_do_not_line_up_with_the_files(manager_api):
     assert too_long.json()["errors"][0]["field"] == "path"
     assert not ImageAsset.objects.exists()
 
+
+
+def test_it_names_a_file_sent_with_a_folderless_path_by_its_name_alone(manager_api):
+    # the answer's `path` is the result's own (``IngestResult.path``): one that names no
+    # folder is the file's name, which `filename` already gives
+    product = ProductFactory(sku="FLAT-1")
+    response = _upload(manager_api, product, [_file("x.jpg", 11), _file("y.jpg", 12)],
+                       ["x.jpg", "shoot\\y.jpg"])
+    assert response.status_code == 201
+    assert [(r["filename"], r["path"]) for r in response.json()["results"]] == [
+        ("x.jpg", ""), ("y.jpg", "shoot\\y.jpg")]

@@ -194,7 +194,7 @@ def test_it_skips_a_file_identical_to_the_holder_as_already_stored_not_as_a_clas
     import hashlib
 
     from catalog.models import ImportIssue
-    from catalog.services.imports import STORED_SKIPPED_PREFIX
+    from catalog.services.assets import STORED_SKIPPED_PREFIX
 
     same, other = product_jpeg(640, 600, seed=1), product_jpeg(640, 600, seed=2)
     assert len(other) != len(same)

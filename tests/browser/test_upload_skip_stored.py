@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import ImageAsset, ImportIssue
-from catalog.services.imports import STORED_SKIPPED_PREFIX
+from catalog.services.assets import STORED_SKIPPED_PREFIX
 from tests.browser.test_upload import DROP_JS, _drop, _log_in, _record_sent
 from tests.browser.test_upload_preview_known import _stored
 from tests.factories import ImageAssetFactory, ProductFactory, manager

@@ -34,6 +34,7 @@ from catalog.selectors import import_job_report_csv
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create
 from tests.catalog.imagegen import jpeg_bytes, zip_bytes
+from tests.catalog.manifest_scenes import MANIFEST_RULES
 from tests.factories import ProductFactory
 
 LIMITS = ArchiveLimits()
@@ -173,21 +174,7 @@ def test_it_reads_a_root_manifest_or_the_single_top_folders_but_no_deeper_one():
             next(n for n in members if n.endswith(".csv"))].startswith("Skipped: not an image")
 
 
-@pytest.mark.parametrize(("names", "found"), [
-    (["manifest.csv", "x/manifest.csv", "x/a.jpg"], "manifest.csv"),
-    (["shoot/MANIFEST.csv", "shoot/front/a.jpg", "shoot/back/a.jpg"], "shoot/MANIFEST.csv"),
-    (["shoot/manifest.csv", "shoot/a.jpg", ".DS_Store", "__MACOSX/shoot/._a.jpg"],
-     "shoot/manifest.csv"),
-    (["shoot/manifest.csv", "other/a.jpg"], None),
-    (["shoot/manifest.csv", "a.jpg"], None),
-    (["shoot/sub/manifest.csv", "shoot/a.jpg"], None),
-    (["shoot/notes.csv", "shoot/a.jpg"], None),
-    (["shoot/", "shoot/manifest.csv"], "shoot/manifest.csv"),
-    # a path the import refuses is no manifest (QA 2026-12-06 qa34c #2: ../manifest.csv read)
-    (["../manifest.csv", "../x.jpg"], None),
-    (["/manifest.csv", "/x.jpg"], None),
-    (["C:/manifest.csv", "C:/x.jpg"], None),
-])
+@pytest.mark.parametrize(("names", "found"), MANIFEST_RULES)
 def test_it_finds_the_manifest_at_the_root_or_in_the_single_top_folder(names, found):
     assert manifest_path(names) == found
 

@@ -151,6 +151,20 @@ def test_it_warns_on_a_product_page_upload_of_another_products_photo(storage):
     assert same.status == "duplicate"
 
 
+def test_it_gives_each_result_the_path_it_was_sent_under(storage):
+    # the result carries its path, so an answer of many files needs no list beside it
+    product = ProductFactory(sku="PATH-1")
+    nested = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=21)),
+                          filename="shoot/PATH-1/x.jpg")
+    refused = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=22)),
+                           filename="..\\x.jpg")
+    loose = asset_ingest(product=product, fileobj=io.BytesIO(jpeg_bytes(seed=23)),
+                         filename="y.jpg")
+    assert [(r.status, r.filename, r.path) for r in (nested, refused, loose)] == [
+        ("stored", "x.jpg", "shoot/PATH-1/x.jpg"), ("rejected", "x.jpg", "..\\x.jpg"),
+        ("stored", "y.jpg", "")]
+
+
 def test_it_answers_a_duplicate_that_lost_the_race_with_the_warnings_of_any_duplicate(
         storage, monkeypatch):
     """QA 2026-12-05 L5: three concurrent uploads of one small PNG: one stored, two
@@ -244,7 +258,7 @@ def test_it_reports_the_positions_a_session_settles_its_files_at(storage):
         "GOOD-1.jpg": "MAIN", "GOOD-1.webp": "PT01"}
     jpg = at["GOOD-1.jpg"]
     duplicate = job.issues.get(filename="GOOD-1.png")
-    assert duplicate.position == "MAIN"
+    assert (duplicate.position, duplicate.lead) == ("MAIN", ImportIssue.Lead.ARRIVED)
     assert f"already stored for GOOD-1 as MAIN (asset #{jpg.pk})" in duplicate.reason
     rows = list(csv.reader(io.StringIO(import_job_report_csv(job=job))))[1:]
     by_row = {(r[0], r[-1]): (r[4], r[5]) for r in rows}
@@ -254,35 +268,81 @@ def test_it_reports_the_positions_a_session_settles_its_files_at(storage):
         assert by_row[(name, "")] == stored  # its "Low resolution" row
 
 
-@pytest.mark.parametrize("lead", imports.DUPLICATE_LEADS)
+@pytest.mark.parametrize("lead", [ImportIssue.Lead.ARRIVED, ImportIssue.Lead.NOT_SENT])
 def test_it_says_a_duplicates_moved_copy_again_from_the_rows_own_parts(lead):
-    """A duplicate's row is composed again from its lead and its columns when its copy moves
-    (the page's "Not sent: …" kept), not by finding the copy's words in its text."""
+    """A duplicate's row is composed again from its lead column and its columns when its copy
+    moves (the page's "Not sent: …" kept), not by finding the copy's words in its text."""
     kept = ImageAssetFactory(product=ProductFactory(sku="MOV-1"), position="PT02")
     job = ImportJobFactory(source_kind="upload")
     row = ImportIssue.objects.create(
-        job=job, filename="MOV-1_b.jpg", level="warning", kind="duplicate", sku="MOV-1",
-        position="PT01", asset_pk=kept.pk,
-        reason=lead + assets.duplicate_words(sku="MOV-1", position="PT01", asset_pk=kept.pk))
+        job=job, filename="MOV-1_b.jpg", level="warning", kind="duplicate", lead=lead,
+        sku="MOV-1", position="PT01", asset_pk=kept.pk, reason=assets.duplicate_row_words(
+            lead=lead, sku="MOV-1", position="PT01", asset_pk=kept.pk))
     imports._issues_positions_settle(job)
     row.refresh_from_db()
-    assert (row.position, row.reason) == ("PT02", f"{lead}Duplicate: the same file is already "
-                                          f"stored for MOV-1 as PT02 (asset #{kept.pk}); not "
-                                          "stored twice.")
+    said = {ImportIssue.Lead.ARRIVED: "",
+            ImportIssue.Lead.NOT_SENT: "Not sent: the upload page found it already stored. "}
+    assert (row.position, row.reason) == ("PT02", f"{said[lead]}Duplicate: the same file is "
+                                          f"already stored for MOV-1 as PT02 (asset "
+                                          f"#{kept.pk}); not stored twice.")
 
 
-def test_it_leaves_a_duplicate_row_in_other_words_whole_when_its_copy_moves():
-    """A row whose words are not its parts' (an older wording) cannot be said again: it keeps
-    its reason and its position, which still agree, rather than a position its words deny."""
+def test_it_composes_a_duplicate_from_its_lead_column_whatever_its_text_says():
+    """The lead is the row's column, not found in its words: a row whose text was cut short
+    (or would match another lead) is written again whole from its columns."""
+    kept = ImageAssetFactory(product=ProductFactory(sku="MOV-7"), position="PT02")
+    job = ImportJobFactory(source_kind="upload")
+    row = ImportIssue.objects.create(
+        job=job, filename="MOV-7_b.jpg", level="warning", kind="duplicate",
+        lead=ImportIssue.Lead.NOT_SENT, sku="MOV-7", position="PT01", asset_pk=kept.pk,
+        reason="Duplicate: the same file is already stored for MOV-7 as PT01 …")
+    imports._issues_positions_settle(job)
+    row.refresh_from_db()
+    assert row.reason == (f"Not sent: the upload page found it already stored. Duplicate: the "
+                          f"same file is already stored for MOV-7 as PT02 (asset #{kept.pk}); "
+                          "not stored twice.")
+
+
+def test_it_leaves_a_duplicate_row_without_a_lead_whole_when_its_copy_moves():
+    """A row without a lead (words of its own, from before leads were kept) cannot be said
+    again: it keeps its reason and its position, which still agree, rather than a position
+    its words deny."""
     kept = ImageAssetFactory(product=ProductFactory(sku="MOV-2"), position="PT02")
     job = ImportJobFactory(source_kind="upload")
     said = f"Duplicate of MOV-2 PT01 (#{kept.pk})."
     row = ImportIssue.objects.create(job=job, filename="MOV-2_b.jpg", level="warning",
                                      kind="duplicate", sku="MOV-2", position="PT01",
                                      asset_pk=kept.pk, reason=said)
+    assert row.lead == ImportIssue.Lead.NONE
     imports._issues_positions_settle(job)
     row.refresh_from_db()
     assert (row.position, row.reason) == ("PT01", said)
+
+
+def test_it_fills_the_lead_of_duplicates_written_before_from_their_words():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("catalog.migrations.0017_importissue_lead")
+    kept = ImageAssetFactory(product=ProductFactory(sku="MOV-8"), position="PT01")
+    job = ImportJobFactory(source_kind="upload")
+    words = assets.duplicate_words(sku="MOV-8", position="PT01", asset_pk=kept.pk)
+
+    def row(name: str, reason: str, kind: str = "duplicate") -> None:
+        ImportIssue.objects.create(job=job, filename=name, level="warning", kind=kind,
+                                   sku="MOV-8", position="PT01", asset_pk=kept.pk,
+                                   reason=reason)
+
+    row("arrived.jpg", words)
+    row("not-sent.jpg", "Not sent: the upload page found it already stored. " + words)
+    row("older.jpg", f"Duplicate of MOV-8 PT01 (#{kept.pk}).")
+    row("other-sku.jpg", words.replace("MOV-8", "MOV-9"))
+    row("replaced.jpg", words, kind="replaced")
+    migration.fill_leads(apps, None)
+    assert dict(job.issues.values_list("filename", "lead")) == {
+        "arrived.jpg": "arrived", "not-sent.jpg": "not-sent", "older.jpg": "",
+        "other-sku.jpg": "", "replaced.jpg": ""}
 
 
 def test_it_says_an_identical_warnings_moved_image_again_from_the_rows_own_parts():

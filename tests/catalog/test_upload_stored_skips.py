@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from catalog.models import ImportIssue
-from catalog.services.imports import STORED_GONE_REASON, STORED_SKIPPED_PREFIX
+from catalog.services.assets import STORED_SKIPPED_PREFIX
+from catalog.services.imports import STORED_GONE_REASON
 from tests.catalog.imagegen import jpeg_bytes
 from tests.factories import ProductFactory, stored_image
 
@@ -62,9 +63,10 @@ def test_it_reports_a_file_skipped_as_stored_as_a_duplicate_when_its_product_has
     issues = {i.filename: i for i in ImportIssue.objects.filter(job_id=urls["job"])}
     assert set(issues) == {"SK1_PT01.jpg", "SK1_PT03.jpg", "NOPE_MAIN.jpg"}
     dup = issues["SK1_PT01.jpg"]
-    assert (dup.level, dup.kind, dup.sku, dup.position, dup.asset_pk) == (
+    assert (dup.level, dup.kind, dup.lead, dup.sku, dup.position, dup.asset_pk) == (
         "warning",
         "duplicate",
+        "not-sent",
         "SK1",
         "MAIN",
         old.pk,
