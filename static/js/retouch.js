@@ -71,8 +71,20 @@
   // below): the view (its picture kept on screen while the worker computes), zoom, scroll,
   // tool and what shows.
   var carry = null;
+  // Unapplied strokes outlive a reload in this tab (QA 2026-12-06 F6: a reload lost them,
+  // behind the browser's own "Leave site?"): sessionStorage, one entry per version, under
+  // SAVED + "user:asset:cutout" (a cutout row is one version). The entry carries the version
+  // number and the working copy the points are measured in (its size and content), so strokes
+  // are restored only onto the very version and photo they were painted on.
+  var SAVED = "cutroom.retouch.unapplied:";
+  // How this page was opened: "reload" names the restore's cause; an editor swapped in later
+  // (a card reached by Next / Previous) was not reloaded.
+  var opened = "", firstLoad = true;
+  try { opened = (performance.getEntriesByType("navigation")[0] || {}).type || ""; } catch (e) { /* old browser */ }
   // Every editor made on this page: one swapped out (another card, Apply) frees its previews.
   var editors = [];
+
+  function strokeCount(n) { return n + " stroke" + (n === 1 ? "" : "s"); }
 
   function typing(el) {
     return el && (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable ||
@@ -172,7 +184,7 @@
     this.canvas.addEventListener("pointerenter", function () { self.warm(); });
     this.canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
     form.addEventListener("click", function (ev) {
-      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom],[data-rt-more],[data-rt-faint],[data-rt-comment]");
+      var t = ev.target.closest("[data-rt-tool],[data-rt-undo],[data-rt-redo],[data-rt-clear],[data-rt-overlay],[data-rt-zoom],[data-rt-more],[data-rt-faint],[data-rt-comment],[data-rt-discard]");
       // the form carries its own state in data-rt-* attributes (data-rt-faint once Faint was
       // used): a click anywhere inside it must not count as a click on that control
       if (!t || t === form || !form.contains(t)) return;
@@ -189,6 +201,7 @@
       else if (t.hasAttribute("data-rt-undo")) self.undo();
       else if (t.hasAttribute("data-rt-redo")) self.redo();
       else if (t.hasAttribute("data-rt-clear")) self.clear();
+      else if (t.hasAttribute("data-rt-discard")) self.discard();
     });
     form.addEventListener("input", function (ev) {
       if (ev.target === self.size) self.sizeChanged();
@@ -210,6 +223,9 @@
         return;
       }
       self.applying = true;
+      // sent: a reload now must not offer them again onto the version they are being applied to
+      self.forget();
+      self.unrestored();
       self.unpause();
       self.form.dataset.rtPreview = "applying";
       self.toggleComment(false);
@@ -220,6 +236,7 @@
     function refused(ev) {
       var xhr = ev.detail && ev.detail.xhr;
       self.applying = false;
+      self.save();
       self.form.dataset.rtPreview = "error";
       // only a refusal (422) is plain words for the reviewer; a 403, a CSRF failure or a 500
       // answers with an HTML page, never shown as source text
@@ -262,7 +279,126 @@
     var c = carry;
     if (c && c.asset === this.asset && !this.form.closest(".rv-stage-retouch")) this.restore(c);
     else if (this.visible() && !window.scrollY && !this.form.closest(".rv-stage-retouch")) this.reveal();
+    this.restoreSaved();
   }
+
+  /* The tab's saved strokes (see SAVED). */
+  Editor.prototype.savedKey = function () {
+    var f = this.form.dataset;
+    return SAVED + (f.rtOwner || "") + ":" + this.asset + ":" + (f.cutout || "");
+  };
+  // False when this tab cannot keep them (storage off or full): leaving then asks the browser.
+  Editor.prototype.save = function () {
+    if (this.applying || this.gone) return;
+    try {
+      if (this.strokes.length) {
+        sessionStorage.setItem(this.savedKey(), JSON.stringify({
+          version: this.form.dataset.version, working: this.form.dataset.rtWorking || "",
+          strokes: this.strokes }));
+      } else {
+        sessionStorage.removeItem(this.savedKey());
+      }
+      this.saved = true;
+    } catch (e) { this.saved = false; }
+  };
+  Editor.prototype.forget = function () {
+    try { sessionStorage.removeItem(this.savedKey()); } catch (e) { /* nothing kept */ }
+  };
+  /* Opened with strokes this tab saved for this very version: they come back, previewed, with
+     a line that says so and a Discard button. Saved for an older version of this photo (a
+     re-run or a retouch made a newer one since), or measured in another working copy: they
+     fit no longer, are dropped, and the status says how many went. A newer version's stay
+     ("Back to v1" does not drop v2's). */
+  Editor.prototype.restoreSaved = function () {
+    var mine = null, dropped = [], self = this;
+    var prefix = SAVED + (this.form.dataset.rtOwner || "") + ":" + this.asset + ":";
+    var version = parseInt(this.form.dataset.version, 10) || 0;
+    try {
+      var keys = [];
+      for (var i = 0; i < sessionStorage.length; i++) {
+        var k = sessionStorage.key(i);
+        if (k && k.indexOf(prefix) === 0) keys.push(k);
+      }
+      keys.forEach(function (k) {
+        var entry = null;
+        try { entry = JSON.parse(sessionStorage.getItem(k)); } catch (e) { entry = null; }
+        var own = k === self.savedKey();
+        var fits = entry && String(entry.version) === self.form.dataset.version &&
+          entry.working === (self.form.dataset.rtWorking || "") && self.validStrokes(entry.strokes);
+        if (own && fits) { mine = entry; return; }
+        if (!own && entry && (parseInt(entry.version, 10) || 0) >= version) return;
+        sessionStorage.removeItem(k);
+        if (entry && entry.strokes && entry.strokes.length) dropped.push(entry);
+      });
+    } catch (e) { return; }  // storage off: nothing was saved
+    this.form.dataset.rtRestoredStrokes = mine ? String(mine.strokes.length) : "0";
+    if (dropped.length) {
+      var lost = 0, from = [], here = "v" + this.form.dataset.version;
+      dropped.forEach(function (d) {
+        lost += d.strokes.length;
+        if (from.indexOf("v" + d.version) < 0) from.push("v" + d.version);
+      });
+      this.form.dataset.rtDropped = String(lost);
+      this.say(strokeCount(lost) + " painted on " + from.join(", ") + " and not applied " +
+               (lost === 1 ? "was" : "were") + " dropped: " +
+               (String(from) === here ? "the photo's working copy changed since." :
+                "this is " + here + ", and strokes fit only the version they were painted on."), "hint");
+      this.show();
+    }
+    if (!mine) return;
+    this.strokes = mine.strokes;
+    this.undone = [];
+    this.addedAt = -1;
+    this.changed();
+    this.restoredKey = JSON.stringify(this.strokes);
+    var line = this.restoredLine = document.createElement("p");
+    line.className = "rt-restored";
+    line.setAttribute("role", "status");
+    line.setAttribute("data-rt-restored-line", "");
+    var words = document.createElement("span");
+    words.setAttribute("data-rt-restored-words", "");
+    words.textContent = "Restored " + strokeCount(this.strokes.length).replace(" ", " unapplied ") +
+      (opened === "reload" && firstLoad ? " from before the reload" :
+       " painted on v" + this.form.dataset.version + " earlier in this tab") + " — Apply or Discard";
+    line.appendChild(words);
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "btn";
+    discard.setAttribute("data-rt-discard", "");
+    discard.textContent = "Discard";
+    line.appendChild(discard);
+    this.foot.insertBefore(line, this.status.nextSibling);
+    this.show();
+  };
+  // On the card the Retouch view is a visit, closed on arrival: restored (or dropped) strokes
+  // open it, so what happened to them is in sight.
+  Editor.prototype.show = function () {
+    if (this.visible()) return;
+    var card = this.form.closest(".rv-card"), open = card && card.querySelector('[data-rv-mode="retouch"]');
+    if (open) open.click();
+  };
+  Editor.prototype.validStrokes = function (list) {
+    var w = this.fullW, h = this.fullH;
+    return Array.isArray(list) && list.length > 0 && list.every(function (s) {
+      return s && COLOURS[s.kind] && typeof s.radius === "number" && s.radius > 0 &&
+        Array.isArray(s.points) && s.points.length > 0 && s.points.every(function (p) {
+          return Array.isArray(p) && p.length === 2 && p[0] >= 0 && p[0] <= w && p[1] >= 0 && p[1] <= h;
+        });
+    });
+  };
+  // The restored line goes once the list is no longer what was restored (edited, applied).
+  Editor.prototype.unrestored = function () {
+    if (this.restoredLine && this.restoredLine.parentNode) this.restoredLine.parentNode.removeChild(this.restoredLine);
+    this.restoredLine = null;
+    this.restoredKey = null;
+  };
+  Editor.prototype.discard = function () {
+    var n = this.strokes.length;
+    this.unrestored();
+    this.clear();
+    this.say("Discarded " + n + " restored stroke" + (n === 1 ? "" : "s") +
+             "; v" + this.form.dataset.version + " shows as it is (Redo brings them back).");
+  };
 
   Editor.prototype.restore = function (c) {
     carry = null;
@@ -676,6 +812,8 @@
     if (this.pausedNote && this.pausedNote.parentNode) this.pausedNote.parentNode.removeChild(this.pausedNote);
   };
   Editor.prototype.changed = function () {
+    if (this.restoredKey && this.restoredKey !== JSON.stringify(this.strokes)) this.unrestored();
+    this.save();
     this.sync();
     this.updateButtons();
     this.render();
@@ -1406,13 +1544,15 @@
     keep(eds, "Strokes not applied yet");
   }
 
-  // Strokes live only in this page until Apply: leaving (reload, link, closing the tab) asks
-  // first. Clear empties the list, so it ends the guard too (redo is gone with the page).
+  // Strokes are saved in this tab (see SAVED): a reload restores them, so the browser's own
+  // "Leave site? Changes you made may not be saved" (its words, not ours, and false after a
+  // reload) asks only when this tab could not save them (storage off or full). Leaving by the
+  // app's own links and buttons asks in the app's words below.
   window.addEventListener("beforeunload", function (ev) {
     var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
     for (var i = 0; i < forms.length; i++) {
       var ed = forms[i]._rtEditor;
-      if (ed && ed.strokes.length && !ed.applying) {
+      if (ed && ed.strokes.length && !ed.applying && !ed.saved) {
         ev.preventDefault();
         ev.returnValue = "";  // older Chromium shows the prompt only with this set
         return "";
@@ -1429,11 +1569,36 @@
     });
     return out;
   }
-  function discardQuestion(eds) {
+  function waiting(eds) {
+    var n = 0, versions = [];
+    eds.forEach(function (ed) {
+      n += ed.strokes.length;
+      if (versions.indexOf("v" + ed.form.dataset.version) < 0) versions.push("v" + ed.form.dataset.version);
+    });
+    return n + " retouch stroke" + (n === 1 ? " is" : "s are") + " not applied yet (painted on " +
+      versions.join(", ") + "; Enter applies " + (n === 1 ? "it" : "them") + ").\n";
+  }
+  /* Leaving the strokes out of sight (another card, page or version; a decision on this card)
+     loses nothing now, but they do nothing until applied: a reviewer who forgot Enter hears it
+     once, in words that say they stay. */
+  function leaveQuestion(eds) {
     var n = 0;
     eds.forEach(function (ed) { n += ed.strokes.length; });
-    return n + " retouch stroke" + (n === 1 ? " is" : "s are") + " not applied yet. " +
-      "Leave this card and discard " + (n === 1 ? "it" : "them") + "?";
+    return waiting(eds) + (n === 1 ? "It stays" : "They stay") + " saved in this tab: open this " +
+      "version again and " + (n === 1 ? "it comes" : "they come") + " back.\n\nGo on without applying " +
+      (n === 1 ? "it" : "them") + "?";
+  }
+  /* A re-run or an uploaded PNG makes a newer version, which strokes painted on this one do
+     not fit: they go (see restoreSaved). */
+  function dropQuestion(eds) {
+    var n = 0;
+    eds.forEach(function (ed) { n += ed.strokes.length; });
+    return waiting(eds) + "This makes a new version, and strokes fit only the version they " +
+      "were painted on: " + (n === 1 ? "it is" : "they are") + " dropped.\n\nDrop " +
+      (n === 1 ? "it" : "them") + " and go on?";
+  }
+  function dropAll(eds) {
+    eds.forEach(function (ed) { ed.forget(); ed.gone = true; });
   }
   function keep(eds, what) {
     // Kept: the strokes come back into view (the card's Retouch view, if it was left).
@@ -1444,9 +1609,20 @@
     }
     ed.say((what || "Strokes kept") + ": " + (touchFirst() ? "Apply" : "Enter") + " applies them, Clear drops them.", "hint");
   }
+  /* Ask before ``elt`` (a link, a button, a form) leaves the strokes of ``eds``: true to go on. */
+  function mayLeave(eds, elt) {
+    if (!eds.length) return true;
+    var drops = !!(elt && elt.closest && elt.closest("[data-rt-new-version]"));
+    if (window.confirm(drops ? dropQuestion(eds) : leaveQuestion(eds))) {
+      if (drops) dropAll(eds);
+      return true;
+    }
+    keep(eds);
+    return false;
+  }
 
-  // Strokes on the review card are lost when htmx swaps the card (Next / Previous, A, F, a
-  // re-run, a version link — by key or by click): every such request asks first. Apply is
+  // Strokes on the review card leave with the card when htmx swaps it (Next / Previous, A, F,
+  // a re-run, a version link — by key or by click): every such request asks first. Apply is
   // the editor's own request; a poll never asks (nobody to answer) and waits instead.
   document.addEventListener("htmx:confirm", function (ev) {
     var d = ev.detail || {}, target = d.target, elt = d.elt;
@@ -1460,9 +1636,36 @@
       eds.forEach(function (ed) { ed.paused(target); });
       return;
     }
-    if (window.confirm(discardQuestion(eds))) return;
-    ev.preventDefault();
-    keep(eds);
+    if (!mayLeave(eds, elt)) ev.preventDefault();
+  });
+  // The app's plain links and forms (Queue, Back to the card, Back to v1, the menu, an
+  // uploaded PNG, Log out) load another page: the same question, in the app's words, instead
+  // of the browser's. A link to this version's own card or retouch page does not ask: the
+  // strokes open there with it. htmx's links ask above; another site, a new tab or a download
+  // leaves this page as it is.
+  function strokesGoTo(url) {
+    return function (ed) {
+      return (ed.form.dataset.rtHere || "").split(" ").indexOf(url.pathname) >= 0;
+    };
+  }
+  document.addEventListener("click", function (ev) {
+    if (ev.defaultPrevented || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    var a = ev.target.closest && ev.target.closest("a[href]");
+    if (!a || (a.target && a.target !== "_self") || a.hasAttribute("download") ||
+        a.hasAttribute("hx-get") || a.hasAttribute("hx-post")) return;
+    var url = new URL(a.href, location.href);
+    if (url.origin !== location.origin) return;
+    if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
+    var going = strokesGoTo(url);
+    var eds = unapplied().filter(function (ed) { return !going(ed); });
+    if (!mayLeave(eds, a)) ev.preventDefault();
+  }, true);
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (ev.defaultPrevented || !(form instanceof HTMLFormElement) || form.hasAttribute("data-retouch") ||
+        form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    var eds = unapplied();
+    if (!mayLeave(eds, form)) { ev.preventDefault(); ev.stopImmediatePropagation(); }
   });
   // Back / Forward to another card: the address has changed already; kept, it goes back.
   var here = location.href;
@@ -1471,7 +1674,7 @@
   document.addEventListener("htmx:pushedIntoHistory", remember);
   function historyGuard(ev) {
     var eds = unapplied();
-    if (!eds.length || window.confirm(discardQuestion(eds))) return;
+    if (!eds.length || window.confirm(leaveQuestion(eds))) return;
     ev.preventDefault();
     history.pushState({ htmx: true }, "", here);
     keep(eds);
@@ -1481,6 +1684,6 @@
 
   window.cutroomRetouch = { init: init, active: active, unapplied: unapplied,
                            changeParts: changeParts };
-  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("DOMContentLoaded", function () { init(); firstLoad = false; });
   document.addEventListener("htmx:afterSettle", init);
 })();

@@ -311,6 +311,7 @@ def test_it_lines_up_photo_preview_and_canvas_and_marks_where_the_reviewer_click
     _check_one_box_and_click(page, "#retouch-strokes", viewport)
     screenshot(f"page-{viewport[0]}x{viewport[1]}")
 
+    page.evaluate("sessionStorage.clear()")  # the card would restore the page's click
     page.goto(f"{live_server.url}/cutouts/review/card/{big.pk}/")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(big.pk))
     page.keyboard.press("e")
@@ -371,12 +372,21 @@ def test_it_paints_nothing_on_a_right_click_with_the_detail_brush(live_server, p
     assert [s["kind"] for s in strokes] == ["detail"]
 
 
-def test_it_asks_before_leaving_with_strokes_not_applied(live_server, page, stained, log_in):
+def test_it_asks_the_browser_before_leaving_only_when_the_tab_cannot_keep_the_strokes(
+        live_server, page, stained, log_in):
+    """Saved in the tab, a reload restores the strokes (test_retouch_saved_strokes.py): the
+    browser's own "Leave site?" asks only when the tab's storage refuses them."""
     log_in(page, reviewer())
     editor, box = _retouch_page(page, live_server, stained)
-    assert not _leaving_is_guarded(page)
     page.mouse.click(*_at(box, BLOB[0], BLOB[1]), button="right")
     expect(editor).to_have_attribute("data-rt-strokes", "1")
+    assert not _leaving_is_guarded(page)
+    # storage full (or off): the next change cannot be saved
+    page.evaluate("""() => { Storage.prototype.setItem = () => {
+        throw new DOMException('full', 'QuotaExceededError'); }; }""")
+    assert not _leaving_is_guarded(page)
+    page.mouse.click(*_at(box, BLOB[0] + 30, BLOB[1] + 30), button="right")
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
     assert _leaving_is_guarded(page)
     editor.locator("[data-rt-clear]").click()
     expect(editor).to_have_attribute("data-rt-strokes", "0")
@@ -407,8 +417,8 @@ def _retouch_on_card(page, live_server, log_in, cutout):
     return card, stage, editor, editor.locator(".rt-canvas").bounding_box()
 
 
-def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page, request,
-                                                              make_cutouts, log_in):
+def test_it_asks_before_a_card_swap_leaves_strokes_not_applied(live_server, page, request,
+                                                               make_cutouts, log_in):
     first, _ = _pair(make_cutouts)
     card, stage, editor, box = _retouch_on_card(page, live_server, log_in, first)
     page.keyboard.press("r")
@@ -433,7 +443,10 @@ def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page,
         expect(stage).to_be_visible()
         expect(editor.locator("[data-rt-status]")).to_contain_text("Strokes kept")
         page.keyboard.press("Escape")
-    assert len(asked) == 3 and all("1 retouch stroke is not applied" in q for q in asked), asked
+    assert len(asked) == 3 and all(q == (
+        "1 retouch stroke is not applied yet (painted on v1; Enter applies it).\n"
+        "It stays saved in this tab: open this version again and it comes back.\n\n"
+        "Go on without applying it?") for q in asked), asked
     expect(card).to_have_attribute("data-cutout", str(first.pk))
     expect(editor).to_have_attribute("data-rt-strokes", "1")
     first.refresh_from_db()
@@ -445,12 +458,18 @@ def test_it_asks_before_a_card_swap_drops_strokes_not_applied(live_server, page,
     page.wait_for_function("(pk) => document.querySelector('#review-card').dataset.cutout !== pk",
                            arg=str(first.pk))
     assert len(asked) == 4
-    # No strokes: no question.
+    # No strokes: no question. Back on the first card, its stroke is there again (saved in the
+    # tab), the Retouch view open on it.
     page.on("dialog", lambda d: pytest.fail(f"asked without strokes: {d.message}"))
     second = page.locator("#review-card").get_attribute("data-cutout")
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("(pk) => document.querySelector('#review-card').dataset.cutout !== pk",
                            arg=second)
+    expect(card).to_have_attribute("data-cutout", str(first.pk))
+    expect(stage).to_be_visible()
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    expect(editor.locator("[data-rt-restored-words]")).to_have_text(
+        "Restored 1 unapplied stroke painted on v1 earlier in this tab — Apply or Discard")
 
 
 def test_it_asks_before_back_leaves_a_card_with_strokes(live_server, page, make_cutouts, log_in):
@@ -998,9 +1017,17 @@ def test_it_applies_on_the_retouch_page_and_opens_the_new_version_in_place(
     box = fresh.locator(".rt-canvas").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(fresh).to_have_attribute("data-rt-strokes", "1")
+    # v2's stroke left behind: asked in the app's words; it stays saved for v2 (the newer)
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
     back.click()
     expect(page.locator("#retouch-strokes [data-retouch]")).to_have_attribute(
         "data-cutout", str(stained.pk))
+    assert len(asked) == 1 and asked[0].startswith(
+        "1 retouch stroke is not applied yet (painted on v2; Enter applies it).\n"
+        "It stays saved"), asked
+    assert page.evaluate("""() => Object.keys(sessionStorage).filter(
+        (k) => k.startsWith('cutroom.retouch.unapplied:'))""")[0].endswith(f":{v2.pk}")
 
 
 def test_it_keeps_the_apply_row_to_one_row_on_a_phone(live_server, browser, session_for,
