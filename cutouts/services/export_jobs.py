@@ -39,6 +39,7 @@ from .notifications import notification_create
 from .renditions import (
     plan_grouped,
     plan_renditions,
+    render_refusal,
     renditions_persist,
     scene_layout_assets,
 )
@@ -737,28 +738,27 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     stored measures (its ``source``): (why, whether include_failing still ships it), or None;
     and the warnings its check would give it, in the check's words (the Presets table's
     *warned*: an eBay file the photo's frame cuts ships "ok (warnings)").
-    A scene in a preset whose rules forbid scenes fails compliance (check_spec). From the
-    product's box size, laid out as the renderer lays it out (``compliance.product_layout``;
-    a scene on its backgrounds, ``scenes``: per preset, from ``scene_layout_assets``, as
-    render_scene places it; one without them, a background that cannot be read, is not
-    foreseen for size): a layout over the output pixel limit is never rendered; the scale is
-    judged by ``check_source`` itself, the check of the rendered file's function and words (a
-    product under MIN_PRODUCT_PX or enlarged past MAX_ENLARGEMENT fails compliance, a master
-    too small for the marketplaces warns). From the stored signals and the layout's output
-    size, judged by the functions the check of the file asks (``compliance.foreseen``): a
-    product the photo's frame cuts on a whole-product preset's main image
-    (``frame_cut_verdict``), a faint mark a white preset refuses (the verdict
-    ``faint_marks_refused`` gives the pre-check), an output size the preset's own rules
-    refuse (an admin's edited preset). Warnings: the renderer's enlargement warning
+    From the product's box size, laid out as the renderer lays it out
+    (``compliance.product_layout``; a scene on its backgrounds, ``scenes``: per preset, from
+    ``scene_layout_assets``, as render_scene places it; one without them, a background that
+    cannot be read, is not foreseen for size): a layout over the output pixel limit is never
+    rendered, in the real run's words (``render_refusal``); the scale is judged by
+    ``check_source`` itself, the check of the rendered file's function and words (a product
+    under MIN_PRODUCT_PX or enlarged past MAX_ENLARGEMENT fails compliance, a master too
+    small for the marketplaces warns). From the stored signals, the spec's format and the
+    layout's output size, judged by the functions the check of the file asks
+    (``compliance.foreseen``), in its order: a product the photo's frame cuts on a
+    whole-product preset's main image (``frame_cut_verdict``), a faint mark a white preset
+    refuses (the verdict ``faint_marks_refused`` gives the pre-check), an output format or
+    size the preset's own rules refuse (an admin's edited preset). Last, as the real run
+    adds it after the file's check, a scene in a preset whose rules forbid scenes
+    (``check_spec``). Warnings: the renderer's enlargement warning
     (``render.warn_enlarged``), ``check_source``'s and ``compliance.foreseen``'s (a frame cut
     where the preset warns, a faint mark it does not refuse, a side under the recommended
     one)."""
     if source is None:
         return None, []
     spec = preset.variant_spec
-    refused = variants.check_spec(spec, preset.rules)
-    if refused:
-        return (f"failed: {'; '.join(refused)}", True), []
     errors: list[str] = []
     warnings: list[str] = []
     canvas: tuple[int, int] | None = None
@@ -775,7 +775,7 @@ def _foresee(preset: variants.Preset, source: _Source | None,
                 lay = product_layout(spec, frame, (pw, ph), fill)
                 scale, canvas = lay.scale, lay.canvas
         except variants.RenderError as exc:
-            return (f"cannot be rendered: {exc}", False), []
+            return (render_refusal(exc), False), []
         warn_enlarged(warnings, scale, (0, 0, pw, ph))
         judged = variants.ComplianceResult()
         check_source(judged, scale, (pw, ph))
@@ -785,6 +785,8 @@ def _foresee(preset: variants.Preset, source: _Source | None,
                        position=source.position or None, canvas=canvas)
     errors += signals.errors
     warnings += signals.warnings
+    # after the file's check, as the real run adds it
+    errors += variants.check_spec(spec, preset.rules)
     return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings
 
 

@@ -319,7 +319,7 @@ def _produce(source: _Source, targets: list[_Target],
             out.error = f"cutout file missing from storage: {exc}"
             continue
         except variants.VariantError as exc:
-            out.error = f"cannot render: {exc}"
+            out.error = render_refusal(exc)
             continue
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             # A corrupt cutout file spoils its own variants, not the whole export.
@@ -349,6 +349,13 @@ def _produce(source: _Source, targets: list[_Target],
                               if _keeps_meta(spec) else {})},
         }
     return outputs
+
+
+def render_refusal(exc: variants.VariantError) -> str:
+    """Why a file was not rendered (a layout over the output limit, margins leaving no room),
+    in the words of the export and of a dry run that foresees it from the layout
+    (``export_jobs._foresee``): one refusal, one line in their Presets tables."""
+    return f"cannot render: {exc}"
 
 
 def _each_told(outputs: list[RenditionOutput], on_done: Callable[[str], None] | None

@@ -294,8 +294,7 @@ def check_variant(
     m.update(format=fmt, width=width, height=height, mode=im.mode)
 
     # -- format, size, bytes
-    if fmt not in rules.formats:
-        result.error(f"format {fmt} is not accepted (allowed: {', '.join(sorted(rules.formats))})")
+    _check_format(result, rules, fmt)
     if getattr(im, "n_frames", 1) > 1:
         result.error("animated images are not accepted")
     if rules.max_bytes is not None and len(data) > rules.max_bytes:
@@ -347,6 +346,14 @@ def check_variant(
             if not scene and product_bbox is not None:
                 _check_shadow_extent(result, arr, paper, product_bbox)
     return result
+
+
+def _check_format(result: ComplianceResult, rules: Rules, fmt: str) -> None:
+    """The rule on the output's format, in the check's words: the check of the file reads it
+    from the file, a dry run (:func:`foreseen`) from the spec (an admin's preset may render
+    a format its rules refuse)."""
+    if fmt not in rules.formats:
+        result.error(f"format {fmt} is not accepted (allowed: {', '.join(sorted(rules.formats))})")
 
 
 def _check_size(result: ComplianceResult, rules: Rules, width: int, height: int) -> None:
@@ -692,9 +699,11 @@ def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
     (:func:`_judge_faint_mark`: an error where :func:`_refuses_faint_mark`, the verdict
     :func:`faint_marks_refused` gives the export form's pre-check, else a warning from
     ``FAINT_MARK_SHARE``; only for a preset rendering at the signal's threshold) and the
-    output's size, ``canvas`` (w, h) as the layout gives it (:func:`_check_size`: an admin's
-    preset whose spec breaks its own size rules fails every file). What neither can say
-    (the file's own pixels: ghosts, canvas edges, bytes) is not here."""
+    output's format and size, the spec's format and ``canvas`` (w, h) as the layout gives it
+    (:func:`_check_format`, :func:`_check_size`: an admin's preset whose spec breaks its own
+    format or size rules fails every file), in the check's order, so the first reason is the
+    check's first too. What neither can say (the file's own pixels: ghosts, canvas edges,
+    bytes) is not here."""
     result = ComplianceResult()
     _check_frame_cut(result, preset.rules, frame_cut, position)
     share = _share_at(preset, faint_marks)
@@ -704,6 +713,7 @@ def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
         _judge_faint_mark(result, preset.rules, count if isinstance(count, int) and count > 0
                           else 1, share, None,
                           at if isinstance(at, list) and len(at) == 2 else None)
+    _check_format(result, preset.rules, preset.variant_spec.format)
     if canvas is not None:
         _check_size(result, preset.rules, *canvas)
     return result

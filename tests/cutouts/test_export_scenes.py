@@ -18,7 +18,14 @@ from cutouts.services import export_jobs, renditions, scenes
 from cutouts.tasks import export_job_run_task
 from tests.factories import ProductFactory, manager, reviewer
 
-from .export_helpers import approved_cutout, measured, run_dry, run_job, served
+from .export_helpers import (
+    approved_cutout,
+    measured,
+    presets_table,
+    run_dry,
+    run_job,
+    served,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,11 +245,23 @@ def test_it_foresees_a_scene_enlarged_past_the_limit(oak):
         refused["reason"].removeprefix("not exported: "))
 
 
-def test_it_foresees_a_scene_a_marketplace_preset_forbids():
+@pytest.mark.parametrize("formats", [None, ["png"]])
+def test_it_foresees_a_scene_a_marketplace_preset_forbids(formats):
+    """The real run adds the scene refusal after the check of the file (a format the rules
+    refuse comes first); a dry run said the scene refusal alone, whatever else it foresaw."""
     Preset.objects.create(name="amazon_scene", label="Amazon scene",
                           spec="canvas-1000x1000|bg-ffffff|scale-90|format-jpeg",
-                          naming="{sku}.{ext}", rules={"no_scenes": True})
+                          naming="{sku}.{ext}",
+                          rules={"no_scenes": True, **({"formats": formats} if formats else {})})
     measured(approved_cutout(product=ProductFactory(sku="SCENE-1"), size=(800, 600)))
     job = run_dry(presets=["amazon_scene"])
     assert job.report["would_export"] == 0
-    assert "marketplace rules forbid scenes" in job.report["excluded"][0]["reason"]
+    real = run_job(export_jobs.export_job_create(presets=["amazon_scene"], enqueue=False))
+    assert real.exported_count == 0
+    [foreseen], [refused] = job.report["excluded"], real.report["excluded"]
+    assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
+            == refused["reason"].removeprefix("not exported: "))
+    assert presets_table(job) == presets_table(real)
+    [(reason, *_)] = presets_table(real)["amazon_scene"][1]
+    assert reason.startswith("format jpeg is not accepted" if formats
+                             else "marketplace rules forbid scenes")

@@ -1267,20 +1267,33 @@ def _dry_run(spec: str, **kwargs) -> ExportJob:
     return run_dry(specs=[spec], **kwargs)
 
 
-def test_it_tells_in_a_dry_run_what_the_size_and_enlargement_limits_exclude():
-    # trim|long-15000 "would be rendered" in the dry run, excluded by the real run
+@pytest.mark.parametrize("include_failing", [False, True])
+def test_it_refuses_a_layout_over_the_output_limit_in_a_dry_run_in_the_exports_words(
+        include_failing):
+    """trim|long-15000 "would be rendered" in a dry run, then "cannot be rendered: output of
+    …" where the export said "cannot render: output of …": one refusal, two lines in the
+    Presets tables. One function words both (``renditions.render_refusal``); no
+    include_failing ships a file that was never rendered."""
+    measured(approved_cutout(product=ProductFactory(sku="HUGE-1")))
+    spec = "trim|long-15000|format-png"  # the 400x360 px ellipse: 15000x13500 px
+    dry = _dry_run(spec, include_failing=include_failing)
+    real = run_job(export_jobs.export_job_create(specs=[spec], enqueue=False,
+                                                 include_failing=include_failing))
+    assert dry.message.startswith("Dry run: 0 file(s) would be exported, 1 excluded")
+    assert (real.exported_count, real.failed_count) == (0, 1)
+    assert presets_table(dry) == presets_table(real)
+    [(_, reasons, _)] = presets_table(real).values()
+    assert [(reason.split(":")[0], count) for reason, count, _ in reasons] == [
+        ("cannot render", 1)]
+    [foreseen], [refused] = dry.report["excluded"], real.report["excluded"]
+    assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
+            == refused["reason"].removeprefix("not exported: "))
+
+
+def test_it_tells_in_a_dry_run_what_the_enlargement_limit_excludes():
     cutout = approved_cutout(product=ProductFactory(sku="HUGE-1"))
     cutout.signals = {**cutout.signals, "product_px": [400, 360]}
     cutout.save(update_fields=["signals"])
-    huge = _dry_run("trim|long-15000|format-png")
-    assert huge.message.startswith("Dry run: 0 file(s) would be exported, 1 excluded")
-    [row] = huge.report["excluded"]
-    assert row["reason"].startswith("dry run: would not be exported: cannot be rendered: "
-                                    "output of 15000x13500 px")
-    real = export_jobs.export_job_create(specs=["trim|long-15000|format-png"], enqueue=False)
-    assert export_job_run_task(real.pk) == "done"
-    real.refresh_from_db()
-    assert (real.exported_count, real.failed_count) == (0, 1)
     # 400 px to 5000 px is 12.5x: a compliance failure (in the export's words:
     # test_it_refuses_an_enlarged_product_in_a_dry_run_in_the_exports_words), shipped only
     # with include_failing
@@ -1329,6 +1342,38 @@ def test_it_foresees_in_a_dry_run_a_preset_whose_size_breaks_its_own_rules(too_s
     assert foreseen["preset"] == refused["preset"] == "too_small"
     assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
             == refused["reason"].removeprefix("not exported: "))
+
+
+@pytest.mark.parametrize("include_failing", [False, True])
+@pytest.mark.parametrize("rules", [
+    {"formats": ["png", "webp"]},
+    # both broken: the check of the file says the format first, and so must a dry run
+    {"formats": ["png"], "min_long_side": 1000, "recommended_short_side": 2000},
+])
+def test_it_foresees_in_a_dry_run_a_preset_whose_format_its_rules_refuse(rules,
+                                                                         include_failing):
+    """An admin's preset rendering JPEG where its rules accept PNG fails every file; a dry run
+    said "would be rendered" of each until the export refused them "format jpeg is not
+    accepted (allowed: png)". Foreseen from the spec's format, in the check's words and
+    order: the Presets table keeps a refusal's first reason only."""
+    Preset.objects.create(name="edited", label="Edited", spec=SMALL, naming="{sku}.{ext}",
+                          rules={"background": "ffffff", **rules})
+    measured(approved_cutout(product=ProductFactory(sku="FORMAT-1")))
+    dry = run_dry(presets=["amazon_main", "edited"], include_failing=include_failing)
+    assert not Rendition.objects.exists()
+    real = run_presets(["amazon_main", "edited"], include_failing=include_failing)
+    assert dry.report["failing_included_count"] == real.report["failing_included_count"] == (
+        int(include_failing))
+    assert presets_table(dry) == presets_table(real)
+    if not include_failing:  # else it ships despite the refusal
+        [(reason, count, _)] = presets_table(real)["edited"][1]
+        allowed = ", ".join(rules["formats"])
+        assert (reason.removesuffix(" …"), count) == (
+            f"format jpeg is not accepted (allowed: {allowed})", 1)
+        [foreseen], [refused] = dry.report["excluded"], real.report["excluded"]
+        assert foreseen["preset"] == refused["preset"] == "edited"
+        assert (foreseen["reason"].removeprefix("dry run: would not be exported: ")
+                == refused["reason"].removeprefix("not exported: "))
 
 
 @pytest.fixture

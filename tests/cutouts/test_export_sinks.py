@@ -50,7 +50,7 @@ def test_it_writes_the_status_code_of_each_outcome(dry_run, include_failing, out
     (False, ("failed: enlarged 12.5x", True), "failed", "dry run: would not be exported: "),
     (True, ("failed: enlarged 12.5x", True), "failed_included",
      "dry run: would be exported despite: "),
-    (True, ("cannot be rendered: output of 15000x13500 px", False), "not_exported",
+    (True, ("cannot render: output of 15000x13500 px", False), "not_exported",
      "dry run: would not be exported: "),
 ])
 def test_it_writes_the_status_code_of_what_a_dry_run_foresees(include_failing, foreseen, code,

@@ -116,6 +116,10 @@ _SIZE_RULES = [
     {"max_long_side": 300, "min_short_side": 380},
     {"square": True, "aspect_ratios": ("4:3",)},
     {"max_pixels": 100_000, "recommended_long_side": 2000},
+    # the format the spec renders: with a size broken too, the check says the format first
+    {"formats": frozenset({"webp", "avif"})},
+    {"formats": frozenset({"png"}), "min_long_side": 1000},
+    {"formats": frozenset({"jpeg"}), "max_long_side": 300},
 ]
 
 
@@ -123,10 +127,12 @@ _SIZE_RULES = [
 @pytest.mark.parametrize("spec", ["trim|fill-85|square-400|bg-ffffff|format-jpeg",
                                   "canvas-500x300|bg-ffffff|format-jpeg",
                                   "trim|long-400|format-png"])
-def test_it_foresees_the_size_rules_an_admins_preset_breaks_in_the_checks_words(spec, rules):
-    """An admin's preset whose spec makes a size its rules refuse fails every file: a dry run
-    foresees it from the layout's output size (``product_layout``: the stored product box,
-    as the export lays it out), in the check of the file's words."""
+def test_it_foresees_the_size_and_format_rules_an_admins_preset_breaks_in_the_checks_words(
+        spec, rules):
+    """An admin's preset whose spec makes a size or a format its rules refuse fails every
+    file: a dry run foresees it from the layout's output size (``product_layout``: the stored
+    product box, as the export lays it out) and the spec's format, in the check of the file's
+    words and order."""
     preset = variants.Preset("edited", "Edited", spec, "{sku}.{ext}",
                              variants.Rules(**rules)).checked()
     # large enough for every marketplace preset: check_source has nothing to say of it
