@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.utils import timezone
 
 from .api_models import ApiKey
+from .gtin import product_gtin_warning
 from .ingest import archives, images
 from .ingest.manifest import Manifest, csv_safe_row
 from .ingest.naming import (
@@ -101,38 +102,6 @@ def product_get_typed(*, sku: str) -> Product:
         return rows[known_usable(sku, found).sku]
     except Unmapped as exc:
         raise Product.DoesNotExist(str(exc)) from None
-
-
-#: products named in a shared-GTIN warning; the rest are counted
-GTIN_SHARERS_SHOWN = 5
-
-
-def products_sharing_gtin(*, gtin: str, exclude_pk: int | None = None) -> list[Product]:
-    """Other live products with this GTIN, by SKU (the first ``GTIN_SHARERS_SHOWN`` + 1)."""
-    if not gtin:
-        return []
-    rows = Product.live.filter(gtin=gtin)
-    if exclude_pk is not None:
-        rows = rows.exclude(pk=exclude_pk)
-    return list(rows.order_by("sku")[:GTIN_SHARERS_SHOWN + 1])
-
-
-def product_gtin_warning(*, product: Product) -> str:
-    """Why saving ``product`` deserves a second look: another live product has its GTIN
-    ("" when none). A GTIN names one trade item, so two products with one GTIN are usually a
-    typo; it is a warning, not a refusal, because variants sold as one item can share it.
-    The form pages flash it after the save, the API returns it with the saved product, and
-    the bulk edit reports it on the lines that changed a GTIN
-    (``product_bulk_report_warned``); marketplaces that name files by GTIN would get
-    colliding names (the export form says so too: ``export_naming_gaps``)."""
-    others = products_sharing_gtin(gtin=product.gtin, exclude_pk=product.pk)
-    if not others:
-        return ""
-    named = ", ".join(f"{o.sku} (#{o.pk})" for o in others[:GTIN_SHARERS_SHOWN])
-    more = " and others" if len(others) > GTIN_SHARERS_SHOWN else ""
-    return (f"GTIN {product.gtin} is also on product {named}{more}. A GTIN identifies one "
-            "trade item: check the number; exports that name files by GTIN (Walmart) would "
-            "give these products the same file names.")
 
 
 def product_bulk_report_warned(*, report: BulkEditReport) -> BulkEditReport:

@@ -319,7 +319,10 @@ def batch_start(request: HttpRequest, payload: BatchIn):
         batch = batch_services.cutout_batch_start(
             assets=assets, user=who.user, profile_name=payload.profile, model=payload.model,
             overrides=batch_services.batch_overrides(shadow=payload.shadow),
-            label=payload.label, recut=payload.recut)
+            label=batch_services.batch_label(
+                label=payload.label, product_id=payload.product_id,
+                import_job_id=payload.import_id, all_pending=payload.all_pending),
+            recut=payload.recut)
     except BatchError as exc:
         # No setting at fault: the selection was empty, so name the one used.
         field = exc.field or (_selection_field(payload) if not assets.exists() else "")

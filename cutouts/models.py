@@ -96,6 +96,12 @@ CUTOUT_LIVE = models.Q(asset__deleted_at__isnull=True, asset__product__deleted_a
 #: not by anyone's Cancel, so neither they nor their batch read failed or cancelled
 CUTOUT_UNCHANGED = models.Q(is_unchanged=True)
 
+#: the versions cancelled because their image or product was deleted
+#: (``batches.cutouts_cancel_deleted``, or their run finding it gone): nobody's Cancel, so
+#: counted apart from the cancelled ones, and no "Restart cancelled" brings them back
+CUTOUT_GONE = models.Q(status=JobStatus.CANCELLED, is_unchanged=False) & (
+    models.Q(asset__deleted_at__isnull=False) | models.Q(asset__product__deleted_at__isnull=False))
+
 #: longest stage phrase a running cutout shows ("Refining edges"; ``imaging.progress``)
 CUTOUT_STAGE_MAX = 60
 

@@ -25,7 +25,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from PIL import Image
 
-from .. import events, upload_gate
+from .. import events, signals, upload_gate
 from ..errors import (
     AssetRestoreError,
     ProductDeletedError,
@@ -928,7 +928,9 @@ def _position_yield(product: Product, other: ImageAsset, position: str, filename
 def asset_soft_delete(*, asset: ImageAsset) -> ImageAsset:
     if asset.deleted_at is None:
         now = timezone.now()
-        ImageAsset.objects.filter(pk=asset.pk, deleted_at__isnull=True).update(deleted_at=now)
+        if ImageAsset.objects.filter(pk=asset.pk, deleted_at__isnull=True).update(
+                deleted_at=now):
+            signals.assets_deleted.send(sender=ImageAsset, asset_ids=[asset.pk])
         asset.deleted_at = now
     return asset
 

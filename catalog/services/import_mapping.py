@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import StorageDownError
+from ..gtin import products_gtin_warnings
 from ..ingest import skus
 from ..ingest.archives import name_order_key
 from ..ingest.manifest import Manifest, ManifestRow, parse_manifest
@@ -182,6 +183,32 @@ def manifest_outcome(*, manifest: Manifest, sku: str, existing: Product | None,
                                f"files are still imported: {_validation_text(exc)}")
 
 
+def gtin_sets(outcome: ManifestOutcome, existing: Product | None) -> bool:
+    """Whether ``outcome`` gives a product a GTIN it did not have (a product created with
+    one, an update that changes it): what the shared-GTIN warning is asked of, as the form
+    pages and the bulk edit ask it of a save that sets a GTIN."""
+    if outcome.action not in (CREATE, UPDATE) or outcome.product is None:
+        return False
+    return bool(outcome.product.gtin) and (existing is None
+                                           or existing.gtin != outcome.product.gtin)
+
+
+def manifest_gtin_notes(*, manifest: Manifest, products: dict[str, Product]
+                        ) -> list[tuple[int, str]]:
+    """(line, reason) of each manifest product (``products``: by manifest SKU, created or
+    changed, saved or not) whose GTIN another live product has, or another of the manifest's
+    new ones: "Line 3: GTIN 4006381333931 is also on product QA001 (#12). …", the words
+    New product and the API say (``gtin.product_gtin_warning``). A warning, not a refusal,
+    as there. The import reports it once its whole manifest is applied
+    (``ImportRun.apply_manifest``), its preview before anything is sent
+    (``manifest_preview``)."""
+    by_sku = {p.sku: sku for sku, p in products.items()}
+    warnings = products_gtin_warnings(products=products.values())
+    return sorted((manifest.product_lines.get(by_sku[stored], 0),
+                   f"{manifest.where(by_sku[stored]).capitalize()}: {text}")
+                  for stored, text in warnings.items())
+
+
 def manifest_missing_text(row: ManifestRow, *, where: str, refusal: str = "") -> str:
     """What the import says of a manifest row whose file is not among its files (``where``:
     "in the archive", "among the uploaded files"), with every reason the row has: a row whose
@@ -233,12 +260,16 @@ def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
     twins = run.twin_rows()
     skus = list(manifest.products)
     chunk = settings.CUTROOM_MANIFEST_CHUNK
+    gtins: dict[str, Product] = {}
     for start in range(0, len(skus), chunk):
         part = skus[start:start + chunk]
         existing, ambiguous = run._manifest_existing(part, twins)
         for sku in part:
             outcome = manifest_outcome(manifest=manifest, sku=sku, existing=existing.get(sku),
                                        refused=twins.get(sku) or ambiguous.get(sku, ""))
+            if gtin_sets(outcome, existing.get(sku)):
+                assert outcome.product is not None
+                gtins[sku] = outcome.product
             line = manifest.product_lines.get(sku, 0)
             if outcome.action == REFUSE:
                 refusals[sku] = outcome.reason
@@ -246,6 +277,8 @@ def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
                 notes.append((line, outcome.reason, ImportIssue.Level.WARNING))
             elif outcome.action == CREATE:
                 created.append(sku)
+    notes.extend((line, reason, ImportIssue.Level.WARNING)
+                 for line, reason in manifest_gtin_notes(manifest=manifest, products=gtins))
     with_files = {row.sku for row in manifest.rows if row.filename}
     for sku, reason in refusals.items():
         if sku not in with_files:
@@ -335,6 +368,8 @@ class ImportRun:
         #: manifest SKU -> why its product is refused with its files (``_manifest_line_issue``)
         self.manifest_refusals: dict[str, str] = {}
         self._left: set[str] = set()  # updates refused, reported (``_manifest_left``)
+        #: manifest SKUs whose product the manifest step gave a GTIN (``gtin_sets``)
+        self._gtin_set: set[str] = set()
 
     def _movable(self) -> set[int]:
         if not self.session:
@@ -375,6 +410,23 @@ class ImportRun:
                 heartbeat_at=timezone.now(),
                 message=f"Manifest: {done:,} of {len(skus):,} products applied.",
             )
+        self._manifest_gtin_report(manifest)
+
+    def _manifest_gtin_report(self, manifest: Manifest) -> None:
+        """A warning per product the manifest gave a GTIN another live product has
+        (``manifest_gtin_notes``), read once the whole manifest is applied, so it names the
+        products that share it now, as the bulk edit does."""
+        if not self._gtin_set:
+            return
+        made = [p.pk for sku in self._gtin_set if (p := self.products.get(
+            self.folded.get(sku, sku))) is not None and p.pk is not None]
+        stored = {p.pk: p for p in Product.objects.filter(pk__in=made)}
+        products = {sku: stored[p.pk] for sku in self._gtin_set
+                    if (p := self.products.get(self.folded.get(sku, sku))) is not None
+                    and p.pk in stored}
+        for _line, reason in manifest_gtin_notes(manifest=manifest, products=products):
+            self.issue(manifest.name, reason, ImportIssue.Level.WARNING)
+        ImportJob.objects.filter(pk=self.job.pk).update(warning_count=self.job.warning_count)
 
     def _apply_chunk(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
         # Validation runs before the transaction: on SQLite the write lock is held only for
@@ -387,6 +439,8 @@ class ImportRun:
         for sku in skus:
             outcome = manifest_outcome(manifest=manifest, sku=sku, existing=existing.get(sku),
                                        refused=twins.get(sku) or ambiguous.get(sku, ""))
+            if gtin_sets(outcome, existing.get(sku)):
+                self._gtin_set.add(sku)
             if outcome.action == REFUSE:
                 self._manifest_line_issue(manifest, sku, outcome.reason)
             elif outcome.action == LEAVE:
@@ -464,6 +518,7 @@ class ImportRun:
     def _apply_each(self, skus: list[str], manifest: Manifest) -> tuple[int, int]:
         created = updated = 0
         for sku in skus:
+            self._gtin_set.discard(sku)  # the chunk's own note was rolled back with it
             if sku in self.twin_rows():  # reported by _apply_chunk
                 continue
             fields = manifest.products[sku]
@@ -476,6 +531,7 @@ class ImportRun:
                         continue  # reported by _apply_chunk
                     product = by_sku[found.sku] if isinstance(found, Known) else None
                 try:
+                    gtin_before = product.gtin if product is not None else ""
                     if product is None:
                         product = product_create(sku=sku, **fields)
                         Product.objects.filter(pk=product.pk).update(created_by_import=self.job)
@@ -488,6 +544,8 @@ class ImportRun:
                     elif product_fields_changed(product=product, fields=fields):
                         product = product_update(product=product, **fields)
                         updated += 1
+                    if product is not None and product.gtin and product.gtin != gtin_before:
+                        self._gtin_set.add(sku)
                 except ValidationError as exc:
                     self._manifest_refused(manifest, sku, exc, created=product is None)
                     product = None

@@ -24,6 +24,7 @@ from django.db.models import CharField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, Left, Upper
 from django.utils import timezone
 
+from .. import signals
 from ..errors import (
     ProductDeletedError,
     ProductFieldError,
@@ -155,10 +156,13 @@ def product_soft_delete(*, product: Product) -> Product:
     now = timezone.now()
     if product.deleted_at is None:
         Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(deleted_at=now)
-        ImageAsset.objects.filter(product=product, deleted_at__isnull=True).update(
+        asset_ids = list(ImageAsset.objects.filter(product=product, deleted_at__isnull=True)
+                         .values_list("pk", flat=True))
+        ImageAsset.objects.filter(pk__in=asset_ids, deleted_at__isnull=True).update(
             deleted_at=now
         )
         product.deleted_at = now
+        signals.assets_deleted.send(sender=Product, asset_ids=asset_ids)
     return product
 
 

@@ -6,7 +6,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 
-from ..models import CUTOUT_UNCHANGED, Cutout, CutoutBatch, JobStatus, Notification, WorkerPing
+from ..models import (
+    CUTOUT_GONE,
+    CUTOUT_UNCHANGED,
+    Cutout,
+    CutoutBatch,
+    JobStatus,
+    Notification,
+    WorkerPing,
+)
 from ..strengths import strength_of
 
 
@@ -24,15 +32,26 @@ _COUNTS_KEY = "_cutout_status_counts"
 #: ``is_unchanged``): no failure and nobody's cancel, so they are counted apart from the
 #: cancelled ones
 UNCHANGED = "unchanged"
+#: the count of versions cancelled because their image or product was deleted
+#: (``models.CUTOUT_GONE``): counted apart from the ones someone cancelled
+GONE = "gone"
 
 
 def _counts_empty() -> dict[str, int]:
-    return dict.fromkeys([*JobStatus.values, UNCHANGED], 0)
+    return dict.fromkeys([*JobStatus.values, UNCHANGED, GONE], 0)
 
 
-def _count_into(counts: dict[str, int], status: str, n: int, unchanged: int) -> None:
-    counts[status] += n - unchanged
+def _count_into(counts: dict[str, int], status: str, n: int, unchanged: int,
+                gone: int) -> None:
+    counts[status] += n - unchanged - gone
     counts[UNCHANGED] += unchanged
+    counts[GONE] += gone
+
+
+def batch_ended(counts: dict[str, int]) -> int:
+    """How many of a batch's cutouts ended, whichever way (the bar, the batch's close)."""
+    return (counts["done"] + counts["failed"] + counts["cancelled"] + counts[UNCHANGED]
+            + counts[GONE])
 
 
 def cutout_batch_counts(*, batch: CutoutBatch) -> dict[str, int]:
@@ -44,9 +63,10 @@ def cutout_batch_counts(*, batch: CutoutBatch) -> dict[str, int]:
         return dict(counted)
     counts = _counts_empty()
     rows = batch.cutouts.order_by().values_list("status").annotate(
-        n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED))
-    for status, n, unchanged in rows:
-        _count_into(counts, status, n, unchanged)
+        n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED),
+        gone=Count("pk", filter=CUTOUT_GONE))
+    for status, n, unchanged, gone in rows:
+        _count_into(counts, status, n, unchanged, gone)
     return counts
 
 
@@ -58,9 +78,10 @@ def cutout_batches_counted(batches: list[CutoutBatch]) -> list[CutoutBatch]:
     if counts:
         rows = (Cutout.objects.filter(batch_id__in=list(counts)).order_by()
                 .values_list("batch_id", "status")
-                .annotate(n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED)))
-        for batch_id, status, n, unchanged in rows:
-            _count_into(counts[batch_id], status, n, unchanged)
+                .annotate(n=Count("pk"), unchanged=Count("pk", filter=CUTOUT_UNCHANGED),
+                          gone=Count("pk", filter=CUTOUT_GONE)))
+        for batch_id, status, n, unchanged, gone in rows:
+            _count_into(counts[batch_id], status, n, unchanged, gone)
     for batch in batches:
         batch.__dict__[_COUNTS_KEY] = counts[batch.pk]
     return batches
@@ -148,7 +169,7 @@ RATE_MIN_SECONDS = 10.0
 def cutout_batch_progress(*, batch: CutoutBatch) -> BatchProgress:
     counts = cutout_batch_counts(batch=batch)
     total = sum(counts.values())
-    finished = counts["done"] + counts["failed"] + counts["cancelled"] + counts[UNCHANGED]
+    finished = batch_ended(counts)
     percent = int(100 * finished / total) if total else 100
     per_minute = eta = None
     if batch.started_at and counts["done"] + counts["failed"]:

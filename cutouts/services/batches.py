@@ -12,14 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog import jobs
-from catalog.models import ImageAsset
+from catalog.models import ImageAsset, Product
 
 from .. import enqueue
 from ..errors import BatchError, BatchFinishedError
 from ..imaging.quantize import fast_model
 from ..imaging.settings import PROFILES, SHADOW_MODES, CutoutSettings, profile
 from ..models import CUTOUT_LIVE, Cutout, CutoutBatch, CutoutQueue, JobStatus, ReviewStatus
-from ..selectors.jobs import UNCHANGED, cutout_batch_counts
+from ..selectors.jobs import GONE, UNCHANGED, batch_ended, cutout_batch_counts
 from ..selectors.review import rerun_models
 from .lineage import cutouts_parents_give_back
 from .notifications import notification_create
@@ -77,6 +77,27 @@ def model_require_installed(*, name: str) -> None:
             f"Model {name!r} is not installed here; installed models: "
             f"{', '.join(sorted(installed)) or 'none'}.", field="model",
         )
+
+
+def batch_label(*, label: str = "", product_id: int | None = None,
+                import_job_id: int | None = None, all_pending: bool = False) -> str:
+    """A batch's label: the one asked for, else what it was started on, in the same words
+    whether the page, the API or the batch list's button started it: "Import #2", the
+    product's SKU, "All pending images" (QA 2026-12-06 U6: the API and "Cut out all pending
+    images" read "Batch 7" while the same start from the import page read "Import #2").
+    "" for a hand-picked set of images (the batch then reads "Batch 7")."""
+    label = label.strip()
+    if label:
+        return label[:200]
+    if import_job_id:
+        return f"Import #{import_job_id}"
+    if product_id:
+        sku = Product.objects.filter(pk=product_id).values_list("sku", flat=True).first()
+        if sku:
+            return sku
+    if all_pending:
+        return "All pending images"
+    return ""
 
 
 def _time_limits(asset: ImageAsset) -> tuple[int, int]:
@@ -249,6 +270,38 @@ def cutout_batch_retry_failed(*, batch: CutoutBatch) -> int:
 
 
 @transaction.atomic
+def cutout_batch_restart_cancelled(*, batch: CutoutBatch) -> int:
+    """Re-queue the versions someone cancelled in this batch ("Cancel queued"), the same rows
+    with their version numbers, as "Retry failed" re-queues failed ones: the way back from a
+    cancel (QA 2026-12-06 U10). Left alone: versions whose image or product is deleted (out of
+    every bulk action), a retouch that ended unchanged, a re-run or retouch (its parent went
+    back to review when it was cancelled) and an image cut again since (a newer version):
+    restarting those would cut an image twice or undo what the reviewer has. Returns how many
+    were re-queued; the messages are sent once the transaction commits."""
+    locked = CutoutBatch.objects.select_for_update().get(pk=batch.pk)
+    rows = list(locked.cutouts.filter(CUTOUT_LIVE, status=JobStatus.CANCELLED,
+                                      is_unchanged=False, parent__isnull=True)
+                .values_list("pk", "asset_id", "version"))
+    if not rows:
+        return 0
+    newest = dict(Cutout.objects.filter(asset_id__in={a for _, a, _ in rows}).values("asset_id")
+                  .annotate(v=Max("version")).values_list("asset_id", "v"))
+    ids = [pk for pk, asset_id, version in rows if newest.get(asset_id) == version]
+    if not ids:
+        return 0
+    now = timezone.now()
+    restarted = list(Cutout.objects.filter(pk__in=ids, status=JobStatus.CANCELLED)
+                     .values_list("pk", flat=True))
+    Cutout.objects.filter(pk__in=restarted, status=JobStatus.CANCELLED).update(
+        **cutout_queued_fields(now=now), started_at=None, finished_at=None)
+    CutoutBatch.objects.filter(pk=batch.pk).update(
+        status=JobStatus.RUNNING, finished_at=None, message=batch_skip_note(batch=locked))
+    assets_status_sync(asset_ids=[a for pk, a, _ in rows if pk in set(restarted)])
+    enqueue.cutout_runs(restarted)
+    return len(restarted)
+
+
+@transaction.atomic
 def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
     """Stop queued work; cutouts already running finish normally. Raises
     BatchFinishedError when the batch already ended: nothing is left to cancel."""
@@ -269,11 +322,52 @@ def cutout_batch_cancel(*, batch: CutoutBatch) -> int:
     return cancelled
 
 
+#: a batch's words for its versions whose image or product was deleted (``GONE``)
+GONE_NOTE = "not cut (image or product deleted)"
+#: the error of such a version
+GONE_ERROR = "Cancelled: its image or its product was deleted."
+
+
+@transaction.atomic
+def cutouts_cancel_deleted(*, asset_ids: Iterable[int]) -> int:
+    """Cancel the queued and running versions of these just-deleted images (compare-and-set
+    on their status, so a run that finished first keeps its result, and a running one finds
+    its row gone at its finish and keeps nothing), and settle their batches: a product
+    deleted while its batch waits is not cut (QA 2026-12-06 U11). Called on
+    ``catalog.signals.assets_deleted``; returns how many were cancelled."""
+    ids = list(asset_ids)
+    if not ids:
+        return 0
+    now = timezone.now()
+    cancelled: list[int] = []
+    batches: set[int] = set()
+    for start in range(0, len(ids), 500):
+        rows = list(Cutout.objects.filter(asset_id__in=ids[start:start + 500],
+                                          status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+                    .values_list("pk", "status", "batch_id"))
+        for status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            pks = [pk for pk, row_status, _ in rows if row_status == status]
+            if pks and Cutout.objects.filter(pk__in=pks, status=status).update(
+                    status=JobStatus.CANCELLED, finished_at=now, error=GONE_ERROR, stage="",
+                    progress=0):
+                ended = set(Cutout.objects.filter(pk__in=pks, status=JobStatus.CANCELLED,
+                                                  error=GONE_ERROR).values_list("pk", flat=True))
+                cancelled.extend(ended)
+                batches.update(b for pk, _s, b in rows if pk in ended and b)
+    if not cancelled:
+        return 0
+    cutouts_parents_give_back(cutout_ids=cancelled)
+    assets_status_sync(asset_ids=ids)
+    for batch_id in sorted(batches):
+        cutout_batch_refresh(batch_id=batch_id)
+    return len(cancelled)
+
+
 def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
     """Close the batch once nothing is active; notify its owner exactly once."""
     batch = CutoutBatch.objects.get(pk=batch_id)
     counts = cutout_batch_counts(batch=batch)
-    ended = counts["done"] + counts["failed"] + counts["cancelled"] + counts[UNCHANGED]
+    ended = batch_ended(counts)
     if counts["queued"] or counts["running"]:
         if ended != batch.progress_done:
             CutoutBatch.objects.filter(pk=batch_id).update(progress_done=ended,
@@ -283,18 +377,21 @@ def cutout_batch_refresh(*, batch_id: int) -> CutoutBatch:
     # batch and nothing failed: such rows (counted apart, ``UNCHANGED``) settle it like done
     # ones (QA 2026-12-05 L1: a no-op Apply read as a red Failed batch that "Retry failed"
     # failed again).
-    unchanged, cancelled = counts[UNCHANGED], counts["cancelled"]
+    unchanged, cancelled, gone = counts[UNCHANGED], counts["cancelled"], counts[GONE]
     if counts["done"] == 0 and unchanged == 0 and counts["failed"]:
         final = JobStatus.FAILED
-    elif cancelled:
+    elif cancelled or (gone and not counts["done"] and not unchanged):
         # Someone stopped the batch before all of it ran: "done" would read as complete.
-        # The message keeps the counts of what did finish.
+        # The message keeps the counts of what did finish. Versions whose image was deleted
+        # (``GONE``) do not make a batch that cut the rest read cancelled.
         final = JobStatus.CANCELLED
     else:
         final = JobStatus.DONE
     message = (f"{counts['done']} done, {counts['failed']} failed, {cancelled} cancelled")
     if unchanged:
         message += f", {unchanged} unchanged (nothing changed, pixel for pixel)"
+    if gone:
+        message += f", {gone} {GONE_NOTE}"
     if note := batch_skip_note(batch=batch):
         message += f"; {note}"
     closed = CutoutBatch.objects.filter(

@@ -24,7 +24,7 @@ from ..imaging.encode import decode_working_copy
 from ..imaging.models import ModelError
 from ..imaging.progress import READING, SAVING, span
 from ..models import CUTOUT_STAGE_MAX, Cutout, CutoutBatch, CutoutQueue, JobStatus
-from .batches import BATCH_KIND, cutout_batch_refresh, cutout_queued_fields
+from .batches import BATCH_KIND, GONE_ERROR, cutout_batch_refresh, cutout_queued_fields
 from .lineage import cutouts_parents_give_back
 from .outputs import (
     is_transient_storage_error,
@@ -145,7 +145,8 @@ def cutout_run(*, cutout_id: int, worker: str = "",
                interrupts: tuple[type[BaseException], ...] = (),
                clock: StageClock = NO_CLOCK) -> str:
     """Run one cutout. Returns 'done', 'failed', 'unchanged' (a retouch whose result is its
-    parent's picture: ended cancelled, not failed), 'skipped' (not ours to run) or raises
+    parent's picture: ended cancelled, not failed), 'cancelled' (its image or product was
+    deleted: nothing computed), 'skipped' (not ours to run) or raises
     TransientError after putting the row back to queued for a retry.
 
     An exception of ``interrupts`` (the task's time limit) is not handled here: the outputs
@@ -167,7 +168,14 @@ def _cutout_execute(cutout_id: int, token: str,
     from .. import engine
 
     clock.reset()
-    cutout = Cutout.objects.select_related("asset", "batch").get(pk=cutout_id)
+    cutout = Cutout.objects.select_related("asset__product", "batch").get(pk=cutout_id)
+    if cutout.asset.deleted_at is not None or cutout.asset.product.deleted_at is not None:
+        # deleted while its version waited (a delete that raced the cancel, a purge): cut
+        # nothing nobody can see (QA 2026-12-06 U11)
+        if jobs.job_finish(Cutout, cutout_id, token, status=JobStatus.CANCELLED,
+                           error=GONE_ERROR, stage="", progress=0):
+            _cutout_settled(cutout_id)
+        return "cancelled"
     _batch_started(cutout)
     clock.lap("db_read")
     saved: list[str] = []

@@ -25,9 +25,11 @@ from ..selectors.jobs import (
 )
 from ..selectors.review import rerun_models
 from ..services.batches import (
+    batch_label,
     batch_overrides,
     batch_skip_note,
     cutout_batch_cancel,
+    cutout_batch_restart_cancelled,
     cutout_batch_retry_failed,
     cutout_batch_start,
 )
@@ -133,7 +135,9 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         batch = cutout_batch_start(
             assets=assets, user=request.user, profile_name=profile_name, model=model,
             overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
-            label=request.POST.get("label", "")[:200],
+            label=batch_label(label=request.POST.get("label", "")[:200],
+                              product_id=as_int("product"), import_job_id=as_int("import_job"),
+                              all_pending=request.POST.get("all_pending") == "1"),
             recut=request.POST.get("recut") == "1",
         )
     except BatchError as exc:
@@ -161,6 +165,15 @@ def batch_retry_failed(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     count = cutout_batch_retry_failed(batch=batch)
     return _after_batch_action(request, batch, f"Re-queued {_cutouts(count, 'failed')}.")
+
+
+@capability_required(roles.RUN_CUTOUTS)
+@require_POST
+def batch_restart_cancelled(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
+    """"Restart cancelled": the way back from "Cancel queued" (QA 2026-12-06 U10)."""
+    batch = _batch_or_404(batch_id)
+    count = cutout_batch_restart_cancelled(batch=batch)
+    return _after_batch_action(request, batch, f"Re-queued {_cutouts(count, 'cancelled')}.")
 
 
 @capability_required(roles.RUN_CUTOUTS)

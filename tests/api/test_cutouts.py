@@ -802,3 +802,28 @@ def test_it_skips_a_recut_of_images_whose_same_cut_is_still_queued_or_running(ma
                                        "queued or running")
     assert Cutout.objects.filter(asset=busy).count() == 1
     assert Cutout.objects.filter(asset=done).count() == 2  # finished: cut again on purpose
+
+
+def test_it_labels_a_batch_by_what_it_was_started_on_as_the_web_does(manager_api, client):
+    # QA 2026-12-06 U6: the API's import start read "Batch 7", the web's "Import #2"
+    from django.urls import reverse
+
+    from catalog.models import ImageAsset
+    from tests.factories import ImportJobFactory, manager
+
+    job = ImportJobFactory()
+    assets = [ImageAssetFactory() for _ in range(3)]
+    ImageAsset.objects.filter(pk=assets[0].pk).update(import_job=job)
+    by_api = manager_api.post("/api/v1/batches", {"import_id": job.pk, "profile": "fast"})
+    assert by_api.json()["label"] == f"Import #{job.pk}"
+    client.force_login(manager())
+    client.post(reverse("cutouts:batch_start"), {"product": assets[1].product_id,
+                                                 "profile": "fast"})
+    assert CutoutBatch.objects.latest("pk").label == assets[1].product.sku
+    # a label asked for wins
+    named = manager_api.post("/api/v1/batches", {"image_ids": [assets[2].pk],
+                                                 "profile": "fast", "label": "Shoot 4"})
+    assert named.json()["label"] == "Shoot 4"
+    ImageAssetFactory()
+    client.post(reverse("cutouts:batch_start"), {"all_pending": "1", "profile": "fast"})
+    assert str(CutoutBatch.objects.latest("pk")) == "All pending images"

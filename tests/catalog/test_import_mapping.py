@@ -644,3 +644,70 @@ def test_it_refuses_a_malformed_name_list_with_a_message(manager_client, raw):
     response = manager_client.post(reverse("catalog:import_preview"), {"names_json": raw})
     assert response.status_code == 400
     assert "file names came malformed" in response.content.decode()
+
+
+# --- a manifest's product given another product's GTIN (QA 2026-12-06 B3) ----------------------
+
+
+def test_it_warns_in_the_preview_and_the_report_when_a_manifest_creates_a_products_gtin_twin(
+        manager_client, storage):
+    first = ProductFactory(sku="QA001", gtin=GOOD_GTIN)
+    data = f"sku,gtin,filename\nQA002,{GOOD_GTIN},qa002.jpg\nQA003,,qa003.jpg\n".encode()
+    notes = import_mapping.manifest_preview_notes(manifest=parse_manifest(data),
+                                                  names=["qa002.jpg", "qa003.jpg"],
+                                                  session=False)
+    job = _zip_job(manager_client, {"manifest.csv": data, "qa002.jpg": jpeg_bytes(seed=1),
+                                    "qa003.jpg": jpeg_bytes(seed=2)}, create_products="on")
+    made = Product.objects.get(sku="QA002")
+    assert job.imported_count == 2
+    # the words New product and the API say, against the manifest's line
+    words = f"Line 2: {selectors.product_gtin_warning(product=made)}"
+    assert f"product QA001 (#{first.pk})" in words
+    assert _issues(job) == [("manifest.csv", ImportIssue.Level.WARNING, words)]
+    assert job.warning_count == 1
+    assert notes == [("manifest.csv", words, ImportIssue.Level.WARNING)]
+    assert words in import_job_report_csv(job=job)
+    page = html.unescape(manager_client.get(reverse("catalog:import_detail",
+                                                    args=[job.pk])).content.decode())
+    assert words in page
+
+
+def test_it_warns_when_a_manifest_changes_a_products_gtin_to_anothers_but_not_when_kept(storage):
+    ProductFactory(sku="QA001", gtin=GOOD_GTIN)
+    ProductFactory(sku="QA002", gtin="")
+    ProductFactory(sku="QA005", gtin=GOOD_GTIN, title="Old")  # shared before: not this row's
+    data = (f"sku,gtin,title,filename\nqa002,{GOOD_GTIN},,a.jpg\n"
+            f"QA005,{GOOD_GTIN},New,b.jpg\n").encode()
+    notes = import_mapping.manifest_preview_notes(manifest=parse_manifest(data),
+                                                  names=["a.jpg", "b.jpg"], session=False)
+    job = zip_job({"manifest.csv": data, "a.jpg": jpeg_bytes(seed=1),
+                   "b.jpg": jpeg_bytes(seed=2)})
+    job = import_job_run(job_id=job.pk)
+    assert job.products_updated == 2
+    ((name, level, reason),) = _issues(job)
+    assert reason.startswith(f"Line 2: GTIN {GOOD_GTIN} is also on product QA001 (#")
+    assert "QA005" in reason
+    assert notes == [(name, reason, level)]
+
+
+def test_it_warns_of_two_new_rows_sharing_a_gtin_in_the_preview_and_the_import(storage,
+                                                                               monkeypatch):
+    data = f"sku,gtin,filename\nNEW-1,{GOOD_GTIN},a.jpg\nNEW-2,{GOOD_GTIN},b.jpg\n".encode()
+    notes = import_mapping.manifest_preview_notes(manifest=parse_manifest(data),
+                                                  names=["a.jpg", "b.jpg"], session=False)
+    assert [reason[:45] for _n, reason, _l in notes] == [
+        f"Line 2: GTIN {GOOD_GTIN} is also on product NEW-2 (new)"[:45],
+        f"Line 3: GTIN {GOOD_GTIN} is also on product NEW-1 (new)"[:45]]
+
+    def raced(self, skus, manifest):  # the one-by-one path warns too
+        raise IntegrityError("raced")
+
+    monkeypatch.setattr(import_mapping.ImportRun, "_apply_chunk", raced)
+    job = import_job_run(job_id=zip_job(
+        {"manifest.csv": data, "a.jpg": jpeg_bytes(seed=1), "b.jpg": jpeg_bytes(seed=2)},
+        create_products=True).pk)
+    assert job.products_created == 2
+    second = Product.objects.get(sku="NEW-2")
+    assert [reason for _n, _l, reason in _issues(job)] == [
+        f"Line 2: {selectors.product_gtin_warning(product=Product.objects.get(sku='NEW-1'))}",
+        f"Line 3: {selectors.product_gtin_warning(product=second)}"]

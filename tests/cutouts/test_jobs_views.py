@@ -339,3 +339,43 @@ def test_it_shows_a_batch_as_running_on_its_pages_as_soon_as_one_cutout_runs(cli
     assert 'id="batch-progress" class="card" data-status="running"' in partial
     assert 'id="batch-status" data-status="running">Running</span>' in partial
     assert 'hx-trigger="every 1s"' in partial
+
+
+# --- the way back from "Cancel queued" (QA 2026-12-06 U10) -------------------------------------
+
+
+def test_it_restarts_a_batchs_cancelled_cutouts_for_a_manager_only(
+        client, make_assets, no_broker, django_capture_on_commit_callbacks):
+    batch = batches.cutout_batch_start(assets=make_assets(2), profile_name="fast")
+    assert batches.cutout_batch_cancel(batch=batch) == 2
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.CANCELLED
+    restart = reverse("cutouts:batch_restart", args=[batch.pk])
+    client.force_login(reviewer())
+    assert client.post(restart).status_code == 403
+    client.force_login(manager())
+    page = client.get(reverse("cutouts:batch_detail", args=[batch.pk])).content.decode()
+    assert f'action="{restart}"' in page and "Restart cancelled" in page
+    no_broker.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(restart, HTTP_HX_REQUEST="true")
+        assert no_broker == []  # sent once the restart commits
+    assert callbacks
+    assert response.status_code == 200 and "Restart cancelled" not in response.content.decode()
+    assert sorted(no_broker) == sorted(batch.cutouts.values_list("pk", flat=True))
+    assert set(batch.cutouts.values_list("status", flat=True)) == {JobStatus.QUEUED}
+    batch.refresh_from_db()
+    assert (batch.status, batch.finished_at) == (JobStatus.RUNNING, None)
+
+
+def test_it_leaves_deleted_and_since_recut_images_cancelled_on_a_restart(make_assets):
+    from catalog.services.products import product_soft_delete
+
+    kept, deleted, recut = make_assets(3)
+    batch = batches.cutout_batch_start(assets=[kept, deleted, recut], profile_name="fast")
+    batches.cutout_batch_cancel(batch=batch)
+    product_soft_delete(product=deleted.product)
+    batches.cutout_batch_start(assets=[recut], profile_name="default")  # a newer version
+    assert batches.cutout_batch_restart_cancelled(batch=batch) == 1
+    assert dict(batch.cutouts.values_list("asset_id", "status")) == {
+        kept.pk: "queued", deleted.pk: "cancelled", recut.pk: "cancelled"}

@@ -451,3 +451,70 @@ def test_it_keeps_the_skipped_count_in_the_message_of_a_closed_batch(make_assets
                              "1 skipped: already cut with these settings")
     assert Notification.objects.get(user=user).text.endswith(
         "1 skipped: already cut with these settings.")
+
+
+# --- deleted while queued (QA 2026-12-06 U11) ------------------------------------------------
+
+
+def test_it_cancels_a_deleted_products_queued_and_running_cutouts_and_settles_the_batch(
+        make_assets, sent):
+    from catalog.services.products import product_soft_delete
+    from cutouts.selectors.jobs import cutout_batch_progress
+
+    user = manager()
+    kept, gone, gone_running = make_assets(3)
+    batch = batches.cutout_batch_start(assets=[kept, gone, gone_running], user=user,
+                                       profile_name="fast")
+    rows = {c.asset_id: c for c in batch.cutouts.all()}
+    Cutout.objects.filter(pk=rows[kept.pk].pk).update(status=JobStatus.DONE)
+    Cutout.objects.filter(pk=rows[gone_running.pk].pk).update(status=JobStatus.RUNNING,
+                                                              run_token="t")
+    product_soft_delete(product=gone.product)
+    product_soft_delete(product=gone_running.product)
+    statuses = dict(batch.cutouts.values_list("asset_id", "status"))
+    assert statuses == {kept.pk: "done", gone.pk: "cancelled", gone_running.pk: "cancelled"}
+    assert set(batch.cutouts.exclude(asset=kept).values_list("error", flat=True)) == {
+        batches.GONE_ERROR}
+    batch.refresh_from_db()
+    # not "3 done": what was never cut is said, and the one cut reads done, not cancelled
+    assert batch.status == JobStatus.DONE
+    assert batch.message == "1 done, 0 failed, 0 cancelled, 2 not cut (image or product deleted)"
+    progress = cutout_batch_progress(batch=batch)
+    assert (progress.finished, progress.total, progress.counts["gone"],
+            progress.counts["cancelled"]) == (3, 3, 2, 0)
+    # the running one's worker finds its row no longer running: it keeps nothing
+    assert runs.cutout_run(cutout_id=rows[gone_running.pk].pk) == "skipped"
+
+
+def test_it_cancels_a_deleted_images_queued_cutout(make_assets, sent):
+    from catalog.services.assets import asset_soft_delete
+
+    asset = make_assets(1)[0]
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    asset_soft_delete(asset=asset)
+    assert batch.cutouts.get().status == JobStatus.CANCELLED
+    batch.refresh_from_db()
+    assert (batch.status, batch.message) == (
+        JobStatus.CANCELLED, "0 done, 0 failed, 0 cancelled, 1 not cut (image or product "
+        "deleted)")
+
+
+def test_it_computes_nothing_for_a_cutout_whose_product_is_gone_when_its_run_starts(
+        make_assets, sent, monkeypatch):
+    from catalog.models import Product
+    from cutouts import engine
+
+    asset = make_assets(1)[0]
+    batch = batches.cutout_batch_start(assets=[asset], profile_name="fast")
+    # deleted without the service's cancel (a race, a purge): the run finds it gone
+    Product.objects.filter(pk=asset.product_id).update(deleted_at=batch.created_at)
+
+    def computed(**kwargs):
+        raise AssertionError("computed a deleted product's cutout")
+
+    monkeypatch.setattr(engine, "cutout_compute", computed)
+    assert runs.cutout_run(cutout_id=batch.cutouts.get().pk) == "cancelled"
+    row = batch.cutouts.get()
+    assert (row.status, row.error) == (JobStatus.CANCELLED, batches.GONE_ERROR)
+    batch.refresh_from_db()
+    assert batch.status == JobStatus.CANCELLED
