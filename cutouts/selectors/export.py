@@ -669,8 +669,11 @@ def export_warnings_advice(*, warnings: list[NamingGap],
                         "and the export's page counts them per preset")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
-    text = f"Nothing has started. {todo[0].upper()}{todo[1:]}"
-    text += f"; or start anyway: {'; '.join(then)}." if then else "."
+    # the button's name stays out of the fixes' sentence: "…; or start anyway" read as the
+    # way to start, a click away from the button that does (QA 2026-12-06)
+    text = f"Nothing has started. To fix it: {todo}."
+    if then:
+        text += f" If you export anyway: {'; '.join(then)}."
     if NAMING_SHARED in codes:
         text += " Products sharing one identifier stop the export with a naming collision."
     return text
@@ -995,20 +998,28 @@ def export_job_excluded(*, job: ExportJob) -> tuple[list[ExcludedRow], int]:
 REFUSAL_REASON_CHARS = 72
 
 
-def refusal_reason(compliance: str, sku: str = "") -> str:
-    """A manifest row's compliance text ("not exported: failed: the product touches the left
-    edge of the canvas; fill 78 %...") as a note says it: the first finding, no prefixes
-    ("not exported: SKU-1 has no GTIN; Walmart files are named by GTIN" is "no GTIN", so one
-    reason counts once per preset, not once per SKU). A dry run's "dry run: would not be
-    exported: failed: ..." reads as the export's, so its Presets table's reasons match."""
+def refusal_text(compliance: str, sku: str = "") -> str:
+    """A manifest row's compliance text without its prefixes, every finding kept: the
+    export page's Presets table shows it in full (QA 2026-12-06: it showed a stem). "not
+    exported: SKU-1 has no GTIN; Walmart files are named by GTIN" is "no GTIN", so one reason
+    counts once per preset, not once per SKU. A dry run's "dry run: would not be exported:
+    failed: ..." reads as the export's, so its Presets table's reasons match."""
     text = compliance
     for prefix in ("dry run: would not be exported: ", "not exported: ", "failed: ",
                    "cannot name the file: ",
                    *((f"{sku} has ",) if sku else ()), "the product has "):
         text = text.removeprefix(prefix)
-    first, more, rest = text.partition("; ")
+    first, _, rest = text.partition("; ")
     if re.match(r"[^;]* files are named by [^;]*$", rest):
-        more = ""  # "no GTIN; Walmart files are named by GTIN": the preset says that
+        return first  # "no GTIN; Walmart files are named by GTIN": the preset says that
+    return text
+
+
+def refusal_reason(compliance: str, sku: str = "") -> str:
+    """A manifest row's compliance text ("not exported: failed: the product touches the left
+    edge of the canvas; fill 78 %...") as a note says it: ``refusal_text``'s first finding,
+    its main clause, cut to one short line."""
+    first, more, _ = refusal_text(compliance, sku).partition("; ")
     # its main clause: "the product is enlarged 17.9x from 61x95 px in the cutout, over the 8x
     # limit, and ..." (a comma inside brackets, "(allowed: jpeg, png)", does not end it)
     for at in (m.start() for m in re.finditer(", ", first)):
@@ -1122,7 +1133,7 @@ _NUMBERS = re.compile(r"\d+(?:[.,]\d+)?")
 
 def _reason_kind(reason: str) -> str:
     """One kind for reasons that differ only in their figures ("enlarged 9.1x from 61x95 px"
-    and "enlarged 12.0x from 40x52 px"): counted together, under ``_reason_label``."""
+    and "enlarged 12.0x from 40x52 px"): counted together, on one line (``_reason_line``)."""
     return _NUMBERS.sub("#", reason)
 
 
@@ -1131,29 +1142,32 @@ def _reason_kind(reason: str) -> str:
 _FIGURE = re.compile(r"(?<![\w-])\d[\d.,]*(?:x\d[\d.,]*)?x?(?: ?(?:px|%|MP)\b| ?%)?")
 
 
-def _reason_label(reason: str) -> str:
-    """A kind's words without any one image's figures, for a line naming several images
-    ("the product is enlarged 7.4x (142x230 px …" is "the product is enlarged …"; "3 faint
-    see-through mark(s) inside …" is "faint see-through mark(s) inside …"): the words before
-    the first figure, or, when a figure leads, the words up to the next one; "" when that
-    leaves no words (the reason is then shown as it was)."""
-    first = _FIGURE.search(reason)
-    if first is None:
-        return ""
-    before = reason[:first.start()].strip()
-    if not before:
-        after = reason[first.end():].split(" (", 1)[0]  # its aside explains one image's
-        nxt = _FIGURE.search(after)
-        before = after[:nxt.start()] if nxt else after
-    before = before.strip().rstrip(" ,;:(…")
-    return f"{before} …" if before else ""
+def _figures(reason: str) -> list[str | None]:
+    return [m.group(0) for m in _FIGURE.finditer(reason)]
 
 
-def _reason_figure(reason: str) -> str:
-    """An image's own figure in its reason (its first: "7.4x" of "enlarged 7.4x (142x230 px
-    …"), shown beside its name under the kind's label; "" when the reason has none."""
-    first = _FIGURE.search(reason)
-    return first.group(0).strip() if first else ""
+def _same_figures(kept: list[str | None], new: list[str | None]) -> list[str | None]:
+    """The figures every reason of a kind shares (a rule's "8x limit", "2000 recommended"),
+    None where one image's differs (its size, its enlargement): a kind's line keeps the
+    first and puts each image's own beside its name."""
+    if len(kept) != len(new):
+        return [None] * len(kept)
+    return [k if k == n else None for k, n in zip(kept, new, strict=True)]
+
+
+def _reason_line(reason: str, figures: list[str | None]) -> tuple[str, list[int]]:
+    """``reason`` in full with the figures that differ between its kind's images as "…",
+    and the indexes of those figures (QA 2026-12-06: the line was cut at its first figure,
+    "the product …", and only the manifest had the words)."""
+    matches = list(_FIGURE.finditer(reason))
+    if len(matches) != len(figures):
+        return reason, []
+    varying = [i for i, f in enumerate(figures) if f is None]
+    out, at = [], 0
+    for i in varying:
+        out += [reason[at:matches[i].start()], "…"]
+        at = matches[i].end()
+    return "".join(out) + reason[at:], varying
 
 
 @dataclass
@@ -1175,13 +1189,15 @@ class PresetTally:
         for entry in row[key]:
             if entry["kind"] == kind:
                 entry["count"] += 1
+                if "figures" in entry:
+                    entry["figures"] = _same_figures(entry["figures"], _figures(reason))
                 if len(entry["examples"]) < EXAMPLES_KEPT:
                     entry["examples"].append(image)
                     entry["texts"].append(reason)  # its own figures (7.4x, not the first's)
                 return
         if len(row[key]) < REASONS_KEPT:
             row[key].append({"kind": kind, "reason": reason, "count": 1, "examples": [image],
-                             "texts": [reason]})
+                             "texts": [reason], "figures": _figures(reason)})
         else:
             row[f"{key}_more"] += 1
 
@@ -1195,12 +1211,13 @@ class PresetTally:
         warnings = list(warnings)
         row["warned"] += bool(warnings)
         for warning in warnings:
-            self._count(row, "warnings", refusal_reason(warning), self._image(item))
+            self._count(row, "warnings", refusal_text(warning), self._image(item))
 
-    def refused(self, item: PlannedItem, reason: str) -> None:
+    def refused(self, item: PlannedItem, compliance: str) -> None:
+        """``compliance``: the manifest row's text, kept in full (``refusal_text``)."""
         row = self.rows[item.preset]
         row["refused"] += 1
-        self._count(row, "reasons", reason, self._image(item))
+        self._count(row, "reasons", refusal_text(compliance, item.sku), self._image(item))
 
     def as_report(self) -> list[dict]:
         return list(self.rows.values())
@@ -1235,17 +1252,28 @@ class PresetResult:
 
 
 def _reason_count(entry: dict) -> ReasonCount:
-    """A kind's line: its label and each named image with its own figure ("the product is
-    enlarged … — 2: PT02 (7.4x), PT04 (3.1x)"); the first image's text was shown for all. A
-    report kept before the images' texts were (2026-12-04) shows its first text as it was."""
+    """A kind's line: its reason in full, the figures its images differ in as "…", and each
+    named image with its own ("the product is enlarged … (… in the cutout, …) … — 2: PT02
+    (7.4x, 142x230 px), PT04 (3.1x, 541x193 px)"). A report kept before the figures were
+    (2026-12-06) compares its named images' texts; one kept before the texts were
+    (2026-12-04) shows its first text as it was."""
     reason = str(entry.get("reason", ""))
     examples = [str(x) for x in entry.get("examples") or []]
     texts = entry.get("texts")
-    label = _reason_label(reason)
-    if isinstance(texts, list) and len(texts) == len(examples) and label:
-        reason = label
-        examples = [f"{image} ({figure})" if (figure := _reason_figure(str(text))) else image
-                    for image, text in zip(examples, texts, strict=True)]
+    if isinstance(texts, list) and len(texts) == len(examples) and texts:
+        figures = entry.get("figures")
+        if not isinstance(figures, list):
+            figures = _figures(reason)
+            for text in texts[1:]:
+                figures = _same_figures(figures, _figures(str(text)))
+        reason, varying = _reason_line(reason, figures)
+        if varying:
+            named = []
+            for image, text in zip(examples, texts, strict=True):
+                own = _figures(str(text))
+                mine = [str(own[i]).strip() for i in varying if i < len(own)]
+                named.append(f"{image} ({', '.join(mine)})" if mine else image)
+            examples = named
     return ReasonCount(reason, int(entry.get("count") or 0), examples)
 
 

@@ -175,14 +175,22 @@ def export_folder_clean(*, folder: str, destination: str) -> str:
 
 
 def export_folder_note(*, asked: str, used: str) -> str:
-    """What the form and the API say when the folder used is not the one typed (a Windows
-    device name got its '_', a trailing dot went: ``export_folder_clean``); "" when it is."""
-    asked = asked.strip().rstrip("/")
-    if not used or asked == used:
+    """What the form and the API say when the folder used is not the one typed, each change
+    named (``export_folder_clean``: spaces around it dropped, as around a SKU; a trailing '/'
+    dropped; a Windows device name's '_', a trailing dot gone); "" when it is, or when none
+    was typed (the default folder is the export's page to show). QA 2026-12-06: " lead"
+    became "lead" without a word."""
+    if not used or not asked.strip() or asked == used:
         return ""
-    return (f"Folder {asked!r} is written as {used!r}: Windows cannot create a file or "
-            "folder named like a device (CON, PRN, AUX, NUL, COM0-9, LPT0-9) or ending in "
-            "a dot.")
+    why = []
+    if asked != asked.strip():
+        why.append("the spaces around it were removed")
+    if asked.strip() != asked.strip().rstrip("/"):
+        why.append("the trailing '/' was removed")
+    if asked.strip().rstrip("/") != used:
+        why.append("Windows cannot create a file or folder named like a device (CON, PRN, "
+                   "AUX, NUL, COM0-9, LPT0-9) or ending in a dot")
+    return f"Folder {asked!r} is written as {used!r}: {'; '.join(why)}."
 
 
 #: which filter an empty selection is named after (the API's 422, the form's field): the
@@ -546,7 +554,7 @@ def _export_execute(job: ExportJob, run_token: str,
                     refused_cutouts.add(item.cutout_id)
                     reason = variants.csv_unescape(row["compliance"])
                     short = export_selectors.refusal_reason(reason, item.sku)
-                    tally.refused(item, short)
+                    tally.refused(item, reason)  # in full on the export's page
                     if not job.dry_run:
                         # every one, short: the product page's "Partly exported ..."
                         refusals.append((item.asset_id, item.preset,

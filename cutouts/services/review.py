@@ -401,10 +401,12 @@ PREFLAGS: dict[str, str] = {
     TOO_SMALL_FLAG: "Too small for export",
     # a see-through mark a white-background preset refuses (a grey cloud on white; the
     # cutout's faint_marks signal, compliance.faint_marks_refused): told before approval
-    FAINT_FLAG: "Faint marks (white-background exports refuse it)",
+    FAINT_FLAG: "Faint marks: white-background exports refuse them",
     # a smaller one no preset refuses, shipped with a warning: a grey cloud on white all the
-    # same (compliance.faint_mark_shows); a hint, so it stays out of the risk
-    FAINT_LOOK_FLAG: "Faint mark (a grey cloud on white)",
+    # same (compliance.faint_mark_shows); a hint, so it stays out of the risk. One measure,
+    # two verdicts: the labels share "Faint marks" and say what export does (QA 2026-12-06:
+    # "Faint mark (a grey cloud on white)" read as the same flag as the refused one)
+    FAINT_LOOK_FLAG: "Faint marks: exports ship them with a warning",
 }
 
 #: the pre-flags the cutout's faint_marks signal raises (one at most)

@@ -1,4 +1,4 @@
-"""Review page filters: an image named by SKU and position ("SHOE-77 · main"), never by its id,
+"""Review page filters: an image named by SKU and position ("SHOE-77 · MAIN"), never by its id,
 and a label looked up by key. Filters rather than includes: the queue renders them per row."""
 
 from django import template
@@ -9,8 +9,9 @@ register = template.Library()
 
 @register.filter
 def image_title(asset) -> str:
-    position = asset.position
-    return f"{asset.product.sku} · {'main' if position == 'MAIN' else position}"
+    # the position as its code (MAIN, PT04, SWCH), as file names, manifests, the product page
+    # and exports write it: "main" beside "PT04" read as two kinds of label (QA 2026-12-06)
+    return f"{asset.product.sku} · {asset.position}"
 
 
 @register.filter

@@ -259,9 +259,11 @@ def export_start(request: HttpRequest) -> HttpResponse:
               "folder": data["folder"]}
     try:
         # said before anything starts, not found excluded image by image afterwards; the
-        # form comes back with a "Start anyway" button
+        # form comes back with an "Export anyway" button. A dry run writes nothing: it is the
+        # preview of what the gate warns of, so it goes straight through and says the
+        # warnings after (QA 2026-12-06: a dry run stopped at "Nothing has started")
         gaps = [] if request.POST.get("naming_gaps_ok") else _naming_gaps(form)
-        if gaps:
+        if gaps and not data["dry_run"]:
             # refusals first: "Start anyway" for an export that cannot start (nothing
             # approved, a collision) only led to the refusal one click later
             export_services.export_job_check(**inputs)
@@ -291,8 +293,11 @@ def export_start(request: HttpRequest) -> HttpResponse:
     rendered = ", ".join(dict.fromkeys(
         [str(chosen.get(p, p)) for p in data["presets"]]
         + [f"custom spec {s}" for s in form.spec_lines()]))
-    messages.success(request, f"Export {job.pk} queued: {job.progress_total} file(s) planned "
-                              f"for {rendered}.")
+    messages.success(request, f"{'Dry run' if job.dry_run else 'Export'} {job.pk} queued: "
+                              f"{job.progress_total} file(s) planned for {rendered}.")
+    if job.dry_run and gaps:
+        messages.warning(request, "A real export would stop first to warn of: "
+                                  + " ".join(g.message for g in gaps))
     note = export_services.export_folder_note(asked=request.POST.get("folder", ""),
                                               used=job.folder)
     if note:

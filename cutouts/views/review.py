@@ -81,7 +81,7 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         # what the wrong-subject hint offers (_subject_hint.html)
         "other_models": [m for m in models if m != card.cutout.model_name],
         "subject_flagged": not SUBJECT_REASONS.isdisjoint(card.cutout.flag_reasons),
-        "flag_open": False, "flag_reasons": [], "flag_comment": "",
+        "flag_open": False, "flag_reasons": [], "flag_comment": "", "other_wants_comment": False,
         # a callable: the template asks for it (one preset query) only on a finished card
         "market_key": preview_services.market_key,
         **extra,
@@ -365,8 +365,13 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
         # The ticks only decide which boxes show checked; the comment is escaped as any text.
         # One refused for the card's state (decided since) does not: the card shows where the
         # version stands now.
-        flag: dict[str, Any] = ({"flag_open": True, "flag_reasons": request.POST.getlist("reason"),
-                                  "flag_comment": comment}
+        # The comment takes the focus only when "Other" waits for it: refused for anything
+        # else, the reasons do, so the reason keys tick boxes (QA 2026-12-06).
+        reasons = request.POST.getlist("reason")
+        flag: dict[str, Any] = ({"flag_open": True, "flag_reasons": reasons,
+                                  "flag_comment": comment,
+                                  "other_wants_comment": "other" in reasons
+                                  and not comment.strip()}
                                 if action == "flag" and not isinstance(exc, StaleReviewError)
                                 else {})
         if request.htmx:

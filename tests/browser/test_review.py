@@ -207,6 +207,15 @@ def test_it_keeps_the_flag_open_until_other_has_a_comment(live_server, page, scr
     page.keyboard.press("f")
     for key in "5670":
         page.keyboard.press(key)
+    # ticking "Other" moves nothing: the reason keys go on ticking (QA 2026-12-06)
+    assert _focused_name(page) != "comment"
+    expect(panel.locator("[data-rv-other-hint]")).to_be_hidden()
+    page.keyboard.press("1")
+    expect(panel.locator("[data-rv-key='1']")).to_be_checked()
+    page.keyboard.press("1")
+    expect(panel.locator("[data-rv-key='1']")).not_to_be_checked()
+    expect(panel.locator("textarea[name=comment]")).to_have_value("")
+    # sent with "Other" and no comment: the message, and the comment takes the focus
     page.keyboard.press("Enter")
     expect(panel).to_be_visible()
     expect(panel.locator("[data-rv-other-hint]")).to_be_visible()
@@ -612,8 +621,8 @@ def test_it_says_the_queued_retouch_is_ready_once_the_card_polls_it_done(
     monkeypatch.setattr(cutout_run_task, "apply_async", lambda *a, **k: None)  # no worker
     log_in(page, reviewer())
     page.goto(f"{live_server.url}/cutouts/review/retouch/{cutouts[0].pk}/")
-    # one include names the image everywhere: "main", as on the card and in the queue
-    expect(page.locator("h1")).to_contain_text(f"{cutouts[0].asset.product.sku} · main")
+    # one include names the image everywhere: "MAIN", as on the card and in the queue
+    expect(page.locator("h1")).to_contain_text(f"{cutouts[0].asset.product.sku} · MAIN")
     page.set_input_files("#retouch-upload input[type=file]", files=[{
         "name": "fixed.png", "mimeType": "image/png", "buffer": rgba_png(640, 480)}])
     page.click("#retouch-upload button[type=submit]")
@@ -647,7 +656,7 @@ def test_it_fits_both_queues_on_a_360_px_phone_with_the_risk_shown(live_server, 
             page.screenshot(path=str(ARTIFACTS / f"queue-{width}.png"), full_page=True)
             page.goto(f"{live_server.url}/cutouts/review/retouch/")
             row = page.locator("#retouch-queue tbody tr").first
-            expect(row).to_contain_text(f"{cutouts[2].asset.product.sku} · main")
+            expect(row).to_contain_text(f"{cutouts[2].asset.product.sku} · MAIN")
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             button = row.get_by_role("link", name="Retouch").bounding_box()
             assert button["width"] >= 60 and button["x"] + button["width"] <= width

@@ -94,7 +94,7 @@ def test_it_keeps_every_grid_tile_in_its_column_with_its_own_checkbox(
         expect(page.locator("#review-grid input[name=cutout]:checked")).to_have_count(1)
         # every thumbnail is named: SKU, image and version
         alts = page.eval_on_selector_all("#review-grid img", "els => els.map((e) => e.alt)")
-        assert alts[0].startswith("Cutout of ") and alts[0].endswith(" · main v1"), alts
+        assert alts[0].startswith("Cutout of ") and alts[0].endswith(" · MAIN v1"), alts
         assert all(alt.startswith("Cutout of ") for alt in alts), alts
     finally:
         context.close()

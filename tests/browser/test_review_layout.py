@@ -63,13 +63,13 @@ def test_it_reviews_one_row_per_image_with_the_divider_on_the_image(live_server,
     expect(rows).to_have_count(2)  # three versions wait, on two images
     expect(page.locator("#rv-queue-count")).to_have_text("2")
     shoe = page.locator(f"tr[data-cutout='{recut['shoe_v2'].pk}']")
-    expect(shoe).to_contain_text("SHOE-77 · main")
+    expect(shoe).to_contain_text("SHOE-77 · MAIN")
     expect(page.locator(f"tr[data-cutout='{recut['shoe_v1'].pk}']")).to_have_count(0)
     print(f"\nscreenshots: {screenshot('queue-1440').parent}")
 
     page.goto(f"{live_server.url}/cutouts/review/card/{recut['shoe_v2'].pk}/")
     card = page.locator("#review-card")
-    expect(card.locator("h1")).to_contain_text("SHOE-77 · main")
+    expect(card.locator("h1")).to_contain_text("SHOE-77 · MAIN")
     versions = page.locator(".rv-versions li")
     expect(versions).to_have_count(2)  # the other version is on the card
     # Nothing approved yet: v2 is the newest, not "current" (the API's approved/chosen one).

@@ -52,7 +52,7 @@ def _assert_address_and_title_follow_the_card(page, cutouts):
     shown = page.evaluate("window.__shown")
     for path, title, cutout in shown:
         assert path == f"/cutouts/review/card/{cutout}/", shown
-        assert title == f"Review {names[cutout]} · main v1 · Cutroom", shown
+        assert title == f"Review {names[cutout]} · MAIN v1 · Cutroom", shown
 
 
 def test_it_refuses_a_stale_approval_and_the_title_follows_the_card(
@@ -82,7 +82,7 @@ def test_it_refuses_a_stale_approval_and_the_title_follows_the_card(
     page.keyboard.press("7")
     page.keyboard.press("Enter")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(second.pk))
-    expect(page).to_have_title(f"Review {second.asset.product.sku} · main v1 · Cutroom")
+    expect(page).to_have_title(f"Review {second.asset.product.sku} · MAIN v1 · Cutroom")
     expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{second.pk}/")
     page.wait_for_timeout(300)  # frames after the swap: nothing goes back to the old card
     _assert_address_and_title_follow_the_card(page, rows)
@@ -97,7 +97,7 @@ def test_it_refuses_a_stale_approval_and_the_title_follows_the_card(
     card = other.locator("#review-card")
     expect(card).to_have_attribute("data-cutout", str(first.pk))
     expect(card).to_have_attribute("data-review-status", "flagged")
-    expect(other).to_have_title(f"Review {first.asset.product.sku} · main v1 · Cutroom")
+    expect(other).to_have_title(f"Review {first.asset.product.sku} · MAIN v1 · Cutroom")
     flagged = Cutout.objects.get(pk=first.pk)
     assert flagged.review_status == ReviewStatus.FLAGGED and not flagged.is_current
     assert not ReviewDecision.objects.filter(action="approve").exists()
@@ -108,8 +108,8 @@ def test_it_refuses_a_stale_approval_and_the_title_follows_the_card(
     page.keyboard.press("u")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(first.pk))
     expect(page.locator(".rv-note")).to_contain_text(
-        f"Undone: {first.asset.product.sku} · main v1 is awaiting review again.")
-    expect(page).to_have_title(f"Review {first.asset.product.sku} · main v1 · Cutroom")
+        f"Undone: {first.asset.product.sku} · MAIN v1 is awaiting review again.")
+    expect(page).to_have_title(f"Review {first.asset.product.sku} · MAIN v1 · Cutroom")
     expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{first.pk}/")
     _assert_address_and_title_follow_the_card(page, rows)
     undone = Cutout.objects.get(pk=first.pk)

@@ -124,15 +124,20 @@ def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
     job = ExportJob.objects.create(presets=["amazon_main"], status="done",
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [row] = export_selectors.export_job_presets(job=job)
+    # QA 2026-12-06: the line was cut at its first figure ("the product is enlarged …");
+    # now it reads in full, the figures the images differ in beside each image
+    enlarged = ("the product is enlarged … (… in the cutout, 1,702 px across in the image) "
+                "and will look soft; for at most 2x it must span at least 851 px")
     assert [(w.reason, w.count, w.examples) for w in row.warnings] == [
-        ("the product is enlarged …", 2, ["QA-SIX PT02 (7.4x)", "QA-SIX PT04 (3.1x)"]),
-        ("faint see-through mark(s) inside the product's box …", 2,
+        (enlarged, 2, ["QA-SIX PT02 (7.4x, 142x230 px)", "QA-SIX PT04 (3.1x, 541x193 px)"]),
+        ("… faint see-through mark(s) inside the product's box (a ghost of the photo's "
+         "background; the largest near x=4, y=5, 1.2% of the product's solid area)", 2,
          ["QA-SIX PT02 (3)", "QA-SIX PT04 (1)"])]
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
-    assert "⚠ the product is enlarged … — 2: QA-SIX PT02 (7.4x), QA-SIX PT04 (3.1x)" in page
-    assert "142x230" not in page
+    assert (f"⚠ {enlarged} — 2: QA-SIX PT02 (7.4x, 142x230 px), QA-SIX PT04 (3.1x, 541x193 px)"
+            in page)
 
 
 def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_rest():
@@ -146,13 +151,14 @@ def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_res
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
     assert (warning.reason, warning.examples, warning.more) == (
-        "longest side is …", ["S-0 MAIN (1000 px)", "S-1 MAIN (1001 px)", "S-2 MAIN (1002 px)"],
-        2)
+        "longest side is …; 2000 recommended",
+        ["S-0 MAIN (1000 px)", "S-1 MAIN (1001 px)", "S-2 MAIN (1002 px)"], 2)
 
 
-def test_it_merges_warning_kinds_that_read_alike_into_one_line(client):
+def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
     """QA: the PNG master's row listed three "⚠ the product is only …" lines (3, 1, 1): the
-    kinds differ past the label's cut ("every marketplace preset" / "the Walmart preset")."""
+    kinds differ past the label's cut ("every marketplace preset" / "the Walmart preset").
+    Lines that read alike are still merged; since 2026-12-06 these read in full, apart."""
     tally = export_selectors.PresetTally.start(
         export_selectors.preset_resolve(names=["transparent_png"]))
     whom = {"A": "every marketplace preset (Amazon main image, eBay, …) would enlarge it",
@@ -168,15 +174,38 @@ def test_it_merges_warning_kinds_that_read_alike_into_one_line(client):
     job = ExportJob.objects.create(presets=["transparent_png"], status="done",
                                    report={export_selectors.PRESETS_REPORT: [report]})
     [row] = export_selectors.export_job_presets(job=job)
+    # in full (2026-12-06), the three kinds read apart: who would refuse it is the difference
+    only = "the product is only … in the cutout: {} over the 8x limit and refuse it (at " \
+        "least 240 px across needed)"
     assert [(w.reason, w.count, w.more) for w in row.warnings] == [
-        ("the product is only …", 5, 0), ("longest side is …", 5, 2)]
+        (only.format(whom["A"]), 3, 0), ("longest side is 900 px; 2000 recommended", 5, 2),
+        (only.format(whom["B"]).replace("…", "103x90 px"), 1, 0),
+        (only.format(whom["C"]).replace("…", "104x90 px"), 1, 0)]
     assert row.warnings[0].examples == [
-        "S-0 MAIN (100x90 px)", "S-1 MAIN (101x90 px)", "S-2 MAIN (102x90 px)",
-        "S-3 MAIN (103x90 px)", "S-4 MAIN (104x90 px)"]
+        "S-0 MAIN (100x90 px)", "S-1 MAIN (101x90 px)", "S-2 MAIN (102x90 px)"]
+    assert row.warnings[2].examples == ["S-3 MAIN"]  # its one image's figures are in the line
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
-    assert page.count("⚠ the product is only …") == 1
+    assert page.count("⚠ the product is only … in the cutout: every marketplace") == 1
+
+
+def test_it_shows_a_refusal_in_full_not_cut_at_its_first_figure(client):
+    """QA 2026-12-06: the Presets table said "the product …" and only the manifest had why."""
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["amazon_main"]))
+    reason = ("the product is only 61x95 px in the cutout (at least 100 px across needed): "
+              "the cutout kept a speck, not the product; re-cut or retouch it in review")
+    tally.refused(export_selectors.PlannedItem(1, 1, "amazon_main", "", "SPECK-1", "", "",
+                                               position="MAIN"), reason)
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [[line]] = [row.reasons for row in export_selectors.export_job_presets(job=job)]
+    assert (line.reason, line.examples) == (reason, ["SPECK-1 MAIN"])
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    assert f'<span class="error">{reason}</span> — 1: SPECK-1 MAIN' in page
 
 
 def test_it_keeps_a_reason_whose_only_digits_are_a_names_as_it_reads():
@@ -321,7 +350,7 @@ def test_it_shows_the_pre_check_on_the_form_before_starting(client):
         "presets": ["amazon_main"], "destination": "download"})
     page = html.unescape(response.content.decode())
     assert "1 image(s) too small for Amazon main image" in page and "TINY-3 MAIN" in page
-    assert "Start anyway" in page and not ExportJob.objects.exists()
+    assert "Export anyway" in page and not ExportJob.objects.exists()
 
 
 def test_it_reports_the_frame_cut_warning_per_image_for_the_presets_that_ship_it():
@@ -332,8 +361,8 @@ def test_it_reports_the_frame_cut_warning_per_image_for_the_presets_that_ship_it
     assert (rows["ebay"].shipped, rows["ebay"].warned) == (1, 1)
     cut = [w for w in rows["ebay"].warnings if "photo's edge" in w.reason]
     assert [(w.reason, w.examples) for w in cut] == [
-        ("the product is cut off by the photo's edge (bottom): the image cannot …",
-         ["EDGE-1 MAIN"])]
+        ("the product is cut off by the photo's edge (bottom): the image cannot show the "
+         "whole product; use a photo with space around it", ["EDGE-1 MAIN"])]
     cutout.asset.refresh_from_db()
     assert cutout.asset.status == AssetStatus.EXPORTED  # its eBay file shipped
 
@@ -377,7 +406,8 @@ def test_it_lists_images_a_white_background_preset_refuses_for_faint_marks():
         "Amazon main image will refuse 1 image(s) with faint see-through marks (a grey cloud "
         f"on white, from 10% of the product's solid area): BIKE-100 MAIN ({share}).")
     advice = export_selectors.export_warnings_advice(warnings=gaps)
-    assert advice.startswith("Nothing has started. Retouch the grey clouds away in review")
+    assert advice.startswith("Nothing has started. To fix it: retouch the grey clouds away in "
+                             "review")
     assert "images a preset refuses are listed in the manifest as excluded" in advice
     # the export refuses exactly what the pre-check listed, for that reason
     job = run_presets(["amazon_main"], product_ids=[bike.asset.product_id])
@@ -394,8 +424,8 @@ def test_it_shows_the_faint_marks_on_the_form_before_starting(client):
         "presets": ["amazon_main"], "destination": "download"})
     page = html.unescape(response.content.decode())
     assert "Amazon main image will refuse 1 image(s) with faint see-through marks" in page
-    assert "BIKE-101 MAIN" in page and "Retouch the grey clouds away in review" in page
-    assert "Start anyway" in page and not ExportJob.objects.exists()
+    assert "BIKE-101 MAIN" in page and "retouch the grey clouds away in review" in page
+    assert "Export anyway" in page and not ExportJob.objects.exists()
 
 
 def _rimmed_png(core: int) -> bytes:

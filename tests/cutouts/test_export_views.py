@@ -84,8 +84,9 @@ def test_the_form_starts_an_export_and_enqueues_it_after_commit(
     assert b'value="amazon_main"' in page.content and b"Zeta" in page.content
     form = {"presets": ["amazon_main", "walmart"], "skus": "FORM-1", "brand": "Zeta",
             "approved_since": "2020-01-01", "destination": "download", "dry_run": "on"}
-    # FORM-1 has no GTIN: Walmart cannot name it, said before anything starts
-    warned = client.post(reverse("cutouts:export_start"), form)
+    # FORM-1 has no GTIN: Walmart cannot name it, said before a real export starts
+    real = {k: v for k, v in form.items() if k != "dry_run"}
+    warned = client.post(reverse("cutouts:export_start"), real)
     assert warned.status_code == 200 and not ExportJob.objects.exists()
     assert b'id="naming-gaps"' in warned.content and b'name="naming_gaps_ok"' in warned.content
     with django_capture_on_commit_callbacks(execute=True):
@@ -98,6 +99,29 @@ def test_the_form_starts_an_export_and_enqueues_it_after_commit(
     assert job.dry_run and not job.include_failing and job.presets == ["amazon_main", "walmart"]
     assert job.filters == {"product_ids": [product.pk], "brand": "Zeta",
                            "approved_since": "2020-01-01"}
+
+
+def test_a_dry_run_goes_past_the_warnings_and_says_them_after(client, sent):
+    """QA 2026-12-06: a dry run stopped at "Nothing has started … Start anyway" though it
+    writes nothing; it is the preview of what that gate warns of."""
+    approved_cutout(product=ProductFactory(sku="DRY-1", asin="B0DRY00001", gtin=""))
+    client.force_login(manager())
+    form = {"presets": ["walmart"], "skus": "DRY-1", "destination": "download"}
+    warned = client.post(reverse("cutouts:export_start"), form)
+    page = warned.content.decode()
+    assert 'id="naming-gaps"' in page and not ExportJob.objects.exists()
+    # the gate's words: the fixes, then what exporting anyway does, the button named once
+    advice = page.split('id="naming-advice">')[1].split("</p>")[0]
+    assert advice.startswith("Nothing has started. To fix it: ")
+    assert "start anyway" not in advice.lower() and "If you export anyway: " in advice
+    assert page.count("Export anyway") == 1 and "Start anyway" not in page
+    dry = client.post(reverse("cutouts:export_start"), {**form, "dry_run": "on"})
+    job = ExportJob.objects.get()
+    assert dry.status_code == 302 and job.dry_run
+    said = [str(m) for m in get_messages(dry.wsgi_request)]
+    assert said[0].startswith(f"Dry run {job.pk} queued: ")
+    assert said[1].startswith("A real export would stop first to warn of: ")
+    assert "DRY-1" in said[1] and "GTIN" in said[1]
 
 
 def test_the_form_shows_unknown_skus_and_collisions(client, sent):
@@ -427,13 +451,12 @@ def test_it_warns_before_start_of_selected_skus_without_an_approved_image(client
     client.force_login(manager())
     form = {"presets": ["ebay"], "skus": "DOLL-011, GIRAFFE-013, TOOL-001",
             "destination": "download"}
-    for dry_run in ("", "1"):
-        page = client.post(reverse("cutouts:export_start"), {**form, "dry_run": dry_run})
-        assert page.status_code == 200 and not ExportJob.objects.exists()
-        warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
-        assert ("DOLL-011, GIRAFFE-013 have no approved image; no cutout: DOLL-011 MAIN, "
-                "GIRAFFE-013 MAIN; awaiting review: GIRAFFE-013 PT01") in warning
-        assert 'name="naming_gaps_ok"' in page.content.decode()
+    page = client.post(reverse("cutouts:export_start"), form)
+    assert page.status_code == 200 and not ExportJob.objects.exists()
+    warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
+    assert ("DOLL-011, GIRAFFE-013 have no approved image; no cutout: DOLL-011 MAIN, "
+            "GIRAFFE-013 MAIN; awaiting review: GIRAFFE-013 PT01") in warning
+    assert 'name="naming_gaps_ok"' in page.content.decode()
     response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
     assert response.status_code == 302
     job = ExportJob.objects.get()
@@ -518,6 +541,23 @@ def test_it_writes_into_the_safe_folder_and_the_form_says_so(client, sent):
     assert storages["exports"].exists("spring/con_/manifest.csv")
     said = [str(m) for m in get_messages(made.wsgi_request)]
     assert "Folder 'spring/con' is written as 'spring/con_'" in said[-1]
+
+
+def test_it_says_which_spaces_and_slash_it_dropped_from_the_folder(client, sent):
+    """QA 2026-12-06: " lead" became "lead" without a word."""
+    client.force_login(manager())
+    approved_cutout(product=ProductFactory(sku="FOLD-3", asin="B0FOLD0003"))
+    # nothing typed: the default folder, with no note claiming a rename
+    plain = client.post(reverse("cutouts:export_start"),
+                        {"presets": ["ebay"], "destination": "folder", "folder": ""})
+    assert ExportJob.objects.get().folder.startswith("export-")
+    assert not [m for m in get_messages(plain.wsgi_request) if "written as" in str(m)]
+    made = client.post(reverse("cutouts:export_start"),
+                       {"presets": ["ebay"], "destination": "folder", "folder": " lead/"})
+    assert made.status_code == 302 and ExportJob.objects.latest("pk").folder == "lead"
+    said = [str(m) for m in get_messages(made.wsgi_request)]
+    assert said[-1] == ("Folder ' lead/' is written as 'lead': the spaces around it were "
+                        "removed; the trailing '/' was removed.")
 
 
 def test_it_tells_the_api_client_which_folder_is_used():
@@ -777,7 +817,8 @@ def test_it_says_an_all_products_export_leaves_unapproved_images_out_unlisted(
     assert "as not approved" not in advice
     # every product has its ASIN and none shares one: no identifier advice
     assert "identifier" not in advice
-    assert advice.startswith("Nothing has started. Approve the images, or change the selection")
+    assert advice.startswith("Nothing has started. To fix it: approve the images, or change the "
+                             "selection")
 
 
 def test_it_says_a_sku_export_lists_unapproved_images_as_not_approved(manager_client, sent):
@@ -792,7 +833,7 @@ def test_it_says_a_sku_export_lists_unapproved_images_as_not_approved(manager_cl
 def test_it_gives_the_identifier_advice_only_when_one_is_missing(manager_client, sent):
     approved_cutout(product=ProductFactory(sku="NOGTIN-1", gtin=""))
     advice = _advice(manager_client, presets=["walmart"])
-    assert advice.startswith("Nothing has started. Add the missing identifiers to the "
+    assert advice.startswith("Nothing has started. To fix it: add the missing identifiers to the "
                              "products, or change the selection")
     assert "listed in the manifest as excluded" in advice
     assert "approved" not in advice and "shared" not in advice

@@ -3,6 +3,7 @@
 a grey cloud inside its front wheel). The cutout's ``faint_marks`` signal is measured when a
 version finishes, as export compliance measures it; the review raises the pre-flag from it."""
 
+import html
 import io
 
 import numpy as np
@@ -150,10 +151,23 @@ def test_it_tells_of_a_mark_export_only_warns_of_on_the_card_and_the_tile(client
     assert 'data-preflag="faint_cloud"' in html
     grid = client.get(reverse("cutouts:review_grid")).content.decode()
     tile = next(t for t in grid.split('class="rv-tile"')[1:] if f'value="{cutout.pk}"' in t)
-    assert "A faint see-through mark: a grey cloud on white" in tile
+    assert "Exports ship it with a warning: a faint see-through mark" in tile
     assert "will refuse it" not in tile
     client.post(url, {"action": "preflag_dismiss", "preflag": "faint_cloud"}, **HX)
     assert "rv-faint-marks" not in client.get(url).content.decode()
+
+
+def test_it_names_the_two_faint_mark_preflags_by_what_export_does_with_them(client):
+    """QA 2026-12-06: "Faint marks (white-background exports refuse it)" and "Faint mark (a
+    grey cloud on white)" read as one flag twice. One measure, two verdicts: the labels share
+    their first words and differ in what export does."""
+    refused, shipped = review.PREFLAGS["faint_marks"], review.PREFLAGS["faint_cloud"]
+    assert refused == "Faint marks: white-background exports refuse them"
+    assert shipped == "Faint marks: exports ship them with a warning"
+    client.force_login(reviewer())
+    queue = html.unescape(client.get(reverse("cutouts:review_queue")).content.decode())
+    assert f'value="faint_marks" >{refused}</option>' in queue
+    assert f'value="faint_cloud" >{shipped}</option>' in queue
 
 
 def test_it_clears_the_preflag_when_a_remove_click_takes_the_cloud(scissors_cut):

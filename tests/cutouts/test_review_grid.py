@@ -34,21 +34,21 @@ def test_it_names_every_thumbnail_of_the_queue_the_grid_and_the_retouch_queue(cl
     queue = client.get(reverse("cutouts:review_queue")).content.decode()
     alts = _thumb_alts(queue, "rv-thumb")
     assert len(alts) == len(cutouts) and "" not in alts
-    assert f"Cutout of {sku} · main v3" in alts
+    assert f"Cutout of {sku} · MAIN v3" in alts
 
     grid = client.get(reverse("cutouts:review_grid")).content.decode()
     alts = _thumb_alts(grid, "thumb")
-    assert len(alts) == len(cutouts) and f"Cutout of {sku} · main v3" in alts
+    assert len(alts) == len(cutouts) and f"Cutout of {sku} · MAIN v3" in alts
     # each tile's checkbox sits in the tile's own label, named after the version
     tile = next(t for t in grid.split('class="rv-tile"')[1:]
                 if f'value="{cutouts[1].pk}"' in t)
     label = tile.split("<label", 1)[1].split("</label>", 1)[0]
     assert f'value="{cutouts[1].pk}"' in label and "<img" in label
-    assert f'aria-label="Select {sku} · main v3"' in label
+    assert f'aria-label="Select {sku} · MAIN v3"' in label
 
     review_services.cutout_flag(cutout=cutouts[1], user=reviewer(), reasons=["halo"])
     retouch = client.get(reverse("cutouts:retouch_queue")).content.decode()
-    assert _thumb_alts(retouch, "rv-thumb") == [f"Cutout of {sku} · main v3"]
+    assert _thumb_alts(retouch, "rv-thumb") == [f"Cutout of {sku} · MAIN v3"]
 
 
 def test_it_names_the_checkerboard_switch(client, cutouts):
@@ -80,7 +80,7 @@ def test_it_refuses_a_grid_tile_whose_image_got_a_newer_version_after_the_grid_w
                        follow=True).content.decode()
     assert "Approved 1 cutout." in page
     sku = a.asset.product.sku
-    assert (f"{sku} · main: v2 (awaiting review) was made after you opened v1, so your "
+    assert (f"{sku} · MAIN: v2 (awaiting review) was made after you opened v1, so your "
             "approval was not applied: it would have superseded v2. Look at v2 first, or "
             "use v1 instead from its card.") in page.replace("&#x27;", "'")
     assert "no longer awaiting review" not in page

@@ -206,10 +206,10 @@ def cutout(make_assets, fake_model):
 def test_it_titles_the_card_and_history_by_sku_and_position(client, cutout):
     client.force_login(reviewer())
     history = client.get(reverse("cutouts:review_history", args=[cutout.asset_id]))
-    assert "Review history of SHOE-77 · main" in history.content.decode()
+    assert "Review history of SHOE-77 · MAIN" in history.content.decode()
     assert "Review history of image" not in history.content.decode()
     card = client.get(reverse("cutouts:review_card", args=[cutout.pk])).content.decode()
-    assert "SHOE-77 · main" in card
+    assert "SHOE-77 · MAIN" in card
     # A fresh v1: the newest (not yet current: nothing approved) and awaiting review,
     # approvable, nothing to choose.
     assert 'data-status="newest">newest</span>' in card

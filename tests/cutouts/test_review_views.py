@@ -485,6 +485,20 @@ def test_it_keeps_a_refused_flag_open_with_its_reasons_ticked_and_the_comment_fo
     assert "data-rv-focus" not in html
 
 
+def test_it_focuses_the_comment_only_when_other_waits_for_one(client, cutouts):
+    """QA 2026-12-06: a flag refused with "Other" ticked focused the comment even when it
+    had one, so the next reason keys typed digits into it."""
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    html = client.post(reverse("cutouts:review_card", args=[first.pk]),
+                       {"action": "flag", "reason": ["other", "nope"], "comment": "strap"},
+                       **HX).content.decode()
+    assert "Unknown flag reason(s): nope" in html
+    assert 'value="halo" data-rv-key="1" autofocus data-rv-focus>' in html
+    assert html.count("data-rv-focus") == 1
+    assert "data-rv-other-hint hidden>" in html
+
+
 def test_it_gives_each_flag_reason_its_own_digit_key(client, cutouts):
     client.force_login(reviewer())
     first = _queue_order()[0]
@@ -693,9 +707,9 @@ def test_it_names_images_one_way_and_stacks_the_retouch_queue_on_phones(client, 
     html = client.get(reverse("cutouts:retouch_queue")).content.decode()
     assert 'class="table stack' in html and 'data-label="Reasons"' in html
     sku = cutout.asset.product.sku
-    assert f"{sku} · main" in html and "· MAIN" not in html
+    assert f"{sku} · MAIN" in html and "· main" not in html
     html = client.get(reverse("cutouts:retouch_card", args=[cutout.pk])).content.decode()
-    assert f"Retouch {sku} · main" in html
+    assert f"Retouch {sku} · MAIN" in html
 
 
 def test_it_marks_the_queued_retouch_message_for_the_card_to_replace(client, cutouts):
@@ -739,7 +753,7 @@ def test_it_says_an_approval_answers_the_rerun_still_running(client, cutouts):
                 **HX)
     v2 = Cutout.objects.get(asset=v1.asset, version=2)
     html = client.post(url, {"action": "approve"}, **HX).content.decode()
-    title = f"{v1.asset.product.sku} · main"
+    title = f"{v1.asset.product.sku} · MAIN"
     assert (f"Approved {title} v1. v2 (not finished yet) will finish superseded, so it will "
             "not come back for review; choose it from v1&#x27;s version list") in html
     from cutouts.services import runs
@@ -900,16 +914,16 @@ def test_it_says_on_the_next_card_what_was_decided_on_the_last(client, cutouts):
     html = client.post(reverse("cutouts:review_card", args=[first.pk]),
                        {"action": "approve"}, **HX).content.decode()
     assert f'data-cutout="{second.pk}"' in html  # the next card...
-    said = f"Approved {first.asset.product.sku} · main v1."
+    said = f"Approved {first.asset.product.sku} · MAIN v1."
     assert 'class="msg msg-success rv-note" role="status">' + said in html  # ...says so
     html = client.post(reverse("cutouts:review_card", args=[second.pk]),
                        {"action": "flag", "reason": "halo"}, **HX).content.decode()
-    assert f"Flagged for retouch: {second.asset.product.sku} · main v1." in html
+    assert f"Flagged for retouch: {second.asset.product.sku} · MAIN v1." in html
     # without JavaScript, as a message on the card the redirect opens
     third = _queue_order()[0]
     page = client.post(reverse("cutouts:review_card", args=[third.pk]), {"action": "approve"},
                        follow=True).content.decode()
-    assert f"Approved {third.asset.product.sku} · main v1." in page
+    assert f"Approved {third.asset.product.sku} · MAIN v1." in page
 
 
 def test_it_says_how_long_a_pending_version_has_waited_and_run(client, cutouts):
@@ -1083,8 +1097,8 @@ def test_it_offers_undo_after_a_decision_and_undoes_it_over_htmx(client, cutouts
     assert response["HX-Push-Url"] == url
     html = response.content.decode()
     assert f'data-cutout="{first.pk}"' in html
-    assert f"Undone: {first.asset.product.sku} · main v1 is awaiting review again." in html
-    assert f"<title>Review {first.asset.product.sku} · main v1 · Cutroom</title>" in html
+    assert f"Undone: {first.asset.product.sku} · MAIN v1 is awaiting review again." in html
+    assert f"<title>Review {first.asset.product.sku} · MAIN v1 · Cutroom</title>" in html
     first.refresh_from_db()
     assert first.review_status == ReviewStatus.PENDING and not first.is_current
     assert list(ReviewDecision.objects.order_by("pk").values_list("action", flat=True)) == [
@@ -1120,14 +1134,14 @@ def test_it_names_the_card_shown_in_the_title_of_an_htmx_swap(client, cutouts):
     first, second = _queue_order()[:2]
     page = client.get(reverse("cutouts:review_card", args=[first.pk])).content.decode()
     sku = first.asset.product.sku
-    assert page.count("<title>") == 1 and f"<title>Review {sku} · main v1 · Cutroom</title>" in page
+    assert page.count("<title>") == 1 and f"<title>Review {sku} · MAIN v1 · Cutroom</title>" in page
     html = client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "approve"},
                        **HX).content.decode()
     assert html.rstrip().endswith(
-        f"<title>Review {second.asset.product.sku} · main v1 · Cutroom</title>")
+        f"<title>Review {second.asset.product.sku} · MAIN v1 · Cutroom</title>")
     # Next / Previous swaps too
     html = client.get(reverse("cutouts:review_card", args=[first.pk]), **HX).content.decode()
-    assert html.count("<title>") == 1 and f"<title>Review {sku} · main v1" in html
+    assert html.count("<title>") == 1 and f"<title>Review {sku} · MAIN v1" in html
 
 
 def test_it_replaces_the_address_with_the_new_version_after_an_apply_on_the_card(client,
@@ -1310,3 +1324,17 @@ def test_it_says_no_route_after_a_flag_for_an_edge(client, cutouts):
                          **HX).content.decode()
     assert "Flagged for retouch:" in answer
     assert "To fix it in Retouch" not in answer
+
+
+def test_it_names_every_position_by_its_code_in_the_queue(client, cutouts):
+    """QA 2026-12-06: the queue wrote "QA004 · main" beside "QA001 · PT04"; one label,
+    the code the file names, the manifest and the product page use."""
+    from catalog.models import ImageAsset
+
+    ImageAsset.objects.filter(pk=cutouts[1].asset_id).update(position="PT04")
+    ImageAsset.objects.filter(pk=cutouts[2].asset_id).update(position="SWCH")
+    client.force_login(reviewer())
+    page = client.get(reverse("cutouts:review_queue")).content.decode()
+    titles = re.findall(r'class="rv-image-title"[^>]*>([^<]+)</a>', page)
+    assert sorted(t.split(" · ")[1] for t in titles) == ["MAIN", "PT04", "SWCH"]
+    assert "· main" not in page
