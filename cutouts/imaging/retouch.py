@@ -199,6 +199,7 @@ def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes
     out = alpha.copy()
     _compose_full(out, alpha, seg_w, seg_w != (prior_w >= 0.5), _core_strokes(strokes, params),
                   s, rgb_w, _faint_finders(strokes, params))
+    _take_haze(out, alpha, strokes, s, rgb_w)
     return out
 
 
@@ -636,6 +637,108 @@ def _take_faint(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
     # where it borders the kept object the rim is the kept object's edge: it stays
     soft = (o > 0) & (o < 128) & (o == a)
     o[soft & (d_taken <= rim) & (d_taken < d_kept)] = 0
+
+
+# A painted remove stroke clears the faint alpha (below 128) under its whole brush, not only
+# its hard core, where the photo looks like the backdrop: haze too thin for a ghost blob
+# (under GHOST_MIN, or a band narrower than the blobs' opening) stayed under the outer half of
+# the brush (QA 2026-12-06, dev 069: 309 of 536 haze px under a stroke stayed, α 1-31). The
+# kept object's anti-aliased rim (within RIM_PX working px of what the result holds at 128 or
+# more) stays, and so does faint alpha of colours more like the product's around the stroke
+# than the backdrop's (HAZE_RING working px around the brush; fur or a soft part beside it).
+# A click is a spot, not coverage: it takes no haze (the status says to paint across it).
+HAZE_RING = 16
+HAZE_BG_MIN = 64  # working px of clear backdrop in that ring to read its colours from
+HAZE_SPREAD, HAZE_DE = 95, 6.0  # percentile of the backdrop's own gaps; the least gap taken
+HAZE_SIGMA = 8.0  # working px over which the local backdrop (product) colour is averaged
+HAZE_WHOLE = 0.05  # ...and the weight of its mean over the crop, where little of it is near
+
+
+def _colour_gap(lab: np.ndarray, m: np.ndarray) -> np.ndarray | None:
+    """Each pixel's distance (Lab, 0..255 scale) from the local mean colour of the pixels
+    ``m`` (averaged over HAZE_SIGMA), drawn to their mean over the whole crop where few are
+    near (a haze field wider than the ring). None when ``m`` is empty."""
+    if not m.any():
+        return None
+    mf = m.astype(np.float32)
+    wsum = cv2.GaussianBlur(mf, (0, 0), HAZE_SIGMA)[..., None]
+    whole = lab[m].mean(axis=0)
+    mean = ((cv2.GaussianBlur(lab * mf[..., None], (0, 0), HAZE_SIGMA) + HAZE_WHOLE * whole)
+            / (wsum + HAZE_WHOLE))
+    # over a px or so: a photo's noise leaves no speck of haze in a stroke's path
+    gap: np.ndarray = cv2.GaussianBlur(np.sqrt(((lab - mean) ** 2).sum(axis=2)), (0, 0), 1.0)
+    return gap
+
+
+def _take_haze(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: float,
+               rgb_w: np.ndarray) -> None:
+    """Zero in ``out`` the faint alpha under the painted remove strokes' whole brushes (the
+    full ``strokes``, later ones winning) that is no rim of the kept object and looks like
+    the backdrop (see HAZE_RING). Only lowers, and only pixels ``out`` holds below 128."""
+    hard = [st for st in strokes if st.kind in ("keep", "remove")]
+    painted = [st for st in hard if st.kind == "remove" and len(st.points) > 1]
+    if not painted:
+        return
+    h, w = alpha.shape
+    bounds = [st.bounds() for st in painted]
+    x0 = max(0, int(min(b[0] for b in bounds)) - 1)
+    y0 = max(0, int(min(b[1] for b in bounds)) - 1)
+    x1 = min(w, int(np.ceil(max(b[2] for b in bounds))) + 2)
+    y1 = min(h, int(np.ceil(max(b[3] for b in bounds))) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return
+    box = (slice(y0, y1), slice(x0, x1))
+    o = out[box]
+    faint = (o > 0) & (o < 128) & (alpha[box] < 128)
+    if not faint.any():
+        return
+    # later strokes win: a keep stroke over a painted remove stroke is not a remove, and a
+    # remove click's disk there is no coverage
+    under = ((rasterise(hard, o.shape, origin=(x0, y0)) == REMOVE)
+             & (rasterise(painted, o.shape, origin=(x0, y0)) > 0) & faint)
+    if not under.any():
+        return
+    # the rest is read on the working grid, in a box HAZE_RING + RIM_PX working px wider
+    m = int(np.ceil((HAZE_RING + RIM_PX + 2) / s))
+    X0, Y0, X1, Y1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+    wide = (slice(Y0, Y1), slice(X0, X1))
+    a, ow = alpha[wide], out[wide]
+    kept = (ow >= 128).view(np.uint8)
+    # the backdrop's colours: what the cutout holds clear around the stroke (haze over a wide
+    # patch of product colour would otherwise count as backdrop), else below GHOST_MIN
+    bg = ((a == 0) & (ow < 128)).view(np.uint8)
+    if int(bg.sum()) * s * s < HAZE_BG_MIN:
+        bg = ((a < GHOST_MIN) & (ow < 128)).view(np.uint8)
+    solid = ((a >= VEIL_MAX) & (ow >= 128)).view(np.uint8)
+    wx0, wy0 = int(X0 * s), int(Y0 * s)
+    wx1, wy1 = max(wx0 + 1, int(np.ceil(X1 * s))), max(wy0 + 1, int(np.ceil(Y1 * s)))
+    wx1, wy1 = min(wx1, rgb_w.shape[1]), min(wy1, rgb_w.shape[0])
+    size = (wx1 - wx0, wy1 - wy0)
+    if s < 1.0:
+        kept = (cv2.resize(kept * 255, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
+        bg = (cv2.resize(bg * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+        solid = (cv2.resize(solid * 255, size, interpolation=cv2.INTER_AREA) >= 128).view(np.uint8)
+    # the kept object's rim: within RIM_PX working px of what the result holds at 128+
+    d_kept = cv2.distanceTransform((kept == 0).view(np.uint8), cv2.DIST_L2, 5)
+    free = d_kept > RIM_PX
+    # the photo's colour beside the backdrop's around it (and the solid product's, where it
+    # has some): as near the backdrop's as the backdrop's own pixels are (HAZE_SPREAD of them,
+    # at least HAZE_DE) and nearer it than the product's
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb_w[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2LAB)
+    lab = lab.astype(np.float32)
+    d_bg = _colour_gap(lab, bg > 0)
+    if d_bg is None:
+        return  # no backdrop around it to tell the haze by
+    spread = float(np.percentile(d_bg[bg > 0], HAZE_SPREAD))
+    free &= d_bg <= max(spread, HAZE_DE)
+    d_pr = _colour_gap(lab, solid > 0)
+    if d_pr is not None:
+        free &= d_bg < d_pr
+    take = free.view(np.uint8)
+    if s < 1.0:
+        take = cv2.resize(take, (X1 - X0, Y1 - Y0), interpolation=cv2.INTER_NEAREST)
+    take_box = take[y0 - Y0:y1 - Y0, x0 - X0:x1 - X0] > 0
+    o[under & take_box] = 0
 
 
 # A keep stroke on a veil (a thick piece the cutout holds at VEIL_MIN..VEIL_MAX - 1: seen but

@@ -40,6 +40,9 @@
   // stroke along a banana's edge was told of hair, fur and mesh).
   var SOFT_LOW = 16, SOFT_HIGH = 240, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
   var SOFT_BRUSH_SHARE = 0.4;
+  // Since 2026-12-06 the pixels made solid are weighed by the alpha they gained (their rise
+  // / 255): a stroke that topped up nearly solid alpha or filled a few gaps is not told of
+  // hair (QA: a keep stroke down a bicycle wheel, dev 213).
   // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
   // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
   // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
@@ -55,6 +58,16 @@
   // alpha (1..127, what Faint shows): QA 2026-12-05 heard "Faint haze shows with Faint (H)"
   // over backdrop at alpha 0, and with Faint already on.
   var HAZE_SHARE = 0.02;
+  // ...and only faint alpha more than HAZE_RIM preview px from what the preview holds at 128 or
+  // more: a product's anti-aliased rim is no haze (QA 2026-12-06: the hint was said of remove
+  // clicks 6 px outside a ceramic's clean edge). The engine's RIM_PX, which a painted remove
+  // stroke leaves of the kept object's rim (retouch._take_haze).
+  var HAZE_RIM = 3;
+  // Strokes whose preview differs from the version's in fewer than NOISE_PX pixels (any
+  // channel, any amount) make no version the reviewer could tell from it: Apply is off, as it
+  // is for a preview equal to it (QA 2026-12-06: a 1 px change made a new version). The
+  // report's "Next to nothing changed" is the same count.
+  var NOISE_PX = 4;
   // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
   // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
   var SETTLED_SHARE = 0.2;
@@ -946,7 +959,7 @@
         // said by previewLoaded with the stroke's report, once the picture is in: said here,
         // "Preview: 2 remove clicks · 781 ms. Enter applies." stood alone until the picture
         // had decoded and been compared (QA 2026-12-05 M1: read as no report at all)
-        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh,
+        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, ms: total,
                          text: "Preview: " + self.describe() + " · " + total + " ms" +
                                (server ? " (server " + server + " ms)" : "") + ". " +
                                (touchFirst() ? "Apply saves it." : "Enter applies.") };
@@ -1055,10 +1068,28 @@
         if (best > r2) continue;
         seen++;
         var a = alpha.a[y * alpha.w + x];
-        if (test ? test(a) : a >= 128) product++;
+        if (test ? test(a, y * alpha.w + x) : a >= 128) product++;
       }
     }
     return seen ? product / seen : 0;
+  }
+
+  /* A productShare test: faint alpha (1..127) more than HAZE_RIM px from what ``alpha`` holds
+     at 128 or more (no product's anti-aliased rim). */
+  function hazeTest(alpha) {
+    return function (a, i) {
+      if (a <= 0 || a >= 128) return false;
+      var w = alpha.w, x = i % w, y = (i - x) / w;
+      for (var dy = -HAZE_RIM; dy <= HAZE_RIM; dy++) {
+        var yy = y + dy;
+        if (yy < 0 || yy >= alpha.h) continue;
+        for (var dx = -HAZE_RIM; dx <= HAZE_RIM; dx++) {
+          var xx = x + dx;
+          if (xx >= 0 && xx < w && dx * dx + dy * dy <= HAZE_RIM * HAZE_RIM && alpha.a[yy * w + xx] >= 128) return false;
+        }
+      }
+      return true;
+    };
   }
 
   /* The share of what ``strokes``' brushes cover that ``alpha`` holds soft (neither clear nor
@@ -1081,7 +1112,9 @@
     var parts = [];
     if (change.taken) parts.push("took " + share(change.taken) + " (red)");
     if (change.added) parts.push("added " + share(change.added) + " (green)");
-    if (change.faded) parts.push((parts.length ? "and " : "") + "changed the alpha of " + share(change.faded));
+    // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha
+    var faint = change.cleared * 2 >= change.faded;
+    if (change.faded) parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
     return parts;
   }
 
@@ -1107,6 +1140,7 @@
     var current = job.key === JSON.stringify(this.strokes);
     if (job.text && current) {
       this.previewText = job.text;
+      this.previewMs = job.ms;
       this.form.dataset.rtPreview = "ready";
       this.form.dataset.rtPreviewCount = String(job.strokes.length);
     }
@@ -1187,20 +1221,30 @@
     var mine = this.strokes.length ? this.alphas[JSON.stringify(this.strokes)] : null, base = this.alphas["[]"];
     if (mine && mine.px && base && base.exact && base.px) {
       // judged while its channels are at hand; an undo back to it reads the verdict
-      var same = mine.px.length === base.px.length;
-      for (var i = 0; same && i < mine.px.length; i++) if (mine.px[i] !== base.px[i]) same = false;
-      mine.same = same;
+      // the pixels that differ in any channel, counted up to NOISE_PX
+      var moved = mine.px.length === base.px.length ? 0 : NOISE_PX;
+      for (var i = 0; moved < NOISE_PX && i < mine.px.length; i += 4) {
+        if (mine.px[i] !== base.px[i] || mine.px[i + 1] !== base.px[i + 1] ||
+            mine.px[i + 2] !== base.px[i + 2] || mine.px[i + 3] !== base.px[i + 3]) moved++;
+      }
+      mine.same = moved < NOISE_PX;
+      mine.moved = moved;
     }
     this.noopKey = mine && mine.same ? JSON.stringify(this.strokes) : null;
+    this.noopPx = mine && mine.same ? mine.moved : 0;
     this.updateButtons();
   };
   Editor.prototype.isNoop = function () {
     return !!(this.strokes.length && this.noopKey && this.noopKey === JSON.stringify(this.strokes));
   };
   Editor.prototype.noopWords = function () {
-    var n = this.strokes.length;
+    var n = this.strokes.length, v = " v" + this.form.dataset.version;
+    if (this.noopPx) {
+      return "Nothing to apply: " + (n === 1 ? "this stroke changes" : "these " + n + " strokes change") +
+             " only " + this.noopPx + " px of" + v + ", a version no one could tell from it.";
+    }
     return "Nothing to apply: " + (n === 1 ? "this stroke leaves" : "these " + n + " strokes leave") +
-           " v" + this.form.dataset.version + " pixel for pixel as it is.";
+           v + " pixel for pixel as it is.";
   };
 
   /* What lies under a keep or remove stroke that changed nothing, from the preview's alpha in
@@ -1271,8 +1315,9 @@
     var what = "the last " + (n === 1 ? names[0] : kinds.indexOf(",") < 0 ? kinds : n + " strokes");
     var undo = n === 1 ? undoWord() :
       (touchFirst() ? "Undo takes them back one by one." : "Ctrl+Z undoes them one by one.");
-    var whole = this.isNoop() ? " Nothing to apply: the strokes leave v" + this.form.dataset.version +
-      " as it is." : "";
+    // short: with the preview's timing after it, the longest reports just fill two lines
+    var whole = !this.isNoop() ? "" : " Nothing to apply: v" + this.form.dataset.version +
+      (this.noopPx ? " all but unchanged (" + this.noopPx + " px)." : " unchanged.");
     this.form.dataset.rtBurst = String(n);
     var change = this.flashChange(before, now);
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
@@ -1312,8 +1357,8 @@
       // aims at one part, and on a banana's or a plastic nose's under-held body the hint
       // invited an undo of a right click (QA 2026-12-05)
       var keeps = burst.filter(function (s) { return s.kind === "keep" && s.points.length > 1; });
-      var soft = keeps.length > 0 && change.hardened >= SOFT_HINT_PX &&
-                 change.hardened >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
+      var soft = keeps.length > 0 && change.gain >= SOFT_HINT_PX &&
+                 change.gain >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
       var hint = soft ? " It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
                         (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
@@ -1353,8 +1398,9 @@
     }
     // faint haze (alpha under a quarter) hides under the removed area's hatching: a click on
     // it finds "already removed" (QA 2026-12-03); Faint shows it, a painted stroke takes it
-    if (n === 1 && verdicts[0] === "remove done" &&
-        productShare(before, burst[0], k, 1, function (a) { return a > 0 && a < 128; }) >= HAZE_SHARE) {
+    // a click only: a painted remove stroke takes the haze under its brush (retouch._take_haze)
+    if (n === 1 && verdicts[0] === "remove done" && burst[0].points.length === 1 &&
+        productShare(before, burst[0], k, 1, hazeTest(before)) >= HAZE_SHARE) {
       tips.push(this.faint ? "The faint haze under it (magenta) is too thin for a click: paint across it to take it." :
                 "Faint haze lies under it: Faint" + (touchFirst() ? "" : " (H)") + " shows it; paint across it to take it.");
     }
@@ -1366,15 +1412,17 @@
     }
     this.form.dataset.rtUnchanged = String(count);
     this.form.dataset.rtUnder = verdicts.join(",");
+    // the preview's timing stays (QA 2026-12-06), in short: these are the longest reports
+    var timing = this.previewMs !== undefined ? " · " + this.previewMs + " ms" : "";
     this.say(text + (tips.length ? " " + tips.join(" ") : "") + " " +
-             undo + whole, "hint");
+             undo + whole + timing, "hint");
   };
 
   /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
      and show it for CHANGE_MS; returns the pixel counts: taken (crossed to the background),
      added (crossed to the product), faded (moved without crossing), had (product before). */
   Editor.prototype.flashChange = function (before, now) {
-    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0 };
+    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0, gain: 0, cleared: 0 };
     var c = this.changeCanvas, d = null, img = null, x = null;
     if (c) {
       c.width = now.w; c.height = now.h;
@@ -1385,12 +1433,15 @@
     for (var i = 0, j = 0; i < now.a.length; i++, j += 4) {
       var b = before.a[i], a = now.a[i], delta = a - b;
       if (b >= 128) out.had++;
-      if (delta > -CHANGE_MIN && delta < CHANGE_MIN) continue;
-      if (b >= SOFT_LOW && b < SOFT_HIGH && a >= SOLID) out.hardened++;  // soft made solid
+      if (!delta) continue;
+      // every change counts, however faint (QA 2026-12-06: a stroke that cleared 227 px of
+      // haze at alpha 1..31 was told "Nothing changed"); only the flash leaves out the
+      // changes under CHANGE_MIN
+      if (b >= SOFT_LOW && b < SOFT_HIGH && a >= SOLID) { out.hardened++; out.gain += delta / 255; }
       var crossed = (b >= 128) !== (a >= 128);
       if (crossed) { if (a < 128) out.taken++; else out.added++; }
-      else out.faded++;
-      if (!d) continue;
+      else { out.faded++; if (!a && b < 128) out.cleared++; }
+      if (!d || (!crossed && delta > -CHANGE_MIN && delta < CHANGE_MIN)) continue;
       var rgb = delta < 0 ? CHANGE_TAKEN : CHANGE_ADDED;
       d[j] = rgb[0]; d[j + 1] = rgb[1]; d[j + 2] = rgb[2];
       d[j + 3] = crossed ? 200 : Math.min(200, 60 + Math.abs(delta));
@@ -1399,6 +1450,7 @@
     this.form.dataset.rtChangeAdded = String(out.added);
     this.form.dataset.rtChangeFaded = String(out.faded);
     this.form.dataset.rtChangeHardened = String(out.hardened);
+    this.form.dataset.rtChangeGain = String(Math.round(out.gain));
     if (!d || out.taken + out.added + out.faded < 4) return out;
     x.putImageData(img, 0, 0);
     var form = this.form;

@@ -17,6 +17,7 @@ from .scenes import (
     RETOUCH_W,
     banana_scene,
     busy_background,
+    compose,
     feathered_scene,
     fur_flank_scene,
     handle_scene,
@@ -583,3 +584,66 @@ def test_it_reports_its_timings_through_the_stage_clock():
     assert res.timings["total"] == pytest.approx(laps) and res.timings["total"] < 100
     # without a clock the timings still come from laps
     assert retouch(rgb, prior, []).timings["total"] > 0
+
+
+def _hazy_scene(seed=0):
+    """A red product (left, anti-aliased edge at x = 100) on a white sweep, and the haze a
+    model leaves on the sweep right of it: alpha 1..31 over x 150..230, the photo there the
+    sweep's own colours; a translucent red patch (alpha 20, the photo red there too) at
+    y 150..190 beside the haze."""
+    rng = np.random.default_rng(seed)
+    h, w = 200, 260
+    a = np.zeros((h, w), np.float32)
+    a[:, :100] = 1.0
+    a = cv2.GaussianBlur(a, (0, 0), 1.0)
+    red = np.zeros((h, w), np.float32)
+    red[150:190, 150:230] = 0.25
+    rgb = compose(np.maximum(a, red))
+    rgb = np.clip(rgb + rng.normal(0, 2, rgb.shape), 0, 255).astype(np.uint8)
+    prior = np.round(a * 255).astype(np.uint8)
+    haze = np.zeros((h, w), bool)
+    haze[20:140, 150:230] = True
+    prior[haze] = rng.integers(1, 32, int(haze.sum())).astype(np.uint8)
+    prior[150:190, 150:230] = 20
+    return rgb, prior, haze
+
+
+def test_it_clears_faint_haze_under_a_painted_remove_strokes_whole_brush():
+    # QA 2026-12-06 (dev 069): a remove stroke over haze at alpha 1..31 left it under the
+    # outer half of its brush (the hard core only), though the status says to paint across it
+    rgb, prior, haze = _hazy_scene()
+    stroke = Stroke("remove", 12.0, ((190.0, 30.0), (190.0, 130.0)))
+    res = retouch(rgb, prior, [stroke])
+    brush = rasterise([stroke], prior.shape) > 0
+    assert (prior[haze & brush] > 0).sum() > 2000
+    assert not res.alpha[haze & brush].any()
+    # beyond the brush, on the solid product and on the red patch nothing moved
+    assert np.array_equal(res.alpha[~brush], prior[~brush])
+    # a click is a spot, not coverage: it takes no haze too thin for a ghost blob
+    click = retouch(rgb, prior, [click_stroke((190, 80), positive=False)])
+    assert (click.alpha != prior).sum() <= 1  # its centre pixel, the click's hard core
+
+
+def test_it_keeps_the_products_rim_and_faint_product_colours_under_a_remove_strokes_brush():
+    rgb, prior, haze = _hazy_scene()
+    # along the product's edge, its brush over the anti-aliased rim (alpha 1..127 within 3 px
+    # of the solid product) but its hard core on the sweep
+    along = Stroke("remove", 12.0, ((112.0, 20.0), (112.0, 130.0)))
+    res = retouch(rgb, prior, [along])
+    brush = rasterise([along], prior.shape) > 0
+    rim = brush & (prior > 0) & (prior < 128) & (np.arange(prior.shape[1])[None, :] < 104)
+    assert rim.sum() > 50
+    assert np.array_equal(res.alpha[rim], prior[rim])
+    assert np.array_equal(res.alpha[prior >= 128], prior[prior >= 128])
+    # over the haze's edge and beside the red patch: the outer brush on the patch leaves it
+    # (its colours are the product's), the haze under it goes
+    beside = Stroke("remove", 12.0, ((160.0, 140.0), (220.0, 140.0)))
+    res = retouch(rgb, prior, [beside])
+    brush = rasterise([beside], prior.shape) > 0
+    patch = np.zeros(prior.shape, bool)
+    patch[150:190, 150:230] = True
+    assert (brush & patch).sum() > 100
+    core = rasterise([Stroke("remove", 6.0, beside.points)], prior.shape) > 0
+    outer = brush & patch & ~cv2.dilate(core.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert outer.sum() > 50 and np.array_equal(res.alpha[outer], prior[outer])
+    assert not res.alpha[haze & brush].any()
