@@ -1,4 +1,5 @@
-"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|matte|speed|profile commands."""
+"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|solid|matte|speed|profile
+commands."""
 
 from __future__ import annotations
 
@@ -179,6 +180,14 @@ def cmd_detail(args: argparse.Namespace) -> int:
                                   outline=args.outline)
 
 
+def cmd_solid(args: argparse.Namespace) -> int:
+    from . import detail_protocol
+
+    return _run_retouch_benchmark(args, detail_protocol.run_solid,
+                                  detail_protocol.solid_progress_line,
+                                  images_dir=args.images_dir, masks_dir=args.masks_dir)
+
+
 def cmd_matte(args: argparse.Namespace) -> int:
     from .matte_eval import run_matte
 
@@ -259,6 +268,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="the outline protocol: a keep and a remove click, then up to 6 detail "
                         "strokes along the cutout's own outline where the edge is soft")
     d.set_defaults(func=cmd_detail)
+
+    o = sub.add_parser("solid", parents=[protocol],
+                       help="solid-edge protocol: detail strokes along a binary truth's edge, "
+                            "where they must change next to nothing")
+    o.add_argument("images_dir")
+    o.add_argument("masks_dir")
+    o.add_argument("--baseline", action="store_true",
+                   help="also run the baseline (detail strokes ignored)")
+    o.set_defaults(func=cmd_solid)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")
     t.add_argument("images_dir")

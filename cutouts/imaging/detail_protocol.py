@@ -422,3 +422,131 @@ def format_table(report: dict[str, Any]) -> str:
                 f"median {s['median_s']:.2f} s "
                 f"({s['median_cpu_s']:.2f} CPU s) per touch")
     return "\n".join(lines)
+
+
+# the solid-edge protocol (``solid``, detail35): a person's detail strokes along a solid
+# product's edge on the dev set (binary masks, 128 = ignore), where a stroke must change next
+# to nothing. Points every SOLID_STEP px of the truth's largest contour (off the photo's
+# border), cut into strokes of SOLID_POINTS points, the SOLID_STROKES longest kept in contour
+# order, one brush SOLID_RADIUS (QA qa35b: 16-30 px strokes along a dog's tail, a leg, a
+# scissors' handle, a petal)
+SOLID_STEP = 8
+SOLID_POINTS = 21
+SOLID_STROKES = 2
+SOLID_RADIUS = 16.0
+
+
+def solid_edge_strokes(mask: np.ndarray) -> list[Stroke]:
+    """The solid-edge protocol's detail strokes along a binary truth ``mask`` (uint8, 128 =
+    ignore, counted as the object's): see SOLID_*. Deterministic; the same rule for every
+    photo."""
+    h, w = mask.shape
+    cs, _ = cv2.findContours((mask >= 128).astype(np.uint8), cv2.RETR_EXTERNAL,
+                             cv2.CHAIN_APPROX_NONE)
+    if not cs:
+        return []
+    c = max(cs, key=cv2.contourArea)[:, 0, :][::SOLID_STEP]
+    runs: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] = []
+    for x, y in c:
+        if 3 < x < w - 4 and 3 < y < h - 4:
+            cur.append((float(x), float(y)))
+            continue
+        if len(cur) > 3:
+            runs.append(cur)
+        cur = []
+    if len(cur) > 3:
+        runs.append(cur)
+    pieces = [r[j:j + SOLID_POINTS] for r in runs for j in range(0, len(r), SOLID_POINTS - 1)]
+    pieces = [p for p in pieces if len(p) > 3]
+    order = sorted(range(len(pieces)), key=lambda i: (-len(pieces[i]), i))[:SOLID_STROKES]
+    return [Stroke("detail", SOLID_RADIUS, tuple(pieces[i])) for i in sorted(order)]
+
+
+def run_solid_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
+                    mask: np.ndarray, refiner: Refiner) -> dict[str, Any]:
+    """The solid-edge protocol's strokes on one photo, applied one at a time (each preview
+    re-sends all so far); per stroke its change of SAD over the mask's pixels that are not
+    ignore (128), split into the truth's solid and clear pixels."""
+    valid = mask != 128
+    gt = np.where(mask >= 128, 255, 0).astype(np.uint8)
+    solid, clear = valid & (mask > 128), valid & (mask < 128)
+    strokes = solid_edge_strokes(mask)
+    touches: list[dict[str, Any]] = []
+    alpha = alpha0
+    for i, st in enumerate(strokes):
+        c = time.process_time()
+        new = refiner(rgb, alpha0, rgba0, strokes[:i + 1])
+        cpu = time.process_time() - c
+        d = _abs_err(new, gt) - _abs_err(alpha, gt)
+        touches.append({"kind": st.kind, "radius": st.radius,
+                        "stroke": [[round(x, 1), round(y, 1)] for x, y in st.points],
+                        "cpu_seconds": cpu, "dsad": float(d[valid].sum() / 1000.0),
+                        "dsad_solid": float(d[solid].sum() / 1000.0),
+                        "dsad_clear": float(d[clear].sum() / 1000.0)})
+        alpha = new
+    return {"touches": touches}
+
+
+def summarise_solid(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The solid-edge protocol's figures: strokes raising SAD (count, sum, max; a raise above
+    0.001 counts) and the change summed over all strokes, on solid and clear truth."""
+    det = [t for r in rows for t in r["touches"]]
+    up = [t for t in det if t["dsad"] > 0.001]
+    return {"images": len(rows), "strokes": len(det), "raising_sad": len(up),
+            "raising_sad_sum": float(sum(t["dsad"] for t in up)),
+            "raising_sad_max": float(max((t["dsad"] for t in up), default=0.0)),
+            "dsad_sum": float(sum(t["dsad"] for t in det)),
+            "dsad_solid_sum": float(sum(t["dsad_solid"] for t in det)),
+            "dsad_clear_sum": float(sum(t["dsad_clear"] for t in det))}
+
+
+def run_solid(images_dir: str | Path, masks_dir: str | Path, *,
+              segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
+              limit: int | None = None, stems: set[str] | None = None,
+              cache_dir: str | Path | None = None, out_json: str | Path | None = None,
+              progress: Progress | None = None,
+              stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
+    """Run the solid-edge protocol on every image/mask pair of a binary set (the dev set)."""
+    from .clicks import find_click_pairs
+
+    stream = stream or sys.stdout
+    pairs = find_click_pairs(images_dir, masks_dir)
+    if stems:
+        pairs = [p for p in pairs if p[0] in stems]
+    pairs = pairs[: limit or None]
+    masks = {stem: m for stem, _, m in pairs}
+
+    def load(stem: str, rgb: np.ndarray) -> np.ndarray:
+        mask = np.asarray(Image.open(masks[stem]).convert("L"))
+        if mask.shape != rgb.shape[:2]:
+            raise ValueError(f"{stem}: image {rgb.shape[:2]} and mask {mask.shape} differ")
+        return mask
+
+    rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load,
+                       play=run_solid_image, segmenter=segmenter, engines=engines,
+                       cache_dir=cache_dir, progress=progress)
+    report: dict[str, Any] = {"images_dir": str(images_dir), "engines": {}}
+    lines = []
+    for e in engines:
+        s = summarise_solid(rows[e])
+        report["engines"][e] = {"summary": s, "images": rows[e]}
+        lines.append(f"{e}: {s['images']} images, {s['strokes']} detail strokes along the "
+                     f"truth's edge; raising SAD {s['raising_sad']} (sum "
+                     f"+{s['raising_sad_sum']:.3f}, max +{s['raising_sad_max']:.3f}); all "
+                     f"{s['dsad_sum']:+.3f} (solid {s['dsad_solid_sum']:+.3f}, clear "
+                     f"{s['dsad_clear_sum']:+.3f})")
+        for r in rows[e]:
+            for i, t in enumerate(r["touches"]):
+                if t["dsad"] > 0.001:
+                    lines.append(f"  {r['stem']} #{i} {t['dsad']:+.3f} (solid "
+                                 f"{t['dsad_solid']:+.3f}, clear {t['dsad_clear']:+.3f})")
+    print("\n".join(lines), file=stream)
+    if out_json:
+        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
+    return report
+
+
+def solid_progress_line(row: dict[str, Any]) -> str:
+    """One image's result for a progress printer."""
+    return "dSAD " + " ".join(f"{t['dsad']:+.3f}" for t in row["touches"])

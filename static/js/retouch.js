@@ -1321,16 +1321,25 @@
     this.form.dataset.rtBurst = String(n);
     var change = this.flashChange(before, now);
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
+    var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
       // nothing of the product under or around it: a matte cannot bring back what the cutout
-      // removed, so say what does (whatever the few pixels it moved)
+      // removed, so say what does. What it did change is said first: a detail click over faint
+      // hair the cutout had nearly removed faded it further while the status said only "found
+      // no edge", and called the click a stroke (QA qa35b W2, 2026-12-06)
       this.form.dataset.rtNoEdge = String(count);
-      this.say("The last " + (n === 1 ? "detail stroke" : n + " detail strokes") + " found no edge of the cutout to refine: what " +
-               (n === 1 ? "it covers" : "they cover") + " is removed. Paint Keep" + (touchFirst() ? "" : " (K)") +
-               " over what should stay, then Detail along its edge; " + undo + whole + " " + this.previewText, "hint");
+      var keepThen = "Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, then Detail along its edge; ";
+      var cover = n === 1 ? "it covers" : "they cover";
+      if (total >= 4) {
+        this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + changeParts(change, now.a.length).join(", ") +
+                 ", but found no edge of the cutout to refine: what " + cover + " is removed, so only the faint alpha left there moves. " +
+                 keepThen + undo + whole + " " + this.previewText, "hint");
+        return;
+      }
+      this.say("T" + what.slice(1) + " found no edge of the cutout to refine: what " + cover + " is removed. " +
+               keepThen + undo + whole + " " + this.previewText, "hint");
       return;
     }
-    var total = change.taken + change.added + change.faded;
     // a detail brush all on one side of the cutout's edge (what it covers all removed, or all
     // kept) gives the matte no edge to solve: it moves a few pixels at most. Said with what
     // to do instead of a bare "< 0.1 %" (QA 2026-12-05 M5: a detail stroke over loose hair

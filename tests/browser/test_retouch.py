@@ -1455,6 +1455,18 @@ def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_ref
     expect(status).not_to_contain_text("found no edge")
 
 
+def test_it_names_a_detail_click_over_what_the_cutout_removed_a_click(live_server, page, stained,
+                                                                       log_in):
+    """The no-edge status called a detail click a stroke (QA qa35b W2)."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=detail]").click()
+    page.mouse.click(*_at(box, 610, 36))
+    expect(editor).to_have_attribute("data-rt-no-edge", "1", timeout=20_000)
+    expect(status).to_contain_text("The last detail click")
+    expect(status).to_contain_text("found no edge of the cutout to refine")
+    expect(status).not_to_contain_text("detail stroke")
+
+
 BACKDROP_AT = (W - 20, H - 20)  # the model removed it, no haze
 
 

@@ -264,3 +264,36 @@ def test_it_scores_each_outline_touch_against_the_state_before_it():
     summary = summarise_outline([row])
     assert summary["detail_strokes"] == sum(t["kind"] == "detail" for t in row["touches"])
     assert summary["sad_last"] == s[-1]["sad"]
+
+
+def test_it_paints_the_solid_edge_protocol_along_the_truths_edge():
+    from cutouts.imaging.detail_protocol import SOLID_RADIUS, SOLID_STROKES, solid_edge_strokes
+
+    mask = np.zeros((200, 300), np.uint8)
+    cv2.circle(mask, (150, 100), 70, 255, -1)
+    cv2.circle(mask, (150, 100), 70, 128, 2)  # the ignore band counts as the object's
+    strokes = solid_edge_strokes(mask)
+    assert strokes == solid_edge_strokes(mask)  # deterministic
+    assert len(strokes) == SOLID_STROKES
+    r = np.hypot(*(np.array([[x - 150, y - 100] for s in strokes for x, y in s.points]).T))
+    assert all(s.kind == "detail" and s.radius == SOLID_RADIUS for s in strokes)
+    assert np.all(np.abs(r - 71) <= 1.5)
+
+
+def test_it_scores_each_solid_edge_stroke_on_the_truths_solid_and_clear_pixels():
+    from cutouts.imaging.detail_protocol import run_solid_image, summarise_solid
+
+    mask = np.zeros((200, 300), np.uint8)
+    cv2.circle(mask, (150, 100), 70, 255, -1)
+    cut = mask.copy()
+
+    def fade(rgb_, a0, _rgba, strokes):  # each stroke takes 10 solid pixels to 0
+        out = a0.copy()
+        out[100, 110:110 + 10 * len(strokes)] = 0
+        return out
+
+    row = run_solid_image(np.dstack([mask] * 3), cut, None, mask, fade)
+    assert [t["dsad"] for t in row["touches"]] == pytest.approx([10 / 1000] * 2)
+    assert [t["dsad_clear"] for t in row["touches"]] == [0.0, 0.0]
+    s = summarise_solid([row])
+    assert s["raising_sad"] == 2 and s["dsad_solid_sum"] == pytest.approx(0.02)
