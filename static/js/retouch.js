@@ -312,7 +312,12 @@
         sessionStorage.removeItem(this.savedKey());
       }
       this.saved = true;
-    } catch (e) { this.saved = false; }
+    } catch (e) {
+      this.saved = false;
+      // Full: an older, shorter list must not come back after a reload as if it were all
+      // (QA 2026-12-06 qa35c B1); removing frees space, so it works where setItem failed.
+      this.forget();
+    }
   };
   Editor.prototype.forget = function () {
     try { sessionStorage.removeItem(this.savedKey()); } catch (e) { /* nothing kept */ }
@@ -1609,7 +1614,11 @@
   // "Leave site? Changes you made may not be saved" (its words, not ours, and false after a
   // reload) asks only when this tab could not save them (storage off or full). Leaving by the
   // app's own links and buttons asks in the app's words below.
+  // The app's own question was answered for the page now leaving (a link, a form): the
+  // browser must not ask again (QA 2026-12-06 qa35c B3: two prompts with storage off).
+  var leaveAnswered = false;
   window.addEventListener("beforeunload", function (ev) {
+    if (leaveAnswered) return undefined;
     var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
     for (var i = 0; i < forms.length; i++) {
       var ed = forms[i]._rtEditor;
@@ -1645,6 +1654,13 @@
   function leaveQuestion(eds) {
     var n = 0;
     eds.forEach(function (ed) { n += ed.strokes.length; });
+    // This tab could not keep them (storage off or full): the promise below would be false
+    // (QA 2026-12-06 qa35c B3).
+    if (eds.some(function (ed) { return !ed.saved; })) {
+      return waiting(eds) + "This tab cannot keep " + (n === 1 ? "it" : "them") + " (its " +
+        "storage is off or full): leaving loses " + (n === 1 ? "it" : "them") + ".\n\nLeave " +
+        "and lose " + (n === 1 ? "it" : "them") + "?";
+    }
     return waiting(eds) + (n === 1 ? "It stays" : "They stay") + " saved in this tab: open this " +
       "version again and " + (n === 1 ? "it comes" : "they come") + " back.\n\nGo on without applying " +
       (n === 1 ? "it" : "them") + "?";
@@ -1658,8 +1674,20 @@
       "were painted on: " + (n === 1 ? "it is" : "they are") + " dropped.\n\nDrop " +
       (n === 1 ? "it" : "them") + " and go on?";
   }
-  function dropAll(eds) {
+  function dropAll(eds, elt) {
     eds.forEach(function (ed) { ed.forget(); ed.gone = true; });
+    // A re-run whose request fails (the network, a refusal) made no new version: the strokes,
+    // still on screen, are saved again, as a reload lost them silently (QA 2026-12-06 qa35c B4).
+    if (!elt || !elt.addEventListener) return;
+    elt.addEventListener("htmx:afterRequest", function after(ev) {
+      elt.removeEventListener("htmx:afterRequest", after);
+      if (ev.detail && ev.detail.successful) return;
+      eds.forEach(function (ed) {
+        if (!ed.form.isConnected) return;
+        ed.gone = false;
+        ed.save();
+      });
+    });
   }
   function keep(eds, what) {
     // Kept: the strokes come back into view (the card's Retouch view, if it was left).
@@ -1675,7 +1703,7 @@
     if (!eds.length) return true;
     var drops = !!(elt && elt.closest && elt.closest("[data-rt-new-version]"));
     if (window.confirm(drops ? dropQuestion(eds) : leaveQuestion(eds))) {
-      if (drops) dropAll(eds);
+      if (drops) dropAll(eds, elt);
       return true;
     }
     keep(eds);
@@ -1720,6 +1748,7 @@
     var going = strokesGoTo(url);
     var eds = unapplied().filter(function (ed) { return !going(ed); });
     if (!mayLeave(eds, a)) ev.preventDefault();
+    else if (eds.length) answered();
   }, true);
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
@@ -1727,7 +1756,14 @@
         form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
     var eds = unapplied();
     if (!mayLeave(eds, form)) { ev.preventDefault(); ev.stopImmediatePropagation(); }
+    else if (eds.length) answered();
   });
+  // Only for the leave just answered: a page still here a moment later (a download, a
+  // refused form answered in place) asks the browser's question again.
+  function answered() {
+    leaveAnswered = true;
+    setTimeout(function () { leaveAnswered = false; }, 1000);
+  }
   // Back / Forward to another card: the address has changed already; kept, it goes back.
   var here = location.href;
   function remember() { here = location.href; }

@@ -244,3 +244,71 @@ def test_it_asks_before_an_app_link_leaves_the_strokes_but_not_for_their_own_pag
     expect(editor).to_be_visible()
     expect(editor).to_have_attribute("data-rt-strokes", "1")
     expect(editor.locator("[data-rt-restored-line]")).to_contain_text("Restored 1 unapplied stroke")
+
+
+def test_it_keeps_no_shorter_list_and_promises_nothing_when_the_tab_cannot_save(
+        live_server, page, stained, log_in):  # noqa: F811
+    # QA 2026-12-06 (qa35c B1, B3): with the tab's storage full, a reload restored the list
+    # as it was before it filled, as if it were all; and leaving by a link promised the
+    # strokes stayed saved, then the browser asked "Leave site?" a second time.
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    assert len(page.evaluate(SAVED)) == 1
+    page.evaluate("""() => {
+        const set = Storage.prototype.setItem;
+        Storage.prototype.setItem = function (k, v) {
+          if (k.startsWith('cutroom.retouch.')) {
+            throw new DOMException('full', 'QuotaExceededError');
+          }
+          return set.call(this, k, v);
+        }; }""")
+    page.mouse.click(*_at(box, BLOB[0] + 30, BLOB[1] + 30))
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    assert page.evaluate(SAVED) == []  # not the one-stroke list of before
+
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(f"{d.type}: {d.message}"), d.accept()))
+    page.get_by_role("link", name="Queue").first.click()
+    expect(page).to_have_url(re.compile(r"/cutouts/review/$"))
+    assert asked == [
+        "confirm: 2 retouch strokes are not applied yet (painted on v1; Enter applies them).\n"
+        "This tab cannot keep them (its storage is off or full): leaving loses them.\n\n"
+        "Leave and lose them?"]
+    editor, _ = _retouch_page(page, live_server, stained)
+    expect(editor).to_have_attribute("data-rt-restored-strokes", "0")
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+
+
+def test_it_saves_the_strokes_again_when_the_re_run_that_dropped_them_fails(
+        live_server, page, make_cutouts, log_in):
+    # QA 2026-12-06 (qa35c B4): a re-run whose request failed left the strokes on the card,
+    # no longer saved and no longer guarded: a reload lost them without a word.
+    (v1,) = make_cutouts([("SAVED-4", _photo(seed=3)[0], "saved-4.jpg")])
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/cutouts/review/card/{v1.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(v1.pk))
+    page.keyboard.press("e")
+    editor = page.locator(".rv-stage-retouch [data-retouch]")
+    expect(editor).to_be_visible()
+    page.mouse.click(*_at(editor.locator(".rt-canvas").bounding_box(), BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    page.route(f"**/cutouts/review/card/{v1.pk}/", lambda route: route.abort()
+               if "action=rerun" in (route.request.post_data or "") else route.continue_())
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_event("requestfailed"):
+        page.locator("[data-rv-open=rerun]").click()
+        page.locator("#rv-rerun-submit").click()
+    page.evaluate("""async () => {  // the failure's handlers run after the event: a moment
+        for (let i = 0; i < 100 && !Object.keys(sessionStorage).length; i++)
+          await new Promise((r) => setTimeout(r, 50)); }""")
+    assert len(page.evaluate(SAVED)) == 1
+    dialogs = _no_dialog(page)
+    page.reload()
+    editor = page.locator(".rv-stage-retouch [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-restored-strokes", "1")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    assert dialogs == []
