@@ -1661,8 +1661,15 @@
         "storage is off or full): leaving loses " + (n === 1 ? "it" : "them") + ".\n\nLeave " +
         "and lose " + (n === 1 ? "it" : "them") + "?";
     }
-    return waiting(eds) + (n === 1 ? "It stays" : "They stay") + " saved in this tab: open this " +
-      "version again and " + (n === 1 ? "it comes" : "they come") + " back.\n\nGo on without applying " +
+    // A newer version's page drops them (see restoreSaved): the banner's "Open v2's card" and
+    // the version links go there, so the promise names its limit (QA 2026-12-06 qa35c B2).
+    var versions = [];
+    eds.forEach(function (ed) {
+      if (versions.indexOf("v" + ed.form.dataset.version) < 0) versions.push("v" + ed.form.dataset.version);
+    });
+    return waiting(eds) + (n === 1 ? "It stays" : "They stay") + " saved in this tab: open " +
+      versions.join(", ") + " again and " + (n === 1 ? "it comes" : "they come") + " back; " +
+      "opening a newer version drops " + (n === 1 ? "it" : "them") + ".\n\nGo on without applying " +
       (n === 1 ? "it" : "them") + "?";
   }
   /* A re-run or an uploaded PNG makes a newer version, which strokes painted on this one do

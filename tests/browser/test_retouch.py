@@ -445,7 +445,8 @@ def test_it_asks_before_a_card_swap_leaves_strokes_not_applied(live_server, page
         page.keyboard.press("Escape")
     assert len(asked) == 3 and all(q == (
         "1 retouch stroke is not applied yet (painted on v1; Enter applies it).\n"
-        "It stays saved in this tab: open this version again and it comes back.\n\n"
+        "It stays saved in this tab: open v1 again and it comes back; opening a newer "
+        "version drops it.\n\n"
         "Go on without applying it?") for q in asked), asked
     expect(card).to_have_attribute("data-cutout", str(first.pk))
     expect(editor).to_have_attribute("data-rt-strokes", "1")

@@ -226,7 +226,8 @@ def test_it_asks_before_an_app_link_leaves_the_strokes_but_not_for_their_own_pag
     expect(editor.locator("[data-rt-status]")).to_contain_text("Strokes kept")
     assert asked == [("confirm",
                       "1 retouch stroke is not applied yet (painted on v1; Enter applies it).\n"
-                      "It stays saved in this tab: open this version again and it comes back."
+                      "It stays saved in this tab: open v1 again and it comes back; opening a newer"
+                      " version drops it."
                       "\n\nGo on without applying it?")]
     expect(page).to_have_url(re.compile(rf"/cutouts/review/card/{v1.pk}/$"))
 
