@@ -30,7 +30,7 @@ from ..variants.compliance import (
     export_size,
     faint_marks_refused,
     frame_cut_verdict,
-    stored_sides,
+    stored_frame_cut,
     stored_size,
 )
 from ..variants.spec import colour_hint
@@ -496,18 +496,19 @@ def export_image_checks(*, presets: list[variants.Preset],
     preset: those the preset will refuse as too small (``compliance.export_size``, the rule
     the renderer's ``check_source`` applies: the product's box from the cutout's
     ``product_px``, laid out by the preset's spec, enlarged past ``MAX_ENLARGEMENT`` or under
-    ``MIN_PRODUCT_PX``), and those whose product the photo's edge cuts (the cutout's
-    ``touching_sides``, judged by ``compliance.frame_cut_verdict`` as the check of the file
-    is): refused on Amazon's main image, shipped "ok (warnings)" with a straight cut
-    elsewhere. Scene presets place the product by their own layout and are left to the
-    dry run for size. Each warning's ``count`` is images, of ``total`` approved images
-    checked, and ``skus`` the first five distinct SKUs among them. One pass over the approved
-    cutouts' rows, no file read."""
+    ``MIN_PRODUCT_PX``), and those whose product the photo's edge cuts (the cutout's stored
+    ``frame_cut``, read by ``compliance.stored_frame_cut`` as a dry run reads it, judged by
+    ``compliance.frame_cut_verdict`` as the check of the file is): refused on Amazon's main
+    image, shipped "ok (warnings)" with a straight cut elsewhere. Scene presets place the
+    product by their own layout and are left to the dry run for size. Each warning's
+    ``count`` is images, of ``total`` approved images checked, and ``skus`` the first five
+    distinct SKUs among them. One pass over the approved cutouts' rows, no file read."""
     rows = (export_candidates(product_ids=product_ids, brand=brand,
                               approved_since=approved_since)
             .values_list("width", "height", "signals__product_px",
-                         "signals__product_fill_px", "signals__touching_sides",
-                         "signals__faint_marks", "asset__position", "asset__product__sku"))
+                         "signals__product_fill_px", "signals__frame_cut",
+                         "signals__touching_sides", "signals__faint_marks",
+                         "asset__position", "asset__product__sku"))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
     small_count = dict.fromkeys(small, 0)
@@ -526,8 +527,8 @@ def export_image_checks(*, presets: list[variants.Preset],
         if sku not in shown and len(shown) < SHARED_SHOWN:
             shown.append(sku)
 
-    for width, height, product_px, fill_px, sides, marks, position, sku in rows.iterator(
-            chunk_size=1000):
+    for (width, height, product_px, fill_px, cut, touching, marks, position,
+         sku) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
         for preset in presets:
@@ -552,7 +553,9 @@ def export_image_checks(*, presets: list[variants.Preset],
                         small[preset.name].append(
                             (f"{image} ({max(pw, ph)} px across, {fit.needed_px} needed)",
                              fit.needed_px))
-        sides = stored_sides(sides)
+        # a missing key reads as None either way: an older version's has no frame_cut
+        sides = stored_frame_cut({"touching_sides": touching} if cut is None
+                                 else {"frame_cut": cut})
         if not sides:
             continue
         for preset in presets:

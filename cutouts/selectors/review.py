@@ -351,6 +351,20 @@ def _newer_runs(asset_id, version) -> QuerySet[Cutout]:
                                  status__in=ANSWERING_RUNS)
 
 
+def _runs_hiding_a_flag(asset_id, version) -> QuerySet[Cutout]:
+    """The newer runs that take a flagged version's place: a version superseded (answered
+    by an approval or a choice of an older one) takes no place (QA35 B2: the image's current
+    v1, approved over v2 and v3, could not be flagged for retouch)."""
+    return _newer_runs(asset_id, version).exclude(review_status=ReviewStatus.SUPERSEDED)
+
+
+def flag_hiding_version(*, cutout: Cutout) -> Cutout | None:
+    """The image's newest run that would keep a flag on ``cutout`` out of the retouch queue
+    (``retouch_waiting``): the service refuses such a flag, which would reach nobody."""
+    return (_runs_hiding_a_flag(cutout.asset_id, cutout.version).exclude(pk=cutout.pk)
+            .order_by("-version").only("pk", "version", "status", "review_status").first())
+
+
 def newer_version(*, cutout: Cutout, than: int) -> Cutout | None:
     """The image's newest version numbered above ``than`` (finished, queued or running),
     other than ``cutout``: what a card drawn when ``than`` was the newest did not show."""
@@ -526,14 +540,15 @@ def cutout_for_image(*, cutout_id: int) -> Cutout:
 def retouch_waiting(*, filters: QueueFilters | None = None) -> QuerySet[Cutout]:
     """The flags the retouch queue lists: a finished flagged version with no newer version
     of its image (finished, queued or running; a failed or cancelled one gives the flag
-    back). Before (QA 2026-12-04) a flag stayed listed after its image was cut again ("Cut
-    again"), its Retouch button opening the old version. A flag on a version newer than the
-    approved one (v1 approved, v2 cut again and flagged; or v2 superseded by a choice of v1,
-    then flagged) is listed too: it asks for a better version, though the image reads
-    *Approved* and the catalog's "Needs retouch" status count leaves it out (its row says v1
-    ships). The review side's retouch counts (the queue's, the dashboard's "To retouch")
-    come from this selector."""
-    newer = _newer_runs(OuterRef("asset_id"), OuterRef("version"))
+    back, and so, since 2026-12-06, does one an approval or a choice superseded:
+    ``flag_hiding_version``). Before (QA 2026-12-04) a flag stayed listed after its image
+    was cut again ("Cut again"), its Retouch button opening the old version. A flag on a
+    version newer than the approved one (v1 approved, v2 cut again and flagged; or v2
+    superseded by a choice of v1, then flagged) is listed too: it asks for a better
+    version, though the image reads *Approved* and the catalog's "Needs retouch" status
+    count leaves it out (its row says v1 ships). The review side's retouch counts (the
+    queue's, the dashboard's "To retouch") come from this selector."""
+    newer = _runs_hiding_a_flag(OuterRef("asset_id"), OuterRef("version"))
     rows = _live(Cutout.objects.filter(
         status=JobStatus.DONE, review_status=ReviewStatus.FLAGGED).filter(~Exists(newer)))
     return _filtered(rows, filters or QueueFilters())

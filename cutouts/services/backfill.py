@@ -5,7 +5,11 @@ risk model reads (2026-12-05; without them the review queue ranks older versions
 before its refit, and recomputing their risk from the stored JSON alone would read
 ``half_kept`` and ``detached`` as 0), and the product's size as the renderer measures it
 (``product_px`` with ``product_fill_px``, 2026-12-05: the older ``product_px``, a working-copy
-measure, made the export form's pre-check disagree with the export)."""
+measure, made the export form's pre-check disagree with the export), and the sides the photo's
+frame cuts the product on as the renderer judges them (``frame_cut``, 2026-12-06: the engine's
+``touching_sides`` counts a far detached part the layout leaves out, so the pre-check and a dry
+run refused an Amazon main image the export shipped) with the count of those parts
+(``dropped_parts``, whose warning a dry run foresees)."""
 
 from __future__ import annotations
 
@@ -32,7 +36,8 @@ from ..variants.compliance import export_signals
 from .review import FAINT_PREFLAGS, TOO_SMALL_FLAG, preflags_from_signals, risk_of
 
 #: the signals a version made before them gets from its files, in the order they came
-BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached", "product_fill_px")
+BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached", "product_fill_px", "frame_cut",
+                      "dropped_parts")
 
 #: which stored file could not be read: the version's own (its mask, then its cutout), or its
 #: image's working copy (missing, damaged, or no longer the cutout's size)
@@ -164,10 +169,11 @@ def _measure(cutout: Cutout, missing: list[str]) -> dict[str, Any] | Unreadable:
     if shape is not None and alpha.shape != shape:
         return "photo"  # not the photo the run cut (the run refuses such a pair too)
     measured: dict[str, Any] = {}
-    if "faint_marks" in missing or "product_fill_px" in missing:
-        export = export_signals(alpha)  # one significant region for both
-        if "faint_marks" in missing:
-            measured["faint_marks"] = export["faint_marks"]
+    if {"faint_marks", "product_fill_px", "frame_cut", "dropped_parts"} & set(missing):
+        export = export_signals(alpha)  # one significant region for them all
+        for key in ("faint_marks", "frame_cut", "dropped_parts"):
+            if key in missing:
+                measured[key] = export[key]
         if "product_fill_px" in missing:
             measured.update(product_px=export["product_px"],
                             product_fill_px=export["product_fill_px"])

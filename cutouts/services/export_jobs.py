@@ -790,7 +790,8 @@ def _foresee(preset: variants.Preset, source: _Source | None,
         errors += judged.errors
         warnings += judged.warnings
     signals = foreseen(preset, frame_cut=source.frame_cut, faint_marks=source.faint_marks,
-                       position=source.position or None, canvas=canvas)
+                       position=source.position or None, canvas=canvas,
+                       dropped_parts=source.dropped_parts)
     errors += signals.errors
     warnings += signals.warnings
     # after the file's check, as the real run adds it

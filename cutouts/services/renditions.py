@@ -25,7 +25,7 @@ from ..models import Background, Cutout, Preset, Rendition
 from ..selectors import export as export_selectors
 from ..selectors import scenes as scene_selectors
 from ..selectors.export import PlannedItem
-from ..variants.compliance import MAIN_POSITION, stored_sides
+from ..variants.compliance import MAIN_POSITION, stored_frame_cut
 from ..variants.spec import ABSENT
 
 #: Full citations for the source codes used in cutouts.variants.presets (checked 2026-11).
@@ -102,10 +102,12 @@ class _Source:
     #: it does not render from, read with the rest of the source
     box: export_selectors.ProductBox | None = None
     #: what its stored signals say a check of the file will find without reading it: the
-    #: sides the photo's frame cuts the product on (``touching_sides``) and its
+    #: sides the photo's frame cuts the product on (``compliance.stored_frame_cut``) and its
     #: ``faint_marks``; a dry run foresees refusals and warnings from them (``foreseen``)
     frame_cut: tuple[str, ...] = ()
     faint_marks: dict | None = field(default=None, hash=False)
+    #: far detached parts a trimming render leaves out, with a warning (``dropped_parts``)
+    dropped_parts: int | None = None
 
 
 def _is_main(position: str | None) -> bool:
@@ -439,8 +441,10 @@ def _source(cutout: Cutout) -> _Source:
     return _Source(cutout.pk, cutout.rgba_name, cutout.shadow_name, cutout.model_name,
                    asset.position or "", asset.original_name or "", asset.sha256 or "",
                    export_selectors.product_box(cutout.width, cutout.height, signals),
-                   tuple(stored_sides(signals.get("touching_sides"))),
-                   marks if isinstance(marks, dict) else None)
+                   tuple(stored_frame_cut(signals)),
+                   marks if isinstance(marks, dict) else None,
+                   dropped if isinstance(dropped := signals.get("dropped_parts"), int)
+                   else None)
 
 
 def rendition_get_or_create(

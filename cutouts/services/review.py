@@ -121,10 +121,22 @@ class NewerVersionError(StaleReviewError):
         super().__init__(self.message())
 
     def message(self, *, where: str = "from this card") -> str:
+        if self.action == Action.FLAG:
+            return (f"v{self.newer} ({self.state}) is newer than v{self.version}, so "
+                    f"{_REFUSED[self.action]} was not applied: the retouch queue lists an "
+                    f"image's newest version only, so nobody would see it. Look at "
+                    f"v{self.newer} first, and flag it there.")
         return (f"v{self.newer} ({self.state}) was made after you opened v{self.version}, so "
                 f"{_REFUSED[self.action]} was not applied: it would have superseded "
                 f"v{self.newer}. Look at v{self.newer} first, or use v{self.version} instead "
                 f"{where}.")
+
+
+def _refused_by(newer: Cutout, *, cutout: Cutout, action: str) -> NewerVersionError:
+    state = (newer.get_status_display() if newer.status != JobStatus.DONE
+             else ReviewStatus(newer.review_status).label).lower()
+    return NewerVersionError(version=cutout.version, newer=newer.version, state=state,
+                             action=action)
 
 
 def _newer_version_check(*, cutout: Cutout, seen: Seen, action: str) -> None:
@@ -134,12 +146,21 @@ def _newer_version_check(*, cutout: Cutout, seen: Seen, action: str) -> None:
     if action not in _ANSWERING or seen.newest is None:
         return
     newer = review_selectors.newer_version(cutout=cutout, than=seen.newest)
-    if newer is None:
+    if newer is not None:
+        raise _refused_by(newer, cutout=cutout, action=action)
+
+
+def _older_version_flag_check(*, cutout: Cutout, action: str) -> None:
+    """A flag on a version its image has a newer run of (finished, queued or running, and
+    not superseded) is refused, whatever the card showed and from an API client too: the
+    retouch queue lists such a flag nowhere (``review_selectors.flag_hiding_version``, the
+    queue's own test), so it would reach nobody (QA35 B2: accepted, its webhook sent, and
+    the comment lost)."""
+    if action != Action.FLAG:
         return
-    state = (newer.get_status_display() if newer.status != JobStatus.DONE
-             else ReviewStatus(newer.review_status).label).lower()
-    raise NewerVersionError(version=cutout.version, newer=newer.version, state=state,
-                            action=action)
+    newer = review_selectors.flag_hiding_version(cutout=cutout)
+    if newer is not None:
+        raise _refused_by(newer, cutout=cutout, action=action)
 
 
 def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) -> bool:
@@ -154,7 +175,9 @@ def review_state_check(*, cutout: Cutout, seen: Seen | None, user, action: str) 
     and the caller returns what is there without a second audit row. ``seen`` None (an API
     client, which sends no state) applies the decision as before. An approval or a choice
     is refused too when the image has a version newer than the card showed
-    (``seen.newest``): it would supersede that version unseen."""
+    (``seen.newest``): it would supersede that version unseen. A flag is refused when the
+    image has any newer version (``_older_version_flag_check``), ``seen`` or not."""
+    _older_version_flag_check(cutout=cutout, action=action)
     if seen is None:
         return False
     last = review_selectors.review_last_decision(asset_id=cutout.asset_id)

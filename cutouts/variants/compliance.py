@@ -680,32 +680,52 @@ def frame_cut_verdict(rules: Rules, sides: Iterable[str], position: str | None =
 
 
 def stored_sides(value: Any) -> list[str]:
-    """The sides a cutout's stored ``touching_sides`` signal names (the photo's frame cuts
-    the product there), [] for anything else (a version computed before it, an edited row):
-    what the export form's pre-check and a dry run judge with :func:`frame_cut_verdict`."""
+    """The sides a stored list of sides names, in ``_SIDES`` order, [] for anything else (a
+    version computed before it, an edited row)."""
     if not isinstance(value, list | tuple):
         return []
     return [side for side in _SIDES if side in {v for v in value if isinstance(v, str)}]
 
 
+def stored_frame_cut(signals: Any) -> list[str]:
+    """The sides the photo's frame cuts the product on, from a cutout's stored signals: its
+    ``frame_cut`` (:func:`export_signals`, the renderer's own ``frame_cut`` of the product's
+    significant region, since 2026-12-06), else, for a version measured before it (until
+    ``manage.py signals_backfill``), the engine's ``touching_sides``, which also counts a far
+    detached part the layout leaves out. What the export form's pre-check and a dry run judge
+    with :func:`frame_cut_verdict`, so both find the cut the render finds (QA35 B1)."""
+    s = signals if isinstance(signals, dict) else {}
+    return stored_sides(s["frame_cut"] if "frame_cut" in s else s.get("touching_sides"))
+
+
 def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
-             position: str | None = None,
-             canvas: tuple[int, int] | None = None) -> ComplianceResult:
+             position: str | None = None, canvas: tuple[int, int] | None = None,
+             dropped_parts: Any = None) -> ComplianceResult:
     """The errors and warnings the check of a rendered file (:func:`check_rendered`) will
     make of what a cutout's stored signals and its layout already say, for a dry run that
     renders nothing, in the check's own words: the photo's frame cutting the product (its
-    ``touching_sides``, judged by :func:`_check_frame_cut` itself: an error on a
-    whole-product main image, a warning where ``frame_cut_verdict`` warns), a faint mark
+    stored ``frame_cut``, :func:`stored_frame_cut`, judged by :func:`_check_frame_cut`
+    itself: an error on a whole-product main image, a warning where ``frame_cut_verdict``
+    warns), a faint mark
     (:func:`_judge_faint_mark`: an error where :func:`_refuses_faint_mark`, the verdict
     :func:`faint_marks_refused` gives the export form's pre-check, else a warning from
     ``FAINT_MARK_SHARE``; only for a preset rendering at the signal's threshold) and the
     output's format and size, the spec's format and ``canvas`` (w, h) as the layout gives it
     (:func:`_check_format`, :func:`_check_size`: an admin's preset whose spec breaks its own
     format or size rules fails every file), in the check's order, so the first reason is the
-    check's first too. What neither can say (the file's own pixels: ghosts, canvas edges,
-    bytes) is not here."""
+    check's first too. ``dropped_parts``: the stored count of far detached parts
+    (:func:`export_signals`), which a trimming preset at its threshold leaves out of the
+    layout with the render's own warning. What neither can say (the file's own pixels:
+    ghosts, canvas edges, bytes) is not here."""
+    from .render import dropped_parts_warning  # render's types import this module
+
     result = ComplianceResult()
     _check_frame_cut(result, preset.rules, frame_cut, position)
+    spec = preset.variant_spec
+    if (isinstance(dropped_parts, int) and not isinstance(dropped_parts, bool)
+            and dropped_parts > 0 and spec.measures_product and not spec.is_scene
+            and spec.alpha_threshold(1) == FAINT_MARKS_THRESHOLD):
+        result.warn(dropped_parts_warning(dropped_parts))
     share = _share_at(preset, faint_marks)
     if share is not None and share >= FAINT_MARK_SHARE:
         count = faint_marks.get("count")
@@ -836,15 +856,22 @@ def export_signals(alpha: np.ndarray) -> dict[str, Any]:
     where export refused 112x107); ``product_fill_px``, the box of the region's alpha >=
     ``RIPPLE_ALPHA`` an enlarging fill is measured on (``layout.plan_product_layout``; a
     version without it holds an older ``product_px``: ``services.backfill``); and
-    ``faint_marks`` (:func:`faint_marks_signal`). A few ms at 2000 px; the caller already
-    holds the array."""
+    ``faint_marks`` (:func:`faint_marks_signal`); and ``frame_cut``, the sides the photo's
+    frame cuts the product on as the renderer judges them (``render.frame_cut`` of the same
+    region: a far detached part the layout leaves out does not count, where the engine's
+    ``touching_sides`` counts every part of the mask; read by :func:`stored_frame_cut`). A few
+    ms at 2000 px; the caller already holds the array. ``dropped_parts``: the far detached
+    parts that region leaves out (a trimming render warns of them, a dry run foresees it)."""
+    from .render import frame_cut  # render's types import this module
+
     sig = significant_region(alpha, FAINT_MARKS_THRESHOLD)
     box = sig.box if sig is not None else (0, 0, 0, 0)
     # the renderer's ``bbox(("significant", t), RIPPLE_ALPHA) or product``
     fill = (mask_box(sig.patch, RIPPLE_ALPHA) if sig is not None else None) or box
     return {"product_px": [int(box[2] - box[0]), int(box[3] - box[1])],
             "product_fill_px": [int(fill[2] - fill[0]), int(fill[3] - fill[1])],
-            "faint_marks": _faint_marks_of(sig)}
+            "faint_marks": _faint_marks_of(sig), "frame_cut": frame_cut(sig),
+            "dropped_parts": sig.dropped_parts if sig is not None else 0}
 
 
 def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:

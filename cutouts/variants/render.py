@@ -268,6 +268,12 @@ class SourceImage:
         return value
 
 
+def dropped_parts_warning(count: int) -> str:
+    """The render's warning for ``count`` detached parts its layout left out (a dry run
+    foresees it in these words: ``compliance.foreseen``)."""
+    return f"{count} detached part(s) far from the product were left out of the layout"
+
+
 def frame_cut(sig: Significant | None) -> list[str]:
     """The sides of the cutout (the photo's frame) on which the product's own alpha is solid
     (>= CORE_ALPHA, the model's alpha >= 0.5 of the cutout's ``touches_frame`` signal): the
@@ -571,8 +577,7 @@ def render_variant(
                 f"the cutout has no pixel with alpha >= {threshold}: nothing to render")
         alpha_key, product = ("significant", threshold), sig.box
         if sig.dropped_parts:
-            warnings.append(f"{sig.dropped_parts} detached part(s) far from the product were "
-                            "left out of the layout")
+            warnings.append(dropped_parts_warning(sig.dropped_parts))
     else:
         # Without trim the alpha is pasted as stored, a faint blob the cutout kept included;
         # it is still no product: reported outside the product box, the compliance ghost

@@ -402,6 +402,17 @@ def test_it_approves_and_flags_through_the_review_services(reviewer_api):
     assert unknown.status_code == 422
 
 
+def test_it_refuses_with_409_a_flag_on_a_version_an_image_has_a_newer_one_of(reviewer_api):
+    """QA35 B2: the retouch queue lists no flag whose image has a newer version."""
+    v1 = done_cutout()
+    done_cutout(asset=v1.asset, version=2)
+    response = reviewer_api.post(f"/api/v1/cutouts/{v1.pk}/flag", {"reasons": ["halo"]})
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith(
+        "v2 (awaiting review) is newer than v1, so your flag was not applied")
+    assert Cutout.objects.get(pk=v1.pk).review_status == ReviewStatus.PENDING
+
+
 def test_it_refuses_to_approve_an_unfinished_cutout(reviewer_api):
     asset = ImageAssetFactory()
     queued = Cutout.objects.create(asset=asset, version=1, status=JobStatus.QUEUED)

@@ -1106,6 +1106,40 @@ def test_it_foresees_in_a_dry_run_the_warnings_and_reasons_of_the_export(include
             ("1 faint see-through mark(s) insi", ("BIKE34 MAIN",))]
 
 
+def _product_and_far_scrap_on_the_edge() -> bytes:
+    """A product clear of every edge, and a small detached scrap (a banner's end a remove
+    click left) far to its right, on the photo's right edge."""
+    rgba = np.zeros((480, 854, 4), np.uint8)
+    rgba[150:330, 120:420] = (200, 30, 30, 255)
+    rgba[200:230, 830:854] = (40, 40, 200, 255)
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_it_foresees_what_the_export_does_with_a_detached_part_on_the_frame():
+    """QA35 B1 (2026-12-06, dev photo 055 retouched): the form said "Amazon main image will
+    refuse 1 main image(s) whose product the photo's edge cuts" and the dry run refused it,
+    from the engine's ``touching_sides`` (every part of the mask); the export shipped it, the
+    renderer's ``frame_cut`` reading the product's significant region only, which leaves the
+    far scrap out of the layout. All three now read the renderer's measure (the stored
+    ``frame_cut``)."""
+    cutout = _measured("EDGE35", 1, "MAIN", _product_and_far_scrap_on_the_edge())
+    assert cutout.signals["touching_sides"] == ["right"]  # the engine's: the scrap counts
+    presets = ["amazon_main", "ebay"]
+    checks = export_selectors.export_image_checks(
+        presets=export_selectors.preset_resolve(names=presets))
+    assert [g.identifier for g in checks if g.identifier.startswith("frame-")] == []
+    dry = run_dry(presets=presets)
+    assert not Rendition.objects.exists()
+    real = run_presets(presets)
+    assert _outcomes(dry) == _outcomes(real)
+    assert presets_table(dry) == presets_table(real)
+    assert real.exported_count == 2 and real.report["excluded_count"] == 0
+    assert [r.compliance["measurements"]["frame_cut"]
+            for r in Rendition.objects.filter(cutout=cutout)] == [[], []]
+
+
 def _stale(n: int) -> None:
     Preset.objects.create(name="stale", label="Stale", spec=SMALL, naming="{sku}.{ext}",
                           rules={"background": "ffffff", "formats": ["jpeg"]})

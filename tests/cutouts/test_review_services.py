@@ -1132,3 +1132,33 @@ def test_it_refuses_approving_v1_on_a_card_drawn_before_its_retouch_naming_it(
     v2.refresh_from_db(), v3.refresh_from_db()
     assert v2.review_status == ReviewStatus.SUPERSEDED and not v2.is_current
     assert v3.review_status == ReviewStatus.PENDING
+
+
+@pytest.mark.parametrize(("newer", "answered", "refused"), [
+    (JobStatus.QUEUED, False, True), (JobStatus.DONE, False, True),
+    (JobStatus.FAILED, False, False), (JobStatus.DONE, True, False)])
+def test_it_refuses_a_flag_on_a_version_the_retouch_queue_would_hide(newer, answered,
+                                                                       refused):
+    """QA35 B2: a flag on v1 once v2 exists is listed by no retouch queue (it hides a flag
+    whose image has a newer run), so it is refused, whatever the card showed and from an
+    API client (no ``seen``) too. A failed v2 gives v1 back, and so does a v2 an approval
+    of v1 superseded (v1 is the image's current version): its flag is listed."""
+    from cutouts.selectors.review import retouch_queue
+    from tests.cutouts.export_helpers import done_cutout
+
+    v1 = done_cutout()
+    Cutout.objects.create(asset=v1.asset, version=2, status=newer)
+    if answered:
+        review.cutout_approve(cutout=v1, user=reviewer())
+        assert Cutout.objects.get(asset=v1.asset, version=2).review_status == "superseded"
+    if refused:
+        with pytest.raises(ReviewError, match=re.escape(
+                f"v2 ({'queued' if newer == JobStatus.QUEUED else 'awaiting review'}) is "
+                "newer than v1, so your flag was not applied: the retouch queue lists an "
+                "image's newest version only")):
+            review.cutout_flag(cutout=v1, user=reviewer(), reasons=["halo"])
+    else:
+        review.cutout_flag(cutout=v1, user=reviewer(), reasons=["halo"])
+    v1.refresh_from_db()
+    assert (v1.review_status == ReviewStatus.FLAGGED) is not refused
+    assert [c.pk for c in retouch_queue()] == ([] if refused else [v1.pk])

@@ -1,3 +1,4 @@
+import html
 import io
 import json
 import re
@@ -1338,3 +1339,42 @@ def test_it_names_every_position_by_its_code_in_the_queue(client, cutouts):
     titles = re.findall(r'class="rv-image-title"[^>]*>([^<]+)</a>', page)
     assert sorted(t.split(" · ")[1] for t in titles) == ["MAIN", "PT04", "SWCH"]
     assert "· main" not in page
+
+
+def test_it_refuses_a_flag_on_an_older_versions_card_naming_the_newer_one(
+        client, make_assets, fake_model, monkeypatch):
+    """QA35 B2 (2026-12-06): v1's card, opened again after its re-run v2 finished (Back,
+    the Versions list, a bookmark), took a flag ("Flagged for retouch … v1"), sent the
+    ``cutout.flagged`` webhook, and the retouch queue, which hides a flag whose image has a
+    newer version, listed it nowhere: the comment reached nobody."""
+    from catalog import events
+    from cutouts.selectors import review as review_selectors
+    from cutouts.services import runs
+
+    v1 = done_cutouts(make_assets(1))[0]
+    client.force_login(reviewer())
+    card = reverse("cutouts:review_card", args=[v1.pk])
+    client.post(card, {"action": "rerun", "model": "u2netp"}, **HX)
+    v2 = Cutout.objects.get(asset=v1.asset, version=2)
+    assert runs.cutout_run(cutout_id=v2.pk) == "done"
+    page = client.get(card).content.decode()
+    flag_form = page[page.index('data-rv-panel="flag"') - 600:]
+    seen = re.search(r'name="seen" value="([^"]+)"', flag_form).group(1)
+    before = Cutout.objects.get(pk=v1.pk).review_status
+    sent: list[str] = []
+    monkeypatch.setattr(events, "emit", lambda event_type, *a, **k: sent.append(event_type))
+    response = client.post(card, {"action": "flag", "reason": ["extra_kept"],
+                                  "comment": "banner still kept", "seen": seen}, **HX)
+    assert response.status_code == 200
+    assert ("v2 (awaiting review) is newer than v1, so your flag was not applied: the retouch "
+            "queue lists an image's newest version only, so nobody would see it. Look at v2 "
+            "first, and flag it there.") in html.unescape(response.content.decode())
+    assert Cutout.objects.get(pk=v1.pk).review_status == before != ReviewStatus.FLAGGED
+    assert not ReviewDecision.objects.filter(cutout=v1, action="flag").exists()
+    assert sent == [] and review_selectors.retouch_queue() == []
+    # the newer version takes the flag, and the retouch queue lists it
+    client.post(reverse("cutouts:review_card", args=[v2.pk]),
+                {"action": "flag", "reason": ["extra_kept"], "comment": "banner still kept"},
+                **HX)
+    assert [c.pk for c in review_selectors.retouch_queue()] == [v2.pk]
+    assert sent == ["cutout.flagged"]

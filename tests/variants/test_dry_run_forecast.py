@@ -147,3 +147,44 @@ def test_it_foresees_the_size_and_format_rules_an_admins_preset_breaks_in_the_ch
                                             canvas=canvas)
     assert (foreseen.errors, foreseen.warnings) == (checked.errors, checked.warnings)
     assert checked.errors or checked.warnings
+
+
+def _with_far_scrap_on_the_edge() -> Image.Image:
+    """A product clear of every edge and a detached scrap far to its right, on the photo's
+    right edge (a banner's end a remove click left: QA35 B1)."""
+    rgba = np.zeros((480, 854, 4), np.uint8)
+    rgba[150:330, 120:420] = (200, 30, 30, 255)
+    rgba[200:230, 830:854] = (40, 40, 200, 255)
+    return Image.fromarray(rgba)
+
+
+@pytest.mark.parametrize("image", [_with_far_scrap_on_the_edge, _cut_by_the_frame])
+@pytest.mark.parametrize("preset", ["amazon_main", "ebay", "walmart", "transparent_png"])
+def test_it_stores_the_frame_cut_and_left_out_parts_the_render_finds(image, preset):
+    """The stored ``frame_cut`` is the renderer's (a far detached part the layout leaves out
+    does not count, where ``touching_sides`` does), and a dry run foresees the render's
+    warning of the parts left out in its words."""
+    from cutouts.imaging.signals import touching_sides
+
+    source = image()
+    alpha = np.asarray(source.getchannel("A"))
+    signals = variants.compliance.export_signals(alpha)
+    chosen = variants.PRESETS[preset]
+    rendered = variants.render_variant(source, chosen.spec)
+    assert variants.compliance.stored_frame_cut(signals) == rendered.metadata["frame_cut"]
+    left_out = [w for w in rendered.warnings if "detached part" in w]
+    foreseen = variants.compliance.foreseen(
+        chosen, frame_cut=(), faint_marks=None, dropped_parts=signals["dropped_parts"])
+    assert foreseen.warnings == left_out
+    if image is _with_far_scrap_on_the_edge:
+        assert touching_sides(alpha >= 128) == ["right"] and signals["frame_cut"] == []
+        assert signals["dropped_parts"] == 1
+        assert bool(left_out) is chosen.variant_spec.measures_product
+
+
+def test_it_reads_an_older_versions_touching_sides_until_its_frame_cut_is_measured():
+    stored_frame_cut = variants.compliance.stored_frame_cut
+    assert stored_frame_cut({"touching_sides": ["right", "top"]}) == ["top", "right"]
+    assert stored_frame_cut({"touching_sides": ["right"], "frame_cut": []}) == []
+    assert stored_frame_cut({"frame_cut": ["bottom", 3]}) == ["bottom"]
+    assert stored_frame_cut(None) == []

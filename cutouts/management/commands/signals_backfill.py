@@ -1,6 +1,6 @@
 """``manage.py signals_backfill``: measure the signals versions made before them lack (the faint
 marks since 2026-12-04, the half-kept parts, the detached share and the renderer's product size
-since 2026-12-05), once, after upgrading."""
+since 2026-12-05, the renderer's frame cut since 2026-12-06), once, after upgrading."""
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
@@ -24,7 +24,10 @@ class Command(BaseCommand):
             "signals['detached']: the risk model refitted on 2026-12-05), and the product's "
             "size as export's renderer measures it (signals['product_px'] and "
             "signals['product_fill_px']: the review's Too small for export pre-flag and the "
-            "export form's pre-check, 2026-12-05). Versions still "
+            "export form's pre-check, 2026-12-05), and the sides the photo's frame cuts the "
+            "product on as export's renderer judges them, and the far detached parts it leaves "
+            "out (signals['frame_cut'], signals['dropped_parts']: the export form's "
+            "pre-check and a dry run, 2026-12-06). Versions still "
             "awaiting review get the risk a run makes today, and the Faint marks pre-flag where "
             "Amazon main or Walmart will refuse them; approved, flagged and superseded versions "
             "keep their review and risk. Safe to stop and run again: measured versions are "
