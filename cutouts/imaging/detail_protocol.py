@@ -207,6 +207,17 @@ def outline_strokes(alpha: np.ndarray, gt: np.ndarray) -> list[Stroke]:
     soft = ((gt > 12) & (gt < 243)).astype(np.uint8)
     k = 2 * OUTLINE_NEAR + 1
     near = cv2.dilate(soft, np.ones((k, k), np.uint8)) > 0
+    out += _contour_strokes(c, near, points=OUTLINE_POINTS, count=OUTLINE_STROKES,
+                            radius=OUTLINE_RADIUS)
+    return out
+
+
+def _contour_strokes(c: np.ndarray, near: np.ndarray, *, points: int, count: int,
+                     radius: float) -> list[Stroke]:
+    """Detail strokes along the contour points ``c`` where ``near`` holds, 4 px clear of the
+    photo's frame: runs cut into pieces of ``points`` (sharing an end), the ``count`` longest,
+    in contour order."""
+    h, w = near.shape
     runs: list[list[tuple[float, float]]] = []
     cur: list[tuple[float, float]] = []
     for x, y in c:
@@ -218,11 +229,10 @@ def outline_strokes(alpha: np.ndarray, gt: np.ndarray) -> list[Stroke]:
         cur = []
     if len(cur) > 3:
         runs.append(cur)
-    pieces = [r[j:j + OUTLINE_POINTS] for r in runs for j in range(0, len(r), OUTLINE_POINTS - 1)]
+    pieces = [r[j:j + points] for r in runs for j in range(0, len(r), points - 1)]
     pieces = [p for p in pieces if len(p) > 3]
-    order = sorted(range(len(pieces)), key=lambda i: (-len(pieces[i]), i))[:OUTLINE_STROKES]
-    out += [Stroke("detail", OUTLINE_RADIUS, tuple(pieces[i])) for i in sorted(order)]
-    return out
+    order = sorted(range(len(pieces)), key=lambda i: (-len(pieces[i]), i))[:count]
+    return [Stroke("detail", radius, tuple(pieces[i])) for i in sorted(order)]
 
 
 def run_outline_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
@@ -446,21 +456,8 @@ def solid_edge_strokes(mask: np.ndarray) -> list[Stroke]:
     if not cs:
         return []
     c = max(cs, key=cv2.contourArea)[:, 0, :][::SOLID_STEP]
-    runs: list[list[tuple[float, float]]] = []
-    cur: list[tuple[float, float]] = []
-    for x, y in c:
-        if 3 < x < w - 4 and 3 < y < h - 4:
-            cur.append((float(x), float(y)))
-            continue
-        if len(cur) > 3:
-            runs.append(cur)
-        cur = []
-    if len(cur) > 3:
-        runs.append(cur)
-    pieces = [r[j:j + SOLID_POINTS] for r in runs for j in range(0, len(r), SOLID_POINTS - 1)]
-    pieces = [p for p in pieces if len(p) > 3]
-    order = sorted(range(len(pieces)), key=lambda i: (-len(pieces[i]), i))[:SOLID_STROKES]
-    return [Stroke("detail", SOLID_RADIUS, tuple(pieces[i])) for i in sorted(order)]
+    return _contour_strokes(c, np.ones((h, w), bool), points=SOLID_POINTS, count=SOLID_STROKES,
+                            radius=SOLID_RADIUS)
 
 
 def run_solid_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
