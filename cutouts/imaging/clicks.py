@@ -294,6 +294,28 @@ def progress_line(row: dict[str, Any]) -> str:
             f"({len(row['seconds'])} {what})")
 
 
+def binary_set(images_dir: str | Path, masks_dir: str | Path, *, stems: set[str] | None,
+               limit: int | None) -> tuple[list[tuple[str, Path, Path]],
+                                           Callable[[str, np.ndarray], np.ndarray]]:
+    """The image/mask pairs of a binary set (``stems`` only, the first ``limit``) and the
+    loader of a pair's mask the protocols score against (same size as the image, or refused);
+    one reading for the click and solid-edge protocols."""
+    pairs = find_click_pairs(images_dir, masks_dir)
+    if stems:
+        pairs = [p for p in pairs if p[0] in stems]
+    pairs = pairs[: limit or None]
+    masks = {stem: mask_path for stem, _, mask_path in pairs}
+
+    def load(stem: str, rgb: np.ndarray) -> np.ndarray:
+        gt = np.asarray(Image.open(masks[stem]).convert("L"))
+        if gt.shape != rgb.shape[:2]:
+            raise ValueError(f"{masks[stem].name}: mask {gt.shape} does not match image "
+                             f"{rgb.shape[:2]}")
+        return gt
+
+    return pairs, load
+
+
 def find_click_pairs(images: str | Path, masks: str | Path) -> list[tuple[str, Path, Path]]:
     images_dir, masks_dir = Path(images), Path(masks)
     if not images_dir.is_dir() or not masks_dir.is_dir():
@@ -321,18 +343,7 @@ def run_clicks(images_dir: str | Path, masks_dir: str | Path, *, max_clicks: int
     """Run the protocol on every image/mask pair; returns (and writes) the report. With
     ``painted``, each click is a painted stroke (:func:`next_paint`) instead."""
     stream = stream or sys.stdout
-    pairs = find_click_pairs(images_dir, masks_dir)
-    if stems:
-        pairs = [p for p in pairs if p[0] in stems]
-    pairs = pairs[: limit or None]
-    masks = {stem: mask_path for stem, _, mask_path in pairs}
-
-    def load(stem: str, rgb: np.ndarray) -> np.ndarray:
-        gt = np.asarray(Image.open(masks[stem]).convert("L"))
-        if gt.shape != rgb.shape[:2]:
-            raise ValueError(f"{masks[stem].name}: mask {gt.shape} does not match image "
-                             f"{rgb.shape[:2]}")
-        return gt
+    pairs, load = binary_set(images_dir, masks_dir, stems=stems, limit=limit)
 
     def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray, gt: np.ndarray,
              refiner: Refiner) -> dict[str, Any]:

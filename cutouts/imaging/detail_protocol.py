@@ -505,21 +505,10 @@ def run_solid(images_dir: str | Path, masks_dir: str | Path, *,
               progress: Progress | None = None,
               stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
     """Run the solid-edge protocol on every image/mask pair of a binary set (the dev set)."""
-    from .clicks import find_click_pairs
+    from .clicks import binary_set
 
     stream = stream or sys.stdout
-    pairs = find_click_pairs(images_dir, masks_dir)
-    if stems:
-        pairs = [p for p in pairs if p[0] in stems]
-    pairs = pairs[: limit or None]
-    masks = {stem: m for stem, _, m in pairs}
-
-    def load(stem: str, rgb: np.ndarray) -> np.ndarray:
-        mask = np.asarray(Image.open(masks[stem]).convert("L"))
-        if mask.shape != rgb.shape[:2]:
-            raise ValueError(f"{stem}: image {rgb.shape[:2]} and mask {mask.shape} differ")
-        return mask
-
+    pairs, load = binary_set(images_dir, masks_dir, stems=stems, limit=limit)
     rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load,
                        play=run_solid_image, segmenter=segmenter, engines=engines,
                        cache_dir=cache_dir, progress=progress)
