@@ -305,9 +305,11 @@
     if (this.applying || this.gone) return;
     try {
       if (this.strokes.length) {
+        // the brush in hand too: restored strokes with the Keep brush picked up again turned
+        // the next click after a reload into a keep where a remove was meant (QA 2026-12-06)
         sessionStorage.setItem(this.savedKey(), JSON.stringify({
           version: this.form.dataset.version, working: this.form.dataset.rtWorking || "",
-          strokes: this.strokes }));
+          strokes: this.strokes, tool: this.tool }));
       } else {
         sessionStorage.removeItem(this.savedKey());
       }
@@ -365,6 +367,7 @@
     }
     if (!mine) return;
     this.strokes = mine.strokes;
+    if (COLOURS[mine.tool]) this.setTool(mine.tool);
     this.undone = [];
     this.addedAt = -1;
     this.changed();
@@ -658,6 +661,9 @@
   Editor.prototype.setTool = function (tool) {
     if (!COLOURS[tool]) return;
     this.tool = tool;
+    // kept with the saved strokes, so a reload picks the same brush up again (none saved
+    // without strokes: nothing to come back to)
+    if (this.strokes && this.strokes.length) this.save();
     this.stage.dataset.rtToolActive = tool;
     Array.prototype.forEach.call(this.form.querySelectorAll("[data-rt-tool]"), function (b) {
       b.setAttribute("aria-pressed", String(b.dataset.rtTool === tool));

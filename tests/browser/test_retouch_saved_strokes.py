@@ -150,6 +150,45 @@ def test_it_discards_restored_strokes(live_server, page, stained, log_in,  # noq
     assert dialogs == []
 
 
+def test_it_restores_the_brush_in_hand_with_the_strokes_after_a_reload(
+        live_server, page, stained, log_in):  # noqa: F811
+    """QA 2026-12-06 (qa36b): the strokes came back after a reload but the Keep brush was
+    picked up again, so the next click on the ghost a reviewer was removing kept it."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    expect(editor).to_have_attribute("data-rt-preview-count", "1", timeout=20_000)
+    [(_, entry)] = page.evaluate(SAVED)
+    assert entry["tool"] == "remove" and entry["strokes"][0]["kind"] == "remove"
+    dialogs = _no_dialog(page)
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    expect(editor.locator("[data-rt-tool=remove]")).to_have_attribute("aria-pressed", "true")
+    expect(editor.locator("[data-rt-tool=keep]")).to_have_attribute("aria-pressed", "false")
+    # the brush picked after the last stroke is the one in hand (the D key too)
+    editor.locator(".rt-canvas").hover()
+    page.keyboard.press("d")
+    expect(editor.locator("[data-rt-tool=detail]")).to_have_attribute("aria-pressed", "true")
+    [(_, entry)] = page.evaluate(SAVED)
+    assert entry["tool"] == "detail" and len(entry["strokes"]) == 1
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    expect(editor.locator("[data-rt-tool=detail]")).to_have_attribute("aria-pressed", "true")
+    # nothing saved, nothing to come back to: Discard, and the page starts with Keep again
+    editor.get_by_role("button", name="Discard").click()
+    assert page.evaluate(SAVED) == []
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-restored-strokes", "0")
+    expect(editor.locator("[data-rt-tool=keep]")).to_have_attribute("aria-pressed", "true")
+    assert dialogs == []
+
+
 def test_it_drops_strokes_saved_for_an_older_version_after_a_re_run(live_server, page,
                                                                     make_cutouts, log_in):
     (v1,) = make_cutouts([("SAVED-1", _photo(seed=3)[0], "saved-1.jpg")])
