@@ -1,4 +1,4 @@
-"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|solid|matte|speed|profile
+"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|beside|solid|matte|speed|profile
 commands."""
 
 from __future__ import annotations
@@ -180,6 +180,13 @@ def cmd_detail(args: argparse.Namespace) -> int:
                                   outline=args.outline)
 
 
+def cmd_beside(args: argparse.Namespace) -> int:
+    from . import beside_protocol
+
+    return _run_retouch_benchmark(args, beside_protocol.run_beside, beside_protocol.progress_line,
+                                  data_dir=args.data_dir, per_image=args.per_image)
+
+
 def cmd_solid(args: argparse.Namespace) -> int:
     from . import detail_protocol
 
@@ -268,6 +275,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="the outline protocol: a keep and a remove click, then up to 6 detail "
                         "strokes along the cutout's own outline where the edge is soft")
     d.set_defaults(func=cmd_detail)
+
+    bs = sub.add_parser("beside", parents=[protocol],
+                        help="remove clicks on a soft-alpha set's background 10-30 px from its "
+                             "fine detail, each alone: the detail they take, the haze they clear")
+    bs.add_argument("data_dir", help="folder with images/, alpha/ and trimaps/")
+    bs.add_argument("--per-image", type=int, default=8,
+                    help="clicks per radius and kind (any / faint) per photo")
+    bs.add_argument("--baseline", action="store_true",
+                    help="also run the baseline (click disks painted on the cutout)")
+    bs.set_defaults(func=cmd_beside)
 
     o = sub.add_parser("solid", parents=[protocol],
                        help="solid-edge protocol: detail strokes along a binary truth's edge, "
