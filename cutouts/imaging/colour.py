@@ -1,4 +1,5 @@
-"""A per-photo colour model of object and background, learnt from the photo itself.
+"""Colour read from the photo itself: a per-photo model of object and background, and the local
+mean colour of a set of pixels (``local_colour``, one estimate for the retouch guards).
 
 The mirrored model pass sees the same 320 px squash as the full-frame pass, so where the two
 disagree there is no third vote among the passes. The photo's own colours are one: the
@@ -10,6 +11,8 @@ object's colours comes back -- and the mean of the two where its colours do not 
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -116,3 +119,37 @@ def mirrored_vote(p: np.ndarray, p_mirrored: np.ndarray, rgb: np.ndarray,
         return mean
     out: np.ndarray = (mean + side[labels] * (0.5 * diff)).astype(np.float32)
     return out
+
+
+class LocalColour(NamedTuple):
+    weight: np.ndarray  # (H, W) float32: the mask under the Gaussian (0..1)
+    mean: np.ndarray  # (H, W, C) float32: the mask's mean colour round each pixel
+    spread: np.ndarray | None  # (H, W): its standard deviation (norm over C), if asked for
+
+
+def local_colour(img: np.ndarray, mask: np.ndarray, sigma: float, *, whole: float = 0.0,
+                 spread: bool = False) -> LocalColour:
+    """The colour of ``mask``'s pixels (bool, (H, W)) round each pixel of ``img`` ((H, W, C)
+    float32, e.g. Lab): their normalised Gaussian average over ``sigma`` px. With ``whole`` > 0
+    their mean over the whole image is mixed in at that weight (a pixel with few of them near
+    gets their overall colour, not an empty average's 0 / 1e-6); without it the weight is
+    floored at 1e-6. ``spread``: also their standard deviation there (not with ``whole``).
+
+    One formula for the retouch's local colour reads (the haze gap in ``retouch``, the crisp
+    edge's sides and the local backdrop in ``retouch_detail``): written out at each, they had
+    drifted apart in their extras only."""
+    m = mask.astype(np.float32)
+    wgt = cv2.GaussianBlur(m, (0, 0), sigma)
+    num = cv2.GaussianBlur(img * m[..., None], (0, 0), sigma)
+    if whole > 0:
+        if spread:
+            raise ValueError("local_colour: no spread with a whole-image mean")
+        mean = (num + whole * img[mask].mean(axis=0)) / (wgt[..., None] + whole)
+        return LocalColour(wgt, mean, None)
+    den = np.maximum(wgt, 1e-6)[..., None]
+    mean = num / den
+    std = None
+    if spread:
+        sq = cv2.GaussianBlur(img * img * m[..., None], (0, 0), sigma) / den
+        std = np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2))
+    return LocalColour(wgt, mean, std)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, median
 
 from .clock import NO_CLOCK, StageClock, running
+from .colour import local_colour
 from .progress import REFINING, STROKES, OnProgress, no_progress
 from .retouch_cut import (
     DEFAULT,
@@ -660,11 +661,7 @@ def _colour_gap(lab: np.ndarray, m: np.ndarray) -> np.ndarray | None:
     near (a haze field wider than the ring). None when ``m`` is empty."""
     if not m.any():
         return None
-    mf = m.astype(np.float32)
-    wsum = cv2.GaussianBlur(mf, (0, 0), HAZE_SIGMA)[..., None]
-    whole = lab[m].mean(axis=0)
-    mean = ((cv2.GaussianBlur(lab * mf[..., None], (0, 0), HAZE_SIGMA) + HAZE_WHOLE * whole)
-            / (wsum + HAZE_WHOLE))
+    mean = local_colour(lab, m, HAZE_SIGMA, whole=HAZE_WHOLE).mean
     # over a px or so: a photo's noise leaves no speck of haze in a stroke's path
     gap: np.ndarray = cv2.GaussianBlur(np.sqrt(((lab - mean) ** 2).sum(axis=2)), (0, 0), 1.0)
     return gap

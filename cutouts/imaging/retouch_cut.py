@@ -1500,10 +1500,15 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     return out
 
 
-# The states after each stroke prefix of the last image seen by this process: the browser
-# re-sends the whole list after every stroke, so the next preview costs one step.
+# What each keep/remove stroke of the last list this process cut on an image did (its hard core
+# and the pixels its step flipped), so the next preview -- the browser re-sends the whole list
+# after every stroke -- costs one step, and so does the shorter list ``retouch`` cuts first for
+# the newest stroke's hold. Each state is the one before it with those pixels flipped: a
+# stroke's record is the few pixels it touched, not a plane. (Whole planes, 64 states at most,
+# made every preview past the 64th stroke re-run all the later ones, twice: 600 strokes took
+# minutes; docs/review.md, *Retouch preview benchmark*.)
 _CACHE: dict[str, Any] = {}
-_CACHE_STATES = 64
+_CACHE_BYTES = 64 << 20  # past this many bytes of records, a longer list's tail is not kept
 _LOCK = threading.Lock()
 
 
@@ -1521,25 +1526,24 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             params: Params = DEFAULT) -> np.ndarray:
     """Binary object mask (H, W) bool from rgb (uint8), prior (float32 [0, 1]) and the strokes,
     all at the same (working) resolution. The strokes apply one after the other, each changing
-    only the region connected to itself; the states after each prefix are cached in-process,
-    so the next preview (one more stroke) costs one step."""
+    only the region connected to itself; what each stroke of a prefix did is cached
+    in-process, so the next preview (one more stroke) costs one step."""
     prior_fg = prior >= 0.5
     active = [st for st in strokes if st.kind in ("keep", "remove")]
     if not active:
         return prior_fg.copy()
     key = _key(rgb, prior, params)
-    states = [prior_fg]
-    # per stroke, what _ghost_pockets found against the state before it
-    found: list[tuple[np.ndarray, np.ndarray] | None] = []
+    # per stroke of the cached prefix: (its core's flat indices, the flat indices its step
+    # flipped in the state before it), both sorted
+    done: list[tuple[np.ndarray, np.ndarray]] = []
     lab = None
     with _LOCK:
         if _CACHE.get("key") == key:
-            done = _CACHE["strokes"]
             n = 0
-            while n < min(len(done), len(active)) and done[n] == active[n]:
+            cached = _CACHE["strokes"]
+            while n < min(len(cached), len(active)) and cached[n] == active[n]:
                 n += 1
-            states = _CACHE["states"][: n + 1]
-            found = _CACHE["found"][: len(states) - 1]
+            done = _CACHE["done"][:n]
             lab = _CACHE["lab"]
     h, w = prior.shape
     if lab is None:
@@ -1547,20 +1551,35 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     cores = _core_strokes(active, params)
     core_labels = np.zeros((h, w), np.uint8)
     seen = np.zeros((h, w), np.uint8)
+    state = prior_fg.copy()
+    flat = state.reshape(-1)
+    replay = len(done)
     for i, st in enumerate(active):
-        before = states[min(i, len(states) - 1)]
-        if i >= len(found):
-            found.append(_ghost_pockets(prior, before, st))
-        ghost = found[i]
-        core = _stroke_core(lab, st, cores[i], params, before,
+        if i < replay:
+            # replayed: the same core and the same step as when it was cut
+            core_idx, flipped = done[i]
+            core_labels.reshape(-1)[core_idx] = st.label
+            paint(seen, st, st.label)
+            flat[flipped] ^= True
+            continue
+        ghost = _ghost_pockets(prior, state, st)
+        core = _stroke_core(lab, st, cores[i], params, state,
                             None if ghost is None else ghost[0])
         core_labels[core] = st.label
         paint(seen, st, st.label)
-        if i >= len(states) - 1:
-            states.append(_step(rgb, lab, prior, prior_fg, states[-1], core_labels, seen,
-                                st, core, params, ghost))
+        new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
+                    ghost)
+        done.append((np.flatnonzero(core), np.flatnonzero(new != state)))
+        state = new
+    if replay == len(active):
+        return state  # a prefix of the cached list (the held list, an undo): the cache stays
+    kept, size = 0, 0
+    for core_idx, flipped in done:
+        size += core_idx.nbytes + flipped.nbytes
+        if size > _CACHE_BYTES:
+            break
+        kept += 1
     with _LOCK:
         _CACHE.clear()
-        _CACHE.update(key=key, strokes=tuple(active), states=states[:_CACHE_STATES],
-                      found=found[:_CACHE_STATES - 1], lab=lab)
-    return states[-1].copy()
+        _CACHE.update(key=key, strokes=tuple(active[:kept]), done=done[:kept], lab=lab)
+    return state

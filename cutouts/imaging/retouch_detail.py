@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .colour import local_colour
 from .retouch_tiles import TILE, _upsample
 from .strokes import DETAIL, Stroke, rasterise
 
@@ -986,12 +987,8 @@ def _crisp_edge(lab_of: LabOf, known: np.ndarray, piece: np.ndarray) -> np.ndarr
     def stats(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # colour mean, standard deviation (norm over Lab) and weight of ``mask``'s pixels
         # around each pixel
-        m = mask.astype(np.float32)
-        wgt = cv2.GaussianBlur(m, (0, 0), EDGE_SIGMA)
-        den = np.maximum(wgt, 1e-6)[..., None]
-        mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), EDGE_SIGMA) / den
-        sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), EDGE_SIGMA) / den
-        std = np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2))
+        wgt, mean, std = local_colour(lab, mask, EDGE_SIGMA, spread=True)
+        assert std is not None
         return mean, std, wgt
 
     f_col, f_std, f_wgt = stats(held & (dedge > EDGE_HALF))
@@ -1163,12 +1160,9 @@ def _local_backdrop(lab: np.ndarray, bg: np.ndarray
     """The backdrop round each pixel of a Lab crop from its known clear pixels ``bg``: their
     weight under a Gaussian of BACKDROP_SIGMA px, their mean colour and their spread (at least
     BACKDROP_NOISE). One estimate for ``_hold_backdrop`` and ``_backdrop_look``."""
-    m = bg.astype(np.float32)
-    wgt = cv2.GaussianBlur(m, (0, 0), BACKDROP_SIGMA)
-    den = np.maximum(wgt, 1e-6)[..., None]
-    mean = cv2.GaussianBlur(lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    sq = cv2.GaussianBlur(lab * lab * m[..., None], (0, 0), BACKDROP_SIGMA) / den
-    spread = np.maximum(np.sqrt(np.maximum(sq - mean * mean, 0).sum(axis=2)), BACKDROP_NOISE)
+    wgt, mean, std = local_colour(lab, bg, BACKDROP_SIGMA, spread=True)
+    assert std is not None
+    spread = np.maximum(std, BACKDROP_NOISE)
     return wgt, mean, spread
 
 

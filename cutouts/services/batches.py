@@ -289,14 +289,20 @@ def cutout_batch_restart_cancelled(*, batch: CutoutBatch) -> int:
     ids = [pk for pk, asset_id, version in rows if newest.get(asset_id) == version]
     if not ids:
         return 0
-    now = timezone.now()
-    restarted = list(Cutout.objects.filter(pk__in=ids, status=JobStatus.CANCELLED)
-                     .values_list("pk", flat=True))
-    Cutout.objects.filter(pk__in=restarted, status=JobStatus.CANCELLED).update(
-        **cutout_queued_fields(now=now), started_at=None, finished_at=None)
+    fields = {**cutout_queued_fields(now=timezone.now()), "started_at": None,
+              "finished_at": None}
+    # One compare-and-set per row, counted by what it changed, not by a read before it: the
+    # batch lock orders restarts of this batch, but not another action on the same row, and a
+    # row moved in between (a SQLite read takes no row lock) is neither counted, synced nor
+    # enqueued twice.
+    restarted = [pk for pk in ids
+                 if Cutout.objects.filter(pk=pk, status=JobStatus.CANCELLED).update(**fields)]
+    if not restarted:
+        return 0
     CutoutBatch.objects.filter(pk=batch.pk).update(
         status=JobStatus.RUNNING, finished_at=None, message=batch_skip_note(batch=locked))
-    assets_status_sync(asset_ids=[a for pk, a, _ in rows if pk in set(restarted)])
+    moved = set(restarted)
+    assets_status_sync(asset_ids=[a for pk, a, _ in rows if pk in moved])
     enqueue.cutout_runs(restarted)
     return len(restarted)
 

@@ -379,3 +379,27 @@ def test_it_leaves_deleted_and_since_recut_images_cancelled_on_a_restart(make_as
     assert batches.cutout_batch_restart_cancelled(batch=batch) == 1
     assert dict(batch.cutouts.values_list("asset_id", "status")) == {
         kept.pk: "queued", deleted.pk: "cancelled", recut.pk: "cancelled"}
+
+
+def test_it_counts_only_the_rows_its_own_restart_moved(make_assets, no_broker, monkeypatch,
+                                                       django_capture_on_commit_callbacks):
+    batch = batches.cutout_batch_start(assets=make_assets(3), profile_name="fast")
+    batches.cutout_batch_cancel(batch=batch)
+    first, *others = batch.cutouts.order_by("pk").values_list("pk", flat=True)
+    queued_fields = batches.cutout_queued_fields
+
+    def raced(**kwargs):
+        # another restart re-queues the first row after this one read the batch's cancelled
+        # rows and before its updates: that row is the other's to count and enqueue
+        Cutout.objects.filter(pk=first).update(status=JobStatus.QUEUED)
+        return queued_fields(**kwargs)
+
+    monkeypatch.setattr(batches, "cutout_queued_fields", raced)
+    no_broker.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches.cutout_batch_restart_cancelled(batch=batch) == 2
+    assert sorted(no_broker) == sorted(others)
+    # a second restart finds nothing left to move, and says so
+    monkeypatch.setattr(batches, "cutout_queued_fields", queued_fields)
+    assert batches.cutout_batch_restart_cancelled(batch=batch) == 0
+    assert set(batch.cutouts.values_list("status", flat=True)) == {JobStatus.QUEUED}
