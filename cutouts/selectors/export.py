@@ -1141,8 +1141,11 @@ def _reason_kind(reason: str) -> str:
 
 
 #: a figure in a reason: "7.4x", "142x230 px", "1,234 px", "21 %", "3"; not the digits of a
-#: name ("SKU-123", "PT02": a reason naming one keeps its words, as before)
-_FIGURE = re.compile(r"(?<![\w-])\d[\d.,]*(?:x\d[\d.,]*)?x?(?: ?(?:px|%|MP)\b| ?%)?")
+#: name ("SKU-123", "PT02": a reason naming one keeps its words, as before). A figure ends
+#: on a digit: the comma or full stop after one is the sentence's (QA 2026-12-06: "near
+#: x=617, y=248" read "near x=… y=…" and its image "(3, 617,, 248, 0.7%)").
+_FIGURE = re.compile(
+    r"(?<![\w-])\d(?:[\d.,]*\d)?(?:x\d(?:[\d.,]*\d)?)?x?(?: ?(?:px|%|MP)\b| ?%)?")
 
 
 def _figures(reason: str) -> list[str | None]:

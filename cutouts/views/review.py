@@ -301,7 +301,7 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
     if request.method == "GET":
         note = _pending_note(request, cutout_id, note="rv-pending-note",
                              template="cutouts/review/_card_pending_note.html",
-                             card_url=_card_url(cutout_id, filters))
+                             card_url=_card_url(cutout_id, filters), status_badge=True)
         if note is not None:
             return note
         card = _get_card(cutout_id, filters)
@@ -310,7 +310,12 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
                              active=card.is_active)
 
     require(request, roles.REVIEW)
-    cutout = _get_card(cutout_id, filters).cutout
+    try:
+        cutout = _get_card(cutout_id, filters).cutout
+    except Http404:
+        if not request.htmx:
+            raise
+        return _gone(request, cutout_id, filters)
     action = request.POST.get("action", "")
     comment = request.POST.get("comment", "").strip()[:2000]
     try:
@@ -388,6 +393,20 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
                                 error=str(exc), **flag)
         messages.error(request, str(exc))
         return redirect(_card_url(cutout.pk, filters))
+
+
+def _gone(request: HtmxHttpRequest, cutout_id: int, filters) -> HttpResponse:
+    """An action on a card whose image (or product) was deleted since it was drawn: htmx
+    swaps no 404, so the key or button did nothing and said nothing (QA 2026-12-06: a
+    manager deleted the image, the reviewer's A was lost without a word). The next waiting
+    card says so; without htmx the 404 stays."""
+    error = ("This image was deleted since its card was shown (a catalog manager can restore "
+             "it from its product page); nothing was recorded for it.")
+    next_id = review_selectors.review_queue_first(filters=filters, exclude=cutout_id)
+    if next_id is None:
+        return _render_empty(request, filters, note=error)
+    response = _render_card(request, _get_card(next_id, filters), filters, error=error)
+    return push_url(response, _card_url(next_id, filters))
 
 
 def _show(request: HtmxHttpRequest, cutout_id: int, filters, note: str, *,

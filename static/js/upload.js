@@ -1223,6 +1223,12 @@
         ((data.replaced && data.replaced.length) || 0);
       target.dataset.count = String(count);
       target.textContent = String(count);
+      // The grid's "No images yet." stays until the refresh at the end: beside "Images (5)"
+      // it read as if the stored files were lost (QA 2026-12-06).
+      const empty = target.closest("section")?.querySelector(":scope > .empty");
+      if (empty && count > 0) {
+        empty.textContent = `${count} stored so far: they show here when the upload is done.`;
+      }
     }
 
     /* A busy answer (429): the row waits for the server, not an error, for Retry-After

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from catalog.services.assets import asset_soft_delete
 from cutouts.models import Cutout, ReviewDecision, ReviewStatus
 from tests.factories import reviewer
 from tests.images import product_jpeg
@@ -663,3 +664,19 @@ def test_it_fits_both_queues_on_a_360_px_phone_with_the_risk_shown(live_server, 
             page.screenshot(path=str(ARTIFACTS / f"retouch-queue-{width}.png"), full_page=True)
         finally:
             context.close()
+
+
+def test_it_says_the_image_was_deleted_when_its_card_is_decided_after(live_server, page,
+                                                                       cutouts, log_in):
+    """QA 2026-12-06: a manager deleted the image while its card was open; the reviewer's A
+    answered 404, which htmx does not swap, so nothing happened and nothing was said."""
+    log_in(page, reviewer())
+    _card(page, live_server, cutouts[0])
+    asset_soft_delete(asset=cutouts[0].asset)
+    page.keyboard.press("a")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    expect(page.locator("#review-card .rv-error")).to_contain_text(
+        "This image was deleted since its card was shown")
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutouts[1].pk}/")
+    assert not ReviewDecision.objects.filter(cutout=cutouts[0]).exists()
+    assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.PENDING

@@ -211,6 +211,31 @@ def test_it_counts_the_images_up_as_each_file_is_stored(live_server, page, sessi
     expect(count).to_have_text("3")  # the refreshed grid says the same
 
 
+def test_it_does_not_say_no_images_yet_once_a_file_is_stored(live_server, page, session_for):
+    """QA 2026-12-06: "Images (5)" over "No images yet." while the sixth file was sent."""
+    product = ProductFactory(sku="COUNT-2")
+    session_for(page, manager())
+    page.goto(live_server.url + reverse("catalog:product_detail", args=[product.pk]))
+    expect(page.locator("#asset-grid .empty")).to_have_text("No images yet.")
+    # what the grid's empty note said at each count, while the upload was still running
+    page.evaluate("""() => { window.seen = [];
+      const el = document.querySelector('#asset-grid [data-asset-count]');
+      const root = document.querySelector('[data-uploader]');
+      new MutationObserver(() => window.seen.push([el.textContent, root.dataset.state,
+          document.querySelector('#asset-grid .empty').textContent]))
+        .observe(el, {childList: true, characterData: true, subtree: true}); }""")
+    payload = [{"name": f"shot-{n}.jpg", "type": "image/jpeg",
+                "b64": base64.b64encode(product_jpeg(700, 600, seed=n)).decode()}
+               for n in range(2)]
+    page.evaluate(DROP_JS, ["[data-uploader] [data-dropzone]", payload])
+    expect(page.locator("#asset-grid figure.asset")).to_have_count(2, timeout=30_000)
+    seen = page.evaluate("window.seen")
+    assert [(count, state) for count, state, _ in seen] == [("1", "running"), ("2", "running")]
+    for count, _, empty in seen:
+        assert "No images yet" not in empty and empty.startswith(f"{count} stored"), empty
+    expect(page.locator("#asset-grid .empty")).to_have_count(0)  # the refreshed grid
+
+
 def test_it_serves_the_favicon_without_a_login(live_server, browser):
     context = browser.new_context()  # no session
     try:

@@ -169,3 +169,33 @@ def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_edi
     expect(applying).to_have_count(0)
     expect(page.locator("[data-pending-note]")).to_have_count(0)
     expect(page.locator("h1")).to_contain_text("v2")
+
+
+def test_it_moves_the_cards_status_chip_on_with_the_note(live_server, page, v1, log_in):
+    """QA 2026-12-06: the chip under the card's title read "queued" above "Version 2 is
+    running … 60 %" until the version was done: the poll swapped the note alone."""
+    user = log_in(page, reviewer())
+    new = review_services.cutout_review_rerun(
+        cutout=v1, user=user, model=None, tta=False, shadow="none", strength="normal",
+        profile=None, comment="")
+    page.goto(f"{live_server.url}/cutouts/review/card/{new.pk}/")
+    chip = page.locator("#review-card .rv-status #rv-review-status")
+    expect(chip).to_have_text("queued")
+    expect(page.locator("#rv-pending-note")).to_contain_text("is queued")
+    polls = _note_polls(page, "rv-pending-note")
+    page.locator("[data-rv-open=rerun]").focus()
+    token = _running(new)
+    _reached(new, token, progress.REFINING, 0.40)
+    expect(page.locator("#rv-pending-note")).to_contain_text("is running")
+    expect(chip).to_have_text("running")
+    expect(chip).to_have_attribute("data-status", "running")
+    expect(page.locator("#rv-review-status")).to_have_count(1)
+    page.wait_for_timeout(2_000)  # a few more polls: the chip is swapped, never repeated
+    expect(page.locator("#rv-review-status")).to_have_count(1)
+    assert _focused(page, "[data-rv-open=rerun]")  # still only the note and the chip moved
+    _only_notes(polls, "rv-pending-note", "review-card")
+
+    assert runs._cutout_execute(new.pk, token) == "done"
+    expect(page.locator("#review-card")).to_have_attribute("data-status", "done",
+                                                           timeout=10_000)
+    expect(chip).to_have_text("awaiting review")

@@ -140,6 +140,28 @@ def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
             in page)
 
 
+def test_it_keeps_the_sentences_commas_out_of_the_figures_each_image_is_named_with():
+    """QA 2026-12-06: marks at different places read "the largest near x=… y=… in the
+    photo" and "QA-1 MAIN (3, 617,, 248, 0.7%)": the comma after a figure was taken as its
+    own."""
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["transparent_png"]))
+    for n, (marks, x, y, share) in enumerate(((3, 617, 248, "0.7"), (1, 597, 329, "0.6"))):
+        item = export_selectors.PlannedItem(n, n, "transparent_png", "", "QA-1", "", "",
+                                            position=("MAIN", "PT01")[n])
+        tally.shipped(item, [
+            f"{marks} faint see-through mark(s) inside the product's box (a ghost of the "
+            f"photo's background; the largest near x={x}, y={y} in the photo, {share}% of "
+            "the product's solid area)"])
+    job = ExportJob.objects.create(presets=["transparent_png"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
+    assert (warning.reason, warning.examples) == (
+        "… faint see-through mark(s) inside the product's box (a ghost of the photo's "
+        "background; the largest near x=…, y=… in the photo, … of the product's solid area)",
+        ["QA-1 MAIN (3, 617, 248, 0.7%)", "QA-1 PT01 (1, 597, 329, 0.6%)"])
+
+
 def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_rest():
     tally = export_selectors.PresetTally.start(
         export_selectors.preset_resolve(names=["amazon_main"]))
