@@ -26,7 +26,10 @@ def _describe_backends() -> list[str]:
 
 
 def pytest_report_header(config):
-    return _describe_backends()
+    from tests.run_id import ENV, RUN_ID
+
+    # The photos tests make are seeded per run: this line replays a run's pixels.
+    return [*_describe_backends(), f"cutroom test run id: {RUN_ID} (replay: {ENV}={RUN_ID})"]
 
 
 def _check_services() -> None:

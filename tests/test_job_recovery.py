@@ -3,7 +3,6 @@ resume from where they were, each file exactly once (cutout batches: tests/cutou
 test_workers.py). A short reconciler grace and heartbeat keep this quick."""
 
 import io
-import os
 import time
 import zipfile
 
@@ -18,6 +17,7 @@ from cutouts.services import export_jobs
 from tests.cutouts.export_helpers import approved_cutout
 from tests.factories import ProductFactory
 from tests.images import product_jpeg
+from tests.run_id import run_seed
 from tests.workers import start_worker, wait_for, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transa
 # The reconciler runs every second (embedded beat) and trusts a heartbeat for 3 s.
 FAST_RECOVERY = {"CUTROOM_RECONCILE_GRACE": "3", "CUTROOM_RECONCILE_EVERY": "1",
                  "CUTROOM_JOB_HEARTBEAT": "1"}
-SEED = int.from_bytes(os.urandom(2), "big") * 1000
+# Photos differ per run (storage may outlive it) and replay with the run id (tests/run_id.py).
+SEED = run_seed(__name__, 65536) * 1000
 
 
 def _final(model, pk) -> bool:

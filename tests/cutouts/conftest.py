@@ -1,6 +1,4 @@
 import io
-import os
-import zlib
 
 import numpy as np
 import pytest
@@ -9,9 +7,7 @@ from catalog.services.assets import asset_ingest
 from catalog.services.products import product_create
 from cutouts import engine
 from tests.images import product_jpeg
-
-# Storage can outlive one run (a long-lived S3 bucket), so names must differ between runs too.
-RUN_ID = os.urandom(8).hex()
+from tests.run_id import run_seed
 
 
 class FakeSegmenter:
@@ -40,9 +36,9 @@ def fake_model(monkeypatch):
 
 @pytest.fixture
 def make_assets(db, request):
-    # Distinct pixels per test: storage may be shared by the whole run (S3 in CI), and
-    # content-addressed names must not collide between tests.
-    base = zlib.crc32(f"{RUN_ID}:{request.node.nodeid}".encode()) % 1_000_000
+    # Distinct pixels per test and per run (tests/run_id.py): storage may be shared by the
+    # whole run and outlive it (S3 in CI), and content-addressed names must not collide.
+    base = run_seed(request.node.nodeid)
 
     def make(count: int = 1, *, sku: str = "SKU-1", size=(640, 480), user=None,
              seed: int | None = None, photo=product_jpeg):
