@@ -1,4 +1,5 @@
-"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|beside|solid|matte|speed|profile
+"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|beside|solid|graze|matte|speed|
+profile
 commands."""
 
 from __future__ import annotations
@@ -207,6 +208,14 @@ def cmd_matte(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_graze(args: argparse.Namespace) -> int:
+    from . import detail_protocol
+
+    return _run_retouch_benchmark(args, detail_protocol.run_graze,
+                                  detail_protocol.graze_progress_line,
+                                  images_dir=args.images_dir, masks_dir=args.masks_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cutouts.imaging")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -294,6 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("--baseline", action="store_true",
                    help="also run the baseline (detail strokes ignored)")
     o.set_defaults(func=cmd_solid)
+
+    gz = sub.add_parser("graze", parents=[protocol],
+                        help="graze protocol: remove strokes along a binary truth's edge, just "
+                             "outside it, where they must take no product")
+    gz.add_argument("images_dir")
+    gz.add_argument("masks_dir")
+    gz.add_argument("--baseline", action="store_true",
+                    help="also run the baseline (the strokes' disks painted on the cutout)")
+    gz.set_defaults(func=cmd_graze)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")
     t.add_argument("images_dir")

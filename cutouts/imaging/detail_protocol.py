@@ -536,3 +536,115 @@ def run_solid(images_dir: str | Path, masks_dir: str | Path, *,
 def solid_progress_line(row: dict[str, Any]) -> str:
     """One image's result for a progress printer."""
     return "dSAD " + " ".join(f"{t['dsad']:+.3f}" for t in row["touches"])
+
+
+# the graze protocol (``graze``, graze36): remove strokes that graze a product's edge from
+# outside (QA W3: the brush overlaps the product, the centreline runs on the background
+# beside it), where a stroke should clear background up to the edge and take no product.
+# Each radius in GRAZE_RADII at each offset in GRAZE_OFFSETS (times the radius, outward from
+# the truth's largest contour): the GRAZE_STROKES longest pieces of GRAZE_POINTS points
+# (every SOLID_STEP px), each applied alone to the automatic cutout.
+GRAZE_RADII = (12.0, 25.0)
+GRAZE_OFFSETS = (0.5, 0.8)
+GRAZE_POINTS = 16
+GRAZE_STROKES = 2
+
+
+def graze_strokes(mask: np.ndarray) -> list[Stroke]:
+    """The graze protocol's remove strokes along a binary truth ``mask`` (uint8, 128 =
+    ignore, counted as the object's) offset outward (see GRAZE_*). Deterministic."""
+    h, w = mask.shape
+    obj = (mask >= 128).astype(np.uint8)
+    if not obj.any():
+        return []
+    d = cv2.distanceTransform(1 - obj, cv2.DIST_L2, 5)
+    out: list[Stroke] = []
+    for r in GRAZE_RADII:
+        for f in GRAZE_OFFSETS:
+            grown = (d <= f * r).astype(np.uint8)
+            cs, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            if not cs:
+                continue
+            c = max(cs, key=cv2.contourArea)[:, 0, :][::SOLID_STEP]
+            out += [Stroke("remove", r, st.points) for st in _contour_strokes(
+                c, np.ones((h, w), bool), points=GRAZE_POINTS, count=GRAZE_STROKES, radius=r)]
+    return out
+
+
+def run_graze_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
+                    mask: np.ndarray, refiner: Refiner) -> dict[str, Any]:
+    """The graze protocol's strokes on one photo, each alone on the automatic cutout: the
+    truth object's px it lowers below 128 (``lost``) and background px it lowers below 128
+    (``cleared``), the alpha units each lost (over the pixels that are not ignore), and the
+    change of IoU."""
+    valid = mask != 128
+    obj, bg = valid & (mask > 128), valid & (mask < 128)
+    gt = np.where(mask >= 128, 255, 0).astype(np.uint8)
+    gt[~valid] = 128
+    iou0 = metrics.iou(alpha0, gt)
+    touches: list[dict[str, Any]] = []
+    for st in graze_strokes(mask):
+        new = refiner(rgb, alpha0, rgba0, [st])
+        down = (alpha0 >= 128) & (new < 128)
+        fall = np.maximum(alpha0.astype(np.int32) - new.astype(np.int32), 0)
+        touches.append({"radius": st.radius,
+                        "stroke": [[round(x, 1), round(y, 1)] for x, y in st.points],
+                        "lost": int((down & obj).sum()), "cleared": int((down & bg).sum()),
+                        "lost_units": int(fall[obj].sum()), "cleared_units": int(fall[bg].sum()),
+                        "diou": metrics.iou(new, gt) - iou0})
+    return {"touches": touches}
+
+
+def summarise_graze(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The graze protocol's figures per radius and over all strokes."""
+    out: dict[str, Any] = {"images": len(rows)}
+    det = [t for r in rows for t in r["touches"]]
+    for name, ts in [("all", det)] + [(f"r{r:g}", [t for t in det if t["radius"] == r])
+                                      for r in GRAZE_RADII]:
+        out[name] = {"strokes": len(ts), "lost": sum(t["lost"] for t in ts),
+                     "cleared": sum(t["cleared"] for t in ts),
+                     "lost_units": sum(t["lost_units"] for t in ts),
+                     "cleared_units": sum(t["cleared_units"] for t in ts),
+                     "losing_100": sum(t["lost"] >= 100 for t in ts),
+                     "iou_down": sum(t["diou"] < -1e-4 for t in ts),
+                     "iou_up": sum(t["diou"] > 1e-4 for t in ts),
+                     "diou_sum": float(sum(t["diou"] for t in ts))}
+    return out
+
+
+def run_graze(images_dir: str | Path, masks_dir: str | Path, *,
+              segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
+              limit: int | None = None, stems: set[str] | None = None,
+              cache_dir: str | Path | None = None, out_json: str | Path | None = None,
+              progress: Progress | None = None,
+              stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
+    """Run the graze protocol on every image/mask pair of a binary set (the dev set)."""
+    from .clicks import binary_set
+
+    stream = stream or sys.stdout
+    pairs, load = binary_set(images_dir, masks_dir, stems=stems, limit=limit)
+    rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load,
+                       play=run_graze_image, segmenter=segmenter, engines=engines,
+                       cache_dir=cache_dir, progress=progress)
+    report: dict[str, Any] = {"images_dir": str(images_dir), "engines": {}}
+    lines = []
+    for e in engines:
+        s = summarise_graze(rows[e])
+        report["engines"][e] = {"summary": s, "images": rows[e]}
+        lines.append(f"{e}: {s['images']} images, remove strokes grazing the truth's edge")
+        for k in ["all"] + [f"r{r:g}" for r in GRAZE_RADII]:
+            g = s[k]
+            lines.append(f"  {k:<4} {g['strokes']} strokes: object px lost {g['lost']} "
+                         f"({g['losing_100']} strokes 100+), background px cleared "
+                         f"{g['cleared']}; units lost {g['lost_units']}, cleared "
+                         f"{g['cleared_units']}; IoU down {g['iou_down']} up {g['iou_up']} "
+                         f"(sum {g['diou_sum']:+.4f})")
+    print("\n".join(lines), file=stream)
+    if out_json:
+        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
+    return report
+
+
+def graze_progress_line(row: dict[str, Any]) -> str:
+    """One image's result for a progress printer."""
+    return " ".join(f"{t['lost']}/{t['cleared']}/{t['diou']:+.4f}" for t in row["touches"])

@@ -361,6 +361,13 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
         # than the sliver the click may flip, _stroke_core)
         kept_w = (seg_w if s >= 1.0 else
                   cv2.dilate(seg_w.view(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        # ...and the object side of a core that grazes the object from outside, which the cut
+        # spared (retouch_cut._graze_spared) up to its edge: the solid base alpha the cut took
+        # nothing near stays (held by the eroded cut, a seam of 1-2 px of the product under
+        # the core went at full size)
+        grazing = [st for st in hard if st.kind == "remove" and len(st.points) > 1
+                   and _outside(alpha, st)] if s < 1.0 else []
+        taken_w = (changed_w & ~seg_w).astype(np.float32) if grazing else None
         for y0, y1, x0, x1 in _box_tiles(box, h, w):
             lab = rasterise(hard, (y1 - y0, x1 - x0), origin=(x0, y0))
             tile = out[y0:y1, x0:x1]
@@ -369,9 +376,28 @@ def _compose_full(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, changed
             tile[(lab == KEEP) & kept] = 255
             held = (held_w[y0:y1, x0:x1] if s >= 1.0 else
                     _upsample(held_w.astype(np.float32), (h, w), y0, y1, x0, x1) > 0.99)
+            if taken_w is not None:
+                edge = rasterise(grazing, tile.shape, origin=(x0, y0)) > 0
+                if edge.any():
+                    held |= (edge & (alpha[y0:y1, x0:x1] >= 128)
+                             & (_upsample(taken_w, (h, w), y0, y1, x0, x1) <= 0.01))
             tile[(lab == REMOVE) & ~held] = 0
     _raise_veil(out, alpha, strokes, s, rgb_w)
     _take_faint(out, alpha, finders, s, rgb_w)
+
+
+def _outside(alpha: np.ndarray, st: Stroke) -> bool:
+    """Whether a painted stroke's centreline runs mostly (over half its px) where ``alpha``
+    is below 128 (as retouch_cut._graze_spared asks of the cut's state)."""
+    x0, y0, x1, y1 = st.bounds()
+    h, w = alpha.shape
+    x0, y0 = max(0, int(x0) - 1), max(0, int(y0) - 1)
+    x1, y1 = min(w, int(np.ceil(x1)) + 2), min(h, int(np.ceil(y1)) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return False
+    line = rasterise([Stroke(st.kind, 0.5, st.points)], (y1 - y0, x1 - x0), origin=(x0, y0)) > 0
+    inside = int((line & (alpha[y0:y1, x0:x1] >= 128)).sum())
+    return bool(line.any()) and 2 * inside < int(line.sum())
 
 
 # A remove stroke on a ghost (a blob the cutout holds at GHOST_MIN..127, see retouch_cut) takes

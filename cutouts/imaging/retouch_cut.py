@@ -154,6 +154,13 @@ class Params:
     # a painted remove stroke mostly over the background side is not hard on the object side
     # (see _stroke_core)
     paint_spare_solid: bool = True
+    # ... and a painted remove stroke whose centreline runs outside the cutout spares the
+    # object pixels beside it whose nearest point of the cutout's edge lies on an image edge
+    # of at least graze_step (Lab, max over graze_slack px) and graze_ratio x the backdrop's
+    # own steps under the brush (see _graze_spared; graze_step 0 turns this off)
+    graze_step: float = 12.0
+    graze_ratio: float = 2.0
+    graze_slack: int = 2
     window_sigmas: float = 4.0  # a stroke's solve window: its box plus this many radii
     # a remove click spares a strap-like piece of its flip (see _thin_spared): half-width at
     # most thin_width x the click's radius, at least thin_length of its widths long, reached
@@ -978,14 +985,88 @@ def _grazes(core: np.ndarray, state: np.ndarray, share: float = 0.25) -> bool:
     return int((core & state).sum()) < share * area
 
 
+def _graze_spared(lab: np.ndarray, state: np.ndarray, st: Stroke,
+                  params: Params) -> np.ndarray | None:
+    """What of the object (``state``) a painted remove stroke ``st`` that grazes it from
+    outside leaves alone (None: nothing): an edge-snapping brush. Its centreline (1 px) runs
+    on the background side; an object pixel is spared when the nearest pixel of the cutout's
+    edge (an object pixel beside the background) lies on a strong image edge — a Lab step of
+    at least ``graze_step`` and ``graze_ratio`` times the 90th percentile of the steps on the
+    background under the brush, within ``graze_slack`` px of it — and no centreline pixel
+    inside the object is within the brush radius of it (where the centreline runs into the
+    object the stroke removes all under it, as before).
+
+    Why: a stroke along a product's edge, its centreline on the backdrop beside it, cut a
+    strip out of the product under the outer half of its brush (QA W3, 2026-12-06): the
+    brush's push and the prior discounted around it let the cut take the product's rim."""
+    if not params.graze_step or st.kind != "remove" or len(st.points) < 2:
+        return None
+    h, w = state.shape
+    x0, y0, x1, y1 = st.bounds()
+    m = int(np.ceil(params.paint_reach_mult * 2 * st.radius)) + params.graze_slack + 2
+    x0, y0 = max(0, int(x0) - m), max(0, int(y0) - m)
+    x1, y1 = min(w, int(np.ceil(x1)) + m + 1), min(h, int(np.ceil(y1)) + m + 1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return None
+    cur = state[y0:y1, x0:x1]
+    if not cur.any():
+        return None
+    line = np.zeros(cur.shape, bool)
+    paint(line, Stroke(st.kind, 0.5, st.points), True, origin=(x0, y0))
+    if not line.any() or 2 * int((line & cur).sum()) >= int(line.sum()):
+        return None  # the centreline runs mostly inside the object: the user means it
+    brush = np.zeros(cur.shape, bool)
+    paint(brush, st, True, origin=(x0, y0))
+    k3 = np.ones((3, 3), np.uint8)
+    edge = cur & (cv2.dilate((~cur).view(np.uint8), k3) > 0)
+    if not (edge & brush).any():
+        return None
+    f = cv2.GaussianBlur(lab[y0:y1, x0:x1].astype(np.float32), (0, 0), 0.7)
+    dx = np.sqrt(((f[:, 1:] - f[:, :-1]) ** 2).sum(axis=2))
+    dy = np.sqrt(((f[1:] - f[:-1]) ** 2).sum(axis=2))
+    step = np.zeros(cur.shape, np.float32)
+    step[:, 1:] = dx
+    step[:, :-1] = np.maximum(step[:, :-1], dx)
+    step[1:] = np.maximum(step[1:], dy)
+    step[:-1] = np.maximum(step[:-1], dy)
+    # the backdrop's own texture under the brush, away from the cutout's edge
+    d_obj = cv2.distanceTransform((~cur).view(np.uint8), cv2.DIST_L2, 5)
+    back = brush & (d_obj > params.graze_slack + 2)
+    texture = float(np.percentile(step[back], 90)) if back.sum() >= 16 else 0.0
+    k = 2 * params.graze_slack + 1
+    near = cv2.dilate(step, np.ones((k, k), np.uint8))
+    strong = edge & (near >= max(params.graze_step, params.graze_ratio * texture))
+    if not strong.any():
+        return None
+    # each object pixel's nearest pixel of the cutout's edge (labels of the edge pixels)
+    _, lbl = cv2.distanceTransformWithLabels((~edge).view(np.uint8), cv2.DIST_L2, 5,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    ids = np.zeros(int(lbl.max()) + 1, bool)
+    ids[lbl[strong]] = True
+    spared = cur & ids[lbl]
+    inside = line & cur
+    if inside.any():
+        d_in = cv2.distanceTransform((~inside).view(np.uint8), cv2.DIST_L2, 5)
+        spared &= d_in > st.radius
+    if not spared.any():
+        return None
+    out = np.zeros((h, w), bool)
+    out[y0:y1, x0:x1] = spared
+    return out
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
-                 state: np.ndarray, pockets: np.ndarray | None = None) -> np.ndarray:
+                 state: np.ndarray, pockets: np.ndarray | None = None,
+                 spared: np.ndarray | None = None) -> np.ndarray:
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
     that is connected to the centre and looks like it (an edge-aware click: the disk does not
-    cross an edge it lands next to)."""
+    cross an edge it lands next to). A grazing remove stroke's core leaves ``spared``
+    (``_graze_spared``) alone."""
     h, w = lab.shape[:2]
     core = np.zeros((h, w), bool)
     paint(core, core_st, True)
+    if spared is not None:
+        core &= ~spared
     if (params.paint_spare_solid and st.kind == "remove" and len(st.points) > 1
             and 2 * int((core & state).sum()) < int(core.sum())
             and _grazes(core, state)):
@@ -1226,7 +1307,8 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
 def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndarray,
           state: np.ndarray, core_labels: np.ndarray, seen: np.ndarray, st: Stroke,
           core: np.ndarray, params: Params,
-          ghost: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+          ghost: tuple[np.ndarray, np.ndarray] | None = None,
+          spared: np.ndarray | None = None) -> np.ndarray:
     """The state after one more keep/remove stroke ``st`` (working coordinates). ``core_labels``
     holds the hard cores of all strokes so far (this one included, later ones on top),
     ``seen`` the whole brushes so far, ``ghost`` what ``_ghost_pockets`` found for it."""
@@ -1492,6 +1574,9 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             gated &= ~_thin_spared(lab_w, cur, gated, core_here,
                                    params.thin_paint_frac * st.radius, params,
                                    params.thin_paint_gap)
+        if spared is not None:
+            # a stroke grazing the object from outside stops at its edge (_graze_spared)
+            gated &= ~spared[win]
         o &= ~gated
         assert ghosts is not None  # set above for every removing stroke
         out &= ~ghosts
@@ -1563,12 +1648,13 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             flat[flipped] ^= True
             continue
         ghost = _ghost_pockets(prior, state, st)
+        spared = _graze_spared(lab, state, st, params)
         core = _stroke_core(lab, st, cores[i], params, state,
-                            None if ghost is None else ghost[0])
+                            None if ghost is None else ghost[0], spared)
         core_labels[core] = st.label
         paint(seen, st, st.label)
         new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
-                    ghost)
+                    ghost, spared)
         done.append((np.flatnonzero(core), np.flatnonzero(new != state)))
         state = new
     if replay == len(active):

@@ -297,3 +297,45 @@ def test_it_scores_each_solid_edge_stroke_on_the_truths_solid_and_clear_pixels()
     assert [t["dsad_clear"] for t in row["touches"]] == [0.0, 0.0]
     s = summarise_solid([row])
     assert s["raising_sad"] == 2 and s["dsad_solid_sum"] == pytest.approx(0.02)
+
+
+def test_it_paints_the_graze_protocol_just_outside_the_truths_edge():
+    from cutouts.imaging.detail_protocol import (
+        GRAZE_OFFSETS,
+        GRAZE_RADII,
+        GRAZE_STROKES,
+        graze_strokes,
+    )
+
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.circle(mask, (150, 150), 70, 255, -1)
+    strokes = graze_strokes(mask)
+    assert strokes == graze_strokes(mask)  # deterministic
+    assert len(strokes) == len(GRAZE_RADII) * len(GRAZE_OFFSETS) * GRAZE_STROKES
+    assert all(s.kind == "remove" for s in strokes)
+    for i, s in enumerate(strokes):
+        f = GRAZE_OFFSETS[(i // GRAZE_STROKES) % len(GRAZE_OFFSETS)]
+        assert s.radius == GRAZE_RADII[i // (GRAZE_STROKES * len(GRAZE_OFFSETS))]
+        r = np.hypot(*(np.array([[x - 150, y - 150] for x, y in s.points]).T))
+        assert np.all(np.abs(r - 70 - f * s.radius) <= 2.0)  # on the backdrop, brush over it
+
+
+def test_it_scores_each_graze_stroke_by_the_object_lost_and_the_background_cleared():
+    from cutouts.imaging.detail_protocol import run_graze_image, summarise_graze
+
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.circle(mask, (150, 150), 70, 255, -1)
+    cut = mask.copy()
+    cut[10:20, 10:30] = 255  # 200 px of background the cutout holds
+
+    def take(rgb_, a0, _rgba, strokes):  # each stroke takes 5 object px and the 200
+        out = a0.copy()
+        out[150, 100:105] = 0
+        out[10:20, 10:30] = 0
+        return out
+
+    row = run_graze_image(np.dstack([mask] * 3), cut, None, mask, take)
+    assert {(t["lost"], t["cleared"]) for t in row["touches"]} == {(5, 200)}
+    assert all(t["lost_units"] == 5 * 255 and t["diou"] > 0 for t in row["touches"])
+    s = summarise_graze([row])
+    assert s["all"]["lost"] == 5 * len(row["touches"]) and s["all"]["iou_up"] == len(row["touches"])
