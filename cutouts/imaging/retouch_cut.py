@@ -129,6 +129,9 @@ class Params:
     rim_colour_tol: float = 8.0  # Lab distance from the core's colour at which the push fades
     neck_frac: float = 0.04  # blobs joined by necks thinner than 2x this x sqrt(area) split
     blob_bias: float = 1.0  # log-odds push over a blob a remove stroke marks (and no keep)
+    # a painted remove stroke marks a blob (takes it whole) only when a quarter of its centre
+    # line inside the blob runs deep in it (_deep_hits), not when the brush passes one deep spot
+    paint_blob_line: bool = True
     # a click this close to the current edge flips only its own disk; a wider brush that
     # reaches over the edge (at distance d) flips only under itself or within
     # edge_band_mult x d of the edge, beyond its brush only what survives an opening of
@@ -306,10 +309,20 @@ def _components_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
-               remove: np.ndarray) -> list[int]:
+               remove: np.ndarray, line: np.ndarray | None = None) -> list[int]:
     """Blob labels that a remove stroke reaches deep inside (at least half the blob's own
     depth: it marks the blob, not a spill along its edge), that no keep stroke touches and
-    that are not the largest blob (the main object)."""
+    that are not the largest blob (the main object). With ``line`` (a painted stroke's centre
+    line), a quarter of the part of it inside the blob must be that deep (its upper quartile;
+    a blob only the brush's rim reaches is not marked).
+
+    Why a quartile for a painted stroke: its brush's deepest spot is one point of a long
+    stroke. A stroke down a jump pole, wholly on the background, passed 24 px deep where the
+    cutout's spill over the pole fills a notch in the horse's hindquarters (the pole parts them
+    from the body; that blob is 33 px deep), the rest of it 3-8 px deep in that spill: the
+    whole-blob push took the hindquarters and tail with it, 3 114 product px up to 63 px past
+    the brush (dev photo 093, QA H1: upper quartile 0.26 of the blob's depth; the painted
+    protocol's strokes that took a wrong blob whole: 0.57-0.82, docs/review.md 2026-12-06)."""
     ids, areas = np.unique(lbl[prior_fg], return_counts=True)
     if ids.size < 2:
         return []
@@ -321,17 +334,26 @@ def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
     out = []
     for i in hit:
         blob = lbl == i
-        if depth[blob & remove].max() >= 0.5 * depth[blob].max():
+        if line is None:
+            hit_depth = float(depth[blob & remove].max())
+        else:
+            # its centre line, the deliberate part: the rim alone is a soft push (dev 012, QA
+            # H2: a 14 px brush grazing a bike's fork took it whole down to the hub)
+            on = depth[blob & line]
+            hit_depth = float(np.percentile(on, 75)) if on.size else 0.0
+        if hit_depth >= 0.5 * depth[blob].max():
             out.append(i)
     return out
 
 
-def _ghosts(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray) -> np.ndarray:
-    """Separate blobs of the prior that a remove stroke marks: the whole blob goes."""
+def _ghosts(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
+            line: np.ndarray | None = None) -> np.ndarray:
+    """Separate blobs of the prior that a remove stroke marks: the whole blob goes (a painted
+    stroke's ``line``: see ``_deep_hits``)."""
     if not (remove & prior_fg).any():
         return np.zeros(prior_fg.shape, bool)
     _, lbl = cv2.connectedComponents(prior_fg.astype(np.uint8), connectivity=8)
-    hit = _deep_hits(lbl, prior_fg, keep, remove)
+    hit = _deep_hits(lbl, prior_fg, keep, remove, line)
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
 
 
@@ -448,15 +470,16 @@ def _blob_labels(prior_fg: np.ndarray, radius: int) -> np.ndarray | None:
 
 
 def _marked_blobs(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
-                  radius: int) -> np.ndarray:
+                  radius: int, line: np.ndarray | None = None) -> np.ndarray:
     """Blobs of the prior, split at thin necks, that a remove stroke marks: the graph cut is
-    pushed to drop them whole (the colour and the cut at the neck still decide)."""
+    pushed to drop them whole (the colour and the cut at the neck still decide; a painted
+    stroke's ``line``: see ``_deep_hits``)."""
     if not (remove & prior_fg).any():
         return np.zeros(prior_fg.shape, bool)
     lbl = _blob_labels(prior_fg, radius)
     if lbl is None:
         return np.zeros(prior_fg.shape, bool)
-    hit = _deep_hits(lbl, prior_fg, keep, remove)
+    hit = _deep_hits(lbl, prior_fg, keep, remove, line)
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
 
 
@@ -1370,9 +1393,12 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         open_bg = (bl == bl[0, 0])[1:-1, 1:-1]
     blob = ghosts = None
     if not positive:
+        # a painted stroke marks a blob its centre line runs deep inside (_deep_hits)
+        line = (rasterise([replace(st, radius=0.5)], (h, w)) > 0
+                if params.paint_blob_line and len(st.points) > 1 else None)
         blob = _marked_blobs(state, seen_keep, brush,
-                             max(2, int(round(params.neck_frac * np.sqrt(area)))))
-        ghosts = _ghosts(state, seen_keep, brush)
+                             max(2, int(round(params.neck_frac * np.sqrt(area)))), line)
+        ghosts = _ghosts(state, seen_keep, brush, line)
         if len(st.points) == 1:
             # a remove click on a solid piece apart from the main subject takes that piece,
             # however shallow, unless it is an edge click (decided here, against the state

@@ -417,3 +417,46 @@ def test_it_brings_a_missed_flag_with_a_keep_click_but_not_the_sand_beside_it(se
     got = retouch(rgb, prior, [click_stroke((185, 135), positive=True)]).alpha >= 128
     assert (got & flag).sum() > 0.9 * flag.sum()
     assert (got & ~flag & ~boat).sum() < 0.01 * flag.sum()
+
+
+
+def pole_scene(joined, seed=0):
+    """A dark body and, parted from it by a pole the cutout already lost (or joined to it by a
+    4 px neck, ``joined``), the product's second part in a brown the dirt around it also has.
+    A pale second pole stands in front of that part and runs down below it; the cutout holds
+    the pole too, so pole and part are one blob."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    dirt = np.array([150, 115, 80])
+    rgb = np.clip(dirt + rng.normal(0, 6, (h, w, 3)), 0, 255).astype(np.uint8)
+    body = np.zeros((h, w), bool)
+    body[40:200, 170:300] = True
+    part = np.zeros((h, w), bool)
+    part[50:110, 50:150] = True
+    if joined:
+        part[60:64, 150:170] = True
+    pole = np.zeros((h, w), bool)
+    pole[70:220, 93:107] = True
+    rgb[body] = (60, 40, 30)
+    rgb[part] = dirt + (8, 2, -4)
+    rgb[pole] = (225, 225, 220)
+    rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
+    prior = np.where(body | part | pole, 255, 0).astype(np.uint8)
+    return rgb, prior, body, part & ~pole, pole
+
+
+@pytest.mark.parametrize("joined", [False, True])
+def test_it_keeps_a_solid_part_a_thin_remove_stroke_reaches_only_through_the_spill_it_paints(
+        joined):
+    # dev photo 093 (QA H1): a stroke down a jump pole, wholly on the background, took the
+    # horse's hindquarters it was joined to through the cutout's spill over the pole (3 114 px
+    # up to 63 px past the brush): the whole-blob push (_marked_blobs, a part joined by a neck)
+    # and the whole-blob take (_ghosts, a part apart) reached all of it. Before: all of the part
+    rgb, prior, body, part, pole = pole_scene(joined)
+    stroke = Stroke("remove", 5.0, ((100.0, 77.0), (100.0, 215.0)))
+    brush = rasterise([stroke], prior.shape) > 0
+    assert not (brush & part).any()  # wholly on the pole
+    got = retouch(rgb, prior, [stroke]).alpha >= 128
+    assert (got & part).sum() > 0.97 * part.sum()
+    assert (got & body).sum() == body.sum()
+    assert (got & pole & brush).sum() <= 0.01 * (pole & brush).sum()  # it takes what it paints
