@@ -185,6 +185,34 @@ def find_soft_triples(data_dir: str | Path) -> list[tuple[str, Path, Path, Path 
     return out
 
 
+def trimap_set(data_dir: str | Path, *, stems: set[str] | None, limit: int | None
+               ) -> tuple[list[tuple[str, Path, Path, Path | None]],
+                          Callable[[str, np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+    """The images of a soft-alpha set that have a trimap (``stems`` only, the first
+    ``limit``) and the loader of an image's truth (alpha, trimap; same size as the image, or
+    refused); one reading for the detail and beside protocols (``clicks.binary_set`` is the
+    binary sets')."""
+    triples = [t for t in find_soft_triples(data_dir) if t[3] is not None]
+    if not triples:
+        raise FileNotFoundError(f"no images with trimaps under {data_dir}")
+    if stems:
+        triples = [t for t in triples if t[0] in stems]
+    triples = triples[: limit or None]
+    truth_paths = {stem: (alpha_path, tri_path) for stem, _, alpha_path, tri_path in triples}
+
+    def load(stem: str, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        alpha_path, tri_path = truth_paths[stem]
+        assert tri_path is not None
+        gt = np.asarray(Image.open(alpha_path).convert("L"))
+        trimap = np.asarray(Image.open(tri_path).convert("L"))
+        if gt.shape != rgb.shape[:2] or trimap.shape != gt.shape:
+            raise ValueError(f"{stem}: image {rgb.shape[:2]}, alpha {gt.shape} and trimap "
+                             f"{trimap.shape} differ")
+        return gt, trimap
+
+    return triples, load
+
+
 def run_configs(configs: list[Config], pairs: Sequence[tuple[Any, ...]],
                 model_paths: dict[str, str] | None, model_dir: str | None, threads: int | None,
                 progress: Progress | None = None, stream: TextIO | None = None,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from . import metrics
 from .centreline import thin, walk
@@ -361,26 +360,10 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
                stream: SupportsWrite[str] | None = None, outline: bool = False) -> dict[str, Any]:
     """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/); with
     ``outline``, the outline protocol (``outline_strokes``) instead of the simulated reviewer."""
-    from .benchmark import find_soft_triples
+    from .benchmark import trimap_set
 
     stream = stream or sys.stdout
-    triples = [t for t in find_soft_triples(data_dir) if t[3] is not None]
-    if not triples:
-        raise FileNotFoundError(f"no images with trimaps under {data_dir}")
-    if stems:
-        triples = [t for t in triples if t[0] in stems]
-    triples = triples[: limit or None]
-    truth_paths = {stem: (alpha_path, tri_path) for stem, _, alpha_path, tri_path in triples}
-
-    def load(stem: str, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        alpha_path, tri_path = truth_paths[stem]
-        assert tri_path is not None
-        gt = np.asarray(Image.open(alpha_path).convert("L"))
-        trimap = np.asarray(Image.open(tri_path).convert("L"))
-        if gt.shape != rgb.shape[:2] or trimap.shape != gt.shape:
-            raise ValueError(f"{stem}: image {rgb.shape[:2]}, alpha {gt.shape} and trimap "
-                             f"{trimap.shape} differ")
-        return gt, trimap
+    triples, load = trimap_set(data_dir, stems=stems, limit=limit)
 
     def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray,
              truth: tuple[np.ndarray, np.ndarray], refiner: Refiner) -> dict[str, Any]:
