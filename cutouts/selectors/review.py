@@ -130,6 +130,15 @@ def review_queue_count(*, filters: QueueFilters | None = None, cap: int | None =
     return (qs[:cap] if cap else qs).count()
 
 
+def review_queue_coming(*, filters: QueueFilters | None = None) -> int:
+    """Cutouts still queued or running (the rows, not Celery): they join the review queue when
+    done, so the queue says how many more are coming (QA 2026-12-06: "6 awaiting review"
+    while batches still ran 5 more read as the whole day's work). Pre-flags are known only
+    once a cutout is done, so a pre-flag filter counts none."""
+    rows = _live(Cutout.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)))
+    return _filtered(rows, filters or QueueFilters()).order_by().count()
+
+
 COUNT_CAP = 1000
 
 

@@ -433,20 +433,27 @@ def check_source(result: ComplianceResult, enlargement: float | None,
         # will do with it, in their words, without failing a small product that is fine here.
         fit = export_size(*size)
         if fit is not None and fit.too_small:
-            result.warn(f"the product is only {size[0]}x{size[1]} px in the cutout: "
-                        f"{_presets_phrase(fit.refused_labels)} would enlarge it over the "
-                        f"{MAX_ENLARGEMENT:g}x limit and refuse it (at least {fit.needed_px} "
-                        "px across needed); check the cutout kept the whole product (re-cut "
-                        "or retouch it) or use a closer or larger photo")
+            # Said of the presets' own variants, not this file: "the Walmart preset would
+            # enlarge it" on the PNG master's row read as if the PNG were enlarged (QA
+            # 2026-12-06)
+            result.warn(f"the product is only {size[0]}x{size[1]} px in the cutout (this "
+                        "file keeps it at that size and passes); "
+                        f"{_variants_phrase(fit.refused_labels)} would enlarge it over the "
+                        f"{MAX_ENLARGEMENT:g}x limit and be refused (at least "
+                        f"{fit.needed_px} px across needed); check the cutout kept the whole "
+                        "product (re-cut or retouch it) or use a closer or larger photo")
 
 
-def _presets_phrase(labels: tuple[str, ...]) -> str:
-    """The refusing presets, named: all of them as such, a few by label, more as a count."""
+def _variants_phrase(labels: tuple[str, ...]) -> str:
+    """The refusing presets' variants, named: all of them as such, a few by label, more as a
+    count."""
     if len(labels) == sum(p.rules.no_scenes for p in PRESETS.values()):
-        return f"every marketplace preset ({', '.join(labels[:2])}, …)"
+        return f"every marketplace preset's variant ({', '.join(labels[:2])}, …)"
+    if len(labels) == 1:
+        return f"the {labels[0]} preset's variant"
     if len(labels) <= 3:
-        return "the " + ", ".join(labels) + (" presets" if len(labels) > 1 else " preset")
-    return f"{len(labels)} marketplace presets ({', '.join(labels[:2])}, …)"
+        return "the " + ", ".join(labels) + " presets' variants"
+    return f"{len(labels)} marketplace presets' variants ({', '.join(labels[:2])}, …)"
 
 
 @dataclass(frozen=True)

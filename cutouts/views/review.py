@@ -224,11 +224,15 @@ def _page_number(request: HttpRequest) -> int:
 @require_GET
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request)
+    if _is_note_poll(request, QUEUE_COMING_NOTE):
+        return _queue_coming_poll(filters)
     page = review_selectors.review_queue_page(
         filters=filters, page=_page_number(request), per_page=PER_PAGE)
     context = {
         "page": page, "filters": filters, "qs": filters.querystring(),
         "preflag_labels": review_services.PREFLAGS,
+        "coming": review_selectors.review_queue_coming(filters=filters),
+        "queue_url": _queue_url(filters),
     }
     if _partial(request):
         return render(request, "cutouts/review/_queue_table.html", context)
@@ -236,6 +240,24 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     context.update(facets=review_selectors.review_facets(),
                    start_url=_card_url(first, filters) if first else "")
     return render(request, "cutouts/review/queue.html", context)
+
+
+QUEUE_COMING_NOTE = "rv-queue-coming"
+
+
+def _queue_coming_poll(filters: review_selectors.QueueFilters) -> HttpResponse:
+    """The queue's "N more cutouts are still running" note polls the queue's own URL and is
+    answered with the note alone (gone, and no longer polling, once none runs) and, out of
+    band, the "awaiting review" count the finished ones joined: two counts, not the page."""
+    count = review_selectors.review_queue_count(filters=filters, cap=review_selectors.COUNT_CAP + 1)
+    response = HttpResponse(render_to_string("cutouts/review/_queue_coming.html", {
+        "coming": review_selectors.review_queue_coming(filters=filters),
+        "queue_url": _queue_url(filters), "oob_total": min(count, review_selectors.COUNT_CAP),
+        "oob_capped": count > review_selectors.COUNT_CAP,
+    }))
+    # the same URL answers the page, the table and this note: a cache must not mix them up
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def _bulk_older_note(count: int) -> str:

@@ -1278,6 +1278,39 @@
     var kept = productShare(alpha, stroke, scale, 1);
     return kept > EDGE_MIN_SHARE && kept < 1 - EDGE_MIN_SHARE;
   }
+  /* Whether two strokes' brushes meet: a point of one within both radii of the other's path
+     (full-size photo px). */
+  function strokesMeet(a, b) {
+    var reach = a.radius + b.radius;
+    var near = function (p, s) {
+      var pts = s.points;
+      for (var i = 0; i < pts.length; i++) {
+        var ax = pts[i][0], ay = pts[i][1], q = pts[Math.min(i + 1, pts.length - 1)];
+        var dx = q[0] - ax, dy = q[1] - ay, l2 = dx * dx + dy * dy;
+        var t = l2 > 0 ? Math.max(0, Math.min(1, ((p[0] - ax) * dx + (p[1] - ay) * dy) / l2)) : 0;
+        var ex = p[0] - ax - t * dx, ey = p[1] - ay - t * dy;
+        if (ex * ex + ey * ey <= reach * reach) return true;
+      }
+      return false;
+    };
+    return a.points.some(function (p) { return near(p, b); }) ||
+           b.points.some(function (p) { return near(p, a); });
+  }
+  /* The tip for detail strokes across the cutout's edge that found no soft alpha there: the
+     edge is solid, and whether an earlier keep stroke under them made it so (``earlier``: the
+     strokes before the burst). */
+  function solidEdgeTip(earlier, burst, keys) {
+    var details = burst.filter(function (s) { return s.kind === "detail"; });
+    var keptBy = earlier.some(function (e) {
+      return e.kind === "keep" && details.some(function (d) { return strokesMeet(e, d); });
+    });
+    var remove = "Remove" + (keys ? " (R)" : ""), under = details.length === 1 ? "it" : "them";
+    return keptBy ?
+      "The edge under " + under + " is solid, made so by a keep stroke, and the Detail brush only fades " +
+      "soft edges: undo that keep stroke, or use " + remove + " on what should go." :
+      "The edge under " + under + " is solid in the cutout, and the Detail brush only fades soft edges: " +
+      "use " + remove + " on what should go.";
+  }
   var ACROSS = "Paint Detail across the edge, so the brush covers both the hair (or fur) and the background.";
   // the server's word (X-Retouch-Mesh) that the last stroke lies over a fine pattern repeating
   // in two directions: the matte opens no holes the cutout holds solid, and across the edge
@@ -1428,7 +1461,11 @@
       var sided = burst.every(function (s) { return s.kind !== "detail" || !edgeUnder(before, s, k); });
       if (sided) this.form.dataset.rtOneSided = String(count);
       if (sided && mesh) this.form.dataset.rtMesh = String(count);
-      tips.push(sided ? (mesh ? MESH : ACROSS) : "Paint across the area.");
+      // a brush across the edge that found nothing soft to fade: the edge is solid, and
+      // "Paint across the area" told a reviewer to do what they had just done (QA 2026-12-06:
+      // the edge earlier keep strokes had made solid)
+      tips.push(sided ? (mesh ? MESH : ACROSS) :
+                solidEdgeTip(this.strokes.slice(0, count - n), burst, keys));
     }
     this.form.dataset.rtUnchanged = String(count);
     this.form.dataset.rtUnder = verdicts.join(",");

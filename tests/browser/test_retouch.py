@@ -1575,6 +1575,30 @@ def test_it_says_a_detail_click_found_soft_alpha_fitting_the_photo(live_server, 
     expect(status).to_contain_text("found no soft edge to fade under it")
 
 
+def test_it_says_a_detail_click_across_a_solid_edge_found_it_solid(live_server, page, stained,
+                                                                   still_engine, log_in):
+    # QA 2026-12-06: a detail stroke across an edge keep strokes had made solid was told
+    # "Paint across the area", which it already was
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=detail]").click()
+    _click_unchanged(page, editor, box, (EDGE_X + 2, 120), 1, "detail edge")
+    expect(editor).not_to_have_attribute("data-rt-one-sided", "1")  # across the edge
+    expect(status).to_contain_text("found no soft edge to fade under it. The edge under it is "
+                                   "solid in the cutout, and the Detail brush only fades soft "
+                                   "edges: use Remove (R) on what should go.")
+    expect(status).not_to_contain_text("Paint across the area")
+    # the same edge after a keep click there: that keep stroke is named
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.click(*_at(box, EDGE_X + 2, 300))
+    _unchanged(editor, 2)
+    editor.locator("[data-rt-tool=detail]").click()
+    _click_unchanged(page, editor, box, (EDGE_X + 2, 302), 3, "detail edge")
+    expect(status).to_contain_text("The edge under it is solid, made so by a keep stroke, and "
+                                   "the Detail brush only fades soft edges: undo that keep "
+                                   "stroke, or use Remove (R) on what should go.")
+    expect(status).not_to_contain_text("Paint across the area")
+
+
 def test_it_keeps_apply_off_while_the_preview_is_the_version_itself(
         live_server, page, stained, no_broker, log_in):
     """Apply of strokes that changed nothing made v2, bit-identical to v1, and

@@ -1381,3 +1381,30 @@ def test_it_refuses_a_flag_on_an_older_versions_card_naming_the_newer_one(
                 **HX)
     assert [c.pk for c in review_selectors.retouch_queue()] == [v2.pk]
     assert sent == ["cutout.flagged"]
+
+
+def test_it_says_how_many_cutouts_still_running_will_join_the_queue(client, make_assets,
+                                                                    fake_model):
+    from cutouts.services import batches, runs
+
+    first, *others = make_assets(3)
+    done_cutouts([first])
+    running = list(batches.cutout_batch_start(assets=others, profile_name="fast", recut=True)
+                   .cutouts.order_by("pk"))  # no broker: they stay queued
+    _login(client, "reviewer")
+    url = reverse("cutouts:review_queue")
+    page = client.get(url).content.decode()
+    assert "2 more cutouts are still running; they join the queue when done." in page
+    assert 'id="rv-queue-coming"' in page and 'hx-trigger="every 3s"' in page
+    poll = {**HX, "HTTP_HX_TARGET": "rv-queue-coming"}
+    assert runs.cutout_run(cutout_id=running[0].pk) == "done"
+    note = client.get(url, **poll).content.decode()
+    # the note alone, and the count the finished one joined
+    assert "1 more cutout is still running; it joins the queue when done." in note
+    assert re.search(r'<span id="rv-queue-count" hx-swap-oob="true">2</span>', note)
+    assert "<table" not in note
+    assert runs.cutout_run(cutout_id=running[1].pk) == "done"
+    note = client.get(url, **poll).content.decode()
+    assert "rv-queue-coming" not in note  # gone: nothing polls any more
+    assert re.search(r'<span id="rv-queue-count" hx-swap-oob="true">3</span>', note)
+    assert "still running" not in client.get(url).content.decode()

@@ -799,8 +799,9 @@ def test_it_warns_on_a_master_every_marketplace_would_refuse_for_its_size(name):
     result = check_rendered(rendered, PRESETS[name])
     assert result.ok, result.errors  # small, not a speck: the master itself is fine
     (warning,) = [w for w in result.warnings if "over the 8x limit" in w]
-    assert warning.startswith("the product is only 51x45 px in the cutout: every marketplace "
-                               "preset (Amazon main image, eBay, …) would enlarge it over the 8x")
+    assert warning.startswith("the product is only 51x45 px in the cutout (this file keeps it "
+                               "at that size and passes); every marketplace preset's variant "
+                               "(Amazon main image, eBay, …) would enlarge it over the 8x")
     assert "Amazon main image" in warning and "(at least 240 px across needed)" in warning
     # the marketplace variant fails in the same words
     amazon = check_rendered(render_variant(wheel, PRESETS["amazon_main"].spec),
@@ -815,3 +816,25 @@ def test_it_does_not_warn_on_a_master_large_enough_for_every_marketplace():
     result = check_rendered(render_variant(photo, PRESETS["transparent_png"].spec),
                             PRESETS["transparent_png"])
     assert result.ok and not any("8x limit" in w for w in result.warnings)
+
+
+def test_it_names_the_preset_variant_a_master_size_warning_is_about(monkeypatch):
+    """QA 2026-12-06: on the Transparent PNG master's row "the Walmart preset would enlarge it
+    over the 8x limit" read as if the PNG were enlarged: the warning says the file passes and
+    names the preset's variant it is about."""
+    from cutouts.variants import PRESETS, compliance
+
+    walmart = PRESETS["walmart"]
+    real = compliance.export_size
+    # the size check asked of the Walmart preset alone: only its variant would refuse it
+    monkeypatch.setattr(compliance, "export_size",
+                        lambda w, h, presets=None, **kw: real(w, h, [walmart], **kw))
+    wheel = cutout(size=(854, 480), box=(400, 200, 450, 244))
+    result = check_rendered(render_variant(wheel, PRESETS["transparent_png"].spec),
+                            PRESETS["transparent_png"])
+    (warning,) = [w for w in result.warnings if "over the 8x limit" in w]
+    assert warning.startswith(
+        f"the product is only 51x45 px in the cutout (this file keeps it at that size and "
+        f"passes); the {walmart.label} preset's variant would enlarge it over the 8x limit and "
+        "be refused")
+    assert f"the {walmart.label} preset would" not in warning
