@@ -266,6 +266,26 @@ def test_it_scores_each_outline_touch_against_the_state_before_it():
     assert summary["sad_last"] == s[-1]["sad"]
 
 
+def test_it_cuts_a_contour_into_the_outline_protocols_strokes_as_before_the_shared_helper():
+    # pins the rule the outline protocol used inline before _contour_strokes (ee04c46) and
+    # its published figures rest on: a point off ``near`` or within 4 px of the frame ends a
+    # run, runs cut into pieces of ``points`` sharing an end, the ``count`` longest (ties in
+    # contour order) kept in contour order
+    from cutouts.imaging.detail_protocol import _contour_strokes
+
+    near = np.ones((40, 60), bool)
+    near[:, 20:24] = False
+    c = np.array([[x, 10] for x in range(0, 60, 2)], np.int32)
+    strokes = _contour_strokes(c, near, points=5, count=3, radius=16.5)
+
+    def row(*xs: int) -> tuple[tuple[float, float], ...]:
+        return tuple((float(x), 10.0) for x in xs)
+
+    assert strokes == [Stroke("detail", 16.5, row(4, 6, 8, 10, 12)),
+                       Stroke("detail", 16.5, row(24, 26, 28, 30, 32)),
+                       Stroke("detail", 16.5, row(32, 34, 36, 38, 40))]
+
+
 def test_it_paints_the_solid_edge_protocol_along_the_truths_edge():
     from cutouts.imaging.detail_protocol import SOLID_RADIUS, SOLID_STROKES, solid_edge_strokes
 
