@@ -527,8 +527,10 @@ def version_is_active(cutout: Cutout) -> bool:
 
 # What a pending note shows (the status, queue, bar and the time waited or run); the
 # retouch page's also counts the strokes being applied.
+#: source and is_unchanged: the card's poll swaps the version's row in the Versions list too
+#: (its badge, version_state, and its "retouch" word)
 _PENDING_NOTE_FIELDS = ("pk", "version", "status", "queue", "stage", "progress", "attempts",
-                        "created_at", "enqueued_at", "started_at")
+                        "created_at", "enqueued_at", "started_at", "source", "is_unchanged")
 
 
 def pending_note_cutout(*, cutout_id: int, strokes: bool = False) -> Cutout:

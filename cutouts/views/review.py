@@ -126,7 +126,10 @@ def _pending_note(request: HtmxHttpRequest, cutout_id: int, *, note: str, templa
         return None
     # Without the request: the note shows nothing the context processors add (the roles
     # one costs a query on every poll).
-    response = HttpResponse(render_to_string(template, {"c": cutout, **context}))
+    # state: the version's badge in the card's Versions list, swapped with the note (an
+    # active version's state is its job status, whatever the image's current version is)
+    state = review_selectors.version_state(cutout, current_id=None)
+    response = HttpResponse(render_to_string(template, {"c": cutout, "state": state, **context}))
     # The same URL answers a page, the card and this note: a cache must not mix them up.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
@@ -323,7 +326,8 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
     if request.method == "GET":
         note = _pending_note(request, cutout_id, note="rv-pending-note",
                              template="cutouts/review/_card_pending_note.html",
-                             card_url=_card_url(cutout_id, filters), status_badge=True)
+                             card_url=_card_url(cutout_id, filters), status_badge=True,
+                             qs=filters.querystring())
         if note is not None:
             return note
         card = _get_card(cutout_id, filters)

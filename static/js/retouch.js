@@ -89,6 +89,8 @@
   // SAVED + "user:asset:cutout" (a cutout row is one version). The entry carries the version
   // number and the working copy the points are measured in (its size and content), so strokes
   // are restored only onto the very version and photo they were painted on.
+  // The redo list (strokes undone but redoable) and the zoom and pan ride along: a reload
+  // started them afresh, so Ctrl+Y after one brought nothing back (QA 2026-12-06 L2).
   var SAVED = "cutroom.retouch.unapplied:";
   // How this page was opened: "reload" names the restore's cause; an editor swapped in later
   // (a card reached by Next / Previous) was not reloaded.
@@ -303,13 +305,15 @@
   // False when this tab cannot keep them (storage off or full): leaving then asks the browser.
   Editor.prototype.save = function () {
     if (this.applying || this.gone) return;
+    // Discarded strokes stay redoable on the page, but a reload does not bring them back
+    if (this.strokes.length) this.discarded = false;
     try {
-      if (this.strokes.length) {
+      if (this.strokes.length || (this.undone.length && !this.discarded)) {
         // the brush in hand too: restored strokes with the Keep brush picked up again turned
         // the next click after a reload into a keep where a remove was meant (QA 2026-12-06)
         sessionStorage.setItem(this.savedKey(), JSON.stringify({
           version: this.form.dataset.version, working: this.form.dataset.rtWorking || "",
-          strokes: this.strokes, tool: this.tool }));
+          strokes: this.strokes, tool: this.tool, undone: this.undone, view: this.place() }));
       } else {
         sessionStorage.removeItem(this.savedKey());
       }
@@ -320,6 +324,14 @@
       // (QA 2026-12-06 qa35c B1); removing frees space, so it works where setItem failed.
       this.forget();
     }
+  };
+  // The zoom and the photo point at the view's centre (fractions of the picture), so the pan
+  // fits the same spot after a reload with another window size.
+  Editor.prototype.place = function () {
+    var v = this.view;
+    return { zoom: this.zoom,
+             fx: v.scrollWidth ? (v.scrollLeft + v.clientWidth / 2) / v.scrollWidth : 0.5,
+             fy: v.scrollHeight ? (v.scrollTop + v.clientHeight / 2) / v.scrollHeight : 0.5 };
   };
   Editor.prototype.forget = function () {
     try { sessionStorage.removeItem(this.savedKey()); } catch (e) { /* nothing kept */ }
@@ -343,8 +355,13 @@
         var entry = null;
         try { entry = JSON.parse(sessionStorage.getItem(k)); } catch (e) { entry = null; }
         var own = k === self.savedKey();
+        var undone = entry && Array.isArray(entry.undone) ? entry.undone : [];
+        var strokes = entry && Array.isArray(entry.strokes) ? entry.strokes : [];
         var fits = entry && String(entry.version) === self.form.dataset.version &&
-          entry.working === (self.form.dataset.rtWorking || "") && self.validStrokes(entry.strokes);
+          entry.working === (self.form.dataset.rtWorking || "") &&
+          (strokes.length || undone.length) &&
+          (!strokes.length || self.validStrokes(strokes)) &&
+          (!undone.length || self.validStrokes(undone));
         if (own && fits) { mine = entry; return; }
         if (!own && entry && (parseInt(entry.version, 10) || 0) >= version) return;
         sessionStorage.removeItem(k);
@@ -368,9 +385,10 @@
     if (!mine) return;
     this.strokes = mine.strokes;
     if (COLOURS[mine.tool]) this.setTool(mine.tool);
-    this.undone = [];
+    this.undone = mine.undone || [];
     this.addedAt = -1;
     this.changed();
+    if (!this.strokes.length) { this.zoomBack(mine.view); return; }  // only redoable ones
     this.restoredKey = JSON.stringify(this.strokes);
     var line = this.restoredLine = document.createElement("p");
     line.className = "rt-restored";
@@ -390,6 +408,12 @@
     line.appendChild(discard);
     this.foot.insertBefore(line, this.status.nextSibling);
     this.show();
+    this.zoomBack(mine.view);
+  };
+  Editor.prototype.zoomBack = function (at) {
+    if (!at || !(at.zoom > 1.001)) return;
+    this.setZoom(at.zoom);
+    keepPlace(this.view, null, at);
   };
   // On the card the Retouch view is a visit, closed on arrival: restored (or dropped) strokes
   // open it, so what happened to them is in sight.
@@ -417,6 +441,8 @@
     var n = this.strokes.length;
     this.unrestored();
     this.clear();
+    this.discarded = true;
+    this.save();
     this.say("Discarded " + n + " restored stroke" + (n === 1 ? "" : "s") +
              "; v" + this.form.dataset.version + " shows as it is (Redo brings them back).");
   };
@@ -1566,7 +1592,7 @@
   function keepPlace(view, box, c) {
     view.scrollLeft = c.fx * view.scrollWidth - view.clientWidth / 2;
     view.scrollTop = c.fy * view.scrollHeight - view.clientHeight / 2;
-    window.scrollBy(0, box.getBoundingClientRect().top - c.boxTop);
+    if (box) window.scrollBy(0, box.getBoundingClientRect().top - c.boxTop);
   }
   // The retouch page's body is swapped by Apply (for the new version) and by its own poll
   // while that version computes: what the reviewer had on screen is noted first.
@@ -1672,6 +1698,18 @@
       }
     }
     return undefined;
+  });
+
+  // The zoom and pan change without a stroke: the entry a stroke wrote takes them as the page
+  // goes (a reload too); with none kept (nothing painted, discarded, cleared away) none is made.
+  window.addEventListener("pagehide", function () {
+    var forms = document.querySelectorAll("[data-retouch][data-rt-ready]");
+    for (var i = 0; i < forms.length; i++) {
+      var ed = forms[i]._rtEditor;
+      try {
+        if (ed && sessionStorage.getItem(ed.savedKey()) !== null) ed.save();
+      } catch (e) { /* storage off: nothing was kept */ }
+    }
   });
 
   function unapplied() {

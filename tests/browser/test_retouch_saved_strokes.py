@@ -352,3 +352,47 @@ def test_it_saves_the_strokes_again_when_the_re_run_that_dropped_them_fails(
     expect(editor).to_have_attribute("data-rt-restored-strokes", "1")
     expect(editor).to_have_attribute("data-rt-strokes", "1")
     assert dialogs == []
+
+
+def test_it_keeps_the_redo_list_and_the_zoom_through_a_reload(
+        live_server, page, stained, log_in):  # noqa: F811
+    """QA 2026-12-06 (L2): the strokes came back after a reload but the one undone before it
+    could not be redone, and the zoom and pan started afresh."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    _paint_two(page, editor, box)
+    painted = json.loads(editor.locator("[data-rt-strokes]").input_value())
+    editor.locator("[data-rt-undo]").click()
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    editor.locator("[data-rt-zoom='2']").click()
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    view = editor.locator(".rt-view")
+    view.evaluate("v => { v.scrollLeft = v.scrollWidth - v.clientWidth; v.scrollTop = 0; }")
+    panned = view.evaluate("v => v.scrollLeft")
+    assert panned > 100
+    dialogs = _no_dialog(page)
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    expect(editor).to_have_attribute("data-rt-zoom", "2")
+    view = editor.locator(".rt-view")
+    assert abs(view.evaluate("v => v.scrollLeft") - panned) <= 2
+    redo = editor.locator("[data-rt-redo]")
+    expect(redo).to_be_enabled()
+    redo.click()
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    assert json.loads(editor.locator("[data-rt-strokes]").input_value()) == painted
+    expect(redo).to_be_disabled()
+    # all undone, the redo list alone still comes back (nothing to apply or discard)
+    editor.locator("[data-rt-undo]").click()
+    editor.locator("[data-rt-undo]").click()
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor.locator("[data-rt-restored-line]")).to_have_count(0)
+    editor.locator("[data-rt-redo]").click()
+    editor.locator("[data-rt-redo]").click()
+    expect(editor).to_have_attribute("data-rt-strokes", "2")
+    assert json.loads(editor.locator("[data-rt-strokes]").input_value()) == painted
+    assert dialogs == []

@@ -173,7 +173,8 @@ def test_it_refreshes_only_the_retouch_pages_pending_note_and_then_opens_the_edi
 
 def test_it_moves_the_cards_status_chip_on_with_the_note(live_server, page, v1, log_in):
     """QA 2026-12-06: the chip under the card's title read "queued" above "Version 2 is
-    running … 60 %" until the version was done: the poll swapped the note alone."""
+    running … 60 %" until the version was done: the poll swapped the note alone. So did the
+    version's row in the Versions list."""
     user = log_in(page, reviewer())
     new = review_services.cutout_review_rerun(
         cutout=v1, user=user, model=None, tta=False, shadow="none", strength="normal",
@@ -182,6 +183,9 @@ def test_it_moves_the_cards_status_chip_on_with_the_note(live_server, page, v1, 
     chip = page.locator("#review-card .rv-status #rv-review-status")
     expect(chip).to_have_text("queued")
     expect(page.locator("#rv-pending-note")).to_contain_text("is queued")
+    # the version's row in the Versions list moves on with them (it said "queued" too)
+    row = page.locator(".rv-versions li[data-version='2']")
+    expect(row).to_have_attribute("data-state", "queued")
     polls = _note_polls(page, "rv-pending-note")
     page.locator("[data-rv-open=rerun]").focus()
     token = _running(new)
@@ -190,8 +194,13 @@ def test_it_moves_the_cards_status_chip_on_with_the_note(live_server, page, v1, 
     expect(chip).to_have_text("running")
     expect(chip).to_have_attribute("data-status", "running")
     expect(page.locator("#rv-review-status")).to_have_count(1)
+    expect(row).to_have_attribute("data-state", "running")
+    expect(row.locator(".chip")).to_have_text("running")
+    expect(row).to_have_class("rv-this")
     page.wait_for_timeout(2_000)  # a few more polls: the chip is swapped, never repeated
     expect(page.locator("#rv-review-status")).to_have_count(1)
+    expect(page.locator(".rv-versions li")).to_have_count(2)  # the row swapped, not added
+    expect(page.locator(".rv-versions li").first).to_have_attribute("data-version", "2")
     assert _focused(page, "[data-rv-open=rerun]")  # still only the note and the chip moved
     _only_notes(polls, "rv-pending-note", "review-card")
 

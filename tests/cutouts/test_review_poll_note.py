@@ -25,6 +25,9 @@ PAGES = [("cutouts:review_card", "rv", "review-card"),
 NOTE = re.compile(r'<span id="(rv|rt)-pending-note".*?</span><span role="status" '
                   r'data-pending-said>[^<]*</span>', re.S)
 
+# A version's row in the card's Versions list.
+ROW = re.compile(r'<li id="rv-version-\d+".*?</li>', re.S)
+
 
 def _poll(prefix: str) -> dict:
     return {**HX, "HTTP_HX_TARGET": f"{prefix}-pending-note",
@@ -67,8 +70,12 @@ def test_it_answers_the_pending_notes_poll_with_the_note_alone_in_one_query(
     if prefix == "rv":
         assert html.count(chip) == 1, html
         html = html.replace(chip, "")
+        # and the version's row in the Versions list (test_it_swaps_the_running_versions_row_…)
+        row = ROW.search(html)
+        assert row and f'id="rv-version-{running.pk}"' in row.group(0), html
+        html = html.replace(row.group(0), "")
     else:
-        assert "rv-review-status" not in html
+        assert "rv-review-status" not in html and "rv-version-" not in html
     assert html.strip().startswith(f"<p>{note.group(0)}") and html.strip().endswith("</p>")
     assert html.count("<p>") == 1
     for attr in (f'hx-get="{url}"', 'hx-trigger="every 1s"', f'hx-select="#{prefix}-pending-note"',
@@ -149,3 +156,33 @@ def test_it_says_a_run_started_again_after_its_worker_stopped(client, running, n
     Cutout.objects.filter(pk=running.pk).update(attempts=1)
     note = client.get(reverse(name, args=[running.pk]), **_poll(prefix)).content.decode()
     assert "Refining edges, 52 %" in note and "started again" not in note
+
+
+def test_it_swaps_the_running_versions_row_in_the_versions_list_with_the_chip(
+        client, make_assets, fake_model):
+    """QA 2026-12-06: while v2 ran, the card's Versions list kept the row it was swapped in
+    with ("queued") until the finished card replaced it whole, beside a "running" chip and a
+    "running … 52 %" note. The poll's one read now swaps the row too, out of band, as the card
+    renders it (its link keeps the queue's filters)."""
+    first = done_cutouts(make_assets(2))[0]
+    client.force_login(reviewer())
+    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    new = Cutout.objects.get(asset=first.asset, version=2)
+    url = reverse("cutouts:review_card", args=[new.pk]) + "?model=u2netp"
+    rows = {m.group(0) for m in ROW.finditer(client.get(url, **HX).content.decode())}
+    [queued] = [r for r in rows if f'id="rv-version-{new.pk}"' in r]
+    assert 'data-state="queued"' in queued and ">queued</span>" in queued
+    assert "hx-swap-oob" not in queued
+
+    token = runs._claim(new.pk, "w1:1")
+    runs.RunProgress(new.pk, token)(progress.REFINING, 0.52)
+    polled = client.get(url, **_poll("rv")).content.decode()
+    [row] = ROW.findall(polled)
+    assert row.startswith(f'<li id="rv-version-{new.pk}" class="rv-this" hx-swap-oob="true"')
+    assert 'data-state="running"' in row and ">running</span>" in row, row
+    assert "queued" not in row
+    assert 'data-status="running">running</span>' in polled  # the chip agrees
+    # the very row the card now shows, but for the out-of-band swap
+    shown = {m.group(0) for m in ROW.finditer(client.get(url, **HX).content.decode())}
+    assert row.replace(' hx-swap-oob="true"', "") in shown
+    assert f'href="{url}"' in row
