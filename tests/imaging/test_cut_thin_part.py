@@ -1,0 +1,76 @@
+"""A painted remove stroke on the backdrop whose end grazes a thin solid part of the product
+(QA36 H2: dev 012, a stroke over haze beside a bike's fork). Its brush and the colours its core
+covers reach the top of the part, whose edge against the backdrop is weak (``_graze_spared``
+does not fire), so the cut, its prior discounted around the stroke, followed the part's colour
+down it beyond the brush. Beyond its brush a stroke whose centreline runs mostly outside the
+cutout now takes no pixel that looks more like the object it leaves than like the backdrop
+under its centreline (``retouch_cut._object_like_beyond``)."""
+
+import numpy as np
+import pytest
+
+from cutouts.imaging.retouch import retouch
+from cutouts.imaging.retouch_cut import Params
+from cutouts.imaging.strokes import Stroke, rasterise
+
+H, W = 200, 240
+OFF = Params(paint_beyond_alike=False)  # the rule turned off: what a stroke took before
+BACKDROP = (215, 210, 200)
+
+
+def bar_scene(bar_rgb: tuple[int, int, int], haze_alpha: int) -> tuple[np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+    """A dark body with a thin pale bar (8 px, the fork) hanging from it on a pale backdrop;
+    the cutout holds both solid and a 30 px patch of backdrop beside the bar's top at
+    ``haze_alpha`` (below half: haze the cut does not hold)."""
+    rng = np.random.default_rng(0)
+    rgb = np.empty((H, W, 3), np.float32)
+    rgb[:] = BACKDROP
+    body = np.zeros((H, W), bool)
+    body[20:70, 60:200] = True
+    bar = np.zeros((H, W), bool)
+    bar[70:180, 150:158] = True
+    rgb[body] = (60, 50, 45)
+    rgb[bar] = bar_rgb
+    rgb = np.clip(rgb + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
+    alpha = np.zeros((H, W), np.uint8)
+    alpha[70:130, 120:150] = haze_alpha
+    alpha[body | bar] = 255
+    return rgb, alpha, bar
+
+
+def stroke(end_x: float, radius: float) -> Stroke:
+    # down the haze, its centreline ending on the backdrop a few px short of the bar, its brush
+    # and core reaching over the bar's top
+    pts = tuple((126 + t * (end_x - 126), 75 + t * 40) for t in np.linspace(0, 1, 12))
+    return Stroke("remove", radius, pts)
+
+
+@pytest.mark.parametrize("haze_alpha", [0, 90])
+@pytest.mark.parametrize(("bar_rgb", "end_x", "radius"), [((200, 195, 170), 148.0, 10.0),
+                                                          ((200, 195, 170), 146.0, 12.0),
+                                                          ((205, 200, 185), 148.0, 10.0)])
+def test_it_keeps_a_thin_part_beyond_the_brush_of_a_stroke_grazing_it(bar_rgb, end_x, radius,
+                                                                     haze_alpha):
+    rgb, alpha, bar = bar_scene(bar_rgb, haze_alpha)
+    st = stroke(end_x, radius)
+    brush = rasterise([st], (H, W)) > 0
+    before = retouch(rgb, alpha, [st], params=OFF).alpha
+    assert int((bar & ~brush & (before < 128)).sum()) > 400  # it went down the bar
+    out = retouch(rgb, alpha, [st]).alpha
+    assert int((bar & ~brush & (out < 128)).sum()) == 0
+    # what it takes under its brush is what it took before (a separate question, H2's rest)
+    np.testing.assert_array_equal(out[brush], before[brush])
+    assert (out[~brush & (alpha >= 128)] == 255).all()
+
+
+def test_it_leaves_a_stroke_whose_centreline_runs_inside_the_cutout_as_it_was():
+    # the haze held solid: the stroke runs through what the user calls wrong, and takes what it
+    # took before, beyond its brush too (on the painted protocol, whose strokes run inside the
+    # error regions, the rule without this condition lowered IoU after 8 strokes on 20 photos)
+    rgb, alpha, bar = bar_scene((200, 195, 170), 255)
+    st = stroke(148.0, 10.0)
+    before = retouch(rgb, alpha, [st], params=OFF).alpha
+    out = retouch(rgb, alpha, [st]).alpha
+    assert int(((alpha >= 128) & (before < 128)).sum()) > 1000
+    np.testing.assert_array_equal(out, before)
