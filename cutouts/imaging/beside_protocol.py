@@ -7,22 +7,18 @@ leave fading) against the background it cleared. Pure numpy/PIL/OpenCV."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from .clicks import Progress, Refiner, run_engines
+from .clicks import Refiner, RunOptions, run_protocol
 from .strokes import Stroke
 
 if TYPE_CHECKING:
-    from _typeshed import SupportsWrite
-
-    from .session import Segmenter
+    from typing_extensions import Unpack
 
 NEAR = (10.0, 30.0)  # px from the truth's nearest soft pixel
 RADII = (5.0, 12.0)  # the click protocol's brush and the editor's wider one
@@ -120,30 +116,15 @@ def progress_line(row: dict[str, Any]) -> str:
 
 
 def run_beside(data_dir: str | Path, *, per_image: int = 8,
-               segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
-               limit: int | None = None, stems: set[str] | None = None,
-               cache_dir: str | Path | None = None, out_json: str | Path | None = None,
-               progress: Progress | None = None,
-               stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
+               **opts: Unpack[RunOptions]) -> dict[str, Any]:
     """Run the beside protocol on every image of a soft-alpha set that has a trimap."""
     from .benchmark import trimap_set
-
-    stream = stream or sys.stdout
-    triples, load = trimap_set(data_dir, stems=stems, limit=limit)
 
     def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray,
              truth: tuple[np.ndarray, np.ndarray], refiner: Refiner) -> dict[str, Any]:
         return run_image(rgb, alpha0, rgba0, *truth, refiner, per_image)
 
-    rows = run_engines([(stem, img) for stem, img, _, _ in triples], load=load, play=play,
-                       segmenter=segmenter, engines=engines, cache_dir=cache_dir,
-                       progress=progress)
-    report: dict[str, Any] = {"data_dir": str(data_dir), "per_image": per_image,
-                              "near_px": list(NEAR), "radii": list(RADII),
-                              "load_average": list(os.getloadavg()), "engines": {}}
-    for e in engines:
-        report["engines"][e] = {"summary": summarise(rows[e]), "images": rows[e]}
-    print(format_table(report), file=stream)
-    if out_json:
-        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
-    return report
+    return run_protocol(partial(trimap_set, data_dir), play, summarise, format_table,
+                        {"data_dir": str(data_dir), "per_image": per_image,
+                         "near_px": list(NEAR), "radii": list(RADII)}, load_average=True,
+                        **opts)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,13 +13,19 @@ import numpy as np
 
 from . import metrics
 from .centreline import thin, walk
-from .clicks import CLICK_RADIUS, Progress, Refiner, click_stroke, next_click, run_engines
+from .clicks import (
+    CLICK_RADIUS,
+    Refiner,
+    RunOptions,
+    binary_set,
+    click_stroke,
+    next_click,
+    run_protocol,
+)
 from .strokes import DETAIL, Stroke, rasterise
 
 if TYPE_CHECKING:
-    from _typeshed import SupportsWrite
-
-    from .session import Segmenter
+    from typing_extensions import Unpack
 
 REPORT_AFTER = (0, 1, 2, 3, 5, 10)
 COLS = ("sad", "grad", "soft_mae", "band_mae")
@@ -301,13 +305,22 @@ def format_outline(report: dict[str, Any]) -> str:
             f"all detail strokes {s['detail_dsad_sum']:+.3f}; "
             f"SAD {s['sad_first']:.3f} -> {s['sad_last']:.3f}, Grad {s['grad_first']:.3f} -> "
             f"{s['grad_last']:.3f}; median {s['median_cpu_s']:.2f} CPU s per detail stroke")
-        for r in data["images"]:
-            for i, t in enumerate(r["touches"]):
-                if t["kind"] == "detail" and t["dsad"] > 1e-9:
-                    lines.append(f"  {r['stem']} #{i} {t['dsad']:+.3f} "
-                                 f"(solid {t['dsad_solid']:+.3f}, clear {t['dsad_clear']:+.3f}, "
-                                 f"soft {t['dsad_soft']:+.3f})")
+        lines += _raising_lines(data["images"], 1e-9)
     return "\n".join(lines)
+
+
+def _raising_lines(rows: list[dict[str, Any]], floor: float) -> list[str]:
+    """A line per detail stroke raising SAD by more than ``floor``: its photo, its index and
+    the raise, split by the truth's kind of pixel (solid, clear, and soft where scored)."""
+    lines = []
+    for r in rows:
+        for i, t in enumerate(r["touches"]):
+            if t["kind"] == "detail" and t["dsad"] > floor:
+                split = [f"solid {t['dsad_solid']:+.3f}", f"clear {t['dsad_clear']:+.3f}"]
+                if "dsad_soft" in t:
+                    split.append(f"soft {t['dsad_soft']:+.3f}")
+                lines.append(f"  {r['stem']} #{i} {t['dsad']:+.3f} ({', '.join(split)})")
+    return lines
 
 
 def summarise(rows: list[dict[str, Any]], max_touches: int) -> dict[str, Any]:
@@ -352,18 +365,11 @@ def summarise(rows: list[dict[str, Any]], max_touches: int) -> dict[str, Any]:
     return out
 
 
-def run_detail(data_dir: str | Path, *, max_touches: int = 10,
-               segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
-               limit: int | None = None, stems: set[str] | None = None,
-               cache_dir: str | Path | None = None, out_json: str | Path | None = None,
-               progress: Progress | None = None,
-               stream: SupportsWrite[str] | None = None, outline: bool = False) -> dict[str, Any]:
+def run_detail(data_dir: str | Path, *, max_touches: int = 10, outline: bool = False,
+               **opts: Unpack[RunOptions]) -> dict[str, Any]:
     """Run the protocol on every image of a soft-alpha set (images/, alpha/, trimaps/); with
     ``outline``, the outline protocol (``outline_strokes``) instead of the simulated reviewer."""
     from .benchmark import trimap_set
-
-    stream = stream or sys.stdout
-    triples, load = trimap_set(data_dir, stems=stems, limit=limit)
 
     def play(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray,
              truth: tuple[np.ndarray, np.ndarray], refiner: Refiner) -> dict[str, Any]:
@@ -371,19 +377,13 @@ def run_detail(data_dir: str | Path, *, max_touches: int = 10,
             return run_outline_image(rgb, alpha0, rgba0, *truth, refiner)
         return run_image(rgb, alpha0, rgba0, *truth, refiner, max_touches)
 
-    rows = run_engines([(stem, img) for stem, img, _, _ in triples], load=load, play=play,
-                       segmenter=segmenter, engines=engines, cache_dir=cache_dir,
-                       progress=progress)
-    report: dict[str, Any] = {"data_dir": str(data_dir), "max_touches": max_touches,
-                              "outline": outline, "load_average": list(os.getloadavg()),
-                              "engines": {}}
-    for e in engines:
-        summary = summarise_outline(rows[e]) if outline else summarise(rows[e], max_touches)
-        report["engines"][e] = {"summary": summary, "images": rows[e]}
-    print(format_outline(report) if outline else format_table(report), file=stream)
-    if out_json:
-        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
-    return report
+    def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return summarise_outline(rows) if outline else summarise(rows, max_touches)
+
+    return run_protocol(partial(trimap_set, data_dir), play, summary,
+                        format_outline if outline else format_table,
+                        {"data_dir": str(data_dir), "max_touches": max_touches,
+                         "outline": outline}, load_average=True, **opts)
 
 
 def progress_line(row: dict[str, Any]) -> str:
@@ -481,44 +481,29 @@ def summarise_solid(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "dsad_clear_sum": float(sum(t["dsad_clear"] for t in det))}
 
 
-def run_solid(images_dir: str | Path, masks_dir: str | Path, *,
-              segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
-              limit: int | None = None, stems: set[str] | None = None,
-              cache_dir: str | Path | None = None, out_json: str | Path | None = None,
-              progress: Progress | None = None,
-              stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
-    """Run the solid-edge protocol on every image/mask pair of a binary set (the dev set)."""
-    from .clicks import binary_set
-
-    stream = stream or sys.stdout
-    pairs, load = binary_set(images_dir, masks_dir, stems=stems, limit=limit)
-    rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load,
-                       play=run_solid_image, segmenter=segmenter, engines=engines,
-                       cache_dir=cache_dir, progress=progress)
-    report: dict[str, Any] = {"images_dir": str(images_dir), "engines": {}}
+def format_solid(report: dict[str, Any]) -> str:
     lines = []
-    for e in engines:
-        s = summarise_solid(rows[e])
-        report["engines"][e] = {"summary": s, "images": rows[e]}
+    for e, data in report["engines"].items():
+        s = data["summary"]
         lines.append(f"{e}: {s['images']} images, {s['strokes']} detail strokes along the "
                      f"truth's edge; raising SAD {s['raising_sad']} (sum "
                      f"+{s['raising_sad_sum']:.3f}, max +{s['raising_sad_max']:.3f}); all "
                      f"{s['dsad_sum']:+.3f} (solid {s['dsad_solid_sum']:+.3f}, clear "
                      f"{s['dsad_clear_sum']:+.3f})")
-        for r in rows[e]:
-            for i, t in enumerate(r["touches"]):
-                if t["dsad"] > 0.001:
-                    lines.append(f"  {r['stem']} #{i} {t['dsad']:+.3f} (solid "
-                                 f"{t['dsad_solid']:+.3f}, clear {t['dsad_clear']:+.3f})")
-    print("\n".join(lines), file=stream)
-    if out_json:
-        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
-    return report
+        lines += _raising_lines(data["images"], 0.001)
+    return "\n".join(lines)
 
 
 def solid_progress_line(row: dict[str, Any]) -> str:
     """One image's result for a progress printer."""
     return "dSAD " + " ".join(f"{t['dsad']:+.3f}" for t in row["touches"])
+
+
+def run_solid(images_dir: str | Path, masks_dir: str | Path,
+              **opts: Unpack[RunOptions]) -> dict[str, Any]:
+    """Run the solid-edge protocol on every image/mask pair of a binary set (the dev set)."""
+    return run_protocol(partial(binary_set, images_dir, masks_dir), run_solid_image,
+                        summarise_solid, format_solid, {"images_dir": str(images_dir)}, **opts)
 
 
 # the graze protocol (``graze``, graze36): remove strokes that graze a product's edge from
@@ -595,25 +580,10 @@ def summarise_graze(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_graze(images_dir: str | Path, masks_dir: str | Path, *,
-              segmenter: Segmenter | None = None, engines: tuple[str, ...] = ("retouch",),
-              limit: int | None = None, stems: set[str] | None = None,
-              cache_dir: str | Path | None = None, out_json: str | Path | None = None,
-              progress: Progress | None = None,
-              stream: SupportsWrite[str] | None = None) -> dict[str, Any]:
-    """Run the graze protocol on every image/mask pair of a binary set (the dev set)."""
-    from .clicks import binary_set
-
-    stream = stream or sys.stdout
-    pairs, load = binary_set(images_dir, masks_dir, stems=stems, limit=limit)
-    rows = run_engines([(stem, img) for stem, img, _ in pairs], load=load,
-                       play=run_graze_image, segmenter=segmenter, engines=engines,
-                       cache_dir=cache_dir, progress=progress)
-    report: dict[str, Any] = {"images_dir": str(images_dir), "engines": {}}
+def format_graze(report: dict[str, Any]) -> str:
     lines = []
-    for e in engines:
-        s = summarise_graze(rows[e])
-        report["engines"][e] = {"summary": s, "images": rows[e]}
+    for e, data in report["engines"].items():
+        s = data["summary"]
         lines.append(f"{e}: {s['images']} images, remove strokes grazing the truth's edge")
         for k in ["all"] + [f"r{r:g}" for r in GRAZE_RADII]:
             g = s[k]
@@ -622,12 +592,16 @@ def run_graze(images_dir: str | Path, masks_dir: str | Path, *,
                          f"{g['cleared']}; units lost {g['lost_units']}, cleared "
                          f"{g['cleared_units']}; IoU down {g['iou_down']} up {g['iou_up']} "
                          f"(sum {g['diou_sum']:+.4f})")
-    print("\n".join(lines), file=stream)
-    if out_json:
-        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
-    return report
+    return "\n".join(lines)
 
 
 def graze_progress_line(row: dict[str, Any]) -> str:
     """One image's result for a progress printer."""
     return " ".join(f"{t['lost']}/{t['cleared']}/{t['diou']:+.4f}" for t in row["touches"])
+
+
+def run_graze(images_dir: str | Path, masks_dir: str | Path,
+              **opts: Unpack[RunOptions]) -> dict[str, Any]:
+    """Run the graze protocol on every image/mask pair of a binary set (the dev set)."""
+    return run_protocol(partial(binary_set, images_dir, masks_dir), run_graze_image,
+                        summarise_graze, format_graze, {"images_dir": str(images_dir)}, **opts)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
+
+from cutouts.imaging.strokes import Stroke
 
 FG = np.array([200, 30, 30], np.float32)  # product colour (red)
 BG = np.array([245, 245, 245], np.float32)  # white sweep
@@ -338,3 +342,41 @@ def photographed(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0,
     """A drawn float scene as a camera gives it: sensor noise, a lens's slight blur, uint8."""
     rgb = rgb + rng.normal(0, noise, rgb.shape)
     return np.clip(cv2.GaussianBlur(rgb, (0, 0), blur), 0, 255).astype(np.uint8)
+
+
+def disk_on_mottle(seed: int, size: tuple[int, int], centre: tuple[int, int], radius: int, *,
+                   backdrop: tuple[int, int, int], product: tuple[int, int, int],
+                   mottle: tuple[float, float, float],
+                   marks: Callable[[np.random.Generator, np.ndarray, np.ndarray, np.ndarray],
+                                   object] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The detail-brush solid-edge scenes: a disk of ``radius`` px round ``centre`` (y, x) of
+    the ``product`` colour on a ``backdrop`` mottled by noise (``mottle``: its deviation, the
+    blur sigma, the gain), photographed (the edge blurred 3 px, noise 2 levels). ``marks(rng,
+    r, backdrop, product)`` paints a scene's own patches on the two float planes first (``r``:
+    each pixel's distance from the centre). Returns the photo, the cutout (the disk, crisp and
+    right) and ``r``."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - centre[0], xx - centre[1])
+    body = r < radius
+    back = np.empty((h, w, 3), np.float32)
+    back[:] = backdrop
+    sd, sigma, gain = mottle
+    back += cv2.GaussianBlur(rng.normal(0, sd, (h, w, 3)).astype(np.float32), (0, 0), sigma) * gain
+    prod = np.empty((h, w, 3), np.float32)
+    prod[:] = product
+    if marks is not None:
+        marks(rng, r, back, prod)
+    photo = cv2.GaussianBlur(np.where(body[..., None], prod, back), (3, 3), 0)
+    photo = photo + rng.normal(0, 2, photo.shape)
+    return np.clip(photo, 0, 255).astype(np.uint8), np.where(body, 255, 0).astype(np.uint8), r
+
+
+def arc_stroke(brush: float, centre: tuple[int, int], radius: int, angles: np.ndarray) -> Stroke:
+    """A detail stroke of ``brush`` px along a circle's outline (``centre`` y, x and
+    ``radius``), one point at each of ``angles`` (radians, y down)."""
+    cy, cx = centre
+    return Stroke("detail", brush, tuple((float(cx + radius * np.cos(a)),
+                                          float(cy + radius * np.sin(a))) for a in angles))

@@ -9,6 +9,7 @@ under its centreline (``retouch_cut._object_like_beyond``)."""
 import numpy as np
 import pytest
 
+from cutouts.imaging import retouch_cut
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke, rasterise
@@ -74,3 +75,27 @@ def test_it_leaves_a_stroke_whose_centreline_runs_inside_the_cutout_as_it_was():
     out = retouch(rgb, alpha, [st]).alpha
     assert int(((alpha >= 128) & (before < 128)).sum()) > 1000
     np.testing.assert_array_equal(out, before)
+
+
+def test_it_paints_the_centreline_in_the_steps_window_as_the_whole_photo_would(monkeypatch):
+    # the centreline _object_like_beyond compares with is painted over the step's window only,
+    # not the whole photo (an O(h w) plane a step); on the fork scene, its points fractional,
+    # each windowed plane is the whole photo's, cut to the window, pixel for pixel
+    windows = []
+
+    def checked(strokes, shape, *, origin=(0, 0)):
+        got = rasterise(strokes, shape, origin=origin)
+        if origin != (0, 0) or shape != (H, W):
+            x0, y0 = origin
+            whole = rasterise(strokes, (H, W))
+            np.testing.assert_array_equal(got, whole[y0:y0 + shape[0], x0:x0 + shape[1]])
+            windows.append(shape)
+        return got
+
+    monkeypatch.setattr(retouch_cut, "rasterise", checked)
+    rgb, alpha, bar = bar_scene((200, 195, 170), 90)
+    retouch_cut._CACHE.clear()  # a cached step is replayed, not cut
+    for end_x, radius in ((148.0, 10.0), (146.0, 12.0), (147.3, 11.5)):
+        out = retouch(rgb, alpha, [stroke(end_x, radius)]).alpha
+        assert int((bar & (out < 128)).sum()) < 200  # the rule fired: the bar is held
+    assert len(windows) == 3 and all(h * w < H * W for h, w in windows)

@@ -8,9 +8,18 @@ from django.core.management import call_command
 from PIL import Image
 
 from cutouts.imaging.__main__ import main
-from cutouts.imaging.detail_protocol import band_of, detail_stroke, next_touch, run_image
+from cutouts.imaging.detail_protocol import (
+    band_of,
+    detail_stroke,
+    next_touch,
+    run_graze,
+    run_image,
+    run_solid,
+)
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import DETAIL, KEEP, Stroke, rasterise
+
+from .scenes import ColourSegmenter, compose
 
 HAIR = np.array([70, 45, 30], np.float32)  # dark strands
 SKY = np.array([170, 200, 235], np.float32)  # light background
@@ -359,3 +368,25 @@ def test_it_scores_each_graze_stroke_by_the_object_lost_and_the_background_clear
     assert all(t["lost_units"] == 5 * 255 and t["diou"] > 0 for t in row["touches"])
     s = summarise_graze([row])
     assert s["all"]["lost"] == 5 * len(row["touches"]) and s["all"]["iou_up"] == len(row["touches"])
+
+
+@pytest.mark.parametrize(("runner", "says"), [(run_solid, "detail strokes along the truth's edge"),
+                                              (run_graze, "remove strokes grazing")])
+def test_it_runs_the_solid_edge_and_graze_protocols_on_a_binary_set(tmp_path, runner, says):
+    # the runners share run_protocol: the set read, every image played, the report printed
+    # and written as it is returned
+    a = np.zeros((160, 200), np.float32)
+    cv2.ellipse(a, (100, 80), (60, 40), 0, 0, 360, 1.0, -1)
+    for sub, img in (("images", compose(a)), ("masks", np.where(a > 0, 255, 0).astype(np.uint8))):
+        (tmp_path / sub).mkdir()
+        Image.fromarray(img).save(tmp_path / sub / "001.png")
+    out, stream = tmp_path / "r.json", io.StringIO()
+    report = runner(tmp_path / "images", tmp_path / "masks", segmenter=ColourSegmenter(),
+                    out_json=out, stream=stream)
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(report, default=float))
+    assert list(data) == ["images_dir", "engines"] and list(data["engines"]) == ["retouch"]
+    rows = data["engines"]["retouch"]["images"]
+    assert data["engines"]["retouch"]["summary"]["images"] == 1 and rows[0]["stem"] == "001"
+    assert rows[0]["touches"] and stream.getvalue().startswith("retouch: 1 images, ")
+    assert says in stream.getvalue()

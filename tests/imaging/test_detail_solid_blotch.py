@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from cutouts.imaging.retouch import retouch
-from cutouts.imaging.strokes import Stroke, rasterise
+from cutouts.imaging.strokes import rasterise
+
+from .scenes import arc_stroke, disk_on_mottle
 
 H, W = 260, 320
 CY, CX, R = 130, 130, 100
@@ -23,20 +25,14 @@ def _blotched(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A yellow disk the cutout holds solid on a mottled green backdrop, 40 % of it dark-green
     blotches (some across its edge) a few Lab from the backdrop's green. Returns the photo, the
     cutout and each pixel's distance from the disk's centre."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:H, :W]
-    r = np.hypot(yy - CY, xx - CX)
-    body = r < R
-    img = np.empty((H, W, 3), np.float32)
-    img[:] = (60, 110, 50)
-    img += cv2.GaussianBlur(rng.normal(0, 14, (H, W, 3)).astype(np.float32), (0, 0), 4) * 3
-    prod = np.empty((H, W, 3), np.float32)
-    prod[:] = (205, 170, 60)
-    mottle = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 7)
-    prod[mottle > np.quantile(mottle, 0.6)] = (40, 80, 35)
-    photo = cv2.GaussianBlur(np.where(body[..., None], prod, img), (3, 3), 0)
-    photo = photo + rng.normal(0, 2, photo.shape)
-    return np.clip(photo, 0, 255).astype(np.uint8), np.where(body, 255, 0).astype(np.uint8), r
+
+    def marks(rng: np.random.Generator, r: np.ndarray, img: np.ndarray,
+              prod: np.ndarray) -> None:
+        mottle = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 7)
+        prod[mottle > np.quantile(mottle, 0.6)] = (40, 80, 35)
+
+    return disk_on_mottle(seed, (H, W), (CY, CX), R, backdrop=(60, 110, 50),
+                          product=(205, 170, 60), mottle=(14.0, 4.0, 3.0), marks=marks)
 
 
 @pytest.mark.xfail(strict=True, reason="open (2026-12-06): a solid product's backdrop-coloured "
@@ -48,9 +44,7 @@ def test_it_keeps_a_blotched_solid_product_solid_under_an_outline_stroke(seed: i
     # old code cut blotches that cross the edge (2nd percentile 0-68/255 inside, 117-224 px
     # under 200)
     rgb, cut, r = _blotched(seed)
-    ang = np.linspace(-1.2, 1.2, 31)
-    stroke = Stroke("detail", 16.5, tuple((float(CX + R * np.cos(a)), float(CY + R * np.sin(a)))
-                                          for a in ang))
+    stroke = arc_stroke(16.5, (CY, CX), R, np.linspace(-1.2, 1.2, 31))
     inside = (rasterise([stroke], cut.shape) > 0) & (r < R - 2)
 
     out = retouch(rgb, cut, [stroke]).alpha

@@ -16,29 +16,26 @@ import pytest
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import arc_stroke, disk_on_mottle
+
 H, W = 240, 320
 CY, CX, R = 200, 160, 120
 
 
-def _petal(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _petal(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A yellow disk with a 4 px red-orange rim the cutout holds solid, on textured grass with
-    pale flowers. Returns the photo, the cutout and the truth (the disk, binary)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:H, :W]
-    r = np.hypot(yy - CY, xx - CX)
-    body = r < R
-    grass = np.empty((H, W, 3), np.float32)
-    grass[:] = (60, 100, 45)
-    grass += cv2.GaussianBlur(rng.normal(0, 1, (H, W, 3)).astype(np.float32), (0, 0), 1.5) * 40
-    blooms = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 3)
-    grass[blooms > np.quantile(blooms, 0.93)] = (215, 210, 235)
-    prod = np.empty((H, W, 3), np.float32)
-    prod[:] = (235, 210, 60)
-    prod[r > R - 4] = (200, 80, 40)
-    photo = cv2.GaussianBlur(np.where(body[..., None], prod, grass), (3, 3), 0)
-    photo = photo + rng.normal(0, 2, photo.shape)
-    truth = np.where(body, 255, 0).astype(np.uint8)
-    return np.clip(photo, 0, 255).astype(np.uint8), truth.copy(), truth
+    pale flowers. Returns the photo, the cutout, the truth (the disk, binary) and each pixel's
+    distance from the disk's centre."""
+
+    def marks(rng: np.random.Generator, r: np.ndarray, grass: np.ndarray,
+              prod: np.ndarray) -> None:
+        blooms = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 3)
+        grass[blooms > np.quantile(blooms, 0.93)] = (215, 210, 235)
+        prod[r > R - 4] = (200, 80, 40)
+
+    rgb, truth, r = disk_on_mottle(seed, (H, W), (CY, CX), R, backdrop=(60, 100, 45),
+                                   product=(235, 210, 60), mottle=(1.0, 1.5, 40.0), marks=marks)
+    return rgb, truth.copy(), truth, r
 
 
 @pytest.mark.xfail(strict=True, reason="open (2026-12-06): a detail stroke fades a solid rim of "
@@ -47,12 +44,9 @@ def _petal(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_it_keeps_a_solid_rimmed_edge_no_worse_under_a_detail_stroke(seed: int) -> None:
     # the QA's flower: an r 30 stroke along the top of the petal
-    rgb, cut, truth = _petal(seed)
-    ang = np.linspace(-2.2, -0.9, 9)
-    stroke = Stroke("detail", 30.0, tuple((float(CX + R * np.cos(a)), float(CY + R * np.sin(a)))
-                                          for a in ang))
+    rgb, cut, truth, r = _petal(seed)
+    stroke = arc_stroke(30.0, (CY, CX), R, np.linspace(-2.2, -0.9, 9))
     under = rasterise([stroke], cut.shape) > 0
-    r = np.hypot(*(np.mgrid[:H, :W] - np.array([CY, CX])[:, None, None]))
     rim = under & (r < R - 1.5)  # the rim's solid pixels, the blurred edge left out
     grass = under & (r > R + 1.5)
 

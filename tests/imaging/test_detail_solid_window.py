@@ -9,38 +9,35 @@ memory."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from cutouts.imaging.retouch import retouch
-from cutouts.imaging.strokes import Stroke, rasterise
+from cutouts.imaging.strokes import rasterise
+
+from .scenes import arc_stroke, disk_on_mottle
 
 H, W = 240, 320
 CY, CX, R = 200, 160, 120
 RIM = 2  # px of the product's own colour between its outline and the window
 
 
-def _windowed_disk(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _windowed_disk(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A dark-red disk on a pale, softly mottled backdrop, with a window of the backdrop's own
     grey RIM px inside its top outline; the cutout is the disk, crisp and right. Returns the
-    photo, the cutout, and the window's mask."""
-    rng = np.random.default_rng(seed)
+    photo, the cutout, the window's mask and each pixel's distance from the disk's centre."""
     yy, xx = np.mgrid[:H, :W]
     r = np.hypot(yy - CY, xx - CX)
-    body = r < R
-    sky = np.empty((H, W, 3), np.float32)
-    sky[:] = (205, 210, 215)
-    sky += cv2.GaussianBlur(rng.normal(0, 1, (H, W, 3)).astype(np.float32), (0, 0), 4) * 12
-    prod = np.empty((H, W, 3), np.float32)
-    prod[:] = (150, 30, 35)
     ang = np.arctan2(yy - CY, xx - CX)
     window = (r < R - RIM) & (r > R - 40) & (np.abs(ang + np.pi / 2) < 0.6)
-    prod[window] = (200, 206, 212)
-    photo = cv2.GaussianBlur(np.where(body[..., None], prod, sky), (3, 3), 0)
-    photo = photo + rng.normal(0, 2, photo.shape)
-    cut = np.where(body, 255, 0).astype(np.uint8)
-    return np.clip(photo, 0, 255).astype(np.uint8), cut, window
+
+    def marks(rng: np.random.Generator, r: np.ndarray, sky: np.ndarray,
+              prod: np.ndarray) -> None:
+        prod[window] = (200, 206, 212)
+
+    rgb, cut, r = disk_on_mottle(seed, (H, W), (CY, CX), R, backdrop=(205, 210, 215),
+                                 product=(150, 30, 35), mottle=(1.0, 4.0, 12.0), marks=marks)
+    return rgb, cut, window, r
 
 
 @pytest.mark.xfail(strict=True, reason="open (2026-12-06): a detail stroke along a crisp, right "
@@ -50,12 +47,9 @@ def _windowed_disk(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_it_keeps_a_right_solid_edge_with_a_backdrop_coloured_window_under_a_detail_stroke(
         seed: int) -> None:
     # an r 16 stroke along the disk's top, as the solid-edge protocol draws them
-    rgb, cut, window = _windowed_disk(seed)
-    ang = np.linspace(-2.2, -0.9, 9)
-    stroke = Stroke("detail", 16.0, tuple((float(CX + R * np.cos(a)), float(CY + R * np.sin(a)))
-                                          for a in ang))
+    rgb, cut, window, r = _windowed_disk(seed)
+    stroke = arc_stroke(16.0, (CY, CX), R, np.linspace(-2.2, -0.9, 9))
     under = rasterise([stroke], cut.shape) > 0
-    r = np.hypot(*(np.mgrid[:H, :W] - np.array([CY, CX])[:, None, None]))
     inside = under & (r < R - 1.5)  # the photo's blurred edge (1.5 px, a mix) left out
     outside = under & (r > R + 1.5)
     sides = inside | outside
