@@ -56,7 +56,12 @@ from .services.assets import (
     position_taken_reason,
     position_taken_text,
 )
-from .services.import_mapping import SKU_RULE, UNSEEN_CONTENT_NOTE, manifest_product_new
+from .services.import_mapping import (
+    NAME_REFUSAL_UNREAD_NOTE,
+    SKU_RULE,
+    UNSEEN_CONTENT_NOTE,
+    manifest_product_new,
+)
 from .services.import_runner import archive_limits
 from .services.imports import EXPECTED_FILES
 from .services.product_bulk import BulkEditLine, BulkEditReport
@@ -839,7 +844,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                    manifest: Manifest | None = None,
                    empty: Collection[str] = (),
                    sizes: Mapping[str, tuple[int, int]] | None = None,
-                   manifest_at: str | None | EllipsisType = ...) -> ImportPreview:
+                   manifest_at: str | None | EllipsisType = ...,
+                   contents_unread: bool = False) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
@@ -854,7 +860,12 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     the path among ``names`` that is the import's manifest, as the page found it on the whole
     list (None: none); by default found here by ``archives.manifest_path`` — not when the page
     took the manifest out of the names (a ZIP's, read and sent apart: on what is left a
-    folder's other ``manifest.csv`` would pass for it, QA 2026-12-06 qa34c #1)."""
+    folder's other ``manifest.csv`` would pass for it, QA 2026-12-06 qa34c #1).
+    ``contents_unread``: the import will open every file, even one whose name it refuses (a
+    ZIP's entries; a session sends no file the preview refuses, unless its first bytes are no
+    image's: upload.js ``findUnreadable``): a name refusal of a file whose header size the
+    page did not read (not in ``sizes``) adds ``NAME_REFUSAL_UNREAD_NOTE``, since the import
+    refuses a file that is no readable image for that before its name."""
     if manifest is not None:
         # the rows matched to all the files at once, as the import matches them
         manifest.bind(names)
@@ -927,7 +938,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                 manifest_product_new(sku=target.sku, manifest=manifest,
                                      line=target.manifest_line)
         except Unmapped as exc:
-            unmapped.append((name, str(exc)))
+            unread = contents_unread and name not in (sizes or {})
+            unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
             continue
         if target.new:  # made with this file: a later file in other case goes to it
             made.add(target.sku)

@@ -964,7 +964,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         preview = context["preview"] = selectors.import_preview(
             names=names, rules=rules, create_products=options["create_products"],
             manifest=manifest, empty=empty_names, sizes=_preview_sizes(request),
-            manifest_at=manifest_at)
+            manifest_at=manifest_at,
+            # the import opens each of a ZIP's entries, even one whose name it refuses
+            contents_unread=request.POST.get("source") == "zip")
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
     else:

@@ -1017,5 +1017,14 @@ UNSEEN_CONTENT_NOTE = (" If this file is identical to the image holding the posi
                        "import skips it as a duplicate instead; before the upload the page "
                        "compares it only with a stored image of its size (on https or "
                        "localhost) and then says it is identical.")
+#: What the ZIP preview adds to a file's name refusal (not mapped: unknown SKU, not in the
+#: manifest, ...) when the page could not read the file's image header (a corrupt file; a
+#: TIFF, HEIC or AVIF): the import opens a file before it refuses its name
+#: (``ImportRun.ingest``: ``assets.header_refusal`` first), so a corrupt one is reported "Not
+#: an image, or a corrupt one: ..." (QA 2026-12-06: the preview's "Not in the manifest" for
+#: a corrupt ``broken.jpg`` read as the reason, the import's was "Not an image").
+NAME_REFUSAL_UNREAD_NOTE = (" The import opens the file first: if it is not a readable image "
+                            "(or a corrupt one), it is refused as that instead (the page "
+                            "could not read this file's image header to tell).")
 #: The preview's short label for those files, beside each one and in its counts.
 PREVIEW_TAKEN_LABEL = "position taken: refused, or skipped as a duplicate if identical"

@@ -228,14 +228,15 @@ def _page_number(request: HttpRequest) -> int:
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request)
     if _is_note_poll(request, QUEUE_COMING_NOTE):
-        return _queue_coming_poll(filters)
+        return _queue_coming_poll(request, filters)
     page = review_selectors.review_queue_page(
         filters=filters, page=_page_number(request), per_page=PER_PAGE)
+    coming = review_selectors.review_queue_coming(filters=filters)
     context = {
         "page": page, "filters": filters, "qs": filters.querystring(),
         "preflag_labels": review_services.PREFLAGS,
-        "coming": review_selectors.review_queue_coming(filters=filters),
-        "queue_url": _queue_url(filters),
+        **_queue_coming_context(filters, coming),
+        "shown": _queue_shown(page.total, page.total_capped, coming),
     }
     if _partial(request):
         return render(request, "cutouts/review/_queue_table.html", context)
@@ -246,18 +247,46 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 
 
 QUEUE_COMING_NOTE = "rv-queue-coming"
+#: How often the note asks while cutouts run, and while none does: slowly then, so a batch
+#: started after the page was opened still shows its note and, as it finishes, its rows
+#: (QA 2026-12-06: only a page opened while something ran said so). Two counts a poll.
+QUEUE_POLL_RUNNING = "3s"
+QUEUE_POLL_IDLE = "20s"
 
 
-def _queue_coming_poll(filters: review_selectors.QueueFilters) -> HttpResponse:
+def _queue_coming_context(filters: review_selectors.QueueFilters, coming: int) -> dict:
+    return {"coming": coming, "queue_url": _queue_url(filters),
+            "poll_every": QUEUE_POLL_RUNNING if coming else QUEUE_POLL_IDLE}
+
+
+def _queue_shown(total: int, capped: bool, coming: int) -> str:
+    """What the queue's rows were drawn with: the awaiting and running counts. A poll that
+    finds them changed (a run finished, a re-run replaced a row, another reviewer decided)
+    sends the rows again; else two counts answer it."""
+    return f"{total}{'+' if capped else ''}/{coming}"
+
+
+def _queue_coming_poll(request: HtmxHttpRequest,
+                       filters: review_selectors.QueueFilters) -> HttpResponse:
     """The queue's "N more cutouts are still running" note polls the queue's own URL and is
-    answered with the note alone (gone, and no longer polling, once none runs) and, out of
-    band, the "awaiting review" count the finished ones joined: two counts, not the page."""
+    answered with the note (hidden and polling slowly once none runs) and, out of band, the
+    "awaiting review" count the finished ones joined: two counts, not the page. When those
+    differ from what the rows were drawn with (``shown``, sent with the rows' ``page`` by
+    the note's hx-include), the rows of that page come too, out of band (QA 2026-12-06: the
+    count rose as runs finished, the rows changed only on a reload)."""
     count = review_selectors.review_queue_count(filters=filters, cap=review_selectors.COUNT_CAP + 1)
-    response = HttpResponse(render_to_string("cutouts/review/_queue_coming.html", {
-        "coming": review_selectors.review_queue_coming(filters=filters),
-        "queue_url": _queue_url(filters), "oob_total": min(count, review_selectors.COUNT_CAP),
-        "oob_capped": count > review_selectors.COUNT_CAP,
-    }))
+    total, capped = min(count, review_selectors.COUNT_CAP), count > review_selectors.COUNT_CAP
+    coming = review_selectors.review_queue_coming(filters=filters)
+    shown = _queue_shown(total, capped, coming)
+    html = render_to_string("cutouts/review/_queue_coming.html", {
+        **_queue_coming_context(filters, coming), "oob_total": total, "oob_capped": capped})
+    if request.GET.get("shown") != shown:
+        page = review_selectors.review_queue_page(
+            filters=filters, page=_page_number(request), per_page=PER_PAGE)
+        html += render_to_string("cutouts/review/_queue_rows.html", {
+            "page": page, "qs": filters.querystring(), "shown": shown, "oob": True,
+            "preflag_labels": review_services.PREFLAGS})
+    response = HttpResponse(html)
     # the same URL answers the page, the table and this note: a cache must not mix them up
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response

@@ -610,6 +610,20 @@
       d.swapOverride = (spec || window.htmx.config.defaultSwapStyle) + " settle:0ms";
     }
   });
+  // The queue's rows come again with its note's poll once cutouts finished (out of band,
+  // views.review._queue_coming_poll), a new one maybe above the rest (riskiest first): not
+  // while the pointer is on them, where the row under it would move as it is clicked, nor
+  // while text in them is selected (a SKU being copied). Held, the rows keep the counts
+  // they were drawn with, so a later poll (the pointer gone) sends them again. A focused
+  // row link keeps its focus across the swap (htmx finds it again by its id).
+  document.addEventListener("htmx:oobBeforeSwap", function (ev) {
+    var d = ev.detail, rows = d && d.target;
+    if (!rows || rows.id !== "rv-queue-rows") return;
+    var sel = window.getSelection && window.getSelection();
+    var selecting = !!sel && !sel.isCollapsed && sel.rangeCount > 0 &&
+      rows.contains(sel.getRangeAt(0).commonAncestorContainer);
+    if (rows.matches(":hover") || selecting) d.shouldSwap = false;
+  });
   document.addEventListener("htmx:afterSettle", afterSwap);
   document.addEventListener("htmx:historyRestore", afterSwap);
   document.addEventListener("DOMContentLoaded", function () {

@@ -58,3 +58,34 @@ def test_it_previews_no_hidden_entry_as_the_import_passes_over_it(live_server, p
         "1 of 1 file → 1 product (1 new)", timeout=20_000)
     expect(preview).not_to_contain_text(".QZ9_PT01.jpg")
     expect(preview.locator("[data-preview-sizes-unread]")).to_have_count(0)
+
+
+def test_it_says_the_import_opens_a_file_whose_header_the_page_could_not_read(
+        live_server, page, client):
+    """QA 2026-12-06: a corrupt broken.jpg the manifest leaves out was previewed "Not in the
+    manifest", and the import said "Not an image" (it opens a file before it refuses its
+    name). The page reads each entry's header for its size: one it could not read gets the
+    note, an image's does not."""
+    manifest = b"sku,filename,position\r\nQZ10,QZ10_MAIN.jpg,MAIN\r\n"
+    archive = zip_bytes({"QZ10_MAIN.jpg": product_jpeg(1200, 900, seed=1),
+                         "broken.jpg": b"\xff\xd8 this is not a jpeg" * 20,
+                         "extra.jpg": product_jpeg(1200, 900, seed=2), "manifest.csv": manifest})
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("input[name=archive]", files=[
+        {"name": "qa-broken.zip", "mimeType": "application/zip", "buffer": archive}])
+    preview = page.locator("[data-zip-preview]")
+    expect(preview.locator(".preview-summary")).to_contain_text("1 of 3 files → 1 product",
+                                                                timeout=20_000)
+    reason = preview.locator("[data-preview-unmapped]", has_text="broken.jpg").locator(
+        "[data-preview-reason]")
+    expect(reason).to_contain_text("Not in the manifest: ")
+    expect(reason).to_contain_text(
+        "The import opens the file first: if it is not a readable image (or a corrupt one), "
+        "it is refused as that instead (the page could not read this file's image header to "
+        "tell).")
+    extra = preview.locator("[data-preview-unmapped]", has_text="extra.jpg").locator(
+        "[data-preview-reason]")
+    expect(extra).to_contain_text("Not in the manifest: ")
+    expect(extra).not_to_contain_text("The import opens the file first")

@@ -715,6 +715,43 @@ def test_it_previews_a_zip_as_its_import_maps_it(manager_client, storage):
     assert dict(job.issues.values_list("filename", "reason")) == unmapped
 
 
+def test_it_previews_a_corrupt_zip_file_the_manifest_leaves_out_with_the_import_check_first(
+        manager_client, storage):
+    from catalog.services.import_mapping import NAME_REFUSAL_UNREAD_NOTE
+
+    # QA 2026-12-06: the preview called broken.jpg "Not in the manifest", the import "Not an
+    # image": the preview sees a ZIP's names, the import opens a file before its name
+    manifest = b"sku,filename,position\r\nMAN-1,a.jpg,MAIN\r\n"
+    members = {"a.jpg": product_jpeg(1200, 900, seed=1), "broken.jpg": b"\xff\xd8 not a jpeg",
+               "extra.jpg": product_jpeg(1200, 900, seed=2), "manifest.csv": manifest}
+    # the page read the headers of a.jpg and extra.jpg (upload_dims.js), not broken.jpg's
+    page = _preview(manager_client, list(members), create_products="on", source="zip",
+                    zip_manifest=upload("manifest.csv", manifest, "text/csv"),
+                    sizes_json='{"a.jpg": [1200, 900], "extra.jpg": [1200, 900]}')
+    _, unmapped = _preview_parts(page)
+    reason = unmapped["broken.jpg"]
+    assert reason.startswith("Not in the manifest: ") and reason.endswith(NAME_REFUSAL_UNREAD_NOTE)
+    assert "if it is not a readable image (or a corrupt one), it is refused as that" in reason
+    # an image's header was read: its name's reason is the import's, word for word
+    assert unmapped["extra.jpg"].startswith("Not in the manifest: ")
+    assert NAME_REFUSAL_UNREAD_NOTE not in unmapped["extra.jpg"]
+
+    response = manager_client.post(reverse("catalog:import_list"), {
+        "archive": upload("shoot.zip", zip_bytes(members), "application/zip"),
+        "create_products": "on"})
+    job = import_job_run(job_id=response["Location"].rstrip("/").rsplit("/", 1)[-1])
+    assert job.issues.get(filename="broken.jpg").reason.startswith(
+        "Not an image, or a corrupt one: ")
+    assert job.issues.get(filename="extra.jpg").reason == unmapped["extra.jpg"]
+    # a session's files the page reads itself (upload.js sends one that is no image): the
+    # name's reason alone
+    _, unmapped = _preview_parts(_preview(manager_client, ["a.jpg", "broken.jpg"],
+                                          create_products="on", source="session",
+                                          manifest=upload("manifest.csv", manifest, "text/csv")))
+    assert unmapped["broken.jpg"].startswith("Not in the manifest: ")
+    assert NAME_REFUSAL_UNREAD_NOTE not in unmapped["broken.jpg"]
+
+
 def test_it_says_when_the_zip_manifest_could_not_be_read_for_the_preview(manager_client):
     page = _preview(manager_client, ["a.jpg", "manifest.csv"], create_products="on")
     assert "data-preview-manifest-unread" in page and "1 of 1 file → 1 product" in page

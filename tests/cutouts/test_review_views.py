@@ -1383,6 +1383,18 @@ def test_it_refuses_a_flag_on_an_older_versions_card_naming_the_newer_one(
     assert sent == ["cutout.flagged"]
 
 
+def _queue_poll(client, url, page_html):
+    """The queue note's poll as htmx sends it: the rows' shown and page (hx-include)."""
+    shown = re.search(r'<input type="hidden" name="shown" value="([^"]*)">', page_html)[1]
+    number = re.search(r'<input type="hidden" name="page" value="(\d+)">', page_html)[1]
+    return client.get(url, {"shown": shown, "page": number}, **HX,
+                      HTTP_HX_TARGET="rv-queue-coming").content.decode()
+
+
+def _queue_rows(html):
+    return re.findall(r'<tr data-cutout="(\d+)"', html)
+
+
 def test_it_says_how_many_cutouts_still_running_will_join_the_queue(client, make_assets,
                                                                     fake_model):
     from cutouts.services import batches, runs
@@ -1396,15 +1408,50 @@ def test_it_says_how_many_cutouts_still_running_will_join_the_queue(client, make
     page = client.get(url).content.decode()
     assert "2 more cutouts are still running; they join the queue when done." in page
     assert 'id="rv-queue-coming"' in page and 'hx-trigger="every 3s"' in page
-    poll = {**HX, "HTTP_HX_TARGET": "rv-queue-coming"}
+    assert 'hx-include="#rv-queue-rows"' in page and len(_queue_rows(page)) == 1
+    # nothing finished: the note and the count answer, not the rows
+    with CaptureQueriesContext(connection) as unchanged:
+        note = _queue_poll(client, url, page)
+    assert "2 more cutouts are still running" in note and 'id="rv-queue-rows"' not in note
     assert runs.cutout_run(cutout_id=running[0].pk) == "done"
-    note = client.get(url, **poll).content.decode()
-    # the note alone, and the count the finished one joined
+    with CaptureQueriesContext(connection) as changed:
+        note = _queue_poll(client, url, page)
+    # the rows cost one query more (the page, which tells its own total), only when changed
+    assert len(changed) == len(unchanged) + 1
+    # the note, the count the finished one joined and, out of band, the rows with it (QA
+    # 2026-12-06: the rows changed only on a reload)
     assert "1 more cutout is still running; it joins the queue when done." in note
     assert re.search(r'<span id="rv-queue-count" hx-swap-oob="true">2</span>', note)
-    assert "<table" not in note
+    assert '<div id="rv-queue-rows" hx-swap-oob="true">' in note
+    assert str(running[0].pk) in _queue_rows(note) and len(_queue_rows(note)) == 2
+    assert f'id="rv-row-{running[0].pk}"' in note  # htmx keeps a focused link's focus by id
+    rows_drawn = note  # the rows the page now shows: the next poll sends their counts
+    assert 'id="rv-queue-rows"' not in _queue_poll(client, url, rows_drawn)
     assert runs.cutout_run(cutout_id=running[1].pk) == "done"
-    note = client.get(url, **poll).content.decode()
-    assert "rv-queue-coming" not in note  # gone: nothing polls any more
+    note = _queue_poll(client, url, rows_drawn)
+    # none runs: the note is hidden and asks slowly (a batch started later shows it)
+    assert "still running" not in note
+    assert re.search(r'<p id="rv-queue-coming" class="muted" role="status" hidden [^>]*'
+                     r'hx-trigger="every 20s"', note)
     assert re.search(r'<span id="rv-queue-count" hx-swap-oob="true">3</span>', note)
+    assert len(_queue_rows(note)) == 3
     assert "still running" not in client.get(url).content.decode()
+
+
+def test_it_shows_the_queue_note_for_a_run_started_after_the_page_opened(
+        client, make_assets, fake_model):
+    from cutouts.services import batches
+
+    first, second = make_assets(2)
+    done_cutouts([first])
+    _login(client, "reviewer")
+    url = reverse("cutouts:review_queue")
+    page = client.get(url).content.decode()
+    assert "still running" not in page and 'hx-trigger="every 20s"' in page
+    assert 'id="rv-queue-rows"' not in _queue_poll(client, url, page)
+    batches.cutout_batch_start(assets=[second], profile_name="fast")  # stays queued
+    note = _queue_poll(client, url, page)
+    assert "1 more cutout is still running; it joins the queue when done." in note
+    assert 'hx-trigger="every 3s"' in note and " hidden" not in note
+    # the rows come again (the counts they were drawn with changed), the same one row
+    assert len(_queue_rows(note)) == 1
