@@ -4,7 +4,9 @@ edge against green foliage) and GT07 #5 faded truth-solid pixels the cutout held
 strict xfail, 2026-12-06): a held-solid pixel the matte fades cannot be told from hair the
 model filled solid, which the matte rightly thins, by its colour, its neighbourhood's likeness
 to the backdrop, the depth or the smoothness of the fade (docs/review.md, Solid fades under
-a detail stroke). Scenes built in memory."""
+a detail stroke); holding what u2netp run again on a crop round the stroke is sure is solid
+passes seed 2, not seed 0, and costs soft-dev's hair (docs/review.md, Solid edges under the
+detail brush: the model on a crop). Scenes built in memory."""
 
 from __future__ import annotations
 

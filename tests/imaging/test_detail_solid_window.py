@@ -4,8 +4,10 @@ dev set's solid-edge strokes raise SAD mostly a few px *inside* the product, whe
 has the backdrop's colour (a white car's windscreen against a pale sky, a silver car's flank
 against a bright backdrop): the matte reads it as backdrop and fades it. Open (a strict xfail):
 holding the alpha so far wherever the cutout's own edge is crisp passes this scene and halves
-the protocol's harm, but costs soft-dev's fur, whose cutout edge is as crisp. Scene built in
-memory."""
+the protocol's harm, but costs soft-dev's fur, whose cutout edge is as crisp; so does holding
+what u2netp, run again on a crop round the stroke, is sure is solid, which does not pass this
+scene either (docs/review.md, Solid edges under the detail brush: the model on a crop). Scene
+built in memory."""
 
 from __future__ import annotations
 
