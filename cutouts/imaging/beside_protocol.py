@@ -3,7 +3,10 @@
 trimaps/), clicks land on pixels the truth and the trimap call clear background, NEAR px from
 the truth's soft pixels (0 < alpha < 1), each applied alone to the automatic cutout; per click
 it scores what the click took from the truth's foreground (hair or fur it should leave, or
-leave fading) against the background it cleared. Pure numpy/PIL/OpenCV."""
+leave fading) against the background it cleared. Keep clicks too ("thin", 2026-12-06, QA M2 /
+N4): on clear background THIN_NEAR px beside a thin solid part of the truth (at most THIN_WIDTH
+px wide: a strap, a stalk) that the cutout dropped, scored by the truth's foreground they
+raised against the background they added. Pure numpy/PIL/OpenCV."""
 
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ NEAR = (10.0, 30.0)  # px from the truth's nearest soft pixel
 RADII = (5.0, 12.0)  # the click protocol's brush and the editor's wider one
 SEED = 36
 FAINT = (32, 128)  # the cutout alpha a "faint" click's disk reaches (a ghost blob's range)
+THIN_NEAR = (3.0, 8.0)  # a keep click's px from the nearest pixel of a dropped thin part
+THIN_WIDTH = 8  # a thin part: solid truth gone in an opening this wide
+REMOVE_KINDS = ("any", "faint")
 
 
 def beside_clicks(gt: np.ndarray, trimap: np.ndarray, alpha0: np.ndarray,
@@ -46,6 +52,19 @@ def beside_clicks(gt: np.ndarray, trimap: np.ndarray, alpha0: np.ndarray,
                 continue
             for i in rng.choice(ys.size, size=min(per, ys.size), replace=False).tolist():
                 out.append((kind, Stroke("remove", r, ((float(xs[i]), float(ys[i])),))))
+    # drawn after the remove clicks, so those are the same clicks as before the keep kind
+    solid = (gt >= 128).view(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (THIN_WIDTH + 1,) * 2)
+    lost = (solid > 0) & (cv2.morphologyEx(solid, cv2.MORPH_OPEN, k) == 0) & (alpha0 < 128)
+    if lost.any():
+        dl = cv2.distanceTransform((~lost).view(np.uint8), cv2.DIST_L2, 5)
+        near = (gt == 0) & (trimap < 26) & (dl >= THIN_NEAR[0]) & (dl <= THIN_NEAR[1])
+        ys, xs = np.nonzero(near)
+        for r in RADII:
+            if not ys.size:
+                break
+            for i in rng.choice(ys.size, size=min(per, ys.size), replace=False).tolist():
+                out.append(("thin", Stroke("keep", r, ((float(xs[i]), float(ys[i])),))))
     return out
 
 
@@ -60,6 +79,9 @@ def score_click(alpha0: np.ndarray, alpha: np.ndarray, gt: np.ndarray) -> dict[s
             "fg_cut": int(((new == 0) & (old > 0) & fg).sum()),
             "bg_cleared": float(down[~fg].sum()) / 255.0,
             "raised": int((new > old).sum()),
+            "fg_gained": float(np.maximum(0, np.minimum(new, g) - np.minimum(old, g))[fg].sum())
+            / 255.0,
+            "bg_added": float(np.maximum(0, new - old)[~fg].sum()) / 255.0,
             "dsad": float(np.abs(new - g).sum() - np.abs(old - g).sum()) / 255.0}
 
 
@@ -76,20 +98,29 @@ def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt:
 
 
 KEYS = ("fg_lost", "deficit", "fg_cut", "bg_cleared", "dsad")
+THIN_KEYS = ("fg_gained", "bg_added", "dsad")
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over every click (and per kind): the mass each took and cleared, how many
-    changed anything, raised SAD, or raised a pixel."""
+    """Totals over every remove click ("all") and per kind: the mass each took and cleared,
+    how many changed anything, raised SAD, or raised a pixel; and over the keep clicks beside
+    a thin part ("thin"): what they gave back of the truth against the background added."""
     out: dict[str, Any] = {"images": len(rows)}
-    for kind in ("all", "any", "faint"):
-        cs = [c for r in rows for c in r["clicks"] if kind in ("all", c["kind"])]
+    for kind in ("all", *REMOVE_KINDS):
+        cs = [c for r in rows for c in r["clicks"]
+              if c["kind"] == kind or (kind == "all" and c["kind"] in REMOVE_KINDS)]
         s: dict[str, Any] = {k: float(sum(c[k] for c in cs)) for k in KEYS}
         s["clicks"] = len(cs)
         s["changing"] = sum(1 for c in cs if c["fg_lost"] > 0 or c["bg_cleared"] > 0)
         s["raising_sad"] = sum(1 for c in cs if c["dsad"] > 0)
         s["raising_px"] = sum(1 for c in cs if c["raised"] > 0)
         out[kind] = s
+    cs = [c for r in rows for c in r["clicks"] if c["kind"] == "thin"]
+    t: dict[str, Any] = {k: float(sum(c[k] for c in cs)) for k in THIN_KEYS}
+    t["clicks"] = len(cs)
+    t["gaining"] = sum(1 for c in cs if c["fg_gained"] > 0)
+    t["raising_sad"] = sum(1 for c in cs if c["dsad"] > 0)
+    out["thin"] = t
     return out
 
 
@@ -106,6 +137,12 @@ def format_table(report: dict[str, Any]) -> str:
                          f"{s['fg_lost']:>10.1f} {s['deficit']:>10.1f} {s['fg_cut']:>8.0f} "
                          f"{s['bg_cleared']:>11.1f} {s['dsad']:>11.1f} {s['raising_sad']:>9} "
                          f"{s['raising_px']:>8}")
+        t = sm.get("thin")
+        if t and t["clicks"]:
+            lines.append(f"{e:<8} keep clicks beside a dropped thin part: {t['clicks']}, "
+                         f"{t['gaining']} gaining, fg gained {t['fg_gained']:.1f}, "
+                         f"bg added {t['bg_added']:.1f}, dSAD {t['dsad']:.1f}, "
+                         f"{t['raising_sad']} raising SAD")
     return "\n".join(lines)
 
 

@@ -95,3 +95,41 @@ def test_it_writes_the_beside_report_from_the_cli(tmp_path, capsys):
     assert summary["images"] == 1 and summary["all"]["clicks"] >= 2
     assert {"fg_lost", "deficit", "bg_cleared", "dsad", "raising_sad"} <= set(summary["all"])
     assert "bg_cleared" in capsys.readouterr().out
+
+
+def strap_truth(h: int = 120, w: int = 200):
+    """A solid block with a 4 px strap up from it; the trimap has no band. Returns (truth
+    alpha, trimap, strap)."""
+    gt = np.zeros((h, w), np.uint8)
+    gt[80:, 40:160] = 255
+    gt[10:80, 98:102] = 255
+    return gt, gt.copy(), (gt > 0) & (np.arange(h)[:, None] < 80)
+
+
+def test_it_puts_keep_clicks_on_the_background_3_to_8_px_beside_a_dropped_thin_part():
+    gt, trimap, strap = strap_truth()
+    alpha0 = np.where(strap, 0, gt).astype(np.uint8)  # the cutout dropped the strap
+    thin = [st for k, st in beside_clicks(gt, trimap, alpha0, per=5) if k == "thin"]
+    assert len(thin) == 10  # 5 per radius
+    d = cv2.distanceTransform((~strap).view(np.uint8), cv2.DIST_L2, 5)
+    for st in thin:
+        x, y = (int(v) for v in st.points[0])
+        assert st.kind == "keep" and gt[y, x] == 0
+        assert 3 <= d[y, x] <= 8
+    # a cutout that holds the strap gets none
+    assert not [k for k, _ in beside_clicks(gt, trimap, gt, per=5) if k == "thin"]
+
+
+def test_it_scores_a_keep_click_by_the_part_it_gave_back_against_the_background_it_added():
+    gt, trimap, strap = strap_truth()
+    alpha0 = np.where(strap, 0, gt).astype(np.uint8)
+    new = alpha0.copy()
+    new[strap] = 255
+    new[10:20, 110:120] = 255  # and 100 px of background
+    s = score_click(alpha0, new, gt)
+    assert s["fg_gained"] == int(strap.sum()) and s["bg_added"] == 100
+    assert s["dsad"] == 100 - int(strap.sum())
+    row = {"clicks": [{"kind": "thin", "x": 0, "y": 0, "radius": 5.0, **s}]}
+    t = summarise([row])
+    assert t["thin"]["clicks"] == 1 and t["thin"]["gaining"] == 1
+    assert t["all"]["clicks"] == 0  # the remove clicks' totals stay theirs
