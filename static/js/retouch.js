@@ -238,8 +238,9 @@
         return;
       }
       self.applying = true;
-      // sent: a reload now must not offer them again onto the version they are being applied to
-      self.forget();
+      // still saved: forgotten only once the answer is the new version (see appliedAs below);
+      // a logged-out Apply came back as the login page, and they were lost for good (QA
+      // 2026-12-06 session37 H1)
       self.unrestored();
       self.unpause();
       self.form.dataset.rtPreview = "applying";
@@ -981,6 +982,11 @@
       if (self.dirty) self.sendPreview();
     }
     this.post(strokes).then(function (response) {
+      if (window.cutroomSession && window.cutroomSession.loggedOut(response)) {
+        var out = new Error("logged out");
+        out.loggedOut = true;
+        throw out;
+      }
       if (!response.ok) {
         return response.json().catch(function () { return { error: "The preview failed (" + response.status + ")." }; })
           .then(function (body) { throw new Error(body.error || "The preview failed."); });
@@ -1006,8 +1012,16 @@
     }).catch(function (err) {
       if (seq !== self.seq || key !== JSON.stringify(self.strokes)) return;
       form.dataset.rtPreview = "error";
+      if (err && err.loggedOut) { self.sayLoggedOut(); return; }
       self.say((err && err.message) || "The preview failed.", "error");
     }).then(settle, settle);
+  };
+  /* The preview was answered by the login page (the session ended): not "did not decode"
+     (QA 2026-12-06 session37 M2). The strokes stay saved: they come back after the login. */
+  Editor.prototype.sayLoggedOut = function () {
+    this.form.dataset.rtLoggedOut = "1";
+    this.say("You are logged out: log in again (your strokes are kept in this tab).", "error");
+    window.cutroomSession.linkLogin(this.status, "log in again");
   };
   /* This page's preview of stroke list ``key`` (its JSON), marked as just used; or null. */
   Editor.prototype.cachedPreview = function (key) {
@@ -1615,6 +1629,22 @@
     c.fy = view.scrollHeight ? (view.scrollTop + view.clientHeight / 2) / view.scrollHeight : 0.5;
     carry = c;
   });
+  // Apply's answer that brings a newer version of the photo (the retouch page's body or the
+  // card, pending or done) holds the strokes now: the tab forgets them, before that version's
+  // editor looks for saved ones. Any other answer (the card again with a refusal, a redirect
+  // to the login page) leaves them saved for this version's page.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var d = ev.detail || {}, form = d.requestConfig && d.requestConfig.elt;
+    var ed = form && form._rtEditor;
+    if (ed && ed.applying && d.shouldSwap && appliedAs(ed, d.serverResponse)) ed.forget();
+  });
+  function appliedAs(ed, html) {
+    var parsed = document.createElement("template");
+    parsed.innerHTML = typeof html === "string" ? html : "";
+    var root = parsed.content.querySelector("#retouch-main[data-cutout], #review-card[data-cutout]");
+    return !!root && root.dataset.cutout !== ed.form.dataset.cutout &&
+      (parseInt(root.dataset.version, 10) || 0) > (parseInt(ed.form.dataset.version, 10) || 0);
+  }
   // An editor no longer in the page (the card or the retouch page's body swapped) gives its
   // previews' memory back; the picture it showed stays valid (Apply keeps it on screen while
   // the new version computes).
@@ -1834,7 +1864,10 @@
     if (url.origin !== location.origin) return;
     if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
     var going = strokesGoTo(url);
-    var eds = unapplied().filter(function (ed) { return !going(ed); });
+    // the login link of a logged-out editor: its strokes are saved and come back after it
+    var eds = unapplied().filter(function (ed) {
+      return !going(ed) && !(ed.saved && a.hasAttribute("data-login-again"));
+    });
     if (!mayLeave(eds, a)) ev.preventDefault();
     else if (eds.length) answered();
   }, true);

@@ -219,6 +219,17 @@
       `(not a readable image, or a corrupt one). Its name also maps to no product: ${skuReason}`;
   }
 
+  // The session ended (a logout in another tab): the answer is the login page, not ours.
+  function loggedOut(answer) {
+    return !!(window.cutroomSession && window.cutroomSession.loggedOut(answer));
+  }
+
+  /* The words of an answer that was the login page, "log in again" the link to it. */
+  function sayLoggedOut(elt, text) {
+    elt.textContent = text;
+    window.cutroomSession.linkLogin(elt, "log in again");
+  }
+
   function csrfToken(root) {
     const input = root.querySelector("input[name=csrfmiddlewaretoken]") ||
       document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -226,7 +237,8 @@
   }
 
   /* POST a FormData with XHR (fetch has no upload progress). Resolves {status, data,
-   * retryAfter} (retryAfter: the Retry-After header in seconds, or null). */
+   * retryAfter, loggedOut} (retryAfter: the Retry-After header in seconds, or null;
+   * loggedOut: the answer is the login page, static/js/session.js). */
   function post(url, body, token, onProgress) {
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
@@ -246,7 +258,8 @@
           data = null;
         }
         const after = parseInt(xhr.getResponseHeader("Retry-After") || "", 10);
-        resolve({ status: xhr.status, data: data, retryAfter: after >= 0 ? after : null });
+        resolve({ status: xhr.status, data: data, retryAfter: after >= 0 ? after : null,
+                  loggedOut: loggedOut(xhr) });
       });
       xhr.addEventListener("error", () => resolve({ status: 0, data: null, retryAfter: null }));
       xhr.addEventListener("abort", () => resolve({ status: 0, data: null, retryAfter: null }));
@@ -487,8 +500,15 @@
         method: "POST", body: body, credentials: "same-origin",
         headers: { "X-CSRFToken": csrfToken(form) },
       });
-      target.innerHTML = response.ok ? await response.text() :
-        `<p class="error">The preview failed (HTTP ${response.status}).</p>`;
+      if (loggedOut(response)) {
+        // not the login page inside the preview box (QA 2026-12-06 session37 M1)
+        const said = el("p", "error");
+        sayLoggedOut(said, "You are logged out; log in again to see where the files go.");
+        target.replaceChildren(said);
+      } else {
+        target.innerHTML = response.ok ? await response.text() :
+          `<p class="error">The preview failed (HTTP ${response.status}).</p>`;
+      }
     } catch (err) {
       target.textContent = "The preview could not be loaded.";
     }
@@ -1095,6 +1115,13 @@
       // a second manifest beside it, its name differing only in case, is reported
       body.append("manifest_path", this.manifestPath());
       const answer = await post(this.root.dataset.sessionUrl, body, this.token);
+      if (answer.loggedOut) {
+        // not "could not start (HTTP 200)": the login page answered (QA 2026-12-06 session37 M3)
+        this.fail("");
+        sayLoggedOut(this.result.firstChild,
+          "You are logged out; log in again (nothing was sent).");
+        return null;
+      }
       if (answer.status >= 200 && answer.status < 300 && answer.data) return answer.data;
       this.fail((answer.data && answer.data.error) ||
         `The upload could not start (HTTP ${answer.status || "network error"}).`);
@@ -1183,6 +1210,9 @@
         status: "rejected",
         reason: `Not sent: the server stayed busy with other uploads (${busy} tries); ` +
           "upload it again.",
+      } : answer.loggedOut ? {
+        status: "rejected",
+        reason: "Not stored: you are logged out; log in again and upload it again.",
       } : answer.data || {
         status: "rejected",
         reason: answer.status ? `Server error (HTTP ${answer.status}).` : "Network error.",
@@ -1550,8 +1580,12 @@
         return;
       }
       form.querySelector("button").disabled = false;
-      status.textContent = (answer.data && answer.data.error) ||
-        `The ZIP could not be uploaded (HTTP ${answer.status || "network error"}).`;
+      if (answer.loggedOut) {
+        sayLoggedOut(status, "You are logged out; log in again (the ZIP was not stored).");
+      } else {
+        status.textContent = (answer.data && answer.data.error) ||
+          `The ZIP could not be uploaded (HTTP ${answer.status || "network error"}).`;
+      }
       status.className = "error";
       if (target && target.querySelector(".error")) target.hidden = true;
     });

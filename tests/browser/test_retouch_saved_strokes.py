@@ -105,7 +105,7 @@ def test_it_restores_unapplied_strokes_after_a_reload_and_applies_them(
         editor.locator("[data-rt-apply]").click()
         expect(page.locator("[data-rt-applying]")).to_contain_text(
             "Applying 2 strokes as version 2")
-        assert page.evaluate(SAVED) == []  # cleared as Apply sent them
+        assert page.evaluate(SAVED) == []  # cleared as the answer brought version 2
         v2 = Cutout.objects.get(asset=stained.asset, version=2)
         fresh = page.locator(f"#retouch-strokes [data-retouch][data-cutout='{v2.pk}']")
         expect(fresh).to_have_attribute("data-rt-ready", "1", timeout=120_000)
