@@ -955,9 +955,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
         rules = FilenameRules.from_options(options)
         manifest = None
         if manifest_file is not None:
+            # named as the import's report names it: a chosen one by its file name, the
+            # ZIP's by its path there (QA 2026-12-06 L3: "manifest.csv" for shoot/manifest.csv)
             manifest = import_mapping.manifest_parse(
                 manifest_file.read(), encoding=options["encoding"],
-                name=import_services.manifest_display_name(manifest_file))
+                name=import_mapping.manifest_display_name(options["manifest_file"],
+                                                          path=manifest_at))
         # files the browser saw 0 bytes of (a picked file's size, a ZIP entry's in its
         # directory): refused by the import whatever they are named, so mapped to nothing
         empty_names = {n[:MAX_PATH_CHARS] for n in empty_posted[:MAX_PREVIEW_NAMES]}

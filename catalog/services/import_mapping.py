@@ -2,6 +2,7 @@
 ingesting it, and the counters and issues that make the report."""
 
 import copy
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from django.utils import timezone
 from ..errors import StorageDownError
 from ..gtin import products_gtin_warnings
 from ..ingest import skus
-from ..ingest.archives import name_order_key
+from ..ingest.archives import MANIFEST_NAME, name_order_key
 from ..ingest.manifest import Manifest, ManifestRow, parse_manifest
 from ..ingest.naming import (
     DELETED,
@@ -81,6 +82,17 @@ def manifest_parse(data: bytes, *, encoding: str = "utf-8",
     whose SKU no new product may have refuses the file up front, as a repeated position
     does, unless a stored product has that SKU (made before the rule: the line updates it)."""
     return parse_manifest(data, encoding=encoding, name=name, stored_skus=_stored_skus)
+
+
+def manifest_display_name(manifest_file: object | None = None, *, path: str | None = None
+                          ) -> str:
+    """The one name an import's manifest goes by in its preview, report and messages: an
+    uploaded manifest's own file name (chosen beside the ZIP or the photos:
+    ``manifest_bad3.csv``), else its ``path`` in the ZIP or folder (``shoot/manifest.csv``)."""
+    if manifest_file is not None:
+        name = os.path.basename(str(getattr(manifest_file, "name", "") or "").replace("\\", "/"))
+        return name[:200] or MANIFEST_NAME
+    return path or MANIFEST_NAME
 
 
 def _stored_skus(skus: list[str]) -> set[str]:
@@ -603,10 +615,11 @@ class ImportRun:
               kind: str = ImportIssue.Kind.OTHER, lead: str = ImportIssue.Lead.NONE,
               about: ImageAsset | None = None,
               named: ImageAsset | None = None, row: ManifestRow | None = None,
-              counts: int = 1) -> None:
+              mapped: tuple[str, str] | None = None, counts: int = 1) -> None:
         """Record an issue of ``filename``; ``kind`` and ``about`` (the image it names: a
         duplicate's stored copy, a replacement's new image) are what the report reads;
-        without ``about``, the SKU and position the file's manifest ``row`` gives it, if any.
+        without ``about``, the (SKU, position) the file was ``mapped`` to, else those its
+        manifest ``row`` gives it, if any.
         ``lead``: a duplicate's (``_duplicate_issue``).
         ``named``: another image the words name besides (an identical file's), kept so they
         can be said again when it moves.
@@ -615,6 +628,8 @@ class ImportRun:
         a row is no error itself."""
         if about is not None:
             sku, position = about.product.sku, about.position
+        elif mapped is not None:
+            sku, position = mapped
         else:
             sku, position = (row.sku, row.position) if row is not None else ("", "")
         issue = ImportIssue.objects.create(
@@ -822,7 +837,10 @@ class ImportRun:
             assert result.asset is not None
             self._duplicate_issue(name, result.asset)
         else:
-            self.issue(name, result.reason, ImportIssue.Level.ERROR, row=self.manifest_row(name))
+            # the product and position its name or manifest row maps it to, as the preview
+            # shows them (QA 2026-12-06 L2: a corrupt QA004_PT01.jpg's row had neither)
+            self.issue(name, result.reason, ImportIssue.Level.ERROR,
+                       mapped=(product.sku, position or ""))
         if result.code == STORAGE_FAULT:
             self.storage_faults += 1
             if self.storage_faults >= settings.CUTROOM_IMPORT_MAX_STORAGE_FAULTS:

@@ -22,6 +22,7 @@ from .import_mapping import (
     ImportRun,
     import_order_key,
     import_summary,
+    manifest_display_name,
     manifest_missing_text,
     manifest_parse,
     manifest_refusals_kept,
@@ -203,7 +204,7 @@ def _manifest_name(job: ImportJob, source) -> str:
     its path in the ZIP or folder (``shoot/manifest.csv``)."""
     if job.manifest_name:
         return job.options.get("manifest_filename", archives.MANIFEST_NAME)
-    return source.manifest_name or archives.MANIFEST_NAME
+    return manifest_display_name(path=source.manifest_name)
 
 
 def _manifest_read(job: ImportJob, source) -> Manifest | None:

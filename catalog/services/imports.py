@@ -44,6 +44,7 @@ from .import_mapping import (
     MISSING_FROM,
     ImportRun,
     import_summary,
+    manifest_display_name,
     manifest_missing_text,
     manifest_parse,
     manifest_refusals_kept,
@@ -71,12 +72,6 @@ def session_manifest_path(job: ImportJob) -> str | None:
     if not job.manifest_name:
         return None
     return (job.options or {}).get(MANIFEST_PATH) or archives.MANIFEST_NAME
-
-
-def manifest_display_name(manifest_file) -> str:
-    """The uploaded manifest's own file name, for the report and its messages."""
-    name = os.path.basename(str(getattr(manifest_file, "name", "") or "").replace("\\", "/"))
-    return name[:200] or archives.MANIFEST_NAME
 
 
 #: Why a ZIP none of whose entries is an image is refused, by the preview and before its

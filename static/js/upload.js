@@ -40,6 +40,8 @@
  * SKU that names no product) the Upload button is disabled: the server would refuse the
  * session with the same words. Import ZIP is held so too while the ZIP's preview shows such
  * an error (a manifest with errors, in the ZIP or chosen on the page), as for a damaged ZIP.
+ * Upload is held too, saying why beside it, while every file it would send is one the
+ * preview says the import refuses (0 bytes, too small, too large): nothing would be stored.
  *
  * The preview also marks what the server will certainly refuse or skip (QA 2026-12-05 L3):
  * a 0-byte file (File.size, a ZIP entry's size in its directory) is refused whatever its
@@ -1014,6 +1016,7 @@
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
         unmapped: 0, taken: 0, waiting: 0, empty: 0, stored_before: 0, ignored: 0,
         already: 0,  // already stored on its product: skipped (state "already" once started)
+        refused_ahead: 0,  // among pending: "Will be refused" by the preview (empty, size)
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
@@ -1023,6 +1026,8 @@
         if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
         // among pending, until sent: what the preview found the import will refuse or skip
         if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
+        if (!item.state && item.unmapped === undefined && !this.skipsStored(item) &&
+          (item.empty || sizedOut(item))) c.refused_ahead += 1;
         if (!item.state && item.unmapped === undefined && item.stored &&
           !this.skipsStored(item)) c.stored_before += 1;
       }
@@ -1067,14 +1072,23 @@
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
-      this.startButton.disabled = !!this.previewError;
+      // every file to send is one the preview says the import refuses (empty, too small, too
+      // large): sent, they only made an import of "0 imported, 2 refused" (QA 2026-12-06 L1).
+      // One of them beside a file that may be stored is still sent, so the report says why.
+      const allRefused = !this.previewError && c.pending > 0 && c.refused_ahead === c.pending;
+      const held = !!this.previewError || allRefused;
+      this.startButton.disabled = held;
       // the stylesheet has no disabled look for buttons: dim it here, and say why beside it
-      this.startButton.style.opacity = this.previewError ? "0.5" : "";
-      this.startButton.style.cursor = this.previewError ? "not-allowed" : "";
+      this.startButton.style.opacity = held ? "0.5" : "";
+      this.startButton.style.cursor = held ? "not-allowed" : "";
       this.startButton.title = this.previewError ?
-        "Fix the error the preview shows first: the upload would be refused." : "";
+        "Fix the error the preview shows first: the upload would be refused." :
+        (allRefused ? "Nothing to upload: the import would refuse every file." : "");
       if (this.previewError && c.pending && !this.running) {
         this.summary.textContent += " · fix the error shown below to upload";
+      } else if (allRefused && !this.running) {
+        this.summary.textContent += ` · nothing to upload: the import would refuse ${
+          c.pending === 1 ? "the file" : `all ${c.pending} files`} (each row says why)`;
       }
       this.clearButton.hidden = this.running || !c.total;
       this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from catalog.models import ImportIssue
+from catalog.models import ImportIssue, ImportJob
 from tests.browser.test_upload import _drop, _log_in
 from tests.catalog.imagegen import png_declaring
 from tests.factories import ImageAssetFactory, ProductFactory, manager
@@ -23,6 +23,15 @@ MANIFEST = (
     b"BR-CSV2,,IMG_9999.jpg,PT01\n"
 )
 SMALL = "Too small: {}; the long side must be at least 500 px."
+
+
+def _jpeg_declaring(width: int, height: int) -> bytes:
+    """A small JPEG whose frame header (SOF0) says ``width``×``height``: what the page and
+    the server read of its size, never its pixels."""
+    data = bytearray(product_jpeg(640, 600, seed=9))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
 
 
 def _webp(size: tuple[int, int], **options) -> bytes:
@@ -97,3 +106,32 @@ def test_it_marks_files_refused_for_their_size_a_missing_manifest_file_and_posit
         ).count()
         == 1
     )
+
+
+def test_it_holds_upload_when_the_preview_says_the_import_refuses_every_file(
+    live_server, page, client, screenshot
+):
+    """QA 2026-12-06 L1: a 90 MP JPEG and a 30000×30000 PNG both read "Will be refused: Too
+    large…", yet Upload stayed enabled and made an import of "0 imported, 2 refused"."""
+    ProductFactory(sku="BR-BIG")
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    _drop(page, {"BR-BIG_MAIN.jpg": _jpeg_declaring(10_980, 8_200),
+                 "BR-BIG_PT01.png": png_declaring(30_000, 30_000)})
+    uploader = page.locator("#bulk-uploader")
+    start = uploader.locator("[data-start]")
+    for name in ("BR-BIG_MAIN.jpg", "BR-BIG_PT01.png"):
+        expect(uploader.locator(f'[data-file-list] li[data-filename="{name}"] .outcome')
+               ).to_contain_text("Will be refused: Too large: ", timeout=15_000)
+    expect(start).to_be_disabled()
+    expect(start).to_have_attribute(
+        "title", "Nothing to upload: the import would refuse every file.")
+    expect(uploader.locator("[data-summary]")).to_contain_text(
+        "nothing to upload: the import would refuse all 2 files (each row says why)")
+    screenshot("upload-preview-all-refused")
+    assert not ImportJob.objects.exists()
+    # one file the import may store beside them: sent with them, so the report says why
+    _drop(page, {"BR-BIG_PT02.jpg": product_jpeg(640, 600, seed=4)})
+    expect(start).to_be_enabled(timeout=15_000)
+    expect(start).to_have_text("Upload 3 files")
+    expect(uploader.locator("[data-summary]")).not_to_contain_text("nothing to upload")

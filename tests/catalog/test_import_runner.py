@@ -257,6 +257,21 @@ def test_it_still_gives_the_unknown_sku_reason_for_a_readable_image(storage):
     assert "Unknown SKU" in job.issues.get(filename="shoot/nosuch.jpg").reason
 
 
+def test_it_names_the_product_and_position_a_corrupt_files_name_maps_it_to(storage):
+    """QA 2026-12-06 L2: the preview mapped a corrupt ``shoot/QA004_PT01.jpg`` to QA004 PT01,
+    but its report row (refused) left the sku and position empty; a file refused on decode
+    too (its header reads, its data is cut short)."""
+    ProductFactory(sku="QA004")
+    job = _zip_import({"shoot/QA004_PT01.jpg": _broken(),
+                       "shoot/QA004_PT02.jpg": jpeg_bytes(seed=24)[:-3000]}, create=False)
+    rows = {r["filename"]: r for r in csv.DictReader(io.StringIO(
+        import_job_report_csv(job=job)))}
+    for name, position in (("shoot/QA004_PT01.jpg", "PT01"), ("shoot/QA004_PT02.jpg", "PT02")):
+        row = rows[name]
+        assert row["reason"].startswith("Not an image, or a corrupt one: "), row
+        assert (row["status"], row["sku"], row["position"]) == ("refused", "QA004", position)
+
+
 def test_it_words_every_unreadable_image_alike(storage):
     product = ProductFactory(sku="CR-201")
     reasons = [asset_ingest(product=product, fileobj=io.BytesIO(data), filename=name).reason

@@ -702,3 +702,19 @@ def test_it_passes_over_a_file_in_a_hidden_folder_a_session_is_sent_as_a_dot_fil
     assert not job.issues.exists()
     assert list(ImageAsset.objects.values_list("original_filename", flat=True)) == [
         "DOT-4_PT01.jpg"]
+
+
+def test_it_names_the_product_and_position_a_refused_files_name_maps_it_to(storage):
+    """QA 2026-12-06 L2, in a session: a corrupt file and one too small, both mapped by their
+    names, keep QA005 and their positions in the report (their cells were empty)."""
+    ProductFactory(sku="QA005")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2)
+    _send(job, "shoot/QA005_PT01.jpg", jpeg_bytes(seed=6)[:400])
+    _send(job, "shoot/QA005_PT02.jpg", jpeg_bytes(size=(400, 300), seed=7))
+    job.refresh_from_db()
+    rows = {r["filename"]: r for r in csv.DictReader(io.StringIO(
+        import_job_report_csv(job=job)))}
+    assert {name: (r["status"], r["sku"], r["position"]) for name, r in rows.items()} == {
+        "shoot/QA005_PT01.jpg": ("refused", "QA005", "PT01"),
+        "shoot/QA005_PT02.jpg": ("refused", "QA005", "PT02")}
+    assert rows["shoot/QA005_PT02.jpg"]["reason"].startswith("Too small: 400×300")

@@ -2,6 +2,7 @@
 manifest row names keeps the image over an unlisted identical copy (F4), in a ZIP, a browser
 session and the preview alike."""
 
+import html
 import io
 import json
 import re
@@ -95,6 +96,34 @@ def test_it_reports_errors_of_a_folders_manifest_by_its_path(storage):
     job = _zip_import(members)
     assert job.status == "failed"
     assert set(job.issues.values_list("filename", flat=True)) == {"shoot/manifest.csv"}
+
+
+def _manifest_notes(page: str) -> set[tuple[str, str]]:
+    found = re.findall(r'<li data-preview-manifest-note class="\w+"><span class="name">'
+                       r"([^<]*)</span>: ([^<]*)</li>", page)
+    return {(html.unescape(name), html.unescape(why)) for name, why in found}
+
+
+def test_it_names_a_folders_manifest_by_its_path_in_the_preview_as_in_the_report(
+        manager_client, storage):
+    """QA 2026-12-06 L3: the preview said "manifest.csv: Manifest line 4 …" of a ZIP's
+    shoot/manifest.csv, which the report names by its path (``manifest_display_name``)."""
+    manifest = SHOOT + b"ZIP34-1,,side/DSC_100.jpg,PT02\r\n"
+    members = {**shoot(), "shoot/manifest.csv": manifest}
+    names = [n for n in members if n != "shoot/manifest.csv"]
+    data = {"names_json": json.dumps(names), "create_products": "on", "source": "zip",
+            "manifest_path": "shoot/manifest.csv",
+            "zip_manifest": SimpleUploadedFile("manifest.csv", manifest, "text/csv")}
+    page = manager_client.post(reverse("catalog:import_preview"), data).content.decode()
+    job = _zip_import(members)
+    reported = set(job.issues.values_list("filename", "reason"))
+    assert {name for name, _why in reported} == {"shoot/manifest.csv"}
+    assert reported and _manifest_notes(page) == reported
+    # a manifest chosen beside the ZIP keeps its own file name, as its report does
+    data.pop("zip_manifest")
+    data["manifest"] = SimpleUploadedFile("m5.csv", manifest, "text/csv")
+    page = manager_client.post(reverse("catalog:import_preview"), data).content.decode()
+    assert {name for name, _why in _manifest_notes(page)} == {"m5.csv"}
 
 
 def test_it_keeps_the_rows_file_over_an_unlisted_copy_in_a_zip(storage):
