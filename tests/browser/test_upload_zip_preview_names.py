@@ -13,6 +13,17 @@ from tests.images import product_jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
+def _preview_zip(page, live_server, client, name, archive):
+    """The upload page's preview of ``archive`` dropped as ``name`` by a manager who may
+    create products."""
+    _log_in(page, live_server, client, manager())
+    page.goto(f"{live_server.url}/catalog/upload/")
+    page.check("input[name=create_products]")
+    page.set_input_files("input[name=archive]", files=[
+        {"name": name, "mimeType": "application/zip", "buffer": archive}])
+    return page.locator("[data-zip-preview]")
+
 MANIFEST = (b"sku,title,filename,position\r\nQZ5,Five,QZ5_MAIN.jpg,MAIN\r\n"
             b"QZ6,Six,missing.jpg,PT03\r\nQZ4,Four,IMG_0001.jpg,MAIN\r\n")
 
@@ -24,12 +35,7 @@ def test_it_previews_the_entries_and_products_the_import_will_report(live_server
         "..\\QZ7_MAIN.jpg", "C:/win/QZ8_MAIN.jpg"])}
     archive = zip_bytes({**photos, "__MACOSX/._QZ5_MAIN.jpg": b"\0\5\26\7",
                          "manifest.csv": MANIFEST})
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    page.check("input[name=create_products]")
-    page.set_input_files("input[name=archive]", files=[
-        {"name": "evil3.zip", "mimeType": "application/zip", "buffer": archive}])
-    preview = page.locator("[data-zip-preview]")
+    preview = _preview_zip(page, live_server, client, "evil3.zip", archive)
     expect(preview.locator(".preview-summary")).to_contain_text(
         "2 of 6 files → 3 products (3 new: 1 from the manifest, no file) · 4 refused for the path",
         timeout=20_000)
@@ -48,12 +54,7 @@ def test_it_previews_no_hidden_entry_as_the_import_passes_over_it(live_server, p
     archives.IGNORED_NAME_PATTERN), so the preview neither lists nor reads it."""
     archive = zip_bytes({"shoot/.QZ9_PT01.jpg": product_jpeg(1200, 900, seed=1),
                          "shoot/QZ9_MAIN.jpg": product_jpeg(1200, 900, seed=2)})
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    page.check("input[name=create_products]")
-    page.set_input_files("input[name=archive]", files=[
-        {"name": "dots.zip", "mimeType": "application/zip", "buffer": archive}])
-    preview = page.locator("[data-zip-preview]")
+    preview = _preview_zip(page, live_server, client, "dots.zip", archive)
     expect(preview.locator(".preview-summary")).to_contain_text(
         "1 of 1 file → 1 product (1 new)", timeout=20_000)
     expect(preview).not_to_contain_text(".QZ9_PT01.jpg")
@@ -70,12 +71,7 @@ def test_it_says_the_import_opens_a_file_whose_header_the_page_could_not_read(
     archive = zip_bytes({"QZ10_MAIN.jpg": product_jpeg(1200, 900, seed=1),
                          "broken.jpg": b"\xff\xd8 this is not a jpeg" * 20,
                          "extra.jpg": product_jpeg(1200, 900, seed=2), "manifest.csv": manifest})
-    _log_in(page, live_server, client, manager())
-    page.goto(f"{live_server.url}/catalog/upload/")
-    page.check("input[name=create_products]")
-    page.set_input_files("input[name=archive]", files=[
-        {"name": "qa-broken.zip", "mimeType": "application/zip", "buffer": archive}])
-    preview = page.locator("[data-zip-preview]")
+    preview = _preview_zip(page, live_server, client, "qa-broken.zip", archive)
     expect(preview.locator(".preview-summary")).to_contain_text("1 of 3 files → 1 product",
                                                                 timeout=20_000)
     reason = preview.locator("[data-preview-unmapped]", has_text="broken.jpg").locator(
