@@ -45,13 +45,20 @@ def _login_url(live_server, next_page: str) -> re.Pattern:
     return re.compile(re.escape(url) + "$")
 
 
-def test_it_keeps_the_strokes_of_a_logged_out_apply_and_restores_them_after_the_login(
-        live_server, page, stained, log_in):  # noqa: F811
+def _open_editor(page, live_server, cutout, log_in):
+    """A reviewer's retouch editor on ``cutout``, every dialog it raises recorded (and
+    dismissed): the user, the dialogs' messages, the editor and its picture's box."""
     user = log_in(page, reviewer())
     page.set_viewport_size({"width": 1366, "height": 900})
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    editor, box = _retouch_page(page, live_server, stained)
+    editor, box = _retouch_page(page, live_server, cutout)
+    return user, dialogs, editor, box
+
+
+def test_it_keeps_the_strokes_of_a_logged_out_apply_and_restores_them_after_the_login(
+        live_server, page, stained, log_in):  # noqa: F811
+    user, dialogs, editor, box = _open_editor(page, live_server, stained, log_in)
     _paint_two(page, editor, box)
     _log_out_elsewhere(page, live_server)
 
@@ -128,11 +135,7 @@ def test_it_says_a_logged_out_upload_sent_nothing(live_server, page, log_in):
 
 def test_it_follows_the_logged_out_preview_link_without_asking_and_brings_the_strokes_back(
         live_server, page, stained, log_in):  # noqa: F811
-    user = log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 900})
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    editor, box = _retouch_page(page, live_server, stained)
+    user, dialogs, editor, box = _open_editor(page, live_server, stained, log_in)
     _log_out_elsewhere(page, live_server)
     page.mouse.click(*_at(box, 300, 400), button="right")
     link = editor.locator("[data-rt-status] a[data-login-again]")
