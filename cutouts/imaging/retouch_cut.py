@@ -132,6 +132,9 @@ class Params:
     # a painted remove stroke marks a blob (takes it whole) only when a quarter of its centre
     # line inside the blob runs deep in it (_deep_hits), not when the brush passes one deep spot
     paint_blob_line: bool = True
+    # and only when that centre line crosses the blob's body, what survives the neck's erosion
+    # (_marked_blobs), not a thinner spill the body owns
+    paint_blob_body: bool = True
     # beyond its brush, a painted remove stroke takes no held pixel that looks more like the
     # object it leaves than like the backdrop under its centreline (see _object_like_beyond)
     paint_beyond_alike: bool = True
@@ -466,9 +469,11 @@ def _far_from(area: int, params: Params) -> float:
     return max(params.far_keep_px, params.far_keep_frac * float(np.sqrt(max(area, 1))))
 
 
-def _blob_labels(prior_fg: np.ndarray, radius: int) -> np.ndarray | None:
+def _blob_labels(prior_fg: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Split the prior's object at necks thinner than 2*radius: label (int32) of the blob each
-    object pixel belongs to (0 outside), or None when it does not split."""
+    object pixel belongs to (0 outside) and the blobs' bodies (bool, what survives an erosion
+    of that radius; each blob is a body and the thinner parts nearest it), or None when it does
+    not split."""
     se = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     core = cv2.erode(prior_fg.astype(np.uint8), se)
     n, _ = cv2.connectedComponents(core, connectivity=8)
@@ -476,20 +481,31 @@ def _blob_labels(prior_fg: np.ndarray, radius: int) -> np.ndarray | None:
         return None
     _, lbl = cv2.distanceTransformWithLabels((core == 0).astype(np.uint8), cv2.DIST_L2, 5,
                                              labelType=cv2.DIST_LABEL_CCOMP)
-    return np.where(prior_fg, lbl, 0).astype(np.int32)
+    return np.where(prior_fg, lbl, 0).astype(np.int32), core > 0
 
 
 def _marked_blobs(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
-                  radius: int, line: np.ndarray | None = None) -> np.ndarray:
+                  radius: int, line: np.ndarray | None = None, body: bool = False) -> np.ndarray:
     """Blobs of the prior, split at thin necks, that a remove stroke marks: the graph cut is
     pushed to drop them whole (the colour and the cut at the neck still decide; a painted
-    stroke's ``line``: see ``_deep_hits``)."""
+    stroke's ``line``: see ``_deep_hits``). With ``body``, a painted stroke's line must also
+    cross the blob's body (the part of it that survives the erosion at the neck's radius).
+
+    Why the body: a blob is a body and the thinner parts nearest it. A stroke down a hoof's
+    shadow, a strip of spill thinner than the neck that the foot's body owns, ran half the
+    blob's depth deep in the strip (3.597 of 7.19) and marked the foot and the lower leg with
+    it; the push took the leg 10+ px past the brush (dev 093, QA37 W2, after seven strokes had
+    shrunk the cutout and its neck radius from 7 to 6 px so that the foot split off)."""
     if not (remove & prior_fg).any():
         return np.zeros(prior_fg.shape, bool)
-    lbl = _blob_labels(prior_fg, radius)
-    if lbl is None:
+    split = _blob_labels(prior_fg, radius)
+    if split is None:
         return np.zeros(prior_fg.shape, bool)
+    lbl, bodies = split
     hit = _deep_hits(lbl, prior_fg, keep, remove, line)
+    if hit and line is not None and body:
+        # not a blob it reaches only through a thinner part its body owns
+        hit = [i for i in hit if (line & bodies & (lbl == i)).any()]
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
 
 
@@ -1454,7 +1470,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         line = (rasterise([replace(st, radius=0.5)], (h, w)) > 0
                 if params.paint_blob_line and len(st.points) > 1 else None)
         blob = _marked_blobs(state, seen_keep, brush,
-                             max(2, int(round(params.neck_frac * np.sqrt(area)))), line)
+                             max(2, int(round(params.neck_frac * np.sqrt(area)))), line,
+                             params.paint_blob_body)
         ghosts = _ghosts(state, seen_keep, brush, line)
         if len(st.points) == 1:
             # a remove click on a solid piece apart from the main subject takes that piece,
