@@ -71,6 +71,12 @@
   // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
   // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
   var SETTLED_SHARE = 0.2;
+  // A stroke's report shows at most STATUS_MAX characters: what changed, what to do and how to
+  // undo it; its why and the preview's line go behind "more" (QA 2026-12-06: 20 of 108
+  // reports were longer than the ~290 characters two lines hold at 1280 px, the mesh report
+  // 469-508, cut before its "Ctrl+Z undoes it"). The Faint share said after a report (H on)
+  // goes behind "more" too when the line would pass STATUS_MAX.
+  var STATUS_MAX = 200;
   // Shown previews kept (their alpha) to report what the strokes since the last one changed:
   // a burst drawn while a preview computes is reported as one, not lost.
   var SHOWN_KEEP = 6;
@@ -600,14 +606,14 @@
   Editor.prototype.setFaint = function (on) {
     // H twice is a glance at the haze: the last stroke's report comes back afterwards rather
     // than being lost to "hidden" (QA 2026-12-03)
-    if (on && !this.faint) this.beforeFaint = { text: this.status.textContent, kind: this.statusKind };
+    if (on && !this.faint) this.beforeFaint = { text: this.saidText, kind: this.statusKind, more: this.saidMore };
     var back = !on && this.faint ? this.beforeFaint : null;
     this.faint = on;
     this.form.dataset.rtFaint = on ? "1" : "0";
     var b = this.form.querySelector("[data-rt-faint]");
     if (b) b.setAttribute("aria-pressed", String(on));
     if (on) this.drawFaint(true);
-    else if (back && back.text) this.say(back.text, back.kind);
+    else if (back && back.text) this.say(back.text, back.kind, back.more);
     else this.say("Faint alpha hidden (H shows it).");
   };
   /* ``tell``: say what the layer shows (H pressed); redrawn for a new preview, the stroke's own
@@ -642,9 +648,11 @@
       this.say("Faint alpha: magenta = kept but not solid (" + share + " of the picture). Remove what " +
                "is not the product's edge; H hides it.");
     } else {
-      var said = this.status.textContent.replace(/ Faint alpha now: [^.]*\.$/, "");
-      this.beforeFaint = { text: said, kind: this.statusKind };  // what H off gives back
-      this.say(said + " Faint alpha now: " + share + " of the picture.", this.statusKind);
+      var said = (this.saidText || "").replace(/ Faint alpha now: [^.]*\.$/, "");
+      this.beforeFaint = { text: said, kind: this.statusKind, more: this.saidMore };  // what H off gives back
+      var now = " Faint alpha now: " + share + " of the picture.";
+      if ((said + now).length <= STATUS_MAX) this.say(said + now, this.statusKind, this.saidMore);
+      else this.say(said, this.statusKind, (now.trim() + " " + (this.saidMore || "")).trim());
     }
   };
 
@@ -660,12 +668,56 @@
 
   Editor.prototype.visible = function () { return this.form.offsetParent !== null; };
 
-  Editor.prototype.say = function (text, kind) {
+  /* ``text`` in the status line; ``more`` (a stroke's report: its why and the preview's
+     line) behind a "more" button beside it, so the line shows what changed and what to do
+     whole (QA 2026-12-06: a 469-508 character mesh report was cut at "…a Remove click on a
+     hole m…", its "Ctrl+Z undoes it" only in the tooltip). The button stays in sight however
+     the line is clamped (a phone's two short lines), and opens the whole text over the
+     picture; the whole text stays the line's tooltip. */
+  Editor.prototype.say = function (text, kind, more) {
+    var st = this.status, self = this;
     this.statusKind = kind;
-    this.status.textContent = text;
-    this.status.title = text;  // the line is clamped to keep its height: the whole on hover
-    this.status.classList.toggle("rt-error", kind === "error");
-    this.status.classList.toggle("rt-hint", kind === "hint");
+    this.saidText = text;
+    this.saidMore = more || "";
+    this.openWhy(false);
+    st.textContent = "";
+    var said = document.createElement("span");
+    said.className = "rt-said";
+    said.textContent = text;
+    st.appendChild(said);
+    if (more) {
+      var id = (this.form.id || "rt") + "-why-" + (this.whyId = (this.whyId || 0) + 1);
+      var why = document.createElement("span");
+      why.className = "rt-why-text";
+      why.id = id;
+      why.hidden = true;
+      why.textContent = " " + more;
+      said.appendChild(why);
+      var btn = document.createElement("button");
+      btn.type = "button";
+      btn.className = "rt-why";
+      btn.setAttribute("aria-expanded", "false");
+      btn.setAttribute("aria-controls", id);
+      btn.setAttribute("data-rt-why", "");
+      btn.textContent = "more";
+      btn.addEventListener("click", function () { self.openWhy(why.hidden); });
+      st.appendChild(btn);
+    }
+    st.title = more ? text + " " + more : text;  // the line is clamped to keep its height
+    st.classList.toggle("rt-error", kind === "error");
+    st.classList.toggle("rt-hint", kind === "hint");
+  };
+  /* The status line's "more" opened (the whole report over the picture, the Apply row kept at
+     its height) or closed. */
+  Editor.prototype.openWhy = function (open) {
+    var st = this.status, why = st.querySelector(".rt-why-text"), btn = st.querySelector("[data-rt-why]");
+    if (!why || !btn) { st.classList.remove("rt-open"); return; }
+    if (open && this.foot) this.foot.style.minHeight = this.foot.offsetHeight + "px";
+    else if (this.foot) this.foot.style.minHeight = "";
+    why.hidden = !open;
+    st.classList.toggle("rt-open", !!open);
+    btn.setAttribute("aria-expanded", String(!!open));
+    btn.textContent = open ? "less" : "more";
   };
 
   /* Screen pixels <-> full-size photo pixels. */
@@ -1021,7 +1073,8 @@
   Editor.prototype.sayLoggedOut = function () {
     this.form.dataset.rtLoggedOut = "1";
     this.say("You are logged out: log in again (your strokes are kept in this tab).", "error");
-    window.cutroomSession.linkLogin(this.status, "log in again");
+    window.cutroomSession.linkLogin(this.status.querySelector(".rt-said") || this.status,
+                                   "log in again");
   };
   /* This page's preview of stroke list ``key`` (its JSON), marked as just used; or null. */
   Editor.prototype.cachedPreview = function (key) {
@@ -1152,6 +1205,24 @@
     }, 0) / Math.max(strokes.length, 1);
   }
 
+  /* A report's words: ``pieces`` ([text, how]) in order, each with how = true always on the
+     line, the others while it stays within STATUS_MAX. What does not fit goes behind "more":
+     advice (how = false) before ``more`` (the why), "tail" pieces (the preview's line) after
+     it; a "drop" piece (the timing) shows only after the piece before it, or nowhere. */
+  function fitReport(pieces, more) {
+    var size = pieces.reduce(function (sum, p) { return sum + (p[1] === true && p[0] ? p[0].length + 1 : 0); }, 0);
+    var shown = [], advice = [], tail = [], last = true;
+    pieces.forEach(function (p) {
+      if (!p[0]) return;
+      if (p[1] === true) { shown.push(p[0]); last = true; return; }
+      last = (p[1] !== "drop" || last) && size + p[0].length + 1 <= STATUS_MAX + 1;
+      if (last) { shown.push(p[0]); size += p[0].length + 1; }
+      else if (p[1] === "tail") tail.push(p[0]);
+      else if (p[1] !== "drop") advice.push(p[0]);
+    });
+    return { text: shown.join(" "), more: advice.concat(more || [], tail).filter(Boolean).join(" ") };
+  }
+
   function changeParts(change, pixels) {
     var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
     var share = function (n) {
@@ -1163,9 +1234,17 @@
     var parts = [];
     if (change.taken) parts.push("took " + share(change.taken) + " (red)");
     if (change.added) parts.push("added " + share(change.added) + " (green)");
-    // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha
+    // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha, and
+    // as a share of the faint alpha there was, in pixels too: "cleared the faint alpha of
+    // 81.2 % of the cutout" read as most of the cutout gone for a stroke that took 2.7 % of
+    // it (QA 2026-12-06, dev 093)
     var faint = change.cleared * 2 >= change.faded;
-    if (change.faded) parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
+    if (change.faded && faint && change.faint) {
+      parts.push((parts.length ? "and " : "") + "cleared " + pct(change.cleared / change.faint * 100) +
+                 " of the faint haze (" + change.cleared + " px)");
+    } else if (change.faded) {
+      parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
+    }
     return parts;
   }
 
@@ -1338,7 +1417,7 @@
   }
   /* The tip for detail strokes across the cutout's edge that found no soft alpha there: the
      edge is solid, and whether an earlier keep stroke under them made it so (``earlier``: the
-     strokes before the burst). */
+     strokes before the burst); [advice, why]. */
   function solidEdgeTip(earlier, burst, keys) {
     var details = burst.filter(function (s) { return s.kind === "detail"; });
     var keptBy = earlier.some(function (e) {
@@ -1346,19 +1425,19 @@
     });
     var remove = "Remove" + (keys ? " (R)" : ""), under = details.length === 1 ? "it" : "them";
     return keptBy ?
-      "The edge under " + under + " is solid, made so by a keep stroke, and the Detail brush only fades " +
-      "soft edges: undo that keep stroke, or use " + remove + " on what should go." :
-      "The edge under " + under + " is solid in the cutout, and the Detail brush only fades soft edges: " +
-      "use " + remove + " on what should go.";
+      ["A keep stroke made the edge under " + under + " solid: undo that stroke, or use " + remove +
+       " on what should go.", "The Detail brush only fades soft edges."] :
+      ["The edge under " + under + " is solid: the Detail brush only fades soft edges; use " + remove +
+       " on what should go.", ""];
   }
-  var ACROSS = "Paint Detail across the edge, so the brush covers both the hair (or fur) and the background.";
+  var ACROSS = "Paint Detail across the edge, over both the hair (or fur) and the background.";
   // the server's word (X-Retouch-Mesh) that the last stroke lies over a fine pattern repeating
   // in two directions: the matte opens no holes the cutout holds solid, and across the edge
   // is the wrong advice there (QA M6, a wire-mesh cup); hair or fur is still named, as only
-  // the reviewer knows what it is
-  var MESH = "This looks like a mesh: the Detail brush cannot open its holes where the cutout " +
-             "holds it solid. If they must show the background, upload a corrected PNG (a Remove " +
-             "click on a hole may take wires with it); if it is hair or fur, paint Detail across its edge.";
+  // the reviewer knows what it is. MESH is said on the line, MESH_MORE behind "more".
+  var MESH = "This looks like a mesh: the Detail brush cannot open its holes where the cutout holds it solid.";
+  var MESH_MORE = "If they must show the background, upload a corrected PNG (a Remove click on a " +
+                  "hole may take wires with it); if it is hair or fur, paint Detail across its edge.";
   var VERDICTS = {
     "keep done": "found what it covers already kept",
     "keep missed": "did not take what it covers: it is removed (hatched), too like the " +
@@ -1397,11 +1476,17 @@
     // "the last remove click", "the last 3 remove clicks", "the last 3 strokes" (of kinds
     // the report then names)
     var what = "the last " + (n === 1 ? names[0] : kinds.indexOf(",") < 0 ? kinds : n + " strokes");
+    var What = "T" + what.slice(1) + (n === 1 ? " " : " together ");
     var undo = n === 1 ? undoWord() :
       (touchFirst() ? "Undo takes them back one by one." : "Ctrl+Z undoes them one by one.");
-    // short: with the preview's timing after it, the longest reports just fill two lines
-    var whole = !this.isNoop() ? "" : " Nothing to apply: v" + this.form.dataset.version +
+    var whole = !this.isNoop() ? "" : "Nothing to apply: v" + this.form.dataset.version +
       (this.noopPx ? " all but unchanged (" + this.noopPx + " px)." : " unchanged.");
+    var preview = this.previewText, self = this;
+    // the preview's line follows when the line has room for it, else behind "more"
+    var tell = function (pieces, more) {
+      var words = fitReport(pieces.concat([[whole, "tail"], [preview, "tail"]]), more);
+      self.say(words.text, "hint", words.more);
+    };
     this.form.dataset.rtBurst = String(n);
     var change = this.flashChange(before, now);
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
@@ -1412,16 +1497,13 @@
       // hair the cutout had nearly removed faded it further while the status said only "found
       // no edge", and called the click a stroke (QA qa35b W2, 2026-12-06)
       this.form.dataset.rtNoEdge = String(count);
-      var keepThen = "Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, then Detail along its edge; ";
+      var keepThen = "Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, then Detail along its edge.";
       var cover = n === 1 ? "it covers" : "they cover";
-      if (total >= 4) {
-        this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + changeParts(change, now.a.length).join(", ") +
-                 ", but found no edge of the cutout to refine: what " + cover + " is removed, so only the faint alpha left there moves. " +
-                 keepThen + undo + whole + " " + this.previewText, "hint");
-        return;
-      }
-      this.say("T" + what.slice(1) + " found no edge of the cutout to refine: what " + cover + " is removed. " +
-               keepThen + undo + whole + " " + this.previewText, "hint");
+      var first = total >= 4 ?
+        What + changeParts(change, now.a.length).join(", ") + ", but found no edge of the cutout to refine." :
+        "T" + what.slice(1) + " found no edge of the cutout to refine.";
+      tell([[first, true], [keepThen, false], [undo, true]],
+           ["What " + cover + " is removed" + (total >= 4 ? ", so only the faint alpha left there moves." : ".")]);
       return;
     }
     // a detail brush all on one side of the cutout's edge (what it covers all removed, or all
@@ -1431,12 +1513,25 @@
     var oneSided = lost.length === n && lost.every(function (s) { return !edgeUnder(before, s, k); });
     // the server reads the list's last stroke only: a burst of detail strokes ending on a mesh
     var mesh = !!now.mesh && burst[n - 1].kind === "detail";
+    var brushes = n === 1 ? "its brush" : "their brushes";
     if (oneSided && total >= 4 && total < 0.001 * (change.had || now.a.length)) {
       this.form.dataset.rtOneSided = String(count);
       if (mesh) this.form.dataset.rtMesh = String(count);
-      this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + changeParts(change, now.a.length).join(", ") +
-               ": " + (n === 1 ? "its brush" : "their brushes") + " held no edge of the cutout to solve. " +
-               (mesh ? MESH : ACROSS) + " " + undo + whole + " " + this.previewText, "hint");
+      // "barely changed", not "changed ... held no edge" (QA 2026-12-06: both in one sentence
+      // read as a contradiction); and a brush all on one side of alpha 128 that held soft
+      // alpha (hair at .5-.9, soft-dev GT03) held an edge the matte found fitting, not none
+      var barely = "T" + what.slice(1) + " barely changed the " + (change.had ? "cutout" : "photo") + " (< 0.1 %)";
+      var settled = !mesh && softUnder(before, lost, k) >= SETTLED_SHARE;
+      if (settled) this.form.dataset.rtSettled = String(count);
+      if (mesh) {
+        tell([[barely + ".", true], [MESH, true], [undo, true]], [MESH_MORE]);
+      } else if (settled) {
+        tell([[barely + ": the soft alpha under " + brushes + " already fits the photo.", true], [undo, true]],
+             ["If it still looks wrong: " + ACROSS.charAt(0).toLowerCase() + ACROSS.slice(1)]);
+      } else {
+        tell([[barely + ": no edge under " + brushes + " to solve.", true],
+              [ACROSS, false], [undo, true]]);
+      }
       return;
     }
     if (total >= 4) {
@@ -1452,20 +1547,21 @@
       var keeps = burst.filter(function (s) { return s.kind === "keep" && s.points.length > 1; });
       var soft = keeps.length > 0 && change.gain >= SOFT_HINT_PX &&
                  change.gain >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
-      var hint = soft ? " It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
+      var hint = soft ? "It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
                         (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
-      this.say("T" + what.slice(1) + (n === 1 ? " " : " together ") + parts.join(", ") + "; " + undo +
-               hint + whole + " " + this.previewText, soft || whole ? "hint" : undefined);
+      var words = fitReport([[What + parts.join(", ") + "; " + undo, true], [hint, false],
+                             [whole, "tail"], [preview, "tail"]]);
+      this.say(words.text, soft || whole ? "hint" : undefined, words.more);
       return;
     }
     // Nothing (or a few pixels) changed: why, from what lies under each stroke (QA
     // 2026-12-03: "already kept" was said of a keep click on removed, hatched tissue)
     var verdicts = burst.map(function (s) { return s.kind + " " + underVerdict(before, s, k); });
     var lead = total ? "Next to nothing changed (" + total + " px)" : "Nothing changed";
-    var text;
+    var said = [];
     if (n === 1) {
-      text = lead + ": " + what + " " + VERDICTS[verdicts[0]] + ".";
+      said.push([lead + ": " + what + " " + VERDICTS[verdicts[0]] + ".", true]);
     } else {
       var groups = {}, order = [];
       burst.forEach(function (s, i) {
@@ -1473,11 +1569,13 @@
         if (!groups[v]) { groups[v] = []; order.push(v); }
         groups[v].push(names[i]);
       });
-      text = lead + " with " + what + ": " + order.map(function (v) {
-        if (order.length === 1) return "what they cover " + BRIEF[v];
-        var m = groups[v].length;
-        return "what " + counted(groups[v]) + " cover" + (m === 1 ? "s " : " ") + BRIEF[v];
-      }).join("; ") + ".";
+      // one group a piece: a burst of many kinds says the first ones, the rest behind "more"
+      order.forEach(function (v, i) {
+        var m = groups[v].length, end = i === order.length - 1 ? "." : ";";
+        var words = order.length === 1 ? "what they cover " + BRIEF[v] :
+          "what " + counted(groups[v]) + " cover" + (m === 1 ? "s " : " ") + BRIEF[v];
+        said.push(i ? [words + end, false] : [lead + " with " + what + ": " + words + end, true]);
+      });
     }
     var tips = [], keys = !touchFirst();
     var missed = function (kind) {
@@ -1497,29 +1595,32 @@
       tips.push(this.faint ? "The faint haze under it (magenta) is too thin for a click: paint across it to take it." :
                 "Faint haze lies under it: Faint" + (touchFirst() ? "" : " (H)") + " shows it; paint across it to take it.");
     }
+    var more = [];
     if (verdicts.indexOf("detail edge") >= 0 && !tips.length) {
       var sided = burst.every(function (s) { return s.kind !== "detail" || !edgeUnder(before, s, k); });
       if (sided) this.form.dataset.rtOneSided = String(count);
-      if (sided && mesh) this.form.dataset.rtMesh = String(count);
+      if (sided && mesh) { this.form.dataset.rtMesh = String(count); more.push(MESH_MORE); }
       // a brush across the edge that found nothing soft to fade: the edge is solid, and
       // "Paint across the area" told a reviewer to do what they had just done (QA 2026-12-06:
       // the edge earlier keep strokes had made solid)
-      tips.push(sided ? (mesh ? MESH : ACROSS) :
-                solidEdgeTip(this.strokes.slice(0, count - n), burst, keys));
+      var solid = sided ? [mesh ? MESH : ACROSS, ""] : solidEdgeTip(this.strokes.slice(0, count - n), burst, keys);
+      tips.push(solid[0]);
+      more.push(solid[1]);
     }
     this.form.dataset.rtUnchanged = String(count);
     this.form.dataset.rtUnder = verdicts.join(",");
-    // the preview's timing stays (QA 2026-12-06), in short: these are the longest reports
-    var timing = this.previewMs !== undefined ? " · " + this.previewMs + " ms" : "";
-    this.say(text + (tips.length ? " " + tips.join(" ") : "") + " " +
-             undo + whole + timing, "hint");
+    // the preview's timing, in short (QA 2026-12-06): its whole line only behind "more"
+    var timing = this.previewMs !== undefined ? "· " + this.previewMs + " ms" : "";
+    var words = fitReport(said.concat(tips.map(function (t) { return [t, false]; }),
+                                      [[undo, true], [whole, "tail"], [timing, "drop"]]), more.concat([preview]));
+    this.say(words.text, "hint", words.more);
   };
 
   /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
      and show it for CHANGE_MS; returns the pixel counts: taken (crossed to the background),
      added (crossed to the product), faded (moved without crossing), had (product before). */
   Editor.prototype.flashChange = function (before, now) {
-    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0, gain: 0, cleared: 0 };
+    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0, gain: 0, cleared: 0, faint: 0 };
     var c = this.changeCanvas, d = null, img = null, x = null;
     if (c) {
       c.width = now.w; c.height = now.h;
@@ -1530,6 +1631,7 @@
     for (var i = 0, j = 0; i < now.a.length; i++, j += 4) {
       var b = before.a[i], a = now.a[i], delta = a - b;
       if (b >= 128) out.had++;
+      else if (b) out.faint++;
       if (!delta) continue;
       // every change counts, however faint (QA 2026-12-06: a stroke that cleared 227 px of
       // haze at alpha 1..31 was told "Nothing changed"); only the flash leaves out the
@@ -1901,7 +2003,7 @@
   document.addEventListener("htmx:historyCacheHit", historyGuard);
 
   window.cutroomRetouch = { init: init, active: active, unapplied: unapplied,
-                           changeParts: changeParts };
+                           changeParts: changeParts, fitReport: fitReport, STATUS_MAX: STATUS_MAX };
   document.addEventListener("DOMContentLoaded", function () { init(); firstLoad = false; });
   document.addEventListener("htmx:afterSettle", init);
 })();
