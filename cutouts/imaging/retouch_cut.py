@@ -241,6 +241,13 @@ class Params:
     # or its radius (see _behind_edge_spared); keep_edge_margin 0 turns this off
     keep_edge_margin: int = 2
     keep_edge_wider: float = 2.5
+    # beyond its brush a painted keep stroke adds no piece, at least the disk of its radius (or
+    # keep_beyond_radius px) in area and held by the model below keep_beyond_held (median),
+    # that its core reaches only through colours farther than keep_beyond_tol (Lab) from every
+    # colour under the core (see _unlike_beyond; keep_beyond_tol 0 turns this off)
+    keep_beyond_tol: float = 20.0
+    keep_beyond_held: float = 0.25
+    keep_beyond_radius: float = 6.0
     # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
@@ -1148,6 +1155,54 @@ def _object_like_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line
     return out
 
 
+def _unlike_beyond(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, brush: np.ndarray,
+                   held: npt.NDArray[np.float32], radius: float, params: Params) -> np.ndarray:
+    """What of ``flip`` (what a painted keep stroke would add) lies beyond its ``brush`` in a
+    piece that its ``core`` does not reach through flip pixels within ``keep_beyond_tol`` (Lab)
+    of a colour under the core (nearest of a sample; the reached part grown by 2 px, its blurred
+    rim), when the piece is at least the disk of max(``radius``, ``keep_beyond_radius``) in
+    area and the model's alpha ``held`` over it has a median below ``keep_beyond_held``: a
+    neighbour of another colour that the model called background and the cut ran into. Window
+    coordinates.
+
+    Why (QA W1, 2026-12-06, dev 053): a keep stroke in a dog's grey foreleg added the white
+    sign board behind it (2 141 background px, up to 61 px beyond the brush): the board's white
+    is the dog's body's, so the colour model called it object, and the blurred step from the
+    leg to the board is weaker than the board's own outline, so no edge rule parts them. The
+    stroke vouches for the colours it is painted over; beyond its brush it adds what continues
+    them. A missed part of another colour that the model nearly held stays (dev 311: a rider's
+    2 091 px, alpha 124 of 255)."""
+    out = np.zeros(flip.shape, bool)
+    seeds = core & flip
+    beyond = flip & ~brush
+    if not seeds.any() or not beyond.any():
+        return out
+    (y0, y1), (x0, x1) = _flip_box(flip)
+    fl, sd = flip[y0:y1, x0:x1], seeds[y0:y1, x0:x1]
+    labf = lab[y0:y1, x0:x1].astype(np.float32)
+    tol = params.keep_beyond_tol
+    near = np.zeros(fl.shape, bool)
+    near[fl] = _nearest_lab(labf[fl], labf[sd]) <= tol * tol
+    joined = _components_touching(near & fl, sd) & fl
+    # the blurred rim of what it reaches goes with it
+    grown = cv2.dilate(joined.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rest = beyond[y0:y1, x0:x1] & ~grown
+    if not rest.any():
+        return out
+    n, lbl = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
+    # a smaller piece beside a thin brush is as often its own part's rim (dev 009, 299, 310:
+    # 25-60 object px beyond brushes of 1.6-2.2 px) as a neighbour's
+    floor = max(radius, params.keep_beyond_radius)
+    big = np.bincount(lbl.ravel(), minlength=n) >= np.pi * floor * floor
+    big[0] = False
+    hd = held[y0:y1, x0:x1]
+    for i in np.nonzero(big)[0]:
+        if float(np.median(hd[lbl == i])) >= params.keep_beyond_held:
+            big[i] = False
+    out[y0:y1, x0:x1] = big[lbl]
+    return out
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
                  spared: np.ndarray | None = None) -> np.ndarray:
@@ -1644,6 +1699,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # pale keyboard it lies across, 11 000+ background px)
             gated &= ~_behind_edge_spared(lab_w, cur, gated, core_here, st.radius, params)
             gated = _components_touching(gated, b) & gated
+        elif (params.keep_beyond_tol and band is None and len(st.points) > 1
+                and gated.any()):
+            # nor, beyond its brush, a piece of a colour the stroke holds nowhere under its
+            # core (_unlike_beyond: a stroke in a grey foreleg added the white board behind it)
+            unlike = _unlike_beyond(lab_w, gated, core_here, b, p0, st.radius, params)
+            if unlike.any():
+                gated &= ~unlike
+                gated = _components_touching(gated, b) & gated
         o |= gated
     else:
         if band is None and len(st.points) == 1:
