@@ -240,10 +240,15 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     }
     if _partial(request):
         return render(request, "cutouts/review/_queue_table.html", context)
-    first = page.rows[0].pk if page.rows else None
     context.update(facets=review_selectors.review_facets(),
-                   start_url=_card_url(first, filters) if first else "")
+                   start_url=_queue_start_url(page, filters))
     return render(request, "cutouts/review/queue.html", context)
+
+
+def _queue_start_url(page: review_selectors.QueuePage,
+                     filters: review_selectors.QueueFilters) -> str:
+    """Where "Start reviewing" goes: the page's first (riskiest) row's card, "" with none."""
+    return _card_url(page.rows[0].pk, filters) if page.rows else ""
 
 
 QUEUE_COMING_NOTE = "rv-queue-coming"
@@ -286,6 +291,9 @@ def _queue_coming_poll(request: HtmxHttpRequest,
         html += render_to_string("cutouts/review/_queue_rows.html", {
             "page": page, "qs": filters.querystring(), "shown": shown, "oob": True,
             "preflag_labels": review_services.PREFLAGS})
+        # "Start reviewing" with them: a queue opened empty drew none until a reload (polish37)
+        html += render_to_string("cutouts/review/_queue_start.html", {
+            "start_url": _queue_start_url(page, filters), "oob": True})
     response = HttpResponse(html)
     # the same URL answers the page, the table and this note: a cache must not mix them up
     patch_vary_headers(response, ("HX-Request", "HX-Target"))

@@ -719,6 +719,15 @@
     btn.setAttribute("aria-expanded", String(!!open));
     btn.textContent = open ? "less" : "more";
   };
+  /* Esc with the status line's "more" open closes it, and only it (the Retouch view stays),
+     the focus back on its button; false when it was not open. */
+  Editor.prototype.closeWhy = function () {
+    var btn = this.status.querySelector("[data-rt-why]");
+    if (!btn || !this.status.classList.contains("rt-open")) return false;
+    this.openWhy(false);
+    btn.focus();
+    return true;
+  };
 
   /* Screen pixels <-> full-size photo pixels. */
   Editor.prototype.factor = function () {
@@ -1773,6 +1782,9 @@
   window.addEventListener("keydown", function (ev) {
     var ed = active();
     if (!ed) { enterWithToolsClosed(ev); return; }
+    if (ev.key === "Escape" && ed.closeWhy()) {
+      ev.preventDefault(); ev.stopImmediatePropagation(); return;
+    }
     if (typing(ev.target)) return;
     // Focus in another form (an open flag or re-run panel) keeps its own keys.
     var inForm = ev.target.closest && ev.target.closest("form");

@@ -473,6 +473,27 @@ def test_it_asks_before_a_card_swap_leaves_strokes_not_applied(live_server, page
         "Restored 1 unapplied stroke painted on v1 earlier in this tab — Apply or Discard")
 
 
+def test_it_closes_the_status_lines_more_on_esc_and_leaves_the_retouch_view_open(
+        live_server, page, make_cutouts, log_in):
+    """Esc with a report's "more" open closes it, its button focused again; the Retouch view
+    stays (Esc leaves it only once "more" is closed)."""
+    first, _ = _pair(make_cutouts)
+    card, stage, editor, box = _retouch_on_card(page, live_server, log_in, first)
+    editor.evaluate("f => f._rtEditor.say('The last remove stroke took 2 % of the cutout.', "
+                    "'hint', 'Its why, too long for the line.')")
+    more = editor.locator("[data-rt-why]")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("Escape")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(editor.locator(".rt-why-text")).to_be_hidden()
+    expect(stage).to_be_visible()
+    assert more.evaluate("b => document.activeElement === b")
+    page.keyboard.press("Escape")
+    expect(stage).to_be_hidden()
+
+
 def test_it_asks_before_back_leaves_a_card_with_strokes(live_server, page, make_cutouts, log_in):
     first, second = _pair(make_cutouts)
     log_in(page, reviewer())

@@ -94,3 +94,20 @@ def test_it_shows_a_run_started_after_the_page_opened(live_server, page, make_cu
     expect(page.locator(f'#rv-queue-rows tr[data-cutout="{later.pk}"]')).to_have_count(
         1, timeout=10_000)
     expect(page.locator("#rv-queue-count")).to_have_text("2")
+
+
+def test_it_draws_start_reviewing_with_the_first_rows_of_a_queue_opened_empty(
+        live_server, page, session_for):
+    """A queue opened empty got its rows by polling, "Start reviewing" only on a reload."""
+    coming = _queued("START-1", 1)
+    session_for(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/")
+    start = page.locator("#start-review")
+    expect(page.locator("#rv-queue-rows")).to_contain_text("Nothing is waiting for review.")
+    expect(start).to_have_count(0)
+    assert runs.cutout_run(cutout_id=coming.pk) == "done"
+    expect(page.locator(f'#rv-queue-rows tr[data-cutout="{coming.pk}"]')).to_have_count(
+        1, timeout=10_000)
+    expect(start).to_be_visible()
+    start.click()
+    expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{coming.pk}/")

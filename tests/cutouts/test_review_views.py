@@ -1455,3 +1455,21 @@ def test_it_shows_the_queue_note_for_a_run_started_after_the_page_opened(
     assert 'hx-trigger="every 3s"' in note and " hidden" not in note
     # the rows come again (the counts they were drawn with changed), the same one row
     assert len(_queue_rows(note)) == 1
+
+
+def test_it_sends_start_reviewing_with_the_rows_to_a_queue_opened_empty(
+        client, make_assets, fake_model):
+    from cutouts.services import batches, runs
+
+    (asset,) = make_assets(1)
+    (running,) = batches.cutout_batch_start(assets=[asset], profile_name="fast").cutouts.all()
+    _login(client, "reviewer")
+    url = reverse("cutouts:review_queue")
+    page = client.get(url).content.decode()
+    assert '<div id="rv-queue-start"></div>' in page and "start-review" not in page
+    assert "rv-queue-start" not in _queue_poll(client, url, page)  # rows unchanged: none sent
+    assert runs.cutout_run(cutout_id=running.pk) == "done"
+    note = _queue_poll(client, url, page)
+    card = reverse("cutouts:review_card", args=[running.pk])
+    assert re.search(r'<div id="rv-queue-start" hx-swap-oob="true"><p><a class="btn primary" '
+                     rf'id="start-review" href="{card}">', note), note
