@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from .clicks import Refiner, RunOptions, run_protocol
+from .clicks import Refiner
+from .protocol import RunOptions, run_protocol
 from .strokes import Stroke
 
 if TYPE_CHECKING:

@@ -14,14 +14,13 @@ with a brush that fits inside it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -34,7 +33,6 @@ from .strokes import Stroke
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
-    from typing_extensions import Unpack
 
     from .session import Segmenter
     from .settings import CutoutSettings
@@ -287,51 +285,6 @@ def run_engines(items: Sequence[tuple[str, Path]], *,
             if progress:
                 progress(e, stem, r)
     return rows
-
-
-class RunOptions(TypedDict, total=False):
-    """What every protocol runner takes besides its data and its own knobs (``run_protocol``):
-    the model of the automatic cutouts, the engines (default: retouch), which images
-    (``stems`` only, the first ``limit``), where the cutouts are kept, the JSON written, a
-    progress printer and where the table goes (default: stdout)."""
-
-    segmenter: Segmenter | None
-    engines: tuple[str, ...]
-    limit: int | None
-    stems: set[str] | None
-    cache_dir: str | Path | None
-    out_json: str | Path | None
-    progress: Progress | None
-    stream: SupportsWrite[str] | None
-
-
-def run_protocol(read: Callable[..., tuple[Sequence[tuple[Any, ...]], Callable[[str, np.ndarray],
-                                                                              Any]]],
-                 play: Callable[[np.ndarray, np.ndarray, np.ndarray, Any, Refiner],
-                                dict[str, Any]],
-                 summarise: Callable[[list[dict[str, Any]]], dict[str, Any]],
-                 show: Callable[[dict[str, Any]], str], head: dict[str, Any], *,
-                 load_average: bool = False, **opts: Unpack[RunOptions]) -> dict[str, Any]:
-    """One protocol run, the scaffolding the solid-edge, graze, beside and detail protocols
-    share: ``read(stems=, limit=)`` gives the set's items (stem, image path, ...) and the loader
-    of their truth, each engine plays every image (``run_engines``); the report is ``head``,
-    the load average after the run (with ``load_average``) and per engine its ``summarise``d
-    figures and its rows. ``show(report)`` is printed and the report written to ``out_json``."""
-    stream = opts.get("stream") or sys.stdout
-    items, load = read(stems=opts.get("stems"), limit=opts.get("limit"))
-    engines = opts.get("engines", ("retouch",))
-    rows = run_engines([(item[0], item[1]) for item in items], load=load, play=play,
-                       segmenter=opts.get("segmenter"), engines=engines,
-                       cache_dir=opts.get("cache_dir"), progress=opts.get("progress"))
-    report = dict(head)
-    if load_average:
-        report["load_average"] = list(os.getloadavg())
-    report["engines"] = {e: {"summary": summarise(rows[e]), "images": rows[e]} for e in engines}
-    print(show(report), file=stream)
-    out_json = opts.get("out_json")
-    if out_json:
-        Path(out_json).write_text(json.dumps(report, indent=1, default=float))
-    return report
 
 
 def progress_line(row: dict[str, Any]) -> str:

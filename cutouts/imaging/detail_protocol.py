@@ -16,12 +16,11 @@ from .centreline import thin, walk
 from .clicks import (
     CLICK_RADIUS,
     Refiner,
-    RunOptions,
     binary_set,
     click_stroke,
     next_click,
-    run_protocol,
 )
+from .protocol import RunOptions, run_protocol
 from .strokes import DETAIL, Stroke, rasterise
 
 if TYPE_CHECKING:

@@ -1744,9 +1744,11 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 and gated.any()):
             # nor, beyond its brush, what looks like the object rather than the backdrop under
             # its centreline (QA36 H2: a stroke over haze went on down a fork it reached)
-            # its centreline painted over the step's window only: nothing reads beyond it
-            line_w = rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
-                               origin=(x0, y0)) > 0
+            # a window paints exactly like the whole image (``rasterise``): the blob rule's
+            # centreline serves when it was painted, else the window's alone
+            line_w = (line[y0:y1, x0:x1] if line is not None else
+                      rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
+                                origin=(x0, y0)) > 0)
             alike = _object_like_beyond(lab_w, cur, gated, line_w, b, params.rim_colour_tol)
             if alike.any():
                 gated &= ~alike
