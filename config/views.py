@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import csrf
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
@@ -16,6 +17,21 @@ from cutouts.selectors.review import retouch_queue_count, review_queue_count
 from cutouts.services.notifications import worker_ping_create
 
 from .health import run_advisories, run_checks
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form or htmx action sent from a page older than the login (the user
+    logged out and in again, maybe in another tab, which gives the session a new token), in
+    plain words and with nothing saved. Django's own page speaks of cookies and referers; an
+    htmx action refused with it changed nothing on screen at all (QA 2026-12-06, session 37).
+    A missing cookie or a foreign origin (a proxy not in CSRF_TRUSTED_ORIGINS) say so instead.
+    The header tells static/js/request-failed.js which refusal it is."""
+    cookie = reason == csrf.REASON_NO_CSRF_COOKIE
+    origin = reason.startswith(("Origin checking failed", "Referer checking failed"))
+    response = render(request, "403_csrf.html",
+                      {"why": "cookie" if cookie else "origin" if origin else "stale"}, status=403)
+    response["X-Cutroom-Refused"] = "csrf"
+    return response
 
 
 @login_not_required

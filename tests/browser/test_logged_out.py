@@ -149,3 +149,34 @@ def test_it_follows_the_logged_out_preview_link_without_asking_and_brings_the_st
         "Restored 1 unapplied stroke painted on v1 earlier in this tab — Apply or Discard")
     expect(page).to_have_url(f"{live_server.url}/cutouts/review/retouch/{stained.pk}/")
     assert dialogs == []
+
+
+def test_it_says_a_card_action_from_a_page_older_than_the_login_changed_nothing(
+        live_server, page, stained, log_in):  # noqa: F811
+    # logged out and in again in another tab: the session has a new token, this page the old
+    # one, so Django refuses the action (403) and htmx swaps nothing (static/js/request-failed.js)
+    user = log_in(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
+    _log_out_elsewhere(page, live_server)
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/")
+    _log_in_here(other, user)
+    expect(other.get_by_role("button", name="Log out")).to_be_visible()
+    other.close()
+
+    page.keyboard.press("a")
+    alert = page.locator("#request-failed")
+    expect(alert).to_have_text("Not done, nothing was changed: this page is older than your "
+                               "latest login (perhaps in another tab). Reload the page")
+    expect(alert).to_have_attribute("role", "alert")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
+    assert Cutout.objects.get(pk=stained.pk).review_status != ReviewStatus.APPROVED
+
+    alert.get_by_role("button", name="Reload the page").click()
+    expect(page.locator("#request-failed")).to_have_count(0)
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
+    page.keyboard.press("a")
+    expect(page.locator(".rv-note")).to_be_visible()
+    expect(page.locator("#request-failed")).to_have_count(0)
+    assert Cutout.objects.get(pk=stained.pk).review_status == ReviewStatus.APPROVED
