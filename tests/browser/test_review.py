@@ -82,6 +82,37 @@ def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, 
     screenshot("retouch-queue")
 
 
+def test_it_keeps_an_unsent_flag_across_a_reload_until_it_is_sent(live_server, page, cutouts,
+                                                                   log_in):
+    # static/js/flag-draft.js: a reload (or the login page an ended session's poll goes to)
+    # used to lose a typed flag comment
+    log_in(page, reviewer())
+    _card(page, live_server, cutouts[0])
+    page.keyboard.press("f")
+    page.keyboard.press("2")
+    page.fill("[data-rv-panel=flag] textarea[name=comment]", "the strap's tip is cut")
+    page.reload()
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[0].pk))
+    panel = page.locator("[data-rv-panel=flag]")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("Your unsent flag was restored.")
+    expect(page.locator("[data-rv-key='2']")).to_be_checked()
+    expect(page.locator("[data-rv-key='1']")).not_to_be_checked()
+    expect(panel.locator("textarea[name=comment]")).to_have_value("the strap's tip is cut")
+
+    page.click("#rv-flag-submit")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))
+    flagged = Cutout.objects.get(pk=cutouts[0].pk)
+    assert flagged.review_status == ReviewStatus.FLAGGED and len(flagged.flag_reasons) == 1
+    assert ReviewDecision.objects.get(cutout=flagged).comment == "the strap's tip is cut"
+    # sent: nothing comes back on the card again, and the next card has no draft
+    expect(page.locator("[data-rv-panel=flag]")).to_be_hidden()
+    assert page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('cutroom.flag'))"
+                         ) == []
+    _card(page, live_server, cutouts[0])
+    expect(page.locator("[data-rv-draft]")).to_have_count(0)
+
+
 def _pane_background(page) -> str:
     return page.eval_on_selector(".rv-stage-side .rv-bg",
                                  "el => getComputedStyle(el).backgroundColor")
