@@ -806,6 +806,12 @@ class ImportPreview:
         return sum(len(group.files) for group in self.groups)
 
     @property
+    def refused_ahead(self) -> int:
+        """Files the import refuses whatever their names say: 0 bytes, or refused for their
+        size (mapped to nothing, and not in ``mapped``)."""
+        return len(self.empty) + len(self.sized)
+
+    @property
     def new_products(self) -> int:
         return sum(1 for group in self.groups if group.new)
 

@@ -987,6 +987,8 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             context["manifest_notes"] = found.notes
             created = [(sku, manifest.product_lines.get(sku, 0)) for sku in found.created]
         context.update(_manifest_only(preview, created=created))
+        # products the manifest step creates whatever the files: Import ZIP is not held then
+        context["manifest_created"] = len(created)
     return render(request, "catalog/_import_preview.html", context)
 
 

@@ -26,6 +26,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: runserver serves static files through WhiteNoise's middleware, as
+    # production does, not Django's StaticFilesHandler, which let the SuspiciousFileOperation
+    # of a path climbing out (/static/../x) through as a 500 (a 404 now, like any unknown path).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     # REST API (/api/v1/): its Swagger UI and Redoc files are served from static, no CDN.

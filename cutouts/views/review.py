@@ -238,10 +238,16 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
         **_queue_coming_context(filters, coming),
         "shown": _queue_shown(page.total, page.total_capped, coming),
     }
+    start_url = _queue_start_url(page, filters)
     if _partial(request):
-        return render(request, "cutouts/review/_queue_table.html", context)
-    context.update(facets=review_selectors.review_facets(),
-                   start_url=_queue_start_url(page, filters))
+        # A filter change swaps only the table: "Start reviewing" comes with it, out of band
+        # from the same read, so it starts at the filtered queue's first row (it kept the
+        # unfiltered one until a reload, or led into a queue the filter had emptied)
+        html = render_to_string("cutouts/review/_queue_table.html", context, request=request)
+        html += render_to_string("cutouts/review/_queue_start.html",
+                                 {"start_url": start_url, "oob": True})
+        return HttpResponse(html)
+    context.update(facets=review_selectors.review_facets(), start_url=start_url)
     return render(request, "cutouts/review/queue.html", context)
 
 

@@ -549,6 +549,15 @@
     this.more.setAttribute("aria-expanded", String(open));
     this.form.toggleAttribute("data-rt-more-open", open);
   };
+  /* Esc with "More" open (phones) closes it, and only it, the focus back on its button, as
+     for the status line's "more" (closeWhy); false when it was not open. */
+  Editor.prototype.closeMore = function () {
+    if (!this.more || !this.form.hasAttribute("data-rt-more-open") ||
+      !this.more.getClientRects().length) return false;  // wider than a phone: no panel
+    this.toggleMore(false);
+    this.more.focus();
+    return true;
+  };
 
   /* Zoom z (1 = fit). The photo point under the screen point (ax, ay) ends under (toX, toY):
      the pointer for Ctrl+wheel and Z, the fingers' midpoint for a pinch (which pans too). */
@@ -1782,7 +1791,7 @@
   window.addEventListener("keydown", function (ev) {
     var ed = active();
     if (!ed) { enterWithToolsClosed(ev); return; }
-    if (ev.key === "Escape" && ed.closeWhy()) {
+    if (ev.key === "Escape" && (ed.closeWhy() || ed.closeMore())) {
       ev.preventDefault(); ev.stopImmediatePropagation(); return;
     }
     if (typing(ev.target)) return;

@@ -110,6 +110,22 @@
     return byName(a.path || a.file.name, b.path || b.file.name);
   }
 
+  /* The one policy that holds Upload (picked or dropped files) and Import ZIP alike: every
+   * file the button would send the import (``toSend``: not the files held back as not mapped,
+   * a taken position or already stored) is one the preview says the import refuses (0 bytes,
+   * too small, too large: ``refused`` of them). Sent, they only made an import of "0
+   * imported, 2 refused" (QA 2026-12-06 L1); one beside a file that may be stored is still
+   * sent, so the report says why. null when the button may go, else its title and the note
+   * said beside it, in the button's verb ("upload", "import"). */
+  function refusesEvery(toSend, refused, verb) {
+    if (!(toSend > 0 && refused === toSend)) return null;
+    return {
+      title: `Nothing to ${verb}: the import would refuse every file.`,
+      note: `nothing to ${verb}: the import would refuse ${
+        toSend === 1 ? "the file" : `all ${toSend} files`}`,
+    };
+  }
+
   /* Whether the preview refused this file for its header size (upload_dims.js marks it). */
   function sizedOut(item) {
     return !!item.li && item.li.dataset.sized !== undefined;
@@ -1072,23 +1088,21 @@
       this.summary.textContent = text;
       this.startButton.hidden = this.running || this.autostart || !c.pending;
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
-      // every file to send is one the preview says the import refuses (empty, too small, too
-      // large): sent, they only made an import of "0 imported, 2 refused" (QA 2026-12-06 L1).
-      // One of them beside a file that may be stored is still sent, so the report says why.
-      const allRefused = !this.previewError && c.pending > 0 && c.refused_ahead === c.pending;
-      const held = !!this.previewError || allRefused;
+      // every file to send is one the preview says the import refuses (refusesEvery)
+      const allRefused = this.previewError ? null :
+        refusesEvery(c.pending, c.refused_ahead, "upload");
+      const held = !!this.previewError || !!allRefused;
       this.startButton.disabled = held;
       // the stylesheet has no disabled look for buttons: dim it here, and say why beside it
       this.startButton.style.opacity = held ? "0.5" : "";
       this.startButton.style.cursor = held ? "not-allowed" : "";
       this.startButton.title = this.previewError ?
         "Fix the error the preview shows first: the upload would be refused." :
-        (allRefused ? "Nothing to upload: the import would refuse every file." : "");
+        (allRefused ? allRefused.title : "");
       if (this.previewError && c.pending && !this.running) {
         this.summary.textContent += " · fix the error shown below to upload";
       } else if (allRefused && !this.running) {
-        this.summary.textContent += ` · nothing to upload: the import would refuse ${
-          c.pending === 1 ? "the file" : `all ${c.pending} files`} (each row says why)`;
+        this.summary.textContent += ` · ${allRefused.note} (each row says why)`;
       }
       this.clearButton.hidden = this.running || !c.total;
       this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
@@ -1536,6 +1550,24 @@
         button.title = "Fix the error the preview shows first: the import would fail.";
         status.dataset.previewRefused = "1";
         status.textContent = "Fix the error shown below to import this ZIP.";
+      }
+      // every entry the import takes is one the preview says it refuses (0 bytes, size): held
+      // as Upload is for such files (refusesEvery, one policy), its reason beside it
+      const result = target.querySelector("[data-import-preview-result][data-preview-mapped]");
+      const counts = result && result.dataset;
+      // not while its manifest creates products: the import does that whatever the files
+      const refused = !error && counts && current === generation && input.files[0] === file &&
+        !(Number(counts.previewManifestCreates) > 0) ?
+        refusesEvery(Number(counts.previewMapped) - Number(counts.previewTaken) +
+          Number(counts.previewRefusedAhead), Number(counts.previewRefusedAhead), "import") :
+        null;
+      if (refused) {
+        button.dataset.previewRefused = "1";
+        button.disabled = true;
+        button.title = refused.title;
+        status.dataset.previewRefused = "1";
+        status.textContent = `${refused.note.charAt(0).toUpperCase()}${
+          refused.note.slice(1)} (the preview below says why).`;
       }
       if (!error) {
         // not the entries the preview refused for their size: the import refuses them for

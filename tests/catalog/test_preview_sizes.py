@@ -121,3 +121,24 @@ def test_it_refuses_a_too_small_copy_of_a_stored_image_for_its_size_in_preview_a
     settings.CUTROOM_MIN_LONG_SIDE = 400
     again = asset_ingest(product=product, fileobj=io.BytesIO(small), filename="again.jpg")
     assert (again.status, again.asset) == ("duplicate", stored.asset)
+
+
+def _counts(page: str) -> dict[str, int]:
+    """The counts upload.js holds Import ZIP by (``refusesEvery``), from the preview's root."""
+    root = re.search(r"<div class=\"import-preview\" data-import-preview-result([^>]*)>", page)
+    return {k: int(v) for k, v in re.findall(r'data-preview-([a-z-]+)="(\d+)"', root[1])}
+
+
+def test_it_gives_the_page_the_counts_import_zip_is_held_by(manager_client, storage):
+    """Every entry refused (size, 0 bytes): none mapped, both refused whatever their names;
+    one file that may be stored beside them is mapped (upload.js then lets Import go)."""
+    refused = {"ZR-small.jpg": [481, 321], "ZR-empty.jpg": [1200, 900]}
+    page = _preview(manager_client, refused, empty_json=json.dumps(["ZR-empty.jpg"]),
+                    source="zip")
+    assert _counts(page) == {"mapped": 0, "taken": 0, "refused-ahead": 2}
+    page = _preview(manager_client, {**refused, "ZR-ok.jpg": [1200, 900]},
+                    empty_json=json.dumps(["ZR-empty.jpg"]), source="zip")
+    assert _counts(page) == {"mapped": 1, "taken": 0, "refused-ahead": 2}
+    # a refused preview (a bad pattern) has no counts: its error holds the button
+    page = _preview(manager_client, {"ZR-ok.jpg": [1200, 900]}, patterns="{code}_{n}.jpg")
+    assert "data-preview-mapped" not in page

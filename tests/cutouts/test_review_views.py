@@ -455,6 +455,31 @@ def test_it_filters_the_queue_page_over_htmx(client, cutouts):
     assert sku in html and cutouts[0].asset.product.sku not in html
 
 
+def test_it_sends_start_reviewing_for_the_filtered_queue_with_the_filtered_table(
+        client, cutouts):
+    """A filter change swaps only #review-queue: "Start reviewing" comes with it out of band,
+    on the filtered queue's first row (it kept the unfiltered one until a reload)."""
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_queue")
+    page = client.get(url).content.decode()
+    first = _queue_order()[0]
+    assert f'id="start-review" href="{reverse("cutouts:review_card", args=[first.pk])}"' in page
+    other = next(c for c in cutouts if c.pk != first.pk)
+    sku = other.asset.product.sku
+    html = client.get(url, {"product": sku}, **HX,
+                      HTTP_HX_TARGET="review-queue").content.decode()
+    card = reverse("cutouts:review_card", args=[other.pk])
+    start = re.search(r'<div id="rv-queue-start" hx-swap-oob="true">.*?</div>', html, re.S)
+    assert start, html
+    # the filtered card, its filter kept (the card's Next walks the filtered queue)
+    assert f'id="start-review" href="{card}?product={sku}"' in start[0]
+    # a filter that leaves no row takes the link away (it led into a queue of none)
+    html = client.get(url, {"product": "NO-SUCH-SKU"}, **HX,
+                      HTTP_HX_TARGET="review-queue").content.decode()
+    assert '<div id="rv-queue-start" hx-swap-oob="true"></div>' in html
+    assert "start-review" not in html
+
+
 def test_it_names_each_batch_of_the_filter_with_its_number_and_start(client, cutouts):
     # "Selection: 1 product, 1 image" twice in the list told two batches apart by nothing
     from django.utils import timezone

@@ -1,0 +1,71 @@
+"""The retouch tools' "More" panel on a phone-sized screen (static/js/retouch.js
+``closeMore``): Esc closes it, and only it, the focus back on its button, as Esc closes the
+status line's "more" (it stayed open over the picture before)."""
+
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from cutouts.benchmarking import product_photo
+from tests.factories import reviewer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 664}
+
+
+def _cutout(make_cutouts):
+    out = io.BytesIO()
+    product_photo(640, 480, 3).save(out, "JPEG", quality=90)
+    (cutout,) = make_cutouts([("MORE-1", out.getvalue(), "more-1.jpg")])
+    return cutout
+
+
+def _open_more(editor):
+    more = editor.locator("[data-rt-more]")
+    expect(more).to_be_visible()
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(editor.locator(".rt-more")).to_be_visible()
+    return more
+
+
+def _esc_closes(page, editor, more) -> None:
+    # the focus elsewhere in the panel (its Strokes switch), as after using one of its tools
+    editor.locator(".rt-more [data-rt-overlay]").focus()
+    page.keyboard.press("Escape")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(editor).not_to_have_attribute("data-rt-more-open", "")
+    expect(editor.locator(".rt-more")).to_be_hidden()
+    assert more.evaluate("b => document.activeElement === b")
+
+
+def test_it_closes_more_on_esc_on_the_retouch_page(live_server, page, session_for,
+                                                   make_cutouts):
+    cutout = _cutout(make_cutouts)
+    session_for(page, reviewer())
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
+    editor = page.locator("#retouch-main [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-ready", "1")
+    more = _open_more(editor)
+    _esc_closes(page, editor, more)
+
+
+def test_it_closes_more_on_esc_on_the_card_and_leaves_the_retouch_view_open(
+        live_server, page, session_for, make_cutouts):
+    cutout = _cutout(make_cutouts)
+    session_for(page, reviewer())
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutout.pk))
+    page.keyboard.press("e")
+    stage = page.locator(".rv-stage-retouch")
+    editor = stage.locator("[data-retouch]")
+    expect(stage).to_be_visible()
+    more = _open_more(editor)
+    _esc_closes(page, editor, more)
+    expect(stage).to_be_visible()  # the first Esc closed only "More"
+    page.keyboard.press("Escape")
+    expect(stage).to_be_hidden()
