@@ -616,13 +616,18 @@
   // while text in them is selected (a SKU being copied). Held, the rows keep the counts
   // they were drawn with, so a later poll (the pointer gone) sends them again. A focused
   // row link keeps its focus across the swap (htmx finds it again by its id).
+  // A tap leaves :hover on what it touched until the next tap elsewhere: only a mouse's
+  // pointer holds the rows, else a phone's queue stopped coming after its first tap.
+  var pointer = "mouse";
+  document.addEventListener("pointerdown", function (ev) { pointer = ev.pointerType; }, true);
+  document.addEventListener("pointermove", function (ev) { pointer = ev.pointerType; }, true);
   document.addEventListener("htmx:oobBeforeSwap", function (ev) {
     var d = ev.detail, rows = d && d.target;
     if (!rows || rows.id !== "rv-queue-rows") return;
     var sel = window.getSelection && window.getSelection();
     var selecting = !!sel && !sel.isCollapsed && sel.rangeCount > 0 &&
       rows.contains(sel.getRangeAt(0).commonAncestorContainer);
-    if (rows.matches(":hover") || selecting) d.shouldSwap = false;
+    if ((pointer === "mouse" && rows.matches(":hover")) || selecting) d.shouldSwap = false;
   });
   document.addEventListener("htmx:afterSettle", afterSwap);
   document.addEventListener("htmx:historyRestore", afterSwap);

@@ -111,3 +111,22 @@ def test_it_draws_start_reviewing_with_the_first_rows_of_a_queue_opened_empty(
     expect(start).to_be_visible()
     start.click()
     expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{coming.pk}/")
+
+
+def test_it_brings_the_rows_after_a_tap_on_them(live_server, browser, make_cutouts,
+                                                session_for):
+    # a tap leaves :hover on the row it touched: only a mouse's pointer holds the rows
+    (first,) = make_cutouts([("TAP-1", product_jpeg(640, 480, seed=1), "tap-1.jpg")])
+    coming = _queued("TAP-2", 2)
+    context = browser.new_context(viewport={"width": 390, "height": 664}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    session_for(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/")
+    rows = page.locator("#rv-queue-rows tbody tr")
+    expect(page.locator("#rv-queue-coming")).to_contain_text("1 more cutout")
+    page.locator(f'#rv-queue-rows tr[data-cutout="{first.pk}"] td').last.tap()
+    assert page.evaluate("document.querySelector('#rv-queue-rows').matches(':hover')")
+    assert runs.cutout_run(cutout_id=coming.pk) == "done"
+    expect(rows).to_have_count(2, timeout=10_000)
+    context.close()
