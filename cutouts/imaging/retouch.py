@@ -29,6 +29,7 @@ from .retouch_cut import (
     _core_strokes,
     _faint_finders,
     _key,
+    far_keep_outcome,
     segment,
 )
 from .retouch_detail import DetailColours, _detail
@@ -60,6 +61,9 @@ class RetouchResult:
     #: the photo as ``reduce_for_cut`` reduced it for the graph cut (None when it ran at full
     #: size): the caller's retouch base is this same array, so a 24 MP photo is reduced once
     rgb_work: np.ndarray | None = None
+    #: the newest stroke, a keep click far from the cutout: what it added ("piece", "joined",
+    #: "spot"; ``retouch_cut.far_keep_outcome``), else "": a word for the editor's status
+    far_keep: str = ""
 
 
 def _scale_of(h: int, w: int, work_max: int) -> float:
@@ -130,12 +134,18 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         seg_pre = segment(rgb_w, prior_w, scaled[:n], params)
     key = _key(rgb_w, prior_w, params) if s >= 1.0 and strokes else None
     held: np.ndarray | None = None
+    # a keep click as the newest: the cut before it, for what it did far from the cutout
+    before: np.ndarray | None = None
     if held_n < len(strokes):
         held = _unheld(key, strokes[:held_n])
         if held is None:
-            seg_held = (seg_pre if held_n == n else
-                        segment(rgb_w, prior_w, scaled[:held_n], params))
+            before = seg_held = (seg_pre if held_n == n else
+                                 segment(rgb_w, prior_w, scaled[:held_n], params))
+        elif newest == "keep" and len(strokes[-1].points) == 1:
+            before = segment(rgb_w, prior_w, scaled[:held_n], params)
     seg_w = segment(rgb_w, prior_w, scaled, params)
+    far_keep = (far_keep_outcome(before, seg_w, scaled[-1], params)
+                if before is not None and newest == "keep" else "")
     clock.lap("segment")
     # where the stages start (docs/jobs.md, progress of one cutout): the graph cut, the
     # full-size compose, the detail strokes' matting solve (the long part of an Apply with
@@ -188,7 +198,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                **clock.wall_split(mark, {}, rest="total")}
     report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
-                         rgb_work=rgb_w if s < 1.0 else None)
+                         rgb_work=rgb_w if s < 1.0 else None, far_keep=far_keep)
 
 
 def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],

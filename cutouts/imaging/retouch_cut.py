@@ -1389,6 +1389,46 @@ def _photo_sides(shape: tuple[int, int], origin: tuple[int, int],
     return m
 
 
+def _far_click(state: np.ndarray, st: Stroke, params: Params) -> bool:
+    """Whether click ``st`` lies farther than ``_far_from`` (of the area of ``state``, the
+    cutout before it) from every pixel of ``state``: another object's place, not the
+    cutout's edge (``_far_keep_recut``, ``far_keep_outcome``)."""
+    h, w = state.shape
+    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
+    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    far = _far_from(int(state.sum()), params)
+    r = int(np.ceil(far))
+    near = state[max(0, cy - r): cy + r + 1, max(0, cx - r): cx + r + 1]
+    if near.any():
+        ys, xs = np.nonzero(near)
+        ys, xs = ys + max(0, cy - r) - cy, xs + max(0, cx - r) - cx
+        if float(np.min(ys ** 2 + xs ** 2)) <= far ** 2:
+            return False
+    return True
+
+
+def far_keep_outcome(before: np.ndarray, after: np.ndarray, st: Stroke,
+                     params: Params = DEFAULT) -> str:
+    """What keep click ``st`` did when it lies far from the cutout (``_far_click``; the
+    recut of ``_far_keep_recut``), from the cut before it and after it (bool, working
+    size): "piece" (it added a piece apart from the cutout), "joined" (one that reaches the
+    cutout), "spot" (no more beyond its brush than the brush itself: the photo showed no
+    object there); "" for any other stroke, or an empty cutout. A word for the reviewer
+    only (the editor's status line): it changes no cut."""
+    if st.kind != "keep" or len(st.points) != 1 or not before.any():
+        return ""
+    if not _far_click(before, st, params):
+        return ""
+    brush = rasterise([st], before.shape) > 0
+    added = after & ~before
+    # the spot under a click is kept whatever the photo says: only what lies beyond it is
+    # the object the recut found
+    if int((added & ~brush).sum()) <= int(brush.sum()):
+        return "spot"
+    grown = cv2.dilate(added.view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    return "joined" if (grown & before).any() else "piece"
+
+
 def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np.ndarray,
                     fg: np.ndarray, cur: np.ndarray, origin: tuple[int, int],
                     params: Params) -> np.ndarray:
@@ -1418,16 +1458,10 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     sees a product the photo crops. The connectivity gate and the keep click's guards apply
     to the result as to any cut."""
     h, w = state.shape
+    if not _far_click(state, st, params):
+        return fg
     cx = min(max(int(round(st.points[0][0])), 0), w - 1)
     cy = min(max(int(round(st.points[0][1])), 0), h - 1)
-    far = _far_from(int(state.sum()), params)
-    r = int(np.ceil(far))
-    near = state[max(0, cy - r): cy + r + 1, max(0, cx - r): cx + r + 1]
-    if near.any():
-        ys, xs = np.nonzero(near)
-        ys, xs = ys + max(0, cy - r) - cy, xs + max(0, cx - r) - cx
-        if float(np.min(ys ** 2 + xs ** 2)) <= far ** 2:
-            return fg
     seed = np.zeros(fg.shape, bool)
     seed[min(max(cy - origin[0], 0), fg.shape[0] - 1),
          min(max(cx - origin[1], 0), fg.shape[1] - 1)] = True

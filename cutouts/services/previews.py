@@ -49,6 +49,8 @@ class RetouchPreview:
     height: int
     timings: dict
     mesh: bool = False  # the last stroke is a detail stroke over a mesh (imaging.mesh)
+    # the last stroke is a keep click far from the cutout: what it added (RetouchResult)
+    far_keep: str = ""
 
 
 _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
@@ -146,21 +148,22 @@ def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
                        scale=small.shape[1] / rgb.shape[1])
 
 
-def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict]:
-    """(PNG, timings) of ``base`` with the full-size ``strokes`` applied at its scale."""
+def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict, str]:
+    """(PNG, timings, the engine's ``far_keep``) of ``base`` with the full-size ``strokes``
+    applied at its scale."""
     started = time.perf_counter()
-    rgba, parts = base.rgba, {}
+    rgba, parts, far_keep = base.rgba, {}, ""
     if strokes:
         # the worker's call, on the reduced arrays (retouch_reduce) with their scale
         result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
                                base.rgba, scale=base.scale)
-        rgba = result.rgba
+        rgba, far_keep = result.rgba, result.far_keep
         parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
                  if isinstance(v, int | float) and k != "total"}
     refined = time.perf_counter()
     png = png_bytes(rgba, compress_level=1)
     return png, {"retouch": round(refined - started, 4), **parts,
-                 "encode": round(time.perf_counter() - refined, 4)}
+                 "encode": round(time.perf_counter() - refined, 4)}, far_keep
 
 
 def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview:
@@ -176,7 +179,7 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     base = _retouch_base(cutout)
     loaded = time.perf_counter()
     try:
-        png, timings = retouch_preview_render(base, parsed)
+        png, timings, far_keep = retouch_preview_render(base, parsed)
     except ValueError as exc:  # the refinement refuses these strokes on this image
         raise ReviewError(f"The preview failed: {exc}")
     timings = {"base": round(loaded - started, 4), **timings,
@@ -187,7 +190,8 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     last = parsed[-1] if parsed else None
     mesh = last is not None and last.kind == "detail" and over_mesh(
         base.rgb, last.scaled(base.scale))
-    return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh)
+    return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh,
+                          far_keep=far_keep)
 
 
 # --- card images: downscaled previews, cached in storage ----------------------------------

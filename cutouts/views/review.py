@@ -657,6 +657,8 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
     response["X-Retouch-Ms"] = str(round(preview.timings["total"] * 1000))
     if preview.mesh:  # retouch.js names the mesh when the stroke changed next to nothing
         response["X-Retouch-Mesh"] = "1"
+    if preview.far_keep:  # retouch.js says what a keep click far from the cutout added
+        response["X-Retouch-Far-Keep"] = preview.far_keep
     response["Server-Timing"] = ", ".join(
         f"{k};dur={v * 1000:.1f}" for k, v in preview.timings.items())
     return response

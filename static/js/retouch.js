@@ -1063,6 +1063,7 @@
       }
       var server = response.headers.get("X-Retouch-Ms");
       var mesh = response.headers.get("X-Retouch-Mesh") === "1";  // the last stroke: detail over a mesh
+      var far = response.headers.get("X-Retouch-Far-Keep") || "";  // the last: a keep click far off
       return response.blob().then(function (blob) {
         // kept whatever the list is now: a redo back to it shows it without asking again
         var entry = self.storePreview(key, blob);
@@ -1072,7 +1073,7 @@
         // said by previewLoaded with the stroke's report, once the picture is in: said here,
         // "Preview: 2 remove clicks · 781 ms. Enter applies." stood alone until the picture
         // had decoded and been compared (QA 2026-12-05 M1: read as no report at all)
-        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, ms: total,
+        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, far: far, ms: total,
                          text: "Preview: " + self.describe() + " · " + total + " ms" +
                                (server ? " (server " + server + " ms)" : "") + ". " +
                                (touchFirst() ? "Apply saves it." : "Enter applies.") };
@@ -1315,6 +1316,7 @@
       if (!now) return false;
       now.n = job.strokes.length;
       now.mesh = !!job.mesh;
+      now.far = job.far || "";
     } else {
       now = this.alphas[job.key];
     }
@@ -1456,6 +1458,16 @@
   var MESH = "This looks like a mesh: the Detail brush cannot open its holes where the cutout holds it solid.";
   var MESH_MORE = "If they must show the background, upload a corrected PNG (a Remove click on a " +
                   "hole may take wires with it); if it is hair or fur, paint Detail across its edge.";
+  // the server's word (X-Retouch-Far-Keep) on the list's last stroke, a keep click far from the
+  // cutout, which the engine cut again without the model's prior (_far_keep_recut): it added
+  // a whole piece the model missed, or only the spot under it (no object there, or one whose
+  // bounds the photo did not show within the click's window), and "added 0.1 % of the
+  // cutout" said neither (QA31 M3, hint38). A piece's words follow its share.
+  var FAR_KEEP = {
+    piece: "a separate piece the model had missed.",
+    joined: "a part the model had missed, from the click up to the cutout.",
+    spot: "kept only the spot under it (green): far from the cutout, a click cannot tell where the part under it ends."
+  };
   var VERDICTS = {
     "keep done": "found what it covers already kept",
     "keep missed": "did not take what it covers: it is removed (hatched), too like the " +
@@ -1550,6 +1562,15 @@
         tell([[barely + ": no edge under " + brushes + " to solve.", true],
               [ACROSS, false], [undo, true]]);
       }
+      return;
+    }
+    var far = n === 1 && burst[0].kind === "keep" && burst[0].points.length === 1 ? FAR_KEEP[now.far] || "" : "";
+    if (total >= 4 && far) {
+      this.form.dataset.rtFarKeep = now.far + ":" + count;
+      var spot = now.far === "spot";
+      var line = What + (spot ? far : changeParts(change, now.a.length).join(", ") + ": " + far);
+      tell([[line, true], [spot ? "Paint Keep" + (touchFirst() ? "" : " (K)") + " over the whole part you want." :
+                               "If it is not part of the product:", true], [undo, true]]);
       return;
     }
     if (total >= 4) {

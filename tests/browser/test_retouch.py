@@ -1547,6 +1547,7 @@ def still_engine(monkeypatch):
         def __init__(self, rgba):
             self.rgba = rgba.copy()
             self.timings: dict = {}
+            self.far_keep = ""  # nothing added, far or near
 
     monkeypatch.setattr(previews, "retouch_apply",
                         lambda rgb, alpha, strokes, previous, **kw: Unchanged(previous))
@@ -2004,6 +2005,59 @@ def test_it_says_the_detail_brush_cannot_open_a_mesh_it_lies_over(
     _wait_count(editor, 2)
     expect(status).to_contain_text("Paint Detail across the edge", timeout=20_000)
     assert editor.get_attribute("data-rt-mesh") == "1"
+
+
+@pytest.fixture
+def wrong_subject(make_cutouts):
+    """v1 of the stained photo whose stored cutout is the stain alone: the model took the
+    wrong subject and dropped the product whole."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    data, _ = _photo(seed=3)
+    (cutout,) = make_cutouts([("WRONG-1", data, "wrong-1.jpg")])
+    storage = storages["default"]
+    with storage.open(cutout.asset.working_name, "rb") as fh, Image.open(fh) as im:
+        rgb = np.array(im.convert("RGB"))
+    alpha = np.zeros((H, W), np.uint8)
+    cv2.circle(alpha, BLOB[:2], BLOB[2], 255, -1)
+    rgba = np.dstack([rgb, cv2.GaussianBlur(alpha, (3, 3), 0.8)])
+    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
+        out = io.BytesIO()
+        Image.fromarray(array, mode).save(out, "PNG")
+        name = getattr(cutout, field)
+        storage.delete(name)
+        assert storage.save(name, ContentFile(out.getvalue())) == name
+    return cutout
+
+
+def test_it_says_what_a_keep_click_far_from_the_cutout_added(live_server, page, wrong_subject,
+                                                             log_in):
+    """QA31 M3 (hint38): a keep click far from the cutout is cut again without the model's
+    prior and may add a whole piece the model missed, or only its spot; the status said "added
+    2.7 % of the cutout" either way."""
+    editor, box, status = _editor_on_laptop(page, live_server, wrong_subject, log_in)
+    # on the product's inner panel, far from the stain: the engine adds the panel whole
+    page.mouse.click(*_at(box, *PANEL))
+    expect(editor).to_have_attribute("data-rt-far-keep", "piece:1", timeout=20_000)
+    expect(status).to_contain_text("The last keep click added ")
+    expect(status).to_contain_text("(green): a separate piece the model had missed. If it is "
+                                   "not part of the product: Ctrl+Z undoes it.")
+    assert not _clipped(status), status.text_content()
+    # on the plain backdrop, far from both: only the spot under it, and what to do instead
+    page.mouse.click(*_at(box, 610, 30))
+    expect(editor).to_have_attribute("data-rt-far-keep", "spot:2", timeout=20_000)
+    expect(status).to_contain_text(
+        "The last keep click kept only the spot under it (green): far from the cutout, a click "
+        "cannot tell where the part under it ends. Paint Keep (K) over the whole part you "
+        "want. Ctrl+Z undoes it.")
+    assert not _clipped(status), status.text_content()
+    # beside the stain: an edge fix, told as before
+    page.mouse.click(*_at(box, BLOB[0] + BLOB[2] + 3, BLOB[1]))
+    _wait_count(editor, 3)
+    expect(status).not_to_contain_text("the model had missed")
+    expect(status).not_to_contain_text("spot under it")
+    assert editor.get_attribute("data-rt-far-keep") == "spot:2"
 
 
 def test_it_says_to_paint_detail_across_the_edge_when_the_brush_holds_none(

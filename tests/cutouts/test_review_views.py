@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from cutouts.benchmarking import product_photo
 from cutouts.models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
@@ -341,6 +341,34 @@ def test_it_tells_the_editor_when_the_last_stroke_is_a_detail_stroke_over_a_mesh
                               {"strokes": strokes})
         assert response.status_code == 200
         assert response.get("X-Retouch-Mesh") == said, strokes
+
+
+def _corner_piece_jpeg(width: int, height: int, seed: int = 0) -> bytes:
+    """A product photo with a dark red disk in its top left corner, far from the centred box
+    the fake model cuts."""
+    image = product_photo(width, height, seed)
+    ImageDraw.Draw(image).ellipse((12, 12, 68, 68), fill=(150, 20, 30))
+    return jpeg(image)
+
+
+def test_it_tells_the_editor_what_a_keep_click_far_from_the_cutout_added(
+        client, make_assets, fake_model):
+    """QA31 M3 (hint38): retouch.js says a far keep click added a piece, or only its spot."""
+    client.force_login(reviewer())
+    (cutout,) = done_cutouts(make_assets(1, photo=_corner_piece_jpeg))
+    url = reverse("cutouts:retouch_preview", args=[cutout.pk])
+    inside = {"kind": "keep", "radius": 8, "points": [[320, 240]]}
+    for clicked, said in [((36, 36), "piece"), ((604, 36), "spot"), ((320, 240), None)]:
+        keep = {"kind": "keep", "radius": 8, "points": [list(clicked)]}
+        for strokes in ([keep], [inside, keep]):
+            response = _json_post(client, url, {"strokes": strokes})
+            assert response.status_code == 200
+            assert response.get("X-Retouch-Far-Keep") == said, strokes
+    # the last stroke only: a remove stroke after the far click is told as before
+    response = _json_post(client, url, {"strokes": [
+        {"kind": "keep", "radius": 8, "points": [[36, 36]]},
+        {"kind": "remove", "radius": 12, "points": [[200, 150], [440, 150]]}]})
+    assert response.get("X-Retouch-Far-Keep") is None
 
 
 def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(

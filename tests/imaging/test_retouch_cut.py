@@ -268,6 +268,41 @@ def test_it_cuts_a_keep_click_near_the_cutout_as_before():
             ).all()
 
 
+def missed_bar_scene(seed):
+    """A red disk the model holds and a yellow bar it missed, joined to the disk's side and
+    running 200 px away from it (a handle)."""
+    rgb, body = red_disk_on_roses(seed, (90, 200), 50)
+    bar = np.zeros((H, W), np.uint8)
+    cv2.rectangle(bar, (130, 185), (330, 215), 255, -1)
+    rgb[bar > 0] = YELLOW
+    rgb = cv2.GaussianBlur(rgb, (3, 3), 0)
+    return rgb, cv2.GaussianBlur(body, (5, 5), 0), bar > 0
+
+
+def test_it_says_what_a_keep_click_far_from_the_cutout_added():
+    # QA31 M3 (hint38): a far keep click's recut may add a whole piece the model missed, or
+    # nothing, and the reviewer was not told which; the editor's status line says it from
+    # RetouchResult.far_keep (the preview's X-Retouch-Far-Keep header)
+    rgb, prior, product, _ = wrong_subject_scene()
+    res = retouch(rgb, prior, [click_stroke(PRODUCT_CLICK, True)])
+    assert res.far_keep == "piece" and (res.alpha[product] >= 128).mean() >= 0.95
+    # on the roses, far from the box: the photo shows no object there, only the spot is kept
+    res = retouch(rgb, prior, [click_stroke((250, 320), True)])
+    assert res.far_keep == "spot"
+    assert 0 < ((res.alpha >= 128) & (prior < 128)).sum() < 200
+    # the next preview (one more stroke, its list before it composed just above): as fresh
+    assert retouch(rgb, prior, [click_stroke((250, 320), True),
+                                click_stroke(PRODUCT_CLICK, True)]).far_keep == "piece"
+    # a click near the box fixes its edge: no word; nor for the remove click after the far one
+    assert retouch(rgb, prior, [click_stroke((472, 100), True)]).far_keep == ""
+    assert retouch(rgb, prior, [click_stroke(PRODUCT_CLICK, True),
+                                click_stroke(BOX_CLICK, False)]).far_keep == ""
+    # a missed handle, clicked at its far end, is added up to the body it joins
+    rgb, prior, bar = missed_bar_scene(0)
+    res = retouch(rgb, prior, [click_stroke((300, 200), True)])
+    assert res.far_keep == "joined" and (res.alpha[bar] >= 128).mean() > 0.9
+
+
 def plant_scene(seed=0):
     """A potted plant the model cut as its pot alone: a terracotta pot at the bottom and a
     bush of green leaves above it, joined to its rim and running off the top of the picture,

@@ -105,7 +105,7 @@ class Command(BaseCommand):
             preview_services.retouch_preview_render(base, strokes[:1])  # warm imports and caches
             for n in range(1, len(strokes) + 1):
                 started, cpu = time.perf_counter(), time.process_time()
-                _, timings = preview_services.retouch_preview_render(base, strokes[:n])
+                _, timings, _ = preview_services.retouch_preview_render(base, strokes[:n])
                 previews.append(time.perf_counter() - started)
                 cpus.append(time.process_time() - cpu)
                 for key, value in timings.items():
