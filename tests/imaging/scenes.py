@@ -380,3 +380,26 @@ def arc_stroke(brush: float, centre: tuple[int, int], radius: int, angles: np.nd
     cy, cx = centre
     return Stroke("detail", brush, tuple((float(cx + radius * np.cos(a)),
                                           float(cy + radius * np.sin(a))) for a in angles))
+
+
+def rail_scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Stroke]:
+    """The thin-rail case (dev photo 016's canopy rail, W3): a pale 3 px rail along y = 100
+    with pale land above it and a dark shore below, a white hull from y = 150; the cutout as
+    u2netp leaves such a rail: the rail held at 160, the shore seen under it at 100, the hull
+    solid, the land clear. Returns the photo, the cutout, the rail's mask and an r 12 detail
+    stroke along the rail."""
+    rng = np.random.default_rng(seed)
+    h, w = 200, 320
+    yy, xx = np.mgrid[:h, :w]
+    rgb = np.empty((h, w, 3), np.float32)
+    land, hull = yy < 100, yy >= 150
+    rgb[land] = (200, 185, 160)
+    rgb[~land] = (70, 62, 55)
+    rgb[hull] = (225, 228, 230)
+    rail = (np.abs(yy - 100) <= 1) & (xx >= 20) & (xx < 300)
+    rgb[rail] = (222, 224, 226)
+    rgb += rng.normal(0, 6, (h, w, 1)) + rng.normal(0, 3, (h, w, 3))
+    cut = np.full((h, w), 100, np.uint8)
+    cut[land], cut[hull], cut[rail] = 0, 255, 160
+    stroke = Stroke("detail", 12.0, tuple((float(x), 100.0) for x in range(40, 281, 8)))
+    return np.clip(rgb, 0, 255).astype(np.uint8), cut, rail, stroke
