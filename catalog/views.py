@@ -607,6 +607,10 @@ def _image_name_rule() -> dict:
         # by hand); image/* alone would hide .heic/.avif where the OS knows no MIME type
         "image_accept": ",".join(["image/*", *sorted(images.IMAGE_EXTENSIONS)]),
         "not_image_reason": archives.NOT_IMAGE_REASON,
+        # an image format the import does not read (.bmp): extension -> its skip's words
+        "unsupported_image_reasons": json.dumps(
+            {ext: archives.UNSUPPORTED_IMAGE_REASON.format(format=name, ext="{ext}")
+             for ext, name in archives.UNSUPPORTED_IMAGE_FORMATS.items()}),
         # a second manifest beside the one the page took ({manifest}), its name differing
         # only in case: skipped, in the import's words (archives.second_manifest_reason)
         "second_manifest_reason": archives.SECOND_MANIFEST_REASON,
@@ -681,6 +685,9 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
             # where the page took the manifest from (a picked folder's): a second one beside
             # it, its name differing only in case, is reported, not passed over
             manifest_path=request.POST.get("manifest_path", ""),
+            # what the page will not send (skipped, held, already stored): named now, so the
+            # report lists them however the session ends (QA38 H1)
+            not_sent=_page_names(request),
         )
     except IMPORT_REFUSALS as exc:
         return _error(request, str(exc), back)
@@ -765,25 +772,13 @@ def _json_field(raw: str, kind: type[_JSON]) -> _JSON | None:
 @capability_required(roles.UPLOAD)
 @require_POST
 def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
-    # upload.js lists what it could not send (network, 5xx) and what it skipped by name
-    failed = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("failed") if n.strip()]
-    skipped = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("skipped") if n.strip()]
-    # and what its preview refused (no product, a taken position): the server says why again
-    held = [n[:MAX_PATH_CHARS] for n in request.POST.getlist("held") if n.strip()]
-    # files its preview found already stored on their own product (a file for a taken
-    # position too: the import finds the duplicate first), not sent unless asked
-    # ("Upload again anyway"): one JSON list of "<sha256 hex>:<name>" (one field, not one
-    # per file: with the kinds above a finish could pass Django's 1,000-field cap), checked
-    # against the catalog again (import_job_finish)
-    stored = _stored_skips(request.POST.get("stored_json", ""))
-    # how many more of each the page counted but did not name (it names at most 200)
-    unlisted = {kind: int(value) for kind in ("failed", "held", "skipped", "stored")
-                if (value := request.POST.get(f"{kind}_more", "").strip()).isascii()
-                and value.isdigit() and len(value) <= 9}
+    # upload.js lists what it could not send (network, 5xx); a page from before QA38 also
+    # what it skipped, held or found stored (a page now names those at the start)
+    page = _page_names(request)
     try:
-        job = import_services.import_job_finish(job_id=pk, failed=failed, skipped=skipped,
-                                                held=held, unlisted=unlisted,
-                                                stored=stored)
+        job = import_services.import_job_finish(
+            job_id=pk, failed=page.failed, skipped=page.skipped, held=page.held,
+            unlisted=page.unlisted, stored=page.stored)
     except ImportJob.DoesNotExist:
         raise Http404("No such import.")
     if _wants_json(request):
@@ -793,6 +788,28 @@ def import_finish(request: HttpRequest, pk: int) -> HttpResponse:
                              "warnings": selectors.import_upload_warnings(job=job),
                              "job_url": reverse("catalog:import_detail", args=[job.pk])})
     return redirect("catalog:import_detail", pk=job.pk)
+
+
+def _page_names(request: HttpRequest) -> import_services.PageNames:
+    """The files a page names as not sent, from a session's start (what it will not send) or
+    its finish (what failed to send): the one reading of those fields for both."""
+    def named(kind: str) -> list[str]:
+        return [n[:MAX_PATH_CHARS] for n in request.POST.getlist(kind) if n.strip()]
+
+    # how many more of each the page counted but did not name (it names at most 200)
+    unlisted = {kind: int(value) for kind in ("failed", "held", "skipped", "stored")
+                if (value := request.POST.get(f"{kind}_more", "").strip()).isascii()
+                and value.isdigit() and len(value) <= 9}
+    return import_services.PageNames(
+        # could not send (network, 5xx); not image file names; held by the preview (no
+        # product, a taken position: the server says why again)
+        failed=named("failed"), skipped=named("skipped"), held=named("held"),
+        # found already stored on their own product (a file for a taken position too: the
+        # import finds the duplicate first), not sent unless asked ("Upload again anyway"):
+        # one JSON list of "<sha256 hex>:<name>" (one field, not one per file: with the
+        # kinds above a request could pass Django's 1,000-field cap), checked against the
+        # catalog again at the session's end
+        stored=_stored_skips(request.POST.get("stored_json", "")), unlisted=unlisted)
 
 
 def _stored_skips(raw: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .images import IMAGE_EXTENSIONS
+from .images import IMAGE_EXTENSIONS, SUPPORTED_LABEL
 
 CHUNK = 1024 * 1024
 # Spooled in memory up to this size, then on disk: a small JPEG never touches the disk.
@@ -45,6 +45,13 @@ MAX_PATH_CHARS = 500
 #: The reason a file is skipped for its name: one wording for a ZIP, a server folder, a browser
 #: upload and the preview (the upload page gets it, and IMAGE_EXTENSIONS, as data attributes).
 NOT_IMAGE_REASON = "Skipped: not an image file name ({ext})."
+#: Image formats the import does not read, by extension: a skip names the format and what to
+#: convert it to (QA38 L9: a .bmp was "not an image file name"), the accepted formats read
+#: from ``images.SUPPORTED_LABEL``; the upload page gets these reasons as data too.
+UNSUPPORTED_IMAGE_FORMATS = {".bmp": "BMP", ".dib": "BMP", ".gif": "GIF",
+                             ".psd": "Photoshop PSD", ".ico": "ICO"}
+UNSUPPORTED_IMAGE_REASON = ("Skipped: {format} images are not supported ({ext}); convert it "
+                            f"to {SUPPORTED_LABEL}.")
 #: Why a file whose path is the manifest's but for case (``Manifest.CSV`` beside
 #: ``manifest.csv``, ``shoot/MANIFEST.csv`` beside ``shoot/manifest.csv``) is not read: one
 #: manifest is read, the other skipped with a warning naming both (``second_manifest_reason``),
@@ -141,10 +148,21 @@ def name_order_key(name: str) -> tuple[str, ...]:
 
 
 def not_image_reason(name: str) -> str:
-    """'' for an image file name (by extension), else why the file is skipped."""
-    if PurePosixPath(name.lower()).suffix in IMAGE_EXTENSIONS:
+    """'' for an image file name (by extension), else why the file is skipped: an image
+    format the import does not read is named, with what to convert it to."""
+    suffix = PurePosixPath(name).suffix
+    if suffix.lower() in IMAGE_EXTENSIONS:
         return ""
-    return NOT_IMAGE_REASON.format(ext=PurePosixPath(name).suffix or "no extension")
+    if suffix.lower() in UNSUPPORTED_IMAGE_FORMATS:
+        return unsupported_image_reason(suffix)
+    return NOT_IMAGE_REASON.format(ext=suffix or "no extension")
+
+
+def unsupported_image_reason(ext: str) -> str:
+    """Why a file of an image format the import does not read (``ext``: ``.bmp``, any case)
+    is skipped."""
+    return UNSUPPORTED_IMAGE_REASON.format(format=UNSUPPORTED_IMAGE_FORMATS[ext.lower()],
+                                           ext=ext)
 
 
 def _nested_archive_reason(name: str) -> str:

@@ -148,7 +148,7 @@ def import_job_create(
     patterns: list[str] | tuple[str, ...] = (), regex: str = "", create_products: bool = False,
     encoding: str = "utf-8", use_folders: bool = True, expected_files: int = 0,
     enqueue: bool = True, replace: bool = False, names: Iterable[str] | None = None,
-    manifest_path: str = "",
+    manifest_path: str = "", not_sent: "PageNames | None" = None,
 ) -> ImportJob:
     """Create an import job.
 
@@ -168,6 +168,10 @@ def import_job_create(
     folder's ``shoot/manifest.csv``; by default its file name), kept in the options so a file
     named as a second manifest beside it (``Manifest.CSV``) is reported
     (``session_manifest_path``).
+    ``not_sent``: a session's, the files the page will not send (skipped by name, held by its
+    preview, already stored), named at its start and kept in the options (``START_NAMES``):
+    the session's end reports them however it ends (the last file, the page's finish, the
+    idle sweep), so a tab closed before the finish loses none of them (QA38 H1).
 
     The ZIP is copied to storage before the transaction opens: a multi-GB copy inside it
     would hold SQLite's write lock for minutes. An upload session's manifest is applied in
@@ -223,6 +227,8 @@ def import_job_create(
         # kept apart from progress_total, which a file past the count raises: a session that
         # declared none (0) never finishes on arrival (``upload_all_arrived``)
         job.options[EXPECTED_FILES] = job.progress_total
+        if not_sent is not None and not_sent.any():
+            job.options[START_NAMES] = not_sent.as_json()
     job = _import_job_save(job=job, enqueue=enqueue)
     if source_kind == ImportJob.Source.UPLOAD and manifest is not None:
         _manifest_remember(job, manifest)
@@ -589,6 +595,62 @@ class PageNames:
     unlisted: Mapping[str, int] | None = None
     stored: Mapping[str, str] | None = None
 
+    def any(self) -> bool:
+        return bool(self.failed or self.skipped or self.held or self.stored
+                    or any((self.unlisted or {}).values()))
+
+    def names(self) -> list[str]:
+        return [*self.failed, *self.skipped, *self.held, *(self.stored or {})]
+
+    def as_json(self) -> dict:
+        return {"failed": list(self.failed), "skipped": list(self.skipped),
+                "held": list(self.held), "unlisted": dict(self.unlisted or {}),
+                "stored": dict(self.stored or {})}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "PageNames":
+        return cls(failed=list(data.get("failed") or ()), skipped=list(data.get("skipped") or ()),
+                   held=list(data.get("held") or ()), unlisted=dict(data.get("unlisted") or {}),
+                   stored=dict(data.get("stored") or {}))
+
+    def joined(self, later: "PageNames | None") -> "PageNames":
+        """These names and ``later``'s (a finish after the start), each name once: a page that
+        names a file at both is reported once."""
+        return self if later is None else _names_joined(self, later)
+
+    def without(self, earlier: "PageNames") -> "PageNames":
+        """These names less those ``earlier`` named (reported already)."""
+        return _names_joined(PageNames(), self, known=earlier)
+
+
+def _names_joined(first: PageNames, second: PageNames, *,
+                  known: PageNames | None = None) -> PageNames:
+    """``first``'s names, then ``second``'s not among them nor among ``known``'s; the counts
+    past the lists (``unlisted``) added up."""
+    seen = set(first.names()) | set(known.names() if known is not None else ())
+    unlisted = dict(first.unlisted or {})
+    for kind, more in (second.unlisted or {}).items():
+        unlisted[kind] = unlisted.get(kind, 0) + int(more)
+    return PageNames(
+        failed=[*first.failed, *(n for n in second.failed if n not in seen)],
+        skipped=[*first.skipped, *(n for n in second.skipped if n not in seen)],
+        held=[*first.held, *(n for n in second.held if n not in seen)],
+        stored={**(first.stored or {}),
+                **{n: sha for n, sha in (second.stored or {}).items() if n not in seen}},
+        unlisted=unlisted)
+
+
+#: ``ImportJob.options`` key: the files the page named at a session's start as not to be sent
+#: (``import_job_create``'s ``not_sent``, ``PageNames.as_json``).
+START_NAMES = "page_start_names"
+#: ``ImportJob.checkpoint`` key: how many names past the lists the session's report counted
+#: so far (its message says so however often it is written again).
+NOT_LISTED = "not_listed"
+
+
+def _start_names(job: ImportJob) -> PageNames:
+    return PageNames.from_json((job.options or {}).get(START_NAMES) or {})
+
 
 def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> ImportJob:
     """The one place a browser session is finished, by the page (``page``: its finish) or
@@ -610,11 +672,16 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                 return ImportJob.objects.get(pk=job_id)
         elif not late:
             return job
-        errors = warnings = duplicates = not_listed = 0
+        # the names the page gave at the start are reported when the session ends, however
+        # it ends (QA38 H1: a tab closed before the finish lost them); a late finish adds its
+        # own (the files that failed to send), each name once
+        start = _start_names(job)
+        report = (page or PageNames()).without(start) if late else start.joined(page)
+        errors, warnings, duplicates, not_listed = _finish_names_report(
+            job, failed=report.failed, skipped=report.skipped, held=report.held,
+            unlisted=report.unlisted, stored=report.stored)
+        checkpoint[NOT_LISTED] = int(checkpoint.get(NOT_LISTED) or 0) + not_listed
         if page is not None:
-            errors, warnings, duplicates, not_listed = _finish_names_report(
-                job, failed=page.failed, skipped=page.skipped, held=page.held,
-                unlisted=page.unlisted, stored=page.stored)
             checkpoint[PAGE_NAMES_DONE] = True
         if late:
             # the rows reported missing when it ended on its own, said again below with the
@@ -625,8 +692,7 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
                                            filename=_manifest_for(job).name[:512]).delete()
             errors -= int(ended["missing"])
             warnings -= int(ended.get("missing_warnings", 0))
-        named = ([*page.failed, *page.skipped, *page.held, *(page.stored or {})]
-                 if page is not None else [])
+        named = [*start.names(), *(page.names() if page is not None else [])]
         if page is None:
             checkpoint[ENDED_ON_ARRIVAL] = {
                 "after": ImportIssue.objects.filter(job=job).order_by("-pk")
@@ -643,7 +709,7 @@ def _upload_session_end(*, job_id: int, page: PageNames | None = None) -> Import
         job.duplicate_count += duplicates
         job.status = JobStatus.DONE
         job.finished_at = job.finished_at or timezone.now()
-        job.message = (import_summary(job) + unlisted_note(not_listed)
+        job.message = (import_summary(job) + unlisted_note(checkpoint[NOT_LISTED])
                        + upload_stopped_note(job))[:1000]
         job.progress_total = max(job.progress_total, job.progress_done)
         job.checkpoint = checkpoint
@@ -737,9 +803,32 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
             pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at
         ).update(status=status, finished_at=timezone.now(), message=message[:1000]):
             closed += 1
+            _start_names_report(job.pk, note)
             _positions_by_name(job)
             events.import_finished(job.pk)
     return closed
+
+
+def _start_names_report(job_id: int, note: str) -> None:
+    """A session the idle sweep closed: the files its page named at the start as not sent
+    are in its report too (the page never finished it: its tab was closed), and its counts
+    and message say so (``note``: why it stopped)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        start = _start_names(job)
+        if not start.any():
+            return
+        errors, warnings, duplicates, not_listed = _finish_names_report(
+            job, failed=start.failed, skipped=start.skipped, held=start.held,
+            unlisted=start.unlisted, stored=start.stored)
+        job.error_count += errors
+        job.warning_count += warnings + duplicates
+        job.duplicate_count += duplicates
+        fields = ["error_count", "warning_count", "duplicate_count"]
+        if job.status == JobStatus.DONE:
+            job.message = (import_summary(job) + unlisted_note(not_listed) + note)[:1000]
+            fields.append("message")
+        job.save(update_fields=fields)
 
 
 def import_job_cancel(*, job_id: int) -> bool:

@@ -23,8 +23,9 @@
  * and the summary counts them (QA 2026-12-05: a drop lost
  * them without a word). Files whose names are not image file names (the server's rule,
  * given by the drop zone's data-image-extensions and data-not-image) are not sent: they
- * are shown as skipped in the server's words, and a session's finish lists them in the
- * report, as a ZIP import does.
+ * are shown as skipped in the server's words, and a session's start names them for the
+ * report, as a ZIP import lists them (nameNotSent: named at the start, the report has them
+ * even when the tab is closed before the finish, QA38 H1).
  * Files are sent in name order, and a session's finish lists the files that could not be
  * sent; the server then puts unpositioned files in name order, and the rows say where.
  * Files the preview lists as not mapped (an unknown SKU, a deleted product) or refused for a
@@ -32,7 +33,7 @@
  * either: the server would refuse them. The preview lists every one (the first 50, the rest
  * behind "Show all"); they are marked "will be skipped" with the preview's reason, left out
  * of the count on the Upload button until new options (or "Replace") map them, and a
- * session's finish names them (held) so the report lists them with the server's reason,
+ * session's start names them (held) so the report lists them with the server's reason,
  * and the "Not stored" box lists them once the session is done. A file held as not mapped
  * whose first bytes are no image's is sent after all (findUnreadable): the import says it is
  * unreadable, and its row adds the SKU's reason after. While the preview says the
@@ -52,7 +53,7 @@
  * another product's, with "N files look already stored" under the preview's counts. A
  * duplicate of its own product's image is not sent (since 2026-12-05: a re-dropped shoot
  * re-sent every photo): "N already stored — skipped" stands by the Upload button with
- * "Upload again anyway", and the session's finish names each with its hash (stored_json),
+ * "Upload again anyway", and the session's start names each with its hash (stored_json),
  * so the server checks it again and the report lists it. A copy of another product's image
  * is sent (the import stores it there too). A file the preview holds for a taken position
  * is checked too: the import looks for a duplicate on the product before it looks at the
@@ -204,6 +205,12 @@
     const dot = base.lastIndexOf(".");
     const ext = dot > 0 ? base.slice(dot) : "";
     if (ext && known.includes(ext.toLowerCase())) return "";
+    // an image format the import does not read (.bmp): the server's words, naming it and
+    // what to convert it to (archives.unsupported_image_reason, data-unsupported-images)
+    let unsupported = {};
+    try { unsupported = JSON.parse(zone.dataset.unsupportedImages || "{}"); } catch (e) { /* */ }
+    const words = unsupported[ext.toLowerCase()];
+    if (words) return words.replace("{ext}", ext);
     return (zone.dataset.notImage || "Skipped: not an image file name ({ext}).")
       .replace("{ext}", ext || "no extension");
   }
@@ -449,11 +456,11 @@
 
   /* name -> [width, height] of a ZIP's image entries whose header upload_dims.js reads
    * (JPEG, PNG, WebP), one entry at a time (a head of at most ZIP_HEAD_BYTES in memory),
-   * and how many image entries it could not read (TIFF, HEIC, another compression, a JPEG
-   * whose frame header lies further in): the import decides those on arrival. */
+   * and the image entries it could not read (their names: TIFF, HEIC, another compression, a
+   * JPEG whose frame header lies further in): the import decides those on arrival. */
   async function zipEntrySizes(file, entries, current) {
     const sizes = {};
-    let unread = 0;
+    const unread = [];
     for (const [name, entry] of entries) {
       if (!entry.bytes || entry.junk ||
           notImageReason(document.querySelector("[data-dropzone]"), name)) {
@@ -465,24 +472,28 @@
       const found = head ? await window.CutroomUploadDims.sizes([{ name: name, file: head }])
         : {};
       if (found[name]) sizes[name] = found[name];
-      else unread += 1;
+      else unread.push(name);
     }
     return { sizes: sizes, unread: unread };
   }
 
-  /* "N files: pixel size not read in the browser …: sizes checked on import." under a
-   * preview's counts, for the image files whose header size the page could not read (TIFF,
-   * HEIC, AVIF, …): said, not implied, since the preview cannot refuse these for their size.
-   * One line for a ZIP's entries and for picked or dropped files alike. */
+  /* "N files: pixel size not read in the browser …: sizes checked on import: a.tif, b.heic."
+   * under a preview's counts, for the image files whose header size the page could not read
+   * (TIFF, HEIC, AVIF, …), by name (QA38 M4: "1 file" said not which): said, not implied,
+   * since the preview cannot refuse these for their size. One line for a ZIP's entries and
+   * for picked or dropped files alike (`unread`: their names). */
+  const UNREAD_NAMES_SHOWN = 5;
   function showSizesUnread(target, unread) {
     const result = target && target.querySelector("[data-import-preview-result]");
-    if (!unread || !result || result.querySelector(":scope > .error")) return;
+    if (!unread.length || !result || result.querySelector(":scope > .error")) return;
     const line = document.createElement("p");
     line.className = "muted small";
     line.dataset.previewSizesUnread = "";
-    line.textContent = `${plural(unread, "file")}: pixel size not read in the browser ` +
-      "(TIFF, HEIC or AVIF, another compression, or a header further in): sizes checked on " +
-      "import.";
+    const more = unread.length - UNREAD_NAMES_SHOWN;
+    line.textContent = `${plural(unread.length, "file")}: pixel size not read in the ` +
+      "browser (TIFF, HEIC or AVIF, another compression, or a header further in): sizes " +
+      `checked on import: ${unread.slice(0, UNREAD_NAMES_SHOWN).join(", ")}` +
+      `${more > 0 ? ` and ${more} more` : ""}.`;
     const summary = result.querySelector(".preview-summary");
     if (summary) summary.after(line); else result.prepend(line);
   }
@@ -704,13 +715,21 @@
       const empty = pending.filter((i) => i.file.size === 0).map((i) => i.path || i.file.name);
       const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
       const dims = window.CutroomUploadDims;  // static/js/upload_dims.js: header sizes
-      let unread = 0;
+      let unread = [];
       (dims ? dims.sizes(pending.map((i) => ({ name: i.path || i.file.name, file: i.file })))
         : Promise.resolve(null))
-        .then((sizes) => {
-          // files with bytes whose header size was not read: the import decides on arrival
-          unread = sizes ? pending.filter((i) => i.file.size > 0 &&
-            !sizes[i.path || i.file.name]).length : 0;
+        .then(async (sizes) => {
+          // files with bytes whose header size was not read: the import decides on arrival.
+          // Not a file whose first bytes are no image's: that one is unreadable, counted so
+          // (findUnreadable), not an image of a size unknown here
+          const unsized = sizes ? pending.filter((i) => i.file.size > 0 &&
+            !sizes[i.path || i.file.name]) : [];
+          unread = [];
+          for (const item of unsized) {
+            if (await looksLikeImage(item.file).catch(() => false)) {
+              unread.push(item.path || item.file.name);
+            }
+          }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
             true, empty, sizes);
         })
@@ -1033,6 +1052,10 @@
         unmapped: 0, taken: 0, waiting: 0, empty: 0, stored_before: 0, ignored: 0,
         already: 0,  // already stored on its product: skipped (state "already" once started)
         refused_ahead: 0,  // among pending: "Will be refused" by the preview (empty, size)
+        sized: 0,  // among pending: refused for their header size by the preview (sent)
+        unreadable: 0,  // among pending: not mapped, but no image's first bytes (sent)
+        held: 0,  // not sent, not yet named to a session: skipped by name, not mapped, taken
+        held_skipped: 0, held_unmapped: 0, held_taken: 0,  // the same, by kind
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
@@ -1046,6 +1069,15 @@
           (item.empty || sizedOut(item))) c.refused_ahead += 1;
         if (!item.state && item.unmapped === undefined && item.stored &&
           !this.skipsStored(item)) c.stored_before += 1;
+        if (!item.state && item.unmapped === undefined && !this.skipsStored(item)) {
+          if (sizedOut(item)) c.sized += 1;
+          if (item.unreadable) c.unreadable += 1;
+        }
+        if (!item.reported && (item.state === "skipped" ||
+          (!item.state && item.unmapped !== undefined))) {
+          c.held += 1;
+          c[item.state ? "held_skipped" : (item.taken ? "held_taken" : "held_unmapped")] += 1;
+        }
       }
       return c;
     }
@@ -1077,51 +1109,95 @@
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
-      if (c.skipped) text += ` · ${c.skipped} skipped (not image files)`;
+      if (c.skipped) text += ` · ${c.skipped} skipped (file type)`;
       if (c.ignored) text += ` · ${c.ignored} ignored (hidden or system files)`;
       if (c.unmapped && !answered) text += ` · ${c.unmapped} not mapped`;
       if (c.taken && !answered) text += ` · ${c.taken} refused (position taken)`;
       if (c.empty) text += ` · ${c.empty} empty (0 bytes: will be refused)`;
+      // what the preview's counts say too, from these counts (QA38 M4: the preview's "1
+      // refused for size" was not among them)
+      if (c.sized && !answered) text += ` · ${c.sized} refused for size (sent: the import ` +
+        "says why)";
+      if (c.unreadable && !answered) text += ` · ${c.unreadable} unreadable (sent: the ` +
+        "import checks it)";
       if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
         "look"} already stored`;
       if (c.already && !answered) text += ` · ${c.already} already stored — skipped`;
       this.summary.textContent = text;
-      this.startButton.hidden = this.running || this.autostart || !c.pending;
+      // nothing to send, every file held back (not mapped, position taken, skipped by name,
+      // already stored): the button stays, held, saying why, as for "every file refused"
+      // (QA38 L8: it hid without a word, "Upload 0 files" to a script)
+      const storedSkips = this.items.filter((i) => this.skipsStored(i)).length;
+      const allHeld = !this.running && !this.previewError && !c.pending &&
+        c.held + storedSkips > 0;
+      this.startButton.hidden = this.running || this.autostart || (!c.pending && !allHeld);
       this.startButton.textContent = `Upload ${plural(c.pending, "file")}`;
       // every file to send is one the preview says the import refuses (refusesEvery)
       const allRefused = this.previewError ? null :
         refusesEvery(c.pending, c.refused_ahead, "upload");
-      const held = !!this.previewError || !!allRefused;
+      const held = !!this.previewError || !!allRefused || allHeld;
       this.startButton.disabled = held;
       // the stylesheet has no disabled look for buttons: dim it here, and say why beside it
       this.startButton.style.opacity = held ? "0.5" : "";
       this.startButton.style.cursor = held ? "not-allowed" : "";
       this.startButton.title = this.previewError ?
         "Fix the error the preview shows first: the upload would be refused." :
-        (allRefused ? allRefused.title : "");
+        (allRefused ? allRefused.title :
+          (allHeld ? "Nothing to upload: every file is held back (each row says why)." : ""));
       if (this.previewError && c.pending && !this.running) {
         this.summary.textContent += " · fix the error shown below to upload";
       } else if (allRefused && !this.running) {
         this.summary.textContent += ` · ${allRefused.note} (each row says why)`;
+      } else if (allHeld) {
+        const count = c.held + storedSkips;
+        this.summary.textContent += ` · nothing to upload: ${count === 1 ? "the file is" :
+          `all ${count} files are`} held back (each row says why)`;
       }
       this.clearButton.hidden = this.running || !c.total;
-      this.showSkipNote(this.running ? 0 : c.unmapped + c.taken);
+      this.showSkipNote(this.running ? null : c);
+      if (!this.running) this.showPreviewCounts(c);
       if (!this.running) for (const item of this.items) this.showStoredRow(item);
       this.showStoredSkip();
       this.showStoredCount();
       this.root.dataset.state = this.running ? "running" : (c.pending ? "ready" : "idle");
     }
 
-    showSkipNote(count) {
+    /* "3 files will be skipped (see why above): 1 not an image file, 2 not mapped." under
+     * the preview: the files of this upload not sent, by kind, from counts() as the summary
+     * is (QA38 M4: it said 2 where the summary's were 3); gone while the upload runs and once
+     * it is done (those files are then named to the session: its report lists them). */
+    showSkipNote(c) {
       if (!this.preview) return;
       if (!this.skipNote) {
         this.skipNote = el("p", "warn-text");
         this.skipNote.dataset.previewSkipNote = "";
         this.preview.after(this.skipNote);
       }
+      const count = c ? c.held : 0;
       this.skipNote.hidden = !count;
+      if (!count) return;
+      const kinds = [];
+      if (c.held_skipped) kinds.push(`${c.held_skipped} file type`);
+      if (c.held_unmapped) kinds.push(`${c.held_unmapped} not mapped`);
+      if (c.held_taken) kinds.push(`${c.held_taken} position taken`);
       this.skipNote.textContent =
-        `${plural(count, "file")} will be skipped (see why above).`;
+        `${plural(count, "file")} will be skipped (see why above): ${kinds.join(", ")}.`;
+    }
+
+    /* The preview's "N not mapped" (the server's, from the names: files skipped by name and
+     * unknown SKUs alike) split as the page counts those files: not mapped (held), skipped
+     * by name, unreadable (sent after all, findUnreadable), so it agrees with the summary
+     * and the skip note (QA38 M4: "4 not mapped" beside "1 skipped · 2 not mapped"). */
+    showPreviewCounts(c) {
+      const span = this.preview && !this.preview.hidden &&
+        this.preview.querySelector("[data-preview-unmapped-count]");
+      if (!span) return;
+      const parts = [];
+      if (c.unmapped) parts.push(`${c.unmapped} not mapped`);
+      if (c.skipped) parts.push(`${c.skipped} skipped (file type)`);
+      if (c.unreadable) parts.push(`${c.unreadable} unreadable (sent: the import checks it)`);
+      const text = parts.join(" · ");
+      if (text && span.textContent !== text) span.textContent = text;
     }
 
     fail(message) {
@@ -1130,12 +1206,41 @@
       if (this.preview && this.preview.querySelector(".error")) this.preview.hidden = true;
     }
 
-    async session() {
+    /* The files the page will not send, named in a session's start request (the import row
+     * is made then): skipped by name, held by the preview, found already stored on their
+     * product. The server reports them when the session ends, however it ends: named only
+     * in the finish, they were lost with a tab closed before it (QA38 H1: the last file's
+     * arrival ended the session, and no report row named the held file). Past
+     * MAX_FINISH_NAMES of a kind the rest are counted (`<kind>_more`), not named: the
+     * report and the message say "… and 1,234 more". */
+    nameNotSent(body, { skipped, held, already }) {
+      const name = (i) => i.path || i.file.name;
+      const more = (kind, items) => {
+        if (items.length > MAX_FINISH_NAMES) {
+          body.append(`${kind}_more`, String(items.length - MAX_FINISH_NAMES));
+        }
+      };
+      for (const item of skipped.slice(0, MAX_FINISH_NAMES)) body.append("skipped", name(item));
+      more("skipped", skipped);
+      // held back because the preview refused them: the server says why in the report
+      for (const item of held.slice(0, MAX_FINISH_NAMES)) body.append("held", name(item));
+      more("held", held);
+      // "<sha256>:<name>" in one JSON field (with the kinds above, one field each could pass
+      // Django's 1,000-field cap); the server checks each again and its report names every one
+      if (already.length) {
+        body.append("stored_json", JSON.stringify(already.slice(0, MAX_FINISH_NAMES)
+          .map((i) => `${i.storedSha}:${name(i)}`)));
+      }
+      more("stored", already);
+    }
+
+    async session(notSent) {
       if (!this.root.dataset.sessionUrl) {
         return { upload_url: this.root.dataset.uploadUrl };
       }
       const body = new FormData(this.form);
       body.append("expected", String(this.counts().pending));
+      this.nameNotSent(body, notSent);
       // every file of the drop, as the preview had them: the server matches the manifest's
       // rows to all at once (a row whose base name two folders hold goes to neither)
       body.append("names_json", JSON.stringify(this.items.filter((i) => !i.state ||
@@ -1162,17 +1267,28 @@
       // server's finish makes that order hold whatever order they arrive in.
       const pending = this.items.filter((i) => !i.state && i.unmapped === undefined &&
         !this.skipsStored(i)).sort(byPath);
-      // found stored on their own product by the preview: not sent, named by the finish
+      // not sent, named by the session's start (nameNotSent): found stored on their own
+      // product by the preview, skipped by name, held by the preview
       const already = this.items.filter((i) => this.skipsStored(i));
+      const notSent = {
+        already: already,
+        skipped: this.items.filter((i) => i.state === "skipped" && !i.reported),
+        held: this.items.filter((i) => !i.state && i.unmapped !== undefined && !i.reported),
+      };
       if (!pending.length) return;
       this.running = true;
       this.result.replaceChildren();
       this.update();
-      const session = await this.session();
+      const session = await this.session(notSent);
       if (!session) {
         this.running = false;
         this.update();
         return;
+      }
+      if (session.finish_url) {
+        for (const item of [...notSent.skipped, ...notSent.held, ...already]) {
+          item.reported = true;
+        }
       }
       for (const item of already) {
         item.state = "already";
@@ -1201,7 +1317,7 @@
       // own uploader), the next free position goes by arrival: send them one at a time.
       const lanes = session.finish_url ? CONCURRENCY : 1;
       await Promise.all(Array.from({ length: Math.min(lanes, pending.length) }, worker));
-      await this.finish(session, pending);
+      await this.finish(session, pending, notSent);
       this.running = false;
       this.update();
     }
@@ -1365,49 +1481,21 @@
       }
     }
 
-    async finish(session, sent) {
+    async finish(session, sent, notSent) {
       const parts = [];
       if (session.finish_url) {
         const body = new FormData();
         const name = (i) => i.path || i.file.name;
-        // past MAX_FINISH_NAMES of a kind the rest are counted (`<kind>_more`), not named:
-        // the report and the message say "… and 1,234 more"
-        const more = (kind, items) => {
-          if (items.length > MAX_FINISH_NAMES) {
-            body.append(`${kind}_more`, String(items.length - MAX_FINISH_NAMES));
-          }
-        };
-        const notSent = sent.filter((i) => i.notSent);
-        for (const item of notSent.slice(0, MAX_FINISH_NAMES)) {
+        // the files that failed to send: the rest not sent were named at the start
+        // (nameNotSent); past MAX_FINISH_NAMES the rest are counted, not named
+        const notSentNow = sent.filter((i) => i.notSent);
+        for (const item of notSentNow.slice(0, MAX_FINISH_NAMES)) {
           body.append("failed", name(item));
         }
-        more("failed", notSent);
-        const skipped = this.items.filter((i) => i.state === "skipped" && !i.reported);
-        for (const item of skipped.slice(0, MAX_FINISH_NAMES)) {
-          body.append("skipped", name(item));
+        if (notSentNow.length > MAX_FINISH_NAMES) {
+          body.append("failed_more", String(notSentNow.length - MAX_FINISH_NAMES));
         }
-        more("skipped", skipped);
-        for (const item of skipped) item.reported = true;
-        // held back because the preview refused them: the server says why in the report
-        const held = this.items.filter((i) => !i.state && i.unmapped !== undefined &&
-          !i.reported);
-        for (const item of held.slice(0, MAX_FINISH_NAMES)) {
-          body.append("held", name(item));
-        }
-        more("held", held);
-        for (const item of held) item.reported = true;
-        for (const item of held) this.listHeld(item);
-        // not sent: found stored on the product each maps to. "<sha256>:<name>" in one JSON
-        // field (with the kinds above, one field each could pass Django's 1,000-field cap);
-        // the server checks each again and its report names every one
-        const already = this.items.filter((i) => i.state === "already" && !i.reported);
-        if (already.length) {
-          body.append("stored_json", JSON.stringify(already.slice(0, MAX_FINISH_NAMES)
-            .map((i) => `${i.storedSha}:${name(i)}`)));
-        }
-        more("stored", already);
-        for (const item of already) item.reported = true;
-        for (const item of already) this.listHeld(item);
+        for (const item of [...notSent.held, ...notSent.already]) this.listHeld(item);
         const answer = await post(session.finish_url, body, this.token);
         for (const moved of (answer.data && answer.data.positions) || []) {
           // the session's end put unpositioned files in name order: say where they are now

@@ -91,7 +91,7 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
     expect(page.locator("#bulk-uploader [data-file-list] li")).to_have_count(31)
     uploader = page.locator("#bulk-uploader")
     expect(uploader.locator("[data-preview-skip-note]")).to_have_text(
-        "1 file will be skipped (see why above).", timeout=15_000)
+        "1 file will be skipped (see why above): 1 not mapped.", timeout=15_000)
     expect(uploader.locator('[data-file-list] li[data-filename="T99_MAIN.jpg"] .outcome')
            ).to_contain_text("Will be skipped: Unknown SKU T99")
     expect(uploader.locator("[data-start]")).to_have_text("Upload 30 files")
@@ -581,7 +581,8 @@ def test_it_sends_in_name_order_skips_non_images_and_reports_what_never_arrived(
     expect(uploader.locator('[data-file-list] li[data-filename="readme.txt"] .outcome')
            ).to_have_text("Skipped: not an image file name (.txt).")
     expect(uploader.locator('[data-file-list] li[data-filename="anim.gif"] .outcome')
-           ).to_have_text("Skipped: not an image file name (.gif).")
+           ).to_have_text("Skipped: GIF images are not supported (.gif); convert it to JPEG, "
+                          "PNG, WebP, TIFF, HEIC/HEIF or AVIF.")
     page.click("#bulk-uploader [data-start]")
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     expect(uploader.locator("[data-summary]")).to_contain_text(

@@ -76,7 +76,8 @@ def test_it_reads_a_zips_entry_sizes_and_says_which_it_could_not(
     # the TIFF's and the HEIC's sizes are not read in the browser: said, not implied
     expect(preview.locator("[data-preview-sizes-unread]")).to_have_text(
         "2 files: pixel size not read in the browser (TIFF, HEIC or AVIF, another "
-        "compression, or a header further in): sizes checked on import.")
+        "compression, or a header further in): sizes checked on import: ZS-3/scan.tif, "
+        "ZS-4/photo.heic.")
     assert not ImageAsset.objects.exists()
 
 
@@ -96,7 +97,8 @@ def test_it_says_which_dropped_files_sizes_are_checked_on_import(live_server, pa
         "3 of 3 files → 3 products", timeout=15_000)
     expect(preview.locator("[data-preview-sizes-unread]")).to_have_text(
         "2 files: pixel size not read in the browser (TIFF, HEIC or AVIF, another "
-        "compression, or a header further in): sizes checked on import.")
+        "compression, or a header further in): sizes checked on import: TH-1_MAIN.tif, "
+        "TH-2_MAIN.heic.")
 
 
 SCRIPTS = ('<script src="/static/js/upload_known.js" defer></script>',

@@ -215,7 +215,11 @@ def test_it_lists_zip_entries_in_name_order_as_a_folder_is_walked(tmp_path):
 
 @pytest.mark.parametrize(("name", "reason"), [
     ("readme.txt", "Skipped: not an image file name (.txt)."),
-    ("anim.GIF", "Skipped: not an image file name (.GIF)."),
+    # an image format the import does not read: named, with what to convert it to (QA38 L9)
+    ("anim.GIF", "Skipped: GIF images are not supported (.GIF); "
+                  "convert it to JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF."),
+    ("scan.bmp", "Skipped: BMP images are not supported (.bmp); "
+                  "convert it to JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF."),
     ("noext", "Skipped: not an image file name (no extension)."),
     ("a/IMG_1.JPEG", ""),
 ])

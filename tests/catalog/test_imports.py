@@ -20,6 +20,7 @@ from catalog.services.assets import asset_ingest
 from catalog.services.import_runner import CANCELLED_REASON, cancelled_message
 from catalog.services.imports import (
     HELD_REASON,
+    PageNames,
     import_job_cancel,
     import_job_create,
     import_job_finish,
@@ -127,6 +128,46 @@ def test_it_adds_the_held_names_of_the_pages_late_finish_once(storage, finished_
     assert set(_reasons(job)) == {"NOPE-1_MAIN.jpg", "notes.txt"}
     assert _reasons(job)["NOPE-1_MAIN.jpg"] != HELD_REASON  # the server's own reason
     assert finished_events == [job.pk]
+
+
+def test_it_reports_the_names_given_at_the_start_when_the_last_file_ends_the_session(
+        storage, finished_events):
+    """QA38 H1: the tab closed before the finish; the names the page gave when the session
+    started are in the report all the same, and a late finish naming them again (a page
+    from before) lists none twice, while its failed file is added."""
+    ProductFactory(sku="BETA-2")
+    job = import_job_create(
+        user=None, source_kind="upload", expected_files=1,
+        patterns=["{sku}_{position}.jpg"],
+        not_sent=PageNames(held=["QA-100 PT05 café.jpg"], skipped=["notes.txt"],
+                           unlisted={"skipped": 3}))
+    _send(job, "BETA-2_PT05.jpg", jpeg_bytes(seed=21))
+    job.refresh_from_db()
+    assert (job.status, job.imported_count, job.error_count) == ("done", 1, 1)
+    assert set(_reasons(job)) == {"QA-100 PT05 café.jpg", "notes.txt", "…"}
+    assert _reasons(job)["QA-100 PT05 café.jpg"] != HELD_REASON  # the server's own reason
+    assert job.message.startswith("1 imported, 1 refused.") and "3 more" in job.message
+    assert "QA-100 PT05 café.jpg" in import_job_report_csv(job=job)
+    job = import_job_finish(job_id=job.pk, held=["QA-100 PT05 café.jpg"],
+                            failed=["BETA-2_PT06.jpg"])
+    assert sorted(job.issues.values_list("filename", flat=True)) == [
+        "BETA-2_PT06.jpg", "QA-100 PT05 café.jpg", "notes.txt", "…"]
+    assert job.error_count == 2 and "3 more" in job.message  # the start's count stays said
+    assert finished_events == [job.pk]
+
+
+def test_it_reports_the_names_given_at_the_start_of_a_session_the_idle_sweep_closes(
+        storage, finished_events):
+    ProductFactory(sku="BETA-3")
+    job = import_job_create(user=None, source_kind="upload", expected_files=2,
+                            patterns=["{sku}_{position}.jpg"],
+                            not_sent=PageNames(held=["NOPE-9_MAIN.jpg"]))
+    _send(job, "BETA-3_MAIN.jpg", jpeg_bytes(seed=22))  # the second never comes
+    assert imports.import_uploads_close_stale(idle_seconds=-1) == 1
+    job.refresh_from_db()
+    assert (job.status, job.imported_count, job.error_count) == ("done", 1, 1)
+    assert "Unknown SKU" in _reasons(job)["NOPE-9_MAIN.jpg"]
+    assert job.message.startswith("1 imported, 1 refused. The upload stopped after 1 of 2")
 
 
 def test_it_reports_a_manifest_row_the_page_held_once_after_the_session_ended_on_its_own(

@@ -703,7 +703,9 @@ def test_it_skips_a_non_image_name_in_a_session_in_the_zip_import_words(storage)
     results = _session_send(job, ["readme.txt", "anim.gif"],
                             {"readme.txt": b"hello", "anim.gif": b"GIF89a" + b"\0" * 64})
     assert {r.reason for r in results.values()} == {
-        "Skipped: not an image file name (.txt).", "Skipped: not an image file name (.gif)."}
+        "Skipped: not an image file name (.txt).",
+        "Skipped: GIF images are not supported (.gif); convert it to JPEG, PNG, WebP, TIFF, "
+        "HEIC/HEIF or AVIF."}
     job = import_job_finish(job_id=job.pk)
     assert job.warning_count == 2 and job.error_count == 0
 

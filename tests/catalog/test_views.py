@@ -803,6 +803,29 @@ def test_it_finishes_a_session_with_the_files_the_browser_could_not_send(manager
     assert "Skipped: not an image file name (.txt)." in page
 
 
+def test_it_reports_what_the_page_named_at_the_start_though_no_finish_came(manager_client,
+                                                                          storage):
+    """QA38 H1: the tab closed within 0.3 s of Upload; the session ended when its one file
+    arrived, and the held file (named at the start, not only at the finish) is in the
+    report and report.csv, its already-stored file checked again."""
+    product = ProductFactory(sku="BETA-2")
+    kept = stored_image(product, "old.jpg", "MAIN", seed=5)
+    urls = manager_client.post(reverse("catalog:bulk_upload"), {
+        "patterns": "{sku}_{position}.jpg", "expected": "1",
+        "held": ["QA-100 PT05 café.jpg"], "skipped": ["notes.txt"],
+        "stored_json": f'["{kept.sha256}:BETA-2_MAIN.jpg"]', "held_more": "2",
+    }, **JSON).json()
+    manager_client.post(urls["upload_url"], {
+        "file": upload("BETA-2_PT05.jpg", product_jpeg(700, 600, seed=6))}, **JSON)
+    job = ImportJob.objects.get(pk=urls["job"])
+    assert job.status == "done"
+    assert (job.imported_count, job.error_count, job.duplicate_count) == (1, 3, 1)
+    report = manager_client.get(reverse("catalog:import_report", args=[job.pk]))
+    text = b"".join(report.streaming_content).decode()
+    assert "QA-100 PT05 café.jpg" in text and "characters a SKU cannot have" in text
+    assert "notes.txt" in text and "BETA-2_MAIN.jpg" in text and "2 more" in text
+
+
 def test_it_finishes_a_session_with_its_duplicates_in_the_reports_settled_words(
         manager_client, storage):
     """QA 2026-12-05 (qa33b L1): the copy's answer named its kept file at MAIN; the

@@ -78,7 +78,7 @@ def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client,
     # skipped for its name stays not mapped, as the report skips it
     named = re.search(r"data-preview-named-count>(\d+) refused for the path<", page)
     assert named and int(named.group(1)) == job.error_count
-    assert "· <span class=\"warn\">1 not mapped</span>" in page
+    assert "· <span class=\"warn\" data-preview-unmapped-count>1 not mapped</span>" in page
 
 
 def test_it_announces_and_lists_a_product_the_manifest_makes_without_a_file(
