@@ -1234,6 +1234,11 @@ class ReasonCount:
     reason: str
     count: int
     examples: list[str]
+    #: (image, its own sentence in full) for each named image, when the kind's images differ
+    #: in their figures: the page reads one labelled sentence per image (QA 2026-12-06,
+    #: session 38: the kind's line with "…" gaps and the images' bare figures,
+    #: "ALPHA-1 MAIN (2, 581, 422, 365, 42, 1.1%)", could not be read)
+    sentences: tuple[tuple[str, str], ...] = ()
 
     @property
     def more(self) -> int:
@@ -1258,14 +1263,16 @@ class PresetResult:
 
 
 def _reason_count(entry: dict) -> ReasonCount:
-    """A kind's line: its reason in full, the figures its images differ in as "…", and each
-    named image with its own ("the product is enlarged … (… in the cutout, …) … — 2: PT02
-    (7.4x, 142x230 px), PT04 (3.1x, 541x193 px)"). A report kept before the figures were
-    (2026-12-06) compares its named images' texts; one kept before the texts were
-    (2026-12-04) shows its first text as it was."""
+    """A kind's line: its reason in full when its images share every figure; otherwise the
+    reason with the figures they differ in as "…" (what kinds are merged and compared by)
+    and, to show, each named image with its own sentence ("QA-SIX PT02: the product is
+    enlarged 7.4x (142x230 px …"). A report kept before the figures were (2026-12-06)
+    compares its named images' texts; one kept before the texts were (2026-12-04) shows its
+    first text as it was."""
     reason = str(entry.get("reason", ""))
     examples = [str(x) for x in entry.get("examples") or []]
     texts = entry.get("texts")
+    sentences: tuple[tuple[str, str], ...] = ()
     if isinstance(texts, list) and len(texts) == len(examples) and texts:
         figures = entry.get("figures")
         if not isinstance(figures, list):
@@ -1274,13 +1281,13 @@ def _reason_count(entry: dict) -> ReasonCount:
                 figures = _same_figures(figures, _figures(str(text)))
         reason, varying = _reason_line(reason, figures)
         if varying:
-            named = []
-            for image, text in zip(examples, texts, strict=True):
-                own = _figures(str(text))
-                mine = [str(own[i]).strip() for i in varying if i < len(own)]
-                named.append(f"{image} ({', '.join(mine)})" if mine else image)
-            examples = named
-    return ReasonCount(reason, int(entry.get("count") or 0), examples)
+            sentences = tuple(zip(examples, map(str, texts), strict=True))
+    return ReasonCount(reason, int(entry.get("count") or 0), examples, sentences)
+
+
+def _sentences(line: ReasonCount) -> tuple[tuple[str, str], ...]:
+    # a line without its own sentences shares every figure: its reason is each image's
+    return line.sentences or tuple((image, line.reason) for image in line.examples)
 
 
 def _reason_counts(entries) -> list[ReasonCount]:
@@ -1295,7 +1302,8 @@ def _reason_counts(entries) -> list[ReasonCount]:
         line = _reason_count(entry)
         seen = merged.get(line.reason)
         merged[line.reason] = line if seen is None else ReasonCount(
-            line.reason, seen.count + line.count, seen.examples + line.examples)
+            line.reason, seen.count + line.count, seen.examples + line.examples,
+            _sentences(seen) + _sentences(line) if seen.sentences or line.sentences else ())
     return list(merged.values())
 
 
@@ -1597,6 +1605,25 @@ def export_job_specs(*, job: ExportJob) -> list[tuple[str, str]]:
                 out.append((spec_preset(spec).name, spec))
             except PresetError:
                 out.append(("", spec))  # the run says why it does not parse
+    return out
+
+
+def export_job_preset_labels(*, job: ExportJob) -> list[tuple[str, str]]:
+    """The job's presets as (name as stored, label): "Amazon main image" for ``amazon_main``,
+    "Web hero on oak" for ``web_hero:oak``, "custom spec …" for a spec. Read leniently: the
+    export's page names what it ran, a preset disabled or removed since keeps its name."""
+    names = [n for n in job.presets if isinstance(n, str)]
+    bases = {n.partition(BACKGROUND_SEPARATOR)[0] for n in names}
+    labels = dict(Preset.objects.filter(name__in=bases).values_list("name", "label"))
+    out = []
+    for name in names:
+        if name.startswith(SPEC_PREFIX):
+            out.append((name, f"custom spec {name[len(SPEC_PREFIX):]}"))
+            continue
+        base, _, slug = name.partition(BACKGROUND_SEPARATOR)
+        builtin = variants.PRESETS.get(base)
+        label = labels.get(base) or (builtin.label if builtin else base)
+        out.append((name, f"{label} on {slug}" if slug else label))
     return out
 
 

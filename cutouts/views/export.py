@@ -324,6 +324,7 @@ def export_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     return render(request, "cutouts/export/detail.html", {
         "job": job, "progress": progress, "sheet": sheet,
         "specs": export_selectors.export_job_specs(job=job),
+        "preset_labels": export_selectors.export_job_preset_labels(job=job),
         "preset_results": export_selectors.export_job_presets(job=job),
     })
 

@@ -555,14 +555,14 @@ def _retouch_url(cutout_id: int, filters: review_selectors.QueueFilters) -> str:
     return f"{url}?{qs}" if qs else url
 
 
-def _render_retouch(request: HtmxHttpRequest, cutout_id: int, filters) -> HttpResponse:
+def _render_retouch(request: HtmxHttpRequest, cutout_id: int, filters, **extra) -> HttpResponse:
     """The retouch page, or (htmx) its body: what Apply swaps in, and the pending note's poll
     once the version is finished."""
     template = ("cutouts/review/_retouch_main.html" if _partial(request)
                 else "cutouts/review/retouch.html")
     card = _get_card(cutout_id, filters)
     response = render(request, template, _card_context(
-        card, filters, retouch_url=_retouch_url(cutout_id, filters)))
+        card, filters, retouch_url=_retouch_url(cutout_id, filters), **extra))
     return _pending_poll(request, response, note="rt-pending-note", whole="#retouch-main",
                          active=card.is_active)
 
@@ -603,6 +603,14 @@ def retouch(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
                 # Not swapped (htmx swaps only 2xx): retouch.js says it in the status line
                 # and the strokes stay, to fix and apply again.
                 return HttpResponse(str(exc), status=422, content_type="text/plain")
+            if action == "upload":
+                # said beside the upload form, which the page shows in view (a message at
+                # the page's top sat above the editor it scrolls to: QA 2026-12-06), with
+                # the comment kept; the browser cannot keep the chosen file
+                response = _render_retouch(request, cutout_id, filters,
+                                           upload_error=str(exc), upload_comment=comment)
+                response.status_code = 422
+                return response
             messages.error(request, str(exc))
             return redirect(request.get_full_path())
         if request.htmx:

@@ -298,8 +298,13 @@
     // rests below the picture instead of over its bottom (a reload keeps its own position).
     // Arrived from Apply on the retouch page: the new version at the zoom and scroll the
     // reviewer left, ready for the next touch.
-    var c = carry;
-    if (c && c.asset === this.asset && !this.form.closest(".rv-stage-retouch")) this.restore(c);
+    // A refused PNG upload (the page comes back with 422): its words beside the upload form,
+    // in view and focused, not the editor scrolled over them (QA 2026-12-06).
+    var c = carry, refused = document.querySelector("[data-rt-upload-error]");
+    if (refused && !this.form.closest(".rv-stage-retouch")) {
+      refused.scrollIntoView({ block: "center" });
+      refused.focus({ preventScroll: true });
+    } else if (c && c.asset === this.asset && !this.form.closest(".rv-stage-retouch")) this.restore(c);
     else if (this.visible() && !window.scrollY && !this.form.closest(".rv-stage-retouch")) this.reveal();
     this.restoreSaved();
   }

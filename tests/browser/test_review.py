@@ -66,6 +66,16 @@ def test_it_flags_with_two_reasons_and_a_comment(live_server, page, screenshot, 
     page.fill("[data-rv-panel=flag] textarea[name=comment]", "fringe along the left strap")
     expect(page.locator("[data-rv-key='1']")).to_be_checked()
     expect(page.locator("[data-rv-key='4']")).to_be_checked()
+    # QA 2026-12-06 (session 38): "Comment" sat at the bottom left of its box; it is above
+    place = page.evaluate("""() => {
+      const label = document.querySelector('[data-rv-panel=flag] label.rv-comment');
+      const words = document.createRange(); words.selectNodeContents(label.firstChild);
+      const w = words.getBoundingClientRect(), box = label.querySelector('textarea')
+        .getBoundingClientRect();
+      return {words: [w.left, w.bottom], box: [box.left, box.top]};
+    }""")
+    assert place["words"][1] <= place["box"][1] + 0.5, place
+    assert abs(place["words"][0] - place["box"][0]) <= 2, place
     screenshot("flag-panel")
     page.click("#rv-flag-submit")
     expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[1].pk))

@@ -55,3 +55,19 @@ def test_it_offers_no_start_cutouts_to_a_reviewer(client, storage):
     url = reverse("catalog:product_detail", args=[product.pk])
     for html in (client.get(url).content.decode(), client.get(url, **HTMX).content.decode()):
         assert 'id="product-start"' not in html
+
+
+def test_it_names_the_products_and_the_selections_cutout_controls(manager_client, storage):
+    """QA 2026-12-06 (session 38): two identical rows of Profile / Model / Shadow / Cut again,
+    nothing saying which cuts the whole product and which the ticked images."""
+    product = ProductFactory()
+    stored_asset(product)
+    html = manager_client.get(reverse("catalog:product_detail", args=[product.pk])
+                              ).content.decode()
+    forms = {}
+    for scope in ("product-start", "asset-selection"):
+        form = re.search(rf'<form [^>]*id="{scope}"[^>]*>(.*?)</form>', html, re.S)
+        assert form and f'aria-labelledby="{scope}-scope"' in form.group(0)
+        assert 'name="profile"' in form.group(1)  # the same controls in both rows
+        forms[scope] = re.search(rf'id="{scope}-scope">([^<]*)<', form.group(1)).group(1)
+    assert forms == {"product-start": "Whole product:", "asset-selection": "Selected images:"}

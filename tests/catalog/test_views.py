@@ -246,6 +246,33 @@ def test_it_shows_assets_with_status_position_and_colour_notes(manager_client):
     assert reverse("catalog:product_upload", args=[product.pk]) in page
 
 
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_it_lists_an_exif_rotated_photo_at_its_upright_size(manager_client, orientation):
+    """QA 2026-12-06 (session 38): a portrait shot stored sideways with EXIF orientation 6
+    read "1200×675" on the product page; it is shown (and cut out) upright, 675×1200."""
+    from tests.catalog.imagegen import jpeg_with_orientation
+
+    product = ProductFactory(sku="ROT-1")
+    result = asset_ingest(product=product, filename="ROT-1_MAIN.jpg", fileobj=io.BytesIO(
+        jpeg_with_orientation(size=(1200, 675), orientation=orientation)))
+    asset = result.asset
+    # the row keeps the file's own pixels (the API's "original"); the working copy is upright
+    assert (asset.width, asset.height, asset.working_width, asset.working_height) == (
+        1200, 675, 675, 1200)
+    page = manager_client.get(reverse("catalog:product_detail", args=[product.pk])).content
+    [size] = re.findall(r"<div class=\"muted small\" data-asset-size[^>]*>([^<]*)<",
+                        page.decode())
+    assert size.startswith("675×1200 · JPEG")
+    assert f"EXIF orientation ({orientation}); the file stores 1200×675" in page.decode()
+
+
+def test_it_lists_an_unturned_photo_at_its_size_without_a_note(manager_client):
+    product = ProductFactory(sku="ROT-2")
+    stored_asset(product)
+    page = manager_client.get(reverse("catalog:product_detail", args=[product.pk])).content
+    assert '<div class="muted small" data-asset-size>700×600 · JPEG' in page.decode()
+
+
 def test_it_hides_upload_delete_and_cutouts_from_reviewers(reviewer_client):
     product = ProductFactory()
     ImageAssetFactory(product=product)

@@ -125,19 +125,26 @@ def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [row] = export_selectors.export_job_presets(job=job)
     # QA 2026-12-06: the line was cut at its first figure ("the product is enlarged …");
-    # now it reads in full, the figures the images differ in beside each image
-    enlarged = ("the product is enlarged … (… in the cutout, 1,702 px across in the image) "
-                "and will look soft; for at most 2x it must span at least 851 px")
-    assert [(w.reason, w.count, w.examples) for w in row.warnings] == [
-        (enlarged, 2, ["QA-SIX PT02 (7.4x, 142x230 px)", "QA-SIX PT04 (3.1x, 541x193 px)"]),
-        ("… faint see-through mark(s) inside the product's box (a ghost of the photo's "
-         "background; the largest near x=4, y=5, 1.2% of the product's solid area)", 2,
-         ["QA-SIX PT02 (3)", "QA-SIX PT04 (1)"])]
+    # then it read with "…" gaps and each image's bare figures, "QA-SIX PT02 (7.4x, 142x230
+    # px)"; since session 38 each image has its own sentence, in full, named
+    enlarged = ("the product is enlarged {} ({} px in the cutout, 1,702 px across in the "
+                "image) and will look soft; for at most 2x it must span at least 851 px")
+    marks = ("{} faint see-through mark(s) inside the product's box (a ghost of the photo's "
+             "background; the largest near x=4, y=5, 1.2% of the product's solid area)")
+    assert [(w.reason, w.count, w.examples, w.sentences) for w in row.warnings] == [
+        (enlarged.format("…", "…").replace("(… px", "(…"), 2,
+         ["QA-SIX PT02", "QA-SIX PT04"],
+         (("QA-SIX PT02", enlarged.format("7.4x", "142x230")),
+          ("QA-SIX PT04", enlarged.format("3.1x", "541x193")))),
+        (marks.format("…"), 2, ["QA-SIX PT02", "QA-SIX PT04"],
+         (("QA-SIX PT02", marks.format(3)), ("QA-SIX PT04", marks.format(1))))]
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
-    assert (f"⚠ {enlarged} — 2: QA-SIX PT02 (7.4x, 142x230 px), QA-SIX PT04 (3.1x, 541x193 px)"
-            in page)
+    assert "…" not in page.split('id="preset-results"')[1].split("</table>")[0]
+    for image, text in (("QA-SIX PT02", enlarged.format("7.4x", "142x230")),
+                        ("QA-SIX PT04", marks.format(1))):
+        assert f'data-warning-image="{image}">⚠ <b>{image}</b>: {text}</div>' in page
 
 
 def test_it_keeps_the_sentences_commas_out_of_the_figures_each_image_is_named_with():
@@ -156,10 +163,15 @@ def test_it_keeps_the_sentences_commas_out_of_the_figures_each_image_is_named_wi
     job = ExportJob.objects.create(presets=["transparent_png"], status="done",
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
-    assert (warning.reason, warning.examples) == (
+    assert warning.reason == (
         "… faint see-through mark(s) inside the product's box (a ghost of the photo's "
-        "background; the largest near x=…, y=… in the photo, … of the product's solid area)",
-        ["QA-1 MAIN (3, 617, 248, 0.7%)", "QA-1 PT01 (1, 597, 329, 0.6%)"])
+        "background; the largest near x=…, y=… in the photo, … of the product's solid area)")
+    # each image's own sentence (session 38: not "QA-1 MAIN (3, 617, 248, 0.7%)")
+    assert [(image, text.split("; ")[1]) for image, text in warning.sentences] == [
+        ("QA-1 MAIN", "the largest near x=617, y=248 in the photo, 0.7% of the product's "
+                      "solid area)"),
+        ("QA-1 PT01", "the largest near x=597, y=329 in the photo, 0.6% of the product's "
+                      "solid area)")]
 
 
 def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_rest():
@@ -172,9 +184,10 @@ def test_it_names_a_few_images_of_a_kind_each_with_its_figure_and_counts_the_res
     job = ExportJob.objects.create(presets=["amazon_main"], status="done",
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [[warning]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
-    assert (warning.reason, warning.examples, warning.more) == (
+    assert (warning.reason, warning.sentences, warning.more) == (
         "longest side is …; 2000 recommended",
-        ["S-0 MAIN (1000 px)", "S-1 MAIN (1001 px)", "S-2 MAIN (1002 px)"], 2)
+        tuple((f"S-{n} MAIN", f"longest side is {1000 + n} px; 2000 recommended")
+              for n in range(3)), 2)
 
 
 def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
@@ -203,13 +216,37 @@ def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
         (only.format(whom["A"]), 3, 0), ("longest side is 900 px; 2000 recommended", 5, 2),
         (only.format(whom["B"]).replace("…", "103x90 px"), 1, 0),
         (only.format(whom["C"]).replace("…", "104x90 px"), 1, 0)]
-    assert row.warnings[0].examples == [
-        "S-0 MAIN (100x90 px)", "S-1 MAIN (101x90 px)", "S-2 MAIN (102x90 px)"]
+    assert [image for image, _ in row.warnings[0].sentences] == [
+        "S-0 MAIN", "S-1 MAIN", "S-2 MAIN"]
+    assert row.warnings[0].sentences[1][1].startswith("the product is only 101x90 px in")
     assert row.warnings[2].examples == ["S-3 MAIN"]  # its one image's figures are in the line
+    assert row.warnings[2].sentences == ()
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
-    assert page.count("⚠ the product is only … in the cutout: every marketplace") == 1
+    # one sentence per image (session 38), each image once
+    for n in range(3):
+        assert page.count(f"⚠ <b>S-{n} MAIN</b>: the product is only {100 + n}x90 px in the "
+                          "cutout: every marketplace") == 1
+    assert "⚠ the product is only 103x90 px in the cutout: the Walmart preset" in page
+
+
+def test_it_names_every_image_of_kinds_merged_when_one_has_sentences_and_one_not():
+    """Two kinds (kept under an earlier kind rule) that read alike are one line: an image of
+    the kind without sentences gets its line as one, so no image drops out of the page."""
+    text = "longest side is {} px; 2000 recommended"
+    job = ExportJob.objects.create(presets=["amazon_main"], status="done", report={
+        export_selectors.PRESETS_REPORT: [{"name": "amazon_main", "warnings": [
+            {"kind": "a", "reason": text.format(1000), "count": 2,
+             "examples": ["A-1 MAIN", "A-2 MAIN"],
+             "texts": [text.format(1000), text.format(1200)]},
+            {"kind": "b", "reason": "longest side is …; 2000 recommended", "count": 1,
+             "examples": ["B-1 MAIN"], "texts": ["longest side is …; 2000 recommended"]},
+        ]}]})
+    [[line]] = [row.warnings for row in export_selectors.export_job_presets(job=job)]
+    assert line.count == 3 and [image for image, _ in line.sentences] == [
+        "A-1 MAIN", "A-2 MAIN", "B-1 MAIN"]
+    assert line.sentences[1] == ("A-2 MAIN", text.format(1200))
 
 
 def test_it_shows_a_refusal_in_full_not_cut_at_its_first_figure(client):

@@ -856,3 +856,23 @@ def test_it_counts_the_dry_runs_variants_apart_from_its_not_approved_rows(manage
              for c in html.split('class="badge chip compliance-')[1:]]
     assert chips == ["would be rendered", "would be rendered", "not approved", "not approved"]
     assert "pending" not in chips
+
+
+def test_the_job_page_names_its_presets_by_their_labels(client):
+    """QA 2026-12-06 (session 38): the header read "presets amazon_main, link_ad"."""
+    Preset.objects.update_or_create(name="link_ad", defaults={
+        "label": "Link ad for the spring campaign", "spec": "fit-1200x628|bg-ffffff",
+        "naming": "{sku}",
+        "enabled": False})  # renamed, then disabled since the export ran
+    job = ExportJob.objects.create(status="done", presets=[
+        "amazon_main", "link_ad", "web_hero:oak", "spec:trim|square-1200", "gone_preset"])
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    named = re.findall(r'<b title="([^"]*)" data-preset-name="[^"]*">([^<]*)</b>', page)
+    assert named == [("amazon_main", "Amazon main image"),
+                     ("link_ad", "Link ad for the spring campaign"),
+                     ("web_hero:oak", "Web hero banner 1920x600 on oak"),
+                     ("spec:trim|square-1200", "custom spec trim|square-1200"),
+                     ("gone_preset", "gone_preset")]
+    assert "amazon_main, link_ad" not in page

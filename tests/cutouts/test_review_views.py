@@ -286,6 +286,29 @@ def test_it_queues_an_uploaded_retouch_and_rejects_a_wrong_aspect(client, cutout
     assert 'hx-trigger="every 1s"' in html  # the card polls until a worker has made it
 
 
+def test_it_says_a_refused_upload_beside_the_upload_form_and_keeps_the_comment(client,
+                                                                               cutouts):
+    """QA 2026-12-06 (session 38): a wrong-size PNG came back as a message at the page's top,
+    above the editor the page scrolls to, and the comment typed was gone."""
+    client.force_login(reviewer())
+    c = cutouts[0]
+    bad = io.BytesIO(rgba_png(800, 800))
+    bad.name = "square.png"
+    response = client.post(reverse("cutouts:retouch_card", args=[c.pk]),
+                           {"action": "upload", "png": bad, "comment": "cleaned the strap"})
+    assert response.status_code == 422  # the page again, not a redirect to it
+    page = response.content.decode()
+    form = page.split('id="retouch-upload"', 1)[1].split("</form>", 1)[0]
+    error = re.search(r'<p class="msg msg-error" id="retouch-upload-error" role="alert" '
+                      r'tabindex="-1" data-rt-upload-error>([^<]*)</p>', form)
+    assert error and html.unescape(error.group(1)).startswith(
+        "The PNG is 800×800; it must have the photo's aspect ratio")
+    assert 'value="cleaned the strap"' in form
+    assert 'aria-describedby="retouch-upload-error"' in form
+    assert 'class="messages"' not in page  # said once, where the upload is
+    assert not Cutout.objects.filter(asset=c.asset, version=2).exists()
+
+
 def _json_post(client, url, body, **extra):
     return client.post(url, data=json.dumps(body), content_type="application/json", **extra)
 
