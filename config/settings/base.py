@@ -349,6 +349,13 @@ CUTROOM_UPLOAD_DECODES = env_int("CUTROOM_UPLOAD_DECODES", 2, minimum=1)
 # Photos from this many pixels get their screen-size thumbnails and card previews made by the
 # worker that already holds them decoded (ingest, cutout run); smaller ones on first view.
 CUTROOM_PRERENDER_MIN_PIXELS = env_int("CUTROOM_PRERENDER_MIN_PIXELS", 4_000_000, minimum=0)
+# The retouch graph cut's step records (cutouts.imaging.step_store), shared by the web
+# processes' previews and the worker's Apply, which replays them instead of cutting every
+# stroke again: a folder every web and cutout-worker process can write (one host, or a shared
+# volume), at most this many MiB of it (least recently used go first; 0: not shared).
+CUTROOM_RETOUCH_STEPS_DIR = Path(env_str("CUTROOM_RETOUCH_STEPS_DIR",
+                                         str(VAR_DIR / "cache" / "retouch-steps")))
+CUTROOM_RETOUCH_STEPS_MB = env_int("CUTROOM_RETOUCH_STEPS_MB", 256, minimum=0)
 CUTROOM_PURGE_RETENTION_DAYS = env_int("CUTROOM_PURGE_RETENTION_DAYS", 30, minimum=0)
 CUTROOM_MAX_FILE_BYTES = env_int("CUTROOM_MAX_FILE_BYTES", 2 * 1024**3, minimum=1)
 # ZIP bombs: refuse archives whose entries would expand beyond these.

@@ -34,6 +34,7 @@ from .retouch_cut import (
 )
 from .retouch_detail import DetailColours, _detail
 from .retouch_tiles import _box_tiles, _tiles, _upsample
+from .step_store import StepStore
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, rasterise
 
 # The engine's names the rest of the code imports from here. segment, Params and DEFAULT live
@@ -93,7 +94,8 @@ def _validate(rgb: np.ndarray, alpha: np.ndarray) -> None:
 def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             previous_rgba: np.ndarray | None = None, params: Params = DEFAULT,
             work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK,
-            on_progress: OnProgress | None = None) -> RetouchResult:
+            on_progress: OnProgress | None = None,
+            steps: StepStore | None = None) -> RetouchResult:
     """Apply the whole stroke list (since the base version) to the base alpha; the detail
     strokes are solved before the keep and remove strokes drawn after the last of them, which
     then only move the alpha their own way (``_after_detail``); a keep or remove stroke as
@@ -101,7 +103,9 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     receives a lap per stage (segment, compose, detail, rgba); the result's ``timings`` are
     their wall seconds (and ``total``), as a cutout's come from the pipeline's laps.
     ``on_progress(stage, fraction)`` is called as each stage starts, with growing fractions,
-    the last one 1 (``imaging.progress``): the worker's Apply shows them on its pending note."""
+    the last one 1 (``imaging.progress``): the worker's Apply shows them on its pending note.
+    ``steps``: where the graph cut's step records are shared with other processes (``segment``):
+    an Apply replays the cuts its previews made (they ran on these same reduced arrays)."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
@@ -128,11 +132,17 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     # (_hold): its cut, from segment's cached states, and its compose
     newest = strokes[-1].kind if strokes else None
     held_n = len(strokes) - 1 if newest in ("keep", "remove") else len(strokes)
+    # the cut's cache key, hashed once for the up to three cuts below: each hashed the photo
+    # and prior again (5.5 MB at 1024 px, three times a preview: 85 of 856 ms in a profiled
+    # 12 MP one); the same key, so the same records
+    cut_key = (_key(rgb_w, prior_w, params)
+               if any(st.kind in ("keep", "remove") for st in strokes)
+               or (s >= 1.0 and strokes) else None)
     if n < len(strokes):
         # the prefixes first: their states are the whole list's first ones (segment's cache),
         # and the whole list's call leaves the cache on it for the next preview
-        seg_pre = segment(rgb_w, prior_w, scaled[:n], params)
-    key = _key(rgb_w, prior_w, params) if s >= 1.0 and strokes else None
+        seg_pre = segment(rgb_w, prior_w, scaled[:n], params, steps, key=cut_key)
+    key = cut_key if s >= 1.0 and strokes else None
     held: np.ndarray | None = None
     # a keep click as the newest: the cut before it, for what it did far from the cutout
     before: np.ndarray | None = None
@@ -140,10 +150,11 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         held = _unheld(key, strokes[:held_n])
         if held is None:
             before = seg_held = (seg_pre if held_n == n else
-                                 segment(rgb_w, prior_w, scaled[:held_n], params))
+                                 segment(rgb_w, prior_w, scaled[:held_n], params, steps,
+                                         key=cut_key))
         elif newest == "keep" and len(strokes[-1].points) == 1:
-            before = segment(rgb_w, prior_w, scaled[:held_n], params)
-    seg_w = segment(rgb_w, prior_w, scaled, params)
+            before = segment(rgb_w, prior_w, scaled[:held_n], params, steps, key=cut_key)
+    seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key)
     far_keep = (far_keep_outcome(before, seg_w, scaled[-1], params)
                 if before is not None and newest == "keep" else "")
     clock.lap("segment")

@@ -86,6 +86,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.ndimage import distance_transform_edt, gaussian_filter, median
 
+from .step_store import StepStore, code_stamp
 from .strokes import KEEP, REMOVE, Stroke, paint, rasterise
 
 HARD = 1e9
@@ -1817,17 +1818,28 @@ def _key(rgb: np.ndarray, prior: np.ndarray,
     return rgb.shape, hsh.hexdigest(), params
 
 
+def _shared_key(key: tuple[tuple[int, ...], str, Params]) -> str:
+    """``_key`` as the text a ``StepStore`` files records under, with the code that cut them
+    (``code_stamp``): another version's records would replay another cut."""
+    shape, digest, params = key
+    return f"{code_stamp()}|{shape}|{digest}|{params!r}"
+
+
 def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
-            params: Params = DEFAULT) -> np.ndarray:
+            params: Params = DEFAULT, steps: StepStore | None = None, *,
+            key: tuple[tuple[int, ...], str, Params] | None = None) -> np.ndarray:
     """Binary object mask (H, W) bool from rgb (uint8), prior (float32 [0, 1]) and the strokes,
     all at the same (working) resolution. The strokes apply one after the other, each changing
     only the region connected to itself; what each stroke of a prefix did is cached
-    in-process, so the next preview (one more stroke) costs one step."""
+    in-process, so the next preview (one more stroke) costs one step, and in ``steps`` (when
+    given) for the other processes: the worker's Apply replays what the previews cut.
+    ``key``: ``_key(rgb, prior, params)`` when the caller has it (one hash for its calls)."""
     prior_fg = prior >= 0.5
     active = [st for st in strokes if st.kind in ("keep", "remove")]
     if not active:
         return prior_fg.copy()
-    key = _key(rgb, prior, params)
+    if key is None:
+        key = _key(rgb, prior, params)
     # per stroke of the cached prefix: (its core's flat indices, the flat indices its step
     # flipped in the state before it), both sorted
     done: list[tuple[np.ndarray, np.ndarray]] = []
@@ -1840,9 +1852,27 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
                 n += 1
             done = _CACHE["done"][:n]
             lab = _CACHE["lab"]
+            # the list this process cut last plus one stroke (the next preview): another
+            # process has cut that stroke only for a retried request, so no file is read
+            newest_only = n == len(cached) == len(active) - 1
+        else:
+            newest_only = False
     h, w = prior.shape
     if lab is None:
         lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
+    if steps is not None and len(done) < len(active) and not newest_only:
+        shared = steps.load(_shared_key(key), h * w)
+        m = 0
+        while shared is not None and m < min(len(shared[0]), len(active)) and (
+                shared[0][m] == active[m]):
+            m += 1
+        if m > len(done):
+            assert shared is not None
+            done = shared[1][:m]
+            with _LOCK:  # the whole shared list: this process's next calls (the Apply's held
+                # list, then the whole one) replay it from memory
+                _CACHE.clear()
+                _CACHE.update(key=key, strokes=tuple(shared[0]), done=shared[1], lab=lab)
     cores = _core_strokes(active, params)
     core_labels = np.zeros((h, w), np.uint8)
     seen = np.zeros((h, w), np.uint8)
@@ -1878,4 +1908,6 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     with _LOCK:
         _CACHE.clear()
         _CACHE.update(key=key, strokes=tuple(active[:kept]), done=done[:kept], lab=lab)
+    if steps is not None:
+        steps.save(_shared_key(key), active[:kept], done[:kept], h * w)
     return state

@@ -104,18 +104,38 @@ def retouch_reduce(image: np.ndarray, max_side: int) -> np.ndarray:
     return reduce_for_cut(image, max_side)
 
 
+def retouch_steps():
+    """The ``StepStore`` the previews and the worker's Apply share the graph cut's step
+    records through (``CUTROOM_RETOUCH_STEPS_DIR``), or None when turned off (size 0)."""
+    from ..imaging.step_store import StepStore
+
+    mib = settings.CUTROOM_RETOUCH_STEPS_MB
+    if mib <= 0:
+        return None
+    root = str(settings.CUTROOM_RETOUCH_STEPS_DIR)
+    # one object per process and folder: it counts the bytes written since its last sweep
+    store = _STEP_STORES.get((root, mib))
+    if store is None:
+        store = _STEP_STORES.setdefault((root, mib), StepStore(root, mib << 20))
+    return store
+
+
+_STEP_STORES: dict = {}
+
+
 def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray,
                   *, scale: float = 1.0, on_progress: OnProgress | None = None):
     """``RetouchResult`` of the strokes (in the working copy's full-size pixels) on a version:
     the worker's run passes the full-size arrays (and its ``on_progress``), the preview the
     ``retouch_reduce`` ones with their ``scale``. The one path both take, so they differ only
-    in resolution."""
+    in resolution, and the Apply replays the cuts the previews made (``retouch_steps``)."""
     from ..imaging.retouch import retouch
 
     if scale != 1.0:
         # the engine's own mapping onto a reduced grid (``retouch`` maps them so for its cut)
         strokes = [s.scaled(scale) for s in strokes]
-    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba, on_progress=on_progress)
+    return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba, on_progress=on_progress,
+                   steps=retouch_steps())
 
 
 def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,

@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from config.settings.env import (
@@ -43,3 +48,14 @@ def test_it_splits_lists_and_checks_choices(monkeypatch):
     monkeypatch.setenv("CUTROOM_X", "ftp")
     with pytest.raises(ImproperlyConfiguredEnv, match="local, s3"):
         env_choice("CUTROOM_X", ("local", "s3"))
+
+
+@pytest.mark.parametrize(("raw", "message"), [("256MB", "not an integer"),
+                                              ("-1", "must be at least 0")])
+def test_it_refuses_to_start_with_a_retouch_step_budget_it_cannot_read(raw, message, tmp_path):
+    env = {**os.environ, "CUTROOM_RETOUCH_STEPS_MB": raw, "CUTROOM_VAR_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", "import config.settings.base"],
+                         cwd=Path(__file__).resolve().parents[2], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "CUTROOM_RETOUCH_STEPS_MB" in run.stderr and message in run.stderr

@@ -17,5 +17,9 @@ def test_it_measures_previews_against_the_full_resolution_baseline_and_writes_js
     baseline = rows["baseline: full-resolution refine in the request"]
     assert preview["n"] == 8 and baseline["n"] == 1  # one preview per stroke of the list
     assert baseline["ratio"] == 1.0 and preview["p95_s"] > 0
+    # the worker's Apply replays the previews' cuts: the same picture, sooner
+    shared = rows["  Apply in a cold worker, the previews' step records"]
+    assert shared["n"] == 1 and result["apply_alpha_identical"] is True
+    assert 0 < result["apply_shared_ratio_p50"] < 1.0
     assert {"within_target", "within_target_cpu", "load_average"} <= set(result)
     assert "p95 / base" in capsys.readouterr().out

@@ -87,9 +87,9 @@ def test_it_reduces_a_version_as_the_engine_reduces_it_for_its_cut(size, monkeyp
     seen = {}
     real = engine_retouch.segment
 
-    def spy(rgb, prior, strokes, params=engine_retouch.DEFAULT):
+    def spy(rgb, prior, strokes, params=engine_retouch.DEFAULT, steps=None, **kwargs):
         seen.update(rgb=rgb.copy(), prior=prior.copy(), strokes=strokes)
-        return real(rgb, prior, strokes, params)
+        return real(rgb, prior, strokes, params, steps, **kwargs)
 
     monkeypatch.setattr(engine_retouch, "segment", spy)
     strokes = retouch.strokes_parse([{"kind": "keep", "radius": 9, "points": [[50, 60]]}],
@@ -361,3 +361,42 @@ def test_it_refuses_an_upload_that_is_the_versions_own_png_unchanged(make_assets
     Image.fromarray(rgba, "RGBA").save(edited, format="PNG")
     v2 = retouch.cutout_retouch_upload(cutout=v1, user=reviewer(), data=edited.getvalue())
     assert v2.pk != v1.pk and v2.parent_id == v1.pk
+
+
+def test_it_applies_with_the_graph_cuts_its_previews_shared(settings, tmp_path, monkeypatch):
+    """The worker's Apply replays the step records the web process's previews stored in
+    CUTROOM_RETOUCH_STEPS_DIR, and its result is byte for byte a cold Apply's."""
+    from cutouts.imaging import retouch_cut
+    from cutouts.imaging.strokes import strokes_from_json
+    from cutouts.management.commands.retouch_preview_benchmark import _scene, _strokes
+
+    settings.CUTROOM_RETOUCH_STEPS_DIR = tmp_path / "steps"
+    settings.CUTROOM_RETOUCH_STEPS_MB = 64
+    cuts = []
+    step = retouch_cut._step
+    monkeypatch.setattr(retouch_cut, "_step", lambda *a, **k: cuts.append(1) or step(*a, **k))
+
+    def cold_worker():
+        retouch_cut._CACHE.clear()
+        engine_retouch._UNHELD.clear()
+
+    rgb, rgba = _scene(1600, 1200, 0)  # above the cut's 1024 px: the Apply reduces it
+    strokes = strokes_from_json(_strokes(rgba))  # keep, remove and detail strokes
+    base = previews.retouch_base_from_images(Image.fromarray(rgb), Image.fromarray(rgba))
+    cold_worker()
+    for k in range(1, len(strokes) + 1):
+        previews.retouch_preview_render(base, strokes[:k])
+    previewed = len(cuts)
+    assert list((tmp_path / "steps").iterdir())
+    alpha = np.ascontiguousarray(rgba[..., 3])
+    cold_worker()
+    shared = retouch.retouch_apply(rgb, alpha, strokes, rgba)
+    assert len(cuts) == previewed  # every keep and remove stroke replayed
+    settings.CUTROOM_RETOUCH_STEPS_MB = 0  # not shared: the old Apply
+    assert retouch.retouch_steps() is None
+    cold_worker()
+    alone = retouch.retouch_apply(rgb, alpha, strokes, rgba)
+    assert len(cuts) > previewed
+    assert (alone.alpha != alpha).sum() > 1000
+    assert np.array_equal(shared.alpha, alone.alpha)
+    assert np.array_equal(shared.rgba, alone.rgba)

@@ -1,14 +1,17 @@
 """The graph cut's stroke cache (retouch_cut.segment): what each stroke of the last list did is
-replayed, so a long list's next preview costs one step and gives the pixels a cold cut gives."""
+replayed, so a long list's next preview costs one step and gives the pixels a cold cut gives;
+and, shared through a StepStore, the worker's Apply replays what the previews cut."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from cutouts.imaging import retouch as retouch_mod
 from cutouts.imaging import retouch_cut
 from cutouts.imaging.retouch import DEFAULT, retouch, segment
+from cutouts.imaging.step_store import StepStore
 from cutouts.imaging.strokes import Stroke
 
 from .scenes import banana_scene
@@ -100,3 +103,126 @@ def test_it_previews_600_strokes_and_the_next_one_in_one_step(steps):
     assert len(steps) == 601
     np.testing.assert_array_equal(undo.alpha, first.alpha)
     assert not np.array_equal(nxt.alpha, prior) and not np.array_equal(first.alpha, prior)
+
+
+def _cold_process():
+    """What a worker process that never cut this image holds: no records in memory."""
+    retouch_cut._CACHE.clear()
+    retouch_mod._UNHELD.clear()
+
+
+def test_it_replays_the_records_another_process_shared_pixel_for_pixel(steps, tmp_path):
+    rgb, prior8, _, _ = banana_scene()
+    prior = prior8.astype(np.float32) / 255.0
+    strokes = _strokes(16)
+    store = StepStore(tmp_path, 1 << 30)
+    for k in range(1, len(strokes) + 1):  # the web process's previews
+        segment(rgb, prior, strokes[:k], DEFAULT, store)
+    assert len(steps) == 16
+    _cold_process()
+    warm = segment(rgb, prior, strokes, DEFAULT, StepStore(tmp_path, 1 << 30))
+    assert len(steps) == 16  # the worker cut nothing again
+    cold = _cold(rgb, prior, strokes)
+    assert len(steps) == 32 and (cold != (prior >= 0.5)).sum() > 500
+    np.testing.assert_array_equal(warm, cold)
+    # a list that goes on from the shared one (a stroke more) cuts only that stroke
+    _cold_process()
+    more = [*strokes, *_strokes(1, seed=5)]
+    np.testing.assert_array_equal(segment(rgb, prior, more, DEFAULT, store),
+                                  _cold(rgb, prior, more))
+    assert len(steps) == 32 + 1 + 17
+
+
+def test_it_cuts_again_what_an_unreadable_record_file_held(steps, tmp_path):
+    rgb, prior8, _, _ = banana_scene()
+    prior = prior8.astype(np.float32) / 255.0
+    strokes = _strokes(8)
+    store = StepStore(tmp_path, 1 << 30)
+    first = segment(rgb, prior, strokes, DEFAULT, store)
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(path.read_bytes()[:-200])
+    _cold_process()
+    again = segment(rgb, prior, strokes, DEFAULT, store)
+    assert len(steps) == 16
+    np.testing.assert_array_equal(again, first)
+
+
+def test_it_replays_no_records_another_version_of_the_cut_wrote(steps, tmp_path, monkeypatch):
+    rgb, prior8, _, _ = banana_scene()
+    prior = prior8.astype(np.float32) / 255.0
+    strokes = _strokes(6)
+    segment(rgb, prior, strokes, DEFAULT, StepStore(tmp_path, 1 << 30))
+    _cold_process()
+    # a deploy, or a change to the cut: its records must not stand in for this code's cut
+    monkeypatch.setattr(retouch_cut, "code_stamp", lambda: "another-version")
+    segment(rgb, prior, strokes, DEFAULT, StepStore(tmp_path, 1 << 30))
+    assert len(steps) == 12
+
+
+def test_it_reads_no_shared_records_for_its_own_next_preview(steps, tmp_path, monkeypatch):
+    rgb, prior8, _, _ = banana_scene()
+    prior = prior8.astype(np.float32) / 255.0
+    strokes = _strokes(5)
+    store = StepStore(tmp_path, 1 << 30)
+    loads = []
+    real = store.load
+    monkeypatch.setattr(store, "load", lambda *a: loads.append(1) or real(*a))
+    segment(rgb, prior, strokes[:4], DEFAULT, store)
+    assert len(loads) == 1  # a list new to this process: another may have cut it
+    segment(rgb, prior, strokes, DEFAULT, store)  # one stroke more than its last list
+    segment(rgb, prior, strokes[:3], DEFAULT, store)  # an undo: all in memory
+    assert len(loads) == 1
+
+
+def test_it_applies_at_full_size_with_the_cuts_its_previews_made(steps, tmp_path):
+    # the worker's Apply (a photo above WORK_MAX, reduced for its cut) after the web
+    # process's previews on the same reduction: byte for byte what a cold Apply makes
+    rgb, prior8, _, _ = banana_scene()
+    size = (rgb.shape[1] * 3, rgb.shape[0] * 3)
+    big_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+    big_alpha = cv2.resize(prior8, size, interpolation=cv2.INTER_CUBIC)
+    assert max(size) > retouch_mod.WORK_MAX
+    strokes = [st.scaled(3.0) for st in _strokes(7)]
+    small_rgb = retouch_mod.reduce_for_cut(big_rgb)
+    small_alpha = retouch_mod.reduce_for_cut(big_alpha)
+    scale = small_rgb.shape[1] / size[0]
+    store = StepStore(tmp_path, 1 << 30)
+    for k in range(1, len(strokes) + 1):
+        retouch(small_rgb, small_alpha, [st.scaled(scale) for st in strokes[:k]], steps=store)
+    previewed = len(steps)
+    _cold_process()
+    warm = retouch(big_rgb, big_alpha, strokes, steps=StepStore(tmp_path, 1 << 30))
+    assert len(steps) == previewed
+    _cold_process()
+    cold = retouch(big_rgb, big_alpha, strokes)
+    assert len(steps) > previewed
+    assert (cold.alpha != big_alpha).sum() > 1000
+    np.testing.assert_array_equal(warm.alpha, cold.alpha)
+    np.testing.assert_array_equal(warm.rgba, cold.rgba)
+
+
+def test_it_hashes_the_photo_and_prior_once_for_all_the_cuts_of_a_retouch(steps, monkeypatch):
+    # a list whose detail stroke comes before its newest keep stroke is cut three times (the
+    # detail prefix, the held list, the whole list): each call hashed 5.5 MB at 1024 px
+    rgb, prior8, _, _ = banana_scene()
+    strokes = [*_strokes(3), Stroke("detail", 6.0, ((150.0, 200.0), (150.0, 240.0))),
+               *_strokes(2, seed=3)]
+    hashed = []
+    real = retouch_cut._key
+
+    def counted(*args):
+        hashed.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(retouch_cut, "_key", counted)
+    monkeypatch.setattr(retouch_mod, "_key", counted)
+    cuts = []
+    segment_real = retouch_mod.segment
+    monkeypatch.setattr(retouch_mod, "segment", lambda *a, **k: cuts.append(1) or
+                        segment_real(*a, **k))
+    once = retouch(rgb, prior8, strokes)
+    assert len(cuts) == 3 and len(hashed) == 1
+    monkeypatch.setattr(retouch_cut, "_key", real)
+    monkeypatch.setattr(retouch_mod, "_key", real)
+    _cold_process()
+    np.testing.assert_array_equal(once.alpha, retouch(rgb, prior8, strokes).alpha)

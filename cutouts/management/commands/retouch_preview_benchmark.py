@@ -3,7 +3,8 @@ reviewer's growing stroke list re-sent after every stroke, rendered at the card'
 downscaled copy, exactly as the preview view does. Measured in the same run: making that copy
 from the full-size photo and cutout with the worker's own reduction (the first preview of a
 version; decoding the stored files is not counted) and, as the baseline, refining at full
-resolution inside the request (the old path, now the worker's job).
+resolution inside the request (the old path, now the worker's job), in a cold process: every
+stroke cut again, and replaying the step records the previews shared (the worker's Apply).
 Generated photos with a ghost blob and a missing panel; no database, no eval data."""
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import tempfile
 import time
 
 import cv2
 import numpy as np
 from django.core.management.base import BaseCommand
+from django.test import override_settings
 from PIL import Image, ImageDraw
 
 from cutouts.benchmarking import print_table, product_photo, write_json
@@ -77,6 +80,14 @@ def _strokes(rgba: np.ndarray) -> list[dict]:
     ]
 
 
+def _cold_process() -> None:
+    """Drop what this process remembers of its last cuts, as a fresh worker process has."""
+    from cutouts.imaging import retouch, retouch_cut
+
+    retouch_cut._CACHE.clear()
+    retouch._UNHELD.clear()
+
+
 class Command(BaseCommand):
     help = __doc__
 
@@ -87,10 +98,21 @@ class Command(BaseCommand):
                             help="skip the full-resolution baseline (slow on big photos)")
         parser.add_argument("--json", dest="json_path", default="retouch_preview_benchmark.json")
 
-    def handle(self, *args, photos, megapixels, no_full, json_path, **options):
+    def handle(self, *args, **options):
+        # the previews' step records go to a folder of this run's own, not the site's
+        with tempfile.TemporaryDirectory(prefix="retouch-steps-") as steps_dir, \
+                override_settings(CUTROOM_RETOUCH_STEPS_DIR=steps_dir,
+                                  CUTROOM_RETOUCH_STEPS_MB=256):
+            self._measure(**options)
+
+    def _measure(self, *, photos, megapixels, no_full, json_path, **options):
         width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
         height = int(round(width * 3 / 4))
-        previews, cpus, firsts, fulls = [], [], [], []
+        previews, cpus, firsts = [], [], []
+        fulls: list[float] = []
+        shared: list[float] = []
+        apply_cpus: dict[bool, list[float]] = {False: [], True: []}
+        identical = True
         load_before = os.getloadavg()[0]
         parts: dict[str, list[float]] = {}
         for seed in range(photos):
@@ -111,10 +133,20 @@ class Command(BaseCommand):
                 for key, value in timings.items():
                     parts.setdefault(key, []).append(value)
             if not no_full:
-                started = time.perf_counter()
-                retouch_services.retouch_apply(rgb, np.ascontiguousarray(rgba[..., 3]), strokes,
-                                               rgba)
-                fulls.append(time.perf_counter() - started)
+                alpha = np.ascontiguousarray(rgba[..., 3])
+                results = []
+                for sharing, times in ((False, fulls), (True, shared)):
+                    # a worker process that never saw this photo (its in-memory records
+                    # dropped); without sharing, it cuts every stroke again
+                    _cold_process()
+                    with override_settings(**({} if sharing else
+                                              {"CUTROOM_RETOUCH_STEPS_MB": 0})):
+                        started, cpu = time.perf_counter(), time.process_time()
+                        results.append(retouch_services.retouch_apply(rgb, alpha, strokes, rgba))
+                        times.append(time.perf_counter() - started)
+                        apply_cpus[sharing].append(time.process_time() - cpu)
+                identical &= (np.array_equal(results[0].alpha, results[1].alpha)
+                              and np.array_equal(results[0].rgba, results[1].rgba))
             self.stdout.write(f"photo {seed + 1}/{photos}: {width}x{height}, "
                               f"{len(strokes)} previews")
 
@@ -131,8 +163,12 @@ class Command(BaseCommand):
         rows += [row("first preview: reduce the full-size photo and cutout", firsts, "once per "
                     "version and web process")]
         if fulls:
+            rows.append(row("  Apply in a cold worker, the previews' step records", shared,
+                            "the worker's job: the cuts replayed from the shared store"))
+            rows.append(row("    same, CPU seconds", apply_cpus[True]))
+            rows.append(row("  cold Apply, CPU seconds", apply_cpus[False]))
             rows.append(row("baseline: full-resolution refine in the request", fulls,
-                            "all strokes at once; now the worker's job"))
+                            "all strokes at once, every stroke cut again (cold)"))
             base_p95 = rows[-1]["p95_s"]
             for r in rows:
                 r["ratio"] = round(r["p95_s"] / base_p95, 3)
@@ -154,5 +190,16 @@ class Command(BaseCommand):
             "photos": photos, "width": width, "height": height, "cores": os.cpu_count(),
             "load_average": round(load, 2),
             "python": platform.python_version(), "rows": rows, "target_p95_s": TARGET_P95_S,
-            "within_target": ok, "within_target_cpu": ok_idle})
+            "within_target": ok, "within_target_cpu": ok_idle,
+            **({"apply_shared_ratio_p50": round(statistics.median(shared)
+                                                / statistics.median(fulls), 3),
+                "apply_shared_cpu_ratio_p50": round(statistics.median(apply_cpus[True])
+                                                    / statistics.median(apply_cpus[False]), 3),
+                "apply_alpha_identical": identical} if fulls else {})})
+        if fulls:
+            self.stdout.write(
+                f"Apply with the previews' records / cut again (p50): wall "
+                f"{statistics.median(shared) / statistics.median(fulls):.2f}, CPU "
+                f"{statistics.median(apply_cpus[True]) / statistics.median(apply_cpus[False]):.2f}"
+                f"; alpha and RGBA {'identical' if identical else 'DIFFER'}")
         self.stdout.write(f"wrote {json_path}")
