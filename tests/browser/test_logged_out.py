@@ -45,6 +45,15 @@ def _login_url(live_server, next_page: str) -> re.Pattern:
     return re.compile(re.escape(url) + "$")
 
 
+def _card_logged_out_elsewhere(page, live_server, cutout, log_in):
+    """A reviewer's card of ``cutout``, then a logout in another tab: the reviewer."""
+    user = log_in(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutout.pk))
+    _log_out_elsewhere(page, live_server)
+    return user
+
+
 def _open_editor(page, live_server, cutout, log_in):
     """A reviewer's retouch editor on ``cutout``, every dialog it raises recorded (and
     dismissed): the user, the dialogs' messages, the editor and its picture's box."""
@@ -95,10 +104,7 @@ def test_it_keeps_the_strokes_of_a_logged_out_apply_and_restores_them_after_the_
 
 def test_it_sends_a_logged_out_card_action_to_the_login_page_whole(
         live_server, page, stained, log_in):  # noqa: F811
-    user = log_in(page, reviewer())
-    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
-    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
-    _log_out_elsewhere(page, live_server)
+    user = _card_logged_out_elsewhere(page, live_server, stained, log_in)
 
     page.keyboard.press("a")
     card = f"/cutouts/review/card/{stained.pk}/"
@@ -155,10 +161,7 @@ def test_it_says_a_card_action_from_a_page_older_than_the_login_changed_nothing(
         live_server, page, stained, log_in):  # noqa: F811
     # logged out and in again in another tab: the session has a new token, this page the old
     # one, so Django refuses the action (403) and htmx swaps nothing (static/js/request-failed.js)
-    user = log_in(page, reviewer())
-    page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
-    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
-    _log_out_elsewhere(page, live_server)
+    user = _card_logged_out_elsewhere(page, live_server, stained, log_in)
     other = page.context.new_page()
     other.goto(f"{live_server.url}/")
     _log_in_here(other, user)

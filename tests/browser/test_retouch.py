@@ -53,11 +53,25 @@ def _stained_cutout(rgb: np.ndarray, panel) -> np.ndarray:
     return rgba
 
 
+def _store_cutout(cutout, rgba: np.ndarray) -> None:
+    """Write ``rgba`` (and its alpha as the mask) over the cutout's files of a normal run, so
+    a test does not depend on how good the engine is on its photo."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    storage = storages["default"]
+    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
+        out = io.BytesIO()
+        Image.fromarray(array, mode).save(out, "PNG")
+        name = getattr(cutout, field)
+        storage.delete(name)
+        assert storage.save(name, ContentFile(out.getvalue())) == name
+
+
 @pytest.fixture
 def stained(make_cutouts, monkeypatch):
     """v1 of a photo whose stored cutout is the mistaken one above (written over the files
     of a normal run, so the test does not depend on how good the engine is)."""
-    from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
     data, panel = _photo(seed=3)
@@ -67,12 +81,7 @@ def stained(make_cutouts, monkeypatch):
     storage = storages["default"]
     with storage.open(asset.working_name, "rb") as fh, Image.open(fh) as im:
         rgba = _stained_cutout(np.array(im.convert("RGB")), panel)
-    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
-        out = io.BytesIO()
-        Image.fromarray(array, mode).save(out, "PNG")
-        name = getattr(cutout, field)
-        storage.delete(name)
-        assert storage.save(name, ContentFile(out.getvalue())) == name
+    _store_cutout(cutout, rgba)
     alpha = _alpha(cutout.mask_name)
     assert alpha[BLOB[1], BLOB[0]] == 255 and alpha[PANEL[1], PANEL[0]] == 0
     return cutout
@@ -1958,9 +1967,6 @@ MESH = (200, 300, 520, 390)  # x0, y0, x1, y1: a wire mesh over the product's lo
 def meshed(make_cutouts):
     """v1 of a photo whose product's lower part is a wire mesh showing the backdrop through its
     holes, the stored cutout holding it solid, holes and all (as soft-dev GT25's cup)."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import storages
-
     rgb = np.array(product_photo(W, H, 3))
     yy, xx = np.mgrid[:H, :W]
     x0, y0, x1, y1 = MESH
@@ -1972,13 +1978,7 @@ def meshed(make_cutouts):
     Image.fromarray(rgb).save(out, "JPEG", quality=95)
     (cutout,) = make_cutouts([("MESH-1", out.getvalue(), "mesh-1.jpg")])
     rgba = np.dstack([rgb, (alpha * 255).astype(np.uint8)])
-    storage = storages["default"]
-    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
-        data = io.BytesIO()
-        Image.fromarray(array, mode).save(data, "PNG")
-        name = getattr(cutout, field)
-        storage.delete(name)
-        assert storage.save(name, ContentFile(data.getvalue())) == name
+    _store_cutout(cutout, rgba)
     return cutout
 
 
@@ -2011,7 +2011,6 @@ def test_it_says_the_detail_brush_cannot_open_a_mesh_it_lies_over(
 def wrong_subject(make_cutouts):
     """v1 of the stained photo whose stored cutout is the stain alone: the model took the
     wrong subject and dropped the product whole."""
-    from django.core.files.base import ContentFile
     from django.core.files.storage import storages
 
     data, _ = _photo(seed=3)
@@ -2022,12 +2021,7 @@ def wrong_subject(make_cutouts):
     alpha = np.zeros((H, W), np.uint8)
     cv2.circle(alpha, BLOB[:2], BLOB[2], 255, -1)
     rgba = np.dstack([rgb, cv2.GaussianBlur(alpha, (3, 3), 0.8)])
-    for field, array, mode in (("rgba_name", rgba, "RGBA"), ("mask_name", rgba[..., 3], "L")):
-        out = io.BytesIO()
-        Image.fromarray(array, mode).save(out, "PNG")
-        name = getattr(cutout, field)
-        storage.delete(name)
-        assert storage.save(name, ContentFile(out.getvalue())) == name
+    _store_cutout(cutout, rgba)
     return cutout
 
 
