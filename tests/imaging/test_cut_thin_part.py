@@ -77,10 +77,13 @@ def test_it_leaves_a_stroke_whose_centreline_runs_inside_the_cutout_as_it_was():
     np.testing.assert_array_equal(out, before)
 
 
-def test_it_paints_the_centreline_in_the_steps_window_as_the_whole_photo_would(monkeypatch):
-    # the centreline _object_like_beyond compares with is painted over the step's window only,
-    # not the whole photo (an O(h w) plane a step); on the fork scene, its points fractional,
-    # each windowed plane is the whole photo's, cut to the window, pixel for pixel
+@pytest.mark.parametrize("blob_line", [True, False])
+def test_it_paints_the_centreline_in_the_steps_window_as_the_whole_photo_would(monkeypatch,
+                                                                               blob_line):
+    # the centreline _object_like_beyond compares with is the blob rule's, cut to the step's
+    # window, when that rule painted it; else it is painted over the window only, not the
+    # whole photo (an O(h w) plane a step). On the fork scene, its points fractional, each
+    # windowed plane is the whole photo's, cut to the window, pixel for pixel
     windows = []
 
     def checked(strokes, shape, *, origin=(0, 0)):
@@ -94,8 +97,11 @@ def test_it_paints_the_centreline_in_the_steps_window_as_the_whole_photo_would(m
 
     monkeypatch.setattr(retouch_cut, "rasterise", checked)
     rgb, alpha, bar = bar_scene((200, 195, 170), 90)
-    retouch_cut._CACHE.clear()  # a cached step is replayed, not cut
+    params = Params(paint_blob_line=blob_line)
     for end_x, radius in ((148.0, 10.0), (146.0, 12.0), (147.3, 11.5)):
-        out = retouch(rgb, alpha, [stroke(end_x, radius)]).alpha
+        retouch_cut._CACHE.clear()  # a cached step is replayed, not cut
+        out = retouch(rgb, alpha, [stroke(end_x, radius)], params=params).alpha
         assert int((bar & (out < 128)).sum()) < 200  # the rule fired: the bar is held
-    assert len(windows) == 3 and all(h * w < H * W for h, w in windows)
+    # one plane a step: the blob rule's whole one serves, or the window's alone
+    assert len(windows) == (0 if blob_line else 3)
+    assert all(h * w < H * W for h, w in windows)
