@@ -75,6 +75,9 @@ class FaintMarksNote:
     count: int  # the marks compliance counts
     near: tuple[int, int] | None  # a pixel of the largest mark, in cutout px
     refused_labels: list[str]
+    # ``near`` in % of the cutout's width and height ("48.05"): where the card's ring sits
+    # over the picture, whatever size the picture is drawn at
+    ring: tuple[str, str] | None = None
 
 
 @register.simple_tag
@@ -97,4 +100,15 @@ def faint_marks_note(cutout: Any) -> FaintMarksNote | None:
             else (int(box[0]), int(box[1])) if isinstance(box, list | tuple) and len(box) == 4
             else None)
     return FaintMarksNote(f"{float(signal['share']) * 100:.1f}",
-                          max(1, int(signal.get("count") or 1)), near, refused)
+                          max(1, int(signal.get("count") or 1)), near, refused,
+                          _ring(near, cutout.width, cutout.height))
+
+
+def _ring(near: tuple[int, int] | None, width: int | None,
+          height: int | None) -> tuple[str, str] | None:
+    """``near`` as % of the picture (the pixel's centre), or None without a size to scale by."""
+    if near is None or not width or not height:
+        return None
+    left, top = (min(100.0, max(0.0, (v + 0.5) * 100 / side))
+                 for v, side in ((near[0], width), (near[1], height)))
+    return f"{left:.2f}", f"{top:.2f}"

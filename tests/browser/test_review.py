@@ -529,6 +529,38 @@ def test_it_turns_the_loupe_on_with_its_button(live_server, page, screenshot, cu
     expect(page.locator(".rv-stage-side .rv-loupe")).to_be_hidden()
 
 
+def test_it_rings_the_faint_mark_where_the_note_says_at_the_drawn_size(live_server, page,
+                                                                        cutouts, log_in,
+                                                                        screenshot):
+    # QA 2026-12-06 (qa38a L5): "near x=492, y=452" with nothing on the picture to find it by
+    cutout = cutouts[0]
+    at = [round(cutout.width * 0.75), round(cutout.height * 0.25)]
+    signal = {"threshold": 8, "share": 0.115, "count": 1, "at": at,
+              "box": [at[0] - 20, at[1] - 20, at[0] + 20, at[1] + 20]}
+    Cutout.objects.filter(pk=cutout.pk).update(
+        signals={**cutout.signals, "faint_marks": signal}, preflags=["faint_marks"])
+    log_in(page, reviewer())
+    for width in (1366, 700):  # the picture drawn at two sizes: the ring follows it
+        page.set_viewport_size({"width": width, "height": 900})
+        _card(page, live_server, cutout)
+        expect(page.locator(".rv-faint-marks")).to_contain_text(
+            f"near x={at[0]}, y={at[1]} (ringed on the cutout)")
+        ring = page.locator(".rv-stage-side .rv-faint-ring")
+        expect(ring).to_be_visible()
+        ring.scroll_into_view_if_needed()  # elementFromPoint sees the viewport only
+        picture = page.locator(".rv-stage-side .rv-cutout").bounding_box()
+        box = ring.bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        want = (picture["x"] + (at[0] + 0.5) / cutout.width * picture["width"],
+                picture["y"] + (at[1] + 0.5) / cutout.height * picture["height"])
+        assert abs(centre[0] - want[0]) < 1.5 and abs(centre[1] - want[1]) < 1.5, (
+            width, centre, want, picture)
+        # the ring is drawn only: a pointer there reaches the cutout (the loupe's picture)
+        hit = page.evaluate("([x, y]) => document.elementFromPoint(x, y).className", want)
+        assert "rv-cutout" in hit, hit
+        screenshot(f"faint-ring-{width}")
+
+
 def _touch_drag(cdp, x0, y0, x1, y1, steps=12):
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
                                           "touchPoints": [{"x": x0, "y": y0}]})

@@ -55,6 +55,12 @@ def _inside(inner: dict, outer: dict) -> bool:
             and inner["top"] >= outer["top"] - 0.5 and inner["bottom"] <= outer["bottom"] + 0.5)
 
 
+def _edges(box: dict) -> dict:
+    """Playwright's bounding box as the edges ``_inside`` compares."""
+    return {"left": box["x"], "right": box["x"] + box["width"], "top": box["y"],
+            "bottom": box["y"] + box["height"]}
+
+
 def _overlap(a: dict, b: dict) -> bool:
     return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > 0.5
             and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 0.5)
@@ -89,13 +95,24 @@ def test_it_keeps_every_grid_tile_in_its_column_with_its_own_checkbox(
                 assert not _overlap(tile["tile"], other["tile"]), (tile["tile"], other["tile"])
         # the label is the tile: a click on the picture of the second tile ticks its box only
         second = page.locator(f"#review-grid .rv-tile[data-cutout='{tiles[1]['pk']}']")
-        second.locator("img").click()
+        second.locator("img.thumb").click()
         expect(second.locator("input")).to_be_checked()
         expect(page.locator("#review-grid input[name=cutout]:checked")).to_have_count(1)
         # every thumbnail is named: SKU, image and version
-        alts = page.eval_on_selector_all("#review-grid img", "els => els.map((e) => e.alt)")
+        alts = page.eval_on_selector_all("#review-grid img.thumb", "els => els.map((e) => e.alt)")
         assert alts[0].startswith("Cutout of ") and alts[0].endswith(" · MAIN v1"), alts
         assert all(alt.startswith("Cutout of ") for alt in alts), alts
+        # QA 2026-12-06 (qa38a L14): the original inset in the cutout's corner, loaded, a
+        # third of the picture, grown over it under the pointer
+        inset = second.locator("img.rv-tile-original")
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=inset.element_handle())
+        thumb = second.locator("img.thumb").bounding_box()
+        small = inset.bounding_box()
+        assert _inside(_edges(small), _edges(thumb)), (small, thumb)
+        assert 0.25 * thumb["width"] < small["width"] < 0.45 * thumb["width"], (small, thumb)
+        inset.hover()
+        page.wait_for_timeout(250)  # the width's transition
+        assert inset.bounding_box()["width"] > 0.9 * thumb["width"]
     finally:
         context.close()
 
@@ -168,7 +185,7 @@ def test_it_hides_what_only_script_works_without_javascript(live_server, browser
         expect(page.locator("[data-rv-select=all]")).to_be_hidden()
         expect(page.locator("[data-rv-select=none]")).to_be_hidden()
         # ticked one by one and posted, the grid approves without script
-        page.locator(f".rv-tile[data-cutout='{grid_rows[0].pk}'] img").click()
+        page.locator(f".rv-tile[data-cutout='{grid_rows[0].pk}'] img.thumb").click()
         page.click("#bulk-approve")
         expect(page.locator(".messages")).to_contain_text("Approved 1 cutout")
 

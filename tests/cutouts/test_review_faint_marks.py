@@ -5,6 +5,7 @@ version finishes, as export compliance measures it; the review raises the pre-fl
 
 import html
 import io
+import re
 
 import numpy as np
 import pytest
@@ -109,6 +110,29 @@ def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client
     cutout.refresh_from_db()
     assert "faint_marks" not in cutout.preflags and cutout.risk < before
     assert "rv-faint-marks" not in client.get(url).content.decode()
+
+
+def test_it_rings_the_faint_mark_on_the_cutout_where_the_note_says(client, scissors_cut):
+    # QA 2026-12-06 (qa38a L5): "near x=492, y=452" with nothing on the picture to find it by
+    cutout = scissors_cut(cloud=True)
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_card", args=[cutout.pk])
+    page = client.get(url).content.decode()
+    note = page.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+    x, y = cutout.signals["faint_marks"]["at"]
+    assert f"near x={x}, y={y} (ringed on the cutout)" in note
+    ring = re.search(r'<span class="rv-faint-ring"([^>]*)>', page)
+    assert ring is not None and 'aria-hidden="true"' in ring.group(1)
+    left, top = map(float, re.search(r"left: ([\d.]+)%; top: ([\d.]+)%", ring.group(1)).groups())
+    # in % of the picture, so it sits on the mark at any drawn size
+    assert left == pytest.approx((x + 0.5) * 100 / cutout.width, abs=0.01)
+    assert top == pytest.approx((y + 0.5) * 100 / cutout.height, abs=0.01)
+    assert 0 < left < 100 and 0 < top < 100
+    # over the cutout picture, in its layers (positioned against the picture's own box)
+    layers = page.split('class="rv-layers"')[1].split('class="rv-loupe')[0]
+    assert "rv-faint-ring" in layers and "rv-cutout" in layers
+    client.post(url, {"action": "preflag_dismiss", "preflag": "faint_marks"}, **HX)
+    assert "rv-faint-ring" not in client.get(url).content.decode()
 
 
 def test_it_tells_the_reviewer_on_the_grid_tile_where_bulk_approval_happens(client, scissors_cut):

@@ -7,8 +7,10 @@ version after the grid was drawn, naming it, and approves the others."""
 import re
 
 import pytest
+from django.core.files.storage import storages
 from django.urls import reverse
 
+from catalog.services.assets import thumbnail_storage_name
 from cutouts.models import Cutout
 from cutouts.services import review as review_services
 from tests.cutouts.reviewdata import done_cutouts
@@ -49,6 +51,29 @@ def test_it_names_every_thumbnail_of_the_queue_the_grid_and_the_retouch_queue(cl
     review_services.cutout_flag(cutout=cutouts[1], user=reviewer(), reasons=["halo"])
     retouch = client.get(reverse("cutouts:retouch_queue")).content.decode()
     assert _thumb_alts(retouch, "rv-thumb") == [f"Cutout of {sku} · MAIN v3"]
+
+
+def test_it_shows_each_grid_tile_its_original_from_the_ingest_thumbnail(client, cutouts):
+    # QA 2026-12-06 (qa38a L14): a tiny or grey cutout alone cannot be judged on the grid
+    client.force_login(reviewer())
+    grid = client.get(reverse("cutouts:review_grid")).content.decode()
+    for cutout in cutouts:
+        tile = next(t for t in grid.split('class="rv-tile"')[1:] if f'value="{cutout.pk}"' in t)
+        label = tile.split("<label", 1)[1].split("</label>", 1)[0]
+        original = re.search(r'<img class="rv-tile-original"[^>]*>', label)
+        assert original is not None, label
+        src = reverse("cutouts:review_image", args=[cutout.pk, "original"]) + "?size=320"
+        assert f'src="{src}"' in original.group(0)
+        assert f'alt="Original of {cutout.asset.product.sku} · MAIN"' in original.group(0)
+    # the picture is the asset's thumbnail made at ingest: the grid's view of it makes none
+    asset = cutouts[0].asset
+    name = thumbnail_storage_name(asset.sha256, 320)
+    assert storages["default"].exists(name)
+    made = storages["default"].get_modified_time(name)
+    answer = client.get(reverse("cutouts:review_image", args=[cutouts[0].pk, "original"]),
+                        {"size": "320"})
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/webp"
+    assert storages["default"].get_modified_time(name) == made
 
 
 def test_it_names_the_checkerboard_switch(client, cutouts):
