@@ -142,7 +142,7 @@ def test_it_lists_every_file_it_refuses_beyond_the_first_fifty(manager_client):
     assert len(listed) == 120 and set(listed) == set(names)
     assert "Not mapped (120)" in page and "Show all 120" in page
     shown = page.split("data-preview-more", 1)[0]
-    assert shown.count("data-preview-unmapped") == 50  # the rest behind "Show all"
+    assert shown.count("<li data-preview-unmapped>") == 50  # the rest behind "Show all"
 
 
 def test_it_reports_the_files_the_page_held_back_with_the_servers_reasons(manager_client,
