@@ -249,6 +249,12 @@ class Params:
     keep_beyond_tol: float = 20.0
     keep_beyond_held: float = 0.25
     keep_beyond_radius: float = 6.0
+    # beyond its brush a painted keep stroke adds no piece (as large as _unlike_beyond's) in a
+    # hole the brush closes (more than keep_backdrop_ring of the hole's outline is brush) that
+    # the model held below keep_backdrop_held (median) and that mostly looks like the backdrop
+    # round it rather than the object (see _backdrop_beyond; keep_backdrop_held 0 turns this off)
+    keep_backdrop_held: float = 0.25
+    keep_backdrop_ring: float = 0.75
     # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
@@ -1225,6 +1231,70 @@ def _label_medians(values: np.ndarray, lbl: np.ndarray, which: np.ndarray) -> np
     return out
 
 
+def _backdrop_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: np.ndarray,
+                     brush: np.ndarray, held: npt.NDArray[np.float32], radius: float,
+                     params: Params) -> np.ndarray:
+    """What of ``flip`` (what a painted keep stroke would add to the cutout ``cur``) lies
+    beyond its ``brush`` in a piece at least the disk of max(``radius``,
+    ``keep_beyond_radius``) in area, lying mostly in a hole the brush closes, that the model's
+    alpha ``held`` has at a median below ``keep_backdrop_held``, and whose pixels are mostly
+    nearer (Lab, nearest of a sample) to the backdrop -- what the model holds as background in
+    the window outside the flip and the brush -- than to the object: the cutout's held colours
+    and those under the centreline ``line``, less the colours within ``rim_colour_tol`` of the
+    backdrop. Window coordinates.
+
+    Why (QA38b W1, 2026-12-06, dev 009): a keep stroke of radius 3.9 tracing a bicycle's
+    missed front wheel filled the wheel's inside (1 447 background px beyond the brush): the
+    grass seen through it is the colour the thin brush's own rim holds, so the colour model
+    called it object and _unlike_beyond found it reached. Seen through a thin part, the
+    backdrop is still the backdrop round it, which the model held as background."""
+    out = np.zeros(flip.shape, bool)
+    beyond = flip & ~brush
+    if not beyond.any():
+        return out
+    # the holes the brush closes: what of the rest the window's frame does not reach
+    # (4-connected, so a diagonal step through the brush does not open one), bordered mostly
+    # by the brush (more than keep_backdrop_ring of its outline), not by the cutout (a dark
+    # arm's shadowed edge between the brush and the cutout, dev 153077)
+    rest = np.pad(~(brush | cur), 1, constant_values=True).view(np.uint8)
+    _, open_lbl = cv2.connectedComponents(rest, connectivity=4)
+    frame_id = open_lbl[0, 0]
+    open_lbl = open_lbl[1:-1, 1:-1]
+    hole = np.zeros(flip.shape, bool)
+    for j in np.unique(open_lbl[beyond]):
+        if j == frame_id:
+            continue
+        hj = open_lbl == j
+        ring = (cv2.dilate(hj.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hj
+        if int((ring & brush).sum()) > params.keep_backdrop_ring * int(ring.sum()):
+            hole |= hj
+    if not hole.any():
+        return out
+    n, lbl = cv2.connectedComponents(beyond.view(np.uint8), connectivity=8)
+    floor = max(radius, params.keep_beyond_radius)
+    counts = np.bincount(lbl.ravel(), minlength=n)
+    cand = counts >= np.pi * floor * floor
+    cand[0] = False
+    cand &= 2 * np.bincount(lbl[hole], minlength=n) > counts
+    if cand.any():
+        cand &= _label_medians(held, lbl, cand) < params.keep_backdrop_held
+    if not cand.any():
+        return out
+    labf = lab.astype(np.float32)
+    back = labf[~cur & ~flip & ~brush & (held < 0.1)]
+    if len(back) < 8:
+        return out
+    obj = labf[(cur & (held > 0.9) & ~brush) | line]
+    obj = obj[_nearest_lab(obj, back) > params.rim_colour_tol ** 2]
+    if len(obj) < 8:
+        return out
+    for i in np.nonzero(cand)[0]:
+        q = labf[lbl == i]
+        if 2 * int((_nearest_lab(q, back) < _nearest_lab(q, obj)).sum()) <= len(q):
+            cand[i] = False
+    return cand[lbl]
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
                  spared: np.ndarray | None = None) -> np.ndarray:
@@ -1762,6 +1832,16 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             unlike = _unlike_beyond(lab_w, gated, core_here, b, p0, st.radius, params)
             if unlike.any():
                 gated &= ~unlike
+                gated = _components_touching(gated, b) & gated
+        if (params.keep_backdrop_held and band is None and len(st.points) > 1
+                and gated.any()):
+            # nor, beyond its brush, a piece the model held clear that looks like the backdrop
+            # round it (_backdrop_beyond: a stroke tracing a wheel's rim filled its inside)
+            line_w = rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
+                               origin=(x0, y0)) > 0
+            backdrop = _backdrop_beyond(lab_w, cur, gated, line_w, b, p0, st.radius, params)
+            if backdrop.any():
+                gated &= ~backdrop
                 gated = _components_touching(gated, b) & gated
         o |= gated
     else:
