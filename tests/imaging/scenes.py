@@ -403,3 +403,29 @@ def rail_scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, Stroke]:
     cut[land], cut[hull], cut[rail] = 0, 255, 160
     stroke = Stroke("detail", 12.0, tuple((float(x), 100.0) for x in range(40, 281, 8)))
     return np.clip(rgb, 0, 255).astype(np.uint8), cut, rail, stroke
+
+
+def flyaway_scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orange hair solid left of x = 40 with 1 px flyaway strands (alpha 0.3) reaching up to
+    120 px beyond it over a smooth grey gradient sky, and the model's cutout of it: the solid
+    hair only, its edge blurred 1.5 px (QA qa38b U1, soft-dev GT03). Returns the photo, the
+    truth alpha and the cutout."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 240
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    sky = np.stack([110 + 0.15 * yy + 0.05 * xx, 118 + 0.15 * yy + 0.05 * xx,
+                    130 + 0.12 * yy + 0.05 * xx], -1)
+    hair = np.array((220, 90, 20), np.float32)
+    a = np.zeros((h, w), np.float32)
+    a[:, :40] = 1.0
+    for _ in range(14):
+        y, x, dy, dx = float(rng.uniform(0, h)), 38.0, float(rng.uniform(-0.6, 0.6)), 1.0
+        for _ in range(int(rng.integers(60, 120))):
+            ny, nx = y + dy, x + dx
+            cv2.line(a, (int(x), int(y)), (int(nx), int(ny)), 0.3, 1)
+            y, x, dy = ny, nx, float(np.clip(dy + rng.normal(0, 0.08), -1, 1))
+    a = np.maximum(a, 0)
+    rgb = photographed(a[..., None] * hair + (1 - a[..., None]) * sky, rng, noise=2.0)
+    held = np.zeros((h, w), np.uint8)
+    held[:, :40] = 255
+    return rgb, a, cv2.GaussianBlur(held, (0, 0), 1.5)
