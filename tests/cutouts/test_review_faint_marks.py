@@ -86,12 +86,17 @@ def test_it_preflags_a_mark_a_white_background_preset_refuses_and_ranks_it_first
     assert review.preflags_from_signals({**base, "faint_marks": _signal(0.115, 20)})[0] == []
 
 
-def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client, scissors_cut):
-    cutout = scissors_cut(cloud=True)
+def _card_note(client, cutout) -> tuple[str, str, str]:
+    """A reviewer's card of ``cutout``: its address, its page and its faint-mark note."""
     client.force_login(reviewer())
     url = reverse("cutouts:review_card", args=[cutout.pk])
-    html = client.get(url).content.decode()
-    note = html.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+    page = client.get(url).content.decode()
+    return url, page, page.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+
+
+def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client, scissors_cut):
+    cutout = scissors_cut(cloud=True)
+    url, html, note = _card_note(client, cutout)
     share = f"{cutout.signals['faint_marks']['share'] * 100:.1f} %"
     # a pixel of the mark (its deepest), not its box's corner
     x, y = cutout.signals["faint_marks"]["at"]
@@ -115,10 +120,7 @@ def test_it_tells_the_reviewer_on_the_card_until_the_preflag_is_dismissed(client
 def test_it_rings_the_faint_mark_on_the_cutout_where_the_note_says(client, scissors_cut):
     # QA 2026-12-06 (qa38a L5): "near x=492, y=452" with nothing on the picture to find it by
     cutout = scissors_cut(cloud=True)
-    client.force_login(reviewer())
-    url = reverse("cutouts:review_card", args=[cutout.pk])
-    page = client.get(url).content.decode()
-    note = page.split('class="msg msg-warning rv-faint-marks"')[1].split("</p>")[0]
+    url, page, note = _card_note(client, cutout)
     x, y = cutout.signals["faint_marks"]["at"]
     assert f"near x={x}, y={y} (ringed on the cutout)" in note
     ring = re.search(r'<span class="rv-faint-ring"([^>]*)>', page)
