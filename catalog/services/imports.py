@@ -810,9 +810,9 @@ def import_uploads_close_stale(*, idle_seconds: int | None = None) -> int:
 
 
 def _start_names_report(job_id: int, note: str) -> None:
-    """A session the idle sweep closed: the files its page named at the start as not sent
-    are in its report too (the page never finished it: its tab was closed), and its counts
-    and message say so (``note``: why it stopped)."""
+    """A session the idle sweep closed or the user cancelled: the files its page named at the
+    start as not sent are in its report too (the page never finished it), and its counts say
+    so, and a finished one's message (``note``: why it stopped)."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         start = _start_names(job)
@@ -855,6 +855,8 @@ def import_job_cancel(*, job_id: int) -> bool:
         # claimed by a run meanwhile: cancel that run instead, which announces the end
         return import_job_cancel(job_id=job_id)
     if cancelled and job.source_kind == ImportJob.Source.UPLOAD:
+        # the files its page named at the start as not sent are in the report as for any end
+        _start_names_report(job_id, "")
         _upload_session_cancelled_message(job_id)
     if cancelled and ends_here:
         events.import_finished(job_id)

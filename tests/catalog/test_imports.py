@@ -170,6 +170,25 @@ def test_it_reports_the_names_given_at_the_start_of_a_session_the_idle_sweep_clo
     assert job.message.startswith("1 imported, 1 refused. The upload stopped after 1 of 2")
 
 
+def test_it_reports_the_names_given_at_the_start_of_a_session_cancelled(storage,
+                                                                       finished_events):
+    ProductFactory(sku="BETA-4")
+    job = import_job_create(user=None, source_kind="upload", expected_files=3,
+                            patterns=["{sku}_{position}.jpg"],
+                            not_sent=PageNames(held=["NOPE-8_MAIN.jpg"], skipped=["a.txt"]))
+    _send(job, "BETA-4_MAIN.jpg", jpeg_bytes(seed=23))
+    assert imports.import_job_cancel(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.imported_count, job.error_count) == ("cancelled", 1, 1)
+    assert set(_reasons(job)) == {"NOPE-8_MAIN.jpg", "a.txt"}
+    assert "Unknown SKU" in _reasons(job)["NOPE-8_MAIN.jpg"]
+    assert "NOPE-8_MAIN.jpg" in import_job_report_csv(job=job)
+    # the page's finish after the cancel adds nothing twice
+    job = import_job_finish(job_id=job.pk, held=["NOPE-8_MAIN.jpg"], skipped=["a.txt"])
+    assert job.issues.filter(filename="NOPE-8_MAIN.jpg").count() == 1
+    assert finished_events == [job.pk]
+
+
 def test_it_reports_a_manifest_row_the_page_held_once_after_the_session_ended_on_its_own(
         storage):
     # the manifest refuses ZZ's product (a bad GTIN); the page holds its file back and names
