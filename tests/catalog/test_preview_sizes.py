@@ -135,10 +135,12 @@ def test_it_gives_the_page_the_counts_import_zip_is_held_by(manager_client, stor
     refused = {"ZR-small.jpg": [481, 321], "ZR-empty.jpg": [1200, 900]}
     page = _preview(manager_client, refused, empty_json=json.dumps(["ZR-empty.jpg"]),
                     source="zip")
-    assert _counts(page) == {"mapped": 0, "taken": 0, "refused-ahead": 2}
+    assert _counts(page) == {"mapped": 0, "taken": 0, "refused-ahead": 2,
+                             "manifest-creates": 0}
     page = _preview(manager_client, {**refused, "ZR-ok.jpg": [1200, 900]},
                     empty_json=json.dumps(["ZR-empty.jpg"]), source="zip")
-    assert _counts(page) == {"mapped": 1, "taken": 0, "refused-ahead": 2}
+    assert _counts(page) == {"mapped": 1, "taken": 0, "refused-ahead": 2,
+                             "manifest-creates": 0}
     # a refused preview (a bad pattern) has no counts: its error holds the button
     page = _preview(manager_client, {"ZR-ok.jpg": [1200, 900]}, patterns="{code}_{n}.jpg")
     assert "data-preview-mapped" not in page

@@ -11,6 +11,7 @@ from django.core.files.storage import storages
 from django.urls import reverse
 
 from catalog.services.assets import thumbnail_storage_name
+from catalog.serving import presigns
 from cutouts.models import Cutout
 from cutouts.services import review as review_services
 from tests.cutouts.reviewdata import done_cutouts
@@ -72,7 +73,10 @@ def test_it_shows_each_grid_tile_its_original_from_the_ingest_thumbnail(client, 
     made = storages["default"].get_modified_time(name)
     answer = client.get(reverse("cutouts:review_image", args=[cutouts[0].pk, "original"]),
                         {"size": "320"})
-    assert answer.status_code == 200 and answer["Content-Type"] == "image/webp"
+    if presigns(storages["default"]):  # S3 (CI): the view hands out the stored thumbnail
+        assert answer.status_code == 302 and name in answer["Location"]
+    else:
+        assert answer.status_code == 200 and answer["Content-Type"] == "image/webp"
     assert storages["default"].get_modified_time(name) == made
 
 
