@@ -121,6 +121,19 @@
     if (ev.key === "Tab" || ev.key.indexOf("Arrow") === 0) keyboardModality = true;
   }, true);
   document.addEventListener("pointerdown", function () { keyboardModality = false; }, true);
+  // A mouse or pen press that began off the picture, kept until it is lifted: a drag that
+  // starts just outside the picture and sweeps in paints from the edge it entered by (QA:
+  // parts touching the photo's edge invite exactly that move, and it painted nothing).
+  var offPress = null;
+  document.addEventListener("pointerdown", function (ev) {
+    offPress = ev.target && ev.target.classList && ev.target.classList.contains("rt-canvas")
+      ? null : { id: ev.pointerId, x: ev.clientX, y: ev.clientY, button: ev.button,
+                 control: !!(ev.target && ev.target.closest &&
+                             ev.target.closest("a, button, input, select, textarea, label, summary")) };
+  }, true);
+  document.addEventListener("pointerup", function () { offPress = null; }, true);
+  document.addEventListener("pointercancel", function () { offPress = null; }, true);
+  var EDGE_PX = 48;        // how far outside the picture a press may begin and still paint
   document.addEventListener("focusin", function (ev) {
     if (ev.target && ev.target.dataset) ev.target.dataset.rtKeyFocus = keyboardModality ? "1" : "";
   }, true);
@@ -816,12 +829,35 @@
       this.render();
       return;
     }
+    this.begin(ev, ev.button);
+  };
+  Editor.prototype.begin = function (ev, button) {
     this.canvas.setPointerCapture(ev.pointerId);
     var p = this.point(ev);
-    var kind = ev.button === 2 ? (this.tool === "remove" ? "keep" : "remove") : this.tool;
+    var kind = button === 2 ? (this.tool === "remove" ? "keep" : "remove") : this.tool;
     this.current = { kind: kind, radius: this.radius(), points: [p],
                      x: ev.clientX, y: ev.clientY, moved: false };
     this.render();
+  };
+  // A drag entering the picture whose press began just outside it (not on a control, the
+  // left or right button, no touch: a finger's moves stay with the element it pressed).
+  Editor.prototype.enteredDrag = function (ev) {
+    var press = offPress;
+    if (!press || press.id !== ev.pointerId || press.control || ev.pointerType === "touch") return false;
+    if (press.button !== 0 && press.button !== 2) return false;
+    if (press.button === 2 && this.tool === "detail") return false;
+    var r = this.canvas.getBoundingClientRect();
+    var dx = Math.max(r.left - press.x, 0, press.x - r.right);
+    var dy = Math.max(r.top - press.y, 0, press.y - r.bottom);
+    if (Math.max(dx, dy) > EDGE_PX) return false;
+    offPress = null;
+    if (this.form.hasAttribute("data-rt-more-open")) this.toggleMore(false);
+    this.pointers[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+    this.cursor = { x: ev.clientX, y: ev.clientY };
+    // the stroke starts at the edge the press faces, so it reaches the picture's border
+    this.begin({ pointerId: ev.pointerId, clientX: press.x, clientY: press.y }, press.button);
+    this.current.moved = true;
+    return true;
   };
   Editor.prototype.startGesture = function () {
     var ids = Object.keys(this.pointers);
@@ -838,6 +874,7 @@
   };
   Editor.prototype.move = function (ev) {
     if (this.pointers[ev.pointerId]) this.pointers[ev.pointerId] = { x: ev.clientX, y: ev.clientY };
+    else if (!this.current && !this.gesture && (ev.buttons & 3)) this.enteredDrag(ev);
     if (this.gesture) {
       var g = this.gesture;
       if (g.lone) { if (this.pointerCount() > 1) this.startGesture(); return; }

@@ -381,6 +381,38 @@ def test_it_paints_nothing_on_a_right_click_with_the_detail_brush(live_server, p
     assert [s["kind"] for s in strokes] == ["detail"]
 
 
+def test_it_paints_a_drag_that_starts_just_outside_the_picture_from_its_edge(
+        live_server, page, stained, log_in):
+    editor, box, _ = _editor_on_laptop(page, live_server, stained, log_in)
+    below = box["y"] + box["height"] + 16
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, below)
+    page.mouse.down()
+    page.mouse.move(x, below - 60, steps=8)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-strokes", "1")
+    stroke = json.loads(editor.locator("[data-rt-strokes]").input_value())[0]
+    assert stroke["kind"] == "keep"
+    # it starts on the picture's bottom edge, where the press faced it, and goes up from there
+    assert stroke["points"][0][1] == H
+    assert stroke["points"][-1][1] < H - 10
+
+    # a press on a control, or far from the picture, then dragged in, paints nothing
+    undo = editor.locator("[data-rt-undo]")
+    undo.click()
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+    ub = undo.bounding_box()
+    page.mouse.move(ub["x"] + ub["width"] / 2, ub["y"] + ub["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(*_at(box, PANEL[0], PANEL[1]), steps=8)
+    page.mouse.up()
+    page.mouse.move(x, below + 120)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    expect(editor).to_have_attribute("data-rt-strokes", "0")
+
+
 def test_it_asks_the_browser_before_leaving_only_when_the_tab_cannot_keep_the_strokes(
         live_server, page, stained, log_in):
     """Saved in the tab, a reload restores the strokes (test_retouch_saved_strokes.py): the
