@@ -1286,11 +1286,17 @@
 
   function changeParts(change, pixels) {
     var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
+    // the whole a share is of is named once, by its first share: a detail stroke's three
+    // shares each "of the cutout" pushed the preview's timing and "Enter applies" off the
+    // line at 1366 x 768 (QA 2026-12-06)
+    var named = "";
     var share = function (n) {
-      if (!change.had) return pct(n / Math.max(pixels, 1) * 100) + " of the photo";
       // "took / changed the alpha of 2.5× the cutout" read as impossible (QA 2026-12-04)
-      if (n > change.had) return "an area " + (Math.round(n / change.had * 10) / 10) + "× the cutout's size";
-      return pct(n / change.had * 100) + " of the cutout";
+      if (change.had && n > change.had) return "an area " + (Math.round(n / change.had * 10) / 10) + "× the cutout's size";
+      var of = change.had ? " of the cutout" : " of the photo";
+      var said = named === of;
+      named = of;
+      return pct(n / (change.had || Math.max(pixels, 1)) * 100) + (said ? "" : of);
     };
     var parts = [];
     if (change.taken) parts.push("took " + share(change.taken) + " (red)");

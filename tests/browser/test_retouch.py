@@ -1490,8 +1490,9 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
     assert words == [["took 3 % of the cutout (red)"],
                      ["added an area 2.9× the cutout's size (green)"],
                      ["added 10 % of the photo (green)",
-                      "and changed the alpha of 0.8 % of the photo"],
-                     ["took 1 % of the cutout (red)", "and changed the alpha of 2 % of the cutout"],
+                      "and changed the alpha of 0.8 %"],
+                     # the whole is named once, by the first share
+                     ["took 1 % of the cutout (red)", "and changed the alpha of 2 %"],
                      ["took 40 % of the cutout (red)",
                       "and changed the alpha of an area 2.5× the cutout's size"]]
 
