@@ -33,6 +33,7 @@ from .api_support import (
     validation_problem,
 )
 from .errors import AssetRestoreError, ProductPurgedError, ProductRestoreError
+from .ids import MAX_ID
 from .ingest import archives
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
@@ -759,7 +760,7 @@ def webhook_delete(request: HttpRequest, subscription_id: int):
 
 def _cursor_id(position: dict, key: str) -> int | None:
     value = position.get(key)
-    return value if isinstance(value, int) and 0 < value < 2**63 else None
+    return value if isinstance(value, int) and 0 < value <= MAX_ID else None
 
 
 @router.get("/webhooks/{subscription_id}/deliveries",

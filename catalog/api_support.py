@@ -20,10 +20,10 @@ from ninja.utils import check_csrf
 from pydantic import ConfigDict
 
 from .api_models import ApiKey
+from .ids import MAX_ID
 from .services import api_keys as apikeys
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-MAX_ID = 2**63 - 1
 #: A row id in a body or query: databases refuse integers past 63 bits (a 500 otherwise).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -22,6 +22,7 @@ from .api_models import (
     WebhookEvent,
     WebhookSubscription,
 )
+from .ids import id_from
 from .permissions import capability_required
 from .services import api_keys as apikeys
 
@@ -178,10 +179,6 @@ WEBHOOK_ACTIONS = ("enable", "disable", "delete", "redeliver_failed", "rotate_se
 DELIVERY_PAGE_SIZE = 50
 
 
-def _positive_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
-
-
 @capability_required(roles.VIEW)
 @require_http_methods(["GET", "POST"])
 def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -221,8 +218,8 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     state = request.GET.get("status", "")
     state = state if state in DeliveryStatus.values else ""
     page = webhooks.deliveries_page(
-        subscription=sub, status=state, before=_positive_int(request.GET.get("before")),
-        after=_positive_int(request.GET.get("after")), size=DELIVERY_PAGE_SIZE)
+        subscription=sub, status=state, before=id_from(request.GET.get("before")),
+        after=id_from(request.GET.get("after")), size=DELIVERY_PAGE_SIZE)
     new_secret = _once_take(request, NEW_SECRET_SESSION_SLOT, page=f"webhook:{sub.pk}")
     response = render(request, "catalog/api_webhook_detail.html", {
         "sub": sub, "deliveries": page.items, "page": page, "status": state,

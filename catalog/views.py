@@ -42,6 +42,7 @@ from .errors import (
 )
 from .forms import BulkEditForm, ProductForm
 from .http import HtmxHttpRequest
+from .ids import id_from
 from .ingest import archives, images
 from .ingest.manifest import Manifest
 from .ingest.naming import (
@@ -543,9 +544,12 @@ def asset_thumbnail(request: HttpRequest, pk: int) -> HttpResponseBase:
         asset = selectors.asset_get(pk=pk)
     except ImageAsset.DoesNotExist:
         raise Http404("No such image.")
-    raw = request.GET.get("size", "")
-    size = (int(raw) if raw.isdigit() and int(raw) in THUMB_SIZES
-            else asset_services.THUMB_DEFAULT)
+    # no size is the default one; a size not listed is no thumbnail (QA 2026-12-06: 999 was
+    # answered with the 320 px one, as if it had been made)
+    raw = request.GET.get("size")
+    size = asset_services.THUMB_DEFAULT if raw is None else id_from(raw)
+    if size not in THUMB_SIZES:
+        raise Http404("No such thumbnail size: 160, 320 or 640.")
     etag = f'"{asset.sha256[:32]}-{size}"'
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 
+from catalog.ids import id_from
+
 from ..errors import ReviewInputError
 from ..imaging.settings import PROFILES
 from ..models import (
@@ -63,7 +65,7 @@ class QueueFilters:
         batch = (data.get("batch") or "").strip()
         return cls(
             product=(data.get("product") or "").strip()[:64],
-            batch=int(batch) if batch.isdigit() else None,
+            batch=id_from(batch),
             brand=(data.get("brand") or "").strip()[:120],
             model=(data.get("model") or "").strip()[:60],
             preflag=(data.get("preflag") or "").strip()[:40],
@@ -83,8 +85,9 @@ def _filtered(rows: QuerySet[Cutout], filters: QueueFilters) -> QuerySet[Cutout]
         # what a reviewer types: the start of a SKU in any case ("qa-shoe" finds QA-SHOE-1),
         # or a product id
         sku = Q(asset__product__sku__istartswith=filters.product)
-        if filters.product.isdigit():
-            rows = rows.filter(Q(asset__product_id=int(filters.product)) | sku)
+        product_id = id_from(filters.product)
+        if product_id is not None:
+            rows = rows.filter(Q(asset__product_id=product_id) | sku)
         else:
             rows = rows.filter(sku)
     if filters.batch:

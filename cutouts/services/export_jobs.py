@@ -303,6 +303,16 @@ def _checked(*, presets, specs, product_ids, brand, approved_since, destination,
         field = _empty_selection_field(filters)
         unapproved = export_selectors.export_not_approved(**filters)
         why = f" {unapproved.detail}." if unapproved is not None else ""
+        since = filters.get("approved_since")
+        earlier = since and export_selectors.export_candidates(
+            product_ids=filters.get("product_ids"), brand=filters.get("brand", "")).count()
+        if earlier:
+            # the date left out every approved image: the states of the others are not why
+            # (QA 2026-12-06: it said "flagged: QA001 MAIN" with 14 approved before the date)
+            field = "approved_since"
+            counted = (f"{earlier:,} approved images match the other filters, all" if earlier > 1
+                       else "1 approved image matches the other filters,")
+            why = f" {counted} approved before {since}.{why}"
         raise ExportError("Nothing to export: no approved cutouts match these filters."
                           + why, field=field)
     if plan.collisions:

@@ -818,8 +818,10 @@ def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None)
     pw, ph = product[2] - product[0], product[3] - product[1]
     shown = round(max(pw, ph) * scale)
     needed = math.ceil(shown / ENLARGE_WARN)
+    # the side measured is named ("across" read as the width for a tall product, QA 2026-12-06)
+    side = "tall" if ph > pw else "wide"
     warnings.append(f"the product is enlarged {scale:.1f}x ({pw}x{ph} px in the cutout, "
-                    f"{shown:,} px across in the image) and will look soft; for at most "
+                    f"{shown:,} px {side} in the image) and will look soft; for at most "
                     f"{ENLARGE_WARN:g}x it must span at least {needed:,} px in the photo "
                     "(a closer or larger photo), or choose a smaller size or fill")
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import roles, serving
 from catalog.http import HtmxHttpRequest
+from catalog.ids import id_from
 from catalog.permissions import capability_required
 
 from .. import variants
@@ -130,15 +131,11 @@ def _job_or_404(job_id: int) -> ExportJob:
     return job
 
 
-def _positive_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) < 2**63 else None
-
-
 def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
                   preview: dict | None = None, naming_gaps: list[str] | None = None,
                   naming_advice: str = "", preselected: dict | None = None) -> dict:
     """The form and one page of recent exports (GET before= / after= for older / newer)."""
-    before, after = _positive_int(request.GET.get("before")), _positive_int(
+    before, after = id_from(request.GET.get("before")), id_from(
         request.GET.get("after"))
     page = export_selectors.export_job_page(before=before, after=after,
                                             size=RECENT_EXPORTS_PAGE_SIZE)

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import roles
 from catalog.http import HtmxHttpRequest
+from catalog.ids import id_from, ids_from
 from catalog.permissions import capability_required
 
 from ..errors import BatchError, BatchFinishedError
@@ -117,13 +118,11 @@ def batch_start(request: HttpRequest) -> HttpResponse:
         # batches are on the list page.
         return redirect("cutouts:batch_list")
 
-    def as_int(name):
-        value = request.POST.get(name, "")
-        return int(value) if value.isdigit() else None
-
+    product_id = id_from(request.POST.get("product"))
+    import_job_id = id_from(request.POST.get("import_job"))
     assets = assets_for_cutout(
-        asset_ids=[int(v) for v in request.POST.getlist("asset") if v.isdigit()],
-        product_id=as_int("product"), import_job_id=as_int("import_job"),
+        asset_ids=ids_from(request.POST.getlist("asset")),
+        product_id=product_id, import_job_id=import_job_id,
         all_pending=request.POST.get("all_pending") == "1",
     )
     profile_name = request.POST.get("profile", "default")
@@ -136,7 +135,7 @@ def batch_start(request: HttpRequest) -> HttpResponse:
             assets=assets, user=request.user, profile_name=profile_name, model=model,
             overrides=batch_overrides(shadow=request.POST.get("shadow", "")[:20]),
             label=batch_label(label=request.POST.get("label", "")[:200],
-                              product_id=as_int("product"), import_job_id=as_int("import_job"),
+                              product_id=product_id, import_job_id=import_job_id,
                               all_pending=request.POST.get("all_pending") == "1"),
             recut=request.POST.get("recut") == "1",
         )

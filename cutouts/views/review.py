@@ -13,6 +13,7 @@ from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 
 from catalog import roles, serving
 from catalog.http import HtmxHttpRequest
+from catalog.ids import id_from, ids_from
 from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, ReviewInputError, StaleReviewError, TileError
@@ -29,6 +30,7 @@ from ..strengths import STRENGTHS
 from ..templatetags.review_tags import image_title
 
 PER_PAGE = 50
+MAX_PAGE = 1_000_000  # far past any queue; its offset still fits a 64-bit integer
 # Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
 # the key that ticks each flag reason: 1-9, then 0 for the tenth (Other, last)
 FLAG_REASON_KEYS = [(str(n % 10), reason) for n, reason in enumerate(FlagReason.choices, 1)]
@@ -215,9 +217,9 @@ def _undone_note(cutout: Cutout) -> str:
 
 
 def _page_number(request: HttpRequest) -> int:
-    """The list page a ``?page=`` asks for; anything but a number is the first page."""
-    value = request.GET.get("page", "1")
-    return int(value) if value.isdigit() else 1
+    """The list page a ``?page=`` asks for; anything but a number is the first page, and
+    one past ``MAX_PAGE`` is that page (an empty one: its offset must fit the database)."""
+    return min(id_from(request.GET.get("page")) or 1, MAX_PAGE)
 
 
 # no-store (queues, grid, card, retouch page): Back asks again rather than showing a
@@ -318,7 +320,7 @@ def grid(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request)
     if request.method == "POST":
         require(request, roles.REVIEW)
-        ids = [int(v) for v in request.POST.getlist("cutout") if v.isdigit()]
+        ids = ids_from(request.POST.getlist("cutout"))
         try:
             # each tile sends the state it was drawn with next to its checkbox (a page drawn
             # before it did sends none: the tile is checked as awaiting review only)
@@ -406,7 +408,7 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
             decision = request.POST.get("decision", "")
             undone = review_services.cutout_decision_undo(
                 cutout=cutout, user=request.user,
-                decision_id=int(decision) if decision.isdigit() else 0)
+                decision_id=id_from(decision) or 0)
             return _show(request, undone.pk, filters, _undone_note(undone))
         if action == "rerun":
             new = review_services.cutout_review_rerun(

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from catalog import roles
 from catalog import selectors as catalog_selectors
+from catalog.ids import ids_from
 from catalog.permissions import capability_required
 
 from ..errors import BatchError
@@ -29,7 +30,7 @@ def _selected_assets(request: HttpRequest):
             product_ids=catalog_selectors.product_ids_matching(
                 **catalog_selectors.product_filters(request.POST)))
     return assets_for_cutout(
-        asset_ids=[int(v) for v in request.POST.getlist("asset") if v.isdigit()],
+        asset_ids=ids_from(request.POST.getlist("asset")),
         skus=[v[:64] for v in request.POST.getlist("sku")][:10_000],
     )
 

@@ -341,12 +341,17 @@ def test_it_streams_a_cached_thumbnail_without_exposing_storage(reviewer_client,
     assert again.status_code == 304
 
 
-def test_it_refuses_odd_thumbnail_sizes_by_serving_the_default(reviewer_client, storage):
+def test_it_refuses_odd_thumbnail_sizes_and_serves_the_default_without_one(reviewer_client,
+                                                                          storage):
+    """QA 2026-12-06: ``size=999`` was answered with the 320 px thumbnail, as if made."""
     asset = stored_asset(ProductFactory())
-    response = reviewer_client.get(reverse("catalog:asset_thumbnail", args=[asset.pk]),
-                                   {"size": "1999"})
-    assert response.status_code == 200
+    url = reverse("catalog:asset_thumbnail", args=[asset.pk])
+    for size in ("1999", "999", "abc", "", "99999999999999999999"):
+        assert reviewer_client.get(url, {"size": size}).status_code == 404, size
     assert not storage.exists(thumbnail_storage_name(asset.sha256, 1999))
+    response = reviewer_client.get(url)
+    assert response.status_code in (200, 302)  # S3 hands out a signed URL
+    assert storage.exists(thumbnail_storage_name(asset.sha256, 320))
 
 
 def test_it_answers_404_for_a_deleted_or_missing_thumbnail(reviewer_client, storage):

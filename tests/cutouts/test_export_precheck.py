@@ -117,7 +117,7 @@ def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
                   for n, pos in ((1, "PT02"), (2, "PT04")))
     for item, scale, size, marks in ((pt02, "7.4", "142x230", 3), (pt04, "3.1", "541x193", 1)):
         tally.shipped(item, [
-            f"the product is enlarged {scale}x ({size} px in the cutout, 1,702 px across in "
+            f"the product is enlarged {scale}x ({size} px in the cutout, 1,702 px tall in "
             "the image) and will look soft; for at most 2x it must span at least 851 px",
             f"{marks} faint see-through mark(s) inside the product's box (a ghost of the "
             "photo's background; the largest near x=4, y=5, 1.2% of the product's solid area)"])
@@ -127,7 +127,7 @@ def test_it_shows_each_image_its_own_figure_under_a_warning_kind(client):
     # QA 2026-12-06: the line was cut at its first figure ("the product is enlarged …");
     # then it read with "…" gaps and each image's bare figures, "QA-SIX PT02 (7.4x, 142x230
     # px)"; since session 38 each image has its own sentence, in full, named
-    enlarged = ("the product is enlarged {} ({} px in the cutout, 1,702 px across in the "
+    enlarged = ("the product is enlarged {} ({} px in the cutout, 1,702 px tall in the "
                 "image) and will look soft; for at most 2x it must span at least 851 px")
     marks = ("{} faint see-through mark(s) inside the product's box (a ghost of the photo's "
              "background; the largest near x=4, y=5, 1.2% of the product's solid area)")

@@ -1785,3 +1785,19 @@ def test_it_stops_a_cancelled_run_between_two_renders_of_one_cutout(
     assert len(started) == 3
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED and not job.zip_name
+
+
+def test_it_names_the_date_when_it_leaves_out_every_approved_image(sent):
+    product = ProductFactory(sku="SINCE-1")
+    approved_cutout(product=product)
+    approved_cutout(product=ProductFactory(sku="SINCE-2"))
+    with pytest.raises(ExportError, match="Nothing to export") as refused:
+        export_jobs.export_job_create(presets=["amazon_main"], approved_since="2999-01-01")
+    assert refused.value.field == "approved_since"
+    assert "2 approved images match the other filters, all approved before 2999-01-01." in str(
+        refused.value)
+    with pytest.raises(ExportError) as one:
+        export_jobs.export_job_create(presets=["amazon_main"], product_ids=[product.pk],
+                                      approved_since="2999-01-01")
+    assert "1 approved image matches the other filters, approved before 2999" in str(one.value)
+    assert one.value.field == "approved_since"

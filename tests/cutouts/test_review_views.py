@@ -1549,3 +1549,22 @@ def test_it_sends_start_reviewing_with_the_rows_to_a_queue_opened_empty(
     card = reverse("cutouts:review_card", args=[running.pk])
     assert re.search(r'<div id="rv-queue-start" hx-swap-oob="true"><p><a class="btn primary" '
                      rf'id="start-review" href="{card}">', note), note
+
+
+@pytest.mark.parametrize("query", ["batch=99999999999999999999", "product=99999999999999999999",
+                                   "page=99999999999999999999", "batch=²", "page=²"])
+def test_it_answers_the_review_lists_for_a_number_no_row_can_have(client, cutouts, query):
+    """QA 2026-12-06: ``?batch=`` past 63 bits was a 500 (OverflowError) on the queue, grid
+    and retouch lists; the filter is no filter, the page the last one."""
+    _login(client, "reviewer")
+    for name in ("cutouts:review_queue", "cutouts:review_grid", "cutouts:retouch_queue"):
+        response = client.get(reverse(name) + "?" + query)
+        assert response.status_code == 200, (name, query)
+
+
+def test_it_drops_ids_past_63_bits_from_a_grid_post(client, cutouts):
+    _login(client, "reviewer")
+    response = client.post(reverse("cutouts:review_grid"),
+                           {"cutout": ["99999999999999999999", "²"], "action": "approve"})
+    assert response.status_code in (200, 302, 400)
+    assert not Cutout.objects.filter(review_status=ReviewStatus.APPROVED).exists()

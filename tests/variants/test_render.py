@@ -355,13 +355,17 @@ def test_it_warns_when_the_product_is_enlarged_more_than_twice():
     assert small.metadata["scale"] == pytest.approx(850 / 201, abs=0.001)
     # what a person can act on: how large the product must be in the photo (not the photo)
     assert small.warnings == [
-        "the product is enlarged 4.2x (201x181 px in the cutout, 850 px across in the image) "
+        "the product is enlarged 4.2x (201x181 px in the cutout, 850 px wide in the image) "
         "and will look soft; for at most 2x it must span at least 425 px in the photo (a "
         "closer or larger photo), or choose a smaller size or fill"]
     # the same product from a photo twice the size is enlarged 2.1x: printed as 2.1, warned
     twice = cutout(size=(800, 600), box=(200, 120, 600, 480))
     warned = render_variant(twice, "trim|fill-85|canvas-1000x1000|bg-ffffff|format-jpeg")
     assert "enlarged 2.1x (401x361 px in the cutout" in warned.warnings[0]
+    # a tall product's figure is its height, and says so
+    tall = render_variant(cutout(size=(800, 600), box=(350, 100, 450, 500)),
+                          "trim|fill-85|canvas-1000x1000|bg-ffffff|format-jpeg")
+    assert "(101x401 px in the cutout, 850 px tall in the image)" in tall.warnings[0]
     quiet = render_variant(twice, "trim|fill-80|canvas-1000x1000|bg-ffffff|format-jpeg")
     assert quiet.metadata["scale"] == pytest.approx(2.0, abs=0.01) and quiet.warnings == []
     # scenes place the product by their own scale and are held to the same rule

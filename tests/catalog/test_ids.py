@@ -1,0 +1,19 @@
+from catalog.ids import MAX_ID, id_from, ids_from
+
+
+def test_it_reads_an_id_a_database_can_hold():
+    assert id_from("42") == 42
+    assert id_from(" 7 ") == 7
+    assert id_from(str(MAX_ID)) == MAX_ID
+
+
+def test_it_refuses_what_is_no_row_id():
+    # a number past 63 bits was a 500 (OverflowError) on the review lists (QA 2026-12-06);
+    # "²" passes str.isdigit() and int() raises on it
+    for text in (str(MAX_ID + 1), "99999999999999999999", "0", "-5", "abc", "", None, "²", "１２",
+                 "1.5", "1e3"):
+        assert id_from(text) is None, text
+
+
+def test_it_keeps_the_ids_among_values_in_order():
+    assert ids_from(["3", "x", "99999999999999999999", "1", "²"]) == [3, 1]
