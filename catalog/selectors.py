@@ -800,10 +800,26 @@ class ImportPreview:
     #: absolute, a drive): counted refused as the import's report counts them, not "not
     #: mapped" (QA 2026-12-05: the preview said "not mapped", the report "refused")
     named: list[tuple[str, str]] = field(default_factory=list)
+    #: name -> kind (``archives.NameProblem.skipped``: not an image name, a second manifest)
+    #: of the ``unmapped`` entries the import skips for their name alone
+    name_skips: dict[str, str] = field(default_factory=dict)
 
     @property
     def mapped(self) -> int:
         return sum(len(group.files) for group in self.groups)
+
+    @property
+    def unmapped_counts(self) -> str:
+        """The count of ``unmapped`` split by kind, as the upload page splits its files
+        (upload.js ``showPreviewCounts``): "2 not mapped · 1 skipped (file type) · 1 skipped
+        (second manifest)". One policy for a drop and a ZIP: a ZIP's preview said "4 not
+        mapped" where a drop of the same files said the kinds, and a second manifest was
+        counted a file type."""
+        second = sum(kind == archives.NAME_SECOND_MANIFEST for kind in self.name_skips.values())
+        parts = [(len(self.unmapped) - len(self.name_skips), "not mapped"),
+                 (len(self.name_skips) - second, "skipped (file type)"),
+                 (second, "skipped (second manifest)")]
+        return " · ".join(f"{n} {words}" for n, words in parts if n)
 
     @property
     def refused_ahead(self) -> int:
@@ -880,6 +896,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     empties: list[tuple[str, str]] = []
     sized: list[tuple[str, str]] = []
     named: list[tuple[str, str]] = []
+    name_skips: dict[str, str] = {}
     limits = ingest_limits()
     # a ZIP's manifest the browser could not read is among the names: not a file to import
     found = archives.manifest_path(names) if manifest_at is ... else manifest_at
@@ -890,6 +907,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
         if problem is not None:
             (named if problem.kind == archives.NAME_UNSAFE else unmapped).append(
                 (name, problem.reason))
+            if problem.skipped:
+                name_skips[name] = problem.kind
         elif name in empty:
             empties.append((name, images.EMPTY_REASON))
         elif sizes and name in sizes and (
@@ -961,7 +980,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
                          unmapped=unmapped, total=total, empty=empties, sized=sized,
-                         named=named)
+                         named=named, name_skips=name_skips)
 
 
 # --- Already stored? (the upload page asks before anything is sent) ---------------------------

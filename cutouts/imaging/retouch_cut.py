@@ -384,6 +384,15 @@ def _ghosts(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
 
 
+def _click_centre(st: Stroke, h: int, w: int, y0: int = 0, x0: int = 0) -> tuple[int, int]:
+    """(row, col) of click ``st``: its point rounded to the nearest pixel (``round``'s, halves
+    to even) and held inside rows ``y0`` to ``h`` - 1 and columns ``x0`` to ``w`` - 1 (the
+    picture, or a window of it), counted from (``y0``, ``x0``). One rounding for every rule
+    that asks where a click is: each of them rounded it itself."""
+    return (min(max(int(round(st.points[0][1])), y0), h - 1) - y0,
+            min(max(int(round(st.points[0][0])), x0), w - 1) - x0)
+
+
 # A solid piece of the cutout parted from the main subject (its largest piece) by more than
 # APART_PX working px of background is apart from it: a remove click on it takes it whole
 # (_apart_piece). Nearer, it may be a part of the product the 128 line parts from it by a
@@ -404,8 +413,7 @@ def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params
     took a disk (0.3 % of the clock)."""
     out = np.zeros(state.shape, bool)
     h, w = state.shape
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     if not state[cy, cx]:
         return out
     n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
@@ -451,8 +459,7 @@ def _unkept_piece(state: np.ndarray, keep: np.ndarray, st: Stroke,
     along a product's second part)."""
     out = np.zeros(state.shape, bool)
     h, w = state.shape
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     if not state[cy, cx] or not (keep & state).any():
         return out
     n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
@@ -572,8 +579,7 @@ def _edge_depth(state: np.ndarray, st: Stroke, params: Params,
         other = other & ~pockets[y0:y1, x0:x1]
     if not other.any():
         return None
-    cx = min(max(int(round(st.points[0][0])) - x0, 0), x1 - x0 - 1)
-    cy = min(max(int(round(st.points[0][1])) - y0, 0), y1 - y0 - 1)
+    cy, cx = _click_centre(st, y1, x1, y0, x0)
     d_other = cv2.distanceTransform((~other).astype(np.uint8), cv2.DIST_L2, 5)
     db = float(d_other[cy, cx])
     if db > max(params.edge_click_px, st.radius):
@@ -584,8 +590,7 @@ def _edge_depth(state: np.ndarray, st: Stroke, params: Params,
 def _click_box(st: Stroke, params: Params, h: int, w: int) -> tuple[int, int, int, int]:
     """A box round a click wide enough for ``_edge_depth`` to find the edge it reaches."""
     m = int(params.edge_click_px * 3 + st.radius)
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     return max(0, cy - m), min(h, cy + m + 1), max(0, cx - m), min(w, cx + m + 1)
 
 
@@ -1231,6 +1236,34 @@ def _label_medians(values: np.ndarray, lbl: np.ndarray, which: np.ndarray) -> np
     return out
 
 
+def _ring_counts(lbl: np.ndarray, which: np.ndarray,
+                 mark: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each label ``i`` of ``lbl`` with ``which[i]``: how many pixels its ring holds (those
+    of another label 8-adjacent to it: a 3 x 3 dilation of ``lbl == i`` less itself), and how
+    many of them are ``mark``ed; zeros for the other labels. In one pass over the eight
+    neighbours: a dilation per label scanned the whole window once for each."""
+    h, w = lbl.shape
+    pad = np.pad(lbl, 1, constant_values=-1)
+    pix, near = [], []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == dx == 0:
+                continue
+            other = pad[1 + dy: 1 + dy + h, 1 + dx: 1 + dx + w]
+            # a pixel is on the ring of the neighbour's label when that label is another
+            at = (other != lbl) & (other >= 0)
+            at[at] = which[other[at]]
+            pix.append(np.flatnonzero(at))
+            near.append(other[at])
+    n = len(which)
+    # a pixel beside the same label twice is on its ring once
+    key = np.unique(np.concatenate(pix).astype(np.int64) * n + np.concatenate(near))
+    on, of = key // n, key % n
+    ring_n = np.bincount(of, minlength=n)
+    ring_mark = np.bincount(of[mark.ravel()[on]], minlength=n)
+    return ring_n, ring_mark
+
+
 def _backdrop_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: np.ndarray,
                      brush: np.ndarray, held: npt.NDArray[np.float32], radius: float,
                      params: Params) -> np.ndarray:
@@ -1260,14 +1293,11 @@ def _backdrop_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: n
     _, open_lbl = cv2.connectedComponents(rest, connectivity=4)
     frame_id = open_lbl[0, 0]
     open_lbl = open_lbl[1:-1, 1:-1]
-    hole = np.zeros(flip.shape, bool)
-    for j in np.unique(open_lbl[beyond]):
-        if j == frame_id:
-            continue
-        hj = open_lbl == j
-        ring = (cv2.dilate(hj.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hj
-        if int((ring & brush).sum()) > params.keep_backdrop_ring * int(ring.sum()):
-            hole |= hj
+    which = np.zeros(int(open_lbl.max()) + 1, bool)
+    which[open_lbl[beyond]] = True
+    which[frame_id] = False
+    ring_n, ring_brush = _ring_counts(open_lbl, which, brush)
+    hole = (which & (ring_brush > params.keep_backdrop_ring * ring_n))[open_lbl]
     if not hole.any():
         return out
     n, lbl = cv2.connectedComponents(beyond.view(np.uint8), connectivity=8)
@@ -1288,10 +1318,12 @@ def _backdrop_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: n
     obj = obj[_nearest_lab(obj, back) > params.rim_colour_tol ** 2]
     if len(obj) < 8:
         return out
-    for i in np.nonzero(cand)[0]:
-        q = labf[lbl == i]
-        if 2 * int((_nearest_lab(q, back) < _nearest_lab(q, obj)).sum()) <= len(q):
-            cand[i] = False
+    # each candidate's pixels at once (a pixel's nearest distances do not depend on which
+    # others are asked with it): a candidate stays when most of its pixels are the backdrop's
+    sel = cand[lbl]
+    q = labf[sel]
+    nearer = _nearest_lab(q, back) < _nearest_lab(q, obj)
+    cand &= 2 * np.bincount(lbl[sel][nearer], minlength=n) > counts
     return cand[lbl]
 
 
@@ -1334,8 +1366,7 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
         # flipped the already right pixels beside a one-px sliver (docs/review.md § Click
         # benchmark, 2026-12-05)
         own = band[y0 - big[0]: y1 - big[0], x0 - big[2]: x1 - big[2]].copy()
-        own[min(max(int(round(st.points[0][1])) - y0, 0), y1 - y0 - 1),
-            min(max(int(round(st.points[0][0])) - x0, 0), x1 - x0 - 1)] = True
+        own[_click_centre(st, y1, x1, y0, x0)] = True
         if (c & own).any():
             c &= own
     labf = lab[y0:y1, x0:x1].astype(np.float32)
@@ -1362,8 +1393,7 @@ def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
     if st.kind != "remove" or len(st.points) != 1:
         return None
     h, w = state.shape
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     if not (state[cy, cx] and prior[cy, cx] >= 0.5):
         return None
     n, lbl = cv2.connectedComponents(state.view(np.uint8), connectivity=8)
@@ -1486,8 +1516,7 @@ def _far_click(state: np.ndarray, st: Stroke, params: Params) -> bool:
     cutout before it) from every pixel of ``state``: another object's place, not the
     cutout's edge (``_far_keep_recut``, ``far_keep_outcome``)."""
     h, w = state.shape
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     far = _far_from(int(state.sum()), params)
     r = int(np.ceil(far))
     near = state[max(0, cy - r): cy + r + 1, max(0, cx - r): cx + r + 1]
@@ -1552,8 +1581,7 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     h, w = state.shape
     if not _far_click(state, st, params):
         return fg
-    cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-    cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+    cy, cx = _click_centre(st, h, w)
     seed = np.zeros(fg.shape, bool)
     seed[min(max(cy - origin[0], 0), fg.shape[0] - 1),
          min(max(cx - origin[1], 0), fg.shape[1] - 1)] = True
@@ -1601,8 +1629,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # a click deep inside a region the cutout has wrong says the wrong region is at least
         # that big: its influence reaches as far as its depth
         same = ~state if positive else state
-        cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-        cy = min(max(int(round(st.points[0][1])), 0), h - 1)
+        cy, cx = _click_centre(st, h, w)
         if same[cy, cx]:
             r = int(np.ceil(3 * sigma))
             ys, xs = slice(max(0, cy - r), cy + r + 1), slice(max(0, cx - r), cx + r + 1)
@@ -1661,17 +1688,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             ghosts |= _apart_piece(state, seen_keep, st, params)
             ghosts |= _unkept_piece(state, seen_keep, st, params)
     spread = None
-    if ghost is not None:
-        m = int(params.edge_click_px * 3 + st.radius)
-        cx = min(max(int(round(st.points[0][0])), 0), w - 1)
-        cy = min(max(int(round(st.points[0][1])), 0), h - 1)
-        box = (max(0, cy - m), min(h, cy + m + 1), max(0, cx - m), min(w, cx + m + 1))
-        if _edge_band(state, st, params, box, ghost[0]) is None:
-            # a remove click on a half-transparent ghost says the ghost is background: its
-            # soft pieces the click reaches through the ghost's faint pockets, whose patches
-            # the 128 line parts from the clicked one, are as disputed as the click's own
-            # (the colour model and the edges still decide)
-            spread = _components_touching(ghost[0] | ghost[1], brush) & ghost[1]
+    if ghost is not None and _edge_band(state, st, params, _click_box(st, params, h, w),
+                                        ghost[0]) is None:
+        # a remove click on a half-transparent ghost says the ghost is background: its soft
+        # pieces the click reaches through the ghost's faint pockets, whose patches the 128
+        # line parts from the clicked one, are as disputed as the click's own (the colour
+        # model and the edges still decide)
+        spread = _components_touching(ghost[0] | ghost[1], brush) & ghost[1]
     extra = None if blob is None or ghosts is None else blob | ghosts
     if spread is not None:
         extra = spread if extra is None else extra | spread
@@ -1720,10 +1743,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # alone: dropping them lost the thin bar beside a filled hole (its grey is one
         # histogram bin from the hole's) and gained nothing on the dev set (docs/review.md
         # § Click benchmark)
-        part = _smooth_part(lab_w, cur, core[win],
-                            min(max(int(round(st.points[0][1])), 0), h - 1) - y0,
-                            min(max(int(round(st.points[0][0])), 0), w - 1) - x0,
-                            depth, params.deep_step)
+        cy, cx = _click_centre(st, h, w)
+        part = _smooth_part(lab_w, cur, core[win], cy - y0, cx - x0, depth, params.deep_step)
         n = int(part.sum())
         if n:
             bg_w[part] += params.deep_mass * max(float(bg_w.sum()), 1.0) / n
@@ -1811,10 +1832,9 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # a remove click does not take a piece of the object it reaches only through its own
         # spot, across an edge the kept object reaches it by as easily (a click on a sign
         # post took the bus panel behind it)
-        beyond = _beyond_spared(lab_w, cur, gated, core_here,
-                                (min(max(int(round(st.points[0][1])), 0), h - 1) - y0,
-                                 min(max(int(round(st.points[0][0])), 0), w - 1) - x0),
-                                st.radius, params)
+        cy, cx = _click_centre(st, h, w)
+        beyond = _beyond_spared(lab_w, cur, gated, core_here, (cy - y0, cx - x0), st.radius,
+                                params)
         if beyond.any():
             gated &= ~beyond
             gated = _components_touching(gated, b) & gated

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -1612,19 +1612,26 @@ def export_job_preset_labels(*, job: ExportJob) -> list[tuple[str, str]]:
     """The job's presets as (name as stored, label): "Amazon main image" for ``amazon_main``,
     "Web hero on oak" for ``web_hero:oak``, "custom spec …" for a spec. Read leniently: the
     export's page names what it ran, a preset disabled or removed since keeps its name."""
-    names = [n for n in job.presets if isinstance(n, str)]
-    bases = {n.partition(BACKGROUND_SEPARATOR)[0] for n in names}
-    labels = dict(Preset.objects.filter(name__in=bases).values_list("name", "label"))
-    out = []
-    for name in names:
+    return export_jobs_preset_labels(jobs=[job])[0]
+
+
+def export_jobs_preset_labels(*, jobs: Sequence[ExportJob]) -> list[list[tuple[str, str]]]:
+    """``export_job_preset_labels`` of each of ``jobs``, in their order, in one query for
+    them all (the Recent exports list: one per job before, and it showed the names)."""
+    names = [[n for n in job.presets if isinstance(n, str)] for job in jobs]
+    bases = {n.partition(BACKGROUND_SEPARATOR)[0] for each in names for n in each}
+    labels = dict(Preset.objects.filter(name__in=bases).values_list("name", "label")
+                  ) if bases else {}
+
+    def label(name: str) -> str:
         if name.startswith(SPEC_PREFIX):
-            out.append((name, f"custom spec {name[len(SPEC_PREFIX):]}"))
-            continue
+            return f"custom spec {name[len(SPEC_PREFIX):]}"
         base, _, slug = name.partition(BACKGROUND_SEPARATOR)
         builtin = variants.PRESETS.get(base)
-        label = labels.get(base) or (builtin.label if builtin else base)
-        out.append((name, f"{label} on {slug}" if slug else label))
-    return out
+        text = labels.get(base) or (builtin.label if builtin else base)
+        return f"{text} on {slug}" if slug else text
+
+    return [[(name, label(name)) for name in each] for each in names]
 
 
 def _sheet_cell(row: dict, status: variants.ManifestStatus) -> SheetCell:

@@ -139,7 +139,10 @@ def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] 
         request.GET.get("after"))
     page = export_selectors.export_job_page(before=before, after=after,
                                             size=RECENT_EXPORTS_PAGE_SIZE)
-    return {"form": form, "jobs": page.items, "page": page, "paged": bool(before or after),
+    # each job beside its presets' labels, read for the whole page at once
+    rows = list(zip(page.items, export_selectors.export_jobs_preset_labels(jobs=page.items),
+                    strict=True))
+    return {"form": form, "jobs": rows, "page": page, "paged": bool(before or after),
             "collisions": collisions or [], "preview": preview,
             "naming_gaps": naming_gaps or [], "naming_advice": naming_advice,
             "preselected": preselected}

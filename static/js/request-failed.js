@@ -3,10 +3,14 @@
    its status line), but a 403 (a page older than the login: config.views.csrf_failure), a 404
    (deleted meanwhile), a 429, a 500 or no answer at all swap nothing, and Approve seemed to do
    nothing (QA 2026-12-06, session 37: a second tab after a re-login). Said once, at the top of
-   the page, with a Reload button; a later poll that succeeds takes a failed poll's words away. */
+   the page, with a Reload button; a later poll that succeeds takes a failed poll's words away.
+   Its words for why (window.cutroomRequest.why(xhr)) are the retouch editor's too, which says
+   an Apply's failure in its own status line. */
 (function () {
   "use strict";
 
+  // Why an htmx request failed, in words for the user (no capital, no full stop): xhr the
+  // request's, or none when nothing answered.
   function why(xhr) {
     if (!xhr || !xhr.status) return "the server did not answer";
     var refused = xhr.getResponseHeader && xhr.getResponseHeader("X-Cutroom-Refused");
@@ -47,6 +51,7 @@
       why(d.xhr) + ".", poll);
   }
 
+  window.cutroomRequest = { why: why };
   document.addEventListener("htmx:responseError", failed);
   document.addEventListener("htmx:sendError", failed);
   document.addEventListener("htmx:afterRequest", function (ev) {

@@ -274,10 +274,14 @@
       self.save();
       self.form.dataset.rtPreview = "error";
       // only a refusal (422) is plain words for the reviewer; a 403, a CSRF failure or a 500
-      // answers with an HTML page, never shown as source text
-      var text = !(xhr && xhr.status) ? "Apply failed: the server did not answer. Try again."
-        : xhr.status === 422 && xhr.responseText ? xhr.responseText
-        : "Apply failed (HTTP " + xhr.status + "). Reload the page and try again.";
+      // answers with an HTML page, never shown as source text: the words request-failed.js
+      // says on every other page instead (a page older than the login read "Apply failed
+      // (HTTP 403)"). The strokes stay saved in this tab, so a reload brings them back.
+      var status = xhr && xhr.status;
+      var text = status === 422 && xhr.responseText ? xhr.responseText
+        : "Apply failed: " + window.cutroomRequest.why(xhr) + ". " +
+          (!status || status === 429 ? "Try again (your strokes are kept)."
+            : "Reload the page and try again (your strokes are kept).");
       self.say(text, "error");
     }
     form.addEventListener("htmx:responseError", refused);

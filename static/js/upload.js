@@ -666,11 +666,13 @@
         // A ZIP belongs to the ZIP import (read by the worker), not to the image uploads.
         if (/\.zip$/i.test(file.name) && this.handOverZip(file)) continue;
         const item = this.row({ file: file, path: path, loaded: 0, done: false });
-        const skip = secondManifestReason(this.dropzone, path || file.name,
-          this.manifestPath()) || notImageReason(this.dropzone, path || file.name);
+        const second = secondManifestReason(this.dropzone, path || file.name,
+          this.manifestPath());
+        const skip = second || notImageReason(this.dropzone, path || file.name);
         if (skip) {
           // not sent: what the preview and a ZIP import skip, said in the same words
           item.state = "skipped";
+          item.secondManifest = !!second;  // counted apart, not as a file type
           item.done = true;
           item.li.className = item.li.dataset.status = "skipped";
           item.outcome.textContent = skip;
@@ -1056,12 +1058,16 @@
         unreadable: 0,  // among pending: not mapped, but no image's first bytes (sent)
         held: 0,  // not sent, not yet named to a session: skipped by name, not mapped, taken
         held_skipped: 0, held_unmapped: 0, held_taken: 0,  // the same, by kind
+        // among skipped and held_skipped: a second manifest, not a file type (said apart, as
+        // the preview's server count says it: ImportPreview.unmapped_counts)
+        second_manifest: 0, held_second_manifest: 0,
       };
       for (const item of this.items) {
         if (item.state) c[item.state] += 1;
         else if (item.unmapped !== undefined) c[item.taken ? "taken" : "unmapped"] += 1;
         else if (this.skipsStored(item)) c.already += 1;
         else c.pending += 1;
+        if (item.state === "skipped" && item.secondManifest) c.second_manifest += 1;
         if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
         // among pending, until sent: what the preview found the import will refuse or skip
         if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
@@ -1077,6 +1083,7 @@
           (!item.state && item.unmapped !== undefined))) {
           c.held += 1;
           c[item.state ? "held_skipped" : (item.taken ? "held_taken" : "held_unmapped")] += 1;
+          if (item.state && item.secondManifest) c.held_second_manifest += 1;
         }
       }
       return c;
@@ -1109,7 +1116,10 @@
         if (c.pending) text += ` · ${c.pending} to go`;
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
-      if (c.skipped) text += ` · ${c.skipped} skipped (file type)`;
+      if (c.skipped > c.second_manifest) {
+        text += ` · ${c.skipped - c.second_manifest} skipped (file type)`;
+      }
+      if (c.second_manifest) text += ` · ${c.second_manifest} skipped (second manifest)`;
       if (c.ignored) text += ` · ${c.ignored} ignored (hidden or system files)`;
       if (c.unmapped && !answered) text += ` · ${c.unmapped} not mapped`;
       if (c.taken && !answered) text += ` · ${c.taken} refused (position taken)`;
@@ -1177,24 +1187,32 @@
       this.skipNote.hidden = !count;
       if (!count) return;
       const kinds = [];
-      if (c.held_skipped) kinds.push(`${c.held_skipped} file type`);
+      if (c.held_skipped > c.held_second_manifest) {
+        kinds.push(`${c.held_skipped - c.held_second_manifest} file type`);
+      }
+      if (c.held_second_manifest) kinds.push(`${c.held_second_manifest} second manifest`);
       if (c.held_unmapped) kinds.push(`${c.held_unmapped} not mapped`);
       if (c.held_taken) kinds.push(`${c.held_taken} position taken`);
       this.skipNote.textContent =
         `${plural(count, "file")} will be skipped (see why above): ${kinds.join(", ")}.`;
     }
 
-    /* The preview's "N not mapped" (the server's, from the names: files skipped by name and
-     * unknown SKUs alike) split as the page counts those files: not mapped (held), skipped
-     * by name, unreadable (sent after all, findUnreadable), so it agrees with the summary
-     * and the skip note (QA38 M4: "4 not mapped" beside "1 skipped · 2 not mapped"). */
+    /* The preview's count of what it does not map (the server's, from the names, split by
+     * kind as a ZIP's preview says it: ImportPreview.unmapped_counts) counted as the page
+     * holds those files: not mapped (held), skipped by name (a file type, a second
+     * manifest), unreadable (sent after all, findUnreadable, which the server cannot know),
+     * so it agrees with the summary and the skip note (QA38 M4: "4 not mapped" beside "1
+     * skipped · 2 not mapped"). */
     showPreviewCounts(c) {
       const span = this.preview && !this.preview.hidden &&
         this.preview.querySelector("[data-preview-unmapped-count]");
       if (!span) return;
       const parts = [];
       if (c.unmapped) parts.push(`${c.unmapped} not mapped`);
-      if (c.skipped) parts.push(`${c.skipped} skipped (file type)`);
+      if (c.skipped > c.second_manifest) {
+        parts.push(`${c.skipped - c.second_manifest} skipped (file type)`);
+      }
+      if (c.second_manifest) parts.push(`${c.second_manifest} skipped (second manifest)`);
       if (c.unreadable) parts.push(`${c.unreadable} unreadable (sent: the import checks it)`);
       const text = parts.join(" · ");
       if (text && span.textContent !== text) span.textContent = text;

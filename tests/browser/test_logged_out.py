@@ -183,3 +183,50 @@ def test_it_says_a_card_action_from_a_page_older_than_the_login_changed_nothing(
     expect(page.locator(".rv-note")).to_be_visible()
     expect(page.locator("#request-failed")).to_have_count(0)
     assert Cutout.objects.get(pk=stained.pk).review_status == ReviewStatus.APPROVED
+
+
+def test_it_says_why_an_apply_failed_in_the_words_of_every_other_page(
+        live_server, page, stained, log_in):  # noqa: F811
+    # the retouch editor says an Apply's failure itself (request-failed.js leaves its form
+    # alone) but in request-failed.js's words: it said "Apply failed (HTTP 403)"
+    user, dialogs, editor, box = _open_editor(page, live_server, stained, log_in)
+    _paint_two(page, editor, box)
+    status = editor.locator("[data-rt-status]")
+    apply = editor.locator("[data-rt-apply]")
+    here = f"**/cutouts/review/retouch/{stained.pk}/"
+
+    def answer(route, status_code):
+        if route.request.method != "POST":
+            route.continue_()
+        elif status_code:
+            route.fulfill(status=status_code, content_type="text/html", body="<h1>Error</h1>")
+        else:
+            route.abort()
+
+    page.route(here, lambda route: answer(route, 500))
+    apply.click()
+    expect(status).to_have_text("Apply failed: the server failed (HTTP 500). Reload the page "
+                                "and try again (your strokes are kept).")
+    expect(editor).to_have_attribute("data-rt-preview", "error")
+    page.unroute(here)
+    page.route(here, lambda route: answer(route, 0))
+    apply.click()
+    expect(status).to_have_text("Apply failed: the server did not answer. Try again (your "
+                                "strokes are kept).")
+    page.unroute(here)
+
+    # logged out and in again in another tab: this page's token is refused (403, csrf)
+    _log_out_elsewhere(page, live_server)
+    other = page.context.new_page()
+    other.goto(f"{live_server.url}/")
+    _log_in_here(other, user)
+    expect(other.get_by_role("button", name="Log out")).to_be_visible()
+    other.close()
+    apply.click()
+    expect(status).to_have_text("Apply failed: this page is older than your latest login "
+                                "(perhaps in another tab). Reload the page and try again (your "
+                                "strokes are kept).")
+    expect(page.locator("#request-failed")).to_have_count(0)  # said once, in the editor
+    assert len(json.loads(editor.locator("[data-rt-strokes]").input_value())) == 2
+    assert Cutout.objects.filter(asset=stained.asset).count() == 1  # nothing was applied
+    assert dialogs == []

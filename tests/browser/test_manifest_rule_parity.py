@@ -55,6 +55,14 @@ def test_it_says_a_picked_folders_second_manifest_as_the_import_reports_it(
     expect(row).to_have_attribute("data-status", "skipped")
     expect(row).to_contain_text(words)
     expect(preview.locator("[data-preview-unmapped]")).to_have_text([f"{skipped}: {words}"])
+    # counted as a second manifest, not a file type, as a ZIP's preview counts it
+    # (ImportPreview.unmapped_counts)
+    expect(preview.locator("[data-preview-unmapped-count]")).to_have_text(
+        "1 skipped (second manifest)")
+    expect(uploader.locator("[data-summary]")).to_contain_text("1 skipped (second manifest)")
+    expect(uploader.locator("[data-summary]")).not_to_contain_text("file type")
+    expect(uploader.locator("[data-preview-skip-note]")).to_have_text(
+        "1 file will be skipped (see why above): 1 second manifest.")
     uploader.locator("[data-start]").click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     issue = ImportIssue.objects.get(filename=skipped)

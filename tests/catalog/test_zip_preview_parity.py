@@ -45,9 +45,9 @@ def _sent_names(members: dict[str, bytes]) -> list[str]:
     return [name for name in members if name != manifest and not name.endswith("/")]
 
 
-def _preview(client, members: dict[str, bytes]) -> str:
+def _preview(client, members: dict[str, bytes], **extra: str) -> str:
     response = client.post(reverse("catalog:import_preview"), {
-        "names": _sent_names(members), "create_products": "on", "source": "zip",
+        **extra, "names": _sent_names(members), "create_products": "on", "source": "zip",
         "zip_manifest": SimpleUploadedFile("manifest.csv", members["manifest.csv"],
                                            "text/csv")})
     assert response.status_code == 200
@@ -75,10 +75,30 @@ def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client,
     assert job.progress_total == 8 and job.error_count == 5
     assert "2 of 8 files → 3 products" in page
     # counted as the report counts them: refused, not "not mapped" (QA31b #7); the entry
-    # skipped for its name stays not mapped, as the report skips it
+    # skipped for its name is listed with what is not mapped, but counted by its kind, as
+    # the upload page counts a dropped one
     named = re.search(r"data-preview-named-count>(\d+) refused for the path<", page)
     assert named and int(named.group(1)) == job.error_count
-    assert "· <span class=\"warn\" data-preview-unmapped-count>1 not mapped</span>" in page
+    assert ("· <span class=\"warn\" data-preview-unmapped-count>1 skipped (file type)</span>"
+            in page)
+
+
+def test_it_counts_what_it_does_not_map_by_kind_as_the_upload_page_does(
+        manager_client, storage):
+    # a ZIP's preview said "3 not mapped" for an unknown SKU, a text file and a second
+    # manifest, where a drop of the same files said the kinds (and the second manifest was
+    # counted a file type there)
+    members = {"manifest.csv": MANIFEST, "QZ5_MAIN.jpg": product_jpeg(1200, 900, seed=1),
+               "notes.txt": b"x", "MANIFEST.CSV": b"sku\r\n"}  # the first manifest is read
+    # the page says which entry it read as the manifest (upload.js manifestPathOf)
+    page = _preview(manager_client, {**members, "unknown_.jpg": product_jpeg(1200, 900)},
+                    manifest_path="manifest.csv")
+    assert ('data-preview-unmapped-count>1 not mapped · 1 skipped (file type) · 1 skipped '
+            '(second manifest)</span>') in page
+    # each still listed with its reason (the list upload.js reads)
+    assert "Skipped: a second manifest; manifest.csv is the one read" in not_mapped(page)[
+        "MANIFEST.CSV"]
+    assert set(not_mapped(page)) == {"unknown_.jpg", "notes.txt", "MANIFEST.CSV"}
 
 
 def test_it_announces_and_lists_a_product_the_manifest_makes_without_a_file(

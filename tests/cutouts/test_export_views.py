@@ -876,3 +876,34 @@ def test_the_job_page_names_its_presets_by_their_labels(client):
                      ("spec:trim|square-1200", "custom spec trim|square-1200"),
                      ("gone_preset", "gone_preset")]
     assert "amazon_main, link_ad" not in page
+
+
+def _recent_presets(client) -> list[list[tuple[str, str]]]:
+    page = html.unescape(client.get(reverse("cutouts:export_list")).content.decode())
+    table = page.split('id="export-jobs"', 1)[1].split("</table>", 1)[0]
+    return [re.findall(r'<span title="([^"]*)" data-preset-name="[^"]*">([^<]*)</span>', cell)
+            for cell in re.findall(r'<td data-label="Presets">(.*?)</td>', table)]
+
+
+def test_the_recent_exports_name_their_presets_by_their_labels_in_one_read(
+        client, django_assert_num_queries, django_assert_max_num_queries):
+    """The list read "amazon_main, link_ad" where the job's page says the labels; the labels
+    of a whole page are one query, however many jobs it lists."""
+    Preset.objects.update_or_create(name="link_ad", defaults={
+        "label": "Link ad for the spring campaign", "spec": "fit-1200x628|bg-ffffff",
+        "naming": "{sku}"})
+    ExportJob.objects.create(status="done", presets=["amazon_main", "link_ad"])
+    client.force_login(manager())
+    client.get(reverse("cutouts:export_list"))  # warm: sessions, content types
+    with django_assert_max_num_queries(100) as one:
+        assert _recent_presets(client) == [[("amazon_main", "Amazon main image"),
+                                            ("link_ad", "Link ad for the spring campaign")]]
+    for name in ("web_hero:oak", "spec:trim|square-1200", "gone_preset", "link_ad"):
+        ExportJob.objects.create(status="done", presets=[name])
+    with django_assert_num_queries(len(one.captured_queries)):
+        recent = _recent_presets(client)
+    assert recent[:4] == [[("link_ad", "Link ad for the spring campaign")],
+                          [("gone_preset", "gone_preset")],
+                          [("spec:trim|square-1200", "custom spec trim|square-1200")],
+                          [("web_hero:oak", "Web hero banner 1920x600 on oak")]]
+    assert len(recent) == 5

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cutouts.imaging.retouch_cut import DEFAULT, _backdrop_beyond
+from cutouts.imaging.retouch_cut import DEFAULT, _backdrop_beyond, _ring_counts
 
 H, W = 160, 200
 GRASS, SAND = (110, 150, 70), (205, 195, 160)
@@ -106,3 +106,20 @@ def test_it_leaves_an_open_piece_alone():
     got = _backdrop_beyond(_lab(rgb), cur, brush | inside | gap, line & ~gap, brush, held,
                            4.0, DEFAULT)
     assert not got.any()
+
+
+def test_it_counts_each_holes_ring_as_a_dilation_of_the_hole_alone_would():
+    # _ring_counts replaced a 3 x 3 dilation per hole (2026-12-06, tidy39): the same counts,
+    # on pieces that touch each other, the frame and the window's edge
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        parts = (cv2.GaussianBlur(rng.random((31, 47)), (0, 0), 1.5) > 0.5).astype(np.uint8)
+        _, lbl = cv2.connectedComponents(parts, connectivity=4)
+        which = rng.random(lbl.max() + 1) < 0.7
+        mark = rng.random(lbl.shape) < 0.4
+        ring_n, ring_mark = _ring_counts(lbl, which, mark)
+        for j in range(lbl.max() + 1):
+            hole = lbl == j
+            ring = (cv2.dilate(hole.view(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~hole
+            want = (int(ring.sum()), int((ring & mark).sum())) if which[j] else (0, 0)
+            assert (int(ring_n[j]), int(ring_mark[j])) == want
