@@ -255,6 +255,15 @@ class Params:
     # round it rather than the object (see _backdrop_beyond; keep_backdrop_held 0 turns this off)
     keep_backdrop_held: float = 0.25
     keep_backdrop_ring: float = 0.75
+    # beyond its brush a painted keep stroke of radius at most keep_through_radius whose hard
+    # core is mostly (more than keep_through_share) colours within rim_colour_tol of the
+    # backdrop the model held clear round it -- painted across something the backdrop shows
+    # through -- adds no piece the model held below keep_through_held that looks more like
+    # that backdrop than like the core's other colours, when the model held some of what it
+    # adds there (see _through_beyond; keep_through_share 0 turns this off)
+    keep_through_share: float = 0.5
+    keep_through_radius: float = 6.0
+    keep_through_held: float = 0.1
     # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
@@ -1327,6 +1336,57 @@ def _backdrop_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: n
     return cand[lbl]
 
 
+def _through_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.ndarray,
+                    brush: np.ndarray, held: npt.NDArray[np.float32], radius: float,
+                    params: Params) -> np.ndarray:
+    """What of ``flip`` (what a painted keep stroke would add to the cutout ``cur``) lies
+    beyond its ``brush`` in a piece the model's alpha ``held`` keeps below
+    ``keep_through_held`` (8-connected, at least the disk of max(``radius``,
+    ``keep_beyond_radius``) in area) whose pixels are mostly nearer (Lab, nearest of a sample)
+    to the backdrop the model held clear in the window (below 0.1, outside the flip and the
+    brush) than to the stroke's own colours -- those of its hard ``core`` farther than
+    ``rim_colour_tol`` from that backdrop -- when the stroke is thin (``radius`` at most
+    ``keep_through_radius``), its core is mostly (more than ``keep_through_share``) the
+    backdrop's colours, and the model held at least such a disk of the flip beyond the brush
+    at ``keep_through_held`` or more. Window coordinates.
+
+    Why (QA38b W1, 2026-12-06, dev 009): a keep stroke of radius 4.6 zigzagging across a
+    bicycle's missed, motion-blurred front wheel added the grass seen through the wheel and
+    round it (about 2 000 background px beyond the brush, 30+ px out): three quarters of its
+    core is that grass, so the colour model called the grass object, and the zigzag closes no
+    hole for _backdrop_beyond. A thin stroke painted across a see-through part vouches for the
+    part, not for the backdrop its core also covers; the model told the two apart where the
+    brush does not: the wheel's blurred rim and spokes beyond the brush it held faintly (median
+    alpha .28), the grass clear (.02). A part the model missed whole (held 0, dev 031, 24077)
+    gives no such sign and is left to the cut, and so is a core with no colour of its own."""
+    out = np.zeros(flip.shape, bool)
+    beyond = flip & ~brush
+    if radius > params.keep_through_radius or not beyond.any() or not core.any():
+        return out
+    low = beyond & (held < params.keep_through_held)
+    floor = max(radius, params.keep_beyond_radius)
+    area = np.pi * floor * floor
+    if not low.any() or int((beyond & ~low).sum()) < area:
+        return out
+    labf = lab.astype(np.float32)
+    back = labf[~cur & ~flip & ~brush & (held < 0.1)]
+    if len(back) < 8:
+        return out
+    mine = labf[core]
+    near = _nearest_lab(mine, back) <= params.rim_colour_tol ** 2
+    own = mine[~near]
+    if float(near.mean()) <= params.keep_through_share or len(own) < 8:
+        return out
+    n, lbl = cv2.connectedComponents(low.view(np.uint8), connectivity=8)
+    cand = np.bincount(lbl.ravel(), minlength=n) >= area
+    cand[0] = False
+    for i in np.nonzero(cand)[0]:
+        q = labf[lbl == i]
+        if 2 * int((_nearest_lab(q, back) < _nearest_lab(q, own)).sum()) <= len(q):
+            cand[i] = False
+    return cand[lbl]
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
                  spared: np.ndarray | None = None) -> np.ndarray:
@@ -1862,6 +1922,15 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             backdrop = _backdrop_beyond(lab_w, cur, gated, line_w, b, p0, st.radius, params)
             if backdrop.any():
                 gated &= ~backdrop
+                gated = _components_touching(gated, b) & gated
+        if (params.keep_through_share and band is None and len(st.points) > 1
+                and gated.any()):
+            # nor, beyond a thin brush painted across a see-through part, the backdrop seen
+            # through it that the model held clear (_through_beyond: a zigzag across a blurred
+            # wheel added the grass in and round it)
+            through = _through_beyond(lab_w, cur, gated, core_here, b, p0, st.radius, params)
+            if through.any():
+                gated &= ~through
                 gated = _components_touching(gated, b) & gated
         o |= gated
     else:
