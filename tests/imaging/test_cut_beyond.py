@@ -1,6 +1,6 @@
 """A click's cut stops at the edge between the thing it lands on and a neighbour it reaches
-only through its own spot (retouch_cut._beyond_spared), through ``retouch``. Scenes are built
-in memory."""
+only through its own spot (retouch_cut._beyond_spared), through ``retouch``; a painted remove
+stroke over the same post does not yet (a strict xfail). Scenes are built in memory."""
 
 from dataclasses import replace
 
@@ -12,6 +12,7 @@ from cutouts.imaging import metrics
 from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT
+from cutouts.imaging.strokes import Stroke, rasterise
 
 
 def post_scene(seed: int):
@@ -71,6 +72,32 @@ def test_it_took_the_panel_behind_the_post_without_the_rule():
     got = retouch(rgb, prior, [click], params=replace(DEFAULT, beyond_mult=0.0)).alpha
     assert ((got < 128) & panel).sum() > 0.9 * panel.sum()
     assert metrics.iou(got, truth) < metrics.iou(prior, truth)
+
+
+# sloppy remove strokes along the post (qa39b W3: the editor's 14.3 px brush ran 15 % past
+# the post's ends), and thinner ones
+POST_STROKES = [(((145.0, 302.0), (220.0, 128.0)), 14.3),
+                (((150.0, 290.0), (215.0, 140.0)), 8.6),
+                (((140.0, 300.0), (212.0, 138.0), (222.0, 120.0)), 6.0)]
+
+
+@pytest.mark.xfail(strict=True, reason="open (2026-12-06, beyond39): beyond its brush a painted "
+                   "remove stroke takes as far as its colour model reaches; docs/review.md")
+@pytest.mark.parametrize("points,radius", POST_STROKES)
+def test_it_takes_a_post_painted_over_but_not_the_panel_far_beyond_the_brush(points, radius):
+    # dev 036 (qa39b W3): a remove stroke r 14.3 over the sign post took 3 424 px of the bus's
+    # panel, up to 104 px beyond the brush: the colour model calls the panel the post's colour
+    # (2.8 Lab apart at the median), the prior (0.76 there) cannot hold it against a colour
+    # term clipped at 4, and the click's _beyond_spared does not apply (the panel borders the
+    # background along the bus's skirt). Today the stroke takes 80-84 % of the panel beyond
+    # its brush; the wish is under a fifth, the post still taken
+    rgb, prior, _, panel, post = post_scene(0)
+    stroke = Stroke("remove", radius, points)
+    brush = rasterise([stroke], prior.shape) > 0
+    got = retouch(rgb, prior, [stroke]).alpha
+    held_post = post & (prior >= 128)
+    assert ((got < 128) & held_post).sum() > 0.95 * held_post.sum()
+    assert ((got < 128) & panel & ~brush).sum() < 0.2 * panel.sum()
 
 
 def legs_scene(seed: int):
