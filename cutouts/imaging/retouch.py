@@ -9,6 +9,7 @@ upsampled tile by tile, and the strokes themselves are rasterised at full resolu
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +30,11 @@ from .retouch_cut import (
     _core_strokes,
     _faint_finders,
     _key,
+    _shared_key,
     far_keep_outcome,
     segment,
 )
-from .retouch_detail import DetailColours, _detail
+from .retouch_detail import DetailColours, _detail, _detail_bands, _detail_colours
 from .retouch_tiles import _box_tiles, _tiles, _upsample
 from .step_store import StepStore
 from .strokes import DETAIL, KEEP, REMOVE, Stroke, rasterise
@@ -95,7 +97,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             previous_rgba: np.ndarray | None = None, params: Params = DEFAULT,
             work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK,
             on_progress: OnProgress | None = None,
-            steps: StepStore | None = None) -> RetouchResult:
+            steps: StepStore | None = None, far_keep: bool = True) -> RetouchResult:
     """Apply the whole stroke list (since the base version) to the base alpha; the detail
     strokes are solved before the keep and remove strokes drawn after the last of them, which
     then only move the alpha their own way (``_after_detail``); a keep or remove stroke as
@@ -105,7 +107,10 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     ``on_progress(stage, fraction)`` is called as each stage starts, with growing fractions,
     the last one 1 (``imaging.progress``): the worker's Apply shows them on its pending note.
     ``steps``: where the graph cut's step records are shared with other processes (``segment``):
-    an Apply replays the cuts its previews made (they ran on these same reduced arrays)."""
+    an Apply replays the cuts its previews made (they ran on these same reduced arrays), and
+    the detail strokes' solve on them (``_shared_detail``). ``far_keep=False`` leaves the
+    result's ``far_keep`` empty (a word for the preview's status line: an Apply has no use
+    for it)."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
@@ -135,9 +140,10 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     # the cut's cache key, hashed once for the up to three cuts below: each hashed the photo
     # and prior again (5.5 MB at 1024 px, three times a preview: 85 of 856 ms in a profiled
     # 12 MP one); the same key, so the same records
+    # (the detail solve's shared records are keyed by it too, _shared_detail)
     cut_key = (_key(rgb_w, prior_w, params)
                if any(st.kind in ("keep", "remove") for st in strokes)
-               or (s >= 1.0 and strokes) else None)
+               or (strokes and (s >= 1.0 or steps is not None)) else None)
     if n < len(strokes):
         # the prefixes first: their states are the whole list's first ones (segment's cache),
         # and the whole list's call leaves the cache on it for the next preview
@@ -155,8 +161,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         elif newest == "keep" and len(strokes[-1].points) == 1:
             before = segment(rgb_w, prior_w, scaled[:held_n], params, steps, key=cut_key)
     seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key)
-    far_keep = (far_keep_outcome(before, seg_w, scaled[-1], params)
-                if before is not None and newest == "keep" else "")
+    far_word = (far_keep_outcome(before, seg_w, scaled[-1], params)
+                if far_keep and before is not None and newest == "keep" else "")
     clock.lap("segment")
     # where the stages start (docs/jobs.md, progress of one cutout): the graph cut, the
     # full-size compose, the detail strokes' matting solve (the long part of an Apply with
@@ -195,8 +201,10 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             # (compose at scale 1, then the detail solve on the working grid); the full-size
             # matte is held to it at that grid (see _match_shown)
             shown = _composed(alpha_w, seg_pre, prior_w, scaled[:n], params, 1.0, rgb_w)
-            _detail(rgb_w, shown, scaled[:n], colours=False)
-        fg_colours = _detail(rgb, out, strokes[:n], shown=shown)
+            _shared_detail(rgb_w, shown, scaled[:n], steps, cut_key, colours=False)
+            fg_colours = _detail(rgb, out, strokes[:n], shown=shown)
+        else:
+            fg_colours = _shared_detail(rgb, out, strokes[:n], steps, cut_key)
     if cut is not out:
         _after_detail(out, pre, cut, strokes[:n], strokes[n:])
     clock.lap("detail")
@@ -209,7 +217,7 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                **clock.wall_split(mark, {}, rest="total")}
     report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
-                         rgb_work=rgb_w if s < 1.0 else None, far_keep=far_keep)
+                         rgb_work=rgb_w if s < 1.0 else None, far_keep=far_word)
 
 
 def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
@@ -223,6 +231,42 @@ def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes
                   s, rgb_w, _faint_finders(strokes, params))
     _take_haze(out, alpha, strokes, s, rgb_w)
     return out
+
+
+def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
+                   steps: StepStore | None, cut_key: Any, *,
+                   colours: bool = True) -> list[DetailColours]:
+    """``_detail(rgb_w, out, strokes, colours=colours)`` on the working grid (the preview's
+    solve, and the one an Apply holds its full-size solve to), its changes to ``out`` shared
+    through ``steps`` as the cuts' records are: the preview stores them and the worker's Apply
+    of the same list, on the same reduced arrays, writes them back instead of solving again
+    (the foreground colours, when asked for, are estimated again on the solved alpha).
+
+    Keyed by the cut's key (``cut_key``: the photo, the prior and the params, with the code
+    stamp, ``_shared_key``), the alpha the solve starts from, the strokes and the solver: the
+    same inputs, so the same bytes as a solve (the in-process caches of ``retouch_detail`` are
+    keyed by inputs too)."""
+    if steps is None or cut_key is None:
+        return _detail(rgb_w, out, strokes, colours=colours)
+    from . import matting
+
+    solver = matting.solve_alpha  # a test may swap it
+    hsh = hashlib.blake2b(digest_size=20)
+    hsh.update(np.array(out.shape, np.int64).data)
+    hsh.update(np.ascontiguousarray(out).data)
+    hsh.update(repr([(st.kind, st.radius, st.points) for st in strokes]).encode())
+    hsh.update(f"{getattr(solver, '__module__', '')}.{getattr(solver, '__qualname__', '')}"
+               .encode())
+    key = f"detail|{_shared_key(cut_key)}|{hsh.hexdigest()}"
+    got = steps.load_changes(key, out.size)
+    if got is not None:
+        np.put(out, got[0], got[1])
+        return _detail_colours(rgb_w, out, _detail_bands(strokes, *out.shape)) if colours else []
+    before = out.copy()
+    fg = _detail(rgb_w, out, strokes, colours=colours)
+    changed = np.flatnonzero(out != before)
+    steps.save_changes(key, changed, out.reshape(-1)[changed], out.size)
+    return fg
 
 
 def _unheld(key: Any, strokes: list[Stroke]) -> np.ndarray | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import cv2
@@ -247,11 +247,7 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     # the known side of every crop from the alpha before any detail solve (a crop may reach
     # past its window)
     before = out.copy()
-    for y0, y1, x0, x1 in _detail_windows(detail, h, w):
-        lab = rasterise(strokes, (y1 - y0, x1 - x0), origin=(x0, y0))
-        band = lab == DETAIL
-        if not band.any():
-            continue
+    for (y0, y1, x0, x1), band in _detail_bands(strokes, h, w):
         cur = out[y0:y1, x0:x1]
         solved = cur.copy()
         painted = np.zeros_like(band)
@@ -315,9 +311,31 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
         windows.append(((y0, y1, x0, x1), band))
     if shown is not None:
         _match_shown(out, shown, windows)
-    out_colours: list[DetailColours] = []
     if not colours:
-        return out_colours
+        return []
+    return _detail_colours(rgb, out, windows)
+
+
+def _detail_bands(strokes: list[Stroke], h: int, w: int
+                  ) -> Iterator[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """The windows ``_detail`` solves (``_detail_windows``) that hold some of the detail band
+    (later strokes win), each with its band: ((y0, y1, x0, x1), band mask of the window)."""
+    detail = [st for st in strokes if st.kind == "detail"]
+    for y0, y1, x0, x1 in _detail_windows(detail, h, w):
+        band = rasterise(strokes, (y1 - y0, x1 - x0), origin=(x0, y0)) == DETAIL
+        if band.any():
+            yield (y0, y1, x0, x1), band
+
+
+def _detail_colours(rgb: np.ndarray, out: np.ndarray,
+                    windows: Iterable[tuple[tuple[int, int, int, int], np.ndarray]]
+                    ) -> list[DetailColours]:
+    """The estimated foreground colours of the detail band's windows (``_detail_bands``) for
+    the solved alpha ``out``: ``_detail``'s return value, for an alpha solved before (an
+    Apply replaying the preview's solve, ``retouch``)."""
+    from . import matting
+
+    out_colours: list[DetailColours] = []
     for (y0, y1, x0, x1), band in windows:
         win = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         fg = matting.estimate_foreground(win, out[y0:y1, x0:x1])  # uint8 alpha: no float copy

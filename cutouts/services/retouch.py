@@ -116,7 +116,8 @@ def retouch_steps():
     # one object per process and folder: it counts the bytes written since its last sweep
     store = _STEP_STORES.get((root, mib))
     if store is None:
-        store = _STEP_STORES.setdefault((root, mib), StepStore(root, mib << 20))
+        # written by a thread after the call: a preview's response does not wait for the disk
+        store = _STEP_STORES.setdefault((root, mib), StepStore(root, mib << 20, background=True))
     return store
 
 
@@ -124,18 +125,21 @@ _STEP_STORES: dict = {}
 
 
 def retouch_apply(rgb: np.ndarray, alpha: np.ndarray, strokes: list, previous_rgba: np.ndarray,
-                  *, scale: float = 1.0, on_progress: OnProgress | None = None):
+                  *, scale: float = 1.0, on_progress: OnProgress | None = None,
+                  far_keep: bool = True):
     """``RetouchResult`` of the strokes (in the working copy's full-size pixels) on a version:
     the worker's run passes the full-size arrays (and its ``on_progress``), the preview the
     ``retouch_reduce`` ones with their ``scale``. The one path both take, so they differ only
-    in resolution, and the Apply replays the cuts the previews made (``retouch_steps``)."""
+    in resolution, and the Apply replays the cuts and the detail solve the previews made
+    (``retouch_steps``). ``far_keep=False`` (the worker) skips the result's ``far_keep``, a
+    word for the preview's status line."""
     from ..imaging.retouch import retouch
 
     if scale != 1.0:
         # the engine's own mapping onto a reduced grid (``retouch`` maps them so for its cut)
         strokes = [s.scaled(scale) for s in strokes]
     return retouch(rgb, alpha, strokes, previous_rgba=previous_rgba, on_progress=on_progress,
-                   steps=retouch_steps())
+                   steps=retouch_steps(), far_keep=far_keep)
 
 
 def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
@@ -417,7 +421,8 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
                                  "size.")
         # the alpha as a view of the cutout: a copy was 45 MB more at the Apply's peak (45 MP)
         result = retouch_apply(rgb, previous[..., 3], strokes, previous,
-                               on_progress=span(report, RETOUCH_FROM, RETOUCH_TO))
+                               on_progress=span(report, RETOUCH_FROM, RETOUCH_TO),
+                               far_keep=False)
         if _same_pixels(result.rgba, previous):
             # the editor keeps Apply off when its preview shows no change; this is the check
             # behind it (a preview not back yet, another client): a new version equal to its

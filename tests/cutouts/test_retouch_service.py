@@ -365,8 +365,9 @@ def test_it_refuses_an_upload_that_is_the_versions_own_png_unchanged(make_assets
 
 def test_it_applies_with_the_graph_cuts_its_previews_shared(settings, tmp_path, monkeypatch):
     """The worker's Apply replays the step records the web process's previews stored in
-    CUTROOM_RETOUCH_STEPS_DIR, and its result is byte for byte a cold Apply's."""
-    from cutouts.imaging import retouch_cut
+    CUTROOM_RETOUCH_STEPS_DIR (and their working-size detail solve), and its result is byte
+    for byte a cold Apply's."""
+    from cutouts.imaging import retouch_cut, retouch_detail
     from cutouts.imaging.strokes import strokes_from_json
     from cutouts.management.commands.retouch_preview_benchmark import _scene, _strokes
 
@@ -376,9 +377,16 @@ def test_it_applies_with_the_graph_cuts_its_previews_shared(settings, tmp_path, 
     step = retouch_cut._step
     monkeypatch.setattr(retouch_cut, "_step", lambda *a, **k: cuts.append(1) or step(*a, **k))
 
+    solves = []
+    detail = engine_retouch._detail
+    monkeypatch.setattr(engine_retouch, "_detail",
+                        lambda rgb, *a, **k: solves.append(rgb.shape[:2]) or detail(rgb, *a, **k))
+
     def cold_worker():
         retouch_cut._CACHE.clear()
         engine_retouch._UNHELD.clear()
+        retouch_detail._PIECES.clear()
+        retouch_detail._STEPS.clear()
 
     rgb, rgba = _scene(1600, 1200, 0)  # above the cut's 1024 px: the Apply reduces it
     strokes = strokes_from_json(_strokes(rgba))  # keep, remove and detail strokes
@@ -387,11 +395,14 @@ def test_it_applies_with_the_graph_cuts_its_previews_shared(settings, tmp_path, 
     for k in range(1, len(strokes) + 1):
         previews.retouch_preview_render(base, strokes[:k])
     previewed = len(cuts)
+    retouch.retouch_steps().flush()  # written after each preview, by a thread
     assert list((tmp_path / "steps").iterdir())
     alpha = np.ascontiguousarray(rgba[..., 3])
     cold_worker()
-    shared = retouch.retouch_apply(rgb, alpha, strokes, rgba)
+    solves.clear()
+    shared = retouch.retouch_apply(rgb, alpha, strokes, rgba, far_keep=False)
     assert len(cuts) == previewed  # every keep and remove stroke replayed
+    assert solves == [alpha.shape]  # and the detail strokes' working-size solve
     settings.CUTROOM_RETOUCH_STEPS_MB = 0  # not shared: the old Apply
     assert retouch.retouch_steps() is None
     cold_worker()

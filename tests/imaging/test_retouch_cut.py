@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from cutouts.imaging import metrics
+from cutouts.imaging import metrics, retouch_cut
 from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import DEFAULT, retouch, segment
-from cutouts.imaging.retouch_cut import _label_medians
+from cutouts.imaging.retouch_cut import _label_medians, _nearest_lab
 from cutouts.imaging.strokes import Stroke, rasterise
 
 from .scenes import (
@@ -267,6 +267,47 @@ def test_it_cuts_a_keep_click_near_the_cutout_as_before():
     near = [click_stroke((472, 100), True)]
     assert (segment(rgb, p, near) == segment(rgb, p, near, replace(DEFAULT, far_keep_rounds=0))
             ).all()
+
+
+def test_it_leaves_the_far_keep_word_to_the_preview(monkeypatch):
+    # an Apply has no status line: far_keep=False (the worker's) leaves it empty, uncomputed
+    rgb, prior, _, _ = wrong_subject_scene()
+    strokes = [click_stroke(PRODUCT_CLICK, True)]
+    asked = []
+    real = retouch_cut.far_keep_outcome
+    monkeypatch.setattr("cutouts.imaging.retouch.far_keep_outcome",
+                        lambda *a, **k: asked.append(1) or real(*a, **k))
+    applied = retouch(rgb, prior, strokes, far_keep=False)
+    assert applied.far_keep == "" and asked == []
+    previewed = retouch(rgb, prior, strokes)
+    assert previewed.far_keep == "piece" and asked == [1]
+    np.testing.assert_array_equal(applied.alpha, previewed.alpha)
+
+
+def _brute_nearest_lab(q, ref, n=400):
+    """_nearest_lab as it was (the pixels by 400 colours, in float32): the figures to match."""
+    if len(ref) > n:
+        ref = ref[np.linspace(0, len(ref) - 1, n).astype(int)]
+    d = np.empty(len(q), np.float32)
+    for i in range(0, len(q), 2048):
+        d[i:i + 2048] = ((q[i:i + 2048, None, :] - ref[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    return d
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_it_finds_each_colours_nearest_as_the_brute_force_did_bit_for_bit(seed):
+    # the k-d tree only finds the row; the distance is the brute force's, whole numbers in
+    # float32: the same bytes, ties (many equal colours, equidistant ones) included
+    rng = np.random.default_rng(seed)
+    lo = int(rng.integers(0, 200))
+    q = rng.integers(lo, lo + 56, (int(rng.integers(1, 9000)), 3)).astype(np.float32)
+    ref = rng.integers(0, 256, (int(rng.integers(1, 1500)), 3)).astype(np.float32)
+    ref[: len(ref) // 3] = ref[0]  # repeated colours
+    q[:10] = ref[0]  # ...and pixels of one of them
+    got = _nearest_lab(q, ref)
+    want = _brute_nearest_lab(q, ref)
+    assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+    assert (got[:10] == 0).all() and (got[10:] > 0).any()
 
 
 def missed_bar_scene(seed):

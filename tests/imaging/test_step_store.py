@@ -142,3 +142,52 @@ def test_it_forgets_a_write_it_cannot_make(tmp_path):
     store = StepStore(blocker, 1 << 30)
     store.save("a", *_list(3), SIZE)  # logged, not raised: the cut's result stands
     assert store.load("a", SIZE) is None
+
+
+def test_it_gives_back_the_changed_pixels_another_process_stored(tmp_path):
+    # the detail brush's working-size solve (retouch._shared_detail): a plane's changed pixels
+    rng = np.random.default_rng(4)
+    idx = np.sort(rng.choice(SIZE, 5000, replace=False))
+    values = rng.integers(0, 256, len(idx)).astype(np.uint8)
+    StepStore(tmp_path, 1 << 30).save_changes("detail-a", idx, values, SIZE)
+    got = StepStore(tmp_path, 1 << 30).load_changes("detail-a", SIZE)
+    assert got is not None
+    assert got[0].dtype == np.intp and np.array_equal(got[0], idx)
+    assert got[1].dtype == np.uint8 and np.array_equal(got[1], values)
+    assert StepStore(tmp_path, 1 << 30).load_changes("detail-b", SIZE) is None
+    # outside the plane it is asked for: a miss, and the file is dropped
+    assert StepStore(tmp_path, 1 << 30).load_changes("detail-a", SIZE // 4) is None
+    assert _files(StepStore(tmp_path, 1 << 30)) == []
+
+
+def test_it_writes_after_the_call_in_the_background_newest_list_last(tmp_path, monkeypatch):
+    # a preview's response does not wait for the disk; the file ends up with the newest list
+    store = StepStore(tmp_path, 1 << 30, background=True)
+    gate, written = threading.Event(), []
+    real = store._write_now
+
+    def slow_disk(key, arrays):
+        gate.wait(10)
+        written.append((key, len(arrays["kinds"])))
+        real(key, arrays)
+
+    monkeypatch.setattr(store, "_write_now", slow_disk)
+    strokes, done = _list(5)
+    store.save("photo-a", strokes[:3], done[:3], SIZE)
+    store.save("photo-a", strokes, done, SIZE)  # the next preview's, while the first is written
+    store.save("photo-b", strokes[:2], done[:2], SIZE)
+    # not on disk yet, but this object answers from what it holds
+    assert StepStore(tmp_path, 1 << 30).load("photo-a", SIZE) is None
+    got = store.load("photo-a", SIZE)
+    assert got is not None and got[0] == strokes
+    assert store.load("photo-a", SIZE // 4) is None
+    gate.set()
+    store.flush()
+    assert store._writer is None and not store._pending
+    assert written[-2:] == [("photo-a", 5), ("photo-b", 2)]
+    other = StepStore(tmp_path, 1 << 30)
+    got = other.load("photo-a", SIZE)
+    assert got is not None and got[0] == strokes
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(got[1], done, strict=True))
+    got_b = other.load("photo-b", SIZE)
+    assert got_b is not None and got_b[0] == strokes[:2]

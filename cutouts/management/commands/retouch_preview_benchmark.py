@@ -82,10 +82,18 @@ def _strokes(rgba: np.ndarray) -> list[dict]:
 
 def _cold_process() -> None:
     """Drop what this process remembers of its last cuts, as a fresh worker process has."""
-    from cutouts.imaging import retouch, retouch_cut
+    from cutouts.imaging import retouch, retouch_cut, retouch_detail
 
     retouch_cut._CACHE.clear()
     retouch._UNHELD.clear()
+    # the detail brush's solved pieces and steps too: kept, the Apply's working-size detail
+    # solve replayed the previews' from this process's memory, which a worker has not seen
+    with retouch_detail._LOCK:
+        retouch_detail._PIECES.clear()
+        retouch_detail._STEPS.clear()
+    steps = retouch_services.retouch_steps()
+    if steps is not None:
+        steps.flush()  # the previews' records on disk (written by a thread), as a worker reads
 
 
 class Command(BaseCommand):
@@ -142,7 +150,8 @@ class Command(BaseCommand):
                     with override_settings(**({} if sharing else
                                               {"CUTROOM_RETOUCH_STEPS_MB": 0})):
                         started, cpu = time.perf_counter(), time.process_time()
-                        results.append(retouch_services.retouch_apply(rgb, alpha, strokes, rgba))
+                        results.append(retouch_services.retouch_apply(rgb, alpha, strokes, rgba,
+                                                                      far_keep=False))
                         times.append(time.perf_counter() - started)
                         apply_cpus[sharing].append(time.process_time() - cpu)
                 identical &= (np.array_equal(results[0].alpha, results[1].alpha)
