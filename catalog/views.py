@@ -625,6 +625,8 @@ def _image_name_rule() -> dict:
         "ignored_name_pattern": archives.IGNORED_NAME_PATTERN,
         # a 0-byte file: the page marks it before sending, in the import's words
         "empty_reason": images.EMPTY_REASON,
+        # a file whose first bytes are no image format's: the page marks it before sending
+        "no_header_reason": images.NO_HEADER_REASON,
         # the preview refuses a ZIP whose directory does not add up in the import's words
         "zip_damaged_reason": archives.ZIP_DAMAGED_REASON,
     }

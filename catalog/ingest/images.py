@@ -96,6 +96,9 @@ def corrupt_reason(detail: str) -> str:
 
 #: A file of 0 bytes: refused here, and named so by the upload preview before it is sent.
 EMPTY_REASON = corrupt_reason("the file is empty.")
+#: A file whose first bytes are no supported format's (text renamed .jpg): refused here, and
+#: named so by the upload preview before it is sent (upload.js ``markNoImage``)
+NO_HEADER_REASON = corrupt_reason(f"no {SUPPORTED_LABEL} header found.")
 
 
 class ImageRejected(Exception):
@@ -268,9 +271,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
             raise ImageRejected(
                 f"Unsupported format ({other}); use {SUPPORTED_LABEL}.", "unsupported"
             )
-        raise ImageRejected(
-            corrupt_reason(f"no {SUPPORTED_LABEL} header found."), "not_image"
-        )
+        raise ImageRejected(NO_HEADER_REASON, "not_image")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         raise ImageRejected(corrupt_reason(f"its header cannot be read ({exc})."), "corrupt")
 

@@ -877,10 +877,16 @@ def export_plan(*, cutouts: QuerySet[Cutout], presets: list[variants.Preset]) ->
                 path, error = "", str(exc)
             plan.items.append(PlannedItem(cutout_id, asset_id, preset.name, path, sku,
                                           gtin or "", asin or "", error, position or ""))
-    named = plan.named
-    for collision in variants.find_collisions([i.path for i in named]):
-        plan.collisions.append(_collision_text(collision, [named[i] for i in collision.indices]))
+    plan.collisions = plan_collisions(plan.named)
     return plan
+
+
+def plan_collisions(items: list[PlannedItem]) -> list[str]:
+    """The collisions among named planned files, as a user reads them (``_collision_text``).
+    The export passes only the files it would write (``export_jobs._plan``): a file the
+    preset refuses anyway clashes with nothing (QA 2026-12-06, L1)."""
+    return [_collision_text(collision, [items[i] for i in collision.indices])
+            for collision in variants.find_collisions([i.path for i in items])]
 
 
 _COLLISION_KINDS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import tempfile
@@ -83,13 +84,46 @@ def _filters(product_ids, brand, approved_since) -> dict:
     return filters
 
 
-def _plan(presets: list[str], filters: dict
+def _plan(presets: list[str], filters: dict, *, include_failing: bool = False
           ) -> tuple[export_selectors.ExportPlan, list[variants.Preset]]:
     """The plan and the resolved presets, whose parsed specs the rendering reuses. A refusal
-    names its field: "specs" for a spec string (every bad one at once), else "presets"."""
+    names its field: "specs" for a spec string (every bad one at once), else "presets".
+    ``plan.collisions`` are those between files the export would write: a clashing file its
+    preset refuses (too small for Walmart, judged as a dry run judges it: ``_refused_anyway``)
+    is never written, so it collides with nothing (QA 2026-12-06: two PT01 images sharing a
+    GTIN, both refused by Walmart, stopped the whole export)."""
     resolved = _presets_resolve(presets)
-    return export_selectors.export_plan(
-        cutouts=export_selectors.export_candidates(**filters), presets=resolved), resolved
+    plan = export_selectors.export_plan(
+        cutouts=export_selectors.export_candidates(**filters), presets=resolved)
+    if plan.collisions:  # the rare case: only then is anything read beyond the names
+        named = plan.named
+        clashing = [named[i] for c in variants.find_collisions([i.path for i in named])
+                    for i in c.indices]
+        refused = _refused_anyway(clashing, resolved, include_failing=include_failing)
+        plan.collisions = export_selectors.plan_collisions(
+            [i for i in named if id(i) not in refused])
+    return plan, resolved
+
+
+def _refused_anyway(items: list[export_selectors.PlannedItem], presets: list[variants.Preset], *,
+                    include_failing: bool) -> set[int]:
+    """The ``id()`` of each of ``items`` its preset is known to refuse before anything is
+    rendered, so that the export would not write it: the cached rendition's verdict, else
+    what the cutout's stored measures foresee (``_foresee``), the judgement a dry run gives
+    (``_would_write``). The real run renders and checks each file; one foreseen refused that
+    passes after all is left out rather than written over another (``_export_execute``)."""
+    by_name = {p.name: p for p in presets}
+    groups = list(plan_grouped(sorted({id(i): i for i in items}.values(),
+                                      key=lambda i: i.cutout_id)))
+    scenes = scene_layout_assets(presets=[by_name[n] for n in {i.preset for i in items}])
+    refused: set[int] = set()
+    for group, outputs, source in plan_renditions(groups, by_name, render=False):
+        for item, out in zip(group, outputs, strict=True):
+            seen = (_foresee(by_name[item.preset], source, scenes)[0]
+                    if out is None else None)
+            if not _would_write(item, out, seen, include_failing=include_failing):
+                refused.add(id(item))
+    return refused
 
 
 def _presets_resolve(presets: list[str]) -> list[variants.Preset]:
@@ -248,7 +282,8 @@ def export_job_create(
         _folder_lock()  # before the folder is checked: see _folder_lock
     presets, filters, folder, plan = _checked(
         presets=presets, specs=specs, product_ids=product_ids, brand=brand,
-        approved_since=approved_since, destination=destination, folder=folder)
+        approved_since=approved_since, destination=destination, folder=folder,
+        include_failing=include_failing)
     job = ExportJob.objects.create(
         created_by=user if user is not None and user.is_authenticated else None,
         presets=presets, filters=filters, dry_run=dry_run, include_failing=include_failing,
@@ -269,15 +304,18 @@ def export_job_check(
     product_ids: Iterable[int] | None = None, brand: str = "",
     approved_since: date | str | None = None,
     destination: str = ExportJob.Destination.DOWNLOAD, folder: str = "",
+    include_failing: bool = False,
 ) -> None:
     """Raise what ``export_job_create`` would refuse with these inputs, creating nothing:
     the form checks first, so it never offers to "start anyway" an export that cannot
     start."""
     _checked(presets=presets, specs=specs, product_ids=product_ids, brand=brand,
-             approved_since=approved_since, destination=destination, folder=folder)
+             approved_since=approved_since, destination=destination, folder=folder,
+             include_failing=include_failing)
 
 
-def _checked(*, presets, specs, product_ids, brand, approved_since, destination, folder
+def _checked(*, presets, specs, product_ids, brand, approved_since, destination, folder,
+             include_failing: bool = False
              ) -> tuple[list[str], dict, str, export_selectors.ExportPlan]:
     specs = list(specs)
     presets = list(presets)
@@ -296,7 +334,7 @@ def _checked(*, presets, specs, product_ids, brand, approved_since, destination,
         taken = export_selectors.export_folder_taken(folder=folder)
         if taken:
             raise ExportError(taken, field="folder")
-    plan, _ = _plan(presets, filters)
+    plan, _ = _plan(presets, filters, include_failing=include_failing)
     if not plan.items:
         # named after the filter that selected nothing approved, so the API's 422 and the
         # form point at it; the selected images' states say why
@@ -494,7 +532,7 @@ def _export_execute(job: ExportJob, run_token: str,
     sink: ZipSink | FolderSink | None = None
     report.update({"collisions": [], "excluded": [], "excluded_count": 0})
     try:
-        plan, resolved = _plan(job.presets, job.filters)
+        plan, resolved = _plan(job.presets, job.filters, include_failing=job.include_failing)
         if plan.collisions:
             report["collisions"] = plan.collisions
             raise ExportError(f"{len(plan.collisions)} naming collision(s); nothing exported.")
@@ -512,6 +550,7 @@ def _export_execute(job: ExportJob, run_token: str,
         # failing = shipped despite failing compliance (include_failing): said in the result,
         # not only in the manifest and the contact sheet ("2 exported, 0 excluded" read clean)
         exported = excluded = done = would = failing = provisional = 0
+        written: dict[str, str] = {}  # the files written, by casefolded name: which image
         exported_cutouts: set[int] = set()
         # a cutout shipped by some presets and refused by others reads Exported (its files
         # went out) and says "Partly exported" with what was refused: the RefusedVariant
@@ -540,6 +579,15 @@ def _export_execute(job: ExportJob, run_token: str,
                                     if job.dry_run and out is None and not item.error
                                     else (None, []))
                 row, include = manifest_row_for(job, item, out, foreseen)
+                taken = (written.get(item.path.casefold())
+                         if include and sink is not None else None)
+                if taken is not None:
+                    # planned as refused (_refused_anyway), so its name clash did not stop
+                    # the export, yet it passed: left out, never written over the other
+                    row, include = manifest_row_for(job, dataclasses.replace(
+                        item, error=f"its file name is taken by {taken}"), None)
+                elif include and sink is not None:
+                    written[item.path.casefold()] = f"{item.sku} {item.position}".strip()
                 provisional += bool(out is not None and out.provisional)
                 # which image of the product the row is: one SKU's rows otherwise read alike
                 row.update(position=variants.csv_safe(item.position),
@@ -553,8 +601,8 @@ def _export_execute(job: ExportJob, run_token: str,
                     failing += not out.ok
                     exported_cutouts.add(item.cutout_id)
                     tally.shipped(item, _warnings(out))
-                elif job.dry_run and _would_export(job, item, out) and (
-                        foreseen is None or foreseen[1] and job.include_failing):
+                elif job.dry_run and _would_write(item, out, foreseen,
+                                                  include_failing=job.include_failing):
                     would += 1
                     failing += bool(out is not None and out.fields and not out.ok
                                     or foreseen is not None)
@@ -809,12 +857,18 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings
 
 
-def _would_export(job: ExportJob, item: Any, out: Any) -> bool:
-    """Whether a dry run's planned file would go into the real export: it can be named and is
-    not rendered yet, or its cached rendition passes (or failing ones are included)."""
+def _would_write(item: Any, out: Any, foreseen: tuple[str, bool] | None, *,
+                 include_failing: bool) -> bool:
+    """Whether a planned file a dry run does not render would go into the real export: it can
+    be named and is not rendered yet, or its cached rendition passes (or failing ones are
+    included); and what its stored measures foresee (``_foresee``) does not refuse it, or
+    ``include_failing`` ships it anyway. One rule for the dry run's counts and for which
+    files can collide (``_refused_anyway``)."""
     if item.error:
         return False
-    return out is None or not out.fields or out.ok or job.include_failing
+    if not (out is None or not out.fields or out.ok or include_failing):
+        return False
+    return foreseen is None or (foreseen[1] and include_failing)
 
 
 #: the id of the per-preset table on the export's page (templates/cutouts/export/detail.html)

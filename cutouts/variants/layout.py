@@ -315,6 +315,9 @@ class Layout:
     origin: tuple[float, float]  # output position of the layout box's top-left corner
     box: Box  # layout box in source pixels
     target_fill: float | None = None
+    #: output px an operation keeps clear around the box (left, top, right, bottom; margin-N),
+    #: None when none does: the render pastes nothing of the product there
+    margins: tuple[int, int, int, int] | None = None
 
 
 def plan_layout(spec: _Spec, source: tuple[int, int], product: Box, *,
@@ -359,7 +362,7 @@ def plan_layout(spec: _Spec, source: tuple[int, int], product: Box, *,
     ox = ml + ((cw - ml - mr) - bw * s) / 2
     ctx.origin_y = mt + ((ch - mt - mb) - bh * s) / 2
     run("place")
-    return Layout((cw, ch), s, (ox, ctx.origin_y), ctx.box, ctx.target_fill)
+    return Layout((cw, ch), s, (ox, ctx.origin_y), ctx.box, ctx.target_fill, ctx.margins)
 
 
 #: output alpha below this is zeroed after resampling (Lanczos ripple outside hard edges)

@@ -623,6 +623,11 @@ def render_variant(
                 product_bbox[2] - ux0, product_bbox[3] - uy0)
         fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
     at = (ux0 + lx, uy0 + ly)  # where the layer's image lies on the canvas
+    if alpha_key[0] == "significant" and lay.margins is not None and any(lay.margins):
+        layer, product_bbox = _inside_layout_box(layer, at, lay, product_bbox)
+        pbox = (product_bbox[0] - ux0, product_bbox[1] - uy0,
+                product_bbox[2] - ux0, product_bbox[3] - uy0)
+        fill_pct = round(max((pbox[2] - pbox[0]) / cw, (pbox[3] - pbox[1]) / ch) * 100, 3)
 
     placed = PlacedProduct(layer, pbox, (ux0, uy0), (cw, ch), shadow, crop, rel_box,
                            out_size, gap, (lx, ly))
@@ -767,6 +772,34 @@ def _marks_on_canvas(marks: list[FaintMark], place: Layout | Callable[[Box], Box
                 "photo_point": list(m.point)}
             out.append({"box": list(box), "share": m.share, "photo_box": list(m.box), **point})
     return out
+
+
+def _inside_layout_box(layer: Image.Image, at: tuple[int, int], lay: Layout, pasted: Box
+                       ) -> tuple[Image.Image, Box]:
+    """``margin-N`` promises N output pixels of background around the layout box: the
+    resampled edge of an enlarged product (Lanczos spreads it about a third of the scale past
+    the box: 2-3 px at 7.9x) and the sub-32 rim the region keeps are cut at the box, rounded
+    outwards, so they never reach into the margin (QA 2026-12-06 L4: margin-5 left 3 px).
+    The layer is shared by renders of one geometry: a copy is cut. Returns it and the
+    pasted product's box (canvas pixels) cut likewise."""
+    s = lay.scale
+    ox, oy = lay.origin
+    bw, bh = lay.box[2] - lay.box[0], lay.box[3] - lay.box[1]
+    x0, y0 = math.floor(ox + 1e-6), math.floor(oy + 1e-6)
+    x1, y1 = math.ceil(ox + bw * s - 1e-6), math.ceil(oy + bh * s - 1e-6)
+    lx0, ly0 = x0 - at[0], y0 - at[1]
+    lx1, ly1 = x1 - at[0], y1 - at[1]
+    if lx0 <= 0 and ly0 <= 0 and lx1 >= layer.width and ly1 >= layer.height:
+        return layer, pasted  # nothing outside the box
+    alpha = np.array(layer.getchannel("A"))
+    alpha[:max(0, ly0)] = 0
+    alpha[max(0, ly1):] = 0
+    alpha[:, :max(0, lx0)] = 0
+    alpha[:, max(0, lx1):] = 0
+    cut = layer.copy()
+    cut.putalpha(Image.fromarray(alpha))
+    box = (max(pasted[0], x0), max(pasted[1], y0), min(pasted[2], x1), min(pasted[3], y1))
+    return cut, (box if box[0] < box[2] and box[1] < box[3] else pasted)
 
 
 def _placed_box(product: Box, lay: Layout, pasted: Box) -> Box:

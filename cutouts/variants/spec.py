@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 #: 4: a shadow (kept or synthetic) stays out of a wider band along the frame (3 % of the short
 #:    side, was 2 %) and fades in over as much again, instead of a straight cut; a scene's
 #:    drop shadow takes the product's outline, not its alpha (a glass casts one).
-RENDERER_VERSION = "4"
+#: 5: with margin-N, nothing of the product (an enlarged edge's resampling spread, the rim
+#:    under alpha 32) is pasted past the layout box into the margin (2026-12-06, QA L4).
+RENDERER_VERSION = "5"
 
 MAX_SPEC_LENGTH = 500
 MAX_SIDE = 20_000

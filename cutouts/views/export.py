@@ -266,7 +266,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
         if gaps and not data["dry_run"]:
             # refusals first: "Start anyway" for an export that cannot start (nothing
             # approved, a collision) only led to the refusal one click later
-            export_services.export_job_check(**inputs)
+            export_services.export_job_check(include_failing=data["include_failing"],
+                                             **inputs)
             advice = export_selectors.export_warnings_advice(
                 warnings=gaps, product_ids=form.product_ids,
                 approved_since=data["approved_since"])

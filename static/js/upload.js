@@ -718,18 +718,22 @@
       const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
       const dims = window.CutroomUploadDims;  // static/js/upload_dims.js: header sizes
       let unread = [];
+      let noImage = new Set();  // files whose first bytes are no image format's (markEmpty)
       (dims ? dims.sizes(pending.map((i) => ({ name: i.path || i.file.name, file: i.file })))
         : Promise.resolve(null))
         .then(async (sizes) => {
           // files with bytes whose header size was not read: the import decides on arrival.
           // Not a file whose first bytes are no image's: that one is unreadable, counted so
           // (findUnreadable), not an image of a size unknown here
-          const unsized = sizes ? pending.filter((i) => i.file.size > 0 &&
-            !sizes[i.path || i.file.name]) : [];
+          const unsized = pending.filter((i) => i.file.size > 0 &&
+            !(sizes && sizes[i.path || i.file.name]));
           unread = [];
+          noImage = new Set();
           for (const item of unsized) {
             if (await looksLikeImage(item.file).catch(() => false)) {
-              unread.push(item.path || item.file.name);
+              if (sizes) unread.push(item.path || item.file.name);
+            } else {
+              noImage.add(item.file);
             }
           }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
@@ -741,7 +745,7 @@
           const error = this.preview.querySelector("[data-import-preview-result] > .error");
           this.previewError = error ? error.textContent.trim() : "";
           this.markUnmapped(this.previewUnmapped());
-          this.markEmpty();
+          this.markEmpty(noImage);
           // before the stored check, which leaves out what the preview refused for its size
           // (the import's order: the file's header before the catalog, assets.asset_ingest)
           if (dims) dims.mark(this.preview, this.items);
@@ -753,13 +757,23 @@
 
     /* A 0-byte file is refused by the import whatever its name: its row says so before it
      * is sent (the preview mapped it to no product). It is still sent (nothing to upload),
-     * so the import's report lists it in its own words. */
-    markEmpty() {
+     * so the import's report lists it in its own words. So is a file the preview maps whose
+     * first bytes are no image format's (``noImage``: text renamed .jpg; QA 2026-12-06 L6:
+     * it read "planned" until the import refused it): "Will be refused" in the import's
+     * words, counted among the refused ahead (refusesEvery), sent all the same so the
+     * report names it, as an empty file and one refused for its size are. (A file held as
+     * not mapped with such bytes is sent by findUnreadable, with its SKU's reason.) */
+    markEmpty(noImage = new Set()) {
       const reason = this.dropzone.dataset.empty || "Not an image, or a corrupt one: the " +
         "file is empty.";
+      const noHeader = this.dropzone.dataset.noHeader || "Not an image, or a corrupt one: " +
+        "no JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF header found.";
       for (const item of this.items) {
-        item.empty = !item.state && item.unmapped === undefined && item.file.size === 0;
+        const mapped = !item.state && item.unmapped === undefined;
+        item.empty = mapped && item.file.size === 0;
+        item.noImage = mapped && !item.empty && noImage.has(item.file);
         if (item.empty) item.outcome.textContent = `Will be refused: ${reason}`;
+        if (item.noImage) item.outcome.textContent = `Will be refused: ${noHeader}`;
       }
       this.update();
     }
@@ -783,7 +797,8 @@
           item.li.className = item.unmapped === undefined ? "queued" : "unmapped";
           item.bar.value = 0;
         }
-        if (!item.state && item.unmapped === undefined && !item.empty && !sizedOut(item)) {
+        if (!item.state && item.unmapped === undefined && !item.empty && !item.noImage &&
+          !sizedOut(item)) {
           item.outcome.textContent = "waiting";
         }
       }
@@ -797,7 +812,8 @@
       // product before it looks at the position (a shoot dropped again is already stored,
       // not a clash), so one found there is skipped as already stored, as any other.
       const candidates = this.items.filter((i) => !i.state &&
-        (i.unmapped === undefined || i.taken) && i.file.size > 0 && !sizedOut(i))
+        (i.unmapped === undefined || i.taken) && i.file.size > 0 && !sizedOut(i) &&
+        !i.noImage)
         .map((item) => ({ bytes: item.file.size, item: item, read: async () => item.file }));
       // skipped only in an import session, whose finish names them for the report (files
       // sent to one typed product have no report: they are sent, as before)
@@ -1053,7 +1069,9 @@
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
         unmapped: 0, taken: 0, waiting: 0, empty: 0, stored_before: 0, ignored: 0,
         already: 0,  // already stored on its product: skipped (state "already" once started)
-        refused_ahead: 0,  // among pending: "Will be refused" by the preview (empty, size)
+        refused_ahead: 0,  // among pending: "Will be refused" by the preview (empty, size,
+        // no image header)
+        no_image: 0,  // among pending: first bytes no image format's (sent: the import says)
         sized: 0,  // among pending: refused for their header size by the preview (sent)
         unreadable: 0,  // among pending: not mapped, but no image's first bytes (sent)
         held: 0,  // not sent, not yet named to a session: skipped by name, not mapped, taken
@@ -1072,7 +1090,8 @@
         // among pending, until sent: what the preview found the import will refuse or skip
         if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
         if (!item.state && item.unmapped === undefined && !this.skipsStored(item) &&
-          (item.empty || sizedOut(item))) c.refused_ahead += 1;
+          (item.empty || item.noImage || sizedOut(item))) c.refused_ahead += 1;
+        if (!item.state && item.unmapped === undefined && item.noImage) c.no_image += 1;
         if (!item.state && item.unmapped === undefined && item.stored &&
           !this.skipsStored(item)) c.stored_before += 1;
         if (!item.state && item.unmapped === undefined && !this.skipsStored(item)) {
@@ -1130,6 +1149,8 @@
         "says why)";
       if (c.unreadable && !answered) text += ` · ${c.unreadable} unreadable (sent: the ` +
         "import checks it)";
+      if (c.no_image && !answered) text += ` · ${c.no_image} not an image (will be ` +
+        "refused; sent: the import says why)";
       if (c.stored_before) text += ` · ${c.stored_before} ${c.stored_before === 1 ? "looks" :
         "look"} already stored`;
       if (c.already && !answered) text += ` · ${c.already} already stored — skipped`;

@@ -5,12 +5,12 @@ import pytest
 from django.urls import reverse
 
 from cutouts.errors import ExportCollisionError
-from cutouts.models import ExportJob
+from cutouts.models import ExportJob, JobStatus
 from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs
 from tests.factories import ProductFactory, manager
 
-from .export_helpers import approved_cutout
+from .export_helpers import approved_cutout, rgba_png, run_job, with_rgba
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,59 @@ def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):
         export_selectors.NAMING_SHARED]
     job = export_jobs.export_job_create(presets=["walmart"])
     assert export_selectors.export_job_warnings(job=job) == []
+
+
+def _speck(product, position):
+    """An approved image whose product is a 20 px speck (stored as the renderer measures it):
+    Walmart refuses it as too small, so its file is never written."""
+    cutout = with_rgba(approved_cutout(product=product, position=position),
+                       rgba_png((800, 600), box=(10, 10, 29, 29)))
+    cutout.signals = {**(cutout.signals or {}), "product_px": [20, 20]}
+    cutout.save(update_fields=["signals"])
+    return cutout
+
+
+def test_it_lists_only_collisions_between_files_that_would_be_written(sent):
+    # QA 2026-12-06 (L1): both PT01 files sharing a name are refused as too small for Walmart,
+    # so only the MAIN clash is named
+    products = [ProductFactory(sku=sku, gtin=GTIN) for sku in ("TOY-1", "TOY-2")]
+    for product in products:
+        approved_cutout(product=product, position="MAIN")
+        _speck(product, "PT01")
+    with pytest.raises(ExportCollisionError) as caught:
+        export_jobs.export_job_create(presets=["walmart"])
+    assert caught.value.collisions == [
+        f"walmart/{GTIN}_1.jpg would be written by TOY-1 MAIN, TOY-2 MAIN (they share GTIN {GTIN})"]
+
+
+def test_it_starts_when_every_clashing_file_is_refused_anyway(sent):
+    for sku in ("TOY-1", "TOY-2"):
+        _speck(ProductFactory(sku=sku, gtin=GTIN), "PT01")
+    approved_cutout(product=ProductFactory(sku="TOY-3", gtin="96385074"), position="MAIN")
+    job = run_job(export_jobs.export_job_create(presets=["walmart"]))
+    assert job.status == JobStatus.DONE and job.exported_count == 1
+    assert sorted(r["sku"] for r in job.report["excluded"]) == ["TOY-1", "TOY-2"]
+    assert all("only 20x20 px in the cutout" in r["reason"] for r in job.report["excluded"])
+
+
+def test_it_still_refuses_the_clash_when_failing_files_are_included(sent):
+    # include_failing writes the refused files too: then their names do collide
+    for sku in ("TOY-1", "TOY-2"):
+        _speck(ProductFactory(sku=sku, gtin=GTIN), "PT01")
+    with pytest.raises(ExportCollisionError):
+        export_jobs.export_job_check(presets=["walmart"], include_failing=True)
+    export_jobs.export_job_check(presets=["walmart"])
+
+
+def test_it_leaves_out_a_file_foreseen_refused_that_passes_rather_than_overwrite(
+        sent, monkeypatch):
+    # the run's guard: a stored measure that foresaw a refusal, wrongly, must not make two
+    # entries of one name in the ZIP; the second is excluded, named after the first
+    for sku in ("TOY-1", "TOY-2"):
+        cutout = approved_cutout(product=ProductFactory(sku=sku, gtin=GTIN), position="MAIN")
+        cutout.signals = {**(cutout.signals or {}), "product_px": [20, 20]}
+        cutout.save(update_fields=["signals"])
+    job = run_job(export_jobs.export_job_create(presets=["walmart"], include_failing=False))
+    assert job.exported_count == 1
+    (row,) = job.report["excluded"]
+    assert row["sku"] == "TOY-2" and "file name is taken by TOY-1 MAIN" in row["reason"]

@@ -238,12 +238,12 @@ def test_it_needs_the_cutout_digest_for_a_key():
 def test_it_keeps_the_key_formula_over_one_input_hash():
     # the payload layout must not drift; these values change only with RENDERER_VERSION
     # (2: windowed resample; 3: the significant alpha's box also without trim; 4: shadows fade
-    # out before a wider band along the frame)
+    # out before a wider band along the frame; 5: margin-N keeps the product out of the margin)
     assert parse_spec("trim|format-png").cache_key("abc") == (
-        "cf4a1fdf956ad590199cb6a3c37b13eee1f6e23d2b3de449aeff593bddb18a72")
+        "14eba2ffa306f1eab42093b05acb573beb2018c6d729939e7966f9db9422189e")
     amazon = PRESETS["amazon_main"].variant_spec
     assert amazon.cache_key("abc") == (
-        "b216fbe164febd2c677a2e51cc2f2bf90184919af3e3f607a12e1956f3060c40")
+        "726ec991ddf15127584c54bbc0a49f254b05c28543b2a3201e47e1e0242b65e7")
     assert rendition_key(amazon, {CUTOUT_INPUT: "abc"}) == amazon.cache_key("cutout=abc")
 
 
