@@ -37,7 +37,7 @@ from .retouch_cut import (
 from .retouch_detail import DetailColours, _detail, _detail_bands, _detail_colours
 from .retouch_tiles import _box_tiles, _tiles, _upsample
 from .step_store import StepStore
-from .strokes import DETAIL, KEEP, REMOVE, Stroke, rasterise
+from .strokes import DETAIL, KEEP, MAX_RADIUS, REMOVE, Stroke, rasterise
 
 # The engine's names the rest of the code imports from here. segment, Params and DEFAULT live
 # in retouch_cut; retouch() looks segment (and reduce_for_cut) up in this module, so a test can
@@ -54,6 +54,12 @@ WORK_MAX = 1024  # long side of the graph cut; the preview runs at about this si
 # never changes a result, only whether it is composed again.
 _UNHELD: dict[str, Any] = {}
 _UNHELD_LOCK = threading.Lock()
+# The result of the list up to its last keep or remove stroke, with its inputs, that the last
+# preview (photo cut at full size) with detail strokes after that stroke held them to beyond
+# their reach (_near_detail): the browser re-sends the list after each further detail stroke.
+# A pure function of the inputs: it never changes a result, only whether it is computed again
+# (not remembered at the keep's own preview: copying its inputs cost every keep 25 ms).
+_UPTO: dict[str, Any] = {}
 
 
 @dataclass
@@ -101,7 +107,9 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     """Apply the whole stroke list (since the base version) to the base alpha; the detail
     strokes are solved before the keep and remove strokes drawn after the last of them, which
     then only move the alpha their own way (``_after_detail``); a keep or remove stroke as
-    the newest moves it only its own way against the list without it (``_hold``). ``clock``
+    the newest moves it only its own way against the list without it (``_hold``); detail
+    strokes drawn after the last keep or remove stroke change only what lies within their
+    reach (``_near_detail``): beyond it the result is the list's up to that stroke. ``clock``
     receives a lap per stage (segment, compose, detail, rgba); the result's ``timings`` are
     their wall seconds (and ``total``), as a cutout's come from the pipeline's laps.
     ``on_progress(stage, fraction)`` is called as each stage starts, with growing fractions,
@@ -114,6 +122,117 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
+    strokes = list(strokes)
+    # the detail strokes are solved on the cut of the list up to the last of them (``n``); those
+    # drawn after the last keep or remove stroke before them (``m``) are held to the result of
+    # the list up to that stroke beyond their reach (see _near_detail), and so is what the keep
+    # and remove strokes drawn after them start from (_after_detail)
+    n = _detail_prefix(strokes)
+    m = _cut_end(strokes[:n])
+    if not 0 < m < n:
+        return _retouch_all(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
+                            work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
+                            far_keep=far_keep)
+    s = _scale_of(alpha.shape[0], alpha.shape[1], work_max)
+    report = on_progress or no_progress
+    # the stage starts here: the prefix's retouch is part of it (an Apply's memory by stage)
+    report(STROKES, 0.0)
+    # the list up to that keep or remove stroke first (the preview the browser showed when it
+    # was drawn), remembered for the next previews, the further detail strokes after it (_UPTO)
+    remember = s >= 1.0
+    upto = _upto(rgb, alpha, previous_rgba, strokes[:m], params) if remember else None
+    if upto is None:
+        upto = retouch(rgb, alpha, strokes[:m], previous_rgba=previous_rgba, params=params,
+                       work_max=work_max, steps=steps, far_keep=False)
+        if remember:
+            _remember_upto(rgb, alpha, previous_rgba, strokes[:m], params, upto)
+
+    def heard(stage: str, fraction: float) -> None:
+        if (stage, fraction) != (STROKES, 0.0):  # said above
+            report(stage, fraction)
+
+    return _retouch_all(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
+                        work_max=work_max, clock=clock, on_progress=heard, steps=steps,
+                        hold_to=(upto, strokes[m:n], s), far_keep=far_keep)
+
+
+def _upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
+          strokes: list[Stroke], params: Params) -> RetouchResult | None:
+    """The result ``_UPTO`` remembered for these inputs (None: not remembered)."""
+    with _UNHELD_LOCK:
+        if _UPTO.get("list") != (tuple(strokes), params):
+            return None
+        had, got = _UPTO["inputs"], _UPTO["result"]
+    # compared, not hashed: a hash of the photo cost 35 ms a keep preview at 1024 px (load
+    # 26 on 2 cores), a comparison a few
+    for old, new in zip(had, (rgb, alpha, previous_rgba), strict=True):
+        if old is None or new is None:
+            if old is not new:
+                return None
+        elif old.shape != new.shape or not np.array_equal(old, new):
+            return None
+    result: RetouchResult = got
+    return result
+
+
+def _remember_upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
+                   strokes: list[Stroke], params: Params, got: RetouchResult) -> None:
+    """Remember the result ``got`` of these inputs (copies: the caller may write to its arrays)
+    in ``_UPTO``, in place of the one before."""
+    inputs = tuple(None if a is None else a.copy() for a in (rgb, alpha, previous_rgba))
+    with _UNHELD_LOCK:
+        _UPTO.clear()
+        _UPTO.update({"list": (tuple(strokes), params), "inputs": inputs,
+                      "result": RetouchResult(alpha=got.alpha.copy(), rgba=got.rgba.copy())})
+
+
+def _cut_end(strokes: list[Stroke]) -> int:
+    """How many strokes a list has up to and including its last keep or remove stroke (0: none)."""
+    return max((i + 1 for i, st in enumerate(strokes) if st.kind in ("keep", "remove")),
+               default=0)
+
+
+def _near_detail(out: np.ndarray, upto: np.ndarray, later: list[Stroke], s: float) -> np.ndarray:
+    """Hold the detail strokes' solved alpha ``out`` to ``upto``, the result of the list up to
+    the last keep or remove stroke before them, beyond the reach of the detail strokes drawn
+    after that stroke (``later``): their brushes grown by ``retouch_detail.DETAIL_REACH``
+    (working px, the reach within which a detail step writes; ``s``: the working grid's scale)
+    and 2 px more. In place; returns the mask of the pixels held (``out`` then equals ``upto``
+    there).
+
+    Why (QA qa39b W2, soft-dev GT23, 2026-12-06): the detail strokes are solved on the cut of
+    the list up to the last of them, so the first detail stroke after a keep or remove stroke
+    re-solved every earlier detail stroke's band on the cut with that keep in it, where before
+    the keep had only moved their result its own way (``_after_detail``). A detail click on
+    the teddy's ear, after a keep click and a wide detail stroke along its paws, lowered
+    3 023 px of the paws and sweater 500-830 px away (alpha 73 -> 24, truth 238; SAD
+    150.52 -> 150.99), and the status called it haze cleared. A touch changes what is near it;
+    the re-solve beside the new brush (a joined piece) stays the new stroke's."""
+    from .retouch_detail import DETAIL_REACH
+
+    grow = (DETAIL_REACH + 2.0) / s
+    reach = [Stroke(st.kind, min(st.radius + grow, MAX_RADIUS), st.points) for st in later]
+    h, w = out.shape
+    held = np.zeros((h, w), bool)
+    for y0, y1, x0, x1 in _tiles(h, w):
+        far = rasterise(reach, (y1 - y0, x1 - x0), origin=(x0, y0)) == 0
+        if not far.any():
+            continue
+        held[y0:y1, x0:x1] = far
+        out[y0:y1, x0:x1][far] = upto[y0:y1, x0:x1][far]
+    return held
+
+
+def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
+                 previous_rgba: np.ndarray | None = None, params: Params = DEFAULT,
+                 work_max: int = WORK_MAX, clock: StageClock = NO_CLOCK,
+                 on_progress: OnProgress | None = None,
+                 steps: StepStore | None = None,
+                 hold_to: tuple[RetouchResult, list[Stroke], float] | None = None,
+                 far_keep: bool = True) -> RetouchResult:
+    """``retouch`` of the whole list; the result of the list up to the last keep or
+    remove stroke before its last detail stroke, the detail strokes after that stroke and the
+    working grid's scale: ``hold_to`` for ``_near_detail`` (None: no hold)."""
     report = on_progress or no_progress
     report(STROKES, 0.0)
     strokes = list(strokes)
@@ -205,12 +324,19 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             fg_colours = _detail(rgb, out, strokes[:n], shown=shown)
         else:
             fg_colours = _shared_detail(rgb, out, strokes[:n], steps, cut_key)
+    far = (_near_detail(out, hold_to[0].alpha, hold_to[1], hold_to[2])
+           if hold_to is not None else None)
     if cut is not out:
         _after_detail(out, pre, cut, strokes[:n], strokes[n:])
     clock.lap("detail")
 
     report(REFINING, 0.6)
     rgba = _rgba(rgb, alpha, out, previous_rgba, fg_colours)
+    if hold_to is not None and far is not None:
+        # the held pixels the keep and remove strokes after the detail strokes left as they
+        # were keep the held result's colours too
+        same = far & (out == hold_to[0].alpha)
+        rgba[same] = hold_to[0].rgba[same]
     clock.lap("rgba")
     # the keys callers read (as ``retouch_<stage>``): three of the stages, and the whole call
     timings = {**clock.wall_split(mark, {k: (k,) for k in ("segment", "compose", "detail")}),

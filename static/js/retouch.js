@@ -33,6 +33,12 @@
   var CHANGE_ADDED = [0, 190, 70];
   var CHANGE_MIN = 9;
   var CHANGE_MS = 1800;
+  // A detail stroke changes the alpha only within the engine's reach of its brush (30 working
+  // px, retouch_detail.DETAIL_REACH; the preview's grid is the working grid) and 2 px more:
+  // what moves by CHANGE_MIN or more farther out is named in its report, with where to look
+  // (QA qa39b F2, 2026-12-06: a detail click on a teddy's ear faded its paws 500-830 px away,
+  // and the report said only "cleared 11.3 % of the faint haze").
+  var DETAIL_FAR = 32;
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
   // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush
   // when soft alpha was SOFT_BRUSH_SHARE of what its brush covered: a soft area, as hair or
@@ -1243,6 +1249,37 @@
     return seen ? product / seen : 0;
   }
 
+  /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
+     size) more than DETAIL_FAR px beyond every brush of ``strokes`` (image px, times ``scale``
+     on this grid). */
+  function farFrom(before, now, strokes, scale) {
+    var w = now.w, h = now.h, near = new Uint8Array(w * h);
+    strokes.forEach(function (s) {
+      var r = Math.max(s.radius * scale, 0.71) + DETAIL_FAR, r2 = r * r, pts = s.points;
+      for (var i = 0; i < pts.length; i++) {
+        var j = Math.min(i + 1, pts.length - 1);
+        var ax = pts[i][0] * scale, ay = pts[i][1] * scale, bx = pts[j][0] * scale, by = pts[j][1] * scale;
+        var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+        var x0 = Math.max(0, Math.floor(Math.min(ax, bx) - r)), x1 = Math.min(w - 1, Math.ceil(Math.max(ax, bx) + r));
+        var y0 = Math.max(0, Math.floor(Math.min(ay, by) - r)), y1 = Math.min(h - 1, Math.ceil(Math.max(ay, by) + r));
+        for (var y = y0; y <= y1; y++) {
+          for (var x = x0; x <= x1; x++) {
+            if (near[y * w + x]) continue;
+            var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+            var ex = x - ax - t * dx, ey = y - ay - t * dy;
+            if (ex * ex + ey * ey <= r2) near[y * w + x] = 1;
+          }
+        }
+      }
+    });
+    var far = 0;
+    for (var k = 0; k < now.a.length; k++) {
+      var d = now.a[k] - before.a[k];
+      if ((d >= CHANGE_MIN || d <= -CHANGE_MIN) && !near[k]) far++;
+    }
+    return far;
+  }
+
   /* A productShare test: faint alpha (1..127) more than HAZE_RIM px from what ``alpha`` holds
      at 128 or more (no product's anti-aliased rim). */
   function hazeTest(alpha) {
@@ -1315,6 +1352,12 @@
                  " of the faint haze (" + change.cleared + " px)");
     } else if (change.faded) {
       parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
+    }
+    // a detail burst's change far beyond its brushes (farFrom) is no haze it cleared: said
+    // apart, in pixels, so the reviewer looks there before applying
+    if (change.far) {
+      parts.push((parts.length ? "but " : "") + "changed " + change.far + " px more than " + DETAIL_FAR +
+                 " px from the brush: check there");
     }
     return parts;
   }
@@ -1572,6 +1615,7 @@
     this.form.dataset.rtBurst = String(n);
     var change = this.flashChange(before, now);
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
+    if (lost.length === n) change.far = farFrom(before, now, burst, k);
     var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
       // nothing of the product under or around it: a matte cannot bring back what the cutout
@@ -2097,7 +2141,8 @@
   document.addEventListener("htmx:historyCacheHit", historyGuard);
 
   window.cutroomRetouch = { init: init, active: active, unapplied: unapplied,
-                           changeParts: changeParts, fitReport: fitReport, STATUS_MAX: STATUS_MAX };
+                           changeParts: changeParts, farFrom: farFrom, fitReport: fitReport,
+                           STATUS_MAX: STATUS_MAX };
   document.addEventListener("DOMContentLoaded", function () { init(); firstLoad = false; });
   document.addEventListener("htmx:afterSettle", init);
 })();

@@ -2385,6 +2385,27 @@ def test_it_words_the_haze_a_remove_stroke_cleared_as_a_share_of_the_haze(live_s
         "The last remove stroke cleared 36 % of the faint haze (3600 px); Ctrl+Z undoes it."), got
 
 
+def test_it_names_what_a_detail_stroke_changed_far_from_its_brush(live_server, page, stained,
+                                                                  log_in):
+    """QA qa39b F2 (2026-12-06, soft-dev GT23): a detail click on a teddy's ear faded its paws
+    500-830 px away and the report said only "cleared 11.3 % of the faint haze (2960 px)"."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""() => {
+        const w = 200, h = 100, a = () => ({w: w, h: h, a: new Uint8Array(w * h).fill(60)});
+        const before = a(), now = a();
+        now.a[50 * w + 20] = 0;          // under the brush
+        now.a[50 * w + 55] = 40;         // 35 px from its centre: 25 px beyond a 10 px brush
+        now.a[50 * w + 150] = 0;         // far: 130 px beyond it
+        now.a[51 * w + 150] = 55;        // far, but under the flash's 9/255
+        const click = [{kind: "detail", radius: 10, points: [[20, 50]]}];
+        return [window.cutroomRetouch.farFrom(before, now, click, 1),
+                window.cutroomRetouch.changeParts({taken: 0, added: 0, faded: 2960, cleared: 2960,
+                                                   faint: 26000, had: 100000, far: 2900}, 600000)];
+    }""")
+    assert got == [1, ["cleared 11.4 % of the faint haze (2960 px)",
+                       "but changed 2900 px more than 32 px from the brush: check there"]]
+
+
 @pytest.mark.parametrize("viewport", [(1366, 900), (1280, 720)])
 def test_it_shows_each_reports_line_whole_and_opens_the_rest_under_more(
         live_server, page, request, stained, no_broker, log_in, viewport):

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from cutouts.imaging import retouch as retouch_mod
+from cutouts.imaging import retouch_detail
 from cutouts.imaging.retouch import retouch
-from cutouts.imaging.strokes import Stroke
+from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import fur_ring_scene, handle_scene
+from .scenes import feathered_scene, fur_ring_scene, handle_scene
 
 REMOVE = Stroke("remove", 12, ((205.0, 115.0),))
 # three removes on the fur ring's smear and fur (the keep after them lowered 21 px from ~106 to
@@ -85,3 +86,34 @@ def test_it_holds_the_same_whether_the_last_list_is_remembered_or_not():
     for k in range(1, len(seq) + 1):
         retouch_mod._UNHELD.clear()
         assert np.array_equal(retouch(rgb, alpha, seq[:k]).alpha, warm[k - 1]), k
+
+
+@pytest.mark.parametrize("work_max", [1024, 400])
+def test_it_changes_nothing_beyond_the_reach_of_a_detail_stroke_drawn_after_a_keep(work_max):
+    # QA qa39b W2 (soft-dev GT23): a detail click on the teddy's ear, after a detail stroke along
+    # its paws and a keep click, re-solved the paws' band on the cut with the keep in it and
+    # lowered 3 023 px there, 500-830 px away. Here: a detail stroke along a feathered edge, a
+    # keep stroke beside it, then a detail click on the far side of the body
+    rgb, a = feathered_scene()
+    hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
+    h, w = a.shape
+    x = float(w // 2 + 230)
+    seq = [Stroke("detail", 20.0, ((x, h / 3 + 5), (x - 10, h / 2))),
+           Stroke("keep", 10.0, ((x + 5, h / 3 + 30), (x + 5, h / 2 + 30))),
+           Stroke("detail", 12.0, ((float(w // 2), float(h // 6)),))]
+    before = retouch(rgb, hard, seq[:2], work_max=work_max).alpha
+    after = retouch(rgb, hard, seq, work_max=work_max).alpha
+    reach = Stroke("detail", seq[2].radius + retouch_detail.DETAIL_REACH + 2, seq[2].points)
+    far = rasterise([reach], (h, w)) == 0
+    assert np.array_equal(after[far], before[far])
+    # the prefix's result the preview remembered (_UPTO) is the one a fresh process computes
+    retouch_mod._UPTO.clear()
+    assert np.array_equal(retouch(rgb, hard, seq, work_max=work_max).alpha, after)
+    # ...where the whole list solved together moves the first stroke's band: the scene still
+    # tests the hold (and that move made the band worse against the truth)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(retouch_mod, "_near_detail", lambda *args: None)
+        unheld = retouch(rgb, hard, seq, work_max=work_max).alpha
+    assert (np.abs(unheld.astype(int) - before)[far] > 8).sum() >= 300
+    err = lambda got: np.abs(got / 255.0 - a)[far].sum()  # noqa: E731
+    assert err(unheld) > err(before)
