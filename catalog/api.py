@@ -30,6 +30,7 @@ from .api_support import (
     idempotent_replay_without,
     needs,
     principal,
+    sku_length_check,
     validation_problem,
 )
 from .errors import AssetRestoreError, ProductPurgedError, ProductRestoreError
@@ -38,7 +39,7 @@ from .ingest import archives
 from .models import AssetStatus, ImageAsset, Product
 from .services import assets as asset_services
 from .services import products as product_services
-from .validators import SKU_MAX_LENGTH, SKU_RULE
+from .validators import SKU_MAX_LENGTH
 
 router = Router(auth=AUTH)
 
@@ -56,18 +57,10 @@ def _ident(value: str | None, limit: int, *, field: str) -> str:
     since two different values cut to the same prefix would name the same row."""
     text = (value or "").replace("\x00", "").strip()
     if field == "sku":
-        _sku_length(text)
+        sku_length_check(text)
     elif len(text) > limit:
         _too_long(field, f"String should have at most {limit} characters")
     return text
-
-
-def _sku_length(sku: str) -> None:
-    """A SKU over ``SKU_MAX_LENGTH`` is refused in the one SKU rule's words, as the product
-    form and the imports refuse it (``validators.validate_sku``): the schema's "String should
-    have at most 64 characters" read as another rule (QA 2026-12-06, qa38a L10)."""
-    if len(sku) > SKU_MAX_LENGTH:
-        _too_long("sku", SKU_RULE)
 
 
 def _too_long(field: str, message: str) -> NoReturn:
@@ -112,7 +105,7 @@ class ProductFields(StrictIn):
 
 
 class ProductIn(ProductFields):
-    # the length in the schema, checked by _sku_length (in the SKU rule's words)
+    # the length in the schema, checked by sku_length_check (in the SKU rule's words)
     sku: str = Field(..., json_schema_extra={"maxLength": SKU_MAX_LENGTH})
 
 
@@ -259,7 +252,7 @@ def product_list(request: HttpRequest, q: str = "", brand: str = "", category: s
 @decorate_view(needs(roles.UPLOAD))
 @decorate_view(idempotent)
 def product_create(request: HttpRequest, payload: ProductIn):
-    _sku_length(payload.sku)
+    sku_length_check(payload.sku)
     try:
         product = product_services.product_create(**payload.dict())
     except ValidationError as exc:

@@ -22,6 +22,7 @@ from pydantic import ConfigDict
 from .api_models import ApiKey
 from .ids import MAX_ID
 from .services import api_keys as apikeys
+from .validators import SKU_MAX_LENGTH, SKU_RULE
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 #: A row id in a body or query: databases refuse integers past 63 bits (a 500 otherwise).
@@ -99,6 +100,16 @@ def validation_problem(exc: ValidationError) -> Problem:
         errors = [{"field": "", "message": m} for m in exc.messages]
     detail = "; ".join(e["message"] for e in errors)
     return Problem(422, detail, slug="validation", errors=errors)
+
+
+def sku_length_check(sku: str, *, field: str = "sku") -> None:
+    """A SKU over ``SKU_MAX_LENGTH`` is refused in the one SKU rule's words, as the product
+    form and the imports refuse it (``validators.validate_sku``): the schema's "String should
+    have at most 64 characters" read as another rule (QA 2026-12-06, qa38a L10). ``field``:
+    where the SKU came from (the cutouts list's ``product`` filter says it too, ui39)."""
+    if len(sku) > SKU_MAX_LENGTH:
+        raise Problem(422, f"{field}: {SKU_RULE}", slug="validation",
+                      errors=[{"field": field, "message": SKU_RULE}])
 
 
 def errors(*codes: int) -> dict[int, type[ProblemOut]]:

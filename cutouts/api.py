@@ -32,6 +32,7 @@ from catalog.api_support import (
     idempotent,
     needs,
     principal,
+    sku_length_check,
 )
 from catalog.models import ImportJob, Product
 
@@ -472,8 +473,8 @@ def cutout_list(request: HttpRequest, status: JobStatus | None = None,
         raise _invalid("preflag", f"Unknown pre-flag {preflag[:40]!r}; one of: "
                                   f"{_one_of(review_services.PREFLAGS)}.")
     sku = product.replace("\x00", "").strip()
-    if len(sku) > 64:  # never cut: a prefix would list another product's cutouts
-        raise _invalid("product", "String should have at most 64 characters")
+    # never cut: a prefix would list another product's cutouts
+    sku_length_check(sku, field="product")
     before = cursor_decode(cursor).get("before")
     page = cutout_page(
         status=status.value if status else "",

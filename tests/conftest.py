@@ -205,3 +205,20 @@ def public_dns(monkeypatch):
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+@pytest.fixture
+def storage(settings, tmp_path):
+    """A private local storage per test, so file assertions see only this test's writes
+    (whatever STORAGE_BACKEND the run uses: a test of the local disk's behaviour asks for it
+    before the fixtures that store files)."""
+    from django.core.files.storage import storages
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
+        },
+    }
+    yield storages["default"]

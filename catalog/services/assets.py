@@ -278,6 +278,15 @@ def _save_immutable(name: str, content: BinaryIO, size: int) -> str:
     return saved
 
 
+def file_save_whole(*, name: str, data: bytes) -> str:
+    """Store ``data`` under ``name`` so that no reader ever sees it half written (the
+    ``_save_immutable`` policy), for a cache file whose name says what its bytes are, such
+    as a review card's preview of one run: a concurrent request found a preview file as soon
+    as a plain ``storage.save`` had created it, before its bytes were in, and served it cut
+    short, a broken picture (QA 2026-12-06, qa39b F4)."""
+    return _save_immutable(name, io.BytesIO(data), len(data))
+
+
 def _stored_whole(storage, name: str, size: int) -> bool:
     """Whether ``name`` holds a file of ``size`` bytes: for a content-derived name, that
     content."""

@@ -284,7 +284,7 @@ def cutout_previews_store(*, cutout: Cutout, token: str, image: Image.Image,
 def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
     """(storage name, content type) of one of the card's images, rendered once and cached.
     ``cutout`` needs ``asset`` loaded."""
-    from catalog.services.assets import asset_thumbnail
+    from catalog.services.assets import asset_thumbnail, file_save_whole
 
     if kind not in IMAGE_KINDS:
         raise ReviewError(f"Unknown image kind {kind!r}.")
@@ -320,10 +320,10 @@ def cutout_image(*, cutout: Cutout, kind: str, size: int) -> tuple[str, str]:
         with storage.open(source, "rb") as fh, Image.open(fh) as image:
             image.load()
             rendered = _render_preview(image, kind, size, spec)
-    # Two requests may render at once; both write identical bytes, the first name wins.
-    if not storage.exists(name):
-        name = storage.save(name, File(io.BytesIO(rendered), name=name))
-    return name, content_type
+    # Two requests may render at once; both write identical bytes. Written whole or not at
+    # all under its name: the ``exists`` above serves whatever is there, and a file a plain
+    # save had only begun was served cut short (a broken picture after Apply, qa39b F4).
+    return file_save_whole(name=name, data=rendered), content_type
 
 
 def _render_preview(image: Image.Image, kind: str, size: int,

@@ -1223,11 +1223,13 @@
      * holds those files: not mapped (held), skipped by name (a file type, a second
      * manifest), unreadable (sent after all, findUnreadable, which the server cannot know),
      * so it agrees with the summary and the skip note (QA38 M4: "4 not mapped" beside "1
-     * skipped · 2 not mapped"). */
+     * skipped · 2 not mapped"). The list's heading says the same words (it said "Not
+     * mapped (4)", counting the skipped ones too). */
     showPreviewCounts(c) {
       const span = this.preview && !this.preview.hidden &&
         this.preview.querySelector("[data-preview-unmapped-count]");
       if (!span) return;
+      const heading = this.preview.querySelector("[data-preview-unmapped-heading]");
       const parts = [];
       if (c.unmapped) parts.push(`${c.unmapped} not mapped`);
       if (c.skipped > c.second_manifest) {
@@ -1237,6 +1239,7 @@
       if (c.unreadable) parts.push(`${c.unreadable} unreadable (sent: the import checks it)`);
       const text = parts.join(" · ");
       if (text && span.textContent !== text) span.textContent = text;
+      if (text && heading && heading.textContent !== text) heading.textContent = text;
     }
 
     fail(message) {

@@ -96,6 +96,9 @@ def test_it_counts_a_mixed_drop_the_same_everywhere_and_names_unread_sizes(live_
     expect(preview.locator("[data-preview-unmapped-count]")).to_have_text(
         "1 not mapped · 1 skipped (file type) · 1 unreadable (sent: the import checks it)",
         timeout=15_000)
+    # the list's heading in the same words (it said "Not mapped (3)")
+    expect(preview.locator("[data-preview-unmapped-heading]")).to_have_text(
+        "1 not mapped · 1 skipped (file type) · 1 unreadable (sent: the import checks it)")
     expect(preview.locator("[data-preview-sized-count]")).to_have_text("1 refused for size")
     summary = uploader.locator("[data-summary]")
     for part in ("6 files", "1 skipped (file type)", "1 not mapped",

@@ -1,18 +1,4 @@
 import pytest
-from django.core.files.storage import storages
-
-
-@pytest.fixture
-def storage(settings, tmp_path):
-    """A private local storage per test, so file assertions see only this test's writes."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
-        },
-    }
-    yield storages["default"]
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ def test_it_previews_every_entry_the_import_refuses_for_its_name(manager_client,
     assert named and int(named.group(1)) == job.error_count
     assert ("· <span class=\"warn\" data-preview-unmapped-count>1 skipped (file type)</span>"
             in page)
+    assert "<summary data-preview-unmapped-heading>1 skipped (file type)</summary>" in page
 
 
 def test_it_counts_what_it_does_not_map_by_kind_as_the_upload_page_does(
@@ -95,6 +96,9 @@ def test_it_counts_what_it_does_not_map_by_kind_as_the_upload_page_does(
                     manifest_path="manifest.csv")
     assert ('data-preview-unmapped-count>1 not mapped · 1 skipped (file type) · 1 skipped '
             '(second manifest)</span>') in page
+    # the list's heading splits them alike (it said "Not mapped (3)")
+    assert ("<summary data-preview-unmapped-heading>1 not mapped · 1 skipped (file type) · 1 "
+            "skipped (second manifest)</summary>") in page
     # each still listed with its reason (the list upload.js reads)
     assert "Skipped: a second manifest; manifest.csv is the one read" in not_mapped(page)[
         "MANIFEST.CSV"]

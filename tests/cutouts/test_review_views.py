@@ -267,6 +267,35 @@ def test_it_serves_private_images_with_sizes(client, cutouts):
     assert "media/" not in html and c.rgba_name not in html
 
 
+def test_it_serves_a_just_finished_versions_picture_whole_while_its_first_view_stores_it(
+        client, storage, cutouts, monkeypatch):
+    """qa39b F4: after Apply the page opened the new version, whose 1024 px picture its first
+    request renders and stores; a second request for it meanwhile (the editor's decode of the
+    same URL) found the file begun but empty and was served that: a broken picture. On local
+    disk (``storage``, before the cutouts are stored), where a file is visible as it is
+    written; an S3 object appears whole."""
+    from django.core.files import File
+
+    client.force_login(reviewer())
+    url = reverse("cutouts:review_image", args=[cutouts[0].pk, "cutout"]) + "?size=1024"
+    real, during, asked = File.chunks, [], []
+
+    def chunks(self, *args, **kwargs):
+        if not asked and self.name.endswith(".png"):
+            asked.append(True)  # once: the second request's own write goes on as it would
+            response = client.get(url)  # another request, as the first one's bytes go in
+            during.append((response.status_code, b"".join(response.streaming_content)))
+        yield from real(self, *args, **kwargs)
+
+    monkeypatch.setattr(File, "chunks", chunks)
+    first = client.get(url)
+    assert first.status_code == 200 and [status for status, _ in during] == [200]
+    for data in (during[0][1], b"".join(first.streaming_content)):
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            assert im.size == (640, 480)
+
+
 def test_it_queues_an_uploaded_retouch_and_rejects_a_wrong_aspect(client, cutouts):
     client.force_login(reviewer())
     c = cutouts[0]
