@@ -1,22 +1,21 @@
 """Row ids read from untrusted text (query strings, form fields): one that a database can
-hold, or none."""
+hold, or none (whole numbers in general: ``catalog.ingest.numbers``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .ingest.numbers import MAX_INT64, digits_from
+
 #: Databases refuse integers past 63 bits: a lookup by a larger one is a 500, not a miss.
-MAX_ID = 2**63 - 1
+MAX_ID = MAX_INT64
 
 
 def id_from(text: str | None) -> int | None:
-    """A positive id from ``text`` (ASCII digits only: ``"²".isdigit()`` is true and
-    ``int("²")`` raises), or None for anything else, a number too large included."""
-    text = (text or "").strip()
-    if not (text.isascii() and text.isdigit()):
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_ID else None
+    """A positive id from ``text``, or None for anything else, a number too large for a
+    database included."""
+    value = digits_from(text)
+    return value if value else None
 
 
 def ids_from(values: Iterable[str]) -> list[int]:

@@ -53,6 +53,7 @@ from .ingest.naming import (
     precedence,
     view_word_sku,
 )
+from .ingest.numbers import digits_from
 from .models import (
     NEXT_FREE_POSITIONS,
     AssetStatus,
@@ -671,7 +672,9 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
     options = _import_options(request)
     files = request.FILES.getlist("file")
     expected = request.POST.get("expected", "")
-    expected_files = int(expected) if expected.isdigit() else len(files)
+    expected_files = digits_from(expected)
+    if expected_files is None:
+        expected_files = len(files)
     if files and not _wants_json(request):
         # Without JavaScript the files came in this one request; map them the same way, under
         # one decode slot taken before the job exists (a busy answer leaves no job behind).

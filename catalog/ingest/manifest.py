@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 # ENCODINGS: the upload forms' encoding choices, still read from here
 from .csvfile import ENCODINGS as ENCODINGS
 from .csvfile import CsvFileError, lines_refused, read_csv
+from .numbers import digits_from
 from .positions import POSITIONS, position_for_number
 from .skus import SKU_RULE, sku_valid
 
@@ -154,8 +155,9 @@ def ambiguous_text(row: ManifestRow, names: list[str], *, manifest_name: str) ->
 def _normalize_position(value: str) -> str | None:
     """A position code (MAIN, PT01..PT08, SWCH) or image number 1..9; None if unknown: what
     ``naming.normalize_position`` accepts, checked here so a bad row refuses the file."""
-    if value.isdigit():
-        return position_for_number(int(value))
+    number = digits_from(value)
+    if number is not None:
+        return position_for_number(number)
     return value if value in POSITIONS else None
 
 

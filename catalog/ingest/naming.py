@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 # backtracking pattern like ``(a|aa)+b`` must not block a web thread or a worker for minutes.
 import regex as timed_re
 
+from .numbers import digits_from
 from .positions import POSITIONS, position_for_number
 
 if TYPE_CHECKING:
@@ -275,8 +276,9 @@ def normalize_position(value: str | None) -> str | None:
     if value is None or not str(value).strip():
         return None
     text = str(value).strip().upper()
-    if text.isdigit():
-        return position_from_n(int(text))
+    number = digits_from(text)
+    if number is not None:
+        return position_from_n(number)
     if text not in POSITIONS:
         raise NamingError(f"Unknown position {value!r}; use one of {', '.join(POSITIONS)}.")
     return text

@@ -33,6 +33,7 @@ from ..variants.compliance import (
     stored_frame_cut,
     stored_size,
 )
+from ..variants.render import long_side
 from ..variants.spec import colour_hint
 from .review import cutouts_approved_current
 
@@ -551,7 +552,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                     name((preset.name, "size"), sku)
                     if len(small[preset.name]) < SHARED_SHOWN:
                         small[preset.name].append(
-                            (f"{image} ({max(pw, ph)} px across, {fit.needed_px} needed)",
+                            (f"{image} ({long_side(pw, ph)}, {fit.needed_px} needed)",
                              fit.needed_px))
         # a missing key reads as None either way: an older version's has no frame_cut
         sides = stored_frame_cut({"touching_sides": touching} if cut is None

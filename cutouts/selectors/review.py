@@ -13,6 +13,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, TextF
 from django.db.models.functions import Cast
 
 from catalog.ids import id_from
+from catalog.ingest.numbers import digits_from
 
 from ..errors import ReviewInputError
 from ..imaging.settings import PROFILES
@@ -414,8 +415,8 @@ class Seen:
             return None
         status, *numbers = text.split(":")
         if (status not in ReviewStatus.values or len(numbers) not in (1, 2)
-                or not (numbers[0] == "" or numbers[0].isdigit())
-                or not (len(numbers) == 1 or numbers[1].isdigit())):
+                or not (numbers[0] == "" or digits_from(numbers[0]) is not None)
+                or not (len(numbers) == 1 or digits_from(numbers[1]) is not None)):
             raise ReviewInputError("This card's state could not be read: reload it.",
                                    field="seen")
         return cls(review_status=status, revision=int(numbers[0]) if numbers[0] else None,

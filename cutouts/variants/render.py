@@ -842,6 +842,13 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
 
 
+def long_side(width: int, height: int, px: int | None = None) -> str:
+    """"N px wide" or "N px tall": the longer side of a ``width`` x ``height`` box, named
+    (``px``: another length of it, e.g. scaled); "across" read as the width for a tall
+    product (QA 2026-12-06)."""
+    return f"{max(width, height) if px is None else px:,} px {'tall' if height > width else 'wide'}"
+
+
 def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None) -> None:
     """Warn when the product (its box in the cutout) is enlarged past ENLARGE_WARN, saying
     what a person can change: how large the product must be in the photo, or the size."""
@@ -851,10 +858,8 @@ def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None)
     pw, ph = product[2] - product[0], product[3] - product[1]
     shown = round(max(pw, ph) * scale)
     needed = math.ceil(shown / ENLARGE_WARN)
-    # the side measured is named ("across" read as the width for a tall product, QA 2026-12-06)
-    side = "tall" if ph > pw else "wide"
     warnings.append(f"the product is enlarged {scale:.1f}x ({pw}x{ph} px in the cutout, "
-                    f"{shown:,} px {side} in the image) and will look soft; for at most "
+                    f"{long_side(pw, ph, shown)} in the image) and will look soft; for at most "
                     f"{ENLARGE_WARN:g}x it must span at least {needed:,} px in the photo "
                     "(a closer or larger photo), or choose a smaller size or fill")
 

@@ -14,6 +14,7 @@ from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 from catalog import roles, serving
 from catalog.http import HtmxHttpRequest
 from catalog.ids import id_from, ids_from
+from catalog.ingest.numbers import digits_from
 from catalog.permissions import capability_required, require
 
 from ..errors import ReviewError, ReviewInputError, StaleReviewError, TileError
@@ -502,7 +503,8 @@ def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponseBase:
     """Private media through a permission check: a cached preview (``size`` 320 or 1024,
     the default) or the full-size file (``size=0``, for the loupe)."""
     size_text = request.GET.get("size", "1024")
-    size = int(size_text) if size_text.isdigit() else -1
+    size = digits_from(size_text)
+    size = -1 if size is None else size
     if kind not in preview_services.IMAGE_KINDS or size not in preview_services.IMAGE_SIZES:
         raise Http404("No such image")
     try:
@@ -514,8 +516,8 @@ def image(request: HttpRequest, cutout_id: int, kind: str) -> HttpResponseBase:
 
 
 def _tile_number(request: HttpRequest, key: str, default: int) -> int:
-    text = request.GET.get(key, "")[:6]
-    return int(text) if text.isdigit() else default
+    value = digits_from(request.GET.get(key, "")[:6])
+    return default if value is None else value
 
 
 @capability_required(roles.VIEW)

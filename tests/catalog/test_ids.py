@@ -17,3 +17,12 @@ def test_it_refuses_what_is_no_row_id():
 
 def test_it_keeps_the_ids_among_values_in_order():
     assert ids_from(["3", "x", "99999999999999999999", "1", "²"]) == [3, 1]
+
+
+def test_it_reads_whole_numbers_within_a_bound():
+    from catalog.ingest.numbers import digits_from
+
+    assert digits_from("0") == 0 and digits_from(" 12 ") == 12
+    assert digits_from("13", most=12) is None
+    for text in ("²", "١", "-1", "", None, "1 2"):
+        assert digits_from(text) is None, text

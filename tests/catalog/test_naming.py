@@ -393,3 +393,12 @@ def test_it_still_reads_a_word_of_the_folders_name_that_is_an_existing_product()
     assert rules.match("QA-SCISSORS/knife.jpg").sku == "knife"
     assert rules.match("SCISSORS/scissors.jpg").sku == "scissors"
     assert rules.match("frontier/backpack.jpg").sku == "backpack"
+
+
+def test_it_refuses_a_position_of_unicode_digits_with_its_words():
+    # "²".isdigit() is true and int("²") raised ValueError: a 500 for an API position
+    from catalog.ingest.naming import NamingError, normalize_position
+
+    with pytest.raises(NamingError, match="Unknown position"):
+        normalize_position("²")
+    assert normalize_position("2") == normalize_position("PT01")

@@ -361,7 +361,7 @@ def test_it_lists_images_too_small_for_a_preset_with_the_renderers_rule():
     assert (gap.code, gap.preset, gap.count) == (export_selectors.TOO_SMALL, "amazon_main", 1)
     assert gap.message == (
         f"1 image(s) too small for Amazon main image: it would enlarge the product past the 8x "
-        f"limit (or it is under 32 px) and refuse it: TINY-1 MAIN (157 px across, {needed} "
+        f"limit (or it is under 32 px) and refuse it: TINY-1 MAIN (157 px tall, {needed} "
         "needed). They will be excluded from Amazon main image.")
     # the export refuses exactly what the pre-check listed
     with_rgba(tiny, _ellipse((800, 600), (340, 222, 461, 379)))
@@ -528,7 +528,7 @@ def test_it_warns_of_a_product_at_the_limit_iff_the_export_refuses_it(make_asset
     [gap] = export_selectors.export_image_checks(presets=presets)
     assert (gap.code, gap.skus) == (export_selectors.TOO_SMALL, ["RIM-1"])
     # the size the export's refusal names, not the solid core's (208: the fill box grows with it)
-    assert "RIM-1 MAIN (207 px across, 208 needed)" in gap.message
+    assert "RIM-1 MAIN (207 px wide, 208 needed)" in gap.message
     job = run_presets(["amazon_main"])
     assert [r["sku"] for r in job.report["excluded"]] == ["RIM-1"]
     assert "enlarged 8.1x from 207x207 px" in job.report["excluded"][0]["reason"]

@@ -1597,3 +1597,15 @@ def test_it_drops_ids_past_63_bits_from_a_grid_post(client, cutouts):
                            {"cutout": ["99999999999999999999", "²"], "action": "approve"})
     assert response.status_code in (200, 302, 400)
     assert not Cutout.objects.filter(review_status=ReviewStatus.APPROVED).exists()
+
+
+def test_it_answers_the_image_and_tile_views_for_unicode_digits(client, cutouts):
+    """QA 2026-12-06 (verify39): ``?size=²`` and ``?x=²`` were 500s (int("²") raises)."""
+    _login(client, "reviewer")
+    c = cutouts[0]
+    image = reverse("cutouts:review_image", args=[c.pk, "cutout"])
+    assert client.get(image, {"size": "²"}).status_code == 404
+    assert client.get(image, {"size": "0"}).status_code in (200, 302)  # the full-size file
+    tile = reverse("cutouts:review_tile", args=[c.pk, "cutout"])
+    for key in ("x", "y", "w", "h"):
+        assert client.get(tile, {key: "²"}).status_code < 500, key
