@@ -271,7 +271,8 @@ def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) ->
             skus=skus[:SHARED_SHOWN], code=NAMING_SHARED,
             message=f"{preset.label} files are named by {label}, and products share one: "
                     f"{'; '.join(parts)}{others}. Their images at the same position would get "
-                    f"the same file name, and the export refuses to start on such a name: "
+                    f"the same file name, and the export refuses to start on such a name (one "
+                    f"the preset would refuse anyway, as too small, is not written): "
                     f"correct the {label}s, or leave all but one of each out."))
     return out
 

@@ -1333,7 +1333,11 @@
     var named = "";
     var share = function (n) {
       // "took / changed the alpha of 2.5× the cutout" read as impossible (QA 2026-12-04)
-      if (change.had && n > change.had) return "an area " + (Math.round(n / change.had * 10) / 10) + "× the cutout's size";
+      // and "an area 1× the cutout's size" for one just larger read as the same size (QA 2026-12-06)
+      if (change.had && n > change.had) {
+        var times = Math.round(n / change.had * 10) / 10;
+        return times < 1.1 ? "an area about the cutout's size" : "an area " + times + "× the cutout's size";
+      }
       var of = change.had ? " of the cutout" : " of the photo";
       var said = named === of;
       named = of;

@@ -1484,7 +1484,8 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
         window.cutroomRetouch.changeParts({taken: 0, added: 2878, faded: 0, had: 1000}, 5000),
         window.cutroomRetouch.changeParts({taken: 0, added: 500, faded: 40, had: 0}, 5000),
         window.cutroomRetouch.changeParts({taken: 10, added: 0, faded: 20, had: 1000}, 5000),
-        window.cutroomRetouch.changeParts({taken: 400, added: 0, faded: 2500, had: 1000}, 5000)]""")
+        window.cutroomRetouch.changeParts({taken: 400, added: 0, faded: 2500, had: 1000}, 5000),
+        window.cutroomRetouch.changeParts({taken: 0, added: 1040, faded: 0, had: 1000}, 5000)]""")
     # a keep click on a wrong-subject cutout said "added 287.8 %"; then "added 2.9× the
     # cutout", and a remove click "changed the alpha of 2.5× the cutout" (QA 2026-12-04)
     assert words == [["took 3 % of the cutout (red)"],
@@ -1494,7 +1495,9 @@ def test_it_words_a_change_larger_than_the_cutout_as_a_multiple(live_server, pag
                      # the whole is named once, by the first share
                      ["took 1 % of the cutout (red)", "and changed the alpha of 2 %"],
                      ["took 40 % of the cutout (red)",
-                      "and changed the alpha of an area 2.5× the cutout's size"]]
+                      "and changed the alpha of an area 2.5× the cutout's size"],
+                     # "an area 1× the cutout's size" read as the same size (QA 2026-12-06)
+                     ["added an area about the cutout's size (green)"]]
 
 
 def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_refine(
