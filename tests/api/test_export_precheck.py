@@ -33,7 +33,7 @@ def test_it_warns_of_an_image_too_small_for_a_preset_and_starts_anyway(manager_a
     [warning] = created.json()["warnings"]
     assert (warning["code"], warning["preset"], warning["identifier"], warning["count"]) == (
         "too-small", "amazon_main", "size", 1)
-    assert "TINY-1 MAIN (157 px across," in warning["message"]
+    assert "TINY-1 MAIN (157 px tall," in warning["message"]
     assert "too small for Amazon main image" in warning["message"]
     assert "BIG-1" not in warning["message"]
     # a client acts on the SKUs without parsing the sentence: one of the two approved images
