@@ -98,8 +98,15 @@ def validation_problem(exc: ValidationError) -> Problem:
                   for f, messages in exc.message_dict.items() for m in messages]
     else:
         errors = [{"field": "", "message": m} for m in exc.messages]
-    detail = "; ".join(e["message"] for e in errors)
-    return Problem(422, detail, slug="validation", errors=errors)
+    return Problem(422, validation_detail(errors), slug="validation", errors=errors)
+
+
+def validation_detail(errors: list[dict[str, str]]) -> str:
+    """A 422's ``detail``: its field errors as "field: message", joined, whether the schema
+    or a service refused them (a service's "SKU may only …" read bare beside the schema's
+    "sku: …")."""
+    return "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
+                     for e in errors)
 
 
 def sku_length_check(sku: str, *, field: str = "sku") -> None:

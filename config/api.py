@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from catalog import api as catalog_api
 from catalog import api_views
-from catalog.api_support import Problem, problem_response
+from catalog.api_support import Problem, problem_response, validation_detail
 from catalog.services.api_keys import RateLimited
 from cutouts import api as cutouts_api
 
@@ -114,9 +114,8 @@ def _invalid(request: HttpRequest, exc: ValidationError):
             message = ("Send a JSON object as the request body." if error.get("type") == "missing"
                        else f"The request body must be a JSON object ({message}).")
         field_errors.append({"field": ".".join(loc) or source, "message": message})
-    detail = "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
-                       for e in field_errors)
-    return problem_response(422, detail, slug="validation", errors=field_errors)
+    return problem_response(422, validation_detail(field_errors), slug="validation",
+                            errors=field_errors)
 
 
 @api.exception_handler(HttpError)

@@ -6,7 +6,7 @@ import codecs
 import csv
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -33,7 +33,7 @@ from ..variants.compliance import (
     stored_frame_cut,
     stored_size,
 )
-from ..variants.render import long_side
+from ..variants.layout import long_side
 from ..variants.spec import colour_hint
 from .review import cutouts_approved_current
 
@@ -1568,8 +1568,15 @@ def legacy_manifest_status(text: str) -> variants.ManifestStatus:
 def export_job_sheet(*, job: ExportJob, page: int = 1,
                      per_page: int = SHEET_PAGE_SIZE) -> ContactSheet:
     """One page of the contact sheet, read by streaming the manifest: only that page's rows
-    are kept, so a 1000-variant export costs the same memory as a 10-variant one."""
-    page = max(1, page)
+    are kept, so a 1000-variant export costs the same memory as a 10-variant one. A page past
+    the last is the last (read again: an old link or a typed number, not an empty sheet)."""
+    sheet = _sheet_page(job, max(1, page), per_page)
+    if sheet.page > sheet.pages and sheet.total:
+        sheet = _sheet_page(job, sheet.pages, per_page)
+    return replace(sheet, page=min(sheet.page, sheet.pages))
+
+
+def _sheet_page(job: ExportJob, page: int, per_page: int) -> ContactSheet:
     start = (page - 1) * per_page
     cells: list[SheetCell] = []
     total = not_approved = 0
@@ -1584,9 +1591,8 @@ def export_job_sheet(*, job: ExportJob, page: int = 1,
                     not_approved += status is variants.ManifestStatus.NOT_APPROVED
         except FileNotFoundError:
             pass
-    pages = max(1, -(-total // per_page))
-    return ContactSheet(cells=cells, page=min(page, pages), pages=pages, total=total,
-                        not_approved=not_approved)
+    return ContactSheet(cells=cells, page=page, pages=max(1, -(-total // per_page)),
+                        total=total, not_approved=not_approved)
 
 
 def spec_is_opaque(spec: str, file: str = "") -> bool:

@@ -31,6 +31,7 @@ from .layout import (
     RIPPLE_ALPHA,
     Layout,
     Significant,
+    long_side,
     mask_box,
     plan_product_layout,
     shadow_clearance,
@@ -360,13 +361,13 @@ def _check_size(result: ComplianceResult, rules: Rules, width: int, height: int)
     """The rules on the output's size (square, side and pixel limits, aspect ratio, the
     recommended sides), in the check's words: the check of the file measures it on the
     file, a dry run (:func:`foreseen`) on the canvas the layout gives it."""
-    long_side, short_side = max(width, height), min(width, height)
+    longest, short_side = max(width, height), min(width, height)
     if rules.square and width != height:
         result.error(f"image is {width}x{height}; a square (1:1) image is required")
-    if rules.min_long_side and long_side < rules.min_long_side:
-        result.error(f"longest side is {long_side} px; at least {rules.min_long_side} required")
-    if rules.max_long_side and long_side > rules.max_long_side:
-        result.error(f"longest side is {long_side} px; at most {rules.max_long_side} allowed")
+    if rules.min_long_side and longest < rules.min_long_side:
+        result.error(f"longest side is {longest} px; at least {rules.min_long_side} required")
+    if rules.max_long_side and longest > rules.max_long_side:
+        result.error(f"longest side is {longest} px; at most {rules.max_long_side} allowed")
     if rules.min_short_side and short_side < rules.min_short_side:
         result.error(f"shortest side is {short_side} px; at least {rules.min_short_side} required")
     if rules.max_pixels and width * height > rules.max_pixels:
@@ -374,8 +375,8 @@ def _check_size(result: ComplianceResult, rules: Rules, width: int, height: int)
     if rules.aspect_ratios and not _ratio_ok(width, height, rules.aspect_ratios):
         result.error(f"image is {width}x{height} ({width / height:.3f}:1); the marketplace "
                      f"expects {' or '.join(rules.aspect_ratios)}")
-    if rules.recommended_long_side and long_side < rules.recommended_long_side:
-        result.warn(f"longest side is {long_side} px; {rules.recommended_long_side} recommended")
+    if rules.recommended_long_side and longest < rules.recommended_long_side:
+        result.warn(f"longest side is {longest} px; {rules.recommended_long_side} recommended")
     if rules.recommended_short_side and short_side < rules.recommended_short_side:
         result.warn(
             f"shortest side is {short_side} px; {rules.recommended_short_side} recommended"
@@ -415,8 +416,8 @@ def check_source(result: ComplianceResult, enlargement: float | None,
         m["source_product_size"] = [w, h]
         if max(w, h) < MIN_PRODUCT_PX:
             result.error(f"the product is only {w}x{h} px in the cutout (at least "
-                         f"{MIN_PRODUCT_PX} px across needed): the cutout kept a speck, not "
-                         "the product; re-cut or retouch it in review")
+                         f"{long_side(w, h, MIN_PRODUCT_PX)} needed): the cutout kept a "
+                         "speck, not the product; re-cut or retouch it in review")
             return  # its enlargement says the same again
     if enlargement is not None:
         m["enlargement"] = round(float(enlargement), 3)
@@ -440,8 +441,9 @@ def check_source(result: ComplianceResult, enlargement: float | None,
                         "file keeps it at that size and passes); "
                         f"{_variants_phrase(fit.refused_labels)} would enlarge it over the "
                         f"{MAX_ENLARGEMENT:g}x limit and be refused (at least "
-                        f"{fit.needed_px} px across needed); check the cutout kept the whole "
-                        "product (re-cut or retouch it) or use a closer or larger photo")
+                        f"{long_side(*size, fit.needed_px)} needed); check the cutout kept "
+                        "the whole product (re-cut or retouch it) or use a closer or larger "
+                        "photo")
 
 
 def _variants_phrase(labels: tuple[str, ...]) -> str:
@@ -469,6 +471,9 @@ class ExportSize:
     refused_by: tuple[str, ...] = ()
     refused_labels: tuple[str, ...] = ()
     limit: float = MAX_ENLARGEMENT
+    #: which side ``product_px`` measures, "wide" or "tall" (as :func:`layout.long_side`
+    #: names it): "112 px across" read as the width of a tall product
+    side: str = "wide"
 
     @property
     def too_small(self) -> bool:
@@ -544,7 +549,8 @@ def export_size(box_w: int, box_h: int, presets: Iterable[Preset] | None = None,
                 least += 1
             needed = max(needed, least)
     return ExportSize(longest, needed, tuple(p.name for p in refused),
-                      tuple(p.label for p in refused))
+                      tuple(p.label for p in refused),
+                      side=long_side(box_w, box_h).rsplit(" ", 1)[1])
 
 
 def stored_size(value: Any) -> tuple[int, int] | None:

@@ -420,3 +420,10 @@ class PlacedProduct:
         out = layer.crop(self.crop).resize(self.size, Image.Resampling.BILINEAR,
                                            box=self.rel_box, reducing_gap=self.gap)
         return out, self.offset
+
+
+def long_side(width: int, height: int, px: int | None = None) -> str:
+    """"N px wide" or "N px tall": the longer side of a ``width`` x ``height`` box, named
+    (``px``: another length of it, e.g. scaled); "across" read as the width for a tall
+    product (QA 2026-12-06)."""
+    return f"{max(width, height) if px is None else px:,} px {'tall' if height > width else 'wide'}"

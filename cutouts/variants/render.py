@@ -41,6 +41,7 @@ from .layout import (
     PlacedProduct,
     Significant,
     alpha_array,
+    long_side,
     mask_box,
     plan_layout,
     plan_product_layout,
@@ -840,13 +841,6 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
         "scene": info, "warnings": warnings,
     }
     return RenderedVariant(data, spec.format, cw, ch, box, fill_pct, meta)
-
-
-def long_side(width: int, height: int, px: int | None = None) -> str:
-    """"N px wide" or "N px tall": the longer side of a ``width`` x ``height`` box, named
-    (``px``: another length of it, e.g. scaled); "across" read as the width for a tall
-    product (QA 2026-12-06)."""
-    return f"{max(width, height) if px is None else px:,} px {'tall' if height > width else 'wide'}"
 
 
 def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None) -> None:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog import roles, serving
 from catalog.http import HtmxHttpRequest
-from catalog.ids import id_from
+from catalog.ids import id_from, page_from
 from catalog.permissions import capability_required
 
 from .. import variants
@@ -317,11 +317,7 @@ def export_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
             # Finished while the page polled: reload it to show results and the download.
             response["HX-Refresh"] = "true"
         return response
-    try:
-        page = int(request.GET.get("page", 1))
-    except ValueError:
-        page = 1
-    sheet = export_selectors.export_job_sheet(job=job, page=page)
+    sheet = export_selectors.export_job_sheet(job=job, page=page_from(request.GET.get("page")))
     return render(request, "cutouts/export/detail.html", {
         "job": job, "progress": progress, "sheet": sheet,
         "specs": export_selectors.export_job_specs(job=job),

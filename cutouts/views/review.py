@@ -13,7 +13,7 @@ from django_htmx.http import push_url, replace_url, reselect, reswap, retarget
 
 from catalog import roles, serving
 from catalog.http import HtmxHttpRequest
-from catalog.ids import id_from, ids_from
+from catalog.ids import id_from, ids_from, page_from
 from catalog.ingest.numbers import digits_from
 from catalog.permissions import capability_required, require
 
@@ -31,7 +31,6 @@ from ..strengths import STRENGTHS
 from ..templatetags.review_tags import image_title
 
 PER_PAGE = 50
-MAX_PAGE = 1_000_000  # far past any queue; its offset still fits a 64-bit integer
 # Decisions list flag reasons and pre-flags (confirmed or dismissed) by key.
 # the key that ticks each flag reason: 1-9, then 0 for the tenth (Other, last)
 FLAG_REASON_KEYS = [(str(n % 10), reason) for n, reason in enumerate(FlagReason.choices, 1)]
@@ -218,9 +217,7 @@ def _undone_note(cutout: Cutout) -> str:
 
 
 def _page_number(request: HttpRequest) -> int:
-    """The list page a ``?page=`` asks for; anything but a number is the first page, and
-    one past ``MAX_PAGE`` is that page (an empty one: its offset must fit the database)."""
-    return min(id_from(request.GET.get("page")) or 1, MAX_PAGE)
+    return page_from(request.GET.get("page"))
 
 
 # no-store (queues, grid, card, retouch page): Back asks again rather than showing a

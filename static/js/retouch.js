@@ -38,7 +38,12 @@
   // what moves by CHANGE_MIN or more farther out is named in its report, with where to look
   // (QA qa39b F2, 2026-12-06: a detail click on a teddy's ear faded its paws 500-830 px away,
   // and the report said only "cleared 11.3 % of the faint haze").
-  var DETAIL_FAR = 32;
+  var FAR_PX = 32;
+  // A keep or remove stroke's cut follows edges and takes whole patches, so some change past
+  // FAR_PX is its job: named from this many px (QA qa40b F-A, 2026-12-06: a remove stroke on
+  // the graffiti took 7,024 px of the skater up to 102 px beyond its brush, and the report said
+  // only "took 0.6 % of the cutout (red)").
+  var FAR_CUT_MIN = 100;
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
   // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush
   // when soft alpha was SOFT_BRUSH_SHARE of what its brush covered: a soft area, as hair or
@@ -1218,44 +1223,14 @@
      than the cutout was (a keep click on a wrong-subject cutout "added 287.8 %", QA
      2026-12-03): then an area as a multiple of its size, or a share of the photo when there
      was no cutout. */
-  /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
-     matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
-     brush covers), that ``alpha`` holds as product (>= 128), or that pass ``test`` (an alpha
-     value -> true / false). */
-  function productShare(alpha, stroke, scale, widen, test) {
-    var r = Math.max(stroke.radius * scale, 0.71), reach = Math.max((widen || 2) * r, 1), pts = stroke.points;
-    var xs = pts.map(function (p) { return p[0] * scale; }), ys = pts.map(function (p) { return p[1] * scale; });
-    var x0 = Math.max(0, Math.floor(Math.min.apply(null, xs) - reach)),
-        x1 = Math.min(alpha.w - 1, Math.ceil(Math.max.apply(null, xs) + reach)),
-        y0 = Math.max(0, Math.floor(Math.min.apply(null, ys) - reach)),
-        y1 = Math.min(alpha.h - 1, Math.ceil(Math.max.apply(null, ys) + reach));
-    var seen = 0, product = 0, r2 = reach * reach;
-    for (var y = y0; y <= y1; y++) {
-      for (var x = x0; x <= x1; x++) {
-        var best = Infinity;
-        for (var i = 0; i < xs.length; i++) {
-          var ax = xs[i], ay = ys[i], bx = xs[Math.min(i + 1, xs.length - 1)], by = ys[Math.min(i + 1, ys.length - 1)];
-          var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
-          var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
-          var ex = x - ax - t * dx, ey = y - ay - t * dy;
-          best = Math.min(best, ex * ex + ey * ey);
-        }
-        if (best > r2) continue;
-        seen++;
-        var a = alpha.a[y * alpha.w + x];
-        if (test ? test(a, y * alpha.w + x) : a >= 128) product++;
-      }
-    }
-    return seen ? product / seen : 0;
-  }
-
-  /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
-     size) more than DETAIL_FAR px beyond every brush of ``strokes`` (image px, times ``scale``
-     on this grid). */
-  function farFrom(before, now, strokes, scale) {
-    var w = now.w, h = now.h, near = new Uint8Array(w * h);
+  /* The pixels of a w x h grid within reach of ``strokes``' paths: ``reach(r)`` px, ``r``
+     each stroke's brush radius on this grid (image px times ``scale``). One measure of "near
+     a brush" for the report's shares and its far-change count. Returns the mask (1 = near)
+     and the box that holds every near pixel (x1 < x0 when none). */
+  function reachMask(w, h, strokes, scale, reach) {
+    var near = new Uint8Array(w * h), box = { x0: w, y0: h, x1: -1, y1: -1 };
     strokes.forEach(function (s) {
-      var r = Math.max(s.radius * scale, 0.71) + DETAIL_FAR, r2 = r * r, pts = s.points;
+      var r = reach(Math.max(s.radius * scale, 0.71)), r2 = r * r, pts = s.points;
       for (var i = 0; i < pts.length; i++) {
         var j = Math.min(i + 1, pts.length - 1);
         var ax = pts[i][0] * scale, ay = pts[i][1] * scale, bx = pts[j][0] * scale, by = pts[j][1] * scale;
@@ -1267,11 +1242,40 @@
             if (near[y * w + x]) continue;
             var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
             var ex = x - ax - t * dx, ey = y - ay - t * dy;
-            if (ex * ex + ey * ey <= r2) near[y * w + x] = 1;
+            if (ex * ex + ey * ey > r2) continue;
+            near[y * w + x] = 1;
+            box.x0 = Math.min(box.x0, x); box.x1 = Math.max(box.x1, x);
+            box.y0 = Math.min(box.y0, y); box.y1 = Math.max(box.y1, y);
           }
         }
       }
     });
+    return { near: near, box: box };
+  }
+
+  /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
+     matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
+     brush covers), that ``alpha`` holds as product (>= 128), or that pass ``test`` (an alpha
+     value -> true / false). */
+  function productShare(alpha, stroke, scale, widen, test) {
+    var m = reachMask(alpha.w, alpha.h, [stroke], scale, function (r) { return Math.max((widen || 2) * r, 1); });
+    var seen = 0, product = 0, b = m.box;
+    for (var y = b.y0; y <= b.y1; y++) {
+      for (var x = b.x0; x <= b.x1; x++) {
+        var k = y * alpha.w + x;
+        if (!m.near[k]) continue;
+        seen++;
+        if (test ? test(alpha.a[k], k) : alpha.a[k] >= 128) product++;
+      }
+    }
+    return seen ? product / seen : 0;
+  }
+
+  /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
+     size) more than FAR_PX px beyond every brush of ``strokes`` (image px, times ``scale``
+     on this grid). */
+  function farFrom(before, now, strokes, scale) {
+    var near = reachMask(now.w, now.h, strokes, scale, function (r) { return r + FAR_PX; }).near;
     var far = 0;
     for (var k = 0; k < now.a.length; k++) {
       var d = now.a[k] - before.a[k];
@@ -1357,11 +1361,12 @@
     } else if (change.faded) {
       parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
     }
-    // a detail burst's change far beyond its brushes (farFrom) is no haze it cleared: said
+    // a change far beyond the brushes (farFrom: a detail burst's, or a keep/remove burst's
+    // from FAR_CUT_MIN px) is no haze it cleared, nor what the brush was meant for: said
     // apart, in pixels, so the reviewer looks there before applying
     if (change.far) {
-      parts.push((parts.length ? "but " : "") + "changed " + change.far + " px more than " + DETAIL_FAR +
-                 " px from the brush: check there");
+      // "far", not "more than 32 px from": a keep or remove report has the room for no more
+      parts.push((parts.length ? "but " : "") + "changed " + change.far + " px far from the brush: check there");
     }
     return parts;
   }
@@ -1619,7 +1624,10 @@
     this.form.dataset.rtBurst = String(n);
     var change = this.flashChange(before, now);
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
-    if (lost.length === n) change.far = farFrom(before, now, burst, k);
+    // a keep click far off the cutout says what it added in the server's words (FAR_KEEP)
+    var far = n === 1 && burst[0].kind === "keep" && burst[0].points.length === 1 ? FAR_KEEP[now.far] || "" : "";
+    var beyond = far ? 0 : farFrom(before, now, burst, k);
+    if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
       // nothing of the product under or around it: a matte cannot bring back what the cutout
@@ -1664,7 +1672,6 @@
       }
       return;
     }
-    var far = n === 1 && burst[0].kind === "keep" && burst[0].points.length === 1 ? FAR_KEEP[now.far] || "" : "";
     if (total >= 4 && far) {
       this.form.dataset.rtFarKeep = now.far + ":" + count;
       var spot = now.far === "spot";
@@ -2145,7 +2152,8 @@
   document.addEventListener("htmx:historyCacheHit", historyGuard);
 
   window.cutroomRetouch = { init: init, active: active, unapplied: unapplied,
-                           changeParts: changeParts, farFrom: farFrom, fitReport: fitReport,
+                           changeParts: changeParts, farFrom: farFrom, productShare: productShare,
+                           fitReport: fitReport,
                            STATUS_MAX: STATUS_MAX };
   document.addEventListener("DOMContentLoaded", function () { init(); firstLoad = false; });
   document.addEventListener("htmx:afterSettle", init);

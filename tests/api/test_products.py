@@ -98,6 +98,10 @@ def test_it_refuses_a_sku_too_long_to_upsert_instead_of_cutting_it(manager_api):
     assert posted.status_code == 422
     assert posted.json()["errors"] == [{"field": "sku", "message": SKU_RULE}]
     assert posted.json()["detail"] == f"sku: {SKU_RULE}"
+    # a SKU the rule refuses for its characters (the service's check, not the schema's) reads
+    # the same way: "sku: ..." in the detail too, not the bare rule
+    bad = manager_api.post("/api/v1/products", {"sku": "A/B"})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("sku: ")
     read = manager_api.get(f"/api/v1/products/by-sku/{base}A")
     assert read.status_code == 422 and read.json()["errors"] == [
         {"field": "sku", "message": SKU_RULE}]

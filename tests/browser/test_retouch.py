@@ -2406,7 +2406,64 @@ def test_it_names_what_a_detail_stroke_changed_far_from_its_brush(live_server, p
                                                    faint: 26000, had: 100000, far: 2900}, 600000)];
     }""")
     assert got == [1, ["cleared 11.4 % of the faint haze (2960 px)",
-                       "but changed 2900 px more than 32 px from the brush: check there"]]
+                       "but changed 2900 px far from the brush: check there"]]
+
+
+def test_it_names_what_a_remove_stroke_took_far_from_its_brush(live_server, page, stained,
+                                                               log_in):
+    """QA qa40b F-A (2026-12-06, dev 155): a remove stroke on the graffiti took 7,024 px of the
+    skater up to 102 px beyond its brush and the report said only "took 0.6 % of the cutout
+    (red)". A keep or remove burst's change past 32 px from its brushes is named from
+    FAR_CUT_MIN (100) px: less is the cut following an edge."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""(side) => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        for (const far of [side, side - 1]) {
+            const before = {w: w, h: h, a: new Uint8Array(w * h)};
+            before.a.fill(255, 0, w * h / 2);   // the product: the top half
+            const now = {w: w, h: h, a: before.a.slice()};
+            for (let y = 140; y < 150; y++) for (let x = 190; x < 210; x++) now.a[y * w + x] = 0;
+            // far off: a block of the product 100+ px from the brush at the photo's centre
+            for (let y = 0; y < 10; y++) for (let x = 0; x < far; x++) now.a[y * w + x] = 0;
+            const stroke = {kind: 'remove', radius: 10 / k,
+                            points: [[190 / k, 150 / k], [210 / k, 150 / k]]};
+            ed.strokes = [stroke];
+            ed.report(before, now, [stroke], 1);
+            out.push(ed.saidText);
+        }
+        return out;
+    }""", 10)
+    named, quiet = got
+    assert "but changed 100 px far from the brush: check there" in named, named
+    assert named.startswith("The last remove stroke took ") and "(red)" in named
+    assert "check there" not in quiet and quiet.startswith("The last remove stroke took "), quiet
+
+
+def test_it_measures_a_strokes_share_and_far_change_by_one_reach(live_server, page, stained,
+                                                                 log_in):
+    """The report's shares (what a brush covers, or twice its radius) and its far count read
+    "near a brush" through one mask (``reachMask``): a pixel exactly at the reach is near."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""() => {
+        const w = 100, h = 60, alpha = {w: w, h: h, a: new Uint8Array(w * h)};
+        for (let y = 0; y < h; y++) for (let x = 50; x < w; x++) alpha.a[y * w + x] = 255;
+        const R = window.cutroomRetouch;
+        const line = {kind: "keep", radius: 5, points: [[40, 30], [60, 30]]};
+        const dot = {kind: "keep", radius: 5, points: [[50, 30]]};
+        const none = {kind: "keep", radius: 5, points: [[10, 30]]};
+        const faint = a => a > 0 && a < 128;
+        const moved = {w: w, h: h, a: alpha.a.slice()};
+        moved.a[30 * w + 50 + 37] = 0;   // 37 px from the dot's centre: 32 beyond its 5 px brush
+        moved.a[30 * w + 50 + 38] = 0;   // 38: one further, far
+        return [R.productShare(alpha, line, 1, 1), R.productShare(alpha, dot, 1, 1),
+                R.productShare(alpha, none, 1), R.productShare(alpha, dot, 1, 1, faint),
+                R.farFrom(alpha, moved, [dot], 1)];
+    }""")
+    # the line's 301 px reach as far into the product (x >= 50) as out, plus the column x = 50
+    # (156 of 301); the dot's disc of radius 5 holds 81 px, 46 of them at x >= 50
+    assert got[0] == pytest.approx(156 / 301) and got[1] == pytest.approx(46 / 81)
+    assert got[2:] == [0, 0, 1]
 
 
 @pytest.mark.parametrize("viewport", [(1366, 900), (1280, 720)])

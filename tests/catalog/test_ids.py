@@ -1,4 +1,4 @@
-from catalog.ids import MAX_ID, id_from, ids_from
+from catalog.ids import MAX_ID, MAX_PAGE, id_from, ids_from, page_from
 
 
 def test_it_reads_an_id_a_database_can_hold():
@@ -26,3 +26,10 @@ def test_it_reads_whole_numbers_within_a_bound():
     assert digits_from("13", most=12) is None
     for text in ("²", "١", "-1", "", None, "1 2"):
         assert digits_from(text) is None, text
+
+
+def test_it_reads_a_page_number_first_for_junk_and_capped_for_any_large_number():
+    assert [page_from(t) for t in (None, "", "0", "-2", "x", "²", " 3 ")] == [1] * 6 + [3]
+    # past the cap, whether a database could hold it or not: the capped page, not the first
+    assert page_from(str(MAX_PAGE + 1)) == page_from(str(MAX_ID)) == MAX_PAGE
+    assert page_from("9" * 40) == MAX_PAGE and page_from(str(MAX_PAGE)) == MAX_PAGE

@@ -202,7 +202,7 @@ def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
         item = export_selectors.PlannedItem(n, n, "transparent_png", "", f"S-{n}", "", "",
                                             position="MAIN")
         tally.shipped(item, [f"the product is only {100 + n}x90 px in the cutout: {whom[key]} "
-                             "over the 8x limit and refuse it (at least 240 px across needed)",
+                             "over the 8x limit and refuse it (at least 240 px wide needed)",
                              "longest side is 900 px; 2000 recommended"])
     [report] = tally.as_report()
     assert len(report["warnings"]) == 4  # three kinds kept apart, as recorded
@@ -211,7 +211,7 @@ def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
     [row] = export_selectors.export_job_presets(job=job)
     # in full (2026-12-06), the three kinds read apart: who would refuse it is the difference
     only = "the product is only … in the cutout: {} over the 8x limit and refuse it (at " \
-        "least 240 px across needed)"
+        "least 240 px wide needed)"
     assert [(w.reason, w.count, w.more) for w in row.warnings] == [
         (only.format(whom["A"]), 3, 0), ("longest side is 900 px; 2000 recommended", 5, 2),
         (only.format(whom["B"]).replace("…", "103x90 px"), 1, 0),
@@ -253,7 +253,7 @@ def test_it_shows_a_refusal_in_full_not_cut_at_its_first_figure(client):
     """QA 2026-12-06: the Presets table said "the product …" and only the manifest had why."""
     tally = export_selectors.PresetTally.start(
         export_selectors.preset_resolve(names=["amazon_main"]))
-    reason = ("the product is only 61x95 px in the cutout (at least 100 px across needed): "
+    reason = ("the product is only 61x95 px in the cutout (at least 100 px tall needed): "
               "the cutout kept a speck, not the product; re-cut or retouch it in review")
     tally.refused(export_selectors.PlannedItem(1, 1, "amazon_main", "", "SPECK-1", "", "",
                                                position="MAIN"), reason)

@@ -137,7 +137,8 @@ def test_it_pages_the_contact_sheet_without_reading_more_than_a_page(sent):
         (5, 3, 2, 2, None)
     assert [c.sku for c in first.cells] == ["PAGE-0", "PAGE-1"]
     assert [c.sku for c in last.cells] == ["PAGE-4"] and last.next is None
-    assert beyond.cells == [] and beyond.page == 3
+    # a page past the last (an old link, a typed number) is the last, not an empty sheet
+    assert [c.sku for c in beyond.cells] == ["PAGE-4"] and beyond.page == 3
 
 
 def test_the_job_page_links_to_the_next_page_of_the_sheet(client, sent, monkeypatch):
@@ -154,6 +155,11 @@ def test_the_job_page_links_to_the_next_page_of_the_sheet(client, sent, monkeypa
     page2 = client.get(url, {"page": "2"})
     assert len(_thumb_urls(page2.content)) == 1 and b"NEXT-2" in page2.content
     assert client.get(url, {"page": "x"}).status_code == 200
+    # past the last page, or past what a database offset holds, or not a plain number: a
+    # page with thumbnails, never an empty sheet or a 500
+    for asked, shown in (("9", 1), ("99999999999999999999", 1), ("²", 2), ("-2", 2)):
+        answer = client.get(url, {"page": asked})
+        assert answer.status_code == 200 and len(_thumb_urls(answer.content)) == shown, asked
 
 
 #: every compliance text the export wrote before the status column (2026-12-05), and the code

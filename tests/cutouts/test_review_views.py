@@ -934,12 +934,12 @@ def test_it_warns_on_the_card_and_grid_that_export_will_leave_a_small_product_ou
                                               bbox=[300, 200, 412, 307])
     html = client.get(reverse("cutouts:review_card", args=[small.pk])).content.decode()
     warning = html.split('class="msg msg-warning rv-export-size"')[1].split("</p>")[0]
-    assert "the product is 112 px across" in warning and "at least 233 px" in warning
+    assert "the product is 112 px wide" in warning and "at least 233 px" in warning
     assert "8× enlargement limit" in warning
     for label in ("Amazon main image", "Walmart", "Shopify", "Google Shopping"):
         assert label in warning
     html = client.get(reverse("cutouts:review_card", args=[old.pk])).content.decode()
-    assert "rv-export-size" in html and "the product is 112 px across" in html
+    assert "rv-export-size" in html and "the product is 112 px wide" in html
     html = client.get(reverse("cutouts:review_card", args=[dismissed.pk])).content.decode()
     assert "rv-export-size" not in html
     # a product export takes (the fake model keeps half of a 640x480 photo) is not warned about

@@ -566,6 +566,8 @@ def test_it_tells_which_marketplaces_would_refuse_a_small_product_for_its_size()
 
     size = export_size(112, 107)
     assert size is not None and size.too_small and size.product_px == 112
+    # the side it measures is named, so the card never reads a tall product's height as width
+    assert size.side == "wide" and getattr(export_size(107, 112), "side", None) == "tall"
     assert {"amazon_main", "walmart", "shopify", "google_shopping"} <= set(size.refused_by)
     assert "transparent_png" not in size.refused_by  # a master is not enlarged
     assert "Amazon main image" in size.refused_labels
@@ -802,7 +804,7 @@ def test_it_warns_on_a_master_every_marketplace_would_refuse_for_its_size(name):
     assert warning.startswith("the product is only 51x45 px in the cutout (this file keeps it "
                                "at that size and passes); every marketplace preset's variant "
                                "(Amazon main image, eBay, …) would enlarge it over the 8x")
-    assert "Amazon main image" in warning and "(at least 240 px across needed)" in warning
+    assert "Amazon main image" in warning and "(at least 240 px wide needed)" in warning
     # the marketplace variant fails in the same words
     amazon = check_rendered(render_variant(wheel, PRESETS["amazon_main"].spec),
                             PRESETS["amazon_main"])
