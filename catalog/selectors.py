@@ -919,7 +919,13 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     wanted: set[str] = {row.sku for row in manifest.rows} if manifest else set()
     for name in considered:
         with contextlib.suppress(NamingError):  # file_target reports it below
-            wanted.update(c.sku for c in rules.candidates(name))
+            readings = [c.sku for c in rules.candidates(name)]
+            wanted.update(readings)
+            # and the first reading's prefixes: an unknown SKU's refusal names the product it
+            # looks like ("did you mean product QA012 …", naming.lookalike_hint) as the
+            # import's does (QA qa40a: QA40-MUG_ZZZ.jpg beside a live QA40-MUG said only
+            # "no such product" in the preview)
+            wanted.update(p for sku in readings[:1] for p in sku_prefixes(sku))
     # SKUs match ignoring case (naming.sku_known): every product a wanted SKU names
     stored: dict[str, list[tuple[str, bool]]] = {}
     for sku, deleted_at in products_sku_folded(wanted).values_list("sku", "deleted_at"):

@@ -504,13 +504,19 @@ def export_image_checks(*, presets: list[variants.Preset],
     image, shipped "ok (warnings)" with a straight cut elsewhere. Scene presets place the
     product by their own layout and are left to the dry run for size. Each warning's
     ``count`` is images, of ``total`` approved images checked, and ``skus`` the first five
-    distinct SKUs among them. One pass over the approved cutouts' rows, no file read."""
+    distinct SKUs among them. One pass over the approved cutouts' rows, no file read.
+    A preset named by an identifier the product lacks (Walmart by GTIN) excludes its images
+    whatever their size or edges, as ``export_naming_gaps`` says: they are not counted here
+    (QA qa40a: "Walmart will ship 2 image(s)" named two products without a GTIN)."""
+    groups = {p.name: variants.identifier_groups(p.naming) for p in presets}
+    id_fields = sorted({f for gs in groups.values() for fields in gs for f in fields})
     rows = (export_candidates(product_ids=product_ids, brand=brand,
                               approved_since=approved_since)
             .values_list("width", "height", "signals__product_px",
                          "signals__product_fill_px", "signals__frame_cut",
                          "signals__touching_sides", "signals__faint_marks",
-                         "asset__position", "asset__product__sku"))
+                         "asset__position", "asset__product__sku",
+                         *(f"asset__product__{f}" for f in id_fields)))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
     small_count = dict.fromkeys(small, 0)
@@ -530,10 +536,14 @@ def export_image_checks(*, presets: list[variants.Preset],
             shown.append(sku)
 
     for (width, height, product_px, fill_px, cut, touching, marks, position,
-         sku) in rows.iterator(chunk_size=1000):
+         sku, *ids) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
-        for preset in presets:
+        has = dict(zip(id_fields, ids, strict=True))
+        # the presets that can name this product's files (the others exclude them anyway)
+        named = [p for p in presets if variants.can_name(groups[p.name], has)]
+        named_sized = [p for p in sized if p in named]
+        for preset in named:
             if faint_marks_refused(preset, marks):
                 faint_count[preset.name] += 1
                 name((preset.name, "faint-refused"), sku)
@@ -543,7 +553,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                                           "product_fill_px": fill_px})
         if box is not None:
             frame, (pw, ph), fill = box
-            for preset in sized:
+            for preset in named_sized:
                 key = (preset.name, frame, pw, ph, fill)
                 if key not in fits:
                     fits[key] = export_size(pw, ph, [preset], frame=frame, fill=fill)
@@ -560,7 +570,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                                  else {"frame_cut": cut})
         if not sides:
             continue
-        for preset in presets:
+        for preset in named:
             verdict = frame_cut_verdict(preset.rules, sides, position or None)
             if verdict is None:
                 continue

@@ -24,6 +24,7 @@ from .manifest import MANIFEST_COLUMNS, ManifestStatus, manifest_csv, manifest_r
 from .naming import (
     Collision,
     build_name,
+    can_name,
     field_label,
     find_collisions,
     identifier_groups,
@@ -96,6 +97,7 @@ __all__ = [
     "name_for",
     "windows_safe_path",
     "field_label",
+    "can_name",
     "identifier_groups",
     "parse_spec",
     "register_operation",

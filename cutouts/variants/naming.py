@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -197,6 +197,13 @@ def identifier_groups(template: str) -> list[tuple[str, ...]]:
         if names and all(n in IDENTIFIER_FIELDS for n in names) and names not in groups:
             groups.append(names)
     return groups
+
+
+def can_name(groups: list[tuple[str, ...]], identifiers: Mapping[str, str | None]) -> bool:
+    """Whether a product with ``identifiers`` (field -> value) has one of each group's fields
+    (:func:`identifier_groups`): a preset it lacks one for excludes its images, and the
+    export's checks leave them out (``export_naming_gaps`` counts the same in the database)."""
+    return all(any(identifiers.get(f) for f in fields) for fields in groups)
 
 
 def name_for(preset: Preset, *, position: int = 1, **identifiers: str | None) -> str:

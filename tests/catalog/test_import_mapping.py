@@ -75,6 +75,15 @@ def test_it_warns_in_the_session_and_its_preview_when_a_new_sku_is_an_existing_o
     assert Product.objects.filter(sku="QA012_ZZZ").exists()  # still made: only a warning
 
 
+def test_it_names_the_lookalike_product_in_the_previews_unknown_sku_refusal(manager_client):
+    # QA qa40a: without "create products" the preview said only "no such product" for
+    # QA012_ZZZ.jpg beside a live QA012 (it looked up the readings, not their prefixes)
+    ProductFactory(sku="QA012")
+    page = _preview(manager_client, ["QA012_ZZZ.jpg"])
+    assert ("Unknown SKU QA012_ZZZ: no such product; did you mean product QA012 with an "
+            "unknown position 'ZZZ'?") in page
+
+
 def test_it_warns_in_a_zip_import_matching_the_existing_sku_ignoring_case(manager_client,
                                                                           storage):
     ProductFactory(sku="qa012")

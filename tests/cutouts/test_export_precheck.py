@@ -401,6 +401,22 @@ def test_it_lists_images_the_photos_edge_cuts_per_preset():
     assert "ship with the warning in the manifest and on the export's page" in advice
 
 
+def test_it_leaves_out_of_the_image_checks_a_product_the_preset_cannot_name():
+    # QA qa40a: "Walmart will ship 2 image(s) whose product the photo's edge cuts" named two
+    # products without a GTIN, which the same form said Walmart excludes (it shipped none)
+    for sku, gtin in (("NOGTIN-1", ""), ("HASGTIN-1", GTIN)):
+        _signals(approved_cutout(product=ProductFactory(sku=sku, gtin=gtin), size=(2000, 1500)),
+                 product_px=[1500, 1200], touching_sides=["left"])
+    _signals(approved_cutout(product=ProductFactory(sku="NOGTIN-2", gtin=""), size=(800, 600)),
+             product_px=[121, 157])
+    presets = export_selectors.preset_resolve(names=["walmart", "ebay"])
+    gaps = export_selectors.export_image_checks(presets=presets)
+    assert [(g.preset, g.identifier, g.count, sorted(g.skus)) for g in gaps] == [
+        ("ebay", "size", 1, ["NOGTIN-2"]),
+        ("walmart", "frame-warned", 1, ["HASGTIN-1"]),
+        ("ebay", "frame-warned", 2, ["HASGTIN-1", "NOGTIN-1"])]
+
+
 def test_it_shows_the_pre_check_on_the_form_before_starting(client):
     _signals(approved_cutout(product=ProductFactory(sku="TINY-3"), size=(800, 600)),
              product_px=[121, 157])
@@ -450,7 +466,8 @@ def _cloudy_png(size=(800, 600)) -> tuple[bytes, dict]:
 
 def test_it_lists_images_a_white_background_preset_refuses_for_faint_marks():
     data, signal = _cloudy_png()
-    bike = with_rgba(_signals(approved_cutout(product=ProductFactory(sku="BIKE-100")),
+    # a GTIN, so Walmart can name its file: the check leaves out a product it cannot name
+    bike = with_rgba(_signals(approved_cutout(product=ProductFactory(sku="BIKE-100", gtin=GTIN)),
                               product_px=[650, 520], faint_marks=signal), data)
     # a faint mark that only warns, and a version computed before the signal: not listed
     _signals(approved_cutout(product=ProductFactory(sku="LIGHT-1")), product_px=[650, 520],
