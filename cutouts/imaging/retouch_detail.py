@@ -198,7 +198,9 @@ _STEPS_BYTES = 64 << 20
 
 def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
             deadband: int = 8, reach: float = DETAIL_REACH, shown: np.ndarray | None = None,
-            colours: bool = True) -> list[DetailColours]:
+            colours: bool = True,
+            solve: Callable[[tuple[int, int, int, int], np.ndarray], bool] | None = None
+            ) -> list[DetailColours]:
     """Solve the alpha inside the detail band, window by window; returns the windows'
     estimated foreground colours.
 
@@ -238,16 +240,24 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
-    ``colours=False`` skips the foreground colours (returns [])."""
+    ``colours=False`` skips the foreground colours (returns []). ``solve(window, band)``: False
+    for a window whose solve the caller throws away (``retouch``'s hold beyond a later detail
+    stroke's reach, ``retouch._solved_near``): its band keeps the alpha so far and has no
+    colours, but is still held to ``shown`` with the rest (the same pixels elsewhere)."""
     from . import matting  # the one matting implementation (owned by the matting module)
 
     h, w = out.shape
     detail = [st for st in strokes if st.kind == "detail"]
     windows: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+    solved_windows: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
     # the known side of every crop from the alpha before any detail solve (a crop may reach
     # past its window)
     before = out.copy()
     for (y0, y1, x0, x1), band in _detail_bands(strokes, h, w):
+        windows.append(((y0, y1, x0, x1), band))
+        if solve is not None and not solve((y0, y1, x0, x1), band):
+            continue
+        solved_windows.append(((y0, y1, x0, x1), band))
         cur = out[y0:y1, x0:x1]
         solved = cur.copy()
         painted = np.zeros_like(band)
@@ -308,12 +318,11 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
                               255).astype(np.uint8)
                 solved[box[0]:box[1], box[2]:box[3]][write] = new
         cur[band] = solved[band]
-        windows.append(((y0, y1, x0, x1), band))
     if shown is not None:
         _match_shown(out, shown, windows)
     if not colours:
         return []
-    return _detail_colours(rgb, out, windows)
+    return _detail_colours(rgb, out, solved_windows)
 
 
 def _detail_bands(strokes: list[Stroke], h: int, w: int
@@ -386,6 +395,14 @@ def _match_shown(out: np.ndarray, shown: np.ndarray,
             cur = out[y0:y1, x0:x1]
             up = _upsample(diff, (h, w), y0, y1, x0, x1)
             cur[band] = np.clip(cur[band] + up[band] + 0.5, 0, 255).astype(np.uint8)
+
+
+def _match_carry(s: float, rounds: int = MATCH_ROUNDS) -> float:
+    """How far (full px) ``_match_shown`` at scale ``s`` (preview / full) carries an alpha: a
+    pixel's round reads the preview pixels within one of its own (bilinear), each the mean of
+    the full-size pixels it covers (1 / s across), so within 1.5 / s + 1 px along each axis;
+    twice that a round, which also covers the diagonal and the rounding of the preview's size."""
+    return 2.0 * rounds * (2.0 / s + 2.0)
 
 
 def _beside_translucent(before: np.ndarray, mine: np.ndarray, at: tuple[int, int]) -> np.ndarray:

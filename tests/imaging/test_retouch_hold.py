@@ -117,3 +117,46 @@ def test_it_changes_nothing_beyond_the_reach_of_a_detail_stroke_drawn_after_a_ke
     assert (np.abs(unheld.astype(int) - before)[far] > 8).sum() >= 300
     err = lambda got: np.abs(got / 255.0 - a)[far].sum()  # noqa: E731
     assert err(unheld) > err(before)
+
+
+def test_it_solves_the_held_prefixs_detail_strokes_once_at_full_size(monkeypatch):
+    # far39's Apply of detail, keep, detail solved the first detail stroke at full size twice:
+    # for the held prefix (detail, keep) and again in the whole list's solve, where the keep
+    # beside it moved what it is solved on (no cached step), though beyond the last detail
+    # stroke's reach that solve is held back to the prefix's (_near_detail). Now the whole
+    # list's solve leaves out the windows lying only there (_solved_near): same pixels
+    rgb, a = feathered_scene()
+    hard = np.where(a >= 0.5, 255, 0).astype(np.uint8)
+    rgba = np.dstack([rgb, hard])
+    h, w = a.shape
+    x = float(w // 2 + 230)
+    seq = [Stroke("detail", 20.0, ((x, h / 3 + 5), (x - 10, h / 2))),
+           Stroke("keep", 10.0, ((x + 5, h / 3 + 30), (x + 5, h / 2 + 30))),
+           Stroke("detail", 12.0, ((float(w // 2), float(h // 6)),))]
+    full = []
+    real = retouch_detail._step
+
+    def counted(rgb_, before, *args, **kwargs):
+        if before.shape == (h, w):
+            full.append(1)
+        return real(rgb_, before, *args, **kwargs)
+
+    def cold():
+        retouch_mod._UPTO.clear()
+        with retouch_detail._LOCK:
+            retouch_detail._PIECES.clear()
+            retouch_detail._STEPS.clear()
+
+    monkeypatch.setattr(retouch_detail, "_step", counted)
+    cold()
+    got = retouch(rgb, hard, seq, previous_rgba=rgba, work_max=400)  # 864 px wide: an Apply
+    assert len(full) == 2  # each detail stroke once (the held prefix's, the last one's)
+    # every window solved, as before: the same alpha and colours
+    monkeypatch.setattr(retouch_mod, "_solved_near", lambda *args: None)
+    cold()
+    full.clear()
+    every = retouch(rgb, hard, seq, previous_rgba=rgba, work_max=400)
+    assert len(full) == 3
+    assert np.array_equal(got.alpha, every.alpha)
+    assert np.array_equal(got.rgba, every.rgba)
+    cold()
