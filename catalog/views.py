@@ -998,6 +998,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             contents_unread=request.POST.get("source") == "zip")
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
+        # the status beside Import ZIP says how many ("Fix the 2 errors shown below"): a
+        # manifest's bad lines are each one (QA40 L4: "the error" over two)
+        context["error_count"] = len(getattr(exc, "errors", ())) or 1
     else:
         # the browser says whether these are a session's files or a ZIP's entries
         session = request.POST.get("source") == "session"
@@ -1011,6 +1014,8 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             found = import_mapping.manifest_preview(manifest=manifest, names=names,
                                                     session=session)
             context["manifest_notes"] = found.notes
+            context["manifest_blocking"] = found.blocking
+            context["error_count"] = len(found.blocking)
             created = [(sku, manifest.product_lines.get(sku, 0)) for sku in found.created]
         context.update(_manifest_only(preview, created=created))
         # products the manifest step creates whatever the files: Import ZIP is not held then

@@ -50,6 +50,9 @@ class Manifest:
     name: str = "manifest.csv"
     #: Per SKU, the first line that gives it product fields (else its first line).
     product_lines: dict[str, int] = field(default_factory=dict)
+    #: Per SKU, the line each of its product fields is given on (a repeated SKU's rows may
+    #: each give another field): a refusal names the line that carries the bad value.
+    field_lines: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def where(self, sku: str) -> str:
         """'line N' of a SKU's product fields, for a report line about that product."""
@@ -208,6 +211,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8", name: str = "manifes
     positions: dict[tuple[str, str], int] = {}
     errors: list[str] = []
     product_lines: dict[str, int] = {}
+    field_lines: dict[str, dict[str, int]] = {}
     invalid: dict[str, list[int]] = {}  # SKU -> its lines
     for line, values in csv_file.records:
         if isinstance(values, str):  # not valid CSV: reported with the lines around it
@@ -256,6 +260,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8", name: str = "manifes
                     f"with a different {key}: {known[key]!r} vs {value!r}"
                 )
             known[key] = value
+            field_lines.setdefault(sku, {}).setdefault(key, line)
         first_line.setdefault(sku, line)
         if fields:
             product_lines.setdefault(sku, line)
@@ -296,7 +301,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8", name: str = "manifes
     for sku in products:
         product_lines.setdefault(sku, first_line[sku])
     return Manifest(rows=rows, products=products, by_filename=by_filename, name=name,
-                    product_lines=product_lines)
+                    product_lines=product_lines, field_lines=field_lines)
 
 
 def csv_safe(value: object) -> str:

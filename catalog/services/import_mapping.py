@@ -4,7 +4,7 @@ ingesting it, and the counters and issues that make the report."""
 import copy
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
@@ -105,6 +105,28 @@ def _validation_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+#: How a refusal names a manifest field given on another line than the one it is said of.
+_FIELD_NAMES = {"gtin": "GTIN", "asin": "ASIN"}
+
+
+def _manifest_validation_text(exc: ValidationError, *, manifest: Manifest, sku: str,
+                              line: int) -> str:
+    """``_validation_text`` for a manifest product said of ``line`` (a file's row, the SKU's
+    product line): a field the SKU's rows give on another line is named with that line,
+    "its GTIN on line 8: …", since a repeated SKU's rows may each give another field (QA40
+    M2: every file of the SKU named its own line for line 8's bad GTIN)."""
+    if not hasattr(exc, "message_dict"):
+        return _validation_text(exc)
+    given = manifest.field_lines.get(sku, {})
+    parts = []
+    for key, messages in exc.message_dict.items():
+        other = given.get(key, 0)
+        name = (f"its {_FIELD_NAMES.get(key, key)} on line {other}" if other and other != line
+                else key)
+        parts.append(f"{name}: {' '.join(messages)}")
+    return "; ".join(parts)
+
+
 def product_new_validated(*, sku: str, fields: dict[str, str]) -> Product:
     """An unsaved product for a new SKU with ``fields``, validated as the import creates it
     (SKU rules, GTIN check digit, ASIN format; raises ValidationError). The one check of a
@@ -129,10 +151,12 @@ def manifest_product_new(*, sku: str, manifest: Manifest | None, line: int = 0) 
     try:
         return product_new_validated(sku=sku, fields=fields)
     except ValidationError as exc:
-        where = ""
-        if manifest is not None and (line or sku in manifest.products):
-            where = f"{manifest.name} {f'line {line}' if line else manifest.where(sku)}: "
-        raise Unmapped(f"{where}Cannot create product {sku!r}: {_validation_text(exc)}")
+        if manifest is None or not (line or sku in manifest.products):
+            raise Unmapped(f"Cannot create product {sku!r}: {_validation_text(exc)}")
+        line = line or manifest.product_lines.get(sku, 0)
+        where = f"{manifest.name} {f'line {line}' if line else manifest.where(sku)}: "
+        text = _manifest_validation_text(exc, manifest=manifest, sku=sku, line=line)
+        raise Unmapped(f"{where}Cannot create product {sku!r}: {text}")
 
 
 def product_update_validated(*, product: Product, fields: dict[str, str]) -> Product:
@@ -158,6 +182,9 @@ class ManifestOutcome:
     action: str
     product: Product | None = None
     reason: str = ""
+    #: REFUSE for a value the product cannot have (a GTIN's check digit, an ASIN's form):
+    #: a fault of the manifest itself, which the ZIP preview holds Import ZIP for
+    invalid: bool = False
 
 
 CREATE, UPDATE, KEEP, LEAVE, REFUSE = "create", "update", "keep", "leave", "refuse"
@@ -180,7 +207,8 @@ def manifest_outcome(*, manifest: Manifest, sku: str, existing: Product | None,
             return ManifestOutcome(CREATE, product_new_validated(sku=sku, fields=fields))
         except ValidationError as exc:
             return ManifestOutcome(REFUSE, reason=f"{where}: product {sku} not created; its "
-                                   f"files are refused: {_validation_text(exc)}")
+                                   f"files are refused: {_outcome_text(exc, manifest, sku)}",
+                                   invalid=True)
     if existing.deleted_at is not None:
         return ManifestOutcome(REFUSE, reason=f"{where}: product {existing.sku} is deleted; "
                                "its manifest rows are skipped.")
@@ -192,7 +220,13 @@ def manifest_outcome(*, manifest: Manifest, sku: str, existing: Product | None,
                                                                 fields=fields))
     except ValidationError as exc:
         return ManifestOutcome(LEAVE, existing, f"{where}: product {sku} left as it was; its "
-                               f"files are still imported: {_validation_text(exc)}")
+                               f"files are still imported: {_outcome_text(exc, manifest, sku)}")
+
+
+def _outcome_text(exc: ValidationError, manifest: Manifest, sku: str) -> str:
+    """Why a manifest product is refused, said of its product line (``Manifest.where``)."""
+    return _manifest_validation_text(exc, manifest=manifest, sku=sku,
+                                     line=manifest.product_lines.get(sku, 0))
 
 
 def gtin_sets(outcome: ManifestOutcome, existing: Product | None) -> bool:
@@ -243,6 +277,10 @@ class ManifestPreview:
 
     notes: list[tuple[str, str, str]]
     created: list[str]
+    #: reasons among ``notes`` that are the manifest's own fault (a GTIN's check digit: the
+    #: product cannot be made with its values), which the ZIP preview holds Import ZIP for,
+    #: as for a manifest error (QA40 L4)
+    blocking: set[str] = field(default_factory=set)
 
 
 def manifest_preview_notes(*, manifest: Manifest, names: Iterable[str], session: bool
@@ -273,6 +311,7 @@ def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
     skus = list(manifest.products)
     chunk = settings.CUTROOM_MANIFEST_CHUNK
     gtins: dict[str, Product] = {}
+    invalid: set[str] = set()
     for start in range(0, len(skus), chunk):
         part = skus[start:start + chunk]
         existing, ambiguous = run._manifest_existing(part, twins)
@@ -285,6 +324,8 @@ def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
             line = manifest.product_lines.get(sku, 0)
             if outcome.action == REFUSE:
                 refusals[sku] = outcome.reason
+                if outcome.invalid:
+                    invalid.add(sku)
             elif outcome.action == LEAVE:
                 notes.append((line, outcome.reason, ImportIssue.Level.WARNING))
             elif outcome.action == CREATE:
@@ -292,18 +333,31 @@ def manifest_preview(*, manifest: Manifest, names: Iterable[str], session: bool
     notes.extend((line, reason, ImportIssue.Level.WARNING)
                  for line, reason in manifest_gtin_notes(manifest=manifest, products=gtins))
     with_files = {row.sku for row in manifest.rows if row.filename}
+    # A ZIP's manifest giving a product a value it cannot have (a GTIN's check digit) is
+    # said once, against the manifest, even when its files are there: the ZIP preview holds
+    # Import ZIP for it as for a manifest error (QA40 L4), and a session's files are listed
+    # with the refusal instead (they are held back, the rest uploads).
+    # A row whose file is missing already says the refusal (once, as the import reports it).
+    held = invalid if not session else set()
+    unmatched = manifest.unmatched(names)
+    missing = {row.sku for row in unmatched}
+    blocking: set[str] = set()
     for sku, reason in refusals.items():
-        if sku not in with_files:
+        if sku not in with_files or (sku in held and sku not in missing):
             notes.append((manifest.product_lines.get(sku, 0), reason, ImportIssue.Level.ERROR))
-    for row in manifest.unmatched(names):
+            if sku in held:
+                blocking.add(reason)
+    for row in unmatched:
         refusal = refusals.get(row.sku, "")
-        notes.append((row.line, manifest_missing_text(
-            row, where=MISSING_FROM[kind], refusal=refusal),
-            ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
+        text = manifest_missing_text(row, where=MISSING_FROM[kind], refusal=refusal)
+        if row.sku in held:
+            blocking.add(text)
+        notes.append((row.line, text,
+                      ImportIssue.Level.ERROR if refusal else ImportIssue.Level.WARNING))
     notes.sort(key=lambda note: note[0])
     return ManifestPreview(
         notes=[(manifest.name, reason, level) for _line, reason, level in notes],
-        created=created)
+        created=created, blocking=blocking)
 
 
 #: Refused manifest products whose reason a job's checkpoint keeps, for its rows whose files
@@ -569,7 +623,7 @@ class ImportRun:
         """A product the manifest cannot create or update (a bad GTIN...), reported against
         the manifest's own file name and line. A product it would have created is not
         created, and ``_product_new`` refuses its files, so a refused row leaves no product."""
-        text = _validation_text(exc)
+        text = _outcome_text(exc, manifest, sku)
         where = manifest.where(sku).capitalize()
         if created:
             self._manifest_line_issue(manifest, sku, f"{where}: product {sku} not created; its "

@@ -561,12 +561,14 @@ def cutout_preflag_resolve(*, cutout: Cutout, user, preflag: str, confirm: bool,
 def cutout_review_rerun(*, cutout: Cutout, user, model: str | None = None,
                         tta: bool | None = None, shadow: str | None = None,
                         strength: str | None = None, profile: str | None = None,
-                        comment: str = "", seen: Seen | None = None) -> Cutout:
+                        comment: str = "", seen: Seen | None = None,
+                        unchanged_refused: bool = False) -> Cutout:
     """Queue a new version of the cutout's asset with other settings (interactive queue);
     see ``cutout_review_rerun_start``."""
     return cutout_review_rerun_start(cutout=cutout, user=user, model=model, tta=tta,
                                      shadow=shadow, strength=strength, profile=profile,
-                                     comment=comment, seen=seen)[0]
+                                     comment=comment, seen=seen,
+                                     unchanged_refused=unchanged_refused)[0]
 
 
 def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str | None,
@@ -584,26 +586,20 @@ def _rerun_input_check(*, model: str | None, shadow: str | None, strength: str |
         raise ReviewInputError(message, field=exc.field) from exc
 
 
-@transaction.atomic
-def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
-                              tta: bool | None = None, shadow: str | None = None,
-                              strength: str | None = None, profile: str | None = None,
-                              comment: str = "", seen: Seen | None = None
-                              ) -> tuple[Cutout, bool]:
-    """Queue a new version of the cutout's asset with other settings (interactive queue), and
-    whether it was created. The version it started from leaves the review queue: the
-    reviewer has judged it. ``tta``, ``shadow``, ``strength``, ``profile`` None: the
-    version's own, as the card's re-run panel starts from them (``default`` when its profile
-    is gone; a re-run of a ``shadow=keep`` version keeps its shadow unless told otherwise);
-    ``model`` None: the configured default.
+@dataclass(frozen=True)
+class _Rerun:
+    profile_name: str
+    overrides: dict
+    wanted: dict  # the resolved settings the new version records
+    tta: bool
+    shadow: str
+    strength: str
 
-    Values no re-run accepts raise ReviewInputError (naming the field); ReviewError is left
-    for what this version's state refuses.
 
-    While a re-run of this version with the same settings (profile included) is still
-    queued or running, that one is returned instead (``created`` False): a double click or a
-    repeated request would otherwise compute the same version twice and queue both for
-    review."""
+def _rerun_resolved(*, cutout: Cutout, model: str | None, tta: bool | None,
+                    shadow: str | None, strength: str | None, profile: str | None) -> _Rerun:
+    """The settings a re-run of ``cutout`` with these values runs (None: the version's own,
+    see ``cutout_review_rerun_start``); raises ReviewInputError for values no re-run takes."""
     _rerun_input_check(model=model, shadow=shadow, strength=strength, profile=profile)
     own = cutout.settings or {}
     # TTA and strength are quality knobs of a profile: another profile brings its own
@@ -618,6 +614,60 @@ def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
                                          model=model or None)
     except BatchError as exc:
         raise ReviewInputError(f"Cannot re-run with these settings: {exc}") from exc
+    return _Rerun(profile_name, overrides, wanted, bool(tta), shadow, strength)
+
+
+def _rerun_same(cutout: Cutout, run: _Rerun) -> bool:
+    # a failed or cancelled version's own settings are a retry, and a retouch version's
+    # re-run is the model's cut again: only a finished model version's own is nothing new
+    return (cutout.status == JobStatus.DONE and cutout.source == Cutout.Source.MODEL
+            and run.wanted == (cutout.settings or {})
+            and run.profile_name == profile_or_default(cutout.profile))
+
+
+def rerun_changes_nothing(*, cutout: Cutout, model: str | None = None) -> bool:
+    """Whether the card's re-run panel as it opens (the version's own profile, TTA, shadow
+    and strength; ``model``: the one its Model list shows) would run ``cutout``'s exact
+    settings again: the panel then says so and holds Re-run until a setting changes."""
+    try:
+        run = _rerun_resolved(cutout=cutout, model=model, tta=None, shadow=None,
+                              strength=None, profile=None)
+    except ReviewInputError:
+        return False
+    return _rerun_same(cutout, run)
+
+
+@transaction.atomic
+def cutout_review_rerun_start(*, cutout: Cutout, user, model: str | None = None,
+                              tta: bool | None = None, shadow: str | None = None,
+                              strength: str | None = None, profile: str | None = None,
+                              comment: str = "", seen: Seen | None = None,
+                              unchanged_refused: bool = False) -> tuple[Cutout, bool]:
+    """Queue a new version of the cutout's asset with other settings (interactive queue), and
+    whether it was created. The version it started from leaves the review queue: the
+    reviewer has judged it. ``tta``, ``shadow``, ``strength``, ``profile`` None: the
+    version's own, as the card's re-run panel starts from them (``default`` when its profile
+    is gone; a re-run of a ``shadow=keep`` version keeps its shadow unless told otherwise);
+    ``model`` None: the configured default.
+
+    Values no re-run accepts raise ReviewInputError (naming the field); ReviewError is left
+    for what this version's state refuses.
+
+    While a re-run of this version with the same settings (profile included) is still
+    queued or running, that one is returned instead (``created`` False): a double click or a
+    repeated request would otherwise compute the same version twice and queue both for
+    review.
+
+    ``unchanged_refused`` (the card's panel; the API keeps its documented answer): a re-run
+    of a finished model version with exactly its own settings is refused
+    (``rerun_changes_nothing``), as it would only make the same version again (QA40 L3)."""
+    run = _rerun_resolved(cutout=cutout, model=model, tta=tta, shadow=shadow,
+                          strength=strength, profile=profile)
+    profile_name, overrides, wanted = run.profile_name, run.overrides, run.wanted
+    tta, shadow, strength = run.tta, run.shadow, run.strength
+    if unchanged_refused and _rerun_same(cutout, run):
+        raise ReviewInputError(f"Nothing differs from v{cutout.version}: change a setting to "
+                               "re-run.")
     # The row lock serialises concurrent re-runs of one version, so the second sees the first;
     # the image first, as an approval locks it (starting the run locks it too).
     # A re-run on a card someone decided since is refused (``review_state_check``); the same

@@ -1,4 +1,5 @@
 import json
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
@@ -80,6 +81,10 @@ def _card_context(card: review_selectors.Card, filters: review_selectors.QueueFi
         "shadow_modes": SHADOW_MODES,
         "profiles": review_selectors.rerun_profiles(),
         "models": models,
+        # the panel as it opens would make the same version again (QA40 L3): review.js holds
+        # Re-run until a setting changes, and the service refuses it without JavaScript
+        "rerun_same": review_services.rerun_changes_nothing(
+            cutout=card.cutout, model=card.cutout.model_name),
         # what the wrong-subject hint offers (_subject_hint.html)
         "other_models": [m for m in models if m != card.cutout.model_name],
         "subject_flagged": not SUBJECT_REASONS.isdisjoint(card.cutout.flag_reasons),
@@ -160,15 +165,49 @@ def _decided_note(cutout: Cutout, verb: str) -> str:
     return f"{verb} {image_title(cutout.asset)} v{cutout.version}."
 
 
+#: What the Detail brush is painted over for each edge reason (``_fix_advice``): it solves
+#: the painted band as a soft matte with the product's colours re-estimated (no fringe).
+_DETAIL_OVER = {FlagReason.HALO: "the white fringe", FlagReason.EDGES_HARD: "the edge",
+                FlagReason.EDGES_SOFT: "the edge",
+                FlagReason.LOST_DETAIL: "the fine parts (hair, mesh)",
+                FlagReason.TRANSPARENCY: "the see-through parts"}
+
+
+def _fix_advice(reasons: Collection[str]) -> str:
+    """The touches that fix what ``reasons`` say, in one line, each reason's own combined
+    (QA40 L2: "halo" and "part missing" were told the route of "another object kept"): a
+    missing part is clicked with Keep; a wrong subject or another object kept also has the
+    other object clicked with Remove; edge reasons have their parts painted with Detail; a
+    removed shadow needs a re-run (Retouch cannot bring one back). "" for none ("other")."""
+    steps = []
+    other_object = not {FlagReason.WRONG_SUBJECT, FlagReason.EXTRA_KEPT}.isdisjoint(reasons)
+    if FlagReason.PART_MISSING in reasons:
+        steps.append("click the missing part with Keep" + (
+            ", then the other object with Remove, well inside it" if other_object
+            else " (it brings back the object it lands on)"))
+    elif other_object:
+        steps.append("click the product with Keep, then the other object with Remove, "
+                     "well inside it")
+    over = list(dict.fromkeys(_DETAIL_OVER[r] for r in FlagReason
+                              if r in _DETAIL_OVER and r in reasons))
+    if over:
+        parts = over[0] if len(over) == 1 else f"{', '.join(over[:-1])} and {over[-1]}"
+        steps.append(f"paint {parts} with Detail")
+    touches = "; then ".join(steps)
+    if FlagReason.SHADOW_REMOVED in reasons:
+        rerun = ("To fix it: Re-run it from its card with Shadow keep (Retouch cannot bring a "
+                 "shadow back)")
+        return f"{rerun}, then in the new version's Retouch: {touches}." if steps else f"{rerun}."
+    return f"To fix it in Retouch: {touches}; or Re-run it from its card." if steps else ""
+
+
 def _flagged_note(cutout: Cutout) -> str:
-    """Said after a flag; for a whole wrong region, the clicks that fix it, since the next
+    """Said after a flag: the touches that fix what it says (``_fix_advice``), since the next
     card replaces the flagged one and its hint (QA 2026-12-05: the route was only seen on
     opening the flagged card again)."""
     note = _decided_note(cutout, "Flagged for retouch:")
-    if SUBJECT_REASONS.isdisjoint(cutout.flag_reasons):
-        return note
-    return (f"{note} To fix it in Retouch: click the product with Keep, then the other object "
-            f"with Remove, well inside it; or Re-run it from its card.")
+    advice = _fix_advice(cutout.flag_reasons)
+    return f"{note} {advice}" if advice else note
 
 
 def _approved_note(cutout: Cutout, answered: list[int]) -> str:
@@ -413,7 +452,8 @@ def card(request: HtmxHttpRequest, cutout_id: int) -> HttpResponse:
                 cutout=cutout, user=request.user, model=request.POST.get("model") or None,
                 tta=request.POST.get("tta") == "on", shadow=request.POST.get("shadow", "none"),
                 strength=request.POST.get("strength", "normal"),
-                profile=request.POST.get("profile") or None, comment=comment, seen=seen)
+                profile=request.POST.get("profile") or None, comment=comment, seen=seen,
+                unchanged_refused=True)
             return _show(request, new.pk, filters, f"Re-running as version {new.version}…",
                          replace=True)
         if action == "strokes":

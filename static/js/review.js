@@ -258,6 +258,7 @@
     opener = from || c.querySelector('[data-rv-open="' + name + '"]');
     each(c, "[data-rv-panel]", function (p) { p.hidden = p !== panel; });
     panel.hidden = false;
+    rerunChanged(panel);
     // Focus the send button, not a field: number keys and Enter keep working as shortcuts.
     var send = panel.querySelector("button[type=submit]");
     if (send) send.focus();
@@ -431,7 +432,34 @@
     }
   }, true);
 
-  function submit(form) { if (form) form.requestSubmit ? form.requestSubmit() : form.submit(); }
+  function submit(form) {
+    if (!form) return;
+    var send = form.querySelector("button[type=submit]");
+    if (send && send.disabled) return;  // held (a re-run that changes nothing): Enter neither
+    form.requestSubmit ? form.requestSubmit() : form.submit();
+  }
+  // QA40 L3: the re-run panel opens with the version's own settings, which would only make
+  // the same version again: while every field is as it opened, Re-run is held and the note
+  // (data-rv-rerun-same, only when the server found them the version's exact settings) says
+  // so. A field is as it opened when it holds its default (the option the page marked
+  // selected, else the first; the box as it was checked).
+  function rerunChanged(form) {
+    var note = form && form.querySelector("[data-rv-rerun-same]");
+    var send = note && form.querySelector("button[type=submit]");
+    if (!send) return;
+    var same = Array.prototype.every.call(
+      form.querySelectorAll("select, input[type=checkbox]"), function (f) {
+        if (f.type === "checkbox") return f.checked === f.defaultChecked;
+        var first = null;
+        for (var i = 0; i < f.options.length; i++) {
+          if (f.options[i].defaultSelected) { first = f.options[i]; break; }
+        }
+        first = first || f.options[0];
+        return !first || f.value === first.value;
+      });
+    note.hidden = !same;
+    send.disabled = same;
+  }
 
   function applyPrefs() {
     var c = card(); if (!c) return;
@@ -579,6 +607,7 @@
     if (t.matches("[data-rv-shadow]")) setShadow(t.checked);
     else if (t.matches("[data-rv-zoom-level]")) { prefs.zoom = parseInt(t.value, 10) || 2; save(); }
     else if (t.matches("[data-rv-profile]")) profileKnobs(t);
+    if (t.form && t.form.matches('[data-rv-panel="rerun"]')) rerunChanged(t.form);
   });
   // Another profile brings its own TTA and refinement strength (the API applies the same):
   // the panel shows what the re-run will use; the reviewer may still change them after.

@@ -1673,13 +1673,20 @@
       showSizesUnread(target, read.unread);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
-      const error = target.querySelector("[data-import-preview-result] > .error");
+      // So does a manifest product the import cannot make with its values (a GTIN's check
+      // digit, data-preview-blocks): a fault of the manifest, as a differing title is (QA40 L4).
+      const error = target.querySelector(
+        "[data-import-preview-result] > .error, [data-preview-blocks]");
       if (error && input.files[0] === file) {
+        const held = target.querySelector("[data-preview-errors]");
+        const count = Number(held && held.dataset.previewErrors) || 1;
+        const what = count > 1 ? `the ${count} errors` : "the error";
         button.dataset.previewRefused = "1";
         button.disabled = true;
-        button.title = "Fix the error the preview shows first: the import would fail.";
+        button.title = `Fix ${what} the preview shows first: the import would ${
+          error.matches("[data-preview-blocks]") ? "refuse those files" : "fail"}.`;
         status.dataset.previewRefused = "1";
-        status.textContent = "Fix the error shown below to import this ZIP.";
+        status.textContent = `Fix ${what} shown below to import this ZIP.`;
       }
       // every entry the import takes is one the preview says it refuses (0 bytes, size): held
       // as Upload is for such files (refusesEvery, one policy), its reason beside it

@@ -96,3 +96,33 @@ def test_it_disables_import_zip_for_a_zip_bomb_naming_the_entry(live_server, pag
     expect(error).to_contain_text("Most compressed: BOMB-1/big.jpg (83,886,080 bytes, ")
     expect(button).to_be_disabled()
     assert not ImportJob.objects.exists()
+
+
+def test_it_says_how_many_errors_hold_import_zip(live_server, page, client):
+    """QA40 L4: "Fix the error shown below" stood over a manifest with two bad lines."""
+    form, button, preview = _zip_form(page, live_server, client)
+    two = (b"sku,title,filename\r\nZM001,Bag,ZM001_MAIN.jpg\r\nZM001,Other bag,ZM001_PT01.jpg"
+           b"\r\n,,ZM001_PT02.jpg\r\n")
+    form.locator("input[name=archive]").set_input_files(files=[_zip(two)])
+    expect(preview.locator("[data-import-preview-result] > .error")).to_contain_text(
+        "line 4: empty sku", timeout=20_000)
+    expect(button).to_be_disabled()
+    expect(form.locator("[data-zip-status]")).to_have_text(
+        "Fix the 2 errors shown below to import this ZIP.")
+
+
+def test_it_holds_import_zip_for_a_new_products_bad_gtin(live_server, page, client):
+    """QA40 L4: a GTIN with a wrong check digit is a fault of the manifest, as a differing
+    title on a repeated SKU is: the preview names its line and holds Import ZIP."""
+    form, button, preview = _zip_form(page, live_server, client)
+    data = zip_bytes({"ZM002_MAIN.jpg": product_jpeg(640, 600, seed=2),
+                      "manifest.csv": b"sku,gtin,filename\r\nZM002,1234567890123,"
+                                      b"ZM002_MAIN.jpg\r\n"})
+    form.locator("input[name=archive]").set_input_files(
+        files=[{"name": "shoot.zip", "mimeType": "application/zip", "buffer": data}])
+    expect(preview.locator("[data-preview-blocks]")).to_contain_text(
+        "Line 2: product ZM002 not created; its files are refused: gtin: EAN-13 1234567890123 "
+        "has a wrong check digit (expected 8).", timeout=20_000)
+    expect(button).to_be_disabled()
+    expect(form.locator("[data-zip-status]")).to_have_text(
+        "Fix the error shown below to import this ZIP.")

@@ -235,6 +235,8 @@ def test_it_asks_in_its_own_words_before_a_re_run_drops_the_strokes(live_server,
     asked: list[str] = []
     page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
     page.locator("[data-rv-open=rerun]").click()
+    # a setting changed: the panel as it opens would only make v1 again (QA40 L3)
+    page.select_option("[data-rv-panel=rerun] select[name=strength]", "strong")
     page.locator("#rv-rerun-submit").click()
     expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
     assert asked == [
@@ -341,6 +343,7 @@ def test_it_saves_the_strokes_again_when_the_re_run_that_dropped_them_fails(
     page.once("dialog", lambda d: d.accept())
     with page.expect_event("requestfailed"):
         page.locator("[data-rv-open=rerun]").click()
+        page.select_option("[data-rv-panel=rerun] select[name=strength]", "strong")
         page.locator("#rv-rerun-submit").click()
     page.evaluate("""async () => {  // the failure's handlers run after the event: a moment
         for (let i = 0; i < 100 && !Object.keys(sessionStorage).length; i++)

@@ -314,6 +314,29 @@ def test_it_shows_the_tta_and_strength_another_profile_brings(live_server, page,
     expect(strength).to_have_value("normal")  # the version's own
 
 
+def test_it_holds_a_rerun_that_changes_nothing_until_a_setting_changes(live_server, page,
+                                                                         cutouts, log_in):
+    """QA40 L3: the panel as it opens would only make the same version again."""
+    log_in(page, reviewer())
+    cutout = cutouts[0]
+    _card(page, live_server, cutout)
+    page.keyboard.press("r")
+    panel = page.locator("[data-rv-panel=rerun]")
+    note, send = panel.locator("[data-rv-rerun-same]"), panel.locator("#rv-rerun-submit")
+    expect(note).to_have_text("Nothing differs from v1: change a setting to re-run.")
+    expect(send).to_be_disabled()
+    page.keyboard.press("Enter")  # sends nothing either
+    page.select_option("[data-rv-panel=rerun] select[name=shadow]", "keep")
+    expect(send).to_be_enabled()
+    expect(note).to_be_hidden()
+    page.select_option("[data-rv-panel=rerun] select[name=shadow]", "none")
+    expect(send).to_be_disabled()
+    assert not Cutout.objects.filter(asset=cutout.asset, version=2).exists()
+    panel.locator("input[name=tta]").click()
+    send.click()
+    expect(page.locator("#review-card")).to_have_attribute("data-version", "2")
+
+
 def test_it_flags_from_the_card_without_javascript(live_server, browser, session_for,
                                                    cutouts):
     context = browser.new_context(java_script_enabled=False)

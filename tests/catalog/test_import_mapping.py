@@ -720,3 +720,40 @@ def test_it_warns_of_two_new_rows_sharing_a_gtin_in_the_preview_and_the_import(s
     assert [reason for _n, _l, reason in _issues(job)] == [
         f"Line 2: {selectors.product_gtin_warning(product=Product.objects.get(sku='NEW-1'))}",
         f"Line 3: {selectors.product_gtin_warning(product=second)}"]
+
+
+# --- QA40 M2: a repeated SKU's bad GTIN is named on the line that gives it ---------------------
+
+# the SKU's three rows: its title on line 2, its (bad) GTIN on line 4 only
+BAG_MANIFEST = (b"sku,title,gtin,filename\nQA40-BAG,Test bag,,bag_1.jpg\n"
+                b"QA40-BAG,,,bag_2.jpg\nQA40-BAG,,1234567890123,bag_3.jpg\n"
+                b"QA40-OK,Fine,,ok.jpg\n")
+BAG_CHECK = "EAN-13 1234567890123 has a wrong check digit (expected 8)."
+
+
+def test_it_names_the_line_of_a_repeated_skus_bad_gtin_on_each_refused_file(manager_client,
+                                                                           storage):
+    job = _zip_job(manager_client, {
+        "shoot/manifest.csv": BAG_MANIFEST, "shoot/ok.jpg": jpeg_bytes(seed=1),
+        **{f"shoot/bag_{n}.jpg": jpeg_bytes(seed=n + 1) for n in (1, 2, 3)}})
+    assert job.imported_count == 1
+    reasons = {name: reason for name, _level, reason in _issues(job)}
+    made = "Cannot create product 'QA40-BAG'"
+    # was "shoot/manifest.csv line 2: … gtin: …" for each, line 4 never named
+    assert reasons == {
+        "shoot/bag_1.jpg": f"shoot/manifest.csv line 2: {made}: its GTIN on line 4: {BAG_CHECK}",
+        "shoot/bag_2.jpg": f"shoot/manifest.csv line 3: {made}: its GTIN on line 4: {BAG_CHECK}",
+        "shoot/bag_3.jpg": f"shoot/manifest.csv line 4: {made}: gtin: {BAG_CHECK}"}
+    assert not Product.objects.filter(sku="QA40-BAG").exists()
+
+
+def test_it_holds_the_zip_import_in_its_preview_for_a_bad_gtin_naming_its_line(manager_client):
+    names = ["shoot/ok.jpg", "shoot/bag_1.jpg", "shoot/bag_2.jpg", "shoot/bag_3.jpg"]
+    page = _preview(manager_client, names, source="zip", manifest_path="shoot/manifest.csv",
+                    zip_manifest=SimpleUploadedFile("manifest.csv", BAG_MANIFEST, "text/csv"))
+    # the manifest's own fault, on its line, as an error the ZIP preview holds Import ZIP for
+    assert ("<li data-preview-manifest-note data-preview-blocks class=\"error\"><span "
+            "class=\"name\">shoot/manifest.csv</span>: Line 2: product QA40-BAG not created; "
+            f"its files are refused: its GTIN on line 4: {BAG_CHECK}") in page
+    assert 'data-preview-errors="1"' in page
+    assert f"its GTIN on line 4: {BAG_CHECK}" in page  # each file's refusal names it too

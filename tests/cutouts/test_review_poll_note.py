@@ -44,7 +44,9 @@ def running(client, make_assets, fake_model):
     """A re-run (v2) a worker has claimed, at "Refining edges, 52 %"."""
     first = done_cutouts(make_assets(2))[0]
     client.force_login(reviewer())
-    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    # a setting changed: the card refuses a re-run that changes nothing (QA40 L3)
+    client.post(reverse("cutouts:review_card", args=[first.pk]),
+                {"action": "rerun", "strength": "strong"}, **HX)
     new = Cutout.objects.get(asset=first.asset, version=2)
     token = runs._claim(new.pk, "w1:1")
     runs.RunProgress(new.pk, token)(progress.REFINING, 0.52)
@@ -166,7 +168,9 @@ def test_it_swaps_the_running_versions_row_in_the_versions_list_with_the_chip(
     renders it (its link keeps the queue's filters)."""
     first = done_cutouts(make_assets(2))[0]
     client.force_login(reviewer())
-    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    # a setting changed: the card refuses a re-run that changes nothing (QA40 L3)
+    client.post(reverse("cutouts:review_card", args=[first.pk]),
+                {"action": "rerun", "strength": "strong"}, **HX)
     new = Cutout.objects.get(asset=first.asset, version=2)
     url = reverse("cutouts:review_card", args=[new.pk]) + "?model=u2netp"
     rows = {m.group(0) for m in ROW.finditer(client.get(url, **HX).content.decode())}

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from cutouts.benchmarking import product_photo
 from cutouts.models import Cutout, FlagReason, JobStatus, ReviewDecision, ReviewStatus
+from cutouts.selectors import review as review_selectors
 from cutouts.services import review
 from tests.cutouts.reviewdata import done_cutouts, rgba_png
 from tests.factories import PASSWORD, ImageAssetFactory, ProductFactory, manager, reviewer
@@ -1078,7 +1079,9 @@ def test_it_answers_the_pending_notes_poll_with_the_note_then_swaps_the_whole_pa
 
     client.force_login(reviewer())
     first = cutouts[0]
-    client.post(reverse("cutouts:review_card", args=[first.pk]), {"action": "rerun"}, **HX)
+    # a setting changed: the card refuses a re-run that changes nothing (QA40 L3)
+    client.post(reverse("cutouts:review_card", args=[first.pk]),
+                {"action": "rerun", "strength": "strong"}, **HX)
     new = Cutout.objects.get(asset=first.asset, version=2)
     token = runs._claim(new.pk, "w1:1")
     runs.RunProgress(new.pk, token)(progress.REFINING, 0.52)
@@ -1375,6 +1378,26 @@ def test_it_sends_no_store_on_the_queues_the_card_and_the_retouch_page(client, c
             assert "no-store" in response["Cache-Control"], url
 
 
+def test_it_tells_the_fix_of_the_reasons_ticked_after_a_flag(client, cutouts):
+    """QA40 L2: halo + part missing was told the route of "another object kept" (click the
+    other object with Remove); each reason's own touches, combined."""
+    client.force_login(reviewer())
+    first = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[first.pk])
+    before = client.get(url, **HX).content.decode()
+    answer = html.unescape(client.post(url, {
+        "action": "flag", "reason": ["halo", "part_missing"], "seen": _seen_on(before)},
+        **HX).content.decode())
+    assert ("To fix it in Retouch: click the missing part with Keep (it brings back the object "
+            "it lands on); then paint the white fringe with Detail; or Re-run it from its "
+            "card.") in answer
+    assert "Remove" not in answer.split("Flagged for retouch:", 1)[1].split("</", 1)[0]
+    # the card's hint, opened again, has no other object to remove either
+    hint = re.search(r'<p class="msg msg-warning rv-subject-hint"[^>]*>(.*?)</p>',
+                     client.get(url, **HX).content.decode(), re.S)
+    assert hint and "Part missing" in hint.group(1) and "Remove" not in hint.group(1)
+
+
 def test_it_tells_the_route_out_of_a_wrong_subject_once_flagged(client, cutouts):
     """QA31 M3: a version flagged "Wrong subject" tells which touches fix a whole wrong region
     (a keep click on the product, a remove click inside the other object) and what Re-run can
@@ -1424,7 +1447,8 @@ def test_it_offers_another_installed_model_in_the_wrong_subject_hint(client, cut
                      r'with another model \(isnet-imgly\)', page), page
 
 
-def test_it_says_no_route_after_a_flag_for_an_edge(client, cutouts):
+def test_it_says_the_detail_brush_after_a_flag_for_an_edge(client, cutouts):
+    # QA40 L2: each reason its own route; an edge's is the Detail brush (no keep/remove)
     client.force_login(reviewer())
     first = _queue_order()[0]
     url = reverse("cutouts:review_card", args=[first.pk])
@@ -1432,7 +1456,9 @@ def test_it_says_no_route_after_a_flag_for_an_edge(client, cutouts):
     answer = client.post(url, {"action": "flag", "reason": ["halo"], "seen": _seen_on(before)},
                          **HX).content.decode()
     assert "Flagged for retouch:" in answer
-    assert "To fix it in Retouch" not in answer
+    assert ("To fix it in Retouch: paint the white fringe with Detail; or Re-run it from its "
+            "card.") in answer
+    assert "with Keep" not in answer
 
 
 def test_it_names_every_position_by_its_code_in_the_queue(client, cutouts):
@@ -1462,7 +1488,7 @@ def test_it_refuses_a_flag_on_an_older_versions_card_naming_the_newer_one(
     v1 = done_cutouts(make_assets(1))[0]
     client.force_login(reviewer())
     card = reverse("cutouts:review_card", args=[v1.pk])
-    client.post(card, {"action": "rerun", "model": "u2netp"}, **HX)
+    client.post(card, {"action": "rerun", "model": "u2netp", "strength": "strong"}, **HX)
     v2 = Cutout.objects.get(asset=v1.asset, version=2)
     assert runs.cutout_run(cutout_id=v2.pk) == "done"
     page = client.get(card).content.decode()
@@ -1609,3 +1635,28 @@ def test_it_answers_the_image_and_tile_views_for_unicode_digits(client, cutouts)
     tile = reverse("cutouts:review_tile", args=[c.pk, "cutout"])
     for key in ("x", "y", "w", "h"):
         assert client.get(tile, {key: "²"}).status_code < 500, key
+
+
+def test_it_holds_a_rerun_that_changes_nothing_on_the_card_but_not_in_the_api(client, cutouts):
+    """QA40 L3: Re-run with the panel as it opened (the version's own profile, model, TTA,
+    shadow, strength) quietly made an identical version. The card says so and refuses it;
+    the API's ``/rerun`` keeps its documented answer (a new version, 201)."""
+    client.force_login(reviewer())
+    v1 = _queue_order()[0]
+    url = reverse("cutouts:review_card", args=[v1.pk])
+    card = client.get(url, **HX).content.decode()
+    assert "Nothing differs from v1: change a setting to re-run." in card
+    own = {"action": "rerun", "model": v1.model_name, "shadow": v1.settings["shadow"],
+           "strength": review_selectors.rerun_strength(v1.settings),
+           **({"tta": "on"} if v1.settings["tta_flip"] else {}), "seen": _seen_on(card)}
+    answer = html.unescape(client.post(url, own, **HX).content.decode())
+    assert "Nothing differs from v1: change a setting to re-run." in answer
+    assert not Cutout.objects.filter(asset=v1.asset, version=2).exists()
+    # one setting changed: a new version
+    client.post(url, {**own, "strength": "strong" if own["strength"] != "strong" else "soft"},
+                **HX)
+    assert Cutout.objects.get(asset=v1.asset, version=2).status == JobStatus.QUEUED
+    # the API's path: the same settings still make a version (docs/api.md `/rerun`)
+    other = _queue_order()[0]
+    new, created = review.cutout_review_rerun_start(cutout=other, user=reviewer())
+    assert created and new.settings == other.settings
