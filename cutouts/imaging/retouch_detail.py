@@ -122,6 +122,14 @@ SEEN_MAX = 3.0
 SEEN_FIRST = 4
 SEEN_SLACK = 0.01
 SEEN_BLOCK = 256
+# the detail brush's hole guard (see _keep_holes): a hole the alpha so far holds see-through
+# (a connected part of it under 128 with HOLE_CORE px or more at SOLID_CLEAR or less, enclosed
+# by what it holds at 128 or more within HOLE_CONTEXT px of the piece) no wider than HOLE_SHARE
+# of the brush's radius (its area at most that of a disc of that radius): its pixels at
+# LIFT_CLEAR or less rise no higher than LIFT_CLEAR (it may go faint, not fill)
+HOLE_CONTEXT = 16
+HOLE_SHARE = 0.5
+HOLE_CORE = 9
 # the detail brush's solid-part rule (see _solid_part): a band pixel the cutout holds at
 # SOLID_HELD or more is known foreground to the solve where its colour lies at least
 # SOLID_SHARE of the way from the nearest pixel the cutout holds clear (SOLID_CLEAR or less,
@@ -170,7 +178,7 @@ FRINGE_CONTEXT = int(np.ceil(FRINGE_FAR)) + 1  # _far_fringe: solid pixels withi
 ALIKE_CONTEXT = 1  # _keep_alike: the held pixels enclosing a hole the matte opens
 HALO_CONTEXT = int(np.ceil(HALO_EDGE)) + 1  # _hold_halo: held pixels within HALO_EDGE
 GUARD_CONTEXTS = (BESIDE_CONTEXT, FRINGE_CONTEXT, ALIKE_CONTEXT, LIFT_CONTEXT, HALO_CONTEXT,
-                  BACKDROP_CONTEXT, COLOUR_CONTEXT)
+                  BACKDROP_CONTEXT, COLOUR_CONTEXT, HOLE_CONTEXT)
 # the joined re-solve's known core (see _held_core): earlier strokes' pixels more than
 # CORE_DEPTH px inside what the cutout and the alpha so far both hold solid (SOLID_HELD)
 CORE_DEPTH = 8.0
@@ -236,7 +244,9 @@ def _detail(rgb: np.ndarray, out: np.ndarray, strokes: list[Stroke], *,
     known background where the photo calls them the backdrop (``_clear_core``). A pixel goes no
     lower than its colour explains (``_hold_colour``): thin wires of a mesh the cutout holds
     solid keep their alpha under a wide stroke. A lifted clear pixel whose neighbourhood the known
-    backdrop beside it shows as it is keeps its alpha (``_seen_in_backdrop``).
+    backdrop beside it shows as it is keeps its alpha (``_seen_in_backdrop``). A small
+    see-through hole the alpha so far holds open inside what it holds solid (a mesh's) may go
+    faint, not fill (``_keep_holes``).
 
     ``shown``: the preview's result of the same strokes on the working grid (``retouch``'s
     reduced arrays); the solved band is then held to it at that grid (``_match_shown``).
@@ -1248,7 +1258,60 @@ def _step(rgb: np.ndarray, before: np.ndarray, sofar_box: np.ndarray, mine: np.n
     new = _spare_haze(new, mine, write, old, deadband)
     new = _hold_halo(new, old, mine, write, sofar_box, known, before, at)
     new = _hold_backdrop(lab_at, new, old, write, sofar_box, known, before, at)
-    out: np.ndarray = _hold_colour(lab_at, new, old, write, sofar_box, before, at)
+    new = _hold_colour(lab_at, new, old, write, sofar_box, before, at)
+    out: np.ndarray = _keep_holes(new, old, write, brush, sofar_box, before, at)
+    return out
+
+
+def _keep_holes(new: np.ndarray, old: np.ndarray, write: np.ndarray, brush: np.ndarray,
+                sofar: np.ndarray, before: np.ndarray, at: tuple[int, int]) -> np.ndarray:
+    """The values to write (at ``write``'s pixels, a mask of a piece's box with top-left corner
+    ``at`` in the image; ``brush``: the newest stroke's pixels there), against the alpha so far
+    ``old`` there (``sofar``: over the whole box): a small hole the alpha so far holds
+    see-through may go faint, not fill (HOLE_*: its clear pixels rise to LIFT_CLEAR at most).
+
+    QA D2 (2026-12-06, soft-dev GT25): a detail stroke over a wire-mesh cup whose holes the
+    alpha held open filled them (r 12 along the rim's see-through band: 272 truth-clear hole px
+    16 -> 241 mean). The solve's known foreground is the mesh around the brush, and through the
+    cup's body the far wall and the pencils show the holes' dark colours held solid, so the
+    matte's product holds the holes' colour and fills them; no guard looks at clear pixels
+    enclosed by solid ones (the backdrop guards need backdrop wider than a hole). What the alpha
+    so far holds open inside solid is the product's own see-through part: a mesh hole, a gap
+    between strands, a ring's inside; the detail brush fades fine detail and leaves such a hole
+    see-through (a keep stroke closes it). A hole is judged on the alpha so far around the piece
+    (the cutout beyond the box), so one the brush cuts in two is still whole. Measured:
+    docs/review.md § Detail benchmark, *See-through holes and a stroke with no backdrop*."""
+    if not (new > old).any():
+        return new
+    (top, left), (bh, bw) = at, write.shape
+    y0, y1, x0, x1 = _around(at, write.shape, before.shape, HOLE_CONTEXT)
+    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
+    held = before[y0:y1, x0:x1].copy()
+    held[sl] = sofar
+    see = (held < 128).view(np.uint8)
+    if not see.any():
+        return new
+    radius = float(cv2.distanceTransform(np.pad(brush, 1).view(np.uint8), cv2.DIST_L2, 5).max())
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(see, connectivity=8)
+    hh, ww = held.shape
+    small = stats[:, cv2.CC_STAT_AREA] <= np.pi * (HOLE_SHARE * radius) ** 2
+    # enclosed: not touching the context's border (the image's edge counts as open)
+    inner = ((stats[:, cv2.CC_STAT_LEFT] > 0) & (stats[:, cv2.CC_STAT_TOP] > 0)
+             & (stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] < ww)
+             & (stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] < hh))
+    # see-through: the hole holds a clear inside (HOLE_CORE px at SOLID_CLEAR or less), not a
+    # dip of the alpha (a fur clump's shading, soft-dev GT15: 3-9 px at 99-127; the model's
+    # specks in a solid part, dev 077 / 099 / 214: 4-37 px, the lowest 15-56)
+    core = np.bincount(comp[held <= SOLID_CLEAR], minlength=n)
+    hole = small & inner & (core >= HOLE_CORE)
+    hole[0] = False
+    if not hole.any():
+        return new
+    # its rim (over LIFT_CLEAR) is the photo's blurred edge: the solve's (dev 009: a hole the
+    # model drew wider than the truth's)
+    keep = hole[comp[sl][write]] & (old <= LIFT_CLEAR)
+    out: np.ndarray = np.where(keep, np.minimum(new, np.maximum(old, LIFT_CLEAR)),
+                               new).astype(np.uint8)
     return out
 
 
