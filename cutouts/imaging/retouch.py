@@ -385,6 +385,7 @@ def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes
     _compose_full(out, alpha, seg_w, seg_w != (prior_w >= 0.5), _core_strokes(strokes, params),
                   s, rgb_w, _faint_finders(strokes, params))
     _take_haze(out, alpha, strokes, s, rgb_w)
+    _fade_beyond(out, alpha, seg_w, prior_w, strokes, s)
     return out
 
 
@@ -1111,3 +1112,155 @@ def _rgba(rgb: np.ndarray, base_alpha: np.ndarray, alpha: np.ndarray,
         t = rgba[y0:y1, x0:x1, :3]
         t[band & (alpha[y0:y1, x0:x1] > 0)] = fg[band & (alpha[y0:y1, x0:x1] > 0)]
     return rgba
+
+
+# A painted remove stroke's cut takes thin detail far beyond its brush when its colour is near
+# the backdrop's the stroke covers (strands of wool over a pale towel, soft-dev GT27): there
+# it fades with its distance from the brush rather than going whole (docs/review.md, Fading
+# only the strands a remove stroke takes beyond its brush). A part of the take fades when
+# it is thin (what an opening of radius FADE_OPEN x R removes, R the brush radius but at
+# least FADE_R_MIN working px), lies more than FADE_GAP working px outside the brush, was held
+# soft by the model (median prior below FADE_HELD), has FADE_OUTLINE of its outline on the old
+# background, and is a strand hanging from the product: it touches a kept piece at least a
+# brush disk (pi R^2) in area and runs FADE_RUN times its own width away from what the cut
+# keeps. Without the last two, the towel's weave between its holes (kept on a speck the cut
+# left) and a sliver along a soft kept edge (dev 155) faded back too. It keeps base alpha x a
+# share that ramps from 0 at FADE_FROM x R beyond the brush's edge to 1 at FADE_TO x R.
+FADE_OPEN = 0.25
+FADE_R_MIN = 16.0
+FADE_GAP = 2.0
+FADE_HELD = 0.75
+FADE_OUTLINE = 0.5
+FADE_RUN = 3.0
+FADE_FROM, FADE_TO = 1.0, 2.5
+
+
+def _strand(c: np.ndarray, ring: np.ndarray, seg: np.ndarray, prior: np.ndarray,
+            klab: np.ndarray, body: np.ndarray, d_kept: np.ndarray) -> bool:
+    """Whether the thin piece ``c`` of a remove stroke's take (bool crop; ``ring`` its outline,
+    the other planes the same crop of the cut, the prior, the cut's kept pieces, whether each
+    piece is a body and the distance to what the cut keeps) is a strand hanging from the
+    product (see FADE_RUN)."""
+    on_kept = ring & seg
+    if not on_kept.any() or not body[klab[on_kept]].any():
+        return False
+    if int((ring & (prior < 0.5) & ~seg).sum()) < FADE_OUTLINE * int(ring.sum()):
+        return False
+    if float(np.median(prior[c])) >= FADE_HELD:
+        return False
+    width = 2.0 * float(cv2.distanceTransform(np.pad(c, 1).view(np.uint8), cv2.DIST_L2, 5).max())
+    return float(d_kept[c].max()) >= FADE_RUN * width
+
+
+def _box(m: np.ndarray, pad: int) -> tuple[slice, slice]:
+    """The bounding box of ``m``'s pixels, ``pad`` px wider (clipped to the grid)."""
+    ys, xs = np.nonzero(m.any(axis=1))[0], np.nonzero(m.any(axis=0))[0]
+    h, w = m.shape
+    return (slice(max(0, int(ys[0]) - pad), min(h, int(ys[-1]) + pad + 1)),
+            slice(max(0, int(xs[0]) - pad), min(w, int(xs[-1]) + pad + 1)))
+
+
+def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
+                s: float) -> np.ndarray | None:
+    """The share of the base alpha the fading strands keep (FADE_RUN), on the working grid
+    (0 elsewhere), or None where nothing fades. Each plane is read in a box that holds all
+    it depends on (so the result is the whole grid's): every compose of a list with a painted
+    remove stroke calls this."""
+    painted = [st.scaled(s) if s < 1.0 else st for st in strokes
+               if st.kind == "remove" and len(st.points) > 1]
+    if not painted:
+        return None
+    taken = (prior_w >= 0.5) & ~seg_w
+    if not taken.any():
+        return None
+    hw = seg_w.shape
+    radii = [max(st.radius, FADE_R_MIN) for st in painted]
+    ks = sorted({max(1, int(round(FADE_OPEN * r))) for r in radii})
+    # the opening reads 2k px round a pixel: a box 2k + 1 px round the take opens as the grid
+    tb = _box(taken, 2 * ks[-1] + 1)
+    tk = taken[tb].view(np.uint8)
+    wide = np.ones(tk.shape, bool)
+    for k in ks:
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+        wide &= cv2.morphologyEx(tk, cv2.MORPH_OPEN, disk) > 0
+    thin_t = (tk > 0) & ~wide
+    if not thin_t.any():
+        return None
+    # a strand touches a body the cut keeps: nothing thin beside one, nothing to fade
+    _, klab, kstats, _ = cv2.connectedComponentsWithStats(seg_w.view(np.uint8), connectivity=8)
+    body = kstats[:, cv2.CC_STAT_AREA] >= np.pi * min(radii) ** 2
+    body[0] = False
+    near_body = cv2.dilate(body[klab[tb]].view(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    if not (thin_t & near_body).any():
+        return None
+    share = np.ones(tk.shape, np.float32)
+    for st, r in zip(painted, radii, strict=True):
+        # the distance to the brush, in a box holding the take's box and the brush
+        x0, y0, x1, y1 = st.bounds()
+        by = slice(max(0, min(tb[0].start, int(y0) - 2)),
+                   min(hw[0], max(tb[0].stop, int(y1) + 3)))
+        bx = slice(max(0, min(tb[1].start, int(x0) - 2)),
+                   min(hw[1], max(tb[1].stop, int(x1) + 3)))
+        brush = rasterise([st], (by.stop - by.start, bx.stop - bx.start),
+                          origin=(bx.start, by.start))
+        d = cv2.distanceTransform((brush == 0).view(np.uint8), cv2.DIST_L2, 5)
+        d = d[tb[0].start - by.start:tb[0].stop - by.start,
+              tb[1].start - bx.start:tb[1].stop - bx.start]
+        share = np.minimum(share, np.clip((d - FADE_FROM * r) / ((FADE_TO - FADE_FROM) * r),
+                                          0.0, 1.0))
+    # (share > 0 puts a pixel FADE_FROM x R >= 16 px from every brush, past FADE_GAP)
+    thin_t &= share > 0
+    if not thin_t.any():
+        return None
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(thin_t.view(np.uint8), connectivity=8)
+    k3 = np.ones((3, 3), np.uint8)
+    plane = np.zeros(hw, np.float32)
+    oy, ox = tb[0].start, tb[1].start
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        # a piece that touches what the cut keeps is nearer it than its own size: a box that
+        # much wider gives its distances to the kept pixels as the whole grid does
+        m = bw + bh + 4
+        big = (slice(max(0, oy + y - m), min(hw[0], oy + y + bh + m)),
+               slice(max(0, ox + x - m), min(hw[1], ox + x + bw + m)))
+        win = (slice(max(0, oy + y - 2), min(hw[0], oy + y + bh + 2)),
+               slice(max(0, ox + x - 2), min(hw[1], ox + x + bw + 2)))
+        c = np.zeros((win[0].stop - win[0].start, win[1].stop - win[1].start), bool)
+        c[oy + y - win[0].start:oy + y + bh - win[0].start,
+          ox + x - win[1].start:ox + x + bw - win[1].start] = lab[y:y + bh, x:x + bw] == i
+        ring = (cv2.dilate(c.view(np.uint8), k3) > 0) & ~c
+        if not (ring & seg_w[win]).any():
+            continue
+        d_kept = cv2.distanceTransform((~seg_w[big]).view(np.uint8), cv2.DIST_L2, 5)
+        d_kept = d_kept[win[0].start - big[0].start:win[0].stop - big[0].start,
+                        win[1].start - big[1].start:win[1].stop - big[1].start]
+        if _strand(c, ring, seg_w[win], prior_w[win], klab[win], body, d_kept):
+            sh = share[win[0].start - oy:win[0].stop - oy, win[1].start - ox:win[1].stop - ox]
+            plane[win][c] = sh[c]
+    return plane if plane.any() else None
+
+
+def _fade_beyond(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray,
+                 strokes: list[Stroke], s: float) -> None:
+    """Raise in ``out`` the strands a painted remove stroke's cut took far beyond its brush
+    to the base alpha x their share (``_fade_plane``); never above the base alpha, and only
+    ever raising what the compose lowered."""
+    plane = _fade_plane(seg_w, prior_w, strokes, s)
+    if plane is None:
+        return
+    h, w = alpha.shape
+    if s < 1.0:
+        # the upsample blends a strand's share with its working neighbours' 0: its full-size
+        # edge would fall below 128 (half of the strands at half size); the neighbours the cut
+        # took for something else stay taken
+        grown = cv2.dilate(plane, np.ones((3, 3), np.uint8))
+        grown[(prior_w >= 0.5) & ~seg_w & (plane == 0)] = 0
+        plane = grown
+    ys, xs = np.nonzero(plane)
+    box = (int((xs.min() - 2) / s), int((ys.min() - 2) / s), int(np.ceil((xs.max() + 3) / s)),
+           int(np.ceil((ys.max() + 3) / s)))
+    for y0, y1, x0, x1 in _box_tiles(box, h, w):
+        sh = plane[y0:y1, x0:x1] if s >= 1.0 else _upsample(plane, (h, w), y0, y1, x0, x1)
+        a = alpha[y0:y1, x0:x1]
+        o = out[y0:y1, x0:x1]
+        np.maximum(o, np.minimum(a, np.round(a * sh)).astype(np.uint8), out=o)
