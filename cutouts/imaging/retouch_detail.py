@@ -766,11 +766,7 @@ def _hold_backdrop(lab_at: LabCrop, new: np.ndarray, old: np.ndarray, write: np.
     got = known()
     if got is None:
         return new
-    (top, left), (bh, bw) = at, write.shape
-    y0, y1, x0, x1 = _around(at, write.shape, before.shape, BACKDROP_CONTEXT)
-    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
-    held = before[y0:y1, x0:x1].copy()
-    held[sl] = sofar
+    (y0, y1, x0, x1), sl, held = _held_around(before, sofar, at, BACKDROP_CONTEXT)
     # the known backdrop: clear pixels the stroke does not write (the piece's outside)
     bg = held <= LIFT_KNOWN
     bg[sl] &= ~write
@@ -1283,11 +1279,7 @@ def _keep_holes(new: np.ndarray, old: np.ndarray, write: np.ndarray, brush: np.n
     docs/review.md § Detail benchmark, *See-through holes and a stroke with no backdrop*."""
     if not (new > old).any():
         return new
-    (top, left), (bh, bw) = at, write.shape
-    y0, y1, x0, x1 = _around(at, write.shape, before.shape, HOLE_CONTEXT)
-    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
-    held = before[y0:y1, x0:x1].copy()
-    held[sl] = sofar
+    (y0, y1, x0, x1), sl, held = _held_around(before, sofar, at, HOLE_CONTEXT)
     see = (held < 128).view(np.uint8)
     if not see.any():
         return new
@@ -1342,11 +1334,7 @@ def _hold_colour(lab_at: LabCrop, new: np.ndarray, old: np.ndarray, write: np.nd
     floor and known backdrop*."""
     if not (new < old).any():
         return new
-    (top, left), (bh, bw) = at, write.shape
-    y0, y1, x0, x1 = _around(at, write.shape, before.shape, COLOUR_CONTEXT)
-    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
-    held = before[y0:y1, x0:x1].copy()
-    held[sl] = sofar
+    (y0, y1, x0, x1), sl, held = _held_around(before, sofar, at, COLOUR_CONTEXT)
     outside = np.ones(held.shape, bool)
     outside[sl] &= ~write
     # the clear and solid pixels more than EDGE_HALF px from the other kinds (the photo's
@@ -1487,6 +1475,19 @@ def _around(at: tuple[int, int], shape: tuple[int, ...], size: tuple[int, ...], 
     ``m`` px on each side, within an image of ``size``: where a guard reads around the piece."""
     (top, left), (bh, bw), (h, w) = at, shape[:2], size[:2]
     return max(top - m, 0), min(top + bh + m, h), max(left - m, 0), min(left + bw + m, w)
+
+
+def _held_around(before: np.ndarray, sofar: np.ndarray, at: tuple[int, int], m: int
+                 ) -> tuple[tuple[int, int, int, int], tuple[slice, slice], np.ndarray]:
+    """The alpha so far around a band piece (top-left corner ``at``, ``sofar`` its alpha so
+    far), ``m`` px on each side, the cutout ``before`` beyond the piece: a guard's view (its
+    box, the piece's slice in it, and the alpha, a copy)."""
+    y0, y1, x0, x1 = _around(at, sofar.shape, before.shape, m)
+    (top, left), (bh, bw) = at, sofar.shape[:2]
+    sl = (slice(top - y0, top - y0 + bh), slice(left - x0, left - x0 + bw))
+    held = before[y0:y1, x0:x1].copy()
+    held[sl] = sofar
+    return (y0, y1, x0, x1), sl, held
 
 
 def _solve_box(at: tuple[int, int], shape: tuple[int, ...], size: tuple[int, ...],

@@ -425,6 +425,15 @@ def test_it_gives_a_preview_the_same_bits_whether_earlier_strokes_steps_are_cach
     assert (cold.alpha != held).any()  # the strokes do change the cutout
 
 
+def _reader() -> str:
+    """The function reading a _Reads array: the guard itself when it read through
+    ``_held_around`` (the view several guards share)."""
+    frame = sys._getframe(2)
+    if frame.f_code.co_name == "_held_around":
+        frame = frame.f_back or frame
+    return frame.f_code.co_name
+
+
 class _Reads(np.ndarray):
     """An array that records the box (y0, y1, x0, x1) of every read of it, and which function
     read it; a read that is not a 2-D slice (a mask, a whole-array operation) counts as all of
@@ -438,11 +447,11 @@ class _Reads(np.ndarray):
                                         for s, n in zip(idx, self.shape[:2], strict=True))
         else:
             y0, y1, x0, x1 = 0, self.shape[0], 0, self.shape[1]
-        self.log.append((sys._getframe(1).f_code.co_name, y0, y1, x0, x1))
+        self.log.append((_reader(), y0, y1, x0, x1))
         return np.asarray(self)[idx]
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        self.log.append((sys._getframe(1).f_code.co_name, 0, self.shape[0], 0, self.shape[1]))
+        self.log.append((_reader(), 0, self.shape[0], 0, self.shape[1]))
         plain = (np.asarray(i) if isinstance(i, _Reads) else i for i in inputs)
         return getattr(ufunc, method)(*plain, **kwargs)
 
