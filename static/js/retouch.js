@@ -1691,14 +1691,21 @@
       // aims at one part, and on a banana's or a plastic nose's under-held body the hint
       // invited an undo of a right click (QA 2026-12-05)
       var keeps = burst.filter(function (s) { return s.kind === "keep" && s.points.length > 1; });
-      var soft = keeps.length > 0 && change.gain >= SOFT_HINT_PX &&
+      // a keep burst that changed a patch far from its brushes raised backdrop there (the cut
+      // ran on into a neighbour), not hair under the brush: Remove takes that patch back, the
+      // Detail brush would only fade it (QA qa40b W-C, 2026-12-06: a keep stroke on dev 053's
+      // foreleg raised a backdrop block 30-144 px away, and the report named the Detail brush)
+      var farKeep = !!change.far && burst.every(function (s) { return s.kind === "keep"; });
+      var soft = !farKeep && keeps.length > 0 && change.gain >= SOFT_HINT_PX &&
                  change.gain >= SOFT_HINT_SHARE * total && softUnder(before, keeps, k) >= SOFT_BRUSH_SHARE;
-      var hint = soft ? "It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
+      var hint = farKeep ? "If it raised background there, paint Remove" + (touchFirst() ? "" : " (R)") +
+                           " over that part." :
+                 soft ? "It made soft alpha solid: if that is hair, fur or mesh, the Detail brush" +
                         (touchFirst() ? "" : " (D)") + " keeps it soft." : "";
       // the change first: a phone's two clamped lines show only the start (QA 2026-12-03)
       var words = fitReport([[What + parts.join(", ") + "; " + undo, true], [hint, false],
                              [whole, "tail"], [preview, "tail"]]);
-      this.say(words.text, soft || whole ? "hint" : undefined, words.more);
+      this.say(words.text, hint || whole ? "hint" : undefined, words.more);
       return;
     }
     // Nothing (or a few pixels) changed: why, from what lies under each stroke (QA

@@ -2440,6 +2440,48 @@ def test_it_names_what_a_remove_stroke_took_far_from_its_brush(live_server, page
     assert "check there" not in quiet and quiet.startswith("The last remove stroke took "), quiet
 
 
+def test_it_names_remove_not_the_detail_brush_for_what_a_keep_stroke_raised_far_from_it(
+        live_server, page, stained, log_in):
+    """QA qa40b W-C (2026-12-06, dev 053): a keep stroke on a foreleg the cutout held soft
+    raised a faint backdrop block 30-144 px away; the report named the far change but still
+    offered the Detail brush, which only fades it. A keep burst's far change is met with Remove
+    there; the same stroke with no far change still names the Detail brush."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""(side) => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        for (const far of [side, 0]) {
+            const before = {w: w, h: h, a: new Uint8Array(w * h)};
+            before.a.fill(255, 0, w * 100);     // the product: the top third
+            // the soft leg under the brush, made solid
+            const leg = (a, v) => {
+                for (let y = 130; y < 170; y++) for (let x = 170; x < 230; x++) a[y * w + x] = v;
+            };
+            leg(before.a, 100);
+            // a faint backdrop block 100+ px from the brush
+            for (let y = 280; y < 300; y++) for (let x = 0; x < 40; x++) before.a[y * w + x] = 20;
+            const now = {w: w, h: h, a: before.a.slice()};
+            leg(now.a, 255);
+            for (let y = 280; y < 280 + far / 40; y++) {
+                for (let x = 0; x < 40; x++) now.a[y * w + x] = 255;
+            }
+            const stroke = {kind: 'keep', radius: 10 / k,
+                            points: [[180 / k, 150 / k], [220 / k, 150 / k]]};
+            ed.strokes = [stroke];
+            ed.report(before, now, [stroke], 1);
+            out.push([ed.saidText, ed.saidMore]);
+        }
+        return out;
+    }""", 400)
+    (named, named_more), (soft, soft_more) = got
+    assert "but changed 400 px far from the brush: check there" in named, named
+    words = named + " " + (named_more or "")
+    assert "If it raised background there, paint Remove (R) over that part." in words, words
+    assert "Detail" not in words, words
+    assert "check there" not in soft, soft
+    assert "the Detail brush (D) keeps it soft." in soft + " " + (soft_more or ""), soft
+
+
 def test_it_measures_a_strokes_share_and_far_change_by_one_reach(live_server, page, stained,
                                                                  log_in):
     """The report's shares (what a brush covers, or twice its radius) and its far count read

@@ -61,3 +61,62 @@ def test_it_keeps_a_keep_stroke_along_a_ghost_pencil_from_lowering_the_iou():
     rgb, prior, truth, _calc, _pencil, stroke = ghost_pencil_scene()
     got = retouch(rgb, prior, [stroke]).alpha >= 128
     assert metrics.iou(got.astype(np.uint8) * 255, truth) > metrics.iou(prior, truth)
+
+
+def pale_leg_scene(seed=0):
+    """dev photo 053 (qa40b W-C): a white body the cutout holds and its pale foreleg, which the
+    cutout lost (its upper part held as a faint ghost at 45, its lower part at 18), running past
+    a white sign board the model holds at 18 (0.07) on a dark green backdrop: the leg's pale grey
+    is near the board's white, so no colour rule parts them. And a keep stroke of radius 6 down
+    the leg, 10-70 px from the body (deeper in the lost region than its radius)."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    rgb = np.zeros((h, w, 3), np.float32)
+    rgb[:] = (40, 90, 60)
+    body = np.zeros((h, w), bool)
+    body[30:210, 200:290] = True
+    leg = np.zeros((h, w), np.uint8)
+    cv2.line(leg, (190, 80), (130, 215), 255, 22)
+    leg = leg > 0
+    board = np.zeros((h, w), bool)
+    board[20:150, 90:165] = True
+    board &= ~leg
+    rgb[board] = (236, 236, 234)
+    rgb[body] = (238, 236, 232)
+    rgb[leg] = (214, 212, 208)
+    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 2.0) + rng.normal(0, 3, rgb.shape), 0, 255)
+    prior = np.zeros((h, w), np.uint8)
+    prior[board | leg] = 18
+    prior[:130][leg[:130]] = 45
+    prior[body] = 255
+    truth = np.where(body | leg, 255, 0).astype(np.uint8)
+    stroke = Stroke("keep", 6.0, tuple((186.0 - 52 * t, 90.0 + 112 * t)
+                                       for t in np.linspace(0, 1, 20)))
+    return rgb.astype(np.uint8), prior, truth, board, stroke
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_widens_a_keep_stroke_down_a_ghost_leg_and_the_cut_raises_the_faint_board(seed):
+    # the mechanism of qa40b W-C (dev 053): the ghost under the brush widens the stroke's reach
+    # (paint_depth), and the board the model held at 0.07 goes solid: 9 187 of its 9 399 px,
+    # none without the widening
+    rgb, prior, _truth, board, stroke = pale_leg_scene(seed)
+    brush = rasterise([stroke], prior.shape) > 0
+    wide = retouch(rgb, prior, [stroke]).alpha >= 128
+    narrow = retouch(rgb, prior, [stroke], params=replace(DEFAULT, paint_depth=False)).alpha >= 128
+    assert (wide & board & ~brush).sum() > 0.9 * board.sum()
+    assert (narrow & board & ~brush).sum() < 0.01 * board.sum()
+
+
+@pytest.mark.xfail(strict=True, reason="measured, not adopted (2026-12-06, faint41; "
+                   "docs/review.md): keeping what only the widening adds to the ghost blobs "
+                   "the brush covers lowers 8 of the 24 painted-protocol photos it fires on")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_keeps_a_keep_stroke_down_a_ghost_leg_from_raising_the_faint_board_beside_it(seed):
+    # what qa40b W-C asks: a keep stroke never raises faint backdrop far from its brush. Today
+    # IoU .815 -> .677 (the whole board); without the widening .932
+    rgb, prior, truth, board, stroke = pale_leg_scene(seed)
+    brush = rasterise([stroke], prior.shape) > 0
+    got = retouch(rgb, prior, [stroke]).alpha >= 128
+    assert (got & board & ~brush).sum() < 0.05 * board.sum()
+    assert metrics.iou(got.astype(np.uint8) * 255, truth) > metrics.iou(prior, truth)
