@@ -173,6 +173,13 @@ def _queue_page(rows: QuerySet[Cutout], *, page: int, per_page: int,
         total = (page - 1) * per_page + len(got)  # the last page tells the total for free
     else:
         total = count(COUNT_CAP + 1)
+        if not got:
+            # A page past the last (an old link once the queue shrank, a typed number) is the
+            # last, as the export's contact sheet does: an empty page said "6 flagged for
+            # retouch" over "Nothing is flagged for retouch." (QA 2026-12-06, qa41a)
+            page = max(1, -(-total // per_page))
+            got = list(rows[(page - 1) * per_page: page * per_page + 1]) if total else []
+            has_next = len(got) > per_page
     return QueuePage(rows=got[:per_page], page=page, per_page=per_page,
                      has_next=has_next, total=min(total, COUNT_CAP),
                      total_capped=total > COUNT_CAP)

@@ -173,12 +173,13 @@ _DETAIL_OVER = {FlagReason.HALO: "the white fringe", FlagReason.EDGES_HARD: "the
                 FlagReason.TRANSPARENCY: "the see-through parts"}
 
 
-def _fix_advice(reasons: Collection[str]) -> str:
+def _fix_advice(reasons: Collection[str], shadow: str = "none") -> str:
     """The touches that fix what ``reasons`` say, in one line, each reason's own combined
     (QA40 L2: "halo" and "part missing" were told the route of "another object kept"): a
     missing part is clicked with Keep; a wrong subject or another object kept also has the
     other object clicked with Remove; edge reasons have their parts painted with Detail; a
-    removed shadow needs a re-run (Retouch cannot bring one back). "" for none ("other")."""
+    removed shadow needs a re-run (Retouch cannot bring one back) with Shadow keep, or, for a
+    version that ran with ``shadow`` keep, synthetic. "" for none ("other")."""
     steps = []
     other_object = not {FlagReason.WRONG_SUBJECT, FlagReason.EXTRA_KEPT}.isdisjoint(reasons)
     if FlagReason.PART_MISSING in reasons:
@@ -195,8 +196,13 @@ def _fix_advice(reasons: Collection[str]) -> str:
         steps.append(f"paint {parts} with Detail")
     touches = "; then ".join(steps)
     if FlagReason.SHADOW_REMOVED in reasons:
-        rerun = ("To fix it: Re-run it from its card with Shadow keep (Retouch cannot bring a "
-                 "shadow back)")
+        # a version that already kept the photo's shadow would only be held ("Nothing differs
+        # from v2") by a re-run with Shadow keep: the shadow it has none of is drawn instead
+        # (QA 2026-12-06, qa41a)
+        other = "synthetic" if shadow == "keep" else "keep"
+        ran = f" (this version ran with Shadow {shadow})" if shadow != "none" else ""
+        rerun = (f"To fix it{ran}: Re-run it from its card with Shadow {other} (Retouch cannot "
+                 "bring a shadow back)")
         return f"{rerun}, then in the new version's Retouch: {touches}." if steps else f"{rerun}."
     return f"To fix it in Retouch: {touches}; or Re-run it from its card." if steps else ""
 
@@ -206,7 +212,8 @@ def _flagged_note(cutout: Cutout) -> str:
     card replaces the flagged one and its hint (QA 2026-12-05: the route was only seen on
     opening the flagged card again)."""
     note = _decided_note(cutout, "Flagged for retouch:")
-    advice = _fix_advice(cutout.flag_reasons)
+    shadow = (cutout.settings or {}).get("shadow") or "none"
+    advice = _fix_advice(cutout.flag_reasons, shadow)
     return f"{note} {advice}" if advice else note
 
 

@@ -450,6 +450,9 @@
     var same = Array.prototype.every.call(
       form.querySelectorAll("select, input[type=checkbox]"), function (f) {
         if (f.type === "checkbox") return f.checked === f.defaultChecked;
+        // the version's own profile picked by name is the panel's "this version's" (QA41:
+        // Re-run offered "default" on a default version, and the server refused it)
+        if (f.matches("[data-rv-own]") && f.value === f.dataset.rvOwn) return true;
         var first = null;
         for (var i = 0; i < f.options.length; i++) {
           if (f.options[i].defaultSelected) { first = f.options[i]; break; }

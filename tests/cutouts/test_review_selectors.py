@@ -235,3 +235,18 @@ def test_it_lists_a_flag_on_a_version_newer_than_the_approved_one(make_assets, f
     v3 = cut(True)
     assert selectors.retouch_queue() == [] and selectors.retouch_queue_count() == 0
     assert selectors.review_card(cutout_id=v3.pk).ships.pk == v1.pk
+
+
+def test_it_shows_the_last_queue_page_for_a_page_past_it():
+    """QA 2026-12-06 (qa41a): ``/cutouts/review/retouch/?page=2`` with 6 flagged read "6 flagged
+    for retouch" over "Nothing is flagged for retouch."; a page past the last is the last, as
+    the export's contact sheet does."""
+    rows = _rows([0.9, 0.5, 0.3])
+    past = selectors.review_queue_page(per_page=2, page=7)
+    assert (past.page, [c.pk for c in past.rows]) == (2, [rows[2].pk])
+    assert past.total == 3 and past.has_previous and not past.has_next
+    for row in rows:
+        review.cutout_flag(cutout=row, user=reviewer(), reasons=["halo"])
+    past = selectors.retouch_queue_page(per_page=2, page=99)
+    assert (past.page, len(past.rows), past.total) == (2, 1, 3)
+    assert selectors.review_queue_page(page=5).page == 1  # nothing waiting: the first, empty

@@ -768,7 +768,8 @@ def test_it_reruns_from_the_card_with_another_profile(client, cutouts):
     first = cutouts[0]
     url = reverse("cutouts:review_card", args=[first.pk])
     html = client.get(url, **HX).content.decode()
-    assert '<select name="profile" data-rv-profile><option value=""' in html
+    assert ('<select name="profile" data-rv-profile data-rv-own="fast"><option value=""'
+            in html)
     assert '<option value="soft" data-tta="1" data-strength="normal">' in html
     client.post(url, {"action": "rerun", "model": "u2netp", "shadow": "none",
                       "strength": "normal", "profile": "soft"}, **HX)
@@ -1459,6 +1460,28 @@ def test_it_says_the_detail_brush_after_a_flag_for_an_edge(client, cutouts):
     assert ("To fix it in Retouch: paint the white fringe with Detail; or Re-run it from its "
             "card.") in answer
     assert "with Keep" not in answer
+
+
+def test_it_says_another_shadow_after_a_shadow_flag_on_a_version_that_kept_it(client,
+                                                                               cutouts):
+    """QA 2026-12-06 (qa41a): "Shadow removed" on a version re-run with Shadow keep said
+    "Re-run it from its card with Shadow keep", which the card's re-run panel then held
+    ("Nothing differs from v2"); such a version is told Shadow synthetic."""
+    client.force_login(reviewer())
+    first, second = _queue_order()[:2]
+    Cutout.objects.filter(pk=second.pk).update(
+        settings={**(second.settings or {}), "shadow": "keep"})
+    said = []
+    for c in (first, second):
+        url = reverse("cutouts:review_card", args=[c.pk])
+        before = client.get(url, **HX).content.decode()
+        said.append(html.unescape(client.post(url, {
+            "action": "flag", "reason": ["shadow_removed"], "seen": _seen_on(before)},
+            **HX).content.decode()))
+    assert ("To fix it: Re-run it from its card with Shadow keep (Retouch cannot bring a "
+            "shadow back).") in said[0]
+    assert ("To fix it (this version ran with Shadow keep): Re-run it from its card with "
+            "Shadow synthetic (Retouch cannot bring a shadow back).") in said[1]
 
 
 def test_it_names_every_position_by_its_code_in_the_queue(client, cutouts):
