@@ -39,6 +39,7 @@ from .retouch_detail import DetailColours, _detail, _detail_bands, _detail_colou
 from .retouch_tiles import _box_tiles, _tiles, _upsample
 from .step_store import StepStore
 from .strokes import DETAIL, KEEP, MAX_RADIUS, REMOVE, Stroke, rasterise
+from .subject import choose_subject
 
 # The engine's names the rest of the code imports from here. segment, Params and DEFAULT live
 # in retouch_cut; retouch() looks segment (and reduce_for_cut) up in this module, so a test can
@@ -74,6 +75,9 @@ class RetouchResult:
     #: the newest stroke, a keep click far from the cutout: what it added ("piece", "joined",
     #: "spot"; ``retouch_cut.far_keep_outcome``), else "": a word for the editor's status
     far_keep: str = ""
+    #: the newest stroke, a subject click: "none" (nothing held under it, nothing changed) or
+    #: "parts:N" (N other parts cleared, ``subject.choose_subject``; 0: none but specks), else ""
+    subject: str = ""
 
 
 def _scale_of(h: int, w: int, work_max: int) -> float:
@@ -119,11 +123,17 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     an Apply replays the cuts its previews made (they ran on these same reduced arrays), and
     the detail strokes' solve on them (``_shared_detail``). ``far_keep=False`` leaves the
     result's ``far_keep`` empty (a word for the preview's status line: an Apply has no use
-    for it)."""
+    for it). A subject click (one at most) clears what the cutout held apart from
+    the part it lands on (``_with_subject``)."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
         raise ValueError("previous_rgba must be (H, W, 4) matching the image")
     strokes = list(strokes)
+    chosen = [i for i, st in enumerate(strokes) if st.kind == "subject"]
+    if chosen:
+        return _with_subject(rgb, alpha, strokes, chosen, previous_rgba=previous_rgba,
+                             params=params, work_max=work_max, clock=clock,
+                             on_progress=on_progress, steps=steps, far_keep=far_keep)
     # the detail strokes are solved on the cut of the list up to the last of them (``n``); those
     # drawn after the last keep or remove stroke before them (``m``) are held to the result of
     # the list up to that stroke beyond their reach (see _near_detail), and so is what the keep
@@ -155,6 +165,55 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     return _retouch_all(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
                         work_max=work_max, clock=clock, on_progress=heard, steps=steps,
                         hold_to=(upto, strokes[m:n], s), far_keep=far_keep)
+
+
+def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], chosen: list[int],
+                  *, previous_rgba: np.ndarray | None, params: Params, work_max: int,
+                  clock: StageClock, on_progress: OnProgress | None, steps: StepStore | None,
+                  far_keep: bool) -> RetouchResult:
+    """``retouch`` of a list with a subject click (its index, ``chosen``: one at most): the
+    list without it, then every pixel the cutout held after the strokes before it that the
+    click does not keep (``subject.choose_subject``, on what those strokes left) cleared to
+    0. The keep and remove strokes after it act as they would without it, and a keep stroke
+    after it that lands on a part it cleared brings that part back (a pair of shoes).
+
+    The choice is made on the working grid, where the preview computes, and carried to full
+    size by the nearest working pixel's decision (a held pixel takes the decision of the held
+    working pixel nearest it), so the preview and Apply clear the same parts; the strokes
+    themselves are composed as ever."""
+    if len(chosen) > 1:
+        raise ValueError("a stroke list holds one subject click at most")
+    i = chosen[0]
+    click = strokes[i]
+    before, after = strokes[:i], strokes[i + 1:]
+    rest = before + after
+    # what the strokes before it left, the cutout the click chooses a part of
+    held = (alpha if not before else
+            retouch(rgb, alpha, before, previous_rgba=previous_rgba, params=params,
+                    work_max=work_max, steps=steps, far_keep=False).alpha)
+    whole = retouch(rgb, alpha, rest, previous_rgba=previous_rgba, params=params,
+                    work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
+                    far_keep=far_keep and bool(after))
+    h, w = alpha.shape
+    s = _scale_of(h, w, work_max)
+    held_w = reduce_for_cut(held, work_max) if s < 1.0 else held
+    sx = held_w.shape[1] / w
+    keeps = [st.scaled(sx) if s < 1.0 else st for st in after if st.kind == "keep"]
+    choice = choose_subject(held_w, click.scaled(sx) if s < 1.0 else click, keeps)
+    word = ("none" if not choice.found else f"parts:{choice.parts}") if not after else ""
+    out, rgba = whole.alpha, whole.rgba
+    if choice.cleared.any():
+        out, rgba = out.copy(), rgba.copy()
+        if s < 1.0:
+            field = cv2.resize(choice.field.view(np.uint8), (w, h),
+                               interpolation=cv2.INTER_NEAREST).view(bool)
+        else:
+            field = choice.field
+        gone = field & (held > 0)
+        out[gone] = 0
+        rgba[gone] = 0
+    return RetouchResult(alpha=out, rgba=rgba, timings=whole.timings, rgb_work=whole.rgb_work,
+                         far_keep=whole.far_keep, subject=word)
 
 
 def _upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,

@@ -1,4 +1,5 @@
-"""Reviewer strokes (keep / remove / detail): the value object, its JSON form and label masks."""
+"""Reviewer strokes (keep / remove / detail, and the subject click): the value object, its
+JSON form and label masks."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-KINDS = ("keep", "remove", "detail")
-# Label values of a rasterised stroke mask; 0 = no stroke.
+KINDS = ("keep", "remove", "detail", "subject")
+# Label values of a rasterised stroke mask; 0 = no stroke. A subject click paints no brush:
+# it chooses a part of the cutout (``imaging.subject``), so it rasterises to nothing.
 NONE, KEEP, REMOVE, DETAIL = 0, 1, 2, 3
-LABEL = {"keep": KEEP, "remove": REMOVE, "detail": DETAIL}
+LABEL = {"keep": KEEP, "remove": REMOVE, "detail": DETAIL, "subject": NONE}
 
 MAX_STROKES = 2000
 MAX_POINTS = 20000  # per stroke
@@ -22,7 +24,7 @@ MIN_RADIUS = 0.5
 
 @dataclass(frozen=True)
 class Stroke:
-    kind: str  # "keep" | "remove" | "detail"
+    kind: str  # "keep" | "remove" | "detail" | "subject" (one point: a click)
     radius: float  # brush radius in pixels of the image the points refer to
     points: tuple[tuple[float, float], ...]  # (x, y); one point = a click
 
@@ -34,6 +36,9 @@ class Stroke:
                              f"got {self.radius!r}")
         if not self.points:
             raise ValueError("a stroke needs at least one point")
+        if self.kind == "subject" and len(self.points) != 1:
+            raise ValueError(f"a subject stroke is one click (one point), got "
+                             f"{len(self.points)} points")
 
     def scaled(self, factor: float) -> Stroke:
         """The same stroke on a copy of the image resized by ``factor``."""
@@ -64,14 +69,18 @@ def _number(value: object, what: str) -> float:
 
 
 def strokes_from_json(data: object) -> list[Stroke]:
-    """Parse ``[{"kind": "keep", "radius": 12, "points": [[x, y], ...]}, ...]``.
+    """Parse ``[{"kind": "keep", "radius": 12, "points": [[x, y], ...]}, ...]``; a
+    ``"subject"`` stroke is one point, and a list holds one at most: it says which part is the
+    product; a second would only choose again among what the first kept (undo the first to
+    choose another part).
 
     Raises ValueError naming the first bad stroke and field."""
     if not isinstance(data, list):
         raise ValueError("strokes must be a JSON list")
     if len(data) > MAX_STROKES:
         raise ValueError(f"too many strokes ({len(data)}; at most {MAX_STROKES})")
-    out = []
+    out: list[Stroke] = []
+    subject = 0  # the first subject click's number
     for i, item in enumerate(data):
         where = f"stroke {i + 1}"
         if not isinstance(item, dict):
@@ -95,6 +104,11 @@ def strokes_from_json(data: object) -> list[Stroke]:
             out.append(Stroke(kind, radius, tuple(points)))
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
+        if kind == "subject":
+            if subject:
+                raise ValueError(f"{where}: only one subject click per list (stroke {subject} "
+                                 "is one); undo it to choose another part")
+            subject = i + 1
     return out
 
 

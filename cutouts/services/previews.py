@@ -51,6 +51,8 @@ class RetouchPreview:
     mesh: bool = False  # the last stroke is a detail stroke over a mesh (imaging.mesh)
     # the last stroke is a keep click far from the cutout: what it added (RetouchResult)
     far_keep: str = ""
+    # the last stroke is a subject click: "none" or "parts:N" (RetouchResult.subject)
+    subject: str = ""
 
 
 _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
@@ -148,22 +150,24 @@ def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
                        scale=small.shape[1] / rgb.shape[1])
 
 
-def retouch_preview_render(base: RetouchBase, strokes: list) -> tuple[bytes, dict, str]:
-    """(PNG, timings, the engine's ``far_keep``) of ``base`` with the full-size ``strokes``
-    applied at its scale."""
+def retouch_preview_render(base: RetouchBase, strokes: list
+                           ) -> tuple[bytes, dict, dict[str, str]]:
+    """(PNG, timings, the engine's words on the newest stroke: ``far_keep`` and ``subject``,
+    see ``RetouchResult``) of ``base`` with the full-size ``strokes`` applied at its scale."""
     started = time.perf_counter()
-    rgba, parts, far_keep = base.rgba, {}, ""
+    rgba, parts, words = base.rgba, {}, {"far_keep": "", "subject": ""}
     if strokes:
         # the worker's call, on the reduced arrays (retouch_reduce) with their scale
         result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
                                base.rgba, scale=base.scale)
-        rgba, far_keep = result.rgba, result.far_keep
+        rgba = result.rgba
+        words = {"far_keep": result.far_keep, "subject": result.subject}
         parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
                  if isinstance(v, int | float) and k != "total"}
     refined = time.perf_counter()
     png = png_bytes(rgba, compress_level=1)
     return png, {"retouch": round(refined - started, 4), **parts,
-                 "encode": round(time.perf_counter() - refined, 4)}, far_keep
+                 "encode": round(time.perf_counter() - refined, 4)}, words
 
 
 def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview:
@@ -179,7 +183,7 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     base = _retouch_base(cutout)
     loaded = time.perf_counter()
     try:
-        png, timings, far_keep = retouch_preview_render(base, parsed)
+        png, timings, words = retouch_preview_render(base, parsed)
     except ValueError as exc:  # the refinement refuses these strokes on this image
         raise ReviewError(f"The preview failed: {exc}")
     timings = {"base": round(loaded - started, 4), **timings,
@@ -191,7 +195,7 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     mesh = last is not None and last.kind == "detail" and over_mesh(
         base.rgb, last.scaled(base.scale))
     return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh,
-                          far_keep=far_keep)
+                          far_keep=words["far_keep"], subject=words["subject"])
 
 
 # --- card images: downscaled previews, cached in storage ----------------------------------

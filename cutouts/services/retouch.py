@@ -192,8 +192,8 @@ def _retouch_version_start(*, parent: Cutout, user, action: str, comment: str,
 
 def cutout_retouch_strokes(*, cutout: Cutout, user, strokes: object,
                            comment: str = "") -> Cutout:
-    """Apply keep/remove/detail strokes (and clicks) to a finished version: a new version,
-    queued on the interactive queue, that a worker computes at full resolution."""
+    """Apply keep/remove/detail strokes (and clicks, a subject click) to a finished version: a
+    new version, queued on the interactive queue, that a worker computes at full resolution."""
     cutout = Cutout.objects.select_related("asset", "asset__product").get(pk=cutout.pk)
     cutout_require_retouchable(cutout)
     asset = cutout.asset

@@ -715,6 +715,8 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
         response["X-Retouch-Mesh"] = "1"
     if preview.far_keep:  # retouch.js says what a keep click far from the cutout added
         response["X-Retouch-Far-Keep"] = preview.far_keep
+    if preview.subject:  # retouch.js says how many parts a subject click cleared, or none
+        response["X-Retouch-Subject"] = preview.subject
     response["Server-Timing"] = ", ".join(
         f"{k};dur={v * 1000:.1f}" for k, v in preview.timings.items())
     return response

@@ -1,5 +1,5 @@
 /* Retouch tools, on the retouch page and on the review card: keep / remove / detail strokes,
-   clicks, undo/redo, brush size and a live preview.
+   clicks, the subject click, undo/redo, brush size and a live preview.
    Strokes live here as the vector list of cutouts.imaging.strokes
    ([{kind, radius, points: [[x, y], ...]}], full-size photo pixels; one point = a click) and the
    whole list is sent for every preview the page does not have yet: undo / redo show the
@@ -9,8 +9,15 @@
   "use strict";
 
   var COLOURS = { keep: "rgba(0, 190, 70, 0.6)", remove: "rgba(235, 25, 35, 0.6)",
-                  detail: "rgba(40, 120, 255, 0.6)" };
-  var NAMES = { keep: "Keep", remove: "Remove", detail: "Detail" };
+                  detail: "rgba(40, 120, 255, 0.6)", subject: "rgba(255, 170, 0, 0.9)" };
+  var NAMES = { keep: "Keep", remove: "Remove", detail: "Detail", subject: "Subject" };
+  // The subject click (S; QA qa40b U, dev 155: the model held a graffiti beside the skater and
+  // remove strokes on it took parts of her): one click on the product keeps only the part of
+  // the cutout joined to it, every other part is cleared (cutouts.imaging.subject). It is a
+  // click whatever the pointer does, drawn as a target (a ring at its brush, a cross at its
+  // point, SUBJECT_MARK screen px at the least), and a list holds one at most (the server
+  // refuses a second): a second click says to undo the first.
+  var SUBJECT_MARK = 9;
   var CLICK_PX = 4;        // a press that moves less than this many screen pixels is a click
   var PREVIEW_MAX = 1024;  // the canvas before it is laid out: the preview's size
   // The strokes canvas is drawn at the size it is shown times devicePixelRatio, so lines stay
@@ -837,10 +844,14 @@
     }
     this.cursor = { x: ev.clientX, y: ev.clientY };
     // The right button paints the opposite of keep/remove: clicks alternate without keys.
-    // Detail has no opposite, and a remove stroke from it would be a surprise: nothing.
-    if (ev.button === 2 && this.tool === "detail") {
-      this.say("Nothing painted: the right button has no opposite for the detail brush. " +
-               "Use the left button, or K / R for keep / remove.", "hint");
+    // Detail and the subject click have no opposite, and a remove stroke from them would be
+    // a surprise: nothing.
+    if (ev.button === 2 && (this.tool === "detail" || this.tool === "subject")) {
+      this.say(this.tool === "detail" ?
+               "Nothing painted: the right button has no opposite for the detail brush. " +
+               "Use the left button, or K / R for keep / remove." :
+               "Nothing marked: the right button has no opposite for the subject click. " +
+               "Click the product with the left button, or R to remove.", "hint");
       this.render();
       return;
     }
@@ -860,7 +871,7 @@
     var press = offPress;
     if (!press || press.id !== ev.pointerId || press.control || ev.pointerType === "touch") return false;
     if (press.button !== 0 && press.button !== 2) return false;
-    if (press.button === 2 && this.tool === "detail") return false;
+    if (press.button === 2 && (this.tool === "detail" || this.tool === "subject")) return false;
     var r = this.canvas.getBoundingClientRect();
     var dx = Math.max(r.left - press.x, 0, press.x - r.right);
     var dy = Math.max(r.top - press.y, 0, press.y - r.bottom);
@@ -927,6 +938,18 @@
       if (p[0] !== last[0] || p[1] !== last[1]) s.points.push(p);
     } else {
       s.points = s.points.slice(0, 1);  // a click
+    }
+    if (s.kind === "subject") {
+      // a click wherever the pointer went: it marks the spot it was pressed on
+      s.points = s.points.slice(0, 1);
+      var had = this.strokes.some(function (t) { return t.kind === "subject"; });
+      if (had) {
+        this.form.dataset.rtSubjectRefused = String(this.strokes.length);
+        this.say("One subject click per Apply: this list has one already. " +
+                 (touchFirst() ? "Undo" : "Ctrl+Z") + " back to it to choose another part, or Apply first.", "hint");
+        this.render();
+        return;
+      }
     }
     this.strokes.push({ kind: s.kind, radius: s.radius, points: s.points });
     this.undone = [];
@@ -1004,9 +1027,11 @@
     // Hidden (O), only the stroke being painted shows: the preview under it is the result.
     var all = this.showStrokes ? this.strokes : [];
     if (this.current) all = all.concat([this.current]);
+    var px = this.canvas.getBoundingClientRect().width ? this.canvas.width / this.canvas.getBoundingClientRect().width : 1;
     all.forEach(function (s) {
       ctx.strokeStyle = ctx.fillStyle = COLOURS[s.kind];
       var r = Math.max(0.5, s.radius * k);
+      if (s.kind === "subject") { target(ctx, s.points[0][0] * k, s.points[0][1] * k, r, px); return; }
       if (s.points.length === 1) {
         ctx.beginPath();
         ctx.arc(s.points[0][0] * k, s.points[0][1] * k, r, 0, 2 * Math.PI);
@@ -1029,8 +1054,32 @@
       ctx.lineWidth = 1.5 * (rect.width ? this.canvas.width / rect.width : 1);  // 1.5 CSS px
       ctx.strokeStyle = COLOURS[this.tool].replace(/[\d.]+\)$/, "1)");
       ctx.beginPath(); ctx.arc(cx, cy, Math.max(1, this.radius() * k), 0, 2 * Math.PI); ctx.stroke();
+      if (this.tool === "subject") target(ctx, cx, cy, this.radius() * k, px, true);
     }
   };
+  /* A subject click's mark: a ring at its brush (SUBJECT_MARK screen px at the least) and a
+     cross through its point, outlined dark so it shows on any photo; ``cursor``: only the
+     cross (the brush outline is drawn already). ``px``: canvas px per screen px. */
+  function target(ctx, x, y, r, px, cursor) {
+    var ring = Math.max(r, SUBJECT_MARK * px), arm = ring + 4 * px;
+    ctx.save();
+    [["rgba(0, 0, 0, 0.7)", 3.5], [COLOURS.subject.replace(/[\d.]+\)$/, "1)"), 1.5]].forEach(function (pen) {
+      ctx.strokeStyle = pen[0];
+      ctx.lineWidth = pen[1] * px;
+      ctx.beginPath();
+      if (!cursor) ctx.arc(x, y, ring, 0, 2 * Math.PI);
+      ctx.moveTo(x - arm, y); ctx.lineTo(x - ring / 3, y);
+      ctx.moveTo(x + ring / 3, y); ctx.lineTo(x + arm, y);
+      ctx.moveTo(x, y - arm); ctx.lineTo(x, y - ring / 3);
+      ctx.moveTo(x, y + ring / 3); ctx.lineTo(x, y + arm);
+      ctx.stroke();
+    });
+    if (!cursor) {
+      ctx.fillStyle = COLOURS.subject;
+      ctx.beginPath(); ctx.arc(x, y, 2.5 * px, 0, 2 * Math.PI); ctx.fill();
+    }
+    ctx.restore();
+  }
 
   Editor.prototype.csrf = function () {
     var input = this.form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -1121,6 +1170,7 @@
       var server = response.headers.get("X-Retouch-Ms");
       var mesh = response.headers.get("X-Retouch-Mesh") === "1";  // the last stroke: detail over a mesh
       var far = response.headers.get("X-Retouch-Far-Keep") || "";  // the last: a keep click far off
+      var subject = response.headers.get("X-Retouch-Subject") || "";  // the last: a subject click
       return response.blob().then(function (blob) {
         // kept whatever the list is now: a redo back to it shows it without asking again
         var entry = self.storePreview(key, blob);
@@ -1130,7 +1180,8 @@
         // said by previewLoaded with the stroke's report, once the picture is in: said here,
         // "Preview: 2 remove clicks · 781 ms. Enter applies." stood alone until the picture
         // had decoded and been compared (QA 2026-12-05 M1: read as no report at all)
-        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, far: far, ms: total,
+        self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, far: far,
+                         subject: subject, ms: total,
                          text: "Preview: " + self.describe() + " · " + total + " ms" +
                                (server ? " (server " + server + " ms)" : "") + ". " +
                                (touchFirst() ? "Apply saves it." : "Enter applies.") };
@@ -1421,6 +1472,7 @@
       now.n = job.strokes.length;
       now.mesh = !!job.mesh;
       now.far = job.far || "";
+      now.subject = job.subject || "";
     } else {
       now = this.alphas[job.key];
     }
@@ -1505,6 +1557,9 @@
      its brush: "done" (DONE_SHARE of it already kept / removed), "missed" (as much the other
      way: the stroke did not take it) or "partly". */
   function underVerdict(alpha, stroke, scale) {
+    // a subject click that changed nothing: the cutout held only the part under it, or held
+    // nothing there (the server's word, X-Retouch-Subject, says which when it is the last)
+    if (stroke.kind === "subject") return productShare(alpha, stroke, scale, 1, function (a) { return a > 0; }) > 0 ? "alone" : "empty";
     if (stroke.kind === "detail") {
       // soft alpha under it that the matte left as it was fits the photo already (QA
       // 2026-12-05: "found no soft edge" was said over a wire-mesh cup's soft body)
@@ -1584,7 +1639,9 @@
     "remove partly": "did not take the kept part of what it covers: too like the product (or " +
                      "too joined to it) for a click to take",
     "detail edge": "found no soft edge to fade under it",
-    "detail settled": "found the soft alpha under it already fitting the photo"
+    "detail settled": "found the soft alpha under it already fitting the photo",
+    "subject alone": "found the part you clicked is all the cutout holds: nothing else to clear",
+    "subject empty": "found nothing the cutout holds under it (hatched = removed)"
   };
   // a burst's words, per kind of stroke and verdict: "what they cover ..."
   var BRIEF = {
@@ -1592,7 +1649,8 @@
     "keep partly": "is partly removed, not taken", "remove done": "is already removed",
     "remove missed": "is kept, not taken", "remove partly": "is partly kept, not taken",
     "detail edge": "has no soft edge to fade",
-    "detail settled": "has soft alpha that already fits the photo"
+    "detail settled": "has soft alpha that already fits the photo",
+    "subject alone": "is all the cutout holds", "subject empty": "holds nothing of the cutout"
   };
   function strokeName(s) { return NAMES[s.kind].toLowerCase() + (s.points.length === 1 ? " click" : " stroke"); }
   function counted(list) {  // "2 remove clicks, 1 keep click"
@@ -1626,7 +1684,9 @@
     var lost = burst.filter(function (s) { return s.kind === "detail"; });
     // a keep click far off the cutout says what it added in the server's words (FAR_KEEP)
     var far = n === 1 && burst[0].kind === "keep" && burst[0].points.length === 1 ? FAR_KEEP[now.far] || "" : "";
-    var beyond = far ? 0 : farFrom(before, now, burst, k);
+    // a subject click clears parts far from itself: that is what it is for
+    var chose = burst.some(function (s) { return s.kind === "subject"; });
+    var beyond = far || chose ? 0 : farFrom(before, now, burst, k);
     if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
@@ -1672,6 +1732,19 @@
       }
       return;
     }
+    var cleared = /^parts:(\d+)$/.exec(now.subject || "");
+    if (total >= 4 && n === 1 && burst[0].kind === "subject" && cleared) {
+      // "Kept only the part you clicked: cleared 3 other parts, 12.4 % of the cutout (red)"
+      var m = parseInt(cleared[1], 10), gone = change.taken + change.faded;
+      var pctOf = Math.round(gone / Math.max(change.had || now.a.length, 1) * 1000) / 10;
+      this.form.dataset.rtSubject = now.subject + ":" + count;
+      tell([["Kept only the part you clicked: cleared " +
+             (m ? m + " other part" + (m === 1 ? "" : "s") : "loose bits around it") + ", " +
+             (pctOf < 0.1 ? "< 0.1" : String(pctOf)) + " % of the " + (change.had ? "cutout" : "photo") + " (red).", true],
+            ["If the product has more parts, Keep-click" + (touchFirst() ? "" : " (K)") + " each to bring it back.", false],
+            [undo, true]]);
+      return;
+    }
     if (total >= 4 && far) {
       this.form.dataset.rtFarKeep = now.far + ":" + count;
       var spot = now.far === "spot";
@@ -1711,6 +1784,9 @@
     // Nothing (or a few pixels) changed: why, from what lies under each stroke (QA
     // 2026-12-03: "already kept" was said of a keep click on removed, hatched tissue)
     var verdicts = burst.map(function (s) { return s.kind + " " + underVerdict(before, s, k); });
+    if (burst[n - 1].kind === "subject" && now.subject) {
+      verdicts[n - 1] = "subject " + (now.subject === "none" ? "empty" : "alone");
+    }
     var lead = total ? "Next to nothing changed (" + total + " px)" : "Nothing changed";
     var said = [];
     if (n === 1) {
@@ -1734,6 +1810,10 @@
     var missed = function (kind) {
       return verdicts.some(function (v) { return v === kind + " missed" || v === kind + " partly"; });
     };
+    if (verdicts.indexOf("subject empty") >= 0) {
+      tips.push("Click on the product itself; if the cutout lost it, bring it back with Keep" +
+                (keys ? " (K)" : "") + " first.");
+    }
     var paint = [missed("keep") ? "Keep" + (keys ? " (K)" : "") : "",
                  missed("remove") ? "Remove" + (keys ? " (R)" : "") : ""].filter(Boolean);
     if (paint.length) {
@@ -1942,6 +2022,7 @@
     else if (key === "k") ed.setTool("keep");
     else if (key === "r") ed.setTool("remove");
     else if (key === "d") ed.setTool("detail");
+    else if (key === "s") ed.setTool("subject");
     else if (key === "o") ed.toggleStrokes();
     else if (key === "h") ed.setFaint(!ed.faint);
     else if (key === "z") ed.cycleZoom();

@@ -1593,6 +1593,7 @@ def still_engine(monkeypatch):
             self.rgba = rgba.copy()
             self.timings: dict = {}
             self.far_keep = ""  # nothing added, far or near
+            self.subject = ""  # no subject click chose a part
 
     monkeypatch.setattr(previews, "retouch_apply",
                         lambda rgb, alpha, strokes, previous, **kw: Unchanged(previous))

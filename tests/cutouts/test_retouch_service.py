@@ -414,3 +414,37 @@ def test_it_applies_with_the_graph_cuts_its_previews_shared(settings, tmp_path, 
     assert (alone.alpha != alpha).sum() > 1000
     assert np.array_equal(shared.alpha, alone.alpha)
     assert np.array_equal(shared.rgba, alone.rgba)
+
+
+def _two_parts(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """A photo and a cutout holding two parts: the product on the left, a poster the model
+    also kept on the right (dev 155's graffiti beside the skater)."""
+    rgb = np.full((height, width, 3), 120, np.uint8)
+    rgba = np.zeros((height, width, 4), np.uint8)
+    for x0, x1, colour in [(0.1, 0.4, (200, 40, 30)), (0.6, 0.9, (30, 60, 200))]:
+        box = (slice(int(0.2 * height), int(0.8 * height)), slice(int(x0 * width), int(x1 * width)))
+        rgb[box] = colour
+        rgba[box] = (*colour, 255)
+    return rgb, rgba
+
+
+def test_it_applies_a_subject_click_at_full_size_as_its_preview_showed():
+    from cutouts.imaging.strokes import strokes_from_json
+
+    rgb, rgba = _two_parts(1600, 1200)  # above the cut's 1024 px: the Apply reduces it
+    strokes = strokes_from_json([{"kind": "subject", "radius": 12, "points": [[400, 600]]}])
+    base = previews.retouch_base_from_images(Image.fromarray(rgb), Image.fromarray(rgba))
+    png, _, words = previews.retouch_preview_render(base, strokes)
+    assert words == {"far_keep": "", "subject": "parts:1"}
+    shown = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
+    applied = retouch.retouch_apply(rgb, np.ascontiguousarray(rgba[..., 3]), strokes, rgba,
+                                    far_keep=False)
+    assert applied.alpha[600, 400] == 255 and not applied.alpha[:, 800:].any()
+    assert np.array_equal(retouch.retouch_reduce(applied.alpha, 1024) >= 128, shown >= 128)
+
+
+def test_it_refuses_a_second_subject_click_with_a_clear_message():
+    click = {"kind": "subject", "radius": 8, "points": [[10, 10]]}
+    with pytest.raises(ReviewError, match="stroke 2: only one subject click per list "
+                                          r"\(stroke 1 is one\); undo it to choose another part"):
+        retouch.strokes_parse([click, click], size=(640, 480))

@@ -424,6 +424,25 @@ def test_it_tells_the_editor_what_a_keep_click_far_from_the_cutout_added(
     assert response.get("X-Retouch-Far-Keep") is None
 
 
+def test_it_tells_the_editor_what_a_subject_click_cleared(client, make_assets, fake_model):
+    """qa40b U: retouch.js says how many other parts a subject click cleared, or that it
+    found nothing held under it (the fake model holds one centred box)."""
+    client.force_login(reviewer())
+    (cutout,) = done_cutouts(make_assets(1))
+    url = reverse("cutouts:retouch_preview", args=[cutout.pk])
+    subject = {"kind": "subject", "radius": 8, "points": [[320, 240]]}
+    keep = {"kind": "keep", "radius": 8, "points": [[330, 250]]}
+    for strokes, said in [([subject], "parts:0"),
+                          ([{**subject, "points": [[20, 20]]}], "none"),
+                          ([subject, keep], None)]:  # the last stroke only
+        response = _json_post(client, url, {"strokes": strokes})
+        assert response.status_code == 200
+        assert response.get("X-Retouch-Subject") == said, strokes
+    response = _json_post(client, url, {"strokes": [subject, keep, subject]})
+    assert response.status_code == 400
+    assert "stroke 3: only one subject click per list" in response.json()["error"]
+
+
 def test_it_applies_strokes_from_the_card_as_a_polling_interactive_version(
         client, cutouts, monkeypatch, django_capture_on_commit_callbacks):
     from cutouts.services import runs

@@ -33,6 +33,12 @@ def test_it_round_trips_strokes_through_json():
     ([{"kind": "keep", "radius": 3, "points": [[1, float("nan")]]}], "must be finite"),
     ([{"kind": "keep", "radius": 3, "points": [[1, True]]}], "must be a number"),
     (["keep"], "must be an object"),
+    ([{"kind": "subject", "radius": 3, "points": [[1, 2], [5, 6]]}],
+     "stroke 1: a subject stroke is one click (one point), got 2 points"),
+    ([{"kind": "keep", "radius": 3, "points": [[1, 2]]},
+      {"kind": "subject", "radius": 3, "points": [[1, 2]]},
+      {"kind": "subject", "radius": 3, "points": [[9, 9]]}],
+     "stroke 3: only one subject click per list (stroke 2 is one)"),
 ])
 def test_it_rejects_bad_json_with_a_clear_message(bad, message):
     with pytest.raises(ValueError) as exc:
@@ -73,3 +79,19 @@ def test_it_rasterises_a_tile_window_like_the_whole_image():
     whole = rasterise(strokes, (100, 120))
     tile = rasterise(strokes, (50, 60), origin=(40, 30))
     assert np.array_equal(tile, whole[30:80, 40:100])
+
+
+def test_it_round_trips_a_subject_click_and_paints_no_brush_for_it():
+    strokes = [Stroke("subject", 6.0, ((10.0, 20.0),)), Stroke("keep", 3.0, ((1.0, 1.0),))]
+    data = json.loads(json.dumps(strokes_to_json(strokes)))
+    assert data[0] == {"kind": "subject", "radius": 6.0, "points": [[10.0, 20.0]]}
+    assert strokes_from_json(data) == strokes
+    # it chooses a part of the cutout (imaging.subject): no keep, remove or detail brush
+    labels = rasterise(strokes[:1], (40, 40))
+    assert (labels == NONE).all()
+    assert strokes[0].scaled(0.5) == Stroke("subject", 3.0, ((5.0, 10.0),))
+
+
+def test_it_refuses_a_painted_subject_stroke():
+    with pytest.raises(ValueError, match="one click"):
+        Stroke("subject", 4.0, ((1.0, 1.0), (5.0, 5.0)))
