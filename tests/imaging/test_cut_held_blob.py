@@ -17,7 +17,9 @@ from cutouts.imaging.retouch_cut import DEFAULT, Params, _held_like_line, _marke
 from cutouts.imaging.strokes import Stroke, rasterise
 
 H, W = 240, 360
-OFF = Params(paint_blob_held=0)  # the rule turned off: what a stroke took before
+# the rule turned off (and _doubt_beyond, which spares such a part beyond the brush of a
+# stroke that marks no blob): what a stroke took before
+OFF = Params(paint_blob_held=0, paint_beyond_held=0)
 TAN = (190, 140, 110)
 
 
