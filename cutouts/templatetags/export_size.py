@@ -54,6 +54,25 @@ def export_shortfall(cutout: Any) -> ExportSize | None:
 
 
 @register.simple_tag
+def export_needs(short: ExportSize) -> str:
+    """``{% export_needs short %}``: which marketplace needs what long side, the least need
+    first, presets of one need together: "Etsy needs at least 264 px", "Amazon main image
+    needs at least 212 px, Walmart 233 px, Etsy 264 px" (QA qa41a, 2026-12-06: "marketplace
+    images need at least 263 px" read as every marketplace's need where only Etsy's was;
+    Walmart's 233 px passed a 240 px product)."""
+    by_need: dict[int, list[str]] = {}
+    for label, need in sorted(zip(short.refused_labels, short.needs, strict=True),
+                              key=lambda pair: pair[1]):
+        by_need.setdefault(need, []).append(label)
+    parts: list[str] = []
+    for need, labels in by_need.items():
+        names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        verb = ("needs" if len(labels) == 1 else "need") + " at least " if not parts else ""
+        parts.append(f"{names} {verb}{need} px")
+    return ", ".join(parts)
+
+
+@register.simple_tag
 def enlargement_limit() -> str:
     """The limit as the compliance message prints it (``8``)."""
     return f"{MAX_ENLARGEMENT:g}"

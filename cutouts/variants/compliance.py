@@ -471,6 +471,10 @@ class ExportSize:
     refused_by: tuple[str, ...] = ()
     refused_labels: tuple[str, ...] = ()
     limit: float = MAX_ENLARGEMENT
+    #: the long side each of ``refused_by`` needs (same order): the card names which
+    #: marketplace needs what, not the largest need as every marketplace's (QA qa41a,
+    #: 2026-12-06: "marketplace images need at least 263 px" where only Etsy did)
+    needs: tuple[int, ...] = ()
     #: which side ``product_px`` measures, "wide" or "tall" (as :func:`layout.long_side`
     #: names it): "112 px across" read as the width of a tall product
     side: str = "wide"
@@ -535,21 +539,23 @@ def export_size(box_w: int, box_h: int, presets: Iterable[Preset] | None = None,
         return _default_export_size(w, h, fill)
     longest = max(w, h)
     needed = MIN_PRODUCT_PX
-    refused: list[Preset] = []
+    refused: list[tuple[Preset, int]] = []
     for preset in presets:
         scale = _enlargement(preset, w, h, frame, fill)
         if scale is None:
             continue
-        if longest < MIN_PRODUCT_PX or enlarged_too_far(scale):
-            refused.append(preset)
+        least = MIN_PRODUCT_PX
         if enlarged_too_far(scale):
             c = scale * longest  # the scale at a long side L is c / L
             least = max(1, math.floor(c / (MAX_ENLARGEMENT + 0.05)))
             while enlarged_too_far(c / least):
                 least += 1
+            least = max(MIN_PRODUCT_PX, least)
             needed = max(needed, least)
-    return ExportSize(longest, needed, tuple(p.name for p in refused),
-                      tuple(p.label for p in refused),
+        if longest < MIN_PRODUCT_PX or enlarged_too_far(scale):
+            refused.append((preset, least))
+    return ExportSize(longest, needed, tuple(p.name for p, _ in refused),
+                      tuple(p.label for p, _ in refused), needs=tuple(n for _, n in refused),
                       side=long_side(box_w, box_h).rsplit(" ", 1)[1])
 
 

@@ -51,6 +51,14 @@
   // the graffiti took 7,024 px of the skater up to 102 px beyond its brush, and the report said
   // only "took 0.6 % of the cutout (red)").
   var FAR_CUT_MIN = 100;
+  // ...but not the piece a keep or remove stroke lands on, gone whole (a remove) or brought
+  // back whole (a keep): the piece is what the stroke was for, however far it reaches (QA
+  // qa41a, 2026-12-06, dev "bool": a remove click well inside the second person, as the flag's
+  // advice says, took him whole and the report said "changed 57794 px far from the brush").
+  // Whole: at most PIECE_LEFT of the piece (alpha >= 128) held on the other side of the
+  // stroke. A piece partly taken (dev 155: a remove on the graffiti took the skater's legs
+  // joined to it, her torso stayed) is still named.
+  var PIECE_LEFT = 0.02;
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
   // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush
   // when soft alpha was SOFT_BRUSH_SHARE of what its brush covered: a soft area, as hair or
@@ -1324,15 +1332,97 @@
 
   /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
      size) more than FAR_PX px beyond every brush of ``strokes`` (image px, times ``scale``
-     on this grid). */
+     on this grid), but for the pieces keep and remove strokes took or brought back whole
+     (``wholePieces``). */
   function farFrom(before, now, strokes, scale) {
     var near = reachMask(now.w, now.h, strokes, scale, function (r) { return r + FAR_PX; }).near;
-    var far = 0;
+    var moved = new Uint8Array(now.a.length), far = 0;
     for (var k = 0; k < now.a.length; k++) {
       var d = now.a[k] - before.a[k];
-      if ((d >= CHANGE_MIN || d <= -CHANGE_MIN) && !near[k]) far++;
+      if (d >= CHANGE_MIN || d <= -CHANGE_MIN) {
+        moved[k] = 1;
+        if (!near[k]) far++;
+      }
     }
+    if (!far) return 0;
+    var whole = wholePieces(before, now, strokes, scale, moved);
+    if (!whole) return far;
+    far = 0;
+    for (k = 0; k < now.a.length; k++) if (moved[k] && !near[k] && !whole[k]) far++;
     return far;
+  }
+
+  /* The change (``moved``: 1 where the alpha moved by CHANGE_MIN or more) that is a piece a
+     keep or remove stroke of ``strokes`` lands on, taken whole (a remove: the piece of
+     ``before`` held at 128 or more, all but PIECE_LEFT of it below 128 in ``now``) or brought
+     back whole (a keep: the same, ``now`` and ``before`` swapped), with its rim (HAZE_RIM px),
+     as far as it joins the change under the brush: a mask (1 = such change), or null. */
+  function wholePieces(before, now, strokes, scale, moved) {
+    var w = now.w, h = now.h, n = w * h, whole = null;
+    strokes.forEach(function (s) {
+      if (s.kind !== "keep" && s.kind !== "remove") return;
+      var held = s.kind === "remove" ? before.a : now.a, other = s.kind === "remove" ? now.a : before.a;
+      var brush = reachMask(w, h, [s], scale, function (r) { return Math.max(r, 1); });
+      var b = brush.box, piece = new Uint8Array(n), stack = [], seeds = [];
+      // the held pieces under the brush (8-connected), and how much of each the other side holds
+      for (var y = b.y0; y <= b.y1; y++) {
+        for (var x = b.x0; x <= b.x1; x++) {
+          var k = y * w + x;
+          if (!brush.near[k] || piece[k] || held[k] < 128) continue;
+          var size = 0, left = 0, members = [k];
+          piece[k] = 1; stack.push(k);
+          while (stack.length) {
+            var i = stack.pop(), ix = i % w, iy = (i - ix) / w;
+            size++;
+            if (other[i] >= 128) left++;
+            for (var dy = -1; dy <= 1; dy++) {
+              for (var dx = -1; dx <= 1; dx++) {
+                var jx = ix + dx, jy = iy + dy, j = jy * w + jx;
+                if (jx < 0 || jy < 0 || jx >= w || jy >= h || piece[j] || held[j] < 128) continue;
+                piece[j] = 1; stack.push(j); members.push(j);
+              }
+            }
+          }
+          if (left <= PIECE_LEFT * size) seeds.push(members);
+        }
+      }
+      if (!seeds.length) return;
+      // the whole pieces with their rim: a piece's anti-aliased edge moves with it
+      var gone = new Uint8Array(n), grown = new Uint8Array(n);
+      seeds.forEach(function (m) { m.forEach(function (i) { gone[i] = 1; }); });
+      for (var gy = 0; gy < h; gy++) {          // rows, then columns: a square of HAZE_RIM
+        for (var gx = 0; gx < w; gx++) {
+          if (!gone[gy * w + gx]) continue;
+          for (var ox = Math.max(0, gx - HAZE_RIM); ox <= Math.min(w - 1, gx + HAZE_RIM); ox++) grown[gy * w + ox] = 1;
+        }
+      }
+      gone.fill(0);
+      for (gy = 0; gy < h; gy++) {
+        for (gx = 0; gx < w; gx++) {
+          if (!grown[gy * w + gx]) continue;
+          for (var oy = Math.max(0, gy - HAZE_RIM); oy <= Math.min(h - 1, gy + HAZE_RIM); oy++) gone[oy * w + gx] = 1;
+        }
+      }
+      // ...as far as the change runs on from under the brush through them
+      whole = whole || new Uint8Array(n);
+      for (y = b.y0; y <= b.y1; y++) {
+        for (x = b.x0; x <= b.x1; x++) {
+          k = y * w + x;
+          if (brush.near[k] && moved[k] && gone[k] && !whole[k]) { whole[k] = 1; stack.push(k); }
+        }
+      }
+      while (stack.length) {
+        var c = stack.pop(), cx = c % w, cy = (c - cx) / w;
+        for (var ey = -1; ey <= 1; ey++) {
+          for (var ex = -1; ex <= 1; ex++) {
+            var qx = cx + ex, qy = cy + ey, q = qy * w + qx;
+            if (qx < 0 || qy < 0 || qx >= w || qy >= h || whole[q] || !moved[q] || !gone[q]) continue;
+            whole[q] = 1; stack.push(q);
+          }
+        }
+      }
+    });
+    return whole;
   }
 
   /* A productShare test: faint alpha (1..127) more than HAZE_RIM px from what ``alpha`` holds

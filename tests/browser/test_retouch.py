@@ -2441,6 +2441,78 @@ def test_it_names_what_a_remove_stroke_took_far_from_its_brush(live_server, page
     assert "check there" not in quiet and quiet.startswith("The last remove stroke took "), quiet
 
 
+def test_it_does_not_name_the_piece_a_remove_click_took_whole_as_far(live_server, page,
+                                                                     stained, log_in):
+    """QA qa41a (2026-12-06, dev "bool"): the flag's advice says to Remove-click the other
+    object well inside it so it goes whole; doing so (the cutout held two people) reported
+    "but changed 57794 px far from the brush: check there" every time. The piece a remove
+    click lands on, taken whole with its rim, is what the click was for; a piece joined to it
+    and only partly taken (dev 155: the skater's legs went with the graffiti, her torso
+    stayed) is still named, and so is a piece the click does not land on."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""() => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        const box = (a, x0, y0, x1, y1, v) => {
+            for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) a[y * w + x] = v;
+        };
+        for (const scene of ['whole', 'partly', 'elsewhere']) {
+            const before = {w: w, h: h, a: new Uint8Array(w * h)};
+            box(before.a, 10, 20, 90, 280, 255);        // the person kept
+            box(before.a, 198, 28, 362, 282, 90);       // the other person's soft rim ...
+            box(before.a, 200, 30, 360, 280, 255);      // ... and the other person
+            if (scene === 'partly') box(before.a, 360, 100, 395, 200, 255);  // a skater joined
+            const now = {w: w, h: h, a: before.a.slice()};
+            box(now.a, 198, 28, 362, 282, 0);           // the other person gone whole
+            if (scene === 'partly') box(now.a, 360, 100, 380, 120, 0);   // ... and her legs
+            if (scene === 'elsewhere') box(now.a, 10, 20, 90, 30, 0);    // the kept one's head
+            const click = {kind: 'remove', radius: 10 / k, points: [[280 / k, 150 / k]]};
+            ed.strokes = [click];
+            ed.report(before, now, [click], 1);
+            out.push([ed.saidText, window.cutroomRetouch.farFrom(before, now, [click], k)]);
+        }
+        return out;
+    }""")
+    (whole, none), (partly, legs), (elsewhere, head) = got
+    assert none == 0 and "far from the brush" not in whole, whole
+    assert whole.startswith("The last remove click took "), whole
+    # the far count is then all the burst changed past its reach: the person, her legs
+    assert legs > 30000 and f"but changed {legs} px far from the brush: check there" in partly
+    assert head == 800 and "but changed 800 px far from the brush: check there" in elsewhere
+
+
+def test_it_does_not_name_the_piece_a_keep_stroke_brought_back_whole_as_far(live_server, page,
+                                                                          stained, log_in):
+    """The keep side of qa41a's far words: a keep stroke on a piece the cutout had removed
+    that brings it back whole is not told of a far change; one that brings back only part of
+    a piece the cutout held the rest of (a keep that reached into what was taken) still is."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""() => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        const box = (a, x0, y0, x1, y1, v) => {
+            for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) a[y * w + x] = v;
+        };
+        for (const scene of ['whole', 'joined']) {
+            const before = {w: w, h: h, a: new Uint8Array(w * h)};
+            box(before.a, 10, 20, 90, 280, 255);        // the product kept
+            if (scene === 'joined') box(before.a, 200, 250, 360, 280, 255);  // its base, kept
+            const now = {w: w, h: h, a: before.a.slice()};
+            box(now.a, 200, 30, 360, 280, 255);         // the piece brought back
+            const stroke = {kind: 'keep', radius: 10 / k,
+                            points: [[270 / k, 150 / k], [290 / k, 150 / k]]};
+            ed.strokes = [stroke];
+            ed.report(before, now, [stroke], 1);
+            out.push([ed.saidText, window.cutroomRetouch.farFrom(before, now, [stroke], k)]);
+        }
+        return out;
+    }""")
+    (whole, none), (joined, part) = got
+    assert none == 0 and "far from the brush" not in whole, whole
+    assert whole.startswith("The last keep stroke added "), whole
+    assert part > 100 and f"but changed {part} px far from the brush: check there" in joined
+
+
 def test_it_names_remove_not_the_detail_brush_for_what_a_keep_stroke_raised_far_from_it(
         live_server, page, stained, log_in):
     """QA qa40b W-C (2026-12-06, dev 053): a keep stroke on a foreleg the cutout held soft

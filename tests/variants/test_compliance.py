@@ -579,6 +579,11 @@ def test_it_tells_which_marketplaces_would_refuse_a_small_product_for_its_size()
     assert not export_size(233, 233).too_small
     assert not too_small_for_export({"product_px": [233, 233]})
     assert export_size(232, 232).refused_by == ("walmart",)
+    # each refusing preset's own need, in the same order (QA qa41a: the card named Etsy's
+    # need as every marketplace's)
+    assert dict(zip(size.refused_by, size.needs, strict=True))["walmart"] == 233
+    assert dict(zip(size.refused_by, size.needs, strict=True))["amazon_main"] == 212
+    assert max(size.needs) == size.needed_px
     # Amazon's 2000 px canvas (1700 px of product) refuses under 212 px, as compliance does
     amazon = [PRESETS["amazon_main"]]
     assert export_size(211, 200, amazon).too_small
