@@ -1,6 +1,5 @@
-"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|beside|solid|graze|matte|speed|
-profile
-commands."""
+"""``python -m cutouts.imaging``: cut|bench|models|clicks|detail|beside|solid|graze|replay|matte|
+speed|profile commands."""
 
 from __future__ import annotations
 
@@ -216,6 +215,40 @@ def cmd_graze(args: argparse.Namespace) -> int:
                                   images_dir=args.images_dir, masks_dir=args.masks_dir)
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from . import replay_protocol
+
+    names = set(args.cases.split(",")) if args.cases else None
+    eval_dir = args.eval_dir or replay_protocol.EVAL_DIR
+    if args.check:
+        try:
+            cases = replay_protocol.read_cases(args.case_files or [replay_protocol.CASES_FILE])
+            replay_protocol.check_cases(cases, eval_dir)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{len(cases)} replay cases OK on {len({c.photo for c in cases})} photos")
+        return 0
+    old = None
+    if args.against:
+        try:
+            old = json.loads(Path(args.against).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"error: --against {args.against}: {exc}", file=sys.stderr)
+            return 2
+    reports: list[dict[str, Any]] = []
+
+    def run(**kw: Any) -> None:
+        reports.append(replay_protocol.run_replay(**kw))
+
+    rc = _run_retouch_benchmark(args, run, replay_protocol.progress_line,
+                                case_files=args.case_files or None, eval_dir=eval_dir,
+                                names=names)
+    if old is not None and reports:
+        print(replay_protocol.compare(old, reports[0]))
+    return rc
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m cutouts.imaging")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -312,6 +345,24 @@ def main(argv: list[str] | None = None) -> int:
     gz.add_argument("--baseline", action="store_true",
                     help="also run the baseline (the strokes' disks painted on the cutout)")
     gz.set_defaults(func=cmd_graze)
+
+    rp = sub.add_parser("replay", parents=[protocol],
+                        help="replay reviewers' real stroke lists (cases) on the eval photos, "
+                             "after each stroke, scored against the truth")
+    rp.add_argument("case_files", nargs="*", metavar="CASES.json",
+                    help="case files: {\"cases\": [...]}, a list or one case (default: "
+                         "cutouts/imaging/replay_cases.json)")
+    rp.add_argument("--eval-dir", default=None,
+                    help="the eval sets' folder, holding dev/ and soft-dev/ (default: "
+                         "../shared/eval beside this checkout)")
+    rp.add_argument("--cases", default=None, help="comma list of case names to run")
+    rp.add_argument("--check", action="store_true",
+                    help="only check the case files and their photos, replay nothing")
+    rp.add_argument("--baseline", action="store_true",
+                    help="also run the baseline (the strokes' disks painted on the cutout)")
+    rp.add_argument("--against", default=None, metavar="OLD.json",
+                    help="compare case by case with another run's --json (old engine vs this)")
+    rp.set_defaults(func=cmd_replay)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")
     t.add_argument("images_dir")
