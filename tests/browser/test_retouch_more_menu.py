@@ -69,3 +69,22 @@ def test_it_closes_more_on_esc_on_the_card_and_leaves_the_retouch_view_open(
     expect(stage).to_be_visible()  # the first Esc closed only "More"
     page.keyboard.press("Escape")
     expect(stage).to_be_hidden()
+
+
+def test_it_closes_more_and_says_what_subject_does_when_it_is_picked_there(
+        live_server, page, session_for, make_cutouts):
+    # QA verify41: picked under More on a phone, Subject left the panel over the product it
+    # is for, with no lit button and no word of what it does
+    cutout = _cutout(make_cutouts)
+    session_for(page, reviewer())
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
+    editor = page.locator("#retouch-main [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-ready", "1")
+    more = _open_more(editor)
+    editor.locator(".rt-more .rt-subject-more").click()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(editor.locator(".rt-more")).to_be_hidden()
+    expect(editor.locator(".rt-subject-more")).to_have_attribute("aria-pressed", "true")
+    expect(editor.locator("[data-rt-status]")).to_contain_text(
+        "Subject: tap the product once; the cutout keeps only the part joined to it")
