@@ -1220,12 +1220,11 @@ def _box(m: np.ndarray, pad: int) -> tuple[slice, slice]:
             slice(max(0, int(xs[0]) - pad), min(w, int(xs[-1]) + pad + 1)))
 
 
-def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
-                s: float) -> np.ndarray | None:
-    """The share of the base alpha the fading strands keep (FADE_RUN), on the working grid
-    (0 elsewhere), or None where nothing fades. Each plane is read in a box that holds all
-    it depends on (so the result is the whole grid's): every compose of a list with a painted
-    remove stroke calls this."""
+def _painted_take(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke], s: float
+                  ) -> tuple[list[Stroke], np.ndarray, list[float]] | None:
+    """The painted remove strokes on the working grid, what the cut took of what the model
+    held (``taken``) and the brushes' radii for the fade (at least FADE_R_MIN), or None when
+    there is no painted remove stroke or nothing taken: what _fade_plane and _mass_plane read."""
     painted = [st.scaled(s) if s < 1.0 else st for st in strokes
                if st.kind == "remove" and len(st.points) > 1]
     if not painted:
@@ -1233,8 +1232,20 @@ def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
     taken = (prior_w >= 0.5) & ~seg_w
     if not taken.any():
         return None
+    return painted, taken, [max(st.radius, FADE_R_MIN) for st in painted]
+
+
+def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
+                s: float) -> np.ndarray | None:
+    """The share of the base alpha the fading strands keep (FADE_RUN), on the working grid
+    (0 elsewhere), or None where nothing fades. Each plane is read in a box that holds all
+    it depends on (so the result is the whole grid's): every compose of a list with a painted
+    remove stroke calls this."""
+    got = _painted_take(seg_w, prior_w, strokes, s)
+    if got is None:
+        return None
+    painted, taken, radii = got
     hw = seg_w.shape
-    radii = [max(st.radius, FADE_R_MIN) for st in painted]
     ks = sorted({max(1, int(round(FADE_OPEN * r))) for r in radii})
     # the opening reads 2k px round a pixel: a box 2k + 1 px round the take opens as the grid
     tb = _box(taken, 2 * ks[-1] + 1)
@@ -1320,15 +1331,11 @@ def _mass_plane(seg_w: np.ndarray, prior_w: np.ndarray, rgb_w: np.ndarray, strok
     """The share of the base alpha the parts of the painted remove strokes' take that their
     cores do not reach keep (MASS_STEP), on the working grid (0 elsewhere), or None where
     nothing fades."""
-    painted = [st.scaled(s) if s < 1.0 else st for st in strokes
-               if st.kind == "remove" and len(st.points) > 1]
-    if not painted:
+    got = _painted_take(seg_w, prior_w, strokes, s)
+    if got is None:
         return None
-    taken = (prior_w >= 0.5) & ~seg_w
-    if not taken.any():
-        return None
+    painted, taken, radii = got
     hw = seg_w.shape
-    radii = [max(st.radius, FADE_R_MIN) for st in painted]
     # read in the box of the take and the brushes: every plane below depends only on pixels
     # in it (a distance to a brush inside it, a reach inside the take), so it is the grid's
     box = taken.copy()
