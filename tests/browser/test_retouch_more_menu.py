@@ -31,6 +31,17 @@ def _open_more(editor):
     return more
 
 
+def _phone_editor(live_server, page, session_for, make_cutouts):
+    """The retouch page's editor on a phone-sized screen, ready."""
+    cutout = _cutout(make_cutouts)
+    session_for(page, reviewer())
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
+    editor = page.locator("#retouch-main [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-ready", "1")
+    return editor
+
+
 def _esc_closes(page, editor, more) -> None:
     # the focus elsewhere in the panel (its Strokes switch), as after using one of its tools
     editor.locator(".rt-more [data-rt-overlay]").focus()
@@ -43,12 +54,7 @@ def _esc_closes(page, editor, more) -> None:
 
 def test_it_closes_more_on_esc_on_the_retouch_page(live_server, page, session_for,
                                                    make_cutouts):
-    cutout = _cutout(make_cutouts)
-    session_for(page, reviewer())
-    page.set_viewport_size(PHONE)
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
-    editor = page.locator("#retouch-main [data-retouch]")
-    expect(editor).to_have_attribute("data-rt-ready", "1")
+    editor = _phone_editor(live_server, page, session_for, make_cutouts)
     more = _open_more(editor)
     _esc_closes(page, editor, more)
 
@@ -75,12 +81,7 @@ def test_it_closes_more_and_says_what_subject_does_when_it_is_picked_there(
         live_server, page, session_for, make_cutouts):
     # QA verify41: picked under More on a phone, Subject left the panel over the product it
     # is for, with no lit button and no word of what it does
-    cutout = _cutout(make_cutouts)
-    session_for(page, reviewer())
-    page.set_viewport_size(PHONE)
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
-    editor = page.locator("#retouch-main [data-retouch]")
-    expect(editor).to_have_attribute("data-rt-ready", "1")
+    editor = _phone_editor(live_server, page, session_for, make_cutouts)
     more = _open_more(editor)
     editor.locator(".rt-more .rt-subject-more").click()
     expect(more).to_have_attribute("aria-expanded", "false")
