@@ -10,6 +10,7 @@ upsampled tile by tile, and the strokes themselves are rasterised at full resolu
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -449,6 +450,27 @@ def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes
     return out
 
 
+# A debug-only check of _shared_detail's invariant (its key leaves out the alpha the solve
+# starts from: hashing it was +3 % a preview): with this set (tests/imaging/conftest.py sets
+# it), the first alpha seen under a key (and store folder) is remembered, in this process only, and
+# another alpha under the same key raises. Off (and under ``python -O``) it costs one test.
+CHECK_SHARED_ENV = "CUTROOM_CHECK_SHARED_DETAIL"
+_SHARED_STARTS: dict[tuple[str, str], bytes] = {}
+_SHARED_STARTS_MAX = 256
+
+
+def _check_shared_start(key: tuple[str, str], out: np.ndarray) -> None:
+    got = hashlib.blake2b(np.ascontiguousarray(out).data, digest_size=16).digest()
+    with _UNHELD_LOCK:
+        seen = _SHARED_STARTS.setdefault(key, got)
+        while len(_SHARED_STARTS) > _SHARED_STARTS_MAX:
+            del _SHARED_STARTS[next(iter(_SHARED_STARTS))]
+    if seen != got:
+        raise AssertionError(
+            "_shared_detail: another start alpha under one key (its caller did not pass the "
+            "compose of those strokes on that cut)")
+
+
 def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
                    steps: StepStore | None, cut_key: Any, *,
                    colours: bool = True) -> list[DetailColours]:
@@ -475,6 +497,10 @@ def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
     hsh.update(f"{getattr(solver, '__module__', '')}.{getattr(solver, '__qualname__', '')}"
                .encode())
     key = f"detail|{_shared_key(cut_key)}|{hsh.hexdigest()}"
+    # the store's folder too: another folder's records are another photo's solves
+    checked = (str(steps.root), key) if __debug__ and os.environ.get(CHECK_SHARED_ENV) else None
+    if checked is not None:
+        _check_shared_start(checked, out)
     got = steps.load_changes(key, out.size)
     if got is not None:
         np.put(out, got[0], got[1])
@@ -1272,8 +1298,7 @@ def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
                    min(hw[0], max(tb[0].stop, int(y1) + 3)))
         bx = slice(max(0, min(tb[1].start, int(x0) - 2)),
                    min(hw[1], max(tb[1].stop, int(x1) + 3)))
-        brush = rasterise([st], (by.stop - by.start, bx.stop - bx.start),
-                          origin=(bx.start, by.start))
+        brush = _brush_in(st, hw, by, bx)
         d = cv2.distanceTransform((brush == 0).view(np.uint8), cv2.DIST_L2, 5)
         d = d[tb[0].start - by.start:tb[0].stop - by.start,
               tb[1].start - bx.start:tb[1].stop - bx.start]
@@ -1380,6 +1405,46 @@ def _mass_plane(seg_w: np.ndarray, prior_w: np.ndarray, rgb_w: np.ndarray, strok
             continue
         plane[bb][c] = share[c]
     return plane if plane.any() else None
+
+
+# Each painted remove stroke's brush on the working grid, rasterised in its own box: every
+# compose of a list with one (each preview composes the whole list again) reads it for
+# _fade_plane, and rasterising it there was ~60 % of that (its Python loop per segment);
+# docs/review.md, 2026-12-06 cost41. Keyed by the stroke and the grid; a few planes only.
+_BRUSHES: dict[tuple[Stroke, tuple[int, int]], tuple[int, int, np.ndarray]] = {}
+_BRUSHES_MAX = 32
+_BRUSHES_LOCK = threading.Lock()
+
+
+def _brush_in(st: Stroke, hw: tuple[int, int], by: slice, bx: slice) -> np.ndarray:
+    """``rasterise([st], ...)`` of the box ``by`` x ``bx`` of a grid of shape ``hw`` (its
+    origin at most 2 px left of and above the brush, or 0), the same bytes: the brush is
+    rasterised once in its own box (origin ``floor(bounds) - 2``, or 0) and copied in. A
+    pixel's distance to a point is the same float from either origin, as both lie at or
+    left of every point (or are 0): the points' local coordinates are exact."""
+    key = (st, hw)
+    with _BRUSHES_LOCK:
+        got = _BRUSHES.pop(key, None)
+        if got is not None:
+            _BRUSHES[key] = got  # the newest last
+    if got is None:
+        x0, y0, x1, y1 = st.bounds()
+        oy, ox = max(0, int(np.floor(y0)) - 2), max(0, int(np.floor(x0)) - 2)
+        ey = max(oy + 1, min(hw[0], int(np.ceil(y1)) + 3))
+        ex = max(ox + 1, min(hw[1], int(np.ceil(x1)) + 3))
+        got = (oy, ox, rasterise([st], (ey - oy, ex - ox), origin=(ox, oy)))
+        with _BRUSHES_LOCK:
+            _BRUSHES[key] = got
+            while len(_BRUSHES) > _BRUSHES_MAX:
+                del _BRUSHES[next(iter(_BRUSHES))]
+    oy, ox, own = got
+    out = np.zeros((by.stop - by.start, bx.stop - bx.start), np.uint8)
+    ys = slice(max(oy, by.start), min(oy + own.shape[0], by.stop))
+    xs = slice(max(ox, bx.start), min(ox + own.shape[1], bx.stop))
+    if ys.start < ys.stop and xs.start < xs.stop:
+        out[ys.start - by.start:ys.stop - by.start, xs.start - bx.start:xs.stop - bx.start] = \
+            own[ys.start - oy:ys.stop - oy, xs.start - ox:xs.stop - ox]
+    return out
 
 
 def _fade_beyond(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray,

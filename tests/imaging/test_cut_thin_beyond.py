@@ -139,3 +139,32 @@ def test_it_fades_the_strands_whole_on_a_reduced_working_grid():
     out = retouch(rgb, alpha, [stroke(16.0).scaled(2.0)], work_max=260).alpha
     assert int((hanging & (out < 128)).sum()) < 400  # of 5 280
     assert int((towel.astype(bool) & (out < 128)).sum()) > 0.9 * int(towel.sum())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_it_reads_a_brush_from_its_own_box_as_rasterise_paints_the_fades_box(seed):
+    # _fade_plane's brush comes from a box of its own (rasterised once per stroke and grid);
+    # the same bytes as rasterising it in the box it is read in: off-grid points, thin and
+    # wide brushes, boxes clipped to the grid (2026-12-06, cost41)
+    from cutouts.imaging import retouch as retouch_mod
+    from cutouts.imaging.strokes import rasterise
+
+    rng = np.random.default_rng(seed)
+    hw = (int(rng.integers(40, 300)), int(rng.integers(40, 300)))
+    n = int(rng.integers(2, 12))
+    pts = tuple((float(x), float(y)) for x, y in zip(
+        rng.uniform(-10, hw[1] + 10, n) if seed % 4 == 0 else rng.uniform(0, hw[1], n),
+        rng.uniform(-10, hw[0] + 10, n) if seed % 4 == 0 else rng.uniform(0, hw[0], n),
+        strict=True))
+    st = Stroke("remove", float(rng.choice([0.5, 0.7, 1.3, 4.25, 17.6, 60.0])), pts)
+    x0, y0, x1, y1 = st.bounds()
+    for _ in range(2):  # the first call rasterises, the second reads the kept brush
+        tb0, tb1 = sorted(rng.integers(0, hw[0], 2)), sorted(rng.integers(0, hw[1], 2))
+        by = slice(max(0, min(int(tb0[0]), int(y0) - 2)), min(hw[0], max(int(tb0[1]) + 1,
+                                                                            int(y1) + 3)))
+        bx = slice(max(0, min(int(tb1[0]), int(x0) - 2)), min(hw[1], max(int(tb1[1]) + 1,
+                                                                            int(x1) + 3)))
+        want = rasterise([st], (by.stop - by.start, bx.stop - bx.start),
+                         origin=(bx.start, by.start))
+        got = retouch_mod._brush_in(st, hw, by, bx)
+        assert got.dtype == want.dtype and np.array_equal(got, want)

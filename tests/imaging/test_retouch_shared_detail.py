@@ -105,3 +105,29 @@ def test_it_solves_again_when_the_alpha_it_starts_from_differs(solves, tmp_path)
     _cold_process()
     np.testing.assert_array_equal(got.alpha, retouch(rgb, other, strokes,
                                                      previous_rgba=rgba).alpha)
+
+
+def test_it_refuses_another_start_alpha_under_one_key_when_checked(monkeypatch, tmp_path):
+    # the key leaves the start alpha out (its callers pass the compose of those strokes on
+    # that cut): a caller that broke that would reuse a wrong solve, which the debug-only
+    # check (on in tests, tests/conftest.py) names; off, the stored solve is written back
+    # (2026-12-06, cost41)
+    rgb, alpha, _ = _scene(1.0)
+    strokes = _strokes()[:2]
+    steps = StepStore(tmp_path, 1 << 30)
+    key = ((1,), "cost41-test", retouch_mod.DEFAULT)
+    monkeypatch.setattr(retouch_mod, "_SHARED_STARTS", {})
+    monkeypatch.setenv(retouch_mod.CHECK_SHARED_ENV, "1")
+    retouch_mod._shared_detail(rgb, alpha.copy(), strokes, steps, key, colours=False)
+    again = alpha.copy()
+    retouch_mod._shared_detail(rgb, again, strokes, steps, key, colours=False)  # the same alpha
+    other = alpha.copy()
+    other[5, 5] ^= 255
+    with pytest.raises(AssertionError, match="another start alpha"):
+        retouch_mod._shared_detail(rgb, other.copy(), strokes, steps, key, colours=False)
+    monkeypatch.delenv(retouch_mod.CHECK_SHARED_ENV)
+    got = other.copy()
+    retouch_mod._shared_detail(rgb, got, strokes, steps, key, colours=False)
+    kept = np.ones(got.shape, bool)
+    kept[5, 5] = False
+    np.testing.assert_array_equal(got[kept], again[kept])
