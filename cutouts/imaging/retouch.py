@@ -32,7 +32,6 @@ from .retouch_cut import (
     _core_strokes,
     _faint_finders,
     _key,
-    _reached,
     _shared_key,
     far_keep_outcome,
     segment,
@@ -446,7 +445,7 @@ def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes
     _compose_full(out, alpha, seg_w, seg_w != (prior_w >= 0.5), _core_strokes(strokes, params),
                   s, rgb_w, _faint_finders(strokes, params))
     _take_haze(out, alpha, strokes, s, rgb_w)
-    _fade_beyond(out, alpha, seg_w, prior_w, strokes, s, rgb_w)
+    _fade_beyond(out, alpha, seg_w, prior_w, strokes, s)
     return out
 
 
@@ -1246,11 +1245,12 @@ def _box(m: np.ndarray, pad: int) -> tuple[slice, slice]:
             slice(max(0, int(xs[0]) - pad), min(w, int(xs[-1]) + pad + 1)))
 
 
-def _painted_take(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke], s: float
-                  ) -> tuple[list[Stroke], np.ndarray, list[float]] | None:
-    """The painted remove strokes on the working grid, what the cut took of what the model
-    held (``taken``) and the brushes' radii for the fade (at least FADE_R_MIN), or None when
-    there is no painted remove stroke or nothing taken: what _fade_plane and _mass_plane read."""
+def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
+                s: float) -> np.ndarray | None:
+    """The share of the base alpha the fading strands keep (FADE_RUN), on the working grid
+    (0 elsewhere), or None where nothing fades. Each plane is read in a box that holds all
+    it depends on (so the result is the whole grid's): every compose of a list with a painted
+    remove stroke calls this."""
     painted = [st.scaled(s) if s < 1.0 else st for st in strokes
                if st.kind == "remove" and len(st.points) > 1]
     if not painted:
@@ -1258,20 +1258,8 @@ def _painted_take(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
     taken = (prior_w >= 0.5) & ~seg_w
     if not taken.any():
         return None
-    return painted, taken, [max(st.radius, FADE_R_MIN) for st in painted]
-
-
-def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
-                s: float) -> np.ndarray | None:
-    """The share of the base alpha the fading strands keep (FADE_RUN), on the working grid
-    (0 elsewhere), or None where nothing fades. Each plane is read in a box that holds all
-    it depends on (so the result is the whole grid's): every compose of a list with a painted
-    remove stroke calls this."""
-    got = _painted_take(seg_w, prior_w, strokes, s)
-    if got is None:
-        return None
-    painted, taken, radii = got
     hw = seg_w.shape
+    radii = [max(st.radius, FADE_R_MIN) for st in painted]
     ks = sorted({max(1, int(round(FADE_OPEN * r))) for r in radii})
     # the opening reads 2k px round a pixel: a box 2k + 1 px round the take opens as the grid
     tb = _box(taken, 2 * ks[-1] + 1)
@@ -1336,77 +1324,6 @@ def _fade_plane(seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],
     return plane if plane.any() else None
 
 
-# A remove stroke beside a product's strands that the model held as one soft mass, side by side
-# (QA qa40b D-A, soft-dev GT27: a stroke r 40 on the card and cloth below the wool cut 4 538
-# strand px up to 131 px to its side), takes the mass far beyond its brush: the prior on a pixel
-# held at ~.67 is weak, and the cloth under the core (the strands' red) and the dark backdrop
-# make the strands the backdrop's colours. The mass is no thin part, so _strand never sees it.
-# What the stroke is painted over continues beyond its brush across small colour steps (the
-# card, the towel and its weave); the strands meet it across an edge. So a part of the take
-# more than FADE_FROM x R beyond every brush that the strokes' hard cores do not reach through
-# the take across Lab steps of at most MASS_STEP (grown 2 px, the reached part's blurred rim),
-# held soft (median prior below FADE_HELD) and touching a kept piece at least a brush disk in
-# area, fades as _strand's strands do (docs/review.md, A remove stroke beside a mass of strands
-# takes it beyond its brush, strand41).
-MASS_STEP = 16.0
-
-
-def _mass_plane(seg_w: np.ndarray, prior_w: np.ndarray, rgb_w: np.ndarray, strokes: list[Stroke],
-                s: float) -> np.ndarray | None:
-    """The share of the base alpha the parts of the painted remove strokes' take that their
-    cores do not reach keep (MASS_STEP), on the working grid (0 elsewhere), or None where
-    nothing fades."""
-    got = _painted_take(seg_w, prior_w, strokes, s)
-    if got is None:
-        return None
-    painted, taken, radii = got
-    hw = seg_w.shape
-    # read in the box of the take and the brushes: every plane below depends only on pixels
-    # in it (a distance to a brush inside it, a reach inside the take), so it is the grid's
-    box = taken.copy()
-    for st in painted:
-        x0, y0, x1, y1 = st.bounds()
-        box[max(0, int(y0) - 2):max(0, int(y1) + 3), max(0, int(x0) - 2):max(0, int(x1) + 3)] = True
-    bb = _box(box, 1)
-    bh, bw = bb[0].stop - bb[0].start, bb[1].stop - bb[1].start
-    origin = (bb[1].start, bb[0].start)
-    tk = taken[bb]
-    share = np.ones((bh, bw), np.float32)
-    core = np.zeros((bh, bw), bool)
-    for st, r in zip(painted, radii, strict=True):
-        brush = rasterise([st], (bh, bw), origin=origin) > 0
-        # the hard core of a painted stroke (_core_strokes: paint_core_frac)
-        core |= rasterise([Stroke(st.kind, st.radius * 0.5, st.points)], (bh, bw),
-                          origin=origin) > 0
-        d = cv2.distanceTransform((~brush).view(np.uint8), cv2.DIST_L2, 5)
-        share = np.minimum(share, np.clip((d - FADE_FROM * r) / ((FADE_TO - FADE_FROM) * r),
-                                          0.0, 1.0))
-    far = tk & (share > 0)
-    if not far.any():
-        return None
-    lab = cv2.cvtColor(np.ascontiguousarray(rgb_w[bb]), cv2.COLOR_RGB2LAB)
-    reached = _reached(lab, tk, core & tk, MASS_STEP)
-    rest = far & ~(cv2.dilate(reached.view(np.uint8), np.ones((5, 5), np.uint8)) > 0)
-    if not rest.any():
-        return None
-    _, klab, kstats, _ = cv2.connectedComponentsWithStats(seg_w.view(np.uint8), connectivity=8)
-    body = kstats[:, cv2.CC_STAT_AREA] >= np.pi * min(radii) ** 2
-    body[0] = False
-    n, parts = cv2.connectedComponents(rest.view(np.uint8), connectivity=8)
-    k3 = np.ones((3, 3), np.uint8)
-    seg_b, prior_b, klab_b = seg_w[bb], prior_w[bb], klab[bb]
-    plane = np.zeros(hw, np.float32)
-    for i in range(1, n):
-        c = parts == i
-        on_kept = (cv2.dilate(c.view(np.uint8), k3) > 0) & ~c & seg_b
-        if not on_kept.any() or not body[klab_b[on_kept]].any():
-            continue
-        if float(np.median(prior_b[c])) >= FADE_HELD:
-            continue
-        plane[bb][c] = share[c]
-    return plane if plane.any() else None
-
-
 # Each painted remove stroke's brush on the working grid, rasterised in its own box: every
 # compose of a list with one (each preview composes the whole list again) reads it for
 # _fade_plane, and rasterising it there was ~60 % of that (its Python loop per segment);
@@ -1448,15 +1365,11 @@ def _brush_in(st: Stroke, hw: tuple[int, int], by: slice, bx: slice) -> np.ndarr
 
 
 def _fade_beyond(out: np.ndarray, alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray,
-                 strokes: list[Stroke], s: float, rgb_w: np.ndarray) -> None:
+                 strokes: list[Stroke], s: float) -> None:
     """Raise in ``out`` the strands a painted remove stroke's cut took far beyond its brush
-    to the base alpha x their share (``_fade_plane``, and ``_mass_plane`` for a mass of them
-    on the working grid's photo ``rgb_w``); never above the base alpha, and only ever raising
-    what the compose lowered."""
+    to the base alpha x their share (``_fade_plane``); never above the base alpha, and only
+    ever raising what the compose lowered."""
     plane = _fade_plane(seg_w, prior_w, strokes, s)
-    mass = _mass_plane(seg_w, prior_w, rgb_w, strokes, s)
-    if mass is not None:
-        plane = mass if plane is None else np.maximum(plane, mass)
     if plane is None:
         return
     h, w = alpha.shape

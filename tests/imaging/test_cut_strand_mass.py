@@ -6,11 +6,12 @@ backdrop under the core (a patch of cloth of the strands' own red) and the dark 
 them make the strands backdrop-like, and the take runs up the mass to the kept body. fade40's
 compose-side fade (``retouch._fade_plane``) spares only thin parts hanging from a kept body into
 old background; a mass of strands side by side is no thin part, and on GT27 its thin pieces are
-fragments ringed by the take and kept strands. Now the part of the take a radius and more beyond
-the brush that the stroke's core does not reach across small colour steps fades as those strands
-do (``retouch._mass_plane``); the strands within a radius and a half of the brush are still cut
-(strict xfail). docs/review.md, *A remove stroke beside a mass of strands takes it beyond its
-brush* (strand41). Drawn in memory."""
+fragments ringed by the take and kept strands. strand41's rule (the part of the take a radius
+and more beyond the brush that the stroke's core does not reach across small colour steps fades
+as those strands do) passed these scenes but, run with the session's other rules on dev's painted
+protocol, lowered 036, banana3 and 221 (its own old run had been the new code), so it is not
+kept: the scenes are strict xfails. docs/review.md, *A remove stroke beside a mass of strands
+takes it beyond its brush* (strand41). Drawn in memory."""
 
 import cv2
 import numpy as np
@@ -57,6 +58,11 @@ def stroke() -> Stroke:
     return Stroke("remove", R, tuple((20 + t * 90, 185.0) for t in np.linspace(0, 1, 10)))
 
 
+MEASURED = pytest.mark.xfail(strict=True, reason=(
+    "measured, not adopted (qa40b D-A, strand41): the take of a strand mass beyond the brush "
+    "is cut; the fade rule lowered 036, banana3 and 221 on dev's painted protocol"))
+
+
 def beyond(mask: np.ndarray, reach: float) -> np.ndarray:
     """The pixels of ``mask`` more than ``reach`` px outside the stroke's brush."""
     brush = rasterise([stroke()], (H, W)) > 0
@@ -71,6 +77,7 @@ def test_it_takes_the_card_it_is_drawn_on(seed):
     assert int((card & (out < 128)).sum()) > 0.9 * int(card.sum())
 
 
+@MEASURED
 @pytest.mark.parametrize("seed", [0, 1])
 def test_it_fades_the_strand_mass_beyond_its_brush(seed):
     rgb, alpha, strands, card = strand_scene(seed)
@@ -81,6 +88,7 @@ def test_it_fades_the_strand_mass_beyond_its_brush(seed):
     assert int(np.median(out[far])) == 170
 
 
+@MEASURED
 @pytest.mark.parametrize("seed", [0, 1])
 def test_it_takes_the_backdrop_it_continues_far_beyond_its_brush(seed):
     # a short stroke at the card's far end: the card beyond the brush, up to ~110 px out, is
@@ -98,5 +106,5 @@ def test_it_takes_the_backdrop_it_continues_far_beyond_its_brush(seed):
 def test_it_leaves_the_strand_mass_beside_its_brush(seed):
     rgb, alpha, strands, card = strand_scene(seed)
     out = retouch(rgb, alpha, [stroke()]).alpha
-    # 2 878 of the 14 400 strand px go below 64 (14 310 before _mass_plane)
+    # 14 310 of the 14 400 strand px go below 64 (2 878 with strand41's rule)
     assert int((strands & (out < 64)).sum()) < 0.1 * int(strands.sum())
