@@ -429,3 +429,29 @@ def flyaway_scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     held = np.zeros((h, w), np.uint8)
     held[:, :40] = 255
     return rgb, a, cv2.GaussianBlur(held, (0, 0), 1.5)
+
+
+def leg_past_board(seed: int, *, leg_width: int, board: tuple[int, int, int, int],
+                   leg_rgb: tuple[int, int, int], board_rgb: tuple[int, int, int], blur: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """dev photo 053's shape: a white body (held by the cutouts built on it) and its foreleg
+    running past a white sign board (``board`` = y0, y1, x0, x1) on a dark green backdrop:
+    (rgb, body, leg, board) on 240 x 320; the callers set what the model held."""
+    rng = np.random.default_rng(seed)
+    h, w = 240, 320
+    rgb = np.zeros((h, w, 3), np.float32)
+    rgb[:] = (40, 90, 60)
+    body = np.zeros((h, w), bool)
+    body[30:210, 200:290] = True
+    leg_u8 = np.zeros((h, w), np.uint8)
+    cv2.line(leg_u8, (190, 80), (130, 215), 255, leg_width)
+    leg = leg_u8 > 0
+    plate = np.zeros((h, w), bool)
+    y0, y1, x0, x1 = board
+    plate[y0:y1, x0:x1] = True
+    plate &= ~leg
+    rgb[plate] = board_rgb
+    rgb[body] = (238, 236, 232)
+    rgb[leg] = leg_rgb
+    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), blur) + rng.normal(0, 3, rgb.shape), 0, 255)
+    return rgb.astype(np.uint8), body, leg, plate

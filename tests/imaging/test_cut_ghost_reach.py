@@ -11,7 +11,7 @@ from cutouts.imaging import metrics
 from cutouts.imaging.retouch import DEFAULT, retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import pencil_scene
+from .scenes import leg_past_board, pencil_scene
 
 
 def ghost_pencil_scene():
@@ -69,30 +69,17 @@ def pale_leg_scene(seed=0):
     a white sign board the model holds at 18 (0.07) on a dark green backdrop: the leg's pale grey
     is near the board's white, so no colour rule parts them. And a keep stroke of radius 6 down
     the leg, 10-70 px from the body (deeper in the lost region than its radius)."""
-    rng = np.random.default_rng(seed)
-    h, w = 240, 320
-    rgb = np.zeros((h, w, 3), np.float32)
-    rgb[:] = (40, 90, 60)
-    body = np.zeros((h, w), bool)
-    body[30:210, 200:290] = True
-    leg = np.zeros((h, w), np.uint8)
-    cv2.line(leg, (190, 80), (130, 215), 255, 22)
-    leg = leg > 0
-    board = np.zeros((h, w), bool)
-    board[20:150, 90:165] = True
-    board &= ~leg
-    rgb[board] = (236, 236, 234)
-    rgb[body] = (238, 236, 232)
-    rgb[leg] = (214, 212, 208)
-    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 2.0) + rng.normal(0, 3, rgb.shape), 0, 255)
-    prior = np.zeros((h, w), np.uint8)
+    rgb, body, leg, board = leg_past_board(seed, leg_width=22, board=(20, 150, 90, 165),
+                                           leg_rgb=(214, 212, 208), board_rgb=(236, 236, 234),
+                                           blur=2.0)
+    prior = np.zeros(leg.shape, np.uint8)
     prior[board | leg] = 18
     prior[:130][leg[:130]] = 45
     prior[body] = 255
     truth = np.where(body | leg, 255, 0).astype(np.uint8)
     stroke = Stroke("keep", 6.0, tuple((186.0 - 52 * t, 90.0 + 112 * t)
                                        for t in np.linspace(0, 1, 20)))
-    return rgb.astype(np.uint8), prior, truth, board, stroke
+    return rgb, prior, truth, board, stroke
 
 
 @pytest.mark.parametrize("seed", [0, 1])

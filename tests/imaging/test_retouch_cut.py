@@ -17,6 +17,7 @@ from .scenes import (
     RETOUCH_H,
     RETOUCH_W,
     YELLOW,
+    leg_past_board,
     pencil_scene,
     red_disk_on_roses,
     ring_scene,
@@ -573,28 +574,15 @@ def leg_board_scene(seed=0):
     """A white body the cutout holds and its grey foreleg, most of which the cutout lost,
     running past a white board on a dark green backdrop. The board meets the leg through a
     blurred step and the model holds it faintly (alpha 50), as dev photo 053's sign board."""
-    rng = np.random.default_rng(seed)
-    h, w = 240, 320
-    rgb = np.zeros((h, w, 3), np.float32)
-    rgb[:] = (40, 90, 60)
-    body = np.zeros((h, w), bool)
-    body[30:210, 200:290] = True
-    leg = np.zeros((h, w), np.uint8)
-    cv2.line(leg, (190, 80), (130, 215), 255, 18)
-    leg = leg > 0
-    board = np.zeros((h, w), bool)
-    board[40:150, 100:175] = True
-    board &= ~leg
-    rgb[board] = (235, 235, 232)
-    rgb[body] = (238, 236, 232)
-    rgb[leg] = (150, 146, 140)
-    rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), 1.5) + rng.normal(0, 3, rgb.shape), 0, 255)
-    prior = np.zeros((h, w), np.uint8)
+    rgb, body, leg, board = leg_past_board(seed, leg_width=18, board=(40, 150, 100, 175),
+                                           leg_rgb=(150, 146, 140), board_rgb=(235, 235, 232),
+                                           blur=1.5)
+    prior = np.zeros(leg.shape, np.uint8)
     prior[board] = 50
     prior[body] = 255
     prior[170:][leg[170:]] = 255
     truth = np.where(body | leg, 255, 0).astype(np.uint8)
-    return rgb.astype(np.uint8), prior, truth, board, leg
+    return rgb, prior, truth, board, leg
 
 
 @pytest.mark.parametrize("seed", [0, 1])
