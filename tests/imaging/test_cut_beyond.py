@@ -1,6 +1,8 @@
 """A click's cut stops at the edge between the thing it lands on and a neighbour it reaches
 only through its own spot (retouch_cut._beyond_spared), through ``retouch``; a painted remove
-stroke over the same post does not yet (a strict xfail). Scenes are built in memory."""
+stroke over the same post does not yet (a strict xfail), nor one down a many-coloured sign held
+as much in doubt as the panel behind it (strict xfails, 2026-12-07 bus42). Scenes are built in
+memory."""
 
 from dataclasses import replace
 
@@ -113,6 +115,78 @@ def test_it_takes_a_post_painted_over_by_a_stroke_leaving_it_but_not_the_panel_b
     post, panel = post_painted_over(*POST_STROKES[2])
     assert post > 0.95
     assert panel < 0.2
+
+
+def sign_scene(seed: int):
+    """dev 036 (qa41b): a bus (windows, a white panel, a blue skirt) and in front of it a sign
+    on a grey pole, its face a red rim round a white middle with a dark symbol, so no one
+    colour runs under a brush painted down it (``_spans_whole`` reads nothing). The model holds
+    the bus at .97 and its panel, and the sign in front of the bus, both at .74 (the photo's
+    panel .70-.77, the sign's line .74 at its lower quartile)."""
+    rng = np.random.default_rng(seed)
+    h, w = 300, 400
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = (96, 100, 92)
+    bus = np.zeros((h, w), bool)
+    bus[60:201, 40:] = True
+    img[60:110, 40:] = (30, 32, 40)
+    img[110:170, 40:] = (222, 224, 226)
+    img[170:201, 40:] = (40, 90, 170)
+    sign = np.zeros((h, w), bool)
+    sign[100:280, 200:206] = True
+    img[100:280, 200:206] = (120, 120, 126)
+    sign[110:150, 193:213] = True
+    img[110:150, 193:213] = (200, 30, 35)
+    img[114:146, 197:209] = (230, 232, 234)
+    img[124:136, 200:206] = (20, 20, 25)
+    img = cv2.GaussianBlur(img + rng.normal(0, 3, img.shape), (0, 0), 1.2)
+    prior = np.zeros((h, w), np.float32)
+    prior[bus] = 0.97
+    prior[110:170, 40:] = 0.74
+    prior[sign & bus] = 0.74
+    prior = (cv2.GaussianBlur(prior, (0, 0), 1.5) * 255).astype(np.uint8)
+    truth = np.where(bus & ~sign, 255, 0).astype(np.uint8)
+    panel = np.zeros((h, w), bool)
+    panel[112:168, 40:] = True
+    panel &= ~sign
+    return np.clip(img, 0, 255).astype(np.uint8), prior, truth, panel, sign
+
+
+def sign_painted_over(seed: int):
+    """The share of the held sign a thin remove stroke (r 6) down it takes, of the panel it
+    takes beyond its brush, and the IoU before and after."""
+    rgb, prior, truth, panel, sign = sign_scene(seed)
+    stroke = Stroke("remove", 6.0, ((203.0, 104.0), (203.0, 150.0), (203.0, 200.0)))
+    brush = rasterise([stroke], prior.shape) > 0
+    got = retouch(rgb, prior, [stroke]).alpha
+    held_sign = sign & (prior >= 128)
+    return (((got < 128) & held_sign).sum() / held_sign.sum(),
+            ((got < 128) & panel & ~brush).sum() / panel.sum(),
+            metrics.iou(prior, truth), metrics.iou(got, truth))
+
+
+def test_it_takes_the_sign_under_a_thin_remove_stroke_down_it():
+    # what the stroke is for: the sign's held px go (the panel's fate is the xfail below)
+    for seed in (0, 1):
+        assert sign_painted_over(seed)[0] > 0.95
+
+
+@pytest.mark.xfail(strict=True, reason="open (2026-12-07, bus42; qa41b-036-thin-remove-sign-"
+                   "cuts-bus-panel): the panel held like the sign gives the colour model no "
+                   "object samples (only held > .9 give them), the sign's white is a backdrop "
+                   "sample; "
+                   "_doubt_beyond reads parts held 64/255 below the line, and the line is held "
+                   ".74 itself. The rule tried cost soft-dev GT27's replay; docs/review.md")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_takes_a_sign_held_in_doubt_but_not_the_panel_held_alike_beyond_the_brush(seed):
+    # qa41b-036-thin-remove-sign-cuts-bus-panel: the bus's panel, held .70-.77 like the sign,
+    # went to 0 as a block up to 118 px beyond the brush. Here 77 % of the panel goes beyond
+    # the brush and IoU .976 -> .663 (2026-12-07); the tried rule left 128 of its 19 292 px
+    # taken (IoU .991)
+    sign, panel, before, after = sign_painted_over(seed)
+    assert sign > 0.85
+    assert panel < 0.02
+    assert after > before
 
 
 def legs_scene(seed: int):
