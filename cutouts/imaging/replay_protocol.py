@@ -6,7 +6,8 @@ full-size px, as the app's Retouch rows keep them). Each case replays from the p
 cached ``default`` cutout, prefix by prefix (the state after each stroke, as the preview showed
 it), and is scored against the truth: on dev its IoU, on soft-dev its SAD, and on both the
 pixels the list made worse (their error grew by more than WORSE) within the brushes drawn so far
-and beyond them, how far beyond, and on soft-dev the strand px it cut beyond the brushes. Pure
+and beyond them, how far beyond, the backdrop px it raised from clear to faint beyond them (too
+little to count as worse), and on soft-dev the strand px it cut beyond the brushes. Pure
 numpy/PIL/OpenCV."""
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ CASES_FILE = Path(__file__).with_name("replay_cases.json")
 EVAL_DIR = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "eval"
 WORSE = 0.25 * 255  # a pixel's |alpha - truth| grew by more than this: made worse
 STRAND = 0.25 * 255  # soft-dev: a soft truth pixel above this is a strand worth keeping
+# a backdrop px (truth 0 on dev, below STRAND on soft-dev) beyond the brushes that the list
+# raised from below FAINT_FROM (clear) to FAINT_TO or more (faint), its error grown: a block or
+# rim the WORSE threshold misses (qa41b's blocks raised from 0 to .05-.09; the editor's flash
+# shows changes from 9/255 up, so FAINT_TO is a raise the reviewer's preview itself would show)
+FAINT_FROM = 0.02 * 255
+FAINT_TO = 0.04 * 255
 # a list that made this many px worse beyond its brushes changed something a reviewer would
 # have to hunt for (the app's far words start at 100 px too: retouch.js FAR_CUT_MIN)
 WORSE_PX = 100
@@ -224,8 +231,9 @@ def score(start: np.ndarray, out: np.ndarray, gt: np.ndarray, brush: np.ndarray,
     """One state of a case against the truth and its start: the metric (soft: SAD, else IoU),
     the px made worse (|alpha - truth| grew by more than WORSE; dev's ignore band left out)
     within ``brush`` and beyond it, the farthest of those beyond (px from the brush), the px
-    made better, and on soft-dev the strand px (truth soft and above STRAND) cut by more than
-    STRAND beyond the brush."""
+    made better, the backdrop px beyond the brush raised from clear to faint (``faint_raised``:
+    FAINT_FROM, FAINT_TO), and on soft-dev the strand px (truth soft and above STRAND) cut by
+    more than STRAND beyond the brush."""
     s, o, g = start.astype(np.int32), out.astype(np.int32), gt.astype(np.int32)
     valid = np.ones(gt.shape, bool) if soft else gt != 128
     grew = np.abs(o - g) - np.abs(s - g)
@@ -235,9 +243,11 @@ def score(start: np.ndarray, out: np.ndarray, gt: np.ndarray, brush: np.ndarray,
     if beyond.any():
         d = cv2.distanceTransform((~brush).view(np.uint8), cv2.DIST_L2, 5)
         far = float(d[beyond].max())
+    backdrop = g < STRAND if soft else g == 0
+    faint = backdrop & ~brush & (s < FAINT_FROM) & (o >= FAINT_TO) & (grew > 0)
     row: dict[str, Any] = {"worse_in": int((worse & brush).sum()),
                            "worse_beyond": int(beyond.sum()), "far": round(far, 1),
-                           "better": int(better.sum())}
+                           "better": int(better.sum()), "faint_raised": int(faint.sum())}
     if soft:
         row["sad"] = metrics.sad(out, gt)
         strand = (g > STRAND) & (g < 255)
@@ -317,8 +327,9 @@ def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None,
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Verdicts counted over the cases, the cases with a stroke that lost the figure or alone
-    made WORSE_PX px worse beyond the brushes, the px made worse beyond the brushes summed
-    (start to end), and the replay's seconds (every prefix)."""
+    made WORSE_PX px worse beyond the brushes, the px made worse beyond the brushes and the
+    backdrop px raised from clear to faint beyond them summed (start to end), and the replay's
+    seconds (every prefix)."""
     cs = [c for r in rows for c in r["cases"]]
     out: dict[str, Any] = {"images": len(rows), "cases": len(cs)}
     for v in ("better", "mixed", "worse", "same"):
@@ -326,6 +337,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["losing"] = sum(bool(c["losing"]) for c in cs)
     out["harmful_step"] = sum(worst_step(c)[1] >= WORSE_PX for c in cs)
     out["worse_beyond"] = sum(c["after"][-1]["worse_beyond"] for c in cs)
+    out["faint_raised"] = sum(c["after"][-1]["faint_raised"] for c in cs)
     out["strands_cut"] = sum(c["after"][-1].get("strands_cut", 0) for c in cs)
     out["seconds"] = round(sum(a["seconds"] for c in cs for a in c["after"]), 1)
     return out
@@ -333,6 +345,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _metric(row: dict[str, Any]) -> str:
     return f"{row['sad']:.2f}" if "sad" in row else f"{row['iou']:.4f}"
+
+
+def _faint(row: dict[str, Any]) -> str:
+    """A state's ``faint_raised``, or "?" from a report made before it was counted."""
+    return str(row["faint_raised"]) if "faint_raised" in row else "?"
 
 
 def _afters(after: list[dict[str, Any]]) -> str:
@@ -345,13 +362,13 @@ def _afters(after: list[dict[str, Any]]) -> str:
 def format_table(report: dict[str, Any]) -> str:
     """One row per case and engine: the metric (IoU on dev, SAD on soft-dev) at the start,
     after each stroke and at the end, the strokes after which it lost, the px made worse
-    within and beyond the brushes, the farthest beyond, soft-dev's strand px cut beyond, the
-    verdict."""
+    within and beyond the brushes, the farthest beyond, the backdrop px raised from clear to
+    faint beyond, soft-dev's strand px cut beyond, the verdict."""
     cases = [c for b in report["engines"].values() for r in b["images"] for c in r["cases"]]
     nw = max([len(c["name"]) for c in cases] + [4])
     head = (f"{'engine':<8} {'case':<{nw}} {'photo':<13} {'n':>2} {'start':>7}  "
             f"{'after each stroke':<40} {'end':>7} {'lost@':>6} {'worst step':>10} {'worse in':>8} "
-            f"{'beyond':>7} {'far':>5} {'strands':>7}  verdict")
+            f"{'beyond':>7} {'far':>5} {'faint':>6} {'strands':>7}  verdict")
     lines = [head, "-" * len(head)]
     for e, block in report["engines"].items():
         for r in block["images"]:
@@ -364,7 +381,8 @@ def format_table(report: dict[str, Any]) -> str:
                 lines.append(f"{e:<8} {c['name']:<{nw}} {c['photo']:<13} {len(c['after']):>2} "
                              f"{_metric(c['start']):>7}  {_afters(c['after']):<40} "
                              f"{_metric(end):>7} {lost:>6} {step:>10} {end['worse_in']:>8} "
-                             f"{end['worse_beyond']:>7} {end['far']:>5.0f} {strands}  "
+                             f"{end['worse_beyond']:>7} {end['far']:>5.0f} {_faint(end):>6} "
+                             f"{strands}  "
                              f"{c['verdict']}")
         s = block["summary"]
         lines.append(f"{e}: {s['cases']} cases on {s['images']} photos: {s['better']} better, "
@@ -372,6 +390,7 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{s['losing']} with a stroke that lost the figure, {s['harmful_step']} "
                      f"with one that alone made {WORSE_PX}+ px worse beyond; "
                      f"{s['worse_beyond']} px worse beyond the brushes, "
+                     f"{s['faint_raised']} backdrop px raised from clear to faint beyond, "
                      f"{s['strands_cut']} strand px cut beyond; {s['seconds']} s of retouch")
     return "\n".join(lines)
 
@@ -399,28 +418,39 @@ def regressed(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def compare(old: dict[str, Any], new: dict[str, Any], engine: str = "retouch") -> str:
     """Old (another clone's ``--json``) against new, case by case: the end figure, the px made
-    worse beyond the brushes (+ strand px cut), the verdicts, and the cases worse than before
-    (``regressed``); cases in one report only are named."""
+    worse beyond the brushes (+ strand px cut), the backdrop px raised from clear to faint
+    beyond them, the verdicts, and the cases worse than before (``regressed``) or with
+    WORSE_PX more px raised to faint (``FAINT``: not counted worse, a rule's own figures have
+    to say whether those px are a regression); cases in one report only are named. A report
+    made before ``faint_raised`` was counted shows "?" there: unknown, never compared as 0."""
     before, after = _ends(old, engine), _ends(new, engine)
     head = (f"{'case':<34} {'old end':>8} {'new end':>8} {'old beyond':>10} "
-            f"{'new beyond':>10}  verdict old -> new")
+            f"{'new beyond':>10} {'old faint':>9} {'new faint':>9}  verdict old -> new")
     lines = [head, "-" * len(head)]
-    worse = []
+    worse, fainter, unknown = [], [], 0
     for name, n in after.items():
         o = before.get(name)
         if o is None:
             continue
         ob = o["after"][-1]["worse_beyond"] + o["after"][-1].get("strands_cut", 0)
         nb = n["after"][-1]["worse_beyond"] + n["after"][-1].get("strands_cut", 0)
+        of, nf = _faint(o["after"][-1]), _faint(n["after"][-1])
+        unknown += "?" in (of, nf)
+        faint = "?" not in (of, nf) and int(nf) - int(of) >= WORSE_PX
+        fainter += [name] if faint else []
         flag = regressed(o, n)
         worse += [name] if flag else []
         lines.append(f"{name:<34.34} {_metric(o['after'][-1]):>8} {_metric(n['after'][-1]):>8} "
-                     f"{ob:>10} {nb:>10}  {o['verdict']} -> {n['verdict']}"
-                     + ("  WORSE" if flag else ""))
+                     f"{ob:>10} {nb:>10} {of:>9} {nf:>9}  {o['verdict']} -> {n['verdict']}"
+                     + ("  FAINT" if faint else "") + ("  WORSE" if flag else ""))
     only = sorted(set(before) ^ set(after))
     lines.append(f"{len(set(before) & set(after))} cases in both, {len(worse)} worse than old"
                  + (f": {', '.join(worse)}" if worse else "")
-                 + (f"; in one report only: {', '.join(only)}" if only else ""))
+                 + (f"; in one report only: {', '.join(only)}" if only else "")
+                 + (f"; {len(fainter)} with {WORSE_PX}+ more backdrop px raised to faint: "
+                    f"{', '.join(fainter)}" if fainter else "")
+                 + (f"; faint raised unknown (?) for {unknown}: a report made before it was "
+                    "counted" if unknown else ""))
     return "\n".join(lines)
 
 

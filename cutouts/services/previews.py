@@ -55,6 +55,15 @@ class RetouchPreview:
     subject: str = ""
 
 
+@dataclass(frozen=True)
+class RetouchWords:
+    """The engine's words on a stroke list's newest stroke (``RetouchResult``'s fields of the
+    same names), for the editor's status line: empty when they do not apply."""
+
+    far_keep: str = ""  # a keep click far from the cutout: what it added
+    subject: str = ""  # a subject click: "none" or "parts:N"
+
+
 _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
 
 
@@ -151,17 +160,17 @@ def retouch_base_from_images(photo: Image.Image, cutout: Image.Image, *,
 
 
 def retouch_preview_render(base: RetouchBase, strokes: list
-                           ) -> tuple[bytes, dict, dict[str, str]]:
-    """(PNG, timings, the engine's words on the newest stroke: ``far_keep`` and ``subject``,
-    see ``RetouchResult``) of ``base`` with the full-size ``strokes`` applied at its scale."""
+                           ) -> tuple[bytes, dict, RetouchWords]:
+    """(PNG, timings, the engine's words on the newest stroke) of ``base`` with the full-size
+    ``strokes`` applied at its scale."""
     started = time.perf_counter()
-    rgba, parts, words = base.rgba, {}, {"far_keep": "", "subject": ""}
+    rgba, parts, words = base.rgba, {}, RetouchWords()
     if strokes:
         # the worker's call, on the reduced arrays (retouch_reduce) with their scale
         result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
                                base.rgba, scale=base.scale)
         rgba = result.rgba
-        words = {"far_keep": result.far_keep, "subject": result.subject}
+        words = RetouchWords(far_keep=result.far_keep, subject=result.subject)
         parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
                  if isinstance(v, int | float) and k != "total"}
     refined = time.perf_counter()
@@ -195,7 +204,7 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     mesh = last is not None and last.kind == "detail" and over_mesh(
         base.rgb, last.scaled(base.scale))
     return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh,
-                          far_keep=words["far_keep"], subject=words["subject"])
+                          far_keep=words.far_keep, subject=words.subject)
 
 
 # --- card images: downscaled previews, cached in storage ----------------------------------

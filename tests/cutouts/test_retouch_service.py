@@ -435,7 +435,7 @@ def test_it_applies_a_subject_click_at_full_size_as_its_preview_showed():
     strokes = strokes_from_json([{"kind": "subject", "radius": 12, "points": [[400, 600]]}])
     base = previews.retouch_base_from_images(Image.fromarray(rgb), Image.fromarray(rgba))
     png, _, words = previews.retouch_preview_render(base, strokes)
-    assert words == {"far_keep": "", "subject": "parts:1"}
+    assert words == previews.RetouchWords(subject="parts:1")
     shown = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
     applied = retouch.retouch_apply(rgb, np.ascontiguousarray(rgba[..., 3]), strokes, rgba,
                                     far_keep=False)

@@ -257,3 +257,88 @@ def test_it_names_the_stroke_that_alone_made_the_most_worse_beyond_the_brushes()
     c = {"after": [{"step": {"worse_beyond": 5}}, {"step": {"worse_beyond": 0, "strands_cut": 300}},
                    {"step": {"worse_beyond": 120}}]}
     assert rp.worst_step(c) == (2, 300)
+
+
+def test_it_counts_backdrop_px_raised_from_clear_to_faint_beyond_the_brushes():
+    # (2026-12-07, reread42) what the .25 threshold misses: a block raised to .06, a 2 px rim
+    gt = np.zeros((100, 200), np.uint8)
+    gt[20:80, 20:80] = 255
+    start = gt.copy()
+    start[0:10, 150:200] = 8  # the cutout's own faint haze (not clear at the start)
+    out = start.copy()
+    brush = rasterise([Stroke("keep", 10, ((50.0, 50.0),))], gt.shape) > 0
+    out[85:95, 100:140] = 15  # a backdrop block raised 0 -> .06: 400 px
+    out[18:20, 20:80] = 40  # a 2 px rim above the product, 0 -> .16: 120 px
+    out[85:95, 150:160] = 9  # 0 -> .035: below FAINT_TO, 100 px not counted
+    out[0:10, 150:200] = 30  # raised from .03: not from clear, not counted
+    out[45:55, 45:55] = 255  # within the brush (on the product too)
+    s = rp.score(start, out, gt, brush, soft=False)
+    assert s["faint_raised"] == 400 + 120
+    assert s["worse_beyond"] == 0  # none of it counts as worse
+    _, soft_gt = strands_truth()
+    soft_gt = soft_gt.copy()
+    soft_gt[200:210, 200:300] = 40  # a soft backdrop at .16 ...
+    start = np.where(soft_gt < 255, 0, 255).astype(np.uint8)
+    out = start.copy()
+    out[200:205, 200:300] = 20  # ... raised towards its truth: its error fell, not counted
+    out[205:210, 200:300] = 100  # ... raised past it (error 40 -> 60): counted
+    none = np.zeros(soft_gt.shape, bool)
+    assert rp.score(start, out, soft_gt, none, soft=True)["faint_raised"] == 500
+
+
+def test_it_replays_a_drawn_case_counting_a_faint_block_the_list_raised(tmp_path):
+    rgb, gt = product_and_blob()
+    c = rp.parse_case(case(strokes=[{"kind": "keep", "radius": 10, "points": [[90, 110]]}]))
+    alpha0 = gt.copy()
+
+    def refiner(rgb, alpha, rgba, strokes):  # a keep that also veils a backdrop block at .07
+        out = alpha.copy()
+        out[180:220, 200:300] = 18
+        return out
+
+    got = rp.replay_case(rgb, alpha0, None, gt, c, refiner)
+    end = got["after"][-1]
+    assert end["faint_raised"] == 4000 and end["worse_beyond"] == 0
+    assert got["start"]["faint_raised"] == 0 and got["verdict"] == "same"
+    summary = rp.summarise([{"cases": [got]}])
+    assert summary["faint_raised"] == 4000
+    report = {"engines": {"retouch": {"images": [{"cases": [got]}], "summary": summary}}}
+    table = rp.format_table(report)
+    head, _, row = table.splitlines()[:3]
+    end_of = head.index(" faint ") + len(" faint")  # the column is right-aligned
+    assert row[:end_of].split()[-1] == "4000"
+    assert "4000 backdrop px raised from clear to faint beyond" in table
+
+
+def test_it_compares_faint_raised_against_an_old_report_without_it_as_unknown():
+    old = _report(a={"iou": .9, "worse_beyond": 0}, b={"iou": .9, "worse_beyond": 0,
+                                                        "faint_raised": 10})
+    new = _report(a={"iou": .9, "worse_beyond": 0, "faint_raised": 900},
+                  b={"iou": .9, "worse_beyond": 0, "faint_raised": 300})
+    text = rp.compare(old, new)
+    rows = {ln.split()[0]: ln.split() for ln in text.splitlines()[2:-1]}
+    assert rows["a"][5:7] == ["?", "900"] and "FAINT" not in rows["a"]  # unknown, not 0
+    assert rows["b"][5:7] == ["10", "300"] and rows["b"][-1] == "FAINT"
+    assert text.splitlines()[-1] == ("2 cases in both, 0 worse than old; 1 with 100+ more "
+                                     "backdrop px raised to faint: b; faint raised unknown (?) "
+                                     "for 1: a report made before it was counted")
+
+
+def test_it_compares_a_run_against_an_old_json_made_before_faint_raised(tmp_path, capsys,
+                                                                        monkeypatch):
+    root = eval_dir(tmp_path)
+    path = write_cases(tmp_path, case())
+    monkeypatch.setattr(cli, "get_segmenter", lambda spec, threads=None: ColourSegmenter())
+    common = [str(path), "--eval-dir", str(root), "--quiet", "--cache-dir", str(tmp_path / "c")]
+    assert cli.main(["replay", *common, "--json", str(tmp_path / "old.json")]) == 0
+    capsys.readouterr()
+    old = json.loads((tmp_path / "old.json").read_text())
+    for b in old["engines"].values():
+        for r in b["images"]:
+            for c in r["cases"]:
+                for a in [c["start"], *c["after"]]:
+                    del a["faint_raised"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert cli.main(["replay", *common, "--against", str(tmp_path / "old.json")]) == 0
+    out = capsys.readouterr().out
+    assert "1 cases in both, 0 worse than old; faint raised unknown (?) for 1" in out
