@@ -1090,14 +1090,21 @@ VEIL_RING = 12  # working px around the piece where the backdrop's colours are s
 
 
 def _veil_part(piece: np.ndarray, hit: np.ndarray, backdrop: np.ndarray,
-               lab: np.ndarray) -> np.ndarray:
+               lab: np.ndarray, painted: bool) -> np.ndarray:
     """The part of a veil ``piece`` (bool, a crop) a keep stroke that ``hit`` it raises: what
-    is connected to the hit through colours nearer the hit spot's than the ``backdrop``'s."""
+    is connected to the hit through colours nearer the hit spot's than the ``backdrop``'s.
+    The spot's colours are those of the piece near the hit for a click (the reach its veil
+    raise was measured with), but those its own brush covers for a ``painted`` stroke, which
+    samples the part along its length: sampled farther out, they took in the backdrop the
+    model held in the piece beside the part (dev 155: the wall beside a skater's shirt)."""
     area = int(piece.sum())
     if backdrop.sum() < 16:
         return piece
-    d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
-    near = piece & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
+    if painted:
+        near = hit
+    else:
+        d = cv2.distanceTransform((~hit).view(np.uint8), cv2.DIST_L2, 5)
+        near = piece & (d <= max(SPLIT_NEAR_MIN, SPLIT_NEAR * np.sqrt(area)))
     idx = _lab_index(lab)
     return _spot_like(piece, hit, idx, _lab_hist(idx, near), _lab_hist(idx, backdrop), 0.0)
 
@@ -1168,7 +1175,8 @@ def _raise_veil(out: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], s: fl
             piece = lbl[box] == j
             d = cv2.distanceTransform((~piece).view(np.uint8), cv2.DIST_L2, 5)
             backdrop = (cw[box] > 0) & (d <= VEIL_RING)
-            chosen[box] |= _veil_part(piece, piece & spot[box], backdrop, lab[box])
+            chosen[box] |= _veil_part(piece, piece & spot[box], backdrop, lab[box],
+                                      len(st.points) > 1)
     if not chosen.any():
         return
     # the piece's own soft outline along the backdrop stays
