@@ -62,6 +62,13 @@ class SubjectChoice:
     found: bool
 
 
+def _pieces_holding(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """The 8-connected pieces of ``mask`` (bool) that hold any of ``seeds`` (bool), whole."""
+    _, pieces = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
+    held: np.ndarray = np.isin(pieces, np.unique(pieces[seeds & mask])) & mask
+    return held
+
+
 def _disk(shape: tuple[int, int], point: tuple[float, float], radius: float) -> np.ndarray:
     return rasterise([Stroke("keep", max(radius, CLICK_MIN_R), (point,))], shape) > 0
 
@@ -84,8 +91,7 @@ def _clicked_part(alpha: np.ndarray, lbl: np.ndarray, point: tuple[float, float]
     if not soft.any() or not lbl.any():
         return 0
     # the held piece the click lands on, and the solid part in it nearest the click
-    _, held = cv2.connectedComponents((alpha > 0).view(np.uint8), connectivity=8)
-    piece = np.isin(held, np.unique(held[soft]))
+    piece = _pieces_holding(alpha > 0, soft)
     ys, xs = np.nonzero(piece & (lbl > 0))
     if not ys.size:
         return 0
@@ -114,8 +120,7 @@ def choose_subject(alpha: np.ndarray, stroke: Stroke,
         if not (disk & (alpha >= FAINT)).any():
             return SubjectChoice(none, none, 0, False)
         # a cutout held soft throughout (no solid part): the held piece the click lands on
-        _, pieces = cv2.connectedComponents(held.view(np.uint8), connectivity=8)
-        kept = np.isin(pieces, np.unique(pieces[disk & (alpha >= FAINT)])) & held
+        kept = _pieces_holding(held, disk & (alpha >= FAINT))
     else:
         kept = _kept(held, lbl, parts, clicked)
     cleared = held & ~kept
@@ -167,8 +172,7 @@ def _kept(held: np.ndarray, lbl: np.ndarray, parts: Parts, clicked: int) -> np.n
     to it."""
     big = _anchors(lbl, parts.n, parts.stats, clicked)
     mine = held & (_nearest_anchor(lbl, big) == clicked)
-    _, pieces = cv2.connectedComponents(mine.view(np.uint8), connectivity=8)
-    return np.isin(pieces, np.unique(pieces[lbl == clicked]))
+    return _pieces_holding(mine, lbl == clicked)
 
 
 def _brought_back(cleared: np.ndarray, lbl: np.ndarray, parts: Parts, st: Stroke) -> np.ndarray:
@@ -181,13 +185,9 @@ def _brought_back(cleared: np.ndarray, lbl: np.ndarray, parts: Parts, st: Stroke
         return np.zeros((h, w), bool)
     out = np.zeros((h, w), bool)
     if not lbl.any():
-        _, pieces = cv2.connectedComponents(cleared.view(np.uint8), connectivity=8)
-        back: np.ndarray = np.isin(pieces, np.unique(pieces[hit])) & cleared
-        return back
+        return _pieces_holding(cleared, hit)
     big = _anchors(lbl, parts.n, parts.stats, None)
     near = _nearest_anchor(lbl, big)
     for j in np.unique(near[hit]):
-        share = cleared & (near == j)
-        _, pieces = cv2.connectedComponents(share.view(np.uint8), connectivity=8)
-        out |= np.isin(pieces, np.unique(pieces[hit & share])) & share
+        out |= _pieces_holding(cleared & (near == j), hit)
     return out
