@@ -628,6 +628,10 @@ def _image_name_rule() -> dict:
         "empty_reason": images.EMPTY_REASON,
         # a file whose first bytes are no image format's: the page marks it before sending
         "no_header_reason": images.NO_HEADER_REASON,
+        # a file whose first bytes are text: its words, "{format}" its extension's format
+        "text_content_reason": images.TEXT_CONTENT_REASON,
+        "image_formats": json.dumps(images.FORMAT_BY_EXTENSION),
+        "text_sniff_bytes": images.TEXT_SNIFF_BYTES,
         # the preview refuses a ZIP whose directory does not add up in the import's words
         "zip_damaged_reason": archives.ZIP_DAMAGED_REASON,
     }

@@ -94,6 +94,39 @@ def corrupt_reason(detail: str) -> str:
     return f"Not an image, or a corrupt one: {detail}"
 
 
+#: The format an image file name promises, by its extension: what a file whose content is text
+#: is said not to be (``text_content_reason``).
+FORMAT_BY_EXTENSION = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG",
+                       ".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIC",
+                       ".heif": "HEIF", ".avif": "AVIF"}
+#: A file whose content is text (a note or a CSV renamed .jpg): refused here, and named so by
+#: the upload preview before it is sent (upload.js ``noImageReason``), ``{format}`` the
+#: extension's (QA41 L7: the ZIP preview listed such a file among unread TIFF/HEIC headers).
+#: In ``corrupt_reason``'s one wording of a file that is not a readable image.
+TEXT_CONTENT_REASON = corrupt_reason("the file's content is text, not {format}.")
+#: How many first bytes decide whether a file is text (``looks_like_text``; upload.js too).
+TEXT_SNIFF_BYTES = 512
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) reads as text: UTF-8 (a character cut at its
+    end allowed) with no control character but tab, newlines and form feed."""
+    for cut in range(4):
+        try:
+            text = head[:len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return bool(text) and not any(
+            (c < " " and c not in "\t\n\r\f") or c == "\x7f" for c in text)
+    return False
+
+
+def text_content_reason(name: str) -> str:
+    """``TEXT_CONTENT_REASON`` for a file called ``name``: "… text, not JPEG." for a .jpg."""
+    ext = os.path.splitext(name or "")[1].lower()
+    return TEXT_CONTENT_REASON.format(format=FORMAT_BY_EXTENSION.get(ext, "an image"))
+
+
 #: A file of 0 bytes: refused here, and named so by the upload preview before it is sent.
 EMPTY_REASON = corrupt_reason("the file is empty.")
 #: A file whose first bytes are no supported format's (text renamed .jpg): refused here, and
@@ -240,8 +273,10 @@ def _declared_size(fileobj: BinaryIO) -> tuple[int, int] | None:
         fileobj.seek(0)
 
 
-def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, ProbeResult]:
-    """Parse the header only and refuse what must not be decoded. Leaves ``fileobj`` open."""
+def open_image(fileobj: BinaryIO, *, limits: Limits, name: str = ""
+               ) -> tuple[Image.Image, ProbeResult]:
+    """Parse the header only and refuse what must not be decoded. Leaves ``fileobj`` open.
+    ``name``: the file's name, which a file of text is said not to be the format of."""
     fileobj.seek(0)
     head = fileobj.read(32)
     fileobj.seek(0)
@@ -271,7 +306,11 @@ def open_image(fileobj: BinaryIO, *, limits: Limits) -> tuple[Image.Image, Probe
             raise ImageRejected(
                 f"Unsupported format ({other}); use {SUPPORTED_LABEL}.", "unsupported"
             )
-        raise ImageRejected(NO_HEADER_REASON, "not_image")
+        fileobj.seek(0)
+        text = looks_like_text(fileobj.read(TEXT_SNIFF_BYTES))
+        fileobj.seek(0)
+        raise ImageRejected(text_content_reason(name) if text else NO_HEADER_REASON,
+                            "not_image")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         raise ImageRejected(corrupt_reason(f"its header cannot be read ({exc})."), "corrupt")
 

@@ -139,6 +139,31 @@ class Manifest:
         return row is not None and bool(row.position)
 
 
+#: How a message names a manifest (or bulk-edit file) column to the user: the identifiers as
+#: they are written (GTIN, ASIN, SKU), the others by their header (title, brand, category).
+FIELD_NAMES = {"gtin": "GTIN", "asin": "ASIN", "sku": "SKU"}
+
+
+def field_name(key: str, *, given_on: int = 0, said_of: int = 0) -> str:
+    """The one name a CSV column's value goes by in a message (``FIELD_NAMES``): "GTIN", or,
+    for a value given on another line (``given_on``) than the one the message is said of
+    (``said_of``: a repeated SKU's rows may each give another field), "its GTIN on line 8".
+    The manifest's import, its preview and the bulk edit all name a field here (QA41 L3: one
+    message said "gtin: …", another "its GTIN on line 2: …")."""
+    name = FIELD_NAMES.get(key, key)
+    return f"its {name} on line {given_on}" if given_on and given_on != said_of else name
+
+
+def field_errors_text(errors: dict[str, list[str]], *, lines: dict[str, int] | None = None,
+                      said_of: int = 0) -> str:
+    """A product's validation errors by field (``ValidationError.message_dict``) in one line,
+    each field named by ``field_name`` ("GTIN: EAN-13 … has a wrong check digit …";
+    ``lines``: the line each field is given on, for a message said of line ``said_of``)."""
+    given = lines or {}
+    return "; ".join(f"{field_name(key, given_on=given.get(key, 0), said_of=said_of)}: "
+                     f"{' '.join(messages)}" for key, messages in errors.items())
+
+
 def file_key(name: str) -> str:
     """A file name or a row's path as rows and files are matched: ``/`` for ``\\``, any
     case."""

@@ -593,7 +593,7 @@ def asset_ingest(
         # the preview did not refuse, so a too-small copy of a stored image reads "Too
         # small" in both (QA 2026-12-05: the preview said too small, the report said
         # duplicate). A header parse, no decode.
-        img, probe = images.open_image(stream, limits=ingest_limits())
+        img, probe = images.open_image(stream, limits=ingest_limits(), name=filename)
         # one read of the images with these bytes (the batch's, or this file's) answers both
         # the duplicate rule and the same bytes on another product (QA: a query more per file)
         lookup = hashes if hashes is not None else HashLookup()
@@ -681,20 +681,20 @@ def asset_ingest(
     return result
 
 
-def header_refusal(fileobj: BinaryIO) -> tuple[str, str] | None:
+def header_refusal(fileobj: BinaryIO, name: str = "") -> tuple[str, str] | None:
     """(reason, code) if ``fileobj`` is refused for its header alone (the cheap probe, no
     decode): not a readable image (``images.corrupt_reason``'s words) or the size rule's
     (``images.size_refusal``: too small, too large); else None. For a file refused before
     ``asset_ingest`` reads it (an import's file whose name maps to no product), so its
     reason says what is wrong in the order ``asset_ingest`` and the preview apply: the
     file's header before its name and the catalog. A stream that cannot seek is not probed:
-    its name's refusal stands."""
+    its name's refusal stands. ``name``: the file's (``images.open_image``)."""
     try:
         fileobj.seek(0)
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
     try:
-        images.open_image(fileobj, limits=ingest_limits())
+        images.open_image(fileobj, limits=ingest_limits(), name=name)
     except images.ImageRejected as exc:
         if exc.code not in images.HEADER_CODES:
             return None

@@ -17,7 +17,7 @@ from ..errors import StorageDownError
 from ..gtin import products_gtin_warnings
 from ..ingest import skus
 from ..ingest.archives import MANIFEST_NAME, name_order_key
-from ..ingest.manifest import Manifest, ManifestRow, parse_manifest
+from ..ingest.manifest import Manifest, ManifestRow, field_errors_text, parse_manifest
 from ..ingest.naming import (
     DELETED,
     LIVE,
@@ -101,12 +101,8 @@ def _stored_skus(skus: list[str]) -> set[str]:
 
 def _validation_text(exc: ValidationError) -> str:
     if hasattr(exc, "message_dict"):
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return field_errors_text(exc.message_dict)
     return " ".join(exc.messages)
-
-
-#: How a refusal names a manifest field given on another line than the one it is said of.
-_FIELD_NAMES = {"gtin": "GTIN", "asin": "ASIN"}
 
 
 def _manifest_validation_text(exc: ValidationError, *, manifest: Manifest, sku: str,
@@ -114,17 +110,12 @@ def _manifest_validation_text(exc: ValidationError, *, manifest: Manifest, sku: 
     """``_validation_text`` for a manifest product said of ``line`` (a file's row, the SKU's
     product line): a field the SKU's rows give on another line is named with that line,
     "its GTIN on line 8: …", since a repeated SKU's rows may each give another field (QA40
-    M2: every file of the SKU named its own line for line 8's bad GTIN)."""
+    M2: every file of the SKU named its own line for line 8's bad GTIN); one on ``line``
+    itself "GTIN: …" (``manifest.field_name``, QA41 L3)."""
     if not hasattr(exc, "message_dict"):
         return _validation_text(exc)
-    given = manifest.field_lines.get(sku, {})
-    parts = []
-    for key, messages in exc.message_dict.items():
-        other = given.get(key, 0)
-        name = (f"its {_FIELD_NAMES.get(key, key)} on line {other}" if other and other != line
-                else key)
-        parts.append(f"{name}: {' '.join(messages)}")
-    return "; ".join(parts)
+    return field_errors_text(exc.message_dict, lines=manifest.field_lines.get(sku, {}),
+                             said_of=line)
 
 
 def product_new_validated(*, sku: str, fields: dict[str, str]) -> Product:
@@ -661,9 +652,30 @@ class ImportRun:
         they can be said again from them when the copy moves."""
         lead = ImportIssue.Lead.ARRIVED
         self.issue(filename, duplicate_row_words(lead=lead, sku=copy.product.sku,
-                                                 position=copy.position, asset_pk=copy.pk),
+                                                 position=copy.position, asset_pk=copy.pk)
+                   + self.position_lost_note(filename, copy),
                    ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE, about=copy,
                    lead=lead)
+
+    def position_lost_note(self, filename: str, copy: ImageAsset) -> str:
+        """What a duplicate's report row adds when its manifest row places it at another
+        position than its stored ``copy`` holds: the line and the position it is not placed
+        at, and how to fill it (the product page has no move of an image to another
+        position: a photo of its own is the way). A product holds one live image of the same bytes
+        (``catalog_asset_unique_live_sha``) and an image one position, so the position cannot
+        refer to the copy, and moving the copy would empty the position it holds; the row
+        says so rather than lose the line silently (QA41 L4: PT01 stayed empty, line 3 was
+        not named). It names the copy by its id only, not its position, so the words stay
+        true when the copy moves (``imports._duplicate_reason_at`` keeps them). "" for a
+        file no row places, or placed where the copy is."""
+        row = self.manifest_row(filename)
+        if (self.manifest is None or row is None or not row.position
+                or row.position == copy.position):
+            return ""
+        return (f" {self.manifest.name} line {row.line} places it at {row.position}: not "
+                f"placed there, as asset #{copy.pk} is this photo and an image holds one "
+                f"position; {row.position} stays as it was. Give line {row.line} another photo "
+                f"for {row.position}.")
 
     def issue(self, filename: str, reason: str, level: str, *,
               kind: str = ImportIssue.Kind.OTHER, lead: str = ImportIssue.Lead.NONE,
@@ -840,7 +852,7 @@ class ImportRun:
         except _Skip as skip:
             # A file that is no image is refused for that, not for its name: advice on the
             # SKU (add it to the manifest, create products) would not make it one.
-            reason, code = header_refusal(fileobj) or (skip.reason, "unmapped")
+            reason, code = header_refusal(fileobj, name) or (skip.reason, "unmapped")
             # the report names the SKU and position the manifest gives the file (QA
             # 2026-12-05 L3: a refused row's cells were empty although its line gave them)
             self.issue(name, reason, ImportIssue.Level.ERROR, row=self.manifest_row(name))

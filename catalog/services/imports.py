@@ -501,7 +501,8 @@ def _finish_names_report(job: ImportJob, *, failed: Sequence[str], skipped: Sequ
         issues.append(ImportIssue(
             job=job, filename=name[:512],
             reason=duplicate_row_words(lead=lead, sku=existing.product.sku,
-                                       position=existing.position, asset_pk=existing.pk),
+                                       position=existing.position, asset_pk=existing.pk)
+            + run.position_lost_note(name, existing),
             level=ImportIssue.Level.WARNING, kind=ImportIssue.Kind.DUPLICATE, lead=lead,
             sku=existing.product.sku, position=existing.position, asset_pk=existing.pk))
         duplicates += 1
@@ -768,8 +769,13 @@ def _duplicate_reason_at(issue: ImportIssue, position: str) -> str | None:
     assert issue.asset_pk is not None
     if issue.lead == ImportIssue.Lead.NONE:
         return None
+    was = duplicate_row_words(lead=issue.lead, sku=issue.sku, position=issue.position,
+                              asset_pk=issue.asset_pk)
+    # what follows its own words (``ImportRun.position_lost_note``) names no position of the
+    # copy, so it is kept as written
+    rest = issue.reason[len(was):] if issue.reason.startswith(was) else ""
     return duplicate_row_words(lead=issue.lead, sku=issue.sku, position=position,
-                               asset_pk=issue.asset_pk)
+                               asset_pk=issue.asset_pk) + rest
 
 
 def _identical_reason_at(issue: ImportIssue, position: str) -> str | None:

@@ -20,7 +20,7 @@ from .. import enqueue as catalog_enqueue
 from .. import jobs
 from ..errors import ManifestError
 from ..ingest.csvfile import MAX_CSV_BYTES, lines_refused, read_csv
-from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape
+from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape, field_errors_text
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from ..models import ProductBulkEdit, ProductBulkLine
 from .assets import storage_default
@@ -179,7 +179,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
         except ValidationError as exc:
             for key, value in before.items():
                 setattr(product, key, value)
-            message = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            message = field_errors_text(exc.message_dict)
             out.append(BulkEditLine(line, sku, BulkEditReport.INVALID, message))
             continue
         product.save(update_fields=[*changes, "updated_at"])

@@ -30,10 +30,12 @@ from ..variants.compliance import (
     export_size,
     faint_marks_refused,
     frame_cut_verdict,
+    layout_scale,
     stored_frame_cut,
     stored_size,
 )
 from ..variants.layout import long_side
+from ..variants.render import warn_enlarged
 from ..variants.spec import colour_hint
 from .review import cutouts_approved_current
 
@@ -483,6 +485,25 @@ FRAME_CUT = "frame-cut"
 FAINT_MARKS = "faint-marks"
 
 
+#: the code of a pre-check warning: images a preset ships enlarged past ``ENLARGE_WARN``, which
+#: will look soft, in the words the export's page gives each file (``render.warn_enlarged``)
+ENLARGED = "enlarged"
+
+
+def _enlarged_words(preset: variants.Preset, frame: tuple[int, int], product: tuple[int, int],
+                    fill: tuple[int, int] | None) -> str:
+    """The renderer's softness warning of a product ``product`` px in a cutout of ``frame``
+    laid out by ``preset`` (``render.warn_enlarged``, as a dry run's ``_foresee`` asks it):
+    "the product is enlarged 2.1x (… px in the cutout, …) and will look soft; …", or ""."""
+    try:
+        scale = layout_scale(preset.variant_spec, frame, product, fill)
+    except variants.RenderError:
+        return ""  # the layout refuses it: the dry run says so, in the real run's words
+    said: list[str] = []
+    warn_enlarged(said, scale, (0, 0, product[0], product[1]))
+    return said[0] if said else ""
+
+
 #: a frame-cut warning's identifier by the verdict of ``frame_cut_verdict``
 _FRAME_IDENTIFIER = {"error": "frame-refused", "warn": "frame-warned"}
 
@@ -523,6 +544,10 @@ def export_image_checks(*, presets: list[variants.Preset],
     cuts: dict[tuple[str, str], list[str]] = {}
     cut_count: dict[tuple[str, str], int] = {}
     fits: dict[tuple, ExportSize | None] = {}
+    # enlarged, not refused: each image's own sentence, as the export's page lists it
+    soft: dict[str, list[str]] = {p.name: [] for p in sized}
+    soft_count = dict.fromkeys(soft, 0)
+    soft_words: dict[tuple, str] = {}
     faint: dict[str, list[str]] = {p.name: [] for p in presets}
     faint_count = dict.fromkeys(faint, 0)
     # the first SKUs of each warning, for API clients that act on them rather than read
@@ -565,6 +590,14 @@ def export_image_checks(*, presets: list[variants.Preset],
                         small[preset.name].append(
                             (f"{image} ({long_side(pw, ph)}, {fit.needed_px} needed)",
                              fit.needed_px))
+                    continue
+                if key not in soft_words:
+                    soft_words[key] = _enlarged_words(preset, frame, (pw, ph), fill)
+                if soft_words[key]:
+                    soft_count[preset.name] += 1
+                    name((preset.name, ENLARGED), sku)
+                    if len(soft[preset.name]) < SHARED_SHOWN:
+                        soft[preset.name].append(f"{image}: {soft_words[key]}")
         # a missing key reads as None either way: an older version's has no frame_cut
         sides = stored_frame_cut({"touching_sides": touching} if cut is None
                                  else {"frame_cut": cut})
@@ -593,6 +626,16 @@ def export_image_checks(*, presets: list[variants.Preset],
                     f"product past the {MAX_ENLARGEMENT:g}x limit (or it is under "
                     f"{MIN_PRODUCT_PX} px) and refuse it: {_images(shown, count)}. They will "
                     f"be excluded from {preset.label}."))
+    for preset in sized:
+        count = soft_count[preset.name]
+        if count:
+            more = count - len(soft[preset.name])
+            out.append(NamingGap(
+                preset=preset.name, identifier=ENLARGED, count=count, total=checked,
+                skus=skus[(preset.name, ENLARGED)], code=ENLARGED,
+                message=f"{preset.label} will ship {count} image(s) enlarged, which will look "
+                        f"soft: {'; '.join(soft[preset.name])}"
+                        + (f"; and {more} more" if more > 0 else "") + "."))
     for preset in presets:
         for verdict in ("error", "warn"):
             count = cut_count.get((preset.name, verdict), 0)
@@ -668,8 +711,11 @@ def export_warnings_advice(*, warnings: list[NamingGap],
     if SPEC_NOTE in codes:
         fixes.append("correct the spec")
         then.append("the spec is rendered as written")
-    if TOO_SMALL in codes or FRAME_CUT in codes:
+    if TOO_SMALL in codes or FRAME_CUT in codes or ENLARGED in codes:
         fixes.append("use closer or larger photos with space around the product")
+        if ENLARGED in codes:
+            then.append("enlarged images ship with the warning in the manifest and on the "
+                        "export's page")
         if TOO_SMALL in codes or any(g.identifier == "frame-refused" for g in warnings):
             then.append("images a preset refuses are listed in the manifest as excluded, "
                         "and the export's page counts them per preset")

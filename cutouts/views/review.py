@@ -207,14 +207,27 @@ def _fix_advice(reasons: Collection[str], shadow: str = "none") -> str:
     return f"To fix it in Retouch: {touches}; or Re-run it from its card." if steps else ""
 
 
+def _cutout_fix_advice(cutout: Cutout) -> str:
+    """``_fix_advice`` for ``cutout``'s flag reasons and the Shadow it ran with."""
+    return _fix_advice(cutout.flag_reasons, (cutout.settings or {}).get("shadow") or "none")
+
+
 def _flagged_note(cutout: Cutout) -> str:
     """Said after a flag: the touches that fix what it says (``_fix_advice``), since the next
     card replaces the flagged one and its hint (QA 2026-12-05: the route was only seen on
     opening the flagged card again)."""
     note = _decided_note(cutout, "Flagged for retouch:")
-    shadow = (cutout.settings or {}).get("shadow") or "none"
-    advice = _fix_advice(cutout.flag_reasons, shadow)
+    advice = _cutout_fix_advice(cutout)
     return f"{note} {advice}" if advice else note
+
+
+def _shadow_advice(cutout: Cutout) -> str:
+    """What the retouch page says of a version flagged "Shadow wrongly removed": the flag's
+    advice (``_fix_advice``, the words said after the flag), since no stroke brings a shadow
+    back and the page otherwise invites strokes (QA41 L5); "" for a version not so flagged."""
+    if FlagReason.SHADOW_REMOVED not in cutout.flag_reasons:
+        return ""
+    return _cutout_fix_advice(cutout)
 
 
 def _approved_note(cutout: Cutout, answered: list[int]) -> str:
@@ -610,7 +623,8 @@ def _render_retouch(request: HtmxHttpRequest, cutout_id: int, filters, **extra) 
                 else "cutouts/review/retouch.html")
     card = _get_card(cutout_id, filters)
     response = render(request, template, _card_context(
-        card, filters, retouch_url=_retouch_url(cutout_id, filters), **extra))
+        card, filters, retouch_url=_retouch_url(cutout_id, filters),
+        shadow_advice=_shadow_advice(card.cutout), **extra))
     return _pending_poll(request, response, note="rt-pending-note", whole="#retouch-main",
                          active=card.is_active)
 

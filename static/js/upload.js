@@ -229,6 +229,43 @@
       ascii(4, 8) === "ftyp";
   }
 
+  /* Whether a file's first bytes read as text (images.looks_like_text): UTF-8, a character
+   * cut at the end allowed, with no control character but tab, newlines and form feed. */
+  function looksLikeText(bytes) {
+    for (let cut = 0; cut < 4 && cut < bytes.length; cut++) {
+      let text;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.slice(0,
+          bytes.length - cut));
+      } catch (e) { continue; }
+      return !!text && !/[\x00-\x08\x0b\x0e-\x1f\x7f]/.test(text);
+    }
+    return false;
+  }
+
+  /* Why a file whose first bytes are no image format's will be refused, in the import's
+   * words (images.open_image): text is said to be text, "not JPEG" by its name's extension
+   * (images.text_content_reason; QA41 L7: a text file named .jpg in a ZIP was listed among
+   * the unread TIFF/HEIC headers), anything else has no image header. */
+  async function noImageReason(zone, name, blob) {
+    const data = (zone && zone.dataset) || {};
+    const noHeader = data.noHeader || "Not an image, or a corrupt one: no JPEG, PNG, WebP, " +
+      "TIFF, HEIC/HEIF or AVIF header found.";
+    if (!data.textContent) return noHeader;
+    const sniff = Number(data.textSniffBytes) || 512;
+    let bytes;
+    try { bytes = new Uint8Array(await blob.slice(0, sniff).arrayBuffer()); } catch (e) {
+      return noHeader;
+    }
+    if (!looksLikeText(bytes)) return noHeader;
+    let formats = {};
+    try { formats = JSON.parse(data.imageFormats || "{}"); } catch (e) { /* none */ }
+    const base = name.split("/").pop();
+    const dot = base.lastIndexOf(".");
+    const ext = dot > 0 ? base.slice(dot).toLowerCase() : "";
+    return data.textContent.replace("{format}", formats[ext] || "an image");
+  }
+
   /* The one wording of a file the page leaves unsent because its bytes are stored on the
    * product it maps to: what it will do before the upload, what it did once begun. */
   function storedSkipText(holder, done) {
@@ -461,20 +498,44 @@
   async function zipEntrySizes(file, entries, current) {
     const sizes = {};
     const unread = [];
+    const notImages = [];  // [name, why]: entries whose first bytes are no image's
+    const zone = document.querySelector("[data-dropzone]");
     for (const [name, entry] of entries) {
-      if (!entry.bytes || entry.junk ||
-          notImageReason(document.querySelector("[data-dropzone]"), name)) {
-        continue;
-      }
+      if (!entry.bytes || entry.junk || notImageReason(zone, name)) continue;
       let head = null;
       try { head = await zipEntryHead(file, entry); } catch (e) { head = null; }
       if (!current()) return null;
       const found = head ? await window.CutroomUploadDims.sizes([{ name: name, file: head }])
         : {};
-      if (found[name]) sizes[name] = found[name];
-      else unread.push(name);
+      if (found[name]) {
+        sizes[name] = found[name];
+      } else if (head && !(await looksLikeImage(head).catch(() => true))) {
+        // not an image of a size unknown here: the import refuses it for its content
+        notImages.push([name, await noImageReason(zone, name, head)]);
+      } else {
+        unread.push(name);
+      }
+      if (!current()) return null;
     }
-    return { sizes: sizes, unread: unread };
+    return { sizes: sizes, unread: unread, notImages: notImages };
+  }
+
+  /* "1 file will be refused on import: notes.jpg (Not an image, or a corrupt one: the file's
+   * content is text, not JPEG.)" under a ZIP preview's counts, for the entries whose first bytes are no image
+   * format's, each with the import's words (``noImageReason``), never among the unread
+   * sizes (QA41 L7). */
+  function showNotImages(target, notImages) {
+    const result = target && target.querySelector("[data-import-preview-result]");
+    if (!notImages.length || !result || result.querySelector(":scope > .error")) return;
+    const line = document.createElement("p");
+    line.className = "error small";
+    line.dataset.previewNotImages = "";
+    const more = notImages.length - UNREAD_NAMES_SHOWN;
+    line.textContent = `${plural(notImages.length, "file")} will be refused on import: ` +
+      notImages.slice(0, UNREAD_NAMES_SHOWN).map(([name, why]) => `${name} (${why})`)
+        .join(", ") + (more > 0 ? ` and ${more} more.` : "");
+    const summary = result.querySelector(".preview-summary");
+    if (summary) summary.after(line); else result.prepend(line);
   }
 
   /* "N files: pixel size not read in the browser …: sizes checked on import: a.tif, b.heic."
@@ -718,7 +779,8 @@
       const generation = (this.storedGeneration = (this.storedGeneration || 0) + 1);
       const dims = window.CutroomUploadDims;  // static/js/upload_dims.js: header sizes
       let unread = [];
-      let noImage = new Set();  // files whose first bytes are no image format's (markEmpty)
+      // files whose first bytes are no image format's, and why (markEmpty)
+      let noImage = new Map();
       (dims ? dims.sizes(pending.map((i) => ({ name: i.path || i.file.name, file: i.file })))
         : Promise.resolve(null))
         .then(async (sizes) => {
@@ -728,12 +790,13 @@
           const unsized = pending.filter((i) => i.file.size > 0 &&
             !(sizes && sizes[i.path || i.file.name]));
           unread = [];
-          noImage = new Set();
+          noImage = new Map();
           for (const item of unsized) {
             if (await looksLikeImage(item.file).catch(() => false)) {
               if (sizes) unread.push(item.path || item.file.name);
             } else {
-              noImage.add(item.file);
+              noImage.set(item.file, await noImageReason(this.dropzone, item.path ||
+                item.file.name, item.file));
             }
           }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
@@ -763,7 +826,7 @@
      * words, counted among the refused ahead (refusesEvery), sent all the same so the
      * report names it, as an empty file and one refused for its size are. (A file held as
      * not mapped with such bytes is sent by findUnreadable, with its SKU's reason.) */
-    markEmpty(noImage = new Set()) {
+    markEmpty(noImage = new Map()) {
       const reason = this.dropzone.dataset.empty || "Not an image, or a corrupt one: the " +
         "file is empty.";
       const noHeader = this.dropzone.dataset.noHeader || "Not an image, or a corrupt one: " +
@@ -773,7 +836,9 @@
         item.empty = mapped && item.file.size === 0;
         item.noImage = mapped && !item.empty && noImage.has(item.file);
         if (item.empty) item.outcome.textContent = `Will be refused: ${reason}`;
-        if (item.noImage) item.outcome.textContent = `Will be refused: ${noHeader}`;
+        if (item.noImage) {
+          item.outcome.textContent = `Will be refused: ${noImage.get(item.file) || noHeader}`;
+        }
       }
       this.update();
     }
@@ -1671,6 +1736,7 @@
         document.querySelector("form[data-options]"), names, target, manifest, false, empty,
         read.sizes, packed);
       showSizesUnread(target, read.unread);
+      showNotImages(target, read.notImages);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
       // So does a manifest product the import cannot make with its values (a GTIN's check

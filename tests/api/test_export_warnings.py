@@ -4,7 +4,7 @@ import pytest
 
 from cutouts import tasks as cutout_tasks
 from cutouts.selectors.export import export_naming_gaps, preset_resolve
-from tests.cutouts.export_helpers import approved_cutout
+from tests.cutouts.export_helpers import MARKET_PHOTO, approved_cutout
 from tests.factories import ProductFactory
 
 
@@ -14,9 +14,9 @@ def _no_broker(monkeypatch):
 
 
 def test_it_warns_when_selected_products_lack_the_gtin_walmart_names_files_by(manager_api):
-    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"))
-    approved_cutout(product=ProductFactory(sku="GT-2"))
-    approved_cutout(product=ProductFactory(sku="GT-3", asin="B0GT300001"))
+    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="GT-2"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="GT-3", asin="B0GT300001"), size=MARKET_PHOTO)
     created = manager_api.post("/api/v1/exports", {"presets": ["walmart", "amazon_main"],
                                                    "skus": ["GT-1", "gt-2", "GT-3"]})
     assert created.status_code == 201  # started anyway, as the form's "Start anyway"
@@ -31,7 +31,8 @@ def test_it_warns_when_selected_products_lack_the_gtin_walmart_names_files_by(ma
 
 
 def test_it_gives_an_empty_warning_list_when_every_product_can_be_named(manager_api):
-    approved_cutout(product=ProductFactory(sku="GT-4", gtin="4006381333931"))
+    # a photo no preset enlarges past 2x (a smaller one is warned of: "will look soft")
+    approved_cutout(product=ProductFactory(sku="GT-4", gtin="4006381333931"), size=MARKET_PHOTO)
     created = manager_api.post("/api/v1/exports", {"presets": ["walmart"]})
     assert created.status_code == 201 and created.json()["warnings"] == []
     # a read of the export has no warnings field: they are said once, when it is created

@@ -121,7 +121,7 @@ def test_it_holds_import_zip_for_a_new_products_bad_gtin(live_server, page, clie
     form.locator("input[name=archive]").set_input_files(
         files=[{"name": "shoot.zip", "mimeType": "application/zip", "buffer": data}])
     expect(preview.locator("[data-preview-blocks]")).to_contain_text(
-        "Line 2: product ZM002 not created; its files are refused: gtin: EAN-13 1234567890123 "
+        "Line 2: product ZM002 not created; its files are refused: GTIN: EAN-13 1234567890123 "
         "has a wrong check digit (expected 8).", timeout=20_000)
     expect(button).to_be_disabled()
     expect(form.locator("[data-zip-status]")).to_have_text(

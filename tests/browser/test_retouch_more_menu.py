@@ -89,3 +89,31 @@ def test_it_closes_more_and_says_what_subject_does_when_it_is_picked_there(
     expect(editor.locator(".rt-subject-more")).to_have_attribute("aria-pressed", "true")
     expect(editor.locator("[data-rt-status]")).to_contain_text(
         "Subject: tap the product once; the cutout keeps only the part joined to it")
+
+
+NARROW = {"width": 360, "height": 640}
+
+
+@pytest.mark.parametrize("touch", [False, True], ids=["mouse", "touch"])
+def test_it_keeps_more_on_the_first_row_of_the_tools_at_360_px(live_server, browser,
+                                                              session_for, make_cutouts, touch):
+    """verify41 (Low): at 360 px wide the ⋯ (More) button wrapped onto a second row of its
+    own, under Keep / Remove / Detail and Undo / Redo; it stays beside them."""
+    cutout = _cutout(make_cutouts)
+    context = browser.new_context(viewport=NARROW, has_touch=touch, is_mobile=touch)
+    page = context.new_page()
+    session_for(page, reviewer())
+    page.goto(f"{live_server.url}/cutouts/review/retouch/{cutout.pk}/")
+    editor = page.locator("#retouch-main [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-ready", "1")
+    tops = editor.evaluate("""e => {
+        const top = (el) => Math.round(el.getBoundingClientRect().top);
+        return {more: top(e.querySelector('[data-rt-more]')),
+                keep: top(e.querySelector('[data-rt-tool=keep]')),
+                undo: top(e.querySelector('[data-rt-undo]')),
+                right: Math.round(e.querySelector('[data-rt-more]').getBoundingClientRect().right),
+                width: document.documentElement.clientWidth};
+    }""")
+    assert tops["more"] == tops["keep"] == tops["undo"], tops
+    assert tops["right"] <= tops["width"], tops  # and on the screen, not past its edge
+    context.close()

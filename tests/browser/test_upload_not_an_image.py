@@ -6,7 +6,7 @@ it; Upload is held when it is the only file."""
 import pytest
 from playwright.sync_api import expect
 
-from catalog.ingest.images import NO_HEADER_REASON
+from catalog.ingest.images import text_content_reason
 from catalog.models import ImportIssue
 from tests.browser.test_upload import _drop, _log_in
 from tests.factories import manager
@@ -15,6 +15,9 @@ from tests.images import product_jpeg
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TEXT = b"this is not a photo\n"
+#: its words, the preview's and the import's (QA41 L7: was the no-header words, "no JPEG, PNG,
+#: WebP, TIFF, HEIC/HEIF or AVIF header found", for a file that is plainly text)
+NO_IMAGE = text_content_reason("x.jpg")
 
 
 def _row(uploader, name):
@@ -31,7 +34,7 @@ def test_it_marks_a_text_file_named_jpg_as_refused_before_it_is_sent(
     uploader = page.locator("#bulk-uploader")
     # was "planned" (no word) until the import refused it
     expect(_row(uploader, "NI001_PT03.jpg")).to_have_text(
-        f"Will be refused: {NO_HEADER_REASON}", timeout=15_000)
+        f"Will be refused: {NO_IMAGE}", timeout=15_000)
     expect(_row(uploader, "NI001_MAIN.jpg")).not_to_contain_text("refused")
     expect(uploader.locator("[data-summary]")).to_contain_text(
         "1 not an image (will be refused; sent: the import says why)")
@@ -42,7 +45,7 @@ def test_it_marks_a_text_file_named_jpg_as_refused_before_it_is_sent(
     start.click()
     expect(uploader).to_have_attribute("data-state", "idle", timeout=60_000)
     expect(uploader.locator("[data-result] a")).to_contain_text("1 imported")
-    assert ImportIssue.objects.get(filename="NI001_PT03.jpg").reason == NO_HEADER_REASON
+    assert ImportIssue.objects.get(filename="NI001_PT03.jpg").reason == NO_IMAGE
 
 
 def test_it_holds_upload_when_its_only_file_is_not_an_image(live_server, page, client):
@@ -52,7 +55,7 @@ def test_it_holds_upload_when_its_only_file_is_not_an_image(live_server, page, c
     _drop(page, {"NI002_MAIN.jpg": TEXT})
     uploader = page.locator("#bulk-uploader")
     expect(_row(uploader, "NI002_MAIN.jpg")).to_have_text(
-        f"Will be refused: {NO_HEADER_REASON}", timeout=15_000)
+        f"Will be refused: {NO_IMAGE}", timeout=15_000)
     start = uploader.locator("[data-start]")
     expect(start).to_be_disabled()
     expect(start).to_have_attribute(

@@ -332,3 +332,16 @@ def test_it_reads_a_small_spooled_file_without_moving_it_to_disk():
         assert images.jpeg_damage(spool, _probe()).startswith(images.DAMAGED_PREFIX)
         assert spool.tell() == 0
         assert not spool._rolled  # asking for its descriptor would have written it out
+
+
+def test_it_tells_text_from_binary_as_the_upload_page_does():
+    from catalog.ingest.images import looks_like_text, text_content_reason
+
+    assert looks_like_text(b"sku,title\r\nA-1,\xc3\xa9t\xc3\xa9\tx\n")
+    assert looks_like_text("caf\u00e9".encode()[:-1])  # a character cut at the sniff's end
+    assert not looks_like_text(b"")
+    assert not looks_like_text(b"GIF89a\x01\x00\x01\x00\x00")
+    assert not looks_like_text(b"\xff\xfe\x00\x00 binary")
+    said = "Not an image, or a corrupt one: the file's content is text, not "
+    assert text_content_reason("a/b.TIFF") == f"{said}TIFF."
+    assert text_content_reason("noext") == f"{said}an image."

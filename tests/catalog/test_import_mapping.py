@@ -287,12 +287,12 @@ def _session(client, manifest: bytes, send: list[str], held: list[str]) -> dict:
 def test_it_previews_manifest_rows_with_a_bad_sku_or_gtin_as_refused(manager_client):
     refused = _refused_in_preview(manager_client, NAMES, REFUSED_MANIFEST)
     assert refused == {
-        "DSC_0003.png": ("shoot.csv line 2: Cannot create product 'FLWR-012': asin: "
-                         + refused["DSC_0003.png"].split(": asin: ", 1)[1]),
-        "DSC_0002.png": ("shoot.csv line 3: Cannot create product 'FLWR-011': gtin: "
-                         + refused["DSC_0002.png"].split(": gtin: ", 1)[1]),
-        "DSC_0001.png": ("shoot.csv line 4: Cannot create product 'FLWR-010': gtin: "
-                         + refused["DSC_0001.png"].split(": gtin: ", 1)[1]),
+        "DSC_0003.png": ("shoot.csv line 2: Cannot create product 'FLWR-012': ASIN: "
+                         + refused["DSC_0003.png"].split(": ASIN: ", 1)[1]),
+        "DSC_0002.png": ("shoot.csv line 3: Cannot create product 'FLWR-011': GTIN: "
+                         + refused["DSC_0002.png"].split(": GTIN: ", 1)[1]),
+        "DSC_0001.png": ("shoot.csv line 4: Cannot create product 'FLWR-010': GTIN: "
+                         + refused["DSC_0001.png"].split(": GTIN: ", 1)[1]),
     }
     assert "ASIN must be 10 characters" in refused["DSC_0003.png"]
     assert "wrong check digit" in refused["DSC_0002.png"]
@@ -344,7 +344,7 @@ def test_it_names_the_sku_and_position_a_refused_files_manifest_row_gives(manage
     rows = {r[0]: r for r in csv.reader(io.StringIO(import_job_report_csv(job=job)))}
     refused = rows["photos/a.jpg"]
     assert refused[1:2] == ["error"] and refused[2].startswith(
-        "manifest.csv line 2: Cannot create product 'BAD-1': gtin: ")
+        "manifest.csv line 2: Cannot create product 'BAD-1': GTIN: ")
     assert refused[3:] == ["BAD-1", "PT02", "", "refused"]
     assert rows["b.jpg"][3] == "GOOD-1" and rows["b.jpg"][6] == "stored"
 
@@ -457,7 +457,7 @@ REFUSED_ROW = (f"sku,gtin,filename,position\nQA003,{BAD_GTIN},qa003.jpg,MAIN\n"
                "QA004,,qa004.jpg,MAIN\n").encode()
 
 
-REFUSAL = ("Line 2: product QA003 not created; its files are refused: gtin: ")
+REFUSAL = ("Line 2: product QA003 not created; its files are refused: GTIN: ")
 
 
 MISSING = "Manifest line 2 names qa003.jpg, which is not in the archive."
@@ -485,7 +485,7 @@ def test_it_reports_a_refused_rows_refusal_with_its_missing_file_in_a_zip(manage
                                     "qa004.jpg": jpeg_bytes(seed=8)})
     ((name, level, reason),) = _issues(job)
     assert (name, level) == ("qa003.jpg", ImportIssue.Level.ERROR)
-    assert reason.startswith("manifest.csv line 2: Cannot create product 'QA003': gtin: ")
+    assert reason.startswith("manifest.csv line 2: Cannot create product 'QA003': GTIN: ")
 
 
 def test_it_reports_a_deleted_products_row_with_its_missing_file_in_a_zip(manager_client,
@@ -595,7 +595,7 @@ def test_it_previews_an_existing_product_a_row_cannot_update_as_the_import_repor
     ((name, level, reason),) = _issues(job)
     assert (name, level) == ("manifest.csv", ImportIssue.Level.WARNING)
     assert reason.startswith("Line 2: product old-1 left as it was; its files are still "
-                             "imported: gtin: ")
+                             "imported: GTIN: ")
     # the preview said so, word for word (it said nothing before)
     assert notes == [(name, reason, level)]
 
@@ -743,7 +743,7 @@ def test_it_names_the_line_of_a_repeated_skus_bad_gtin_on_each_refused_file(mana
     assert reasons == {
         "shoot/bag_1.jpg": f"shoot/manifest.csv line 2: {made}: its GTIN on line 4: {BAG_CHECK}",
         "shoot/bag_2.jpg": f"shoot/manifest.csv line 3: {made}: its GTIN on line 4: {BAG_CHECK}",
-        "shoot/bag_3.jpg": f"shoot/manifest.csv line 4: {made}: gtin: {BAG_CHECK}"}
+        "shoot/bag_3.jpg": f"shoot/manifest.csv line 4: {made}: GTIN: {BAG_CHECK}"}
     assert not Product.objects.filter(sku="QA40-BAG").exists()
 
 
@@ -757,3 +757,87 @@ def test_it_holds_the_zip_import_in_its_preview_for_a_bad_gtin_naming_its_line(m
             f"its files are refused: its GTIN on line 4: {BAG_CHECK}") in page
     assert 'data-preview-errors="1"' in page
     assert f"its GTIN on line 4: {BAG_CHECK}" in page  # each file's refusal names it too
+
+
+# --- QA41 L3: one name for a manifest field, in the preview and the import --------------------
+
+def test_it_names_a_manifest_field_alike_on_its_own_line_and_on_another(manager_client):
+    names = ["shoot/ok.jpg", "shoot/bag_1.jpg", "shoot/bag_2.jpg", "shoot/bag_3.jpg"]
+    page = _preview(manager_client, names, source="zip", manifest_path="shoot/manifest.csv",
+                    zip_manifest=SimpleUploadedFile("manifest.csv", BAG_MANIFEST, "text/csv"))
+    # bag_3's own line gives the GTIN: "GTIN: …", as line 2's note says "its GTIN on line 4"
+    # (was "gtin: …", the column key, beside "its GTIN …")
+    assert f"Cannot create product 'QA40-BAG': GTIN: {BAG_CHECK}" in page
+    assert f"its GTIN on line 4: {BAG_CHECK}" in page
+    assert "gtin:" not in page
+
+
+def test_it_words_a_field_one_way_in_every_csv_message():
+    from catalog.ingest.manifest import field_errors_text, field_name
+
+    assert [field_name(k) for k in ("gtin", "asin", "sku", "title")] == [
+        "GTIN", "ASIN", "SKU", "title"]
+    assert field_name("gtin", given_on=4, said_of=2) == "its GTIN on line 4"
+    assert field_name("gtin", given_on=4, said_of=4) == "GTIN"
+    assert field_errors_text({"gtin": ["Bad."], "asin": ["Worse."]}, lines={"asin": 3},
+                             said_of=2) == "GTIN: Bad.; its ASIN on line 3: Worse."
+
+
+# --- QA41 L4: a duplicate's manifest position is said, not lost --------------------------------
+
+DUP_MANIFEST = (b"sku,filename,position\nDUP-1,front.jpg,MAIN\nDUP-1,side.jpg,PT01\n")
+
+
+def test_it_names_the_manifest_line_and_position_a_duplicate_in_a_zip_is_not_placed_at(
+        manager_client, storage):
+    same = jpeg_bytes(seed=7)
+    job = _zip_job(manager_client, {"manifest.csv": DUP_MANIFEST, "front.jpg": same,
+                                    "side.jpg": same}, create_products=True)
+    front = ImageAsset.live.get(product__sku="DUP-1")
+    assert (front.position, job.imported_count, job.duplicate_count) == ("MAIN", 1, 1)
+    issue = ImportIssue.objects.get(job=job, filename="side.jpg")
+    # was only "Duplicate: … as MAIN (asset #N); not stored twice.": line 3 and PT01 unsaid
+    assert issue.reason == (
+        f"Duplicate: the same file is already stored for DUP-1 as MAIN (asset #{front.pk}); "
+        "not stored twice. manifest.csv line 3 places it at PT01: not placed there, as asset "
+        f"#{front.pk} is this photo and an image holds one position; PT01 stays as it was. "
+        "Give line 3 another photo for PT01.")
+
+
+def test_it_names_the_line_of_a_duplicate_of_an_image_stored_before(manager_client, storage):
+    same = jpeg_bytes(seed=8)
+    product = ProductFactory(sku="DUP-2")
+    stored = asset_ingest(product=product, fileobj=io.BytesIO(same), filename="old.jpg").asset
+    job = _zip_job(manager_client, {"manifest.csv": b"sku,filename,position\nDUP-2,new.jpg,PT01\n",
+                                    "new.jpg": same})
+    (reason,) = [r for n, _l, r in _issues(job) if n == "new.jpg"]
+    assert reason.endswith(f"manifest.csv line 2 places it at PT01: not placed there, as asset "
+                           f"#{stored.pk} is this photo and an image holds one position; PT01 "
+                           "stays as it was. Give line 2 another photo for PT01.")
+
+
+def test_it_keeps_a_duplicates_manifest_words_when_its_copy_moves():
+    from catalog.services.imports import _duplicate_reason_at
+
+    lead = ImportIssue.Lead.ARRIVED
+    tail = " manifest.csv line 3 places it at PT01: not placed there, …"
+    issue = ImportIssue(sku="DUP-1", position="PT02", asset_pk=5, lead=lead, reason=(
+        import_mapping.duplicate_row_words(lead=lead, sku="DUP-1", position="PT02", asset_pk=5)
+        + tail))
+    assert _duplicate_reason_at(issue, "MAIN") == import_mapping.duplicate_row_words(
+        lead=lead, sku="DUP-1", position="MAIN", asset_pk=5) + tail
+
+
+# --- QA41 L7: a text file named .jpg is said to be text ------------------------------------------
+
+
+def test_it_says_a_text_file_named_jpg_in_a_zip_is_text_not_jpeg(manager_client, storage):
+    ProductFactory(sku="ZT-2")
+    job = _zip_job(manager_client, {"ZT-2_MAIN.jpg": jpeg_bytes(seed=3),
+                                    "ZT-2_PT01.jpg": b"shot list: front, side\n",
+                                    "NOSKU_X.png": b"notes\r\n"})
+    reasons = {name: reason for name, _level, reason in _issues(job)}
+    # was "Not an image, or a corrupt one: no JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF header
+    # found." (the words of any unreadable file); a file whose name maps to no product too
+    said = "Not an image, or a corrupt one: the file's content is text, not "
+    assert (reasons["ZT-2_PT01.jpg"], reasons["NOSKU_X.png"]) == (f"{said}JPEG.", f"{said}PNG.")

@@ -428,7 +428,7 @@ def test_it_keeps_a_refused_rows_refusal_when_the_run_resumes_before_the_missing
     ((name, level, reason),) = rows
     assert (name, level) == ("manifest.csv", ImportIssue.Level.ERROR)
     assert reason.startswith("Manifest line 2 names qa003.jpg, which is not in the archive. "
-                             "Line 2: product QA003 not created; its files are refused: gtin: ")
+                             "Line 2: product QA003 not created; its files are refused: GTIN: ")
     assert "refused" not in job.checkpoint  # kept only until that report
 
 

@@ -735,7 +735,7 @@ def test_it_names_the_manifest_and_line_of_a_refused_product_and_creates_none(st
     job = import_job_run(job_id=job.pk)
     reasons = {(i.filename, i.reason) for i in job.issues.filter(level="error")}
     # reported once, on its file: the line's refusal is not a second refused file
-    assert [(name, reason.split(": gtin")[0]) for name, reason in reasons] == [
+    assert [(name, reason.split(": GTIN")[0]) for name, reason in reasons] == [
         ("b.jpg", "manifest_bad3.csv line 3: Cannot create product 'QA003'")], reasons
     assert job.error_count == 1
     assert not Product.objects.filter(sku="QA003").exists()

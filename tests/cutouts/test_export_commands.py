@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from cutouts.models import ExportJob
 from tests.factories import ProductFactory
 
-from .export_helpers import approved_cutout
+from .export_helpers import MARKET_PHOTO, approved_cutout
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +91,9 @@ def test_export_benchmark_reports_throughput_rss_and_the_bare_loop_ratio(tmp_pat
 
 
 def test_export_warns_on_stderr_of_products_lacking_a_gtin_and_still_exports(tmp_path, capsys):
-    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"))
-    approved_cutout(product=ProductFactory(sku="GT-2"))
+    # photos no preset enlarges past 2x: the only warning is the GTIN's
+    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="GT-2"), size=MARKET_PHOTO)
     call_command("export", "--preset", "walmart", "--product", "gt-1", "--product", "GT-2",
                  "--dry-run", "--out", str(tmp_path))
     err = capsys.readouterr().err

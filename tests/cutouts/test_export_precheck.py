@@ -542,10 +542,43 @@ def test_it_warns_of_a_product_at_the_limit_iff_the_export_refuses_it(make_asset
         assert runs.cutout_run(cutout_id=new.pk) == "done"
         review.cutout_approve(cutout=new, user=reviewer())
     presets = export_selectors.preset_resolve(names=["amazon_main"])
-    [gap] = export_selectors.export_image_checks(presets=presets)
+    [gap, soft] = export_selectors.export_image_checks(presets=presets)
     assert (gap.code, gap.skus) == (export_selectors.TOO_SMALL, ["RIM-1"])
+    # the one that ships, at 8.0x, is said to look soft, as its file's warning says (QA41 L6)
+    assert (soft.code, soft.skus) == (export_selectors.ENLARGED, ["RIM-0"])
+    assert "RIM-0 MAIN: the product is enlarged 8.0x" in soft.message
     # the size the export's refusal names, not the solid core's (208: the fill box grows with it)
     assert "RIM-1 MAIN (207 px wide, 208 needed)" in gap.message
     job = run_presets(["amazon_main"])
     assert [r["sku"] for r in job.report["excluded"]] == ["RIM-1"]
     assert "enlarged 8.1x from 207x207 px" in job.report["excluded"][0]["reason"]
+
+
+# --- QA41 L6: the pre-check warns of a soft (enlarged) image as the export's page does -----------
+
+
+def test_it_warns_before_the_export_of_an_enlarged_image_in_the_export_pages_words(client):
+    from .export_helpers import measured
+
+    # the helpers' 800 x 600 cutout: enlarged over 2x on Amazon's 2000 px square, under 8x
+    soft = measured(approved_cutout(product=ProductFactory(sku="SOFT-1")))
+    presets = export_selectors.preset_resolve(names=["amazon_main"])
+    [gap] = export_selectors.export_image_checks(presets=presets)
+    assert (gap.code, gap.preset, gap.count, gap.skus) == (
+        export_selectors.ENLARGED, "amazon_main", 1, ["SOFT-1"])
+    job = run_presets(["amazon_main"], product_ids=[soft.asset.product_id])
+    [row] = export_selectors.export_job_presets(job=job)
+    [(image, said)] = [(w.examples[0], w.reason) for w in row.warnings
+                       if "look soft" in w.reason]
+    # the very sentence the export's page gives the file, said before it ran
+    assert gap.message == (f"Amazon main image will ship 1 image(s) enlarged, which will look "
+                           f"soft: {image}: {said}.")
+    assert "enlarged" in said and "will look soft" in said
+    advice = export_selectors.export_warnings_advice(warnings=[gap])
+    assert "enlarged images ship with the warning in the manifest and on the export's page" in (
+        advice)
+    client.force_login(manager())
+    page = html.unescape(client.post(reverse("cutouts:export_start"), {
+        "presets": ["amazon_main"], "destination": "download"}).content.decode())
+    assert "will ship 1 image(s) enlarged, which will look soft: SOFT-1 MAIN: the product is " \
+           "enlarged" in page

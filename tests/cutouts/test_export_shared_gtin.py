@@ -10,7 +10,7 @@ from cutouts.selectors import export as export_selectors
 from cutouts.services import export_jobs
 from tests.factories import ProductFactory, manager
 
-from .export_helpers import approved_cutout, rgba_png, run_job, with_rgba
+from .export_helpers import MARKET_PHOTO, approved_cutout, rgba_png, run_job, with_rgba
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,8 @@ def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):
     # review: TOY-1 (MAIN) and TOY-2 (PT01) share a GTIN, but no file name: the job starts,
     # so its warnings (API, command) must not say it "will not start"
     for sku, position in (("TOY-1", "MAIN"), ("TOY-2", "PT01")):
-        approved_cutout(product=ProductFactory(sku=sku, gtin=GTIN), position=position)
+        approved_cutout(product=ProductFactory(sku=sku, gtin=GTIN), position=position,
+                        size=MARKET_PHOTO)
     presets = export_selectors.preset_resolve(names=["walmart"])
     assert [g.code for g in export_selectors.export_naming_gaps(presets=presets)] == [
         export_selectors.NAMING_SHARED]

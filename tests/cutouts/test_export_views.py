@@ -384,7 +384,7 @@ def test_it_shows_no_paging_links_when_every_export_fits_one_page(client, finish
 
 def test_the_form_finds_skus_in_any_case(client, sent):
     product = ProductFactory(sku="QA004", asin="B0QA004001")
-    approved_cutout(product=product)
+    approved_cutout(product=product, size=MARKET_PHOTO)
     client.force_login(manager())
     response = client.post(reverse("cutouts:export_start"), {
         "presets": ["amazon_main"], "skus": "qa004", "destination": "download"})
@@ -393,9 +393,9 @@ def test_the_form_finds_skus_in_any_case(client, sent):
 
 
 def test_the_form_warns_before_start_how_many_products_lack_a_gtin(client, sent):
-    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"))
-    approved_cutout(product=ProductFactory(sku="GT-2"))
-    approved_cutout(product=ProductFactory(sku="GT-3", asin="B0GT300001"))
+    approved_cutout(product=ProductFactory(sku="GT-1", gtin="4006381333931"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="GT-2"), size=MARKET_PHOTO)
+    approved_cutout(product=ProductFactory(sku="GT-3", asin="B0GT300001"), size=MARKET_PHOTO)
     client.force_login(manager())
     form = {"presets": ["walmart", "amazon_main"], "skus": "GT-1, GT-2, GT-3",
             "destination": "download"}
@@ -790,7 +790,7 @@ def test_it_opens_the_form_empty_after_only_api_exports(client):
 def test_it_keeps_the_form_origin_through_the_run(client, sent):
     user = manager()
     client.force_login(user)
-    approved_cutout(product=ProductFactory(sku="ORIG-3", asin="B0ORIG0003"))
+    approved_cutout(product=ProductFactory(sku="ORIG-3", asin="B0ORIG0003"), size=MARKET_PHOTO)
     client.post(reverse("cutouts:export_start"),
                 {"presets": ["amazon_main"], "destination": "download"})
     job = ExportJob.objects.get()
@@ -810,7 +810,7 @@ def _advice(client, **fields) -> str:
 
 def test_it_says_an_all_products_export_leaves_unapproved_images_out_unlisted(
         manager_client, sent):
-    approved_cutout(product=ProductFactory(sku="OK-1", asin="B0OK000001"))
+    approved_cutout(product=ProductFactory(sku="OK-1", asin="B0OK000001"), size=MARKET_PHOTO)
     done_cutout(product=ProductFactory(sku="WAIT-1", asin="B0WAIT0001"))  # awaiting review
     advice = _advice(manager_client)
     assert "left out (not listed in the manifest)" in advice

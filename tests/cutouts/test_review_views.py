@@ -1524,6 +1524,27 @@ def test_it_says_another_shadow_after_a_shadow_flag_on_a_version_that_kept_it(cl
             "Shadow synthetic (Retouch cannot bring a shadow back).") in said[1]
 
 
+def test_it_says_on_the_retouch_page_that_retouch_cannot_bring_a_shadow_back(client,
+                                                                              cutouts):
+    """QA41 L5: the retouch page of a version flagged only "Shadow wrongly removed" invited
+    strokes, which cannot bring a shadow back; it says the flag's advice (``_fix_advice``,
+    the words said after the flag): the re-run with Shadow keep, or synthetic for a version
+    that kept it. A version flagged for an edge alone is not told so."""
+    first, second, third = _queue_order()[:3]
+    Cutout.objects.filter(pk=first.pk).update(flag_reasons=["shadow_removed"])
+    Cutout.objects.filter(pk=second.pk).update(
+        flag_reasons=["shadow_removed"], settings={**(second.settings or {}), "shadow": "keep"})
+    Cutout.objects.filter(pk=third.pk).update(flag_reasons=["halo"])
+    client.force_login(reviewer())
+    pages = [html.unescape(client.get(reverse("cutouts:retouch_card", args=[c.pk]))
+                           .content.decode()) for c in (first, second, third)]
+    assert ("data-shadow-advice>To fix it: Re-run it from its card with Shadow keep (Retouch "
+            "cannot bring a shadow back).</p>") in pages[0]
+    assert ("To fix it (this version ran with Shadow keep): Re-run it from its card with "
+            "Shadow synthetic (Retouch cannot bring a shadow back).") in pages[1]
+    assert "data-shadow-advice" not in pages[2]
+
+
 def test_it_names_every_position_by_its_code_in_the_queue(client, cutouts):
     """QA 2026-12-06: the queue wrote "QA004 · main" beside "QA001 · PT04"; one label,
     the code the file names, the manifest and the product page use."""
