@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -7,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.middleware import HtmxDetails
 
 from catalog import roles
 from catalog.http import HtmxHttpRequest
@@ -17,6 +19,7 @@ from cutouts.selectors.review import retouch_queue_count, review_queue_count
 from cutouts.services.notifications import worker_ping_create
 
 from .health import run_advisories, run_checks
+from .login import login_page_whole
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -24,8 +27,23 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     logged out and in again, maybe in another tab, which gives the session a new token), in
     plain words and with nothing saved. Django's own page speaks of cookies and referers; an
     htmx action refused with it changed nothing on screen at all (QA 2026-12-06, session 37).
-    A missing cookie or a foreign origin (a proxy not in CSRF_TRUSTED_ORIGINS) say so instead.
-    The header tells static/js/request-failed.js which refusal it is."""
+    A missing cookie or a foreign origin (a proxy not in CSRF_TRUSTED_ORIGINS) say so instead,
+    and a request with no session at all that it is logged out. The header tells
+    static/js/request-failed.js and static/js/session.js which refusal it is."""
+    match = request.resolver_match
+    gated = match is not None and getattr(match.func, "login_required", True)
+    if gated and not request.user.is_authenticated:
+        # The session went too (the browser's data cleared, or it expired with the cookie):
+        # not a page older than the login, which it read as (QA qa42c L6), but logged out,
+        # answered as a request that only lost its session is (config.login): an htmx one
+        # loads the login page whole, a form is told so with the link to log in again.
+        # Only where the login gate would have stopped it: the login form itself still
+        # says why its own post was refused.
+        if HtmxDetails(request):
+            return login_page_whole(request, settings.LOGIN_URL)
+        response = render(request, "403_csrf.html", {"why": "logged_out"}, status=403)
+        response["X-Cutroom-Refused"] = "login"
+        return response
     cookie = reason == csrf.REASON_NO_CSRF_COOKIE
     origin = reason.startswith(("Origin checking failed", "Referer checking failed"))
     response = render(request, "403_csrf.html",

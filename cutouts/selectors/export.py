@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from django.core.files.storage import storages
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from catalog.ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from catalog.ingest.positions import number_for_position
@@ -21,7 +21,15 @@ from catalog.services.products import products_sku_folded
 
 from .. import variants
 from ..errors import PresetError
-from ..models import Background, Cutout, ExportJob, JobStatus, Preset, RefusedVariant
+from ..models import (
+    Background,
+    Cutout,
+    ExportJob,
+    JobStatus,
+    Preset,
+    RefusedVariant,
+    ReviewStatus,
+)
 from ..variants.compliance import (
     FAINT_MARK_FAIL_SHARE,
     MAX_ENLARGEMENT,
@@ -429,6 +437,52 @@ def export_not_approved_rows(*, product_ids: Iterable[int] | None = None, brand:
         yield NotApprovedRow(sku, gtin or "", asin or "", "", None, NO_IMAGE)
 
 
+#: the code of a newer-version warning: approved images with a newer version of their
+#: cutout awaiting review or still being cut; the export ships the approved one
+NEWER_VERSION = "newer-version"
+#: what a newer version of an approved image is doing, by its state (finished and waiting
+#: for a reviewer, or queued or running); an image with both says it awaits review, which a
+#: reviewer can act on now
+NEWER_AWAITING = "newer version awaiting review"
+NEWER_CUTTING = "newer version being cut"
+
+
+def export_newer_versions(*, product_ids: Iterable[int] | None = None, brand: str = "",
+                          approved_since: date | str | None = None) -> NamingGap | None:
+    """Before an export starts: the approved images it will ship although a newer version of
+    their cutout is waiting (finished and awaiting review, or queued or running), each "SKU
+    position (newer version awaiting review — v1 ships)"; None when there is none. The export
+    ships the approved version all the same: a warning, not a refusal. It used to start with
+    "N file(s) planned" and no word while the product page read "Cutout v2 done · awaiting
+    review" (QA qa42c M2). The form, the API and the command warn with it (``export_warnings``).
+    A fixed number of queries whatever the number of images (counts, five examples)."""
+    newer = Cutout.objects.filter(asset_id=OuterRef("asset_id"), version__gt=OuterRef("version"))
+    rows = (export_candidates(product_ids=product_ids, brand=brand,
+                              approved_since=approved_since)
+            .annotate(awaiting=Exists(newer.filter(status=JobStatus.DONE,
+                                                   review_status=ReviewStatus.PENDING)),
+                      cutting=Exists(newer.filter(status__in=[JobStatus.QUEUED,
+                                                              JobStatus.RUNNING])))
+            .filter(Q(awaiting=True) | Q(cutting=True)))
+    count = rows.count()
+    if not count:
+        return None
+    total = export_candidates(product_ids=product_ids, brand=brand,
+                              approved_since=approved_since).count()
+    shown = [f"{sku} {position} ({NEWER_AWAITING if awaiting else NEWER_CUTTING} — "
+             f"v{version} ships)"
+             for sku, position, version, awaiting in rows.values_list(
+                 "asset__product__sku", "asset__position", "version", "awaiting")[:SHARED_SHOWN]]
+    skus = list(Product.objects.filter(pk__in=rows.values("asset__product_id")).order_by("sku")
+                .values_list("sku", flat=True)[:SHARED_SHOWN])
+    return NamingGap(
+        preset="", identifier="newer", count=count, total=total, skus=skus,
+        code=NEWER_VERSION, detail=_listed(shown, count),
+        message=f"{count} approved image(s) have a newer cutout waiting: "
+                f"{_listed(shown, count)}. The export ships the approved version; review "
+                "the newer one first to ship it instead.")
+
+
 def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
     """Spec tokens that parse but will not do what they read as: ``margin-N`` without
     ``trim`` pads the whole cutout frame, transparent edges included, so the product keeps
@@ -682,6 +736,10 @@ def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int
                                      approved_since=approved_since)
     if unapproved is not None:
         warnings.append(unapproved)
+    newer = export_newer_versions(product_ids=product_ids, brand=brand,
+                                  approved_since=approved_since)
+    if newer is not None:
+        warnings.append(newer)
     return [*warnings, *spec_notes(presets=presets),
             *export_image_checks(presets=presets, product_ids=product_ids, brand=brand,
                                  approved_since=approved_since)]
@@ -708,6 +766,9 @@ def export_warnings_advice(*, warnings: list[NamingGap],
                     "approved" if selected else
                     "images without an approved cutout are left out (not listed in the "
                     "manifest)")
+    if NEWER_VERSION in codes:
+        fixes.append("review the newer versions")
+        then.append("an image with a newer version waiting ships its approved version")
     if SPEC_NOTE in codes:
         fixes.append("correct the spec")
         then.append("the spec is rendered as written")

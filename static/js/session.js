@@ -14,6 +14,11 @@
   function loggedOut(answer) {
     if (!answer) return false;
     if (answer.status === 401) return true;
+    // a POST whose session went with its CSRF cookie: config.views.csrf_failure says so
+    // (QA qa42c L6: it read "this page is older than your latest login")
+    var refused = answer.headers && answer.headers.get ? answer.headers.get("X-Cutroom-Refused")
+      : answer.getResponseHeader ? answer.getResponseHeader("X-Cutroom-Refused") : "";
+    if (answer.status === 403 && refused === "login") return true;
     var url = answer.responseURL !== undefined ? answer.responseURL : answer.url;
     try {
       if (url && new URL(url, location.href).pathname === loginPath()) return true;

@@ -223,3 +223,42 @@ def test_it_reads_a_whole_pages_refusals_in_two_queries(django_assert_num_querie
         four = export_selectors.export_refusals_latest(asset_ids=ids)
     assert set(two) == set(ids[:2]) and set(four) == set(ids)
     assert {n.job_id for n in four.values()} == {two[ids[0]].job_id}
+
+
+def _newer_waiting_catalog():
+    """NEW-1's v1 approved and v2 awaiting review; NEW-2's v1 approved and v2 queued; NEW-3's
+    v1 approved and v2 failed (nothing waiting); NEW-4's v1 approved alone."""
+    from cutouts.models import Cutout, JobStatus
+
+    one = approved_cutout(product=ProductFactory(sku="NEW-1"))
+    done_cutout(asset=one.asset, version=2)
+    two = approved_cutout(product=ProductFactory(sku="NEW-2"), position="PT01")
+    Cutout.objects.create(asset=two.asset, version=2, status=JobStatus.QUEUED)
+    three = approved_cutout(product=ProductFactory(sku="NEW-3"))
+    Cutout.objects.create(asset=three.asset, version=2, status=JobStatus.FAILED)
+    approved_cutout(product=ProductFactory(sku="NEW-4"))
+
+
+def test_it_warns_of_an_approved_image_with_a_newer_version_waiting():
+    """QA qa42c M2: the export shipped v1 with no word of the v2 awaiting review that the
+    product page showed; it still ships v1 (a warning, not a refusal)."""
+    _newer_waiting_catalog()
+    gap = export_selectors.export_newer_versions()
+    assert gap is not None and gap.code == export_selectors.NEWER_VERSION
+    assert (gap.count, gap.total, gap.skus) == (2, 4, ["NEW-1", "NEW-2"])
+    assert gap.message == (
+        "2 approved image(s) have a newer cutout waiting: NEW-1 MAIN (newer version awaiting "
+        "review — v1 ships), NEW-2 PT01 (newer version being cut — v1 ships). The export ships "
+        "the approved version; review the newer one first to ship it instead.")
+    # every pre-check says it, and the advice says what exporting anyway ships
+    warnings = export_selectors.export_warnings(
+        presets=export_selectors.preset_resolve(names=["ebay"]))
+    assert gap in warnings
+    advice = export_selectors.export_warnings_advice(warnings=[gap])
+    assert "review the newer versions" in advice
+    assert "an image with a newer version waiting ships its approved version" in advice
+    # the selection narrows it; an image with nothing newer waiting says nothing
+    from catalog.models import Product
+
+    ids = list(Product.objects.filter(sku__in=["NEW-3", "NEW-4"]).values_list("pk", flat=True))
+    assert export_selectors.export_newer_versions(product_ids=ids) is None

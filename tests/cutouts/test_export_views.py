@@ -907,3 +907,27 @@ def test_the_recent_exports_name_their_presets_by_their_labels_in_one_read(
                           [("spec:trim|square-1200", "custom spec trim|square-1200")],
                           [("web_hero:oak", "Web hero banner 1920x600 on oak")]]
     assert len(recent) == 5
+
+
+def test_the_form_warns_of_a_newer_version_awaiting_review_and_ships_the_approved_one(
+        client, sent):
+    """QA qa42c M2: eBay export of a SKU whose v1 is approved and v2 awaits review started
+    with "1 file(s) planned" and no word; the product page read "Cutout v2 done · awaiting
+    review" beside "Exported"."""
+    approved = approved_cutout(product=ProductFactory(sku="V2-1"))
+    done_cutout(asset=approved.asset, version=2)
+    client.force_login(manager())
+    form = {"presets": ["ebay"], "skus": "V2-1", "destination": "download"}
+    warned = client.post(reverse("cutouts:export_start"), form)
+    page = html.unescape(warned.content.decode())
+    assert warned.status_code == 200 and not ExportJob.objects.exists()
+    assert "V2-1 MAIN (newer version awaiting review — v1 ships)" in page
+    assert 'name="naming_gaps_ok"' in page
+    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and job.progress_total == 1
+    # a warning, not a refusal: the approved version is the one planned
+    [item] = export_selectors.export_plan(
+        cutouts=export_selectors.export_candidates(product_ids=[approved.asset.product_id]),
+        presets=export_selectors.preset_resolve(names=["ebay"])).items
+    assert item.cutout_id == approved.pk
