@@ -301,6 +301,15 @@ class ImportJob(Job):
     def __str__(self) -> str:
         return f"import #{self.pk} ({self.get_source_kind_display()}, {self.status})"
 
+    @property
+    def cancel_finishing(self) -> bool:
+        """Cancelled while a run holds the row: that run still ends the file in hand, then
+        writes the final counts and "Cancelled after …" and clears its token
+        (``import_runner._import_cancelled``; the reconciler does when the run died). The
+        page keeps polling until then (QA 2026-12-07 qa42c L5: "Cancelled · 5 / 40" live,
+        "6 / 40 · Cancelled after 6 of 40" after a reload)."""
+        return self.status == JobStatus.CANCELLED and bool(self.run_token)
+
 
 class ImportIssue(models.Model):
     class Level(models.TextChoices):

@@ -803,6 +803,11 @@ class ImportPreview:
     #: name -> kind (``archives.NameProblem.skipped``: not an image name, a second manifest)
     #: of the ``unmapped`` entries the import skips for their name alone
     name_skips: dict[str, str] = field(default_factory=dict)
+    #: (name, why) of the files whose names map but whose first bytes the browser found no
+    #: image format's (text renamed .jpg): the import refuses each for that, so none is
+    #: planned or counted among the mapped (QA 2026-12-07 qa42c L3: "1 not an image (will be
+    #: refused)" beside "15 of 16 files → 7 products" and the text file planned as PT02)
+    no_header: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def mapped(self) -> int:
@@ -823,9 +828,9 @@ class ImportPreview:
 
     @property
     def refused_ahead(self) -> int:
-        """Files the import refuses whatever their names say: 0 bytes, or refused for their
-        size (mapped to nothing, and not in ``mapped``)."""
-        return len(self.empty) + len(self.sized)
+        """Files the import refuses whatever their names say: 0 bytes, refused for their
+        size, or no image's first bytes (mapped to nothing, and not in ``mapped``)."""
+        return len(self.empty) + len(self.sized) + len(self.no_header)
 
     @property
     def new_products(self) -> int:
@@ -867,7 +872,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                    empty: Collection[str] = (),
                    sizes: Mapping[str, tuple[int, int]] | None = None,
                    manifest_at: str | None | EllipsisType = ...,
-                   contents_unread: bool = False) -> ImportPreview:
+                   contents_unread: bool = False,
+                   no_header: Collection[str] = ()) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
@@ -887,7 +893,11 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     ZIP's entries; a session sends no file the preview refuses, unless its first bytes are no
     image's: upload.js ``findUnreadable``): a name refusal of a file whose header size the
     page did not read (not in ``sizes``) adds ``NAME_REFUSAL_UNREAD_NOTE``, since the import
-    refuses a file that is no readable image for that before its name."""
+    refuses a file that is no readable image for that before its name. ``no_header``: the
+    names whose first bytes the browser found no image format's: one whose name maps is
+    refused here in the import's words (``images.NO_HEADER_REASON``) and takes no product or
+    position; one whose name maps to nothing keeps that reason (the page says both,
+    upload.js ``findUnreadable``)."""
     if manifest is not None:
         # the rows matched to all the files at once, as the import matches them
         manifest.bind(names)
@@ -897,6 +907,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     sized: list[tuple[str, str]] = []
     named: list[tuple[str, str]] = []
     name_skips: dict[str, str] = {}
+    headless: list[tuple[str, str]] = []
     limits = ingest_limits()
     # a ZIP's manifest the browser could not read is among the names: not a file to import
     found = archives.manifest_path(names) if manifest_at is ... else manifest_at
@@ -972,6 +983,9 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             unread = contents_unread and name not in (sizes or {})
             unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
             continue
+        if name in no_header:
+            headless.append((name, images.NO_HEADER_REASON))
+            continue
         if target.new:  # made with this file: a later file in other case goes to it
             made.add(target.sku)
             stored.setdefault(fold_sku(target.sku), []).append((target.sku, False))
@@ -986,7 +1000,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     _lookalikes(groups, made_by_name, stored)
     return ImportPreview(groups=sorted(groups.values(), key=lambda g: g.sku),
                          unmapped=unmapped, total=total, empty=empties, sized=sized,
-                         named=named, name_skips=name_skips)
+                         named=named, name_skips=name_skips, no_header=headless)
 
 
 # --- Already stored? (the upload page asks before anything is sent) ---------------------------

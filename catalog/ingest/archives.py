@@ -284,6 +284,11 @@ def _is_archive_name(name: str) -> bool:
     return PurePosixPath(name.lower()).suffix in ARCHIVE_EXTENSIONS
 
 
+def _files(count: int) -> str:
+    # "1 file", "2 files" (QA 2026-12-07 qa42c L4: "1 files compressed more than 100:1")
+    return f"{count:,} file{'' if count == 1 else 's'}"
+
+
 def bomb_reason(sizes: Sequence[tuple[str, int, int]], limits: ArchiveLimits) -> str:
     """Why an archive is refused whole from its central directory, before inflating a byte,
     or "". ``sizes`` are (name, uncompressed, compressed) of its file entries: a ZIP's
@@ -306,10 +311,11 @@ def bomb_reason(sizes: Sequence[tuple[str, int, int]], limits: ArchiveLimits) ->
     suspicious = sum(size for _name, size, _packed in over)
     reason = ""
     if total > limits.max_suspicious_bytes and overall > limits.max_ratio:
-        reason = (f"Zip bomb refused: the ZIP's {len(sizes):,} files expand {overall:,.0f}:1 "
+        reason = (f"Zip bomb refused: the ZIP's {_files(len(sizes))} "
+                  f"expand{'s' if len(sizes) == 1 else ''} {overall:,.0f}:1 "
                   f"({packed:,} bytes to {total:,}), over the limit of {limits.max_ratio}:1.")
     elif suspicious > limits.max_suspicious_bytes:
-        reason = (f"Zip bomb refused: {len(over):,} files compressed more than "
+        reason = (f"Zip bomb refused: {_files(len(over))} compressed more than "
                   f"{limits.max_ratio}:1 would expand to {suspicious:,} bytes, over the limit "
                   f"of {limits.max_suspicious_bytes:,}.")
     if reason and over:

@@ -44,6 +44,13 @@ class CsvFileError(Exception):
         self.errors = list(errors)
 
 
+def cells_mismatch(cells: int, header: int) -> str:
+    """A line whose cell count is not the header's, in the words a manifest and a product
+    CSV both report it in, singular and plural right ("1 cell, the header has 8"; QA
+    2026-12-07 qa42c L4: "1 cells")."""
+    return f"{cells} cell{'' if cells == 1 else 's'}, the header has {header}"
+
+
 def lines_refused(kind: str, errors: list[str], after: str = ".") -> CsvFileError:
     """The error refusing a file for its bad lines ("line 4: ..."), every one of them in
     ``errors`` and the first ``MAX_LISTED_ERRORS`` in the message."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 # ENCODINGS: the upload forms' encoding choices, still read from here
 from .csvfile import ENCODINGS as ENCODINGS
-from .csvfile import CsvFileError, lines_refused, read_csv
+from .csvfile import CsvFileError, cells_mismatch, lines_refused, read_csv
 from .numbers import digits_from
 from .positions import POSITIONS, position_for_number
 from .skus import SKU_RULE, sku_valid
@@ -243,7 +243,7 @@ def parse_manifest(data: bytes, *, encoding: str = "utf-8", name: str = "manifes
             errors.append(f"line {line}: {values}")
             continue
         if len(values) != len(names):
-            errors.append(f"line {line}: {len(values)} cells, the header has {len(names)}")
+            errors.append(f"line {line}: {cells_mismatch(len(values), len(names))}")
             continue
         record = {n: v.strip() for n, v in zip(names, values, strict=True)}
         sku = record["sku"]

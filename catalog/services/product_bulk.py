@@ -19,7 +19,7 @@ from django.db.models import F
 from .. import enqueue as catalog_enqueue
 from .. import jobs
 from ..errors import ManifestError
-from ..ingest.csvfile import MAX_CSV_BYTES, lines_refused, read_csv
+from ..ingest.csvfile import MAX_CSV_BYTES, cells_mismatch, lines_refused, read_csv
 from ..ingest.manifest import PRODUCT_FIELDS, csv_unescape, field_errors_text
 from ..ingest.naming import DELETED, Known, Unmapped, fold_sku, known_usable, sku_known
 from ..models import ProductBulkEdit, ProductBulkLine
@@ -123,7 +123,7 @@ def _apply_chunk(names: list[str], rows: list[tuple[int, list[str]]],
             # the SKU cell, when the line reaches it, so the report says which product
             sku = csv_unescape(values[sku_at].strip()) if sku_at < len(values) else ""
             records.append((line, sku[:64], None,
-                            f"{len(values)} cells, the header has {len(names)}"))
+                            cells_mismatch(len(values), len(names))))
             continue
         cells = {n: csv_unescape(v.strip()) for n, v in zip(names, values, strict=True)}
         records.append((line, cells.pop("sku"), cells, ""))

@@ -311,6 +311,9 @@
         xhr.upload.addEventListener("progress", (event) => {
           if (event.lengthComputable) onProgress(event.loaded / event.total);
         });
+        // every byte sent: the server reads the file now (a 45 MP photo takes ~13 s), and the
+        // last progress event need not say 100 %
+        xhr.upload.addEventListener("load", () => onProgress(1));
       }
       xhr.addEventListener("load", () => {
         let data = null;
@@ -561,7 +564,7 @@
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
-                             empty = [], sizes = null, packed = null) {
+                             empty = [], sizes = null, packed = null, noHeader = []) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     // 0-byte files: the import refuses them, so the preview maps them to no product
@@ -570,6 +573,9 @@
     body.append("empty_json", JSON.stringify(empty));
     // name -> [width, height] from the headers (upload_dims.js): the server's size rule
     if (sizes) body.append("sizes_json", JSON.stringify(sizes));
+    // files whose first bytes are no image format's: the import refuses them, so the preview
+    // plans none of those it maps (QA 2026-12-07 qa42c L3: one planned as PT02, counted)
+    if (noHeader.length) body.append("no_header_json", JSON.stringify(noHeader));
     // a ZIP's name -> [uncompressed, compressed] from its directory: the import's zip-bomb rule
     if (packed) body.append("packed_json", JSON.stringify(packed));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
@@ -800,7 +806,8 @@
             }
           }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
-            true, empty, sizes);
+            true, empty, sizes, null, pending.filter((i) => noImage.has(i.file))
+              .map((i) => i.path || i.file.name));
         })
         .then(() => {
           if (!this.oneProduct()) showSizesUnread(this.preview, unread);
@@ -1132,7 +1139,7 @@
     counts() {
       const c = {
         total: this.items.length, stored: 0, duplicate: 0, rejected: 0, skipped: 0, pending: 0,
-        unmapped: 0, taken: 0, waiting: 0, empty: 0, stored_before: 0, ignored: 0,
+        unmapped: 0, taken: 0, waiting: 0, checking: 0, empty: 0, stored_before: 0, ignored: 0,
         already: 0,  // already stored on its product: skipped (state "already" once started)
         refused_ahead: 0,  // among pending: "Will be refused" by the preview (empty, size,
         // no image header)
@@ -1152,6 +1159,8 @@
         else c.pending += 1;
         if (item.state === "skipped" && item.secondManifest) c.second_manifest += 1;
         if (!item.state && item.waiting) c.waiting += 1;  // among pending: sent again soon
+        // among pending: every byte sent, the server's answer not yet come (sentAll)
+        if (!item.state && item.checking) c.checking += 1;
         // among pending, until sent: what the preview found the import will refuse or skip
         if (!item.state && item.unmapped === undefined && item.empty) c.empty += 1;
         if (!item.state && item.unmapped === undefined && !this.skipsStored(item) &&
@@ -1197,9 +1206,10 @@
         text += ` · ${c.stored} stored · ${plural(c.duplicate + c.already, "duplicate")}` +
           (c.already ? ` (${c.already} already stored, not sent)` : "") +
           ` · ${refused} refused` + (why.length ? ` (${why.join(", ")})` : "");
-        if (c.pending) text += ` · ${c.pending} to go`;
+        if (c.pending > c.checking) text += ` · ${c.pending - c.checking} to go`;
       }
       if (c.waiting) text += ` · ${c.waiting} waiting for the server`;
+      if (c.checking) text += ` · ${c.checking} checking on the server…`;
       if (c.skipped > c.second_manifest) {
         text += ` · ${c.skipped - c.second_manifest} skipped (file type)`;
       }
@@ -1443,8 +1453,10 @@
         answer = await post(url, body, this.token, (fraction) => {
           item.loaded = fraction * item.file.size;
           item.bar.value = Math.round(fraction * 100);
+          this.sentAll(item, fraction >= 1);
           this.update();
         });
+        this.sentAll(item, false);  // answered (or never will be)
         if (answer.status === 429) {
           // the server stored nothing: not a failed attempt, unless it stays busy
           if (busy++ >= BUSY_RETRIES) break;
@@ -1491,6 +1503,21 @@
       if (item.state !== "stored") this.listFailure(item, data);
       this.update();
       return item.state;
+    }
+
+    /* Once a file's bytes are all sent its row waits for the server's answer, which for a
+     * large photo (decoded, checked, stored) takes seconds: "checking on the server…", not
+     * "uploading…" under a full bar (QA 2026-12-07 qa42c M1: 13 s of "uploading…" at 100 %
+     * for a 44.8 MP photo). The summary counts those apart from the files still to send. */
+    sentAll(item, sent) {
+      if (!!item.checking === sent) return;
+      item.checking = sent;
+      if (sent) {
+        item.li.dataset.checking = "";
+        item.outcome.textContent = "checking on the server…";
+      } else {
+        delete item.li.dataset.checking;
+      }
     }
 
     /* The page's image count goes up with each stored file, less the images it replaced
@@ -1821,7 +1848,9 @@
       form.querySelector("button").disabled = true;
       const answer = await post(form.action, body, csrfToken(form), (fraction) => {
         bar.value = Math.round(fraction * 100);
-        status.textContent = `uploading… ${bar.value}%`;
+        // every byte sent: the server reads the ZIP's directory before it answers (sentAll)
+        status.textContent = fraction >= 1 ? "uploaded; checking on the server…" :
+          `uploading… ${bar.value}%`;
       });
       if (answer.data && answer.data.job_url) {
         status.textContent = "uploaded; the worker takes it from here…";

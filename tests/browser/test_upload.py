@@ -112,11 +112,12 @@ def test_it_uploads_a_dropped_shoot_and_lists_the_bad_files(live_server, page, c
     expect(uploader.locator("[data-overall]")).to_have_attribute("value", "100")
     # the file the preview held back is named in the report with the server's reason
     expect(uploader.locator("[data-result] a")).to_contain_text("27 imported, 4 refused")
-    # the preview's counts stay, said to be the plan the names gave (2 files were corrupt);
-    # the 300×300 one it counted out from its header size (QA30 M4)
+    # the preview's counts stay, said to be the plan the names gave (the truncated file was
+    # corrupt); the 300×300 one it counted out from its header size (QA30 M4), the text file
+    # from its first bytes (QA 2026-12-07 qa42c L3)
     expect(uploader.locator("[data-preview] .preview-summary")).to_contain_text(
-        "Planned before the upload: 29 of 31 files → 10 products · 1 not mapped · "
-        "1 refused for size")
+        "Planned before the upload: 28 of 31 files → 10 products · 1 not mapped · "
+        "1 refused for size · 1 not an image")
     expect(uploader.locator('[data-file-list] li[data-filename="T07_MAIN.jpg"]')
            ).to_have_attribute("data-sized", "")
     screenshot("bulk-upload")

@@ -1,7 +1,8 @@
 """Acceptance (QA 2026-12-06 L6): a file the upload preview maps whose first bytes are no image
 format's (text renamed .jpg) is marked "Will be refused" in the import's words before anything
 is sent, counted among the files refused ahead, and still sent, so the import's report names
-it; Upload is held when it is the only file."""
+it; Upload is held when it is the only file. The preview's plan leaves it out (QA 2026-12-07
+qa42c L3)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -38,6 +39,16 @@ def test_it_marks_a_text_file_named_jpg_as_refused_before_it_is_sent(
     expect(_row(uploader, "NI001_MAIN.jpg")).not_to_contain_text("refused")
     expect(uploader.locator("[data-summary]")).to_contain_text(
         "1 not an image (will be refused; sent: the import says why)")
+    # the plan leaves it out, as the summary does (QA 2026-12-07 qa42c L3: "2 of 2 files →
+    # 1 product" and the text file planned as PT03, no mark)
+    preview = uploader.locator("[data-preview]")
+    expect(preview.locator(".preview-summary")).to_contain_text(
+        "1 of 2 files → 1 product")
+    expect(preview.locator("[data-preview-no-header-count]")).to_have_text("1 not an image")
+    expect(preview.locator("[data-preview-no-header-file] .name")).to_have_text(
+        "NI001_PT03.jpg")
+    expect(preview.locator("[data-preview-sku] .preview-files .name")).to_have_text(
+        ["NI001_MAIN.jpg"])
     start = uploader.locator("[data-start]")
     expect(start).to_have_text("Upload 2 files")
     expect(start).to_be_enabled()

@@ -555,3 +555,28 @@ def test_it_reports_a_skipped_entry_as_a_warning_whatever_its_words(storage, mon
     levels = dict(job.issues.values_list("filename", "level"))
     assert levels == {"LV-1/notes.txt": "warning", "LV-1/inner.zip": "error"}
     assert job.issues.get(filename="LV-1/notes.txt").reason == "Not an image file name (.txt)."
+
+
+def test_it_keeps_a_cancelled_imports_page_polling_until_its_run_finished_the_file(
+        storage, manager_client):
+    """QA 2026-12-07 qa42c L5: the page stopped polling at the cancel ("Cancelled · 5 / 40 ·
+    5 imported"); the run still finished the file in hand, so a reload said "6 / 40 ·
+    Cancelled after 6 of 40". It polls, saying so, until the run wrote its final counts."""
+    job = zip_job({f"CF-{n:02}.jpg": jpeg_bytes(size=(600, 500), seed=n) for n in range(1, 6)})
+    url = reverse("catalog:import_detail", args=[job.pk])
+    seen: list[str] = []
+
+    def cancel_after_second(done=None, total=None, issue=None):
+        if done == 2 and not seen:
+            import_job_cancel(job_id=job.pk)
+            seen.append(manager_client.get(url, HTTP_HX_REQUEST="true").content.decode())
+
+    ProductFactory(sku="CF")
+    job = import_job_run(job_id=job.pk, progress=cancel_after_second)
+    assert job.message == "Cancelled after 2 of 5 files; 3 not imported."
+    live = seen[0]
+    assert 'data-status="cancelled"' in live and 'hx-trigger="every 1s"' in live
+    assert "Finishing the current file" in live
+    final = manager_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "every 1s" not in final and "Finishing the current file" not in final
+    assert "Cancelled after 2 of 5 files" in final

@@ -109,6 +109,12 @@ def test_it_reports_ragged_rows_with_line_numbers():
         parse_manifest(b"sku,title,brand\nA,b\n")
 
 
+def test_it_counts_one_cell_of_a_ragged_row_in_the_singular():
+    # QA 2026-12-07 qa42c L4: "line 7: 1 cells, the header has 8"
+    with pytest.raises(ManifestError, match="line 2: 1 cell, the header has 3"):
+        parse_manifest(b"sku,title,brand\nA\n")
+
+
 def test_it_reports_an_unclosed_quote_on_the_line_where_its_row_starts():
     data = (b'sku,title\nA,ok\nB,"never closed\nC,x\nD,y\nE,z\nF,w\nG,v\n')
     with pytest.raises(ManifestError) as info:

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from catalog import selectors
+from catalog.ingest import archives
 from catalog.services.import_runner import import_job_run
 from catalog.services.imports import import_job_create
 from tests.catalog.imagegen import zip_bytes
@@ -50,3 +51,16 @@ def test_it_judges_a_previewed_zip_by_the_imports_own_limits(settings):
     settings.CUTROOM_MAX_ZIP_TOTAL_BYTES = 4000
     assert selectors.import_zip_bomb_reason(sizes=sizes) == (
         "Zip bomb refused: the ZIP expands to 5,000 bytes, over the limit of 4,000.")
+
+
+def test_it_counts_one_over_compressed_file_in_the_singular():
+    """QA 2026-12-07 qa42c L4: "Zip bomb refused: 1 files compressed more than 100:1"."""
+    limits = archives.ArchiveLimits(max_suspicious_bytes=1000, max_total_bytes=10**9)
+    one = archives.bomb_reason([("a.jpg", 5000, 10), ("b.jpg", 10**6, 10**6)], limits)
+    assert one.startswith("Zip bomb refused: 1 file compressed more than 100:1 would "
+                          "expand to 5,000 bytes")
+    two = archives.bomb_reason([("a.jpg", 5000, 10), ("c.jpg", 5000, 10),
+                                ("b.jpg", 10**6, 10**6)], limits)
+    assert two.startswith("Zip bomb refused: 2 files compressed more than 100:1")
+    whole = archives.bomb_reason([("a.jpg", 5000, 10)], limits)
+    assert whole.startswith("Zip bomb refused: the ZIP's 1 file expands 500:1 ")
