@@ -531,7 +531,9 @@
     const result = target && target.querySelector("[data-import-preview-result]");
     if (!notImages.length || !result || result.querySelector(":scope > .error")) return;
     const line = document.createElement("p");
-    line.className = "error small";
+    // "warn", not "error": the preview holds Import ZIP on an error it shows, and the other
+    // entries import as usual (the import refuses only these)
+    line.className = "warn small";
     line.dataset.previewNotImages = "";
     const more = notImages.length - UNREAD_NAMES_SHOWN;
     line.textContent = `${plural(notImages.length, "file")} will be refused on import: ` +
