@@ -63,6 +63,18 @@ def write_cases(tmp_path, *cases, name="cases.json"):
     return path
 
 
+def _replayed_to_old_json(tmp_path, capsys, monkeypatch):
+    """One case replayed from the CLI with the colour stand-in into ``old.json``: the
+    arguments to replay it again (``--against`` that file)."""
+    root = eval_dir(tmp_path)
+    path = write_cases(tmp_path, case())
+    monkeypatch.setattr(cli, "get_segmenter", lambda spec, threads=None: ColourSegmenter())
+    common = [str(path), "--eval-dir", str(root), "--quiet", "--cache-dir", str(tmp_path / "c")]
+    assert cli.main(["replay", *common, "--json", str(tmp_path / "old.json")]) == 0
+    capsys.readouterr()
+    return common
+
+
 def test_it_replays_each_case_after_every_stroke_from_the_cached_default_cutout(tmp_path):
     root = eval_dir(tmp_path)
     two = case("t-keep-then-remove", strokes=[
@@ -235,12 +247,7 @@ def test_it_flags_a_case_whose_new_end_lost_its_metric_or_made_more_worse_beyond
 
 def test_it_compares_a_run_with_another_clones_json_from_the_cli(tmp_path, capsys,
                                                                  monkeypatch):
-    root = eval_dir(tmp_path)
-    path = write_cases(tmp_path, case())
-    monkeypatch.setattr(cli, "get_segmenter", lambda spec, threads=None: ColourSegmenter())
-    common = [str(path), "--eval-dir", str(root), "--quiet", "--cache-dir", str(tmp_path / "c")]
-    assert cli.main(["replay", *common, "--json", str(tmp_path / "old.json")]) == 0
-    capsys.readouterr()
+    common = _replayed_to_old_json(tmp_path, capsys, monkeypatch)
     assert cli.main(["replay", *common, "--against", str(tmp_path / "old.json")]) == 0
     assert "1 cases in both, 0 worse than old" in capsys.readouterr().out
     rc = cli.main(["replay", *common, "--against", str(tmp_path / "none.json")])
@@ -326,12 +333,7 @@ def test_it_compares_faint_raised_against_an_old_report_without_it_as_unknown():
 
 def test_it_compares_a_run_against_an_old_json_made_before_faint_raised(tmp_path, capsys,
                                                                         monkeypatch):
-    root = eval_dir(tmp_path)
-    path = write_cases(tmp_path, case())
-    monkeypatch.setattr(cli, "get_segmenter", lambda spec, threads=None: ColourSegmenter())
-    common = [str(path), "--eval-dir", str(root), "--quiet", "--cache-dir", str(tmp_path / "c")]
-    assert cli.main(["replay", *common, "--json", str(tmp_path / "old.json")]) == 0
-    capsys.readouterr()
+    common = _replayed_to_old_json(tmp_path, capsys, monkeypatch)
     old = json.loads((tmp_path / "old.json").read_text())
     for b in old["engines"].values():
         for r in b["images"]:
