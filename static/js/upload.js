@@ -523,24 +523,33 @@
     return { sizes: sizes, unread: unread, notImages: notImages };
   }
 
-  /* "1 file will be refused on import: notes.jpg (Not an image, or a corrupt one: the file's
-   * content is text, not JPEG.)" under a ZIP preview's counts, for the entries whose first bytes are no image
-   * format's, each with the import's words (``noImageReason``), never among the unread
-   * sizes (QA41 L7). */
-  function showNotImages(target, notImages) {
+  /* A line under a preview's counts (its summary), `text` with `names` (at most
+   * UNREAD_NAMES_SHOWN, then "and N more"): one way for the notes below. None when the
+   * preview is an error. */
+  const UNREAD_NAMES_SHOWN = 5;
+  function previewNote(target, names, className, key, text, end) {
     const result = target && target.querySelector("[data-import-preview-result]");
-    if (!notImages.length || !result || result.querySelector(":scope > .error")) return;
+    if (!names.length || !result || result.querySelector(":scope > .error")) return;
     const line = document.createElement("p");
-    // "warn", not "error": the preview holds Import ZIP on an error it shows, and the other
-    // entries import as usual (the import refuses only these)
-    line.className = "warn small";
-    line.dataset.previewNotImages = "";
-    const more = notImages.length - UNREAD_NAMES_SHOWN;
-    line.textContent = `${plural(notImages.length, "file")} will be refused on import: ` +
-      notImages.slice(0, UNREAD_NAMES_SHOWN).map(([name, why]) => `${name} (${why})`)
-        .join(", ") + (more > 0 ? ` and ${more} more.` : "");
+    line.className = className;
+    line.dataset[key] = "";
+    const more = names.length - UNREAD_NAMES_SHOWN;
+    line.textContent = text + names.slice(0, UNREAD_NAMES_SHOWN).join(", ") +
+      (more > 0 ? ` and ${more} more` : "") + end;
     const summary = result.querySelector(".preview-summary");
     if (summary) summary.after(line); else result.prepend(line);
+  }
+
+  /* "1 file will be refused on import: notes.jpg (Not an image, or a corrupt one: the file's
+   * content is text, not JPEG.)" under a ZIP preview's counts, for the entries whose first
+   * bytes are no image format's, each with the import's words (``noImageReason``), never
+   * among the unread sizes (QA41 L7). "warn", not "error": the preview holds Import ZIP on
+   * an error it shows, and the other entries import as usual (the import refuses only these). */
+  function showNotImages(target, notImages) {
+    const names = notImages.map(([name, why]) => `${name} (${why})`);
+    previewNote(target, names, "warn small", "previewNotImages",
+      `${plural(notImages.length, "file")} will be refused on import: `,
+      names.length > UNREAD_NAMES_SHOWN ? "." : "");
   }
 
   /* "N files: pixel size not read in the browser …: sizes checked on import: a.tif, b.heic."
@@ -548,20 +557,10 @@
    * (TIFF, HEIC, AVIF, …), by name (QA38 M4: "1 file" said not which): said, not implied,
    * since the preview cannot refuse these for their size. One line for a ZIP's entries and
    * for picked or dropped files alike (`unread`: their names). */
-  const UNREAD_NAMES_SHOWN = 5;
   function showSizesUnread(target, unread) {
-    const result = target && target.querySelector("[data-import-preview-result]");
-    if (!unread.length || !result || result.querySelector(":scope > .error")) return;
-    const line = document.createElement("p");
-    line.className = "muted small";
-    line.dataset.previewSizesUnread = "";
-    const more = unread.length - UNREAD_NAMES_SHOWN;
-    line.textContent = `${plural(unread.length, "file")}: pixel size not read in the ` +
-      "browser (TIFF, HEIC or AVIF, another compression, or a header further in): sizes " +
-      `checked on import: ${unread.slice(0, UNREAD_NAMES_SHOWN).join(", ")}` +
-      `${more > 0 ? ` and ${more} more` : ""}.`;
-    const summary = result.querySelector(".preview-summary");
-    if (summary) summary.after(line); else result.prepend(line);
+    previewNote(target, unread, "muted small", "previewSizesUnread",
+      `${plural(unread.length, "file")}: pixel size not read in the browser (TIFF, HEIC or ` +
+      "AVIF, another compression, or a header further in): sizes checked on import: ", ".");
   }
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
