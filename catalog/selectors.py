@@ -873,7 +873,8 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                    sizes: Mapping[str, tuple[int, int]] | None = None,
                    manifest_at: str | None | EllipsisType = ...,
                    contents_unread: bool = False,
-                   no_header: Collection[str] = ()) -> ImportPreview:
+                   no_header: Collection[str] = (),
+                   text_heads: Collection[str] = ()) -> ImportPreview:
     """Where each file name would go, before anything is stored. The import's own decisions
     are called, not copied: ``archives.entry_name_problem`` (which entries a ZIP import takes
     at all), ``naming.file_target`` (which product and position) and
@@ -895,9 +896,12 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     page did not read (not in ``sizes``) adds ``NAME_REFUSAL_UNREAD_NOTE``, since the import
     refuses a file that is no readable image for that before its name. ``no_header``: the
     names whose first bytes the browser found no image format's: one whose name maps is
-    refused here in the import's words (``images.NO_HEADER_REASON``) and takes no product or
-    position; one whose name maps to nothing keeps that reason (the page says both,
-    upload.js ``findUnreadable``)."""
+    refused here in the import's words (``images.not_image_reason``: "… text, not JPEG." for
+    one also in ``text_heads``, the names whose first bytes read as text, else no header
+    found) and takes no product or position; one whose name maps to nothing keeps that
+    reason (the page says both, upload.js ``findUnreadable``)."""
+    # looked up once per name: sets, whatever collection the caller passed
+    empty, no_header, text_heads = frozenset(empty), frozenset(no_header), frozenset(text_heads)
     if manifest is not None:
         # the rows matched to all the files at once, as the import matches them
         manifest.bind(names)
@@ -984,7 +988,7 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
             continue
         if name in no_header:
-            headless.append((name, images.NO_HEADER_REASON))
+            headless.append((name, images.not_image_reason(name, text=name in text_heads)))
             continue
         if target.new:  # made with this file: a later file in other case goes to it
             made.add(target.sku)

@@ -945,7 +945,9 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     posted = _preview_names(request, "names")
     empty_posted = _preview_names(request, "empty")
     no_header_posted = _preview_names(request, "no_header")
-    if posted is None or empty_posted is None or no_header_posted is None:
+    text_heads_posted = _preview_names(request, "text_heads")
+    if (posted is None or empty_posted is None or no_header_posted is None
+            or text_heads_posted is None):
         return HttpResponse("The file names came malformed: reload the page and try again.",
                             status=400, content_type="text/plain; charset=utf-8")
     names = [n[:MAX_PATH_CHARS] for n in posted[:MAX_PREVIEW_NAMES] if n.strip()]
@@ -1001,8 +1003,10 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             manifest_at=manifest_at,
             # the import opens each of a ZIP's entries, even one whose name it refuses
             contents_unread=request.POST.get("source") == "zip",
-            # files whose first bytes the browser found no image's: not planned
-            no_header={n[:MAX_PATH_CHARS] for n in no_header_posted[:MAX_PREVIEW_NAMES]})
+            # files whose first bytes the browser found no image's: not planned; those of
+            # them whose first bytes read as text are said to be text, as the import says
+            no_header={n[:MAX_PATH_CHARS] for n in no_header_posted[:MAX_PREVIEW_NAMES]},
+            text_heads={n[:MAX_PATH_CHARS] for n in text_heads_posted[:MAX_PREVIEW_NAMES]})
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
         # the status beside Import ZIP says how many ("Fix the 2 errors shown below"): a

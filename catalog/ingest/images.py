@@ -129,9 +129,19 @@ def text_content_reason(name: str) -> str:
 
 #: A file of 0 bytes: refused here, and named so by the upload preview before it is sent.
 EMPTY_REASON = corrupt_reason("the file is empty.")
-#: A file whose first bytes are no supported format's (text renamed .jpg): refused here, and
-#: named so by the upload preview before it is sent (upload.js ``markNoImage``)
+#: A file whose first bytes are no supported format's and not text either: refused here
+#: (``not_image_reason``), and named so by the upload preview before it is sent.
 NO_HEADER_REASON = corrupt_reason(f"no {SUPPORTED_LABEL} header found.")
+
+
+def not_image_reason(name: str, *, text: bool) -> str:
+    """The one wording of a file called ``name`` whose first bytes are no supported format's:
+    "… text, not JPEG." when they read as text (``looks_like_text``), else no header found.
+    The import's refusal and the upload preview's (``selectors.import_preview``, told which
+    such files read as text by the page) both come from here, so a text file named .jpg is
+    worded alike before and after it is sent (QA 2026-12-07: the preview said "no … header
+    found" of the file the report called "text, not JPEG")."""
+    return text_content_reason(name) if text else NO_HEADER_REASON
 
 
 class ImageRejected(Exception):
@@ -309,8 +319,7 @@ def open_image(fileobj: BinaryIO, *, limits: Limits, name: str = ""
         fileobj.seek(0)
         text = looks_like_text(fileobj.read(TEXT_SNIFF_BYTES))
         fileobj.seek(0)
-        raise ImageRejected(text_content_reason(name) if text else NO_HEADER_REASON,
-                            "not_image")
+        raise ImageRejected(not_image_reason(name, text=text), "not_image")
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError) as exc:
         raise ImageRejected(corrupt_reason(f"its header cannot be read ({exc})."), "corrupt")
 

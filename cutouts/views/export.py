@@ -132,8 +132,9 @@ def _job_or_404(job_id: int) -> ExportJob:
 
 
 def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] | None = None,
-                  preview: dict | None = None, naming_gaps: list[str] | None = None,
-                  naming_advice: str = "", preselected: dict | None = None) -> dict:
+                  preview: dict | None = None,
+                  precheck_warnings: list[str] | None = None, precheck_advice: str = "",
+                  preselected: dict | None = None) -> dict:
     """The form and one page of recent exports (GET before= / after= for older / newer)."""
     before, after = id_from(request.GET.get("before")), id_from(
         request.GET.get("after"))
@@ -144,7 +145,7 @@ def _list_context(request: HttpRequest, form: ExportForm, collisions: list[str] 
                     strict=True))
     return {"form": form, "jobs": rows, "page": page, "paged": bool(before or after),
             "collisions": collisions or [], "preview": preview,
-            "naming_gaps": naming_gaps or [], "naming_advice": naming_advice,
+            "precheck_warnings": precheck_warnings or [], "precheck_advice": precheck_advice,
             "preselected": preselected}
 
 
@@ -166,11 +167,14 @@ def _preselected(form: ExportForm, last: export_selectors.ExportChoice) -> dict 
     return {"job_id": last.job_id, "text": "; ".join(parts)} if parts else None
 
 
-def _naming_gaps(form: ExportForm) -> list[export_selectors.NamingGap]:
-    """What the chosen presets cannot name among the chosen products (Walmart: no GTIN), the
-    chosen products' images that are not approved, and spec tokens that will not act (a
-    margin without trim), custom specs included; presets and specs the service will refuse
-    are its to report."""
+def _precheck_warnings(form: ExportForm) -> list[export_selectors.NamingGap]:
+    """The form's pre-check warnings, shown before anything starts with "Export anyway"
+    (``precheck_ok``): what the chosen presets cannot name among the chosen products
+    (Walmart: no GTIN), the chosen products' images that are not approved or have a newer
+    version, spec tokens that will not act (a margin without trim), custom specs included,
+    and per preset the images too small for it, enlarged past 2x or cut by the photo's edge
+    (``export_selectors.export_warnings``); presets and specs the service will refuse are its
+    to report. (Named "naming gaps" until 2026-12-07, when they were the first kind only.)"""
     data = form.cleaned_data
     try:
         presets = export_selectors.preset_resolve(names=[
@@ -262,18 +266,19 @@ def export_start(request: HttpRequest) -> HttpResponse:
         # form comes back with an "Export anyway" button. A dry run writes nothing: it is the
         # preview of what the gate warns of, so it goes straight through and says the
         # warnings after (QA 2026-12-06: a dry run stopped at "Nothing has started")
-        gaps = [] if request.POST.get("naming_gaps_ok") else _naming_gaps(form)
-        if gaps and not data["dry_run"]:
+        warned = [] if request.POST.get("precheck_ok") else _precheck_warnings(form)
+        if warned and not data["dry_run"]:
             # refusals first: "Start anyway" for an export that cannot start (nothing
             # approved, a collision) only led to the refusal one click later
             export_services.export_job_check(include_failing=data["include_failing"],
                                              **inputs)
             advice = export_selectors.export_warnings_advice(
-                warnings=gaps, product_ids=form.product_ids,
+                warnings=warned, product_ids=form.product_ids,
                 approved_since=data["approved_since"])
             return render(request, "cutouts/export/list.html",
-                          _list_context(request, form, naming_gaps=[g.message for g in gaps],
-                                        naming_advice=advice))
+                          _list_context(request, form,
+                                        precheck_warnings=[g.message for g in warned],
+                                        precheck_advice=advice))
         job = export_services.export_job_create(
             user=request.user, dry_run=data["dry_run"],
             include_failing=data["include_failing"],
@@ -296,9 +301,9 @@ def export_start(request: HttpRequest) -> HttpResponse:
         + [f"custom spec {s}" for s in form.spec_lines()]))
     messages.success(request, f"{'Dry run' if job.dry_run else 'Export'} {job.pk} queued: "
                               f"{job.progress_total} file(s) planned for {rendered}.")
-    if job.dry_run and gaps:
+    if job.dry_run and warned:
         messages.warning(request, "A real export would stop first to warn of: "
-                                  + " ".join(g.message for g in gaps))
+                                  + " ".join(g.message for g in warned))
     note = export_services.export_folder_note(asked=request.POST.get("folder", ""),
                                               used=job.folder)
     if note:

@@ -243,21 +243,28 @@
     return false;
   }
 
+  /* Whether the first bytes of a file (a Blob) whose first bytes are no image format's read
+   * as text, as many as the import sniffs (images.TEXT_SNIFF_BYTES): the preview is told so
+   * (text_heads_json), and the import's words differ (images.not_image_reason). */
+  async function headIsText(zone, blob) {
+    const sniff = Number(((zone && zone.dataset) || {}).textSniffBytes) || 512;
+    try {
+      return looksLikeText(new Uint8Array(await blob.slice(0, sniff).arrayBuffer()));
+    } catch (e) {
+      return false;
+    }
+  }
+
   /* Why a file whose first bytes are no image format's will be refused, in the import's
-   * words (images.open_image): text is said to be text, "not JPEG" by its name's extension
+   * words (images.not_image_reason, the server's preview says the same): text (`text`,
+   * headIsText) is said to be text, "not JPEG" by its name's extension
    * (images.text_content_reason; QA41 L7: a text file named .jpg in a ZIP was listed among
    * the unread TIFF/HEIC headers), anything else has no image header. */
-  async function noImageReason(zone, name, blob) {
+  function noImageReason(zone, name, text) {
     const data = (zone && zone.dataset) || {};
     const noHeader = data.noHeader || "Not an image, or a corrupt one: no JPEG, PNG, WebP, " +
       "TIFF, HEIC/HEIF or AVIF header found.";
-    if (!data.textContent) return noHeader;
-    const sniff = Number(data.textSniffBytes) || 512;
-    let bytes;
-    try { bytes = new Uint8Array(await blob.slice(0, sniff).arrayBuffer()); } catch (e) {
-      return noHeader;
-    }
-    if (!looksLikeText(bytes)) return noHeader;
+    if (!data.textContent || !text) return noHeader;
     let formats = {};
     try { formats = JSON.parse(data.imageFormats || "{}"); } catch (e) { /* none */ }
     const base = name.split("/").pop();
@@ -514,7 +521,7 @@
         sizes[name] = found[name];
       } else if (head && !(await looksLikeImage(head).catch(() => true))) {
         // not an image of a size unknown here: the import refuses it for its content
-        notImages.push([name, await noImageReason(zone, name, head)]);
+        notImages.push([name, noImageReason(zone, name, await headIsText(zone, head))]);
       } else {
         unread.push(name);
       }
@@ -565,7 +572,8 @@
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
-                             empty = [], sizes = null, packed = null, noHeader = []) {
+                             empty = [], sizes = null, packed = null, noHeader = [],
+                             textHeads = []) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     // 0-byte files: the import refuses them, so the preview maps them to no product
@@ -577,6 +585,9 @@
     // files whose first bytes are no image format's: the import refuses them, so the preview
     // plans none of those it maps (QA 2026-12-07 qa42c L3: one planned as PT02, counted)
     if (noHeader.length) body.append("no_header_json", JSON.stringify(noHeader));
+    // of those, the ones whose first bytes read as text: "… text, not JPEG." in the preview
+    // as in the import's report (images.not_image_reason), not "no … header found"
+    if (textHeads.length) body.append("text_heads_json", JSON.stringify(textHeads));
     // a ZIP's name -> [uncompressed, compressed] from its directory: the import's zip-bomb rule
     if (packed) body.append("packed_json", JSON.stringify(packed));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
@@ -798,17 +809,21 @@
             !(sizes && sizes[i.path || i.file.name]));
           unread = [];
           noImage = new Map();
+          // the names of those that read as text: the preview words them as the import does
+          const textHeads = [];
           for (const item of unsized) {
+            const name = item.path || item.file.name;
             if (await looksLikeImage(item.file).catch(() => false)) {
-              if (sizes) unread.push(item.path || item.file.name);
+              if (sizes) unread.push(name);
             } else {
-              noImage.set(item.file, await noImageReason(this.dropzone, item.path ||
-                item.file.name, item.file));
+              const text = await headIsText(this.dropzone, item.file);
+              if (text) textHeads.push(name);
+              noImage.set(item.file, noImageReason(this.dropzone, name, text));
             }
           }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
             true, empty, sizes, null, pending.filter((i) => noImage.has(i.file))
-              .map((i) => i.path || i.file.name));
+              .map((i) => i.path || i.file.name), textHeads);
         })
         .then(() => {
           if (!this.oneProduct()) showSizesUnread(this.preview, unread);

@@ -68,10 +68,10 @@ def test_a_manager_exports_and_checks_the_contact_sheet(live_server, page, scree
 
     page.click("#export-form button.primary")
     # NO-GTIN-1 cannot be named for Walmart: said before anything starts
-    expect(page.locator("#naming-gaps")).to_contain_text("1 of 3 selected product(s)")
+    expect(page.locator("#precheck-warnings")).to_contain_text("1 of 3 selected product(s)")
     assert not ExportJob.objects.exists()
     _no_overflow(page, "export form with a warning", WIDE)
-    page.click("#export-form button[name=naming_gaps_ok]")
+    page.click("#export-form button[name=precheck_ok]")
     expect(page.locator("#export-status")).to_be_visible()
     job = ExportJob.objects.get()
     assert queued == [job.pk] and job.presets == ["etsy", "walmart"]

@@ -16,8 +16,8 @@ from tests.images import product_jpeg
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TEXT = b"this is not a photo\n"
-#: its words, the preview's and the import's (QA41 L7: was the no-header words, "no JPEG, PNG,
-#: WebP, TIFF, HEIC/HEIF or AVIF header found", for a file that is plainly text)
+#: its words, the row's, the preview's and the import's (QA41 L7: was the no-header words,
+#: "no JPEG, PNG, WebP, TIFF, HEIC/HEIF or AVIF header found", for a file that is plainly text)
 NO_IMAGE = text_content_reason("x.jpg")
 
 
@@ -47,6 +47,9 @@ def test_it_marks_a_text_file_named_jpg_as_refused_before_it_is_sent(
     expect(preview.locator("[data-preview-no-header-count]")).to_have_text("1 not an image")
     expect(preview.locator("[data-preview-no-header-file] .name")).to_have_text(
         "NI001_PT03.jpg")
+    # in the row's and the report's words, not "no … header found" (2026-12-07, lows43)
+    expect(preview.locator("[data-preview-no-header-file] [data-preview-reason]")).to_have_text(
+        NO_IMAGE)
     expect(preview.locator("[data-preview-sku] .preview-files .name")).to_have_text(
         ["NI001_MAIN.jpg"])
     start = uploader.locator("[data-start]")

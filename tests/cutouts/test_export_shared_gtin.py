@@ -61,7 +61,7 @@ def test_it_warns_on_the_export_form_of_a_shared_gtin_before_it_starts(client, s
     html = page.content.decode()
     refusal = html.split('id="collisions"')[1].split("</div>")[0]
     assert f"TOY-1 MAIN, TOY-2 MAIN (they share GTIN {GTIN})" in refusal
-    assert "naming_gaps_ok" not in html
+    assert "precheck_ok" not in html
 
 
 def test_it_leaves_a_shared_gtin_out_of_a_created_jobs_warnings(sent):

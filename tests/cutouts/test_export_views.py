@@ -88,10 +88,10 @@ def test_the_form_starts_an_export_and_enqueues_it_after_commit(
     real = {k: v for k, v in form.items() if k != "dry_run"}
     warned = client.post(reverse("cutouts:export_start"), real)
     assert warned.status_code == 200 and not ExportJob.objects.exists()
-    assert b'id="naming-gaps"' in warned.content and b'name="naming_gaps_ok"' in warned.content
+    assert b'id="precheck-warnings"' in warned.content and b'name="precheck_ok"' in warned.content
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("cutouts:export_start"),
-                               {**form, "naming_gaps_ok": "1"})
+                               {**form, "precheck_ok": "1"})
     job = ExportJob.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("cutouts:export_detail", args=[job.pk])
@@ -99,6 +99,21 @@ def test_the_form_starts_an_export_and_enqueues_it_after_commit(
     assert job.dry_run and not job.include_failing and job.presets == ["amazon_main", "walmart"]
     assert job.filters == {"product_ids": [product.pk], "brand": "Zeta",
                            "approved_since": "2020-01-01"}
+
+
+def test_it_takes_export_anyway_from_the_precheck_field_only(client, sent):
+    """The pre-check's warnings are of many kinds (naming gaps, not approved, a newer
+    version, enlarged, cut by the edge): its "Export anyway" field was renamed from
+    ``naming_gaps_ok`` to ``precheck_ok`` (2026-12-07, lows43), and nothing outside the form
+    posts the old name, so it no longer skips the warnings."""
+    approved_cutout(product=ProductFactory(sku="PRE-1", asin="B0PRE00001", gtin=""))
+    client.force_login(manager())
+    form = {"presets": ["walmart"], "skus": "PRE-1", "destination": "download"}
+    old = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert old.status_code == 200 and not ExportJob.objects.exists()
+    assert 'id="precheck-warnings"' in old.content.decode()
+    new = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
+    assert new.status_code == 302 and ExportJob.objects.count() == 1
 
 
 def test_a_dry_run_goes_past_the_warnings_and_says_them_after(client, sent):
@@ -109,9 +124,9 @@ def test_a_dry_run_goes_past_the_warnings_and_says_them_after(client, sent):
     form = {"presets": ["walmart"], "skus": "DRY-1", "destination": "download"}
     warned = client.post(reverse("cutouts:export_start"), form)
     page = warned.content.decode()
-    assert 'id="naming-gaps"' in page and not ExportJob.objects.exists()
+    assert 'id="precheck-warnings"' in page and not ExportJob.objects.exists()
     # the gate's words: the fixes, then what exporting anyway does, the button named once
-    advice = page.split('id="naming-advice">')[1].split("</p>")[0]
+    advice = page.split('id="precheck-advice">')[1].split("</p>")[0]
     assert advice.startswith("Nothing has started. To fix it: ")
     assert "start anyway" not in advice.lower() and "If you export anyway: " in advice
     assert page.count("Export anyway") == 1 and "Start anyway" not in page
@@ -404,8 +419,8 @@ def test_the_form_warns_before_start_how_many_products_lack_a_gtin(client, sent)
     text = page.content.decode()
     assert ("Walmart files are named by GTIN: 2 of 3 selected product(s) have none "
             "(GT-2, GT-3); their images will be excluded from Walmart.") in text
-    assert "Amazon" not in text.split('id="naming-gaps"')[1].split("</div>")[0]  # ASIN or SKU
-    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert "Amazon" not in text.split('id="precheck-warnings"')[1].split("</div>")[0]  # ASIN or SKU
+    response = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
     assert response.status_code == 302 and ExportJob.objects.count() == 1
     # nothing to say: no warning step
     ExportJob.objects.all().delete()
@@ -453,11 +468,11 @@ def test_it_warns_before_start_of_selected_skus_without_an_approved_image(client
             "destination": "download"}
     page = client.post(reverse("cutouts:export_start"), form)
     assert page.status_code == 200 and not ExportJob.objects.exists()
-    warning = page.content.decode().split('id="naming-gaps"')[1].split("</div>")[0]
+    warning = page.content.decode().split('id="precheck-warnings"')[1].split("</div>")[0]
     assert ("DOLL-011, GIRAFFE-013 have no approved image; no cutout: DOLL-011 MAIN, "
             "GIRAFFE-013 MAIN; awaiting review: GIRAFFE-013 PT01") in warning
-    assert 'name="naming_gaps_ok"' in page.content.decode()
-    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert 'name="precheck_ok"' in page.content.decode()
+    response = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
     assert response.status_code == 302
     job = ExportJob.objects.get()
     assert export_job_run_task(job.pk) == "done"
@@ -492,7 +507,7 @@ def test_its_custom_spec_example_centres_the_product_and_a_bare_margin_is_noted(
     page = client.post(reverse("cutouts:export_start"), form)
     assert page.status_code == 200 and not ExportJob.objects.exists()
     assert "margin only acts with trim or fill" in page.content.decode()
-    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    response = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
     assert response.status_code == 302
 
 
@@ -669,7 +684,7 @@ def test_it_refuses_a_form_with_no_preset_and_no_spec_before_any_warning(boss_cl
                                 {"destination": "download", "specs": "  \n "})
     assert response.status_code == 400
     html = response.content.decode()
-    assert 'id="naming-gaps"' not in html
+    assert 'id="precheck-warnings"' not in html
     assert ("Pick at least one preset or write a custom spec: without one there is nothing "
             "to render.") in html.split('id="preset-cards"', 1)[1]
     assert not ExportJob.objects.exists()
@@ -733,7 +748,7 @@ def test_it_refuses_without_start_anyway_an_export_that_cannot_start(manager_cli
     html = page.content.decode()
     assert page.status_code == 400 and not ExportJob.objects.exists()
     assert "Nothing to export" in html
-    assert 'name="naming_gaps_ok"' not in html and 'id="naming-gaps"' not in html
+    assert 'name="precheck_ok"' not in html and 'id="precheck-warnings"' not in html
 
 
 def test_it_shows_files_shipped_despite_failing_compliance(manager_client):
@@ -804,7 +819,7 @@ def _advice(client, **fields) -> str:
     data = {"presets": ["amazon_main"], "destination": "download", **fields}
     page = client.post(reverse("cutouts:export_start"), data)
     assert page.status_code == 200 and not ExportJob.objects.exists()
-    warning = page.content.decode().split('id="naming-gaps"')[1]
+    warning = page.content.decode().split('id="precheck-warnings"')[1]
     return warning.split('<p class="muted"')[1].split(">", 1)[1].split("</p>")[0]
 
 
@@ -922,8 +937,8 @@ def test_the_form_warns_of_a_newer_version_awaiting_review_and_ships_the_approve
     page = html.unescape(warned.content.decode())
     assert warned.status_code == 200 and not ExportJob.objects.exists()
     assert "V2-1 MAIN (newer version awaiting review — v1 ships)" in page
-    assert 'name="naming_gaps_ok"' in page
-    response = client.post(reverse("cutouts:export_start"), {**form, "naming_gaps_ok": "1"})
+    assert 'name="precheck_ok"' in page
+    response = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
     job = ExportJob.objects.get()
     assert response.status_code == 302 and job.progress_total == 1
     # a warning, not a refusal: the approved version is the one planned

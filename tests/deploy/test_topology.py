@@ -319,9 +319,9 @@ def _export_and_check_zip(topo: Topology, browser: Browser, skus: list[str]) -> 
     # which the pre-check warns of before anything starts (2026-12-07, lows42); the form
     # comes back with those words and "Export anyway", which a manager then presses
     held = response.read().decode()
-    warned = re.findall(r"<li>([^<]*)</li>", find(r'id="naming-gaps"(.*?)</ul>', held, re.S))
+    warned = re.findall(r"<li>([^<]*)</li>", find(r'id="precheck-warnings"(.*?)</ul>', held, re.S))
     assert warned and all("will look soft" in w for w in warned), warned
-    response = browser.post(route, {**form, "naming_gaps_ok": "1"})
+    response = browser.post(route, {**form, "precheck_ok": "1"})
     job_id = int(find(r"/export/(\d+)/", response.url))
 
     def finished():
