@@ -355,6 +355,10 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         signals["parts"] = decision.parts
         signals["subjects"] = decision.kept
         signals["removed_mass"] = round(decision.removed_mass, 4)
+    if settings.shadow == "synthetic":
+        # whatever is lowest places the shadow (a kept sign, a faint skirt): the review's
+        # pre-flag says when that is not the product's body (services.review)
+        signals["shadow_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
     signals["risk"] = risk_score(signals)
     bbox = tight_bbox(alpha)
     clock.lap("signals")

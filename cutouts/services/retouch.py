@@ -456,6 +456,11 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     # the review's pre-flag (and the export's pre-check) with the new version, and the
     # product's size is the one export lays out
     signals.update(export_signals(alpha))
+    off_body = (parent.signals or {}).get("shadow_off_body") if parent is not None else None
+    if shadow is not None and off_body is not None:
+        # the parent's synthetic shadow layer is copied as it lies, so is what its pre-flag
+        # said of it: removing the stray part under it does not move it (services.review)
+        signals["shadow_off_body"] = off_body
     bbox = tight_bbox(alpha)
     after(SAVING, AFTER_STEPS["checked"])
     rgba_file = png_spooled(rgba, owned=True)  # this run's own result: swapped in place

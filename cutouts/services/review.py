@@ -15,6 +15,7 @@ from catalog import events
 
 from ..errors import BatchError, ReviewError, ReviewInputError, StaleReviewError
 from ..imaging.settings import PROFILES, profile_or_default
+from ..imaging.shadow import OFF_BODY_SHARE
 from ..models import (
     CUTOUT_LIVE,
     Cutout,
@@ -407,6 +408,7 @@ def cutout_decision_undo(*, cutout: Cutout, decision_id: int, user) -> Cutout:
 TOO_SMALL_FLAG = "too_small_for_export"
 FAINT_FLAG = "faint_marks"  # a faint mark a white-background preset refuses
 FAINT_LOOK_FLAG = "faint_cloud"  # a smaller one no preset refuses, shipped with a warning
+OFF_BODY_FLAG = "shadow_off_body"  # the synthetic shadow lies under a stray part
 
 PREFLAGS: dict[str, str] = {
     "empty": "Empty cutout",
@@ -430,6 +432,10 @@ PREFLAGS: dict[str, str] = {
     # two verdicts: the labels share "Faint marks" and say what export does (QA 2026-12-06:
     # "Faint mark (a grey cloud on white)" read as the same flag as the refused one)
     FAINT_LOOK_FLAG: "Faint marks: exports ship them with a warning",
+    # the synthetic shadow sits under whatever is lowest, here not the product's largest part
+    # (a kept sign, a faint skirt; signals.shadow_off_body). A retouch keeps the parent's
+    # shadow layer, so the words say the one fix that moves it (2026-12-07, shadow43)
+    OFF_BODY_FLAG: "Shadow off the product: re-run with Shadow none (a retouch keeps it)",
 }
 
 #: the pre-flags the cutout's faint_marks signal raises (one at most)
@@ -498,6 +504,10 @@ def preflags_from_signals(signals: dict | None) -> tuple[list[str], float]:
         risk += FAINT_MARKS_RISK
     elif faint_mark_shows(s.get("faint_marks")):
         flags.append(FAINT_LOOK_FLAG)
+    # only a cutout that asked for a synthetic shadow has the signal; a hint, out of the risk
+    # (the cut may be right: the shadow, not the product, is misplaced)
+    if num(OFF_BODY_FLAG) > OFF_BODY_SHARE:
+        flags.append(OFF_BODY_FLAG)
     if s:
         # The engine's calibrated P(IoU < .80) ranks the queue (issue 12); the hand-made sum
         # above only breaks ties and still drops when a reviewer dismisses a pre-flag. It takes
@@ -520,7 +530,7 @@ _PREFLAG_SIGNALS = {
     "touches_frame": ("touches_frame",), "low_confidence": ("low_confidence", "confidence"),
     "uncertain_edges": ("uncertain_fraction",), "see_through": ("see_through",),
     TOO_SMALL_FLAG: ("product_px", "product_fill_px"), FAINT_FLAG: ("faint_marks",),
-    FAINT_LOOK_FLAG: ("faint_marks",),
+    FAINT_LOOK_FLAG: ("faint_marks",), OFF_BODY_FLAG: (OFF_BODY_FLAG,),
 }
 
 

@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Self
 
+import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
+
+from cutouts.imaging.shadow import contact_band_top, footprint
 
 from .errors import SpecError
 from .layout import LayoutContext, Patch, PlacedProduct
@@ -371,17 +374,18 @@ def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
                      canvas: tuple[int, int]) -> Patch | None:
     """Soft elliptical contact shadow under the product's footprint (from its alpha).
 
-    The footprint is the horizontal extent of the lowest 5 % of the product's rows.
+    The footprint is the cutout's own rule (``imaging.shadow.footprint``): the columns the
+    product's lowest rows cover, here any alpha inside its significant box.
     """
     x0, y0, x1, y1 = pbox
-    band = alpha.crop((x0, max(y0, y1 - max(1, (y1 - y0) // 20)), x1, y1)).getbbox()
+    band = footprint(np.asarray(alpha.crop((x0, contact_band_top(y0, y1), x1, y1))) > 0)
     if band is None:  # pragma: no cover - the band holds the product's lowest row
         return None
-    width = max(2, band[2] - band[0])
+    width = max(2, band[1] - band[0])
     height = max(2, int(width * 0.08))
     blur = max(1, height // 2)
     pad = blur * 3
-    cx = offset[0] + x0 + (band[0] + band[2]) / 2
+    cx = offset[0] + x0 + (band[0] + band[1]) / 2
     cy = offset[1] + y1
     left, top = int(cx - width / 2) - pad, int(cy - height / 2) - pad
     patch = Image.new("L", (width + 2 * pad, height + 2 * pad), 0)

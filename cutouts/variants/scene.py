@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
-from cutouts.imaging.shadow import silhouette
+from cutouts.imaging.shadow import contact_band_top, footprint, silhouette
 
 from .errors import RenderError, SpecError
 from .layout import Significant, alpha_array, significant_region
@@ -259,13 +259,14 @@ def draw_shadow(mode: str, ctx: SceneContext) -> None:
     if mode == "contact":
         alpha = ctx.layer.getchannel("A")
         lx, ly = ctx.position
-        band = alpha.crop((x0 - lx, max(y0, y1 - max(1, ph // 20)) - ly, x1 - lx, y1 - ly))
-        fb = band.getbbox() or (0, 0, x1 - x0, 1)
-        width = max(4, fb[2] - fb[0])
+        # the footprint by the cutout's own rule (``imaging.shadow.footprint``)
+        band = alpha.crop((x0 - lx, contact_band_top(y0, y1) - ly, x1 - lx, y1 - ly))
+        fb = footprint(np.asarray(band) > 0) or (0, x1 - x0)
+        width = max(4, fb[1] - fb[0])
         height = max(3, int(width * 0.1))
         blur = max(1, height // 2)
         pad = blur * 3
-        cx = x0 + (fb[0] + fb[2]) / 2 + dx * height * 0.5  # nudged away from the light
+        cx = x0 + (fb[0] + fb[1]) / 2 + dx * height * 0.5  # nudged away from the light
         patch = Image.new("L", (width + 2 * pad, height + 2 * pad), 0)
         ImageDraw.Draw(patch).ellipse((pad, pad, pad + width, pad + height), fill=255)
         patch = patch.filter(ImageFilter.GaussianBlur(blur))

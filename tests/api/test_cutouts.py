@@ -246,7 +246,7 @@ def test_it_keeps_batches_to_roles_that_run_cutouts(reviewer_api):
     ("preflag=bogus", "preflag",
      "Unknown pre-flag 'bogus'; one of: empty, tiny_subject, halo_risk, fragments, "
      "touches_frame, low_confidence, uncertain_edges, see_through, too_small_for_export, "
-     "faint_marks, faint_cloud."),
+     "faint_marks, faint_cloud, shadow_off_body."),
     ("min_risk=nan", "min_risk", "Input should be a finite number"),
     ("min_risk=inf", "min_risk", "Input should be a finite number"),
     # the SKU rule's words, as the products API and the UI (one check: sku_length_check)
