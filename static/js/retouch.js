@@ -4,9 +4,23 @@
    ([{kind, radius, points: [[x, y], ...]}], full-size photo pixels; one point = a click) and the
    whole list is sent for every preview the page does not have yet: undo / redo show the
    previews it kept (PREVIEWS_KEEP) without asking the server.
-   Apply posts the same list; a worker computes the new version at full size. */
+   Apply posts the same list; a worker computes the new version at full size.
+   Moved out (2026-12-07, split43), loaded before this file by _head.html: the measures of what a
+   stroke changed (reachMask, productShare, farFrom, wholePieces, hazeTest, softUnder,
+   underVerdict, edgeUnder, strokesMeet) to retouch-measure.js; the report's words (fitReport,
+   changeParts, solidEdgeTip, counted, VERDICTS, BRIEF, ACROSS, MESH, FAR_KEEP, STATUS_MAX) to
+   retouch-words.js. report, flashChange and the status line stay here. */
 (function () {
   "use strict";
+  // Loaded before this file (see _head.html): what a stroke changed, measured on the preview's
+  // alpha (retouch-measure.js), and the report's words (retouch-words.js).
+  var M = window.cutroomRetouchMeasure, W = window.cutroomRetouchWords;
+  var productShare = M.productShare, farFrom = M.farFrom, hazeTest = M.hazeTest, softUnder = M.softUnder,
+      underVerdict = M.underVerdict, edgeUnder = M.edgeUnder;
+  var EDGE_MIN_SHARE = M.EDGE_MIN_SHARE, SETTLED_SHARE = M.SETTLED_SHARE;
+  var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted;
+  var ACROSS = W.ACROSS, MESH = W.MESH, MESH_MORE = W.MESH_MORE, FAR_KEEP = W.FAR_KEEP, VERDICTS = W.VERDICTS,
+      BRIEF = W.BRIEF, STATUS_MAX = W.STATUS_MAX;
 
   var COLOURS = { keep: "rgba(0, 190, 70, 0.6)", remove: "rgba(235, 25, 35, 0.6)",
                   detail: "rgba(40, 120, 255, 0.6)", subject: "rgba(255, 170, 0, 0.9)" };
@@ -38,71 +52,34 @@
   // detail stroke) as strongly as it moved; changes under CHANGE_MIN of 255 do not show.
   var CHANGE_TAKEN = [235, 25, 35];
   var CHANGE_ADDED = [0, 190, 70];
-  var CHANGE_MIN = 9;
+  var CHANGE_MIN = M.CHANGE_MIN;
   var CHANGE_MS = 1800;
-  // A detail stroke changes the alpha only within the engine's reach of its brush (30 working
-  // px, retouch_detail.DETAIL_REACH; the preview's grid is the working grid) and 2 px more:
-  // what moves by CHANGE_MIN or more farther out is named in its report, with where to look
-  // (QA qa39b F2, 2026-12-06: a detail click on a teddy's ear faded its paws 500-830 px away,
-  // and the report said only "cleared 11.3 % of the faint haze").
-  var FAR_PX = 32;
   // A keep or remove stroke's cut follows edges and takes whole patches, so some change past
   // FAR_PX is its job: named from this many px (QA qa40b F-A, 2026-12-06: a remove stroke on
   // the graffiti took 7,024 px of the skater up to 102 px beyond its brush, and the report said
   // only "took 0.6 % of the cutout (red)").
   var FAR_CUT_MIN = 100;
-  // ...but not the piece a keep or remove stroke lands on, gone whole (a remove) or brought
-  // back whole (a keep): the piece is what the stroke was for, however far it reaches (QA
-  // qa41a, 2026-12-06, dev "bool": a remove click well inside the second person, as the flag's
-  // advice says, took him whole and the report said "changed 57794 px far from the brush").
-  // Whole: at most PIECE_LEFT of the piece (alpha >= 128) held on the other side of the
-  // stroke. A piece partly taken (dev 155: a remove on the graffiti took the skater's legs
-  // joined to it, her torso stayed) is still named.
-  var PIECE_LEFT = 0.02;
   // A keep stroke that turned soft alpha (SOFT_LOW..SOFT_HIGH) solid (>= SOLID) on at least
   // SOFT_HINT_PX preview pixels, SOFT_HINT_SHARE of all it changed, is told of the detail brush
   // when soft alpha was SOFT_BRUSH_SHARE of what its brush covered: a soft area, as hair or
   // fur is, not the few soft pixels along a solid product's outline (QA 2026-12-04: a keep
   // stroke along a banana's edge was told of hair, fur and mesh).
-  var SOFT_LOW = 16, SOFT_HIGH = 240, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
+  var SOFT_LOW = M.SOFT_LOW, SOFT_HIGH = M.SOFT_HIGH, SOLID = 250, SOFT_HINT_PX = 50, SOFT_HINT_SHARE = 0.3;
   var SOFT_BRUSH_SHARE = 0.4;
   // Since 2026-12-06 the pixels made solid are weighed by the alpha they gained (their rise
   // / 255): a stroke that topped up nearly solid alpha or filled a few gaps is not told of
   // hair (QA: a keep stroke down a bicycle wheel, dev 213).
-  // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
-  // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
-  // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
-  // "changed 0.2 %" over leaves the cutout had removed, and no hint why).
-  var EDGE_MIN_SHARE = 0.01;
-  // A keep / remove stroke that changed nothing is said to have found its area "already
-  // kept / removed" only when at least DONE_SHARE of the preview pixels under its brush are
-  // so (alpha >= 128 for keep, < 128 for remove); otherwise it did not take what it covers,
-  // and the status says so (QA 2026-12-03: "already kept" on hatched, removed tissue).
-  var DONE_SHARE = 0.9;
   // A remove click that found its area already removed is told of the haze it may have
   // missed only when at least HAZE_SHARE of the preview pixels under its brush hold faint
   // alpha (1..127, what Faint shows): QA 2026-12-05 heard "Faint haze shows with Faint (H)"
   // over backdrop at alpha 0, and with Faint already on.
   var HAZE_SHARE = 0.02;
-  // ...and only faint alpha more than HAZE_RIM preview px from what the preview holds at 128 or
-  // more: a product's anti-aliased rim is no haze (QA 2026-12-06: the hint was said of remove
-  // clicks 6 px outside a ceramic's clean edge). The engine's RIM_PX, which a painted remove
-  // stroke leaves of the kept object's rim (retouch._take_haze).
-  var HAZE_RIM = 3;
+  // (...and only faint alpha away from the product's rim: HAZE_RIM, hazeTest in retouch-measure.js.)
   // Strokes whose preview differs from the version's in fewer than NOISE_PX pixels (any
   // channel, any amount) make no version the reviewer could tell from it: Apply is off, as it
   // is for a preview equal to it (QA 2026-12-06: a 1 px change made a new version). The
   // report's "Next to nothing changed" is the same count.
   var NOISE_PX = 4;
-  // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
-  // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
-  var SETTLED_SHARE = 0.2;
-  // A stroke's report shows at most STATUS_MAX characters: what changed, what to do and how to
-  // undo it; its why and the preview's line go behind "more" (QA 2026-12-06: 20 of 108
-  // reports were longer than the ~290 characters two lines hold at 1280 px, the mesh report
-  // 469-508, cut before its "Ctrl+Z undoes it"). The Faint share said after a report (H on)
-  // goes behind "more" too when the line would pass STATUS_MAX.
-  var STATUS_MAX = 200;
   // Shown previews kept (their alpha) to report what the strokes since the last one changed:
   // a burst drawn while a preview computes is reported as one, not lost.
   var SHOWN_KEEP = 6;
@@ -1289,245 +1266,6 @@
     // change colours only); dropped once the preview is no longer the one shown
     return { w: w, h: h, a: a, px: d };
   };
-  /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added an area 2.9× the
-     cutout's size (green)" ... Shares are of the cutout as it was, until what changed is more
-     than the cutout was (a keep click on a wrong-subject cutout "added 287.8 %", QA
-     2026-12-03): then an area as a multiple of its size, or a share of the photo when there
-     was no cutout. */
-  /* The pixels of a w x h grid within reach of ``strokes``' paths: ``reach(r)`` px, ``r``
-     each stroke's brush radius on this grid (image px times ``scale``). One measure of "near
-     a brush" for the report's shares and its far-change count. Returns the mask (1 = near)
-     and the box that holds every near pixel (x1 < x0 when none). */
-  function reachMask(w, h, strokes, scale, reach) {
-    var near = new Uint8Array(w * h), box = { x0: w, y0: h, x1: -1, y1: -1 };
-    strokes.forEach(function (s) {
-      var r = reach(Math.max(s.radius * scale, 0.71)), r2 = r * r, pts = s.points;
-      for (var i = 0; i < pts.length; i++) {
-        var j = Math.min(i + 1, pts.length - 1);
-        var ax = pts[i][0] * scale, ay = pts[i][1] * scale, bx = pts[j][0] * scale, by = pts[j][1] * scale;
-        var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
-        var x0 = Math.max(0, Math.floor(Math.min(ax, bx) - r)), x1 = Math.min(w - 1, Math.ceil(Math.max(ax, bx) + r));
-        var y0 = Math.max(0, Math.floor(Math.min(ay, by) - r)), y1 = Math.min(h - 1, Math.ceil(Math.max(ay, by) + r));
-        for (var y = y0; y <= y1; y++) {
-          for (var x = x0; x <= x1; x++) {
-            if (near[y * w + x]) continue;
-            var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
-            var ex = x - ax - t * dx, ey = y - ay - t * dy;
-            if (ex * ex + ey * ey > r2) continue;
-            near[y * w + x] = 1;
-            box.x0 = Math.min(box.x0, x); box.x1 = Math.max(box.x1, x);
-            box.y0 = Math.min(box.y0, y); box.y1 = Math.max(box.y1, y);
-          }
-        }
-      }
-    });
-    return { near: near, box: box };
-  }
-
-  /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
-     matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
-     brush covers), that ``alpha`` holds as product (>= 128), or that pass ``test`` (an alpha
-     value -> true / false). */
-  function productShare(alpha, stroke, scale, widen, test) {
-    var m = reachMask(alpha.w, alpha.h, [stroke], scale, function (r) { return Math.max((widen || 2) * r, 1); });
-    var seen = 0, product = 0, b = m.box;
-    for (var y = b.y0; y <= b.y1; y++) {
-      for (var x = b.x0; x <= b.x1; x++) {
-        var k = y * alpha.w + x;
-        if (!m.near[k]) continue;
-        seen++;
-        if (test ? test(alpha.a[k], k) : alpha.a[k] >= 128) product++;
-      }
-    }
-    return seen ? product / seen : 0;
-  }
-
-  /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
-     size) more than FAR_PX px beyond every brush of ``strokes`` (image px, times ``scale``
-     on this grid), but for the pieces keep and remove strokes took or brought back whole
-     (``wholePieces``). */
-  function farFrom(before, now, strokes, scale) {
-    var near = reachMask(now.w, now.h, strokes, scale, function (r) { return r + FAR_PX; }).near;
-    var moved = new Uint8Array(now.a.length), far = 0;
-    for (var k = 0; k < now.a.length; k++) {
-      var d = now.a[k] - before.a[k];
-      if (d >= CHANGE_MIN || d <= -CHANGE_MIN) {
-        moved[k] = 1;
-        if (!near[k]) far++;
-      }
-    }
-    if (!far) return 0;
-    var whole = wholePieces(before, now, strokes, scale, moved);
-    if (!whole) return far;
-    far = 0;
-    for (k = 0; k < now.a.length; k++) if (moved[k] && !near[k] && !whole[k]) far++;
-    return far;
-  }
-
-  /* The change (``moved``: 1 where the alpha moved by CHANGE_MIN or more) that is a piece a
-     keep or remove stroke of ``strokes`` lands on, taken whole (a remove: the piece of
-     ``before`` held at 128 or more, all but PIECE_LEFT of it below 128 in ``now``) or brought
-     back whole (a keep: the same, ``now`` and ``before`` swapped), with its rim (HAZE_RIM px),
-     as far as it joins the change under the brush: a mask (1 = such change), or null. */
-  function wholePieces(before, now, strokes, scale, moved) {
-    var w = now.w, h = now.h, n = w * h, whole = null;
-    strokes.forEach(function (s) {
-      if (s.kind !== "keep" && s.kind !== "remove") return;
-      var held = s.kind === "remove" ? before.a : now.a, other = s.kind === "remove" ? now.a : before.a;
-      var brush = reachMask(w, h, [s], scale, function (r) { return Math.max(r, 1); });
-      var b = brush.box, piece = new Uint8Array(n), stack = [], seeds = [];
-      // the held pieces under the brush (8-connected), and how much of each the other side holds
-      for (var y = b.y0; y <= b.y1; y++) {
-        for (var x = b.x0; x <= b.x1; x++) {
-          var k = y * w + x;
-          if (!brush.near[k] || piece[k] || held[k] < 128) continue;
-          var size = 0, left = 0, members = [k];
-          piece[k] = 1; stack.push(k);
-          while (stack.length) {
-            var i = stack.pop(), ix = i % w, iy = (i - ix) / w;
-            size++;
-            if (other[i] >= 128) left++;
-            for (var dy = -1; dy <= 1; dy++) {
-              for (var dx = -1; dx <= 1; dx++) {
-                var jx = ix + dx, jy = iy + dy, j = jy * w + jx;
-                if (jx < 0 || jy < 0 || jx >= w || jy >= h || piece[j] || held[j] < 128) continue;
-                piece[j] = 1; stack.push(j); members.push(j);
-              }
-            }
-          }
-          if (left <= PIECE_LEFT * size) seeds.push(members);
-        }
-      }
-      if (!seeds.length) return;
-      // the whole pieces with their rim: a piece's anti-aliased edge moves with it
-      var gone = new Uint8Array(n), grown = new Uint8Array(n);
-      seeds.forEach(function (m) { m.forEach(function (i) { gone[i] = 1; }); });
-      for (var gy = 0; gy < h; gy++) {          // rows, then columns: a square of HAZE_RIM
-        for (var gx = 0; gx < w; gx++) {
-          if (!gone[gy * w + gx]) continue;
-          for (var ox = Math.max(0, gx - HAZE_RIM); ox <= Math.min(w - 1, gx + HAZE_RIM); ox++) grown[gy * w + ox] = 1;
-        }
-      }
-      gone.fill(0);
-      for (gy = 0; gy < h; gy++) {
-        for (gx = 0; gx < w; gx++) {
-          if (!grown[gy * w + gx]) continue;
-          for (var oy = Math.max(0, gy - HAZE_RIM); oy <= Math.min(h - 1, gy + HAZE_RIM); oy++) gone[oy * w + gx] = 1;
-        }
-      }
-      // ...as far as the change runs on from under the brush through them
-      whole = whole || new Uint8Array(n);
-      for (y = b.y0; y <= b.y1; y++) {
-        for (x = b.x0; x <= b.x1; x++) {
-          k = y * w + x;
-          if (brush.near[k] && moved[k] && gone[k] && !whole[k]) { whole[k] = 1; stack.push(k); }
-        }
-      }
-      while (stack.length) {
-        var c = stack.pop(), cx = c % w, cy = (c - cx) / w;
-        for (var ey = -1; ey <= 1; ey++) {
-          for (var ex = -1; ex <= 1; ex++) {
-            var qx = cx + ex, qy = cy + ey, q = qy * w + qx;
-            if (qx < 0 || qy < 0 || qx >= w || qy >= h || whole[q] || !moved[q] || !gone[q]) continue;
-            whole[q] = 1; stack.push(q);
-          }
-        }
-      }
-    });
-    return whole;
-  }
-
-  /* A productShare test: faint alpha (1..127) more than HAZE_RIM px from what ``alpha`` holds
-     at 128 or more (no product's anti-aliased rim). */
-  function hazeTest(alpha) {
-    return function (a, i) {
-      if (a <= 0 || a >= 128) return false;
-      var w = alpha.w, x = i % w, y = (i - x) / w;
-      for (var dy = -HAZE_RIM; dy <= HAZE_RIM; dy++) {
-        var yy = y + dy;
-        if (yy < 0 || yy >= alpha.h) continue;
-        for (var dx = -HAZE_RIM; dx <= HAZE_RIM; dx++) {
-          var xx = x + dx;
-          if (xx >= 0 && xx < w && dx * dx + dy * dy <= HAZE_RIM * HAZE_RIM && alpha.a[yy * w + xx] >= 128) return false;
-        }
-      }
-      return true;
-    };
-  }
-
-  /* The share of what ``strokes``' brushes cover that ``alpha`` holds soft (neither clear nor
-     solid), the strokes weighed alike. */
-  function softUnder(alpha, strokes, scale) {
-    var isSoft = function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; };
-    return strokes.reduce(function (sum, s) {
-      return sum + productShare(alpha, s, scale, 1, isSoft);
-    }, 0) / Math.max(strokes.length, 1);
-  }
-
-  /* A report's words: ``pieces`` ([text, how]) in order, each with how = true always on the
-     line, the others while it stays within STATUS_MAX. What does not fit goes behind "more":
-     advice (how = false) before ``more`` (the why), "tail" pieces (the preview's line) after
-     it; a "drop" piece (the timing) shows only after the piece before it, or nowhere. */
-  function fitReport(pieces, more) {
-    var size = pieces.reduce(function (sum, p) { return sum + (p[1] === true && p[0] ? p[0].length + 1 : 0); }, 0);
-    var shown = [], advice = [], tail = [], last = true;
-    pieces.forEach(function (p) {
-      if (!p[0]) return;
-      if (p[1] === true) { shown.push(p[0]); last = true; return; }
-      last = (p[1] !== "drop" || last) && size + p[0].length + 1 <= STATUS_MAX + 1;
-      if (last) { shown.push(p[0]); size += p[0].length + 1; }
-      else if (p[1] === "tail") tail.push(p[0]);
-      else if (p[1] !== "drop") advice.push(p[0]);
-    });
-    return { text: shown.join(" "), more: advice.concat(more || [], tail).filter(Boolean).join(" ") };
-  }
-
-  function changeParts(change, pixels) {
-    var pct = function (p) { return (p < 0.1 ? "< 0.1" : String(Math.round(p * 10) / 10)) + " %"; };
-    // the whole a share is of is named once, by its first share: a detail stroke's three
-    // shares each "of the cutout" pushed the preview's timing and "Enter applies" off the
-    // line at 1366 x 768 (QA 2026-12-06)
-    var named = "";
-    var share = function (n) {
-      // "took / changed the alpha of 2.5× the cutout" read as impossible (QA 2026-12-04)
-      // and "an area 1× the cutout's size" for one just larger read as the same size (QA 2026-12-06)
-      if (change.had && n > change.had) {
-        var times = Math.round(n / change.had * 10) / 10;
-        return times < 1.1 ? "an area about the cutout's size" : "an area " + times + "× the cutout's size";
-      }
-      var of = change.had ? " of the cutout" : " of the photo";
-      var said = named === of;
-      named = of;
-      return pct(n / (change.had || Math.max(pixels, 1)) * 100) + (said ? "" : of);
-    };
-    var parts = [];
-    if (change.taken) parts.push("took " + share(change.taken) + " (red)");
-    if (change.added) parts.push("added " + share(change.added) + " (green)");
-    // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha, and
-    // as a share of the faint alpha there was, in pixels too: "cleared the faint alpha of
-    // 81.2 % of the cutout" read as most of the cutout gone for a stroke that took 2.7 % of
-    // it (QA 2026-12-06, dev 093)
-    var faint = change.cleared * 2 >= change.faded;
-    if (change.faded && faint && change.faint) {
-      parts.push((parts.length ? "and " : "") + "cleared " + pct(change.cleared / change.faint * 100) +
-                 " of the faint haze (" + change.cleared + " px)");
-    } else if (change.faded) {
-      parts.push((parts.length ? "and " : "") + (faint ? "cleared the faint alpha of " : "changed the alpha of ") + share(change.faded));
-    }
-    // a change far beyond the brushes (farFrom: a detail burst's, or a keep/remove burst's
-    // from FAR_CUT_MIN px) is said apart, in pixels, and is in the flash with the rest
-    // (flashChange paints every pixel farFrom counts), so the reviewer can look there. Said
-    // as a fact, not a warning: "but changed 7233 px far from the brush: check there" was
-    // right on 5 of the 27 keep/remove steps of the replay cases it fired on, and accused
-    // good strokes (dev 093: a remove that made 20,661 px better, 6 worse); no rule on the
-    // alpha or colours told the good far changes from the bad (far42, docs/review.md)
-    if (change.far) {
-      // "beyond", not "more than 32 px from": a keep or remove report has the room for no more
-      parts.push((parts.length ? "also " : "") + "changed " + change.far + " px beyond " +
-                 (change.brushes || "the brush") + " (flashed)");
-    }
-    return parts;
-  }
 
   Editor.prototype.previewLoaded = function () {
     // the load of the job's own picture: the page's image may finish loading while the first
@@ -1660,111 +1398,7 @@
            v + " pixel for pixel as it is.";
   };
 
-  /* What lies under a keep or remove stroke that changed nothing, from the preview's alpha in
-     its brush: "done" (DONE_SHARE of it already kept / removed), "missed" (as much the other
-     way: the stroke did not take it) or "partly". */
-  function underVerdict(alpha, stroke, scale) {
-    // a subject click that changed nothing: the cutout held only the part under it, or held
-    // nothing there (the server's word, X-Retouch-Subject, says which when it is the last)
-    if (stroke.kind === "subject") return productShare(alpha, stroke, scale, 1, function (a) { return a > 0; }) > 0 ? "alone" : "empty";
-    if (stroke.kind === "detail") {
-      // soft alpha under it that the matte left as it was fits the photo already (QA
-      // 2026-12-05: "found no soft edge" was said over a wire-mesh cup's soft body)
-      var soft = productShare(alpha, stroke, scale, 1, function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; });
-      return soft >= SETTLED_SHARE ? "settled" : "edge";
-    }
-    var kept = productShare(alpha, stroke, scale, 1);
-    var share = stroke.kind === "keep" ? kept : 1 - kept;
-    return share >= DONE_SHARE ? "done" : share <= 1 - DONE_SHARE ? "missed" : "partly";
-  }
-  /* Whether the cutout's edge (alpha crossing 128) runs under a stroke's brush: some of what
-     it covers kept, some removed (more than EDGE_MIN_SHARE each). */
-  function edgeUnder(alpha, stroke, scale) {
-    var kept = productShare(alpha, stroke, scale, 1);
-    return kept > EDGE_MIN_SHARE && kept < 1 - EDGE_MIN_SHARE;
-  }
-  /* Whether two strokes' brushes meet: a point of one within both radii of the other's path
-     (full-size photo px). */
-  function strokesMeet(a, b) {
-    var reach = a.radius + b.radius;
-    var near = function (p, s) {
-      var pts = s.points;
-      for (var i = 0; i < pts.length; i++) {
-        var ax = pts[i][0], ay = pts[i][1], q = pts[Math.min(i + 1, pts.length - 1)];
-        var dx = q[0] - ax, dy = q[1] - ay, l2 = dx * dx + dy * dy;
-        var t = l2 > 0 ? Math.max(0, Math.min(1, ((p[0] - ax) * dx + (p[1] - ay) * dy) / l2)) : 0;
-        var ex = p[0] - ax - t * dx, ey = p[1] - ay - t * dy;
-        if (ex * ex + ey * ey <= reach * reach) return true;
-      }
-      return false;
-    };
-    return a.points.some(function (p) { return near(p, b); }) ||
-           b.points.some(function (p) { return near(p, a); });
-  }
-  /* The tip for detail strokes across the cutout's edge that found no soft alpha there: the
-     edge is solid, and whether an earlier keep stroke under them made it so (``earlier``: the
-     strokes before the burst); [advice, why]. */
-  function solidEdgeTip(earlier, burst, keys) {
-    var details = burst.filter(function (s) { return s.kind === "detail"; });
-    var keptBy = earlier.some(function (e) {
-      return e.kind === "keep" && details.some(function (d) { return strokesMeet(e, d); });
-    });
-    var remove = "Remove" + (keys ? " (R)" : ""), under = details.length === 1 ? "it" : "them";
-    return keptBy ?
-      ["A keep stroke made the edge under " + under + " solid: undo that stroke, or use " + remove +
-       " on what should go.", "The Detail brush only fades soft edges."] :
-      ["The edge under " + under + " is solid: the Detail brush only fades soft edges; use " + remove +
-       " on what should go.", ""];
-  }
-  var ACROSS = "Paint Detail across the edge, over both the hair (or fur) and the background.";
-  // the server's word (X-Retouch-Mesh) that the last stroke lies over a fine pattern repeating
-  // in two directions: the matte opens no holes the cutout holds solid, and across the edge
-  // is the wrong advice there (QA M6, a wire-mesh cup); hair or fur is still named, as only
-  // the reviewer knows what it is. MESH is said on the line, MESH_MORE behind "more".
-  var MESH = "This looks like a mesh: the Detail brush cannot open its holes where the cutout holds it solid.";
-  var MESH_MORE = "If they must show the background, upload a corrected PNG (a Remove click on a " +
-                  "hole may take wires with it); if it is hair or fur, paint Detail across its edge.";
-  // the server's word (X-Retouch-Far-Keep) on the list's last stroke, a keep click far from the
-  // cutout, which the engine cut again without the model's prior (_far_keep_recut): it added
-  // a whole piece the model missed, or only the spot under it (no object there, or one whose
-  // bounds the photo did not show within the click's window), and "added 0.1 % of the
-  // cutout" said neither (QA31 M3, hint38). A piece's words follow its share.
-  var FAR_KEEP = {
-    piece: "a separate piece the model had missed.",
-    joined: "a part the model had missed, from the click up to the cutout.",
-    spot: "kept only the spot under it (green): far from the cutout, a click cannot tell where the part under it ends."
-  };
-  var VERDICTS = {
-    "keep done": "found what it covers already kept",
-    "keep missed": "did not take what it covers: it is removed (hatched), too like the " +
-                   "background (or too joined to it) to take",
-    "keep partly": "did not take the removed (hatched) part of what it covers: too like the " +
-                   "background (or too joined to it) to take",
-    "remove done": "found what it covers already removed",
-    "remove missed": "did not take what it covers: it is kept, too like the product (or too " +
-                     "joined to it) for a click to take",
-    "remove partly": "did not take the kept part of what it covers: too like the product (or " +
-                     "too joined to it) for a click to take",
-    "detail edge": "found no soft edge to fade under it",
-    "detail settled": "found the soft alpha under it already fitting the photo",
-    "subject alone": "found the part you clicked is all the cutout holds: nothing else to clear",
-    "subject empty": "found nothing the cutout holds under it (hatched = removed)"
-  };
-  // a burst's words, per kind of stroke and verdict: "what they cover ..."
-  var BRIEF = {
-    "keep done": "is already kept", "keep missed": "is removed (hatched), not taken",
-    "keep partly": "is partly removed, not taken", "remove done": "is already removed",
-    "remove missed": "is kept, not taken", "remove partly": "is partly kept, not taken",
-    "detail edge": "has no soft edge to fade",
-    "detail settled": "has soft alpha that already fits the photo",
-    "subject alone": "is all the cutout holds", "subject empty": "holds nothing of the cutout"
-  };
   function strokeName(s) { return NAMES[s.kind].toLowerCase() + (s.points.length === 1 ? " click" : " stroke"); }
-  function counted(list) {  // "2 remove clicks, 1 keep click"
-    var counts = {}, order = [];
-    list.forEach(function (w) { if (!counts[w]) { counts[w] = 0; order.push(w); } counts[w]++; });
-    return order.map(function (w) { return counts[w] + " " + w + (counts[w] === 1 ? "" : "s"); }).join(", ");
-  }
 
   /* The status after new strokes' preview: what ``burst`` (the strokes since the last preview
      shown, usually one) changed from ``before`` to ``now``, flashed and in numbers, or why it

@@ -1,0 +1,271 @@
+/* Retouch: what a stroke changed, measured on the preview's alpha (pure functions, no DOM):
+   which pixels lie near a brush (reachMask), the share of a brush's pixels that pass a test
+   (productShare, hazeTest, softUnder), the change far beyond the brushes but for whole pieces
+   (farFrom, wholePieces), what lies under a stroke that changed nothing (underVerdict,
+   edgeUnder) and whether two strokes meet. Moved out of retouch.js verbatim (2026-12-07,
+   split43); retouch.js's report and retouch-words.js read them from
+   window.cutroomRetouchMeasure. An alpha is {w, h, a: Uint8Array} on the preview's grid;
+   strokes are cutouts.imaging.strokes' list in full-size photo px, ``scale`` maps them to it. */
+(function () {
+  "use strict";
+
+  // The least alpha move (of 255) that shows in the flash (retouch.js, CHANGE_MS) and that
+  // farFrom counts.
+  var CHANGE_MIN = 9;
+  // Soft alpha, neither clear nor solid: SOFT_LOW up to SOFT_HIGH (retouch.js's keep-stroke
+  // hint says why these bounds).
+  var SOFT_LOW = 16, SOFT_HIGH = 240;
+  // A detail stroke changes the alpha only within the engine's reach of its brush (30 working
+  // px, retouch_detail.DETAIL_REACH; the preview's grid is the working grid) and 2 px more:
+  // what moves by CHANGE_MIN or more farther out is named in its report, with where to look
+  // (QA qa39b F2, 2026-12-06: a detail click on a teddy's ear faded its paws 500-830 px away,
+  // and the report said only "cleared 11.3 % of the faint haze").
+  var FAR_PX = 32;
+  // farFrom leaves out the piece a keep or remove stroke lands on, gone whole (a remove) or
+  // brought back whole (a keep): the piece is what the stroke was for, however far it reaches
+  // (QA qa41a, 2026-12-06, dev "bool": a remove click well inside the second person, as the flag's
+  // advice says, took him whole and the report said "changed 57794 px far from the brush").
+  // Whole: at most PIECE_LEFT of the piece (alpha >= 128) held on the other side of the
+  // stroke. A piece partly taken (dev 155: a remove on the graffiti took the skater's legs
+  // joined to it, her torso stayed) is still named.
+  var PIECE_LEFT = 0.02;
+  // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
+  // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
+  // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
+  // "changed 0.2 %" over leaves the cutout had removed, and no hint why).
+  var EDGE_MIN_SHARE = 0.01;
+  // A keep / remove stroke that changed nothing is said to have found its area "already
+  // kept / removed" only when at least DONE_SHARE of the preview pixels under its brush are
+  // so (alpha >= 128 for keep, < 128 for remove); otherwise it did not take what it covers,
+  // and the status says so (QA 2026-12-03: "already kept" on hatched, removed tissue).
+  var DONE_SHARE = 0.9;
+  // A remove click's haze hint (HAZE_SHARE, retouch.js) counts only faint alpha more than
+  // HAZE_RIM preview px from what the preview holds at 128 or more: a product's anti-aliased
+  // rim is no haze (QA 2026-12-06: the hint was said of remove clicks 6 px outside a ceramic's
+  // clean edge). The engine's RIM_PX, which a painted remove stroke leaves of the kept
+  // object's rim (retouch._take_haze).
+  var HAZE_RIM = 3;
+  // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
+  // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
+  var SETTLED_SHARE = 0.2;
+
+  /* The pixels of a w x h grid within reach of ``strokes``' paths: ``reach(r)`` px, ``r``
+     each stroke's brush radius on this grid (image px times ``scale``). One measure of "near
+     a brush" for the report's shares and its far-change count. Returns the mask (1 = near)
+     and the box that holds every near pixel (x1 < x0 when none). */
+  function reachMask(w, h, strokes, scale, reach) {
+    var near = new Uint8Array(w * h), box = { x0: w, y0: h, x1: -1, y1: -1 };
+    strokes.forEach(function (s) {
+      var r = reach(Math.max(s.radius * scale, 0.71)), r2 = r * r, pts = s.points;
+      for (var i = 0; i < pts.length; i++) {
+        var j = Math.min(i + 1, pts.length - 1);
+        var ax = pts[i][0] * scale, ay = pts[i][1] * scale, bx = pts[j][0] * scale, by = pts[j][1] * scale;
+        var dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+        var x0 = Math.max(0, Math.floor(Math.min(ax, bx) - r)), x1 = Math.min(w - 1, Math.ceil(Math.max(ax, bx) + r));
+        var y0 = Math.max(0, Math.floor(Math.min(ay, by) - r)), y1 = Math.min(h - 1, Math.ceil(Math.max(ay, by) + r));
+        for (var y = y0; y <= y1; y++) {
+          for (var x = x0; x <= x1; x++) {
+            if (near[y * w + x]) continue;
+            var t = l2 > 0 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+            var ex = x - ax - t * dx, ey = y - ay - t * dy;
+            if (ex * ex + ey * ey > r2) continue;
+            near[y * w + x] = 1;
+            box.x0 = Math.min(box.x0, x); box.x1 = Math.max(box.x1, x);
+            box.y0 = Math.min(box.y0, y); box.y1 = Math.max(box.y1, y);
+          }
+        }
+      }
+    });
+    return { near: near, box: box };
+  }
+
+  /* Share of the preview pixels within a stroke's brush, widened by its radius (the ring the
+     matte takes its known side from; ``widen`` 2, the default) or not (``widen`` 1: what the
+     brush covers), that ``alpha`` holds as product (>= 128), or that pass ``test`` (an alpha
+     value -> true / false). */
+  function productShare(alpha, stroke, scale, widen, test) {
+    var m = reachMask(alpha.w, alpha.h, [stroke], scale, function (r) { return Math.max((widen || 2) * r, 1); });
+    var seen = 0, product = 0, b = m.box;
+    for (var y = b.y0; y <= b.y1; y++) {
+      for (var x = b.x0; x <= b.x1; x++) {
+        var k = y * alpha.w + x;
+        if (!m.near[k]) continue;
+        seen++;
+        if (test ? test(alpha.a[k], k) : alpha.a[k] >= 128) product++;
+      }
+    }
+    return seen ? product / seen : 0;
+  }
+
+  /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
+     size) more than FAR_PX px beyond every brush of ``strokes`` (image px, times ``scale``
+     on this grid), but for the pieces keep and remove strokes took or brought back whole
+     (``wholePieces``). */
+  function farFrom(before, now, strokes, scale) {
+    var near = reachMask(now.w, now.h, strokes, scale, function (r) { return r + FAR_PX; }).near;
+    var moved = new Uint8Array(now.a.length), far = 0;
+    for (var k = 0; k < now.a.length; k++) {
+      var d = now.a[k] - before.a[k];
+      if (d >= CHANGE_MIN || d <= -CHANGE_MIN) {
+        moved[k] = 1;
+        if (!near[k]) far++;
+      }
+    }
+    if (!far) return 0;
+    var whole = wholePieces(before, now, strokes, scale, moved);
+    if (!whole) return far;
+    far = 0;
+    for (k = 0; k < now.a.length; k++) if (moved[k] && !near[k] && !whole[k]) far++;
+    return far;
+  }
+
+  /* The change (``moved``: 1 where the alpha moved by CHANGE_MIN or more) that is a piece a
+     keep or remove stroke of ``strokes`` lands on, taken whole (a remove: the piece of
+     ``before`` held at 128 or more, all but PIECE_LEFT of it below 128 in ``now``) or brought
+     back whole (a keep: the same, ``now`` and ``before`` swapped), with its rim (HAZE_RIM px),
+     as far as it joins the change under the brush: a mask (1 = such change), or null. */
+  function wholePieces(before, now, strokes, scale, moved) {
+    var w = now.w, h = now.h, n = w * h, whole = null;
+    strokes.forEach(function (s) {
+      if (s.kind !== "keep" && s.kind !== "remove") return;
+      var held = s.kind === "remove" ? before.a : now.a, other = s.kind === "remove" ? now.a : before.a;
+      var brush = reachMask(w, h, [s], scale, function (r) { return Math.max(r, 1); });
+      var b = brush.box, piece = new Uint8Array(n), stack = [], seeds = [];
+      // the held pieces under the brush (8-connected), and how much of each the other side holds
+      for (var y = b.y0; y <= b.y1; y++) {
+        for (var x = b.x0; x <= b.x1; x++) {
+          var k = y * w + x;
+          if (!brush.near[k] || piece[k] || held[k] < 128) continue;
+          var size = 0, left = 0, members = [k];
+          piece[k] = 1; stack.push(k);
+          while (stack.length) {
+            var i = stack.pop(), ix = i % w, iy = (i - ix) / w;
+            size++;
+            if (other[i] >= 128) left++;
+            for (var dy = -1; dy <= 1; dy++) {
+              for (var dx = -1; dx <= 1; dx++) {
+                var jx = ix + dx, jy = iy + dy, j = jy * w + jx;
+                if (jx < 0 || jy < 0 || jx >= w || jy >= h || piece[j] || held[j] < 128) continue;
+                piece[j] = 1; stack.push(j); members.push(j);
+              }
+            }
+          }
+          if (left <= PIECE_LEFT * size) seeds.push(members);
+        }
+      }
+      if (!seeds.length) return;
+      // the whole pieces with their rim: a piece's anti-aliased edge moves with it
+      var gone = new Uint8Array(n), grown = new Uint8Array(n);
+      seeds.forEach(function (m) { m.forEach(function (i) { gone[i] = 1; }); });
+      for (var gy = 0; gy < h; gy++) {          // rows, then columns: a square of HAZE_RIM
+        for (var gx = 0; gx < w; gx++) {
+          if (!gone[gy * w + gx]) continue;
+          for (var ox = Math.max(0, gx - HAZE_RIM); ox <= Math.min(w - 1, gx + HAZE_RIM); ox++) grown[gy * w + ox] = 1;
+        }
+      }
+      gone.fill(0);
+      for (gy = 0; gy < h; gy++) {
+        for (gx = 0; gx < w; gx++) {
+          if (!grown[gy * w + gx]) continue;
+          for (var oy = Math.max(0, gy - HAZE_RIM); oy <= Math.min(h - 1, gy + HAZE_RIM); oy++) gone[oy * w + gx] = 1;
+        }
+      }
+      // ...as far as the change runs on from under the brush through them
+      whole = whole || new Uint8Array(n);
+      for (y = b.y0; y <= b.y1; y++) {
+        for (x = b.x0; x <= b.x1; x++) {
+          k = y * w + x;
+          if (brush.near[k] && moved[k] && gone[k] && !whole[k]) { whole[k] = 1; stack.push(k); }
+        }
+      }
+      while (stack.length) {
+        var c = stack.pop(), cx = c % w, cy = (c - cx) / w;
+        for (var ey = -1; ey <= 1; ey++) {
+          for (var ex = -1; ex <= 1; ex++) {
+            var qx = cx + ex, qy = cy + ey, q = qy * w + qx;
+            if (qx < 0 || qy < 0 || qx >= w || qy >= h || whole[q] || !moved[q] || !gone[q]) continue;
+            whole[q] = 1; stack.push(q);
+          }
+        }
+      }
+    });
+    return whole;
+  }
+
+  /* A productShare test: faint alpha (1..127) more than HAZE_RIM px from what ``alpha`` holds
+     at 128 or more (no product's anti-aliased rim). */
+  function hazeTest(alpha) {
+    return function (a, i) {
+      if (a <= 0 || a >= 128) return false;
+      var w = alpha.w, x = i % w, y = (i - x) / w;
+      for (var dy = -HAZE_RIM; dy <= HAZE_RIM; dy++) {
+        var yy = y + dy;
+        if (yy < 0 || yy >= alpha.h) continue;
+        for (var dx = -HAZE_RIM; dx <= HAZE_RIM; dx++) {
+          var xx = x + dx;
+          if (xx >= 0 && xx < w && dx * dx + dy * dy <= HAZE_RIM * HAZE_RIM && alpha.a[yy * w + xx] >= 128) return false;
+        }
+      }
+      return true;
+    };
+  }
+
+  /* The share of what ``strokes``' brushes cover that ``alpha`` holds soft (neither clear nor
+     solid), the strokes weighed alike. */
+  function softUnder(alpha, strokes, scale) {
+    var isSoft = function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; };
+    return strokes.reduce(function (sum, s) {
+      return sum + productShare(alpha, s, scale, 1, isSoft);
+    }, 0) / Math.max(strokes.length, 1);
+  }
+
+  /* What lies under a keep or remove stroke that changed nothing, from the preview's alpha in
+     its brush: "done" (DONE_SHARE of it already kept / removed), "missed" (as much the other
+     way: the stroke did not take it) or "partly". */
+  function underVerdict(alpha, stroke, scale) {
+    // a subject click that changed nothing: the cutout held only the part under it, or held
+    // nothing there (the server's word, X-Retouch-Subject, says which when it is the last)
+    if (stroke.kind === "subject") return productShare(alpha, stroke, scale, 1, function (a) { return a > 0; }) > 0 ? "alone" : "empty";
+    if (stroke.kind === "detail") {
+      // soft alpha under it that the matte left as it was fits the photo already (QA
+      // 2026-12-05: "found no soft edge" was said over a wire-mesh cup's soft body)
+      var soft = productShare(alpha, stroke, scale, 1, function (a) { return a >= SOFT_LOW && a < SOFT_HIGH; });
+      return soft >= SETTLED_SHARE ? "settled" : "edge";
+    }
+    var kept = productShare(alpha, stroke, scale, 1);
+    var share = stroke.kind === "keep" ? kept : 1 - kept;
+    return share >= DONE_SHARE ? "done" : share <= 1 - DONE_SHARE ? "missed" : "partly";
+  }
+  /* Whether the cutout's edge (alpha crossing 128) runs under a stroke's brush: some of what
+     it covers kept, some removed (more than EDGE_MIN_SHARE each). */
+  function edgeUnder(alpha, stroke, scale) {
+    var kept = productShare(alpha, stroke, scale, 1);
+    return kept > EDGE_MIN_SHARE && kept < 1 - EDGE_MIN_SHARE;
+  }
+  /* Whether two strokes' brushes meet: a point of one within both radii of the other's path
+     (full-size photo px). */
+  function strokesMeet(a, b) {
+    var reach = a.radius + b.radius;
+    var near = function (p, s) {
+      var pts = s.points;
+      for (var i = 0; i < pts.length; i++) {
+        var ax = pts[i][0], ay = pts[i][1], q = pts[Math.min(i + 1, pts.length - 1)];
+        var dx = q[0] - ax, dy = q[1] - ay, l2 = dx * dx + dy * dy;
+        var t = l2 > 0 ? Math.max(0, Math.min(1, ((p[0] - ax) * dx + (p[1] - ay) * dy) / l2)) : 0;
+        var ex = p[0] - ax - t * dx, ey = p[1] - ay - t * dy;
+        if (ex * ex + ey * ey <= reach * reach) return true;
+      }
+      return false;
+    };
+    return a.points.some(function (p) { return near(p, b); }) ||
+           b.points.some(function (p) { return near(p, a); });
+  }
+
+  window.cutroomRetouchMeasure = {
+    reachMask: reachMask, productShare: productShare, farFrom: farFrom, wholePieces: wholePieces,
+    hazeTest: hazeTest, softUnder: softUnder, underVerdict: underVerdict, edgeUnder: edgeUnder,
+    strokesMeet: strokesMeet,
+    CHANGE_MIN: CHANGE_MIN, SOFT_LOW: SOFT_LOW, SOFT_HIGH: SOFT_HIGH, FAR_PX: FAR_PX,
+    EDGE_MIN_SHARE: EDGE_MIN_SHARE, SETTLED_SHARE: SETTLED_SHARE
+  };
+})();
