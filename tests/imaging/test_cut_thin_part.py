@@ -15,7 +15,7 @@ from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke, rasterise
 
 H, W = 200, 240
-OFF = Params(paint_beyond_alike=False)  # the rule turned off: what a stroke took before
+OFF = Params(paint_beyond_alike=False, paint_beyond_firm=0.0)  # the rules off: as before
 BACKDROP = (215, 210, 200)
 
 

@@ -1,0 +1,142 @@
+"""A painted remove stroke over a wrong region the model held faintly, beside the object it held
+firmly (qa42r, dev 271 and 093, 2026-12-07, remove43).
+
+A remove r 10 on the ground under a dog's chin (held .15 on the line's median, its centre line
+mostly outside the cutout) took 348 px of the chest held .8, up to 19 px beyond the brush: the
+ground's colours are the fur's, so the colour guard keeps nothing. Beyond its brush such a
+stroke now leaves what the model held a clear step (64/255) above the median of what its centre
+line runs over (``retouch_cut._firm_beyond``, ``Params.paint_beyond_firm``).
+
+Open (strict xfail): a remove r 6 along a hoof's shadow the model held at half (dev 093),
+started on the hoof, runs mostly inside the cutout, where the rule reads nothing (the painted
+protocol's strokes run there: without that condition 17 of 84 photos lost IoU), and still takes
+the hoof beyond its brush."""
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from cutouts.imaging.retouch import retouch
+from cutouts.imaging.retouch_cut import DEFAULT, _firm_beyond
+from cutouts.imaging.strokes import Stroke, rasterise
+
+H, W = 160, 240
+OFF = replace(DEFAULT, paint_beyond_firm=0)
+SAND = (200, 170, 130)
+
+
+def scene(seed: int, shadow_held: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A white leg ending in a pale hoof of the sand's colour (a chest's fur the ground's), its
+    dark shadow running right from the hoof. The cutout holds the leg and hoof at 255 and the
+    shadow at ``shadow_held``. Returns rgb, alpha, the hoof and the shadow."""
+    rng = np.random.default_rng(seed)
+    rgb = np.empty((H, W, 3), np.float32)
+    rgb[:] = SAND
+    leg = np.zeros((H, W), bool)
+    leg[10:110, 60:84] = True
+    shadow = np.zeros((H, W), bool)
+    shadow[92:104, 84:200] = True
+    rgb[leg] = (235, 235, 230)
+    rgb[80:110, 60:84] = SAND
+    rgb[shadow] = (60, 55, 50)
+    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+    alpha = np.zeros((H, W), np.uint8)
+    alpha[shadow] = shadow_held
+    alpha[leg] = 255
+    hoof = np.zeros((H, W), bool)
+    hoof[80:110, 60:84] = True
+    return rgb, alpha, hoof, shadow
+
+
+def stroke() -> Stroke:
+    # r 6 along the shadow, starting on the hoof's right edge
+    return Stroke("remove", 6.0, ((80.0, 98.0), (120.0, 98.0), (160.0, 98.0), (195.0, 98.0)))
+
+
+def taken(seed: int, shadow_held: int, params=DEFAULT) -> tuple[int, int]:
+    """Hoof px beyond the brush (more than 2 px) the stroke lowers below 128, and shadow px it
+    clears (below 16)."""
+    rgb, alpha, hoof, shadow = scene(seed, shadow_held)
+    st = stroke()
+    brush = rasterise([st], (H, W)) > 0
+    d = cv2.distanceTransform((~brush).astype(np.uint8), cv2.DIST_L2, 5)
+    out = retouch(rgb, alpha, [st], params=params).alpha
+    return int((hoof & (d > 2) & (out < 128)).sum()), int((shadow & (out < 16)).sum())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_takes_a_shadow_held_faint_and_leaves_the_hoof_beyond_the_brush(seed):
+    # the shadow held at 60 of 255: the stroke's centre line runs outside the cutout (dev 271's
+    # remove under the chin ran 22 of its 31 px there)
+    shadow_px = int(scene(seed, 60)[3].sum())
+    assert taken(seed, 60, OFF)[0] > 400  # it went down the hoof (566 px)
+    hoof, shadow = taken(seed, 60)
+    assert shadow >= 0.9 * shadow_px
+    assert hoof == 0
+
+
+@pytest.mark.xfail(strict=True, reason="open (qa42r, dev 093): a remove stroke along a shadow "
+                   "the cutout holds at half, starting on the hoof, runs mostly inside the "
+                   "cutout, where _firm_beyond reads nothing (the painted protocol's strokes "
+                   "run there): it still takes the hoof beyond its brush")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_leaves_the_hoof_beyond_a_stroke_along_a_shadow_held_at_half(seed):
+    hoof, _ = taken(seed, 128)
+    assert hoof <= 10  # 566 px went (2026-12-07)
+
+
+def held_piece(piece: float, line_held: float) -> tuple[np.ndarray, ...]:
+    """A take of 40 x 56 px in a window of 40 x 60: a brush over its left 20 columns with the
+    centre line along row 20, held at ``line_held`` and outside the cutout, and beyond the brush
+    a 16 x 28 px part held at ``piece``, going on (held as much) past the take's right side."""
+    gated = np.zeros((40, 60), bool)
+    gated[2:38, 2:58] = True
+    b = np.zeros_like(gated)
+    b[2:38, 2:22] = True
+    line = np.zeros_like(gated)
+    line[20, 4:20] = True
+    held = np.full(gated.shape, 0.0, np.float32)
+    held[gated] = line_held
+    held[12:28, 30:60] = piece
+    cur = held >= 0.5
+    cur[line] = False
+    dist = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 5)
+    return gated, cur, b, dist, line, held
+
+
+def test_it_spares_what_the_model_held_firmly_beyond_the_brush():
+    gated, cur, b, dist, line, held = held_piece(1.0, 0.3)
+    spared = _firm_beyond(gated, cur, b, dist, line, held, 2, DEFAULT)
+    assert spared[12:28, 30:58].all()
+    assert not (spared & ~(held > 0.8)).any()
+
+
+@pytest.mark.parametrize("piece, line_held", [(0.5, 0.3), (0.9, 0.3), (1.0, 0.1)])
+def test_it_spares_nothing_held_a_shade_firmer_nor_short_of_solid_nor_beside_the_backdrop(
+        piece, line_held):
+    # a shade above the line's hold; a ghost's firmer patch, short of solid (dev banana3: a
+    # stroke across a rose clump held .47 on its line left patches held .75); a line on the
+    # clear backdrop (a stroke grazing from outside: _graze_spared's): the cut decides
+    gated, cur, b, dist, line, held = held_piece(piece, line_held)
+    assert not _firm_beyond(gated, cur, b, dist, line, held, 2, DEFAULT).any()
+
+
+def test_it_spares_no_part_thinner_than_a_body_nor_an_island():
+    # a 3 px sliver beyond the brush (a rim), or a solid part the stroke takes whole, parted
+    # from what it leaves: the cut decides
+    gated, cur, b, dist, line, held = held_piece(0.0, 0.3)
+    held[12:15, 30:60] = 1.0
+    cur = held >= 0.5
+    assert not _firm_beyond(gated, cur, b, dist, line, held, 2, DEFAULT).any()
+    gated, cur, b, dist, line, held = held_piece(1.0, 0.3)
+    gated[:, :] = True
+    assert not _firm_beyond(gated, cur, b, dist, line, held, 2, DEFAULT).any()
+
+
+def test_it_spares_nothing_beside_a_line_running_inside_the_cutout():
+    # the painted protocol's strokes, inside the wrong region: the cut decides
+    gated, cur, b, dist, line, held = held_piece(1.0, 0.3)
+    cur[line] = True
+    assert not _firm_beyond(gated, cur, b, dist, line, held, 2, DEFAULT).any()
