@@ -51,6 +51,44 @@ def work_size(h: int, w: int) -> tuple[int, int]:
     scale = min(1.0, WORK_MAX / max(h, w))
     return max(1, round(h * scale)), max(1, round(w * scale))
 
+def work_alpha(alpha: np.ndarray) -> np.ndarray:
+    """A full-size uint8 alpha at the working resolution (:func:`work_size`), float32 in
+    [0, 1]: what a run draws its shadow and measures its signals on."""
+    h, w = alpha.shape
+    hw, ww = work_size(h, w)
+    alpha_w = alpha if (hw, ww) == (h, w) else cv2.resize(alpha, (ww, hw),
+                                                          interpolation=cv2.INTER_AREA)
+    alpha_wf = alpha_w.astype(np.float32)
+    alpha_wf /= 255.0
+    return alpha_wf
+
+
+def shadow_drawn(alpha_wf: np.ndarray, settings: CutoutSettings, rgb_w: np.ndarray | None,
+                 size: tuple[int, int]) -> tuple[np.ndarray | None, dict[str, float]]:
+    """The shadow layer a run stores (uint8 opacity at ``size`` = width, height; None for
+    Shadow none), drawn at the working resolution from ``alpha_wf`` (:func:`work_alpha`) and,
+    for Shadow keep, the photo ``rgb_w`` at that size; and the signals it gives. A retouch
+    of a synthetic-shadow version redraws its layer with this from its own alpha
+    (``services.retouch``): the same layer a run with that alpha would have stored."""
+    if settings.shadow == "none":
+        return None, {}
+    signals: dict[str, float] = {}
+    if settings.shadow == "keep":
+        if rgb_w is None:
+            raise ValueError("Shadow keep reads the photo")
+        s_w = shadow.extract_contact_shadow(rgb_w, alpha_wf, settings.keep_shadow_max_opacity)
+    else:
+        s_w = shadow.synthetic_shadow(alpha_wf, settings.synthetic_shadow)
+        # whatever is lowest places the shadow (a kept sign, a faint skirt): the review's
+        # pre-flag says when that is not the product's body (services.review)
+        signals["shadow_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
+    s_u8 = np.clip(s_w * 255 + 0.5, 0, 255).astype(np.uint8)
+    w, h = size
+    layer = s_u8 if s_u8.shape == (h, w) else cv2.resize(s_u8, (w, h),
+                                                         interpolation=cv2.INTER_LINEAR)
+    return layer, signals
+
+
 def model_passes(settings: CutoutSettings) -> int:
     """The model passes ``infer`` runs at most: the full image, its mirror (TTA), the crop
     pass and its mirror."""
@@ -330,21 +368,11 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         clock.lap("decontaminate")
 
     # working-resolution views for shadows and signals
-    alpha_w = alpha if scale == 1.0 else cv2.resize(alpha, (ww, hw),
-                                                    interpolation=cv2.INTER_AREA)
-    alpha_wf = alpha_w.astype(np.float32)
-    alpha_wf /= 255.0
+    alpha_wf = work_alpha(alpha)
 
     report(CHECKING, at_check)
-    shadow_layer = None
-    if settings.shadow != "none":
-        if settings.shadow == "keep":
-            s_w = shadow.extract_contact_shadow(rgb_w, alpha_wf, settings.keep_shadow_max_opacity)
-        else:
-            s_w = shadow.synthetic_shadow(alpha_wf, settings.synthetic_shadow)
-        s_u8 = np.clip(s_w * 255 + 0.5, 0, 255).astype(np.uint8)
-        shadow_layer = s_u8 if scale == 1.0 else cv2.resize(s_u8, (w, h),
-                                                            interpolation=cv2.INTER_LINEAR)
+    shadow_layer, shadow_signals = shadow_drawn(alpha_wf, settings, rgb_w, (w, h))
+    if shadow_layer is not None:
         clock.lap("shadow")
 
     background = _backdrop_colour(rgb_w, alpha_wf)
@@ -355,10 +383,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
         signals["parts"] = decision.parts
         signals["subjects"] = decision.kept
         signals["removed_mass"] = round(decision.removed_mass, 4)
-    if settings.shadow == "synthetic":
-        # whatever is lowest places the shadow (a kept sign, a faint skirt): the review's
-        # pre-flag says when that is not the product's body (services.review)
-        signals["shadow_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
+    signals.update(shadow_signals)
     signals["risk"] = risk_score(signals)
     bbox = tight_bbox(alpha)
     clock.lap("signals")

@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+from typing import IO
 
 import numpy as np
 from django.conf import settings
@@ -387,6 +388,35 @@ RETOUCH_FROM, RETOUCH_TO = 0.26, 0.5
 AFTER_STEPS = {"copies": 0.3, "checked": 0.45, "rgba": 0.68, "mask": 0.75}
 
 
+def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes] | None, dict]:
+    """The retouched version's shadow layer (an encoded PNG, or None when its parent has
+    none) and the signals it gives. A synthetic shadow is drawn from the alpha, so it is
+    redrawn from the new one as the parent's run drew it (``pipeline.shadow_drawn``, the
+    parent's settings): a remove stroke on a stray part under it moves it under the product
+    (2026-12-07, reshadow43). A kept shadow is the photo's, cut out by the parent's run: it
+    is copied as it lies."""
+    from ..imaging.pipeline import shadow_drawn, work_alpha
+    from ..imaging.settings import CutoutSettings
+
+    if parent is None or not parent.shadow_name:
+        return None, {}
+    if (parent.settings or {}).get("shadow") == "synthetic":
+        try:
+            run_settings = CutoutSettings.from_dict(parent.settings)
+        except ValueError as exc:
+            raise PermanentError(f"The settings of v{parent.version} cannot redraw its "
+                                 f"shadow: {exc}")
+        height, width = alpha.shape
+        layer, signals = shadow_drawn(work_alpha(alpha), run_settings, None, (width, height))
+        return (png_spooled(layer) if layer is not None else None), signals
+    # Each version owns its files: the parent's shadow layer is copied, not shared.
+    shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+    with storages["default"].open(parent.shadow_name, "rb") as fh:
+        shutil.copyfileobj(fh, shadow)
+    shadow.seek(0)
+    return shadow, {}
+
+
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
                     preview_side: int = 0, report: OnProgress = no_progress):
     """The retouched RGBA at full size, encoded like a model run's output files."""
@@ -440,13 +470,7 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     _clear_hidden_colours(rgba)
     alpha = rgba[..., 3]
     refined = time.perf_counter()
-    shadow = None
-    if parent is not None and parent.shadow_name:
-        # Each version owns its files: the parent's shadow layer is copied, not shared.
-        shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
-        with storages["default"].open(parent.shadow_name, "rb") as fh:
-            shutil.copyfileobj(fh, shadow)
-        shadow.seek(0)
+    shadow, shadow_signals = _retouch_shadow(parent, alpha)
     retouch_base = retouch_copy(rgb, rgba, preview_side, rgb_reduced)
     after(CHECKING, AFTER_STEPS["copies"])
     # the signals read the reduction the retouch base stores: the photo is reduced once
@@ -456,11 +480,9 @@ def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,
     # the review's pre-flag (and the export's pre-check) with the new version, and the
     # product's size is the one export lays out
     signals.update(export_signals(alpha))
-    off_body = (parent.signals or {}).get("shadow_off_body") if parent is not None else None
-    if shadow is not None and off_body is not None:
-        # the parent's synthetic shadow layer is copied as it lies, so is what its pre-flag
-        # said of it: removing the stray part under it does not move it (services.review)
-        signals["shadow_off_body"] = off_body
+    # a redrawn synthetic shadow's own: removing the stray part it lay under clears the
+    # pre-flag "Shadow off the product" with the new version (services.review)
+    signals.update(shadow_signals)
     bbox = tight_bbox(alpha)
     after(SAVING, AFTER_STEPS["checked"])
     rgba_file = png_spooled(rgba, owned=True)  # this run's own result: swapped in place

@@ -433,9 +433,11 @@ PREFLAGS: dict[str, str] = {
     # "Faint mark (a grey cloud on white)" read as the same flag as the refused one)
     FAINT_LOOK_FLAG: "Faint marks: exports ship them with a warning",
     # the synthetic shadow sits under whatever is lowest, here not the product's largest part
-    # (a kept sign, a faint skirt; signals.shadow_off_body). A retouch keeps the parent's
-    # shadow layer, so the words say the one fix that moves it (2026-12-07, shadow43)
-    OFF_BODY_FLAG: "Shadow off the product: re-run with Shadow none (a retouch keeps it)",
+    # (a kept sign, a faint skirt; signals.shadow_off_body). A retouch redraws a synthetic
+    # shadow from its own alpha, so the words name both fixes that move it (2026-12-07,
+    # shadow43, reshadow43)
+    OFF_BODY_FLAG: ("Shadow off the product: remove the stray part in Retouch, or re-run with "
+                    "Shadow none"),
 }
 
 #: the pre-flags the cutout's faint_marks signal raises (one at most)

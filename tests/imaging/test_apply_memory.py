@@ -216,6 +216,7 @@ _APPLY = textwrap.dedent("""
     from cutouts.imaging import retouch as _engine_imports  # noqa: F401 (loaded, not measured)
     from cutouts import engine as _more_imports  # noqa: F401
     from cutouts.imaging.signals import drawn_signals  # noqa: F401
+    from cutouts.imaging import pipeline as _shadow_imports  # noqa: F401
     from cutouts.services import retouch as svc
     sys.path.insert(0, sys.argv[1])
     from test_apply_memory import _scene, _strokes
@@ -244,6 +245,10 @@ _APPLY = textwrap.dedent("""
                              strokes=[] if upload else _strokes(h, w), model_name="m",
                              model_version="1")
     parent = SimpleNamespace(rgba_name="p/parent.png", shadow_name="", version=1)
+    if sys.argv[4] == "synthetic":  # the parent's synthetic shadow, redrawn from the result
+        Image.fromarray(np.zeros((h, w), np.uint8)).save(storage.path("p/shadow.png"))
+        parent = SimpleNamespace(rgba_name="p/parent.png", shadow_name="p/shadow.png",
+                                 version=1, settings={"shadow": "synthetic"})
     out = svc._retouch_output(cutout, parent, rgb, 1024, on_progress)
     digest = {k: hashlib.sha256(getattr(out, k).read()).hexdigest() for k in ("rgba", "mask")}
     print(json.dumps({"rise": rows[1:], "digest": digest, "signals": out.signals}))
@@ -311,6 +316,19 @@ def test_it_reads_the_cutout_and_checks_the_result_without_full_size_copies(tmp_
     assert rise["Checking the result"] < 1.2 * cutout_bytes, rise
     assert result["signals"]["fragment_count"] >= 1
     assert len(result["digest"]["rgba"]) == len(hashlib.sha256().hexdigest())
+
+
+def test_it_redraws_a_synthetic_shadow_within_the_checks_memory(tmp_path):
+    """Fresh process, 12 MP, the parent with a synthetic shadow: the retouch draws its layer
+    from the result (2026-12-07, reshadow43), at the run's working size then scaled back;
+    "Checking the result" rose 0.38x -> 1.07x the cutout's bytes, the Apply's peak (refining
+    edges, 6x) unchanged."""
+    h, w = 2800, 4200
+    result = _apply_in_fresh_process(tmp_path, h, w, "synthetic")
+    rise = dict(result["rise"])
+    assert rise["Checking the result"] < 1.2 * h * w * 4, rise
+    assert rise["Checking the result"] < rise["Refining edges"], rise
+    assert result["signals"]["shadow_off_body"] >= 0
 
 
 def test_it_reads_an_uploaded_png_without_pillows_full_size_copies(tmp_path):
