@@ -231,6 +231,10 @@ class Params:
     # photo) when the cutout itself reaches that edge within far_keep_cropped px: the model
     # sees a product the photo crops (see _far_keep_recut); 0 turns this off
     far_keep_cropped: int = 2
+    # ... and when the first cut's addition joined to the click already runs to the photo's
+    # own edge where the cutout does not (a backdrop stretch as dark as the product: soft-dev
+    # GT23), the click keeps only its spot (see _far_keep_recut); False turns this off
+    far_keep_edge: bool = True
     # a remove click whose depth widens its reach (depth_sigma) spares wider strap-like pieces
     # too (a tyre around the gap it sits in): half-width at most thin_depth x its depth, at
     # least thin_depth_length of their widths long, held by the model's own cutout (median
@@ -1742,7 +1746,11 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     photo (a plant whose leaves leave the top of the picture: soft-dev GT13) as a background
     stretch does (the hedge behind a swing's chain at the top of dev 192): the recut may reach
     the photo's edge only when the cutout already does (``_cropped``), so the model itself
-    sees a product the photo crops. The connectivity gate and the keep click's guards apply
+    sees a product the photo crops. By the same rule a first cut (the one with the prior)
+    whose addition joined to the click already runs to the photo's edge, where the cutout does
+    not, is such a stretch: the click keeps only its spot (``far_keep_edge``; soft-dev GT23: a
+    click on a dark sweater's shoulder added 10 030 px of dark rock and bush up to the photo's
+    left edge beside 5 400 of sweater). The connectivity gate and the keep click's guards apply
     to the result as to any cut."""
     h, w = state.shape
     if not _far_click(state, st, params):
@@ -1753,9 +1761,19 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
          min(max(cx - origin[1], 0), fg.shape[1] - 1)] = True
     inner = np.zeros(fg.shape, bool)
     inner[2:-2, 2:-2] = True
-    if _cropped(state, params.far_keep_cropped):
+    cropped = _cropped(state, params.far_keep_cropped)
+    if cropped:
         # a product the photo crops may run off it here too
         inner |= _photo_sides(fg.shape, origin, (h, w))
+    if params.far_keep_edge and not cropped:
+        first = _components_touching(fg & ~cur, seed) & fg & ~cur
+        if (first & _photo_sides(fg.shape, origin, (h, w))).any():
+            # the cut with the prior already ran to the photo's edge, which the cutout does
+            # not reach: a backdrop stretch (the frame rule below), so only the spot under the
+            # brush is kept, not a piece mostly of backdrop (qa43r, soft-dev GT23)
+            spot = rasterise([st], fg.shape, origin=(origin[1], origin[0])) > 0
+            kept: np.ndarray = fg & ~(first & ~spot)
+            return kept
     out = fg
     for _ in range(params.far_keep_rounds):
         add = _components_touching(fg & ~cur, seed) & fg & ~cur
