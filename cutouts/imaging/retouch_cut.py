@@ -187,6 +187,9 @@ class Params:
     # a painted remove stroke mostly over the background side is not hard on the object side
     # (see _stroke_core)
     paint_spare_solid: bool = True
+    # ... but it is hard over an earlier keep stroke's brush, and there the earlier keeps'
+    # hard cores no longer hold (later strokes win; see _over_keeps)
+    remove_over_keep: bool = True
     # ... and a painted remove stroke whose centreline runs outside the cutout spares the
     # object pixels beside it whose nearest point of the cutout's edge lies on an image edge
     # of at least graze_step (Lab, max over graze_slack px) and graze_ratio x the backdrop's
@@ -1499,11 +1502,12 @@ def _through_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np
 
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
-                 spared: np.ndarray | None = None) -> np.ndarray:
+                 spared: np.ndarray | None = None,
+                 keeps: np.ndarray | None = None) -> np.ndarray:
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
     that is connected to the centre and looks like it (an edge-aware click: the disk does not
     cross an edge it lands next to). A grazing remove stroke's core leaves ``spared``
-    (``_graze_spared``) alone."""
+    (``_graze_spared``) alone; ``keeps``: the earlier keep strokes' brushes (``_over_keeps``)."""
     h, w = lab.shape[:2]
     core = np.zeros((h, w), bool)
     paint(core, core_st, True)
@@ -1515,8 +1519,9 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
         # a remove stroke painted mostly over what the cutout does not hold (a ghost fill
         # below half alpha) is not hard where its end runs onto the solid object: the cut
         # decides there (dev photo scissors: a stroke across the filled ring hole took 37 px
-        # of the ring)
-        core &= ~state
+        # of the ring); but not where it crosses an earlier keep stroke's brush: that object
+        # is the reviewer's, and the later stroke wins (_over_keeps)
+        core &= ~state if keeps is None or not params.remove_over_keep else ~state | keeps
     if len(st.points) != 1 or not core.any():
         return core
     x0, y0, x1, y1 = st.bounds()
@@ -1546,6 +1551,24 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
         alike &= band[y0 - big[0]: y1 - big[0], x0 - big[2]: x1 - big[2]]
     core[y0:y1, x0:x1] |= _components_touching(alike | c, c) & (alike | c)
     return core
+
+
+def _over_keeps(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
+    """A painted remove stroke ``st`` over earlier keep strokes: their hard cores under its
+    brush are no longer hard (in ``core_labels``, in place); its own core there is
+    (``_stroke_core``). What it takes of its brush there is then its own cut's, as anywhere.
+
+    Why (QA qa43r H2, dev 031): after two keep strokes along a bus had raised the tree in
+    front of it, a remove stroke (r 12) down the tree took 37 px: where it crossed the keep
+    brushes (1 207 px) 868 stayed kept, 774 of them truth background. Its core had been kept
+    off the object the keeps raised, as off a product it only grazes (``paint_spare_solid``),
+    and the keeps' cores under its brush stayed hard. Later strokes win where they overlap
+    (docs/review.md). Not a click: its disk is a preference, not coverage."""
+    if not params.remove_over_keep or st.kind != "remove" or len(st.points) < 2:
+        return
+    brush = np.zeros(core_labels.shape, bool)
+    paint(brush, st, True)
+    core_labels[brush & (core_labels == KEEP)] = 0
 
 
 def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
@@ -2407,14 +2430,16 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             # replayed: the same core and the same step as when it was cut
             core_idx, flipped = done[i]
             core_labels.reshape(-1)[core_idx] = st.label
+            _over_keeps(core_labels, st, params)
             paint(seen, st, st.label)
             flat[flipped] ^= True
             continue
         ghost = _ghost_pockets(prior, state, st)
         spared = _graze_spared(lab, state, st, params)
         core = _stroke_core(lab, st, cores[i], params, state,
-                            None if ghost is None else ghost[0], spared)
+                            None if ghost is None else ghost[0], spared, seen == KEEP)
         core_labels[core] = st.label
+        _over_keeps(core_labels, st, params)
         paint(seen, st, st.label)
         new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
                     ghost, spared)
