@@ -333,3 +333,23 @@ def test_it_says_you_are_logged_out_on_the_login_page(live_server, browser, sess
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.locator(".messages")).to_have_count(0)
     context.close()
+
+
+def test_it_wraps_the_review_cards_long_pre_flags_on_a_phone(live_server, browser, session_for,
+                                                             make_cutouts, request):
+    """verify43 (2026-12-07): the card's pre-flag labels did not wrap, so at 360 px the
+    longest ("Shadow off the product: re-run with Shadow none (a retouch keeps it)") made the
+    card 606 px wide and its Confirm / Dismiss buttons were off the screen."""
+    cutout = make_cutouts([("PF-1", product_jpeg(640, 480, seed=90), "PF-1_MAIN.jpg")])[0]
+    Cutout.objects.filter(pk=cutout.pk).update(
+        preflags=["halo_risk", "see_through", "faint_marks", "shadow_off_body"])
+    width = 360
+    context = _context(browser, session_for, reviewer(), (width, 800), touch=True)
+    page = context.new_page()
+    page.goto(live_server.url + reverse("cutouts:review_card", args=[cutout.pk]))
+    expect(page.locator("[data-preflag=shadow_off_body]")).to_contain_text("Shadow off")
+    _shot(page, request, "card-preflags-360")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for part in page.locator(".rv-preflag-item .badge, .rv-preflag-item button").all():
+        assert _inside(part.bounding_box(), 0, width), (part.text_content(), part.bounding_box())
+    context.close()
