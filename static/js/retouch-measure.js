@@ -2,8 +2,8 @@
    which pixels lie near a brush (reachMask), the share of a brush's pixels that pass a test
    (productShare, hazeTest, softUnder), the change far beyond the brushes but for whole pieces
    (farFrom, wholePieces), what lies under a stroke that changed nothing (underVerdict,
-   edgeUnder) and whether two strokes meet. Moved out of retouch.js verbatim (2026-12-07,
-   split43); retouch.js's report and retouch-words.js read them from
+   edgeUnder, removedUnder) and whether two strokes meet. Moved out of retouch.js verbatim
+   (2026-12-07, split43); retouch.js's report and retouch-words.js read them from
    window.cutroomRetouchMeasure. An alpha is {w, h, a: Uint8Array} on the preview's grid;
    strokes are cutouts.imaging.strokes' list in full-size photo px, ``scale`` maps them to it. */
 (function () {
@@ -48,6 +48,14 @@
   // A detail stroke that changed nothing over soft alpha (SOFT_LOW..SOFT_HIGH) on at least
   // SETTLED_SHARE of its brush found that alpha fitting the photo, not "no soft edge".
   var SETTLED_SHARE = 0.2;
+  // A detail stroke across the edge that found nothing soft lies on what the cutout removed
+  // when at least REMOVED_SHARE of what its brush covers is removed (alpha < 128): the
+  // advice is then Keep first, not Remove (QA qa43r M1 / qa43s M2, 2026-12-07, soft-dev GT13:
+  // a brush 95 % on leaves the cutout had dropped, 5 % on solid, was told "use Remove (R) on
+  // what should go"). Not a bare majority: a brush centred 2 px off a right, solid edge
+  // covers 61-66 % backdrop (the solid-edge click of tests/browser/test_retouch.py), and Keep
+  // there would bring the backdrop back.
+  var REMOVED_SHARE = 0.75;
 
   /* The pixels of a w x h grid within reach of ``strokes``' paths: ``reach(r)`` px, ``r``
      each stroke's brush radius on this grid (image px times ``scale``). One measure of "near
@@ -242,6 +250,15 @@
     var kept = productShare(alpha, stroke, scale, 1);
     return kept > EDGE_MIN_SHARE && kept < 1 - EDGE_MIN_SHARE;
   }
+  /* Whether what ``strokes``' brushes cover (the strokes weighed alike) lies mostly on what
+     the cutout removed: at least REMOVED_SHARE of it below alpha 128 (``productShare`` over
+     the brush, as ``edgeUnder`` reads it). */
+  function removedUnder(alpha, strokes, scale) {
+    var kept = strokes.reduce(function (sum, s) {
+      return sum + productShare(alpha, s, scale, 1);
+    }, 0) / Math.max(strokes.length, 1);
+    return 1 - kept >= REMOVED_SHARE;
+  }
   /* Whether two strokes' brushes meet: a point of one within both radii of the other's path
      (full-size photo px). */
   function strokesMeet(a, b) {
@@ -264,7 +281,7 @@
   window.cutroomRetouchMeasure = {
     reachMask: reachMask, productShare: productShare, farFrom: farFrom, wholePieces: wholePieces,
     hazeTest: hazeTest, softUnder: softUnder, underVerdict: underVerdict, edgeUnder: edgeUnder,
-    strokesMeet: strokesMeet,
+    removedUnder: removedUnder, strokesMeet: strokesMeet,
     CHANGE_MIN: CHANGE_MIN, SOFT_LOW: SOFT_LOW, SOFT_HIGH: SOFT_HIGH, FAR_PX: FAR_PX,
     EDGE_MIN_SHARE: EDGE_MIN_SHARE, SETTLED_SHARE: SETTLED_SHARE
   };

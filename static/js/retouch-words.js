@@ -1,8 +1,9 @@
 /* Retouch: the words of a stroke's report (pure, no DOM): fitting a report to STATUS_MAX
    with the rest behind "more" (fitReport), what changed in shares and pixels (changeParts),
-   the tip for detail strokes on a solid edge (solidEdgeTip), the verdicts' and hints' fixed
-   texts and counted(). Moved out of retouch.js verbatim (2026-12-07, split43); retouch.js's
-   report reads them from window.cutroomRetouchWords. Needs retouch-measure.js loaded first. */
+   the tips for detail strokes over removed area (keepThen) or on a solid edge (solidEdgeTip),
+   the verdicts' and hints' fixed texts and counted(). Moved out of retouch.js verbatim
+   (2026-12-07, split43); retouch.js's report reads them from window.cutroomRetouchWords.
+   Needs retouch-measure.js loaded first. */
 (function () {
   "use strict";
 
@@ -84,20 +85,35 @@
     return parts;
   }
 
+  /* "Paint Keep (K) over what should stay, then Detail along its edge.": what to do for
+     detail strokes over what the cutout removed (a matte cannot bring it back); ``keys``
+     names the key. */
+  function keepThen(keys) {
+    return "Paint Keep" + (keys ? " (K)" : "") + " over what should stay, then Detail along its edge.";
+  }
+
   /* The tip for detail strokes across the cutout's edge that found no soft alpha there: the
      edge is solid, and whether an earlier keep stroke under them made it so (``earlier``: the
-     strokes before the burst); [advice, why]. */
-  function solidEdgeTip(earlier, burst, keys) {
+     strokes before the burst), or what they cover lies mostly on what the cutout removed
+     (``removed``, retouch-measure.js's removedUnder): then Keep first, not Remove (QA qa43r
+     M1, 2026-12-07: "use Remove" over leaves the cutout had dropped); [advice, why]. */
+  function solidEdgeTip(earlier, burst, keys, removed) {
     var details = burst.filter(function (s) { return s.kind === "detail"; });
     var keptBy = earlier.some(function (e) {
       return e.kind === "keep" && details.some(function (d) { return strokesMeet(e, d); });
     });
     var remove = "Remove" + (keys ? " (R)" : ""), under = details.length === 1 ? "it" : "them";
-    return keptBy ?
-      ["A keep stroke made the edge under " + under + " solid: undo that stroke, or use " + remove +
-       " on what should go.", "The Detail brush only fades soft edges."] :
-      ["The edge under " + under + " is solid: the Detail brush only fades soft edges; use " + remove +
-       " on what should go.", ""];
+    if (keptBy) {
+      return ["A keep stroke made the edge under " + under + " solid: undo that stroke, or use " + remove +
+              " on what should go.", "The Detail brush only fades soft edges."];
+    }
+    if (removed) {
+      return [keepThen(keys), "Most of what " + (details.length === 1 ? "it covers" : "they cover") +
+              " is removed (hatched) and the edge there is solid: the Detail brush only fades " +
+              "soft edges, it cannot bring back what the cutout removed."];
+    }
+    return ["The edge under " + under + " is solid: the Detail brush only fades soft edges; use " + remove +
+            " on what should go.", ""];
   }
   var ACROSS = "Paint Detail across the edge, over both the hair (or fur) and the background.";
   // the server's word (X-Retouch-Mesh) that the last stroke lies over a fine pattern repeating
@@ -149,7 +165,8 @@
   }
 
   window.cutroomRetouchWords = {
-    fitReport: fitReport, changeParts: changeParts, solidEdgeTip: solidEdgeTip, counted: counted,
+    fitReport: fitReport, changeParts: changeParts, solidEdgeTip: solidEdgeTip, keepThen: keepThen,
+    counted: counted,
     ACROSS: ACROSS, MESH: MESH, MESH_MORE: MESH_MORE, FAR_KEEP: FAR_KEEP, VERDICTS: VERDICTS,
     BRIEF: BRIEF, STATUS_MAX: STATUS_MAX
   };

@@ -7,18 +7,20 @@
    Apply posts the same list; a worker computes the new version at full size.
    Moved out (2026-12-07, split43), loaded before this file by _head.html: the measures of what a
    stroke changed (reachMask, productShare, farFrom, wholePieces, hazeTest, softUnder,
-   underVerdict, edgeUnder, strokesMeet) to retouch-measure.js; the report's words (fitReport,
-   changeParts, solidEdgeTip, counted, VERDICTS, BRIEF, ACROSS, MESH, FAR_KEEP, STATUS_MAX) to
-   retouch-words.js. report, flashChange and the status line stay here. */
+   underVerdict, edgeUnder, strokesMeet; since advice43 removedUnder) to retouch-measure.js; the
+   report's words (fitReport, changeParts, solidEdgeTip, keepThen, counted, VERDICTS, BRIEF,
+   ACROSS, MESH, FAR_KEEP, STATUS_MAX) to retouch-words.js. report, flashChange and the status
+   line stay here. */
 (function () {
   "use strict";
   // Loaded before this file (see _head.html): what a stroke changed, measured on the preview's
   // alpha (retouch-measure.js), and the report's words (retouch-words.js).
   var M = window.cutroomRetouchMeasure, W = window.cutroomRetouchWords;
   var productShare = M.productShare, farFrom = M.farFrom, hazeTest = M.hazeTest, softUnder = M.softUnder,
-      underVerdict = M.underVerdict, edgeUnder = M.edgeUnder;
+      underVerdict = M.underVerdict, edgeUnder = M.edgeUnder, removedUnder = M.removedUnder;
   var EDGE_MIN_SHARE = M.EDGE_MIN_SHARE, SETTLED_SHARE = M.SETTLED_SHARE;
-  var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted;
+  var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted,
+      keepThen = W.keepThen;
   var ACROSS = W.ACROSS, MESH = W.MESH, MESH_MORE = W.MESH_MORE, FAR_KEEP = W.FAR_KEEP, VERDICTS = W.VERDICTS,
       BRIEF = W.BRIEF, STATUS_MAX = W.STATUS_MAX;
 
@@ -1437,13 +1439,18 @@
       // hair the cutout had nearly removed faded it further while the status said only "found
       // no edge", and called the click a stroke (QA qa35b W2, 2026-12-06)
       this.form.dataset.rtNoEdge = String(count);
-      var keepThen = "Paint Keep" + (touchFirst() ? "" : " (K)") + " over what should stay, then Detail along its edge.";
       var cover = n === 1 ? "it covers" : "they cover";
       var first = total >= 4 ?
         What + changeParts(change, now.a.length).join(", ") + ", but found no edge of the cutout to refine." :
         "T" + what.slice(1) + " found no edge of the cutout to refine.";
-      tell([[first, true], [keepThen, false], [undo, true]],
-           ["What " + cover + " is removed" + (total >= 4 ? ", so only the faint alpha left there moves." : ".")]);
+      // what moved there is the faint alpha left, or clear background the matte raised to faint
+      // (QA qa43s M1, 2026-12-07, soft-dev GT13: a pass over cut leaf tips raised 599 clear px,
+      // and "only the faint alpha left there moves" said there had been some)
+      var moved = change.lifted * 2 >= change.faded ?
+        ", so it only raised clear background there to faint alpha." :
+        ", so only the faint alpha left there moves.";
+      tell([[first, true], [keepThen(!touchFirst()), false], [undo, true]],
+           ["What " + cover + " is removed" + (total >= 4 ? moved : ".")]);
       return;
     }
     // a detail brush all on one side of the cutout's edge (what it covers all removed, or all
@@ -1580,7 +1587,9 @@
       // a brush across the edge that found nothing soft to fade: the edge is solid, and
       // "Paint across the area" told a reviewer to do what they had just done (QA 2026-12-06:
       // the edge earlier keep strokes had made solid)
-      var solid = sided ? [mesh ? MESH : ACROSS, ""] : solidEdgeTip(this.strokes.slice(0, count - n), burst, keys);
+      // ...and one lying mostly on what the cutout removed is told to keep it first (removedUnder)
+      var solid = sided ? [mesh ? MESH : ACROSS, ""] :
+        solidEdgeTip(this.strokes.slice(0, count - n), burst, keys, removedUnder(before, lost, k));
       tips.push(solid[0]);
       more.push(solid[1]);
     }
@@ -1595,9 +1604,10 @@
 
   /* Paint what ``now`` changed from ``before`` (alphas of the same size) on the change layer
      and show it for CHANGE_MS; returns the pixel counts: taken (crossed to the background),
-     added (crossed to the product), faded (moved without crossing), had (product before). */
+     added (crossed to the product), faded (moved without crossing), had (product before);
+     of the faded, cleared (faint to 0) and lifted (0 to faint). */
   Editor.prototype.flashChange = function (before, now) {
-    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0, gain: 0, cleared: 0, faint: 0 };
+    var out = { taken: 0, added: 0, faded: 0, had: 0, hardened: 0, gain: 0, cleared: 0, faint: 0, lifted: 0 };
     var c = this.changeCanvas, d = null, img = null, x = null;
     if (c) {
       c.width = now.w; c.height = now.h;
@@ -1616,7 +1626,7 @@
       if (b >= SOFT_LOW && b < SOFT_HIGH && a >= SOLID) { out.hardened++; out.gain += delta / 255; }
       var crossed = (b >= 128) !== (a >= 128);
       if (crossed) { if (a < 128) out.taken++; else out.added++; }
-      else { out.faded++; if (!a && b < 128) out.cleared++; }
+      else { out.faded++; if (!a && b < 128) out.cleared++; else if (!b) out.lifted++; }
       if (!d || (!crossed && delta > -CHANGE_MIN && delta < CHANGE_MIN)) continue;
       var rgb = delta < 0 ? CHANGE_TAKEN : CHANGE_ADDED;
       d[j] = rgb[0]; d[j + 1] = rgb[1]; d[j + 2] = rgb[2];

@@ -1527,6 +1527,26 @@ def test_it_says_a_detail_stroke_over_what_the_cutout_removed_has_no_edge_to_ref
     expect(status).not_to_contain_text("found no edge")
 
 
+def test_it_says_what_moved_under_a_detail_stroke_with_no_edge_to_refine(live_server, page,
+                                                                          stained, log_in):
+    """QA qa43s M1 (2026-12-07, soft-dev GT13): a detail pass over leaf tips the cutout had
+    dropped (no product within twice its radius) raised 599 clear backdrop px to faint alpha,
+    and the report's why said "only the faint alpha left there moves", where there was none."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    lifted = page.evaluate(MADE_UP_REPORT, ["no-edge-lifted", 1, False, None])
+    faded = page.evaluate(MADE_UP_REPORT, ["no-edge-faded", 1, False, None])
+    for got in (lifted, faded):
+        assert got["marks"] == ["no-edge"], got
+        assert "but found no edge of the cutout to refine." in got["text"], got
+        assert "Paint Keep (K) over what should stay, then Detail along its edge." in (
+            got["text"] + got["more"]), got
+    assert "What it covers is removed, so it only raised clear background there to faint " \
+        "alpha." in lifted["more"], lifted
+    assert "faint alpha left" not in lifted["more"], lifted
+    assert "What it covers is removed, so only the faint alpha left there moves." in \
+        faded["more"], faded
+
+
 def test_it_names_a_detail_click_over_what_the_cutout_removed_a_click(live_server, page, stained,
                                                                        log_in):
     """The no-edge status called a detail click a stroke (QA qa35b W2)."""
@@ -1671,6 +1691,41 @@ def test_it_says_a_detail_click_across_a_solid_edge_found_it_solid(live_server, 
                                    "what should go. Ctrl+Z undoes it.")
     expect(status).to_contain_text("The Detail brush only fades soft edges.")
     expect(status).not_to_contain_text("Paint across the area")
+
+
+def test_it_says_keep_first_for_a_detail_stroke_lying_mostly_on_what_the_cutout_removed(
+        live_server, page, stained, log_in):
+    """QA qa43r M1 / qa43s M2 (2026-12-07, soft-dev GT13): a detail stroke 95 % on leaves the
+    cutout had dropped, 5 % on solid, was told "The edge under it is solid: … use Remove (R) on
+    what should go": any share over EDGE_MIN_SHARE read as an edge, whichever side held the
+    brush. Mostly on removed area (``removedUnder``) it is told to keep first."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    share = page.evaluate("""() => {
+        const M = window.cutroomRetouchMeasure, w = 400, h = 300, k = 400 / 640;
+        const a = new Uint8Array(w * h);
+        a.fill(255, 0, w * Math.round(h / 2 - 8));
+        const s = { kind: 'detail', radius: 16, points: [[300, 240], [320, 240], [340, 240]] };
+        return M.productShare({ w: w, h: h, a: a }, s, k, 1); }""")
+    assert 0.01 < share < 0.1, share  # a sliver of solid: an edge under the brush
+    for n, touch in ((1, False), (2, False), (1, True)):
+        got = page.evaluate(MADE_UP_REPORT, ["removed-edge", n, touch, None])
+        text, more = got["text"], got["more"]
+        assert got["marks"] == ["unchanged"], got
+        assert ("Paint Keep" + ("" if touch else " (K)") + " over what should stay, then Detail "
+                "along its edge.") in text, got
+        assert "Remove" not in text + more, got
+        assert ("Most of what " + ("it covers" if n == 1 else "they cover") +
+                " is removed (hatched)") in more, got
+    assert page.evaluate(MADE_UP_REPORT, ["removed-edge", 1, False, None])["text"].startswith(
+        "Nothing changed: the last detail stroke found no soft edge to fade under it. Paint Keep "
+        "(K) over what should stay, then Detail along its edge. Ctrl+Z undoes it.")
+    # mostly on solid: Remove, as before
+    got = page.evaluate(MADE_UP_REPORT, ["solid-edge", 1, False, None])
+    assert got["text"].startswith(
+        "Nothing changed: the last detail stroke found no soft edge to fade under it. The edge "
+        "under it is solid: the Detail brush only fades soft edges; use Remove (R) on what "
+        "should go."), got
+    assert "Paint Keep" not in got["text"] + got["more"], got
 
 
 def test_it_keeps_apply_off_while_the_preview_is_the_version_itself(
@@ -2283,9 +2338,9 @@ MADE_UP_REPORT = """([kind, n, touch, noop]) => {
         const s = kinds[i % kinds.length];
         burst.push(i % 2 && kind !== 'soft' ? click(s, d) : line(s, d));
     }
-    if (kind === 'no-edge' || kind === 'no-edge-faded') {
-        before = al(kind === 'no-edge' ? 0 : 40); now = copy(before);
-        if (kind === 'no-edge-faded') mid(now, 10, 30);
+    if (kind === 'no-edge' || kind === 'no-edge-faded' || kind === 'no-edge-lifted') {
+        before = al(kind === 'no-edge-faded' ? 40 : 0); now = copy(before);
+        if (kind !== 'no-edge') mid(now, 10, 30);
     } else if (kind === 'one-sided' || kind === 'mesh' || kind === 'settled') {
         before = al(255);
         if (kind === 'settled') mid(before, 40, 200);
@@ -2300,6 +2355,14 @@ MADE_UP_REPORT = """([kind, n, touch, noop]) => {
     } else if (kind === 'haze') {
         before = al(0); rect(before, 0, 0, w / 4, h, 255); mid(before, 50, 50);
         now = copy(before); mid(now, 30, 0);
+    } else if (kind === 'removed-edge' || kind === 'solid-edge') {
+        // detail strokes across the edge that find nothing soft: a sliver of solid (3-7 % of
+        // each brush) over what the cutout removed (soft-dev GT13's dropped leaves), or a
+        // sliver of removed over solid
+        const removed = kind === 'removed-edge';
+        before = al(removed ? 0 : 255);
+        rect(before, 0, 0, w, Math.round(h / 2 - 8), removed ? 255 : 0);
+        now = copy(before);
     } else {  // unchanged: what lies under each stroke, kept on the left, removed on the right
         before = al(0); rect(before, 0, 0, w / 2, h, 255); now = copy(before);
     }
@@ -2318,8 +2381,9 @@ MADE_UP_REPORT = """([kind, n, touch, noop]) => {
                      d.rtMesh ? 'mesh' : '', d.rtSettled ? 'settled' : '',
                      d.rtUnchanged ? 'unchanged' : ''].filter(Boolean),
              max: window.cutroomRetouch.STATUS_MAX }; }"""
-REPORT_KINDS = ("no-edge", "no-edge-faded", "one-sided", "mesh", "settled", "changed", "soft",
-                "haze", "unchanged")
+REPORT_KINDS = ("no-edge", "no-edge-faded", "no-edge-lifted", "one-sided", "mesh", "settled",
+                "changed", "soft", "haze", "unchanged", "removed-edge", "solid-edge")
+UNCHANGED_KINDS = ("unchanged", "removed-edge", "solid-edge")
 
 
 def test_it_keeps_every_kind_of_report_within_the_status_line_and_its_undo_in_it(
@@ -2343,7 +2407,7 @@ def test_it_keeps_every_kind_of_report_within_the_status_line_and_its_undo_in_it
                         "it back." if touch and n == 1 else "it." if n == 1 else
                         "them back one by one." if touch else "them one by one.")
                     assert undo in text, (case, text)
-                    lead = "Nothing changed" if kind == "unchanged" else "The last "
+                    lead = "Nothing changed" if kind in UNCHANGED_KINDS else "The last "
                     assert text.startswith(lead), (case, text)
                     # the line holds the whole text: what shows, then what "more" opens
                     assert got["line"] == text + (" " + more + "more" if more else ""), case
