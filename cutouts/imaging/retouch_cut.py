@@ -188,8 +188,11 @@ class Params:
     # (see _stroke_core)
     paint_spare_solid: bool = True
     # ... but it is hard over an earlier keep stroke's brush, and there the earlier keeps'
-    # hard cores no longer hold (later strokes win; see _over_keeps)
+    # hard cores no longer hold (later strokes win; see _over_earlier)
     remove_over_keep: bool = True
+    # the mirror: under a painted keep stroke's brush, earlier remove strokes' hard cores no
+    # longer hold (_over_earlier)
+    keep_over_remove: bool = True
     # ... and a painted remove stroke whose centreline runs outside the cutout spares the
     # object pixels beside it whose nearest point of the cutout's edge lies on an image edge
     # of at least graze_step (Lab, max over graze_slack px) and graze_ratio x the backdrop's
@@ -1507,7 +1510,7 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
     that is connected to the centre and looks like it (an edge-aware click: the disk does not
     cross an edge it lands next to). A grazing remove stroke's core leaves ``spared``
-    (``_graze_spared``) alone; ``keeps``: the earlier keep strokes' brushes (``_over_keeps``)."""
+    (``_graze_spared``) alone; ``keeps``: the earlier keep strokes' brushes (``_over_earlier``)."""
     h, w = lab.shape[:2]
     core = np.zeros((h, w), bool)
     paint(core, core_st, True)
@@ -1520,7 +1523,7 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
         # below half alpha) is not hard where its end runs onto the solid object: the cut
         # decides there (dev photo scissors: a stroke across the filled ring hole took 37 px
         # of the ring); but not where it crosses an earlier keep stroke's brush: that object
-        # is the reviewer's, and the later stroke wins (_over_keeps)
+        # is the reviewer's, and the later stroke wins (_over_earlier)
         core &= ~state if keeps is None or not params.remove_over_keep else ~state | keeps
     if len(st.points) != 1 or not core.any():
         return core
@@ -1553,22 +1556,31 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     return core
 
 
-def _over_keeps(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
-    """A painted remove stroke ``st`` over earlier keep strokes: their hard cores under its
-    brush are no longer hard (in ``core_labels``, in place); its own core there is
-    (``_stroke_core``). What it takes of its brush there is then its own cut's, as anywhere.
+def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
+    """A painted stroke ``st`` over earlier strokes of the other kind: their hard cores under
+    its brush are no longer hard (in ``core_labels``, in place); its own core there is (for a
+    remove stroke see ``_stroke_core``). What it takes or keeps of its brush there is then its
+    own cut's, as anywhere. Later strokes win where they overlap (docs/review.md).
 
     Why (QA qa43r H2, dev 031): after two keep strokes along a bus had raised the tree in
     front of it, a remove stroke (r 12) down the tree took 37 px: where it crossed the keep
     brushes (1 207 px) 868 stayed kept, 774 of them truth background. Its core had been kept
     off the object the keeps raised, as off a product it only grazes (``paint_spare_solid``),
-    and the keeps' cores under its brush stayed hard. Later strokes win where they overlap
-    (docs/review.md). Not a click: its disk is a preference, not coverage."""
-    if not params.remove_over_keep or st.kind != "remove" or len(st.points) < 2:
+    and the keeps' cores under its brush stayed hard. The mirror (``keep_over_remove``): a keep
+    stroke painted back over what an earlier remove stroke took is held back by that remove's
+    hard core only outside its own brush. Not a click: its disk is a preference, not
+    coverage."""
+    if len(st.points) < 2:
+        return
+    if st.kind == "remove" and params.remove_over_keep:
+        other = KEEP
+    elif st.kind == "keep" and params.keep_over_remove:
+        other = REMOVE
+    else:
         return
     brush = np.zeros(core_labels.shape, bool)
     paint(brush, st, True)
-    core_labels[brush & (core_labels == KEEP)] = 0
+    core_labels[brush & (core_labels == other)] = 0
 
 
 def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
@@ -2430,7 +2442,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             # replayed: the same core and the same step as when it was cut
             core_idx, flipped = done[i]
             core_labels.reshape(-1)[core_idx] = st.label
-            _over_keeps(core_labels, st, params)
+            _over_earlier(core_labels, st, params)
             paint(seen, st, st.label)
             flat[flipped] ^= True
             continue
@@ -2439,7 +2451,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         core = _stroke_core(lab, st, cores[i], params, state,
                             None if ghost is None else ghost[0], spared, seen == KEEP)
         core_labels[core] = st.label
-        _over_keeps(core_labels, st, params)
+        _over_earlier(core_labels, st, params)
         paint(seen, st, st.label)
         new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
                     ghost, spared)

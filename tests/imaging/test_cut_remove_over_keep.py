@@ -1,6 +1,6 @@
 """A painted remove stroke across what an earlier keep stroke raised (QA qa43r H2, dev 031: a
 remove stroke down a tree in front of a bus, after keep strokes along the bus): later strokes
-win where they overlap, so the crossing goes (``retouch_cut._over_keeps``)."""
+win where they overlap, so the crossing goes (``retouch_cut._over_earlier``)."""
 
 import numpy as np
 
