@@ -455,3 +455,21 @@ def leg_past_board(seed: int, *, leg_width: int, board: tuple[int, int, int, int
     rgb[leg] = leg_rgb
     rgb = np.clip(cv2.GaussianBlur(rgb, (0, 0), blur) + rng.normal(0, 3, rgb.shape), 0, 255)
     return rgb.astype(np.uint8), body, leg, plate
+
+
+def beyond_take(piece: float, line_held: float, piece_right: int) -> tuple[np.ndarray, ...]:
+    """A remove stroke's take of 40 x 56 px in a window of 40 x 60: a brush over its left 20
+    columns with the centre line along row 20, held at ``line_held``, and beyond the brush a
+    16 px tall part held at ``piece`` from column 30 to ``piece_right`` (the guards that spare
+    what lies beyond a brush: retouch_cut's ``_doubt_beyond``, ``_firm_beyond``)."""
+    gated = np.zeros((40, 60), bool)
+    gated[2:38, 2:58] = True
+    b = np.zeros_like(gated)
+    b[2:38, 2:22] = True
+    line = np.zeros_like(gated)
+    line[20, 4:20] = True
+    held = np.full(gated.shape, 0.0, np.float32)
+    held[gated] = line_held
+    held[12:28, 30:piece_right] = piece
+    dist = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 5)
+    return gated, b, dist, line, held

@@ -15,13 +15,14 @@ the skater's torso held .67-.76 beyond its brush by the colours it covers. A par
 brush with a body, held as object but a clear step (64/255) below the line's hold, now stays
 (``retouch_cut._doubt_beyond``, ``Params.paint_beyond_held``)."""
 
-import cv2
 import numpy as np
 import pytest
 
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, _doubt_beyond
 from cutouts.imaging.strokes import Stroke, rasterise
+
+from .scenes import beyond_take
 
 H, W = 220, 320
 SKIN = (225, 170, 140)
@@ -86,17 +87,7 @@ def test_it_leaves_the_hand_held_solid_beside_a_remove_stroke_along_the_legs(see
 def held_piece(piece: float, line_held: float = 1.0) -> tuple[np.ndarray, ...]:
     """A take of 40 x 60 px: a brush over its left 20 columns with the centre line along row 20,
     held at ``line_held``, and beyond the brush a 16 x 24 px part held at ``piece``."""
-    gated = np.zeros((40, 60), bool)
-    gated[2:38, 2:58] = True
-    b = np.zeros_like(gated)
-    b[2:38, 2:22] = True
-    line = np.zeros_like(gated)
-    line[20, 4:20] = True
-    held = np.full(gated.shape, 0.0, np.float32)
-    held[gated] = line_held
-    held[12:28, 30:54] = piece
-    dist = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 5)
-    return gated, b, dist, line, held
+    return beyond_take(piece, line_held, 54)
 
 
 def test_it_spares_a_part_held_in_doubt_well_beyond_the_brush():

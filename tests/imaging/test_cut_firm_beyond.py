@@ -22,6 +22,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, _firm_beyond
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import beyond_take
+
 H, W = 160, 240
 OFF = replace(DEFAULT, paint_beyond_firm=0)
 SAND = (200, 170, 130)
@@ -91,18 +93,9 @@ def held_piece(piece: float, line_held: float) -> tuple[np.ndarray, ...]:
     """A take of 40 x 56 px in a window of 40 x 60: a brush over its left 20 columns with the
     centre line along row 20, held at ``line_held`` and outside the cutout, and beyond the brush
     a 16 x 28 px part held at ``piece``, going on (held as much) past the take's right side."""
-    gated = np.zeros((40, 60), bool)
-    gated[2:38, 2:58] = True
-    b = np.zeros_like(gated)
-    b[2:38, 2:22] = True
-    line = np.zeros_like(gated)
-    line[20, 4:20] = True
-    held = np.full(gated.shape, 0.0, np.float32)
-    held[gated] = line_held
-    held[12:28, 30:60] = piece
+    gated, b, dist, line, held = beyond_take(piece, line_held, 60)
     cur = held >= 0.5
     cur[line] = False
-    dist = cv2.distanceTransform((~b).astype(np.uint8), cv2.DIST_L2, 5)
     return gated, cur, b, dist, line, held
 
 
