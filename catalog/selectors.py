@@ -898,8 +898,9 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
     names whose first bytes the browser found no image format's: one whose name maps is
     refused here in the import's words (``images.not_image_reason``: "… text, not JPEG." for
     one also in ``text_heads``, the names whose first bytes read as text, else no header
-    found) and takes no product or position; one whose name maps to nothing keeps that
-    reason (the page says both, upload.js ``findUnreadable``)."""
+    found) and takes no product or position; one whose name maps to nothing is refused so
+    too when ``contents_unread`` (the import opens it first), else keeps that reason (the
+    page says both, upload.js ``findUnreadable``)."""
     # looked up once per name: sets, whatever collection the caller passed
     empty, no_header, text_heads = frozenset(empty), frozenset(no_header), frozenset(text_heads)
     if manifest is not None:
@@ -984,9 +985,13 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
                 manifest_product_new(sku=target.sku, manifest=manifest,
                                      line=target.manifest_line)
         except Unmapped as exc:
-            unread = contents_unread and name not in (sizes or {})
-            unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
-            continue
+            # the import opens each of a ZIP's entries before it refuses its name
+            # (ImportRun.ingest): one the page found no image is refused as that, below
+            # (verify43 L1: "the page could not read this file's image header", it had)
+            if not (contents_unread and name in no_header):
+                unread = contents_unread and name not in (sizes or {})
+                unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
+                continue
         if name in no_header:
             headless.append((name, images.not_image_reason(name, text=name in text_heads)))
             continue

@@ -273,6 +273,24 @@
     return data.textContent.replace("{format}", formats[ext] || "an image");
   }
 
+  /* What the page found of the files whose first bytes are no image format's, one reading
+   * for picked files and a ZIP's entries: `noHeader` (their names, no_header_json: the
+   * server's preview neither counts nor places them), `textHeads` (those reading as text,
+   * text_heads_json: worded "… text, not JPEG." as the import does, images.not_image_reason)
+   * and `add`, which notes one (`blob`: its first bytes) and answers its reason
+   * (noImageReason). verify43 L1: the ZIP preview said "not an image" under a plan placing
+   * those entries, the server having been told nothing. */
+  function notImageFacts(zone) {
+    const facts = { noHeader: [], textHeads: [] };
+    facts.add = async (name, blob) => {
+      const text = await headIsText(zone, blob);
+      facts.noHeader.push(name);
+      if (text) facts.textHeads.push(name);
+      return noImageReason(zone, name, text);
+    };
+    return facts;
+  }
+
   /* The one wording of a file the page leaves unsent because its bytes are stored on the
    * product it maps to: what it will do before the upload, what it did once begun. */
   function storedSkipText(holder, done) {
@@ -504,12 +522,13 @@
   /* name -> [width, height] of a ZIP's image entries whose header upload_dims.js reads
    * (JPEG, PNG, WebP), one entry at a time (a head of at most ZIP_HEAD_BYTES in memory),
    * and the image entries it could not read (their names: TIFF, HEIC, another compression, a
-   * JPEG whose frame header lies further in): the import decides those on arrival. */
+   * JPEG whose frame header lies further in): the import decides those on arrival; and the
+   * entries whose first bytes are no image's (notImageFacts, for the server's preview). */
   async function zipEntrySizes(file, entries, current) {
     const sizes = {};
     const unread = [];
-    const notImages = [];  // [name, why]: entries whose first bytes are no image's
     const zone = document.querySelector("[data-dropzone]");
+    const notImages = notImageFacts(zone);  // entries whose first bytes are no image's
     for (const [name, entry] of entries) {
       if (!entry.bytes || entry.junk || notImageReason(zone, name)) continue;
       let head = null;
@@ -521,7 +540,7 @@
         sizes[name] = found[name];
       } else if (head && !(await looksLikeImage(head).catch(() => true))) {
         // not an image of a size unknown here: the import refuses it for its content
-        notImages.push([name, noImageReason(zone, name, await headIsText(zone, head))]);
+        await notImages.add(name, head);
       } else {
         unread.push(name);
       }
@@ -547,18 +566,6 @@
     if (summary) summary.after(line); else result.prepend(line);
   }
 
-  /* "1 file will be refused on import: notes.jpg (Not an image, or a corrupt one: the file's
-   * content is text, not JPEG.)" under a ZIP preview's counts, for the entries whose first
-   * bytes are no image format's, each with the import's words (``noImageReason``), never
-   * among the unread sizes (QA41 L7). "warn", not "error": the preview holds Import ZIP on
-   * an error it shows, and the other entries import as usual (the import refuses only these). */
-  function showNotImages(target, notImages) {
-    const names = notImages.map(([name, why]) => `${name} (${why})`);
-    previewNote(target, names, "warn small", "previewNotImages",
-      `${plural(notImages.length, "file")} will be refused on import: `,
-      names.length > UNREAD_NAMES_SHOWN ? "." : "");
-  }
-
   /* "N files: pixel size not read in the browser …: sizes checked on import: a.tif, b.heic."
    * under a preview's counts, for the image files whose header size the page could not read
    * (TIFF, HEIC, AVIF, …), by name (QA38 M4: "1 file" said not which): said, not implied,
@@ -572,8 +579,7 @@
 
   /* Ask the server where these names would go; its answer is an escaped HTML fragment. */
   async function showPreview(url, form, names, target, zipManifestBlob, withProduct,
-                             empty = [], sizes = null, packed = null, noHeader = [],
-                             textHeads = []) {
+                             empty = [], sizes = null, packed = null, notImages = null) {
     if (!url || !form || !target) return;
     const body = new FormData(form);
     // 0-byte files: the import refuses them, so the preview maps them to no product
@@ -582,12 +588,17 @@
     body.append("empty_json", JSON.stringify(empty));
     // name -> [width, height] from the headers (upload_dims.js): the server's size rule
     if (sizes) body.append("sizes_json", JSON.stringify(sizes));
-    // files whose first bytes are no image format's: the import refuses them, so the preview
-    // plans none of those it maps (QA 2026-12-07 qa42c L3: one planned as PT02, counted)
-    if (noHeader.length) body.append("no_header_json", JSON.stringify(noHeader));
+    // files whose first bytes are no image format's (notImageFacts): the import refuses them,
+    // so the preview plans none of those it maps (QA 2026-12-07 qa42c L3: one planned as
+    // PT02, counted; verify43 L1: a ZIP's too)
+    if (notImages && notImages.noHeader.length) {
+      body.append("no_header_json", JSON.stringify(notImages.noHeader));
+    }
     // of those, the ones whose first bytes read as text: "… text, not JPEG." in the preview
     // as in the import's report (images.not_image_reason), not "no … header found"
-    if (textHeads.length) body.append("text_heads_json", JSON.stringify(textHeads));
+    if (notImages && notImages.textHeads.length) {
+      body.append("text_heads_json", JSON.stringify(notImages.textHeads));
+    }
     // a ZIP's name -> [uncompressed, compressed] from its directory: the import's zip-bomb rule
     if (packed) body.append("packed_json", JSON.stringify(packed));
     // a ZIP import ignores "send every file to one product"; a session's preview checks it
@@ -809,21 +820,18 @@
             !(sizes && sizes[i.path || i.file.name]));
           unread = [];
           noImage = new Map();
-          // the names of those that read as text: the preview words them as the import does
-          const textHeads = [];
+          // told to the preview, which words them as the import does
+          const notImages = notImageFacts(this.dropzone);
           for (const item of unsized) {
             const name = item.path || item.file.name;
             if (await looksLikeImage(item.file).catch(() => false)) {
               if (sizes) unread.push(name);
             } else {
-              const text = await headIsText(this.dropzone, item.file);
-              if (text) textHeads.push(name);
-              noImage.set(item.file, noImageReason(this.dropzone, name, text));
+              noImage.set(item.file, await notImages.add(name, item.file));
             }
           }
           return showPreview(this.previewUrl, this.form, names, this.preview, undefined,
-            true, empty, sizes, null, pending.filter((i) => noImage.has(i.file))
-              .map((i) => i.path || i.file.name), textHeads);
+            true, empty, sizes, null, notImages);
         })
         .then(() => {
           if (!this.oneProduct()) showSizesUnread(this.preview, unread);
@@ -1777,9 +1785,10 @@
       if (!read) return;  // a newer ZIP or options
       await showPreview(uploader.dataset.previewUrl,
         document.querySelector("form[data-options]"), names, target, manifest, false, empty,
-        read.sizes, packed);
+        read.sizes, packed, read.notImages);
+      // the entries whose first bytes are no image's are the server's to list (its "not an
+      // image" count and list, in the import's words), as for picked files
       showSizesUnread(target, read.unread);
-      showNotImages(target, read.notImages);
       // A refusal the preview found (a manifest with errors, a bad pattern) would only make a
       // "Failed" import: hold the button as for a damaged ZIP (the server still refuses too).
       // So does a manifest product the import cannot make with its values (a GTIN's check

@@ -91,3 +91,17 @@ def test_it_looks_each_name_up_in_a_set_not_a_scan_of_the_lists_given(db):
         names[1]: images.text_content_reason(names[1]),
         **dict.fromkeys(names[2:], images.NO_HEADER_REASON)}
     assert preview.mapped == 0
+
+
+def test_it_refuses_a_zip_entry_that_is_no_image_as_that_whatever_its_name(manager_client):
+    """A ZIP's import opens an entry before it refuses its name (ImportRun.ingest): one the
+    page found no image is "not an image" in the preview too, not "Unknown SKU … the page
+    could not read this file's image header" (2026-12-07 verify43 L1)."""
+    response = manager_client.post(reverse("catalog:import_preview"), {
+        "names_json": json.dumps(["VZ9_PT01.jpg", "VZ9_MAIN.jpg"]), "source": "zip",
+        "no_header_json": json.dumps(["VZ9_PT01.jpg"]),
+        "text_heads_json": json.dumps(["VZ9_PT01.jpg"])})
+    body = html.unescape(response.content.decode())
+    assert ("<li data-preview-no-header-file><span class=\"name\">VZ9_PT01.jpg</span>: "
+            f"<span data-preview-reason>{images.text_content_reason('VZ9_PT01.jpg')}") in body
+    assert body.count("could not read this file's image header") == 1  # VZ9_MAIN.jpg's
