@@ -3,6 +3,7 @@
    the tips for detail strokes over removed area (keepThen) or on a solid edge (solidEdgeTip),
    the verdicts' and hints' fixed texts and counted(). Moved out of retouch.js verbatim
    (2026-12-07, split43); retouch.js's report reads them from window.cutroomRetouchWords.
+   SHOW, the far words' "(show)", since 2026-12-07 (reflash43).
    Needs retouch-measure.js loaded first. */
 (function () {
   "use strict";
@@ -32,6 +33,12 @@
     });
     return { text: shown.join(" "), more: advice.concat(more || [], tail).filter(Boolean).join(" ") };
   }
+
+  // The far words' "(show)": the flash was gone before a reviewer read them (1.8 s; on a phone
+  // the line is cut to "… more" and its panel covers the picture), and only Undo / Redo showed
+  // where it changed again (verify43 L2). retouch.js ``say`` makes "show" a button that flashes
+  // the last report's change again (C), or drops the words when it has no flash to show.
+  var SHOW = "(show)";
 
   /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added an area 2.9× the
      cutout's size (green)" ... Shares are of the cutout as it was, until what changed is more
@@ -72,7 +79,8 @@
     }
     // a change far beyond the brushes (farFrom: a detail burst's, or a keep/remove burst's
     // from FAR_CUT_MIN px) is said apart, in pixels, and is in the flash with the rest
-    // (flashChange paints every pixel farFrom counts), so the reviewer can look there. Said
+    // (flashChange paints every pixel farFrom counts), so the reviewer can look there; SHOW
+    // (retouch.js ``say`` makes it a button) shows that flash again. Said
     // as a fact, not a warning: "but changed 7233 px far from the brush: check there" was
     // right on 5 of the 27 keep/remove steps of the replay cases it fired on, and accused
     // good strokes (dev 093: a remove that made 20,661 px better, 6 worse); no rule on the
@@ -80,7 +88,7 @@
     if (change.far) {
       // "beyond", not "more than 32 px from": a keep or remove report has the room for no more
       parts.push((parts.length ? "also " : "") + "changed " + change.far + " px beyond " +
-                 (change.brushes || "the brush") + " (flashed)");
+                 (change.brushes || "the brush") + " " + SHOW);
     }
     return parts;
   }
@@ -168,6 +176,6 @@
     fitReport: fitReport, changeParts: changeParts, solidEdgeTip: solidEdgeTip, keepThen: keepThen,
     counted: counted,
     ACROSS: ACROSS, MESH: MESH, MESH_MORE: MESH_MORE, FAR_KEEP: FAR_KEEP, VERDICTS: VERDICTS,
-    BRIEF: BRIEF, STATUS_MAX: STATUS_MAX
+    BRIEF: BRIEF, STATUS_MAX: STATUS_MAX, SHOW: SHOW
   };
 })();

@@ -22,7 +22,7 @@
   var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted,
       keepThen = W.keepThen;
   var ACROSS = W.ACROSS, MESH = W.MESH, MESH_MORE = W.MESH_MORE, FAR_KEEP = W.FAR_KEEP, VERDICTS = W.VERDICTS,
-      BRIEF = W.BRIEF, STATUS_MAX = W.STATUS_MAX;
+      BRIEF = W.BRIEF, STATUS_MAX = W.STATUS_MAX, SHOW = W.SHOW;
 
   var COLOURS = { keep: "rgba(0, 190, 70, 0.6)", remove: "rgba(235, 25, 35, 0.6)",
                   detail: "rgba(40, 120, 255, 0.6)", subject: "rgba(255, 170, 0, 0.9)" };
@@ -203,6 +203,7 @@
     this.alphaCanvas = form.querySelector(".rt-alpha");
     this.changeCanvas = form.querySelector(".rt-change");
     this.changeTimer = null;
+    this.lastFlash = null;  // the last report's flash (ImageData), shown again by showChange
     this.previewText = "";
     this.faint = false;
     this.commentToggle = form.querySelector("[data-rt-comment]");
@@ -731,7 +732,21 @@
     st.textContent = "";
     var said = document.createElement("span");
     said.className = "rt-said";
-    said.textContent = text;
+    // the far words' "(show)" (retouch-words.js SHOW): "show" a button that flashes the last
+    // report's change again; without a flash to show, no words for it
+    var at = text.indexOf(SHOW);
+    if (at < 0) said.textContent = text;
+    else if (!this.lastFlash) said.textContent = text.slice(0, at).replace(/ $/, "") + text.slice(at + SHOW.length);
+    else {
+      var show = document.createElement("button");
+      show.type = "button";
+      show.className = "rt-show";
+      show.setAttribute("data-rt-show", "");
+      show.title = "Flash what it changed again" + (touchFirst() ? "" : " (C)");
+      show.textContent = SHOW.slice(1, -1);
+      show.addEventListener("click", function () { self.showChange(); });
+      said.append(text.slice(0, at + 1), show, text.slice(at + SHOW.length - 1));
+    }
     st.appendChild(said);
     if (more) {
       var id = (this.form.id || "rt") + "-why-" + (this.whyId = (this.whyId || 0) + 1);
@@ -1126,6 +1141,7 @@
     // change no longer there (QA 2026-12-05: an undone keep click's green stayed)
     clearTimeout(this.changeTimer);
     this.form.dataset.rtChange = "";
+    this.lastFlash = null;
     if (!this.strokes.length) {
       this.loading = null;
       this.shownKey = "[]";
@@ -1637,13 +1653,32 @@
     this.form.dataset.rtChangeFaded = String(out.faded);
     this.form.dataset.rtChangeHardened = String(out.hardened);
     this.form.dataset.rtChangeGain = String(Math.round(out.gain));
+    this.lastFlash = null;
     if (!d || out.taken + out.added + out.faded < 4) return out;
     x.putImageData(img, 0, 0);
+    this.lastFlash = img;
+    this.flash();
+    return out;
+  };
+  /* The change layer shown at once, then faded out after CHANGE_MS. */
+  Editor.prototype.flash = function () {
     var form = this.form;
     form.dataset.rtChange = "shown";
     clearTimeout(this.changeTimer);
     this.changeTimer = setTimeout(function () { form.dataset.rtChange = ""; }, CHANGE_MS);
-    return out;
+  };
+  /* The last report's flash again (its "(show)", C): the far words outlive the 1.8 s flash,
+     and on a phone they are read in the "more" panel over the picture, so the panels close
+     first. False when there is none: the stroke list changed since (requestPreview). */
+  Editor.prototype.showChange = function () {
+    var img = this.lastFlash, c = this.changeCanvas;
+    if (!img || !c) return false;
+    this.openWhy(false);
+    if (this.form.hasAttribute("data-rt-more-open")) this.toggleMore(false);
+    if (c.width !== img.width || c.height !== img.height) { c.width = img.width; c.height = img.height; }
+    c.getContext("2d").putImageData(img, 0, 0);
+    this.flash();
+    return true;
   };
 
   /* The new picture replaces the old one once decoded: an <img> given a new src shows
@@ -1779,6 +1814,7 @@
     else if (key === "s") ed.setTool("subject");
     else if (key === "o") ed.toggleStrokes();
     else if (key === "h") ed.setFaint(!ed.faint);
+    else if (key === "c") handled = ed.showChange();
     else if (key === "z") ed.cycleZoom();
     else if (key === "[") ed.resize(1 / SIZE_STEP);
     else if (key === "]") ed.resize(SIZE_STEP);

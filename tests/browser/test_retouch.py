@@ -2471,7 +2471,7 @@ def test_it_names_what_a_detail_stroke_changed_far_from_its_brush(live_server, p
                                                    faint: 26000, had: 100000, far: 2900}, 600000)];
     }""")
     assert got == [1, ["cleared 11.4 % of the faint haze (2960 px)",
-                       "also changed 2900 px beyond the brush (flashed)"]]
+                       "also changed 2900 px beyond the brush (show)"]]
 
 
 def test_it_names_what_a_remove_stroke_took_far_from_its_brush(live_server, page, stained,
@@ -2500,7 +2500,7 @@ def test_it_names_what_a_remove_stroke_took_far_from_its_brush(live_server, page
         return out;
     }""", 10)
     named, quiet = got
-    assert "also changed 100 px beyond the brush (flashed)" in named, named
+    assert "also changed 100 px beyond the brush (show)" in named, named
     assert named.startswith("The last remove stroke took ") and "(red)" in named
     assert "beyond the brush" not in quiet, quiet
     assert quiet.startswith("The last remove stroke took "), quiet
@@ -2513,8 +2513,9 @@ def test_it_says_a_far_change_as_a_fact_and_flashes_where_it_is(live_server, pag
     accused good strokes (dev 093: a remove on the fence that made 20,661 px better, 6
     worse, was told "changed 7233 px far from the brush: check there"). The words now say
     what happened, no "but" and no "check", and the far pixels are in the flash when they
-    show; a burst's words name its brushes."""
-    _editor_on_laptop(page, live_server, stained, log_in)
+    show; a burst's words name its brushes. Since reflash43 they end "(show)", its "show" a
+    button in the status line (the flash is gone before the words are read)."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
     got = page.evaluate("""() => {
         const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
         const w = 400, h = 300, k = w / ed.fullW, out = [];
@@ -2537,13 +2538,86 @@ def test_it_says_a_far_change_as_a_fact_and_flashes_where_it_is(live_server, pag
     }""")
     (one, shown, width, far_px), (two, *_) = got
     assert one.startswith("The last remove stroke took "), one
-    assert "(red), also changed 150 px beyond the brush (flashed)" in one, one
+    assert "(red), also changed 150 px beyond the brush (show)" in one, one
     assert "check" not in one and "but changed" not in one, one
     # the far change is on the flash, in the remove colour, while the words show
     assert shown == "shown" and width == 400, (shown, width)
     r, g, b, a = far_px
     assert a > 0 and r > 200 and g < 60 and b < 60, far_px
-    assert "also changed 150 px beyond the brushes (flashed)" in two, two
+    assert "also changed 150 px beyond the brushes (show)" in two, two
+    # the line says the same words, "show" a button in them
+    expect(status.locator(".rt-said")).to_contain_text("beyond the brushes (show)")
+    expect(status.locator("[data-rt-show]")).to_have_text("show")
+
+
+FAR_REPORT = """(preview) => {
+    const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+    const w = 400, h = 300, k = w / ed.fullW;
+    const before = {w: w, h: h, a: new Uint8Array(w * h)};
+    before.a.fill(255, 0, w * h / 2);   // the product: the top half
+    const now = {w: w, h: h, a: before.a.slice()};
+    for (let y = 140; y < 150; y++) for (let x = 190; x < 210; x++) now.a[y * w + x] = 0;
+    // 150 px of the product taken 100+ px from the brush, in the top left corner
+    for (let y = 0; y < 10; y++) for (let x = 0; x < 15; x++) now.a[y * w + x] = 0;
+    const stroke = {kind: 'remove', radius: 10 / k,
+                    points: [[190 / k, 150 / k], [210 / k, 150 / k]]};
+    ed.strokes = [stroke];
+    ed.previewText = preview;
+    ed.report(before, now, [stroke], 1);
+    return ed.saidText; }"""
+FAR_PIXEL = """() => {
+    const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+    const c = ed.changeCanvas, at = c.getContext('2d').getImageData(5, 5, 1, 1).data;
+    return [getComputedStyle(c).opacity, Array.from(at)]; }"""
+
+
+def test_it_flashes_the_far_change_again_from_show_and_c(live_server, page, stained, log_in):
+    """verify43 L2 (2026-12-07): the far words outlive their 1.8 s flash, and on a phone they
+    are read in the "more" panel over the picture; only Undo / Redo showed where it changed.
+    "show" in "(show)" (a button, reached by Tab) and C flash the last report's change again,
+    the far spot in it, and close the "more" panel first; the stroke list changed, the words
+    go."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    # a long preview line goes behind "more"
+    said = page.evaluate(FAR_REPORT, "Preview: 1 remove stroke · 1234 ms. " + "Enter applies. " * 8)
+    assert said.endswith("also changed 150 px beyond the brush (show); Ctrl+Z undoes it."), said
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
+    page.wait_for_function("() => getComputedStyle(document.querySelector("
+                           "'#retouch-strokes .rt-change')).opacity === '0'")
+    show = status.locator("[data-rt-show]")
+    # by keyboard: Tab reaches it, Enter flashes (not Apply)
+    page.keyboard.press("Tab")
+    show.focus()
+    expect(show).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    opacity, (r, g, b, a) = page.evaluate(FAR_PIXEL)
+    assert opacity == "1" and a > 0 and r > 200 and g < 60 and b < 60, (opacity, r, g, b, a)
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
+    expect(status.locator(".rt-said")).to_contain_text("beyond the brush (show); Ctrl+Z undoes it.")
+    # from the "more" panel over the picture: it closes, the flash shows
+    more = status.locator("[data-rt-why]")
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    show.click()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(status.locator(".rt-why-text")).to_be_hidden()
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
+    # C, from the shortcuts list
+    expect(page.locator(".rt-keys")).to_contain_text("flash again what the last stroke changed")
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("c")
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    assert page.evaluate(FAR_PIXEL)[1][3] > 0
+    # the list changed: no flash kept, and the words said again offer none
+    page.evaluate("""() => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        ed.lastFlash = null;
+        ed.say(ed.saidText, ed.statusKind, ed.saidMore); }""")
+    expect(show).to_have_count(0)
+    expect(status.locator(".rt-said")).to_contain_text("also changed 150 px beyond the brush;")
 
 
 def test_it_does_not_name_the_piece_a_remove_click_took_whole_as_far(live_server, page,
@@ -2582,8 +2656,8 @@ def test_it_does_not_name_the_piece_a_remove_click_took_whole_as_far(live_server
     assert none == 0 and "beyond the brush" not in whole, whole
     assert whole.startswith("The last remove click took "), whole
     # the far count is then all the burst changed past its reach: the person, her legs
-    assert legs > 30000 and f"also changed {legs} px beyond the brush (flashed)" in partly
-    assert head == 800 and "also changed 800 px beyond the brush (flashed)" in elsewhere
+    assert legs > 30000 and f"also changed {legs} px beyond the brush (show)" in partly
+    assert head == 800 and "also changed 800 px beyond the brush (show)" in elsewhere
 
 
 def test_it_does_not_name_the_piece_a_keep_stroke_brought_back_whole_as_far(live_server, page,
@@ -2615,7 +2689,7 @@ def test_it_does_not_name_the_piece_a_keep_stroke_brought_back_whole_as_far(live
     (whole, none), (joined, part) = got
     assert none == 0 and "beyond the brush" not in whole, whole
     assert whole.startswith("The last keep stroke added "), whole
-    assert part > 100 and f"also changed {part} px beyond the brush (flashed)" in joined
+    assert part > 100 and f"also changed {part} px beyond the brush (show)" in joined
 
 
 def test_it_names_remove_not_the_detail_brush_for_what_a_keep_stroke_raised_far_from_it(
@@ -2652,7 +2726,7 @@ def test_it_names_remove_not_the_detail_brush_for_what_a_keep_stroke_raised_far_
         return out;
     }""", 400)
     (named, named_more), (soft, soft_more) = got
-    assert "also changed 400 px beyond the brush (flashed)" in named, named
+    assert "also changed 400 px beyond the brush (show)" in named, named
     words = named + " " + (named_more or "")
     assert "If it raised background there, paint Remove (R) over that part." in words, words
     assert "Detail" not in words, words
