@@ -988,10 +988,12 @@ def import_preview(*, names: list[str], rules: FilenameRules, create_products: b
             # the import opens each of a ZIP's entries before it refuses its name
             # (ImportRun.ingest): one the page found no image is refused as that, below
             # (verify43 L1: "the page could not read this file's image header", it had)
-            if not (contents_unread and name in no_header):
-                unread = contents_unread and name not in (sizes or {})
-                unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
+            if contents_unread and name in no_header:
+                headless.append((name, images.not_image_reason(name, text=name in text_heads)))
                 continue
+            unread = contents_unread and name not in (sizes or {})
+            unmapped.append((name, str(exc) + (NAME_REFUSAL_UNREAD_NOTE if unread else "")))
+            continue
         if name in no_header:
             headless.append((name, images.not_image_reason(name, text=name in text_heads)))
             continue

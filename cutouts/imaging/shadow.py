@@ -333,7 +333,7 @@ def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
 
 #: the synthetic shadow is "off the main body" when its centre lies more than this share of the
 #: product's largest opaque part's size from where that part alone would put it (2026-12-07,
-#: shadow43: on the 76 one-object dev truths it catches most shadows placed under a kept
+#: shadow43: on the 75 one-object dev truths it catches most shadows placed under a kept
 #: fragment or a faint skirt, see docs/review.md)
 OFF_BODY_SHARE = 0.10
 

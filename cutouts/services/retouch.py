@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -46,6 +47,8 @@ from .status import asset_status_sync, assets_lock
 # The web process only validates, stores the request and previews at card size; a worker on
 # the interactive queue computes the full-resolution version through the normal run
 # machinery (cutout_run: claim with a run token, output names, asset status, reconciler).
+
+logger = logging.getLogger(__name__)
 
 RETOUCH_MAX_BYTES = 80 * 1024 * 1024
 ASPECT_TOLERANCE = 0.01
@@ -401,14 +404,22 @@ def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes]
     if parent is None or not parent.shadow_name:
         return None, {}
     if (parent.settings or {}).get("shadow") == "synthetic":
+        # only the shadow's own settings: the rest of an old run's settings (a model since
+        # removed from the registry, a renamed setting) must not stop its retouches
         try:
-            run_settings = CutoutSettings.from_dict(parent.settings)
+            run_settings = CutoutSettings.from_dict(
+                {"shadow": "synthetic",
+                 "synthetic_shadow": parent.settings.get("synthetic_shadow", {})})
         except ValueError as exc:
-            raise PermanentError(f"The settings of v{parent.version} cannot redraw its "
-                                 f"shadow: {exc}")
-        height, width = alpha.shape
-        layer, signals = shadow_drawn(work_alpha(alpha), run_settings, None, (width, height))
-        return (png_spooled(layer) if layer is not None else None), signals
+            # the layer as it lies is still this version's shadow: a retouch does not fail
+            # for the want of a redraw (the pre-flag then keeps no signal)
+            logger.warning("v%s's synthetic shadow settings cannot redraw it (%s): copied",
+                           parent.version, exc)
+        else:
+            height, width = alpha.shape
+            layer, signals = shadow_drawn(work_alpha(alpha), run_settings, None,
+                                          (width, height))
+            return (png_spooled(layer) if layer is not None else None), signals
     # Each version owns its files: the parent's shadow layer is copied, not shared.
     shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     with storages["default"].open(parent.shadow_name, "rb") as fh:

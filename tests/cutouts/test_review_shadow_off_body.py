@@ -178,3 +178,28 @@ def test_it_copies_a_natural_shadow_as_it_lies(stray_parent):
     with storage.open(first.shadow_name, "rb") as a, storage.open(new.shadow_name, "rb") as b:
         assert a.read() == b.read()  # the photo's shadow, byte for byte
     assert "shadow_off_body" not in new.signals
+
+
+def _settings_now(cutout, **changes):
+    """``cutout`` with its stored run settings changed as an older release would have left them."""
+    type(cutout).objects.filter(pk=cutout.pk).update(settings={**cutout.settings, **changes})
+    cutout.refresh_from_db()
+    return cutout
+
+
+def test_it_redraws_the_synthetic_shadow_whatever_else_an_old_run_setting_holds(stray_parent):
+    first = _settings_now(stray_parent("synthetic"), model="a-model-since-removed",
+                          a_setting_since_renamed=1)
+    new = _retouched(first, REMOVE_STRAY)
+    x, y = _centre(_layer(new.shadow_name))
+    assert BODY[0] < x < BODY[2] and abs(y - BODY[3]) < 0.05 * H, (x, y)
+    assert new.signals["shadow_off_body"] <= OFF_BODY_SHARE
+
+
+def test_it_copies_the_layer_when_its_shadow_settings_cannot_redraw_it(stray_parent):
+    first = _settings_now(stray_parent("synthetic"), synthetic_shadow={"a_knob_since_gone": 1})
+    new = _retouched(first, REMOVE_STRAY)
+    storage = storages["default"]
+    with storage.open(first.shadow_name, "rb") as a, storage.open(new.shadow_name, "rb") as b:
+        assert a.read() == b.read()  # the retouch is not refused for the want of a redraw
+    assert "shadow_off_body" not in new.signals

@@ -121,7 +121,7 @@ def test_it_measures_a_soft_rim_under_the_whole_base_as_on_the_body():
     assert 0.0 < shadow_off_body(alpha) <= OFF_BODY_SHARE
 
 
-def test_it_draws_the_same_synthetic_shadow_when_a_product_fills_the_frame_to_its_bottom():
+def test_it_draws_a_shadow_under_a_product_that_fills_the_frame_to_its_bottom():
     a = np.zeros((60, 80), np.float32)
     a[10:, 20:60] = 1.0
     layer = synthetic_shadow(a, SyntheticShadow())
