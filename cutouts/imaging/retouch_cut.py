@@ -1755,9 +1755,15 @@ def far_keep_outcome(before: np.ndarray, after: np.ndarray, st: Stroke,
     return "joined" if (grown & before).any() else "piece"
 
 
+#: the share of a far keep click's first cut the model must have held faintly (prior 0.1 or
+#: more) for that cut to stand when it runs to the photo's edge (``_far_keep_recut``): the
+#: model saw a product there; a backdrop stretch it held at 0 is kept to the spot (edge43)
+FAR_KEEP_SEEN_SHARE = 0.5
+
+
 def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np.ndarray,
                     fg: np.ndarray, cur: np.ndarray, origin: tuple[int, int],
-                    params: Params) -> np.ndarray:
+                    params: Params, seen: np.ndarray | None = None) -> np.ndarray:
     """The object side of a keep click's window once the click is far from the cutout (no
     pixel of ``state`` within ``far_keep_px``, or ``far_keep_frac`` x the square root of its
     area if larger: apart from it by a share of its own size): cut again up to
@@ -1785,8 +1791,12 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     whose addition joined to the click already runs to the photo's edge, where the cutout does
     not, is such a stretch: the click keeps only its spot (``far_keep_edge``; soft-dev GT23: a
     click on a dark sweater's shoulder added 10 030 px of dark rock and bush up to the photo's
-    left edge beside 5 400 of sweater). The connectivity gate and the keep click's guards apply
-    to the result as to any cut."""
+    left edge beside 5 400 of sweater) — unless the model held most of that addition faintly
+    (``seen``: the window's pixels its prior holds at 0.1 or more, which the cut takes no
+    background samples from): then it is a product the model saw and the photo crops, not
+    backdrop (edge43: a sofa held at alpha 40 running off the photo's left and bottom edges,
+    IoU .87 with its first cut, .001 when kept to the spot). The connectivity gate and the
+    keep click's guards apply to the result as to any cut."""
     h, w = state.shape
     if not _far_click(state, st, params):
         return fg
@@ -1802,7 +1812,9 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
         inner |= _photo_sides(fg.shape, origin, (h, w))
     if params.far_keep_edge and not cropped:
         first = _components_touching(fg & ~cur, seed) & fg & ~cur
-        if (first & _photo_sides(fg.shape, origin, (h, w))).any():
+        seen_most = seen is not None and first.any() and \
+            seen[first].mean() >= FAR_KEEP_SEEN_SHARE
+        if (first & _photo_sides(fg.shape, origin, (h, w))).any() and not seen_most:
             # the cut with the prior already ran to the photo's edge, which the cutout does
             # not reach: a backdrop stretch (the frame rule below), so only the spot under the
             # brush is kept, not a piece mostly of backdrop (qa43r, soft-dev GT23)
@@ -2020,7 +2032,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # a keep click on an object the cutout dropped whole: the photo, not the prior,
         # says how far it reaches (_far_keep_recut)
         fg = _far_keep_recut(state, st, t - prior_t - params.colour_weight * llr, lab_w, fg,
-                             cur, (y0, x0), params)
+                             cur, (y0, x0), params, seen=p >= 0.1)
 
     change = (fg & ~cur) if positive else (cur & ~fg)
     # a click right next to the current edge says "a sliver about this deep is wrong here":

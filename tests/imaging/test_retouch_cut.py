@@ -19,6 +19,7 @@ from .scenes import (
     YELLOW,
     leg_past_board,
     pencil_scene,
+    photographed,
     red_disk_on_roses,
     ring_scene,
     wrong_subject_scene,
@@ -302,6 +303,42 @@ def test_it_adds_no_bush_beside_the_shoulder_with_a_far_keep_click(seed):
     rgb, prior, sweater, bush, head = shoulder_scene(seed)
     got = retouch(rgb, prior, [click_stroke((130, 290), True)]).alpha >= 128
     assert (got & bush).sum() < 0.1 * (got & sweater & ~head).sum()
+
+
+def cropped_sofa_scene(seed):
+    """The model held the wrong object (a pale round print on the wall, apart, in the middle
+    right) and saw the product only faintly (alpha 40: a navy sofa running off the photo's
+    left and bottom edges, on a pale wall above a wooden floor). The photo, the prior (uint8)
+    and the sofa's mask (edge43, 2026-12-07)."""
+    rng = np.random.default_rng(seed)
+    img = np.zeros((H, W, 3), np.float32)
+    img[:] = (205, 195, 180)
+    img[260:] = (150, 120, 90)
+    sofa = np.zeros((H, W), np.uint8)
+    cv2.rectangle(sofa, (0, 170), (230, H), 255, -1)
+    cv2.ellipse(sofa, (230, 240), (40, 70), 0, 0, 360, 255, -1)
+    shade = np.linspace(0, 25, W, dtype=np.float32)[None, :, None]
+    navy = np.float32((45, 55, 95)) - np.broadcast_to(shade, (H, W, 1))  # lit from the left
+    img[sofa > 0] = navy[sofa > 0]
+    logo = np.zeros((H, W), np.uint8)
+    cv2.circle(logo, (360, 110), 45, 255, -1)
+    img[logo > 0] = (235, 235, 235)
+    cv2.putText(img, "LOGO", (322, 120), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (180, 40, 40), 2)
+    rgb = photographed(img, rng)
+    prior = np.maximum(logo, np.where(sofa > 0, 40, 0).astype(np.uint8))
+    return rgb, cv2.GaussianBlur(prior, (5, 5), 0), sofa > 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_brings_back_a_cropped_product_the_model_held_faintly_with_one_far_keep_click(seed):
+    # the wrong subject with the product cropped by the photo: the cutout (the print) does not
+    # reach the photo's edge and the click's first cut adds the sofa up to its left and bottom
+    # edges. far_keep_edge kept the spot alone (IoU .001; 2026-12-07 piece43) though the model
+    # held the sofa faintly: a product it saw, not backdrop (edge43)
+    rgb, prior, sofa = cropped_sofa_scene(seed)
+    res = retouch(rgb, prior, [click_stroke((120, 300), True)])
+    assert metrics.iou(res.alpha, sofa.astype(np.uint8) * 255) > 0.8
+    assert res.far_keep == "piece"
 
 
 def fringe_scene(seed, h=300, w=400):
