@@ -72,6 +72,11 @@ faint pockets, and it disputes the ghost's soft pieces it reaches through them a
 stroke disputes a marked blob (not a solid body the ghost is joined to, ``_solid_bodies``);
 what the cut takes there passes the gate. Like every step it is
 decided against the state before it, so a later stroke never changes what it took.
+
+Later strokes win: a painted stroke over an earlier one of the other kind clears that one's
+hard core under its brush (``_over_earlier``), and a click whose disk touches what an earlier
+painted stroke of the other kind flipped beyond its brush flips those pieces back
+(``_undone_beyond``: the reviewer's keep click on the hoof a remove stroke took past its brush).
 """
 
 from __future__ import annotations
@@ -193,6 +198,10 @@ class Params:
     # the mirror: under a painted keep stroke's brush, earlier remove strokes' hard cores no
     # longer hold (_over_earlier)
     keep_over_remove: bool = True
+    # a click landing on what an earlier painted stroke of the other kind flipped beyond its
+    # brush (and nothing has painted or flipped since) flips that region back where it is
+    # connected to the click's disk (see _undone_beyond; False turns this off)
+    click_undoes_beyond: bool = True
     # ... and a painted remove stroke whose centreline runs outside the cutout spares the
     # object pixels beside it whose nearest point of the cutout's edge lies on an image edge
     # of at least graze_step (Lab, max over graze_slack px) and graze_ratio x the backdrop's
@@ -1583,6 +1592,57 @@ def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
     core_labels[brush & (core_labels == other)] = 0
 
 
+def _undone_beyond(beyond: np.ndarray, state: np.ndarray, core_labels: np.ndarray,
+                   st: Stroke) -> np.ndarray:
+    """What a click ``st`` flips back (bool mask): of ``beyond`` (the pixels earlier painted
+    strokes of the other kind flipped beyond their brushes, in ``_Beyond``), those still on
+    that side in ``state``, off every hard core, in the pieces the click's disk touches.
+
+    Why (qa42r M1, dev 093): a remove stroke r 6 along a hoof's shadow took the hoof's dark
+    bottom, 130 px beyond its brush (85 of them truth object); the keep clicks on the hoof
+    that followed changed 1 and 0 px: each was an edge click (``_edge_band``), 1 px from the
+    kept leg and on it, which flips only an open disk as deep as its distance from the edge,
+    and the colour model was never asked. The reviewer's own remove took those pixels where
+    it was not painted, and the click says so; later strokes win. A click's own disk is a
+    preference (its region is what it says), a brush is coverage, so only a painted stroke's
+    take beyond its brush is given back, and only what it took: the state before it, which
+    for pixels the model held is the base alpha."""
+    h, w = state.shape
+    disk = np.zeros((h, w), bool)
+    paint(disk, st, True)
+    other = ~state if st.kind == "keep" else state
+    cand: npt.NDArray[np.bool_] = beyond & other & (core_labels == 0)
+    if not (cand & disk).any():
+        return np.zeros((h, w), bool)
+    back: npt.NDArray[np.bool_] = _components_touching(cand, disk) & cand
+    return back
+
+
+class _Beyond:
+    """Per pixel, whether an earlier painted keep (``added``) or remove (``taken``) stroke
+    flipped it beyond its own brush, no stroke flipping it or brushing over it since
+    (``segment`` keeps these over the steps, replayed ones too; ``_undone_beyond`` reads
+    them)."""
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        self.added = np.zeros(shape, bool)
+        self.taken = np.zeros(shape, bool)
+
+    def after(self, st: Stroke, flipped: np.ndarray) -> None:
+        """Record stroke ``st``'s step, which flipped the flat indices ``flipped``."""
+        brush = np.zeros(self.added.shape, bool)
+        paint(brush, st, True)
+        self.added[brush] = False
+        self.taken[brush] = False
+        out = np.zeros(brush.size, bool)
+        out[flipped] = True
+        out = out.reshape(brush.shape)
+        self.added[out] = False
+        self.taken[out] = False
+        if len(st.points) > 1:
+            (self.added if st.kind == "keep" else self.taken)[out & ~brush] = True
+
+
 def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
                    st: Stroke) -> tuple[np.ndarray, np.ndarray] | None:
     """For a remove click on a half-transparent piece of ``state`` (the model's median alpha
@@ -2444,6 +2504,12 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
                 _CACHE.clear()
                 _CACHE.update(key=key, strokes=tuple(shared[0]), done=shared[1], lab=lab)
     cores = _core_strokes(active, params)
+    # what the painted strokes flipped beyond their brushes, kept only when a click follows one
+    # (_undone_beyond)
+    beyond = (_Beyond((h, w)) if params.click_undoes_beyond and any(
+        len(a.points) > 1 and any(len(b.points) == 1 and b.kind != a.kind
+                                  for b in active[i + 1:])
+        for i, a in enumerate(active)) else None)
     core_labels = np.zeros((h, w), np.uint8)
     seen = np.zeros((h, w), np.uint8)
     state = prior_fg.copy()
@@ -2457,6 +2523,8 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             _over_earlier(core_labels, st, params)
             paint(seen, st, st.label)
             flat[flipped] ^= True
+            if beyond is not None:
+                beyond.after(st, flipped)
             continue
         ghost = _ghost_pockets(prior, state, st)
         spared = _graze_spared(lab, state, st, params)
@@ -2467,7 +2535,16 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         paint(seen, st, st.label)
         new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
                     ghost, spared)
+        if beyond is not None and len(st.points) == 1:
+            # a click on what an earlier painted stroke of the other kind flipped beyond its
+            # brush flips that back (_undone_beyond)
+            back = _undone_beyond(beyond.taken if st.kind == "keep" else beyond.added, state,
+                                  core_labels, st)
+            if back.any():
+                new = new | back if st.kind == "keep" else new & ~back
         done.append((np.flatnonzero(core), np.flatnonzero(new != state)))
+        if beyond is not None:
+            beyond.after(st, done[-1][1])
         state = new
     if replay == len(active):
         return state  # a prefix of the cached list (the held list, an undo): the cache stays

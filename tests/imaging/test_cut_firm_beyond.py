@@ -10,7 +10,8 @@ line runs over (``retouch_cut._firm_beyond``, ``Params.paint_beyond_firm``).
 Open (strict xfail): a remove r 6 along a hoof's shadow the model held at half (dev 093),
 started on the hoof, runs mostly inside the cutout, where the rule reads nothing (the painted
 protocol's strokes run there: without that condition 17 of 84 photos lost IoU), and still takes
-the hoof beyond its brush."""
+the hoof beyond its brush (a keep click on the hoof after it now gives that back:
+``test_cut_click_undoes.py``, own44)."""
 
 from dataclasses import replace
 

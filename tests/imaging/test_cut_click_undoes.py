@@ -1,0 +1,107 @@
+"""A click on what an earlier painted stroke of the other kind flipped beyond its brush flips it
+back (qa42r M1, dev 093, 2026-12-07, own44).
+
+A remove stroke r 6 along a hoof's shadow took the hoof's dark bottom, 130 px beyond its brush;
+the keep clicks on the hoof that followed changed 1 and 0 px: edge clicks (one 1 px from the kept
+leg, one on it) flip only an open disk as deep as their distance from the edge. Now ``segment``
+keeps what each painted stroke flipped beyond its brush, and a click of the other kind whose disk
+touches that (nothing having painted or flipped it since) gives back the pieces it touches
+(``retouch_cut._undone_beyond``, ``Params.click_undoes_beyond``); a keep click on what a painted
+keep added beyond its brush likewise."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cutouts.imaging.retouch import retouch
+from cutouts.imaging.retouch_cut import DEFAULT, _Beyond
+from cutouts.imaging.strokes import Stroke, rasterise
+
+from .test_cut_firm_beyond import scene as hoof_scene
+from .test_cut_firm_beyond import stroke as shadow_stroke
+
+H, W = 160, 240
+OFF = replace(DEFAULT, click_undoes_beyond=False)
+SAND = (200, 170, 130)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("click", [(72.0, 78.0), (66.0, 100.0)])
+def test_it_gives_back_the_hoof_a_remove_stroke_took_beyond_its_brush(seed, click):
+    # the remove along a shadow held at half takes the hoof beyond its brush
+    # (test_cut_firm_beyond's open case); a keep click on the kept leg whose disk reaches 2 px
+    # into the taken hoof (an edge click: 0 px before), or one in the taken hoof (69-88 px)
+    rgb, alpha, hoof, _ = hoof_scene(seed, 128)
+    st = shadow_stroke()
+    brush = rasterise([st], (H, W)) > 0
+    removed = retouch(rgb, alpha, [st]).alpha
+    assert (hoof & ~brush & (removed < 128)).sum() > 500  # the premise: 618 px
+    keep = Stroke("keep", 5.0, (click,))
+    assert (hoof & ~brush & (retouch(rgb, alpha, [st, keep], params=OFF).alpha < 128)).sum() > 500
+    out = retouch(rgb, alpha, [st, keep]).alpha
+    assert (hoof & ~brush & (out < 128)).sum() <= 10
+    # given back as the model held it; what the stroke painted over stays taken
+    assert (out[hoof & ~brush] == alpha[hoof & ~brush]).mean() > 0.95
+    assert (hoof & brush & (out < 128)).sum() > 50
+    # and nothing else: the shadow the stroke took stays taken
+    back = (out >= 128) & (removed < 128)
+    assert not (back & ~hoof).any()
+
+
+def strap_scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A white leg held 255, a dark strap running right from it and a dark shadow patch of the
+    strap's colour at its end, both held 100 of 255 (missed). Returns rgb, alpha, the object (leg
+    and strap) and the patch."""
+    rng = np.random.default_rng(seed)
+    rgb = np.empty((H, W, 3), np.float32)
+    rgb[:] = SAND
+    leg = np.zeros((H, W), bool)
+    leg[10:110, 60:84] = True
+    strap = np.zeros((H, W), bool)
+    strap[92:104, 84:200] = True
+    patch = np.zeros((H, W), bool)
+    patch[80:120, 200:232] = True
+    rgb[leg] = (235, 235, 230)
+    rgb[strap | patch] = (60, 55, 50)
+    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+    alpha = np.zeros((H, W), np.uint8)
+    alpha[strap | patch] = 100
+    alpha[leg] = 255
+    return rgb, alpha, leg | strap, patch
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("click", [(216.0, 82.0), (216.0, 100.0)])
+def test_it_takes_back_what_a_keep_stroke_added_beyond_its_brush(seed, click):
+    # a keep stroke along the strap adds the patch beyond its brush; a remove click near the
+    # patch's edge (10-25 px before) or in it (81-84 px) takes it back
+    rgb, alpha, obj, patch = strap_scene(seed)
+    st = Stroke("keep", 6.0, ((86.0, 98.0), (130.0, 98.0), (170.0, 98.0), (195.0, 98.0)))
+    kept = retouch(rgb, alpha, [st]).alpha
+    assert (patch & (kept >= 128)).sum() > 1200  # the premise: 1 280 px
+    remove = Stroke("remove", 5.0, (click,))
+    assert (patch & (retouch(rgb, alpha, [st, remove], params=OFF).alpha >= 128)).sum() > 1100
+    out = retouch(rgb, alpha, [st, remove]).alpha
+    assert (patch & (out >= 128)).sum() <= 20
+    # the strap the stroke added stays, but for the few px it added beyond its brush
+    assert (obj & (kept >= 128) & (out < 128)).sum() <= 10
+
+
+def test_it_records_only_a_painted_strokes_flips_beyond_its_brush_until_brushed_over():
+    shape = (40, 60)
+    flat = np.zeros(shape, bool)
+    flat[10:20, 30:40] = True  # beyond the strokes below
+    flat[18:22, 5:25] = True  # under them
+    flipped = np.flatnonzero(flat)
+    rec = _Beyond(shape)
+    # a click's region is what it says: nothing recorded
+    rec.after(Stroke("remove", 3.0, ((10.0, 20.0),)), flipped)
+    assert not rec.taken.any() and not rec.added.any()
+    painted = Stroke("remove", 3.0, ((5.0, 20.0), (25.0, 20.0)))
+    rec.after(painted, flipped)
+    assert rec.taken[10:20, 30:40].all()
+    assert rec.taken.sum() == 100 and not rec.added.any()
+    # a later brush over part of it (either kind) leaves that part to the reviewer
+    rec.after(Stroke("keep", 3.0, ((35.0, 15.0), (45.0, 15.0))), np.array([], np.int64))
+    assert not rec.taken[13:18, 35:40].any() and rec.taken[10:20, 30:31].all()
