@@ -1009,6 +1009,12 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             text_heads={n[:MAX_PATH_CHARS] for n in text_heads_posted[:MAX_PREVIEW_NAMES]})
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
+        # the files refused for their bytes whatever the manifest or rules: still listed
+        # under the error, as the plan would have listed them
+        context["not_images"] = selectors.import_not_images(
+            names=names, no_header=[n[:MAX_PATH_CHARS] for n in no_header_posted],
+            text_heads=[n[:MAX_PATH_CHARS] for n in text_heads_posted])
+        context.update(list_shown=PREVIEW_LIST_SHOWN, list_shown_slice=f":{PREVIEW_LIST_SHOWN}")
         # the status beside Import ZIP says how many ("Fix the 2 errors shown below"): a
         # manifest's bad lines are each one (QA40 L4: "the error" over two)
         context["error_count"] = len(getattr(exc, "errors", ())) or 1

@@ -695,7 +695,10 @@ class ExportWarningOut(Schema):
                                   "(`frame-warned`). `faint-marks`: images a "
                                   "white-background preset will refuse for a faint "
                                   "see-through mark (a grey cloud on white), from the "
-                                  "cutout's stored measure (`faint-refused`).")
+                                  "cutout's stored measure (`faint-refused`). "
+                                  "`shadow-off-body`: images a `shadow-synthetic` preset "
+                                  "or spec would give a shadow under a stray part, not the "
+                                  "product (`shadow-off-body`).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset) and `folder-renamed`.")
@@ -704,7 +707,8 @@ class ExportWarningOut(Schema):
                                         "`approved` for `not-approved`; `size` for "
                                         "`too-small`; `frame-refused` or `frame-warned` "
                                         "for `frame-cut`; `faint-refused` for "
-                                        "`faint-marks`; empty for `spec-note` and "
+                                        "`faint-marks`; `shadow-off-body` for "
+                                        "`shadow-off-body`; empty for `spec-note` and "
                                         "`folder-renamed`.")
     count: int = Field(description="Selected products without it (`not-approved`: with an "
                                    "image that is not exported, or no image; `too-small`, "

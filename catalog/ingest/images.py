@@ -100,8 +100,9 @@ FORMAT_BY_EXTENSION = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": 
                        ".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF", ".heic": "HEIC",
                        ".heif": "HEIF", ".avif": "AVIF"}
 #: A file whose content is text (a note or a CSV renamed .jpg): refused here, and named so by
-#: the upload preview before it is sent (upload.js ``noImageReason``), ``{format}`` the
-#: extension's (QA41 L7: the ZIP preview listed such a file among unread TIFF/HEIC headers).
+#: the upload preview before it is sent (upload.js ``contentRefusalReason``), ``{format}``
+#: the extension's (QA41 L7: the ZIP preview listed such a file among unread TIFF/HEIC
+#: headers).
 #: In ``corrupt_reason``'s one wording of a file that is not a readable image.
 TEXT_CONTENT_REASON = corrupt_reason("the file's content is text, not {format}.")
 #: How many first bytes decide whether a file is text (``looks_like_text``; upload.js too).

@@ -64,26 +64,32 @@ def work_alpha(alpha: np.ndarray) -> np.ndarray:
 
 
 def shadow_drawn(alpha_wf: np.ndarray, settings: CutoutSettings, rgb_w: np.ndarray | None,
-                 size: tuple[int, int]) -> tuple[np.ndarray | None, dict[str, float]]:
-    """The shadow layer a run stores (uint8 opacity at ``size`` = width, height; None for
-    Shadow none), drawn at the working resolution from ``alpha_wf`` (:func:`work_alpha`) and,
-    for Shadow keep, the photo ``rgb_w`` at that size; and the signals it gives. A retouch
-    of a synthetic-shadow version redraws its layer with this from its own alpha
-    (``services.retouch``): the same layer a run with that alpha would have stored."""
-    if settings.shadow == "none":
-        return None, {}
+                 shape: tuple[int, int]) -> tuple[np.ndarray | None, dict[str, float]]:
+    """The shadow layer a run stores (uint8 opacity of ``shape`` = (height, width), as an
+    array's; None for Shadow none), drawn at the working resolution from ``alpha_wf``
+    (:func:`work_alpha`) and, for Shadow keep, the photo ``rgb_w`` at that size; and the
+    signals it gives. A retouch of a synthetic-shadow version redraws its layer with this from
+    its own alpha (``services.retouch``): the same layer a run with that alpha would have
+    stored. (``size`` = (width, height) until 2026-12-07, lows44: the one pair in that order.)"""
     signals: dict[str, float] = {}
+    if settings.shadow != "synthetic":
+        # no shadow drawn here, but an export spec's ``shadow-synthetic`` draws one under
+        # whatever is lowest: the export's pre-check reads where it would lie (lows44)
+        signals["contact_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
+    if settings.shadow == "none":
+        return None, signals
     if settings.shadow == "keep":
         if rgb_w is None:
             raise ValueError("Shadow keep reads the photo")
         s_w = shadow.extract_contact_shadow(rgb_w, alpha_wf, settings.keep_shadow_max_opacity)
     else:
-        s_w = shadow.synthetic_shadow(alpha_wf, settings.synthetic_shadow)
         # whatever is lowest places the shadow (a kept sign, a faint skirt): the review's
-        # pre-flag says when that is not the product's body (services.review)
-        signals["shadow_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
+        # pre-flag says when that is not the product's body (services.review); the layer and
+        # the measure share one silhouette and footprint
+        s_w, off = shadow.synthetic_shadow_placed(alpha_wf, settings.synthetic_shadow)
+        signals["shadow_off_body"] = round(off, 4)
     s_u8 = np.clip(s_w * 255 + 0.5, 0, 255).astype(np.uint8)
-    w, h = size
+    h, w = shape
     layer = s_u8 if s_u8.shape == (h, w) else cv2.resize(s_u8, (w, h),
                                                          interpolation=cv2.INTER_LINEAR)
     return layer, signals
@@ -371,7 +377,7 @@ def run_pipeline(rgb: np.ndarray, settings: CutoutSettings, segmenter: Segmenter
     alpha_wf = work_alpha(alpha)
 
     report(CHECKING, at_check)
-    shadow_layer, shadow_signals = shadow_drawn(alpha_wf, settings, rgb_w, (w, h))
+    shadow_layer, shadow_signals = shadow_drawn(alpha_wf, settings, rgb_w, (h, w))
     if shadow_layer is not None:
         clock.lap("shadow")
 

@@ -299,17 +299,23 @@ def contact_footprint(solid: np.ndarray) -> tuple[int, int, int] | None:
         return None
     x0, y0, x1, y1 = (int(v) for v in box)
     cols = footprint(solid[contact_band_top(y0, y1):y1, x0:x1])
-    fx0, fx1 = (x0 + cols[0], x0 + cols[1]) if cols else (x0, x1)
-    return fx0, fx1, y1 - 1
+    # the band holds the box's lowest row, which holds a product pixel
+    assert cols is not None
+    return x0 + cols[0], x0 + cols[1], y1 - 1
 
 
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
     """A soft contact shadow under the footprint plus an optional drop shadow, both from the
     product's :func:`silhouette` (a mostly transparent product gets a full shadow)."""
-    h, w = alpha.shape
     shape = silhouette(alpha)
+    return _synthetic_from(shape, contact_footprint(shape >= 0.5), params)
+
+
+def _synthetic_from(shape: np.ndarray, foot: tuple[int, int, int] | None,
+                    params: SyntheticShadow) -> np.ndarray:
+    """:func:`synthetic_shadow` from the product's silhouette and its contact footprint."""
+    h, w = shape.shape
     box = _object_box(shape)
-    foot = contact_footprint(shape >= 0.5)
     out = np.zeros((h, w), np.float32)
     if box is None or foot is None:
         return out
@@ -331,6 +337,16 @@ def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
+def synthetic_shadow_placed(alpha: np.ndarray, params: SyntheticShadow
+                            ) -> tuple[np.ndarray, float]:
+    """:func:`synthetic_shadow` and :func:`shadow_off_body` of ``alpha``, its silhouette and
+    footprint found once (a run draws the layer and measures where it lies, lows44): the
+    same two results as the two calls."""
+    shape = silhouette(alpha)
+    foot = contact_footprint(shape >= 0.5)
+    return _synthetic_from(shape, foot, params), _off_body_from(alpha, foot)
+
+
 #: the synthetic shadow is "off the main body" when its centre lies more than this share of the
 #: product's largest opaque part's size from where that part alone would put it (2026-12-07,
 #: shadow43: on the 75 one-object dev truths it catches most shadows placed under a kept
@@ -344,7 +360,11 @@ def shadow_off_body(alpha: np.ndarray) -> float:
     8-connected) alone gives it, in shares of that part's larger side; 0 without a product.
     Whatever is lowest places the shadow (a kept sign, a faint skirt under it): this says
     when that is not the product's body."""
-    foot = contact_footprint(silhouette(alpha) >= 0.5)
+    return _off_body_from(alpha, contact_footprint(silhouette(alpha) >= 0.5))
+
+
+def _off_body_from(alpha: np.ndarray, foot: tuple[int, int, int] | None) -> float:
+    """:func:`shadow_off_body` given the whole silhouette's contact footprint ``foot``."""
     obj = (alpha >= 0.5).view(np.uint8)
     bx, by, bw, bh = cv2.boundingRect(obj)
     if foot is None or not bw:

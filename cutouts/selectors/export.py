@@ -21,6 +21,7 @@ from catalog.services.products import products_sku_folded
 
 from .. import variants
 from ..errors import PresetError
+from ..imaging.shadow import OFF_BODY_SHARE
 from ..models import (
     Background,
     Cutout,
@@ -183,12 +184,14 @@ SHARED_SHOWN = 5
 
 
 @dataclass(frozen=True)
-class NamingGap:
-    """A preset named by an identifier (Walmart by GTIN) that some selected products lack:
-    their images will be excluded from that preset; or (``code`` NAMING_SHARED, on the form
-    only) that several selected products share: their images at one position would get one
-    file name, which the export refuses. The form, the API and ``manage.py export`` show
-    ``message``."""
+class ExportWarning:
+    """One warning of the export's pre-check (``code`` says which kind): a preset named by an
+    identifier (Walmart by GTIN) that some selected products lack, whose images it will exclude
+    (NAMING_GAP); several selected products sharing one (NAMING_SHARED, on the form only: one
+    file name, which the export refuses); images not approved or with a newer version, a
+    spec's notes, and per preset images too small, enlarged, cut by the frame, with faint
+    marks or a shadow off the product. The form, the API and ``manage.py export`` show
+    ``message``. (``NamingGap`` until 2026-12-07, lows44: it named the first kind only.)"""
 
     preset: str  # the preset's name (``walmart``)
     identifier: str  # the field the products lack or share, as the naming reads it (``gtin``)
@@ -203,7 +206,7 @@ class NamingGap:
 
 def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
                        brand: str = "", approved_since: date | str | None = None
-                       ) -> list[NamingGap]:
+                       ) -> list[ExportWarning]:
     """Before an export starts: for each preset named by an identifier (Walmart by GTIN),
     how many of the products the filters select have none, whose images it will exclude.
     Counted in the database, one query per preset and identifier; nothing when none lacks."""
@@ -234,7 +237,7 @@ def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[
                         else "selected product(s)")
             share = (f"none of the {total} {selected} has one" if count == total
                      else f"{count} of {total} {selected} have none")
-            gaps.append(NamingGap(
+            gaps.append(ExportWarning(
                 preset=preset.name, identifier="|".join(fields), count=count, total=total,
                 skus=shown,
                 message=f"{preset.label} files are named by {label}: {share} "
@@ -244,7 +247,8 @@ def export_naming_gaps(*, presets: list[variants.Preset], product_ids: Iterable[
     return gaps
 
 
-def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) -> list[NamingGap]:
+def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]
+                        ) -> list[ExportWarning]:
     """Identifiers (a GTIN on two products) that give several selected products one file
     name in ``preset``: the export would refuse those names as collisions, so the form says
     which products share which value before it starts. Only a placeholder the product's own
@@ -276,7 +280,7 @@ def _shared_identifiers(preset: variants.Preset, products: QuerySet[Product]) ->
             parts.append(f"{label} {value} is on {', '.join(skus[:SHARED_SHOWN])}{more}")
         others = " …" if len(values) > SHARED_SHOWN else ""
         skus = sorted({sku for skus in by_value.values() for sku in skus})
-        out.append(NamingGap(
+        out.append(ExportWarning(
             preset=preset.name, identifier=name, count=len(skus), total=products.count(),
             skus=skus[:SHARED_SHOWN], code=NAMING_SHARED,
             message=f"{preset.label} files are named by {label}, and products share one: "
@@ -340,7 +344,7 @@ def _reason(status: str) -> str:
 
 
 def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str = "",
-                        approved_since: date | str | None = None) -> NamingGap | None:
+                        approved_since: date | str | None = None) -> ExportWarning | None:
     """Before an export starts: the images of the products its filters cover (the SKUs
     typed, the brand, or the whole catalog) that it will leave out because they have no
     approved current cutout (no cutout, awaiting review, flagged), and those products with
@@ -383,7 +387,7 @@ def export_not_approved(*, product_ids: Iterable[int] | None = None, brand: str 
         parts.append(f"{NO_IMAGE}: {_listed(shown, k)}")
     then = ("the manifest lists them as not approved" if selected
             else "approve them to include them in a later export")
-    return NamingGap(
+    return ExportWarning(
         preset="", identifier="approved", count=count, total=total, skus=skus,
         code=NOT_APPROVED, detail="; ".join(parts),
         message=f"Only approved cutouts are exported, and {_how_many(count, total)} "
@@ -448,7 +452,7 @@ NEWER_CUTTING = "newer version being cut"
 
 
 def export_newer_versions(*, product_ids: Iterable[int] | None = None, brand: str = "",
-                          approved_since: date | str | None = None) -> NamingGap | None:
+                          approved_since: date | str | None = None) -> ExportWarning | None:
     """Before an export starts: the approved images it will ship although a newer version of
     their cutout is waiting (finished and awaiting review, or queued or running), each "SKU
     position (newer version awaiting review — v1 ships)"; None when there is none. The export
@@ -475,7 +479,7 @@ def export_newer_versions(*, product_ids: Iterable[int] | None = None, brand: st
                  "asset__product__sku", "asset__position", "version", "awaiting")[:SHARED_SHOWN]]
     skus = list(Product.objects.filter(pk__in=rows.values("asset__product_id")).order_by("sku")
                 .values_list("sku", flat=True)[:SHARED_SHOWN])
-    return NamingGap(
+    return ExportWarning(
         preset="", identifier="newer", count=count, total=total, skus=skus,
         code=NEWER_VERSION, detail=_listed(shown, count),
         message=f"{count} approved image(s) have a newer cutout waiting: "
@@ -483,7 +487,7 @@ def export_newer_versions(*, product_ids: Iterable[int] | None = None, brand: st
                 "the newer one first to ship it instead.")
 
 
-def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
+def spec_notes(*, presets: Iterable[variants.Preset]) -> list[ExportWarning]:
     """Spec tokens that parse but will not do what they read as: ``margin-N`` without
     ``trim`` pads the whole cutout frame, transparent edges included, so the product keeps
     its place in the photo instead of getting N px around it (``fill-N`` sets its own
@@ -492,7 +496,7 @@ def spec_notes(*, presets: Iterable[variants.Preset]) -> list[NamingGap]:
     for preset in presets:
         names = {op.name for op in preset.variant_spec.operations}
         if "margin" in names and not names & {"trim", "fill"}:
-            notes.append(NamingGap(
+            notes.append(ExportWarning(
                 preset=preset.name, identifier="", count=0, total=0, skus=[], code=SPEC_NOTE,
                 message=f"{preset.label}: margin only acts with trim or fill. Without trim "
                         "the margin is measured from the edges of the whole cutout frame, not "
@@ -539,6 +543,13 @@ FRAME_CUT = "frame-cut"
 FAINT_MARKS = "faint-marks"
 
 
+#: the code of a pre-check warning: images a ``shadow-synthetic`` preset or spec would give a
+#: shadow under a stray part (a kept sign, a faint skirt) rather than the product's body: the
+#: review's "Shadow off the product" pre-flag, raised only for a cutout that drew a synthetic
+#: shadow itself (lows44)
+SHADOW_OFF_BODY = "shadow-off-body"
+
+
 #: the code of a pre-check warning: images a preset ships enlarged past ``ENLARGE_WARN``, which
 #: will look soft, in the words the export's page gives each file (``render.warn_enlarged``)
 ENLARGED = "enlarged"
@@ -568,7 +579,7 @@ def _images(shown: list[str], count: int) -> str:
 
 def export_image_checks(*, presets: list[variants.Preset],
                         product_ids: Iterable[int] | None = None, brand: str = "",
-                        approved_since: date | str | None = None) -> list[NamingGap]:
+                        approved_since: date | str | None = None) -> list[ExportWarning]:
     """What the export form says before it starts of the approved images themselves, per
     preset: those the preset will refuse as too small (``compliance.export_size``, the rule
     the renderer's ``check_source`` applies: the product's box from the cutout's
@@ -590,6 +601,7 @@ def export_image_checks(*, presets: list[variants.Preset],
             .values_list("width", "height", "signals__product_px",
                          "signals__product_fill_px", "signals__frame_cut",
                          "signals__touching_sides", "signals__faint_marks",
+                         "signals__shadow_off_body", "signals__contact_off_body",
                          "asset__position", "asset__product__sku",
                          *(f"asset__product__{f}" for f in id_fields)))
     sized = [p for p in presets if not p.variant_spec.is_scene]
@@ -604,6 +616,10 @@ def export_image_checks(*, presets: list[variants.Preset],
     soft_words: dict[tuple, str] = {}
     faint: dict[str, list[str]] = {p.name: [] for p in presets}
     faint_count = dict.fromkeys(faint, 0)
+    # presets that draw a synthetic shadow under whatever is lowest (``shadow-synthetic``)
+    shadowed = [p for p in presets if p.variant_spec.shadow == "synthetic"]
+    off: dict[str, list[str]] = {p.name: [] for p in shadowed}
+    off_count = dict.fromkeys(off, 0)
     # the first SKUs of each warning, for API clients that act on them rather than read
     # the message (keyed as the warnings are: preset and identifier)
     skus: dict[tuple[str, str], list[str]] = {}
@@ -614,8 +630,8 @@ def export_image_checks(*, presets: list[variants.Preset],
         if sku not in shown and len(shown) < SHARED_SHOWN:
             shown.append(sku)
 
-    for (width, height, product_px, fill_px, cut, touching, marks, position,
-         sku, *ids) in rows.iterator(chunk_size=1000):
+    for (width, height, product_px, fill_px, cut, touching, marks, drawn_off, contact_off,
+         position, sku, *ids) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
         has = dict(zip(id_fields, ids, strict=True))
@@ -628,6 +644,17 @@ def export_image_checks(*, presets: list[variants.Preset],
                 name((preset.name, "faint-refused"), sku)
                 if len(faint[preset.name]) < SHARED_SHOWN:
                     faint[preset.name].append(f"{image} ({marks['share'] * 100:.1f} %)")
+        # the pre-flag's measure (``imaging.shadow.shadow_off_body``): a synthetic-shadow run
+        # stores it as the shadow it drew, any other run as where one would lie; a version
+        # cut before 2026-12-07 has neither and is not checked
+        placed = shadow_off_body_stored(drawn_off, contact_off)
+        if placed is not None and placed > OFF_BODY_SHARE:
+            for preset in shadowed:
+                if preset in named:
+                    off_count[preset.name] += 1
+                    name((preset.name, SHADOW_OFF_BODY), sku)
+                    if len(off[preset.name]) < SHARED_SHOWN:
+                        off[preset.name].append(image)
         box = product_box(width, height, {"product_px": product_px,
                                           "product_fill_px": fill_px})
         if box is not None:
@@ -673,7 +700,7 @@ def export_image_checks(*, presets: list[variants.Preset],
         if not count:
             continue
         shown = [text for text, _ in small[preset.name]]
-        out.append(NamingGap(
+        out.append(ExportWarning(
             preset=preset.name, identifier="size", count=count, total=checked,
             skus=skus[(preset.name, "size")], code=TOO_SMALL,
             message=f"{count} image(s) too small for {preset.label}: it would enlarge the "
@@ -684,7 +711,7 @@ def export_image_checks(*, presets: list[variants.Preset],
         count = soft_count[preset.name]
         if count:
             more = count - len(soft[preset.name])
-            out.append(NamingGap(
+            out.append(ExportWarning(
                 preset=preset.name, identifier=ENLARGED, count=count, total=checked,
                 skus=skus[(preset.name, ENLARGED)], code=ENLARGED,
                 message=f"{preset.label} will ship {count} image(s) enlarged, which will look "
@@ -702,7 +729,7 @@ def export_image_checks(*, presets: list[variants.Preset],
                     f"{preset.label} will ship {count} image(s) whose product the photo's "
                     "edge cuts, with a straight cut along that edge (ok with a warning)")
             identifier = _FRAME_IDENTIFIER[verdict]
-            out.append(NamingGap(
+            out.append(ExportWarning(
                 preset=preset.name, count=count, total=checked,
                 skus=skus[(preset.name, identifier)], identifier=identifier, code=FRAME_CUT,
                 message=f"{what}: {_images(shown, count)}. Use photos with space around "
@@ -710,7 +737,7 @@ def export_image_checks(*, presets: list[variants.Preset],
     for preset in presets:
         count = faint_count[preset.name]
         if count:
-            out.append(NamingGap(
+            out.append(ExportWarning(
                 preset=preset.name, identifier="faint-refused", count=count, total=checked,
                 skus=skus[(preset.name, "faint-refused")], code=FAINT_MARKS,
                 message=f"{preset.label} will refuse {count} image(s) with faint see-through "
@@ -720,12 +747,33 @@ def export_image_checks(*, presets: list[variants.Preset],
                         "cloud where it is background (a remove click or stroke on it), "
                         "or make it solid where it is part of the product (a keep click or "
                         "stroke), and approve the new version."))
+    for preset in shadowed:
+        count = off_count[preset.name]
+        if count:
+            out.append(ExportWarning(
+                preset=preset.name, identifier=SHADOW_OFF_BODY, count=count, total=checked,
+                skus=skus[(preset.name, SHADOW_OFF_BODY)], code=SHADOW_OFF_BODY,
+                message=f"{preset.label} draws a synthetic shadow under whatever is lowest: in "
+                        f"{count} image(s) that is a stray part, not the product "
+                        f"({_images(off[preset.name], count)}), so the shadow will lie off the "
+                        "product. In review, remove the stray part (a remove click or stroke "
+                        "on it) and approve the new version."))
     return out
+
+
+def shadow_off_body_stored(drawn: object, contact: object) -> float | None:
+    """Where a synthetic shadow lies off the product's body in a cutout's signals
+    (``imaging.shadow.shadow_off_body``): ``shadow_off_body`` for a run that drew one, else
+    ``contact_off_body``; None for neither (a version cut before 2026-12-07)."""
+    for value in (drawn, contact):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
                     brand: str = "", approved_since: date | str | None = None
-                    ) -> list[NamingGap]:
+                    ) -> list[ExportWarning]:
     """Everything the form (and the API and the command, after creating the job:
     ``export_job_warnings``) warns of before an export: the naming gaps and shared
     identifiers, the selected images that are not approved, the spec notes, and per preset
@@ -745,7 +793,7 @@ def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int
                                  approved_since=approved_since)]
 
 
-def export_warnings_advice(*, warnings: list[NamingGap],
+def export_warnings_advice(*, warnings: list[ExportWarning],
                            product_ids: Iterable[int] | None = None,
                            approved_since: date | str | None = None) -> str:
     """What the form says under its warnings: the fixes and what "start anyway" does, for the
@@ -789,6 +837,9 @@ def export_warnings_advice(*, warnings: list[NamingGap],
                                               for g in warnings):
             then.append("images a preset refuses are listed in the manifest as excluded, "
                         "and the export's page counts them per preset")
+    if SHADOW_OFF_BODY in codes:
+        fixes.append("remove the stray parts the shadow would lie under in review")
+        then.append("those images ship with the shadow under the stray part")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     # the button's name stays out of the fixes' sentence: "…; or start anyway" read as the
@@ -801,7 +852,7 @@ def export_warnings_advice(*, warnings: list[NamingGap],
     return text
 
 
-def export_job_warnings(*, job: ExportJob) -> list[NamingGap]:
+def export_job_warnings(*, job: ExportJob) -> list[ExportWarning]:
     """What the form warns of before it starts (``export_warnings`` and the pre-check of the
     images, ``export_image_checks``) for a queued job, read from the presets and filters it
     stored (what its run will plan from): the API and the command warn with it after

@@ -400,9 +400,15 @@ def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes]
     is copied as it lies."""
     from ..imaging.pipeline import shadow_drawn, work_alpha
     from ..imaging.settings import CutoutSettings
+    from ..imaging.shadow import shadow_off_body
+
+    def contact() -> dict:
+        # where an export's ``shadow-synthetic`` would lie under the new alpha, for the
+        # export's pre-check, as a run without a synthetic shadow measures it (lows44)
+        return {"contact_off_body": round(shadow_off_body(work_alpha(alpha)), 4)}
 
     if parent is None or not parent.shadow_name:
-        return None, {}
+        return None, contact()
     if (parent.settings or {}).get("shadow") == "synthetic":
         # only the shadow's own settings: the rest of an old run's settings (a model since
         # removed from the registry, a renamed setting) must not stop its retouches
@@ -416,16 +422,17 @@ def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes]
             logger.warning("v%s's synthetic shadow settings cannot redraw it (%s): copied",
                            parent.version, exc)
         else:
-            height, width = alpha.shape
             layer, signals = shadow_drawn(work_alpha(alpha), run_settings, None,
-                                          (width, height))
+                                          (alpha.shape[0], alpha.shape[1]))
             return (png_spooled(layer) if layer is not None else None), signals
     # Each version owns its files: the parent's shadow layer is copied, not shared.
     shadow = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     with storages["default"].open(parent.shadow_name, "rb") as fh:
         shutil.copyfileobj(fh, shadow)
     shadow.seek(0)
-    return shadow, {}
+    # a kept shadow (or a synthetic one its settings cannot redraw, whose pre-flag then keeps
+    # no signal): the export's pre-check still reads where a synthetic one would lie
+    return shadow, contact()
 
 
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,

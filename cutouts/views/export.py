@@ -167,14 +167,16 @@ def _preselected(form: ExportForm, last: export_selectors.ExportChoice) -> dict 
     return {"job_id": last.job_id, "text": "; ".join(parts)} if parts else None
 
 
-def _precheck_warnings(form: ExportForm) -> list[export_selectors.NamingGap]:
+def _precheck_warnings(form: ExportForm) -> list[export_selectors.ExportWarning]:
     """The form's pre-check warnings, shown before anything starts with "Export anyway"
     (``precheck_ok``): what the chosen presets cannot name among the chosen products
     (Walmart: no GTIN), the chosen products' images that are not approved or have a newer
     version, spec tokens that will not act (a margin without trim), custom specs included,
-    and per preset the images too small for it, enlarged past 2x or cut by the photo's edge
+    and per preset the images too small for it, enlarged past 2x, cut by the photo's edge,
+    with faint marks, or whose ``shadow-synthetic`` shadow would lie under a stray part
     (``export_selectors.export_warnings``); presets and specs the service will refuse are its
-    to report. (Named "naming gaps" until 2026-12-07, when they were the first kind only.)"""
+    to report. (Named "naming gaps" until 2026-12-07, when they were the first kind only;
+    their type ``ExportWarning``, ``NamingGap`` until lows44 the same day.)"""
     data = form.cleaned_data
     try:
         presets = export_selectors.preset_resolve(names=[

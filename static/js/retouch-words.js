@@ -36,8 +36,9 @@
 
   // The far words' "(show)": the flash was gone before a reviewer read them (1.8 s; on a phone
   // the line is cut to "… more" and its panel covers the picture), and only Undo / Redo showed
-  // where it changed again (verify43 L2). retouch.js ``say`` makes "show" a button that flashes
-  // the last report's change again (C), or drops the words when it has no flash to show.
+  // where it changed again (verify43 L2). retouch.js ``say`` drops the words and puts a "show
+  // change" button beside the line (outside its clamp since lows44) that flashes the last
+  // report's change again (C), none when it has no flash to show.
   var SHOW = "(show)";
 
   /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added an area 2.9× the
@@ -80,7 +81,7 @@
     // a change far beyond the brushes (farFrom: a detail burst's, or a keep/remove burst's
     // from FAR_CUT_MIN px) is said apart, in pixels, and is in the flash with the rest
     // (flashChange paints every pixel farFrom counts), so the reviewer can look there; SHOW
-    // (retouch.js ``say`` makes it a button) shows that flash again. Said
+    // (retouch.js ``say`` makes it a button beside the line) shows that flash again. Said
     // as a fact, not a warning: "but changed 7233 px far from the brush: check there" was
     // right on 5 of the 27 keep/remove steps of the replay cases it fired on, and accused
     // good strokes (dev 093: a remove that made 20,661 px better, 6 worse); no rule on the

@@ -732,22 +732,24 @@
     st.textContent = "";
     var said = document.createElement("span");
     said.className = "rt-said";
-    // the far words' "(show)" (retouch-words.js SHOW): "show" a button that flashes the last
-    // report's change again; without a flash to show, no words for it
+    // the far words' "(show)" (retouch-words.js SHOW): a "show change" button beside the line
+    // that flashes the last report's change again, outside the clamped text (on a phone the
+    // two lines cut the words off before it, with no "more" to reach it: lows44); the words
+    // themselves drop it, and without a flash to show there is no button
     var at = text.indexOf(SHOW);
-    if (at < 0) said.textContent = text;
-    else if (!this.lastFlash) said.textContent = text.slice(0, at).replace(/ $/, "") + text.slice(at + SHOW.length);
-    else {
+    var words = at < 0 ? text : text.slice(0, at).replace(/ $/, "") + text.slice(at + SHOW.length);
+    said.textContent = words;
+    st.appendChild(said);
+    if (at >= 0 && this.lastFlash) {
       var show = document.createElement("button");
       show.type = "button";
       show.className = "rt-show";
       show.setAttribute("data-rt-show", "");
-      show.title = "Flash what it changed again" + (touchFirst() ? "" : " (C)");
-      show.textContent = SHOW.slice(1, -1);
+      show.title = "Flash what the last stroke changed again" + (touchFirst() ? "" : " (C)");
+      show.textContent = "show change";
       show.addEventListener("click", function () { self.showChange(); });
-      said.append(text.slice(0, at + 1), show, text.slice(at + SHOW.length - 1));
+      st.appendChild(show);
     }
-    st.appendChild(said);
     if (more) {
       var id = (this.form.id || "rt") + "-why-" + (this.whyId = (this.whyId || 0) + 1);
       var why = document.createElement("span");
@@ -766,7 +768,7 @@
       btn.addEventListener("click", function () { self.openWhy(why.hidden); });
       st.appendChild(btn);
     }
-    st.title = more ? text + " " + more : text;  // the line is clamped to keep its height
+    st.title = more ? words + " " + more : words;  // the line is clamped to keep its height
     st.classList.toggle("rt-error", kind === "error");
     st.classList.toggle("rt-hint", kind === "hint");
   };
@@ -1141,7 +1143,7 @@
     // change no longer there (QA 2026-12-05: an undone keep click's green stayed)
     clearTimeout(this.changeTimer);
     this.form.dataset.rtChange = "";
-    this.lastFlash = null;
+    this.forgetFlash();
     if (!this.strokes.length) {
       this.loading = null;
       this.shownKey = "[]";
@@ -1653,12 +1655,25 @@
     this.form.dataset.rtChangeFaded = String(out.faded);
     this.form.dataset.rtChangeHardened = String(out.hardened);
     this.form.dataset.rtChangeGain = String(Math.round(out.gain));
-    this.lastFlash = null;
+    this.forgetFlash();
     if (!d || out.taken + out.added + out.faded < 4) return out;
     x.putImageData(img, 0, 0);
     this.lastFlash = img;
     this.flash();
     return out;
+  };
+  /* No flash to show again (the stroke list changed, or a new report has none): its "show
+     change" button goes with it, at once, not at the next message (reread43 L17: it stayed
+     and did nothing). */
+  Editor.prototype.forgetFlash = function () {
+    this.lastFlash = null;
+    var show = this.status && this.status.querySelector("[data-rt-show]");
+    if (show) {
+      // the focus it held goes to the line's "more", else back to the page
+      var more = this.status.querySelector("[data-rt-why]");
+      if (document.activeElement === show && more) more.focus();
+      show.remove();
+    }
   };
   /* The change layer shown at once, then faded out after CHANGE_MS. */
   Editor.prototype.flash = function () {
@@ -1672,7 +1687,7 @@
      first. False when there is none: the stroke list changed since (requestPreview). */
   Editor.prototype.showChange = function () {
     var img = this.lastFlash, c = this.changeCanvas;
-    if (!img || !c) return false;
+    if (!img || !c) { this.forgetFlash(); return false; }
     this.openWhy(false);
     if (this.form.hasAttribute("data-rt-more-open")) this.toggleMore(false);
     if (c.width !== img.width || c.height !== img.height) { c.width = img.width; c.height = img.height; }

@@ -197,8 +197,10 @@
     return words.replace("{manifest}", manifest);
   }
 
-  /* '' for an image file name, else why the server would skip it (its words). */
-  function notImageReason(zone, name) {
+  /* '' for an image file name, else why the server would skip it for its name (its words):
+   * the name's rule only; what its bytes hold is contentRefusalReason's (named
+   * notImageReason until 2026-12-07, lows44: three names alike for three answers). */
+  function nameSkipReason(zone, name) {
     const known = (zone && zone.dataset.imageExtensions || "").split(/\s+/).filter(Boolean);
     if (!known.length) return ""; // no rule given: the server decides
     const base = name.split("/").pop();
@@ -259,8 +261,9 @@
    * words (images.not_image_reason, the server's preview says the same): text (`text`,
    * headIsText) is said to be text, "not JPEG" by its name's extension
    * (images.text_content_reason; QA41 L7: a text file named .jpg in a ZIP was listed among
-   * the unread TIFF/HEIC headers), anything else has no image header. */
-  function noImageReason(zone, name, text) {
+   * the unread TIFF/HEIC headers), anything else has no image header. (noImageReason until
+   * 2026-12-07, lows44.) */
+  function contentRefusalReason(zone, name, text) {
     const data = (zone && zone.dataset) || {};
     const noHeader = data.noHeader || "Not an image, or a corrupt one: no JPEG, PNG, WebP, " +
       "TIFF, HEIC/HEIF or AVIF header found.";
@@ -278,15 +281,16 @@
    * server's preview neither counts nor places them), `textHeads` (those reading as text,
    * text_heads_json: worded "… text, not JPEG." as the import does, images.not_image_reason)
    * and `add`, which notes one (`blob`: its first bytes) and answers its reason
-   * (noImageReason). verify43 L1: the ZIP preview said "not an image" under a plan placing
-   * those entries, the server having been told nothing. */
-  function notImageFacts(zone) {
+   * (contentRefusalReason). verify43 L1: the ZIP preview said "not an image" under a plan
+   * placing those entries, the server having been told nothing. (notImageFacts until
+   * 2026-12-07, lows44.) */
+  function contentRefusals(zone) {
     const facts = { noHeader: [], textHeads: [] };
     facts.add = async (name, blob) => {
       const text = await headIsText(zone, blob);
       facts.noHeader.push(name);
       if (text) facts.textHeads.push(name);
-      return noImageReason(zone, name, text);
+      return contentRefusalReason(zone, name, text);
     };
     return facts;
   }
@@ -523,14 +527,14 @@
    * (JPEG, PNG, WebP), one entry at a time (a head of at most ZIP_HEAD_BYTES in memory),
    * and the image entries it could not read (their names: TIFF, HEIC, another compression, a
    * JPEG whose frame header lies further in): the import decides those on arrival; and the
-   * entries whose first bytes are no image's (notImageFacts, for the server's preview). */
+   * entries whose first bytes are no image's (contentRefusals, for the server's preview). */
   async function zipEntrySizes(file, entries, current) {
     const sizes = {};
     const unread = [];
     const zone = document.querySelector("[data-dropzone]");
-    const notImages = notImageFacts(zone);  // entries whose first bytes are no image's
+    const notImages = contentRefusals(zone);  // entries whose first bytes are no image's
     for (const [name, entry] of entries) {
-      if (!entry.bytes || entry.junk || notImageReason(zone, name)) continue;
+      if (!entry.bytes || entry.junk || nameSkipReason(zone, name)) continue;
       let head = null;
       try { head = await zipEntryHead(file, entry); } catch (e) { head = null; }
       if (!current()) return null;
@@ -588,9 +592,9 @@
     body.append("empty_json", JSON.stringify(empty));
     // name -> [width, height] from the headers (upload_dims.js): the server's size rule
     if (sizes) body.append("sizes_json", JSON.stringify(sizes));
-    // files whose first bytes are no image format's (notImageFacts): the import refuses them,
-    // so the preview plans none of those it maps (QA 2026-12-07 qa42c L3: one planned as
-    // PT02, counted; verify43 L1: a ZIP's too)
+    // files whose first bytes are no image format's (contentRefusals): the import refuses
+    // them, so the preview plans none of those it maps (QA 2026-12-07 qa42c L3: one planned
+    // as PT02, counted; verify43 L1: a ZIP's too)
     if (notImages && notImages.noHeader.length) {
       body.append("no_header_json", JSON.stringify(notImages.noHeader));
     }
@@ -758,7 +762,7 @@
         const item = this.row({ file: file, path: path, loaded: 0, done: false });
         const second = secondManifestReason(this.dropzone, path || file.name,
           this.manifestPath());
-        const skip = second || notImageReason(this.dropzone, path || file.name);
+        const skip = second || nameSkipReason(this.dropzone, path || file.name);
         if (skip) {
           // not sent: what the preview and a ZIP import skip, said in the same words
           item.state = "skipped";
@@ -821,7 +825,7 @@
           unread = [];
           noImage = new Map();
           // told to the preview, which words them as the import does
-          const notImages = notImageFacts(this.dropzone);
+          const notImages = contentRefusals(this.dropzone);
           for (const item of unsized) {
             const name = item.path || item.file.name;
             if (await looksLikeImage(item.file).catch(() => false)) {

@@ -126,3 +126,26 @@ def test_it_holds_import_zip_for_a_new_products_bad_gtin(live_server, page, clie
     expect(button).to_be_disabled()
     expect(form.locator("[data-zip-status]")).to_have_text(
         "Fix the error shown below to import this ZIP.")
+
+
+def test_it_still_lists_the_entries_that_are_no_image_under_a_manifest_error(
+        live_server, page, client):
+    """lows44 (2026-12-07): since zip43 the server lists a ZIP's entries whose first bytes
+    are no image's, in its plan; a preview ending in a manifest error showed no plan, so no
+    list either. The list stands under the error, in the import's words, and the error still
+    holds Import ZIP."""
+    from catalog.ingest.images import text_content_reason
+
+    form, button, preview = _zip_form(page, live_server, client)
+    data = zip_bytes({"ZM001_MAIN.jpg": product_jpeg(640, 600, seed=1),
+                      "ZM001_PT01.jpg": b"shot list: front, side, back\n",
+                      "manifest.csv": b"sku,colour,filename\r\nZM001,red,ZM001_MAIN.jpg\r\n"})
+    form.locator("input[name=archive]").set_input_files(files=[{
+        "name": "shoot.zip", "mimeType": "application/zip", "buffer": data}])
+    expect(preview.locator("[data-import-preview-result] > .error")).to_contain_text(
+        "unknown 'colour'", timeout=20_000)
+    expect(preview.locator("[data-preview-no-header-file]")).to_have_text(
+        f"ZM001_PT01.jpg: {text_content_reason('ZM001_PT01.jpg')}")
+    expect(button).to_be_disabled()
+    expect(form.locator("[data-zip-status]")).to_have_text(
+        "Fix the error shown below to import this ZIP.")

@@ -2409,8 +2409,11 @@ def test_it_keeps_every_kind_of_report_within_the_status_line_and_its_undo_in_it
                     assert undo in text, (case, text)
                     lead = "Nothing changed" if kind in UNCHANGED_KINDS else "The last "
                     assert text.startswith(lead), (case, text)
-                    # the line holds the whole text: what shows, then what "more" opens
-                    assert got["line"] == text + (" " + more + "more" if more else ""), case
+                    # the line holds the whole text: what shows, then what "more" opens;
+                    # the far words' "(show)" is a "show change" button beside it (lows44)
+                    shown = text.replace(" (show)", "")
+                    assert got["line"] == shown + (" " + more if more else "") + (
+                        "show change" if shown != text else "") + ("more" if more else ""), case
                     assert "Preview: " in text + more, (case, text, more)
                     if noop is not None:
                         assert "Nothing to apply" in text + more, (case, text, more)
@@ -2518,16 +2521,9 @@ def test_it_says_a_far_change_as_a_fact_and_flashes_where_it_is(live_server, pag
     editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
     got = page.evaluate("""() => {
         const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
-        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        const out = [];""" + FAR_SCENE + """
         for (const n of [1, 2]) {
-            const before = {w: w, h: h, a: new Uint8Array(w * h)};
-            before.a.fill(255, 0, w * h / 2);   // the product: the top half
-            const now = {w: w, h: h, a: before.a.slice()};
-            for (let y = 140; y < 150; y++) for (let x = 190; x < 210; x++) now.a[y * w + x] = 0;
-            // 150 px of the product taken 100+ px from the brush, in the top left corner
-            for (let y = 0; y < 10; y++) for (let x = 0; x < 15; x++) now.a[y * w + x] = 0;
-            const stroke = {kind: 'remove', radius: 10 / k,
-                            points: [[190 / k, 150 / k], [210 / k, 150 / k]]};
+            const {before, now, stroke} = farScene(ed);
             const burst = n === 1 ? [stroke] : [stroke, stroke];
             ed.strokes = burst;
             ed.report(before, now, burst, n);
@@ -2545,22 +2541,31 @@ def test_it_says_a_far_change_as_a_fact_and_flashes_where_it_is(live_server, pag
     r, g, b, a = far_px
     assert a > 0 and r > 200 and g < 60 and b < 60, far_px
     assert "also changed 150 px beyond the brushes (show)" in two, two
-    # the line says the same words, "show" a button in them
-    expect(status.locator(".rt-said")).to_contain_text("beyond the brushes (show)")
-    expect(status.locator("[data-rt-show]")).to_have_text("show")
+    # the line says the same words, their "(show)" a "show change" button beside them
+    # (outside the clamped text since lows44)
+    expect(status.locator(".rt-said")).to_contain_text("also changed 150 px beyond the brushes")
+    expect(status.locator(".rt-said")).not_to_contain_text("(show)")
+    expect(status.locator("[data-rt-show]")).to_have_text("show change")
 
 
-FAR_REPORT = """(preview) => {
+# The far scene the far-words tests report on (one copy: duplicates D1, lows44): a 400 x 300
+# alpha whose top half is the product, a remove stroke across its lower edge at the centre,
+# and 150 px of the product taken 100+ px from the brush, in the top left corner.
+FAR_SCENE = """
+    function farScene(ed) {
+        const w = 400, h = 300, k = w / ed.fullW;
+        const before = {w: w, h: h, a: new Uint8Array(w * h)};
+        before.a.fill(255, 0, w * h / 2);   // the product: the top half
+        const now = {w: w, h: h, a: before.a.slice()};
+        for (let y = 140; y < 150; y++) for (let x = 190; x < 210; x++) now.a[y * w + x] = 0;
+        for (let y = 0; y < 10; y++) for (let x = 0; x < 15; x++) now.a[y * w + x] = 0;
+        const stroke = {kind: 'remove', radius: 10 / k,
+                        points: [[190 / k, 150 / k], [210 / k, 150 / k]]};
+        return {before: before, now: now, stroke: stroke};
+    }"""
+FAR_REPORT = """(preview) => {""" + FAR_SCENE + """
     const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
-    const w = 400, h = 300, k = w / ed.fullW;
-    const before = {w: w, h: h, a: new Uint8Array(w * h)};
-    before.a.fill(255, 0, w * h / 2);   // the product: the top half
-    const now = {w: w, h: h, a: before.a.slice()};
-    for (let y = 140; y < 150; y++) for (let x = 190; x < 210; x++) now.a[y * w + x] = 0;
-    // 150 px of the product taken 100+ px from the brush, in the top left corner
-    for (let y = 0; y < 10; y++) for (let x = 0; x < 15; x++) now.a[y * w + x] = 0;
-    const stroke = {kind: 'remove', radius: 10 / k,
-                    points: [[190 / k, 150 / k], [210 / k, 150 / k]]};
+    const {before, now, stroke} = farScene(ed);
     ed.strokes = [stroke];
     ed.previewText = preview;
     ed.report(before, now, [stroke], 1);
@@ -2595,7 +2600,7 @@ def test_it_flashes_the_far_change_again_from_show_and_c(live_server, page, stai
     opacity, (r, g, b, a) = page.evaluate(FAR_PIXEL)
     assert opacity == "1" and a > 0 and r > 200 and g < 60 and b < 60, (opacity, r, g, b, a)
     expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
-    expect(status.locator(".rt-said")).to_contain_text("beyond the brush (show); Ctrl+Z undoes it.")
+    expect(status.locator(".rt-said")).to_contain_text("beyond the brush; Ctrl+Z undoes it.")
     # from the "more" panel over the picture: it closes, the flash shows
     more = status.locator("[data-rt-why]")
     more.click()
@@ -2618,6 +2623,75 @@ def test_it_flashes_the_far_change_again_from_show_and_c(live_server, page, stai
         ed.say(ed.saidText, ed.statusKind, ed.saidMore); }""")
     expect(show).to_have_count(0)
     expect(status.locator(".rt-said")).to_contain_text("also changed 150 px beyond the brush;")
+
+
+def test_it_drops_show_change_once_there_is_no_flash_to_show(live_server, page, stained,
+                                                             log_in):
+    """reread43 L17 (lows44, 2026-12-07): once the last report's flash is gone (the stroke
+    list changed, a new report flashed nothing), "show change" went only with the next
+    message and, pressed before it, did nothing. It goes when the flash does, or when it
+    finds none; a report without a change to flash shows none."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    page.evaluate(FAR_REPORT, "Preview: 1 remove stroke.")
+    show = status.locator("[data-rt-show]")
+    expect(show).to_be_visible()
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
+    # a flash gone without a new message (as any change of the list drops it): pressed, the
+    # button flashes nothing and goes, the words stay
+    page.evaluate("document.querySelector('#retouch-strokes [data-retouch]')"
+                  "._rtEditor.lastFlash = null")
+    show.click()
+    expect(show).to_have_count(0)
+    assert editor.get_attribute("data-rt-change") == ""
+    expect(status.locator(".rt-said")).to_contain_text("also changed 150 px beyond the brush;")
+    # C has nothing to show either: the key is not taken from the page
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("c")
+    assert editor.get_attribute("data-rt-change") == ""
+    # the list changed (requestPreview drops the flash): the button goes at once
+    page.evaluate(FAR_REPORT, "Preview: 1 remove stroke.")
+    expect(show).to_have_count(1)
+    gone = page.evaluate("""() => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        ed.forgetFlash();
+        return [ed.lastFlash, ed.status.querySelectorAll('[data-rt-show]').length]; }""")
+    assert gone == [None, 0], gone
+
+
+def test_it_keeps_show_change_in_reach_on_a_360_px_phone(live_server, browser, session_for,
+                                                           stained, request):
+    """verify43 L2, left by reflash43 (lows44, 2026-12-07): at 360 px the status line's two
+    short lines cut the far words' "(show)" off, with no "more" to open them when the report
+    fitted otherwise. "show change" sits beside the clamped text, as "more" does: in sight,
+    the one thing under its middle, and a tap flashes the change."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True,
+                                  is_mobile=True)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, _ = _retouch_page(page, live_server, stained)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    status = editor.locator("[data-rt-status]")
+    # a short preview line: the report fits the line's words, nothing behind "more"
+    said = page.evaluate(FAR_REPORT, "Preview: 1 remove stroke.")
+    assert "also changed 150 px beyond the brush (show)" in said, said
+    expect(editor).to_have_attribute("data-rt-change", "", timeout=5_000)
+    show = status.locator("[data-rt-show]")
+    expect(show).to_be_visible()
+    _shot(page, request, "phone-show-change")
+    # the words are cut to two lines here; the button is not among them
+    clamped = status.locator(".rt-said").evaluate("el => el.scrollHeight > el.clientHeight + 1")
+    assert clamped, "the report fits two lines at 360 px: the test no longer shows the cut"
+    box = show.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+    on_top = show.evaluate("""el => { const r = el.getBoundingClientRect();
+        return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === el; }""")
+    assert on_top, "something else lies over show change"
+    show.tap()
+    expect(editor).to_have_attribute("data-rt-change", "shown")
+    assert page.evaluate(FAR_PIXEL)[1][3] > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
 
 
 def test_it_does_not_name_the_piece_a_remove_click_took_whole_as_far(live_server, page,

@@ -105,3 +105,40 @@ def test_it_refuses_a_zip_entry_that_is_no_image_as_that_whatever_its_name(manag
     assert ("<li data-preview-no-header-file><span class=\"name\">VZ9_PT01.jpg</span>: "
             f"<span data-preview-reason>{images.text_content_reason('VZ9_PT01.jpg')}") in body
     assert body.count("could not read this file's image header") == 1  # VZ9_MAIN.jpg's
+
+
+@pytest.mark.parametrize("error", ["manifest", "pattern"])
+def test_it_lists_the_files_that_are_no_image_under_a_previews_error(manager_client, error):
+    """A preview that ends in an error (a manifest the import fails on: ManifestError; a bad
+    naming pattern: NamingError) showed the error alone: the files the page found no image
+    were no longer listed anywhere, zip43 having moved that list from the page's own line to
+    the server's plan (lows44, 2026-12-07). They are listed under the error, in the import's
+    words, as the plan lists them."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"names_json": json.dumps(["NE1_PT01.jpg", "NE1_PT02.jpg", "NE1_MAIN.jpg"]),
+            "no_header_json": json.dumps(["NE1_PT01.jpg", "NE1_PT02.jpg"]),
+            "text_heads_json": json.dumps(["NE1_PT01.jpg"]), "source": "zip"}
+    if error == "manifest":
+        data["zip_manifest"] = SimpleUploadedFile(
+            "manifest.csv", b"sku,colour,filename\r\nNE1,red,NE1_MAIN.jpg\r\n")
+        said = "Wrong columns in the manifest header"
+    else:
+        data["patterns"] = "{code}_{n}.jpg"
+        said = "{code}"
+    response = manager_client.post(reverse("catalog:import_preview"), data)
+    body = html.unescape(response.content.decode())
+    assert said in re.search(r'<p class="error" role="alert">([^<]*)</p>', body)[1], body
+    listed = dict(re.findall(
+        r'<li data-preview-no-header-file><span class="name">([^<]*)</span>: '
+        r"<span data-preview-reason>([^<]*)</span></li>", body))
+    assert listed == {"NE1_PT01.jpg": images.text_content_reason("NE1_PT01.jpg"),
+                      "NE1_PT02.jpg": images.NO_HEADER_REASON}
+    assert "Not an image, refused by the import (2)" in body
+
+
+def test_it_lists_no_image_files_in_the_order_of_the_names(db):
+    assert selectors.import_not_images(
+        names=["b.jpg", "a.jpg", "c.jpg"], no_header=["a.jpg", "b.jpg"],
+        text_heads=["a.jpg"]) == [("b.jpg", images.NO_HEADER_REASON),
+                                  ("a.jpg", images.text_content_reason("a.jpg"))]

@@ -58,12 +58,16 @@ def test_it_measures_the_shadow_off_body_only_for_a_synthetic_shadow(make_assets
     assert runs.cutout_run(cutout_id=cutout.pk) == "done"
     cutout.refresh_from_db()
     off = cutout.signals.get("shadow_off_body")
+    contact = cutout.signals.get("contact_off_body")
     if mode == "synthetic":
         # the fake model's product is one centred box: its shadow is under it (its soft
         # lower edge moves the centre a row or two)
         assert off is not None and off < OFF_BODY_SHARE, off
+        assert contact is None  # the drawn shadow's own measure says it
     else:
         assert off is None
+        # where an export's shadow-synthetic would lie, for its pre-check (lows44)
+        assert contact is not None and contact < OFF_BODY_SHARE, contact
     assert "shadow_off_body" not in cutout.preflags
 
 
@@ -160,12 +164,12 @@ def test_it_redraws_the_synthetic_shadow_a_run_with_that_alpha_would_store(stray
     first = stray_parent("synthetic")
     settings = CutoutSettings.from_dict(first.settings)
     # the run's own layer is what the retouch's redraw makes of the run's alpha ...
-    layer, signals = shadow_drawn(work_alpha(_alpha(first)), settings, None, (W, H))
+    layer, signals = shadow_drawn(work_alpha(_alpha(first)), settings, None, (H, W))
     assert np.array_equal(layer, _layer(first.shadow_name))
     assert signals["shadow_off_body"] == first.signals["shadow_off_body"]
     # ... and the retouch's layer what it makes of the retouched alpha
     new = _retouched(first, REMOVE_STRAY)
-    layer, signals = shadow_drawn(work_alpha(_alpha(new)), settings, None, (W, H))
+    layer, signals = shadow_drawn(work_alpha(_alpha(new)), settings, None, (H, W))
     assert np.array_equal(layer, _layer(new.shadow_name))
     assert signals["shadow_off_body"] == new.signals["shadow_off_body"]
 
@@ -203,3 +207,52 @@ def test_it_copies_the_layer_when_its_shadow_settings_cannot_redraw_it(stray_par
     with storage.open(first.shadow_name, "rb") as a, storage.open(new.shadow_name, "rb") as b:
         assert a.read() == b.read()  # the retouch is not refused for the want of a redraw
     assert "shadow_off_body" not in new.signals
+
+
+@pytest.mark.parametrize("mode", ["none", "keep"])
+def test_it_warns_before_an_export_that_draws_a_synthetic_shadow_under_a_stray_part(
+        client, stray_parent, mode):
+    """lows44 (2026-12-07): the "Shadow off the product" pre-flag is raised only for a version
+    that drew a synthetic shadow; a Shadow none (or keep) version approved and exported with
+    ``shadow-synthetic`` got the export's shadow under the stray part unwarned. Its run
+    measures where one would lie (``contact_off_body``, the same ``shadow_off_body`` rule),
+    and the export's pre-check warns of it for the presets and specs that draw one; a
+    retouch that removes the stray part clears it."""
+    from cutouts.models import ExportJob
+    from cutouts.selectors import export as export_selectors
+    from tests.factories import manager
+
+    first = stray_parent(mode)
+    assert first.signals["contact_off_body"] > OFF_BODY_SHARE
+    assert "shadow_off_body" not in first.preflags  # no shadow of its own: no pre-flag
+    review.cutout_approve(cutout=first, user=reviewer())
+    spec = "trim|fill-85|square-800|bg-ffffff|shadow-synthetic|format-jpeg"
+    sku = first.asset.product.sku
+    client.force_login(manager())
+    response = client.post(reverse("cutouts:export_start"), {
+        "specs": spec, "destination": "download"})
+    page = html.unescape(response.content.decode())
+    assert ("draws a synthetic shadow under whatever is lowest: in 1 image(s) that is a "
+            f"stray part, not the product ({sku} MAIN)") in page, page
+    assert "remove the stray parts the shadow would lie under in review" in page
+    assert "Export anyway" in page and not ExportJob.objects.exists()
+    # a preset without a synthetic shadow: not warned of
+    quiet = export_selectors.export_image_checks(presets=export_selectors.preset_resolve(
+        names=[export_selectors.SPEC_PREFIX + spec.replace("shadow-synthetic", "shadow-none")]))
+    assert not [w for w in quiet if w.code == export_selectors.SHADOW_OFF_BODY]
+    # the retouch that takes the stray part away: measured anew, nothing to warn of
+    new = _retouched(first, REMOVE_STRAY)
+    assert new.signals["contact_off_body"] <= OFF_BODY_SHARE
+    review.cutout_approve(cutout=new, user=reviewer())
+    warned = export_selectors.export_image_checks(presets=export_selectors.preset_resolve(
+        names=[export_selectors.SPEC_PREFIX + spec]))
+    assert not [w for w in warned if w.code == export_selectors.SHADOW_OFF_BODY], warned
+
+
+def test_it_reads_the_drawn_shadows_measure_first_and_none_from_an_older_version():
+    from cutouts.selectors.export import shadow_off_body_stored
+
+    assert shadow_off_body_stored(0.4, 0.0) == 0.4
+    assert shadow_off_body_stored(None, 0.2) == 0.2
+    assert shadow_off_body_stored(None, None) is None
+    assert shadow_off_body_stored(True, "x") is None
