@@ -61,10 +61,11 @@ ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spre
 The wrong subject (the model held a background object and dropped the product): a keep click
 farther from the cutout than a share of its size is cut again without the prior, GrabCut's
 way, so it brings back the object it lands on as far as the photo's colours and edges go
-(``_far_keep_recut``; to the photo's own edge only when the cutout reaches that edge too:
-``_cropped``); and once a keep stroke holds a piece, a remove click deep inside
-another piece apart from it, which no keep stroke touches, takes that piece whole however
-large (``_unkept_piece``, beside ``_apart_piece`` in the table's last row).
+(``_far_keep_recut``; to the photo's own edge only where the model saw it run on, the cutout
+reaching that edge too or the model holding most of it faintly: ``_edge_seen``); and once a
+keep stroke holds a piece, a remove click deep inside another piece apart from it, which no
+keep stroke touches, takes that piece whole however large (``_unkept_piece``, beside
+``_apart_piece`` in the table's last row).
 
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
@@ -120,6 +121,11 @@ GHOST_RING_BG = 0.5
 # as a fraction) of what the stroke's centre line runs over are held as firmly (see
 # _held_like_line)
 BLOB_HELD_SLACK = 5 / 255
+# The blob split's smallest neck radius (working px; neck_frac x sqrt(area) when larger): the
+# necks a remove stroke's blobs split at (_marked_blobs), and the body a part beyond a painted
+# remove stroke's brush must have to be spared (_doubt_beyond, _firm_beyond; a rim beyond a
+# grazing brush has none)
+NECK_MIN = 2
 
 
 @dataclass(frozen=True)
@@ -243,12 +249,13 @@ class Params:
     far_keep_frac: float = 0.5  # ... or far_keep_frac x sqrt(the cutout's area), if larger
     far_keep_rounds: int = 2
     # ... and its recut may run to the photo's own edge (not the window's frame inside the
-    # photo) when the cutout itself reaches that edge within far_keep_cropped px: the model
-    # sees a product the photo crops (see _far_keep_recut); 0 turns this off
+    # photo) when the cutout itself reaches that edge within far_keep_cropped px (the model
+    # sees a product the photo crops; 0 turns this part off) or the model held most of what
+    # it adds faintly (the frame rule, _edge_seen)
     far_keep_cropped: int = 2
     # ... and when the first cut's addition joined to the click already runs to the photo's
-    # own edge where the cutout does not (a backdrop stretch as dark as the product: soft-dev
-    # GT23), the click keeps only its spot (see _far_keep_recut); False turns this off
+    # own edge against that rule (a backdrop stretch as dark as the product: soft-dev GT23),
+    # the click keeps only its spot (see _far_keep_recut); False turns this off
     far_keep_edge: bool = True
     # a remove click whose depth widens its reach (depth_sigma) spares wider strap-like pieces
     # too (a tyre around the gap it sits in): half-width at most thin_depth x its depth, at
@@ -1519,7 +1526,8 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     """The hard part of a stroke (bool mask). For a click: its centre plus the part of its disk
     that is connected to the centre and looks like it (an edge-aware click: the disk does not
     cross an edge it lands next to). A grazing remove stroke's core leaves ``spared``
-    (``_graze_spared``) alone; ``keeps``: the earlier keep strokes' brushes (``_over_earlier``)."""
+    (``_graze_spared``) alone; ``keeps``: the earlier keep strokes' brushes, clicks' disks
+    included (``_over_earlier``)."""
     h, w = lab.shape[:2]
     core = np.zeros((h, w), bool)
     paint(core, core_st, True)
@@ -1566,10 +1574,11 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
 
 
 def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
-    """A painted stroke ``st`` over earlier strokes of the other kind: their hard cores under
-    its brush are no longer hard (in ``core_labels``, in place); its own core there is (for a
-    remove stroke see ``_stroke_core``). What it takes or keeps of its brush there is then its
-    own cut's, as anywhere. Later strokes win where they overlap (docs/review.md).
+    """A painted stroke ``st`` over earlier strokes of the other kind, clicks as well as painted
+    ones: their hard cores under its brush are no longer hard (in ``core_labels``, in place);
+    its own core there is (for a remove stroke see ``_stroke_core``, whose ``keeps`` are the
+    earlier keep brushes, a keep click's disk too). What it takes or keeps of its brush there
+    is then its own cut's, as anywhere. Later strokes win where they overlap (docs/review.md).
 
     Why (QA qa43r H2, dev 031): after two keep strokes along a bus had raised the tree in
     front of it, a remove stroke (r 12) down the tree took 37 px: where it crossed the keep
@@ -1815,15 +1824,31 @@ def far_keep_outcome(before: np.ndarray, after: np.ndarray, st: Stroke,
     return "joined" if (grown & before).any() else "piece"
 
 
-#: the share of a far keep click's first cut the model must have held faintly (prior 0.1 or
-#: more) for that cut to stand when it runs to the photo's edge (``_far_keep_recut``): the
-#: model saw a product there; a backdrop stretch it held at 0 is kept to the spot (edge43)
+#: the share of an addition the model must have held faintly (prior 0.1 or more) for it to
+#: run to the photo's edge where the cutout does not (``_edge_seen``): the model saw a product
+#: there; a backdrop stretch it held at 0 is not one (edge43)
 FAR_KEEP_SEEN_SHARE = 0.5
+
+
+def _edge_seen(state: np.ndarray, add: np.ndarray, held: np.ndarray, params: Params) -> bool:
+    """The frame rule of a far keep click's cuts (``_far_keep_recut``): whether an addition
+    ``add`` (bool, the click's window) may run to the photo's own edge. The photo's edge is
+    where a backdrop stretch runs to as well as a product the photo crops, so only what the
+    model itself saw there may: the cutout ``state`` reaches the photo's edge (``_cropped``,
+    within ``far_keep_cropped`` px: a product the model sees run off it), or the model held
+    most of the addition faintly (``FAR_KEEP_SEEN_SHARE`` of it in ``held``, the window's
+    pixels its prior holds at 0.1 or more, which the cut takes no background samples from).
+    Both read what the model saw before the click: the click itself does not say where its
+    object ends (soft-dev GT23's rock and bush, held at 0 beside a sweater held at 0, ran to
+    the photo's left edge; edge43's sofa, held at alpha 40, runs off its left and bottom)."""
+    if _cropped(state, params.far_keep_cropped):
+        return True
+    return bool(add.any() and held[add].mean() >= FAR_KEEP_SEEN_SHARE)
 
 
 def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np.ndarray,
                     fg: np.ndarray, cur: np.ndarray, origin: tuple[int, int],
-                    params: Params, seen: np.ndarray | None = None) -> np.ndarray:
+                    params: Params, held: np.ndarray) -> np.ndarray:
     """The object side of a keep click's window once the click is far from the cutout (no
     pixel of ``state`` within ``far_keep_px``, or ``far_keep_frac`` x the square root of its
     area if larger: apart from it by a share of its own size): cut again up to
@@ -1845,18 +1870,17 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     stretch of background like the click, not an object the window holds: the cut before it
     stands. Where that frame is the photo's own edge, the product may run on beyond the
     photo (a plant whose leaves leave the top of the picture: soft-dev GT13) as a background
-    stretch does (the hedge behind a swing's chain at the top of dev 192): the recut may reach
-    the photo's edge only when the cutout already does (``_cropped``), so the model itself
-    sees a product the photo crops. By the same rule a first cut (the one with the prior)
-    whose addition joined to the click already runs to the photo's edge, where the cutout does
-    not, is such a stretch: the click keeps only its spot (``far_keep_edge``; soft-dev GT23: a
-    click on a dark sweater's shoulder added 10 030 px of dark rock and bush up to the photo's
-    left edge beside 5 400 of sweater) — unless the model held most of that addition faintly
-    (``seen``: the window's pixels its prior holds at 0.1 or more, which the cut takes no
-    background samples from): then it is a product the model saw and the photo crops, not
-    backdrop (edge43: a sofa held at alpha 40 running off the photo's left and bottom edges,
-    IoU .87 with its first cut, .001 when kept to the spot). The connectivity gate and the
-    keep click's guards apply to the result as to any cut."""
+    stretch does (the hedge behind a swing's chain at the top of dev 192): one frame rule
+    (``_edge_seen``) says which, from what the model saw (the cutout reaches the photo's edge,
+    or the model held most of the addition faintly; ``held``: the window's pixels its prior
+    holds at 0.1 or more). A recut whose addition runs to the photo's edge against that rule
+    stops as at the frame; a first cut (the one with the prior) whose addition joined to the
+    click already does is such a stretch too, and the click keeps only its spot
+    (``far_keep_edge``; soft-dev GT23: a click on a dark sweater's shoulder added 10 030 px of
+    dark rock and bush, held at 0, up to the photo's left edge beside 5 400 of sweater; edge43:
+    a sofa held at alpha 40 running off the photo's left and bottom edges stands, IoU .87 with
+    its first cut, .001 when kept to the spot). The connectivity gate and the keep click's
+    guards apply to the result as to any cut."""
     h, w = state.shape
     if not _far_click(state, st, params):
         return fg
@@ -1864,23 +1888,19 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
     seed = np.zeros(fg.shape, bool)
     seed[min(max(cy - origin[0], 0), fg.shape[0] - 1),
          min(max(cx - origin[1], 0), fg.shape[1] - 1)] = True
-    inner = np.zeros(fg.shape, bool)
-    inner[2:-2, 2:-2] = True
-    cropped = _cropped(state, params.far_keep_cropped)
-    if cropped:
-        # a product the photo crops may run off it here too
-        inner |= _photo_sides(fg.shape, origin, (h, w))
-    if params.far_keep_edge and not cropped:
-        first = _components_touching(fg & ~cur, seed) & fg & ~cur
-        seen_most = seen is not None and first.any() and \
-            seen[first].mean() >= FAR_KEEP_SEEN_SHARE
-        if (first & _photo_sides(fg.shape, origin, (h, w))).any() and not seen_most:
-            # the cut with the prior already ran to the photo's edge, which the cutout does
-            # not reach: a backdrop stretch (the frame rule below), so only the spot under the
-            # brush is kept, not a piece mostly of backdrop (qa43r, soft-dev GT23)
-            spot = rasterise([st], fg.shape, origin=(origin[1], origin[0])) > 0
-            kept: np.ndarray = fg & ~(first & ~spot)
-            return kept
+    sides = _photo_sides(fg.shape, origin, (h, w))
+    # the window's frame inside the photo (its sides on the photo's own edge: _edge_seen)
+    frame = ~sides
+    frame[2:-2, 2:-2] = False
+    first = _components_touching(fg & ~cur, seed) & fg & ~cur
+    if params.far_keep_edge and (first & sides).any() and not _edge_seen(state, first, held,
+                                                                          params):
+        # the cut with the prior already ran to the photo's edge, which the model did not see
+        # there: a backdrop stretch (the frame rule), so only the spot under the brush is
+        # kept, not a piece mostly of backdrop (qa43r, soft-dev GT23)
+        spot = rasterise([st], fg.shape, origin=(origin[1], origin[0])) > 0
+        kept: np.ndarray = fg & ~(first & ~spot)
+        return kept
     out = fg
     for _ in range(params.far_keep_rounds):
         add = _components_touching(fg & ~cur, seed) & fg & ~cur
@@ -1890,9 +1910,11 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
         llr = _colour_llr(lab_w, add.astype(np.float32), rest.astype(np.float32), params.bins,
                           params.colour_clip)
         new = _cut(t_rest + params.colour_weight * llr, lab_w, params.smooth)
-        if (_components_touching(new & ~cur, seed) & ~inner).any():
+        grown = _components_touching(new & ~cur, seed)
+        if (grown & frame).any() or ((grown & sides).any()
+                                     and not _edge_seen(state, grown, held, params)):
             # it ran to the window's frame: a stretch of background like the click, not an
-            # object the window holds (on the photo's own edge, unless the cutout is cropped)
+            # object the window holds (on the photo's own edge, unless the model saw it there)
             break
         if (new == fg).all():
             break
@@ -1901,13 +1923,14 @@ def _far_keep_recut(state: np.ndarray, st: Stroke, t_rest: np.ndarray, lab_w: np
 
 
 def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndarray,
-          state: np.ndarray, core_labels: np.ndarray, seen: np.ndarray, st: Stroke,
+          state: np.ndarray, core_labels: np.ndarray, keeps: np.ndarray, st: Stroke,
           core: np.ndarray, params: Params,
           ghost: tuple[np.ndarray, np.ndarray] | None = None,
           spared: np.ndarray | None = None) -> np.ndarray:
     """The state after one more keep/remove stroke ``st`` (working coordinates). ``core_labels``
     holds the hard cores of all strokes so far (this one included, later ones on top),
-    ``seen`` the whole brushes so far, ``ghost`` what ``_ghost_pockets`` found for it."""
+    ``keeps`` the whole brushes of the keep strokes before it, clicks' disks included (later
+    strokes win where they overlap), ``ghost`` what ``_ghost_pockets`` found for it."""
     h, w = state.shape
     positive = st.kind == "keep"
     brush = rasterise([st], (h, w)) > 0
@@ -1955,7 +1978,8 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # keep stroke raised the painted protocol's strokes lowering IoU 34 -> 37 of 668
             # (35 with this condition; docs/review.md)
             sigma = max(sigma, min(params.depth_sigma * reach, wide))
-    seen_keep = seen == KEEP
+    # the keep brushes so far, this stroke's own over them (later strokes win)
+    seen_keep = keeps | brush if positive else keeps & ~brush
     open_bg = None
     if not positive and len(st.points) == 1 and params.gap_ring:
         # the background connected to the photo's border (a hole an earlier click opened in
@@ -1969,7 +1993,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         line = (rasterise([replace(st, radius=0.5)], (h, w)) > 0
                 if params.paint_blob_line and len(st.points) > 1 else None)
         blob = _marked_blobs(state, seen_keep, brush,
-                             max(2, int(round(params.neck_frac * np.sqrt(area)))), line,
+                             max(NECK_MIN, int(round(params.neck_frac * np.sqrt(area)))), line,
                              params.paint_blob_body,
                              # the model's hold (1 where an earlier stroke added the pixel)
                              None if line is None else np.where(prior_fg, prior, np.float32(1.0)),
@@ -2092,7 +2116,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # a keep click on an object the cutout dropped whole: the photo, not the prior,
         # says how far it reaches (_far_keep_recut)
         fg = _far_keep_recut(state, st, t - prior_t - params.colour_weight * llr, lab_w, fg,
-                             cur, (y0, x0), params, seen=p >= 0.1)
+                             cur, (y0, x0), params, p >= 0.1)
 
     change = (fg & ~cur) if positive else (cur & ~fg)
     # a click right next to the current edge says "a sliver about this deep is wrong here":
@@ -2237,16 +2261,17 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # (qa40b W-A: a stroke on a graffiti held 1.0 took the skater's torso held
             # .67-.76 up to 105 px beyond its brush, by the colours it covers)
             doubt = _doubt_beyond(gated, b, dist, centre_w, p0,
-                                  max(2, int(round(params.neck_frac * np.sqrt(area)))), params)
+                                  max(NECK_MIN, int(round(params.neck_frac * np.sqrt(area)))),
+                                  params)
             if doubt.any():
                 gated &= ~doubt
                 gated = _components_touching(gated, b) & gated
         if params.paint_beyond_firm and centre_w is not None and gated.any():
             # nor the object held solid beside a wrong region held faintly (qa42r: a stroke on
             # the ground under a dog's chin took the chest, its fur the ground's colours); a
-            # body at the blob split's smallest neck radius, 2 px (a rim beyond a grazing
-            # brush has none)
-            firm = _firm_beyond(gated, cur, b, dist, centre_w, p0, 2, params)
+            # body at the blob split's smallest neck radius (a rim beyond a grazing brush has
+            # none)
+            firm = _firm_beyond(gated, cur, b, dist, centre_w, p0, NECK_MIN, params)
             if firm.any():
                 gated &= ~firm
                 gated = _components_touching(gated, b) & gated
@@ -2528,12 +2553,13 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             continue
         ghost = _ghost_pockets(prior, state, st)
         spared = _graze_spared(lab, state, st, params)
+        keeps = seen == KEEP  # the earlier keep strokes' brushes, for its core and its step
         core = _stroke_core(lab, st, cores[i], params, state,
-                            None if ghost is None else ghost[0], spared, seen == KEEP)
+                            None if ghost is None else ghost[0], spared, keeps)
         core_labels[core] = st.label
         _over_earlier(core_labels, st, params)
         paint(seen, st, st.label)
-        new = _step(rgb, lab, prior, prior_fg, state, core_labels, seen, st, core, params,
+        new = _step(rgb, lab, prior, prior_fg, state, core_labels, keeps, st, core, params,
                     ghost, spared)
         if beyond is not None and len(st.points) == 1:
             # a click on what an earlier painted stroke of the other kind flipped beyond its

@@ -345,6 +345,26 @@ def test_it_brings_back_a_cropped_product_the_model_held_faintly_with_one_far_ke
     assert res.far_keep == "piece"
 
 
+def test_it_lets_a_far_keep_clicks_cut_reach_the_photos_edge_only_where_the_model_saw_it():
+    # one frame rule for a far keep click's first cut and its recut (_edge_seen; edge44,
+    # 2026-12-07): what runs to the photo's edge stands when the cutout reaches that edge too
+    # or the model held most of it faintly; else it is a backdrop stretch (GT23's rock)
+    state = np.zeros((60, 80), bool)
+    state[20:40, 30:50] = True  # held whole inside the picture
+    add = np.zeros((30, 30), bool)
+    add[10:, :12] = True  # an addition in the click's window, 240 px
+    held = np.zeros(add.shape, bool)
+    assert not retouch_cut._edge_seen(state, add, held, DEFAULT)
+    held[12:] = True  # 216 of its 240 px held at 0.1 or more
+    assert retouch_cut._edge_seen(state, add, held, DEFAULT)
+    held[:21] = False  # 108 of 240: under half of it
+    assert not retouch_cut._edge_seen(state, add, held, DEFAULT)
+    cropped = state.copy()
+    cropped[40:, 35:45] = True  # the cutout runs off the photo's bottom edge
+    assert retouch_cut._edge_seen(cropped, add, held, DEFAULT)
+    assert not retouch_cut._edge_seen(cropped, add, held, replace(DEFAULT, far_keep_cropped=0))
+
+
 def fringe_scene(seed, h=300, w=400):
     """A pale solid body with a soft dark fringe (fur) on its right that the model holds at
     110, and beside the fringe a brown rock of nearly the fur's colour that it holds at 0."""
