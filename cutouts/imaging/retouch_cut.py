@@ -44,6 +44,7 @@ guard                      keep click   remove click  painted keep    painted re
 ghost blobs (``_ghosts``)  no           yes           no              yes
 ``_apart_piece``           no           yes [3]_      no              no
 ``_beyond_spared``         no           yes           no              no
+``_kept_spared``           no           yes           no              no
 =========================  ===========  ============  ==============  ==================
 
 .. [1] with its reach widened by the click's depth when it lies deep in the region it flips
@@ -56,7 +57,8 @@ ghost blobs (``_ghosts``)  no           yes           no              yes
 
 Each row is measured on the click and painted protocols (docs/review.md); every guard but the
 ghost rule and ``_apart_piece`` has a ``Params`` field that turns it off (``spread_mult``,
-``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``, ``beyond_mult``).
+``keep_edge_margin``, ``thin_width`` / ``thin_paint_frac``, ``gap_ring``, ``beyond_mult``,
+``kept_margin``).
 
 The wrong subject (the model held a background object and dropped the product): a keep click
 farther from the cutout than a share of its size is cut again without the prior, GrabCut's
@@ -317,6 +319,10 @@ class Params:
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
     beyond_mult: float = 2.0
+    # a remove click at least deep_min deep spares, beyond beyond_mult x its radius, what of
+    # its flip an earlier keep stroke's hard core reaches on the edge ladder at least
+    # kept_margin rungs lower than the click's core does (see _kept_spared); 0 turns this off
+    kept_margin: int = 1
     # a painted keep/remove stroke of radius at least span_radius whose brush spans a part
     # whole (over at least span_share of its length the colour under its centre line is one
     # colour, farther than span_tol (Lab) from the colours under both its flanks, the outer
@@ -990,6 +996,36 @@ def _beyond_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.
         if 2 * int(m.sum()) <= total or float(np.median(gap[m])) < 0:
             apart[i] = False
     out[y0:y1, x0:x1] = apart[lbl]
+    return out
+
+
+def _kept_spared(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, keep_core: np.ndarray,
+                 centre: tuple[int, int], radius: float, params: Params) -> np.ndarray:
+    """The pixels of a remove click's ``flip`` outside the disk of ``beyond_mult`` x
+    ``radius`` round the click (``centre`` = (row, col)) that an earlier keep stroke's hard
+    core ``keep_core`` reaches on the edge ladder of ``_reach_levels`` at least
+    ``kept_margin`` rungs lower than the click's own ``core`` does: what the reviewer kept
+    and the click reaches only across a stronger edge than the keep does (nearer, the click's
+    own spill: sparing a few px there cost the click protocol's deep clicks a little IoU).
+
+    A keep click on a faint soapbox cart (dev photo 336) raised a spot; a remove click in the
+    middle of the ramp the cut held, joined to the cart's faintly held riders, then took
+    2 031 px of them up to 85 px beyond its brush (its smooth part is thick, so
+    ``_spread_limited`` did not bound it). Later strokes win under their brush; beyond it, what
+    an earlier keep vouches for more strongly than the click stays."""
+    out = np.zeros(flip.shape, bool)
+    seeds = core & flip
+    if not params.kept_margin or not seeds.any() or not keep_core.any():
+        return out
+    (y0, y1), (x0, x1) = _flip_box(flip | keep_core)
+    lv_click, lv_keep = _reach_levels(lab[y0:y1, x0:x1],
+                                      [seeds[y0:y1, x0:x1], keep_core[y0:y1, x0:x1]],
+                                      params.thin_step0, params.thin_levels)
+    lower = lv_keep.astype(np.int32) + params.kept_margin <= lv_click
+    rho = params.beyond_mult * radius
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    far = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 > rho * rho
+    out[y0:y1, x0:x1] = lower & far & flip[y0:y1, x0:x1]
     return out
 
 
@@ -2172,6 +2208,21 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         if beyond.any():
             gated &= ~beyond
             gated = _components_touching(gated, b) & gated
+    if (not positive and band is None and len(st.points) == 1 and params.kept_margin
+            and depth >= params.deep_min and gated.any()):
+        # nor, a deep click (its depth widened its reach), well beyond its brush what an
+        # earlier keep stroke vouches for more strongly than it does (_kept_spared: a click in
+        # the middle of a ramp took the kept cart's riders)
+        cy, cx = _click_centre(st, h, w)
+        kept = _kept_spared(lab_w, gated, core_here, cl == KEEP, (cy - y0, cx - x0), st.radius,
+                            params)
+        if kept.any():
+            left = _components_touching(gated & ~kept, b) & gated & ~kept
+            # and only when what it spares (with what then no longer joins the brush) is at
+            # least the click's own disk: a few px of a small flip are its own spill (dev
+            # photo 312's sixth click: 3 px, all of them wrong)
+            if int((gated & ~left).sum()) >= np.pi * st.radius * st.radius:
+                gated = left
     if positive:
         if band is None and len(st.points) == 1 and params.keep_edge_margin and gated.any():
             # a keep click adds the part it vouches for, not a neighbour behind an edge that
