@@ -135,6 +135,19 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         return _with_subject(rgb, alpha, strokes, chosen, previous_rgba=previous_rgba,
                              params=params, work_max=work_max, clock=clock,
                              on_progress=on_progress, steps=steps, far_keep=far_keep)
+    return _retouch_list(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
+                         work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
+                         far_keep=far_keep)
+
+
+def _retouch_list(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
+                  previous_rgba: np.ndarray | None, params: Params, work_max: int,
+                  clock: StageClock, on_progress: OnProgress | None, steps: StepStore | None,
+                  far_keep: bool) -> RetouchResult:
+    """``retouch`` past the subject click's dispatch: a subject click in ``strokes`` (from
+    ``_with_subject`` only) is read by the graph cut alone (``retouch_cut.segment``: the
+    strokes after it take the part it chooses as the main subject); every other stage finds
+    no brush in it (its label paints nothing) and skips it by kind."""
     # the detail strokes are solved on the cut of the list up to the last of them (``n``); those
     # drawn after the last keep or remove stroke before them (``m``) are held to the result of
     # the list up to that stroke beyond their reach (see _near_detail), and so is what the keep
@@ -154,8 +167,9 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     remember = s >= 1.0
     upto = _upto(rgb, alpha, previous_rgba, strokes[:m], params) if remember else None
     if upto is None:
-        upto = retouch(rgb, alpha, strokes[:m], previous_rgba=previous_rgba, params=params,
-                       work_max=work_max, steps=steps, far_keep=False)
+        upto = _retouch_list(rgb, alpha, strokes[:m], previous_rgba=previous_rgba,
+                             params=params, work_max=work_max, clock=NO_CLOCK,
+                             on_progress=None, steps=steps, far_keep=False)
         if remember:
             _remember_upto(rgb, alpha, previous_rgba, strokes[:m], params, upto)
 
@@ -175,8 +189,11 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
     """``retouch`` of a list with a subject click (its index, ``chosen``: one at most): the
     list without it, then every pixel the cutout held after the strokes before it that the
     click does not keep (``subject.choose_subject``, on what those strokes left) cleared to
-    0. The keep and remove strokes after it act as they would without it, and a keep stroke
-    after it that lands on a part it cleared brings that part back (a pair of shoes).
+    0. The keep and remove strokes after it act as they would without it, but for the main
+    subject the graph cut's whole-piece rules read (``_apart_piece``, the ghost rule,
+    ``_unkept_piece``): the part it chose, not the largest piece of that list (the click is
+    left in the list the cut reads, ``_retouch_list``); and a keep stroke after it that lands
+    on a part it cleared brings that part back (a pair of shoes).
 
     The choice is made on the working grid, where the preview computes, and carried to full
     size by the nearest working pixel's decision (a held pixel takes the decision of the held
@@ -195,9 +212,14 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
     held = (retouch(rgb, alpha, before, previous_rgba=previous_rgba, params=params,
                     work_max=work_max, steps=steps, far_keep=False).alpha
             if before and after else None)
-    whole = retouch(rgb, alpha, rest, previous_rgba=previous_rgba, params=params,
-                    work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
-                    far_keep=far_keep and bool(after))
+    # with strokes after it, the click stays in the list for the graph cut alone: those
+    # strokes' main subject is the part it chooses (qa44r H1, 2026-12-07: on dev 015 a remove
+    # click in the chosen rider's wheel took him whole, the mound the click clears being the
+    # largest piece of the list without it)
+    whole = _retouch_list(rgb, alpha, before + [click] + after if after else rest,
+                          previous_rgba=previous_rgba, params=params, work_max=work_max,
+                          clock=clock, on_progress=on_progress, steps=steps,
+                          far_keep=far_keep and bool(after))
     if held is None:
         held = whole.alpha if before else alpha
     h, w = alpha.shape

@@ -67,7 +67,9 @@ way, so it brings back the object it lands on as far as the photo's colours and 
 reaching that edge too or the model holding most of it faintly: ``_edge_seen``); and once a
 keep stroke holds a piece, a remove click deep inside another piece apart from it, which no
 keep stroke touches, takes that piece whole however large (``_unkept_piece``, beside
-``_apart_piece`` in the table's last row).
+``_apart_piece`` in the table's last row). After a subject click the main subject of these
+rules is the part it chose, not the largest piece (``_chosen_label``; the click is in the list
+``segment`` reads, and cuts nothing).
 
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
@@ -97,6 +99,7 @@ from scipy.spatial import cKDTree
 
 from .step_store import StepStore, code_stamp
 from .strokes import KEEP, REMOVE, Stroke, paint, rasterise
+from .subject import choose_subject
 
 HARD = 1e9
 
@@ -425,10 +428,12 @@ def _components_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 
 def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
-               remove: np.ndarray, line: np.ndarray | None = None) -> list[int]:
+               remove: np.ndarray, line: np.ndarray | None = None,
+               subject: np.ndarray | None = None) -> list[int]:
     """Blob labels that a remove stroke reaches deep inside (at least half the blob's own
     depth: it marks the blob, not a spill along its edge), that no keep stroke touches and
-    that are not the largest blob (the main object). With ``line`` (a painted stroke's centre
+    that are not the main object (the largest blob, or after a subject click the one holding
+    most of the part it chose, ``_chosen_label``). With ``line`` (a painted stroke's centre
     line), a quarter of the part of it inside the blob must be that deep (its upper quartile;
     a blob only the brush's rim reaches is not marked).
 
@@ -442,7 +447,8 @@ def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
     ids, areas = np.unique(lbl[prior_fg], return_counts=True)
     if ids.size < 2:
         return []
-    hit = set(np.unique(lbl[remove & prior_fg]).tolist()) - {0, int(ids[np.argmax(areas)])}
+    main = _chosen_label(lbl, prior_fg, subject) or int(ids[np.argmax(areas)])
+    hit = set(np.unique(lbl[remove & prior_fg]).tolist()) - {0, main}
     hit -= set(np.unique(lbl[keep]).tolist())
     if not hit:
         return []
@@ -463,14 +469,35 @@ def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
 
 
 def _ghosts(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
-            line: np.ndarray | None = None) -> np.ndarray:
+            line: np.ndarray | None = None, subject: np.ndarray | None = None) -> np.ndarray:
     """Separate blobs of the prior that a remove stroke marks: the whole blob goes (a painted
     stroke's ``line``: see ``_deep_hits``)."""
     if not (remove & prior_fg).any():
         return np.zeros(prior_fg.shape, bool)
     _, lbl = cv2.connectedComponents(prior_fg.astype(np.uint8), connectivity=8)
-    hit = _deep_hits(lbl, prior_fg, keep, remove, line)
+    hit = _deep_hits(lbl, prior_fg, keep, remove, line, subject)
     return np.isin(lbl, hit) if hit else np.zeros(prior_fg.shape, bool)
+
+
+def _chosen_label(lbl: np.ndarray, fg: np.ndarray, subject: np.ndarray | None) -> int:
+    """The label of ``lbl`` (pieces or blobs of ``fg``) holding most of ``subject``, the part
+    of the cutout a subject click chose (``segment``: the strokes after it are cut on the list
+    without it, which clears the rest only at the end); 0 without one (or none of it left).
+
+    Why (QA qa44r H1, dev 015, 2026-12-07): a remove stroke parted the rider from the sand
+    mound the model held, and a subject click chose him; a remove click in his front wheel's
+    filled disc then took him whole (IoU .214 -> .000): cut on the list without the subject
+    click, the mound was still the largest piece, so the rider was "a solid piece apart from
+    the main subject" (``_apart_piece``). After a subject click the main subject is the one
+    it chose."""
+    if subject is None:
+        return 0
+    on = lbl[fg & subject]
+    on = on[on > 0]
+    if not on.size:
+        return 0
+    ids, counts = np.unique(on, return_counts=True)
+    return int(ids[np.argmax(counts)])
 
 
 def _click_centre(st: Stroke, h: int, w: int, y0: int = 0, x0: int = 0) -> tuple[int, int]:
@@ -489,9 +516,11 @@ def _click_centre(st: Stroke, h: int, w: int, y0: int = 0, x0: int = 0) -> tuple
 APART_PX = 4
 
 
-def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params) -> np.ndarray:
+def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params,
+                 subject: np.ndarray | None = None) -> np.ndarray:
     """For a remove click on a solid piece of ``state`` (8-connected) that is not the main
-    subject: that whole piece; else nothing. The main subject is the largest piece with every
+    subject: that whole piece; else nothing. The main subject is the largest piece (after a
+    subject click, ``subject``: the piece holding most of the part it chose) with every
     piece parted from it by at most APART_PX px of background (joined across so narrow a gap: a
     product's second part parted from it by a hairline). A piece a keep stroke touches is the
     reviewer's, as for ``_deep_hits``; and a click within ``edge_click_px`` of the piece's
@@ -508,7 +537,7 @@ def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params
     n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
     if n < 3:
         return out
-    main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    main = _chosen_label(lbl, state, subject) or 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     hit = int(lbl[cy, cx])
     if hit == main:
         return out
@@ -531,7 +560,7 @@ def _apart_piece(state: np.ndarray, keep: np.ndarray, st: Stroke, params: Params
 
 
 def _unkept_piece(state: np.ndarray, keep: np.ndarray, st: Stroke,
-                  params: Params) -> np.ndarray:
+                  params: Params, subject: np.ndarray | None = None) -> np.ndarray:
     """For a remove click deep inside a solid piece of ``state`` (8-connected) when keep strokes
     hold other pieces apart from it: that whole piece; else nothing.
 
@@ -545,7 +574,8 @@ def _unkept_piece(state: np.ndarray, keep: np.ndarray, st: Stroke,
     touches (farther than ``_far_from`` the piece's area: apart as another
     object is), and the click lies at least half the piece's own depth deep
     and deeper than ``edge_click_px`` (it marks the piece, as for ``_deep_hits``, not a spill
-    along a product's second part)."""
+    along a product's second part). Nor the piece a subject click chose (``subject``,
+    ``_chosen_label``): it holds the subject as a keep stroke would."""
     out = np.zeros(state.shape, bool)
     h, w = state.shape
     cy, cx = _click_centre(st, h, w)
@@ -554,7 +584,7 @@ def _unkept_piece(state: np.ndarray, keep: np.ndarray, st: Stroke,
     n, lbl, stats, _ = cv2.connectedComponentsWithStats(state.view(np.uint8), connectivity=8)
     hit = int(lbl[cy, cx])
     piece = lbl == hit
-    if (piece & keep).any():
+    if (piece & keep).any() or hit == _chosen_label(lbl, state, subject):
         return out
     x, y, bw, bh = stats[hit, :4]
     inside = np.pad(piece[y:y + bh, x:x + bw], 1).view(np.uint8)
@@ -596,10 +626,12 @@ def _blob_labels(prior_fg: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndar
 
 def _marked_blobs(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
                   radius: int, line: np.ndarray | None = None, body: bool = False,
-                  held: np.ndarray | None = None, held_step: float = 0.0) -> np.ndarray:
+                  held: np.ndarray | None = None, held_step: float = 0.0,
+                  subject: np.ndarray | None = None) -> np.ndarray:
     """Blobs of the prior, split at thin necks, that a remove stroke marks: the graph cut is
     pushed to drop them whole (the colour and the cut at the neck still decide; a painted
-    stroke's ``line``: see ``_deep_hits``). With ``body``, a painted stroke's line must also
+    stroke's ``line`` and the main blob after a subject click, ``subject``: see
+    ``_deep_hits``). With ``body``, a painted stroke's line must also
     cross the blob's body (the part of it that survives the erosion at the neck's radius).
 
     Why the body: a blob is a body and the thinner parts nearest it. A stroke down a hoof's
@@ -613,7 +645,7 @@ def _marked_blobs(prior_fg: np.ndarray, keep: np.ndarray, remove: np.ndarray,
     if split is None:
         return np.zeros(prior_fg.shape, bool)
     lbl, bodies = split
-    hit = _deep_hits(lbl, prior_fg, keep, remove, line)
+    hit = _deep_hits(lbl, prior_fg, keep, remove, line, subject)
     if hit and line is not None and body:
         # not a blob it reaches only through a thinner part its body owns
         hit = [i for i in hit if (line & bodies & (lbl == i)).any()]
@@ -1962,11 +1994,12 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
           state: np.ndarray, core_labels: np.ndarray, keeps: np.ndarray, st: Stroke,
           core: np.ndarray, params: Params,
           ghost: tuple[np.ndarray, np.ndarray] | None = None,
-          spared: np.ndarray | None = None) -> np.ndarray:
+          spared: np.ndarray | None = None, subject: np.ndarray | None = None) -> np.ndarray:
     """The state after one more keep/remove stroke ``st`` (working coordinates). ``core_labels``
     holds the hard cores of all strokes so far (this one included, later ones on top),
     ``keeps`` the whole brushes of the keep strokes before it, clicks' disks included (later
-    strokes win where they overlap), ``ghost`` what ``_ghost_pockets`` found for it."""
+    strokes win where they overlap), ``ghost`` what ``_ghost_pockets`` found for it,
+    ``subject`` the part a subject click before it chose (``segment``; None: none)."""
     h, w = state.shape
     positive = st.kind == "keep"
     brush = rasterise([st], (h, w)) > 0
@@ -2033,14 +2066,14 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                              params.paint_blob_body,
                              # the model's hold (1 where an earlier stroke added the pixel)
                              None if line is None else np.where(prior_fg, prior, np.float32(1.0)),
-                             params.paint_blob_held)
-        ghosts = _ghosts(state, seen_keep, brush, line)
+                             params.paint_blob_held, subject)
+        ghosts = _ghosts(state, seen_keep, brush, line, subject)
         if len(st.points) == 1:
             # a remove click on a solid piece apart from the main subject takes that piece,
             # however shallow, unless it is an edge click (decided here, against the state
             # before it, so no later stroke gives it back)
-            ghosts |= _apart_piece(state, seen_keep, st, params)
-            ghosts |= _unkept_piece(state, seen_keep, st, params)
+            ghosts |= _apart_piece(state, seen_keep, st, params, subject)
+            ghosts |= _unkept_piece(state, seen_keep, st, params, subject)
     spread = None
     if ghost is not None and _edge_band(state, st, params, _click_box(st, params, h, w),
                                         ghost[0]) is None:
@@ -2539,10 +2572,16 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     only the region connected to itself; what each stroke of a prefix did is cached
     in-process, so the next preview (one more stroke) costs one step, and in ``steps`` (when
     given) for the other processes: the worker's Apply replays what the previews cut.
-    ``key``: ``_key(rgb, prior, params)`` when the caller has it (one hash for its calls)."""
+    ``key``: ``_key(rgb, prior, params)`` when the caller has it (one hash for its calls).
+
+    A subject click in ``strokes`` (``retouch._with_subject`` passes the list without it
+    through the rest of the retouch, with it here only) cuts nothing: the strokes after it are
+    cut as without it, but the part of the state before it that it chooses
+    (``subject.choose_subject``) is their main subject (``_chosen_label``), not the largest
+    piece the click will clear."""
     prior_fg = prior >= 0.5
-    active = [st for st in strokes if st.kind in ("keep", "remove")]
-    if not active:
+    active = [st for st in strokes if st.kind in ("keep", "remove", "subject")]
+    if not any(st.kind != "subject" for st in active):
         return prior_fg.copy()
     if key is None:
         key = _key(rgb, prior, params)
@@ -2591,7 +2630,15 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     state = prior_fg.copy()
     flat = state.reshape(-1)
     replay = len(done)
+    chosen: np.ndarray | None = None
     for i, st in enumerate(active):
+        if st.kind == "subject":
+            if i >= replay:
+                done.append((np.zeros(0, np.intp), np.zeros(0, np.intp)))
+            if len(active) > max(replay, i + 1):  # a stroke after it is cut, not replayed
+                choice = choose_subject(state.view(np.uint8) * np.uint8(255), st)
+                chosen = state & ~choice.cleared if choice.found else None
+            continue
         if i < replay:
             # replayed: the same core and the same step as when it was cut
             core_idx, flipped = done[i]
@@ -2611,7 +2658,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         _over_earlier(core_labels, st, params)
         paint(seen, st, st.label)
         new = _step(rgb, lab, prior, prior_fg, state, core_labels, keeps, st, core, params,
-                    ghost, spared)
+                    ghost, spared, chosen)
         if beyond is not None and len(st.points) == 1:
             # a click on what an earlier painted stroke of the other kind flipped beyond its
             # brush flips that back (_undone_beyond)

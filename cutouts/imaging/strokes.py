@@ -127,7 +127,8 @@ def rasterise(strokes: Iterable[Stroke], shape: tuple[int, int], *,
     stroke's polyline; a brush thinner than a pixel still paints the pixels it crosses."""
     labels = np.zeros(shape, np.uint8)
     for s in strokes:
-        paint(labels, s, s.label, origin)
+        if s.label != NONE:  # a subject click: no brush (it must not wipe an earlier one)
+            paint(labels, s, s.label, origin)
     return labels
 
 

@@ -40,6 +40,12 @@
   // change" button beside the line (outside its clamp since lows44) that flashes the last
   // report's change again (C), none when it has no flash to show.
   var SHOW = "(show)";
+  // A burst that took more than MOST_TAKEN of what the cutout held (alpha >= 128) says "most
+  // of the cutout", and one that left none of it "the whole cutout": a piece taken whole is
+  // left out of the far words (wholePieces), so when that piece was the whole cutout (QA
+  // qa44r L4, 2026-12-07, dev 015: a remove click in the rider's wheel took him, all the
+  // cutout held, 83 px beyond its brush) "took 100 % of the cutout (red)" was the only cue.
+  var MOST_TAKEN = 0.5;
 
   /* What a stroke changed, in words: "took 3 % of the cutout (red)", "added an area 2.9× the
      cutout's size (green)" ... Shares are of the cutout as it was, until what changed is more
@@ -65,7 +71,17 @@
       return pct(n / (change.had || Math.max(pixels, 1)) * 100) + (said ? "" : of);
     };
     var parts = [];
-    if (change.taken) parts.push("took " + share(change.taken) + " (red)");
+    // what the cutout holds after it (taken: crossed below 128, added: crossed above)
+    var left = change.had - change.taken + (change.added || 0);
+    if (change.taken && change.had && change.taken <= change.had && left <= 0) {
+      parts.push("took the whole cutout (red): nothing is left");
+      named = " of the cutout";
+    } else if (change.taken && change.had && change.taken > MOST_TAKEN * change.had &&
+               change.taken <= change.had) {
+      // never "100 %" while some of it is left
+      parts.push("took most of the cutout (" + pct(Math.min(change.taken / change.had * 100, 99.9)) + ", red)");
+      named = " of the cutout";
+    } else if (change.taken) parts.push("took " + share(change.taken) + " (red)");
     if (change.added) parts.push("added " + share(change.added) + " (green)");
     // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha, and
     // as a share of the faint alpha there was, in pixels too: "cleared the faint alpha of
@@ -177,6 +193,6 @@
     fitReport: fitReport, changeParts: changeParts, solidEdgeTip: solidEdgeTip, keepThen: keepThen,
     counted: counted,
     ACROSS: ACROSS, MESH: MESH, MESH_MORE: MESH_MORE, FAR_KEEP: FAR_KEEP, VERDICTS: VERDICTS,
-    BRIEF: BRIEF, STATUS_MAX: STATUS_MAX, SHOW: SHOW
+    BRIEF: BRIEF, STATUS_MAX: STATUS_MAX, SHOW: SHOW, MOST_TAKEN: MOST_TAKEN
   };
 })();

@@ -2734,6 +2734,52 @@ def test_it_does_not_name_the_piece_a_remove_click_took_whole_as_far(live_server
     assert head == 800 and "also changed 800 px beyond the brush (show)" in elsewhere
 
 
+def test_it_says_plainly_when_a_remove_click_took_the_whole_cutout_or_most_of_it(
+        live_server, page, stained, log_in):
+    """QA qa44r L4 (2026-12-07, dev 015): a remove click in the rider's wheel took him whole,
+    all the cutout held, up to 83 px beyond its brush; the piece taken whole is left out of
+    the far words, so the page said only "took 100 % of the cutout (red)". A burst that
+    leaves none of the cutout says "took the whole cutout", one that takes more than half
+    of it "most of the cutout"; under half, the share as before."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    got = page.evaluate("""() => {
+        const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+        const w = 400, h = 300, k = w / ed.fullW, out = [];
+        const box = (a, x0, y0, x1, y1, v) => {
+            for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) a[y * w + x] = v;
+        };
+        for (const scene of ['all', 'most', 'some']) {
+            const before = {w: w, h: h, a: new Uint8Array(w * h)};
+            box(before.a, 198, 28, 362, 282, 90);       // the rider's soft rim ...
+            box(before.a, 200, 30, 360, 280, 255);      // ... and the rider, the whole cutout
+            if (scene === 'most') box(before.a, 10, 20, 50, 280, 255);   // a post kept
+            if (scene === 'some') box(before.a, 10, 20, 190, 280, 255);  // a larger piece
+            const now = {w: w, h: h, a: before.a.slice()};
+            box(now.a, 198, 28, 362, 282, 0);           // the rider gone whole
+            const click = {kind: 'remove', radius: 10 / k, points: [[280 / k, 150 / k]]};
+            ed.strokes = [click];
+            ed.report(before, now, [click], 1);
+            out.push([ed.saidText, window.cutroomRetouch.farFrom(before, now, [click], k)]);
+        }
+        const parts = window.cutroomRetouch.changeParts;
+        out.push(parts({taken: 1000, added: 0, faded: 40, had: 1000}, 5000));
+        out.push(parts({taken: 9999, added: 0, faded: 0, had: 10000}, 50000));
+        out.push(parts({taken: 600, added: 0, faded: 0, had: 0}, 5000));
+        return out;
+    }""")
+    (everything, far0), (most, far1), (some, far2), gone, nearly, photo = got
+    # the piece taken whole is still no far change; the words say what it was
+    assert far0 == far1 == far2 == 0
+    assert everything.startswith("The last remove click took the whole cutout (red): nothing "
+                                 "is left, and cleared 100 % of the faint haze"), everything
+    assert most.startswith("The last remove click took most of the cutout (79.4 %, red), "), most
+    assert some.startswith("The last remove click took 46.1 % of the cutout (red), "), some
+    assert all(t.endswith("; Ctrl+Z undoes it.") for t in (everything, most, some))
+    assert gone == ["took the whole cutout (red): nothing is left", "and changed the alpha of 4 %"]
+    assert nearly == ["took most of the cutout (99.9 %, red)"]  # never 100 % with some left
+    assert photo == ["took 12 % of the photo (red)"]  # no cutout to take
+
+
 def test_it_does_not_name_the_piece_a_keep_stroke_brought_back_whole_as_far(live_server, page,
                                                                           stained, log_in):
     """The keep side of qa41a's far words: a keep stroke on a piece the cutout had removed

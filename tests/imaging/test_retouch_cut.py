@@ -102,6 +102,24 @@ def test_it_takes_a_whole_solid_piece_apart_from_the_subject_with_one_remove_cli
     assert np.array_equal(res.alpha[obj], prior[obj])  # the subject is untouched
 
 
+def test_it_takes_not_the_part_a_subject_click_chose_whole_with_a_later_remove_click():
+    # qa44r H1 (dev 015): the model held a sand mound and, apart from it, the smaller rider; a
+    # subject click chose the rider, then a remove click in his wheel took him whole (IoU
+    # .214 -> .000): the strokes after a subject click are cut on the list without it, where
+    # the mound was still the largest piece and he "a solid piece apart from the main
+    # subject". Here the big red disk is the wrong piece, the clock the subject
+    rgb, prior, wrong, subject = apart_scene(gap=20)
+    strokes = [Stroke("subject", 6.0, ((120.0, 200.0),)),
+               click_stroke((80, 220), positive=False)]
+    res = retouch(rgb, prior, strokes)
+    assert (res.alpha[subject] >= 128).sum() > 0.9 * subject.sum()  # the old code: none
+    assert not res.alpha[wrong].any()  # the subject click still clears the wrong piece
+    # the remove click takes about what it takes of the subject held alone (398 px; 423 here)
+    alone = retouch(rgb, np.where(wrong, 0, prior).astype(np.uint8), strokes[1:])
+    held = subject & (prior >= 128)
+    assert (held & (res.alpha < 128)).sum() < 1.25 * (held & (alone.alpha < 128)).sum()
+
+
 def test_it_takes_no_more_of_the_subject_with_a_remove_click_on_its_edge():
     rgb, prior, obj, piece = apart_scene(gap=20)
     res = retouch(rgb, prior, [click_stroke((300, 104), positive=False)])

@@ -89,6 +89,10 @@ def test_it_round_trips_a_subject_click_and_paints_no_brush_for_it():
     # it chooses a part of the cutout (imaging.subject): no keep, remove or detail brush
     labels = rasterise(strokes[:1], (40, 40))
     assert (labels == NONE).all()
+    # nor does it wipe an earlier brush it lies on (the graph cut reads it after strokes,
+    # retouch._retouch_list, subj44)
+    under = Stroke("remove", 8.0, ((10.0, 20.0),))
+    assert np.array_equal(rasterise([under, strokes[0]], (40, 40)), rasterise([under], (40, 40)))
     assert strokes[0].scaled(0.5) == Stroke("subject", 3.0, ((5.0, 10.0),))
 
 
