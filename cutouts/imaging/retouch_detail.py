@@ -3,9 +3,10 @@
 The detail brush hands its band to ``matting.solve_alpha`` (trimap from the segmentation
 outside the band) and ``matting.estimate_foreground``, in windows around the band; a solid
 part the matte turns into a wide, smooth slab of half alpha fades only a little per stroke, a
-thin solid part the brush covers side to side is known foreground to the solve (so is the solid
-inside earlier strokes left, to a joined re-solve), and beside a crisp edge of the cutout the
-solve's unknown band narrows to the edge.
+thin solid part the brush covers side to side is known foreground to the solve (a textured one
+as wide as a wide brush too, where the matte alone fades it; so is the solid inside earlier
+strokes left, to a joined re-solve), and beside a crisp edge of the cutout the solve's unknown
+band narrows to the edge.
 """
 
 from __future__ import annotations
@@ -145,6 +146,24 @@ SOLID_SIGMA = 3.0
 SOLID_SHARE = 0.75
 SOLID_REACH = 8.0
 SOLID_INSET = 2.0
+# and (see _thin_solid) a thin part of what the cutout holds solid (SOLID_HELD) a wide brush
+# covers: pixels with clear on both sides, the two at most 2 * THIN_WIDTH times the piece's own
+# half-width (its largest inscribed radius, the brush's radius) apart, in a part whose edge is
+# the cut's own (clear begins within THIN_FRINGE px of its solid outline, median) with at
+# least THIN_AREA times that half-width squared of inside (more than SOLID_INSET px from its
+# outline) passing, and all but SOLID_SLACK of that inside lying at least THIN_SHARE of the way
+# from the backdrop beside it to its own colour (SOLID_CONTRAST apart, as _solid_part
+# measures): its pixels that pass, more than THIN_INSET px inside its outline, are known
+# foreground. A textured part (a stalk's grain, plush) as wide as the brush, not fur. Known
+# only where the matte alone fades it (_solve_piece: those pixels' mean alpha in the plain
+# solve under THIN_FADED, per connected part); where it keeps them, known foreground only moved
+# the matte around them (thin44b)
+THIN_WIDTH = 1.25
+THIN_SHARE = 0.5
+THIN_FRINGE = 3.0
+THIN_AREA = 0.5
+THIN_INSET = 3.0
+THIN_FADED = 0.9
 # the detail brush's crisp-edge rule (see _crisp_edge): a band pixel the cutout holds solid
 # (SOLID_HELD or more) or clear (SOLID_CLEAR or less), more than EDGE_HALF and at most EDGE_REACH
 # px from the cutout's edge, is known to the solve on its held side where that edge is a crisp
@@ -1077,7 +1096,7 @@ def _crisp_edge(lab_of: LabOf, known: np.ndarray, piece: np.ndarray) -> np.ndarr
 
 
 def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
-                reach: float = SOLID_REACH) -> np.ndarray:
+                reach: float = SOLID_REACH, thin: np.ndarray | None = None) -> np.ndarray:
     """The pixels of a band piece (``piece``, a mask of the crop whose Lab is ``lab_of()``;
     ``known``: the alpha before any detail solve there) the solve takes as known foreground:
     parts of a thin solid thing the brush covers side to side.
@@ -1097,7 +1116,9 @@ def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
     A stroke crossing a wrong-subject filled region far from any clear pixel is unchanged.
     Marking every solid pixel at least 10 px from the cutout's fractional ones instead (the
     cutout's confident inside) cost soft-dev SAD@10 +1.5 % (docs/review.md § Detail
-    benchmark)."""
+    benchmark). ``thin`` (a mask of the crop, given only for a brush's piece, not for
+    ``_held_core``'s candidates): set to ``_thin_solid``'s pixels, a part as wide as a wide
+    brush, which ``_solve_piece`` makes known only where the matte alone fades it."""
     cand = piece & (known >= SOLID_HELD)
     none = np.zeros(piece.shape, bool)
     if not cand.any():
@@ -1107,7 +1128,7 @@ def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
         return none
     dclear, lbl = cv2.distanceTransformWithLabels((~clear).view(np.uint8), cv2.DIST_L2, 5,
                                                   labelType=cv2.DIST_LABEL_PIXEL)
-    if not (cand & (dclear <= reach)).any():  # no thin part: spare the colour work
+    if thin is None and not (cand & (dclear <= reach)).any():  # no thin part: spare the colour work
         return none
     lab = lab_of()
     colour = np.zeros((int(lbl.max()) + 1, 3), np.float32)
@@ -1139,6 +1160,95 @@ def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
                     got_all >= (1 - SOLID_SLACK) * cnt_all)
     good[0] = False
     out: np.ndarray = good[comp] & passed
+    if thin is not None:
+        thin[...] = _thin_solid(lab, piece, held, clear, dclear, lbl, colour)
+    return out
+
+
+def _thin_solid(lab: np.ndarray, piece: np.ndarray, held: np.ndarray, clear: np.ndarray,
+                dclear: np.ndarray, lbl: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """The pixels of a band piece (``piece``; ``held`` / ``clear`` what the alpha before any
+    detail solve holds solid / clear there, ``dclear`` the distance to clear, ``lbl``
+    the nearest clear pixel's label and ``colour`` its Lab colour, ``lab`` the crop's) in a
+    thin part of what the cutout holds solid, no wider than the brush, whose inside the photo
+    shows unlike the backdrop on its sides: known foreground to the solve.
+
+    QA H1 (2026-12-07, qa44s): one Detail stroke of radius 20 down a pumpkin's ~22 px stalk
+    (soft-dev GT19) faded 408 stalk px from 1.0 to about .69 (SAD .97 -> 1.27): _solid_part
+    took nothing, its SOLID_REACH (8 px) being narrower than the part and the stalk's dark
+    grain failing its SOLID_SHARE on 8 % of the inside. A part the brush covers side to side
+    has clear on both sides within the brush's width (a bump on a wide body's outline runs on
+    into the body, so it is not taken); its grain is judged by THIN_SHARE (a groove darker
+    than the wood still lies over half way from the backdrop to the part). Fur the model filled
+    solid is left to the matte: its tufts end in a wide fringe (4-8 px before clear on soft-dev
+    GT07, a stalk's or a plush leg's cut 1.4-2.2) and are small; marking 195 px of such tufts
+    raised that piece's error on clear truth 1494 -> 2674. Only the part's inside, more than
+    THIN_INSET px from its outline, is known: known up to its outline, the matte lifted the
+    backdrop beside it (dev solid protocol, error on clear truth +5.8 -> +10.2).
+    ``_solve_piece`` makes them known only where the plain solve fades them (THIN_FADED)."""
+    none = np.zeros(piece.shape, bool)
+    dpiece = cv2.distanceTransform(np.pad(piece, 1).view(np.uint8), cv2.DIST_L2, 5)
+    half = float(dpiece.max())
+    if half <= SOLID_REACH:  # a narrow brush: _solid_part's reach already covers its parts
+        return none
+    width = 2 * THIN_WIDTH * half
+    cand = piece & held & (dclear <= width)
+    if not cand.any():
+        return none
+    # clear on both sides: from each pixel, away from its nearest clear pixel, the part ends in
+    # clear again within ``width`` of that one (a bump on a wide body's outline runs on into
+    # the body; the crop's edge ends nothing)
+    ys, xs = np.nonzero(cand)
+    h, w = piece.shape
+    near = np.zeros((int(lbl.max()) + 1, 2), np.float32)
+    cy, cx = np.nonzero(clear)
+    near[lbl[cy, cx]] = np.stack([cy, cx], axis=1)
+    q = near[lbl[ys, xs]]
+    d = np.maximum(dclear[ys, xs], 1e-3)[:, None]
+    u = (np.stack([ys, xs], axis=1) - q) / d
+    other = np.zeros(ys.size, bool)
+    for t in range(1, int(np.ceil(width)) + 1):
+        todo = ~other & (d[:, 0] + t <= width)
+        if not todo.any():
+            break
+        py = np.rint(ys[todo] + t * u[todo, 0]).astype(int)
+        px = np.rint(xs[todo] + t * u[todo, 1]).astype(int)
+        inside = (py >= 0) & (py < h) & (px >= 0) & (px < w)
+        hit = np.zeros(py.size, bool)
+        hit[inside] = clear[py[inside], px[inside]]
+        other[np.flatnonzero(todo)[hit]] = True
+    cand[ys[~other], xs[~other]] = False
+    if not cand.any():
+        return none
+    ys, xs = np.nonzero(cand)
+    wgt = cv2.GaussianBlur(held.astype(np.float32), (0, 0), SOLID_SIGMA)
+    fg = np.stack([cv2.GaussianBlur(np.where(held, lab[..., i], 0).astype(np.float32), (0, 0),
+                                    SOLID_SIGMA)[ys, xs] for i in range(3)], axis=1
+                  ) / np.maximum(wgt[ys, xs], 1e-6)[:, None]
+    bg = colour[lbl[ys, xs]]
+    axis = fg - bg
+    norm2 = np.einsum("ij,ij->i", axis, axis)
+    share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
+    # its inside may be grained: a groove darker than the wood passes THIN_SHARE
+    passed = np.zeros(piece.shape, bool)
+    passed[ys, xs] = (norm2 >= SOLID_CONTRAST ** 2) & (share >= THIN_SHARE)
+    dheld = cv2.distanceTransform(held.view(np.uint8), cv2.DIST_L2, 5)
+    inner = cand & (dheld > SOLID_INSET)
+    n, comp = cv2.connectedComponents(cand.view(np.uint8), connectivity=8)
+    cnt = np.bincount(comp[inner], minlength=n)
+    got = np.bincount(comp[inner & passed], minlength=n)
+    # the part's own edge: where the cutout's solid region ends, clear begins within
+    # THIN_FRINGE px (median over its outline); fur the model filled solid ends in a wide fringe
+    rim = cand & (dheld <= 1.0)
+    fringe = np.full(n, np.inf)
+    for i in np.unique(comp[rim]):
+        fringe[i] = float(np.median(dclear[rim & (comp == i)]))
+    good = ((cnt > 0) & (got >= (1 - SOLID_SLACK) * cnt) & (fringe <= THIN_FRINGE)
+            & (got >= THIN_AREA * half * half))
+    good[0] = False
+    # known only its inside, more than THIN_INSET px from its outline: the matte keeps the
+    # outline and the backdrop beside it (known to the outline, it lifted the backdrop)
+    out: np.ndarray = good[comp] & passed & (dheld > THIN_INSET)
     return out
 
 
@@ -1589,7 +1699,8 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
         lab_at or _lab_around(rgb, at, mine.shape, matting), py0, py1, px0, px1))
     trimap = np.where(known >= 128, 255, 0).astype(np.uint8)
     trimap[piece] = _crisp_edge(lab_of, known, piece)[piece]
-    trimap[_solid_part(lab_of, known, piece)] = 255
+    thin = np.zeros_like(piece)
+    trimap[_solid_part(lab_of, known, piece, thin=thin)] = 255
     if core is not None and core.any():
         # an earlier stroke's solid pixels, known where the photo calls them the part's own
         # colour (see _held_core)
@@ -1605,6 +1716,20 @@ def _solve_piece(rgb: np.ndarray, before: np.ndarray, mine: np.ndarray,
     # no prior: the base alpha is what the reviewer says is wrong here, and a near-binary
     # prior would pull the matte back to a hard edge
     alpha = matting.solve_alpha(crop, trimap)
+    thin &= (trimap != 0) & (trimap != 255)
+    if thin.any():
+        # a thin part as wide as the brush (_thin_solid) is known foreground only where the
+        # matte left alone fades it (its inside's mean under THIN_FADED): known where the matte
+        # kept it, it only moved the matte around it (dev solid protocol: the backdrop beside a
+        # duck's neck lifted, a banana's pale neck below its known stalk faded)
+        n, comp = cv2.connectedComponents(thin.view(np.uint8), connectivity=8)
+        mean = (np.bincount(comp[thin], weights=alpha[thin], minlength=n)
+                / np.maximum(np.bincount(comp[thin], minlength=n), 1))
+        faded = mean < THIN_FADED
+        faded[0] = False
+        if faded.any():
+            trimap[faded[comp]] = 255
+            alpha = matting.solve_alpha(crop, trimap)
     out: np.ndarray = np.clip(alpha[piece] * 255.0 + 0.5, 0, 255).astype(np.uint8)
     with _LOCK:
         _PIECES[key] = out.copy()
