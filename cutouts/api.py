@@ -688,7 +688,9 @@ class ExportWarningOut(Schema):
                                   "used. The form's pre-check of the images, per preset: "
                                   "`too-small`: images whose product the preset would "
                                   "enlarge past the 8x limit with its frame (or under "
-                                  "32 px); they will be excluded from it. `frame-cut`: "
+                                  "32 px); they will be excluded from it. `enlarged`: "
+                                  "images it ships enlarged past 2x, which will look soft. "
+                                  "`frame-cut`: "
                                   "images whose product the photo's edge cuts; the "
                                   "preset refuses them as main images (`identifier` "
                                   "`frame-refused`) or ships them with a straight cut "
@@ -710,18 +712,20 @@ class ExportWarningOut(Schema):
                                         "`faint-marks`; `shadow-off-body` for "
                                         "`shadow-off-body`; empty for `spec-note` and "
                                         "`folder-renamed`.")
+    # the pre-check's codes that count images (export_image_checks), named alike in all three
     count: int = Field(description="Selected products without it (`not-approved`: with an "
                                    "image that is not exported, or no image; `too-small`, "
-                                   "`frame-cut` and `faint-marks`: images).")
+                                   "`enlarged`, `frame-cut`, `faint-marks` and "
+                                   "`shadow-off-body`: images).")
     total: int = Field(description="Selected products (`not-approved` without `skus`: the "
                                    "brand's, or the catalog's, live products); for "
-                                   "`too-small`, `frame-cut` and `faint-marks`: the "
-                                   "approved images checked.")
+                                   "`too-small`, `enlarged`, `frame-cut`, `faint-marks` and "
+                                   "`shadow-off-body`: the approved images checked.")
     skus: list[str] = Field(description="The first five of them, by SKU; for "
-                                        "`too-small`, `frame-cut` and `faint-marks` the "
-                                        "first five distinct SKUs among the images, whose "
-                                        "`message` names the first five images (SKU and "
-                                        "position).")
+                                        "`too-small`, `enlarged`, `frame-cut`, `faint-marks` "
+                                        "and `shadow-off-body` the first five distinct SKUs "
+                                        "among the images, whose `message` names the first "
+                                        "five images (SKU and position).")
 
 
 class ExportCreatedOut(ExportOut):

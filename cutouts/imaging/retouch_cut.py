@@ -86,6 +86,7 @@ painted stroke of the other kind flipped beyond its brush flips those pieces bac
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, replace
 from typing import Any
@@ -1673,7 +1674,10 @@ def _undone_beyond(beyond: np.ndarray, state: np.ndarray, core_labels: np.ndarra
                    st: Stroke) -> np.ndarray:
     """What a click ``st`` flips back (bool mask): of ``beyond`` (the pixels earlier painted
     strokes of the other kind flipped beyond their brushes, in ``_Beyond``), those still on
-    that side in ``state``, off every hard core, in the pieces the click's disk touches.
+    that side in ``state``, off every hard core of the other kind, in the pieces the click's
+    disk touches. The click's own core counts as its region: a small click on a plain part
+    has its whole disk for its core (``_stroke_core``), and read as off-limits it gave
+    nothing back (reread44: r 2 in the taken hoof below, 605 px left taken).
 
     Why (qa42r M1, dev 093): a remove stroke r 6 along a hoof's shadow took the hoof's dark
     bottom, 130 px beyond its brush (85 of them truth object); the keep clicks on the hoof
@@ -1688,7 +1692,8 @@ def _undone_beyond(beyond: np.ndarray, state: np.ndarray, core_labels: np.ndarra
     disk = np.zeros((h, w), bool)
     paint(disk, st, True)
     other = ~state if st.kind == "keep" else state
-    cand: npt.NDArray[np.bool_] = beyond & other & (core_labels == 0)
+    cand: npt.NDArray[np.bool_] = beyond & other & (
+        core_labels != (REMOVE if st.kind == "keep" else KEEP))
     if not (cand & disk).any():
         return np.zeros((h, w), bool)
     back: npt.NDArray[np.bool_] = _components_touching(cand, disk) & cand
@@ -1706,18 +1711,29 @@ class _Beyond:
         self.taken = np.zeros(shape, bool)
 
     def after(self, st: Stroke, flipped: np.ndarray) -> None:
-        """Record stroke ``st``'s step, which flipped the flat indices ``flipped``."""
-        brush = np.zeros(self.added.shape, bool)
-        paint(brush, st, True)
-        self.added[brush] = False
-        self.taken[brush] = False
-        out = np.zeros(brush.size, bool)
-        out[flipped] = True
-        out = out.reshape(brush.shape)
-        self.added[out] = False
-        self.taken[out] = False
-        if len(st.points) > 1:
-            (self.added if st.kind == "keep" else self.taken)[out & ~brush] = True
+        """Record stroke ``st``'s step, which flipped the flat indices ``flipped``. Within the
+        brush's box and at those indices only: ``segment`` calls this for every replayed
+        stroke of every preview, where whole-image planes cost 15 ms a stroke at 1024 px
+        (reread44; a replayed stroke's record is the few pixels it touched)."""
+        h, w = self.added.shape
+        bx0, by0, bx1, by1 = st.bounds()
+        # paint's smallest radius is a little more than the stroke's: 2 px of slack
+        x0, y0 = max(0, math.floor(bx0) - 2), max(0, math.floor(by0) - 2)
+        x1, y1 = min(w, math.ceil(bx1) + 3), min(h, math.ceil(by1) + 3)
+        brush = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+        if brush.size:
+            paint(brush, st, True, origin=(x0, y0))
+            self.added[y0:y1, x0:x1][brush] = False
+            self.taken[y0:y1, x0:x1][brush] = False
+        flat_added, flat_taken = self.added.reshape(-1), self.taken.reshape(-1)
+        flat_added[flipped] = False
+        flat_taken[flipped] = False
+        if len(st.points) > 1 and len(flipped):
+            ys, xs = np.divmod(flipped, w)
+            inside = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+            under = np.zeros(len(flipped), bool)
+            under[inside] = brush[ys[inside] - y0, xs[inside] - x0]
+            (flat_added if st.kind == "keep" else flat_taken)[flipped[~under]] = True
 
 
 def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
@@ -2619,12 +2635,18 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
                 _CACHE.clear()
                 _CACHE.update(key=key, strokes=tuple(shared[0]), done=shared[1], lab=lab)
     cores = _core_strokes(active, params)
-    # what the painted strokes flipped beyond their brushes, kept only when a click follows one
-    # (_undone_beyond)
-    beyond = (_Beyond((h, w)) if params.click_undoes_beyond and any(
-        len(a.points) > 1 and any(len(b.points) == 1 and b.kind != a.kind
-                                  for b in active[i + 1:])
-        for i, a in enumerate(active)) else None)
+    # what the painted strokes flipped beyond their brushes, kept only when a keep or remove
+    # click of the other kind follows one (_undone_beyond; a subject click, one point too since
+    # subj44, reads no record), found in one pass from the end
+    later_clicks: set[str] = set()
+    follows = False
+    for a in reversed(active):
+        if len(a.points) > 1 and later_clicks - {a.kind}:
+            follows = True
+            break
+        if len(a.points) == 1 and a.kind in ("keep", "remove"):
+            later_clicks.add(a.kind)
+    beyond = _Beyond((h, w)) if params.click_undoes_beyond and follows else None
     core_labels = np.zeros((h, w), np.uint8)
     seen = np.zeros((h, w), np.uint8)
     state = prior_fg.copy()

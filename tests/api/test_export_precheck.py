@@ -73,3 +73,17 @@ def test_it_gives_no_pre_check_warning_when_every_image_fits(manager_api):
                              size=(2000, 1500)), product_px=[1500, 1200])
     created = manager_api.post("/api/v1/exports", {"presets": ["amazon_main", "ebay"]})
     assert created.status_code == 201 and created.json()["warnings"] == []
+
+
+def test_it_describes_every_image_counted_warning_as_counting_images_in_the_schema():
+    # reread44 (2026-12-07): `shadow-off-body` (lows44) and `enlarged` count images of the
+    # approved images checked, as `too-small` does, but the schema said "Selected products
+    # without it" for them
+    from cutouts.api import ExportWarningOut
+
+    fields = ExportWarningOut.model_fields
+    for code in (export_selectors.TOO_SMALL, export_selectors.ENLARGED,
+                 export_selectors.FRAME_CUT, export_selectors.FAINT_MARKS,
+                 export_selectors.SHADOW_OFF_BODY):
+        for field in ("code", "count", "total", "skus"):
+            assert f"`{code}`" in (fields[field].description or ""), (code, field)

@@ -105,3 +105,92 @@ def test_it_records_only_a_painted_strokes_flips_beyond_its_brush_until_brushed_
     # a later brush over part of it (either kind) leaves that part to the reviewer
     rec.after(Stroke("keep", 3.0, ((35.0, 15.0), (45.0, 15.0))), np.array([], np.int64))
     assert not rec.taken[13:18, 35:40].any() and rec.taken[10:20, 30:31].all()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("radius", [1.0, 2.0])
+def test_it_gives_back_for_a_small_click_whose_own_core_fills_its_disk(seed, radius):
+    # a small click in the middle of a plain region the painted stroke flipped beyond its
+    # brush: its hard core is its whole disk (_stroke_core), and that core is what it says,
+    # not a hard core the region must stay off (reread44: 605-613 hoof px and 1 267-1 275
+    # patch px stayed as the stroke left them)
+    rgb, alpha, hoof, _ = hoof_scene(seed, 128)
+    st = shadow_stroke()
+    brush = rasterise([st], (H, W)) > 0
+    keep = Stroke("keep", radius, ((70.0, 86.0),))
+    assert (hoof & ~brush & (retouch(rgb, alpha, [st, keep], params=OFF).alpha < 128)
+            ).sum() > 500
+    assert (hoof & ~brush & (retouch(rgb, alpha, [st, keep]).alpha < 128)).sum() <= 10
+    rgb, alpha, _, patch = strap_scene(seed)
+    st = Stroke("keep", 6.0, ((86.0, 98.0), (130.0, 98.0), (170.0, 98.0), (195.0, 98.0)))
+    remove = Stroke("remove", radius, ((216.0, 100.0),))
+    assert (patch & (retouch(rgb, alpha, [st, remove], params=OFF).alpha >= 128)).sum() > 1100
+    assert (patch & (retouch(rgb, alpha, [st, remove]).alpha >= 128)).sum() <= 20
+
+
+def _beyond_whole_planes(shape, steps):
+    """``_Beyond`` as whole-image planes: each stroke's brush and flips cleared, a painted one's
+    flips outside its brush recorded for its kind."""
+    added, taken = np.zeros(shape, bool), np.zeros(shape, bool)
+    for st, flipped in steps:
+        brush = rasterise([st], shape) > 0
+        out = np.zeros(shape, bool).reshape(-1)
+        out[flipped] = True
+        out = out.reshape(shape)
+        added &= ~(brush | out)
+        taken &= ~(brush | out)
+        if len(st.points) > 1:
+            (added if st.kind == "keep" else taken)[out & ~brush] = True
+    return added, taken
+
+
+def test_it_records_in_the_brushs_box_what_whole_planes_would():
+    # the record touches only the brush's box and the flipped pixels (it runs for every
+    # replayed stroke of every preview); strokes over the photo's edges, sub-pixel brushes and
+    # clicks included
+    rng = np.random.default_rng(3)
+    shape = (50, 70)
+    steps = []
+    for i in range(40):
+        kind = "keep" if i % 3 else "remove"
+        radius = float(rng.choice([0.5, 1.0, 3.0, 7.5]))
+        n = 1 if i % 4 == 0 else int(rng.integers(2, 6))
+        points = tuple((float(x), float(y)) for x, y in
+                       zip(rng.uniform(-5, 75, n), rng.uniform(-5, 55, n), strict=True))
+        flipped = np.unique(rng.integers(0, shape[0] * shape[1], int(rng.integers(0, 300))))
+        steps.append((Stroke(kind, radius, points), flipped))
+    rec = _Beyond(shape)
+    for st, flipped in steps:
+        rec.after(st, flipped)
+    added, taken = _beyond_whole_planes(shape, steps)
+    assert added.any() and taken.any()
+    assert (rec.added == added).all() and (rec.taken == taken).all()
+
+
+@pytest.mark.parametrize(("kinds", "kept"), [
+    (["remove", "keep-click"], True), (["keep", "remove-click"], True),
+    (["remove", "subject-click", "keep"], False), (["remove", "remove-click"], False),
+    (["keep-click", "remove"], False), (["remove", "keep", "remove-click", "keep-click"], True)])
+def test_it_keeps_the_record_only_when_a_keep_or_remove_click_follows_a_painted_stroke(
+        monkeypatch, kinds, kept):
+    # the record runs over every replayed stroke of every preview: not kept for a list no
+    # click reads it in (a subject click is one point too, and reads none: subj44)
+    from cutouts.imaging import retouch_cut
+
+    made = []
+
+    class Spy(retouch_cut._Beyond):
+        def __init__(self, shape):
+            made.append(shape)
+            super().__init__(shape)
+
+    monkeypatch.setattr(retouch_cut, "_Beyond", Spy)
+    retouch_cut._CACHE.clear()
+    rgb, alpha, _, _ = hoof_scene(0, 128)
+    strokes = []
+    for i, kind in enumerate(kinds):
+        x = 100.0 + 20 * i
+        strokes.append(Stroke(kind.split("-")[0], 4.0, ((x, 40.0),)) if kind.endswith("click")
+                       else Stroke(kind, 4.0, ((x, 30.0), (x, 60.0))))
+    retouch_cut.segment(rgb, alpha.astype(np.float32) / 255, strokes)
+    assert bool(made) == kept, made
