@@ -871,12 +871,13 @@ def import_not_images(*, names: Iterable[str], no_header: Collection[str],
                       text_heads: Collection[str] = ()) -> list[tuple[str, str]]:
     """(name, why) of the ``names`` whose first bytes the browser found no image format's
     (``no_header``), in the import's words (``images.not_image_reason``: "… text, not JPEG."
-    for one also in ``text_heads``), in the names' order. For a preview that ends in an
-    error (a manifest or naming rule the import fails on, ``views.import_preview``): its plan
-    is not shown, these still are (lows44, 2026-12-07: the list went with zip43)."""
+    for one also in ``text_heads``), in the order ``import_preview`` lists them
+    (``archives.name_order_key``). For a preview that ends in an error (a manifest or naming
+    rule the import fails on, ``views.import_preview``): its plan is not shown, these still
+    are (lows44, 2026-12-07: the list went with zip43)."""
     no_header, text_heads = frozenset(no_header), frozenset(text_heads)
     return [(name, images.not_image_reason(name, text=name in text_heads))
-            for name in names if name in no_header]
+            for name in sorted(names, key=archives.name_order_key) if name in no_header]
 
 
 def import_preview(*, names: list[str], rules: FilenameRules, create_products: bool,

@@ -984,6 +984,11 @@ def import_preview(request: HttpRequest) -> HttpResponse:
     manifest_at = archives.manifest_path(names) if said is None else (said or None)
     # the browser lists a ZIP's manifest among the names only when it could not read it
     context["zip_manifest_unread"] = manifest_file is None and manifest_at in names
+    # files whose first bytes the browser found no image's (those of them read as text are
+    # said to be text, as the import says), capped as every posted list: one set for the
+    # plan and for the list under an error (reread44 L1)
+    no_header = {n[:MAX_PATH_CHARS] for n in no_header_posted[:MAX_PREVIEW_NAMES]}
+    text_heads = {n[:MAX_PATH_CHARS] for n in text_heads_posted[:MAX_PREVIEW_NAMES]}
     try:
         rules = FilenameRules.from_options(options)
         manifest = None
@@ -1003,17 +1008,14 @@ def import_preview(request: HttpRequest) -> HttpResponse:
             manifest_at=manifest_at,
             # the import opens each of a ZIP's entries, even one whose name it refuses
             contents_unread=request.POST.get("source") == "zip",
-            # files whose first bytes the browser found no image's: not planned; those of
-            # them whose first bytes read as text are said to be text, as the import says
-            no_header={n[:MAX_PATH_CHARS] for n in no_header_posted[:MAX_PREVIEW_NAMES]},
-            text_heads={n[:MAX_PATH_CHARS] for n in text_heads_posted[:MAX_PREVIEW_NAMES]})
+            # files whose first bytes the browser found no image's: not planned
+            no_header=no_header, text_heads=text_heads)
     except (NamingError, ManifestError) as exc:
         context["error"] = str(exc)
         # the files refused for their bytes whatever the manifest or rules: still listed
         # under the error, as the plan would have listed them
         context["not_images"] = selectors.import_not_images(
-            names=names, no_header=[n[:MAX_PATH_CHARS] for n in no_header_posted],
-            text_heads=[n[:MAX_PATH_CHARS] for n in text_heads_posted])
+            names=names, no_header=no_header, text_heads=text_heads)
         context.update(list_shown=PREVIEW_LIST_SHOWN, list_shown_slice=f":{PREVIEW_LIST_SHOWN}")
         # the status beside Import ZIP says how many ("Fix the 2 errors shown below"): a
         # manifest's bad lines are each one (QA40 L4: "the error" over two)

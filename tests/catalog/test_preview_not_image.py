@@ -137,8 +137,8 @@ def test_it_lists_the_files_that_are_no_image_under_a_previews_error(manager_cli
     assert "Not an image, refused by the import (2)" in body
 
 
-def test_it_lists_no_image_files_in_the_order_of_the_names(db):
+def test_it_lists_no_image_files_in_the_order_the_preview_lists_them(db):
     assert selectors.import_not_images(
         names=["b.jpg", "a.jpg", "c.jpg"], no_header=["a.jpg", "b.jpg"],
-        text_heads=["a.jpg"]) == [("b.jpg", images.NO_HEADER_REASON),
-                                  ("a.jpg", images.text_content_reason("a.jpg"))]
+        text_heads=["a.jpg"]) == [("a.jpg", images.text_content_reason("a.jpg")),
+                                  ("b.jpg", images.NO_HEADER_REASON)]

@@ -134,10 +134,10 @@ def banner_scene(seed: int):
     "open (2026-12-07, click44): the rim of a hole an earlier click took is read as the "
     "product's outline; reading the first cut's instead cost the click protocol (docs/review.md)"))
 def test_it_reads_no_edge_at_the_rim_of_the_hole_an_earlier_click_took():
-    seed = 0
     """The second remove click, 2 px from the rim of the hole the first one took out of the
     banner, is no edge click (that rim is no outline of the product): it takes a region, not
     a disk of 2 px (qa44r M2: 1 px changed on dev 055)."""
+    seed = 0
     rgb, prior, box, banner = banner_scene(seed)
     first = Stroke("remove", 10.0, ((175.0, 130.0),))
     after1 = retouch(rgb, prior, [first]).alpha >= 128
