@@ -699,8 +699,9 @@ class ExportWarningOut(Schema):
                                   "see-through mark (a grey cloud on white), from the "
                                   "cutout's stored measure (`faint-refused`). "
                                   "`shadow-off-body`: images a `shadow-synthetic` preset "
-                                  "or spec would give a shadow under a stray part, not the "
-                                  "product (`shadow-off-body`).")
+                                  "or spec, or a scene's `shadow-contact`, would give a "
+                                  "shadow under a stray part, not the product, as that "
+                                  "render places it (`shadow-off-body`).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset) and `folder-renamed`.")

@@ -72,10 +72,9 @@ def shadow_drawn(alpha_wf: np.ndarray, settings: CutoutSettings, rgb_w: np.ndarr
     its own alpha (``services.retouch``): the same layer a run with that alpha would have
     stored. (``size`` = (width, height) until 2026-12-07, lows44: the one pair in that order.)"""
     signals: dict[str, float] = {}
-    if settings.shadow != "synthetic":
-        # no shadow drawn here, but an export spec's ``shadow-synthetic`` draws one under
-        # whatever is lowest: the export's pre-check reads where it would lie (lows44)
-        signals["contact_off_body"] = round(shadow.shadow_off_body(alpha_wf), 4)
+    # (no ``contact_off_body`` for a run without a synthetic shadow since 2026-12-07, shadow44:
+    # the export places its own shadow by its own region, measured as ``export_shadow_off``
+    # with the export's signals, ``variants.compliance.export_signals``)
     if settings.shadow == "none":
         return None, signals
     if settings.shadow == "keep":

@@ -365,17 +365,35 @@ def shadow_off_body(alpha: np.ndarray) -> float:
 
 def _off_body_from(alpha: np.ndarray, foot: tuple[int, int, int] | None) -> float:
     """:func:`shadow_off_body` given the whole silhouette's contact footprint ``foot``."""
-    obj = (alpha >= 0.5).view(np.uint8)
+    return off_body(body_place(alpha >= 0.5), foot)
+
+
+def body_place(opaque: np.ndarray) -> tuple[float, int, int] | None:
+    """Where the largest part of ``opaque`` (bool, 8-connected) alone would put a contact
+    shadow: its footprint's centre column, its lowest row and its larger side; None without
+    one. Found once for several footprints (the export's renders, ``variants``)."""
+    obj = opaque.view(np.uint8)
     bx, by, bw, bh = cv2.boundingRect(obj)
-    if foot is None or not bw:
-        return 0.0
+    if not bw:
+        return None
     n, labels, stats, _ = cv2.connectedComponentsWithStats(obj[by:by + bh, bx:bx + bw],
                                                            connectivity=8)
     k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     own = contact_footprint(labels == k)
     if own is None:  # pragma: no cover - the part holds pixels
-        return 0.0
+        return None
     size = max(int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT]))
-    dx = (foot[0] + foot[1]) / 2 - (bx + (own[0] + own[1]) / 2)
-    dy = foot[2] - (by + own[2])
+    return bx + (own[0] + own[1]) / 2, by + own[2], size
+
+
+def off_body(place: tuple[float, int, int] | None, foot: tuple[int, int, int] | None
+             ) -> float:
+    """How far a contact shadow on footprint ``foot`` (columns [x0, x1), lowest row) lies from
+    the body's own place (:func:`body_place`), in shares of the body's larger side; 0 without
+    either. The one measure of :func:`shadow_off_body` and of the export's pre-check."""
+    if foot is None or place is None:
+        return 0.0
+    cx, bottom, size = place
+    dx = (foot[0] + foot[1]) / 2 - cx
+    dy = foot[2] - bottom
     return float(np.hypot(dx, dy) / size)

@@ -601,7 +601,7 @@ def export_image_checks(*, presets: list[variants.Preset],
             .values_list("width", "height", "signals__product_px",
                          "signals__product_fill_px", "signals__frame_cut",
                          "signals__touching_sides", "signals__faint_marks",
-                         "signals__shadow_off_body", "signals__contact_off_body",
+                         "signals__export_shadow_off",
                          "asset__position", "asset__product__sku",
                          *(f"asset__product__{f}" for f in id_fields)))
     sized = [p for p in presets if not p.variant_spec.is_scene]
@@ -616,8 +616,10 @@ def export_image_checks(*, presets: list[variants.Preset],
     soft_words: dict[tuple, str] = {}
     faint: dict[str, list[str]] = {p.name: [] for p in presets}
     faint_count = dict.fromkeys(faint, 0)
-    # presets that draw a synthetic shadow under whatever is lowest (``shadow-synthetic``)
-    shadowed = [p for p in presets if p.variant_spec.shadow == "synthetic"]
+    # presets that draw a contact shadow under whatever is lowest (``shadow-synthetic``, a
+    # scene's ``shadow-contact``), by the render's own rule for which pixels are the product
+    renders = {p.name: variants.operations.shadow_render(p.variant_spec) for p in presets}
+    shadowed = [p for p in presets if renders[p.name] is not None]
     off: dict[str, list[str]] = {p.name: [] for p in shadowed}
     off_count = dict.fromkeys(off, 0)
     # the first SKUs of each warning, for API clients that act on them rather than read
@@ -630,7 +632,7 @@ def export_image_checks(*, presets: list[variants.Preset],
         if sku not in shown and len(shown) < SHARED_SHOWN:
             shown.append(sku)
 
-    for (width, height, product_px, fill_px, cut, touching, marks, drawn_off, contact_off,
+    for (width, height, product_px, fill_px, cut, touching, marks, shadow_off,
          position, sku, *ids) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
@@ -644,17 +646,17 @@ def export_image_checks(*, presets: list[variants.Preset],
                 name((preset.name, "faint-refused"), sku)
                 if len(faint[preset.name]) < SHARED_SHOWN:
                     faint[preset.name].append(f"{image} ({marks['share'] * 100:.1f} %)")
-        # the pre-flag's measure (``imaging.shadow.shadow_off_body``): a synthetic-shadow run
-        # stores it as the shadow it drew, any other run as where one would lie; a version
-        # cut before 2026-12-07 has neither and is not checked
-        placed = shadow_off_body_stored(drawn_off, contact_off)
-        if placed is not None and placed > OFF_BODY_SHARE:
-            for preset in shadowed:
-                if preset in named:
-                    off_count[preset.name] += 1
-                    name((preset.name, SHADOW_OFF_BODY), sku)
-                    if len(off[preset.name]) < SHARED_SHOWN:
-                        off[preset.name].append(image)
+        # where each render's contact shadow lies from the product's body, placed by the
+        # pixels that render takes for the product (``export_shadow_off``, measured by the
+        # export's own region when the version finished); a version measured before
+        # 2026-12-07 (shadow44) has none and is not checked
+        for preset in shadowed:
+            placed = export_shadow_off_stored(shadow_off, renders[preset.name])
+            if preset in named and placed is not None and placed > OFF_BODY_SHARE:
+                off_count[preset.name] += 1
+                name((preset.name, SHADOW_OFF_BODY), sku)
+                if len(off[preset.name]) < SHARED_SHOWN:
+                    off[preset.name].append(image)
         box = product_box(width, height, {"product_px": product_px,
                                           "product_fill_px": fill_px})
         if box is not None:
@@ -753,7 +755,9 @@ def export_image_checks(*, presets: list[variants.Preset],
             out.append(ExportWarning(
                 preset=preset.name, identifier=SHADOW_OFF_BODY, count=count, total=checked,
                 skus=skus[(preset.name, SHADOW_OFF_BODY)], code=SHADOW_OFF_BODY,
-                message=f"{preset.label} draws a synthetic shadow under whatever is lowest: in "
+                message=f"{preset.label} draws a "
+                        f"{'contact' if renders[preset.name] == 'scene' else 'synthetic'} "
+                        "shadow under whatever is lowest: in "
                         f"{count} image(s) that is a stray part, not the product "
                         f"({_images(off[preset.name], count)}), so the shadow will lie off the "
                         "product. In review, remove the stray part (a remove click or stroke "
@@ -761,13 +765,18 @@ def export_image_checks(*, presets: list[variants.Preset],
     return out
 
 
-def shadow_off_body_stored(drawn: object, contact: object) -> float | None:
-    """Where a synthetic shadow lies off the product's body in a cutout's signals
-    (``imaging.shadow.shadow_off_body``): ``shadow_off_body`` for a run that drew one, else
-    ``contact_off_body``; None for neither (a version cut before 2026-12-07)."""
-    for value in (drawn, contact):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+def export_shadow_off_stored(stored: object, render: str | None) -> float | None:
+    """How far the contact shadow a render of kind ``render``
+    (``variants.operations.shadow_render``) draws lies from the product's body, from a
+    cutout's stored ``export_shadow_off`` (``variants.operations.export_shadow_off``); None
+    when it was not measured (a version finished before 2026-12-07, shadow44: its
+    ``contact_off_body`` took the silhouette, alpha >= 0.1, for the product where the export
+    takes its own region, and is not read)."""
+    if not isinstance(stored, dict) or render is None:
+        return None
+    value = stored.get(render)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return None
 
 

@@ -37,7 +37,7 @@ from .review import FAINT_PREFLAGS, TOO_SMALL_FLAG, preflags_from_signals, risk_
 
 #: the signals a version made before them gets from its files, in the order they came
 BACKFILLED_SIGNALS = ("faint_marks", "half_kept", "detached", "product_fill_px", "frame_cut",
-                      "dropped_parts")
+                      "dropped_parts", "export_shadow_off")
 
 #: which stored file could not be read: the version's own (its mask, then its cutout), or its
 #: image's working copy (missing, damaged, or no longer the cutout's size)
@@ -169,9 +169,10 @@ def _measure(cutout: Cutout, missing: list[str]) -> dict[str, Any] | Unreadable:
     if shape is not None and alpha.shape != shape:
         return "photo"  # not the photo the run cut (the run refuses such a pair too)
     measured: dict[str, Any] = {}
-    if {"faint_marks", "product_fill_px", "frame_cut", "dropped_parts"} & set(missing):
+    if {"faint_marks", "product_fill_px", "frame_cut", "dropped_parts",
+            "export_shadow_off"} & set(missing):
         export = export_signals(alpha)  # one significant region for them all
-        for key in ("faint_marks", "frame_cut", "dropped_parts"):
+        for key in ("faint_marks", "frame_cut", "dropped_parts", "export_shadow_off"):
             if key in missing:
                 measured[key] = export[key]
         if "product_fill_px" in missing:

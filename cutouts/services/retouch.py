@@ -400,15 +400,8 @@ def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes]
     is copied as it lies."""
     from ..imaging.pipeline import shadow_drawn, work_alpha
     from ..imaging.settings import CutoutSettings
-    from ..imaging.shadow import shadow_off_body
-
-    def contact() -> dict:
-        # where an export's ``shadow-synthetic`` would lie under the new alpha, for the
-        # export's pre-check, as a run without a synthetic shadow measures it (lows44)
-        return {"contact_off_body": round(shadow_off_body(work_alpha(alpha)), 4)}
-
     if parent is None or not parent.shadow_name:
-        return None, contact()
+        return None, {}
     if (parent.settings or {}).get("shadow") == "synthetic":
         # only the shadow's own settings: the rest of an old run's settings (a model since
         # removed from the registry, a renamed setting) must not stop its retouches
@@ -431,8 +424,9 @@ def _retouch_shadow(parent: Cutout | None, alpha: np.ndarray) -> tuple[IO[bytes]
         shutil.copyfileobj(fh, shadow)
     shadow.seek(0)
     # a kept shadow (or a synthetic one its settings cannot redraw, whose pre-flag then keeps
-    # no signal): the export's pre-check still reads where a synthetic one would lie
-    return shadow, contact()
+    # no signal); where an export's own shadow lies is measured with the export's signals
+    # (``export_shadow_off``, shadow44)
+    return shadow, {}
 
 
 def _retouch_output(cutout: Cutout, parent: Cutout | None, rgb: np.ndarray,

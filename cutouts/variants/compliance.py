@@ -880,7 +880,12 @@ def export_signals(alpha: np.ndarray) -> dict[str, Any]:
     region: a far detached part the layout leaves out does not count, where the engine's
     ``touching_sides`` counts every part of the mask; read by :func:`stored_frame_cut`). A few
     ms at 2000 px; the caller already holds the array. ``dropped_parts``: the far detached
-    parts that region leaves out (a trimming render warns of them, a dry run foresees it)."""
+    parts that region leaves out (a trimming render warns of them, a dry run foresees it).
+    ``export_shadow_off``: per render kind, how far the contact shadow a ``shadow-synthetic``
+    spec or a scene's ``shadow-contact`` draws lies from the product's body, placed by the
+    pixels that render takes for the product (``operations.export_shadow_off`` of the same
+    region, at ``operations.SHADOW_MEASURE_THRESHOLD``; 2026-12-07, shadow44)."""
+    from .operations import SHADOW_MEASURE_THRESHOLD, export_shadow_off
     from .render import frame_cut  # render's types import this module
 
     sig = significant_region(alpha, FAINT_MARKS_THRESHOLD)
@@ -890,7 +895,10 @@ def export_signals(alpha: np.ndarray) -> dict[str, Any]:
     return {"product_px": [int(box[2] - box[0]), int(box[3] - box[1])],
             "product_fill_px": [int(fill[2] - fill[0]), int(fill[3] - fill[1])],
             "faint_marks": _faint_marks_of(sig), "frame_cut": frame_cut(sig),
-            "dropped_parts": sig.dropped_parts if sig is not None else 0}
+            "dropped_parts": sig.dropped_parts if sig is not None else 0,
+            "export_shadow_off": export_shadow_off(
+                alpha, sig if FAINT_MARKS_THRESHOLD == SHADOW_MEASURE_THRESHOLD
+                else significant_region(alpha, SHADOW_MEASURE_THRESHOLD))}
 
 
 def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:

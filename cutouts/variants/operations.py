@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Self
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
 
-from cutouts.imaging.shadow import contact_band_top, footprint
+from cutouts.imaging.shadow import (
+    body_place,
+    contact_band_top,
+    footprint,
+    off_body,
+)
 
 from .errors import SpecError
-from .layout import LayoutContext, Patch, PlacedProduct
+from .layout import RIPPLE_ALPHA, LayoutContext, Patch, PlacedProduct, Significant
 from .scene import SceneContext, draw_shadow, setup_background
 from .spec import (
     FORMATS,
@@ -398,6 +404,109 @@ def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
     if cx1 <= cx0 or cy1 <= cy0:
         return None
     return patch.crop((cx0 - left, cy0 - top, cx1 - left, cy1 - top)), (cx0, cy0)
+
+
+#: the three ways a render takes the product's pixels when it places a contact shadow
+#: (``shadow-synthetic``, a scene's ``shadow-contact``): a trimming render (``trim``, ``fill``)
+#: the significant region's alpha that survives the ripple cut-off, in its own box; a render
+#: without trim the significant box, under which any alpha that survives the cut-off counts;
+#: a scene the significant region's alpha cropped to its box (``scene.render_scene``), its
+#: footprint from the cut-off up too (``scene.draw_shadow``, since shadow44)
+SHADOW_RENDERS = ("trim", "whole", "scene")
+#: the significant region the stored measure is taken on (``compliance.export_signals``):
+#: a scene's default trim threshold; a non-scene render at threshold <= RIPPLE_ALPHA keeps the
+#: same pixels (its cut-off is RIPPLE_ALPHA, and the region is chosen at SIGNIFICANT_ALPHA)
+SHADOW_MEASURE_THRESHOLD = 8
+
+
+def shadow_render(spec: VariantSpec) -> str | None:
+    """Which of :data:`SHADOW_RENDERS` places ``spec``'s contact shadow, or None when it draws
+    none (or renders at a trim threshold :func:`export_shadow_off` was not measured at: the
+    export reports it file by file)."""
+    if spec.is_scene:
+        if spec.shadow not in ("synthetic", "contact"):
+            return None
+        return "scene" if spec.alpha_threshold(8) == SHADOW_MEASURE_THRESHOLD else None
+    if spec.shadow != "synthetic" or spec.alpha_threshold(1) > RIPPLE_ALPHA:
+        return None
+    return "trim" if spec.measures_product else "whole"
+
+
+def _box_at(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) of ``alpha >= level`` (uint8) from its row and column maxima:
+    no full-size mask or index arrays (a 45 MP cutout's signals are measured inside the
+    Apply's memory bound, ``tests/imaging/test_apply_memory.py``)."""
+    cols = np.flatnonzero(cv2.reduce(alpha, 0, cv2.REDUCE_MAX)[0] >= level)
+    if not cols.size:
+        return None
+    rows = np.flatnonzero(cv2.reduce(alpha, 1, cv2.REDUCE_MAX)[:, 0] >= level)
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _footprint_in(alpha: np.ndarray, box: tuple[int, int, int, int] | None, level: int,
+                  at: tuple[int, int] = (0, 0)) -> tuple[int, int, int] | None:
+    """The contact footprint (columns [x0, x1), lowest row) under ``box`` of ``alpha``: the
+    columns its pixels >= ``level`` cover in the box's lowest rows (``contact_band_top``,
+    ``footprint``: what :func:`synthetic_shadow` and ``scene.draw_shadow`` take of the placed
+    layer), shifted by ``at`` into cutout px."""
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    cols = footprint(alpha[contact_band_top(y0, y1):y1, x0:x1] >= level)
+    if cols is None:
+        return None
+    return at[0] + x0 + cols[0], at[0] + x0 + cols[1], at[1] + y1 - 1
+
+
+def export_shadow_footprints(alpha: np.ndarray, sig: Significant
+                             ) -> dict[str, tuple[int, int, int] | None]:
+    """Where each of :data:`SHADOW_RENDERS` centres a contact shadow, in cutout px, from the
+    cutout's ``alpha`` (H x W uint8) and its significant region ``sig`` at
+    :data:`SHADOW_MEASURE_THRESHOLD`: the footprint (the rule :func:`synthetic_shadow` and
+    ``scene.draw_shadow`` apply to the placed layer) of the pixels that render places. A
+    speck or a faint part the region leaves out never moves it: the render pastes it nowhere
+    (or, without trim, outside the product's box)."""
+    at = sig.window[:2]
+    x0, y0 = sig.box[:2]
+    scene = sig.crop(sig.box)
+    box = _box_at(scene, 1)
+    return {
+        # trim: the region's patch is resampled whole; the ripple cut-off keeps RIPPLE_ALPHA up,
+        # and the product's box is theirs
+        "trim": _footprint_in(sig.patch, _box_at(sig.patch, RIPPLE_ALPHA), RIPPLE_ALPHA, at),
+        # without trim: the product's box is the significant box; the whole alpha is pasted
+        "whole": _footprint_in(alpha, sig.box, RIPPLE_ALPHA),
+        # a scene: the region's alpha cropped to its box (its box: any alpha), its footprint
+        # from the ripple cut-off up; the whole box when its band holds none (``draw_shadow``)
+        "scene": _footprint_in(scene, box, RIPPLE_ALPHA, (x0, y0)) or (
+            None if box is None else (x0 + box[0], x0 + box[2], y0 + box[3] - 1)),
+    }
+
+
+#: the product's body is found on the cutout reduced to this long side at most (a 45 MP
+#: cutout's labels alone would be 180 MB; its place moves by a fraction of a percent)
+BODY_SIDE = 1024
+
+
+def export_shadow_off(alpha: np.ndarray, sig: Significant | None) -> dict[str, float]:
+    """A finished cutout's ``signals["export_shadow_off"]``: per render of
+    :data:`SHADOW_RENDERS`, how far the contact shadow it draws lies from the product's
+    largest opaque part (alpha >= 128) alone (``imaging.shadow.off_body``, the measure of the
+    review's *Shadow off the product*), from the footprint it places the shadow by
+    (:func:`export_shadow_footprints`). Empty without a product."""
+    if sig is None:
+        return {}
+    h, w = alpha.shape
+    f = max(1.0, max(h, w) / BODY_SIDE)
+    small = alpha if f == 1.0 else cv2.resize(
+        alpha, (max(1, round(w / f)), max(1, round(h / f))), interpolation=cv2.INTER_AREA)
+    body = body_place(small >= 128)
+    if body is not None and f != 1.0:
+        sx, sy = w / small.shape[1], h / small.shape[0]
+        # the reduced pixel's centre column and lowest row, in cutout px
+        body = ((body[0]) * sx, round((body[1] + 1) * sy) - 1, round(body[2] * max(sx, sy)))
+    return {render: round(off_body(body, foot), 4)
+            for render, foot in export_shadow_footprints(alpha, sig).items()}
 
 
 # --------------------------------------------------------------------------- encoding

@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageStat
 from cutouts.imaging.shadow import contact_band_top, footprint, silhouette
 
 from .errors import RenderError, SpecError
-from .layout import Significant, alpha_array, significant_region
+from .layout import RIPPLE_ALPHA, Significant, alpha_array, significant_region
 from .spec import (
     SLUG_RE,
     FlagOperation,
@@ -259,9 +259,12 @@ def draw_shadow(mode: str, ctx: SceneContext) -> None:
     if mode == "contact":
         alpha = ctx.layer.getchannel("A")
         lx, ly = ctx.position
-        # the footprint by the cutout's own rule (``imaging.shadow.footprint``)
+        # the footprint by the cutout's own rule (``imaging.shadow.footprint``), of the alpha
+        # from the ripple cut-off up as a render without a scene takes it: the faint spread an
+        # upscale leaves below a wide edge just above the band placed the shadow under nothing
+        # visible (2026-12-07, shadow44: the shared cache's 246 0.29 off the product)
         band = alpha.crop((x0 - lx, contact_band_top(y0, y1) - ly, x1 - lx, y1 - ly))
-        fb = footprint(np.asarray(band) > 0) or (0, x1 - x0)
+        fb = footprint(np.asarray(band) >= RIPPLE_ALPHA) or (0, x1 - x0)
         width = max(4, fb[1] - fb[0])
         height = max(3, int(width * 0.1))
         blur = max(1, height // 2)

@@ -62,7 +62,7 @@ def test_it_measures_an_old_version_as_its_run_did_and_rescores_and_preflags_it(
     assert cutout.preflags == stored["preflags"] and cutout.risk == stored["risk"]
     out = capsys.readouterr().out
     assert ("1 measured (1 faint_marks, 1 half_kept, 1 detached, 1 product_fill_px, "
-            "1 frame_cut, 1 dropped_parts), 1 of them pre-flagged") in out
+            "1 frame_cut, 1 dropped_parts, 1 export_shadow_off), 1 of them pre-flagged") in out
     assert "1 awaiting review with a new risk" in out
     # run again, by its former name too: nothing left to do, nothing changed
     before = _row(cutout)

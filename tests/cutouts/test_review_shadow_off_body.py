@@ -6,6 +6,7 @@ A retouch redraws a synthetic shadow from its own alpha, so a remove stroke on t
 moves the shadow and clears the pre-flag; a kept (natural) shadow is copied (reshadow43)."""
 
 import html
+import io
 
 import cv2
 import numpy as np
@@ -58,16 +59,18 @@ def test_it_measures_the_shadow_off_body_only_for_a_synthetic_shadow(make_assets
     assert runs.cutout_run(cutout_id=cutout.pk) == "done"
     cutout.refresh_from_db()
     off = cutout.signals.get("shadow_off_body")
-    contact = cutout.signals.get("contact_off_body")
     if mode == "synthetic":
         # the fake model's product is one centred box: its shadow is under it (its soft
         # lower edge moves the centre a row or two)
         assert off is not None and off < OFF_BODY_SHARE, off
-        assert contact is None  # the drawn shadow's own measure says it
     else:
         assert off is None
-        # where an export's shadow-synthetic would lie, for its pre-check (lows44)
-        assert contact is not None and contact < OFF_BODY_SHARE, contact
+    # no silhouette measure for the export any more (shadow44): every version stores where
+    # each export render's own shadow would lie, measured by the export's region
+    assert "contact_off_body" not in cutout.signals
+    placed = cutout.signals["export_shadow_off"]
+    assert set(placed) == {"trim", "whole", "scene"}
+    assert max(placed.values()) < OFF_BODY_SHARE, placed
     assert "shadow_off_body" not in cutout.preflags
 
 
@@ -209,50 +212,118 @@ def test_it_copies_the_layer_when_its_shadow_settings_cannot_redraw_it(stray_par
     assert "shadow_off_body" not in new.signals
 
 
-@pytest.mark.parametrize("mode", ["none", "keep"])
-def test_it_warns_before_an_export_that_draws_a_synthetic_shadow_under_a_stray_part(
-        client, stray_parent, mode):
-    """lows44 (2026-12-07): the "Shadow off the product" pre-flag is raised only for a version
-    that drew a synthetic shadow; a Shadow none (or keep) version approved and exported with
-    ``shadow-synthetic`` got the export's shadow under the stray part unwarned. Its run
-    measures where one would lie (``contact_off_body``, the same ``shadow_off_body`` rule),
-    and the export's pre-check warns of it for the presets and specs that draw one; a
-    retouch that removes the stray part clears it."""
+def _export_warned(client, form):
+    """The export form's pre-check words for ``form`` (nothing started)."""
     from cutouts.models import ExportJob
-    from cutouts.selectors import export as export_selectors
     from tests.factories import manager
 
-    first = stray_parent(mode)
-    assert first.signals["contact_off_body"] > OFF_BODY_SHARE
-    assert "shadow_off_body" not in first.preflags  # no shadow of its own: no pre-flag
-    review.cutout_approve(cutout=first, user=reviewer())
-    spec = "trim|fill-85|square-800|bg-ffffff|shadow-synthetic|format-jpeg"
-    sku = first.asset.product.sku
     client.force_login(manager())
-    response = client.post(reverse("cutouts:export_start"), {
-        "specs": spec, "destination": "download"})
-    page = html.unescape(response.content.decode())
+    response = client.post(reverse("cutouts:export_start"), {**form, "destination": "download"})
+    assert not ExportJob.objects.exists()
+    return html.unescape(response.content.decode())
+
+
+SPEC = "trim|fill-85|square-800|bg-ffffff|shadow-synthetic|format-jpeg"
+
+
+def _off_warnings(names):
+    from cutouts.selectors import export as export_selectors
+
+    return [w for w in export_selectors.export_image_checks(
+        presets=export_selectors.preset_resolve(names=names))
+        if w.code == export_selectors.SHADOW_OFF_BODY]
+
+
+@pytest.mark.parametrize("mode", ["none", "keep", "synthetic"])
+def test_it_warns_before_an_export_that_draws_a_synthetic_shadow_under_a_stray_part(
+        client, stray_parent, mode):
+    """lows44 (2026-12-07): a version exported with ``shadow-synthetic`` got the export's
+    shadow under a stray part unwarned; the export's pre-check warns of it for the presets and
+    specs that draw one, and a retouch that removes the stray part clears it. Since shadow44
+    the measure is the export's own (``export_shadow_off``: placed by the export's region, not
+    the cutout's silhouette), for every version whatever its own shadow, and the built-in
+    scenes' ``shadow-contact`` is checked too (verify44 M1)."""
+    from cutouts.selectors import export as export_selectors
+
+    first = stray_parent(mode)
+    assert first.signals["export_shadow_off"]["trim"] > OFF_BODY_SHARE
+    assert first.signals["export_shadow_off"]["scene"] > OFF_BODY_SHARE
+    review.cutout_approve(cutout=first, user=reviewer())
+    sku = first.asset.product.sku
+    page = _export_warned(client, {"specs": SPEC})
     assert ("draws a synthetic shadow under whatever is lowest: in 1 image(s) that is a "
             f"stray part, not the product ({sku} MAIN)") in page, page
     assert "remove the stray parts the shadow would lie under in review" in page
-    assert "Export anyway" in page and not ExportJob.objects.exists()
+    assert "Export anyway" in page
+    # a scene preset's shadow-contact (Square social on white) is the same shadow
+    page = _export_warned(client, {"presets": ["social_square"]})
+    assert ("Square social" in page and "draws a contact shadow under whatever is lowest: in "
+            f"1 image(s) that is a stray part, not the product ({sku} MAIN)") in page, page
     # a preset without a synthetic shadow: not warned of
-    quiet = export_selectors.export_image_checks(presets=export_selectors.preset_resolve(
-        names=[export_selectors.SPEC_PREFIX + spec.replace("shadow-synthetic", "shadow-none")]))
-    assert not [w for w in quiet if w.code == export_selectors.SHADOW_OFF_BODY]
+    assert not _off_warnings([export_selectors.SPEC_PREFIX
+                              + SPEC.replace("shadow-synthetic", "shadow-none")])
     # the retouch that takes the stray part away: measured anew, nothing to warn of
     new = _retouched(first, REMOVE_STRAY)
-    assert new.signals["contact_off_body"] <= OFF_BODY_SHARE
+    assert max(new.signals["export_shadow_off"].values()) <= OFF_BODY_SHARE
     review.cutout_approve(cutout=new, user=reviewer())
-    warned = export_selectors.export_image_checks(presets=export_selectors.preset_resolve(
-        names=[export_selectors.SPEC_PREFIX + spec]))
-    assert not [w for w in warned if w.code == export_selectors.SHADOW_OFF_BODY], warned
+    assert not _off_warnings([export_selectors.SPEC_PREFIX + SPEC, "social_square"])
 
 
-def test_it_reads_the_drawn_shadows_measure_first_and_none_from_an_older_version():
-    from cutouts.selectors.export import shadow_off_body_stored
+def _upload(alpha: np.ndarray) -> bytes:
+    rgba = np.zeros((H, W, 4), np.uint8)
+    rgba[..., :3] = (40, 60, 150)
+    rgba[..., 3] = alpha
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, "PNG")
+    return out.getvalue()
 
-    assert shadow_off_body_stored(0.4, 0.0) == 0.4
-    assert shadow_off_body_stored(None, 0.2) == 0.2
-    assert shadow_off_body_stored(None, None) is None
-    assert shadow_off_body_stored(True, "x") is None
+
+def test_it_does_not_warn_of_a_speck_the_export_draws_no_shadow_under(client, stray_parent):
+    """verify44 H1 (dev 135): after the stray plant was removed one pixel at alpha 54 was left
+    far below the bike; the silhouette (alpha >= 0.1) counted it, so the pre-check warned
+    (1.12) though the export's shadow sat under the bike, and no retouch could clear a 1 px
+    speck. The export's region leaves the speck out: so does its measure."""
+    from cutouts.imaging.shadow import shadow_off_body
+
+    first = stray_parent("none")
+    alpha = np.zeros((H, W), np.uint8)
+    x0, y0, x1, y1 = BODY
+    alpha[y0:y1, x0:x1] = 255
+    alpha[460, 600] = 54  # the speck, far below and beside the product
+    new = retouch.cutout_retouch_upload(cutout=first, user=reviewer(), data=_upload(alpha))
+    assert runs.cutout_run(cutout_id=new.pk) == "done"
+    new.refresh_from_db()
+    stored = _alpha(new)
+    assert stored[460, 600] == 54  # the speck is in the version (and the export's alpha)
+    # what the pre-check read until shadow44 would have warned
+    assert shadow_off_body(work_alpha(stored)) > OFF_BODY_SHARE
+    assert max(new.signals["export_shadow_off"].values()) <= OFF_BODY_SHARE
+    review.cutout_approve(cutout=new, user=reviewer())
+    page = _export_warned(client, {"specs": SPEC, "presets": ["social_square"]})
+    assert "under whatever is lowest" not in page, page
+
+
+def test_it_does_not_check_a_version_measured_before_the_exports_own_measure(stray_parent):
+    """A version finished before shadow44 holds ``contact_off_body`` (the silhouette's, which
+    false-alarmed) and no ``export_shadow_off``: not checked, until ``signals_backfill``
+    measures it."""
+    from cutouts.models import Cutout
+
+    first = stray_parent("none")
+    signals = {k: v for k, v in first.signals.items() if k != "export_shadow_off"}
+    Cutout.objects.filter(pk=first.pk).update(signals={**signals, "contact_off_body": 0.9})
+    first.refresh_from_db()
+    review.cutout_approve(cutout=first, user=reviewer())
+    assert not _off_warnings(["spec:" + SPEC, "social_square"])
+
+
+def test_it_reads_a_renders_stored_measure_and_none_from_an_older_version():
+    from cutouts.selectors.export import export_shadow_off_stored
+
+    stored = {"trim": 0.4, "whole": 0.3, "scene": 0.2}
+    assert export_shadow_off_stored(stored, "trim") == 0.4
+    assert export_shadow_off_stored(stored, "scene") == 0.2
+    assert export_shadow_off_stored(stored, None) is None
+    assert export_shadow_off_stored(None, "trim") is None
+    assert export_shadow_off_stored(0.9, "trim") is None  # not a measure per render
+    assert export_shadow_off_stored({"trim": True}, "trim") is None

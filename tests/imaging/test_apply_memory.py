@@ -273,9 +273,7 @@ def _apply_in_fresh_process(tmp_path, h: int, w: int, mode: str = "strokes") -> 
 def test_it_applies_strokes_to_the_same_files_as_the_old_path(tmp_path, settings):
     """The whole worker path on a photo the graph cut reduces (1.3 MP), against the old
     formulation of each changed step on the same arrays."""
-    from cutouts.imaging.pipeline import work_alpha
     from cutouts.imaging.retouch import retouch
-    from cutouts.imaging.shadow import shadow_off_body
     from cutouts.imaging.strokes import strokes_from_json
     from cutouts.services import retouch as svc
     from cutouts.variants.compliance import export_signals
@@ -297,12 +295,11 @@ def test_it_applies_strokes_to_the_same_files_as_the_old_path(tmp_path, settings
     old[..., :3][old[..., 3] == 0] = 0
     assert out.rgba.read() == png_bytes(old)
     assert out.mask.read() == png_bytes(np.ascontiguousarray(old[..., 3]))
-    # ... and where an export's synthetic shadow would lie (contact_off_body, since lows44)
+    # ... (no contact_off_body since shadow44: the export's own measure is in export_signals)
     assert out.signals == {
         **drawn_signals(np.ascontiguousarray(old[..., 3]), rgb,
                         reduced=(out.retouch_base[1][..., 3], out.retouch_base[0])),
-        **export_signals(np.ascontiguousarray(old[..., 3])),
-        "contact_off_body": round(shadow_off_body(work_alpha(old[..., 3])), 4)}
+        **export_signals(np.ascontiguousarray(old[..., 3]))}
     assert np.array_equal(np.asarray(out.preview), np.asarray(
         encode.downsized(Image.fromarray(old, "RGBA"), 1024)))
 
