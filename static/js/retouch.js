@@ -314,6 +314,8 @@
     this.sizeChanged(true);
     this.updateButtons();
     this.layout();
+    this.status.addEventListener("click", function (ev) { self.tapSaid(ev); });
+    this.fitSaid();  // the template's first words, cut on a narrow phone
     if (this.preview.complete) this.previewLoaded();
     // Shown (the card's Retouch view), the window or the column resized: fit the picture
     // again; shown on the card, the whole editor comes into view.
@@ -323,6 +325,7 @@
         var was = self.shownWidth;
         self.shownWidth = self.form.clientWidth;
         self.layout();  // the same sizes again change nothing: no loop
+        self.fitSaid();  // the status line's words cut at the new width, or no longer
         if (!was && self.shownWidth) self.intoView();
       });
       [this.form, this.tools, this.foot].forEach(function (el) { observer.observe(el); });
@@ -740,6 +743,11 @@
     var words = at < 0 ? text : text.slice(0, at).replace(/ $/, "") + text.slice(at + SHOW.length);
     said.textContent = words;
     st.appendChild(said);
+    // the line's buttons, one group: beside the words, or below them together where beside
+    // them the words would be too narrow (review.css)
+    var acts = document.createElement("span");
+    acts.className = "rt-acts";
+    st.appendChild(acts);
     if (at >= 0 && this.lastFlash) {
       var show = document.createElement("button");
       show.type = "button";
@@ -748,39 +756,86 @@
       show.title = "Flash what the last stroke changed again" + (touchFirst() ? "" : " (C)");
       show.textContent = "show change";
       show.addEventListener("click", function () { self.showChange(); });
-      st.appendChild(show);
+      acts.appendChild(show);
     }
     if (more) {
-      var id = (this.form.id || "rt") + "-why-" + (this.whyId = (this.whyId || 0) + 1);
       var why = document.createElement("span");
       why.className = "rt-why-text";
-      why.id = id;
       why.hidden = true;
       why.textContent = " " + more;
       said.appendChild(why);
-      var btn = document.createElement("button");
-      btn.type = "button";
-      btn.className = "rt-why";
-      btn.setAttribute("aria-expanded", "false");
-      btn.setAttribute("aria-controls", id);
-      btn.setAttribute("data-rt-why", "");
-      btn.textContent = "more";
-      btn.addEventListener("click", function () { self.openWhy(why.hidden); });
-      st.appendChild(btn);
+      acts.appendChild(this.whyButton(why));
     }
     st.title = more ? words + " " + more : words;  // the line is clamped to keep its height
     st.classList.toggle("rt-error", kind === "error");
     st.classList.toggle("rt-hint", kind === "hint");
+    this.cutWidth = -1;
+    this.fitSaid();
+  };
+  /* "more" for words the line cuts (ui44, 2026-12-07; verify44 M3: at 360 px a report short
+     enough to have no rest behind "more" showed "The last remove…" and no way to read on; the
+     whole text was only in the tooltip, which a touch screen never shows). Measured when the
+     words are said and when the foot's width changes (the window turned, the card's view
+     shown), never removed for the button's own making the line wrap, so no resize loop. */
+  Editor.prototype.fitSaid = function () {
+    var st = this.status, said = st && st.querySelector(".rt-said");
+    if (!said || st.classList.contains("rt-open")) return;
+    var width = this.foot ? this.foot.clientWidth : 0;
+    if (!width) return;  // hidden: measured once it shows
+    var btn = st.querySelector("[data-rt-why]");
+    if (btn && !btn.hasAttribute("data-rt-cut")) return;  // a rest behind "more" anyway
+    if (btn && width === this.cutWidth) return;
+    this.cutWidth = width;
+    if (btn) btn.hidden = true;  // the line as it is without it
+    var cut = said.scrollHeight > said.clientHeight + 1 || said.scrollWidth > said.clientWidth + 1;
+    if (btn) { btn.hidden = !cut; return; }
+    if (!cut) return;
+    btn = this.whyButton(said);
+    btn.setAttribute("data-rt-cut", "");
+    var acts = st.querySelector(".rt-acts");
+    if (!acts) {  // the page's own first words (the template's hint)
+      acts = document.createElement("span");
+      acts.className = "rt-acts";
+      st.appendChild(acts);
+    }
+    acts.appendChild(btn);
+  };
+  /* A tap on the status line's words opens the whole report, as its "more" does (the words
+     are cut on a phone, and a touch screen shows no tooltip); a link in them (log in again)
+     stays a link, and words being selected (to copy them) stay as they are. Nothing to
+     open: nothing happens. */
+  Editor.prototype.tapSaid = function (ev) {
+    var st = this.status, picked = window.getSelection && String(window.getSelection());
+    if (!ev.target.closest(".rt-said") || ev.target.closest("a, button") || picked) return;
+    var btn = st.querySelector("[data-rt-why]");
+    if (btn && !btn.hidden) this.openWhy(!st.classList.contains("rt-open"));
+  };
+  /* The status line's "more": it opens ``what`` (the rest of the report, or the cut words)
+     over the picture. */
+  Editor.prototype.whyButton = function (what) {
+    var self = this, btn = document.createElement("button");
+    if (!what.id) what.id = (this.form.id || "rt") + "-why-" + (this.whyId = (this.whyId || 0) + 1);
+    btn.type = "button";
+    btn.className = "rt-why";
+    btn.setAttribute("aria-expanded", "false");
+    btn.setAttribute("aria-controls", what.id);
+    btn.setAttribute("data-rt-why", "");
+    btn.textContent = "more";
+    btn.addEventListener("click", function () {
+      self.openWhy(!self.status.classList.contains("rt-open"));
+    });
+    return btn;
   };
   /* The status line's "more" opened (the whole report over the picture, the Apply row kept at
      its height) or closed. */
   Editor.prototype.openWhy = function (open) {
     var st = this.status, why = st.querySelector(".rt-why-text"), btn = st.querySelector("[data-rt-why]");
-    if (!why || !btn) { st.classList.remove("rt-open"); return; }
+    if (!btn || btn.hidden) open = false;
     if (open && this.foot) this.foot.style.minHeight = this.foot.offsetHeight + "px";
     else if (this.foot) this.foot.style.minHeight = "";
-    why.hidden = !open;
+    if (why) why.hidden = !open;
     st.classList.toggle("rt-open", !!open);
+    if (!btn) return;
     btn.setAttribute("aria-expanded", String(!!open));
     btn.textContent = open ? "less" : "more";
   };
@@ -1346,7 +1401,13 @@
     this.remember(job.key, now, job.strokes);
     this.judgeNoop();
     // only a new stroke (or a burst of them) reports; undo and redo only show
-    if (!fresh || job.strokes.length !== this.addedAt || !from) return false;
+    if (!fresh || job.strokes.length !== this.addedAt || !from) {
+      // ...and what they show is where the next stroke's report starts (verify44 L1: a redo
+      // whose list had been dropped from ``alphas`` by the undo was no start, and the stroke
+      // after it was reported with the redone one, "The last 2 remove strokes together")
+      if (this.addedAt < 0 && job.key === JSON.stringify(this.strokes)) now.told = true;
+      return false;
+    }
     var before = from.alpha;
     if (before.w !== now.w || before.h !== now.h) return false;
     this.report(before, now, job.strokes.slice(from.n), job.strokes.length);

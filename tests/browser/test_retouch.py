@@ -2052,6 +2052,39 @@ def test_it_shows_the_cached_preview_on_undo_and_redo_without_asking_the_server(
     assert len(posts) == asked + 1, posts
 
 
+def test_it_reports_only_the_new_stroke_after_an_undo_and_a_redo(live_server, page, stained,
+                                                                  log_in):
+    """verify44 L1 (2026-12-07): after Undo, Redo and a new stroke, the new stroke was told
+    as "The last 2 remove strokes together took …", the redone one counted in: the undo had
+    dropped the redone list's preview, and the redo's picture, shown without a report, was no
+    start for the next one. What an undo or a redo shows is where the next report starts."""
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_count(editor, 1)
+    page.mouse.click(*_at(box, PANEL[0], PANEL[1]), button="right")  # a keep click
+    _wait_count(editor, 2)
+    expect(status).to_contain_text("keep click")
+    page.keyboard.press("Control+z")
+    _wait_count(editor, 1)
+    page.keyboard.press("Control+Shift+z")
+    _wait_count(editor, 2)
+    expect(status).to_contain_text("shown again at once")
+    editor.evaluate("el => { el.dataset.rtBurst = ''; }")
+    page.mouse.click(*_at(box, EDGE_X + 30, 240))  # a remove click on the backdrop
+    _wait_count(editor, 3)
+    expect(editor).to_have_attribute("data-rt-burst", "1")
+    said = status.locator(".rt-said").inner_text()
+    assert "together" not in said and "the last 2" not in said.lower(), said
+    # and after an undo alone, the stroke after it is told alone too
+    page.keyboard.press("Control+z")
+    _wait_count(editor, 2)
+    editor.evaluate("el => { el.dataset.rtBurst = ''; }")
+    page.mouse.click(*_at(box, EDGE_X + 40, 300))
+    _wait_count(editor, 3)
+    expect(editor).to_have_attribute("data-rt-burst", "1")
+
+
 MESH = (200, 300, 520, 390)  # x0, y0, x1, y1: a wire mesh over the product's lower part
 
 
@@ -2690,6 +2723,129 @@ def test_it_keeps_show_change_in_reach_on_a_360_px_phone(live_server, browser, s
     show.tap()
     expect(editor).to_have_attribute("data-rt-change", "shown")
     assert page.evaluate(FAR_PIXEL)[1][3] > 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    context.close()
+
+
+def _phone_editor(browser, session_for, live_server, cutout, width: int):
+    """A touch phone ``width`` x 740 on the retouch page, its first preview in: (context,
+    page, editor, status)."""
+    context = browser.new_context(viewport={"width": width, "height": 740}, has_touch=True,
+                                  is_mobile=True)
+    session_for(context, reviewer())
+    page = context.new_page()
+    editor, _ = _retouch_page(page, live_server, cutout)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    return context, page, editor, editor.locator("[data-rt-status]")
+
+
+def _inside(inner, outer, name: str) -> None:
+    assert inner["x"] >= outer["x"] - 0.5, (name, inner, outer)
+    assert inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5, (name, inner, outer)
+
+
+# the card's content box (inside its padding), where the editor must lie
+CONTENT_BOX = """(el) => { const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    const l = parseFloat(s.paddingLeft) + parseFloat(s.borderLeftWidth);
+    const w = el.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    return {x: r.x + l, y: r.y, width: w, height: r.height}; }"""
+
+
+@pytest.mark.parametrize("width", [360, 390, 412])
+def test_it_keeps_the_editor_inside_its_card_when_a_report_has_both_its_buttons(
+        live_server, browser, session_for, stained, request, width):
+    """verify44 M2 (2026-12-07): at 360 px a far report with both "show change" and "more"
+    beside its words made the editor 335 px wide in its 310 px card: Apply stuck out past the
+    card's edge, the toolbar's More jumped 25 px right, the brush size's "px" was cut and the
+    words got a 54 px column ("The last / remov…"). The buttons now go below the words where
+    beside them the words would be too narrow: nothing moves but the status line."""
+    context, page, editor, status = _phone_editor(browser, session_for, live_server, stained,
+                                                  width)
+    card = page.locator("#retouch-strokes")
+    controls = {name: editor.locator(sel) for name, sel in (
+        ("More", "[data-rt-more]"), ("size", ".rt-size"), ("Apply", "[data-rt-apply]"),
+        ("comment", "[data-rt-comment]"), ("Undo", "[data-rt-undo]"))}
+    before = {name: c.bounding_box() for name, c in controls.items()}
+    said = page.evaluate(FAR_REPORT,
+                         "Preview: 1 remove stroke · 1234 ms. " + "Apply saves it. " * 8)
+    assert "(show); Undo takes it back." in said, said
+    expect(status.locator("[data-rt-show]")).to_be_visible()
+    expect(status.locator("[data-rt-why]")).to_be_visible()
+    _shot(page, request, "both-buttons")
+    inner = card.evaluate(CONTENT_BOX)
+    _inside(editor.bounding_box(), inner, "editor")
+    assert editor.evaluate("el => el.scrollWidth <= el.clientWidth"), editor.evaluate(
+        "el => [el.scrollWidth, el.clientWidth]")
+    for name, control in controls.items():
+        box = control.bounding_box()
+        _inside(box, inner, name)
+        # the toolbar and the Apply row's buttons stay where they were
+        if name in ("More", "size", "Undo"):
+            assert box == pytest.approx(before[name], abs=0.5), (name, box, before[name])
+        else:
+            assert box["x"] == pytest.approx(before[name]["x"], abs=0.5), (name, box, before[name])
+    for sel in ("[data-rt-show]", "[data-rt-why]", ".rt-said"):
+        _inside(status.locator(sel).bounding_box(), inner, sel)
+    # the words keep 8rem (128 px) at least, not a sliver beside the buttons; the buttons
+    # stay together, beside the words or on a row below them
+    words = status.locator(".rt-said").bounding_box()
+    assert words["width"] >= 128, words
+    show, more = (status.locator(sel).bounding_box()
+                  for sel in ("[data-rt-show]", "[data-rt-why]"))
+    assert show["y"] == pytest.approx(more["y"], abs=0.5) and show["x"] < more["x"], (show, more)
+    if show["y"] >= words["y"] + words["height"] - 0.5:
+        assert words["width"] >= 0.9 * status.bounding_box()["width"], words
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_it_opens_a_cut_report_from_more_or_a_tap_on_its_words_on_a_360_px_phone(
+        live_server, browser, session_for, stained, request):
+    """verify44 M3 (2026-12-07): at 360 px a report short enough to have no rest behind
+    "more" showed only "The last remove…", 31 of its 296 px; tapping the words opened
+    nothing and the whole text was only in the tooltip, which a touch screen never shows.
+    Words the line cuts get "more" too, and a tap on them opens the whole report as it does;
+    words that fit get none."""
+    context, page, editor, status = _phone_editor(browser, session_for, live_server, stained,
+                                                  360)
+    more, words = status.locator("[data-rt-why]"), status.locator(".rt-said")
+    # the hint on arrival fits its two lines: nothing to open
+    page.evaluate("""() => document.querySelector('#retouch-strokes [data-retouch]')
+        ._rtEditor.say('Drag to paint.')""")
+    expect(more).to_have_count(0)
+    said = page.evaluate(FAR_REPORT, "Preview: 1 remove stroke.")
+    assert page.evaluate("""() => document.querySelector('#retouch-strokes [data-retouch]')
+        ._rtEditor.saidMore""") == "", "the report has a rest: the test no longer shows the cut"
+    whole = said.replace(" (show)", "")
+    assert words.evaluate("el => el.scrollHeight > el.clientHeight + 1"), "not cut"
+    expect(more).to_be_visible()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    box = more.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    _shot(page, request, "cut")
+    # a tap on the words opens the whole report over the picture, Apply's row kept
+    foot = editor.locator(".rt-foot")
+    height = foot.bounding_box()["height"]
+    words.tap()
+    expect(status).to_have_class(re.compile(r"\brt-open\b"))
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(words).to_have_text(whole)
+    assert words.evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+    opened = status.bounding_box()
+    assert opened["y"] >= 0 and opened["x"] >= 0 and opened["x"] + opened["width"] <= 360, opened
+    assert abs(foot.bounding_box()["height"] - height) <= 1
+    _shot(page, request, "cut-opened")
+    words.tap()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    # "more" opens and closes it as well
+    more.tap()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(more).to_have_text("less")
+    more.tap()
+    expect(status).not_to_have_class(re.compile(r"\brt-open\b"))
+    # show change still flashes from its place, and the line stays inside the screen
+    status.locator("[data-rt-show]").tap()
+    expect(editor).to_have_attribute("data-rt-change", "shown")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     context.close()
 

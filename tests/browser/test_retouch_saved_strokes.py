@@ -399,3 +399,26 @@ def test_it_keeps_the_redo_list_and_the_zoom_through_a_reload(
     expect(editor).to_have_attribute("data-rt-strokes", "2")
     assert json.loads(editor.locator("[data-rt-strokes]").input_value()) == painted
     assert dialogs == []
+
+
+def test_it_reports_only_the_stroke_painted_after_restored_ones(
+        live_server, page, stained, log_in):  # noqa: F811
+    """ui44 (2026-12-07, with verify44 L1): the restored strokes' preview, shown without a
+    report, was no start for the next one: the first stroke after a reload was told with the
+    two restored ones, "The last 3 strokes together …"."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": 1366, "height": 900})
+    editor, box = _retouch_page(page, live_server, stained)
+    _paint_two(page, editor, box)
+    _no_dialog(page)
+    page.reload()
+    editor = page.locator("#retouch-strokes [data-retouch]")
+    expect(editor).to_have_attribute("data-rt-preview-count", "2", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-preview", "ready")
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    box = editor.locator(".rt-canvas").bounding_box()
+    page.mouse.click(*_at(box, BLOB[0] + 30, BLOB[1]), button="right")  # a remove click
+    expect(editor).to_have_attribute("data-rt-preview-count", "3", timeout=20_000)
+    expect(editor).to_have_attribute("data-rt-burst", "1")
+    said = editor.locator("[data-rt-status] .rt-said").inner_text()
+    assert "together" not in said, said
