@@ -1133,17 +1133,9 @@ def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
     lab = lab_of()
     colour = np.zeros((int(lbl.max()) + 1, 3), np.float32)
     colour[lbl[clear]] = lab[clear]
-    # the part's own colour near each pixel: its held-solid pixels averaged over SOLID_SIGMA
     held = known >= SOLID_HELD
-    wgt = cv2.GaussianBlur(held.astype(np.float32), (0, 0), SOLID_SIGMA)
     ys, xs = np.nonzero(cand)
-    fg = np.stack([cv2.GaussianBlur(np.where(held, lab[..., i], 0).astype(np.float32), (0, 0),
-                                    SOLID_SIGMA)[ys, xs] for i in range(3)], axis=1
-                  ) / np.maximum(wgt[ys, xs], 1e-6)[:, None]
-    bg = colour[lbl[ys, xs]]
-    axis = fg - bg
-    norm2 = np.einsum("ij,ij->i", axis, axis)
-    share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
+    norm2, share = _towards_part(lab, held, lbl, colour, ys, xs)
     ok = ((norm2 >= SOLID_CONTRAST ** 2) & (share >= SOLID_SHARE)
           & (dclear[ys, xs] <= reach))
     passed = np.zeros(piece.shape, bool)
@@ -1163,6 +1155,24 @@ def _solid_part(lab_of: LabOf, known: np.ndarray, piece: np.ndarray,
     if thin is not None:
         thin[...] = _thin_solid(lab, piece, held, clear, dclear, lbl, colour)
     return out
+
+
+def _towards_part(lab: np.ndarray, held: np.ndarray, lbl: np.ndarray, colour: np.ndarray,
+                  ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the pixels (``ys``, ``xs``): the squared Lab distance from the backdrop beside
+    each (``colour`` of its nearest clear pixel, ``lbl``) to the part's own colour near it
+    (its ``held``-solid pixels averaged over SOLID_SIGMA), and how far along that step the
+    pixel's own colour lies (0 the backdrop's, 1 the part's): one measure for
+    ``_solid_part`` and ``_thin_solid`` (duplicates 2026-12-07 D4)."""
+    wgt = cv2.GaussianBlur(held.astype(np.float32), (0, 0), SOLID_SIGMA)
+    fg = np.stack([cv2.GaussianBlur(np.where(held, lab[..., i], 0).astype(np.float32), (0, 0),
+                                    SOLID_SIGMA)[ys, xs] for i in range(3)], axis=1
+                  ) / np.maximum(wgt[ys, xs], 1e-6)[:, None]
+    bg = colour[lbl[ys, xs]]
+    axis = fg - bg
+    norm2 = np.einsum("ij,ij->i", axis, axis)
+    share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
+    return norm2, share
 
 
 def _thin_solid(lab: np.ndarray, piece: np.ndarray, held: np.ndarray, clear: np.ndarray,
@@ -1221,14 +1231,7 @@ def _thin_solid(lab: np.ndarray, piece: np.ndarray, held: np.ndarray, clear: np.
     if not cand.any():
         return none
     ys, xs = np.nonzero(cand)
-    wgt = cv2.GaussianBlur(held.astype(np.float32), (0, 0), SOLID_SIGMA)
-    fg = np.stack([cv2.GaussianBlur(np.where(held, lab[..., i], 0).astype(np.float32), (0, 0),
-                                    SOLID_SIGMA)[ys, xs] for i in range(3)], axis=1
-                  ) / np.maximum(wgt[ys, xs], 1e-6)[:, None]
-    bg = colour[lbl[ys, xs]]
-    axis = fg - bg
-    norm2 = np.einsum("ij,ij->i", axis, axis)
-    share = np.einsum("ij,ij->i", lab[ys, xs] - bg, axis) / np.maximum(norm2, 1e-6)
+    norm2, share = _towards_part(lab, held, lbl, colour, ys, xs)
     # its inside may be grained: a groove darker than the wood passes THIN_SHARE
     passed = np.zeros(piece.shape, bool)
     passed[ys, xs] = (norm2 >= SOLID_CONTRAST ** 2) & (share >= THIN_SHARE)
