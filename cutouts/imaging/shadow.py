@@ -291,17 +291,31 @@ def footprint(band: np.ndarray) -> tuple[int, int] | None:
     return int(cols[0]), int(cols[-1]) + 1
 
 
+def footprint_under(alpha: np.ndarray, box: tuple[int, int, int, int], level: int
+                    ) -> tuple[int, int, int] | None:
+    """The contact footprint of a product laid on ``box`` (x0, y0, x1, y1, exclusive) of
+    ``alpha`` (H x W, uint8 or bool): the columns [x0, x1) its pixels >= ``level`` cover in the
+    box's lowest rows (:func:`contact_band_top`, :func:`footprint`) and the box's lowest row,
+    in ``alpha``'s px; None when the band holds none. The one rule of the cutout's synthetic
+    layer and of every export render (``variants``): they call it on the layer they place,
+    the export's pre-check on the cutout's own pixels (2026-12-07, foot45)."""
+    x0, y0, x1, y1 = box
+    cols = footprint(alpha[contact_band_top(y0, y1):y1, x0:x1] >= level)
+    if cols is None:
+        return None
+    return x0 + cols[0], x0 + cols[1], y1 - 1
+
+
 def contact_footprint(solid: np.ndarray) -> tuple[int, int, int] | None:
     """Where a contact shadow under the product ``solid`` (bool) lies: its footprint's
     columns [x0, x1) and the product's lowest row; None without a product."""
     box = _object_box(solid)
     if box is None:
         return None
-    x0, y0, x1, y1 = (int(v) for v in box)
-    cols = footprint(solid[contact_band_top(y0, y1):y1, x0:x1])
+    foot = footprint_under(solid, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), 1)
     # the band holds the box's lowest row, which holds a product pixel
-    assert cols is not None
-    return x0 + cols[0], x0 + cols[1], y1 - 1
+    assert foot is not None
+    return foot
 
 
 def synthetic_shadow(alpha: np.ndarray, params: SyntheticShadow) -> np.ndarray:

@@ -884,9 +884,11 @@ def export_signals(alpha: np.ndarray) -> dict[str, Any]:
     ``export_shadow_off``: per render kind, how far the contact shadow a ``shadow-synthetic``
     spec or a scene's ``shadow-contact`` draws lies from the product's body, placed by the
     pixels that render takes for the product (``operations.export_shadow_off`` of the same
-    region, at ``operations.SHADOW_MEASURE_THRESHOLD``; 2026-12-07, shadow44)."""
-    from .operations import SHADOW_MEASURE_THRESHOLD, export_shadow_off
+    region, at a scene's default trim threshold ``scene.SCENE_TRIM_THRESHOLD``; 2026-12-07,
+    shadow44; one constant since foot45)."""
+    from .operations import export_shadow_off
     from .render import frame_cut  # render's types import this module
+    from .scene import SCENE_TRIM_THRESHOLD
 
     sig = significant_region(alpha, FAINT_MARKS_THRESHOLD)
     box = sig.box if sig is not None else (0, 0, 0, 0)
@@ -897,8 +899,8 @@ def export_signals(alpha: np.ndarray) -> dict[str, Any]:
             "faint_marks": _faint_marks_of(sig), "frame_cut": frame_cut(sig),
             "dropped_parts": sig.dropped_parts if sig is not None else 0,
             "export_shadow_off": export_shadow_off(
-                alpha, sig if FAINT_MARKS_THRESHOLD == SHADOW_MEASURE_THRESHOLD
-                else significant_region(alpha, SHADOW_MEASURE_THRESHOLD))}
+                alpha, sig if FAINT_MARKS_THRESHOLD == SCENE_TRIM_THRESHOLD
+                else significant_region(alpha, SCENE_TRIM_THRESHOLD))}
 
 
 def faint_marks_signal(alpha: np.ndarray) -> dict[str, Any]:

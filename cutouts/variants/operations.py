@@ -19,16 +19,17 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
 
-from cutouts.imaging.shadow import (
-    body_place,
-    contact_band_top,
-    footprint,
-    off_body,
-)
+from cutouts.imaging.shadow import body_place, footprint_under, off_body
 
 from .errors import SpecError
 from .layout import RIPPLE_ALPHA, LayoutContext, Patch, PlacedProduct, Significant
-from .scene import SceneContext, draw_shadow, setup_background
+from .scene import (
+    SCENE_TRIM_THRESHOLD,
+    SceneContext,
+    draw_shadow,
+    scene_footprint,
+    setup_background,
+)
 from .spec import (
     FORMATS,
     MAX_PIXELS,
@@ -375,18 +376,28 @@ class Shadow(Operation):
 SYNTHETIC_SHADOW_OPACITY = 0.45
 
 
+def synthetic_footprint(alpha: np.ndarray, pbox: tuple[int, int, int, int]
+                        ) -> tuple[int, int, int] | None:
+    """Where ``shadow-synthetic`` centres its ellipse under a product laid on ``pbox`` of
+    ``alpha`` (uint8): the footprint by the cutout's own rule
+    (``imaging.shadow.footprint_under``) of the alpha from the ripple cut-off up. The
+    render's layer holds no alpha under it (``render._resample`` cuts it), the cutout's
+    pixels the export's pre-check reads do (:func:`export_shadow_footprints`): one call for
+    both (2026-12-07, foot45)."""
+    return footprint_under(alpha, pbox, RIPPLE_ALPHA)
+
+
 def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
                      offset: tuple[int, int],
                      canvas: tuple[int, int]) -> Patch | None:
-    """Soft elliptical contact shadow under the product's footprint (from its alpha).
-
-    The footprint is the cutout's own rule (``imaging.shadow.footprint``): the columns the
-    product's lowest rows cover, here any alpha inside its significant box.
-    """
+    """Soft elliptical contact shadow under the product's footprint (from its alpha): where
+    :func:`synthetic_footprint` puts it."""
     x0, y0, x1, y1 = pbox
-    band = footprint(np.asarray(alpha.crop((x0, contact_band_top(y0, y1), x1, y1))) > 0)
-    if band is None:  # pragma: no cover - the band holds the product's lowest row
+    # the product's box of the layer only (a copy of the whole layer is output-size)
+    foot = synthetic_footprint(np.asarray(alpha.crop(pbox)), (0, 0, x1 - x0, y1 - y0))
+    if foot is None:  # pragma: no cover - the band holds the product's lowest row
         return None
+    band = foot[:2]
     width = max(2, band[1] - band[0])
     height = max(2, int(width * 0.08))
     blur = max(1, height // 2)
@@ -413,23 +424,24 @@ def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
 #: a scene the significant region's alpha cropped to its box (``scene.render_scene``), its
 #: footprint from the cut-off up too (``scene.draw_shadow``, since shadow44)
 SHADOW_RENDERS = ("trim", "whole", "scene")
-#: the significant region the stored measure is taken on (``compliance.export_signals``):
-#: a scene's default trim threshold; a non-scene render at threshold <= RIPPLE_ALPHA keeps the
-#: same pixels (its cut-off is RIPPLE_ALPHA, and the region is chosen at SIGNIFICANT_ALPHA)
-SHADOW_MEASURE_THRESHOLD = 8
 
 
 def shadow_render(spec: VariantSpec) -> str | None:
     """Which of :data:`SHADOW_RENDERS` places ``spec``'s contact shadow, or None when it draws
-    none (or renders at a trim threshold :func:`export_shadow_off` was not measured at: the
-    export reports it file by file)."""
+    none or renders at a trim threshold past the ripple cut-off (the export reports it file by
+    file). Every render's footprint reads the alpha from ``RIPPLE_ALPHA`` up
+    (:func:`synthetic_footprint`, ``scene.scene_footprint``) of a region chosen at
+    ``layout.SIGNIFICANT_ALPHA``, so at any threshold up to the cut-off it places the shadow
+    by the pixels :func:`export_shadow_off` measures (at ``scene.SCENE_TRIM_THRESHOLD``);
+    past it by fewer (2026-12-07, foot45: a scene was checked at the default threshold only)."""
     if spec.is_scene:
-        if spec.shadow not in ("synthetic", "contact"):
-            return None
-        return "scene" if spec.alpha_threshold(8) == SHADOW_MEASURE_THRESHOLD else None
-    if spec.shadow != "synthetic" or spec.alpha_threshold(1) > RIPPLE_ALPHA:
-        return None
-    return "trim" if spec.measures_product else "whole"
+        render = "scene" if spec.shadow in ("synthetic", "contact") else None
+        threshold = spec.alpha_threshold(SCENE_TRIM_THRESHOLD)
+    else:
+        render = None if spec.shadow != "synthetic" else (
+            "trim" if spec.measures_product else "whole")
+        threshold = spec.alpha_threshold(1)
+    return render if threshold <= RIPPLE_ALPHA else None
 
 
 def _box_at(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
@@ -443,43 +455,36 @@ def _box_at(alpha: np.ndarray, level: int) -> tuple[int, int, int, int] | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _footprint_in(alpha: np.ndarray, box: tuple[int, int, int, int] | None, level: int,
-                  at: tuple[int, int] = (0, 0)) -> tuple[int, int, int] | None:
-    """The contact footprint (columns [x0, x1), lowest row) under ``box`` of ``alpha``: the
-    columns its pixels >= ``level`` cover in the box's lowest rows (``contact_band_top``,
-    ``footprint``: what :func:`synthetic_shadow` and ``scene.draw_shadow`` take of the placed
-    layer), shifted by ``at`` into cutout px."""
-    if box is None:
-        return None
-    x0, y0, x1, y1 = box
-    cols = footprint(alpha[contact_band_top(y0, y1):y1, x0:x1] >= level)
-    if cols is None:
-        return None
-    return at[0] + x0 + cols[0], at[0] + x0 + cols[1], at[1] + y1 - 1
+Footprint = tuple[int, int, int]
+
+
+def _placed_at(foot: Footprint | None, at: tuple[int, int]) -> Footprint | None:
+    """A footprint found on a crop whose corner lies at ``at``, in the cutout's px."""
+    return None if foot is None else (at[0] + foot[0], at[0] + foot[1], at[1] + foot[2])
 
 
 def export_shadow_footprints(alpha: np.ndarray, sig: Significant
-                             ) -> dict[str, tuple[int, int, int] | None]:
+                             ) -> dict[str, Footprint | None]:
     """Where each of :data:`SHADOW_RENDERS` centres a contact shadow, in cutout px, from the
     cutout's ``alpha`` (H x W uint8) and its significant region ``sig`` at
-    :data:`SHADOW_MEASURE_THRESHOLD`: the footprint (the rule :func:`synthetic_shadow` and
-    ``scene.draw_shadow`` apply to the placed layer) of the pixels that render places. A
-    speck or a faint part the region leaves out never moves it: the render pastes it nowhere
-    (or, without trim, outside the product's box)."""
-    at = sig.window[:2]
-    x0, y0 = sig.box[:2]
+    ``scene.SCENE_TRIM_THRESHOLD``: the render's own footprint call
+    (:func:`synthetic_footprint`, ``scene.scene_footprint``, what it calls on the layer it
+    places) on the pixels it places, as laid out at scale 1. A speck or a faint part the region
+    leaves out never moves it: the render pastes it nowhere (or, without trim, outside the
+    product's box). The render's resampling is not foreseen (docs/export.md, photo 234)."""
     scene = sig.crop(sig.box)
-    box = _box_at(scene, 1)
+    trim_box, scene_box = _box_at(sig.patch, RIPPLE_ALPHA), _box_at(scene, 1)
     return {
-        # trim: the region's patch is resampled whole; the ripple cut-off keeps RIPPLE_ALPHA up,
-        # and the product's box is theirs
-        "trim": _footprint_in(sig.patch, _box_at(sig.patch, RIPPLE_ALPHA), RIPPLE_ALPHA, at),
+        # trim: the region's patch is resampled whole; its box is what survives the ripple
+        # cut-off (``render._resample``'s product box)
+        "trim": None if trim_box is None else _placed_at(
+            synthetic_footprint(sig.patch, trim_box), sig.window[:2]),
         # without trim: the product's box is the significant box; the whole alpha is pasted
-        "whole": _footprint_in(alpha, sig.box, RIPPLE_ALPHA),
-        # a scene: the region's alpha cropped to its box (its box: any alpha), its footprint
-        # from the ripple cut-off up; the whole box when its band holds none (``draw_shadow``)
-        "scene": _footprint_in(scene, box, RIPPLE_ALPHA, (x0, y0)) or (
-            None if box is None else (x0 + box[0], x0 + box[2], y0 + box[3] - 1)),
+        "whole": synthetic_footprint(alpha, sig.box),
+        # a scene: the region's alpha cropped to its box, the layer's box any alpha in it
+        # (``SceneContext.product_box``)
+        "scene": None if scene_box is None else _placed_at(
+            scene_footprint(scene, scene_box), sig.box[:2]),
     }
 
 

@@ -49,7 +49,7 @@ from .layout import (
     significant_region,
 )
 from .operations import srgb_icc_profile as srgb_icc_profile
-from .scene import SceneAsset, render_scene
+from .scene import SCENE_TRIM_THRESHOLD, SceneAsset, render_scene
 from .spec import (
     EXTENSIONS,
     FORMATS,
@@ -821,7 +821,7 @@ def _render_scene(source: SourceImage, spec: VariantSpec, shadow: Image.Image | 
                   source_meta: dict[str, Any] | None, assets: dict[str, SceneAsset] | None,
                   warnings: list[str]) -> RenderedVariant:
     rgba = source.rgba
-    threshold = spec.alpha_threshold(8)
+    threshold = spec.alpha_threshold(SCENE_TRIM_THRESHOLD)
     sig = source.significant(threshold)
     image, box, info = render_scene(rgba, spec, shadow, assets, warnings, sig=sig)
     cw, ch = image.size

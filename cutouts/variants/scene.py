@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
-from cutouts.imaging.shadow import contact_band_top, footprint, silhouette
+from cutouts.imaging.shadow import footprint_under, silhouette
 
 from .errors import RenderError, SpecError
 from .layout import RIPPLE_ALPHA, Significant, alpha_array, significant_region
@@ -45,6 +45,10 @@ KEEP_OPACITY = 1.0
 CORNERS = ("tl", "tr", "bl", "br")
 LOGO_WIDTH_SHARE = 0.16
 LOGO_HEIGHT_SHARE = 0.18
+#: a scene lays out the product's significant region at this trim threshold unless the spec
+#: says ``trim-T`` (the one default of ``render_scene``, ``render._render_scene`` and the
+#: export's pre-check, which measures a cutout's ``export_shadow_off`` at it)
+SCENE_TRIM_THRESHOLD = 8
 
 
 @dataclass(frozen=True)
@@ -251,25 +255,33 @@ def setup_background(op: Any, ctx: SceneContext) -> None:
         ctx.light_deg = asset.light_deg
 
 
+def scene_footprint(alpha: np.ndarray, box: tuple[int, int, int, int]
+                    ) -> tuple[int, int, int]:
+    """Where a scene's ``shadow-contact`` centres its ellipse under a product laid on ``box``
+    of ``alpha`` (uint8): the footprint by the cutout's own rule
+    (``imaging.shadow.footprint_under``) of the alpha from the ripple cut-off up, as a render
+    without a scene takes it (the faint spread an upscale leaves below a wide edge just above
+    the band placed the shadow under nothing visible: 2026-12-07, shadow44, the shared
+    cache's 246 0.29 off the product); the box's whole width when its band holds none. What
+    :func:`draw_shadow` calls on the placed layer and the export's pre-check on the cutout's
+    region (``operations.export_shadow_footprints``): one rule (2026-12-07, foot45)."""
+    return footprint_under(alpha, box, RIPPLE_ALPHA) or (box[0], box[2], box[3] - 1)
+
+
 def draw_shadow(mode: str, ctx: SceneContext) -> None:
     x0, y0, x1, y1 = ctx.product_box
     assert ctx.layer is not None  # product_box holds for it
     ph = max(1, y1 - y0)
     dx, dy = ctx.away_from_light
     if mode == "contact":
-        alpha = ctx.layer.getchannel("A")
         lx, ly = ctx.position
-        # the footprint by the cutout's own rule (``imaging.shadow.footprint``), of the alpha
-        # from the ripple cut-off up as a render without a scene takes it: the faint spread an
-        # upscale leaves below a wide edge just above the band placed the shadow under nothing
-        # visible (2026-12-07, shadow44: the shared cache's 246 0.29 off the product)
-        band = alpha.crop((x0 - lx, contact_band_top(y0, y1) - ly, x1 - lx, y1 - ly))
-        fb = footprint(np.asarray(band) >= RIPPLE_ALPHA) or (0, x1 - x0)
-        width = max(4, fb[1] - fb[0])
+        fx0, fx1, _ = scene_footprint(alpha_array(ctx.layer),
+                                      (x0 - lx, y0 - ly, x1 - lx, y1 - ly))
+        width = max(4, fx1 - fx0)
         height = max(3, int(width * 0.1))
         blur = max(1, height // 2)
         pad = blur * 3
-        cx = x0 + (fb[0] + fb[1]) / 2 + dx * height * 0.5  # nudged away from the light
+        cx = lx + (fx0 + fx1) / 2 + dx * height * 0.5  # nudged away from the light
         patch = Image.new("L", (width + 2 * pad, height + 2 * pad), 0)
         ImageDraw.Draw(patch).ellipse((pad, pad, pad + width, pad + height), fill=255)
         patch = patch.filter(ImageFilter.GaussianBlur(blur))
@@ -492,7 +504,8 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     """Compose ``rgba`` into the scene ``spec`` describes (``shadow``: the stored layer, when
     the spec reads it). Returns (RGB image, product box on the canvas, info for the metadata)."""
     if sig is None:  # a caller rendering several specs of one cutout computed it once
-        sig = significant_region(alpha_array(rgba), spec.alpha_threshold(8))
+        sig = significant_region(alpha_array(rgba),
+                                 spec.alpha_threshold(SCENE_TRIM_THRESHOLD))
     if sig is None:
         raise RenderError("the cutout has no visible pixel: nothing to render")
     box = sig.box

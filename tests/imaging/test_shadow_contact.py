@@ -15,6 +15,7 @@ from cutouts.imaging.shadow import (
     OFF_BODY_SHARE,
     contact_band_top,
     contact_footprint,
+    footprint_under,
     shadow_off_body,
     synthetic_shadow,
     synthetic_shadow_placed,
@@ -91,6 +92,33 @@ def test_it_centres_the_cutouts_the_exports_and_the_scenes_contact_shadow_alike(
     assert abs(float((row * np.arange(W)).sum() / row.sum()) - expected) <= 1.0
     assert abs(_export_centre(alpha) - expected) <= 1.0
     assert abs(_scene_centre(alpha) - expected) <= 1.0
+
+
+def _faint_skirted() -> np.ndarray:
+    """A body on columns 20-80 down to row 97, a faint (alpha 10) skirt across the whole box
+    on its two lowest rows (an upscale's spread of a wide edge above the band)."""
+    alpha = np.zeros((120, 140), np.uint8)
+    alpha[0:98, 20:80] = 255
+    alpha[98:100, 0:100] = 10
+    return alpha
+
+
+def test_it_finds_the_footprint_under_a_box_from_its_level_up():
+    """One rule, in the layer's px (foot45): the cutout's layer, the export's renders and
+    its pre-check call it on the pixels each places."""
+    alpha = _faint_skirted()
+    box = (0, 0, 100, 100)  # the band: rows 95-99
+    assert footprint_under(alpha, box, 1) == (0, 100, 99)
+    assert footprint_under(alpha, box, 16) == (20, 80, 99)
+    assert footprint_under(alpha, (0, 0, 100, 100), 255) == (20, 80, 99)
+    assert footprint_under(alpha, (0, 99, 100, 100), 16) is None  # the skirt's row alone
+    assert footprint_under(alpha > 0, box, 1) == (0, 100, 99)  # a bool mask too
+
+
+def test_it_centres_a_scene_shadow_under_the_whole_box_when_its_band_holds_only_faint_alpha():
+    alpha = _faint_skirted()
+    assert scene_module.scene_footprint(alpha, (0, 0, 100, 100)) == (20, 80, 99)
+    assert scene_module.scene_footprint(alpha, (5, 98, 100, 100)) == (5, 100, 99)
 
 
 def test_it_takes_the_footprint_from_the_lowest_twentieth_of_the_rows_in_whole_rows():
