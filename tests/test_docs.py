@@ -121,6 +121,23 @@ def test_it_resolves_every_relative_link_and_anchor(page):
     assert not broken, f"{page.name}: " + "; ".join(broken)
 
 
+CONFLICT_RE = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.M)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_it_holds_no_merge_conflict_markers(page):
+    # Docs are merged by hand from many branches; a left-over marker renders as prose.
+    lines = [page.read_text()[: m.start()].count("\n") + 1
+             for m in CONFLICT_RE.finditer(page.read_text())]
+    assert not lines, f"{page.name}: conflict markers on lines {lines}"
+
+
+def test_the_conflict_check_sees_markers():
+    text = "a\n<<<<<<< ours\nb\n=======\nc\n>>>>>>> theirs\n"
+    assert len(CONFLICT_RE.findall(text)) == 3
+    assert not CONFLICT_RE.findall("a ======= b\n| ==== |\n")
+
+
 def test_it_links_every_docs_page_from_the_index_and_the_readme():
     index_targets = {t.partition("#")[0] for t in relative_links(ROOT / "docs" / "index.md")}
     readme_targets = {t.partition("#")[0] for t in relative_links(README)}
