@@ -1,7 +1,8 @@
 /* Retouch: what a stroke changed, measured on the preview's alpha (pure functions, no DOM):
    which pixels lie near a brush (reachMask), the share of a brush's pixels that pass a test
    (productShare, hazeTest, softUnder), the change far beyond the brushes but for whole pieces
-   (farFrom, wholePieces), what lies under a stroke that changed nothing (underVerdict,
+   (farFrom, wholePieces; faintWhole, the faint pieces among them), what an undoing click gave
+   back (givenBack), what lies under a stroke that changed nothing (underVerdict,
    edgeUnder, removedUnder) and whether two strokes meet. Moved out of retouch.js verbatim
    (2026-12-07, split43); retouch.js's report and retouch-words.js read them from
    window.cutroomRetouchMeasure. An alpha is {w, h, a: Uint8Array} on the preview's grid;
@@ -29,6 +30,17 @@
   // stroke. A piece partly taken (dev 155: a remove on the graffiti took the skater's legs
   // joined to it, her torso stayed) is still named.
   var PIECE_LEFT = 0.02;
+  // ...and a faint piece a remove stroke lands on, gone whole: what the cutout held apart at
+  // any alpha a change can show (CHANGE_MIN up), none of it solid, all but PIECE_LEFT of it
+  // cleared below CHANGE_MIN (verify44 L2, 2026-12-07: a remove click on a faint detached
+  // ghost, which the engine takes whole as the reviewer asked, was told "also changed 2431 px
+  // beyond the brush"). The report says it took that piece (faintWhole).
+  var FAINT_PIECE_LOW = CHANGE_MIN;
+  // A keep (remove) stroke gave back what an earlier remove (keep) stroke of the list took
+  // (added) when at least GIVEN_SHARE of the pixels it crossed the version itself held as it
+  // now does (retouch_cut._undone_beyond: a click of the other kind on a painted stroke's
+  // overshoot restores it as it was before that stroke; verify44 L3).
+  var GIVEN_SHARE = 0.9;
   // A detail stroke over (and around) which the cutout holds less than EDGE_MIN_SHARE of its
   // preview pixels as product (alpha >= 128) has no edge to refine: the matte's known side is
   // all background there, so it can only confirm the removal (QA 2026-12-03, soft-dev GT13:
@@ -127,40 +139,96 @@
     return far;
   }
 
+  /* How many pixels the faint pieces hold (alpha CHANGE_MIN..127, nothing solid) that remove
+     strokes of ``strokes`` landed on and took whole (wholePieces), and how many pieces:
+     {px, pieces}, what the report names as taken, not as a change far beyond the brush. */
+  function faintWhole(before, now, strokes, scale) {
+    var moved = new Uint8Array(now.a.length), out = { px: 0, pieces: 0 };
+    for (var k = 0; k < now.a.length; k++) {
+      var d = now.a[k] - before.a[k];
+      if (d >= CHANGE_MIN || d <= -CHANGE_MIN) moved[k] = 1;
+    }
+    wholePieces(before, now, strokes.filter(function (s) { return s.kind === "remove"; }), scale, moved, out);
+    return out;
+  }
+
+  /* Whether a keep (remove) burst gave back what an earlier remove (keep) stroke took (added):
+     at least GIVEN_SHARE of the pixels it crossed to the product (to the background) from
+     ``before`` to ``now`` the version's own alpha ``base`` held so, and an earlier stroke of
+     the other kind is in ``earlier`` (and no subject click). Returns null, or {kind: that
+     earlier stroke's kind, beyond: true when most of what it gave back lies beyond every such
+     stroke's brush (retouch_cut._undone_beyond gives back only that part), n: how many such
+     strokes, clicks: "click" when they are all clicks, "stroke" when all painted, else "",
+     px: the pixels given back}. */
+  function givenBack(base, before, now, burst, earlier, scale) {
+    if (!base || !burst.length || base.w !== now.w || base.h !== now.h) return null;
+    var kind = burst[0].kind;
+    if ((kind !== "keep" && kind !== "remove") || burst.some(function (s) { return s.kind !== kind; })) return null;
+    var other = kind === "keep" ? "remove" : "keep";
+    var took = earlier.filter(function (s) { return s.kind === other; });
+    // a subject click clears parts too: what the burst brought back may be its doing
+    if (!took.length || earlier.some(function (s) { return s.kind === "subject"; })) return null;
+    var keep = kind === "keep", crossed = 0, given = 0, beyond = 0;
+    var near = reachMask(now.w, now.h, took, scale, function (r) { return r; }).near;
+    for (var k = 0; k < now.a.length; k++) {
+      if (keep ? before.a[k] >= 128 || now.a[k] < 128 : before.a[k] < 128 || now.a[k] >= 128) continue;
+      crossed++;
+      if (keep ? base.a[k] >= 128 : base.a[k] < 128) {
+        given++;
+        if (!near[k]) beyond++;
+      }
+    }
+    if (!crossed || given < GIVEN_SHARE * crossed) return null;
+    var clicks = took.filter(function (s) { return s.points.length === 1; }).length;
+    return { kind: other, n: took.length, clicks: clicks === took.length ? "click" : clicks ? "" : "stroke",
+             beyond: beyond * 2 > given, px: given };
+  }
+
   /* The change (``moved``: 1 where the alpha moved by CHANGE_MIN or more) that is a piece a
      keep or remove stroke of ``strokes`` lands on, taken whole (a remove: the piece of
      ``before`` held at 128 or more, all but PIECE_LEFT of it below 128 in ``now``) or brought
      back whole (a keep: the same, ``now`` and ``before`` swapped), with its rim (HAZE_RIM px),
      as far as it joins the change under the brush: a mask (1 = such change), or null. */
-  function wholePieces(before, now, strokes, scale, moved) {
+  function wholePieces(before, now, strokes, scale, moved, faintOut) {
     var w = now.w, h = now.h, n = w * h, whole = null;
     strokes.forEach(function (s) {
       if (s.kind !== "keep" && s.kind !== "remove") return;
       var held = s.kind === "remove" ? before.a : now.a, other = s.kind === "remove" ? now.a : before.a;
       var brush = reachMask(w, h, [s], scale, function (r) { return Math.max(r, 1); });
-      var b = brush.box, piece = new Uint8Array(n), stack = [], seeds = [];
-      // the held pieces under the brush (8-connected), and how much of each the other side holds
-      for (var y = b.y0; y <= b.y1; y++) {
-        for (var x = b.x0; x <= b.x1; x++) {
-          var k = y * w + x;
-          if (!brush.near[k] || piece[k] || held[k] < 128) continue;
-          var size = 0, left = 0, members = [k];
-          piece[k] = 1; stack.push(k);
-          while (stack.length) {
-            var i = stack.pop(), ix = i % w, iy = (i - ix) / w;
-            size++;
-            if (other[i] >= 128) left++;
-            for (var dy = -1; dy <= 1; dy++) {
-              for (var dx = -1; dx <= 1; dx++) {
-                var jx = ix + dx, jy = iy + dy, j = jy * w + jx;
-                if (jx < 0 || jy < 0 || jx >= w || jy >= h || piece[j] || held[j] < 128) continue;
-                piece[j] = 1; stack.push(j); members.push(j);
+      var b = brush.box, seeds = [], stack = [];
+      // the held pieces under the brush (8-connected) at or above ``low``, and how much of
+      // each the other side still holds so; ``faint``: only pieces with nothing solid
+      var pieces = function (low, faint) {
+        var piece = new Uint8Array(n);
+        for (var y = b.y0; y <= b.y1; y++) {
+          for (var x = b.x0; x <= b.x1; x++) {
+            var k = y * w + x;
+            if (!brush.near[k] || piece[k] || held[k] < low) continue;
+            var size = 0, left = 0, solid = false, members = [k];
+            piece[k] = 1; stack.push(k);
+            while (stack.length) {
+              var i = stack.pop(), ix = i % w, iy = (i - ix) / w;
+              size++;
+              if (other[i] >= low) left++;
+              if (held[i] >= 128) solid = true;
+              for (var dy = -1; dy <= 1; dy++) {
+                for (var dx = -1; dx <= 1; dx++) {
+                  var jx = ix + dx, jy = iy + dy, j = jy * w + jx;
+                  if (jx < 0 || jy < 0 || jx >= w || jy >= h || piece[j] || held[j] < low) continue;
+                  piece[j] = 1; stack.push(j); members.push(j);
+                }
               }
             }
+            if (left <= PIECE_LEFT * size && !(faint && solid)) {
+              seeds.push(members);
+              if (faint && faintOut) { faintOut.px += size; faintOut.pieces++; }
+            }
           }
-          if (left <= PIECE_LEFT * size) seeds.push(members);
         }
-      }
+      };
+      pieces(128, false);
+      // a faint piece (a ghost the cutout held below 128) a remove stroke took whole
+      if (s.kind === "remove") pieces(FAINT_PIECE_LOW, true);
       if (!seeds.length) return;
       // the whole pieces with their rim: a piece's anti-aliased edge moves with it
       var gone = new Uint8Array(n), grown = new Uint8Array(n);
@@ -180,9 +248,9 @@
       }
       // ...as far as the change runs on from under the brush through them
       whole = whole || new Uint8Array(n);
-      for (y = b.y0; y <= b.y1; y++) {
-        for (x = b.x0; x <= b.x1; x++) {
-          k = y * w + x;
+      for (var y = b.y0; y <= b.y1; y++) {
+        for (var x = b.x0; x <= b.x1; x++) {
+          var k = y * w + x;
           if (brush.near[k] && moved[k] && gone[k] && !whole[k]) { whole[k] = 1; stack.push(k); }
         }
       }
@@ -280,6 +348,7 @@
 
   window.cutroomRetouchMeasure = {
     reachMask: reachMask, productShare: productShare, farFrom: farFrom, wholePieces: wholePieces,
+    faintWhole: faintWhole, givenBack: givenBack,
     hazeTest: hazeTest, softUnder: softUnder, underVerdict: underVerdict, edgeUnder: edgeUnder,
     removedUnder: removedUnder, strokesMeet: strokesMeet,
     CHANGE_MIN: CHANGE_MIN, SOFT_LOW: SOFT_LOW, SOFT_HIGH: SOFT_HIGH, FAR_PX: FAR_PX,

@@ -71,6 +71,20 @@
       return pct(n / (change.had || Math.max(pixels, 1)) * 100) + (said ? "" : of);
     };
     var parts = [];
+    // a click of the other kind on what an earlier stroke took (added) beyond its brush gives
+    // it back as it was (retouch_cut._undone_beyond; givenBack in retouch-measure.js): said
+    // so, not as a bare "added 0.3 %" of something new (verify44 L3, 2026-12-07)
+    var back = "";
+    if (change.back) {
+      var many = change.back.n > 1;
+      // "the earlier remove click", "the earlier keep strokes" (painted, or of both sorts)
+      back = "the earlier " + change.back.kind + " " + (change.back.clicks || "stroke") + (many ? "s " : " ");
+    }
+    // "gave back what the earlier remove stroke took beyond its brush (0.3 % of the cutout, green)"
+    var gave = function (verb, done, n, colour) {
+      return verb + " what " + back + done + (change.back.beyond ? " beyond " +
+             (change.back.n > 1 ? "their brushes" : "its brush") : "") + " (" + share(n) + ", " + colour + ")";
+    };
     // what the cutout holds after it (taken: crossed below 128, added: crossed above)
     var left = change.had - change.taken + (change.added || 0);
     if (change.taken && change.had && change.taken <= change.had && left <= 0) {
@@ -81,14 +95,24 @@
       // never "100 %" while some of it is left
       parts.push("took most of the cutout (" + pct(Math.min(change.taken / change.had * 100, 99.9)) + ", red)");
       named = " of the cutout";
-    } else if (change.taken) parts.push("took " + share(change.taken) + " (red)");
-    if (change.added) parts.push("added " + share(change.added) + " (green)");
+    } else if (change.taken) {
+      parts.push(back ? gave("took back", "added", change.taken, "red") : "took " + share(change.taken) + " (red)");
+    }
+    if (change.added) {
+      parts.push(back ? gave("gave back", "took", change.added, "green") : "added " + share(change.added) + " (green)");
+    }
     // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha, and
     // as a share of the faint alpha there was, in pixels too: "cleared the faint alpha of
     // 81.2 % of the cutout" read as most of the cutout gone for a stroke that took 2.7 % of
     // it (QA 2026-12-06, dev 093)
     var faint = change.cleared * 2 >= change.faded;
-    if (change.faded && faint && change.faint) {
+    // a faint piece a remove stroke landed on, taken whole (faintWhole in retouch-measure.js:
+    // a ghost or speck the cutout held below 128, apart from the rest), is named as the piece
+    // it was, not as haze cleared plus a change "beyond the brush" (verify44 L2, 2026-12-07)
+    if (change.piece && change.piece * 2 >= change.faded) {
+      parts.push((parts.length ? "and " : "") + "took the faint " + (change.pieces > 1 ? "pieces " : "piece ") +
+                 (change.brushes === "the brushes" ? "they landed on" : "it landed on") + " whole (" + change.piece + " px)");
+    } else if (change.faded && faint && change.faint) {
       parts.push((parts.length ? "and " : "") + "cleared " + pct(change.cleared / change.faint * 100) +
                  " of the faint haze (" + change.cleared + " px)");
     } else if (change.faded) {

@@ -7,7 +7,8 @@
    Apply posts the same list; a worker computes the new version at full size.
    Moved out (2026-12-07, split43), loaded before this file by _head.html: the measures of what a
    stroke changed (reachMask, productShare, farFrom, wholePieces, hazeTest, softUnder,
-   underVerdict, edgeUnder, strokesMeet; since advice43 removedUnder) to retouch-measure.js; the
+   underVerdict, edgeUnder, strokesMeet; since advice43 removedUnder; since words45
+   faintWhole, givenBack) to retouch-measure.js; the
    report's words (fitReport, changeParts, solidEdgeTip, keepThen, counted, VERDICTS, BRIEF,
    ACROSS, MESH, FAR_KEEP, STATUS_MAX) to retouch-words.js. report, flashChange and the status
    line stay here. */
@@ -17,6 +18,7 @@
   // alpha (retouch-measure.js), and the report's words (retouch-words.js).
   var M = window.cutroomRetouchMeasure, W = window.cutroomRetouchWords;
   var productShare = M.productShare, farFrom = M.farFrom, hazeTest = M.hazeTest, softUnder = M.softUnder,
+      faintWhole = M.faintWhole, givenBack = M.givenBack,
       underVerdict = M.underVerdict, edgeUnder = M.edgeUnder, removedUnder = M.removedUnder;
   var EDGE_MIN_SHARE = M.EDGE_MIN_SHARE, SETTLED_SHARE = M.SETTLED_SHARE;
   var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted,
@@ -320,12 +322,15 @@
     // Shown (the card's Retouch view), the window or the column resized: fit the picture
     // again; shown on the card, the whole editor comes into view.
     this.shownWidth = this.form.clientWidth;
+    this.footHeight = this.foot.offsetHeight;
     if (window.ResizeObserver) {
       var observer = new ResizeObserver(function () {
-        var was = self.shownWidth;
+        var was = self.shownWidth, footWas = self.footHeight;
         self.shownWidth = self.form.clientWidth;
+        self.footHeight = self.foot.offsetHeight;
         self.layout();  // the same sizes again change nothing: no loop
         self.fitSaid();  // the status line's words cut at the new width, or no longer
+        if (was && self.footHeight > footWas) self.clearPicture(self.footHeight - footWas);
         if (!was && self.shownWidth) self.intoView();
       });
       [this.form, this.tools, this.foot].forEach(function (el) { observer.observe(el); });
@@ -582,6 +587,18 @@
   Editor.prototype.reveal = function () {
     var r = this.form.getBoundingClientRect(), below = r.bottom - window.innerHeight + 4;
     if (below > 0) window.scrollBy(0, Math.min(Math.max(0, r.top), below));
+  };
+
+  /* The Apply row grew by ``grew`` px (on a phone a report's "show change" and "more" go on a
+     row below its words: 52 -> 83 px) and, stuck to the bottom of the screen, now lies over the
+     bottom of a picture it rested below: the window scrolls by as much, as far as the tools stay
+     in sight (ui44, 2026-12-07: at 360 and 390 px it covered the picture's lowest 17 px until
+     the next message). A picture fitted to the height was made smaller by layout() instead,
+     and one already under the row (scrolled up by the reviewer) stays as it was. */
+  Editor.prototype.clearPicture = function (grew) {
+    var over = this.view.getBoundingClientRect().bottom - this.foot.getBoundingClientRect().top;
+    if (over <= 0 || over > grew + 1) return;
+    this.reveal();
   };
 
   /* Phones: the bar shows the brushes, undo / redo and the size; "More" opens the rest as a
@@ -1508,9 +1525,20 @@
     var far = n === 1 && burst[0].kind === "keep" && burst[0].points.length === 1 ? FAR_KEEP[now.far] || "" : "";
     // a subject click clears parts far from itself: that is what it is for
     var chose = burst.some(function (s) { return s.kind === "subject"; });
-    var beyond = far || chose ? 0 : farFrom(before, now, burst, k);
+    // a click undoing what an earlier stroke took (or added) beyond its brush: what it gave
+    // back lies beyond its own brush too, and is what it was for (givenBack)
+    var back = far || chose ? null :
+      givenBack(this.alphas["[]"], before, now, burst, this.strokes.slice(0, count - n), k);
+    var beyond = far || chose || back ? 0 : farFrom(before, now, burst, k);
     if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     change.brushes = n === 1 ? "the brush" : "the brushes";
+    if (back) {
+      change.back = back;
+      this.form.dataset.rtGivenBack = back.kind + ":" + count;
+    }
+    // a faint piece a remove stroke took whole is named so (faintWhole; farFrom leaves it out)
+    var piece = burst.some(function (s) { return s.kind === "remove"; }) ? faintWhole(before, now, burst, k) : null;
+    if (piece && piece.px) { change.piece = piece.px; change.pieces = piece.pieces; }
     var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {
       // nothing of the product under or around it: a matte cannot bring back what the cutout
