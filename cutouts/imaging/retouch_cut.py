@@ -82,6 +82,7 @@ Later strokes win: a painted stroke over an earlier one of the other kind clears
 hard core under its brush (``_over_earlier``), and a click whose disk touches what an earlier
 painted stroke of the other kind flipped beyond its brush flips those pieces back
 (``_undone_beyond``: the reviewer's keep click on the hoof a remove stroke took past its brush).
+What decided each pixel (hard cores, brushes, flips beyond a brush) is one record, ``_Order``.
 """
 
 from __future__ import annotations
@@ -1642,7 +1643,24 @@ def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
     return core
 
 
-def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
+def _brush_box(st: Stroke, shape: tuple[int, ...]) -> tuple[int, int, int, int, np.ndarray]:
+    """(y0, y1, x0, x1, brush): the box round stroke ``st``'s brush in an image of ``shape``
+    (clipped to it) and the brush within it (bool), as ``paint`` paints it on the whole image.
+    The record of which stroke decided a pixel (``_Order``: its cores, brushes and
+    ``_Beyond``) runs for every replayed stroke of every preview, and touches only this box."""
+    h, w = shape[:2]
+    bx0, by0, bx1, by1 = st.bounds()
+    # paint's smallest radius is a little more than the stroke's: 2 px of slack
+    x0, y0 = max(0, math.floor(bx0) - 2), max(0, math.floor(by0) - 2)
+    x1, y1 = min(w, math.ceil(bx1) + 3), min(h, math.ceil(by1) + 3)
+    brush = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+    if brush.size:
+        paint(brush, st, True, origin=(x0, y0))
+    return y0, y1, x0, x1, brush
+
+
+def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params,
+                  box: tuple[int, int, int, int, np.ndarray] | None = None) -> None:
     """A painted stroke ``st`` over earlier strokes of the other kind, clicks as well as painted
     ones: their hard cores under its brush are no longer hard (in ``core_labels``, in place);
     its own core there is (for a remove stroke see ``_stroke_core``, whose ``keeps`` are the
@@ -1656,7 +1674,7 @@ def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
     and the keeps' cores under its brush stayed hard. The mirror (``keep_over_remove``): a keep
     stroke painted back over what an earlier remove stroke took is held back by that remove's
     hard core only outside its own brush. Not a click: its disk is a preference, not
-    coverage."""
+    coverage. ``box``: ``_brush_box`` of ``st`` when the caller has it."""
     if len(st.points) < 2:
         return
     if st.kind == "remove" and params.remove_over_keep:
@@ -1665,9 +1683,10 @@ def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params) -> None:
         other = REMOVE
     else:
         return
-    brush = np.zeros(core_labels.shape, bool)
-    paint(brush, st, True)
-    core_labels[brush & (core_labels == other)] = 0
+    # in the brush's box only: a replayed stroke runs this too (order45)
+    y0, y1, x0, x1, brush = _brush_box(st, core_labels.shape) if box is None else box
+    under = core_labels[y0:y1, x0:x1]
+    under[brush & (under == other)] = 0
 
 
 def _undone_beyond(beyond: np.ndarray, state: np.ndarray, core_labels: np.ndarray,
@@ -1703,26 +1722,23 @@ def _undone_beyond(beyond: np.ndarray, state: np.ndarray, core_labels: np.ndarra
 class _Beyond:
     """Per pixel, whether an earlier painted keep (``added``) or remove (``taken``) stroke
     flipped it beyond its own brush, no stroke flipping it or brushing over it since
-    (``segment`` keeps these over the steps, replayed ones too; ``_undone_beyond`` reads
-    them)."""
+    (``_Order`` keeps these over ``segment``'s steps, replayed ones too; ``_undone_beyond``
+    reads them)."""
 
     def __init__(self, shape: tuple[int, int]) -> None:
         self.added = np.zeros(shape, bool)
         self.taken = np.zeros(shape, bool)
 
-    def after(self, st: Stroke, flipped: np.ndarray) -> None:
+    def after(self, st: Stroke, flipped: np.ndarray,
+              box: tuple[int, int, int, int, np.ndarray] | None = None) -> None:
         """Record stroke ``st``'s step, which flipped the flat indices ``flipped``. Within the
-        brush's box and at those indices only: ``segment`` calls this for every replayed
-        stroke of every preview, where whole-image planes cost 15 ms a stroke at 1024 px
-        (reread44; a replayed stroke's record is the few pixels it touched)."""
-        h, w = self.added.shape
-        bx0, by0, bx1, by1 = st.bounds()
-        # paint's smallest radius is a little more than the stroke's: 2 px of slack
-        x0, y0 = max(0, math.floor(bx0) - 2), max(0, math.floor(by0) - 2)
-        x1, y1 = min(w, math.ceil(bx1) + 3), min(h, math.ceil(by1) + 3)
-        brush = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+        brush's box (``box``: its ``_brush_box`` when the caller has it) and at those indices
+        only: ``segment`` calls this for every replayed stroke of every preview, where
+        whole-image planes cost 15 ms a stroke at 1024 px (reread44; a replayed stroke's
+        record is the few pixels it touched)."""
+        w = self.added.shape[1]
+        y0, y1, x0, x1, brush = _brush_box(st, self.added.shape) if box is None else box
         if brush.size:
-            paint(brush, st, True, origin=(x0, y0))
             self.added[y0:y1, x0:x1][brush] = False
             self.taken[y0:y1, x0:x1][brush] = False
         flat_added, flat_taken = self.added.reshape(-1), self.taken.reshape(-1)
@@ -1734,6 +1750,66 @@ class _Beyond:
             under = np.zeros(len(flipped), bool)
             under[inside] = brush[ys[inside] - y0, xs[inside] - x0]
             (flat_added if st.kind == "keep" else flat_taken)[flipped[~under]] = True
+
+
+class _Order:
+    """Which stroke decided each pixel so far: the one record of stroke order (later strokes
+    win) that ``segment`` keeps over its steps, replayed ones too. It owns three planes, each
+    updated here only:
+
+    * ``cores``: the hard cores (KEEP, REMOVE; 0 none), each stroke's on top of the earlier
+      ones, a painted stroke's brush clearing the other kind's under it (``_over_earlier``).
+      The cut holds them (``_step``); a deep remove click spares beyond its brush what the
+      keep cores reach more easily than it does (``_kept_spared``).
+    * ``brushes``: the kind of the last brush over each pixel, a click's disk too. Its
+      ``keeps`` (the earlier keep brushes) make a grazing remove stroke's core hard over them
+      (``_stroke_core``) and say which pieces a keep marked (``_step``: ``_ghosts``,
+      ``_unkept_piece``).
+    * ``beyond``: what painted strokes flipped beyond their brushes (``_Beyond``), read by a
+      click of the other kind, which gives back the pieces its disk touches
+      (``_undone_beyond``); None when no such click follows (``segment`` knows the list),
+      since it would cost every replayed stroke its record.
+
+    Why one record (order45): the three rules were decided in three places of ``segment``'s
+    loop, replayed and cut strokes each; a fourth rule of stroke order belongs here."""
+
+    def __init__(self, shape: tuple[int, int], params: Params, beyond: bool) -> None:
+        self.params = params
+        self.cores = np.zeros(shape, np.uint8)
+        self.brushes = np.zeros(shape, np.uint8)
+        self.beyond = _Beyond(shape) if beyond else None
+
+    def keeps(self) -> np.ndarray:
+        """The earlier keep strokes' brushes (bool), clicks' disks included."""
+        keeps: np.ndarray = self.brushes == KEEP
+        return keeps
+
+    def place(self, st: Stroke, core_idx: np.ndarray) -> tuple[int, int, int, int, np.ndarray]:
+        """Stroke ``st`` with its hard core at the flat indices ``core_idx``, before its step.
+        Returns its ``_brush_box`` for ``after``: one ``paint`` of the brush serves all three
+        planes (it is most of a replayed stroke's cost)."""
+        box = _brush_box(st, self.cores.shape)
+        self.cores.reshape(-1)[core_idx] = st.label
+        _over_earlier(self.cores, st, self.params, box)
+        y0, y1, x0, x1, brush = box
+        self.brushes[y0:y1, x0:x1][brush] = st.label
+        return box
+
+    def given_back(self, st: Stroke, state: np.ndarray) -> np.ndarray | None:
+        """What a keep or remove click ``st`` flips back in ``state`` (the state before it) of an
+        earlier painted stroke's flips beyond its brush (``_undone_beyond``); None: nothing."""
+        if self.beyond is None or len(st.points) != 1:
+            return None
+        back = _undone_beyond(self.beyond.taken if st.kind == "keep" else self.beyond.added,
+                              state, self.cores, st)
+        return back if back.any() else None
+
+    def after(self, st: Stroke, flipped: np.ndarray,
+              box: tuple[int, int, int, int, np.ndarray]) -> None:
+        """Stroke ``st``'s step flipped the flat indices ``flipped`` (``_Beyond.after``); ``box``:
+        what ``place`` returned for it."""
+        if self.beyond is not None:
+            self.beyond.after(st, flipped, box)
 
 
 def _ghost_pockets(prior: np.ndarray, state: np.ndarray,
@@ -2646,9 +2722,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             break
         if len(a.points) == 1 and a.kind in ("keep", "remove"):
             later_clicks.add(a.kind)
-    beyond = _Beyond((h, w)) if params.click_undoes_beyond and follows else None
-    core_labels = np.zeros((h, w), np.uint8)
-    seen = np.zeros((h, w), np.uint8)
+    order = _Order((h, w), params, params.click_undoes_beyond and follows)
     state = prior_fg.copy()
     flat = state.reshape(-1)
     replay = len(done)
@@ -2664,33 +2738,26 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         if i < replay:
             # replayed: the same core and the same step as when it was cut
             core_idx, flipped = done[i]
-            core_labels.reshape(-1)[core_idx] = st.label
-            _over_earlier(core_labels, st, params)
-            paint(seen, st, st.label)
+            box = order.place(st, core_idx)
             flat[flipped] ^= True
-            if beyond is not None:
-                beyond.after(st, flipped)
+            order.after(st, flipped, box)
             continue
         ghost = _ghost_pockets(prior, state, st)
         spared = _graze_spared(lab, state, st, params)
-        keeps = seen == KEEP  # the earlier keep strokes' brushes, for its core and its step
+        keeps = order.keeps()  # the earlier keep strokes' brushes, for its core and its step
         core = _stroke_core(lab, st, cores[i], params, state,
                             None if ghost is None else ghost[0], spared, keeps)
-        core_labels[core] = st.label
-        _over_earlier(core_labels, st, params)
-        paint(seen, st, st.label)
-        new = _step(rgb, lab, prior, prior_fg, state, core_labels, keeps, st, core, params,
+        core_idx = np.flatnonzero(core)
+        box = order.place(st, core_idx)
+        new = _step(rgb, lab, prior, prior_fg, state, order.cores, keeps, st, core, params,
                     ghost, spared, chosen)
-        if beyond is not None and len(st.points) == 1:
-            # a click on what an earlier painted stroke of the other kind flipped beyond its
-            # brush flips that back (_undone_beyond)
-            back = _undone_beyond(beyond.taken if st.kind == "keep" else beyond.added, state,
-                                  core_labels, st)
-            if back.any():
-                new = new | back if st.kind == "keep" else new & ~back
-        done.append((np.flatnonzero(core), np.flatnonzero(new != state)))
-        if beyond is not None:
-            beyond.after(st, done[-1][1])
+        # a click on what an earlier painted stroke of the other kind flipped beyond its
+        # brush flips that back (_undone_beyond)
+        back = order.given_back(st, state)
+        if back is not None:
+            new = new | back if st.kind == "keep" else new & ~back
+        done.append((core_idx, np.flatnonzero(new != state)))
+        order.after(st, done[-1][1], box)
         state = new
     if replay == len(active):
         return state  # a prefix of the cached list (the held list, an undo): the cache stays

@@ -44,3 +44,32 @@ def test_it_takes_the_crossing_of_a_remove_stroke_over_an_earlier_keep_stroke():
     brush = rasterise([remove], (H, W)) > 0
     np.testing.assert_array_equal(out[(alpha >= 128) & ~brush], 255)
     np.testing.assert_array_equal(out[(before >= 128) & ~brush], 255)
+
+
+def test_it_clears_in_the_brushs_box_what_the_whole_image_would():
+    # _over_earlier runs for every replayed painted stroke of every preview, so it touches
+    # only the brush's box (order45); strokes over the photo's edges, sub-pixel brushes and
+    # clicks (which clear nothing) included
+    from cutouts.imaging.retouch_cut import DEFAULT, _over_earlier
+    from cutouts.imaging.strokes import KEEP, REMOVE
+
+    rng = np.random.default_rng(5)
+    shape = (50, 70)
+    labels = rng.choice(np.array([0, KEEP, REMOVE], np.uint8), shape)
+    whole = labels.copy()
+    for i in range(60):
+        kind = "keep" if i % 3 else "remove"
+        radius = float(rng.choice([0.5, 0.6, 1.0, 3.0, 7.5]))
+        n = 1 if i % 5 == 0 else int(rng.integers(2, 6))
+        points = tuple((float(x), float(y)) for x, y in
+                       zip(rng.uniform(-9, 79, n), rng.uniform(-9, 59, n), strict=True))
+        st = Stroke(kind, radius, points)
+        _over_earlier(labels, st, DEFAULT)
+        if n > 1:
+            brush = rasterise([st], shape) > 0
+            whole[brush & (whole == (KEEP if kind == "remove" else REMOVE))] = 0
+        assert (labels == whole).all(), i
+        # fresh cores for the next stroke to clear
+        refill = rng.random(shape) < 0.1
+        labels[refill] = whole[refill] = rng.choice(np.array([KEEP, REMOVE], np.uint8))
+    assert (whole == 0).any() and (whole == KEEP).any() and (whole == REMOVE).any()
