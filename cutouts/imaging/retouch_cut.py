@@ -1652,7 +1652,9 @@ def _brush_box(st: Stroke, shape: tuple[int, ...]) -> tuple[int, int, int, int, 
     bx0, by0, bx1, by1 = st.bounds()
     # paint's smallest radius is a little more than the stroke's: 2 px of slack
     x0, y0 = max(0, math.floor(bx0) - 2), max(0, math.floor(by0) - 2)
-    x1, y1 = min(w, math.ceil(bx1) + 3), min(h, math.ceil(by1) + 3)
+    # never below x0, y0: a negative end would slice from the far edge (a brush off the photo's
+    # left or top; reread45)
+    x1, y1 = max(x0, min(w, math.ceil(bx1) + 3)), max(y0, min(h, math.ceil(by1) + 3))
     brush = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
     if brush.size:
         paint(brush, st, True, origin=(x0, y0))

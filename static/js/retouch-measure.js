@@ -143,7 +143,7 @@
      strokes of ``strokes`` landed on and took whole (wholePieces), and how many pieces:
      {px, pieces}, what the report names as taken, not as a change far beyond the brush. */
   function faintWhole(before, now, strokes, scale) {
-    var moved = new Uint8Array(now.a.length), out = { px: 0, pieces: 0 };
+    var moved = new Uint8Array(now.a.length), out = { px: 0, pieces: 0, seen: new Uint8Array(now.a.length) };
     for (var k = 0; k < now.a.length; k++) {
       var d = now.a[k] - before.a[k];
       if (d >= CHANGE_MIN || d <= -CHANGE_MIN) moved[k] = 1;
@@ -221,7 +221,11 @@
             }
             if (left <= PIECE_LEFT * size && !(faint && solid)) {
               seeds.push(members);
-              if (faint && faintOut) { faintOut.px += size; faintOut.pieces++; }
+              // a piece two strokes of the burst landed on is one piece (reread45)
+              if (faint && faintOut && !faintOut.seen[k]) {
+                faintOut.px += size; faintOut.pieces++;
+                members.forEach(function (j) { faintOut.seen[j] = 1; });
+              }
             }
           }
         }

@@ -96,10 +96,14 @@
       parts.push("took most of the cutout (" + pct(Math.min(change.taken / change.had * 100, 99.9)) + ", red)");
       named = " of the cutout";
     } else if (change.taken) {
-      parts.push(back ? gave("took back", "added", change.taken, "red") : "took " + share(change.taken) + " (red)");
+      // only the burst's own way is given back: a keep click's few pixels taken are not
+      // "took back what the earlier remove click added" (reread45)
+      parts.push(back && change.back.kind === "keep" ? gave("took back", "added", change.taken, "red") :
+                 "took " + share(change.taken) + " (red)");
     }
     if (change.added) {
-      parts.push(back ? gave("gave back", "took", change.added, "green") : "added " + share(change.added) + " (green)");
+      parts.push(back && change.back.kind === "remove" ? gave("gave back", "took", change.added, "green") :
+                 "added " + share(change.added) + " (green)");
     }
     // faint alpha cleared (haze a remove stroke took) is said so, not as a changed alpha, and
     // as a share of the faint alpha there was, in pixels too: "cleared the faint alpha of

@@ -1532,6 +1532,8 @@
     var beyond = far || chose || back ? 0 : farFrom(before, now, burst, k);
     if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     change.brushes = n === 1 ? "the brush" : "the brushes";
+    // set per report, so a stale give-back never outlives the report that found it
+    delete this.form.dataset.rtGivenBack;
     if (back) {
       change.back = back;
       this.form.dataset.rtGivenBack = back.kind + ":" + count;

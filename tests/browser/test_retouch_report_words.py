@@ -73,7 +73,7 @@ FAINT_REPORT = """(scene) => {
     const now = {w: w, h: h, a: before.a.slice()};
     box(now.a, 200, 30, 360, 280, 0);
     const at = (x, y) => ({kind: 'remove', radius: 10 / k, points: [[x / k, y / k]]});
-    const burst = scene === 'two' ? [at(280, 90), at(280, 220)] : [at(280, 90)];
+    const burst = scene === 'two' || scene === 'same' ? [at(280, 90), at(280, 220)] : [at(280, 90)];
     ed.strokes = burst.slice();
     ed.report(before, now, burst, burst.length);
     return [ed.saidText, window.cutroomRetouch.farFrom(before, now, burst, k)]; }"""
@@ -89,6 +89,11 @@ def test_it_names_a_faint_piece_taken_whole_and_still_names_a_far_change_beside_
     said, far = page.evaluate(FAINT_REPORT, "two")
     assert far == 0 and said.startswith(
         "The last 2 remove clicks together took the faint pieces they landed on whole"), said
+    # two clicks on one piece: one piece, its pixels once (reread45: 2 pieces, 80000 px)
+    said, far = page.evaluate(FAINT_REPORT, "same")
+    assert far == 0 and said.startswith(
+        "The last 2 remove clicks together took the faint piece they landed on whole "
+        "(40000 px)"), said
     # joined to the product through haze the piece is no piece apart: what the click changed
     # far from its brush is named, as before
     said, far = page.evaluate(FAINT_REPORT, "joined")
@@ -109,7 +114,7 @@ ENGINE_REPORT = """([w, h, base, before, now, earlier, burst]) => {
     const saved = ed.alphas['[]'];
     ed.alphas['[]'] = al(base);
     ed.strokes = list.slice();
-    delete ed.form.dataset.rtGivenBack;
+    // no reset here: report() must clear a give-back an earlier report set
     ed.report(al(before), al(now), list.slice(earlier.length), list.length);
     ed.alphas['[]'] = saved;
     return [ed.saidText, ed.form.dataset.rtGivenBack || '']; }"""
@@ -154,6 +159,41 @@ def test_it_says_a_click_gave_back_what_an_earlier_stroke_took_beyond_its_brush(
     # the click alone, on the cutout the earlier stroke left, gives nothing back
     said, mark = _engine_report(page, rgb, alpha, [], [Stroke("keep", 5.0, ((216.0, 100.0),))])
     assert "gave back" not in said and mark == "", (said, mark)
+
+
+# report() on a 400 x 300 preview: an earlier remove click took a block (x 200-300, y 100-200)
+# the version held; a keep click on it gives it back and takes a few pixels of the product.
+BACK_AND_TAKEN_REPORT = """() => {
+    const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+    const w = 400, h = 300, k = w / ed.fullW;
+    const box = (a, x0, y0, x1, y1, v) => {
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) a[y * w + x] = v; };
+    const base = {w: w, h: h, a: new Uint8Array(w * h)};
+    box(base.a, 10, 20, 90, 280, 255);
+    box(base.a, 200, 100, 300, 200, 255);
+    const before = {w: w, h: h, a: base.a.slice()};
+    box(before.a, 200, 100, 300, 200, 0);
+    const now = {w: w, h: h, a: base.a.slice()};
+    box(now.a, 20, 20, 30, 30, 0);
+    const at = (kind, x, y) => ({kind: kind, radius: 10 / k, points: [[x / k, y / k]]});
+    const list = [at('remove', 250, 150), at('keep', 250, 150)];
+    const saved = ed.alphas['[]'];
+    ed.alphas['[]'] = base;
+    ed.strokes = list.slice();
+    ed.report(before, now, list.slice(1), 2);
+    ed.alphas['[]'] = saved;
+    return ed.saidText; }"""
+
+
+def test_it_says_only_the_bursts_own_way_as_given_back(
+        live_server, page, stained, log_in):  # noqa: F811
+    """A keep click that gives back what a remove click took and also takes a few pixels: those
+    are "took", never "took back what the earlier remove click added" (reread45)."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    said = page.evaluate(BACK_AND_TAKEN_REPORT)
+    assert said.startswith("The last keep click took "), said
+    assert "gave back what the earlier remove click took beyond its brush (" in said, said
+    assert "took back" not in said, said
 
 
 # The card's retouch stage on a touch phone, its first preview in.

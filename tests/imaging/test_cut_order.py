@@ -57,3 +57,17 @@ def test_it_gives_back_nothing_without_the_record_or_for_a_painted_stroke():
     assert order.given_back(Stroke("keep", 2.0, ((10.0, 10.0), (11.0, 10.0))), state) is None
     back = order.given_back(click, state)
     assert back is not None and (back == order.beyond.taken).all()
+
+
+def test_it_records_a_stroke_wholly_off_the_photos_left_or_top_as_touching_nothing():
+    # the box's far end below 0 must not slice from the other edge (reread45)
+    shape = (20, 30)
+    for st in (Stroke("remove", 1.0, ((-20.0, 5.0), (-15.0, 6.0))),
+               Stroke("keep", 1.0, ((5.0, -20.0), (6.0, -20.0))),
+               Stroke("keep", 1.0, ((-20.0, -20.0),))):
+        order = _Order(shape, DEFAULT, True)
+        order.cores[:] = KEEP if st.kind == "remove" else REMOVE
+        order.after(st, np.zeros(0, np.intp), order.place(st, np.zeros(0, np.intp)))
+        assert (order.cores == (KEEP if st.kind == "remove" else REMOVE)).all()
+        assert not order.brushes.any()
+        assert order.beyond is not None and not order.beyond.added.any()
