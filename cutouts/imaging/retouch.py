@@ -137,17 +137,24 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                              on_progress=on_progress, steps=steps, far_keep=far_keep)
     return _retouch_list(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
                          work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
-                         far_keep=far_keep)
+                         far_keep=far_keep, subject=None)
+
+
+def _subject_in(subject: tuple[int, Stroke] | None, n: int) -> tuple[int, Stroke] | None:
+    """The subject click of a list's first ``n`` strokes (``_retouch_list``): ``subject``
+    when a stroke of them follows it, else None (it changes nothing there)."""
+    return subject if subject is not None and subject[0] < n else None
 
 
 def _retouch_list(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                   previous_rgba: np.ndarray | None, params: Params, work_max: int,
                   clock: StageClock, on_progress: OnProgress | None, steps: StepStore | None,
-                  far_keep: bool) -> RetouchResult:
-    """``retouch`` past the subject click's dispatch: a subject click in ``strokes`` (from
-    ``_with_subject`` only) is read by the graph cut alone (``retouch_cut.segment``: the
-    strokes after it take the part it chooses as the main subject); every other stage finds
-    no brush in it (its label paints nothing) and skips it by kind."""
+                  far_keep: bool, subject: tuple[int, Stroke] | None) -> RetouchResult:
+    """``retouch`` past the subject click's dispatch: ``strokes`` hold no subject click
+    (``retouch`` splits it off once, ``_with_subject``); ``subject`` is the click and how many
+    of ``strokes`` were drawn before it, read by the graph cut alone (``retouch_cut.segment``:
+    the strokes after it take the part it chooses as the main subject) and by the caches that
+    remember a list's result (the same strokes after another click are another list)."""
     # the detail strokes are solved on the cut of the list up to the last of them (``n``); those
     # drawn after the last keep or remove stroke before them (``m``) are held to the result of
     # the list up to that stroke beyond their reach (see _near_detail), and so is what the keep
@@ -157,7 +164,7 @@ def _retouch_list(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     if not 0 < m < n:
         return _retouch_all(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
                             work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
-                            far_keep=far_keep)
+                            far_keep=far_keep, subject=subject)
     s = _scale_of(alpha.shape[0], alpha.shape[1], work_max)
     report = on_progress or no_progress
     # the stage starts here: the prefix's retouch is part of it (an Apply's memory by stage)
@@ -165,13 +172,14 @@ def _retouch_list(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     # the list up to that keep or remove stroke first (the preview the browser showed when it
     # was drawn), remembered for the next previews, the further detail strokes after it (_UPTO)
     remember = s >= 1.0
-    upto = _upto(rgb, alpha, previous_rgba, strokes[:m], params) if remember else None
+    chose = _subject_in(subject, m)
+    upto = _upto(rgb, alpha, previous_rgba, strokes[:m], chose, params) if remember else None
     if upto is None:
         upto = _retouch_list(rgb, alpha, strokes[:m], previous_rgba=previous_rgba,
                              params=params, work_max=work_max, clock=NO_CLOCK,
-                             on_progress=None, steps=steps, far_keep=False)
+                             on_progress=None, steps=steps, far_keep=False, subject=chose)
         if remember:
-            _remember_upto(rgb, alpha, previous_rgba, strokes[:m], params, upto)
+            _remember_upto(rgb, alpha, previous_rgba, strokes[:m], chose, params, upto)
 
     def heard(stage: str, fraction: float) -> None:
         if (stage, fraction) != (STROKES, 0.0):  # said above
@@ -179,7 +187,7 @@ def _retouch_list(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
 
     return _retouch_all(rgb, alpha, strokes, previous_rgba=previous_rgba, params=params,
                         work_max=work_max, clock=clock, on_progress=heard, steps=steps,
-                        hold_to=(upto, strokes[m:n], s), far_keep=far_keep)
+                        hold_to=(upto, strokes[m:n], s), far_keep=far_keep, subject=subject)
 
 
 def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], chosen: list[int],
@@ -192,8 +200,9 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
     0. The keep and remove strokes after it act as they would without it, but for the main
     subject the graph cut's whole-piece rules read (``_apart_piece``, the ghost rule,
     ``_unkept_piece``): the part it chose, not the largest piece of that list (the click is
-    left in the list the cut reads, ``_retouch_list``); and a keep stroke after it that lands
-    on a part it cleared brings that part back (a pair of shoes).
+    split off the list here, the one place that reads its kind, and passed to the cut as
+    ``subject``, ``_retouch_list``); and a keep stroke after it that lands on a part it
+    cleared brings that part back (a pair of shoes).
 
     The choice is made on the working grid, where the preview computes, and carried to full
     size by the nearest working pixel's decision (a held pixel takes the decision of the held
@@ -212,14 +221,14 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
     held = (retouch(rgb, alpha, before, previous_rgba=previous_rgba, params=params,
                     work_max=work_max, steps=steps, far_keep=False).alpha
             if before and after else None)
-    # with strokes after it, the click stays in the list for the graph cut alone: those
+    # with strokes after it, the click goes to the graph cut alone (``subject``): those
     # strokes' main subject is the part it chooses (qa44r H1, 2026-12-07: on dev 015 a remove
     # click in the chosen rider's wheel took him whole, the mound the click clears being the
     # largest piece of the list without it)
-    whole = _retouch_list(rgb, alpha, before + [click] + after if after else rest,
-                          previous_rgba=previous_rgba, params=params, work_max=work_max,
-                          clock=clock, on_progress=on_progress, steps=steps,
-                          far_keep=far_keep and bool(after))
+    whole = _retouch_list(rgb, alpha, rest, previous_rgba=previous_rgba, params=params,
+                          work_max=work_max, clock=clock, on_progress=on_progress, steps=steps,
+                          far_keep=far_keep and bool(after),
+                          subject=_subject_in((len(before), click), len(rest)))
     if held is None:
         held = whole.alpha if before else alpha
     h, w = alpha.shape
@@ -245,10 +254,11 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
 
 
 def _upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
-          strokes: list[Stroke], params: Params) -> RetouchResult | None:
+          strokes: list[Stroke], subject: tuple[int, Stroke] | None,
+          params: Params) -> RetouchResult | None:
     """The result ``_UPTO`` remembered for these inputs (None: not remembered)."""
     with _UNHELD_LOCK:
-        if _UPTO.get("list") != (tuple(strokes), params):
+        if _UPTO.get("list") != (tuple(strokes), subject, params):
             return None
         had, got = _UPTO["inputs"], _UPTO["result"]
     # compared, not hashed: a hash of the photo cost 35 ms a keep preview at 1024 px (load
@@ -264,13 +274,14 @@ def _upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
 
 
 def _remember_upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
-                   strokes: list[Stroke], params: Params, got: RetouchResult) -> None:
+                   strokes: list[Stroke], subject: tuple[int, Stroke] | None, params: Params,
+                   got: RetouchResult) -> None:
     """Remember the result ``got`` of these inputs (copies: the caller may write to its arrays)
     in ``_UPTO``, in place of the one before."""
     inputs = tuple(None if a is None else a.copy() for a in (rgb, alpha, previous_rgba))
     with _UNHELD_LOCK:
         _UPTO.clear()
-        _UPTO.update({"list": (tuple(strokes), params), "inputs": inputs,
+        _UPTO.update({"list": (tuple(strokes), subject, params), "inputs": inputs,
                       "result": RetouchResult(alpha=got.alpha.copy(), rgba=got.rgba.copy())})
 
 
@@ -341,10 +352,12 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                  on_progress: OnProgress | None = None,
                  steps: StepStore | None = None,
                  hold_to: tuple[RetouchResult, list[Stroke], float] | None = None,
-                 far_keep: bool = True) -> RetouchResult:
+                 far_keep: bool = True,
+                 subject: tuple[int, Stroke] | None = None) -> RetouchResult:
     """``retouch`` of the whole list; the result of the list up to the last keep or
     remove stroke before its last detail stroke, the detail strokes after that stroke and the
-    working grid's scale: ``hold_to`` for ``_near_detail`` (None: no hold)."""
+    working grid's scale: ``hold_to`` for ``_near_detail`` (None: no hold). ``subject``: the
+    subject click split off the list (``_retouch_list``), for the cut and the caches."""
     report = on_progress or no_progress
     report(STROKES, 0.0)
     strokes = list(strokes)
@@ -357,9 +370,11 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         rgb_w, alpha_w = reduce_for_cut(rgb, work_max), reduce_for_cut(alpha, work_max)
         sx = alpha_w.shape[1] / w
         scaled = [st.scaled(sx) for st in strokes]
+        chosen_w = None if subject is None else (subject[0], subject[1].scaled(sx))
     else:
         rgb_w, alpha_w = rgb, alpha
         scaled = strokes
+        chosen_w = subject
     prior_w = alpha_w.astype(np.float32) / 255.0
     # the detail strokes are solved on the cut of the strokes up to the last of them (``n``):
     # a keep or remove stroke drawn after it only moves the result its own way (_after_detail)
@@ -378,20 +393,22 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     if n < len(strokes):
         # the prefixes first: their states are the whole list's first ones (segment's cache),
         # and the whole list's call leaves the cache on it for the next preview
-        seg_pre = segment(rgb_w, prior_w, scaled[:n], params, steps, key=cut_key)
+        seg_pre = segment(rgb_w, prior_w, scaled[:n], params, steps, key=cut_key,
+                          subject=chosen_w)
     key = cut_key if s >= 1.0 and strokes else None
     held: np.ndarray | None = None
     # a keep click as the newest: the cut before it, for what it did far from the cutout
     before: np.ndarray | None = None
     if held_n < len(strokes):
-        held = _unheld(key, strokes[:held_n])
+        held = _unheld(key, strokes[:held_n], _subject_in(subject, held_n))
         if held is None:
             before = seg_held = (seg_pre if held_n == n else
                                  segment(rgb_w, prior_w, scaled[:held_n], params, steps,
-                                         key=cut_key))
+                                         key=cut_key, subject=chosen_w))
         elif newest == "keep" and len(strokes[-1].points) == 1:
-            before = segment(rgb_w, prior_w, scaled[:held_n], params, steps, key=cut_key)
-    seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key)
+            before = segment(rgb_w, prior_w, scaled[:held_n], params, steps, key=cut_key,
+                             subject=chosen_w)
+    seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key, subject=chosen_w)
     far_word = (far_keep_outcome(before, seg_w, scaled[-1], params)
                 if far_keep and before is not None and newest == "keep" else "")
     clock.lap("segment")
@@ -409,7 +426,7 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     else:
         seg_pre = seg_w
     if key is not None:
-        _remember_unheld(key, strokes, cut)
+        _remember_unheld(key, strokes, _subject_in(subject, len(strokes)), cut)
     if held_n < len(strokes):
         if held is None and held_n == n:
             held = pre
@@ -432,14 +449,16 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
             # (compose at scale 1, then the detail solve on the working grid); the full-size
             # matte is held to it at that grid (see _match_shown)
             shown = _composed(alpha_w, seg_pre, prior_w, scaled[:n], params, 1.0, rgb_w)
-            _shared_detail(rgb_w, shown, scaled[:n], steps, cut_key, colours=False)
+            _shared_detail(rgb_w, shown, scaled[:n], steps, cut_key, colours=False,
+                           subject=_subject_in(chosen_w, n))
             # beyond the later detail strokes' reach the result is the held list's (solved at
             # full size for hold_to already): the windows that only lie there are not solved
             fg_colours = _detail(rgb, out, strokes[:n], shown=shown,
                                  solve=None if hold_to is None else
                                  _solved_near(hold_to[1], hold_to[2]))
         else:
-            fg_colours = _shared_detail(rgb, out, strokes[:n], steps, cut_key)
+            fg_colours = _shared_detail(rgb, out, strokes[:n], steps, cut_key,
+                                        subject=_subject_in(subject, n))
     far = (_near_detail(out, hold_to[0].alpha, hold_to[1], hold_to[2])
            if hold_to is not None else None)
     if cut is not out:
@@ -498,8 +517,8 @@ def _check_shared_start(key: tuple[str, str], out: np.ndarray) -> None:
 
 
 def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
-                   steps: StepStore | None, cut_key: Any, *,
-                   colours: bool = True) -> list[DetailColours]:
+                   steps: StepStore | None, cut_key: Any, *, colours: bool = True,
+                   subject: tuple[int, Stroke] | None = None) -> list[DetailColours]:
     """``_detail(rgb_w, out, strokes, colours=colours)`` on the working grid (the preview's
     solve, and the one an Apply holds its full-size solve to), its changes to ``out`` shared
     through ``steps`` as the cuts' records are: the preview stores them and the worker's Apply
@@ -507,7 +526,8 @@ def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
     (the foreground colours, when asked for, are estimated again on the solved alpha).
 
     Keyed by the cut's key (``cut_key``: the photo, the prior and the params, with the code
-    stamp, ``_shared_key``), the strokes and the solver: ``out`` must be the compose of
+    stamp, ``_shared_key``), the strokes, the subject click among them (``subject``: the cut
+    it starts from is another) and the solver: ``out`` must be the compose of
     ``strokes`` on that cut (``_composed`` at scale 1, as both callers in ``_retouch_all``
     pass), so these inputs name the alpha the solve starts from and the same key gives the
     same bytes as a solve (the in-process caches of ``retouch_detail`` are keyed by inputs
@@ -520,6 +540,8 @@ def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
     hsh = hashlib.blake2b(digest_size=20)
     hsh.update(np.array(out.shape, np.int64).data)
     hsh.update(repr([(st.kind, st.radius, st.points) for st in strokes]).encode())
+    if subject is not None:
+        hsh.update(repr((subject[0], subject[1].radius, subject[1].points)).encode())
     hsh.update(f"{getattr(solver, '__module__', '')}.{getattr(solver, '__qualname__', '')}"
                .encode())
     key = f"detail|{_shared_key(cut_key)}|{hsh.hexdigest()}"
@@ -538,22 +560,25 @@ def _shared_detail(rgb_w: np.ndarray, out: np.ndarray, strokes: list[Stroke],
     return fg
 
 
-def _unheld(key: Any, strokes: list[Stroke]) -> np.ndarray | None:
-    """The unheld compose of ``strokes`` this process remembered (``_UNHELD``) for the photo,
-    alpha and params keyed ``key`` (None: not remembered, or no key)."""
+def _unheld(key: Any, strokes: list[Stroke],
+            subject: tuple[int, Stroke] | None) -> np.ndarray | None:
+    """The unheld compose of ``strokes`` (after the subject click ``subject``, ``_subject_in``)
+    this process remembered (``_UNHELD``) for the photo, alpha and params keyed ``key`` (None:
+    not remembered, or no key)."""
     with _UNHELD_LOCK:
-        if key is not None and _UNHELD.get("key") == (key, tuple(strokes)):
+        if key is not None and _UNHELD.get("key") == (key, tuple(strokes), subject):
             got: np.ndarray = _UNHELD["alpha"]
             return got
     return None
 
 
-def _remember_unheld(key: Any, strokes: list[Stroke], cut: np.ndarray) -> None:
+def _remember_unheld(key: Any, strokes: list[Stroke], subject: tuple[int, Stroke] | None,
+                     cut: np.ndarray) -> None:
     """Remember the unheld compose ``cut`` of ``strokes`` (``_UNHELD``): the next preview's
     list without its newest stroke is this one."""
     with _UNHELD_LOCK:
         _UNHELD.clear()
-        _UNHELD.update(key=(key, tuple(strokes)), alpha=cut.copy())
+        _UNHELD.update(key=(key, tuple(strokes), subject), alpha=cut.copy())
 
 
 def _hold(cut: np.ndarray, held: np.ndarray, keep: bool) -> None:

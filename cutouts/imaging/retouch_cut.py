@@ -68,8 +68,8 @@ reaching that edge too or the model holding most of it faintly: ``_edge_seen``);
 keep stroke holds a piece, a remove click deep inside another piece apart from it, which no
 keep stroke touches, takes that piece whole however large (``_unkept_piece``, beside
 ``_apart_piece`` in the table's last row). After a subject click the main subject of these
-rules is the part it chose, not the largest piece (``_chosen_label``; the click is in the list
-``segment`` reads, and cuts nothing).
+rules is the part it chose, not the largest piece (``_chosen_label``; the click reaches
+``segment`` apart from the stroke list, as ``subject``, and cuts nothing).
 
 A remove click on a half-transparent ghost (``_ghost_pockets``: a piece of the cutout the model
 holds at a median alpha below GHOST_HALF) is not an edge click because of the ghost's own
@@ -2660,7 +2660,8 @@ def _shared_key(key: tuple[tuple[int, ...], str, Params]) -> str:
 
 def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             params: Params = DEFAULT, steps: StepStore | None = None, *,
-            key: tuple[tuple[int, ...], str, Params] | None = None) -> np.ndarray:
+            key: tuple[tuple[int, ...], str, Params] | None = None,
+            subject: tuple[int, Stroke] | None = None) -> np.ndarray:
     """Binary object mask (H, W) bool from rgb (uint8), prior (float32 [0, 1]) and the strokes,
     all at the same (working) resolution. The strokes apply one after the other, each changing
     only the region connected to itself; what each stroke of a prefix did is cached
@@ -2668,15 +2669,22 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     given) for the other processes: the worker's Apply replays what the previews cut.
     ``key``: ``_key(rgb, prior, params)`` when the caller has it (one hash for its calls).
 
-    A subject click in ``strokes`` (``retouch._with_subject`` passes the list without it
-    through the rest of the retouch, with it here only) cuts nothing: the strokes after it are
-    cut as without it, but the part of the state before it that it chooses
-    (``subject.choose_subject``) is their main subject (``_chosen_label``), not the largest
-    piece the click will clear."""
+    ``subject``: a subject click and how many of ``strokes`` were drawn before it (``strokes``
+    holds no subject click: ``retouch`` splits it off the list once, ``_with_subject``). It
+    cuts nothing: the strokes after it are cut as without it, but the part of the state before
+    them that it chooses (``subject.choose_subject``) is their main subject
+    (``_chosen_label``), not the largest piece the click will clear. With no keep or remove
+    stroke after it, it changes nothing."""
     prior_fg = prior >= 0.5
-    active = [st for st in strokes if st.kind in ("keep", "remove", "subject")]
-    if not any(st.kind != "subject" for st in active):
+    active = [st for st in strokes if st.kind in ("keep", "remove")]
+    if not active:
         return prior_fg.copy()
+    # the subject click's place among the cut strokes (the first one it names the main subject
+    # for) and the click, or None: a record of a list is the same list with the same click there
+    chooser: tuple[int, Stroke] | None = None
+    if subject is not None:
+        at = sum(st.kind in ("keep", "remove") for st in strokes[:subject[0]])
+        chooser = (at, subject[1]) if at < len(active) else None
     if key is None:
         key = _key(rgb, prior, params)
     # per stroke of the cached prefix: (its core's flat indices, the flat indices its step
@@ -2689,6 +2697,9 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             cached = _CACHE["strokes"]
             while n < min(len(cached), len(active)) and cached[n] == active[n]:
                 n += 1
+            if _CACHE.get("subject") != chooser:
+                # the steps from either list's subject click on were cut for another main subject
+                n = min(n, *(c[0] for c in (_CACHE.get("subject"), chooser) if c is not None))
             done = _CACHE["done"][:n]
             lab = _CACHE["lab"]
             # the list this process cut last plus one stroke (the next preview): another
@@ -2700,7 +2711,7 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     if lab is None:
         lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
     if steps is not None and len(done) < len(active) and not newest_only:
-        shared = steps.load(_shared_key(key), h * w)
+        shared = steps.load(_shared_key(key) + _subject_key(chooser), h * w)
         m = 0
         while shared is not None and m < min(len(shared[0]), len(active)) and (
                 shared[0][m] == active[m]):
@@ -2711,11 +2722,11 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             with _LOCK:  # the whole shared list: this process's next calls (the Apply's held
                 # list, then the whole one) replay it from memory
                 _CACHE.clear()
-                _CACHE.update(key=key, strokes=tuple(shared[0]), done=shared[1], lab=lab)
+                _CACHE.update(key=key, strokes=tuple(shared[0]), done=shared[1], lab=lab,
+                              subject=chooser)
     cores = _core_strokes(active, params)
     # what the painted strokes flipped beyond their brushes, kept only when a keep or remove
-    # click of the other kind follows one (_undone_beyond; a subject click, one point too since
-    # subj44, reads no record), found in one pass from the end
+    # click of the other kind follows one (_undone_beyond), found in one pass from the end
     later_clicks: set[str] = set()
     follows = False
     for a in reversed(active):
@@ -2730,13 +2741,11 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     replay = len(done)
     chosen: np.ndarray | None = None
     for i, st in enumerate(active):
-        if st.kind == "subject":
-            if i >= replay:
-                done.append((np.zeros(0, np.intp), np.zeros(0, np.intp)))
-            if len(active) > max(replay, i + 1):  # a stroke after it is cut, not replayed
-                choice = choose_subject(state.view(np.uint8) * np.uint8(255), st)
-                chosen = state & ~choice.cleared if choice.found else None
-            continue
+        if chooser is not None and i == chooser[0] and len(active) > replay:
+            # the strokes from here on follow the subject click, and one of them is cut, not
+            # replayed: the part it chooses of the state before them is their main subject
+            choice = choose_subject(state.view(np.uint8) * np.uint8(255), chooser[1])
+            chosen = state & ~choice.cleared if choice.found else None
         if i < replay:
             # replayed: the same core and the same step as when it was cut
             core_idx, flipped = done[i]
@@ -2771,7 +2780,17 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         kept += 1
     with _LOCK:
         _CACHE.clear()
-        _CACHE.update(key=key, strokes=tuple(active[:kept]), done=done[:kept], lab=lab)
+        _CACHE.update(key=key, strokes=tuple(active[:kept]), done=done[:kept], lab=lab,
+                      subject=chooser)
     if steps is not None:
-        steps.save(_shared_key(key), active[:kept], done[:kept], h * w)
+        steps.save(_shared_key(key) + _subject_key(chooser), active[:kept], done[:kept], h * w)
     return state
+
+
+def _subject_key(chooser: tuple[int, Stroke] | None) -> str:
+    """What ``segment`` adds to a list's shared key for its subject click (its place among the
+    cut strokes and the click; "" for none): the steps after it are another list's."""
+    if chooser is None:
+        return ""
+    at, st = chooser
+    return f"|subject {at} {st.radius!r} {st.points!r}"

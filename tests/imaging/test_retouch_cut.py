@@ -120,6 +120,39 @@ def test_it_takes_not_the_part_a_subject_click_chose_whole_with_a_later_remove_c
     assert (held & (res.alpha < 128)).sum() < 1.25 * (held & (alone.alpha < 128)).sum()
 
 
+def test_it_keeps_the_steps_cut_after_a_subject_click_apart_from_the_same_list_without_it(
+        tmp_path):
+    # subj45: the click reaches the cut beside the list (``subject``), not in it, so the
+    # records of what each stroke did must tell the strokes after it from the same strokes
+    # without it: here the click turns the remove click's whole-piece take into a disk
+    from cutouts.imaging.step_store import StepStore
+
+    rgb, prior8, _, _ = apart_scene(gap=20)
+    prior = prior8.astype(np.float32) / 255.0
+    click = Stroke("subject", 6.0, ((120.0, 200.0),))
+    strokes = [click_stroke((80, 220), positive=False)]
+
+    def cut(chose, steps=None, cold=True):
+        if cold:
+            retouch_cut._CACHE.clear()
+        return segment(rgb, prior, strokes, DEFAULT, steps,
+                       subject=(0, click) if chose else None)
+
+    want = {True: cut(True), False: cut(False)}
+    assert (want[True] != want[False]).any()
+    for first in (True, False):  # the process's records of the other list
+        cut(first)
+        assert np.array_equal(cut(not first, cold=False), want[not first])
+    store = StepStore(tmp_path, 1 << 30)
+    for first in (True, False):  # the shared records of the other list
+        cut(first, store)
+        store.flush()
+        assert np.array_equal(cut(not first, store), want[not first])
+    # a subject click with no keep or remove stroke after it changes nothing
+    assert np.array_equal(segment(rgb, prior, strokes, DEFAULT, subject=(1, click)),
+                          want[False])
+
+
 def test_it_takes_no_more_of_the_subject_with_a_remove_click_on_its_edge():
     rgb, prior, obj, piece = apart_scene(gap=20)
     res = retouch(rgb, prior, [click_stroke((300, 104), positive=False)])

@@ -29,10 +29,12 @@ def test_it_composes_the_strokes_before_a_newest_subject_click_once(scale, monke
     keep = Stroke("keep", 6.0 * s, ((70 * s, 120 * s),))
     click = Stroke("subject", 6.0 * s, ((70 * s, 120 * s),))
     lists: list[list[Stroke]] = []
+    chosen: list[tuple[int, Stroke] | None] = []
     whole = engine._retouch_all
 
     def watched(rgb, alpha, strokes, **k):
         lists.append(list(strokes))
+        chosen.append(k.get("subject"))
         return whole(rgb, alpha, strokes, **k)
 
     monkeypatch.setattr(engine, "_retouch_all", watched)
@@ -44,7 +46,10 @@ def test_it_composes_the_strokes_before_a_newest_subject_click_once(scale, monke
     assert np.array_equal(got.alpha, engine.retouch(rgb, left, [click]).alpha)
     assert got.subject == "parts:1" and not got.alpha[:, 150 * scale:].any()
     # a stroke after the click: the strokes before it alone first, then the whole list, the
-    # click in it for the graph cut alone (the main subject of the strokes after it, subj44)
+    # click split off it for the graph cut alone (the main subject of the strokes after it,
+    # subj44; an argument of its own since subj45, no stroke in the list)
     lists.clear()
+    chosen.clear()
     engine.retouch(rgb, a, [remove, click, keep])
-    assert lists == [[remove], [remove, click, keep]]
+    assert lists == [[remove], [remove, keep]]
+    assert chosen == [None, (1, click)]
