@@ -200,6 +200,27 @@ def test_it_says_only_the_bursts_own_way_as_given_back(
 CARD_PREVIEW_LOADED = """() => {
     const f = document.querySelector('.rv-stage-retouch [data-retouch]'), ed = f && f._rtEditor;
     return !!(ed && ed.alphas && Object.keys(ed.alphas).length); }"""
+CARD_FAR_REPORT = FAR_REPORT.replace("#retouch-strokes [data-retouch]",
+                                     ".rv-stage-retouch [data-retouch]")
+
+
+def _card_editor(browser, session_for, live_server, cutout, width: int, height: int = 740,
+                 phone: bool = True):
+    """The review card's Retouch view (``e``) in a ``width`` x ``height`` window, a touch phone
+    unless ``phone`` is false, its first preview in: (context, page, editor, status)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=phone,
+                                  is_mobile=phone)
+    session_for(context, reviewer())
+    page = context.new_page()
+    page.goto(f"{live_server.url}/cutouts/review/card/{cutout.pk}/")
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutout.pk))
+    page.keyboard.press("e")
+    editor = page.locator(".rv-stage-retouch [data-retouch]")
+    expect(editor).to_be_visible()
+    page.wait_for_function(CARD_PREVIEW_LOADED)
+    return context, page, editor, editor.locator("[data-rt-status]")
+
+
 # where the picture, the Apply row and the tools lie on the screen, and the card's decision bar
 LAYOUT = """(ed) => { const r = (e) => e && e.getBoundingClientRect();
     const bar = ed.closest('.rv-card') && ed.closest('.rv-card').querySelector('.rv-actions');
@@ -222,19 +243,9 @@ def test_it_never_lets_a_grown_apply_row_cover_the_picture_on_a_phone(
                                                       stained, width)
         report = FAR_REPORT
     else:
-        context = browser.new_context(viewport={"width": width, "height": 740}, has_touch=True,
-                                      is_mobile=True)
-        session_for(context, reviewer())
-        page = context.new_page()
-        page.goto(f"{live_server.url}/cutouts/review/card/{stained.pk}/")
-        expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(stained.pk))
-        page.keyboard.press("e")
-        editor = page.locator(".rv-stage-retouch [data-retouch]")
-        expect(editor).to_be_visible()
-        page.wait_for_function(CARD_PREVIEW_LOADED)
-        status = editor.locator("[data-rt-status]")
-        report = FAR_REPORT.replace("#retouch-strokes [data-retouch]",
-                                    ".rv-stage-retouch [data-retouch]")
+        context, page, editor, status = _card_editor(browser, session_for, live_server, stained,
+                                                     width)
+        report = CARD_FAR_REPORT
     rest = editor.evaluate(LAYOUT)
     assert rest["view"][1] <= rest["foot"][0] + 0.5, rest
     said = page.evaluate(report, "Preview: 1 remove stroke · 1234 ms. " + "Apply saves it. " * 8)
@@ -251,5 +262,36 @@ def test_it_never_lets_a_grown_apply_row_cover_the_picture_on_a_phone(
     assert grown["view"][1] <= grown["foot"][0] + 0.5, grown
     assert grown["foot"][1] <= grown["win"] + 0.5, grown
     assert grown["tools"][0] >= -0.5, grown
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+@pytest.mark.parametrize("size", [(360, 740), (390, 740), (390, 844), (412, 915), (1280, 800)])
+def test_it_keeps_the_card_s_decisions_on_screen_and_its_picture_still_under_a_far_report(
+        live_server, browser, session_for, stained, request, size):  # noqa: F811
+    """words45: on a 360 x 740 phone the card's Retouch view fitted its picture at the 160 px
+    floor and the decision bar (Approve / Flag on two rows) still ended 5 px below the screen,
+    36 px once a far report showed; at 390 px the picture shrank 190 -> 160 px while the
+    report showed. Every decision stays on the screen, at rest and under the report, and the
+    picture keeps its height while the reviewer reads it."""
+    width, height = size
+    context, page, editor, status = _card_editor(browser, session_for, live_server, stained,
+                                                 width, height, phone=width < 600)
+    page.wait_for_timeout(100)  # the resize observer's turn
+    rest = editor.evaluate(LAYOUT)
+    _shot(page, request, "rest")
+    said = page.evaluate(CARD_FAR_REPORT,
+                         "Preview: 1 remove stroke · 1234 ms. " + "Apply saves it. " * 8)
+    assert "(show)" in said, said
+    expect(status.locator("[data-rt-show]")).to_be_visible()
+    page.wait_for_timeout(150)  # the resize observer's turn
+    far = editor.evaluate(LAYOUT)
+    _shot(page, request, "far")
+    for at in (rest, far):
+        assert at["bar"][1] <= at["win"] + 0.5, at
+        assert at["view"][1] <= at["foot"][0] + 0.5, at
+        assert at["tools"][0] >= -0.5, at
+    tall = rest["view"][1] - rest["view"][0]
+    assert far["view"][1] - far["view"][0] >= tall - 0.5, (rest, far)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
