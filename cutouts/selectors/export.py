@@ -21,7 +21,6 @@ from catalog.services.products import products_sku_folded
 
 from .. import variants
 from ..errors import PresetError
-from ..imaging.shadow import OFF_BODY_SHARE
 from ..models import (
     Background,
     Cutout,
@@ -40,7 +39,9 @@ from ..variants.compliance import (
     faint_marks_refused,
     frame_cut_verdict,
     layout_scale,
+    shadow_off_warning,
     stored_frame_cut,
+    stored_shadow_off,
     stored_size,
 )
 from ..variants.layout import long_side
@@ -554,6 +555,14 @@ SHADOW_OFF_BODY = "shadow-off-body"
 #: will look soft, in the words the export's page gives each file (``render.warn_enlarged``)
 ENLARGED = "enlarged"
 
+#: every kind of pre-check warning of the approved images themselves
+#: (``export_image_checks``). An export started anyway records each in its manifest and on its
+#: page, on every file it concerns: refused (too small, faint marks on white, a frame-cut
+#: main image) or shipped with the warning (enlarged, cut by the photo's edge, a shadow off
+#: the product: ``export_jobs.stored_warnings``); a kind added here without that fails
+#: ``tests/cutouts/test_export_precheck_manifest.py`` (2026-12-07, export46; verify45 L3)
+IMAGE_CHECK_CODES = (TOO_SMALL, ENLARGED, FRAME_CUT, FAINT_MARKS, SHADOW_OFF_BODY)
+
 
 def _enlarged_words(preset: variants.Preset, frame: tuple[int, int], product: tuple[int, int],
                     fill: tuple[int, int] | None) -> str:
@@ -650,9 +659,10 @@ def export_image_checks(*, presets: list[variants.Preset],
         # pixels that render takes for the product (``export_shadow_off``, measured by the
         # export's own region when the version finished); a version measured before
         # 2026-12-07 (shadow44) has none and is not checked
+        # (``compliance.shadow_off_warning``: the one rule, which also puts the warning on
+        # the file of an export started anyway, in the manifest and on the export's page)
         for preset in shadowed:
-            placed = export_shadow_off_stored(shadow_off, renders[preset.name])
-            if preset in named and placed is not None and placed > OFF_BODY_SHARE:
+            if preset in named and shadow_off_warning(preset.variant_spec, shadow_off):
                 off_count[preset.name] += 1
                 name((preset.name, SHADOW_OFF_BODY), sku)
                 if len(off[preset.name]) < SHARED_SHOWN:
@@ -768,16 +778,12 @@ def export_image_checks(*, presets: list[variants.Preset],
 def export_shadow_off_stored(stored: object, render: str | None) -> float | None:
     """How far the contact shadow a render of kind ``render``
     (``variants.operations.shadow_render``) draws lies from the product's body, from a
-    cutout's stored ``export_shadow_off`` (``variants.operations.export_shadow_off``); None
-    when it was not measured (a version finished before 2026-12-07, shadow44: its
-    ``contact_off_body`` took the silhouette, alpha >= 0.1, for the product where the export
-    takes its own region, and is not read)."""
-    if not isinstance(stored, dict) or render is None:
-        return None
-    value = stored.get(render)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
+    cutout's stored ``export_shadow_off``: ``compliance.stored_shadow_off``, which the export
+    run reads too (``compliance.shadow_off_warning``). None when it was not measured (a
+    version finished before 2026-12-07, shadow44: its ``contact_off_body`` took the
+    silhouette, alpha >= 0.1, for the product where the export takes its own region, and is
+    not read)."""
+    return stored_shadow_off(stored, render)
 
 
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
@@ -848,7 +854,8 @@ def export_warnings_advice(*, warnings: list[ExportWarning],
                         "and the export's page counts them per preset")
     if SHADOW_OFF_BODY in codes:
         fixes.append("remove the stray parts the shadow would lie under in review")
-        then.append("those images ship with the shadow under the stray part")
+        then.append("those images ship with the shadow under the stray part, with the "
+                    "warning in the manifest and on the export's page")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     # the button's name stays out of the fixes' sentence: "…; or start anyway" read as the
@@ -1428,6 +1435,14 @@ class ReasonCount:
     @property
     def more(self) -> int:
         return self.count - len(self.examples)
+
+    @property
+    def lines(self) -> tuple[tuple[str, str], ...]:
+        """(image, its sentence) for each named image, whether or not the kind's images
+        differ in figures: the export page's one format for refusals and warnings, "⚠ SKU-1
+        MAIN: the product is …" (2026-12-07, export46; verify45 L4: a kind whose images
+        shared every figure read "⚠ the product is … — 1: SKU-1 MAIN")."""
+        return _sentences(self)
 
 
 @dataclass(frozen=True)

@@ -578,7 +578,10 @@ def _export_execute(job: ExportJob, run_token: str,
                 foreseen, warned = (_foresee(presets[item.preset], source, scenes)
                                     if job.dry_run and out is None and not item.error
                                     else (None, []))
-                row, include = manifest_row_for(job, item, out, foreseen)
+                # what the stored signals add to a file that ships: the pre-check's own
+                # warnings of it, kept with the file for an export started anyway
+                noted = [] if item.error else stored_warnings(presets[item.preset], source)
+                row, include = manifest_row_for(job, item, out, foreseen, noted)
                 taken = (written.get(item.path.casefold())
                          if include and sink is not None else None)
                 if taken is not None:
@@ -600,13 +603,13 @@ def _export_execute(job: ExportJob, run_token: str,
                     exported += 1
                     failing += not out.ok
                     exported_cutouts.add(item.cutout_id)
-                    tally.shipped(item, _warnings(out))
+                    tally.shipped(item, [*_warnings(out), *noted])
                 elif job.dry_run and _would_write(item, out, foreseen,
                                                   include_failing=job.include_failing):
                     would += 1
                     failing += bool(out is not None and out.fields and not out.ok
                                     or foreseen is not None)
-                    tally.shipped(item, _warnings(out) or warned)
+                    tally.shipped(item, [*(_warnings(out) or warned), *noted])
                 else:
                     excluded += 1
                     refused_cutouts.add(item.cutout_id)
@@ -855,6 +858,21 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     # after the file's check, as the real run adds it
     errors += variants.check_spec(spec, preset.rules)
     return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings
+
+
+def stored_warnings(preset: variants.Preset, source: _Source | None) -> list[str]:
+    """The warnings a file of ``preset`` ships with that neither its render nor the check of
+    its pixels can give, from the cutout's stored signals (its ``source``): a contact shadow
+    under a stray part (``compliance.shadow_off_warning``, the pre-check's
+    ``shadow-off-body`` rule). The pre-check's other image warnings reach the file through
+    its render and check (enlarged, cut by the photo's edge) or refuse it (too small, faint
+    marks on white); ``tests/cutouts/test_export_precheck_manifest.py`` holds every kind of
+    ``export_selectors.IMAGE_CHECK_CODES`` to reaching the manifest (2026-12-07, export46;
+    verify45 L3: a file exported anyway despite *shadow off the product* read "ok")."""
+    if source is None:
+        return []
+    said = [variants.shadow_off_warning(preset.variant_spec, source.shadow_off)]
+    return [warning for warning in said if warning]
 
 
 def _would_write(item: Any, out: Any, foreseen: tuple[str, bool] | None, *,

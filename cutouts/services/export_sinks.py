@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -124,12 +125,16 @@ def manifest_row_not_approved(*, row: NotApprovedRow, preset: variants.Preset) -
 
 
 def manifest_row_for(job: ExportJob, item: PlannedItem, out: RenditionOutput | None,
-                     foreseen: tuple[str, bool] | None = None) -> tuple[dict, bool]:
+                     foreseen: tuple[str, bool] | None = None,
+                     noted: Sequence[str] = ()) -> tuple[dict, bool]:
     """The manifest row for a planned file and whether the file goes into the export. A row
     whose file is not in the export (excluded; in a dry run, one that would be) names it
     only in ``planned_file``, with no size or hash: see ``variants.manifest_row``.
     ``foreseen``: what a dry run foresees the real run refusing of a file it did not render
-    (``_foresee`` of export_jobs: why, and whether ``include_failing`` still ships it)."""
+    (``_foresee`` of export_jobs: why, and whether ``include_failing`` still ships it).
+    ``noted``: warnings the file ships with that its check cannot see in its pixels, from the
+    cutout's stored signals (``export_jobs.stored_warnings``: a shadow under a stray part),
+    added to a passing file's warnings as its check's own are."""
     status = variants.ManifestStatus
     base: dict[str, Any] = {"sku": item.sku, "gtin": item.gtin or None, "asin": item.asin or None,
             "preset": item.preset, "file": item.path}
@@ -152,6 +157,10 @@ def manifest_row_for(job: ExportJob, item: PlannedItem, out: RenditionOutput | N
                     included=False), False
     f = out.fields
     summary = f["compliance"].get("summary", "ok" if f["compliance_ok"] else "failed")
+    warnings = [*(f["compliance"].get("warnings") or []), *noted]
+    if noted and out.ok:
+        # in the words ``ComplianceResult.summary`` gives a file's own warnings
+        summary = "ok (warnings: " + "; ".join(warnings) + ")"
     include = out.ok or job.include_failing
     if job.dry_run:
         # a stored verdict not judged again is said so, never passed off as one
@@ -160,7 +169,7 @@ def manifest_row_for(job: ExportJob, item: PlannedItem, out: RenditionOutput | N
     elif not out.ok:
         summary = (f"exported despite: {summary}" if job.include_failing
                    else f"not exported: {summary}")
-    code = variants.verdict_status(passed=out.ok, warned=bool(f["compliance"].get("warnings")),
+    code = variants.verdict_status(passed=out.ok, warned=bool(warnings),
                                    included=include)
     # a dry run writes nothing: its rows say what the export would be, so those it would
     # leave out read as excluded rows do

@@ -108,6 +108,10 @@ class _Source:
     faint_marks: dict | None = field(default=None, hash=False)
     #: far detached parts a trimming render leaves out, with a warning (``dropped_parts``)
     dropped_parts: int | None = None
+    #: per render kind, how far the contact shadow it draws lies from the product's body
+    #: (``export_shadow_off``): a file exported despite the pre-check's *shadow off the
+    #: product* carries it as a warning (``compliance.shadow_off_warning``)
+    shadow_off: dict | None = field(default=None, hash=False)
 
 
 def _is_main(position: str | None) -> bool:
@@ -444,7 +448,8 @@ def _source(cutout: Cutout) -> _Source:
                    tuple(stored_frame_cut(signals)),
                    marks if isinstance(marks, dict) else None,
                    dropped if isinstance(dropped := signals.get("dropped_parts"), int)
-                   else None)
+                   else None,
+                   off if isinstance(off := signals.get("export_shadow_off"), dict) else None)
 
 
 def rendition_get_or_create(

@@ -18,6 +18,7 @@ from .compliance import (
     check_variant,
     licence_warnings,
     rejudge_position,
+    shadow_off_warning,
 )
 from .errors import ExportNamingError, MaxBytesError, RenderError, SpecError, VariantError
 from .manifest import MANIFEST_COLUMNS, ManifestStatus, manifest_csv, manifest_row, verdict_status
@@ -91,6 +92,7 @@ __all__ = [
     "library_input",
     "licence_warnings",
     "rejudge_position",
+    "shadow_off_warning",
     "manifest_csv",
     "manifest_row",
     "verdict_status",

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms
 
-from cutouts.imaging.shadow import kept_shadow_zone
+from cutouts.imaging.shadow import OFF_BODY_SHARE, kept_shadow_zone
 
 from .errors import RenderError
 from .layout import (
@@ -37,6 +37,7 @@ from .layout import (
     shadow_clearance,
     significant_region,
 )
+from .operations import shadow_render
 from .presets import PRESETS, TRANSPARENT, WHITE, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
 
@@ -923,6 +924,37 @@ def _faint_marks_of(sig: Significant | None) -> dict[str, Any]:
         if marks[0].point is not None:
             out["at"] = [int(v) for v in marks[0].point]
     return out
+
+
+def stored_shadow_off(stored: Any, render: str | None) -> float | None:
+    """How far the contact shadow a render of kind ``render``
+    (``operations.shadow_render``) draws lies from the product's body, from a cutout's
+    stored ``export_shadow_off`` (``operations.export_shadow_off``); None when it was not
+    measured (a version finished before 2026-12-07, shadow44, until ``signals_backfill``)."""
+    if not isinstance(stored, dict) or render is None:
+        return None
+    value = stored.get(render)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def shadow_off_warning(spec: VariantSpec, stored: Any) -> str | None:
+    """The warning a file of ``spec`` ships with when the contact shadow it draws under
+    whatever is lowest (``shadow-synthetic``, a scene's ``shadow-contact``) lies off the
+    product, under a stray part: the export form's pre-check (``shadow-off-body``) judged from
+    the same stored measure by the same rule (over ``OFF_BODY_SHARE`` of the product's size),
+    so a file exported anyway despite that warning carries it in the manifest and on the
+    export's page, as an enlarged or a frame-cut file does (2026-12-07, export46; verify45
+    L3: it shipped "ok"). None when the render draws no such shadow or was not measured.
+    The file itself cannot tell a shadow under a stray part from one under the product."""
+    off = stored_shadow_off(stored, shadow_render(spec))
+    if off is None or off <= OFF_BODY_SHARE:
+        return None
+    drawn = "contact" if spec.is_scene else "synthetic"
+    return (f"the {drawn} shadow lies off the product, under a stray part (whatever is "
+            f"lowest in the image; {off:.2f} of the product's size from it): remove the "
+            "stray part in review and approve the new version")
 
 
 def faint_marks_refused(preset: Preset, signal: Any) -> bool:

@@ -784,3 +784,28 @@ def test_it_says_the_image_was_deleted_when_its_card_is_decided_after(live_serve
     expect(page).to_have_url(f"{live_server.url}/cutouts/review/card/{cutouts[1].pk}/")
     assert not ReviewDecision.objects.filter(cutout=cutouts[0]).exists()
     assert Cutout.objects.get(pk=cutouts[1].pk).review_status == ReviewStatus.PENDING
+
+
+def test_it_approves_with_a_on_a_card_only_whatever_has_the_focus(live_server, page, cutouts,
+                                                                   log_in):
+    """verify45 L5: "A" pressed on the review queue did nothing while the grid's Approve
+    worked. "A" is the card's key (docs/review.md, *Keys*): the queue list and the grid take
+    no keys, so there it decides nothing; on a card it approves whatever has the focus (but
+    a text field), here with the focus moved off the card by a click on the picture, and as
+    Shift+A. A script must open a card first (Start reviewing, or a tile's Open card)."""
+    log_in(page, reviewer())
+    for url in ("/cutouts/review/", "/cutouts/review/grid/"):
+        page.goto(f"{live_server.url}{url}")
+        expect(page.locator("#review-card")).to_have_count(0)
+        page.keyboard.press("a")
+        page.wait_for_timeout(500)  # an approval would have been sent by now
+        assert not Cutout.objects.filter(review_status=ReviewStatus.APPROVED).exists()
+    page.locator(f'.rv-tile[data-cutout="{cutouts[0].pk}"] .rv-tile-open').click()
+    expect(page.locator("#review-card")).to_have_attribute("data-cutout", str(cutouts[0].pk))
+    page.locator(".rv-stage-side .rv-cutout").first.click()  # the focus leaves the card
+    assert page.evaluate("document.activeElement.closest('#review-card') === null")
+    page.keyboard.press("Shift+A")
+    expect(page.locator("#review-card")).not_to_have_attribute("data-cutout",
+                                                                str(cutouts[0].pk))
+    assert Cutout.objects.get(pk=cutouts[0].pk).review_status == ReviewStatus.APPROVED
+    assert Cutout.objects.filter(review_status=ReviewStatus.APPROVED).count() == 1

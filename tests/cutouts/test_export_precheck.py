@@ -71,7 +71,9 @@ def test_it_counts_shipped_and_refused_files_per_preset_on_the_export_page(clien
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
     assert 'id="preset-results"' in page
-    assert "no GTIN</span> — 2: NOGTIN-0 MAIN, NOGTIN-1 MAIN" in page
+    # each image named, then why (verify45 L4: was "no GTIN — 2: NOGTIN-0 MAIN, …")
+    for n in range(2):
+        assert f'<b>NOGTIN-{n} MAIN</b>: <span class="error">no GTIN</span>' in page
 
 
 def test_it_keeps_the_report_small_and_every_refusal_in_rows():
@@ -228,7 +230,11 @@ def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
     for n in range(3):
         assert page.count(f"⚠ <b>S-{n} MAIN</b>: the product is only {100 + n}x90 px in the "
                           "cutout: every marketplace") == 1
-    assert "⚠ the product is only 103x90 px in the cutout: the Walmart preset" in page
+    # a kind whose one image's figures are in its line reads as the others do, the image
+    # first (verify45 L4: "⚠ the product is … — 1: S-3 MAIN")
+    assert "⚠ <b>S-3 MAIN</b>: the product is only 103x90 px in the cutout: the Walmart " \
+        "preset" in page
+    assert "— 1: " not in page
 
 
 def test_it_names_every_image_of_kinds_merged_when_one_has_sentences_and_one_not():
@@ -264,7 +270,42 @@ def test_it_shows_a_refusal_in_full_not_cut_at_its_first_figure(client):
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
-    assert f'<span class="error">{reason}</span> — 1: SPECK-1 MAIN' in page
+    # named first, as every refusal and warning is (verify45 L4)
+    assert f'<b>SPECK-1 MAIN</b>: <span class="error">{reason}</span>' in page
+
+
+def test_it_formats_every_warning_and_refusal_line_alike_image_first(client):
+    """verify45 L4: one warning read "⚠ … — 1: VQ061 MAIN" beside "⚠ VQ003 MAIN: …": a kind
+    whose images share every figure was shown as its line and a count, one whose images
+    differ as a sentence per image. Now one format (``ReasonCount.lines``, one template):
+    each named image, then its own sentence, then how many more."""
+    tally = export_selectors.PresetTally.start(
+        export_selectors.preset_resolve(names=["ebay"]))
+    same = "the product is cut off by the photo's edge (bottom): use a photo with space"
+    for n, sku in enumerate(("VQ061", "VQ062", "VQ063", "VQ064")):
+        item = export_selectors.PlannedItem(n, n, "ebay", "", sku, "", "", position="MAIN")
+        tally.shipped(item, [same])  # every figure shared
+        tally.shipped(item, [f"longest side is {1000 + n} px; 1600 recommended"])
+        tally.refused(item, "the product is only 40x52 px in the cutout")
+    job = ExportJob.objects.create(presets=["ebay"], status="done",
+                                   report={export_selectors.PRESETS_REPORT: tally.as_report()})
+    [row] = export_selectors.export_job_presets(job=job)
+    assert [line.lines for line in row.warnings][0] == tuple(
+        (f"{sku} MAIN", same) for sku in ("VQ061", "VQ062", "VQ063"))
+    client.force_login(manager())
+    page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
+                         .content.decode())
+    table = page.split('id="preset-results"')[1].split("</table>")[0]
+    warnings = re.findall(r"data-warning-image=\"[^\"]+\">(⚠ <b>[^<]+</b>: [^<]+)</div>", table)
+    # three named per kind (EXAMPLES_KEPT), each kind alike, image first
+    assert warnings[:3] == [f"⚠ <b>VQ06{n} MAIN</b>: {same}" for n in (1, 2, 3)]
+    assert warnings[3] == ("⚠ <b>VQ061 MAIN</b>: longest side is 1000 px; 1600 recommended")
+    assert len(warnings) == 6 and table.count("data-warning ") == 6
+    assert table.count("and 1 more with this warning (see the manifest)") == 2
+    assert table.count('<b>VQ061 MAIN</b>: <span class="error">the product is only 40x52 '
+                       'px in the cutout</span>') == 1
+    assert "and 1 more for this reason (see the manifest)" in table
+    assert " — " not in table  # no line-and-count format left
 
 
 def test_it_keeps_a_reason_whose_only_digits_are_a_names_as_it_reads():
