@@ -79,6 +79,11 @@ class RetouchResult:
     #: the newest stroke, a subject click: "none" (nothing held under it, nothing changed) or
     #: "parts:N" (N other parts cleared, ``subject.choose_subject``; 0: none but specks), else ""
     subject: str = ""
+    #: the newest stroke, a keep (remove) click that gave back what earlier painted remove
+    #: (keep) strokes took (added) beyond their brushes: "remove:N" ("keep:N"), N the pixels
+    #: of the cut's grid it gave back (``retouch_cut._Order.gave_back``), else "": a word for
+    #: the editor's status, which read it from the pixels before (signal46, verify45 M2)
+    given_back: str = ""
 
 
 def _scale_of(h: int, w: int, work_max: int) -> float:
@@ -123,8 +128,8 @@ def retouch(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
     ``steps``: where the graph cut's step records are shared with other processes (``segment``):
     an Apply replays the cuts its previews made (they ran on these same reduced arrays), and
     the detail strokes' solve on them (``_shared_detail``). ``far_keep=False`` leaves the
-    result's ``far_keep`` empty (a word for the preview's status line: an Apply has no use
-    for it). A subject click (one at most) clears what the cutout held apart from
+    result's ``far_keep`` and ``given_back`` empty (words for the preview's status line: an
+    Apply has no use for them). A subject click (one at most) clears what the cutout held apart from
     the part it lands on (``_with_subject``)."""
     _validate(rgb, alpha)
     if previous_rgba is not None and previous_rgba.shape != (*alpha.shape, 4):
@@ -250,7 +255,7 @@ def _with_subject(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], cho
         out[gone] = 0
         rgba[gone] = 0
     return RetouchResult(alpha=out, rgba=rgba, timings=whole.timings, rgb_work=whole.rgb_work,
-                         far_keep=whole.far_keep, subject=word)
+                         far_keep=whole.far_keep, subject=word, given_back=whole.given_back)
 
 
 def _upto(rgb: np.ndarray, alpha: np.ndarray, previous_rgba: np.ndarray | None,
@@ -408,9 +413,16 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
         elif newest == "keep" and len(strokes[-1].points) == 1:
             before = segment(rgb_w, prior_w, scaled[:held_n], params, steps, key=cut_key,
                              subject=chosen_w)
-    seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key, subject=chosen_w)
+    # a keep or remove click as the newest: what it gave back of earlier painted strokes'
+    # changes beyond their brushes, for the editor's words (``far_keep`` asks for them)
+    gave: list[int] | None = ([] if far_keep and newest in ("keep", "remove")
+                              and len(strokes[-1].points) == 1 else None)
+    seg_w = segment(rgb_w, prior_w, scaled, params, steps, key=cut_key, subject=chosen_w,
+                    given_back=gave)
     far_word = (far_keep_outcome(before, seg_w, scaled[-1], params)
                 if far_keep and before is not None and newest == "keep" else "")
+    back_word = (f"{'remove' if newest == 'keep' else 'keep'}:{gave[0]}"
+                 if gave and gave[0] else "")
     clock.lap("segment")
     # where the stages start (docs/jobs.md, progress of one cutout): the graph cut, the
     # full-size compose, the detail strokes' matting solve (the long part of an Apply with
@@ -478,7 +490,8 @@ def _retouch_all(rgb: np.ndarray, alpha: np.ndarray, strokes: list[Stroke], *,
                **clock.wall_split(mark, {}, rest="total")}
     report(REFINING, 1.0)
     return RetouchResult(alpha=out, rgba=rgba, timings=timings,
-                         rgb_work=rgb_w if s < 1.0 else None, far_keep=far_word)
+                         rgb_work=rgb_w if s < 1.0 else None, far_keep=far_word,
+                         given_back=back_word)
 
 
 def _composed(alpha: np.ndarray, seg_w: np.ndarray, prior_w: np.ndarray, strokes: list[Stroke],

@@ -1806,6 +1806,19 @@ class _Order:
                               state, self.cores, st)
         return back if back.any() else None
 
+    def gave_back(self, st: Stroke, flipped: np.ndarray) -> int:
+        """How many of the flat indices ``flipped`` (keep or remove click ``st``'s step, before
+        ``after`` records it) an earlier painted stroke of the other kind had flipped beyond its
+        brush: the pixels the click gave back as they were before that stroke (most of them
+        ``_undone_beyond``'s, the rest its own cut's). 0 for a painted stroke or with no record
+        kept. What the editor's words say a click gave back (signal46, verify45 M2: read from
+        the pixels, a keep click that gave back 1 026 px and added more was "also changed
+        1026 px beyond the brush")."""
+        if self.beyond is None or len(st.points) != 1 or not len(flipped):
+            return 0
+        plane = self.beyond.taken if st.kind == "keep" else self.beyond.added
+        return int(np.count_nonzero(plane.reshape(-1)[flipped]))
+
     def after(self, st: Stroke, flipped: np.ndarray,
               box: tuple[int, int, int, int, np.ndarray]) -> None:
         """Stroke ``st``'s step flipped the flat indices ``flipped`` (``_Beyond.after``); ``box``:
@@ -2661,7 +2674,8 @@ def _shared_key(key: tuple[tuple[int, ...], str, Params]) -> str:
 def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             params: Params = DEFAULT, steps: StepStore | None = None, *,
             key: tuple[tuple[int, ...], str, Params] | None = None,
-            subject: tuple[int, Stroke] | None = None) -> np.ndarray:
+            subject: tuple[int, Stroke] | None = None,
+            given_back: list[int] | None = None) -> np.ndarray:
     """Binary object mask (H, W) bool from rgb (uint8), prior (float32 [0, 1]) and the strokes,
     all at the same (working) resolution. The strokes apply one after the other, each changing
     only the region connected to itself; what each stroke of a prefix did is cached
@@ -2674,10 +2688,17 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
     cuts nothing: the strokes after it are cut as without it, but the part of the state before
     them that it chooses (``subject.choose_subject``) is their main subject
     (``_chosen_label``), not the largest piece the click will clear. With no keep or remove
-    stroke after it, it changes nothing."""
+    stroke after it, it changes nothing.
+
+    ``given_back``: a list the caller passes to learn what the last keep or remove stroke of
+    ``strokes``, a click, gave back of what earlier painted strokes of the other kind flipped
+    beyond their brushes (``_Order.gave_back``, px of this grid; 0: nothing, or not a click);
+    one count is appended, cut or replayed alike. It changes nothing of the result."""
     prior_fg = prior >= 0.5
     active = [st for st in strokes if st.kind in ("keep", "remove")]
     if not active:
+        if given_back is not None:
+            given_back.append(0)
         return prior_fg.copy()
     # the subject click's place among the cut strokes (the first one it names the main subject
     # for) and the click, or None: a record of a list is the same list with the same click there
@@ -2751,6 +2772,8 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
             core_idx, flipped = done[i]
             box = order.place(st, core_idx)
             flat[flipped] ^= True
+            if given_back is not None and i == len(active) - 1:
+                given_back.append(order.gave_back(st, flipped))
             order.after(st, flipped, box)
             continue
         ghost = _ghost_pockets(prior, state, st)
@@ -2768,6 +2791,8 @@ def segment(rgb: np.ndarray, prior: np.ndarray, strokes: list[Stroke],
         if back is not None:
             new = new | back if st.kind == "keep" else new & ~back
         done.append((core_idx, np.flatnonzero(new != state)))
+        if given_back is not None and i == len(active) - 1:
+            given_back.append(order.gave_back(st, done[-1][1]))
         order.after(st, done[-1][1], box)
         state = new
     if replay == len(active):

@@ -53,6 +53,10 @@ class RetouchPreview:
     far_keep: str = ""
     # the last stroke is a subject click: "none" or "parts:N" (RetouchResult.subject)
     subject: str = ""
+    # the last stroke is a keep (remove) click that gave back what earlier painted remove
+    # (keep) strokes took (added) beyond their brushes: "remove:N" ("keep:N"), N preview px
+    # (RetouchResult.given_back)
+    given_back: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class RetouchWords:
 
     far_keep: str = ""  # a keep click far from the cutout: what it added
     subject: str = ""  # a subject click: "none" or "parts:N"
+    given_back: str = ""  # a click that gave back what earlier strokes changed: "remove:N"
 
 
 _BASES: LruCache[tuple[int, str], RetouchBase] = LruCache(8)  # per web process; ~6 MB each
@@ -170,7 +175,8 @@ def retouch_preview_render(base: RetouchBase, strokes: list
         result = retouch_apply(base.rgb, np.ascontiguousarray(base.rgba[..., 3]), strokes,
                                base.rgba, scale=base.scale)
         rgba = result.rgba
-        words = RetouchWords(far_keep=result.far_keep, subject=result.subject)
+        words = RetouchWords(far_keep=result.far_keep, subject=result.subject,
+                             given_back=result.given_back)
         parts = {f"retouch_{k}": round(float(v), 4) for k, v in result.timings.items()
                  if isinstance(v, int | float) and k != "total"}
     refined = time.perf_counter()
@@ -204,7 +210,8 @@ def cutout_retouch_preview(*, cutout: Cutout, strokes: object) -> RetouchPreview
     mesh = last is not None and last.kind == "detail" and over_mesh(
         base.rgb, last.scaled(base.scale))
     return RetouchPreview(png=png, width=width, height=height, timings=timings, mesh=mesh,
-                          far_keep=words.far_keep, subject=words.subject)
+                          far_keep=words.far_keep, subject=words.subject,
+                          given_back=words.given_back)
 
 
 # --- card images: downscaled previews, cached in storage ----------------------------------

@@ -731,6 +731,8 @@ def retouch_preview(request: HttpRequest, cutout_id: int) -> HttpResponse:
         response["X-Retouch-Far-Keep"] = preview.far_keep
     if preview.subject:  # retouch.js says how many parts a subject click cleared, or none
         response["X-Retouch-Subject"] = preview.subject
+    if preview.given_back:  # retouch.js says what a click gave back of earlier strokes' changes
+        response["X-Retouch-Given-Back"] = preview.given_back
     response["Server-Timing"] = ", ".join(
         f"{k};dur={v * 1000:.1f}" for k, v in preview.timings.items())
     return response

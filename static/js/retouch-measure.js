@@ -2,8 +2,9 @@
    which pixels lie near a brush (reachMask), the share of a brush's pixels that pass a test
    (productShare, hazeTest, softUnder), the change far beyond the brushes but for whole pieces
    (farFrom, wholePieces; faintWhole, the faint pieces among them), what an undoing click gave
-   back (givenBack), what lies under a stroke that changed nothing (underVerdict,
-   edgeUnder, removedUnder) and whether two strokes meet. Moved out of retouch.js verbatim
+   back (givenBack; engineBack, the engine's count of it, since signal46), what lies under a
+   stroke that changed nothing (underVerdict, edgeUnder, removedUnder) and whether two
+   strokes meet. Moved out of retouch.js verbatim
    (2026-12-07, split43); retouch.js's report and retouch-words.js read them from
    window.cutroomRetouchMeasure. An alpha is {w, h, a: Uint8Array} on the preview's grid;
    strokes are cutouts.imaging.strokes' list in full-size photo px, ``scale`` maps them to it. */
@@ -184,6 +185,25 @@
              beyond: beyond * 2 > given, px: given };
   }
 
+  /* What a keep (remove) click gave back of what earlier painted remove (keep) strokes took
+     (added) beyond their brushes, in the engine's count: ``given``, the server's word on the
+     newest stroke (X-Retouch-Given-Back, "remove:N", N preview px; retouch_cut._Order.gave_back),
+     for a ``burst`` of that one click, ``earlier`` the strokes before it. Returns null (no word,
+     or not that burst: the caller reads the pixels, givenBack), or givenBack's object with
+     exact: true, its px the engine's (signal46, verify45 M2: the pixel reading needed 90 % of
+     what the click crossed to be the version's own, and a keep click that gave back 1026 px
+     and added more was told "added 7.7 % …, also changed 1026 px beyond the brush"). */
+  function engineBack(given, burst, earlier) {
+    var m = /^(keep|remove):(\d+)$/.exec(given || "");
+    if (!m || burst.length !== 1 || burst[0].points.length !== 1) return null;
+    var kind = m[1], px = parseInt(m[2], 10);
+    if (!px || burst[0].kind !== (kind === "keep" ? "remove" : "keep")) return null;
+    // only painted strokes' changes beyond their brushes are given back (_undone_beyond)
+    var took = earlier.filter(function (s) { return s.kind === kind && s.points.length > 1; });
+    return { kind: kind, n: Math.max(took.length, 1), clicks: "stroke", beyond: true, px: px,
+             exact: true };
+  }
+
   /* The change (``moved``: 1 where the alpha moved by CHANGE_MIN or more) that is a piece a
      keep or remove stroke of ``strokes`` lands on, taken whole (a remove: the piece of
      ``before`` held at 128 or more, all but PIECE_LEFT of it below 128 in ``now``) or brought
@@ -352,10 +372,10 @@
 
   window.cutroomRetouchMeasure = {
     reachMask: reachMask, productShare: productShare, farFrom: farFrom, wholePieces: wholePieces,
-    faintWhole: faintWhole, givenBack: givenBack,
+    faintWhole: faintWhole, givenBack: givenBack, engineBack: engineBack,
     hazeTest: hazeTest, softUnder: softUnder, underVerdict: underVerdict, edgeUnder: edgeUnder,
     removedUnder: removedUnder, strokesMeet: strokesMeet,
     CHANGE_MIN: CHANGE_MIN, SOFT_LOW: SOFT_LOW, SOFT_HIGH: SOFT_HIGH, FAR_PX: FAR_PX,
-    EDGE_MIN_SHARE: EDGE_MIN_SHARE, SETTLED_SHARE: SETTLED_SHARE
+    EDGE_MIN_SHARE: EDGE_MIN_SHARE, SETTLED_SHARE: SETTLED_SHARE, GIVEN_SHARE: GIVEN_SHARE
   };
 })();

@@ -9,6 +9,7 @@
   "use strict";
 
   var strokesMeet = window.cutroomRetouchMeasure.strokesMeet;
+  var GIVEN_SHARE = window.cutroomRetouchMeasure.GIVEN_SHARE;
   // A stroke's report shows at most STATUS_MAX characters: what changed, what to do and how to
   // undo it; its why and the preview's line go behind "more" (QA 2026-12-06: 20 of 108
   // reports were longer than the ~290 characters two lines hold at 1280 px, the mesh report
@@ -82,8 +83,16 @@
     }
     // "gave back what the earlier remove stroke took beyond its brush (0.3 % of the cutout, green)"
     var gave = function (verb, done, n, colour) {
-      return verb + " what " + back + done + (change.back.beyond ? " beyond " +
-             (change.back.n > 1 ? "their brushes" : "its brush") : "") + " (" + share(n) + ", " + colour + ")";
+      var where = change.back.beyond ? " beyond " + (change.back.n > 1 ? "their brushes" : "its brush") : "";
+      if (!change.back.exact) return verb + " what " + back + done + where + " (" + share(n) + ", " + colour + ")";
+      // the engine's count (engineBack): "(618 px, 0.3 % of the cutout, green)" when it is
+      // (nearly) all the burst crossed that way; when the click also brought (took) more
+      // than it gave back, both are said (verify45 M2, 2026-12-07 signal46: a keep click that
+      // gave back 1026 px and added 7.7 % was "added 7.7 % …, also changed 1026 px beyond")
+      var px = change.back.px;
+      if (px >= GIVEN_SHARE * n) return verb + " what " + back + done + where + " (" + px + " px, " + share(n) + ", " + colour + ")";
+      return verb + " " + px + " px " + back + done + where + "; " + (colour === "green" ? "added " : "took ") +
+             share(n - px) + " more (" + colour + ")";
     };
     // what the cutout holds after it (taken: crossed below 128, added: crossed above)
     var left = change.had - change.taken + (change.added || 0);

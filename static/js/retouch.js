@@ -18,7 +18,7 @@
   // alpha (retouch-measure.js), and the report's words (retouch-words.js).
   var M = window.cutroomRetouchMeasure, W = window.cutroomRetouchWords;
   var productShare = M.productShare, farFrom = M.farFrom, hazeTest = M.hazeTest, softUnder = M.softUnder,
-      faintWhole = M.faintWhole, givenBack = M.givenBack,
+      faintWhole = M.faintWhole, givenBack = M.givenBack, engineBack = M.engineBack,
       underVerdict = M.underVerdict, edgeUnder = M.edgeUnder, removedUnder = M.removedUnder;
   var EDGE_MIN_SHARE = M.EDGE_MIN_SHARE, SETTLED_SHARE = M.SETTLED_SHARE;
   var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted,
@@ -1260,6 +1260,9 @@
       var mesh = response.headers.get("X-Retouch-Mesh") === "1";  // the last stroke: detail over a mesh
       var far = response.headers.get("X-Retouch-Far-Keep") || "";  // the last: a keep click far off
       var subject = response.headers.get("X-Retouch-Subject") || "";  // the last: a subject click
+      // the last: a keep (remove) click that gave back what earlier painted remove (keep)
+      // strokes took (added) beyond their brushes, "remove:N" (the engine's count, N px)
+      var given = response.headers.get("X-Retouch-Given-Back") || "";
       return response.blob().then(function (blob) {
         // kept whatever the list is now: a redo back to it shows it without asking again
         var entry = self.storePreview(key, blob);
@@ -1270,7 +1273,7 @@
         // "Preview: 2 remove clicks · 781 ms. Enter applies." stood alone until the picture
         // had decoded and been compared (QA 2026-12-05 M1: read as no report at all)
         self.loading = { strokes: strokes, key: key, url: entry.url, mesh: mesh, far: far,
-                         subject: subject, ms: total,
+                         subject: subject, given: given, ms: total,
                          text: "Preview: " + self.describe() + " · " + total + " ms" +
                                (server ? " (server " + server + " ms)" : "") + ". " +
                                (touchFirst() ? "Apply saves it." : "Enter applies.") };
@@ -1410,6 +1413,7 @@
       now.mesh = !!job.mesh;
       now.far = job.far || "";
       now.subject = job.subject || "";
+      now.given = job.given || "";
     } else {
       now = this.alphas[job.key];
     }
@@ -1526,9 +1530,13 @@
     // a subject click clears parts far from itself: that is what it is for
     var chose = burst.some(function (s) { return s.kind === "subject"; });
     // a click undoing what an earlier stroke took (or added) beyond its brush: what it gave
-    // back lies beyond its own brush too, and is what it was for (givenBack)
-    var back = far || chose ? null :
-      givenBack(this.alphas["[]"], before, now, burst, this.strokes.slice(0, count - n), k);
+    // back lies beyond its own brush too, and is what it was for. The engine's count when the
+    // server sent it (engineBack); else read from the pixels (givenBack), which needs 90 % of
+    // what the click crossed to be the version's own and missed a click that gave back and
+    // added more (verify45 M2)
+    var earlier = this.strokes.slice(0, count - n);
+    var back = far || chose ? null : engineBack(now.given, burst, earlier) ||
+      givenBack(this.alphas["[]"], before, now, burst, earlier, k);
     var beyond = far || chose || back ? 0 : farFrom(before, now, burst, k);
     if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     change.brushes = n === 1 ? "the brush" : "the brushes";

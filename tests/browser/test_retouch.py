@@ -1616,6 +1616,7 @@ def still_engine(monkeypatch):
             self.timings: dict = {}
             self.far_keep = ""  # nothing added, far or near
             self.subject = ""  # no subject click chose a part
+            self.given_back = ""  # no click gave back what an earlier stroke changed
 
     monkeypatch.setattr(previews, "retouch_apply",
                         lambda rgb, alpha, strokes, previous, **kw: Unchanged(previous))

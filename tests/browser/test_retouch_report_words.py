@@ -10,12 +10,15 @@ to 83 px and, stuck to the bottom of the screen, covered the picture's lowest 17
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
 from tests.browser.test_retouch import (
+    BLOB,
     FAR_REPORT,
     _at,
     _editor_on_laptop,
@@ -104,7 +107,7 @@ def test_it_names_a_faint_piece_taken_whole_and_still_names_a_far_change_beside_
 # report() on the engine's own alphas of a drawn scene (``base`` the model's, ``before`` after
 # ``earlier``, ``now`` after the burst too), on a preview of the scene's size: the editor's
 # stroke list is scaled to its photo's size (ed.fullW).
-ENGINE_REPORT = """([w, h, base, before, now, earlier, burst]) => {
+ENGINE_REPORT = """([w, h, base, before, now, earlier, burst, given]) => {
     const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
     const k = w / ed.fullW;
     const al = (v) => ({w: w, h: h, a: Uint8Array.from(v)});
@@ -115,12 +118,18 @@ ENGINE_REPORT = """([w, h, base, before, now, earlier, burst]) => {
     ed.alphas['[]'] = al(base);
     ed.strokes = list.slice();
     // no reset here: report() must clear a give-back an earlier report set
-    ed.report(al(before), al(now), list.slice(earlier.length), list.length);
+    // the engine's word on the newest stroke, as compare() takes it from the preview's
+    // X-Retouch-Given-Back header (null: none sent, the pixels are read)
+    const after = al(now);
+    if (given !== null) after.given = given;
+    ed.report(al(before), after, list.slice(earlier.length), list.length);
     ed.alphas['[]'] = saved;
     return [ed.saidText, ed.form.dataset.rtGivenBack || '']; }"""
 
 
-def _engine_report(page, rgb, alpha, earlier, burst):
+def _engine_report(page, rgb, alpha, earlier, burst, word=True):
+    """report() on the engine's alphas; ``word``: with the engine's ``given_back`` as the
+    preview's header sends it (False: none, the editor reads the pixels)."""
     def flat(a):
         return a.astype(int).ravel().tolist()
 
@@ -128,10 +137,11 @@ def _engine_report(page, rgb, alpha, earlier, burst):
         return [s.kind, s.radius, [list(p) for p in s.points]]
 
     before = retouch(rgb, alpha, earlier).alpha
-    now = retouch(rgb, alpha, earlier + burst).alpha
+    now = retouch(rgb, alpha, earlier + burst)
     h, w = alpha.shape
-    return page.evaluate(ENGINE_REPORT, [w, h, flat(alpha), flat(before), flat(now),
-                                         [js(s) for s in earlier], [js(s) for s in burst]])
+    return page.evaluate(ENGINE_REPORT, [w, h, flat(alpha), flat(before), flat(now.alpha),
+                                         [js(s) for s in earlier], [js(s) for s in burst],
+                                         now.given_back if word else None])
 
 
 def test_it_says_a_click_gave_back_what_an_earlier_stroke_took_beyond_its_brush(
@@ -143,18 +153,23 @@ def test_it_says_a_click_gave_back_what_an_earlier_stroke_took_beyond_its_brush(
     _editor_on_laptop(page, live_server, stained, log_in)
     rgb, alpha, _, _ = hoof_scene(0, 128)
     keep = Stroke("keep", 5.0, ((66.0, 100.0),))
+    # the engine's count (618 px) when the preview sends it, the pixel reading when not
     said, mark = _engine_report(page, rgb, alpha, [shadow_stroke()], [keep])
     assert said.startswith("The last keep click gave back what the earlier remove stroke took "
-                           "beyond its brush ("), said
+                           "beyond its brush (618 px, "), said
     assert "% of the cutout, green); Ctrl+Z undoes it." in said, said
     assert "added" not in said and "beyond the brush" not in said, said
     assert mark == "remove:2", mark
+    said, mark = _engine_report(page, rgb, alpha, [shadow_stroke()], [keep], word=False)
+    assert said.startswith("The last keep click gave back what the earlier remove stroke took "
+                           "beyond its brush ("), said
+    assert " px, " not in said and mark == "remove:2", (said, mark)
     rgb, alpha, _, _ = strap_scene(0)
     strap = Stroke("keep", 6.0, ((86.0, 98.0), (130.0, 98.0), (170.0, 98.0), (195.0, 98.0)))
     remove = Stroke("remove", 5.0, ((216.0, 100.0),))
     said, mark = _engine_report(page, rgb, alpha, [strap], [remove])
     assert said.startswith("The last remove click took back what the earlier keep stroke added "
-                           "beyond its brush ("), said
+                           "beyond its brush (1278 px, "), said
     assert "% of the cutout, red)" in said and mark == "keep:2", (said, mark)
     # the click alone, on the cutout the earlier stroke left, gives nothing back
     said, mark = _engine_report(page, rgb, alpha, [], [Stroke("keep", 5.0, ((216.0, 100.0),))])
@@ -194,6 +209,88 @@ def test_it_says_only_the_bursts_own_way_as_given_back(
     assert said.startswith("The last keep click took "), said
     assert "gave back what the earlier remove click took beyond its brush (" in said, said
     assert "took back" not in said, said
+
+
+# report() on a 400 x 300 preview: an earlier remove stroke took a block (x 200-254, y 100-119:
+# 1026 px) the version held beyond its brush; a keep click there gives it back and adds a larger
+# block (x 200-300, y 119-200: 8100 px) the version never held. ``given``: the preview's
+# X-Retouch-Given-Back header (the engine's count; null: none sent).
+GAVE_MORE_REPORT = """(given) => {
+    const ed = document.querySelector('#retouch-strokes [data-retouch]')._rtEditor;
+    const w = 400, h = 300, k = w / ed.fullW;
+    const box = (a, x0, y0, x1, y1, v) => {
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) a[y * w + x] = v; };
+    const base = {w: w, h: h, a: new Uint8Array(w * h)};
+    box(base.a, 10, 20, 110, 280, 255);              // the product: 26,000 px
+    box(base.a, 200, 100, 254, 119, 255);            // what the remove took beyond its brush
+    const before = {w: w, h: h, a: base.a.slice()};
+    box(before.a, 200, 100, 254, 119, 0);
+    const now = {w: w, h: h, a: base.a.slice()};
+    box(now.a, 200, 119, 300, 200, 255);
+    if (given !== null) now.given = given;
+    const list = [{kind: 'remove', radius: 6 / k, points: [[150 / k, 90 / k], [190 / k, 90 / k]]},
+                  {kind: 'keep', radius: 10 / k, points: [[250 / k, 130 / k]]}];
+    const saved = ed.alphas['[]'];
+    ed.alphas['[]'] = base;
+    ed.strokes = list.slice();
+    ed.report(before, now, list.slice(1), 2);
+    ed.alphas['[]'] = saved;
+    return [ed.saidText, ed.form.dataset.rtGivenBack || '']; }"""
+
+
+def test_it_says_a_click_gave_back_what_the_engine_counted_and_added_more(
+        live_server, page, stained, log_in):  # noqa: F811
+    """verify45 M2: a keep click that gave back what an earlier remove stroke took beyond its
+    brush and brought back more besides was told "added 7.7 % …, also changed 1026 px beyond
+    the brush": read from the pixels, the give-back needs 90 % of what the click crossed to be
+    the version's own (here 1026 of 9126 px). The engine's count (X-Retouch-Given-Back) says
+    both."""
+    _editor_on_laptop(page, live_server, stained, log_in)
+    said, mark = page.evaluate(GAVE_MORE_REPORT, None)
+    # the pixel reading: all of it "added"
+    assert said.startswith("The last keep click added 35.1 % of the cutout (green); "), said
+    assert mark == "", mark
+    said, mark = page.evaluate(GAVE_MORE_REPORT, "remove:1026")
+    assert said.startswith("The last keep click gave back 1026 px the earlier remove stroke took "
+                           "beyond its brush; added 31.2 % of the cutout more (green); "), said
+    assert "beyond the brush" not in said and "(show)" not in said, said
+    assert mark == "remove:2", mark
+    # the engine's word on another kind of stroke is none of this click's: the pixels decide
+    said, mark = page.evaluate(GAVE_MORE_REPORT, "keep:1026")
+    assert "gave back" not in said and mark == "", (said, mark)
+
+
+def test_it_reads_the_engines_give_back_from_the_previews_header(
+        live_server, page, stained, log_in):  # noqa: F811
+    """The header's way into the words on a real preview: a remove stroke over the stain, then a
+    keep click on it, whose preview answer carries X-Retouch-Given-Back (set here on the real
+    answer: the stain holds no take beyond the brush for the engine to count). The report says
+    the count and what the click added besides; the answer of the stroke before says nothing
+    of it."""
+    def given(route):
+        answer = route.fetch()
+        headers = dict(answer.headers)
+        if len(json.loads(route.request.post_data or "{}").get("strokes", [])) == 2:
+            headers["x-retouch-given-back"] = "remove:1"
+        route.fulfill(response=answer, headers=headers)
+
+    page.route("**/retouch/*/preview/", given)
+    editor, box, status = _editor_on_laptop(page, live_server, stained, log_in)
+    editor.locator("[data-rt-tool=remove]").click()
+    page.mouse.move(*_at(box, BLOB[0] - 30, BLOB[1]))
+    page.mouse.down()
+    page.mouse.move(*_at(box, BLOB[0] + 30, BLOB[1]), steps=8)
+    page.mouse.up()
+    _wait_count(editor, 1)
+    expect(status).not_to_contain_text("gave back")
+    editor.locator("[data-rt-tool=keep]").click()
+    page.mouse.click(*_at(box, BLOB[0], BLOB[1]))
+    _wait_count(editor, 2)
+    expect(status).to_contain_text(
+        "The last keep click gave back 1 px the earlier remove stroke took beyond its brush; "
+        "added ")
+    expect(status).to_contain_text(" more (green)")
+    expect(editor).to_have_attribute("data-rt-given-back", "remove:2")
 
 
 # The card's retouch stage on a touch phone, its first preview in.

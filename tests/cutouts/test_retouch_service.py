@@ -449,3 +449,31 @@ def test_it_refuses_a_second_subject_click_with_a_clear_message():
     with pytest.raises(ReviewError, match="stroke 2: only one subject click per list "
                                           r"\(stroke 1 is one\); undo it to choose another part"):
         retouch.strokes_parse([click, click], size=(640, 480))
+
+
+def test_it_previews_what_a_keep_click_gave_back_of_an_earlier_remove_strokes_take():
+    # the editor says "gave back N px the earlier remove stroke took beyond its brush" from
+    # the engine's count (signal46, verify45 M2): the preview's words carry it, counted on the
+    # preview's grid (the hoof scene of tests/imaging/test_cut_click_undoes.py: a remove stroke
+    # along the shadow takes 618 hoof px beyond its brush, a keep click on the hoof gives them
+    # back); an Apply asks for none
+    from cutouts.imaging.strokes import strokes_from_json
+    from tests.imaging.test_cut_firm_beyond import scene as hoof_scene
+    from tests.imaging.test_cut_firm_beyond import stroke as shadow_stroke
+
+    rgb, alpha, _, _ = hoof_scene(0, 128)
+    rgba = np.dstack([rgb, alpha])
+    base = previews.retouch_base_from_images(Image.fromarray(rgb), Image.fromarray(rgba))
+    st = shadow_stroke()
+    painted = {"kind": "remove", "radius": st.radius, "points": [list(p) for p in st.points]}
+    keep = {"kind": "keep", "radius": 5.0, "points": [[66.0, 100.0]]}
+    png, _, words = previews.retouch_preview_render(base, strokes_from_json([painted]))
+    assert words == previews.RetouchWords()
+    removed = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
+    png, _, words = previews.retouch_preview_render(base, strokes_from_json([painted, keep]))
+    shown = np.asarray(Image.open(io.BytesIO(png)))[..., 3]
+    crossed = int(((removed < 128) & (shown >= 128)).sum())
+    assert crossed > 500 and words == previews.RetouchWords(given_back=f"remove:{crossed}")
+    applied = retouch.retouch_apply(rgb, alpha, strokes_from_json([painted, keep]), rgba,
+                                    far_keep=False)
+    assert applied.given_back == "" and np.array_equal(applied.alpha, shown)

@@ -424,6 +424,31 @@ def test_it_tells_the_editor_what_a_keep_click_far_from_the_cutout_added(
     assert response.get("X-Retouch-Far-Keep") is None
 
 
+def test_it_tells_the_editor_what_a_click_gave_back_of_earlier_strokes_changes(
+        client, make_assets, fake_model, monkeypatch):
+    """signal46 (verify45 M2): retouch.js says "gave back N px the earlier remove stroke took
+    beyond its brush" from the engine's count, which the preview sends as X-Retouch-Given-Back.
+    The count itself is the engine's (tests/imaging/test_cut_click_undoes.py, and the preview's
+    words in test_retouch_service.py); here the engine's word is set on the real result, as
+    the fake model's box gives no stroke a take beyond its brush to give back."""
+    from dataclasses import replace
+
+    from cutouts.services import previews
+
+    client.force_login(reviewer())
+    (cutout,) = done_cutouts(make_assets(1))
+    url = reverse("cutouts:retouch_preview", args=[cutout.pk])
+    keep = {"kind": "keep", "radius": 8, "points": [[330, 250]]}
+    response = _json_post(client, url, {"strokes": [keep]})
+    assert response.status_code == 200 and response.get("X-Retouch-Given-Back") is None
+    real = previews.retouch_apply
+    monkeypatch.setattr(previews, "retouch_apply", lambda *a, **k: replace(
+        real(*a, **k), given_back="remove:1026"))
+    response = _json_post(client, url, {"strokes": [keep]})
+    assert response.status_code == 200
+    assert response.get("X-Retouch-Given-Back") == "remove:1026"
+
+
 def test_it_tells_the_editor_what_a_subject_click_cleared(client, make_assets, fake_model):
     """qa40b U: retouch.js says how many other parts a subject click cleared, or that it
     found nothing held under it (the fake model holds one centred box)."""

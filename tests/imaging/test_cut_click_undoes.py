@@ -199,3 +199,37 @@ def test_it_keeps_the_record_only_when_a_keep_or_remove_click_follows_a_painted_
                        else Stroke(kind, 4.0, ((x, 30.0), (x, 60.0))))
     retouch_cut.segment(rgb, alpha.astype(np.float32) / 255, strokes, subject=subject)
     assert bool(made) == kept, made
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_reports_what_a_click_gave_back_of_an_earlier_strokes_change_beyond_its_brush(seed):
+    # the editor's words say "gave back N px the earlier remove took beyond its brush" from
+    # the engine's count, not from the pixels (signal46, verify45 M2: a keep click that gave
+    # back more than the remove took read "added 7.7 % … also changed 1026 px beyond"): the
+    # newest click's count, "remove:N" for a keep click (what a remove took), "keep:N" for a
+    # remove click, the same when its step is replayed from the cache
+    from cutouts.imaging import retouch_cut
+
+    rgb, alpha, hoof, _ = hoof_scene(seed, 128)
+    st = shadow_stroke()
+    keep = Stroke("keep", 5.0, ((66.0, 100.0),))
+    removed = retouch(rgb, alpha, [st]).alpha
+    assert removed is not None and retouch(rgb, alpha, [st]).given_back == ""  # painted: none
+    retouch_cut._CACHE.clear()
+    out = retouch(rgb, alpha, [st, keep])
+    kind, px = out.given_back.split(":")
+    # what crossed back to the product: the hoof the stroke took beyond its brush (618 px)
+    crossed = int(((removed < 128) & (out.alpha >= 128)).sum())
+    assert kind == "remove" and crossed > 500 and int(px) == crossed
+    assert retouch(rgb, alpha, [st, keep]).given_back == out.given_back  # replayed
+    # an Apply asks for no words; with no record kept the click gives nothing back by rule
+    assert retouch(rgb, alpha, [st, keep], far_keep=False).given_back == ""
+    assert retouch(rgb, alpha, [st, keep], params=OFF).given_back == ""
+    # a keep click alone gives nothing back
+    assert retouch(rgb, alpha, [keep]).given_back == ""
+    # the other way: a remove click on the patch a keep stroke added beyond its brush
+    rgb, alpha, _, patch = strap_scene(seed)
+    st = Stroke("keep", 6.0, ((86.0, 98.0), (130.0, 98.0), (170.0, 98.0), (195.0, 98.0)))
+    remove = Stroke("remove", 5.0, ((216.0, 100.0),))
+    kind, px = retouch(rgb, alpha, [st, remove]).given_back.split(":")
+    assert kind == "keep" and int(px) > 1100
