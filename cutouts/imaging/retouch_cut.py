@@ -1662,7 +1662,7 @@ def _brush_box(st: Stroke, shape: tuple[int, ...]) -> tuple[int, int, int, int, 
 
 
 def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params,
-                  box: tuple[int, int, int, int, np.ndarray] | None = None) -> None:
+                  box: tuple[int, int, int, int, np.ndarray]) -> None:
     """A painted stroke ``st`` over earlier strokes of the other kind, clicks as well as painted
     ones: their hard cores under its brush are no longer hard (in ``core_labels``, in place);
     its own core there is (for a remove stroke see ``_stroke_core``, whose ``keeps`` are the
@@ -1676,7 +1676,7 @@ def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params,
     and the keeps' cores under its brush stayed hard. The mirror (``keep_over_remove``): a keep
     stroke painted back over what an earlier remove stroke took is held back by that remove's
     hard core only outside its own brush. Not a click: its disk is a preference, not
-    coverage. ``box``: ``_brush_box`` of ``st`` when the caller has it."""
+    coverage. ``box``: ``_brush_box`` of ``st`` (``_Order.place`` paints it once)."""
     if len(st.points) < 2:
         return
     if st.kind == "remove" and params.remove_over_keep:
@@ -1686,7 +1686,7 @@ def _over_earlier(core_labels: np.ndarray, st: Stroke, params: Params,
     else:
         return
     # in the brush's box only: a replayed stroke runs this too (order45)
-    y0, y1, x0, x1, brush = _brush_box(st, core_labels.shape) if box is None else box
+    y0, y1, x0, x1, brush = box
     under = core_labels[y0:y1, x0:x1]
     under[brush & (under == other)] = 0
 
@@ -1732,14 +1732,14 @@ class _Beyond:
         self.taken = np.zeros(shape, bool)
 
     def after(self, st: Stroke, flipped: np.ndarray,
-              box: tuple[int, int, int, int, np.ndarray] | None = None) -> None:
+              box: tuple[int, int, int, int, np.ndarray]) -> None:
         """Record stroke ``st``'s step, which flipped the flat indices ``flipped``. Within the
-        brush's box (``box``: its ``_brush_box`` when the caller has it) and at those indices
+        brush's box (``box``: its ``_brush_box``, ``_Order.place``'s) and at those indices
         only: ``segment`` calls this for every replayed stroke of every preview, where
         whole-image planes cost 15 ms a stroke at 1024 px (reread44; a replayed stroke's
         record is the few pixels it touched)."""
         w = self.added.shape[1]
-        y0, y1, x0, x1, brush = _brush_box(st, self.added.shape) if box is None else box
+        y0, y1, x0, x1, brush = box
         if brush.size:
             self.added[y0:y1, x0:x1][brush] = False
             self.taken[y0:y1, x0:x1][brush] = False

@@ -291,19 +291,30 @@ def footprint(band: np.ndarray) -> tuple[int, int] | None:
     return int(cols[0]), int(cols[-1]) + 1
 
 
-def footprint_under(alpha: np.ndarray, box: tuple[int, int, int, int], level: int
-                    ) -> tuple[int, int, int] | None:
+def contact_band(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The footprint band (x0, y0, x1, y1, exclusive) of a product laid on ``box``: the box's
+    columns over its lowest rows (:func:`contact_band_top`), all :func:`footprint_under` reads
+    of it. A caller holding the product in an image it would otherwise copy whole (a render's
+    layer) crops this and no more."""
+    x0, y0, x1, y1 = box
+    return x0, contact_band_top(y0, y1), x1, y1
+
+
+def footprint_under(alpha: np.ndarray, box: tuple[int, int, int, int], level: int,
+                    at: tuple[int, int] = (0, 0)) -> tuple[int, int, int] | None:
     """The contact footprint of a product laid on ``box`` (x0, y0, x1, y1, exclusive) of
     ``alpha`` (H x W, uint8 or bool): the columns [x0, x1) its pixels >= ``level`` cover in the
     box's lowest rows (:func:`contact_band_top`, :func:`footprint`) and the box's lowest row,
-    in ``alpha``'s px; None when the band holds none. The one rule of the cutout's synthetic
-    layer and of every export render (``variants``): they call it on the layer they place,
-    the export's pre-check on the cutout's own pixels (2026-12-07, foot45)."""
-    x0, y0, x1, y1 = box
-    cols = footprint(alpha[contact_band_top(y0, y1):y1, x0:x1] >= level)
+    in ``alpha``'s px; None when the band holds none. ``alpha`` may be a crop whose corner
+    lies at ``at`` holding at least the band (:func:`contact_band`): ``box`` and the result
+    stay in the uncropped px. The one rule of the cutout's synthetic layer and of every export
+    render (``variants``): they call it on the layer they place, the export's pre-check on the
+    cutout's own pixels (2026-12-07, foot45; the renders pass their layer's band only, lows46)."""
+    bx0, top, bx1, y1 = contact_band(box)
+    cols = footprint(alpha[top - at[1]:y1 - at[1], bx0 - at[0]:bx1 - at[0]] >= level)
     if cols is None:
         return None
-    return x0 + cols[0], x0 + cols[1], y1 - 1
+    return bx0 + cols[0], bx0 + cols[1], y1 - 1
 
 
 def contact_footprint(solid: np.ndarray) -> tuple[int, int, int] | None:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, PngImagePlugin
 
-from cutouts.imaging.shadow import body_place, footprint_under, off_body
+from cutouts.imaging.shadow import body_place, contact_band, footprint_under, off_body
 
 from .errors import SpecError
 from .layout import RIPPLE_ALPHA, LayoutContext, Patch, PlacedProduct, Significant
@@ -376,15 +376,15 @@ class Shadow(Operation):
 SYNTHETIC_SHADOW_OPACITY = 0.45
 
 
-def synthetic_footprint(alpha: np.ndarray, pbox: tuple[int, int, int, int]
-                        ) -> tuple[int, int, int] | None:
+def synthetic_footprint(alpha: np.ndarray, pbox: tuple[int, int, int, int],
+                        at: tuple[int, int] = (0, 0)) -> tuple[int, int, int] | None:
     """Where ``shadow-synthetic`` centres its ellipse under a product laid on ``pbox`` of
-    ``alpha`` (uint8): the footprint by the cutout's own rule
-    (``imaging.shadow.footprint_under``) of the alpha from the ripple cut-off up. The
-    render's layer holds no alpha under it (``render._resample`` cuts it), the cutout's
-    pixels the export's pre-check reads do (:func:`export_shadow_footprints`): one call for
-    both (2026-12-07, foot45)."""
-    return footprint_under(alpha, pbox, RIPPLE_ALPHA)
+    ``alpha`` (uint8; a crop of it from ``at`` holding the footprint band will do): the
+    footprint by the cutout's own rule (``imaging.shadow.footprint_under``) of the alpha from
+    the ripple cut-off up. The render's layer holds no alpha under it (``render._resample``
+    cuts it), the cutout's pixels the export's pre-check reads do
+    (:func:`export_shadow_footprints`): one call for both (2026-12-07, foot45)."""
+    return footprint_under(alpha, pbox, RIPPLE_ALPHA, at)
 
 
 def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
@@ -392,18 +392,18 @@ def synthetic_shadow(alpha: Image.Image, pbox: tuple[int, int, int, int],
                      canvas: tuple[int, int]) -> Patch | None:
     """Soft elliptical contact shadow under the product's footprint (from its alpha): where
     :func:`synthetic_footprint` puts it."""
-    x0, y0, x1, y1 = pbox
-    # the product's box of the layer only (a copy of the whole layer is output-size)
-    foot = synthetic_footprint(np.asarray(alpha.crop(pbox)), (0, 0, x1 - x0, y1 - y0))
+    # the layer's footprint band only: a copy of the whole layer is output-size, of the
+    # product's box 1 byte a product px (lows46, 2026-12-07)
+    band = contact_band(pbox)
+    foot = synthetic_footprint(np.asarray(alpha.crop(band)), pbox, band[:2])
     if foot is None:  # pragma: no cover - the band holds the product's lowest row
         return None
-    band = foot[:2]
-    width = max(2, band[1] - band[0])
+    width = max(2, foot[1] - foot[0])
     height = max(2, int(width * 0.08))
     blur = max(1, height // 2)
     pad = blur * 3
-    cx = offset[0] + x0 + (band[0] + band[1]) / 2
-    cy = offset[1] + y1
+    cx = offset[0] + (foot[0] + foot[1]) / 2
+    cy = offset[1] + pbox[3]
     left, top = int(cx - width / 2) - pad, int(cy - height / 2) - pad
     patch = Image.new("L", (width + 2 * pad, height + 2 * pad), 0)
     ImageDraw.Draw(patch).ellipse(

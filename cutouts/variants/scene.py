@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageStat
 
-from cutouts.imaging.shadow import footprint_under, silhouette
+from cutouts.imaging.shadow import contact_band, footprint_under, silhouette
 
 from .errors import RenderError, SpecError
 from .layout import RIPPLE_ALPHA, Significant, alpha_array, significant_region
@@ -255,17 +255,18 @@ def setup_background(op: Any, ctx: SceneContext) -> None:
         ctx.light_deg = asset.light_deg
 
 
-def scene_footprint(alpha: np.ndarray, box: tuple[int, int, int, int]
-                    ) -> tuple[int, int, int]:
+def scene_footprint(alpha: np.ndarray, box: tuple[int, int, int, int],
+                    at: tuple[int, int] = (0, 0)) -> tuple[int, int, int]:
     """Where a scene's ``shadow-contact`` centres its ellipse under a product laid on ``box``
-    of ``alpha`` (uint8): the footprint by the cutout's own rule
+    of ``alpha`` (uint8; a crop of it from ``at`` holding the footprint band will do,
+    ``imaging.shadow.contact_band``): the footprint by the cutout's own rule
     (``imaging.shadow.footprint_under``) of the alpha from the ripple cut-off up, as a render
     without a scene takes it (the faint spread an upscale leaves below a wide edge just above
     the band placed the shadow under nothing visible: 2026-12-07, shadow44, the shared
     cache's 246 0.29 off the product); the box's whole width when its band holds none. What
     :func:`draw_shadow` calls on the placed layer and the export's pre-check on the cutout's
     region (``operations.export_shadow_footprints``): one rule (2026-12-07, foot45)."""
-    return footprint_under(alpha, box, RIPPLE_ALPHA) or (box[0], box[2], box[3] - 1)
+    return footprint_under(alpha, box, RIPPLE_ALPHA, at) or (box[0], box[2], box[3] - 1)
 
 
 def draw_shadow(mode: str, ctx: SceneContext) -> None:
@@ -275,8 +276,10 @@ def draw_shadow(mode: str, ctx: SceneContext) -> None:
     dx, dy = ctx.away_from_light
     if mode == "contact":
         lx, ly = ctx.position
-        fx0, fx1, _ = scene_footprint(alpha_array(ctx.layer),
-                                      (x0 - lx, y0 - ly, x1 - lx, y1 - ly))
+        # the layer's footprint band only, not the whole layer's alpha (lows46, 2026-12-07)
+        box = (x0 - lx, y0 - ly, x1 - lx, y1 - ly)
+        band = contact_band(box)
+        fx0, fx1, _ = scene_footprint(alpha_array(ctx.layer.crop(band)), box, band[:2])
         width = max(4, fx1 - fx0)
         height = max(3, int(width * 0.1))
         blur = max(1, height // 2)

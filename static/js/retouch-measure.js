@@ -121,8 +121,10 @@
   /* How many pixels ``now`` moves by CHANGE_MIN or more from ``before`` (alphas of the same
      size) more than FAR_PX px beyond every brush of ``strokes`` (image px, times ``scale``
      on this grid), but for the pieces keep and remove strokes took or brought back whole
-     (``wholePieces``). */
-  function farFrom(before, now, strokes, scale) {
+     (``wholePieces``). With ``faint`` (faintPieces' record) it also counts there the faint
+     pieces its remove strokes took whole, as faintWhole does: the report's one flood of the
+     pieces under the brushes serves both (lows46, 2026-12-07; the same numbers). */
+  function farFrom(before, now, strokes, scale, faint) {
     var near = reachMask(now.w, now.h, strokes, scale, function (r) { return r + FAR_PX; }).near;
     var moved = new Uint8Array(now.a.length), far = 0;
     for (var k = 0; k < now.a.length; k++) {
@@ -132,24 +134,38 @@
         if (!near[k]) far++;
       }
     }
-    if (!far) return 0;
-    var whole = wholePieces(before, now, strokes, scale, moved);
+    if (!far) {
+      // nothing far: only the faint pieces are wanted, which remove strokes alone find
+      if (faint) wholePieces(before, now, strokes.filter(isRemove), scale, moved, faint);
+      return 0;
+    }
+    var whole = wholePieces(before, now, strokes, scale, moved, faint);
     if (!whole) return far;
     far = 0;
     for (k = 0; k < now.a.length; k++) if (moved[k] && !near[k] && !whole[k]) far++;
     return far;
   }
 
+  function isRemove(s) { return s.kind === "remove"; }
+
+  /* An empty record of the faint pieces remove strokes took whole, for an alpha of ``n``
+     pixels: {px, pieces} (and ``seen``, the pixels of the pieces counted), filled by
+     faintWhole or by farFrom. */
+  function faintPieces(n) {
+    return { px: 0, pieces: 0, seen: new Uint8Array(n) };
+  }
+
   /* How many pixels the faint pieces hold (alpha CHANGE_MIN..127, nothing solid) that remove
      strokes of ``strokes`` landed on and took whole (wholePieces), and how many pieces:
-     {px, pieces}, what the report names as taken, not as a change far beyond the brush. */
+     {px, pieces}, what the report names as taken, not as a change far beyond the brush.
+     For a report that runs no farFrom (farFrom with a ``faint`` record counts the same). */
   function faintWhole(before, now, strokes, scale) {
-    var moved = new Uint8Array(now.a.length), out = { px: 0, pieces: 0, seen: new Uint8Array(now.a.length) };
+    var moved = new Uint8Array(now.a.length), out = faintPieces(now.a.length);
     for (var k = 0; k < now.a.length; k++) {
       var d = now.a[k] - before.a[k];
       if (d >= CHANGE_MIN || d <= -CHANGE_MIN) moved[k] = 1;
     }
-    wholePieces(before, now, strokes.filter(function (s) { return s.kind === "remove"; }), scale, moved, out);
+    wholePieces(before, now, strokes.filter(isRemove), scale, moved, out);
     return out;
   }
 
@@ -372,7 +388,7 @@
 
   window.cutroomRetouchMeasure = {
     reachMask: reachMask, productShare: productShare, farFrom: farFrom, wholePieces: wholePieces,
-    faintWhole: faintWhole, givenBack: givenBack, engineBack: engineBack,
+    faintWhole: faintWhole, faintPieces: faintPieces, givenBack: givenBack, engineBack: engineBack,
     hazeTest: hazeTest, softUnder: softUnder, underVerdict: underVerdict, edgeUnder: edgeUnder,
     removedUnder: removedUnder, strokesMeet: strokesMeet,
     CHANGE_MIN: CHANGE_MIN, SOFT_LOW: SOFT_LOW, SOFT_HIGH: SOFT_HIGH, FAR_PX: FAR_PX,

@@ -18,7 +18,8 @@
   // alpha (retouch-measure.js), and the report's words (retouch-words.js).
   var M = window.cutroomRetouchMeasure, W = window.cutroomRetouchWords;
   var productShare = M.productShare, farFrom = M.farFrom, hazeTest = M.hazeTest, softUnder = M.softUnder,
-      faintWhole = M.faintWhole, givenBack = M.givenBack, engineBack = M.engineBack,
+      faintWhole = M.faintWhole, faintPieces = M.faintPieces, givenBack = M.givenBack,
+      engineBack = M.engineBack,
       underVerdict = M.underVerdict, edgeUnder = M.edgeUnder, removedUnder = M.removedUnder;
   var EDGE_MIN_SHARE = M.EDGE_MIN_SHARE, SETTLED_SHARE = M.SETTLED_SHARE;
   var fitReport = W.fitReport, changeParts = W.changeParts, solidEdgeTip = W.solidEdgeTip, counted = W.counted,
@@ -1537,7 +1538,12 @@
     var earlier = this.strokes.slice(0, count - n);
     var back = far || chose ? null : engineBack(now.given, burst, earlier) ||
       givenBack(this.alphas["[]"], before, now, burst, earlier, k);
-    var beyond = far || chose || back ? 0 : farFrom(before, now, burst, k);
+    // a faint piece a remove stroke took whole is named so (farFrom leaves it out): farFrom
+    // counts it in ``piece`` from the same flood, faintWhole when no farFrom runs
+    var removes = burst.some(function (s) { return s.kind === "remove"; });
+    var piece = removes ? faintPieces(now.a.length) : null;
+    var beyond = far || chose || back ? 0 : farFrom(before, now, burst, k, piece);
+    if (piece && (far || chose || back)) piece = faintWhole(before, now, burst, k);
     if (lost.length === n ? beyond : beyond >= FAR_CUT_MIN) change.far = beyond;
     change.brushes = n === 1 ? "the brush" : "the brushes";
     // set per report, so a stale give-back never outlives the report that found it
@@ -1546,8 +1552,6 @@
       change.back = back;
       this.form.dataset.rtGivenBack = back.kind + ":" + count;
     }
-    // a faint piece a remove stroke took whole is named so (faintWhole; farFrom leaves it out)
-    var piece = burst.some(function (s) { return s.kind === "remove"; }) ? faintWhole(before, now, burst, k) : null;
     if (piece && piece.px) { change.piece = piece.px; change.pieces = piece.pieces; }
     var total = change.taken + change.added + change.faded;
     if (lost.length === n && lost.every(function (s) { return productShare(before, s, k) < EDGE_MIN_SHARE; })) {

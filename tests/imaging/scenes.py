@@ -344,6 +344,43 @@ def photographed(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0,
     return np.clip(cv2.GaussianBlur(rgb, (0, 0), blur), 0, 255).astype(np.uint8)
 
 
+#: where a drawn scene paints a colour or its cutout holds a value: a bool mask, or an index
+#: such as ``np.s_[100:200, 20:100]``
+Region = np.ndarray | tuple[slice, slice]
+
+
+def box_mask(shape: tuple[int, int], y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """A bool mask of ``shape`` holding rows ``y0:y1`` of columns ``x0:x1``."""
+    mask = np.zeros(shape, bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def sensor_noise(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0) -> np.ndarray:
+    """A drawn float scene with a camera's sensor noise only (no lens blur, as
+    :func:`photographed` adds), uint8."""
+    return np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 255).astype(np.uint8)
+
+
+def drawn_scene(rng: np.random.Generator, shape: tuple[int, int], backdrop: tuple[int, int, int],
+                paint: list[tuple[Region, tuple[int, int, int]]],
+                held: list[tuple[Region, int]],
+                camera: Callable[[np.ndarray, np.random.Generator], np.ndarray] = sensor_noise
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Objects drawn on a backdrop and the cutout's alpha of them, as the cut tests open their
+    scenes: the ``backdrop`` colour over ``shape`` (H, W), each (region, colour) of ``paint``
+    painted in turn, taken by ``camera`` with ``rng`` (sensor noise; :func:`photographed` adds
+    a lens's blur); the alpha 0 but for each (region, value) of ``held``, filled in turn.
+    Returns (rgb uint8, alpha uint8)."""
+    rgb = np.full((*shape, 3), backdrop, np.float32)
+    for region, colour in paint:
+        rgb[region] = colour
+    alpha = np.zeros(shape, np.uint8)
+    for region, value in held:
+        alpha[region] = value
+    return camera(rgb, rng), alpha
+
+
 def disk_on_mottle(seed: int, size: tuple[int, int], centre: tuple[int, int], radius: int, *,
                    backdrop: tuple[int, int, int], product: tuple[int, int, int],
                    mottle: tuple[float, float, float],

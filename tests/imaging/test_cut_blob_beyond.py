@@ -17,6 +17,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, Params
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 200, 240
 SHADOW = (90, 80, 70)
 OFF = Params(paint_blob_body=False)  # the rule turned off: what a stroke took before
@@ -26,22 +28,14 @@ def leg_scene(leg_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A pale body with a thin leg (``leg_w`` px) whose lower part and foot are dark (a boot of
     the shadow's colour), standing beside a pool of shadow on sand; an 8 px strip of shadow runs
     off the foot and the cutout holds it solid (spill). Returns rgb, alpha and the object."""
-    rng = np.random.default_rng(0)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (200, 180, 140)
-    body = np.zeros((H, W), bool)
-    body[20:80, 40:200] = True
-    leg = np.zeros((H, W), bool)
-    leg[80:150, 100:100 + leg_w] = True
-    leg[146:160, 95:115] = True
-    rgb[100:200, 20:100] = SHADOW
-    rgb[151:159, 115:190] = SHADOW
-    rgb[body | leg] = (175, 172, 178)
-    rgb[leg & (np.arange(H)[:, None] > 110)] = SHADOW
-    rgb = np.clip(rgb + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[151:159, 115:190] = 255
-    alpha[body | leg] = 255
+    body = box_mask((H, W), 20, 80, 40, 200)
+    leg = box_mask((H, W), 80, 150, 100, 100 + leg_w) | box_mask((H, W), 146, 160, 95, 115)
+    spill = np.s_[151:159, 115:190]
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(0), (H, W), (200, 180, 140),
+        [(np.s_[100:200, 20:100], SHADOW), (spill, SHADOW), (body | leg, (175, 172, 178)),
+         (leg & (np.arange(H)[:, None] > 110), SHADOW)],
+        [(spill, 255), (body | leg, 255)])
     return rgb, alpha, body | leg
 
 

@@ -22,7 +22,7 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, _doubt_beyond
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import beyond_take
+from .scenes import beyond_take, box_mask, drawn_scene
 
 H, W = 220, 320
 SKIN = (225, 170, 140)
@@ -33,25 +33,15 @@ def scene(seed: int, legs_held: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     a seated bystander's green legs, her hands on her knees (skin) left of the hand, on a grey
     crowd. The cutout holds the subject at 255 and the bystander at ``legs_held``. Returns rgb,
     alpha, the hand (the subject's part below its body) and the bystander."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (95, 100, 110)
-    body = np.zeros((H, W), bool)
-    body[10:120, 120:260] = True
-    hand = np.zeros((H, W), bool)
-    hand[120:190, 150:166] = True
-    bystander = np.zeros((H, W), bool)
-    bystander[140:200, 60:210] = True
-    rgb[bystander] = (70, 120, 80)
-    rgb[140:175, 95:150] = SKIN
-    rgb[body] = (200, 40, 45)
-    rgb[hand] = SKIN
-    bystander &= ~(body | hand)
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[bystander] = legs_held
-    alpha[body | hand] = 255
-    return rgb, alpha, hand, bystander
+    body = box_mask((H, W), 10, 120, 120, 260)
+    hand = box_mask((H, W), 120, 190, 150, 166)
+    bystander = box_mask((H, W), 140, 200, 60, 210)
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(seed), (H, W), (95, 100, 110),
+        [(bystander, (70, 120, 80)), (np.s_[140:175, 95:150], SKIN), (body, (200, 40, 45)),
+         (hand, SKIN)],
+        [(bystander, legs_held), (body | hand, 255)])
+    return rgb, alpha, hand, bystander & ~(body | hand)
 
 
 def stroke() -> Stroke:

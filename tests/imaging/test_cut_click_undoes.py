@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from cutouts.imaging.retouch import retouch
-from cutouts.imaging.retouch_cut import DEFAULT, _Beyond
+from cutouts.imaging.retouch_cut import DEFAULT, _Beyond, _brush_box
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
 from .test_cut_firm_beyond import scene as hoof_scene
 from .test_cut_firm_beyond import stroke as shadow_stroke
 
@@ -53,21 +54,13 @@ def strap_scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     """A white leg held 255, a dark strap running right from it and a dark shadow patch of the
     strap's colour at its end, both held 100 of 255 (missed). Returns rgb, alpha, the object (leg
     and strap) and the patch."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = SAND
-    leg = np.zeros((H, W), bool)
-    leg[10:110, 60:84] = True
-    strap = np.zeros((H, W), bool)
-    strap[92:104, 84:200] = True
-    patch = np.zeros((H, W), bool)
-    patch[80:120, 200:232] = True
-    rgb[leg] = (235, 235, 230)
-    rgb[strap | patch] = (60, 55, 50)
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[strap | patch] = 100
-    alpha[leg] = 255
+    leg = box_mask((H, W), 10, 110, 60, 84)
+    strap = box_mask((H, W), 92, 104, 84, 200)
+    patch = box_mask((H, W), 80, 120, 200, 232)
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(seed), (H, W), SAND,
+        [(leg, (235, 235, 230)), (strap | patch, (60, 55, 50))],
+        [(strap | patch, 100), (leg, 255)])
     return rgb, alpha, leg | strap, patch
 
 
@@ -96,14 +89,16 @@ def test_it_records_only_a_painted_strokes_flips_beyond_its_brush_until_brushed_
     flipped = np.flatnonzero(flat)
     rec = _Beyond(shape)
     # a click's region is what it says: nothing recorded
-    rec.after(Stroke("remove", 3.0, ((10.0, 20.0),)), flipped)
+    click = Stroke("remove", 3.0, ((10.0, 20.0),))
+    rec.after(click, flipped, _brush_box(click, shape))
     assert not rec.taken.any() and not rec.added.any()
     painted = Stroke("remove", 3.0, ((5.0, 20.0), (25.0, 20.0)))
-    rec.after(painted, flipped)
+    rec.after(painted, flipped, _brush_box(painted, shape))
     assert rec.taken[10:20, 30:40].all()
     assert rec.taken.sum() == 100 and not rec.added.any()
     # a later brush over part of it (either kind) leaves that part to the reviewer
-    rec.after(Stroke("keep", 3.0, ((35.0, 15.0), (45.0, 15.0))), np.array([], np.int64))
+    over = Stroke("keep", 3.0, ((35.0, 15.0), (45.0, 15.0)))
+    rec.after(over, np.array([], np.int64), _brush_box(over, shape))
     assert not rec.taken[13:18, 35:40].any() and rec.taken[10:20, 30:31].all()
 
 
@@ -161,7 +156,7 @@ def test_it_records_in_the_brushs_box_what_whole_planes_would():
         steps.append((Stroke(kind, radius, points), flipped))
     rec = _Beyond(shape)
     for st, flipped in steps:
-        rec.after(st, flipped)
+        rec.after(st, flipped, _brush_box(st, shape))
     added, taken = _beyond_whole_planes(shape, steps)
     assert added.any() and taken.any()
     assert (rec.added == added).all() and (rec.taken == taken).all()

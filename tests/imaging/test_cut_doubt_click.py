@@ -15,7 +15,7 @@ from cutouts.imaging import metrics
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke
 
-from .scenes import photographed
+from .scenes import box_mask, drawn_scene, photographed
 
 BROWN = (120, 85, 55)
 PALE = (205, 210, 220)
@@ -26,17 +26,12 @@ def lump_scene(seed: int, kind: str, held: int):
     """A brown box on a pale backdrop with a 14 x 16 px lump below its bottom side. Keep: the
     lump is the box's (a hoof), the cutout held it at ``held`` (lost below 128). Remove: the
     lump is the backdrop's (a ghost hump of a brown neighbour), held at ``held`` (kept)."""
-    rng = np.random.default_rng(seed)
-    rgb = np.full((H, W, 3), PALE, np.float32)
-    box = np.zeros((H, W), bool)
-    box[40:160, 60:260] = True
-    lump = np.zeros((H, W), bool)
-    lump[160:174, 150:166] = True
-    rgb[box | lump] = BROWN
+    box = box_mask((H, W), 40, 160, 60, 260)
+    lump = box_mask((H, W), 160, 174, 150, 166)
+    rgb, prior = drawn_scene(np.random.default_rng(seed), (H, W), PALE, [(box | lump, BROWN)],
+                             [(box, 255), (lump, held)], camera=photographed)
     truth = (box | lump) if kind == "keep" else box
-    prior = np.where(box, 255, 0).astype(np.uint8)
-    prior[lump] = held
-    return photographed(rgb, rng), prior, truth.astype(np.uint8) * 255
+    return rgb, prior, truth.astype(np.uint8) * 255
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -93,19 +88,12 @@ def test_it_takes_only_the_clicked_colour_of_a_piece_held_in_doubt(seed):
     """A piece of doubt of two colours (the brown lump and a blue patch beside it, both held
     at 180, the lump wrong, the patch the product's): a remove click on the lump takes the
     lump, not the patch."""
-    rng = np.random.default_rng(seed)
-    rgb = np.full((H, W, 3), PALE, np.float32)
-    box = np.zeros((H, W), bool)
-    box[40:160, 60:260] = True
-    lump = np.zeros((H, W), bool)
-    lump[160:174, 150:166] = True
-    patch = np.zeros((H, W), bool)
-    patch[160:174, 166:182] = True
-    rgb[box | lump] = BROWN
-    rgb[patch] = (40, 70, 170)
-    rgb = photographed(rgb, rng)
-    prior = np.where(box, 255, 0).astype(np.uint8)
-    prior[lump | patch] = 180
+    box = box_mask((H, W), 40, 160, 60, 260)
+    lump = box_mask((H, W), 160, 174, 150, 166)
+    patch = box_mask((H, W), 160, 174, 166, 182)
+    rgb, prior = drawn_scene(np.random.default_rng(seed), (H, W), PALE,
+                             [(box | lump, BROWN), (patch, (40, 70, 170))],
+                             [(box, 255), (lump | patch, 180)], camera=photographed)
     got = retouch(rgb, prior, [Stroke("remove", 6.0, ((158.0, 169.0),))]).alpha >= 128
     assert (~got[lump]).mean() >= 0.95
     assert got[patch].mean() >= 0.95

@@ -23,7 +23,7 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, _firm_beyond
 from cutouts.imaging.strokes import Stroke, rasterise
 
-from .scenes import beyond_take
+from .scenes import beyond_take, box_mask, drawn_scene
 
 H, W = 160, 240
 OFF = replace(DEFAULT, paint_beyond_firm=0)
@@ -34,22 +34,13 @@ def scene(seed: int, shadow_held: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """A white leg ending in a pale hoof of the sand's colour (a chest's fur the ground's), its
     dark shadow running right from the hoof. The cutout holds the leg and hoof at 255 and the
     shadow at ``shadow_held``. Returns rgb, alpha, the hoof and the shadow."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = SAND
-    leg = np.zeros((H, W), bool)
-    leg[10:110, 60:84] = True
-    shadow = np.zeros((H, W), bool)
-    shadow[92:104, 84:200] = True
-    rgb[leg] = (235, 235, 230)
-    rgb[80:110, 60:84] = SAND
-    rgb[shadow] = (60, 55, 50)
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[shadow] = shadow_held
-    alpha[leg] = 255
-    hoof = np.zeros((H, W), bool)
-    hoof[80:110, 60:84] = True
+    leg = box_mask((H, W), 10, 110, 60, 84)
+    hoof = box_mask((H, W), 80, 110, 60, 84)
+    shadow = box_mask((H, W), 92, 104, 84, 200)
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(seed), (H, W), SAND,
+        [(leg, (235, 235, 230)), (hoof, SAND), (shadow, (60, 55, 50))],
+        [(shadow, shadow_held), (leg, 255)])
     return rgb, alpha, hoof, shadow
 
 

@@ -16,6 +16,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import DEFAULT, Params, _held_like_line, _marked_blobs
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 240, 360
 # the rule turned off (and _doubt_beyond, which spares such a part beyond the brush of a
 # stroke that marks no blob): what a stroke took before
@@ -29,29 +31,17 @@ def scene(seed: int, person_held: int, wall_held: int = 255
     striped graffiti (pink, blue and tan stripes) the cutout holds at ``wall_held``, and
     beside the graffiti, joined along its whole side, a tan person the cutout holds at
     ``person_held``, on a pale wall. Returns rgb, alpha, product, graffiti and person."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (200, 210, 222)
     rows, cols = np.arange(H)[:, None], np.arange(W)[None, :]
-    product = np.zeros((H, W), bool)
-    product[20:230, 245:355] = True
-    product[100:104, 220:250] = True
-    graffiti = np.zeros((H, W), bool)
-    graffiti[60:160, 90:225] = True
-    person = np.zeros((H, W), bool)
-    person[40:200, 35:90] = True
-    rgb[product] = (60, 70, 60)
-    rgb[product & (rows < 60)] = TAN
+    product = box_mask((H, W), 20, 230, 245, 355) | box_mask((H, W), 100, 104, 220, 250)
+    graffiti = box_mask((H, W), 60, 160, 90, 225)
+    person = box_mask((H, W), 40, 200, 35, 90)
     stripe = (cols // 12) % 3
-    rgb[graffiti & (stripe == 0)] = (225, 120, 170)
-    rgb[graffiti & (stripe == 1)] = (140, 195, 232)
-    rgb[graffiti & (stripe == 2)] = TAN
-    rgb[person] = TAN
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[product] = 255
-    alpha[graffiti] = wall_held
-    alpha[person] = person_held
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(seed), (H, W), (200, 210, 222),
+        [(product, (60, 70, 60)), (product & (rows < 60), TAN),
+         (graffiti & (stripe == 0), (225, 120, 170)), (graffiti & (stripe == 1), (140, 195, 232)),
+         (graffiti & (stripe == 2), TAN), (person, TAN)],
+        [(product, 255), (graffiti, wall_held), (person, person_held)])
     return rgb, alpha, product, graffiti, person
 
 

@@ -18,6 +18,8 @@ import pytest
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 200, 220
 NAVY = (30, 38, 78)
 JEANS = (36, 42, 84)
@@ -29,27 +31,15 @@ def scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     (8 px, held 255) carries a pink fringe (held 255); left of it a seated spectator in pink the
     cutout held (255) and, in the crowd round it, dark blue jeans of nearly the skirt's colour
     (held 0) on grey. Returns rgb, alpha, the skirt and the spectator."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (70, 68, 66)
-    skirt = np.zeros((H, W), bool)
-    skirt[40:150, 90:170] = True
-    fringe = np.zeros((H, W), bool)
-    fringe[112:140, 72:92] = True
-    spectator = np.zeros((H, W), bool)
-    spectator[25:105, 62:90] = True
-    rgb[spectator] = PINK
-    rgb[25:50, 66:86] = (200, 160, 130)  # her head
-    rgb[40:150, 30:62] = JEANS
-    rgb[150:200, :] = JEANS
-    rgb[skirt] = NAVY
-    rgb[fringe] = (225, 125, 170)
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[spectator] = 255
-    alpha[skirt] = 160
-    alpha[100:150, 90:98] = 255
-    alpha[fringe] = 255
+    skirt = box_mask((H, W), 40, 150, 90, 170)
+    fringe = box_mask((H, W), 112, 140, 72, 92)
+    spectator = box_mask((H, W), 25, 105, 62, 90)
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(seed), (H, W), (70, 68, 66),
+        [(spectator, PINK), (np.s_[25:50, 66:86], (200, 160, 130)),  # her head
+         (np.s_[40:150, 30:62], JEANS), (np.s_[150:200, :], JEANS), (skirt, NAVY),
+         (fringe, (225, 125, 170))],
+        [(spectator, 255), (skirt, 160), (np.s_[100:150, 90:98], 255), (fringe, 255)])
     return rgb, alpha, skirt, spectator
 
 

@@ -8,6 +8,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 200, 240
 OFF = Params(remove_over_keep=False)  # the rule turned off: what the remove stroke left before
 
@@ -15,17 +17,10 @@ OFF = Params(remove_over_keep=False)  # the rule turned off: what the remove str
 def bus_behind_tree() -> tuple[np.ndarray, np.ndarray]:
     """A dark bar (the bus) on a pale backdrop, a green trunk (the tree) crossing in front of
     it top to bottom; the cutout holds the bar but for the trunk."""
-    rng = np.random.default_rng(3)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (215, 205, 185)
-    bar = np.zeros((H, W), bool)
-    bar[80:120, 30:210] = True
-    trunk = np.zeros((H, W), bool)
-    trunk[:, 108:132] = True
-    rgb[bar] = (40, 50, 110)
-    rgb[trunk] = (60, 120, 50)
-    rgb = np.clip(rgb + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
-    return rgb, np.where(bar & ~trunk, 255, 0).astype(np.uint8)
+    bar = box_mask((H, W), 80, 120, 30, 210)
+    trunk = box_mask((H, W), 0, H, 108, 132)
+    return drawn_scene(np.random.default_rng(3), (H, W), (215, 205, 185),
+                       [(bar, (40, 50, 110)), (trunk, (60, 120, 50))], [(bar & ~trunk, 255)])
 
 
 def test_it_takes_the_crossing_of_a_remove_stroke_over_an_earlier_keep_stroke():
@@ -50,7 +45,7 @@ def test_it_clears_in_the_brushs_box_what_the_whole_image_would():
     # _over_earlier runs for every replayed painted stroke of every preview, so it touches
     # only the brush's box (order45); strokes over the photo's edges, sub-pixel brushes and
     # clicks (which clear nothing) included
-    from cutouts.imaging.retouch_cut import DEFAULT, _over_earlier
+    from cutouts.imaging.retouch_cut import DEFAULT, _brush_box, _over_earlier
     from cutouts.imaging.strokes import KEEP, REMOVE
 
     rng = np.random.default_rng(5)
@@ -64,7 +59,7 @@ def test_it_clears_in_the_brushs_box_what_the_whole_image_would():
         points = tuple((float(x), float(y)) for x, y in
                        zip(rng.uniform(-9, 79, n), rng.uniform(-9, 59, n), strict=True))
         st = Stroke(kind, radius, points)
-        _over_earlier(labels, st, DEFAULT)
+        _over_earlier(labels, st, DEFAULT, _brush_box(st, shape))
         if n > 1:
             brush = rasterise([st], shape) > 0
             whole[brush & (whole == (KEEP if kind == "remove" else REMOVE))] = 0

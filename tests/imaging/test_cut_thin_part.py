@@ -14,6 +14,8 @@ from cutouts.imaging.retouch import retouch
 from cutouts.imaging.retouch_cut import Params
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 200, 240
 OFF = Params(paint_beyond_alike=False, paint_beyond_firm=0.0)  # the rules off: as before
 BACKDROP = (215, 210, 200)
@@ -24,19 +26,11 @@ def bar_scene(bar_rgb: tuple[int, int, int], haze_alpha: int) -> tuple[np.ndarra
     """A dark body with a thin pale bar (8 px, the fork) hanging from it on a pale backdrop;
     the cutout holds both solid and a 30 px patch of backdrop beside the bar's top at
     ``haze_alpha`` (below half: haze the cut does not hold)."""
-    rng = np.random.default_rng(0)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = BACKDROP
-    body = np.zeros((H, W), bool)
-    body[20:70, 60:200] = True
-    bar = np.zeros((H, W), bool)
-    bar[70:180, 150:158] = True
-    rgb[body] = (60, 50, 45)
-    rgb[bar] = bar_rgb
-    rgb = np.clip(rgb + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[70:130, 120:150] = haze_alpha
-    alpha[body | bar] = 255
+    body = box_mask((H, W), 20, 70, 60, 200)
+    bar = box_mask((H, W), 70, 180, 150, 158)
+    rgb, alpha = drawn_scene(
+        np.random.default_rng(0), (H, W), BACKDROP, [(body, (60, 50, 45)), (bar, bar_rgb)],
+        [(np.s_[70:130, 120:150], haze_alpha), (body | bar, 255)])
     return rgb, alpha, bar
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 from cutouts.imaging.settings import SyntheticShadow
 from cutouts.imaging.shadow import (
     OFF_BODY_SHARE,
+    contact_band,
     contact_band_top,
     contact_footprint,
     footprint_under,
@@ -113,6 +114,11 @@ def test_it_finds_the_footprint_under_a_box_from_its_level_up():
     assert footprint_under(alpha, (0, 0, 100, 100), 255) == (20, 80, 99)
     assert footprint_under(alpha, (0, 99, 100, 100), 16) is None  # the skirt's row alone
     assert footprint_under(alpha > 0, box, 1) == (0, 100, 99)  # a bool mask too
+    # a crop holding the band will do (a render's layer, lows46): the same, in the same px
+    assert footprint_under(alpha[95:100, 0:100], box, 16, at=(0, 95)) == (20, 80, 99)
+    assert footprint_under(alpha[90:100, 10:100], (10, 0, 100, 100), 1,
+                           at=(10, 90)) == (10, 100, 99)
+    assert contact_band(box) == (0, 95, 100, 100)
 
 
 def test_it_centres_a_scene_shadow_under_the_whole_box_when_its_band_holds_only_faint_alpha():
@@ -170,3 +176,44 @@ def test_it_draws_a_shadow_under_a_product_that_fills_the_frame_to_its_bottom():
     layer = synthetic_shadow(a, SyntheticShadow())
     assert layer[59, 40] > 0 and layer[59, 5] < layer[59, 40]
     assert cv2.countNonZero((layer > 0).astype(np.uint8)) > 0
+
+
+def _traced_peak(call):
+    """``call()``'s answer and the peak of what Python and numpy allocated during it."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        return call(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_it_reads_only_the_footprint_band_of_a_tall_layer_for_its_contact_shadow():
+    # a render's layer is output-size: the footprint is read from the band the rule reads (the
+    # lowest 5 % of the product's rows), not from a copy of the product's box at 1 byte a
+    # product px (a copy of it ran to 3.2 MB here; lows46). The same footprint either way
+    w, h = 400, 8000
+    alpha = np.zeros((h, w), np.uint8)
+    alpha[:, 150:250] = 255
+    alpha[h - 40:, 100:300] = 255  # a wider foot: the shadow is placed by it
+    layer = Image.new("RGBA", (w, h), (90, 60, 40, 0))
+    layer.putalpha(Image.fromarray(alpha))
+    band_top = contact_band_top(0, h)
+    box_px = w * h
+
+    patch, peak = _traced_peak(lambda: export_shadow(layer.getchannel("A"), (0, 0, w, h),
+                                                     (0, 0), (w, h + 40)))
+    assert patch is not None
+    assert footprint_under(alpha, (0, 0, w, h), 16) == (100, 300, h - 1)
+    assert peak < box_px / 8  # the band is box_px / 20
+
+    background = Image.new("RGB", (w, h + 40), (255, 255, 255))
+    ctx = scene_module.SceneContext((w, h + 40), {}, [], background=background, layer=layer)
+    _, peak = _traced_peak(lambda: scene_module.draw_shadow("contact", ctx))
+    assert peak < box_px / 8
+    # drawn under the foot, not under the whole box's width
+    dark = np.asarray(background.convert("L"))[h - 2:h + 6] < 250
+    cols = np.flatnonzero(dark.any(axis=0))
+    assert 80 < cols[0] < 110 and 290 < cols[-1] < 320
+    assert (h - band_top) * w < box_px / 8
