@@ -320,6 +320,14 @@ class Params:
     keep_through_share: float = 0.5
     keep_through_radius: float = 6.0
     keep_through_held: float = 0.1
+    # beyond its brush a painted keep stroke whose centre line runs along the cutout (median
+    # distance to it at most keep_rim_line x its radius) and whose hard core is mostly (more
+    # than keep_rim_share) colours within rim_colour_tol of the backdrop the model held clear
+    # adds nothing the model held below keep_rim_held that lies away from the cutout (see
+    # _rim_away_beyond; keep_rim_share 0 turns this off)
+    keep_rim_share: float = 0.9
+    keep_rim_line: float = 1.5
+    keep_rim_held: float = 0.1
     # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
@@ -1589,6 +1597,58 @@ def _through_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np
     return cand[lbl]
 
 
+def _rim_away_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: np.ndarray,
+                     core: np.ndarray, brush: np.ndarray, held: npt.NDArray[np.float32],
+                     radius: float, params: Params) -> np.ndarray:
+    """What of ``flip`` (what a painted keep stroke would add to the cutout ``cur``) lies
+    beyond its ``brush``, held by the model below ``keep_rim_held``, farther from the cutout
+    than its nearest brush pixel by more than half its distance to the brush -- on the side of
+    the stroke away from the cutout -- when the centre ``line`` runs along the cutout (median
+    distance at most ``keep_rim_line`` x ``radius``) and the hard ``core`` is mostly (more than
+    ``keep_rim_share``) colours within ``rim_colour_tol`` of the backdrop the model held clear
+    (below 0.1, outside the flip and the brush). Window coordinates.
+
+    Why (qa46b H banana1, qa46a M 106024, 2026-12-07, keeprim46): a keep stroke r 5 drawn on a
+    banana's shaved dark rim laid the table's shadow in 2-13 px below its brush (227 px, IoU
+    .9901 -> .9900): rim and shadow are one colour (96 % of the core within rim_colour_tol of
+    the clear backdrop), the model held both clear (.008 / .000) and the photo has no edge
+    between them, so no colour, hold or edge rule parts them; the stroke drawn along the
+    cutout says where the edge is. Gated by that colour sign, the side rule keepedge45 measured
+    (which lowered 9 replay cases without it) changes seven of 277, each for the better
+    (docs/review.md, keeprim46)."""
+    out = np.zeros(flip.shape, bool)
+    beyond = flip & ~brush & (held < params.keep_rim_held)
+    if (not beyond.any() or not core.any() or not line.any() or not cur.any()
+            or not (brush & cur).any()):
+        return out
+    d_cut = cv2.distanceTransform((~cur).view(np.uint8), cv2.DIST_L2, 5)
+    if float(np.median(d_cut[line])) > params.keep_rim_line * radius:
+        return out
+    labf = lab.astype(np.float32)
+    back = labf[~cur & ~flip & ~brush & (held < 0.1)]
+    if len(back) < 8:
+        return out
+    near = _nearest_lab(labf[core], back) <= params.rim_colour_tol ** 2
+    if float(near.mean()) <= params.keep_rim_share:
+        return out
+    d_b, idx = cv2.distanceTransformWithLabels((~brush).view(np.uint8), cv2.DIST_L2, 5,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(brush)
+    at = np.zeros(int(idx.max()) + 1, np.float32)
+    at[idx[ys, xs]] = d_cut[ys, xs]
+    away = beyond & (d_cut - at[idx] > 0.5 * d_b)
+    if not away.any():
+        return out
+    # a piece with no body (smaller than the disk of the blob split's smallest neck radius)
+    # is as often the part's own tip or the brush's blurred rim as backdrop: a keep along a
+    # penguin's thin tail took its 8 px tip past the brush (106024), a wide keep along hair
+    # 1 px (soft-dev GT03)
+    n, lbl = cv2.connectedComponents(away.view(np.uint8), connectivity=8)
+    big = np.bincount(lbl.ravel(), minlength=n) >= np.pi * NECK_MIN * NECK_MIN
+    big[0] = False
+    return big[lbl]
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
                  spared: np.ndarray | None = None,
@@ -2396,6 +2456,18 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             through = _through_beyond(lab_w, cur, gated, core_here, b, p0, st.radius, params)
             if through.any():
                 gated &= ~through
+                gated = _components_touching(gated, b) & gated
+        if (params.keep_rim_share and band is None and len(st.points) > 1
+                and gated.any()):
+            # nor, beyond a brush drawn along the cutout's edge over colours the backdrop
+            # holds, what lies away from the cutout (_rim_away_beyond: a keep on a banana's
+            # shaved dark rim laid the shadow below it in)
+            line_r = rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
+                               origin=(x0, y0)) > 0
+            away = _rim_away_beyond(lab_w, cur, gated, line_r, core_here, b, p0, st.radius,
+                                    params)
+            if away.any():
+                gated &= ~away
                 gated = _components_touching(gated, b) & gated
         o |= _span_limited(lab, gated, b, dist, st, (y0, x0), params)
     else:
