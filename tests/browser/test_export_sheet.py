@@ -141,3 +141,37 @@ def test_it_fits_the_export_counts_in_their_card_on_a_phone(live_server, page, s
     }""")
     assert out == [], out
     _no_overflow(page, "export job page", NARROW)
+
+
+def test_it_keeps_every_thumbnail_square_inside_its_cell_when_a_chip_opens(
+        live_server, page, screenshot, log_in):
+    # verify47: opening one cell's compliance text made its row taller, and every cell of the
+    # row stretched its square thumbnail track with it, so the thumbnail box grew wider than
+    # its cell and the picture was cut at the right (a cell with an extra line did it too)
+    from cutouts.services.export_jobs import export_job_create
+
+    for sku, colour in (("SQ-1", (200, 60, 40)), ("SQ-2", (40, 160, 60)), ("SQ-3", (30, 90, 200))):
+        approved_cutout(product=ProductFactory(sku=sku, gtin="00012345678905"), colour=colour,
+                        size=MARKET_PHOTO)
+    user = manager()
+    job = export_job_create(user=user, presets=["etsy"], enqueue=False)
+    assert export_job_run_task(job.pk) == "done"
+    page.set_viewport_size({"width": WIDE, "height": 1000})
+    log_in(page, user)
+    page.goto(f"{live_server.url}/cutouts/export/{job.pk}/")
+    cells = page.locator("#results .sheet-cell")
+    expect(cells).to_have_count(3)
+    page.locator("#results .sheet-compliance summary").first.click()
+    expect(page.locator("#results .sheet-compliance[open]")).to_have_count(1)
+    boxes = cells.evaluate_all("""cells => cells.map(c => {
+        const cell = c.getBoundingClientRect(),
+              t = c.querySelector('.sheet-thumb').getBoundingClientRect(),
+              text = c.querySelector('.sheet-compliance p');
+        return [cell.width, text.checkVisibility() ? text.getBoundingClientRect().height : 0,
+                t.width, t.height]; })""")
+    screenshot("export-contact-sheet-open-chip")
+    # the premise: the open cell shows its text (the row grows by it), the others none
+    assert boxes[0][1] > 20 and boxes[1][1] == boxes[2][1] == 0, boxes
+    for cell_w, _, thumb_w, thumb_h in boxes:
+        assert thumb_w <= cell_w + 0.5, boxes  # not wider than its cell
+        assert abs(thumb_h - thumb_w) <= 1, boxes  # square, not grown with the row

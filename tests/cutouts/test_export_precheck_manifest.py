@@ -129,3 +129,21 @@ def test_it_warns_of_a_shadow_off_the_product_by_the_pre_checks_rule():
     # a scene's contact shadow says so in its own word
     scene = PRESETS["social_square"].variant_spec
     assert "contact shadow" in (shadow_off_warning(scene, {"scene": 0.5}) or "")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "verify47: a version cut with Shadow synthetic whose own layer lies off the product "
+    "(signals shadow_off_body over OFF_BODY_SHARE, the review's pre-flag) is exported by a "
+    "shadow-keep preset (eBay, Etsy, Google, Shopify) with that layer, and neither the "
+    "pre-check nor the manifest says so: operations.shadow_render gives no render for "
+    "shadow-keep, so compliance.shadow_off_warning is never asked"))
+def test_it_warns_when_a_preset_keeps_a_synthetic_shadow_that_lies_off_the_product(client, sent):
+    # QA verify47, dev 036 (fast, shadow synthetic): the bus's kept sign hangs a skirt below
+    # its wheels, the pre-flag says "Shadow off the product"; eBay shipped the file "ok
+    # (warnings: faint marks, enlarged)" with the grey ellipse under the skirt, not the bus
+    cutout = _measured("KEPT-1", _stray_png(), shadow=True)
+    cutout.signals = {**cutout.signals, "shadow_off_body": 0.5}
+    cutout.save(update_fields=["signals"])
+    presets = export_selectors.preset_resolve(names=["ebay"])
+    kinds = {w.code for w in export_selectors.export_image_checks(presets=presets)}
+    assert export_selectors.SHADOW_OFF_BODY in kinds
