@@ -164,9 +164,11 @@ ENGINES: dict[str, Refiner] = {"retouch": retouch_refiner, "paint": paint_refine
 
 def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt: np.ndarray,
               refiner: Refiner, max_clicks: int, painted: bool = False) -> dict[str, Any]:
-    """Click (or with ``painted``, paint a stroke) up to max_clicks times; IoU after each
-    stroke and seconds per refinement."""
+    """Click (or with ``painted``, paint a stroke) up to max_clicks times; IoU and soft error
+    (``softs``: ``metrics.soft_px``, what the IoU at .5 cannot see) after each stroke and
+    seconds per refinement."""
     ious = [metrics.iou(alpha0, gt)]
+    softs = [round(metrics.soft_px(alpha0, gt), 1)]
     seconds: list[float] = []
     clicks: list[list[int | bool]] = []
     painted_log: list[dict[str, Any]] = []
@@ -192,11 +194,13 @@ def run_image(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, gt:
         seconds.append(time.perf_counter() - t)
         pred = alpha >= 128
         ious.append(metrics.iou(alpha, gt))
+        softs.append(round(metrics.soft_px(alpha, gt), 1))
     # a perfect mask needs no more clicks: it stays perfect
     ious += [ious[-1]] * (max_clicks + 1 - len(ious))
+    softs += [softs[-1]] * (max_clicks + 1 - len(softs))
     if painted:
-        return {"ious": ious, "seconds": seconds, "strokes": painted_log}
-    return {"ious": ious, "seconds": seconds, "clicks": clicks}
+        return {"ious": ious, "seconds": seconds, "strokes": painted_log, "softs": softs}
+    return {"ious": ious, "seconds": seconds, "clicks": clicks, "softs": softs}
 
 
 def noc(ious: list[float], threshold: float, max_clicks: int) -> int:
@@ -231,6 +235,9 @@ def summarise(rows: list[dict[str, Any]], max_clicks: int,
     secs = [s for r in rows for s in r["seconds"]]
     out["median_s"] = statistics.median(secs) if secs else 0.0
     out["p95_s"] = float(np.percentile(secs, 95)) if secs else 0.0
+    for k in REPORT_AFTER:  # the mean soft error (px) after k clicks (after the keys above)
+        if k <= max_clicks and all("softs" in r for r in rows):
+            out[f"soft@{k}"] = float(np.mean([r["softs"][k] for r in rows]))
     return out
 
 

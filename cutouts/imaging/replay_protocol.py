@@ -7,7 +7,8 @@ cached ``default`` cutout, prefix by prefix (the state after each stroke, as the
 it), and is scored against the truth: on dev its IoU, on soft-dev its SAD, and on both the
 pixels the list made worse (their error grew by more than WORSE) within the brushes drawn so far
 and beyond them, how far beyond, the backdrop px it raised from clear to faint beyond them (too
-little to count as worse), and on soft-dev the strand px it cut beyond the brushes. Pure
+little to count as worse), and on soft-dev the strand px it cut beyond the brushes; on dev also
+the soft error start and end and its own verdict (what the IoU at .5 cannot see). Pure
 numpy/PIL/OpenCV."""
 
 from __future__ import annotations
@@ -56,6 +57,17 @@ WORSE_PX = 100
 # the least change of the photo's metric that counts as a gain or a loss
 IOU_EPS = 1e-4
 SAD_EPS = 0.01
+# dev's soft error (metrics.soft_px: summed |alpha - truth| in px, the band left out), what the
+# IoU at .5 cannot see (qa46a: five of seven *same* cases were real fixes, a haze 35/255 -> 1, a
+# veil 18 -> 1, a windscreen 207 -> 252). A px counts towards the change only if its error moved
+# by more than SOFT_NOISE (FAINT_FROM's 5/255: the cutouts' own jitter of a few levels on a
+# JPEG photo is no fix; over the 232 dev cases such px sum to 4 px at most), and the change
+# counts as a gain or a loss only if it reaches SOFT_PX px (a 10 x 10 patch made solid, or 100
+# px of smear at .1 cleared: qa46a's visor smear 22 -> 3/255 is 10.5) and SOFT_REL of the
+# start's soft error (a photo the cut got wide of needs more to show)
+SOFT_NOISE = 0.02 * 255
+SOFT_PX = 10.0
+SOFT_REL = 0.01
 SHOW_AFTER = 6  # the table shows the metric after at most this many strokes (first and last)
 
 
@@ -271,6 +283,24 @@ def verdict(first: dict[str, Any], last: dict[str, Any], soft: bool) -> str:
     return "better" if gain > eps else "same"
 
 
+def soft_gain(start: np.ndarray, out: np.ndarray, gt: np.ndarray) -> float:
+    """The soft error (px, ``metrics.soft_px``) ``out`` took off ``start`` (negative: added),
+    counting only the px whose |alpha - truth| moved by more than SOFT_NOISE: noise of a few
+    levels spread over the photo sums to nothing."""
+    obj, _, valid = metrics.split_gt(gt)
+    t = np.where(obj, 255, 0)
+    d = np.abs(start.astype(np.int32) - t) - np.abs(out.astype(np.int32) - t)
+    moved = valid & (np.abs(d) > SOFT_NOISE)
+    return float(d[moved].sum()) / 255.0
+
+
+def soft_verdict(gain: float, before: float) -> str:
+    """better / worse: the soft error fell / rose by SOFT_PX px and SOFT_REL of the start's
+    (``soft_gain``), else same."""
+    margin = max(SOFT_PX, SOFT_REL * before)
+    return "better" if gain >= margin else "worse" if gain <= -margin else "same"
+
+
 def losing(states: list[dict[str, Any]]) -> list[int]:
     """The strokes (1-based) after which the figure lost against the state before them: a list
     can end better than it started and still hold a stroke that undid part of it."""
@@ -303,9 +333,15 @@ def replay_case(rgb: np.ndarray, alpha0: np.ndarray, rgba0: np.ndarray | None, g
                       "step": {key: step[key] for key in ("worse_beyond", "far", "strands_cut")
                                if key in step}})
         prev = out
-    return {"name": case.name, "photo": case.photo, "kinds": [s.kind for s in case.strokes],
-            "start": start, "after": after, "losing": losing([start, *after]),
-            "verdict": verdict(start, after[-1], soft)}
+    row: dict[str, Any] = {"name": case.name, "photo": case.photo,
+                           "kinds": [s.kind for s in case.strokes],
+                           "start": start, "after": after, "losing": losing([start, *after]),
+                           "verdict": verdict(start, after[-1], soft)}
+    if not soft:  # soft-dev's SAD is already soft
+        before, gain = metrics.soft_px(alpha0, gt), soft_gain(alpha0, prev, gt)
+        row.update(soft_before=round(before, 1), soft_after=round(metrics.soft_px(prev, gt), 1),
+                   soft_gain=round(gain, 1), soft_verdict=soft_verdict(gain, before))
+    return row
 
 
 def worst_step(case: dict[str, Any]) -> tuple[int, int]:
@@ -340,6 +376,19 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["faint_raised"] = sum(c["after"][-1]["faint_raised"] for c in cs)
     out["strands_cut"] = sum(c["after"][-1].get("strands_cut", 0) for c in cs)
     out["seconds"] = round(sum(a["seconds"] for c in cs for a in c["after"]), 1)
+    out["soft"] = soft_summary(cs)
+    return out
+
+
+def soft_summary(cases: list[dict[str, Any]]) -> dict[str, int]:
+    """The dev cases counted by soft verdict, and those whose soft verdict the verdict hides:
+    *same* but soft better or worse, *better* but soft worse."""
+    cs = [c for c in cases if "soft_verdict" in c]
+    out = {"cases": len(cs)}
+    for v in ("better", "worse", "same"):
+        out[v] = sum(c["soft_verdict"] == v for c in cs)
+    for v, sv in (("same", "better"), ("same", "worse"), ("better", "worse")):
+        out[f"{v}_soft_{sv}"] = sum(c["verdict"] == v and c["soft_verdict"] == sv for c in cs)
     return out
 
 
@@ -350,6 +399,13 @@ def _metric(row: dict[str, Any]) -> str:
 def _faint(row: dict[str, Any]) -> str:
     """A state's ``faint_raised``, or "?" from a report made before it was counted."""
     return str(row["faint_raised"]) if "faint_raised" in row else "?"
+
+
+def _soft(case: dict[str, Any]) -> str:
+    """A dev case's soft error start -> end and its soft verdict; "" on soft-dev."""
+    if "soft_verdict" not in case:
+        return ""
+    return f"{case['soft_before']:.0f} -> {case['soft_after']:.0f} {case['soft_verdict']}"
 
 
 def _afters(after: list[dict[str, Any]]) -> str:
@@ -368,7 +424,7 @@ def format_table(report: dict[str, Any]) -> str:
     nw = max([len(c["name"]) for c in cases] + [4])
     head = (f"{'engine':<8} {'case':<{nw}} {'photo':<13} {'n':>2} {'start':>7}  "
             f"{'after each stroke':<40} {'end':>7} {'lost@':>6} {'worst step':>10} {'worse in':>8} "
-            f"{'beyond':>7} {'far':>5} {'faint':>6} {'strands':>7}  verdict")
+            f"{'beyond':>7} {'far':>5} {'faint':>6} {'strands':>7}  verdict  soft error (px)")
     lines = [head, "-" * len(head)]
     for e, block in report["engines"].items():
         for r in block["images"]:
@@ -383,7 +439,7 @@ def format_table(report: dict[str, Any]) -> str:
                              f"{_metric(end):>7} {lost:>6} {step:>10} {end['worse_in']:>8} "
                              f"{end['worse_beyond']:>7} {end['far']:>5.0f} {_faint(end):>6} "
                              f"{strands}  "
-                             f"{c['verdict']}")
+                             f"{c['verdict']:<7}  {_soft(c)}".rstrip())
         s = block["summary"]
         lines.append(f"{e}: {s['cases']} cases on {s['images']} photos: {s['better']} better, "
                      f"{s['mixed']} mixed, {s['worse']} worse, {s['same']} same; "
@@ -392,6 +448,14 @@ def format_table(report: dict[str, Any]) -> str:
                      f"{s['worse_beyond']} px worse beyond the brushes, "
                      f"{s['faint_raised']} backdrop px raised from clear to faint beyond, "
                      f"{s['strands_cut']} strand px cut beyond; {s['seconds']} s of retouch")
+        n = s.get("soft", {})
+        if n.get("cases"):
+            lines.append(f"{e}: soft error on {n['cases']} dev cases: {n['better']} better, "
+                         f"{n['worse']} worse, {n['same']} same (px moved by more than "
+                         f"{SOFT_NOISE:.0f}/255, {SOFT_PX:.0f} px and {SOFT_REL:.0%} of the "
+                         f"start); {n['same_soft_better']} same cases soft better, "
+                         f"{n['same_soft_worse']} soft worse, {n['better_soft_worse']} better "
+                         f"cases soft worse")
     return "\n".join(lines)
 
 

@@ -175,3 +175,18 @@ def test_it_runs_the_painted_protocol_from_both_commands(tmp_path, capsys):
     call_command("retouch_benchmark", "--data", str(tmp_path), "--max-clicks", "1", "--painted",
                  "--json", str(out2), stdout=io.StringIO(), stderr=io.StringIO())
     assert json.loads(out2.read_text())["policy"] == "painted"
+
+
+def test_it_reports_the_soft_error_after_each_click_beside_the_iou(tmp_path):
+    # (2026-12-07, softerr47) the soft error per photo and click, in new keys only: the patch
+    # the first click removes was solid, so its soft error falls with the IoU's gain
+    _write_pair(tmp_path, "007", 1)
+    report = run_clicks(tmp_path / "images", tmp_path / "masks", max_clicks=3,
+                        segmenter=ColourSegmenter(), stream=io.StringIO())
+    row = report["engines"]["retouch"]["images"][0]
+    assert len(row["softs"]) == len(row["ious"]) == 4
+    assert row["softs"][1] < row["softs"][0] - 1000  # the 41 x 41 patch, 1 681 px, mostly gone
+    sets = report["engines"]["retouch"]["sets"]
+    assert sets["all"]["soft@1"] == row["softs"][1]
+    # the new keys come after the old ones: the old part of the report reads as before
+    assert list(sets["all"])[-4:] == ["p95_s", "soft@0", "soft@1", "soft@3"]

@@ -126,3 +126,17 @@ def test_it_resizes_a_soft_prediction_to_the_ground_truth_size():
     m = metrics.evaluate_soft(small, gt)
     assert m["iou"] == pytest.approx(1.0) and m["sad"] < 0.05
     assert set(m) == set(metrics.SOFT_METRICS)
+
+
+def test_it_sums_the_soft_error_in_px_leaving_the_ignore_band_out():
+    # (2026-12-07, softerr47) a haze below .5 the IoU cannot see moves the soft error
+    gt = square()  # 400 object px
+    gt[10:30, 30] = 128  # a 20 px ignore band beside it
+    pred = gt.copy()
+    pred[gt == 128] = 0  # the band: never counted
+    assert metrics.soft_px(pred, gt) == 0.0
+    pred[0:10, 0:10] = 51  # 100 px of haze at .2
+    pred[10:30, 10:12] = 204  # 40 object px at .8
+    assert metrics.iou(pred, gt) == 1.0
+    assert metrics.soft_px(pred, gt) == pytest.approx(100 * 0.2 + 40 * 0.2)
+    assert metrics.soft_px(pred.astype(np.float32) / 255, gt) == pytest.approx(28.0, abs=1e-4)

@@ -344,3 +344,76 @@ def test_it_compares_a_run_against_an_old_json_made_before_faint_raised(tmp_path
     assert cli.main(["replay", *common, "--against", str(tmp_path / "old.json")]) == 0
     out = capsys.readouterr().out
     assert "1 cases in both, 0 worse than old; faint raised unknown (?) for 1" in out
+
+
+def _haze_case(haze_to, haze_from=35, area=(slice(180, 220), slice(200, 250))):
+    """The product-and-blob photo, its start cutout the truth plus a faint haze (35/255) over a
+    2 000 px backdrop block, and a remove whose refiner takes the haze to ``haze_to``: the
+    replayed case (a keep-free remove, as qa46a's 281 haze above the roof)."""
+    rgb, gt = product_and_blob()
+    alpha0 = gt.copy()
+    alpha0[area] = haze_from
+    c = rp.parse_case(case(strokes=[{"kind": "remove", "radius": 10, "points": [[225, 200]]}]))
+
+    def refiner(rgb, alpha, rgba, strokes):
+        out = alpha.copy()
+        out[area] = haze_to
+        return out
+
+    return rp.replay_case(rgb, alpha0, None, gt, c, refiner)
+
+
+def test_it_sees_a_haze_fix_the_iou_at_half_cannot():
+    # (2026-12-07, softerr47) qa46a's 281: a haze 35/255 -> 1 removed; IoU and every px count
+    # stay put (all of it below .5 and no px moved by .25), the soft error falls by 2 000 x 34/255
+    got = _haze_case(1)
+    assert got["verdict"] == "same" and got["after"][-1]["iou"] == got["start"]["iou"]
+    assert got["soft_before"] == round(2000 * 35 / 255, 1) == 274.5
+    assert got["soft_after"] == round(2000 / 255, 1)
+    assert got["soft_gain"] == round(2000 * 34 / 255, 1) and got["soft_verdict"] == "better"
+    # the same haze laid in by a list is soft worse, still *same* by the IoU
+    laid = _haze_case(35, haze_from=0)
+    assert laid["verdict"] == "same" and laid["soft_verdict"] == "worse"
+    summary = rp.summarise([{"cases": [got, laid]}])
+    assert summary["soft"] == {"cases": 2, "better": 1, "worse": 1, "same": 0,
+                               "same_soft_better": 1, "same_soft_worse": 1,
+                               "better_soft_worse": 0}
+    report = {"engines": {"retouch": {"images": [{"cases": [got]}], "summary": summary}}}
+    table = rp.format_table(report)
+    assert table.splitlines()[2].endswith("same     274 -> 8 better")
+    assert "soft error on 2 dev cases: 1 better, 1 worse, 0 same" in table
+
+
+def test_it_counts_noise_and_changes_below_the_margin_as_same():
+    gt = np.zeros((200, 300), np.uint8)
+    gt[50:150, 50:150] = 255
+    gt[50:150, 150:152] = 128  # the ignore band never counts
+    rng = np.random.default_rng(0)
+    start = gt.copy()
+    start[150:, :] = 3  # a faint floor under the product, the cutout's own
+    # jitter of up to 5/255 (SOFT_NOISE) everywhere: its |alpha - truth| moves, the gain is 0
+    jitter = np.clip(start.astype(int) + rng.integers(-5, 6, gt.shape), 0, 255).astype(np.uint8)
+    assert np.abs(jitter.astype(int) - start).max() == 5
+    assert rp.soft_gain(start, jitter, gt) == 0.0
+    # a real change too small to count: 50 px raised by 34/255 is 6.7 px, below SOFT_PX
+    small = start.copy()
+    small[10:15, 10:20] = 34
+    gain = rp.soft_gain(start, small, gt)
+    assert gain == pytest.approx(-50 * 34 / 255) and rp.soft_verdict(gain, 0.0) == "same"
+    # past SOFT_PX it counts ...
+    assert rp.soft_verdict(-rp.SOFT_PX, 0.0) == "worse"
+    assert rp.soft_verdict(rp.SOFT_PX, 0.0) == "better"
+    # ... unless it is below SOFT_REL of a large start error
+    assert rp.soft_verdict(30.0, 5000.0) == "same" and rp.soft_verdict(50.0, 5000.0) == "better"
+    # the band's px moved count nowhere: 200 px of band cleared is no change
+    band = start.copy()
+    band[50:150, 150:152] = 0
+    assert rp.soft_gain(start, band, gt) == 0.0
+
+
+def test_it_leaves_soft_dev_cases_to_their_sad():
+    rgb, gt = strands_truth()
+    c = rp.parse_case(case(photo="soft-dev/GT99"))
+    got = rp.replay_case(rgb, gt, None, gt, c, lambda rgb, alpha, rgba, strokes: alpha)
+    assert not {k for k in got if k.startswith("soft")}
+    assert rp.soft_summary([got])["cases"] == 0
