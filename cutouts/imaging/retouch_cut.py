@@ -89,6 +89,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -435,6 +436,24 @@ def _components_touching(region: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     hit = np.unique(lab[near & region])
     hit = hit[hit > 0]
     return np.isin(lab, hit) if hit.size else np.zeros(region.shape, bool)
+
+
+def _spare_beyond(gated: np.ndarray, spared: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """``gated`` without ``spared`` and without what then no longer joins ``seeds`` (a
+    stroke's brush): how a guard beyond the brush takes its share back (``gated`` itself,
+    unchanged, when ``spared`` is empty)."""
+    if not spared.any():
+        return gated
+    gated &= ~spared
+    kept: np.ndarray = _components_touching(gated, seeds) & gated
+    return kept
+
+
+def _dist_to(mask: np.ndarray) -> np.ndarray:
+    """Each pixel's distance (float32; L2, 5x5 mask) to the nearest pixel of the bool ``mask``
+    (0 on it): how far from the cutout a pixel lies (``_graze_spared``, ``_rim_away_beyond``)."""
+    d: np.ndarray = cv2.distanceTransform((~mask).view(np.uint8), cv2.DIST_L2, 5)
+    return d
 
 
 def _deep_hits(lbl: np.ndarray, prior_fg: np.ndarray, keep: np.ndarray,
@@ -1306,7 +1325,7 @@ def _graze_spared(lab: np.ndarray, state: np.ndarray, st: Stroke,
     step[1:] = np.maximum(step[1:], dy)
     step[:-1] = np.maximum(step[:-1], dy)
     # the backdrop's own texture under the brush, away from the cutout's edge
-    d_obj = cv2.distanceTransform((~cur).view(np.uint8), cv2.DIST_L2, 5)
+    d_obj = _dist_to(cur)
     back = brush & (d_obj > params.graze_slack + 2)
     texture = float(np.percentile(step[back], 90)) if back.sum() >= 16 else 0.0
     k = 2 * params.graze_slack + 1
@@ -1621,7 +1640,7 @@ def _rim_away_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: n
     if (not beyond.any() or not core.any() or not line.any() or not cur.any()
             or not (brush & cur).any()):
         return out
-    d_cut = cv2.distanceTransform((~cur).view(np.uint8), cv2.DIST_L2, 5)
+    d_cut = _dist_to(cur)
     if float(np.median(d_cut[line])) > params.keep_rim_line * radius:
         return out
     labf = lab.astype(np.float32)
@@ -2430,45 +2449,37 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             # pale keyboard it lies across, 11 000+ background px)
             gated &= ~_behind_edge_spared(lab_w, cur, gated, core_here, st.radius, params)
             gated = _components_touching(gated, b) & gated
-        elif (params.keep_beyond_tol and band is None and len(st.points) > 1
-                and gated.any()):
-            # nor, beyond its brush, a piece of a colour the stroke holds nowhere under its
-            # core (_unlike_beyond: a stroke in a grey foreleg added the white board behind it)
-            unlike = _unlike_beyond(lab_w, gated, core_here, b, p0, st.radius, params)
-            if unlike.any():
-                gated &= ~unlike
-                gated = _components_touching(gated, b) & gated
-        if (params.keep_backdrop_held and band is None and len(st.points) > 1
-                and gated.any()):
-            # nor, beyond its brush, a piece the model held clear that looks like the backdrop
-            # round it (_backdrop_beyond: a stroke tracing a wheel's rim filled its inside)
+        if band is None and len(st.points) > 1 and gated.any():
+            # a painted keep stroke's guards beyond its brush, in this order, each on what the
+            # ones before it left (switch 0 turns a guard off); the stroke's centre line (1 px,
+            # the window painted like the whole image) serves the two that read it
             line_w = rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
                                origin=(x0, y0)) > 0
-            backdrop = _backdrop_beyond(lab_w, cur, gated, line_w, b, p0, st.radius, params)
-            if backdrop.any():
-                gated &= ~backdrop
-                gated = _components_touching(gated, b) & gated
-        if (params.keep_through_share and band is None and len(st.points) > 1
-                and gated.any()):
-            # nor, beyond a thin brush painted across a see-through part, the backdrop seen
-            # through it that the model held clear (_through_beyond: a zigzag across a blurred
-            # wheel added the grass in and round it)
-            through = _through_beyond(lab_w, cur, gated, core_here, b, p0, st.radius, params)
-            if through.any():
-                gated &= ~through
-                gated = _components_touching(gated, b) & gated
-        if (params.keep_rim_share and band is None and len(st.points) > 1
-                and gated.any()):
-            # nor, beyond a brush drawn along the cutout's edge over colours the backdrop
-            # holds, what lies away from the cutout (_rim_away_beyond: a keep on a banana's
-            # shaved dark rim laid the shadow below it in)
-            line_r = rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
-                               origin=(x0, y0)) > 0
-            away = _rim_away_beyond(lab_w, cur, gated, line_r, core_here, b, p0, st.radius,
-                                    params)
-            if away.any():
-                gated &= ~away
-                gated = _components_touching(gated, b) & gated
+            guards: tuple[tuple[float, Callable[[np.ndarray], np.ndarray]], ...] = (
+                # nor, beyond its brush, a piece of a colour the stroke holds nowhere under its
+                # core (_unlike_beyond: a stroke in a grey foreleg added the white board
+                # behind it)
+                (params.keep_beyond_tol,
+                 lambda g: _unlike_beyond(lab_w, g, core_here, b, p0, st.radius, params)),
+                # nor a piece the model held clear that looks like the backdrop round it
+                # (_backdrop_beyond: a stroke tracing a wheel's rim filled its inside)
+                (params.keep_backdrop_held,
+                 lambda g: _backdrop_beyond(lab_w, cur, g, line_w, b, p0, st.radius, params)),
+                # nor, beyond a thin brush painted across a see-through part, the backdrop seen
+                # through it that the model held clear (_through_beyond: a zigzag across a
+                # blurred wheel added the grass in and round it)
+                (params.keep_through_share,
+                 lambda g: _through_beyond(lab_w, cur, g, core_here, b, p0, st.radius, params)),
+                # nor, beyond a brush drawn along the cutout's edge over colours the backdrop
+                # holds, what lies away from the cutout (_rim_away_beyond: a keep on a
+                # banana's shaved dark rim laid the shadow below it in)
+                (params.keep_rim_share,
+                 lambda g: _rim_away_beyond(lab_w, cur, g, line_w, core_here, b, p0,
+                                            st.radius, params)),
+            )
+            for on, beyond_of in guards:
+                if on and gated.any():
+                    gated = _spare_beyond(gated, beyond_of(gated), b)
         o |= _span_limited(lab, gated, b, dist, st, (y0, x0), params)
     else:
         if band is None and len(st.points) == 1:

@@ -41,7 +41,6 @@ from ..variants.compliance import (
     layout_scale,
     shadow_off_warning,
     stored_frame_cut,
-    stored_shadow_off,
     stored_size,
 )
 from ..variants.layout import long_side
@@ -775,17 +774,6 @@ def export_image_checks(*, presets: list[variants.Preset],
     return out
 
 
-def export_shadow_off_stored(stored: object, render: str | None) -> float | None:
-    """How far the contact shadow a render of kind ``render``
-    (``variants.operations.shadow_render``) draws lies from the product's body, from a
-    cutout's stored ``export_shadow_off``: ``compliance.stored_shadow_off``, which the export
-    run reads too (``compliance.shadow_off_warning``). None when it was not measured (a
-    version finished before 2026-12-07, shadow44: its ``contact_off_body`` took the
-    silhouette, alpha >= 0.1, for the product where the export takes its own region, and is
-    not read)."""
-    return stored_shadow_off(stored, render)
-
-
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
                     brand: str = "", approved_since: date | str | None = None
                     ) -> list[ExportWarning]:
@@ -1426,23 +1414,19 @@ class ReasonCount:
     reason: str
     count: int
     examples: list[str]
-    #: (image, its own sentence in full) for each named image, when the kind's images differ
-    #: in their figures: the page reads one labelled sentence per image (QA 2026-12-06,
-    #: session 38: the kind's line with "…" gaps and the images' bare figures,
-    #: "ALPHA-1 MAIN (2, 581, 422, 365, 42, 1.1%)", could not be read)
-    sentences: tuple[tuple[str, str], ...] = ()
+    #: (image, its own sentence in full) for each named image, whether or not the kind's
+    #: images differ in figures (when they do not, each image's sentence is the kind's
+    #: ``reason``): the export page's one format for refusals and warnings, "⚠ SKU-1 MAIN:
+    #: the product is …" (2026-12-07, export46; verify45 L4: a kind whose images shared every
+    #: figure read "⚠ the product is … — 1: SKU-1 MAIN"; QA 2026-12-06, session 38: the
+    #: kind's line with "…" gaps and the images' bare figures, "ALPHA-1 MAIN (2, 581, 422,
+    #: 365, 42, 1.1%)", could not be read). One field since 2026-12-07 (reread47: it and a
+    #: ``lines`` property that filled it in were two names for one thing).
+    sentences: tuple[tuple[str, str], ...]
 
     @property
     def more(self) -> int:
         return self.count - len(self.examples)
-
-    @property
-    def lines(self) -> tuple[tuple[str, str], ...]:
-        """(image, its sentence) for each named image, whether or not the kind's images
-        differ in figures: the export page's one format for refusals and warnings, "⚠ SKU-1
-        MAIN: the product is …" (2026-12-07, export46; verify45 L4: a kind whose images
-        shared every figure read "⚠ the product is … — 1: SKU-1 MAIN")."""
-        return _sentences(self)
 
 
 @dataclass(frozen=True)
@@ -1482,12 +1466,9 @@ def _reason_count(entry: dict) -> ReasonCount:
         reason, varying = _reason_line(reason, figures)
         if varying:
             sentences = tuple(zip(examples, map(str, texts), strict=True))
+    # a kind whose images share every figure: its reason is each image's sentence
+    sentences = sentences or tuple((image, reason) for image in examples)
     return ReasonCount(reason, int(entry.get("count") or 0), examples, sentences)
-
-
-def _sentences(line: ReasonCount) -> tuple[tuple[str, str], ...]:
-    # a line without its own sentences shares every figure: its reason is each image's
-    return line.sentences or tuple((image, line.reason) for image in line.examples)
 
 
 def _reason_counts(entries) -> list[ReasonCount]:
@@ -1503,7 +1484,7 @@ def _reason_counts(entries) -> list[ReasonCount]:
         seen = merged.get(line.reason)
         merged[line.reason] = line if seen is None else ReasonCount(
             line.reason, seen.count + line.count, seen.examples + line.examples,
-            _sentences(seen) + _sentences(line) if seen.sentences or line.sentences else ())
+            seen.sentences + line.sentences)
     return list(merged.values())
 
 

@@ -159,8 +159,9 @@ def manifest_row_for(job: ExportJob, item: PlannedItem, out: RenditionOutput | N
     summary = f["compliance"].get("summary", "ok" if f["compliance_ok"] else "failed")
     warnings = [*(f["compliance"].get("warnings") or []), *noted]
     if noted and out.ok:
-        # in the words ``ComplianceResult.summary`` gives a file's own warnings
-        summary = "ok (warnings: " + "; ".join(warnings) + ")"
+        # a passing file's summary with the stored warnings added, in the one wording
+        # (``ComplianceResult.summary``) its check's own are given
+        summary = variants.ComplianceResult(warnings=warnings).summary()
     include = out.ok or job.include_failing
     if job.dry_run:
         # a stored verdict not judged again is said so, never passed off as one

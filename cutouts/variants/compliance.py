@@ -129,7 +129,9 @@ class ComplianceResult:
         self.warnings.append(message)
 
     def summary(self) -> str:
-        """One line for the manifest: ``ok``, ``ok (warnings: ...)`` or ``failed: ...``."""
+        """One line for the manifest: ``ok``, ``ok (warnings: ...)`` or ``failed: ...`` (the
+        one wording: ``export_sinks.manifest_row_for`` says a passing file's stored warnings
+        through it too)."""
         if self.errors:
             return "failed: " + "; ".join(self.errors)
         if self.warnings:
@@ -930,7 +932,11 @@ def stored_shadow_off(stored: Any, render: str | None) -> float | None:
     """How far the contact shadow a render of kind ``render``
     (``operations.shadow_render``) draws lies from the product's body, from a cutout's
     stored ``export_shadow_off`` (``operations.export_shadow_off``); None when it was not
-    measured (a version finished before 2026-12-07, shadow44, until ``signals_backfill``)."""
+    measured (a version finished before 2026-12-07, shadow44, until ``signals_backfill``: its
+    ``contact_off_body`` took the silhouette, alpha >= 0.1, for the product where the export
+    takes its own region, and is not read). The export form's pre-check and the export run
+    (``shadow_off_warning``) both read it here (the selectors' pass-through to it went
+    2026-12-07, reread47)."""
     if not isinstance(stored, dict) or render is None:
         return None
     value = stored.get(render)

@@ -94,7 +94,10 @@ class SceneContext:
     def product_box(self) -> tuple[int, int, int, int]:
         x, y = self.position
         assert self.layer is not None  # placed before any compose step
-        box = self.layer.getchannel("A").getbbox() or (0, 0, *self.layer.size)
+        # the box of the layer's nonzero alpha (any alpha above 0, faint or not; colour under
+        # alpha 0 is not counted), read in place: ``getchannel("A")`` copied the whole
+        # band first (2026-12-07, reread47)
+        box = self.layer.getbbox(alpha_only=True) or (0, 0, *self.layer.size)
         return box[0] + x, box[1] + y, box[2] + x, box[3] + y
 
     @property

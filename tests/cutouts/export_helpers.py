@@ -129,13 +129,15 @@ IN_THIS_FILE = re.compile(r"x=\d+, y=\d+ in this file, ")
 def presets_table(job: ExportJob) -> dict:
     """The export page's Presets table: per preset, how many files ship with warnings, and
     the refusals' and the warnings' lines (kind, count, images then each image's own
-    sentence where they differ in figures), in any order. A dry run's
+    sentence where they differ in figures: where they do not, each sentence is the line
+    itself), in any order. A dry run's
     and the real export's compare equal where the dry run foresees every finding, word for
     word but for where in the rendered file a mark lies (``IN_THIS_FILE``)."""
     return {row.name: (row.warned, *({(IN_THIS_FILE.sub("", line.reason), line.count,
                                        tuple(line.examples) + tuple(
                                            IN_THIS_FILE.sub("", text)
-                                           for _, text in line.sentences))
+                                           for _, text in line.sentences
+                                           if text != line.reason))
                                       for line in lines}
                                      for lines in (row.reasons, row.warnings)))
             for row in export_selectors.export_job_presets(job=job)}

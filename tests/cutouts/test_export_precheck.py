@@ -222,7 +222,8 @@ def test_it_shows_warning_kinds_that_differ_past_a_figure_apart_in_full(client):
         "S-0 MAIN", "S-1 MAIN", "S-2 MAIN"]
     assert row.warnings[0].sentences[1][1].startswith("the product is only 101x90 px in")
     assert row.warnings[2].examples == ["S-3 MAIN"]  # its one image's figures are in the line
-    assert row.warnings[2].sentences == ()
+    # its one image's sentence is the line itself
+    assert row.warnings[2].sentences == (("S-3 MAIN", row.warnings[2].reason),)
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))
                          .content.decode())
@@ -277,7 +278,7 @@ def test_it_shows_a_refusal_in_full_not_cut_at_its_first_figure(client):
 def test_it_formats_every_warning_and_refusal_line_alike_image_first(client):
     """verify45 L4: one warning read "⚠ … — 1: VQ061 MAIN" beside "⚠ VQ003 MAIN: …": a kind
     whose images share every figure was shown as its line and a count, one whose images
-    differ as a sentence per image. Now one format (``ReasonCount.lines``, one template):
+    differ as a sentence per image. Now one format (``ReasonCount.sentences``, one template):
     each named image, then its own sentence, then how many more."""
     tally = export_selectors.PresetTally.start(
         export_selectors.preset_resolve(names=["ebay"]))
@@ -290,7 +291,7 @@ def test_it_formats_every_warning_and_refusal_line_alike_image_first(client):
     job = ExportJob.objects.create(presets=["ebay"], status="done",
                                    report={export_selectors.PRESETS_REPORT: tally.as_report()})
     [row] = export_selectors.export_job_presets(job=job)
-    assert [line.lines for line in row.warnings][0] == tuple(
+    assert [line.sentences for line in row.warnings][0] == tuple(
         (f"{sku} MAIN", same) for sku in ("VQ061", "VQ062", "VQ063"))
     client.force_login(manager())
     page = html.unescape(client.get(reverse("cutouts:export_detail", args=[job.pk]))

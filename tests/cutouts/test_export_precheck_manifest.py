@@ -114,7 +114,7 @@ def test_it_records_each_pre_check_warning_of_an_export_started_anyway(client, s
     # and so does the export page's Presets table, under the image's name
     [result] = export_selectors.export_job_presets(job=job)
     said = [text for line in [*result.reasons, *result.warnings]
-            for image, text in line.lines if image == f"{sku} MAIN"]
+            for image, text in line.sentences if image == f"{sku} MAIN"]
     assert any(words in text for text in said), said
 
 

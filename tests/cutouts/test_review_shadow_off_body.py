@@ -318,12 +318,14 @@ def test_it_does_not_check_a_version_measured_before_the_exports_own_measure(str
 
 
 def test_it_reads_a_renders_stored_measure_and_none_from_an_older_version():
-    from cutouts.selectors.export import export_shadow_off_stored
+    # the one reader of the stored measure, which the pre-check and the export run share
+    # (the selector's pass-through to it went 2026-12-07, reread47)
+    from cutouts.variants.compliance import stored_shadow_off
 
     stored = {"trim": 0.4, "whole": 0.3, "scene": 0.2}
-    assert export_shadow_off_stored(stored, "trim") == 0.4
-    assert export_shadow_off_stored(stored, "scene") == 0.2
-    assert export_shadow_off_stored(stored, None) is None
-    assert export_shadow_off_stored(None, "trim") is None
-    assert export_shadow_off_stored(0.9, "trim") is None  # not a measure per render
-    assert export_shadow_off_stored({"trim": True}, "trim") is None
+    assert stored_shadow_off(stored, "trim") == 0.4
+    assert stored_shadow_off(stored, "scene") == 0.2
+    assert stored_shadow_off(stored, None) is None
+    assert stored_shadow_off(None, "trim") is None
+    assert stored_shadow_off(0.9, "trim") is None  # not a measure per render
+    assert stored_shadow_off({"trim": True}, "trim") is None

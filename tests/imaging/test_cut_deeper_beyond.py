@@ -20,6 +20,8 @@ import pytest
 from cutouts.imaging.retouch import retouch
 from cutouts.imaging.strokes import Stroke, rasterise
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 160, 240
 
 
@@ -27,21 +29,13 @@ def duck(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A white duck on water whose lowest 20 rows are a dark belly, and under it an 8 px rim of
     the belly's reflection (nearly its colour) that the cutout holds solid with the duck.
     Returns rgb, alpha, the belly and the rim."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (120, 150, 190)
-    body = np.zeros((H, W), bool)
-    body[20:100, 40:200] = True
-    rgb[body] = (235, 235, 225)
-    belly = np.zeros((H, W), bool)
-    belly[80:100, 40:200] = True
-    rgb[belly] = (60, 50, 45)
-    rim = np.zeros((H, W), bool)
-    rim[100:108, 40:200] = True
-    rgb[rim] = (62, 52, 47)
-    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[body | rim] = 255
+    body = box_mask((H, W), 20, 100, 40, 200)
+    belly = box_mask((H, W), 80, 100, 40, 200)
+    rim = box_mask((H, W), 100, 108, 40, 200)
+    rgb, alpha = drawn_scene(np.random.default_rng(seed), (H, W), (120, 150, 190),
+                             [(body, (235, 235, 225)), (belly, (60, 50, 45)),
+                              (rim, (62, 52, 47))],
+                             [(body | rim, 255)])
     return rgb, alpha, belly, rim
 
 

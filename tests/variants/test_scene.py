@@ -254,3 +254,43 @@ def test_it_draws_the_readme_banner_before_and_after(tmp_path):
         out = Path(__file__).resolve().parents[2] / "docs" / "img" / "scene-banner.png"
     sheet.save(out, optimize=True)
     assert out.stat().st_size < 300_000
+
+
+def _layer(alpha: np.ndarray, rgb: int = 0) -> Image.Image:
+    arr = np.empty((*alpha.shape, 4), np.uint8)
+    arr[..., :3] = rgb
+    arr[..., 3] = alpha
+    return Image.fromarray(arr, "RGBA")
+
+
+def test_it_boxes_the_products_nonzero_alpha_as_the_copied_alpha_band_did():
+    """``SceneContext.product_box`` reads the layer's alpha in place (``getbbox(alpha_only=
+    True)``) where it copied the band first (``getchannel("A").getbbox()``, until 2026-12-07):
+    the same box, any nonzero alpha counting (a faint alpha of 1 too), colour under alpha 0
+    not, and the whole layer when its alpha is empty."""
+    from cutouts.variants.scene import SceneContext
+
+    h, w = 60, 80
+    empty = np.zeros((h, w), np.uint8)
+    faint = empty.copy()
+    faint[50, 7] = 1  # one barely visible pixel far from the rest
+    faint[10:20, 30:40] = 255
+    box = empty.copy()
+    box[10:20, 30:40] = 255
+    solid = empty.copy()
+    solid[5:6, 70:79] = 3
+    rng = np.random.default_rng(0)
+    speckled = np.where(rng.random((h, w)) < 0.01, rng.integers(1, 256, (h, w)), 0)
+    layers = {"empty": (_layer(empty), (0, 0, w, h)),
+              # bright colour where nothing shows round a small product: not the product
+              "colour under alpha 0": (_layer(box, rgb=255), (30, 10, 40, 20)),
+              "faint": (_layer(faint), (7, 10, 40, 51)),
+              "faint, black": (_layer(solid), (70, 5, 79, 6)),
+              "speckled": (_layer(speckled.astype(np.uint8), rgb=128), None)}
+    for name, (layer, expected) in layers.items():
+        copied = layer.getchannel("A").getbbox() or (0, 0, w, h)
+        if expected is not None:
+            assert copied == expected, name  # the old reading, as the cases mean it
+        ctx = SceneContext((200, 200), {}, [], layer=layer, position=(13, 21))
+        assert ctx.product_box == (copied[0] + 13, copied[1] + 21,
+                                   copied[2] + 13, copied[3] + 21), name
