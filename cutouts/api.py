@@ -701,7 +701,9 @@ class ExportWarningOut(Schema):
                                   "`shadow-off-body`: images a `shadow-synthetic` preset "
                                   "or spec, or a scene's `shadow-contact`, would give a "
                                   "shadow under a stray part, not the product, as that "
-                                  "render places it (`shadow-off-body`).")
+                                  "render places it (`shadow-off-body`), or a "
+                                  "`shadow-keep` preset ships the synthetic shadow the "
+                                  "version drew under one (`kept-shadow-off`).")
     message: str = Field(description="The export form's words for it.")
     preset: str = Field(description="The preset it concerns; empty for `not-approved` "
                                     "(every preset) and `folder-renamed`.")
@@ -710,7 +712,8 @@ class ExportWarningOut(Schema):
                                         "`approved` for `not-approved`; `size` for "
                                         "`too-small`; `frame-refused` or `frame-warned` "
                                         "for `frame-cut`; `faint-refused` for "
-                                        "`faint-marks`; `shadow-off-body` for "
+                                        "`faint-marks`; `shadow-off-body` or "
+                                        "`kept-shadow-off` for "
                                         "`shadow-off-body`; empty for `spec-note` and "
                                         "`folder-renamed`.")
     # the pre-check's codes that count images (export_image_checks), named alike in all three

@@ -38,6 +38,7 @@ from ..variants.compliance import (
     export_size,
     faint_marks_refused,
     frame_cut_verdict,
+    kept_shadow_off,
     layout_scale,
     shadow_off_warning,
     stored_frame_cut,
@@ -546,8 +547,14 @@ FAINT_MARKS = "faint-marks"
 #: the code of a pre-check warning: images a ``shadow-synthetic`` preset or spec would give a
 #: shadow under a stray part (a kept sign, a faint skirt) rather than the product's body: the
 #: review's "Shadow off the product" pre-flag, raised only for a cutout that drew a synthetic
-#: shadow itself (lows44)
+#: shadow itself (lows44); its ``identifier`` is this code for a shadow the preset draws, and
+#: :data:`KEPT_SHADOW_OFF` for the version's own synthetic shadow a ``shadow-keep`` preset
+#: ships (2026-12-07, keepshadow47; verify47)
 SHADOW_OFF_BODY = "shadow-off-body"
+#: the ``identifier`` of a ``shadow-off-body`` warning of a ``shadow-keep`` preset: the
+#: synthetic shadow layer the version stored lies under a stray part
+#: (``compliance.kept_shadow_off``: its ``shadow_off_body``)
+KEPT_SHADOW_OFF = "kept-shadow-off"
 
 
 #: the code of a pre-check warning: images a preset ships enlarged past ``ENLARGE_WARN``, which
@@ -609,8 +616,8 @@ def export_image_checks(*, presets: list[variants.Preset],
             .values_list("width", "height", "signals__product_px",
                          "signals__product_fill_px", "signals__frame_cut",
                          "signals__touching_sides", "signals__faint_marks",
-                         "signals__export_shadow_off",
-                         "asset__position", "asset__product__sku",
+                         "signals__export_shadow_off", "signals__shadow_off_body",
+                         "shadow_name", "asset__position", "asset__product__sku",
                          *(f"asset__product__{f}" for f in id_fields)))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
@@ -627,7 +634,12 @@ def export_image_checks(*, presets: list[variants.Preset],
     # presets that draw a contact shadow under whatever is lowest (``shadow-synthetic``, a
     # scene's ``shadow-contact``), by the render's own rule for which pixels are the product
     renders = {p.name: variants.operations.shadow_render(p.variant_spec) for p in presets}
-    shadowed = [p for p in presets if renders[p.name] is not None]
+    # and presets that ship the version's own stored layer (``shadow-keep``): a synthetic one
+    # lies where the version's run drew it, under whatever was lowest (verify47)
+    keeps = {p.name for p in presets if p.variant_spec.shadow == "keep"}
+    shadowed = [p for p in presets if renders[p.name] is not None or p.name in keeps]
+    off_identifier = {p.name: KEPT_SHADOW_OFF if p.name in keeps else SHADOW_OFF_BODY
+                      for p in shadowed}
     off: dict[str, list[str]] = {p.name: [] for p in shadowed}
     off_count = dict.fromkeys(off, 0)
     # the first SKUs of each warning, for API clients that act on them rather than read
@@ -640,8 +652,8 @@ def export_image_checks(*, presets: list[variants.Preset],
         if sku not in shown and len(shown) < SHARED_SHOWN:
             shown.append(sku)
 
-    for (width, height, product_px, fill_px, cut, touching, marks, shadow_off,
-         position, sku, *ids) in rows.iterator(chunk_size=1000):
+    for (width, height, product_px, fill_px, cut, touching, marks, shadow_off, off_body,
+         layer, position, sku, *ids) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
         has = dict(zip(id_fields, ids, strict=True))
@@ -659,11 +671,13 @@ def export_image_checks(*, presets: list[variants.Preset],
         # export's own region when the version finished); a version measured before
         # 2026-12-07 (shadow44) has none and is not checked
         # (``compliance.shadow_off_warning``: the one rule, which also puts the warning on
-        # the file of an export started anyway, in the manifest and on the export's page)
+        # the file of an export started anyway, in the manifest and on the export's page);
+        # a shadow-keep preset's: the version's own layer's (``compliance.kept_shadow_off``)
+        kept = kept_shadow_off(off_body, bool(layer))
         for preset in shadowed:
-            if preset in named and shadow_off_warning(preset.variant_spec, shadow_off):
+            if preset in named and shadow_off_warning(preset.variant_spec, shadow_off, kept):
                 off_count[preset.name] += 1
-                name((preset.name, SHADOW_OFF_BODY), sku)
+                name((preset.name, off_identifier[preset.name]), sku)
                 if len(off[preset.name]) < SHARED_SHOWN:
                     off[preset.name].append(image)
         box = product_box(width, height, {"product_px": product_px,
@@ -760,10 +774,21 @@ def export_image_checks(*, presets: list[variants.Preset],
                         "stroke), and approve the new version."))
     for preset in shadowed:
         count = off_count[preset.name]
-        if count:
+        identifier = off_identifier[preset.name]
+        if count and identifier == KEPT_SHADOW_OFF:
             out.append(ExportWarning(
-                preset=preset.name, identifier=SHADOW_OFF_BODY, count=count, total=checked,
-                skus=skus[(preset.name, SHADOW_OFF_BODY)], code=SHADOW_OFF_BODY,
+                preset=preset.name, identifier=identifier, count=count, total=checked,
+                skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY,
+                message=f"{preset.label} keeps the shadow each version stored: in {count} "
+                        "image(s) that is a synthetic shadow the version drew under a stray "
+                        f"part, not the product ({_images(off[preset.name], count)}), so the "
+                        "kept shadow will lie off the product. In review, remove the stray "
+                        "part (a remove click or stroke on it) and approve the new version: "
+                        "its shadow is drawn again under the product."))
+        elif count:
+            out.append(ExportWarning(
+                preset=preset.name, identifier=identifier, count=count, total=checked,
+                skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY,
                 message=f"{preset.label} draws a "
                         f"{'contact' if renders[preset.name] == 'scene' else 'synthetic'} "
                         "shadow under whatever is lowest: in "
@@ -842,8 +867,14 @@ def export_warnings_advice(*, warnings: list[ExportWarning],
                         "and the export's page counts them per preset")
     if SHADOW_OFF_BODY in codes:
         fixes.append("remove the stray parts the shadow would lie under in review")
-        then.append("those images ship with the shadow under the stray part, with the "
-                    "warning in the manifest and on the export's page")
+        # what ships, by whose shadow it is (keepshadow47: "the shadow" said neither)
+        whose = [words for identifier, words in (
+            (SHADOW_OFF_BODY, "the shadow the preset draws"),
+            (KEPT_SHADOW_OFF, "the shadow the version kept"))
+            if any(g.identifier == identifier for g in warnings)]
+        then.append(f"those images ship with {' or '.join(whose)} lying under the stray part, "
+                    "away from the product, with the warning in the manifest and on the "
+                    "export's page")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     # the button's name stays out of the fixes' sentence: "…; or start anyway" read as the

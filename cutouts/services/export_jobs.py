@@ -868,10 +868,13 @@ def stored_warnings(preset: variants.Preset, source: _Source | None) -> list[str
     its render and check (enlarged, cut by the photo's edge) or refuse it (too small, faint
     marks on white); ``tests/cutouts/test_export_precheck_manifest.py`` holds every kind of
     ``export_selectors.IMAGE_CHECK_CODES`` to reaching the manifest (2026-12-07, export46;
-    verify45 L3: a file exported anyway despite *shadow off the product* read "ok")."""
+    verify45 L3: a file exported anyway despite *shadow off the product* read "ok"). A
+    ``shadow-keep`` preset's is the version's kept layer's (``compliance.kept_shadow_off``;
+    2026-12-07, keepshadow47; verify47)."""
     if source is None:
         return []
-    said = [variants.shadow_off_warning(preset.variant_spec, source.shadow_off)]
+    said = [variants.shadow_off_warning(preset.variant_spec, source.shadow_off,
+                                        source.kept_shadow_off)]
     return [warning for warning in said if warning]
 
 

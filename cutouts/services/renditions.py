@@ -112,6 +112,10 @@ class _Source:
     #: (``export_shadow_off``): a file exported despite the pre-check's *shadow off the
     #: product* carries it as a warning (``compliance.shadow_off_warning``)
     shadow_off: dict | None = field(default=None, hash=False)
+    #: how far the shadow layer the version stored lies from the product's body, which a
+    #: ``shadow-keep`` render ships (``compliance.kept_shadow_off``: its ``shadow_off_body``
+    #: when it has a layer; None otherwise)
+    kept_shadow_off: float | None = None
 
 
 def _is_main(position: str | None) -> bool:
@@ -449,7 +453,9 @@ def _source(cutout: Cutout) -> _Source:
                    marks if isinstance(marks, dict) else None,
                    dropped if isinstance(dropped := signals.get("dropped_parts"), int)
                    else None,
-                   off if isinstance(off := signals.get("export_shadow_off"), dict) else None)
+                   off if isinstance(off := signals.get("export_shadow_off"), dict) else None,
+                   variants.kept_shadow_off(signals.get("shadow_off_body"),
+                                            bool(cutout.shadow_name)))
 
 
 def rendition_get_or_create(

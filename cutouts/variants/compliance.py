@@ -945,7 +945,21 @@ def stored_shadow_off(stored: Any, render: str | None) -> float | None:
     return None
 
 
-def shadow_off_warning(spec: VariantSpec, stored: Any) -> str | None:
+def kept_shadow_off(off_body: Any, has_layer: bool) -> float | None:
+    """How far the shadow layer a version stored lies from the product's body, as a
+    ``shadow-keep`` render ships it: the version's own ``shadow_off_body`` (the synthetic
+    layer its run or retouch drew under whatever is lowest, measured on that layer's own
+    silhouette and footprint: ``imaging.shadow.synthetic_shadow_placed``, the review's
+    *Shadow off the product* pre-flag). None without a stored layer (nothing is kept) or
+    without the measure: a natural shadow (Shadow keep) is the photo's own, where the photo
+    put it, and is not measured (2026-12-07, keepshadow47; verify47)."""
+    if not has_layer or not isinstance(off_body, int | float) or isinstance(off_body, bool):
+        return None
+    return float(off_body)
+
+
+def shadow_off_warning(spec: VariantSpec, stored: Any, kept: float | None = None
+                       ) -> str | None:
     """The warning a file of ``spec`` ships with when the contact shadow it draws under
     whatever is lowest (``shadow-synthetic``, a scene's ``shadow-contact``) lies off the
     product, under a stray part: the export form's pre-check (``shadow-off-body``) judged from
@@ -953,7 +967,18 @@ def shadow_off_warning(spec: VariantSpec, stored: Any) -> str | None:
     so a file exported anyway despite that warning carries it in the manifest and on the
     export's page, as an enlarged or a frame-cut file does (2026-12-07, export46; verify45
     L3: it shipped "ok"). None when the render draws no such shadow or was not measured.
-    The file itself cannot tell a shadow under a stray part from one under the product."""
+    The file itself cannot tell a shadow under a stray part from one under the product.
+    A ``shadow-keep`` spec draws none but ships the version's stored layer: ``kept``
+    (:func:`kept_shadow_off`) says where that lies, by the same threshold, in its own words
+    (2026-12-07, keepshadow47; verify47: eBay shipped a kept synthetic shadow under a sign's
+    skirt "ok")."""
+    if spec.shadow == "keep":
+        if kept is None or kept <= OFF_BODY_SHARE:
+            return None
+        return (f"the kept shadow lies off the product, under a stray part (the synthetic "
+                "shadow this version drew when it was cut lies under whatever is lowest in "
+                f"the image; {kept:.2f} of the product's size from it): remove the stray part "
+                "in review and approve the new version")
     off = stored_shadow_off(stored, shadow_render(spec))
     if off is None or off <= OFF_BODY_SHARE:
         return None

@@ -174,7 +174,8 @@ def _precheck_warnings(form: ExportForm) -> list[export_selectors.ExportWarning]
     version, spec tokens that will not act (a margin without trim), custom specs included,
     and per preset the images too small for it, enlarged past 2x, cut by the photo's edge,
     with faint marks, or whose ``shadow-synthetic`` (a scene's ``shadow-contact``) shadow would
-    lie under a stray part as that render places it
+    lie under a stray part as that render places it, or whose kept synthetic shadow does
+    (``shadow-keep``)
     (``export_selectors.export_warnings``); presets and specs the service will refuse are its
     to report. (Named "naming gaps" until 2026-12-07, when they were the first kind only;
     their type ``ExportWarning``, ``NamingGap`` until lows44 the same day.)"""

@@ -5,6 +5,7 @@ of the images themselves (``export_selectors.IMAGE_CHECK_CODES``) is held here t
 manifest and the export page's Presets table of an export started anyway: a kind added to
 the pre-check without a case here fails the first test."""
 
+import html
 import io
 
 import numpy as np
@@ -15,8 +16,9 @@ from PIL import Image
 
 from cutouts.models import ExportJob
 from cutouts.selectors import export as export_selectors
+from cutouts.services import export_jobs
 from cutouts.variants import PRESETS
-from cutouts.variants.compliance import shadow_off_warning
+from cutouts.variants.compliance import kept_shadow_off, shadow_off_warning
 from cutouts.variants.spec import parse_spec
 from tests.factories import ProductFactory, manager
 
@@ -131,19 +133,106 @@ def test_it_warns_of_a_shadow_off_the_product_by_the_pre_checks_rule():
     assert "contact shadow" in (shadow_off_warning(scene, {"scene": 0.5}) or "")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verify47: a version cut with Shadow synthetic whose own layer lies off the product "
-    "(signals shadow_off_body over OFF_BODY_SHARE, the review's pre-flag) is exported by a "
-    "shadow-keep preset (eBay, Etsy, Google, Shopify) with that layer, and neither the "
-    "pre-check nor the manifest says so: operations.shadow_render gives no render for "
-    "shadow-keep, so compliance.shadow_off_warning is never asked"))
+#: a shadow-keep preset's words for a version whose own synthetic shadow lies off the product
+KEPT = "the kept shadow lies off the product, under a stray part"
+#: every built-in preset that ships the version's stored shadow layer
+KEEPERS = ["ebay", "etsy", "google_shopping", "shopify"]
+
+
+def _kept(sku: str, off_body: float | None, *, layer: bool = True):
+    """An approved version of the stray-part cutout with a stored shadow layer (``layer``)
+    and its run's ``shadow_off_body`` (None: a natural shadow, Shadow keep, has none)."""
+    cutout = _measured(sku, _stray_png(), shadow=layer)
+    if off_body is not None:
+        cutout.signals = {**cutout.signals, "shadow_off_body": off_body}
+        cutout.save(update_fields=["signals"])
+    return cutout
+
+
+def _off_warnings(names):
+    return [w for w in export_selectors.export_image_checks(
+        presets=export_selectors.preset_resolve(names=names))
+        if w.code == export_selectors.SHADOW_OFF_BODY]
+
+
+def test_it_judges_a_kept_shadow_by_the_versions_own_measure():
+    keep = PRESETS["ebay"].variant_spec
+    # the review's pre-flag threshold, on the version's shadow_off_body
+    assert KEPT in (shadow_off_warning(keep, None, 0.11) or "")
+    assert shadow_off_warning(keep, None, 0.10) is None
+    assert shadow_off_warning(keep, None, None) is None  # no layer, or a natural shadow
+    # a kept layer is not where the export would draw one: the export's measure says nothing
+    # of it, and the kept measure nothing of a shadow the spec draws
+    assert shadow_off_warning(keep, {"trim": 0.9, "whole": 0.9, "scene": 0.9}, None) is None
+    assert shadow_off_warning(parse_spec(SHADOWED), {"trim": 0.0}, 0.9) is None
+    assert shadow_off_warning(parse_spec("trim|square-1200|bg-ffffff"), None, 0.9) is None
+    # the measure is read only with a layer to keep, and only as a number
+    assert kept_shadow_off(0.5, True) == 0.5
+    assert kept_shadow_off(0.5, False) is None
+    assert kept_shadow_off(None, True) is None
+    assert kept_shadow_off(True, True) is None
+
+
 def test_it_warns_when_a_preset_keeps_a_synthetic_shadow_that_lies_off_the_product(client, sent):
     # QA verify47, dev 036 (fast, shadow synthetic): the bus's kept sign hangs a skirt below
     # its wheels, the pre-flag says "Shadow off the product"; eBay shipped the file "ok
     # (warnings: faint marks, enlarged)" with the grey ellipse under the skirt, not the bus
-    cutout = _measured("KEPT-1", _stray_png(), shadow=True)
-    cutout.signals = {**cutout.signals, "shadow_off_body": 0.5}
-    cutout.save(update_fields=["signals"])
-    presets = export_selectors.preset_resolve(names=["ebay"])
-    kinds = {w.code for w in export_selectors.export_image_checks(presets=presets)}
-    assert export_selectors.SHADOW_OFF_BODY in kinds
+    _kept("KEPT-1", 0.5)
+    client.force_login(manager())
+    form = {"presets": ["ebay"], "destination": "download"}
+    warned = client.post(reverse("cutouts:export_start"), form)
+    assert warned.status_code == 200 and not ExportJob.objects.exists()
+    page = html.unescape(warned.content.decode())
+    assert ("eBay keeps the shadow each version stored: in 1 image(s) that is a synthetic "
+            "shadow the version drew under a stray part, not the product (KEPT-1 MAIN)"
+            ) in page, page
+    # the advice names what ships, and the button is there
+    assert ("those images ship with the shadow the version kept lying under the stray part, "
+            "away from the product") in page
+    assert "Export anyway" in page
+    [warning] = _off_warnings(["ebay"])
+    assert warning.identifier == export_selectors.KEPT_SHADOW_OFF
+    assert (warning.count, warning.skus) == (1, ["KEPT-1"])
+    started = client.post(reverse("cutouts:export_start"), {**form, "precheck_ok": "1"})
+    assert started.status_code == 302
+    job = run_job(ExportJob.objects.get())
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        [row] = [r for r in manifest_rows(fh.read()) if r["sku"] == "KEPT-1"]
+    # the file shipped with the layer, and its record says where that lies
+    assert row["file"] and row["status"] == "ok_warnings", row
+    assert KEPT in row["compliance"] and "0.50 of the product's size" in row["compliance"]
+    # the export page's Presets table, under the image's name
+    [result] = export_selectors.export_job_presets(job=job)
+    said = [text for line in result.warnings for image, text in line.sentences
+            if image == "KEPT-1 MAIN"]
+    assert any(KEPT in text for text in said), said
+    # and the contact sheet's chip
+    [cell] = [c for c in export_selectors.export_job_sheet(job=job).cells if c.sku == "KEPT-1"]
+    assert cell.state == "warning" and KEPT in cell.compliance
+
+
+def test_it_warns_for_every_preset_that_keeps_the_shadow():
+    _kept("KEPT-2", 0.5)
+    warned = {w.preset: w for w in _off_warnings(KEEPERS)}
+    assert set(warned) == set(KEEPERS)
+    assert {w.identifier for w in warned.values()} == {export_selectors.KEPT_SHADOW_OFF}
+    # presets that drop the layer (Amazon's main image: shadow-none) are not warned of it
+    assert not _off_warnings(["amazon_main", "transparent_png"])
+
+
+@pytest.mark.parametrize("off_body, layer", [
+    (0.05, True),   # the version's synthetic shadow lies under the product
+    (None, True),   # a natural shadow (Shadow keep): the photo's own, not measured
+    (0.5, False),   # no layer stored: nothing is kept
+])
+def test_it_does_not_warn_of_a_kept_shadow_under_the_product(client, sent, off_body, layer):
+    _kept("UNDER-1", off_body, layer=layer)
+    assert not _off_warnings(KEEPERS)
+    client.force_login(manager())
+    form = {"presets": ["ebay"], "destination": "download"}
+    page = html.unescape(client.post(reverse("cutouts:export_start"), form).content.decode())
+    assert "keeps the shadow each version stored" not in page
+    job = run_job(export_jobs.export_job_create(user=manager(), presets=["ebay"]))
+    with storages["exports"].open(job.manifest_name, "rb") as fh:
+        [row] = [r for r in manifest_rows(fh.read()) if r["sku"] == "UNDER-1"]
+    assert row["file"] and "kept shadow" not in row["compliance"], row

@@ -254,6 +254,9 @@ def test_it_warns_before_an_export_that_draws_a_synthetic_shadow_under_a_stray_p
     assert ("draws a synthetic shadow under whatever is lowest: in 1 image(s) that is a "
             f"stray part, not the product ({sku} MAIN)") in page, page
     assert "remove the stray parts the shadow would lie under in review" in page
+    # what ships if exported anyway, named (keepshadow47: "with the shadow under the stray part")
+    assert ("those images ship with the shadow the preset draws lying under the stray part, "
+            "away from the product") in page
     assert "Export anyway" in page
     # a scene preset's shadow-contact (Square social on white) is the same shadow
     page = _export_warned(client, {"presets": ["social_square"]})
@@ -329,3 +332,28 @@ def test_it_reads_a_renders_stored_measure_and_none_from_an_older_version():
     assert stored_shadow_off(None, "trim") is None
     assert stored_shadow_off(0.9, "trim") is None  # not a measure per render
     assert stored_shadow_off({"trim": True}, "trim") is None
+
+def test_it_warns_of_a_kept_synthetic_shadow_until_a_retouch_moves_it(stray_parent):
+    """verify47 (2026-12-07, keepshadow47): eBay, Etsy, Google Shopping and Shopify keep the
+    version's own shadow layer (``shadow-keep``); a synthetic one drawn under the stray part
+    shipped there unwarned. The pre-check reads the run's ``shadow_off_body``, the layer's own
+    measure; the retouch that removes the stray part redraws the layer under the product and
+    clears it. A natural shadow (Shadow keep) is the photo's and is not measured."""
+    from cutouts.selectors import export as export_selectors
+
+    first = stray_parent("synthetic")
+    review.cutout_approve(cutout=first, user=reviewer())
+    assert first.signals["shadow_off_body"] > OFF_BODY_SHARE
+    [warning] = _off_warnings(["ebay"])
+    assert warning.identifier == export_selectors.KEPT_SHADOW_OFF
+    assert warning.skus == [first.asset.product.sku]
+    new = _retouched(first, REMOVE_STRAY)
+    review.cutout_approve(cutout=new, user=reviewer())
+    assert not _off_warnings(["ebay", "etsy", "google_shopping", "shopify"])
+
+
+def test_it_does_not_warn_of_a_kept_natural_shadow(stray_parent):
+    first = stray_parent("keep")
+    assert first.shadow_name and "shadow_off_body" not in first.signals
+    review.cutout_approve(cutout=first, user=reviewer())
+    assert not _off_warnings(["ebay", "etsy", "google_shopping", "shopify"])
