@@ -193,6 +193,10 @@ class Params:
     # edge, a notch into it (edge_blob_px 0 turns this off; see _step)
     edge_blob_px: int = 600
     edge_blob_enclosed: float = 0.85
+    # and at most edge_blob_deep x as thick as the click is far from the edge (the region's
+    # largest inscribed radius against that distance: the click says the error is about that
+    # deep; 0: no bound)
+    edge_blob_deep: float = 2.5
     depth_sigma: float = 2.0  # a click's influence radius: at least this times its depth
     # a painted stroke's influence radius: at most paint_reach_mult x its reach (its brush
     # radius, or its median distance from the current edge if larger), at least
@@ -789,6 +793,13 @@ def _click_box(st: Stroke, params: Params, h: int, w: int) -> tuple[int, int, in
     m = int(params.edge_click_px * 3 + st.radius)
     cy, cx = _click_centre(st, h, w)
     return max(0, cy - m), min(h, cy + m + 1), max(0, cx - m), min(w, cx + m + 1)
+
+
+def _inscribed(region: np.ndarray) -> float:
+    """The largest inscribed radius of a bool ``region``: its pixels' greatest distance from
+    the pixels outside it (the frame counts as outside)."""
+    d = cv2.distanceTransform(np.pad(region, 1).view(np.uint8), cv2.DIST_L2, 5)
+    return float(d.max())
 
 
 def _edge_band(state: np.ndarray, st: Stroke, params: Params,
@@ -2386,7 +2397,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # window's frame and nearly ringed by the side it goes to, it is such a speck (or a
         # notch), and the click takes it whole (its other rules still apply). Not a region
         # lying along the edge: at a share of 0.6 the click protocol's radius-5 clicks along
-        # slivers lowered IoU 18 times of 400 (10 before; docs/review.md, Small blobs)
+        # slivers lowered IoU 18 times of 400 (10 before; docs/review.md, Small blobs). Nor a
+        # region much thicker than the click is deep (edge_blob_deep): a click d px from the
+        # edge says the error is about d deep, and the regions the rule took right were that
+        # thick (largest inscribed radius 0.93-1.45 d); a radius-5 keep click 2 px from the
+        # cutout on a sliver at the rim of a gap the cutout rings filled the whole gap (dev
+        # 106024: 235 px, 194 of them backdrop, inscribed radius 7.2; docs/review.md, Deep
+        # blobs at the edge)
         whole = _components_touching(change, b)
         n_whole = int(whole.sum())
         if 0 < n_whole <= params.edge_blob_px and not (whole & window_frame).any():
@@ -2394,7 +2411,9 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             rim &= ~whole
             aim = cur if positive else ~cur
             share = float((rim & aim).sum()) / max(int(rim.sum()), 1)
-            if share >= params.edge_blob_enclosed:
+            if share >= params.edge_blob_enclosed and (
+                    not params.edge_blob_deep
+                    or _inscribed(whole) <= params.edge_blob_deep * edge[0]):
                 band = None
     if band is not None:
         change &= band

@@ -17,6 +17,7 @@ from .scenes import (
     RETOUCH_H,
     RETOUCH_W,
     YELLOW,
+    drawn_scene,
     leg_past_board,
     pencil_scene,
     photographed,
@@ -173,6 +174,31 @@ def test_it_takes_a_whole_small_spike_sticking_out_of_the_edge_with_one_remove_c
     res = retouch(rgb, prior, [click_stroke((255, 200), positive=False)])
     assert (res.alpha[spike] >= 128).sum() < 0.2 * spike.sum()
     assert not ((res.alpha < 128) & (obj > 0) & (prior >= 128)).any()
+
+
+def test_it_keeps_a_sliver_click_at_a_gaps_rim_from_filling_the_whole_gap():
+    # dev 106024 (blob47): a radius-5 keep click 2 px from the cutout, on the sliver of
+    # product it lost round a gap it rings, filled the whole gap (235 px, 194 of them
+    # backdrop): the cut closed it and the blob rule took it whole. Here a product with a hole
+    # of radius 9 showing a backdrop much like the product; the cutout's hole has radius 12 (a
+    # 3 px ring of product lost). A click 2 px from the cutout on the ring says the error is
+    # about 2 px deep, and the gap is 9 deep: the old rule put all 249 hole px in
+    yy, xx = np.mgrid[:240, :320]
+    r = np.hypot(yy - 120, xx - 160)
+    body = np.zeros((240, 320), bool)
+    body[60:180, 80:240] = True
+    hole, cut_hole = r < 9, r < 12
+    rgb, prior = drawn_scene(np.random.default_rng(5), (240, 320), (90, 150, 80),
+                             [(body, (190, 30, 40)), (hole, (160, 60, 60))],
+                             [(body, 255), (cut_hole, 0)])
+    click = [click_stroke((170, 120), positive=True)]
+    got = retouch(rgb, prior, click).alpha >= 128
+    assert not (got & hole).any()
+    # the click still adds its own disk of the ring
+    assert (got & cut_hole & ~hole).sum() >= 5
+    # and the gate is what spares the hole: without it the rule fills it
+    old = retouch(rgb, prior, click, params=replace(DEFAULT, edge_blob_deep=0.0)).alpha >= 128
+    assert (old & hole).sum() > 0.9 * hole.sum()
 
 
 @pytest.mark.xfail(strict=True, reason="open (blob39): a region lying along the edge is only half "
