@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--baseline", action="store_true",
                     help="also run the baseline (the strokes' disks painted on the cutout)")
     rp.add_argument("--against", default=None, metavar="OLD.json",
-                    help="compare case by case with another run's --json (old engine vs this)")
+                    help="compare case by case with another run's --json (old engine vs this; "
+                         "on dev also the soft verdicts and soft counts)")
     rp.set_defaults(func=cmd_replay)
 
     t = sub.add_parser("matte", help="detail-brush matting with trimaps (128 = painted band)")

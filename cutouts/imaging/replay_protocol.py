@@ -486,12 +486,16 @@ def compare(old: dict[str, Any], new: dict[str, Any], engine: str = "retouch") -
     beyond them, the verdicts, and the cases worse than before (``regressed``) or with
     WORSE_PX more px raised to faint (``FAINT``: not counted worse, a rule's own figures have
     to say whether those px are a regression); cases in one report only are named. A report
-    made before ``faint_raised`` was counted shows "?" there: unknown, never compared as 0."""
+    made before ``faint_raised`` was counted shows "?" there: unknown, never compared as 0.
+    On dev also the soft verdicts old -> new (``SOFT``: changed; "?" from a report made before
+    the soft error was counted, never compared) and the summary's soft counts (``soft_changes``)."""
     before, after = _ends(old, engine), _ends(new, engine)
     head = (f"{'case':<34} {'old end':>8} {'new end':>8} {'old beyond':>10} "
             f"{'new beyond':>10} {'old faint':>9} {'new faint':>9}  verdict old -> new")
     lines = [head, "-" * len(head)]
     worse, fainter, unknown = [], [], 0
+    softer: list[str] = []
+    soft_unknown = 0
     for name, n in after.items():
         o = before.get(name)
         if o is None:
@@ -504,8 +508,15 @@ def compare(old: dict[str, Any], new: dict[str, Any], engine: str = "retouch") -
         fainter += [name] if faint else []
         flag = regressed(o, n)
         worse += [name] if flag else []
+        osv, nsv = o.get("soft_verdict", "?"), n.get("soft_verdict", "?")
+        dev = "soft_verdict" in o or "soft_verdict" in n  # soft-dev cases have none
+        soft_unknown += dev and "?" in (osv, nsv)
+        soft_moved = dev and "?" not in (osv, nsv) and osv != nsv
+        softer += [f"{name} ({osv} -> {nsv})"] if soft_moved else []
         lines.append(f"{name:<34.34} {_metric(o['after'][-1]):>8} {_metric(n['after'][-1]):>8} "
                      f"{ob:>10} {nb:>10} {of:>9} {nf:>9}  {o['verdict']} -> {n['verdict']}"
+                     + (f"  soft {osv} -> {nsv}" if dev else "")
+                     + ("  SOFT" if soft_moved else "")
                      + ("  FAINT" if faint else "") + ("  WORSE" if flag else ""))
     only = sorted(set(before) ^ set(after))
     lines.append(f"{len(set(before) & set(after))} cases in both, {len(worse)} worse than old"
@@ -514,8 +525,31 @@ def compare(old: dict[str, Any], new: dict[str, Any], engine: str = "retouch") -
                  + (f"; {len(fainter)} with {WORSE_PX}+ more backdrop px raised to faint: "
                     f"{', '.join(fainter)}" if fainter else "")
                  + (f"; faint raised unknown (?) for {unknown}: a report made before it was "
-                    "counted" if unknown else ""))
+                    "counted" if unknown else "")
+                 + (f"; soft verdict changed for {len(softer)}: {', '.join(softer)}"
+                    if softer else "")
+                 + (f"; soft verdict unknown (?) for {soft_unknown}: a report made before it "
+                    "was counted" if soft_unknown else ""))
+    counts = soft_changes(old, new, engine)
+    if counts:
+        lines.append(f"soft error on dev cases, old -> new: {counts}")
     return "\n".join(lines)
+
+
+SOFT_COUNTS = (("cases", "cases"), ("better", "better"), ("worse", "worse"), ("same", "same"),
+               ("same_soft_better", "same but soft better"),
+               ("same_soft_worse", "same but soft worse"),
+               ("better_soft_worse", "better but soft worse"))
+
+
+def soft_changes(old: dict[str, Any], new: dict[str, Any], engine: str = "retouch") -> str:
+    """The summaries' soft counts (``soft_summary``) old -> new, "?" for a count a report does
+    not hold (made before the soft error was counted); "" when neither holds any."""
+    o, n = (rep["engines"].get(engine, {}).get("summary", {}).get("soft") or {}
+            for rep in (old, new))
+    if not o and not n:
+        return ""
+    return ", ".join(f"{label} {o.get(k, '?')} -> {n.get(k, '?')}" for k, label in SOFT_COUNTS)
 
 
 def run_replay(case_files: list[str | Path] | None = None, *,

@@ -2448,9 +2448,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         cy, cx = _click_centre(st, h, w)
         beyond = _beyond_spared(lab_w, cur, gated, core_here, (cy - y0, cx - x0), st.radius,
                                 params)
-        if beyond.any():
-            gated &= ~beyond
-            gated = _components_touching(gated, b) & gated
+        gated = _spare_beyond(gated, beyond, b)
     if (not positive and band is None and len(st.points) == 1 and params.kept_margin
             and depth >= params.deep_min and gated.any()):
         # nor, a deep click (its depth widened its reach), well beyond its brush what an
@@ -2523,9 +2521,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 # (tyre, hub and spokes; docs/review.md)
                 ring = _ring_spared(lab_w, cur, gated, core_here, st.radius, p0, open_bg[win],
                                     params)
-                if ring.any():
-                    gated &= ~ring
-                    gated = _components_touching(gated, b) & gated
+                gated = _spare_beyond(gated, ring, b)
         elif band is None and params.thin_paint_frac > 0:
             # nor a stroke painted through that gap. Its long core reaches the flanks of a
             # wrong region across weaker edges than a click's does: on the dev photos nearly
@@ -2547,32 +2543,34 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
             centre_w = (line[y0:y1, x0:x1] if line is not None else
                         rasterise([replace(st, radius=0.5)], (y1 - y0, x1 - x0),
                                   origin=(x0, y0)) > 0)
-        if params.paint_beyond_alike and centre_w is not None and gated.any():
-            # nor, beyond its brush, what looks like the object rather than the backdrop under
-            # its centreline (QA36 H2: a stroke over haze went on down a fork it reached)
-            alike = _object_like_beyond(lab_w, cur, gated, centre_w, b, params.rim_colour_tol)
-            if alike.any():
-                gated &= ~alike
-                gated = _components_touching(gated, b) & gated
-        if params.paint_beyond_held and centre_w is not None and gated.any():
-            # nor a part the model held in doubt where what the stroke covers it held firmly
-            # (qa40b W-A: a stroke on a graffiti held 1.0 took the skater's torso held
-            # .67-.76 up to 105 px beyond its brush, by the colours it covers)
-            doubt = _doubt_beyond(gated, b, dist, centre_w, p0,
-                                  max(NECK_MIN, int(round(params.neck_frac * np.sqrt(area)))),
-                                  params)
-            if doubt.any():
-                gated &= ~doubt
-                gated = _components_touching(gated, b) & gated
-        if params.paint_beyond_firm and centre_w is not None and gated.any():
-            # nor the object held solid beside a wrong region held faintly (qa42r: a stroke on
-            # the ground under a dog's chin took the chest, its fur the ground's colours); a
-            # body at the blob split's smallest neck radius (a rim beyond a grazing brush has
-            # none)
-            firm = _firm_beyond(gated, cur, b, dist, centre_w, p0, NECK_MIN, params, st.radius)
-            if firm.any():
-                gated &= ~firm
-                gated = _components_touching(gated, b) & gated
+        if centre_w is not None:
+            # a painted remove stroke's guards beyond its brush, in this order, each on what
+            # the ones before it left (switch 0 turns a guard off)
+            line_c: np.ndarray = centre_w
+            rm_guards: tuple[tuple[float, Callable[[np.ndarray], np.ndarray]], ...] = (
+                # nor, beyond its brush, what looks like the object rather than the backdrop
+                # under its centreline (QA36 H2: a stroke over haze went on down a fork it
+                # reached)
+                (params.paint_beyond_alike,
+                 lambda g: _object_like_beyond(lab_w, cur, g, line_c, b, params.rim_colour_tol)),
+                # nor a part the model held in doubt where what the stroke covers it held
+                # firmly (qa40b W-A: a stroke on a graffiti held 1.0 took the skater's torso
+                # held .67-.76 up to 105 px beyond its brush, by the colours it covers)
+                (params.paint_beyond_held,
+                 lambda g: _doubt_beyond(
+                     g, b, dist, line_c, p0,
+                     max(NECK_MIN, int(round(params.neck_frac * np.sqrt(area)))), params)),
+                # nor the object held solid beside a wrong region held faintly (qa42r: a
+                # stroke on the ground under a dog's chin took the chest, its fur the ground's
+                # colours); a body at the blob split's smallest neck radius (a rim beyond a
+                # grazing brush has none)
+                (params.paint_beyond_firm,
+                 lambda g: _firm_beyond(g, cur, b, dist, line_c, p0, NECK_MIN, params,
+                                      st.radius)),
+            )
+            for on, beyond_of in rm_guards:
+                if on and gated.any():
+                    gated = _spare_beyond(gated, beyond_of(gated), b)
         o &= ~_span_limited(lab, gated, b, dist, st, (y0, x0), params)
         assert ghosts is not None  # set above for every removing stroke
         out &= ~ghosts

@@ -15,6 +15,8 @@ import pytest
 from cutouts.imaging.retouch import _fade_plane, retouch
 from cutouts.imaging.strokes import Stroke
 
+from .scenes import box_mask, drawn_scene
+
 H, W = 220, 260
 
 
@@ -22,24 +24,15 @@ def towel_scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     """A dark body along the top, four pale strands (6 px) hanging from it down to y = 200 on a
     blue backdrop, over a pale towel below y = 110; the cutout holds the body solid, the strands
     at 150 and the towel at 200."""
-    rng = np.random.default_rng(seed)
-    rgb = np.empty((H, W, 3), np.float32)
-    rgb[:] = (60, 80, 140)
-    towel = np.zeros((H, W), bool)
-    towel[110:, :] = True
-    rgb[towel] = (210, 208, 214)
-    body = np.zeros((H, W), bool)
-    body[15:55, 30:240] = True
-    rgb[body] = (70, 40, 35)
+    towel = box_mask((H, W), 110, H, 0, W)
+    body = box_mask((H, W), 15, 55, 30, 240)
     strands = np.zeros((H, W), bool)
     for x in (150, 170, 190, 210):
         strands[55:200, x:x + 6] = True
-    rgb[strands] = (200, 190, 176)
-    rgb = np.clip(rgb + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8)
-    alpha = np.zeros((H, W), np.uint8)
-    alpha[towel] = 200
-    alpha[strands] = 150
-    alpha[body] = 255
+    rgb, alpha = drawn_scene(np.random.default_rng(seed), (H, W), (60, 80, 140),
+                             [(towel, (210, 208, 214)), (body, (70, 40, 35)),
+                              (strands, (200, 190, 176))],
+                             [(towel, 200), (strands, 150), (body, 255)])
     return rgb, alpha, strands, towel & ~strands
 
 

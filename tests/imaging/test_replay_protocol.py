@@ -417,3 +417,42 @@ def test_it_leaves_soft_dev_cases_to_their_sad():
     got = rp.replay_case(rgb, gt, None, gt, c, lambda rgb, alpha, rgba, strokes: alpha)
     assert not {k for k in got if k.startswith("soft")}
     assert rp.soft_summary([got])["cases"] == 0
+
+
+def test_it_compares_soft_verdicts_and_soft_counts_against_an_old_report():
+    # (2026-12-07, tools47) --against showed the IoU verdict alone: a change that moved only
+    # the soft error (a haze fixed or laid in, softerr47) went unseen case by case
+    end = {"iou": .9, "worse_beyond": 0, "faint_raised": 0}
+    old, new = (_report(a=end, b=end, c=end, s={"sad": 9.0, "worse_beyond": 0, "faint_raised": 0})
+                for _ in range(2))
+    soft = {"a": ("same", "better"), "b": ("worse", "worse"), "c": (None, "better")}
+    for rep, i in ((old, 0), (new, 1)):
+        for c in rep["engines"]["retouch"]["images"][0]["cases"]:
+            v = soft.get(c["name"], (None, None))[i]
+            if v is not None:
+                c["soft_verdict"] = v
+    old["engines"]["retouch"]["summary"] = {"soft": {
+        "cases": 2, "better": 0, "worse": 1, "same": 1, "same_soft_better": 0,
+        "same_soft_worse": 1, "better_soft_worse": 0}}
+    new["engines"]["retouch"]["summary"] = {"soft": {
+        "cases": 3, "better": 2, "worse": 1, "same": 0, "same_soft_better": 0,
+        "same_soft_worse": 1, "better_soft_worse": 0}}
+    text = rp.compare(old, new)
+    rows = {ln.split()[0]: ln for ln in text.splitlines()[2:-2]}
+    assert rows["a"].endswith("soft same -> better  SOFT")
+    assert rows["b"].endswith("soft worse -> worse")  # unchanged: not flagged
+    assert rows["c"].endswith("soft ? -> better")  # unknown in old: never compared
+    assert "soft" not in rows["s"].split("->")[-1]  # soft-dev: its SAD is already soft
+    lines = text.splitlines()
+    assert lines[-2] == ("4 cases in both, 0 worse than old; soft verdict changed for 1: "
+                         "a (same -> better); soft verdict unknown (?) for 1: a report made "
+                         "before it was counted")
+    assert lines[-1] == ("soft error on dev cases, old -> new: cases 2 -> 3, better 0 -> 2, "
+                         "worse 1 -> 1, same 1 -> 0, same but soft better 0 -> 0, same but soft "
+                         "worse 1 -> 1, better but soft worse 0 -> 0")
+    del old["engines"]["retouch"]["summary"]  # an old report made before the soft counts
+    assert rp.compare(old, new).splitlines()[-1].startswith(
+        "soft error on dev cases, old -> new: cases ? -> 3, better ? -> 2")
+    # neither report holds soft figures: no soft line at all
+    assert "soft" not in rp.compare(_report(a={"iou": .9, "worse_beyond": 0}),
+                                    _report(a={"iou": .9, "worse_beyond": 0}))
