@@ -302,6 +302,17 @@ class Params:
     gap_margin: int = 1
     gap_width: float = 1.0
     gap_min_width: float = 3.0
+    # a remove click at least deep_min px deep (its depth widened its reach) in a gap the object
+    # encloses (its flip grown 1 px touches no open background) whose smooth part has the open
+    # backdrop's colours (at least gap_backdrop_own of it nearer the backdrop than any colour
+    # the kept object holds, gap_backdrop_share nearer it than the object's colours unlike the
+    # backdrop): beyond its brush, the pieces of at least its disk's area that the model held
+    # at least gap_firm and that are mostly nearer the object's colours than the backdrop's,
+    # open and the gap's own, stay (see _backdrop_gap_spared; gap_backdrop_share 0 turns this
+    # off)
+    gap_backdrop_share: float = 0.5
+    gap_backdrop_own: float = 0.25
+    gap_firm: float = 250 / 255
     # a keep click spares what of its flip the old background reaches across an edge at least
     # keep_edge_margin rungs lower (thin_step0 ladder) than the click's core does, when a piece
     # of that is more than keep_edge_wider x as wide (half-width) as the part the click keeps,
@@ -1183,6 +1194,75 @@ def _ring_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, core: np.nd
     keep[0] = False
     out[y0:y1, x0:x1] = keep[lbl]
     return out
+
+
+def _backdrop_gap_spared(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, part: np.ndarray,
+                         brush: np.ndarray, held: np.ndarray, open_bg: np.ndarray,
+                         radius: float, params: Params) -> np.ndarray:
+    """What of a deep remove click's ``flip`` it spares because it sits on the backdrop seen
+    through a gap the object encloses. The gap test: the flip, grown 1 px, touches no open
+    background (``open_bg``); the click's smooth ``part`` in the flip is at least its disk's
+    area; at least ``gap_backdrop_own`` of it is nearer (Lab, nearest of a sample) the open
+    backdrop's colours in the window than any colour the kept object holds (the cutout outside
+    the flip, held at least ``thin_held``), and at least ``gap_backdrop_share`` nearer them
+    than the kept object's colours unlike the backdrop (farther than ``rim_colour_tol``). Then
+    beyond the ``brush``, what the model held at least ``gap_firm`` and is nearer the object's
+    colours than the open backdrop's stays, in pieces of at least the click's disk's area more
+    than half of which is also nearer the object's colours than the gap's own backdrop (the
+    part's pixels nearer the open backdrop than the object). Window coordinates.
+
+    Why: the click's depth widens its reach (``depth_sigma``) to the gap's size, and the cut,
+    its prior discounted there, took the firmly held rim round the gap a few px past the true
+    edge (the click protocol's wheel on dev 132, 3 507 object px for 2 649 backdrop px). A wrong
+    region the object surrounds (a doll's dress, a sign's white face round its black 3) is not
+    the backdrop's colour, or is the object's own, and is taken as before; a few object-coloured
+    px inside a wrong region are its texture, not a rim. And sky seen through gaps in foliage,
+    mixed with leaves and darker than the open sky, is nearer the foliage's colours than the
+    open sky's but nearer still the sky in the gap itself: it is backdrop and is taken
+    (soft-dev GT21's sixth detail touch, gap47b)."""
+    out = np.zeros(flip.shape, bool)
+    k3 = np.ones((3, 3), np.uint8)
+    if (cv2.dilate(flip.view(np.uint8), k3) > 0)[open_bg].any():
+        return out  # not an enclosed gap
+    labf = lab.astype(np.float32)
+    back = labf[open_bg]
+    kept = cur & ~flip & (held >= params.thin_held)
+    q_part = labf[part & flip]
+    if len(back) < 8 or len(q_part) < np.pi * radius * radius:
+        return out  # too little of the gap to tell its colours (a 2 px part)
+    own = labf[kept]
+    if len(own) < 8:
+        return out
+    d_back = _nearest_lab(q_part, back)
+    if float((d_back < _nearest_lab(q_part, own)).mean()) < params.gap_backdrop_own:
+        return out  # the kept object's own colours (a sign's white face round its black 3)
+    ref = own[_nearest_lab(own, back) > params.rim_colour_tol ** 2]
+    if len(ref) < 8:
+        return out
+    like_back = d_back < _nearest_lab(q_part, ref)
+    if float(like_back.mean()) < params.gap_backdrop_share:
+        return out  # not the backdrop's colour: a wrong region the object surrounds
+    cand = flip & ~brush & (held >= params.gap_firm)
+    if not cand.any():
+        return out
+    q = labf[cand]
+    d_ref = _nearest_lab(q, ref)
+    out[cand] = d_ref < _nearest_lab(q, back)
+    # nearer the object's colours than the gap's own backdrop (the part of the click's smooth
+    # part like the open backdrop), not only than the open backdrop's
+    own_gap = np.zeros(flip.shape, bool)
+    own_gap[cand] = d_ref < _nearest_lab(q, q_part[like_back])
+    # pieces at least the click's own disk: a few object-coloured px inside a wrong region are
+    # its texture, not a rim; and mostly nearer the object than the gap's own backdrop: GT21's
+    # sky seen through foliage gaps is darker than the open sky, mixed with leaves, nearer the
+    # kept foliage's colours than the open sky's but nearer still the sky inside the gap
+    n, lbl, stats, _ = cv2.connectedComponentsWithStats(out.view(np.uint8), connectivity=8)
+    big = stats[:, cv2.CC_STAT_AREA] >= np.pi * radius * radius
+    rim = np.bincount(lbl[own_gap & out], minlength=n) * 2 > stats[:, cv2.CC_STAT_AREA]
+    keep = big & rim
+    keep[0] = False
+    spared: np.ndarray = keep[lbl]
+    return spared
 
 
 def _spread_limited(lab: np.ndarray, flip: np.ndarray, core: np.ndarray, radius: float,
@@ -2320,6 +2400,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
     # for _wrong_alike's second cut: the click's smooth part and the object samples without
     # the wrong region's look
     deep_part: np.ndarray | None = None
+    smooth_part: np.ndarray | None = None
     fg_alike: np.ndarray | None = None
     if (not positive and params.deep_mass and len(st.points) == 1
             and depth >= params.deep_min):
@@ -2335,6 +2416,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         cy, cx = _click_centre(st, h, w)
         part = _smooth_part(lab_w, cur, core[win], cy - y0, cx - x0, depth, params.deep_step)
         n = int(part.sum())
+        smooth_part = part
         if n:
             bg_w[part] += params.deep_mass * max(float(bg_w.sum()), 1.0) / n
             if params.deep_alike:
@@ -2522,6 +2604,13 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 ring = _ring_spared(lab_w, cur, gated, core_here, st.radius, p0, open_bg[win],
                                     params)
                 gated = _spare_beyond(gated, ring, b)
+            if (open_bg is not None and smooth_part is not None and params.gap_backdrop_share
+                    and gated.any()):
+                # and a deep click on the backdrop seen through such a gap takes the gap, not
+                # the firmly held rim round it that its widened reach handed to the colour
+                # model (_backdrop_gap_spared: dev 132's wheel, 129's and 312's frames)
+                gated = _spare_beyond(gated, _backdrop_gap_spared(
+                    lab_w, cur, gated, smooth_part, b, p0, open_bg[win], st.radius, params), b)
         elif band is None and params.thin_paint_frac > 0:
             # nor a stroke painted through that gap. Its long core reaches the flanks of a
             # wrong region across weaker edges than a click's does: on the dev photos nearly
