@@ -43,6 +43,7 @@ from ..variants.compliance import (
     shadow_off_warning,
     stored_frame_cut,
     stored_size,
+    summary_warning_titles,
 )
 from ..variants.layout import long_side
 from ..variants.render import warn_enlarged
@@ -1679,11 +1680,22 @@ class SheetCell:
     def label(self) -> str:
         """What its chip reads: the state, but a dry run's unrendered file "would be
         rendered" (a done dry run's cells read "pending" as if still to come) and an image
-        without an approved cutout "not approved" (no file was planned for it)."""
+        without an approved cutout "not approved" (no file was planned for it). A file
+        shipped with warnings names their kinds, "⚠ kept shadow off product, enlarged"
+        (``compliance.summary_warning_titles``, most telling first; 2026-12-08, verify48; QA
+        verify47: it said "warning", and the kept shadow's words came last in a long line
+        behind the chip), the first ``SHEET_TITLES_SHOWN`` and "+N"; "warning" when none of
+        them is of a known kind."""
         if self.status is variants.ManifestStatus.UNCHECKED:
             return "would be rendered"
         if self.status is variants.ManifestStatus.NOT_APPROVED:
             return "not approved"
+        if self.status is variants.ManifestStatus.OK_WARNINGS:
+            titles = summary_warning_titles(self.compliance)
+            if titles:
+                more = len(titles) - SHEET_TITLES_SHOWN
+                return (f"⚠ {', '.join(titles[:SHEET_TITLES_SHOWN])}"
+                        + (f" +{more}" if more > 0 else ""))
         return self.state
 
     @property
@@ -1715,6 +1727,9 @@ class ContactSheet:
     def next(self) -> int | None:
         return self.page + 1 if self.page < self.pages else None
 
+
+#: warning kinds a contact-sheet chip names before "+N" (the rest are in its details)
+SHEET_TITLES_SHOWN = 2
 
 #: the contact sheet's chip colour per manifest status
 SHEET_CHIPS: dict[variants.ManifestStatus, str] = {

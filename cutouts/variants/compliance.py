@@ -40,6 +40,25 @@ from .layout import (
 from .operations import shadow_render
 from .presets import PRESETS, TRANSPARENT, WHITE, WHITE_OR_TRANSPARENT, Preset, Rules
 from .spec import VariantSpec, as_spec
+from .warning_kinds import (
+    CONTACT_SHADOW_OFF,
+    ENLARGED,
+    EXIF,
+    FAINT_MARKS,
+    FILL_WITH_SHADOW,
+    FRAME_CUT,
+    KEPT_SHADOW_OFF,
+    LONG_SIDE,
+    MARGINS,
+    NO_ALPHA,
+    NO_CLEAR_PIXEL,
+    PROFILE,
+    SHORT_SIDE,
+    SMALL_PRODUCT,
+    SYNTHETIC_SHADOW_OFF,
+    XMP,
+    warning_titles,
+)
 
 if TYPE_CHECKING:
     from .render import RenderedVariant
@@ -114,6 +133,22 @@ _NONCOMMERCIAL = re.compile(r"non[- ]?commercial|\bby-nc\b|\bnc-|\bcc[- ]by[- ]n
 _AGPL = re.compile(r"\bagpl", re.I)
 
 
+#: how a passing file's manifest line lists its warnings (``ComplianceResult.summary``)
+WARNINGS_OPEN = "ok (warnings: "
+
+
+def summary_warning_titles(summary: str) -> list[str]:
+    """The short titles (``warning_kinds``) of the warnings a manifest's ``compliance`` line
+    lists ("ok (warnings: the kept shadow lies off the product, …; the product is enlarged
+    …)" gives ["kept shadow off product", "enlarged"]; a dry run's "dry run (cached): ok
+    (warnings: …)" too): the contact sheet's chip names them (2026-12-08, verify48). Empty for
+    a line without warnings, or with none of a known kind."""
+    at = summary.find(WARNINGS_OPEN)
+    if at < 0:
+        return []
+    return warning_titles(summary[at + len(WARNINGS_OPEN):].removesuffix(")"))
+
+
 @dataclass
 class ComplianceResult:
     ok: bool = True
@@ -135,7 +170,7 @@ class ComplianceResult:
         if self.errors:
             return "failed: " + "; ".join(self.errors)
         if self.warnings:
-            return "ok (warnings: " + "; ".join(self.warnings) + ")"
+            return WARNINGS_OPEN + "; ".join(self.warnings) + ")"
         return "ok"
 
 
@@ -316,7 +351,7 @@ def check_variant(
         result.error("no ICC colour profile embedded; sRGB is required")
     elif icc and not is_srgb:
         (result.error if rules.require_srgb else result.warn)(
-            f"embedded colour profile is {desc!r}, not sRGB"
+            f"{PROFILE.head} {desc!r}, not sRGB"
         )
 
     # -- metadata
@@ -324,9 +359,9 @@ def check_variant(
     if EXIF_GPS_IFD in exif:
         result.error("EXIF GPS location is present; exports must not carry it")
     elif len(exif) and not rules.allow_metadata:
-        result.warn(f"EXIF metadata present ({len(exif)} tags); exports should strip it")
+        result.warn(f"{EXIF.head} ({len(exif)} tags); exports should strip it")
     if (im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")) and not rules.allow_metadata:
-        result.warn("XMP metadata present; exports should strip it")
+        result.warn(f"{XMP.head}; exports should strip it")
 
     # -- pixels
     has_alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
@@ -379,10 +414,10 @@ def _check_size(result: ComplianceResult, rules: Rules, width: int, height: int)
         result.error(f"image is {width}x{height} ({width / height:.3f}:1); the marketplace "
                      f"expects {' or '.join(rules.aspect_ratios)}")
     if rules.recommended_long_side and longest < rules.recommended_long_side:
-        result.warn(f"longest side is {longest} px; {rules.recommended_long_side} recommended")
+        result.warn(f"{LONG_SIDE.head} {longest} px; {rules.recommended_long_side} recommended")
     if rules.recommended_short_side and short_side < rules.recommended_short_side:
         result.warn(
-            f"shortest side is {short_side} px; {rules.recommended_short_side} recommended"
+            f"{SHORT_SIDE.head} {short_side} px; {rules.recommended_short_side} recommended"
         )
 
 
@@ -418,7 +453,7 @@ def check_source(result: ComplianceResult, enlargement: float | None,
         w, h = (int(v) for v in size)
         m["source_product_size"] = [w, h]
         if max(w, h) < MIN_PRODUCT_PX:
-            result.error(f"the product is only {w}x{h} px in the cutout (at least "
+            result.error(f"{SMALL_PRODUCT.head} {w}x{h} px in the cutout (at least "
                          f"{long_side(w, h, MIN_PRODUCT_PX)} needed): the cutout kept a "
                          "speck, not the product; re-cut or retouch it in review")
             return  # its enlargement says the same again
@@ -426,7 +461,7 @@ def check_source(result: ComplianceResult, enlargement: float | None,
         m["enlargement"] = round(float(enlargement), 3)
         if enlarged_too_far(enlargement):
             across = f" from {size[0]}x{size[1]} px in the cutout" if size else ""
-            result.error(f"the product is enlarged {enlargement:.1f}x{across}, over the "
+            result.error(f"{ENLARGED.head} {enlargement:.1f}x{across}, over the "
                          f"{MAX_ENLARGEMENT:g}x limit, and would be a blur; check the cutout "
                          "kept the whole product (re-cut or retouch it) or use a closer or "
                          "larger photo")
@@ -440,7 +475,7 @@ def check_source(result: ComplianceResult, enlargement: float | None,
             # Said of the presets' own variants, not this file: "the Walmart preset would
             # enlarge it" on the PNG master's row read as if the PNG were enlarged (QA
             # 2026-12-06)
-            result.warn(f"the product is only {size[0]}x{size[1]} px in the cutout (this "
+            result.warn(f"{SMALL_PRODUCT.head} {size[0]}x{size[1]} px in the cutout (this "
                         "file keeps it at that size and passes); "
                         f"{_variants_phrase(fit.refused_labels)} would enlarge it over the "
                         f"{MAX_ENLARGEMENT:g}x limit and be refused (at least "
@@ -680,7 +715,7 @@ def _check_frame_cut(result: ComplianceResult, rules: Rules, frame_cut: Iterable
     verdict = frame_cut_verdict(rules, sides, position)
     if verdict is None:
         return
-    message = (f"the product is cut off by the photo's edge ({', '.join(sides)}): the image "
+    message = (f"{FRAME_CUT.head} ({', '.join(sides)}): the image "
                "cannot show the whole product; use a photo with space around it")
     if verdict == "error":
         result.error(message + " (the marketplace requires the whole product in the frame)")
@@ -839,7 +874,7 @@ def _judge_faint_mark(result: ComplianceResult, rules: Rules, count: int, share:
             f" in this file, x={in_photo[0]}, y={in_photo[1]} in the photo")
             if in_file is not None else
             "" if in_photo is None else f"x={in_photo[0]}, y={in_photo[1]} in the photo")
-    message = (f"{count} faint see-through mark(s) inside the product's box (a ghost "
+    message = (f"{count} {FAINT_MARKS.head} (a ghost "
                "of the photo's background, or a part of the product the cutout left "
                f"see-through; the largest{' near ' + near if near else ''}, "
                f"{share * 100:.1f}% of the product's solid area): check the cutout and "
@@ -975,15 +1010,15 @@ def shadow_off_warning(spec: VariantSpec, stored: Any, kept: float | None = None
     if spec.shadow == "keep":
         if kept is None or kept <= OFF_BODY_SHARE:
             return None
-        return (f"the kept shadow lies off the product, under a stray part (the synthetic "
+        return (f"{KEPT_SHADOW_OFF.head}, under a stray part (the synthetic "
                 "shadow this version drew when it was cut lies under whatever is lowest in "
                 f"the image; {kept:.2f} of the product's size from it): remove the stray part "
                 "in review and approve the new version")
     off = stored_shadow_off(stored, shadow_render(spec))
     if off is None or off <= OFF_BODY_SHARE:
         return None
-    drawn = "contact" if spec.is_scene else "synthetic"
-    return (f"the {drawn} shadow lies off the product, under a stray part (whatever is "
+    drawn = CONTACT_SHADOW_OFF if spec.is_scene else SYNTHETIC_SHADOW_OFF
+    return (f"{drawn.head}, under a stray part (whatever is "
             f"lowest in the image; {off:.2f} of the product's size from it): remove the "
             "stray part in review and approve the new version")
 
@@ -1322,9 +1357,9 @@ def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, h
     if color is None:
         result.measurements["background"] = "transparent"
         if not has_alpha:  # encoders (WebP) drop an all-opaque alpha channel
-            result.warn("no alpha channel: the image is fully opaque, nothing is transparent")
+            result.warn(f"{NO_ALPHA.head}: the image is fully opaque, nothing is transparent")
         elif not (arr[..., 3] == 0).any():
-            result.warn("no fully transparent pixel: was the background removed?")
+            result.warn(f"{NO_CLEAR_PIXEL.head}: was the background removed?")
         return None
 
     hexcol = "#{:02X}{:02X}{:02X}".format(*color)
@@ -1375,8 +1410,7 @@ def _check_background(result: ComplianceResult, rules: Rules, arr: np.ndarray, h
     else:
         beyond = stray
     if beyond > 0.0005 * h * w:
-        result.warn(f"{beyond} non-background pixels in the margins around the product "
-                    "(halo, speckles or a detached shadow)")
+        result.warn(f"{beyond} {MARGINS.head} (halo, speckles or a detached shadow)")
     return rects if stray == 0 else None
 
 
@@ -1404,7 +1438,7 @@ def _check_fill(result: ComplianceResult, rules: Rules, arr: np.ndarray, has_alp
             return
         measured = max((cols[-1] + 1 - cols[0]) / w, (rows[-1] + 1 - rows[0]) / h) * 100
         if rules.min_fill_pct is not None:
-            result.warn("fill measured from all non-background pixels (shadow included)")
+            result.warn(f"{FILL_WITH_SHADOW.head} (shadow included)")
     elif fill_pct is not None:
         measured = float(fill_pct)
     if measured is None:

@@ -60,6 +60,7 @@ from .spec import (
     as_spec,
     encode_options,
 )
+from .warning_kinds import DROPPED_PARTS, ENLARGED, MAXBYTES
 
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
@@ -272,7 +273,7 @@ class SourceImage:
 def dropped_parts_warning(count: int) -> str:
     """The render's warning for ``count`` detached parts its layout left out (a dry run
     foresees it in these words: ``compliance.foreseen``)."""
-    return f"{count} detached part(s) far from the product were left out of the layout"
+    return f"{count} {DROPPED_PARTS.head} of the layout"
 
 
 def frame_cut(sig: Significant | None) -> list[str]:
@@ -852,7 +853,7 @@ def warn_enlarged(warnings: list[str], scale: float | None, product: Box | None)
     pw, ph = product[2] - product[0], product[3] - product[1]
     shown = round(max(pw, ph) * scale)
     needed = math.ceil(shown / ENLARGE_WARN)
-    warnings.append(f"the product is enlarged {scale:.1f}x ({pw}x{ph} px in the cutout, "
+    warnings.append(f"{ENLARGED.head} {scale:.1f}x ({pw}x{ph} px in the cutout, "
                     f"{long_side(pw, ph, shown)} in the image) and will look soft; for at most "
                     f"{ENLARGE_WARN:g}x it must span at least {needed:,} px in the photo "
                     "(a closer or larger photo), or choose a smaller size or fill")
@@ -909,5 +910,5 @@ def _encode_with_limit(image: Image.Image, spec: VariantSpec, options: EncodeOpt
             best, best_q, lo = candidate, mid, mid + 1
         else:
             hi = mid - 1
-    warnings.append(f"maxbytes-{limit}: quality lowered from {quality} to {best_q}")
+    warnings.append(f"{MAXBYTES.head}{limit}: quality lowered from {quality} to {best_q}")
     return best, best_q

@@ -34,6 +34,7 @@ from .spec import (
     library_input,
     register_operation,
 )
+from .warning_kinds import FLOOR_LINE
 
 DEFAULT_SAFE_PCT = 5
 DEFAULT_SCALE_PCT = 80
@@ -534,8 +535,8 @@ def render_scene(rgba: Image.Image, spec: VariantSpec, shadow: Image.Image | Non
     if ctx.floor_y is not None:
         y = round(ctx.floor_y) - h
         if y < sy0 or y + h > sy1:
-            ctx.warnings.append("the floor line lies outside the safe area: the product was "
-                                "kept inside the safe area")
+            ctx.warnings.append(f"{FLOOR_LINE.head}: the product was kept inside the safe "
+                                "area")
             y = min(max(y, sy0), sy1 - h)
     else:
         y = sy0 + (sh - h) // 2

@@ -175,3 +175,38 @@ def test_it_keeps_every_thumbnail_square_inside_its_cell_when_a_chip_opens(
     for cell_w, _, thumb_w, thumb_h in boxes:
         assert thumb_w <= cell_w + 0.5, boxes  # not wider than its cell
         assert abs(thumb_h - thumb_w) <= 1, boxes  # square, not grown with the row
+
+
+def test_the_warning_chip_names_its_kinds_inside_its_cell(live_server, page, screenshot, log_in):
+    # verify48: the chip read "warning" and the kept shadow's words came last in a long
+    # paragraph behind it; named, the chip wraps inside its cell at a laptop's and a phone's
+    # width (one line it ran past the cell, cut)
+    from tests.cutouts.test_export_sheet_chips import (
+        _enlarged,
+        _job,
+        _kept,
+        _summary,
+        dropped_parts_warning,
+    )
+
+    job = _job([(_summary(dropped_parts_warning(1), _enlarged(), _kept()), "ok_warnings"),
+                (_summary(_kept()), "ok_warnings"), ("ok", "ok")])
+    log_in(page, manager())
+    page.goto(f"{live_server.url}/cutouts/export/{job.pk}/")
+    chips = page.locator("#results .sheet-chip")
+    expect(chips).to_have_text(["⚠ kept shadow off product, enlarged +1",
+                                "⚠ kept shadow off product", "ok"])
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        out = page.locator("#results .sheet-cell").evaluate_all("""cells => cells.map(c => {
+            const cell = c.getBoundingClientRect(),
+                  chip = c.querySelector('.sheet-compliance summary').getBoundingClientRect();
+            return [Math.round(cell.left), Math.round(cell.right), Math.round(chip.left),
+                    Math.round(chip.right)]; }).filter(([l, r, cl, cr]) => cl < l || cr > r)""")
+        assert out == [], (width, out)
+        screenshot(f"export-contact-sheet-chips-{width}")
+        _no_overflow(page, "export job page", width)
+    # the whole text is still a tap away
+    page.locator("#results .sheet-compliance summary").first.click()
+    expect(page.locator("#results .sheet-compliance[open] p")).to_contain_text(
+        "the kept shadow lies off the product")

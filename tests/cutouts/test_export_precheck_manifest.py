@@ -206,9 +206,10 @@ def test_it_warns_when_a_preset_keeps_a_synthetic_shadow_that_lies_off_the_produ
     said = [text for line in result.warnings for image, text in line.sentences
             if image == "KEPT-1 MAIN"]
     assert any(KEPT in text for text in said), said
-    # and the contact sheet's chip
+    # and the contact sheet's chip, which names it (verify48: it read "warning")
     [cell] = [c for c in export_selectors.export_job_sheet(job=job).cells if c.sku == "KEPT-1"]
     assert cell.state == "warning" and KEPT in cell.compliance
+    assert cell.label.startswith("⚠ kept shadow off product"), cell.label
 
 
 def test_it_warns_for_every_preset_that_keeps_the_shadow():
