@@ -349,6 +349,13 @@ class Params:
     keep_rim_share: float = 0.9
     keep_rim_line: float = 1.5
     keep_rim_held: float = 0.1
+    # beyond its brush a painted keep stroke wider than keep_through_radius over a part the
+    # model saw (its hard core held at a mean of keep_seen_core or more) adds no piece the
+    # model held below keep_seen_clear that is wider than keep_seen_wide x its radius (see
+    # _seen_core_beyond; keep_seen_core 0 turns this off)
+    keep_seen_core: float = 0.3
+    keep_seen_clear: float = 0.1
+    keep_seen_wide: float = 1.0
     # a remove click spares the pieces of its flip beyond beyond_mult x its radius that
     # border the background only through its own neighbourhood, when the kept object reaches
     # them at least as easily as the click does (see _beyond_spared); 0 turns this off
@@ -1764,6 +1771,42 @@ def _rim_away_beyond(lab: np.ndarray, cur: np.ndarray, flip: np.ndarray, line: n
     return big[lbl]
 
 
+def _seen_core_beyond(flip: np.ndarray, brush: np.ndarray, dist: np.ndarray, core: np.ndarray,
+                      held: npt.NDArray[np.float32], radius: float,
+                      params: Params) -> np.ndarray:
+    """What of ``flip`` (what a painted keep stroke of ``radius`` would add) lies more than
+    ``span_margin`` px beyond its ``brush`` where the model ``held`` below ``keep_seen_clear``,
+    in 8-connected pieces of at least the disk of ``NECK_MIN`` and wider (largest inscribed
+    radius) than ``keep_seen_wide`` x ``radius``, when the model held the stroke's hard ``core``
+    at a mean of ``keep_seen_core`` or more and the brush is wider than
+    ``keep_through_radius``. Window coordinates.
+
+    Why (QA qa41b, soft-dev GT25, 2026-12-08, keep48): a keep r 8 along a black pen the model
+    held at .39 laid in a slab of the dark backdrop beside it that the model held clear, 1,357
+    px worse beyond the brush: the cut's colour model, its prior discounted near the stroke,
+    read the backdrop of the pen's colour as object. A stroke over a part the model saw says
+    "make this solid", and the model's clear backdrop beside that part is its judgement too; a
+    stroke over a part it missed (held ~0) says nothing about what it held clear past the brush
+    and is left alone. The part's own continuation past the brush is about the brush's width
+    (without the width condition 14 replay cases lost their part past the brush: a stem, a
+    skater's limbs, wool strands), a neighbouring slab is wider; a thin brush (its radius at
+    most ``keep_through_radius``, ``_through_beyond``'s) makes any piece wide (the painted
+    protocol's r 2.2 keep on dev 009 lost .015 IoU). docs/review.md, keep48."""
+    out = np.zeros(flip.shape, bool)
+    if (radius <= params.keep_through_radius or not core.any()
+            or float(held[core].mean()) < params.keep_seen_core):
+        return out
+    beyond = flip & ~brush & (dist > params.span_margin) & (held < params.keep_seen_clear)
+    if not beyond.any():
+        return out
+    n, lbl, widest = _component_half_widths(beyond)
+    big = (np.bincount(lbl.ravel(), minlength=n) >= np.pi * NECK_MIN * NECK_MIN) & (
+        widest > params.keep_seen_wide * radius)
+    big[0] = False
+    spared: np.ndarray = big[lbl]
+    return spared
+
+
 def _stroke_core(lab: np.ndarray, st: Stroke, core_st: Stroke, params: Params,
                  state: np.ndarray, pockets: np.ndarray | None = None,
                  spared: np.ndarray | None = None,
@@ -2580,6 +2623,11 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 (params.keep_rim_share,
                  lambda g: _rim_away_beyond(lab_w, cur, g, line_w, core_here, b, p0,
                                             st.radius, params)),
+                # nor, beyond a brush over a part the model saw, what it held clear
+                # (_seen_core_beyond: a keep along a half-held pen added the dark backdrop
+                # beside it)
+                (params.keep_seen_core,
+                 lambda g: _seen_core_beyond(g, b, dist, core_here, p0, st.radius, params)),
             )
             for on, beyond_of in guards:
                 if on and gated.any():
