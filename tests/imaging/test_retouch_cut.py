@@ -798,7 +798,6 @@ def test_it_brings_a_lost_rim_back_with_a_keep_click_but_not_the_ground_below_it
     assert (got & off_rim & beyond).sum() < 0.05 * lost.sum()
 
 
-
 def pole_scene(joined, seed=0):
     """A dark body and, parted from it by a pole the cutout already lost (or joined to it by a
     4 px neck, ``joined``), the product's second part in a brown the dirt around it also has.
