@@ -309,7 +309,7 @@ class Params:
     # backdrop): beyond its brush, the pieces of at least its disk's area that the model held
     # at least gap_firm and that are mostly nearer the object's colours than the backdrop's,
     # open and the gap's own, stay (see _backdrop_gap_spared; gap_backdrop_share 0 turns this
-    # off)
+    # off, deep_mass 0 does not: the rule reads the same smooth part either way)
     gap_backdrop_share: float = 0.5
     gap_backdrop_own: float = 0.25
     gap_firm: float = 250 / 255
@@ -471,8 +471,9 @@ def _spare_beyond(gated: np.ndarray, spared: np.ndarray, seeds: np.ndarray) -> n
     unchanged, when ``spared`` is empty)."""
     if not spared.any():
         return gated
-    gated &= ~spared
-    kept: np.ndarray = _components_touching(gated, seeds) & gated
+    # a new array: the caller's ``gated`` stays as it was (guards read it in turn)
+    left = gated & ~spared
+    kept: np.ndarray = _components_touching(left, seeds) & left
     return kept
 
 
@@ -2652,11 +2653,17 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 ring = _ring_spared(lab_w, cur, gated, core_here, st.radius, p0, open_bg[win],
                                     params)
                 gated = _spare_beyond(gated, ring, b)
-            if (open_bg is not None and smooth_part is not None and params.gap_backdrop_share
-                    and gated.any()):
+            if (open_bg is not None and params.gap_backdrop_share
+                    and depth >= params.deep_min and gated.any()):
                 # and a deep click on the backdrop seen through such a gap takes the gap, not
                 # the firmly held rim round it that its widened reach handed to the colour
                 # model (_backdrop_gap_spared: dev 132's wheel, 129's and 312's frames)
+                if smooth_part is None:
+                    # deep_mass off: the rule reads the same smooth part the deep-mass
+                    # sample would (switching that sample off must not switch this off)
+                    cy, cx = _click_centre(st, h, w)
+                    smooth_part = _smooth_part(lab_w, cur, core[win], cy - y0, cx - x0, depth,
+                                               params.deep_step)
                 gated = _spare_beyond(gated, _backdrop_gap_spared(
                     lab_w, cur, gated, smooth_part, b, p0, open_bg[win], st.radius, params), b)
         elif band is None and params.thin_paint_frac > 0:
@@ -2703,7 +2710,7 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
                 # grazing brush has none)
                 (params.paint_beyond_firm,
                  lambda g: _firm_beyond(g, cur, b, dist, line_c, p0, NECK_MIN, params,
-                                      st.radius)),
+                                      brush_radius=st.radius)),
             )
             for on, beyond_of in rm_guards:
                 if on and gated.any():
@@ -2742,8 +2749,8 @@ def _doubt_beyond(gated: np.ndarray, b: np.ndarray, dist: np.ndarray, line: np.n
 
 
 def _firm_beyond(gated: np.ndarray, cur: np.ndarray, b: np.ndarray, dist: np.ndarray,
-                 line: np.ndarray, held: np.ndarray, radius: int, params: Params,
-                 brush_radius: float = 0.0) -> np.ndarray:
+                 line: np.ndarray, held: np.ndarray, radius: int, params: Params, *,
+                 brush_radius: float) -> np.ndarray:
     """What a painted remove stroke takes beyond its brush (more than ``span_margin`` px) that
     the model ``held`` solid (GHOST_SOLID) and at least ``paint_beyond_firm`` above the median
     of what its centre ``line`` runs over, when that line runs mostly outside the cutout ``cur``

@@ -775,28 +775,29 @@ def export_image_checks(*, presets: list[variants.Preset],
                         "stroke), and approve the new version."))
     for preset in shadowed:
         count = off_count[preset.name]
+        if not count:
+            continue
         identifier = off_identifier[preset.name]
-        if count and identifier == KEPT_SHADOW_OFF:
-            out.append(ExportWarning(
-                preset=preset.name, identifier=identifier, count=count, total=checked,
-                skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY,
-                message=f"{preset.label} keeps the shadow each version stored: in {count} "
-                        "image(s) that is a synthetic shadow the version drew under a stray "
-                        f"part, not the product ({_images(off[preset.name], count)}), so the "
-                        "kept shadow will lie off the product. In review, remove the stray "
-                        "part (a remove click or stroke on it) and approve the new version: "
-                        "its shadow is drawn again under the product."))
-        elif count:
-            out.append(ExportWarning(
-                preset=preset.name, identifier=identifier, count=count, total=checked,
-                skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY,
-                message=f"{preset.label} draws a "
-                        f"{'contact' if renders[preset.name] == 'scene' else 'synthetic'} "
-                        "shadow under whatever is lowest: in "
-                        f"{count} image(s) that is a stray part, not the product "
-                        f"({_images(off[preset.name], count)}), so the shadow will lie off the "
-                        "product. In review, remove the stray part (a remove click or stroke "
-                        "on it) and approve the new version."))
+        images = _images(off[preset.name], count)
+        # the one warning, worded for the shadow it is about: the version's stored layer a
+        # shadow-keep preset ships, or the one the preset draws itself
+        message = (f"{preset.label} keeps the shadow each version stored: in {count} "
+                   "image(s) that is a synthetic shadow the version drew under a stray "
+                   f"part, not the product ({images}), so the kept shadow will lie off the "
+                   "product. In review, remove the stray part (a remove click or stroke on "
+                   "it) and approve the new version: its shadow is drawn again under the "
+                   "product."
+                   if identifier == KEPT_SHADOW_OFF else
+                   f"{preset.label} draws a "
+                   f"{'contact' if renders[preset.name] == 'scene' else 'synthetic'} "
+                   "shadow under whatever is lowest: in "
+                   f"{count} image(s) that is a stray part, not the product "
+                   f"({images}), so the shadow will lie off the "
+                   "product. In review, remove the stray part (a remove click or stroke "
+                   "on it) and approve the new version.")
+        out.append(ExportWarning(
+            preset=preset.name, identifier=identifier, count=count, total=checked,
+            skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY, message=message))
     return out
 
 

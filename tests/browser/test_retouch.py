@@ -355,6 +355,21 @@ def _editor_on_laptop(page, live_server, cutout, log_in):
     return editor, box, editor.locator("[data-rt-status]")
 
 
+def _open_editor_at(page, live_server, cutout, log_in, viewport: tuple[int, int],
+                    zoom: str | None = None):
+    """A reviewer's retouch editor on a ``viewport`` (width, height) screen, scrolled into
+    view with its first preview in, and zoomed by its ``zoom`` button when given (the zoom
+    tests open it so): the editor."""
+    log_in(page, reviewer())
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    editor, _ = _retouch_page(page, live_server, cutout)
+    page.wait_for_function(PAGE_PREVIEW_LOADED)
+    if zoom is not None:
+        editor.locator(f"[data-rt-zoom='{zoom}']").click()
+        expect(editor).to_have_attribute("data-rt-zoom", zoom)
+    return editor
+
+
 def _shot(page, request, name: str) -> None:
     """The screen as the reviewer sees it (a full-page capture lays the page out again at
     its whole height, and the editor fits the picture to the window)."""
@@ -617,11 +632,7 @@ def _last_point(editor) -> list[float]:
 
 def test_it_zooms_and_still_marks_the_clicked_photo_point(live_server, page, request, big,
                                                           log_in):
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{big.pk}/")
-    editor = page.locator("#retouch-strokes [data-retouch]")
-    editor.scroll_into_view_if_needed()
+    editor = _open_editor_at(page, live_server, big, log_in, (1366, 768))
     view = editor.locator(".rt-view")
     fit = view.evaluate(BOX_JS)
     page.mouse.move(fit["x"] + fit["w"] / 2, fit["y"] + fit["h"] / 2)

@@ -16,8 +16,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.test_retouch import PAGE_PREVIEW_LOADED, _store_cutout
-from tests.factories import reviewer
+from tests.browser.test_retouch import _open_editor_at, _store_cutout
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,14 +61,7 @@ def _patch(page, stage: dict, x: int, y: int) -> np.ndarray:
 @pytest.mark.parametrize("zoom", ["1", "2", "4"])
 def test_it_shows_kept_pixels_unhatched_at_every_zoom_even_past_the_canvas_budget(
         live_server, page, wide, log_in, zoom):
-    log_in(page, reviewer())
-    page.set_viewport_size({"width": 1400, "height": 1000})
-    page.goto(f"{live_server.url}/cutouts/review/retouch/{wide.pk}/")
-    editor = page.locator("#retouch-strokes [data-retouch]")
-    editor.scroll_into_view_if_needed()
-    page.wait_for_function(PAGE_PREVIEW_LOADED)
-    editor.locator(f"[data-rt-zoom='{zoom}']").click()
-    expect(editor).to_have_attribute("data-rt-zoom", zoom)
+    editor = _open_editor_at(page, live_server, wide, log_in, (1400, 1000), zoom)
     page.keyboard.press("o")  # strokes hidden, as QA had it: the preview alone over the hatching
     expect(editor.locator("[data-rt-overlay]")).to_have_attribute("aria-pressed", "false")
     editor.evaluate("""(f, [x, y]) => { const ed = f._rtEditor, v = f.querySelector('.rt-view');

@@ -347,6 +347,9 @@ def photographed(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0,
 #: where a drawn scene paints a colour or its cutout holds a value: a bool mask, or an index
 #: such as ``np.s_[100:200, 20:100]``
 Region = np.ndarray | tuple[slice, slice]
+#: what a drawn scene paints: one colour, or a float image (H, W, 3) of one per pixel (a
+#: texture drawn first; a region takes its own pixels of it)
+Colour = tuple[int, int, int] | np.ndarray
 
 
 def box_mask(shape: tuple[int, int], y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
@@ -362,23 +365,51 @@ def sensor_noise(rgb: np.ndarray, rng: np.random.Generator, noise: float = 3.0) 
     return np.clip(rgb + rng.normal(0, noise, rgb.shape), 0, 255).astype(np.uint8)
 
 
-def drawn_scene(rng: np.random.Generator, shape: tuple[int, int], backdrop: tuple[int, int, int],
-                paint: list[tuple[Region, tuple[int, int, int]]],
+def drawn_scene(rng: np.random.Generator, shape: tuple[int, int], backdrop: Colour,
+                paint: list[tuple[Region, Colour]],
                 held: list[tuple[Region, int]],
                 camera: Callable[[np.ndarray, np.random.Generator], np.ndarray] = sensor_noise
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Objects drawn on a backdrop and the cutout's alpha of them, as the cut tests open their
     scenes: the ``backdrop`` colour over ``shape`` (H, W), each (region, colour) of ``paint``
-    painted in turn, taken by ``camera`` with ``rng`` (sensor noise; :func:`photographed` adds
-    a lens's blur); the alpha 0 but for each (region, value) of ``held``, filled in turn.
-    Returns (rgb uint8, alpha uint8)."""
+    painted in turn (a :data:`Colour`: one, or an image of one per pixel), taken by ``camera``
+    with ``rng`` (sensor noise; :func:`photographed` adds a lens's blur); the alpha 0 but for
+    each (region, value) of ``held``, filled in turn. Returns (rgb uint8, alpha uint8)."""
     rgb = np.full((*shape, 3), backdrop, np.float32)
     for region, colour in paint:
-        rgb[region] = colour
+        rgb[region] = colour[region] if isinstance(colour, np.ndarray) else colour
     alpha = np.zeros(shape, np.uint8)
     for region, value in held:
         alpha[region] = value
     return camera(rgb, rng), alpha
+
+
+def frame_round_gap(rng: np.random.Generator, backdrop: Colour, frame: Colour,
+                    outer: np.ndarray, gap: np.ndarray, *, blur: float,
+                    rim: tuple[tuple[int, int, int], int] | None = None,
+                    seen: Colour | None = None, held: list[tuple[Region, int]] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An object framing a gap the backdrop shows through, the model having filled the gap (a
+    wheel, a frame, foliage round sky), drawn with :func:`drawn_scene`: the ``frame`` colour
+    on ``outer`` but its ``gap`` (bool masks of the scene's shape), a ``rim`` (colour, band:
+    the frame's inner ``band`` px) when given, the gap showing ``seen`` when given (else the
+    ``backdrop``), taken by :func:`photographed` (noise 3, ``blur``). The cutout holds
+    ``outer`` at 255 and the gap at 250, then each of ``held``. Returns the photo, the cutout,
+    the frame (the truth: ``outer`` but the gap), the gap and the rim band (empty without a
+    rim)."""
+    inner = np.zeros_like(gap)
+    paint: list[tuple[Region, Colour]] = [(outer & ~gap, frame)]
+    if rim is not None:
+        colour, band = rim
+        k = np.ones((2 * band + 1, 2 * band + 1), np.uint8)
+        inner = (cv2.dilate(gap.view(np.uint8), k) > 0) & ~gap
+        paint.append((inner, colour))
+    if seen is not None:
+        paint.append((gap, seen))
+    rgb, alpha = drawn_scene(rng, gap.shape, backdrop, paint,
+                             [(outer, 255), (gap, 250), *(held or [])],
+                             camera=lambda im, r: photographed(im, r, blur=blur))
+    return rgb, alpha, outer & ~gap, gap.copy(), inner
 
 
 def disk_on_mottle(seed: int, size: tuple[int, int], centre: tuple[int, int], radius: int, *,

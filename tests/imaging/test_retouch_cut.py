@@ -10,7 +10,7 @@ import pytest
 from cutouts.imaging import metrics, retouch_cut
 from cutouts.imaging.clicks import click_stroke
 from cutouts.imaging.retouch import DEFAULT, retouch, segment
-from cutouts.imaging.retouch_cut import _label_medians, _nearest_lab
+from cutouts.imaging.retouch_cut import _label_medians, _nearest_lab, _spare_beyond
 from cutouts.imaging.strokes import Stroke, rasterise
 
 from .scenes import (
@@ -906,3 +906,18 @@ def test_it_finds_each_pieces_median_as_np_median_does():
         want = [float(np.median(values[lbl == i])) if which[i] else np.nan for i in range(n)]
         np.testing.assert_array_equal(got, want)
     assert len({int((lbl == i).sum()) % 2 for i in np.nonzero(which)[0]}) == 2
+
+
+def test_it_spares_beyond_a_brush_without_touching_the_take_it_was_given():
+    # _spare_beyond returns a new take (what stays joined to the brush once the spared part
+    # is out); the guards read the take in turn, so the one passed in stays as it was (mend48)
+    gated = np.zeros((10, 30), bool)
+    gated[2:8, 0:30] = True
+    seeds = np.zeros_like(gated)
+    seeds[4, 0:3] = True
+    spared = np.zeros_like(gated)
+    spared[:, 10:12] = True
+    before = gated.copy()
+    out = _spare_beyond(gated, spared, seeds)
+    assert np.array_equal(gated, before)
+    assert out[2:8, 0:10].all() and not out[:, 10:].any()
