@@ -593,6 +593,25 @@ def _images(shown: list[str], count: int) -> str:
     return ", ".join(shown) + (f" and {count - len(shown)} more" if count > len(shown) else "")
 
 
+#: the pre-check's words for a preset that may leave a kept shadow out (``_may_lose_words``),
+#: which the advice reads
+_MAY_LOSE = "leaves a far detached part out"
+
+
+def _may_lose_words(preset: variants.Preset, may: int, count: int) -> str:
+    """What the pre-check cannot know of a kept shadow off the product: in ``may`` of the
+    ``count`` images it warns of, ``preset`` also leaves far detached parts out, and if the
+    shadow lay under one it goes with it (``render.kept_shadow_left_out``: the file's record
+    then says the product has no shadow instead). Only the render, which reads the layer's
+    pixels, can tell (2026-12-08, verify48b); "" when none."""
+    if not may:
+        return ""
+    which = "it" if count == 1 else ("each" if may == count else f"{may} of them")
+    return (f" (or, in {which}, {preset.label} {_MAY_LOSE}, and if the shadow lay under that "
+            "part it is left out with it: the product then has no shadow in the file, and the "
+            "file's record says so)")
+
+
 def export_image_checks(*, presets: list[variants.Preset],
                         product_ids: Iterable[int] | None = None, brand: str = "",
                         approved_since: date | str | None = None) -> list[ExportWarning]:
@@ -618,7 +637,8 @@ def export_image_checks(*, presets: list[variants.Preset],
                          "signals__product_fill_px", "signals__frame_cut",
                          "signals__touching_sides", "signals__faint_marks",
                          "signals__export_shadow_off", "signals__shadow_off_body",
-                         "shadow_name", "asset__position", "asset__product__sku",
+                         "signals__dropped_parts", "shadow_name", "asset__position",
+                         "asset__product__sku",
                          *(f"asset__product__{f}" for f in id_fields)))
     sized = [p for p in presets if not p.variant_spec.is_scene]
     small: dict[str, list[tuple[str, int]]] = {p.name: [] for p in sized}
@@ -643,6 +663,10 @@ def export_image_checks(*, presets: list[variants.Preset],
                       for p in shadowed}
     off: dict[str, list[str]] = {p.name: [] for p in shadowed}
     off_count = dict.fromkeys(off, 0)
+    # of those a shadow-keep preset warns of, the images it also leaves far detached parts
+    # out of (``dropped_parts``): if the kept shadow lay under one, it goes with it and the
+    # file has none, which only the render can tell (2026-12-08, verify48b)
+    may_lose = dict.fromkeys(keeps, 0)
     # the first SKUs of each warning, for API clients that act on them rather than read
     # the message (keyed as the warnings are: preset and identifier)
     skus: dict[tuple[str, str], list[str]] = {}
@@ -654,7 +678,7 @@ def export_image_checks(*, presets: list[variants.Preset],
             shown.append(sku)
 
     for (width, height, product_px, fill_px, cut, touching, marks, shadow_off, off_body,
-         layer, position, sku, *ids) in rows.iterator(chunk_size=1000):
+         dropped, layer, position, sku, *ids) in rows.iterator(chunk_size=1000):
         checked += 1
         image = f"{sku} {position or ''}".strip()
         has = dict(zip(id_fields, ids, strict=True))
@@ -679,6 +703,8 @@ def export_image_checks(*, presets: list[variants.Preset],
             if preset in named and shadow_off_warning(preset.variant_spec, shadow_off, kept):
                 off_count[preset.name] += 1
                 name((preset.name, off_identifier[preset.name]), sku)
+                if preset.name in keeps and variants.drops_parts(preset.variant_spec, dropped):
+                    may_lose[preset.name] += 1
                 if len(off[preset.name]) < SHARED_SHOWN:
                     off[preset.name].append(image)
         box = product_box(width, height, {"product_px": product_px,
@@ -784,7 +810,9 @@ def export_image_checks(*, presets: list[variants.Preset],
         message = (f"{preset.label} keeps the shadow each version stored: in {count} "
                    "image(s) that is a synthetic shadow the version drew under a stray "
                    f"part, not the product ({images}), so the kept shadow will lie off the "
-                   "product. In review, remove the stray part (a remove click or stroke on "
+                   "product"
+                   + _may_lose_words(preset, may_lose[preset.name], count)
+                   + ". In review, remove the stray part (a remove click or stroke on "
                    "it) and approve the new version: its shadow is drawn again under the "
                    "product."
                    if identifier == KEPT_SHADOW_OFF else
@@ -799,6 +827,37 @@ def export_image_checks(*, presets: list[variants.Preset],
             preset=preset.name, identifier=identifier, count=count, total=checked,
             skus=skus[(preset.name, identifier)], code=SHADOW_OFF_BODY, message=message))
     return out
+
+
+#: where a preset's label stood in a message grouped with other presets' (``precheck_lines``)
+_PRESET = "\x00"
+
+
+def precheck_lines(warnings: Sequence[ExportWarning], labels: dict[str, str]) -> list[str]:
+    """The form's pre-check as it shows it: one line per warning, but presets that give one
+    warning of the same images in the same words (eBay, Etsy, Google Shopping and Shopify
+    keeping one version's shadow) share one line that names them, "eBay, Etsy, Google
+    Shopping, Shopify: each keeps the shadow …", where four near-identical paragraphs stood
+    (2026-12-08, verify48b; verify48 UX). ``labels``: each preset's label by name; a warning
+    whose message does not hold its preset's label (naming gaps, a spec's notes, a custom
+    spec) keeps its line. In the warnings' order, each group where its first one stood."""
+    groups: dict[object, tuple[list[str], str]] = {}
+    for index, warning in enumerate(warnings):
+        label = labels.get(warning.preset, "")
+        key: object = index
+        if label and label in warning.message:
+            # the words once the preset's own name is out of them: equal words, one warning
+            key = (warning.code, warning.identifier, warning.message.replace(label, _PRESET))
+        named, message = groups.setdefault(key, ([], warning.message))
+        if label:
+            named.append(label)
+    lines = []
+    for key, (named, message) in groups.items():
+        if isinstance(key, tuple) and len(named) > 1:
+            lines.append(f"{', '.join(named)}: {key[2].replace(_PRESET, 'each')}")
+        else:
+            lines.append(message)
+    return lines
 
 
 def export_warnings(*, presets: list[variants.Preset], product_ids: Iterable[int] | None = None,
@@ -874,9 +933,14 @@ def export_warnings_advice(*, warnings: list[ExportWarning],
             (SHADOW_OFF_BODY, "the shadow the preset draws"),
             (KEPT_SHADOW_OFF, "the shadow the version kept"))
             if any(g.identifier == identifier for g in warnings)]
+        lost = any(g.identifier == KEPT_SHADOW_OFF and _MAY_LOSE in g.message
+                   for g in warnings)
         then.append(f"those images ship with {' or '.join(whose)} lying under the stray part, "
-                    "away from the product, with the warning in the manifest and on the "
-                    "export's page")
+                    "away from the product"
+                    # verify48: a preset that leaves the part out ships no kept shadow
+                    + (", or without the kept shadow where a preset leaves that part out"
+                       if lost else "")
+                    + ", with the warning in the manifest and on the export's page")
     fixes.append("change the selection")
     todo = ", ".join(fixes[:-1]) + (", or " if fixes[:-1] else "") + fixes[-1]
     # the button's name stays out of the fixes' sentence: "…; or start anyway" read as the

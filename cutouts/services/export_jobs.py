@@ -580,7 +580,8 @@ def _export_execute(job: ExportJob, run_token: str,
                                     else (None, []))
                 # what the stored signals add to a file that ships: the pre-check's own
                 # warnings of it, kept with the file for an export started anyway
-                noted = [] if item.error else stored_warnings(presets[item.preset], source)
+                noted = ([] if item.error else
+                         stored_warnings(presets[item.preset], source, _warnings(out)))
                 row, include = manifest_row_for(job, item, out, foreseen, noted)
                 taken = (written.get(item.path.casefold())
                          if include and sink is not None else None)
@@ -860,7 +861,8 @@ def _foresee(preset: variants.Preset, source: _Source | None,
     return ((f"failed: {'; '.join(errors)}", True) if errors else None), warnings
 
 
-def stored_warnings(preset: variants.Preset, source: _Source | None) -> list[str]:
+def stored_warnings(preset: variants.Preset, source: _Source | None,
+                    rendered: list[str] | None = None) -> list[str]:
     """The warnings a file of ``preset`` ships with that neither its render nor the check of
     its pixels can give, from the cutout's stored signals (its ``source``): a contact shadow
     under a stray part (``compliance.shadow_off_warning``, the pre-check's
@@ -870,11 +872,18 @@ def stored_warnings(preset: variants.Preset, source: _Source | None) -> list[str
     ``export_selectors.IMAGE_CHECK_CODES`` to reaching the manifest (2026-12-07, export46;
     verify45 L3: a file exported anyway despite *shadow off the product* read "ok"). A
     ``shadow-keep`` preset's is the version's kept layer's (``compliance.kept_shadow_off``;
-    2026-12-07, keepshadow47; verify47)."""
+    2026-12-07, keepshadow47; verify47). Not when the file's render (its warnings,
+    ``rendered``) left that kept shadow out with the far detached part it lay under
+    (``render.kept_shadow_left_out``): the file carries no kept shadow, and its render says
+    so instead (2026-12-08, verify48b; verify48: eBay's shadowless file read "the kept shadow
+    lies off the product"). A file not rendered (a dry run's) keeps the version's word, as
+    the pre-check does: only the render can tell."""
     if source is None:
         return []
-    said = [variants.shadow_off_warning(preset.variant_spec, source.shadow_off,
-                                        source.kept_shadow_off)]
+    kept = source.kept_shadow_off
+    if variants.kept_shadow_left_out_said(rendered or ()):
+        kept = None
+    said = [variants.shadow_off_warning(preset.variant_spec, source.shadow_off, kept)]
     return [warning for warning in said if warning]
 
 

@@ -47,6 +47,7 @@ from .warning_kinds import (
     FAINT_MARKS,
     FILL_WITH_SHADOW,
     FRAME_CUT,
+    KEPT_SHADOW_LEFT_OUT,
     KEPT_SHADOW_OFF,
     LONG_SIDE,
     MARGINS,
@@ -104,7 +105,10 @@ MIN_PRODUCT_PX = 32
 #: that the renderer keeps clear, or covering more than SHADOW_MAX_COVER of the canvas, fails.
 #: 7: faint marks warn on transparent masters and scenes too, not only on the marketplaces'
 #: presets (a banner shows the mark on whatever background it lands on).
-CHECKS_VERSION = "7"
+#: 8: a shadow-keep render that leaves the kept shadow out with the far detached part it lay
+#: under says so (``render.kept_shadow_left_out``; 2026-12-08, verify48b): the file's bytes
+#: are the same, its warnings are not.
+CHECKS_VERSION = "8"
 #: the position codes of a product's main image: the one Amazon requires whole
 MAIN_POSITION = "MAIN"
 
@@ -755,6 +759,17 @@ def stored_frame_cut(signals: Any) -> list[str]:
     return stored_sides(s["frame_cut"] if "frame_cut" in s else s.get("touching_sides"))
 
 
+def drops_parts(spec: VariantSpec, dropped_parts: Any) -> bool:
+    """Whether a render of ``spec`` leaves far detached parts out of its layout, by a cutout's
+    stored ``dropped_parts`` (:func:`export_signals`, measured at ``FAINT_MARKS_THRESHOLD``): a
+    trimming, non-scene spec at that threshold, for a count over 0. What a dry run foresees
+    the render's warning by (:func:`foreseen`) and the pre-check says a kept shadow may go
+    with (2026-12-08, verify48b)."""
+    return (isinstance(dropped_parts, int) and not isinstance(dropped_parts, bool)
+            and dropped_parts > 0 and spec.measures_product and not spec.is_scene
+            and spec.alpha_threshold(1) == FAINT_MARKS_THRESHOLD)
+
+
 def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
              position: str | None = None, canvas: tuple[int, int] | None = None,
              dropped_parts: Any = None) -> ComplianceResult:
@@ -779,9 +794,7 @@ def foreseen(preset: Preset, *, frame_cut: Iterable[str], faint_marks: Any,
     result = ComplianceResult()
     _check_frame_cut(result, preset.rules, frame_cut, position)
     spec = preset.variant_spec
-    if (isinstance(dropped_parts, int) and not isinstance(dropped_parts, bool)
-            and dropped_parts > 0 and spec.measures_product and not spec.is_scene
-            and spec.alpha_threshold(1) == FAINT_MARKS_THRESHOLD):
+    if drops_parts(spec, dropped_parts):
         result.warn(dropped_parts_warning(dropped_parts))
     share = _share_at(preset, faint_marks)
     if share is not None and share >= FAINT_MARK_SHARE:
@@ -991,6 +1004,14 @@ def kept_shadow_off(off_body: Any, has_layer: bool) -> float | None:
     if not has_layer or not isinstance(off_body, int | float) or isinstance(off_body, bool):
         return None
     return float(off_body)
+
+
+def kept_shadow_left_out_said(warnings: Iterable[str]) -> bool:
+    """Whether a file's render ``warnings`` say it left the kept shadow out with the far
+    detached part it lay under (``render.kept_shadow_left_out_warning``): that file carries no
+    kept shadow, so the version's measure of where it lies (:func:`kept_shadow_off`) is not
+    the file's (2026-12-08, verify48b)."""
+    return any(str(w).startswith(KEPT_SHADOW_LEFT_OUT.head) for w in warnings)
 
 
 def shadow_off_warning(spec: VariantSpec, stored: Any, kept: float | None = None

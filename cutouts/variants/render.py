@@ -32,6 +32,7 @@ from .errors import MaxBytesError, RenderError
 from .layout import (
     ANALYSIS_SIDE,
     CORE_ALPHA,
+    NEAR_SHARE,
     PRODUCT_SHARE,
     RIPPLE_ALPHA,
     SIGNIFICANT_ALPHA,
@@ -60,7 +61,7 @@ from .spec import (
     as_spec,
     encode_options,
 )
-from .warning_kinds import DROPPED_PARTS, ENLARGED, MAXBYTES
+from .warning_kinds import DROPPED_PARTS, ENLARGED, KEPT_SHADOW_LEFT_OUT, MAXBYTES
 
 #: ``maxbytes`` never goes below this quality; past it the render fails with MaxBytesError.
 MIN_QUALITY = 30
@@ -274,6 +275,47 @@ def dropped_parts_warning(count: int) -> str:
     """The render's warning for ``count`` detached parts its layout left out (a dry run
     foresees it in these words: ``compliance.foreseen``)."""
     return f"{count} {DROPPED_PARTS.head} of the layout"
+
+
+#: a kept shadow layer of which a file shows less than this share of its darkness (scaled to
+#: the canvas) is not in the file: what is left is at most a faint edge in the frame's band
+KEPT_SHADOW_SHOWN = 0.1
+
+
+def kept_shadow_left_out(layer: Image.Image, sig: Significant, shown: Patch | None,
+                         scale: float) -> bool:
+    """Whether a ``shadow-keep`` render that left far detached parts out (``sig``, its
+    ``dropped_parts``) left the stored shadow ``layer`` (mode ``L``, the cutout's size) out
+    with them: the layer's darkness is centred away from the product, beyond the reach
+    within which the layout keeps a detached part (``NEAR_SHARE`` of the product's long side
+    around its box: the product's own shadow lies under its box), and the file shows under
+    ``KEPT_SHADOW_SHOWN`` of it (``shown``: the patch pasted, ``scale`` the layout's). Then
+    the file carries no kept shadow at all, not one lying off the product (2026-12-08,
+    verify48b; verify48: eBay shipped a shadowless file warned "the kept shadow lies off the
+    product")."""
+    arr = np.asarray(layer)
+    moments = cv2.moments(arr)
+    total = moments["m00"] / 255.0
+    if total <= 0:
+        return False
+    cx, cy = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
+    x0, y0, x1, y1 = sig.box
+    reach = NEAR_SHARE * max(x1 - x0, y1 - y0)
+    if x0 - reach <= cx <= x1 + reach and y0 - reach <= cy <= y1 + reach:
+        return False  # under the product (or a part the layout kept): it is in the file
+    carried = float(np.asarray(shown[0], np.float64).sum()) / 255.0 if shown else 0.0
+    return carried < KEPT_SHADOW_SHOWN * total * scale * scale
+
+
+def kept_shadow_left_out_warning() -> str:
+    """The render's warning for a kept shadow left out with the stray part it lay under
+    (:func:`kept_shadow_left_out`): the file's product has no shadow, which the version meant
+    it to have. The run says it instead of "the kept shadow lies off the product", which the
+    version's own measure gives (``export_jobs.stored_warnings``)."""
+    return (f"{KEPT_SHADOW_LEFT_OUT.head} (a detached part far from the product, which this "
+            "layout leaves out): the product has no shadow in this file. Remove the stray part "
+            "in review and approve the new version: its shadow is drawn again under the "
+            "product")
 
 
 def frame_cut(sig: Significant | None) -> list[str]:
@@ -639,6 +681,11 @@ def render_variant(
     del placed
     if shadow_patch is not None:
         shadow_patch = _clip_to_safe_area(shadow_patch, (cw, ch))
+    if (spec.shadow == "keep" and shadow is not None and sig is not None
+            and alpha_key[0] == "significant" and sig.dropped_parts
+            and kept_shadow_left_out(shadow, sig, shadow_patch, s)):
+        # the kept layer went with the stray part it lay under (verify48)
+        warnings.append(kept_shadow_left_out_warning())
 
     bg = spec.background
     if bg is not None:

@@ -26,6 +26,10 @@ class WarningKind:
 
 
 KEPT_SHADOW_OFF = WarningKind("the kept shadow lies off the product", "kept shadow off product")
+#: the render left the kept shadow out with the far detached part it lay under: the file's
+#: product has no shadow (2026-12-08, verify48b; ``render.kept_shadow_left_out``)
+KEPT_SHADOW_LEFT_OUT = WarningKind("the kept shadow was left out with the stray part it lay "
+                                   "under", "kept shadow left out")
 SYNTHETIC_SHADOW_OFF = WarningKind("the synthetic shadow lies off the product",
                                    "shadow off product")
 CONTACT_SHADOW_OFF = WarningKind("the contact shadow lies off the product", "shadow off product")
@@ -52,9 +56,10 @@ FLOOR_LINE = WarningKind("the floor line lies outside the safe area", "floor lin
 
 #: every kind, what a manager most needs to see first first (a chip has room for two): what
 #: the picture shows wrong, then what it lacks, then the file's own properties
-KINDS = (KEPT_SHADOW_OFF, SYNTHETIC_SHADOW_OFF, CONTACT_SHADOW_OFF, FRAME_CUT, FAINT_MARKS,
-         SMALL_PRODUCT, ENLARGED, DROPPED_PARTS, MARGINS, FLOOR_LINE, NO_ALPHA, NO_CLEAR_PIXEL,
-         LONG_SIDE, SHORT_SIDE, FILL_WITH_SHADOW, MAXBYTES, PROFILE, EXIF, XMP)
+KINDS = (KEPT_SHADOW_OFF, KEPT_SHADOW_LEFT_OUT, SYNTHETIC_SHADOW_OFF, CONTACT_SHADOW_OFF,
+         FRAME_CUT, FAINT_MARKS, SMALL_PRODUCT, ENLARGED, DROPPED_PARTS, MARGINS, FLOOR_LINE,
+         NO_ALPHA, NO_CLEAR_PIXEL, LONG_SIDE, SHORT_SIDE, FILL_WITH_SHADOW, MAXBYTES, PROFILE,
+         EXIF, XMP)
 
 #: a kind's head where a message starts: the list's start or after the "; " joining two
 _STARTS = re.compile("|".join(f"(?:^|(?<=; ))(?P<k{i}>{kind.pattern()})"

@@ -167,7 +167,8 @@ def _preselected(form: ExportForm, last: export_selectors.ExportChoice) -> dict 
     return {"job_id": last.job_id, "text": "; ".join(parts)} if parts else None
 
 
-def _precheck_warnings(form: ExportForm) -> list[export_selectors.ExportWarning]:
+def _precheck_warnings(form: ExportForm
+                       ) -> tuple[list[export_selectors.ExportWarning], dict[str, str]]:
     """The form's pre-check warnings, shown before anything starts with "Export anyway"
     (``precheck_ok``): what the chosen presets cannot name among the chosen products
     (Walmart: no GTIN), the chosen products' images that are not approved or have a newer
@@ -178,19 +179,21 @@ def _precheck_warnings(form: ExportForm) -> list[export_selectors.ExportWarning]
     (``shadow-keep``)
     (``export_selectors.export_warnings``); presets and specs the service will refuse are its
     to report. (Named "naming gaps" until 2026-12-07, when they were the first kind only;
-    their type ``ExportWarning``, ``NamingGap`` until lows44 the same day.)"""
+    their type ``ExportWarning``, ``NamingGap`` until lows44 the same day.) With them, the
+    presets' labels by name, which ``export_selectors.precheck_lines`` groups presets by."""
     data = form.cleaned_data
     try:
         presets = export_selectors.preset_resolve(names=[
             *form.preset_names(),
             *(export_selectors.SPEC_PREFIX + spec for spec in form.spec_lines())])
     except (PresetError, ExportError, variants.VariantError):
-        return []
+        return [], {}
     filters = {"product_ids": form.product_ids, "brand": data["brand"],
                "approved_since": data["approved_since"]}
     # the images themselves included, per preset: too small for it, cut by the photo's edge
     # (said here, before the job refuses them or ships a straight cut "ok (warnings)")
-    return export_selectors.export_warnings(presets=presets, **filters)
+    return (export_selectors.export_warnings(presets=presets, **filters),
+            {preset.name: preset.label for preset in presets})
 
 
 def _preview(form: ExportForm) -> dict:
@@ -270,7 +273,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
         # form comes back with an "Export anyway" button. A dry run writes nothing: it is the
         # preview of what the gate warns of, so it goes straight through and says the
         # warnings after (QA 2026-12-06: a dry run stopped at "Nothing has started")
-        warned = [] if request.POST.get("precheck_ok") else _precheck_warnings(form)
+        warned, labels = (([], {}) if request.POST.get("precheck_ok")
+                          else _precheck_warnings(form))
         if warned and not data["dry_run"]:
             # refusals first: "Start anyway" for an export that cannot start (nothing
             # approved, a collision) only led to the refusal one click later
@@ -281,7 +285,8 @@ def export_start(request: HttpRequest) -> HttpResponse:
                 approved_since=data["approved_since"])
             return render(request, "cutouts/export/list.html",
                           _list_context(request, form,
-                                        precheck_warnings=[g.message for g in warned],
+                                        precheck_warnings=export_selectors.precheck_lines(
+                                            warned, labels),
                                         precheck_advice=advice))
         job = export_services.export_job_create(
             user=request.user, dry_run=data["dry_run"],

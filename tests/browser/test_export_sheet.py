@@ -210,3 +210,30 @@ def test_the_warning_chip_names_its_kinds_inside_its_cell(live_server, page, scr
     page.locator("#results .sheet-compliance summary").first.click()
     expect(page.locator("#results .sheet-compliance[open] p")).to_contain_text(
         "the kept shadow lies off the product")
+
+
+def test_the_precheck_names_the_presets_that_share_a_warning_on_one_line(live_server, page,
+                                                                          screenshot, log_in):
+    # verify48 UX: eBay, Etsy, Google Shopping and Shopify each gave the kept shadow's
+    # paragraph for the same image, four near-identical paragraphs; now one line names them
+    from tests.cutouts.test_export_kept_shadow_left_out import KEEPERS, _far_cutout
+
+    _far_cutout("FAR-3")
+    log_in(page, manager())
+    page.set_viewport_size({"width": WIDE, "height": 1000})
+    page.goto(f"{live_server.url}/cutouts/export/")
+    page.locator("input[name=presets]").evaluate_all("els => els.forEach(e => e.checked = false)")
+    for name in KEEPERS:
+        page.check(f"input[name=presets][value={name}]")
+    page.fill("#id_skus", "FAR-3")
+    page.click("#export-form button.primary")
+    kept = page.locator("#precheck-warnings li", has_text="keeps the shadow each version stored")
+    expect(kept).to_have_count(1)
+    expect(kept).to_contain_text("eBay, Etsy, Google Shopping, Shopify: each keeps the shadow")
+    expect(kept).to_contain_text("in it, each leaves a far detached part out")
+    assert not ExportJob.objects.exists()
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        screenshot(f"export-precheck-grouped-{width}")
+        _no_overflow(page, "export form with grouped warnings", width)
+    expect(page.locator("#export-anyway")).to_be_visible()
