@@ -180,6 +180,13 @@ class Params:
     # cutout's edge, what it held that much higher in a held body of the cutout it leaves
     # (see _firm_rim)
     paint_beyond_rim: bool = True
+    # ... and, when that line runs mostly inside the cutout, at most a quarter of it over the
+    # clear backdrop, and a brush of radius at most paint_beyond_sill_radius reaches past the
+    # cutout's edge to that backdrop (the stroke covers a wrong strip along the edge, a car's
+    # sill shadow), what the model held at paint_beyond_sill or more in a held body of the
+    # cutout behind the stroke (see _firm_rim; 0 turns this off)
+    paint_beyond_sill: float = 0.5
+    paint_beyond_sill_radius: float = 8.0
     # a click this close to the current edge flips only its own disk; a wider brush that
     # reaches over the edge (at distance d) flips only under itself or within
     # edge_band_mult x d of the edge, beyond its brush only what survives an opening of
@@ -2767,7 +2774,8 @@ def _firm_beyond(gated: np.ndarray, cur: np.ndarray, b: np.ndarray, dist: np.nda
     across a rose clump held .47 on its line left patches held .75, IoU .9155 -> .9107 without
     the solid floor), not a rim (no body), not an island of the wrong region the stroke takes
     whole. A line mostly inside the cutout over what the model held in doubt, whose brush
-    (``brush_radius``) reaches past the cutout's edge: ``_firm_rim`` (scroll47). Open: on dev
+    (``brush_radius``) reaches past the cutout's edge: ``_firm_rim`` (scroll47); held more
+    firmly, a thin brush's (``paint_beyond_sill``, sill48) at a floor of held object. Open: on dev
     093 a remove r 6 along a hoof's shadow as tall as its brush, started on the hoof, runs half
     inside the cutout and still takes the hoof (docs/review.md, 2026-12-07 remove43)."""
     on = held[line]
@@ -2787,6 +2795,21 @@ def _firm_beyond(gated: np.ndarray, cur: np.ndarray, b: np.ndarray, dist: np.nda
                 and bool((b & (held < GHOST_MIN / 255)).any())):
             return _firm_rim(gated, cur, b, dist, line, held, level + params.paint_beyond_firm,
                              radius, brush_radius, params)
+        # and a thin brush painted over a wrong strip along the cutout's edge (at most a
+        # quarter of its line on the clear backdrop, its brush reaching that backdrop; a
+        # brush's rim rasterised to whole px, hence the half px) spares what the model held
+        # as object behind the stroke, whatever the line's hold (sill48: dev 247's stroke
+        # along a car's sill shadow, its line held .88 at the median, took the door band held
+        # .55-.75 up to 16 px beyond it; 044's along the grass under a sill, held 1.0, the
+        # sill's moulding). Not a line a quarter over the clear (the goal net's frame, 085; a
+        # spectator's head, 262), nor a wide brush (047's fountain r 25: a wide stroke paints
+        # a wide wrong region, its firm rest behind the brush the cut's to decide)
+        if (params.paint_beyond_sill and brush_radius <= params.paint_beyond_sill_radius
+                and float(np.percentile(on, 25)) >= GHOST_MIN / 255
+                and _past_edge(cur, line, brush_radius + 0.5)
+                and bool((b & (held < GHOST_MIN / 255)).any())):
+            return _firm_rim(gated, cur, b, dist, line, held, params.paint_beyond_sill,
+                             radius, brush_radius + 0.5, params)
         return np.zeros(gated.shape, bool)
     if level < GHOST_MIN / 255:
         # a line on the clear backdrop grazes the cutout from outside: _graze_spared and
