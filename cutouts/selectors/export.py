@@ -854,7 +854,11 @@ def precheck_lines(warnings: Sequence[ExportWarning], labels: dict[str, str]) ->
     lines = []
     for key, (named, message) in groups.items():
         if isinstance(key, tuple) and len(named) > 1:
-            lines.append(f"{', '.join(named)}: {key[2].replace(_PRESET, 'each')}")
+            # the first time "each" after the names; later "each preset": a bare "each" again
+            # ("in 1 of them, each leaves a far detached part out") read as each image
+            # (2026-12-08, verify48c)
+            said = key[2].replace(_PRESET, "each", 1).replace(_PRESET, "each preset")
+            lines.append(f"{', '.join(named)}: {said}")
         else:
             lines.append(message)
     return lines

@@ -230,7 +230,7 @@ def test_the_precheck_names_the_presets_that_share_a_warning_on_one_line(live_se
     kept = page.locator("#precheck-warnings li", has_text="keeps the shadow each version stored")
     expect(kept).to_have_count(1)
     expect(kept).to_contain_text("eBay, Etsy, Google Shopping, Shopify: each keeps the shadow")
-    expect(kept).to_contain_text("in it, each leaves a far detached part out")
+    expect(kept).to_contain_text("in it, each preset leaves a far detached part out")
     assert not ExportJob.objects.exists()
     for width in (WIDE, NARROW):
         page.set_viewport_size({"width": width, "height": 900})

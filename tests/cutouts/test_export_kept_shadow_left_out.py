@@ -173,6 +173,16 @@ def test_it_groups_presets_that_give_one_warning_of_the_same_images():
         "Same words.", "Same words."]
 
 
+def test_it_says_each_preset_where_a_grouped_line_names_the_preset_again():
+    # verify48c: "(or, in 1 of them, each leaves a far detached part out" read as each image
+    labels = {"ebay": "eBay", "etsy": "Etsy"}
+    said = "{} keeps the shadow: in 2 image(s) (or, in 1 of them, {} leaves a far part out)."
+    lines = export_selectors.precheck_lines(
+        [_warning(name, said.format(label, label)) for name, label in labels.items()], labels)
+    assert lines == ["eBay, Etsy: each keeps the shadow: in 2 image(s) (or, in 1 of them, each "
+                     "preset leaves a far part out)."]
+
+
 def test_it_shows_one_line_for_every_preset_that_keeps_the_shadow(client, sent):
     _far_cutout("FAR-2")
     client.force_login(manager())
@@ -181,4 +191,4 @@ def test_it_shows_one_line_for_every_preset_that_keeps_the_shadow(client, sent):
     assert page.count("keeps the shadow each version stored") == 1, page
     assert ("eBay, Etsy, Google Shopping, Shopify: each keeps the shadow each version stored: "
             "in 1 image(s)") in page
-    assert "in it, each leaves a far detached part out" in page
+    assert "in it, each preset leaves a far detached part out" in page
