@@ -61,6 +61,11 @@ KINDS = (KEPT_SHADOW_OFF, KEPT_SHADOW_LEFT_OUT, SYNTHETIC_SHADOW_OFF, CONTACT_SH
          NO_ALPHA, NO_CLEAR_PIXEL, LONG_SIDE, SHORT_SIDE, FILL_WITH_SHADOW, MAXBYTES, PROFILE,
          EXIF, XMP)
 
+#: kinds another kind's title already says: "kept shadow left out" is said of the detached
+#: part the layout left out, so its chip need not name "detached part left out" beside it
+#: (verify48c: "⚠ kept shadow left out, detached part left out" named one event twice)
+_SAID_BY: dict[WarningKind, tuple[WarningKind, ...]] = {DROPPED_PARTS: (KEPT_SHADOW_LEFT_OUT,)}
+
 #: a kind's head where a message starts: the list's start or after the "; " joining two
 _STARTS = re.compile("|".join(f"(?:^|(?<=; ))(?P<k{i}>{kind.pattern()})"
                               for i, kind in enumerate(KINDS)))
@@ -72,4 +77,6 @@ def warning_titles(warnings: str) -> list[str]:
     message of no kind here (a model's licence) has none: the caller says "warning" when
     nothing is named."""
     found = {int(str(match.lastgroup)[1:]) for match in _STARTS.finditer(warnings)}
-    return list(dict.fromkeys(KINDS[i].title for i in sorted(found)))
+    kinds = [KINDS[i] for i in sorted(found)]
+    return list(dict.fromkeys(kind.title for kind in kinds
+                              if not any(by in kinds for by in _SAID_BY.get(kind, ()))))

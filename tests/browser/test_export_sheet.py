@@ -177,7 +177,7 @@ def test_it_keeps_every_thumbnail_square_inside_its_cell_when_a_chip_opens(
         assert abs(thumb_h - thumb_w) <= 1, boxes  # square, not grown with the row
 
 
-def test_the_warning_chip_names_its_kinds_inside_its_cell(live_server, page, screenshot, log_in):
+def test_it_names_the_warning_kinds_inside_the_chips_cell(live_server, page, screenshot, log_in):
     # verify48: the chip read "warning" and the kept shadow's words came last in a long
     # paragraph behind it; named, the chip wraps inside its cell at a laptop's and a phone's
     # width (one line it ran past the cell, cut)
@@ -212,7 +212,7 @@ def test_the_warning_chip_names_its_kinds_inside_its_cell(live_server, page, scr
         "the kept shadow lies off the product")
 
 
-def test_the_precheck_names_the_presets_that_share_a_warning_on_one_line(live_server, page,
+def test_it_names_the_presets_that_share_a_warning_on_one_precheck_line(live_server, page,
                                                                           screenshot, log_in):
     # verify48 UX: eBay, Etsy, Google Shopping and Shopify each gave the kept shadow's
     # paragraph for the same image, four near-identical paragraphs; now one line names them

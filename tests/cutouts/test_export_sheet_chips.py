@@ -11,7 +11,11 @@ from cutouts.models import ExportJob
 from cutouts.selectors import export as export_selectors
 from cutouts.variants import PRESETS, ComplianceResult
 from cutouts.variants.compliance import shadow_off_warning, summary_warning_titles
-from cutouts.variants.render import dropped_parts_warning, warn_enlarged
+from cutouts.variants.render import (
+    dropped_parts_warning,
+    kept_shadow_left_out_warning,
+    warn_enlarged,
+)
 from cutouts.variants.spec import parse_spec
 from cutouts.variants.warning_kinds import KINDS, warning_titles
 
@@ -59,6 +63,15 @@ def test_it_puts_what_the_picture_shows_wrong_first_whatever_the_messages_order(
     assert summary_warning_titles(_summary(_enlarged(), _enlarged())) == ["enlarged"]
 
 
+def test_it_names_the_left_out_part_once_when_the_kept_shadow_went_with_it():
+    # verify48c: "⚠ kept shadow left out, detached part left out" named one event twice
+    line = _summary(dropped_parts_warning(1), kept_shadow_left_out_warning(), _enlarged())
+    assert summary_warning_titles(line) == ["kept shadow left out", "enlarged"]
+    # without the kept shadow's words the part left out is still named
+    assert summary_warning_titles(_summary(dropped_parts_warning(1), _enlarged())) == [
+        "enlarged", "detached part left out"]
+
+
 def test_it_does_not_take_words_inside_a_message_for_another_kind():
     # the enlarged message goes on "…; for at most 2x it must span …" after a "; "
     assert warning_titles(_enlarged()) == ["enlarged"]
@@ -71,7 +84,7 @@ def test_it_does_not_take_words_inside_a_message_for_another_kind():
         "kept shadow off product"]
 
 
-def test_every_kind_has_a_short_title():
+def test_it_gives_every_kind_a_short_title():
     assert all(0 < len(kind.title) <= 26 for kind in KINDS), [k.title for k in KINDS]
 
 
