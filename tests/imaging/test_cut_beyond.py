@@ -191,6 +191,32 @@ def test_it_takes_a_sign_held_in_doubt_but_not_the_panel_held_alike_beyond_the_b
     assert after > before
 
 
+def far_panel_taken(seed: int) -> float:
+    """The share of the panel lying more than 4 brush radii beyond the thin remove stroke down
+    the sign that the stroke takes."""
+    rgb, prior, truth, panel, sign = sign_scene(seed)
+    stroke = Stroke("remove", 6.0, ((203.0, 104.0), (203.0, 150.0), (203.0, 200.0)))
+    brush = rasterise([stroke], prior.shape) > 0
+    dist = cv2.distanceTransform((~brush).view(np.uint8), cv2.DIST_L2, 5)
+    far = panel & (dist > 4 * stroke.radius)
+    got = retouch(rgb, prior, [stroke]).alpha
+    return float(((got < 128) & far).sum() / far.sum())
+
+
+@pytest.mark.xfail(strict=True, reason="open (2026-12-08, stroke48): sparing what the model "
+                   "held beyond 4 radii of a thin remove brush whose take reaches past 6 "
+                   "radii passes this scene and replay (036 3 783 -> 1 455 px worse beyond, "
+                   "262 2 209 -> 1 596, none worse) but lowers 32 of 84 painted photos: the "
+                   "protocol's thin strokes run through wrong regions held as this panel is, "
+                   "and their far rest is the region's own; docs/review.md")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_leaves_the_panel_held_alike_far_beyond_a_thin_remove_brush(seed):
+    # a thin brush (r 6) down the sign vouches for what lies near it, not for the panel held
+    # like the sign up to 190 px to its side. Here 75 % of the panel beyond 4 radii of the
+    # brush goes (2026-12-08); stroke48's _far_beyond left 0.3 % of it taken
+    assert far_panel_taken(seed) < 0.05
+
+
 def legs_scene(seed: int):
     """Two legs joined at the top (an inverted U) over grass; the model filled the narrow gap
     between them at 0.8. The gap's far end borders no background but through the click's
