@@ -266,6 +266,14 @@ class Params:
     # the object samples (deep_alike 0: off; see _wrong_alike)
     deep_alike: float = 0.1
     deep_bulk: float = 0.9
+    # ... but that second cut stands only when the smooth part is thick against the click's
+    # depth (its inscribed radius at least deep_alike_thick x the depth) or what it takes beyond
+    # the first cut is mostly held hard by the model (a share of at least deep_alike_held at
+    # prior >= deep_alike_sure): a thin part whose look spreads over what the model held less
+    # firmly is a blurred hub, not a wrong region (deep_alike_held 0: off; _alike_stands)
+    deep_alike_thick: float = 0.7
+    deep_alike_held: float = 0.8
+    deep_alike_sure: float = 0.99
     # a keep click farther than far_keep_px from the cutout (an object it dropped whole) is
     # cut again far_keep_rounds times without the prior, its colour models taken from the
     # previous cut (see _far_keep_recut); 0 turns this off
@@ -1376,6 +1384,26 @@ def _wrong_alike(lab: np.ndarray, cur: np.ndarray, part: np.ndarray, keep: np.nd
     if keep.any():
         alike &= ~(_components_touching(alike, keep) & alike)
     return alike
+
+
+def _alike_stands(part: np.ndarray, depth: float, taken: np.ndarray, held: np.ndarray,
+                  params: Params) -> bool:
+    """Whether ``_wrong_alike``'s second cut stands, taking ``taken`` beyond the first cut: the
+    click's smooth ``part`` is thick against its ``depth`` (inscribed radius, 1-px noise closed,
+    at least ``deep_alike_thick`` x the depth: a mound, a wall), or the model held most of the
+    take hard (a share of at least ``deep_alike_held`` at ``held`` >= ``deep_alike_sure``).
+    Neither, and the part is a thin blur whose look runs into a body the model was less sure
+    of: on dev photo 311 a click on a motion-blurred wheel hub (part .45 of its depth, 66 % of
+    its 102 254 px take held) took the bike and rider beside the wheel; the mounds the rule is
+    for were thick (dev 015 .97) or held (the blotched drawn mound .48-.53, 95 %; the click
+    protocol's other second cuts .15-.47, 91-98 %; docs/review.md, 2026-12-08)."""
+    if not params.deep_alike_held:
+        return True
+    closed = cv2.morphologyEx(part.view(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+    if _inscribed(closed) >= params.deep_alike_thick * depth:
+        return True
+    n = int(taken.sum())
+    return n == 0 or float((held[taken] >= params.deep_alike_sure).mean()) >= params.deep_alike_held
 
 
 def _grazes(core: np.ndarray, state: np.ndarray, share: float = 0.25) -> bool:
@@ -2513,9 +2541,10 @@ def _step(rgb: np.ndarray, lab: np.ndarray, prior: np.ndarray, prior_fg: np.ndar
         # smooth part it stands (on dev 069 the second cut took less: the region's other
         # colours then weighed as object)
         llr2 = _colour_llr(lab_w, fg_alike, bg_w, params.bins, params.colour_clip)
-        t = t + params.colour_weight * (llr2 - llr)
-        llr = llr2
-        fg = _cut(t, lab_w, params.smooth)
+        t2 = t + params.colour_weight * (llr2 - llr)
+        fg2 = _cut(t2, lab_w, params.smooth)
+        if _alike_stands(deep_part, depth, cur & fg & ~fg2, p0, params):
+            t, llr, fg = t2, llr2, fg2
     if positive and len(st.points) == 1 and params.far_keep_rounds:
         # a keep click on an object the cutout dropped whole: the photo, not the prior,
         # says how far it reaches (_far_keep_recut)
